@@ -1,0 +1,327 @@
+package transport
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// ProtocolVersion is written in every frame header; a peer speaking another
+// version is refused.
+const ProtocolVersion = 1
+
+// MaxFrameBytes bounds one frame on the wire (header included). Larger values
+// (big objects) travel in chunks well below it.
+const MaxFrameBytes = 8 << 20
+
+// MaxCount bounds any length or count read from the wire, before allocation.
+const MaxCount = 1 << 20
+
+// Kind identifies a message type on the wire.
+type Kind uint16
+
+// Message is what components exchange. Every message type is registered with
+// its Kind (see Register) and encodes itself with the Encoder/Decoder below.
+type Message interface {
+	Kind() Kind
+	// MarshalWire appends the message body to e.
+	MarshalWire(e *Encoder)
+	// UnmarshalWire reads the body; errors are sticky in d.
+	UnmarshalWire(d *Decoder)
+}
+
+// Sized is implemented by messages that stand for more bytes than they
+// encode: a chunk of a simulated 100 MB object carries no real payload, but
+// netsim charges bandwidth for VirtualBytes.
+type Sized interface {
+	VirtualBytes() int64
+}
+
+// Sentinel decoding errors; callers branch on them (a TCP host closes the
+// connection on any of them).
+var (
+	ErrShortBuffer  = errors.New("transport: short buffer")
+	ErrTooLarge     = errors.New("transport: value exceeds bound")
+	ErrUnknownKind  = errors.New("transport: unknown message kind")
+	ErrBadVersion   = errors.New("transport: unsupported protocol version")
+	ErrTrailingData = errors.New("transport: trailing bytes after message")
+)
+
+var registry [1 << 10]func() Message
+
+// Register makes a message kind decodable. It is called from init functions
+// of this package only; kinds are fixed, so this is not mutable state at run
+// time.
+func register(k Kind, f func() Message) {
+	if int(k) >= len(registry) || registry[k] != nil {
+		panic(fmt.Sprintf("transport: bad or duplicate kind %d", k))
+	}
+	registry[k] = f
+}
+
+// Kinds lists every registered message kind in ascending order (for tests
+// that must cover every message type).
+func Kinds() []Kind {
+	var ks []Kind
+	for k, f := range registry {
+		if f != nil {
+			ks = append(ks, Kind(k))
+		}
+	}
+	return ks
+}
+
+// New returns a zero message of kind k.
+func New(k Kind) (Message, error) {
+	if int(k) >= len(registry) || registry[k] == nil {
+		return nil, fmt.Errorf("%w %d", ErrUnknownKind, k)
+	}
+	return registry[k](), nil
+}
+
+// Encoder appends values in a compact little-endian/varint form.
+type Encoder struct{ buf []byte }
+
+// NewEncoder returns an encoder appending to buf.
+func NewEncoder(buf []byte) *Encoder { return &Encoder{buf: buf} }
+
+// Bytes returns the encoded bytes (the caller owns them until the next Reset).
+func (e *Encoder) Bytes() []byte { return e.buf }
+
+// Reset empties the encoder, keeping its buffer.
+func (e *Encoder) Reset() { e.buf = e.buf[:0] }
+
+// Len is the number of bytes encoded so far.
+func (e *Encoder) Len() int { return len(e.buf) }
+
+func (e *Encoder) U8(v uint8)               { e.buf = append(e.buf, v) }
+func (e *Encoder) Bool(v bool)              { e.buf = append(e.buf, b2u(v)) }
+func (e *Encoder) U16(v uint16)             { e.buf = binary.LittleEndian.AppendUint16(e.buf, v) }
+func (e *Encoder) U32(v uint32)             { e.buf = binary.LittleEndian.AppendUint32(e.buf, v) }
+func (e *Encoder) U64(v uint64)             { e.buf = binary.LittleEndian.AppendUint64(e.buf, v) }
+func (e *Encoder) Uvarint(v uint64)         { e.buf = binary.AppendUvarint(e.buf, v) }
+func (e *Encoder) Varint(v int64)           { e.buf = binary.AppendVarint(e.buf, v) }
+func (e *Encoder) F64(v float64)            { e.U64(math.Float64bits(v)) }
+func (e *Encoder) Duration(v time.Duration) { e.Varint(int64(v)) }
+func (e *Encoder) Node(v NodeID)            { e.Uvarint(uint64(v)) }
+func (e *Encoder) Task(v TaskID)            { e.U64(uint64(v)) }
+
+// Object encodes an ObjectID.
+func (e *Encoder) Object(v ObjectID) {
+	e.U64(uint64(v.Task))
+	e.Uvarint(uint64(v.Index)<<1 | uint64(b2u(v.Put)))
+}
+
+// Bytes8 encodes a length-prefixed byte slice.
+func (e *Encoder) Bytes8(b []byte) {
+	e.Uvarint(uint64(len(b)))
+	e.buf = append(e.buf, b...)
+}
+
+// String encodes a length-prefixed string.
+func (e *Encoder) String(s string) {
+	e.Uvarint(uint64(len(s)))
+	e.buf = append(e.buf, s...)
+}
+
+func b2u(v bool) uint8 {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// Decoder reads what Encoder wrote. Errors are sticky: after the first
+// failure every read returns a zero value and Err reports the failure, so
+// message decoders read straight through and check once.
+type Decoder struct {
+	buf []byte
+	off int
+	err error
+}
+
+// NewDecoder reads from buf (not copied; Bytes8 results are copies).
+func NewDecoder(buf []byte) *Decoder { return &Decoder{buf: buf} }
+
+// Err is the first error met, if any.
+func (d *Decoder) Err() error { return d.err }
+
+// Remaining is the number of unread bytes.
+func (d *Decoder) Remaining() int { return len(d.buf) - d.off }
+
+// Fail records err (if none is recorded yet).
+func (d *Decoder) Fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+}
+
+func (d *Decoder) take(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || d.Remaining() < n {
+		d.err = fmt.Errorf("%w at offset %d (need %d)", ErrShortBuffer, d.off, n)
+		return nil
+	}
+	b := d.buf[d.off : d.off+n]
+	d.off += n
+	return b
+}
+
+func (d *Decoder) U8() uint8 {
+	if b := d.take(1); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (d *Decoder) Bool() bool { return d.U8() != 0 }
+
+func (d *Decoder) U16() uint16 {
+	if b := d.take(2); b != nil {
+		return binary.LittleEndian.Uint16(b)
+	}
+	return 0
+}
+
+func (d *Decoder) U32() uint32 {
+	if b := d.take(4); b != nil {
+		return binary.LittleEndian.Uint32(b)
+	}
+	return 0
+}
+
+func (d *Decoder) U64() uint64 {
+	if b := d.take(8); b != nil {
+		return binary.LittleEndian.Uint64(b)
+	}
+	return 0
+}
+
+func (d *Decoder) Uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.buf[d.off:])
+	if n <= 0 {
+		d.err = fmt.Errorf("%w: bad uvarint at offset %d", ErrShortBuffer, d.off)
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+func (d *Decoder) Varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.buf[d.off:])
+	if n <= 0 {
+		d.err = fmt.Errorf("%w: bad varint at offset %d", ErrShortBuffer, d.off)
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+func (d *Decoder) F64() float64            { return math.Float64frombits(d.U64()) }
+func (d *Decoder) Duration() time.Duration { return time.Duration(d.Varint()) }
+func (d *Decoder) Task() TaskID            { return TaskID(d.U64()) }
+
+func (d *Decoder) Node() NodeID {
+	v := d.Uvarint()
+	if v > math.MaxUint32 {
+		d.Fail(fmt.Errorf("%w: node id %d", ErrTooLarge, v))
+		return 0
+	}
+	return NodeID(v)
+}
+
+func (d *Decoder) Object() ObjectID {
+	t := d.Task()
+	v := d.Uvarint()
+	if v>>1 > math.MaxUint32 {
+		d.Fail(fmt.Errorf("%w: object index %d", ErrTooLarge, v>>1))
+		return ObjectID{}
+	}
+	return ObjectID{Task: t, Index: uint32(v >> 1), Put: v&1 == 1}
+}
+
+// Count reads a length or element count and checks it against max and
+// against the bytes left (each element takes at least minBytes), so a hostile
+// count cannot make the reader allocate.
+func (d *Decoder) Count(max, minBytes int) int {
+	v := d.Uvarint()
+	if d.err != nil {
+		return 0
+	}
+	if v > uint64(max) || (minBytes > 0 && v > uint64(d.Remaining()/minBytes)) {
+		d.Fail(fmt.Errorf("%w: count %d at offset %d", ErrTooLarge, v, d.off))
+		return 0
+	}
+	return int(v)
+}
+
+// Bytes8 reads a length-prefixed byte slice into a fresh copy.
+func (d *Decoder) Bytes8() []byte {
+	n := d.Count(MaxFrameBytes, 1)
+	b := d.take(n)
+	if b == nil || n == 0 {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
+
+// String reads a length-prefixed string.
+func (d *Decoder) String() string {
+	n := d.Count(MaxFrameBytes, 1)
+	return string(d.take(n))
+}
+
+// Marshal appends m's frame body (version, kind, message) to buf.
+func Marshal(buf []byte, m Message) []byte {
+	e := Encoder{buf: buf}
+	e.U8(ProtocolVersion)
+	e.U16(uint16(m.Kind()))
+	m.MarshalWire(&e)
+	return e.buf
+}
+
+// Unmarshal decodes one frame body written by Marshal. It never panics on
+// hostile input: every failure is an error.
+func Unmarshal(body []byte) (Message, error) {
+	d := Decoder{buf: body}
+	if v := d.U8(); d.err == nil && v != ProtocolVersion {
+		return nil, fmt.Errorf("%w %d", ErrBadVersion, v)
+	}
+	k := Kind(d.U16())
+	if d.err != nil {
+		return nil, d.err
+	}
+	m, err := New(k)
+	if err != nil {
+		return nil, err
+	}
+	m.UnmarshalWire(&d)
+	if d.err != nil {
+		return nil, fmt.Errorf("transport: decode kind %d: %w", k, d.err)
+	}
+	if d.Remaining() != 0 {
+		return nil, fmt.Errorf("transport: decode kind %d: %w (%d)", k, ErrTrailingData, d.Remaining())
+	}
+	return m, nil
+}
+
+// WireSize is the encoded size of m plus its virtual payload, the bytes a
+// network is charged for. scratch is reused to avoid allocation.
+func WireSize(scratch []byte, m Message) (int64, []byte) {
+	scratch = Marshal(scratch[:0], m)
+	n := int64(len(scratch)) + 4 // length prefix
+	if s, ok := m.(Sized); ok {
+		n += s.VirtualBytes()
+	}
+	return n, scratch
+}

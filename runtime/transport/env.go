@@ -1,0 +1,64 @@
+// Package transport is the seam between raysim's components and the world
+// outside them. A component (GCS shard, scheduler, raylet) is an event-driven
+// state machine: it reacts to messages through Handler and reaches everything
+// else — time, timers, randomness, the network, blocking user code — through
+// Env. netsim provides an Env in virtual time (runtime/transport/sim binds it);
+// the TCP host provides one on the wall clock (runtime/transport/tcp). The same
+// component code runs unchanged on both.
+//
+// The package also holds the message types and their versioned binary codec,
+// so that whatever runs in the simulator is exactly what can cross TCP.
+package transport
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// NodeID names an endpoint of the cluster: a raylet, a GCS shard, the global
+// scheduler. IDs are small dense integers assigned by the cluster builder.
+type NodeID uint32
+
+// Handler is a component: it reacts to one message at a time, on its node's
+// loop. It never blocks and never starts goroutines.
+type Handler interface {
+	Handle(from NodeID, m Message)
+}
+
+// Timer is a pending callback started by Env.After.
+type Timer interface {
+	// Stop cancels the timer; it reports whether the timer was still pending.
+	Stop() bool
+}
+
+// Env is all a component may use of the world outside it. Every method except
+// Await must be called from the component's own loop (inside Handle, a timer
+// callback, or a Go/Await registration callback).
+type Env interface {
+	// Self is the node this environment belongs to.
+	Self() NodeID
+	// Now is virtual time in netsim (including the node's clock skew) and the
+	// wall clock on TCP.
+	Now() time.Time
+	// After runs f on the component's loop after d.
+	After(d time.Duration, f func()) Timer
+	// Rand is the node's random source: seeded from the run seed in netsim.
+	Rand() *rand.Rand
+	// Send delivers m to a node, best effort (links may drop, partitions cut).
+	Send(to NodeID, m Message)
+	// Charge accounts d of CPU work by the component: in netsim the node is
+	// busy (handles nothing else) for d more; on TCP it is a no-op, the work
+	// took real time.
+	Charge(d time.Duration)
+	// Go starts blocking user code (a task, an actor, a driver) off the loop:
+	// a coroutine resumed by the event loop in netsim, a goroutine on TCP.
+	Go(f func())
+	// Await is called from code started by Go, never from the loop. It runs
+	// register on the loop, passing a wake function, and blocks the caller
+	// until wake is called (wake may be called at most once, from the loop,
+	// possibly inside register itself).
+	Await(register func(wake func()))
+	// Emit records a trace event (task and object lifecycle, placements...).
+	// It must not retain ev after returning.
+	Emit(ev *Event)
+}

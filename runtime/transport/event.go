@@ -1,0 +1,64 @@
+package transport
+
+// EventKind says what a trace event records.
+type EventKind uint8
+
+// Trace event kinds emitted by the runtime components (netsim adds its own
+// network and fault events beside these).
+const (
+	EvNone EventKind = iota
+	EvTaskSubmitted
+	EvTaskPlaced    // Peer = chosen node; Detail = reason ("local", "spilled", policy name)
+	EvTaskArgsReady // all arguments local
+	EvTaskRunning   // a worker started it
+	EvTaskFinished  // result stored
+	EvTaskFailed    // Detail = error text
+	EvTaskRetried   // resubmitted after a failure
+	EvTaskCancelled
+	EvTaskInfeasible // Detail = missing resources
+	EvObjectCreated  // Bytes = size
+	EvObjectPinned
+	EvObjectTransferred // Peer = source; Bytes = size
+	EvObjectEvicted
+	EvObjectLost
+	EvObjectReconstructed
+	EvGCSWrite
+	EvGCSSubscribe
+	EvActorCreated
+	EvActorRestarted
+	EvActorDied
+	EvNodeAlive
+	EvNodeDead
+	EvWarning
+	evKindCount
+)
+
+var eventKindNames = [...]string{
+	EvNone: "none", EvTaskSubmitted: "task.submitted", EvTaskPlaced: "task.placed",
+	EvTaskArgsReady: "task.args_ready", EvTaskRunning: "task.running", EvTaskFinished: "task.finished",
+	EvTaskFailed: "task.failed", EvTaskRetried: "task.retried", EvTaskCancelled: "task.cancelled",
+	EvTaskInfeasible: "task.infeasible", EvObjectCreated: "object.created", EvObjectPinned: "object.pinned",
+	EvObjectTransferred: "object.transferred", EvObjectEvicted: "object.evicted", EvObjectLost: "object.lost",
+	EvObjectReconstructed: "object.reconstructed", EvGCSWrite: "gcs.write", EvGCSSubscribe: "gcs.subscribe",
+	EvActorCreated: "actor.created", EvActorRestarted: "actor.restarted", EvActorDied: "actor.died",
+	EvNodeAlive: "node.alive", EvNodeDead: "node.dead", EvWarning: "warning",
+}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventKindNames) {
+		return eventKindNames[k]
+	}
+	return "unknown"
+}
+
+// Event is one runtime trace record. Emitters fill a stack value and pass a
+// pointer; sinks copy what they keep, so tracing allocates nothing when off.
+type Event struct {
+	Kind   EventKind
+	Node   NodeID // where it happened
+	Peer   NodeID // the other node, where one is involved
+	Task   TaskID
+	Object ObjectID
+	Bytes  int64
+	Detail string
+}

@@ -1,0 +1,43 @@
+package transport
+
+import "fmt"
+
+// TaskID names a task. IDs are derived, never random (determinism rule 4): a
+// task's ID is a hash of its parent's ID and the parent's submission counter,
+// so the same program makes the same IDs on every run and lineage follows
+// from them.
+type TaskID uint64
+
+// ObjectID names an immutable object: the Index-th return of a task (as Ray
+// does), or the Index-th Put of a task when Put is set.
+type ObjectID struct {
+	Task  TaskID
+	Index uint32
+	Put   bool
+}
+
+// ActorID names an actor: the ID of the task that created it.
+type ActorID = TaskID
+
+// ChildTaskID derives the ID of the n-th task submitted by parent. It is a
+// SplitMix64-style mix: cheap, well spread, deterministic.
+func ChildTaskID(parent TaskID, n uint64) TaskID {
+	z := uint64(parent) ^ (n+1)*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return TaskID(z ^ (z >> 31))
+}
+
+// DriverTaskID is the root task ID of driver number n (its pseudo-task).
+func DriverTaskID(seed int64, n uint64) TaskID {
+	return ChildTaskID(TaskID(uint64(seed)^0x5851f42d4c957f2d), n)
+}
+
+func (t TaskID) String() string { return fmt.Sprintf("t%016x", uint64(t)) }
+
+func (o ObjectID) String() string {
+	if o.Put {
+		return fmt.Sprintf("%v.p%d", o.Task, o.Index)
+	}
+	return fmt.Sprintf("%v.%d", o.Task, o.Index)
+}
