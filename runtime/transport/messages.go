@@ -1,0 +1,485 @@
+package transport
+
+import "time"
+
+// Value is the content of an object: real bytes plus the virtual size they
+// stand for. In netsim a "100 MB" object carries a few real bytes (its
+// computed value) and Size = 100 MB; stores and links account Size. A
+// non-zero ErrKind makes the value an error (Data holds the message).
+type Value struct {
+	Data    []byte
+	Size    int64
+	ErrKind uint8
+}
+
+// Error kinds carried by error values; runtime/ray maps them to typed errors.
+const (
+	ErrKindNone            uint8 = iota
+	ErrKindTask                  // user code returned an error or panicked
+	ErrKindCancelled             // the task was cancelled
+	ErrKindActorDied             // the actor is dead
+	ErrKindObjectLost            // every copy is gone and it cannot be rebuilt
+	ErrKindObjectTooLarge        // larger than the object store
+	ErrKindUnknownFunction       // no function of that name on the executing node
+	ErrKindRetriesExhausted
+)
+
+// SizeOf is the accounted size of v.
+func (v Value) SizeOf() int64 {
+	if v.Size > int64(len(v.Data)) {
+		return v.Size
+	}
+	return int64(len(v.Data))
+}
+
+func (e *Encoder) Value(v Value) {
+	e.Bytes8(v.Data)
+	e.Varint(v.Size)
+	e.U8(v.ErrKind)
+}
+
+func (d *Decoder) Value() Value {
+	return Value{Data: d.Bytes8(), Size: d.Varint(), ErrKind: d.U8()}
+}
+
+// Arg is one task argument: an inline value or a reference to an object.
+type Arg struct {
+	IsRef bool
+	Ref   ObjectID
+	Value Value
+}
+
+// Scheduling strategies of a task (TaskSpec.Strategy).
+const (
+	StrategyDefault  uint8 = iota
+	StrategySpread         // spread over nodes (global pick, least loaded)
+	StrategyNodeSoft       // prefer Target, fall back elsewhere
+	StrategyNodeHard       // only Target
+)
+
+// TaskSpec is everything needed to run (and re-run) a task; the GCS task
+// table stores it as the lineage.
+type TaskSpec struct {
+	ID         TaskID
+	Parent     TaskID
+	Owner      NodeID // the node whose driver or worker submitted it
+	Func       string // function name (the method name for actor calls)
+	Name       string // display name for traces
+	Args       []Arg
+	NumReturns uint32
+	Resources  Resources
+	MaxRetries int32
+	Attempt    uint32
+	Duration   time.Duration // declared virtual cost, charged before the function runs
+	Strategy   uint8
+	Target     NodeID
+
+	// Actors: a creation task has ActorCreation set and Actor == ID; a
+	// method call has Actor set, Caller the submitting task and Seq its
+	// per-(caller, actor) sequence number.
+	Actor         ActorID
+	ActorCreation bool
+	MaxRestarts   int32
+	ActorName     string
+	Caller        TaskID
+	Seq           uint64
+}
+
+// Return is the i-th return object of the task.
+func (s *TaskSpec) Return(i uint32) ObjectID { return ObjectID{Task: s.ID, Index: i} }
+
+// ArgBytes is the accounted size of the task's by-reference arguments as far
+// as sizes are given in refs (inline values are already in the spec).
+func (s *TaskSpec) InlineBytes() int64 {
+	var n int64
+	for _, a := range s.Args {
+		if !a.IsRef {
+			n += a.Value.SizeOf()
+		}
+	}
+	return n
+}
+
+func (e *Encoder) Spec(s *TaskSpec) {
+	e.Task(s.ID)
+	e.Task(s.Parent)
+	e.Node(s.Owner)
+	e.String(s.Func)
+	e.String(s.Name)
+	e.Uvarint(uint64(len(s.Args)))
+	for _, a := range s.Args {
+		e.Bool(a.IsRef)
+		if a.IsRef {
+			e.Object(a.Ref)
+		} else {
+			e.Value(a.Value)
+		}
+	}
+	e.Uvarint(uint64(s.NumReturns))
+	e.Resources(s.Resources)
+	e.Varint(int64(s.MaxRetries))
+	e.Uvarint(uint64(s.Attempt))
+	e.Duration(s.Duration)
+	e.U8(s.Strategy)
+	e.Node(s.Target)
+	e.Task(s.Actor)
+	e.Bool(s.ActorCreation)
+	e.Varint(int64(s.MaxRestarts))
+	e.String(s.ActorName)
+	e.Task(s.Caller)
+	e.Uvarint(s.Seq)
+}
+
+func (d *Decoder) Spec(s *TaskSpec) {
+	s.ID = d.Task()
+	s.Parent = d.Task()
+	s.Owner = d.Node()
+	s.Func = d.String()
+	s.Name = d.String()
+	if n := d.Count(MaxCount, 2); n > 0 {
+		s.Args = make([]Arg, n)
+		for i := range s.Args {
+			a := &s.Args[i]
+			a.IsRef = d.Bool()
+			if a.IsRef {
+				a.Ref = d.Object()
+			} else {
+				a.Value = d.Value()
+			}
+		}
+	}
+	s.NumReturns = uint32(d.Count(MaxCount, 0))
+	s.Resources = d.Resources()
+	s.MaxRetries = int32(d.Varint())
+	s.Attempt = uint32(d.Count(1<<31, 0))
+	s.Duration = d.Duration()
+	s.Strategy = d.U8()
+	s.Target = d.Node()
+	s.Actor = d.Task()
+	s.ActorCreation = d.Bool()
+	s.MaxRestarts = int32(d.Varint())
+	s.ActorName = d.String()
+	s.Caller = d.Task()
+	s.Seq = d.Uvarint()
+}
+
+// ObjectLoc tells where copies of an object are, as far as the sender knows.
+type ObjectLoc struct {
+	Object ObjectID
+	Size   int64
+	Nodes  []NodeID
+}
+
+func (e *Encoder) Nodes(ns []NodeID) {
+	e.Uvarint(uint64(len(ns)))
+	for _, n := range ns {
+		e.Node(n)
+	}
+}
+
+func (d *Decoder) Nodes() []NodeID {
+	n := d.Count(MaxCount, 1)
+	if n == 0 {
+		return nil
+	}
+	ns := make([]NodeID, n)
+	for i := range ns {
+		ns[i] = d.Node()
+	}
+	return ns
+}
+
+// Message kinds of the runtime (1..15 are the transport's own).
+const (
+	KindSpillTask Kind = 16 + iota
+	KindPlaceTask
+	KindGcsAddTask
+	KindGcsAddObject
+	KindGcsRemoveObject
+	KindGcsSubscribeObject
+	KindObjectLocated
+	KindPullRequest
+	KindObjectChunk
+	KindPullFailed
+	KindHeartbeat
+	KindRegisterNode
+	KindGcsActorUpdate
+	KindGcsLookupActor
+	KindActorInfo
+	KindActorCall
+	KindCancelTask
+	KindKillActor
+)
+
+// SpillTask: a raylet hands a task it will not run to the global scheduler,
+// with what it knows of the arguments' locations.
+type SpillTask struct {
+	Spec TaskSpec
+	Locs []ObjectLoc
+}
+
+// PlaceTask: the global scheduler assigns a task to a raylet.
+type PlaceTask struct {
+	Spec   TaskSpec
+	Reason string
+}
+
+// GcsAddTask writes a task spec to the task table (lineage).
+type GcsAddTask struct{ Spec TaskSpec }
+
+// GcsAddObject adds a location of an object to the object table.
+type GcsAddObject struct {
+	Object ObjectID
+	Node   NodeID
+	Size   int64
+}
+
+// GcsRemoveObject removes a location (the copy was evicted or lost).
+type GcsRemoveObject struct {
+	Object ObjectID
+	Node   NodeID
+}
+
+// GcsSubscribeObject asks to be told (ObjectLocated) where an object is: at
+// once if known, else when its first location is added.
+type GcsSubscribeObject struct{ Object ObjectID }
+
+// ObjectLocated is the GCS's publication of an object location.
+type ObjectLocated struct {
+	Object ObjectID
+	Node   NodeID
+	Size   int64
+}
+
+// PullRequest asks a node for its copy of an object.
+type PullRequest struct{ Object ObjectID }
+
+// ObjectChunk carries part of an object: Data is the real bytes (all in the
+// first chunk, objects' real payloads are small), Virtual the bytes the chunk
+// stands for on the wire.
+type ObjectChunk struct {
+	Object  ObjectID
+	Offset  int64
+	Total   int64
+	ErrKind uint8
+	Data    []byte
+	Virtual int64
+}
+
+// VirtualBytes implements Sized.
+func (m *ObjectChunk) VirtualBytes() int64 { return m.Virtual }
+
+// PullFailed: the node asked has no copy (any more).
+type PullFailed struct{ Object ObjectID }
+
+// Heartbeat carries a raylet's load to the GCS node table, which forwards it
+// to the global scheduler.
+type Heartbeat struct {
+	Node         NodeID
+	Incarnation  uint64
+	Total        Resources
+	Available    Resources
+	QueueLen     uint32
+	MeanTaskTime time.Duration
+}
+
+// RegisterNode announces a raylet (and its function table digest) to the GCS.
+type RegisterNode struct {
+	Node        NodeID
+	Incarnation uint64
+	Total       Resources
+	Functions   uint64
+}
+
+// Actor states in the actor table.
+const (
+	ActorPending uint8 = iota
+	ActorAlive
+	ActorRestarting
+	ActorDead
+)
+
+// GcsActorUpdate writes an actor's state and location to the actor table.
+type GcsActorUpdate struct {
+	Actor ActorID
+	Node  NodeID
+	State uint8
+	Name  string
+}
+
+// GcsLookupActor asks for an actor by ID (or by Name when Actor is zero) and
+// subscribes the sender to its state changes.
+type GcsLookupActor struct {
+	Actor ActorID
+	Name  string
+}
+
+// ActorInfo answers a lookup or publishes an actor's new state. Found is
+// false for a name nobody registered.
+type ActorInfo struct {
+	Actor ActorID
+	Node  NodeID
+	State uint8
+	Name  string
+	Found bool
+}
+
+// ActorCall sends a method call to the raylet hosting the actor.
+type ActorCall struct{ Spec TaskSpec }
+
+// CancelTask asks every raylet and the global scheduler to drop a task.
+type CancelTask struct {
+	Task  TaskID
+	Force bool
+}
+
+// KillActor ends an actor (no restart when NoRestart).
+type KillActor struct {
+	Actor     ActorID
+	NoRestart bool
+}
+
+func (*SpillTask) Kind() Kind          { return KindSpillTask }
+func (*PlaceTask) Kind() Kind          { return KindPlaceTask }
+func (*GcsAddTask) Kind() Kind         { return KindGcsAddTask }
+func (*GcsAddObject) Kind() Kind       { return KindGcsAddObject }
+func (*GcsRemoveObject) Kind() Kind    { return KindGcsRemoveObject }
+func (*GcsSubscribeObject) Kind() Kind { return KindGcsSubscribeObject }
+func (*ObjectLocated) Kind() Kind      { return KindObjectLocated }
+func (*PullRequest) Kind() Kind        { return KindPullRequest }
+func (*ObjectChunk) Kind() Kind        { return KindObjectChunk }
+func (*PullFailed) Kind() Kind         { return KindPullFailed }
+func (*Heartbeat) Kind() Kind          { return KindHeartbeat }
+func (*RegisterNode) Kind() Kind       { return KindRegisterNode }
+func (*GcsActorUpdate) Kind() Kind     { return KindGcsActorUpdate }
+func (*GcsLookupActor) Kind() Kind     { return KindGcsLookupActor }
+func (*ActorInfo) Kind() Kind          { return KindActorInfo }
+func (*ActorCall) Kind() Kind          { return KindActorCall }
+func (*CancelTask) Kind() Kind         { return KindCancelTask }
+func (*KillActor) Kind() Kind          { return KindKillActor }
+
+func (m *SpillTask) MarshalWire(e *Encoder) {
+	e.Spec(&m.Spec)
+	e.Uvarint(uint64(len(m.Locs)))
+	for _, l := range m.Locs {
+		e.Object(l.Object)
+		e.Varint(l.Size)
+		e.Nodes(l.Nodes)
+	}
+}
+func (m *SpillTask) UnmarshalWire(d *Decoder) {
+	d.Spec(&m.Spec)
+	if n := d.Count(MaxCount, 10); n > 0 {
+		m.Locs = make([]ObjectLoc, n)
+		for i := range m.Locs {
+			m.Locs[i] = ObjectLoc{Object: d.Object(), Size: d.Varint(), Nodes: d.Nodes()}
+		}
+	}
+}
+func (m *PlaceTask) MarshalWire(e *Encoder)   { e.Spec(&m.Spec); e.String(m.Reason) }
+func (m *PlaceTask) UnmarshalWire(d *Decoder) { d.Spec(&m.Spec); m.Reason = d.String() }
+func (m *GcsAddTask) MarshalWire(e *Encoder)  { e.Spec(&m.Spec) }
+func (m *GcsAddTask) UnmarshalWire(d *Decoder) {
+	d.Spec(&m.Spec)
+}
+func (m *GcsAddObject) MarshalWire(e *Encoder) { e.Object(m.Object); e.Node(m.Node); e.Varint(m.Size) }
+func (m *GcsAddObject) UnmarshalWire(d *Decoder) {
+	m.Object, m.Node, m.Size = d.Object(), d.Node(), d.Varint()
+}
+func (m *GcsRemoveObject) MarshalWire(e *Encoder)   { e.Object(m.Object); e.Node(m.Node) }
+func (m *GcsRemoveObject) UnmarshalWire(d *Decoder) { m.Object, m.Node = d.Object(), d.Node() }
+func (m *GcsSubscribeObject) MarshalWire(e *Encoder) {
+	e.Object(m.Object)
+}
+func (m *GcsSubscribeObject) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
+func (m *ObjectLocated) MarshalWire(e *Encoder)        { e.Object(m.Object); e.Node(m.Node); e.Varint(m.Size) }
+func (m *ObjectLocated) UnmarshalWire(d *Decoder) {
+	m.Object, m.Node, m.Size = d.Object(), d.Node(), d.Varint()
+}
+func (m *PullRequest) MarshalWire(e *Encoder)   { e.Object(m.Object) }
+func (m *PullRequest) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
+func (m *ObjectChunk) MarshalWire(e *Encoder) {
+	e.Object(m.Object)
+	e.Varint(m.Offset)
+	e.Varint(m.Total)
+	e.U8(m.ErrKind)
+	e.Bytes8(m.Data)
+	e.Varint(m.Virtual)
+}
+func (m *ObjectChunk) UnmarshalWire(d *Decoder) {
+	m.Object, m.Offset, m.Total, m.ErrKind = d.Object(), d.Varint(), d.Varint(), d.U8()
+	m.Data, m.Virtual = d.Bytes8(), d.Varint()
+}
+func (m *PullFailed) MarshalWire(e *Encoder)   { e.Object(m.Object) }
+func (m *PullFailed) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
+func (m *Heartbeat) MarshalWire(e *Encoder) {
+	e.Node(m.Node)
+	e.Uvarint(m.Incarnation)
+	e.Resources(m.Total)
+	e.Resources(m.Available)
+	e.Uvarint(uint64(m.QueueLen))
+	e.Duration(m.MeanTaskTime)
+}
+func (m *Heartbeat) UnmarshalWire(d *Decoder) {
+	m.Node, m.Incarnation, m.Total, m.Available = d.Node(), d.Uvarint(), d.Resources(), d.Resources()
+	m.QueueLen, m.MeanTaskTime = uint32(d.Count(1<<32-1, 0)), d.Duration()
+}
+func (m *RegisterNode) MarshalWire(e *Encoder) {
+	e.Node(m.Node)
+	e.Uvarint(m.Incarnation)
+	e.Resources(m.Total)
+	e.U64(m.Functions)
+}
+func (m *RegisterNode) UnmarshalWire(d *Decoder) {
+	m.Node, m.Incarnation, m.Total, m.Functions = d.Node(), d.Uvarint(), d.Resources(), d.U64()
+}
+func (m *GcsActorUpdate) MarshalWire(e *Encoder) {
+	e.Task(m.Actor)
+	e.Node(m.Node)
+	e.U8(m.State)
+	e.String(m.Name)
+}
+func (m *GcsActorUpdate) UnmarshalWire(d *Decoder) {
+	m.Actor, m.Node, m.State, m.Name = d.Task(), d.Node(), d.U8(), d.String()
+}
+func (m *GcsLookupActor) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.String(m.Name) }
+func (m *GcsLookupActor) UnmarshalWire(d *Decoder) { m.Actor, m.Name = d.Task(), d.String() }
+func (m *ActorInfo) MarshalWire(e *Encoder) {
+	e.Task(m.Actor)
+	e.Node(m.Node)
+	e.U8(m.State)
+	e.String(m.Name)
+	e.Bool(m.Found)
+}
+func (m *ActorInfo) UnmarshalWire(d *Decoder) {
+	m.Actor, m.Node, m.State, m.Name, m.Found = d.Task(), d.Node(), d.U8(), d.String(), d.Bool()
+}
+func (m *ActorCall) MarshalWire(e *Encoder)   { e.Spec(&m.Spec) }
+func (m *ActorCall) UnmarshalWire(d *Decoder) { d.Spec(&m.Spec) }
+func (m *CancelTask) MarshalWire(e *Encoder)  { e.Task(m.Task); e.Bool(m.Force) }
+func (m *CancelTask) UnmarshalWire(d *Decoder) {
+	m.Task, m.Force = d.Task(), d.Bool()
+}
+func (m *KillActor) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.Bool(m.NoRestart) }
+func (m *KillActor) UnmarshalWire(d *Decoder) { m.Actor, m.NoRestart = d.Task(), d.Bool() }
+
+func init() {
+	register(KindSpillTask, func() Message { return new(SpillTask) })
+	register(KindPlaceTask, func() Message { return new(PlaceTask) })
+	register(KindGcsAddTask, func() Message { return new(GcsAddTask) })
+	register(KindGcsAddObject, func() Message { return new(GcsAddObject) })
+	register(KindGcsRemoveObject, func() Message { return new(GcsRemoveObject) })
+	register(KindGcsSubscribeObject, func() Message { return new(GcsSubscribeObject) })
+	register(KindObjectLocated, func() Message { return new(ObjectLocated) })
+	register(KindPullRequest, func() Message { return new(PullRequest) })
+	register(KindObjectChunk, func() Message { return new(ObjectChunk) })
+	register(KindPullFailed, func() Message { return new(PullFailed) })
+	register(KindHeartbeat, func() Message { return new(Heartbeat) })
+	register(KindRegisterNode, func() Message { return new(RegisterNode) })
+	register(KindGcsActorUpdate, func() Message { return new(GcsActorUpdate) })
+	register(KindGcsLookupActor, func() Message { return new(GcsLookupActor) })
+	register(KindActorInfo, func() Message { return new(ActorInfo) })
+	register(KindActorCall, func() Message { return new(ActorCall) })
+	register(KindCancelTask, func() Message { return new(CancelTask) })
+	register(KindKillActor, func() Message { return new(KillActor) })
+}
