@@ -1,0 +1,79 @@
+package transport
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// FrameHeaderBytes is the size of a frame's length prefix.
+const FrameHeaderBytes = 4
+
+// MaxBodyBytes bounds one frame body: MaxFrameBytes counts the header too.
+const MaxBodyBytes = MaxFrameBytes - FrameHeaderBytes
+
+// Framing errors; a TCP host closes the connection on either.
+var (
+	// ErrFrameTooLarge: the length prefix announces more than MaxBodyBytes.
+	ErrFrameTooLarge = errors.New("transport: frame too large")
+	// ErrBadFrame: the length prefix is zero (no message has an empty body).
+	ErrBadFrame = errors.New("transport: bad frame")
+)
+
+// AppendFrame appends the frame [u32 little-endian len(body)][body] to buf.
+func AppendFrame(buf, body []byte) []byte {
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(body)))
+	return append(buf, body...)
+}
+
+// WriteFrame writes one frame: a u32 little-endian body length, then body
+// (a Marshal output). It does not flush w: callers batch frames and flush
+// once per batch.
+func WriteFrame(w *bufio.Writer, body []byte) error {
+	if len(body) == 0 {
+		return ErrBadFrame
+	}
+	if len(body) > MaxBodyBytes {
+		return fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, len(body))
+	}
+	var hdr [FrameHeaderBytes]byte
+	binary.LittleEndian.PutUint32(hdr[:], uint32(len(body)))
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err := w.Write(body)
+	return err
+}
+
+// ReadFrame reads one frame and returns its body. The length is checked
+// before anything is allocated: zero gives ErrBadFrame, more than
+// MaxBodyBytes gives ErrFrameTooLarge. The body is read into buf when it has
+// the capacity (the caller owns the result until it reuses buf), else into a
+// fresh slice. A stream that ends inside a frame gives io.ErrUnexpectedEOF;
+// one that ends between frames gives io.EOF.
+func ReadFrame(r *bufio.Reader, buf []byte) ([]byte, error) {
+	var hdr [FrameHeaderBytes]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := binary.LittleEndian.Uint32(hdr[:])
+	switch {
+	case n == 0:
+		return nil, ErrBadFrame
+	case n > MaxBodyBytes:
+		return nil, fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, n)
+	}
+	if cap(buf) < int(n) {
+		buf = make([]byte, n)
+	}
+	body := buf[:n]
+	if _, err := io.ReadFull(r, body); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return body, nil
+}

@@ -1,0 +1,277 @@
+package tcp
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"raysim/runtime/transport"
+)
+
+// acceptLoop accepts inbound connections until the listener closes.
+func (h *Host) acceptLoop() {
+	defer h.wg.Done()
+	slots := make(chan struct{}, maxInboundConns)
+	for {
+		c, err := h.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: wait, do not spin.
+			h.log.Warn("tcp: accept", "err", err)
+			select {
+			case <-time.After(50 * time.Millisecond):
+				continue
+			case <-h.done:
+				return
+			}
+		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			h.stats.refused.Add(1)
+			h.log.Warn("tcp: refused connection: too many inbound connections", "remote", c.RemoteAddr())
+			c.Close()
+			continue
+		}
+		if !h.track(c) || !h.goTracked(func() { h.serve(c); <-slots }) {
+			c.Close()
+			return
+		}
+	}
+}
+
+// serve authenticates an inbound connection and reads frames from it into
+// the inbox until it fails, sends something malformed, or the host closes.
+func (h *Host) serve(c net.Conn) {
+	defer h.untrack(c)
+	defer c.Close()
+	br := bufio.NewReaderSize(c, readBufBytes)
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	from, err := serverHandshake(br, c, h.cfg.ClusterID, h.cfg.Token, h.cfg.Self)
+	if err != nil {
+		h.stats.refused.Add(1)
+		h.log.Warn("tcp: refused connection", "remote", c.RemoteAddr(), "err", err)
+		return
+	}
+	c.SetDeadline(time.Time{})
+	h.log.Debug("tcp: peer connected", "peer", uint32(from), "remote", c.RemoteAddr())
+	var buf []byte
+	for {
+		body, err := transport.ReadFrame(br, buf)
+		if err != nil {
+			if errors.Is(err, transport.ErrFrameTooLarge) || errors.Is(err, transport.ErrBadFrame) {
+				h.stats.decodeErrors.Add(1)
+				h.log.Warn("tcp: bad frame, closing connection", "peer", uint32(from), "err", err)
+			} else if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				h.log.Debug("tcp: connection lost", "peer", uint32(from), "err", err)
+			}
+			return
+		}
+		if cap(body) <= keepBufBytes {
+			buf = body // reuse: Unmarshal copies what it keeps
+		}
+		m, err := transport.Unmarshal(body)
+		if err != nil {
+			h.stats.decodeErrors.Add(1)
+			h.log.Warn("tcp: undecodable frame, closing connection", "peer", uint32(from), "err", err)
+			return
+		}
+		h.stats.framesIn.Add(1)
+		h.stats.bytesIn.Add(uint64(len(body) + transport.FrameHeaderBytes))
+		if !h.post(item{from: from, m: m}) {
+			return
+		}
+	}
+}
+
+// peer is the outbound side of one link: frames queued by the loop and the
+// writer goroutine that dials, handshakes and writes them.
+type peer struct {
+	h    *Host
+	id   transport.NodeID
+	wake chan struct{} // capacity 1: "pend is not empty"
+	rand *rand.Rand    // backoff jitter; writer-owned
+
+	mu       sync.Mutex
+	pend     []byte // encoded frames, ready to write as they are
+	frames   int    // frames in pend
+	dropping bool   // a drop was logged and no write has succeeded since
+}
+
+func newPeer(h *Host, id transport.NodeID) *peer {
+	return &peer{
+		h:    h,
+		id:   id,
+		wake: make(chan struct{}, 1),
+		rand: rand.New(rand.NewPCG(h.rand.Uint64(), uint64(id))),
+	}
+}
+
+// enqueue encodes m straight into the pending batch (drop-new past the
+// bound) and wakes the writer.
+func (p *peer) enqueue(m transport.Message) {
+	p.mu.Lock()
+	start := len(p.pend)
+	p.pend = append(p.pend, 0, 0, 0, 0)
+	p.pend = transport.Marshal(p.pend, m)
+	n := len(p.pend) - start - transport.FrameHeaderBytes
+	var why string
+	switch {
+	case n > transport.MaxBodyBytes:
+		why = "message larger than a frame"
+	case len(p.pend) > p.h.queueMax:
+		why = "send queue full"
+	}
+	if why != "" {
+		p.pend = p.pend[:start]
+		logIt := !p.dropping
+		p.dropping = true
+		p.mu.Unlock()
+		p.h.stats.dropped.Add(1)
+		if logIt {
+			p.h.log.Warn("tcp: dropping outbound frames", "peer", uint32(p.id), "reason", why, "kind", m.Kind(), "bytes", n)
+		}
+		return
+	}
+	binary.LittleEndian.PutUint32(p.pend[start:], uint32(n))
+	p.frames++
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the writer: it keeps one connection up (redialing with backoff)
+// and writes everything queued since its last write in one call.
+func (p *peer) run() {
+	h := p.h
+	var (
+		conn    net.Conn
+		dead    <-chan struct{}
+		spare   []byte
+		backoff = backoffMin
+		failing = false
+	)
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	for {
+		if conn == nil {
+			c, d, err := p.dial()
+			if err != nil {
+				h.stats.dialFailures.Add(1)
+				if !failing {
+					h.log.Warn("tcp: cannot reach peer, retrying", "peer", uint32(p.id), "err", err)
+				}
+				failing = true
+				// Full jitter over the upper half: peers restarted together
+				// do not redial in lockstep.
+				sleep := backoff/2 + time.Duration(p.rand.Int64N(int64(backoff/2)+1))
+				backoff = min(2*backoff, backoffMax)
+				select {
+				case <-time.After(sleep):
+					continue
+				case <-h.done:
+					return
+				}
+			}
+			if failing {
+				h.log.Info("tcp: peer reachable again", "peer", uint32(p.id))
+			}
+			conn, dead, backoff, failing = c, d, backoffMin, false
+		}
+		select {
+		case <-p.wake:
+		case <-dead:
+			conn.Close()
+			h.untrack(conn)
+			conn = nil
+			continue
+		case <-h.done:
+			return
+		}
+		p.mu.Lock()
+		batch, frames := p.pend, p.frames
+		p.pend, p.frames = spare[:0], 0
+		p.mu.Unlock()
+		if frames == 0 {
+			spare = batch
+			continue
+		}
+		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := conn.Write(batch); err != nil {
+			h.stats.dropped.Add(uint64(frames))
+			h.log.Warn("tcp: write failed, reconnecting", "peer", uint32(p.id), "frames_lost", frames, "err", err)
+			conn.Close()
+			h.untrack(conn)
+			conn = nil
+		} else {
+			h.stats.framesOut.Add(uint64(frames))
+			h.stats.bytesOut.Add(uint64(len(batch)))
+			p.mu.Lock()
+			p.dropping = false
+			p.mu.Unlock()
+		}
+		spare = batch[:0]
+		if cap(spare) > keepBufBytes {
+			spare = nil
+		}
+	}
+}
+
+// dial connects to the peer's current address and runs the client
+// handshake. dead is closed when the peer closes the connection (it never
+// writes after the handshake, so any read result means the link is gone).
+func (p *peer) dial() (net.Conn, <-chan struct{}, error) {
+	h := p.h
+	addr := h.peerAddr(p.id)
+	if addr == "" {
+		return nil, nil, fmt.Errorf("no address for node %d", p.id)
+	}
+	h.stats.dials.Add(1)
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-h.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !h.track(c) {
+		c.Close()
+		return nil, nil, net.ErrClosed
+	}
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	br := bufio.NewReaderSize(c, 512)
+	if err := clientHandshake(br, c, h.cfg.ClusterID, h.cfg.Token, h.cfg.Self, p.id); err != nil {
+		c.Close()
+		h.untrack(c)
+		return nil, nil, fmt.Errorf("handshake with %s: %w", addr, err)
+	}
+	c.SetDeadline(time.Time{})
+	dead := make(chan struct{})
+	go func() {
+		var b [1]byte
+		br.Read(b[:])
+		close(dead)
+	}()
+	return c, dead, nil
+}

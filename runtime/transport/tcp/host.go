@@ -1,0 +1,407 @@
+// Package tcp runs one node of a raysim cluster over real TCP. A Host owns
+// one transport.NodeID: it gives that node's component a transport.Env on
+// the wall clock and runs the component on a single goroutine fed by a
+// bounded inbox (the shape of etcd raft's node.go: a select over the inbox
+// and the context), so the component code is exactly what runs in netsim.
+//
+// Wire: one outbound connection per peer (dialed lazily on the first Send,
+// redialed with capped, jittered exponential backoff) and any number of
+// inbound ones. Every connection opens with an authenticated handshake
+// (cluster ID, protocol version, NodeID, HMAC-SHA256 challenge-response on a
+// shared token; see handshake.go), then carries length-prefixed frames (see
+// transport.ReadFrame). A writer goroutine per peer coalesces every frame
+// queued since its last write into one syscall. A peer that fails the
+// handshake, or sends a malformed or oversized frame, loses its connection;
+// the node keeps serving the others. Delivery is best effort and at most
+// once, as the Env contract says: frames in a write that fails are dropped
+// and counted, never resent.
+package tcp
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"raysim/runtime/transport"
+)
+
+// Limits and timings. Each bounds something a slow or hostile peer could
+// otherwise grow or hold.
+const (
+	defaultInboxSize      = 4096
+	defaultSendQueueBytes = 32 << 20 // per peer; holds at least one max frame
+	maxInboundConns       = 1024     // concurrent accepted connections
+	maxLocalQueue         = 1 << 20  // self-sends waiting on the loop
+	handshakeTimeout      = 5 * time.Second
+	writeTimeout          = 10 * time.Second
+	backoffMin            = 20 * time.Millisecond
+	backoffMax            = 2 * time.Second
+	readBufBytes          = 64 << 10
+	keepBufBytes          = 1 << 20 // larger scratch buffers are released after use
+)
+
+// Config describes one node of a cluster.
+type Config struct {
+	ClusterID string           // peers from another cluster are refused
+	Token     []byte           // shared secret, proven by HMAC; required
+	Self      transport.NodeID // the node this host runs
+	Listen    string           // address to bind, e.g. "127.0.0.1:0"
+	Seed      int64            // seeds Env.Rand; 0 draws one from crypto/rand
+	// InboxSize bounds the messages and callbacks waiting for the loop
+	// (default 4096); connection readers block when it is full, which
+	// pushes back on the senders through TCP.
+	InboxSize int
+	// SendQueueBytes bounds the encoded frames queued for one peer while it
+	// is slow or unreachable (default 32 MiB, at least MaxFrameBytes);
+	// frames beyond it are dropped (Stats.Dropped) and logged.
+	SendQueueBytes int
+	Logger         *slog.Logger           // nil discards
+	OnEvent        func(*transport.Event) // Env.Emit hook, called on the loop; nil drops
+}
+
+// Stats counts a host's traffic and trouble since Listen.
+type Stats struct {
+	FramesIn, FramesOut uint64 // frames decoded / written to a socket
+	BytesIn, BytesOut   uint64 // wire bytes of those frames, length prefixes included
+	Refused             uint64 // inbound connections that failed the handshake or the connection limit
+	DecodeErrors        uint64 // inbound connections closed on a malformed or oversized frame
+	Dropped             uint64 // outbound frames dropped: queue full, too large, or lost in a failed write
+	Dials, DialFailures uint64 // outbound connection attempts and those that failed (handshake included)
+}
+
+type counters struct {
+	framesIn, framesOut, bytesIn, bytesOut atomic.Uint64
+	refused, decodeErrors, dropped         atomic.Uint64
+	dials, dialFailures                    atomic.Uint64
+}
+
+// item is one unit of work for the loop: a message from a peer, or a
+// callback (timer, Await registration) when f is set.
+type item struct {
+	from transport.NodeID
+	m    transport.Message
+	f    func()
+}
+
+// Host runs one node over TCP. Its exported methods are safe for concurrent
+// use; the transport.Env it hands to the component is not (it belongs to the
+// loop, as the Env contract says).
+type Host struct {
+	cfg       Config
+	log       *slog.Logger
+	ln        net.Listener
+	queueMax  int
+	inbox     chan item
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
+	running   atomic.Bool
+	wg        sync.WaitGroup // accept loop, connection readers, peer writers
+	stats     counters
+
+	mu     sync.Mutex // guards the fields below
+	closed bool
+	addrs  map[transport.NodeID]string
+	conns  map[net.Conn]struct{}
+
+	// Owned by the loop goroutine.
+	rand       *rand.Rand
+	peers      map[transport.NodeID]*peer
+	local      []item // self-sends, run before the inbox; FIFO from localHead
+	localHead  int
+	localDrops uint64
+}
+
+// Listen validates cfg and binds its address. Nothing runs until Run.
+func Listen(cfg Config) (*Host, error) {
+	if len(cfg.Token) == 0 {
+		return nil, errors.New("tcp: config: a token is required")
+	}
+	if len(cfg.ClusterID) > maxClusterIDLen {
+		return nil, fmt.Errorf("tcp: config: cluster ID longer than %d bytes", maxClusterIDLen)
+	}
+	if cfg.InboxSize <= 0 {
+		cfg.InboxSize = defaultInboxSize
+	}
+	if cfg.SendQueueBytes <= 0 {
+		cfg.SendQueueBytes = defaultSendQueueBytes
+	}
+	cfg.SendQueueBytes = max(cfg.SendQueueBytes, transport.MaxFrameBytes)
+	seed := uint64(cfg.Seed)
+	if seed == 0 {
+		var b [8]byte
+		if _, err := crand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("tcp: seed: %w", err)
+		}
+		seed = binary.LittleEndian.Uint64(b[:])
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("tcp: listen: %w", err)
+	}
+	return &Host{
+		cfg:      cfg,
+		log:      log.With("node", uint32(cfg.Self)),
+		ln:       ln,
+		queueMax: cfg.SendQueueBytes,
+		inbox:    make(chan item, cfg.InboxSize),
+		done:     make(chan struct{}),
+		addrs:    make(map[transport.NodeID]string),
+		conns:    make(map[net.Conn]struct{}),
+		rand:     rand.New(rand.NewPCG(seed, uint64(cfg.Self))),
+		peers:    make(map[transport.NodeID]*peer),
+	}, nil
+}
+
+// Addr is the bound listen address (with the real port when Listen asked
+// for port 0).
+func (h *Host) Addr() string { return h.ln.Addr().String() }
+
+// SetPeer records where node id listens. The next dial to id uses it; a
+// live connection is kept until it fails.
+func (h *Host) SetPeer(id transport.NodeID, addr string) {
+	h.mu.Lock()
+	h.addrs[id] = addr
+	h.mu.Unlock()
+}
+
+func (h *Host) peerAddr(id transport.NodeID) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.addrs[id]
+}
+
+// Stats returns a snapshot of the counters.
+func (h *Host) Stats() Stats {
+	c := &h.stats
+	return Stats{
+		FramesIn: c.framesIn.Load(), FramesOut: c.framesOut.Load(),
+		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
+		Refused: c.refused.Load(), DecodeErrors: c.decodeErrors.Load(),
+		Dropped: c.dropped.Load(), Dials: c.dials.Load(), DialFailures: c.dialFailures.Load(),
+	}
+}
+
+// Run is the node loop. It builds the component with newHandler (on the
+// loop) and feeds it messages, timer callbacks and Await registrations, one
+// at a time, until ctx is done (it returns ctx.Err()) or Close is called (it
+// returns nil). The host is closed when Run returns. Run may be called once.
+func (h *Host) Run(ctx context.Context, newHandler func(env transport.Env) transport.Handler) error {
+	if !h.running.CompareAndSwap(false, true) {
+		return errors.New("tcp: Run called twice")
+	}
+	defer h.Close()
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return nil
+	}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	go h.acceptLoop()
+
+	handler := newHandler(&nodeEnv{h: h})
+	for {
+		for h.localHead < len(h.local) {
+			it := h.local[h.localHead]
+			h.local[h.localHead] = item{}
+			h.localHead++
+			h.dispatch(handler, it)
+		}
+		h.local, h.localHead = h.local[:0], 0
+		select {
+		case it := <-h.inbox:
+			h.dispatch(handler, it)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-h.done:
+			return nil
+		}
+	}
+}
+
+func (h *Host) dispatch(handler transport.Handler, it item) {
+	if it.f != nil {
+		it.f()
+		return
+	}
+	handler.Handle(it.from, it.m)
+}
+
+// post hands it to the loop from another goroutine, blocking while the
+// inbox is full; it reports false once the host is closed.
+func (h *Host) post(it item) bool {
+	select {
+	case h.inbox <- it:
+		return true
+	case <-h.done:
+		return false
+	}
+}
+
+// pushLocal queues work from the loop for the loop (it must not block on
+// its own inbox).
+func (h *Host) pushLocal(it item) {
+	if len(h.local)-h.localHead >= maxLocalQueue {
+		h.localDrops++
+		if h.localDrops == 1 || h.localDrops%1024 == 0 {
+			h.log.Warn("tcp: self-send queue full, dropping", "dropped", h.localDrops)
+		}
+		return
+	}
+	h.local = append(h.local, it)
+}
+
+// Close stops the host: the listener, every connection and every goroutine
+// it started (not those started through Env.Go), and makes Run return. It
+// waits for them and is safe to call more than once.
+func (h *Host) Close() error {
+	var err error
+	h.closeOnce.Do(func() {
+		h.mu.Lock()
+		h.closed = true
+		conns := make([]net.Conn, 0, len(h.conns))
+		for c := range h.conns {
+			conns = append(conns, c)
+		}
+		h.mu.Unlock()
+		close(h.done)
+		err = h.ln.Close()
+		for _, c := range conns {
+			c.Close()
+		}
+		h.wg.Wait()
+	})
+	return err
+}
+
+// track registers a connection so Close can cut it; false once closed.
+func (h *Host) track(c net.Conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.conns[c] = struct{}{}
+	return true
+}
+
+func (h *Host) untrack(c net.Conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	h.mu.Unlock()
+}
+
+// goTracked starts f as a host goroutine unless the host is closed (Close
+// waits for every one of them).
+func (h *Host) goTracked(f func()) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// nodeEnv is the transport.Env a Host gives its component.
+type nodeEnv struct{ h *Host }
+
+func (e *nodeEnv) Self() transport.NodeID { return e.h.cfg.Self }
+func (e *nodeEnv) Now() time.Time         { return time.Now() }
+func (e *nodeEnv) Rand() *rand.Rand       { return e.h.rand }
+func (e *nodeEnv) Charge(time.Duration)   {}
+func (e *nodeEnv) Go(f func())            { go f() }
+
+func (e *nodeEnv) Emit(ev *transport.Event) {
+	if e.h.cfg.OnEvent != nil {
+		e.h.cfg.OnEvent(ev)
+	}
+}
+
+// Send loops a message to Self back through the loop without TCP (the
+// receiver gets the same value: messages are immutable once sent) and
+// queues any other for its peer's writer.
+func (e *nodeEnv) Send(to transport.NodeID, m transport.Message) {
+	h := e.h
+	if to == h.cfg.Self {
+		h.pushLocal(item{from: to, m: m})
+		return
+	}
+	p := h.peers[to]
+	if p == nil {
+		p = newPeer(h, to)
+		if !h.goTracked(p.run) {
+			return // closing
+		}
+		h.peers[to] = p
+	}
+	p.enqueue(m)
+}
+
+// timer states, owned by the loop.
+const (
+	timerPending uint8 = iota
+	timerStopped
+	timerFired
+)
+
+type timer struct {
+	t     *time.Timer
+	state uint8
+}
+
+// Stop is called on the loop, like every Env use; it reports whether the
+// callback had not run yet (and now never will).
+func (t *timer) Stop() bool {
+	if t.state != timerPending {
+		return false
+	}
+	t.state = timerStopped
+	t.t.Stop()
+	return true
+}
+
+func (e *nodeEnv) After(d time.Duration, f func()) transport.Timer {
+	h := e.h
+	t := &timer{}
+	run := func() {
+		if t.state == timerPending {
+			t.state = timerFired
+			f()
+		}
+	}
+	t.t = time.AfterFunc(d, func() { h.post(item{f: run}) })
+	return t
+}
+
+// Await runs register on the loop and blocks until wake is called. wake is
+// safe to call more than once. If the host closes first, Await returns: the
+// caller is being torn down with it.
+func (e *nodeEnv) Await(register func(wake func())) {
+	ch := make(chan struct{})
+	var once sync.Once
+	wake := func() { once.Do(func() { close(ch) }) }
+	if !e.h.post(item{f: func() { register(wake) }}) {
+		return
+	}
+	select {
+	case <-ch:
+	case <-e.h.done:
+	}
+}

@@ -1,0 +1,264 @@
+package tcp
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/transport"
+	"raysim/runtime/transport/transporttest"
+)
+
+// guard bounds every wait: a failure guard, never a performance claim.
+const guard = 10 * time.Second
+
+const cluster = "test-cluster"
+
+var token = []byte("s3cret-token")
+
+type handlerFunc func(from transport.NodeID, m transport.Message)
+
+func (f handlerFunc) Handle(from transport.NodeID, m transport.Message) { f(from, m) }
+
+func listen(t testing.TB, self transport.NodeID, addr string, tok []byte) *Host {
+	t.Helper()
+	h, err := Listen(Config{ClusterID: cluster, Token: tok, Self: self, Listen: addr, Seed: int64(self) + 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// run starts h's loop and returns a channel that gets Run's result.
+func run(t testing.TB, h *Host, newHandler func(transport.Env) transport.Handler) <-chan error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	errc := make(chan error, 1)
+	go func() { errc <- h.Run(ctx, newHandler) }()
+	return errc
+}
+
+func meshed(t testing.TB, hosts ...*Host) {
+	for _, a := range hosts {
+		for _, b := range hosts {
+			a.SetPeer(b.cfg.Self, b.Addr())
+		}
+	}
+}
+
+func waitDone(t *testing.T, what string, ch <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(guard):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+func TestListenNeedsToken(t *testing.T) {
+	_, err := Listen(Config{ClusterID: cluster, Self: 1, Listen: "127.0.0.1:0"})
+	require.Error(t, err)
+}
+
+// TestCounterConformance drives the transporttest workload over three hosts
+// on loopback and checks every node's end state.
+func TestCounterConformance(t *testing.T) {
+	ids := []transport.NodeID{1, 2, 3}
+	const n = 200
+	var hosts []*Host
+	counters := map[transport.NodeID]*transporttest.Counter{}
+	for _, id := range ids {
+		hosts = append(hosts, listen(t, id, "127.0.0.1:0", token))
+		counters[id] = transporttest.NewCounter(ids, n)
+	}
+	meshed(t, hosts...)
+	for _, h := range hosts {
+		run(t, h, counters[h.cfg.Self].Handler)
+	}
+	for _, id := range ids {
+		waitDone(t, "counter", counters[id].Done())
+	}
+	got := map[transport.NodeID]transporttest.CounterState{}
+	for _, id := range ids {
+		got[id] = counters[id].State()
+	}
+	if d := cmp.Diff(transporttest.Expect(ids, n), got); d != "" {
+		t.Fatalf("end state (-want +got):\n%s", d)
+	}
+	for _, h := range hosts {
+		s := h.Stats()
+		assert.Equal(t, uint64(2*n*2), s.FramesOut, "node %d: pings and pongs out", h.cfg.Self)
+		assert.Equal(t, s.FramesOut, s.FramesIn, "node %d", h.cfg.Self)
+		assert.Zero(t, s.Refused+s.DecodeErrors+s.Dropped, "node %d: %+v", h.cfg.Self, s)
+	}
+}
+
+// TestRefusesBadPeers: a wrong token, a wrong cluster, random bytes and an
+// oversized frame each lose their connection while a good peer is served.
+func TestRefusesBadPeers(t *testing.T) {
+	a := listen(t, 1, "127.0.0.1:0", token)
+	b := listen(t, 2, "127.0.0.1:0", token)
+	meshed(t, a, b)
+
+	// A host with the wrong token keeps trying to reach a.
+	evil := listen(t, 3, "127.0.0.1:0", []byte("wrong"))
+	evil.SetPeer(1, a.Addr())
+	run(t, evil, func(env transport.Env) transport.Handler {
+		env.After(0, func() { env.Send(1, &transport.Ping{Seq: 99}) })
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	// One from another cluster.
+	other, err := Listen(Config{ClusterID: "other", Token: token, Self: 4, Listen: "127.0.0.1:0"})
+	require.NoError(t, err)
+	t.Cleanup(func() { other.Close() })
+	other.SetPeer(1, a.Addr())
+	run(t, other, func(env transport.Env) transport.Handler {
+		env.After(0, func() { env.Send(1, &transport.Ping{Seq: 98}) })
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+
+	var foreign atomic.Int64 // messages a got from anyone but b
+	ca, cb := transporttest.NewCounter([]transport.NodeID{1, 2}, 50), transporttest.NewCounter([]transport.NodeID{1, 2}, 50)
+	run(t, a, func(env transport.Env) transport.Handler {
+		inner := ca.Handler(env)
+		return handlerFunc(func(from transport.NodeID, m transport.Message) {
+			if from != 2 {
+				foreign.Add(1)
+				return
+			}
+			inner.Handle(from, m)
+		})
+	})
+
+	// Random bytes.
+	junk := make([]byte, 256)
+	rand.Read(junk)
+	assertClosedAfter(t, a.Addr(), func(c net.Conn, _ *bufio.Reader) { c.Write(junk) })
+	// A good handshake, then a frame header announcing too much.
+	assertClosedAfter(t, a.Addr(), func(c net.Conn, r *bufio.Reader) {
+		require.NoError(t, clientHandshake(r, c, cluster, token, 5, 1))
+		c.Write(binary.LittleEndian.AppendUint32(nil, transport.MaxBodyBytes+1))
+	})
+	// A good handshake, then a frame that does not decode.
+	assertClosedAfter(t, a.Addr(), func(c net.Conn, r *bufio.Reader) {
+		require.NoError(t, clientHandshake(r, c, cluster, token, 5, 1))
+		c.Write(transport.AppendFrame(nil, []byte{transport.ProtocolVersion, 0xff, 0x03}))
+	})
+
+	run(t, b, cb.Handler)
+	waitDone(t, "a's counter", ca.Done())
+	waitDone(t, "b's counter", cb.Done())
+	require.Eventually(t, func() bool { return a.Stats().Refused >= 3 }, guard, time.Millisecond,
+		"wrong token, wrong cluster and junk refused: %+v", a.Stats())
+	assert.Equal(t, uint64(2), a.Stats().DecodeErrors)
+	assert.Zero(t, foreign.Load())
+	assert.Positive(t, evil.Stats().DialFailures)
+	assert.Positive(t, other.Stats().DialFailures)
+}
+
+// assertClosedAfter dials addr, runs act, and checks the server closes the
+// connection (reading yields an error rather than hanging).
+func assertClosedAfter(t *testing.T, addr string, act func(c net.Conn, r *bufio.Reader)) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(guard))
+	r := bufio.NewReader(c)
+	act(c, r)
+	_, err = io.Copy(io.Discard, r)
+	// io.Copy returns nil on EOF; a reset is fine too; a timeout is not.
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("server did not close the connection")
+	}
+}
+
+// TestReconnect: the sender keeps sending while its peer restarts on the
+// same address; the new incarnation hears from it.
+func TestReconnect(t *testing.T) {
+	a := listen(t, 1, "127.0.0.1:0", token)
+	b1 := listen(t, 2, "127.0.0.1:0", token)
+	meshed(t, a, b1)
+	run(t, a, func(env transport.Env) transport.Handler {
+		var seq uint64
+		var tick func()
+		tick = func() {
+			seq++
+			env.Send(2, &transport.Ping{Seq: seq})
+			env.After(5*time.Millisecond, tick)
+		}
+		env.After(0, tick)
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	heard := func(h *Host) <-chan struct{} {
+		ch := make(chan struct{})
+		var closed bool
+		run(t, h, func(env transport.Env) transport.Handler {
+			return handlerFunc(func(from transport.NodeID, m transport.Message) {
+				if !closed && from == 1 {
+					closed = true
+					close(ch)
+				}
+			})
+		})
+		return ch
+	}
+	waitDone(t, "first incarnation", heard(b1))
+	addr := b1.Addr()
+	require.NoError(t, b1.Close())
+	b2 := listen(t, 2, addr, token)
+	waitDone(t, "second incarnation", heard(b2))
+	assert.GreaterOrEqual(t, a.Stats().Dials, uint64(2))
+}
+
+// TestEnvLoop covers the loop side of Env: self-sends, timers and their
+// Stop, Await from a Go goroutine, Emit, and Run's return on ctx.
+func TestEnvLoop(t *testing.T) {
+	var events atomic.Int64
+	h, err := Listen(Config{ClusterID: cluster, Token: token, Self: 7, Listen: "127.0.0.1:0",
+		OnEvent: func(*transport.Event) { events.Add(1) }})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	errc := make(chan error, 1)
+	var stoppedRan atomic.Bool
+	go func() {
+		errc <- h.Run(ctx, func(env transport.Env) transport.Handler {
+			var wake func()
+			stopped := env.After(time.Millisecond, func() { stoppedRan.Store(true) })
+			assert.True(t, stopped.Stop())
+			assert.False(t, stopped.Stop())
+			env.Go(func() {
+				env.Await(func(w func()) { wake = w; env.Send(env.Self(), &transport.Pong{Seq: 1}) })
+				close(done)
+			})
+			return handlerFunc(func(from transport.NodeID, m transport.Message) {
+				assert.Equal(t, env.Self(), from)
+				env.Emit(&transport.Event{Kind: transport.EvWarning})
+				env.After(time.Millisecond, func() { wake(); wake() })
+			})
+		})
+	}()
+	waitDone(t, "await", done)
+	assert.Equal(t, int64(1), events.Load())
+	assert.False(t, stoppedRan.Load())
+	cancel()
+	select {
+	case err := <-errc:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(guard):
+		t.Fatal("Run did not return")
+	}
+	require.NoError(t, h.Close())
+}
