@@ -1,0 +1,168 @@
+package netsim
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Faults. Every fault is callable at any time: from harness code between
+// runs, from a Sim.At schedule, or from a node's handler or coroutine.
+
+func (s *Sim) mustNode(op string, id NodeID) *Node {
+	n := s.nodes[id]
+	if n == nil {
+		panic(fmt.Sprintf("netsim: %s(%d): unknown node", op, id))
+	}
+	return n
+}
+
+// Crash stops node id: its state is gone (handler dropped), its pending
+// timers never fire, its coroutines are stopped (their Await never
+// returns), deliveries and timers waiting behind a Charge or Pause are
+// dropped, and messages to it — in flight now or sent later — are dropped
+// ("crashed") until Restart; a message in flight at the crash is dropped
+// even if the node restarts before it arrives (its connection died with the
+// old incarnation). Messages the node already sent stay in flight and are
+// delivered, as on a real network. Crashing a crashed node does nothing.
+//
+// When called from a coroutine of the crashed node itself, Crash does not
+// return: the coroutine unwinds at once.
+func (s *Sim) Crash(id NodeID) {
+	n := s.mustNode("Crash", id)
+	if !n.alive {
+		return
+	}
+	n.alive = false
+	n.handler = nil
+	n.busyUntil = 0
+	n.wakePending = false
+	s.emit(EvCrash, id, id, 0, nil, "")
+	for n.dqLen() > 0 {
+		s.dropStale(n.dqPop())
+	}
+	n.dq, n.dqHead = nil, 0
+	self := s.cur != nil && s.cur.node == n
+	s.killCoros(n)
+	if s.cur == nil {
+		s.drainKills()
+	} else if self {
+		panic(stopSignal{})
+	}
+}
+
+// Restart starts a new incarnation of node id: the factory builds fresh
+// state and the node gets a new random stream (Seed, id, incarnation).
+// Restarting a live node crashes it first.
+func (s *Sim) Restart(id NodeID) {
+	n := s.mustNode("Restart", id)
+	if n.alive {
+		s.Crash(id)
+	}
+	n.start(true)
+}
+
+// Partition cuts the network between groups, symmetrically: nodes in
+// different groups cannot exchange messages (dropped at send time and at
+// delivery time); nodes in no group are unaffected. It adds to existing
+// partitions and cuts (see Heal).
+func (s *Sim) Partition(groups ...[]NodeID) {
+	p := make(map[NodeID]int)
+	var b strings.Builder
+	for gi, g := range groups {
+		b.WriteByte('[')
+		for i, id := range g {
+			p[id] = gi
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(strconv.FormatUint(uint64(id), 10))
+		}
+		b.WriteByte(']')
+	}
+	s.parts = append(s.parts, p)
+	s.emit(EvPartition, 0, 0, 0, nil, b.String())
+}
+
+// Cut drops every message from -> to (one way) until Heal.
+func (s *Sim) Cut(from, to NodeID) {
+	s.cuts[linkKey(from, to)] = struct{}{}
+	s.emit(EvPartition, from, to, 0, nil, "cut")
+}
+
+// Heal removes every partition and cut.
+func (s *Sim) Heal() {
+	s.parts = nil
+	clear(s.cuts)
+	s.emit(EvHeal, 0, 0, 0, nil, "")
+}
+
+// blocked reports whether a partition or cut separates from -> to.
+func (s *Sim) blocked(from, to NodeID) bool {
+	if len(s.parts) == 0 && len(s.cuts) == 0 {
+		return false
+	}
+	if _, ok := s.cuts[linkKey(from, to)]; ok {
+		return true
+	}
+	for _, p := range s.parts {
+		ga, oka := p[from]
+		gb, okb := p[to]
+		if oka && okb && ga != gb {
+			return true
+		}
+	}
+	return false
+}
+
+// SetLink overrides the default link model (Config.Link) for from -> to.
+// Messages already in flight keep their computed times.
+func (s *Sim) SetLink(from, to NodeID, l Link) {
+	ls := s.linkState(from, to)
+	ls.override = l
+	ls.hasLink = true
+}
+
+// Degrade adds extra one-way delay and extra loss probability on top of the
+// link model of from -> to, until Restore.
+func (s *Sim) Degrade(from, to NodeID, extra time.Duration, loss float64) {
+	ls := s.linkState(from, to)
+	ls.extra = max(extra, 0)
+	ls.extraLoss = loss
+	s.emit(EvDegrade, from, to, int64(extra), nil, "loss="+strconv.FormatFloat(loss, 'g', -1, 64))
+}
+
+// Restore removes a Degrade of from -> to.
+func (s *Sim) Restore(from, to NodeID) {
+	ls := s.linkState(from, to)
+	ls.extra = 0
+	ls.extraLoss = 0
+	s.emit(EvDegrade, from, to, 0, nil, "restore")
+}
+
+// Pause stalls node id (a GC pause, a frozen VM) until Now()+d: nothing of
+// it runs — deliveries, timers and coroutine resumes wait, in order — and
+// nothing is lost. Messages to it keep arriving and queue.
+func (s *Sim) Pause(id NodeID, d time.Duration) {
+	n := s.mustNode("Pause", id)
+	if d <= 0 || !n.alive {
+		return
+	}
+	n.busyUntil = max(n.busyUntil, s.now+int64(d))
+	s.emit(EvPause, id, id, int64(d), nil, "")
+}
+
+// SetSkew sets the offset added to node id's clock (Node.Now). It does not
+// change when its timers fire (timers are durations, not deadlines).
+func (s *Sim) SetSkew(id NodeID, d time.Duration) {
+	n := s.mustNode("SetSkew", id)
+	n.skew = d
+	s.emit(EvSkew, id, id, int64(d), nil, "")
+}
+
+// Emit logs a harness or component event (usually EvCustom) into the event
+// log and the digest.
+func (s *Sim) Emit(kind EventKind, node NodeID, detail string) {
+	s.emit(kind, node, node, 0, nil, detail)
+}

@@ -1,0 +1,403 @@
+package netsim
+
+import (
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"runtime/debug"
+	"slices"
+	"time"
+)
+
+// Node is one simulated node. The *Node is stable across incarnations: a
+// crash drops the node's handler, timers and coroutines; Restart builds a
+// fresh handler with the node's factory.
+type Node struct {
+	sim     *Sim
+	id      NodeID
+	factory func(n *Node) Handler
+	handler Handler
+	alive   bool
+	inc     uint64
+	rng     *rand.Rand
+	skew    time.Duration
+
+	// busyUntil: the node is busy (Charge) or stalled (Pause) until then.
+	busyUntil int64
+	// dq holds node items that arrived while the node was busy, in arrival
+	// order; one wake item at a time runs them.
+	dq          []uint32
+	dqHead      int
+	wakePending bool
+
+	coros []*coro
+}
+
+// AddNode adds node id and starts it now: factory builds its handler (and
+// is called again, for fresh state, on every Restart). It panics if id is
+// already in use.
+func (s *Sim) AddNode(id NodeID, factory func(n *Node) Handler) *Node {
+	if _, ok := s.nodes[id]; ok {
+		panic(fmt.Sprintf("netsim: AddNode(%d): node exists", id))
+	}
+	n := &Node{sim: s, id: id, factory: factory}
+	s.nodes[id] = n
+	i, _ := slices.BinarySearch(s.order, id)
+	s.order = slices.Insert(s.order, i, id)
+	n.start(false)
+	return n
+}
+
+// start begins a new incarnation; the restart event is logged before the
+// factory runs, so whatever the factory does comes after it in the log.
+func (n *Node) start(restart bool) {
+	n.inc++
+	n.alive = true
+	seed := uint64(n.sim.cfg.Seed)
+	n.rng = rand.New(rand.NewPCG(splitmix(seed^splitmix(uint64(n.id))), splitmix(n.inc^splitmix(seed+uint64(n.id)))))
+	if restart {
+		n.sim.emit(EvRestart, n.id, n.id, int64(n.inc), nil, "")
+	}
+	if n.factory != nil {
+		n.handler = n.factory(n)
+	}
+}
+
+// Node returns node id, or nil if unknown.
+func (s *Sim) Node(id NodeID) *Node { return s.nodes[id] }
+
+// Nodes returns every node id, sorted.
+func (s *Sim) Nodes() []NodeID { return slices.Clone(s.order) }
+
+// ID is the node's id.
+func (n *Node) ID() NodeID { return n.id }
+
+// Sim is the simulator the node belongs to.
+func (n *Node) Sim() *Sim { return n.sim }
+
+// Alive reports whether the node is up (not crashed).
+func (n *Node) Alive() bool { return n.alive }
+
+// Incarnation is 1 for the first start and grows by one on every Restart.
+func (n *Node) Incarnation() uint64 { return n.inc }
+
+// Handler is the current incarnation's handler (nil while crashed).
+func (n *Node) Handler() Handler { return n.handler }
+
+// Now is the node's clock: Epoch + virtual now + the node's skew.
+func (n *Node) Now() time.Time {
+	return n.sim.epoch.Add(time.Duration(n.sim.now) + n.skew)
+}
+
+// Rand is the node's random stream, seeded from (Seed, id, incarnation).
+func (n *Node) Rand() *rand.Rand { return n.rng }
+
+// Charge declares service time: the node is busy for d more, counted from
+// max(now, busy-until). Its deliveries, timers and coroutine resumes wait
+// until it is free, and sends made after the Charge depart at the
+// busy-until time.
+func (n *Node) Charge(d time.Duration) {
+	if d <= 0 || !n.alive {
+		return
+	}
+	n.busyUntil = max(n.busyUntil, n.sim.now) + int64(d)
+}
+
+// BusyUntil is the virtual time until which the node is busy or stalled.
+func (n *Node) BusyUntil() time.Duration { return time.Duration(n.busyUntil) }
+
+func (n *Node) dqLen() int { return len(n.dq) - n.dqHead }
+
+func (n *Node) dqPop() uint32 {
+	idx := n.dq[n.dqHead]
+	n.dqHead++
+	if n.dqHead == len(n.dq) {
+		n.dq = n.dq[:0]
+		n.dqHead = 0
+	} else if n.dqHead >= 1024 && n.dqHead*2 >= len(n.dq) {
+		k := copy(n.dq, n.dq[n.dqHead:])
+		n.dq = n.dq[:k]
+		n.dqHead = 0
+	}
+	return idx
+}
+
+// ---- timers ----
+
+type timer struct {
+	s   *Sim
+	idx uint32
+	gen uint32
+}
+
+func (t *timer) Stop() bool {
+	it := &t.s.q.items[t.idx]
+	if it.gen != t.gen || it.kind != itemTimer || it.cancelled {
+		return false
+	}
+	it.cancelled = true
+	it.fn = nil
+	t.s.live--
+	return true
+}
+
+type deadTimer struct{}
+
+func (deadTimer) Stop() bool { return false }
+
+// After runs f on the node's loop after d (virtual). A timer never fires
+// after a crash of the incarnation that set it. Timers due at the same time
+// fire in creation order.
+func (n *Node) After(d time.Duration, f func()) Timer {
+	if !n.alive {
+		return deadTimer{}
+	}
+	s := n.sim
+	idx, it := s.scheduleNode(s.now+max(int64(d), 0), itemTimer, n)
+	it.fn = f
+	return &timer{s: s, idx: idx, gen: it.gen}
+}
+
+// ---- messages ----
+
+// Send hands payload (size bytes on the wire) to the network for delivery
+// to node to. The path, in order: partition check, destination check
+// (a crashed destination drops at once), bandwidth queue (departure at
+// max(now, sender busy-until, link free)), loss, latency + degradation +
+// jitter, reordering or the FIFO clamp, duplication.
+func (n *Node) Send(to NodeID, payload any, size int64) {
+	s := n.sim
+	if !n.alive {
+		s.emit(EvDrop, n.id, to, size, payload, DropSender)
+		return
+	}
+	s.emit(EvSend, n.id, to, size, payload, "")
+	dst := s.nodes[to]
+	if dst == nil {
+		s.emit(EvDrop, n.id, to, size, payload, DropUnknown)
+		return
+	}
+	if s.blocked(n.id, to) {
+		s.emit(EvDrop, n.id, to, size, payload, DropPartition)
+		return
+	}
+	if !dst.alive {
+		s.emit(EvDrop, n.id, to, size, payload, DropCrashed)
+		return
+	}
+	ls := s.linkState(n.id, to)
+	l := &s.cfg.Link
+	if ls.hasLink {
+		l = &ls.override
+	}
+	at := max(s.now, n.busyUntil)
+	if l.Bandwidth > 0 && size > 0 {
+		at = max(at, ls.txFree) + int64(float64(size)/l.Bandwidth*1e9)
+		ls.txFree = at
+	}
+	if loss := l.Loss + ls.extraLoss; loss > 0 && s.rng.Float64() < loss {
+		s.emit(EvDrop, n.id, to, size, payload, DropLoss)
+		return
+	}
+	lat := int64(l.Latency.Sample(s.rng))
+	at += lat + int64(ls.extra)
+	if l.Jitter > 0 {
+		at += s.rng.Int64N(int64(l.Jitter))
+	}
+	if l.Reorder > 0 && s.rng.Float64() < l.Reorder {
+		at += s.rng.Int64N(2 * max(lat, int64(time.Millisecond)))
+	} else {
+		at = max(at, ls.lastAt)
+		ls.lastAt = at
+	}
+	s.scheduleDeliver(at, dst, n.id, payload, size)
+	if l.Duplicate > 0 && s.rng.Float64() < l.Duplicate {
+		s.emit(EvDuplicate, n.id, to, size, payload, "")
+		at2 := at + s.rng.Int64N(max(lat, int64(time.Millisecond)))
+		at2 = max(at2, ls.lastAt)
+		ls.lastAt = at2
+		s.scheduleDeliver(at2, dst, n.id, payload, size)
+	}
+}
+
+func (s *Sim) scheduleDeliver(at int64, dst *Node, from NodeID, payload any, size int64) {
+	_, it := s.scheduleNode(at, itemDeliver, dst)
+	it.from = from
+	it.payload = payload
+	it.size = size
+}
+
+// ---- coroutines ----
+
+// coro is a cooperative coroutine built on iter.Pull: exactly one goroutine
+// (the loop or one coroutine) runs at a time.
+type coro struct {
+	node   *Node
+	inc    uint64
+	id     uint64
+	next   func() (struct{}, bool)
+	stop   func()
+	yield  func(struct{}) bool
+	killed bool
+	done   bool
+	pos    int // index in node.coros
+}
+
+// stopSignal unwinds a stopped coroutine; recovered at the coroutine's top.
+type stopSignal struct{}
+
+// CoroutinePanic is what a panic inside a coroutine is re-raised as on the
+// loop goroutine (the original value and the coroutine's stack).
+type CoroutinePanic struct {
+	Node  NodeID
+	Value any
+	Stack []byte
+}
+
+func (p *CoroutinePanic) Error() string {
+	return fmt.Sprintf("netsim: panic in coroutine of node %d: %v\n%s", p.Node, p.Value, p.Stack)
+}
+
+// Unwrap returns the original value if it is an error.
+func (p *CoroutinePanic) Unwrap() error {
+	err, _ := p.Value.(error)
+	return err
+}
+
+// Go starts a cooperative coroutine running f on the node. f starts as a
+// node event at the current virtual time (so it waits while the node is
+// busy) and may block in Await. If the node crashes, the coroutine is
+// stopped: its Await never returns and its deferred calls run. Go on a
+// crashed node does nothing.
+func (n *Node) Go(f func()) {
+	if !n.alive {
+		return
+	}
+	s := n.sim
+	s.coroSeq++
+	c := &coro{node: n, inc: n.inc, id: s.coroSeq}
+	c.next, c.stop = iter.Pull(func(yield func(struct{}) bool) {
+		c.yield = yield
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(stopSignal); ok {
+					return
+				}
+				if _, ok := r.(*CoroutinePanic); ok {
+					panic(r)
+				}
+				panic(&CoroutinePanic{Node: n.id, Value: r, Stack: debug.Stack()})
+			}
+		}()
+		f()
+	})
+	c.pos = len(n.coros)
+	n.coros = append(n.coros, c)
+	s.scheduleResume(c)
+}
+
+// Await suspends the calling coroutine until wake is called. It must be
+// called only from inside a coroutine of this node (see Go). register(wake)
+// runs synchronously first; wake may be called from anywhere on the loop
+// (a handler, a timer, another node, a harness event) or inside register
+// itself; it schedules the coroutine's resumption at the then-current
+// virtual time on this node. Calls after the first are ignored. If the node
+// crashes meanwhile, Await never returns (the coroutine unwinds).
+func (n *Node) Await(register func(wake func())) {
+	s := n.sim
+	c := s.cur
+	if c == nil || c.node != n {
+		panic("netsim: Await called outside a coroutine of this node")
+	}
+	if c.killed {
+		panic(stopSignal{})
+	}
+	woken := false
+	register(func() {
+		if woken {
+			return
+		}
+		woken = true
+		if !c.killed && !c.done {
+			s.scheduleResume(c)
+		}
+	})
+	if !c.yield(struct{}{}) || c.killed {
+		panic(stopSignal{})
+	}
+}
+
+// InCoroutine reports whether the caller runs inside one of n's coroutines.
+func (n *Node) InCoroutine() bool {
+	c := n.sim.cur
+	return c != nil && c.node == n
+}
+
+func (s *Sim) scheduleResume(c *coro) {
+	_, it := s.scheduleNode(s.now, itemResume, c.node)
+	it.co = c
+	it.inc = c.inc
+}
+
+// resume hands the baton to c until it awaits or returns.
+func (s *Sim) resume(c *coro) {
+	if c.killed || c.done {
+		return
+	}
+	s.cur = c
+	_, ok := c.next()
+	s.cur = nil
+	if !ok {
+		c.done = true
+		c.node.removeCoro(c)
+	}
+}
+
+func (n *Node) removeCoro(c *coro) {
+	i := c.pos
+	if i >= len(n.coros) || n.coros[i] != c {
+		return
+	}
+	last := len(n.coros) - 1
+	n.coros[i] = n.coros[last]
+	n.coros[i].pos = i
+	n.coros[last] = nil
+	n.coros = n.coros[:last]
+}
+
+// killCoros marks every coroutine of n as killed and queues them, in
+// creation order, to be stopped once control is back on the loop.
+func (s *Sim) killCoros(n *Node) {
+	if len(n.coros) == 0 {
+		return
+	}
+	cs := n.coros
+	n.coros = nil
+	slices.SortFunc(cs, func(a, b *coro) int {
+		if a.id < b.id {
+			return -1
+		}
+		return 1
+	})
+	for _, c := range cs {
+		c.killed = true
+		s.kills = append(s.kills, c)
+	}
+}
+
+// drainKills stops queued coroutines (runs their unwinding) from the loop.
+func (s *Sim) drainKills() {
+	for len(s.kills) > 0 {
+		c := s.kills[0]
+		s.kills[0] = nil
+		s.kills = s.kills[1:]
+		if c.done {
+			continue
+		}
+		c.done = true
+		s.cur = c
+		c.stop()
+		s.cur = nil
+	}
+	s.kills = nil
+}

@@ -1,0 +1,360 @@
+package netsim
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// NodeID names a simulated node.
+type NodeID uint32
+
+// Handler receives payloads delivered to a node. It runs on the event loop.
+type Handler interface{ Deliver(from NodeID, payload any) }
+
+// Timer is a pending node timer.
+type Timer interface {
+	// Stop cancels the timer and reports whether it was still pending.
+	Stop() bool
+}
+
+// Config configures a [Sim].
+type Config struct {
+	Seed int64
+	// Link is the default model of every directed link (see SetLink).
+	Link Link
+	// OnEvent, if set, is called for every logged event, in order. The
+	// *Event is only valid during the call: the hook must not retain it.
+	OnEvent func(ev *Event)
+	// Epoch is the wall time that virtual time 0 maps to (Node.Now). The
+	// zero value means 2026-01-01T00:00:00Z.
+	Epoch time.Time
+}
+
+// DefaultEpoch is the wall time virtual 0 maps to when Config.Epoch is zero.
+var DefaultEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Stats summarises a run.
+type Stats struct {
+	Events       uint64        // queue events executed
+	Wall         time.Duration // wall time spent inside Run, RunUntil and RunWhile
+	Virtual      time.Duration // virtual time reached (Now)
+	EventsPerSec float64       // Events / Wall
+	Speed        float64       // Virtual / Wall
+}
+
+// Sim is a deterministic discrete-event network simulator. It is not safe
+// for concurrent use: everything (handlers, timers, coroutines, harness code)
+// runs one at a time on the caller's goroutine or on a coroutine that has
+// the baton.
+type Sim struct {
+	cfg     Config
+	onEvent func(ev *Event)
+	epoch   time.Time
+	rng     *rand.Rand // network decisions (loss, latency, ...)
+
+	q      queue
+	now    int64
+	live   int // scheduled items not yet run, dropped or cancelled (excl. wakes)
+	events uint64
+	logged uint64
+	digest uint64
+	evBuf  Event
+
+	nodes map[NodeID]*Node
+	order []NodeID // sorted ids
+
+	links map[uint64]*linkState
+	parts []map[NodeID]int // each Partition call: node -> group index
+	cuts  map[uint64]struct{}
+
+	cur     *coro   // coroutine that holds the baton, nil on the loop
+	kills   []*coro // coroutines to stop, in order, once back on the loop
+	coroSeq uint64
+
+	stopped bool
+	running bool
+	wall    time.Duration
+}
+
+// New returns a simulator at virtual time 0 with no nodes.
+func New(cfg Config) *Sim {
+	s := &Sim{
+		cfg:     cfg,
+		onEvent: cfg.OnEvent,
+		epoch:   cfg.Epoch,
+		nodes:   make(map[NodeID]*Node),
+		links:   make(map[uint64]*linkState),
+		cuts:    make(map[uint64]struct{}),
+		digest:  digestSeed,
+	}
+	if s.epoch.IsZero() {
+		s.epoch = DefaultEpoch
+	}
+	s.q.free = noFree
+	seed := uint64(cfg.Seed)
+	s.rng = rand.New(rand.NewPCG(splitmix(seed), splitmix(seed^0x6e657473696d)))
+	return s
+}
+
+// splitmix is the SplitMix64 finaliser, used to derive seeds.
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// Now is the virtual time since the start of the simulation.
+func (s *Sim) Now() time.Duration { return time.Duration(s.now) }
+
+// At schedules a harness event f at absolute virtual time t (a time in the
+// past means now). Harness events are not tied to any node: crashes and
+// pauses do not affect them.
+func (s *Sim) At(t time.Duration, f func()) {
+	at := max(int64(t), s.now)
+	idx := s.q.alloc()
+	it := &s.q.items[idx]
+	it.kind = itemHarness
+	it.fn = f
+	s.live++
+	s.q.push(at, idx)
+}
+
+// After schedules a harness event f at Now()+d.
+func (s *Sim) After(d time.Duration, f func()) { s.At(s.Now()+max(d, 0), f) }
+
+// Pending is the number of scheduled events not yet run (stopped timers
+// excluded).
+func (s *Sim) Pending() int { return s.live }
+
+// Digest is a rolling 64-bit hash over every logged event (kind, time, from,
+// to, size, detail) in order: a run's identity.
+func (s *Sim) Digest() uint64 { return s.digest }
+
+// Logged is the number of events logged so far (those seen by OnEvent).
+func (s *Sim) Logged() uint64 { return s.logged }
+
+// Stats reports counters and speed. Wall time is only accounted inside Run,
+// RunUntil and RunWhile (not in bare Step calls).
+func (s *Sim) Stats() Stats {
+	st := Stats{Events: s.events, Wall: s.wall, Virtual: time.Duration(s.now)}
+	if sec := s.wall.Seconds(); sec > 0 {
+		st.EventsPerSec = float64(s.events) / sec
+		st.Speed = float64(s.now) / float64(s.wall)
+	}
+	return st
+}
+
+// Stop makes the running Run, RunUntil or RunWhile return after the current
+// event.
+func (s *Sim) Stop() { s.stopped = true }
+
+func (s *Sim) checkLoop(what string) {
+	if s.cur != nil {
+		panic("netsim: " + what + " called from a coroutine")
+	}
+}
+
+// Step runs one event and reports whether there was one.
+func (s *Sim) Step() bool {
+	s.checkLoop("Step")
+	return s.step()
+}
+
+func (s *Sim) step() bool {
+	for len(s.q.heap) > 0 {
+		e := s.q.pop()
+		if s.q.items[e.idx].cancelled {
+			s.q.release(e.idx) // already uncounted by Stop
+			continue
+		}
+		s.now = e.at
+		s.events++
+		s.dispatch(e.idx)
+		if len(s.kills) > 0 {
+			s.drainKills()
+		}
+		return true
+	}
+	return false
+}
+
+func (s *Sim) begin(what string) time.Time {
+	s.checkLoop(what)
+	if s.running {
+		panic("netsim: " + what + " called re-entrantly from an event")
+	}
+	s.running = true
+	s.stopped = false
+	return time.Now()
+}
+
+func (s *Sim) end(start time.Time) {
+	s.wall += time.Since(start)
+	s.running = false
+}
+
+// Run runs events until the queue is empty or Stop is called.
+func (s *Sim) Run() {
+	start := s.begin("Run")
+	for !s.stopped && s.step() {
+	}
+	s.end(start)
+}
+
+// RunUntil runs every event with time <= t (unless Stop is called), then
+// advances Now to t.
+func (s *Sim) RunUntil(t time.Duration) {
+	start := s.begin("RunUntil")
+	lim := int64(t)
+	for !s.stopped && len(s.q.heap) > 0 && s.q.peek().at <= lim {
+		s.step()
+	}
+	if !s.stopped && lim > s.now {
+		s.now = lim
+	}
+	s.end(start)
+}
+
+// RunWhile runs events while cond() holds and events remain (cond is
+// checked before each event).
+func (s *Sim) RunWhile(cond func() bool) {
+	start := s.begin("RunWhile")
+	for !s.stopped && len(s.q.heap) > 0 && cond() {
+		s.step()
+	}
+	s.end(start)
+}
+
+// Close stops every coroutine of every node (their Await never returns);
+// no goroutine of the simulator outlives it. The Sim must not be run after.
+func (s *Sim) Close() {
+	s.checkLoop("Close")
+	for _, id := range s.order {
+		s.killCoros(s.nodes[id])
+	}
+	s.drainKills()
+}
+
+// dispatch runs the item idx popped at s.now.
+func (s *Sim) dispatch(idx uint32) {
+	it := &s.q.items[idx]
+	switch it.kind {
+	case itemHarness:
+		f := it.fn
+		s.free(idx)
+		f()
+	case itemWake:
+		n, inc := it.node, it.inc
+		s.free(idx)
+		if n.alive && n.inc == inc {
+			n.wakePending = false
+			s.runDeferred(n)
+		}
+	default:
+		n := it.node
+		if !n.alive || n.inc != it.inc {
+			s.dropStale(idx)
+			return
+		}
+		if n.busyUntil > s.now || n.dqLen() > 0 {
+			// Busy or stalled node: queue behind what is already waiting,
+			// so per-node order (and per-link FIFO) is kept.
+			n.dq = append(n.dq, idx)
+			s.ensureWake(n)
+			return
+		}
+		s.runNodeItem(idx)
+	}
+}
+
+// free releases a slab item, keeping the live count.
+func (s *Sim) free(idx uint32) {
+	it := &s.q.items[idx]
+	if it.kind != itemWake && !it.cancelled {
+		s.live--
+	}
+	s.q.release(idx)
+}
+
+// dropStale discards a node item whose incarnation is gone.
+func (s *Sim) dropStale(idx uint32) {
+	it := &s.q.items[idx]
+	if it.kind == itemDeliver && !it.cancelled {
+		s.emit(EvDrop, it.from, it.node.id, it.size, it.payload, DropCrashed)
+	}
+	s.free(idx)
+}
+
+func (s *Sim) ensureWake(n *Node) {
+	if n.wakePending {
+		return
+	}
+	n.wakePending = true
+	idx := s.q.alloc()
+	it := &s.q.items[idx]
+	it.kind = itemWake
+	it.node = n
+	it.inc = n.inc
+	s.q.push(max(s.now, n.busyUntil), idx)
+}
+
+// runDeferred runs the next deferred item of n if n is free.
+func (s *Sim) runDeferred(n *Node) {
+	for n.dqLen() > 0 {
+		if n.busyUntil > s.now {
+			s.ensureWake(n)
+			return
+		}
+		idx := n.dqPop()
+		if s.q.items[idx].cancelled {
+			s.q.release(idx)
+			continue
+		}
+		s.runNodeItem(idx)
+		if n.dqLen() > 0 && n.alive {
+			s.ensureWake(n) // one item per event: at max(now, busyUntil)
+		}
+		return
+	}
+}
+
+// runNodeItem runs a node item on its (alive, free) node.
+func (s *Sim) runNodeItem(idx uint32) {
+	it := &s.q.items[idx]
+	n := it.node
+	switch it.kind {
+	case itemDeliver:
+		from, payload, size := it.from, it.payload, it.size
+		s.free(idx)
+		if s.blocked(from, n.id) {
+			s.emit(EvDrop, from, n.id, size, payload, DropPartition)
+			return
+		}
+		s.emit(EvDeliver, from, n.id, size, payload, "")
+		if n.handler != nil {
+			n.handler.Deliver(from, payload)
+		}
+	case itemTimer:
+		f := it.fn
+		s.free(idx)
+		s.emit(EvTimer, n.id, n.id, 0, nil, "")
+		f()
+	case itemResume:
+		c := it.co
+		s.free(idx)
+		s.resume(c)
+	}
+}
+
+// scheduleNode schedules a node item for n's current incarnation.
+func (s *Sim) scheduleNode(at int64, kind itemKind, n *Node) (uint32, *item) {
+	idx := s.q.alloc()
+	it := &s.q.items[idx]
+	it.kind = kind
+	it.node = n
+	it.inc = n.inc
+	s.live++
+	s.q.push(at, idx)
+	return idx, it
+}
