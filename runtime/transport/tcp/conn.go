@@ -65,6 +65,7 @@ func (h *Host) serve(c net.Conn) {
 	c.SetDeadline(time.Time{})
 	h.log.Debug("tcp: peer connected", "peer", uint32(from), "remote", c.RemoteAddr())
 	var buf []byte
+	batch := make([]transport.Message, 0, maxReadBatch)
 	for {
 		body, err := transport.ReadFrame(br, buf)
 		if err != nil {
@@ -87,10 +88,26 @@ func (h *Host) serve(c net.Conn) {
 		}
 		h.stats.framesIn.Add(1)
 		h.stats.bytesIn.Add(uint64(len(body) + transport.FrameHeaderBytes))
-		if !h.post(item{from: from, m: m}) {
+		batch = append(batch, m)
+		// Hand over what has arrived as one inbox item, but never hold a
+		// message back while waiting for more bytes.
+		if len(batch) < maxReadBatch && frameBuffered(br) {
+			continue
+		}
+		if !h.post(item{from: from, batch: batch}) {
 			return
 		}
+		batch = make([]transport.Message, 0, maxReadBatch)
 	}
+}
+
+// frameBuffered reports whether a whole frame sits in r's buffer already.
+func frameBuffered(r *bufio.Reader) bool {
+	if r.Buffered() < transport.FrameHeaderBytes {
+		return false
+	}
+	hdr, _ := r.Peek(transport.FrameHeaderBytes)
+	return uint64(r.Buffered()) >= transport.FrameHeaderBytes+uint64(binary.LittleEndian.Uint32(hdr))
 }
 
 // peer is the outbound side of one link: frames queued by the loop and the

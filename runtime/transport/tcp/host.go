@@ -45,6 +45,7 @@ const (
 	backoffMin            = 20 * time.Millisecond
 	backoffMax            = 2 * time.Second
 	readBufBytes          = 64 << 10
+	maxReadBatch          = 64      // messages per inbox item from one connection
 	keepBufBytes          = 1 << 20 // larger scratch buffers are released after use
 )
 
@@ -55,9 +56,10 @@ type Config struct {
 	Self      transport.NodeID // the node this host runs
 	Listen    string           // address to bind, e.g. "127.0.0.1:0"
 	Seed      int64            // seeds Env.Rand; 0 draws one from crypto/rand
-	// InboxSize bounds the messages and callbacks waiting for the loop
-	// (default 4096); connection readers block when it is full, which
-	// pushes back on the senders through TCP.
+	// InboxSize bounds the items waiting for the loop (default 4096): an
+	// item is a callback or the messages one connection read in one go (at
+	// most 64). Connection readers block when it is full, which pushes back
+	// on the senders through TCP.
 	InboxSize int
 	// SendQueueBytes bounds the encoded frames queued for one peer while it
 	// is slow or unreachable (default 32 MiB, at least MaxFrameBytes);
@@ -83,12 +85,14 @@ type counters struct {
 	dials, dialFailures                    atomic.Uint64
 }
 
-// item is one unit of work for the loop: a message from a peer, or a
-// callback (timer, Await registration) when f is set.
+// item is one unit of work for the loop: a callback (timer, Await
+// registration) when f is set, else a message from a peer, or a batch of
+// them that arrived together (one inbox slot for up to maxReadBatch).
 type item struct {
-	from transport.NodeID
-	m    transport.Message
-	f    func()
+	from  transport.NodeID
+	m     transport.Message
+	batch []transport.Message
+	f     func()
 }
 
 // Host runs one node over TCP. Its exported methods are safe for concurrent
@@ -234,6 +238,12 @@ func (h *Host) Run(ctx context.Context, newHandler func(env transport.Env) trans
 func (h *Host) dispatch(handler transport.Handler, it item) {
 	if it.f != nil {
 		it.f()
+		return
+	}
+	if it.batch != nil {
+		for _, m := range it.batch {
+			handler.Handle(it.from, m)
+		}
 		return
 	}
 	handler.Handle(it.from, it.m)
