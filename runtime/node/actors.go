@@ -1,0 +1,283 @@
+package node
+
+import (
+	"fmt"
+
+	"raysim/runtime/transport"
+)
+
+// actorHost is an actor living on this raylet: its instance, a dedicated
+// coroutine that runs its methods one at a time, and per-caller ordering.
+type actorHost struct {
+	id       transport.ActorID
+	creation *task
+	typ      *ActorType
+	instance any
+	dead     bool
+
+	expected map[transport.TaskID]uint64                         // next seq per caller
+	early    map[transport.TaskID]map[uint64]*transport.TaskSpec // arrived ahead of order
+	queue    []*task                                             // in execution order
+	cur      *task
+	wake     func() // set while the actor's coroutine is parked
+}
+
+// route is what a caller's raylet knows of an actor it calls.
+type route struct {
+	node     transport.NodeID
+	state    uint8
+	lookedUp bool
+	pending  []*transport.TaskSpec
+}
+
+func (r *Raylet) sendActorUpdate(up *transport.GcsActorUpdate) {
+	shard := r.cfg.Layout.ShardOfTask(up.Actor)
+	r.env.Send(shard, up)
+	if up.Name != "" {
+		if ns := r.cfg.Layout.ShardOfName(up.Name); ns != shard {
+			r.env.Send(ns, up)
+		}
+	}
+}
+
+// startActor runs a creation task: the actor keeps its resources until it
+// dies, and gets its own coroutine.
+func (r *Raylet) startActor(t *task) {
+	typ, ok := r.actorType(t.spec.Func)
+	if !ok {
+		r.avail = r.avail.Add(t.res)
+		r.unpinArgs(t)
+		delete(r.tasks, t.spec.ID)
+		r.failTask(t.spec, transport.ErrKindUnknownFunction, fmt.Sprintf("no actor type %q registered", t.spec.Func))
+		r.actorDied(t.spec.Actor, t.spec.ActorName)
+		return
+	}
+	a := &actorHost{id: t.spec.Actor, creation: t, typ: typ,
+		expected: make(map[transport.TaskID]uint64), early: make(map[transport.TaskID]map[uint64]*transport.TaskSpec)}
+	r.actors[a.id] = a
+	delete(r.tasks, t.spec.ID)
+	r.env.Go(func() { r.actorLoop(a) })
+}
+
+func (r *Raylet) actorType(name string) (*ActorType, bool) {
+	if r.cfg.Registry == nil {
+		return nil, false
+	}
+	return r.cfg.Registry.Actor(name)
+}
+
+// actorLoop is the actor's coroutine: constructor, then methods in order.
+func (r *Raylet) actorLoop(a *actorHost) {
+	t := a.creation
+	c := r.newCaller(t.spec.ID, nil)
+	if d := t.spec.Duration; d > 0 {
+		c.Compute(d)
+	}
+	var ctorErr error
+	callUser(func() (transport.Value, error) {
+		inst, err := a.typ.New(c.Context(), t.args)
+		a.instance, ctorErr = inst, err
+		return transport.Value{}, err
+	})
+	if ctorErr == nil && a.instance == nil {
+		ctorErr = fmt.Errorf("constructor of %q returned no instance", t.spec.Func)
+	}
+	r.env.Await(func(wake func()) {
+		r.unpinArgs(t)
+		if ctorErr != nil {
+			r.failTask(t.spec, transport.ErrKindTask, "actor constructor: "+ctorErr.Error())
+			r.killActor(a.id, "constructor failed")
+			return
+		}
+		r.env.Emit(&transport.Event{Kind: transport.EvActorCreated, Node: r.self, Task: a.id, Detail: t.spec.ActorName})
+		r.sendActorUpdate(&transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.ActorName})
+		a.wake = wake
+		r.pumpActor(a)
+	})
+	for !a.dead {
+		call := a.cur
+		out := r.runMethod(a, call)
+		r.env.Await(func(wake func()) {
+			a.cur = nil
+			r.unpinArgs(call)
+			r.storeResults(call.spec, out)
+			a.wake = wake
+			r.pumpActor(a)
+		})
+	}
+}
+
+func (r *Raylet) runMethod(a *actorHost, t *task) transport.Value {
+	c := r.newCaller(t.spec.ID, nil)
+	if d := t.spec.Duration; d > 0 {
+		c.Compute(d)
+	}
+	m, ok := a.typ.Methods[t.spec.Func]
+	if !ok {
+		return errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("actor %s has no method %q", a.id, t.spec.Func))
+	}
+	ctx := c.Context()
+	return callUser(func() (transport.Value, error) { return m(ctx, a.instance, t.args) })
+}
+
+// pumpActor hands the next ready call to the parked actor coroutine.
+func (r *Raylet) pumpActor(a *actorHost) {
+	if a.wake == nil {
+		return
+	}
+	if a.dead {
+		w := a.wake
+		a.wake = nil
+		w() // the loop sees dead and ends
+		return
+	}
+	if a.cur != nil || len(a.queue) == 0 || a.queue[0].missing > 0 {
+		return
+	}
+	t := a.queue[0]
+	a.queue[0] = nil
+	a.queue = a.queue[1:]
+	t.args = r.argValues(t)
+	t.running = true
+	t.start = r.env.Now()
+	r.env.Emit(&transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
+	a.cur = t
+	w := a.wake
+	a.wake = nil
+	w()
+}
+
+// hostCall takes a method call for an actor hosted here.
+func (r *Raylet) hostCall(spec *transport.TaskSpec) {
+	a := r.actors[spec.Actor]
+	if a == nil || a.dead {
+		r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is not alive on node %d", spec.Actor, r.self))
+		return
+	}
+	next := a.expected[spec.Caller]
+	switch {
+	case spec.Seq < next:
+		return // duplicate delivery
+	case spec.Seq > next:
+		m := a.early[spec.Caller]
+		if m == nil {
+			m = make(map[uint64]*transport.TaskSpec)
+			a.early[spec.Caller] = m
+		}
+		m[spec.Seq] = spec
+		return
+	}
+	for {
+		r.enqueueCall(a, spec)
+		a.expected[spec.Caller]++
+		m := a.early[spec.Caller]
+		nx, ok := m[a.expected[spec.Caller]]
+		if !ok {
+			break
+		}
+		delete(m, nx.Seq)
+		spec = nx
+	}
+}
+
+func (r *Raylet) enqueueCall(a *actorHost, spec *transport.TaskSpec) {
+	r.env.Emit(&transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.self, Task: spec.ID, Detail: "actor"})
+	t := &task{spec: spec, actor: a}
+	a.queue = append(a.queue, t)
+	r.resolveArgs(t, func() { r.pumpActor(a) })
+}
+
+// routeCall sends a method call from a local caller toward its actor.
+func (r *Raylet) routeCall(spec *transport.TaskSpec) {
+	rt := r.routes[spec.Actor]
+	if rt == nil {
+		rt = &route{state: transport.ActorPending}
+		r.routes[spec.Actor] = rt
+	}
+	switch rt.state {
+	case transport.ActorAlive:
+		r.deliverCall(rt.node, spec)
+	case transport.ActorDead:
+		r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
+	default:
+		rt.pending = append(rt.pending, spec)
+		if !rt.lookedUp {
+			rt.lookedUp = true
+			r.env.Send(r.cfg.Layout.ShardOfTask(spec.Actor), &transport.GcsLookupActor{Actor: spec.Actor})
+		}
+	}
+}
+
+func (r *Raylet) deliverCall(node transport.NodeID, spec *transport.TaskSpec) {
+	if node == r.self {
+		r.hostCall(spec)
+		return
+	}
+	r.env.Send(node, &transport.ActorCall{Spec: *spec})
+}
+
+func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
+	if m.Name != "" || !m.Found {
+		if ws, ok := r.nameWaiters[m.Name]; ok {
+			delete(r.nameWaiters, m.Name)
+			for _, w := range ws {
+				w(*m)
+			}
+		}
+	}
+	if !m.Found {
+		return
+	}
+	rt := r.routes[m.Actor]
+	if rt == nil {
+		rt = &route{lookedUp: true}
+		r.routes[m.Actor] = rt
+	}
+	rt.node, rt.state = m.Node, m.State
+	pending := rt.pending
+	switch m.State {
+	case transport.ActorAlive:
+		rt.pending = nil
+		for _, spec := range pending {
+			r.deliverCall(m.Node, spec)
+		}
+	case transport.ActorDead:
+		rt.pending = nil
+		for _, spec := range pending {
+			r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
+		}
+	}
+}
+
+// killActor ends an actor hosted here: queued calls fail, its resources go
+// back, and the actor table says dead.
+func (r *Raylet) killActor(id transport.ActorID, why string) {
+	a := r.actors[id]
+	if a == nil || a.dead {
+		return
+	}
+	a.dead = true
+	delete(r.actors, id)
+	r.avail = r.avail.Add(a.creation.res)
+	msg := fmt.Sprintf("actor %s died: %s", id, why)
+	for _, t := range a.queue {
+		r.unpinArgs(t)
+		t.cancelled = true
+		r.failTask(t.spec, transport.ErrKindActorDied, msg)
+	}
+	a.queue = nil
+	for _, caller := range sortedCallers(a.early) {
+		for _, spec := range sortedSpecs(a.early[caller]) {
+			r.failTask(spec, transport.ErrKindActorDied, msg)
+		}
+	}
+	a.early = nil
+	r.actorDied(id, a.creation.spec.ActorName)
+	r.pumpActor(a)
+	r.dispatch()
+}
+
+func (r *Raylet) actorDied(id transport.ActorID, name string) {
+	r.env.Emit(&transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: name})
+	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorDead, Name: name})
+}

@@ -1,0 +1,280 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"raysim/runtime/transport"
+)
+
+// Caller is user code's handle on the runtime: a driver, or the task or
+// actor method running on a worker. It derives the IDs of what it submits
+// from its own task ID (determinism rule 4). Its methods are called from user
+// code (off the loop) and reach the raylet through Env.Await.
+type Caller struct {
+	r        *Raylet
+	task     transport.TaskID
+	t        *task // the running task (nil for drivers and actors)
+	children uint64
+	puts     uint32
+	seqs     map[transport.ActorID]uint64
+	ctx      context.Context
+}
+
+type callerKey struct{}
+
+func (r *Raylet) newCaller(id transport.TaskID, t *task) *Caller {
+	c := &Caller{r: r, task: id, t: t}
+	c.ctx = context.WithValue(context.Background(), callerKey{}, c)
+	return c
+}
+
+// NewDriver returns the caller of a driver program running on this node, with
+// root task ID id. It may be used from any goroutine on TCP, and from a
+// coroutine started by Env.Go in netsim.
+func (r *Raylet) NewDriver(id transport.TaskID) *Caller { return r.newCaller(id, nil) }
+
+// Context carries the caller; runtime/ray finds it with CallerFrom.
+func (c *Caller) Context() context.Context { return c.ctx }
+
+// WithContext binds the caller to a user context (for cancellation on TCP).
+func (c *Caller) WithContext(ctx context.Context) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFrom returns the caller bound to ctx.
+func CallerFrom(ctx context.Context) (*Caller, bool) {
+	c, ok := ctx.Value(callerKey{}).(*Caller)
+	return c, ok
+}
+
+// TaskID is the ID of the running task (or the driver's root ID).
+func (c *Caller) TaskID() transport.TaskID { return c.task }
+
+// Node is the node the caller runs on.
+func (c *Caller) Node() transport.NodeID { return c.r.self }
+
+// Now is the caller's node's clock (virtual in netsim).
+func (c *Caller) Now() time.Time {
+	var t time.Time
+	c.r.env.Await(func(wake func()) { t = c.r.env.Now(); wake() })
+	return t
+}
+
+// Submit assigns the task its derived ID and submits it on this node. For an
+// actor method call it also assigns the per-(caller, actor) sequence number.
+func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
+	spec.ID = transport.ChildTaskID(c.task, c.children)
+	c.children++
+	spec.Parent = c.task
+	spec.Owner = c.r.self
+	if spec.ActorCreation {
+		spec.Actor = spec.ID
+	} else if spec.Actor != 0 {
+		if c.seqs == nil {
+			c.seqs = make(map[transport.ActorID]uint64)
+		}
+		spec.Caller = c.task
+		spec.Seq = c.seqs[spec.Actor]
+		c.seqs[spec.Actor]++
+	}
+	if spec.NumReturns == 0 && !spec.ActorCreation {
+		spec.NumReturns = 1
+	}
+	c.r.env.Await(func(wake func()) {
+		c.r.submit(spec)
+		wake()
+	})
+	return spec.ID
+}
+
+// Put stores a value in this node's object store and returns its ID.
+func (c *Caller) Put(v transport.Value) transport.ObjectID {
+	id := transport.ObjectID{Task: c.task, Index: c.puts, Put: true}
+	c.puts++
+	c.r.env.Await(func(wake func()) {
+		c.r.put(id, v, true)
+		wake()
+	})
+	return id
+}
+
+// ErrTimeout is returned by Get when its timeout passes first.
+var ErrTimeout = fmt.Errorf("node: timed out")
+
+// Get returns the values of the objects, fetching them to this node; it
+// blocks until all are here, or until timeout (<0: none) passes. While it
+// blocks, a task gives its CPU back so other tasks can run (as Ray does).
+func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transport.Value, error) {
+	vals := make([]transport.Value, len(ids))
+	timedOut := false
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		left := 0
+		done := false
+		finish := func() {
+			if done {
+				return
+			}
+			done = true
+			c.reacquire()
+			wake()
+		}
+		for i, id := range ids {
+			if e, ok := r.store.Get(id); ok {
+				vals[i] = e.Value
+				continue
+			}
+			left++
+			i, id := i, id
+			r.need(id, func() {
+				if done {
+					return
+				}
+				e, _ := r.store.Get(id)
+				vals[i] = e.Value
+				left--
+				if left == 0 {
+					finish()
+				}
+			})
+		}
+		if left == 0 {
+			done = true
+			wake()
+			return
+		}
+		c.release()
+		if timeout >= 0 {
+			r.env.After(timeout, func() {
+				if !done {
+					timedOut = true
+					finish()
+				}
+			})
+		}
+	})
+	if timedOut {
+		return nil, ErrTimeout
+	}
+	return vals, nil
+}
+
+// Wait blocks until k of the objects exist somewhere in the cluster (or
+// timeout, <0: none, passes) and reports which are ready. It does not fetch.
+func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) []bool {
+	ready := make([]bool, len(ids))
+	k = min(k, len(ids))
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		n := 0
+		done, blocking := false, false
+		finish := func() {
+			if !done {
+				done = true
+				c.reacquire()
+				wake()
+			}
+		}
+		for i, id := range ids {
+			i := i
+			r.whenLocated(id, func() {
+				if done || ready[i] {
+					return
+				}
+				ready[i] = true
+				n++
+				if blocking && n >= k {
+					finish()
+				}
+			})
+		}
+		if n >= k {
+			done = true
+			wake()
+			return
+		}
+		blocking = true
+		c.release()
+		if timeout >= 0 {
+			r.env.After(timeout, finish)
+		}
+	})
+	return ready
+}
+
+// Compute spends d of virtual CPU time (netsim) or sleeps d (TCP).
+func (c *Caller) Compute(d time.Duration) {
+	c.r.env.Await(func(wake func()) { c.r.env.After(d, wake) })
+}
+
+// Cancel asks every raylet and the global scheduler to drop a task.
+func (c *Caller) Cancel(id transport.TaskID, force bool) {
+	c.r.env.Await(func(wake func()) {
+		m := &transport.CancelTask{Task: id, Force: force}
+		for _, n := range c.r.cfg.Layout.Raylets {
+			if n == c.r.self {
+				c.r.cancelLocal(id)
+			} else {
+				c.r.env.Send(n, m)
+			}
+		}
+		c.r.env.Send(c.r.cfg.Layout.Scheduler, m)
+		wake()
+	})
+}
+
+// KillActor ends an actor wherever it lives.
+func (c *Caller) KillActor(id transport.ActorID) {
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		if _, ok := r.actors[id]; ok {
+			r.killActor(id, "killed")
+		} else {
+			for _, n := range r.cfg.Layout.Raylets {
+				if n != r.self {
+					r.env.Send(n, &transport.KillActor{Actor: id, NoRestart: true})
+				}
+			}
+		}
+		wake()
+	})
+}
+
+// LookupActor finds a named actor; ok is false when no live actor has it.
+func (c *Caller) LookupActor(name string) (id transport.ActorID, ok bool) {
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		first := len(r.nameWaiters[name]) == 0
+		r.nameWaiters[name] = append(r.nameWaiters[name], func(info transport.ActorInfo) {
+			id, ok = info.Actor, info.Found && info.State != transport.ActorDead
+			wake()
+		})
+		if first {
+			r.env.Send(r.cfg.Layout.ShardOfName(name), &transport.GcsLookupActor{Name: name})
+		}
+	})
+	return id, ok
+}
+
+// release gives a blocked task's CPU back to the node.
+func (c *Caller) release() {
+	if c.t == nil || c.t.borrowed || c.t.res.CPU == 0 {
+		return
+	}
+	c.t.borrowed = true
+	cpu := transport.Resources{CPU: c.t.res.CPU}
+	c.r.avail = c.r.avail.Add(cpu)
+	c.r.dispatch()
+}
+
+// reacquire takes the CPU back when the task resumes (possibly
+// oversubscribing the node for a while, as Ray does).
+func (c *Caller) reacquire() {
+	if c.t == nil || !c.t.borrowed {
+		return
+	}
+	c.t.borrowed = false
+	c.r.avail = c.r.avail.Sub(transport.Resources{CPU: c.t.res.CPU})
+}

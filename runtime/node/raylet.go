@@ -1,0 +1,669 @@
+package node
+
+import (
+	"fmt"
+	"time"
+
+	"raysim/runtime/costs"
+	"raysim/runtime/gcs"
+	"raysim/runtime/objstore"
+	"raysim/runtime/scheduler"
+	"raysim/runtime/transport"
+	"raysim/runtime/worker"
+)
+
+// Config configures a raylet.
+type Config struct {
+	Layout           *gcs.Layout
+	Resources        transport.Resources
+	ObjectStoreBytes int64 // 0 = unbounded
+	Policy           scheduler.Policy
+	SpillThreshold   int // queue length at which the local scheduler spills
+	Costs            costs.Profile
+	Registry         Registry
+	HeartbeatPeriod  time.Duration // default 100ms
+	ChunkBytes       int64         // transfer chunk size, default 1 MiB
+	Incarnation      uint64
+}
+
+// dispatchScan bounds how far past a head task that does not fit the local
+// scheduler looks for one that does (no head-of-line blocking, bounded work).
+const dispatchScan = 64
+
+// task is a task accepted by this raylet.
+type task struct {
+	spec      *transport.TaskSpec
+	missing   int
+	args      []transport.Value
+	res       transport.Resources // held while running
+	borrowed  bool                // CPU given back while blocked in Get/Wait
+	cancelled bool
+	running   bool
+	start     time.Time
+	actor     *actorHost // method calls: the actor they run on
+	pinned    []transport.ObjectID
+}
+
+type fetch struct {
+	source  transport.NodeID
+	pulling bool
+	total   int64
+	errKind uint8
+	data    []byte
+	seen    []bool
+	got     int64
+}
+
+// Raylet is one node's runtime.
+type Raylet struct {
+	env   transport.Env
+	cfg   Config
+	self  transport.NodeID
+	store *objstore.Store
+	pool  *worker.Pool
+
+	avail transport.Resources
+
+	tasks   map[transport.TaskID]*task // accepted and not finished
+	readyQ  []*task
+	qhead   int
+	waiting int // accepted tasks whose arguments are not all local
+
+	waiters   map[transport.ObjectID][]func()
+	located   map[transport.ObjectID][]func()
+	fetches   map[transport.ObjectID]*fetch
+	locations map[transport.ObjectID]transport.ObjectLoc // what this node has heard
+
+	actors      map[transport.ActorID]*actorHost
+	routes      map[transport.ActorID]*route
+	nameWaiters map[string][]func(transport.ActorInfo)
+
+	meanTask time.Duration
+	Stats    Stats
+}
+
+// Stats counts what a raylet did.
+type Stats struct {
+	Submitted, Spilled, Placed, Finished, Failed, Cancelled uint64
+	PullsStarted, PullsDone, BytesIn, BytesOut              int64
+}
+
+// New returns a raylet; it registers with the GCS and starts heartbeating on
+// its first loop turn.
+func New(env transport.Env, cfg Config) *Raylet {
+	if cfg.HeartbeatPeriod == 0 {
+		cfg.HeartbeatPeriod = 100 * time.Millisecond
+	}
+	if cfg.ChunkBytes == 0 {
+		cfg.ChunkBytes = 1 << 20
+	}
+	if cfg.SpillThreshold == 0 {
+		cfg.SpillThreshold = 1 << 30
+	}
+	r := &Raylet{
+		env: env, cfg: cfg, self: env.Self(),
+		store:       objstore.New(cfg.ObjectStoreBytes),
+		pool:        worker.New(env),
+		avail:       cfg.Resources,
+		tasks:       make(map[transport.TaskID]*task),
+		waiters:     make(map[transport.ObjectID][]func()),
+		located:     make(map[transport.ObjectID][]func()),
+		fetches:     make(map[transport.ObjectID]*fetch),
+		locations:   make(map[transport.ObjectID]transport.ObjectLoc),
+		actors:      make(map[transport.ActorID]*actorHost),
+		routes:      make(map[transport.ActorID]*route),
+		nameWaiters: make(map[string][]func(transport.ActorInfo)),
+	}
+	env.After(0, r.start)
+	return r
+}
+
+func (r *Raylet) start() {
+	var digest uint64
+	if r.cfg.Registry != nil {
+		digest = r.cfg.Registry.Digest()
+	}
+	r.env.Send(r.cfg.Layout.NodeTable(), &transport.RegisterNode{
+		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Functions: digest})
+	r.heartbeat()
+}
+
+func (r *Raylet) heartbeat() {
+	r.env.Send(r.cfg.Layout.NodeTable(), &transport.Heartbeat{
+		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.avail,
+		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask})
+	r.env.After(r.cfg.HeartbeatPeriod, r.heartbeat)
+}
+
+// Store exposes the object store (for status and tests; loop only).
+func (r *Raylet) Store() *objstore.Store { return r.store }
+
+// Available is the resources free now.
+func (r *Raylet) Available() transport.Resources { return r.avail }
+
+// QueueLen is the number of accepted tasks not yet running.
+func (r *Raylet) QueueLen() int { return r.queueLen() }
+
+func (r *Raylet) queueLen() int { return r.waiting + len(r.readyQ) - r.qhead }
+
+// Handle implements transport.Handler.
+func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
+	r.env.Charge(r.cfg.Costs.Message)
+	switch m := m.(type) {
+	case *transport.PlaceTask:
+		if m.Reason == scheduler.ReasonCancelled {
+			r.failTask(&m.Spec, transport.ErrKindCancelled, "task cancelled")
+			return
+		}
+		spec := m.Spec
+		if !spec.Resources.Fits(r.cfg.Resources) { // stale view: hand it back
+			r.spill(&spec)
+			return
+		}
+		r.Stats.Placed++
+		r.accept(&spec, m.Reason)
+	case *transport.ObjectLocated:
+		r.onLocated(m)
+	case *transport.PullRequest:
+		r.servePull(from, m.Object)
+	case *transport.ObjectChunk:
+		r.onChunk(from, m)
+	case *transport.PullFailed:
+		r.onPullFailed(m.Object)
+	case *transport.ActorCall:
+		spec := m.Spec
+		r.hostCall(&spec)
+	case *transport.ActorInfo:
+		r.onActorInfo(m)
+	case *transport.CancelTask:
+		r.cancelLocal(m.Task)
+	case *transport.KillActor:
+		r.killActor(m.Actor, "killed")
+	}
+}
+
+// submit takes a task from local user code.
+func (r *Raylet) submit(spec *transport.TaskSpec) {
+	r.Stats.Submitted++
+	r.env.Emit(&transport.Event{Kind: transport.EvTaskSubmitted, Node: r.self, Task: spec.ID, Detail: spec.Name})
+	r.env.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsAddTask{Spec: *spec})
+	switch {
+	case spec.Actor != 0 && !spec.ActorCreation:
+		r.routeCall(spec)
+		return
+	case spec.ActorCreation:
+		up := &transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorPending, Name: spec.ActorName}
+		r.sendActorUpdate(up)
+	}
+	r.schedule(spec)
+}
+
+func (r *Raylet) schedule(spec *transport.TaskSpec) {
+	r.env.Charge(r.cfg.Costs.Schedule)
+	feasible := spec.Resources.Fits(r.cfg.Resources)
+	var local bool
+	switch spec.Strategy {
+	case transport.StrategyNodeHard, transport.StrategyNodeSoft:
+		local = spec.Target == r.self && feasible
+	case transport.StrategySpread:
+		local = false
+	default:
+		local = r.cfg.Policy.Local(feasible, r.queueLen(), r.cfg.SpillThreshold)
+		// An actor holds its resources for life: queueing one behind busy
+		// resources could wait forever, so it stays only if they are free.
+		if spec.ActorCreation && !spec.Resources.Fits(r.avail) {
+			local = false
+		}
+	}
+	if local {
+		r.accept(spec, "local")
+		return
+	}
+	r.spill(spec)
+}
+
+func (r *Raylet) spill(spec *transport.TaskSpec) {
+	r.Stats.Spilled++
+	m := &transport.SpillTask{Spec: *spec}
+	for _, a := range spec.Args {
+		if !a.IsRef {
+			continue
+		}
+		if e, ok := r.store.Get(a.Ref); ok {
+			m.Locs = append(m.Locs, transport.ObjectLoc{Object: a.Ref, Size: e.Value.SizeOf(), Nodes: []transport.NodeID{r.self}})
+		} else if l, ok := r.locations[a.Ref]; ok {
+			m.Locs = append(m.Locs, l)
+		}
+	}
+	r.env.Emit(&transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.cfg.Layout.Scheduler, Task: spec.ID, Detail: "spilled"})
+	r.env.Send(r.cfg.Layout.Scheduler, m)
+}
+
+// accept queues a task here: its arguments are fetched, then it waits for
+// resources.
+func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
+	r.env.Emit(&transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.self, Task: spec.ID, Detail: reason})
+	t := &task{spec: spec}
+	r.tasks[spec.ID] = t
+	r.waiting++
+	r.resolveArgs(t, func() {
+		r.waiting--
+		if t.cancelled {
+			return
+		}
+		r.readyQ = append(r.readyQ, t)
+		r.dispatch()
+	})
+}
+
+// resolveArgs makes every by-reference argument of t local and pinned, then
+// calls ready (at once if they all are).
+func (r *Raylet) resolveArgs(t *task, ready func()) {
+	for _, a := range t.spec.Args {
+		if !a.IsRef {
+			continue
+		}
+		if r.store.Pin(a.Ref) {
+			t.pinned = append(t.pinned, a.Ref)
+			continue
+		}
+		t.missing++
+		id := a.Ref
+		r.need(id, func() {
+			if t.cancelled {
+				return
+			}
+			r.store.Pin(id)
+			t.pinned = append(t.pinned, id)
+			t.missing--
+			if t.missing == 0 {
+				r.env.Emit(&transport.Event{Kind: transport.EvTaskArgsReady, Node: r.self, Task: t.spec.ID})
+				ready()
+			}
+		})
+	}
+	if t.missing == 0 {
+		ready()
+	}
+}
+
+func (r *Raylet) unpinArgs(t *task) {
+	for _, id := range t.pinned {
+		r.store.Unpin(id)
+	}
+	t.pinned = nil
+}
+
+func (r *Raylet) argValues(t *task) []transport.Value {
+	vals := make([]transport.Value, len(t.spec.Args))
+	for i, a := range t.spec.Args {
+		if !a.IsRef {
+			vals[i] = a.Value
+			continue
+		}
+		if e, ok := r.store.Get(a.Ref); ok {
+			vals[i] = e.Value
+			r.env.Charge(r.cfg.Costs.ObjectGet + r.cfg.Costs.Copy(e.Value.SizeOf()))
+		}
+	}
+	return vals
+}
+
+// dispatch starts ready tasks whose resources are free.
+func (r *Raylet) dispatch() {
+	scanned := 0
+	for i := r.qhead; i < len(r.readyQ) && scanned < dispatchScan; i++ {
+		t := r.readyQ[i]
+		if t == nil {
+			continue
+		}
+		scanned++
+		if t.cancelled {
+			r.readyQ[i] = nil
+			continue
+		}
+		if !t.spec.Resources.Fits(r.avail) {
+			continue
+		}
+		r.readyQ[i] = nil
+		r.avail = r.avail.Sub(t.spec.Resources)
+		t.res = t.spec.Resources
+		r.run(t)
+	}
+	for r.qhead < len(r.readyQ) && r.readyQ[r.qhead] == nil {
+		r.qhead++
+	}
+	if r.qhead == len(r.readyQ) {
+		r.readyQ, r.qhead = r.readyQ[:0], 0
+	} else if r.qhead > 1024 && r.qhead > len(r.readyQ)/2 {
+		n := copy(r.readyQ, r.readyQ[r.qhead:])
+		clear(r.readyQ[n:])
+		r.readyQ, r.qhead = r.readyQ[:n], 0
+	}
+}
+
+func (r *Raylet) run(t *task) {
+	r.env.Charge(r.cfg.Costs.Dispatch)
+	t.running = true
+	t.start = r.env.Now()
+	t.args = r.argValues(t)
+	r.env.Emit(&transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
+	if t.spec.ActorCreation {
+		r.startActor(t)
+		return
+	}
+	r.pool.Submit(&taskJob{r: r, t: t})
+}
+
+// taskJob runs a normal task on a pool worker.
+type taskJob struct {
+	r   *Raylet
+	t   *task
+	out transport.Value
+}
+
+func (j *taskJob) Run() {
+	c := j.r.newCaller(j.t.spec.ID, j.t)
+	if d := j.t.spec.Duration; d > 0 {
+		c.Compute(d)
+	}
+	fn, ok := j.r.lookupFunc(j.t.spec.Func)
+	if !ok {
+		j.out = errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("no function %q registered on node %d", j.t.spec.Func, j.r.self))
+		return
+	}
+	j.out = callUser(func() (transport.Value, error) { return fn(c.Context(), j.t.args) })
+}
+
+func (j *taskJob) Done() { j.r.finish(j.t, j.out) }
+
+func (r *Raylet) lookupFunc(name string) (Func, bool) {
+	if r.cfg.Registry == nil {
+		return nil, false
+	}
+	return r.cfg.Registry.Func(name)
+}
+
+// callUser runs user code, turning an error or a panic into an error value.
+func callUser(f func() (transport.Value, error)) (out transport.Value) {
+	defer func() {
+		if p := recover(); p != nil {
+			if u, ok := p.(unwinder); ok {
+				panic(u)
+			}
+			out = errValue(transport.ErrKindTask, fmt.Sprintf("panic: %v", p))
+		}
+	}()
+	v, err := f()
+	if err != nil {
+		return errValue(transport.ErrKindTask, err.Error())
+	}
+	return v
+}
+
+// unwinder marks a panic an Env uses to stop user code (netsim stops the
+// coroutines of a crashed node this way): it must not become a task error.
+type unwinder interface{ Unwind() }
+
+func errValue(kind uint8, msg string) transport.Value {
+	return transport.Value{Data: []byte(msg), ErrKind: kind}
+}
+
+// finish records a finished task's result.
+func (r *Raylet) finish(t *task, out transport.Value) {
+	r.avail = r.avail.Add(t.res)
+	t.res = transport.Resources{}
+	r.unpinArgs(t)
+	delete(r.tasks, t.spec.ID)
+	if t.cancelled {
+		out = errValue(transport.ErrKindCancelled, "task cancelled")
+	}
+	took := r.env.Now().Sub(t.start)
+	if r.meanTask == 0 {
+		r.meanTask = took
+	} else {
+		r.meanTask = (7*r.meanTask + took) / 8
+	}
+	r.storeResults(t.spec, out)
+	r.dispatch()
+}
+
+// storeResults puts a task's return objects here and announces them.
+func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value) {
+	kind := transport.EvTaskFinished
+	switch out.ErrKind {
+	case transport.ErrKindNone:
+		r.Stats.Finished++
+	case transport.ErrKindCancelled:
+		kind = transport.EvTaskCancelled
+		r.Stats.Cancelled++
+	default:
+		kind = transport.EvTaskFailed
+		r.Stats.Failed++
+	}
+	detail := spec.Name
+	if out.ErrKind != 0 {
+		detail = string(out.Data)
+	}
+	r.env.Emit(&transport.Event{Kind: kind, Node: r.self, Task: spec.ID, Detail: detail})
+	for i := uint32(0); i < spec.NumReturns; i++ {
+		r.put(spec.Return(i), out, true)
+	}
+}
+
+// failTask stores an error as every return of a task that will not run.
+func (r *Raylet) failTask(spec *transport.TaskSpec, kind uint8, msg string) {
+	r.storeResults(spec, errValue(kind, msg))
+}
+
+// put stores an object here, tells the GCS and wakes local waiters.
+func (r *Raylet) put(id transport.ObjectID, v transport.Value, primary bool) {
+	size := v.SizeOf()
+	r.env.Charge(r.cfg.Costs.ObjectPut + r.cfg.Costs.Copy(size))
+	evicted, over, err := r.store.Put(id, v, primary)
+	if err != nil {
+		v = errValue(transport.ErrKindObjectTooLarge, err.Error())
+		size = v.SizeOf()
+		evicted, over, _ = r.store.Put(id, v, primary)
+	}
+	if over {
+		r.env.Emit(&transport.Event{Kind: transport.EvWarning, Node: r.self, Object: id, Bytes: size,
+			Detail: "object store over capacity: every object is pinned"})
+	}
+	for _, ev := range evicted {
+		r.env.Emit(&transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: ev})
+		r.env.Send(r.cfg.Layout.ShardOfObject(ev), &transport.GcsRemoveObject{Object: ev, Node: r.self})
+	}
+	r.env.Emit(&transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
+	r.env.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: size})
+	r.locations[id] = transport.ObjectLoc{Object: id, Size: size, Nodes: []transport.NodeID{r.self}}
+	r.wake(id)
+}
+
+func (r *Raylet) wake(id transport.ObjectID) {
+	if fs, ok := r.located[id]; ok {
+		delete(r.located, id)
+		for _, f := range fs {
+			f()
+		}
+	}
+	if ws, ok := r.waiters[id]; ok {
+		delete(r.waiters, id)
+		for _, f := range ws {
+			f()
+		}
+	}
+}
+
+// need calls f once the object is in the local store, fetching it if needed.
+// f is called from the loop, never synchronously from need.
+func (r *Raylet) need(id transport.ObjectID, f func()) {
+	r.waiters[id] = append(r.waiters[id], f)
+	fe := r.fetches[id]
+	if fe == nil {
+		fe = &fetch{}
+		r.fetches[id] = fe
+		r.subscribe(id)
+	} else if l, ok := r.locations[id]; ok && !fe.pulling && len(l.Nodes) > 0 && l.Nodes[0] != r.self {
+		r.pull(id, l.Nodes[0], fe)
+	}
+}
+
+// whenLocated calls f once the object exists anywhere (without fetching).
+func (r *Raylet) whenLocated(id transport.ObjectID, f func()) {
+	if _, ok := r.locations[id]; ok {
+		f()
+		return
+	}
+	if len(r.located[id]) == 0 && r.fetches[id] == nil {
+		r.subscribe(id)
+	}
+	r.located[id] = append(r.located[id], f)
+}
+
+func (r *Raylet) subscribe(id transport.ObjectID) {
+	r.env.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
+}
+
+func (r *Raylet) onLocated(m *transport.ObjectLocated) {
+	l := r.locations[m.Object]
+	l.Object, l.Size = m.Object, m.Size
+	if !containsNode(l.Nodes, m.Node) {
+		l.Nodes = append(l.Nodes, m.Node)
+	}
+	r.locations[m.Object] = l
+	if fs, ok := r.located[m.Object]; ok {
+		delete(r.located, m.Object)
+		for _, f := range fs {
+			f()
+		}
+	}
+	fe := r.fetches[m.Object]
+	if fe == nil || fe.pulling || r.store.Contains(m.Object) {
+		return
+	}
+	if m.Node == r.self { // the GCS thinks we have it but we do not (any more)
+		r.env.After(time.Millisecond, func() { r.subscribe(m.Object) })
+		return
+	}
+	r.pull(m.Object, m.Node, fe)
+}
+
+func containsNode(ns []transport.NodeID, n transport.NodeID) bool {
+	for _, x := range ns {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Raylet) pull(id transport.ObjectID, from transport.NodeID, fe *fetch) {
+	r.Stats.PullsStarted++
+	fe.source, fe.pulling = from, true
+	fe.got, fe.seen, fe.data = 0, nil, nil
+	r.env.Send(from, &transport.PullRequest{Object: id})
+}
+
+func (r *Raylet) servePull(to transport.NodeID, id transport.ObjectID) {
+	e, ok := r.store.Get(id)
+	if !ok {
+		r.env.Send(to, &transport.PullFailed{Object: id})
+		return
+	}
+	v := e.Value
+	total := v.SizeOf()
+	r.env.Charge(r.cfg.Costs.ObjectGet + r.cfg.Costs.Copy(total))
+	r.Stats.BytesOut += total
+	chunk := r.cfg.ChunkBytes
+	for off := int64(0); off == 0 || off < total; off += chunk {
+		n := min(chunk, total-off)
+		m := &transport.ObjectChunk{Object: id, Offset: off, Total: total, ErrKind: v.ErrKind}
+		if off == 0 {
+			m.Data = v.Data
+			n = max(n-int64(len(v.Data)), 0)
+		}
+		m.Virtual = n
+		r.env.Send(to, m)
+		if total == 0 {
+			break
+		}
+	}
+}
+
+func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
+	fe := r.fetches[m.Object]
+	if fe == nil || !fe.pulling || fe.source != from || r.store.Contains(m.Object) {
+		return
+	}
+	chunks := int((m.Total + r.cfg.ChunkBytes - 1) / r.cfg.ChunkBytes)
+	if chunks == 0 {
+		chunks = 1
+	}
+	if fe.seen == nil {
+		fe.seen = make([]bool, chunks)
+		fe.total, fe.errKind = m.Total, m.ErrKind
+	}
+	i := int(m.Offset / r.cfg.ChunkBytes)
+	if i < 0 || i >= len(fe.seen) || fe.seen[i] {
+		return // duplicate or hostile
+	}
+	fe.seen[i] = true
+	fe.got++
+	if m.Offset == 0 {
+		fe.data = m.Data
+	}
+	if fe.got < int64(len(fe.seen)) {
+		return
+	}
+	delete(r.fetches, m.Object)
+	r.Stats.PullsDone++
+	r.Stats.BytesIn += fe.total
+	r.env.Emit(&transport.Event{Kind: transport.EvObjectTransferred, Node: r.self, Peer: from, Object: m.Object, Bytes: fe.total})
+	r.put(m.Object, transport.Value{Data: fe.data, Size: fe.total, ErrKind: fe.errKind}, false)
+}
+
+func (r *Raylet) onPullFailed(id transport.ObjectID) {
+	fe := r.fetches[id]
+	if fe == nil {
+		return
+	}
+	fe.pulling = false
+	if l, ok := r.locations[id]; ok {
+		l.Nodes = deleteNode(l.Nodes, fe.source)
+		r.locations[id] = l
+	}
+	r.env.After(time.Millisecond, func() {
+		if r.fetches[id] == fe && !fe.pulling {
+			r.subscribe(id)
+		}
+	})
+}
+
+func deleteNode(ns []transport.NodeID, n transport.NodeID) []transport.NodeID {
+	out := ns[:0]
+	for _, x := range ns {
+		if x != n {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// cancelLocal drops a task queued here, or marks a running one cancelled.
+func (r *Raylet) cancelLocal(id transport.TaskID) {
+	t, ok := r.tasks[id]
+	if !ok || t.cancelled {
+		return
+	}
+	t.cancelled = true
+	if t.running {
+		return // finish stores the cancellation
+	}
+	delete(r.tasks, id)
+	r.unpinArgs(t)
+	if t.missing > 0 {
+		r.waiting--
+	}
+	r.failTask(t.spec, transport.ErrKindCancelled, "task cancelled")
+}

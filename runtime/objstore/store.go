@@ -1,0 +1,173 @@
+// Package objstore is a node's object store: immutable objects accounted by
+// (virtual) size against a capacity, pinned while a pending or running task
+// or a reader needs them, the rest evicted least-recently-used first. It is a
+// plain data structure owned by its raylet (no locking, no IO); transfers
+// between nodes are the raylet's business.
+package objstore
+
+import (
+	"errors"
+	"fmt"
+
+	"raysim/runtime/transport"
+)
+
+// ErrTooLarge is returned for an object larger than the whole store.
+var ErrTooLarge = errors.New("objstore: object larger than the store")
+
+// Entry is one stored object.
+type Entry struct {
+	ID      transport.ObjectID
+	Value   transport.Value
+	Primary bool // created here (by a task or Put), not a fetched copy
+	pins    int
+	prev    *Entry // LRU list, most recent at the tail
+	next    *Entry
+	inLRU   bool
+}
+
+// Store is one node's object store.
+type Store struct {
+	capacity int64
+	used     int64
+	objects  map[transport.ObjectID]*Entry
+	head     Entry // sentinel of the LRU list of evictable entries
+	// Stats
+	Evictions     uint64
+	OverCapacity  uint64
+	PeakUsedBytes int64
+}
+
+// New returns a store of capacity bytes (0 = unbounded).
+func New(capacity int64) *Store {
+	s := &Store{capacity: capacity, objects: make(map[transport.ObjectID]*Entry)}
+	s.head.prev, s.head.next = &s.head, &s.head
+	return s
+}
+
+// Capacity and Used are in bytes; Len is the number of objects.
+func (s *Store) Capacity() int64 { return s.capacity }
+func (s *Store) Used() int64     { return s.used }
+func (s *Store) Len() int        { return len(s.objects) }
+
+// Get returns an object and marks it recently used.
+func (s *Store) Get(id transport.ObjectID) (*Entry, bool) {
+	e, ok := s.objects[id]
+	if ok && e.inLRU {
+		s.unlink(e)
+		s.pushBack(e)
+	}
+	return e, ok
+}
+
+// Contains reports whether the object is here, without touching the LRU.
+func (s *Store) Contains(id transport.ObjectID) bool {
+	_, ok := s.objects[id]
+	return ok
+}
+
+// Put stores an object. It evicts least-recently-used unpinned copies to make
+// room and returns their IDs (the caller tells the GCS). Primary copies are
+// pinned: raysim has no distributed reference counting, so the copy a task
+// made is kept (like Ray's pinned primary copy) while fetched copies are a
+// cache. When even eviction cannot make room the object is admitted over
+// capacity and over reports it; an object larger than the store is refused.
+func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evicted []transport.ObjectID, over bool, err error) {
+	size := v.SizeOf()
+	if s.capacity > 0 && size > s.capacity {
+		return nil, false, fmt.Errorf("%w: %s is %d bytes, store holds %d", ErrTooLarge, id, size, s.capacity)
+	}
+	if old, ok := s.objects[id]; ok { // immutable: a second copy changes nothing
+		if primary && !old.Primary {
+			old.Primary = true
+			if old.inLRU {
+				s.unlink(old)
+			}
+		}
+		return nil, false, nil
+	}
+	for s.capacity > 0 && s.used+size > s.capacity && s.head.next != &s.head {
+		victim := s.head.next
+		s.remove(victim)
+		s.Evictions++
+		evicted = append(evicted, victim.ID)
+	}
+	if s.capacity > 0 && s.used+size > s.capacity {
+		over = true
+		s.OverCapacity++
+	}
+	e := &Entry{ID: id, Value: v, Primary: primary}
+	s.objects[id] = e
+	s.used += size
+	if s.used > s.PeakUsedBytes {
+		s.PeakUsedBytes = s.used
+	}
+	s.relink(e)
+	return evicted, over, nil
+}
+
+// Pin keeps an object from eviction until the matching Unpin.
+func (s *Store) Pin(id transport.ObjectID) bool {
+	e, ok := s.objects[id]
+	if !ok {
+		return false
+	}
+	e.pins++
+	s.relink(e)
+	return true
+}
+
+// Unpin releases one Pin.
+func (s *Store) Unpin(id transport.ObjectID) {
+	if e, ok := s.objects[id]; ok && e.pins > 0 {
+		e.pins--
+		s.relink(e)
+	}
+}
+
+// Delete drops an object (lost or freed).
+func (s *Store) Delete(id transport.ObjectID) {
+	if e, ok := s.objects[id]; ok {
+		s.remove(e)
+	}
+}
+
+// IDs returns every stored object ID, in no particular order (callers sort).
+func (s *Store) IDs() []transport.ObjectID {
+	ids := make([]transport.ObjectID, 0, len(s.objects))
+	for id := range s.objects {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func (s *Store) remove(e *Entry) {
+	if e.inLRU {
+		s.unlink(e)
+	}
+	delete(s.objects, e.ID)
+	s.used -= e.Value.SizeOf()
+}
+
+// relink puts e in the LRU list iff it is evictable.
+func (s *Store) relink(e *Entry) {
+	evictable := e.pins == 0 && !e.Primary
+	switch {
+	case evictable && !e.inLRU:
+		s.pushBack(e)
+	case !evictable && e.inLRU:
+		s.unlink(e)
+	}
+}
+
+func (s *Store) pushBack(e *Entry) {
+	e.prev, e.next = s.head.prev, &s.head
+	s.head.prev.next = e
+	s.head.prev = e
+	e.inLRU = true
+}
+
+func (s *Store) unlink(e *Entry) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next, e.inLRU = nil, nil, false
+}

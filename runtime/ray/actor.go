@@ -1,0 +1,186 @@
+package ray
+
+import (
+	"context"
+	"fmt"
+
+	"raysim/runtime/node"
+	"raysim/runtime/transport"
+)
+
+// ActorClass is a registered actor type whose instances are *S.
+type ActorClass[S any] struct {
+	reg  *Registry
+	name string
+	typ  *node.ActorType
+	opts options
+}
+
+// ActorHandle refers to a live (or dead) actor of class S.
+type ActorHandle[S any] struct {
+	id  transport.ActorID
+	err error
+}
+
+// ID is the actor's ID (the ID of its creation task).
+func (h ActorHandle[S]) ID() transport.ActorID { return h.id }
+
+// Err reports a failure to create or find the actor.
+func (h ActorHandle[S]) Err() error { return h.err }
+
+func registerActor[S any](r *Registry, name string, sig any, ctor func(ctx context.Context, args []transport.Value) (any, error)) *ActorClass[S] {
+	r.add(name, sig)
+	typ := &node.ActorType{New: ctor, Methods: map[string]node.Method{}}
+	r.actors[name] = typ
+	o := defaultOptions()
+	o.CPU = 0 // like Ray: an actor needs no CPU to live unless asked
+	o.MaxRetries = 0
+	return &ActorClass[S]{reg: r, name: name, typ: typ, opts: o}
+}
+
+// RegisterActor0 registers an actor class with a constructor of no argument.
+func RegisterActor0[S any](r *Registry, name string, ctor func(context.Context) (*S, error)) *ActorClass[S] {
+	return registerActor[S](r, name, ctor, func(ctx context.Context, args []transport.Value) (any, error) {
+		if err := arity(name, args, 0); err != nil {
+			return nil, err
+		}
+		return ctor(ctx)
+	})
+}
+
+// RegisterActor1 registers an actor class whose constructor takes one argument.
+func RegisterActor1[A, S any](r *Registry, name string, ctor func(context.Context, A) (*S, error)) *ActorClass[S] {
+	return registerActor[S](r, name, ctor, func(ctx context.Context, args []transport.Value) (any, error) {
+		if err := arity(name, args, 1); err != nil {
+			return nil, err
+		}
+		a, err := Decode[A](args[0])
+		if err != nil {
+			return nil, fmt.Errorf("%s: argument 1: %w", name, err)
+		}
+		return ctor(ctx, a)
+	})
+}
+
+// Options returns a copy of the class with actor options applied (resources,
+// ActorName, MaxRestarts...).
+func (c *ActorClass[S]) Options(o ...Option) *ActorClass[S] {
+	d := *c
+	for _, opt := range o {
+		opt(&d.opts)
+	}
+	return &d
+}
+
+// New creates an actor: its constructor runs as a task placed like any other,
+// then the actor lives on that node, running its methods one at a time.
+func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
+	cl, ok := node.CallerFrom(ctx)
+	if !ok {
+		return ActorHandle[S]{err: ErrNotInRay}
+	}
+	spec := &transport.TaskSpec{Func: c.name, ActorCreation: true}
+	if err := c.opts.apply(spec); err != nil {
+		return ActorHandle[S]{err: err}
+	}
+	if err := encodeArgs(spec, args); err != nil {
+		return ActorHandle[S]{err: fmt.Errorf("ray: %s: %w", c.name, err)}
+	}
+	return ActorHandle[S]{id: cl.Submit(spec)}
+}
+
+// GetActor finds a live actor by name.
+func GetActor[S any](ctx context.Context, c *ActorClass[S], name string) (ActorHandle[S], error) {
+	cl, err := caller(ctx)
+	if err != nil {
+		return ActorHandle[S]{}, err
+	}
+	id, ok := cl.LookupActor(name)
+	if !ok {
+		return ActorHandle[S]{}, fmt.Errorf("%w: %q", ErrActorNotFound, name)
+	}
+	return ActorHandle[S]{id: id}, nil
+}
+
+// Kill ends an actor: pending and future calls fail with ErrActorDied.
+func Kill[S any](ctx context.Context, h ActorHandle[S]) error {
+	cl, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	if h.err != nil {
+		return h.err
+	}
+	cl.KillActor(h.id)
+	return nil
+}
+
+// ActorMethod is a registered method of class S returning R.
+type ActorMethod[S, R any] struct {
+	name string
+	opts options
+}
+
+func addMethod[S, R any](c *ActorClass[S], name string, sig any, m node.Method) *ActorMethod[S, R] {
+	c.reg.add(c.name+"."+name, sig)
+	c.typ.Methods[name] = m
+	o := defaultOptions()
+	o.CPU = 0
+	o.MaxRetries = 0
+	return &ActorMethod[S, R]{name: name, opts: o}
+}
+
+// Method0 registers a method without arguments.
+func Method0[S, R any](c *ActorClass[S], name string, fn func(context.Context, *S) (R, error)) *ActorMethod[S, R] {
+	return addMethod[S, R](c, name, fn, func(ctx context.Context, self any, args []transport.Value) (transport.Value, error) {
+		if err := arity(name, args, 0); err != nil {
+			return transport.Value{}, err
+		}
+		return result(fn(ctx, self.(*S)))
+	})
+}
+
+// Method1 registers a method of one argument.
+func Method1[S, A, R any](c *ActorClass[S], name string, fn func(context.Context, *S, A) (R, error)) *ActorMethod[S, R] {
+	return addMethod[S, R](c, name, fn, func(ctx context.Context, self any, args []transport.Value) (transport.Value, error) {
+		if err := arity(name, args, 1); err != nil {
+			return transport.Value{}, err
+		}
+		a, err := Decode[A](args[0])
+		if err != nil {
+			return transport.Value{}, fmt.Errorf("%s: argument 1: %w", name, err)
+		}
+		return result(fn(ctx, self.(*S), a))
+	})
+}
+
+// Options returns a copy of the method with options applied (Name, Duration).
+func (m *ActorMethod[S, R]) Options(o ...Option) *ActorMethod[S, R] {
+	d := *m
+	for _, opt := range o {
+		opt(&d.opts)
+	}
+	return &d
+}
+
+// Remote calls the method on the actor. Calls from one caller run in the
+// order they were made.
+func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args ...any) Ref[R] {
+	cl, ok := node.CallerFrom(ctx)
+	if !ok {
+		return Ref[R]{err: ErrNotInRay}
+	}
+	if h.err != nil {
+		return Ref[R]{err: h.err}
+	}
+	spec := &transport.TaskSpec{Func: m.name, Actor: h.id, NumReturns: 1}
+	if err := m.opts.apply(spec); err != nil {
+		return Ref[R]{err: err}
+	}
+	spec.Resources = transport.Resources{}
+	if err := encodeArgs(spec, args); err != nil {
+		return Ref[R]{err: fmt.Errorf("ray: %s: %w", m.name, err)}
+	}
+	id := cl.Submit(spec)
+	return Ref[R]{id: transport.ObjectID{Task: id}}
+}

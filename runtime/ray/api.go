@@ -1,0 +1,194 @@
+package ray
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"raysim/runtime/node"
+	"raysim/runtime/transport"
+)
+
+// Ref is a reference to the (future) result of a task, an actor method or a
+// Put: an object of type T somewhere in the cluster.
+type Ref[T any] struct {
+	id  transport.ObjectID
+	err error // set when the submission itself failed
+}
+
+// ObjectID is the object's ID.
+func (r Ref[T]) ObjectID() transport.ObjectID { return r.id }
+
+func (r Ref[T]) refErr() error { return r.err }
+
+// Err reports a failure to submit (nil for a valid reference).
+func (r Ref[T]) Err() error { return r.err }
+
+// String names the object.
+func (r Ref[T]) String() string { return r.id.String() }
+
+type refJSON struct {
+	Task  uint64 `json:"task"`
+	Index uint32 `json:"index"`
+	Put   bool   `json:"put,omitempty"`
+}
+
+// MarshalJSON lets refs travel inside values (a task may return refs).
+func (r Ref[T]) MarshalJSON() ([]byte, error) {
+	return json.Marshal(refJSON{Task: uint64(r.id.Task), Index: r.id.Index, Put: r.id.Put})
+}
+
+// UnmarshalJSON reads a ref written by MarshalJSON.
+func (r *Ref[T]) UnmarshalJSON(b []byte) error {
+	var j refJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	r.id = transport.ObjectID{Task: transport.TaskID(j.Task), Index: j.Index, Put: j.Put}
+	return nil
+}
+
+// RefOf rebuilds a typed reference from an object ID.
+func RefOf[T any](id transport.ObjectID) Ref[T] { return Ref[T]{id: id} }
+
+func caller(ctx context.Context) (*node.Caller, error) {
+	c, ok := node.CallerFrom(ctx)
+	if !ok {
+		return nil, ErrNotInRay
+	}
+	return c, nil
+}
+
+// Get blocks until the object is available and returns its value, or the
+// task's typed error. A task blocked in Get gives its CPU back meanwhile.
+func Get[T any](ctx context.Context, ref Ref[T]) (T, error) {
+	return GetTimeout(ctx, ref, -1)
+}
+
+// GetTimeout is Get with a timeout (virtual time in netsim; <0: none). It
+// returns ErrTimeout when the timeout passes first.
+func GetTimeout[T any](ctx context.Context, ref Ref[T], timeout time.Duration) (T, error) {
+	var zero T
+	vs, err := GetAll(ctx, []Ref[T]{ref}, timeout)
+	if err != nil {
+		return zero, err
+	}
+	return vs[0], nil
+}
+
+// GetAll returns the values of several objects (timeout <0: none). The
+// first error (in ref order) is returned.
+func GetAll[T any](ctx context.Context, refs []Ref[T], timeout time.Duration) ([]T, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]transport.ObjectID, len(refs))
+	for i, r := range refs {
+		if r.err != nil {
+			return nil, r.err
+		}
+		ids[i] = r.id
+	}
+	vals, err := c.Get(ids, timeout)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(refs))
+	for i, v := range vals {
+		if err := valueErr(ids[i], v); err != nil {
+			return nil, err
+		}
+		if out[i], err = Decode[T](v); err != nil {
+			return nil, fmt.Errorf("ray: get %s: %w", ids[i], err)
+		}
+	}
+	return out, nil
+}
+
+// Wait returns once numReturns of refs are available (or timeout passes; <0:
+// none), split into ready and not ready, each in the order given.
+func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout time.Duration) (ready, notReady []Ref[T], err error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := make([]transport.ObjectID, len(refs))
+	for i, r := range refs {
+		if r.err != nil {
+			return nil, nil, r.err
+		}
+		ids[i] = r.id
+	}
+	ok := c.Wait(ids, numReturns, timeout)
+	for i, r := range refs {
+		if ok[i] {
+			ready = append(ready, r)
+		} else {
+			notReady = append(notReady, r)
+		}
+	}
+	return ready, notReady, nil
+}
+
+// Put stores a value in the local object store and returns its reference.
+func Put[T any](ctx context.Context, v T) (Ref[T], error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return Ref[T]{}, err
+	}
+	val, err := Encode(v)
+	if err != nil {
+		return Ref[T]{}, err
+	}
+	return Ref[T]{id: c.Put(val)}, nil
+}
+
+// Cancel cancels the task that makes ref: a queued task never runs, a
+// running one finishes but its result is replaced by ErrCancelled. Get on
+// the ref then returns an error wrapping ErrCancelled.
+func Cancel[T any](ctx context.Context, ref Ref[T]) error {
+	c, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	c.Cancel(ref.id.Task, false)
+	return nil
+}
+
+// Compute spends d of CPU time in the calling task: virtual time in netsim
+// (the task's worker is busy), a sleep on TCP.
+func Compute(ctx context.Context, d time.Duration) error {
+	c, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	c.Compute(d)
+	return nil
+}
+
+// Now is the calling node's clock (virtual in netsim).
+func Now(ctx context.Context) time.Time {
+	c, err := caller(ctx)
+	if err != nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+// TaskID is the ID of the calling task (the driver's root ID in a driver).
+func TaskID(ctx context.Context) transport.TaskID {
+	if c, err := caller(ctx); err == nil {
+		return c.TaskID()
+	}
+	return 0
+}
+
+// NodeOf is the node the calling code runs on.
+func NodeOf(ctx context.Context) transport.NodeID {
+	if c, err := caller(ctx); err == nil {
+		return c.Node()
+	}
+	return 0
+}

@@ -1,0 +1,98 @@
+package ray
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"raysim/runtime/transport"
+)
+
+type options struct {
+	CPU, GPU    float64
+	Custom      []transport.Quantity
+	MaxRetries  int
+	Name        string
+	Duration    time.Duration
+	Strategy    uint8
+	Target      transport.NodeID
+	MaxRestarts int
+	ActorName   string
+	err         error
+}
+
+func defaultOptions() options { return options{CPU: 1, MaxRetries: 3} }
+
+// Option sets a task or actor option.
+type Option func(*options)
+
+// CPUs sets the CPUs a task needs (fractions allowed; default 1 for tasks).
+func CPUs(n float64) Option { return func(o *options) { o.CPU = n } }
+
+// GPUs sets the GPUs a task needs.
+func GPUs(n float64) Option { return func(o *options) { o.GPU = n } }
+
+// Resource asks for an amount of a custom resource.
+func Resource(name string, amount float64) Option {
+	return func(o *options) {
+		if amount < 0 {
+			o.err = fmt.Errorf("ray: resource %s: negative amount %g", name, amount)
+			return
+		}
+		o.Custom = append(o.Custom, transport.Quantity{Name: name, Amount: transport.Units(amount)})
+	}
+}
+
+// MaxRetries sets how often a task is retried after a node failure (default 3).
+func MaxRetries(n int) Option { return func(o *options) { o.MaxRetries = n } }
+
+// Name names the task in traces.
+func Name(s string) Option { return func(o *options) { o.Name = s } }
+
+// Duration declares the task's CPU time: charged in virtual time before the
+// function runs (the simulation's duration model).
+func Duration(d time.Duration) Option { return func(o *options) { o.Duration = d } }
+
+// NodeAffinity pins the task to a node; soft lets it run elsewhere when that
+// node cannot.
+func NodeAffinity(n transport.NodeID, soft bool) Option {
+	return func(o *options) {
+		o.Target = n
+		o.Strategy = transport.StrategyNodeHard
+		if soft {
+			o.Strategy = transport.StrategyNodeSoft
+		}
+	}
+}
+
+// Spread spreads tasks over nodes rather than packing them locally.
+func Spread() Option { return func(o *options) { o.Strategy = transport.StrategySpread } }
+
+// MaxRestarts sets how often an actor is restarted after its node dies.
+func MaxRestarts(n int) Option { return func(o *options) { o.MaxRestarts = n } }
+
+// ActorName names an actor so others can find it with GetActor.
+func ActorName(s string) Option { return func(o *options) { o.ActorName = s } }
+
+func (o *options) apply(spec *transport.TaskSpec) error {
+	if o.err != nil {
+		return o.err
+	}
+	if o.CPU < 0 || o.GPU < 0 {
+		return fmt.Errorf("ray: negative resources (CPU %g, GPU %g)", o.CPU, o.GPU)
+	}
+	custom := append([]transport.Quantity(nil), o.Custom...)
+	sort.SliceStable(custom, func(i, j int) bool { return custom[i].Name < custom[j].Name })
+	spec.Resources = transport.Resources{CPU: transport.Units(o.CPU), GPU: transport.Units(o.GPU), Custom: custom}
+	spec.MaxRetries = int32(o.MaxRetries)
+	spec.Name = o.Name
+	if spec.Name == "" {
+		spec.Name = spec.Func
+	}
+	spec.Duration = o.Duration
+	spec.Strategy = o.Strategy
+	spec.Target = o.Target
+	spec.MaxRestarts = int32(o.MaxRestarts)
+	spec.ActorName = o.ActorName
+	return nil
+}

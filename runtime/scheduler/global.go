@@ -1,0 +1,160 @@
+package scheduler
+
+import (
+	"slices"
+	"time"
+
+	"raysim/runtime/costs"
+	"raysim/runtime/gcs"
+	"raysim/runtime/transport"
+)
+
+// GlobalConfig configures the global scheduler.
+type GlobalConfig struct {
+	Layout    *gcs.Layout
+	Policy    Policy
+	Costs     costs.Profile
+	Bandwidth float64 // initial mean bandwidth estimate between nodes, bytes/s
+	// SpillThreshold is passed to policies; the global scheduler itself does
+	// not queue tasks except infeasible ones.
+	SpillThreshold int
+}
+
+type nodeView struct {
+	id       transport.NodeID
+	total    transport.Resources
+	avail    transport.Resources
+	queue    int
+	meanTask time.Duration
+}
+
+// Global is the global scheduler: it places spilled tasks on raylets from
+// their heartbeated load and the tasks' argument locations, and holds tasks
+// no node can run (infeasible) until a node that can joins.
+type Global struct {
+	env   transport.Env
+	cfg   GlobalConfig
+	nodes []*nodeView // in registration order
+	index map[transport.NodeID]*nodeView
+
+	infeasible []*transport.SpillTask
+	cands      []Candidate // scratch
+	placed     uint64
+}
+
+// NewGlobal returns a global scheduler.
+func NewGlobal(env transport.Env, cfg GlobalConfig) *Global {
+	if cfg.Bandwidth == 0 {
+		cfg.Bandwidth = 1.25e9 // 10 Gbps
+	}
+	return &Global{env: env, cfg: cfg, index: make(map[transport.NodeID]*nodeView)}
+}
+
+// Handle implements transport.Handler.
+func (g *Global) Handle(from transport.NodeID, m transport.Message) {
+	g.env.Charge(g.cfg.Costs.Message)
+	switch m := m.(type) {
+	case *transport.RegisterNode:
+		v := g.index[m.Node]
+		if v == nil {
+			v = &nodeView{id: m.Node}
+			g.index[m.Node] = v
+			g.nodes = append(g.nodes, v)
+		}
+		v.total, v.avail, v.queue = m.Total, m.Total, 0
+		g.retryInfeasible()
+	case *transport.Heartbeat:
+		if v := g.index[m.Node]; v != nil {
+			v.total, v.avail, v.queue, v.meanTask = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime
+		}
+	case *transport.SpillTask:
+		g.place(m)
+	case *transport.CancelTask:
+		g.infeasible = slices.DeleteFunc(g.infeasible, func(s *transport.SpillTask) bool {
+			if s.Spec.ID != m.Task {
+				return false
+			}
+			g.env.Send(s.Spec.Owner, &transport.PlaceTask{Spec: s.Spec, Reason: ReasonCancelled})
+			return true
+		})
+	}
+}
+
+// ReasonCancelled in a PlaceTask sent to a task's owner means the task was
+// cancelled while the global scheduler held it: the owner stores the error.
+const ReasonCancelled = "cancelled"
+
+func (g *Global) place(m *transport.SpillTask) {
+	g.env.Charge(g.cfg.Costs.Schedule)
+	spec := &m.Spec
+	d := Decision{Spec: spec, Bandwidth: g.cfg.Bandwidth, QueueLimit: g.cfg.SpillThreshold}
+	for _, l := range m.Locs {
+		d.ArgBytes += l.Size
+	}
+	g.cands = g.cands[:0]
+	for _, v := range g.nodes {
+		if !spec.Resources.Fits(v.total) {
+			continue
+		}
+		if spec.Strategy == transport.StrategyNodeHard && v.id != spec.Target {
+			continue
+		}
+		c := Candidate{Node: v.id, Total: v.total, Available: v.avail, QueueLen: v.queue, MeanTaskTime: v.meanTask}
+		for _, l := range m.Locs {
+			if slices.Contains(l.Nodes, v.id) {
+				c.LocalBytes += l.Size
+			}
+		}
+		g.cands = append(g.cands, c)
+	}
+	if len(g.cands) == 0 {
+		g.holdInfeasible(m)
+		return
+	}
+	i, reason := -1, g.cfg.Policy.Name()
+	if spec.Strategy == transport.StrategyNodeSoft {
+		i = slices.IndexFunc(g.cands, func(c Candidate) bool { return c.Node == spec.Target })
+		reason = "affinity"
+	}
+	if spec.Strategy == transport.StrategySpread {
+		i = int(g.placed % uint64(len(g.cands)))
+		reason = "spread"
+	}
+	if i < 0 {
+		i = g.cfg.Policy.Pick(&d, g.cands, g.env.Rand())
+		reason = g.cfg.Policy.Name()
+	}
+	g.placed++
+	target := g.cands[i].Node
+	// Count the task in the view at once, so a burst of spills between two
+	// heartbeats spreads instead of piling onto one node.
+	g.index[target].queue++
+	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason})
+}
+
+func (g *Global) holdInfeasible(m *transport.SpillTask) {
+	var best transport.Resources
+	if len(g.nodes) > 0 {
+		best = g.nodes[0].total
+	}
+	g.env.Emit(&transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: m.Spec.ID,
+		Detail: "no node has " + m.Spec.Resources.String() + " (" + m.Spec.Resources.Missing(best) + ")"})
+	g.infeasible = append(g.infeasible, m)
+}
+
+func (g *Global) retryInfeasible() {
+	held := g.infeasible
+	g.infeasible = nil
+	for _, m := range held {
+		g.place(m)
+	}
+}
+
+// Infeasible returns the tasks held because no node can run them.
+func (g *Global) Infeasible() []*transport.TaskSpec {
+	out := make([]*transport.TaskSpec, len(g.infeasible))
+	for i, m := range g.infeasible {
+		out[i] = &m.Spec
+	}
+	return out
+}

@@ -1,0 +1,145 @@
+// Package scheduler holds raysim's placement: the pluggable Policy that
+// decides whether a raylet keeps a task and which node the global scheduler
+// gives it, and the global scheduler component itself. The default policy is
+// the Ray paper's bottom-up scheduler: a task runs where it was submitted
+// when the node can run it and its queue is short; otherwise it spills to the
+// global scheduler, which picks the feasible node with the lowest estimated
+// waiting time (queue length × mean task time + remote input bytes ÷
+// bandwidth).
+package scheduler
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"raysim/runtime/transport"
+)
+
+// Candidate is the global scheduler's view of one feasible node.
+type Candidate struct {
+	Node         transport.NodeID
+	Total        transport.Resources
+	Available    transport.Resources
+	QueueLen     int
+	MeanTaskTime time.Duration
+	LocalBytes   int64 // bytes of the task's arguments already on this node
+}
+
+// Decision is what a policy needs to know about the task being placed.
+type Decision struct {
+	Spec       *transport.TaskSpec
+	ArgBytes   int64   // total bytes of by-reference arguments
+	Bandwidth  float64 // mean bandwidth estimate, bytes/s
+	QueueLimit int     // the spill threshold
+}
+
+// Policy is a placement policy.
+type Policy interface {
+	Name() string
+	// Local reports whether a raylet that can run the task (feasible) with
+	// queueLen tasks waiting keeps it rather than spilling it.
+	Local(feasible bool, queueLen, threshold int) bool
+	// Pick returns the index of the chosen candidate (len(c) > 0).
+	Pick(d *Decision, c []Candidate, r *rand.Rand) int
+}
+
+// EstimatedWait is the paper's estimate for a candidate: queue length times
+// mean task time plus the time to fetch the inputs it lacks.
+func EstimatedWait(d *Decision, c *Candidate) time.Duration {
+	w := time.Duration(c.QueueLen) * c.MeanTaskTime
+	if d.Bandwidth > 0 {
+		remote := d.ArgBytes - c.LocalBytes
+		w += time.Duration(float64(remote) / d.Bandwidth * float64(time.Second))
+	}
+	return w
+}
+
+func localFirst(feasible bool, queueLen, threshold int) bool {
+	return feasible && queueLen < threshold
+}
+
+func minWait(d *Decision, c []Candidate) int {
+	best, bestW := 0, EstimatedWait(d, &c[0])
+	for i := 1; i < len(c); i++ {
+		if w := EstimatedWait(d, &c[i]); w < bestW {
+			best, bestW = i, w
+		}
+	}
+	return best
+}
+
+type bottomUp struct{}
+
+func (bottomUp) Name() string                                      { return "bottom-up" }
+func (bottomUp) Local(f bool, q, t int) bool                       { return localFirst(f, q, t) }
+func (bottomUp) Pick(d *Decision, c []Candidate, _ *rand.Rand) int { return minWait(d, c) }
+
+type centralized struct{}
+
+func (centralized) Name() string                                      { return "centralized" }
+func (centralized) Local(bool, int, int) bool                         { return false }
+func (centralized) Pick(d *Decision, c []Candidate, _ *rand.Rand) int { return minWait(d, c) }
+
+type random struct{}
+
+func (random) Name() string                                      { return "random" }
+func (random) Local(bool, int, int) bool                         { return false }
+func (random) Pick(_ *Decision, c []Candidate, r *rand.Rand) int { return r.IntN(len(c)) }
+
+type powerOfTwo struct{}
+
+func (powerOfTwo) Name() string              { return "power-of-two" }
+func (powerOfTwo) Local(bool, int, int) bool { return false }
+func (powerOfTwo) Pick(_ *Decision, c []Candidate, r *rand.Rand) int {
+	a, b := r.IntN(len(c)), r.IntN(len(c))
+	if c[b].QueueLen < c[a].QueueLen {
+		return b
+	}
+	return a
+}
+
+type localityAware struct{}
+
+func (localityAware) Name() string                { return "locality-aware" }
+func (localityAware) Local(f bool, q, t int) bool { return localFirst(f, q, t) }
+func (localityAware) Pick(d *Decision, c []Candidate, _ *rand.Rand) int {
+	best := 0
+	for i := 1; i < len(c); i++ {
+		if c[i].LocalBytes > c[best].LocalBytes ||
+			(c[i].LocalBytes == c[best].LocalBytes && EstimatedWait(d, &c[i]) < EstimatedWait(d, &c[best])) {
+			best = i
+		}
+	}
+	return best
+}
+
+var policies = map[string]Policy{
+	"bottom-up":      bottomUp{},
+	"centralized":    centralized{},
+	"random":         random{},
+	"power-of-two":   powerOfTwo{},
+	"locality-aware": localityAware{},
+}
+
+// PolicyNames lists the built-in policies, sorted.
+func PolicyNames() []string {
+	names := make([]string, 0, len(policies))
+	for n := range policies {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// NewPolicy returns a built-in policy by name ("" is bottom-up).
+func NewPolicy(name string) (Policy, error) {
+	if name == "" {
+		name = "bottom-up"
+	}
+	if p, ok := policies[name]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("scheduler: unknown policy %q (want one of %v)", name, PolicyNames())
+}
