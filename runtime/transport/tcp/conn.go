@@ -55,7 +55,7 @@ func (h *Host) serve(c net.Conn) {
 	defer h.untrack(c)
 	defer c.Close()
 	br := bufio.NewReaderSize(c, readBufBytes)
-	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	c.SetDeadline(time.Now().Add(h.handshakeTimeout))
 	from, err := serverHandshake(br, c, h.cfg.ClusterID, h.cfg.Token, h.cfg.Self)
 	if err != nil {
 		h.stats.refused.Add(1)
@@ -258,7 +258,7 @@ func (p *peer) dial() (net.Conn, <-chan struct{}, error) {
 		return nil, nil, fmt.Errorf("no address for node %d", p.id)
 	}
 	h.stats.dials.Add(1)
-	ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), h.handshakeTimeout)
 	defer cancel()
 	go func() {
 		select {
@@ -276,7 +276,7 @@ func (p *peer) dial() (net.Conn, <-chan struct{}, error) {
 		c.Close()
 		return nil, nil, net.ErrClosed
 	}
-	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	c.SetDeadline(time.Now().Add(h.handshakeTimeout))
 	br := bufio.NewReaderSize(c, 512)
 	if err := clientHandshake(br, c, h.cfg.ClusterID, h.cfg.Token, h.cfg.Self, p.id); err != nil {
 		c.Close()

@@ -99,16 +99,19 @@ type item struct {
 // use; the transport.Env it hands to the component is not (it belongs to the
 // loop, as the Env contract says).
 type Host struct {
-	cfg       Config
-	log       *slog.Logger
-	ln        net.Listener
-	queueMax  int
-	inbox     chan item
-	done      chan struct{} // closed by Close
-	closeOnce sync.Once
-	running   atomic.Bool
-	wg        sync.WaitGroup // accept loop, connection readers, peer writers
-	stats     counters
+	cfg      Config
+	log      *slog.Logger
+	ln       net.Listener
+	queueMax int
+	// handshakeTimeout bounds dialing plus the handshake on every
+	// connection (a constant; tests shorten it).
+	handshakeTimeout time.Duration
+	inbox            chan item
+	done             chan struct{} // closed by Close
+	closeOnce        sync.Once
+	running          atomic.Bool
+	wg               sync.WaitGroup // accept loop, connection readers, peer writers
+	stats            counters
 
 	mu     sync.Mutex // guards the fields below
 	closed bool
@@ -155,16 +158,17 @@ func Listen(cfg Config) (*Host, error) {
 		return nil, fmt.Errorf("tcp: listen: %w", err)
 	}
 	return &Host{
-		cfg:      cfg,
-		log:      log.With("node", uint32(cfg.Self)),
-		ln:       ln,
-		queueMax: cfg.SendQueueBytes,
-		inbox:    make(chan item, cfg.InboxSize),
-		done:     make(chan struct{}),
-		addrs:    make(map[transport.NodeID]string),
-		conns:    make(map[net.Conn]struct{}),
-		rand:     rand.New(rand.NewPCG(seed, uint64(cfg.Self))),
-		peers:    make(map[transport.NodeID]*peer),
+		cfg:              cfg,
+		log:              log.With("node", uint32(cfg.Self)),
+		ln:               ln,
+		queueMax:         cfg.SendQueueBytes,
+		handshakeTimeout: handshakeTimeout,
+		inbox:            make(chan item, cfg.InboxSize),
+		done:             make(chan struct{}),
+		addrs:            make(map[transport.NodeID]string),
+		conns:            make(map[net.Conn]struct{}),
+		rand:             rand.New(rand.NewPCG(seed, uint64(cfg.Self))),
+		peers:            make(map[transport.NodeID]*peer),
 	}, nil
 }
 

@@ -262,3 +262,66 @@ func TestEnvLoop(t *testing.T) {
 	}
 	require.NoError(t, h.Close())
 }
+
+// TestSilentPeerTimesOut: a connection that never completes its handshake
+// is dropped at the handshake deadline (shortened here) and counted.
+func TestSilentPeerTimesOut(t *testing.T) {
+	a := listen(t, 1, "127.0.0.1:0", token)
+	a.handshakeTimeout = 50 * time.Millisecond
+	run(t, a, func(transport.Env) transport.Handler {
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	assertClosedAfter(t, a.Addr(), func(net.Conn, *bufio.Reader) {})
+	assertClosedAfter(t, a.Addr(), func(c net.Conn, _ *bufio.Reader) { c.Write(magic[:]) })
+	require.Eventually(t, func() bool { return a.Stats().Refused == 2 }, guard, time.Millisecond)
+}
+
+// TestSendQueueBound: frames for an unreachable peer queue up to the bound;
+// the rest are dropped and counted, and the loop never blocks.
+func TestSendQueueBound(t *testing.T) {
+	a := listen(t, 1, "127.0.0.1:0", token) // no address for node 2
+	const frames = 20
+	payload := make([]byte, 1<<20)
+	sent := make(chan struct{})
+	run(t, a, func(env transport.Env) transport.Handler {
+		env.After(0, func() {
+			for i := range frames {
+				env.Send(2, &transport.Ping{Seq: uint64(i), Payload: payload})
+			}
+			env.Send(2, &transport.Ping{Payload: make([]byte, transport.MaxFrameBytes)}) // never fits a frame
+			close(sent)
+		})
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	waitDone(t, "sends", sent)
+	// 32 MiB of queue holds 31 one-MiB frames: none of the 20 is dropped
+	// but the oversized one is.
+	assert.Equal(t, uint64(1), a.Stats().Dropped)
+
+	b := listen(t, 1, "127.0.0.1:0", token)
+	b.queueMax = transport.MaxFrameBytes // the smallest allowed bound
+	sent2 := make(chan struct{})
+	run(t, b, func(env transport.Env) transport.Handler {
+		env.After(0, func() {
+			for i := range frames {
+				env.Send(2, &transport.Ping{Seq: uint64(i), Payload: payload})
+			}
+			close(sent2)
+		})
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	waitDone(t, "sends", sent2)
+	assert.Equal(t, uint64(frames-7), b.Stats().Dropped, "7 one-MiB frames fit in 8 MiB")
+	assert.Zero(t, b.Stats().FramesOut)
+}
+
+func TestRunTwiceAndCloseTwice(t *testing.T) {
+	h := listen(t, 1, "127.0.0.1:0", token)
+	require.NoError(t, h.Close())
+	noop := func(transport.Env) transport.Handler {
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	}
+	assert.NoError(t, h.Run(context.Background(), noop), "Run after Close returns at once")
+	assert.Error(t, h.Run(context.Background(), noop))
+	h.Close()
+}
