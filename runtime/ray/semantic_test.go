@@ -1,0 +1,234 @@
+package ray_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/ray"
+)
+
+// counter is an actor used by the semantic suite.
+type counter struct{ n int }
+
+// suite is the set of remote functions and actors every semantic test uses.
+type suite struct {
+	reg      *ray.Registry
+	double   *ray.Func[int]
+	add      *ray.Func[int]
+	sum      *ray.Func[int]
+	fib      *ray.Func[int]
+	fail     *ray.Func[int]
+	boom     *ray.Func[int]
+	slow     *ray.Func[int]
+	gpu      *ray.Func[string]
+	where    *ray.Func[uint64]
+	makeRefs *ray.Func[[]ray.Ref[int]]
+	counter  *ray.ActorClass[counter]
+	incr     *ray.ActorMethod[counter, int]
+	get      *ray.ActorMethod[counter, int]
+}
+
+func newSuite() *suite {
+	s := &suite{reg: ray.NewRegistry()}
+	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
+	s.add = ray.Register2(s.reg, "add", func(ctx context.Context, a, b int) (int, error) { return a + b, nil })
+	s.sum = ray.RegisterN(s.reg, "sum", func(ctx context.Context, xs []int) (int, error) {
+		t := 0
+		for _, x := range xs {
+			t += x
+		}
+		return t, nil
+	})
+	s.fib = ray.Register1(s.reg, "fib", func(ctx context.Context, n int) (int, error) {
+		if n < 2 {
+			return n, nil
+		}
+		a, b := s.fib.Remote(ctx, n-1), s.fib.Remote(ctx, n-2)
+		vs, err := ray.GetAll(ctx, []ray.Ref[int]{a, b}, -1)
+		if err != nil {
+			return 0, err
+		}
+		return vs[0] + vs[1], nil
+	})
+	s.fail = ray.Register1(s.reg, "fail", func(ctx context.Context, x int) (int, error) { return 0, fmt.Errorf("bad input %d", x) })
+	s.boom = ray.Register0(s.reg, "boom", func(ctx context.Context) (int, error) { panic("kaboom") })
+	s.slow = ray.Register1(s.reg, "slow", func(ctx context.Context, ms int) (int, error) {
+		if err := ray.Compute(ctx, time.Duration(ms)*time.Millisecond); err != nil {
+			return 0, err
+		}
+		return ms, nil
+	})
+	s.gpu = ray.Register0(s.reg, "gpu", func(ctx context.Context) (string, error) { return "gpu ok", nil })
+	s.where = ray.Register0(s.reg, "where", func(ctx context.Context) (uint64, error) { return uint64(ray.NodeOf(ctx)), nil })
+	s.makeRefs = ray.Register1(s.reg, "makeRefs", func(ctx context.Context, n int) ([]ray.Ref[int], error) {
+		var refs []ray.Ref[int]
+		for i := 0; i < n; i++ {
+			refs = append(refs, s.double.Remote(ctx, i))
+		}
+		return refs, nil
+	})
+	s.counter = ray.RegisterActor1(s.reg, "Counter", func(ctx context.Context, start int) (*counter, error) { return &counter{n: start}, nil })
+	s.incr = ray.Method1(s.counter, "incr", func(ctx context.Context, c *counter, by int) (int, error) {
+		c.n += by
+		return c.n, nil
+	})
+	s.get = ray.Method0(s.counter, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
+	return s
+}
+
+// semanticCase is one test body, run against every transport.
+type semanticCase struct {
+	name string
+	run  func(t *testing.T, ctx context.Context, s *suite)
+}
+
+var semanticCases = []semanticCase{
+	{"tasks", func(t *testing.T, ctx context.Context, s *suite) {
+		var refs []ray.Ref[int]
+		for i := 0; i < 200; i++ {
+			refs = append(refs, s.double.Remote(ctx, i))
+		}
+		vs, err := ray.GetAll(ctx, refs, -1)
+		require.NoError(t, err)
+		for i, v := range vs {
+			assert.Equal(t, 2*i, v)
+		}
+	}},
+	{"refs as args across nodes", func(t *testing.T, ctx context.Context, s *suite) {
+		var parts []any
+		for i := 0; i < 20; i++ {
+			a := s.double.Options(ray.Spread()).Remote(ctx, i)
+			parts = append(parts, s.add.Remote(ctx, a, 1))
+		}
+		total, err := ray.Get(ctx, s.sum.Remote(ctx, parts...))
+		require.NoError(t, err)
+		assert.Equal(t, 2*190+20, total)
+	}},
+	{"nested tasks", func(t *testing.T, ctx context.Context, s *suite) {
+		v, err := ray.Get(ctx, s.fib.Remote(ctx, 10))
+		require.NoError(t, err)
+		assert.Equal(t, 55, v)
+	}},
+	{"refs returned inside results", func(t *testing.T, ctx context.Context, s *suite) {
+		refs, err := ray.Get(ctx, s.makeRefs.Remote(ctx, 5))
+		require.NoError(t, err)
+		vs, err := ray.GetAll(ctx, refs, -1)
+		require.NoError(t, err)
+		assert.Equal(t, []int{0, 2, 4, 6, 8}, vs)
+	}},
+	{"put and get", func(t *testing.T, ctx context.Context, s *suite) {
+		ref, err := ray.Put(ctx, 21)
+		require.NoError(t, err)
+		v, err := ray.Get(ctx, s.double.Remote(ctx, ref))
+		require.NoError(t, err)
+		assert.Equal(t, 42, v)
+		back, err := ray.Get(ctx, ref)
+		require.NoError(t, err)
+		assert.Equal(t, 21, back)
+	}},
+	{"wait with k and timeout", func(t *testing.T, ctx context.Context, s *suite) {
+		fast := s.slow.Remote(ctx, 1)
+		slow := s.slow.Remote(ctx, 2000)
+		ready, notReady, err := ray.Wait(ctx, []ray.Ref[int]{fast, slow}, 1, -1)
+		require.NoError(t, err)
+		assert.Equal(t, []ray.Ref[int]{fast}, ready)
+		assert.Equal(t, []ray.Ref[int]{slow}, notReady)
+		ready, notReady, err = ray.Wait(ctx, []ray.Ref[int]{fast, slow}, 2, 50*time.Millisecond)
+		require.NoError(t, err)
+		assert.Len(t, ready, 1)
+		assert.Len(t, notReady, 1)
+		_, err = ray.GetTimeout(ctx, slow, 10*time.Millisecond)
+		assert.ErrorIs(t, err, ray.ErrTimeout)
+		require.NoError(t, ray.Cancel(ctx, slow))
+	}},
+	{"actor ordering", func(t *testing.T, ctx context.Context, s *suite) {
+		h := s.counter.New(ctx, 100)
+		var refs []ray.Ref[int]
+		for i := 0; i < 50; i++ {
+			refs = append(refs, s.incr.Remote(ctx, h, 1))
+		}
+		vs, err := ray.GetAll(ctx, refs, -1)
+		require.NoError(t, err)
+		for i, v := range vs {
+			assert.Equal(t, 101+i, v)
+		}
+	}},
+	{"named actors and kill", func(t *testing.T, ctx context.Context, s *suite) {
+		h := s.counter.Options(ray.ActorName("global-counter")).New(ctx, 7)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h)) // wait until it lives
+		require.NoError(t, err)
+		found, err := ray.GetActor(ctx, s.counter, "global-counter")
+		require.NoError(t, err)
+		assert.Equal(t, h.ID(), found.ID())
+		v, err := ray.Get(ctx, s.incr.Remote(ctx, found, 3))
+		require.NoError(t, err)
+		assert.Equal(t, 10, v)
+		_, err = ray.GetActor(ctx, s.counter, "nobody")
+		assert.ErrorIs(t, err, ray.ErrActorNotFound)
+		require.NoError(t, ray.Kill(ctx, h))
+		_, err = ray.Get(ctx, s.get.Remote(ctx, h))
+		assert.ErrorIs(t, err, ray.ErrActorDied)
+	}},
+	{"resources and infeasible", func(t *testing.T, ctx context.Context, s *suite) {
+		v, err := ray.Get(ctx, s.gpu.Options(ray.GPUs(0.5)).Remote(ctx))
+		require.NoError(t, err)
+		assert.Equal(t, "gpu ok", v)
+		w, err := ray.Get(ctx, s.where.Options(ray.Resource("special", 1)).Remote(ctx))
+		require.NoError(t, err)
+		assert.Equal(t, uint64(ray.RayletID(1)), w)
+		_, err = ray.GetTimeout(ctx, s.gpu.Options(ray.GPUs(8)).Remote(ctx), 100*time.Millisecond)
+		assert.ErrorIs(t, err, ray.ErrTimeout)
+	}},
+	{"cancel a queued task", func(t *testing.T, ctx context.Context, s *suite) {
+		ref := s.slow.Options(ray.Resource("special", 1)).Remote(ctx, 500)
+		queued := s.slow.Options(ray.Resource("special", 1)).Remote(ctx, 500)
+		require.NoError(t, ray.Cancel(ctx, queued))
+		_, err := ray.Get(ctx, queued)
+		assert.ErrorIs(t, err, ray.ErrCancelled)
+		v, err := ray.Get(ctx, ref)
+		require.NoError(t, err)
+		assert.Equal(t, 500, v)
+	}},
+	{"user errors and panics", func(t *testing.T, ctx context.Context, s *suite) {
+		_, err := ray.Get(ctx, s.fail.Remote(ctx, 3))
+		assert.ErrorIs(t, err, ray.ErrTaskFailed)
+		assert.Contains(t, err.Error(), "bad input 3")
+		_, err = ray.Get(ctx, s.boom.Remote(ctx))
+		assert.ErrorIs(t, err, ray.ErrTaskFailed)
+		assert.Contains(t, err.Error(), "kaboom")
+		var te *ray.TaskError
+		assert.True(t, errors.As(err, &te))
+		// an error flows into dependent tasks' Get
+		_, err = ray.Get(ctx, s.double.Remote(ctx, s.fail.Remote(ctx, 1)))
+		assert.Error(t, err)
+	}},
+}
+
+// testNodes is the cluster shape of the semantic suite: node 1 has the only
+// "special" resource, node 2 the only GPU.
+var testNodes = []ray.NodeConfig{
+	{Name: "head", CPUs: 2},
+	{Name: "special", CPUs: 2, Resources: map[string]float64{"special": 1}},
+	{Name: "gpu", CPUs: 2, GPUs: 1},
+}
+
+func TestSemanticsSim(t *testing.T) {
+	for _, tc := range semanticCases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSuite()
+			c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
+			require.NoError(t, err)
+			defer c.Close()
+			require.NoError(t, c.Run(func(ctx context.Context) error {
+				tc.run(t, ctx, s)
+				return nil
+			}))
+		})
+	}
+}
