@@ -1,0 +1,880 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads and decodes the scenario file at path.
+func Load(path string) (*Scenario, error) { return LoadWithOverrides(path, nil) }
+
+// LoadWithOverrides reads the scenario file at path and applies --set
+// overrides ("dotted.path=value") before decoding it.
+func LoadWithOverrides(path string, sets []string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWithOverrides(path, data, sets)
+}
+
+// Parse decodes a scenario; name is the file name used in messages and the
+// directory a costs profile path is relative to. A failure is an Errors.
+func Parse(name string, data []byte) (*Scenario, error) { return ParseWithOverrides(name, data, nil) }
+
+// ParseWithOverrides decodes a scenario after applying --set overrides, each
+// "dotted.path=value", to its YAML tree in order. A path walks mapping keys
+// and list indices ("workload.0.params.tasks", "cluster.nodes.1.count"); a
+// missing key is created (and rejected by validation if the format has no
+// such key); an index may name an existing entry or append one. The value is
+// read as YAML, so "[a, b]" and "{dist: uniform, min: 1ms, max: 2ms}" work.
+func ParseWithOverrides(name string, data []byte, sets []string) (*Scenario, error) {
+	d := &decoder{file: name, dir: filepath.Dir(name), origin: map[*yaml.Node]string{}}
+	root := d.parseYAML(data)
+	if len(d.errs) > 0 {
+		return nil, d.errs
+	}
+	for _, set := range sets {
+		d.applySet(root, set)
+	}
+	if len(d.errs) > 0 {
+		return nil, d.errs
+	}
+	s := d.scenario(root)
+	if len(d.errs) > 0 {
+		sort.SliceStable(d.errs, func(i, j int) bool {
+			a, b := d.errs[i], d.errs[j]
+			if (a.Line == 0) != (b.Line == 0) {
+				return b.Line == 0 // overrides last
+			}
+			if a.Line != b.Line {
+				return a.Line < b.Line
+			}
+			return a.Column < b.Column
+		})
+		return nil, d.errs
+	}
+	s.File, s.root, s.data, s.sets = name, root, data, append([]string(nil), sets...)
+	return s, nil
+}
+
+// Set applies one --set override (path as in ParseWithOverrides) and decodes
+// the scenario again; on error the scenario is unchanged.
+func (s *Scenario) Set(path, value string) error {
+	ns, err := ParseWithOverrides(s.File, s.data, append(s.Overrides(), path+"="+value))
+	if err != nil {
+		return err
+	}
+	*s = *ns
+	return nil
+}
+
+type decoder struct {
+	file   string
+	dir    string
+	errs   Errors
+	origin map[*yaml.Node]string // nodes written by --set, to their "path=value"
+	depth  int                   // costs profile nesting
+
+	nodes  map[string]int      // node name -> index
+	groups map[string][]string // group name -> node names
+	cl     *Cluster
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (d *decoder) parseYAML(data []byte) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		e := &FieldError{File: d.file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+			e.Column, e.Msg = 1, m[2]
+		}
+		d.errs = append(d.errs, e)
+		return nil
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
+	}
+	root := doc.Content[0]
+	if root.Tag == "!!null" {
+		*root = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: root.Line, Column: root.Column}
+	}
+	return root
+}
+
+// ---- errors and node helpers
+
+func (d *decoder) errAt(n *yaml.Node, field, msg string) {
+	e := &FieldError{File: d.file, Field: field, Msg: msg}
+	if n != nil {
+		if o, ok := d.origin[n]; ok {
+			e.File = "--set " + o
+		} else {
+			e.Line, e.Column = n.Line, n.Column
+		}
+	}
+	d.errs = append(d.errs, e)
+}
+
+// expected reports "want (got X)" at n.
+func (d *decoder) expected(n *yaml.Node, field, want string) {
+	d.errAt(n, field, fmt.Sprintf("%s (got %s)", want, describe(n)))
+}
+
+func describe(n *yaml.Node) string {
+	n = deref(n)
+	switch {
+	case n == nil || n.Tag == "!!null":
+		return "nothing"
+	case n.Kind == yaml.MappingNode:
+		return "a mapping"
+	case n.Kind == yaml.SequenceNode:
+		return "a list"
+	}
+	v := n.Value
+	if len(v) > 40 {
+		v = v[:37] + "..."
+	}
+	if n.Tag == "!!str" {
+		return strconv.Quote(v)
+	}
+	return v
+}
+
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	n = deref(n)
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// object is a decoded mapping: its values by key, and where each key was.
+type object struct {
+	n    *yaml.Node
+	path string
+	vals map[string]*yaml.Node
+	keys map[string]*yaml.Node
+}
+
+func (o *object) get(key string) *yaml.Node {
+	v := deref(o.vals[key])
+	if isNull(v) {
+		return nil
+	}
+	return v
+}
+func (o *object) has(key string) bool  { return o.get(key) != nil }
+func (o *object) at(key string) string { return join(o.path, key) }
+
+// object decodes the mapping n (nil or null: empty), rejecting keys not in
+// allowed, duplicate keys and non-string keys. It supports YAML merge keys.
+func (d *decoder) object(n *yaml.Node, path string, allowed ...string) *object {
+	o := &object{n: n, path: path, vals: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	n = deref(n)
+	if isNull(n) {
+		return o
+	}
+	if n.Kind != yaml.MappingNode {
+		d.expected(n, path, "a mapping")
+		return o
+	}
+	d.fill(o, n, allowed, false, 0)
+	return o
+}
+
+func (d *decoder) fill(o *object, n *yaml.Node, allowed []string, merged bool, depth int) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" && depth < 10 {
+			src := deref(v)
+			var maps []*yaml.Node
+			if src != nil && src.Kind == yaml.SequenceNode {
+				for _, m := range src.Content {
+					maps = append(maps, deref(m))
+				}
+			} else {
+				maps = append(maps, src)
+			}
+			for _, m := range maps {
+				if m == nil || m.Kind != yaml.MappingNode {
+					d.expected(v, o.path, "a merge of mappings")
+					continue
+				}
+				d.fill(o, m, allowed, true, depth+1)
+			}
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			d.expected(k, o.path, "a plain key")
+			continue
+		}
+		if _, dup := o.keys[k.Value]; dup {
+			if !merged {
+				d.expected(k, join(o.path, k.Value), "each key once")
+			}
+			continue
+		}
+		if !contains(allowed, k.Value) {
+			d.errAt(k, join(o.path, k.Value), fmt.Sprintf("unknown key; expected one of %s (got %q)", strings.Join(allowed, ", "), k.Value))
+			continue
+		}
+		o.keys[k.Value], o.vals[k.Value] = k, v
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// list returns the entries of the sequence n (nil or null: none).
+func (d *decoder) list(n *yaml.Node, path string) []*yaml.Node {
+	n = deref(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.expected(n, path, "a list")
+		return nil
+	}
+	out := make([]*yaml.Node, len(n.Content))
+	for i, c := range n.Content {
+		out[i] = deref(c)
+	}
+	return out
+}
+
+// scalar returns n's text if n is a non-null scalar.
+func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		d.expected(n, path, want)
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (d *decoder) str(n *yaml.Node, path, want string) string {
+	v, ok := d.scalar(n, path, want)
+	if ok && v == "" {
+		d.expected(n, path, want)
+	}
+	return v
+}
+
+func (d *decoder) integer(n *yaml.Node, path string, min int) (int, bool) {
+	want := fmt.Sprintf("an integer >= %d", min)
+	v, ok := d.int64(n, path, want)
+	if !ok {
+		return 0, false
+	}
+	if v < int64(min) || v > math.MaxInt32*int64(1<<16) {
+		d.expected(n, path, want)
+		return 0, false
+	}
+	return int(v), true
+}
+
+func (d *decoder) int64(n *yaml.Node, path, want string) (int64, bool) {
+	n = deref(n)
+	if n != nil && n.Kind == yaml.ScalarNode {
+		switch n.Tag {
+		case "!!int":
+			var v int64
+			if err := n.Decode(&v); err == nil {
+				return v, true
+			}
+		case "!!float":
+			var f float64
+			if err := n.Decode(&f); err == nil && f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+				return int64(f), true
+			}
+		}
+	}
+	d.expected(n, path, want)
+	return 0, false
+}
+
+// number accepts an int or float >= min.
+func (d *decoder) number(n *yaml.Node, path string, min float64) (float64, bool) {
+	want := fmt.Sprintf("a number >= %g", min)
+	n = deref(n)
+	if n != nil && n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float") {
+		var f float64
+		if err := n.Decode(&f); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+			if f >= min {
+				return f, true
+			}
+		}
+	}
+	d.expected(n, path, want)
+	return 0, false
+}
+
+func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
+	n = deref(n)
+	if n != nil && n.Kind == yaml.ScalarNode && n.Tag == "!!bool" {
+		var b bool
+		if err := n.Decode(&b); err == nil {
+			return b, true
+		}
+	}
+	d.expected(n, path, "true or false")
+	return false, false
+}
+
+// unit runs a unit parser on a scalar, reporting the parser's expectation.
+func (d *decoder) unit(n *yaml.Node, path, want string, parse func(string) error) bool {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		d.expected(n, path, want)
+		return false
+	}
+	if err := parse(n.Value); err != nil {
+		d.expected(n, path, err.Error())
+		return false
+	}
+	return true
+}
+
+// duration decodes a duration; negative ones only when neg.
+func (d *decoder) duration(n *yaml.Node, path string, neg bool) (time.Duration, bool) {
+	var v time.Duration
+	ok := d.unit(n, path, "a duration like 10ms", func(s string) (err error) {
+		v, err = ParseDuration(s)
+		if err == nil && v < 0 && !neg {
+			err = fmt.Errorf("a non-negative duration")
+		}
+		return err
+	})
+	return v, ok
+}
+
+// positive decodes a duration > 0.
+func (d *decoder) positive(n *yaml.Node, path string) (time.Duration, bool) {
+	v, ok := d.duration(n, path, false)
+	if ok && v == 0 {
+		d.expected(n, path, "a positive duration")
+		return 0, false
+	}
+	return v, ok
+}
+
+func (d *decoder) size(n *yaml.Node, path string) (int64, bool) {
+	var v int64
+	ok := d.unit(n, path, "a size like 1MiB", func(s string) (err error) { v, err = ParseSize(s); return })
+	return v, ok
+}
+
+func (d *decoder) bandwidth(n *yaml.Node, path string) (float64, bool) {
+	var v float64
+	ok := d.unit(n, path, "a bandwidth like 10Gbps", func(s string) (err error) { v, err = ParseBandwidth(s); return })
+	return v, ok
+}
+
+func (d *decoder) rate(n *yaml.Node, path string) (float64, bool) {
+	var v float64
+	ok := d.unit(n, path, "a rate like 100/s", func(s string) (err error) { v, err = ParseRate(s); return })
+	if ok && v == 0 {
+		d.expected(n, path, "a positive rate")
+		return 0, false
+	}
+	return v, ok
+}
+
+func (d *decoder) prob(n *yaml.Node, path string) (float64, bool) {
+	var v float64
+	ok := d.unit(n, path, "a probability", func(s string) (err error) { v, err = ParseProbability(s); return })
+	return v, ok
+}
+
+// dist decodes a value or a {dist: ...} mapping; value parses one bound.
+func (d *decoder) dist(n *yaml.Node, path string, value func(*yaml.Node, string) (float64, bool)) (Dist, bool) {
+	n = deref(n)
+	if n != nil && n.Kind == yaml.ScalarNode {
+		v, ok := value(n, path)
+		return Dist{Kind: Constant, Mean: v}, ok
+	}
+	o := d.object(n, path, "dist", "mean", "stddev", "min", "max")
+	if n == nil || n.Kind != yaml.MappingNode {
+		return Dist{}, false
+	}
+	var out Dist
+	ok := true
+	if !o.has("dist") {
+		d.expected(n, o.at("dist"), "a distribution kind: one of "+strings.Join(DistKinds, ", "))
+		return Dist{}, false
+	}
+	kn := o.get("dist")
+	out.Kind, _ = d.scalar(kn, o.at("dist"), "a distribution kind")
+	if !contains(DistKinds, out.Kind) {
+		d.expected(kn, o.at("dist"), "one of "+strings.Join(DistKinds, ", "))
+		return Dist{}, false
+	}
+	need := map[string][]string{
+		Constant:    {"mean"},
+		Uniform:     {"min", "max"},
+		Normal:      {"mean", "stddev"},
+		LogNormal:   {"mean", "stddev"},
+		Exponential: {"mean"},
+	}[out.Kind]
+	optional := map[string][]string{
+		Normal: {"min", "max"}, LogNormal: {"min", "max"}, Exponential: {"min", "max"},
+	}[out.Kind]
+	for _, k := range []string{"mean", "stddev", "min", "max"} {
+		if o.vals[k] == nil {
+			if contains(need, k) {
+				d.expected(n, o.at(k), fmt.Sprintf("%s for a %s distribution", k, out.Kind))
+				ok = false
+			}
+			continue
+		}
+		if !contains(need, k) && !contains(optional, k) {
+			d.errAt(o.keys[k], o.at(k), fmt.Sprintf("a key a %s distribution uses: %s (got %q)", out.Kind, strings.Join(append(need, optional...), ", "), k))
+			ok = false
+			continue
+		}
+		v, vok := value(o.get(k), o.at(k))
+		ok = ok && vok
+		switch k {
+		case "mean":
+			out.Mean = v
+		case "stddev":
+			out.Stddev = v
+		case "min":
+			out.Min = v
+		case "max":
+			out.Max = v
+		}
+	}
+	if !ok {
+		return out, false
+	}
+	if o.vals["max"] != nil && out.Min > out.Max {
+		d.expected(o.get("max"), o.at("max"), "max >= min")
+		return out, false
+	}
+	if (out.Kind == LogNormal || out.Kind == Exponential) && out.Mean <= 0 {
+		d.expected(o.get("mean"), o.at("mean"), "a positive mean")
+		return out, false
+	}
+	return out, true
+}
+
+func (d *decoder) durDist(n *yaml.Node, path string) (DurationDist, bool) {
+	v, ok := d.dist(n, path, func(n *yaml.Node, p string) (float64, bool) {
+		x, ok := d.duration(n, p, false)
+		return float64(x), ok
+	})
+	return DurationDist{v}, ok
+}
+
+func (d *decoder) sizeDist(n *yaml.Node, path string) (SizeDist, bool) {
+	v, ok := d.dist(n, path, func(n *yaml.Node, p string) (float64, bool) {
+		x, ok := d.size(n, p)
+		return float64(x), ok
+	})
+	return SizeDist{v}, ok
+}
+
+// resources decodes {name: amount}; reserved names are rejected.
+func (d *decoder) resources(n *yaml.Node, path string, reserved []string, reservedMsg string) map[string]float64 {
+	n = deref(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		d.expected(n, path, "a mapping of resource name to amount")
+		return nil
+	}
+	out := map[string]float64{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Value == "" {
+			d.expected(k, path, "a resource name")
+			continue
+		}
+		p := join(path, k.Value)
+		if contains(reserved, k.Value) {
+			d.errAt(k, p, fmt.Sprintf("%s (got %q)", reservedMsg, k.Value))
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			d.expected(k, p, "each resource once")
+			continue
+		}
+		if f, ok := d.number(v, p, 0); ok {
+			out[k.Value] = f
+		}
+	}
+	return out
+}
+
+// ---- the scenario
+
+func (d *decoder) scenario(root *yaml.Node) *Scenario {
+	s := &Scenario{Seed: DefaultSeed, DurationLimit: DefaultDurationLimit}
+	o := d.object(root, "", "name", "seed", "description", "duration_limit", "cluster", "workload", "faults", "expect")
+	base := filepath.Base(d.file)
+	s.Name = strings.TrimSuffix(base, filepath.Ext(base))
+	if n := o.get("name"); n != nil {
+		s.Name = d.str(n, "name", "a scenario name")
+	}
+	if n := o.get("seed"); n != nil {
+		s.Seed, _ = d.int64(n, "seed", "an integer seed")
+	}
+	if n := o.get("description"); n != nil {
+		s.Description, _ = d.scalar(n, "description", "a text")
+	}
+	if n := o.get("duration_limit"); n != nil {
+		if v, ok := d.positive(n, "duration_limit"); ok {
+			s.DurationLimit = v
+		}
+	}
+	d.cl = &s.Cluster
+	d.cluster(o.get("cluster"), root, s)
+	s.nodeIndex = d.nodes
+	items := d.list(o.get("workload"), "workload")
+	if len(items) == 0 && o.get("workload") == nil {
+		d.expected(root, "workload", "a list of workload entries")
+	}
+	names := map[string]bool{}
+	for i, n := range items {
+		w := d.workload(n, fmt.Sprintf("workload.%d", i), i)
+		if names[w.Name] && w.Name != "" {
+			d.expected(n, fmt.Sprintf("workload.%d.name", i), "a unique workload name")
+		}
+		names[w.Name] = true
+		s.Workload = append(s.Workload, w)
+	}
+	for i, n := range d.list(o.get("faults"), "faults") {
+		if f, ok := d.fault(n, fmt.Sprintf("faults.%d", i), s); ok {
+			s.Faults = append(s.Faults, f)
+		}
+	}
+	sort.SliceStable(s.Faults, func(i, j int) bool { return s.Faults[i].At < s.Faults[j].At })
+	d.expect(o.get("expect"), s)
+	return s
+}
+
+// ---- cluster
+
+func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
+	c := &s.Cluster
+	o := d.object(n, "cluster", "nodes", "network", "gcs", "scheduler", "costs")
+	d.nodes, d.groups = map[string]int{}, map[string][]string{}
+	groups := d.list(o.get("nodes"), "cluster.nodes")
+	if o.get("nodes") == nil {
+		where := parent
+		if n != nil {
+			where = n
+		}
+		d.expected(where, "cluster.nodes", "a list of node groups")
+	}
+	groupAt := map[string]int{} // node name -> line of its group
+	for i, g := range groups {
+		path := fmt.Sprintf("cluster.nodes.%d", i)
+		go_ := d.object(g, path, "name", "count", "cpus", "gpus", "resources", "object_store")
+		if deref(g) == nil || deref(g).Kind != yaml.MappingNode {
+			continue
+		}
+		grp := NodeGroup{Count: 1, CPUs: 1, ObjectStoreBytes: DefaultObjectStoreBytes}
+		nameNode := go_.get("name")
+		if nameNode == nil {
+			d.expected(g, go_.at("name"), "a group name")
+		} else {
+			grp.Name = d.str(nameNode, go_.at("name"), "a group name")
+			if strings.ContainsAny(grp.Name, " \t\n,=") {
+				d.expected(nameNode, go_.at("name"), "a name without spaces, commas or '='")
+			}
+		}
+		if v := go_.get("count"); v != nil {
+			grp.Count, _ = d.integer(v, go_.at("count"), 0)
+		}
+		if v := go_.get("cpus"); v != nil {
+			grp.CPUs, _ = d.number(v, go_.at("cpus"), 0)
+		}
+		if v := go_.get("gpus"); v != nil {
+			grp.GPUs, _ = d.number(v, go_.at("gpus"), 0)
+		}
+		grp.Resources = d.resources(go_.get("resources"), go_.at("resources"), []string{"CPU", "GPU"}, "a custom resource; set CPU and GPU with cpus and gpus")
+		if v := go_.get("object_store"); v != nil {
+			grp.ObjectStoreBytes, _ = d.size(v, go_.at("object_store"))
+		}
+		if grp.Name == "" {
+			continue
+		}
+		if _, dup := d.groups[grp.Name]; dup {
+			d.expected(nameNode, go_.at("name"), "a unique group name")
+			continue
+		}
+		if len(c.Nodes)+grp.Count > 1_000_000 {
+			d.expected(go_.get("count"), go_.at("count"), "at most 1000000 nodes in the cluster")
+			continue
+		}
+		c.Groups = append(c.Groups, grp)
+		var members []string
+		for k := 0; k < grp.Count; k++ {
+			name := grp.Name
+			if grp.Count > 1 {
+				name = fmt.Sprintf("%s-%d", grp.Name, k)
+			}
+			if _, dup := d.nodes[name]; dup {
+				d.expected(nameNode, go_.at("name"), fmt.Sprintf("unique node names; node %q is already made by the group at line %d", name, groupAt[name]))
+				break
+			}
+			groupAt[name] = nameNode.Line
+			d.nodes[name] = len(c.Nodes)
+			members = append(members, name)
+			c.Nodes = append(c.Nodes, NodeSpec{Name: name, Group: grp.Name, CPUs: grp.CPUs, GPUs: grp.GPUs, Resources: grp.Resources, ObjectStoreBytes: grp.ObjectStoreBytes})
+		}
+		d.groups[grp.Name] = members
+	}
+	if len(groups) > 0 && len(c.Nodes) == 0 {
+		d.expected(o.get("nodes"), "cluster.nodes", "at least one node (every count is 0)")
+	}
+	d.network(o.get("network"), &c.Network)
+	c.GCS = GCSConfig{Shards: 1, Replicas: 1}
+	g := d.object(o.get("gcs"), "cluster.gcs", "shards", "replicas")
+	if v := g.get("shards"); v != nil {
+		c.GCS.Shards, _ = d.integer(v, g.at("shards"), 1)
+	}
+	if v := g.get("replicas"); v != nil {
+		c.GCS.Replicas, _ = d.integer(v, g.at("replicas"), 1)
+	}
+	c.Scheduler = SchedulerConfig{Policy: DefaultPolicy, SpillThreshold: DefaultSpillThreshold}
+	sc := d.object(o.get("scheduler"), "cluster.scheduler", "policy", "spill_threshold")
+	if v := sc.get("policy"); v != nil {
+		p, _ := d.scalar(v, sc.at("policy"), "a policy")
+		if contains(Policies, p) {
+			c.Scheduler.Policy = p
+		} else {
+			d.expected(v, sc.at("policy"), "one of "+strings.Join(Policies, ", "))
+		}
+	}
+	if v := sc.get("spill_threshold"); v != nil {
+		c.Scheduler.SpillThreshold, _ = d.integer(v, sc.at("spill_threshold"), 0)
+	}
+	c.Costs = d.costs(o.get("costs"), "cluster.costs")
+}
+
+// resolve names one node or group; it returns its node names.
+func (d *decoder) resolve(n *yaml.Node, path string) ([]string, bool) {
+	name, ok := d.scalar(n, path, "a node or group name")
+	if !ok {
+		return nil, false
+	}
+	if _, ok := d.nodes[name]; ok {
+		return []string{name}, true
+	}
+	if g, ok := d.groups[name]; ok && len(g) > 0 {
+		return append([]string(nil), g...), true
+	}
+	d.expected(n, path, "a node or group name of the cluster")
+	return nil, false
+}
+
+// node names exactly one node.
+func (d *decoder) node(n *yaml.Node, path string) (string, bool) {
+	name, ok := d.scalar(n, path, "a node name")
+	if !ok {
+		return "", false
+	}
+	if _, ok := d.nodes[name]; ok {
+		return name, true
+	}
+	if g, ok := d.groups[name]; ok && len(g) > 0 {
+		d.expected(n, path, fmt.Sprintf("one node name, like %s (a group of %d nodes names several)", g[0], len(g)))
+		return "", false
+	}
+	d.expected(n, path, "a node name of the cluster")
+	return "", false
+}
+
+var linkKeys = []string{"latency", "jitter", "bandwidth", "loss", "duplicate", "reorder"}
+
+func (d *decoder) network(n *yaml.Node, nw *Network) {
+	o := d.object(n, "cluster.network", append(linkKeys, "links")...)
+	nw.Latency = FixedDuration(DefaultLatency)
+	nw.Jitter = FixedDuration(0)
+	nw.Bandwidth = DefaultBandwidth
+	var l Link
+	d.linkFields(o, &l)
+	if l.Latency != nil {
+		nw.Latency = *l.Latency
+	}
+	if l.Jitter != nil {
+		nw.Jitter = *l.Jitter
+	}
+	if l.Bandwidth != nil {
+		nw.Bandwidth = *l.Bandwidth
+	}
+	if l.Loss != nil {
+		nw.Loss = *l.Loss
+	}
+	if l.Duplicate != nil {
+		nw.Duplicate = *l.Duplicate
+	}
+	if l.Reorder != nil {
+		nw.Reorder = *l.Reorder
+	}
+	for i, ln := range d.list(o.get("links"), o.at("links")) {
+		path := fmt.Sprintf("cluster.network.links.%d", i)
+		lo := d.object(ln, path, append(linkKeys, "from", "to", "symmetric")...)
+		if deref(ln) == nil || deref(ln).Kind != yaml.MappingNode {
+			continue
+		}
+		if link, ok := d.link(lo, ln); ok {
+			nw.Links = append(nw.Links, link)
+		}
+	}
+}
+
+// link decodes from, to, symmetric and the link fields of o.
+func (d *decoder) link(o *object, n *yaml.Node) (Link, bool) {
+	l := Link{Symmetric: true}
+	ok := true
+	for _, end := range []string{"from", "to"} {
+		v := o.get(end)
+		if v == nil {
+			d.expected(n, o.at(end), "a node or group name")
+			ok = false
+			continue
+		}
+		nodes, rok := d.resolve(v, o.at(end))
+		ok = ok && rok
+		if end == "from" {
+			l.From, l.FromNodes = v.Value, nodes
+		} else {
+			l.To, l.ToNodes = v.Value, nodes
+		}
+	}
+	if v := o.get("symmetric"); v != nil {
+		l.Symmetric, _ = d.boolean(v, o.at("symmetric"))
+	}
+	d.linkFields(o, &l)
+	return l, ok
+}
+
+func (d *decoder) linkFields(o *object, l *Link) {
+	if v := o.get("latency"); v != nil {
+		if x, ok := d.durDist(v, o.at("latency")); ok {
+			l.Latency = &x
+		}
+	}
+	if v := o.get("jitter"); v != nil {
+		if x, ok := d.durDist(v, o.at("jitter")); ok {
+			l.Jitter = &x
+		}
+	}
+	if v := o.get("bandwidth"); v != nil {
+		if x, ok := d.bandwidth(v, o.at("bandwidth")); ok {
+			l.Bandwidth = &x
+		}
+	}
+	for _, p := range []struct {
+		key string
+		dst **float64
+	}{{"loss", &l.Loss}, {"duplicate", &l.Duplicate}, {"reorder", &l.Reorder}} {
+		if v := o.get(p.key); v != nil {
+			if x, ok := d.prob(v, o.at(p.key)); ok {
+				*p.dst = &x
+			}
+		}
+	}
+}
+
+func (d *decoder) costs(n *yaml.Node, path string) Costs {
+	c := Costs{Profile: DefaultCostProfile}
+	n = deref(n)
+	if n != nil && n.Kind == yaml.ScalarNode && !isNull(n) {
+		d.costProfile(n, path, &c)
+		return c
+	}
+	o := d.object(n, path, append([]string{"profile"}, CostOps...)...)
+	if v := o.get("profile"); v != nil {
+		d.costProfile(v, o.at("profile"), &c)
+	}
+	for _, op := range CostOps {
+		if v := o.get(op); v != nil {
+			if x, ok := d.duration(v, o.at(op), false); ok {
+				if c.Overrides == nil {
+					c.Overrides = map[string]time.Duration{}
+				}
+				c.Overrides[op] = x
+			}
+		}
+	}
+	return c
+}
+
+// costProfile reads a profile name, or a costs file (a mapping like
+// cluster.costs, relative to the scenario's directory) folded into c.
+func (d *decoder) costProfile(n *yaml.Node, path string, c *Costs) {
+	name, ok := d.scalar(n, path, "a profile name or path")
+	if !ok {
+		return
+	}
+	if contains(CostProfiles, name) {
+		c.Profile = name
+		return
+	}
+	if !strings.ContainsAny(name, `/\`) && !strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".yml") {
+		d.expected(n, path, "one of "+strings.Join(CostProfiles, ", ")+", or a path to a costs file")
+		return
+	}
+	file := name
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(d.dir, file)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil || d.depth > 4 {
+		d.expected(n, path, "a readable costs file")
+		return
+	}
+	sub := &decoder{file: file, dir: filepath.Dir(file), origin: map[*yaml.Node]string{}, depth: d.depth + 1}
+	root := sub.parseYAML(data)
+	var fc Costs
+	if root != nil {
+		fc = sub.costs(root, "")
+	}
+	if len(sub.errs) > 0 {
+		d.expected(n, path, "a valid costs file")
+		d.errs = append(d.errs, sub.errs...)
+		return
+	}
+	c.Profile, c.Path = fc.Profile, file
+	for k, v := range fc.Overrides {
+		if c.Overrides == nil {
+			c.Overrides = map[string]time.Duration{}
+		}
+		c.Overrides[k] = v
+	}
+}

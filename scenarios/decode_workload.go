@@ -1,0 +1,458 @@
+package scenarios
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func (d *decoder) workload(n *yaml.Node, path string, index int) Workload {
+	w := Workload{
+		Arrival:    Arrival{Kind: Burst},
+		Drivers:    Drivers{Count: 1},
+		Resources:  map[string]float64{"CPU": 1},
+		MaxRetries: DefaultMaxRetries,
+	}
+	o := d.object(n, path, "name", "generator", "params", "arrival", "drivers", "start", "resources", "max_retries")
+	if n == nil || n.Kind != yaml.MappingNode {
+		return w
+	}
+	if v := o.get("generator"); v == nil {
+		d.expected(n, o.at("generator"), "a generator: one of "+strings.Join(Generators, ", "))
+	} else if g, ok := d.scalar(v, o.at("generator"), "a generator name"); ok {
+		if w.Params = NewParams(g); w.Params == nil {
+			d.expected(v, o.at("generator"), "one of "+strings.Join(Generators, ", "))
+		} else {
+			w.Generator = g
+		}
+	}
+	w.Name = fmt.Sprintf("%s-%d", w.Generator, index)
+	if v := o.get("name"); v != nil {
+		w.Name = d.str(v, o.at("name"), "a workload name")
+	}
+	if w.Params != nil {
+		fields := w.Params.fields()
+		var names []string
+		for _, f := range fields {
+			names = append(names, f.name)
+		}
+		po := d.object(o.get("params"), o.at("params"), names...)
+		for _, f := range fields {
+			v := po.get(f.name)
+			if v == nil {
+				continue
+			}
+			p := po.at(f.name)
+			switch {
+			case f.i != nil:
+				if x, ok := d.integer(v, p, f.imin); ok {
+					*f.i = x
+				}
+			case f.d != nil:
+				if x, ok := d.durDist(v, p); ok {
+					*f.d = x
+				}
+			case f.s != nil:
+				if x, ok := d.sizeDist(v, p); ok {
+					*f.s = x
+				}
+			}
+		}
+		if np, ok := w.Params.(*NestedParams); ok {
+			total, level := 0.0, float64(np.Roots)
+			for i := 0; i < np.Depth; i++ {
+				total += level
+				level *= float64(np.Fanout)
+			}
+			if total > 1e8 {
+				d.expected(po.n, po.path, fmt.Sprintf("at most 1e8 tasks in all (roots*(1+fanout+...+fanout^(depth-1)) = %.3g)", total))
+			}
+		}
+	}
+	d.arrival(o.get("arrival"), o.at("arrival"), &w.Arrival)
+	if v := o.get("drivers"); v != nil {
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!str" && v.Value == "per-node" {
+			w.Drivers = Drivers{PerNode: true}
+		} else if v.Kind == yaml.ScalarNode && v.Tag == "!!int" {
+			w.Drivers.Count, _ = d.integer(v, o.at("drivers"), 1)
+		} else {
+			d.expected(v, o.at("drivers"), "a number of drivers >= 1, or per-node")
+		}
+	}
+	if v := o.get("start"); v != nil {
+		w.Start, _ = d.duration(v, o.at("start"), false)
+	}
+	if v := o.get("resources"); v != nil {
+		w.Resources = d.resources(v, o.at("resources"), nil, "")
+		if len(w.Resources) > 0 && !d.feasible(w.Resources) {
+			d.expected(v, o.at("resources"), "a demand that at least one node can meet")
+		}
+	}
+	if v := o.get("max_retries"); v != nil {
+		w.MaxRetries, _ = d.integer(v, o.at("max_retries"), 0)
+	}
+	return w
+}
+
+// feasible reports whether some node has every demanded resource.
+func (d *decoder) feasible(demand map[string]float64) bool {
+	if len(d.cl.Nodes) == 0 {
+		return true // the cluster error is reported already
+	}
+	keys := make([]string, 0, len(demand))
+	for k := range demand {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, n := range d.cl.Nodes {
+		ok := true
+		for _, k := range keys {
+			have := n.Resources[k]
+			switch k {
+			case "CPU":
+				have = n.CPUs
+			case "GPU":
+				have = n.GPUs
+			}
+			if have < demand[k] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *decoder) arrival(n *yaml.Node, path string, a *Arrival) {
+	kinds := []string{Burst, Steady, Poisson}
+	if n != nil && n.Kind == yaml.ScalarNode {
+		k, _ := d.scalar(n, path, "an arrival kind")
+		if k != Burst {
+			d.expected(n, path, "burst, or a mapping {kind: rate|poisson, rate: 100/s}")
+		}
+		return
+	}
+	o := d.object(n, path, "kind", "rate")
+	if v := o.get("kind"); v != nil {
+		k, _ := d.scalar(v, o.at("kind"), "an arrival kind")
+		if contains(kinds, k) {
+			a.Kind = k
+		} else {
+			d.expected(v, o.at("kind"), "one of "+strings.Join(kinds, ", "))
+			return
+		}
+	}
+	v := o.get("rate")
+	switch {
+	case a.Kind == Burst && v != nil:
+		d.errAt(o.keys["rate"], o.at("rate"), "no rate for a burst arrival; expected kind: rate or poisson (got kind: burst)")
+	case a.Kind != Burst && v == nil:
+		d.expected(n, o.at("rate"), "a rate like 1000/s for a "+a.Kind+" arrival")
+	case v != nil:
+		a.Rate, _ = d.rate(v, o.at("rate"))
+	}
+}
+
+// ---- faults
+
+var actionKeys = []string{KillNode, RestartNode, Partition, Heal, DegradeLink, PauseNode, SkewClock, KillGCSReplica, KillActor, Random}
+
+func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
+	f := Fault{ActorIndex: -1}
+	if n != nil {
+		f.Line = n.Line
+	}
+	o := d.object(n, path, append([]string{"at", "for"}, actionKeys...)...)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return f, false
+	}
+	var actions []string
+	for _, k := range actionKeys {
+		if _, ok := o.vals[k]; ok {
+			actions = append(actions, k)
+		}
+	}
+	if len(actions) == 0 {
+		d.expected(n, path, "one action: "+strings.Join(actionKeys, ", "))
+		return f, false
+	}
+	// Report extra actions at their keys, in file order.
+	sort.Slice(actions, func(i, j int) bool {
+		a, b := o.keys[actions[i]], o.keys[actions[j]]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+	if len(actions) > 1 {
+		for _, k := range actions[1:] {
+			d.errAt(o.keys[k], o.at(k), fmt.Sprintf("one action per entry (got %s as well as %s)", k, actions[0]))
+		}
+		return f, false
+	}
+	f.Kind = actions[0]
+	ok := true
+	if f.Kind == Random {
+		if _, has := o.vals["at"]; has {
+			d.errAt(o.keys["at"], o.at("at"), "no at for a random fault; it runs from random.from to random.until (got at)")
+			ok = false
+		}
+	} else if v := o.get("at"); v == nil {
+		d.expected(n, o.at("at"), "a time like at: 300ms")
+		ok = false
+	} else if f.At, ok = d.duration(v, o.at("at"), false); ok && f.At > s.DurationLimit {
+		d.expected(v, o.at("at"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
+		ok = false
+	}
+	takesFor := f.Kind == Partition || f.Kind == DegradeLink || f.Kind == PauseNode
+	if v, has := o.vals["for"]; has {
+		if !takesFor {
+			d.errAt(o.keys["for"], o.at("for"), fmt.Sprintf("for only with partition, degrade_link or pause_node (got for with %s)", f.Kind))
+			ok = false
+		} else if f.For, ok = d.positive(v, o.at("for")); !ok {
+			ok = false
+		}
+	} else if f.Kind == PauseNode {
+		d.expected(n, o.at("for"), "a pause length like for: 200ms")
+		ok = false
+	}
+	v := o.get(f.Kind)
+	ap := o.at(f.Kind)
+	if v == nil && f.Kind != Heal {
+		d.expected(o.vals[f.Kind], ap, "a value for "+f.Kind)
+		return f, false
+	}
+	var aok bool
+	switch f.Kind {
+	case KillNode, RestartNode, PauseNode:
+		f.Node, aok = d.node(v, ap)
+	case Partition:
+		f.Groups, aok = d.partition(v, ap)
+	case Heal:
+		var b bool
+		if b, aok = d.boolean(o.vals[Heal], ap); aok && !b {
+			d.expected(o.vals[Heal], ap, "true (leave the entry out to not heal)")
+			aok = false
+		}
+	case DegradeLink:
+		lo := d.object(v, ap, append(linkKeys, "from", "to", "symmetric")...)
+		if v.Kind == yaml.MappingNode {
+			var l Link
+			l, aok = d.link(lo, v)
+			if l.Latency == nil && l.Jitter == nil && l.Bandwidth == nil && l.Loss == nil && l.Duplicate == nil && l.Reorder == nil {
+				d.expected(v, ap, "at least one of "+strings.Join(linkKeys, ", "))
+				aok = false
+			}
+			f.Link = &l
+		}
+	case SkewClock:
+		so := d.object(v, ap, "node", "offset")
+		if v.Kind == yaml.MappingNode {
+			aok = true
+			if nv := so.get("node"); nv == nil {
+				d.expected(v, so.at("node"), "a node name")
+				aok = false
+			} else if f.Node, ok = d.node(nv, so.at("node")); !ok {
+				aok = false
+			}
+			if ov := so.get("offset"); ov == nil {
+				d.expected(v, so.at("offset"), "a clock offset like 50ms or -50ms")
+				aok = false
+			} else if f.Offset, ok = d.duration(ov, so.at("offset"), true); !ok {
+				aok = false
+			}
+		}
+	case KillGCSReplica:
+		total := s.Cluster.GCS.Shards * s.Cluster.GCS.Replicas
+		var x int
+		if x, aok = d.integer(v, ap, 0); aok && x >= total {
+			d.expected(v, ap, fmt.Sprintf("a replica index in [0, %d) (gcs shards*replicas = %d*%d)", total, s.Cluster.GCS.Shards, s.Cluster.GCS.Replicas))
+			aok = false
+		}
+		f.Replica = x
+	case KillActor:
+		if v.Kind == yaml.ScalarNode && v.Tag == "!!int" {
+			f.ActorIndex, aok = d.integer(v, ap, 0)
+		} else {
+			f.Actor = d.str(v, ap, "an actor name or index")
+			aok = f.Actor != ""
+		}
+	case Random:
+		f.Random, aok = d.random(v, ap, s)
+		if aok {
+			f.At = f.Random.From
+		}
+	}
+	return f, ok && aok
+}
+
+func (d *decoder) partition(n *yaml.Node, path string) ([][]string, bool) {
+	groups := d.list(n, path)
+	if n.Kind != yaml.SequenceNode {
+		return nil, false
+	}
+	if len(groups) < 2 {
+		d.expected(n, path, fmt.Sprintf("at least two groups, like [[a, b], [c]] (got %d)", len(groups)))
+		return nil, false
+	}
+	ok := true
+	seen := map[string]int{}
+	var out [][]string
+	for i, g := range groups {
+		gp := fmt.Sprintf("%s.%d", path, i)
+		names := d.list(g, gp)
+		if g.Kind == yaml.SequenceNode && len(names) == 0 {
+			d.expected(g, gp, "a non-empty group of node names")
+			ok = false
+		}
+		if g.Kind != yaml.SequenceNode {
+			ok = false
+		}
+		var members []string
+		for j, nn := range names {
+			np := fmt.Sprintf("%s.%d", gp, j)
+			nodes, rok := d.resolve(nn, np)
+			if !rok {
+				ok = false
+				continue
+			}
+			for _, m := range nodes {
+				if prev, dup := seen[m]; dup {
+					d.expected(nn, np, fmt.Sprintf("disjoint groups; node %s is already in group %d", m, prev))
+					ok = false
+					continue
+				}
+				seen[m] = i
+				members = append(members, m)
+			}
+		}
+		out = append(out, members)
+	}
+	return out, ok
+}
+
+func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults, bool) {
+	r := &RandomFaults{RestartAfter: 200_000_000, For: 200_000_000, Loss: 0.5, Until: s.DurationLimit}
+	o := d.object(n, path, "kind", "rate", "from", "until", "restart_after", "for", "loss", "nodes")
+	if n.Kind != yaml.MappingNode {
+		return nil, false
+	}
+	kinds := []string{RandomCrash, RandomPartition, RandomPause, RandomLoss}
+	ok := true
+	if v := o.get("kind"); v == nil {
+		d.expected(n, o.at("kind"), "one of "+strings.Join(kinds, ", "))
+		ok = false
+	} else if k, _ := d.scalar(v, o.at("kind"), "a kind"); !contains(kinds, k) {
+		d.expected(v, o.at("kind"), "one of "+strings.Join(kinds, ", "))
+		ok = false
+	} else {
+		r.Kind = k
+	}
+	if v := o.get("rate"); v == nil {
+		d.expected(n, o.at("rate"), "a rate like 0.5/s")
+		ok = false
+	} else if r.Rate, ok = d.rate(v, o.at("rate")); !ok {
+		ok = false
+	}
+	var tok bool
+	if v := o.get("from"); v != nil {
+		if r.From, tok = d.duration(v, o.at("from"), false); !tok {
+			ok = false
+		}
+	}
+	if v := o.get("until"); v != nil {
+		if r.Until, tok = d.duration(v, o.at("until"), false); !tok {
+			ok = false
+		} else if r.Until <= r.From {
+			d.expected(v, o.at("until"), "a time after from")
+			ok = false
+		} else if r.Until > s.DurationLimit {
+			d.expected(v, o.at("until"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
+			ok = false
+		}
+	}
+	only := map[string]string{"restart_after": RandomCrash, "for": "", "loss": RandomLoss}
+	for _, key := range []string{"restart_after", "for", "loss"} {
+		v, has := o.vals[key]
+		if !has {
+			continue
+		}
+		wantKind := only[key]
+		if r.Kind != "" && ((wantKind != "" && r.Kind != wantKind) || (key == "for" && r.Kind == RandomCrash)) {
+			applies := "kind " + wantKind
+			if key == "for" {
+				applies = "kinds partition, pause and loss"
+			}
+			d.errAt(o.keys[key], o.at(key), fmt.Sprintf("%s only for %s (got kind %s)", key, applies, r.Kind))
+			ok = false
+			continue
+		}
+		switch key {
+		case "restart_after":
+			r.RestartAfter, tok = d.duration(v, o.at(key), false)
+		case "for":
+			r.For, tok = d.positive(v, o.at(key))
+		case "loss":
+			r.Loss, tok = d.prob(v, o.at(key))
+		}
+		ok = ok && tok
+	}
+	seen := map[string]bool{}
+	for i, nn := range d.list(o.get("nodes"), o.at("nodes")) {
+		nodes, rok := d.resolve(nn, fmt.Sprintf("%s.%d", o.at("nodes"), i))
+		ok = ok && rok
+		for _, m := range nodes {
+			if !seen[m] {
+				seen[m] = true
+				r.Nodes = append(r.Nodes, m)
+			}
+		}
+	}
+	return r, ok
+}
+
+// ---- expect
+
+func (d *decoder) expect(n *yaml.Node, s *Scenario) {
+	e := &s.Expect
+	o := d.object(n, "expect", "all_complete", "results_correct", "no_lost_objects", "max_failed_tasks", "latency", "throughput", "finish_by")
+	for _, b := range []struct {
+		key string
+		dst *bool
+	}{{"all_complete", &e.AllComplete}, {"results_correct", &e.ResultsCorrect}, {"no_lost_objects", &e.NoLostObjects}} {
+		if v := o.get(b.key); v != nil {
+			*b.dst, _ = d.boolean(v, o.at(b.key))
+		}
+	}
+	if v := o.get("max_failed_tasks"); v != nil {
+		if x, ok := d.integer(v, o.at("max_failed_tasks"), 0); ok {
+			e.MaxFailedTasks = &x
+		}
+	}
+	lo := d.object(o.get("latency"), o.at("latency"), "p50", "p90", "p99", "max")
+	lat := []struct {
+		key string
+		dst *int64
+	}{{"p50", (*int64)(&e.Latency.P50)}, {"p90", (*int64)(&e.Latency.P90)}, {"p99", (*int64)(&e.Latency.P99)}, {"max", (*int64)(&e.Latency.Max)}}
+	for _, b := range lat {
+		if v := lo.get(b.key); v != nil {
+			x, _ := d.positive(v, lo.at(b.key))
+			*b.dst = int64(x)
+		}
+	}
+	to := d.object(o.get("throughput"), o.at("throughput"), "min")
+	if v := to.get("min"); v != nil {
+		e.Throughput.Min, _ = d.rate(v, to.at("min"))
+	}
+	if v := o.get("finish_by"); v != nil {
+		var ok bool
+		if e.FinishBy, ok = d.positive(v, o.at("finish_by")); ok && e.FinishBy > s.DurationLimit {
+			d.expected(v, o.at("finish_by"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
+		}
+	}
+}

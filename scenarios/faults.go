@@ -1,0 +1,73 @@
+package scenarios
+
+import "time"
+
+// Fault kinds: the action key of a faults entry.
+const (
+	KillNode       = "kill_node"
+	RestartNode    = "restart_node"
+	Partition      = "partition"
+	Heal           = "heal"
+	DegradeLink    = "degrade_link"
+	PauseNode      = "pause_node"
+	SkewClock      = "skew_clock"
+	KillGCSReplica = "kill_gcs_replica"
+	KillActor      = "kill_actor"
+	Random         = "random"
+)
+
+// FaultKinds lists the fault actions in documentation order.
+var FaultKinds = []string{KillNode, RestartNode, Partition, Heal, DegradeLink, PauseNode, SkewClock, KillGCSReplica, KillActor, Random}
+
+// Fault is one entry of faults: at time At, do Kind. Which other fields are
+// set depends on Kind:
+//
+//	kill_node, restart_node  Node
+//	pause_node               Node, For (> 0): the node stops processing, then resumes
+//	partition                Groups (resolved node names), For (0 = until a heal)
+//	heal                     nothing: ends every partition and link degradation
+//	degrade_link             Link, For (0 = until a heal)
+//	skew_clock               Node, Offset (may be negative)
+//	kill_gcs_replica         Replica (flat index, see GCSConfig)
+//	kill_actor               Actor (a name) or ActorIndex (>= 0; -1 when Actor is set)
+//	random                   Random; At is Random.From
+type Fault struct {
+	At         time.Duration
+	Kind       string
+	Node       string
+	Groups     [][]string
+	For        time.Duration
+	Link       *Link // degrade_link: From/To resolved; Latency and/or Loss set
+	Offset     time.Duration
+	Replica    int
+	Actor      string
+	ActorIndex int
+	Random     *RandomFaults
+	Line       int // line of the entry in the file (0 if unknown), for reports
+}
+
+// Random fault process kinds.
+const (
+	RandomCrash     = "crash"
+	RandomPartition = "partition"
+	RandomPause     = "pause"
+	RandomLoss      = "loss"
+)
+
+// RandomFaults is a Poisson process of faults between From and Until, drawn
+// from the run's seeded randomness. Each event picks a node uniformly from
+// Nodes (all nodes when empty) and:
+//
+//	crash      kills it, and restarts it RestartAfter later (0 = never)
+//	partition  isolates it from every other node for For
+//	pause      pauses it for For
+//	loss       sets loss Loss on all its links for For
+type RandomFaults struct {
+	Kind         string
+	Rate         float64 // events per second
+	From, Until  time.Duration
+	RestartAfter time.Duration // crash; default 200ms
+	For          time.Duration // partition, pause, loss; default 200ms
+	Loss         float64       // loss; default 0.5
+	Nodes        []string      // resolved node names; empty = every node
+}

@@ -1,0 +1,227 @@
+package scenarios
+
+// Params are a workload generator's parameters. The concrete type says which
+// generator: *ParallelParams, *TreeReduceParams, *MapReduceParams,
+// *ChainParams, *NestedParams, *RLParams or *ParameterServerParams.
+type Params interface {
+	Generator() string
+	fields() []param
+}
+
+// ParallelParams: Tasks independent tasks, each running Duration and
+// returning an object of OutputSize.
+type ParallelParams struct {
+	Tasks      int          // default 1000
+	Duration   DurationDist // default 10ms
+	OutputSize SizeDist     // default 1KiB
+}
+
+// TreeReduceParams: Leaves leaf tasks reduced by a tree of fan-in Fanin;
+// every task runs Duration.
+type TreeReduceParams struct {
+	Leaves   int          // default 64
+	Fanin    int          // default 2, at least 2
+	Duration DurationDist // default 1ms
+}
+
+// MapReduceParams: Maps map tasks each writing one partition of
+// PartitionSize for each of Reduces reduce tasks.
+type MapReduceParams struct {
+	Maps           int          // default 16
+	Reduces        int          // default 4
+	MapDuration    DurationDist // default 10ms
+	ReduceDuration DurationDist // default 10ms
+	PartitionSize  SizeDist     // default 64KiB
+}
+
+// ChainParams: Chains independent chains of Length tasks, each task taking
+// its predecessor's ObjectSize output.
+type ChainParams struct {
+	Chains     int          // default 8
+	Length     int          // default 10
+	Duration   DurationDist // default 1ms
+	ObjectSize SizeDist     // default 1KiB
+}
+
+// NestedParams: Roots tasks that each submit Fanout children, to Depth
+// levels (a root alone is depth 1); every task runs Duration.
+type NestedParams struct {
+	Roots    int          // default 4
+	Depth    int          // default 3
+	Fanout   int          // default 4
+	Duration DurationDist // default 1ms
+}
+
+// RLParams: Actors rollout actors; each of Rounds rounds, every actor runs a
+// rollout (RolloutDuration) and the driver runs an update task
+// (UpdateDuration) on their results.
+type RLParams struct {
+	Actors          int          // default 4
+	Rounds          int          // default 10
+	RolloutDuration DurationDist // default 10ms
+	UpdateDuration  DurationDist // default 5ms
+}
+
+// ParameterServerParams: Servers parameter-server actors, each holding a
+// shard of ShardSize; Workers workers run Iterations iterations of: get every
+// shard, compute for Duration, push an update to every shard.
+type ParameterServerParams struct {
+	Servers    int          // default 2
+	Workers    int          // default 4
+	Iterations int          // default 10
+	ShardSize  SizeDist     // default 1MiB
+	Duration   DurationDist // default 5ms (an extension: the workers' compute step)
+}
+
+func (*ParallelParams) Generator() string        { return "parallel" }
+func (*TreeReduceParams) Generator() string      { return "tree-reduce" }
+func (*MapReduceParams) Generator() string       { return "map-reduce" }
+func (*ChainParams) Generator() string           { return "chain" }
+func (*NestedParams) Generator() string          { return "nested" }
+func (*RLParams) Generator() string              { return "rl" }
+func (*ParameterServerParams) Generator() string { return "parameter-server" }
+
+// Generators are the workload generator names, in documentation order.
+var Generators = []string{"parallel", "tree-reduce", "map-reduce", "chain", "nested", "rl", "parameter-server"}
+
+// NewParams returns the named generator's parameters with their defaults,
+// or nil for an unknown generator.
+func NewParams(generator string) Params {
+	var p Params
+	switch generator {
+	case "parallel":
+		p = &ParallelParams{}
+	case "tree-reduce":
+		p = &TreeReduceParams{}
+	case "map-reduce":
+		p = &MapReduceParams{}
+	case "chain":
+		p = &ChainParams{}
+	case "nested":
+		p = &NestedParams{}
+	case "rl":
+		p = &RLParams{}
+	case "parameter-server":
+		p = &ParameterServerParams{}
+	default:
+		return nil
+	}
+	for _, f := range p.fields() {
+		f.setDefault()
+	}
+	return p
+}
+
+// ParamNames lists a generator's parameter names in documentation order.
+func ParamNames(generator string) []string {
+	p := NewParams(generator)
+	if p == nil {
+		return nil
+	}
+	var names []string
+	for _, f := range p.fields() {
+		names = append(names, f.name)
+	}
+	return names
+}
+
+// param binds one parameter name to its field. Exactly one pointer is set.
+type param struct {
+	name string
+	i    *int
+	imin int // least allowed value of an int
+	idef int
+	d    *DurationDist
+	s    *SizeDist
+	def  string // default of a duration or size, as written
+}
+
+func (f param) setDefault() {
+	switch {
+	case f.i != nil:
+		*f.i = f.idef
+	case f.d != nil:
+		v, err := ParseDuration(f.def)
+		if err != nil {
+			panic(err)
+		}
+		*f.d = FixedDuration(v)
+	case f.s != nil:
+		v, err := ParseSize(f.def)
+		if err != nil {
+			panic(err)
+		}
+		*f.s = FixedSize(v)
+	}
+}
+
+func intP(name string, p *int, def, min int) param {
+	return param{name: name, i: p, idef: def, imin: min}
+}
+func durP(name string, p *DurationDist, def string) param {
+	return param{name: name, d: p, def: def}
+}
+func sizeP(name string, p *SizeDist, def string) param { return param{name: name, s: p, def: def} }
+
+func (p *ParallelParams) fields() []param {
+	return []param{
+		intP("tasks", &p.Tasks, 1000, 0),
+		durP("duration", &p.Duration, "10ms"),
+		sizeP("output_size", &p.OutputSize, "1KiB"),
+	}
+}
+
+func (p *TreeReduceParams) fields() []param {
+	return []param{
+		intP("leaves", &p.Leaves, 64, 1),
+		intP("fanin", &p.Fanin, 2, 2),
+		durP("duration", &p.Duration, "1ms"),
+	}
+}
+
+func (p *MapReduceParams) fields() []param {
+	return []param{
+		intP("maps", &p.Maps, 16, 1),
+		intP("reduces", &p.Reduces, 4, 1),
+		durP("map_duration", &p.MapDuration, "10ms"),
+		durP("reduce_duration", &p.ReduceDuration, "10ms"),
+		sizeP("partition_size", &p.PartitionSize, "64KiB"),
+	}
+}
+
+func (p *ChainParams) fields() []param {
+	return []param{
+		intP("chains", &p.Chains, 8, 0),
+		intP("length", &p.Length, 10, 1),
+		durP("duration", &p.Duration, "1ms"),
+		sizeP("object_size", &p.ObjectSize, "1KiB"),
+	}
+}
+
+func (p *NestedParams) fields() []param {
+	return []param{
+		intP("roots", &p.Roots, 4, 0),
+		intP("depth", &p.Depth, 3, 1),
+		intP("fanout", &p.Fanout, 4, 0),
+		durP("duration", &p.Duration, "1ms"),
+	}
+}
+
+func (p *RLParams) fields() []param {
+	return []param{
+		intP("actors", &p.Actors, 4, 1),
+		intP("rounds", &p.Rounds, 10, 0),
+		durP("rollout_duration", &p.RolloutDuration, "10ms"),
+		durP("update_duration", &p.UpdateDuration, "5ms"),
+	}
+}
+
+func (p *ParameterServerParams) fields() []param {
+	return []param{
+		intP("servers", &p.Servers, 2, 1),
+		intP("workers", &p.Workers, 4, 1),
+		intP("iterations", &p.Iterations, 10, 0),
+		sizeP("shard_size", &p.ShardSize, "1MiB"),
+		durP("duration", &p.Duration, "5ms"),
+	}
+}

@@ -1,0 +1,207 @@
+// Package scenarios is raysim's scenario file format: the types a scenario
+// decodes into, the strict loader (every error at once, each with file, line,
+// column and field path), --set overrides, units, and a canonical encoder.
+// Running a scenario is the runner's job; this package only says what to run.
+//
+// docs/scenarios.md is the reference for the file format.
+package scenarios
+
+import (
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults used when a scenario leaves a key out.
+const (
+	DefaultSeed             = 1
+	DefaultDurationLimit    = time.Hour
+	DefaultObjectStoreBytes = 2 << 30
+	DefaultLatency          = 100 * time.Microsecond
+	DefaultBandwidth        = 10e9 / 8 // 10Gbps in bytes per second
+	DefaultSpillThreshold   = 4
+	DefaultMaxRetries       = 3
+	DefaultPolicy           = "bottom-up"
+	DefaultCostProfile      = "default"
+)
+
+// Scenario is one decoded, validated scenario file.
+type Scenario struct {
+	// File is the name the scenario was loaded under (used in messages).
+	File        string
+	Name        string // defaults to the file's base name without extension
+	Seed        int64  // defaults to DefaultSeed
+	Description string
+	// DurationLimit caps virtual time; a run still going then has failed.
+	DurationLimit time.Duration
+	Cluster       Cluster
+	Workload      []Workload
+	Faults        []Fault // sorted stably by At
+	Expect        Expect
+
+	root      *yaml.Node // the (overridden) document, for Set
+	data      []byte
+	sets      []string
+	nodeIndex map[string]int
+}
+
+// NodeIndex returns the position of the named node in Cluster.Nodes.
+func (s *Scenario) NodeIndex(name string) (int, bool) {
+	i, ok := s.nodeIndex[name]
+	return i, ok
+}
+
+// Overrides returns the --set overrides applied so far, as "path=value".
+func (s *Scenario) Overrides() []string { return append([]string(nil), s.sets...) }
+
+// Cluster is the simulated (or real) cluster.
+type Cluster struct {
+	Groups    []NodeGroup // as written
+	Nodes     []NodeSpec  // Groups expanded, in order
+	Network   Network
+	GCS       GCSConfig
+	Scheduler SchedulerConfig
+	Costs     Costs
+}
+
+// NodeGroup is one entry of cluster.nodes. Count 1 makes one node called
+// Name; Count N > 1 makes Name-0 .. Name-(N-1); Count 0 makes none.
+type NodeGroup struct {
+	Name             string
+	Count            int
+	CPUs             float64
+	GPUs             float64
+	Resources        map[string]float64 // custom resources; never CPU or GPU
+	ObjectStoreBytes int64
+}
+
+// NodeSpec is one node of the expanded cluster.
+type NodeSpec struct {
+	Name             string
+	Group            string // the NodeGroup it came from
+	CPUs             float64
+	GPUs             float64
+	Resources        map[string]float64
+	ObjectStoreBytes int64
+}
+
+// Network is the link model. Every ordered pair of nodes gets the defaults,
+// then every Link that matches it, in order (later links win per field).
+type Network struct {
+	Latency   DurationDist // one-way; default constant 100us
+	Jitter    DurationDist // added per message; default 0
+	Bandwidth float64      // bytes per second per link; 0 = unlimited
+	Loss      float64      // probability a message is dropped
+	Duplicate float64      // probability a message is delivered twice
+	Reorder   float64      // probability a message is delayed past later ones
+	Links     []Link
+}
+
+// Link overrides the network model between two sets of nodes. Nil fields keep
+// the value from Network.
+type Link struct {
+	From, To           string   // as written: node or group names
+	FromNodes, ToNodes []string // resolved node names
+	Symmetric          bool     // also applies To -> From (default true)
+	Latency            *DurationDist
+	Jitter             *DurationDist
+	Bandwidth          *float64
+	Loss               *float64
+	Duplicate          *float64
+	Reorder            *float64
+}
+
+// GCSConfig shapes the global control store: Shards shards, each a chain of
+// Replicas replicas. Replica i of shard s has flat index s*Replicas+i.
+type GCSConfig struct {
+	Shards   int
+	Replicas int
+}
+
+// Scheduling policies.
+var Policies = []string{"bottom-up", "centralized", "random", "power-of-two", "locality-aware"}
+
+// SchedulerConfig picks the scheduling policy.
+type SchedulerConfig struct {
+	Policy         string
+	SpillThreshold int // local queue length above which tasks spill to the global scheduler
+}
+
+// CostOps are the operation names of a service-time profile.
+var CostOps = []string{"gcs_read", "gcs_write", "schedule", "dispatch", "object_put", "object_get", "object_per_mb", "message"}
+
+// CostProfiles are the built-in profile names.
+var CostProfiles = []string{"default", "zero"}
+
+// Costs is the service-time profile: a built-in base profile plus
+// per-operation overrides (keys from CostOps). A profile given as a path is
+// read at load time and folded in: Profile is then its base, Path the file.
+type Costs struct {
+	Profile   string
+	Path      string
+	Overrides map[string]time.Duration
+}
+
+// Arrival kinds.
+const (
+	Burst   = "burst"   // every root task at Start
+	Steady  = "rate"    // root tasks evenly spaced at Rate
+	Poisson = "poisson" // root tasks with exponential gaps of mean 1/Rate
+)
+
+// Arrival is how a workload's root tasks are submitted.
+type Arrival struct {
+	Kind string
+	Rate float64 // per second; required for rate and poisson
+}
+
+// Drivers is how many drivers submit a workload: Count of them on the first
+// nodes, or one per node.
+type Drivers struct {
+	Count   int
+	PerNode bool
+}
+
+// N is the number of drivers on a cluster of the given size.
+func (d Drivers) N(nodes int) int {
+	if d.PerNode {
+		return nodes
+	}
+	return d.Count
+}
+
+// Workload is one entry of workload.
+type Workload struct {
+	Name       string // defaults to "GENERATOR-INDEX"
+	Generator  string
+	Params     Params // *ParallelParams, *TreeReduceParams, ...
+	Arrival    Arrival
+	Drivers    Drivers
+	Start      time.Duration
+	Resources  map[string]float64 // per task; keys CPU, GPU and custom names; default {CPU: 1}
+	MaxRetries int
+}
+
+// Expect is what a run must achieve. Zero values are unchecked, except
+// MaxFailedTasks, which is nil when unchecked.
+type Expect struct {
+	AllComplete    bool
+	ResultsCorrect bool
+	NoLostObjects  bool
+	MaxFailedTasks *int
+	Latency        LatencyBounds
+	Throughput     ThroughputBound
+	FinishBy       time.Duration
+}
+
+// LatencyBounds are upper bounds on task latency (submission to result); zero
+// is unchecked.
+type LatencyBounds struct {
+	P50, P90, P99, Max time.Duration
+}
+
+// ThroughputBound is a lower bound on completed tasks per virtual second; zero
+// is unchecked.
+type ThroughputBound struct {
+	Min float64
+}
