@@ -136,7 +136,7 @@ func (t *timer) Stop() bool {
 		return false
 	}
 	it.cancelled = true
-	it.fn = nil
+	it.payload = nil
 	t.s.live--
 	return true
 }
@@ -154,7 +154,7 @@ func (n *Node) After(d time.Duration, f func()) Timer {
 	}
 	s := n.sim
 	idx, it := s.scheduleNode(s.now+max(int64(d), 0), itemTimer, n)
-	it.fn = f
+	it.payload = f
 	return &timer{s: s, idx: idx, gen: it.gen}
 }
 
@@ -335,8 +335,8 @@ func (n *Node) InCoroutine() bool {
 
 func (s *Sim) scheduleResume(c *coro) {
 	_, it := s.scheduleNode(s.now, itemResume, c.node)
-	it.co = c
-	it.inc = c.inc
+	it.payload = c
+	it.inc = uint32(c.inc)
 }
 
 // resume hands the baton to c until it awaits or returns.
@@ -345,8 +345,8 @@ func (s *Sim) resume(c *coro) {
 		return
 	}
 	s.cur = c
+	defer func() { s.cur = nil }() // also on a re-raised coroutine panic
 	_, ok := c.next()
-	s.cur = nil
 	if !ok {
 		c.done = true
 		c.node.removeCoro(c)
@@ -395,9 +395,13 @@ func (s *Sim) drainKills() {
 			continue
 		}
 		c.done = true
-		s.cur = c
-		c.stop()
-		s.cur = nil
+		s.stopCoro(c)
 	}
 	s.kills = nil
+}
+
+func (s *Sim) stopCoro(c *coro) {
+	s.cur = c
+	defer func() { s.cur = nil }()
+	c.stop()
 }

@@ -9,7 +9,9 @@ import (
 type NodeID uint32
 
 // Handler receives payloads delivered to a node. It runs on the event loop.
-type Handler interface{ Deliver(from NodeID, payload any) }
+type Handler interface {
+	Deliver(from NodeID, payload any)
+}
 
 // Timer is a pending node timer.
 type Timer interface {
@@ -90,7 +92,7 @@ func New(cfg Config) *Sim {
 	if s.epoch.IsZero() {
 		s.epoch = DefaultEpoch
 	}
-	s.q.free = noFree
+	s.q.init()
 	seed := uint64(cfg.Seed)
 	s.rng = rand.New(rand.NewPCG(splitmix(seed), splitmix(seed^0x6e657473696d)))
 	return s
@@ -115,7 +117,7 @@ func (s *Sim) At(t time.Duration, f func()) {
 	idx := s.q.alloc()
 	it := &s.q.items[idx]
 	it.kind = itemHarness
-	it.fn = f
+	it.payload = f
 	s.live++
 	s.q.push(at, idx)
 }
@@ -162,7 +164,7 @@ func (s *Sim) Step() bool {
 }
 
 func (s *Sim) step() bool {
-	for len(s.q.heap) > 0 {
+	for s.q.len() > 0 {
 		e := s.q.pop()
 		if s.q.items[e.idx].cancelled {
 			s.q.release(e.idx) // already uncounted by Stop
@@ -196,34 +198,35 @@ func (s *Sim) end(start time.Time) {
 
 // Run runs events until the queue is empty or Stop is called.
 func (s *Sim) Run() {
-	start := s.begin("Run")
+	defer s.end(s.begin("Run"))
 	for !s.stopped && s.step() {
 	}
-	s.end(start)
 }
 
 // RunUntil runs every event with time <= t (unless Stop is called), then
 // advances Now to t.
 func (s *Sim) RunUntil(t time.Duration) {
-	start := s.begin("RunUntil")
+	defer s.end(s.begin("RunUntil"))
 	lim := int64(t)
-	for !s.stopped && len(s.q.heap) > 0 && s.q.peek().at <= lim {
+	for !s.stopped {
+		e := s.q.peek()
+		if e == nil || e.at > lim {
+			break
+		}
 		s.step()
 	}
 	if !s.stopped && lim > s.now {
 		s.now = lim
 	}
-	s.end(start)
 }
 
 // RunWhile runs events while cond() holds and events remain (cond is
 // checked before each event).
 func (s *Sim) RunWhile(cond func() bool) {
-	start := s.begin("RunWhile")
-	for !s.stopped && len(s.q.heap) > 0 && cond() {
+	defer s.end(s.begin("RunWhile"))
+	for !s.stopped && s.q.len() > 0 && cond() {
 		s.step()
 	}
-	s.end(start)
 }
 
 // Close stops every coroutine of every node (their Await never returns);
@@ -241,19 +244,19 @@ func (s *Sim) dispatch(idx uint32) {
 	it := &s.q.items[idx]
 	switch it.kind {
 	case itemHarness:
-		f := it.fn
+		f := it.payload.(func())
 		s.free(idx)
 		f()
 	case itemWake:
 		n, inc := it.node, it.inc
 		s.free(idx)
-		if n.alive && n.inc == inc {
+		if n.alive && uint32(n.inc) == inc {
 			n.wakePending = false
 			s.runDeferred(n)
 		}
 	default:
 		n := it.node
-		if !n.alive || n.inc != it.inc {
+		if !n.alive || uint32(n.inc) != it.inc {
 			s.dropStale(idx)
 			return
 		}
@@ -295,7 +298,7 @@ func (s *Sim) ensureWake(n *Node) {
 	it := &s.q.items[idx]
 	it.kind = itemWake
 	it.node = n
-	it.inc = n.inc
+	it.inc = uint32(n.inc)
 	s.q.push(max(s.now, n.busyUntil), idx)
 }
 
@@ -336,12 +339,12 @@ func (s *Sim) runNodeItem(idx uint32) {
 			n.handler.Deliver(from, payload)
 		}
 	case itemTimer:
-		f := it.fn
+		f := it.payload.(func())
 		s.free(idx)
 		s.emit(EvTimer, n.id, n.id, 0, nil, "")
 		f()
 	case itemResume:
-		c := it.co
+		c := it.payload.(*coro)
 		s.free(idx)
 		s.resume(c)
 	}
@@ -353,7 +356,7 @@ func (s *Sim) scheduleNode(at int64, kind itemKind, n *Node) (uint32, *item) {
 	it := &s.q.items[idx]
 	it.kind = kind
 	it.node = n
-	it.inc = n.inc
+	it.inc = uint32(n.inc)
 	s.live++
 	s.q.push(at, idx)
 	return idx, it

@@ -1,0 +1,133 @@
+package netsim
+
+import (
+	"testing"
+	"time"
+)
+
+type nopHandler struct{}
+
+func (nopHandler) Deliver(NodeID, any) {}
+
+const benchPending = 1 << 20 // ~1M pending events
+
+// benchDest picks a pseudo-random destination for message i.
+func benchDest(i, nodes int) NodeID {
+	return NodeID(splitmix(uint64(i)) % uint64(nodes))
+}
+
+func benchSim(b *testing.B, nodes int) (*Sim, []*Node) {
+	s := New(Config{Seed: 1})
+	ns := make([]*Node, nodes)
+	for i := range ns {
+		ns[i] = s.AddNode(NodeID(i), func(*Node) Handler { return nopHandler{} })
+	}
+	// Per-link constant latencies spread over [1ms, 100ms): links stay FIFO
+	// without the clamp piling messages up, and event times spread out.
+	r := ns[0].Rand()
+	for i := range ns {
+		for j := range ns {
+			lat := Uniform(time.Millisecond, 100*time.Millisecond).Sample(r)
+			s.SetLink(NodeID(i), NodeID(j), Link{Latency: Constant(lat)})
+		}
+	}
+	return s, ns
+}
+
+// BenchmarkEvents: one million pending deliveries, empty handler; each
+// event is one schedule (Send) + one pop + one delivery, so the queue stays
+// at its size. Reports events per wall second.
+func BenchmarkEvents(b *testing.B) {
+	const nodes = 64
+	s, ns := benchSim(b, nodes)
+	var payload any = &struct{}{}
+	for i := 0; i < benchPending; i++ {
+		ns[i%nodes].Send(benchDest(i, nodes), payload, 100)
+	}
+	for i := 0; i < 2*benchPending; i++ { // warm up: slab, buckets
+		ns[i%nodes].Send(benchDest(i, nodes), payload, 100)
+		s.step()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	total := 0
+	for b.Loop() {
+		for i := 0; i < benchPending; i++ {
+			ns[i%nodes].Send(benchDest(i, nodes), payload, 100)
+			s.step()
+		}
+		total += benchPending
+	}
+	el := time.Since(start)
+	b.ReportMetric(float64(total)/el.Seconds(), "events/s")
+	b.ReportMetric(float64(el.Nanoseconds())/float64(total), "ns/event")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkDrain: pop + deliver only, from one million pending.
+func BenchmarkDrain(b *testing.B) {
+	const nodes = 64
+	var payload any = &struct{}{}
+	total := 0
+	var el time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		s, ns := benchSim(b, nodes)
+		for i := 0; i < benchPending; i++ {
+			ns[i%nodes].Send(benchDest(i, nodes), payload, 100)
+		}
+		b.StartTimer()
+		start := time.Now()
+		s.Run()
+		el += time.Since(start)
+		total += benchPending
+	}
+	b.ReportMetric(float64(total)/el.Seconds(), "events/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkTimers: node timers re-armed from their own callback, 1M pending.
+func BenchmarkTimers(b *testing.B) {
+	s, ns := benchSim(b, 64)
+	var rearm func()
+	k := 0
+	rearm = func() {
+		k++
+		ns[k&63].After(time.Duration(k%1000)*time.Microsecond+time.Millisecond, rearm)
+	}
+	for i := 0; i < benchPending; i++ {
+		rearm()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	total := 0
+	for b.Loop() {
+		for i := 0; i < benchPending; i++ {
+			s.step()
+		}
+		total += benchPending
+	}
+	el := time.Since(start)
+	b.ReportMetric(float64(total)/el.Seconds(), "events/s")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkCoroutineSwitch: a coroutine that awaits a wake from a timer.
+func BenchmarkCoroutineSwitch(b *testing.B) {
+	s := New(Config{Seed: 1})
+	n := s.AddNode(1, func(*Node) Handler { return nopHandler{} })
+	count := 0
+	n.Go(func() {
+		for {
+			n.Await(func(wake func()) { wake() })
+			count++
+		}
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		s.step()
+	}
+	s.Close()
+}
