@@ -31,7 +31,7 @@ import (
 
 // magic opens every connection (and tells a stray HTTP client it is in the
 // wrong place).
-var magic = [4]byte{'R', 'S', 'I', 'M'}
+const magic = "RSIM"
 
 const (
 	nonceBytes           = 32
@@ -64,7 +64,7 @@ func newHello(cluster string, node transport.NodeID) (hello, error) {
 }
 
 func (h *hello) append(b []byte) []byte {
-	b = append(b, magic[:]...)
+	b = append(b, magic...)
 	b = append(b, h.version, byte(len(h.cluster)))
 	b = append(b, h.cluster...)
 	b = binary.LittleEndian.AppendUint32(b, uint32(h.node))
@@ -79,7 +79,7 @@ func readHello(r *bufio.Reader, cluster string) (hello, error) {
 	if _, err := io.ReadFull(r, fixed[:]); err != nil {
 		return h, err
 	}
-	if [4]byte(fixed[:4]) != magic {
+	if string(fixed[:4]) != magic {
 		return h, ErrBadMagic
 	}
 	h.version = fixed[4]
@@ -124,6 +124,9 @@ func clientHandshake(r *bufio.Reader, w io.Writer, cluster string, token []byte,
 		return err
 	}
 	them, err := readHello(r, cluster)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%w: %w", ErrRefusedByPeer, err) // it hung up on our hello
+	}
 	if err != nil {
 		return err
 	}
@@ -141,8 +144,11 @@ func clientHandshake(r *bufio.Reader, w io.Writer, cluster string, token []byte,
 		return err
 	}
 	var ok [1]byte
-	if _, err := io.ReadFull(r, ok[:]); err != nil || ok[0] != handshakeOK {
-		return fmt.Errorf("%w: %v", ErrRefusedByPeer, err)
+	if _, err := io.ReadFull(r, ok[:]); err != nil {
+		return fmt.Errorf("%w: %w", ErrRefusedByPeer, err)
+	}
+	if ok[0] != handshakeOK {
+		return fmt.Errorf("%w: status %#x", ErrRefusedByPeer, ok[0])
 	}
 	return nil
 }

@@ -272,7 +272,7 @@ func TestSilentPeerTimesOut(t *testing.T) {
 		return handlerFunc(func(transport.NodeID, transport.Message) {})
 	})
 	assertClosedAfter(t, a.Addr(), func(net.Conn, *bufio.Reader) {})
-	assertClosedAfter(t, a.Addr(), func(c net.Conn, _ *bufio.Reader) { c.Write(magic[:]) })
+	assertClosedAfter(t, a.Addr(), func(c net.Conn, _ *bufio.Reader) { io.WriteString(c, magic) })
 	require.Eventually(t, func() bool { return a.Stats().Refused == 2 }, guard, time.Millisecond)
 }
 
