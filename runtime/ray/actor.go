@@ -184,3 +184,10 @@ func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args .
 	id := cl.Submit(spec)
 	return Ref[R]{id: transport.ObjectID{Task: id}}
 }
+
+// ActorHandleOf rebuilds a handle from an actor ID (IDs travel as values, so
+// a task can be told which actors to call).
+func ActorHandleOf[S any](id transport.ActorID) ActorHandle[S] { return ActorHandle[S]{id: id} }
+
+// TaskIDOf converts an ID carried as a number back to a task (or actor) ID.
+func TaskIDOf(v uint64) transport.TaskID { return transport.TaskID(v) }

@@ -201,9 +201,25 @@ func (c *Sim) Run(driver func(ctx context.Context) error) error {
 			return err
 		}
 	}
+	c.RunUntil(c.cfg.MaxVirtual)
+	return c.Err()
+}
+
+// RunUntil advances the simulation while drivers are running, up to virtual
+// time t; it reports whether every driver has returned. Callers that want
+// progress reports call it in slices.
+func (c *Sim) RunUntil(t time.Duration) (done bool) {
 	s := c.net.Sim
-	limit := s.Now() + c.cfg.MaxVirtual
-	s.RunWhile(func() bool { return c.running > 0 && s.Now() <= limit })
+	s.RunWhile(func() bool { return c.running > 0 && s.Now() <= t })
+	return c.running == 0
+}
+
+// Running is the number of drivers still running.
+func (c *Sim) Running() int { return c.running }
+
+// Err is nil once every driver returned without error; else the drivers'
+// errors joined, or ErrVirtualTimeout if some are still running.
+func (c *Sim) Err() error {
 	if c.running > 0 {
 		return fmt.Errorf("%w (%v)", ErrVirtualTimeout, c.cfg.MaxVirtual)
 	}

@@ -1,0 +1,217 @@
+package workload
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+	"raysim/scenarios"
+)
+
+func sortedKeys(m map[string]float64) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) error {
+	n := d.share(p.Tasks)
+	refs := make([]ray.Ref[ray.Blob], n)
+	keys := make([]uint64, n)
+	for i := range refs {
+		if err := d.gap(ctx, i == 0); err != nil {
+			return err
+		}
+		keys[i] = Mix(d.key, uint64(i))
+		refs[i] = d.f.task.Options(d.opts(p.Duration.Sample(d.rng), "parallel")...).Remote(ctx, keys[i], p.OutputSize.Sample(d.rng))
+	}
+	return d.collect(ctx, refs, func(i int, b ray.Blob) bool { return b.Sum == Mix(keys[i]) }, "parallel task")
+}
+
+// collect Gets refs (one at a time, so one failure does not hide the rest)
+// and checks each value.
+func (d *driver) collect(ctx context.Context, refs []ray.Ref[ray.Blob], ok func(int, ray.Blob) bool, what string) error {
+	if vs, err := ray.GetAll(ctx, refs, -1); err == nil {
+		for i, v := range vs {
+			d.t.check(ok(i, v), fmt.Sprintf("%s %d", what, i))
+		}
+		return nil
+	}
+	for i, r := range refs {
+		v, err := ray.Get(ctx, r)
+		if err != nil {
+			d.t.fail(err)
+			continue
+		}
+		d.t.check(ok(i, v), fmt.Sprintf("%s %d", what, i))
+	}
+	return nil
+}
+
+func (d *driver) treeReduce(ctx context.Context, p *scenarios.TreeReduceParams) error {
+	level := make([]any, p.Leaves)
+	for i := range level {
+		if err := d.gap(ctx, i == 0); err != nil {
+			return err
+		}
+		level[i] = d.f.leaf.Options(d.opts(p.Duration.Sample(d.rng), "leaf")...).Remote(ctx, int64(i))
+	}
+	for len(level) > 1 {
+		var next []any
+		for i := 0; i < len(level); i += p.Fanin {
+			group := level[i:min(i+p.Fanin, len(level))]
+			next = append(next, d.f.sum.Options(d.opts(p.Duration.Sample(d.rng), "reduce")...).Remote(ctx, group...))
+		}
+		level = next
+	}
+	total, err := ray.Get(ctx, level[0].(ray.Ref[int64]))
+	if err != nil {
+		return err
+	}
+	want := int64(p.Leaves) * int64(p.Leaves-1) / 2
+	d.t.check(total == want, fmt.Sprintf("tree sum %d, want %d", total, want))
+	return nil
+}
+
+func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) error {
+	maps := make([]ray.Ref[[]ray.Ref[ray.Blob]], p.Maps)
+	for i := range maps {
+		if err := d.gap(ctx, i == 0); err != nil {
+			return err
+		}
+		shape := [2]int64{int64(p.Reduces), p.PartitionSize.Sample(d.rng)}
+		maps[i] = d.f.mapper.Options(d.opts(p.MapDuration.Sample(d.rng), "map")...).Remote(ctx, Mix(d.key, uint64(i)), shape)
+	}
+	parts, err := ray.GetAll(ctx, maps, -1)
+	if err != nil {
+		return err
+	}
+	reduces := make([]ray.Ref[ray.Blob], p.Reduces)
+	for j := range reduces {
+		args := make([]any, p.Maps)
+		for i := range args {
+			args[i] = parts[i][j]
+		}
+		reduces[j] = d.f.reducer.Options(d.opts(p.ReduceDuration.Sample(d.rng), "reduce")...).Remote(ctx, args...)
+	}
+	return d.collect(ctx, reduces, func(j int, b ray.Blob) bool {
+		var want uint64
+		for i := 0; i < p.Maps; i++ {
+			want += Mix(Mix(d.key, uint64(i)), uint64(j))
+		}
+		return b.Sum == want
+	}, "reduce")
+}
+
+func (d *driver) chain(ctx context.Context, p *scenarios.ChainParams) error {
+	n := d.share(p.Chains)
+	ends := make([]ray.Ref[ray.Blob], n)
+	for c := range ends {
+		if err := d.gap(ctx, c == 0); err != nil {
+			return err
+		}
+		var prev any = ray.Blob{}
+		for i := 0; i < p.Length; i++ {
+			r := d.f.link.Options(d.opts(p.Duration.Sample(d.rng), "chain")...).Remote(ctx, prev, p.ObjectSize.Sample(d.rng))
+			prev = r
+			ends[c] = r
+		}
+	}
+	return d.collect(ctx, ends, func(_ int, b ray.Blob) bool { return b.Sum == uint64(p.Length) }, "chain")
+}
+
+func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error {
+	n := d.share(p.Roots)
+	refs := make([]ray.Ref[int64], n)
+	args := make([]nestedArgs, n)
+	for i := range refs {
+		if err := d.gap(ctx, i == 0); err != nil {
+			return err
+		}
+		dur := p.Duration.Sample(d.rng)
+		args[i] = nestedArgs{Key: Mix(d.key, uint64(i)), Depth: p.Depth, Fanout: p.Fanout, Duration: int64(dur)}
+		refs[i] = d.f.nested.Options(d.opts(dur, "nested")...).Remote(ctx, args[i])
+	}
+	for i, r := range refs {
+		v, err := ray.Get(ctx, r)
+		if err != nil {
+			d.t.fail(err)
+			continue
+		}
+		d.t.check(v == nestedCount(args[i]), fmt.Sprintf("nested root %d: %d tasks", i, v))
+	}
+	return nil
+}
+
+func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
+	actors := make([]ray.ActorHandle[simulator], p.Actors)
+	for a := range actors {
+		actors[a] = d.f.sim.Options(ray.Name("simulator")).New(ctx, Mix(d.key, uint64(a)))
+	}
+	policy, want := Mix(d.key, 99), Mix(d.key, 99)
+	for round := 0; round < p.Rounds; round++ {
+		args := []any{ray.Blob{Sum: policy}}
+		for a, h := range actors {
+			dur := p.RolloutDuration.Sample(d.rng)
+			args = append(args, d.f.rollout.Options(ray.Duration(dur), ray.Name("rollout")).Remote(ctx, h, policy))
+			want = Mix(want, Mix(Mix(d.key, uint64(a)), policy))
+		}
+		var err error
+		policy, err = ray.Get(ctx, d.f.update.Options(d.opts(p.UpdateDuration.Sample(d.rng), "update")...).Remote(ctx, args...))
+		if err != nil {
+			return err
+		}
+		d.t.check(policy == want, fmt.Sprintf("rl round %d policy", round))
+		policy = want // keep the expected chain on track after a wrong value
+	}
+	for _, h := range actors {
+		if err := ray.Kill(ctx, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *driver) paramServer(ctx context.Context, p *scenarios.ParameterServerParams) error {
+	servers := make([]ray.ActorHandle[paramShard], p.Servers)
+	ids := make([]uint64, p.Servers)
+	size := p.ShardSize.Sample(d.rng)
+	for s := range servers {
+		servers[s] = d.f.ps.Options(ray.Name("param-shard")).New(ctx, size)
+		ids[s] = uint64(servers[s].ID())
+	}
+	workers := make([]ray.Ref[int64], p.Workers)
+	for w := range workers {
+		a := psArgs{Worker: Mix(d.key, uint64(w)), Iterations: p.Iterations, Servers: ids, Duration: int64(p.Duration.Sample(d.rng)), Size: size}
+		workers[w] = d.f.psWorker.Options(d.opts(0, "ps-worker")...).Remote(ctx, a)
+	}
+	if _, err := ray.GetAll(ctx, workers, -1); err != nil {
+		return err
+	}
+	for s, h := range servers {
+		b, err := ray.Get(ctx, d.f.pull.Remote(ctx, h))
+		if err != nil {
+			return err
+		}
+		var want uint64
+		for w := 0; w < p.Workers; w++ {
+			for it := 0; it < p.Iterations; it++ {
+				want += psGrad(Mix(d.key, uint64(w)), it, s)
+			}
+		}
+		d.t.check(b.Sum == want, fmt.Sprintf("parameter shard %d", s))
+		if err := ray.Kill(ctx, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var _ = transport.TaskID(0)
+var _ = time.Second

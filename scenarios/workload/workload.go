@@ -1,0 +1,343 @@
+// Package workload turns a scenario's workload entries into drivers on the
+// ray API: the built-in generators (parallel, tree-reduce, map-reduce, chain,
+// nested, rl, parameter-server). Each generator knows the correct result of
+// what it computes — values are deterministic hashes of the task's position
+// in the graph — so a run can check results_correct against a sequential
+// evaluation.
+//
+// Sizes are virtual: a task "returning 1 MiB" returns a ray.Blob whose
+// Bytes is 1 MiB (what stores and links account) and whose Sum is the value.
+//
+// How entries divide among drivers: for parallel, chain and nested the roots
+// (tasks, chains, roots) are split among the entry's drivers; tree-reduce,
+// map-reduce, rl and parameter-server run one instance per driver.
+package workload
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"raysim/runtime/ray"
+	"raysim/scenarios"
+)
+
+// Mix is the deterministic value function of the generators (SplitMix64 of
+// its inputs).
+func Mix(xs ...uint64) uint64 {
+	h := uint64(0x9e3779b97f4a7c15)
+	for _, x := range xs {
+		h ^= x + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2)
+		h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9
+		h = (h ^ (h >> 27)) * 0x94d049bb133111eb
+		h ^= h >> 31
+	}
+	return h
+}
+
+// Funcs are the remote functions and actors of every generator. They are
+// registered together so that every node has the same function table
+// whatever the scenario.
+type Funcs struct {
+	task     *ray.Func[ray.Blob]
+	leaf     *ray.Func[int64]
+	sum      *ray.Func[int64]
+	mapper   *ray.Func[[]ray.Ref[ray.Blob]]
+	reducer  *ray.Func[ray.Blob]
+	link     *ray.Func[ray.Blob]
+	nested   *ray.Func[int64]
+	update   *ray.Func[uint64]
+	sim      *ray.ActorClass[simulator]
+	rollout  *ray.ActorMethod[simulator, ray.Blob]
+	ps       *ray.ActorClass[paramShard]
+	pull     *ray.ActorMethod[paramShard, ray.Blob]
+	push     *ray.ActorMethod[paramShard, uint64]
+	psWorker *ray.Func[int64]
+}
+
+type simulator struct{ id uint64 }
+
+type paramShard struct {
+	size    int64
+	weights uint64
+}
+
+// nestedArgs travel to each nested task.
+type nestedArgs struct {
+	Key      uint64 `json:"k"`
+	Depth    int    `json:"d"`
+	Fanout   int    `json:"f"`
+	Duration int64  `json:"t"`
+}
+
+// psArgs travel to each parameter-server worker task.
+type psArgs struct {
+	Worker     uint64   `json:"w"`
+	Iterations int      `json:"i"`
+	Servers    []uint64 `json:"s"`
+	Duration   int64    `json:"t"`
+	Size       int64    `json:"z"`
+}
+
+// Register adds every generator's functions to reg.
+func Register(reg *ray.Registry) *Funcs {
+	f := &Funcs{}
+	f.task = ray.Register2(reg, "wl.task", func(ctx context.Context, key uint64, size int64) (ray.Blob, error) {
+		return ray.Blob{Bytes: size, Sum: Mix(key)}, nil
+	})
+	f.leaf = ray.Register1(reg, "wl.leaf", func(ctx context.Context, i int64) (int64, error) { return i, nil })
+	f.sum = ray.RegisterN(reg, "wl.sum", func(ctx context.Context, xs []int64) (int64, error) {
+		var t int64
+		for _, x := range xs {
+			t += x
+		}
+		return t, nil
+	})
+	f.mapper = ray.Register2(reg, "wl.map", func(ctx context.Context, key uint64, shape [2]int64) ([]ray.Ref[ray.Blob], error) {
+		parts := make([]ray.Ref[ray.Blob], shape[0])
+		for j := range parts {
+			r, err := ray.Put(ctx, ray.Blob{Bytes: shape[1], Sum: Mix(key, uint64(j))})
+			if err != nil {
+				return nil, err
+			}
+			parts[j] = r
+		}
+		return parts, nil
+	})
+	f.reducer = ray.RegisterN(reg, "wl.reduce", func(ctx context.Context, parts []ray.Blob) (ray.Blob, error) {
+		var out ray.Blob
+		for _, p := range parts {
+			out.Sum += p.Sum
+		}
+		out.Bytes = 64
+		return out, nil
+	})
+	f.link = ray.Register2(reg, "wl.chain", func(ctx context.Context, prev ray.Blob, size int64) (ray.Blob, error) {
+		return ray.Blob{Bytes: size, Sum: prev.Sum + 1}, nil
+	})
+	f.nested = ray.Register1(reg, "wl.nested", func(ctx context.Context, a nestedArgs) (int64, error) {
+		kids := nestedKids(a)
+		var refs []ray.Ref[int64]
+		for i, k := range kids {
+			child := nestedArgs{Key: k, Depth: a.Depth - 1, Fanout: a.Fanout, Duration: nestedDuration(a, i)}
+			refs = append(refs, f.nested.Options(ray.Duration(time.Duration(child.Duration)), ray.Name("nested")).Remote(ctx, child))
+		}
+		vs, err := ray.GetAll(ctx, refs, -1)
+		if err != nil {
+			return 0, err
+		}
+		n := int64(1)
+		for _, v := range vs {
+			n += v
+		}
+		return n, nil
+	})
+	f.update = ray.RegisterN(reg, "wl.update", func(ctx context.Context, xs []ray.Blob) (uint64, error) {
+		h := xs[0].Sum // the current policy
+		for _, x := range xs[1:] {
+			h = Mix(h, x.Sum)
+		}
+		return h, nil
+	})
+	f.sim = ray.RegisterActor1(reg, "wl.Simulator", func(ctx context.Context, id uint64) (*simulator, error) {
+		return &simulator{id: id}, nil
+	})
+	f.rollout = ray.Method1(f.sim, "rollout", func(ctx context.Context, s *simulator, policy uint64) (ray.Blob, error) {
+		return ray.Blob{Bytes: 4096, Sum: Mix(s.id, policy)}, nil
+	})
+	f.ps = ray.RegisterActor1(reg, "wl.ParamShard", func(ctx context.Context, size int64) (*paramShard, error) {
+		return &paramShard{size: size}, nil
+	})
+	f.pull = ray.Method0(f.ps, "pull", func(ctx context.Context, p *paramShard) (ray.Blob, error) {
+		return ray.Blob{Bytes: p.size, Sum: p.weights}, nil
+	})
+	f.push = ray.Method1(f.ps, "push", func(ctx context.Context, p *paramShard, grad ray.Blob) (uint64, error) {
+		p.weights += grad.Sum
+		return p.weights, nil
+	})
+	f.psWorker = ray.Register1(reg, "wl.psworker", func(ctx context.Context, a psArgs) (int64, error) {
+		handles := make([]ray.ActorHandle[paramShard], len(a.Servers))
+		for i, id := range a.Servers {
+			handles[i] = ray.ActorHandleOf[paramShard](ray.TaskIDOf(id))
+		}
+		var acks []ray.Ref[uint64]
+		for it := 0; it < a.Iterations; it++ {
+			pulls := make([]ray.Ref[ray.Blob], len(handles))
+			for s, h := range handles {
+				pulls[s] = f.pull.Remote(ctx, h)
+			}
+			if _, err := ray.GetAll(ctx, pulls, -1); err != nil {
+				return 0, err
+			}
+			if err := ray.Compute(ctx, time.Duration(a.Duration)); err != nil {
+				return 0, err
+			}
+			for s, h := range handles {
+				acks = append(acks, f.push.Remote(ctx, h, ray.Blob{Bytes: a.Size, Sum: psGrad(a.Worker, it, s)}))
+			}
+		}
+		if _, err := ray.GetAll(ctx, acks, -1); err != nil {
+			return 0, err
+		}
+		return int64(a.Iterations), nil
+	})
+	return f
+}
+
+func psGrad(worker uint64, it, shard int) uint64 { return Mix(worker, uint64(it), uint64(shard)) % 1000 }
+
+// nestedKids is the random (but deterministic) sub-graph a nested task
+// spawns: between 0 and 2*fanout children, fanout on average.
+func nestedKids(a nestedArgs) []uint64 {
+	if a.Depth <= 1 {
+		return nil
+	}
+	n := int(Mix(a.Key, 1) % uint64(2*a.Fanout+1))
+	kids := make([]uint64, n)
+	for i := range kids {
+		kids[i] = Mix(a.Key, 2, uint64(i))
+	}
+	return kids
+}
+
+// nestedDuration varies children's durations deterministically around the
+// parent's (×0.5 .. ×1.5).
+func nestedDuration(a nestedArgs, i int) int64 {
+	f := 0.5 + float64(Mix(a.Key, 3, uint64(i))%1000)/1000
+	return int64(float64(a.Duration) * f)
+}
+
+// nestedCount is the sequential evaluation of a nested tree.
+func nestedCount(a nestedArgs) int64 {
+	n := int64(1)
+	for _, k := range nestedKids(a) {
+		n += nestedCount(nestedArgs{Key: k, Depth: a.Depth - 1, Fanout: a.Fanout})
+	}
+	return n
+}
+
+// Tally counts the outcome of one workload entry across its drivers.
+type Tally struct {
+	Name      string
+	Generator string
+	Checked   int // results compared with the sequential evaluation
+	Incorrect int // of which wrong
+	Errors    int // Gets that returned an error
+	FirstErr  error
+	Done      int // drivers that finished
+	Drivers   int
+}
+
+func (t *Tally) check(ok bool, what string) {
+	t.Checked++
+	if !ok {
+		t.Incorrect++
+		if t.FirstErr == nil {
+			t.FirstErr = fmt.Errorf("%s: %s: wrong result", t.Name, what)
+		}
+	}
+}
+
+func (t *Tally) fail(err error) {
+	t.Errors++
+	if t.FirstErr == nil {
+		t.FirstErr = fmt.Errorf("%s: %w", t.Name, err)
+	}
+}
+
+// Driver returns driver k (of n) of workload entry w. Its randomness
+// (durations, sizes, arrivals) comes from a stream seeded by the scenario
+// seed, the entry and the driver, so runs are reproducible.
+func (f *Funcs) Driver(w *scenarios.Workload, entry, k, n int, seed int64, t *Tally) func(ctx context.Context) error {
+	rng := rand.New(rand.NewPCG(uint64(seed), Mix(uint64(entry), uint64(k))))
+	d := &driver{f: f, w: w, k: k, n: n, rng: rng, t: t, key: Mix(uint64(seed), uint64(entry), uint64(k))}
+	return func(ctx context.Context) error {
+		if w.Start > 0 {
+			if err := ray.Compute(ctx, w.Start); err != nil {
+				return err
+			}
+		}
+		err := d.run(ctx)
+		t.Done++
+		if err != nil {
+			t.fail(err)
+		}
+		return nil
+	}
+}
+
+type driver struct {
+	f    *Funcs
+	w    *scenarios.Workload
+	k, n int
+	rng  *rand.Rand
+	t    *Tally
+	key  uint64
+}
+
+// share is how many of total roots driver k of n takes.
+func (d *driver) share(total int) int {
+	s := total / d.n
+	if d.k < total%d.n {
+		s++
+	}
+	return s
+}
+
+// gap waits for the next arrival.
+func (d *driver) gap(ctx context.Context, first bool) error {
+	a := d.w.Arrival
+	if first || a.Rate <= 0 {
+		return nil
+	}
+	rate := a.Rate / float64(d.n) // the entry's rate is shared by its drivers
+	var g time.Duration
+	switch a.Kind {
+	case scenarios.Steady:
+		g = time.Duration(float64(time.Second) / rate)
+	case scenarios.Poisson:
+		g = time.Duration(d.rng.ExpFloat64() / rate * float64(time.Second))
+	default:
+		return nil
+	}
+	if g <= 0 {
+		return nil
+	}
+	return ray.Compute(ctx, g)
+}
+
+// opts are the per-task options of the entry.
+func (d *driver) opts(dur time.Duration, name string) []ray.Option {
+	o := []ray.Option{ray.Duration(dur), ray.Name(name), ray.MaxRetries(d.w.MaxRetries)}
+	res := d.w.Resources
+	if len(res) > 0 {
+		o = append(o, ray.CPUs(res["CPU"]), ray.GPUs(res["GPU"]))
+		for _, name := range sortedKeys(res) {
+			if name != "CPU" && name != "GPU" {
+				o = append(o, ray.Resource(name, res[name]))
+			}
+		}
+	}
+	return o
+}
+
+func (d *driver) run(ctx context.Context) error {
+	switch p := d.w.Params.(type) {
+	case *scenarios.ParallelParams:
+		return d.parallel(ctx, p)
+	case *scenarios.TreeReduceParams:
+		return d.treeReduce(ctx, p)
+	case *scenarios.MapReduceParams:
+		return d.mapReduce(ctx, p)
+	case *scenarios.ChainParams:
+		return d.chain(ctx, p)
+	case *scenarios.NestedParams:
+		return d.nestedRun(ctx, p)
+	case *scenarios.RLParams:
+		return d.rl(ctx, p)
+	case *scenarios.ParameterServerParams:
+		return d.paramServer(ctx, p)
+	}
+	return fmt.Errorf("workload: generator %q has no driver", d.w.Generator)
+}
