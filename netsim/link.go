@@ -150,12 +150,40 @@ type linkState struct {
 
 func linkKey(from, to NodeID) uint64 { return uint64(from)<<32 | uint64(to) }
 
+// denseMax bounds the ids served by direct-indexed tables (nodes, per-node
+// outgoing links); larger ids fall back to maps.
+const denseMax = 1 << 12
+
 func (s *Sim) linkState(from, to NodeID) *linkState {
-	k := linkKey(from, to)
-	if ls := s.links[k]; ls != nil {
-		return ls
+	if n := s.node(from); n != nil && to < denseMax {
+		if int(to) < len(n.out) {
+			if ls := n.out[to]; ls != nil {
+				return ls
+			}
+		}
 	}
-	ls := &linkState{}
-	s.links[k] = ls
+	k := linkKey(from, to)
+	ls := s.links[k]
+	if ls == nil {
+		ls = &linkState{}
+		s.links[k] = ls
+	}
+	if n := s.node(from); n != nil && to < denseMax {
+		if int(to) >= len(n.out) {
+			n.out = append(n.out, make([]*linkState, int(to)+1-len(n.out))...)
+		}
+		n.out[to] = ls
+	}
 	return ls
+}
+
+// node looks up a node by id: a slice index for small ids.
+func (s *Sim) node(id NodeID) *Node {
+	if id < denseMax {
+		if int(id) < len(s.dense) {
+			return s.dense[id]
+		}
+		return nil
+	}
+	return s.nodes[id]
 }

@@ -31,6 +31,7 @@ type Node struct {
 	wakePending bool
 
 	coros []*coro
+	out   []*linkState // outgoing link state by destination id (< denseMax)
 }
 
 // AddNode adds node id and starts it now: factory builds its handler (and
@@ -42,6 +43,12 @@ func (s *Sim) AddNode(id NodeID, factory func(n *Node) Handler) *Node {
 	}
 	n := &Node{sim: s, id: id, factory: factory}
 	s.nodes[id] = n
+	if id < denseMax {
+		if int(id) >= len(s.dense) {
+			s.dense = append(s.dense, make([]*Node, int(id)+1-len(s.dense))...)
+		}
+		s.dense[id] = n
+	}
 	i, _ := slices.BinarySearch(s.order, id)
 	s.order = slices.Insert(s.order, i, id)
 	n.start(false)
@@ -172,7 +179,7 @@ func (n *Node) Send(to NodeID, payload any, size int64) {
 		return
 	}
 	s.emit(EvSend, n.id, to, size, payload, "")
-	dst := s.nodes[to]
+	dst := s.node(to)
 	if dst == nil {
 		s.emit(EvDrop, n.id, to, size, payload, DropUnknown)
 		return
