@@ -37,7 +37,12 @@ func benchSim(b *testing.B, nodes int) (*Sim, []*Node) {
 // BenchmarkEvents: one million pending deliveries, empty handler; each
 // event is one schedule (Send) + one pop + one delivery, so the queue stays
 // at its size. Reports events per wall second.
-func BenchmarkEvents(b *testing.B) {
+func BenchmarkEvents(b *testing.B) { benchEvents(b, benchPending) }
+
+// BenchmarkEvents10k: the same with 10k pending (cache-resident queue).
+func BenchmarkEvents10k(b *testing.B) { benchEvents(b, 10000) }
+
+func benchEvents(b *testing.B, benchPending int) {
 	const nodes = 64
 	s, ns := benchSim(b, nodes)
 	var payload any = &struct{}{}

@@ -63,7 +63,7 @@ type Sim struct {
 	evBuf  Event
 
 	nodes map[NodeID]*Node
-	dense []*Node // nodes by id, for ids < denseMax
+	dense []*Node  // nodes by id, for ids < denseMax
 	order []NodeID // sorted ids
 
 	links map[uint64]*linkState
