@@ -132,6 +132,11 @@ func (d *decoder) expected(n *yaml.Node, field, want string) {
 	d.errAt(n, field, fmt.Sprintf("%s (got %s)", want, describe(n)))
 }
 
+// missing reports a required key that is absent from the mapping n.
+func (d *decoder) missing(n *yaml.Node, field, want string) {
+	d.errAt(n, field, want+" (got nothing)")
+}
+
 func describe(n *yaml.Node) string {
 	n = deref(n)
 	switch {
@@ -236,6 +241,9 @@ func (d *decoder) fill(o *object, n *yaml.Node, allowed []string, merged bool, d
 				d.expected(k, join(o.path, k.Value), "each key once")
 			}
 			continue
+		}
+		if o.path == "" && strings.HasPrefix(k.Value, "x-") {
+			continue // top-level extension keys hold anchors for reuse
 		}
 		if !contains(allowed, k.Value) {
 			d.errAt(k, join(o.path, k.Value), fmt.Sprintf("unknown key; expected one of %s (got %q)", strings.Join(allowed, ", "), k.Value))
@@ -429,7 +437,7 @@ func (d *decoder) dist(n *yaml.Node, path string, value func(*yaml.Node, string)
 	var out Dist
 	ok := true
 	if !o.has("dist") {
-		d.expected(n, o.at("dist"), "a distribution kind: one of "+strings.Join(DistKinds, ", "))
+		d.missing(n, o.at("dist"), "a distribution kind: one of "+strings.Join(DistKinds, ", "))
 		return Dist{}, false
 	}
 	kn := o.get("dist")
@@ -451,7 +459,7 @@ func (d *decoder) dist(n *yaml.Node, path string, value func(*yaml.Node, string)
 	for _, k := range []string{"mean", "stddev", "min", "max"} {
 		if o.vals[k] == nil {
 			if contains(need, k) {
-				d.expected(n, o.at(k), fmt.Sprintf("%s for a %s distribution", k, out.Kind))
+				d.missing(n, o.at(k), fmt.Sprintf("%s for a %s distribution", k, out.Kind))
 				ok = false
 			}
 			continue
@@ -563,7 +571,7 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 	s.nodeIndex = d.nodes
 	items := d.list(o.get("workload"), "workload")
 	if len(items) == 0 && o.get("workload") == nil {
-		d.expected(root, "workload", "a list of workload entries")
+		d.missing(root, "workload", "a list of workload entries")
 	}
 	names := map[string]bool{}
 	for i, n := range items {
@@ -596,7 +604,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		if n != nil {
 			where = n
 		}
-		d.expected(where, "cluster.nodes", "a list of node groups")
+		d.missing(where, "cluster.nodes", "a list of node groups")
 	}
 	groupAt := map[string]int{} // node name -> line of its group
 	for i, g := range groups {
@@ -608,7 +616,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		grp := NodeGroup{Count: 1, CPUs: 1, ObjectStoreBytes: DefaultObjectStoreBytes}
 		nameNode := go_.get("name")
 		if nameNode == nil {
-			d.expected(g, go_.at("name"), "a group name")
+			d.missing(g, go_.at("name"), "a group name")
 		} else {
 			grp.Name = d.str(nameNode, go_.at("name"), "a group name")
 			if strings.ContainsAny(grp.Name, " \t\n,=") {
@@ -658,7 +666,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		d.groups[grp.Name] = members
 	}
 	if len(groups) > 0 && len(c.Nodes) == 0 {
-		d.expected(o.get("nodes"), "cluster.nodes", "at least one node (every count is 0)")
+		d.errAt(o.get("nodes"), "cluster.nodes", "at least one node (got none: every count is 0)")
 	}
 	d.network(o.get("network"), &c.Network)
 	c.GCS = GCSConfig{Shards: 1, Replicas: 1}
@@ -764,7 +772,7 @@ func (d *decoder) link(o *object, n *yaml.Node) (Link, bool) {
 	for _, end := range []string{"from", "to"} {
 		v := o.get(end)
 		if v == nil {
-			d.expected(n, o.at(end), "a node or group name")
+			d.missing(n, o.at(end), "a node or group name")
 			ok = false
 			continue
 		}

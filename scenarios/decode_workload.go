@@ -20,7 +20,7 @@ func (d *decoder) workload(n *yaml.Node, path string, index int) Workload {
 		return w
 	}
 	if v := o.get("generator"); v == nil {
-		d.expected(n, o.at("generator"), "a generator: one of "+strings.Join(Generators, ", "))
+		d.missing(n, o.at("generator"), "a generator: one of "+strings.Join(Generators, ", "))
 	} else if g, ok := d.scalar(v, o.at("generator"), "a generator name"); ok {
 		if w.Params = NewParams(g); w.Params == nil {
 			d.expected(v, o.at("generator"), "one of "+strings.Join(Generators, ", "))
@@ -87,7 +87,11 @@ func (d *decoder) workload(n *yaml.Node, path string, index int) Workload {
 	if v := o.get("resources"); v != nil {
 		w.Resources = d.resources(v, o.at("resources"), nil, "")
 		if len(w.Resources) > 0 && !d.feasible(w.Resources) {
-			d.expected(v, o.at("resources"), "a demand that at least one node can meet")
+			var parts []string
+			for _, k := range sortedKeys(w.Resources) {
+				parts = append(parts, fmt.Sprintf("%s: %g", k, w.Resources[k]))
+			}
+			d.errAt(v, o.at("resources"), fmt.Sprintf("a demand that at least one node can meet (got %s; no node has that much)", strings.Join(parts, ", ")))
 		}
 	}
 	if v := o.get("max_retries"); v != nil {
@@ -152,7 +156,7 @@ func (d *decoder) arrival(n *yaml.Node, path string, a *Arrival) {
 	case a.Kind == Burst && v != nil:
 		d.errAt(o.keys["rate"], o.at("rate"), "no rate for a burst arrival; expected kind: rate or poisson (got kind: burst)")
 	case a.Kind != Burst && v == nil:
-		d.expected(n, o.at("rate"), "a rate like 1000/s for a "+a.Kind+" arrival")
+		d.missing(n, o.at("rate"), "a rate like 1000/s for a "+a.Kind+" arrival")
 	case v != nil:
 		a.Rate, _ = d.rate(v, o.at("rate"))
 	}
@@ -178,7 +182,7 @@ func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
 		}
 	}
 	if len(actions) == 0 {
-		d.expected(n, path, "one action: "+strings.Join(actionKeys, ", "))
+		d.missing(n, path, "one action: "+strings.Join(actionKeys, ", "))
 		return f, false
 	}
 	// Report extra actions at their keys, in file order.
@@ -203,7 +207,7 @@ func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
 			ok = false
 		}
 	} else if v := o.get("at"); v == nil {
-		d.expected(n, o.at("at"), "a time like at: 300ms")
+		d.missing(n, o.at("at"), "a time like at: 300ms")
 		ok = false
 	} else if f.At, ok = d.duration(v, o.at("at"), false); ok && f.At > s.DurationLimit {
 		d.expected(v, o.at("at"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
@@ -218,7 +222,7 @@ func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
 			ok = false
 		}
 	} else if f.Kind == PauseNode {
-		d.expected(n, o.at("for"), "a pause length like for: 200ms")
+		d.missing(n, o.at("for"), "a pause length like for: 200ms")
 		ok = false
 	}
 	v := o.get(f.Kind)
@@ -255,13 +259,13 @@ func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
 		if v.Kind == yaml.MappingNode {
 			aok = true
 			if nv := so.get("node"); nv == nil {
-				d.expected(v, so.at("node"), "a node name")
+				d.missing(v, so.at("node"), "a node name")
 				aok = false
 			} else if f.Node, ok = d.node(nv, so.at("node")); !ok {
 				aok = false
 			}
 			if ov := so.get("offset"); ov == nil {
-				d.expected(v, so.at("offset"), "a clock offset like 50ms or -50ms")
+				d.missing(v, so.at("offset"), "a clock offset like 50ms or -50ms")
 				aok = false
 			} else if f.Offset, ok = d.duration(ov, so.at("offset"), true); !ok {
 				aok = false
@@ -297,7 +301,7 @@ func (d *decoder) partition(n *yaml.Node, path string) ([][]string, bool) {
 		return nil, false
 	}
 	if len(groups) < 2 {
-		d.expected(n, path, fmt.Sprintf("at least two groups, like [[a, b], [c]] (got %d)", len(groups)))
+		d.errAt(n, path, fmt.Sprintf("at least two groups, like [[a, b], [c]] (got %d group)", len(groups)))
 		return nil, false
 	}
 	ok := true
@@ -345,7 +349,7 @@ func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults,
 	kinds := []string{RandomCrash, RandomPartition, RandomPause, RandomLoss}
 	ok := true
 	if v := o.get("kind"); v == nil {
-		d.expected(n, o.at("kind"), "one of "+strings.Join(kinds, ", "))
+		d.missing(n, o.at("kind"), "one of "+strings.Join(kinds, ", "))
 		ok = false
 	} else if k, _ := d.scalar(v, o.at("kind"), "a kind"); !contains(kinds, k) {
 		d.expected(v, o.at("kind"), "one of "+strings.Join(kinds, ", "))
@@ -354,7 +358,7 @@ func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults,
 		r.Kind = k
 	}
 	if v := o.get("rate"); v == nil {
-		d.expected(n, o.at("rate"), "a rate like 0.5/s")
+		d.missing(n, o.at("rate"), "a rate like 0.5/s")
 		ok = false
 	} else if r.Rate, ok = d.rate(v, o.at("rate")); !ok {
 		ok = false

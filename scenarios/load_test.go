@@ -1,19 +1,350 @@
 package scenarios
 
 import (
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-func TestQuickstartLoads(t *testing.T) {
+// fixtures are the valid scenario files: the shipped ones and testdata/
+// (except bad*.yaml).
+func fixtures(t *testing.T) []string {
+	shipped, err := filepath.Glob("*.yaml")
+	require.NoError(t, err)
+	test, err := filepath.Glob("testdata/*.yaml")
+	require.NoError(t, err)
+	var out []string
+	for _, f := range append(shipped, test...) {
+		if !strings.HasPrefix(filepath.Base(f), "bad") {
+			out = append(out, f)
+		}
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+func TestLoadEveryFixture(t *testing.T) {
+	for _, f := range fixtures(t) {
+		t.Run(f, func(t *testing.T) {
+			s, err := Load(f)
+			require.NoError(t, err)
+			require.NotEmpty(t, s.Cluster.Nodes)
+			require.NotEmpty(t, s.Workload)
+			for i, n := range s.Cluster.Nodes {
+				j, ok := s.NodeIndex(n.Name)
+				require.True(t, ok)
+				require.Equal(t, i, j)
+			}
+			for i := 1; i < len(s.Faults); i++ {
+				require.LessOrEqual(t, s.Faults[i-1].At, s.Faults[i].At, "faults sorted")
+			}
+		})
+	}
+}
+
+func TestQuickstart(t *testing.T) {
 	s, err := Load("quickstart.yaml")
 	require.NoError(t, err)
-	require.Len(t, s.Cluster.Nodes, 4)
-	require.Equal(t, "worker-1", s.Cluster.Nodes[2].Name)
-	i, ok := s.NodeIndex("worker-2")
-	require.True(t, ok)
-	require.Equal(t, 3, i)
+	var names []string
+	for _, n := range s.Cluster.Nodes {
+		names = append(names, n.Name)
+	}
+	assert.Equal(t, []string{"head", "worker-0", "worker-1", "worker-2"}, names)
+	assert.Equal(t, int64(42), s.Seed)
 	require.Len(t, s.Workload, 3)
-	require.Equal(t, 2000, s.Workload[0].Params.(*ParallelParams).Tasks)
+	p := s.Workload[0].Params.(*ParallelParams)
+	assert.Equal(t, 2000, p.Tasks)
+	assert.Equal(t, LogNormal, p.Duration.Kind)
+	assert.Equal(t, 5*time.Millisecond, p.Duration.MeanDuration())
+	assert.Equal(t, Arrival{Kind: Poisson, Rate: 10000}, s.Workload[0].Arrival)
+	assert.Equal(t, 3, s.Workload[1].Params.(*RLParams).Actors)
+	assert.Equal(t, 4, s.Workload[2].Params.(*TreeReduceParams).Fanin)
+	require.Len(t, s.Faults, 2)
+	assert.Equal(t, Fault{At: 300 * time.Millisecond, Kind: KillNode, Node: "worker-1", ActorIndex: -1, Line: 44}, s.Faults[0])
+	assert.Equal(t, RestartNode, s.Faults[1].Kind)
+	assert.True(t, s.Expect.AllComplete && s.Expect.ResultsCorrect && s.Expect.NoLostObjects)
+	assert.Equal(t, 5*time.Second, s.Expect.FinishBy)
+}
+
+func TestFull(t *testing.T) {
+	s, err := Load("testdata/full.yaml")
+	require.NoError(t, err)
+	c := s.Cluster
+	assert.Len(t, c.Groups, 4)
+	require.Len(t, c.Nodes, 6) // head, cpu-0..2, gpu-0..1; spare has count 0
+	assert.Equal(t, NodeSpec{Name: "cpu-1", Group: "cpu", CPUs: 8, ObjectStoreBytes: 512e6}, c.Nodes[2])
+	assert.Equal(t, map[string]float64{"accel": 2}, c.Nodes[4].Resources)
+	assert.Equal(t, Uniform, c.Network.Latency.Kind)
+	assert.Equal(t, 20*time.Microsecond, c.Network.Jitter.MeanDuration())
+	assert.Equal(t, 25e9/8, c.Network.Bandwidth)
+	assert.InDelta(t, 0.001, c.Network.Loss, 1e-15)
+	require.Len(t, c.Network.Links, 2)
+	assert.Equal(t, []string{"gpu-0", "gpu-1"}, c.Network.Links[0].ToNodes)
+	assert.Equal(t, 1e8, *c.Network.Links[0].Bandwidth)
+	assert.False(t, c.Network.Links[1].Symmetric)
+	assert.Equal(t, GCSConfig{Shards: 4, Replicas: 3}, c.GCS)
+	assert.Equal(t, SchedulerConfig{Policy: "locality-aware", SpillThreshold: 16}, c.Scheduler)
+	assert.Equal(t, "zero", c.Costs.Profile)
+	assert.Equal(t, filepath.Join("testdata", "profiles", "fast.yaml"), c.Costs.Path)
+	assert.Equal(t, map[string]time.Duration{"dispatch": 2 * time.Microsecond, "message": 500, "gcs_write": 10 * time.Microsecond}, c.Costs.Overrides)
+
+	w := s.Workload
+	require.Len(t, w, 7)
+	assert.Equal(t, 10000, w[0].Params.(*ParallelParams).Tasks)
+	assert.Equal(t, Drivers{PerNode: true}, w[0].Drivers)
+	assert.Equal(t, 6, w[0].Drivers.N(len(c.Nodes)))
+	assert.Equal(t, 1e4, w[0].Arrival.Rate)
+	assert.Equal(t, 0, w[0].MaxRetries)
+	assert.Equal(t, "tree-reduce-1", w[1].Name)
+	assert.Equal(t, 1500*time.Millisecond, w[1].Start)
+	assert.Equal(t, SizeDist{Dist{Kind: Uniform, Min: 1024, Max: 1 << 20}}, w[0].Params.(*ParallelParams).OutputSize)
+	assert.Equal(t, map[string]float64{"GPU": 0.5, "accel": 1}, w[5].Resources)
+	assert.Equal(t, &ParameterServerParams{Servers: 2, Workers: 6, Iterations: 3, ShardSize: FixedSize(2 << 20), Duration: FixedDuration(time.Millisecond)}, w[6].Params)
+
+	var kinds []string
+	for _, f := range s.Faults {
+		kinds = append(kinds, f.Kind)
+	}
+	// Sorted stably by time; random processes sort by their from.
+	assert.Equal(t, []string{Random, Random, KillNode, Random, RestartNode, Partition, DegradeLink, PauseNode, SkewClock, KillGCSReplica, Heal, KillActor, KillActor, Random}, kinds)
+	assert.Equal(t, [][]string{{"head", "cpu-0"}, {"gpu-0", "gpu-1"}}, s.Faults[5].Groups)
+	assert.Equal(t, 200*time.Millisecond, s.Faults[5].For)
+	assert.Equal(t, []string{"cpu-0", "cpu-1", "cpu-2"}, s.Faults[6].Link.FromNodes)
+	assert.Equal(t, 0.05, *s.Faults[6].Link.Loss)
+	assert.Equal(t, -50*time.Millisecond, s.Faults[8].Offset)
+	assert.Equal(t, 11, s.Faults[9].Replica)
+	assert.Equal(t, 0, s.Faults[11].ActorIndex)
+	assert.Equal(t, "learner", s.Faults[12].Actor)
+	assert.Equal(t, -1, s.Faults[12].ActorIndex)
+	assert.Equal(t, &RandomFaults{Kind: RandomCrash, Rate: 0.5, From: time.Second, Until: 10 * time.Second,
+		RestartAfter: 200 * time.Millisecond, For: 200 * time.Millisecond, Loss: 0.5, Nodes: []string{"cpu-0", "cpu-1", "cpu-2"}}, s.Faults[3].Random)
+	assert.Equal(t, 2*time.Minute, s.Faults[13].Random.Until, "until defaults to duration_limit")
+	assert.Equal(t, 0, *s.Expect.MaxFailedTasks)
+	assert.Equal(t, LatencyBounds{P50: 10 * time.Millisecond, P90: 50 * time.Millisecond, P99: 200 * time.Millisecond, Max: time.Second}, s.Expect.Latency)
+	assert.Equal(t, 1000.0, s.Expect.Throughput.Min)
+}
+
+func TestDefaults(t *testing.T) {
+	s, err := Load("testdata/minimal.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "minimal", s.Name)
+	assert.Equal(t, int64(DefaultSeed), s.Seed)
+	assert.Equal(t, DefaultDurationLimit, s.DurationLimit)
+	assert.Equal(t, []NodeSpec{{Name: "node", Group: "node", CPUs: 1, ObjectStoreBytes: DefaultObjectStoreBytes}}, s.Cluster.Nodes)
+	assert.Equal(t, FixedDuration(DefaultLatency), s.Cluster.Network.Latency)
+	assert.Equal(t, float64(DefaultBandwidth), s.Cluster.Network.Bandwidth)
+	assert.Equal(t, GCSConfig{Shards: 1, Replicas: 1}, s.Cluster.GCS)
+	assert.Equal(t, SchedulerConfig{Policy: DefaultPolicy, SpillThreshold: DefaultSpillThreshold}, s.Cluster.Scheduler)
+	assert.Equal(t, Costs{Profile: DefaultCostProfile}, s.Cluster.Costs)
+	assert.Equal(t, Workload{
+		Name: "parallel-0", Generator: "parallel",
+		Params:  &ParallelParams{Tasks: 1000, Duration: FixedDuration(10 * time.Millisecond), OutputSize: FixedSize(1024)},
+		Arrival: Arrival{Kind: Burst}, Drivers: Drivers{Count: 1},
+		Resources: map[string]float64{"CPU": 1}, MaxRetries: DefaultMaxRetries,
+	}, s.Workload[0])
+	assert.Empty(t, s.Faults)
+	assert.Equal(t, Expect{}, s.Expect)
+}
+
+// TestAllErrorsAtOnce loads a file with many mistakes and checks that every
+// one is reported, in file order, with its exact position.
+func TestAllErrorsAtOnce(t *testing.T) {
+	_, err := Load("testdata/bad.yaml")
+	require.Error(t, err)
+	var errs Errors
+	require.True(t, errors.As(err, &errs))
+	want := []string{
+		`testdata/bad.yaml:2:7: seed: an integer seed (got "seven")`,
+		`testdata/bad.yaml:6:7: cluster.nodes.0.cpu: unknown key; expected one of name, count, cpus, gpus, resources, object_store (got "cpu")`,
+		`testdata/bad.yaml:8:14: cluster.nodes.1.count: an integer >= 0 (got -2)`,
+		`testdata/bad.yaml:12:21: cluster.nodes.2.object_store: a size like 512MB, 2GiB or 4096 (bytes) (got "2 gigs")`,
+		`testdata/bad.yaml:14:21: cluster.network.latency.dist: one of constant, uniform, normal, lognormal, exponential (got "gaussian")`,
+		`testdata/bad.yaml:15:11: cluster.network.loss: a probability in [0, 1] (or 0%..100%) (got 1.5)`,
+		`testdata/bad.yaml:16:16: cluster.network.bandwidth: a bandwidth like 10Gbps, 100MB/s or unlimited (got 100)`,
+		`testdata/bad.yaml:18:23: cluster.scheduler.policy: one of bottom-up, centralized, random, power-of-two, locality-aware (got "fifo")`,
+		`testdata/bad.yaml:19:11: cluster.costs.gcs_reads: unknown key; expected one of profile, gcs_read, gcs_write, schedule, dispatch, object_put, object_get, object_per_mb, message (got "gcs_reads")`,
+		`testdata/bad.yaml:22:25: workload.0.params.durations: unknown key; expected one of tasks, duration, output_size (got "durations")`,
+		`testdata/bad.yaml:23:14: workload.0.arrival.rate: a rate like 1000/s for a poisson arrival (got nothing)`,
+		`testdata/bad.yaml:24:16: workload.1.generator: one of parallel, tree-reduce, map-reduce, chain, nested, rl, parameter-server (got "mapreduce")`,
+		`testdata/bad.yaml:26:16: workload.2.resources: a demand that at least one node can meet (got GPU: 2; no node has that much)`,
+		`testdata/bad.yaml:29:16: faults.0.kill_node: a node name of the cluster (got "worker-7")`,
+		`testdata/bad.yaml:31:33: faults.1.partition.1.0: disjoint groups; node gpu-0 is already in group 0 (got "gpu-0")`,
+		`testdata/bad.yaml:33:23: faults.2.kill_gcs_replica: a replica index in [0, 4) (gcs shards*replicas = 2*2) (got 4)`,
+		`testdata/bad.yaml:34:5: faults.3.for: a pause length like for: 200ms (got nothing)`,
+		`testdata/bad.yaml:37:16: faults.4.kill_node: one node name, like gpu-0 (a group of 2 nodes names several) (got "gpu")`,
+		`testdata/bad.yaml:39:17: expect.all_complete: true or false (got "yes")`,
+		`testdata/bad.yaml:40:14: expect.finish_by: a duration with a unit (ns, us, ms, s, m, h), like 10ms (got 10)`,
+	}
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	assert.Equal(t, want, got)
+	assert.Equal(t, strings.Join(want, "\n"), err.Error())
+	assert.Equal(t, &FieldError{File: "testdata/bad.yaml", Line: 8, Column: 14, Field: "cluster.nodes.1.count", Msg: "an integer >= 0 (got -2)"}, errs[2])
+}
+
+func TestRejects(t *testing.T) {
+	const base = "cluster:\n  nodes:\n    - {name: a, count: 2}\n    - {name: b}\nworkload:\n  - generator: parallel\n"
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"syntax", "cluster: [", "x.yaml:1:1: did not find expected node content"},
+		{"empty", "", "x.yaml:1:1: cluster.nodes: a list of node groups (got nothing)\nx.yaml:1:1: workload: a list of workload entries (got nothing)"},
+		{"dup node", "cluster:\n  nodes:\n    - {name: a-0}\n    - {name: a, count: 2}\nworkload: [{generator: chain}]\n",
+			`x.yaml:4:14: cluster.nodes.1.name: unique node names; node "a-0" is already made by the group at line 3 (got "a")`},
+		{"dup key", base + "seed: 1\nseed: 2\n", `x.yaml:8:1: seed: each key once (got "seed")`},
+		{"partition one group", base + "faults: [{at: 1s, partition: [[a]]}]\n", "x.yaml:7:30: faults.0.partition: at least two groups, like [[a, b], [c]] (got 1 group)"},
+		{"two actions", base + "faults: [{at: 1s, kill_node: b, heal: true}]\n", "x.yaml:7:33: faults.0.heal: one action per entry (got heal as well as kill_node)"},
+		{"for on kill", base + "faults: [{at: 1s, kill_node: b, for: 1s}]\n", "x.yaml:7:33: faults.0.for: for only with partition, degrade_link or pause_node (got for with kill_node)"},
+		{"fault after limit", "duration_limit: 1s\n" + base + "faults: [{at: 2s, kill_node: b}]\n", "x.yaml:8:15: faults.0.at: a time within duration_limit 1s (got \"2s\")"},
+		{"uniform min>max", base + "    params: {duration: {dist: uniform, min: 2ms, max: 1ms}}\n", `x.yaml:7:55: workload.0.params.duration.max: max >= min (got "1ms")`},
+		{"dist extra key", base + "    params: {duration: {dist: constant, mean: 1ms, stddev: 1ms}}\n", `x.yaml:7:52: workload.0.params.duration.stddev: a key a constant distribution uses: mean (got "stddev")`},
+		{"int float", base + "    params: {tasks: 1.5}\n", "x.yaml:7:21: workload.0.params.tasks: an integer >= 0 (got 1.5)"},
+		{"burst rate", base + "    arrival: {kind: burst, rate: 1/s}\n", "x.yaml:7:28: workload.0.arrival.rate: no rate for a burst arrival; expected kind: rate or poisson (got kind: burst)"},
+		{"CPU in node resources", "cluster:\n  nodes: [{name: a, resources: {CPU: 2}}]\nworkload: [{generator: chain}]\n", `x.yaml:2:33: cluster.nodes.0.resources.CPU: a custom resource; set CPU and GPU with cpus and gpus (got "CPU")`},
+		{"heal false", base + "faults: [{at: 1s, heal: false}]\n", "x.yaml:7:25: faults.0.heal: true (leave the entry out to not heal) (got false)"},
+		{"random until", base + "faults: [{random: {kind: crash, rate: 1/s, from: 2s, until: 1s}}]\n", `x.yaml:7:61: faults.0.random.until: a time after from (got "1s")`},
+		{"random for on crash", base + "faults: [{random: {kind: crash, rate: 1/s, for: 1s}}]\n", `x.yaml:7:44: faults.0.random.for: for only for kinds partition, pause and loss (got kind crash)`},
+		{"unknown top-level key", base + "  \ncluster2: 1\n", `x.yaml:8:1: cluster2: unknown key; expected one of name, seed, description, duration_limit, cluster, workload, faults, expect (got "cluster2")`},
+		{"finish_by limit", "duration_limit: 1s\n" + base + "expect: {finish_by: 2s}\n", `x.yaml:8:21: expect.finish_by: a time within duration_limit 1s (got "2s")`},
+		{"nested explosion", base + "  - {generator: nested, params: {roots: 10, depth: 9, fanout: 10}}\n", "x.yaml:7:33: workload.1.params: at most 1e8 tasks in all (roots*(1+fanout+...+fanout^(depth-1)) = 1.11e+09) (got a mapping)"},
+		{"costs name", "cluster: {nodes: [{name: a}], costs: fast}\nworkload: [{generator: chain}]\n", `x.yaml:1:38: cluster.costs: one of default, zero, or a path to a costs file (got "fast")`},
+		{"costs file missing", "cluster: {nodes: [{name: a}], costs: {profile: nope.yaml}}\nworkload: [{generator: chain}]\n", `x.yaml:1:48: cluster.costs.profile: a readable costs file (got "nope.yaml")`},
+		{"gcs replicas", "cluster: {nodes: [{name: a}], gcs: {replicas: 0}}\nworkload: [{generator: chain}]\n", `x.yaml:1:47: cluster.gcs.replicas: an integer >= 1 (got 0)`},
+		{"all count zero", "cluster: {nodes: [{name: a, count: 0}]}\nworkload: [{generator: chain}]\n", `x.yaml:1:18: cluster.nodes: at least one node (got none: every count is 0)`},
+		{"link unknown node", "cluster: {nodes: [{name: a}], network: {links: [{from: a, to: z}]}}\nworkload: [{generator: chain}]\n", `x.yaml:1:63: cluster.network.links.0.to: a node or group name of the cluster (got "z")`},
+		{"gcs replica bound", "cluster: {nodes: [{name: a}]}\nworkload: [{generator: chain}]\nfaults: [{at: 0s, kill_gcs_replica: 1}]\n", `x.yaml:3:37: faults.0.kill_gcs_replica: a replica index in [0, 1) (gcs shards*replicas = 1*1) (got 1)`},
+		{"drivers", base + "    drivers: all\n", `x.yaml:7:14: workload.0.drivers: a number of drivers >= 1, or per-node (got "all")`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("x.yaml", []byte(tc.yaml))
+			require.Error(t, err)
+			assert.Equal(t, tc.want, err.Error())
+		})
+	}
+}
+
+func TestSetOverrides(t *testing.T) {
+	data, err := os.ReadFile("quickstart.yaml")
+	require.NoError(t, err)
+	s, err := ParseWithOverrides("quickstart.yaml", data, []string{
+		"workload.0.params.tasks=1000000",
+		"seed=7",
+		"cluster.nodes.1.count=100",
+		"workload.0.params.duration={dist: uniform, min: 1ms, max: 2ms}",
+		"cluster.gcs.shards=4",
+		"expect.max_failed_tasks=3",
+		"faults.2.at=1s",
+		"faults.2.heal=true",
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 1000000, s.Workload[0].Params.(*ParallelParams).Tasks)
+	assert.Equal(t, int64(7), s.Seed)
+	assert.Len(t, s.Cluster.Nodes, 101)
+	assert.Equal(t, DurationDist{Dist{Kind: Uniform, Min: 1e6, Max: 2e6}}, s.Workload[0].Params.(*ParallelParams).Duration)
+	assert.Equal(t, 4, s.Cluster.GCS.Shards)
+	assert.Equal(t, 3, *s.Expect.MaxFailedTasks)
+	assert.Equal(t, Heal, s.Faults[2].Kind)
+
+	// Set re-decodes; an error leaves the scenario as it was.
+	require.NoError(t, s.Set("cluster.scheduler.policy", "random"))
+	assert.Equal(t, "random", s.Cluster.Scheduler.Policy)
+	assert.Equal(t, int64(7), s.Seed, "earlier overrides are kept")
+	err = s.Set("cluster.scheduler.policy", "fifo")
+	assert.EqualError(t, err, `--set cluster.scheduler.policy=fifo: cluster.scheduler.policy: one of bottom-up, centralized, random, power-of-two, locality-aware (got "fifo")`)
+	assert.Equal(t, "random", s.Cluster.Scheduler.Policy)
+	assert.Len(t, s.Overrides(), 9)
+
+	for _, tc := range []struct{ set, want string }{
+		{"cluster.nodez.0.count=3", `--set cluster.nodez.0.count=3: cluster.nodez: unknown key; expected one of nodes, network, gcs, scheduler, costs (got "nodez")`},
+		{"workload.5.params.tasks=3", `--set workload.5.params.tasks=3: workload.5: expected a list index in [0, 3] (got "5")`},
+		{"seed.x=3", `--set seed.x=3: seed: expected a mapping or list to hold "x" (got 42)`},
+		{"seed", `--set seed: expected path=value, like workload.0.params.tasks=1000 (got "seed")`},
+		{"workload.0.params.tasks=-1", `--set workload.0.params.tasks=-1: workload.0.params.tasks: an integer >= 0 (got -1)`},
+		{"cluster.nodes.1.count=[", `--set cluster.nodes.1.count=[: cluster.nodes.1.count: expected a YAML value (got "[": line 1: did not find expected node content)`},
+	} {
+		_, err := ParseWithOverrides("quickstart.yaml", data, []string{tc.set})
+		require.Error(t, err, tc.set)
+		assert.Equal(t, tc.want, err.Error(), tc.set)
+	}
+}
+
+var ignorePositions = []cmp.Option{
+	cmp.AllowUnexported(), cmpopts.IgnoreUnexported(Scenario{}),
+	cmpopts.IgnoreFields(Scenario{}, "File"), cmpopts.IgnoreFields(Fault{}, "Line"),
+	cmpopts.IgnoreFields(Costs{}, "Path"),
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	for _, f := range fixtures(t) {
+		t.Run(f, func(t *testing.T) {
+			s, err := Load(f)
+			require.NoError(t, err)
+			out, err := s.Marshal()
+			require.NoError(t, err)
+			back, err := Parse(f, out)
+			require.NoError(t, err, "%s", out)
+			if diff := cmp.Diff(s, back, ignorePositions...); diff != "" {
+				t.Fatalf("round trip differs (-loaded +re-read):\n%s\n%s", diff, out)
+			}
+			again, err := back.Marshal()
+			require.NoError(t, err)
+			assert.Equal(t, string(out), string(again), "Marshal is canonical")
+		})
+	}
+}
+
+func TestDistSample(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, d := range []Dist{
+		{Kind: Constant, Mean: 5},
+		{Kind: Uniform, Min: 1, Max: 3},
+		{Kind: Normal, Mean: 10, Stddev: 2, Min: 5, Max: 15},
+		{Kind: LogNormal, Mean: 10, Stddev: 5},
+		{Kind: Exponential, Mean: 4, Max: 20},
+	} {
+		sum := 0.0
+		const n = 20000
+		for i := 0; i < n; i++ {
+			v := d.Sample(r)
+			require.GreaterOrEqual(t, v, d.Min)
+			if d.Max > 0 {
+				require.LessOrEqual(t, v, d.Max)
+			}
+			sum += v
+		}
+		assert.InDelta(t, d.Expected(), sum/n, 0.1*d.Expected()+0.05, d.Kind)
+	}
+	assert.Equal(t, 3*time.Millisecond, FixedDuration(3*time.Millisecond).Sample(r))
+	assert.Equal(t, int64(7), FixedSize(7).Sample(r))
+}
+
+// TestDocsCoverEveryKey keeps docs/scenarios.md honest: every generator,
+// parameter, fault kind, cost operation and policy is mentioned.
+func TestDocsCoverEveryKey(t *testing.T) {
+	doc, err := os.ReadFile("../docs/scenarios.md")
+	require.NoError(t, err)
+	text := string(doc)
+	var names []string
+	names = append(names, Generators...)
+	for _, g := range Generators {
+		names = append(names, ParamNames(g)...)
+	}
+	names = append(names, FaultKinds...)
+	names = append(names, CostOps...)
+	names = append(names, Policies...)
+	names = append(names, DistKinds...)
+	for _, n := range names {
+		assert.Contains(t, text, "`"+n, n)
+	}
 }

@@ -182,13 +182,14 @@ func parseNumber(s string) (float64, error) {
 	return f, nil
 }
 
-// FormatSize writes n bytes in the largest binary unit that divides it
-// exactly ("2GiB", "1536KiB", "100B"); ParseSize reads it back.
+// FormatSize writes n bytes in the largest unit that divides it exactly,
+// binary before decimal ("2GiB", "512MB", "1536KiB", "100B"); ParseSize
+// reads it back.
 func FormatSize(n int64) string {
 	for _, u := range []struct {
 		s string
 		m int64
-	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+	}{{"TiB", 1 << 40}, {"TB", 1e12}, {"GiB", 1 << 30}, {"GB", 1e9}, {"MiB", 1 << 20}, {"MB", 1e6}, {"KiB", 1 << 10}, {"KB", 1e3}} {
 		if n != 0 && n%u.m == 0 {
 			return strconv.FormatInt(n/u.m, 10) + u.s
 		}
@@ -218,10 +219,10 @@ func FormatRate(perSecond float64) string {
 	return strconv.FormatFloat(perSecond, 'g', -1, 64) + "/s"
 }
 
-// FormatDuration writes a duration ParseDuration reads back ("0" for zero).
+// FormatDuration writes a duration ParseDuration reads back ("0s" for zero).
 func FormatDuration(d time.Duration) string {
 	if d == 0 {
-		return "0"
+		return "0s"
 	}
 	return d.String()
 }
