@@ -1,7 +1,9 @@
 package node
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"raysim/runtime/transport"
 )
@@ -281,3 +283,17 @@ func (r *Raylet) actorDied(id transport.ActorID, name string) {
 	r.env.Emit(&transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: name})
 	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorDead, Name: name})
 }
+
+// HostedActors returns the actors living on this raylet, sorted by ID, with
+// their names (loop only; for fault injection and status).
+func (r *Raylet) HostedActors() []transport.ActorInfo {
+	out := make([]transport.ActorInfo, 0, len(r.actors))
+	for id, a := range r.actors {
+		out = append(out, transport.ActorInfo{Actor: id, Node: r.self, State: transport.ActorAlive, Name: a.creation.spec.ActorName, Found: true})
+	}
+	slices.SortFunc(out, func(a, b transport.ActorInfo) int { return cmp.Compare(a.Actor, b.Actor) })
+	return out
+}
+
+// Kill ends a hosted actor from outside (a fault schedule's kill_actor).
+func (r *Raylet) Kill(id transport.ActorID, why string) { r.killActor(id, why) }

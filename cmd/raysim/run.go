@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"raysim/scenarios"
+	"raysim/scenarios/runner"
+)
+
+func init() {
+	register(&command{name: "run", summary: "run scenarios (in the simulator by default)",
+		usage: "run FILE... [--seed N] [--set path=value]... [--json] [--wire-check]", run: cmdRun})
+	register(&command{name: "validate", summary: "load and check scenarios without running them",
+		usage: "validate FILE...", run: cmdValidate})
+}
+
+type runFlags struct {
+	seed      string
+	sets      multiFlag
+	json      bool
+	quiet     bool
+	wireCheck bool
+	progress  string
+}
+
+func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.seed, "seed", "", "override the scenario's seed")
+	fs.Var(&f.sets, "set", "override a scenario key: path=value (repeatable), e.g. workload.0.params.tasks=1000")
+	fs.BoolVar(&f.json, "json", false, "print one JSON object per run instead of the summary")
+	fs.BoolVar(&f.quiet, "q", false, "print only the verdict line")
+	fs.BoolVar(&f.wireCheck, "wire-check", false, "round-trip every message through the wire codec (slower)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
+	return fs
+}
+
+// loadScenario loads a file with --seed and --set applied.
+func loadScenario(path string, f *runFlags) (*scenarios.Scenario, error) {
+	sets := append([]string(nil), f.sets...)
+	if f.seed != "" {
+		if _, err := strconv.ParseInt(f.seed, 10, 64); err != nil {
+			return nil, fmt.Errorf("--seed %q: want an integer", f.seed)
+		}
+		sets = append(sets, "seed="+f.seed)
+	}
+	return scenarios.LoadWithOverrides(path, sets)
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	var f runFlags
+	fs := newRunFlags("run", stderr, &f)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: raysim run FILE... [flags]
+
+Runs each scenario in the deterministic simulator and prints a summary:
+tasks, failures, latency percentiles, throughput, each expectation with its
+verdict, and the run's digest (the same scenario and seed always give the
+same digest).
+
+Flags:
+`)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, `
+Exit status: 0 when every expectation holds, 1 when one fails, 2 for a bad
+scenario or bad flags.
+`)
+	}
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "raysim run: no scenario file given")
+		fs.Usage()
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	code := exitOK
+	for _, path := range files {
+		s, err := loadScenario(path, &f)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitUsage
+		}
+		opts := runner.Options{WireCheck: f.wireCheck}
+		showProgress := f.progress == "on" || (f.progress == "auto" && isTerminal(stderr) && !f.json)
+		if showProgress {
+			opts.Progress = func(p runner.Progress) {
+				fmt.Fprintf(stderr, "\r%s: virtual %-10v tasks %d/%d  %.2fM events/s   ", s.Name,
+					p.Virtual.Round(time.Millisecond), p.TasksDone, p.TasksSubmitted, p.EventsPerSec/1e6)
+			}
+		}
+		res, err := runner.Run(ctx, s, opts)
+		if showProgress {
+			fmt.Fprint(stderr, "\r\033[K")
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, err)
+			if errors.Is(err, runner.ErrBadScenario) {
+				return exitUsage
+			}
+			return exitFailed
+		}
+		switch {
+		case f.json:
+			enc := json.NewEncoder(stdout)
+			enc.Encode(res)
+		case f.quiet:
+			fmt.Fprintln(stdout, verdict(res))
+		default:
+			printSummary(stdout, res)
+		}
+		if !res.OK {
+			code = exitFailed
+		}
+	}
+	return code
+}
+
+func verdict(r *runner.Result) string {
+	v := "PASS"
+	if !r.OK {
+		v = "FAIL"
+	}
+	return fmt.Sprintf("%s %s seed=%d digest=%s", v, r.Scenario, r.Seed, r.Digest)
+}
+
+func printSummary(w io.Writer, r *runner.Result) {
+	fmt.Fprintf(w, "scenario  %s (%s), seed %d, transport %s\n", r.Scenario, r.File, r.Seed, r.Transport)
+	fmt.Fprintf(w, "tasks     %d submitted, %d completed, %d failed, %d retried, %d cancelled\n",
+		r.TasksSubmitted, r.TasksCompleted, r.TasksFailed, r.TasksRetried, r.TasksCancelled)
+	fmt.Fprintf(w, "objects   %d lost, %d reconstructed\n", r.ObjectsLost, r.ObjectsReconstructed)
+	fmt.Fprintf(w, "faults    %d injected\n", r.FaultsInjected)
+	fmt.Fprintf(w, "time      %.3fs virtual, %.3fs wall (%.1fx real time)\n", r.VirtualSeconds, r.WallSeconds, r.Speed)
+	fmt.Fprintf(w, "speed     %d events, %.2fM events/s\n", r.Events, r.EventsPerSecond/1e6)
+	fmt.Fprintf(w, "rate      %.0f tasks per virtual second\n", r.Throughput)
+	fmt.Fprintf(w, "latency   p50 %.3fms  p90 %.3fms  p99 %.3fms  max %.3fms\n", r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.Max)
+	fmt.Fprintf(w, "results   %d checked, %d wrong\n", r.Checked, r.Incorrect)
+	for _, wl := range r.Workloads {
+		line := fmt.Sprintf("  %-16s %-16s drivers %d/%d, %d checked, %d wrong, %d errors", wl.Name, wl.Generator, wl.Finished, wl.Drivers, wl.Checked, wl.Incorrect, wl.Errors)
+		if wl.FirstErr != "" {
+			line += ": " + wl.FirstErr
+		}
+		fmt.Fprintln(w, line)
+	}
+	for _, warn := range r.Warnings {
+		fmt.Fprintf(w, "warning   %s\n", warn)
+	}
+	if len(r.Expectations) > 0 {
+		fmt.Fprintln(w, "expect")
+	}
+	for _, e := range r.Expectations {
+		mark := "ok  "
+		if !e.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "  %s %-18s %s\n", mark, e.Name, e.Detail)
+	}
+	fmt.Fprintf(w, "digest: %s\n", r.Digest)
+	fmt.Fprintln(w, verdict(r))
+}
+
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sets multiFlag
+	fs.Var(&sets, "set", "override a scenario key: path=value (repeatable)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: raysim validate FILE... [--set path=value]...\n\nLoads and checks each scenario; prints every error found as file:line:column: field: message.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	code := exitOK
+	for _, p := range files {
+		s, err := scenarios.LoadWithOverrides(p, sets)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			code = exitUsage
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok (%s: %d nodes, %d workload entries, %d faults)\n", p, s.Name, len(s.Cluster.Nodes), len(s.Workload), len(s.Faults))
+	}
+	return code
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments (raysim run FILE --json).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+			continue
+		}
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

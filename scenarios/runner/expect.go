@@ -1,0 +1,59 @@
+package runner
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"raysim/scenarios"
+)
+
+// expectations checks the scenario's expect section against a result.
+func expectations(s *scenarios.Scenario, r *Result, m *metrics, allDone bool, errs, firstErrs []string, end time.Duration) []Expectation {
+	x := &s.Expect
+	var out []Expectation
+	add := func(name string, ok bool, format string, args ...any) {
+		out = append(out, Expectation{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
+	}
+	if x.AllComplete {
+		ok := allDone && len(errs) == 0
+		detail := fmt.Sprintf("%d/%d tasks completed, every driver finished", r.TasksCompleted, r.TasksSubmitted)
+		if !allDone {
+			detail = fmt.Sprintf("drivers still running at the duration limit %v", s.DurationLimit)
+		} else if len(errs) > 0 {
+			detail = strings.Join(append(errs, firstErrs...), "; ")
+		}
+		add("all_complete", ok, "%s", detail)
+	}
+	if x.ResultsCorrect {
+		ok := r.Incorrect == 0 && r.Checked > 0 && allDone
+		detail := fmt.Sprintf("%d results checked against a sequential evaluation, %d wrong", r.Checked, r.Incorrect)
+		if r.Incorrect > 0 && len(firstErrs) > 0 {
+			detail += ": " + firstErrs[0]
+		}
+		add("results_correct", ok, "%s", detail)
+	}
+	if x.MaxFailedTasks != nil {
+		add("max_failed_tasks", r.TasksFailed <= uint64(*x.MaxFailedTasks), "%d failed (max %d)", r.TasksFailed, *x.MaxFailedTasks)
+	}
+	lat := func(name string, got float64, bound time.Duration) {
+		if bound > 0 {
+			b := float64(bound) / float64(time.Millisecond)
+			add("latency."+name, got <= b, "%.3fms (bound %.3fms)", got, b)
+		}
+	}
+	lat("p50", r.LatencyMs.P50, x.Latency.P50)
+	lat("p90", r.LatencyMs.P90, x.Latency.P90)
+	lat("p99", r.LatencyMs.P99, x.Latency.P99)
+	lat("max", r.LatencyMs.Max, x.Latency.Max)
+	if x.Throughput.Min > 0 {
+		add("throughput", r.Throughput >= x.Throughput.Min, "%.0f tasks/s (min %.0f)", r.Throughput, x.Throughput.Min)
+	}
+	if x.FinishBy > 0 {
+		add("finish_by", allDone && end <= x.FinishBy, "finished at %v (bound %v)", end.Round(time.Microsecond), x.FinishBy)
+	}
+	if x.NoLostObjects {
+		add("no_lost_objects", m.lost == 0, "%d objects lost, %d reconstructed", m.lost, m.rebuilt)
+	}
+	return out
+}

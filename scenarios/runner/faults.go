@@ -1,0 +1,210 @@
+package runner
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+	"raysim/scenarios"
+)
+
+// faultInjector applies a scenario's fault schedule to a simulated cluster.
+type faultInjector struct {
+	s        *scenarios.Scenario
+	c        *ray.Sim
+	injected int
+	actors   []transport.ActorID // in creation order, for kill_actor by index
+	log      func(format string, args ...any)
+}
+
+func (f *faultInjector) node(name string) netsim.NodeID {
+	i, _ := f.s.NodeIndex(name) // validated by the loader
+	return netsim.NodeID(ray.RayletID(i))
+}
+
+func (f *faultInjector) nodes(names []string) []netsim.NodeID {
+	out := make([]netsim.NodeID, len(names))
+	for i, n := range names {
+		out[i] = f.node(n)
+	}
+	return out
+}
+
+// schedule registers every fault (random processes expanded with the
+// scenario's seed) as a harness event.
+func (f *faultInjector) schedule() {
+	sim := f.c.Netsim()
+	for i := range f.s.Faults {
+		fl := &f.s.Faults[i]
+		if fl.Kind == scenarios.Random {
+			f.expandRandom(i, fl.Random)
+			continue
+		}
+		sim.At(fl.At, func() { f.apply(fl) })
+	}
+}
+
+func (f *faultInjector) apply(fl *scenarios.Fault) {
+	sim := f.c.Netsim()
+	f.injected++
+	switch fl.Kind {
+	case scenarios.KillNode:
+		sim.Crash(f.node(fl.Node))
+	case scenarios.RestartNode:
+		n := sim.Node(f.node(fl.Node))
+		if n != nil && !n.Alive() {
+			sim.Restart(f.node(fl.Node))
+		}
+	case scenarios.Partition:
+		groups := make([][]netsim.NodeID, len(fl.Groups))
+		for i, g := range fl.Groups {
+			groups[i] = f.nodes(g)
+		}
+		sim.Partition(groups...)
+		if fl.For > 0 {
+			sim.After(fl.For, sim.Heal)
+		}
+	case scenarios.Heal:
+		sim.Heal()
+		f.restoreAll()
+	case scenarios.DegradeLink:
+		l := fl.Link
+		var extra time.Duration
+		if l.Latency != nil {
+			extra = time.Duration(l.Latency.Expected())
+		}
+		var loss float64
+		if l.Loss != nil {
+			loss = *l.Loss
+		}
+		pairs := f.pairs(l)
+		for _, p := range pairs {
+			sim.Degrade(p[0], p[1], extra, loss)
+		}
+		if fl.For > 0 {
+			sim.After(fl.For, func() {
+				for _, p := range pairs {
+					sim.Restore(p[0], p[1])
+				}
+			})
+		}
+	case scenarios.PauseNode:
+		sim.Pause(f.node(fl.Node), fl.For)
+	case scenarios.SkewClock:
+		sim.SetSkew(f.node(fl.Node), fl.Offset)
+	case scenarios.KillGCSReplica:
+		shards := max(f.s.Cluster.GCS.Shards, 1)
+		replicas := max(f.s.Cluster.GCS.Replicas, 1)
+		shard := fl.Replica / replicas
+		if shard < shards {
+			sim.Crash(netsim.NodeID(ray.ShardID(shard)))
+		}
+	case scenarios.KillActor:
+		f.killActor(fl)
+	}
+}
+
+func (f *faultInjector) pairs(l *scenarios.Link) [][2]netsim.NodeID {
+	var out [][2]netsim.NodeID
+	for _, a := range l.FromNodes {
+		for _, b := range l.ToNodes {
+			if a == b {
+				continue
+			}
+			out = append(out, [2]netsim.NodeID{f.node(a), f.node(b)})
+			if l.Symmetric {
+				out = append(out, [2]netsim.NodeID{f.node(b), f.node(a)})
+			}
+		}
+	}
+	return out
+}
+
+func (f *faultInjector) restoreAll() {
+	sim := f.c.Netsim()
+	for _, a := range f.s.Cluster.Nodes {
+		for _, b := range f.s.Cluster.Nodes {
+			if a.Name != b.Name {
+				sim.Restore(f.node(a.Name), f.node(b.Name))
+			}
+		}
+	}
+}
+
+func (f *faultInjector) killActor(fl *scenarios.Fault) {
+	for i := range f.s.Cluster.Nodes {
+		r := f.c.Raylet(i)
+		if r == nil {
+			continue
+		}
+		for _, a := range r.HostedActors() {
+			byName := fl.Actor != "" && a.Name == fl.Actor
+			byIndex := fl.Actor == "" && fl.ActorIndex >= 0 && fl.ActorIndex < len(f.actors) && f.actors[fl.ActorIndex] == a.Actor
+			if byName || byIndex {
+				r.Kill(a.Actor, "killed by the fault schedule")
+				return
+			}
+		}
+	}
+	f.log("kill_actor at %v: no live actor matches %q/#%d", fl.At, fl.Actor, fl.ActorIndex)
+}
+
+// expandRandom turns a random fault process into timed faults, drawn from a
+// stream seeded by the scenario seed and the entry's position.
+func (f *faultInjector) expandRandom(entry int, r *scenarios.RandomFaults) {
+	if r == nil || r.Rate <= 0 {
+		return
+	}
+	rng := rand.New(rand.NewPCG(uint64(f.s.Seed), uint64(entry)+0xfa017))
+	names := r.Nodes
+	if len(names) == 0 {
+		for _, n := range f.s.Cluster.Nodes {
+			names = append(names, n.Name)
+		}
+	}
+	sim := f.c.Netsim()
+	t := r.From
+	for {
+		t += time.Duration(rng.ExpFloat64() / r.Rate * float64(time.Second))
+		if t >= r.Until {
+			return
+		}
+		name := names[rng.IntN(len(names))]
+		var fl scenarios.Fault
+		fl.At, fl.Node = t, name
+		switch r.Kind {
+		case scenarios.RandomCrash:
+			fl.Kind = scenarios.KillNode
+			if r.RestartAfter > 0 {
+				re := scenarios.Fault{At: t + r.RestartAfter, Kind: scenarios.RestartNode, Node: name}
+				sim.At(re.At, func() { f.apply(&re) })
+			}
+		case scenarios.RandomPause:
+			fl.Kind, fl.For = scenarios.PauseNode, r.For
+		case scenarios.RandomPartition:
+			var rest []string
+			for _, n := range f.s.Cluster.Nodes {
+				if n.Name != name {
+					rest = append(rest, n.Name)
+				}
+			}
+			fl.Kind, fl.For, fl.Groups = scenarios.Partition, r.For, [][]string{{name}, rest}
+		case scenarios.RandomLoss:
+			loss := r.Loss
+			var others []string
+			for _, n := range f.s.Cluster.Nodes {
+				if n.Name != name {
+					others = append(others, n.Name)
+				}
+			}
+			fl.Kind, fl.For = scenarios.DegradeLink, r.For
+			fl.Link = &scenarios.Link{FromNodes: []string{name}, ToNodes: others, Symmetric: true, Loss: &loss}
+		default:
+			panic(fmt.Sprintf("runner: random fault kind %q passed validation", r.Kind))
+		}
+		sim.At(fl.At, func() { f.apply(&fl) })
+	}
+}

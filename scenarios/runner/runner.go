@@ -1,0 +1,297 @@
+// Package runner runs a scenario: it builds the cluster the scenario
+// describes (in netsim by default), starts the workload's drivers, applies
+// the fault schedule, collects metrics from the runtime's trace events and
+// checks the expectations. The CLI's `raysim run` is a thin shell over Run.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+	"raysim/scenarios"
+	"raysim/scenarios/workload"
+)
+
+// Options tune a run.
+type Options struct {
+	// Progress, if set, is called about every ProgressEvery of wall time.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+	// OnEvent sees every runtime trace event with its (virtual) time.
+	OnEvent func(at time.Duration, ev *transport.Event)
+	// OnNetEvent sees every netsim event.
+	OnNetEvent func(ev *netsim.Event)
+	// WireCheck round-trips every message through the codec.
+	WireCheck bool
+	// Log receives warnings (nil: dropped).
+	Log func(format string, args ...any)
+}
+
+// Progress is a snapshot of a running simulation.
+type Progress struct {
+	Virtual        time.Duration
+	TasksSubmitted uint64
+	TasksDone      uint64
+	Events         uint64
+	EventsPerSec   float64
+}
+
+// Latency percentiles in milliseconds.
+type Latency struct {
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Expectation is one checked expectation.
+type Expectation struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+// Result is what a run reports (the --json output).
+type Result struct {
+	Scenario             string           `json:"scenario"`
+	File                 string           `json:"file"`
+	Seed                 int64            `json:"seed"`
+	Transport            string           `json:"transport"`
+	TasksSubmitted       uint64           `json:"tasks_submitted"`
+	TasksCompleted       uint64           `json:"tasks_completed"`
+	TasksFailed          uint64           `json:"tasks_failed"`
+	TasksRetried         uint64           `json:"tasks_retried"`
+	TasksCancelled       uint64           `json:"tasks_cancelled"`
+	ObjectsLost          uint64           `json:"objects_lost"`
+	ObjectsReconstructed uint64           `json:"objects_reconstructed"`
+	FaultsInjected       int              `json:"faults_injected"`
+	VirtualSeconds       float64          `json:"virtual_seconds"`
+	WallSeconds          float64          `json:"wall_seconds"`
+	Events               uint64           `json:"events"`
+	EventsPerSecond      float64          `json:"events_per_second"`
+	Speed                float64          `json:"speed"`
+	Throughput           float64          `json:"throughput"`
+	LatencyMs            Latency          `json:"latency_ms"`
+	Checked              int              `json:"results_checked"`
+	Incorrect            int              `json:"results_incorrect"`
+	Warnings             []string         `json:"warnings,omitempty"`
+	Expectations         []Expectation    `json:"expectations"`
+	OK                   bool             `json:"ok"`
+	Digest               string           `json:"digest"`
+	Workloads            []WorkloadResult `json:"workloads"`
+}
+
+// WorkloadResult is the outcome of one workload entry.
+type WorkloadResult struct {
+	Name      string `json:"name"`
+	Generator string `json:"generator"`
+	Drivers   int    `json:"drivers"`
+	Finished  int    `json:"drivers_finished"`
+	Checked   int    `json:"results_checked"`
+	Incorrect int    `json:"results_incorrect"`
+	Errors    int    `json:"errors"`
+	FirstErr  string `json:"first_error,omitempty"`
+}
+
+// metrics folds runtime events into counters, latencies and a digest.
+type metrics struct {
+	now        func() time.Duration
+	submitted  uint64
+	completed  uint64
+	failed     uint64
+	retried    uint64
+	cancelled  uint64
+	lost       uint64
+	rebuilt    uint64
+	submitAt   map[transport.TaskID]time.Duration
+	latencies  []time.Duration
+	digest     uint64
+	warnings   []string
+	actors     *[]transport.ActorID
+	infeasible int
+	onEvent    func(time.Duration, *transport.Event)
+}
+
+func (m *metrics) event(ev *transport.Event) {
+	at := m.now()
+	m.digest = workload.Mix(m.digest, uint64(at), uint64(ev.Kind), uint64(ev.Node), uint64(ev.Peer),
+		uint64(ev.Task), uint64(ev.Object.Task), uint64(ev.Object.Index), uint64(ev.Bytes))
+	switch ev.Kind {
+	case transport.EvTaskSubmitted:
+		m.submitted++
+		m.submitAt[ev.Task] = at
+	case transport.EvTaskFinished:
+		m.completed++
+		m.done(ev.Task, at)
+	case transport.EvTaskFailed:
+		m.failed++
+		m.done(ev.Task, at)
+	case transport.EvTaskCancelled:
+		m.cancelled++
+		m.done(ev.Task, at)
+	case transport.EvActorCreated:
+		m.completed++
+		m.done(ev.Task, at)
+		*m.actors = append(*m.actors, ev.Task)
+	case transport.EvTaskRetried:
+		m.retried++
+	case transport.EvObjectLost:
+		m.lost++
+	case transport.EvObjectReconstructed:
+		m.rebuilt++
+	case transport.EvTaskInfeasible:
+		m.infeasible++
+		if m.infeasible <= 5 {
+			m.warnings = append(m.warnings, fmt.Sprintf("at %v: task %v infeasible: %s", at, ev.Task, ev.Detail))
+		}
+	case transport.EvWarning:
+		if len(m.warnings) < 20 {
+			m.warnings = append(m.warnings, fmt.Sprintf("at %v: node %d: %s", at, ev.Node, ev.Detail))
+		}
+	}
+	if m.onEvent != nil {
+		m.onEvent(at, ev)
+	}
+}
+
+func (m *metrics) done(id transport.TaskID, at time.Duration) {
+	if t, ok := m.submitAt[id]; ok {
+		m.latencies = append(m.latencies, at-t)
+		delete(m.submitAt, id)
+	}
+}
+
+// ErrBadScenario wraps errors in a scenario the loader could not catch (the
+// CLI exits 2 for it, as for a loading error).
+var ErrBadScenario = errors.New("bad scenario")
+
+// Run runs a scenario in netsim and checks its expectations. The error is
+// for runs that could not happen at all; failed expectations are in Result.
+func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error) {
+	cfg, err := clusterConfig(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadScenario, err)
+	}
+	cfg.WireCheck = o.WireCheck
+	cfg.OnNetEvent = o.OnNetEvent
+	if o.Log == nil {
+		o.Log = func(string, ...any) {}
+	}
+	var actors []transport.ActorID
+	m := &metrics{submitAt: make(map[transport.TaskID]time.Duration), actors: &actors, onEvent: o.OnEvent}
+	cfg.OnEvent = m.event
+	reg := ray.NewRegistry()
+	funcs := workload.Register(reg)
+	c, err := ray.NewSim(cfg, reg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadScenario, s.File, err)
+	}
+	defer c.Close()
+	sim := c.Netsim()
+	m.now = sim.Now
+	applyLinks(s, sim, cfg.Link)
+
+	fi := &faultInjector{s: s, c: c, log: o.Log}
+	fi.schedule()
+	defer func() { fi.actors = actors }()
+
+	tallies := make([]*workload.Tally, len(s.Workload))
+	for e := range s.Workload {
+		w := &s.Workload[e]
+		n := max(w.Drivers.N(len(s.Cluster.Nodes)), 1)
+		t := &workload.Tally{Name: w.Name, Generator: w.Generator, Drivers: n}
+		tallies[e] = t
+		for k := 0; k < n; k++ {
+			nodeIdx := k % len(s.Cluster.Nodes)
+			if err := c.Go(nodeIdx, funcs.Driver(w, e, k, n, s.Seed, t)); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	wallStart := time.Now()
+	every := o.ProgressEvery
+	if every <= 0 {
+		every = 200 * time.Millisecond
+	}
+	lastProgress := wallStart
+	limit := s.DurationLimit
+	if limit <= 0 {
+		limit = scenarios.DefaultDurationLimit
+	}
+	const slice = 10 * time.Millisecond
+	done := false
+	for !done && sim.Now() <= limit {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		fi.actors = actors
+		done = c.RunUntil(min(sim.Now()+slice, limit))
+		if o.Progress != nil && time.Since(lastProgress) >= every {
+			lastProgress = time.Now()
+			st := sim.Stats()
+			o.Progress(Progress{Virtual: sim.Now(), TasksSubmitted: m.submitted, TasksDone: m.completed + m.failed,
+				Events: st.Events, EventsPerSec: st.EventsPerSec})
+		}
+		if sim.Pending() == 0 {
+			break
+		}
+	}
+	end := sim.Now()
+	wall := time.Since(wallStart)
+	st := sim.Stats()
+
+	r := &Result{
+		Scenario: s.Name, File: s.File, Seed: s.Seed, Transport: "sim",
+		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed,
+		TasksRetried: m.retried, TasksCancelled: m.cancelled, ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt,
+		FaultsInjected: fi.injected, VirtualSeconds: end.Seconds(), WallSeconds: wall.Seconds(),
+		Events: st.Events, EventsPerSecond: float64(st.Events) / max(wall.Seconds(), 1e-9),
+		Speed: end.Seconds() / max(wall.Seconds(), 1e-9), Warnings: m.warnings,
+		Digest: fmt.Sprintf("%016x%016x", sim.Digest(), m.digest),
+	}
+	if end > 0 {
+		r.Throughput = float64(m.completed) / end.Seconds()
+	}
+	r.LatencyMs = percentiles(m.latencies)
+	allDone := c.Running() == 0
+	var errs, firstErrs []string
+	for _, t := range tallies {
+		wr := WorkloadResult{Name: t.Name, Generator: t.Generator, Drivers: t.Drivers, Finished: t.Done,
+			Checked: t.Checked, Incorrect: t.Incorrect, Errors: t.Errors}
+		if t.FirstErr != nil {
+			wr.FirstErr = t.FirstErr.Error()
+			firstErrs = append(firstErrs, wr.FirstErr)
+		}
+		r.Workloads = append(r.Workloads, wr)
+		r.Checked += t.Checked
+		r.Incorrect += t.Incorrect
+		if t.Errors > 0 {
+			errs = append(errs, fmt.Sprintf("%s: %d errors", t.Name, t.Errors))
+		}
+	}
+	r.Expectations = expectations(s, r, m, allDone, errs, firstErrs, end)
+	r.OK = true
+	for _, e := range r.Expectations {
+		r.OK = r.OK && e.OK
+	}
+	return r, nil
+}
+
+func percentiles(ls []time.Duration) Latency {
+	if len(ls) == 0 {
+		return Latency{}
+	}
+	slices.Sort(ls)
+	at := func(q float64) float64 {
+		i := int(q * float64(len(ls)-1))
+		return float64(ls[i]) / float64(time.Millisecond)
+	}
+	return Latency{P50: at(0.5), P90: at(0.9), P99: at(0.99), Max: at(1)}
+}
