@@ -95,7 +95,8 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 func (d *decoder) parseYAML(data []byte) *yaml.Node {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		e := &FieldError{File: d.file, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+		// yaml.v3 leaves out the line when the problem is on the first one.
+		e := &FieldError{File: d.file, Line: 1, Column: 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 			e.Line, _ = strconv.Atoi(m[1])
 			e.Column, e.Msg = 1, m[2]
