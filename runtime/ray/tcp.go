@@ -1,0 +1,287 @@
+package ray
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"raysim/runtime/gcs"
+	"raysim/runtime/node"
+	"raysim/runtime/scheduler"
+	"raysim/runtime/transport"
+	"raysim/runtime/transport/tcp"
+)
+
+// tcpReadyTimeout bounds how long NewTCP waits for every raylet to register.
+const tcpReadyTimeout = 10 * time.Second
+
+// TCP is an in-process cluster whose endpoints talk over loopback TCP: one
+// tcp.Host per endpoint (every GCS shard, the global scheduler, every
+// raylet), each running its component on its own loop goroutine on the wall
+// clock. The components and the public API are those of Sim; only the
+// transport differs. Costs are not simulated (Env.Charge is a no-op on TCP):
+// the work takes the real time it takes.
+//
+// Components are only ever touched on their own loop; drivers reach their
+// raylet through node.Caller, whose methods go through Env.Await. The
+// cluster's exported methods are safe for concurrent use.
+type TCP struct {
+	cfg     Config
+	layout  *gcs.Layout
+	hosts   []*tcp.Host // shards, then the scheduler, then the raylets
+	raylets []*node.Raylet
+	loops   sync.WaitGroup // one per host loop
+	loopErr chan error     // unexpected loop exits (buffered, one per host)
+
+	mu      sync.Mutex // guards the fields below
+	drivers uint64
+	errs    []error
+
+	drv       sync.WaitGroup // drivers started with Go
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewTCP starts a cluster on 127.0.0.1 (ephemeral ports) with a random
+// cluster ID and token. It returns once every raylet has registered with the
+// global scheduler, so that the first task can be placed anywhere. The hosts
+// run until ctx is done or Close is called; call Close in any case.
+func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	secret := make([]byte, 40)
+	if _, err := crand.Read(secret); err != nil {
+		return nil, fmt.Errorf("ray: cluster token: %w", err)
+	}
+	clusterID, token := "raysim-"+hex.EncodeToString(secret[:8]), secret[8:]
+	c := &TCP{cfg: cfg, layout: cfg.layout(), raylets: make([]*node.Raylet, len(cfg.Nodes))}
+
+	ids := append(append(append([]transport.NodeID{}, c.layout.Shards...), SchedulerID), c.layout.Raylets...)
+	for k, id := range ids {
+		seed := int64(0) // crypto-random
+		if cfg.Seed != 0 {
+			seed = cfg.Seed + int64(k)
+		}
+		h, err := tcp.Listen(tcp.Config{ClusterID: clusterID, Token: token, Self: id,
+			Listen: "127.0.0.1:0", Seed: seed, OnEvent: cfg.OnEvent})
+		if err != nil {
+			for _, h := range c.hosts {
+				h.Close()
+			}
+			return nil, err
+		}
+		c.hosts = append(c.hosts, h)
+	}
+	for _, h := range c.hosts {
+		for k, id := range ids {
+			h.SetPeer(id, c.hosts[k].Addr())
+		}
+	}
+
+	// Constructors, as in NewSim. Each runs on its host's loop goroutine.
+	layout := c.layout
+	pol, _ := scheduler.NewPolicy(cfg.Policy)
+	registered := make(chan struct{})
+	made := make(chan int, len(cfg.Nodes))
+	ctors := make([]func(transport.Env) transport.Handler, 0, len(ids))
+	for range layout.Shards {
+		ctors = append(ctors, func(env transport.Env) transport.Handler { return gcs.New(env, layout, *cfg.Costs) })
+	}
+	ctors = append(ctors, func(env transport.Env) transport.Handler {
+		g := scheduler.NewGlobal(env, scheduler.GlobalConfig{Layout: layout, Policy: pol, Costs: *cfg.Costs,
+			Bandwidth: cfg.Link.Bandwidth, SpillThreshold: cfg.SpillThreshold})
+		return newRegWatch(g, layout.Raylets, registered)
+	})
+	for i := range cfg.Nodes {
+		ctors = append(ctors, func(env transport.Env) transport.Handler {
+			r := node.New(env, cfg.rayletConfig(layout, i, reg, 1))
+			c.raylets[i] = r // published to other goroutines by made
+			made <- i
+			return r
+		})
+	}
+
+	c.loopErr = make(chan error, len(c.hosts))
+	for k, h := range c.hosts {
+		c.loops.Add(1)
+		go func() {
+			defer c.loops.Done()
+			if err := h.Run(ctx, ctors[k]); err != nil {
+				c.loopErr <- fmt.Errorf("ray: node %d: %w", ids[k], err)
+			}
+		}()
+	}
+
+	timeout := time.NewTimer(tcpReadyTimeout)
+	defer timeout.Stop()
+	for pending := len(cfg.Nodes); pending > 0 || registered != nil; {
+		select {
+		case <-made:
+			pending--
+		case <-registered:
+			registered = nil
+		case err := <-c.loopErr:
+			c.Close()
+			return nil, err
+		case <-ctx.Done():
+			c.Close()
+			return nil, ctx.Err()
+		case <-timeout.C:
+			c.Close()
+			return nil, fmt.Errorf("ray: raylets did not all register within %v", tcpReadyTimeout)
+		}
+	}
+	return c, nil
+}
+
+// regWatch wraps the global scheduler to close ready once every raylet has
+// registered (it runs on the scheduler's loop, like the scheduler).
+type regWatch struct {
+	transport.Handler
+	want  map[transport.NodeID]bool
+	ready chan struct{}
+}
+
+func newRegWatch(h transport.Handler, raylets []transport.NodeID, ready chan struct{}) *regWatch {
+	w := &regWatch{Handler: h, want: make(map[transport.NodeID]bool), ready: ready}
+	for _, id := range raylets {
+		w.want[id] = true
+	}
+	return w
+}
+
+func (w *regWatch) Handle(from transport.NodeID, m transport.Message) {
+	w.Handler.Handle(from, m)
+	if w.ready == nil {
+		return
+	}
+	if reg, ok := m.(*transport.RegisterNode); ok {
+		delete(w.want, reg.Node)
+		if len(w.want) == 0 {
+			close(w.ready)
+			w.ready = nil
+		}
+	}
+}
+
+// Layout is the cluster's endpoint layout.
+func (c *TCP) Layout() *gcs.Layout { return c.layout }
+
+// Addr is the listen address of endpoint id ("" if the cluster has none).
+func (c *TCP) Addr(id transport.NodeID) string {
+	if h := c.host(id); h != nil {
+		return h.Addr()
+	}
+	return ""
+}
+
+// Stats returns the transport counters of endpoint id.
+func (c *TCP) Stats(id transport.NodeID) tcp.Stats {
+	if h := c.host(id); h != nil {
+		return h.Stats()
+	}
+	return tcp.Stats{}
+}
+
+func (c *TCP) host(id transport.NodeID) *tcp.Host {
+	switch {
+	case id == SchedulerID:
+		return c.hosts[len(c.layout.Shards)]
+	case id > SchedulerID && int(id-SchedulerID-1) < len(c.layout.Shards):
+		return c.hosts[id-SchedulerID-1]
+	case id >= 1 && int(id) <= len(c.raylets):
+		return c.hosts[len(c.layout.Shards)+int(id)]
+	}
+	return nil
+}
+
+// NodeIndex returns the index of the node named name.
+func (c *TCP) NodeIndex(name string) (int, bool) {
+	for i, n := range c.cfg.Nodes {
+		if n.Name == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// driverContext returns the context of a new driver on node i, with a root
+// task ID derived like Sim's (DriverTaskID(Seed, n), n counting drivers).
+func (c *TCP) driverContext(i int) (context.Context, error) {
+	if i < 0 || i >= len(c.raylets) {
+		return nil, fmt.Errorf("ray: no node %d (the cluster has %d)", i, len(c.raylets))
+	}
+	c.mu.Lock()
+	n := c.drivers
+	c.drivers++
+	c.mu.Unlock()
+	// NewDriver only builds the caller; every later use of the raylet goes
+	// through Env.Await onto the raylet's loop.
+	return c.raylets[i].NewDriver(transport.DriverTaskID(c.cfg.Seed, n)).Context(), nil
+}
+
+// Run runs driver on the calling goroutine, bound to a new driver of node 0,
+// and returns its error. It does not wait for drivers started with Go (see
+// Wait). Several Runs may proceed concurrently, each from its own goroutine.
+// If the cluster is closed while the driver is blocked in a runtime call,
+// that call never returns: the calling goroutine exits (runtime.Goexit)
+// once the hosts have stopped.
+func (c *TCP) Run(driver func(ctx context.Context) error) error {
+	ctx, err := c.driverContext(0)
+	if err != nil {
+		return err
+	}
+	return driver(ctx)
+}
+
+// Go starts driver on node i in its own goroutine. Its error, if any, is
+// returned by Wait.
+func (c *TCP) Go(i int, driver func(ctx context.Context) error) error {
+	ctx, err := c.driverContext(i)
+	if err != nil {
+		return err
+	}
+	c.drv.Add(1)
+	go func() {
+		defer c.drv.Done()
+		if err := driver(ctx); err != nil {
+			c.mu.Lock()
+			c.errs = append(c.errs, err)
+			c.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+// Wait blocks until every driver started with Go has returned, and returns
+// their errors joined (and clears them).
+func (c *TCP) Wait() error {
+	c.drv.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err := errors.Join(c.errs...)
+	c.errs = nil
+	return err
+}
+
+// Close stops every host and waits for their loops. User code still blocked
+// in a runtime call is ended (its goroutine exits); user code that is
+// computing finishes on its own and then ends at its next runtime call.
+func (c *TCP) Close() error {
+	c.closeOnce.Do(func() {
+		var errs []error
+		for _, h := range c.hosts {
+			if err := h.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		c.loops.Wait()
+		c.closeErr = errors.Join(errs...)
+	})
+	return c.closeErr
+}
