@@ -77,6 +77,9 @@ type Raylet struct {
 	actors      map[transport.ActorID]*actorHost
 	routes      map[transport.ActorID]*route
 	nameWaiters map[string][]func(transport.ActorInfo)
+	// tombstones are tasks cancelled before they reached this node: a
+	// PlaceTask crossing the CancelTask in flight is failed on arrival.
+	tombstones map[transport.TaskID]struct{}
 
 	meanTask time.Duration
 	Stats    Stats
@@ -113,6 +116,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		actors:      make(map[transport.ActorID]*actorHost),
 		routes:      make(map[transport.ActorID]*route),
 		nameWaiters: make(map[string][]func(transport.ActorInfo)),
+		tombstones:  make(map[transport.TaskID]struct{}),
 	}
 	env.After(0, r.start)
 	return r
@@ -156,6 +160,11 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			return
 		}
 		spec := m.Spec
+		if _, ok := r.tombstones[spec.ID]; ok {
+			delete(r.tombstones, spec.ID)
+			r.failTask(&spec, transport.ErrKindCancelled, "task cancelled")
+			return
+		}
 		if !spec.Resources.Fits(r.cfg.Resources) { // stale view: hand it back
 			r.spill(&spec)
 			return
@@ -653,7 +662,11 @@ func deleteNode(ns []transport.NodeID, n transport.NodeID) []transport.NodeID {
 // cancelLocal drops a task queued here, or marks a running one cancelled.
 func (r *Raylet) cancelLocal(id transport.TaskID) {
 	t, ok := r.tasks[id]
-	if !ok || t.cancelled {
+	if !ok {
+		r.tombstones[id] = struct{}{} // in flight to us, or never coming
+		return
+	}
+	if t.cancelled {
 		return
 	}
 	t.cancelled = true

@@ -26,6 +26,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,6 +109,7 @@ type Host struct {
 	handshakeTimeout time.Duration
 	inbox            chan item
 	done             chan struct{} // closed by Close
+	stopped          chan struct{} // closed when Run's loop has exited
 	closeOnce        sync.Once
 	running          atomic.Bool
 	wg               sync.WaitGroup // accept loop, connection readers, peer writers
@@ -165,6 +167,7 @@ func Listen(cfg Config) (*Host, error) {
 		handshakeTimeout: handshakeTimeout,
 		inbox:            make(chan item, cfg.InboxSize),
 		done:             make(chan struct{}),
+		stopped:          make(chan struct{}),
 		addrs:            make(map[transport.NodeID]string),
 		conns:            make(map[net.Conn]struct{}),
 		rand:             rand.New(rand.NewPCG(seed, uint64(cfg.Self))),
@@ -209,6 +212,7 @@ func (h *Host) Run(ctx context.Context, newHandler func(env transport.Env) trans
 	if !h.running.CompareAndSwap(false, true) {
 		return errors.New("tcp: Run called twice")
 	}
+	defer close(h.stopped)
 	defer h.Close()
 	h.mu.Lock()
 	if h.closed {
@@ -405,17 +409,27 @@ func (e *nodeEnv) After(d time.Duration, f func()) transport.Timer {
 }
 
 // Await runs register on the loop and blocks until wake is called. wake is
-// safe to call more than once. If the host closes first, Await returns: the
-// caller is being torn down with it.
+// safe to call more than once. If the host closes first, Await never returns
+// (as in netsim, where a crashed node's coroutines unwind): once the loop has
+// stopped it ends the calling goroutine with runtime.Goexit, running its
+// deferred calls. Returning without wake would hand the caller state the
+// loop may still be writing, or never wrote.
 func (e *nodeEnv) Await(register func(wake func())) {
 	ch := make(chan struct{})
 	var once sync.Once
 	wake := func() { once.Do(func() { close(ch) }) }
-	if !e.h.post(item{f: func() { register(wake) }}) {
-		return
+	if e.h.post(item{f: func() { register(wake) }}) {
+		select {
+		case <-ch:
+			return
+		case <-e.h.done:
+		}
 	}
+	<-e.h.stopped // the loop no longer touches what register shares with us
 	select {
-	case <-ch:
-	case <-e.h.done:
+	case <-ch: // woken before the loop stopped
+		return
+	default:
+		runtime.Goexit()
 	}
 }
