@@ -32,14 +32,21 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			a.Ref = transport.ObjectID{}
 		}
 	},
-	// The decoder bounds NumReturns to MaxCount and Attempt to 1<<31
-	// while the encoder writes any uint32 (an asymmetry in messages.go: such
-	// a spec encodes but is refused on decode).
-	reflect.TypeFor[transport.TaskSpec](): func(v reflect.Value) {
-		s := v.Addr().Interface().(*transport.TaskSpec)
-		s.NumReturns %= transport.MaxCount + 1
-		s.Attempt %= 1<<31 + 1
+	// Chunk sizes and offsets are never negative; the decoder refuses them.
+	reflect.TypeFor[transport.ObjectChunk](): func(v reflect.Value) {
+		c := v.Addr().Interface().(*transport.ObjectChunk)
+		c.Offset, c.Total, c.Virtual = abs(c.Offset), abs(c.Total), abs(c.Virtual)
 	},
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		if x == -x { // MinInt64
+			return 0
+		}
+		return -x
+	}
+	return x
 }
 
 var cmpOpts = cmp.Options{

@@ -1,6 +1,9 @@
 package transport
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Value is the content of an object: real bytes plus the virtual size they
 // stand for. In netsim a "100 MB" object carries a few real bytes (its
@@ -83,13 +86,16 @@ type TaskSpec struct {
 	ActorName     string
 	Caller        TaskID
 	Seq           uint64
+	// SeqBase is the lowest Seq of the caller's calls to this actor not yet
+	// known done when the call was sent: a restarted actor starts its
+	// per-caller order there.
+	SeqBase uint64
 }
 
 // Return is the i-th return object of the task.
 func (s *TaskSpec) Return(i uint32) ObjectID { return ObjectID{Task: s.ID, Index: i} }
 
-// ArgBytes is the accounted size of the task's by-reference arguments as far
-// as sizes are given in refs (inline values are already in the spec).
+// InlineBytes is the accounted size of the task's inline arguments.
 func (s *TaskSpec) InlineBytes() int64 {
 	var n int64
 	for _, a := range s.Args {
@@ -128,6 +134,7 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	e.String(s.ActorName)
 	e.Task(s.Caller)
 	e.Uvarint(s.Seq)
+	e.Uvarint(s.SeqBase)
 }
 
 func (d *Decoder) Spec(s *TaskSpec) {
@@ -148,10 +155,10 @@ func (d *Decoder) Spec(s *TaskSpec) {
 			}
 		}
 	}
-	s.NumReturns = uint32(d.Count(MaxCount, 0))
+	s.NumReturns = uint32(d.Count(1<<32-1, 0))
 	s.Resources = d.Resources()
 	s.MaxRetries = int32(d.Varint())
-	s.Attempt = uint32(d.Count(1<<31, 0))
+	s.Attempt = uint32(d.Count(1<<32-1, 0))
 	s.Duration = d.Duration()
 	s.Strategy = d.U8()
 	s.Target = d.Node()
@@ -161,6 +168,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	s.ActorName = d.String()
 	s.Caller = d.Task()
 	s.Seq = d.Uvarint()
+	s.SeqBase = d.Uvarint()
 }
 
 // ObjectLoc tells where copies of an object are, as far as the sender knows.
@@ -209,7 +217,71 @@ const (
 	KindActorCall
 	KindCancelTask
 	KindKillActor
+	KindNodeDead
+	KindTaskPlaced
+	KindTaskDone
+	KindObjectLost
+	KindGcsGetTask
+	KindTaskInfo
 )
+
+// NodeDead is the GCS's publication that an incarnation of a node is dead.
+type NodeDead struct {
+	Node        NodeID
+	Incarnation uint64
+}
+
+// TaskPlaced tells a task's owner where the global scheduler sent it.
+type TaskPlaced struct {
+	Task TaskID
+	Node NodeID
+}
+
+// TaskDone tells a task's owner that its results are stored.
+type TaskDone struct {
+	Task TaskID
+	Node NodeID
+}
+
+// ObjectLost: the GCS knows the object existed but no copy is left.
+type ObjectLost struct{ Object ObjectID }
+
+// GcsGetTask reads a task's spec from the task table (for reconstruction).
+type GcsGetTask struct{ Task TaskID }
+
+// TaskInfo answers GcsGetTask.
+type TaskInfo struct {
+	Task  TaskID
+	Found bool
+	Spec  TaskSpec
+}
+
+func (*NodeDead) Kind() Kind   { return KindNodeDead }
+func (*TaskPlaced) Kind() Kind { return KindTaskPlaced }
+func (*TaskDone) Kind() Kind   { return KindTaskDone }
+func (*ObjectLost) Kind() Kind { return KindObjectLost }
+func (*GcsGetTask) Kind() Kind { return KindGcsGetTask }
+func (*TaskInfo) Kind() Kind   { return KindTaskInfo }
+
+func (m *NodeDead) MarshalWire(e *Encoder)     { e.Node(m.Node); e.Uvarint(m.Incarnation) }
+func (m *NodeDead) UnmarshalWire(d *Decoder)   { m.Node, m.Incarnation = d.Node(), d.Uvarint() }
+func (m *TaskPlaced) MarshalWire(e *Encoder)   { e.Task(m.Task); e.Node(m.Node) }
+func (m *TaskPlaced) UnmarshalWire(d *Decoder) { m.Task, m.Node = d.Task(), d.Node() }
+func (m *TaskDone) MarshalWire(e *Encoder)     { e.Task(m.Task); e.Node(m.Node) }
+func (m *TaskDone) UnmarshalWire(d *Decoder)   { m.Task, m.Node = d.Task(), d.Node() }
+func (m *ObjectLost) MarshalWire(e *Encoder)   { e.Object(m.Object) }
+func (m *ObjectLost) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
+func (m *GcsGetTask) MarshalWire(e *Encoder)   { e.Task(m.Task) }
+func (m *GcsGetTask) UnmarshalWire(d *Decoder) { m.Task = d.Task() }
+func (m *TaskInfo) MarshalWire(e *Encoder) {
+	e.Task(m.Task)
+	e.Bool(m.Found)
+	e.Spec(&m.Spec)
+}
+func (m *TaskInfo) UnmarshalWire(d *Decoder) {
+	m.Task, m.Found = d.Task(), d.Bool()
+	d.Spec(&m.Spec)
+}
 
 // SpillTask: a raylet hands a task it will not run to the global scheduler,
 // with what it knows of the arguments' locations.
@@ -227,11 +299,13 @@ type PlaceTask struct {
 // GcsAddTask writes a task spec to the task table (lineage).
 type GcsAddTask struct{ Spec TaskSpec }
 
-// GcsAddObject adds a location of an object to the object table.
+// GcsAddObject adds a location of an object to the object table. A location
+// from an incarnation of Node already declared dead is ignored.
 type GcsAddObject struct {
-	Object ObjectID
-	Node   NodeID
-	Size   int64
+	Object      ObjectID
+	Node        NodeID
+	Size        int64
+	Incarnation uint64
 }
 
 // GcsRemoveObject removes a location (the copy was evicted or lost).
@@ -382,9 +456,14 @@ func (m *GcsAddTask) MarshalWire(e *Encoder)  { e.Spec(&m.Spec) }
 func (m *GcsAddTask) UnmarshalWire(d *Decoder) {
 	d.Spec(&m.Spec)
 }
-func (m *GcsAddObject) MarshalWire(e *Encoder) { e.Object(m.Object); e.Node(m.Node); e.Varint(m.Size) }
+func (m *GcsAddObject) MarshalWire(e *Encoder) {
+	e.Object(m.Object)
+	e.Node(m.Node)
+	e.Varint(m.Size)
+	e.Uvarint(m.Incarnation)
+}
 func (m *GcsAddObject) UnmarshalWire(d *Decoder) {
-	m.Object, m.Node, m.Size = d.Object(), d.Node(), d.Varint()
+	m.Object, m.Node, m.Size, m.Incarnation = d.Object(), d.Node(), d.Varint(), d.Uvarint()
 }
 func (m *GcsRemoveObject) MarshalWire(e *Encoder)   { e.Object(m.Object); e.Node(m.Node) }
 func (m *GcsRemoveObject) UnmarshalWire(d *Decoder) { m.Object, m.Node = d.Object(), d.Node() }
@@ -409,6 +488,9 @@ func (m *ObjectChunk) MarshalWire(e *Encoder) {
 func (m *ObjectChunk) UnmarshalWire(d *Decoder) {
 	m.Object, m.Offset, m.Total, m.ErrKind = d.Object(), d.Varint(), d.Varint(), d.U8()
 	m.Data, m.Virtual = d.Bytes8(), d.Varint()
+	if m.Virtual < 0 || m.Total < 0 || m.Offset < 0 {
+		d.Fail(fmt.Errorf("%w: negative size in object chunk", ErrTooLarge))
+	}
 }
 func (m *PullFailed) MarshalWire(e *Encoder)   { e.Object(m.Object) }
 func (m *PullFailed) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
@@ -482,4 +564,10 @@ func init() {
 	register(KindActorCall, func() Message { return new(ActorCall) })
 	register(KindCancelTask, func() Message { return new(CancelTask) })
 	register(KindKillActor, func() Message { return new(KillActor) })
+	register(KindNodeDead, func() Message { return new(NodeDead) })
+	register(KindTaskPlaced, func() Message { return new(TaskPlaced) })
+	register(KindTaskDone, func() Message { return new(TaskDone) })
+	register(KindObjectLost, func() Message { return new(ObjectLost) })
+	register(KindGcsGetTask, func() Message { return new(GcsGetTask) })
+	register(KindTaskInfo, func() Message { return new(TaskInfo) })
 }
