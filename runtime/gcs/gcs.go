@@ -8,8 +8,10 @@
 package gcs
 
 import (
+	"cmp"
 	"hash/fnv"
 	"slices"
+	"time"
 
 	"raysim/runtime/costs"
 	"raysim/runtime/transport"
@@ -42,27 +44,44 @@ func (l *Layout) ShardOfName(name string) transport.NodeID {
 func (l *Layout) NodeTable() transport.NodeID { return l.Shards[0] }
 
 type objectEntry struct {
-	size  int64
-	nodes []transport.NodeID
-	subs  []transport.NodeID // one-shot subscribers waiting for a first location
-	next  int                // round-robin over copies when answering
+	created bool // a location was added once: no location now means lost
+	size    int64
+	nodes   []transport.NodeID
+	subs    []transport.NodeID // one-shot subscribers waiting for a first location
+	next    int                // round-robin over copies when answering
 }
 
 type actorEntry struct {
-	info transport.ActorInfo
-	subs []transport.NodeID
+	info     transport.ActorInfo
+	subs     []transport.NodeID
+	restarts int32
 }
 
 type nodeEntry struct {
-	reg  transport.RegisterNode
-	last transport.Heartbeat
+	reg      transport.RegisterNode
+	last     transport.Heartbeat
+	lastSeen time.Time
+	alive    bool
+}
+
+// Config configures a shard.
+type Config struct {
+	Layout *Layout
+	Costs  costs.Profile
+	// HeartbeatPeriod is how often the node-table shard checks liveness
+	// (default 100ms); NodeTimeout how long a node may stay silent before it
+	// is declared dead (default 5 periods).
+	HeartbeatPeriod time.Duration
+	NodeTimeout     time.Duration
 }
 
 // Shard is one GCS shard.
 type Shard struct {
-	env    transport.Env
-	layout *Layout
-	costs  costs.Profile
+	env     transport.Env
+	layout  *Layout
+	costs   costs.Profile
+	cfg     Config
+	deadInc map[transport.NodeID]uint64 // highest incarnation declared dead
 
 	objects map[transport.ObjectID]*objectEntry
 	tasks   map[transport.TaskID]*transport.TaskSpec
@@ -73,16 +92,28 @@ type Shard struct {
 	funcs   uint64             // function-table digest of the first node
 }
 
-// New returns an empty shard.
-func New(env transport.Env, layout *Layout, c costs.Profile) *Shard {
-	return &Shard{
-		env: env, layout: layout, costs: c,
+// New returns an empty shard. The node-table shard starts checking node
+// liveness at once.
+func New(env transport.Env, cfg Config) *Shard {
+	if cfg.HeartbeatPeriod <= 0 {
+		cfg.HeartbeatPeriod = 100 * time.Millisecond
+	}
+	if cfg.NodeTimeout <= 0 {
+		cfg.NodeTimeout = 5 * cfg.HeartbeatPeriod
+	}
+	s := &Shard{
+		env: env, layout: cfg.Layout, costs: cfg.Costs, cfg: cfg,
+		deadInc: make(map[transport.NodeID]uint64),
 		objects: make(map[transport.ObjectID]*objectEntry),
 		tasks:   make(map[transport.TaskID]*transport.TaskSpec),
 		actors:  make(map[transport.ActorID]*actorEntry),
 		names:   make(map[string]transport.ActorID),
 		nodes:   make(map[transport.NodeID]*nodeEntry),
 	}
+	if env.Self() == cfg.Layout.NodeTable() {
+		env.After(cfg.HeartbeatPeriod, s.checkNodes)
+	}
+	return s
 }
 
 // Handle implements transport.Handler.
@@ -106,10 +137,21 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.register(from, m)
 	case *transport.Heartbeat:
 		s.env.Charge(s.costs.GCSWrite)
-		if e := s.nodes[m.Node]; e != nil {
-			e.last = *m
+		e := s.nodes[m.Node]
+		if e == nil || !e.alive || m.Incarnation != e.reg.Incarnation {
+			return // unknown, dead or stale incarnation
 		}
+		e.last, e.lastSeen = *m, s.env.Now()
 		s.env.Send(s.layout.Scheduler, m)
+	case *transport.NodeDead:
+		s.nodeDead(m)
+	case *transport.GcsGetTask:
+		s.env.Charge(s.costs.GCSRead)
+		info := &transport.TaskInfo{Task: m.Task}
+		if t, ok := s.tasks[m.Task]; ok {
+			info.Found, info.Spec = true, *t
+		}
+		s.env.Send(from, info)
 	case *transport.GcsActorUpdate:
 		s.actorUpdate(m)
 	case *transport.GcsLookupActor:
@@ -119,13 +161,16 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 
 func (s *Shard) addObject(m *transport.GcsAddObject) {
 	s.env.Charge(s.costs.GCSWrite)
+	if inc, dead := s.deadInc[m.Node]; dead && m.Incarnation <= inc {
+		return // a stale location from a dead incarnation
+	}
 	s.env.Emit(&transport.Event{Kind: transport.EvGCSWrite, Node: s.env.Self(), Peer: m.Node, Object: m.Object, Bytes: m.Size, Detail: "object"})
 	e := s.objects[m.Object]
 	if e == nil {
 		e = &objectEntry{}
 		s.objects[m.Object] = e
 	}
-	e.size = m.Size
+	e.size, e.created = m.Size, true
 	if !slices.Contains(e.nodes, m.Node) {
 		e.nodes = append(e.nodes, m.Node)
 	}
@@ -147,6 +192,9 @@ func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID) {
 		if !slices.Contains(e.subs, from) {
 			e.subs = append(e.subs, from)
 		}
+		if e.created { // existed, every copy gone: the subscriber rebuilds it
+			s.env.Send(from, &transport.ObjectLost{Object: id})
+		}
 		return
 	}
 	// Prefer a copy on the subscriber itself, else spread readers over copies.
@@ -167,10 +215,16 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 			Detail: "node registered a different function table: refusing its registration"})
 		return
 	}
-	if s.nodes[m.Node] == nil {
+	old := s.nodes[m.Node]
+	if old == nil {
 		s.nodeIDs = append(s.nodeIDs, m.Node)
+	} else if old.reg.Incarnation > m.Incarnation {
+		return // a stale registration
+	} else if old.alive && old.reg.Incarnation < m.Incarnation {
+		// It restarted before we noticed: its previous incarnation is dead.
+		s.declareDead(old)
 	}
-	s.nodes[m.Node] = &nodeEntry{reg: *m}
+	s.nodes[m.Node] = &nodeEntry{reg: *m, alive: true, lastSeen: s.env.Now()}
 	s.env.Emit(&transport.Event{Kind: transport.EvNodeAlive, Node: m.Node})
 	s.env.Send(s.layout.Scheduler, m)
 }
@@ -181,6 +235,12 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	if e == nil {
 		e = &actorEntry{}
 		s.actors[m.Actor] = e
+	}
+	if e.info.State == transport.ActorDead {
+		return // death is final
+	}
+	if inc, dead := s.deadInc[m.Node]; dead && m.State == transport.ActorAlive && s.nodes[m.Node] != nil && s.nodes[m.Node].reg.Incarnation <= inc {
+		return // news from a dead incarnation
 	}
 	e.info = transport.ActorInfo{Actor: m.Actor, Node: m.Node, State: m.State, Name: m.Name, Found: true}
 	if m.Name != "" && s.layout.ShardOfName(m.Name) == s.env.Self() {
@@ -254,4 +314,84 @@ func (s *Shard) Locations(id transport.ObjectID) []transport.NodeID {
 		return slices.Clone(e.nodes)
 	}
 	return nil
+}
+
+// checkNodes declares dead every node silent for longer than NodeTimeout.
+func (s *Shard) checkNodes() {
+	now := s.env.Now()
+	for _, id := range s.nodeIDs {
+		if e := s.nodes[id]; e.alive && now.Sub(e.lastSeen) > s.cfg.NodeTimeout {
+			s.declareDead(e)
+		}
+	}
+	s.env.After(s.cfg.HeartbeatPeriod, s.checkNodes)
+}
+
+// declareDead publishes a node incarnation's death to every shard, the
+// global scheduler and every raylet.
+func (s *Shard) declareDead(e *nodeEntry) {
+	e.alive = false
+	m := &transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation}
+	s.env.Emit(&transport.Event{Kind: transport.EvNodeDead, Node: e.reg.Node, Detail: "missed heartbeats"})
+	for _, sh := range s.layout.Shards {
+		if sh != s.env.Self() {
+			s.env.Send(sh, m)
+		}
+	}
+	s.env.Send(s.layout.Scheduler, m)
+	for _, r := range s.layout.Raylets {
+		if r != e.reg.Node {
+			s.env.Send(r, m)
+		}
+	}
+	s.nodeDead(m)
+}
+
+// nodeDead forgets a dead incarnation's object copies and restarts (or
+// buries) the actors it hosted.
+func (s *Shard) nodeDead(m *transport.NodeDead) {
+	if inc, ok := s.deadInc[m.Node]; ok && inc >= m.Incarnation {
+		return
+	}
+	s.deadInc[m.Node] = m.Incarnation
+	for _, e := range s.objects { // removal commutes: map order cannot leak
+		if i := slices.Index(e.nodes, m.Node); i >= 0 {
+			e.nodes = slices.Delete(e.nodes, i, i+1)
+		}
+	}
+	var hosted []transport.ActorID
+	for id, e := range s.actors {
+		if e.info.Node == m.Node && e.info.State != transport.ActorDead && s.layout.ShardOfTask(id) == s.env.Self() {
+			hosted = append(hosted, id)
+		}
+	}
+	slices.SortFunc(hosted, func(a, b transport.ActorID) int { return cmp.Compare(a, b) })
+	for _, id := range hosted {
+		s.restartActor(id)
+	}
+}
+
+// restartActor re-places a dead node's actor (its constructor runs again)
+// while it has restarts left; otherwise the actor is dead for good.
+func (s *Shard) restartActor(id transport.ActorID) {
+	e := s.actors[id]
+	spec, ok := s.tasks[id]
+	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name}
+	if ok && e.restarts < spec.MaxRestarts {
+		e.restarts++
+		up.State = transport.ActorRestarting
+		s.env.Emit(&transport.Event{Kind: transport.EvActorRestarted, Node: s.env.Self(), Task: id, Detail: e.info.Name})
+		re := *spec
+		re.Attempt = uint32(e.restarts)
+		s.env.Send(s.layout.Scheduler, &transport.SpillTask{Spec: re})
+	} else {
+		up.State = transport.ActorDead
+		s.env.Emit(&transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: "its node died"})
+	}
+	s.actorUpdate(up)
+	if up.Name != "" {
+		if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
+			s.env.Send(ns, up)
+		}
+	}
 }

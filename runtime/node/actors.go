@@ -93,6 +93,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		}
 		r.env.Emit(&transport.Event{Kind: transport.EvActorCreated, Node: r.self, Task: a.id, Detail: t.spec.ActorName})
 		r.sendActorUpdate(&transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.ActorName})
+		r.notifyOwner(t.spec)
 		a.wake = wake
 		r.pumpActor(a)
 	})
@@ -156,7 +157,13 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 		r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is not alive on node %d", spec.Actor, r.self))
 		return
 	}
-	next := a.expected[spec.Caller]
+	next, seen := a.expected[spec.Caller]
+	if !seen {
+		// A (re)started actor takes the caller's order from the oldest call
+		// the caller has not seen done.
+		next = spec.SeqBase
+		a.expected[spec.Caller] = next
+	}
 	switch {
 	case spec.Seq < next:
 		return // duplicate delivery
@@ -211,6 +218,12 @@ func (r *Raylet) routeCall(spec *transport.TaskSpec) {
 }
 
 func (r *Raylet) deliverCall(node transport.NodeID, spec *transport.TaskSpec) {
+	if o := r.owned[spec.ID]; o != nil {
+		o.node = node
+	}
+	if t := r.seqs[seqKey{spec.Caller, spec.Actor}]; t != nil {
+		spec.SeqBase = t.base
+	}
 	if node == r.self {
 		r.hostCall(spec)
 		return
@@ -234,6 +247,9 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 	if rt == nil {
 		rt = &route{lookedUp: true}
 		r.routes[m.Actor] = rt
+	}
+	if m.State == transport.ActorRestarting || (m.State == transport.ActorAlive && rt.state == transport.ActorAlive && rt.node != m.Node) {
+		r.requeueCalls(m.Actor, rt.node)
 	}
 	rt.node, rt.state = m.Node, m.State
 	pending := rt.pending
@@ -297,3 +313,18 @@ func (r *Raylet) HostedActors() []transport.ActorInfo {
 
 // Kill ends a hosted actor from outside (a fault schedule's kill_actor).
 func (r *Raylet) Kill(id transport.ActorID, why string) { r.killActor(id, why) }
+
+// requeueCalls retries (or fails) the calls this raylet delivered to an
+// actor's previous location, which died with it.
+func (r *Raylet) requeueCalls(actor transport.ActorID, old transport.NodeID) {
+	var ids []transport.TaskID
+	for id, o := range r.owned {
+		if o.spec.Actor == actor && !o.spec.ActorCreation && o.node != 0 && o.node == old {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		r.retry(r.owned[id], fmt.Sprintf("actor %s restarted", actor))
+	}
+}

@@ -26,10 +26,6 @@ type Config struct {
 	Incarnation      uint64
 }
 
-// dispatchScan bounds how far past a head task that does not fit the local
-// scheduler looks for one that does (no head-of-line blocking, bounded work).
-const dispatchScan = 64
-
 // task is a task accepted by this raylet.
 type task struct {
 	spec      *transport.TaskSpec
@@ -47,6 +43,7 @@ type task struct {
 type fetch struct {
 	source  transport.NodeID
 	pulling bool
+	attempt int
 	total   int64
 	errKind uint8
 	data    []byte
@@ -65,8 +62,9 @@ type Raylet struct {
 	avail transport.Resources
 
 	tasks   map[transport.TaskID]*task // accepted and not finished
-	readyQ  []*task
-	qhead   int
+	classes []*class                   // ready tasks by resource shape, in first-seen order
+	byShape map[shape]*class
+	ready   int // tasks in classes
 	waiting int // accepted tasks whose arguments are not all local
 
 	waiters   map[transport.ObjectID][]func()
@@ -83,12 +81,21 @@ type Raylet struct {
 
 	meanTask time.Duration
 	Stats    Stats
+
+	// Ownership (fault tolerance): tasks submitted here that have not
+	// finished, with the node running them, so they can be retried when it
+	// dies; per-(caller, actor) call sequence tracking; node deaths seen; and
+	// objects being rebuilt from lineage.
+	owned          map[transport.TaskID]*ownedTask
+	seqs           map[seqKey]*seqTrack
+	deadInc        map[transport.NodeID]uint64
+	reconstructing map[transport.TaskID]bool
 }
 
 // Stats counts what a raylet did.
 type Stats struct {
-	Submitted, Spilled, Placed, Finished, Failed, Cancelled uint64
-	PullsStarted, PullsDone, BytesIn, BytesOut              int64
+	Submitted, Spilled, Placed, Finished, Failed, Cancelled, Retried uint64
+	PullsStarted, PullsDone, BytesIn, BytesOut                       int64
 }
 
 // New returns a raylet; it registers with the GCS and starts heartbeating on
@@ -117,6 +124,12 @@ func New(env transport.Env, cfg Config) *Raylet {
 		routes:      make(map[transport.ActorID]*route),
 		nameWaiters: make(map[string][]func(transport.ActorInfo)),
 		tombstones:  make(map[transport.TaskID]struct{}),
+		byShape:     make(map[shape]*class),
+
+		owned:          make(map[transport.TaskID]*ownedTask),
+		seqs:           make(map[seqKey]*seqTrack),
+		deadInc:        make(map[transport.NodeID]uint64),
+		reconstructing: make(map[transport.TaskID]bool),
 	}
 	env.After(0, r.start)
 	return r
@@ -148,7 +161,7 @@ func (r *Raylet) Available() transport.Resources { return r.avail }
 // QueueLen is the number of accepted tasks not yet running.
 func (r *Raylet) QueueLen() int { return r.queueLen() }
 
-func (r *Raylet) queueLen() int { return r.waiting + len(r.readyQ) - r.qhead }
+func (r *Raylet) queueLen() int { return r.waiting + r.ready }
 
 // Handle implements transport.Handler.
 func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
@@ -188,6 +201,18 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.cancelLocal(m.Task)
 	case *transport.KillActor:
 		r.killActor(m.Actor, "killed")
+	case *transport.TaskPlaced:
+		if o := r.owned[m.Task]; o != nil {
+			o.node = m.Node
+		}
+	case *transport.TaskDone:
+		r.ownedDone(m.Task)
+	case *transport.NodeDead:
+		r.onNodeDead(m)
+	case *transport.ObjectLost:
+		r.onObjectLost(m.Object)
+	case *transport.TaskInfo:
+		r.onTaskInfo(m)
 	}
 }
 
@@ -196,6 +221,7 @@ func (r *Raylet) submit(spec *transport.TaskSpec) {
 	r.Stats.Submitted++
 	r.env.Emit(&transport.Event{Kind: transport.EvTaskSubmitted, Node: r.self, Task: spec.ID, Detail: spec.Name})
 	r.env.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsAddTask{Spec: *spec})
+	r.own(spec)
 	switch {
 	case spec.Actor != 0 && !spec.ActorCreation:
 		r.routeCall(spec)
@@ -252,6 +278,12 @@ func (r *Raylet) spill(spec *transport.TaskSpec) {
 // resources.
 func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
 	r.env.Emit(&transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.self, Task: spec.ID, Detail: reason})
+	if o := r.owned[spec.ID]; o != nil && spec.Owner == r.self {
+		o.node = r.self
+	}
+	if old := r.tasks[spec.ID]; old != nil {
+		return // a duplicate (a retry racing the original): one run is enough
+	}
 	t := &task{spec: spec}
 	r.tasks[spec.ID] = t
 	r.waiting++
@@ -260,7 +292,7 @@ func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
 		if t.cancelled {
 			return
 		}
-		r.readyQ = append(r.readyQ, t)
+		r.enqueueReady(t)
 		r.dispatch()
 	})
 }
@@ -318,36 +350,66 @@ func (r *Raylet) argValues(t *task) []transport.Value {
 	return vals
 }
 
-// dispatch starts ready tasks whose resources are free.
+// shape is a task's resource demand as a map key: tasks of one shape wait in
+// one FIFO (Ray's scheduling classes), so a task that does not fit never
+// blocks a different shape behind it.
+type shape struct {
+	cpu, gpu int64
+	custom   string
+}
+
+type class struct {
+	shape transport.Resources
+	q     []*task
+	head  int
+}
+
+func shapeOf(res transport.Resources) shape {
+	k := shape{cpu: res.CPU, gpu: res.GPU}
+	if len(res.Custom) > 0 {
+		k.custom = res.String()
+	}
+	return k
+}
+
+func (r *Raylet) enqueueReady(t *task) {
+	k := shapeOf(t.spec.Resources)
+	c := r.byShape[k]
+	if c == nil {
+		c = &class{shape: t.spec.Resources}
+		r.byShape[k] = c
+		r.classes = append(r.classes, c)
+	}
+	c.q = append(c.q, t)
+	r.ready++
+}
+
+// dispatch starts ready tasks whose resources are free: the head of each
+// class, in order, while it fits.
 func (r *Raylet) dispatch() {
-	scanned := 0
-	for i := r.qhead; i < len(r.readyQ) && scanned < dispatchScan; i++ {
-		t := r.readyQ[i]
-		if t == nil {
-			continue
+	for _, c := range r.classes {
+		for c.head < len(c.q) {
+			t := c.q[c.head]
+			if !t.cancelled && !t.spec.Resources.Fits(r.avail) {
+				break
+			}
+			c.q[c.head] = nil
+			c.head++
+			r.ready--
+			if t.cancelled {
+				continue
+			}
+			r.avail = r.avail.Sub(t.spec.Resources)
+			t.res = t.spec.Resources
+			r.run(t)
 		}
-		scanned++
-		if t.cancelled {
-			r.readyQ[i] = nil
-			continue
+		if c.head == len(c.q) {
+			c.q, c.head = c.q[:0], 0
+		} else if c.head > 1024 && c.head > len(c.q)/2 {
+			n := copy(c.q, c.q[c.head:])
+			clear(c.q[n:])
+			c.q, c.head = c.q[:n], 0
 		}
-		if !t.spec.Resources.Fits(r.avail) {
-			continue
-		}
-		r.readyQ[i] = nil
-		r.avail = r.avail.Sub(t.spec.Resources)
-		t.res = t.spec.Resources
-		r.run(t)
-	}
-	for r.qhead < len(r.readyQ) && r.readyQ[r.qhead] == nil {
-		r.qhead++
-	}
-	if r.qhead == len(r.readyQ) {
-		r.readyQ, r.qhead = r.readyQ[:0], 0
-	} else if r.qhead > 1024 && r.qhead > len(r.readyQ)/2 {
-		n := copy(r.readyQ, r.readyQ[r.qhead:])
-		clear(r.readyQ[n:])
-		r.readyQ, r.qhead = r.readyQ[:n], 0
 	}
 }
 
@@ -458,6 +520,16 @@ func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value) {
 	for i := uint32(0); i < spec.NumReturns; i++ {
 		r.put(spec.Return(i), out, true)
 	}
+	r.notifyOwner(spec)
+}
+
+// notifyOwner tells a task's owner it is done (here, or by a message).
+func (r *Raylet) notifyOwner(spec *transport.TaskSpec) {
+	if spec.Owner == r.self {
+		r.ownedDone(spec.ID)
+	} else {
+		r.env.Send(spec.Owner, &transport.TaskDone{Task: spec.ID, Node: r.self})
+	}
 }
 
 // failTask stores an error as every return of a task that will not run.
@@ -484,8 +556,9 @@ func (r *Raylet) put(id transport.ObjectID, v transport.Value, primary bool) {
 		r.env.Send(r.cfg.Layout.ShardOfObject(ev), &transport.GcsRemoveObject{Object: ev, Node: r.self})
 	}
 	r.env.Emit(&transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
-	r.env.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: size})
+	r.env.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation})
 	r.locations[id] = transport.ObjectLoc{Object: id, Size: size, Nodes: []transport.NodeID{r.self}}
+	delete(r.reconstructing, id.Task)
 	r.wake(id)
 }
 
@@ -551,8 +624,12 @@ func (r *Raylet) onLocated(m *transport.ObjectLocated) {
 	if fe == nil || fe.pulling || r.store.Contains(m.Object) {
 		return
 	}
-	if m.Node == r.self { // the GCS thinks we have it but we do not (any more)
-		r.env.After(time.Millisecond, func() { r.subscribe(m.Object) })
+	if m.Node == r.self { // stale: the GCS thinks we have it but we do not
+		r.env.After(time.Millisecond, func() {
+			if r.fetches[m.Object] == fe && !fe.pulling {
+				r.subscribe(m.Object)
+			}
+		})
 		return
 	}
 	r.pull(m.Object, m.Node, fe)
@@ -571,7 +648,27 @@ func (r *Raylet) pull(id transport.ObjectID, from transport.NodeID, fe *fetch) {
 	r.Stats.PullsStarted++
 	fe.source, fe.pulling = from, true
 	fe.got, fe.seen, fe.data = 0, nil, nil
+	fe.attempt++
 	r.env.Send(from, &transport.PullRequest{Object: id})
+	r.watchPull(id, fe, fe.attempt, 0)
+}
+
+// pullTimeout is how long a pull may make no progress before it is retried
+// from a fresh location (a lost message, a dead or partitioned source).
+const pullTimeout = time.Second
+
+func (r *Raylet) watchPull(id transport.ObjectID, fe *fetch, attempt int, lastGot int64) {
+	r.env.After(pullTimeout, func() {
+		if r.fetches[id] != fe || !fe.pulling || fe.attempt != attempt {
+			return
+		}
+		if fe.got > lastGot {
+			r.watchPull(id, fe, attempt, fe.got)
+			return
+		}
+		fe.pulling = false
+		r.subscribe(id)
+	})
 }
 
 func (r *Raylet) servePull(to transport.NodeID, id transport.ObjectID) {

@@ -36,6 +36,7 @@ type Config struct {
 	WireCheck       bool          // round-trip every message through the codec
 	MaxVirtual      time.Duration // stop a run past this virtual time (default 1h)
 	HeartbeatPeriod time.Duration // default 100ms
+	NodeTimeout     time.Duration // silence before a node is declared dead (default 5 heartbeats)
 	OnEvent         func(*transport.Event)
 	OnNetEvent      func(*netsim.Event)
 }
@@ -85,6 +86,10 @@ func (cfg *Config) layout() *gcs.Layout {
 	return l
 }
 
+func (cfg *Config) newShard(env transport.Env, l *gcs.Layout) *gcs.Shard {
+	return gcs.New(env, gcs.Config{Layout: l, Costs: *cfg.Costs, HeartbeatPeriod: cfg.HeartbeatPeriod, NodeTimeout: cfg.NodeTimeout})
+}
+
 func (cfg *Config) rayletConfig(l *gcs.Layout, i int, reg *Registry, inc uint64) node.Config {
 	n := cfg.Nodes[i]
 	pol, _ := scheduler.NewPolicy(cfg.Policy)
@@ -116,9 +121,8 @@ func NewSim(cfg Config, reg *Registry) (*Sim, error) {
 	ns := netsim.New(netsim.Config{Seed: cfg.Seed, Link: cfg.Link, OnEvent: cfg.OnNetEvent})
 	c.net = sim.New(ns, sim.Options{WireCheck: cfg.WireCheck, OnEvent: cfg.OnEvent})
 	pol, _ := scheduler.NewPolicy(cfg.Policy)
-	for j, id := range c.layout.Shards {
-		_ = j
-		c.net.Add(id, func(env transport.Env) transport.Handler { return gcs.New(env, c.layout, *cfg.Costs) })
+	for _, id := range c.layout.Shards {
+		c.net.Add(id, func(env transport.Env) transport.Handler { return cfg.newShard(env, c.layout) })
 	}
 	c.net.Add(SchedulerID, func(env transport.Env) transport.Handler {
 		return scheduler.NewGlobal(env, scheduler.GlobalConfig{Layout: c.layout, Policy: pol, Costs: *cfg.Costs,

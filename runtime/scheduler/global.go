@@ -22,6 +22,8 @@ type GlobalConfig struct {
 
 type nodeView struct {
 	id       transport.NodeID
+	inc      uint64
+	dead     bool
 	total    transport.Resources
 	avail    transport.Resources
 	queue    int
@@ -61,10 +63,18 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			g.index[m.Node] = v
 			g.nodes = append(g.nodes, v)
 		}
+		if m.Incarnation < v.inc {
+			return
+		}
+		v.inc, v.dead = m.Incarnation, false
 		v.total, v.avail, v.queue = m.Total, m.Total, 0
 		g.retryInfeasible()
+	case *transport.NodeDead:
+		if v := g.index[m.Node]; v != nil && v.inc <= m.Incarnation {
+			v.dead = true
+		}
 	case *transport.Heartbeat:
-		if v := g.index[m.Node]; v != nil {
+		if v := g.index[m.Node]; v != nil && !v.dead && v.inc == m.Incarnation {
 			v.total, v.avail, v.queue, v.meanTask = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime
 		}
 	case *transport.SpillTask:
@@ -93,7 +103,7 @@ func (g *Global) place(m *transport.SpillTask) {
 	}
 	g.cands = g.cands[:0]
 	for _, v := range g.nodes {
-		if !spec.Resources.Fits(v.total) {
+		if v.dead || !spec.Resources.Fits(v.total) {
 			continue
 		}
 		if spec.Strategy == transport.StrategyNodeHard && v.id != spec.Target {
@@ -130,12 +140,18 @@ func (g *Global) place(m *transport.SpillTask) {
 	// heartbeats spreads instead of piling onto one node.
 	g.index[target].queue++
 	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason})
+	// The owner learns where its task went, so it can retry it if that node
+	// dies.
+	g.env.Send(spec.Owner, &transport.TaskPlaced{Task: spec.ID, Node: target})
 }
 
 func (g *Global) holdInfeasible(m *transport.SpillTask) {
 	var best transport.Resources
-	if len(g.nodes) > 0 {
-		best = g.nodes[0].total
+	for _, v := range g.nodes {
+		if !v.dead {
+			best = v.total
+			break
+		}
 	}
 	g.env.Emit(&transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: m.Spec.ID,
 		Detail: "no node has " + m.Spec.Resources.String() + " (" + m.Spec.Resources.Missing(best) + ")"})

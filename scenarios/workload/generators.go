@@ -152,14 +152,17 @@ func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error
 func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 	actors := make([]ray.ActorHandle[simulator], p.Actors)
 	for a := range actors {
-		actors[a] = d.f.sim.Options(ray.Name("simulator")).New(ctx, Mix(d.key, uint64(a)))
+		// Rollouts are stateless, so a simulator lost with its node is
+		// restarted and its calls retried, as an RL user of Ray would set
+		// max_restarts and max_task_retries.
+		actors[a] = d.f.sim.Options(ray.Name("simulator"), ray.MaxRestarts(3)).New(ctx, Mix(d.key, uint64(a)))
 	}
 	policy, want := Mix(d.key, 99), Mix(d.key, 99)
 	for round := 0; round < p.Rounds; round++ {
 		args := []any{ray.Blob{Sum: policy}}
 		for a, h := range actors {
 			dur := p.RolloutDuration.Sample(d.rng)
-			args = append(args, d.f.rollout.Options(ray.Duration(dur), ray.Name("rollout")).Remote(ctx, h, policy))
+			args = append(args, d.f.rollout.Options(ray.Duration(dur), ray.Name("rollout"), ray.MaxRetries(3)).Remote(ctx, h, policy))
 			want = Mix(want, Mix(Mix(d.key, uint64(a)), policy))
 		}
 		var err error

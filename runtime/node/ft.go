@@ -1,0 +1,225 @@
+package node
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"raysim/runtime/transport"
+)
+
+// ownedTask is a task this raylet submitted (or is rebuilding) and that has
+// not reported done: where it runs (0: not known yet) and its latest spec.
+type ownedTask struct {
+	spec *transport.TaskSpec
+	node transport.NodeID
+}
+
+// seqKey names one caller's call sequence to one actor.
+type seqKey struct {
+	caller transport.TaskID
+	actor  transport.ActorID
+}
+
+// seqTrack follows which of a caller's calls to an actor are done, so each
+// call can carry SeqBase: where a restarted actor starts the caller's order.
+type seqTrack struct {
+	base uint64
+	done map[uint64]bool
+}
+
+func (t *seqTrack) markDone(seq uint64) {
+	if seq < t.base {
+		return
+	}
+	t.done[seq] = true
+	for t.done[t.base] {
+		delete(t.done, t.base)
+		t.base++
+	}
+}
+
+// own records a task submitted here.
+func (r *Raylet) own(spec *transport.TaskSpec) {
+	r.owned[spec.ID] = &ownedTask{spec: spec}
+	if spec.Actor != 0 && !spec.ActorCreation {
+		k := seqKey{spec.Caller, spec.Actor}
+		if r.seqs[k] == nil {
+			r.seqs[k] = &seqTrack{done: make(map[uint64]bool)}
+		}
+	}
+}
+
+// ownedDone forgets a finished task.
+func (r *Raylet) ownedDone(id transport.TaskID) {
+	o := r.owned[id]
+	if o == nil {
+		return
+	}
+	delete(r.owned, id)
+	if s := o.spec; s.Actor != 0 && !s.ActorCreation {
+		if t := r.seqs[seqKey{s.Caller, s.Actor}]; t != nil {
+			t.markDone(s.Seq)
+		}
+	}
+}
+
+// onNodeDead retries what this raylet owns on the dead node, restarts pulls
+// from it, and holds calls to the actors it hosted until they restart.
+func (r *Raylet) onNodeDead(m *transport.NodeDead) {
+	if inc, ok := r.deadInc[m.Node]; ok && inc >= m.Incarnation {
+		return
+	}
+	r.deadInc[m.Node] = m.Incarnation
+	var lost []transport.TaskID
+	for id, o := range r.owned {
+		if o.node == m.Node {
+			lost = append(lost, id)
+		}
+	}
+	slices.Sort(lost)
+	for _, id := range lost {
+		r.retry(r.owned[id], fmt.Sprintf("node %d died", m.Node))
+	}
+	var pulls []transport.ObjectID
+	for id, fe := range r.fetches {
+		if fe.pulling && fe.source == m.Node {
+			pulls = append(pulls, id)
+		}
+	}
+	slices.SortFunc(pulls, compareObjects)
+	for _, id := range pulls {
+		r.fetches[id].pulling = false
+		r.subscribe(id)
+	}
+	for _, rt := range r.routes {
+		if rt.node == m.Node && rt.state == transport.ActorAlive {
+			rt.state = transport.ActorRestarting
+		}
+	}
+}
+
+func compareObjects(a, b transport.ObjectID) int {
+	if c := cmp.Compare(a.Task, b.Task); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Index, b.Index); c != 0 {
+		return c
+	}
+	if a.Put == b.Put {
+		return 0
+	}
+	if !a.Put {
+		return -1
+	}
+	return 1
+}
+
+// retry resubmits an owned task whose node died, or fails it when its
+// retries are spent. An actor call goes back to its route's queue and waits
+// for the actor to restart.
+func (r *Raylet) retry(o *ownedTask, why string) {
+	spec := *o.spec
+	spec.Attempt++
+	budget := spec.MaxRetries
+	if spec.ActorCreation {
+		budget = spec.MaxRestarts
+	}
+	if int64(spec.Attempt) > int64(budget) {
+		delete(r.owned, spec.ID)
+		kind := transport.ErrKindRetriesExhausted
+		if spec.Actor != 0 {
+			kind = transport.ErrKindActorDied
+		}
+		r.failTask(&spec, kind, fmt.Sprintf("%s; %d retries allowed", why, budget))
+		r.ownedDone(spec.ID)
+		if spec.ActorCreation {
+			r.actorDied(spec.Actor, spec.ActorName)
+		}
+		return
+	}
+	r.Stats.Retried++
+	r.env.Emit(&transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: spec.ID, Detail: why})
+	o.spec, o.node = &spec, 0
+	if spec.Actor != 0 && !spec.ActorCreation {
+		rt := r.routes[spec.Actor]
+		if rt == nil {
+			rt = &route{state: transport.ActorRestarting}
+			r.routes[spec.Actor] = rt
+		}
+		if rt.state == transport.ActorAlive {
+			rt.state = transport.ActorRestarting
+		}
+		i, _ := slices.BinarySearchFunc(rt.pending, &spec, func(a, b *transport.TaskSpec) int {
+			if c := cmp.Compare(a.Caller, b.Caller); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.Seq, b.Seq)
+		})
+		rt.pending = slices.Insert(rt.pending, i, &spec)
+		return
+	}
+	r.schedule(&spec)
+}
+
+// onObjectLost starts rebuilding an object this node needs whose every copy
+// is gone: from lineage (re-running the task that made it), unless it has
+// none (a Put, an actor method's result), which makes it an error.
+func (r *Raylet) onObjectLost(id transport.ObjectID) {
+	if r.store.Contains(id) || (len(r.waiters[id]) == 0 && len(r.located[id]) == 0) {
+		return
+	}
+	if id.Put {
+		r.loseObject(id, "the object was made by Put and its node died: it has no lineage to rebuild it from")
+		return
+	}
+	if r.reconstructing[id.Task] || r.owned[id.Task] != nil {
+		return // already being (re)made
+	}
+	r.reconstructing[id.Task] = true
+	r.env.Send(r.cfg.Layout.ShardOfTask(id.Task), &transport.GcsGetTask{Task: id.Task})
+}
+
+func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
+	if !r.reconstructing[m.Task] {
+		return
+	}
+	spec := m.Spec
+	switch {
+	case !m.Found:
+		r.loseTask(m.Task, "its task is not in the task table")
+		return
+	case spec.Actor != 0 && !spec.ActorCreation:
+		r.loseTask(m.Task, "it was made by an actor method: actor state cannot be replayed")
+		return
+	}
+	spec.Owner = r.self
+	r.own(&spec)
+	r.env.Emit(&transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
+	r.schedule(&spec)
+}
+
+// loseTask fails every object of a task this node is waiting for.
+func (r *Raylet) loseTask(task transport.TaskID, why string) {
+	delete(r.reconstructing, task)
+	var ids []transport.ObjectID
+	for id := range r.fetches {
+		if id.Task == task {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, compareObjects)
+	for _, id := range ids {
+		r.loseObject(id, why)
+	}
+}
+
+// loseObject makes an unrecoverable object an error value, here only: the
+// readers waiting on this node get ErrObjectLost.
+func (r *Raylet) loseObject(id transport.ObjectID, why string) {
+	delete(r.fetches, id)
+	r.env.Emit(&transport.Event{Kind: transport.EvObjectLost, Node: r.self, Object: id, Detail: why})
+	v := errValue(transport.ErrKindObjectLost, fmt.Sprintf("object %s lost: %s", id, why))
+	r.store.Put(id, v, false)
+	r.wake(id)
+}
