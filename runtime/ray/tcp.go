@@ -90,7 +90,7 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 	made := make(chan int, len(cfg.Nodes))
 	ctors := make([]func(transport.Env) transport.Handler, 0, len(ids))
 	for range layout.Shards {
-		ctors = append(ctors, func(env transport.Env) transport.Handler { return gcs.New(env, layout, *cfg.Costs) })
+		ctors = append(ctors, func(env transport.Env) transport.Handler { return cfg.newShard(env, layout) })
 	}
 	ctors = append(ctors, func(env transport.Env) transport.Handler {
 		g := scheduler.NewGlobal(env, scheduler.GlobalConfig{Layout: layout, Policy: pol, Costs: *cfg.Costs,
