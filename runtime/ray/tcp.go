@@ -19,12 +19,16 @@ import (
 // tcpReadyTimeout bounds how long NewTCP waits for every raylet to register.
 const tcpReadyTimeout = 10 * time.Second
 
+// tcpNodeTimeout is NewTCP's default Config.NodeTimeout.
+const tcpNodeTimeout = 3 * time.Second
+
 // TCP is an in-process cluster whose endpoints talk over loopback TCP: one
 // tcp.Host per endpoint (every GCS shard, the global scheduler, every
 // raylet), each running its component on its own loop goroutine on the wall
 // clock. The components and the public API are those of Sim; only the
-// transport differs. Costs are not simulated (Env.Charge is a no-op on TCP):
-// the work takes the real time it takes.
+// transport differs. Config.NodeTimeout defaults to 3 s (not 5 heartbeats).
+// Costs are not simulated (Env.Charge is a no-op on TCP): the work takes the
+// real time it takes.
 //
 // Components are only ever touched on their own loop; drivers reach their
 // raylet through node.Caller, whose methods go through Env.Await. The
@@ -53,6 +57,11 @@ type TCP struct {
 func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
+	}
+	if cfg.NodeTimeout <= 0 {
+		// Wall clock: a loop stalled by the Go scheduler, the GC or the
+		// race detector must not get a live node declared dead.
+		cfg.NodeTimeout = tcpNodeTimeout
 	}
 	secret := make([]byte, 40)
 	if _, err := crand.Read(secret); err != nil {
