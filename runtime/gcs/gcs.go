@@ -82,6 +82,8 @@ type Shard struct {
 	costs   costs.Profile
 	cfg     Config
 	deadInc map[transport.NodeID]uint64 // highest incarnation declared dead
+	// nextCheck is when the liveness check is due (node-table shard).
+	nextCheck time.Time
 
 	objects map[transport.ObjectID]*objectEntry
 	tasks   map[transport.TaskID]*transport.TaskSpec
@@ -111,7 +113,7 @@ func New(env transport.Env, cfg Config) *Shard {
 		nodes:   make(map[transport.NodeID]*nodeEntry),
 	}
 	if env.Self() == cfg.Layout.NodeTable() {
-		env.After(cfg.HeartbeatPeriod, s.checkNodes)
+		s.scheduleCheck()
 	}
 	return s
 }
@@ -317,13 +319,22 @@ func (s *Shard) Locations(id transport.ObjectID) []transport.NodeID {
 }
 
 // checkNodes declares dead every node silent for longer than NodeTimeout.
+// When the check itself runs late, the shard is backlogged and heartbeats
+// may be waiting in its own queue: the timeout is stretched by the lateness,
+// so an overloaded GCS does not blame healthy nodes for its own delay.
 func (s *Shard) checkNodes() {
 	now := s.env.Now()
+	late := max(now.Sub(s.nextCheck), 0)
 	for _, id := range s.nodeIDs {
-		if e := s.nodes[id]; e.alive && now.Sub(e.lastSeen) > s.cfg.NodeTimeout {
+		if e := s.nodes[id]; e.alive && now.Sub(e.lastSeen) > s.cfg.NodeTimeout+late {
 			s.declareDead(e)
 		}
 	}
+	s.scheduleCheck()
+}
+
+func (s *Shard) scheduleCheck() {
+	s.nextCheck = s.env.Now().Add(s.cfg.HeartbeatPeriod)
 	s.env.After(s.cfg.HeartbeatPeriod, s.checkNodes)
 }
 

@@ -60,10 +60,14 @@ func localFirst(feasible bool, queueLen, threshold int) bool {
 	return feasible && queueLen < threshold
 }
 
+// minWait picks the lowest estimated wait; ties (every wait is zero before
+// any task has finished, say) go to the shortest queue, then the lowest
+// index, so a burst spreads instead of piling onto the first node.
 func minWait(d *Decision, c []Candidate) int {
 	best, bestW := 0, EstimatedWait(d, &c[0])
 	for i := 1; i < len(c); i++ {
-		if w := EstimatedWait(d, &c[i]); w < bestW {
+		w := EstimatedWait(d, &c[i])
+		if w < bestW || (w == bestW && c[i].QueueLen < c[best].QueueLen) {
 			best, bestW = i, w
 		}
 	}
