@@ -31,6 +31,9 @@ type runFlags struct {
 	quiet     bool
 	wireCheck bool
 	progress  string
+	trace     string
+	chrome    string
+	traceRaw  bool
 }
 
 func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
@@ -42,6 +45,9 @@ func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.quiet, "q", false, "print only the verdict line")
 	fs.BoolVar(&f.wireCheck, "wire-check", false, "round-trip every message through the wire codec (slower)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
+	fs.StringVar(&f.trace, "trace", "", "record the run's event log to this file (replay it with raysim replay)")
+	fs.StringVar(&f.chrome, "chrome", "", "write the run as Chrome trace-event JSON (Perfetto) to this file")
+	fs.BoolVar(&f.traceRaw, "trace-uncompressed", false, "store the --trace file uncompressed")
 	return fs
 }
 
@@ -91,7 +97,7 @@ scenario or bad flags.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	code := exitOK
-	for _, path := range files {
+	for idx, path := range files {
 		s, err := loadScenario(path, &f)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
@@ -105,7 +111,16 @@ scenario or bad flags.
 					p.Virtual.Round(time.Millisecond), p.TasksDone, p.TasksSubmitted, p.EventsPerSec/1e6)
 			}
 		}
+		finishTrace, err := startRunTrace(&f, s, idx, len(files), &opts)
+		if err != nil {
+			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, err)
+			return exitFailed
+		}
 		res, err := runner.Run(ctx, s, opts)
+		if terr := finishTrace(); terr != nil {
+			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, terr)
+			code = exitFailed
+		}
 		if showProgress {
 			fmt.Fprint(stderr, "\r\033[K")
 		}

@@ -16,6 +16,7 @@ import (
 	"raysim/runtime/transport"
 	"raysim/scenarios"
 	"raysim/scenarios/workload"
+	"raysim/traces"
 )
 
 // Options tune a run.
@@ -31,6 +32,16 @@ type Options struct {
 	WireCheck bool
 	// Log receives warnings (nil: dropped).
 	Log func(format string, args ...any)
+	// Trace, if set, records the run (traces.NewRecorder with a Writer to
+	// stream a file; Close it after Run). Unset, a digest-only recorder is
+	// used. Either way Result.Digest is the trace's digest.
+	Trace *traces.Recorder
+	// Until stops the run at this virtual time, UntilEvent once this many
+	// trace records exist (time travel; 0: off). Inspect, if set, sees the
+	// cluster where the run stopped (or ended).
+	Until      time.Duration
+	UntilEvent uint64
+	Inspect    func(c *ray.Sim)
 }
 
 // Progress is a snapshot of a running simulation.
@@ -186,6 +197,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	var actors []transport.ActorID
 	m := &metrics{submitAt: make(map[transport.TaskID]time.Duration), actors: &actors, onEvent: o.OnEvent}
 	cfg.OnEvent = m.event
+	rec := startTrace(&o, &cfg, m)
 	reg := ray.NewRegistry()
 	funcs := workload.Register(reg)
 	c, err := ray.NewSim(cfg, reg)
@@ -196,6 +208,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	sim := c.Netsim()
 	m.now = sim.Now
 	applyLinks(s, sim, cfg.Link)
+	attachTrace(rec, sim, &o)
 
 	fi := &faultInjector{s: s, c: c, log: o.Log}
 	fi.schedule()
@@ -233,6 +246,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 		}
 		fi.actors = actors
 		done = c.RunUntil(min(sim.Now()+slice, limit))
+		if rec.Stopped() {
+			break
+		}
 		if o.Progress != nil && time.Since(lastProgress) >= every {
 			lastProgress = time.Now()
 			st := sim.Stats()
@@ -242,6 +258,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 		if sim.Pending() == 0 {
 			break
 		}
+	}
+	if o.Inspect != nil {
+		o.Inspect(c)
 	}
 	end := sim.Now()
 	wall := time.Since(wallStart)
@@ -254,7 +273,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 		FaultsInjected: fi.injected, VirtualSeconds: end.Seconds(), WallSeconds: wall.Seconds(),
 		Events: st.Events, EventsPerSecond: float64(st.Events) / max(wall.Seconds(), 1e-9),
 		Speed: end.Seconds() / max(wall.Seconds(), 1e-9), Warnings: m.warnings,
-		Digest: fmt.Sprintf("%016x%016x", sim.Digest(), m.digest),
+		Digest: rec.Digest().String(),
 	}
 	if end > 0 {
 		r.Throughput = float64(m.completed) / end.Seconds()

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"time"
+
+	"raysim/traces"
+	"raysim/traces/replay"
+)
+
+func init() {
+	register(&command{name: "replay", summary: "re-run a trace's scenario and compare event by event; time travel with --until",
+		usage: "replay FILE [--until DURATION | --until-event N] [--limit N]", run: cmdReplay})
+}
+
+func cmdReplay(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	until := fs.String("until", "", "stop at this virtual time (e.g. 1.25s) and print the cluster's state")
+	untilEvent := fs.String("until-event", "", "stop after event N (0-based index) and print the cluster's state")
+	limit := fs.Int("limit", 20, "rows shown per table of the state dump")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: raysim replay FILE [--until DURATION | --until-event N] [--limit N]
+
+Re-runs the scenario recorded in the trace's header (same scenario, seed and
+overrides) and compares the new run with the trace, event by event. On a
+difference it names the first differing event (index, virtual time, the
+trace's version and the run's) and exits 1; otherwise it prints the digest
+and exits 0.
+
+With --until or --until-event the run stops there (the prefix is still
+compared) and the cluster's state is printed: each node's tasks and queues,
+object store contents, fetches in progress, the GCS tables, the global
+scheduler's view, messages in flight and partitions.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(files) != 1 {
+		fmt.Fprintln(stderr, "raysim replay: want exactly one trace file")
+		return exitUsage
+	}
+	var o replay.Options
+	o.StateLimit = *limit
+	if *until != "" {
+		d, err := time.ParseDuration(*until)
+		if err != nil || d <= 0 {
+			fmt.Fprintf(stderr, "raysim replay: --until %q: want a positive duration like 1.25s\n", *until)
+			return exitUsage
+		}
+		o.Until = d
+	}
+	if *untilEvent != "" {
+		n, err := strconv.ParseUint(*untilEvent, 10, 64)
+		if err != nil {
+			fmt.Fprintf(stderr, "raysim replay: --until-event %q: want an event index\n", *untilEvent)
+			return exitUsage
+		}
+		o.UntilEvent, o.HasUntilEvent = n, true
+	}
+	r, err := traces.Open(files[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim replay: %v\n", err)
+		return exitFailed
+	}
+	defer r.Close()
+	h := r.Header()
+	if h.Version != traces.RaysimVersion() {
+		fmt.Fprintf(stderr, "raysim replay: note: trace written by raysim %s, replaying with %s\n", h.Version, traces.RaysimVersion())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	res, err := replay.Run(ctx, r, o)
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim replay: %s: %v\n", files[0], err)
+		if res != nil && res.Records > 0 {
+			fmt.Fprintf(stderr, "raysim replay: the first %d events matched\n", res.Records)
+		}
+		return exitFailed
+	}
+	if res.Divergence != nil {
+		fmt.Fprintf(stdout, "DIVERGED %s seed=%d after %d matching events\n%s\n", h.File, h.Seed, res.Records, res.Divergence)
+		return exitFailed
+	}
+	if o.Until > 0 || o.HasUntilEvent {
+		if res.State != nil {
+			res.State.Print(stdout)
+		}
+		what := "the run ended first"
+		if res.Stopped {
+			what = "stopped there"
+		}
+		fmt.Fprintf(stdout, "\nmatched %d events up to virtual time %v (%s); prefix digest %s\n",
+			res.Records, res.State.At, what, res.Digest)
+		return exitOK
+	}
+	if res.Trace != res.Digest {
+		fmt.Fprintf(stdout, "DIVERGED %s: digest %s, the trace's %s\n", h.File, res.Digest, res.Trace)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "OK %s seed=%d: %d events match\ndigest: %s\n", h.File, h.Seed, res.Records, res.Digest)
+	return exitOK
+}

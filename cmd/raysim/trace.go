@@ -1,0 +1,229 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"raysim/scenarios"
+	"raysim/scenarios/runner"
+	"raysim/traces"
+)
+
+func init() {
+	register(&command{name: "trace", summary: "export a trace (chrome, jsonl, otlp, otel-stdout) or print its statistics",
+		usage: "trace export FILE --format chrome|jsonl|otlp|otel-stdout [-o OUT] | trace stats FILE [--json]", run: cmdTrace})
+}
+
+// startRunTrace sets up `raysim run --trace/--chrome` for one scenario:
+// opts.Trace records to the trace file (a temporary one for --chrome
+// alone); finish closes it and writes the Chrome JSON.
+func startRunTrace(f *runFlags, s *scenarios.Scenario, idx, nfiles int, opts *runner.Options) (finish func() error, err error) {
+	if f.trace == "" && f.chrome == "" {
+		return func() error { return nil }, nil
+	}
+	perRun := func(p string) string {
+		if nfiles <= 1 || p == "" {
+			return p
+		}
+		ext := filepath.Ext(p)
+		return fmt.Sprintf("%s-%d-%s%s", strings.TrimSuffix(p, ext), idx, s.Name, ext)
+	}
+	tracePath, chromePath := perRun(f.trace), perRun(f.chrome)
+	temp := false
+	if tracePath == "" {
+		tf, err := os.CreateTemp("", "raysim-*.trace")
+		if err != nil {
+			return nil, err
+		}
+		tracePath, temp = tf.Name(), true
+		tf.Close()
+	}
+	yaml, err := s.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("trace header: %w", err)
+	}
+	sets := append([]string(nil), f.sets...)
+	if f.seed != "" {
+		sets = append(sets, "seed="+f.seed)
+	}
+	w, err := traces.Create(tracePath, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed, Overrides: sets},
+		traces.WriterOptions{NoCompression: f.traceRaw})
+	if err != nil {
+		return nil, err
+	}
+	rec := traces.NewRecorder(w)
+	opts.Trace = rec
+	return func() error {
+		if temp {
+			defer os.Remove(tracePath)
+		}
+		if err := rec.Close(); err != nil {
+			return fmt.Errorf("writing %s: %w", tracePath, err)
+		}
+		if chromePath == "" {
+			return nil
+		}
+		return exportFile(tracePath, chromePath, "chrome", exportFlags{})
+	}, nil
+}
+
+type exportFlags struct {
+	format, out, endpoint, protocol string
+	insecure                        bool
+}
+
+func cmdTrace(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stderr, `Usage:
+  raysim trace export FILE --format chrome|jsonl|otlp|otel-stdout [-o OUT]
+         [--otlp-endpoint HOST:PORT] [--otlp-protocol http|grpc] [--otlp-insecure]
+  raysim trace stats FILE [--json]
+
+export writes the trace as Chrome trace-event JSON (open it in
+https://ui.perfetto.dev or chrome://tracing), as JSON lines (one record per
+line), or as OpenTelemetry spans (one span per task with scheduling,
+argument-fetch and execution children, in virtual time) to an OTLP collector
+(Jaeger) or stdout. stats prints event counts by kind, per node and per
+virtual second.
+`)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	switch args[0] {
+	case "export":
+		return cmdTraceExport(args[1:], stdout, stderr)
+	case "stats":
+		return cmdTraceStats(args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "raysim trace: unknown subcommand %q (export, stats)\n", args[0])
+	return exitUsage
+}
+
+func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
+	var ef exportFlags
+	fs := flag.NewFlagSet("trace export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&ef.format, "format", "chrome", "chrome, jsonl, otlp or otel-stdout")
+	fs.StringVar(&ef.out, "o", "-", "output file (- for stdout)")
+	fs.StringVar(&ef.endpoint, "otlp-endpoint", "localhost:4318", "OTLP collector host:port (4318 for http, 4317 for grpc)")
+	fs.StringVar(&ef.protocol, "otlp-protocol", "http", "OTLP protocol: http or grpc")
+	fs.BoolVar(&ef.insecure, "otlp-insecure", true, "plain-text OTLP (no TLS)")
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(files) != 1 {
+		fmt.Fprintln(stderr, "raysim trace export: want exactly one trace file")
+		return exitUsage
+	}
+	switch ef.format {
+	case "chrome", "jsonl", "otlp", "otel-stdout":
+	default:
+		fmt.Fprintf(stderr, "raysim trace export: unknown --format %q (chrome, jsonl, otlp, otel-stdout)\n", ef.format)
+		return exitUsage
+	}
+	if ef.out == "-" {
+		err = exportTo(files[0], stdout, ef)
+	} else {
+		err = exportFile(files[0], ef.out, ef.format, ef)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim trace export: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+func exportFile(tracePath, out, format string, ef exportFlags) error {
+	ef.format = format
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if err := exportTo(tracePath, f, ef); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func exportTo(tracePath string, w io.Writer, ef exportFlags) error {
+	r, err := traces.Open(tracePath)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	switch ef.format {
+	case "jsonl":
+		_, err = traces.WriteJSONL(w, r)
+	case "chrome":
+		err = traces.WriteChrome(w, r)
+	default:
+		err = exportOTel(r, w, ef)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", tracePath, err)
+	}
+	return nil
+}
+
+func cmdTraceStats(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("trace stats", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(files) != 1 {
+		fmt.Fprintln(stderr, "raysim trace stats: want exactly one trace file")
+		return exitUsage
+	}
+	r, err := traces.Open(files[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim trace stats: %v\n", err)
+		return exitFailed
+	}
+	defer r.Close()
+	st, err := traces.ComputeStats(r)
+	h := r.Header()
+	if *asJSON {
+		printJSON(stdout, st)
+	} else {
+		fmt.Fprintf(stdout, "trace     %s: scenario %s, seed %d, raysim %s\n", files[0], h.File, h.Seed, h.Version)
+		if len(h.Overrides) > 0 {
+			fmt.Fprintf(stdout, "overrides %s\n", strings.Join(h.Overrides, " "))
+		}
+		st.Print(stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim trace stats: %v (statistics cover the %s records before it)\n", err, strconv.FormatUint(st.Records, 10))
+		return exitFailed
+	}
+	return exitOK
+}
+
+func printJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func exportOTel(r *traces.Reader, w io.Writer, ef exportFlags) error {
+	return errors.New("OpenTelemetry export is not built yet")
+}

@@ -1,0 +1,94 @@
+package node
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"raysim/runtime/transport"
+)
+
+// Read-only views of a raylet's state, for state dumps (raysim replay
+// --until). They copy what they return and change nothing.
+
+// TaskView is a task accepted by a raylet and not finished.
+type TaskView struct {
+	ID      transport.TaskID
+	Name    string
+	State   string // "waiting-args", "queued", "running", "blocked" (in Get/Wait), "cancelled"
+	Missing int    // arguments not yet local
+	Actor   transport.ActorID
+	Start   time.Time // when it started running
+}
+
+// Tasks lists the raylet's accepted, unfinished tasks in ID order.
+func (r *Raylet) Tasks() []TaskView {
+	out := make([]TaskView, 0, len(r.tasks))
+	for _, t := range r.tasks {
+		v := TaskView{ID: t.spec.ID, Name: t.spec.Name, Missing: t.missing, Actor: t.spec.Actor, Start: t.start}
+		switch {
+		case t.cancelled:
+			v.State = "cancelled"
+		case t.running && t.borrowed:
+			v.State = "blocked"
+		case t.running:
+			v.State = "running"
+		case t.missing > 0:
+			v.State = "waiting-args"
+		default:
+			v.State = "queued"
+		}
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b TaskView) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+// FetchView is an object being pulled to this node.
+type FetchView struct {
+	Object     transport.ObjectID
+	Source     transport.NodeID
+	Pulling    bool
+	Got, Total int64
+}
+
+// Fetches lists the objects being fetched, in ID order.
+func (r *Raylet) Fetches() []FetchView {
+	out := make([]FetchView, 0, len(r.fetches))
+	for id, f := range r.fetches {
+		out = append(out, FetchView{Object: id, Source: f.source, Pulling: f.pulling, Got: f.got, Total: f.total})
+	}
+	slices.SortFunc(out, func(a, b FetchView) int { return inspectCompareObjects(a.Object, b.Object) })
+	return out
+}
+
+// ActorView is an actor hosted by this raylet.
+type ActorView struct {
+	ID     transport.ActorID
+	Queued int  // method calls waiting
+	Busy   bool // a method is running
+	Dead   bool
+}
+
+// Actors lists the hosted actors in ID order.
+func (r *Raylet) Actors() []ActorView {
+	out := make([]ActorView, 0, len(r.actors))
+	for id, a := range r.actors {
+		out = append(out, ActorView{ID: id, Queued: len(a.queue), Busy: a.cur != nil, Dead: a.dead})
+	}
+	slices.SortFunc(out, func(a, b ActorView) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+func inspectCompareObjects(a, b transport.ObjectID) int {
+	if c := cmp.Compare(a.Task, b.Task); c != 0 {
+		return c
+	}
+	if a.Put != b.Put {
+		if a.Put {
+			return 1
+		}
+		return -1
+	}
+	return cmp.Compare(a.Index, b.Index)
+}

@@ -1,0 +1,162 @@
+package traces
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// WriteJSONL writes one JSON object per record (for scripts):
+//
+//	{"i":0,"t_ns":1500,"kind":"net.send","node":1,"peer":2,"msg":"PlaceTask","bytes":96}
+//
+// Zero fields are omitted; task IDs are "t" + 16 hex digits, objects
+// "tTASK.INDEX" (".pINDEX" for a Put).
+func WriteJSONL(w io.Writer, r *Reader) (uint64, error) {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	b := make([]byte, 0, 256)
+	var n uint64
+	for i, rec := range r.All() {
+		b = appendJSON(b[:0], i, rec)
+		b = append(b, '\n')
+		if _, err := bw.Write(b); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if err := bw.Flush(); err != nil {
+		return n, err
+	}
+	return n, r.Err()
+}
+
+func appendJSON(b []byte, i uint64, r *Record) []byte {
+	b = append(b, `{"i":`...)
+	b = strconv.AppendUint(b, i, 10)
+	b = append(b, `,"t_ns":`...)
+	b = strconv.AppendInt(b, int64(r.At), 10)
+	b = append(b, `,"kind":"`...)
+	b = append(b, r.KindName()...)
+	b = append(b, '"')
+	if r.Node != 0 {
+		b = append(b, `,"node":`...)
+		b = strconv.AppendUint(b, uint64(r.Node), 10)
+	}
+	if r.Peer != 0 {
+		b = append(b, `,"peer":`...)
+		b = strconv.AppendUint(b, uint64(r.Peer), 10)
+	}
+	if r.Msg != 0 {
+		b = append(b, `,"msg":"`...)
+		b = append(b, MsgName(r.Msg)...)
+		b = append(b, '"')
+	}
+	if r.Task != 0 {
+		b = append(b, `,"task":"`...)
+		b = append(b, r.Task.String()...)
+		b = append(b, '"')
+	}
+	if r.Object.Task != 0 || r.Object.Index != 0 || r.Object.Put {
+		b = append(b, `,"object":"`...)
+		b = append(b, r.Object.String()...)
+		b = append(b, '"')
+	}
+	if r.Bytes != 0 {
+		b = append(b, `,"bytes":`...)
+		b = strconv.AppendInt(b, r.Bytes, 10)
+	}
+	if r.Detail != "" {
+		b = append(b, `,"detail":`...)
+		q, _ := json.Marshal(r.Detail)
+		b = append(b, q...)
+	}
+	return append(b, '}')
+}
+
+// Stats summarises a trace.
+type Stats struct {
+	Records   uint64            `json:"records"`
+	End       time.Duration     `json:"end_ns"`
+	Digest    string            `json:"digest"`
+	ByKind    map[string]uint64 `json:"by_kind"`
+	ByNode    map[string]uint64 `json:"by_node"`    // node ID -> records
+	BySecond  []uint64          `json:"per_second"` // records per virtual second
+	ByMessage map[string]uint64 `json:"by_message"` // net.send per message type
+	Bytes     uint64            `json:"bytes_sent"` // net.send bytes
+}
+
+// ComputeStats reads a whole trace.
+func ComputeStats(r *Reader) (*Stats, error) {
+	st := &Stats{ByKind: map[string]uint64{}, ByNode: map[string]uint64{}, ByMessage: map[string]uint64{}}
+	kindNames := map[uint16]string{}
+	for _, rec := range r.All() {
+		st.Records++
+		st.End = rec.At
+		key := uint16(rec.Source)<<8 | uint16(rec.Kind)
+		name, ok := kindNames[key]
+		if !ok {
+			name = rec.KindName()
+			kindNames[key] = name
+		}
+		st.ByKind[name]++
+		st.ByNode[strconv.FormatUint(uint64(rec.Node), 10)]++
+		sec := int(rec.At / time.Second)
+		for len(st.BySecond) <= sec {
+			st.BySecond = append(st.BySecond, 0)
+		}
+		st.BySecond[sec]++
+		if rec.Source == Net && rec.Kind == 0 { // send
+			st.ByMessage[MsgName(rec.Msg)]++
+			st.Bytes += uint64(rec.Bytes)
+		}
+	}
+	st.Digest = r.Digest().String()
+	return st, r.Err()
+}
+
+// Print writes the statistics as text tables.
+func (st *Stats) Print(w io.Writer) {
+	fmt.Fprintf(w, "records   %d over %v virtual, digest %s\n", st.Records, st.End, st.Digest)
+	table := func(title string, m map[string]uint64, numeric bool) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		if numeric {
+			slices.SortFunc(keys, func(a, b string) int {
+				x, _ := strconv.Atoi(a)
+				y, _ := strconv.Atoi(b)
+				return x - y
+			})
+		} else {
+			slices.SortFunc(keys, func(a, b string) int {
+				if m[a] != m[b] {
+					if m[a] > m[b] {
+						return -1
+					}
+					return 1
+				}
+				if a < b {
+					return -1
+				}
+				return 1
+			})
+		}
+		fmt.Fprintf(w, "\n%s\n", title)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %-24s %10d\n", k, m[k])
+		}
+	}
+	table("by kind", st.ByKind, false)
+	table("by node (endpoint id)", st.ByNode, true)
+	table("messages sent by type", st.ByMessage, false)
+	fmt.Fprintf(w, "  %-24s %10d\n", "bytes sent", st.Bytes)
+	fmt.Fprintf(w, "\nper virtual second\n")
+	for s, n := range st.BySecond {
+		fmt.Fprintf(w, "  %4ds %10d\n", s, n)
+	}
+}

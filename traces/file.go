@@ -1,0 +1,322 @@
+package traces
+
+import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"io"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// The file format (all integers varints unless said otherwise):
+//
+//	magic    "RAYSIMTR" (8 bytes), format version (1 byte), compression (1 byte: 0 none, 1 flate)
+//	blocks   type (1 byte: 'H' header, 'R' records, 'E' end), raw length, stored length,
+//	         CRC-32 (IEEE) of the stored bytes (4 bytes little-endian), the stored bytes
+//
+// The header block comes first and the end block last; records blocks hold
+// about BlockSize bytes of canonical record encodings each, compressed
+// independently (so a reader reports a damaged block by its file offset). A
+// file without its end block is truncated (the run was interrupted).
+const (
+	magic         = "RAYSIMTR"
+	formatVersion = 1
+	// BlockSize is the raw size at which a records block is flushed.
+	BlockSize = 64 << 10
+	// maxBlock bounds a block's lengths before any allocation.
+	maxBlock = 64 << 20
+
+	compNone  = 0
+	compFlate = 1
+
+	blockHeader  = 'H'
+	blockRecords = 'R'
+	blockEnd     = 'E'
+)
+
+// Header is the trace's first block: everything replay needs to re-run.
+type Header struct {
+	Version   string   // the raysim version that wrote it
+	File      string   // the scenario file as given on the command line
+	Scenario  []byte   // its canonical YAML, --set overrides and seed applied
+	Seed      int64    // the run's seed (also in Scenario)
+	Overrides []string // the --set overrides applied (informative)
+	Transport string   // "sim"
+}
+
+// Trailer is the end block.
+type Trailer struct {
+	Records uint64
+	End     time.Duration // virtual time of the last record
+	Digest  Digest
+}
+
+// RaysimVersion is the version of this binary (module version and VCS
+// revision when known).
+func RaysimVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func (h *Header) marshal() []byte {
+	b := appendString(nil, h.Version)
+	b = appendString(b, h.File)
+	b = appendString(b, string(h.Scenario))
+	b = binary.AppendVarint(b, h.Seed)
+	b = binary.AppendUvarint(b, uint64(len(h.Overrides)))
+	for _, o := range h.Overrides {
+		b = appendString(b, o)
+	}
+	return appendString(b, h.Transport)
+}
+
+func (h *Header) unmarshal(b []byte) error {
+	d := decoder{b: b}
+	h.Version = d.str()
+	h.File = d.str()
+	h.Scenario = []byte(d.str())
+	h.Seed = d.varint()
+	n := d.uvarint()
+	if n > uint64(len(b)) {
+		return errors.New("override count out of range")
+	}
+	h.Overrides = nil
+	for i := uint64(0); i < n; i++ {
+		h.Overrides = append(h.Overrides, d.str())
+	}
+	h.Transport = d.str()
+	return d.err
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errors.New("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errors.New("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) str() string {
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.b)) {
+		d.err = errors.New("string past the block end")
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+// WriterOptions tune a Writer.
+type WriterOptions struct {
+	// NoCompression stores blocks raw (compression is on by default).
+	NoCompression bool
+	// Level is the flate level (default flate.BestSpeed).
+	Level int
+}
+
+// Writer streams a trace file: the header at creation, records blocks as
+// they fill (compressed on a background goroutine, so the simulation does
+// not wait for flate), the end block at Close. Memory is bounded by a few
+// blocks whatever the run's length.
+type Writer struct {
+	raw   []byte // the block being filled (the Recorder appends to it)
+	comp  byte
+	level int
+
+	blocks chan []byte
+	free   chan []byte
+	done   chan struct{}
+
+	mu     sync.Mutex
+	err    error
+	out    *bufio.Writer
+	closer io.Closer
+	fw     *flate.Writer
+	cbuf   bytes.Buffer
+	hdr    []byte
+	closed bool
+}
+
+// NewWriter writes the header to w and returns a Writer.
+func NewWriter(w io.Writer, h Header, o WriterOptions) (*Writer, error) {
+	tw := &Writer{comp: compFlate, level: o.Level, out: bufio.NewWriterSize(w, 256<<10),
+		blocks: make(chan []byte, 2), free: make(chan []byte, 3), done: make(chan struct{})}
+	if o.NoCompression {
+		tw.comp = compNone
+	}
+	if tw.level == 0 {
+		tw.level = flate.BestSpeed
+	}
+	if tw.comp == compFlate {
+		fw, err := flate.NewWriter(&tw.cbuf, tw.level)
+		if err != nil {
+			return nil, err
+		}
+		tw.fw = fw
+	}
+	if h.Version == "" {
+		h.Version = RaysimVersion()
+	}
+	if h.Transport == "" {
+		h.Transport = "sim"
+	}
+	tw.out.WriteString(magic)
+	tw.out.WriteByte(formatVersion)
+	tw.out.WriteByte(tw.comp)
+	tw.writeBlock(blockHeader, h.marshal())
+	if err := tw.fail(); err != nil {
+		return nil, err
+	}
+	for i := 0; i < 3; i++ {
+		tw.free <- make([]byte, 0, BlockSize+4096)
+	}
+	tw.raw = <-tw.free
+	go tw.loop()
+	return tw, nil
+}
+
+// Create creates the file at path and writes the header.
+func Create(path string, h Header, o WriterOptions) (*Writer, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	w, err := NewWriter(f, h, o)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	w.closer = f
+	return w, nil
+}
+
+func (w *Writer) loop() {
+	defer close(w.done)
+	for b := range w.blocks {
+		w.writeBlock(blockRecords, b)
+		w.free <- b[:0]
+	}
+}
+
+func (w *Writer) fail() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// writeBlock compresses and writes one block (on the writer goroutine, or
+// before it starts / after it ends).
+func (w *Writer) writeBlock(typ byte, raw []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return
+	}
+	stored := raw
+	if w.comp == compFlate {
+		w.cbuf.Reset()
+		w.fw.Reset(&w.cbuf)
+		w.fw.Write(raw)
+		if err := w.fw.Close(); err != nil {
+			w.err = err
+			return
+		}
+		stored = w.cbuf.Bytes()
+	}
+	h := w.hdr[:0]
+	h = append(h, typ)
+	h = binary.AppendUvarint(h, uint64(len(raw)))
+	h = binary.AppendUvarint(h, uint64(len(stored)))
+	h = binary.LittleEndian.AppendUint32(h, crc32.ChecksumIEEE(stored))
+	w.hdr = h
+	w.out.Write(h)
+	if _, err := w.out.Write(stored); err != nil {
+		w.err = err
+	}
+}
+
+// flush hands the filled block to the writer goroutine.
+func (w *Writer) flush() {
+	if len(w.raw) == 0 {
+		return
+	}
+	w.blocks <- w.raw
+	w.raw = <-w.free
+}
+
+// close writes the last records block and the end block, and closes the
+// underlying file if the Writer created it.
+func (w *Writer) close(t Trailer) error {
+	if w.closed {
+		return w.fail()
+	}
+	w.closed = true
+	w.flush()
+	close(w.blocks)
+	<-w.done
+	b := binary.AppendUvarint(nil, t.Records)
+	b = binary.AppendUvarint(b, uint64(t.End))
+	b = binary.BigEndian.AppendUint64(b, t.Digest[0])
+	b = binary.BigEndian.AppendUint64(b, t.Digest[1])
+	w.writeBlock(blockEnd, b)
+	err := w.fail()
+	if e := w.out.Flush(); err == nil {
+		err = e
+	}
+	if w.closer != nil {
+		if e := w.closer.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}

@@ -1,0 +1,355 @@
+package replay
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"raysim/netsim"
+	"raysim/runtime/gcs"
+	"raysim/runtime/node"
+	"raysim/runtime/ray"
+	"raysim/runtime/scheduler"
+	"raysim/runtime/transport"
+	"raysim/traces"
+)
+
+// State is the cluster's state where a replay stopped.
+type State struct {
+	At         time.Duration
+	Records    uint64
+	Nodes      []NodeState
+	Shards     []ShardState
+	Scheduler  []scheduler.NodeLoad
+	Infeasible []transport.TaskID
+	Pending    []PendingGroup // messages in flight
+	InFlight   int
+	Partitions []string // partitions and cuts in force
+	Degraded   []string // degraded links
+	Limit      int
+}
+
+// NodeState is one node.
+type NodeState struct {
+	Index     int
+	ID        transport.NodeID
+	Name      string
+	Alive     bool
+	Queue     int
+	Available transport.Resources
+	Tasks     []node.TaskView
+	Fetches   []node.FetchView
+	Actors    []node.ActorView
+	Objects   []ObjectState
+	NumObj    int
+	Used      int64
+	Capacity  int64
+}
+
+// ObjectState is one object in a node's store.
+type ObjectState struct {
+	ID      transport.ObjectID
+	Size    int64
+	Primary bool
+}
+
+// ShardState is one GCS shard's tables.
+type ShardState struct {
+	Index   int
+	Alive   bool
+	Objects []gcs.ObjectRow
+	NumObj  int
+	Tasks   []transport.TaskSpec
+	NumTask int
+	Actors  []transport.ActorInfo
+	Nodes   []gcs.NodeRow
+}
+
+// PendingGroup counts messages in flight on one link, of one kind.
+type PendingGroup struct {
+	From, To transport.NodeID
+	Msg      transport.Kind
+	Count    int
+	Oldest   time.Duration // send time of the oldest
+}
+
+type linkKey struct {
+	from, to transport.NodeID
+	msg      transport.Kind
+}
+
+// netState follows the network from the records: messages sent and not yet
+// delivered or dropped, partitions, degraded links.
+type netState struct {
+	at       time.Duration
+	n        uint64
+	pending  map[linkKey][]time.Duration
+	parts    []string
+	degraded map[[2]transport.NodeID]string
+}
+
+func newNetState() *netState {
+	return &netState{pending: make(map[linkKey][]time.Duration), degraded: make(map[[2]transport.NodeID]string)}
+}
+
+func (s *netState) add(r *traces.Record) {
+	s.at, s.n = r.At, s.n+1
+	k, ok := r.NetKind()
+	if !ok {
+		return
+	}
+	key := linkKey{r.Node, r.Peer, r.Msg}
+	switch k {
+	case netsim.EvSend, netsim.EvDuplicate:
+		s.pending[key] = append(s.pending[key], r.At)
+	case netsim.EvDeliver:
+		s.pop(key)
+	case netsim.EvDrop:
+		if r.Detail != netsim.DropSender {
+			s.pop(key)
+		}
+	case netsim.EvPartition:
+		if r.Detail == "cut" {
+			s.parts = append(s.parts, fmt.Sprintf("cut %d -> %d", r.Node, r.Peer))
+		} else {
+			s.parts = append(s.parts, "partition "+r.Detail)
+		}
+	case netsim.EvHeal:
+		s.parts = nil
+	case netsim.EvDegrade:
+		l := [2]transport.NodeID{r.Node, r.Peer}
+		if r.Detail == "restore" {
+			delete(s.degraded, l)
+		} else {
+			s.degraded[l] = fmt.Sprintf("%d -> %d: +%v %s", r.Node, r.Peer, time.Duration(r.Bytes), r.Detail)
+		}
+	}
+}
+
+func (s *netState) pop(k linkKey) {
+	q := s.pending[k]
+	if len(q) <= 1 {
+		delete(s.pending, k)
+		return
+	}
+	s.pending[k] = q[1:]
+}
+
+func snapshot(c *ray.Sim, net *netState, limit int) *State {
+	sim := c.Netsim()
+	st := &State{At: sim.Now(), Records: net.n, Limit: limit}
+	for i, nc := range c.Nodes() {
+		ns := NodeState{Index: i, ID: ray.RayletID(i), Name: nc.Name}
+		if r := c.Raylet(i); r != nil {
+			ns.Alive = true
+			ns.Queue = r.QueueLen()
+			ns.Available = r.Available()
+			ns.Tasks = r.Tasks()
+			ns.Fetches = r.Fetches()
+			ns.Actors = r.Actors()
+			store := r.Store()
+			ns.Used, ns.Capacity, ns.NumObj = store.Used(), store.Capacity(), store.Len()
+			ids := store.IDs()
+			slices.SortFunc(ids, compareObjects)
+			for _, id := range ids[:min(len(ids), limit)] {
+				if e, ok := store.Get(id); ok {
+					ns.Objects = append(ns.Objects, ObjectState{ID: id, Size: e.Value.SizeOf(), Primary: e.Primary})
+				}
+			}
+		}
+		st.Nodes = append(st.Nodes, ns)
+	}
+	for j := 0; j < c.Shards(); j++ {
+		ss := ShardState{Index: j}
+		if sh := c.Shard(j); sh != nil {
+			ss.Alive = true
+			ss.Objects, ss.NumObj = sh.ObjectRows(limit)
+			ss.Tasks, ss.NumTask = sh.TaskRows(limit)
+			ss.Actors = sh.ActorRows()
+			ss.Nodes = sh.NodeRows()
+		}
+		st.Shards = append(st.Shards, ss)
+	}
+	if g := c.Global(); g != nil {
+		st.Scheduler = g.Loads()
+		for _, s := range g.Infeasible() {
+			st.Infeasible = append(st.Infeasible, s.ID)
+		}
+	}
+	for k, q := range net.pending {
+		st.Pending = append(st.Pending, PendingGroup{From: k.from, To: k.to, Msg: k.msg, Count: len(q), Oldest: q[0]})
+		st.InFlight += len(q)
+	}
+	slices.SortFunc(st.Pending, func(a, b PendingGroup) int {
+		return cmp.Or(cmp.Compare(a.Oldest, b.Oldest), cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Msg, b.Msg))
+	})
+	st.Partitions = slices.Clone(net.parts)
+	for _, d := range net.degraded {
+		st.Degraded = append(st.Degraded, d)
+	}
+	slices.Sort(st.Degraded)
+	return st
+}
+
+func compareObjects(a, b transport.ObjectID) int {
+	if c := cmp.Compare(a.Task, b.Task); c != 0 {
+		return c
+	}
+	if a.Put != b.Put {
+		if a.Put {
+			return 1
+		}
+		return -1
+	}
+	return cmp.Compare(a.Index, b.Index)
+}
+
+// endpoint names an endpoint ID for humans.
+func endpoint(st *State, id transport.NodeID) string {
+	for _, n := range st.Nodes {
+		if n.ID == id {
+			return n.Name
+		}
+	}
+	if id == ray.SchedulerID {
+		return "scheduler"
+	}
+	if id > ray.SchedulerID {
+		return fmt.Sprintf("gcs-%d", id-ray.SchedulerID-1)
+	}
+	return fmt.Sprintf("node%d", id)
+}
+
+// Print writes the state for humans; each table shows at most st.Limit rows.
+func (st *State) Print(w io.Writer) {
+	lim := st.Limit
+	more := func(shown, total int) string {
+		if total > shown {
+			return fmt.Sprintf("  ... %d more\n", total-shown)
+		}
+		return ""
+	}
+	fmt.Fprintf(w, "cluster state at virtual time %v (after %d events)\n", st.At, st.Records)
+	fmt.Fprintf(w, "\nnetwork: %d messages in flight\n", st.InFlight)
+	for i, p := range st.Pending {
+		if i == lim {
+			fmt.Fprint(w, more(lim, len(st.Pending)))
+			break
+		}
+		fmt.Fprintf(w, "  %-10s -> %-10s %-18s x%-4d oldest sent at %v\n", endpoint(st, p.From), endpoint(st, p.To), traces.MsgName(p.Msg), p.Count, p.Oldest)
+	}
+	if len(st.Partitions) == 0 {
+		fmt.Fprintln(w, "partitions: none")
+	}
+	for _, p := range st.Partitions {
+		fmt.Fprintf(w, "partitions: %s\n", p)
+	}
+	for _, d := range st.Degraded {
+		fmt.Fprintf(w, "degraded:  %s\n", d)
+	}
+	for _, n := range st.Nodes {
+		if !n.Alive {
+			fmt.Fprintf(w, "\nnode %s (id %d): DOWN\n", n.Name, n.ID)
+			continue
+		}
+		fmt.Fprintf(w, "\nnode %s (id %d): queue %d, available %v, store %d objects, %d/%d bytes\n",
+			n.Name, n.ID, n.Queue, n.Available, n.NumObj, n.Used, n.Capacity)
+		counts := map[string]int{}
+		for _, t := range n.Tasks {
+			counts[t.State]++
+		}
+		fmt.Fprintf(w, "  tasks: %d running, %d blocked, %d queued, %d waiting for arguments\n",
+			counts["running"], counts["blocked"], counts["queued"], counts["waiting-args"])
+		for i, t := range n.Tasks {
+			if i == lim {
+				fmt.Fprint(w, more(lim, len(n.Tasks)))
+				break
+			}
+			line := fmt.Sprintf("    %v %-14s %-12s", t.ID, t.Name, t.State)
+			if t.Missing > 0 {
+				line += fmt.Sprintf(" missing %d args", t.Missing)
+			}
+			if t.State == "running" || t.State == "blocked" {
+				line += fmt.Sprintf(" since %v", t.Start.Sub(netsim.DefaultEpoch))
+			}
+			fmt.Fprintln(w, line)
+		}
+		for i, a := range n.Actors {
+			if i == lim {
+				fmt.Fprint(w, more(lim, len(n.Actors)))
+				break
+			}
+			fmt.Fprintf(w, "  actor %v: %d queued calls, busy %v, dead %v\n", a.ID, a.Queued, a.Busy, a.Dead)
+		}
+		if len(n.Fetches) > 0 {
+			pulling := 0
+			for _, f := range n.Fetches {
+				if f.Pulling {
+					pulling++
+				}
+			}
+			fmt.Fprintf(w, "  fetches: %d objects wanted, %d being pulled\n", len(n.Fetches), pulling)
+		}
+		for i, f := range n.Fetches {
+			if i == lim {
+				fmt.Fprint(w, more(lim, len(n.Fetches)))
+				break
+			}
+			from := "(locating)"
+			if f.Source != 0 {
+				from = "from " + endpoint(st, f.Source)
+			}
+			fmt.Fprintf(w, "    %v %s: %d/%d bytes\n", f.Object, from, f.Got, f.Total)
+		}
+		if len(n.Objects) > 0 {
+			fmt.Fprintln(w, "  objects:")
+		}
+		for _, o := range n.Objects {
+			p := ""
+			if o.Primary {
+				p = " primary"
+			}
+			fmt.Fprintf(w, "    %v %d bytes%s\n", o.ID, o.Size, p)
+		}
+		fmt.Fprint(w, more(len(n.Objects), n.NumObj))
+	}
+	for _, s := range st.Shards {
+		if !s.Alive {
+			fmt.Fprintf(w, "\ngcs shard %d: DOWN\n", s.Index)
+			continue
+		}
+		fmt.Fprintf(w, "\ngcs shard %d: %d objects, %d tasks, %d actors, %d nodes\n", s.Index, s.NumObj, s.NumTask, len(s.Actors), len(s.Nodes))
+		for _, o := range s.Objects {
+			names := make([]string, len(o.Nodes))
+			for i, id := range o.Nodes {
+				names[i] = endpoint(st, id)
+			}
+			fmt.Fprintf(w, "  object %v %d bytes at [%s] subscribers %d\n", o.Object, o.Size, strings.Join(names, " "), o.Subscribers)
+		}
+		fmt.Fprint(w, more(len(s.Objects), s.NumObj))
+		for _, t := range s.Tasks {
+			fmt.Fprintf(w, "  task %v %s owner %s\n", t.ID, t.Name, endpoint(st, t.Owner))
+		}
+		fmt.Fprint(w, more(len(s.Tasks), s.NumTask))
+		for i, a := range s.Actors {
+			if i == lim {
+				fmt.Fprint(w, more(lim, len(s.Actors)))
+				break
+			}
+			fmt.Fprintf(w, "  actor %v %q on %s state %d\n", a.Actor, a.Name, endpoint(st, a.Node), a.State)
+		}
+		for _, n := range s.Nodes {
+			fmt.Fprintf(w, "  node %s inc %d alive %v queue %d available %v\n", endpoint(st, n.Node), n.Incarnation, n.Alive, n.QueueLen, n.Available)
+		}
+	}
+	fmt.Fprintln(w, "\nglobal scheduler:")
+	for _, l := range st.Scheduler {
+		fmt.Fprintf(w, "  %s: queue %d, available %v, dead %v\n", endpoint(st, l.Node), l.QueueLen, l.Available, l.Dead)
+	}
+	if len(st.Infeasible) > 0 {
+		fmt.Fprintf(w, "  %d infeasible tasks held\n", len(st.Infeasible))
+	}
+}
