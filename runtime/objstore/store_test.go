@@ -1,0 +1,72 @@
+package objstore
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/transport"
+)
+
+func oid(i uint32) transport.ObjectID { return transport.ObjectID{Task: 1, Index: i} }
+
+func val(size int64) transport.Value { return transport.Value{Data: []byte{1}, Size: size} }
+
+func TestEvictsLeastRecentlyUsedCopies(t *testing.T) {
+	s := New(100)
+	for i := uint32(0); i < 4; i++ {
+		_, over, err := s.Put(oid(i), val(25), false)
+		require.NoError(t, err)
+		require.False(t, over)
+	}
+	s.Get(oid(0)) // 0 is now the most recent; 1 is the oldest
+	evicted, over, err := s.Put(oid(9), val(30), false)
+	require.NoError(t, err)
+	assert.False(t, over)
+	assert.Equal(t, []transport.ObjectID{oid(1), oid(2)}, evicted)
+	assert.Equal(t, int64(25+25+30), s.Used())
+	assert.True(t, s.Contains(oid(0)))
+}
+
+func TestPinnedAndPrimaryCopiesStay(t *testing.T) {
+	s := New(100)
+	_, _, _ = s.Put(oid(0), val(40), true) // primary
+	_, _, _ = s.Put(oid(1), val(40), false)
+	require.True(t, s.Pin(oid(1)))
+	evicted, over, err := s.Put(oid(2), val(40), false)
+	require.NoError(t, err)
+	assert.Empty(t, evicted)
+	assert.True(t, over, "admitted over capacity: nothing evictable")
+	s.Unpin(oid(1))
+	evicted, _, _ = s.Put(oid(3), val(10), false)
+	assert.Equal(t, []transport.ObjectID{oid(1)}, evicted)
+}
+
+func TestTooLargeAndImmutable(t *testing.T) {
+	s := New(100)
+	_, _, err := s.Put(oid(0), val(101), false)
+	assert.ErrorIs(t, err, ErrTooLarge)
+	_, _, err = s.Put(oid(1), val(10), false)
+	require.NoError(t, err)
+	_, _, err = s.Put(oid(1), val(50), true) // a second copy changes nothing but primacy
+	require.NoError(t, err)
+	assert.Equal(t, int64(10), s.Used())
+	e, ok := s.Get(oid(1))
+	require.True(t, ok)
+	assert.True(t, e.Primary)
+	s.Delete(oid(1))
+	assert.Zero(t, s.Used())
+	assert.Zero(t, s.Len())
+}
+
+func TestUnboundedStoreNeverEvicts(t *testing.T) {
+	s := New(0)
+	for i := uint32(0); i < 100; i++ {
+		ev, over, err := s.Put(oid(i), val(1<<30), false)
+		require.NoError(t, err)
+		require.Empty(t, ev)
+		require.False(t, over)
+	}
+	assert.Equal(t, 100, s.Len())
+}
