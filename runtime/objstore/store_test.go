@@ -38,9 +38,9 @@ func TestPinnedAndPrimaryCopiesStay(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, evicted)
 	assert.True(t, over, "admitted over capacity: nothing evictable")
-	s.Unpin(oid(1))
+	s.Unpin(oid(1)) // released: evictable again, and most recently used
 	evicted, _, _ = s.Put(oid(3), val(10), false)
-	assert.Equal(t, []transport.ObjectID{oid(1)}, evicted)
+	assert.Equal(t, []transport.ObjectID{oid(2)}, evicted)
 }
 
 func TestTooLargeAndImmutable(t *testing.T) {
