@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// call runs raysim with args and returns the exit code, stdout and stderr.
+func call(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := dispatch(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestRunPasses(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "run", "testdata/tiny.yaml")
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"scenario  tiny", "tasks ", "latency ", "expect", "ok   all_complete",
+		"ok   results_correct", "faults    1 injected", "digest: ", "PASS tiny seed=3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if errOut != "" {
+		t.Errorf("stderr not empty when it is not a terminal: %q", errOut)
+	}
+}
+
+func TestRunQuickstartShort(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "run", "../../scenarios/quickstart.yaml", "--set", "workload.0.params.tasks=200", "-q")
+	if code != exitOK || !strings.HasPrefix(out, "PASS quickstart seed=42 digest=") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}
+
+func TestRunFailedExpectationExits1(t *testing.T) {
+	t.Parallel()
+	code, out, _ := call(t, "run", "testdata/impossible.yaml")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1\n%s", code, out)
+	}
+	if !strings.Contains(out, "FAIL latency.max") || !strings.Contains(out, "FAIL impossible seed=3") {
+		t.Errorf("summary does not show the failed expectation:\n%s", out)
+	}
+	// One failing file among passing ones still fails the command.
+	if code, _, _ := call(t, "run", "testdata/tiny.yaml", "testdata/impossible.yaml", "-q"); code != exitFailed {
+		t.Errorf("two files, one failing: exit %d, want 1", code)
+	}
+}
+
+func TestRunBadScenarioExits2(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "run", "testdata/bad.yaml")
+	if code != exitUsage {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	if out != "" {
+		t.Errorf("stdout not empty: %q", out)
+	}
+	// Every error, each as file:line:col: field: message.
+	for _, re := range []string{
+		`testdata/bad.yaml:4:\d+: cluster\.nodes\.0\.colour: unknown key`,
+		`testdata/bad.yaml:7:\d+: workload\.0\.params\.tasks: an integer >= 0 \(got -5\)`,
+	} {
+		if !regexp.MustCompile(re).MatchString(errOut) {
+			t.Errorf("stderr lacks %s:\n%s", re, errOut)
+		}
+	}
+	if code, _, errOut := call(t, "run", "testdata/missing.yaml"); code != exitUsage || !strings.Contains(errOut, "missing.yaml") {
+		t.Errorf("missing file: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, errOut := call(t, "run", "testdata/tiny.yaml", "--set", "cluster.nodes.0.cpus=-1"); code != exitUsage ||
+		!strings.Contains(errOut, "cluster.nodes.0.cpus") {
+		t.Errorf("bad --set: exit %d, stderr %q", code, errOut)
+	}
+}
+
+func TestRunBadFlagsExit2(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"run"},
+		{"run", "testdata/tiny.yaml", "--no-such-flag"},
+		{"run", "testdata/tiny.yaml", "--seed", "seven"},
+		{"run", "testdata/tiny.yaml", "--set"},
+		{"frobnicate"},
+		{},
+	} {
+		if code, _, errOut := call(t, args...); code != exitUsage || errOut == "" {
+			t.Errorf("%q: exit %d (want 2), stderr %q", args, code, errOut)
+		}
+	}
+}
+
+func TestRunJSON(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "run", "testdata/tiny.yaml", "--json", "--seed", "5")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, out)
+	}
+	// The fields issue 4 lists.
+	for _, k := range []string{"scenario", "seed", "transport", "tasks_submitted", "tasks_completed", "tasks_failed",
+		"tasks_retried", "objects_lost", "objects_reconstructed", "faults_injected", "virtual_seconds", "wall_seconds",
+		"events", "events_per_second", "throughput", "latency_ms", "expectations", "ok", "digest"} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("--json lacks %q", k)
+		}
+	}
+	lat, _ := got["latency_ms"].(map[string]any)
+	for _, k := range []string{"p50", "p90", "p99", "max"} {
+		if _, ok := lat[k]; !ok {
+			t.Errorf("latency_ms lacks %q: %v", k, got["latency_ms"])
+		}
+	}
+	exps, _ := got["expectations"].([]any)
+	if len(exps) != 3 {
+		t.Fatalf("expectations: %v", got["expectations"])
+	}
+	for _, e := range exps {
+		m, _ := e.(map[string]any)
+		for _, k := range []string{"name", "ok", "detail"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("expectation %v lacks %q", e, k)
+			}
+		}
+	}
+	if got["scenario"] != "tiny" || got["seed"] != 5.0 || got["transport"] != "sim" || got["ok"] != true {
+		t.Errorf("scenario/seed/transport/ok = %v/%v/%v/%v", got["scenario"], got["seed"], got["transport"], got["ok"])
+	}
+	if d, _ := got["digest"].(string); len(d) < 16 {
+		t.Errorf("digest %q", got["digest"])
+	}
+	// The same seed gives the same digest; another seed another one.
+	_, again, _ := call(t, "run", "testdata/tiny.yaml", "--json", "--seed", "5")
+	var g2 map[string]any
+	json.Unmarshal([]byte(again), &g2)
+	if g2["digest"] != got["digest"] {
+		t.Errorf("seed 5 twice: digests %v, %v", got["digest"], g2["digest"])
+	}
+}
+
+func TestValidate(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "validate", "testdata/tiny.yaml", "testdata/impossible.yaml")
+	if code != exitOK || !strings.Contains(out, "testdata/tiny.yaml: ok (tiny: 3 nodes, 2 workload entries, 1 faults)") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	code, _, errOut = call(t, "validate", "testdata/tiny.yaml", "testdata/bad.yaml")
+	if code != exitUsage || !regexp.MustCompile(`testdata/bad.yaml:4:\d+: `).MatchString(errOut) {
+		t.Errorf("bad file: exit %d, stderr %q", code, errOut)
+	}
+	if code, _, _ := call(t, "validate"); code != exitUsage {
+		t.Errorf("no file: exit %d, want 2", code)
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	code, out, _ := call(t, "--help")
+	if code != exitOK {
+		t.Fatalf("--help: exit %d", code)
+	}
+	for _, c := range []string{"run", "validate", "sweep"} {
+		if !strings.Contains(out, "  "+c+" ") {
+			t.Errorf("--help does not list %q:\n%s", c, out)
+		}
+		code, _, errOut := call(t, c, "-h")
+		if code != exitOK || !strings.Contains(errOut, "Usage: raysim "+c) {
+			t.Errorf("%s -h: exit %d\n%s", c, code, errOut)
+		}
+	}
+}
