@@ -30,8 +30,9 @@ var shippedSkips = map[string]string{
 		"messages): a message netsim drops is lost for good and its driver waits forever",
 	"paper-fig10a-gcs-failover.yaml": "needs GCS chain replication (cluster.gcs.replicas is not passed to " +
 		"the runtime; kill_gcs_replica crashes the whole shard, so later GCS reads hang)",
-	"paper-fig11b-actors.yaml": "needs actor reconstruction (actor restart after kill_actor/node death; " +
-		"the rl generator's actors have max_restarts 0) and error propagation through task arguments",
+	"paper-fig11b-actors.yaml": "needs actor reconstruction (restart of an actor killed by kill_actor or " +
+		"with its node, replaying its calls) and error propagation through task arguments (today an " +
+		"actor-died error reaching wl.update fails as 'decode *ray.Blob: value has tag 97')",
 }
 
 // shortForm reads the "# short:" overrides of a scenario file.
