@@ -73,6 +73,17 @@ type Config struct {
 	// is declared dead (default 5 periods).
 	HeartbeatPeriod time.Duration
 	NodeTimeout     time.Duration
+	// Store keeps the tables durably (default: a fresh MemStore). A shard
+	// started on a non-empty store recovers its tables from it.
+	Store Store
+	// SyncEvery syncs the store after this many table writes (default 64;
+	// negative: never, the owner syncs).
+	SyncEvery int
+	// Leader and Propose are set by a chain replica: only the leader (the
+	// tail) runs failure detection, and it proposes a node's death as an
+	// update through the chain (Propose) instead of applying it alone.
+	Leader  func() bool
+	Propose func(transport.Message)
 }
 
 // Shard is one GCS shard.
@@ -92,6 +103,11 @@ type Shard struct {
 	nodes   map[transport.NodeID]*nodeEntry
 	nodeIDs []transport.NodeID // registration order, for deterministic iteration
 	funcs   uint64             // function-table digest of the first node
+
+	store   Store
+	scratch []byte
+	writes  int
+	flushed int // task entries flushed out of memory
 }
 
 // New returns an empty shard. The node-table shard starts checking node
@@ -103,15 +119,14 @@ func New(env transport.Env, cfg Config) *Shard {
 	if cfg.NodeTimeout <= 0 {
 		cfg.NodeTimeout = 5 * cfg.HeartbeatPeriod
 	}
-	s := &Shard{
-		env: env, layout: cfg.Layout, costs: cfg.Costs, cfg: cfg,
-		deadInc: make(map[transport.NodeID]uint64),
-		objects: make(map[transport.ObjectID]*objectEntry),
-		tasks:   make(map[transport.TaskID]*transport.TaskSpec),
-		actors:  make(map[transport.ActorID]*actorEntry),
-		names:   make(map[string]transport.ActorID),
-		nodes:   make(map[transport.NodeID]*nodeEntry),
+	if cfg.Store == nil {
+		cfg.Store = NewMemStore()
 	}
+	if cfg.SyncEvery == 0 {
+		cfg.SyncEvery = 64
+	}
+	s := &Shard{env: env, layout: cfg.Layout, costs: cfg.Costs, cfg: cfg, store: cfg.Store}
+	s.load()
 	if env.Self() == cfg.Layout.NodeTable() {
 		s.scheduleCheck()
 	}
@@ -126,12 +141,15 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.env.Charge(s.costs.GCSWrite)
 		spec := m.Spec
 		s.tasks[spec.ID] = &spec
+		s.saveTask(&spec)
+		s.flushTask(spec.ID)
 	case *transport.GcsAddObject:
 		s.addObject(m)
 	case *transport.GcsRemoveObject:
 		s.env.Charge(s.costs.GCSWrite)
 		if e := s.objects[m.Object]; e != nil {
 			e.nodes = slices.DeleteFunc(e.nodes, func(n transport.NodeID) bool { return n == m.Node })
+			s.saveObject(m.Object)
 		}
 	case *transport.GcsSubscribeObject:
 		s.subscribe(from, m.Object)
@@ -144,13 +162,18 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			return // unknown, dead or stale incarnation
 		}
 		e.last, e.lastSeen = *m, s.env.Now()
+		s.saveNode(m.Node)
 		s.env.Send(s.layout.Scheduler, m)
 	case *transport.NodeDead:
-		s.nodeDead(m)
+		if e := s.nodes[m.Node]; e != nil && e.alive && e.reg.Incarnation == m.Incarnation {
+			s.declareDead(e) // the node table's own verdict, proposed through its chain
+		} else {
+			s.nodeDead(m)
+		}
 	case *transport.GcsGetTask:
 		s.env.Charge(s.costs.GCSRead)
 		info := &transport.TaskInfo{Task: m.Task}
-		if t, ok := s.tasks[m.Task]; ok {
+		if t, ok := s.task(m.Task); ok {
 			info.Found, info.Spec = true, *t
 		}
 		s.env.Send(from, info)
@@ -180,6 +203,10 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 		s.env.Send(sub, &transport.ObjectLocated{Object: m.Object, Node: m.Node, Size: m.Size})
 	}
 	e.subs = nil
+	s.saveObject(m.Object)
+	if !m.Object.Put {
+		s.flushTask(m.Object.Task)
+	}
 }
 
 func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID) {
@@ -190,6 +217,7 @@ func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID) {
 		e = &objectEntry{}
 		s.objects[id] = e
 	}
+	defer s.saveObject(id)
 	if len(e.nodes) == 0 {
 		if !slices.Contains(e.subs, from) {
 			e.subs = append(e.subs, from)
@@ -227,6 +255,8 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 		s.declareDead(old)
 	}
 	s.nodes[m.Node] = &nodeEntry{reg: *m, alive: true, lastSeen: s.env.Now()}
+	s.saveNode(m.Node)
+	s.saveMeta()
 	s.env.Emit(&transport.Event{Kind: transport.EvNodeAlive, Node: m.Node})
 	s.env.Send(s.layout.Scheduler, m)
 }
@@ -238,6 +268,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		e = &actorEntry{}
 		s.actors[m.Actor] = e
 	}
+	defer s.saveActor(m.Actor)
 	if e.info.State == transport.ActorDead {
 		return // death is final
 	}
@@ -253,6 +284,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		} else {
 			s.names[m.Name] = m.Actor
 		}
+		s.saveName(m.Name)
 	}
 	if m.State == transport.ActorPending {
 		return // subscribers learn of the actor once it is placed
@@ -284,6 +316,7 @@ func (s *Shard) lookupActor(from transport.NodeID, m *transport.GcsLookupActor) 
 	if !slices.Contains(e.subs, from) && e.info.State != transport.ActorDead {
 		e.subs = append(e.subs, from)
 	}
+	s.saveActor(id)
 	if e.info.State != transport.ActorPending || m.Actor == 0 {
 		info := e.info
 		info.Name = m.Name
@@ -295,20 +328,31 @@ func (s *Shard) lookupActor(from transport.NodeID, m *transport.GcsLookupActor) 
 }
 
 // Stats is a snapshot of a shard's table sizes (for status and summaries).
+// Tasks counts every task entry (in memory or flushed to the store);
+// Resident counts the entries held in memory, of every table — the number
+// that flushing keeps bounded.
 type Stats struct {
 	Objects, Tasks, Actors, Nodes int
+	ResidentTasks, FlushedTasks   int
+	Resident                      int
 }
 
 // Stats returns the sizes of the shard's tables.
 func (s *Shard) Stats() Stats {
-	return Stats{Objects: len(s.objects), Tasks: len(s.tasks), Actors: len(s.actors), Nodes: len(s.nodes)}
+	st := Stats{Objects: len(s.objects), Tasks: s.store.Len(TableTasks), Actors: len(s.actors), Nodes: len(s.nodes),
+		ResidentTasks: len(s.tasks), FlushedTasks: s.flushed}
+	st.Resident = st.Objects + st.ResidentTasks + st.Actors + st.Nodes
+	return st
 }
 
+// Store is the shard's store.
+func (s *Shard) Store() Store { return s.store }
+
+// Sync makes every table write so far durable.
+func (s *Shard) Sync() { s.sync() }
+
 // Task returns the stored spec of a task (lineage), if this shard has it.
-func (s *Shard) Task(id transport.TaskID) (*transport.TaskSpec, bool) {
-	t, ok := s.tasks[id]
-	return t, ok
-}
+func (s *Shard) Task(id transport.TaskID) (*transport.TaskSpec, bool) { return s.task(id) }
 
 // Locations returns the known copies of an object.
 func (s *Shard) Locations(id transport.ObjectID) []transport.NodeID {
@@ -326,8 +370,15 @@ func (s *Shard) checkNodes() {
 	now := s.env.Now()
 	late := max(now.Sub(s.nextCheck), 0)
 	for _, id := range s.nodeIDs {
-		if e := s.nodes[id]; e.alive && now.Sub(e.lastSeen) > s.cfg.NodeTimeout+late {
+		e := s.nodes[id]
+		if !e.alive || now.Sub(e.lastSeen) <= s.cfg.NodeTimeout+late {
+			continue
+		}
+		switch {
+		case s.cfg.Propose == nil:
 			s.declareDead(e)
+		case s.cfg.Leader():
+			s.cfg.Propose(&transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation})
 		}
 	}
 	s.scheduleCheck()
@@ -342,6 +393,7 @@ func (s *Shard) scheduleCheck() {
 // global scheduler and every raylet.
 func (s *Shard) declareDead(e *nodeEntry) {
 	e.alive = false
+	s.saveNode(e.reg.Node)
 	m := &transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation}
 	s.env.Emit(&transport.Event{Kind: transport.EvNodeDead, Node: e.reg.Node, Detail: "missed heartbeats"})
 	for _, sh := range s.layout.Shards {
@@ -365,9 +417,11 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 		return
 	}
 	s.deadInc[m.Node] = m.Incarnation
-	for _, e := range s.objects { // removal commutes: map order cannot leak
+	s.saveMeta()
+	for id, e := range s.objects { // removal commutes: map order cannot leak
 		if i := slices.Index(e.nodes, m.Node); i >= 0 {
 			e.nodes = slices.Delete(e.nodes, i, i+1)
+			s.saveObject(id)
 		}
 	}
 	var hosted []transport.ActorID
@@ -386,10 +440,11 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 // while it has restarts left; otherwise the actor is dead for good.
 func (s *Shard) restartActor(id transport.ActorID) {
 	e := s.actors[id]
-	spec, ok := s.tasks[id]
+	spec, ok := s.task(id)
 	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name}
 	if ok && e.restarts < spec.MaxRestarts {
 		e.restarts++
+		s.saveActor(id)
 		up.State = transport.ActorRestarting
 		s.env.Emit(&transport.Event{Kind: transport.EvActorRestarted, Node: s.env.Self(), Task: id, Detail: e.info.Name})
 		re := *spec

@@ -137,9 +137,10 @@ func b2u(v bool) uint8 {
 // failure every read returns a zero value and Err reports the failure, so
 // message decoders read straight through and check once.
 type Decoder struct {
-	buf []byte
-	off int
-	err error
+	buf   []byte
+	off   int
+	err   error
+	depth int // nesting of Message calls (bounded)
 }
 
 // NewDecoder reads from buf (not copied; Bytes8 results are copies).

@@ -1,0 +1,232 @@
+package gcs
+
+import (
+	"cmp"
+	"slices"
+
+	"raysim/runtime/transport"
+)
+
+// Persistence: every table change is written through to the shard's Store
+// (encoded with the wire codec's Encoder), so the store always holds the
+// whole state. A shard that starts on a non-empty store loads it back; a
+// joining chain replica receives it as a snapshot. Memory holds the same
+// tables, minus flushed task entries (see flushTask), which are read back
+// from the store on demand.
+
+var (
+	metaFuncs = []byte("funcs")
+	metaDead  = []byte("dead")
+	metaOrder = []byte("node-order")
+)
+
+func objectKey(id transport.ObjectID) []byte {
+	e := transport.NewEncoder(make([]byte, 0, 16))
+	e.Object(id)
+	return e.Bytes()
+}
+
+func taskKey(id transport.TaskID) []byte {
+	e := transport.NewEncoder(make([]byte, 0, 8))
+	e.U64(uint64(id))
+	return e.Bytes()
+}
+
+func nodeKey(id transport.NodeID) []byte {
+	e := transport.NewEncoder(make([]byte, 0, 4))
+	e.U32(uint32(id))
+	return e.Bytes()
+}
+
+func (s *Shard) written() {
+	s.writes++
+	if s.cfg.SyncEvery > 0 && s.writes%s.cfg.SyncEvery == 0 {
+		s.sync()
+	}
+}
+
+func (s *Shard) sync() {
+	if err := s.store.Sync(); err != nil {
+		s.env.Emit(&transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Detail: err.Error()})
+	}
+}
+
+func (s *Shard) saveObject(id transport.ObjectID) {
+	e := s.objects[id]
+	if e == nil {
+		s.store.Delete(TableObjects, objectKey(id))
+		return
+	}
+	enc := transport.NewEncoder(s.scratch[:0])
+	enc.Bool(e.created)
+	enc.Varint(e.size)
+	enc.Nodes(e.nodes)
+	enc.Nodes(e.subs)
+	enc.Uvarint(uint64(e.next))
+	s.scratch = enc.Bytes()
+	s.store.Put(TableObjects, objectKey(id), s.scratch)
+	s.written()
+}
+
+func (s *Shard) saveTask(spec *transport.TaskSpec) {
+	enc := transport.NewEncoder(s.scratch[:0])
+	enc.Spec(spec)
+	s.scratch = enc.Bytes()
+	s.store.Put(TableTasks, taskKey(spec.ID), s.scratch)
+	s.written()
+}
+
+func (s *Shard) saveActor(id transport.ActorID) {
+	e := s.actors[id]
+	enc := transport.NewEncoder(s.scratch[:0])
+	e.info.MarshalWire(enc)
+	enc.Nodes(e.subs)
+	enc.Varint(int64(e.restarts))
+	s.scratch = enc.Bytes()
+	s.store.Put(TableActors, taskKey(id), s.scratch)
+	s.written()
+}
+
+func (s *Shard) saveName(name string) {
+	if id, ok := s.names[name]; ok {
+		s.store.Put(TableNames, []byte(name), taskKey(id))
+	} else {
+		s.store.Delete(TableNames, []byte(name))
+	}
+	s.written()
+}
+
+func (s *Shard) saveNode(id transport.NodeID) {
+	e := s.nodes[id]
+	enc := transport.NewEncoder(s.scratch[:0])
+	e.reg.MarshalWire(enc)
+	e.last.MarshalWire(enc)
+	enc.Bool(e.alive)
+	s.scratch = enc.Bytes()
+	s.store.Put(TableNodes, nodeKey(id), s.scratch)
+	s.written()
+}
+
+func (s *Shard) saveMeta() {
+	enc := transport.NewEncoder(nil)
+	enc.U64(s.funcs)
+	s.store.Put(TableMeta, metaFuncs, enc.Bytes())
+	enc = transport.NewEncoder(nil)
+	enc.Nodes(s.nodeIDs)
+	s.store.Put(TableMeta, metaOrder, enc.Bytes())
+	enc = transport.NewEncoder(nil)
+	dead := make([]transport.NodeID, 0, len(s.deadInc))
+	for n := range s.deadInc {
+		dead = append(dead, n)
+	}
+	slices.SortFunc(dead, func(a, b transport.NodeID) int { return cmp.Compare(a, b) })
+	enc.Uvarint(uint64(len(dead)))
+	for _, n := range dead {
+		enc.Node(n)
+		enc.Uvarint(s.deadInc[n])
+	}
+	s.store.Put(TableMeta, metaDead, enc.Bytes())
+	s.written()
+}
+
+// load replaces the in-memory tables with the store's content. Task entries
+// of finished tasks stay flushed (in the store only).
+func (s *Shard) load() {
+	s.objects = make(map[transport.ObjectID]*objectEntry)
+	s.tasks = make(map[transport.TaskID]*transport.TaskSpec)
+	s.actors = make(map[transport.ActorID]*actorEntry)
+	s.names = make(map[string]transport.ActorID)
+	s.nodes = make(map[transport.NodeID]*nodeEntry)
+	s.deadInc = make(map[transport.NodeID]uint64)
+	s.nodeIDs, s.funcs = nil, 0
+	now := s.env.Now()
+	s.store.Scan(TableObjects, func(k, v []byte) bool {
+		id := transport.NewDecoder(k).Object()
+		d := transport.NewDecoder(v)
+		e := &objectEntry{created: d.Bool(), size: d.Varint(), nodes: d.Nodes(), subs: d.Nodes(), next: int(d.Uvarint())}
+		s.objects[id] = e
+		return true
+	})
+	s.store.Scan(TableTasks, func(k, v []byte) bool {
+		spec := new(transport.TaskSpec)
+		transport.NewDecoder(v).Spec(spec)
+		if !s.finished(spec) {
+			s.tasks[spec.ID] = spec
+		}
+		return true
+	})
+	s.store.Scan(TableActors, func(k, v []byte) bool {
+		d := transport.NewDecoder(v)
+		e := &actorEntry{}
+		e.info.UnmarshalWire(d)
+		e.subs = d.Nodes()
+		e.restarts = int32(d.Varint())
+		s.actors[transport.ActorID(transport.NewDecoder(k).U64())] = e
+		return true
+	})
+	s.store.Scan(TableNames, func(k, v []byte) bool {
+		s.names[string(k)] = transport.ActorID(transport.NewDecoder(v).U64())
+		return true
+	})
+	s.store.Scan(TableNodes, func(k, v []byte) bool {
+		d := transport.NewDecoder(v)
+		e := &nodeEntry{lastSeen: now}
+		e.reg.UnmarshalWire(d)
+		e.last.UnmarshalWire(d)
+		e.alive = d.Bool()
+		s.nodes[e.reg.Node] = e
+		return true
+	})
+	if v, ok := s.store.Get(TableMeta, metaFuncs); ok {
+		s.funcs = transport.NewDecoder(v).U64()
+	}
+	if v, ok := s.store.Get(TableMeta, metaOrder); ok {
+		s.nodeIDs = transport.NewDecoder(v).Nodes()
+	}
+	if v, ok := s.store.Get(TableMeta, metaDead); ok {
+		d := transport.NewDecoder(v)
+		for n := d.Count(transport.MaxCount, 2); n > 0; n-- {
+			node := d.Node()
+			s.deadInc[node] = d.Uvarint()
+		}
+	}
+}
+
+// finished reports whether every return of a task was created: its entry
+// is then only needed again for lineage reconstruction, and is flushed out
+// of memory (actor creation tasks stay: a restart re-runs them).
+func (s *Shard) finished(spec *transport.TaskSpec) bool {
+	if spec.ActorCreation || spec.NumReturns == 0 {
+		return false
+	}
+	for i := range spec.NumReturns {
+		if e := s.objects[spec.Return(i)]; e == nil || !e.created {
+			return false
+		}
+	}
+	return true
+}
+
+// flushTask drops a finished task's entry from memory (it stays in the
+// store).
+func (s *Shard) flushTask(id transport.TaskID) {
+	if spec := s.tasks[id]; spec != nil && s.finished(spec) {
+		delete(s.tasks, id)
+		s.flushed++
+	}
+}
+
+// task returns a task's spec from memory or, for a flushed one, the store.
+func (s *Shard) task(id transport.TaskID) (*transport.TaskSpec, bool) {
+	if t, ok := s.tasks[id]; ok {
+		return t, true
+	}
+	v, ok := s.store.Get(TableTasks, taskKey(id))
+	if !ok {
+		return nil, false
+	}
+	spec := new(transport.TaskSpec)
+	d := transport.NewDecoder(v)
+	d.Spec(spec)
+	return spec, d.Err() == nil
+}
