@@ -1,9 +1,403 @@
 package traces
 
 import (
-	"errors"
+	"bufio"
+	"encoding/json"
+	"fmt"
 	"io"
+	"slices"
+	"time"
+
+	"raysim/netsim"
+	"raysim/runtime/transport"
 )
 
-// WriteChrome writes Chrome trace-event JSON.
-func WriteChrome(w io.Writer, r *Reader) error { return errors.New("not yet") }
+// ChromeEvent is one Chrome trace-event (the JSON Object Format that
+// chrome://tracing and Perfetto read).
+type ChromeEvent struct {
+	Name  string         `json:"name,omitempty"`
+	Cat   string         `json:"cat,omitempty"`
+	Ph    string         `json:"ph"`
+	Ts    float64        `json:"ts"` // microseconds
+	Dur   *float64       `json:"dur,omitempty"`
+	Pid   uint32         `json:"pid"`
+	Tid   uint32         `json:"tid"`
+	ID    string         `json:"id,omitempty"`
+	Bp    string         `json:"bp,omitempty"`
+	Scope string         `json:"s,omitempty"`
+	Args  map[string]any `json:"args,omitempty"`
+}
+
+// Thread IDs within a node's process: worker lanes are 1..; the others are
+// fixed.
+const (
+	tidSubmit    = 0       // submissions (flow starts)
+	tidWorker    = 1       // first worker lane
+	tidTransfer  = 1 << 16 // first object-transfer lane
+	tidServe     = 1<<17 - 1
+	tidScheduler = 1<<17 - 2
+)
+
+func usec(d time.Duration) float64 { return float64(d) / 1e3 }
+
+type openSlice struct {
+	name  string
+	start time.Duration
+	lane  int
+	cat   string
+	args  map[string]any
+}
+
+type chromeNode struct {
+	lanes     []bool          // worker lanes in use
+	xlaneEnd  []time.Duration // end of each transfer lane's last slice
+	running   map[transport.TaskID]*openSlice
+	queue     int
+	storeUsed int64
+	objects   map[transport.ObjectID]int64
+	named     map[uint32]bool // threads named
+}
+
+// chromeWriter turns records into trace events as they stream by.
+type chromeWriter struct {
+	opts    ChromeOptions
+	w       *bufio.Writer
+	n       int
+	err     error
+	nodes   map[transport.NodeID]*chromeNode
+	order   []transport.NodeID
+	flows   map[transport.TaskID]uint64 // submitted, not yet running
+	flowSeq uint64
+	pulls   map[[2]transport.NodeID][]time.Duration // PullRequest sends per (requester, source)
+	end     time.Duration
+}
+
+// WriteChrome writes a trace as Chrome trace-event JSON, as `ray timeline`
+// does: a process per node (raylets, GCS shards, the global scheduler), a
+// thread per worker lane (lanes are inferred greedily from task running /
+// finished events: a task takes the lowest free lane of its node), a
+// complete slice per task execution, flow arrows from each task's
+// submission to its execution and for object transfers, instant markers for
+// faults, and counter tracks for each node's queue length and object store
+// bytes. Slices on one thread never overlap, so they nest trivially.
+func WriteChrome(w io.Writer, r *Reader) error { return WriteChromeWith(w, r, ChromeOptions{}) }
+
+// ChromeOptions tune WriteChromeWith.
+type ChromeOptions struct {
+	// Name names an endpoint's process ("" or nil: "node i", "gcs shard j",
+	// "global scheduler").
+	Name func(transport.NodeID) string
+}
+
+// WriteChromeWith is WriteChrome with options.
+func WriteChromeWith(w io.Writer, r *Reader, o ChromeOptions) error {
+	cw := &chromeWriter{opts: o, w: bufio.NewWriterSize(w, 256<<10), nodes: map[transport.NodeID]*chromeNode{},
+		flows: map[transport.TaskID]uint64{}, pulls: map[[2]transport.NodeID][]time.Duration{}}
+	cw.w.WriteString(`{"displayTimeUnit":"ms","otherData":{"generator":"raysim",`)
+	h := r.Header()
+	meta, _ := json.Marshal(map[string]any{"scenario": h.File, "seed": h.Seed, "version": h.Version})
+	cw.w.Write(meta[1 : len(meta)-1])
+	cw.w.WriteString("},\n\"traceEvents\":[\n")
+	for _, rec := range r.All() {
+		cw.record(rec)
+	}
+	cw.finish()
+	cw.w.WriteString("\n]}\n")
+	if err := cw.w.Flush(); err != nil && cw.err == nil {
+		cw.err = err
+	}
+	if cw.err != nil {
+		return cw.err
+	}
+	return r.Err()
+}
+
+func (c *chromeWriter) emit(ev *ChromeEvent) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		c.err = err
+		return
+	}
+	if c.n > 0 {
+		c.w.WriteString(",\n")
+	}
+	c.n++
+	c.w.Write(b)
+}
+
+func (c *chromeWriter) node(id transport.NodeID) *chromeNode {
+	n := c.nodes[id]
+	if n == nil {
+		n = &chromeNode{running: map[transport.TaskID]*openSlice{}, objects: map[transport.ObjectID]int64{}, named: map[uint32]bool{}}
+		c.nodes[id] = n
+		c.order = append(c.order, id)
+		c.emit(&ChromeEvent{Name: "process_name", Ph: "M", Pid: uint32(id), Args: map[string]any{"name": c.name(id)}})
+		c.emit(&ChromeEvent{Name: "process_sort_index", Ph: "M", Pid: uint32(id), Args: map[string]any{"sort_index": int(id)}})
+	}
+	return n
+}
+
+func (c *chromeWriter) name(id transport.NodeID) string {
+	if c.opts.Name != nil {
+		if s := c.opts.Name(id); s != "" {
+			return s
+		}
+	}
+	return endpointName(id)
+}
+
+// endpointName names an endpoint by the ray.Sim layout (raylets from 1,
+// the global scheduler at 1<<20, GCS shards above it).
+func endpointName(id transport.NodeID) string {
+	const sched = 1 << 20
+	switch {
+	case id == sched:
+		return "global scheduler"
+	case id > sched:
+		return fmt.Sprintf("gcs shard %d", id-sched-1)
+	case id == 0:
+		return "cluster"
+	}
+	return fmt.Sprintf("node %d", id-1)
+}
+
+func (c *chromeWriter) thread(pid transport.NodeID, n *chromeNode, tid uint32) {
+	if n.named[tid] {
+		return
+	}
+	n.named[tid] = true
+	var name string
+	switch {
+	case tid == tidSubmit:
+		name = "submit"
+	case tid == tidServe:
+		name = "serve objects"
+	case tid == tidScheduler:
+		name = "scheduler"
+	case tid >= tidTransfer:
+		name = fmt.Sprintf("transfer %d", tid-tidTransfer)
+	default:
+		name = fmt.Sprintf("worker %d", tid-tidWorker)
+	}
+	c.emit(&ChromeEvent{Name: "thread_name", Ph: "M", Pid: uint32(pid), Tid: tid, Args: map[string]any{"name": name}})
+	c.emit(&ChromeEvent{Name: "thread_sort_index", Ph: "M", Pid: uint32(pid), Tid: tid, Args: map[string]any{"sort_index": int(tid)}})
+}
+
+func takeLane(lanes *[]bool) int {
+	for i, used := range *lanes {
+		if !used {
+			(*lanes)[i] = true
+			return i
+		}
+	}
+	*lanes = append(*lanes, true)
+	return len(*lanes) - 1
+}
+
+func (c *chromeWriter) slice(pid transport.NodeID, tid uint32, name, cat string, start, end time.Duration, args map[string]any) {
+	d := usec(end - start)
+	c.emit(&ChromeEvent{Name: name, Cat: cat, Ph: "X", Ts: usec(start), Dur: &d, Pid: uint32(pid), Tid: tid, Args: args})
+}
+
+func (c *chromeWriter) counter(pid transport.NodeID, name string, at time.Duration, key string, v int64) {
+	c.emit(&ChromeEvent{Name: name, Ph: "C", Ts: usec(at), Pid: uint32(pid), Args: map[string]any{key: v}})
+}
+
+func (c *chromeWriter) endTask(id transport.NodeID, n *chromeNode, task transport.TaskID, at time.Duration, status string) {
+	s := n.running[task]
+	if s == nil {
+		return
+	}
+	delete(n.running, task)
+	n.lanes[s.lane] = false
+	if s.args == nil {
+		s.args = map[string]any{}
+	}
+	s.args["task"] = task.String()
+	s.args["status"] = status
+	c.slice(id, uint32(tidWorker+s.lane), s.name, s.cat, s.start, at, s.args)
+}
+
+func (c *chromeWriter) record(r *Record) {
+	c.end = r.At
+	if r.Source == Net {
+		c.netRecord(r)
+		return
+	}
+	id := r.Node
+	n := c.node(id)
+	switch transport.EventKind(r.Kind) {
+	case transport.EvTaskSubmitted:
+		c.thread(id, n, tidSubmit)
+		c.flowSeq++
+		c.flows[r.Task] = c.flowSeq
+		z := 0.0
+		c.emit(&ChromeEvent{Name: "submit " + r.Detail, Cat: "submit", Ph: "X", Ts: usec(r.At), Dur: &z, Pid: uint32(id), Tid: tidSubmit,
+			Args: map[string]any{"task": r.Task.String()}})
+		c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "s", Ts: usec(r.At), Pid: uint32(id), Tid: tidSubmit, ID: fmt.Sprint(c.flowSeq)})
+	case transport.EvTaskPlaced:
+		if r.Peer == r.Node {
+			n.queue++
+			c.counter(id, "queue", r.At, "tasks", int64(n.queue))
+		}
+	case transport.EvTaskRunning:
+		if n.queue > 0 {
+			n.queue--
+			c.counter(id, "queue", r.At, "tasks", int64(n.queue))
+		}
+		if old := n.running[r.Task]; old != nil { // re-run without an end: close it
+			c.endTask(id, n, r.Task, r.At, "restarted")
+		}
+		lane := takeLane(&n.lanes)
+		c.thread(id, n, uint32(tidWorker+lane))
+		n.running[r.Task] = &openSlice{name: r.Detail, start: r.At, lane: lane, cat: "task"}
+		if f, ok := c.flows[r.Task]; ok {
+			delete(c.flows, r.Task)
+			c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "f", Bp: "e", Ts: usec(r.At), Pid: uint32(id), Tid: uint32(tidWorker + lane), ID: fmt.Sprint(f)})
+		}
+	case transport.EvTaskFinished:
+		c.endTask(id, n, r.Task, r.At, "finished")
+	case transport.EvActorCreated:
+		c.endTask(id, n, r.Task, r.At, "actor created")
+	case transport.EvTaskFailed:
+		c.endTask(id, n, r.Task, r.At, "failed")
+		c.instant(id, "task failed", r, "t")
+	case transport.EvTaskCancelled:
+		c.endTask(id, n, r.Task, r.At, "cancelled")
+	case transport.EvObjectCreated:
+		n.objects[r.Object] = r.Bytes
+		n.storeUsed += r.Bytes
+		c.counter(id, "object store", r.At, "bytes", n.storeUsed)
+	case transport.EvObjectEvicted:
+		if sz, ok := n.objects[r.Object]; ok {
+			delete(n.objects, r.Object)
+			n.storeUsed -= sz
+			c.counter(id, "object store", r.At, "bytes", n.storeUsed)
+		}
+	case transport.EvObjectTransferred:
+		c.transfer(r)
+	case transport.EvObjectLost, transport.EvNodeDead, transport.EvActorDied, transport.EvActorRestarted,
+		transport.EvTaskRetried, transport.EvTaskInfeasible:
+		c.instant(id, r.KindName(), r, "p")
+	}
+}
+
+func (c *chromeWriter) instant(pid transport.NodeID, name string, r *Record, scope string) {
+	args := map[string]any{"kind": r.KindName()}
+	if r.Task != 0 {
+		args["task"] = r.Task.String()
+	}
+	if r.Object != (transport.ObjectID{}) {
+		args["object"] = r.Object.String()
+	}
+	if r.Detail != "" {
+		args["detail"] = r.Detail
+	}
+	if r.Peer != 0 {
+		args["peer"] = endpointName(r.Peer)
+	}
+	c.emit(&ChromeEvent{Name: name, Cat: "event", Ph: "i", Scope: scope, Ts: usec(r.At), Pid: uint32(pid), Tid: tidSubmit, Args: args})
+}
+
+// transfer draws an object transfer: a slice on the receiver's transfer
+// lane from the matching PullRequest send (FIFO per node pair) to the
+// completion, with a flow arrow from the source's "serve objects" thread.
+func (c *chromeWriter) transfer(r *Record) {
+	key := [2]transport.NodeID{r.Node, r.Peer}
+	start := r.At
+	if q := c.pulls[key]; len(q) > 0 {
+		start = q[0]
+		if len(q) == 1 {
+			delete(c.pulls, key)
+		} else {
+			c.pulls[key] = q[1:]
+		}
+	}
+	n := c.node(r.Node)
+	lane := -1
+	for l, end := range n.xlaneEnd {
+		if end <= start {
+			lane = l
+			break
+		}
+	}
+	if lane < 0 {
+		lane = len(n.xlaneEnd)
+		n.xlaneEnd = append(n.xlaneEnd, 0)
+	}
+	n.xlaneEnd[lane] = r.At
+	tid := uint32(tidTransfer + lane)
+	c.thread(r.Node, n, tid)
+	src := c.node(r.Peer)
+	c.thread(r.Peer, src, tidServe)
+	c.flowSeq++
+	fid := fmt.Sprint(c.flowSeq)
+	z := 0.0
+	c.emit(&ChromeEvent{Name: "serve " + r.Object.String(), Cat: "transfer", Ph: "X", Ts: usec(start), Dur: &z, Pid: uint32(r.Peer), Tid: tidServe})
+	c.emit(&ChromeEvent{Name: "transfer", Cat: "transfer", Ph: "s", Ts: usec(start), Pid: uint32(r.Peer), Tid: tidServe, ID: fid})
+	c.emit(&ChromeEvent{Name: "transfer", Cat: "transfer", Ph: "f", Bp: "e", Ts: usec(start), Pid: uint32(r.Node), Tid: tid, ID: fid})
+	c.slice(r.Node, tid, "fetch "+r.Object.String(), "transfer", start, r.At,
+		map[string]any{"object": r.Object.String(), "bytes": r.Bytes, "from": endpointName(r.Peer)})
+}
+
+func (c *chromeWriter) netRecord(r *Record) {
+	k := netsim.EventKind(r.Kind)
+	switch k {
+	case netsim.EvSend:
+		if r.Msg == transport.KindPullRequest {
+			key := [2]transport.NodeID{r.Node, r.Peer}
+			c.pulls[key] = append(c.pulls[key], r.At)
+		}
+	case netsim.EvCrash:
+		n := c.node(r.Node)
+		ids := make([]transport.TaskID, 0, len(n.running))
+		for t := range n.running {
+			ids = append(ids, t)
+		}
+		slices.Sort(ids)
+		for _, t := range ids {
+			c.endTask(r.Node, n, t, r.At, "lost in crash")
+		}
+		n.queue, n.storeUsed = 0, 0
+		clear(n.objects)
+		c.counter(r.Node, "queue", r.At, "tasks", 0)
+		c.counter(r.Node, "object store", r.At, "bytes", 0)
+		c.fault("crash "+endpointName(r.Node), r)
+	case netsim.EvRestart:
+		c.fault("restart "+endpointName(r.Node), r)
+	case netsim.EvPartition:
+		c.fault("partition "+r.Detail, r)
+	case netsim.EvHeal:
+		c.fault("heal", r)
+	case netsim.EvPause:
+		c.fault(fmt.Sprintf("pause %s %v", endpointName(r.Node), time.Duration(r.Bytes)), r)
+	case netsim.EvDegrade:
+		c.fault(fmt.Sprintf("degrade %s->%s %s", endpointName(r.Node), endpointName(r.Peer), r.Detail), r)
+	case netsim.EvSkew:
+		c.fault(fmt.Sprintf("skew %s %v", endpointName(r.Node), time.Duration(r.Bytes)), r)
+	case netsim.EvCustom:
+		c.fault(r.Detail, r)
+	}
+}
+
+func (c *chromeWriter) fault(name string, r *Record) {
+	pid := r.Node
+	c.node(pid)
+	c.emit(&ChromeEvent{Name: name, Cat: "fault", Ph: "i", Scope: "g", Ts: usec(r.At), Pid: uint32(pid), Tid: tidSubmit,
+		Args: map[string]any{"kind": r.KindName()}})
+}
+
+// finish closes the slices still open at the end of the trace.
+func (c *chromeWriter) finish() {
+	for _, id := range c.order {
+		n := c.nodes[id]
+		ids := make([]transport.TaskID, 0, len(n.running))
+		for t := range n.running {
+			ids = append(ids, t)
+		}
+		slices.Sort(ids)
+		for _, t := range ids {
+			c.endTask(id, n, t, c.end, "unfinished at the end of the trace")
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,9 +12,17 @@ import (
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"raysim/scenarios"
 	"raysim/scenarios/runner"
+
+	"raysim/runtime/transport"
 	"raysim/traces"
+	"raysim/traces/otelspans"
+	"raysim/traces/replay"
 )
 
 func init() {
@@ -169,7 +178,7 @@ func exportTo(tracePath string, w io.Writer, ef exportFlags) error {
 	case "jsonl":
 		_, err = traces.WriteJSONL(w, r)
 	case "chrome":
-		err = traces.WriteChrome(w, r)
+		err = traces.WriteChromeWith(w, r, traces.ChromeOptions{Name: nodeNames(r.Header())})
 	default:
 		err = exportOTel(r, w, ef)
 	}
@@ -224,6 +233,56 @@ func printJSON(w io.Writer, v any) {
 	enc.Encode(v)
 }
 
+// exportOTel sends a trace's task spans to an OTLP collector (http or
+// grpc) or writes them to w (otel-stdout).
 func exportOTel(r *traces.Reader, w io.Writer, ef exportFlags) error {
-	return errors.New("OpenTelemetry export is not built yet")
+	ctx := context.Background()
+	var exp sdktrace.SpanExporter
+	var err error
+	switch {
+	case ef.format == "otel-stdout":
+		exp, err = stdouttrace.New(stdouttrace.WithWriter(w), stdouttrace.WithPrettyPrint())
+	case ef.protocol == "grpc":
+		opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(ef.endpoint)}
+		if ef.insecure {
+			opts = append(opts, otlptracegrpc.WithInsecure())
+		}
+		exp, err = otlptracegrpc.New(ctx, opts...)
+	case ef.protocol == "http":
+		opts := []otlptracehttp.Option{otlptracehttp.WithEndpoint(ef.endpoint)}
+		if ef.insecure {
+			opts = append(opts, otlptracehttp.WithInsecure())
+		}
+		exp, err = otlptracehttp.New(ctx, opts...)
+	default:
+		return fmt.Errorf("--otlp-protocol %q: want http or grpc", ef.protocol)
+	}
+	if err != nil {
+		return err
+	}
+	n, err := otelspans.Export(ctx, r, exp, otelspans.Options{NodeName: nodeNames(r.Header())})
+	if e := exp.Shutdown(ctx); err == nil {
+		err = e
+	}
+	if err != nil {
+		return err
+	}
+	if ef.format == "otlp" {
+		fmt.Fprintf(os.Stderr, "sent %d task spans (with their phase spans) to %s over OTLP/%s\n", n, ef.endpoint, ef.protocol)
+	}
+	return nil
+}
+
+// nodeNames names raylets by the scenario in a trace's header.
+func nodeNames(h *traces.Header) func(transport.NodeID) string {
+	s, err := replay.Scenario(h)
+	if err != nil {
+		return nil
+	}
+	return func(id transport.NodeID) string {
+		if i := int(id) - 1; i >= 0 && i < len(s.Cluster.Nodes) {
+			return s.Cluster.Nodes[i].Name
+		}
+		return ""
+	}
 }

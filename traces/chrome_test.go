@@ -1,0 +1,163 @@
+package traces_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/scenarios"
+	"raysim/scenarios/runner"
+	"raysim/traces"
+)
+
+// quickstartTrace runs the quickstart scenario with a trace.
+func quickstartTrace(t testing.TB) []byte {
+	t.Helper()
+	s, err := scenarios.Load("../scenarios/quickstart.yaml")
+	require.NoError(t, err)
+	yaml, err := s.Marshal()
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	w, err := traces.NewWriter(&buf, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed}, traces.WriterOptions{})
+	require.NoError(t, err)
+	rec := traces.NewRecorder(w)
+	_, err = runner.Run(context.Background(), s, runner.Options{Trace: rec})
+	require.NoError(t, err)
+	require.NoError(t, rec.Close())
+	return buf.Bytes()
+}
+
+type chromeFile struct {
+	TraceEvents []struct {
+		Name string          `json:"name"`
+		Ph   string          `json:"ph"`
+		Ts   *float64        `json:"ts"`
+		Dur  *float64        `json:"dur"`
+		Pid  *uint32         `json:"pid"`
+		Tid  *uint32         `json:"tid"`
+		ID   string          `json:"id"`
+		S    string          `json:"s"`
+		Args json.RawMessage `json:"args"`
+	} `json:"traceEvents"`
+	DisplayTimeUnit string `json:"displayTimeUnit"`
+}
+
+func TestChromeExportStructure(t *testing.T) {
+	data := quickstartTrace(t)
+	r, err := traces.NewReader(bytes.NewReader(data))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, traces.WriteChrome(&out, r))
+	require.True(t, json.Valid(out.Bytes()), "valid JSON")
+	var f chromeFile
+	require.NoError(t, json.Unmarshal(out.Bytes(), &f))
+	require.NotEmpty(t, f.TraceEvents)
+
+	type span struct{ start, end float64 }
+	threads := map[[2]uint32][]span{}
+	flows := map[string][2]int{}
+	phs := map[string]int{}
+	procNames := map[uint32]bool{}
+	counters := map[string]bool{}
+	for i, e := range f.TraceEvents {
+		require.NotEmpty(t, e.Ph, "event %d", i)
+		require.NotNil(t, e.Pid, "event %d has a pid", i)
+		require.NotNil(t, e.Tid, "event %d has a tid", i)
+		require.NotNil(t, e.Ts, "event %d has a ts", i)
+		require.GreaterOrEqual(t, *e.Ts, 0.0)
+		phs[e.Ph]++
+		switch e.Ph {
+		case "X":
+			require.NotNil(t, e.Dur, "complete event %d has a dur", i)
+			require.GreaterOrEqual(t, *e.Dur, 0.0)
+			k := [2]uint32{*e.Pid, *e.Tid}
+			// Perfetto works in integer nanoseconds: so does the check.
+			start := math.Round(*e.Ts * 1e3)
+			threads[k] = append(threads[k], span{start, start + math.Round(*e.Dur*1e3)})
+		case "s":
+			fl := flows[e.ID]
+			fl[0]++
+			flows[e.ID] = fl
+		case "f":
+			fl := flows[e.ID]
+			fl[1]++
+			flows[e.ID] = fl
+		case "M":
+			if e.Name == "process_name" {
+				procNames[*e.Pid] = true
+			}
+		case "C":
+			counters[e.Name] = true
+		case "i":
+			assert.Contains(t, []string{"g", "p", "t"}, e.S)
+		case "B", "E":
+			t.Fatalf("event %d: unexpected begin/end event", i)
+		}
+	}
+	assert.Positive(t, phs["X"])
+	assert.Positive(t, phs["s"])
+	assert.Positive(t, phs["i"], "fault markers")
+	assert.True(t, counters["queue"])
+	assert.True(t, counters["object store"])
+	assert.GreaterOrEqual(t, len(procNames), 4)
+	// Every flow has one start and one finish.
+	for id, fl := range flows {
+		assert.Equal(t, [2]int{1, 1}, fl, "flow %s", id)
+	}
+	// Slices on a thread nest properly: sorted by start (longest first on
+	// ties), each slice lies inside or after the enclosing ones.
+	for k, ss := range threads {
+		require.Contains(t, procNames, k[0], "slice on an unnamed process")
+		sort.Slice(ss, func(i, j int) bool {
+			if ss[i].start != ss[j].start {
+				return ss[i].start < ss[j].start
+			}
+			return ss[i].end > ss[j].end
+		})
+		var stack []span
+		for _, s := range ss {
+			for len(stack) > 0 && stack[len(stack)-1].end <= s.start {
+				stack = stack[:len(stack)-1]
+			}
+			if len(stack) > 0 {
+				top := stack[len(stack)-1]
+				require.LessOrEqual(t, s.end, top.end, "thread %v: slice [%v,%v] overlaps [%v,%v]", k, s.start, s.end, top.start, top.end)
+			}
+			stack = append(stack, s)
+		}
+	}
+}
+
+func TestJSONLAndStats(t *testing.T) {
+	data := quickstartTrace(t)
+	r, err := traces.NewReader(bytes.NewReader(data))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	n, err := traces.WriteJSONL(&out, r)
+	require.NoError(t, err)
+	lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
+	assert.Equal(t, int(n), len(lines))
+	var first map[string]any
+	require.NoError(t, json.Unmarshal(lines[0], &first))
+	assert.Contains(t, first, "kind")
+	assert.Contains(t, first, "t_ns")
+
+	r, err = traces.NewReader(bytes.NewReader(data))
+	require.NoError(t, err)
+	st, err := traces.ComputeStats(r)
+	require.NoError(t, err)
+	assert.Equal(t, n, st.Records)
+	var sum uint64
+	for _, c := range st.ByKind {
+		sum += c
+	}
+	assert.Equal(t, st.Records, sum)
+	assert.Positive(t, st.ByKind["task.finished"])
+	assert.Positive(t, st.ByKind["net.send"])
+}

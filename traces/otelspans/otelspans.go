@@ -1,0 +1,243 @@
+// Package otelspans turns a raysim trace into OpenTelemetry spans: one span
+// per task (its own trace, rooted at its submission) with child spans for
+// its phases — "schedule" (submission to acceptance by the executing node),
+// "fetch args" (acceptance to all arguments local), "queue" (to a worker
+// starting it) and "execute" (running to finished) — stamped with virtual
+// time (netsim's epoch plus the record's virtual time). Trace and span IDs
+// are derived from the task IDs, so the same trace exports the same spans.
+//
+// In netsim a task's parent is not recorded in the trace, so each task is a
+// trace of its own. Propagating trace context inside messages over TCP, so
+// that a nested task graph is one trace across processes, is not done here.
+package otelspans
+
+import (
+	"context"
+	"encoding/binary"
+	"slices"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"raysim/netsim"
+	"raysim/runtime/transport"
+	"raysim/traces"
+)
+
+// Epoch is the wall time virtual time 0 maps to.
+var Epoch = netsim.DefaultEpoch
+
+// idGen derives IDs deterministically: the trace ID from the task being
+// started (set in the context), span IDs from a counter.
+type idGen struct {
+	mu   sync.Mutex
+	next uint64
+}
+
+type taskKey struct{}
+
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+func (g *idGen) spanID() trace.SpanID {
+	g.mu.Lock()
+	g.next++
+	n := g.next
+	g.mu.Unlock()
+	var s trace.SpanID
+	binary.BigEndian.PutUint64(s[:], mix(n)|1)
+	return s
+}
+
+func (g *idGen) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
+	var t trace.TraceID
+	k, _ := ctx.Value(taskKey{}).(uint64)
+	binary.BigEndian.PutUint64(t[:8], mix(k)|1)
+	binary.BigEndian.PutUint64(t[8:], mix(k^0x5851f42d4c957f2d))
+	return t, g.spanID()
+}
+
+func (g *idGen) NewSpanID(context.Context, trace.TraceID) trace.SpanID { return g.spanID() }
+
+type taskState struct {
+	root       trace.Span
+	ctx        context.Context
+	name       string
+	phaseStart time.Duration
+	phase      string // the phase running since phaseStart
+	node       transport.NodeID
+	attempt    int
+}
+
+// Options tune Export.
+type Options struct {
+	// ServiceName is the resource's service.name (default "raysim").
+	ServiceName string
+	// NodeName names an endpoint (nil: its number).
+	NodeName func(transport.NodeID) string
+}
+
+// Export reads the trace and sends its task spans to exp (synchronously;
+// the caller shuts the exporter down). It returns the number of tasks.
+func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o Options) (int, error) {
+	if o.ServiceName == "" {
+		o.ServiceName = "raysim"
+	}
+	h := r.Header()
+	res := resource.NewSchemaless(
+		attribute.String("service.name", o.ServiceName),
+		attribute.String("raysim.scenario", h.File),
+		attribute.Int64("raysim.seed", h.Seed),
+		attribute.String("raysim.version", h.Version),
+	)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithResource(res),
+		sdktrace.WithIDGenerator(&idGen{}), sdktrace.WithSampler(sdktrace.AlwaysSample()),
+		sdktrace.WithSpanLimits(sdktrace.SpanLimits{AttributeCountLimit: 32, EventCountLimit: 64,
+			LinkCountLimit: 8, AttributePerEventCountLimit: 8, AttributePerLinkCountLimit: 8, AttributeValueLengthLimit: -1}))
+	tracer := tp.Tracer("raysim/traces")
+	ts := func(d time.Duration) time.Time { return Epoch.Add(d) }
+	nodeName := func(id transport.NodeID) string {
+		if o.NodeName != nil {
+			if s := o.NodeName(id); s != "" {
+				return s
+			}
+		}
+		return "node" + itoa(uint64(id))
+	}
+	open := map[transport.TaskID]*taskState{}
+	tasks := 0
+	var end time.Duration
+	child := func(st *taskState, name string, from, to time.Duration, attrs ...attribute.KeyValue) {
+		_, sp := tracer.Start(st.ctx, name, trace.WithTimestamp(ts(from)), trace.WithAttributes(attrs...))
+		sp.End(trace.WithTimestamp(ts(to)))
+	}
+	closePhase := func(st *taskState, at time.Duration) {
+		if st.phase != "" {
+			child(st, st.phase, st.phaseStart, at, attribute.String("raysim.node", nodeName(st.node)),
+				attribute.Int("raysim.attempt", st.attempt))
+		}
+		st.phaseStart = at
+		st.phase = ""
+	}
+	finish := func(id transport.TaskID, st *taskState, at time.Duration, status string, err string) {
+		closePhase(st, at)
+		st.root.SetAttributes(attribute.String("raysim.status", status))
+		if err != "" {
+			st.root.SetStatus(codes.Error, err)
+		}
+		st.root.End(trace.WithTimestamp(ts(at)))
+		delete(open, id)
+	}
+	for _, rec := range r.All() {
+		if err := ctx.Err(); err != nil {
+			return tasks, err
+		}
+		end = rec.At
+		if rec.IsNet() {
+			continue
+		}
+		st := open[rec.Task]
+		switch rec.RuntimeKind() {
+		case transport.EvTaskSubmitted:
+			if st != nil {
+				continue
+			}
+			tasks++
+			tctx := context.WithValue(ctx, taskKey{}, uint64(rec.Task))
+			sctx, root := tracer.Start(tctx, "task "+rec.Detail, trace.WithTimestamp(ts(rec.At)),
+				trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindInternal),
+				trace.WithAttributes(attribute.String("raysim.task", rec.Task.String()),
+					attribute.String("raysim.function", rec.Detail),
+					attribute.String("raysim.owner", nodeName(rec.Node))))
+			open[rec.Task] = &taskState{root: root, ctx: sctx, name: rec.Detail, phaseStart: rec.At, phase: "schedule", node: rec.Node}
+		case transport.EvTaskPlaced:
+			if st == nil {
+				continue
+			}
+			if rec.Peer == rec.Node { // accepted by the executing node
+				if st.phase == "schedule" {
+					st.node = rec.Node
+					_, sp := tracer.Start(st.ctx, "schedule", trace.WithTimestamp(ts(st.phaseStart)),
+						trace.WithAttributes(attribute.String("raysim.node", nodeName(rec.Node)),
+							attribute.String("raysim.reason", rec.Detail), attribute.Int("raysim.attempt", st.attempt)))
+					sp.End(trace.WithTimestamp(ts(rec.At)))
+					st.phaseStart, st.phase = rec.At, "fetch args"
+				}
+			} else {
+				st.root.AddEvent("spilled", trace.WithTimestamp(ts(rec.At)),
+					trace.WithAttributes(attribute.String("raysim.from", nodeName(rec.Node))))
+			}
+		case transport.EvTaskArgsReady:
+			if st != nil && st.phase == "fetch args" {
+				closePhase(st, rec.At)
+				st.phase = "queue"
+			}
+		case transport.EvTaskRunning:
+			if st != nil {
+				closePhase(st, rec.At)
+				st.node = rec.Node
+				st.phase = "execute"
+			}
+		case transport.EvTaskFinished:
+			if st != nil {
+				finish(rec.Task, st, rec.At, "finished", "")
+			}
+		case transport.EvActorCreated:
+			if st != nil {
+				finish(rec.Task, st, rec.At, "actor created", "")
+			}
+		case transport.EvTaskFailed:
+			if st != nil {
+				finish(rec.Task, st, rec.At, "failed", rec.Detail)
+			}
+		case transport.EvTaskCancelled:
+			if st != nil {
+				finish(rec.Task, st, rec.At, "cancelled", "cancelled")
+			}
+		case transport.EvTaskRetried:
+			if st != nil {
+				st.phase = "" // the interrupted phase is dropped
+				st.attempt++
+				st.root.AddEvent("retried", trace.WithTimestamp(ts(rec.At)))
+				st.phaseStart, st.phase = rec.At, "schedule"
+			}
+		}
+	}
+	ids := make([]transport.TaskID, 0, len(open))
+	for id := range open {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		finish(id, open[id], end, "unfinished", "")
+	}
+	err := r.Err()
+	if e := tp.ForceFlush(ctx); err == nil {
+		err = e
+	}
+	return tasks, err
+}
+
+func itoa(v uint64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return string(b[i:])
+}

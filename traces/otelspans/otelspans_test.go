@@ -1,0 +1,114 @@
+package otelspans
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"raysim/scenarios"
+	"raysim/scenarios/runner"
+	"raysim/traces"
+)
+
+func TestSpansInVirtualTime(t *testing.T) {
+	s, err := scenarios.Load("../../scenarios/quickstart.yaml")
+	require.NoError(t, err)
+	yaml, err := s.Marshal()
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	w, err := traces.NewWriter(&buf, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed}, traces.WriterOptions{})
+	require.NoError(t, err)
+	rec := traces.NewRecorder(w)
+	res, err := runner.Run(context.Background(), s, runner.Options{Trace: rec})
+	require.NoError(t, err)
+	require.NoError(t, rec.Close())
+
+	// What the spans should say, from the records.
+	_, recs, _, err := traces.ReadAll(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	submitted := map[string]time.Duration{}
+	finished := map[string]time.Duration{}
+	for _, r := range recs {
+		switch r.KindName() {
+		case "task.submitted":
+			if _, ok := submitted[r.Task.String()]; !ok {
+				submitted[r.Task.String()] = r.At
+			}
+		case "task.finished":
+			finished[r.Task.String()] = r.At
+		}
+	}
+
+	exp := tracetest.NewInMemoryExporter()
+	r, err := traces.NewReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	n, err := Export(context.Background(), r, exp, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, len(submitted), n)
+	assert.EqualValues(t, res.TasksSubmitted, n)
+
+	spans := exp.GetSpans()
+	roots := map[string]tracetest.SpanStub{} // by span ID
+	byTask := map[string]tracetest.SpanStub{}
+	for _, sp := range spans {
+		if !sp.Parent.IsValid() {
+			require.True(t, strings.HasPrefix(sp.Name, "task "), sp.Name)
+			roots[sp.SpanContext.SpanID().String()] = sp
+			for _, a := range sp.Attributes {
+				if a.Key == "raysim.task" {
+					byTask[a.Value.AsString()] = sp
+				}
+			}
+		}
+	}
+	assert.Equal(t, n, len(roots))
+	children := 0
+	names := map[string]int{}
+	for _, sp := range spans {
+		if !sp.Parent.IsValid() {
+			continue
+		}
+		children++
+		names[sp.Name]++
+		parent, ok := roots[sp.Parent.SpanID().String()]
+		require.True(t, ok, "child %s has a task span as parent", sp.Name)
+		assert.Equal(t, parent.SpanContext.TraceID(), sp.SpanContext.TraceID())
+		assert.False(t, sp.StartTime.Before(parent.StartTime), "%s starts inside its task", sp.Name)
+		assert.False(t, sp.EndTime.After(parent.EndTime), "%s ends inside its task", sp.Name)
+		assert.False(t, sp.EndTime.Before(sp.StartTime))
+	}
+	assert.Positive(t, names["schedule"])
+	assert.Positive(t, names["execute"])
+	assert.Positive(t, names["queue"]+names["fetch args"])
+	// Virtual timestamps: epoch + the records' times.
+	checked := 0
+	for id, at := range submitted {
+		sp, ok := byTask[id]
+		require.True(t, ok, id)
+		assert.Equal(t, Epoch.Add(at), sp.StartTime, id)
+		if end, ok := finished[id]; ok {
+			assert.Equal(t, Epoch.Add(end), sp.EndTime, id)
+			checked++
+		}
+	}
+	assert.Positive(t, checked)
+
+	// Deterministic IDs: exporting again gives the same trace IDs.
+	exp2 := tracetest.NewInMemoryExporter()
+	r, err = traces.NewReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	_, err = Export(context.Background(), r, exp2, Options{})
+	require.NoError(t, err)
+	spans2 := exp2.GetSpans()
+	require.Equal(t, len(spans), len(spans2))
+	for i := range spans {
+		assert.Equal(t, spans[i].SpanContext.TraceID(), spans2[i].SpanContext.TraceID())
+		assert.Equal(t, spans[i].SpanContext.SpanID(), spans2[i].SpanContext.SpanID())
+	}
+}
