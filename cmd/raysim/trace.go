@@ -260,9 +260,13 @@ func exportOTel(r *traces.Reader, w io.Writer, ef exportFlags) error {
 	if err != nil {
 		return err
 	}
-	n, err := otelspans.Export(ctx, r, exp, otelspans.Options{NodeName: nodeNames(r.Header())})
+	fe := &failFast{SpanExporter: exp}
+	n, err := otelspans.Export(ctx, r, fe, otelspans.Options{NodeName: nodeNames(r.Header()), Batch: ef.format == "otlp"})
 	if e := exp.Shutdown(ctx); err == nil {
 		err = e
+	}
+	if err == nil {
+		err = fe.err
 	}
 	if err != nil {
 		return err
@@ -285,4 +289,19 @@ func nodeNames(h *traces.Header) func(transport.NodeID) string {
 		}
 		return ""
 	}
+}
+
+// failFast remembers the first export error (the SDK would only log it) and
+// skips further exports after it.
+type failFast struct {
+	sdktrace.SpanExporter
+	err error
+}
+
+func (f *failFast) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.err = f.SpanExporter.ExportSpans(ctx, spans)
+	return f.err
 }

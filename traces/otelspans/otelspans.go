@@ -85,6 +85,9 @@ type Options struct {
 	ServiceName string
 	// NodeName names an endpoint (nil: its number).
 	NodeName func(transport.NodeID) string
+	// Batch exports in batches (for a network exporter) instead of span by
+	// span.
+	Batch bool
 }
 
 // Export reads the trace and sends its task spans to exp (synchronously;
@@ -100,7 +103,12 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 		attribute.Int64("raysim.seed", h.Seed),
 		attribute.String("raysim.version", h.Version),
 	)
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithResource(res),
+	proc := sdktrace.WithSyncer(exp)
+	if o.Batch {
+		proc = sdktrace.WithBatcher(exp, sdktrace.WithMaxExportBatchSize(2048), sdktrace.WithMaxQueueSize(1<<16),
+			sdktrace.WithBlocking())
+	}
+	tp := sdktrace.NewTracerProvider(proc, sdktrace.WithResource(res),
 		sdktrace.WithIDGenerator(&idGen{}), sdktrace.WithSampler(sdktrace.AlwaysSample()),
 		sdktrace.WithSpanLimits(sdktrace.SpanLimits{AttributeCountLimit: 32, EventCountLimit: 64,
 			LinkCountLimit: 8, AttributePerEventCountLimit: 8, AttributePerLinkCountLimit: 8, AttributeValueLengthLimit: -1}))
