@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"time"
+
+	"raysim/scenarios"
+	"raysim/scenarios/check"
+)
+
+func init() {
+	register(&command{name: "check", summary: "search random fault schedules around a scenario for invariant violations",
+		usage: "check FILE [--runs N] [--seed N] [-o DIR] [--keep-faults] [--faults LIST]", run: cmdCheck})
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	runs := fs.Int("runs", 100, "random fault schedules to try")
+	seed := fs.String("seed", "", "the search's seed (default: the scenario's seed); run i uses seed+i")
+	out := fs.String("o", "testdata/failures", "directory for minimal failing scenarios")
+	keep := fs.Bool("keep-faults", false, "add the random faults to the scenario's own (default: replace them)")
+	kinds := fs.String("faults", strings.Join(check.DefaultFaultKinds, ","), "fault kinds to draw, comma-separated (also: "+scenarios.KillGCSReplica+")")
+	maxFaults := fs.Int("max-faults", 5, "at most this many fault entries per schedule")
+	horizon := fs.Duration("horizon", time.Second, "faults start before this virtual time")
+	settle := fs.Duration("settle", 10*time.Second, "liveness bound: all work must finish this long after the last fault")
+	maxFail := fs.Int("max-failures", 1, "stop after this many failures")
+	budget := fs.Int("shrink-budget", 200, "runs spent shrinking one failure")
+	var sets multiFlag
+	fs.Var(&sets, "set", "override a scenario key before the search: path=value (repeatable)")
+	progress := fs.String("progress", "auto", "progress line: auto (on a terminal), on, off")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: raysim check FILE [flags]
+
+Property-based fault search: keeps FILE's cluster and workload, draws --runs
+random fault schedules around them (node kills with restarts, partitions and
+heals, link degradation, pauses, random fault processes), runs each in the
+simulator and checks the invariants: every result correct, only errors the
+retries and restarts allow, all work finished once faults stop (liveness),
+no object reported available that is not, and the same digest on a second
+run. A failure is shrunk (faults deleted one at a time, counts halved) and
+written to DIR as a scenario file that 'raysim run' replays.
+
+Flags:
+`)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, `
+Exit status: 0 when no invariant is violated, 1 when one is, 2 for a bad
+scenario or bad flags.
+`)
+	}
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(files) != 1 {
+		fmt.Fprintln(stderr, "raysim check: want exactly one scenario file")
+		fs.Usage()
+		return exitUsage
+	}
+	if *runs <= 0 || *maxFaults < 0 || *horizon <= 0 || *settle <= 0 {
+		fmt.Fprintln(stderr, "raysim check: --runs, --horizon and --settle must be positive, --max-faults >= 0")
+		return exitUsage
+	}
+	base, err := scenarios.LoadWithOverrides(files[0], sets)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	searchSeed := base.Seed
+	if *seed != "" {
+		if searchSeed, err = strconv.ParseInt(*seed, 10, 64); err != nil {
+			fmt.Fprintf(stderr, "raysim check: --seed %q: want an integer\n", *seed)
+			return exitUsage
+		}
+	}
+	var kindList []string
+	for _, k := range strings.Split(*kinds, ",") {
+		k = strings.TrimSpace(k)
+		if k == "" {
+			continue
+		}
+		ok := false
+		for _, a := range check.AllFaultKinds {
+			ok = ok || a == k
+		}
+		if !ok {
+			fmt.Fprintf(stderr, "raysim check: --faults: unknown fault kind %q (want some of %s)\n", k, strings.Join(check.AllFaultKinds, ", "))
+			return exitUsage
+		}
+		kindList = append(kindList, k)
+	}
+	name := base.Name
+	if name == "" {
+		name = "check"
+	}
+	g := check.Gen{Base: base, KeepFaults: *keep, FaultKinds: kindList, MaxFaults: *maxFaults,
+		Horizon: *horizon, Settle: *settle, Dir: *out, Name: name}
+	if *maxFaults == 0 {
+		g.FaultKinds = []string{scenarios.Heal} // nothing that breaks: a plain determinism and correctness check
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	show := *progress == "on" || (*progress == "auto" && isTerminal(stderr))
+	start := time.Now()
+	lastLine := time.Time{}
+	cfg := check.SearchConfig{Gen: g, Runs: *runs, Seed: searchSeed, MaxFailures: *maxFail, ShrinkBudget: *budget}
+	cfg.Progress = func(p check.SearchProgress) {
+		if !show && p.Run%100 != 0 && !(p.Shrinking && p.ShrinkRuns == 1) {
+			return
+		}
+		if show && time.Since(lastLine) < 100*time.Millisecond {
+			return
+		}
+		lastLine = time.Now()
+		line := fmt.Sprintf("%s: run %d/%d, %d failures, %.1fs", name, p.Run, p.Runs, p.Failures, time.Since(start).Seconds())
+		if p.Shrinking {
+			line += fmt.Sprintf(", shrinking a failure (%d runs)", p.ShrinkRuns)
+		}
+		if show {
+			fmt.Fprintf(stderr, "\r%s   ", line)
+		} else {
+			fmt.Fprintln(stderr, line)
+		}
+	}
+	found, err := check.Search(ctx, cfg)
+	if show {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim check: %s: %v\n", files[0], err)
+		if errors.Is(err, context.Canceled) {
+			return exitFailed
+		}
+		return exitUsage
+	}
+	if len(found) == 0 {
+		fmt.Fprintf(stdout, "PASS %s: %d random fault schedules, no invariant violated (seeds %d..%d, %.1fs)\n",
+			name, *runs, searchSeed, searchSeed+int64(*runs)-1, time.Since(start).Seconds())
+		return exitOK
+	}
+	for _, f := range found {
+		fmt.Fprintf(stdout, "FAIL %s: invariant %s violated\n  %v\n  minimal scenario: %s (seed %d, %d faults)\n  replay: %s\n",
+			name, f.Invariant, f.Err, f.File, f.Scenario.Seed, len(f.Scenario.Faults), f.Replay())
+	}
+	return exitFailed
+}

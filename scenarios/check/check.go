@@ -1,0 +1,144 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"pgregory.net/rapid"
+
+	"raysim/scenarios"
+	"raysim/scenarios/runner"
+)
+
+// Case wraps a generated scenario so that rapid logs it as its YAML file.
+type Case struct{ Scenario *scenarios.Scenario }
+
+// GoString is the scenario's canonical YAML.
+func (c Case) GoString() string {
+	data, err := c.Scenario.Marshal()
+	if err != nil {
+		return fmt.Sprintf("<scenario %s: %v>", c.Scenario.Name, err)
+	}
+	return "\n" + string(data)
+}
+
+// Failure is an invariant a scenario's run violated.
+type Failure struct {
+	Scenario  *scenarios.Scenario
+	Invariant string
+	Err       error
+	Result    *runner.Result
+	// File is where the scenario was written ("" if it was not).
+	File string
+}
+
+func (f *Failure) Error() string {
+	return fmt.Sprintf("invariant %s violated (scenario %s, seed %d): %v", f.Invariant, f.Scenario.Name, f.Scenario.Seed, f.Err)
+}
+
+// Replay is the command that replays the written scenario, to be run from
+// the module root.
+func (f *Failure) Replay() string {
+	if f.File == "" {
+		return ""
+	}
+	return "go run ./cmd/raysim run " + f.File
+}
+
+// Execute runs a scenario in netsim and checks the invariants (all of
+// DefaultInvariants when none are given), in order; the first violated one
+// is returned as a Failure. The error is for runs that could not happen.
+func Execute(ctx context.Context, s *scenarios.Scenario, invs ...Invariant) (*Run, *Failure, error) {
+	if len(invs) == 0 {
+		invs = DefaultInvariants()
+	}
+	ev := newEvents()
+	res, err := runner.Run(ctx, s, runner.Options{OnEvent: ev.runtime, OnNetEvent: ev.net})
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &Run{Scenario: s, Result: res, Events: ev, ctx: ctx}
+	for _, inv := range invs {
+		if err := inv.Check(r); err != nil {
+			return r, &Failure{Scenario: s, Invariant: inv.Name, Err: err, Result: res}, nil
+		}
+	}
+	return r, nil, nil
+}
+
+// Property is a rapid property: it draws a scenario from g, runs it and
+// checks the invariants (DefaultInvariants when none are given). On a
+// violation it writes the scenario to g.Dir/g.Name.yaml (each failing case
+// overwrites it, so once rapid has shrunk the case the file holds the
+// minimal one) and fails t with the violation and the replay command.
+//
+//	rapid.Check(t, func(rt *rapid.T) { check.Property(rt, check.DefaultGen()) })
+func Property(t *rapid.T, g Gen, inv ...Invariant) {
+	g = g.withDefaults()
+	s := rapid.Map(g.Scenario(), func(s *scenarios.Scenario) Case { return Case{s} }).Draw(t, "scenario").Scenario
+	_, f, err := Execute(context.Background(), s, inv...)
+	if err != nil {
+		t.Fatalf("check: run: %v", err)
+	}
+	if f == nil {
+		return
+	}
+	if _, werr := Write(g.Dir, g.Name, f); werr != nil {
+		t.Fatalf("%v\n(writing the scenario failed: %v)", f, werr)
+	}
+	t.Fatalf("%v\nminimal failing scenario: %s\nreplay: %s", f, f.File, f.Replay())
+}
+
+// Write saves the failure's scenario (canonical YAML, with its seed) as
+// dir/name.yaml, headed by comments naming the violation and the replay
+// command, and sets f.File (relative to the module root when the file is
+// inside one, else absolute).
+func Write(dir, name string, f *Failure) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, name+".yaml")
+	s := *f.Scenario
+	s.Name = name
+	s.Description = fmt.Sprintf("Found by raysim's property-based fault search: invariant %s violated: %v", f.Invariant, f.Err)
+	data, err := s.Marshal()
+	if err != nil {
+		return "", err
+	}
+	f.File = displayPath(path)
+	var b strings.Builder
+	fmt.Fprintf(&b, "# A failing case found by property-based fault testing (scenarios/check).\n")
+	fmt.Fprintf(&b, "# invariant: %s\n", f.Invariant)
+	for _, line := range strings.Split(f.Err.Error(), "\n") {
+		fmt.Fprintf(&b, "#   %s\n", line)
+	}
+	fmt.Fprintf(&b, "# replay (from the module root): %s\n", f.Replay())
+	b.Write(data)
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// displayPath is path relative to the enclosing Go module's root, or
+// absolute when there is none.
+func displayPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return path
+	}
+	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if rel, err := filepath.Rel(dir, abs); err == nil {
+				return rel
+			}
+			return abs
+		}
+		if filepath.Dir(dir) == dir {
+			return abs
+		}
+	}
+}

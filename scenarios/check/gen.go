@@ -1,0 +1,487 @@
+// Package check is raysim's property-based fault testing: rapid generators
+// for random clusters, workloads and fault schedules (each one a valid
+// *scenarios.Scenario, since every generated scenario goes through
+// scenarios.Parse), invariant checkers over a run's result and event stream,
+// and shrink-to-scenario: a failing case is written out as a scenario file
+// that `raysim run FILE` replays exactly.
+//
+// A property test for a new policy or workload is a few lines:
+//
+//	func TestMyPolicySurvivesFaults(t *testing.T) {
+//		g := check.DefaultGen()
+//		g.Policies = []string{"my-policy"}
+//		g.Dir = t.TempDir()
+//		rapid.Check(t, func(rt *rapid.T) { check.Property(rt, g) })
+//	}
+//
+// Outside `go test` (the `raysim check` command), Search runs a seeded
+// search around a base scenario and Shrink minimizes a failure by deleting
+// faults and halving counts.
+package check
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"raysim/scenarios"
+)
+
+// Fault kinds the generator draws from (a subset of scenarios.FaultKinds).
+// Every kill_node is paired with a restart_node, every partition and link
+// degradation ends (a `for`, or a heal), so once the schedule is over the
+// cluster is whole again and all work must finish (liveness).
+var (
+	// DefaultFaultKinds are drawn unless Gen.FaultKinds says otherwise.
+	DefaultFaultKinds = []string{scenarios.KillNode, scenarios.Partition, scenarios.Heal,
+		scenarios.DegradeLink, scenarios.PauseNode, scenarios.Random}
+	// AllFaultKinds adds kill_gcs_replica (drawn only when the cluster's GCS
+	// has at least two replicas per shard).
+	AllFaultKinds = append(slices.Clone(DefaultFaultKinds), scenarios.KillGCSReplica)
+)
+
+// Gen says what to generate. The zero value of a field means its default
+// (see DefaultGen); Base switches to "faults around a given scenario".
+type Gen struct {
+	// Base, if set, keeps this scenario's cluster and workload and generates
+	// only a fault schedule (replacing its faults, or adding to them with
+	// KeepFaults). Its duration_limit is extended to fit the schedule.
+	Base       *scenarios.Scenario
+	KeepFaults bool
+
+	MaxNodes   int      // total nodes of a generated cluster, >= 2 (default 5)
+	MaxEntries int      // workload entries (default 2)
+	Generators []string // workload generators to draw from (default all)
+	Policies   []string // scheduling policies to draw from (default all)
+	// MaxFaults bounds the explicit fault entries (default 5; a kill and its
+	// restart count as one).
+	MaxFaults  int
+	FaultKinds []string // default DefaultFaultKinds
+	// NetworkFaults lets the cluster's network itself lose, duplicate and
+	// reorder messages during the whole run (default on; set NoNetworkFaults).
+	NoNetworkFaults bool
+	// Horizon: every fault starts before it (default 1s). Settle: the
+	// liveness bound, how long after the last fault ends all work must be
+	// done (default 10s); duration_limit = last fault end + Settle.
+	Horizon time.Duration
+	Settle  time.Duration
+
+	// Dir is where Property writes a failing scenario (default
+	// testdata/failures); Name its file name without .yaml (default
+	// "failure"). Each failing case overwrites the file, so after rapid's
+	// shrinking it holds the minimal one.
+	Dir  string
+	Name string
+}
+
+// DefaultGen returns the defaults spelled out.
+func DefaultGen() Gen {
+	return Gen{MaxNodes: 5, MaxEntries: 2, Generators: slices.Clone(scenarios.Generators),
+		Policies: slices.Clone(scenarios.Policies), MaxFaults: 5, FaultKinds: slices.Clone(DefaultFaultKinds),
+		Horizon: time.Second, Settle: 10 * time.Second, Dir: "testdata/failures", Name: "failure"}
+}
+
+func (g Gen) withDefaults() Gen {
+	d := DefaultGen()
+	if g.MaxNodes < 2 {
+		g.MaxNodes = d.MaxNodes
+	}
+	if g.MaxEntries < 1 {
+		g.MaxEntries = d.MaxEntries
+	}
+	if len(g.Generators) == 0 {
+		g.Generators = d.Generators
+	}
+	if len(g.Policies) == 0 {
+		g.Policies = d.Policies
+	}
+	if g.MaxFaults <= 0 {
+		g.MaxFaults = d.MaxFaults
+	}
+	if len(g.FaultKinds) == 0 {
+		g.FaultKinds = d.FaultKinds
+	}
+	if g.Horizon <= 0 {
+		g.Horizon = d.Horizon
+	}
+	if g.Settle <= 0 {
+		g.Settle = d.Settle
+	}
+	if g.Dir == "" {
+		g.Dir = d.Dir
+	}
+	if g.Name == "" {
+		g.Name = d.Name
+	}
+	return g
+}
+
+// Scenario is the generator of whole scenarios: a random cluster, workload
+// and fault schedule (or, with Base, a random schedule around Base). Every
+// value has been through scenarios.Parse.
+func (g Gen) Scenario() *rapid.Generator[*scenarios.Scenario] {
+	g = g.withDefaults()
+	return rapid.Custom(func(t *rapid.T) *scenarios.Scenario {
+		var s *scenarios.Scenario
+		if g.Base != nil {
+			s = clone(g.Base)
+			if !g.KeepFaults {
+				s.Faults = nil
+			}
+		} else {
+			s = &scenarios.Scenario{Name: "check", DurationLimit: time.Hour}
+			s.Cluster = g.Cluster().Draw(t, "cluster")
+			s.Workload = g.Workload(&s.Cluster).Draw(t, "workload")
+		}
+		s.Seed = rapid.Int64Range(1, 1<<31).Draw(t, "seed")
+		s.Faults = append(s.Faults, g.Faults(s).Draw(t, "faults")...)
+		return g.finish(t, s)
+	})
+}
+
+// finish fits duration_limit to the schedule, sets the expectations a replay
+// shows, and round-trips the scenario through Marshal and Parse.
+func (g Gen) finish(t *rapid.T, s *scenarios.Scenario) *scenarios.Scenario {
+	end := FaultsEnd(s)
+	start := time.Duration(0)
+	for _, w := range s.Workload {
+		start = max(start, w.Start)
+	}
+	limit := max(end, start) + g.Settle
+	if g.Base != nil {
+		limit = max(limit, g.Base.DurationLimit)
+	}
+	s.DurationLimit = limit
+	s.Expect.AllComplete = true
+	s.Expect.ResultsCorrect = true
+	out, err := Reparse(s)
+	if err != nil {
+		t.Fatalf("check: generated an invalid scenario (a generator bug): %v", err)
+	}
+	return out
+}
+
+// FaultsEnd is the virtual time the scenario's fault schedule is over: the
+// latest end of a fault (its time plus its `for`, a random process's until
+// plus its restart delay or duration). Liveness is measured from here.
+func FaultsEnd(s *scenarios.Scenario) time.Duration {
+	var end time.Duration
+	for _, f := range s.Faults {
+		e := f.At + f.For
+		if f.Kind == scenarios.Random && f.Random != nil {
+			e = f.Random.Until + f.Random.For
+			if f.Random.Kind == scenarios.RandomCrash {
+				e = f.Random.Until + f.Random.RestartAfter
+			}
+		}
+		end = max(end, e)
+	}
+	return end
+}
+
+// Reparse writes a scenario with Marshal and loads it back with Parse, so a
+// scenario assembled from structs is validated (and normalized) like a file.
+func Reparse(s *scenarios.Scenario) (*scenarios.Scenario, error) {
+	data, err := s.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	name := s.File
+	if name == "" {
+		name = s.Name + ".yaml"
+	}
+	out, err := scenarios.Parse(name, data)
+	if err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, data)
+	}
+	return out, nil
+}
+
+// clone copies a scenario through its canonical file.
+func clone(s *scenarios.Scenario) *scenarios.Scenario {
+	c, err := Reparse(s)
+	if err != nil {
+		panic(fmt.Sprintf("check: a loaded scenario does not reload: %v", err))
+	}
+	c.File = s.File
+	return c
+}
+
+var storeSizes = []int64{32 << 20, 256 << 20, 1 << 30, 2 << 30}
+
+// Cluster generates a cluster: a head node and one or two worker groups
+// (2..MaxNodes nodes), CPUs, GPUs, a custom resource, object store sizes, a
+// GCS layout, a scheduling policy and a network (latency, and unless
+// NoNetworkFaults, loss, duplication and reordering).
+func (g Gen) Cluster() *rapid.Generator[scenarios.Cluster] {
+	g = g.withDefaults()
+	return rapid.Custom(func(t *rapid.T) scenarios.Cluster {
+		var c scenarios.Cluster
+		c.Groups = append(c.Groups, scenarios.NodeGroup{Name: "head", Count: 1,
+			CPUs: float64(rapid.IntRange(1, 8).Draw(t, "head.cpus")), ObjectStoreBytes: 1 << 30})
+		left := g.MaxNodes - 1
+		groups := rapid.IntRange(1, min(2, left)).Draw(t, "groups")
+		for i := 0; i < groups && left > 0; i++ {
+			n := rapid.IntRange(1, left-(groups-1-i)).Draw(t, "count")
+			left -= n
+			ng := scenarios.NodeGroup{Name: fmt.Sprintf("w%d", i), Count: n,
+				CPUs:             float64(rapid.IntRange(1, 8).Draw(t, "cpus")),
+				ObjectStoreBytes: rapid.SampledFrom(storeSizes).Draw(t, "object_store")}
+			if rapid.IntRange(0, 3).Draw(t, "gpu") == 0 {
+				ng.GPUs = float64(rapid.IntRange(1, 2).Draw(t, "gpus"))
+			}
+			if rapid.IntRange(0, 3).Draw(t, "custom") == 0 {
+				ng.Resources = map[string]float64{"accel": float64(rapid.IntRange(1, 2).Draw(t, "accel"))}
+			}
+			c.Groups = append(c.Groups, ng)
+		}
+		nw := &c.Network
+		nw.Latency = scenarios.FixedDuration(time.Duration(rapid.IntRange(20, 2000).Draw(t, "latency_us")) * time.Microsecond)
+		nw.Bandwidth = float64(rapid.SampledFrom([]int{1, 10, 25}).Draw(t, "gbps")) * 1e9 / 8
+		if !g.NoNetworkFaults {
+			nw.Loss = prob(t, "loss", 0.02)
+			nw.Duplicate = prob(t, "duplicate", 0.02)
+			nw.Reorder = prob(t, "reorder", 0.05)
+		}
+		c.GCS = scenarios.GCSConfig{Shards: rapid.IntRange(1, 2).Draw(t, "shards"), Replicas: rapid.IntRange(1, 3).Draw(t, "replicas")}
+		c.Scheduler = scenarios.SchedulerConfig{Policy: rapid.SampledFrom(g.Policies).Draw(t, "policy"),
+			SpillThreshold: rapid.IntRange(0, 8).Draw(t, "spill_threshold")}
+		c.Costs = scenarios.Costs{Profile: scenarios.DefaultCostProfile}
+		return c
+	})
+}
+
+// prob is 0 two times in three (it shrinks to 0), else up to hi.
+func prob(t *rapid.T, label string, hi float64) float64 {
+	if rapid.IntRange(0, 2).Draw(t, label+"?") != 2 {
+		return 0
+	}
+	return float64(rapid.IntRange(1, 100).Draw(t, label)) / 100 * hi
+}
+
+func ms(t *rapid.T, label string, lo, hi int) time.Duration {
+	return time.Duration(rapid.IntRange(lo, hi).Draw(t, label)) * time.Millisecond
+}
+
+func durP(t *rapid.T, label string, lo, hi int) scenarios.DurationDist {
+	return scenarios.FixedDuration(ms(t, label, lo, hi))
+}
+
+func sizeP(t *rapid.T, label string) scenarios.SizeDist {
+	return scenarios.FixedSize(rapid.SampledFrom([]int64{16, 1 << 10, 64 << 10, 1 << 20}).Draw(t, label))
+}
+
+// Workload generates 1..MaxEntries workload entries for the cluster, each
+// a built-in generator with small random parameters, arrival, drivers,
+// start, resources (always feasible on the cluster) and max_retries.
+func (g Gen) Workload(c *scenarios.Cluster) *rapid.Generator[[]scenarios.Workload] {
+	g = g.withDefaults()
+	return rapid.Custom(func(t *rapid.T) []scenarios.Workload {
+		n := rapid.IntRange(1, g.MaxEntries).Draw(t, "entries")
+		out := make([]scenarios.Workload, n)
+		for i := range out {
+			out[i] = g.entry(t, c, i)
+		}
+		return out
+	})
+}
+
+func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
+	gen := rapid.SampledFrom(g.Generators).Draw(t, "generator")
+	w := scenarios.Workload{Name: fmt.Sprintf("%s-%d", gen, i), Generator: gen, Params: scenarios.NewParams(gen)}
+	switch p := w.Params.(type) {
+	case *scenarios.ParallelParams:
+		p.Tasks = rapid.IntRange(1, 40).Draw(t, "tasks")
+		p.Duration = durP(t, "duration", 0, 20)
+		p.OutputSize = sizeP(t, "output_size")
+	case *scenarios.TreeReduceParams:
+		p.Leaves = rapid.IntRange(1, 32).Draw(t, "leaves")
+		p.Fanin = rapid.IntRange(2, 4).Draw(t, "fanin")
+		p.Duration = durP(t, "duration", 0, 5)
+	case *scenarios.MapReduceParams:
+		p.Maps = rapid.IntRange(1, 6).Draw(t, "maps")
+		p.Reduces = rapid.IntRange(1, 4).Draw(t, "reduces")
+		p.MapDuration = durP(t, "map_duration", 0, 10)
+		p.ReduceDuration = durP(t, "reduce_duration", 0, 10)
+		p.PartitionSize = sizeP(t, "partition_size")
+	case *scenarios.ChainParams:
+		p.Chains = rapid.IntRange(1, 4).Draw(t, "chains")
+		p.Length = rapid.IntRange(1, 10).Draw(t, "length")
+		p.Duration = durP(t, "duration", 0, 5)
+		p.ObjectSize = sizeP(t, "object_size")
+	case *scenarios.NestedParams:
+		p.Roots = rapid.IntRange(1, 3).Draw(t, "roots")
+		p.Depth = rapid.IntRange(1, 3).Draw(t, "depth")
+		p.Fanout = rapid.IntRange(1, 3).Draw(t, "fanout")
+		p.Duration = durP(t, "duration", 0, 5)
+	case *scenarios.RLParams:
+		p.Actors = rapid.IntRange(1, 3).Draw(t, "actors")
+		p.Rounds = rapid.IntRange(1, 5).Draw(t, "rounds")
+		p.RolloutDuration = durP(t, "rollout_duration", 0, 10)
+		p.UpdateDuration = durP(t, "update_duration", 0, 5)
+	case *scenarios.ParameterServerParams:
+		p.Servers = rapid.IntRange(1, 2).Draw(t, "servers")
+		p.Workers = rapid.IntRange(1, 3).Draw(t, "workers")
+		p.Iterations = rapid.IntRange(1, 4).Draw(t, "iterations")
+		p.ShardSize = sizeP(t, "shard_size")
+		p.Duration = durP(t, "duration", 0, 5)
+	}
+	w.Arrival = scenarios.Arrival{Kind: scenarios.Burst}
+	switch rapid.IntRange(0, 3).Draw(t, "arrival") {
+	case 2:
+		w.Arrival = scenarios.Arrival{Kind: scenarios.Steady, Rate: float64(rapid.IntRange(100, 5000).Draw(t, "rate"))}
+	case 3:
+		w.Arrival = scenarios.Arrival{Kind: scenarios.Poisson, Rate: float64(rapid.IntRange(100, 5000).Draw(t, "rate"))}
+	}
+	w.Drivers = scenarios.Drivers{Count: rapid.IntRange(1, 2).Draw(t, "drivers")}
+	w.Start = ms(t, "start", 0, int(g.withDefaults().Horizon/time.Millisecond)/2)
+	w.Resources = map[string]float64{"CPU": 1}
+	var gpus, accel bool
+	for _, ng := range c.Groups {
+		gpus = gpus || ng.GPUs > 0
+		accel = accel || ng.Resources["accel"] > 0
+	}
+	switch rapid.IntRange(0, 5).Draw(t, "resources") {
+	case 3:
+		w.Resources = map[string]float64{"CPU": 0.5}
+	case 4:
+		if gpus {
+			w.Resources = map[string]float64{"CPU": 1, "GPU": 1}
+		}
+	case 5:
+		if accel {
+			w.Resources = map[string]float64{"CPU": 1, "accel": 1}
+		}
+	}
+	w.MaxRetries = rapid.IntRange(0, 3).Draw(t, "max_retries")
+	if gen == "parameter-server" {
+		// A ps-worker pushes to the server actors as it goes: a retry pushes
+		// again, and the sum no longer matches a sequential evaluation (Ray's
+		// at-least-once task semantics). Such a worker is run at most once.
+		w.MaxRetries = 0
+	}
+	return w
+}
+
+// DriverNodes is how many of the scenario's first nodes host drivers (the
+// runner places workload k's drivers on nodes 0, 1, ...). Killing a driver's
+// node ends its job, as in Ray, so the generator never kills those nodes.
+func DriverNodes(s *scenarios.Scenario) int {
+	n := 0
+	for _, w := range s.Workload {
+		n = max(n, w.Drivers.N(len(s.Cluster.Nodes)))
+	}
+	return min(max(n, 1), len(nodeNames(s)))
+}
+
+func nodeNames(s *scenarios.Scenario) []string {
+	var out []string
+	for _, g := range s.Cluster.Groups {
+		switch {
+		case g.Count == 1:
+			out = append(out, g.Name)
+		default:
+			for i := 0; i < g.Count; i++ {
+				out = append(out, fmt.Sprintf("%s-%d", g.Name, i))
+			}
+		}
+	}
+	return out
+}
+
+// Faults generates a fault schedule for the scenario's cluster: up to
+// MaxFaults entries of the kinds in FaultKinds, every one starting before
+// Horizon, every kill followed by a restart, every partition and
+// degradation bounded by a `for` or a later heal.
+func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
+	g = g.withDefaults()
+	names := nodeNames(s)
+	killable := names[DriverNodes(s):]
+	replicas := s.Cluster.GCS.Replicas * s.Cluster.GCS.Shards
+	var kinds []string
+	for _, k := range g.FaultKinds {
+		switch {
+		case k == scenarios.KillNode && len(killable) == 0:
+		case k == scenarios.KillGCSReplica && s.Cluster.GCS.Replicas < 2:
+		default:
+			kinds = append(kinds, k)
+		}
+	}
+	horizon := int(g.Horizon / time.Millisecond)
+	return rapid.Custom(func(t *rapid.T) []scenarios.Fault {
+		var out []scenarios.Fault
+		if len(kinds) == 0 {
+			return nil
+		}
+		n := rapid.IntRange(0, g.MaxFaults).Draw(t, "faults")
+		healAfter := time.Duration(0)
+		for i := 0; i < n; i++ {
+			at := ms(t, "at", 0, horizon-1)
+			switch kind := rapid.SampledFrom(kinds).Draw(t, "kind"); kind {
+			case scenarios.KillNode:
+				node := rapid.SampledFrom(killable).Draw(t, "node")
+				out = append(out, scenarios.Fault{At: at, Kind: kind, Node: node},
+					scenarios.Fault{At: at + ms(t, "down", 1, 500), Kind: scenarios.RestartNode, Node: node})
+			case scenarios.Partition:
+				perm := rapid.Permutation(names).Draw(t, "perm")
+				cut := rapid.IntRange(1, len(perm)-1).Draw(t, "cut")
+				f := scenarios.Fault{At: at, Kind: kind, Groups: [][]string{perm[:cut], perm[cut:]}}
+				if rapid.Bool().Draw(t, "until_heal") {
+					healAfter = max(healAfter, at+1)
+				} else {
+					f.For = ms(t, "for", 1, 500)
+				}
+				out = append(out, f)
+			case scenarios.Heal:
+				out = append(out, scenarios.Fault{At: at, Kind: kind})
+			case scenarios.DegradeLink:
+				from := rapid.SampledFrom(names).Draw(t, "from")
+				to := rapid.SampledFrom(names).Draw(t, "to")
+				if from == to {
+					continue
+				}
+				l := &scenarios.Link{From: from, To: to, Symmetric: rapid.Bool().Draw(t, "symmetric")}
+				lat := scenarios.FixedDuration(ms(t, "extra_latency", 0, 20))
+				loss := float64(rapid.IntRange(0, 100).Draw(t, "link_loss")) / 100
+				l.Latency, l.Loss = &lat, &loss
+				f := scenarios.Fault{At: at, Kind: kind, Link: l}
+				if rapid.Bool().Draw(t, "until_heal") {
+					healAfter = max(healAfter, at+1)
+				} else {
+					f.For = ms(t, "for", 1, 500)
+				}
+				out = append(out, f)
+			case scenarios.PauseNode:
+				out = append(out, scenarios.Fault{At: at, Kind: kind, Node: rapid.SampledFrom(names).Draw(t, "node"),
+					For: ms(t, "for", 1, 500)})
+			case scenarios.KillGCSReplica:
+				out = append(out, scenarios.Fault{At: at, Kind: kind, Replica: rapid.IntRange(0, replicas-1).Draw(t, "replica")})
+			case scenarios.Random:
+				r := &scenarios.RandomFaults{Kind: rapid.SampledFrom([]string{scenarios.RandomCrash, scenarios.RandomPartition,
+					scenarios.RandomPause, scenarios.RandomLoss}).Draw(t, "random.kind"),
+					Rate: float64(rapid.IntRange(1, 20).Draw(t, "random.rate")), From: at}
+				r.Until = at + ms(t, "random.span", 1, horizon)
+				switch r.Kind {
+				case scenarios.RandomCrash:
+					if len(killable) == 0 {
+						continue
+					}
+					r.RestartAfter = ms(t, "restart_after", 1, 500)
+					r.Nodes = slices.Clone(killable)
+				case scenarios.RandomLoss:
+					r.For = ms(t, "for", 1, 500)
+					r.Loss = float64(rapid.IntRange(1, 100).Draw(t, "random.loss")) / 100
+				default:
+					r.For = ms(t, "for", 1, 500)
+				}
+				out = append(out, scenarios.Fault{At: r.From, Kind: kind, Random: r})
+			}
+		}
+		if healAfter > 0 {
+			out = append(out, scenarios.Fault{At: max(healAfter, g.Horizon), Kind: scenarios.Heal})
+		}
+		return out
+	})
+}

@@ -1,0 +1,219 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+	"raysim/scenarios"
+	"raysim/scenarios/runner"
+)
+
+// Run is one checked run: the scenario, the runner's result and what the
+// event stream showed. Invariants read it.
+type Run struct {
+	Scenario *scenarios.Scenario
+	Result   *runner.Result
+	Events   *Events
+	ctx      context.Context
+	opts     runner.Options
+}
+
+// Rerun runs the same scenario again (the determinism invariant uses it).
+func (r *Run) Rerun() (*runner.Result, error) { return runner.Run(r.ctx, r.Scenario, r.opts) }
+
+// Events is what the event stream of a run showed, folded as it went.
+type Events struct {
+	Crashes     int // netsim node crashes (raylets and GCS shards)
+	NodeDeaths  int // nodes the GCS declared dead
+	ActorDeaths int
+	Faults      int // any injected fault: crash, partition, pause, degradation
+	// Phantoms are objects reported available that were not: a transfer
+	// completing from a node that never held the object.
+	Phantoms []string
+	// LastFault is the virtual time of the last fault event seen.
+	LastFault time.Duration
+
+	held map[transport.NodeID]map[transport.ObjectID]bool
+}
+
+func newEvents() *Events {
+	return &Events{held: make(map[transport.NodeID]map[transport.ObjectID]bool)}
+}
+
+func (e *Events) runtime(at time.Duration, ev *transport.Event) {
+	switch ev.Kind {
+	case transport.EvObjectCreated:
+		h := e.held[ev.Node]
+		if h == nil {
+			h = make(map[transport.ObjectID]bool)
+			e.held[ev.Node] = h
+		}
+		h[ev.Object] = true
+	case transport.EvObjectTransferred:
+		// The source sent the object's bytes, so it must have held it at
+		// some point (any incarnation: chunks in flight outlive an eviction
+		// or a crash).
+		if !e.held[ev.Peer][ev.Object] && len(e.Phantoms) < 10 {
+			e.Phantoms = append(e.Phantoms, fmt.Sprintf("at %v: node %d received object %v from node %d, which never held it",
+				at, ev.Node, ev.Object, ev.Peer))
+		}
+	case transport.EvNodeDead:
+		e.NodeDeaths++
+	case transport.EvActorDied:
+		e.ActorDeaths++
+	}
+}
+
+func (e *Events) net(ev *netsim.Event) {
+	switch ev.Kind {
+	case netsim.EvCrash:
+		e.Crashes++
+	case netsim.EvPartition, netsim.EvPause, netsim.EvDegrade:
+	default:
+		return
+	}
+	e.Faults++
+	e.LastFault = ev.At
+}
+
+// Invariant is one named property of a run; Check returns nil when it holds.
+type Invariant struct {
+	Name  string
+	Check func(r *Run) error
+}
+
+// DefaultInvariants are checked when Property or Check is given none.
+func DefaultInvariants() []Invariant {
+	return []Invariant{Correct, AllowedErrors, Liveness, NoPhantomObjects, Deterministic}
+}
+
+// Correct: every value checked equals what a sequential evaluation gives
+// (the workload generators compare each result; none may be wrong).
+var Correct = Invariant{Name: "correct", Check: func(r *Run) error {
+	if r.Result.Incorrect > 0 {
+		return fmt.Errorf("%d of %d results differ from a sequential evaluation: %s", r.Result.Incorrect, r.Result.Checked, firstErrs(r.Result))
+	}
+	return nil
+}}
+
+// AllowedErrors: every error a driver saw is a typed ray error that the
+// configured retries and restarts allow under the faults that happened:
+// retries exhausted only after more node failures than max_retries, an actor
+// died only after the runtime declared one dead or a node failed, an object
+// lost or a timeout only after a fault. Never cancelled (nothing cancels),
+// never a plain task failure (the workloads' functions never fail), never an
+// untyped error.
+var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error {
+	failures := r.Events.Crashes + r.Events.NodeDeaths
+	for i, w := range r.Result.Workloads {
+		if w.Errors == 0 {
+			continue
+		}
+		var retries int
+		var gen string
+		if i < len(r.Scenario.Workload) {
+			retries, gen = r.Scenario.Workload[i].MaxRetries, r.Scenario.Workload[i].Generator
+		}
+		var why string
+		switch kind := ErrorKind(w.FirstErr); kind {
+		case ray.ErrTaskFailed:
+			why = "a task failed by itself (the workloads' functions never do): an application error, e.g. an argument decoded wrong"
+		case ray.ErrRetriesExhausted:
+			switch {
+			case actorTask(gen) && failures == 0:
+				why = "no node failed"
+			case !actorTask(gen) && failures <= retries:
+				why = fmt.Sprintf("only %d node failures, max_retries %d", failures, retries)
+			}
+		case ray.ErrActorDied:
+			if r.Events.ActorDeaths == 0 && failures == 0 {
+				why = "no actor was declared dead and no node failed"
+			}
+		case ray.ErrObjectLost, ray.ErrTimeout:
+			if r.Events.Faults == 0 {
+				why = "no fault happened"
+			}
+		case ray.ErrObjectTooLarge:
+			// a configuration matter (an object larger than a store), not a fault
+		default:
+			why = "not a typed error that faults may cause"
+		}
+		if why != "" {
+			return fmt.Errorf("workload %s: %d errors, first %q: %s", w.Name, w.Errors, w.FirstErr, why)
+		}
+	}
+	return nil
+}}
+
+// errorKinds are the typed errors a driver may see, longest text first
+// (ErrTaskFailed's text is a prefix of ErrRetriesExhausted's).
+var errorKinds = []error{ray.ErrRetriesExhausted, ray.ErrObjectTooLarge, ray.ErrActorNotFound, ray.ErrUnknownFunction,
+	ray.ErrActorDied, ray.ErrObjectLost, ray.ErrCancelled, ray.ErrTaskFailed, ray.ErrTimeout}
+
+// ErrorKind is the ray sentinel an error text carries (Result keeps a
+// workload's first error as text), or nil for an untyped error.
+func ErrorKind(text string) error {
+	for _, k := range errorKinds {
+		if strings.Contains(text, k.Error()) {
+			return k
+		}
+	}
+	return nil
+}
+
+// actorTask says whether the generator's work goes through actors, whose
+// calls fail with their actor and not by a retry count.
+func actorTask(gen string) bool { return gen == "rl" || gen == "parameter-server" }
+
+// Liveness: once faults stop, all work finishes within a bounded virtual
+// time: every driver of every workload returns before duration_limit (which
+// the generator sets to the end of the fault schedule plus Gen.Settle).
+var Liveness = Invariant{Name: "liveness", Check: func(r *Run) error {
+	var stuck []string
+	for _, w := range r.Result.Workloads {
+		if w.Finished < w.Drivers {
+			stuck = append(stuck, fmt.Sprintf("%s (%d/%d drivers finished)", w.Name, w.Finished, w.Drivers))
+		}
+	}
+	if len(stuck) > 0 {
+		return fmt.Errorf("work unfinished at %.3fs virtual (faults over at %v, limit %v): %s", r.Result.VirtualSeconds,
+			FaultsEnd(r.Scenario), r.Scenario.DurationLimit, strings.Join(stuck, ", "))
+	}
+	return nil
+}}
+
+// NoPhantomObjects: no object is reported available that is not: a node
+// only ever receives an object from a node that held it.
+var NoPhantomObjects = Invariant{Name: "no-phantom-objects", Check: func(r *Run) error {
+	if len(r.Events.Phantoms) > 0 {
+		return fmt.Errorf("%s", strings.Join(r.Events.Phantoms, "; "))
+	}
+	return nil
+}}
+
+// Deterministic: the same scenario and seed run twice give one digest.
+var Deterministic = Invariant{Name: "deterministic", Check: func(r *Run) error {
+	again, err := r.Rerun()
+	if err != nil {
+		return fmt.Errorf("second run: %w", err)
+	}
+	if again.Digest != r.Result.Digest {
+		return fmt.Errorf("digest %s, then %s on a second run", r.Result.Digest, again.Digest)
+	}
+	return nil
+}}
+
+func firstErrs(res *runner.Result) string {
+	var out []string
+	for _, w := range res.Workloads {
+		if w.FirstErr != "" {
+			out = append(out, w.FirstErr)
+		}
+	}
+	return strings.Join(out, "; ")
+}

@@ -1,0 +1,253 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"pgregory.net/rapid"
+
+	"raysim/scenarios"
+)
+
+// Shrink minimizes a failing scenario without rapid: it tries, in turn,
+// deleting each fault (a kill with its restart), dropping orphaned heals and
+// restarts, shortening random fault processes, deleting workload entries,
+// halving each integer workload parameter, removing nodes from groups and
+// turning network loss, duplication and reordering off; a candidate is kept
+// when it still violates an invariant (any one). It stops at a fixpoint or
+// after budget runs. step, if set, is called after every run.
+func Shrink(ctx context.Context, f *Failure, invs []Invariant, budget int, step func(runs int, cur *Failure)) (*Failure, error) {
+	runs := 0
+	for progress := true; progress && runs < budget; {
+		progress = false
+		for _, cand := range candidates(f.Scenario) {
+			if runs >= budget {
+				break
+			}
+			if err := ctx.Err(); err != nil {
+				return f, err
+			}
+			c, err := Reparse(cand)
+			if err != nil {
+				continue // not a valid scenario: skip
+			}
+			runs++
+			_, nf, err := Execute(ctx, c, invs...)
+			if err != nil {
+				continue
+			}
+			if step != nil {
+				step(runs, f)
+			}
+			if nf != nil {
+				f, progress = nf, true
+				break
+			}
+		}
+	}
+	return f, nil
+}
+
+// candidates are one-step simplifications of s, simplest-first.
+func candidates(s *scenarios.Scenario) []*scenarios.Scenario {
+	var out []*scenarios.Scenario
+	edit := func(fn func(c *scenarios.Scenario) bool) {
+		c := clone(s)
+		if fn(c) {
+			out = append(out, c)
+		}
+	}
+	open := false
+	for _, g := range s.Faults {
+		open = open || ((g.Kind == scenarios.Partition || g.Kind == scenarios.DegradeLink) && g.For == 0)
+	}
+	for i := range s.Faults {
+		if k := s.Faults[i].Kind; k == scenarios.RestartNode || (k == scenarios.Heal && open) {
+			continue // removed with what they end (removeFault)
+		}
+		edit(func(c *scenarios.Scenario) bool { c.Faults = removeFault(c.Faults, i); return true })
+	}
+	for e := range s.Workload {
+		if len(s.Workload) > 1 {
+			edit(func(c *scenarios.Scenario) bool { c.Workload = slices.Delete(c.Workload, e, e+1); return true })
+		}
+	}
+	for e := range s.Workload {
+		for k := range intParams(s.Workload[e].Params) {
+			edit(func(c *scenarios.Scenario) bool {
+				p := intParams(c.Workload[e].Params)[k]
+				if *p.v <= p.min {
+					return false
+				}
+				*p.v = max(*p.v/2, p.min)
+				return true
+			})
+		}
+		if s.Workload[e].Drivers.Count > 1 {
+			edit(func(c *scenarios.Scenario) bool { c.Workload[e].Drivers.Count--; return true })
+		}
+	}
+	for i := range s.Faults {
+		if s.Faults[i].Kind == scenarios.Random {
+			edit(func(c *scenarios.Scenario) bool {
+				r := c.Faults[i].Random
+				if r.Until-r.From < 2e6 {
+					return false
+				}
+				r.Until = r.From + (r.Until-r.From)/2
+				return true
+			})
+		}
+	}
+	for g := range s.Cluster.Groups {
+		if s.Cluster.Groups[g].Count > 1 {
+			edit(func(c *scenarios.Scenario) bool { c.Cluster.Groups[g].Count--; return true })
+		}
+	}
+	nw := s.Cluster.Network
+	if nw.Loss > 0 || nw.Duplicate > 0 || nw.Reorder > 0 {
+		edit(func(c *scenarios.Scenario) bool { c.Cluster.Network.Loss = 0; return true })
+		edit(func(c *scenarios.Scenario) bool { c.Cluster.Network.Duplicate = 0; return true })
+		edit(func(c *scenarios.Scenario) bool { c.Cluster.Network.Reorder = 0; return true })
+	}
+	return out
+}
+
+// removeFault deletes fault i; a kill takes its node's next restart with
+// it, and a heal no longer needed by an open-ended partition or link
+// degradation goes too.
+func removeFault(fs []scenarios.Fault, i int) []scenarios.Fault {
+	f := fs[i]
+	fs = slices.Delete(slices.Clone(fs), i, i+1)
+	if f.Kind == scenarios.KillNode {
+		for j := i; j < len(fs); j++ {
+			if fs[j].Kind == scenarios.RestartNode && fs[j].Node == f.Node {
+				fs = slices.Delete(fs, j, j+1)
+				break
+			}
+		}
+	}
+	open := false
+	for _, g := range fs {
+		open = open || ((g.Kind == scenarios.Partition || g.Kind == scenarios.DegradeLink) && g.For == 0)
+	}
+	if !open {
+		fs = slices.DeleteFunc(fs, func(g scenarios.Fault) bool { return g.Kind == scenarios.Heal })
+	}
+	return fs
+}
+
+type intParam struct {
+	v   *int
+	min int
+}
+
+func intParams(p scenarios.Params) []intParam {
+	switch p := p.(type) {
+	case *scenarios.ParallelParams:
+		return []intParam{{&p.Tasks, 1}}
+	case *scenarios.TreeReduceParams:
+		return []intParam{{&p.Leaves, 1}, {&p.Fanin, 2}}
+	case *scenarios.MapReduceParams:
+		return []intParam{{&p.Maps, 1}, {&p.Reduces, 1}}
+	case *scenarios.ChainParams:
+		return []intParam{{&p.Chains, 1}, {&p.Length, 1}}
+	case *scenarios.NestedParams:
+		return []intParam{{&p.Roots, 1}, {&p.Depth, 1}, {&p.Fanout, 1}}
+	case *scenarios.RLParams:
+		return []intParam{{&p.Actors, 1}, {&p.Rounds, 1}}
+	case *scenarios.ParameterServerParams:
+		return []intParam{{&p.Servers, 1}, {&p.Workers, 1}, {&p.Iterations, 1}}
+	}
+	return nil
+}
+
+// SearchConfig configures Search.
+type SearchConfig struct {
+	Gen        Gen         // what to generate (Gen.Base: faults around a scenario)
+	Invariants []Invariant // default DefaultInvariants
+	Runs       int         // scenarios to try (default 100)
+	Seed       int64       // the search's seed: run i draws from Seed+i
+	// MaxFailures stops the search after this many failures (default 1).
+	MaxFailures int
+	// ShrinkBudget bounds the runs spent shrinking one failure (default 200).
+	ShrinkBudget int
+	// Progress, if set, is called after every run and every shrink step.
+	Progress func(p SearchProgress)
+}
+
+// SearchProgress is a snapshot of a running Search.
+type SearchProgress struct {
+	Run, Runs  int
+	Failures   int
+	Shrinking  bool
+	ShrinkRuns int
+}
+
+// Search is the property search outside `go test`: Runs scenarios drawn
+// from cfg.Gen with seeds Seed, Seed+1, ..., each run and checked; each
+// failure is shrunk (Shrink) and written to cfg.Gen.Dir as NAME-SEED.yaml.
+func Search(ctx context.Context, cfg SearchConfig) ([]*Failure, error) {
+	g := cfg.Gen.withDefaults()
+	if cfg.Runs <= 0 {
+		cfg.Runs = 100
+	}
+	if cfg.MaxFailures <= 0 {
+		cfg.MaxFailures = 1
+	}
+	if cfg.ShrinkBudget <= 0 {
+		cfg.ShrinkBudget = 200
+	}
+	invs := cfg.Invariants
+	if len(invs) == 0 {
+		invs = DefaultInvariants()
+	}
+	gen := g.Scenario()
+	var found []*Failure
+	for i := 0; i < cfg.Runs && len(found) < cfg.MaxFailures; i++ {
+		if err := ctx.Err(); err != nil {
+			return found, err
+		}
+		seed := cfg.Seed + int64(i)
+		s, err := example(gen, seed)
+		if err != nil {
+			return found, err
+		}
+		_, f, err := Execute(ctx, s, invs...)
+		if err != nil {
+			return found, err
+		}
+		if cfg.Progress != nil {
+			cfg.Progress(SearchProgress{Run: i + 1, Runs: cfg.Runs, Failures: len(found)})
+		}
+		if f == nil {
+			continue
+		}
+		f, err = Shrink(ctx, f, invs, cfg.ShrinkBudget, func(runs int, _ *Failure) {
+			if cfg.Progress != nil {
+				cfg.Progress(SearchProgress{Run: i + 1, Runs: cfg.Runs, Failures: len(found), Shrinking: true, ShrinkRuns: runs})
+			}
+		})
+		if err != nil {
+			return found, err
+		}
+		if _, err := Write(g.Dir, fmt.Sprintf("%s-%d", g.Name, seed), f); err != nil {
+			return found, err
+		}
+		found = append(found, f)
+	}
+	return found, nil
+}
+
+// example draws one value of gen from a seed, outside a test.
+func example(gen *rapid.Generator[*scenarios.Scenario], seed int64) (s *scenarios.Scenario, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("check: generating scenario %d: %v", seed, r)
+		}
+	}()
+	// rapid's Example takes an int seed; mix ours so nearby seeds differ.
+	return gen.Example(int(rand.New(rand.NewPCG(uint64(seed), 0x5eed)).Int64())), nil
+}
