@@ -19,9 +19,30 @@ import (
 
 // Layout names the endpoints of a cluster: every component gets the same one.
 type Layout struct {
-	Shards    []transport.NodeID // GCS shards, in shard order
+	// Shards names the GCS shards, in shard order: a shard's name is its
+	// only endpoint, or, when replicated, its first replica (the initial
+	// head). Clients address a shard by name; a Client routes the message to
+	// the right replica.
+	Shards []transport.NodeID
+	// Chains, when set, lists each shard's replicas in initial chain order
+	// (head first); Master is then the chain configuration master.
+	Chains    [][]transport.NodeID
+	Master    transport.NodeID
 	Scheduler transport.NodeID   // the global scheduler
 	Raylets   []transport.NodeID // every raylet, in node order
+}
+
+// Replicated reports whether the shards are chains with a master.
+func (l *Layout) Replicated() bool { return l.Master != 0 && len(l.Chains) == len(l.Shards) }
+
+// ShardIndex returns the index of the shard named id.
+func (l *Layout) ShardIndex(id transport.NodeID) (int, bool) {
+	for j, s := range l.Shards {
+		if s == id {
+			return j, true
+		}
+	}
+	return 0, false
 }
 
 // ShardOfTask is the shard holding a task's (and its objects') entries.

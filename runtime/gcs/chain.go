@@ -1,0 +1,655 @@
+package gcs
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"raysim/runtime/transport"
+)
+
+// Chain replication (van Renesse & Schneider, as in the Ray paper's GCS).
+//
+// A replicated shard is a chain of Replica endpoints. A client's write
+// (GcsRequest) enters at the head, which gives it the next index of the
+// shard's history; every member applies updates in index order to its own
+// Shard state machine and forwards them to its successor; the tail applies
+// last, and only the tail's side effects leave the chain: its publications
+// (ObjectLocated, ActorInfo...), replies, forwarded heartbeats, and the
+// GcsAck to the client. The tail then tells the members (ChainAck) that
+// everything up to that index is stable. Reads (GcsGetTask) go to the tail.
+//
+// Each member keeps the updates it forwarded that the tail has not yet
+// acknowledged, with the side effects their application produced there
+// (captured, not sent). That is what reconfiguration needs:
+//   - a middle member dies: its predecessor re-sends its unacknowledged
+//     updates to its new successor (which ignores those it has);
+//   - the tail dies: its predecessor becomes the tail and releases the
+//     captured side effects and acknowledgements of its unacknowledged
+//     updates (duplicates of what the old tail may have sent are harmless:
+//     publications and acks are idempotent at the receiver);
+//   - the head dies: its successor becomes the head; clients re-send every
+//     unacknowledged request to it, and it drops the ones it already has
+//     (deduplication by client and sequence number, part of the replicated
+//     state).
+// So an acknowledged write — applied by the tail — was applied by every
+// member before it, and survives any failure that leaves one member.
+//
+// The configuration master is its own small endpoint (Master), like the
+// paper's chain master: members ping it every PingPeriod; one silent for
+// Timeout is removed and the new chain (ChainConfig, with a higher epoch)
+// goes to every replica and every raylet. A dedicated endpoint rather than
+// the node-table shard (which is itself a chain) or the global scheduler
+// (whose handler belongs to another package) keeps reconfiguration
+// independent of the chains it reconfigures; like the paper's master (which
+// relied on ZooKeeper for its own fault tolerance) it is assumed not to fail
+// — kill_gcs_replica never targets it.
+//
+// A restarted replica (fresh state: a crash discards the handler) pings
+// with epoch 0 and joins at the tail: the master appends it with Join set,
+// its predecessor sends it a ChainSnapshot of its store (the whole state),
+// and from then on forwards the updates after the snapshot. If every member
+// of a chain died, the first to come back becomes the chain alone and
+// serves what its own store recovered.
+
+// ReplicaConfig configures a chain replica.
+type ReplicaConfig struct {
+	Shard Config // the state machine's configuration (Store included)
+	Index int    // which shard
+	// Rejoin is set on a restarted replica: it starts outside the chain and
+	// asks the master to join.
+	Rejoin bool
+	// PingPeriod is the members' heartbeat to the master (default 5ms);
+	// RetryAfter re-sends updates a successor has not acknowledged (default
+	// 20ms).
+	PingPeriod time.Duration
+	RetryAfter time.Duration
+}
+
+// Replica is one member of a shard's chain.
+type Replica struct {
+	env    transport.Env
+	cfg    ReplicaConfig
+	layout *Layout
+	shard  *Shard
+	client *Client
+	store  Store
+
+	epoch   uint64
+	members []transport.NodeID
+	join    transport.NodeID
+	member  bool // in the current configuration
+	synced  bool // holds a state it may serve (not waiting for a snapshot)
+
+	applied, acked uint64
+	pending        []*entry // applied, forwarded, not yet acknowledged by the tail
+	cur            *entry   // the update being applied: captures side effects
+	seen           map[transport.NodeID]*dedup
+
+	snapTo    transport.NodeID // a joining successor waiting for a snapshot
+	snapAcked bool
+}
+
+type entry struct {
+	up   transport.ChainUpdate
+	out  []outMsg
+	sent time.Time
+}
+
+type outMsg struct {
+	to transport.NodeID
+	m  transport.Message
+}
+
+// dedup remembers the requests of one client the chain has sequenced.
+type dedup struct {
+	low  uint64            // every Seq below is acknowledged to the client
+	seqs map[uint64]uint64 // Seq -> index
+}
+
+// NewReplica starts replica cfg.Index of its shard on env. Its state is
+// loaded from the store (a fresh replica's store is empty).
+func NewReplica(env transport.Env, cfg ReplicaConfig) *Replica {
+	if cfg.PingPeriod <= 0 {
+		cfg.PingPeriod = 5 * time.Millisecond
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = 20 * time.Millisecond
+	}
+	l := cfg.Shard.Layout
+	r := &Replica{env: env, cfg: cfg, layout: l, seen: make(map[transport.NodeID]*dedup)}
+	r.client = NewClient(env, l)
+	r.client.Loopback = func(m transport.Message) {
+		env.After(0, func() { r.Handle(env.Self(), m) })
+	}
+	cfg.Shard.Leader = func() bool { return r.member && r.synced && r.isTail() }
+	cfg.Shard.Propose = func(m transport.Message) { r.client.Send(l.Shards[cfg.Index], m) }
+	r.shard = New(&replicaEnv{r: r}, cfg.Shard)
+	r.store = r.shard.store
+	r.loadChainState()
+	if !cfg.Rejoin {
+		r.epoch, r.members, r.member, r.synced = 1, slices.Clone(l.Chains[cfg.Index]), true, true
+	}
+	env.After(cfg.PingPeriod, r.tick)
+	return r
+}
+
+// Shard is the replica's state machine.
+func (r *Replica) Shard() *Shard { return r.shard }
+
+// Client is the replica's own GCS client (cross-shard publications).
+func (r *Replica) Client() *Client { return r.client }
+
+// Applied is the index of the last update this replica applied.
+func (r *Replica) Applied() uint64 { return r.applied }
+
+// Chain is the replica's view of its chain: epoch and members, head first.
+func (r *Replica) Chain() (uint64, []transport.NodeID) { return r.epoch, slices.Clone(r.members) }
+
+// Serving reports whether the replica is a synced member of its chain.
+func (r *Replica) Serving() bool { return r.member && r.synced }
+
+func (r *Replica) pos() int { return slices.Index(r.members, r.env.Self()) }
+
+func (r *Replica) isHead() bool { return len(r.members) > 0 && r.members[0] == r.env.Self() }
+func (r *Replica) isTail() bool {
+	return len(r.members) > 0 && r.members[len(r.members)-1] == r.env.Self()
+}
+
+func (r *Replica) pred() transport.NodeID {
+	if i := r.pos(); i > 0 {
+		return r.members[i-1]
+	}
+	return 0
+}
+
+func (r *Replica) succ() transport.NodeID {
+	if i := r.pos(); i >= 0 && i+1 < len(r.members) {
+		return r.members[i+1]
+	}
+	return 0
+}
+
+// Handle implements transport.Handler.
+func (r *Replica) Handle(from transport.NodeID, m transport.Message) {
+	switch m := m.(type) {
+	case *transport.GcsAck:
+		r.client.Handle(m)
+	case *transport.ChainConfig:
+		r.client.Handle(m)
+		if int(m.Shard) == r.cfg.Index {
+			r.onConfig(m)
+		}
+	case *transport.GcsRequest:
+		r.onRequest(from, m)
+	case *transport.ChainUpdate:
+		if !r.member || !r.synced || from != r.pred() {
+			return // stale sender, or not ready: the predecessor re-sends
+		}
+		if m.Index <= r.applied {
+			if r.isTail() {
+				r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.applied})
+			}
+			return
+		}
+		if m.Index == r.applied+1 {
+			r.apply(*m)
+		}
+	case *transport.ChainAck:
+		r.onAck(from, m.Index)
+	case *transport.ChainSnapshot:
+		r.onSnapshot(from, m)
+	default:
+		// A raw GCS operation (from a sender without a Client): sequence it
+		// like an unacknowledged request.
+		r.onRequest(from, &transport.GcsRequest{Op: m})
+	}
+}
+
+func (r *Replica) onRequest(from transport.NodeID, req *transport.GcsRequest) {
+	if !r.member || !r.synced || req.Op == nil {
+		return
+	}
+	if isRead(req.Op) {
+		if r.isTail() {
+			r.shard.Handle(from, req.Op)
+			if req.Seq != 0 {
+				r.env.Send(from, &transport.GcsAck{Seq: req.Seq})
+			}
+		}
+		return
+	}
+	if !r.isHead() {
+		return // a stale configuration at the client: it re-sends
+	}
+	if req.Seq != 0 {
+		if d := r.seen[from]; d != nil {
+			if req.Seq < d.low {
+				r.env.Send(from, &transport.GcsAck{Seq: req.Seq})
+				return
+			}
+			if idx, ok := d.seqs[req.Seq]; ok {
+				if idx <= r.acked {
+					r.env.Send(from, &transport.GcsAck{Seq: req.Seq})
+				}
+				return // in the chain already: the tail acknowledges it
+			}
+		}
+	}
+	r.apply(transport.ChainUpdate{Shard: uint32(r.cfg.Index), Index: r.applied + 1, Client: from,
+		Seq: req.Seq, Low: req.Low, Op: req.Op})
+}
+
+// apply applies update up (the next index) and passes it on.
+func (r *Replica) apply(up transport.ChainUpdate) {
+	r.remember(up)
+	e := &entry{up: up}
+	r.cur = e
+	r.shard.Handle(up.Client, up.Op)
+	r.cur = nil
+	r.applied = up.Index
+	r.saveApplied()
+	if r.isTail() {
+		r.complete(e)
+		r.acked = r.applied
+		r.ackMembers()
+		return
+	}
+	r.pending = append(r.pending, e)
+	r.forward(e)
+}
+
+func (r *Replica) forward(e *entry) {
+	if s := r.succ(); s != 0 {
+		e.sent = r.env.Now()
+		up := e.up
+		r.env.Send(s, &up)
+	}
+}
+
+// complete releases an update's side effects and acknowledges it to its
+// client: the tail's duty.
+func (r *Replica) complete(e *entry) {
+	for _, o := range e.out {
+		r.route(o.to, o.m)
+	}
+	e.out = nil
+	if e.up.Seq != 0 {
+		r.route(e.up.Client, &transport.GcsAck{Seq: e.up.Seq})
+	}
+}
+
+func (r *Replica) ackMembers() {
+	for _, m := range r.members {
+		if m != r.env.Self() {
+			r.env.Send(m, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.acked})
+		}
+	}
+}
+
+// route sends a side effect: to another shard through the client (that
+// shard may be a chain too), else directly.
+func (r *Replica) route(to transport.NodeID, m transport.Message) {
+	if to == r.env.Self() {
+		r.client.Loopback(m)
+		return
+	}
+	if _, ok := r.layout.ShardIndex(to); ok {
+		r.client.Send(to, m)
+		return
+	}
+	r.env.Send(to, m)
+}
+
+func (r *Replica) onAck(from transport.NodeID, idx uint64) {
+	if from == r.snapTo && !r.snapAcked {
+		r.snapAcked = true
+		for _, e := range r.pending { // it dropped them while it had no state
+			r.forward(e)
+		}
+	}
+	if idx <= r.acked {
+		return
+	}
+	r.acked = idx
+	n := 0
+	for n < len(r.pending) && r.pending[n].up.Index <= idx {
+		n++
+	}
+	r.pending = slices.Delete(r.pending, 0, n)
+}
+
+func (r *Replica) onConfig(m *transport.ChainConfig) {
+	if m.Epoch <= r.epoch {
+		return
+	}
+	wasMember, wasTail, oldSucc := r.member, r.member && r.isTail(), r.succ()
+	r.epoch, r.members, r.join = m.Epoch, slices.Clone(m.Members), m.Join
+	if r.pos() < 0 {
+		r.member, r.synced = false, false // removed: rejoin with a fresh copy
+		r.pending = nil
+		return
+	}
+	r.member = true
+	if m.Join == r.env.Self() {
+		if wasMember {
+			r.synced = false // it missed its own removal: its state is stale
+		}
+		return // wait for the snapshot from the predecessor
+	}
+	if !r.synced && len(r.members) == 1 {
+		r.synced = true // the whole chain died: serve what the store recovered
+		r.acked = r.applied
+	}
+	if !r.synced {
+		return
+	}
+	if r.isTail() && !wasTail {
+		for _, e := range r.pending {
+			r.complete(e)
+		}
+		r.pending = nil
+		r.acked = r.applied
+		r.ackMembers()
+	}
+	if s := r.succ(); s != 0 && s != oldSucc {
+		if s == m.Join {
+			r.snapTo, r.snapAcked = s, false
+			r.sendSnapshot()
+		} else {
+			for _, e := range r.pending {
+				r.forward(e)
+			}
+		}
+	}
+}
+
+// sendSnapshot sends the whole state (the store) to the joining successor.
+func (r *Replica) sendSnapshot() {
+	snap := &transport.ChainSnapshot{Shard: uint32(r.cfg.Index), Index: r.applied}
+	for t := 1; t <= numTables; t++ {
+		r.store.Scan(Table(t), func(k, v []byte) bool {
+			snap.Entries = append(snap.Entries, transport.StoreEntry{Table: uint8(t), Key: slices.Clone(k), Value: slices.Clone(v)})
+			return true
+		})
+	}
+	r.env.Send(r.snapTo, snap)
+}
+
+func (r *Replica) onSnapshot(from transport.NodeID, m *transport.ChainSnapshot) {
+	if r.synced {
+		return
+	}
+	for t := 1; t <= numTables; t++ {
+		var keys [][]byte
+		r.store.Scan(Table(t), func(k, _ []byte) bool { keys = append(keys, slices.Clone(k)); return true })
+		for _, k := range keys {
+			r.store.Delete(Table(t), k)
+		}
+	}
+	for _, e := range m.Entries {
+		r.store.Put(Table(e.Table), e.Key, e.Value)
+	}
+	r.shard.load()
+	r.loadChainState()
+	r.applied, r.acked, r.synced, r.pending = m.Index, m.Index, true, nil
+	r.saveApplied()
+	r.store.Sync()
+	r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.applied})
+}
+
+// tick pings the master and re-sends what the successor has not
+// acknowledged.
+func (r *Replica) tick() {
+	epoch := r.epoch
+	if !r.member || !r.synced {
+		epoch = 0
+	}
+	r.env.Send(r.layout.Master, &transport.ChainPing{Shard: uint32(r.cfg.Index), Epoch: epoch, Applied: r.applied})
+	if s := r.succ(); s != 0 && r.member && r.synced {
+		if s == r.snapTo && !r.snapAcked {
+			r.sendSnapshot()
+		} else {
+			now := r.env.Now()
+			for _, e := range r.pending {
+				if now.Sub(e.sent) >= r.cfg.RetryAfter {
+					r.forward(e)
+				}
+			}
+		}
+	}
+	r.env.After(r.cfg.PingPeriod, r.tick)
+}
+
+// Deduplication state: which (client, Seq) the chain has sequenced. It is
+// part of the replicated state (in the store's meta table), so a new head
+// knows what its predecessor sequenced.
+
+var metaApplied = []byte("chain-applied")
+
+func seenKey(client transport.NodeID, seq uint64) []byte {
+	k := make([]byte, 0, 13)
+	k = append(k, 's')
+	k = binary.BigEndian.AppendUint32(k, uint32(client))
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+func (r *Replica) remember(up transport.ChainUpdate) {
+	if up.Seq == 0 {
+		return
+	}
+	d := r.seen[up.Client]
+	if d == nil {
+		d = &dedup{seqs: make(map[uint64]uint64)}
+		r.seen[up.Client] = d
+	}
+	if up.Low > d.low {
+		if up.Low-d.low > uint64(len(d.seqs)) {
+			for s := range d.seqs { // deletion commutes: map order cannot leak
+				if s < up.Low {
+					delete(d.seqs, s)
+					r.store.Delete(TableMeta, seenKey(up.Client, s))
+				}
+			}
+		} else {
+			for s := d.low; s < up.Low; s++ {
+				if _, ok := d.seqs[s]; ok {
+					delete(d.seqs, s)
+					r.store.Delete(TableMeta, seenKey(up.Client, s))
+				}
+			}
+		}
+		d.low = up.Low
+	}
+	d.seqs[up.Seq] = up.Index
+	r.store.Put(TableMeta, seenKey(up.Client, up.Seq), binary.BigEndian.AppendUint64(nil, up.Index))
+}
+
+func (r *Replica) saveApplied() {
+	r.store.Put(TableMeta, metaApplied, binary.BigEndian.AppendUint64(nil, r.applied))
+}
+
+// loadChainState reads the applied index and the deduplication state from
+// the store.
+func (r *Replica) loadChainState() {
+	r.seen = make(map[transport.NodeID]*dedup)
+	r.applied = 0
+	if v, ok := r.store.Get(TableMeta, metaApplied); ok && len(v) == 8 {
+		r.applied = binary.BigEndian.Uint64(v)
+	}
+	r.acked = r.applied
+	r.store.Scan(TableMeta, func(k, v []byte) bool {
+		if len(k) != 13 || k[0] != 's' || len(v) != 8 {
+			return true
+		}
+		c := transport.NodeID(binary.BigEndian.Uint32(k[1:]))
+		d := r.seen[c]
+		if d == nil {
+			d = &dedup{seqs: make(map[uint64]uint64)}
+			r.seen[c] = d
+		}
+		d.seqs[binary.BigEndian.Uint64(k[5:])] = binary.BigEndian.Uint64(v)
+		return true
+	})
+}
+
+// replicaEnv is the Env the replica's Shard sees: its Self is the shard's
+// name (so the state machine is the same on every member), and its sends
+// are side effects: released at once by the tail, captured elsewhere.
+type replicaEnv struct{ r *Replica }
+
+func (e *replicaEnv) Self() transport.NodeID { return e.r.layout.Shards[e.r.cfg.Index] }
+func (e *replicaEnv) Now() time.Time         { return e.r.env.Now() }
+func (e *replicaEnv) After(d time.Duration, f func()) transport.Timer {
+	return e.r.env.After(d, f)
+}
+func (e *replicaEnv) Rand() *rand.Rand            { return e.r.env.Rand() }
+func (e *replicaEnv) Charge(d time.Duration)      { e.r.env.Charge(d) }
+func (e *replicaEnv) Go(f func())                 { e.r.env.Go(f) }
+func (e *replicaEnv) Await(reg func(wake func())) { e.r.env.Await(reg) }
+func (e *replicaEnv) Emit(ev *transport.Event)    { e.emit(ev) }
+func (e *replicaEnv) Send(to transport.NodeID, m transport.Message) {
+	r := e.r
+	switch {
+	case r.member && r.synced && r.isTail():
+		r.route(to, m)
+	case r.cur != nil:
+		r.cur.out = append(r.cur.out, outMsg{to, m})
+	}
+}
+
+func (e *replicaEnv) emit(ev *transport.Event) {
+	if r := e.r; r.member && r.synced && r.isTail() {
+		r.env.Emit(ev)
+	}
+}
+
+// Master is the chain configuration master: it detects dead members by
+// their pings and announces new chains.
+type Master struct {
+	env    transport.Env
+	cfg    MasterConfig
+	chains []*masterChain
+}
+
+// MasterConfig configures the master.
+type MasterConfig struct {
+	Layout *Layout
+	// Timeout is how long a member may stay silent before it is removed
+	// from its chain (default 20ms); the check runs every Timeout/4.
+	Timeout time.Duration
+	// OnReconfigure, if set, is told of every new configuration (tests).
+	OnReconfigure func(*transport.ChainConfig)
+}
+
+type masterChain struct {
+	epoch    uint64
+	members  []transport.NodeID
+	join     transport.NodeID // joining, not yet synced
+	lastPing map[transport.NodeID]time.Time
+}
+
+// NewMaster returns the master of layout's chains.
+func NewMaster(env transport.Env, cfg MasterConfig) *Master {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 20 * time.Millisecond
+	}
+	m := &Master{env: env, cfg: cfg}
+	for _, ch := range cfg.Layout.Chains {
+		mc := &masterChain{epoch: 1, members: slices.Clone(ch), lastPing: make(map[transport.NodeID]time.Time)}
+		for _, n := range ch {
+			mc.lastPing[n] = env.Now()
+		}
+		m.chains = append(m.chains, mc)
+	}
+	env.After(cfg.Timeout/4, m.check)
+	return m
+}
+
+// Chain returns the master's current configuration of shard j.
+func (m *Master) Chain(j int) (uint64, []transport.NodeID) {
+	return m.chains[j].epoch, slices.Clone(m.chains[j].members)
+}
+
+// Handle implements transport.Handler.
+func (m *Master) Handle(from transport.NodeID, msg transport.Message) {
+	p, ok := msg.(*transport.ChainPing)
+	if !ok || int(p.Shard) >= len(m.chains) {
+		return
+	}
+	ch := m.chains[p.Shard]
+	if p.Client {
+		if p.Epoch < ch.epoch {
+			m.env.Send(from, m.config(int(p.Shard)))
+		}
+		return
+	}
+	if !slices.Contains(m.cfg.Layout.Chains[p.Shard], from) {
+		return // not a replica of this shard
+	}
+	ch.lastPing[from] = m.env.Now()
+	in := slices.Contains(ch.members, from)
+	switch {
+	case in && p.Epoch != 0:
+		if from == ch.join {
+			ch.join = 0 // synced
+		}
+		if p.Epoch < ch.epoch {
+			m.env.Send(from, m.config(int(p.Shard)))
+		}
+	case in && from == ch.join:
+		// still waiting for its snapshot
+	case ch.join != 0 && slices.Contains(ch.members, ch.join):
+		// one join at a time: it asks again on its next ping
+	default:
+		// A new or restarted replica: it (re)joins at the tail, copying
+		// the state of its predecessor; alone, it serves its own store.
+		ch.members = slices.DeleteFunc(ch.members, func(n transport.NodeID) bool { return n == from })
+		ch.join = 0
+		if len(ch.members) > 0 {
+			ch.join = from
+		}
+		ch.members = append(ch.members, from)
+		m.announce(int(p.Shard))
+	}
+}
+
+func (m *Master) check() {
+	now := m.env.Now()
+	for j, ch := range m.chains {
+		n := len(ch.members)
+		ch.members = slices.DeleteFunc(ch.members, func(id transport.NodeID) bool {
+			return now.Sub(ch.lastPing[id]) > m.cfg.Timeout
+		})
+		if len(ch.members) != n {
+			if !slices.Contains(ch.members, ch.join) {
+				ch.join = 0
+			}
+			m.announce(j)
+		}
+	}
+	m.env.After(m.cfg.Timeout/4, m.check)
+}
+
+func (m *Master) config(j int) *transport.ChainConfig {
+	ch := m.chains[j]
+	return &transport.ChainConfig{Shard: uint32(j), Epoch: ch.epoch, Members: slices.Clone(ch.members), Join: ch.join}
+}
+
+// announce publishes shard j's new chain to every replica and raylet.
+func (m *Master) announce(j int) {
+	m.chains[j].epoch++
+	c := m.config(j)
+	if m.cfg.OnReconfigure != nil {
+		m.cfg.OnReconfigure(c)
+	}
+	for _, ch := range m.cfg.Layout.Chains {
+		for _, n := range ch {
+			m.env.Send(n, c)
+		}
+	}
+	for _, n := range m.cfg.Layout.Raylets {
+		m.env.Send(n, c)
+	}
+}

@@ -1,0 +1,281 @@
+package gcs
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/netsim"
+	"raysim/runtime/costs"
+	"raysim/runtime/transport"
+	"raysim/runtime/transport/sim"
+)
+
+const (
+	tClient transport.NodeID = 1
+	tMaster transport.NodeID = 100
+)
+
+func replicaID(i int) transport.NodeID { return transport.NodeID(101 + i) }
+
+// writer is a test client: it adds one object location every period and
+// records which writes the chain acknowledged.
+type writer struct {
+	env    transport.Env
+	c      *Client
+	layout *Layout
+	objs   map[uint64]transport.ObjectID // seq -> object written
+	acked  []transport.ObjectID
+	n      int
+	limit  int
+	period time.Duration
+}
+
+func (w *writer) Handle(from transport.NodeID, m transport.Message) {
+	if a, ok := m.(*transport.GcsAck); ok {
+		if o, ok := w.objs[a.Seq]; ok && w.c.pending[a.Seq] != nil {
+			w.acked = append(w.acked, o)
+		}
+	}
+	w.c.Handle(m)
+}
+
+func (w *writer) write() {
+	if w.n >= w.limit {
+		return
+	}
+	w.n++
+	o := transport.ObjectID{Task: transport.TaskID(w.n)}
+	w.c.Send(w.layout.Shards[0], &transport.GcsAddObject{Object: o, Node: tClient, Size: int64(w.n)})
+	w.objs[w.c.seq] = o
+	w.env.After(w.period, w.write)
+}
+
+type chainHarness struct {
+	net      *sim.Net
+	layout   *Layout
+	stores   []*MemStore
+	w        *writer
+	reconfig []*transport.ChainConfig
+}
+
+func newChainHarness(t *testing.T, replicas, writes int) *chainHarness {
+	t.Helper()
+	h := &chainHarness{}
+	l := &Layout{Master: tMaster, Scheduler: 99, Raylets: []transport.NodeID{tClient}}
+	var chain []transport.NodeID
+	for i := range replicas {
+		chain = append(chain, replicaID(i))
+		h.stores = append(h.stores, NewMemStore())
+	}
+	l.Shards, l.Chains = []transport.NodeID{chain[0]}, [][]transport.NodeID{chain}
+	h.layout = l
+	ns := netsim.New(netsim.Config{Seed: 7, Link: netsim.Link{Latency: netsim.Constant(100 * time.Microsecond), Bandwidth: 1.25e9}})
+	h.net = sim.New(ns, sim.Options{WireCheck: true})
+	h.net.Add(tMaster, func(env transport.Env) transport.Handler {
+		return NewMaster(env, MasterConfig{Layout: l, OnReconfigure: func(c *transport.ChainConfig) { h.reconfig = append(h.reconfig, c) }})
+	})
+	for i := range replicas {
+		h.net.Add(replicaID(i), func(env transport.Env) transport.Handler {
+			restarted := ns.Node(netsim.NodeID(replicaID(i))).Incarnation() > 1
+			if restarted {
+				h.stores[i].Crash()
+			}
+			return NewReplica(env, ReplicaConfig{Index: 0, Rejoin: restarted,
+				Shard: Config{Layout: l, Costs: costs.Profile{}, Store: h.stores[i]}})
+		})
+	}
+	h.net.Add(tClient, func(env transport.Env) transport.Handler {
+		h.w = &writer{env: env, c: NewClient(env, l), layout: l, objs: map[uint64]transport.ObjectID{},
+			limit: writes, period: time.Millisecond}
+		env.After(time.Millisecond, h.w.write)
+		return h.w
+	})
+	return h
+}
+
+func (h *chainHarness) replica(i int) *Replica {
+	r, _ := h.net.Handler(replicaID(i)).(*Replica)
+	return r
+}
+
+// checkAgree: every acknowledged write is on every serving member, and the
+// serving members hold the same object table.
+func (h *chainHarness) checkAgree(t *testing.T) {
+	t.Helper()
+	var ref []ObjectRow
+	var applied uint64
+	serving := 0
+	for i := range h.stores {
+		r := h.replica(i)
+		if r == nil || !r.Serving() {
+			continue
+		}
+		serving++
+		for _, o := range h.w.acked {
+			require.NotEmpty(t, r.Shard().Locations(o), "replica %d lost acknowledged write %v", i, o)
+		}
+		rows, _ := r.Shard().ObjectRows(1 << 20)
+		if ref == nil {
+			ref, applied = rows, r.Applied()
+			continue
+		}
+		require.Equal(t, applied, r.Applied(), "replica %d applied", i)
+		require.Equal(t, ref, rows, "replica %d disagrees", i)
+	}
+	require.Positive(t, serving)
+}
+
+func TestChainAckAfterTail(t *testing.T) {
+	h := newChainHarness(t, 3, 50)
+	s := h.net.Sim
+	// Every acknowledgement arrives only once the tail has applied the write.
+	s.RunUntil(30 * time.Millisecond)
+	tail := h.replica(2)
+	for _, o := range h.w.acked {
+		require.NotEmpty(t, tail.Shard().Locations(o))
+	}
+	require.NotEmpty(t, h.w.acked)
+	s.RunUntil(time.Second)
+	require.Len(t, h.w.acked, 50)
+	require.Zero(t, h.w.c.Pending())
+	h.checkAgree(t)
+	require.Less(t, h.w.c.Stats.MaxDelay, time.Millisecond, "no failure: one chain traversal")
+}
+
+func TestChainMemberDies(t *testing.T) {
+	for _, victim := range []int{0, 1, 2} {
+		t.Run(fmt.Sprintf("kill_%d", victim), func(t *testing.T) {
+			h := newChainHarness(t, 3, 300)
+			s := h.net.Sim
+			s.At(100*time.Millisecond+300*time.Microsecond, func() { s.Crash(netsim.NodeID(replicaID(victim))) })
+			s.RunUntil(2 * time.Second)
+			require.Len(t, h.w.acked, 300, "every write acknowledged in the end")
+			require.Zero(t, h.w.c.Pending())
+			require.Len(t, h.reconfig, 1)
+			require.NotContains(t, h.reconfig[0].Members, replicaID(victim))
+			h.checkAgree(t)
+			t.Logf("victim %d: client-observed max delay %v", victim, h.w.c.Stats.MaxDelay)
+			require.Less(t, h.w.c.Stats.MaxDelay, 30*time.Millisecond, "figure 10a: failover under 30ms")
+		})
+	}
+}
+
+func TestChainReplicaRejoins(t *testing.T) {
+	h := newChainHarness(t, 2, 400)
+	s := h.net.Sim
+	s.At(100*time.Millisecond, func() { s.Crash(netsim.NodeID(replicaID(1))) }) // the tail
+	s.At(200*time.Millisecond, func() { s.Restart(netsim.NodeID(replicaID(1))) })
+	s.At(300*time.Millisecond, func() { s.Crash(netsim.NodeID(replicaID(0))) }) // then the head
+	s.RunUntil(2 * time.Second)
+	require.Len(t, h.w.acked, 400)
+	require.Zero(t, h.w.c.Pending())
+	r := h.replica(1)
+	require.True(t, r.Serving(), "the rejoined replica serves alone")
+	_, members := r.Chain()
+	require.Equal(t, []transport.NodeID{replicaID(1)}, members)
+	h.checkAgree(t)
+	t.Logf("reconfigurations: %d, max delay %v", len(h.reconfig), h.w.c.Stats.MaxDelay)
+}
+
+// TestShardRecoversFromStore: an unreplicated shard that restarts recovers
+// its synced tables; writes after the last sync are lost with the crash.
+func TestShardRecoversFromStore(t *testing.T) {
+	store := NewMemStore()
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	spec := func(i int) transport.TaskSpec {
+		return transport.TaskSpec{ID: transport.TaskID(i), NumReturns: 1, Func: "f"}
+	}
+	sh := New(fakeEnv{self: 10}, Config{Layout: l, Store: store, SyncEvery: -1})
+	for i := 1; i <= 10; i++ {
+		s := spec(i)
+		sh.Handle(1, &transport.GcsAddTask{Spec: s})
+	}
+	sh.Handle(1, &transport.GcsActorUpdate{Actor: 3, Node: 1, State: transport.ActorAlive, Name: "a"})
+	sh.Sync()
+	sh.Handle(1, &transport.GcsAddTask{Spec: spec(11)}) // never synced
+	store.Crash()
+	re := New(fakeEnv{self: 10}, Config{Layout: l, Store: store})
+	for i := 1; i <= 10; i++ {
+		got, ok := re.Task(transport.TaskID(i))
+		require.True(t, ok)
+		require.Equal(t, "f", got.Func)
+	}
+	_, ok := re.Task(11)
+	require.False(t, ok, "an unsynced write is lost with the crash")
+	require.Equal(t, []transport.ActorInfo{{Actor: 3, Node: 1, State: transport.ActorAlive, Name: "a", Found: true}}, re.ActorRows())
+	require.Equal(t, 1, store.Lost)
+}
+
+// TestFlushBoundsMemory: finished tasks leave memory but stay readable.
+func TestFlushBoundsMemory(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	sh := New(fakeEnv{self: 10}, Config{Layout: l})
+	const n = 20000
+	maxResident := 0
+	for i := 1; i <= n; i++ {
+		id := transport.TaskID(i)
+		sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: id, NumReturns: 1, Func: "f"}})
+		if i > 10 { // ten tasks in flight
+			sh.Handle(1, &transport.GcsAddObject{Object: transport.ObjectID{Task: id - 10}, Node: 1, Size: 8})
+		}
+		maxResident = max(maxResident, sh.Stats().ResidentTasks)
+	}
+	st := sh.Stats()
+	require.Equal(t, n, st.Tasks)
+	require.LessOrEqual(t, maxResident, 11)
+	require.Equal(t, n-10, st.FlushedTasks)
+	got, ok := sh.Task(5)
+	require.True(t, ok, "a flushed task's lineage is read back from the store")
+	require.Equal(t, transport.TaskID(5), got.ID)
+}
+
+func TestBoltStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gcs.db")
+	st, err := OpenBolt(path)
+	require.NoError(t, err)
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	sh := New(fakeEnv{self: 10}, Config{Layout: l, Store: st})
+	for i := 1; i <= 100; i++ {
+		sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: transport.TaskID(i), NumReturns: 1, Func: "g"}})
+		sh.Handle(1, &transport.GcsAddObject{Object: transport.ObjectID{Task: transport.TaskID(i)}, Node: 2, Size: 1})
+	}
+	st.Delete(TableTasks, taskKey(100))
+	require.NoError(t, st.Close())
+
+	st, err = OpenBolt(path)
+	require.NoError(t, err)
+	defer st.Close()
+	require.Equal(t, 99, st.Len(TableTasks))
+	re := New(fakeEnv{self: 10}, Config{Layout: l, Store: st})
+	require.Equal(t, []transport.NodeID{2}, re.Locations(transport.ObjectID{Task: 42}))
+	got, ok := re.Task(42)
+	require.True(t, ok)
+	require.Equal(t, "g", got.Func)
+	_, ok = re.Task(100)
+	require.False(t, ok)
+	var keys int
+	st.Scan(TableTasks, func(k, v []byte) bool { keys++; return true })
+	require.Equal(t, 99, keys)
+}
+
+// fakeEnv is a minimal Env for driving a Shard synchronously.
+type fakeEnv struct{ self transport.NodeID }
+
+type noTimer struct{}
+
+func (noTimer) Stop() bool { return false }
+
+func (e fakeEnv) Self() transport.NodeID                    { return e.self }
+func (fakeEnv) Now() time.Time                              { return time.Unix(0, 0) }
+func (fakeEnv) After(time.Duration, func()) transport.Timer { return noTimer{} }
+func (fakeEnv) Rand() *rand.Rand                            { return rand.New(rand.NewPCG(1, 2)) }
+func (fakeEnv) Send(transport.NodeID, transport.Message)    {}
+func (fakeEnv) Charge(time.Duration)                        {}
+func (fakeEnv) Go(func())                                   {}
+func (fakeEnv) Await(func(func()))                          {}
+func (fakeEnv) Emit(*transport.Event)                       {}

@@ -1,0 +1,195 @@
+package gcs
+
+import (
+	"slices"
+	"time"
+
+	"raysim/runtime/transport"
+)
+
+// Client is how a component talks to the GCS. On an unreplicated GCS it is
+// a plain Send to the shard. On chains it wraps each operation in a
+// GcsRequest with a sequence number, sends writes to the shard's head and
+// reads (GcsGetTask) to its tail, keeps every request until the tail
+// acknowledges it, and re-sends what is unacknowledged when the chain is
+// reconfigured or after RetryTimeout — so a member's death is a delay,
+// never a lost write. Heartbeats are sent unacknowledged (the next one
+// replaces a lost one).
+//
+// The owner forwards GcsAck and ChainConfig messages to Handle.
+type Client struct {
+	env    transport.Env
+	layout *Layout
+	chains []clientChain
+	// RetryTimeout is how long a request may stay unacknowledged before it
+	// is re-sent and the master asked for the current chain (default 30ms).
+	RetryTimeout time.Duration
+	// Loopback delivers a request addressed to the client's own endpoint
+	// (a chain replica is a client of its own shard).
+	Loopback func(m transport.Message)
+
+	seq, low uint64
+	pending  map[uint64]*request
+	timer    transport.Timer
+
+	Stats ClientStats
+}
+
+// ClientStats are a client's counters.
+type ClientStats struct {
+	Requests, Acked, Resent int
+	// MaxDelay is the longest time from a request's first send to its
+	// acknowledgement: the client-observed delay of a chain failover.
+	MaxDelay time.Duration
+}
+
+type clientChain struct {
+	epoch   uint64
+	members []transport.NodeID
+}
+
+type request struct {
+	shard int
+	req   transport.GcsRequest
+	first time.Time
+	sent  time.Time
+}
+
+// NewClient returns a client for the GCS of layout.
+func NewClient(env transport.Env, layout *Layout) *Client {
+	c := &Client{env: env, layout: layout, RetryTimeout: 30 * time.Millisecond, pending: make(map[uint64]*request)}
+	for _, ch := range layout.Chains {
+		c.chains = append(c.chains, clientChain{epoch: 1, members: slices.Clone(ch)})
+	}
+	// Sequence numbers start at the incarnation's start time: a restarted
+	// client never reuses one its previous incarnation sent.
+	c.seq = uint64(max(env.Now().UnixNano(), 0))
+	c.low = c.seq + 1
+	return c
+}
+
+// Send sends m to the GCS shard named to (a Layout.Shards entry); any
+// other destination, or an unreplicated GCS, gets a plain Send.
+func (c *Client) Send(to transport.NodeID, m transport.Message) {
+	j, ok := c.layout.ShardIndex(to)
+	if !ok || !c.layout.Replicated() {
+		c.env.Send(to, m)
+		return
+	}
+	r := &request{shard: j, req: transport.GcsRequest{Op: m}, first: c.env.Now()}
+	if _, hb := m.(*transport.Heartbeat); !hb {
+		c.seq++
+		r.req.Seq = c.seq
+		c.pending[c.seq] = r
+		c.Stats.Requests++
+		if c.timer == nil {
+			c.timer = c.env.After(c.RetryTimeout, c.retry)
+		}
+	}
+	c.send(r)
+}
+
+func isRead(m transport.Message) bool {
+	_, ok := m.(*transport.GcsGetTask)
+	return ok
+}
+
+func (c *Client) send(r *request) {
+	ch := &c.chains[r.shard]
+	if len(ch.members) == 0 {
+		return // no live replica: wait for a configuration
+	}
+	to := ch.members[0]
+	if isRead(r.req.Op) {
+		to = ch.members[len(ch.members)-1]
+	}
+	r.sent = c.env.Now()
+	r.req.Low = c.low
+	m := r.req // a copy: the receiver may keep it
+	if to == c.env.Self() && c.Loopback != nil {
+		c.Loopback(&m)
+		return
+	}
+	c.env.Send(to, &m)
+}
+
+// Handle takes the GCS's acknowledgements and chain configurations; it
+// reports whether m was one of them.
+func (c *Client) Handle(m transport.Message) bool {
+	switch m := m.(type) {
+	case *transport.GcsAck:
+		r := c.pending[m.Seq]
+		if r == nil {
+			return true
+		}
+		delete(c.pending, m.Seq)
+		c.Stats.Acked++
+		c.Stats.MaxDelay = max(c.Stats.MaxDelay, c.env.Now().Sub(r.first))
+		for c.low <= c.seq && c.pending[c.low] == nil {
+			c.low++
+		}
+		return true
+	case *transport.ChainConfig:
+		j := int(m.Shard)
+		if j >= len(c.chains) || m.Epoch <= c.chains[j].epoch {
+			return true
+		}
+		c.chains[j] = clientChain{epoch: m.Epoch, members: slices.Clone(m.Members)}
+		for _, r := range c.ordered() {
+			if r.shard == j {
+				c.Stats.Resent++
+				c.send(r)
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// ordered lists the pending requests by sequence number.
+func (c *Client) ordered() []*request {
+	seqs := make([]uint64, 0, len(c.pending))
+	for s := range c.pending {
+		seqs = append(seqs, s)
+	}
+	slices.Sort(seqs)
+	out := make([]*request, len(seqs))
+	for i, s := range seqs {
+		out[i] = c.pending[s]
+	}
+	return out
+}
+
+// retry re-sends requests unacknowledged for RetryTimeout and asks the
+// master whether their chains changed.
+func (c *Client) retry() {
+	c.timer = nil
+	if len(c.pending) == 0 {
+		return
+	}
+	now := c.env.Now()
+	asked := make([]bool, len(c.chains))
+	for _, r := range c.ordered() {
+		if now.Sub(r.sent) < c.RetryTimeout {
+			continue
+		}
+		c.Stats.Resent++
+		c.send(r)
+		if !asked[r.shard] {
+			asked[r.shard] = true
+			c.env.Send(c.layout.Master, &transport.ChainPing{Shard: uint32(r.shard), Epoch: c.chains[r.shard].epoch, Client: true})
+		}
+	}
+	c.timer = c.env.After(c.RetryTimeout, c.retry)
+}
+
+// Pending is the number of unacknowledged requests.
+func (c *Client) Pending() int { return len(c.pending) }
+
+// Chain returns the client's view of shard j's chain, head first.
+func (c *Client) Chain(j int) []transport.NodeID {
+	if j >= len(c.chains) {
+		return nil
+	}
+	return slices.Clone(c.chains[j].members)
+}
