@@ -30,6 +30,7 @@ type runFlags struct {
 	json      bool
 	quiet     bool
 	wireCheck bool
+	tcp       bool
 	progress  string
 	trace     string
 	chrome    string
@@ -44,6 +45,7 @@ func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per run instead of the summary")
 	fs.BoolVar(&f.quiet, "q", false, "print only the verdict line")
 	fs.BoolVar(&f.wireCheck, "wire-check", false, "round-trip every message through the wire codec (slower)")
+	fs.BoolVar(&f.tcp, "tcp", false, "run on an in-process loopback TCP cluster instead of the simulator (wall-clock time; faults not applied yet)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
 	fs.StringVar(&f.trace, "trace", "", "record the run's event log to this file (replay it with raysim replay)")
 	fs.StringVar(&f.chrome, "chrome", "", "write the run as Chrome trace-event JSON (Perfetto) to this file")
@@ -116,7 +118,11 @@ scenario or bad flags.
 			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, err)
 			return exitFailed
 		}
-		res, err := runner.Run(ctx, s, opts)
+		run := runner.Run
+		if f.tcp {
+			run = runner.RunTCP
+		}
+		res, err := run(ctx, s, opts)
 		if terr := finishTrace(); terr != nil {
 			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, terr)
 			code = exitFailed

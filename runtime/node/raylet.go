@@ -221,7 +221,9 @@ func (r *Raylet) submit(spec *transport.TaskSpec) {
 	r.Stats.Submitted++
 	r.env.Emit(&transport.Event{Kind: transport.EvTaskSubmitted, Node: r.self, Task: spec.ID, Detail: spec.Name})
 	r.env.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsAddTask{Spec: *spec})
-	r.own(spec)
+	if spec.Actor != 0 { // tasks are owned when they leave the node (spill)
+		r.own(spec)
+	}
 	switch {
 	case spec.Actor != 0 && !spec.ActorCreation:
 		r.routeCall(spec)
@@ -258,6 +260,9 @@ func (r *Raylet) schedule(spec *transport.TaskSpec) {
 }
 
 func (r *Raylet) spill(spec *transport.TaskSpec) {
+	if spec.Owner == r.self && r.owned[spec.ID] == nil {
+		r.own(spec)
+	}
 	r.Stats.Spilled++
 	m := &transport.SpillTask{Spec: *spec}
 	for _, a := range spec.Args {
@@ -344,7 +349,7 @@ func (r *Raylet) argValues(t *task) []transport.Value {
 		}
 		if e, ok := r.store.Get(a.Ref); ok {
 			vals[i] = e.Value
-			r.env.Charge(r.cfg.Costs.ObjectGet + r.cfg.Costs.Copy(e.Value.SizeOf()))
+			r.env.Charge(r.cfg.Costs.ObjectGet) // local reads are zero-copy (shared memory, as Plasma)
 		}
 	}
 	return vals
@@ -418,6 +423,14 @@ func (r *Raylet) run(t *task) {
 	t.running = true
 	t.start = r.env.Now()
 	t.args = r.argValues(t)
+	for _, a := range t.args {
+		if a.ErrKind != transport.ErrKindNone && !t.spec.ActorCreation {
+			// A failed argument fails the task with the same error, as
+			// Ray propagates a RayTaskError to dependents.
+			r.finish(t, a)
+			return
+		}
+	}
 	r.env.Emit(&transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
 	if t.spec.ActorCreation {
 		r.startActor(t)
@@ -557,7 +570,7 @@ func (r *Raylet) put(id transport.ObjectID, v transport.Value, primary bool) {
 	}
 	r.env.Emit(&transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
 	r.env.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation})
-	r.locations[id] = transport.ObjectLoc{Object: id, Size: size, Nodes: []transport.NodeID{r.self}}
+	delete(r.locations, id) // the store is the authority on local copies
 	delete(r.reconstructing, id.Task)
 	r.wake(id)
 }
@@ -593,7 +606,7 @@ func (r *Raylet) need(id transport.ObjectID, f func()) {
 
 // whenLocated calls f once the object exists anywhere (without fetching).
 func (r *Raylet) whenLocated(id transport.ObjectID, f func()) {
-	if _, ok := r.locations[id]; ok {
+	if _, ok := r.locations[id]; ok || r.store.Contains(id) {
 		f()
 		return
 	}

@@ -118,8 +118,15 @@ func NewSim(cfg Config, reg *Registry) (*Sim, error) {
 		return nil, err
 	}
 	c := &Sim{cfg: cfg, reg: reg, layout: cfg.layout()}
-	ns := netsim.New(netsim.Config{Seed: cfg.Seed, Link: cfg.Link, OnEvent: cfg.OnNetEvent})
-	c.net = sim.New(ns, sim.Options{WireCheck: cfg.WireCheck, OnEvent: cfg.OnEvent})
+	var net *sim.Net
+	ns := netsim.New(netsim.Config{Seed: cfg.Seed, Link: cfg.Link, OnEvent: func(ev *netsim.Event) {
+		net.OnNetEvent(ev) // retransmits lost frames
+		if cfg.OnNetEvent != nil {
+			cfg.OnNetEvent(ev)
+		}
+	}})
+	net = sim.New(ns, sim.Options{WireCheck: cfg.WireCheck, OnEvent: cfg.OnEvent})
+	c.net = net
 	pol, _ := scheduler.NewPolicy(cfg.Policy)
 	for _, id := range c.layout.Shards {
 		c.net.Add(id, func(env transport.Env) transport.Handler { return cfg.newShard(env, c.layout) })

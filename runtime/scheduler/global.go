@@ -146,6 +146,14 @@ func (g *Global) place(m *transport.SpillTask) {
 }
 
 func (g *Global) holdInfeasible(m *transport.SpillTask) {
+	g.infeasible = append(g.infeasible, m)
+	live := false
+	for _, v := range g.nodes {
+		live = live || !v.dead
+	}
+	if !live {
+		return // no node has registered yet (start-up), or all are down: wait quietly
+	}
 	var best transport.Resources
 	for _, v := range g.nodes {
 		if !v.dead {
@@ -155,7 +163,6 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 	}
 	g.env.Emit(&transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: m.Spec.ID,
 		Detail: "no node has " + m.Spec.Resources.String() + " (" + m.Spec.Resources.Missing(best) + ")"})
-	g.infeasible = append(g.infeasible, m)
 }
 
 func (g *Global) retryInfeasible() {

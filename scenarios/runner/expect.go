@@ -19,7 +19,7 @@ func expectations(s *scenarios.Scenario, r *Result, m *metrics, allDone bool, er
 		ok := allDone && len(errs) == 0
 		detail := fmt.Sprintf("%d/%d tasks completed, every driver finished", r.TasksCompleted, r.TasksSubmitted)
 		if !allDone {
-			detail = fmt.Sprintf("drivers still running at the duration limit %v", s.DurationLimit)
+			detail = "not every driver finished (still running at the duration limit, or lost with its node)"
 		} else if len(errs) > 0 {
 			detail = strings.Join(append(errs, firstErrs...), "; ")
 		}
@@ -53,7 +53,9 @@ func expectations(s *scenarios.Scenario, r *Result, m *metrics, allDone bool, er
 		add("finish_by", allDone && end <= x.FinishBy, "finished at %v (bound %v)", end.Round(time.Microsecond), x.FinishBy)
 	}
 	if x.NoLostObjects {
-		add("no_lost_objects", m.lost == 0, "%d objects lost, %d reconstructed", m.lost, m.rebuilt)
+		// Lost means unrecoverable (an ErrObjectLost a reader saw); objects
+		// rebuilt from lineage are not lost.
+		add("no_lost_objects", m.lost == 0, "%d objects unrecoverably lost, %d reconstructed from lineage", m.lost, m.rebuilt)
 	}
 	return out
 }

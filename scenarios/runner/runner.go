@@ -278,28 +278,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	if end > 0 {
 		r.Throughput = float64(m.completed) / end.Seconds()
 	}
-	r.LatencyMs = percentiles(m.latencies)
-	allDone := c.Running() == 0
-	var errs, firstErrs []string
-	for _, t := range tallies {
-		wr := WorkloadResult{Name: t.Name, Generator: t.Generator, Drivers: t.Drivers, Finished: t.Done,
-			Checked: t.Checked, Incorrect: t.Incorrect, Errors: t.Errors}
-		if t.FirstErr != nil {
-			wr.FirstErr = t.FirstErr.Error()
-			firstErrs = append(firstErrs, wr.FirstErr)
-		}
-		r.Workloads = append(r.Workloads, wr)
-		r.Checked += t.Checked
-		r.Incorrect += t.Incorrect
-		if t.Errors > 0 {
-			errs = append(errs, fmt.Sprintf("%s: %d errors", t.Name, t.Errors))
-		}
-	}
-	r.Expectations = expectations(s, r, m, allDone, errs, firstErrs, end)
-	r.OK = true
-	for _, e := range r.Expectations {
-		r.OK = r.OK && e.OK
-	}
+	finishResult(s, r, m, tallies, c.Running() == 0, end)
 	return r, nil
 }
 

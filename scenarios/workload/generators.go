@@ -155,7 +155,7 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 		// Rollouts are stateless, so a simulator lost with its node is
 		// restarted and its calls retried, as an RL user of Ray would set
 		// max_restarts and max_task_retries.
-		actors[a] = d.f.sim.Options(ray.Name("simulator"), ray.MaxRestarts(3)).New(ctx, Mix(d.key, uint64(a)))
+		actors[a] = d.f.sim.Options(ray.Name("simulator"), ray.MaxRestarts(3), ray.Spread()).New(ctx, Mix(d.key, uint64(a)))
 	}
 	policy, want := Mix(d.key, 99), Mix(d.key, 99)
 	for round := 0; round < p.Rounds; round++ {

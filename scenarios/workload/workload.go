@@ -17,6 +17,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"raysim/runtime/ray"
@@ -185,7 +186,9 @@ func Register(reg *ray.Registry) *Funcs {
 	return f
 }
 
-func psGrad(worker uint64, it, shard int) uint64 { return Mix(worker, uint64(it), uint64(shard)) % 1000 }
+func psGrad(worker uint64, it, shard int) uint64 {
+	return Mix(worker, uint64(it), uint64(shard)) % 1000
+}
 
 // nestedKids is the random (but deterministic) sub-graph a nested task
 // spawns: between 0 and 2*fanout children, fanout on average.
@@ -227,9 +230,12 @@ type Tally struct {
 	FirstErr  error
 	Done      int // drivers that finished
 	Drivers   int
+	mu        sync.Mutex // drivers of one entry run concurrently on TCP
 }
 
 func (t *Tally) check(ok bool, what string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.Checked++
 	if !ok {
 		t.Incorrect++
@@ -240,6 +246,8 @@ func (t *Tally) check(ok bool, what string) {
 }
 
 func (t *Tally) fail(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	t.Errors++
 	if t.FirstErr == nil {
 		t.FirstErr = fmt.Errorf("%s: %w", t.Name, err)
@@ -259,7 +267,9 @@ func (f *Funcs) Driver(w *scenarios.Workload, entry, k, n int, seed int64, t *Ta
 			}
 		}
 		err := d.run(ctx)
+		t.mu.Lock()
 		t.Done++
+		t.mu.Unlock()
 		if err != nil {
 			t.fail(err)
 		}

@@ -31,14 +31,20 @@ type Net struct {
 	scratch []byte
 }
 
-// New wraps a simulator.
+// New wraps a simulator. The simulator's Config.OnEvent must call the
+// returned Net's OnNetEvent (NewSim in runtime/ray wires it) so lost frames
+// are retransmitted.
 func New(s *netsim.Sim, opts Options) *Net { return &Net{Sim: s, opts: opts} }
+
+// OnNetEvent must see every netsim event (it retransmits lost frames).
+func (n *Net) OnNetEvent(ev *netsim.Event) { n.onNetEvent(ev) }
 
 // Add starts a component on node id; newHandler runs again on every restart
 // of the node, for fresh state.
 func (n *Net) Add(id transport.NodeID, newHandler func(env transport.Env) transport.Handler) {
 	n.Sim.AddNode(netsim.NodeID(id), func(node *netsim.Node) netsim.Handler {
-		e := &env{net: n, node: node, self: id}
+		e := &env{net: n, node: node, self: id,
+			out: make(map[transport.NodeID]*outLink), in: make(map[transport.NodeID]*inLink)}
 		e.h = newHandler(e)
 		return e
 	})
@@ -72,10 +78,105 @@ type env struct {
 	node *netsim.Node
 	self transport.NodeID
 	h    transport.Handler
+	out  map[transport.NodeID]*outLink
+	in   map[transport.NodeID]*inLink
 }
 
+// Deliver receives a frame and hands its message, and any that were waiting
+// behind it, to the component in the order they were sent.
 func (e *env) Deliver(from netsim.NodeID, payload any) {
-	e.h.Handle(transport.NodeID(from), payload.(transport.Message))
+	f := payload.(*frame)
+	if f.toInc != e.node.Incarnation() {
+		return // meant for an earlier incarnation of this node
+	}
+	src := transport.NodeID(from)
+	in := e.in[src]
+	switch {
+	case in == nil || f.fromInc > in.fromInc: // a new connection
+		in = &inLink{fromInc: f.fromInc}
+		e.in[src] = in
+	case f.fromInc < in.fromInc: // from a dead incarnation of the sender
+		return
+	}
+	switch {
+	case f.seq < in.expect:
+		return // a duplicate
+	case f.seq > in.expect: // ahead of a gap: wait for the retransmission
+		if in.early == nil {
+			in.early = make(map[uint64]transport.Message)
+		}
+		in.early[f.seq] = f.msg
+		return
+	}
+	in.expect++
+	e.h.Handle(src, f.msg)
+	for len(in.early) > 0 {
+		m, ok := in.early[in.expect]
+		if !ok {
+			break
+		}
+		delete(in.early, in.expect)
+		in.expect++
+		e.h.Handle(src, m)
+	}
+}
+
+// frame is what the adapter sends through netsim: a message with its
+// connection's sequence number. Connections are per (sender incarnation,
+// receiver incarnation): a crash resets them, as it resets a TCP connection.
+type frame struct {
+	seq            uint64
+	fromInc, toInc uint64
+	size           int64
+	attempts       int
+	msg            transport.Message
+	sender         *env
+}
+
+type outLink struct {
+	toInc uint64
+	next  uint64
+}
+
+type inLink struct {
+	fromInc uint64
+	expect  uint64
+	early   map[uint64]transport.Message
+}
+
+// Retransmission: the adapter models what TCP gives the runtime. A frame
+// lost on a link (loss, or a partition) is sent again after a timeout that
+// doubles with each attempt, and the receiver holds the frames behind it
+// until it arrives (head-of-line blocking), so components see every message
+// once and in order — late, not lost — unless an end crashes. netsim tells
+// the adapter of each drop, which stands in for TCP's acknowledgements.
+const (
+	rtoMin = 200 * time.Millisecond // Linux's minimum RTO
+	rtoMax = 3200 * time.Millisecond
+)
+
+// onNetEvent watches netsim's drops and schedules retransmissions.
+func (n *Net) onNetEvent(ev *netsim.Event) {
+	if ev.Kind != netsim.EvDrop {
+		return
+	}
+	f, ok := ev.Payload.(*frame)
+	if !ok || (ev.Detail != netsim.DropLoss && ev.Detail != netsim.DropPartition) {
+		return // a crashed end resets the connection: nothing to resend
+	}
+	rto := min(rtoMin<<min(f.attempts, 8), rtoMax)
+	f.attempts++
+	to := ev.To
+	n.Sim.After(rto, func() {
+		e := f.sender
+		if !e.node.Alive() || e.node.Incarnation() != f.fromInc || e.node.Handler() != netsim.Handler(e) {
+			return
+		}
+		if dst := n.Sim.Node(to); dst == nil || dst.Incarnation() != f.toInc {
+			return
+		}
+		e.node.Send(to, f, f.size)
+	})
 }
 
 func (e *env) Self() transport.NodeID { return e.self }
@@ -97,7 +198,19 @@ func (e *env) Send(to transport.NodeID, m transport.Message) {
 		}
 		m = back
 	}
-	e.node.Send(netsim.NodeID(to), m, size)
+	out := e.out[to]
+	dst := n.Sim.Node(netsim.NodeID(to))
+	var toInc uint64
+	if dst != nil {
+		toInc = dst.Incarnation()
+	}
+	if out == nil || out.toInc != toInc { // a new connection
+		out = &outLink{toInc: toInc}
+		e.out[to] = out
+	}
+	f := &frame{seq: out.next, fromInc: e.node.Incarnation(), toInc: toInc, size: size, msg: m, sender: e}
+	out.next++
+	e.node.Send(netsim.NodeID(to), f, size)
 }
 
 // Await runs register at once; only when it does not wake the caller

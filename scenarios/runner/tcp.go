@@ -1,0 +1,89 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+	"raysim/scenarios"
+	"raysim/scenarios/workload"
+)
+
+// RunTCP runs a scenario's workload and expectations on an in-process
+// cluster whose endpoints talk over loopback TCP: the same runtime code as
+// in the simulator, real sockets and the wall clock. Timings differ from a
+// simulation (there is no cost model: work takes the time it takes); the
+// answers must not. The fault schedule is not applied on TCP yet: faults are
+// reported as warnings.
+func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error) {
+	cfg, err := clusterConfig(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadScenario, err)
+	}
+	if o.Log == nil {
+		o.Log = func(string, ...any) {}
+	}
+	start := time.Now()
+	var actors []transport.ActorID
+	m := &metrics{submitAt: make(map[transport.TaskID]time.Duration), actors: &actors, onEvent: o.OnEvent,
+		now: func() time.Duration { return time.Since(start) }}
+	var mu sync.Mutex // hosts emit from their own loops
+	cfg.OnEvent = func(ev *transport.Event) {
+		mu.Lock()
+		m.event(ev)
+		mu.Unlock()
+	}
+	reg := ray.NewRegistry()
+	funcs := workload.Register(reg)
+	c, err := ray.NewTCP(ctx, cfg, reg)
+	if err != nil {
+		return nil, fmt.Errorf("runner: start a loopback TCP cluster: %w", err)
+	}
+	defer c.Close()
+	if len(s.Faults) > 0 {
+		m.warnings = append(m.warnings, fmt.Sprintf("%d faults not applied: the fault schedule runs in the simulator only (TCP fault injection is not built yet)", len(s.Faults)))
+	}
+	tallies := make([]*workload.Tally, len(s.Workload))
+	for e := range s.Workload {
+		w := &s.Workload[e]
+		n := max(w.Drivers.N(len(s.Cluster.Nodes)), 1)
+		t := &workload.Tally{Name: w.Name, Generator: w.Generator, Drivers: n}
+		tallies[e] = t
+		for k := 0; k < n; k++ {
+			if err := c.Go(k%len(s.Cluster.Nodes), funcs.Driver(w, e, k, n, s.Seed, t)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	limit := s.DurationLimit
+	if limit <= 0 {
+		limit = scenarios.DefaultDurationLimit
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	allDone := true
+	select {
+	case <-done:
+	case <-time.After(limit):
+		allDone = false
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	end := time.Since(start)
+	mu.Lock()
+	defer mu.Unlock()
+	r := &Result{
+		Scenario: s.Name, File: s.File, Seed: s.Seed, Transport: "tcp",
+		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed,
+		TasksRetried: m.retried, TasksCancelled: m.cancelled, ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt,
+		VirtualSeconds: end.Seconds(), WallSeconds: end.Seconds(), Speed: 1, Warnings: m.warnings,
+	}
+	if end > 0 {
+		r.Throughput = float64(m.completed) / end.Seconds()
+	}
+	finishResult(s, r, m, tallies, allDone, end)
+	return r, nil
+}
