@@ -14,13 +14,7 @@ import (
 // listed here must pass every invariant. When a fix lands, delete its line:
 // the test then guards the fix.
 var knownFailures = map[string]string{
-	"known-short-partition":             "issue 6: a 2ms partition (shorter than the 500ms node timeout) drops control messages that nothing resends; the rl driver hangs",
-	"known-lossy-link":                  "issue 6: 1% loss on one link drops a control message that nothing resends; an rl driver hangs",
-	"known-network-loss":                "issue 6: 1.7% network loss drops a control message that nothing resends; tree-reduce hangs",
-	"known-network-loss-map-reduce":     "issue 6: 0.38% network loss, one map and one reduce, no faults: the driver hangs on a lost message",
-	"known-quickstart-random-partition": "issue 6: quickstart with a random partition (one node cut off for 466ms, under the node timeout): the rl driver hangs",
 	"known-gcs-replica-kill":            "issue 6: GCS chain replication not in yet: kill_gcs_replica crashes the whole shard and nothing takes over",
-	"known-kill-restart-error-arg":      "issue 6: a task whose argument is an error value (retries exhausted) runs and fails decoding it (\"ray: decode *int64: value has tag ...\") instead of failing with the argument's typed error",
 }
 
 func TestRegressions(t *testing.T) {
