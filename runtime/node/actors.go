@@ -34,10 +34,10 @@ type route struct {
 
 func (r *Raylet) sendActorUpdate(up *transport.GcsActorUpdate) {
 	shard := r.cfg.Layout.ShardOfTask(up.Actor)
-	r.env.Send(shard, up)
+	r.gcs.Send(shard, up)
 	if up.Name != "" {
 		if ns := r.cfg.Layout.ShardOfName(up.Name); ns != shard {
-			r.env.Send(ns, up)
+			r.gcs.Send(ns, up)
 		}
 	}
 }
@@ -212,7 +212,7 @@ func (r *Raylet) routeCall(spec *transport.TaskSpec) {
 		rt.pending = append(rt.pending, spec)
 		if !rt.lookedUp {
 			rt.lookedUp = true
-			r.env.Send(r.cfg.Layout.ShardOfTask(spec.Actor), &transport.GcsLookupActor{Actor: spec.Actor})
+			r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.Actor), &transport.GcsLookupActor{Actor: spec.Actor})
 		}
 	}
 }

@@ -252,7 +252,7 @@ func (c *Caller) LookupActor(name string) (id transport.ActorID, ok bool) {
 			wake()
 		})
 		if first {
-			r.env.Send(r.cfg.Layout.ShardOfName(name), &transport.GcsLookupActor{Name: name})
+			r.gcs.Send(r.cfg.Layout.ShardOfName(name), &transport.GcsLookupActor{Name: name})
 		}
 	})
 	return id, ok

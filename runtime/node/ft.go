@@ -177,7 +177,7 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 		return // already being (re)made
 	}
 	r.reconstructing[id.Task] = true
-	r.env.Send(r.cfg.Layout.ShardOfTask(id.Task), &transport.GcsGetTask{Task: id.Task})
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(id.Task), &transport.GcsGetTask{Task: id.Task})
 }
 
 func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {

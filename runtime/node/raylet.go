@@ -61,6 +61,8 @@ type Raylet struct {
 
 	avail transport.Resources
 
+	gcs *gcs.Client // routes GCS messages (to chain heads and tails when replicated)
+
 	tasks   map[transport.TaskID]*task // accepted and not finished
 	classes []*class                   // ready tasks by resource shape, in first-seen order
 	byShape map[shape]*class
@@ -131,6 +133,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		deadInc:        make(map[transport.NodeID]uint64),
 		reconstructing: make(map[transport.TaskID]bool),
 	}
+	r.gcs = gcs.NewClient(env, cfg.Layout)
 	env.After(0, r.start)
 	return r
 }
@@ -140,13 +143,13 @@ func (r *Raylet) start() {
 	if r.cfg.Registry != nil {
 		digest = r.cfg.Registry.Digest()
 	}
-	r.env.Send(r.cfg.Layout.NodeTable(), &transport.RegisterNode{
+	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.RegisterNode{
 		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Functions: digest})
 	r.heartbeat()
 }
 
 func (r *Raylet) heartbeat() {
-	r.env.Send(r.cfg.Layout.NodeTable(), &transport.Heartbeat{
+	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.Heartbeat{
 		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.avail,
 		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask})
 	r.env.After(r.cfg.HeartbeatPeriod, r.heartbeat)
@@ -213,6 +216,8 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.onObjectLost(m.Object)
 	case *transport.TaskInfo:
 		r.onTaskInfo(m)
+	case *transport.GcsAck, *transport.ChainConfig:
+		r.gcs.Handle(m)
 	}
 }
 
@@ -220,7 +225,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 func (r *Raylet) submit(spec *transport.TaskSpec) {
 	r.Stats.Submitted++
 	r.env.Emit(&transport.Event{Kind: transport.EvTaskSubmitted, Node: r.self, Task: spec.ID, Detail: spec.Name})
-	r.env.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsAddTask{Spec: *spec})
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsAddTask{Spec: *spec})
 	if spec.Actor != 0 { // tasks are owned when they leave the node (spill)
 		r.own(spec)
 	}
@@ -566,10 +571,10 @@ func (r *Raylet) put(id transport.ObjectID, v transport.Value, primary bool) {
 	}
 	for _, ev := range evicted {
 		r.env.Emit(&transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: ev})
-		r.env.Send(r.cfg.Layout.ShardOfObject(ev), &transport.GcsRemoveObject{Object: ev, Node: r.self})
+		r.gcs.Send(r.cfg.Layout.ShardOfObject(ev), &transport.GcsRemoveObject{Object: ev, Node: r.self})
 	}
 	r.env.Emit(&transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
-	r.env.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation})
+	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation})
 	delete(r.locations, id) // the store is the authority on local copies
 	delete(r.reconstructing, id.Task)
 	r.wake(id)
@@ -617,7 +622,7 @@ func (r *Raylet) whenLocated(id transport.ObjectID, f func()) {
 }
 
 func (r *Raylet) subscribe(id transport.ObjectID) {
-	r.env.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
+	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
 }
 
 func (r *Raylet) onLocated(m *transport.ObjectLocated) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"raysim/netsim"
@@ -28,6 +29,8 @@ type Config struct {
 	Nodes          []NodeConfig
 	Seed           int64
 	GCSShards      int    // default 1
+	GCSReplicas    int    // replicas per GCS shard, a chain (default 1: unreplicated)
+	GCSDataDir     string // TCP: directory of the GCS stores (bbolt files); empty: in memory
 	Policy         string // default "bottom-up"
 	SpillThreshold int    // default 8
 	Costs          *costs.Profile
@@ -51,12 +54,26 @@ func RayletID(i int) transport.NodeID { return transport.NodeID(i + 1) }
 // ShardID is the NodeID of GCS shard j.
 func ShardID(j int) transport.NodeID { return SchedulerID + 1 + transport.NodeID(j) }
 
+// ReplicaID is the NodeID of replica i of GCS shard j (replica 0 is
+// ShardID(j), the shard's name).
+func ReplicaID(j, i int) transport.NodeID { return ShardID(j) + transport.NodeID(i)<<12 }
+
+// GCSMasterID is the NodeID of the GCS chain configuration master (present
+// when GCSReplicas > 1).
+const GCSMasterID = SchedulerID + 1<<19
+
 func (cfg *Config) defaults() error {
 	if len(cfg.Nodes) == 0 {
 		return errors.New("ray: a cluster needs at least one node")
 	}
 	if cfg.GCSShards <= 0 {
 		cfg.GCSShards = 1
+	}
+	if cfg.GCSReplicas <= 0 {
+		cfg.GCSReplicas = 1
+	}
+	if cfg.GCSShards >= 1<<12 || cfg.GCSReplicas > 64 {
+		return errors.New("ray: at most 4095 GCS shards of at most 64 replicas")
 	}
 	if cfg.SpillThreshold <= 0 {
 		cfg.SpillThreshold = 8
@@ -79,6 +96,13 @@ func (cfg *Config) layout() *gcs.Layout {
 	l := &gcs.Layout{Scheduler: SchedulerID}
 	for j := 0; j < cfg.GCSShards; j++ {
 		l.Shards = append(l.Shards, ShardID(j))
+		if cfg.GCSReplicas > 1 {
+			var chain []transport.NodeID
+			for i := 0; i < cfg.GCSReplicas; i++ {
+				chain = append(chain, ReplicaID(j, i))
+			}
+			l.Chains, l.Master = append(l.Chains, chain), GCSMasterID
+		}
 	}
 	for i := range cfg.Nodes {
 		l.Raylets = append(l.Raylets, RayletID(i))
@@ -87,7 +111,61 @@ func (cfg *Config) layout() *gcs.Layout {
 }
 
 func (cfg *Config) newShard(env transport.Env, l *gcs.Layout) *gcs.Shard {
-	return gcs.New(env, gcs.Config{Layout: l, Costs: *cfg.Costs, HeartbeatPeriod: cfg.HeartbeatPeriod, NodeTimeout: cfg.NodeTimeout})
+	return gcs.New(env, cfg.shardConfig(l, cfg.diskStore(env.Self())))
+}
+
+func (cfg *Config) shardConfig(l *gcs.Layout, store gcs.Store) gcs.Config {
+	return gcs.Config{Layout: l, Costs: *cfg.Costs, HeartbeatPeriod: cfg.HeartbeatPeriod, NodeTimeout: cfg.NodeTimeout, Store: store}
+}
+
+// diskStore opens the bbolt store of a GCS endpoint under GCSDataDir (nil,
+// an in-memory store, when none is configured or it cannot be opened).
+func (cfg *Config) diskStore(id transport.NodeID) gcs.Store {
+	if cfg.GCSDataDir == "" {
+		return nil
+	}
+	st, err := gcs.OpenBolt(filepath.Join(cfg.GCSDataDir, fmt.Sprintf("gcs-%d.db", id)))
+	if err != nil {
+		return nil
+	}
+	return st
+}
+
+// newGCS builds GCS endpoint id: an unreplicated shard, or replica i of
+// shard j's chain. store is the endpoint's disk, kept across restarts.
+func (cfg *Config) newGCS(env transport.Env, l *gcs.Layout, j int, store gcs.Store, restarted bool) transport.Handler {
+	if !l.Replicated() {
+		return gcs.New(env, cfg.shardConfig(l, store))
+	}
+	return gcs.NewReplica(env, gcs.ReplicaConfig{Shard: cfg.shardConfig(l, store), Index: j, Rejoin: restarted})
+}
+
+// addGCS puts the GCS endpoints (and the chain master) on the simulator.
+// Each endpoint's store outlives its incarnations, as a disk does; a
+// restart loses the writes not yet synced.
+func (c *Sim) addGCS() {
+	cfg, l, ns := &c.cfg, c.layout, c.net.Sim
+	for j := range l.Shards {
+		ids := []transport.NodeID{l.Shards[j]}
+		if l.Replicated() {
+			ids = l.Chains[j]
+		}
+		for _, id := range ids {
+			j, id, store := j, id, gcs.NewMemStore()
+			c.net.Add(id, func(env transport.Env) transport.Handler {
+				restarted := ns.Node(netsim.NodeID(id)).Incarnation() > 1
+				if restarted {
+					store.Crash()
+				}
+				return cfg.newGCS(env, l, j, store, restarted)
+			})
+		}
+	}
+	if l.Replicated() {
+		c.net.Add(l.Master, func(env transport.Env) transport.Handler {
+			return gcs.NewMaster(env, gcs.MasterConfig{Layout: l})
+		})
+	}
 }
 
 func (cfg *Config) rayletConfig(l *gcs.Layout, i int, reg *Registry, inc uint64) node.Config {
@@ -128,9 +206,7 @@ func NewSim(cfg Config, reg *Registry) (*Sim, error) {
 	net = sim.New(ns, sim.Options{WireCheck: cfg.WireCheck, OnEvent: cfg.OnEvent})
 	c.net = net
 	pol, _ := scheduler.NewPolicy(cfg.Policy)
-	for _, id := range c.layout.Shards {
-		c.net.Add(id, func(env transport.Env) transport.Handler { return cfg.newShard(env, c.layout) })
-	}
+	c.addGCS()
 	c.net.Add(SchedulerID, func(env transport.Env) transport.Handler {
 		return scheduler.NewGlobal(env, scheduler.GlobalConfig{Layout: c.layout, Policy: pol, Costs: *cfg.Costs,
 			Bandwidth: cfg.Link.Bandwidth, SpillThreshold: cfg.SpillThreshold})
@@ -173,10 +249,27 @@ func (c *Sim) Global() *scheduler.Global {
 	return g
 }
 
-// Shard returns GCS shard j.
+// Shard returns GCS shard j (of a chain: the serving tail's state).
 func (c *Sim) Shard(j int) *gcs.Shard {
-	s, _ := c.net.Handler(ShardID(j)).(*gcs.Shard)
-	return s
+	if !c.layout.Replicated() {
+		s, _ := c.net.Handler(ShardID(j)).(*gcs.Shard)
+		return s
+	}
+	for i := len(c.layout.Chains[j]) - 1; i >= 0; i-- {
+		if r := c.Replica(j, i); r != nil && r.Serving() {
+			if _, m := r.Chain(); m[len(m)-1] == ReplicaID(j, i) {
+				return r.Shard()
+			}
+		}
+	}
+	return nil
+}
+
+// Replica returns replica i of GCS shard j's chain (nil when unreplicated
+// or down).
+func (c *Sim) Replica(j, i int) *gcs.Replica {
+	r, _ := c.net.Handler(ReplicaID(j, i)).(*gcs.Replica)
+	return r
 }
 
 // Go starts a driver program on node i at the current virtual time. Its

@@ -16,6 +16,7 @@ func clusterConfig(s *scenarios.Scenario) (ray.Config, error) {
 	cfg := ray.Config{
 		Seed:           s.Seed,
 		GCSShards:      cl.GCS.Shards,
+		GCSReplicas:    cl.GCS.Replicas,
 		Policy:         cl.Scheduler.Policy,
 		SpillThreshold: cl.Scheduler.SpillThreshold,
 		MaxVirtual:     s.DurationLimit,

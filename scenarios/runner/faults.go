@@ -98,9 +98,9 @@ func (f *faultInjector) apply(fl *scenarios.Fault) {
 	case scenarios.KillGCSReplica:
 		shards := max(f.s.Cluster.GCS.Shards, 1)
 		replicas := max(f.s.Cluster.GCS.Replicas, 1)
-		shard := fl.Replica / replicas
+		shard, i := fl.Replica/replicas, fl.Replica%replicas
 		if shard < shards {
-			sim.Crash(netsim.NodeID(ray.ShardID(shard)))
+			sim.Crash(netsim.NodeID(ray.ReplicaID(shard, i)))
 		}
 	case scenarios.KillActor:
 		f.killActor(fl)
