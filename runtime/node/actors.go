@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"raysim/runtime/gcs"
 	"raysim/runtime/transport"
 )
 
@@ -299,6 +300,9 @@ func (r *Raylet) actorDied(id transport.ActorID, name string) {
 	r.env.Emit(&transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: name})
 	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorDead, Name: name})
 }
+
+// GCSClient is the raylet's GCS client (its delay and retry counters).
+func (r *Raylet) GCSClient() *gcs.Client { return r.gcs }
 
 // HostedActors returns the actors living on this raylet, sorted by ID, with
 // their names (loop only; for fault injection and status).
