@@ -207,15 +207,26 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 
 func (s *Shard) addObject(m *transport.GcsAddObject) {
 	s.env.Charge(s.costs.GCSWrite)
-	if inc, dead := s.deadInc[m.Node]; dead && m.Incarnation <= inc {
-		return // a stale location from a dead incarnation
-	}
-	s.env.Emit(&transport.Event{Kind: transport.EvGCSWrite, Node: s.env.Self(), Peer: m.Node, Object: m.Object, Bytes: m.Size, Detail: "object"})
 	e := s.objects[m.Object]
 	if e == nil {
 		e = &objectEntry{}
 		s.objects[m.Object] = e
 	}
+	if inc, dead := s.deadInc[m.Node]; dead && m.Incarnation <= inc {
+		// The copy died with its node before we heard of it: the object
+		// existed, so whoever waits for it must rebuild it from lineage.
+		if !e.created {
+			e.size, e.created = m.Size, true
+			if len(e.nodes) == 0 {
+				for _, sub := range e.subs {
+					s.env.Send(sub, &transport.ObjectLost{Object: m.Object})
+				}
+			}
+			s.saveObject(m.Object)
+		}
+		return
+	}
+	s.env.Emit(&transport.Event{Kind: transport.EvGCSWrite, Node: s.env.Self(), Peer: m.Node, Object: m.Object, Bytes: m.Size, Detail: "object"})
 	e.size, e.created = m.Size, true
 	if !slices.Contains(e.nodes, m.Node) {
 		e.nodes = append(e.nodes, m.Node)

@@ -14,7 +14,6 @@ import (
 // listed here must pass every invariant. When a fix lands, delete its line:
 // the test then guards the fix.
 var knownFailures = map[string]string{
-	"known-gcs-replica-kill":            "issue 6: GCS chain replication not in yet: kill_gcs_replica crashes the whole shard and nothing takes over",
 }
 
 func TestRegressions(t *testing.T) {

@@ -95,7 +95,11 @@ func (e *env) Deliver(from netsim.NodeID, payload any) {
 	case in == nil || f.fromInc > in.fromInc: // a new connection
 		in = &inLink{fromInc: f.fromInc}
 		e.in[src] = in
-	case f.fromInc < in.fromInc: // from a dead incarnation of the sender
+	case f.fromInc < in.fromInc:
+		// Sent by an incarnation that has since crashed, before it did: the
+		// message was on the wire and arrives (its connection is gone, so
+		// no ordering is owed).
+		e.h.Handle(src, f.msg)
 		return
 	}
 	switch {
