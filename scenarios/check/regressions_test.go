@@ -13,8 +13,7 @@ import (
 // search found and that still fail; each names its cause. A scenario not
 // listed here must pass every invariant. When a fix lands, delete its line:
 // the test then guards the fix.
-var knownFailures = map[string]string{
-}
+var knownFailures = map[string]string{}
 
 func TestRegressions(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.yaml")
