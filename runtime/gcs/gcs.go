@@ -179,8 +179,15 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.Heartbeat:
 		s.env.Charge(s.costs.GCSWrite)
 		e := s.nodes[m.Node]
+		if e != nil && !e.alive && m.Incarnation == e.reg.Incarnation {
+			// A node we declared dead is alive after all (it was paused or
+			// cut off): tell it, so it fences itself and rejoins as a new
+			// incarnation instead of living on as a zombie.
+			s.env.Send(m.Node, &transport.NodeDead{Node: m.Node, Incarnation: m.Incarnation})
+			return
+		}
 		if e == nil || !e.alive || m.Incarnation != e.reg.Incarnation {
-			return // unknown, dead or stale incarnation
+			return // unknown or stale incarnation
 		}
 		e.last, e.lastSeen = *m, s.env.Now()
 		s.saveNode(m.Node)

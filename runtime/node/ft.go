@@ -67,6 +67,12 @@ func (r *Raylet) ownedDone(id transport.TaskID) {
 // onNodeDead retries what this raylet owns on the dead node, restarts pulls
 // from it, and holds calls to the actors it hosted until they restart.
 func (r *Raylet) onNodeDead(m *transport.NodeDead) {
+	if m.Node == r.self {
+		if m.Incarnation == r.cfg.Incarnation {
+			r.rejoin()
+		}
+		return
+	}
 	if inc, ok := r.deadInc[m.Node]; ok && inc >= m.Incarnation {
 		return
 	}
@@ -222,4 +228,46 @@ func (r *Raylet) loseObject(id transport.ObjectID, why string) {
 	v := errValue(transport.ErrKindObjectLost, fmt.Sprintf("object %s lost: %s", id, why))
 	r.store.Put(id, v, false)
 	r.wake(id)
+}
+
+// rejoinStride separates the incarnations a raylet gives itself when it
+// rejoins from those netsim (or a process restart) gives it.
+const rejoinStride = 1 << 32
+
+// rejoin fences a raylet the GCS declared dead while it was alive (paused,
+// cut off): as Ray's raylet would exit and be restarted, it takes a new
+// incarnation and registers again. Its owners have already retried its
+// tasks elsewhere and the GCS has restarted or buried its actors, so its
+// actors are dropped here (their queued calls are retried by their callers);
+// the objects in its store survive and are announced again under the new
+// incarnation.
+func (r *Raylet) rejoin() {
+	r.cfg.Incarnation += rejoinStride
+	r.env.Emit(&transport.Event{Kind: transport.EvNodeAlive, Node: r.self, Detail: "rejoined after being declared dead"})
+	ids := make([]transport.ActorID, 0, len(r.actors))
+	for id := range r.actors {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		a := r.actors[id]
+		a.dead = true
+		delete(r.actors, id)
+		r.avail = r.avail.Add(a.creation.res)
+		for _, t := range a.queue {
+			r.unpinArgs(t)
+			t.cancelled = true
+		}
+		a.queue, a.early = nil, nil
+		r.pumpActor(a)
+	}
+	r.register()
+	objs := r.store.IDs()
+	slices.SortFunc(objs, compareObjects)
+	for _, id := range objs {
+		if e, ok := r.store.Get(id); ok && e.Value.ErrKind == transport.ErrKindNone {
+			r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: e.Value.SizeOf(), Incarnation: r.cfg.Incarnation})
+		}
+	}
+	r.dispatch()
 }

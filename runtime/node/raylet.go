@@ -139,13 +139,17 @@ func New(env transport.Env, cfg Config) *Raylet {
 }
 
 func (r *Raylet) start() {
+	r.register()
+	r.heartbeat()
+}
+
+func (r *Raylet) register() {
 	var digest uint64
 	if r.cfg.Registry != nil {
 		digest = r.cfg.Registry.Digest()
 	}
 	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.RegisterNode{
 		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Functions: digest})
-	r.heartbeat()
 }
 
 func (r *Raylet) heartbeat() {
