@@ -218,8 +218,9 @@ func (e *env) Send(to transport.NodeID, m transport.Message) {
 }
 
 // Await runs register at once; only when it does not wake the caller
-// synchronously does the coroutine yield to the loop. A call that completes
-// inside register (a submit, a put) thus costs no event and no switch.
+// synchronously, or when register left the node busy (service time charged),
+// does the coroutine yield to the loop. A call that completes inside
+// register on an idle node thus costs no event and no switch.
 func (e *env) Await(register func(wake func())) {
 	var parked func()
 	woken, inside := false, true
@@ -234,6 +235,13 @@ func (e *env) Await(register func(wake func())) {
 	})
 	inside = false
 	if woken {
+		if e.node.BusyUntil() <= e.net.Sim.Now() {
+			return
+		}
+		// The loop charged service time in register: the caller goes on
+		// only when the node is free again, or a burst of work done in one
+		// turn would all happen at one virtual instant.
+		e.node.Await(func(wake func()) { wake() })
 		return
 	}
 	e.node.Await(func(wake func()) { parked = wake })
