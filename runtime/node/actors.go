@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"time"
 
 	"raysim/runtime/gcs"
 	"raysim/runtime/transport"
@@ -213,9 +214,24 @@ func (r *Raylet) routeCall(spec *transport.TaskSpec) {
 		rt.pending = append(rt.pending, spec)
 		if !rt.lookedUp {
 			rt.lookedUp = true
-			r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.Actor), &transport.GcsLookupActor{Actor: spec.Actor})
+			r.lookupActor(spec.Actor, rt)
 		}
 	}
+}
+
+// lookupTimeout is how long calls may wait for an actor's location before
+// the lookup is sent again (a lost publication, a GCS failover).
+const lookupTimeout = time.Second
+
+// lookupActor asks the GCS where an actor is (subscribing to its state),
+// and asks again while calls wait and no answer has come.
+func (r *Raylet) lookupActor(id transport.ActorID, rt *route) {
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsLookupActor{Actor: id})
+	r.env.After(lookupTimeout, func() {
+		if r.routes[id] == rt && len(rt.pending) > 0 && rt.state != transport.ActorAlive && rt.state != transport.ActorDead {
+			r.lookupActor(id, rt)
+		}
+	})
 }
 
 func (r *Raylet) deliverCall(node transport.NodeID, spec *transport.TaskSpec) {

@@ -92,6 +92,7 @@ type Raylet struct {
 	seqs           map[seqKey]*seqTrack
 	deadInc        map[transport.NodeID]uint64
 	reconstructing map[transport.TaskID]bool
+	locating       map[transport.ObjectID]time.Duration // retry backoff of subscriptions
 }
 
 // Stats counts what a raylet did.
@@ -132,6 +133,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		seqs:           make(map[seqKey]*seqTrack),
 		deadInc:        make(map[transport.NodeID]uint64),
 		reconstructing: make(map[transport.TaskID]bool),
+		locating:       make(map[transport.ObjectID]time.Duration),
 	}
 	r.gcs = gcs.NewClient(env, cfg.Layout)
 	env.After(0, r.start)
@@ -627,6 +629,31 @@ func (r *Raylet) whenLocated(id transport.ObjectID, f func()) {
 
 func (r *Raylet) subscribe(id transport.ObjectID) {
 	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
+	if _, watching := r.locating[id]; !watching {
+		r.locating[id] = locateRetryMin
+		r.env.After(locateRetryMin, func() { r.relocate(id) })
+	}
+}
+
+// Locating an object is retried with backoff while it is still wanted and
+// no copy has been found: a lost publication or a GCS failover must not
+// leave a reader waiting forever.
+const (
+	locateRetryMin = time.Second
+	locateRetryMax = 30 * time.Second
+)
+
+func (r *Raylet) relocate(id transport.ObjectID) {
+	fe := r.fetches[id]
+	wanted := (fe != nil && !fe.pulling) || (fe == nil && len(r.located[id]) > 0)
+	if !wanted || r.store.Contains(id) {
+		delete(r.locating, id)
+		return
+	}
+	d := min(2*r.locating[id], locateRetryMax)
+	r.locating[id] = d
+	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
+	r.env.After(d, func() { r.relocate(id) })
 }
 
 func (r *Raylet) onLocated(m *transport.ObjectLocated) {
