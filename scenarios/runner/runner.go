@@ -110,7 +110,8 @@ type WorkloadResult struct {
 	FirstErr  string `json:"first_error,omitempty"`
 }
 
-// metrics folds runtime events into counters, latencies and a digest.
+// metrics folds runtime events into counters and latencies (the run's
+// digest is the trace recorder's, see trace.go).
 type metrics struct {
 	now        func() time.Duration
 	submitted  uint64
@@ -122,7 +123,6 @@ type metrics struct {
 	rebuilt    uint64
 	submitAt   map[transport.TaskID]time.Duration
 	latencies  []time.Duration
-	digest     uint64
 	warnings   []string
 	actors     *[]transport.ActorID
 	infeasible int
@@ -131,8 +131,6 @@ type metrics struct {
 
 func (m *metrics) event(ev *transport.Event) {
 	at := m.now()
-	m.digest = workload.Mix(m.digest, uint64(at), uint64(ev.Kind), uint64(ev.Node), uint64(ev.Peer),
-		uint64(ev.Task), uint64(ev.Object.Task), uint64(ev.Object.Index), uint64(ev.Bytes))
 	switch ev.Kind {
 	case transport.EvTaskSubmitted:
 		m.submitted++
