@@ -1,0 +1,60 @@
+package bench
+
+import (
+	"context"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The suite runs at tiny sizes: these tests check that every benchmark
+// works and reports, never how fast.
+
+func TestMicrosRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts TCP clusters")
+	}
+	skip := regexp.MustCompile(`gigabytes`) // 64 MiB objects: too big for the suite
+	for _, m := range Micros() {
+		if skip.MatchString(m.Name) {
+			continue
+		}
+		t.Run(m.Name, func(t *testing.T) {
+			r := RunMicro(context.Background(), m, Options{Repeat: 1, Duration: time.Millisecond})
+			require.Empty(t, r.Err)
+			assert.Positive(t, r.Median)
+			assert.Positive(t, r.Ops)
+			assert.Contains(t, r.Command, m.Name)
+		})
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	r := Result{Values: []float64{3, 1, 2, 10}}
+	r.summarize()
+	assert.Equal(t, 2.5, r.Median)
+	assert.Equal(t, 1.0, r.Min)
+	assert.Equal(t, 10.0, r.Max)
+	assert.InDelta(t, 360, r.Spread, 1e-9)
+	assert.Contains(t, Format([]Result{r}), "2.5")
+	assert.Equal(t, "1,234,567", num(1234567))
+}
+
+func TestScaleSmall(t *testing.T) {
+	r, err := RunScale(context.Background(), ScaleConfig{Nodes: 4, Tasks: 400, GCSShards: 2})
+	require.NoError(t, err)
+	assert.Equal(t, 400, r.Tasks)
+	assert.Positive(t, r.VirtualSeconds)
+	assert.Positive(t, r.Events)
+	assert.Contains(t, FormatScale([]ScaleResult{r}, nil), r.Name)
+}
+
+func TestPendingSmall(t *testing.T) {
+	p, err := RunPending(context.Background(), 2000)
+	require.NoError(t, err)
+	assert.Equal(t, 2000, p.QueuedAtNode)
+	assert.NotZero(t, p.HeapAfterMiB) // bytes per task is noise at this size
+}

@@ -1,0 +1,285 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"raysim/runtime/node"
+	"raysim/runtime/ray"
+)
+
+// Machine describes where a benchmark ran.
+type Machine struct {
+	CPU        string `json:"cpu"`
+	NumCPU     int    `json:"num_cpu"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
+	Go         string `json:"go"`
+	OS         string `json:"os"`
+}
+
+// ThisMachine reads /proc/cpuinfo (model name) and the Go runtime.
+func ThisMachine() Machine {
+	m := Machine{NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version(),
+		OS: runtime.GOOS + "/" + runtime.GOARCH, CPU: "unknown"}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+// ScaleConfig is one scale run in the simulator: Tasks empty tasks spread
+// over one driver per node (the Ray paper's figure 8b setup: each node's
+// driver submits to its own local scheduler).
+type ScaleConfig struct {
+	Nodes     int
+	Tasks     int
+	CPUs      float64 // per node (default 16)
+	GCSShards int     // default 16 (as the paper's 100-node run)
+	Seed      int64   // default 1
+	OneCore   bool    // run with GOMAXPROCS=1 (the simulator is single-threaded; GC then shares the core)
+}
+
+// Name is the run's name in reports.
+func (c ScaleConfig) Name() string { return fmt.Sprintf("sim_%dnodes_%dtasks", c.Nodes, c.Tasks) }
+
+// Command reproduces the run.
+func (c ScaleConfig) Command() string {
+	cmd := fmt.Sprintf("raysim bench --scale --filter '^%s$' --scale-tasks %d --sweep %d --sweep-tasks-per-node %d --pending 0",
+		c.Name(), c.Tasks, c.Nodes, max(c.Tasks/max(c.Nodes, 1), 1))
+	if c.OneCore {
+		cmd += " --one-core"
+	}
+	return cmd
+}
+
+// ScaleResult is what a scale run reports.
+type ScaleResult struct {
+	Name            string  `json:"name"`
+	Nodes           int     `json:"nodes"`
+	Tasks           int     `json:"tasks"`
+	VirtualSeconds  float64 `json:"virtual_seconds"`
+	WallSeconds     float64 `json:"wall_seconds"`
+	SimThroughput   float64 `json:"sim_tasks_per_virtual_second"`
+	TasksPerWallSec float64 `json:"tasks_per_wall_second"`
+	Events          uint64  `json:"events"`
+	EventsPerSec    float64 `json:"events_per_wall_second"`
+	Speed           float64 `json:"virtual_over_wall"`
+	PeakHeapMiB     float64 `json:"peak_heap_mib"`
+	MaxRSSMiB       float64 `json:"max_rss_mib"` // process-wide peak so far
+	GOMAXPROCS      int     `json:"gomaxprocs"`
+	Command         string  `json:"command"`
+}
+
+// heapSampler tracks the peak heap in use, sampled.
+type heapSampler struct {
+	peak uint64
+	last time.Time
+}
+
+func (h *heapSampler) sample(force bool) {
+	if !force && time.Since(h.last) < 100*time.Millisecond {
+		return
+	}
+	h.last = time.Now()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	h.peak = max(h.peak, ms.HeapInuse)
+}
+
+func maxRSSMiB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024 // KiB on Linux
+}
+
+// RunScale runs Tasks empty tasks on Nodes simulated nodes.
+func RunScale(ctx context.Context, sc ScaleConfig) (ScaleResult, error) {
+	if sc.CPUs <= 0 {
+		sc.CPUs = 16
+	}
+	if sc.GCSShards <= 0 {
+		sc.GCSShards = 16
+	}
+	if sc.Seed == 0 {
+		sc.Seed = 1
+	}
+	if sc.OneCore {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	}
+	runtime.GC()
+	s := NewSuite()
+	cfg := ray.Config{Seed: sc.Seed, GCSShards: sc.GCSShards, SpillThreshold: 1 << 30}
+	for i := 0; i < sc.Nodes; i++ {
+		cfg.Nodes = append(cfg.Nodes, ray.NodeConfig{Name: fmt.Sprintf("n%d", i), CPUs: sc.CPUs})
+	}
+	c, err := ray.NewSim(cfg, s.Reg)
+	if err != nil {
+		return ScaleResult{}, err
+	}
+	defer c.Close()
+	for i := 0; i < sc.Nodes; i++ {
+		share := sc.Tasks / sc.Nodes
+		if i < sc.Tasks%sc.Nodes {
+			share++
+		}
+		if err := c.Go(i, func(ctx context.Context) error {
+			refs := make([]ray.Ref[int], share)
+			for j := range refs {
+				refs[j] = s.Small.Remote(ctx)
+			}
+			_, err := ray.GetAll(ctx, refs, -1)
+			return err
+		}); err != nil {
+			return ScaleResult{}, err
+		}
+	}
+	var hs heapSampler
+	hs.sample(true)
+	start := time.Now()
+	sim := c.Netsim()
+	for done := false; !done; {
+		if err := ctx.Err(); err != nil {
+			return ScaleResult{}, err
+		}
+		done = c.RunUntil(sim.Now() + time.Millisecond)
+		hs.sample(false)
+		if !done && sim.Pending() == 0 {
+			return ScaleResult{}, fmt.Errorf("simulation stalled at %v with %d drivers running", sim.Now(), c.Running())
+		}
+		if sim.Now() > time.Hour {
+			return ScaleResult{}, ray.ErrVirtualTimeout
+		}
+	}
+	wall := time.Since(start)
+	hs.sample(true)
+	if err := c.Err(); err != nil {
+		return ScaleResult{}, err
+	}
+	st := sim.Stats()
+	v := sim.Now().Seconds()
+	return ScaleResult{
+		Name: sc.Name(), Nodes: sc.Nodes, Tasks: sc.Tasks, VirtualSeconds: v, WallSeconds: wall.Seconds(),
+		SimThroughput: float64(sc.Tasks) / v, TasksPerWallSec: float64(sc.Tasks) / wall.Seconds(),
+		Events: st.Events, EventsPerSec: float64(st.Events) / wall.Seconds(), Speed: v / wall.Seconds(),
+		PeakHeapMiB: float64(hs.peak) / (1 << 20), MaxRSSMiB: maxRSSMiB(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		Command: sc.Command(),
+	}, nil
+}
+
+// PendingResult is the memory of tasks queued on one node.
+type PendingResult struct {
+	Tasks          int     `json:"tasks"`
+	HeapBeforeMiB  float64 `json:"heap_before_mib"`
+	HeapAfterMiB   float64 `json:"heap_after_mib"`
+	BytesPerTask   float64 `json:"bytes_per_pending_task"`
+	DriverRefBytes int     `json:"driver_ref_bytes_per_task"` // included above: the driver's []Ref
+	WallSeconds    float64 `json:"wall_seconds"`
+	QueuedAtNode   int     `json:"queued_at_node"`
+	Command        string  `json:"command"`
+}
+
+// RunPending submits n tasks to one simulated node whose only CPU is held
+// by a long task, so that every one of them stays queued, and measures the
+// live heap per queued task (after a GC), the driver's references included.
+func RunPending(ctx context.Context, n int) (PendingResult, error) {
+	res := PendingResult{Tasks: n, DriverRefBytes: 32,
+		Command: fmt.Sprintf("raysim bench --scale --filter pending --pending %d", n)}
+	s := NewSuite()
+	cfg := ray.Config{Seed: 1, SpillThreshold: 1 << 30, Nodes: []ray.NodeConfig{{Name: "n0", CPUs: 1}}}
+	c, err := ray.NewSim(cfg, s.Reg)
+	if err != nil {
+		return res, err
+	}
+	defer c.Close()
+	live := func() uint64 {
+		runtime.GC()
+		debug.FreeOSMemory()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	var refs []ray.Ref[int]
+	submitted := false
+	blocker := s.Small.Options(ray.Duration(time.Hour))
+	if err := c.Go(0, func(ctx context.Context) error {
+		b := blocker.Remote(ctx)
+		refs = make([]ray.Ref[int], n)
+		for j := range refs {
+			refs[j] = s.Small.Remote(ctx)
+		}
+		submitted = true
+		_, err := ray.Get(ctx, b)
+		return err
+	}); err != nil {
+		return res, err
+	}
+	c.RunUntil(time.Millisecond) // the cluster registers, the blocker starts
+	before := live()
+	start := time.Now()
+	for !submitted {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		c.RunUntil(c.Netsim().Now() + 10*time.Millisecond)
+	}
+	c.RunUntil(c.Netsim().Now() + time.Second) // GCS writes and acks settle
+	res.WallSeconds = time.Since(start).Seconds()
+	after := live()
+	if r := c.Raylet(0); r != nil {
+		res.QueuedAtNode = queued(r)
+	}
+	runtime.KeepAlive(refs)
+	res.HeapBeforeMiB = float64(before) / (1 << 20)
+	res.HeapAfterMiB = float64(after) / (1 << 20)
+	res.BytesPerTask = (float64(after) - float64(before)) / float64(n)
+	return res, nil
+}
+
+// FormatScale renders scale results as text.
+func FormatScale(rs []ScaleResult, p *PendingResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-28s %6s %9s %10s %9s %13s %12s %12s %8s %9s\n", "run", "nodes", "tasks", "virtual-s", "wall-s",
+		"sim-tasks/s", "tasks/wall-s", "events/s", "v/wall", "heap-MiB")
+	for _, r := range rs {
+		fmt.Fprintf(&b, "%-28s %6d %9d %10.3f %9.2f %13s %12s %12s %8.2f %9.0f\n", r.Name, r.Nodes, r.Tasks, r.VirtualSeconds,
+			r.WallSeconds, num(r.SimThroughput), num(r.TasksPerWallSec), num(r.EventsPerSec), r.Speed, r.PeakHeapMiB)
+	}
+	if p != nil {
+		fmt.Fprintf(&b, "\npending: %d tasks queued on one node: %.0f bytes per pending task (heap %.0f -> %.0f MiB; includes the driver's 32-byte refs; %d queued at the raylet)\n",
+			p.Tasks, p.BytesPerTask, p.HeapBeforeMiB, p.HeapAfterMiB, p.QueuedAtNode)
+	}
+	for _, r := range rs {
+		fmt.Fprintf(&b, "  %s: %s\n", r.Name, r.Command)
+	}
+	if p != nil {
+		fmt.Fprintf(&b, "  pending: %s\n", p.Command)
+	}
+	return b.String()
+}
+
+// queued counts the tasks a raylet holds queued (not running).
+func queued(r interface{ Tasks() []node.TaskView }) int {
+	n := 0
+	for _, t := range r.Tasks() {
+		if t.State == "queued" {
+			n++
+		}
+	}
+	return n
+}

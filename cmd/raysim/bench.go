@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+
+	"raysim/bench"
+)
+
+func init() {
+	register(&command{name: "bench", summary: "run the microbenchmarks (loopback TCP) or the simulator's scale runs",
+		usage: "bench [--json] [--repeat N] [--filter REGEXP] [--duration D] [-o FILE] [--scale] [--es]", run: cmdBench})
+}
+
+// benchReport is the JSON `raysim bench` writes.
+type benchReport struct {
+	Machine bench.Machine        `json:"machine"`
+	Micro   []bench.Result       `json:"micro,omitempty"`
+	Scale   []bench.ScaleResult  `json:"scale,omitempty"`
+	Pending *bench.PendingResult `json:"pending,omitempty"`
+	ES      []bench.ESResult     `json:"es,omitempty"`
+}
+
+func cmdBench(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	jsonOut := fs.Bool("json", false, "print the results as JSON instead of a table")
+	out := fs.String("o", "", "also write the JSON report to this file")
+	repeat := fs.Int("repeat", 3, "repeats per benchmark (median and spread over them)")
+	filter := fs.String("filter", "", "run only benchmarks whose name matches this regular expression")
+	dur := fs.Duration("duration", 500*time.Millisecond, "measured time per repeat of a microbenchmark")
+	scale := fs.Bool("scale", false, "run the simulator's scale runs instead of the microbenchmarks")
+	oneCore := fs.Bool("one-core", false, "--scale: run the simulations with GOMAXPROCS=1")
+	scaleTasks := fs.Int("scale-tasks", 1_000_000, "--scale: tasks of the 100-node run (the paper: 1M... 100M)")
+	sweep := fs.String("sweep", "10,30,100,300,1000", "--scale: node counts of the sweep (empty: none)")
+	sweepPerNode := fs.Int("sweep-tasks-per-node", 2000, "--scale: tasks per node in the sweep")
+	pending := fs.Int("pending", 1_000_000, "--scale: tasks queued on one node for the memory-per-pending-task run (0: skip)")
+	es := fs.Bool("es", false, "run the evolution-strategies workload (bench/es) instead")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: raysim bench [flags]
+
+Runs the microbenchmark suite (the metric names of Ray's 'ray microbenchmark')
+on an in-process loopback TCP cluster, each benchmark --repeat times, and
+prints the median, min, max and spread. Every result names the command that
+reproduces it.
+
+  raysim bench --scale   the simulator's scale runs: 1M empty tasks on 100
+                         nodes (the Ray paper's figure 8b), a sweep over node
+                         counts, and memory per queued task on one node
+  raysim bench --es      evolution strategies on Pendulum (the paper's Table 4)
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "raysim bench: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	var re *regexp.Regexp
+	if *filter != "" {
+		var err error
+		if re, err = regexp.Compile(*filter); err != nil {
+			fmt.Fprintf(stderr, "raysim bench: --filter: %v\n", err)
+			return exitUsage
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	rep := benchReport{Machine: bench.ThisMachine()}
+	progress := func(format string, a ...any) {
+		if !*jsonOut {
+			fmt.Fprintf(stderr, format, a...)
+		}
+	}
+	switch {
+	case *scale:
+		var nodes []int
+		for _, f := range strings.Split(*sweep, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			var n int
+			if _, err := fmt.Sscan(f, &n); err != nil || n <= 0 {
+				fmt.Fprintf(stderr, "raysim bench: --sweep: bad node count %q\n", f)
+				return exitUsage
+			}
+			nodes = append(nodes, n)
+		}
+		runs := []bench.ScaleConfig{{Nodes: 100, Tasks: *scaleTasks, OneCore: *oneCore}}
+		for _, n := range nodes {
+			if sc := (bench.ScaleConfig{Nodes: n, Tasks: n * *sweepPerNode, OneCore: *oneCore}); sc != runs[0] {
+				runs = append(runs, sc)
+			}
+		}
+		for _, sc := range runs {
+			if re != nil && !re.MatchString(sc.Name()) {
+				continue
+			}
+			progress("%s ...\n", sc.Name())
+			r, err := bench.RunScale(ctx, sc)
+			if err != nil {
+				fmt.Fprintf(stderr, "raysim bench: %s: %v\n", sc.Name(), err)
+				return exitFailed
+			}
+			rep.Scale = append(rep.Scale, r)
+		}
+		if *pending > 0 && (re == nil || re.MatchString("pending")) {
+			progress("pending_%d ...\n", *pending)
+			p, err := bench.RunPending(ctx, *pending)
+			if err != nil {
+				fmt.Fprintf(stderr, "raysim bench: pending: %v\n", err)
+				return exitFailed
+			}
+			rep.Pending = &p
+		}
+		if !*jsonOut {
+			fmt.Fprint(stdout, bench.FormatScale(rep.Scale, rep.Pending))
+		}
+	case *es:
+		for _, cfg := range bench.ESConfigs() {
+			if re != nil && !re.MatchString(cfg.Name) {
+				continue
+			}
+			progress("%s ...\n", cfg.Name)
+			r, err := bench.RunES(ctx, cfg)
+			if err != nil {
+				fmt.Fprintf(stderr, "raysim bench: %s: %v\n", cfg.Name, err)
+				return exitFailed
+			}
+			rep.ES = append(rep.ES, r)
+		}
+		if !*jsonOut {
+			fmt.Fprint(stdout, bench.FormatES(rep.ES))
+		}
+	default:
+		rep.Micro = bench.RunMicros(ctx, bench.Options{Repeat: *repeat, Duration: *dur, Filter: re,
+			Progress: func(name string) { progress("%s ...\n", name) }})
+		if !*jsonOut {
+			fmt.Fprint(stdout, bench.Format(rep.Micro))
+			fmt.Fprintln(stdout, "\nreproduce one:")
+			for _, r := range rep.Micro {
+				fmt.Fprintf(stdout, "  %s\n", r.Command)
+			}
+		}
+	}
+	if !*jsonOut {
+		fmt.Fprintf(stdout, "\nmachine: %s, %d CPUs, %s, GOMAXPROCS=%d\n", rep.Machine.CPU, rep.Machine.NumCPU, rep.Machine.Go, runtime.GOMAXPROCS(0))
+	}
+	js, _ := json.MarshalIndent(rep, "", "  ")
+	if *jsonOut {
+		fmt.Fprintln(stdout, string(js))
+	}
+	if *out != "" {
+		if err := os.WriteFile(*out, append(js, '\n'), 0o644); err != nil {
+			fmt.Fprintf(stderr, "raysim bench: %v\n", err)
+			return exitFailed
+		}
+	}
+	failed := false
+	for _, r := range rep.Micro {
+		failed = failed || r.Err != ""
+	}
+	if failed {
+		return exitFailed
+	}
+	return exitOK
+}
