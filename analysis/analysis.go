@@ -1,0 +1,876 @@
+// Package analysis turns a raysim trace into numbers and pictures: throughput
+// over time, the task latency distribution split into queueing, argument
+// fetch and execution, per-node utilization, local versus spilled
+// placements, object transfer volume and locality, the time to detect each
+// injected fault and to recover throughput after it, and the critical path
+// of the task graph. Analyze reads one trace; Compare sets two reports side
+// by side. WriteText prints terminal tables, WriteReport writes SVG and PNG
+// plots and one self-contained HTML page that embeds them.
+//
+// Everything is computed from the trace alone (docs/analysis.md says how to
+// read each section and what is approximate).
+package analysis
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"raysim/netsim"
+	"raysim/runtime/transport"
+	"raysim/scenarios"
+	"raysim/traces"
+)
+
+// Endpoint IDs outside the raylets (docs/traces.md).
+const (
+	schedulerID = transport.NodeID(1 << 20)
+	gcsFirstID  = transport.NodeID(1<<20 + 1)
+)
+
+// Report is everything Analyze computes from one trace.
+type Report struct {
+	Name      string // a short label (the trace's file name, or the scenario's)
+	File      string // the scenario file recorded in the header
+	Scenario  string // the scenario's name
+	Policy    string // the scheduling policy
+	Seed      int64
+	Transport string
+	Version   string
+	Records   uint64
+	End       time.Duration // virtual time of the last record
+	Digest    string
+
+	Nodes []NodeStats // raylet i (endpoint i+1) at index i
+
+	Tasks        TaskCounts
+	Throughput   Series // task completions per second over time
+	Latency      Latency
+	Functions    []FunctionStats
+	Placement    Placement
+	Transfers    Transfers
+	Faults       []Fault
+	CriticalPath CriticalPath
+}
+
+// TaskCounts counts task lifecycle events. Completed counts task.finished
+// and actor.created, as the runner's Result does.
+type TaskCounts struct {
+	Submitted, Completed, Failed, Retried, Cancelled, Infeasible uint64
+	ActorsCreated, ActorsRestarted, ActorsDied                    uint64
+	ObjectsLost, ObjectsReconstructed                             uint64
+}
+
+// Series is a quantity binned over virtual time: Values[i] covers
+// [i*Bin, (i+1)*Bin).
+type Series struct {
+	Bin    time.Duration
+	Values []float64
+}
+
+// At is the start of bin i.
+func (s Series) At(i int) time.Duration { return time.Duration(i) * s.Bin }
+
+// Percentiles of a duration distribution (nearest rank below, as the
+// runner's Result computes them).
+type Percentiles struct {
+	N                       int
+	Mean, P50, P90, P99, Max time.Duration
+}
+
+// Latency is the task latency distribution, submission to first
+// completion, and its split. For every task with a complete phase record,
+// Queue + Fetch + Exec == Total exactly:
+//
+//	Exec  = finished - running (the attempt that finished)
+//	Fetch = args_ready - accepted on that node (0 when no argument was missing)
+//	Queue = the rest: scheduling (Sched: submission to acceptance, spill hops
+//	        included), waiting for a worker, and time lost to failed attempts
+type Latency struct {
+	Total Percentiles // every completion, as Result.LatencyMs
+	Split []TaskPhases
+	Phase struct{ Total, Queue, Sched, Fetch, Exec Percentiles }
+}
+
+// TaskPhases is one task's latency split.
+type TaskPhases struct {
+	Task                             transport.TaskID
+	Func                             string
+	Node                             transport.NodeID // where it ran
+	Submit                           time.Duration
+	Total, Queue, Sched, Fetch, Exec time.Duration
+}
+
+// FunctionStats is the latency per remote function name.
+type FunctionStats struct {
+	Func    string
+	Latency Percentiles
+	Exec    Percentiles
+}
+
+// NodeStats is one raylet's share of the work.
+type NodeStats struct {
+	ID          transport.NodeID
+	Name        string
+	CPUs        float64
+	Executed    uint64        // task.finished here
+	BusyTime    time.Duration // sum of running intervals (worker-time)
+	Utilization float64       // BusyTime / (CPUs * End)
+	Busy        Series        // running tasks per bin divided by CPUs (0..1+)
+	Owned       uint64        // tasks submitted here
+	Local       uint64        // of those, placed here at once
+	Spilled     uint64        // of those, sent to the global scheduler
+	BytesIn     int64         // object transfers received
+	BytesOut    int64         // object transfers served
+	Dead        int           // node.dead events
+}
+
+// Placement counts where tasks went at their first placement.
+type Placement struct {
+	Local, Spilled, Actor, Other uint64
+	// Decisions counts acceptances by reason (the global scheduler's policy
+	// name for spilled tasks, local, actor ...), sorted by count.
+	Decisions []NameCount
+}
+
+// NameCount is a named count.
+type NameCount struct {
+	Name  string
+	Count uint64
+}
+
+// Transfers is object movement between object stores.
+type Transfers struct {
+	Count uint64
+	Bytes int64
+	Over  Series // bytes transferred per bin
+	Links []Link // heaviest source->destination pairs first
+	// Locality (approximate, see docs/analysis.md): of the task attempts
+	// accepted by a raylet, how many became ready through an object
+	// transfer (an argument fetched from another node) and how many found
+	// their arguments local or produced on that node.
+	Accepted      uint64
+	Fetched       uint64 // ready right after an object.transferred on that node
+	WaitedLocal   uint64 // ready right after an object.created on that node
+	LocalityRatio float64
+}
+
+// Link is the transfer volume over one ordered pair of nodes.
+type Link struct {
+	From, To transport.NodeID
+	Count    uint64
+	Bytes    int64
+}
+
+// Fault is one injected fault and the cluster's response.
+type Fault struct {
+	Kind   string // crash, restart, partition, heal, pause, degrade, skew
+	At     time.Duration
+	Node   transport.NodeID // 0 when it concerns no single node
+	Detail string
+	// Detected is the first node.dead of a node the fault concerns (0:
+	// none); DetectAfter = Detected - At.
+	Detected    time.Duration
+	DetectAfter time.Duration
+	// Baseline is the completion rate before the fault (tasks/s), Dip the
+	// lowest smoothed rate after it; Recovered the first time the smoothed
+	// rate is back to 90% of Baseline after a dip (RecoverAfter = Recovered
+	// - At). NoDip: the rate never fell below 90%; NotRecovered: it had not
+	// come back when the trace ended.
+	Baseline, Dip float64
+	Recovered     time.Duration
+	RecoverAfter  time.Duration
+	NoDip         bool
+	NotRecovered  bool
+}
+
+// CriticalPath is the dependency chain with the most work (execution plus
+// argument fetch after the predecessor finished) found in the trace: the
+// part of the run no amount of parallelism shortens. Tasks holds each
+// task's segment of the chain: from its predecessor's finish (the first
+// task: its submission) to its own finish, so Queue+Fetch+Exec == Span.
+// Edges
+// come from the trace alone: a task whose last missing argument arrived
+// (object.transferred) or was produced (object.created) on its node at the
+// instant it became ready depends on the task that produced that object.
+// Tasks whose arguments were all local when accepted show no edge, so the
+// path is a lower bound (docs/analysis.md).
+type CriticalPath struct {
+	Span          time.Duration // its first task's submission to its last task's finish
+	Tasks         []TaskPhases  // in dependency order
+	Queue, Fetch  time.Duration // summed over Tasks
+	Exec          time.Duration
+	Edges         int // dependency edges found in the whole trace
+	Depth         int // the longest chain in tasks
+	EndToEnd      time.Duration
+	LongestSingle time.Duration // the longest single task latency, for scale
+}
+
+// Analyze reads a whole trace.
+func Analyze(r *traces.Reader) (*Report, error) {
+	a := newAnalyzer(r.Header())
+	for r.Next() {
+		a.record(r.Record())
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	tr, _ := r.Trailer()
+	a.rep.Records, a.rep.Digest = tr.Records, tr.Digest.String()
+	a.rep.End = max(tr.End, a.last)
+	a.finish()
+	return a.rep, nil
+}
+
+// AnalyzeFile opens and analyzes a trace file; the report is named after it.
+func AnalyzeFile(path string) (*Report, error) {
+	r, err := traces.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	rep, err := Analyze(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	rep.Name = path
+	return rep, nil
+}
+
+type attempt struct {
+	node      transport.NodeID
+	accept    time.Duration
+	argsReady time.Duration
+	hasArgs   bool
+	running   time.Duration
+	hasRun    bool
+}
+
+type taskState struct {
+	fn        string
+	owner     transport.NodeID
+	submit    time.Duration
+	submitted bool
+	placed    bool // first placement seen
+	done      bool
+	attempts  []attempt
+	pred      transport.TaskID // inferred dependency (0: none)
+	phases    int              // index+1 into rep.Latency.Split
+}
+
+type interval struct {
+	node       transport.NodeID
+	start, end time.Duration
+}
+
+type readyCause struct {
+	at     time.Duration
+	object transport.ObjectID
+	remote bool
+}
+
+type analyzer struct {
+	rep       *Report
+	tasks     map[transport.TaskID]*taskState
+	running   map[[2]uint64]time.Duration // (task, node) -> start
+	busy      []interval
+	completes []time.Duration
+	transfers []struct {
+		at    time.Duration
+		bytes int64
+	}
+	links     map[[2]transport.NodeID]*Link
+	lastObj   map[transport.NodeID]readyCause
+	decisions map[string]uint64
+	netFaults []Fault
+	dead      []struct {
+		at   time.Duration
+		node transport.NodeID
+	}
+	edges int
+	last  time.Duration
+}
+
+func newAnalyzer(h *traces.Header) *analyzer {
+	rep := &Report{File: h.File, Seed: h.Seed, Transport: h.Transport, Version: h.Version}
+	if rep.Transport == "" {
+		rep.Transport = "sim"
+	}
+	if len(h.Scenario) > 0 {
+		if s, err := scenarios.Parse(h.File, h.Scenario); err == nil {
+			rep.Scenario = s.Name
+			rep.Policy = s.Cluster.Scheduler.Policy
+			for i, n := range s.Cluster.Nodes {
+				rep.Nodes = append(rep.Nodes, NodeStats{ID: transport.NodeID(i + 1), Name: n.Name, CPUs: n.CPUs})
+			}
+		}
+	}
+	rep.Name = rep.Scenario
+	return &analyzer{rep: rep, tasks: make(map[transport.TaskID]*taskState),
+		running: make(map[[2]uint64]time.Duration), links: make(map[[2]transport.NodeID]*Link),
+		lastObj: make(map[transport.NodeID]readyCause), decisions: make(map[string]uint64)}
+}
+
+// node returns the stats of raylet id, growing the table for nodes the
+// header did not describe (CPUs unknown: 1).
+func (a *analyzer) node(id transport.NodeID) *NodeStats {
+	if id == 0 || id >= schedulerID {
+		return nil
+	}
+	for int(id) > len(a.rep.Nodes) {
+		n := transport.NodeID(len(a.rep.Nodes) + 1)
+		a.rep.Nodes = append(a.rep.Nodes, NodeStats{ID: n, Name: fmt.Sprintf("node-%d", n), CPUs: 1})
+	}
+	return &a.rep.Nodes[id-1]
+}
+
+func (a *analyzer) task(id transport.TaskID) *taskState {
+	t := a.tasks[id]
+	if t == nil {
+		t = &taskState{}
+		a.tasks[id] = t
+	}
+	return t
+}
+
+func (a *analyzer) record(r *traces.Record) {
+	a.last = r.At
+	if k, ok := r.NetKind(); ok {
+		a.netRecord(k, r)
+		return
+	}
+	c := &a.rep.Tasks
+	switch r.RuntimeKind() {
+	case transport.EvTaskSubmitted:
+		c.Submitted++
+		t := a.task(r.Task)
+		if !t.submitted {
+			t.submitted, t.submit, t.owner, t.fn = true, r.At, r.Node, r.Detail
+		}
+		if n := a.node(r.Node); n != nil {
+			n.Owned++
+		}
+	case transport.EvTaskPlaced:
+		a.placed(r)
+	case transport.EvTaskArgsReady:
+		t := a.task(r.Task)
+		if at := t.attempt(r.Node); at != nil {
+			at.argsReady, at.hasArgs = r.At, true
+		}
+		if cause, ok := a.lastObj[r.Node]; ok && cause.at == r.At {
+			if cause.remote {
+				a.rep.Transfers.Fetched++
+			} else {
+				a.rep.Transfers.WaitedLocal++
+			}
+			if p := cause.object.Task; p != r.Task && a.tasks[p] != nil && t.pred == 0 {
+				t.pred = p
+				a.edges++
+			}
+		}
+	case transport.EvTaskRunning:
+		t := a.task(r.Task)
+		if at := t.attempt(r.Node); at != nil {
+			at.running, at.hasRun = r.At, true
+		} else {
+			t.attempts = append(t.attempts, attempt{node: r.Node, accept: r.At, running: r.At, hasRun: true})
+		}
+		a.running[[2]uint64{uint64(r.Task), uint64(r.Node)}] = r.At
+	case transport.EvTaskFinished:
+		c.Completed++
+		a.completes = append(a.completes, r.At)
+		if n := a.node(r.Node); n != nil {
+			n.Executed++
+		}
+		a.stopRunning(r.Task, r.Node, r.At)
+		a.done(r.Task, r.Node, r.At, true)
+	case transport.EvTaskFailed:
+		c.Failed++
+		a.stopRunning(r.Task, r.Node, r.At)
+		a.done(r.Task, r.Node, r.At, false)
+	case transport.EvTaskCancelled:
+		c.Cancelled++
+		a.stopRunning(r.Task, r.Node, r.At)
+		a.done(r.Task, r.Node, r.At, false)
+	case transport.EvTaskRetried:
+		c.Retried++
+	case transport.EvTaskInfeasible:
+		c.Infeasible++
+	case transport.EvActorCreated:
+		c.Completed++
+		c.ActorsCreated++
+		a.completes = append(a.completes, r.At)
+		a.stopRunning(r.Task, r.Node, r.At) // the creation task's run ends
+		a.done(r.Task, r.Node, r.At, true)
+	case transport.EvActorRestarted:
+		c.ActorsRestarted++
+	case transport.EvActorDied:
+		c.ActorsDied++
+	case transport.EvObjectCreated:
+		// A fetched object is stored (object.created) right after its
+		// transfer: it stays a remote cause.
+		if c, ok := a.lastObj[r.Node]; !ok || c.at != r.At || c.object != r.Object || !c.remote {
+			a.lastObj[r.Node] = readyCause{at: r.At, object: r.Object}
+		}
+	case transport.EvObjectTransferred:
+		tr := &a.rep.Transfers
+		tr.Count++
+		tr.Bytes += r.Bytes
+		a.transfers = append(a.transfers, struct {
+			at    time.Duration
+			bytes int64
+		}{r.At, r.Bytes})
+		if n := a.node(r.Node); n != nil {
+			n.BytesIn += r.Bytes
+		}
+		if n := a.node(r.Peer); n != nil {
+			n.BytesOut += r.Bytes
+		}
+		l := a.links[[2]transport.NodeID{r.Peer, r.Node}]
+		if l == nil {
+			l = &Link{From: r.Peer, To: r.Node}
+			a.links[[2]transport.NodeID{r.Peer, r.Node}] = l
+		}
+		l.Count++
+		l.Bytes += r.Bytes
+		a.lastObj[r.Node] = readyCause{at: r.At, object: r.Object, remote: true}
+	case transport.EvObjectLost:
+		c.ObjectsLost++
+	case transport.EvObjectReconstructed:
+		c.ObjectsReconstructed++
+	case transport.EvNodeDead:
+		if n := a.node(r.Node); n != nil {
+			n.Dead++
+		}
+		a.dead = append(a.dead, struct {
+			at   time.Duration
+			node transport.NodeID
+		}{r.At, r.Node})
+	}
+}
+
+func (t *taskState) attempt(node transport.NodeID) *attempt {
+	for i := len(t.attempts) - 1; i >= 0; i-- {
+		if t.attempts[i].node == node {
+			return &t.attempts[i]
+		}
+	}
+	return nil
+}
+
+func (a *analyzer) placed(r *traces.Record) {
+	t := a.task(r.Task)
+	if !t.placed {
+		t.placed = true
+		p := &a.rep.Placement
+		n := a.node(r.Node)
+		switch {
+		case r.Detail == "actor":
+			p.Actor++
+		case r.Peer == r.Node && r.Detail == "local":
+			p.Local++
+			if n != nil {
+				n.Local++
+			}
+		case r.Peer == schedulerID || r.Detail == "spilled":
+			p.Spilled++
+			if n != nil {
+				n.Spilled++
+			}
+		default:
+			p.Other++
+		}
+	}
+	if r.Peer != r.Node { // handed on (spilled): not an acceptance
+		return
+	}
+	a.decisions[r.Detail]++
+	a.rep.Transfers.Accepted++
+	t.attempts = append(t.attempts, attempt{node: r.Node, accept: r.At})
+}
+
+func (a *analyzer) stopRunning(id transport.TaskID, node transport.NodeID, at time.Duration) {
+	k := [2]uint64{uint64(id), uint64(node)}
+	if s, ok := a.running[k]; ok {
+		a.busy = append(a.busy, interval{node: node, start: s, end: at})
+		delete(a.running, k)
+	}
+}
+
+// done records the first completion of a task (finished, failed, cancelled
+// or actor created), as the runner's latency does.
+func (a *analyzer) done(id transport.TaskID, node transport.NodeID, at time.Duration, finished bool) {
+	t := a.tasks[id]
+	if t == nil || !t.submitted || t.done {
+		return
+	}
+	t.done = true
+	total := at - t.submit
+	ph := TaskPhases{Task: id, Func: t.fn, Node: node, Submit: t.submit, Total: total}
+	a.rep.Latency.Total.N++ // percentiles filled in finish
+	ph.Queue = total
+	if finished {
+		if att := t.attempt(node); att != nil && att.hasRun && att.running <= at && att.accept <= att.running {
+			ph.Exec = at - att.running
+			ph.Sched = att.accept - t.submit
+			if att.hasArgs && att.argsReady >= att.accept && att.argsReady <= att.running {
+				ph.Fetch = att.argsReady - att.accept
+			}
+			ph.Queue = total - ph.Exec - ph.Fetch
+		}
+	}
+	a.rep.Latency.Split = append(a.rep.Latency.Split, ph)
+	t.phases = len(a.rep.Latency.Split)
+}
+
+func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
+	switch k {
+	case netsim.EvCrash, netsim.EvRestart, netsim.EvPartition, netsim.EvHeal, netsim.EvPause, netsim.EvDegrade, netsim.EvSkew:
+	default:
+		return
+	}
+	f := Fault{Kind: k.String(), At: r.At, Detail: r.Detail}
+	switch k {
+	case netsim.EvCrash, netsim.EvRestart, netsim.EvSkew:
+		f.Node = r.Node
+		if k == netsim.EvSkew {
+			f.Detail = "offset " + time.Duration(r.Bytes).String()
+		}
+		if k == netsim.EvCrash {
+			for key, s := range a.running { // tasks running there are lost
+				if transport.NodeID(key[1]) == r.Node {
+					a.busy = append(a.busy, interval{node: r.Node, start: s, end: r.At})
+					delete(a.running, key)
+				}
+			}
+		}
+	case netsim.EvPause:
+		f.Node = r.Node
+		f.Detail = "for " + time.Duration(r.Bytes).String()
+	case netsim.EvDegrade:
+		f.Node = r.Node
+		f.Detail = fmt.Sprintf("%d->%d +%v %s", r.Node, r.Peer, time.Duration(r.Bytes), r.Detail)
+	}
+	a.netFaults = append(a.netFaults, f)
+}
+
+func (a *analyzer) finish() {
+	rep := a.rep
+	end := max(rep.End, time.Nanosecond)
+	bin := niceBin(end)
+	nbins := int(end/bin) + 1
+
+	for key, s := range a.running { // still running at the end
+		a.busy = append(a.busy, interval{node: transport.NodeID(key[1]), start: s, end: end})
+	}
+
+	// Throughput.
+	rep.Throughput = Series{Bin: bin, Values: make([]float64, nbins)}
+	for _, at := range a.completes {
+		rep.Throughput.Values[min(int(at/bin), nbins-1)]++
+	}
+	for i := range rep.Throughput.Values {
+		rep.Throughput.Values[i] /= bin.Seconds()
+	}
+
+	// Latency.
+	var total, queue, sched, fetch, exec []time.Duration
+	byFunc := map[string]*[2][]time.Duration{}
+	for _, p := range rep.Latency.Split {
+		total = append(total, p.Total)
+		queue = append(queue, p.Queue)
+		sched = append(sched, p.Sched)
+		fetch = append(fetch, p.Fetch)
+		exec = append(exec, p.Exec)
+		f := byFunc[p.Func]
+		if f == nil {
+			f = &[2][]time.Duration{}
+			byFunc[p.Func] = f
+		}
+		f[0] = append(f[0], p.Total)
+		f[1] = append(f[1], p.Exec)
+	}
+	rep.Latency.Total = percentiles(total)
+	ph := &rep.Latency.Phase
+	ph.Total, ph.Queue, ph.Sched, ph.Fetch, ph.Exec = rep.Latency.Total, percentiles(queue), percentiles(sched), percentiles(fetch), percentiles(exec)
+	for name, f := range byFunc {
+		rep.Functions = append(rep.Functions, FunctionStats{Func: name, Latency: percentiles(f[0]), Exec: percentiles(f[1])})
+	}
+	slices.SortFunc(rep.Functions, func(x, y FunctionStats) int {
+		return cmp.Or(cmp.Compare(y.Latency.N, x.Latency.N), strings.Compare(x.Func, y.Func))
+	})
+
+	// Utilization.
+	for i := range rep.Nodes {
+		rep.Nodes[i].Busy = Series{Bin: bin, Values: make([]float64, nbins)}
+	}
+	for _, iv := range a.busy {
+		n := a.node(iv.node)
+		if n == nil || iv.end < iv.start {
+			continue
+		}
+		n.BusyTime += iv.end - iv.start
+		for b := int(iv.start / bin); b < nbins && rep.Throughput.At(b) < iv.end; b++ {
+			lo, hi := max(iv.start, rep.Throughput.At(b)), min(iv.end, rep.Throughput.At(b+1))
+			if hi > lo {
+				n.Busy.Values[b] += float64(hi-lo) / float64(bin)
+			}
+		}
+	}
+	for i := range rep.Nodes {
+		n := &rep.Nodes[i]
+		cpus := n.CPUs
+		if cpus <= 0 {
+			cpus = 1
+		}
+		n.Utilization = float64(n.BusyTime) / (cpus * float64(end))
+		for b := range n.Busy.Values {
+			n.Busy.Values[b] /= cpus
+		}
+	}
+
+	// Placement decisions.
+	for name, c := range a.decisions {
+		rep.Placement.Decisions = append(rep.Placement.Decisions, NameCount{name, c})
+	}
+	slices.SortFunc(rep.Placement.Decisions, func(x, y NameCount) int {
+		return cmp.Or(cmp.Compare(y.Count, x.Count), strings.Compare(x.Name, y.Name))
+	})
+
+	// Transfers.
+	tr := &rep.Transfers
+	tr.Over = Series{Bin: bin, Values: make([]float64, nbins)}
+	for _, x := range a.transfers {
+		tr.Over.Values[min(int(x.at/bin), nbins-1)] += float64(x.bytes)
+	}
+	for _, l := range a.links {
+		tr.Links = append(tr.Links, *l)
+	}
+	slices.SortFunc(tr.Links, func(x, y Link) int {
+		return cmp.Or(cmp.Compare(y.Bytes, x.Bytes), cmp.Compare(x.From, y.From), cmp.Compare(x.To, y.To))
+	})
+	if tr.Accepted > 0 {
+		tr.LocalityRatio = 1 - float64(tr.Fetched)/float64(tr.Accepted)
+	}
+
+	a.faults()
+	a.criticalPath()
+}
+
+// niceBin picks a 1-2-5 bin width giving 50 to 125 bins over end.
+func niceBin(end time.Duration) time.Duration {
+	target := float64(end) / 60
+	p := math.Pow(10, math.Floor(math.Log10(max(target, 1))))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= target {
+			return max(time.Duration(m*p), time.Microsecond)
+		}
+	}
+	return time.Duration(10 * p)
+}
+
+func percentiles(ls []time.Duration) Percentiles {
+	if len(ls) == 0 {
+		return Percentiles{}
+	}
+	s := slices.Clone(ls)
+	slices.Sort(s)
+	var sum float64
+	for _, d := range s {
+		sum += float64(d)
+	}
+	at := func(q float64) time.Duration { return s[int(q*float64(len(s)-1))] }
+	return Percentiles{N: len(s), Mean: time.Duration(sum / float64(len(s))), P50: at(0.5), P90: at(0.9), P99: at(0.99), Max: s[len(s)-1]}
+}
+
+// smoothed is the 3-bin centred moving average of the throughput.
+func smoothed(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i := range v {
+		lo, hi := max(i-1, 0), min(i+1, len(v)-1)
+		var s float64
+		for j := lo; j <= hi; j++ {
+			s += v[j]
+		}
+		out[i] = s / float64(hi-lo+1)
+	}
+	return out
+}
+
+func (a *analyzer) faults() {
+	rep := a.rep
+	th := rep.Throughput
+	sm := smoothed(th.Values)
+	// The workload's active span: recovery is judged only while tasks are
+	// still completing (after the last completion the rate drops anyway).
+	lastDone := time.Duration(0)
+	if n := len(a.completes); n > 0 {
+		lastDone = a.completes[n-1]
+	}
+	for i, f := range a.netFaults {
+		switch f.Kind {
+		case "crash", "pause", "partition":
+			for _, d := range a.dead {
+				if d.at < f.At || (f.Node != 0 && d.node != f.Node) {
+					continue
+				}
+				f.Detected, f.DetectAfter = d.at, d.at-f.At
+				break
+			}
+		}
+		k0 := int(f.At / th.Bin)
+		if f.Kind == "restart" || f.Kind == "heal" || k0 >= len(sm) {
+			a.netFaults[i] = f
+			continue
+		}
+		// Baseline: the mean rate over up to 10 bins before the fault (the
+		// whole run's mean when the fault comes first).
+		lo := max(k0-10, 0)
+		if k0-lo >= 2 {
+			var s float64
+			for _, v := range th.Values[lo:k0] {
+				s += v
+			}
+			f.Baseline = s / float64(k0-lo)
+		} else if lastDone > 0 {
+			f.Baseline = float64(len(a.completes)) / lastDone.Seconds()
+		}
+		lastBin := min(int(lastDone/th.Bin), len(sm)-1)
+		f.Dip = math.Inf(1)
+		dip := -1
+		for k := k0; k <= lastBin; k++ {
+			f.Dip = min(f.Dip, sm[k])
+			if dip < 0 && sm[k] < 0.9*f.Baseline {
+				dip = k
+			}
+			if dip >= 0 && sm[k] >= 0.9*f.Baseline {
+				f.Recovered = max(th.At(k), f.At)
+				f.RecoverAfter = f.Recovered - f.At
+				break
+			}
+			if dip < 0 && k >= k0+3 { // three bins at full rate: no dip
+				f.NoDip = true
+				break
+			}
+		}
+		if math.IsInf(f.Dip, 1) {
+			f.Dip = 0
+		}
+		if dip >= 0 && f.Recovered == 0 {
+			f.NotRecovered = true
+		}
+		if dip < 0 && !f.NoDip {
+			f.NoDip = true
+		}
+		a.netFaults[i] = f
+	}
+	rep.Faults = a.netFaults
+}
+
+func (a *analyzer) criticalPath() {
+	rep := a.rep
+	cp := &rep.CriticalPath
+	cp.Edges = a.edges
+	split := func(t *taskState) TaskPhases { return rep.Latency.Split[t.phases-1] }
+	finish := func(ph TaskPhases) time.Duration { return ph.Submit + ph.Total }
+	pred := func(t *taskState) *taskState {
+		p := a.tasks[t.pred]
+		if t.pred == 0 || p == nil || p.phases == 0 || p.submit > t.submit || finish(split(p)) > finish(split(t)) {
+			return nil
+		}
+		return p
+	}
+	// segment is a task's share of a chain: from its predecessor's finish
+	// (its own submission for the first task) to its finish, split so the
+	// segments of a chain add up to its span exactly.
+	segment := func(t *taskState) TaskPhases {
+		ph := split(t)
+		p := pred(t)
+		if p == nil {
+			return ph
+		}
+		from := finish(split(p))
+		seg := ph
+		seg.Total = finish(ph) - from
+		seg.Exec = min(ph.Exec, seg.Total)
+		ready := finish(ph) - ph.Exec - (ph.Queue - ph.Sched) // args ready (or accepted)
+		seg.Fetch = min(max(ready-from, 0), seg.Total-seg.Exec)
+		seg.Sched = 0
+		seg.Queue = seg.Total - seg.Exec - seg.Fetch
+		return seg
+	}
+	// work[t]: execution + fetch summed over the segments of the chain
+	// ending at t; memoised over the predecessor links (acyclic: a task
+	// depends on an earlier one).
+	type chain struct {
+		work  time.Duration
+		depth int
+	}
+	memo := map[transport.TaskID]chain{}
+	var walk func(id transport.TaskID) chain
+	walk = func(id transport.TaskID) chain {
+		if c, ok := memo[id]; ok {
+			return c
+		}
+		memo[id] = chain{} // breaks any cycle
+		t := a.tasks[id]
+		seg := segment(t)
+		c := chain{work: seg.Exec + seg.Fetch, depth: 1}
+		if p := pred(t); p != nil {
+			pc := walk(t.pred)
+			c.work += pc.work
+			c.depth += pc.depth
+		}
+		memo[id] = c
+		return c
+	}
+	var best transport.TaskID
+	var bestC chain
+	var bestEnd time.Duration
+	for _, p := range rep.Latency.Split {
+		cp.LongestSingle = max(cp.LongestSingle, p.Total)
+		end := finish(p)
+		c := walk(p.Task)
+		cp.Depth = max(cp.Depth, c.depth)
+		if c.work > bestC.work || (c.work == bestC.work && (c.depth > bestC.depth || (c.depth == bestC.depth && end > bestEnd))) {
+			best, bestC, bestEnd = p.Task, c, end
+		}
+	}
+	if best == 0 {
+		return
+	}
+	for t := a.tasks[best]; t != nil && len(cp.Tasks) <= len(a.tasks); t = pred(t) {
+		seg := segment(t)
+		cp.Tasks = append(cp.Tasks, seg)
+		cp.Queue += seg.Queue
+		cp.Fetch += seg.Fetch
+		cp.Exec += seg.Exec
+	}
+	slices.Reverse(cp.Tasks)
+	cp.Span = bestEnd - cp.Tasks[0].Submit
+	if len(a.completes) > 0 {
+		first := time.Duration(math.MaxInt64)
+		for _, p := range rep.Latency.Split {
+			first = min(first, p.Submit)
+		}
+		cp.EndToEnd = a.completes[len(a.completes)-1] - first
+	}
+}
+
+// NodeName is the scenario name of raylet id, or the endpoint's role.
+func (r *Report) NodeName(id transport.NodeID) string {
+	switch {
+	case id == 0:
+		return "-"
+	case int(id) <= len(r.Nodes):
+		return r.Nodes[id-1].Name
+	case id == schedulerID:
+		return "scheduler"
+	case id >= gcsFirstID:
+		return fmt.Sprintf("gcs-%d", id-gcsFirstID)
+	}
+	return fmt.Sprintf("node-%d", id)
+}

@@ -1,0 +1,168 @@
+package analysis
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"time"
+)
+
+// Metric is one number of two runs side by side.
+type Metric struct {
+	Section, Name string
+	A, B          float64
+	Unit          string // "ms", "/s", "%", "B", "" (a count), "s"
+	// Better is +1 when a higher value is better, -1 when lower is, 0 when
+	// neither.
+	Better int
+}
+
+// Delta is (B-A)/A, or ±Inf when A is 0 and B is not.
+func (m Metric) Delta() float64 {
+	if m.A == m.B {
+		return 0
+	}
+	if m.A == 0 {
+		return math.Copysign(math.Inf(1), m.B)
+	}
+	return (m.B - m.A) / math.Abs(m.A)
+}
+
+// Significant marks differences of 10% or more.
+func (m Metric) Significant() bool { return math.Abs(m.Delta()) >= 0.10 }
+
+// Verdict is "better", "worse" or "" for B relative to A.
+func (m Metric) Verdict() string {
+	if !m.Significant() || m.Better == 0 {
+		return ""
+	}
+	if (m.B > m.A) == (m.Better > 0) {
+		return "better"
+	}
+	return "worse"
+}
+
+// Format renders a value in the metric's unit.
+func (m Metric) Format(v float64) string {
+	switch m.Unit {
+	case "ms":
+		return fmt.Sprintf("%.3f ms", v)
+	case "/s":
+		return fmt.Sprintf("%.0f/s", v)
+	case "%":
+		return fmt.Sprintf("%.1f%%", v)
+	case "B":
+		return bytesStr(v)
+	case "s":
+		return fmt.Sprintf("%.3f s", v)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// DeltaText is the relative difference as text.
+func (m Metric) DeltaText() string {
+	d := m.Delta()
+	switch {
+	case d == 0:
+		return "="
+	case math.IsInf(d, 0):
+		return "new"
+	}
+	return fmt.Sprintf("%+.1f%%", 100*d)
+}
+
+func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Compare lists the metrics of two runs side by side.
+func Compare(a, b *Report) []Metric {
+	var out []Metric
+	add := func(sec, name, unit string, better int, f func(r *Report) float64) {
+		out = append(out, Metric{Section: sec, Name: name, Unit: unit, Better: better, A: f(a), B: f(b)})
+	}
+	add("tasks", "submitted", "", 0, func(r *Report) float64 { return float64(r.Tasks.Submitted) })
+	add("tasks", "completed", "", 0, func(r *Report) float64 { return float64(r.Tasks.Completed) })
+	add("tasks", "failed", "", -1, func(r *Report) float64 { return float64(r.Tasks.Failed) })
+	add("tasks", "retried", "", -1, func(r *Report) float64 { return float64(r.Tasks.Retried) })
+	add("tasks", "virtual time", "s", -1, func(r *Report) float64 { return r.End.Seconds() })
+	add("throughput", "mean", "/s", 1, (*Report).MeanThroughput)
+	add("throughput", "peak", "/s", 1, (*Report).PeakThroughput)
+	lat := func(name string, pick func(r *Report) Percentiles) {
+		add("latency", name+" p50", "ms", -1, func(r *Report) float64 { return msf(pick(r).P50) })
+		add("latency", name+" p99", "ms", -1, func(r *Report) float64 { return msf(pick(r).P99) })
+	}
+	lat("total", func(r *Report) Percentiles { return r.Latency.Phase.Total })
+	lat("queue", func(r *Report) Percentiles { return r.Latency.Phase.Queue })
+	lat("arg fetch", func(r *Report) Percentiles { return r.Latency.Phase.Fetch })
+	lat("execution", func(r *Report) Percentiles { return r.Latency.Phase.Exec })
+	add("placement", "local", "%", 0, func(r *Report) float64 {
+		p := r.Placement
+		return pct(p.Local, p.Local+p.Spilled+p.Actor+p.Other)
+	})
+	add("placement", "spilled", "%", 0, func(r *Report) float64 {
+		p := r.Placement
+		return pct(p.Spilled, p.Local+p.Spilled+p.Actor+p.Other)
+	})
+	add("utilization", "mean over nodes", "%", 1, func(r *Report) float64 {
+		var s float64
+		for _, n := range r.Nodes {
+			s += n.Utilization
+		}
+		return 100 * s / float64(max(len(r.Nodes), 1))
+	})
+	add("transfers", "count", "", -1, func(r *Report) float64 { return float64(r.Transfers.Count) })
+	add("transfers", "bytes", "B", -1, func(r *Report) float64 { return float64(r.Transfers.Bytes) })
+	add("transfers", "locality hit rate", "%", 1, func(r *Report) float64 { return 100 * r.Transfers.LocalityRatio })
+	add("critical path", "span", "ms", -1, func(r *Report) float64 { return msf(r.CriticalPath.Span) })
+	add("critical path", "tasks", "", 0, func(r *Report) float64 { return float64(len(r.CriticalPath.Tasks)) })
+	add("faults", "injected", "", 0, func(r *Report) float64 { return float64(len(r.Faults)) })
+	add("faults", "mean detection", "ms", -1, func(r *Report) float64 { return msf(meanDetect(r)) })
+	return out
+}
+
+func meanDetect(r *Report) time.Duration {
+	var s time.Duration
+	n := 0
+	for _, f := range r.Faults {
+		if f.Detected > 0 {
+			s += f.DetectAfter
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return s / time.Duration(n)
+}
+
+// WriteCompare prints two runs side by side; differences of 10% or more are
+// marked (better/worse for B against A where the direction means something).
+func WriteCompare(w io.Writer, a, b *Report) error {
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "== A: %s (%s seed %d, policy %s, %s)\n", a.Name, a.Scenario, a.Seed, a.Policy, a.Transport)
+	fmt.Fprintf(ew, "== B: %s (%s seed %d, policy %s, %s)\n", b.Name, b.Scenario, b.Seed, b.Policy, b.Transport)
+	if a.Digest == b.Digest {
+		fmt.Fprintf(ew, "identical digests: the two runs are the same run\n")
+	}
+	fmt.Fprintln(ew)
+	tw := newTab(ew)
+	fmt.Fprintln(tw, "section\tmetric\tA\tB\tB vs A\t\t")
+	sec := ""
+	for _, m := range Compare(a, b) {
+		s := m.Section
+		if s == sec {
+			s = ""
+		}
+		sec = m.Section
+		mark := ""
+		if m.Significant() {
+			mark = "<<"
+			if v := m.Verdict(); v != "" {
+				mark += " " + v
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", s, m.Name, m.Format(m.A), m.Format(m.B), m.DeltaText(), mark)
+	}
+	tw.Flush()
+	fmt.Fprintln(ew, "\n<< marks a difference of 10% or more")
+	return ew.err
+}

@@ -1,0 +1,234 @@
+package analysis
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// ms formats a duration in milliseconds with 3 significant decimals.
+func ms(d time.Duration) string {
+	return fmt.Sprintf("%.3f", float64(d)/float64(time.Millisecond))
+}
+
+// bytesStr is a size in B/KiB/MiB/GiB.
+func bytesStr(n float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for math.Abs(n) >= 1024 && i < len(units)-1 {
+		n /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f %s", n, units[i])
+	}
+	return fmt.Sprintf("%.1f %s", n, units[i])
+}
+
+// sparkline draws v as one line of block characters.
+func sparkline(v []float64) string {
+	const ticks = "▁▂▃▄▅▆▇█"
+	r := []rune(ticks)
+	var hi float64
+	for _, x := range v {
+		hi = max(hi, x)
+	}
+	var b strings.Builder
+	for _, x := range v {
+		i := 0
+		if hi > 0 {
+			i = int(x / hi * float64(len(r)-1))
+		}
+		b.WriteRune(r[i])
+	}
+	return b.String()
+}
+
+func newTab(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
+
+// MeanThroughput is completions per second over the span up to the last
+// completion bin.
+func (r *Report) MeanThroughput() float64 {
+	if r.End <= 0 {
+		return 0
+	}
+	return float64(r.Tasks.Completed) / r.End.Seconds()
+}
+
+// PeakThroughput is the highest binned completion rate.
+func (r *Report) PeakThroughput() float64 {
+	var hi float64
+	for _, v := range r.Throughput.Values {
+		hi = max(hi, v)
+	}
+	return hi
+}
+
+// WriteText prints the report as terminal tables.
+func WriteText(w io.Writer, r *Report) error {
+	ew := &errWriter{w: w}
+	p := func(format string, args ...any) { fmt.Fprintf(ew, format, args...) }
+	p("== %s\n", r.Name)
+	p("scenario   %s (%s), seed %d, policy %s, transport %s, raysim %s\n", r.Scenario, r.File, r.Seed, r.Policy, r.Transport, r.Version)
+	p("trace      %d records over %v virtual, digest %s\n", r.Records, r.End, r.Digest)
+	c := r.Tasks
+	p("\n-- tasks\n")
+	p("submitted %d, completed %d (incl. %d actor creations), failed %d, retried %d, cancelled %d, infeasible %d\n",
+		c.Submitted, c.Completed, c.ActorsCreated, c.Failed, c.Retried, c.Cancelled, c.Infeasible)
+	p("actors restarted %d, died %d; objects lost %d, reconstructed %d\n", c.ActorsRestarted, c.ActorsDied, c.ObjectsLost, c.ObjectsReconstructed)
+
+	p("\n-- throughput (completions/s, bins of %v)\n", r.Throughput.Bin)
+	p("mean %.0f/s, peak %.0f/s\n", r.MeanThroughput(), r.PeakThroughput())
+	p("%s\n", sparkline(r.Throughput.Values))
+
+	p("\n-- task latency (ms), submission to first completion; total = queue + fetch + exec\n")
+	tw := newTab(ew)
+	fmt.Fprintln(tw, "phase\tn\tmean\tp50\tp90\tp99\tmax\t")
+	ph := r.Latency.Phase
+	for _, row := range []struct {
+		name string
+		p    Percentiles
+	}{{"total", ph.Total}, {"queue", ph.Queue}, {"  of which scheduling", ph.Sched}, {"arg fetch", ph.Fetch}, {"execution", ph.Exec}} {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", row.name, row.p.N, ms(row.p.Mean), ms(row.p.P50), ms(row.p.P90), ms(row.p.P99), ms(row.p.Max))
+	}
+	tw.Flush()
+	if len(r.Functions) > 0 {
+		p("\nby function\n")
+		tw = newTab(ew)
+		fmt.Fprintln(tw, "function\tn\tp50\tp99\texec p50\t")
+		for _, f := range r.Functions {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t\n", f.Func, f.Latency.N, ms(f.Latency.P50), ms(f.Latency.P99), ms(f.Exec.P50))
+		}
+		tw.Flush()
+	}
+
+	p("\n-- nodes (utilization = worker-time running tasks / (CPUs x %v))\n", r.End.Round(time.Millisecond))
+	tw = newTab(ew)
+	fmt.Fprintln(tw, "node\tCPUs\texecuted\tbusy\tutil\towned\tlocal\tspilled\tbytes in\tbytes out\tdead\t")
+	for _, n := range r.Nodes {
+		fmt.Fprintf(tw, "%s\t%g\t%d\t%v\t%.1f%%\t%d\t%d\t%d\t%s\t%s\t%d\t\n", n.Name, n.CPUs, n.Executed,
+			n.BusyTime.Round(time.Microsecond), 100*n.Utilization, n.Owned, n.Local, n.Spilled,
+			bytesStr(float64(n.BytesIn)), bytesStr(float64(n.BytesOut)), n.Dead)
+	}
+	tw.Flush()
+
+	pl := r.Placement
+	p("\n-- placement (first placement of each task)\n")
+	tot := pl.Local + pl.Spilled + pl.Actor + pl.Other
+	p("local %d (%.1f%%), spilled %d (%.1f%%), actor %d, other %d\n", pl.Local, pct(pl.Local, tot), pl.Spilled, pct(pl.Spilled, tot), pl.Actor, pl.Other)
+	var ds []string
+	for _, d := range pl.Decisions {
+		ds = append(ds, fmt.Sprintf("%s %d", d.Name, d.Count))
+	}
+	p("acceptances by reason: %s\n", strings.Join(ds, ", "))
+
+	t := r.Transfers
+	p("\n-- object transfers\n")
+	p("%d transfers, %s; accepted task attempts %d: %d fetched an argument from another node, %d waited for a local producer\n",
+		t.Count, bytesStr(float64(t.Bytes)), t.Accepted, t.Fetched, t.WaitedLocal)
+	p("locality hit rate (attempts that fetched nothing): %.1f%%\n", 100*t.LocalityRatio)
+	if len(t.Links) > 0 {
+		tw = newTab(ew)
+		fmt.Fprintln(tw, "from\tto\ttransfers\tbytes\t")
+		for i, l := range t.Links {
+			if i == 8 {
+				fmt.Fprintf(tw, "(%d more)\t\t\t\t\n", len(t.Links)-i)
+				break
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t\n", r.NodeName(l.From), r.NodeName(l.To), l.Count, bytesStr(float64(l.Bytes)))
+		}
+		tw.Flush()
+	}
+
+	p("\n-- faults\n")
+	if len(r.Faults) == 0 {
+		p("none injected\n")
+	} else {
+		tw = newTab(ew)
+		fmt.Fprintln(tw, "at\tfault\tnode\tdetail\tdetected after\tbaseline/s\tdip/s\tthroughput recovered after\t")
+		for _, f := range r.Faults {
+			fmt.Fprintf(tw, "%v\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", f.At.Round(time.Microsecond), f.Kind, r.NodeName(f.Node), f.Detail,
+				f.DetectText(), rateText(f.Baseline, f), rateText(f.Dip, f), f.RecoverText())
+		}
+		tw.Flush()
+	}
+
+	cp := r.CriticalPath
+	p("\n-- critical path (dependency chain with the most execution + fetch time; %d edges inferred, deepest chain %d tasks)\n", cp.Edges, cp.Depth)
+	if len(cp.Tasks) == 0 {
+		p("no tasks\n")
+	} else {
+		p("%d tasks over %v = queue %v + arg fetch %v + execution %v (the run: %v end to end)\n",
+			len(cp.Tasks), cp.Span, cp.Queue, cp.Fetch, cp.Exec, cp.EndToEnd)
+		tw = newTab(ew)
+		fmt.Fprintln(tw, "#\ttask\tfunction\tnode\tsubmitted\tfrom pred. finish: queue\tfetch\texec\t")
+		for i, ph := range cp.Tasks {
+			if i == 6 && len(cp.Tasks) > 12 {
+				fmt.Fprintf(tw, "...\t(%d more)\t\t\t\t\t\t\t\n", len(cp.Tasks)-12)
+				i = len(cp.Tasks) - 6
+			}
+			if i >= 6 && i < len(cp.Tasks)-6 && len(cp.Tasks) > 12 {
+				continue
+			}
+			fmt.Fprintf(tw, "%d\t%v\t%s\t%s\t%s\t%s\t%s\t%s\t\n", i+1, ph.Task, ph.Func, r.NodeName(ph.Node), ms(ph.Submit), ms(ph.Queue), ms(ph.Fetch), ms(ph.Exec))
+		}
+		tw.Flush()
+	}
+	return ew.err
+}
+
+func pct(n, of uint64) float64 {
+	if of == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(of)
+}
+
+func rateText(v float64, f Fault) string {
+	if f.Kind == "restart" || f.Kind == "heal" {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// DetectText is the detection delay, or why there is none.
+func (f Fault) DetectText() string {
+	switch f.Kind {
+	case "crash", "pause", "partition":
+		if f.Detected == 0 {
+			return "not detected"
+		}
+		return f.DetectAfter.Round(time.Microsecond).String()
+	}
+	return "-"
+}
+
+// RecoverText is the throughput recovery delay, or why there is none.
+func (f Fault) RecoverText() string {
+	switch {
+	case f.Kind == "restart" || f.Kind == "heal":
+		return "-"
+	case f.NotRecovered:
+		return "not before the end"
+	case f.NoDip:
+		return "no dip"
+	}
+	return f.RecoverAfter.Round(time.Microsecond).String()
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
