@@ -60,8 +60,8 @@ type Report struct {
 // and actor.created, as the runner's Result does.
 type TaskCounts struct {
 	Submitted, Completed, Failed, Retried, Cancelled, Infeasible uint64
-	ActorsCreated, ActorsRestarted, ActorsDied                    uint64
-	ObjectsLost, ObjectsReconstructed                             uint64
+	ActorsCreated, ActorsRestarted, ActorsDied                   uint64
+	ObjectsLost, ObjectsReconstructed                            uint64
 }
 
 // Series is a quantity binned over virtual time: Values[i] covers
@@ -77,7 +77,7 @@ func (s Series) At(i int) time.Duration { return time.Duration(i) * s.Bin }
 // Percentiles of a duration distribution (nearest rank below, as the
 // runner's Result computes them).
 type Percentiles struct {
-	N                       int
+	N                        int
 	Mean, P50, P90, P99, Max time.Duration
 }
 
