@@ -248,6 +248,24 @@ type coro struct {
 	killed bool
 	done   bool
 	pos    int // index in node.coros
+	// awaits counts the Awaits begun; woken is the last one whose wake was
+	// called. A coroutine only leaves Await k through its wake, so by the
+	// time Await k+1 begins every older wake has been called: a wake is
+	// live exactly when its number is awaits and not yet woken.
+	awaits, woken uint64
+}
+
+// wake is the body of the wake func of Await number g: it schedules the
+// resumption on its first call while that Await is the current one, and
+// ignores every other call.
+func (c *coro) wake(g uint64) {
+	if g != c.awaits || g == c.woken {
+		return
+	}
+	c.woken = g
+	if !c.killed && !c.done {
+		c.node.sim.scheduleResume(c)
+	}
 }
 
 // stopSignal unwinds a stopped coroutine; recovered at the coroutine's top.
@@ -319,16 +337,9 @@ func (n *Node) Await(register func(wake func())) {
 	if c.killed {
 		panic(stopSignal{})
 	}
-	woken := false
-	register(func() {
-		if woken {
-			return
-		}
-		woken = true
-		if !c.killed && !c.done {
-			s.scheduleResume(c)
-		}
-	})
+	c.awaits++
+	g := c.awaits
+	register(func() { c.wake(g) }) // captures two words: one allocation
 	if !c.yield(struct{}{}) || c.killed {
 		panic(stopSignal{})
 	}
