@@ -25,15 +25,7 @@ import (
 // shippedSkips are the scenarios that cannot pass until a runtime feature
 // lands, with the feature. Their expectations stay as they should be; set
 // RAYSIM_SHIPPED_ALL=1 to run them anyway.
-var shippedSkips = map[string]string{
-	"fault-lossy-network.yaml": "needs reliable delivery over lossy links (retransmission of dropped " +
-		"messages): a message netsim drops is lost for good and its driver waits forever",
-	"paper-fig10a-gcs-failover.yaml": "needs GCS chain replication (cluster.gcs.replicas is not passed to " +
-		"the runtime; kill_gcs_replica crashes the whole shard, so later GCS reads hang)",
-	"paper-fig11b-actors.yaml": "needs actor reconstruction (restart of an actor killed by kill_actor or " +
-		"with its node, replaying its calls) and error propagation through task arguments (today an " +
-		"actor-died error reaching wl.update fails as 'decode *ray.Blob: value has tag 97')",
-}
+var shippedSkips = map[string]string{}
 
 // shortForm reads the "# short:" overrides of a scenario file.
 func shortForm(t *testing.T, path string) []string {

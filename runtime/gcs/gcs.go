@@ -91,7 +91,8 @@ type Config struct {
 	Costs  costs.Profile
 	// HeartbeatPeriod is how often the node-table shard checks liveness
 	// (default 100ms); NodeTimeout how long a node may stay silent before it
-	// is declared dead (default 5 periods).
+	// is declared dead (default 10 periods: long enough that a heartbeat
+	// lost twice and resent after 200ms and 400ms does not kill a node).
 	HeartbeatPeriod time.Duration
 	NodeTimeout     time.Duration
 	// Store keeps the tables durably (default: a fresh MemStore). A shard
@@ -138,7 +139,7 @@ func New(env transport.Env, cfg Config) *Shard {
 		cfg.HeartbeatPeriod = 100 * time.Millisecond
 	}
 	if cfg.NodeTimeout <= 0 {
-		cfg.NodeTimeout = 5 * cfg.HeartbeatPeriod
+		cfg.NodeTimeout = 10 * cfg.HeartbeatPeriod
 	}
 	if cfg.Store == nil {
 		cfg.Store = NewMemStore()
@@ -310,6 +311,19 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	defer s.saveActor(m.Actor)
 	if e.info.State == transport.ActorDead {
 		return // death is final
+	}
+	if m.State == transport.ActorRestarting && m.Node != 0 && m.Node == e.info.Node && e.info.State == transport.ActorAlive {
+		// Its host reports the actor's worker crashed: restart it (or bury
+		// it) as for a node death. Only the actor's own shard decides.
+		if s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+			s.restartActor(m.Actor)
+		}
+		return
+	}
+	if m.State == transport.ActorPending && e.info.Found && e.info.State != transport.ActorPending {
+		// The creator's "pending" (sent at submission) arrived after the
+		// host's "alive": it is older news, whatever the arrival order.
+		return
 	}
 	if inc, dead := s.deadInc[m.Node]; dead && m.State == transport.ActorAlive && s.nodes[m.Node] != nil && s.nodes[m.Node].reg.Incarnation <= inc {
 		return // news from a dead incarnation

@@ -332,7 +332,35 @@ func (r *Raylet) HostedActors() []transport.ActorInfo {
 }
 
 // Kill ends a hosted actor from outside (a fault schedule's kill_actor).
-func (r *Raylet) Kill(id transport.ActorID, why string) { r.killActor(id, why) }
+//
+// It models the actor's worker process crashing, not ray.kill: the GCS
+// restarts the actor elsewhere while it has restarts left, and callers retry
+// their in-flight calls as their retries allow.
+func (r *Raylet) Kill(id transport.ActorID, why string) {
+	a := r.actors[id]
+	if a == nil || a.dead {
+		return
+	}
+	r.dropActor(a)
+	r.env.Emit(&transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: why})
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Name: a.creation.spec.ActorName})
+	r.dispatch()
+}
+
+// dropActor ends a hosted actor's life here without deciding its fate: its
+// queued calls are dropped (their callers retry or fail them when the GCS
+// publishes the actor's new state) and its resources freed.
+func (r *Raylet) dropActor(a *actorHost) {
+	a.dead = true
+	delete(r.actors, a.id)
+	r.avail = r.avail.Add(a.creation.res)
+	for _, t := range a.queue {
+		r.unpinArgs(t)
+		t.cancelled = true
+	}
+	a.queue, a.early = nil, nil
+	r.pumpActor(a)
+}
 
 // requeueCalls retries (or fails) the calls this raylet delivered to an
 // actor's previous location, which died with it.

@@ -196,7 +196,20 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		r.loseTask(m.Task, "its task is not in the task table")
 		return
 	case spec.Actor != 0 && !spec.ActorCreation:
-		r.loseTask(m.Task, "it was made by an actor method: actor state cannot be replayed")
+		if int64(spec.Attempt) >= int64(spec.MaxRetries) {
+			r.loseTask(m.Task, "it was made by an actor method with no retries left (actor state cannot be replayed)")
+			return
+		}
+		// As Ray does for a restartable actor's method with retries left,
+		// re-run the call on the (restarted) actor. It travels as the
+		// first call of a fresh caller, outside any caller's order.
+		spec.Attempt++
+		spec.Caller = transport.ChildTaskID(spec.ID, uint64(spec.Attempt)<<32)
+		spec.Seq, spec.SeqBase = 0, 0
+		spec.Owner = r.self
+		r.own(&spec)
+		r.env.Emit(&transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
+		r.routeCall(&spec)
 		return
 	}
 	spec.Owner = r.self
@@ -250,16 +263,7 @@ func (r *Raylet) rejoin() {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		a := r.actors[id]
-		a.dead = true
-		delete(r.actors, id)
-		r.avail = r.avail.Add(a.creation.res)
-		for _, t := range a.queue {
-			r.unpinArgs(t)
-			t.cancelled = true
-		}
-		a.queue, a.early = nil, nil
-		r.pumpActor(a)
+		r.dropActor(r.actors[id])
 	}
 	r.register()
 	objs := r.store.IDs()

@@ -39,7 +39,7 @@ type Config struct {
 	WireCheck       bool          // round-trip every message through the codec
 	MaxVirtual      time.Duration // stop a run past this virtual time (default 1h)
 	HeartbeatPeriod time.Duration // default 100ms
-	NodeTimeout     time.Duration // silence before a node is declared dead (default 5 heartbeats)
+	NodeTimeout     time.Duration // silence before a node is declared dead (default 10 heartbeats)
 	OnEvent         func(*transport.Event)
 	OnNetEvent      func(*netsim.Event)
 }

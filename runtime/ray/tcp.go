@@ -26,7 +26,7 @@ const tcpNodeTimeout = 3 * time.Second
 // tcp.Host per endpoint (every GCS shard, the global scheduler, every
 // raylet), each running its component on its own loop goroutine on the wall
 // clock. The components and the public API are those of Sim; only the
-// transport differs. Config.NodeTimeout defaults to 3 s (not 5 heartbeats).
+// transport differs. Config.NodeTimeout defaults to 3 s (not 10 heartbeats).
 // Costs are not simulated (Env.Charge is a no-op on TCP): the work takes the
 // real time it takes.
 //

@@ -54,6 +54,8 @@ func (h *Host) acceptLoop() {
 func (h *Host) serve(c net.Conn) {
 	defer h.untrack(c)
 	defer c.Close()
+	var fl faultLane // delays inbound frames while a link fault is set
+	defer fl.close()
 	br := bufio.NewReaderSize(c, readBufBytes)
 	c.SetDeadline(time.Now().Add(h.handshakeTimeout))
 	from, err := serverHandshake(br, c, h.cfg.ClusterID, h.cfg.Token, h.cfg.Self)
@@ -94,7 +96,7 @@ func (h *Host) serve(c net.Conn) {
 		if len(batch) < maxReadBatch && frameBuffered(br) {
 			continue
 		}
-		if !h.post(item{from: from, batch: batch}) {
+		if !h.deliver(&fl, from, batch) {
 			return
 		}
 		batch = make([]transport.Message, 0, maxReadBatch)
@@ -267,8 +269,7 @@ func (p *peer) dial() (net.Conn, <-chan struct{}, error) {
 		case <-ctx.Done():
 		}
 	}()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", addr)
+	c, err := h.dialConn(ctx, addr)
 	if err != nil {
 		return nil, nil, err
 	}

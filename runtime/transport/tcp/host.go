@@ -20,6 +20,7 @@ package tcp
 import (
 	"context"
 	crand "crypto/rand"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -68,6 +69,12 @@ type Config struct {
 	SendQueueBytes int
 	Logger         *slog.Logger           // nil discards
 	OnEvent        func(*transport.Event) // Env.Emit hook, called on the loop; nil drops
+	// Listener, if set, is used instead of binding Listen (a caller that
+	// must know its address before it knows its NodeID binds first).
+	Listener net.Listener
+	// TLS, if set, wraps every connection in TLS (both directions) under
+	// the token handshake; set ClientAuth in it for mutual authentication.
+	TLS *tls.Config
 }
 
 // Stats counts a host's traffic and trouble since Listen.
@@ -114,6 +121,7 @@ type Host struct {
 	running          atomic.Bool
 	wg               sync.WaitGroup // accept loop, connection readers, peer writers
 	stats            counters
+	faults           faults // the link fault layer (fault.go)
 
 	mu     sync.Mutex // guards the fields below
 	closed bool
@@ -155,9 +163,15 @@ func Listen(cfg Config) (*Host, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("tcp: listen: %w", err)
+	ln := cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return nil, fmt.Errorf("tcp: listen: %w", err)
+		}
+	}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
 	}
 	return &Host{
 		cfg:              cfg,

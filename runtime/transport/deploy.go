@@ -1,0 +1,376 @@
+package transport
+
+import "time"
+
+// Messages of a deployed cluster (runtime/deploy): processes started with
+// `raysim start` join the head's coordinator, which assigns node IDs and
+// publishes the address book; status queries, node control (fault
+// injection), link faults and trace streaming ride the same authenticated
+// connections. Their kinds live in their own range, from 300.
+const (
+	KindJoinRequest Kind = 300 + iota
+	KindJoinReply
+	KindAddressBook
+	KindLeave
+	KindStatusRequest
+	KindStatusReply
+	KindNodeControl
+	KindLinkFault
+	KindTraceSubscribe
+	KindTraceBatch
+)
+
+// Roles of a process in a deployed cluster.
+const (
+	RoleNode   uint8 = iota + 1 // a raylet with resources (raysim start)
+	RoleDriver                  // a raylet with no resources that runs drivers (raysim run --address, ray.Connect)
+	RoleQuery                   // no raylet: status and control only (raysim status)
+)
+
+// BookEntry is one endpoint of a deployed cluster: where it listens, and
+// for a raylet, its name, role and the agent endpoint of its process.
+type BookEntry struct {
+	Node  NodeID
+	Addr  string
+	Name  string
+	Role  uint8
+	Agent NodeID
+}
+
+// ClusterSpec is what a joining process must know to build its components
+// exactly as the head built its own.
+type ClusterSpec struct {
+	Shards          uint32
+	Replicas        uint32
+	Policy          string
+	SpillThreshold  uint32
+	HeartbeatPeriod time.Duration
+	NodeTimeout     time.Duration
+	Seed            int64
+}
+
+// JoinRequest is sent by a process's agent endpoint to the coordinator.
+// Addr is the listen address of the raylet it will run (empty for a
+// query); AgentAddr is where the agent itself listens (the reply goes
+// there). Functions lists the process's function table ("name=signature",
+// sorted): the coordinator refuses a process whose table differs from the
+// head's, naming the difference.
+type JoinRequest struct {
+	Role             uint8
+	Name             string
+	Addr             string
+	AgentAddr        string
+	Resources        Resources
+	ObjectStoreBytes int64
+	Functions        []string
+}
+
+// JoinReply answers a JoinRequest: Err set means refused; else Node is the
+// raylet's assigned ID (0 for a query), Session a cluster-unique number
+// (drivers salt their task IDs with it), Spec the cluster's configuration
+// and Book every endpoint known so far.
+type JoinReply struct {
+	Err     string
+	Node    NodeID
+	Session uint64
+	Spec    ClusterSpec
+	Book    []BookEntry
+}
+
+// AddressBook is the coordinator's publication of every endpoint (the whole
+// book each time; Epoch orders publications).
+type AddressBook struct {
+	Epoch   uint64
+	Entries []BookEntry
+}
+
+// Leave tells the coordinator a process is going away on purpose (its
+// raylet Node, or its agent for a query process).
+type Leave struct{ Node NodeID }
+
+// StatusRequest asks the coordinator for the cluster's nodes.
+type StatusRequest struct{}
+
+// NodeStatus is one raylet as the coordinator sees it (load from the last
+// heartbeat the node-table shard received; Age since then).
+type NodeStatus struct {
+	Node        NodeID
+	Name        string
+	Role        uint8
+	Addr        string
+	Incarnation uint64
+	Total       Resources
+	Available   Resources
+	QueueLen    uint32
+	Alive       bool
+	Age         time.Duration
+}
+
+// StatusReply lists the cluster's raylets, by NodeID.
+type StatusReply struct {
+	Nodes []NodeStatus
+}
+
+// Node control operations (NodeControl.Op).
+const (
+	ControlKill    uint8 = iota + 1 // crash the raylet: state gone, no goodbye
+	ControlRestart                  // start a new incarnation of a killed raylet
+	ControlDrain                    // stop taking work, finish it, leave
+)
+
+// NodeControl asks the coordinator (Name set) or a process's agent (Node
+// set) to act on a raylet. Reply is sent back as a NodeControl with Err or
+// Done set when Ack is true.
+type NodeControl struct {
+	Op   uint8
+	Name string
+	Node NodeID
+	Ack  bool
+	Done bool
+	Err  string
+}
+
+// LinkFault sets (or with Clear, removes every) fault on the links from any
+// endpoint of the processes named in From to any of those named in To:
+// extra Delay, Loss (a lost frame is delivered one retransmit timeout
+// later, as TCP would), or Down (held until healed). The coordinator
+// resolves names and forwards it to every agent.
+type LinkFault struct {
+	From, To []string
+	Delay    time.Duration
+	Loss     float64
+	Down     bool
+	Clear    bool
+	// Resolved by the coordinator: endpoint IDs of From and To.
+	FromNodes, ToNodes []NodeID
+}
+
+// TraceSubscribe asks the coordinator (then every agent) to stream the
+// runtime events of every endpoint to Sink; Stop ends it.
+type TraceSubscribe struct {
+	Sink NodeID
+	Stop bool
+}
+
+// TraceRecord is one runtime event with its wall-clock time.
+type TraceRecord struct {
+	At    time.Time
+	Event Event
+}
+
+// TraceBatch carries events from one process to a trace sink.
+type TraceBatch struct {
+	Records []TraceRecord
+}
+
+func (*JoinRequest) Kind() Kind    { return KindJoinRequest }
+func (*JoinReply) Kind() Kind      { return KindJoinReply }
+func (*AddressBook) Kind() Kind    { return KindAddressBook }
+func (*Leave) Kind() Kind          { return KindLeave }
+func (*StatusRequest) Kind() Kind  { return KindStatusRequest }
+func (*StatusReply) Kind() Kind    { return KindStatusReply }
+func (*NodeControl) Kind() Kind    { return KindNodeControl }
+func (*LinkFault) Kind() Kind      { return KindLinkFault }
+func (*TraceSubscribe) Kind() Kind { return KindTraceSubscribe }
+func (*TraceBatch) Kind() Kind     { return KindTraceBatch }
+
+func (e *Encoder) strings(ss []string) {
+	e.Uvarint(uint64(len(ss)))
+	for _, s := range ss {
+		e.String(s)
+	}
+}
+
+func (d *Decoder) strings() []string {
+	n := d.Count(MaxCount, 1)
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = d.String()
+	}
+	return out
+}
+
+func (e *Encoder) book(b []BookEntry) {
+	e.Uvarint(uint64(len(b)))
+	for _, x := range b {
+		e.Node(x.Node)
+		e.String(x.Addr)
+		e.String(x.Name)
+		e.U8(x.Role)
+		e.Node(x.Agent)
+	}
+}
+
+func (d *Decoder) book() []BookEntry {
+	n := d.Count(MaxCount, 5)
+	if n == 0 {
+		return nil
+	}
+	out := make([]BookEntry, n)
+	for i := range out {
+		out[i] = BookEntry{Node: d.Node(), Addr: d.String(), Name: d.String(), Role: d.U8(), Agent: d.Node()}
+	}
+	return out
+}
+
+func (m *JoinRequest) MarshalWire(e *Encoder) {
+	e.U8(m.Role)
+	e.String(m.Name)
+	e.String(m.Addr)
+	e.String(m.AgentAddr)
+	e.Resources(m.Resources)
+	e.Varint(m.ObjectStoreBytes)
+	e.strings(m.Functions)
+}
+
+func (m *JoinRequest) UnmarshalWire(d *Decoder) {
+	m.Role, m.Name, m.Addr, m.AgentAddr = d.U8(), d.String(), d.String(), d.String()
+	m.Resources = d.Resources()
+	m.ObjectStoreBytes = d.Varint()
+	m.Functions = d.strings()
+}
+
+func (m *JoinReply) MarshalWire(e *Encoder) {
+	e.String(m.Err)
+	e.Node(m.Node)
+	e.Uvarint(m.Session)
+	s := &m.Spec
+	e.U32(s.Shards)
+	e.U32(s.Replicas)
+	e.String(s.Policy)
+	e.U32(s.SpillThreshold)
+	e.Duration(s.HeartbeatPeriod)
+	e.Duration(s.NodeTimeout)
+	e.Varint(s.Seed)
+	e.book(m.Book)
+}
+
+func (m *JoinReply) UnmarshalWire(d *Decoder) {
+	m.Err, m.Node, m.Session = d.String(), d.Node(), d.Uvarint()
+	s := &m.Spec
+	s.Shards, s.Replicas, s.Policy, s.SpillThreshold = d.U32(), d.U32(), d.String(), d.U32()
+	s.HeartbeatPeriod, s.NodeTimeout, s.Seed = d.Duration(), d.Duration(), d.Varint()
+	m.Book = d.book()
+}
+
+func (m *AddressBook) MarshalWire(e *Encoder) { e.Uvarint(m.Epoch); e.book(m.Entries) }
+func (m *AddressBook) UnmarshalWire(d *Decoder) {
+	m.Epoch = d.Uvarint()
+	m.Entries = d.book()
+}
+
+func (m *Leave) MarshalWire(e *Encoder)   { e.Node(m.Node) }
+func (m *Leave) UnmarshalWire(d *Decoder) { m.Node = d.Node() }
+
+func (m *StatusRequest) MarshalWire(*Encoder)   {}
+func (m *StatusRequest) UnmarshalWire(*Decoder) {}
+
+func (m *StatusReply) MarshalWire(e *Encoder) {
+	e.Uvarint(uint64(len(m.Nodes)))
+	for i := range m.Nodes {
+		n := &m.Nodes[i]
+		e.Node(n.Node)
+		e.String(n.Name)
+		e.U8(n.Role)
+		e.String(n.Addr)
+		e.Uvarint(n.Incarnation)
+		e.Resources(n.Total)
+		e.Resources(n.Available)
+		e.U32(n.QueueLen)
+		e.Bool(n.Alive)
+		e.Duration(n.Age)
+	}
+}
+
+func (m *StatusReply) UnmarshalWire(d *Decoder) {
+	n := d.Count(MaxCount, 8)
+	if n == 0 {
+		return
+	}
+	m.Nodes = make([]NodeStatus, n)
+	for i := range m.Nodes {
+		s := &m.Nodes[i]
+		s.Node, s.Name, s.Role, s.Addr, s.Incarnation = d.Node(), d.String(), d.U8(), d.String(), d.Uvarint()
+		s.Total, s.Available = d.Resources(), d.Resources()
+		s.QueueLen, s.Alive, s.Age = d.U32(), d.Bool(), d.Duration()
+	}
+}
+
+func (m *NodeControl) MarshalWire(e *Encoder) {
+	e.U8(m.Op)
+	e.String(m.Name)
+	e.Node(m.Node)
+	e.Bool(m.Ack)
+	e.Bool(m.Done)
+	e.String(m.Err)
+}
+
+func (m *NodeControl) UnmarshalWire(d *Decoder) {
+	m.Op, m.Name, m.Node, m.Ack, m.Done, m.Err = d.U8(), d.String(), d.Node(), d.Bool(), d.Bool(), d.String()
+}
+
+func (m *LinkFault) MarshalWire(e *Encoder) {
+	e.strings(m.From)
+	e.strings(m.To)
+	e.Duration(m.Delay)
+	e.F64(m.Loss)
+	e.Bool(m.Down)
+	e.Bool(m.Clear)
+	e.Nodes(m.FromNodes)
+	e.Nodes(m.ToNodes)
+}
+
+func (m *LinkFault) UnmarshalWire(d *Decoder) {
+	m.From, m.To = d.strings(), d.strings()
+	m.Delay, m.Loss, m.Down, m.Clear = d.Duration(), d.F64(), d.Bool(), d.Bool()
+	m.FromNodes, m.ToNodes = d.Nodes(), d.Nodes()
+}
+
+func (m *TraceSubscribe) MarshalWire(e *Encoder)   { e.Node(m.Sink); e.Bool(m.Stop) }
+func (m *TraceSubscribe) UnmarshalWire(d *Decoder) { m.Sink, m.Stop = d.Node(), d.Bool() }
+
+func (m *TraceBatch) MarshalWire(e *Encoder) {
+	e.Uvarint(uint64(len(m.Records)))
+	for i := range m.Records {
+		r := &m.Records[i]
+		e.Varint(r.At.UnixNano())
+		ev := &r.Event
+		e.U8(uint8(ev.Kind))
+		e.Node(ev.Node)
+		e.Node(ev.Peer)
+		e.Task(ev.Task)
+		e.Object(ev.Object)
+		e.Varint(ev.Bytes)
+		e.String(ev.Detail)
+	}
+}
+
+func (m *TraceBatch) UnmarshalWire(d *Decoder) {
+	n := d.Count(MaxCount, 14)
+	if n == 0 {
+		return
+	}
+	m.Records = make([]TraceRecord, n)
+	for i := range m.Records {
+		r := &m.Records[i]
+		r.At = time.Unix(0, d.Varint())
+		r.Event = Event{Kind: EventKind(d.U8()), Node: d.Node(), Peer: d.Node(), Task: d.Task(),
+			Object: d.Object(), Bytes: d.Varint(), Detail: d.String()}
+	}
+}
+
+func init() {
+	register(KindJoinRequest, func() Message { return new(JoinRequest) })
+	register(KindJoinReply, func() Message { return new(JoinReply) })
+	register(KindAddressBook, func() Message { return new(AddressBook) })
+	register(KindLeave, func() Message { return new(Leave) })
+	register(KindStatusRequest, func() Message { return new(StatusRequest) })
+	register(KindStatusReply, func() Message { return new(StatusReply) })
+	register(KindNodeControl, func() Message { return new(NodeControl) })
+	register(KindLinkFault, func() Message { return new(LinkFault) })
+	register(KindTraceSubscribe, func() Message { return new(TraceSubscribe) })
+	register(KindTraceBatch, func() Message { return new(TraceBatch) })
+}
