@@ -175,7 +175,8 @@ type Fault struct {
 	// none); DetectAfter = Detected - At.
 	Detected    time.Duration
 	DetectAfter time.Duration
-	// Baseline is the completion rate before the fault (tasks/s), Dip the
+	// Baseline is the completion rate before the fault (tasks/s: the median
+	// of up to 5 bins), Dip the
 	// lowest smoothed rate after it; Recovered the first time the smoothed
 	// rate is back to 90% of Baseline after a dip (RecoverAfter = Recovered
 	// - At). NoDip: the rate never fell below 90%; NotRecovered: it had not
@@ -726,15 +727,14 @@ func (a *analyzer) faults() {
 			a.netFaults[i] = f
 			continue
 		}
-		// Baseline: the mean rate over up to 10 bins before the fault (the
-		// whole run's mean when the fault comes first).
-		lo := max(k0-10, 0)
+		// Baseline: the median rate over up to 5 bins before the fault
+		// (robust to the tail of a burst that ended just before it); the
+		// whole run's mean when the fault comes first.
+		lo := max(k0-5, 0)
 		if k0-lo >= 2 {
-			var s float64
-			for _, v := range th.Values[lo:k0] {
-				s += v
-			}
-			f.Baseline = s / float64(k0-lo)
+			w := slices.Clone(th.Values[lo:k0])
+			slices.Sort(w)
+			f.Baseline = w[len(w)/2]
 		} else if lastDone > 0 {
 			f.Baseline = float64(len(a.completes)) / lastDone.Seconds()
 		}

@@ -166,11 +166,10 @@ func WriteText(w io.Writer, r *Report) error {
 		tw = newTab(ew)
 		fmt.Fprintln(tw, "#\ttask\tfunction\tnode\tsubmitted\tfrom pred. finish: queue\tfetch\texec\t")
 		for i, ph := range cp.Tasks {
-			if i == 6 && len(cp.Tasks) > 12 {
-				fmt.Fprintf(tw, "...\t(%d more)\t\t\t\t\t\t\t\n", len(cp.Tasks)-12)
-				i = len(cp.Tasks) - 6
-			}
-			if i >= 6 && i < len(cp.Tasks)-6 && len(cp.Tasks) > 12 {
+			if n := len(cp.Tasks); n > 12 && i >= 6 && i < n-6 {
+				if i == 6 {
+					fmt.Fprintf(tw, "...\t(%d more)\t\t\t\t\t\t\t\n", n-12)
+				}
 				continue
 			}
 			fmt.Fprintf(tw, "%d\t%v\t%s\t%s\t%s\t%s\t%s\t%s\t\n", i+1, ph.Task, ph.Func, r.NodeName(ph.Node), ms(ph.Submit), ms(ph.Queue), ms(ph.Fetch), ms(ph.Exec))

@@ -1,0 +1,258 @@
+package analysis_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/analysis"
+	"raysim/runtime/transport"
+	"raysim/scenarios"
+	"raysim/scenarios/runner"
+	"raysim/traces"
+)
+
+type run struct {
+	res   *runner.Result
+	trace []byte
+	rep   *analysis.Report
+}
+
+// traced runs a shipped scenario (with overrides) into an in-memory trace
+// and analyzes it.
+func traced(t testing.TB, file string, sets ...string) *run {
+	t.Helper()
+	s, err := scenarios.LoadWithOverrides(filepath.Join("..", "scenarios", file), sets)
+	require.NoError(t, err)
+	yaml, err := s.Marshal()
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	w, err := traces.NewWriter(&buf, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed, Transport: "sim"}, traces.WriterOptions{})
+	require.NoError(t, err)
+	rec := traces.NewRecorder(w)
+	res, err := runner.Run(context.Background(), s, runner.Options{Trace: rec})
+	require.NoError(t, err)
+	require.NoError(t, rec.Close())
+	r, err := traces.NewReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	rep, err := analysis.Analyze(r)
+	require.NoError(t, err)
+	rep.Name = s.Name
+	return &run{res: res, trace: buf.Bytes(), rep: rep}
+}
+
+var (
+	quickOnce, crashOnce sync.Once
+	quick, crash         *run
+)
+
+func quickstart(t testing.TB) *run {
+	quickOnce.Do(func() { quick = traced(t, "quickstart.yaml") })
+	require.NotNil(t, quick)
+	return quick
+}
+
+func crashRestart(t testing.TB) *run {
+	crashOnce.Do(func() {
+		crash = traced(t, "fault-crash-restart.yaml", "workload.0.params.tasks=1000", "workload.1.params.chains=8")
+	})
+	require.NotNil(t, crash)
+	return crash
+}
+
+// recount sums what the analysis derives straight from the records.
+func recount(t testing.TB, data []byte) (transferred int64, transfers uint64, kinds map[string]int) {
+	r, err := traces.NewReader(bytes.NewReader(data))
+	require.NoError(t, err)
+	kinds = map[string]int{}
+	for _, rec := range r.All() {
+		kinds[rec.KindName()]++
+		if rec.RuntimeKind() == transport.EvObjectTransferred {
+			transferred += rec.Bytes
+			transfers++
+		}
+	}
+	require.NoError(t, r.Err())
+	return
+}
+
+func checkConsistent(t *testing.T, x *run) {
+	rep, res := x.rep, x.res
+	// Task counts are the runner's.
+	assert.Equal(t, res.TasksSubmitted, rep.Tasks.Submitted, "submitted")
+	assert.Equal(t, res.TasksCompleted, rep.Tasks.Completed, "completed")
+	assert.Equal(t, res.TasksFailed, rep.Tasks.Failed, "failed")
+	assert.Equal(t, res.TasksRetried, rep.Tasks.Retried, "retried")
+	assert.Equal(t, res.TasksCancelled, rep.Tasks.Cancelled, "cancelled")
+	assert.Equal(t, res.ObjectsLost, rep.Tasks.ObjectsLost)
+	assert.Equal(t, res.ObjectsReconstructed, rep.Tasks.ObjectsReconstructed)
+	assert.Equal(t, res.FaultsInjected, len(rep.Faults), "one fault row per injected fault")
+	assert.InDelta(t, res.VirtualSeconds, rep.End.Seconds(), 0.01)
+
+	// The latency distribution is the runner's, percentile for percentile.
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	tot := rep.Latency.Phase.Total
+	assert.InDelta(t, res.LatencyMs.P50, ms(tot.P50), 1e-6)
+	assert.InDelta(t, res.LatencyMs.P90, ms(tot.P90), 1e-6)
+	assert.InDelta(t, res.LatencyMs.P99, ms(tot.P99), 1e-6)
+	assert.InDelta(t, res.LatencyMs.Max, ms(tot.Max), 1e-6)
+
+	// Every task's split adds up to its total; no phase is negative.
+	require.NotEmpty(t, rep.Latency.Split)
+	withExec := 0
+	for _, p := range rep.Latency.Split {
+		require.Equal(t, p.Total, p.Queue+p.Fetch+p.Exec, "task %v split", p.Task)
+		require.GreaterOrEqual(t, p.Queue, time.Duration(0), "task %v", p.Task)
+		require.GreaterOrEqual(t, p.Fetch, time.Duration(0), "task %v", p.Task)
+		require.GreaterOrEqual(t, p.Exec, time.Duration(0), "task %v", p.Task)
+		require.LessOrEqual(t, p.Sched, p.Queue, "scheduling is part of queueing, task %v", p.Task)
+		if p.Exec > 0 {
+			withExec++
+		}
+	}
+	assert.Greater(t, withExec, len(rep.Latency.Split)*9/10, "most tasks have an execution phase")
+
+	// Throughput bins hold every completion.
+	var sum float64
+	for _, v := range rep.Throughput.Values {
+		sum += v * rep.Throughput.Bin.Seconds()
+	}
+	assert.InDelta(t, float64(rep.Tasks.Completed), sum, 1e-6*float64(rep.Tasks.Completed))
+
+	// Transfer volume is the sum of object.transferred events, and the
+	// per-node, per-link and per-bin views add up to it.
+	bytesT, countT, kinds := recount(t, x.trace)
+	assert.Equal(t, bytesT, rep.Transfers.Bytes)
+	assert.Equal(t, countT, rep.Transfers.Count)
+	var in, out, links, over int64
+	for _, n := range rep.Nodes {
+		in += n.BytesIn
+		out += n.BytesOut
+	}
+	for _, l := range rep.Transfers.Links {
+		links += l.Bytes
+	}
+	for _, v := range rep.Transfers.Over.Values {
+		over += int64(v)
+	}
+	assert.Equal(t, bytesT, in)
+	assert.Equal(t, bytesT, out)
+	assert.Equal(t, bytesT, links)
+	assert.Equal(t, bytesT, over)
+
+	// Placements: every submitted task placed once first.
+	pl := rep.Placement
+	assert.Equal(t, uint64(kinds["task.submitted"]), pl.Local+pl.Spilled+pl.Actor+pl.Other)
+	var executed uint64
+	for _, n := range rep.Nodes {
+		executed += n.Executed
+		assert.GreaterOrEqual(t, n.Utilization, 0.0)
+		assert.LessOrEqual(t, n.Utilization, 1.5, "node %s", n.Name)
+	}
+	assert.Equal(t, uint64(kinds["task.finished"]), executed)
+	assert.LessOrEqual(t, rep.Transfers.Fetched+rep.Transfers.WaitedLocal, uint64(kinds["task.args_ready"]))
+
+	// The critical path's segments add up to its span.
+	cp := rep.CriticalPath
+	require.NotEmpty(t, cp.Tasks)
+	assert.Equal(t, cp.Span, cp.Queue+cp.Fetch+cp.Exec)
+	assert.LessOrEqual(t, cp.Span, cp.EndToEnd)
+	assert.GreaterOrEqual(t, cp.Depth, len(cp.Tasks))
+}
+
+func TestQuickstartConsistent(t *testing.T) {
+	x := quickstart(t)
+	checkConsistent(t, x)
+	// worker-1 crashes at 300ms and restarts at 600ms.
+	f := x.rep.Faults
+	require.Len(t, f, 2)
+	assert.Equal(t, "crash", f[0].Kind)
+	assert.Equal(t, 300*time.Millisecond, f[0].At)
+	assert.Equal(t, "worker-1", x.rep.NodeName(f[0].Node))
+	assert.Positive(t, f[0].Detected, "the crash is detected (node.dead)")
+	assert.Equal(t, f[0].Detected-f[0].At, f[0].DetectAfter)
+	assert.Equal(t, "restart", f[1].Kind)
+	assert.Positive(t, x.rep.Placement.Spilled)
+}
+
+func TestCrashRestartConsistent(t *testing.T) {
+	x := crashRestart(t)
+	checkConsistent(t, x)
+	// Chains of dependent tasks give dependency edges and a deep path.
+	cp := x.rep.CriticalPath
+	assert.Positive(t, cp.Edges)
+	assert.Greater(t, cp.Depth, 5, "chains of 50 dependent tasks")
+	assert.Greater(t, len(cp.Tasks), 1)
+	for _, p := range cp.Tasks[1:] {
+		assert.Equal(t, "chain", p.Func, "the critical path runs along a chain")
+	}
+	assert.Positive(t, x.rep.Transfers.Bytes)
+}
+
+func TestTextAndCompare(t *testing.T) {
+	a, b := quickstart(t), crashRestart(t)
+	var out bytes.Buffer
+	require.NoError(t, analysis.WriteText(&out, a.rep))
+	for _, want := range []string{"-- throughput", "-- task latency", "-- nodes", "-- placement", "-- object transfers", "-- faults", "-- critical path", "worker-1"} {
+		assert.Contains(t, out.String(), want)
+	}
+	out.Reset()
+	require.NoError(t, analysis.WriteCompare(&out, a.rep, b.rep))
+	assert.Contains(t, out.String(), "<<", "different runs differ somewhere")
+	out.Reset()
+	require.NoError(t, analysis.WriteCompare(&out, a.rep, a.rep))
+	assert.Contains(t, out.String(), "identical digests")
+	assert.NotContains(t, out.String(), "<< better")
+	for _, m := range analysis.Compare(a.rep, a.rep) {
+		assert.False(t, m.Significant(), m.Name)
+	}
+}
+
+func TestWriteReport(t *testing.T) {
+	a, b := quickstart(t), crashRestart(t)
+	dir := t.TempDir()
+	path, err := analysis.WriteReport(dir, a.rep)
+	require.NoError(t, err)
+	checkReportFiles(t, dir, path, []string{"throughput", "latency-cdf", "utilization", "transfers"})
+	cdir := filepath.Join(dir, "cmp")
+	cpath, err := analysis.WriteReport(cdir, a.rep, b.rep)
+	require.NoError(t, err)
+	checkReportFiles(t, cdir, cpath, []string{"compare-throughput", "compare-latency-cdf", "a-throughput", "b-utilization"})
+	html, err := os.ReadFile(cpath)
+	require.NoError(t, err)
+	assert.True(t, strings.Contains(string(html), `class="worse"`), "a highlighted row")
+}
+
+func checkReportFiles(t *testing.T, dir, path string, figs []string) {
+	t.Helper()
+	for _, f := range figs {
+		svg, err := os.ReadFile(filepath.Join(dir, f+".svg"))
+		require.NoError(t, err)
+		assert.Contains(t, string(svg[:min(len(svg), 200)]), "<svg", f)
+		png, err := os.ReadFile(filepath.Join(dir, f+".png"))
+		require.NoError(t, err)
+		assert.True(t, bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")), f)
+	}
+	html, err := os.ReadFile(path)
+	require.NoError(t, err)
+	s := string(html)
+	// (assert.Contains would print the whole page on failure.)
+	assert.True(t, strings.Contains(s, `id="raysim-report"`), "marker element")
+	assert.Equal(t, len(figs) > 0, strings.Contains(s, `src="data:image/svg`), "plots inlined as SVG data URIs")
+	assert.True(t, strings.Contains(s, `href="data:image/png;base64,`), "PNG data URIs")
+	// Self-contained: nothing is loaded from anywhere else.
+	for _, bad := range []string{`src="http`, `href="http`, `src="/`, `<link`, `@import`, `url(`} {
+		assert.False(t, strings.Contains(s, bad), "the page refers to %s", bad)
+	}
+	_, err = os.Stat(filepath.Join(dir, "summary.txt"))
+	require.NoError(t, err)
+	assert.False(t, strings.Contains(s, "<no value>"), "template fields all resolved")
+}

@@ -1,0 +1,285 @@
+package analysis
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"slices"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// Figure is one rendered plot in both formats.
+type Figure struct {
+	Name  string // file stem: throughput, latency-cdf, ...
+	Title string
+	SVG   []byte
+	PNG   []byte
+}
+
+const (
+	figW = 7 * vg.Inch
+	figH = 3.2 * vg.Inch
+)
+
+func render(name string, p *plot.Plot) (Figure, error) {
+	f := Figure{Name: name, Title: p.Title.Text}
+	for _, format := range []string{"svg", "png"} {
+		wt, err := p.WriterTo(figW, figH, format)
+		if err != nil {
+			return f, fmt.Errorf("plot %s: %w", name, err)
+		}
+		var buf bytes.Buffer
+		if _, err := wt.WriteTo(&buf); err != nil {
+			return f, fmt.Errorf("plot %s: %w", name, err)
+		}
+		if format == "svg" {
+			f.SVG = buf.Bytes()
+		} else {
+			f.PNG = buf.Bytes()
+		}
+	}
+	return f, nil
+}
+
+func newPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.Add(plotter.NewGrid())
+	p.Legend.Top = true
+	return p
+}
+
+// seriesXY is a binned series as (bin middle in seconds, value * scale).
+func seriesXY(s Series, scale float64) plotter.XYs {
+	xy := make(plotter.XYs, len(s.Values))
+	for i, v := range s.Values {
+		xy[i].X = (s.At(i) + s.Bin/2).Seconds()
+		xy[i].Y = v * scale
+	}
+	return xy
+}
+
+func addLine(p *plot.Plot, label string, xy plotter.XYs, i int, dashed bool) error {
+	l, err := plotter.NewLine(xy)
+	if err != nil {
+		return err
+	}
+	l.Color = plotutil.Color(i)
+	l.Width = vg.Points(1.3)
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+	}
+	p.Add(l)
+	if label != "" {
+		p.Legend.Add(label, l)
+	}
+	return nil
+}
+
+// faultLines marks each fault with a vertical line at its time.
+func faultLines(p *plot.Plot, r *Report, top float64, labelled bool) error {
+	for _, f := range r.Faults {
+		l, err := plotter.NewLine(plotter.XYs{{X: f.At.Seconds(), Y: 0}, {X: f.At.Seconds(), Y: top}})
+		if err != nil {
+			return err
+		}
+		l.Color = color.RGBA{R: 200, A: 255}
+		if f.Kind == "restart" || f.Kind == "heal" {
+			l.Color = color.RGBA{G: 140, A: 255}
+		}
+		l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(l)
+		if labelled {
+			lbl, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: f.At.Seconds(), Y: top}},
+				Labels: []string{" " + f.Kind + " " + r.NodeName(f.Node)}})
+			if err != nil {
+				return err
+			}
+			p.Add(lbl)
+		}
+	}
+	return nil
+}
+
+func peak(vs ...[]float64) float64 {
+	var hi float64
+	for _, v := range vs {
+		for _, x := range v {
+			hi = max(hi, x)
+		}
+	}
+	return hi
+}
+
+// cdfXY is the empirical CDF of ds in milliseconds.
+func cdfXY(ds []time.Duration) plotter.XYs {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	// At most ~400 points: enough for a smooth curve, small SVGs.
+	step := max(len(s)/400, 1)
+	var xy plotter.XYs
+	for i := 0; i < len(s); i += step {
+		xy = append(xy, plotter.XY{X: msf(s[i]), Y: float64(i+1) / float64(len(s))})
+	}
+	if n := len(s); n > 0 && (n-1)%step != 0 {
+		xy = append(xy, plotter.XY{X: msf(s[n-1]), Y: 1})
+	}
+	return xy
+}
+
+func phase(r *Report, pick func(TaskPhases) time.Duration) []time.Duration {
+	out := make([]time.Duration, len(r.Latency.Split))
+	for i, p := range r.Latency.Split {
+		out[i] = pick(p)
+	}
+	return out
+}
+
+var phases = []struct {
+	name string
+	pick func(TaskPhases) time.Duration
+}{
+	{"total", func(p TaskPhases) time.Duration { return p.Total }},
+	{"queue", func(p TaskPhases) time.Duration { return p.Queue }},
+	{"arg fetch", func(p TaskPhases) time.Duration { return p.Fetch }},
+	{"execution", func(p TaskPhases) time.Duration { return p.Exec }},
+}
+
+// Figures renders the plots of one run.
+func Figures(r *Report) ([]Figure, error) {
+	var figs []Figure
+	add := func(name string, p *plot.Plot, err error) error {
+		if err != nil {
+			return err
+		}
+		f, err := render(name, p)
+		figs = append(figs, f)
+		return err
+	}
+	if err := add(throughputPlot(r)); err != nil {
+		return nil, err
+	}
+	if err := add(latencyPlot(r)); err != nil {
+		return nil, err
+	}
+	if err := add(utilizationPlot(r)); err != nil {
+		return nil, err
+	}
+	if err := add(transferPlot(r)); err != nil {
+		return nil, err
+	}
+	return figs, nil
+}
+
+func throughputPlot(r *Report) (string, *plot.Plot, error) {
+	p := newPlot("Throughput (task completions per second)", "virtual time (s)", "tasks/s")
+	if err := addLine(p, fmt.Sprintf("bins of %v", r.Throughput.Bin), seriesXY(r.Throughput, 1), 0, false); err != nil {
+		return "", nil, err
+	}
+	if err := faultLines(p, r, peak(r.Throughput.Values)*1.05, true); err != nil {
+		return "", nil, err
+	}
+	p.Y.Min = 0
+	return "throughput", p, nil
+}
+
+func latencyPlot(r *Report) (string, *plot.Plot, error) {
+	p := newPlot("Task latency CDF, split by phase", "latency (ms)", "fraction of tasks")
+	p.Legend.Left, p.Legend.Top = false, false
+	for i, ph := range phases {
+		if err := addLine(p, ph.name, cdfXY(phase(r, ph.pick)), i, false); err != nil {
+			return "", nil, err
+		}
+	}
+	p.Y.Min, p.Y.Max = 0, 1
+	return "latency-cdf", p, nil
+}
+
+func utilizationPlot(r *Report) (string, *plot.Plot, error) {
+	p := newPlot("Per-node utilization (running tasks / CPUs)", "virtual time (s)", "utilization (%)")
+	for i, n := range r.Nodes {
+		if err := addLine(p, n.Name, seriesXY(n.Busy, 100), i, false); err != nil {
+			return "", nil, err
+		}
+	}
+	var top float64 = 100
+	for _, n := range r.Nodes {
+		top = max(top, peak(n.Busy.Values)*100)
+	}
+	if err := faultLines(p, r, top, false); err != nil {
+		return "", nil, err
+	}
+	p.Y.Min = 0
+	p.Legend.Left = true
+	return "utilization", p, nil
+}
+
+func transferPlot(r *Report) (string, *plot.Plot, error) {
+	p := newPlot("Object transfer volume", "virtual time (s)", "KiB per second")
+	scale := 1 / 1024 / r.Transfers.Over.Bin.Seconds()
+	if err := addLine(p, fmt.Sprintf("%d transfers, %s", r.Transfers.Count, bytesStr(float64(r.Transfers.Bytes))),
+		seriesXY(r.Transfers.Over, scale), 2, false); err != nil {
+		return "", nil, err
+	}
+	p.Y.Min = 0
+	return "transfers", p, nil
+}
+
+// CompareFigures renders two runs overlaid: A solid, B dashed.
+func CompareFigures(a, b *Report) ([]Figure, error) {
+	var figs []Figure
+	la, lb := "A: "+a.Name, "B: "+b.Name
+
+	p := newPlot("Throughput: A (solid) vs B (dashed)", "virtual time (s)", "tasks/s")
+	if err := addLine(p, la, seriesXY(a.Throughput, 1), 0, false); err != nil {
+		return nil, err
+	}
+	if err := addLine(p, lb, seriesXY(b.Throughput, 1), 1, true); err != nil {
+		return nil, err
+	}
+	p.Y.Min = 0
+	f, err := render("compare-throughput", p)
+	if err != nil {
+		return nil, err
+	}
+	figs = append(figs, f)
+
+	p = newPlot("Task latency CDF: A (solid) vs B (dashed)", "latency (ms)", "fraction of tasks")
+	p.Legend.Top = false
+	for i, ph := range []int{0, 3} { // total and execution
+		if err := addLine(p, "A "+phases[ph].name, cdfXY(phase(a, phases[ph].pick)), i, false); err != nil {
+			return nil, err
+		}
+		if err := addLine(p, "B "+phases[ph].name, cdfXY(phase(b, phases[ph].pick)), i, true); err != nil {
+			return nil, err
+		}
+	}
+	p.Y.Min, p.Y.Max = 0, 1
+	f, err = render("compare-latency-cdf", p)
+	if err != nil {
+		return nil, err
+	}
+	figs = append(figs, f)
+
+	p = newPlot("Object transfer volume: A (solid) vs B (dashed)", "virtual time (s)", "KiB per second")
+	if err := addLine(p, la, seriesXY(a.Transfers.Over, 1/1024/a.Transfers.Over.Bin.Seconds()), 0, false); err != nil {
+		return nil, err
+	}
+	if err := addLine(p, lb, seriesXY(b.Transfers.Over, 1/1024/b.Transfers.Over.Bin.Seconds()), 1, true); err != nil {
+		return nil, err
+	}
+	p.Y.Min = 0
+	f, err = render("compare-transfers", p)
+	if err != nil {
+		return nil, err
+	}
+	figs = append(figs, f)
+	return figs, nil
+}
