@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
 	"strings"
 )
@@ -41,7 +42,22 @@ var commands = map[string]*command{}
 func register(c *command) { commands[c.name] = c }
 
 func main() {
+	tuneGC()
 	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// tuneGC trades memory for speed: a simulation allocates a little per event
+// and keeps a large live heap (tables, stores), so the default GOGC=100
+// spends about half the CPU collecting (BenchmarkSimLocalTasks: 11.0µs per
+// task at GOGC=100, 7.9 at 400, 5.6 at 800). A soft memory limit keeps the
+// heap bounded all the same. GOGC or GOMEMLIMIT in the environment win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(8 << 30)
+	}
 }
 
 func dispatch(args []string, stdout, stderr io.Writer) int {

@@ -19,14 +19,12 @@ type Caller struct {
 	children uint64
 	puts     uint32
 	seqs     map[transport.ActorID]uint64
-	ctx      context.Context
 }
 
 type callerKey struct{}
 
 func (r *Raylet) newCaller(id transport.TaskID, t *task) *Caller {
 	c := &Caller{r: r, task: id, t: t}
-	c.ctx = context.WithValue(context.Background(), callerKey{}, c)
 	return c
 }
 
@@ -36,7 +34,29 @@ func (r *Raylet) newCaller(id transport.TaskID, t *task) *Caller {
 func (r *Raylet) NewDriver(id transport.TaskID) *Caller { return r.newCaller(id, nil) }
 
 // Context carries the caller; runtime/ray finds it with CallerFrom.
-func (c *Caller) Context() context.Context { return c.ctx }
+func (c *Caller) Context() context.Context { return c }
+
+// A Caller is itself the context user code receives (it carries no
+// deadline and is never cancelled: user code in netsim has no wall clock),
+// which saves building a context per task.
+var _ context.Context = (*Caller)(nil)
+
+// Deadline implements context.Context: none.
+func (c *Caller) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// Done implements context.Context: never.
+func (c *Caller) Done() <-chan struct{} { return nil }
+
+// Err implements context.Context: never cancelled.
+func (c *Caller) Err() error { return nil }
+
+// Value implements context.Context: the caller itself under its key.
+func (c *Caller) Value(key any) any {
+	if key == (callerKey{}) {
+		return c
+	}
+	return nil
+}
 
 // WithContext binds the caller to a user context (for cancellation on TCP).
 func (c *Caller) WithContext(ctx context.Context) context.Context {
@@ -45,6 +65,9 @@ func (c *Caller) WithContext(ctx context.Context) context.Context {
 
 // CallerFrom returns the caller bound to ctx.
 func CallerFrom(ctx context.Context) (*Caller, bool) {
+	if c, ok := ctx.(*Caller); ok {
+		return c, true
+	}
 	c, ok := ctx.Value(callerKey{}).(*Caller)
 	return c, ok
 }

@@ -302,6 +302,11 @@ func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
 	}
 	t := &task{spec: spec}
 	r.tasks[spec.ID] = t
+	if !hasRefArgs(spec) { // the common case: no closure, no waiting
+		r.enqueueReady(t)
+		r.dispatch()
+		return
+	}
 	r.waiting++
 	r.resolveArgs(t, func() {
 		r.waiting--
@@ -311,6 +316,15 @@ func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
 		r.enqueueReady(t)
 		r.dispatch()
 	})
+}
+
+func hasRefArgs(spec *transport.TaskSpec) bool {
+	for i := range spec.Args {
+		if spec.Args[i].IsRef {
+			return true
+		}
+	}
+	return false
 }
 
 // resolveArgs makes every by-reference argument of t local and pinned, then

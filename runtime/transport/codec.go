@@ -285,10 +285,17 @@ func (d *Decoder) String() string {
 // Marshal appends m's frame body (version, kind, message) to buf.
 func Marshal(buf []byte, m Message) []byte {
 	e := Encoder{buf: buf}
+	e.MarshalMessage(m)
+	return e.buf
+}
+
+// MarshalMessage appends m's frame body to e: Marshal for callers that keep
+// an Encoder (a *Encoder passed to MarshalWire escapes, so a reused one
+// saves an allocation per message on hot paths).
+func (e *Encoder) MarshalMessage(m Message) {
 	e.U8(ProtocolVersion)
 	e.U16(uint16(m.Kind()))
-	m.MarshalWire(&e)
-	return e.buf
+	m.MarshalWire(e)
 }
 
 // Unmarshal decodes one frame body written by Marshal. It never panics on
@@ -319,10 +326,19 @@ func Unmarshal(body []byte) (Message, error) {
 // WireSize is the encoded size of m plus its virtual payload, the bytes a
 // network is charged for. scratch is reused to avoid allocation.
 func WireSize(scratch []byte, m Message) (int64, []byte) {
-	scratch = Marshal(scratch[:0], m)
-	n := int64(len(scratch)) + 4 // length prefix
+	e := Encoder{buf: scratch[:0]}
+	n := e.WireSize(m)
+	return n, e.buf
+}
+
+// WireSize encodes m into e (after resetting it) and returns the bytes a
+// network is charged for: the frame plus m's virtual payload.
+func (e *Encoder) WireSize(m Message) int64 {
+	e.buf = e.buf[:0]
+	e.MarshalMessage(m)
+	n := int64(len(e.buf)) + 4 // length prefix
 	if s, ok := m.(Sized); ok {
 		n += s.VirtualBytes()
 	}
-	return n, scratch
+	return n
 }

@@ -27,8 +27,8 @@ type Options struct {
 type Net struct {
 	Sim  *netsim.Sim
 	opts Options
-	// scratch is shared: exactly one goroutine runs at a time in netsim.
-	scratch []byte
+	// enc is shared: exactly one goroutine runs at a time in netsim.
+	enc transport.Encoder
 }
 
 // New wraps a simulator. The simulator's Config.OnEvent must call the
@@ -193,10 +193,9 @@ func (e *env) After(d time.Duration, f func()) transport.Timer { return e.node.A
 
 func (e *env) Send(to transport.NodeID, m transport.Message) {
 	n := e.net
-	var size int64
-	size, n.scratch = transport.WireSize(n.scratch, m)
+	size := n.enc.WireSize(m)
 	if n.opts.WireCheck {
-		back, err := transport.Unmarshal(n.scratch[:len(n.scratch)])
+		back, err := transport.Unmarshal(n.enc.Bytes())
 		if err != nil {
 			panic(fmt.Sprintf("sim: wire check: %T does not survive the codec: %v", m, err))
 		}
@@ -222,30 +221,44 @@ func (e *env) Send(to transport.NodeID, m transport.Message) {
 // does the coroutine yield to the loop. A call that completes inside
 // register on an idle node thus costs no event and no switch.
 func (e *env) Await(register func(wake func())) {
-	var parked func()
-	woken, inside := false, true
-	register(func() {
-		if woken {
-			return
-		}
-		woken = true
-		if !inside {
-			parked()
-		}
-	})
-	inside = false
-	if woken {
+	w := &waiter{inside: true}
+	w.wakeFn = w.wake
+	register(w.wakeFn)
+	w.inside = false
+	if w.woken {
 		if e.node.BusyUntil() <= e.net.Sim.Now() {
 			return
 		}
 		// The loop charged service time in register: the caller goes on
 		// only when the node is free again, or a burst of work done in one
 		// turn would all happen at one virtual instant.
-		e.node.Await(func(wake func()) { wake() })
+		e.node.Await(wakeAtOnce)
 		return
 	}
-	e.node.Await(func(wake func()) { parked = wake })
+	e.node.Await(w.park)
 }
+
+// waiter is one Await's state: one allocation, where closures over its
+// fields would cost one per captured variable.
+type waiter struct {
+	woken, inside bool
+	parked        func()
+	wakeFn        func()
+}
+
+func (w *waiter) wake() {
+	if w.woken {
+		return
+	}
+	w.woken = true
+	if !w.inside {
+		w.parked()
+	}
+}
+
+func (w *waiter) park(wake func()) { w.parked = wake }
+
+func wakeAtOnce(wake func()) { wake() }
 
 func (e *env) Emit(ev *transport.Event) {
 	if e.net.opts.OnEvent != nil {
