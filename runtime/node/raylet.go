@@ -336,8 +336,10 @@ func (r *Raylet) resolveArgs(t *task, ready func()) {
 		}
 		if r.store.Pin(a.Ref) {
 			t.pinned = append(t.pinned, a.Ref)
+			r.env.Emit(&transport.Event{Kind: transport.EvTaskArg, Node: r.self, Task: t.spec.ID, Object: a.Ref, Detail: "local"})
 			continue
 		}
+		r.env.Emit(&transport.Event{Kind: transport.EvTaskArg, Node: r.self, Task: t.spec.ID, Object: a.Ref, Detail: "fetch"})
 		t.missing++
 		id := a.Ref
 		r.need(id, func() {

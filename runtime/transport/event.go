@@ -30,6 +30,7 @@ const (
 	EvNodeAlive
 	EvNodeDead
 	EvWarning
+	EvTaskArg // a by-reference argument: Object = the argument, Detail "local" or "fetch"
 	evKindCount
 )
 
@@ -42,6 +43,7 @@ var eventKindNames = [...]string{
 	EvObjectReconstructed: "object.reconstructed", EvGCSWrite: "gcs.write", EvGCSSubscribe: "gcs.subscribe",
 	EvActorCreated: "actor.created", EvActorRestarted: "actor.restarted", EvActorDied: "actor.died",
 	EvNodeAlive: "node.alive", EvNodeDead: "node.dead", EvWarning: "warning",
+	EvTaskArg: "task.arg",
 }
 
 func (k EventKind) String() string {
