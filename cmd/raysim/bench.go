@@ -28,6 +28,7 @@ type benchReport struct {
 	Scale   []bench.ScaleResult  `json:"scale,omitempty"`
 	Pending *bench.PendingResult `json:"pending,omitempty"`
 	ES      []bench.ESResult     `json:"es,omitempty"`
+	Flush   *bench.FlushResult   `json:"gcs_flush,omitempty"`
 }
 
 func cmdBench(args []string, stdout, stderr io.Writer) int {
@@ -44,6 +45,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	sweep := fs.String("sweep", "10,30,100,300,1000", "--scale: node counts of the sweep (empty: none)")
 	sweepPerNode := fs.Int("sweep-tasks-per-node", 2000, "--scale: tasks per node in the sweep")
 	pending := fs.Int("pending", 1_000_000, "--scale: tasks queued on one node for the memory-per-pending-task run (0: skip)")
+	flush := fs.Int("gcs-flush", 0, "run N empty tasks in sequence and sample the GCS's resident task table (the paper's figure 10b)")
 	es := fs.Bool("es", false, "run the evolution-strategies workload (bench/es) instead")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: raysim bench [flags]
@@ -90,6 +92,16 @@ Flags:
 		}
 	}
 	switch {
+	case *flush > 0:
+		r, err := bench.RunGCSFlush(ctx, *flush, 1000)
+		if err != nil {
+			fmt.Fprintf(stderr, "raysim bench: gcs-flush: %v\n", err)
+			return exitFailed
+		}
+		rep.Flush = &r
+		if !*jsonOut {
+			fmt.Fprint(stdout, bench.FormatFlush(r))
+		}
 	case *scale:
 		var nodes []int
 		for _, f := range strings.Split(*sweep, ",") {

@@ -1,0 +1,271 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"time"
+
+	"raysim/runtime/costs"
+	"raysim/runtime/gcs"
+	"raysim/runtime/ray"
+	"raysim/runtime/scheduler"
+	"raysim/runtime/transport"
+)
+
+// Calibration is this machine's measured per-operation costs: the
+// simulator's cost profile (runtime/costs) derived from targeted
+// measurements, plus the loopback one-way latency (a network setting, not
+// a cost).
+type Calibration struct {
+	Profile    costs.Profile      `json:"-"`
+	ProfileUs  map[string]float64 `json:"profile_us"`
+	LatencyUs  float64            `json:"loopback_one_way_latency_us"`
+	Sources    map[string]string  `json:"sources"` // how each cost was derived
+	Machine    Machine            `json:"machine"`
+	TaskTCPUs  float64            `json:"tcp_async_task_us"` // per task, 1-node loopback cluster
+	FramesTask float64            `json:"raylet_frames_per_task"`
+}
+
+// stubEnv is a loopback Env that runs a component alone: sends are
+// dropped, timers never fire, time is the wall clock.
+type stubEnv struct {
+	self transport.NodeID
+	rnd  *rand.Rand
+	sent int
+}
+
+type stubTimer struct{}
+
+func (stubTimer) Stop() bool { return true }
+
+func (e *stubEnv) Self() transport.NodeID                      { return e.self }
+func (e *stubEnv) Now() time.Time                              { return time.Now() }
+func (e *stubEnv) After(time.Duration, func()) transport.Timer { return stubTimer{} }
+func (e *stubEnv) Rand() *rand.Rand                            { return e.rnd }
+func (e *stubEnv) Send(transport.NodeID, transport.Message)    { e.sent++ }
+func (e *stubEnv) Charge(time.Duration)                        {}
+func (e *stubEnv) Go(func())                                   {}
+func (e *stubEnv) Await(func(func()))                          {}
+func (e *stubEnv) Emit(*transport.Event)                       {}
+
+// perOp times f over n calls (after a warm-up of n/10) and returns the
+// mean, the best of three rounds.
+func perOp(n int, f func(i int)) time.Duration {
+	for i := 0; i < n/10; i++ {
+		f(i)
+	}
+	best := time.Duration(1 << 62)
+	for r := 0; r < 3; r++ {
+		t0 := time.Now()
+		for i := 0; i < n; i++ {
+			f(n*(r+1) + i)
+		}
+		best = min(best, time.Since(t0)/time.Duration(n))
+	}
+	return best
+}
+
+func sampleSpec(id int) transport.TaskSpec {
+	return transport.TaskSpec{ID: transport.TaskID(id + 1), Func: "small", Name: "small", NumReturns: 1,
+		Owner: 1, Resources: transport.Resources{CPU: transport.Units(1)}, MaxRetries: 3}
+}
+
+// gcsCosts measures a GCS shard's table write (GcsAddTask) and read
+// (GcsGetTask) directly through its Handler, message handling included.
+func gcsCosts() (read, write time.Duration) {
+	layout := &gcs.Layout{Shards: []transport.NodeID{2}, Scheduler: 3, Raylets: []transport.NodeID{1}}
+	env := &stubEnv{self: 2, rnd: rand.New(rand.NewPCG(1, 2))}
+	s := gcs.New(env, gcs.Config{Layout: layout, SyncEvery: -1})
+	const n = 100_000
+	write = perOp(n, func(i int) { s.Handle(1, &transport.GcsAddTask{Spec: sampleSpec(i)}) })
+	read = perOp(n, func(i int) { s.Handle(1, &transport.GcsGetTask{Task: transport.TaskID(i%n + 1)}) })
+	return read, write
+}
+
+// messageCost is the codec's cost for one message each way (a spilled task
+// spec: the commonest large message).
+func messageCost() time.Duration {
+	m := &transport.SpillTask{Spec: sampleSpec(1)}
+	buf := make([]byte, 0, 512)
+	return perOp(200_000, func(i int) {
+		buf = transport.Marshal(buf[:0], m)
+		if _, err := transport.Unmarshal(buf); err != nil {
+			panic(err)
+		}
+	})
+}
+
+// scheduleCost is one bottom-up placement decision over 4 candidates.
+func scheduleCost() time.Duration {
+	pol, _ := scheduler.NewPolicy("bottom-up")
+	spec := sampleSpec(1)
+	d := &scheduler.Decision{Spec: &spec, Bandwidth: 1.25e9, QueueLimit: 8}
+	r := rand.New(rand.NewPCG(1, 2))
+	cands := make([]scheduler.Candidate, 4)
+	for i := range cands {
+		cands[i] = scheduler.Candidate{Node: transport.NodeID(i + 1), QueueLen: i, MeanTaskTime: time.Millisecond}
+	}
+	sink := 0
+	return perOp(1_000_000, func(i int) {
+		if pol.Local(true, i%16, 8) {
+			sink++
+		}
+		sink += pol.Pick(d, cands, r)
+	})
+}
+
+// loopbackLatency is half the round trip of a 68-byte message over a
+// loopback TCP connection (one outstanding).
+func loopbackLatency() (time.Duration, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(c, c)
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	buf := make([]byte, 68)
+	rtt := perOp(5000, func(int) {
+		c.Write(buf)
+		io.ReadFull(c, buf)
+	})
+	return rtt / 2, nil
+}
+
+// Calibrate measures this machine and returns a cost profile. It runs the
+// component measurements directly (a loopback Env) and, for the costs
+// that only exist end to end (dispatch, object put/get), microbenchmarks
+// on a 1-node loopback TCP cluster.
+func Calibrate(ctx context.Context, d time.Duration) (Calibration, error) {
+	cal := Calibration{Sources: map[string]string{}, Machine: ThisMachine()}
+	p := &cal.Profile
+	p.GCSRead, p.GCSWrite = gcsCosts()
+	cal.Sources["gcs_read"] = "gcs.Shard.Handle(GcsGetTask) on a populated shard, loopback Env"
+	cal.Sources["gcs_write"] = "gcs.Shard.Handle(GcsAddTask) (MemStore write-through), loopback Env"
+	p.Message = messageCost()
+	cal.Sources["message"] = "transport.Marshal + Unmarshal of a SpillTask"
+	p.Schedule = scheduleCost()
+	cal.Sources["schedule"] = "bottom-up Policy.Local + Pick over 4 candidates"
+	lat, err := loopbackLatency()
+	if err != nil {
+		return cal, err
+	}
+	cal.LatencyUs = float64(lat) / float64(time.Microsecond)
+
+	o := Options{Repeat: 3, Duration: d}
+	get := func(name string) (Result, error) {
+		for _, m := range Micros() {
+			if m.Name == name {
+				r := RunMicro(ctx, m, o)
+				if r.Err != "" {
+					return r, fmt.Errorf("%s: %s", name, r.Err)
+				}
+				return r, nil
+			}
+		}
+		return Result{}, fmt.Errorf("no benchmark %s", name)
+	}
+	put, err := get("single_client_put_calls_Plasma_Store")
+	if err != nil {
+		return cal, err
+	}
+	p.ObjectPut = time.Duration(float64(time.Second) / put.Median)
+	cal.Sources["object_put"] = "1 / single_client_put_calls (TCP, median)"
+	g, err := get("single_client_get_calls_Plasma_Store")
+	if err != nil {
+		return cal, err
+	}
+	p.ObjectGet = time.Duration(float64(time.Second) / g.Median)
+	cal.Sources["object_get"] = "1 / single_client_get_calls (TCP, median)"
+	gb, err := get("single_client_put_gigabytes")
+	if err != nil {
+		return cal, err
+	}
+	p.PerMB = time.Duration(float64(time.Second) * (1 << 20) / (gb.Median * 1e9))
+	cal.Sources["object_per_mb"] = "1 MiB / single_client_put_gigabytes (TCP, median)"
+
+	// Dispatch absorbs what the per-component costs do not: the worker
+	// hand-off, the socket work and the goroutine switches of one task. It
+	// is the per-task time of a 1-node async task stream (the raylet's loop
+	// is the bottleneck) minus the raylet's modeled charges for it.
+	tasks, err := get("single_client_tasks_async")
+	if err != nil {
+		return cal, err
+	}
+	perTask := time.Duration(float64(time.Second) / tasks.Median)
+	cal.TaskTCPUs = float64(perTask) / float64(time.Microsecond)
+	frames, err := rayletFramesPerTask(ctx)
+	if err != nil {
+		return cal, err
+	}
+	cal.FramesTask = frames
+	modeled := p.Schedule + time.Duration(frames*float64(p.Message)) + p.ObjectPut
+	p.Dispatch = max(perTask-modeled, time.Microsecond)
+	cal.Sources["dispatch"] = fmt.Sprintf("1/single_client_tasks_async (%.1fµs) - schedule - %.1f raylet frames x message - object_put", cal.TaskTCPUs, frames)
+
+	cal.ProfileUs = map[string]float64{}
+	for _, name := range costs.Names {
+		f, _ := p.Field(name)
+		cal.ProfileUs[name] = float64(*f) / float64(time.Microsecond)
+	}
+	return cal, nil
+}
+
+// rayletFramesPerTask counts the frames the raylet receives per task of an
+// async stream on a 1-node loopback cluster.
+func rayletFramesPerTask(ctx context.Context) (float64, error) {
+	s := NewSuite()
+	c, err := NewCluster(ctx, s, 1)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	const n = 5 * AsyncBatch
+	var before uint64
+	err = c.Run(func(ctx context.Context) error {
+		if err := asyncTasks(ctx, s.Small, 10); err != nil {
+			return err
+		}
+		before = c.Stats(ray.RayletID(0)).FramesIn
+		for i := 0; i < n/AsyncBatch; i++ {
+			if err := asyncTasks(ctx, s.Small, AsyncBatch); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return float64(c.Stats(ray.RayletID(0)).FramesIn-before) / n, nil
+}
+
+// ProfileYAML renders the calibration as a costs file (the format of
+// cluster.costs; see docs/scenarios.md).
+func (cal Calibration) ProfileYAML() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# raysim cost profile measured by `raysim calibrate` on %s (%d CPUs, %s).\n", cal.Machine.CPU, cal.Machine.NumCPU, cal.Machine.Go)
+	fmt.Fprintf(&b, "# Name it from a scenario: cluster: {costs: {profile: PATH}}.\n")
+	fmt.Fprintf(&b, "# Loopback one-way latency measured: %.1fus (a network setting: --set cluster.network.latency=%.0fus).\n", cal.LatencyUs, cal.LatencyUs)
+	fmt.Fprintf(&b, "profile: zero\n")
+	for _, name := range costs.Names {
+		f, _ := cal.Profile.Field(name)
+		fmt.Fprintf(&b, "%s: %dns   # %s\n", name, f.Nanoseconds(), cal.Sources[name])
+	}
+	return b.String()
+}
