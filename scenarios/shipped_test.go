@@ -3,8 +3,10 @@ package scenarios_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +106,50 @@ func TestShipped(t *testing.T) {
 				t.Errorf("same seed, different digests: %s then %s", r.Digest, again.Digest)
 			}
 			t.Logf("%.3fs virtual, %.3fs wall, %d tasks, digest %s", r.VirtualSeconds, r.WallSeconds, r.TasksCompleted, r.Digest)
+		})
+	}
+}
+
+// TestFaultSweep runs the fault scenarios (and the quickstart, which crashes
+// a worker) in their short form under many seeds: every seed draws other
+// latencies, losses and arrival times, so each is a different interleaving
+// of the same faults. Zero violations is the bar. RAYSIM_SWEEP_SEEDS raises
+// the count (the CLI does the same: raysim sweep FILE --seeds 1-1000).
+func TestFaultSweep(t *testing.T) {
+	seeds := 25
+	if testing.Short() {
+		seeds = 5
+	}
+	if n, err := strconv.Atoi(os.Getenv("RAYSIM_SWEEP_SEEDS")); err == nil && n > 0 {
+		seeds = n
+	}
+	files, err := filepath.Glob("fault-*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no fault scenarios: %v", err)
+	}
+	files = append(files, "quickstart.yaml")
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(file, ".yaml"), func(t *testing.T) {
+			t.Parallel()
+			sets := shortForm(t, file)
+			for seed := 1; seed <= seeds; seed++ {
+				s, err := scenarios.LoadWithOverrides(file, append(sets, fmt.Sprintf("seed=%d", seed)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, err := runner.Run(context.Background(), s, runner.Options{})
+				if err != nil {
+					t.Fatalf("seed %d: %v", seed, err)
+				}
+				if !r.OK {
+					for _, e := range r.Expectations {
+						if !e.OK {
+							t.Errorf("seed %d: %s: %s", seed, e.Name, e.Detail)
+						}
+					}
+					t.Fatalf("replay: go run ./cmd/raysim run scenarios/%s --seed %d --set %s", file, seed, strings.Join(sets, " --set "))
+				}
+			}
 		})
 	}
 }
