@@ -137,7 +137,9 @@ func TestFaultSweep(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				r, err := runner.Run(context.Background(), s, runner.Options{})
+				// Even seeds also turn the runtime's BUGGIFY fault points on.
+				bug := seed%2 == 0
+				r, err := runner.Run(context.Background(), s, runner.Options{Buggify: bug})
 				if err != nil {
 					t.Fatalf("seed %d: %v", seed, err)
 				}
@@ -147,7 +149,11 @@ func TestFaultSweep(t *testing.T) {
 							t.Errorf("seed %d: %s: %s", seed, e.Name, e.Detail)
 						}
 					}
-					t.Fatalf("replay: go run ./cmd/raysim run scenarios/%s --seed %d --set %s", file, seed, strings.Join(sets, " --set "))
+					flag := ""
+					if bug {
+						flag = " --buggify"
+					}
+					t.Fatalf("replay: go run ./cmd/raysim run scenarios/%s --seed %d%s --set %s", file, seed, flag, strings.Join(sets, " --set "))
 				}
 			}
 		})

@@ -30,6 +30,7 @@ type runFlags struct {
 	json      bool
 	quiet     bool
 	wireCheck bool
+	buggify   bool
 	tcp       bool
 	progress  string
 	trace     string
@@ -45,6 +46,7 @@ func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per run instead of the summary")
 	fs.BoolVar(&f.quiet, "q", false, "print only the verdict line")
 	fs.BoolVar(&f.wireCheck, "wire-check", false, "round-trip every message through the wire codec (slower)")
+	fs.BoolVar(&f.buggify, "buggify", false, "turn on the runtime's fault points (late replies, spurious retries, short timeouts), chosen by the seed")
 	fs.BoolVar(&f.tcp, "tcp", false, "run on an in-process loopback TCP cluster instead of the simulator (wall-clock time; faults not applied yet)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
 	fs.StringVar(&f.trace, "trace", "", "record the run's event log to this file (replay it with raysim replay)")
@@ -105,7 +107,7 @@ scenario or bad flags.
 			fmt.Fprintln(stderr, err)
 			return exitUsage
 		}
-		opts := runner.Options{WireCheck: f.wireCheck}
+		opts := runner.Options{WireCheck: f.wireCheck, Buggify: f.buggify}
 		showProgress := f.progress == "on" || (f.progress == "auto" && isTerminal(stderr) && !f.json)
 		if showProgress {
 			opts.Progress = func(p runner.Progress) {

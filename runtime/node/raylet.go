@@ -24,6 +24,7 @@ type Config struct {
 	HeartbeatPeriod  time.Duration // default 100ms
 	ChunkBytes       int64         // transfer chunk size, default 1 MiB
 	Incarnation      uint64
+	Buggify          *Buggify // fault points; nil (always on TCP) = off
 }
 
 // task is a task accepted by this raylet.
@@ -273,6 +274,10 @@ func (r *Raylet) schedule(spec *transport.TaskSpec) {
 func (r *Raylet) spill(spec *transport.TaskSpec) {
 	if spec.Owner == r.self && r.owned[spec.ID] == nil {
 		r.own(spec)
+	}
+	if spec.MaxRetries > 0 && r.buggify(BuggifyDuplicateTask) { // only tasks declared retryable (idempotent)
+		dup := *spec
+		r.env.Send(r.cfg.Layout.Scheduler, &transport.SpillTask{Spec: dup})
 	}
 	r.Stats.Spilled++
 	m := &transport.SpillTask{Spec: *spec}
@@ -567,6 +572,9 @@ func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value) {
 func (r *Raylet) notifyOwner(spec *transport.TaskSpec) {
 	if spec.Owner == r.self {
 		r.ownedDone(spec.ID)
+	} else if r.buggify(BuggifyLateTaskDone) {
+		m := &transport.TaskDone{Task: spec.ID, Node: r.self}
+		r.env.After(r.buggifyDelay(50*time.Millisecond), func() { r.env.Send(spec.Owner, m) })
 	} else {
 		r.env.Send(spec.Owner, &transport.TaskDone{Task: spec.ID, Node: r.self})
 	}
@@ -646,8 +654,12 @@ func (r *Raylet) whenLocated(id transport.ObjectID, f func()) {
 func (r *Raylet) subscribe(id transport.ObjectID) {
 	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
 	if _, watching := r.locating[id]; !watching {
-		r.locating[id] = locateRetryMin
-		r.env.After(locateRetryMin, func() { r.relocate(id) })
+		first := locateRetryMin
+		if r.buggify(BuggifyEarlyLocate) {
+			first = 5 * time.Millisecond
+		}
+		r.locating[id] = first
+		r.env.After(first, func() { r.relocate(id) })
 	}
 }
 
@@ -723,7 +735,11 @@ func (r *Raylet) pull(id transport.ObjectID, from transport.NodeID, fe *fetch) {
 const pullTimeout = time.Second
 
 func (r *Raylet) watchPull(id transport.ObjectID, fe *fetch, attempt int, lastGot int64) {
-	r.env.After(pullTimeout, func() {
+	timeout := pullTimeout
+	if r.buggify(BuggifyShortPull) {
+		timeout = 10 * time.Millisecond
+	}
+	r.env.After(timeout, func() {
 		if r.fetches[id] != fe || !fe.pulling || fe.attempt != attempt {
 			return
 		}

@@ -40,8 +40,11 @@ type Config struct {
 	MaxVirtual      time.Duration // stop a run past this virtual time (default 1h)
 	HeartbeatPeriod time.Duration // default 100ms
 	NodeTimeout     time.Duration // silence before a node is declared dead (default 10 heartbeats)
-	OnEvent         func(*transport.Event)
-	OnNetEvent      func(*netsim.Event)
+	// Buggify turns on the runtime's fault points (late replies, spurious
+	// retries, short timeouts), chosen by the seed (node.BuggifyFor).
+	Buggify    bool
+	OnEvent    func(*transport.Event)
+	OnNetEvent func(*netsim.Event)
 }
 
 // Endpoint IDs: raylet i is NodeID(i+1); the global scheduler and the GCS
@@ -215,7 +218,11 @@ func NewSim(cfg Config, reg *Registry) (*Sim, error) {
 		i := i
 		c.net.Add(RayletID(i), func(env transport.Env) transport.Handler {
 			inc := ns.Node(netsim.NodeID(RayletID(i))).Incarnation()
-			return node.New(env, cfg.rayletConfig(c.layout, i, reg, inc))
+			rc := cfg.rayletConfig(c.layout, i, reg, inc)
+			if cfg.Buggify {
+				rc.Buggify = node.BuggifyFor(cfg.Seed)
+			}
+			return node.New(env, rc)
 		})
 	}
 	return c, nil

@@ -30,6 +30,8 @@ type Options struct {
 	OnNetEvent func(ev *netsim.Event)
 	// WireCheck round-trips every message through the codec.
 	WireCheck bool
+	// Buggify turns on the runtime's fault points, chosen by the seed.
+	Buggify bool
 	// Log receives warnings (nil: dropped).
 	Log func(format string, args ...any)
 	// Trace, if set, records the run (traces.NewRecorder with a Writer to
@@ -188,6 +190,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 		return nil, fmt.Errorf("%w: %w", ErrBadScenario, err)
 	}
 	cfg.WireCheck = o.WireCheck
+	cfg.Buggify = o.Buggify
 	cfg.OnNetEvent = o.OnNetEvent
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
