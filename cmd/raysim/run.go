@@ -36,6 +36,7 @@ type runFlags struct {
 	trace     string
 	chrome    string
 	traceRaw  bool
+	cluster   clusterFlags // --address: run on a live cluster
 }
 
 func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
@@ -52,6 +53,7 @@ func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.trace, "trace", "", "record the run's event log to this file (replay it with raysim replay)")
 	fs.StringVar(&f.chrome, "chrome", "", "write the run as Chrome trace-event JSON (Perfetto) to this file")
 	fs.BoolVar(&f.traceRaw, "trace-uncompressed", false, "store the --trace file uncompressed")
+	f.cluster.add(fs)
 	return fs
 }
 
@@ -123,6 +125,16 @@ scenario or bad flags.
 		run := runner.Run
 		if f.tcp {
 			run = runner.RunTCP
+		}
+		if f.cluster.address != "" {
+			rm, err := f.cluster.remote()
+			if err != nil {
+				fmt.Fprintf(stderr, "raysim run: %v\n", err)
+				return exitFailed
+			}
+			run = func(ctx context.Context, s *scenarios.Scenario, o runner.Options) (*runner.Result, error) {
+				return runner.RunRemote(ctx, s, o, rm)
+			}
 		}
 		res, err := run(ctx, s, opts)
 		if terr := finishTrace(); terr != nil {

@@ -132,6 +132,15 @@ func LoadToken(path string) ([]byte, error) {
 	return b, nil
 }
 
+// LoadTokenFile reads the token from path only.
+func LoadTokenFile(path string) ([]byte, error) {
+	b, err := readTokenFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	return b, nil
+}
+
 func readTokenFile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -22,6 +22,7 @@ type Endpoint struct {
 	Tap    func(from transport.NodeID, m transport.Message)
 	Filter func(m transport.Message) (transport.Message, bool)
 	epoch  uint64
+	known  map[transport.NodeID]bool
 }
 
 // Handle implements transport.Handler.
@@ -30,6 +31,7 @@ func (e *Endpoint) Handle(from transport.NodeID, m transport.Message) {
 		if b.Epoch > e.epoch {
 			e.epoch = b.Epoch
 			ApplyBook(e.Host, e.Layout, b.Entries)
+			e.known = forgetLeft(e.Host, e.known, b.Entries)
 		}
 		return
 	}
@@ -61,6 +63,21 @@ func ApplyBook(h *tcp.Host, l *gcs.Layout, book []transport.BookEntry) {
 		slices.Sort(raylets)
 		l.Raylets = raylets
 	}
+}
+
+// forgetLeft makes h forget the endpoints of known that the new book no
+// longer lists (they left) and returns the new known set. On h's loop.
+func forgetLeft(h *tcp.Host, known map[transport.NodeID]bool, book []transport.BookEntry) map[transport.NodeID]bool {
+	now := make(map[transport.NodeID]bool, len(book))
+	for _, b := range book {
+		now[b.Node] = true
+	}
+	for id := range known { // order does not matter: each is independent
+		if !now[id] && h != nil {
+			h.ForgetPeer(id)
+		}
+	}
+	return now
 }
 
 // CloneLayout copies a layout (each endpoint owns its copy).

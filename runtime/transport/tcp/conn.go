@@ -118,6 +118,7 @@ type peer struct {
 	h    *Host
 	id   transport.NodeID
 	wake chan struct{} // capacity 1: "pend is not empty"
+	quit chan struct{} // closed by ForgetPeer: the writer ends
 	rand *rand.Rand    // backoff jitter; writer-owned
 
 	mu       sync.Mutex
@@ -131,6 +132,7 @@ func newPeer(h *Host, id transport.NodeID) *peer {
 		h:    h,
 		id:   id,
 		wake: make(chan struct{}, 1),
+		quit: make(chan struct{}),
 		rand: rand.New(rand.NewPCG(h.rand.Uint64(), uint64(id))),
 	}
 }
@@ -204,6 +206,8 @@ func (p *peer) run() {
 					continue
 				case <-h.done:
 					return
+				case <-p.quit:
+					return
 				}
 			}
 			if failing {
@@ -219,6 +223,8 @@ func (p *peer) run() {
 			conn = nil
 			continue
 		case <-h.done:
+			return
+		case <-p.quit:
 			return
 		}
 		p.mu.Lock()

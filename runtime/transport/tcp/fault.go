@@ -218,3 +218,20 @@ func (h *Host) dialConn(ctx context.Context, addr string) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", addr)
 }
+
+// Self is the NodeID the host runs.
+func (h *Host) Self() transport.NodeID { return h.cfg.Self }
+
+// ForgetPeer drops node id from the address book and ends its writer (and
+// connection); frames still queued for it are dropped. Call it on the loop
+// (from the component), for a peer that left the cluster: a later Send to
+// id starts over without an address.
+func (h *Host) ForgetPeer(id transport.NodeID) {
+	if p := h.peers[id]; p != nil {
+		close(p.quit)
+		delete(h.peers, id)
+	}
+	h.mu.Lock()
+	delete(h.addrs, id)
+	h.mu.Unlock()
+}

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"raysim/runtime/deploy"
+	"raysim/runtime/ray"
+	"raysim/scenarios"
+	"raysim/scenarios/workload"
+)
+
+func init() {
+	register(&command{name: "start", summary: "start a head (--head) or join a node (--address) of a live cluster",
+		usage: "start (--head [--port 7379] | --address HOST:7379) [--cpus N] [--gpus N] [--resources k=v] [--object-store SIZE] [--detach]",
+		run:   cmdStart})
+}
+
+// readyFDEnv tells a detached child which file descriptor to report
+// readiness on.
+const readyFDEnv = "RAYSIM_READY_FD"
+
+type startFlags struct {
+	head                      bool
+	address                   string
+	port                      int
+	host, advertise, name     string
+	cpus, gpus                float64
+	resources                 multiFlag
+	objectStore               string
+	tokenFile                 string
+	tlsCert, tlsKey, tlsCA    string
+	detach                    bool
+	gcsShards, gcsReplicas    int
+	gcsDir, policy            string
+	spillThreshold            int
+	nodeTimeout, heartbeat    time.Duration
+	drainTimeout, joinTimeout time.Duration
+	logLevel                  string
+	seed                      int64
+	explicitTokenFile         bool
+}
+
+func stateDir() string {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "."
+	}
+	return filepath.Join(home, ".raysim")
+}
+
+func cmdStart(args []string, stdout, stderr io.Writer) int {
+	var f startFlags
+	fs := flag.NewFlagSet("start", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&f.head, "head", false, "start the head: the coordinator, the GCS, the global scheduler and a node")
+	fs.StringVar(&f.address, "address", "", "join the cluster whose head listens at HOST:PORT")
+	fs.IntVar(&f.port, "port", deploy.DefaultPort, "head: the coordinator's port; node: its raylet's port (0: any)")
+	fs.StringVar(&f.host, "host", "", "the address to listen on (head default 127.0.0.1: loopback only; node default: the address that routes to the head)")
+	fs.StringVar(&f.advertise, "advertise", "", "the host other machines use to reach this one (default: --host)")
+	fs.StringVar(&f.name, "name", "", "this node's name, as scenarios' faults name it (head default \"head\"; node default assigned)")
+	fs.Float64Var(&f.cpus, "cpus", float64(runtime.NumCPU()), "CPUs this node offers")
+	fs.Float64Var(&f.gpus, "gpus", 0, "GPUs this node offers")
+	fs.Var(&f.resources, "resources", "a custom resource, name=amount (repeatable, or comma-separated)")
+	fs.StringVar(&f.objectStore, "object-store", "", "object store capacity, e.g. 2GiB (default unbounded)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "the cluster token file (default $HOME/.raysim/token; $RAYSIM_TOKEN overrides for joining)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS: this process's certificate (PEM); with --tls-key and --tls-ca, every connection is mutual TLS")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS: this process's private key (PEM)")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "TLS: the CA certificate that signs every member's (PEM)")
+	fs.BoolVar(&f.detach, "detach", false, "run in the background (log to $HOME/.raysim/logs; raysim stop ends it)")
+	fs.IntVar(&f.gcsShards, "gcs-shards", 1, "head: GCS shards")
+	fs.IntVar(&f.gcsReplicas, "gcs-replicas", 1, "head: replicas per GCS shard (a chain)")
+	fs.StringVar(&f.gcsDir, "gcs-dir", "", "head: keep the GCS tables in bbolt files in this directory (default in memory)")
+	fs.StringVar(&f.policy, "policy", "bottom-up", "head: scheduling policy")
+	fs.IntVar(&f.spillThreshold, "spill-threshold", 8, "head: local queue length past which a node spills tasks")
+	fs.DurationVar(&f.nodeTimeout, "node-timeout", 3*time.Second, "head: silence before a node is declared dead")
+	fs.DurationVar(&f.heartbeat, "heartbeat", 100*time.Millisecond, "head: heartbeat period")
+	fs.Int64Var(&f.seed, "seed", 0, "head: cluster seed (0: none)")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, how long a node may take to finish its work")
+	fs.DurationVar(&f.joinTimeout, "join-timeout", 15*time.Second, "node: how long to wait for the head")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: raysim start --head [--port 7379] [flags]
+       raysim start --address HOST:7379 [flags]
+
+Starts one process of a live cluster and stays in the foreground, logging to
+stderr (what systemd and containers want); --detach backgrounds it and
+'raysim stop' ends it. The head generates the cluster token into
+--token-file (mode 0600) unless it exists; every other process reads it from
+--token-file or $RAYSIM_TOKEN. SIGTERM drains a node (it finishes its work,
+then leaves); a second signal stops it at once.
+
+Flags:
+`)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, `
+Exit status: 0 after a clean stop, 1 when the process cannot start or join
+(cluster unreachable, token refused, function table mismatch), 2 for bad
+flags.
+`)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	fs.Visit(func(fl *flag.Flag) {
+		if fl.Name == "token-file" {
+			f.explicitTokenFile = true
+		}
+	})
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "raysim start: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	if f.head == (f.address != "") {
+		fmt.Fprintln(stderr, "raysim start: give exactly one of --head and --address HOST:PORT")
+		return exitUsage
+	}
+	level := new(slog.LevelVar)
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		fmt.Fprintf(stderr, "raysim start: --log-level %q: %v\n", f.logLevel, err)
+		return exitUsage
+	}
+	node := ray.NodeConfig{Name: f.name, CPUs: f.cpus, GPUs: f.gpus}
+	if len(f.resources) > 0 {
+		node.Resources = map[string]float64{}
+		for _, spec := range f.resources {
+			for _, kv := range strings.Split(spec, ",") {
+				k, v, ok := strings.Cut(kv, "=")
+				amt, err := strconv.ParseFloat(v, 64)
+				if !ok || k == "" || err != nil || amt < 0 {
+					fmt.Fprintf(stderr, "raysim start: --resources %q: want name=amount\n", kv)
+					return exitUsage
+				}
+				node.Resources[k] = amt
+			}
+		}
+	}
+	if f.objectStore != "" {
+		n, err := scenarios.ParseSize(f.objectStore)
+		if err != nil {
+			fmt.Fprintf(stderr, "raysim start: --object-store: %v\n", err)
+			return exitUsage
+		}
+		node.ObjectStoreBytes = n
+	}
+	if f.cpus < 0 || f.gpus < 0 {
+		fmt.Fprintln(stderr, "raysim start: --cpus and --gpus must not be negative")
+		return exitUsage
+	}
+	tlsCfg, err := tlsFromFlags(f.tlsCert, f.tlsKey, f.tlsCA)
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim start: %v\n", err)
+		return exitUsage
+	}
+	if f.detach {
+		return detach(args, stdout, stderr)
+	}
+
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reg := ray.NewRegistry()
+	workload.Register(reg)
+	dc := ray.DeployConfig{Advertise: f.advertise, Name: f.name, Node: node, TLS: tlsCfg, Logger: log,
+		DrainTimeout: f.drainTimeout, JoinTimeout: f.joinTimeout}
+	var p *ray.Process
+	tokenPath := f.tokenFile
+	if tokenPath == "" {
+		tokenPath = deploy.DefaultTokenPath()
+	}
+	if f.head {
+		if v := strings.TrimSpace(os.Getenv(deploy.TokenEnv)); v != "" && !f.explicitTokenFile {
+			dc.Token = []byte(v)
+		} else if dc.Token, err = deploy.GenerateToken(tokenPath); err != nil {
+			fmt.Fprintf(stderr, "raysim start: %v\n", err)
+			return exitFailed
+		}
+		host := f.host
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		dc.Listen = net.JoinHostPort(host, strconv.Itoa(f.port))
+		dc.Cluster = ray.Config{GCSShards: f.gcsShards, GCSReplicas: f.gcsReplicas, GCSDataDir: f.gcsDir,
+			Policy: f.policy, SpillThreshold: f.spillThreshold, NodeTimeout: f.nodeTimeout,
+			HeartbeatPeriod: f.heartbeat, Seed: f.seed}
+		p, err = ray.StartHead(ctx, dc, reg)
+	} else {
+		if f.explicitTokenFile {
+			dc.Token, err = deploy.LoadTokenFile(f.tokenFile)
+		} else {
+			dc.Token, err = deploy.LoadToken("")
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "raysim start: %v\n", err)
+			return exitFailed
+		}
+		dc.Address = f.address
+		if f.host != "" || f.port != deploy.DefaultPort {
+			host := f.host
+			if host == "" {
+				host = deploy.RouteHost(f.address)
+			}
+			port := f.port
+			if port == deploy.DefaultPort {
+				port = 0
+			}
+			dc.Listen = net.JoinHostPort(host, strconv.Itoa(port))
+		}
+		p, err = ray.JoinNode(ctx, dc, reg)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim start: %v\n", err)
+		return exitFailed
+	}
+	if f.head {
+		log.Info("raysim: head ready", "address", p.Addr(), "node", p.Name(), "token_file", tokenPath)
+		fmt.Fprintf(stderr, "raysim: ready: head at %s; join with: raysim start --address %s\n", p.Addr(), p.Addr())
+	} else {
+		log.Info("raysim: node ready", "node", p.Name(), "id", uint32(p.Self()), "address", p.Addr(), "head", f.address)
+		fmt.Fprintf(stderr, "raysim: ready: node %s joined %s\n", p.Name(), f.address)
+	}
+	signalReady()
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(sigs)
+	select {
+	case sig := <-sigs:
+		log.Info("raysim: stopping: draining", "signal", sig.String())
+		done := make(chan struct{})
+		go func() {
+			p.Shutdown(ctx)
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-sigs:
+			log.Warn("raysim: second signal: stopping now")
+			p.Close()
+		}
+		log.Info("raysim: stopped")
+		return exitOK
+	case err := <-p.Err():
+		log.Error("raysim: endpoint failed", "err", err)
+		p.Close()
+		return exitFailed
+	}
+}
+
+func tlsFromFlags(cert, key, ca string) (*tls.Config, error) {
+	if cert == "" && key == "" && ca == "" {
+		return nil, nil
+	}
+	if cert == "" || key == "" || ca == "" {
+		return nil, errors.New("TLS needs all of --tls-cert, --tls-key and --tls-ca")
+	}
+	return deploy.TLSConfig(cert, key, ca)
+}
+
+// signalReady tells a waiting `raysim start --detach` parent that this
+// process is up.
+func signalReady() {
+	fdStr := os.Getenv(readyFDEnv)
+	if fdStr == "" {
+		return
+	}
+	fd, err := strconv.Atoi(fdStr)
+	if err != nil {
+		return
+	}
+	f := os.NewFile(uintptr(fd), "ready")
+	if f == nil {
+		return
+	}
+	f.WriteString("ready\n")
+	f.Close()
+}
+
+// detach re-runs `raysim start` without --detach in a new session, its
+// output in a log file, and waits until it reports ready (or exits). It
+// records the child's pid for raysim stop.
+func detach(args []string, stdout, stderr io.Writer) int {
+	var childArgs []string
+	for _, a := range args {
+		if a == "--detach" || a == "-detach" || a == "--detach=true" || a == "-detach=true" {
+			continue
+		}
+		childArgs = append(childArgs, a)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim start: %v\n", err)
+		return exitFailed
+	}
+	dir := stateDir()
+	for _, d := range []string{filepath.Join(dir, "logs"), filepath.Join(dir, "pids")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			fmt.Fprintf(stderr, "raysim start: %v\n", err)
+			return exitFailed
+		}
+	}
+	logPath := filepath.Join(dir, "logs", fmt.Sprintf("raysim-%s-%d.log", time.Now().Format("20060102-150405"), os.Getpid()))
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim start: %v\n", err)
+		return exitFailed
+	}
+	defer logf.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim start: %v\n", err)
+		return exitFailed
+	}
+	cmd := exec.Command(exe, append([]string{"start"}, childArgs...)...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.Env = append(os.Environ(), readyFDEnv+"=3")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(stderr, "raysim start: %v\n", err)
+		return exitFailed
+	}
+	w.Close()
+	pidPath := filepath.Join(dir, "pids", fmt.Sprintf("%d.pid", cmd.Process.Pid))
+	os.WriteFile(pidPath, []byte(strings.Join(append([]string{"start"}, childArgs...), " ")+"\n"), 0o600)
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	r.Close()
+	if strings.TrimSpace(line) != "ready" {
+		cmd.Wait()
+		os.Remove(pidPath)
+		fmt.Fprintf(stderr, "raysim start: the background process exited before it was ready; see %s\n", logPath)
+		tail(stderr, logPath)
+		return exitFailed
+	}
+	cmd.Process.Release()
+	fmt.Fprintf(stdout, "raysim: started in the background (pid %d), log %s; stop with: raysim stop\n", cmd.Process.Pid, logPath)
+	return exitOK
+}
+
+// tail copies the last lines of a log to w.
+func tail(w io.Writer, path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	for _, l := range lines {
+		fmt.Fprintln(w, "  "+l)
+	}
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"time"
+
+	"raysim/runtime/deploy"
+	"raysim/runtime/transport"
+	"raysim/scenarios/runner"
+)
+
+func init() {
+	register(&command{name: "status", summary: "list a live cluster's nodes, resources, load and liveness",
+		usage: "status --address HOST:7379 [--token-file PATH] [--json]", run: cmdStatus})
+}
+
+// clusterFlags are the flags every command that talks to a live cluster
+// shares.
+type clusterFlags struct {
+	address, tokenFile     string
+	tlsCert, tlsKey, tlsCA string
+}
+
+func (c *clusterFlags) add(fs *flag.FlagSet) {
+	fs.StringVar(&c.address, "address", "", "the head of a live cluster, HOST:PORT (raysim start --head)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "the cluster token file (default: $RAYSIM_TOKEN, else $HOME/.raysim/token)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS: this process's certificate (PEM)")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS: this process's private key (PEM)")
+	fs.StringVar(&c.tlsCA, "tls-ca", "", "TLS: the cluster's CA certificate (PEM)")
+}
+
+func (c *clusterFlags) token() ([]byte, error) {
+	if c.tokenFile != "" {
+		return deploy.LoadTokenFile(c.tokenFile)
+	}
+	return deploy.LoadToken("")
+}
+
+type statusNode struct {
+	ID          uint32             `json:"id"`
+	Name        string             `json:"name"`
+	Role        string             `json:"role"`
+	Address     string             `json:"address"`
+	Alive       bool               `json:"alive"`
+	Incarnation uint64             `json:"incarnation"`
+	Total       map[string]float64 `json:"total"`
+	Available   map[string]float64 `json:"available"`
+	QueueLen    uint32             `json:"queue_len"`
+	LastSeenMs  float64            `json:"last_heartbeat_ms"`
+}
+
+func resMap(r transport.Resources) map[string]float64 {
+	m := map[string]float64{"CPU": float64(r.CPU) / float64(transport.Units(1)), "GPU": float64(r.GPU) / float64(transport.Units(1))}
+	for _, q := range r.Custom {
+		m[q.Name] = float64(q.Amount) / float64(transport.Units(1))
+	}
+	return m
+}
+
+func cmdStatus(args []string, stdout, stderr io.Writer) int {
+	var c clusterFlags
+	var asJSON bool
+	var timeout time.Duration
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.add(fs)
+	fs.BoolVar(&asJSON, "json", false, "print JSON")
+	fs.DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the head")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: raysim status --address HOST:7379 [flags]\n\nLists the cluster's nodes: name, role, address, liveness, resources (available/total), queue length.\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\nExit status: 0 when the head answered, 1 when it cannot be reached or refuses the token, 2 for bad flags.\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if c.address == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "raysim status: --address HOST:PORT is required (and nothing else)")
+		return exitUsage
+	}
+	tok, err := c.token()
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim status: %v\n", err)
+		return exitFailed
+	}
+	tlsCfg, err := tlsFromFlags(c.tlsCert, c.tlsKey, c.tlsCA)
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim status: %v\n", err)
+		return exitUsage
+	}
+	st, err := deploy.Status(context.Background(), deploy.QueryConfig{Address: c.address, Token: tok, TLS: tlsCfg, Timeout: timeout})
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim status: %v\n", err)
+		return exitFailed
+	}
+	var nodes []statusNode
+	for _, n := range st.Nodes {
+		role := "node"
+		if n.Role == transport.RoleDriver {
+			role = "driver"
+		}
+		nodes = append(nodes, statusNode{ID: uint32(n.Node), Name: n.Name, Role: role, Address: n.Addr, Alive: n.Alive,
+			Incarnation: n.Incarnation, Total: resMap(n.Total), Available: resMap(n.Available), QueueLen: n.QueueLen,
+			LastSeenMs: float64(n.Age) / float64(time.Millisecond)})
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(map[string]any{"address": c.address, "nodes": nodes})
+		return exitOK
+	}
+	fmt.Fprintf(stdout, "cluster %s: %d nodes\n", c.address, len(nodes))
+	fmt.Fprintf(stdout, "%-4s %-12s %-6s %-22s %-6s %-24s %s\n", "ID", "NAME", "ROLE", "ADDRESS", "STATE", "CPU/GPU (avail/total)", "QUEUE")
+	for _, n := range nodes {
+		state := "dead"
+		if n.Alive {
+			state = "alive"
+		}
+		res := fmt.Sprintf("%g/%g CPU %g/%g GPU", n.Available["CPU"], n.Total["CPU"], n.Available["GPU"], n.Total["GPU"])
+		for _, k := range slices.Sorted(maps.Keys(n.Total)) {
+			if k != "CPU" && k != "GPU" {
+				res += fmt.Sprintf(" %g/%g %s", n.Available[k], n.Total[k], k)
+			}
+		}
+		fmt.Fprintf(stdout, "%-4d %-12s %-6s %-22s %-6s %-24s %d\n", n.ID, n.Name, n.Role, n.Address, state, res, n.QueueLen)
+	}
+	return exitOK
+}
+
+// remote builds a runner.Remote from the flags.
+func (c *clusterFlags) remote() (runner.Remote, error) {
+	tok, err := c.token()
+	if err != nil {
+		return runner.Remote{}, err
+	}
+	tlsCfg, err := tlsFromFlags(c.tlsCert, c.tlsKey, c.tlsCA)
+	if err != nil {
+		return runner.Remote{}, err
+	}
+	return runner.Remote{Address: c.address, Token: tok, TLS: tlsCfg}, nil
+}

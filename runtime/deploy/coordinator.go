@@ -1,0 +1,375 @@
+package deploy
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"raysim/runtime/transport"
+	"raysim/runtime/transport/tcp"
+)
+
+// Local is what a process does when the coordinator or its agent tells it
+// to. Every method is called on the agent's (or coordinator's) loop and
+// must not block: long work goes to a goroutine.
+type Local interface {
+	// Book hands over the latest address book.
+	Book(entries []transport.BookEntry)
+	// Control kills, restarts or drains the process's raylet.
+	Control(m *transport.NodeControl)
+	// LinkFault applies (or clears) link faults on the process's hosts.
+	LinkFault(m *transport.LinkFault)
+	// Trace starts (or stops) streaming the process's events to sink.
+	Trace(sink transport.NodeID, stop bool)
+}
+
+// CoordinatorConfig configures the head's coordinator.
+type CoordinatorConfig struct {
+	Host      *tcp.Host             // the coordinator's host (agents' addresses are set on it)
+	Spec      transport.ClusterSpec // sent to every joiner
+	Functions []string              // the head's function table
+	Book      []transport.BookEntry // the head's own endpoints (coordinator, GCS, scheduler, head raylet)
+	// RayletID names the i-th raylet; Next is the first index to assign.
+	RayletID func(i int) transport.NodeID
+	Next     int
+	Dir      *Directory
+	Local    Local // the head process's own actions
+}
+
+// Coordinator is the head's admission and address-book endpoint (see the
+// package doc). It runs on its host's loop like any component.
+type Coordinator struct {
+	env     transport.Env
+	cfg     CoordinatorConfig
+	book    map[transport.NodeID]transport.BookEntry
+	next    int
+	epoch   uint64
+	session uint64
+	sinks   map[transport.NodeID]bool
+}
+
+// NewCoordinator builds the coordinator and publishes the initial book.
+func NewCoordinator(env transport.Env, cfg CoordinatorConfig) *Coordinator {
+	c := &Coordinator{env: env, cfg: cfg, book: make(map[transport.NodeID]transport.BookEntry),
+		next: cfg.Next, sinks: make(map[transport.NodeID]bool)}
+	for _, b := range cfg.Book {
+		c.book[b.Node] = b
+	}
+	env.After(0, c.publish)
+	return c
+}
+
+func (c *Coordinator) entries() []transport.BookEntry {
+	out := make([]transport.BookEntry, 0, len(c.book))
+	for _, b := range c.book {
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b transport.BookEntry) int { return int(a.Node) - int(b.Node) })
+	return out
+}
+
+// publish sends the whole book to every endpoint but itself.
+func (c *Coordinator) publish() {
+	c.epoch++
+	es := c.entries()
+	m := &transport.AddressBook{Epoch: c.epoch, Entries: es}
+	ApplyBook(c.cfg.Host, nil, es)
+	for _, b := range es {
+		if b.Node != c.env.Self() {
+			c.env.Send(b.Node, m)
+		}
+	}
+	c.cfg.Local.Book(es)
+}
+
+// agents lists the agents of joined processes (not the head's own).
+func (c *Coordinator) agents() []transport.NodeID {
+	var out []transport.NodeID
+	for _, b := range c.book {
+		if b.Role == 0 && b.Node != c.env.Self() && b.Node >= AgentBase {
+			out = append(out, b.Node)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (c *Coordinator) raylet(name string, id transport.NodeID) (transport.BookEntry, bool) {
+	for _, b := range c.book {
+		if (b.Role == transport.RoleNode || b.Role == transport.RoleDriver) && (id != 0 && b.Node == id || id == 0 && b.Name == name) {
+			return b, true
+		}
+	}
+	return transport.BookEntry{}, false
+}
+
+// Handle implements transport.Handler.
+func (c *Coordinator) Handle(from transport.NodeID, m transport.Message) {
+	switch m := m.(type) {
+	case *transport.AddressBook:
+		// Our own publication, looped back: nothing to do.
+	case *transport.JoinRequest:
+		c.join(from, m)
+	case *transport.Leave:
+		c.leave(m.Node)
+	case *transport.StatusRequest:
+		c.env.Send(from, c.status())
+		c.forgetLater(from)
+	case *transport.NodeControl:
+		c.control(from, m)
+	case *transport.LinkFault:
+		c.linkFault(m)
+	case *transport.TraceSubscribe:
+		if m.Stop {
+			delete(c.sinks, m.Sink)
+		} else {
+			c.sinks[m.Sink] = true
+		}
+		for _, a := range c.agents() {
+			c.env.Send(a, m)
+		}
+		c.cfg.Local.Trace(m.Sink, m.Stop)
+	}
+}
+
+func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
+	if from < AgentBase {
+		return // only agents join
+	}
+	c.cfg.Host.SetPeer(from, m.AgentAddr)
+	reply := &transport.JoinReply{Spec: c.cfg.Spec}
+	switch m.Role {
+	case transport.RoleQuery:
+		c.env.Send(from, reply)
+		c.forgetLater(from)
+		return
+	case transport.RoleNode, transport.RoleDriver:
+	default:
+		reply.Err = fmt.Sprintf("unknown role %d", m.Role)
+		c.env.Send(from, reply)
+		return
+	}
+	if diff := FunctionDiff(c.cfg.Functions, m.Functions); diff != "" {
+		reply.Err = diff
+		c.env.Send(from, reply)
+		return
+	}
+	if m.Addr == "" {
+		reply.Err = "no raylet address"
+		c.env.Send(from, reply)
+		return
+	}
+	var id transport.NodeID
+	if old, ok := c.raylet(m.Name, 0); ok && m.Name != "" && old.Role == m.Role && old.Agent != c.env.Self() {
+		// A node rejoining under its name keeps its ID (a new incarnation).
+		id = old.Node
+		if old.Agent != from {
+			delete(c.book, old.Agent)
+		}
+	} else if ok {
+		reply.Err = fmt.Sprintf("the name %q is taken", m.Name)
+		c.env.Send(from, reply)
+		return
+	} else {
+		id = c.cfg.RayletID(c.next)
+		c.next++
+	}
+	name := m.Name
+	if name == "" {
+		prefix := "node"
+		if m.Role == transport.RoleDriver {
+			prefix = "driver"
+		}
+		name = fmt.Sprintf("%s-%d", prefix, id)
+	}
+	c.session++
+	c.cfg.Dir.SetRole(id, m.Role)
+	c.book[id] = transport.BookEntry{Node: id, Addr: m.Addr, Name: name, Role: m.Role, Agent: from}
+	c.book[from] = transport.BookEntry{Node: from, Addr: m.AgentAddr, Name: name, Agent: from}
+	reply.Node, reply.Session, reply.Book = id, c.session, c.entries()
+	c.publish() // first: the endpoints learn the raylet's address before it registers
+	c.env.Send(from, reply)
+	for _, s := range sortedKeys(c.sinks) {
+		c.env.Send(from, &transport.TraceSubscribe{Sink: s})
+	}
+}
+
+func (c *Coordinator) leave(id transport.NodeID) {
+	b, ok := c.book[id]
+	if !ok {
+		return
+	}
+	if b.Role == transport.RoleNode || b.Role == transport.RoleDriver {
+		delete(c.book, b.Agent)
+		c.cfg.Dir.Remove(id)
+	}
+	delete(c.book, id)
+	delete(c.sinks, b.Agent)
+	c.publish()
+	c.forgetLater(id)
+	c.forgetLater(b.Agent)
+}
+
+// forgetLater drops a departed endpoint from the coordinator's host once
+// what was sent to it has had time to leave.
+func (c *Coordinator) forgetLater(id transport.NodeID) {
+	c.env.After(2*time.Second, func() {
+		if _, ok := c.book[id]; !ok {
+			c.cfg.Host.ForgetPeer(id)
+		}
+	})
+}
+
+func (c *Coordinator) status() *transport.StatusReply {
+	r := &transport.StatusReply{}
+	now := time.Now()
+	for _, b := range c.entries() {
+		if b.Role != transport.RoleNode && b.Role != transport.RoleDriver {
+			continue
+		}
+		s := transport.NodeStatus{Node: b.Node, Name: b.Name, Role: b.Role, Addr: b.Addr}
+		c.cfg.Dir.status(&s, now)
+		r.Nodes = append(r.Nodes, s)
+	}
+	return r
+}
+
+func (c *Coordinator) control(from transport.NodeID, m *transport.NodeControl) {
+	b, ok := c.raylet(m.Name, m.Node)
+	if !ok {
+		if m.Ack {
+			c.env.Send(from, &transport.NodeControl{Op: m.Op, Name: m.Name, Node: m.Node, Done: true,
+				Err: fmt.Sprintf("no node named %q", m.Name)})
+		}
+		return
+	}
+	if m.Op == transport.ControlDrain {
+		c.cfg.Dir.SetDraining(b.Node)
+	}
+	fwd := &transport.NodeControl{Op: m.Op, Name: b.Name, Node: b.Node}
+	switch {
+	case b.Agent == c.env.Self():
+		c.cfg.Local.Control(fwd)
+	case b.Agent != from:
+		c.env.Send(b.Agent, fwd)
+	}
+	if m.Ack {
+		c.env.Send(from, &transport.NodeControl{Op: m.Op, Name: b.Name, Node: b.Node, Done: true})
+	}
+}
+
+func (c *Coordinator) linkFault(m *transport.LinkFault) {
+	resolve := func(names []string) []transport.NodeID {
+		var out []transport.NodeID
+		for _, n := range names {
+			if b, ok := c.raylet(n, 0); ok {
+				out = append(out, b.Node)
+			}
+		}
+		return out
+	}
+	fwd := *m
+	fwd.FromNodes, fwd.ToNodes = resolve(m.From), resolve(m.To)
+	for _, a := range c.agents() {
+		c.env.Send(a, &fwd)
+	}
+	c.cfg.Local.LinkFault(&fwd)
+}
+
+func sortedKeys(m map[transport.NodeID]bool) []transport.NodeID {
+	out := make([]transport.NodeID, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// AgentConfig configures a process's agent.
+type AgentConfig struct {
+	Host    *tcp.Host
+	Request *transport.JoinRequest // sent to the coordinator at start (nil: none)
+	Local   Local
+	// OnReply receives the JoinReply, OnStatus status replies, OnControl
+	// acknowledgements of control requests this process made (on the loop;
+	// must not block).
+	OnReply   func(*transport.JoinReply)
+	OnStatus  func(*transport.StatusReply)
+	OnControl func(*transport.NodeControl)
+	// OnTrace receives event batches when this agent is a trace sink.
+	OnTrace func(*transport.TraceBatch)
+}
+
+// Agent is a process's endpoint toward the coordinator (see the package
+// doc).
+type Agent struct {
+	env   transport.Env
+	cfg   AgentConfig
+	epoch uint64
+	known map[transport.NodeID]bool
+}
+
+// NewAgent builds the agent; it sends the join request at once.
+func NewAgent(env transport.Env, cfg AgentConfig) *Agent {
+	a := &Agent{env: env, cfg: cfg}
+	if cfg.Request != nil {
+		env.Send(CoordinatorID, cfg.Request)
+	}
+	return a
+}
+
+// Env is the agent's environment (Send from other goroutines through
+// Env.Await).
+func (a *Agent) Env() transport.Env { return a.env }
+
+// Handle implements transport.Handler.
+func (a *Agent) Handle(from transport.NodeID, m transport.Message) {
+	switch m := m.(type) {
+	case *transport.TraceBatch:
+		if a.cfg.OnTrace != nil {
+			a.cfg.OnTrace(m)
+		}
+	case *transport.JoinReply:
+		if a.cfg.OnReply != nil {
+			a.cfg.OnReply(m)
+		}
+		if m.Err == "" && len(m.Book) > 0 {
+			a.book(0, m.Book)
+		}
+	case *transport.AddressBook:
+		if m.Epoch > a.epoch {
+			a.book(m.Epoch, m.Entries)
+		}
+	case *transport.StatusReply:
+		if a.cfg.OnStatus != nil {
+			a.cfg.OnStatus(m)
+		}
+	case *transport.NodeControl:
+		if m.Done {
+			if a.cfg.OnControl != nil {
+				a.cfg.OnControl(m)
+			}
+		} else if a.cfg.Local != nil {
+			a.cfg.Local.Control(m)
+		}
+	case *transport.LinkFault:
+		if a.cfg.Local != nil {
+			a.cfg.Local.LinkFault(m)
+		}
+	case *transport.TraceSubscribe:
+		if a.cfg.Local != nil {
+			a.cfg.Local.Trace(m.Sink, m.Stop)
+		}
+	}
+}
+
+func (a *Agent) book(epoch uint64, es []transport.BookEntry) {
+	if epoch > 0 {
+		a.epoch = epoch
+	}
+	ApplyBook(a.cfg.Host, nil, es)
+	a.known = forgetLeft(a.cfg.Host, a.known, es)
+	if a.cfg.Local != nil {
+		a.cfg.Local.Book(es)
+	}
+}

@@ -1,0 +1,244 @@
+package deploy
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"raysim/runtime/transport"
+	"raysim/runtime/transport/tcp"
+)
+
+// JoinConfig describes how a process joins a cluster.
+type JoinConfig struct {
+	Address string      // the head's coordinator, HOST:PORT
+	Token   []byte      // the cluster token
+	TLS     *tls.Config // nil: plain TCP
+	// Bind is the host the agent listens on (default: the local address of
+	// the route to the head); Advertise, if set, is the host other
+	// processes use to reach this one.
+	Bind, Advertise string
+	Request         transport.JoinRequest // AgentAddr is filled in
+	Local           Local
+	OnStatus        func(*transport.StatusReply)
+	OnControl       func(*transport.NodeControl)
+	OnTrace         func(*transport.TraceBatch)
+	OnEvent         func(*transport.Event)
+	Logger          *slog.Logger
+	Timeout         time.Duration // for the head's reply (default 10s)
+}
+
+// Member is a process's membership: its agent, running.
+type Member struct {
+	Host  *tcp.Host
+	ID    transport.NodeID // the agent's
+	Reply *transport.JoinReply
+	agent chan *Agent
+	env   transport.Env
+	done  chan struct{}
+	errs  *errCapture
+}
+
+// ErrUnreachable is returned when the head cannot be reached or refuses the
+// connection (wrong token, wrong TLS identity) within the timeout.
+var ErrUnreachable = errors.New("cannot reach the cluster")
+
+// ErrRefused is returned when the head refuses to admit the process.
+var ErrRefused = errors.New("refused by the head")
+
+// RouteHost returns the local address this machine uses to reach addr
+// (the host a process should listen on and advertise); "127.0.0.1" when
+// addr is on loopback or cannot be resolved.
+func RouteHost(addr string) string {
+	c, err := net.Dial("udp", addr) // no packet is sent
+	if err != nil {
+		return "127.0.0.1"
+	}
+	defer c.Close()
+	host, _, _ := net.SplitHostPort(c.LocalAddr().String())
+	return host
+}
+
+// Advertised rewrites the host of a listen address to advertise (if set).
+func Advertised(listen, advertise string) string {
+	if advertise == "" {
+		return listen
+	}
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	return net.JoinHostPort(advertise, port)
+}
+
+// NewAgentID draws an agent NodeID.
+func NewAgentID() transport.NodeID {
+	var b [4]byte
+	rand.Read(b[:])
+	return AgentBase | transport.NodeID(binary.LittleEndian.Uint32(b[:])&(1<<24-1))
+}
+
+// Join starts the process's agent and asks the head to admit it. It
+// returns once the head has answered: an error wraps ErrRefused (with the
+// head's reason, e.g. a function table mismatch) or ErrUnreachable.
+func Join(ctx context.Context, cfg JoinConfig) (*Member, error) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	if cfg.Bind == "" {
+		cfg.Bind = RouteHost(cfg.Address)
+	}
+	errs := &errCapture{next: cfg.Logger}
+	id := NewAgentID()
+	h, err := tcp.Listen(tcp.Config{ClusterID: ClusterID(cfg.Token), Token: cfg.Token, Self: id,
+		Listen: net.JoinHostPort(cfg.Bind, "0"), TLS: cfg.TLS, Logger: slog.New(errs), OnEvent: cfg.OnEvent})
+	if err != nil {
+		return nil, err
+	}
+	h.SetPeer(CoordinatorID, cfg.Address)
+	req := cfg.Request
+	req.AgentAddr = Advertised(h.Addr(), cfg.Advertise)
+	replies := make(chan *transport.JoinReply, 1)
+	m := &Member{Host: h, ID: id, agent: make(chan *Agent, 1), done: make(chan struct{}), errs: errs}
+	go func() {
+		defer close(m.done)
+		h.Run(context.WithoutCancel(ctx), func(env transport.Env) transport.Handler {
+			m.env = env
+			a := NewAgent(env, AgentConfig{Host: h, Request: &req, Local: cfg.Local,
+				OnReply: func(r *transport.JoinReply) {
+					select {
+					case replies <- r:
+					default:
+					}
+				},
+				OnStatus: cfg.OnStatus, OnControl: cfg.OnControl, OnTrace: cfg.OnTrace})
+			m.agent <- a
+			return a
+		})
+	}()
+	<-m.agent // m.env is set
+	timer := time.NewTimer(cfg.Timeout)
+	defer timer.Stop()
+	select {
+	case r := <-replies:
+		if r.Err != "" {
+			m.Close()
+			return nil, fmt.Errorf("%w: %s", ErrRefused, r.Err)
+		}
+		m.Reply = r
+		return m, nil
+	case <-timer.C:
+		m.Close()
+		why := "no answer"
+		if e := errs.last(); e != "" {
+			why = e
+		}
+		return nil, fmt.Errorf("%w at %s within %v: %s", ErrUnreachable, cfg.Address, cfg.Timeout, why)
+	case <-ctx.Done():
+		m.Close()
+		return nil, ctx.Err()
+	}
+}
+
+// Send sends m from the agent (from any goroutine but the agent's loop).
+func (m *Member) Send(to transport.NodeID, msg transport.Message) {
+	m.env.Await(func(wake func()) { m.env.Send(to, msg); wake() })
+}
+
+// Leave tells the coordinator that node (a raylet of this process, or the
+// agent itself) is leaving, and waits briefly for the frame to be written.
+func (m *Member) Leave(node transport.NodeID) {
+	before := m.Host.Stats().FramesOut
+	m.Send(CoordinatorID, &transport.Leave{Node: node})
+	for i := 0; i < 40 && m.Host.Stats().FramesOut == before; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Close stops the agent.
+func (m *Member) Close() {
+	m.Host.Close()
+	<-m.done
+}
+
+// LastError is the last connection error the agent logged ("" if none).
+func (m *Member) LastError() string { return m.errs.last() }
+
+// errCapture is a slog handler that remembers the last "err" attribute of
+// warnings (to explain a failed join) and passes records on.
+type errCapture struct {
+	next *slog.Logger
+	mu   sync.Mutex
+	err  string
+}
+
+func (c *errCapture) last() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *errCapture) Enabled(ctx context.Context, l slog.Level) bool { return true }
+func (c *errCapture) WithAttrs([]slog.Attr) slog.Handler             { return c }
+func (c *errCapture) WithGroup(string) slog.Handler                  { return c }
+func (c *errCapture) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "err" {
+				c.mu.Lock()
+				c.err = a.Value.String()
+				c.mu.Unlock()
+			}
+			return true
+		})
+	}
+	if c.next != nil && c.next.Enabled(ctx, r.Level) {
+		return c.next.Handler().Handle(ctx, r)
+	}
+	return nil
+}
+
+// QueryConfig describes a one-off query (status, control) of a cluster.
+type QueryConfig struct {
+	Address string
+	Token   []byte
+	TLS     *tls.Config
+	Timeout time.Duration // default 5s
+	Logger  *slog.Logger
+}
+
+// Status asks the head for the cluster's raylets.
+func Status(ctx context.Context, q QueryConfig) (*transport.StatusReply, error) {
+	if q.Timeout <= 0 {
+		q.Timeout = 5 * time.Second
+	}
+	replies := make(chan *transport.StatusReply, 1)
+	m, err := Join(ctx, JoinConfig{Address: q.Address, Token: q.Token, TLS: q.TLS, Logger: q.Logger, Timeout: q.Timeout,
+		Request: transport.JoinRequest{Role: transport.RoleQuery},
+		OnStatus: func(r *transport.StatusReply) {
+			select {
+			case replies <- r:
+			default:
+			}
+		}})
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	m.Send(CoordinatorID, &transport.StatusRequest{})
+	select {
+	case r := <-replies:
+		return r, nil
+	case <-time.After(q.Timeout):
+		return nil, fmt.Errorf("%w: no status reply from %s within %v", ErrUnreachable, q.Address, q.Timeout)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,870 @@
+package ray
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"raysim/runtime/deploy"
+	"raysim/runtime/gcs"
+	"raysim/runtime/node"
+	"raysim/runtime/scheduler"
+	"raysim/runtime/transport"
+	"raysim/runtime/transport/tcp"
+)
+
+// A deployed cluster is a set of processes (see runtime/deploy): a head
+// (StartHead: the coordinator, the GCS, the global scheduler and a raylet),
+// nodes that join it (JoinNode: one raylet each) and drivers (Connect: a
+// raylet with no resources whose drivers submit work). They build their
+// endpoints with the constructors NewSim and NewTCP use, under the same
+// endpoint IDs.
+
+// DeployConfig configures one process of a deployed cluster.
+type DeployConfig struct {
+	// Address is the head's coordinator, HOST:PORT (joining processes).
+	Address string
+	// Listen is where the process listens: the head's coordinator address
+	// (default 127.0.0.1:7379); for a node, its raylet's (default: the
+	// route to the head, port 0). The head's other endpoints listen on the
+	// same host, on ports the system picks.
+	Listen string
+	// Advertise, if set, is the host other processes use to reach this one
+	// (when it listens on 0.0.0.0 or behind NAT).
+	Advertise string
+	Name      string     // the node's name (default: assigned by the head)
+	Node      NodeConfig // this process's raylet (ignored by Connect)
+	Token     []byte     // the cluster token (required)
+	TLS       *tls.Config
+	// Cluster is the head's cluster configuration (GCS shards and
+	// replicas, GCSDataDir, policy, spill threshold, heartbeat period, node
+	// timeout); joining processes receive it from the head. Nodes is
+	// ignored.
+	Cluster Config
+	Logger  *slog.Logger
+	OnEvent func(*transport.Event) // every event of this process's endpoints
+	// JoinTimeout bounds the wait for the head's answer (default 10s).
+	JoinTimeout time.Duration
+	// DrainTimeout bounds Shutdown's drain (default 30s).
+	DrainTimeout time.Duration
+}
+
+// Process is one running process of a deployed cluster.
+type Process struct {
+	dc        DeployConfig
+	reg       *Registry
+	role      uint8
+	clusterID string
+	cfg       Config
+	layout    *gcs.Layout // template; each endpoint owns a copy
+	self      transport.NodeID
+	session   uint64
+	bindHost  string
+	dir       *deploy.Directory // head only
+
+	member   *deploy.Member // joined processes
+	coordEnv transport.Env  // head: the coordinator's
+	coordH   *tcp.Host      // head
+	hosts    []*tcp.Host    // head's GCS and scheduler endpoints
+	loops    sync.WaitGroup
+	loopErr  chan error
+	ctx      context.Context
+
+	mu         sync.Mutex
+	book       []transport.BookEntry
+	rayH       *tcp.Host
+	raylet     *node.Raylet
+	rayEnv     transport.Env
+	rayAddr    string // the raylet's listen address, kept across restarts
+	rayDone    chan struct{}
+	killed     bool
+	faults     []*transport.LinkFault
+	sinks      map[transport.NodeID]bool
+	traceBuf   []transport.TraceRecord
+	drivers    uint64
+	errs       []error
+	closed     bool
+	closeOnce  sync.Once
+	flushStop  chan struct{}
+	flushDone  chan struct{}
+	drv        sync.WaitGroup
+	onTrace    func(*transport.TraceBatch)
+	controlAck chan *transport.NodeControl
+}
+
+// deployHeartbeat and deployMasterTimeout are the wall-clock defaults of a
+// deployed cluster.
+const (
+	deployMasterTimeout = time.Second
+)
+
+func (dc *DeployConfig) defaults() error {
+	if len(dc.Token) == 0 {
+		return errors.New("ray: a cluster token is required")
+	}
+	if dc.JoinTimeout <= 0 {
+		dc.JoinTimeout = 10 * time.Second
+	}
+	if dc.DrainTimeout <= 0 {
+		dc.DrainTimeout = 30 * time.Second
+	}
+	if dc.Logger == nil {
+		dc.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+func (p *Process) hostConfig(self transport.NodeID, listen string) tcp.Config {
+	return tcp.Config{ClusterID: p.clusterID, Token: p.dc.Token, Self: self, Listen: listen,
+		TLS: p.dc.TLS, Logger: p.dc.Logger, OnEvent: p.event}
+}
+
+// StartHead starts a head: the coordinator on dc.Listen, the GCS endpoints,
+// the global scheduler and the head's raylet (dc.Node). It returns once
+// every endpoint is listening; the process runs until ctx is done,
+// Shutdown or Close.
+func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, error) {
+	if err := dc.defaults(); err != nil {
+		return nil, err
+	}
+	cfg := dc.Cluster
+	cfg.Nodes = []NodeConfig{dc.Node}
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if cfg.NodeTimeout <= 0 {
+		cfg.NodeTimeout = tcpNodeTimeout
+	}
+	if cfg.HeartbeatPeriod <= 0 {
+		cfg.HeartbeatPeriod = 100 * time.Millisecond
+	}
+	if dc.Listen == "" {
+		dc.Listen = fmt.Sprintf("127.0.0.1:%d", deploy.DefaultPort)
+	}
+	host, _, err := net.SplitHostPort(dc.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("ray: listen address %q: %w", dc.Listen, err)
+	}
+	if dc.Name == "" {
+		dc.Name = "head"
+	}
+	p := &Process{dc: dc, reg: reg, role: transport.RoleNode, clusterID: deploy.ClusterID(dc.Token),
+		cfg: cfg, layout: cfg.layout(), self: RayletID(0), bindHost: host, ctx: ctx,
+		dir: deploy.NewDirectory(cfg.NodeTimeout), sinks: map[transport.NodeID]bool{}}
+	p.dir.SetRole(p.self, transport.RoleNode)
+	p.coordH, err = tcp.Listen(p.hostConfig(deploy.CoordinatorID, dc.Listen))
+	if err != nil {
+		return nil, err
+	}
+	type endpoint struct {
+		id   transport.NodeID
+		ctor func(env transport.Env, l *gcs.Layout) transport.Handler
+		tap  bool
+	}
+	var eps []endpoint
+	l := p.layout
+	for j := range l.Shards {
+		ids := []transport.NodeID{l.Shards[j]}
+		if l.Replicated() {
+			ids = l.Chains[j]
+		}
+		for _, id := range ids {
+			eps = append(eps, endpoint{id: id, tap: j == 0, ctor: func(env transport.Env, l *gcs.Layout) transport.Handler {
+				return cfg.newGCS(env, l, j, cfg.diskStore(id), false)
+			}})
+		}
+	}
+	if l.Replicated() {
+		eps = append(eps, endpoint{id: l.Master, ctor: func(env transport.Env, l *gcs.Layout) transport.Handler {
+			return gcs.NewMaster(env, gcs.MasterConfig{Layout: l, Timeout: deployMasterTimeout})
+		}})
+	}
+	pol, _ := scheduler.NewPolicy(cfg.Policy)
+	eps = append(eps, endpoint{id: SchedulerID, ctor: func(env transport.Env, l *gcs.Layout) transport.Handler {
+		return scheduler.NewGlobal(env, scheduler.GlobalConfig{Layout: l, Policy: pol, Costs: *cfg.Costs,
+			Bandwidth: cfg.Link.Bandwidth, SpillThreshold: cfg.SpillThreshold})
+	}})
+	for _, ep := range eps {
+		h, err := tcp.Listen(p.hostConfig(ep.id, net.JoinHostPort(host, "0")))
+		if err != nil {
+			p.closeHosts()
+			return nil, err
+		}
+		p.hosts = append(p.hosts, h)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		p.closeHosts()
+		return nil, err
+	}
+	p.rayAddr = ln.Addr().String()
+
+	adv := func(a string) string { return deploy.Advertised(a, dc.Advertise) }
+	book := []transport.BookEntry{{Node: deploy.CoordinatorID, Addr: adv(p.coordH.Addr()), Name: dc.Name, Agent: deploy.CoordinatorID}}
+	for k, ep := range eps {
+		book = append(book, transport.BookEntry{Node: ep.id, Addr: adv(p.hosts[k].Addr()), Agent: deploy.CoordinatorID})
+	}
+	book = append(book, transport.BookEntry{Node: p.self, Addr: adv(p.rayAddr), Name: dc.Name,
+		Role: transport.RoleNode, Agent: deploy.CoordinatorID})
+	p.book = book
+	for _, h := range append([]*tcp.Host{p.coordH}, p.hosts...) {
+		deploy.ApplyBook(h, nil, book)
+	}
+
+	p.loopErr = make(chan error, len(eps)+2)
+	for k, ep := range eps {
+		h := p.hosts[k]
+		p.goLoop(h, ep.id, func(env transport.Env) transport.Handler {
+			lc := deploy.CloneLayout(l)
+			e := &deploy.Endpoint{Host: h, Layout: lc, Handler: ep.ctor(env, lc)}
+			if ep.tap {
+				e.Tap = p.dir.Tap
+			}
+			if ep.id == SchedulerID {
+				e.Filter = p.dir.Filter
+			}
+			return e
+		})
+	}
+	ready := make(chan struct{})
+	p.goLoop(p.coordH, deploy.CoordinatorID, func(env transport.Env) transport.Handler {
+		p.coordEnv = env
+		defer close(ready)
+		return deploy.NewCoordinator(env, deploy.CoordinatorConfig{Host: p.coordH, Spec: p.spec(),
+			Functions: reg.Signatures(), Book: book, RayletID: RayletID, Next: 1, Dir: p.dir, Local: p})
+	})
+	<-ready
+	if err := p.startRaylet(ln); err != nil {
+		p.Close()
+		return nil, err
+	}
+	p.startFlusher()
+	return p, nil
+}
+
+func (p *Process) spec() transport.ClusterSpec {
+	c := &p.cfg
+	return transport.ClusterSpec{Shards: uint32(c.GCSShards), Replicas: uint32(c.GCSReplicas), Policy: c.Policy,
+		SpillThreshold: uint32(c.SpillThreshold), HeartbeatPeriod: c.HeartbeatPeriod, NodeTimeout: c.NodeTimeout, Seed: c.Seed}
+}
+
+func (p *Process) goLoop(h *tcp.Host, id transport.NodeID, ctor func(env transport.Env) transport.Handler) {
+	p.loops.Add(1)
+	go func() {
+		defer p.loops.Done()
+		if err := h.Run(p.ctx, ctor); err != nil && !errors.Is(err, context.Canceled) {
+			p.loopErr <- fmt.Errorf("ray: endpoint %d: %w", id, err)
+		}
+	}()
+}
+
+// JoinNode starts a node that joins the cluster at dc.Address with one
+// raylet (dc.Node). It returns once the head admitted it and the raylet
+// runs; the error wraps deploy.ErrRefused (e.g. a function table
+// mismatch, named) or deploy.ErrUnreachable.
+func JoinNode(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, error) {
+	n := dc.Node
+	return join(ctx, dc, reg, transport.RoleNode, transport.MakeResources(n.CPUs, n.GPUs, n.Resources))
+}
+
+func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res transport.Resources) (*Process, error) {
+	if err := dc.defaults(); err != nil {
+		return nil, err
+	}
+	if dc.Address == "" {
+		return nil, errors.New("ray: no cluster address")
+	}
+	p := &Process{dc: dc, reg: reg, role: role, clusterID: deploy.ClusterID(dc.Token), ctx: ctx,
+		sinks: map[transport.NodeID]bool{}, controlAck: make(chan *transport.NodeControl, 16)}
+	listen := dc.Listen
+	if listen == "" {
+		listen = net.JoinHostPort(deploy.RouteHost(dc.Address), "0")
+	}
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("ray: listen address %q: %w", listen, err)
+	}
+	p.bindHost = host
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("ray: listen: %w", err)
+	}
+	p.rayAddr = ln.Addr().String()
+	p.loopErr = make(chan error, 2)
+	m, err := deploy.Join(ctx, deploy.JoinConfig{Address: dc.Address, Token: dc.Token, TLS: dc.TLS,
+		Bind: host, Advertise: dc.Advertise, Local: p, Logger: dc.Logger, Timeout: dc.JoinTimeout, OnEvent: p.event,
+		Request: transport.JoinRequest{Role: role, Name: dc.Name, Addr: deploy.Advertised(p.rayAddr, dc.Advertise),
+			Resources: res, ObjectStoreBytes: dc.Node.ObjectStoreBytes, Functions: reg.Signatures()},
+		OnTrace: func(b *transport.TraceBatch) {
+			p.mu.Lock()
+			f := p.onTrace
+			p.mu.Unlock()
+			if f != nil {
+				f(b)
+			}
+		},
+		OnControl: func(c *transport.NodeControl) {
+			select {
+			case p.controlAck <- c:
+			default:
+			}
+		}})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	p.member = m
+	r := m.Reply
+	p.self, p.session = r.Node, r.Session
+	p.cfg = Config{GCSShards: int(r.Spec.Shards), GCSReplicas: int(r.Spec.Replicas), Policy: r.Spec.Policy,
+		SpillThreshold: int(r.Spec.SpillThreshold), HeartbeatPeriod: r.Spec.HeartbeatPeriod, NodeTimeout: r.Spec.NodeTimeout,
+		Seed: r.Spec.Seed, Nodes: []NodeConfig{dc.Node}}
+	p.cfg.Nodes[0].Name = dc.Name
+	if role == transport.RoleDriver {
+		p.cfg.Nodes[0] = NodeConfig{Name: dc.Name}
+	}
+	if err := p.cfg.defaults(); err != nil {
+		m.Close()
+		ln.Close()
+		return nil, err
+	}
+	p.layout = p.cfg.layout()
+	p.mu.Lock()
+	if p.book == nil {
+		p.book = r.Book
+	}
+	p.mu.Unlock()
+	if err := p.startRaylet(ln); err != nil {
+		p.Close()
+		return nil, err
+	}
+	p.startFlusher()
+	return p, nil
+}
+
+// startRaylet starts a raylet incarnation on ln (nil: listen again on the
+// raylet's address).
+func (p *Process) startRaylet(ln net.Listener) error {
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", p.rayAddr); err != nil {
+			return fmt.Errorf("ray: restart raylet: %w", err)
+		}
+	}
+	hc := p.hostConfig(p.self, "")
+	hc.Listener = ln
+	h, err := tcp.Listen(hc)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	p.mu.Lock()
+	book, faults := p.book, p.faults
+	p.mu.Unlock()
+	l := deploy.CloneLayout(p.layout)
+	deploy.ApplyBook(h, l, book)
+	for _, f := range faults {
+		applyLinkFault(h, f)
+	}
+	inc := uint64(time.Now().UnixNano())
+	made := make(chan struct{})
+	done := make(chan struct{})
+	p.mu.Lock()
+	p.rayH, p.rayDone, p.killed = h, done, false
+	p.mu.Unlock()
+	go func() {
+		defer close(done)
+		h.Run(p.ctx, func(env transport.Env) transport.Handler {
+			rc := p.cfg.rayletConfig(l, 0, p.reg, inc)
+			r := node.New(env, rc)
+			p.mu.Lock()
+			p.raylet, p.rayEnv = r, env
+			p.mu.Unlock()
+			close(made)
+			return &deploy.Endpoint{Host: h, Layout: l, Handler: r}
+		})
+	}()
+	select {
+	case <-made:
+		return nil
+	case <-done:
+		return errors.New("ray: raylet stopped at once")
+	}
+}
+
+// killRaylet crashes the raylet: its host closes without a goodbye.
+func (p *Process) killRaylet() {
+	p.mu.Lock()
+	h, done := p.rayH, p.rayDone
+	p.killed = true
+	p.mu.Unlock()
+	if h != nil {
+		h.Close()
+		<-done
+	}
+}
+
+// Book implements deploy.Local.
+func (p *Process) Book(es []transport.BookEntry) {
+	p.mu.Lock()
+	p.book = es
+	p.mu.Unlock()
+	// Only the agent's host follows the book here: every component
+	// endpoint receives the book itself.
+}
+
+// Control implements deploy.Local.
+func (p *Process) Control(m *transport.NodeControl) {
+	if m.Node != p.self {
+		return
+	}
+	switch m.Op {
+	case transport.ControlKill:
+		go p.killRaylet()
+	case transport.ControlRestart:
+		go func() {
+			p.mu.Lock()
+			killed, done := p.killed, p.rayDone
+			p.mu.Unlock()
+			if !killed {
+				return
+			}
+			<-done
+			if err := p.startRaylet(nil); err != nil {
+				p.dc.Logger.Error("restart raylet", "err", err)
+			}
+		}()
+	case transport.ControlDrain:
+		go p.Shutdown(context.Background())
+	}
+}
+
+// LinkFault implements deploy.Local.
+func (p *Process) LinkFault(m *transport.LinkFault) {
+	p.mu.Lock()
+	if m.Clear {
+		p.faults = nil
+	} else {
+		p.faults = append(p.faults, m)
+	}
+	hosts := p.allHosts()
+	p.mu.Unlock()
+	for _, h := range hosts {
+		if m.Clear {
+			h.ClearLinkFaults()
+		} else {
+			applyLinkFault(h, m)
+		}
+	}
+}
+
+// allHosts lists the process's component hosts (mu held).
+func (p *Process) allHosts() []*tcp.Host {
+	hs := append([]*tcp.Host{}, p.hosts...)
+	if p.rayH != nil {
+		hs = append(hs, p.rayH)
+	}
+	return hs
+}
+
+// applyLinkFault sets f on h if h is one of its destinations.
+func applyLinkFault(h *tcp.Host, f *transport.LinkFault) {
+	self := transport.NodeID(0)
+	for _, id := range f.ToNodes {
+		if h.Self() == id {
+			self = id
+		}
+	}
+	if self == 0 {
+		return
+	}
+	for _, from := range f.FromNodes {
+		if from != self {
+			h.SetLinkFault(from, tcp.LinkFault{Delay: f.Delay, Loss: f.Loss, Down: f.Down})
+		}
+	}
+}
+
+// Trace implements deploy.Local.
+func (p *Process) Trace(sink transport.NodeID, stop bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.member != nil && sink == p.member.ID {
+		return // our own events reach our hooks directly
+	}
+	if stop {
+		delete(p.sinks, sink)
+	} else {
+		p.sinks[sink] = true
+	}
+}
+
+// event is every host's OnEvent hook.
+func (p *Process) event(ev *transport.Event) {
+	if p.dc.OnEvent != nil {
+		p.dc.OnEvent(ev)
+	}
+	if p.dir != nil {
+		p.dir.Event(ev)
+	}
+	p.mu.Lock()
+	if len(p.sinks) > 0 && len(p.traceBuf) < 1<<16 {
+		p.traceBuf = append(p.traceBuf, transport.TraceRecord{At: time.Now(), Event: *ev})
+	}
+	p.mu.Unlock()
+}
+
+const traceFlushEvery = 20 * time.Millisecond
+
+// startFlusher streams buffered events to the trace sinks.
+func (p *Process) startFlusher() {
+	p.flushStop, p.flushDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(p.flushDone)
+		t := time.NewTicker(traceFlushEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				p.flushTrace()
+			case <-p.flushStop:
+				p.flushTrace()
+				return
+			}
+		}
+	}()
+}
+
+func (p *Process) flushTrace() {
+	p.mu.Lock()
+	buf := p.traceBuf
+	p.traceBuf = nil
+	sinks := sortedNodeIDs(p.sinks)
+	p.mu.Unlock()
+	if len(buf) == 0 || len(sinks) == 0 {
+		return
+	}
+	for len(buf) > 0 {
+		n := min(len(buf), 2048)
+		b := &transport.TraceBatch{Records: buf[:n]}
+		for _, s := range sinks {
+			p.agentSend(s, b)
+		}
+		buf = buf[n:]
+	}
+}
+
+func sortedNodeIDs(m map[transport.NodeID]bool) []transport.NodeID {
+	out := make([]transport.NodeID, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// agentSend sends from the process's agent (the coordinator on the head).
+func (p *Process) agentSend(to transport.NodeID, m transport.Message) {
+	if p.member != nil {
+		p.member.Send(to, m)
+		return
+	}
+	env := p.coordEnv
+	env.Await(func(wake func()) { env.Send(to, m); wake() })
+}
+
+// Self is the process's raylet ID.
+func (p *Process) Self() transport.NodeID { return p.self }
+
+// Addr is the head's coordinator address (head), or the raylet's.
+func (p *Process) Addr() string {
+	if p.coordH != nil {
+		return p.coordH.Addr()
+	}
+	return p.rayAddr
+}
+
+// Name is the process's node name as the head knows it.
+func (p *Process) Name() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, b := range p.book {
+		if b.Node == p.self {
+			return b.Name
+		}
+	}
+	return p.dc.Name
+}
+
+// Err reports an endpoint loop that stopped on its own (nil while healthy).
+func (p *Process) Err() <-chan error { return p.loopErr }
+
+// Shutdown drains the process's raylet — the head stops placing work on
+// it, it finishes what it has (tasks; hosted actors are restarted
+// elsewhere once it is gone) — then leaves the cluster and closes. It is
+// bounded by DrainTimeout and ctx. On the head it closes at once: the
+// cluster ends with it.
+func (p *Process) Shutdown(ctx context.Context) error {
+	if p.member == nil || p.role != transport.RoleNode {
+		return p.Close()
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.dc.DrainTimeout)
+	defer cancel()
+	p.member.Send(deploy.CoordinatorID, &transport.NodeControl{Op: transport.ControlDrain, Node: p.self})
+	idle := 0
+	for idle < 3 {
+		select {
+		case <-ctx.Done():
+			idle = 3
+			continue
+		case <-time.After(50 * time.Millisecond):
+		}
+		if p.rayletIdle() {
+			idle++
+		} else {
+			idle = 0
+		}
+	}
+	return p.Close()
+}
+
+// rayletIdle reports whether the raylet has no task other than actors'.
+func (p *Process) rayletIdle() bool {
+	p.mu.Lock()
+	r, env, killed := p.raylet, p.rayEnv, p.killed
+	p.mu.Unlock()
+	if r == nil || killed {
+		return true
+	}
+	idle := true
+	done := make(chan struct{})
+	go func() { // Await ends the goroutine if the raylet stops meanwhile
+		defer close(done)
+		env.Await(func(wake func()) {
+			for _, t := range r.Tasks() {
+				if t.Actor == 0 {
+					idle = false
+				}
+			}
+			wake()
+		})
+	}()
+	<-done
+	return idle
+}
+
+// Close leaves the cluster (a joined process says so to the head) and
+// stops every endpoint of the process. User code blocked in a runtime call
+// on its raylet is ended.
+func (p *Process) Close() error {
+	p.closeOnce.Do(func() {
+		if p.flushStop != nil {
+			close(p.flushStop)
+			<-p.flushDone
+		}
+		if p.member != nil {
+			p.member.Leave(p.self)
+		}
+		p.mu.Lock()
+		p.closed = true
+		h, done := p.rayH, p.rayDone
+		p.mu.Unlock()
+		if h != nil {
+			h.Close()
+			<-done
+		}
+		p.closeHosts()
+		if p.member != nil {
+			p.member.Close()
+		}
+		p.loops.Wait()
+	})
+	return nil
+}
+
+func (p *Process) closeHosts() {
+	for _, h := range p.hosts {
+		h.Close()
+	}
+	if p.coordH != nil {
+		p.coordH.Close()
+	}
+}
+
+// Session is a driver's connection to a deployed cluster (see Connect).
+type Session struct {
+	p    *Process
+	seed int64
+}
+
+// ConnectOption configures Connect.
+type ConnectOption func(*DeployConfig, **Registry)
+
+// WithToken sets the cluster token (default: $RAYSIM_TOKEN, else
+// $HOME/.raysim/token).
+func WithToken(token []byte) ConnectOption {
+	return func(dc *DeployConfig, _ **Registry) { dc.Token = token }
+}
+
+// WithTLS sets the mutual TLS configuration (deploy.TLSConfig).
+func WithTLS(c *tls.Config) ConnectOption {
+	return func(dc *DeployConfig, _ **Registry) { dc.TLS = c }
+}
+
+// WithRegistry sets the function table (it must equal the cluster's).
+func WithRegistry(r *Registry) ConnectOption {
+	return func(_ *DeployConfig, reg **Registry) { *reg = r }
+}
+
+// WithDeployConfig edits the rest of the driver process's configuration
+// (Listen, Advertise, Name, Logger, OnEvent, JoinTimeout).
+func WithDeployConfig(f func(*DeployConfig)) ConnectOption {
+	return func(dc *DeployConfig, _ **Registry) { f(dc) }
+}
+
+// Connect joins the cluster whose head listens at address as a driver: a
+// raylet with no resources (nothing is ever placed on it) on which driver
+// programs run (Session.Run, Session.Go). The process's registry must
+// equal the cluster's: a difference is refused with an error naming it.
+func Connect(ctx context.Context, address string, opts ...ConnectOption) (*Session, error) {
+	dc := DeployConfig{Address: address}
+	var reg *Registry
+	for _, o := range opts {
+		o(&dc, &reg)
+	}
+	if reg == nil {
+		reg = NewRegistry()
+	}
+	if len(dc.Token) == 0 {
+		tok, err := deploy.LoadToken("")
+		if err != nil {
+			return nil, err
+		}
+		dc.Token = tok
+	}
+	p, err := join(ctx, dc, reg, transport.RoleDriver, transport.Resources{})
+	if err != nil {
+		return nil, err
+	}
+	// Salt the drivers' root task IDs with the session: task IDs stay
+	// unique across every driver process the cluster ever sees.
+	return &Session{p: p, seed: p.cfg.Seed ^ int64(p.session*0x9e3779b97f4a7c15)}, nil
+}
+
+// Process is the driver's process (for status and faults).
+func (s *Session) Process() *Process { return s.p }
+
+// Node is the driver raylet's ID.
+func (s *Session) Node() transport.NodeID { return s.p.self }
+
+func (s *Session) driverContext() (context.Context, error) {
+	p := s.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || p.raylet == nil {
+		return nil, errors.New("ray: session closed")
+	}
+	n := p.drivers
+	p.drivers++
+	return p.raylet.NewDriver(transport.DriverTaskID(s.seed, n)).Context(), nil
+}
+
+// Run runs driver on the calling goroutine, bound to a new driver of the
+// session, and returns its error.
+func (s *Session) Run(driver func(ctx context.Context) error) error {
+	ctx, err := s.driverContext()
+	if err != nil {
+		return err
+	}
+	return driver(ctx)
+}
+
+// Go starts driver in its own goroutine; Wait returns its error.
+func (s *Session) Go(driver func(ctx context.Context) error) error {
+	ctx, err := s.driverContext()
+	if err != nil {
+		return err
+	}
+	p := s.p
+	p.drv.Add(1)
+	go func() {
+		defer p.drv.Done()
+		if err := driver(ctx); err != nil {
+			p.mu.Lock()
+			p.errs = append(p.errs, err)
+			p.mu.Unlock()
+		}
+	}()
+	return nil
+}
+
+// Wait blocks until every driver started with Go has returned and returns
+// their errors joined.
+func (s *Session) Wait() error {
+	p := s.p
+	p.drv.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	err := errors.Join(p.errs...)
+	p.errs = nil
+	return err
+}
+
+// Status asks the head for the cluster's nodes.
+func (s *Session) Status(ctx context.Context) (*transport.StatusReply, error) {
+	return deploy.Status(ctx, deploy.QueryConfig{Address: s.p.dc.Address, Token: s.p.dc.Token, TLS: s.p.dc.TLS})
+}
+
+// Control asks the head to kill, restart or drain the node named name and
+// waits for the head's acknowledgement (not for the act itself).
+func (s *Session) Control(ctx context.Context, op uint8, name string) error {
+	p := s.p
+	p.member.Send(deploy.CoordinatorID, &transport.NodeControl{Op: op, Name: name, Ack: true})
+	for {
+		select {
+		case a := <-p.controlAck:
+			if a.Name != name && a.Err == "" {
+				continue
+			}
+			if a.Err != "" {
+				return errors.New(a.Err)
+			}
+			return nil
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("ray: no answer from the head to a control request for %q", name)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// LinkFault sets (or clears) link faults between named nodes.
+func (s *Session) LinkFault(f *transport.LinkFault) { s.p.member.Send(deploy.CoordinatorID, f) }
+
+// Trace streams every process's events to fn (called on a transport
+// goroutine, one batch at a time); the session's own events reach
+// DeployConfig.OnEvent. Call it once.
+func (s *Session) Trace(fn func(*transport.TraceBatch)) {
+	s.p.mu.Lock()
+	s.p.onTrace = fn
+	s.p.mu.Unlock()
+	s.p.member.Send(deploy.CoordinatorID, &transport.TraceSubscribe{Sink: s.p.member.ID})
+}
+
+// Close ends the session: drivers still blocked in runtime calls are ended,
+// the driver's raylet leaves the cluster.
+func (s *Session) Close() error {
+	if s.p.member != nil && s.p.onTrace != nil {
+		s.p.member.Send(deploy.CoordinatorID, &transport.TraceSubscribe{Sink: s.p.member.ID, Stop: true})
+	}
+	return s.p.Close()
+}

@@ -1,0 +1,253 @@
+package runner
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+	"raysim/scenarios"
+	"raysim/scenarios/workload"
+)
+
+// Remote names a live cluster (raysim start) to run a scenario on.
+type Remote struct {
+	Address string // the head, HOST:PORT
+	Token   []byte
+	TLS     *tls.Config
+	Logger  *slog.Logger
+}
+
+// traceGrace is how long RunRemote waits after the drivers return for the
+// last events streamed from the other processes.
+const traceGrace = 300 * time.Millisecond
+
+// RunRemote runs a scenario's workload, fault schedule and expectations on
+// a live cluster: this process joins it as a driver (ray.Connect) and runs
+// every driver of the workload on its own driver raylet; the cluster's
+// processes stream their events here, so counters, latencies and --trace
+// cover the whole cluster. The scenario's cluster section is not applied
+// (the live cluster is what it is); faults name live nodes by their
+// --name: kill_node and restart_node crash and restart a node's raylet,
+// partition, degrade_link and heal go through the TCP fault layer;
+// pause_node, skew_clock, kill_gcs_replica and kill_actor are reported as
+// not applied. Answers must equal the simulator's; timings differ.
+func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote) (*Result, error) {
+	if o.Log == nil {
+		o.Log = func(string, ...any) {}
+	}
+	start := time.Now()
+	var actors []transport.ActorID
+	m := &metrics{submitAt: make(map[transport.TaskID]time.Duration), actors: &actors, onEvent: o.OnEvent}
+	var cfg ray.Config
+	rec := startTrace(&o, &cfg, m)
+	var mu sync.Mutex // events arrive from every loop and the trace stream
+	at := time.Duration(0)
+	m.now = func() time.Duration { return at }
+	record := func(t time.Time, ev *transport.Event) {
+		mu.Lock()
+		at = t.Sub(start)
+		m.event(ev)
+		mu.Unlock()
+	}
+	reg := ray.NewRegistry()
+	funcs := workload.Register(reg)
+	sess, err := ray.Connect(ctx, rm.Address, ray.WithToken(rm.Token), ray.WithTLS(rm.TLS), ray.WithRegistry(reg),
+		ray.WithDeployConfig(func(dc *ray.DeployConfig) {
+			dc.Logger = rm.Logger
+			dc.OnEvent = func(ev *transport.Event) { record(time.Now(), ev) }
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("runner: connect to %s: %w", rm.Address, err)
+	}
+	defer sess.Close()
+	sess.Trace(func(b *transport.TraceBatch) {
+		for i := range b.Records {
+			record(b.Records[i].At, &b.Records[i].Event)
+		}
+	})
+	// Let the subscription reach every process before work starts.
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	start = time.Now()
+	mu.Unlock()
+
+	fi := &remoteFaults{s: s, sess: sess, ctx: ctx}
+	stopFaults := fi.schedule()
+	defer stopFaults()
+
+	tallies := make([]*workload.Tally, len(s.Workload))
+	for e := range s.Workload {
+		w := &s.Workload[e]
+		n := max(w.Drivers.N(len(s.Cluster.Nodes)), 1)
+		t := &workload.Tally{Name: w.Name, Generator: w.Generator, Drivers: n}
+		tallies[e] = t
+		for k := 0; k < n; k++ {
+			if err := sess.Go(funcs.Driver(w, e, k, n, s.Seed, t)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	limit := s.DurationLimit
+	if limit <= 0 {
+		limit = scenarios.DefaultDurationLimit
+	}
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	allDone := true
+	select {
+	case <-done:
+	case <-time.After(limit):
+		allDone = false
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	end := time.Since(start)
+	stopFaults()
+	time.Sleep(traceGrace)
+	mu.Lock()
+	defer mu.Unlock()
+	r := &Result{
+		Scenario: s.Name, File: s.File, Seed: s.Seed, Transport: "remote",
+		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed,
+		TasksRetried: m.retried, TasksCancelled: m.cancelled, ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt,
+		FaultsInjected: fi.count(), VirtualSeconds: end.Seconds(), WallSeconds: end.Seconds(), Speed: 1,
+		Warnings: append(m.warnings, fi.warnings()...), Digest: rec.Digest().String(),
+	}
+	if end > 0 {
+		r.Throughput = float64(m.completed) / end.Seconds()
+	}
+	finishResult(s, r, m, tallies, allDone, end)
+	return r, nil
+}
+
+// remoteFaults applies a scenario's fault schedule to a live cluster.
+type remoteFaults struct {
+	s    *scenarios.Scenario
+	sess *ray.Session
+	ctx  context.Context
+
+	mu       sync.Mutex
+	timers   []*time.Timer
+	injected int
+	warns    []string
+	stopped  bool
+}
+
+func (f *remoteFaults) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.injected
+}
+
+func (f *remoteFaults) warnings() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.warns
+}
+
+func (f *remoteFaults) warn(format string, args ...any) {
+	f.mu.Lock()
+	f.warns = append(f.warns, fmt.Sprintf(format, args...))
+	f.mu.Unlock()
+}
+
+func (f *remoteFaults) after(d time.Duration, fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopped {
+		return
+	}
+	f.timers = append(f.timers, time.AfterFunc(d, fn))
+}
+
+// schedule arms a timer per fault; the returned function disarms them (and
+// heals the links it cut).
+func (f *remoteFaults) schedule() func() {
+	for i := range f.s.Faults {
+		fl := &f.s.Faults[i]
+		if fl.Kind == scenarios.Random {
+			f.warn("line %d: random faults are not applied on a live cluster", fl.Line)
+			continue
+		}
+		f.after(fl.At, func() { f.apply(fl) })
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			f.stopped = true
+			for _, t := range f.timers {
+				t.Stop()
+			}
+			f.mu.Unlock()
+			f.sess.LinkFault(&transport.LinkFault{Clear: true})
+		})
+	}
+}
+
+func (f *remoteFaults) apply(fl *scenarios.Fault) {
+	switch fl.Kind {
+	case scenarios.KillNode, scenarios.RestartNode:
+		op := transport.ControlKill
+		if fl.Kind == scenarios.RestartNode {
+			op = transport.ControlRestart
+		}
+		if err := f.sess.Control(f.ctx, op, fl.Node); err != nil {
+			f.warn("line %d: %s %s: %v", fl.Line, fl.Kind, fl.Node, err)
+			return
+		}
+	case scenarios.Partition:
+		var set []*transport.LinkFault
+		for i, a := range fl.Groups {
+			for j, b := range fl.Groups {
+				if i != j {
+					set = append(set, &transport.LinkFault{From: a, To: b, Down: true})
+				}
+			}
+		}
+		f.links(set, fl.For)
+	case scenarios.Heal:
+		f.sess.LinkFault(&transport.LinkFault{Clear: true})
+	case scenarios.DegradeLink:
+		l := fl.Link
+		lf := transport.LinkFault{From: l.FromNodes, To: l.ToNodes}
+		if l.Latency != nil {
+			lf.Delay = time.Duration(l.Latency.Expected())
+		}
+		if l.Loss != nil {
+			lf.Loss = *l.Loss
+		}
+		set := []*transport.LinkFault{&lf}
+		if l.Symmetric {
+			back := lf
+			back.From, back.To = lf.To, lf.From
+			set = append(set, &back)
+		}
+		f.links(set, fl.For)
+	default:
+		f.warn("line %d: %s is not applied on a live cluster", fl.Line, fl.Kind)
+		return
+	}
+	f.mu.Lock()
+	f.injected++
+	f.mu.Unlock()
+}
+
+// links sets faults and, if d > 0, removes them d later.
+func (f *remoteFaults) links(set []*transport.LinkFault, d time.Duration) {
+	for _, lf := range set {
+		f.sess.LinkFault(lf)
+	}
+	if d > 0 {
+		f.after(d, func() {
+			for _, lf := range set {
+				f.sess.LinkFault(&transport.LinkFault{From: lf.From, To: lf.To})
+			}
+		})
+	}
+}
