@@ -105,8 +105,11 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 	if spec.NumReturns == 0 && !spec.ActorCreation {
 		spec.NumReturns = 1
 	}
+	// Submission is asynchronous, as a core worker's is: the spec joins the
+	// raylet's queue of work (it runs when the raylet is free) and the
+	// caller goes on, so a burst of submissions builds a queue.
 	c.r.env.Await(func(wake func()) {
-		c.r.submit(spec)
+		c.r.enqueueSubmit(spec)
 		wake()
 	})
 	return spec.ID

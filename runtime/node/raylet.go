@@ -94,6 +94,7 @@ type Raylet struct {
 	deadInc        map[transport.NodeID]uint64
 	reconstructing map[transport.TaskID]bool
 	locating       map[transport.ObjectID]time.Duration // retry backoff of subscriptions
+	submitQ        []*transport.TaskSpec                // submissions waiting for the loop
 }
 
 // Stats counts what a raylet did.
@@ -225,6 +226,25 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.onTaskInfo(m)
 	case *transport.GcsAck, *transport.ChainConfig:
 		r.gcs.Handle(m)
+	}
+}
+
+// enqueueSubmit queues a submission from user code; the raylet takes the
+// queue as one unit of work on its next turn (a core worker's batch), each
+// submission charging its scheduling cost.
+func (r *Raylet) enqueueSubmit(spec *transport.TaskSpec) {
+	r.submitQ = append(r.submitQ, spec)
+	if len(r.submitQ) == 1 {
+		r.env.After(0, r.drainSubmits)
+	}
+}
+
+func (r *Raylet) drainSubmits() {
+	q := r.submitQ
+	r.submitQ = nil
+	for i, spec := range q {
+		q[i] = nil
+		r.submit(spec)
 	}
 }
 

@@ -223,15 +223,17 @@ func (e *env) Send(to transport.NodeID, m transport.Message) {
 func (e *env) Await(register func(wake func())) {
 	w := &waiter{inside: true}
 	w.wakeFn = w.wake
+	busy := e.node.BusyUntil()
 	register(w.wakeFn)
 	w.inside = false
 	if w.woken {
-		if e.node.BusyUntil() <= e.net.Sim.Now() {
+		if after := e.node.BusyUntil(); after <= busy || after <= e.net.Sim.Now() {
 			return
 		}
-		// The loop charged service time in register: the caller goes on
-		// only when the node is free again, or a burst of work done in one
-		// turn would all happen at one virtual instant.
+		// register itself charged service time on the loop (a worker's
+		// result stored, a Put): the caller goes on only when that work is
+		// done, or a burst of work done in one turn would all happen at
+		// one virtual instant.
 		e.node.Await(wakeAtOnce)
 		return
 	}
