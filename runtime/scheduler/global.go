@@ -40,6 +40,7 @@ type Global struct {
 	index map[transport.NodeID]*nodeView
 
 	infeasible []*transport.SpillTask
+	warned     map[transport.TaskID]bool // infeasible tasks already warned about
 	cands      []Candidate // scratch
 	placed     uint64
 }
@@ -76,6 +77,9 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.Heartbeat:
 		if v := g.index[m.Node]; v != nil && !v.dead && v.inc == m.Incarnation {
 			v.total, v.avail, v.queue, v.meanTask = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime
+			if len(g.infeasible) > 0 {
+				g.retryInfeasible()
+			}
 		}
 	case *transport.SpillTask:
 		g.place(m)
@@ -104,6 +108,11 @@ func (g *Global) place(m *transport.SpillTask) {
 	g.cands = g.cands[:0]
 	for _, v := range g.nodes {
 		if v.dead || !spec.Resources.Fits(v.total) {
+			continue
+		}
+		// An actor keeps its resources for life: place it only where they
+		// are free now, or it may wait forever behind other actors.
+		if spec.ActorCreation && !spec.Resources.Fits(v.avail) {
 			continue
 		}
 		if spec.Strategy == transport.StrategyNodeHard && v.id != spec.Target {
@@ -139,6 +148,9 @@ func (g *Global) place(m *transport.SpillTask) {
 	// Count the task in the view at once, so a burst of spills between two
 	// heartbeats spreads instead of piling onto one node.
 	g.index[target].queue++
+	if spec.ActorCreation {
+		g.index[target].avail = g.index[target].avail.Sub(spec.Resources)
+	}
 	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason})
 	// The owner learns where its task went, so it can retry it if that node
 	// dies.
@@ -147,13 +159,21 @@ func (g *Global) place(m *transport.SpillTask) {
 
 func (g *Global) holdInfeasible(m *transport.SpillTask) {
 	g.infeasible = append(g.infeasible, m)
-	live := false
+	live, fits := false, false
 	for _, v := range g.nodes {
 		live = live || !v.dead
+		fits = fits || (!v.dead && m.Spec.Resources.Fits(v.total))
 	}
-	if !live {
-		return // no node has registered yet (start-up), or all are down: wait quietly
+	if !live || fits || g.warned[m.Spec.ID] {
+		// No node has registered yet (start-up), all are down, an actor
+		// waits for resources to free up, or the warning was given: wait
+		// quietly, retried on the next registration or heartbeat.
+		return
 	}
+	if g.warned == nil {
+		g.warned = make(map[transport.TaskID]bool)
+	}
+	g.warned[m.Spec.ID] = true
 	var best transport.Resources
 	for _, v := range g.nodes {
 		if !v.dead {

@@ -284,6 +284,7 @@ type driver struct {
 	rng  *rand.Rand
 	t    *Tally
 	key  uint64
+	next time.Time // the next arrival's planned time
 }
 
 // share is how many of total roots driver k of n takes.
@@ -296,9 +297,16 @@ func (d *driver) share(total int) int {
 }
 
 // gap waits for the next arrival.
+// Arrivals follow an absolute schedule (each one a gap after the previous
+// one's planned time, not after the driver woke): on TCP a sleep overshoots,
+// and relative sleeps would lose the rate.
 func (d *driver) gap(ctx context.Context, first bool) error {
 	a := d.w.Arrival
-	if first || a.Rate <= 0 {
+	if a.Rate <= 0 || (a.Kind != scenarios.Steady && a.Kind != scenarios.Poisson) {
+		return nil
+	}
+	if first {
+		d.next = ray.Now(ctx)
 		return nil
 	}
 	rate := a.Rate / float64(d.n) // the entry's rate is shared by its drivers
@@ -311,10 +319,12 @@ func (d *driver) gap(ctx context.Context, first bool) error {
 	default:
 		return nil
 	}
-	if g <= 0 {
+	d.next = d.next.Add(g)
+	wait := d.next.Sub(ray.Now(ctx))
+	if wait <= 0 {
 		return nil
 	}
-	return ray.Compute(ctx, g)
+	return ray.Compute(ctx, wait)
 }
 
 // opts are the per-task options of the entry.
