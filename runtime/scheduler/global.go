@@ -41,7 +41,7 @@ type Global struct {
 
 	infeasible []*transport.SpillTask
 	warned     map[transport.TaskID]bool // infeasible tasks already warned about
-	cands      []Candidate // scratch
+	cands      []Candidate               // scratch
 	placed     uint64
 }
 
