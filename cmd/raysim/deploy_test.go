@@ -296,6 +296,13 @@ func TestDeployQuickstart(t *testing.T) {
 	assert.Equal(t, 2, live.FaultsInjected)
 	assert.Greater(t, live.TasksCompleted, uint64(2000), "events streamed from every process")
 
+	// Link faults through the TCP fault layer: a partition, a slow lossy
+	// link.
+	lf := filepath.Join("testdata", "live-faults.yaml")
+	live = c.runRemote(lf)
+	assert.Equal(t, answers(simulate(t, lf)), answers(live), "link faults: live answers differ from the simulator's")
+	assert.Equal(t, 2, live.FaultsInjected)
+
 	t.Run("refused", func(t *testing.T) {
 		// No token at all.
 		_, errOut, code := c.raysim([]string{"HOME=" + t.TempDir()}, "status", "--address", c.addr)
