@@ -351,8 +351,9 @@ func detach(args []string, stdout, stderr io.Writer) int {
 		tail(stderr, logPath)
 		return exitFailed
 	}
+	pid := cmd.Process.Pid
 	cmd.Process.Release()
-	fmt.Fprintf(stdout, "raysim: started in the background (pid %d), log %s; stop with: raysim stop\n", cmd.Process.Pid, logPath)
+	fmt.Fprintf(stdout, "raysim: started in the background (pid %d), log %s; stop with: raysim stop\n", pid, logPath)
 	return exitOK
 }
 
