@@ -56,10 +56,13 @@ type Report struct {
 	CriticalPath CriticalPath
 }
 
-// TaskCounts counts task lifecycle events. Completed counts task.finished
-// and actor.created, as the runner's Result does.
+// TaskCounts counts task lifecycle events, as the runner's Result does: a
+// task's first end counts in Completed (task.finished, actor.created),
+// Failed or Cancelled; later ends (retries racing the original, rebuilds
+// from lineage) count in Reexecuted.
 type TaskCounts struct {
 	Submitted, Completed, Failed, Retried, Cancelled, Infeasible uint64
+	Reexecuted                                                   uint64
 	ActorsCreated, ActorsRestarted, ActorsDied                   uint64
 	ObjectsLost, ObjectsReconstructed                            uint64
 }
@@ -257,6 +260,7 @@ type taskState struct {
 	submitted bool
 	placed    bool // first placement seen
 	done      bool
+	ended     bool // its first finished/failed/cancelled/created was counted
 	attempts  []attempt
 	pred      transport.TaskID // inferred dependency (0: none)
 	phases    int              // index+1 into rep.Latency.Split
@@ -328,6 +332,19 @@ func (a *analyzer) node(id transport.NodeID) *NodeStats {
 	return &a.rep.Nodes[id-1]
 }
 
+// countEnd counts a task's first end in count, any later one as a
+// re-execution.
+func (a *analyzer) countEnd(id transport.TaskID, count *uint64) (first bool) {
+	t := a.task(id)
+	if t.ended {
+		a.rep.Tasks.Reexecuted++
+		return false
+	}
+	t.ended = true
+	*count++
+	return true
+}
+
 func (a *analyzer) task(id transport.TaskID) *taskState {
 	t := a.tasks[id]
 	if t == nil {
@@ -381,19 +398,20 @@ func (a *analyzer) record(r *traces.Record) {
 		}
 		a.running[[2]uint64{uint64(r.Task), uint64(r.Node)}] = r.At
 	case transport.EvTaskFinished:
-		c.Completed++
-		a.completes = append(a.completes, r.At)
+		if a.countEnd(r.Task, &c.Completed) {
+			a.completes = append(a.completes, r.At)
+		}
 		if n := a.node(r.Node); n != nil {
 			n.Executed++
 		}
 		a.stopRunning(r.Task, r.Node, r.At)
 		a.done(r.Task, r.Node, r.At, true)
 	case transport.EvTaskFailed:
-		c.Failed++
+		a.countEnd(r.Task, &c.Failed)
 		a.stopRunning(r.Task, r.Node, r.At)
 		a.done(r.Task, r.Node, r.At, false)
 	case transport.EvTaskCancelled:
-		c.Cancelled++
+		a.countEnd(r.Task, &c.Cancelled)
 		a.stopRunning(r.Task, r.Node, r.At)
 		a.done(r.Task, r.Node, r.At, false)
 	case transport.EvTaskRetried:
@@ -401,9 +419,10 @@ func (a *analyzer) record(r *traces.Record) {
 	case transport.EvTaskInfeasible:
 		c.Infeasible++
 	case transport.EvActorCreated:
-		c.Completed++
+		if a.countEnd(r.Task, &c.Completed) {
+			a.completes = append(a.completes, r.At)
+		}
 		c.ActorsCreated++
-		a.completes = append(a.completes, r.At)
 		a.stopRunning(r.Task, r.Node, r.At) // the creation task's run ends
 		a.done(r.Task, r.Node, r.At, true)
 	case transport.EvActorRestarted:

@@ -81,6 +81,7 @@ type Result struct {
 	TasksFailed          uint64           `json:"tasks_failed"`
 	TasksRetried         uint64           `json:"tasks_retried"`
 	TasksCancelled       uint64           `json:"tasks_cancelled"`
+	TasksReexecuted      uint64           `json:"tasks_reexecuted"` // ends after the first: retries racing the original, lineage rebuilds
 	ObjectsLost          uint64           `json:"objects_lost"`
 	ObjectsReconstructed uint64           `json:"objects_reconstructed"`
 	FaultsInjected       int              `json:"faults_injected"`
@@ -121,6 +122,7 @@ type metrics struct {
 	failed     uint64
 	retried    uint64
 	cancelled  uint64
+	reexecuted uint64
 	lost       uint64
 	rebuilt    uint64
 	submitAt   map[transport.TaskID]time.Duration
@@ -138,17 +140,13 @@ func (m *metrics) event(ev *transport.Event) {
 		m.submitted++
 		m.submitAt[ev.Task] = at
 	case transport.EvTaskFinished:
-		m.completed++
-		m.done(ev.Task, at)
+		m.end(ev.Task, at, &m.completed)
 	case transport.EvTaskFailed:
-		m.failed++
-		m.done(ev.Task, at)
+		m.end(ev.Task, at, &m.failed)
 	case transport.EvTaskCancelled:
-		m.cancelled++
-		m.done(ev.Task, at)
+		m.end(ev.Task, at, &m.cancelled)
 	case transport.EvActorCreated:
-		m.completed++
-		m.done(ev.Task, at)
+		m.end(ev.Task, at, &m.completed)
 		*m.actors = append(*m.actors, ev.Task)
 	case transport.EvTaskRetried:
 		m.retried++
@@ -171,11 +169,18 @@ func (m *metrics) event(ev *transport.Event) {
 	}
 }
 
-func (m *metrics) done(id transport.TaskID, at time.Duration) {
-	if t, ok := m.submitAt[id]; ok {
-		m.latencies = append(m.latencies, at-t)
-		delete(m.submitAt, id)
+// end records a task's first end (finished, failed, cancelled) in count,
+// with its latency; a later end is a re-execution (a retry racing the
+// original, a rebuild from lineage, a duplicate) and counts as one.
+func (m *metrics) end(id transport.TaskID, at time.Duration, count *uint64) {
+	t, ok := m.submitAt[id]
+	if !ok {
+		m.reexecuted++
+		return
 	}
+	*count++
+	m.latencies = append(m.latencies, at-t)
+	delete(m.submitAt, id)
 }
 
 // ErrBadScenario wraps errors in a scenario the loader could not catch (the
@@ -270,7 +275,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	r := &Result{
 		Scenario: s.Name, File: s.File, Seed: s.Seed, Transport: "sim",
 		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed,
-		TasksRetried: m.retried, TasksCancelled: m.cancelled, ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt,
+		TasksRetried: m.retried, TasksCancelled: m.cancelled, TasksReexecuted: m.reexecuted, ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt,
 		FaultsInjected: fi.injected, VirtualSeconds: end.Seconds(), WallSeconds: wall.Seconds(),
 		Events: st.Events, EventsPerSecond: float64(st.Events) / max(wall.Seconds(), 1e-9),
 		Speed: end.Seconds() / max(wall.Seconds(), 1e-9), Warnings: m.warnings,

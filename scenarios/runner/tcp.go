@@ -78,7 +78,7 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	r := &Result{
 		Scenario: s.Name, File: s.File, Seed: s.Seed, Transport: "tcp",
 		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed,
-		TasksRetried: m.retried, TasksCancelled: m.cancelled, ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt,
+		TasksRetried: m.retried, TasksCancelled: m.cancelled, TasksReexecuted: m.reexecuted, ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt,
 		VirtualSeconds: end.Seconds(), WallSeconds: end.Seconds(), Speed: 1, Warnings: m.warnings,
 	}
 	if end > 0 {
