@@ -39,8 +39,10 @@ func (s *Sim) Crash(id NodeID) {
 	n.busyUntil = 0
 	n.wakePending = false
 	s.emit(EvCrash, id, id, 0, nil, "")
+	var it item
 	for n.dqLen() > 0 {
-		s.dropStale(n.dqPop())
+		n.dqPop(&it)
+		s.dropStale(&it)
 	}
 	n.dq, n.dqHead = nil, 0
 	self := s.cur != nil && s.cur.node == n

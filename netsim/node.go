@@ -26,7 +26,7 @@ type Node struct {
 	busyUntil int64
 	// dq holds node items that arrived while the node was busy, in arrival
 	// order; one wake item at a time runs them.
-	dq          []uint32
+	dq          []item
 	dqHead      int
 	wakePending bool
 
@@ -115,8 +115,9 @@ func (n *Node) BusyUntil() time.Duration { return time.Duration(n.busyUntil) }
 
 func (n *Node) dqLen() int { return len(n.dq) - n.dqHead }
 
-func (n *Node) dqPop() uint32 {
-	idx := n.dq[n.dqHead]
+func (n *Node) dqPop(out *item) {
+	*out = n.dq[n.dqHead]
+	n.dq[n.dqHead] = item{}
 	n.dqHead++
 	if n.dqHead == len(n.dq) {
 		n.dq = n.dq[:0]
@@ -126,24 +127,24 @@ func (n *Node) dqPop() uint32 {
 		n.dq = n.dq[:k]
 		n.dqHead = 0
 	}
-	return idx
 }
 
 // ---- timers ----
 
+// timer is both the handle and the payload of a timer item.
 type timer struct {
-	s   *Sim
-	idx uint32
-	gen uint32
+	s         *Sim
+	f         func()
+	cancelled bool // stopped while pending
+	done      bool // left the queue (fired or dropped)
 }
 
 func (t *timer) Stop() bool {
-	it := &t.s.q.items[t.idx]
-	if it.gen != t.gen || it.kind != itemTimer || it.cancelled {
+	if t.done || t.cancelled {
 		return false
 	}
-	it.cancelled = true
-	it.payload = nil
+	t.cancelled = true
+	t.f = nil
 	t.s.live--
 	return true
 }
@@ -160,9 +161,9 @@ func (n *Node) After(d time.Duration, f func()) Timer {
 		return deadTimer{}
 	}
 	s := n.sim
-	idx, it := s.scheduleNode(s.now+max(int64(d), 0), itemTimer, n)
-	it.payload = f
-	return &timer{s: s, idx: idx, gen: it.gen}
+	t := &timer{s: s, f: f}
+	s.scheduleNode(s.now+max(int64(d), 0), itemTimer, n).payload = t
+	return t
 }
 
 // ---- messages ----
@@ -228,7 +229,7 @@ func (n *Node) Send(to NodeID, payload any, size int64) {
 }
 
 func (s *Sim) scheduleDeliver(at int64, dst *Node, from NodeID, payload any, size int64) {
-	_, it := s.scheduleNode(at, itemDeliver, dst)
+	it := s.scheduleNode(at, itemDeliver, dst)
 	it.from = from
 	it.payload = payload
 	it.size = size
@@ -352,7 +353,7 @@ func (n *Node) InCoroutine() bool {
 }
 
 func (s *Sim) scheduleResume(c *coro) {
-	_, it := s.scheduleNode(s.now, itemResume, c.node)
+	it := s.scheduleNode(s.now, itemResume, c.node)
 	it.payload = c
 	it.inc = uint32(c.inc)
 }

@@ -1,55 +1,64 @@
 package netsim
 
-// The event queue. Items live in a slab ([]item, recycled through a free
-// list). Their order is kept by a calendar queue of small pointer-free
-// entries (time, seq, slab index), ordered by (virtual time, sequence):
+// The event queue: a calendar queue that stores the items themselves,
+// ordered by (virtual time, sequence):
 //
-//   - near: a 4-ary min-heap holding every entry of the current bucket
-//     (and anything scheduled into the past of the calendar's cursor);
-//   - ring: nbuckets unsorted buckets of width 2^bucketShift ns covering the
-//     next ~1 s of virtual time; scheduling is an append;
-//   - far: a 4-ary min-heap for entries beyond the ring's horizon, migrated
+//   - ring: nbuckets buckets of width 2^bucketShift ns covering the next
+//     ~1 s of virtual time, each an unsorted list of fixed-size chunks of
+//     items (recycled through a free list: a bucket grows without copying);
+//     scheduling appends the item to a small staging batch, flushed to the
+//     buckets stageSize at a time;
+//   - near: the current bucket's chunks, plus anything scheduled into it (or
+//     into the past of the calendar's cursor) since; a 4-ary min-heap of
+//     small pointer-free (time, seq, slot) entries orders them, and popped
+//     slots are recycled;
+//   - far: a 4-ary min-heap of items beyond the ring's horizon, migrated
 //     into the ring as the cursor advances.
 //
-// A bucket is heapified into near when the cursor reaches it, so each entry
-// costs an append plus a pop from a small, cache-resident heap, instead of
-// O(log n) cache misses in one big heap. Nothing on the schedule/pop path
-// allocates once the slab and buckets have grown to their working size. The
-// order produced is exactly (time, seq), whatever the bucket width: the
-// structure only affects speed, never the result.
+// A bucket becomes near when the cursor reaches it: building its index
+// reads the bucket once, sequentially, so the pops that follow find their
+// items in cache. An item is written once at scheduling time and read once
+// when it runs, in the same place: there is no separate slab to miss in.
+// Nothing on the schedule/pop path allocates once the chunks have grown to
+// their working number. The order produced is exactly (time, seq), whatever
+// the bucket width: the structure only affects speed, never the result.
 
 type itemKind uint8
 
 const (
 	itemFree    itemKind = iota
 	itemDeliver          // a message arriving at node
-	itemTimer            // a node timer
-	itemResume           // resume (or start) a coroutine
+	itemTimer            // a node timer (payload *timer)
+	itemResume           // resume (or start) a coroutine (payload *coro)
 	itemWake             // node free again: run its next deferred item
-	itemHarness          // Sim.At / Sim.After: not tied to a node
+	itemHarness          // Sim.At / Sim.After (payload func()): not tied to a node
 )
 
-// item is one scheduled action (48 bytes). Node items carry the destination
-// incarnation they were scheduled for; a mismatch at run time means the node
-// crashed (and maybe restarted) in between, and the item is dropped.
-// payload holds the message, or the func() of a timer or harness event, or
-// the *coro of a resume.
+// item is one scheduled action: 64 bytes, one cache line. Node items carry
+// the destination incarnation they were scheduled for; a mismatch at run
+// time means the node crashed (and maybe restarted) in between, and the
+// item is dropped. payload holds the message, the func() of a harness
+// event, the *timer of a timer or the *coro of a resume.
 type item struct {
-	kind      itemKind
-	cancelled bool   // timer stopped
-	gen       uint32 // bumped on free, so stale Timer handles are detected
-	from      NodeID // sender; next free slot while free
-	inc       uint32
-	size      int64
-	node      *Node
-	payload   any
+	at      int64
+	seq     uint64
+	payload any
+	node    *Node
+	size    int64
+	from    NodeID
+	inc     uint32
+	kind    itemKind
 }
 
-// hent is a queue entry: 24 bytes, no pointers, so the GC never scans it.
+func (a *item) less(b *item) bool {
+	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
+}
+
+// hent is an entry of near's index: 24 bytes, no pointers.
 type hent struct {
 	at  int64
 	seq uint64
-	idx uint32
+	idx uint32 // slot in near
 }
 
 func (a *hent) less(b *hent) bool {
@@ -57,87 +66,160 @@ func (a *hent) less(b *hent) bool {
 }
 
 const (
-	noFree      = ^uint32(0)
 	bucketShift = 14 // 16.4 µs buckets
 	nbuckets    = 1 << 16
 	bucketMask  = nbuckets - 1 // horizon: 2^30 ns ≈ 1.07 s
 )
 
-type queue struct {
-	items []item
-	free  uint32 // head of the free list, noFree if empty
-	seq   uint64
-	n     int // entries queued
+// Buckets are lists of fixed-size chunks, recycled through a free list: a
+// bucket grows without copying, and memory follows the items queued.
+const (
+	chunkBits = 4
+	chunkN    = 1<<chunkBits - 1 // 15 items + header: a 1 KiB allocation
+	chunkMask = 1<<chunkBits - 1
+)
 
-	near  []hent
-	ring  [][]hent
-	ringN int
-	far   []hent
-	cur   int64    // the bucket held in near
-	pool  [][]hent // spare bucket arrays
-	touch uint32   // sink of the prefetch loop in advance
+type chunk struct {
+	items [chunkN]item
+	n     int
+	next  *chunk
+}
+
+type bucket struct{ head, tail *chunk }
+
+type queue struct {
+	seq uint64
+	n   int // items queued
+
+	near  []*chunk // current bucket; slot = chunk index<<chunkBits | offset
+	nfree []uint32 // free slots of near
+	nidx  []hent   // 4-ary min-heap over near's occupied slots
+	ring  []bucket
+	ringN int    // items in the ring, staged ones included
+	stage []item // ring items not yet appended to their bucket
+	far   []item // 4-ary min-heap by (at, seq)
+	cur   int64  // the bucket held in near
+	spare *chunk // free chunks
 }
 
 func (q *queue) init() {
-	q.free = noFree
-	q.ring = make([][]hent, nbuckets)
+	q.ring = make([]bucket, nbuckets)
 }
 
-func (q *queue) alloc() uint32 {
-	if q.free != noFree {
-		i := q.free
-		q.free = uint32(q.items[i].from)
-		return i
+func (q *queue) newChunk() *chunk {
+	c := q.spare
+	if c == nil {
+		return new(chunk)
 	}
-	q.items = append(q.items, item{})
-	return uint32(len(q.items) - 1)
-}
-
-func (q *queue) release(i uint32) {
-	it := &q.items[i]
-	*it = item{gen: it.gen + 1, from: NodeID(q.free)}
-	q.free = i
+	q.spare = c.next
+	c.next = nil
+	c.n = 0
+	return c
 }
 
 func (q *queue) len() int { return q.n }
 
-// push schedules slab item idx at virtual time at.
-func (q *queue) push(at int64, idx uint32) {
+// add schedules an item at virtual time at and returns it, its time and
+// sequence set and every other field zero, for the caller to fill in at
+// once (the pointer is valid until the next queue operation).
+func (q *queue) add(at int64) *item {
 	q.seq++
 	q.n++
-	e := hent{at: at, seq: q.seq, idx: idx}
+	return q.place(at, q.seq)
+}
+
+// place stores a zero item with key (at, seq) where it belongs.
+func (q *queue) place(at int64, seq uint64) *item {
 	b := at >> bucketShift
+	var it *item
 	switch {
 	case b <= q.cur:
-		heapPush(&q.near, e)
+		var slot uint32
+		if k := len(q.nfree); k > 0 {
+			slot = q.nfree[k-1]
+			q.nfree = q.nfree[:k-1]
+		} else {
+			k := len(q.near)
+			if k == 0 || q.near[k-1].n == chunkN {
+				q.near = append(q.near, q.newChunk())
+				k++
+			}
+			c := q.near[k-1]
+			slot = uint32(k-1)<<chunkBits | uint32(c.n)
+			c.n++
+		}
+		heapPush(&q.nidx, hent{at: at, seq: seq, idx: slot})
+		it = &q.near[slot>>chunkBits].items[slot&chunkMask]
+		*it = item{}
 	case b < q.cur+nbuckets:
-		q.ringAppend(b, e)
+		if len(q.stage) == stageSize {
+			q.flush()
+		}
+		q.stage = append(q.stage, item{})
+		q.ringN++
+		it = &q.stage[len(q.stage)-1]
 	default:
-		heapPush(&q.far, e)
+		it = farPush(&q.far, at, seq)
 	}
+	it.at = at
+	it.seq = seq
+	return it
 }
 
-// peek returns the minimum entry, or nil if the queue is empty.
-func (q *queue) peek() *hent {
-	if len(q.near) == 0 && !q.advance() {
-		return nil
+// peekAt returns the time of the minimum item; false if the queue is empty.
+func (q *queue) peekAt() (int64, bool) {
+	if len(q.nidx) == 0 && !q.advance() {
+		return 0, false
 	}
-	return &q.near[0]
+	return q.nidx[0].at, true
 }
 
-// pop removes and returns the minimum entry; the queue must not be empty.
-func (q *queue) pop() hent {
-	if len(q.near) == 0 && !q.advance() {
+// pop removes the minimum item into out; the queue must not be empty.
+func (q *queue) pop(out *item) {
+	if len(q.nidx) == 0 && !q.advance() {
 		panic("netsim: pop from an empty queue")
 	}
 	q.n--
-	return heapPop(&q.near)
+	e := heapPop(&q.nidx)
+	it := &q.near[e.idx>>chunkBits].items[e.idx&chunkMask]
+	*out = *it
+	it.payload, it.node = nil, nil // let the GC have them
+	q.nfree = append(q.nfree, e.idx)
 }
 
-// advance moves the cursor to the next non-empty bucket and loads it into
-// near; false if the queue is empty.
+// stageSize: ring items are appended to their buckets in batches of this
+// many. A bucket's tail is cold (last written ~a horizon's worth of events
+// ago); appending a batch back to back lets the CPU overlap those misses
+// instead of stalling on each one in turn.
+const stageSize = 32
+
+// flush appends the staged items to their buckets.
+func (q *queue) flush() {
+	for i := range q.stage {
+		e := &q.stage[i]
+		bk := &q.ring[(e.at>>bucketShift)&bucketMask]
+		t := bk.tail
+		if t == nil || t.n == chunkN {
+			c := q.newChunk()
+			if t == nil {
+				bk.head = c
+			} else {
+				t.next = c
+			}
+			bk.tail, t = c, c
+		}
+		t.items[t.n] = *e
+		t.n++
+		*e = item{}
+	}
+	q.stage = q.stage[:0]
+}
+
+// advance moves the cursor to the next non-empty bucket and makes it near;
+// false if the queue is empty.
 func (q *queue) advance() bool {
-	for len(q.near) == 0 {
+	for len(q.nidx) == 0 {
+		q.flush()
 		if q.ringN == 0 {
 			if len(q.far) == 0 {
 				return false
@@ -148,56 +230,53 @@ func (q *queue) advance() bool {
 		}
 		q.cur++
 		q.migrate()
-		r := &q.ring[q.cur&bucketMask]
-		if len(*r) == 0 {
+		q.flush()
+		bk := &q.ring[q.cur&bucketMask]
+		if bk.head == nil {
 			continue
 		}
-		b := *r
-		q.ringN -= len(b)
-		// Touch the slab items of the bucket: independent loads the CPU
-		// overlaps, so the pops that follow find them in cache.
-		var sink uint32
-		for i := range b {
-			sink += q.items[b[i].idx].gen
-		}
-		q.touch += sink
-		// The bucket's array becomes near; near's (empty) array is kept
-		// for reuse, so memory follows the non-empty buckets only.
-		if cap(q.near) > 0 {
-			q.pool = append(q.pool, q.near[:0])
-		}
-		q.near = b
-		*r = nil
-		heapify(q.near)
+		q.load(bk)
 	}
 	return true
 }
 
-func (q *queue) ringAppend(b int64, e hent) {
-	r := &q.ring[b&bucketMask]
-	if *r == nil && len(q.pool) > 0 {
-		*r = q.pool[len(q.pool)-1]
-		q.pool = q.pool[:len(q.pool)-1]
+// load makes bucket bk the near set (near is empty: every slot was popped,
+// and so cleared, and its chunks go back to the free list).
+func (q *queue) load(bk *bucket) {
+	for i, c := range q.near {
+		c.next = q.spare
+		q.spare = c
+		q.near[i] = nil
 	}
-	*r = append(*r, e)
-	q.ringN++
+	near := q.near[:0]
+	idx := q.nidx[:0]
+	for c := bk.head; c != nil; c = c.next {
+		ci := uint32(len(near)) << chunkBits
+		near = append(near, c)
+		q.ringN -= c.n
+		for j := range c.items[:c.n] {
+			it := &c.items[j]
+			idx = append(idx, hent{at: it.at, seq: it.seq, idx: ci | uint32(j)})
+		}
+	}
+	*bk = bucket{}
+	q.near = near
+	q.nfree = q.nfree[:0]
+	q.nidx = idx
+	heapify(idx)
 }
 
-// migrate moves far entries that entered the window [cur, cur+nbuckets).
+// migrate moves far items that entered the window [cur, cur+nbuckets).
 func (q *queue) migrate() {
 	lim := q.cur + nbuckets
 	for len(q.far) > 0 && q.far[0].at>>bucketShift < lim {
-		e := heapPop(&q.far)
-		b := e.at >> bucketShift
-		if b <= q.cur {
-			heapPush(&q.near, e)
-		} else {
-			q.ringAppend(b, e)
-		}
+		var e item
+		farPop(&q.far, &e)
+		*q.place(e.at, e.seq) = e
 	}
 }
 
-// ---- 4-ary min-heap on []hent ----
+// ---- 4-ary min-heaps: near's index ([]hent) and far ([]item) ----
 
 func heapPush(hp *[]hent, e hent) {
 	h := append(*hp, e)
@@ -255,4 +334,56 @@ func heapify(h []hent) {
 	for i := (len(h) - 2) >> 2; i >= 0; i-- {
 		siftDown(h, i, h[i])
 	}
+}
+
+// farPush makes room for an item with key (at, seq) in the heap and
+// returns its slot (zeroed).
+func farPush(hp *[]item, at int64, seq uint64) *item {
+	h := append(*hp, item{})
+	key := item{at: at, seq: seq}
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) >> 2
+		if !key.less(&h[p]) {
+			break
+		}
+		h[i] = h[p]
+		i = p
+	}
+	h[i] = item{}
+	*hp = h
+	return &h[i]
+}
+
+// farPop removes the minimum item into out.
+func farPop(hp *[]item, out *item) {
+	h := *hp
+	*out = h[0]
+	n := len(h) - 1
+	last := h[n]
+	h[n] = item{}
+	h = h[:n]
+	if n > 0 {
+		i := 0
+		for {
+			c := i<<2 + 1
+			if c >= n {
+				break
+			}
+			m := c
+			end := min(c+4, n)
+			for j := c + 1; j < end; j++ {
+				if h[j].less(&h[m]) {
+					m = j
+				}
+			}
+			if !h[m].less(&last) {
+				break
+			}
+			h[i] = h[m]
+			i = m
+		}
+		h[i] = last
+	}
+	*hp = h
 }

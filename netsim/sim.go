@@ -114,13 +114,10 @@ func (s *Sim) Now() time.Duration { return time.Duration(s.now) }
 // past means now). Harness events are not tied to any node: crashes and
 // pauses do not affect them.
 func (s *Sim) At(t time.Duration, f func()) {
-	at := max(int64(t), s.now)
-	idx := s.q.alloc()
-	it := &s.q.items[idx]
+	it := s.q.add(max(int64(t), s.now))
 	it.kind = itemHarness
 	it.payload = f
 	s.live++
-	s.q.push(at, idx)
 }
 
 // After schedules a harness event f at Now()+d.
@@ -165,15 +162,15 @@ func (s *Sim) Step() bool {
 }
 
 func (s *Sim) step() bool {
+	var it item
 	for s.q.len() > 0 {
-		e := s.q.pop()
-		if s.q.items[e.idx].cancelled {
-			s.q.release(e.idx) // already uncounted by Stop
-			continue
+		s.q.pop(&it)
+		if it.cancelled() {
+			continue // already uncounted by Stop
 		}
-		s.now = e.at
+		s.now = it.at
 		s.events++
-		s.dispatch(e.idx)
+		s.dispatch(&it)
 		if len(s.kills) > 0 {
 			s.drainKills()
 		}
@@ -210,8 +207,8 @@ func (s *Sim) RunUntil(t time.Duration) {
 	defer s.end(s.begin("RunUntil"))
 	lim := int64(t)
 	for !s.stopped {
-		e := s.q.peek()
-		if e == nil || e.at > lim {
+		at, ok := s.q.peekAt()
+		if !ok || at > lim {
 			break
 		}
 		s.step()
@@ -240,54 +237,61 @@ func (s *Sim) Close() {
 	s.drainKills()
 }
 
-// dispatch runs the item idx popped at s.now.
-func (s *Sim) dispatch(idx uint32) {
-	it := &s.q.items[idx]
+// dispatch runs the item popped at s.now.
+func (s *Sim) dispatch(it *item) {
 	switch it.kind {
 	case itemHarness:
-		f := it.payload.(func())
-		s.free(idx)
-		f()
+		s.live--
+		it.payload.(func())()
 	case itemWake:
-		n, inc := it.node, it.inc
-		s.free(idx)
-		if n.alive && uint32(n.inc) == inc {
+		n := it.node
+		if n.alive && uint32(n.inc) == it.inc {
 			n.wakePending = false
 			s.runDeferred(n)
 		}
 	default:
 		n := it.node
 		if !n.alive || uint32(n.inc) != it.inc {
-			s.dropStale(idx)
+			s.dropStale(it)
 			return
 		}
 		if n.busyUntil > s.now || n.dqLen() > 0 {
 			// Busy or stalled node: queue behind what is already waiting,
 			// so per-node order (and per-link FIFO) is kept.
-			n.dq = append(n.dq, idx)
+			n.dq = append(n.dq, *it)
 			s.ensureWake(n)
 			return
 		}
-		s.runNodeItem(idx)
+		s.runNodeItem(it)
 	}
 }
 
-// free releases a slab item, keeping the live count.
-func (s *Sim) free(idx uint32) {
-	it := &s.q.items[idx]
-	if it.kind != itemWake && !it.cancelled {
-		s.live--
+// cancelled reports whether the item is a stopped timer.
+func (it *item) cancelled() bool {
+	if it.kind != itemTimer {
+		return false
 	}
-	s.q.release(idx)
+	return it.payload.(*timer).cancelled
+}
+
+// consume accounts for a node item leaving the queue (run or dropped).
+func (s *Sim) consume(it *item) {
+	if it.kind == itemTimer {
+		t := it.payload.(*timer)
+		t.done = true
+		if t.cancelled {
+			return // already uncounted by Stop
+		}
+	}
+	s.live--
 }
 
 // dropStale discards a node item whose incarnation is gone.
-func (s *Sim) dropStale(idx uint32) {
-	it := &s.q.items[idx]
-	if it.kind == itemDeliver && !it.cancelled {
+func (s *Sim) dropStale(it *item) {
+	if it.kind == itemDeliver {
 		s.emit(EvDrop, it.from, it.node.id, it.size, it.payload, DropCrashed)
 	}
-	s.free(idx)
+	s.consume(it)
 }
 
 func (s *Sim) ensureWake(n *Node) {
@@ -295,12 +299,10 @@ func (s *Sim) ensureWake(n *Node) {
 		return
 	}
 	n.wakePending = true
-	idx := s.q.alloc()
-	it := &s.q.items[idx]
+	it := s.q.add(max(s.now, n.busyUntil))
 	it.kind = itemWake
 	it.node = n
 	it.inc = uint32(n.inc)
-	s.q.push(max(s.now, n.busyUntil), idx)
 }
 
 // runDeferred runs the next deferred item of n if n is free.
@@ -310,12 +312,13 @@ func (s *Sim) runDeferred(n *Node) {
 			s.ensureWake(n)
 			return
 		}
-		idx := n.dqPop()
-		if s.q.items[idx].cancelled {
-			s.q.release(idx)
+		var it item
+		n.dqPop(&it)
+		if it.cancelled() {
+			s.consume(&it)
 			continue
 		}
-		s.runNodeItem(idx)
+		s.runNodeItem(&it)
 		if n.dqLen() > 0 && n.alive {
 			s.ensureWake(n) // one item per event: at max(now, busyUntil)
 		}
@@ -324,41 +327,36 @@ func (s *Sim) runDeferred(n *Node) {
 }
 
 // runNodeItem runs a node item on its (alive, free) node.
-func (s *Sim) runNodeItem(idx uint32) {
-	it := &s.q.items[idx]
+func (s *Sim) runNodeItem(it *item) {
 	n := it.node
+	s.consume(it)
 	switch it.kind {
 	case itemDeliver:
-		from, payload, size := it.from, it.payload, it.size
-		s.free(idx)
-		if s.blocked(from, n.id) {
-			s.emit(EvDrop, from, n.id, size, payload, DropPartition)
+		if s.blocked(it.from, n.id) {
+			s.emit(EvDrop, it.from, n.id, it.size, it.payload, DropPartition)
 			return
 		}
-		s.emit(EvDeliver, from, n.id, size, payload, "")
+		s.emit(EvDeliver, it.from, n.id, it.size, it.payload, "")
 		if n.handler != nil {
-			n.handler.Deliver(from, payload)
+			n.handler.Deliver(it.from, it.payload)
 		}
 	case itemTimer:
-		f := it.payload.(func())
-		s.free(idx)
+		t := it.payload.(*timer)
+		f := t.f
+		t.f = nil
 		s.emit(EvTimer, n.id, n.id, 0, nil, "")
 		f()
 	case itemResume:
-		c := it.payload.(*coro)
-		s.free(idx)
-		s.resume(c)
+		s.resume(it.payload.(*coro))
 	}
 }
 
 // scheduleNode schedules a node item for n's current incarnation.
-func (s *Sim) scheduleNode(at int64, kind itemKind, n *Node) (uint32, *item) {
-	idx := s.q.alloc()
-	it := &s.q.items[idx]
+func (s *Sim) scheduleNode(at int64, kind itemKind, n *Node) *item {
+	it := s.q.add(at)
 	it.kind = kind
 	it.node = n
 	it.inc = uint32(n.inc)
 	s.live++
-	s.q.push(at, idx)
-	return idx, it
+	return it
 }
