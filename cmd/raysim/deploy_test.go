@@ -31,6 +31,7 @@ import (
 // process is killed when the test ends; every wait is bounded.
 
 var (
+	raceBuild bool // set by deploy_race_test.go: build the binary with -race
 	buildOnce sync.Once
 	buildBin  string
 	buildErr  error
@@ -48,7 +49,11 @@ func raysimBinary(t *testing.T) string {
 			return
 		}
 		buildBin = filepath.Join(dir, "raysim")
-		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", buildBin, ".").CombinedOutput()
+		args := []string{"build", "-o", buildBin}
+		if raceBuild {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), append(args, ".")...).CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -98,6 +103,9 @@ func newLiveCluster(t *testing.T) *liveCluster {
 		for name, p := range c.proc {
 			p.cmd.Process.Kill()
 			<-p.done
+			if strings.Contains(p.output(), "DATA RACE") {
+				t.Errorf("%s: data race", name)
+			}
 			if t.Failed() {
 				t.Logf("--- %s:\n%s", name, p.output())
 			}

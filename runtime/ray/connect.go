@@ -318,7 +318,9 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 		ln.Close()
 		return nil, err
 	}
+	p.mu.Lock() // the agent's loop reads it (Trace)
 	p.member = m
+	p.mu.Unlock()
 	r := m.Reply
 	p.self, p.session = r.Node, r.Session
 	p.cfg = Config{GCSShards: int(r.Spec.Shards), GCSReplicas: int(r.Spec.Replicas), Policy: r.Spec.Policy,
@@ -863,7 +865,10 @@ func (s *Session) Trace(fn func(*transport.TraceBatch)) {
 // Close ends the session: drivers still blocked in runtime calls are ended,
 // the driver's raylet leaves the cluster.
 func (s *Session) Close() error {
-	if s.p.member != nil && s.p.onTrace != nil {
+	s.p.mu.Lock()
+	tracing := s.p.onTrace != nil
+	s.p.mu.Unlock()
+	if s.p.member != nil && tracing {
 		s.p.member.Send(deploy.CoordinatorID, &transport.TraceSubscribe{Sink: s.p.member.ID, Stop: true})
 	}
 	return s.p.Close()
