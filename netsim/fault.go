@@ -44,7 +44,6 @@ func (s *Sim) Crash(id NodeID) {
 		n.dqPop(&it)
 		s.dropStale(&it)
 	}
-	n.dq, n.dqHead = nil, 0
 	self := s.cur != nil && s.cur.node == n
 	s.killCoros(n)
 	if s.cur == nil {

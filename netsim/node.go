@@ -25,9 +25,10 @@ type Node struct {
 	// busyUntil: the node is busy (Charge) or stalled (Pause) until then.
 	busyUntil int64
 	// dq holds node items that arrived while the node was busy, in arrival
+	// order (a list of the queue's chunks, read from dqOff in the first);
 	// order; one wake item at a time runs them.
-	dq          []item
-	dqHead      int
+	dq, dqTail  *chunk
+	dqOff, dqN  int
 	wakePending bool
 
 	coros []*coro
@@ -113,19 +114,37 @@ func (n *Node) Charge(d time.Duration) {
 // BusyUntil is the virtual time until which the node is busy or stalled.
 func (n *Node) BusyUntil() time.Duration { return time.Duration(n.busyUntil) }
 
-func (n *Node) dqLen() int { return len(n.dq) - n.dqHead }
+func (n *Node) dqLen() int { return n.dqN }
+
+func (n *Node) dqPush(it *item) {
+	t := n.dqTail
+	if t == nil || t.n == chunkN {
+		c := n.sim.q.newChunk()
+		if t == nil {
+			n.dq = c
+		} else {
+			t.next = c
+		}
+		n.dqTail, t = c, c
+	}
+	t.items[t.n] = *it
+	t.n++
+	n.dqN++
+}
 
 func (n *Node) dqPop(out *item) {
-	*out = n.dq[n.dqHead]
-	n.dq[n.dqHead] = item{}
-	n.dqHead++
-	if n.dqHead == len(n.dq) {
-		n.dq = n.dq[:0]
-		n.dqHead = 0
-	} else if n.dqHead >= 1024 && n.dqHead*2 >= len(n.dq) {
-		k := copy(n.dq, n.dq[n.dqHead:])
-		n.dq = n.dq[:k]
-		n.dqHead = 0
+	h := n.dq
+	*out = h.items[n.dqOff]
+	h.items[n.dqOff] = item{}
+	n.dqOff++
+	n.dqN--
+	if n.dqN == 0 || n.dqOff == chunkN {
+		n.dq = h.next
+		if n.dq == nil {
+			n.dqTail = nil
+		}
+		n.dqOff = 0
+		n.sim.q.freeChunk(h)
 	}
 }
 

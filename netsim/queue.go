@@ -106,6 +106,12 @@ func (q *queue) init() {
 	q.ring = make([]bucket, nbuckets)
 }
 
+// freeChunk returns c (whose items hold no pointers) to the free list.
+func (q *queue) freeChunk(c *chunk) {
+	c.next = q.spare
+	q.spare = c
+}
+
 func (q *queue) newChunk() *chunk {
 	c := q.spare
 	if c == nil {
@@ -244,8 +250,7 @@ func (q *queue) advance() bool {
 // and so cleared, and its chunks go back to the free list).
 func (q *queue) load(bk *bucket) {
 	for i, c := range q.near {
-		c.next = q.spare
-		q.spare = c
+		q.freeChunk(c)
 		q.near[i] = nil
 	}
 	near := q.near[:0]

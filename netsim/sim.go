@@ -258,7 +258,7 @@ func (s *Sim) dispatch(it *item) {
 		if n.busyUntil > s.now || n.dqLen() > 0 {
 			// Busy or stalled node: queue behind what is already waiting,
 			// so per-node order (and per-link FIFO) is kept.
-			n.dq = append(n.dq, *it)
+			n.dqPush(it)
 			s.ensureWake(n)
 			return
 		}
