@@ -626,6 +626,7 @@ func (r *Raylet) put(id transport.ObjectID, v transport.Value, primary bool) {
 	r.env.Emit(&transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
 	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation})
 	delete(r.locations, id) // the store is the authority on local copies
+	delete(r.fetches, id)   // whatever was fetching it is done
 	delete(r.reconstructing, id.Task)
 	r.wake(id)
 }
