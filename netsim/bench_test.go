@@ -63,9 +63,31 @@ func BenchmarkEvents(b *testing.B) { benchEvents(b, benchPending) }
 // BenchmarkEvents10k: the same with 10k pending (cache-resident queue).
 func BenchmarkEvents10k(b *testing.B) { benchEvents(b, 10000) }
 
-func benchEvents(b *testing.B, benchPending int) {
+// BenchmarkEvents10kOnEvent: with an OnEvent hook that only looks for drops
+// (what the runtime's adapter did), versus BenchmarkEvents10kOnDrop with the
+// same hook as Config.OnDrop.
+func BenchmarkEvents10kOnEvent(b *testing.B) {
+	benchEvents(b, 10000, func(s *Sim) { s.onEvent = dropWatcher })
+}
+
+func BenchmarkEvents10kOnDrop(b *testing.B) {
+	benchEvents(b, 10000, func(s *Sim) { s.onDrop = dropWatcher })
+}
+
+var drops int
+
+func dropWatcher(ev *Event) {
+	if ev.Kind == EvDrop {
+		drops++
+	}
+}
+
+func benchEvents(b *testing.B, benchPending int, opts ...func(*Sim)) {
 	const nodes = 64
 	s, ns := benchSim(b, nodes)
+	for _, o := range opts {
+		o(s)
+	}
 	var payload any = &struct{}{}
 	for i := 0; i < benchPending; i++ {
 		ns[i%nodes].Send(benchDest(i, nodes), payload, 100)

@@ -51,7 +51,8 @@ func (k EventKind) String() string {
 	return "EventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Event is one entry of the event log, passed to [Config.OnEvent]. The
+// Event is one entry of the event log, passed to [Config.OnEvent] (and,
+// for drops, [Config.OnDrop]). The
 // pointer handed to the hook is only valid during the call: the hook must not
 // retain it (copy the value if needed).
 type Event struct {
@@ -86,7 +87,7 @@ func mixWord(h, x uint64) uint64 {
 	return bits.RotateLeft64(h, 27)*prime1 + 0x85EBCA77C2B2AE63
 }
 
-// emit logs one event: digest update plus the optional hook. It never
+// emit logs one event: digest update plus the optional hooks. It never
 // allocates: the Event handed to the hook lives in the Sim and is reused.
 func (s *Sim) emit(kind EventKind, from, to NodeID, size int64, payload any, detail string) {
 	h := s.digest
@@ -103,6 +104,11 @@ func (s *Sim) emit(kind EventKind, from, to NodeID, size int64, payload any, det
 	}
 	s.digest = h
 	s.logged++
+	if kind == EvDrop && s.onDrop != nil {
+		s.evBuf = Event{Kind: kind, At: time.Duration(s.now), From: from, To: to, Size: size, Payload: payload, Detail: detail}
+		s.onDrop(&s.evBuf)
+		s.evBuf = Event{}
+	}
 	if s.onEvent != nil {
 		s.evBuf = Event{Kind: kind, At: time.Duration(s.now), From: from, To: to, Size: size, Payload: payload, Detail: detail}
 		s.onEvent(&s.evBuf)

@@ -27,6 +27,11 @@ type Config struct {
 	// OnEvent, if set, is called for every logged event, in order. The
 	// *Event is only valid during the call: the hook must not retain it.
 	OnEvent func(ev *Event)
+	// OnDrop, if set, is called for every EvDrop event (before OnEvent, if
+	// both are set), under the same rules. A component that only needs to
+	// see losses (to retransmit, say) sets this one: the other events then
+	// cost nothing beyond the digest.
+	OnDrop func(ev *Event)
 	// Epoch is the wall time that virtual time 0 maps to (Node.Now). The
 	// zero value means 2026-01-01T00:00:00Z.
 	Epoch time.Time
@@ -51,6 +56,7 @@ type Stats struct {
 type Sim struct {
 	cfg     Config
 	onEvent func(ev *Event)
+	onDrop  func(ev *Event)
 	epoch   time.Time
 	rng     *rand.Rand // network decisions (loss, latency, ...)
 
@@ -84,6 +90,7 @@ func New(cfg Config) *Sim {
 	s := &Sim{
 		cfg:     cfg,
 		onEvent: cfg.OnEvent,
+		onDrop:  cfg.OnDrop,
 		epoch:   cfg.Epoch,
 		nodes:   make(map[NodeID]*Node),
 		links:   make(map[uint64]*linkState),

@@ -193,6 +193,31 @@ func TestOnEventSeesEveryEvent(t *testing.T) {
 	assert.Equal(t, "custom", EvCustom.String())
 }
 
+func TestOnDropSeesDropsFirst(t *testing.T) {
+	var log []string
+	s := New(Config{
+		OnEvent: func(ev *Event) { log = append(log, "event:"+ev.Kind.String()) },
+		OnDrop:  func(ev *Event) { log = append(log, "drop:"+ev.Detail) },
+	})
+	addRecorders(s, 1, 2)
+	s.Node(1).Send(2, 1, 1)
+	s.Run()
+	s.Crash(2)
+	s.Node(1).Send(2, 1, 1)
+	assert.Equal(t, []string{"event:send", "event:deliver", "event:crash", "event:send",
+		"drop:" + DropCrashed, "event:drop"}, log)
+
+	var drops []EventKind
+	s2 := New(Config{OnDrop: func(ev *Event) { drops = append(drops, ev.Kind) }})
+	addRecorders(s2, 1, 2)
+	s2.Partition([]NodeID{1}, []NodeID{2})
+	s2.Node(1).Send(2, 1, 1)
+	s2.Heal()
+	s2.Node(1).Send(2, 1, 1)
+	s2.Run()
+	assert.Equal(t, []EventKind{EvDrop}, drops, "OnDrop alone sees only drops")
+}
+
 func TestRunUntilStopAndPending(t *testing.T) {
 	s := New(Config{})
 	n := s.AddNode(1, nil)

@@ -200,12 +200,11 @@ func NewSim(cfg Config, reg *Registry) (*Sim, error) {
 	}
 	c := &Sim{cfg: cfg, reg: reg, layout: cfg.layout()}
 	var net *sim.Net
-	ns := netsim.New(netsim.Config{Seed: cfg.Seed, Link: cfg.Link, OnEvent: func(ev *netsim.Event) {
-		net.OnNetEvent(ev) // retransmits lost frames
-		if cfg.OnNetEvent != nil {
-			cfg.OnNetEvent(ev)
-		}
-	}})
+	// Only drops matter to the adapter (it retransmits lost frames): OnDrop
+	// runs before OnEvent, the order the wrapped hook had, and the other
+	// events cost nothing when nobody traces them.
+	ns := netsim.New(netsim.Config{Seed: cfg.Seed, Link: cfg.Link, OnEvent: cfg.OnNetEvent,
+		OnDrop: func(ev *netsim.Event) { net.OnNetEvent(ev) }})
 	net = sim.New(ns, sim.Options{WireCheck: cfg.WireCheck, OnEvent: cfg.OnEvent})
 	c.net = net
 	pol, _ := scheduler.NewPolicy(cfg.Policy)
