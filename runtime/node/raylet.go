@@ -251,7 +251,9 @@ func (r *Raylet) drainSubmits() {
 // submit takes a task from local user code.
 func (r *Raylet) submit(spec *transport.TaskSpec) {
 	r.Stats.Submitted++
-	r.env.Emit(&transport.Event{Kind: transport.EvTaskSubmitted, Node: r.self, Task: spec.ID, Detail: spec.Name})
+	// Object.Task names the parent (the submitting task or driver), so a
+	// trace can nest dynamic task graphs.
+	r.env.Emit(&transport.Event{Kind: transport.EvTaskSubmitted, Node: r.self, Task: spec.ID, Object: transport.ObjectID{Task: spec.Parent}, Detail: spec.Name})
 	r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsAddTask{Spec: *spec})
 	if spec.Actor != 0 { // tasks are owned when they leave the node (spill)
 		r.own(spec)

@@ -6,14 +6,14 @@ type EventKind uint8
 // Trace event kinds emitted by the runtime components (netsim adds its own
 // network and fault events beside these).
 const (
-	EvNone EventKind = iota
-	EvTaskSubmitted
-	EvTaskPlaced    // Peer = chosen node; Detail = reason ("local", "spilled", policy name)
-	EvTaskArgsReady // all arguments local
-	EvTaskRunning   // a worker started it
-	EvTaskFinished  // result stored
-	EvTaskFailed    // Detail = error text
-	EvTaskRetried   // resubmitted after a failure
+	EvNone          EventKind = iota
+	EvTaskSubmitted           // Object.Task = the parent (submitting) task
+	EvTaskPlaced              // Peer = chosen node; Detail = reason ("local", "spilled", policy name)
+	EvTaskArgsReady           // all arguments local
+	EvTaskRunning             // a worker started it
+	EvTaskFinished            // result stored
+	EvTaskFailed              // Detail = error text
+	EvTaskRetried             // resubmitted after a failure
 	EvTaskCancelled
 	EvTaskInfeasible // Detail = missing resources
 	EvObjectCreated  // Bytes = size

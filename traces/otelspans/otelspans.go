@@ -161,9 +161,15 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 				continue
 			}
 			tasks++
-			tctx := context.WithValue(ctx, taskKey{}, uint64(rec.Task))
+			// A task submitted by a running task nests under it: a dynamic
+			// task graph is one trace. Others (a driver's) start their own.
+			parentCtx, rootOpt := ctx, trace.WithNewRoot()
+			if p := open[rec.Object.Task]; p != nil && rec.Object.Task != 0 {
+				parentCtx, rootOpt = p.ctx, trace.WithSpanKind(trace.SpanKindInternal)
+			}
+			tctx := context.WithValue(parentCtx, taskKey{}, uint64(rec.Task))
 			sctx, root := tracer.Start(tctx, "task "+rec.Detail, trace.WithTimestamp(ts(rec.At)),
-				trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindInternal),
+				rootOpt, trace.WithSpanKind(trace.SpanKindInternal),
 				trace.WithAttributes(attribute.String("raysim.task", rec.Task.String()),
 					attribute.String("raysim.function", rec.Detail),
 					attribute.String("raysim.owner", nodeName(rec.Node))))

@@ -114,3 +114,42 @@ func TestSpansInVirtualTime(t *testing.T) {
 		assert.Equal(t, spans[i].SpanContext.SpanID(), spans2[i].SpanContext.SpanID())
 	}
 }
+
+// TestNestedTasksShareATrace: tasks submitted by a running task are child
+// spans of its task span, in its trace (a dynamic task graph is one trace).
+func TestNestedTasksShareATrace(t *testing.T) {
+	s, err := scenarios.LoadWithOverrides("../../scenarios/nested.yaml", []string{"workload.0.params.roots=2"})
+	require.NoError(t, err)
+	yaml, err := s.Marshal()
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	w, err := traces.NewWriter(&buf, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed}, traces.WriterOptions{})
+	require.NoError(t, err)
+	rec := traces.NewRecorder(w)
+	_, err = runner.Run(context.Background(), s, runner.Options{Trace: rec})
+	require.NoError(t, err)
+	require.NoError(t, rec.Close())
+	r, err := traces.NewReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	exp := tracetest.NewInMemoryExporter()
+	_, err = Export(context.Background(), r, exp, Options{})
+	require.NoError(t, err)
+	taskSpans := map[string]tracetest.SpanStub{}
+	for _, sp := range exp.GetSpans() {
+		if strings.HasPrefix(sp.Name, "task ") {
+			taskSpans[sp.SpanContext.SpanID().String()] = sp
+		}
+	}
+	nested, roots := 0, 0
+	for _, sp := range taskSpans {
+		if !sp.Parent.IsValid() {
+			roots++
+			continue
+		}
+		// A nested task's parent is a span of its parent task's trace.
+		nested++
+		assert.Equal(t, sp.Parent.TraceID(), sp.SpanContext.TraceID())
+	}
+	assert.Equal(t, 2, roots, "one trace per root task")
+	assert.Positive(t, nested, "nested tasks are children")
+}
