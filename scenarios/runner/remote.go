@@ -80,47 +80,23 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	stopFaults := fi.schedule()
 	defer stopFaults()
 
-	tallies := make([]*workload.Tally, len(s.Workload))
-	for e := range s.Workload {
-		w := &s.Workload[e]
-		n := max(w.Drivers.N(len(s.Cluster.Nodes)), 1)
-		t := &workload.Tally{Name: w.Name, Generator: w.Generator, Drivers: n}
-		tallies[e] = t
-		for k := 0; k < n; k++ {
-			if err := sess.Go(funcs.Driver(w, e, k, n, s.Seed, t)); err != nil {
-				return nil, err
-			}
-		}
+	tallies, err := startDrivers(s, funcs, func(_ int, d func(context.Context) error) error { return sess.Go(d) })
+	if err != nil {
+		return nil, err
 	}
-	limit := s.DurationLimit
-	if limit <= 0 {
-		limit = scenarios.DefaultDurationLimit
-	}
-	done := make(chan error, 1)
-	go func() { done <- sess.Wait() }()
-	allDone := true
-	select {
-	case <-done:
-	case <-time.After(limit):
-		allDone = false
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	allDone, err := waitWall(ctx, s, sess.Wait)
+	if err != nil {
+		return nil, err
 	}
 	end := time.Since(start)
 	stopFaults()
 	time.Sleep(traceGrace)
 	mu.Lock()
 	defer mu.Unlock()
-	r := &Result{
-		Scenario: s.Name, File: s.File, Seed: s.Seed, Transport: "remote",
-		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed,
-		TasksRetried: m.retried, TasksCancelled: m.cancelled, ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt,
-		FaultsInjected: fi.count(), VirtualSeconds: end.Seconds(), WallSeconds: end.Seconds(), Speed: 1,
-		Warnings: append(m.warnings, fi.warnings()...), Digest: rec.Digest().String(),
-	}
-	if end > 0 {
-		r.Throughput = float64(m.completed) / end.Seconds()
-	}
+	r := m.result(s, "remote", end)
+	r.FaultsInjected = fi.count()
+	r.Warnings = append(r.Warnings, fi.warnings()...)
+	r.Digest = rec.Digest().String()
 	finishResult(s, r, m, tallies, allDone, end)
 	return r, nil
 }

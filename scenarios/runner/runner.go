@@ -220,18 +220,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	fi.schedule()
 	defer func() { fi.actors = actors }()
 
-	tallies := make([]*workload.Tally, len(s.Workload))
-	for e := range s.Workload {
-		w := &s.Workload[e]
-		n := max(w.Drivers.N(len(s.Cluster.Nodes)), 1)
-		t := &workload.Tally{Name: w.Name, Generator: w.Generator, Drivers: n}
-		tallies[e] = t
-		for k := 0; k < n; k++ {
-			nodeIdx := k % len(s.Cluster.Nodes)
-			if err := c.Go(nodeIdx, funcs.Driver(w, e, k, n, s.Seed, t)); err != nil {
-				return nil, err
-			}
-		}
+	tallies, err := startDrivers(s, funcs, c.Go)
+	if err != nil {
+		return nil, err
 	}
 
 	wallStart := time.Now()
@@ -272,18 +263,13 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	wall := time.Since(wallStart)
 	st := sim.Stats()
 
-	r := &Result{
-		Scenario: s.Name, File: s.File, Seed: s.Seed, Transport: "sim",
-		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed,
-		TasksRetried: m.retried, TasksCancelled: m.cancelled, TasksReexecuted: m.reexecuted, ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt,
-		FaultsInjected: fi.injected, VirtualSeconds: end.Seconds(), WallSeconds: wall.Seconds(),
-		Events: st.Events, EventsPerSecond: float64(st.Events) / max(wall.Seconds(), 1e-9),
-		Speed: end.Seconds() / max(wall.Seconds(), 1e-9), Warnings: m.warnings,
-		Digest: rec.Digest().String(),
-	}
-	if end > 0 {
-		r.Throughput = float64(m.completed) / end.Seconds()
-	}
+	r := m.result(s, "sim", end)
+	r.FaultsInjected = fi.injected
+	r.WallSeconds = wall.Seconds()
+	r.Events = st.Events
+	r.EventsPerSecond = float64(st.Events) / max(wall.Seconds(), 1e-9)
+	r.Speed = end.Seconds() / max(wall.Seconds(), 1e-9)
+	r.Digest = rec.Digest().String()
 	finishResult(s, r, m, tallies, c.Running() == 0, end)
 	return r, nil
 }

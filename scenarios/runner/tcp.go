@@ -46,44 +46,18 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	if len(s.Faults) > 0 {
 		m.warnings = append(m.warnings, fmt.Sprintf("%d faults not applied: the fault schedule runs in the simulator only (TCP fault injection is not built yet)", len(s.Faults)))
 	}
-	tallies := make([]*workload.Tally, len(s.Workload))
-	for e := range s.Workload {
-		w := &s.Workload[e]
-		n := max(w.Drivers.N(len(s.Cluster.Nodes)), 1)
-		t := &workload.Tally{Name: w.Name, Generator: w.Generator, Drivers: n}
-		tallies[e] = t
-		for k := 0; k < n; k++ {
-			if err := c.Go(k%len(s.Cluster.Nodes), funcs.Driver(w, e, k, n, s.Seed, t)); err != nil {
-				return nil, err
-			}
-		}
+	tallies, err := startDrivers(s, funcs, c.Go)
+	if err != nil {
+		return nil, err
 	}
-	limit := s.DurationLimit
-	if limit <= 0 {
-		limit = scenarios.DefaultDurationLimit
-	}
-	done := make(chan error, 1)
-	go func() { done <- c.Wait() }()
-	allDone := true
-	select {
-	case <-done:
-	case <-time.After(limit):
-		allDone = false
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	allDone, err := waitWall(ctx, s, c.Wait)
+	if err != nil {
+		return nil, err
 	}
 	end := time.Since(start)
 	mu.Lock()
 	defer mu.Unlock()
-	r := &Result{
-		Scenario: s.Name, File: s.File, Seed: s.Seed, Transport: "tcp",
-		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed,
-		TasksRetried: m.retried, TasksCancelled: m.cancelled, TasksReexecuted: m.reexecuted, ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt,
-		VirtualSeconds: end.Seconds(), WallSeconds: end.Seconds(), Speed: 1, Warnings: m.warnings,
-	}
-	if end > 0 {
-		r.Throughput = float64(m.completed) / end.Seconds()
-	}
+	r := m.result(s, "tcp", end)
 	finishResult(s, r, m, tallies, allDone, end)
 	return r, nil
 }
