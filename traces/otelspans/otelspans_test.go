@@ -16,8 +16,10 @@ import (
 	"raysim/traces"
 )
 
-func TestSpansInVirtualTime(t *testing.T) {
-	s, err := scenarios.Load("../../scenarios/quickstart.yaml")
+// recordRun runs a shipped scenario (with overrides) and returns its trace.
+func recordRun(t *testing.T, path string, sets ...string) (bytes.Buffer, *runner.Result) {
+	t.Helper()
+	s, err := scenarios.LoadWithOverrides(path, sets)
 	require.NoError(t, err)
 	yaml, err := s.Marshal()
 	require.NoError(t, err)
@@ -28,6 +30,11 @@ func TestSpansInVirtualTime(t *testing.T) {
 	res, err := runner.Run(context.Background(), s, runner.Options{Trace: rec})
 	require.NoError(t, err)
 	require.NoError(t, rec.Close())
+	return buf, res
+}
+
+func TestSpansInVirtualTime(t *testing.T) {
+	buf, res := recordRun(t, "../../scenarios/quickstart.yaml")
 
 	// What the spans should say, from the records.
 	_, recs, _, err := traces.ReadAll(bytes.NewReader(buf.Bytes()))
@@ -118,17 +125,7 @@ func TestSpansInVirtualTime(t *testing.T) {
 // TestNestedTasksShareATrace: tasks submitted by a running task are child
 // spans of its task span, in its trace (a dynamic task graph is one trace).
 func TestNestedTasksShareATrace(t *testing.T) {
-	s, err := scenarios.LoadWithOverrides("../../scenarios/nested.yaml", []string{"workload.0.params.roots=2"})
-	require.NoError(t, err)
-	yaml, err := s.Marshal()
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	w, err := traces.NewWriter(&buf, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed}, traces.WriterOptions{})
-	require.NoError(t, err)
-	rec := traces.NewRecorder(w)
-	_, err = runner.Run(context.Background(), s, runner.Options{Trace: rec})
-	require.NoError(t, err)
-	require.NoError(t, rec.Close())
+	buf, _ := recordRun(t, "../../scenarios/nested.yaml", "workload.0.params.roots=2")
 	r, err := traces.NewReader(bytes.NewReader(buf.Bytes()))
 	require.NoError(t, err)
 	exp := tracetest.NewInMemoryExporter()
