@@ -72,7 +72,7 @@
 //
 // The queue is a calendar queue whose buckets hold the 64-byte items
 // themselves, in recycled fixed-size chunks; the current bucket is ordered
-// by a 4-ary heap of pointer-free (time, seq, slot) entries (see queue.go).
+// by radix-sorting pointer-free (time, seq, slot) entries (see queue.go).
 // Scheduling, popping and delivering do not allocate. The event log costs nothing beyond the digest
 // when Config.OnEvent is nil.
 package netsim

@@ -124,6 +124,8 @@ func churn(seed int64) string {
 }
 
 func TestDigestGolden(t *testing.T) {
+	debugQueue = true // check every bucket's sort
+	defer func() { debugQueue = false }()
 	for seed, want := range map[int64]string{
 		1: "cdd98ad3fc72c0c6 107743 62743 2406 [44054 41805 3285 1226 17301 7 7 19 9 9 14 0 7]",
 		2: "30b98c84b98348c3 109773 64779 2420 [45048 43630 2521 1286 17222 7 7 14 5 6 16 0 11]",

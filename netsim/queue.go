@@ -9,15 +9,16 @@ package netsim
 //     scheduling appends the item to a small staging batch, flushed to the
 //     buckets stageSize at a time;
 //   - near: the current bucket's chunks, plus anything scheduled into it (or
-//     into the past of the calendar's cursor) since; a 4-ary min-heap of
-//     small pointer-free (time, seq, slot) entries orders them, and popped
-//     slots are recycled;
+//     into the past of the calendar's cursor) since. Small pointer-free
+//     (time, seq, slot) entries order them: the bucket's own, radix-sorted
+//     once when it is loaded, merged with a 4-ary min-heap of those
+//     scheduled into near afterwards; popped slots are recycled;
 //   - far: a 4-ary min-heap of items beyond the ring's horizon, migrated
 //     into the ring as the cursor advances.
 //
-// A bucket becomes near when the cursor reaches it: building its index
-// reads the bucket once, sequentially, so the pops that follow find their
-// items in cache. An item is written once at scheduling time and read once
+// A bucket becomes near when the cursor reaches it: building and sorting
+// its index reads the bucket once, sequentially, so the pops that follow
+// find their items in cache, and a pop is mostly a step along an array. An item is written once at scheduling time and read once
 // when it runs, in the same place: there is no separate slab to miss in.
 // Nothing on the schedule/pop path allocates once the chunks have grown to
 // their working number. The order produced is exactly (time, seq), whatever
@@ -91,15 +92,18 @@ type queue struct {
 	seq uint64
 	n   int // items queued
 
-	near  []*chunk // current bucket; slot = chunk index<<chunkBits | offset
-	nfree []uint32 // free slots of near
-	nidx  []hent   // 4-ary min-heap over near's occupied slots
-	ring  []bucket
-	ringN int    // items in the ring, staged ones included
-	stage []item // ring items not yet appended to their bucket
-	far   []item // 4-ary min-heap by (at, seq)
-	cur   int64  // the bucket held in near
-	spare *chunk // free chunks
+	near   []*chunk // current bucket; slot = chunk index<<chunkBits | offset
+	nfree  []uint32 // free slots of near
+	sorted []hent   // the loaded bucket's entries in (at, seq) order
+	spos   int      // next entry of sorted
+	nidx   []hent   // 4-ary min-heap: entries scheduled into near since
+	tmp    []hent   // radix sort scratch
+	ring   []bucket
+	ringN  int    // items in the ring, staged ones included
+	stage  []item // ring items not yet appended to their bucket
+	far    []item // 4-ary min-heap by (at, seq)
+	cur    int64  // the bucket held in near
+	spare  *chunk // free chunks
 }
 
 func (q *queue) init() {
@@ -174,19 +178,25 @@ func (q *queue) place(at int64, seq uint64) *item {
 
 // peekAt returns the time of the minimum item; false if the queue is empty.
 func (q *queue) peekAt() (int64, bool) {
-	if len(q.nidx) == 0 && !q.advance() {
+	if q.nearEmpty() && !q.advance() {
 		return 0, false
 	}
-	return q.nidx[0].at, true
+	return q.nearMin().at, true
 }
 
 // pop removes the minimum item into out; the queue must not be empty.
 func (q *queue) pop(out *item) {
-	if len(q.nidx) == 0 && !q.advance() {
+	if q.nearEmpty() && !q.advance() {
 		panic("netsim: pop from an empty queue")
 	}
 	q.n--
-	e := heapPop(&q.nidx)
+	var e hent
+	if q.spos < len(q.sorted) && (len(q.nidx) == 0 || q.sorted[q.spos].less(&q.nidx[0])) {
+		e = q.sorted[q.spos]
+		q.spos++
+	} else {
+		e = heapPop(&q.nidx)
+	}
 	it := &q.near[e.idx>>chunkBits].items[e.idx&chunkMask]
 	*out = *it
 	it.payload, it.node = nil, nil // let the GC have them
@@ -224,7 +234,7 @@ func (q *queue) flush() {
 // advance moves the cursor to the next non-empty bucket and makes it near;
 // false if the queue is empty.
 func (q *queue) advance() bool {
-	for len(q.nidx) == 0 {
+	for q.nearEmpty() {
 		q.flush()
 		if q.ringN == 0 {
 			if len(q.far) == 0 {
@@ -254,7 +264,7 @@ func (q *queue) load(bk *bucket) {
 		q.near[i] = nil
 	}
 	near := q.near[:0]
-	idx := q.nidx[:0]
+	idx := q.sorted[:0]
 	for c := bk.head; c != nil; c = c.next {
 		ci := uint32(len(near)) << chunkBits
 		near = append(near, c)
@@ -267,8 +277,75 @@ func (q *queue) load(bk *bucket) {
 	*bk = bucket{}
 	q.near = near
 	q.nfree = q.nfree[:0]
-	q.nidx = idx
-	heapify(idx)
+	q.tmp = sortBucket(idx, q.tmp, q.cur<<bucketShift)
+	q.sorted, q.spos = idx, 0
+	if debugQueue {
+		for i := 1; i < len(idx); i++ {
+			if !idx[i-1].less(&idx[i]) {
+				panic("netsim: bucket not sorted")
+			}
+		}
+	}
+}
+
+// debugQueue makes load check its sort (set by the tests).
+var debugQueue bool
+
+func (q *queue) nearEmpty() bool { return q.spos == len(q.sorted) && len(q.nidx) == 0 }
+
+// nearMin is near's minimum entry; near must not be empty.
+func (q *queue) nearMin() *hent {
+	if q.spos < len(q.sorted) && (len(q.nidx) == 0 || q.sorted[q.spos].less(&q.nidx[0])) {
+		return &q.sorted[q.spos]
+	}
+	return &q.nidx[0]
+}
+
+// sortBucket sorts the entries of one bucket (base is its start time) into
+// (at, seq) order. A bucket's chunks hold its items in sequence order among
+// equal times (the far items migrated into it come first, in (at, seq)
+// order, then every item scheduled into it directly, in scheduling order),
+// so a stable sort on the 14-bit time offset alone is enough: an LSD radix
+// sort in two 7-bit passes, or insertion sort for small buckets.
+func sortBucket(a, tmp []hent, base int64) []hent {
+	n := len(a)
+	if n <= 32 {
+		for i := 1; i < n; i++ {
+			e := a[i]
+			j := i
+			for ; j > 0 && e.at < a[j-1].at; j-- {
+				a[j] = a[j-1]
+			}
+			a[j] = e
+		}
+		return tmp
+	}
+	if cap(tmp) < n {
+		tmp = make([]hent, n)
+	}
+	tmp = tmp[:n]
+	var c0, c1 [128]int32
+	for i := range a {
+		d := a[i].at - base
+		c0[d&127]++
+		c1[(d>>7)&127]++
+	}
+	var s0, s1 int32
+	for i := range c0 {
+		s0, c0[i] = s0+c0[i], s0
+		s1, c1[i] = s1+c1[i], s1
+	}
+	for i := range a {
+		d := (a[i].at - base) & 127
+		tmp[c0[d]] = a[i]
+		c0[d]++
+	}
+	for i := range tmp {
+		d := ((tmp[i].at - base) >> 7) & 127
+		a[c1[d]] = tmp[i]
+		c1[d]++
+	}
+	return tmp
 }
 
 // migrate moves far items that entered the window [cur, cur+nbuckets).
@@ -333,12 +410,6 @@ func siftDown(h []hent, i int, e hent) {
 		i = m
 	}
 	h[i] = e
-}
-
-func heapify(h []hent) {
-	for i := (len(h) - 2) >> 2; i >= 0; i-- {
-		siftDown(h, i, h[i])
-	}
 }
 
 // farPush makes room for an item with key (at, seq) in the heap and
