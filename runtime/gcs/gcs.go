@@ -130,6 +130,8 @@ type Shard struct {
 	scratch []byte
 	writes  int
 	flushed int // task entries flushed out of memory
+	// flushedObjects counts object entries flushed out of memory.
+	flushedObjects int
 }
 
 // New returns an empty shard. The node-table shard starts checking node
@@ -169,7 +171,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.addObject(m)
 	case *transport.GcsRemoveObject:
 		s.env.Charge(s.costs.GCSWrite)
-		if e := s.objects[m.Object]; e != nil {
+		if e := s.object(m.Object); e != nil {
 			e.nodes = slices.DeleteFunc(e.nodes, func(n transport.NodeID) bool { return n == m.Node })
 			s.saveObject(m.Object)
 		}
@@ -215,11 +217,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 
 func (s *Shard) addObject(m *transport.GcsAddObject) {
 	s.env.Charge(s.costs.GCSWrite)
-	e := s.objects[m.Object]
-	if e == nil {
-		e = &objectEntry{}
-		s.objects[m.Object] = e
-	}
+	e := s.objectOrNew(m.Object)
 	if inc, dead := s.deadInc[m.Node]; dead && m.Incarnation <= inc {
 		// The copy died with its node before we heard of it: the object
 		// existed, so whoever waits for it must rebuild it from lineage.
@@ -247,16 +245,14 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 	if !m.Object.Put {
 		s.flushTask(m.Object.Task)
 	}
+	s.flushObject(m.Object)
 }
 
 func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID) {
 	s.env.Charge(s.costs.GCSRead)
 	s.env.Emit(&transport.Event{Kind: transport.EvGCSSubscribe, Node: s.env.Self(), Peer: from, Object: id})
-	e := s.objects[id]
-	if e == nil {
-		e = &objectEntry{}
-		s.objects[id] = e
-	}
+	e := s.objectOrNew(id)
+	defer s.flushObject(id)
 	defer s.saveObject(id)
 	if len(e.nodes) == 0 {
 		if !slices.Contains(e.subs, from) {
@@ -385,16 +381,18 @@ func (s *Shard) lookupActor(from transport.NodeID, m *transport.GcsLookupActor) 
 // Resident counts the entries held in memory, of every table — the number
 // that flushing keeps bounded.
 type Stats struct {
-	Objects, Tasks, Actors, Nodes int
-	ResidentTasks, FlushedTasks   int
-	Resident                      int
+	Objects, Tasks, Actors, Nodes   int
+	ResidentTasks, FlushedTasks     int
+	ResidentObjects, FlushedObjects int
+	Resident                        int
 }
 
 // Stats returns the sizes of the shard's tables.
 func (s *Shard) Stats() Stats {
-	st := Stats{Objects: len(s.objects), Tasks: s.store.Len(TableTasks), Actors: len(s.actors), Nodes: len(s.nodes),
-		ResidentTasks: len(s.tasks), FlushedTasks: s.flushed}
-	st.Resident = st.Objects + st.ResidentTasks + st.Actors + st.Nodes
+	st := Stats{Objects: len(s.objects) + s.flushedObjects, Tasks: s.store.Len(TableTasks), Actors: len(s.actors), Nodes: len(s.nodes),
+		ResidentTasks: len(s.tasks), FlushedTasks: s.flushed,
+		ResidentObjects: len(s.objects), FlushedObjects: s.flushedObjects}
+	st.Resident = st.ResidentObjects + st.ResidentTasks + st.Actors + st.Nodes
 	return st
 }
 
@@ -409,7 +407,7 @@ func (s *Shard) Task(id transport.TaskID) (*transport.TaskSpec, bool) { return s
 
 // Locations returns the known copies of an object.
 func (s *Shard) Locations(id transport.ObjectID) []transport.NodeID {
-	if e := s.objects[id]; e != nil {
+	if e := s.object(id); e != nil {
 		return slices.Clone(e.nodes)
 	}
 	return nil

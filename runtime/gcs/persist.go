@@ -63,6 +63,11 @@ func (s *Shard) saveObject(id transport.ObjectID) {
 	enc.Nodes(e.nodes)
 	enc.Nodes(e.subs)
 	enc.Uvarint(uint64(e.next))
+	// Each location's node's highest dead incarnation when written: a
+	// flushed entry read back drops the copies of nodes that died since.
+	for _, n := range e.nodes {
+		enc.Uvarint(s.deadInc[n])
+	}
 	s.scratch = enc.Bytes()
 	s.store.Put(TableObjects, objectKey(id), s.scratch)
 	s.written()
@@ -142,9 +147,7 @@ func (s *Shard) load() {
 	now := s.env.Now()
 	s.store.Scan(TableObjects, func(k, v []byte) bool {
 		id := transport.NewDecoder(k).Object()
-		d := transport.NewDecoder(v)
-		e := &objectEntry{created: d.Bool(), size: d.Varint(), nodes: d.Nodes(), subs: d.Nodes(), next: int(d.Uvarint())}
-		s.objects[id] = e
+		s.objects[id] = s.decodeObject(v)
 		return true
 	})
 	s.store.Scan(TableTasks, func(k, v []byte) bool {
@@ -200,7 +203,7 @@ func (s *Shard) finished(spec *transport.TaskSpec) bool {
 		return false
 	}
 	for i := range spec.NumReturns {
-		if e := s.objects[spec.Return(i)]; e == nil || !e.created {
+		if e := s.object(spec.Return(i)); e == nil || !e.created {
 			return false
 		}
 	}
@@ -229,4 +232,57 @@ func (s *Shard) task(id transport.TaskID) (*transport.TaskSpec, bool) {
 	d := transport.NewDecoder(v)
 	d.Spec(spec)
 	return spec, d.Err() == nil
+}
+
+// decodeObject reads a stored object entry, dropping the locations of nodes
+// that died after it was written.
+func (s *Shard) decodeObject(v []byte) *objectEntry {
+	d := transport.NewDecoder(v)
+	e := &objectEntry{created: d.Bool(), size: d.Varint(), nodes: d.Nodes(), subs: d.Nodes(), next: int(d.Uvarint())}
+	live := e.nodes[:0]
+	for _, n := range e.nodes {
+		if dead := d.Uvarint(); d.Err() != nil || s.deadInc[n] <= dead {
+			live = append(live, n)
+		}
+	}
+	e.nodes = live
+	return e
+}
+
+// object returns an object's entry from memory or, for a flushed one, from
+// the store (bringing it back into memory); nil if the shard never heard of
+// it.
+func (s *Shard) object(id transport.ObjectID) *objectEntry {
+	if e := s.objects[id]; e != nil {
+		return e
+	}
+	v, ok := s.store.Get(TableObjects, objectKey(id))
+	if !ok {
+		return nil
+	}
+	e := s.decodeObject(v)
+	s.objects[id] = e
+	s.flushedObjects--
+	return e
+}
+
+// objectOrNew is object, creating an empty entry for an unknown object.
+func (s *Shard) objectOrNew(id transport.ObjectID) *objectEntry {
+	e := s.object(id)
+	if e == nil {
+		e = &objectEntry{}
+		s.objects[id] = e
+	}
+	return e
+}
+
+// flushObject drops a settled object entry from memory — it exists, has a
+// copy and nobody waits for it — keeping it in the store (written through),
+// so the object table, like the task table, stays bounded while tasks pass
+// (the Ray paper's figure 10b).
+func (s *Shard) flushObject(id transport.ObjectID) {
+	if e := s.objects[id]; e != nil && e.created && len(e.nodes) > 0 && len(e.subs) == 0 {
+		delete(s.objects, id)
+		s.flushedObjects++
+	}
 }
