@@ -150,20 +150,27 @@ func (n *Node) dqPop(out *item) {
 
 // ---- timers ----
 
-// timer is both the handle and the payload of a timer item.
-type timer struct {
-	s         *Sim
-	f         func()
+// timerState is the state of a timer slot; gen is bumped when the timer
+// leaves the queue (fired or dropped), so stale handles are detected.
+type timerState struct {
+	gen       uint32
 	cancelled bool // stopped while pending
-	done      bool // left the queue (fired or dropped)
+}
+
+// timer is a Timer handle: a slot of Sim.tstate and its generation. The
+// item carries f itself, so firing does not touch the handle.
+type timer struct {
+	s    *Sim
+	slot uint32
+	gen  uint32
 }
 
 func (t *timer) Stop() bool {
-	if t.done || t.cancelled {
+	st := &t.s.tstate[t.slot]
+	if st.gen != t.gen || st.cancelled {
 		return false
 	}
-	t.cancelled = true
-	t.f = nil
+	st.cancelled = true
 	t.s.live--
 	return true
 }
@@ -180,9 +187,18 @@ func (n *Node) After(d time.Duration, f func()) Timer {
 		return deadTimer{}
 	}
 	s := n.sim
-	t := &timer{s: s, f: f}
-	s.scheduleNode(s.now+max(int64(d), 0), itemTimer, n).payload = t
-	return t
+	var slot uint32
+	if k := len(s.tfree); k > 0 {
+		slot = s.tfree[k-1]
+		s.tfree = s.tfree[:k-1]
+	} else {
+		s.tstate = append(s.tstate, timerState{})
+		slot = uint32(len(s.tstate) - 1)
+	}
+	it := s.scheduleNode(s.now+max(int64(d), 0), itemTimer, n)
+	it.payload = f
+	it.size = int64(slot)
+	return &timer{s: s, slot: slot, gen: s.tstate[slot].gen}
 }
 
 // ---- messages ----

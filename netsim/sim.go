@@ -76,6 +76,12 @@ type Sim struct {
 	parts []map[NodeID]int // each Partition call: node -> group index
 	cuts  map[uint64]struct{}
 
+	// tstate holds each pending timer's state, indexed by the slot kept in
+	// its item (size field); tfree lists the free slots. Pointer-free and
+	// reused LIFO, so the check on pop stays cheap.
+	tstate []timerState
+	tfree  []uint32
+
 	cur     *coro   // coroutine that holds the baton, nil on the loop
 	kills   []*coro // coroutines to stop, in order, once back on the loop
 	coroSeq uint64
@@ -172,8 +178,9 @@ func (s *Sim) step() bool {
 	var it item
 	for s.q.len() > 0 {
 		s.q.pop(&it)
-		if it.cancelled() {
-			continue // already uncounted by Stop
+		if s.cancelled(&it) {
+			s.consume(&it)
+			continue
 		}
 		s.now = it.at
 		s.events++
@@ -274,19 +281,20 @@ func (s *Sim) dispatch(it *item) {
 }
 
 // cancelled reports whether the item is a stopped timer.
-func (it *item) cancelled() bool {
-	if it.kind != itemTimer {
-		return false
-	}
-	return it.payload.(*timer).cancelled
+func (s *Sim) cancelled(it *item) bool {
+	return it.kind == itemTimer && s.tstate[it.size].cancelled
 }
 
-// consume accounts for a node item leaving the queue (run or dropped).
+// consume accounts for a node item leaving the queue (run or dropped); a
+// timer's state slot is released (its handle goes stale).
 func (s *Sim) consume(it *item) {
 	if it.kind == itemTimer {
-		t := it.payload.(*timer)
-		t.done = true
-		if t.cancelled {
+		st := &s.tstate[it.size]
+		was := st.cancelled
+		st.gen++
+		st.cancelled = false
+		s.tfree = append(s.tfree, uint32(it.size))
+		if was {
 			return // already uncounted by Stop
 		}
 	}
@@ -321,7 +329,7 @@ func (s *Sim) runDeferred(n *Node) {
 		}
 		var it item
 		n.dqPop(&it)
-		if it.cancelled() {
+		if s.cancelled(&it) {
 			s.consume(&it)
 			continue
 		}
@@ -348,11 +356,8 @@ func (s *Sim) runNodeItem(it *item) {
 			n.handler.Deliver(it.from, it.payload)
 		}
 	case itemTimer:
-		t := it.payload.(*timer)
-		f := t.f
-		t.f = nil
 		s.emit(EvTimer, n.id, n.id, 0, nil, "")
-		f()
+		it.payload.(func())()
 	case itemResume:
 		s.resume(it.payload.(*coro))
 	}
