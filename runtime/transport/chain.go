@@ -87,12 +87,15 @@ type ChainSnapshot struct {
 	Entries []StoreEntry
 }
 
-func (*GcsRequest) Kind() Kind    { return KindGcsRequest }
-func (*GcsAck) Kind() Kind        { return KindGcsAck }
-func (*ChainUpdate) Kind() Kind   { return KindChainUpdate }
-func (*ChainAck) Kind() Kind      { return KindChainAck }
-func (*ChainConfig) Kind() Kind   { return KindChainConfig }
-func (*ChainPing) Kind() Kind     { return KindChainPing }
+func (*GcsRequest) Kind() Kind  { return KindGcsRequest }
+func (*GcsAck) Kind() Kind      { return KindGcsAck }
+func (*ChainUpdate) Kind() Kind { return KindChainUpdate }
+func (*ChainAck) Kind() Kind    { return KindChainAck }
+func (*ChainConfig) Kind() Kind { return KindChainConfig }
+func (*ChainPing) Kind() Kind   { return KindChainPing }
+
+// Datagram marks chain pings best effort: the next one replaces a lost one.
+func (*ChainPing) Datagram()      {}
 func (*ChainSnapshot) Kind() Kind { return KindChainSnapshot }
 
 // Message encodes a nested message (nil as kind 0).

@@ -32,6 +32,17 @@ type Message interface {
 	UnmarshalWire(d *Decoder)
 }
 
+// Datagram is implemented by best-effort messages — periodic pings and
+// heartbeats, where the next one replaces a lost one. A transport may send
+// them outside a connection's ordered, retransmitted stream (the simulator
+// does, as a UDP failure detector would); TCP delivers them like any other.
+// Failure detectors built on them then do not mistake a retransmission delay
+// for a death.
+type Datagram interface {
+	Message
+	Datagram()
+}
+
 // Sized is implemented by messages that stand for more bytes than they
 // encode: a chunk of a simulated 100 MB object carries no real payload, but
 // netsim charges bandwidth for VirtualBytes.

@@ -424,13 +424,16 @@ func (*PullRequest) Kind() Kind        { return KindPullRequest }
 func (*ObjectChunk) Kind() Kind        { return KindObjectChunk }
 func (*PullFailed) Kind() Kind         { return KindPullFailed }
 func (*Heartbeat) Kind() Kind          { return KindHeartbeat }
-func (*RegisterNode) Kind() Kind       { return KindRegisterNode }
-func (*GcsActorUpdate) Kind() Kind     { return KindGcsActorUpdate }
-func (*GcsLookupActor) Kind() Kind     { return KindGcsLookupActor }
-func (*ActorInfo) Kind() Kind          { return KindActorInfo }
-func (*ActorCall) Kind() Kind          { return KindActorCall }
-func (*CancelTask) Kind() Kind         { return KindCancelTask }
-func (*KillActor) Kind() Kind          { return KindKillActor }
+
+// Datagram marks heartbeats best effort: the next one replaces a lost one.
+func (*Heartbeat) Datagram()       {}
+func (*RegisterNode) Kind() Kind   { return KindRegisterNode }
+func (*GcsActorUpdate) Kind() Kind { return KindGcsActorUpdate }
+func (*GcsLookupActor) Kind() Kind { return KindGcsLookupActor }
+func (*ActorInfo) Kind() Kind      { return KindActorInfo }
+func (*ActorCall) Kind() Kind      { return KindActorCall }
+func (*CancelTask) Kind() Kind     { return KindCancelTask }
+func (*KillActor) Kind() Kind      { return KindKillActor }
 
 func (m *SpillTask) MarshalWire(e *Encoder) {
 	e.Spec(&m.Spec)

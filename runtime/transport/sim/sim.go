@@ -89,6 +89,10 @@ func (e *env) Deliver(from netsim.NodeID, payload any) {
 	if f.toInc != e.node.Incarnation() {
 		return // meant for an earlier incarnation of this node
 	}
+	if f.datagram {
+		e.h.Handle(transport.NodeID(from), f.msg)
+		return
+	}
 	src := transport.NodeID(from)
 	in := e.in[src]
 	switch {
@@ -129,6 +133,7 @@ func (e *env) Deliver(from netsim.NodeID, payload any) {
 // connection's sequence number. Connections are per (sender incarnation,
 // receiver incarnation): a crash resets them, as it resets a TCP connection.
 type frame struct {
+	datagram       bool // best effort: no sequence number, never resent
 	seq            uint64
 	fromInc, toInc uint64
 	size           int64
@@ -165,7 +170,7 @@ func (n *Net) onNetEvent(ev *netsim.Event) {
 		return
 	}
 	f, ok := ev.Payload.(*frame)
-	if !ok || (ev.Detail != netsim.DropLoss && ev.Detail != netsim.DropPartition) {
+	if !ok || f.datagram || (ev.Detail != netsim.DropLoss && ev.Detail != netsim.DropPartition) {
 		return // a crashed end resets the connection: nothing to resend
 	}
 	rto := min(rtoMin<<min(f.attempts, 8), rtoMax)
@@ -200,6 +205,17 @@ func (e *env) Send(to transport.NodeID, m transport.Message) {
 			panic(fmt.Sprintf("sim: wire check: %T does not survive the codec: %v", m, err))
 		}
 		m = back
+	}
+	if _, dgram := m.(transport.Datagram); dgram {
+		// Best effort, outside the ordered stream: never resent, never
+		// holding up (or held up by) the connection's other frames.
+		dst := n.Sim.Node(netsim.NodeID(to))
+		var toInc uint64
+		if dst != nil {
+			toInc = dst.Incarnation()
+		}
+		e.node.Send(netsim.NodeID(to), &frame{datagram: true, fromInc: e.node.Incarnation(), toInc: toInc, size: size, msg: m, sender: e}, size)
+		return
 	}
 	out := e.out[to]
 	dst := n.Sim.Node(netsim.NodeID(to))
