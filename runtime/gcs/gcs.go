@@ -469,11 +469,19 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	}
 	s.deadInc[m.Node] = m.Incarnation
 	s.saveMeta()
-	for id, e := range s.objects { // removal commutes: map order cannot leak
+	// Removal commutes, but the writes to the store must come in a fixed
+	// order: which unsynced writes a crash loses must not depend on Go's map
+	// order. (Flushed entries drop the dead node's copies when read back.)
+	var touched []transport.ObjectID
+	for id, e := range s.objects {
 		if i := slices.Index(e.nodes, m.Node); i >= 0 {
 			e.nodes = slices.Delete(e.nodes, i, i+1)
-			s.saveObject(id)
+			touched = append(touched, id)
 		}
+	}
+	slices.SortFunc(touched, transport.CompareObjects)
+	for _, id := range touched {
+		s.saveObject(id)
 	}
 	var hosted []transport.ActorID
 	for id, e := range s.actors {

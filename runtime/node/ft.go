@@ -93,7 +93,7 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 			pulls = append(pulls, id)
 		}
 	}
-	slices.SortFunc(pulls, compareObjects)
+	slices.SortFunc(pulls, transport.CompareObjects)
 	for _, id := range pulls {
 		r.fetches[id].pulling = false
 		r.subscribe(id)
@@ -103,22 +103,6 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 			rt.state = transport.ActorRestarting
 		}
 	}
-}
-
-func compareObjects(a, b transport.ObjectID) int {
-	if c := cmp.Compare(a.Task, b.Task); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.Index, b.Index); c != 0 {
-		return c
-	}
-	if a.Put == b.Put {
-		return 0
-	}
-	if !a.Put {
-		return -1
-	}
-	return 1
 }
 
 // retry resubmits an owned task whose node died, or fails it when its
@@ -227,7 +211,7 @@ func (r *Raylet) loseTask(task transport.TaskID, why string) {
 			ids = append(ids, id)
 		}
 	}
-	slices.SortFunc(ids, compareObjects)
+	slices.SortFunc(ids, transport.CompareObjects)
 	for _, id := range ids {
 		r.loseObject(id, why)
 	}
@@ -267,7 +251,7 @@ func (r *Raylet) rejoin() {
 	}
 	r.register()
 	objs := r.store.IDs()
-	slices.SortFunc(objs, compareObjects)
+	slices.SortFunc(objs, transport.CompareObjects)
 	for _, id := range objs {
 		if e, ok := r.store.Get(id); ok && e.Value.ErrKind == transport.ErrKindNone {
 			r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: e.Value.SizeOf(), Incarnation: r.cfg.Incarnation})

@@ -58,7 +58,7 @@ func (r *Raylet) Fetches() []FetchView {
 	for id, f := range r.fetches {
 		out = append(out, FetchView{Object: id, Source: f.source, Pulling: f.pulling, Got: f.got, Total: f.total})
 	}
-	slices.SortFunc(out, func(a, b FetchView) int { return inspectCompareObjects(a.Object, b.Object) })
+	slices.SortFunc(out, func(a, b FetchView) int { return transport.CompareObjects(a.Object, b.Object) })
 	return out
 }
 
@@ -78,17 +78,4 @@ func (r *Raylet) Actors() []ActorView {
 	}
 	slices.SortFunc(out, func(a, b ActorView) int { return cmp.Compare(a.ID, b.ID) })
 	return out
-}
-
-func inspectCompareObjects(a, b transport.ObjectID) int {
-	if c := cmp.Compare(a.Task, b.Task); c != 0 {
-		return c
-	}
-	if a.Put != b.Put {
-		if a.Put {
-			return 1
-		}
-		return -1
-	}
-	return cmp.Compare(a.Index, b.Index)
 }

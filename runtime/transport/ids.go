@@ -41,3 +41,26 @@ func (o ObjectID) String() string {
 	}
 	return fmt.Sprintf("%v.%d", o.Task, o.Index)
 }
+
+// CompareObjects orders object IDs (task, then index, returns before puts),
+// for the sorted iteration determinism requires.
+func CompareObjects(a, b ObjectID) int {
+	switch {
+	case a.Task != b.Task:
+		return cmpU64(uint64(a.Task), uint64(b.Task))
+	case a.Index != b.Index:
+		return cmpU64(uint64(a.Index), uint64(b.Index))
+	case a.Put == b.Put:
+		return 0
+	case !a.Put:
+		return -1
+	}
+	return 1
+}
+
+func cmpU64(a, b uint64) int {
+	if a < b {
+		return -1
+	}
+	return 1
+}
