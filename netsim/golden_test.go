@@ -145,3 +145,16 @@ func TestDigestGolden(t *testing.T) {
 		}
 	}
 }
+
+func TestConstantFastPathMatchesClamp(t *testing.T) {
+	for _, d := range []Dist{
+		Constant(0), Constant(1), Constant(time.Millisecond), Constant(1<<53 - 1), Constant(1 << 53),
+		Constant(1<<53 + 1), Constant(-5), Constant(1<<62 + 12345),
+		{Kind: DistConstant, Mean: time.Millisecond, Min: 2 * time.Millisecond},
+		{Kind: DistConstant, Mean: time.Millisecond, Max: time.Microsecond},
+	} {
+		if got, want := d.Sample(nil), d.clamp(float64(d.Mean)); got != want {
+			t.Errorf("%+v: Sample %d, clamp %d", d, got, want)
+		}
+	}
+}

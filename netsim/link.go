@@ -97,6 +97,9 @@ func (d Dist) Sample(r *rand.Rand) time.Duration {
 	var v float64
 	switch d.Kind {
 	case DistConstant:
+		if d.Min == 0 && d.Max == 0 && d.Mean >= 0 && d.Mean < 1<<53 {
+			return d.Mean // what clamp returns: exact in a float64, no bound applies
+		}
 		return d.clamp(float64(d.Mean))
 	case DistUniform:
 		if d.Max <= d.Min {
