@@ -417,6 +417,7 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 		}
 		n := rapid.IntRange(0, g.MaxFaults).Draw(t, "faults")
 		healAfter := time.Duration(0)
+		killedReplica, killedPerShard := map[int]bool{}, map[int]int{}
 		for i := 0; i < n; i++ {
 			at := ms(t, "at", 0, horizon-1)
 			switch kind := rapid.SampledFrom(kinds).Draw(t, "kind"); kind {
@@ -457,7 +458,18 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 				out = append(out, scenarios.Fault{At: at, Kind: kind, Node: rapid.SampledFrom(names).Draw(t, "node"),
 					For: ms(t, "for", 1, 500)})
 			case scenarios.KillGCSReplica:
-				out = append(out, scenarios.Fault{At: at, Kind: kind, Replica: rapid.IntRange(0, replicas-1).Draw(t, "replica")})
+				// The failure model: at most replicas-1 members of a shard's
+				// chain die (replicas are not restarted by the schedule).
+				r := rapid.IntRange(0, replicas-1).Draw(t, "replica")
+				shard := r / s.Cluster.GCS.Replicas
+				if !killedReplica[r] && killedPerShard[shard] >= s.Cluster.GCS.Replicas-1 {
+					continue
+				}
+				if !killedReplica[r] {
+					killedReplica[r] = true
+					killedPerShard[shard]++
+				}
+				out = append(out, scenarios.Fault{At: at, Kind: kind, Replica: r})
 			case scenarios.Random:
 				r := &scenarios.RandomFaults{Kind: rapid.SampledFrom([]string{scenarios.RandomCrash, scenarios.RandomPartition,
 					scenarios.RandomPause, scenarios.RandomLoss}).Draw(t, "random.kind"),
