@@ -157,25 +157,34 @@ func linkKey(from, to NodeID) uint64 { return uint64(from)<<32 | uint64(to) }
 // outgoing links); larger ids fall back to maps.
 const denseMax = 1 << 12
 
+// linkState is the state of link from -> to (created on first use); the
+// map is authoritative, and its pointers are stable.
 func (s *Sim) linkState(from, to NodeID) *linkState {
-	if n := s.node(from); n != nil && to < denseMax {
-		if int(to) < len(n.out) {
-			if ls := n.out[to]; ls != nil {
-				return ls
-			}
-		}
-	}
 	k := linkKey(from, to)
 	ls := s.links[k]
 	if ls == nil {
 		ls = &linkState{}
 		s.links[k] = ls
 	}
-	if n := s.node(from); n != nil && to < denseMax {
-		if int(to) >= len(n.out) {
-			n.out = append(n.out, make([]*linkState, int(to)+1-len(n.out))...)
+	return ls
+}
+
+// linkOf is linkState(n, dst) through n's cache, indexed by dst's dense
+// index (so large node ids, like the runtime's GCS and scheduler, are
+// served without a map lookup).
+func (s *Sim) linkOf(n, dst *Node) *linkState {
+	i := dst.idx
+	if i < len(n.out) {
+		if ls := n.out[i]; ls != nil {
+			return ls
 		}
-		n.out[to] = ls
+	}
+	ls := s.linkState(n.id, dst.id)
+	if i < denseMax {
+		if i >= len(n.out) {
+			n.out = append(n.out, make([]*linkState, i+1-len(n.out))...)
+		}
+		n.out[i] = ls
 	}
 	return ls
 }

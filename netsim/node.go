@@ -32,7 +32,8 @@ type Node struct {
 	wakePending bool
 
 	coros []*coro
-	out   []*linkState // outgoing link state by destination id (< denseMax)
+	idx   int          // dense index: the order of AddNode
+	out   []*linkState // outgoing link state by destination idx (< denseMax)
 }
 
 // AddNode adds node id and starts it now: factory builds its handler (and
@@ -42,7 +43,7 @@ func (s *Sim) AddNode(id NodeID, factory func(n *Node) Handler) *Node {
 	if _, ok := s.nodes[id]; ok {
 		panic(fmt.Sprintf("netsim: AddNode(%d): node exists", id))
 	}
-	n := &Node{sim: s, id: id, factory: factory}
+	n := &Node{sim: s, id: id, factory: factory, idx: len(s.nodes)}
 	s.nodes[id] = n
 	if id < denseMax {
 		if int(id) >= len(s.dense) {
@@ -228,7 +229,7 @@ func (n *Node) Send(to NodeID, payload any, size int64) {
 		s.emit(EvDrop, n.id, to, size, payload, DropCrashed)
 		return
 	}
-	ls := s.linkState(n.id, to)
+	ls := s.linkOf(n, dst)
 	l := &s.cfg.Link
 	if ls.hasLink {
 		l = &ls.override
