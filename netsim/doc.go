@@ -73,6 +73,9 @@
 // The queue is a calendar queue whose buckets hold the 64-byte items
 // themselves, in recycled fixed-size chunks; the current bucket is ordered
 // by radix-sorting pointer-free (time, seq, slot) entries (see queue.go).
-// Scheduling, popping and delivering do not allocate. The event log costs nothing beyond the digest
-// when Config.OnEvent is nil.
+// Scheduling, popping and delivering do not allocate; a timer costs one
+// allocation (its handle), an Await one (its wake func). The event log
+// costs nothing beyond the digest when Config.OnEvent is nil; a component
+// that only needs drops sets Config.OnDrop, which the other events do not
+// call.
 package netsim
