@@ -246,6 +246,9 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 		s.flushTask(m.Object.Task)
 	}
 	s.flushObject(m.Object)
+	if m.Owner != 0 {
+		s.env.Send(m.Owner, &transport.TaskDone{Task: m.Object.Task, Node: m.Node})
+	}
 }
 
 func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID) {

@@ -584,10 +584,20 @@ func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value) {
 		detail = string(out.Data)
 	}
 	r.env.Emit(&transport.Event{Kind: kind, Node: r.self, Task: spec.ID, Detail: detail})
-	for i := uint32(0); i < spec.NumReturns; i++ {
+	if spec.NumReturns == 0 || spec.Owner == r.self {
+		for i := uint32(0); i < spec.NumReturns; i++ {
+			r.put(spec.Return(i), out, true)
+		}
+		r.notifyOwner(spec)
+		return
+	}
+	// A remote owner learns the task is done from the GCS, once the last
+	// result's location is recorded there: the owner can never forget a task
+	// whose result the GCS has not heard of (lost with a crash in flight).
+	for i := uint32(0); i < spec.NumReturns-1; i++ {
 		r.put(spec.Return(i), out, true)
 	}
-	r.notifyOwner(spec)
+	r.putNotify(spec.Return(spec.NumReturns-1), out, true, spec.Owner)
 }
 
 // notifyOwner tells a task's owner it is done (here, or by a message).
@@ -609,6 +619,12 @@ func (r *Raylet) failTask(spec *transport.TaskSpec, kind uint8, msg string) {
 
 // put stores an object here, tells the GCS and wakes local waiters.
 func (r *Raylet) put(id transport.ObjectID, v transport.Value, primary bool) {
+	r.putNotify(id, v, primary, 0)
+}
+
+// putNotify is put; the GCS also tells owner (when non-zero) that the
+// object's task is done, once it has recorded the location.
+func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary bool, owner transport.NodeID) {
 	size := v.SizeOf()
 	r.env.Charge(r.cfg.Costs.ObjectPut + r.cfg.Costs.Copy(size))
 	evicted, over, err := r.store.Put(id, v, primary)
@@ -626,7 +642,7 @@ func (r *Raylet) put(id transport.ObjectID, v transport.Value, primary bool) {
 		r.gcs.Send(r.cfg.Layout.ShardOfObject(ev), &transport.GcsRemoveObject{Object: ev, Node: r.self})
 	}
 	r.env.Emit(&transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
-	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation})
+	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner})
 	delete(r.locations, id) // the store is the authority on local copies
 	delete(r.fetches, id)   // whatever was fetching it is done
 	delete(r.reconstructing, id.Task)

@@ -306,6 +306,10 @@ type GcsAddObject struct {
 	Node        NodeID
 	Size        int64
 	Incarnation uint64
+	// Owner, when non-zero, is told TaskDone for the object's task once the
+	// location is recorded (so an owner never forgets a task whose result
+	// the GCS has not heard of).
+	Owner NodeID
 }
 
 // GcsRemoveObject removes a location (the copy was evicted or lost).
@@ -464,9 +468,10 @@ func (m *GcsAddObject) MarshalWire(e *Encoder) {
 	e.Node(m.Node)
 	e.Varint(m.Size)
 	e.Uvarint(m.Incarnation)
+	e.Node(m.Owner)
 }
 func (m *GcsAddObject) UnmarshalWire(d *Decoder) {
-	m.Object, m.Node, m.Size, m.Incarnation = d.Object(), d.Node(), d.Varint(), d.Uvarint()
+	m.Object, m.Node, m.Size, m.Incarnation, m.Owner = d.Object(), d.Node(), d.Varint(), d.Uvarint(), d.Node()
 }
 func (m *GcsRemoveObject) MarshalWire(e *Encoder)   { e.Object(m.Object); e.Node(m.Node) }
 func (m *GcsRemoveObject) UnmarshalWire(d *Decoder) { m.Object, m.Node = d.Object(), d.Node() }
