@@ -42,6 +42,7 @@ type task struct {
 }
 
 type fetch struct {
+	local   bool // the producing task is queued or running here: not subscribed
 	source  transport.NodeID
 	pulling bool
 	attempt int
@@ -94,6 +95,7 @@ type Raylet struct {
 	deadInc        map[transport.NodeID]uint64
 	reconstructing map[transport.TaskID]bool
 	locating       map[transport.ObjectID]time.Duration // retry backoff of subscriptions
+	queuedSubmit   map[transport.TaskID]struct{}        // normal tasks in submitQ
 	submitQ        []*transport.TaskSpec                // submissions waiting for the loop
 }
 
@@ -136,6 +138,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		deadInc:        make(map[transport.NodeID]uint64),
 		reconstructing: make(map[transport.TaskID]bool),
 		locating:       make(map[transport.ObjectID]time.Duration),
+		queuedSubmit:   make(map[transport.TaskID]struct{}),
 	}
 	r.gcs = gcs.NewClient(env, cfg.Layout)
 	env.After(0, r.start)
@@ -233,6 +236,9 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 // queue as one unit of work on its next turn (a core worker's batch), each
 // submission charging its scheduling cost.
 func (r *Raylet) enqueueSubmit(spec *transport.TaskSpec) {
+	if spec.Actor == 0 {
+		r.queuedSubmit[spec.ID] = struct{}{}
+	}
 	r.submitQ = append(r.submitQ, spec)
 	if len(r.submitQ) == 1 {
 		r.env.After(0, r.drainSubmits)
@@ -244,8 +250,24 @@ func (r *Raylet) drainSubmits() {
 	r.submitQ = nil
 	for i, spec := range q {
 		q[i] = nil
+		delete(r.queuedSubmit, spec.ID)
 		r.submit(spec)
 	}
+}
+
+// producesLocally reports whether an object's task is queued or running on
+// this raylet (not an actor's method: those run where the actor lives), so
+// its result will be stored here. Should the task leave after all (spill),
+// spill subscribes for whoever waits.
+func (r *Raylet) producesLocally(id transport.ObjectID) bool {
+	if id.Put {
+		return false
+	}
+	if _, ok := r.queuedSubmit[id.Task]; ok {
+		return true
+	}
+	t := r.tasks[id.Task]
+	return t != nil && t.actor == nil && !t.spec.ActorCreation
 }
 
 // submit takes a task from local user code.
@@ -296,6 +318,15 @@ func (r *Raylet) schedule(spec *transport.TaskSpec) {
 func (r *Raylet) spill(spec *transport.TaskSpec) {
 	if spec.Owner == r.self && r.owned[spec.ID] == nil {
 		r.own(spec)
+	}
+	for i := uint32(0); i < spec.NumReturns; i++ { // readers expected it here
+		id := spec.Return(i)
+		if fe := r.fetches[id]; fe != nil && fe.local {
+			fe.local = false
+			r.subscribe(id)
+		} else if fe == nil && len(r.located[id]) > 0 {
+			r.subscribe(id)
+		}
 	}
 	if spec.MaxRetries > 0 && r.buggify(BuggifyDuplicateTask) { // only tasks declared retryable (idempotent)
 		dup := *spec
@@ -672,7 +703,11 @@ func (r *Raylet) need(id transport.ObjectID, f func()) {
 	if fe == nil {
 		fe = &fetch{}
 		r.fetches[id] = fe
-		r.subscribe(id)
+		if r.producesLocally(id) {
+			fe.local = true // its task is queued or runs here: its put wakes us, no GCS round trip
+		} else {
+			r.subscribe(id)
+		}
 	} else if l, ok := r.locations[id]; ok && !fe.pulling && len(l.Nodes) > 0 && l.Nodes[0] != r.self {
 		r.pull(id, l.Nodes[0], fe)
 	}
@@ -684,7 +719,7 @@ func (r *Raylet) whenLocated(id transport.ObjectID, f func()) {
 		f()
 		return
 	}
-	if len(r.located[id]) == 0 && r.fetches[id] == nil {
+	if len(r.located[id]) == 0 && r.fetches[id] == nil && !r.producesLocally(id) {
 		r.subscribe(id)
 	}
 	r.located[id] = append(r.located[id], f)

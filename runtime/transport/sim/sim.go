@@ -31,9 +31,9 @@ type Net struct {
 	enc transport.Encoder
 }
 
-// New wraps a simulator. The simulator's Config.OnEvent must call the
-// returned Net's OnNetEvent (NewSim in runtime/ray wires it) so lost frames
-// are retransmitted.
+// New wraps a simulator. The simulator's Config.OnDrop (or OnEvent) must
+// call the returned Net's OnNetEvent (NewSim in runtime/ray wires it) so
+// lost frames are retransmitted.
 func New(s *netsim.Sim, opts Options) *Net { return &Net{Sim: s, opts: opts} }
 
 // OnNetEvent must see every netsim event (it retransmits lost frames).
