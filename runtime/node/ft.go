@@ -57,6 +57,9 @@ func (r *Raylet) ownedDone(id transport.TaskID) {
 		return
 	}
 	delete(r.owned, id)
+	// A rebuild that ran elsewhere is over: should its result be lost
+	// again, the next ObjectLost starts another.
+	delete(r.reconstructing, id)
 	if s := o.spec; s.Actor != 0 && !s.ActorCreation {
 		if t := r.seqs[seqKey{s.Caller, s.Actor}]; t != nil {
 			t.markDone(s.Seq)
