@@ -256,10 +256,10 @@ func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID) {
 	s.env.Emit(&transport.Event{Kind: transport.EvGCSSubscribe, Node: s.env.Self(), Peer: from, Object: id})
 	e := s.objectOrNew(id)
 	defer s.flushObject(id)
-	defer s.saveObject(id)
 	if len(e.nodes) == 0 {
 		if !slices.Contains(e.subs, from) {
 			e.subs = append(e.subs, from)
+			s.saveObject(id) // a new subscriber is state to keep; a read is not
 		}
 		if e.created { // existed, every copy gone: the subscriber rebuilds it
 			s.env.Send(from, &transport.ObjectLost{Object: id})
