@@ -218,6 +218,11 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.TaskPlaced:
 		if o := r.owned[m.Task]; o != nil {
 			o.node = m.Node
+			if inc, dead := r.deadInc[m.Node]; dead && m.Incarnation <= inc {
+				// The news of the placement came after the news of that
+				// node's death (a resent message): retry now.
+				r.retry(o, fmt.Sprintf("node %d died", m.Node))
+			}
 		}
 	case *transport.TaskDone:
 		r.ownedDone(m.Task)

@@ -154,7 +154,7 @@ func (g *Global) place(m *transport.SpillTask) {
 	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason})
 	// The owner learns where its task went, so it can retry it if that node
 	// dies.
-	g.env.Send(spec.Owner, &transport.TaskPlaced{Task: spec.ID, Node: target})
+	g.env.Send(spec.Owner, &transport.TaskPlaced{Task: spec.ID, Node: target, Incarnation: g.index[target].inc})
 }
 
 func (g *Global) holdInfeasible(m *transport.SpillTask) {

@@ -233,8 +233,9 @@ type NodeDead struct {
 
 // TaskPlaced tells a task's owner where the global scheduler sent it.
 type TaskPlaced struct {
-	Task TaskID
-	Node NodeID
+	Task        TaskID
+	Node        NodeID
+	Incarnation uint64 // of Node, as the scheduler knew it
 }
 
 // TaskDone tells a task's owner that its results are stored.
@@ -263,10 +264,16 @@ func (*ObjectLost) Kind() Kind { return KindObjectLost }
 func (*GcsGetTask) Kind() Kind { return KindGcsGetTask }
 func (*TaskInfo) Kind() Kind   { return KindTaskInfo }
 
-func (m *NodeDead) MarshalWire(e *Encoder)     { e.Node(m.Node); e.Uvarint(m.Incarnation) }
-func (m *NodeDead) UnmarshalWire(d *Decoder)   { m.Node, m.Incarnation = d.Node(), d.Uvarint() }
-func (m *TaskPlaced) MarshalWire(e *Encoder)   { e.Task(m.Task); e.Node(m.Node) }
-func (m *TaskPlaced) UnmarshalWire(d *Decoder) { m.Task, m.Node = d.Task(), d.Node() }
+func (m *NodeDead) MarshalWire(e *Encoder)   { e.Node(m.Node); e.Uvarint(m.Incarnation) }
+func (m *NodeDead) UnmarshalWire(d *Decoder) { m.Node, m.Incarnation = d.Node(), d.Uvarint() }
+func (m *TaskPlaced) MarshalWire(e *Encoder) {
+	e.Task(m.Task)
+	e.Node(m.Node)
+	e.Uvarint(m.Incarnation)
+}
+func (m *TaskPlaced) UnmarshalWire(d *Decoder) {
+	m.Task, m.Node, m.Incarnation = d.Task(), d.Node(), d.Uvarint()
+}
 func (m *TaskDone) MarshalWire(e *Encoder)     { e.Task(m.Task); e.Node(m.Node) }
 func (m *TaskDone) UnmarshalWire(d *Decoder)   { m.Task, m.Node = d.Task(), d.Node() }
 func (m *ObjectLost) MarshalWire(e *Encoder)   { e.Object(m.Object) }
