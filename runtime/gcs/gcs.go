@@ -110,6 +110,7 @@ type Config struct {
 
 // Shard is one GCS shard.
 type Shard struct {
+	evbuf   transport.Event // see emit
 	env     transport.Env
 	layout  *Layout
 	costs   costs.Profile
@@ -232,7 +233,7 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 		}
 		return
 	}
-	s.env.Emit(&transport.Event{Kind: transport.EvGCSWrite, Node: s.env.Self(), Peer: m.Node, Object: m.Object, Bytes: m.Size, Detail: "object"})
+	s.emit(transport.Event{Kind: transport.EvGCSWrite, Node: s.env.Self(), Peer: m.Node, Object: m.Object, Bytes: m.Size, Detail: "object"})
 	e.size, e.created = m.Size, true
 	if !slices.Contains(e.nodes, m.Node) {
 		e.nodes = append(e.nodes, m.Node)
@@ -253,7 +254,7 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 
 func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID) {
 	s.env.Charge(s.costs.GCSRead)
-	s.env.Emit(&transport.Event{Kind: transport.EvGCSSubscribe, Node: s.env.Self(), Peer: from, Object: id})
+	s.emit(transport.Event{Kind: transport.EvGCSSubscribe, Node: s.env.Self(), Peer: from, Object: id})
 	e := s.objectOrNew(id)
 	defer s.flushObject(id)
 	if len(e.nodes) == 0 {
@@ -280,7 +281,7 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 	if s.funcs == 0 {
 		s.funcs = m.Functions
 	} else if m.Functions != s.funcs {
-		s.env.Emit(&transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Peer: m.Node,
+		s.emit(transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Peer: m.Node,
 			Detail: "node registered a different function table: refusing its registration"})
 		return
 	}
@@ -296,7 +297,7 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 	s.nodes[m.Node] = &nodeEntry{reg: *m, alive: true, lastSeen: s.env.Now()}
 	s.saveNode(m.Node)
 	s.saveMeta()
-	s.env.Emit(&transport.Event{Kind: transport.EvNodeAlive, Node: m.Node})
+	s.emit(transport.Event{Kind: transport.EvNodeAlive, Node: m.Node})
 	s.env.Send(s.layout.Scheduler, m)
 }
 
@@ -449,7 +450,7 @@ func (s *Shard) declareDead(e *nodeEntry) {
 	e.alive = false
 	s.saveNode(e.reg.Node)
 	m := &transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation}
-	s.env.Emit(&transport.Event{Kind: transport.EvNodeDead, Node: e.reg.Node, Detail: "missed heartbeats"})
+	s.emit(transport.Event{Kind: transport.EvNodeDead, Node: e.reg.Node, Detail: "missed heartbeats"})
 	for _, sh := range s.layout.Shards {
 		if sh != s.env.Self() {
 			s.env.Send(sh, m)
@@ -508,13 +509,13 @@ func (s *Shard) restartActor(id transport.ActorID) {
 		e.restarts++
 		s.saveActor(id)
 		up.State = transport.ActorRestarting
-		s.env.Emit(&transport.Event{Kind: transport.EvActorRestarted, Node: s.env.Self(), Task: id, Detail: e.info.Name})
+		s.emit(transport.Event{Kind: transport.EvActorRestarted, Node: s.env.Self(), Task: id, Detail: e.info.Name})
 		re := *spec
 		re.Attempt = uint32(e.restarts)
 		s.env.Send(s.layout.Scheduler, &transport.SpillTask{Spec: re})
 	} else {
 		up.State = transport.ActorDead
-		s.env.Emit(&transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: "its node died"})
+		s.emit(transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: "its node died"})
 	}
 	s.actorUpdate(up)
 	if up.Name != "" {
@@ -522,4 +523,11 @@ func (s *Shard) restartActor(id transport.ActorID) {
 			s.env.Send(ns, up)
 		}
 	}
+}
+
+// emit records a trace event through a buffer the shard owns (see
+// node.Raylet.emit: no allocation per event).
+func (s *Shard) emit(ev transport.Event) {
+	s.evbuf = ev
+	s.env.Emit(&s.evbuf)
 }

@@ -47,7 +47,7 @@ func (s *Shard) written() {
 
 func (s *Shard) sync() {
 	if err := s.store.Sync(); err != nil {
-		s.env.Emit(&transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Detail: err.Error()})
+		s.emit(transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Detail: err.Error()})
 	}
 }
 

@@ -93,7 +93,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			r.killActor(a.id, "constructor failed")
 			return
 		}
-		r.env.Emit(&transport.Event{Kind: transport.EvActorCreated, Node: r.self, Task: a.id, Detail: t.spec.ActorName})
+		r.emit(transport.Event{Kind: transport.EvActorCreated, Node: r.self, Task: a.id, Detail: t.spec.ActorName})
 		r.sendActorUpdate(&transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.ActorName})
 		r.notifyOwner(t.spec)
 		a.wake = wake
@@ -145,7 +145,7 @@ func (r *Raylet) pumpActor(a *actorHost) {
 	t.args = r.argValues(t)
 	t.running = true
 	t.start = r.env.Now()
-	r.env.Emit(&transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
+	r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
 	a.cur = t
 	w := a.wake
 	a.wake = nil
@@ -192,7 +192,7 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 }
 
 func (r *Raylet) enqueueCall(a *actorHost, spec *transport.TaskSpec) {
-	r.env.Emit(&transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.self, Task: spec.ID, Detail: "actor"})
+	r.emit(transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.self, Task: spec.ID, Detail: "actor"})
 	t := &task{spec: spec, actor: a}
 	a.queue = append(a.queue, t)
 	r.resolveArgs(t, func() { r.pumpActor(a) })
@@ -313,7 +313,7 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 }
 
 func (r *Raylet) actorDied(id transport.ActorID, name string) {
-	r.env.Emit(&transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: name})
+	r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: name})
 	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorDead, Name: name})
 }
 
@@ -342,7 +342,7 @@ func (r *Raylet) Kill(id transport.ActorID, why string) {
 		return
 	}
 	r.dropActor(a)
-	r.env.Emit(&transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: why})
+	r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: why})
 	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Name: a.creation.spec.ActorName})
 	r.dispatch()
 }

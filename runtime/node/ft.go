@@ -132,7 +132,7 @@ func (r *Raylet) retry(o *ownedTask, why string) {
 		return
 	}
 	r.Stats.Retried++
-	r.env.Emit(&transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: spec.ID, Detail: why})
+	r.emit(transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: spec.ID, Detail: why})
 	o.spec, o.node = &spec, 0
 	if spec.Actor != 0 && !spec.ActorCreation {
 		rt := r.routes[spec.Actor]
@@ -195,13 +195,13 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		spec.Seq, spec.SeqBase = 0, 0
 		spec.Owner = r.self
 		r.own(&spec)
-		r.env.Emit(&transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
+		r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
 		r.routeCall(&spec)
 		return
 	}
 	spec.Owner = r.self
 	r.own(&spec)
-	r.env.Emit(&transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
+	r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
 	r.schedule(&spec)
 }
 
@@ -224,7 +224,7 @@ func (r *Raylet) loseTask(task transport.TaskID, why string) {
 // readers waiting on this node get ErrObjectLost.
 func (r *Raylet) loseObject(id transport.ObjectID, why string) {
 	delete(r.fetches, id)
-	r.env.Emit(&transport.Event{Kind: transport.EvObjectLost, Node: r.self, Object: id, Detail: why})
+	r.emit(transport.Event{Kind: transport.EvObjectLost, Node: r.self, Object: id, Detail: why})
 	v := errValue(transport.ErrKindObjectLost, fmt.Sprintf("object %s lost: %s", id, why))
 	r.store.Put(id, v, false)
 	r.wake(id)
@@ -243,7 +243,7 @@ const rejoinStride = 1 << 32
 // incarnation.
 func (r *Raylet) rejoin() {
 	r.cfg.Incarnation += rejoinStride
-	r.env.Emit(&transport.Event{Kind: transport.EvNodeAlive, Node: r.self, Detail: "rejoined after being declared dead"})
+	r.emit(transport.Event{Kind: transport.EvNodeAlive, Node: r.self, Detail: "rejoined after being declared dead"})
 	ids := make([]transport.ActorID, 0, len(r.actors))
 	for id := range r.actors {
 		ids = append(ids, id)

@@ -55,6 +55,7 @@ type fetch struct {
 
 // Raylet is one node's runtime.
 type Raylet struct {
+	evbuf transport.Event // see emit
 	env   transport.Env
 	cfg   Config
 	self  transport.NodeID
@@ -280,7 +281,7 @@ func (r *Raylet) submit(spec *transport.TaskSpec) {
 	r.Stats.Submitted++
 	// Object.Task names the parent (the submitting task or driver), so a
 	// trace can nest dynamic task graphs.
-	r.env.Emit(&transport.Event{Kind: transport.EvTaskSubmitted, Node: r.self, Task: spec.ID, Object: transport.ObjectID{Task: spec.Parent}, Detail: spec.Name})
+	r.emit(transport.Event{Kind: transport.EvTaskSubmitted, Node: r.self, Task: spec.ID, Object: transport.ObjectID{Task: spec.Parent}, Detail: spec.Name})
 	r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsAddTask{Spec: *spec})
 	if spec.Actor != 0 { // tasks are owned when they leave the node (spill)
 		r.own(spec)
@@ -349,14 +350,14 @@ func (r *Raylet) spill(spec *transport.TaskSpec) {
 			m.Locs = append(m.Locs, l)
 		}
 	}
-	r.env.Emit(&transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.cfg.Layout.Scheduler, Task: spec.ID, Detail: "spilled"})
+	r.emit(transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.cfg.Layout.Scheduler, Task: spec.ID, Detail: "spilled"})
 	r.env.Send(r.cfg.Layout.Scheduler, m)
 }
 
 // accept queues a task here: its arguments are fetched, then it waits for
 // resources.
 func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
-	r.env.Emit(&transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.self, Task: spec.ID, Detail: reason})
+	r.emit(transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.self, Task: spec.ID, Detail: reason})
 	if o := r.owned[spec.ID]; o != nil && spec.Owner == r.self {
 		o.node = r.self
 	}
@@ -399,10 +400,10 @@ func (r *Raylet) resolveArgs(t *task, ready func()) {
 		}
 		if r.store.Pin(a.Ref) {
 			t.pinned = append(t.pinned, a.Ref)
-			r.env.Emit(&transport.Event{Kind: transport.EvTaskArg, Node: r.self, Task: t.spec.ID, Object: a.Ref, Detail: "local"})
+			r.emit(transport.Event{Kind: transport.EvTaskArg, Node: r.self, Task: t.spec.ID, Object: a.Ref, Detail: "local"})
 			continue
 		}
-		r.env.Emit(&transport.Event{Kind: transport.EvTaskArg, Node: r.self, Task: t.spec.ID, Object: a.Ref, Detail: "fetch"})
+		r.emit(transport.Event{Kind: transport.EvTaskArg, Node: r.self, Task: t.spec.ID, Object: a.Ref, Detail: "fetch"})
 		t.missing++
 		id := a.Ref
 		r.need(id, func() {
@@ -413,7 +414,7 @@ func (r *Raylet) resolveArgs(t *task, ready func()) {
 			t.pinned = append(t.pinned, id)
 			t.missing--
 			if t.missing == 0 {
-				r.env.Emit(&transport.Event{Kind: transport.EvTaskArgsReady, Node: r.self, Task: t.spec.ID})
+				r.emit(transport.Event{Kind: transport.EvTaskArgsReady, Node: r.self, Task: t.spec.ID})
 				ready()
 			}
 		})
@@ -521,7 +522,7 @@ func (r *Raylet) run(t *task) {
 			return
 		}
 	}
-	r.env.Emit(&transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
+	r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
 	if t.spec.ActorCreation {
 		r.startActor(t)
 		return
@@ -619,7 +620,7 @@ func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value) {
 	if out.ErrKind != 0 {
 		detail = string(out.Data)
 	}
-	r.env.Emit(&transport.Event{Kind: kind, Node: r.self, Task: spec.ID, Detail: detail})
+	r.emit(transport.Event{Kind: kind, Node: r.self, Task: spec.ID, Detail: detail})
 	if spec.NumReturns == 0 || spec.Owner == r.self {
 		for i := uint32(0); i < spec.NumReturns; i++ {
 			r.put(spec.Return(i), out, true)
@@ -670,14 +671,14 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 		evicted, over, _ = r.store.Put(id, v, primary)
 	}
 	if over {
-		r.env.Emit(&transport.Event{Kind: transport.EvWarning, Node: r.self, Object: id, Bytes: size,
+		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Object: id, Bytes: size,
 			Detail: "object store over capacity: every object is pinned"})
 	}
 	for _, ev := range evicted {
-		r.env.Emit(&transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: ev})
+		r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: ev})
 		r.gcs.Send(r.cfg.Layout.ShardOfObject(ev), &transport.GcsRemoveObject{Object: ev, Node: r.self})
 	}
-	r.env.Emit(&transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
+	r.emit(transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
 	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner})
 	delete(r.locations, id) // the store is the authority on local copies
 	delete(r.fetches, id)   // whatever was fetching it is done
@@ -885,7 +886,7 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 	delete(r.fetches, m.Object)
 	r.Stats.PullsDone++
 	r.Stats.BytesIn += fe.total
-	r.env.Emit(&transport.Event{Kind: transport.EvObjectTransferred, Node: r.self, Peer: from, Object: m.Object, Bytes: fe.total})
+	r.emit(transport.Event{Kind: transport.EvObjectTransferred, Node: r.self, Peer: from, Object: m.Object, Bytes: fe.total})
 	r.put(m.Object, transport.Value{Data: fe.data, Size: fe.total, ErrKind: fe.errKind}, false)
 }
 
@@ -936,4 +937,12 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 		r.waiting--
 	}
 	r.failTask(t.spec, transport.ErrKindCancelled, "task cancelled")
+}
+
+// emit records a trace event through a buffer the raylet owns: an event
+// built on the stack and passed to the Env by pointer would escape to the
+// heap, one allocation per event even with tracing off.
+func (r *Raylet) emit(ev transport.Event) {
+	r.evbuf = ev
+	r.env.Emit(&r.evbuf)
 }

@@ -34,6 +34,7 @@ type nodeView struct {
 // their heartbeated load and the tasks' argument locations, and holds tasks
 // no node can run (infeasible) until a node that can joins.
 type Global struct {
+	evbuf transport.Event // see emit
 	env   transport.Env
 	cfg   GlobalConfig
 	nodes []*nodeView // in registration order
@@ -181,7 +182,7 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 			break
 		}
 	}
-	g.env.Emit(&transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: m.Spec.ID,
+	g.emit(transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: m.Spec.ID,
 		Detail: "no node has " + m.Spec.Resources.String() + " (" + m.Spec.Resources.Missing(best) + ")"})
 }
 
@@ -200,4 +201,11 @@ func (g *Global) Infeasible() []*transport.TaskSpec {
 		out[i] = &m.Spec
 	}
 	return out
+}
+
+// emit records a trace event through a buffer the scheduler owns (no
+// allocation per event).
+func (g *Global) emit(ev transport.Event) {
+	g.evbuf = ev
+	g.env.Emit(&g.evbuf)
 }
