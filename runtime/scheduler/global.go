@@ -59,23 +59,17 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 	g.env.Charge(g.cfg.Costs.Message)
 	switch m := m.(type) {
 	case *transport.RegisterNode:
-		v := g.index[m.Node]
-		if v == nil {
-			v = &nodeView{id: m.Node}
-			g.index[m.Node] = v
-			g.nodes = append(g.nodes, v)
-		}
-		if m.Incarnation < v.inc {
-			return
-		}
-		v.inc, v.dead = m.Incarnation, false
-		v.total, v.avail, v.queue = m.Total, m.Total, 0
-		g.retryInfeasible()
+		g.register(m.Node, m.Incarnation, m.Total)
 	case *transport.NodeDead:
 		if v := g.index[m.Node]; v != nil && v.inc <= m.Incarnation {
 			v.dead = true
 		}
 	case *transport.Heartbeat:
+		if v := g.index[m.Node]; v == nil || (v.dead && m.Incarnation > v.inc) {
+			// A node we never heard register (the forwarded registration
+			// was lost with a GCS replica): its heartbeat registers it.
+			g.register(m.Node, m.Incarnation, m.Total)
+		}
 		if v := g.index[m.Node]; v != nil && !v.dead && v.inc == m.Incarnation {
 			v.total, v.avail, v.queue, v.meanTask = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime
 			if len(g.infeasible) > 0 {
@@ -93,6 +87,22 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			return true
 		})
 	}
+}
+
+// register adds (or renews) a node incarnation in the view.
+func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resources) {
+	v := g.index[id]
+	if v == nil {
+		v = &nodeView{id: id}
+		g.index[id] = v
+		g.nodes = append(g.nodes, v)
+	}
+	if inc < v.inc {
+		return
+	}
+	v.inc, v.dead = inc, false
+	v.total, v.avail, v.queue = total, total, 0
+	g.retryInfeasible()
 }
 
 // ReasonCancelled in a PlaceTask sent to a task's owner means the task was
