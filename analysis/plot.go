@@ -223,7 +223,7 @@ func utilizationPlot(r *Report) (string, *plot.Plot, error) {
 
 func transferPlot(r *Report) (string, *plot.Plot, error) {
 	p := newPlot("Object transfer volume", "virtual time (s)", "KiB per second")
-	scale := 1 / 1024 / r.Transfers.Over.Bin.Seconds()
+	scale := 1.0 / 1024 / r.Transfers.Over.Bin.Seconds()
 	if err := addLine(p, fmt.Sprintf("%d transfers, %s", r.Transfers.Count, bytesStr(float64(r.Transfers.Bytes))),
 		seriesXY(r.Transfers.Over, scale), 2, false); err != nil {
 		return "", nil, err
@@ -269,10 +269,10 @@ func CompareFigures(a, b *Report) ([]Figure, error) {
 	figs = append(figs, f)
 
 	p = newPlot("Object transfer volume: A (solid) vs B (dashed)", "virtual time (s)", "KiB per second")
-	if err := addLine(p, la, seriesXY(a.Transfers.Over, 1/1024/a.Transfers.Over.Bin.Seconds()), 0, false); err != nil {
+	if err := addLine(p, la, seriesXY(a.Transfers.Over, 1.0/1024/a.Transfers.Over.Bin.Seconds()), 0, false); err != nil {
 		return nil, err
 	}
-	if err := addLine(p, lb, seriesXY(b.Transfers.Over, 1/1024/b.Transfers.Over.Bin.Seconds()), 1, true); err != nil {
+	if err := addLine(p, lb, seriesXY(b.Transfers.Over, 1.0/1024/b.Transfers.Over.Bin.Seconds()), 1, true); err != nil {
 		return nil, err
 	}
 	p.Y.Min = 0

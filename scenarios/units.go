@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -62,7 +63,7 @@ func ParseSize(s string) (int64, error) {
 		if num, ok := strings.CutSuffix(t, u.suffix); ok {
 			f, err := parseNumber(num)
 			if err != nil {
-				return 0, fmt.Errorf(want)
+				return 0, errors.New(want)
 			}
 			if f < 0 {
 				return 0, fmt.Errorf("a non-negative size")
@@ -74,7 +75,7 @@ func ParseSize(s string) (int64, error) {
 			return int64(v), nil
 		}
 	}
-	return 0, fmt.Errorf(want)
+	return 0, errors.New(want)
 }
 
 var bandwidthUnits = []struct {
@@ -101,7 +102,7 @@ func ParseBandwidth(s string) (float64, error) {
 		if num, ok := strings.CutSuffix(t, u.suffix); ok {
 			f, err := parseNumber(num)
 			if err != nil {
-				return 0, fmt.Errorf(want)
+				return 0, errors.New(want)
 			}
 			if f <= 0 {
 				return 0, fmt.Errorf("a positive bandwidth (or unlimited)")
@@ -109,7 +110,7 @@ func ParseBandwidth(s string) (float64, error) {
 			return f * u.mult, nil
 		}
 	}
-	return 0, fmt.Errorf(want)
+	return 0, errors.New(want)
 }
 
 var rateUnits = []struct {
@@ -134,14 +135,14 @@ func ParseRate(s string) (float64, error) {
 		for _, u := range rateUnits {
 			if num, ok := strings.CutSuffix(t, u.suffix); ok {
 				if f, err = parseNumber(num); err != nil {
-					return 0, fmt.Errorf(want)
+					return 0, errors.New(want)
 				}
 				per, found = u.per, true
 				break
 			}
 		}
 		if !found {
-			return 0, fmt.Errorf(want)
+			return 0, errors.New(want)
 		}
 	}
 	if f < 0 {
