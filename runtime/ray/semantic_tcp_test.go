@@ -26,3 +26,19 @@ func TestSemanticsTCP(t *testing.T) {
 		})
 	}
 }
+
+// TestReplicatedGCSOverTCP: a cluster whose GCS shards are 2-replica chains
+// (with their chain master) runs over loopback TCP as in the simulator.
+func TestReplicatedGCSOverTCP(t *testing.T) {
+	s := newSuite()
+	cfg := ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, GCSReplicas: 2}
+	c, err := ray.NewTCP(context.Background(), cfg, s.reg)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, c.Close()) }()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		for _, tc := range semanticCases[:3] { // tasks, refs across nodes, nested
+			tc.run(t, ctx, s)
+		}
+		return nil
+	}))
+}

@@ -36,7 +36,8 @@ const tcpNodeTimeout = 3 * time.Second
 type TCP struct {
 	cfg     Config
 	layout  *gcs.Layout
-	hosts   []*tcp.Host // shards, then the scheduler, then the raylets
+	hosts   []*tcp.Host // GCS endpoints, then the scheduler, then the raylets
+	byID    map[transport.NodeID]*tcp.Host
 	raylets []*node.Raylet
 	loops   sync.WaitGroup // one per host loop
 	loopErr chan error     // unexpected loop exits (buffered, one per host)
@@ -68,9 +69,33 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 		return nil, fmt.Errorf("ray: cluster token: %w", err)
 	}
 	clusterID, token := "raysim-"+hex.EncodeToString(secret[:8]), secret[8:]
-	c := &TCP{cfg: cfg, layout: cfg.layout(), raylets: make([]*node.Raylet, len(cfg.Nodes))}
+	c := &TCP{cfg: cfg, layout: cfg.layout(), raylets: make([]*node.Raylet, len(cfg.Nodes)),
+		byID: make(map[transport.NodeID]*tcp.Host)}
 
-	ids := append(append(append([]transport.NodeID{}, c.layout.Shards...), SchedulerID), c.layout.Raylets...)
+	// GCS endpoints: one per shard, or every chain replica and the chain
+	// master when the GCS is replicated.
+	layout := c.layout
+	var gcsIDs []transport.NodeID
+	var gcsCtors []func(transport.Env) transport.Handler
+	for j := range layout.Shards {
+		members := []transport.NodeID{layout.Shards[j]}
+		if layout.Replicated() {
+			members = layout.Chains[j]
+		}
+		for _, id := range members {
+			gcsIDs = append(gcsIDs, id)
+			gcsCtors = append(gcsCtors, func(env transport.Env) transport.Handler {
+				return cfg.newGCS(env, layout, j, cfg.diskStore(id), false)
+			})
+		}
+	}
+	if layout.Replicated() {
+		gcsIDs = append(gcsIDs, GCSMasterID)
+		gcsCtors = append(gcsCtors, func(env transport.Env) transport.Handler {
+			return gcs.NewMaster(env, gcs.MasterConfig{Layout: layout})
+		})
+	}
+	ids := append(append(append([]transport.NodeID{}, gcsIDs...), SchedulerID), c.layout.Raylets...)
 	for k, id := range ids {
 		seed := int64(0) // crypto-random
 		if cfg.Seed != 0 {
@@ -85,6 +110,7 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 			return nil, err
 		}
 		c.hosts = append(c.hosts, h)
+		c.byID[id] = h
 	}
 	for _, h := range c.hosts {
 		for k, id := range ids {
@@ -93,14 +119,10 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 	}
 
 	// Constructors, as in NewSim. Each runs on its host's loop goroutine.
-	layout := c.layout
 	pol, _ := scheduler.NewPolicy(cfg.Policy)
 	registered := make(chan struct{})
 	made := make(chan int, len(cfg.Nodes))
-	ctors := make([]func(transport.Env) transport.Handler, 0, len(ids))
-	for range layout.Shards {
-		ctors = append(ctors, func(env transport.Env) transport.Handler { return cfg.newShard(env, layout) })
-	}
+	ctors := append(make([]func(transport.Env) transport.Handler, 0, len(ids)), gcsCtors...)
 	ctors = append(ctors, func(env transport.Env) transport.Handler {
 		g := scheduler.NewGlobal(env, scheduler.GlobalConfig{Layout: layout, Policy: pol, Costs: *cfg.Costs,
 			Bandwidth: cfg.Link.Bandwidth, SpillThreshold: cfg.SpillThreshold})
@@ -197,17 +219,7 @@ func (c *TCP) Stats(id transport.NodeID) tcp.Stats {
 	return tcp.Stats{}
 }
 
-func (c *TCP) host(id transport.NodeID) *tcp.Host {
-	switch {
-	case id == SchedulerID:
-		return c.hosts[len(c.layout.Shards)]
-	case id > SchedulerID && int(id-SchedulerID-1) < len(c.layout.Shards):
-		return c.hosts[id-SchedulerID-1]
-	case id >= 1 && int(id) <= len(c.raylets):
-		return c.hosts[len(c.layout.Shards)+int(id)]
-	}
-	return nil
-}
+func (c *TCP) host(id transport.NodeID) *tcp.Host { return c.byID[id] }
 
 // NodeIndex returns the index of the node named name.
 func (c *TCP) NodeIndex(name string) (int, bool) {
