@@ -76,6 +76,10 @@ type actorEntry struct {
 	info     transport.ActorInfo
 	subs     []transport.NodeID
 	restarts int32
+	// The last checkpoint of a checkpointable actor: its state after
+	// ckptCalls methods.
+	ckptCalls uint64
+	ckpt      []byte
 }
 
 type nodeEntry struct {
@@ -202,6 +206,24 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		} else {
 			s.nodeDead(m)
 		}
+	case *transport.GcsActorCheckpoint:
+		s.env.Charge(s.costs.GCSWrite + s.costs.Copy(int64(len(m.Data))))
+		e := s.actors[m.Actor]
+		if e == nil {
+			e = &actorEntry{}
+			s.actors[m.Actor] = e
+		}
+		if e.ckpt == nil || m.Calls >= e.ckptCalls {
+			e.ckptCalls, e.ckpt = m.Calls, m.Data
+			s.saveActor(m.Actor)
+		}
+	case *transport.GcsGetActorCheckpoint:
+		s.env.Charge(s.costs.GCSRead)
+		reply := &transport.ActorCheckpoint{Actor: m.Actor}
+		if e := s.actors[m.Actor]; e != nil && e.ckpt != nil {
+			reply.Found, reply.Calls, reply.Data = true, e.ckptCalls, e.ckpt
+		}
+		s.env.Send(from, reply)
 	case *transport.GcsGetTask:
 		s.env.Charge(s.costs.GCSRead)
 		info := &transport.TaskInfo{Task: m.Task}

@@ -87,6 +87,8 @@ func (s *Shard) saveActor(id transport.ActorID) {
 	e.info.MarshalWire(enc)
 	enc.Nodes(e.subs)
 	enc.Varint(int64(e.restarts))
+	enc.Uvarint(e.ckptCalls)
+	enc.Bytes8(e.ckpt)
 	s.scratch = enc.Bytes()
 	s.store.Put(TableActors, taskKey(id), s.scratch)
 	s.written()
@@ -164,6 +166,7 @@ func (s *Shard) load() {
 		e.info.UnmarshalWire(d)
 		e.subs = d.Nodes()
 		e.restarts = int32(d.Varint())
+		e.ckptCalls, e.ckpt = d.Uvarint(), d.Bytes8()
 		s.actors[transport.ActorID(transport.NewDecoder(k).U64())] = e
 		return true
 	})

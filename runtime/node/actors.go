@@ -24,6 +24,8 @@ type actorHost struct {
 	queue    []*task                                             // in execution order
 	cur      *task
 	wake     func() // set while the actor's coroutine is parked
+	calls    uint64 // methods run (since creation, or as of the restored checkpoint)
+	restored func(*transport.ActorCheckpoint)
 }
 
 // route is what a caller's raylet knows of an actor it calls.
@@ -86,6 +88,9 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	if ctorErr == nil && a.instance == nil {
 		ctorErr = fmt.Errorf("constructor of %q returned no instance", t.spec.Func)
 	}
+	if ctorErr == nil && t.spec.Attempt > 0 {
+		ctorErr = r.restoreActor(a)
+	}
 	r.env.Await(func(wake func()) {
 		r.unpinArgs(t)
 		if ctorErr != nil {
@@ -102,9 +107,13 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	for !a.dead {
 		call := a.cur
 		out := r.runMethod(a, call)
+		ckpt := r.checkpointActor(a)
 		r.env.Await(func(wake func()) {
 			a.cur = nil
 			r.unpinArgs(call)
+			if ckpt != nil { // saved before the result is published
+				r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), ckpt)
+			}
 			r.storeResults(call.spec, out)
 			a.wake = wake
 			r.pumpActor(a)
@@ -374,5 +383,70 @@ func (r *Raylet) requeueCalls(actor transport.ActorID, old transport.NodeID) {
 	slices.Sort(ids)
 	for _, id := range ids {
 		r.retry(r.owned[id], fmt.Sprintf("actor %s restarted", actor))
+	}
+}
+
+// Checkpointer is implemented by actor instances whose state survives a
+// restart: with a checkpoint interval set (ray.CheckpointEvery), the raylet
+// saves Checkpoint's bytes in the GCS actor table after every n-th method,
+// before that method's result is published; an actor restarted elsewhere
+// runs its constructor and then Restore with the last checkpoint. Methods
+// that ran after the last checkpoint are not replayed: their effects are
+// lost with the node (the calls in flight are retried as their max_retries
+// allow), so an interval of 1 loses only the call running at the crash.
+type Checkpointer interface {
+	Checkpoint() ([]byte, error)
+	Restore(data []byte) error
+}
+
+// checkpointActor counts a method and, when one is due, takes the actor's
+// checkpoint (off the loop: it is user code).
+func (r *Raylet) checkpointActor(a *actorHost) *transport.GcsActorCheckpoint {
+	a.calls++
+	every := uint64(a.creation.spec.CheckpointEvery)
+	cp, ok := a.instance.(Checkpointer)
+	if !ok || every == 0 || a.calls%every != 0 {
+		return nil
+	}
+	var data []byte
+	var err error
+	out := callUser(func() (transport.Value, error) {
+		data, err = cp.Checkpoint()
+		return transport.Value{}, err
+	})
+	if err != nil || out.ErrKind != 0 {
+		return nil // a failed checkpoint leaves the previous one
+	}
+	return &transport.GcsActorCheckpoint{Actor: a.id, Calls: a.calls, Data: data}
+}
+
+// restoreActor gives a restarted checkpointable actor its last saved state.
+func (r *Raylet) restoreActor(a *actorHost) error {
+	cp, ok := a.instance.(Checkpointer)
+	if !ok || a.creation.spec.CheckpointEvery == 0 {
+		return nil
+	}
+	var got *transport.ActorCheckpoint
+	r.env.Await(func(wake func()) {
+		a.restored = func(m *transport.ActorCheckpoint) { got = m; wake() }
+		r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), &transport.GcsGetActorCheckpoint{Actor: a.id})
+	})
+	if !got.Found {
+		return nil
+	}
+	a.calls = got.Calls
+	out := callUser(func() (transport.Value, error) { return transport.Value{}, cp.Restore(got.Data) })
+	if out.ErrKind != 0 {
+		return fmt.Errorf("restore from checkpoint: %s", out.Data)
+	}
+	return nil
+}
+
+// onActorCheckpoint delivers a checkpoint to the actor waiting to restore it.
+func (r *Raylet) onActorCheckpoint(m *transport.ActorCheckpoint) {
+	if a := r.actors[m.Actor]; a != nil && a.restored != nil {
+		f := a.restored
+		a.restored = nil
+		f(m)
 	}
 }

@@ -233,6 +233,8 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.onObjectLost(m.Object)
 	case *transport.TaskInfo:
 		r.onTaskInfo(m)
+	case *transport.ActorCheckpoint:
+		r.onActorCheckpoint(m)
 	case *transport.GcsAck, *transport.ChainConfig:
 		r.gcs.Handle(m)
 	}

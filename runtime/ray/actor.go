@@ -8,6 +8,11 @@ import (
 	"raysim/runtime/transport"
 )
 
+// Checkpointer is implemented by actor instances whose state should survive
+// a restart (see CheckpointEvery): Checkpoint returns the state as bytes,
+// Restore puts it back into a freshly constructed instance.
+type Checkpointer = node.Checkpointer
+
 // ActorClass is a registered actor type whose instances are *S.
 type ActorClass[S any] struct {
 	reg  *Registry

@@ -18,6 +18,7 @@ type options struct {
 	Target      transport.NodeID
 	MaxRestarts int
 	ActorName   string
+	Checkpoint  uint32
 	err         error
 }
 
@@ -71,6 +72,19 @@ func Spread() Option { return func(o *options) { o.Strategy = transport.Strategy
 // MaxRestarts sets how often an actor is restarted after its node dies.
 func MaxRestarts(n int) Option { return func(o *options) { o.MaxRestarts = n } }
 
+// CheckpointEvery makes a checkpointable actor (its instance implements
+// Checkpointer) save its state to the GCS after every n-th method, so a
+// restart restores it instead of starting from the constructor's state.
+func CheckpointEvery(n int) Option {
+	return func(o *options) {
+		if n < 0 {
+			o.err = fmt.Errorf("ray: CheckpointEvery(%d): want n >= 0", n)
+			return
+		}
+		o.Checkpoint = uint32(n)
+	}
+}
+
 // ActorName names an actor so others can find it with GetActor.
 func ActorName(s string) Option { return func(o *options) { o.ActorName = s } }
 
@@ -94,5 +108,6 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 	spec.Target = o.Target
 	spec.MaxRestarts = int32(o.MaxRestarts)
 	spec.ActorName = o.ActorName
+	spec.CheckpointEvery = o.Checkpoint
 	return nil
 }

@@ -84,8 +84,11 @@ type TaskSpec struct {
 	ActorCreation bool
 	MaxRestarts   int32
 	ActorName     string
-	Caller        TaskID
-	Seq           uint64
+	// CheckpointEvery (creation tasks): a checkpointable actor's state is
+	// saved to the GCS after every n-th method (0: never).
+	CheckpointEvery uint32
+	Caller          TaskID
+	Seq             uint64
 	// SeqBase is the lowest Seq of the caller's calls to this actor not yet
 	// known done when the call was sent: a restarted actor starts its
 	// per-caller order there.
@@ -132,6 +135,7 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	e.Bool(s.ActorCreation)
 	e.Varint(int64(s.MaxRestarts))
 	e.String(s.ActorName)
+	e.Uvarint(uint64(s.CheckpointEvery))
 	e.Task(s.Caller)
 	e.Uvarint(s.Seq)
 	e.Uvarint(s.SeqBase)
@@ -166,6 +170,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	s.ActorCreation = d.Bool()
 	s.MaxRestarts = int32(d.Varint())
 	s.ActorName = d.String()
+	s.CheckpointEvery = uint32(d.Count(1<<32-1, 0))
 	s.Caller = d.Task()
 	s.Seq = d.Uvarint()
 	s.SeqBase = d.Uvarint()
@@ -223,7 +228,54 @@ const (
 	KindObjectLost
 	KindGcsGetTask
 	KindTaskInfo
+	KindGcsActorCheckpoint
+	KindGcsGetActorCheckpoint
+	KindActorCheckpoint
 )
+
+// GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
+// actor table; Calls counts the methods it reflects.
+type GcsActorCheckpoint struct {
+	Actor ActorID
+	Calls uint64
+	Data  []byte
+}
+
+// GcsGetActorCheckpoint asks for an actor's last checkpoint (a restarted
+// actor restores it).
+type GcsGetActorCheckpoint struct{ Actor ActorID }
+
+// ActorCheckpoint answers GcsGetActorCheckpoint (Found false: none saved).
+type ActorCheckpoint struct {
+	Actor ActorID
+	Found bool
+	Calls uint64
+	Data  []byte
+}
+
+func (*GcsActorCheckpoint) Kind() Kind    { return KindGcsActorCheckpoint }
+func (*GcsGetActorCheckpoint) Kind() Kind { return KindGcsGetActorCheckpoint }
+func (*ActorCheckpoint) Kind() Kind       { return KindActorCheckpoint }
+
+func (m *GcsActorCheckpoint) MarshalWire(e *Encoder) {
+	e.Task(m.Actor)
+	e.Uvarint(m.Calls)
+	e.Bytes8(m.Data)
+}
+func (m *GcsActorCheckpoint) UnmarshalWire(d *Decoder) {
+	m.Actor, m.Calls, m.Data = d.Task(), d.Uvarint(), d.Bytes8()
+}
+func (m *GcsGetActorCheckpoint) MarshalWire(e *Encoder)   { e.Task(m.Actor) }
+func (m *GcsGetActorCheckpoint) UnmarshalWire(d *Decoder) { m.Actor = d.Task() }
+func (m *ActorCheckpoint) MarshalWire(e *Encoder) {
+	e.Task(m.Actor)
+	e.Bool(m.Found)
+	e.Uvarint(m.Calls)
+	e.Bytes8(m.Data)
+}
+func (m *ActorCheckpoint) UnmarshalWire(d *Decoder) {
+	m.Actor, m.Found, m.Calls, m.Data = d.Task(), d.Bool(), d.Uvarint(), d.Bytes8()
+}
 
 // NodeDead is the GCS's publication that an incarnation of a node is dead.
 type NodeDead struct {
@@ -585,4 +637,7 @@ func init() {
 	register(KindObjectLost, func() Message { return new(ObjectLost) })
 	register(KindGcsGetTask, func() Message { return new(GcsGetTask) })
 	register(KindTaskInfo, func() Message { return new(TaskInfo) })
+	register(KindGcsActorCheckpoint, func() Message { return new(GcsActorCheckpoint) })
+	register(KindGcsGetActorCheckpoint, func() Message { return new(GcsGetActorCheckpoint) })
+	register(KindActorCheckpoint, func() Message { return new(ActorCheckpoint) })
 }

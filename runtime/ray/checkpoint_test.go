@@ -1,0 +1,76 @@
+package ray_test
+
+import (
+	"context"
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+)
+
+// durableCounter is an actor whose state survives restarts when asked.
+type durableCounter struct{ n int64 }
+
+func (c *durableCounter) Checkpoint() ([]byte, error) {
+	return binary.AppendVarint(nil, c.n), nil
+}
+
+func (c *durableCounter) Restore(b []byte) error {
+	n, k := binary.Varint(b)
+	if k <= 0 {
+		return errBadCheckpoint
+	}
+	c.n = n
+	return nil
+}
+
+var errBadCheckpoint = ray.ErrTaskFailed
+
+// TestActorCheckpointSurvivesRestart: an actor on a node that crashes is
+// restarted elsewhere; with checkpoints it resumes from its saved state,
+// without them from its constructor's.
+func TestActorCheckpointSurvivesRestart(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		every int
+		want  int64
+	}{{"checkpointed", 1, 6}, {"not checkpointed", 0, 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := ray.NewRegistry()
+			cls := ray.RegisterActor0(reg, "DurableCounter", func(ctx context.Context) (*durableCounter, error) {
+				return &durableCounter{}, nil
+			})
+			incr := ray.Method0(cls, "incr", func(ctx context.Context, c *durableCounter) (int64, error) {
+				c.n++
+				return c.n, nil
+			})
+			nodes := []ray.NodeConfig{
+				{Name: "head", CPUs: 1},
+				{Name: "w", CPUs: 1, Resources: map[string]float64{"w": 1}},
+			}
+			c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 3, WireCheck: true}, reg)
+			require.NoError(t, err)
+			defer c.Close()
+			w := netsim.NodeID(ray.RayletID(1))
+			c.Netsim().At(100*time.Millisecond, func() { c.Netsim().Crash(w) })
+			c.Netsim().At(200*time.Millisecond, func() { c.Netsim().Restart(w) })
+			require.NoError(t, c.Run(func(ctx context.Context) error {
+				h := cls.Options(ray.Resource("w", 1), ray.MaxRestarts(1), ray.CheckpointEvery(tc.every)).New(ctx)
+				for i := int64(1); i <= 5; i++ {
+					v, err := ray.Get(ctx, incr.Remote(ctx, h))
+					require.NoError(t, err)
+					require.Equal(t, i, v)
+				}
+				require.NoError(t, ray.Compute(ctx, 2*time.Second)) // the node dies and comes back
+				v, err := ray.Get(ctx, incr.Remote(ctx, h))
+				require.NoError(t, err)
+				require.Equal(t, tc.want, v)
+				return nil
+			}))
+		})
+	}
+}
