@@ -1,0 +1,228 @@
+package node
+
+// Objects on the move: a reader's wait for an object (need, whenLocated),
+// the GCS subscription that finds a copy, and the chunked pull that brings
+// it here — with the retries that make lost publications, dead sources and
+// partitions delays rather than hangs.
+
+import (
+	"time"
+
+	"raysim/runtime/transport"
+)
+
+// need calls f once the object is in the local store, fetching it if needed.
+// f is called from the loop, never synchronously from need.
+func (r *Raylet) need(id transport.ObjectID, f func()) {
+	r.waiters[id] = append(r.waiters[id], f)
+	fe := r.fetches[id]
+	if fe == nil {
+		fe = &fetch{}
+		r.fetches[id] = fe
+		if r.producesLocally(id) {
+			fe.local = true // its task is queued or runs here: its put wakes us, no GCS round trip
+		} else {
+			r.subscribe(id)
+		}
+	} else if l, ok := r.locations[id]; ok && !fe.pulling && len(l.Nodes) > 0 && l.Nodes[0] != r.self {
+		r.pull(id, l.Nodes[0], fe)
+	}
+}
+
+// whenLocated calls f once the object exists anywhere (without fetching).
+func (r *Raylet) whenLocated(id transport.ObjectID, f func()) {
+	if _, ok := r.locations[id]; ok || r.store.Contains(id) {
+		f()
+		return
+	}
+	if len(r.located[id]) == 0 && r.fetches[id] == nil && !r.producesLocally(id) {
+		r.subscribe(id)
+	}
+	r.located[id] = append(r.located[id], f)
+}
+
+func (r *Raylet) subscribe(id transport.ObjectID) {
+	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
+	if _, watching := r.locating[id]; !watching {
+		first := locateRetryMin
+		if r.buggify(BuggifyEarlyLocate) {
+			first = 5 * time.Millisecond
+		}
+		r.locating[id] = first
+		r.env.After(first, func() { r.relocate(id) })
+	}
+}
+
+func (r *Raylet) relocate(id transport.ObjectID) {
+	fe := r.fetches[id]
+	wanted := (fe != nil && !fe.pulling) || (fe == nil && len(r.located[id]) > 0)
+	if !wanted || r.store.Contains(id) {
+		delete(r.locating, id)
+		return
+	}
+	d := min(2*r.locating[id], locateRetryMax)
+	r.locating[id] = d
+	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
+	r.env.After(d, func() { r.relocate(id) })
+}
+
+func (r *Raylet) onLocated(m *transport.ObjectLocated) {
+	l := r.locations[m.Object]
+	l.Object, l.Size = m.Object, m.Size
+	if !containsNode(l.Nodes, m.Node) {
+		l.Nodes = append(l.Nodes, m.Node)
+	}
+	r.locations[m.Object] = l
+	if fs, ok := r.located[m.Object]; ok {
+		delete(r.located, m.Object)
+		for _, f := range fs {
+			f()
+		}
+	}
+	fe := r.fetches[m.Object]
+	if fe == nil || fe.pulling || r.store.Contains(m.Object) {
+		return
+	}
+	if m.Node == r.self { // stale: the GCS thinks we have it but we do not
+		r.env.After(time.Millisecond, func() {
+			if r.fetches[m.Object] == fe && !fe.pulling {
+				r.subscribe(m.Object)
+			}
+		})
+		return
+	}
+	r.pull(m.Object, m.Node, fe)
+}
+
+func containsNode(ns []transport.NodeID, n transport.NodeID) bool {
+	for _, x := range ns {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Raylet) pull(id transport.ObjectID, from transport.NodeID, fe *fetch) {
+	r.Stats.PullsStarted++
+	fe.source, fe.pulling = from, true
+	fe.got, fe.seen, fe.data = 0, nil, nil
+	fe.attempt++
+	r.env.Send(from, &transport.PullRequest{Object: id})
+	r.watchPull(id, fe, fe.attempt, 0)
+}
+
+func (r *Raylet) watchPull(id transport.ObjectID, fe *fetch, attempt int, lastGot int64) {
+	timeout := pullTimeout
+	if r.buggify(BuggifyShortPull) {
+		timeout = 10 * time.Millisecond
+	}
+	r.env.After(timeout, func() {
+		if r.fetches[id] != fe || !fe.pulling || fe.attempt != attempt {
+			return
+		}
+		if fe.got > lastGot {
+			r.watchPull(id, fe, attempt, fe.got)
+			return
+		}
+		fe.pulling = false
+		r.subscribe(id)
+	})
+}
+
+func (r *Raylet) servePull(to transport.NodeID, id transport.ObjectID) {
+	e, ok := r.store.Get(id)
+	if !ok {
+		r.env.Send(to, &transport.PullFailed{Object: id})
+		return
+	}
+	v := e.Value
+	total := v.SizeOf()
+	r.env.Charge(r.cfg.Costs.ObjectGet + r.cfg.Costs.Copy(total))
+	r.Stats.BytesOut += total
+	chunk := r.cfg.ChunkBytes
+	for off := int64(0); off == 0 || off < total; off += chunk {
+		n := min(chunk, total-off)
+		m := &transport.ObjectChunk{Object: id, Offset: off, Total: total, ErrKind: v.ErrKind}
+		if off == 0 {
+			m.Data = v.Data
+			n = max(n-int64(len(v.Data)), 0)
+		}
+		m.Virtual = n
+		r.env.Send(to, m)
+		if total == 0 {
+			break
+		}
+	}
+}
+
+func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
+	fe := r.fetches[m.Object]
+	if fe == nil || !fe.pulling || fe.source != from || r.store.Contains(m.Object) {
+		return
+	}
+	chunks := int((m.Total + r.cfg.ChunkBytes - 1) / r.cfg.ChunkBytes)
+	if chunks == 0 {
+		chunks = 1
+	}
+	if fe.seen == nil {
+		fe.seen = make([]bool, chunks)
+		fe.total, fe.errKind = m.Total, m.ErrKind
+	}
+	i := int(m.Offset / r.cfg.ChunkBytes)
+	if i < 0 || i >= len(fe.seen) || fe.seen[i] {
+		return // duplicate or hostile
+	}
+	fe.seen[i] = true
+	fe.got++
+	if m.Offset == 0 {
+		fe.data = m.Data
+	}
+	if fe.got < int64(len(fe.seen)) {
+		return
+	}
+	delete(r.fetches, m.Object)
+	r.Stats.PullsDone++
+	r.Stats.BytesIn += fe.total
+	r.emit(transport.Event{Kind: transport.EvObjectTransferred, Node: r.self, Peer: from, Object: m.Object, Bytes: fe.total})
+	r.put(m.Object, transport.Value{Data: fe.data, Size: fe.total, ErrKind: fe.errKind}, false)
+}
+
+func (r *Raylet) onPullFailed(id transport.ObjectID) {
+	fe := r.fetches[id]
+	if fe == nil {
+		return
+	}
+	fe.pulling = false
+	if l, ok := r.locations[id]; ok {
+		l.Nodes = deleteNode(l.Nodes, fe.source)
+		r.locations[id] = l
+	}
+	r.env.After(time.Millisecond, func() {
+		if r.fetches[id] == fe && !fe.pulling {
+			r.subscribe(id)
+		}
+	})
+}
+
+func deleteNode(ns []transport.NodeID, n transport.NodeID) []transport.NodeID {
+	out := ns[:0]
+	for _, x := range ns {
+		if x != n {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// pullTimeout is how long a pull may make no progress before it is retried
+// from a fresh location (a lost message, a dead or partitioned source).
+const pullTimeout = time.Second
+
+// Locating an object is retried with backoff while it is still wanted and
+// no copy has been found: a lost publication or a GCS failover must not
+// leave a reader waiting forever.
+const (
+	locateRetryMin = time.Second
+	locateRetryMax = 30 * time.Second
+)
