@@ -69,7 +69,14 @@ func (o *overlay) sorted(t Table) []string {
 	return keys
 }
 
-func (o *overlay) reset() { o.pending, o.writes = [numTables + 1]map[string][]byte{}, 0 }
+// reset forgets the pending writes, keeping the maps' memory for the next
+// ones (a sync every few dozen writes would otherwise regrow them each time).
+func (o *overlay) reset() {
+	for t := range o.pending {
+		clear(o.pending[t])
+	}
+	o.writes = 0
+}
 
 // MemStore is the simulator's store: a "disk" (the durable maps) that
 // outlives the component using it — the cluster builder keeps one per GCS
