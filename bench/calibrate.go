@@ -50,6 +50,7 @@ func (e *stubEnv) Send(transport.NodeID, transport.Message)    { e.sent++ }
 func (e *stubEnv) Charge(time.Duration)                        {}
 func (e *stubEnv) Go(func())                                   {}
 func (e *stubEnv) Await(func(func()))                          {}
+func (e *stubEnv) Post(func())                                 {}
 func (e *stubEnv) Emit(*transport.Event)                       {}
 
 // perOp times f over n calls (after a warm-up of n/10) and returns the

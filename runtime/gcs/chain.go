@@ -508,6 +508,7 @@ func (e *replicaEnv) Rand() *rand.Rand            { return e.r.env.Rand() }
 func (e *replicaEnv) Charge(d time.Duration)      { e.r.env.Charge(d) }
 func (e *replicaEnv) Go(f func())                 { e.r.env.Go(f) }
 func (e *replicaEnv) Await(reg func(wake func())) { e.r.env.Await(reg) }
+func (e *replicaEnv) Post(f func())               { e.r.env.Post(f) }
 func (e *replicaEnv) Emit(ev *transport.Event)    { e.emit(ev) }
 func (e *replicaEnv) Send(to transport.NodeID, m transport.Message) {
 	r := e.r

@@ -278,4 +278,5 @@ func (fakeEnv) Send(transport.NodeID, transport.Message)    {}
 func (fakeEnv) Charge(time.Duration)                        {}
 func (fakeEnv) Go(func())                                   {}
 func (fakeEnv) Await(func(func()))                          {}
+func (fakeEnv) Post(func())                                 {}
 func (fakeEnv) Emit(*transport.Event)                       {}

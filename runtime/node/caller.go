@@ -108,10 +108,7 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 	// Submission is asynchronous, as a core worker's is: the spec joins the
 	// raylet's queue of work (it runs when the raylet is free) and the
 	// caller goes on, so a burst of submissions builds a queue.
-	c.r.env.Await(func(wake func()) {
-		c.r.enqueueSubmit(spec)
-		wake()
-	})
+	c.r.env.Post(func() { c.r.enqueueSubmit(spec) })
 	return spec.ID
 }
 

@@ -58,6 +58,10 @@ type Env interface {
 	// until wake is called (wake may be called at most once, from the loop,
 	// possibly inside register itself).
 	Await(register func(wake func()))
+	// Post, like Await, is called from code started by Go: it runs f on the
+	// loop without waiting for it (fire and forget, as a core worker
+	// submits a task). Posts and Awaits of one caller run in call order.
+	Post(f func())
 	// Emit records a trace event (task and object lifecycle, placements...).
 	// It must not retain ev after returning.
 	Emit(ev *Event)

@@ -256,6 +256,10 @@ func (e *env) Await(register func(wake func())) {
 	e.node.Await(w.park)
 }
 
+// Post runs f at once: in netsim the calling coroutine holds the only
+// running goroutine, so it is on the loop's turn already.
+func (e *env) Post(f func()) { f() }
+
 // waiter is one Await's state: one allocation, where closures over its
 // fields would cost one per captured variable.
 type waiter struct {

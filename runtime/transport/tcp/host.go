@@ -428,6 +428,10 @@ func (e *nodeEnv) After(d time.Duration, f func()) transport.Timer {
 // stopped it ends the calling goroutine with runtime.Goexit, running its
 // deferred calls. Returning without wake would hand the caller state the
 // loop may still be writing, or never wrote.
+// Post queues f for the loop and returns (blocking only while the inbox is
+// full: backpressure). After Close it does nothing.
+func (e *nodeEnv) Post(f func()) { e.h.post(item{f: f}) }
+
 func (e *nodeEnv) Await(register func(wake func())) {
 	ch := make(chan struct{})
 	var once sync.Once

@@ -36,6 +36,7 @@ func (e *memEnv) Rand() *rand.Rand         { return e.c.rand }
 func (e *memEnv) Charge(time.Duration)     {}
 func (e *memEnv) Go(func())                { panic("not supported") }
 func (e *memEnv) Await(func(func()))       { panic("not supported") }
+func (e *memEnv) Post(func())              { panic("not supported") }
 func (e *memEnv) Emit(ev *transport.Event) {}
 
 func (e *memEnv) After(_ time.Duration, f func()) transport.Timer {
