@@ -70,8 +70,11 @@ func (r *Recorder) Last() time.Duration { return r.prev }
 // Net records a netsim event.
 func (r *Recorder) Net(ev *netsim.Event) {
 	var msg transport.Kind
-	if m, ok := ev.Payload.(transport.Message); ok {
-		msg = m.Kind()
+	switch p := ev.Payload.(type) {
+	case transport.Message:
+		msg = p.Kind()
+	case interface{ Message() transport.Message }: // the simulator adapter's frames
+		msg = p.Message().Kind()
 	}
 	r.add(Net, uint8(ev.Kind), ev.At, transport.NodeID(ev.From), transport.NodeID(ev.To), msg, 0,
 		transport.ObjectID{}, ev.Size, ev.Detail)

@@ -142,6 +142,9 @@ type frame struct {
 	sender         *env
 }
 
+// Message is the message a frame carries (traces name frames by it).
+func (f *frame) Message() transport.Message { return f.msg }
+
 type outLink struct {
 	toInc uint64
 	next  uint64
