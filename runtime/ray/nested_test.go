@@ -45,3 +45,22 @@ func TestThousandNestedTasksOnOneCPU(t *testing.T) {
 		})
 	}
 }
+
+// TestObjectLargerThanStore: a result larger than the whole object store is
+// a clear error on its ref, not a hang or a crash.
+func TestObjectLargerThanStore(t *testing.T) {
+	reg := ray.NewRegistry()
+	big := ray.Register0(reg, "big", func(ctx context.Context) (ray.Blob, error) {
+		return ray.Blob{Bytes: 2 << 20, Sum: 1}, nil
+	})
+	cfg := ray.Config{Nodes: []ray.NodeConfig{{Name: "small", CPUs: 1, ObjectStoreBytes: 1 << 20}}, Seed: 1}
+	c, err := ray.NewSim(cfg, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		_, err := ray.Get(ctx, big.Remote(ctx))
+		require.ErrorIs(t, err, ray.ErrObjectTooLarge)
+		require.Contains(t, err.Error(), "larger than the store")
+		return nil
+	}))
+}
