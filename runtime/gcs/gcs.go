@@ -351,6 +351,9 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		return // news from a dead incarnation
 	}
 	e.info = transport.ActorInfo{Actor: m.Actor, Node: m.Node, State: m.State, Name: m.Name, Found: true}
+	if m.Owner != 0 && m.State == transport.ActorAlive && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+		s.env.Send(m.Owner, &transport.TaskDone{Task: m.Actor, Node: m.Node})
+	}
 	if m.Name != "" && s.layout.ShardOfName(m.Name) == s.env.Self() {
 		if m.State == transport.ActorDead {
 			if s.names[m.Name] == m.Actor {

@@ -99,8 +99,16 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			return
 		}
 		r.emit(transport.Event{Kind: transport.EvActorCreated, Node: r.self, Task: a.id, Detail: t.spec.ActorName})
-		r.sendActorUpdate(&transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.ActorName})
-		r.notifyOwner(t.spec)
+		// A remote creator learns the actor is up from the GCS, once it has
+		// recorded it alive: an update lost with this node's crash must not
+		// leave the creator thinking its creation done.
+		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.ActorName}
+		if t.spec.Owner == r.self {
+			r.ownedDone(t.spec.ID)
+		} else {
+			up.Owner = t.spec.Owner
+		}
+		r.sendActorUpdate(up)
 		a.wake = wake
 		r.pumpActor(a)
 	})

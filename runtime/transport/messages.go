@@ -442,6 +442,9 @@ type GcsActorUpdate struct {
 	Node  NodeID
 	State uint8
 	Name  string
+	// Owner, when non-zero on an "alive" update, is told TaskDone for the
+	// creation task once the actor's shard has recorded it alive.
+	Owner NodeID
 }
 
 // GcsLookupActor asks for an actor by ID (or by Name when Actor is zero) and
@@ -587,9 +590,10 @@ func (m *GcsActorUpdate) MarshalWire(e *Encoder) {
 	e.Node(m.Node)
 	e.U8(m.State)
 	e.String(m.Name)
+	e.Node(m.Owner)
 }
 func (m *GcsActorUpdate) UnmarshalWire(d *Decoder) {
-	m.Actor, m.Node, m.State, m.Name = d.Task(), d.Node(), d.U8(), d.String()
+	m.Actor, m.Node, m.State, m.Name, m.Owner = d.Task(), d.Node(), d.U8(), d.String(), d.Node()
 }
 func (m *GcsLookupActor) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.String(m.Name) }
 func (m *GcsLookupActor) UnmarshalWire(d *Decoder) { m.Actor, m.Name = d.Task(), d.String() }
