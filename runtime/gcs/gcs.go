@@ -326,6 +326,14 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	s.env.Charge(s.costs.GCSWrite)
 	e := s.actors[m.Actor]
+	if m.Restart > 0 {
+		// The owner reports that the node restart number m.Restart was
+		// placed on died before the actor came up there.
+		if e != nil && e.info.State == transport.ActorRestarting && uint32(e.restarts) == m.Restart && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+			s.restartActor(m.Actor)
+		}
+		return
+	}
 	if e == nil {
 		e = &actorEntry{}
 		s.actors[m.Actor] = e

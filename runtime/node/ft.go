@@ -90,6 +90,16 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 	for _, id := range lost {
 		r.retry(r.owned[id], fmt.Sprintf("node %d died", m.Node))
 	}
+	var restarts []transport.ActorID
+	for id, p := range r.restarts {
+		if p.Node == m.Node && p.Incarnation <= m.Incarnation {
+			restarts = append(restarts, id)
+		}
+	}
+	slices.Sort(restarts)
+	for _, id := range restarts {
+		r.restartLost(r.restarts[id])
+	}
 	var pulls []transport.ObjectID
 	for id, fe := range r.fetches {
 		if fe.pulling && fe.source == m.Node {
@@ -261,4 +271,25 @@ func (r *Raylet) rejoin() {
 		}
 	}
 	r.dispatch()
+}
+
+// watchRestart keeps where the global scheduler put the GCS's restart of an
+// actor this node created. The GCS restarts an actor by handing its
+// creation task to the scheduler and hears nothing until the actor reports
+// alive, so if that node dies first, the owner (told of placements as for
+// any of its tasks) is the one who can tell the GCS to place it again.
+func (r *Raylet) watchRestart(m *transport.TaskPlaced) {
+	p := *m
+	r.restarts[m.Task] = &p
+	if inc, dead := r.deadInc[m.Node]; dead && m.Incarnation <= inc {
+		r.restartLost(&p)
+	}
+}
+
+// restartLost tells the actor's shard that restart number p.Restart went
+// to a node that died; the shard ignores it if the actor has since come up
+// or been restarted again.
+func (r *Raylet) restartLost(p *transport.TaskPlaced) {
+	delete(r.restarts, p.Task)
+	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: p.Task, Node: p.Node, State: transport.ActorRestarting, Restart: p.Restart})
 }

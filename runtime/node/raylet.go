@@ -94,6 +94,7 @@ type Raylet struct {
 	owned          map[transport.TaskID]*ownedTask
 	seqs           map[seqKey]*seqTrack
 	deadInc        map[transport.NodeID]uint64
+	restarts       map[transport.ActorID]*transport.TaskPlaced // see watchRestart
 	reconstructing map[transport.TaskID]bool
 	locating       map[transport.ObjectID]time.Duration // retry backoff of subscriptions
 	queuedSubmit   map[transport.TaskID]struct{}        // normal tasks in submitQ
@@ -137,6 +138,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		owned:          make(map[transport.TaskID]*ownedTask),
 		seqs:           make(map[seqKey]*seqTrack),
 		deadInc:        make(map[transport.NodeID]uint64),
+		restarts:       make(map[transport.ActorID]*transport.TaskPlaced),
 		reconstructing: make(map[transport.TaskID]bool),
 		locating:       make(map[transport.ObjectID]time.Duration),
 		queuedSubmit:   make(map[transport.TaskID]struct{}),
@@ -224,8 +226,11 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 				// node's death (a resent message): retry now.
 				r.retry(o, fmt.Sprintf("node %d died", m.Node))
 			}
+		} else if m.Restart > 0 {
+			r.watchRestart(m)
 		}
 	case *transport.TaskDone:
+		delete(r.restarts, m.Task)
 		r.ownedDone(m.Task)
 	case *transport.NodeDead:
 		r.onNodeDead(m)

@@ -165,7 +165,11 @@ func (g *Global) place(m *transport.SpillTask) {
 	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason})
 	// The owner learns where its task went, so it can retry it if that node
 	// dies.
-	g.env.Send(spec.Owner, &transport.TaskPlaced{Task: spec.ID, Node: target, Incarnation: g.index[target].inc})
+	placed := &transport.TaskPlaced{Task: spec.ID, Node: target, Incarnation: g.index[target].inc}
+	if spec.ActorCreation {
+		placed.Restart = spec.Attempt
+	}
+	g.env.Send(spec.Owner, placed)
 }
 
 func (g *Global) holdInfeasible(m *transport.SpillTask) {

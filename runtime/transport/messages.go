@@ -288,6 +288,10 @@ type TaskPlaced struct {
 	Task        TaskID
 	Node        NodeID
 	Incarnation uint64 // of Node, as the scheduler knew it
+	// Restart, when non-zero, marks the GCS's re-placement of an actor
+	// (its restart count): the owner watches that node for the GCS, which
+	// does not hear where the scheduler put the actor.
+	Restart uint32
 }
 
 // TaskDone tells a task's owner that its results are stored.
@@ -322,9 +326,10 @@ func (m *TaskPlaced) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
 	e.Node(m.Node)
 	e.Uvarint(m.Incarnation)
+	e.U32(m.Restart)
 }
 func (m *TaskPlaced) UnmarshalWire(d *Decoder) {
-	m.Task, m.Node, m.Incarnation = d.Task(), d.Node(), d.Uvarint()
+	m.Task, m.Node, m.Incarnation, m.Restart = d.Task(), d.Node(), d.Uvarint(), d.U32()
 }
 func (m *TaskDone) MarshalWire(e *Encoder)     { e.Task(m.Task); e.Node(m.Node) }
 func (m *TaskDone) UnmarshalWire(d *Decoder)   { m.Task, m.Node = d.Task(), d.Node() }
@@ -445,6 +450,10 @@ type GcsActorUpdate struct {
 	// Owner, when non-zero on an "alive" update, is told TaskDone for the
 	// creation task once the actor's shard has recorded it alive.
 	Owner NodeID
+	// Restart, on a "restarting" update from the actor's owner, says the
+	// node the GCS's restart number Restart was placed on (Node) died
+	// before the actor came up there: place it again.
+	Restart uint32
 }
 
 // GcsLookupActor asks for an actor by ID (or by Name when Actor is zero) and
@@ -591,9 +600,10 @@ func (m *GcsActorUpdate) MarshalWire(e *Encoder) {
 	e.U8(m.State)
 	e.String(m.Name)
 	e.Node(m.Owner)
+	e.U32(m.Restart)
 }
 func (m *GcsActorUpdate) UnmarshalWire(d *Decoder) {
-	m.Actor, m.Node, m.State, m.Name, m.Owner = d.Task(), d.Node(), d.U8(), d.String(), d.Node()
+	m.Actor, m.Node, m.State, m.Name, m.Owner, m.Restart = d.Task(), d.Node(), d.U8(), d.String(), d.Node(), d.U32()
 }
 func (m *GcsLookupActor) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.String(m.Name) }
 func (m *GcsLookupActor) UnmarshalWire(d *Decoder) { m.Actor, m.Name = d.Task(), d.String() }
