@@ -65,9 +65,13 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			v.dead = true
 		}
 	case *transport.Heartbeat:
-		if v := g.index[m.Node]; v == nil || (v.dead && m.Incarnation > v.inc) {
+		if v := g.index[m.Node]; v == nil || m.Incarnation > v.inc {
 			// A node we never heard register (the forwarded registration
-			// was lost with a GCS replica): its heartbeat registers it.
+			// was lost with a GCS replica), or a newer incarnation whose
+			// registration and its predecessor's death are still on their
+			// way (heartbeats are datagrams and overtake them): its
+			// heartbeat registers it, so placements name the live
+			// incarnation and its owners do not count them as lost.
 			g.register(m.Node, m.Incarnation, m.Total)
 		}
 		if v := g.index[m.Node]; v != nil && !v.dead && v.inc == m.Incarnation {
