@@ -95,7 +95,13 @@ type entry struct {
 	up   transport.ChainUpdate
 	out  []outMsg
 	sent time.Time
+	// resends since the last first-time forward: each waits twice as long
+	// as the one before (see tick).
+	resends int
 }
+
+// maxResendShift caps the resend backoff at RetryAfter<<maxResendShift.
+const maxResendShift = 4
 
 type outMsg struct {
 	to transport.NodeID
@@ -261,6 +267,11 @@ func (r *Replica) apply(up transport.ChainUpdate) {
 }
 
 func (r *Replica) forward(e *entry) {
+	e.resends = 0
+	r.send(e)
+}
+
+func (r *Replica) send(e *entry) {
 	if s := r.succ(); s != 0 {
 		e.sent = r.env.Now()
 		up := e.up
@@ -412,9 +423,14 @@ func (r *Replica) tick() {
 			r.sendSnapshot()
 		} else {
 			now := r.env.Now()
+			// The transport already resends lost frames; this covers a
+			// successor that lost its connection state. Backing off keeps a
+			// slow tail (whose acks lag behind a lost frame) from being
+			// flooded with copies that make it slower still.
 			for _, e := range r.pending {
-				if now.Sub(e.sent) >= r.cfg.RetryAfter {
-					r.forward(e)
+				if now.Sub(e.sent) >= r.cfg.RetryAfter<<min(e.resends, maxResendShift) {
+					e.resends++
+					r.send(e)
 				}
 			}
 		}
