@@ -53,6 +53,9 @@ type request struct {
 	req   transport.GcsRequest
 	first time.Time
 	sent  time.Time
+	// resends since the chain last changed: each waits twice as long as
+	// the one before, up to RetryTimeout<<maxResendShift (see retry).
+	resends int
 }
 
 // NewClient returns a client for the GCS of layout.
@@ -138,6 +141,7 @@ func (c *Client) Handle(m transport.Message) bool {
 		for _, r := range c.ordered() {
 			if r.shard == j {
 				c.Stats.Resent++
+				r.resends = 0
 				c.send(r)
 			}
 		}
@@ -170,9 +174,12 @@ func (c *Client) retry() {
 	now := c.env.Now()
 	asked := make([]bool, len(c.chains))
 	for _, r := range c.ordered() {
-		if now.Sub(r.sent) < c.RetryTimeout {
+		if now.Sub(r.sent) < c.RetryTimeout<<min(r.resends, maxResendShift) {
 			continue
 		}
+		// Backing off: the transport resends lost frames itself, and a
+		// slow chain flooded with copies only gets slower.
+		r.resends++
 		c.Stats.Resent++
 		c.send(r)
 		if !asked[r.shard] {
