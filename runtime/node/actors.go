@@ -390,7 +390,7 @@ func (r *Raylet) requeueCalls(actor transport.ActorID, old transport.NodeID) {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		r.retry(r.owned[id], fmt.Sprintf("actor %s restarted", actor))
+		r.retry(r.owned[id], fmt.Sprintf("actor %s restarted", actor), 0, 0)
 	}
 }
 

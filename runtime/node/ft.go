@@ -13,6 +13,13 @@ import (
 type ownedTask struct {
 	spec *transport.TaskSpec
 	node transport.NodeID
+	// The node death last charged to the task's retries, and how many
+	// re-submissions were not charged because they met that same death
+	// again (a placement on an incarnation the scheduler did not yet know
+	// was dead): one death costs one retry.
+	deathNode transport.NodeID
+	deathInc  uint64
+	free      uint32
 }
 
 // seqKey names one caller's call sequence to one actor.
@@ -88,7 +95,7 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 	}
 	slices.Sort(lost)
 	for _, id := range lost {
-		r.retry(r.owned[id], fmt.Sprintf("node %d died", m.Node))
+		r.retry(r.owned[id], fmt.Sprintf("node %d died", m.Node), m.Node, m.Incarnation)
 	}
 	var restarts []transport.ActorID
 	for id, p := range r.restarts {
@@ -120,15 +127,21 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 
 // retry resubmits an owned task whose node died, or fails it when its
 // retries are spent. An actor call goes back to its route's queue and waits
-// for the actor to restart.
-func (r *Raylet) retry(o *ownedTask, why string) {
+// for the actor to restart. node and inc name the death that caused it (0
+// for none): a death already charged to the task is not charged again.
+func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint64) {
 	spec := *o.spec
 	spec.Attempt++
+	if node != 0 && o.deathNode == node && o.deathInc == inc {
+		o.free++
+	} else if node != 0 {
+		o.deathNode, o.deathInc = node, inc
+	}
 	budget := spec.MaxRetries
 	if spec.ActorCreation {
 		budget = spec.MaxRestarts
 	}
-	if int64(spec.Attempt) > int64(budget) {
+	if int64(spec.Attempt)-int64(o.free) > int64(budget) {
 		delete(r.owned, spec.ID)
 		kind := transport.ErrKindRetriesExhausted
 		if spec.Actor != 0 {

@@ -224,7 +224,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			if inc, dead := r.deadInc[m.Node]; dead && m.Incarnation <= inc {
 				// The news of the placement came after the news of that
 				// node's death (a resent message): retry now.
-				r.retry(o, fmt.Sprintf("node %d died", m.Node))
+				r.retry(o, fmt.Sprintf("node %d died", m.Node), m.Node, inc)
 			}
 		} else if m.Restart > 0 {
 			r.watchRestart(m)
