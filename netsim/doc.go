@@ -70,9 +70,9 @@
 //
 // # Cost
 //
-// The queue is a calendar queue whose buckets hold the 64-byte items
+// The queue is a calendar queue whose buckets hold the 48-byte items
 // themselves, in recycled fixed-size chunks; the current bucket is ordered
-// by radix-sorting pointer-free (time, seq, slot) entries (see queue.go).
+// by radix-sorting pointer-free (time, slot) entries (see queue.go).
 // Scheduling, popping and delivering do not allocate; a timer costs one
 // allocation (its handle), an Await one (its wake func). The event log
 // costs nothing beyond the digest when Config.OnEvent is nil; a component

@@ -45,6 +45,7 @@ func (s *Sim) AddNode(id NodeID, factory func(n *Node) Handler) *Node {
 	}
 	n := &Node{sim: s, id: id, factory: factory, idx: len(s.nodes)}
 	s.nodes[id] = n
+	s.all = append(s.all, n)
 	if id < denseMax {
 		if int(id) >= len(s.dense) {
 			s.dense = append(s.dense, make([]*Node, int(id)+1-len(s.dense))...)

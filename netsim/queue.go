@@ -35,27 +35,39 @@ const (
 	itemHarness          // Sim.At / Sim.After (payload func()): not tied to a node
 )
 
-// item is one scheduled action: 64 bytes, one cache line. Node items carry
-// the destination incarnation they were scheduled for; a mismatch at run
-// time means the node crashed (and maybe restarted) in between, and the
-// item is dropped. payload holds the message, the func() of a harness
-// event, the *timer of a timer or the *coro of a resume.
+// item is one scheduled action: 48 bytes, so four items fill three cache
+// lines. Node items carry the destination
+// incarnation they were scheduled for; a mismatch at run time means the node
+// crashed (and maybe restarted) in between, and the item is dropped. payload
+// holds the message, the func() of a harness event, the *timer of a timer or
+// the *coro of a resume. An item has no sequence number of its own: where
+// the order among equal times needs one (near's heap, far), the entry that
+// indexes the item carries it; a ring bucket keeps its items in sequence
+// order instead.
 type item struct {
 	at      int64
-	seq     uint64
 	payload any
-	node    *Node
 	size    int64
+	node    uint32 // the destination's dense index (Sim.all)
 	from    NodeID
 	inc     uint32
 	kind    itemKind
 }
 
-func (a *item) less(b *item) bool {
+// farItem is an item beyond the ring's horizon, with its sequence number.
+type farItem struct {
+	item
+	seq uint64
+}
+
+func (a *farItem) less(b *farItem) bool {
 	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
 }
 
-// hent is an entry of near's index: 24 bytes, no pointers.
+// hent is an entry of near's index: 24 bytes, no pointers. The entries of
+// the loaded bucket (sorted) leave seq zero: every one of them was
+// scheduled before anything in the heap (nidx), so among equal times they
+// come first.
 type hent struct {
 	at  int64
 	seq uint64
@@ -76,7 +88,7 @@ const (
 // bucket grows without copying, and memory follows the items queued.
 const (
 	chunkBits = 4
-	chunkN    = 1<<chunkBits - 1 // 15 items + header: a 1 KiB allocation
+	chunkN    = 1<<chunkBits - 1 // 15 items + header: a 768 B size class
 	chunkMask = 1<<chunkBits - 1
 )
 
@@ -86,7 +98,14 @@ type chunk struct {
 	next  *chunk
 }
 
-type bucket struct{ head, tail *chunk }
+// bucket is one ring slot. It keeps its tail chunk's count itself (the
+// chunk's own n is only set when the bucket is loaded): appending then
+// touches the slot and the item's line, not the chunk's header as well, a
+// third cold line per item.
+type bucket struct {
+	head, tail *chunk
+	tn         int // items in tail
+}
 
 type queue struct {
 	seq uint64
@@ -99,11 +118,11 @@ type queue struct {
 	nidx   []hent   // 4-ary min-heap: entries scheduled into near since
 	tmp    []hent   // radix sort scratch
 	ring   []bucket
-	ringN  int    // items in the ring, staged ones included
-	stage  []item // ring items not yet appended to their bucket
-	far    []item // 4-ary min-heap by (at, seq)
-	cur    int64  // the bucket held in near
-	spare  *chunk // free chunks
+	ringN  int       // items in the ring, staged ones included
+	stage  []item    // ring items not yet appended to their bucket
+	far    []farItem // 4-ary min-heap by (at, seq)
+	cur    int64     // the bucket held in near
+	spare  *chunk    // free chunks
 }
 
 func (q *queue) init() {
@@ -172,7 +191,6 @@ func (q *queue) place(at int64, seq uint64) *item {
 		it = farPush(&q.far, at, seq)
 	}
 	it.at = at
-	it.seq = seq
 	return it
 }
 
@@ -191,7 +209,7 @@ func (q *queue) pop(out *item) {
 	}
 	q.n--
 	var e hent
-	if q.spos < len(q.sorted) && (len(q.nidx) == 0 || q.sorted[q.spos].less(&q.nidx[0])) {
+	if q.spos < len(q.sorted) && (len(q.nidx) == 0 || q.sorted[q.spos].at <= q.nidx[0].at) {
 		e = q.sorted[q.spos]
 		q.spos++
 	} else {
@@ -199,7 +217,7 @@ func (q *queue) pop(out *item) {
 	}
 	it := &q.near[e.idx>>chunkBits].items[e.idx&chunkMask]
 	*out = *it
-	it.payload, it.node = nil, nil // let the GC have them
+	it.payload = nil // let the GC have it
 	q.nfree = append(q.nfree, e.idx)
 }
 
@@ -207,7 +225,7 @@ func (q *queue) pop(out *item) {
 // many. A bucket's tail is cold (last written ~a horizon's worth of events
 // ago); appending a batch back to back lets the CPU overlap those misses
 // instead of stalling on each one in turn.
-const stageSize = 32
+const stageSize = 128
 
 // flush appends the staged items to their buckets.
 func (q *queue) flush() {
@@ -215,19 +233,20 @@ func (q *queue) flush() {
 		e := &q.stage[i]
 		bk := &q.ring[(e.at>>bucketShift)&bucketMask]
 		t := bk.tail
-		if t == nil || t.n == chunkN {
+		if t == nil || bk.tn == chunkN {
 			c := q.newChunk()
 			if t == nil {
 				bk.head = c
 			} else {
 				t.next = c
 			}
-			bk.tail, t = c, c
+			bk.tail, bk.tn, t = c, 0, c
 		}
-		t.items[t.n] = *e
-		t.n++
-		*e = item{}
+		t.items[bk.tn] = *e
+		bk.tn++
 	}
+	// The staged copies are not cleared: the next batch overwrites them, so
+	// at most stageSize payloads stay reachable a little longer.
 	q.stage = q.stage[:0]
 }
 
@@ -268,10 +287,14 @@ func (q *queue) load(bk *bucket) {
 	for c := bk.head; c != nil; c = c.next {
 		ci := uint32(len(near)) << chunkBits
 		near = append(near, c)
+		c.n = chunkN
+		if c == bk.tail {
+			c.n = bk.tn
+		}
 		q.ringN -= c.n
 		for j := range c.items[:c.n] {
 			it := &c.items[j]
-			idx = append(idx, hent{at: it.at, seq: it.seq, idx: ci | uint32(j)})
+			idx = append(idx, hent{at: it.at, idx: ci | uint32(j)})
 		}
 	}
 	*bk = bucket{}
@@ -281,7 +304,7 @@ func (q *queue) load(bk *bucket) {
 	q.sorted, q.spos = idx, 0
 	if debugQueue {
 		for i := 1; i < len(idx); i++ {
-			if !idx[i-1].less(&idx[i]) {
+			if idx[i-1].at > idx[i].at {
 				panic("netsim: bucket not sorted")
 			}
 		}
@@ -295,7 +318,7 @@ func (q *queue) nearEmpty() bool { return q.spos == len(q.sorted) && len(q.nidx)
 
 // nearMin is near's minimum entry; near must not be empty.
 func (q *queue) nearMin() *hent {
-	if q.spos < len(q.sorted) && (len(q.nidx) == 0 || q.sorted[q.spos].less(&q.nidx[0])) {
+	if q.spos < len(q.sorted) && (len(q.nidx) == 0 || q.sorted[q.spos].at <= q.nidx[0].at) {
 		return &q.sorted[q.spos]
 	}
 	return &q.nidx[0]
@@ -352,13 +375,13 @@ func sortBucket(a, tmp []hent, base int64) []hent {
 func (q *queue) migrate() {
 	lim := q.cur + nbuckets
 	for len(q.far) > 0 && q.far[0].at>>bucketShift < lim {
-		var e item
+		var e farItem
 		farPop(&q.far, &e)
-		*q.place(e.at, e.seq) = e
+		*q.place(e.at, e.seq) = e.item
 	}
 }
 
-// ---- 4-ary min-heaps: near's index ([]hent) and far ([]item) ----
+// ---- 4-ary min-heaps: near's index ([]hent) and far ([]farItem) ----
 
 func heapPush(hp *[]hent, e hent) {
 	h := append(*hp, e)
@@ -414,9 +437,9 @@ func siftDown(h []hent, i int, e hent) {
 
 // farPush makes room for an item with key (at, seq) in the heap and
 // returns its slot (zeroed).
-func farPush(hp *[]item, at int64, seq uint64) *item {
-	h := append(*hp, item{})
-	key := item{at: at, seq: seq}
+func farPush(hp *[]farItem, at int64, seq uint64) *item {
+	h := append(*hp, farItem{})
+	key := farItem{item: item{at: at}, seq: seq}
 	i := len(h) - 1
 	for i > 0 {
 		p := (i - 1) >> 2
@@ -426,18 +449,18 @@ func farPush(hp *[]item, at int64, seq uint64) *item {
 		h[i] = h[p]
 		i = p
 	}
-	h[i] = item{}
+	h[i] = key
 	*hp = h
-	return &h[i]
+	return &h[i].item
 }
 
 // farPop removes the minimum item into out.
-func farPop(hp *[]item, out *item) {
+func farPop(hp *[]farItem, out *farItem) {
 	h := *hp
 	*out = h[0]
 	n := len(h) - 1
 	last := h[n]
-	h[n] = item{}
+	h[n] = farItem{}
 	h = h[:n]
 	if n > 0 {
 		i := 0

@@ -70,6 +70,7 @@ type Sim struct {
 
 	nodes map[NodeID]*Node
 	dense []*Node  // nodes by id, for ids < denseMax
+	all   []*Node  // nodes by dense index (Node.idx): an item names its node so
 	order []NodeID // sorted ids
 
 	links map[uint64]*linkState
@@ -258,13 +259,13 @@ func (s *Sim) dispatch(it *item) {
 		s.live--
 		it.payload.(func())()
 	case itemWake:
-		n := it.node
+		n := s.all[it.node]
 		if n.alive && uint32(n.inc) == it.inc {
 			n.wakePending = false
 			s.runDeferred(n)
 		}
 	default:
-		n := it.node
+		n := s.all[it.node]
 		if !n.alive || uint32(n.inc) != it.inc {
 			s.dropStale(it)
 			return
@@ -304,7 +305,7 @@ func (s *Sim) consume(it *item) {
 // dropStale discards a node item whose incarnation is gone.
 func (s *Sim) dropStale(it *item) {
 	if it.kind == itemDeliver {
-		s.emit(EvDrop, it.from, it.node.id, it.size, it.payload, DropCrashed)
+		s.emit(EvDrop, it.from, s.all[it.node].id, it.size, it.payload, DropCrashed)
 	}
 	s.consume(it)
 }
@@ -316,7 +317,7 @@ func (s *Sim) ensureWake(n *Node) {
 	n.wakePending = true
 	it := s.q.add(max(s.now, n.busyUntil))
 	it.kind = itemWake
-	it.node = n
+	it.node = uint32(n.idx)
 	it.inc = uint32(n.inc)
 }
 
@@ -343,7 +344,7 @@ func (s *Sim) runDeferred(n *Node) {
 
 // runNodeItem runs a node item on its (alive, free) node.
 func (s *Sim) runNodeItem(it *item) {
-	n := it.node
+	n := s.all[it.node]
 	s.consume(it)
 	switch it.kind {
 	case itemDeliver:
@@ -367,7 +368,7 @@ func (s *Sim) runNodeItem(it *item) {
 func (s *Sim) scheduleNode(at int64, kind itemKind, n *Node) *item {
 	it := s.q.add(at)
 	it.kind = kind
-	it.node = n
+	it.node = uint32(n.idx)
 	it.inc = uint32(n.inc)
 	s.live++
 	return it
