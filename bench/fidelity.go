@@ -23,32 +23,67 @@ type Fidelity struct {
 	Command   string             `json:"command"`
 }
 
-// FidelitySide is one side's numbers.
+// FidelitySide is one side's numbers. For the TCP side, repeated runs, each
+// figure is the median over the runs (each percentile separately), and
+// ThroughputRange the lowest and highest throughput seen.
 type FidelitySide struct {
-	Throughput float64        `json:"throughput"`
-	Latency    runner.Latency `json:"latency_ms"`
-	Seconds    float64        `json:"seconds"`
-	Completed  uint64         `json:"tasks_completed"`
-	OK         bool           `json:"ok"`
+	Throughput      float64        `json:"throughput"`
+	Latency         runner.Latency `json:"latency_ms"`
+	Seconds         float64        `json:"seconds"`
+	Completed       uint64         `json:"tasks_completed"`
+	OK              bool           `json:"ok"`
+	Runs            int            `json:"runs"`
+	ThroughputRange [2]float64     `json:"throughput_range"`
 }
 
 func side(r *runner.Result) FidelitySide {
-	return FidelitySide{Throughput: r.Throughput, Latency: r.LatencyMs, Seconds: r.VirtualSeconds, Completed: r.TasksCompleted, OK: r.OK}
+	return FidelitySide{Throughput: r.Throughput, Latency: r.LatencyMs, Seconds: r.VirtualSeconds,
+		Completed: r.TasksCompleted, OK: r.OK, Runs: 1, ThroughputRange: [2]float64{r.Throughput, r.Throughput}}
 }
 
-// RunFidelity runs path (with sets) on TCP, then in the simulator with
-// profile p and the given one-way link latency.
-func RunFidelity(ctx context.Context, path string, sets []string, p costs.Profile, latency time.Duration, profilePath string) (Fidelity, error) {
+// medianSide folds repeated runs into one side: medians, the throughput
+// range, OK only if every run was.
+func medianSide(rs []*runner.Result) FidelitySide {
+	med := func(get func(r *runner.Result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = get(r)
+		}
+		return median(v)
+	}
+	out := side(rs[0])
+	out.Runs = len(rs)
+	out.Throughput = med(func(r *runner.Result) float64 { return r.Throughput })
+	out.Seconds = med(func(r *runner.Result) float64 { return r.VirtualSeconds })
+	out.Latency.P50 = med(func(r *runner.Result) float64 { return r.LatencyMs.P50 })
+	out.Latency.P90 = med(func(r *runner.Result) float64 { return r.LatencyMs.P90 })
+	out.Latency.P99 = med(func(r *runner.Result) float64 { return r.LatencyMs.P99 })
+	for _, r := range rs {
+		out.OK = out.OK && r.OK
+		out.ThroughputRange[0] = min(out.ThroughputRange[0], r.Throughput)
+		out.ThroughputRange[1] = max(out.ThroughputRange[1], r.Throughput)
+	}
+	return out
+}
+
+// RunFidelity runs path (with sets) on TCP repeat times, then once in the
+// simulator (which is deterministic) with profile p and the given one-way
+// link latency.
+func RunFidelity(ctx context.Context, path string, sets []string, p costs.Profile, latency time.Duration, profilePath string, repeat int) (Fidelity, error) {
 	f := Fidelity{Scenario: path, Sets: sets}
 	s, err := scenarios.LoadWithOverrides(path, sets)
 	if err != nil {
 		return f, err
 	}
-	tr, err := runner.RunTCP(ctx, s, runner.Options{})
-	if err != nil {
-		return f, fmt.Errorf("tcp: %w", err)
+	var runs []*runner.Result
+	for range max(repeat, 1) {
+		tr, err := runner.RunTCP(ctx, s, runner.Options{})
+		if err != nil {
+			return f, fmt.Errorf("tcp: %w", err)
+		}
+		runs = append(runs, tr)
 	}
-	f.Measured = side(tr)
+	f.Measured = medianSide(runs)
 	simSets := append(append([]string(nil), sets...), fmt.Sprintf("cluster.network.latency=%dns", latency.Nanoseconds()))
 	s, err = scenarios.LoadWithOverrides(path, simSets)
 	if err != nil {
@@ -76,9 +111,9 @@ func RunFidelity(ctx context.Context, path string, sets []string, p costs.Profil
 		"p90":        pct(f.Predicted.Latency.P90, f.Measured.Latency.P90),
 		"p99":        pct(f.Predicted.Latency.P99, f.Measured.Latency.P99),
 	}
-	f.Command = "raysim calibrate --fidelity " + path
+	f.Command = fmt.Sprintf("raysim calibrate --fidelity %s --repeat %d", path, max(repeat, 1))
 	if profilePath != "" {
-		f.Command += " --profile " + profilePath
+		f.Command += fmt.Sprintf(" --profile %s --latency %v", profilePath, latency)
 	}
 	for _, st := range sets {
 		f.Command += " --set " + st
@@ -99,6 +134,9 @@ func FormatFidelity(f Fidelity) string {
 	row("p90 ms", f.Measured.Latency.P90, f.Predicted.Latency.P90, "p90")
 	row("p99 ms", f.Measured.Latency.P99, f.Predicted.Latency.P99, "p99")
 	fmt.Fprintf(&b, "%-12s %14.3f %14.3f\n", "seconds", f.Measured.Seconds, f.Predicted.Seconds)
+	if m := f.Measured; m.Runs > 1 {
+		fmt.Fprintf(&b, "TCP: median of %d runs; tasks/s ranged %.0f..%.0f\n", m.Runs, m.ThroughputRange[0], m.ThroughputRange[1])
+	}
 	fmt.Fprintf(&b, "reproduce: %s\n", f.Command)
 	return b.String()
 }

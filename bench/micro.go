@@ -58,17 +58,22 @@ func (r *Result) summarize() {
 	if len(r.Values) == 0 {
 		return
 	}
-	v := slices.Clone(r.Values)
-	slices.Sort(v)
-	r.Min, r.Max = v[0], v[len(v)-1]
-	if n := len(v); n%2 == 1 {
-		r.Median = v[n/2]
-	} else {
-		r.Median = (v[n/2-1] + v[n/2]) / 2
-	}
+	r.Min, r.Max = slices.Min(r.Values), slices.Max(r.Values)
+	r.Median = median(r.Values)
 	if r.Median > 0 {
 		r.Spread = 100 * (r.Max - r.Min) / r.Median
 	}
+}
+
+// median of v (not empty); v is not modified.
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if n := len(v); n%2 == 1 {
+		return v[n/2]
+	}
+	n := len(v)
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 // Micro is one microbenchmark.

@@ -37,6 +37,7 @@ func cmdCalibrate(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&fidelity, "fidelity", "scenario to run on loopback TCP and in the simulator with the profile (repeatable)")
 	fs.Var(&sets, "set", "override a key of the --fidelity scenarios: path=value (repeatable)")
 	profile := fs.String("profile", "", "use this costs file (written by calibrate -o) instead of measuring")
+	repeat := fs.Int("repeat", 3, "run each --fidelity scenario this many times on TCP and compare with the medians")
 	latency := fs.Duration("latency", 0, "with --profile: the one-way link latency for the simulator (default: measured loopback)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: raysim calibrate [flags]
@@ -49,7 +50,8 @@ scenarios name with cluster: {costs: {profile: PATH}}.
 
 --fidelity FILE runs the scenario on the loopback TCP cluster and in the
 simulator with the profile and the measured loopback latency, and prints
-predicted versus measured throughput and latency percentiles.
+predicted versus measured throughput and latency percentiles. The TCP side
+is the median of --repeat runs (the simulator is deterministic: one run).
 
 Flags:
 `)
@@ -114,7 +116,7 @@ Flags:
 		profPath = *out
 	}
 	for _, file := range fidelity {
-		f, err := bench.RunFidelity(ctx, file, sets, prof, lat, profPath)
+		f, err := bench.RunFidelity(ctx, file, sets, prof, lat, profPath, *repeat)
 		if err != nil {
 			fmt.Fprintf(stderr, "raysim calibrate: %s: %v\n", file, err)
 			return exitFailed

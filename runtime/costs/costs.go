@@ -19,8 +19,11 @@ type Profile struct {
 	Dispatch  time.Duration // handing a task to a worker and taking its result
 	ObjectPut time.Duration // storing an object (fixed part)
 	ObjectGet time.Duration // reading a local object (fixed part)
-	PerMB     time.Duration // per MiB copied into or out of a store
-	Message   time.Duration // receiving and decoding any message
+	// PerMB is per MiB copied into or out of a store: a pull's bytes on
+	// both raylets; a task result or a Put on the worker or driver that
+	// writes it (its own time, as a Plasma client's, not the raylet's).
+	PerMB   time.Duration
+	Message time.Duration // receiving and decoding any message
 }
 
 // Default is raysim's documented default profile: numbers of the order Ray's

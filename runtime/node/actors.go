@@ -139,7 +139,9 @@ func (r *Raylet) runMethod(a *actorHost, t *task) transport.Value {
 		return errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("actor %s has no method %q", a.id, t.spec.Func))
 	}
 	ctx := c.Context()
-	return callUser(func() (transport.Value, error) { return m(ctx, a.instance, t.args) })
+	out := callUser(func() (transport.Value, error) { return m(ctx, a.instance, t.args) })
+	c.copyIn(out, int64(t.spec.NumReturns))
+	return out
 }
 
 // pumpActor hands the next ready call to the parked actor coroutine.

@@ -116,6 +116,7 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 func (c *Caller) Put(v transport.Value) transport.ObjectID {
 	id := transport.ObjectID{Task: c.task, Index: c.puts, Put: true}
 	c.puts++
+	c.copyIn(v, 1)
 	c.r.env.Await(func(wake func()) {
 		c.r.put(id, v, true)
 		wake()
@@ -230,6 +231,18 @@ func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) []
 // Compute spends d of virtual CPU time (netsim) or sleeps d (TCP).
 func (c *Caller) Compute(d time.Duration) {
 	c.r.env.Await(func(wake func()) { c.r.env.After(d, wake) })
+}
+
+// copyIn models the caller copying n copies of v into the store: in
+// netsim it takes Costs.Copy of the bytes in the caller's virtual time
+// (Config.Simulated); on TCP the copy already took real time.
+func (c *Caller) copyIn(v transport.Value, n int64) {
+	if !c.r.cfg.Simulated || n == 0 {
+		return
+	}
+	if d := c.r.cfg.Costs.Copy(n * v.SizeOf()); d > 0 {
+		c.Compute(d)
+	}
 }
 
 // Cancel asks every raylet and the global scheduler to drop a task.

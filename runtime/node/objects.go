@@ -185,6 +185,7 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 	r.Stats.PullsDone++
 	r.Stats.BytesIn += fe.total
 	r.emit(transport.Event{Kind: transport.EvObjectTransferred, Node: r.self, Peer: from, Object: m.Object, Bytes: fe.total})
+	r.env.Charge(r.cfg.Costs.Copy(fe.total)) // the object manager writes the pulled bytes in
 	r.put(m.Object, transport.Value{Data: fe.data, Size: fe.total, ErrKind: fe.errKind}, false)
 }
 

@@ -25,6 +25,12 @@ type Config struct {
 	ChunkBytes       int64         // transfer chunk size, default 1 MiB
 	Incarnation      uint64
 	Buggify          *Buggify // fault points; nil (always on TCP) = off
+	// Simulated: costs are virtual (netsim). The bytes of a task's result
+	// or of a Put are copied into the store by the worker or driver that
+	// made them, as Plasma's clients write into shared memory: in netsim
+	// that copy takes the caller's virtual time (Costs.Copy), not the
+	// raylet's. On TCP the copy simply takes real time on its goroutine.
+	Simulated bool
 }
 
 // task is a task accepted by this raylet.
@@ -555,6 +561,7 @@ func (j *taskJob) Run() {
 		return
 	}
 	j.out = callUser(func() (transport.Value, error) { return fn(c.Context(), j.t.args) })
+	c.copyIn(j.out, int64(j.t.spec.NumReturns))
 }
 
 func (j *taskJob) Done() { j.r.finish(j.t, j.out) }
@@ -670,7 +677,7 @@ func (r *Raylet) put(id transport.ObjectID, v transport.Value, primary bool) {
 // object's task is done, once it has recorded the location.
 func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary bool, owner transport.NodeID) {
 	size := v.SizeOf()
-	r.env.Charge(r.cfg.Costs.ObjectPut + r.cfg.Costs.Copy(size))
+	r.env.Charge(r.cfg.Costs.ObjectPut) // the bytes were copied in by their writer
 	evicted, over, err := r.store.Put(id, v, primary)
 	if err != nil {
 		v = errValue(transport.ErrKindObjectTooLarge, err.Error())

@@ -218,6 +218,7 @@ func NewSim(cfg Config, reg *Registry) (*Sim, error) {
 		c.net.Add(RayletID(i), func(env transport.Env) transport.Handler {
 			inc := ns.Node(netsim.NodeID(RayletID(i))).Incarnation()
 			rc := cfg.rayletConfig(c.layout, i, reg, inc)
+			rc.Simulated = true
 			if cfg.Buggify {
 				rc.Buggify = node.BuggifyFor(cfg.Seed)
 			}
