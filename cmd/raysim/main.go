@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 )
@@ -43,7 +44,35 @@ func register(c *command) { commands[c.name] = c }
 
 func main() {
 	tuneGC()
-	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+	stop, err := startProfile(os.Getenv("RAYSIM_CPUPROFILE"))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "raysim: RAYSIM_CPUPROFILE: %v\n", err)
+		os.Exit(exitUsage)
+	}
+	code := dispatch(os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// startProfile writes a CPU profile of the whole command to path (for `go
+// tool pprof`), when path is set: the simulator's own hot spots, for anyone
+// tuning it.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // tuneGC trades memory for speed: a simulation allocates a little per event
