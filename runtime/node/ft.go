@@ -182,7 +182,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 // is gone: from lineage (re-running the task that made it), unless it has
 // none (a Put, an actor method's result), which makes it an error.
 func (r *Raylet) onObjectLost(id transport.ObjectID) {
-	if r.store.Contains(id) || (len(r.waiters[id]) == 0 && len(r.located[id]) == 0) {
+	if r.store.Contains(id) || (r.fetches[id] == nil && len(r.located[id]) == 0) {
 		return
 	}
 	if id.Put {
@@ -246,7 +246,6 @@ func (r *Raylet) loseTask(task transport.TaskID, why string) {
 // loseObject makes an unrecoverable object an error value, here only: the
 // readers waiting on this node get ErrObjectLost.
 func (r *Raylet) loseObject(id transport.ObjectID, why string) {
-	delete(r.fetches, id)
 	r.emit(transport.Event{Kind: transport.EvObjectLost, Node: r.self, Object: id, Detail: why})
 	v := errValue(transport.ErrKindObjectLost, fmt.Sprintf("object %s lost: %s", id, why))
 	r.store.Put(id, v, false)

@@ -14,17 +14,19 @@ import (
 // need calls f once the object is in the local store, fetching it if needed.
 // f is called from the loop, never synchronously from need.
 func (r *Raylet) need(id transport.ObjectID, f func()) {
-	r.waiters[id] = append(r.waiters[id], f)
 	fe := r.fetches[id]
 	if fe == nil {
-		fe = &fetch{}
+		fe = &fetch{first: f}
 		r.fetches[id] = fe
 		if r.producesLocally(id) {
 			fe.local = true // its task is queued or runs here: its put wakes us, no GCS round trip
 		} else {
 			r.subscribe(id)
 		}
-	} else if l, ok := r.locations[id]; ok && !fe.pulling && len(l.Nodes) > 0 && l.Nodes[0] != r.self {
+		return
+	}
+	fe.more = append(fe.more, f)
+	if l, ok := r.locations[id]; ok && !fe.pulling && len(l.Nodes) > 0 && l.Nodes[0] != r.self {
 		r.pull(id, l.Nodes[0], fe)
 	}
 }
@@ -181,8 +183,7 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 	if fe.got < int64(len(fe.seen)) {
 		return
 	}
-	delete(r.fetches, m.Object)
-	r.Stats.PullsDone++
+	r.Stats.PullsDone++ // the fetch ends when the put wakes its readers
 	r.Stats.BytesIn += fe.total
 	r.emit(transport.Event{Kind: transport.EvObjectTransferred, Node: r.self, Peer: from, Object: m.Object, Bytes: fe.total})
 	r.env.Charge(r.cfg.Costs.Copy(fe.total)) // the object manager writes the pulled bytes in

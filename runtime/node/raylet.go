@@ -47,7 +47,12 @@ type task struct {
 	pinned    []transport.ObjectID
 }
 
+// fetch is an object this node's readers wait for (need): the readers
+// themselves, and how the object is being brought here. It exists exactly
+// while someone waits, so one map serves both.
 type fetch struct {
+	first   func()   // the first waiter, inline: most objects have one
+	more    []func() // the others; all are called once the object is in the store (wake)
 	local   bool // the producing task is queued or running here: not subscribed
 	source  transport.NodeID
 	pulling bool
@@ -78,7 +83,6 @@ type Raylet struct {
 	ready   int // tasks in classes
 	waiting int // accepted tasks whose arguments are not all local
 
-	waiters   map[transport.ObjectID][]func()
 	located   map[transport.ObjectID][]func()
 	fetches   map[transport.ObjectID]*fetch
 	locations map[transport.ObjectID]transport.ObjectLoc // what this node has heard
@@ -131,7 +135,6 @@ func New(env transport.Env, cfg Config) *Raylet {
 		pool:        worker.New(env),
 		avail:       cfg.Resources,
 		tasks:       make(map[transport.TaskID]*task),
-		waiters:     make(map[transport.ObjectID][]func()),
 		located:     make(map[transport.ObjectID][]func()),
 		fetches:     make(map[transport.ObjectID]*fetch),
 		locations:   make(map[transport.ObjectID]transport.ObjectLoc),
@@ -695,7 +698,6 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 	r.emit(transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
 	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner})
 	delete(r.locations, id) // the store is the authority on local copies
-	delete(r.fetches, id)   // whatever was fetching it is done
 	delete(r.reconstructing, id.Task)
 	r.wake(id)
 }
@@ -707,9 +709,10 @@ func (r *Raylet) wake(id transport.ObjectID) {
 			f()
 		}
 	}
-	if ws, ok := r.waiters[id]; ok {
-		delete(r.waiters, id)
-		for _, f := range ws {
+	if fe := r.fetches[id]; fe != nil { // whatever was fetching it is done
+		delete(r.fetches, id)
+		fe.first()
+		for _, f := range fe.more {
 			f()
 		}
 	}
