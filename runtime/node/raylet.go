@@ -45,6 +45,10 @@ type task struct {
 	start     time.Time
 	actor     *actorHost // method calls: the actor they run on
 	pinned    []transport.ObjectID
+	// job and caller run a normal task: kept here, they cost no allocation
+	// of their own.
+	job    taskJob
+	caller Caller
 }
 
 // fetch is an object this node's readers wait for (need): the readers
@@ -53,7 +57,7 @@ type task struct {
 type fetch struct {
 	first   func()   // the first waiter, inline: most objects have one
 	more    []func() // the others; all are called once the object is in the store (wake)
-	local   bool // the producing task is queued or running here: not subscribed
+	local   bool     // the producing task is queued or running here: not subscribed
 	source  transport.NodeID
 	pulling bool
 	attempt int
@@ -543,7 +547,8 @@ func (r *Raylet) run(t *task) {
 		r.startActor(t)
 		return
 	}
-	r.pool.Submit(&taskJob{r: r, t: t})
+	t.job = taskJob{r: r, t: t}
+	r.pool.Submit(&t.job)
 }
 
 // taskJob runs a normal task on a pool worker.
@@ -554,7 +559,8 @@ type taskJob struct {
 }
 
 func (j *taskJob) Run() {
-	c := j.r.newCaller(j.t.spec.ID, j.t)
+	c := &j.t.caller
+	*c = Caller{r: j.r, task: j.t.spec.ID, t: j.t}
 	if d := j.t.spec.Duration; d > 0 {
 		c.Compute(d)
 	}

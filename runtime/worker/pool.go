@@ -23,9 +23,11 @@ type Pool struct {
 }
 
 type worker struct {
-	pool *Pool
-	job  Job
-	wake func()
+	pool   *Pool
+	job    Job          // the job to run next
+	done   Job          // the job just run, for park to finish
+	wake   func()       // resumes the parked worker
+	parkFn func(func()) // park, bound once: Await costs no closure per job
 }
 
 // New returns an empty pool; workers start on demand and are kept.
@@ -49,6 +51,7 @@ func (p *Pool) Submit(j Job) {
 		return
 	}
 	w := &worker{pool: p, job: j}
+	w.parkFn = w.park
 	p.started++
 	p.env.Go(w.loop)
 }
@@ -57,11 +60,17 @@ func (w *worker) loop() {
 	for {
 		j := w.job
 		j.Run()
-		w.job = nil
-		w.pool.env.Await(func(wake func()) {
-			w.wake = wake
-			w.pool.idle = append(w.pool.idle, w)
-			j.Done()
-		})
+		w.job, w.done = nil, j
+		w.pool.env.Await(w.parkFn)
 	}
+}
+
+// park runs on the loop: the worker becomes idle, then the job it ran is
+// finished (which may hand this very worker its next job).
+func (w *worker) park(wake func()) {
+	w.wake = wake
+	w.pool.idle = append(w.pool.idle, w)
+	j := w.done
+	w.done = nil
+	j.Done()
 }
