@@ -328,6 +328,12 @@ func (r *Raylet) schedule(spec *transport.TaskSpec) {
 		local = false
 	default:
 		local = r.cfg.Policy.Local(feasible, r.queueLen(), r.cfg.SpillThreshold)
+		// Spilling from the only node of the cluster is a round trip through
+		// the global scheduler that can only send the task back: a
+		// local-first policy keeps it (as a one-node Ray does).
+		if !local && feasible && len(r.cfg.Layout.Raylets) == 1 && scheduler.LocalFirst(r.cfg.Policy) {
+			local = true
+		}
 		// An actor holds its resources for life: queueing one behind busy
 		// resources could wait forever, so it stays only if they are free.
 		if spec.ActorCreation && !spec.Resources.Fits(r.avail) {

@@ -56,6 +56,11 @@ func EstimatedWait(d *Decision, c *Candidate) time.Duration {
 	return w
 }
 
+// LocalFirst reports whether p keeps tasks on the submitting node while it
+// can (bottom-up, locality-aware), rather than sending every task through
+// the global scheduler (centralized, random, power-of-two).
+func LocalFirst(p Policy) bool { return p.Local(true, 0, 1) }
+
 func localFirst(feasible bool, queueLen, threshold int) bool {
 	return feasible && queueLen < threshold
 }
