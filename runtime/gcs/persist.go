@@ -145,7 +145,7 @@ func (s *Shard) load() {
 	s.names = make(map[string]transport.ActorID)
 	s.nodes = make(map[transport.NodeID]*nodeEntry)
 	s.deadInc = make(map[transport.NodeID]uint64)
-	s.nodeIDs, s.funcs = nil, 0
+	s.nodeIDs, s.funcs, s.flushedObjects = nil, 0, 0
 	now := s.env.Now()
 	s.store.Scan(TableObjects, func(k, v []byte) bool {
 		id := transport.NewDecoder(k).Object()
@@ -258,6 +258,9 @@ func (s *Shard) decodeObject(v []byte) *objectEntry {
 func (s *Shard) object(id transport.ObjectID) *objectEntry {
 	if e := s.objects[id]; e != nil {
 		return e
+	}
+	if s.flushedObjects == 0 {
+		return nil // memory holds every object the store does (see load)
 	}
 	v, ok := s.store.Get(TableObjects, objectKey(id))
 	if !ok {
