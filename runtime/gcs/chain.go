@@ -363,6 +363,7 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 		r.pending = nil
 		r.acked = r.applied
 		r.ackMembers()
+		r.shard.republishDeaths() // what the old tail published may be lost
 	}
 	if s := r.succ(); s != 0 && s != oldSucc {
 		if s == m.Join {

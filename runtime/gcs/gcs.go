@@ -498,6 +498,31 @@ func (s *Shard) declareDead(e *nodeEntry) {
 	s.nodeDead(m)
 }
 
+// republishDeaths re-sends every node death this shard knows of, in node
+// order. A replica that becomes its chain's tail calls it: the old tail's
+// notifications may have died with it (sent, but still behind a lost frame
+// when it crashed), and raylets and the scheduler learn deaths only from
+// them. Receivers ignore a death they know already.
+func (s *Shard) republishDeaths() {
+	nodes := make([]transport.NodeID, 0, len(s.deadInc))
+	for n := range s.deadInc {
+		nodes = append(nodes, n)
+	}
+	slices.Sort(nodes)
+	for _, n := range nodes {
+		m := &transport.NodeDead{Node: n, Incarnation: s.deadInc[n]}
+		for _, sh := range s.layout.Shards {
+			if sh != s.env.Self() {
+				s.env.Send(sh, m)
+			}
+		}
+		s.env.Send(s.layout.Scheduler, m)
+		for _, r := range s.layout.Raylets {
+			s.env.Send(r, m)
+		}
+	}
+}
+
 // nodeDead forgets a dead incarnation's object copies and restarts (or
 // buries) the actors it hosted.
 func (s *Shard) nodeDead(m *transport.NodeDead) {
