@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
@@ -51,7 +52,24 @@ func main() {
 	}
 	code := dispatch(os.Args[1:], os.Stdout, os.Stderr)
 	stop()
+	if path := os.Getenv("RAYSIM_MEMPROFILE"); path != "" {
+		if err := writeHeapProfile(path); err != nil {
+			fmt.Fprintf(os.Stderr, "raysim: RAYSIM_MEMPROFILE: %v\n", err)
+		}
+	}
 	os.Exit(code)
+}
+
+// writeHeapProfile writes the allocation profile of the whole command (go
+// tool pprof -sample_index=alloc_space: where the bytes were allocated).
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC() // the profile counts what the last completed collection saw
+	return pprof.Lookup("allocs").WriteTo(f, 0)
 }
 
 // startProfile writes a CPU profile of the whole command to path (for `go

@@ -45,10 +45,6 @@ type task struct {
 	start     time.Time
 	actor     *actorHost // method calls: the actor they run on
 	pinned    []transport.ObjectID
-	// job and caller run a normal task: kept here, they cost no allocation
-	// of their own.
-	job    taskJob
-	caller Caller
 }
 
 // fetch is an object this node's readers wait for (need): the readers
@@ -553,19 +549,21 @@ func (r *Raylet) run(t *task) {
 		r.startActor(t)
 		return
 	}
-	t.job = taskJob{r: r, t: t}
-	r.pool.Submit(&t.job)
+	r.pool.Submit(&taskJob{r: r, t: t})
 }
 
-// taskJob runs a normal task on a pool worker.
+// taskJob runs a normal task on a pool worker. It carries the task's Caller
+// (the context its code gets): one allocation when the task starts, none
+// while it is queued.
 type taskJob struct {
-	r   *Raylet
-	t   *task
-	out transport.Value
+	r      *Raylet
+	t      *task
+	out    transport.Value
+	caller Caller
 }
 
 func (j *taskJob) Run() {
-	c := &j.t.caller
+	c := &j.caller
 	*c = Caller{r: j.r, task: j.t.spec.ID, t: j.t}
 	if d := j.t.spec.Duration; d > 0 {
 		c.Compute(d)
