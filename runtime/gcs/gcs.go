@@ -80,6 +80,9 @@ type actorEntry struct {
 	// ckptCalls methods.
 	ckptCalls uint64
 	ckpt      []byte
+	// log: for an actor created with Replay, the methods it ran after the
+	// checkpoint, log[i] being its (ckptCalls+1+i)-th.
+	log []transport.TaskSpec
 }
 
 type nodeEntry struct {
@@ -214,14 +217,31 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			s.actors[m.Actor] = e
 		}
 		if e.ckpt == nil || m.Calls >= e.ckptCalls {
+			s.trimLog(m.Actor, e, m.Calls)
 			e.ckptCalls, e.ckpt = m.Calls, m.Data
 			s.saveActor(m.Actor)
+		}
+	case *transport.GcsActorMethod:
+		s.env.Charge(s.costs.GCSWrite)
+		e := s.actors[m.Actor]
+		if e == nil {
+			e = &actorEntry{}
+			s.actors[m.Actor] = e
+		}
+		// In order, once: a duplicate, or a late write of a method the
+		// checkpoint covers already, changes nothing.
+		if m.Calls == e.ckptCalls+uint64(len(e.log))+1 {
+			e.log = append(e.log, m.Spec)
+			s.saveLogEntry(m.Actor, m.Calls, &m.Spec)
 		}
 	case *transport.GcsGetActorCheckpoint:
 		s.env.Charge(s.costs.GCSRead)
 		reply := &transport.ActorCheckpoint{Actor: m.Actor}
-		if e := s.actors[m.Actor]; e != nil && e.ckpt != nil {
-			reply.Found, reply.Calls, reply.Data = true, e.ckptCalls, e.ckpt
+		if e := s.actors[m.Actor]; e != nil {
+			if e.ckpt != nil {
+				reply.Found, reply.Calls, reply.Data = true, e.ckptCalls, e.ckpt
+			}
+			reply.Log = e.log
 		}
 		s.env.Send(from, reply)
 	case *transport.GcsGetTask:

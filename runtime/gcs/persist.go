@@ -94,6 +94,33 @@ func (s *Shard) saveActor(id transport.ActorID) {
 	s.written()
 }
 
+// logKey is the store key of an actor's calls-th logged method.
+func logKey(actor transport.ActorID, calls uint64) []byte {
+	e := transport.NewEncoder(make([]byte, 0, 16))
+	e.U64(uint64(actor))
+	e.U64(calls)
+	return e.Bytes()
+}
+
+func (s *Shard) saveLogEntry(actor transport.ActorID, calls uint64, spec *transport.TaskSpec) {
+	enc := transport.NewEncoder(s.scratch[:0])
+	enc.Spec(spec)
+	s.scratch = enc.Bytes()
+	s.store.Put(TableActorLog, logKey(actor, calls), s.scratch)
+	s.written()
+}
+
+// trimLog drops the logged methods a checkpoint after calls methods covers.
+func (s *Shard) trimLog(actor transport.ActorID, e *actorEntry, calls uint64) {
+	n := 0
+	for n < len(e.log) && e.ckptCalls+uint64(n)+1 <= calls {
+		s.store.Delete(TableActorLog, logKey(actor, e.ckptCalls+uint64(n)+1))
+		s.written()
+		n++
+	}
+	e.log = slices.Delete(e.log, 0, n)
+}
+
 func (s *Shard) saveName(name string) {
 	if id, ok := s.names[name]; ok {
 		s.store.Put(TableNames, []byte(name), taskKey(id))
@@ -170,6 +197,29 @@ func (s *Shard) load() {
 		s.actors[transport.ActorID(transport.NewDecoder(k).U64())] = e
 		return true
 	})
+	// The logs of replaying actors: keys are little-endian, so the entries
+	// are collected and put in order by (actor, calls).
+	type logged struct {
+		actor transport.ActorID
+		calls uint64
+		spec  transport.TaskSpec
+	}
+	var logs []logged
+	s.store.Scan(TableActorLog, func(k, v []byte) bool {
+		kd := transport.NewDecoder(k)
+		l := logged{actor: transport.ActorID(kd.U64()), calls: kd.U64()}
+		transport.NewDecoder(v).Spec(&l.spec)
+		logs = append(logs, l)
+		return true
+	})
+	slices.SortFunc(logs, func(a, b logged) int {
+		return cmp.Or(cmp.Compare(a.actor, b.actor), cmp.Compare(a.calls, b.calls))
+	})
+	for _, l := range logs {
+		if e := s.actors[l.actor]; e != nil && l.calls == e.ckptCalls+uint64(len(e.log))+1 {
+			e.log = append(e.log, l.spec)
+		}
+	}
 	s.store.Scan(TableNames, func(k, v []byte) bool {
 		s.names[string(k)] = transport.ActorID(transport.NewDecoder(v).U64())
 		return true

@@ -19,8 +19,9 @@ const (
 	TableActors
 	TableNames
 	TableNodes
-	TableMeta // shard-wide values: function digest, dead incarnations, chain position
-	numTables = int(TableMeta)
+	TableMeta     // shard-wide values: function digest, dead incarnations, chain position
+	TableActorLog // methods of replaying actors since their last checkpoint
+	numTables     = int(TableActorLog)
 )
 
 // Store holds a shard's tables durably. Writes are buffered until Sync: a

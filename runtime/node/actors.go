@@ -116,11 +116,17 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		call := a.cur
 		out := r.runMethod(a, call)
 		ckpt := r.checkpointActor(a)
+		var logged *transport.GcsActorMethod
+		if ckpt == nil && a.creation.spec.Replay { // a checkpoint covers the method
+			logged = &transport.GcsActorMethod{Actor: a.id, Calls: a.calls, Spec: *call.spec}
+		}
 		r.env.Await(func(wake func()) {
 			a.cur = nil
 			r.unpinArgs(call)
 			if ckpt != nil { // saved before the result is published
 				r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), ckpt)
+			} else if logged != nil { // logged before the result is published
+				r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), logged)
 			}
 			r.storeResults(call.spec, out)
 			a.wake = wake
@@ -430,10 +436,12 @@ func (r *Raylet) checkpointActor(a *actorHost) *transport.GcsActorCheckpoint {
 	return &transport.GcsActorCheckpoint{Actor: a.id, Calls: a.calls, Data: data}
 }
 
-// restoreActor gives a restarted checkpointable actor its last saved state.
+// restoreActor gives a restarted checkpointable actor its last saved state
+// and, for an actor created with Replay, re-runs the methods logged since.
 func (r *Raylet) restoreActor(a *actorHost) error {
 	cp, ok := a.instance.(Checkpointer)
-	if !ok || a.creation.spec.CheckpointEvery == 0 {
+	checkpointed := ok && a.creation.spec.CheckpointEvery > 0
+	if !checkpointed && !a.creation.spec.Replay {
 		return nil
 	}
 	var got *transport.ActorCheckpoint
@@ -441,15 +449,42 @@ func (r *Raylet) restoreActor(a *actorHost) error {
 		a.restored = func(m *transport.ActorCheckpoint) { got = m; wake() }
 		r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), &transport.GcsGetActorCheckpoint{Actor: a.id})
 	})
-	if !got.Found {
-		return nil
+	if got.Found && checkpointed {
+		a.calls = got.Calls
+		out := callUser(func() (transport.Value, error) { return transport.Value{}, cp.Restore(got.Data) })
+		if out.ErrKind != 0 {
+			return fmt.Errorf("restore from checkpoint: %s", out.Data)
+		}
 	}
-	a.calls = got.Calls
-	out := callUser(func() (transport.Value, error) { return transport.Value{}, cp.Restore(got.Data) })
-	if out.ErrKind != 0 {
-		return fmt.Errorf("restore from checkpoint: %s", out.Data)
+	if a.creation.spec.Replay && a.calls == got.Calls {
+		r.replayMethods(a, got.Log)
 	}
 	return nil
+}
+
+// replayMethods re-runs logged methods on a restarted actor, in order,
+// before it takes new calls: arguments are fetched as for any call, results
+// are dropped (the originals were published), and each run is traced as a
+// re-execution (task.running and task.finished with detail "replay").
+func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) {
+	for i := range log {
+		spec := &log[i]
+		t := &task{spec: spec, actor: a}
+		r.env.Await(func(wake func()) {
+			r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: spec.ID, Detail: "replay"})
+			r.resolveArgs(t, func() {
+				t.args = r.argValues(t)
+				wake()
+			})
+		})
+		r.runMethod(a, t)
+		a.calls++
+		r.env.Await(func(wake func()) {
+			r.unpinArgs(t)
+			r.emit(transport.Event{Kind: transport.EvTaskFinished, Node: r.self, Task: spec.ID, Detail: "replay"})
+			wake()
+		})
+	}
 }
 
 // onActorCheckpoint delivers a checkpoint to the actor waiting to restore it.

@@ -10,6 +10,7 @@ import (
 
 	"raysim/netsim"
 	"raysim/runtime/ray"
+	"raysim/runtime/transport"
 )
 
 // durableCounter is an actor whose state survives restarts when asked.
@@ -71,6 +72,58 @@ func TestActorCheckpointSurvivesRestart(t *testing.T) {
 				require.Equal(t, tc.want, v)
 				return nil
 			}))
+		})
+	}
+}
+
+// TestActorReplayRebuildsState: an actor created with ReplayMethods that
+// loses its node re-runs, on restart, the methods since its last checkpoint
+// (all of them without checkpoints), so its state is as before the crash.
+func TestActorReplayRebuildsState(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		every    int
+		replayed int
+	}{{"no checkpoints", 0, 5}, {"checkpoint every 2", 2, 1}, {"checkpoint every method", 1, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := ray.NewRegistry()
+			cls := ray.RegisterActor0(reg, "DurableCounter", func(ctx context.Context) (*durableCounter, error) {
+				return &durableCounter{}, nil
+			})
+			incr := ray.Method0(cls, "incr", func(ctx context.Context, c *durableCounter) (int64, error) {
+				c.n++
+				return c.n, nil
+			})
+			nodes := []ray.NodeConfig{
+				{Name: "head", CPUs: 1},
+				{Name: "w", CPUs: 1, Resources: map[string]float64{"w": 1}},
+			}
+			replays := 0
+			onEvent := func(ev *transport.Event) {
+				if ev.Kind == transport.EvTaskFinished && ev.Detail == "replay" {
+					replays++
+				}
+			}
+			c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 3, WireCheck: true, OnEvent: onEvent}, reg)
+			require.NoError(t, err)
+			defer c.Close()
+			w := netsim.NodeID(ray.RayletID(1))
+			c.Netsim().At(100*time.Millisecond, func() { c.Netsim().Crash(w) })
+			c.Netsim().At(200*time.Millisecond, func() { c.Netsim().Restart(w) })
+			require.NoError(t, c.Run(func(ctx context.Context) error {
+				h := cls.Options(ray.Resource("w", 1), ray.MaxRestarts(1), ray.CheckpointEvery(tc.every), ray.ReplayMethods()).New(ctx)
+				for i := int64(1); i <= 5; i++ {
+					v, err := ray.Get(ctx, incr.Remote(ctx, h))
+					require.NoError(t, err)
+					require.Equal(t, i, v)
+				}
+				require.NoError(t, ray.Compute(ctx, 2*time.Second)) // the node dies and comes back
+				v, err := ray.Get(ctx, incr.Remote(ctx, h))
+				require.NoError(t, err)
+				require.Equal(t, int64(6), v, "the state the methods built survives the restart")
+				return nil
+			}))
+			require.Equal(t, tc.replayed, replays, "methods re-run on restart")
 		})
 	}
 }

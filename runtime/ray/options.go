@@ -19,6 +19,7 @@ type options struct {
 	MaxRestarts int
 	ActorName   string
 	Checkpoint  uint32
+	Replay      bool
 	err         error
 }
 
@@ -85,6 +86,14 @@ func CheckpointEvery(n int) Option {
 	}
 }
 
+// ReplayMethods makes a restarted actor re-run, in their original order, the
+// methods it ran since its last checkpoint (since its creation without
+// checkpoints), rebuilding its state as the Ray paper's actor reconstruction
+// does. The GCS logs every method of such an actor (a write per method, the
+// log trimmed at each checkpoint). Without it a restarted actor starts from
+// its constructor's state or its last checkpoint, as today's Ray does.
+func ReplayMethods() Option { return func(o *options) { o.Replay = true } }
+
 // ActorName names an actor so others can find it with GetActor.
 func ActorName(s string) Option { return func(o *options) { o.ActorName = s } }
 
@@ -109,5 +118,6 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 	spec.MaxRestarts = int32(o.MaxRestarts)
 	spec.ActorName = o.ActorName
 	spec.CheckpointEvery = o.Checkpoint
+	spec.Replay = o.Replay
 	return nil
 }

@@ -87,8 +87,12 @@ type TaskSpec struct {
 	// CheckpointEvery (creation tasks): a checkpointable actor's state is
 	// saved to the GCS after every n-th method (0: never).
 	CheckpointEvery uint32
-	Caller          TaskID
-	Seq             uint64
+	// Replay (creation tasks): a restarted actor re-runs the methods it ran
+	// since its last checkpoint (or since creation), in their original
+	// order, to rebuild its state (the Ray paper's actor reconstruction).
+	Replay bool
+	Caller TaskID
+	Seq    uint64
 	// SeqBase is the lowest Seq of the caller's calls to this actor not yet
 	// known done when the call was sent: a restarted actor starts its
 	// per-caller order there.
@@ -136,6 +140,7 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	e.Varint(int64(s.MaxRestarts))
 	e.String(s.ActorName)
 	e.Uvarint(uint64(s.CheckpointEvery))
+	e.Bool(s.Replay)
 	e.Task(s.Caller)
 	e.Uvarint(s.Seq)
 	e.Uvarint(s.SeqBase)
@@ -171,6 +176,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	s.MaxRestarts = int32(d.Varint())
 	s.ActorName = d.String()
 	s.CheckpointEvery = uint32(d.Count(1<<32-1, 0))
+	s.Replay = d.Bool()
 	s.Caller = d.Task()
 	s.Seq = d.Uvarint()
 	s.SeqBase = d.Uvarint()
@@ -231,6 +237,7 @@ const (
 	KindGcsActorCheckpoint
 	KindGcsGetActorCheckpoint
 	KindActorCheckpoint
+	KindGcsActorMethod
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -239,6 +246,15 @@ type GcsActorCheckpoint struct {
 	Actor ActorID
 	Calls uint64
 	Data  []byte
+}
+
+// GcsActorMethod logs the method an actor ran as its Calls-th (actors
+// created with Replay): the GCS keeps the methods since the last
+// checkpoint, for a restarted actor to re-run.
+type GcsActorMethod struct {
+	Actor ActorID
+	Calls uint64
+	Spec  TaskSpec
 }
 
 // GcsGetActorCheckpoint asks for an actor's last checkpoint (a restarted
@@ -251,11 +267,25 @@ type ActorCheckpoint struct {
 	Found bool
 	Calls uint64
 	Data  []byte
+	// Log: the methods the actor ran after the checkpoint (or since its
+	// creation, when none was Found), in order (actors created with Replay).
+	Log []TaskSpec
 }
 
 func (*GcsActorCheckpoint) Kind() Kind    { return KindGcsActorCheckpoint }
 func (*GcsGetActorCheckpoint) Kind() Kind { return KindGcsGetActorCheckpoint }
 func (*ActorCheckpoint) Kind() Kind       { return KindActorCheckpoint }
+func (*GcsActorMethod) Kind() Kind        { return KindGcsActorMethod }
+
+func (m *GcsActorMethod) MarshalWire(e *Encoder) {
+	e.Task(m.Actor)
+	e.Uvarint(m.Calls)
+	e.Spec(&m.Spec)
+}
+func (m *GcsActorMethod) UnmarshalWire(d *Decoder) {
+	m.Actor, m.Calls = d.Task(), d.Uvarint()
+	d.Spec(&m.Spec)
+}
 
 func (m *GcsActorCheckpoint) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
@@ -272,9 +302,19 @@ func (m *ActorCheckpoint) MarshalWire(e *Encoder) {
 	e.Bool(m.Found)
 	e.Uvarint(m.Calls)
 	e.Bytes8(m.Data)
+	e.Uvarint(uint64(len(m.Log)))
+	for i := range m.Log {
+		e.Spec(&m.Log[i])
+	}
 }
 func (m *ActorCheckpoint) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Found, m.Calls, m.Data = d.Task(), d.Bool(), d.Uvarint(), d.Bytes8()
+	if n := d.Count(MaxCount, 8); n > 0 {
+		m.Log = make([]TaskSpec, n)
+		for i := range m.Log {
+			d.Spec(&m.Log[i])
+		}
+	}
 }
 
 // NodeDead is the GCS's publication that an incarnation of a node is dead.
@@ -654,4 +694,5 @@ func init() {
 	register(KindGcsActorCheckpoint, func() Message { return new(GcsActorCheckpoint) })
 	register(KindGcsGetActorCheckpoint, func() Message { return new(GcsGetActorCheckpoint) })
 	register(KindActorCheckpoint, func() Message { return new(ActorCheckpoint) })
+	register(KindGcsActorMethod, func() Message { return new(GcsActorMethod) })
 }
