@@ -46,6 +46,10 @@ func (d *decoder) workload(n *yaml.Node, path string, index int) Workload {
 			}
 			p := po.at(f.name)
 			switch {
+			case f.b != nil:
+				if x, ok := d.boolean(v, p); ok {
+					*f.b = x
+				}
 			case f.i != nil:
 				if x, ok := d.integer(v, p, f.imin); ok {
 					*f.i = x

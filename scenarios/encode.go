@@ -213,6 +213,8 @@ func (w *Workload) node() *yaml.Node {
 		p := mapping()
 		for _, f := range w.Params.fields() {
 			switch {
+			case f.b != nil:
+				add(p, f.name, boolean(*f.b))
 			case f.i != nil:
 				add(p, f.name, num(strconv.Itoa(*f.i)))
 			case f.d != nil:

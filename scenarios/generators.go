@@ -60,6 +60,14 @@ type RLParams struct {
 	Rounds          int          // default 10
 	RolloutDuration DurationDist // default 10ms
 	UpdateDuration  DurationDist // default 5ms
+	// CheckpointEvery: the simulator actors checkpoint their state after
+	// every n-th rollout (default 0: never).
+	CheckpointEvery int
+	// Replay: a restarted simulator actor re-runs its rollouts since its last
+	// checkpoint (since its creation without one) before taking new ones,
+	// as the Ray paper's actor reconstruction (default false: it restarts
+	// from its constructor or its checkpoint, as today's Ray).
+	Replay bool
 }
 
 // ParameterServerParams: Servers parameter-server actors, each holding a
@@ -134,10 +142,13 @@ type param struct {
 	d    *DurationDist
 	s    *SizeDist
 	def  string // default of a duration or size, as written
+	b    *bool  // a switch, default false
 }
 
 func (f param) setDefault() {
 	switch {
+	case f.b != nil:
+		*f.b = false
 	case f.i != nil:
 		*f.i = f.idef
 	case f.d != nil:
@@ -162,6 +173,7 @@ func durP(name string, p *DurationDist, def string) param {
 	return param{name: name, d: p, def: def}
 }
 func sizeP(name string, p *SizeDist, def string) param { return param{name: name, s: p, def: def} }
+func boolP(name string, p *bool) param                 { return param{name: name, b: p} }
 
 func (p *ParallelParams) fields() []param {
 	return []param{
@@ -213,6 +225,8 @@ func (p *RLParams) fields() []param {
 		intP("rounds", &p.Rounds, 10, 0),
 		durP("rollout_duration", &p.RolloutDuration, "10ms"),
 		durP("update_duration", &p.UpdateDuration, "5ms"),
+		intP("checkpoint_every", &p.CheckpointEvery, 0, 0),
+		boolP("replay", &p.Replay),
 	}
 }
 

@@ -178,6 +178,9 @@ func printSummary(w io.Writer, r *runner.Result) {
 	fmt.Fprintf(w, "scenario  %s (%s), seed %d, transport %s\n", r.Scenario, r.File, r.Seed, r.Transport)
 	fmt.Fprintf(w, "tasks     %d submitted, %d completed, %d failed, %d retried, %d cancelled, %d re-executed\n",
 		r.TasksSubmitted, r.TasksCompleted, r.TasksFailed, r.TasksRetried, r.TasksCancelled, r.TasksReexecuted)
+	if r.MethodsReplayed > 0 {
+		fmt.Fprintf(w, "actors    %d methods replayed to rebuild restarted actors\n", r.MethodsReplayed)
+	}
 	fmt.Fprintf(w, "objects   %d lost, %d reconstructed\n", r.ObjectsLost, r.ObjectsReconstructed)
 	fmt.Fprintf(w, "faults    %d injected\n", r.FaultsInjected)
 	fmt.Fprintf(w, "time      %.3fs virtual, %.3fs wall (%.1fx real time)\n", r.VirtualSeconds, r.WallSeconds, r.Speed)

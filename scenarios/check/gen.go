@@ -322,6 +322,8 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		p.Rounds = rapid.IntRange(1, 5).Draw(t, "rounds")
 		p.RolloutDuration = durP(t, "rollout_duration", 0, 10)
 		p.UpdateDuration = durP(t, "update_duration", 0, 5)
+		p.CheckpointEvery = rapid.IntRange(0, 3).Draw(t, "checkpoint_every")
+		p.Replay = rapid.Bool().Draw(t, "replay")
 	case *scenarios.ParameterServerParams:
 		p.Servers = rapid.IntRange(1, 2).Draw(t, "servers")
 		p.Workers = rapid.IntRange(1, 3).Draw(t, "workers")

@@ -81,7 +81,8 @@ type Result struct {
 	TasksFailed          uint64           `json:"tasks_failed"`
 	TasksRetried         uint64           `json:"tasks_retried"`
 	TasksCancelled       uint64           `json:"tasks_cancelled"`
-	TasksReexecuted      uint64           `json:"tasks_reexecuted"` // ends after the first: retries racing the original, lineage rebuilds
+	TasksReexecuted      uint64           `json:"tasks_reexecuted"`       // ends after the first: retries racing the original, lineage rebuilds, actor replays
+	MethodsReplayed      uint64           `json:"actor_methods_replayed"` // methods re-run by restarted actors to rebuild their state (replay)
 	ObjectsLost          uint64           `json:"objects_lost"`
 	ObjectsReconstructed uint64           `json:"objects_reconstructed"`
 	FaultsInjected       int              `json:"faults_injected"`
@@ -123,6 +124,7 @@ type metrics struct {
 	retried    uint64
 	cancelled  uint64
 	reexecuted uint64
+	replayed   uint64
 	lost       uint64
 	rebuilt    uint64
 	submitAt   map[transport.TaskID]time.Duration
@@ -140,6 +142,9 @@ func (m *metrics) event(ev *transport.Event) {
 		m.submitted++
 		m.submitAt[ev.Task] = at
 	case transport.EvTaskFinished:
+		if ev.Detail == "replay" {
+			m.replayed++
+		}
 		m.end(ev.Task, at, &m.completed)
 	case transport.EvTaskFailed:
 		m.end(ev.Task, at, &m.failed)

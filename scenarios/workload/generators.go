@@ -154,8 +154,13 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 	for a := range actors {
 		// Rollouts are stateless, so a simulator lost with its node is
 		// restarted and its calls retried, as an RL user of Ray would set
-		// max_restarts and max_task_retries.
-		actors[a] = d.f.sim.Options(ray.Name("simulator"), ray.MaxRestarts(3), ray.Spread()).New(ctx, Mix(d.key, uint64(a)))
+		// max_restarts and max_task_retries. Its state (the rollouts it has
+		// run) can be checkpointed, and rebuilt by replay (figure 11b).
+		opts := []ray.Option{ray.Name("simulator"), ray.MaxRestarts(3), ray.Spread(), ray.CheckpointEvery(p.CheckpointEvery)}
+		if p.Replay {
+			opts = append(opts, ray.ReplayMethods())
+		}
+		actors[a] = d.f.sim.Options(opts...).New(ctx, Mix(d.key, uint64(a)))
 	}
 	policy, want := Mix(d.key, 99), Mix(d.key, 99)
 	for round := 0; round < p.Rounds; round++ {

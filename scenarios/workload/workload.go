@@ -15,6 +15,7 @@ package workload
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -57,7 +58,24 @@ type Funcs struct {
 	psWorker *ray.Func[int64]
 }
 
-type simulator struct{ id uint64 }
+// simulator is an RL environment actor. Its rollouts' results depend only on
+// its id and the policy; it counts them as its state, which it checkpoints
+// (ray.Checkpointer), so that a restart shows what replay rebuilt.
+type simulator struct {
+	id       uint64
+	rollouts uint64
+}
+
+func (s *simulator) Checkpoint() ([]byte, error) { return binary.AppendUvarint(nil, s.rollouts), nil }
+
+func (s *simulator) Restore(b []byte) error {
+	n, k := binary.Uvarint(b)
+	if k <= 0 {
+		return fmt.Errorf("simulator %d: bad checkpoint", s.id)
+	}
+	s.rollouts = n
+	return nil
+}
 
 type paramShard struct {
 	size    int64
@@ -145,6 +163,7 @@ func Register(reg *ray.Registry) *Funcs {
 		return &simulator{id: id}, nil
 	})
 	f.rollout = ray.Method1(f.sim, "rollout", func(ctx context.Context, s *simulator, policy uint64) (ray.Blob, error) {
+		s.rollouts++
 		return ray.Blob{Bytes: 4096, Sum: Mix(s.id, policy)}, nil
 	})
 	f.ps = ray.RegisterActor1(reg, "wl.ParamShard", func(ctx context.Context, size int64) (*paramShard, error) {
