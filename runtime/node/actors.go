@@ -407,8 +407,9 @@ func (r *Raylet) requeueCalls(actor transport.ActorID, old transport.NodeID) {
 // saves Checkpoint's bytes in the GCS actor table after every n-th method,
 // before that method's result is published; an actor restarted elsewhere
 // runs its constructor and then Restore with the last checkpoint. Methods
-// that ran after the last checkpoint are not replayed: their effects are
-// lost with the node (the calls in flight are retried as their max_retries
+// that ran after the last checkpoint are not replayed unless the actor was
+// created with Replay (ray.ReplayMethods): otherwise their effects are lost
+// with the node (the calls in flight are retried as their max_retries
 // allow), so an interval of 1 loses only the call running at the crash.
 type Checkpointer interface {
 	Checkpoint() ([]byte, error)
