@@ -170,7 +170,7 @@ type Link struct {
 
 // Fault is one injected fault and the cluster's response.
 type Fault struct {
-	Kind   string // crash, restart, partition, heal, pause, degrade, skew
+	Kind   string // crash, restart, partition, heal, pause, degrade, skew, kill_actor
 	At     time.Duration
 	Node   transport.NodeID // 0 when it concerns no single node
 	Detail string
@@ -429,6 +429,9 @@ func (a *analyzer) record(r *traces.Record) {
 		c.ActorsRestarted++
 	case transport.EvActorDied:
 		c.ActorsDied++
+		if r.Detail == transport.DetailFaultKill {
+			a.netFaults = append(a.netFaults, Fault{Kind: "kill_actor", At: r.At, Node: r.Node, Detail: "actor " + r.Task.String()})
+		}
 	case transport.EvObjectCreated:
 		// A fetched object is stored (object.created) right after its
 		// transfer: it stays a remote cause.

@@ -26,13 +26,17 @@ const (
 	EvGCSSubscribe
 	EvActorCreated
 	EvActorRestarted
-	EvActorDied
+	EvActorDied // Detail: why (DetailFaultKill for a fault schedule's kill_actor)
 	EvNodeAlive
 	EvNodeDead
 	EvWarning
 	EvTaskArg // a by-reference argument: Object = the argument, Detail "local" or "fetch"
 	evKindCount
 )
+
+// DetailFaultKill is the Detail of the EvActorDied of an actor killed by a
+// fault schedule (kill_actor), which analyses mark as a fault.
+const DetailFaultKill = "killed by the fault schedule"
 
 var eventKindNames = [...]string{
 	EvNone: "none", EvTaskSubmitted: "task.submitted", EvTaskPlaced: "task.placed",

@@ -144,7 +144,7 @@ func (f *faultInjector) killActor(fl *scenarios.Fault) {
 			byName := fl.Actor != "" && a.Name == fl.Actor
 			byIndex := fl.Actor == "" && fl.ActorIndex >= 0 && fl.ActorIndex < len(f.actors) && f.actors[fl.ActorIndex] == a.Actor
 			if byName || byIndex {
-				r.Kill(a.Actor, "killed by the fault schedule")
+				r.Kill(a.Actor, transport.DetailFaultKill)
 				return
 			}
 		}
