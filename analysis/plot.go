@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
 	"slices"
 	"time"
 
@@ -83,8 +84,12 @@ func addLine(p *plot.Plot, label string, xy plotter.XYs, i int, dashed bool) err
 	return nil
 }
 
-// faultLines marks each fault with a vertical line at its time.
+// faultLines marks each fault with a vertical line at its time. Labels of
+// faults close in time are stepped down, so they do not print over each
+// other.
 func faultLines(p *plot.Plot, r *Report, top float64, labelled bool) error {
+	span := (time.Duration(len(r.Throughput.Values)) * r.Throughput.Bin).Seconds()
+	lastX, step := math.Inf(-1), 0
 	for _, f := range r.Faults {
 		l, err := plotter.NewLine(plotter.XYs{{X: f.At.Seconds(), Y: 0}, {X: f.At.Seconds(), Y: top}})
 		if err != nil {
@@ -97,7 +102,15 @@ func faultLines(p *plot.Plot, r *Report, top float64, labelled bool) error {
 		l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
 		p.Add(l)
 		if labelled {
-			lbl, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: f.At.Seconds(), Y: top}},
+			x := f.At.Seconds()
+			if x-lastX < span/8 {
+				step++
+			} else {
+				step = 0
+			}
+			lastX = x
+			y := top * (1 - 0.07*float64(step%6))
+			lbl, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: x, Y: y}},
 				Labels: []string{" " + f.Kind + " " + r.NodeName(f.Node)}})
 			if err != nil {
 				return err
