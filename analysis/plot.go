@@ -206,13 +206,45 @@ func throughputPlot(r *Report) (string, *plot.Plot, error) {
 func latencyPlot(r *Report) (string, *plot.Plot, error) {
 	p := newPlot("Task latency CDF, split by phase", "latency (ms)", "fraction of tasks")
 	p.Legend.Left, p.Legend.Top = false, false
+	cdfs := make([]plotter.XYs, len(phases))
 	for i, ph := range phases {
-		if err := addLine(p, ph.name, cdfXY(phase(r, ph.pick)), i, false); err != nil {
+		cdfs[i] = cdfXY(phase(r, ph.pick))
+	}
+	logLatency(p, cdfs...)
+	for i, ph := range phases {
+		if err := addLine(p, ph.name, cdfs[i], i, false); err != nil {
 			return "", nil, err
 		}
 	}
 	p.Y.Min, p.Y.Max = 0, 1
 	return "latency-cdf", p, nil
+}
+
+// logLatency puts latency CDFs on a logarithmic axis when they span more
+// than two orders of magnitude (a linear axis then squeezes the fast tasks
+// into one line at zero); latencies below the smallest positive one (a
+// phase that took no time) are drawn at it.
+func logLatency(p *plot.Plot, cdfs ...plotter.XYs) {
+	lo, hi := math.Inf(1), 0.0
+	for _, xy := range cdfs {
+		for _, pt := range xy {
+			if pt.X > 0 {
+				lo = min(lo, pt.X)
+			}
+			hi = max(hi, pt.X)
+		}
+	}
+	if hi <= 0 || math.IsInf(lo, 1) || hi/lo < 100 {
+		return
+	}
+	for _, xy := range cdfs {
+		for i := range xy {
+			xy[i].X = max(xy[i].X, lo)
+		}
+	}
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Label.Text += ", log scale"
 }
 
 func utilizationPlot(r *Report) (string, *plot.Plot, error) {
@@ -266,11 +298,17 @@ func CompareFigures(a, b *Report) ([]Figure, error) {
 
 	p = newPlot("Task latency CDF: A (solid) vs B (dashed)", "latency (ms)", "fraction of tasks")
 	p.Legend.Top = false
-	for i, ph := range []int{0, 3} { // total and execution
-		if err := addLine(p, "A "+phases[ph].name, cdfXY(phase(a, phases[ph].pick)), i, false); err != nil {
+	shown := []int{0, 3} // total and execution
+	var cdfs []plotter.XYs
+	for _, ph := range shown {
+		cdfs = append(cdfs, cdfXY(phase(a, phases[ph].pick)), cdfXY(phase(b, phases[ph].pick)))
+	}
+	logLatency(p, cdfs...)
+	for i, ph := range shown {
+		if err := addLine(p, "A "+phases[ph].name, cdfs[2*i], i, false); err != nil {
 			return nil, err
 		}
-		if err := addLine(p, "B "+phases[ph].name, cdfXY(phase(b, phases[ph].pick)), i, true); err != nil {
+		if err := addLine(p, "B "+phases[ph].name, cdfs[2*i+1], i, true); err != nil {
 			return nil, err
 		}
 	}
