@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"image/color"
 	"math"
@@ -182,6 +183,9 @@ func Figures(r *Report) ([]Figure, error) {
 	if err := add(latencyPlot(r)); err != nil {
 		return nil, err
 	}
+	if err := add(latencyTimePlot(r)); err != nil {
+		return nil, err
+	}
 	if err := add(utilizationPlot(r)); err != nil {
 		return nil, err
 	}
@@ -218,6 +222,42 @@ func latencyPlot(r *Report) (string, *plot.Plot, error) {
 	}
 	p.Y.Min, p.Y.Max = 0, 1
 	return "latency-cdf", p, nil
+}
+
+// latencyTimePlot is each task's latency against its submission time, the
+// faults marked: where a fault's delay shows (the Ray paper's figure 10a).
+// At most ~5000 tasks are drawn, evenly sampled in submission order.
+func latencyTimePlot(r *Report) (string, *plot.Plot, error) {
+	p := newPlot("Task latency by submission time", "submission (virtual s)", "latency (ms)")
+	split := slices.Clone(r.Latency.Split)
+	slices.SortStableFunc(split, func(a, b TaskPhases) int { return cmp.Compare(a.Submit, b.Submit) })
+	step := max(len(split)/5000, 1)
+	var xy plotter.XYs
+	top := 0.0
+	for i := 0; i < len(split); i += step {
+		xy = append(xy, plotter.XY{X: split[i].Submit.Seconds(), Y: msf(split[i].Total)})
+		top = max(top, msf(split[i].Total))
+	}
+	for _, t := range split { // the worst task is always drawn
+		if msf(t.Total) > top {
+			top = msf(t.Total)
+			xy = append(xy, plotter.XY{X: t.Submit.Seconds(), Y: top})
+		}
+	}
+	if len(xy) > 0 {
+		s, err := plotter.NewScatter(xy)
+		if err != nil {
+			return "", nil, err
+		}
+		s.GlyphStyle.Color = plotutil.Color(0)
+		s.GlyphStyle.Radius = vg.Points(1)
+		p.Add(s)
+	}
+	if err := faultLines(p, r, top*1.05, true); err != nil {
+		return "", nil, err
+	}
+	p.Y.Min = 0
+	return "latency-time", p, nil
 }
 
 // logLatency puts latency CDFs on a logarithmic axis when they span more

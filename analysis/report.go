@@ -191,6 +191,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 {{end}}
 </table>
 {{with $run.Fig "latency-cdf"}}<figure><img class="plot" alt="{{.Title}}" src="{{svgURI .SVG}}"><figcaption>{{.Title}} — <a download="{{.Name}}.png" href="{{pngURI .PNG}}">PNG</a></figcaption></figure>{{end}}
+{{with $run.Fig "latency-time"}}<figure><img class="plot" alt="{{.Title}}" src="{{svgURI .SVG}}"><figcaption>{{.Title}} — <a download="{{.Name}}.png" href="{{pngURI .PNG}}">PNG</a></figcaption></figure>{{end}}
 <table>
 <tr><th class="l">function</th><th>n</th><th>p50 (ms)</th><th>p99 (ms)</th><th>exec p50 (ms)</th></tr>
 {{range .Functions}}<tr><td class="l">{{.Func}}</td><td>{{.Latency.N}}</td><td>{{ms .Latency.P50}}</td><td>{{ms .Latency.P99}}</td><td>{{ms .Exec.P50}}</td></tr>
