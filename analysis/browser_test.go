@@ -38,8 +38,8 @@ func TestReportInBrowser(t *testing.T) {
 		reps []*analysis.Report
 		figs int
 	}{
-		{"single", []*analysis.Report{a.rep}, 4},
-		{"compare", []*analysis.Report{a.rep, b.rep}, 3 + 2*4},
+		{"single", []*analysis.Report{a.rep}, 5},
+		{"compare", []*analysis.Report{a.rep, b.rep}, 3 + 2*5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
