@@ -46,9 +46,14 @@ type Policy interface {
 }
 
 // EstimatedWait is the paper's estimate for a candidate: queue length times
-// mean task time plus the time to fetch the inputs it lacks.
+// mean task time plus the time to fetch the inputs it lacks. The queue is
+// drained by all of the node's CPUs, so it counts per CPU: the paper's nodes
+// were identical, where here a 2-CPU node must not get an 8-CPU node's share.
 func EstimatedWait(d *Decision, c *Candidate) time.Duration {
 	w := time.Duration(c.QueueLen) * c.MeanTaskTime
+	if cpus := c.Total.CPU; cpus > 0 {
+		w = time.Duration(float64(w) * transport.ResourceUnit / float64(cpus))
+	}
 	if d.Bandwidth > 0 {
 		remote := d.ArgBytes - c.LocalBytes
 		w += time.Duration(float64(remote) / d.Bandwidth * float64(time.Second))
@@ -66,17 +71,25 @@ func localFirst(feasible bool, queueLen, threshold int) bool {
 }
 
 // minWait picks the lowest estimated wait; ties (every wait is zero before
-// any task has finished, say) go to the shortest queue, then the lowest
-// index, so a burst spreads instead of piling onto the first node.
+// any task has finished, say) go to the shortest queue per CPU, then the
+// lowest index, so a burst spreads over the CPUs instead of piling onto the
+// first node.
 func minWait(d *Decision, c []Candidate) int {
 	best, bestW := 0, EstimatedWait(d, &c[0])
 	for i := 1; i < len(c); i++ {
 		w := EstimatedWait(d, &c[i])
-		if w < bestW || (w == bestW && c[i].QueueLen < c[best].QueueLen) {
+		if w < bestW || (w == bestW && shorterPerCPU(&c[i], &c[best])) {
 			best, bestW = i, w
 		}
 	}
 	return best
+}
+
+// shorterPerCPU reports whether a's queue is shorter than b's per CPU (a
+// node with less than one CPU counts as one).
+func shorterPerCPU(a, b *Candidate) bool {
+	ca, cb := max(a.Total.CPU, transport.ResourceUnit), max(b.Total.CPU, transport.ResourceUnit)
+	return float64(a.QueueLen)/float64(ca) < float64(b.QueueLen)/float64(cb)
 }
 
 type bottomUp struct{}
