@@ -28,7 +28,8 @@ const (
 	figH = 3.2 * vg.Inch
 )
 
-func render(name string, p *plot.Plot) (Figure, error) {
+// Render draws p as SVG and PNG at the reports' size; name is the file stem.
+func Render(name string, p *plot.Plot) (Figure, error) {
 	f := Figure{Name: name, Title: p.Title.Text}
 	for _, format := range []string{"svg", "png"} {
 		wt, err := p.WriterTo(figW, figH, format)
@@ -173,7 +174,7 @@ func Figures(r *Report) ([]Figure, error) {
 		if err != nil {
 			return err
 		}
-		f, err := render(name, p)
+		f, err := Render(name, p)
 		figs = append(figs, f)
 		return err
 	}
@@ -330,7 +331,7 @@ func CompareFigures(a, b *Report) ([]Figure, error) {
 		return nil, err
 	}
 	p.Y.Min = 0
-	f, err := render("compare-throughput", p)
+	f, err := Render("compare-throughput", p)
 	if err != nil {
 		return nil, err
 	}
@@ -353,7 +354,7 @@ func CompareFigures(a, b *Report) ([]Figure, error) {
 		}
 	}
 	p.Y.Min, p.Y.Max = 0, 1
-	f, err = render("compare-latency-cdf", p)
+	f, err = Render("compare-latency-cdf", p)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +368,7 @@ func CompareFigures(a, b *Report) ([]Figure, error) {
 		return nil, err
 	}
 	p.Y.Min = 0
-	f, err = render("compare-transfers", p)
+	f, err = Render("compare-transfers", p)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -44,6 +45,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	scaleTasks := fs.Int("scale-tasks", 1_000_000, "--scale: tasks of the 100-node run (the paper: 1M... 100M)")
 	sweep := fs.String("sweep", "10,30,100,300,1000", "--scale: node counts of the sweep (empty: none)")
 	sweepPerNode := fs.Int("sweep-tasks-per-node", 2000, "--scale: tasks per node in the sweep")
+	plotDir := fs.String("plot", "", "--scale: also draw the runs' throughput against node count (scale-throughput.svg and .png) in this directory")
 	pending := fs.Int("pending", 1_000_000, "--scale: tasks queued on one node for the memory-per-pending-task run (0: skip)")
 	flush := fs.Int("gcs-flush", 0, "run N empty tasks in sequence and sample the GCS's resident task table (the paper's figure 10b)")
 	es := fs.Bool("es", false, "run the evolution-strategies workload (bench/es) instead")
@@ -145,6 +147,12 @@ Flags:
 		if !*jsonOut {
 			fmt.Fprint(stdout, bench.FormatScale(rep.Scale, rep.Pending))
 		}
+		if *plotDir != "" && len(rep.Scale) > 0 {
+			if err := writeScalePlot(*plotDir, rep.Scale); err != nil {
+				fmt.Fprintf(stderr, "raysim bench: --plot: %v\n", err)
+				return exitFailed
+			}
+		}
 	case *es:
 		for _, cfg := range bench.ESConfigs() {
 			if re != nil && !re.MatchString(cfg.Name) {
@@ -193,4 +201,19 @@ Flags:
 		return exitFailed
 	}
 	return exitOK
+}
+
+// writeScalePlot draws the scale runs into dir.
+func writeScalePlot(dir string, rs []bench.ScaleResult) error {
+	f, err := bench.ScalePlot(rs)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, f.Name+".svg"), f.SVG, 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, f.Name+".png"), f.PNG, 0o644)
 }
