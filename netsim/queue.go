@@ -4,7 +4,7 @@ package netsim
 // ordered by (virtual time, sequence):
 //
 //   - ring: nbuckets buckets of width 2^bucketShift ns covering the next
-//     ~1 s of virtual time, each an unsorted list of fixed-size chunks of
+//     ~4 s of virtual time, each an unsorted list of fixed-size chunks of
 //     items (recycled through a free list: a bucket grows without copying);
 //     scheduling appends the item to a small staging batch, flushed to the
 //     buckets stageSize at a time;
@@ -79,9 +79,14 @@ func (a *hent) less(b *hent) bool {
 }
 
 const (
-	bucketShift = 14 // 16.4 µs buckets
+	bucketShift = 16 // 65.5 µs buckets
 	nbuckets    = 1 << 16
-	bucketMask  = nbuckets - 1 // horizon: 2^30 ns ≈ 1.07 s
+	bucketMask  = nbuckets - 1 // horizon: 2^32 ns ≈ 4.3 s
+
+	// A bucket's time offsets (bucketShift bits) sort in two radix passes.
+	radixBits = (bucketShift + 1) / 2
+	radixSize = 1 << radixBits
+	radixMask = radixSize - 1
 )
 
 // Buckets are lists of fixed-size chunks, recycled through a free list: a
@@ -328,8 +333,8 @@ func (q *queue) nearMin() *hent {
 // (at, seq) order. A bucket's chunks hold its items in sequence order among
 // equal times (the far items migrated into it come first, in (at, seq)
 // order, then every item scheduled into it directly, in scheduling order),
-// so a stable sort on the 14-bit time offset alone is enough: an LSD radix
-// sort in two 7-bit passes, or insertion sort for small buckets.
+// so a stable sort on the bucketShift-bit time offset alone is enough: an LSD radix
+// sort in two passes of radixBits, or insertion sort for small buckets.
 func sortBucket(a, tmp []hent, base int64) []hent {
 	n := len(a)
 	if n <= 32 {
@@ -347,11 +352,11 @@ func sortBucket(a, tmp []hent, base int64) []hent {
 		tmp = make([]hent, n)
 	}
 	tmp = tmp[:n]
-	var c0, c1 [128]int32
+	var c0, c1 [radixSize]int32
 	for i := range a {
 		d := a[i].at - base
-		c0[d&127]++
-		c1[(d>>7)&127]++
+		c0[d&radixMask]++
+		c1[(d>>radixBits)&radixMask]++
 	}
 	var s0, s1 int32
 	for i := range c0 {
@@ -359,12 +364,12 @@ func sortBucket(a, tmp []hent, base int64) []hent {
 		s1, c1[i] = s1+c1[i], s1
 	}
 	for i := range a {
-		d := (a[i].at - base) & 127
+		d := (a[i].at - base) & radixMask
 		tmp[c0[d]] = a[i]
 		c0[d]++
 	}
 	for i := range tmp {
-		d := ((tmp[i].at - base) >> 7) & 127
+		d := ((tmp[i].at - base) >> radixBits) & radixMask
 		a[c1[d]] = tmp[i]
 		c1[d]++
 	}
