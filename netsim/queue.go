@@ -91,9 +91,11 @@ const (
 
 // Buckets are lists of fixed-size chunks, recycled through a free list: a
 // bucket grows without copying, and memory follows the items queued.
+// Loading a bucket walks its chunk list, one dependent (and likely cold)
+// load per chunk: 31 items a chunk keep that walk short.
 const (
-	chunkBits = 4
-	chunkN    = 1<<chunkBits - 1 // 15 items + header: a 768 B size class
+	chunkBits = 5
+	chunkN    = 1<<chunkBits - 1 // 31 items + header: a 1536 B size class
 	chunkMask = 1<<chunkBits - 1
 )
 
