@@ -13,13 +13,15 @@ package netsim
 //     (time, seq, slot) entries order them: the bucket's own, radix-sorted
 //     once when it is loaded, merged with a 4-ary min-heap of those
 //     scheduled into near afterwards; popped slots are recycled;
-//   - far: a 4-ary min-heap of items beyond the ring's horizon, migrated
-//     into the ring as the cursor advances.
+//   - far: items beyond the ring's horizon, in a slab, ordered by a 4-ary
+//     min-heap of (time, seq, slot) entries (the same heap as near's);
+//     migrated into the ring as the cursor advances.
 //
 // A bucket becomes near when the cursor reaches it: building and sorting
 // its index reads the bucket once, sequentially, so the pops that follow
-// find their items in cache, and a pop is mostly a step along an array. An item is written once at scheduling time and read once
-// when it runs, in the same place: there is no separate slab to miss in.
+// find their items in cache, and a pop is mostly a step along an array. An
+// item is written once at scheduling time and read once when it runs, in
+// the same place: there is no separate slab to miss in.
 // Nothing on the schedule/pop path allocates once the chunks have grown to
 // their working number. The order produced is exactly (time, seq), whatever
 // the bucket width: the structure only affects speed, never the result.
@@ -36,9 +38,9 @@ const (
 )
 
 // item is one scheduled action: 48 bytes, so four items fill three cache
-// lines. Node items carry the destination
-// incarnation they were scheduled for; a mismatch at run time means the node
-// crashed (and maybe restarted) in between, and the item is dropped. payload
+// lines. Node items carry the destination incarnation they were scheduled
+// for; a mismatch at run time means the node crashed (and maybe restarted)
+// in between, and the item is dropped. payload
 // holds the message, the func() of a harness event, the *timer of a timer or
 // the *coro of a resume. An item has no sequence number of its own: where
 // the order among equal times needs one (near's heap, far), the entry that
@@ -54,20 +56,10 @@ type item struct {
 	kind    itemKind
 }
 
-// farItem is an item beyond the ring's horizon, with its sequence number.
-type farItem struct {
-	item
-	seq uint64
-}
-
-func (a *farItem) less(b *farItem) bool {
-	return a.at < b.at || (a.at == b.at && a.seq < b.seq)
-}
-
-// hent is an entry of near's index: 24 bytes, no pointers. The entries of
-// the loaded bucket (sorted) leave seq zero: every one of them was
-// scheduled before anything in the heap (nidx), so among equal times they
-// come first.
+// hent is an entry of near's index or of far: 24 bytes, no pointers. The
+// entries of the loaded bucket (sorted) leave seq zero: every one of them
+// was scheduled before anything in near's heap (nidx), so among equal times
+// they come first.
 type hent struct {
 	at  int64
 	seq uint64
@@ -125,11 +117,13 @@ type queue struct {
 	nidx   []hent   // 4-ary min-heap: entries scheduled into near since
 	tmp    []hent   // radix sort scratch
 	ring   []bucket
-	ringN  int       // items in the ring, staged ones included
-	stage  []item    // ring items not yet appended to their bucket
-	far    []farItem // 4-ary min-heap by (at, seq)
-	cur    int64     // the bucket held in near
-	spare  *chunk    // free chunks
+	ringN  int      // items in the ring, staged ones included
+	stage  []item   // ring items not yet appended to their bucket
+	far    []hent   // 4-ary min-heap of the far items' entries
+	fars   []item   // far items by slot (far entries' idx)
+	ffree  []uint32 // free slots of fars
+	cur    int64    // the bucket held in near
+	spare  *chunk   // free chunks
 }
 
 func (q *queue) init() {
@@ -195,7 +189,17 @@ func (q *queue) place(at int64, seq uint64) *item {
 		q.ringN++
 		it = &q.stage[len(q.stage)-1]
 	default:
-		it = farPush(&q.far, at, seq)
+		var slot uint32
+		if k := len(q.ffree); k > 0 {
+			slot = q.ffree[k-1]
+			q.ffree = q.ffree[:k-1]
+		} else {
+			slot = uint32(len(q.fars))
+			q.fars = append(q.fars, item{})
+		}
+		heapPush(&q.far, hent{at: at, seq: seq, idx: slot})
+		it = &q.fars[slot]
+		*it = item{}
 	}
 	it.at = at
 	return it
@@ -382,13 +386,15 @@ func sortBucket(a, tmp []hent, base int64) []hent {
 func (q *queue) migrate() {
 	lim := q.cur + nbuckets
 	for len(q.far) > 0 && q.far[0].at>>bucketShift < lim {
-		var e farItem
-		farPop(&q.far, &e)
-		*q.place(e.at, e.seq) = e.item
+		e := heapPop(&q.far)
+		it := q.fars[e.idx]
+		q.fars[e.idx] = item{} // let the GC have its payload
+		q.ffree = append(q.ffree, e.idx)
+		*q.place(e.at, e.seq) = it
 	}
 }
 
-// ---- 4-ary min-heaps: near's index ([]hent) and far ([]farItem) ----
+// ---- the 4-ary min-heap of entries: near's index and far ----
 
 func heapPush(hp *[]hent, e hent) {
 	h := append(*hp, e)
@@ -440,56 +446,4 @@ func siftDown(h []hent, i int, e hent) {
 		i = m
 	}
 	h[i] = e
-}
-
-// farPush makes room for an item with key (at, seq) in the heap and
-// returns its slot (zeroed).
-func farPush(hp *[]farItem, at int64, seq uint64) *item {
-	h := append(*hp, farItem{})
-	key := farItem{item: item{at: at}, seq: seq}
-	i := len(h) - 1
-	for i > 0 {
-		p := (i - 1) >> 2
-		if !key.less(&h[p]) {
-			break
-		}
-		h[i] = h[p]
-		i = p
-	}
-	h[i] = key
-	*hp = h
-	return &h[i].item
-}
-
-// farPop removes the minimum item into out.
-func farPop(hp *[]farItem, out *farItem) {
-	h := *hp
-	*out = h[0]
-	n := len(h) - 1
-	last := h[n]
-	h[n] = farItem{}
-	h = h[:n]
-	if n > 0 {
-		i := 0
-		for {
-			c := i<<2 + 1
-			if c >= n {
-				break
-			}
-			m := c
-			end := min(c+4, n)
-			for j := c + 1; j < end; j++ {
-				if h[j].less(&h[m]) {
-					m = j
-				}
-			}
-			if !h[m].less(&last) {
-				break
-			}
-			h[i] = h[m]
-			i = m
-		}
-		h[i] = last
-	}
-	*hp = h
 }
