@@ -31,6 +31,45 @@ func (c *durableCounter) Restore(b []byte) error {
 
 var errBadCheckpoint = ray.ErrTaskFailed
 
+// counterAcrossCrash counts to 5 on a DurableCounter actor created with
+// opts on node "w", lets that node crash and come back, and returns what
+// the 6th incr returns; onEvent (optional) sees the run's trace events.
+func counterAcrossCrash(t *testing.T, onEvent func(*transport.Event), opts ...ray.Option) int64 {
+	reg := ray.NewRegistry()
+	cls := ray.RegisterActor0(reg, "DurableCounter", func(ctx context.Context) (*durableCounter, error) {
+		return &durableCounter{}, nil
+	})
+	incr := ray.Method0(cls, "incr", func(ctx context.Context, c *durableCounter) (int64, error) {
+		c.n++
+		return c.n, nil
+	})
+	nodes := []ray.NodeConfig{
+		{Name: "head", CPUs: 1},
+		{Name: "w", CPUs: 1, Resources: map[string]float64{"w": 1}},
+	}
+	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 3, WireCheck: true, OnEvent: onEvent}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	w := netsim.NodeID(ray.RayletID(1))
+	c.Netsim().At(100*time.Millisecond, func() { c.Netsim().Crash(w) })
+	c.Netsim().At(200*time.Millisecond, func() { c.Netsim().Restart(w) })
+	var sixth int64
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		h := cls.Options(append([]ray.Option{ray.Resource("w", 1), ray.MaxRestarts(1)}, opts...)...).New(ctx)
+		for i := int64(1); i <= 5; i++ {
+			v, err := ray.Get(ctx, incr.Remote(ctx, h))
+			require.NoError(t, err)
+			require.Equal(t, i, v)
+		}
+		require.NoError(t, ray.Compute(ctx, 2*time.Second)) // the node dies and comes back
+		v, err := ray.Get(ctx, incr.Remote(ctx, h))
+		require.NoError(t, err)
+		sixth = v
+		return nil
+	}))
+	return sixth
+}
+
 // TestActorCheckpointSurvivesRestart: an actor on a node that crashes is
 // restarted elsewhere; with checkpoints it resumes from its saved state,
 // without them from its constructor's.
@@ -41,37 +80,7 @@ func TestActorCheckpointSurvivesRestart(t *testing.T) {
 		want  int64
 	}{{"checkpointed", 1, 6}, {"not checkpointed", 0, 1}} {
 		t.Run(tc.name, func(t *testing.T) {
-			reg := ray.NewRegistry()
-			cls := ray.RegisterActor0(reg, "DurableCounter", func(ctx context.Context) (*durableCounter, error) {
-				return &durableCounter{}, nil
-			})
-			incr := ray.Method0(cls, "incr", func(ctx context.Context, c *durableCounter) (int64, error) {
-				c.n++
-				return c.n, nil
-			})
-			nodes := []ray.NodeConfig{
-				{Name: "head", CPUs: 1},
-				{Name: "w", CPUs: 1, Resources: map[string]float64{"w": 1}},
-			}
-			c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 3, WireCheck: true}, reg)
-			require.NoError(t, err)
-			defer c.Close()
-			w := netsim.NodeID(ray.RayletID(1))
-			c.Netsim().At(100*time.Millisecond, func() { c.Netsim().Crash(w) })
-			c.Netsim().At(200*time.Millisecond, func() { c.Netsim().Restart(w) })
-			require.NoError(t, c.Run(func(ctx context.Context) error {
-				h := cls.Options(ray.Resource("w", 1), ray.MaxRestarts(1), ray.CheckpointEvery(tc.every)).New(ctx)
-				for i := int64(1); i <= 5; i++ {
-					v, err := ray.Get(ctx, incr.Remote(ctx, h))
-					require.NoError(t, err)
-					require.Equal(t, i, v)
-				}
-				require.NoError(t, ray.Compute(ctx, 2*time.Second)) // the node dies and comes back
-				v, err := ray.Get(ctx, incr.Remote(ctx, h))
-				require.NoError(t, err)
-				require.Equal(t, tc.want, v)
-				return nil
-			}))
+			require.Equal(t, tc.want, counterAcrossCrash(t, nil, ray.CheckpointEvery(tc.every)))
 		})
 	}
 }
@@ -86,43 +95,14 @@ func TestActorReplayRebuildsState(t *testing.T) {
 		replayed int
 	}{{"no checkpoints", 0, 5}, {"checkpoint every 2", 2, 1}, {"checkpoint every method", 1, 0}} {
 		t.Run(tc.name, func(t *testing.T) {
-			reg := ray.NewRegistry()
-			cls := ray.RegisterActor0(reg, "DurableCounter", func(ctx context.Context) (*durableCounter, error) {
-				return &durableCounter{}, nil
-			})
-			incr := ray.Method0(cls, "incr", func(ctx context.Context, c *durableCounter) (int64, error) {
-				c.n++
-				return c.n, nil
-			})
-			nodes := []ray.NodeConfig{
-				{Name: "head", CPUs: 1},
-				{Name: "w", CPUs: 1, Resources: map[string]float64{"w": 1}},
-			}
 			replays := 0
 			onEvent := func(ev *transport.Event) {
 				if ev.Kind == transport.EvTaskFinished && ev.Detail == "replay" {
 					replays++
 				}
 			}
-			c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 3, WireCheck: true, OnEvent: onEvent}, reg)
-			require.NoError(t, err)
-			defer c.Close()
-			w := netsim.NodeID(ray.RayletID(1))
-			c.Netsim().At(100*time.Millisecond, func() { c.Netsim().Crash(w) })
-			c.Netsim().At(200*time.Millisecond, func() { c.Netsim().Restart(w) })
-			require.NoError(t, c.Run(func(ctx context.Context) error {
-				h := cls.Options(ray.Resource("w", 1), ray.MaxRestarts(1), ray.CheckpointEvery(tc.every), ray.ReplayMethods()).New(ctx)
-				for i := int64(1); i <= 5; i++ {
-					v, err := ray.Get(ctx, incr.Remote(ctx, h))
-					require.NoError(t, err)
-					require.Equal(t, i, v)
-				}
-				require.NoError(t, ray.Compute(ctx, 2*time.Second)) // the node dies and comes back
-				v, err := ray.Get(ctx, incr.Remote(ctx, h))
-				require.NoError(t, err)
-				require.Equal(t, int64(6), v, "the state the methods built survives the restart")
-				return nil
-			}))
+			sixth := counterAcrossCrash(t, onEvent, ray.CheckpointEvery(tc.every), ray.ReplayMethods())
+			require.Equal(t, int64(6), sixth, "the state the methods built survives the restart")
 			require.Equal(t, tc.replayed, replays, "methods re-run on restart")
 		})
 	}
