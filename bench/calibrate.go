@@ -155,8 +155,8 @@ func loopbackLatency() (time.Duration, error) {
 
 // Calibrate measures this machine and returns a cost profile. It runs the
 // component measurements directly (a loopback Env) and, for the costs
-// that only exist end to end (dispatch, object put/get), microbenchmarks
-// on a 1-node loopback TCP cluster.
+// that only exist end to end, microbenchmarks (object put/get) and a
+// scenario-runner run (dispatch) on a 1-node loopback TCP cluster.
 func Calibrate(ctx context.Context, d time.Duration) (Calibration, error) {
 	cal := Calibration{Sources: map[string]string{}, Machine: ThisMachine()}
 	p := &cal.Profile

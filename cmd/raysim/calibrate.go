@@ -44,9 +44,10 @@ func cmdCalibrate(args []string, stdout, stderr io.Writer) int {
 
 Measures this machine's per-operation costs of the runtime (GCS read/write,
 scheduling decision, message codec directly against the components; object
-put/get, per-MiB copy and task dispatch from microbenchmarks on a loopback
-TCP cluster) and prints the cost profile; -o writes it as a costs file that
-scenarios name with cluster: {costs: {profile: PATH}}.
+put/get and per-MiB copy from microbenchmarks on a loopback TCP cluster;
+task dispatch from a scenario-runner run of empty tasks on one TCP node) and
+prints the cost profile; -o writes it as a costs file that scenarios name
+with cluster: {costs: {profile: PATH}}.
 
 --fidelity FILE runs the scenario on the loopback TCP cluster and in the
 simulator with the profile and the measured loopback latency, and prints
