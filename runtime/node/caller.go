@@ -19,6 +19,7 @@ type Caller struct {
 	children uint64
 	puts     uint32
 	seqs     map[transport.ActorID]uint64
+	ev       transport.Event // Submit's event (a Caller is used by one goroutine at a time)
 }
 
 type callerKey struct{}
@@ -105,6 +106,14 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 	if spec.NumReturns == 0 && !spec.ActorCreation {
 		spec.NumReturns = 1
 	}
+	// The task is submitted now, as the caller sees it (Ray counts a task's
+	// latency from .remote()): the event is emitted here, not when the
+	// raylet gets to it, so the queue a burst builds counts in the latency
+	// on TCP as in netsim. Object.Task names the parent (the submitting
+	// task or driver), so a trace can nest dynamic task graphs.
+	c.ev = transport.Event{Kind: transport.EvTaskSubmitted, Node: c.r.self, Task: spec.ID, Object: transport.ObjectID{Task: spec.Parent}, Detail: spec.Name}
+	c.r.env.Emit(&c.ev)
+	c.ev = transport.Event{}
 	// Submission is asynchronous, as a core worker's is: the spec joins the
 	// raylet's queue of work (it runs when the raylet is free) and the
 	// caller goes on, so a burst of submissions builds a queue.

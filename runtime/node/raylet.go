@@ -294,10 +294,7 @@ func (r *Raylet) producesLocally(id transport.ObjectID) bool {
 
 // submit takes a task from local user code.
 func (r *Raylet) submit(spec *transport.TaskSpec) {
-	r.Stats.Submitted++
-	// Object.Task names the parent (the submitting task or driver), so a
-	// trace can nest dynamic task graphs.
-	r.emit(transport.Event{Kind: transport.EvTaskSubmitted, Node: r.self, Task: spec.ID, Object: transport.ObjectID{Task: spec.Parent}, Detail: spec.Name})
+	r.Stats.Submitted++ // its task.submitted was emitted by the caller (Caller.Submit)
 	r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsAddTask{Spec: *spec})
 	if spec.Actor != 0 { // tasks are owned when they leave the node (spill)
 		r.own(spec)
