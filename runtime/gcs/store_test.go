@@ -1,0 +1,99 @@
+package gcs
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
+
+	"raysim/runtime/transport"
+)
+
+// TestMemStoreModel: random writes, deletes, syncs and crashes on a MemStore
+// read back as a plain model of synced and unsynced maps says they should.
+func TestMemStoreModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		m := NewMemStore()
+		type model map[Table]map[string][]byte
+		clone := func(in model) model {
+			out := model{}
+			for tb, kv := range in {
+				out[tb] = map[string][]byte{}
+				for k, v := range kv {
+					out[tb][k] = v
+				}
+			}
+			return out
+		}
+		cur, synced := model{}, model{}
+		// Short ID-like keys and long name-like ones, few enough to collide.
+		key := rapid.Custom(func(t *rapid.T) []byte {
+			n := rapid.SampledFrom([]int{0, 1, 8, 16, 17, 30}).Draw(t, "len")
+			return bytes.Repeat([]byte{byte(rapid.IntRange(0, 3).Draw(t, "b"))}, n)
+		})
+		table := rapid.SampledFrom([]Table{TableObjects, TableTasks, TableNames})
+		for i := range rapid.IntRange(1, 60).Draw(t, "ops") {
+			tb, k := table.Draw(t, "table"), key.Draw(t, "key")
+			switch op := rapid.IntRange(0, 9).Draw(t, "op"); {
+			case op < 5:
+				v := []byte(fmt.Sprint(i))
+				m.Put(tb, k, v)
+				if cur[tb] == nil {
+					cur[tb] = map[string][]byte{}
+				}
+				cur[tb][string(k)] = v
+			case op < 7:
+				m.Delete(tb, k)
+				delete(cur[tb], string(k))
+			case op < 9:
+				require.NoError(t, m.Sync())
+				synced = clone(cur)
+			default:
+				m.Crash()
+				cur = clone(synced)
+			}
+			for _, tb := range []Table{TableObjects, TableTasks, TableNames} {
+				require.Equal(t, len(cur[tb]), m.Len(tb), "len of table %d", tb)
+				var prev []byte
+				n := 0
+				m.Scan(tb, func(k, v []byte) bool {
+					require.True(t, n == 0 || bytes.Compare(prev, k) < 0, "scan out of order")
+					require.Equal(t, cur[tb][string(k)], v, "scan %q", k)
+					prev, n = bytes.Clone(k), n+1
+					return true
+				})
+				require.Equal(t, len(cur[tb]), n)
+				for k, v := range cur[tb] {
+					got, ok := m.Get(tb, []byte(k))
+					require.True(t, ok, "get %q", k)
+					require.Equal(t, v, got)
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkShardTasks: the GCS's per-task work (the task written, its
+// return object located, the task flushed) with the tables holding a
+// million tasks, as they do in a long run.
+func BenchmarkShardTasks(b *testing.B) {
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	sh := New(fakeEnv{self: 10}, Config{Layout: l})
+	id := 0
+	task := func() {
+		id++
+		spec := transport.TaskSpec{ID: transport.TaskID(uint64(id) * 0x9E3779B97F4A7C15), NumReturns: 1, Func: "f", Owner: 1}
+		sh.Handle(1, &transport.GcsAddTask{Spec: spec})
+		sh.Handle(1, &transport.GcsAddObject{Object: spec.Return(0), Node: 1, Size: 8})
+	}
+	for range 1_000_000 {
+		task()
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		task()
+	}
+}
