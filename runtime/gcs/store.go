@@ -79,15 +79,143 @@ func (o *overlay) reset() {
 	o.writes = 0
 }
 
-// MemStore is the simulator's store: a "disk" (the durable maps) that
-// outlives the component using it — the cluster builder keeps one per GCS
-// endpoint and hands it to every incarnation — and a page cache of unsynced
-// writes that Crash throws away.
+// MemStore is the simulator's store: a "disk" that outlives the component
+// using it — the cluster builder keeps one per GCS endpoint and hands it to
+// every incarnation — with a page cache of unsynced writes that Crash throws
+// away.
+//
+// A GCS writes a few entries per task and its tables grow to millions of
+// entries, so the layout is chosen for that:
+//   - Writes go straight to the tables, each recording how to undo it; Sync
+//     forgets the undo log and Crash replays it backwards. (A page cache of
+//     pending writes copied over at each Sync would hash every key twice.)
+//   - Values live in an append-only arena of large chunks, and a table maps
+//     a key to a value's place in it. Keys of up to 16 bytes (every ID key)
+//     are stored inline, so a table of ID keys holds no pointers: the garbage
+//     collector skips it, a write allocates nothing, and a lookup has no
+//     pointer to chase. Values overwritten or deleted become garbage in the
+//     arena; a Sync compacts it when garbage outweighs live data.
 type MemStore struct {
-	durable [numTables + 1]map[string][]byte
-	overlay
-	// Syncs and Lost count syncs and writes lost to crashes.
+	tables [numTables + 1]memTable
+	arena  memArena
+	undo   []undoRec
+	// Syncs and Lost count syncs and writes lost to crashes (a key written
+	// several times since the last sync counts once).
 	Syncs, Lost int
+}
+
+// memKey is a short key inline: its bytes and its length.
+type memKey struct {
+	b [16]byte
+	n uint8
+}
+
+// shortKey is the inline form of key, if it fits.
+func shortKey(key []byte) (memKey, bool) {
+	var k memKey
+	if len(key) > len(k.b) {
+		return k, false
+	}
+	k.n = uint8(copy(k.b[:], key))
+	return k, true
+}
+
+func (k *memKey) bytes() []byte { return k.b[:k.n] }
+
+// memVal is a value's place in the arena.
+type memVal struct{ chunk, off, n uint32 }
+
+// memArena holds values back to back in chunks that are only appended to,
+// so a slice handed out by get stays valid and unchanged.
+type memArena struct {
+	chunks      [][]byte
+	total, live int // bytes appended, and bytes of values still referenced
+}
+
+const memChunk = 1 << 20
+
+func (a *memArena) add(v []byte) memVal {
+	last := len(a.chunks) - 1
+	if last < 0 || len(a.chunks[last])+len(v) > cap(a.chunks[last]) {
+		a.chunks = append(a.chunks, make([]byte, 0, max(memChunk, len(v))))
+		last++
+	}
+	c := a.chunks[last]
+	a.chunks[last] = append(c, v...)
+	a.total += len(v)
+	a.live += len(v)
+	return memVal{chunk: uint32(last), off: uint32(len(c)), n: uint32(len(v))}
+}
+
+func (a *memArena) get(v memVal) []byte {
+	return a.chunks[v.chunk][v.off : v.off+v.n : v.off+v.n]
+}
+
+// memTable is one table: short keys inline, longer ones (names, metadata)
+// as strings.
+type memTable struct {
+	short map[memKey]memVal
+	long  map[string]memVal
+}
+
+func (t *memTable) get(key []byte) (memVal, bool) {
+	if k, ok := shortKey(key); ok {
+		v, ok := t.short[k]
+		return v, ok
+	}
+	v, ok := t.long[string(key)]
+	return v, ok
+}
+
+// set writes (or, if !present, deletes) a key — short, or else long — and
+// returns what it held.
+func (t *memTable) set(key memKey, long string, value memVal, present bool) (old memVal, had bool) {
+	if long == "" {
+		if t.short == nil {
+			t.short = make(map[memKey]memVal)
+		}
+		old, had = t.short[key]
+		if present {
+			t.short[key] = value
+		} else if had {
+			delete(t.short, key)
+		}
+		return old, had
+	}
+	if t.long == nil {
+		t.long = make(map[string]memVal)
+	}
+	old, had = t.long[long]
+	if present {
+		t.long[long] = value
+	} else if had {
+		delete(t.long, long)
+	}
+	return old, had
+}
+
+func (t *memTable) len() int { return len(t.short) + len(t.long) }
+
+// keys returns the table's keys in order.
+func (t *memTable) keys() [][]byte {
+	keys := make([][]byte, 0, t.len())
+	for k := range t.short {
+		keys = append(keys, k.bytes())
+	}
+	for k := range t.long {
+		keys = append(keys, []byte(k))
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	return keys
+}
+
+// undoRec restores one key of one table to what it held before a write.
+type undoRec struct {
+	t    Table
+	had  bool
+	key  memKey
+	long string // the key, when it is too long for key
+	old  memVal
 }
 
 // NewMemStore returns an empty store.
@@ -96,72 +224,102 @@ func NewMemStore() *MemStore { return &MemStore{} }
 // Crash loses every write since the last Sync, as a crashed machine does.
 // The cluster builder calls it when it starts a new incarnation on the store.
 func (m *MemStore) Crash() {
-	for _, p := range m.pending {
-		m.Lost += len(p)
+	type lostKey struct {
+		t    Table
+		key  memKey
+		long string
 	}
-	m.reset()
+	lost := make(map[lostKey]struct{}, len(m.undo))
+	for i := len(m.undo) - 1; i >= 0; i-- {
+		u := &m.undo[i]
+		m.set(u.t, u.key, u.long, u.old, u.had)
+		lost[lostKey{u.t, u.key, u.long}] = struct{}{}
+	}
+	m.Lost += len(lost)
+	m.forget()
+}
+
+// forget drops the undo log, keeping its memory for the next writes.
+func (m *MemStore) forget() {
+	clear(m.undo)
+	m.undo = m.undo[:0]
 }
 
 func (m *MemStore) Get(t Table, key []byte) ([]byte, bool) {
-	if v, del, ok := m.get(t, key); ok {
-		return v, !del
+	v, ok := m.tables[t].get(key)
+	if !ok {
+		return nil, false
 	}
-	v, ok := m.durable[t][string(key)]
-	return v, ok
+	return m.arena.get(v), true
 }
 
-func (m *MemStore) Put(t Table, key, value []byte) { m.put(t, key, slices.Clone(value)) }
-func (m *MemStore) Delete(t Table, key []byte)     { m.put(t, key, nil) }
+func (m *MemStore) Put(t Table, key, value []byte) {
+	if value == nil { // a nil value is a delete, as in overlay
+		m.Delete(t, key)
+		return
+	}
+	m.write(t, key, m.arena.add(value), true)
+}
+
+func (m *MemStore) Delete(t Table, key []byte) { m.write(t, key, memVal{}, false) }
+
+func (m *MemStore) write(t Table, key []byte, v memVal, present bool) {
+	k, short := shortKey(key)
+	var long string
+	if !short {
+		long = string(key)
+	}
+	if old, had := m.set(t, k, long, v, present); had || present {
+		m.undo = append(m.undo, undoRec{t: t, had: had, key: k, long: long, old: old})
+	}
+}
+
+// set is memTable.set keeping the arena's count of live bytes.
+func (m *MemStore) set(t Table, key memKey, long string, v memVal, present bool) (memVal, bool) {
+	old, had := m.tables[t].set(key, long, v, present)
+	if had {
+		m.arena.live -= int(old.n)
+	}
+	if present {
+		m.arena.live += int(v.n)
+	}
+	return old, had
+}
 
 func (m *MemStore) Sync() error {
-	for t, p := range m.pending {
-		for k, v := range p {
-			if m.durable[t] == nil {
-				m.durable[t] = make(map[string][]byte)
-			}
-			if v == nil {
-				delete(m.durable[t], k)
-			} else {
-				m.durable[t][k] = v
-			}
-		}
-	}
-	m.reset()
+	m.forget()
 	m.Syncs++
+	if garbage := m.arena.total - m.arena.live; garbage > 4*memChunk && garbage > m.arena.live {
+		m.compact()
+	}
 	return nil
 }
 
-func (m *MemStore) Scan(t Table, f func(key, value []byte) bool) {
-	keys := make([]string, 0, len(m.durable[t])+len(m.pending[t]))
-	for k := range m.durable[t] {
-		keys = append(keys, k)
-	}
-	for k := range m.pending[t] {
-		if _, ok := m.durable[t][k]; !ok {
-			keys = append(keys, k)
+// compact copies the live values to a new arena. It needs an empty undo log:
+// the log points into the old arena.
+func (m *MemStore) compact() {
+	var fresh memArena
+	for t := range m.tables {
+		tb := &m.tables[t]
+		for k, v := range tb.short {
+			tb.short[k] = fresh.add(m.arena.get(v))
+		}
+		for k, v := range tb.long {
+			tb.long[k] = fresh.add(m.arena.get(v))
 		}
 	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if v, ok := m.Get(t, []byte(k)); ok && !f([]byte(k), v) {
+	m.arena = fresh
+}
+
+func (m *MemStore) Scan(t Table, f func(key, value []byte) bool) {
+	for _, k := range m.tables[t].keys() {
+		if v, ok := m.Get(t, k); ok && !f(k, v) {
 			return
 		}
 	}
 }
 
-func (m *MemStore) Len(t Table) int {
-	n := len(m.durable[t])
-	for k, v := range m.pending[t] {
-		_, in := m.durable[t][k]
-		switch {
-		case v == nil && in:
-			n--
-		case v != nil && !in:
-			n++
-		}
-	}
-	return n
-}
+func (m *MemStore) Len(t Table) int { return m.tables[t].len() }
 
 // BoltStore keeps the tables in a bbolt file (one bucket per table), for
 // GCS endpoints of a real cluster. Writes are buffered and committed in one
