@@ -182,7 +182,10 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		if e := s.object(m.Object); e != nil {
 			e.nodes = slices.DeleteFunc(e.nodes, func(n transport.NodeID) bool { return n == m.Node })
 			s.saveObject(m.Object)
+			s.flushObject(m.Object)
 		}
+	case *transport.GcsFreeObjects:
+		s.free(m.Objects)
 	case *transport.GcsSubscribeObject:
 		s.subscribe(from, m.Object)
 	case *transport.RegisterNode:
@@ -291,6 +294,32 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 	s.flushObject(m.Object)
 	if m.Owner != 0 {
 		s.env.Send(m.Owner, &transport.TaskDone{Task: m.Object.Task, Node: m.Node})
+	}
+}
+
+// free tells the nodes holding copies of objects their owner freed to drop
+// them, one FreeObjects per node, nodes in the order first met. The
+// locations go as the nodes report their copies gone (GcsRemoveObject): a
+// copy a running task reads outlives the free for a while.
+func (s *Shard) free(ids []transport.ObjectID) {
+	var order []transport.NodeID
+	per := map[transport.NodeID][]transport.ObjectID{}
+	for _, id := range ids {
+		s.env.Charge(s.costs.GCSRead)
+		e := s.object(id)
+		if e == nil {
+			continue
+		}
+		for _, n := range e.nodes {
+			if _, ok := per[n]; !ok {
+				order = append(order, n)
+			}
+			per[n] = append(per[n], id)
+		}
+		s.flushObject(id)
+	}
+	for _, n := range order {
+		s.env.Send(n, &transport.FreeObjects{Objects: per[n]})
 	}
 }
 

@@ -332,12 +332,13 @@ func (s *Shard) objectOrNew(id transport.ObjectID) *objectEntry {
 	return e
 }
 
-// flushObject drops a settled object entry from memory — it exists, has a
-// copy and nobody waits for it — keeping it in the store (written through),
-// so the object table, like the task table, stays bounded while tasks pass
+// flushObject drops a settled object entry from memory — it exists and
+// nobody waits for it (it may have no copy left: freed, evicted or lost; a
+// reader then rebuilds it) — keeping it in the store (written through), so
+// the object table, like the task table, stays bounded while tasks pass
 // (the Ray paper's figure 10b).
 func (s *Shard) flushObject(id transport.ObjectID) {
-	if e := s.objects[id]; e != nil && e.created && len(e.nodes) > 0 && len(e.subs) == 0 {
+	if e := s.objects[id]; e != nil && e.created && len(e.subs) == 0 {
 		delete(s.objects, id)
 		s.flushedObjects++
 	}

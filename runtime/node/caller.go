@@ -270,6 +270,26 @@ func (c *Caller) Cancel(id transport.TaskID, force bool) {
 	})
 }
 
+// Free tells the GCS the caller is done with objects: every copy is dropped
+// (see transport.GcsFreeObjects). It does not wait for the drops.
+func (c *Caller) Free(ids []transport.ObjectID) {
+	c.r.env.Await(func(wake func()) {
+		var order []transport.NodeID
+		per := map[transport.NodeID][]transport.ObjectID{}
+		for _, id := range ids {
+			sh := c.r.cfg.Layout.ShardOfObject(id)
+			if _, ok := per[sh]; !ok {
+				order = append(order, sh)
+			}
+			per[sh] = append(per[sh], id)
+		}
+		for _, sh := range order {
+			c.r.gcs.Send(sh, &transport.GcsFreeObjects{Objects: per[sh]})
+		}
+		wake()
+	})
+}
+
 // KillActor ends an actor wherever it lives.
 func (c *Caller) KillActor(id transport.ActorID) {
 	c.r.env.Await(func(wake func()) {

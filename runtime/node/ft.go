@@ -186,7 +186,7 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 		return
 	}
 	if id.Put {
-		r.loseObject(id, "the object was made by Put and its node died: it has no lineage to rebuild it from")
+		r.loseObject(id, "the object was made by Put and every copy is gone (its node died, or it was freed): it has no lineage to rebuild it from")
 		return
 	}
 	if r.reconstructing[id.Task] || r.owned[id.Task] != nil {

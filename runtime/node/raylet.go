@@ -245,6 +245,12 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.onNodeDead(m)
 	case *transport.ObjectLost:
 		r.onObjectLost(m.Object)
+	case *transport.FreeObjects:
+		for _, id := range m.Objects {
+			if r.store.Free(id) {
+				r.dropped(id)
+			}
+		}
 	case *transport.TaskInfo:
 		r.onTaskInfo(m)
 	case *transport.ActorCheckpoint:
@@ -445,9 +451,17 @@ func (r *Raylet) resolveArgs(t *task, ready func()) {
 
 func (r *Raylet) unpinArgs(t *task) {
 	for _, id := range t.pinned {
-		r.store.Unpin(id)
+		if r.store.Unpin(id) {
+			r.dropped(id)
+		}
 	}
 	t.pinned = nil
+}
+
+// dropped tells the GCS a freed object's copy here is gone.
+func (r *Raylet) dropped(id transport.ObjectID) {
+	r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: id, Detail: "freed"})
+	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsRemoveObject{Object: id, Node: r.self})
 }
 
 func (r *Raylet) argValues(t *task) []transport.Value {

@@ -24,6 +24,7 @@ type Entry struct {
 	prev    *Entry // LRU list, most recent at the tail
 	next    *Entry
 	inLRU   bool
+	freed   bool // dropped at the last Unpin
 }
 
 // Store is one node's object store.
@@ -68,9 +69,9 @@ func (s *Store) Contains(id transport.ObjectID) bool {
 
 // Put stores an object. It evicts least-recently-used unpinned copies to make
 // room and returns their IDs (the caller tells the GCS). Primary copies are
-// pinned: raysim has no distributed reference counting, so the copy a task
-// made is kept (like Ray's pinned primary copy) while fetched copies are a
-// cache. When even eviction cannot make room the object is admitted over
+// pinned until their owner frees them (Free): raysim has no distributed
+// reference counting, so the copy a task made is kept (like Ray's pinned
+// primary copy) while fetched copies are a cache. When even eviction cannot make room the object is admitted over
 // capacity and over reports it; an object larger than the store is refused.
 func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evicted []transport.ObjectID, over bool, err error) {
 	size := v.SizeOf()
@@ -78,6 +79,7 @@ func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evi
 		return nil, false, fmt.Errorf("%w: %s is %d bytes, store holds %d", ErrTooLarge, id, size, s.capacity)
 	}
 	if old, ok := s.objects[id]; ok { // immutable: a second copy changes nothing
+		old.freed = false // but is wanted again (rebuilt after a free)
 		if primary && !old.Primary {
 			old.Primary = true
 			if old.inLRU {
@@ -117,12 +119,36 @@ func (s *Store) Pin(id transport.ObjectID) bool {
 	return true
 }
 
-// Unpin releases one Pin.
-func (s *Store) Unpin(id transport.ObjectID) {
-	if e, ok := s.objects[id]; ok && e.pins > 0 {
-		e.pins--
-		s.relink(e)
+// Unpin releases one Pin. It reports whether that dropped the object: its
+// owner freed it while it was pinned (see Free).
+func (s *Store) Unpin(id transport.ObjectID) (dropped bool) {
+	e, ok := s.objects[id]
+	if !ok || e.pins == 0 {
+		return false
 	}
+	e.pins--
+	if e.pins == 0 && e.freed {
+		s.remove(e)
+		return true
+	}
+	s.relink(e)
+	return false
+}
+
+// Free drops an object its owner freed, or, while it is pinned (a task
+// reads it), when the last Unpin comes. It reports whether the object went
+// now.
+func (s *Store) Free(id transport.ObjectID) (dropped bool) {
+	e, ok := s.objects[id]
+	if !ok {
+		return false
+	}
+	if e.pins == 0 {
+		s.remove(e)
+		return true
+	}
+	e.freed = true
+	return false
 }
 
 // Delete drops an object (lost or freed).

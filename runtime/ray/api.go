@@ -157,6 +157,27 @@ func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	return nil
 }
 
+// Free says the caller is done with the objects of refs, as Ray's free
+// does: every copy is dropped from the object stores (a copy a running task
+// reads, once the task is done with it), so a long run's stores hold only
+// what is still wanted. raysim has no distributed reference counting: a
+// ref's objects stay until it is freed or its node dies. Free does not wait
+// for the drops. A ref freed before its task finished frees nothing. A later
+// Get of a freed ref rebuilds the object from lineage, as for a lost one
+// (the task runs again; a Put object cannot be rebuilt).
+func Free[T any](ctx context.Context, refs ...Ref[T]) error {
+	c, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	ids := make([]transport.ObjectID, len(refs))
+	for i, r := range refs {
+		ids[i] = r.id
+	}
+	c.Free(ids)
+	return nil
+}
+
 // Compute spends d of CPU time in the calling task: virtual time in netsim
 // (the task's worker is busy), a sleep on TCP.
 func Compute(ctx context.Context, d time.Duration) error {

@@ -208,6 +208,25 @@ var semanticCases = []semanticCase{
 		_, err = ray.Get(ctx, s.double.Remote(ctx, s.fail.Remote(ctx, 1)))
 		assert.Error(t, err)
 	}},
+	{"free", func(t *testing.T, ctx context.Context, s *suite) {
+		var refs []ray.Ref[int]
+		for i := 0; i < 50; i++ {
+			refs = append(refs, s.double.Options(ray.Spread()).Remote(ctx, i))
+		}
+		vs, err := ray.GetAll(ctx, refs, -1)
+		require.NoError(t, err)
+		// An argument freed while a task waits to read it stays for the task.
+		slow := s.slow.Remote(ctx, 20)
+		sum := s.add.Remote(ctx, refs[0], slow)
+		require.NoError(t, ray.Free(ctx, refs...))
+		v, err := ray.Get(ctx, sum)
+		require.NoError(t, err)
+		assert.Equal(t, 20, v)
+		// A freed object read again is rebuilt from lineage.
+		again, err := ray.GetAll(ctx, refs, -1)
+		require.NoError(t, err)
+		assert.Equal(t, vs, again)
+	}},
 }
 
 // testNodes is the cluster shape of the semantic suite: node 1 has the only

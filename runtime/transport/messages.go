@@ -196,6 +196,26 @@ func (e *Encoder) Nodes(ns []NodeID) {
 	}
 }
 
+// Objects encodes a list of object IDs.
+func (e *Encoder) Objects(ids []ObjectID) {
+	e.Uvarint(uint64(len(ids)))
+	for _, id := range ids {
+		e.Object(id)
+	}
+}
+
+func (d *Decoder) Objects() []ObjectID {
+	n := d.Count(MaxCount, 9)
+	if n == 0 {
+		return nil
+	}
+	ids := make([]ObjectID, n)
+	for i := range ids {
+		ids[i] = d.Object()
+	}
+	return ids
+}
+
 func (d *Decoder) Nodes() []NodeID {
 	n := d.Count(MaxCount, 1)
 	if n == 0 {
@@ -238,6 +258,8 @@ const (
 	KindGcsGetActorCheckpoint
 	KindActorCheckpoint
 	KindGcsActorMethod
+	KindGcsFreeObjects
+	KindFreeObjects
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -271,6 +293,24 @@ type ActorCheckpoint struct {
 	// creation, when none was Found), in order (actors created with Replay).
 	Log []TaskSpec
 }
+
+// GcsFreeObjects: the owner is done with these objects (ray.Free). The GCS
+// tells every node holding a copy to drop it (FreeObjects). Each entry stays
+// in the object table, created and, once the copies are gone, with none: a
+// later reader rebuilds the object from lineage, as a lost one.
+type GcsFreeObjects struct{ Objects []ObjectID }
+
+// FreeObjects tells a raylet to drop its copies of objects their owner
+// freed; a copy a task still reads goes when the task is done with it.
+type FreeObjects struct{ Objects []ObjectID }
+
+func (*GcsFreeObjects) Kind() Kind { return KindGcsFreeObjects }
+func (*FreeObjects) Kind() Kind    { return KindFreeObjects }
+
+func (m *GcsFreeObjects) MarshalWire(e *Encoder)   { e.Objects(m.Objects) }
+func (m *GcsFreeObjects) UnmarshalWire(d *Decoder) { m.Objects = d.Objects() }
+func (m *FreeObjects) MarshalWire(e *Encoder)      { e.Objects(m.Objects) }
+func (m *FreeObjects) UnmarshalWire(d *Decoder)    { m.Objects = d.Objects() }
 
 func (*GcsActorCheckpoint) Kind() Kind    { return KindGcsActorCheckpoint }
 func (*GcsGetActorCheckpoint) Kind() Kind { return KindGcsGetActorCheckpoint }
@@ -695,4 +735,6 @@ func init() {
 	register(KindGcsGetActorCheckpoint, func() Message { return new(GcsGetActorCheckpoint) })
 	register(KindActorCheckpoint, func() Message { return new(ActorCheckpoint) })
 	register(KindGcsActorMethod, func() Message { return new(GcsActorMethod) })
+	register(KindGcsFreeObjects, func() Message { return new(GcsFreeObjects) })
+	register(KindFreeObjects, func() Message { return new(FreeObjects) })
 }

@@ -1,0 +1,69 @@
+package ray_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/ray"
+)
+
+// TestFreeEmptiesStores: once a driver frees what it got, no store holds a
+// copy and the GCS keeps no object entry in memory; reading a freed object
+// again rebuilds it (a task's) or fails (a Put's, which has no lineage).
+func TestFreeEmptiesStores(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	var refs []ray.Ref[int]
+	var put ray.Ref[int]
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		for i := 0; i < 30; i++ {
+			refs = append(refs, s.double.Options(ray.Spread()).Remote(ctx, i))
+		}
+		sum := s.sum.Remote(ctx, anys(refs)...) // copies fetched to one node
+		if _, err := ray.Get(ctx, sum); err != nil {
+			return err
+		}
+		if _, err := ray.GetAll(ctx, refs, -1); err != nil { // and to the driver's
+			return err
+		}
+		var err error
+		if put, err = ray.Put(ctx, 7); err != nil {
+			return err
+		}
+		require.NoError(t, ray.Free(ctx, refs...))
+		require.NoError(t, ray.Free(ctx, put, sum))
+		return nil
+	}))
+	sim := c.Netsim() // Free does not wait for the drops: let them happen
+	end := sim.Now() + 100*time.Millisecond
+	sim.RunWhile(func() bool { return sim.Now() <= end })
+	for i := range c.Nodes() {
+		assert.Zero(t, c.Raylet(i).Store().Len(), "objects left in node %d's store", i)
+	}
+	for j := 0; j < c.Shards(); j++ {
+		st := c.Shard(j).Stats()
+		assert.Zero(t, st.ResidentObjects, "shard %d keeps object entries in memory", j)
+	}
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		v, err := ray.Get(ctx, refs[7])
+		require.NoError(t, err)
+		assert.Equal(t, 14, v)
+		_, err = ray.GetTimeout(ctx, put, time.Second)
+		assert.ErrorIs(t, err, ray.ErrObjectLost, "a Put object has no lineage")
+		return nil
+	}))
+}
+
+func anys[T any](refs []ray.Ref[T]) []any {
+	out := make([]any, len(refs))
+	for i, r := range refs {
+		out[i] = r
+	}
+	return out
+}
