@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -16,6 +17,10 @@ type FlushSample struct {
 	FlushedTasks  int `json:"flushed_tasks"`
 	Objects       int `json:"objects"`
 	Resident      int `json:"resident_entries"`
+	// StoreObjects is the node's object store; HeapMiB the process's Go
+	// heap in use (simulator, GCS "disk" and all).
+	StoreObjects int     `json:"store_objects"`
+	HeapMiB      float64 `json:"heap_mib"`
 }
 
 // FlushResult is the Ray paper's figure 10b in the simulator: empty tasks
@@ -26,11 +31,14 @@ type FlushResult struct {
 	Samples     []FlushSample `json:"samples"`
 	MaxResident int           `json:"max_resident_tasks"`
 	WallSeconds float64       `json:"wall_seconds"`
+	MaxRSSMiB   float64       `json:"max_rss_mib"`
 	Command     string        `json:"command"`
 }
 
 // RunGCSFlush submits tasks empty tasks from one driver on one node, batch
 // at a time, and samples GCS shard 0 after each batch (about 20 samples).
+// The driver frees each batch once it has the results, as a Ray driver's
+// refs going out of scope would, so the object store stays bounded too.
 func RunGCSFlush(ctx context.Context, tasks, batch int) (FlushResult, error) {
 	res := FlushResult{Tasks: tasks, Batch: batch, Command: fmt.Sprintf("raysim bench --gcs-flush %d", tasks)}
 	s := NewSuite()
@@ -44,30 +52,41 @@ func RunGCSFlush(ctx context.Context, tasks, batch int) (FlushResult, error) {
 	err = c.Run(func(ctx context.Context) error {
 		for done, k := 0, 0; done < tasks; k++ {
 			n := min(batch, tasks-done)
-			if err := asyncTasks(ctx, s.Small, n); err != nil {
+			refs := make([]ray.Ref[int], n)
+			for j := range refs {
+				refs[j] = s.Small.Remote(ctx)
+			}
+			if _, err := ray.GetAll(ctx, refs, -1); err != nil {
+				return err
+			}
+			if err := ray.Free(ctx, refs...); err != nil {
 				return err
 			}
 			done += n
 			if k%every == 0 || done == tasks {
 				st := c.Shard(0).Stats()
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
 				res.Samples = append(res.Samples, FlushSample{Tasks: done, ResidentTasks: st.ResidentTasks,
-					FlushedTasks: st.FlushedTasks, Objects: st.Objects, Resident: st.Resident})
+					FlushedTasks: st.FlushedTasks, Objects: st.Objects, Resident: st.Resident,
+					StoreObjects: c.Raylet(0).Store().Len(), HeapMiB: float64(ms.HeapInuse) / (1 << 20)})
 				res.MaxResident = max(res.MaxResident, st.ResidentTasks)
 			}
 		}
 		return nil
 	})
 	res.WallSeconds = time.Since(start).Seconds()
+	res.MaxRSSMiB = maxRSSMiB()
 	return res, err
 }
 
 // FormatFlush renders the samples.
 func FormatFlush(r FlushResult) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%12s %15s %14s %10s %17s\n", "tasks done", "resident tasks", "flushed tasks", "objects", "resident entries")
+	fmt.Fprintf(&b, "%12s %15s %14s %10s %17s %13s %9s\n", "tasks done", "resident tasks", "flushed tasks", "objects", "resident entries", "store objects", "heap MiB")
 	for _, s := range r.Samples {
-		fmt.Fprintf(&b, "%12d %15d %14d %10d %17d\n", s.Tasks, s.ResidentTasks, s.FlushedTasks, s.Objects, s.Resident)
+		fmt.Fprintf(&b, "%12d %15d %14d %10d %17d %13d %9.0f\n", s.Tasks, s.ResidentTasks, s.FlushedTasks, s.Objects, s.Resident, s.StoreObjects, s.HeapMiB)
 	}
-	fmt.Fprintf(&b, "max resident tasks %d over %d tasks (wall %.1fs)\nreproduce: %s\n", r.MaxResident, r.Tasks, r.WallSeconds, r.Command)
+	fmt.Fprintf(&b, "max resident tasks %d over %d tasks (wall %.1fs, peak RSS %.0f MiB)\nreproduce: %s\n", r.MaxResident, r.Tasks, r.WallSeconds, r.MaxRSSMiB, r.Command)
 	return b.String()
 }

@@ -14,6 +14,9 @@ type ParallelParams struct {
 	Tasks      int          // default 1000
 	Duration   DurationDist // default 10ms
 	OutputSize SizeDist     // default 1KiB
+	// Free: the driver frees the results once it has checked them
+	// (ray.Free, what a Ray driver's refs going out of scope do).
+	Free bool
 }
 
 // TreeReduceParams: Leaves leaf tasks reduced by a tree of fan-in Fanin;
@@ -32,6 +35,9 @@ type MapReduceParams struct {
 	MapDuration    DurationDist // default 10ms
 	ReduceDuration DurationDist // default 10ms
 	PartitionSize  SizeDist     // default 64KiB
+	// Free: the driver frees the partitions, the maps' results and the
+	// reduces' once it has checked the reduces.
+	Free bool
 }
 
 // ChainParams: Chains independent chains of Length tasks, each task taking
@@ -180,6 +186,7 @@ func (p *ParallelParams) fields() []param {
 		intP("tasks", &p.Tasks, 1000, 0),
 		durP("duration", &p.Duration, "10ms"),
 		sizeP("output_size", &p.OutputSize, "1KiB"),
+		boolP("free", &p.Free),
 	}
 }
 
@@ -198,6 +205,7 @@ func (p *MapReduceParams) fields() []param {
 		durP("map_duration", &p.MapDuration, "10ms"),
 		durP("reduce_duration", &p.ReduceDuration, "10ms"),
 		sizeP("partition_size", &p.PartitionSize, "64KiB"),
+		boolP("free", &p.Free),
 	}
 }
 

@@ -182,7 +182,6 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		if e := s.object(m.Object); e != nil {
 			e.nodes = slices.DeleteFunc(e.nodes, func(n transport.NodeID) bool { return n == m.Node })
 			s.saveObject(m.Object)
-			s.flushObject(m.Object)
 		}
 	case *transport.GcsFreeObjects:
 		s.free(m.Objects)
@@ -297,17 +296,18 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 	}
 }
 
-// free tells the nodes holding copies of objects their owner freed to drop
-// them, one FreeObjects per node, nodes in the order first met. The
-// locations go as the nodes report their copies gone (GcsRemoveObject): a
-// copy a running task reads outlives the free for a while.
+// free forgets the copies of objects their owner freed and tells the nodes
+// holding them to drop them, one FreeObjects per node, nodes in the order
+// first met. The entries stay, with no copy: a later reader rebuilds the
+// object from lineage. (A copy a running task reads outlives the free until
+// the task is done with it, unlisted.)
 func (s *Shard) free(ids []transport.ObjectID) {
 	var order []transport.NodeID
 	per := map[transport.NodeID][]transport.ObjectID{}
 	for _, id := range ids {
-		s.env.Charge(s.costs.GCSRead)
+		s.env.Charge(s.costs.GCSWrite)
 		e := s.object(id)
-		if e == nil {
+		if e == nil || len(e.nodes) == 0 {
 			continue
 		}
 		for _, n := range e.nodes {
@@ -316,6 +316,8 @@ func (s *Shard) free(ids []transport.ObjectID) {
 			}
 			per[n] = append(per[n], id)
 		}
+		e.nodes = nil
+		s.saveObject(id)
 		s.flushObject(id)
 	}
 	for _, n := range order {

@@ -458,10 +458,10 @@ func (r *Raylet) unpinArgs(t *task) {
 	t.pinned = nil
 }
 
-// dropped tells the GCS a freed object's copy here is gone.
+// dropped records that a freed object's copy here is gone (the GCS forgot
+// the location when it sent the free).
 func (r *Raylet) dropped(id transport.ObjectID) {
 	r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: id, Detail: "freed"})
-	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsRemoveObject{Object: id, Node: r.self})
 }
 
 func (r *Raylet) argValues(t *task) []transport.Value {

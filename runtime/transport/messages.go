@@ -295,9 +295,9 @@ type ActorCheckpoint struct {
 }
 
 // GcsFreeObjects: the owner is done with these objects (ray.Free). The GCS
-// tells every node holding a copy to drop it (FreeObjects). Each entry stays
-// in the object table, created and, once the copies are gone, with none: a
-// later reader rebuilds the object from lineage, as a lost one.
+// forgets their copies and tells every node holding one to drop it
+// (FreeObjects). Each entry stays in the object table, created, with no
+// copy: a later reader rebuilds the object from lineage, as a lost one.
 type GcsFreeObjects struct{ Objects []ObjectID }
 
 // FreeObjects tells a raylet to drop its copies of objects their owner

@@ -297,6 +297,7 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		p.Tasks = rapid.IntRange(1, 40).Draw(t, "tasks")
 		p.Duration = durP(t, "duration", 0, 20)
 		p.OutputSize = sizeP(t, "output_size")
+		p.Free = rapid.Bool().Draw(t, "free")
 	case *scenarios.TreeReduceParams:
 		p.Leaves = rapid.IntRange(1, 32).Draw(t, "leaves")
 		p.Fanin = rapid.IntRange(2, 4).Draw(t, "fanin")
@@ -307,6 +308,7 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		p.MapDuration = durP(t, "map_duration", 0, 10)
 		p.ReduceDuration = durP(t, "reduce_duration", 0, 10)
 		p.PartitionSize = sizeP(t, "partition_size")
+		p.Free = rapid.Bool().Draw(t, "free")
 	case *scenarios.ChainParams:
 		p.Chains = rapid.IntRange(1, 4).Draw(t, "chains")
 		p.Length = rapid.IntRange(1, 10).Draw(t, "length")

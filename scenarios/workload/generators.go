@@ -31,7 +31,10 @@ func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) erro
 		keys[i] = Mix(d.key, uint64(i))
 		refs[i] = d.f.task.Options(d.opts(p.Duration.Sample(d.rng), "parallel")...).Remote(ctx, keys[i], p.OutputSize.Sample(d.rng))
 	}
-	return d.collect(ctx, refs, func(i int, b ray.Blob) bool { return b.Sum == Mix(keys[i]) }, "parallel task")
+	if err := d.collect(ctx, refs, func(i int, b ray.Blob) bool { return b.Sum == Mix(keys[i]) }, "parallel task"); err != nil || !p.Free {
+		return err
+	}
+	return ray.Free(ctx, refs...)
 }
 
 // collect Gets refs (one at a time, so one failure does not hide the rest)
@@ -100,13 +103,25 @@ func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) er
 		}
 		reduces[j] = d.f.reducer.Options(d.opts(p.ReduceDuration.Sample(d.rng), "reduce")...).Remote(ctx, args...)
 	}
-	return d.collect(ctx, reduces, func(j int, b ray.Blob) bool {
+	err = d.collect(ctx, reduces, func(j int, b ray.Blob) bool {
 		var want uint64
 		for i := 0; i < p.Maps; i++ {
 			want += Mix(Mix(d.key, uint64(i)), uint64(j))
 		}
 		return b.Sum == want
 	}, "reduce")
+	if err != nil || !p.Free {
+		return err
+	}
+	for _, part := range parts {
+		if err := ray.Free(ctx, part...); err != nil {
+			return err
+		}
+	}
+	if err := ray.Free(ctx, maps...); err != nil {
+		return err
+	}
+	return ray.Free(ctx, reduces...)
 }
 
 func (d *driver) chain(ctx context.Context, p *scenarios.ChainParams) error {
