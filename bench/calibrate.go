@@ -6,7 +6,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"raysim/runtime/costs"
@@ -219,10 +221,12 @@ func Calibrate(ctx context.Context, d time.Duration) (Calibration, error) {
 		return cal, err
 	}
 	cal.TaskAPIUs = 1e6 / tasks.Median
-	perTask, err := runnerTaskTime(ctx, 3)
+	perTask, submit, err := runnerTaskTime(ctx, 3)
 	if err != nil {
 		return cal, err
 	}
+	p.Submit = submit
+	cal.Sources["submit"] = "the spacing of task.submitted in CalibrationScenario's burst (median of 3): the driver's time per Remote"
 	cal.TaskTCPUs = float64(perTask) / float64(time.Microsecond)
 	frames, err := rayletFramesPerTask(ctx)
 	if err != nil {
@@ -232,6 +236,13 @@ func Calibrate(ctx context.Context, d time.Duration) (Calibration, error) {
 	modeled := p.Schedule + time.Duration(frames*float64(p.Message)) + p.ObjectPut
 	p.Dispatch = max(perTask-modeled, time.Microsecond)
 	cal.Sources["dispatch"] = fmt.Sprintf("a runner task on 1 TCP node (%.1fµs: CalibrationScenario, median of 3) - schedule - %.1f raylet frames x message - object_put", cal.TaskTCPUs, frames)
+
+	p.ComputeOvershoot, p.ComputeOvershootP90, err = computeOvershoot(ctx, 300)
+	if err != nil {
+		return cal, err
+	}
+	cal.Sources["compute_overshoot"] = "median of how late ray.Compute(1ms) returns on a 1-node TCP cluster (300 calls)"
+	cal.Sources["compute_overshoot_p90"] = "90th percentile of the same"
 
 	cal.ProfileUs = map[string]float64{}
 	for _, name := range costs.Names {
@@ -254,24 +265,70 @@ workload:
 `
 
 // runnerTaskTime runs CalibrationScenario on a loopback TCP cluster
-// repeats times and returns the median time per task.
-func runnerTaskTime(ctx context.Context, repeats int) (time.Duration, error) {
+// repeats times and returns the medians of the time per task and of the
+// spacing of the driver's submissions (task.submitted, first to last).
+func runnerTaskTime(ctx context.Context, repeats int) (perTask, submit time.Duration, err error) {
 	s, err := scenarios.Parse("calibrate-dispatch", []byte(CalibrationScenario))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	var per []float64
+	var per, gaps []float64
 	for range repeats {
-		r, err := runner.RunTCP(ctx, s, runner.Options{})
-		if err != nil {
-			return 0, fmt.Errorf("calibration run: %w", err)
+		var mu sync.Mutex
+		var first, last time.Duration
+		n := 0
+		onEvent := func(at time.Duration, ev *transport.Event) {
+			if ev.Kind != transport.EvTaskSubmitted {
+				return
+			}
+			mu.Lock()
+			if n == 0 {
+				first = at
+			}
+			last = max(last, at)
+			n++
+			mu.Unlock()
 		}
-		if r.Throughput <= 0 {
-			return 0, fmt.Errorf("calibration run: no task completed")
+		r, err := runner.RunTCP(ctx, s, runner.Options{OnEvent: onEvent})
+		if err != nil {
+			return 0, 0, fmt.Errorf("calibration run: %w", err)
+		}
+		if r.Throughput <= 0 || n < 2 {
+			return 0, 0, fmt.Errorf("calibration run: no task completed")
 		}
 		per = append(per, float64(time.Second)/r.Throughput)
+		gaps = append(gaps, float64(last-first)/float64(n-1))
 	}
-	return time.Duration(median(per)), nil
+	return time.Duration(median(per)), time.Duration(median(gaps)), nil
+}
+
+// computeOvershoot measures how late ray.Compute(1ms) returns on a 1-node
+// loopback TCP cluster, n times: its median and 90th percentile. On TCP a
+// Compute is a timer on the raylet's loop that wakes the caller.
+func computeOvershoot(ctx context.Context, n int) (p50, p90 time.Duration, err error) {
+	s := NewSuite()
+	c, err := NewCluster(ctx, s, 1)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer c.Close()
+	const d = time.Millisecond
+	over := make([]float64, 0, n)
+	err = c.Run(func(ctx context.Context) error {
+		for range n {
+			t0 := time.Now()
+			if err := ray.Compute(ctx, d); err != nil {
+				return err
+			}
+			over = append(over, float64(time.Since(t0)-d))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("compute overshoot: %w", err)
+	}
+	slices.Sort(over)
+	return time.Duration(over[len(over)/2]), time.Duration(over[len(over)*9/10]), nil
 }
 
 // rayletFramesPerTask counts the frames the raylet receives per task of an

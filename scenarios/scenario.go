@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"raysim/runtime/costs"
 )
 
 // Defaults used when a scenario leaves a key out.
@@ -128,7 +130,7 @@ type SchedulerConfig struct {
 }
 
 // CostOps are the operation names of a service-time profile.
-var CostOps = []string{"gcs_read", "gcs_write", "schedule", "dispatch", "object_put", "object_get", "object_per_mb", "message"}
+var CostOps = costs.Names
 
 // CostProfiles are the built-in profile names.
 var CostProfiles = []string{"default", "zero"}

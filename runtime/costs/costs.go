@@ -7,6 +7,7 @@ package costs
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 )
@@ -24,6 +25,30 @@ type Profile struct {
 	// writes it (its own time, as a Plasma client's, not the raylet's).
 	PerMB   time.Duration
 	Message time.Duration // receiving and decoding any message
+	// Submit is the caller's own time per task it submits (Remote): the
+	// API call's work on the driver's or task's thread, which on a real
+	// cluster spreads a burst of submissions over time.
+	Submit time.Duration
+	// ComputeOvershoot and ComputeOvershootP90 are the median and 90th
+	// percentile of how late a real Compute(d) ends — a timer's wake-up
+	// latency — drawn per Compute from a lognormal with those quantiles.
+	ComputeOvershoot    time.Duration
+	ComputeOvershootP90 time.Duration
+}
+
+// Overshoot draws how late a Compute ends: a lognormal with median
+// ComputeOvershoot and 90th percentile ComputeOvershootP90 (a constant if
+// the latter is not above the former). u is a standard normal draw.
+func (p Profile) Overshoot(u float64) time.Duration {
+	m, q := float64(p.ComputeOvershoot), float64(p.ComputeOvershootP90)
+	if m <= 0 {
+		return 0
+	}
+	if q <= m {
+		return p.ComputeOvershoot
+	}
+	const z90 = 1.2815515655446004 // the standard normal's 90th percentile
+	return time.Duration(m * math.Exp(u*math.Log(q/m)/z90))
 }
 
 // Default is raysim's documented default profile: numbers of the order Ray's
@@ -52,7 +77,7 @@ func (p Profile) Copy(n int64) time.Duration {
 }
 
 // Names are the keys of a profile in scenario files, in a fixed order.
-var Names = []string{"gcs_read", "gcs_write", "schedule", "dispatch", "object_put", "object_get", "object_per_mb", "message"}
+var Names = []string{"gcs_read", "gcs_write", "schedule", "dispatch", "object_put", "object_get", "object_per_mb", "message", "submit", "compute_overshoot", "compute_overshoot_p90"}
 
 // Field returns a pointer to the named cost, for loaders.
 func (p *Profile) Field(name string) (*time.Duration, error) {
@@ -73,6 +98,12 @@ func (p *Profile) Field(name string) (*time.Duration, error) {
 		return &p.PerMB, nil
 	case "message":
 		return &p.Message, nil
+	case "submit":
+		return &p.Submit, nil
+	case "compute_overshoot":
+		return &p.ComputeOvershoot, nil
+	case "compute_overshoot_p90":
+		return &p.ComputeOvershootP90, nil
 	}
 	return nil, fmt.Errorf("costs: unknown operation %q (want one of %v)", name, Names)
 }

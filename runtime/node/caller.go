@@ -106,6 +106,9 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 	if spec.NumReturns == 0 && !spec.ActorCreation {
 		spec.NumReturns = 1
 	}
+	if c.r.cfg.Simulated && c.r.cfg.Costs.Submit > 0 {
+		c.spend(c.r.cfg.Costs.Submit) // the API call's own work (Costs.Submit)
+	}
 	// The task is submitted now, as the caller sees it (Ray counts a task's
 	// latency from .remote()): the event is emitted here, not when the
 	// raylet gets to it, so the queue a burst builds counts in the latency
@@ -239,6 +242,14 @@ func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) []
 
 // Compute spends d of virtual CPU time (netsim) or sleeps d (TCP).
 func (c *Caller) Compute(d time.Duration) {
+	if c.r.cfg.Simulated && c.r.cfg.Costs.ComputeOvershoot > 0 {
+		d += c.r.cfg.Costs.Overshoot(c.r.env.Rand().NormFloat64())
+	}
+	c.spend(d)
+}
+
+// spend takes d of the caller's time (virtual time in netsim).
+func (c *Caller) spend(d time.Duration) {
 	c.r.env.Await(func(wake func()) { c.r.env.After(d, wake) })
 }
 
@@ -250,7 +261,7 @@ func (c *Caller) copyIn(v transport.Value, n int64) {
 		return
 	}
 	if d := c.r.cfg.Costs.Copy(n * v.SizeOf()); d > 0 {
-		c.Compute(d)
+		c.spend(d)
 	}
 }
 

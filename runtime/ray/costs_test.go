@@ -2,6 +2,7 @@ package ray_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -43,6 +44,44 @@ func TestCopiesCostTheirWriter(t *testing.T) {
 		_, err = ray.Put(ctx, ray.Blob{Bytes: 1 << 20, Sum: 2})
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, now()-start, 10*time.Millisecond, "a Put's copy takes the driver's time")
+		return nil
+	}))
+}
+
+// TestUserCodeCosts: with a submit cost a burst of Remote calls takes the
+// caller that long per call, and with a compute overshoot each Compute(d)
+// ends late by a lognormal draw with the profile's median and p90.
+func TestUserCodeCosts(t *testing.T) {
+	reg := ray.NewRegistry()
+	nop := ray.Register0(reg, "nop", func(ctx context.Context) (int, error) { return 0, nil })
+	prof := costs.Zero()
+	prof.Submit = 5 * time.Microsecond
+	prof.ComputeOvershoot = 100 * time.Microsecond
+	prof.ComputeOvershootP90 = 300 * time.Microsecond
+	cfg := ray.Config{Nodes: []ray.NodeConfig{{Name: "n", CPUs: 4}}, Seed: 1, Costs: &prof}
+	c, err := ray.NewSim(cfg, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	now := func() time.Duration { return c.Netsim().Now() }
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		start := now()
+		refs := make([]ray.Ref[int], 100)
+		for i := range refs {
+			refs[i] = nop.Remote(ctx)
+		}
+		require.Equal(t, 500*time.Microsecond, now()-start, "100 submissions at 5µs each")
+		_, err := ray.GetAll(ctx, refs, -1)
+		require.NoError(t, err)
+
+		var over []time.Duration
+		for range 2000 {
+			start := now()
+			require.NoError(t, ray.Compute(ctx, time.Millisecond))
+			over = append(over, now()-start-time.Millisecond)
+		}
+		slices.Sort(over)
+		require.InDelta(t, 100e3, float64(over[len(over)/2]), 10e3, "median overshoot")
+		require.InDelta(t, 300e3, float64(over[len(over)*9/10]), 40e3, "90th percentile")
 		return nil
 	}))
 }
