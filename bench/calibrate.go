@@ -8,7 +8,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"raysim/runtime/costs"
@@ -221,12 +220,10 @@ func Calibrate(ctx context.Context, d time.Duration) (Calibration, error) {
 		return cal, err
 	}
 	cal.TaskAPIUs = 1e6 / tasks.Median
-	perTask, submit, err := runnerTaskTime(ctx, 3)
+	perTask, err := runnerTaskTime(ctx, 3)
 	if err != nil {
 		return cal, err
 	}
-	p.Submit = submit
-	cal.Sources["submit"] = "the spacing of task.submitted in CalibrationScenario's burst (median of 3): the driver's time per Remote"
 	cal.TaskTCPUs = float64(perTask) / float64(time.Microsecond)
 	frames, err := rayletFramesPerTask(ctx)
 	if err != nil {
@@ -265,41 +262,24 @@ workload:
 `
 
 // runnerTaskTime runs CalibrationScenario on a loopback TCP cluster
-// repeats times and returns the medians of the time per task and of the
-// spacing of the driver's submissions (task.submitted, first to last).
-func runnerTaskTime(ctx context.Context, repeats int) (perTask, submit time.Duration, err error) {
+// repeats times and returns the median time per task.
+func runnerTaskTime(ctx context.Context, repeats int) (time.Duration, error) {
 	s, err := scenarios.Parse("calibrate-dispatch", []byte(CalibrationScenario))
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	var per, gaps []float64
+	var per []float64
 	for range repeats {
-		var mu sync.Mutex
-		var first, last time.Duration
-		n := 0
-		onEvent := func(at time.Duration, ev *transport.Event) {
-			if ev.Kind != transport.EvTaskSubmitted {
-				return
-			}
-			mu.Lock()
-			if n == 0 {
-				first = at
-			}
-			last = max(last, at)
-			n++
-			mu.Unlock()
-		}
-		r, err := runner.RunTCP(ctx, s, runner.Options{OnEvent: onEvent})
+		r, err := runner.RunTCP(ctx, s, runner.Options{})
 		if err != nil {
-			return 0, 0, fmt.Errorf("calibration run: %w", err)
+			return 0, fmt.Errorf("calibration run: %w", err)
 		}
-		if r.Throughput <= 0 || n < 2 {
-			return 0, 0, fmt.Errorf("calibration run: no task completed")
+		if r.Throughput <= 0 {
+			return 0, fmt.Errorf("calibration run: no task completed")
 		}
 		per = append(per, float64(time.Second)/r.Throughput)
-		gaps = append(gaps, float64(last-first)/float64(n-1))
 	}
-	return time.Duration(median(per)), time.Duration(median(gaps)), nil
+	return time.Duration(median(per)), nil
 }
 
 // computeOvershoot measures how late ray.Compute(1ms) returns on a 1-node

@@ -25,10 +25,6 @@ type Profile struct {
 	// writes it (its own time, as a Plasma client's, not the raylet's).
 	PerMB   time.Duration
 	Message time.Duration // receiving and decoding any message
-	// Submit is the caller's own time per task it submits (Remote): the
-	// API call's work on the driver's or task's thread, which on a real
-	// cluster spreads a burst of submissions over time.
-	Submit time.Duration
 	// ComputeOvershoot and ComputeOvershootP90 are the median and 90th
 	// percentile of how late a real Compute(d) ends — a timer's wake-up
 	// latency — drawn per Compute from a lognormal with those quantiles.
@@ -77,7 +73,7 @@ func (p Profile) Copy(n int64) time.Duration {
 }
 
 // Names are the keys of a profile in scenario files, in a fixed order.
-var Names = []string{"gcs_read", "gcs_write", "schedule", "dispatch", "object_put", "object_get", "object_per_mb", "message", "submit", "compute_overshoot", "compute_overshoot_p90"}
+var Names = []string{"gcs_read", "gcs_write", "schedule", "dispatch", "object_put", "object_get", "object_per_mb", "message", "compute_overshoot", "compute_overshoot_p90"}
 
 // Field returns a pointer to the named cost, for loaders.
 func (p *Profile) Field(name string) (*time.Duration, error) {
@@ -98,8 +94,6 @@ func (p *Profile) Field(name string) (*time.Duration, error) {
 		return &p.PerMB, nil
 	case "message":
 		return &p.Message, nil
-	case "submit":
-		return &p.Submit, nil
 	case "compute_overshoot":
 		return &p.ComputeOvershoot, nil
 	case "compute_overshoot_p90":

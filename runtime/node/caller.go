@@ -106,9 +106,6 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 	if spec.NumReturns == 0 && !spec.ActorCreation {
 		spec.NumReturns = 1
 	}
-	if c.r.cfg.Simulated && c.r.cfg.Costs.Submit > 0 {
-		c.spend(c.r.cfg.Costs.Submit) // the API call's own work (Costs.Submit)
-	}
 	// The task is submitted now, as the caller sees it (Ray counts a task's
 	// latency from .remote()): the event is emitted here, not when the
 	// raylet gets to it, so the queue a burst builds counts in the latency
