@@ -171,25 +171,20 @@ func (t *memTable) get(key []byte) (memVal, bool) {
 // returns what it held.
 func (t *memTable) set(key memKey, long string, value memVal, present bool) (old memVal, had bool) {
 	if long == "" {
-		if t.short == nil {
-			t.short = make(map[memKey]memVal)
-		}
-		old, had = t.short[key]
-		if present {
-			t.short[key] = value
-		} else if had {
-			delete(t.short, key)
-		}
-		return old, had
+		return setKey(&t.short, key, value, present)
 	}
-	if t.long == nil {
-		t.long = make(map[string]memVal)
+	return setKey(&t.long, long, value, present)
+}
+
+func setKey[K comparable](m *map[K]memVal, k K, v memVal, present bool) (old memVal, had bool) {
+	if *m == nil {
+		*m = make(map[K]memVal)
 	}
-	old, had = t.long[long]
+	old, had = (*m)[k]
 	if present {
-		t.long[long] = value
+		(*m)[k] = v
 	} else if had {
-		delete(t.long, long)
+		delete(*m, k)
 	}
 	return old, had
 }
