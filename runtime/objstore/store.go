@@ -71,8 +71,9 @@ func (s *Store) Contains(id transport.ObjectID) bool {
 // room and returns their IDs (the caller tells the GCS). Primary copies are
 // pinned until their owner frees them (Free): raysim has no distributed
 // reference counting, so the copy a task made is kept (like Ray's pinned
-// primary copy) while fetched copies are a cache. When even eviction cannot make room the object is admitted over
-// capacity and over reports it; an object larger than the store is refused.
+// primary copy) while fetched copies are a cache. When even eviction cannot
+// make room the object is admitted over capacity and over reports it; an
+// object larger than the store is refused.
 func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evicted []transport.ObjectID, over bool, err error) {
 	size := v.SizeOf()
 	if s.capacity > 0 && size > s.capacity {
