@@ -70,3 +70,23 @@ func TestUnboundedStoreNeverEvicts(t *testing.T) {
 	}
 	assert.Equal(t, 100, s.Len())
 }
+
+func TestFree(t *testing.T) {
+	s := New(0)
+	_, _, _ = s.Put(oid(0), val(10), true)
+	_, _, _ = s.Put(oid(1), val(10), true)
+	_, _, _ = s.Put(oid(2), val(10), true)
+	assert.True(t, s.Free(oid(0)), "an unpinned primary copy goes at once")
+	assert.False(t, s.Free(oid(9)), "nothing to free")
+	require.True(t, s.Pin(oid(1)))
+	require.True(t, s.Pin(oid(1)))
+	assert.False(t, s.Free(oid(1)), "a task reads it")
+	assert.False(t, s.Unpin(oid(1)))
+	assert.True(t, s.Unpin(oid(1)), "the last reader done: dropped")
+	require.True(t, s.Pin(oid(2)))
+	assert.False(t, s.Free(oid(2)))
+	_, _, _ = s.Put(oid(2), val(10), true) // rebuilt while still read: wanted again
+	assert.False(t, s.Unpin(oid(2)))
+	assert.Equal(t, 1, s.Len())
+	assert.Equal(t, int64(10), s.Used())
+}
