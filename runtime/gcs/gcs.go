@@ -135,7 +135,8 @@ type Shard struct {
 	funcs   uint64             // function-table digest of the first node
 
 	store   Store
-	scratch []byte
+	scratch []byte // values being written
+	kbuf    []byte // the key being written or read
 	writes  int
 	flushed int // task entries flushed out of memory
 	// flushedObjects counts object entries flushed out of memory.

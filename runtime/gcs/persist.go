@@ -2,6 +2,7 @@ package gcs
 
 import (
 	"cmp"
+	"encoding/binary"
 	"slices"
 
 	"raysim/runtime/transport"
@@ -20,16 +21,15 @@ var (
 	metaOrder = []byte("node-order")
 )
 
-func objectKey(id transport.ObjectID) []byte {
-	e := transport.NewEncoder(make([]byte, 0, 16))
-	e.Object(id)
-	return e.Bytes()
-}
+func objectKey(id transport.ObjectID) []byte { return appendObjectKey(make([]byte, 0, 16), id) }
+func taskKey(id transport.TaskID) []byte     { return appendTaskKey(make([]byte, 0, 8), id) }
 
-func taskKey(id transport.TaskID) []byte {
-	e := transport.NewEncoder(make([]byte, 0, 8))
-	e.U64(uint64(id))
-	return e.Bytes()
+// appendObjectKey and appendTaskKey append a key to b: the hot paths build
+// keys in the shard's scratch (s.kbuf), as a Store keeps no key it is given.
+func appendObjectKey(b []byte, id transport.ObjectID) []byte { return transport.AppendObject(b, id) }
+
+func appendTaskKey(b []byte, id transport.TaskID) []byte {
+	return binary.LittleEndian.AppendUint64(b, uint64(id))
 }
 
 func nodeKey(id transport.NodeID) []byte {
@@ -54,7 +54,8 @@ func (s *Shard) sync() {
 func (s *Shard) saveObject(id transport.ObjectID) {
 	e := s.objects[id]
 	if e == nil {
-		s.store.Delete(TableObjects, objectKey(id))
+		s.kbuf = appendObjectKey(s.kbuf[:0], id)
+		s.store.Delete(TableObjects, s.kbuf)
 		return
 	}
 	enc := transport.NewEncoder(s.scratch[:0])
@@ -69,7 +70,8 @@ func (s *Shard) saveObject(id transport.ObjectID) {
 		enc.Uvarint(s.deadInc[n])
 	}
 	s.scratch = enc.Bytes()
-	s.store.Put(TableObjects, objectKey(id), s.scratch)
+	s.kbuf = appendObjectKey(s.kbuf[:0], id)
+	s.store.Put(TableObjects, s.kbuf, s.scratch)
 	s.written()
 }
 
@@ -77,7 +79,8 @@ func (s *Shard) saveTask(spec *transport.TaskSpec) {
 	enc := transport.NewEncoder(s.scratch[:0])
 	enc.Spec(spec)
 	s.scratch = enc.Bytes()
-	s.store.Put(TableTasks, taskKey(spec.ID), s.scratch)
+	s.kbuf = appendTaskKey(s.kbuf[:0], spec.ID)
+	s.store.Put(TableTasks, s.kbuf, s.scratch)
 	s.written()
 }
 
@@ -277,7 +280,8 @@ func (s *Shard) task(id transport.TaskID) (*transport.TaskSpec, bool) {
 	if t, ok := s.tasks[id]; ok {
 		return t, true
 	}
-	v, ok := s.store.Get(TableTasks, taskKey(id))
+	s.kbuf = appendTaskKey(s.kbuf[:0], id)
+	v, ok := s.store.Get(TableTasks, s.kbuf)
 	if !ok {
 		return nil, false
 	}
@@ -312,7 +316,8 @@ func (s *Shard) object(id transport.ObjectID) *objectEntry {
 	if s.flushedObjects == 0 {
 		return nil // memory holds every object the store does (see load)
 	}
-	v, ok := s.store.Get(TableObjects, objectKey(id))
+	s.kbuf = appendObjectKey(s.kbuf[:0], id)
+	v, ok := s.store.Get(TableObjects, s.kbuf)
 	if !ok {
 		return nil
 	}

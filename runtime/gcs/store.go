@@ -27,7 +27,8 @@ const (
 // Store holds a shard's tables durably. Writes are buffered until Sync: a
 // crash loses what was written since the last Sync (a real disk loses an
 // unsynced page cache the same way). Reads see every write. A Store is used
-// by one component, on its loop: it needs no locking.
+// by one component, on its loop: it needs no locking. It keeps no key or
+// value slice it is given (callers reuse their buffers).
 type Store interface {
 	Get(t Table, key []byte) ([]byte, bool)
 	Put(t Table, key, value []byte)

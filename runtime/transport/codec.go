@@ -120,9 +120,12 @@ func (e *Encoder) Node(v NodeID)            { e.Uvarint(uint64(v)) }
 func (e *Encoder) Task(v TaskID)            { e.U64(uint64(v)) }
 
 // Object encodes an ObjectID.
-func (e *Encoder) Object(v ObjectID) {
-	e.U64(uint64(v.Task))
-	e.Uvarint(uint64(v.Index)<<1 | uint64(b2u(v.Put)))
+func (e *Encoder) Object(v ObjectID) { e.buf = AppendObject(e.buf, v) }
+
+// AppendObject appends an object ID's encoding (Encoder.Object) to b.
+func AppendObject(b []byte, v ObjectID) []byte {
+	b = binary.LittleEndian.AppendUint64(b, uint64(v.Task))
+	return binary.AppendUvarint(b, uint64(v.Index)<<1|uint64(b2u(v.Put)))
 }
 
 // Bytes8 encodes a length-prefixed byte slice.
@@ -151,8 +154,22 @@ type Decoder struct {
 	buf   []byte
 	off   int
 	err   error
-	depth int // nesting of Message calls (bounded)
+	depth int               // nesting of Message calls (bounded)
+	names map[string]string // interned strings (see Intern); nil: none
 }
+
+// Interning bounds: strings longer than maxInterned are not interned, and
+// past maxInternedStrings distinct ones new strings are not kept (hostile
+// input cannot grow a decoder without bound).
+const (
+	maxInterned        = 64
+	maxInternedStrings = 4096
+)
+
+// Intern makes String return one shared copy of each short string it has
+// read, for a decoder reused across the frames of one peer: function names,
+// task names and the like repeat in every message.
+func (d *Decoder) Intern() { d.names = make(map[string]string) }
 
 // NewDecoder reads from buf (not copied; Bytes8 results are copies).
 func NewDecoder(buf []byte) *Decoder { return &Decoder{buf: buf} }
@@ -290,7 +307,18 @@ func (d *Decoder) Bytes8() []byte {
 // String reads a length-prefixed string.
 func (d *Decoder) String() string {
 	n := d.Count(MaxFrameBytes, 1)
-	return string(d.take(n))
+	b := d.take(n)
+	if d.names == nil || len(b) > maxInterned {
+		return string(b)
+	}
+	if s, ok := d.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(d.names) < maxInternedStrings {
+		d.names[s] = s
+	}
+	return s
 }
 
 // Marshal appends m's frame body (version, kind, message) to buf.
@@ -298,6 +326,15 @@ func Marshal(buf []byte, m Message) []byte {
 	e := Encoder{buf: buf}
 	e.MarshalMessage(m)
 	return e.buf
+}
+
+// AppendMessage appends m's frame body to buf through e (which keeps
+// nothing of buf): Marshal without an allocation per message.
+func (e *Encoder) AppendMessage(buf []byte, m Message) []byte {
+	e.buf = buf
+	e.MarshalMessage(m)
+	buf, e.buf = e.buf, nil
+	return buf
 }
 
 // MarshalMessage appends m's frame body to e: Marshal for callers that keep
@@ -312,7 +349,16 @@ func (e *Encoder) MarshalMessage(m Message) {
 // Unmarshal decodes one frame body written by Marshal. It never panics on
 // hostile input: every failure is an error.
 func Unmarshal(body []byte) (Message, error) {
-	d := Decoder{buf: body}
+	var d Decoder
+	return d.UnmarshalMessage(body)
+}
+
+// UnmarshalMessage is Unmarshal for a caller that keeps a Decoder across
+// frames (a Decoder passed to UnmarshalWire escapes to the heap: one
+// allocation per message otherwise). It keeps the decoder's interned
+// strings.
+func (d *Decoder) UnmarshalMessage(body []byte) (Message, error) {
+	d.buf, d.off, d.err, d.depth = body, 0, nil, 0
 	if v := d.U8(); d.err == nil && v != ProtocolVersion {
 		return nil, fmt.Errorf("%w %d", ErrBadVersion, v)
 	}
@@ -324,7 +370,7 @@ func Unmarshal(body []byte) (Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.UnmarshalWire(&d)
+	m.UnmarshalWire(d)
 	if d.err != nil {
 		return nil, fmt.Errorf("transport: decode kind %d: %w", k, d.err)
 	}

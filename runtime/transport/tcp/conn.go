@@ -67,6 +67,8 @@ func (h *Host) serve(c net.Conn) {
 	c.SetDeadline(time.Time{})
 	h.log.Debug("tcp: peer connected", "peer", uint32(from), "remote", c.RemoteAddr())
 	var buf []byte
+	var dec transport.Decoder // one per connection: no allocation per frame
+	dec.Intern()
 	batch := make([]transport.Message, 0, maxReadBatch)
 	for {
 		body, err := transport.ReadFrame(br, buf)
@@ -82,7 +84,7 @@ func (h *Host) serve(c net.Conn) {
 		if cap(body) <= keepBufBytes {
 			buf = body // reuse: Unmarshal copies what it keeps
 		}
-		m, err := transport.Unmarshal(body)
+		m, err := dec.UnmarshalMessage(body)
 		if err != nil {
 			h.stats.decodeErrors.Add(1)
 			h.log.Warn("tcp: undecodable frame, closing connection", "peer", uint32(from), "err", err)
@@ -122,9 +124,10 @@ type peer struct {
 	rand *rand.Rand    // backoff jitter; writer-owned
 
 	mu       sync.Mutex
-	pend     []byte // encoded frames, ready to write as they are
-	frames   int    // frames in pend
-	dropping bool   // a drop was logged and no write has succeeded since
+	pend     []byte            // encoded frames, ready to write as they are
+	enc      transport.Encoder // encodes into pend
+	frames   int               // frames in pend
+	dropping bool              // a drop was logged and no write has succeeded since
 }
 
 func newPeer(h *Host, id transport.NodeID) *peer {
@@ -143,7 +146,7 @@ func (p *peer) enqueue(m transport.Message) {
 	p.mu.Lock()
 	start := len(p.pend)
 	p.pend = append(p.pend, 0, 0, 0, 0)
-	p.pend = transport.Marshal(p.pend, m)
+	p.pend = p.enc.AppendMessage(p.pend, m)
 	n := len(p.pend) - start - transport.FrameHeaderBytes
 	var why string
 	switch {
