@@ -26,14 +26,19 @@ type NodeConfig struct {
 
 // Config describes a cluster, simulated or real.
 type Config struct {
-	Nodes          []NodeConfig
-	Seed           int64
-	GCSShards      int    // default 1
-	GCSReplicas    int    // replicas per GCS shard, a chain (default 1: unreplicated)
-	GCSDataDir     string // TCP: directory of the GCS stores (bbolt files); empty: in memory
-	Policy         string // default "bottom-up"
-	SpillThreshold int    // default 8
-	Costs          *costs.Profile
+	Nodes       []NodeConfig
+	Seed        int64
+	GCSShards   int // default 1
+	GCSReplicas int // replicas per GCS shard, a chain (default 1: unreplicated)
+	// GCSMasterTimeout is how long a chain member may be silent before the
+	// chain master removes it (default: 20ms simulated, 1s on TCP, where a
+	// loop stalled by the Go scheduler, the GC or the race detector must not
+	// get a live member removed).
+	GCSMasterTimeout time.Duration
+	GCSDataDir       string // TCP: directory of the GCS stores (bbolt files); empty: in memory
+	Policy           string // default "bottom-up"
+	SpillThreshold   int    // default 8
+	Costs            *costs.Profile
 	// Simulation only.
 	Link            netsim.Link   // default link model (default: 100µs constant latency, 10 Gbps)
 	WireCheck       bool          // round-trip every message through the codec
@@ -166,7 +171,7 @@ func (c *Sim) addGCS() {
 	}
 	if l.Replicated() {
 		c.net.Add(l.Master, func(env transport.Env) transport.Handler {
-			return gcs.NewMaster(env, gcs.MasterConfig{Layout: l})
+			return gcs.NewMaster(env, gcs.MasterConfig{Layout: l, Timeout: cfg.GCSMasterTimeout})
 		})
 	}
 }

@@ -97,11 +97,9 @@ type Process struct {
 	controlAck chan *transport.NodeControl
 }
 
-// deployHeartbeat and deployMasterTimeout are the wall-clock defaults of a
-// deployed cluster.
-const (
-	deployMasterTimeout = time.Second
-)
+// wallMasterTimeout is the chain master's timeout on the wall clock (a
+// deployed cluster, an in-process TCP cluster).
+const wallMasterTimeout = time.Second
 
 func (dc *DeployConfig) defaults() error {
 	if len(dc.Token) == 0 {
@@ -181,7 +179,7 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 	}
 	if l.Replicated() {
 		eps = append(eps, endpoint{id: l.Master, ctor: func(env transport.Env, l *gcs.Layout) transport.Handler {
-			return gcs.NewMaster(env, gcs.MasterConfig{Layout: l, Timeout: deployMasterTimeout})
+			return gcs.NewMaster(env, gcs.MasterConfig{Layout: l, Timeout: wallMasterTimeout})
 		}})
 	}
 	pol, _ := scheduler.NewPolicy(cfg.Policy)

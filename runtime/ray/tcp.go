@@ -64,6 +64,9 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 		// race detector must not get a live node declared dead.
 		cfg.NodeTimeout = tcpNodeTimeout
 	}
+	if cfg.GCSMasterTimeout <= 0 {
+		cfg.GCSMasterTimeout = wallMasterTimeout // likewise for a chain member
+	}
 	secret := make([]byte, 40)
 	if _, err := crand.Read(secret); err != nil {
 		return nil, fmt.Errorf("ray: cluster token: %w", err)
@@ -92,7 +95,7 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 	if layout.Replicated() {
 		gcsIDs = append(gcsIDs, GCSMasterID)
 		gcsCtors = append(gcsCtors, func(env transport.Env) transport.Handler {
-			return gcs.NewMaster(env, gcs.MasterConfig{Layout: layout})
+			return gcs.NewMaster(env, gcs.MasterConfig{Layout: layout, Timeout: cfg.GCSMasterTimeout})
 		})
 	}
 	ids := append(append(append([]transport.NodeID{}, gcsIDs...), SchedulerID), c.layout.Raylets...)
