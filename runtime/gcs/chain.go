@@ -88,6 +88,7 @@ type Replica struct {
 	seen           map[transport.NodeID]*dedup
 
 	snapTo    transport.NodeID // a joining successor waiting for a snapshot
+	snapEpoch uint64           // the epoch of the join being served
 	snapAcked bool
 }
 
@@ -203,7 +204,7 @@ func (r *Replica) Handle(from transport.NodeID, m transport.Message) {
 			r.apply(*m)
 		}
 	case *transport.ChainAck:
-		r.onAck(from, m.Index)
+		r.onAck(from, m)
 	case *transport.ChainSnapshot:
 		r.onSnapshot(from, m)
 	default:
@@ -313,8 +314,9 @@ func (r *Replica) route(to transport.NodeID, m transport.Message) {
 	r.env.Send(to, m)
 }
 
-func (r *Replica) onAck(from transport.NodeID, idx uint64) {
-	if from == r.snapTo && !r.snapAcked {
+func (r *Replica) onAck(from transport.NodeID, m *transport.ChainAck) {
+	idx := m.Index
+	if m.Epoch != 0 && m.Epoch == r.snapEpoch && from == r.snapTo && !r.snapAcked {
 		r.snapAcked = true
 		for _, e := range r.pending { // it dropped them while it had no state
 			r.forward(e)
@@ -365,9 +367,12 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 		r.ackMembers()
 		r.shard.republishDeaths() // what the old tail published may be lost
 	}
-	if s := r.succ(); s != 0 && s != oldSucc {
+	// A joining successor gets a snapshot even when it was the successor
+	// before: a member removed and re-added (a false suspicion, a pause)
+	// missed what the chain applied without it, and discarded its state.
+	if s := r.succ(); s != 0 && (s != oldSucc || s == m.Join) {
 		if s == m.Join {
-			r.snapTo, r.snapAcked = s, false
+			r.snapTo, r.snapEpoch, r.snapAcked = s, m.Epoch, false
 			r.sendSnapshot()
 		} else {
 			for _, e := range r.pending {
@@ -379,7 +384,7 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 
 // sendSnapshot sends the whole state (the store) to the joining successor.
 func (r *Replica) sendSnapshot() {
-	snap := &transport.ChainSnapshot{Shard: uint32(r.cfg.Index), Index: r.applied}
+	snap := &transport.ChainSnapshot{Shard: uint32(r.cfg.Index), Index: r.applied, Epoch: r.snapEpoch}
 	for t := 1; t <= numTables; t++ {
 		r.store.Scan(Table(t), func(k, v []byte) bool {
 			snap.Entries = append(snap.Entries, transport.StoreEntry{Table: uint8(t), Key: slices.Clone(k), Value: slices.Clone(v)})
@@ -390,7 +395,14 @@ func (r *Replica) sendSnapshot() {
 }
 
 func (r *Replica) onSnapshot(from transport.NodeID, m *transport.ChainSnapshot) {
-	if r.synced {
+	if m.Epoch != r.epoch || r.join != r.env.Self() || from != r.pred() {
+		// For another configuration than ours (a late one from an earlier
+		// join, or one ahead of our config): its sender re-sends it while
+		// it is wanted.
+		return
+	}
+	if r.synced { // installed already; the acknowledgement was lost or late
+		r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.applied, Epoch: m.Epoch})
 		return
 	}
 	for t := 1; t <= numTables; t++ {
@@ -408,7 +420,7 @@ func (r *Replica) onSnapshot(from transport.NodeID, m *transport.ChainSnapshot) 
 	r.applied, r.acked, r.synced, r.pending = m.Index, m.Index, true, nil
 	r.saveApplied()
 	r.store.Sync()
-	r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.applied})
+	r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.applied, Epoch: m.Epoch})
 }
 
 // tick pings the master and re-sends what the successor has not
@@ -618,6 +630,12 @@ func (m *Master) Handle(from transport.NodeID, msg transport.Message) {
 		}
 	case in && from == ch.join:
 		// still waiting for its snapshot
+	case in && m.lastHolder(ch, from):
+		// A holder of the chain's state restarted while no other is heard
+		// (check keeps them all then): it serves what its store recovered,
+		// alone, and the others (a joiner too) rejoin from it.
+		ch.members, ch.join = []transport.NodeID{from}, 0
+		m.announce(int(p.Shard))
 	case ch.join != 0 && slices.Contains(ch.members, ch.join):
 		// one join at a time: it asks again on its next ping
 	default:
@@ -637,8 +655,25 @@ func (m *Master) check() {
 	now := m.env.Now()
 	for j, ch := range m.chains {
 		n := len(ch.members)
+		silent := func(id transport.NodeID) bool { return now.Sub(ch.lastPing[id]) > m.cfg.Timeout }
+		// The members other than a joiner hold the chain's state. If every
+		// one of them is silent, they all stay: the master cannot tell a
+		// dead member from a stalled one (or from its own stall), and
+		// removing them all would let whichever came back first serve
+		// alone — a stale one losing acknowledged writes, a joiner waiting
+		// forever for a snapshot. One that really died is replaced when it
+		// restarts (see Handle).
+		holders := 0
+		for _, id := range ch.members {
+			if id != ch.join && !silent(id) {
+				holders++
+			}
+		}
 		ch.members = slices.DeleteFunc(ch.members, func(id transport.NodeID) bool {
-			return now.Sub(ch.lastPing[id]) > m.cfg.Timeout
+			if id != ch.join && holders == 0 {
+				return false
+			}
+			return silent(id)
 		})
 		if len(ch.members) != n {
 			if !slices.Contains(ch.members, ch.join) {
@@ -648,6 +683,18 @@ func (m *Master) check() {
 		}
 	}
 	m.env.After(m.cfg.Timeout/4, m.check)
+}
+
+// lastHolder reports whether id, not ch's joiner, is the only member
+// besides the joiner that has pinged within the timeout.
+func (m *Master) lastHolder(ch *masterChain, id transport.NodeID) bool {
+	now := m.env.Now()
+	for _, o := range ch.members {
+		if o != id && o != ch.join && now.Sub(ch.lastPing[o]) <= m.cfg.Timeout {
+			return false
+		}
+	}
+	return id != ch.join
 }
 
 func (m *Master) config(j int) *transport.ChainConfig {

@@ -50,6 +50,12 @@ type ChainUpdate struct {
 type ChainAck struct {
 	Shard uint32
 	Index uint64
+	// Epoch, when set, marks a joining member's acknowledgement of the
+	// snapshot it installed, sent for that configuration epoch (its
+	// predecessor then forwards what followed). A tail's acknowledgement of
+	// updates, or of an earlier join's snapshot, may still be in flight when
+	// its predecessor starts a new snapshot, and must not pass for it.
+	Epoch uint64
 }
 
 // ChainConfig is the master's announcement of a shard's chain, head first.
@@ -84,6 +90,7 @@ type StoreEntry struct {
 type ChainSnapshot struct {
 	Shard   uint32
 	Index   uint64
+	Epoch   uint64 // the configuration the join belongs to (acknowledged back)
 	Entries []StoreEntry
 }
 
@@ -148,8 +155,10 @@ func (m *ChainUpdate) UnmarshalWire(d *Decoder) {
 	m.Shard, m.Index, m.Client, m.Seq, m.Low = d.U32(), d.Uvarint(), d.Node(), d.Uvarint(), d.Uvarint()
 	m.Op = d.Message()
 }
-func (m *ChainAck) MarshalWire(e *Encoder)   { e.U32(m.Shard); e.Uvarint(m.Index) }
-func (m *ChainAck) UnmarshalWire(d *Decoder) { m.Shard, m.Index = d.U32(), d.Uvarint() }
+func (m *ChainAck) MarshalWire(e *Encoder) { e.U32(m.Shard); e.Uvarint(m.Index); e.Uvarint(m.Epoch) }
+func (m *ChainAck) UnmarshalWire(d *Decoder) {
+	m.Shard, m.Index, m.Epoch = d.U32(), d.Uvarint(), d.Uvarint()
+}
 func (m *ChainConfig) MarshalWire(e *Encoder) {
 	e.U32(m.Shard)
 	e.Uvarint(m.Epoch)
@@ -171,6 +180,7 @@ func (m *ChainPing) UnmarshalWire(d *Decoder) {
 func (m *ChainSnapshot) MarshalWire(e *Encoder) {
 	e.U32(m.Shard)
 	e.Uvarint(m.Index)
+	e.Uvarint(m.Epoch)
 	e.Uvarint(uint64(len(m.Entries)))
 	for _, s := range m.Entries {
 		e.U8(s.Table)
@@ -179,7 +189,7 @@ func (m *ChainSnapshot) MarshalWire(e *Encoder) {
 	}
 }
 func (m *ChainSnapshot) UnmarshalWire(d *Decoder) {
-	m.Shard, m.Index = d.U32(), d.Uvarint()
+	m.Shard, m.Index, m.Epoch = d.U32(), d.Uvarint(), d.Uvarint()
 	if n := d.Count(MaxCount, 3); n > 0 {
 		m.Entries = make([]StoreEntry, n)
 		for i := range m.Entries {
