@@ -655,7 +655,7 @@ func (m *Master) check() {
 	now := m.env.Now()
 	for j, ch := range m.chains {
 		n := len(ch.members)
-		silent := func(id transport.NodeID) bool { return now.Sub(ch.lastPing[id]) > m.cfg.Timeout }
+		silent := func(id transport.NodeID) bool { return m.silent(ch, id, now) }
 		// The members other than a joiner hold the chain's state. If every
 		// one of them is silent, they all stay: the master cannot tell a
 		// dead member from a stalled one (or from its own stall), and
@@ -685,12 +685,17 @@ func (m *Master) check() {
 	m.env.After(m.cfg.Timeout/4, m.check)
 }
 
+// silent reports whether member id of ch has not pinged within the timeout.
+func (m *Master) silent(ch *masterChain, id transport.NodeID, now time.Time) bool {
+	return now.Sub(ch.lastPing[id]) > m.cfg.Timeout
+}
+
 // lastHolder reports whether id, not ch's joiner, is the only member
 // besides the joiner that has pinged within the timeout.
 func (m *Master) lastHolder(ch *masterChain, id transport.NodeID) bool {
 	now := m.env.Now()
 	for _, o := range ch.members {
-		if o != id && o != ch.join && now.Sub(ch.lastPing[o]) <= m.cfg.Timeout {
+		if o != id && o != ch.join && !m.silent(ch, o, now) {
 			return false
 		}
 	}
