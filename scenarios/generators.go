@@ -35,8 +35,9 @@ type MapReduceParams struct {
 	MapDuration    DurationDist // default 10ms
 	ReduceDuration DurationDist // default 10ms
 	PartitionSize  SizeDist     // default 64KiB
-	// Free: the driver frees the partitions, the maps' results and the
-	// reduces' once it has checked the reduces.
+	// Free: the driver frees the maps' results (lists of partition refs)
+	// once it has them, and the partitions and the reduces' results once it
+	// has checked the reduces.
 	Free bool
 }
 

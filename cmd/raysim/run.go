@@ -181,7 +181,11 @@ func printSummary(w io.Writer, r *runner.Result) {
 	if r.MethodsReplayed > 0 {
 		fmt.Fprintf(w, "actors    %d methods replayed to rebuild restarted actors\n", r.MethodsReplayed)
 	}
-	fmt.Fprintf(w, "objects   %d lost, %d reconstructed\n", r.ObjectsLost, r.ObjectsReconstructed)
+	freed := ""
+	if r.ObjectCopiesFreed > 0 {
+		freed = fmt.Sprintf(", %d copies freed", r.ObjectCopiesFreed)
+	}
+	fmt.Fprintf(w, "objects   %d lost, %d reconstructed%s\n", r.ObjectsLost, r.ObjectsReconstructed, freed)
 	fmt.Fprintf(w, "faults    %d injected\n", r.FaultsInjected)
 	fmt.Fprintf(w, "time      %.3fs virtual, %.3fs wall (%.1fx real time)\n", r.VirtualSeconds, r.WallSeconds, r.Speed)
 	fmt.Fprintf(w, "speed     %d events, %.2fM events/s\n", r.Events, r.EventsPerSecond/1e6)

@@ -461,7 +461,7 @@ func (r *Raylet) unpinArgs(t *task) {
 // dropped records that a freed object's copy here is gone (the GCS forgot
 // the location when it sent the free).
 func (r *Raylet) dropped(id transport.ObjectID) {
-	r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: id, Detail: "freed"})
+	r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: id, Detail: transport.DetailFreed})
 }
 
 func (r *Raylet) argValues(t *task) []transport.Value {

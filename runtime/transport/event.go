@@ -38,6 +38,10 @@ const (
 // fault schedule (kill_actor), which analyses mark as a fault.
 const DetailFaultKill = "killed by the fault schedule"
 
+// DetailFreed is the Detail of the EvObjectEvicted of a copy dropped
+// because its owner freed the object (ray.Free).
+const DetailFreed = "freed"
+
 var eventKindNames = [...]string{
 	EvNone: "none", EvTaskSubmitted: "task.submitted", EvTaskPlaced: "task.placed",
 	EvTaskArgsReady: "task.args_ready", EvTaskRunning: "task.running", EvTaskFinished: "task.finished",

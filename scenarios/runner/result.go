@@ -82,7 +82,7 @@ func (m *metrics) result(s *scenarios.Scenario, transport string, end time.Durat
 		Scenario: s.Name, File: s.File, Seed: s.Seed, Transport: transport,
 		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed,
 		TasksRetried: m.retried, TasksCancelled: m.cancelled, TasksReexecuted: m.reexecuted, MethodsReplayed: m.replayed,
-		ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt,
+		ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt, ObjectCopiesFreed: m.freed,
 		VirtualSeconds: end.Seconds(), WallSeconds: end.Seconds(), Speed: 1, Warnings: m.warnings,
 	}
 	if end > 0 {

@@ -85,6 +85,7 @@ type Result struct {
 	MethodsReplayed      uint64           `json:"actor_methods_replayed"` // methods re-run by restarted actors to rebuild their state (replay)
 	ObjectsLost          uint64           `json:"objects_lost"`
 	ObjectsReconstructed uint64           `json:"objects_reconstructed"`
+	ObjectCopiesFreed    uint64           `json:"object_copies_freed"` // copies dropped because their owner freed them (ray.Free) before the run ended
 	FaultsInjected       int              `json:"faults_injected"`
 	VirtualSeconds       float64          `json:"virtual_seconds"`
 	WallSeconds          float64          `json:"wall_seconds"`
@@ -127,6 +128,7 @@ type metrics struct {
 	replayed   uint64
 	lost       uint64
 	rebuilt    uint64
+	freed      uint64
 	submitAt   map[transport.TaskID]time.Duration
 	latencies  []time.Duration
 	warnings   []string
@@ -159,6 +161,10 @@ func (m *metrics) event(ev *transport.Event) {
 		m.lost++
 	case transport.EvObjectReconstructed:
 		m.rebuilt++
+	case transport.EvObjectEvicted:
+		if ev.Detail == transport.DetailFreed {
+			m.freed++
+		}
 	case transport.EvTaskInfeasible:
 		m.infeasible++
 		if m.infeasible <= 5 {

@@ -95,6 +95,11 @@ func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) er
 	if err != nil {
 		return err
 	}
+	if p.Free { // the driver holds the partitions' refs now, not the lists
+		if err := ray.Free(ctx, maps...); err != nil {
+			return err
+		}
+	}
 	reduces := make([]ray.Ref[ray.Blob], p.Reduces)
 	for j := range reduces {
 		args := make([]any, p.Maps)
@@ -117,9 +122,6 @@ func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) er
 		if err := ray.Free(ctx, part...); err != nil {
 			return err
 		}
-	}
-	if err := ray.Free(ctx, maps...); err != nil {
-		return err
 	}
 	return ray.Free(ctx, reduces...)
 }
