@@ -1,12 +1,10 @@
 package scenarios_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"raysim/scenarios"
 	"raysim/scenarios/runner"
 )
 
@@ -21,13 +19,7 @@ func TestActorReplayFigure11b(t *testing.T) {
 		"expect.finish_by=30s", "duration_limit=1m",
 	}
 	run := func(sets ...string) *runner.Result {
-		s, err := scenarios.LoadWithOverrides("paper-fig11b-actors.yaml", append(base, sets...))
-		require.NoError(t, err)
-		r, err := runner.Run(context.Background(), s, runner.Options{})
-		require.NoError(t, err)
-		require.True(t, r.OK, "expectations: %+v", r.Expectations)
-		require.Zero(t, r.Incorrect)
-		return r
+		return runOK(t, "paper-fig11b-actors.yaml", append(base, sets...)...)
 	}
 	none := run()
 	require.Zero(t, none.MethodsReplayed, "without replay, a restarted actor re-runs nothing")

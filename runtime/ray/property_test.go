@@ -71,6 +71,50 @@ func registerDAG(reg *ray.Registry) *dagFuncs {
 	return f
 }
 
+// drawDAG draws a DAG of 1..maxTasks vertices with outputs of up to
+// maxSize bytes and up to maxFanin dependencies each.
+func drawDAG(rt *rapid.T, maxTasks, maxSize, maxFanin int) []dagTask {
+	dag := make([]dagTask, rapid.IntRange(1, maxTasks).Draw(rt, "tasks"))
+	for i := range dag {
+		dag[i].key = rapid.Uint64().Draw(rt, "key")
+		dag[i].size = int64(rapid.IntRange(0, maxSize).Draw(rt, "size"))
+		dag[i].nested = rapid.IntRange(0, 4).Draw(rt, "nested") == 0
+		if i > 0 {
+			k := rapid.IntRange(0, min(i, maxFanin)).Draw(rt, "fanin")
+			for j := 0; j < k; j++ {
+				dag[i].deps = append(dag[i].deps, rapid.IntRange(0, i-1).Draw(rt, "dep"))
+			}
+		}
+	}
+	return dag
+}
+
+// submitDAG submits every vertex, its dependencies as refs.
+func submitDAG(ctx context.Context, f *dagFuncs, dag []dagTask) []ray.Ref[ray.Blob] {
+	refs := make([]ray.Ref[ray.Blob], len(dag))
+	for i, v := range dag {
+		args := []any{ray.Blob{Bytes: v.size, Sum: v.key}}
+		for _, d := range v.deps {
+			args = append(args, refs[d])
+		}
+		fn := f.node
+		if v.nested {
+			fn = f.nest
+		}
+		refs[i] = fn.Remote(ctx, args...)
+	}
+	return refs
+}
+
+// requireDAG checks got against a sequential evaluation of dag.
+func requireDAG(rt *rapid.T, dag []dagTask, got []ray.Blob) {
+	want := eval(dag)
+	for i := range dag {
+		require.Equal(rt, want[i], got[i].Sum, "vertex %d", i)
+		require.Equal(rt, dag[i].size, got[i].Bytes, "vertex %d size", i)
+	}
+}
+
 // TestDAGMatchesSequentialEvaluation: a random task DAG (random fan-in and
 // fan-out, nesting, object sizes) on a random cluster shape computes exactly
 // what a sequential evaluation computes, under every placement policy.
@@ -86,26 +130,13 @@ func TestDAGMatchesSequentialEvaluation(t *testing.T) {
 				ObjectStoreBytes: int64(rapid.IntRange(8, 64).Draw(rt, "storeMiB")) << 20,
 			})
 		}
-		n := rapid.IntRange(1, 40).Draw(rt, "tasks")
-		dag := make([]dagTask, n)
-		for i := range dag {
-			dag[i].key = rapid.Uint64().Draw(rt, "key")
-			dag[i].size = int64(rapid.IntRange(0, 4<<20).Draw(rt, "size"))
-			dag[i].nested = rapid.IntRange(0, 4).Draw(rt, "nested") == 0
-			if i > 0 {
-				k := rapid.IntRange(0, min(i, 4)).Draw(rt, "fanin")
-				for j := 0; j < k; j++ {
-					dag[i].deps = append(dag[i].deps, rapid.IntRange(0, i-1).Draw(rt, "dep"))
-				}
-			}
-		}
+		dag := drawDAG(rt, 40, 4<<20, 4)
 		cfg := ray.Config{
 			Nodes: nodes, Seed: rapid.Int64().Draw(rt, "seed"), WireCheck: true,
 			Policy:         rapid.SampledFrom(policies).Draw(rt, "policy"),
 			SpillThreshold: rapid.IntRange(1, 8).Draw(rt, "spill"),
 			GCSShards:      rapid.IntRange(1, 3).Draw(rt, "shards"),
 		}
-		want := eval(dag)
 		reg := ray.NewRegistry()
 		f := registerDAG(reg)
 		c, err := ray.NewSim(cfg, reg)
@@ -113,27 +144,12 @@ func TestDAGMatchesSequentialEvaluation(t *testing.T) {
 		defer c.Close()
 		var got []ray.Blob
 		err = c.Run(func(ctx context.Context) error {
-			refs := make([]ray.Ref[ray.Blob], n)
-			for i, v := range dag {
-				args := []any{ray.Blob{Bytes: v.size, Sum: v.key}}
-				for _, d := range v.deps {
-					args = append(args, refs[d])
-				}
-				fn := f.node
-				if v.nested {
-					fn = f.nest
-				}
-				refs[i] = fn.Remote(ctx, args...)
-			}
 			var err error
-			got, err = ray.GetAll(ctx, refs, -1)
+			got, err = ray.GetAll(ctx, submitDAG(ctx, f, dag), -1)
 			return err
 		})
 		require.NoError(rt, err)
-		for i := range dag {
-			require.Equal(rt, want[i], got[i].Sum, "vertex %d", i)
-			require.Equal(rt, dag[i].size, got[i].Bytes, "vertex %d size", i)
-		}
+		requireDAG(rt, dag, got)
 	})
 }
 
@@ -172,19 +188,8 @@ func TestFreedDAGRebuilds(t *testing.T) {
 		for i := 0; i < nNodes; i++ {
 			nodes = append(nodes, ray.NodeConfig{Name: fmt.Sprintf("n%d", i), CPUs: float64(rapid.IntRange(1, 4).Draw(rt, "cpus"))})
 		}
-		n := rapid.IntRange(1, 30).Draw(rt, "tasks")
-		dag := make([]dagTask, n)
-		for i := range dag {
-			dag[i].key = rapid.Uint64().Draw(rt, "key")
-			dag[i].size = int64(rapid.IntRange(0, 1<<20).Draw(rt, "size"))
-			dag[i].nested = rapid.IntRange(0, 4).Draw(rt, "nested") == 0
-			if i > 0 {
-				for range rapid.IntRange(0, min(i, 3)).Draw(rt, "fanin") {
-					dag[i].deps = append(dag[i].deps, rapid.IntRange(0, i-1).Draw(rt, "dep"))
-				}
-			}
-		}
-		freed := make([]bool, n)
+		dag := drawDAG(rt, 30, 1<<20, 3)
+		freed := make([]bool, len(dag))
 		for i := range freed {
 			freed[i] = rapid.Bool().Draw(rt, "free")
 		}
@@ -196,7 +201,6 @@ func TestFreedDAGRebuilds(t *testing.T) {
 					runs[ev.Task]++
 				}
 			}}
-		want := eval(dag)
 		reg := ray.NewRegistry()
 		f := registerDAG(reg)
 		c, err := ray.NewSim(cfg, reg)
@@ -204,18 +208,7 @@ func TestFreedDAGRebuilds(t *testing.T) {
 		defer c.Close()
 		var got []ray.Blob
 		err = c.Run(func(ctx context.Context) error {
-			refs := make([]ray.Ref[ray.Blob], n)
-			for i, v := range dag {
-				args := []any{ray.Blob{Bytes: v.size, Sum: v.key}}
-				for _, d := range v.deps {
-					args = append(args, refs[d])
-				}
-				fn := f.node
-				if v.nested {
-					fn = f.nest
-				}
-				refs[i] = fn.Remote(ctx, args...)
-			}
+			refs := submitDAG(ctx, f, dag)
 			if _, err := ray.GetAll(ctx, refs, -1); err != nil {
 				return err
 			}
@@ -236,10 +229,7 @@ func TestFreedDAGRebuilds(t *testing.T) {
 			return err
 		})
 		require.NoError(rt, err)
-		for i := range dag {
-			require.Equal(rt, want[i], got[i].Sum, "vertex %d", i)
-			require.Equal(rt, dag[i].size, got[i].Bytes, "vertex %d size", i)
-		}
+		requireDAG(rt, dag, got)
 		rerun := false
 		for _, k := range runs {
 			rerun = rerun || k > 1
