@@ -148,8 +148,10 @@ func asyncTasks(ctx context.Context, f *ray.Func[int], k int) error {
 	for j := range refs {
 		refs[j] = f.Remote(ctx)
 	}
-	_, err := ray.GetAll(ctx, refs, -1)
-	return err
+	if _, err := ray.GetAll(ctx, refs, -1); err != nil {
+		return err
+	}
+	return ray.Free(ctx, refs...)
 }
 
 // actorCalls makes k calls round robin over hs and gets them.
@@ -158,8 +160,10 @@ func actorCalls(ctx context.Context, s *Suite, hs []ray.ActorHandle[Counter], k 
 	for j := range refs {
 		refs[j] = s.Noop.Remote(ctx, hs[j%len(hs)])
 	}
-	_, err := ray.GetAll(ctx, refs, -1)
-	return err
+	if _, err := ray.GetAll(ctx, refs, -1); err != nil {
+		return err
+	}
+	return ray.Free(ctx, refs...)
 }
 
 // newActors creates n actors, one per node round robin, and waits until
