@@ -172,9 +172,12 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	switch m := m.(type) {
 	case *transport.GcsAddTask:
 		s.env.Charge(s.costs.GCSWrite)
-		spec := m.Spec
-		s.tasks[spec.ID] = &spec
-		s.saveTask(&spec)
+		// The entry is the message's own spec: no copy. Nobody changes a
+		// message once sent (a raylet copies the spec into it, a replica
+		// forwards it as is), and the shard never changes a stored spec.
+		spec := &m.Spec
+		s.tasks[spec.ID] = spec
+		s.saveTask(spec)
 		s.flushTask(spec.ID)
 	case *transport.GcsAddObject:
 		s.addObject(m)
