@@ -32,6 +32,11 @@ type Client struct {
 	pending  map[uint64]*request
 	timer    transport.Timer
 
+	// While holding (Hold), task specs for each shard (by index) wait to
+	// leave together.
+	holding bool
+	held    [][]transport.TaskSpec
+
 	Stats ClientStats
 }
 
@@ -74,8 +79,77 @@ func NewClient(env transport.Env, layout *Layout) *Client {
 // Send sends m to the GCS shard named to (a Layout.Shards entry); any
 // other destination, or an unreplicated GCS, gets a plain Send.
 func (c *Client) Send(to transport.NodeID, m transport.Message) {
+	if c.holding {
+		if j, ok := c.layout.ShardIndex(to); ok {
+			c.release(j) // what was held for the shard goes first: order is kept
+		}
+	}
+	c.send1(to, m)
+}
+
+// AddTask sends a task's spec to the task table of shard to (GcsAddTask);
+// while the client holds, the spec waits to leave with the shard's others.
+func (c *Client) AddTask(to transport.NodeID, spec *transport.TaskSpec) {
+	if c.holding {
+		if j, ok := c.layout.ShardIndex(to); ok {
+			c.held[j] = append(c.held[j], *spec)
+			return
+		}
+	}
+	c.send1(to, &transport.GcsAddTask{Spec: *spec})
+}
+
+// Hold makes AddTask collect specs per shard until Release, which sends
+// each shard's as one GcsAddTasks: a raylet taking a burst of submissions
+// in one turn writes them with a message per shard, not one per task (as a
+// real client batches its writes). Any other message to a shard first
+// sends the specs held for it, so each shard sees what the client sent in
+// the order it was sent. About n specs are coming (a hint, to size the
+// batches).
+func (c *Client) Hold(n int) {
+	c.holding = true
+	if c.held == nil {
+		c.held = make([][]transport.TaskSpec, len(c.layout.Shards))
+	}
+	if per := n / len(c.held); per > 1 {
+		for j := range c.held {
+			if cap(c.held[j]) < per {
+				c.held[j] = make([]transport.TaskSpec, 0, per+per/4)
+			}
+		}
+	}
+}
+
+// Release ends Hold, sending what was held, shard by shard in shard order.
+func (c *Client) Release() {
+	for j := range c.held {
+		c.release(j)
+	}
+	c.holding = false
+}
+
+func (c *Client) release(j int) {
+	specs := c.held[j]
+	switch len(specs) {
+	case 0:
+		return
+	case 1:
+		c.send1(c.layout.Shards[j], &transport.GcsAddTask{Spec: specs[0]})
+		c.held[j] = specs[:0] // the message holds a copy: reuse
+	default:
+		c.send1(c.layout.Shards[j], &transport.GcsAddTasks{Specs: specs})
+		c.held[j] = nil // the message (and the shard's table) keeps the slice
+	}
+}
+
+// send1 sends one message: plainly, or as a request of the shard's chain.
+func (c *Client) send1(to transport.NodeID, m transport.Message) {
+	if !c.layout.Replicated() {
+		c.env.Send(to, m)
+		return
+	}
 	j, ok := c.layout.ShardIndex(to)
-	if !ok || !c.layout.Replicated() {
+	if !ok {
 		c.env.Send(to, m)
 		return
 	}

@@ -171,14 +171,11 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	s.env.Charge(s.costs.Message)
 	switch m := m.(type) {
 	case *transport.GcsAddTask:
-		s.env.Charge(s.costs.GCSWrite)
-		// The entry is the message's own spec: no copy. Nobody changes a
-		// message once sent (a raylet copies the spec into it, a replica
-		// forwards it as is), and the shard never changes a stored spec.
-		spec := &m.Spec
-		s.tasks[spec.ID] = spec
-		s.saveTask(spec)
-		s.flushTask(spec.ID)
+		s.addTask(&m.Spec)
+	case *transport.GcsAddTasks:
+		for i := range m.Specs {
+			s.addTask(&m.Specs[i])
+		}
 	case *transport.GcsAddObject:
 		s.addObject(m)
 	case *transport.GcsRemoveObject:
@@ -262,6 +259,17 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GcsLookupActor:
 		s.lookupActor(from, m)
 	}
+}
+
+// addTask records a task's spec (its lineage). The entry is the message's
+// own spec, not a copy: nobody changes a message once sent (a raylet copies
+// the spec into it, a replica forwards it as is), and the shard never
+// changes a stored spec.
+func (s *Shard) addTask(spec *transport.TaskSpec) {
+	s.env.Charge(s.costs.GCSWrite)
+	s.tasks[spec.ID] = spec
+	s.saveTask(spec)
+	s.flushTask(spec.ID)
 }
 
 func (s *Shard) addObject(m *transport.GcsAddObject) {

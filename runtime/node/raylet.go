@@ -276,11 +276,13 @@ func (r *Raylet) enqueueSubmit(spec *transport.TaskSpec) {
 func (r *Raylet) drainSubmits() {
 	q := r.submitQ
 	r.submitQ = nil
+	r.gcs.Hold(len(q)) // the batch's task specs go to each shard in one message
 	for i, spec := range q {
 		q[i] = nil
 		delete(r.queuedSubmit, spec.ID)
 		r.submit(spec)
 	}
+	r.gcs.Release()
 }
 
 // producesLocally reports whether an object's task is queued or running on
@@ -301,7 +303,7 @@ func (r *Raylet) producesLocally(id transport.ObjectID) bool {
 // submit takes a task from local user code.
 func (r *Raylet) submit(spec *transport.TaskSpec) {
 	r.Stats.Submitted++ // its task.submitted was emitted by the caller (Caller.Submit)
-	r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsAddTask{Spec: *spec})
+	r.gcs.AddTask(r.cfg.Layout.ShardOfTask(spec.ID), spec)
 	if spec.Actor != 0 { // tasks are owned when they leave the node (spill)
 		r.own(spec)
 	}

@@ -260,6 +260,7 @@ const (
 	KindGcsActorMethod
 	KindGcsFreeObjects
 	KindFreeObjects
+	KindGcsAddTasks
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -443,6 +444,10 @@ type PlaceTask struct {
 // GcsAddTask writes a task spec to the task table (lineage).
 type GcsAddTask struct{ Spec TaskSpec }
 
+// GcsAddTasks is several GcsAddTask to one shard in one message, in order:
+// what a raylet submits in one turn (see gcs.Client.Hold).
+type GcsAddTasks struct{ Specs []TaskSpec }
+
 // GcsAddObject adds a location of an object to the object table. A location
 // from an incarnation of Node already declared dead is ignored.
 type GcsAddObject struct {
@@ -571,6 +576,7 @@ type KillActor struct {
 func (*SpillTask) Kind() Kind          { return KindSpillTask }
 func (*PlaceTask) Kind() Kind          { return KindPlaceTask }
 func (*GcsAddTask) Kind() Kind         { return KindGcsAddTask }
+func (*GcsAddTasks) Kind() Kind        { return KindGcsAddTasks }
 func (*GcsAddObject) Kind() Kind       { return KindGcsAddObject }
 func (*GcsRemoveObject) Kind() Kind    { return KindGcsRemoveObject }
 func (*GcsSubscribeObject) Kind() Kind { return KindGcsSubscribeObject }
@@ -613,6 +619,28 @@ func (m *PlaceTask) UnmarshalWire(d *Decoder) { d.Spec(&m.Spec); m.Reason = d.St
 func (m *GcsAddTask) MarshalWire(e *Encoder)  { e.Spec(&m.Spec) }
 func (m *GcsAddTask) UnmarshalWire(d *Decoder) {
 	d.Spec(&m.Spec)
+}
+func (m *GcsAddTasks) MarshalWire(e *Encoder) {
+	e.Uvarint(uint64(len(m.Specs)))
+	for i := range m.Specs {
+		e.Spec(&m.Specs[i])
+	}
+}
+
+// minSpecBytes is the fewest bytes a spec takes on the wire (its two task
+// IDs), which bounds a count of specs by what is left of a body.
+const minSpecBytes = 16
+
+func (m *GcsAddTasks) UnmarshalWire(d *Decoder) {
+	n := d.Count(MaxCount, minSpecBytes)
+	if n == 0 {
+		m.Specs = nil
+		return
+	}
+	m.Specs = make([]TaskSpec, n)
+	for i := range m.Specs {
+		d.Spec(&m.Specs[i])
+	}
 }
 func (m *GcsAddObject) MarshalWire(e *Encoder) {
 	e.Object(m.Object)
@@ -737,4 +765,5 @@ func init() {
 	register(KindGcsActorMethod, func() Message { return new(GcsActorMethod) })
 	register(KindGcsFreeObjects, func() Message { return new(GcsFreeObjects) })
 	register(KindFreeObjects, func() Message { return new(FreeObjects) })
+	register(KindGcsAddTasks, func() Message { return new(GcsAddTasks) })
 }
