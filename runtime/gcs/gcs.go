@@ -183,6 +183,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		if e := s.object(m.Object); e != nil {
 			e.nodes = slices.DeleteFunc(e.nodes, func(n transport.NodeID) bool { return n == m.Node })
 			s.saveObject(m.Object)
+			s.flushObject(m.Object)
 		}
 	case *transport.GcsFreeObjects:
 		s.free(m.Objects)
@@ -319,7 +320,11 @@ func (s *Shard) free(ids []transport.ObjectID) {
 	for _, id := range ids {
 		s.env.Charge(s.costs.GCSWrite)
 		e := s.object(id)
-		if e == nil || len(e.nodes) == 0 {
+		if e == nil {
+			continue
+		}
+		if len(e.nodes) == 0 { // freed already (or a duplicate), or lost
+			s.flushObject(id)
 			continue
 		}
 		for _, n := range e.nodes {

@@ -278,7 +278,9 @@ func (r *Raylet) rejoin() {
 	objs := r.store.IDs()
 	slices.SortFunc(objs, transport.CompareObjects)
 	for _, id := range objs {
-		if e, ok := r.store.Get(id); ok && e.Value.ErrKind == transport.ErrKindNone {
+		// A freed copy still pinned by a task is not announced: it goes at
+		// its last unpin, which tells nobody.
+		if e, ok := r.store.Get(id); ok && e.Value.ErrKind == transport.ErrKindNone && !e.Freed() {
 			r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: e.Value.SizeOf(), Incarnation: r.cfg.Incarnation})
 		}
 	}

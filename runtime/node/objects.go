@@ -136,6 +136,10 @@ func (r *Raylet) servePull(to transport.NodeID, id transport.ObjectID) {
 	e, ok := r.store.Get(id)
 	if !ok {
 		r.env.Send(to, &transport.PullFailed{Object: id})
+		// Whoever sent the reader here had a stale location (the copy was
+		// freed, evicted or lost with a crash in a way the GCS missed):
+		// correct it, or the reader would be sent back here forever.
+		r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsRemoveObject{Object: id, Node: r.self})
 		return
 	}
 	v := e.Value

@@ -27,6 +27,10 @@ type Entry struct {
 	freed   bool // dropped at the last Unpin
 }
 
+// Freed reports whether the object's owner freed it: the copy stays only
+// while a task reads it, and is not to be announced again.
+func (e *Entry) Freed() bool { return e.freed }
+
 // Store is one node's object store.
 type Store struct {
 	capacity int64

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"raysim/netsim"
 	"raysim/runtime/ray"
 )
 
@@ -66,4 +67,62 @@ func anys[T any](refs []ray.Ref[T]) []any {
 		out[i] = r
 	}
 	return out
+}
+
+// TestFreeTwiceLeavesNoEntry: a ref listed twice in one Free (or freed
+// twice) leaves no object entry in the shard's memory.
+func TestFreeTwiceLeavesNoEntry(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		r := s.double.Remote(ctx, 1)
+		if _, err := ray.Get(ctx, r); err != nil {
+			return err
+		}
+		require.NoError(t, ray.Free(ctx, r, r))
+		require.NoError(t, ray.Free(ctx, r))
+		return nil
+	}))
+	sim := c.Netsim()
+	end := sim.Now() + 100*time.Millisecond
+	sim.RunWhile(func() bool { return sim.Now() <= end })
+	for j := 0; j < c.Shards(); j++ {
+		assert.Zero(t, c.Shard(j).Stats().ResidentObjects, "shard %d keeps object entries in memory", j)
+	}
+}
+
+// TestFreedCopyRejoin: a freed copy that a waiting task keeps pinned is
+// not announced again when its node rejoins (fenced after a pause); were
+// it, the GCS would list a copy that goes, unannounced, at the task's last
+// unpin, and a later Get would be sent to that node forever instead of
+// rebuilding the object.
+func TestFreedCopyRejoin(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	n1 := ray.RayletID(1)
+	on1 := ray.NodeAffinity(n1, false)
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		p := s.double.Options(on1).Remote(ctx, 21)
+		v, err := ray.Get(ctx, p)
+		require.NoError(t, err)
+		require.Equal(t, 42, v)
+		slow := s.slow.Options(on1).Remote(ctx, 3000)
+		sum := s.add.Options(on1).Remote(ctx, p, slow) // p pinned on node 1 while slow runs
+		require.NoError(t, ray.Compute(ctx, 50*time.Millisecond))
+		require.NoError(t, ray.Free(ctx, p))
+		require.NoError(t, ray.Compute(ctx, 50*time.Millisecond))
+		c.Netsim().Pause(netsim.NodeID(n1), 1500*time.Millisecond) // declared dead, rejoins
+		v, err = ray.Get(ctx, sum)
+		require.NoError(t, err)
+		require.Equal(t, 3042, v)
+		require.NoError(t, ray.Compute(ctx, 4*time.Second)) // node 1's own run finishes, unpins p
+		v, err = ray.GetTimeout(ctx, p, 10*time.Second)
+		require.NoError(t, err, "a freed object read again is rebuilt")
+		require.Equal(t, 42, v)
+		return nil
+	}))
 }
