@@ -18,7 +18,14 @@ type GlobalConfig struct {
 	// SpillThreshold is passed to policies; the global scheduler itself does
 	// not queue tasks except infeasible ones.
 	SpillThreshold int
+	// StartupGrace bounds how long spills wait at start-up for the
+	// layout's raylets to register (default 100ms; negative: no wait).
+	StartupGrace time.Duration
 }
+
+// defaultStartupGrace is StartupGrace's default: ample for registrations
+// on any network a cluster runs on, short beside any workload.
+const defaultStartupGrace = 100 * time.Millisecond
 
 type nodeView struct {
 	id       transport.NodeID
@@ -42,8 +49,12 @@ type Global struct {
 
 	infeasible []*transport.SpillTask
 	warned     map[transport.TaskID]bool // infeasible tasks already warned about
-	cands      []Candidate               // scratch
-	placed     uint64
+	// early holds the spills that came during start-up, until every raylet
+	// of the layout has registered or StartupGrace has passed (see place).
+	early    []*transport.SpillTask
+	starting bool
+	cands    []Candidate // scratch
+	placed   uint64
 }
 
 // NewGlobal returns a global scheduler.
@@ -51,7 +62,39 @@ func NewGlobal(env transport.Env, cfg GlobalConfig) *Global {
 	if cfg.Bandwidth == 0 {
 		cfg.Bandwidth = 1.25e9 // 10 Gbps
 	}
-	return &Global{env: env, cfg: cfg, index: make(map[transport.NodeID]*nodeView)}
+	if cfg.StartupGrace == 0 {
+		cfg.StartupGrace = defaultStartupGrace
+	}
+	g := &Global{env: env, cfg: cfg, index: make(map[transport.NodeID]*nodeView)}
+	if cfg.StartupGrace > 0 && cfg.Layout != nil && len(cfg.Layout.Raylets) > 0 {
+		g.starting = true
+		env.After(cfg.StartupGrace, g.started)
+	}
+	return g
+}
+
+// started ends start-up: the spills held since are placed, in the order
+// they came.
+func (g *Global) started() {
+	if !g.starting {
+		return
+	}
+	g.starting = false
+	early := g.early
+	g.early = nil
+	for _, m := range early {
+		g.place(m)
+	}
+}
+
+// allRegistered reports whether every raylet of the layout has registered.
+func (g *Global) allRegistered() bool {
+	for _, id := range g.cfg.Layout.Raylets {
+		if g.index[id] == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // Handle implements transport.Handler.
@@ -81,15 +124,24 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			}
 		}
 	case *transport.SpillTask:
+		if g.starting {
+			// Placing now would choose among the nodes whose registration
+			// happened to arrive first: a burst submitted at start-up would
+			// all land on one node.
+			g.early = append(g.early, m)
+			return
+		}
 		g.place(m)
 	case *transport.CancelTask:
-		g.infeasible = slices.DeleteFunc(g.infeasible, func(s *transport.SpillTask) bool {
+		drop := func(s *transport.SpillTask) bool {
 			if s.Spec.ID != m.Task {
 				return false
 			}
 			g.env.Send(s.Spec.Owner, &transport.PlaceTask{Spec: s.Spec, Reason: ReasonCancelled})
 			return true
-		})
+		}
+		g.infeasible = slices.DeleteFunc(g.infeasible, drop)
+		g.early = slices.DeleteFunc(g.early, drop)
 	}
 }
 
@@ -106,6 +158,12 @@ func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resou
 	}
 	v.inc, v.dead = inc, false
 	v.total, v.avail, v.queue = total, total, 0
+	if g.starting {
+		if g.allRegistered() {
+			g.started()
+		}
+		return
+	}
 	g.retryInfeasible()
 }
 
