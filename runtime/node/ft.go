@@ -260,7 +260,8 @@ const rejoinStride = 1 << 32
 // cut off): as Ray's raylet would exit and be restarted, it takes a new
 // incarnation and registers again. Its owners have already retried its
 // tasks elsewhere and the GCS has restarted or buried its actors, so its
-// actors are dropped here (their queued calls are retried by their callers);
+// actors are dropped here (their queued calls are retried by their callers)
+// and reported to the GCS as for a crash, in case it never saw them alive;
 // the objects in its store survive and are announced again under the new
 // incarnation.
 func (r *Raylet) rejoin() {
@@ -272,7 +273,13 @@ func (r *Raylet) rejoin() {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		r.dropActor(r.actors[id])
+		a := r.actors[id]
+		r.dropActor(a)
+		// The GCS restarted or buried the actor when it declared us dead —
+		// unless it never saw the actor alive (created here after that, its
+		// news came from a dead incarnation): then only we know it is gone.
+		// The shard tells the two apart.
+		r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Name: a.creation.spec.ActorName})
 	}
 	r.register()
 	objs := r.store.IDs()
