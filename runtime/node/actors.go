@@ -346,11 +346,13 @@ func (r *Raylet) actorDied(id transport.ActorID, name string) {
 func (r *Raylet) GCSClient() *gcs.Client { return r.gcs }
 
 // HostedActors returns the actors living on this raylet, sorted by ID, with
-// their names (loop only; for fault injection and status).
+// their names: the registered name of a named actor, else its display name
+// (ray.Name) (loop only; for fault injection and status).
 func (r *Raylet) HostedActors() []transport.ActorInfo {
 	out := make([]transport.ActorInfo, 0, len(r.actors))
 	for id, a := range r.actors {
-		out = append(out, transport.ActorInfo{Actor: id, Node: r.self, State: transport.ActorAlive, Name: a.creation.spec.ActorName, Found: true})
+		name := cmp.Or(a.creation.spec.ActorName, a.creation.spec.Name)
+		out = append(out, transport.ActorInfo{Actor: id, Node: r.self, State: transport.ActorAlive, Name: name, Found: true})
 	}
 	slices.SortFunc(out, func(a, b transport.ActorInfo) int { return cmp.Compare(a.Actor, b.Actor) })
 	return out

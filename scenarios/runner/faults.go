@@ -134,19 +134,30 @@ func (f *faultInjector) restoreAll() {
 	}
 }
 
+// killActor kills the actor a kill_actor fault names: by index in creation
+// order, or by name (a named actor's, else its display name, ray.Name) —
+// the first created of those alive with that name.
 func (f *faultInjector) killActor(fl *scenarios.Fault) {
+	type hosted struct {
+		raylet int
+		name   string
+	}
+	live := map[transport.ActorID]hosted{}
 	for i := range f.s.Cluster.Nodes {
-		r := f.c.Raylet(i)
-		if r == nil {
+		if r := f.c.Raylet(i); r != nil {
+			for _, a := range r.HostedActors() {
+				live[a.Actor] = hosted{i, a.Name}
+			}
+		}
+	}
+	for i, id := range f.actors {
+		h, ok := live[id]
+		if !ok {
 			continue
 		}
-		for _, a := range r.HostedActors() {
-			byName := fl.Actor != "" && a.Name == fl.Actor
-			byIndex := fl.Actor == "" && fl.ActorIndex >= 0 && fl.ActorIndex < len(f.actors) && f.actors[fl.ActorIndex] == a.Actor
-			if byName || byIndex {
-				r.Kill(a.Actor, transport.DetailFaultKill)
-				return
-			}
+		if (fl.Actor != "" && h.name == fl.Actor) || (fl.Actor == "" && i == fl.ActorIndex) {
+			f.c.Raylet(h.raylet).Kill(id, transport.DetailFaultKill)
+			return
 		}
 	}
 	f.log("kill_actor at %v: no live actor matches %q/#%d", fl.At, fl.Actor, fl.ActorIndex)
