@@ -209,7 +209,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.env.Send(s.layout.Scheduler, m)
 	case *transport.NodeDead:
 		if e := s.nodes[m.Node]; e != nil && e.alive && e.reg.Incarnation == m.Incarnation {
-			s.declareDead(e) // the node table's own verdict, proposed through its chain
+			s.declareDead(e, deadSilent) // the node table's own verdict, proposed through its chain
 		} else {
 			s.nodeDead(m)
 		}
@@ -382,7 +382,7 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 		return // a stale registration
 	} else if old.alive && old.reg.Incarnation < m.Incarnation {
 		// It restarted before we noticed: its previous incarnation is dead.
-		s.declareDead(old)
+		s.declareDead(old, deadRestarted)
 	}
 	s.nodes[m.Node] = &nodeEntry{reg: *m, alive: true, lastSeen: s.env.Now()}
 	s.saveNode(m.Node)
@@ -538,7 +538,7 @@ func (s *Shard) checkNodes() {
 		}
 		switch {
 		case s.cfg.Propose == nil:
-			s.declareDead(e)
+			s.declareDead(e, deadSilent)
 		case s.cfg.Leader():
 			s.cfg.Propose(&transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation})
 		}
@@ -551,13 +551,19 @@ func (s *Shard) scheduleCheck() {
 	s.env.After(s.cfg.HeartbeatPeriod, s.checkNodes)
 }
 
+// Why a node incarnation was declared dead (the node.dead event's Detail).
+const (
+	deadSilent    = "missed heartbeats"
+	deadRestarted = "restarted: a new incarnation registered before its heartbeats were missed"
+)
+
 // declareDead publishes a node incarnation's death to every shard, the
 // global scheduler and every raylet.
-func (s *Shard) declareDead(e *nodeEntry) {
+func (s *Shard) declareDead(e *nodeEntry, why string) {
 	e.alive = false
 	s.saveNode(e.reg.Node)
 	m := &transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation}
-	s.emit(transport.Event{Kind: transport.EvNodeDead, Node: e.reg.Node, Detail: "missed heartbeats"})
+	s.emit(transport.Event{Kind: transport.EvNodeDead, Node: e.reg.Node, Detail: why})
 	for _, sh := range s.layout.Shards {
 		if sh != s.env.Self() {
 			s.env.Send(sh, m)
