@@ -734,9 +734,16 @@ func (r *Raylet) wake(id transport.ObjectID) {
 	}
 	if fe := r.fetches[id]; fe != nil { // whatever was fetching it is done
 		delete(r.fetches, id)
+		// With several readers, hold the object until each has taken it:
+		// one may put another object (a task failed by an error argument
+		// finishes at once) and evict this one from under the rest.
+		held := len(fe.more) > 0 && r.store.Pin(id)
 		fe.first()
 		for _, f := range fe.more {
 			f()
+		}
+		if held && r.store.Unpin(id) {
+			r.dropped(id)
 		}
 	}
 }
