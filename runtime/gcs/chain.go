@@ -574,9 +574,12 @@ type MasterConfig struct {
 }
 
 type masterChain struct {
-	epoch    uint64
-	members  []transport.NodeID
-	join     transport.NodeID // joining, not yet synced
+	epoch   uint64
+	members []transport.NodeID
+	join    transport.NodeID // joining, not yet synced
+	// joinEp is the last epoch that named join as the joiner: join has
+	// installed its snapshot once it pings with that epoch or a later one.
+	joinEp   uint64
 	lastPing map[transport.NodeID]time.Time
 }
 
@@ -622,7 +625,14 @@ func (m *Master) Handle(from transport.NodeID, msg transport.Message) {
 	in := slices.Contains(ch.members, from)
 	switch {
 	case in && p.Epoch != 0:
-		if from == ch.join {
+		// A replica pings a non-zero epoch only while it is a synced member
+		// of the configuration it holds. The joiner's pings from before it
+		// saw the configuration that added it carry an older epoch: one cut
+		// off from the master (never told of its removal) still pings the
+		// epoch it was synced at, and pings, datagrams, overtake the
+		// configurations sent to it. Only an epoch naming it the joiner, or
+		// a later one, says it installed its snapshot.
+		if from == ch.join && p.Epoch >= ch.joinEp {
 			ch.join = 0 // synced
 		}
 		if p.Epoch < ch.epoch {
@@ -709,13 +719,19 @@ func (m *Master) config(j int) *transport.ChainConfig {
 
 // announce publishes shard j's new chain to every replica and raylet.
 func (m *Master) announce(j int) {
-	m.chains[j].epoch++
+	ch := m.chains[j]
+	ch.epoch++
+	if ch.join != 0 {
+		// Every configuration names the pending joiner, and a replica named
+		// the joiner waits for a fresh snapshot (see Replica.onConfig).
+		ch.joinEp = ch.epoch
+	}
 	c := m.config(j)
 	if m.cfg.OnReconfigure != nil {
 		m.cfg.OnReconfigure(c)
 	}
-	for _, ch := range m.cfg.Layout.Chains {
-		for _, n := range ch {
+	for _, chain := range m.cfg.Layout.Chains {
+		for _, n := range chain {
 			m.env.Send(n, c)
 		}
 	}
