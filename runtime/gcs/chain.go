@@ -51,7 +51,9 @@ import (
 // its predecessor sends it a ChainSnapshot of its store (the whole state),
 // and from then on forwards the updates after the snapshot. If every member
 // of a chain died, the first to come back becomes the chain alone and
-// serves what its own store recovered.
+// serves what its own store recovered. That is why a member syncs its store
+// before anything downstream can acknowledge what it applied (durableEnv):
+// a store loses its unsynced writes in a crash.
 
 // ReplicaConfig configures a chain replica.
 type ReplicaConfig struct {
@@ -69,7 +71,7 @@ type ReplicaConfig struct {
 
 // Replica is one member of a shard's chain.
 type Replica struct {
-	env    transport.Env
+	env    *durableEnv // every send of the replica, its Shard and its Client
 	cfg    ReplicaConfig
 	layout *Layout
 	shard  *Shard
@@ -125,7 +127,9 @@ func NewReplica(env transport.Env, cfg ReplicaConfig) *Replica {
 		cfg.RetryAfter = 20 * time.Millisecond
 	}
 	l := cfg.Shard.Layout
-	r := &Replica{env: env, cfg: cfg, layout: l, seen: make(map[transport.NodeID]*dedup)}
+	r := &Replica{cfg: cfg, layout: l, seen: make(map[transport.NodeID]*dedup)}
+	r.env = &durableEnv{Env: env, r: r}
+	env = r.env
 	r.client = NewClient(env, l)
 	r.client.Loopback = func(m transport.Message) {
 		env.After(0, func() { r.Handle(env.Self(), m) })
@@ -257,6 +261,7 @@ func (r *Replica) apply(up transport.ChainUpdate) {
 	r.cur = nil
 	r.applied = up.Index
 	r.saveApplied()
+	r.env.unsynced()
 	if r.isTail() {
 		r.complete(e)
 		r.acked = r.applied
@@ -521,6 +526,65 @@ func (r *Replica) loadChainState() {
 		d.seqs[binary.BigEndian.Uint64(k[5:])] = binary.BigEndian.Uint64(v)
 		return true
 	})
+}
+
+// durableEnv holds back everything the replica sends while an update it
+// applied is not yet durable, and syncs the store once per loop turn.
+//
+// A member's store is what it serves if it restarts while no other holder
+// of the chain's state is heard (see Master.Handle), and a store loses its
+// unsynced writes in a crash. So an update must be synced on a member
+// before anything downstream of it can acknowledge it: before the member
+// forwards it (its successor may be the tail) and before the tail releases
+// its acknowledgement and side effects. Syncing in apply would cost one
+// fsync per update on a disk store (bbolt); instead the first unsynced
+// update of a turn arms a zero-delay timer, and everything sent meanwhile
+// (forwards, acks, publications, replies, pings — one queue, so the order
+// of sends is kept) waits for it. The timer runs after what is already
+// queued for the loop: in netsim after the current event (and, on a node
+// busy with Charge, at the same time its sends would have left); on TCP
+// after the inbox items queued before it, so a loaded replica syncs once
+// per many updates. (Env.Post is no use here: netsim runs it at once, and
+// on TCP it must not be called from the loop, whose own inbox may be
+// full.)
+type durableEnv struct {
+	transport.Env
+	r     *Replica
+	dirty bool     // an applied update is not synced; flush is armed
+	held  []outMsg // sends waiting for the sync, in order
+}
+
+func (d *durableEnv) Send(to transport.NodeID, m transport.Message) {
+	if d.dirty {
+		d.held = append(d.held, outMsg{to, m})
+		return
+	}
+	d.Env.Send(to, m)
+}
+
+// unsynced records that the store holds an update that is not durable.
+func (d *durableEnv) unsynced() {
+	if !d.dirty {
+		d.dirty = true
+		d.Env.After(0, d.flush)
+	}
+}
+
+// flush syncs the store and releases what waited for it. If the sync
+// fails, everything keeps waiting and it tries again: a replica that
+// cannot persist goes silent, and the master removes it.
+func (d *durableEnv) flush() {
+	if err := d.r.store.Sync(); err != nil {
+		d.Env.Emit(&transport.Event{Kind: transport.EvWarning, Node: d.Env.Self(), Detail: err.Error()})
+		d.Env.After(d.r.cfg.RetryAfter, d.flush)
+		return
+	}
+	d.dirty = false
+	for i, o := range d.held {
+		d.Env.Send(o.to, o.m)
+		d.held[i] = outMsg{}
+	}
+	d.held = d.held[:0]
 }
 
 // replicaEnv is the Env the replica's Shard sees: its Self is the shard's
