@@ -166,8 +166,12 @@ func TestRefusesBadPeers(t *testing.T) {
 		"wrong token, wrong cluster and junk refused: %+v", a.Stats())
 	assert.Equal(t, uint64(2), a.Stats().DecodeErrors)
 	assert.Zero(t, foreign.Load())
-	assert.Positive(t, evil.Stats().DialFailures)
-	assert.Positive(t, other.Stats().DialFailures)
+	// The refused dialers count their failure when they see the refusal,
+	// which may be a moment after a counts it.
+	require.Eventually(t, func() bool { return evil.Stats().DialFailures > 0 }, guard, time.Millisecond,
+		"the wrong token's dials fail: %+v", evil.Stats())
+	require.Eventually(t, func() bool { return other.Stats().DialFailures > 0 }, guard, time.Millisecond,
+		"the other cluster's dials fail: %+v", other.Stats())
 }
 
 // assertClosedAfter dials addr, runs act, and checks the server closes the
