@@ -199,6 +199,9 @@ func printSummary(w io.Writer, r *runner.Result) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	if r.Unfinished != "" {
+		fmt.Fprintf(w, "unfinished %s\n", r.Unfinished)
+	}
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "warning   %s\n", warn)
 	}

@@ -181,3 +181,43 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestRunUnfinishedFails: drivers still running at the duration limit fail
+// the run (exit 1) even with no expectations, and the summary, the JSON and
+// a sweep say which drivers.
+func TestRunUnfinishedFails(t *testing.T) {
+	t.Parallel()
+	cut := []string{"testdata/tiny.yaml", "--set", "duration_limit=5ms", "--set", "expect={}"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"summary", append([]string{"run"}, cut...), exitFailed, []string{
+			"unfinished 2 of 2 drivers still running at the duration limit 5ms: tasks driver 0 on head, rl driver 0 on head\n",
+			"FAIL tiny seed=3"}},
+		{"json", append([]string{"run", "--json"}, cut...), exitFailed, []string{
+			`"unfinished":"2 of 2 drivers still running at the duration limit 5ms: `, `"drivers_unfinished":[0]`, `"ok":false`}},
+		{"quiet", append([]string{"run", "-q"}, cut...), exitFailed, []string{"FAIL tiny seed=3"}},
+		{"sweep", append([]string{"sweep", "--seeds", "1-2"}, cut...), exitFailed, []string{
+			"seed 1: unfinished: 2 of 2 drivers still running at the duration limit 5ms", "0 passed, 2 failed"}},
+		{"finished", []string{"run", "testdata/tiny.yaml", "--set", "expect={}"}, exitOK, []string{"PASS tiny"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := call(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, errOut)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("stdout lacks %q:\n%s", w, out)
+				}
+			}
+			if tc.code == exitOK && strings.Contains(out, "unfinished") {
+				t.Errorf("a finished run mentions unfinished drivers:\n%s", out)
+			}
+		})
+	}
+}

@@ -93,16 +93,18 @@ func replayCommand(file string, seed int64, sets []string) string {
 
 // seedOutcome is one seed's run.
 type seedOutcome struct {
-	Seed     int64                `json:"seed"`
-	OK       bool                 `json:"ok"`
-	Digest   string               `json:"digest,omitempty"`
-	Error    string               `json:"error,omitempty"`
-	Failed   []runner.Expectation `json:"failed_expectations,omitempty"`
-	Replay   string               `json:"replay,omitempty"`
-	Virtual  float64              `json:"virtual_seconds"`
-	Wall     float64              `json:"wall_seconds"`
-	TasksOK  uint64               `json:"tasks_completed"`
-	finished bool
+	Seed   int64                `json:"seed"`
+	OK     bool                 `json:"ok"`
+	Digest string               `json:"digest,omitempty"`
+	Error  string               `json:"error,omitempty"`
+	Failed []runner.Expectation `json:"failed_expectations,omitempty"`
+	// Unfinished names the drivers that had not returned (runner.Result's).
+	Unfinished string  `json:"unfinished,omitempty"`
+	Replay     string  `json:"replay,omitempty"`
+	Virtual    float64 `json:"virtual_seconds"`
+	Wall       float64 `json:"wall_seconds"`
+	TasksOK    uint64  `json:"tasks_completed"`
+	finished   bool
 }
 
 // sweepReport is the --json output.
@@ -284,6 +286,7 @@ func runSeed(ctx context.Context, path string, sets []string, seed int64) seedRu
 		r, err = runner.Run(ctx, s, runner.Options{})
 		if err == nil {
 			out.OK, out.Digest, out.Virtual, out.Wall, out.TasksOK = r.OK, r.Digest, r.VirtualSeconds, r.WallSeconds, r.TasksCompleted
+			out.Unfinished = r.Unfinished
 			for _, e := range r.Expectations {
 				if !e.OK {
 					out.Failed = append(out.Failed, e)
@@ -323,6 +326,9 @@ func printSweep(w io.Writer, r *sweepReport) {
 		var why []string
 		if f.Error != "" {
 			why = append(why, "error: "+f.Error)
+		}
+		if f.Unfinished != "" {
+			why = append(why, "unfinished: "+f.Unfinished)
 		}
 		for _, e := range f.Failed {
 			why = append(why, e.Name+": "+e.Detail)

@@ -18,6 +18,7 @@ type faultInjector struct {
 	injected int
 	actors   []transport.ActorID // in creation order, for kill_actor by index
 	log      func(format string, args ...any)
+	crashes  map[string][]time.Duration // node name -> when it was killed
 }
 
 func (f *faultInjector) node(name string) netsim.NodeID {
@@ -53,6 +54,10 @@ func (f *faultInjector) apply(fl *scenarios.Fault) {
 	switch fl.Kind {
 	case scenarios.KillNode:
 		sim.Crash(f.node(fl.Node))
+		if f.crashes == nil {
+			f.crashes = map[string][]time.Duration{}
+		}
+		f.crashes[fl.Node] = append(f.crashes[fl.Node], sim.Now())
 	case scenarios.RestartNode:
 		n := sim.Node(f.node(fl.Node))
 		if n != nil && !n.Alive() {

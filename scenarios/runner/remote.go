@@ -97,7 +97,7 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	r.FaultsInjected = fi.count()
 	r.Warnings = append(r.Warnings, fi.warnings()...)
 	r.Digest = rec.Digest().String()
-	finishResult(s, r, m, tallies, allDone, end)
+	finishResult(s, r, m, tallies, allDone, &ending{at: end, limit: s.DurationLimit, atLimit: !allDone, wall: true})
 	return r, nil
 }
 

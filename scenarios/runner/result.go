@@ -3,22 +3,101 @@ package runner
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"raysim/scenarios"
 	"raysim/scenarios/workload"
 )
 
+// ending is how a run ended, to say why drivers that had not returned did
+// not finish.
+type ending struct {
+	at      time.Duration // when the run ended (virtual in netsim, wall on TCP)
+	limit   time.Duration // the scenario's duration limit
+	atLimit bool          // the run was cut off at limit
+	stopped bool          // stopped on purpose (Options.Until, UntilEvent, a replay divergence)
+	wall    bool          // times are wall-clock (TCP, a live cluster)
+	// nodes names the node each driver ran on (driver k of an entry on
+	// nodes[k%len(nodes)]); nil when unknown (a live cluster).
+	nodes []string
+	// crashes lists, by node name, when the node was killed (netsim).
+	crashes map[string][]time.Duration
+}
+
+// still is the phrase for drivers that had not returned when the run ended:
+// "still running at the duration limit 30s".
+func (e *ending) still() string {
+	clock := ""
+	if e.wall {
+		clock = " (wall clock)"
+	}
+	switch {
+	case e.atLimit:
+		return fmt.Sprintf("still running at the duration limit %s%s", scenarios.FormatDuration(e.limit), clock)
+	case e.stopped:
+		return fmt.Sprintf("still running when the run was stopped at %v", e.at.Round(time.Microsecond))
+	default:
+		return fmt.Sprintf("still waiting when the run ended at %v%s with nothing left to happen", e.at.Round(time.Microsecond), clock)
+	}
+}
+
+// maxListed bounds how many unfinished drivers a result names.
+const maxListed = 8
+
+// unfinished describes the drivers that had not returned ("" if none):
+// how many, why, and which (entry, driver index, node).
+func unfinished(s *scenarios.Scenario, tallies []*workload.Tally, e *ending) (count, total int, detail string) {
+	var names []string
+	for i, t := range tallies {
+		total += t.Drivers
+		for _, k := range t.Unfinished() {
+			count++
+			if len(names) == maxListed {
+				continue
+			}
+			d := fmt.Sprintf("%s driver %d", t.Name, k)
+			if len(e.nodes) > 0 {
+				node := e.nodes[k%len(e.nodes)]
+				d += " on " + node
+				for _, at := range e.crashes[node] {
+					if i < len(s.Workload) && at >= s.Workload[i].Start {
+						d += fmt.Sprintf(" (its node crashed at %v)", at.Round(time.Microsecond))
+						break
+					}
+				}
+			}
+			names = append(names, d)
+		}
+	}
+	if count == 0 {
+		return 0, total, ""
+	}
+	list := strings.Join(names, ", ")
+	if count > len(names) {
+		list += fmt.Sprintf(" and %d more", count-len(names))
+	}
+	return count, total, fmt.Sprintf("%d of %d %s %s: %s", count, total, plural(total, "driver", "drivers"), e.still(), list)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // finishResult fills the latency, per-workload and expectation parts of a
-// result, the same for both transports.
-func finishResult(s *scenarios.Scenario, r *Result, m *metrics, tallies []*workload.Tally, allDone bool, end time.Duration) {
+// result, the same for every transport. A run whose drivers did not all
+// return has failed, whatever its expectations.
+func finishResult(s *scenarios.Scenario, r *Result, m *metrics, tallies []*workload.Tally, allDone bool, e *ending) {
 	r.LatencyMs = percentiles(m.latencies)
 	var errs, firstErrs []string
 	for _, t := range tallies {
 		// A driver on a crashed node never returns: it did not complete.
 		allDone = allDone && t.Done == t.Drivers
 		wr := WorkloadResult{Name: t.Name, Generator: t.Generator, Drivers: t.Drivers, Finished: t.Done,
-			Checked: t.Checked, Incorrect: t.Incorrect, Errors: t.Errors}
+			Checked: t.Checked, Incorrect: t.Incorrect, Errors: t.Errors, Unfinished: t.Unfinished()}
 		if t.FirstErr != nil {
 			wr.FirstErr = t.FirstErr.Error()
 			firstErrs = append(firstErrs, wr.FirstErr)
@@ -30,10 +109,18 @@ func finishResult(s *scenarios.Scenario, r *Result, m *metrics, tallies []*workl
 			errs = append(errs, fmt.Sprintf("%s: %d errors", t.Name, t.Errors))
 		}
 	}
-	r.Expectations = expectations(s, r, m, allDone, errs, firstErrs, end)
-	r.OK = true
-	for _, e := range r.Expectations {
-		r.OK = r.OK && e.OK
+	n, _, detail := unfinished(s, tallies, e)
+	if n > 0 {
+		r.Unfinished = detail
+	} else if !allDone {
+		// Every tally is complete but the cluster still counts a running
+		// driver: say so rather than pass.
+		r.Unfinished = "a driver " + e.still()
+	}
+	r.Expectations = expectations(s, r, m, allDone, errs, firstErrs, e.at)
+	r.OK = r.Unfinished == ""
+	for _, x := range r.Expectations {
+		r.OK = r.OK && x.OK
 	}
 }
 

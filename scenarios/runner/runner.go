@@ -101,6 +101,10 @@ type Result struct {
 	OK                   bool             `json:"ok"`
 	Digest               string           `json:"digest"`
 	Workloads            []WorkloadResult `json:"workloads"`
+	// Unfinished names the drivers that had not returned when the run
+	// ended, and why ("" when every driver returned). Such a run has
+	// failed, whatever its expectations.
+	Unfinished string `json:"unfinished,omitempty"`
 }
 
 // WorkloadResult is the outcome of one workload entry.
@@ -113,6 +117,8 @@ type WorkloadResult struct {
 	Incorrect int    `json:"results_incorrect"`
 	Errors    int    `json:"errors"`
 	FirstErr  string `json:"first_error,omitempty"`
+	// Unfinished are the indices of the drivers that had not returned.
+	Unfinished []int `json:"drivers_unfinished,omitempty"`
 }
 
 // metrics folds runtime events into counters and latencies (the run's
@@ -281,8 +287,20 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	r.EventsPerSecond = float64(st.Events) / max(wall.Seconds(), 1e-9)
 	r.Speed = end.Seconds() / max(wall.Seconds(), 1e-9)
 	r.Digest = rec.Digest().String()
-	finishResult(s, r, m, tallies, c.Running() == 0, end)
+	stopped := rec.Stopped()
+	finishResult(s, r, m, tallies, c.Running() == 0, &ending{at: end, limit: limit, stopped: stopped,
+		atLimit: !stopped && sim.Pending() > 0 && end >= limit, nodes: nodeNames(s), crashes: fi.crashes})
 	return r, nil
+}
+
+// nodeNames lists the scenario's nodes in order (driver k of an entry runs
+// on node k modulo their number).
+func nodeNames(s *scenarios.Scenario) []string {
+	out := make([]string, len(s.Cluster.Nodes))
+	for i, n := range s.Cluster.Nodes {
+		out[i] = n.Name
+	}
+	return out
 }
 
 func percentiles(ls []time.Duration) Latency {

@@ -58,6 +58,6 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	mu.Lock()
 	defer mu.Unlock()
 	r := m.result(s, "tcp", end)
-	finishResult(s, r, m, tallies, allDone, end)
+	finishResult(s, r, m, tallies, allDone, &ending{at: end, limit: s.DurationLimit, atLimit: !allDone, wall: true, nodes: nodeNames(s)})
 	return r, nil
 }

@@ -249,7 +249,22 @@ type Tally struct {
 	FirstErr  error
 	Done      int // drivers that finished
 	Drivers   int
+	finished  []bool     // by driver index, once it returned
 	mu        sync.Mutex // drivers of one entry run concurrently on TCP
+}
+
+// Unfinished returns the indices of the drivers that have not returned, in
+// order.
+func (t *Tally) Unfinished() []int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []int
+	for k := 0; k < t.Drivers; k++ {
+		if k >= len(t.finished) || !t.finished[k] {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func (t *Tally) check(ok bool, what string) {
@@ -288,6 +303,12 @@ func (f *Funcs) Driver(w *scenarios.Workload, entry, k, n int, seed int64, t *Ta
 		err := d.run(ctx)
 		t.mu.Lock()
 		t.Done++
+		if len(t.finished) < t.Drivers {
+			t.finished = append(t.finished, make([]bool, t.Drivers-len(t.finished))...)
+		}
+		if k < len(t.finished) {
+			t.finished[k] = true
+		}
 		t.mu.Unlock()
 		if err != nil {
 			t.fail(err)
