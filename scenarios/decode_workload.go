@@ -88,15 +88,24 @@ func (d *decoder) workload(n *yaml.Node, path string, index int) Workload {
 	if v := o.get("start"); v != nil {
 		w.Start, _ = d.duration(v, o.at("start"), false)
 	}
-	if v := o.get("resources"); v != nil {
-		w.Resources = d.resources(v, o.at("resources"), nil, "")
-		if len(w.Resources) > 0 && !d.feasible(w.Resources) {
-			var parts []string
-			for _, k := range sortedKeys(w.Resources) {
-				parts = append(parts, fmt.Sprintf("%s: %g", k, w.Resources[k]))
-			}
-			d.errAt(v, o.at("resources"), fmt.Sprintf("a demand that at least one node can meet (got %s; no node has that much)", strings.Join(parts, ", ")))
+	// Some node must meet the demand, the default {CPU: 1} as much as a
+	// written one (reported at the entry then).
+	demandAt, byDefault := o.get("resources"), false
+	if demandAt != nil {
+		w.Resources = d.resources(demandAt, o.at("resources"), nil, "")
+	} else {
+		demandAt, byDefault = n, true
+	}
+	if len(w.Resources) > 0 && !d.feasible(w.Resources) {
+		var parts []string
+		for _, k := range sortedKeys(w.Resources) {
+			parts = append(parts, fmt.Sprintf("%s: %g", k, w.Resources[k]))
 		}
+		got := strings.Join(parts, ", ")
+		if byDefault {
+			got += ", the default when resources is not given"
+		}
+		d.errAt(demandAt, o.at("resources"), fmt.Sprintf("a demand that at least one node can meet (got %s; no node has that much)", got))
 	}
 	if v := o.get("max_retries"); v != nil {
 		w.MaxRetries, _ = d.integer(v, o.at("max_retries"), 0)

@@ -228,6 +228,10 @@ func TestRejects(t *testing.T) {
 		{"link unknown node", "cluster: {nodes: [{name: a}], network: {links: [{from: a, to: z}]}}\nworkload: [{generator: chain}]\n", `x.yaml:1:63: cluster.network.links.0.to: a node or group name of the cluster (got "z")`},
 		{"gcs replica bound", "cluster: {nodes: [{name: a}]}\nworkload: [{generator: chain}]\nfaults: [{at: 0s, kill_gcs_replica: 1}]\n", `x.yaml:3:37: faults.0.kill_gcs_replica: a replica index in [0, 1) (gcs shards*replicas = 1*1) (got 1)`},
 		{"drivers", base + "    drivers: all\n", `x.yaml:7:14: workload.0.drivers: a number of drivers >= 1, or per-node (got "all")`},
+		{"default demand infeasible", "cluster:\n  nodes:\n    - {name: n, cpus: 0}\nworkload:\n  - generator: parallel\n    params: {tasks: 10}\n",
+			`x.yaml:5:5: workload.0.resources: a demand that at least one node can meet (got CPU: 1, the default when resources is not given; no node has that much)`},
+		{"default demand fractional", "cluster: {nodes: [{name: n, cpus: 0.5}]}\nworkload: [{generator: chain}]\n",
+			`x.yaml:2:12: workload.0.resources: a demand that at least one node can meet (got CPU: 1, the default when resources is not given; no node has that much)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse("x.yaml", []byte(tc.yaml))

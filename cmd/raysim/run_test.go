@@ -221,3 +221,23 @@ func TestRunUnfinishedFails(t *testing.T) {
 		})
 	}
 }
+
+// TestDefaultDemandInfeasible: the default {CPU: 1} demand is checked like
+// a written one, by validate and run alike (exit 2, file:line:col: field).
+func TestDefaultDemandInfeasible(t *testing.T) {
+	t.Parallel()
+	want := "testdata/bad-nocpu.yaml:7:5: workload.0.resources: a demand that at least one node can meet (got CPU: 1, the default when resources is not given; no node has that much)\n"
+	for _, args := range [][]string{
+		{"validate", "testdata/bad-nocpu.yaml"},
+		{"run", "testdata/bad-nocpu.yaml"},
+	} {
+		code, out, errOut := call(t, args...)
+		if code != exitUsage || out != "" || errOut != want {
+			t.Errorf("%q: exit %d (want 2)\nstdout: %q\nstderr: %q\nwant:   %q", args, code, out, errOut, want)
+		}
+	}
+	// A node with a CPU makes it feasible.
+	if code, _, errOut := call(t, "validate", "testdata/bad-nocpu.yaml", "--set", "cluster.nodes.0.cpus=1"); code != exitOK {
+		t.Errorf("cpus=1: exit %d: %s", code, errOut)
+	}
+}
