@@ -55,3 +55,57 @@ workload: [{name: w, generator: parallel, drivers: per-node, params: {tasks: 100
 		})
 	}
 }
+
+// TestExpectationDetailsStateTheirReason: each expectation's detail says
+// why it failed, not only the numbers of a passing run.
+func TestExpectationDetailsStateTheirReason(t *testing.T) {
+	t.Parallel()
+	const cut = `
+duration_limit: 50ms
+cluster: {nodes: [{name: n}]}
+workload: [{generator: parallel, params: {tasks: 100, duration: 10ms}}]
+expect: {all_complete: true, results_correct: true, finish_by: 50ms}
+`
+	const stillRunning = `did not finish: 1 driver still running at the duration limit 50ms`
+	for _, tc := range []struct {
+		name, yaml, exp string
+		ok              bool
+		want            string // regexp on the detail
+	}{
+		{"all_complete cut", cut, "all_complete", false, `^` + stillRunning + `; \d+/\d+ tasks completed$`},
+		{"results_correct cut", cut, "results_correct", false, `^` + stillRunning + `; \d+ results checked so far, 0 wrong$`},
+		{"finish_by cut", cut, "finish_by", false, `^` + stillRunning + ` \(bound 50ms\)$`},
+		{"finish_by late", `
+cluster: {nodes: [{name: n}]}
+workload: [{generator: parallel, params: {tasks: 10, duration: 10ms}}]
+expect: {finish_by: 20ms}
+`, "finish_by", false, `^finished at [0-9.]+ms, after the bound 20ms$`},
+		{"finish_by met", `
+cluster: {nodes: [{name: n}]}
+workload: [{generator: parallel, params: {tasks: 1, duration: 1ms}}]
+expect: {finish_by: 1s}
+`, "finish_by", true, `^finished at [0-9.]+ms \(bound 1s\)$`},
+		{"results_correct nothing to check", `
+cluster: {nodes: [{name: n}]}
+workload: [{generator: parallel, params: {tasks: 0}}]
+expect: {results_correct: true}
+`, "results_correct", false, `^no result to check: the workload produced none$`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := scenarios.Parse("x.yaml", []byte(tc.yaml))
+			require.NoError(t, err)
+			r, err := runner.Run(context.Background(), s, runner.Options{})
+			require.NoError(t, err)
+			var got *runner.Expectation
+			for i := range r.Expectations {
+				if r.Expectations[i].Name == tc.exp {
+					got = &r.Expectations[i]
+				}
+			}
+			require.NotNil(t, got, "no %s in %+v", tc.exp, r.Expectations)
+			assert.Equal(t, tc.ok, got.OK, got.Detail)
+			assert.Regexp(t, regexp.MustCompile(tc.want), got.Detail)
+		})
+	}
+}

@@ -9,8 +9,11 @@ import (
 )
 
 // expectations checks the scenario's expect section against a result.
-func expectations(s *scenarios.Scenario, r *Result, m *metrics, allDone bool, errs, firstErrs []string, end time.Duration) []Expectation {
+// Each detail states its own verdict's reason; notDone ("did not finish:
+// ...") is set when some driver had not returned.
+func expectations(s *scenarios.Scenario, r *Result, m *metrics, notDone string, errs, firstErrs []string, end time.Duration) []Expectation {
 	x := &s.Expect
+	allDone := notDone == ""
 	var out []Expectation
 	add := func(name string, ok bool, format string, args ...any) {
 		out = append(out, Expectation{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
@@ -19,7 +22,7 @@ func expectations(s *scenarios.Scenario, r *Result, m *metrics, allDone bool, er
 		ok := allDone && len(errs) == 0
 		detail := fmt.Sprintf("%d/%d tasks completed, every driver finished", r.TasksCompleted, r.TasksSubmitted)
 		if !allDone {
-			detail = "not every driver finished (still running at the duration limit, or lost with its node)"
+			detail = fmt.Sprintf("%s; %d/%d tasks completed", notDone, r.TasksCompleted, r.TasksSubmitted)
 		} else if len(errs) > 0 {
 			detail = strings.Join(append(errs, firstErrs...), "; ")
 		}
@@ -28,8 +31,14 @@ func expectations(s *scenarios.Scenario, r *Result, m *metrics, allDone bool, er
 	if x.ResultsCorrect {
 		ok := r.Incorrect == 0 && r.Checked > 0 && allDone
 		detail := fmt.Sprintf("%d results checked against a sequential evaluation, %d wrong", r.Checked, r.Incorrect)
-		if r.Incorrect > 0 && len(firstErrs) > 0 {
+		switch {
+		case r.Incorrect > 0 && len(firstErrs) > 0:
 			detail += ": " + firstErrs[0]
+		case r.Incorrect > 0:
+		case !allDone:
+			detail = fmt.Sprintf("%s; %d results checked so far, %d wrong", notDone, r.Checked, r.Incorrect)
+		case r.Checked == 0:
+			detail = "no result to check: the workload produced none"
 		}
 		add("results_correct", ok, "%s", detail)
 	}
@@ -50,7 +59,14 @@ func expectations(s *scenarios.Scenario, r *Result, m *metrics, allDone bool, er
 		add("throughput", r.Throughput >= x.Throughput.Min, "%.0f tasks/s (min %.0f)", r.Throughput, x.Throughput.Min)
 	}
 	if x.FinishBy > 0 {
-		add("finish_by", allDone && end <= x.FinishBy, "finished at %v (bound %v)", end.Round(time.Microsecond), x.FinishBy)
+		switch {
+		case !allDone:
+			add("finish_by", false, "%s (bound %v)", notDone, x.FinishBy)
+		case end > x.FinishBy:
+			add("finish_by", false, "finished at %v, after the bound %v", end.Round(time.Microsecond), x.FinishBy)
+		default:
+			add("finish_by", true, "finished at %v (bound %v)", end.Round(time.Microsecond), x.FinishBy)
+		}
 	}
 	if x.NoLostObjects {
 		// Lost means unrecoverable (an ErrObjectLost a reader saw); objects

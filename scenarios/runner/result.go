@@ -110,14 +110,17 @@ func finishResult(s *scenarios.Scenario, r *Result, m *metrics, tallies []*workl
 		}
 	}
 	n, _, detail := unfinished(s, tallies, e)
+	notDone := ""
 	if n > 0 {
 		r.Unfinished = detail
+		notDone = fmt.Sprintf("did not finish: %d %s %s", n, plural(n, "driver", "drivers"), e.still())
 	} else if !allDone {
 		// Every tally is complete but the cluster still counts a running
 		// driver: say so rather than pass.
 		r.Unfinished = "a driver " + e.still()
+		notDone = "did not finish: " + r.Unfinished
 	}
-	r.Expectations = expectations(s, r, m, allDone, errs, firstErrs, e.at)
+	r.Expectations = expectations(s, r, m, notDone, errs, firstErrs, e.at)
 	r.OK = r.Unfinished == ""
 	for _, x := range r.Expectations {
 		r.OK = r.OK && x.OK
