@@ -138,13 +138,28 @@ func (d *decoder) missing(n *yaml.Node, field, want string) {
 	d.errAt(n, field, want+" (got nothing)")
 }
 
+// missingKey reports a required key of o that is absent or null: at its
+// value when the key is there (so a --set override that nulled it is
+// named), else at the mapping parent.
+func (d *decoder) missingKey(o *object, parent *yaml.Node, key, want string) {
+	if v := o.vals[key]; v != nil {
+		d.expected(v, o.at(key), want)
+		return
+	}
+	d.missing(parent, o.at(key), want)
+}
+
 func describe(n *yaml.Node) string {
 	n = deref(n)
 	switch {
 	case n == nil || n.Tag == "!!null":
 		return "nothing"
+	case n.Kind == yaml.MappingNode && len(n.Content) == 0:
+		return "an empty mapping"
 	case n.Kind == yaml.MappingNode:
 		return "a mapping"
+	case n.Kind == yaml.SequenceNode && len(n.Content) == 0:
+		return "an empty list"
 	case n.Kind == yaml.SequenceNode:
 		return "a list"
 	}
@@ -568,11 +583,17 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 		}
 	}
 	d.cl = &s.Cluster
-	d.cluster(o.get("cluster"), root, s)
+	clusterAt := root // where a missing cluster.nodes is reported
+	if v := o.vals["cluster"]; v != nil {
+		clusterAt = v // null, perhaps from --set cluster=null
+	}
+	d.cluster(o.get("cluster"), clusterAt, s)
 	s.nodeIndex = d.nodes
 	items := d.list(o.get("workload"), "workload")
-	if len(items) == 0 && o.get("workload") == nil {
-		d.missing(root, "workload", "a list of workload entries")
+	if wn := o.get("workload"); wn == nil {
+		d.missingKey(o, root, "workload", "a list of workload entries")
+	} else if wn.Kind == yaml.SequenceNode && len(items) == 0 {
+		d.expected(wn, "workload", "at least one workload entry")
 	}
 	names := map[string]bool{}
 	for i, n := range items {
@@ -600,12 +621,14 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 	o := d.object(n, "cluster", "nodes", "network", "gcs", "scheduler", "costs")
 	d.nodes, d.groups = map[string]int{}, map[string][]string{}
 	groups := d.list(o.get("nodes"), "cluster.nodes")
-	if o.get("nodes") == nil {
+	if nn := o.get("nodes"); nn == nil {
 		where := parent
 		if n != nil {
 			where = n
 		}
-		d.missing(where, "cluster.nodes", "a list of node groups")
+		d.missingKey(o, where, "nodes", "a list of node groups")
+	} else if nn.Kind == yaml.SequenceNode && len(groups) == 0 {
+		d.expected(nn, "cluster.nodes", "at least one node group")
 	}
 	groupAt := map[string]int{} // node name -> line of its group
 	for i, g := range groups {

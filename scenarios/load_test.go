@@ -355,3 +355,47 @@ func TestDocsCoverEveryKey(t *testing.T) {
 		assert.Contains(t, text, "`"+n, n)
 	}
 }
+
+// TestSetEmptyValue: "path=" with nothing after '=' clears a list or
+// mapping; given to anything else it is an error naming the override (a
+// script's --set seed=$SEED with SEED unset must not run the default).
+// Errors a --set override causes name it, not a line of the file.
+func TestSetEmptyValue(t *testing.T) {
+	data, err := os.ReadFile("quickstart.yaml")
+	require.NoError(t, err)
+	const hint = "an empty value only clears a list or mapping, and null restores a default"
+	for _, tc := range []struct{ set, want string }{
+		{"seed=", `--set seed=: seed: a value after '=' (got nothing; the file has 42 there); ` + hint},
+		{"seed= ", `--set seed= : seed: a value after '=' (got nothing; the file has 42 there); ` + hint},
+		{"workload.0.params.tasks=", `--set workload.0.params.tasks=: workload.0.params.tasks: a value after '=' (got nothing; the file has 2000 there); ` + hint},
+		{"workload.0.params.free=", `--set workload.0.params.free=: workload.0.params.free: a value after '=' (got nothing, and the file has no list or mapping there to clear); ` + hint},
+		{"duration_limit=", `--set duration_limit=: duration_limit: a value after '=' (got nothing; the file has "30s" there); ` + hint},
+		{"workload=", `--set workload=: workload: at least one workload entry (got an empty list)`},
+		{"workload=null", `--set workload=null: workload: a list of workload entries (got nothing)`},
+		{"cluster.nodes=null", `--set cluster.nodes=null: cluster.nodes: a list of node groups (got nothing)`},
+		{"cluster.nodes=[]", `--set cluster.nodes=[]: cluster.nodes: at least one node group (got an empty list)`},
+	} {
+		_, err := ParseWithOverrides("quickstart.yaml", data, []string{tc.set})
+		require.Error(t, err, tc.set)
+		// The override's error sorts last, after any the file's lines caused.
+		lines := strings.Split(err.Error(), "\n")
+		assert.Equal(t, tc.want, lines[len(lines)-1], tc.set)
+	}
+	// Clearing a mapping or list works, like {} or [].
+	for _, set := range []string{"expect=", "faults=", "expect={}", "faults=[]", "cluster.network="} {
+		s, err := ParseWithOverrides("quickstart.yaml", data, []string{set})
+		require.NoError(t, err, set)
+		switch set {
+		case "expect=", "expect={}":
+			assert.Equal(t, Expect{}, s.Expect, set)
+		case "faults=", "faults=[]":
+			assert.Empty(t, s.Faults, set)
+		default:
+			assert.Equal(t, FixedDuration(DefaultLatency), s.Cluster.Network.Latency, set)
+		}
+	}
+	// null restores a default.
+	s, err := ParseWithOverrides("quickstart.yaml", data, []string{"seed=null"})
+	require.NoError(t, err)
+	assert.Equal(t, int64(DefaultSeed), s.Seed)
+}

@@ -19,6 +19,10 @@ func (d *decoder) applySet(root *yaml.Node, set string) {
 		fail("", "expected path=value, like workload.0.params.tasks=1000 (got "+strconv.Quote(set)+")")
 		return
 	}
+	if strings.TrimSpace(value) == "" {
+		d.clearSet(root, path, set, fail)
+		return
+	}
 	var val yaml.Node
 	if err := yaml.Unmarshal([]byte(value), &val); err != nil {
 		fail(path, "expected a YAML value (got "+strconv.Quote(value)+": "+strings.TrimPrefix(err.Error(), "yaml: ")+")")
@@ -89,4 +93,42 @@ func markOrigin(origin map[*yaml.Node]string, n *yaml.Node, set string) {
 	for _, c := range n.Content {
 		markOrigin(origin, c, set)
 	}
+}
+
+// clearSet applies "path=" (an empty value): it empties the list or mapping
+// at path, as [] or {} would. Anything else given nothing is an error, so
+// that --set seed=$SEED with SEED unset does not quietly run the default.
+func (d *decoder) clearSet(root *yaml.Node, path, set string, fail func(field, msg string)) {
+	const hint = "an empty value only clears a list or mapping, and null restores a default"
+	cur := root
+	for _, seg := range strings.Split(path, ".") {
+		cur = deref(cur)
+		var next *yaml.Node
+		switch {
+		case cur == nil:
+		case cur.Kind == yaml.MappingNode:
+			for k := 0; k+1 < len(cur.Content); k += 2 {
+				if cur.Content[k].Value == seg {
+					next = cur.Content[k+1]
+				}
+			}
+		case cur.Kind == yaml.SequenceNode:
+			if i, err := strconv.Atoi(seg); err == nil && i >= 0 && i < len(cur.Content) {
+				next = cur.Content[i]
+			}
+		}
+		if next == nil {
+			fail(path, "a value after '=' (got nothing, and the file has no list or mapping there to clear); "+hint)
+			return
+		}
+		cur = next
+	}
+	target := deref(cur)
+	if target.Kind != yaml.MappingNode && target.Kind != yaml.SequenceNode {
+		fail(path, fmt.Sprintf("a value after '=' (got nothing; the file has %s there); %s", describe(target), hint))
+		return
+	}
+	empty := yaml.Node{Kind: target.Kind, Tag: target.Tag, Line: cur.Line, Column: cur.Column, Style: yaml.FlowStyle}
+	*cur = empty
+	d.origin[cur] = set
 }

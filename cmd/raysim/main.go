@@ -13,6 +13,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -161,3 +163,22 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// seedFlag is a --seed that must be an integer when given: --seed "$SEED"
+// with SEED unset is an error, not the scenario's own seed.
+type seedFlag struct{ s *string }
+
+func (f seedFlag) String() string {
+	if f.s == nil {
+		return ""
+	}
+	return *f.s
+}
+
+func (f seedFlag) Set(v string) error {
+	if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+		return errors.New("want an integer")
+	}
+	*f.s = v
+	return nil
+}

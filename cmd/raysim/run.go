@@ -41,7 +41,7 @@ type runFlags struct {
 func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&f.seed, "seed", "", "override the scenario's seed")
+	fs.Var(seedFlag{&f.seed}, "seed", "override the scenario's seed with `N`")
 	fs.Var(&f.sets, "set", "override a scenario key: path=value (repeatable), e.g. workload.0.params.tasks=1000")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per run instead of the summary")
 	fs.BoolVar(&f.quiet, "q", false, "print only the verdict line")

@@ -89,6 +89,11 @@ func TestRunBadFlagsExit2(t *testing.T) {
 		{"run"},
 		{"run", "testdata/tiny.yaml", "--no-such-flag"},
 		{"run", "testdata/tiny.yaml", "--seed", "seven"},
+		{"run", "testdata/tiny.yaml", "--seed", ""},
+		{"run", "testdata/tiny.yaml", "--set", "seed="},
+		{"validate", "testdata/tiny.yaml", "--set", "workload.0.params.tasks="},
+		{"sweep", "testdata/tiny.yaml", "--seeds", "1", "--set", "workload.0.params.tasks="},
+		{"check", "testdata/tiny.yaml", "--seed", ""},
 		{"run", "testdata/tiny.yaml", "--set"},
 		{"frobnicate"},
 		{},
@@ -239,5 +244,28 @@ func TestDefaultDemandInfeasible(t *testing.T) {
 	// A node with a CPU makes it feasible.
 	if code, _, errOut := call(t, "validate", "testdata/bad-nocpu.yaml", "--set", "cluster.nodes.0.cpus=1"); code != exitOK {
 		t.Errorf("cpus=1: exit %d: %s", code, errOut)
+	}
+}
+
+// TestSetEmptyValueNamesOverride: an empty --set value for a scalar is an
+// error that names the override (a script's --set seed=$SEED with SEED
+// unset), and so is one a --set override causes elsewhere.
+func TestSetEmptyValueNamesOverride(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		set, want string
+	}{
+		{"seed=", "--set seed=: seed: a value after '=' (got nothing; the file has 3 there); "},
+		{"workload.0.params.tasks=", "--set workload.0.params.tasks=: workload.0.params.tasks: a value after '=' (got nothing; the file has 40 there); "},
+		{"workload=", "--set workload=: workload: at least one workload entry (got an empty list)\n"},
+	} {
+		code, out, errOut := call(t, "run", "testdata/tiny.yaml", "--set", tc.set)
+		if code != exitUsage || out != "" || !strings.HasPrefix(errOut, tc.want) {
+			t.Errorf("--set %s: exit %d (want 2)\nstdout: %q\nstderr: %q\nwant prefix: %q", tc.set, code, out, errOut, tc.want)
+		}
+	}
+	// Clearing a mapping still works: no expectations, the run passes.
+	if code, out, errOut := call(t, "run", "testdata/tiny.yaml", "--set", "expect=", "-q"); code != exitOK || !strings.HasPrefix(out, "PASS tiny") {
+		t.Errorf("--set expect=: exit %d\n%s%s", code, out, errOut)
 	}
 }
