@@ -88,6 +88,32 @@ type decoder struct {
 	nodes  map[string]int      // node name -> index
 	groups map[string][]string // group name -> node names
 	cl     *Cluster
+
+	// What an already-reported error left unknown; checks that depend on it
+	// are skipped rather than reported again as follow-on errors.
+	nodesUnknown     bool       // cluster.nodes or a group's name is broken: any node name may exist
+	countUnknown     []string   // groups whose count is broken: NAME and NAME-k may exist
+	uncounted        []NodeSpec // one node of each such group, for feasibility
+	resourcesUnknown bool       // some group's cpus, gpus or resources are broken
+	gcsUnknown       bool       // cluster.gcs shards or replicas are broken
+	limitUnknown     bool       // duration_limit is broken
+}
+
+// mayExist reports whether name could be a node or group of the cluster
+// but for an error already reported in cluster.nodes.
+func (d *decoder) mayExist(name string) bool {
+	if d.nodesUnknown {
+		return true
+	}
+	for _, g := range d.countUnknown {
+		if name == g {
+			return true
+		}
+		if k, ok := strings.CutPrefix(name, g+"-"); ok && k != "" && strings.Trim(k, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -580,6 +606,8 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 	if n := o.get("duration_limit"); n != nil {
 		if v, ok := d.positive(n, "duration_limit"); ok {
 			s.DurationLimit = v
+		} else {
+			d.limitUnknown = true
 		}
 	}
 	d.cl = &s.Cluster
@@ -621,6 +649,9 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 	o := d.object(n, "cluster", "nodes", "network", "gcs", "scheduler", "costs")
 	d.nodes, d.groups = map[string]int{}, map[string][]string{}
 	groups := d.list(o.get("nodes"), "cluster.nodes")
+	if nn := o.get("nodes"); nn == nil || nn.Kind != yaml.SequenceNode || len(groups) == 0 {
+		d.nodesUnknown = true
+	}
 	if nn := o.get("nodes"); nn == nil {
 		where := parent
 		if n != nil {
@@ -635,10 +666,12 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		path := fmt.Sprintf("cluster.nodes.%d", i)
 		go_ := d.object(g, path, "name", "count", "cpus", "gpus", "resources", "object_store")
 		if deref(g) == nil || deref(g).Kind != yaml.MappingNode {
+			d.nodesUnknown = true
 			continue
 		}
 		grp := NodeGroup{Count: 1, CPUs: 1, ObjectStoreBytes: DefaultObjectStoreBytes}
 		nameNode := go_.get("name")
+		before := len(d.errs)
 		if nameNode == nil {
 			d.missing(g, go_.at("name"), "a group name")
 		} else {
@@ -647,9 +680,14 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 				d.expected(nameNode, go_.at("name"), "a name without spaces, commas or '='")
 			}
 		}
-		if v := go_.get("count"); v != nil {
-			grp.Count, _ = d.integer(v, go_.at("count"), 0)
+		if len(d.errs) > before {
+			d.nodesUnknown = true
 		}
+		countOK := true
+		if v := go_.get("count"); v != nil {
+			grp.Count, countOK = d.integer(v, go_.at("count"), 0)
+		}
+		before = len(d.errs)
 		if v := go_.get("cpus"); v != nil {
 			grp.CPUs, _ = d.number(v, go_.at("cpus"), 0)
 		}
@@ -657,6 +695,9 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 			grp.GPUs, _ = d.number(v, go_.at("gpus"), 0)
 		}
 		grp.Resources = d.resources(go_.get("resources"), go_.at("resources"), []string{"CPU", "GPU"}, "a custom resource; set CPU and GPU with cpus and gpus")
+		if len(d.errs) > before {
+			d.resourcesUnknown = true
+		}
 		if v := go_.get("object_store"); v != nil {
 			grp.ObjectStoreBytes, _ = d.size(v, go_.at("object_store"))
 		}
@@ -667,8 +708,13 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 			d.expected(nameNode, go_.at("name"), "a unique group name")
 			continue
 		}
-		if len(c.Nodes)+grp.Count > 1_000_000 {
+		if countOK && len(c.Nodes)+grp.Count > 1_000_000 {
 			d.expected(go_.get("count"), go_.at("count"), "at most 1000000 nodes in the cluster")
+			countOK = false
+		}
+		if !countOK {
+			d.countUnknown = append(d.countUnknown, grp.Name)
+			d.uncounted = append(d.uncounted, NodeSpec{Name: grp.Name, Group: grp.Name, CPUs: grp.CPUs, GPUs: grp.GPUs, Resources: grp.Resources})
 			continue
 		}
 		c.Groups = append(c.Groups, grp)
@@ -689,17 +735,22 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		}
 		d.groups[grp.Name] = members
 	}
-	if len(groups) > 0 && len(c.Nodes) == 0 {
+	if len(groups) > 0 && len(c.Nodes) == 0 && !d.nodesUnknown && len(d.countUnknown) == 0 {
 		d.errAt(o.get("nodes"), "cluster.nodes", "at least one node (got none: every count is 0)")
 	}
 	d.network(o.get("network"), &c.Network)
 	c.GCS = GCSConfig{Shards: 1, Replicas: 1}
 	g := d.object(o.get("gcs"), "cluster.gcs", "shards", "replicas")
-	if v := g.get("shards"); v != nil {
-		c.GCS.Shards, _ = d.integer(v, g.at("shards"), 1)
-	}
-	if v := g.get("replicas"); v != nil {
-		c.GCS.Replicas, _ = d.integer(v, g.at("replicas"), 1)
+	for _, f := range []struct {
+		key string
+		dst *int
+	}{{"shards", &c.GCS.Shards}, {"replicas", &c.GCS.Replicas}} {
+		if v := g.get(f.key); v != nil {
+			var ok bool
+			if *f.dst, ok = d.integer(v, g.at(f.key), 1); !ok {
+				d.gcsUnknown = true
+			}
+		}
 	}
 	c.Scheduler = SchedulerConfig{Policy: DefaultPolicy, SpillThreshold: DefaultSpillThreshold}
 	sc := d.object(o.get("scheduler"), "cluster.scheduler", "policy", "spill_threshold")
@@ -729,7 +780,9 @@ func (d *decoder) resolve(n *yaml.Node, path string) ([]string, bool) {
 	if g, ok := d.groups[name]; ok && len(g) > 0 {
 		return append([]string(nil), g...), true
 	}
-	d.expected(n, path, "a node or group name of the cluster")
+	if !d.mayExist(name) {
+		d.expected(n, path, "a node or group name of the cluster")
+	}
 	return nil, false
 }
 
@@ -746,7 +799,9 @@ func (d *decoder) node(n *yaml.Node, path string) (string, bool) {
 		d.expected(n, path, fmt.Sprintf("one node name, like %s (a group of %d nodes names several)", g[0], len(g)))
 		return "", false
 	}
-	d.expected(n, path, "a node name of the cluster")
+	if !d.mayExist(name) {
+		d.expected(n, path, "a node name of the cluster")
+	}
 	return "", false
 }
 

@@ -115,15 +115,15 @@ func (d *decoder) workload(n *yaml.Node, path string, index int) Workload {
 
 // feasible reports whether some node has every demanded resource.
 func (d *decoder) feasible(demand map[string]float64) bool {
-	if len(d.cl.Nodes) == 0 {
-		return true // the cluster error is reported already
+	if d.resourcesUnknown || (len(d.cl.Nodes) == 0 && len(d.uncounted) == 0) {
+		return true // a cluster error is reported already
 	}
 	keys := make([]string, 0, len(demand))
 	for k := range demand {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, n := range d.cl.Nodes {
+	for _, n := range append(d.cl.Nodes[:len(d.cl.Nodes):len(d.cl.Nodes)], d.uncounted...) {
 		ok := true
 		for _, k := range keys {
 			have := n.Resources[k]
@@ -222,7 +222,7 @@ func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
 	} else if v := o.get("at"); v == nil {
 		d.missing(n, o.at("at"), "a time like at: 300ms")
 		ok = false
-	} else if f.At, ok = d.duration(v, o.at("at"), false); ok && f.At > s.DurationLimit {
+	} else if f.At, ok = d.duration(v, o.at("at"), false); ok && f.At > s.DurationLimit && !d.limitUnknown {
 		d.expected(v, o.at("at"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
 		ok = false
 	}
@@ -287,7 +287,7 @@ func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
 	case KillGCSReplica:
 		total := s.Cluster.GCS.Shards * s.Cluster.GCS.Replicas
 		var x int
-		if x, aok = d.integer(v, ap, 0); aok && x >= total {
+		if x, aok = d.integer(v, ap, 0); aok && x >= total && !d.gcsUnknown {
 			d.expected(v, ap, fmt.Sprintf("a replica index in [0, %d) (gcs shards*replicas = %d*%d)", total, s.Cluster.GCS.Shards, s.Cluster.GCS.Replicas))
 			aok = false
 		}
@@ -388,7 +388,7 @@ func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults,
 		} else if r.Until <= r.From {
 			d.expected(v, o.at("until"), "a time after from")
 			ok = false
-		} else if r.Until > s.DurationLimit {
+		} else if r.Until > s.DurationLimit && !d.limitUnknown {
 			d.expected(v, o.at("until"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
 			ok = false
 		}
@@ -468,7 +468,7 @@ func (d *decoder) expect(n *yaml.Node, s *Scenario) {
 	}
 	if v := o.get("finish_by"); v != nil {
 		var ok bool
-		if e.FinishBy, ok = d.positive(v, o.at("finish_by")); ok && e.FinishBy > s.DurationLimit {
+		if e.FinishBy, ok = d.positive(v, o.at("finish_by")); ok && e.FinishBy > s.DurationLimit && !d.limitUnknown {
 			d.expected(v, o.at("finish_by"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
 		}
 	}

@@ -269,3 +269,25 @@ func TestSetEmptyValueNamesOverride(t *testing.T) {
 		t.Errorf("--set expect=: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestNoFollowOnErrors: a broken node count is reported once, without the
+// errors it causes (no nodes at all, faults naming the group's nodes).
+func TestNoFollowOnErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		sets []string
+		want string
+	}{
+		{[]string{"cluster.nodes.1.count=-1"}, "--set cluster.nodes.1.count=-1: cluster.nodes.1.count: an integer >= 0 (got -1)\n"},
+		{[]string{"cluster.nodes.0.count=0", "cluster.nodes.1.count=x"}, "--set cluster.nodes.1.count=x: cluster.nodes.1.count: an integer >= 0 (got \"x\")\n"},
+		{[]string{"cluster="}, "--set cluster=: cluster.nodes: a list of node groups (got nothing)\n"},
+	} {
+		args := []string{"validate", "../../scenarios/quickstart.yaml"}
+		for _, s := range tc.sets {
+			args = append(args, "--set", s)
+		}
+		if code, _, errOut := call(t, args...); code != exitUsage || errOut != tc.want {
+			t.Errorf("%q: exit %d\ngot:  %q\nwant: %q", tc.sets, code, errOut, tc.want)
+		}
+	}
+}
