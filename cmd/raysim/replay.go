@@ -80,6 +80,10 @@ Flags:
 	}
 	defer r.Close()
 	h := r.Header()
+	if h.Transport != "sim" {
+		fmt.Fprintf(stderr, "raysim replay: %s: a %s trace cannot be replayed: it recorded a run over real sockets on the wall clock, which no re-run reproduces event for event; only simulator traces (transport sim) replay. raysim trace stats and trace export read it.\n", files[0], h.Transport)
+		return exitUsage
+	}
 	if h.Version != traces.RaysimVersion() {
 		fmt.Fprintf(stderr, "raysim replay: note: trace written by raysim %s, replaying with %s\n", h.Version, traces.RaysimVersion())
 	}

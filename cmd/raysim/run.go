@@ -56,6 +56,18 @@ func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
 	return fs
 }
 
+// transport is the run's transport as runner.Result names it: sim, tcp or
+// remote.
+func (f *runFlags) transport() string {
+	switch {
+	case f.cluster.address != "":
+		return "remote"
+	case f.tcp:
+		return "tcp"
+	}
+	return "sim"
+}
+
 // loadScenario loads a file with --seed and --set applied.
 func loadScenario(path string, f *runFlags) (*scenarios.Scenario, error) {
 	sets := append([]string(nil), f.sets...)
@@ -171,6 +183,9 @@ func verdict(r *runner.Result) string {
 	if !r.OK {
 		v = "FAIL"
 	}
+	if r.Digest == "" {
+		return fmt.Sprintf("%s %s seed=%d", v, r.Scenario, r.Seed)
+	}
 	return fmt.Sprintf("%s %s seed=%d digest=%s", v, r.Scenario, r.Seed, r.Digest)
 }
 
@@ -187,7 +202,11 @@ func printSummary(w io.Writer, r *runner.Result) {
 	}
 	fmt.Fprintf(w, "objects   %d lost, %d reconstructed%s\n", r.ObjectsLost, r.ObjectsReconstructed, freed)
 	fmt.Fprintf(w, "faults    %d injected\n", r.FaultsInjected)
-	fmt.Fprintf(w, "time      %.3fs virtual, %.3fs wall (%.1fx real time)\n", r.VirtualSeconds, r.WallSeconds, r.Speed)
+	if r.Transport == "sim" {
+		fmt.Fprintf(w, "time      %.3fs virtual, %.3fs wall (%.1fx real time)\n", r.VirtualSeconds, r.WallSeconds, r.Speed)
+	} else {
+		fmt.Fprintf(w, "time      %.3fs wall (no virtual time on %s)\n", r.WallSeconds, r.Transport)
+	}
 	fmt.Fprintf(w, "speed     %d events, %.2fM events/s\n", r.Events, r.EventsPerSecond/1e6)
 	fmt.Fprintf(w, "rate      %.0f tasks per virtual second\n", r.Throughput)
 	fmt.Fprintf(w, "latency   p50 %.3fms  p90 %.3fms  p99 %.3fms  max %.3fms\n", r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.Max)
@@ -215,7 +234,9 @@ func printSummary(w io.Writer, r *runner.Result) {
 		}
 		fmt.Fprintf(w, "  %s %-18s %s\n", mark, e.Name, e.Detail)
 	}
-	fmt.Fprintf(w, "digest: %s\n", r.Digest)
+	if r.Digest != "" {
+		fmt.Fprintf(w, "digest: %s\n", r.Digest)
+	}
 	fmt.Fprintln(w, verdict(r))
 }
 

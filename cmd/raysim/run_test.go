@@ -291,3 +291,39 @@ func TestNoFollowOnErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTCPTrace: run --tcp --trace records the run's runtime events with
+// transport tcp (a digest, an event count), and replay refuses such a
+// trace with a clear error instead of reporting a divergence.
+func TestTCPTrace(t *testing.T) {
+	t.Parallel()
+	tr := t.TempDir() + "/tcp.trace"
+	code, out, errOut := call(t, "run", "testdata/tiny.yaml", "--tcp", "--trace", tr, "--set", "faults=")
+	if code != exitOK {
+		t.Fatalf("run --tcp: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, re := range []string{`transport tcp\n`, `\nspeed     [1-9]\d* events`, `\ndigest: [0-9a-f]{32}\n`, `PASS tiny seed=3 digest=[0-9a-f]{32}\n`, `\ntime      [0-9.]+s wall \(no virtual time on tcp\)\n`} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("summary lacks %s:\n%s", re, out)
+		}
+	}
+	code, stats, errOut := call(t, "trace", "stats", tr)
+	if code != exitOK || !strings.Contains(stats, ", transport tcp, ") || regexp.MustCompile(`records\s+0 `).MatchString(stats) {
+		t.Errorf("trace stats: exit %d\n%s\n%s", code, stats, errOut)
+	}
+	code, out, errOut = call(t, "replay", tr)
+	if code != exitUsage || strings.Contains(out, "DIVERGED") || !strings.Contains(errOut, "a tcp trace cannot be replayed") {
+		t.Errorf("replay of a tcp trace: exit %d (want 2)\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	// A simulator trace says transport sim and replays.
+	sim := t.TempDir() + "/sim.trace"
+	if code, _, errOut := call(t, "run", "testdata/tiny.yaml", "--trace", sim, "-q"); code != exitOK {
+		t.Fatalf("run --trace: exit %d: %s", code, errOut)
+	}
+	if _, stats, _ := call(t, "trace", "stats", sim); !strings.Contains(stats, ", transport sim, ") {
+		t.Errorf("sim trace stats:\n%s", stats)
+	}
+	if code, out, errOut := call(t, "replay", sim); code != exitOK || !strings.HasPrefix(out, "OK ") {
+		t.Errorf("replay of a sim trace: exit %d\n%s%s", code, out, errOut)
+	}
+}

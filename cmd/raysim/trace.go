@@ -62,7 +62,7 @@ func startRunTrace(f *runFlags, s *scenarios.Scenario, idx, nfiles int, opts *ru
 	if f.seed != "" {
 		sets = append(sets, "seed="+f.seed)
 	}
-	w, err := traces.Create(tracePath, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed, Overrides: sets},
+	w, err := traces.Create(tracePath, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed, Overrides: sets, Transport: f.transport()},
 		traces.WriterOptions{NoCompression: f.traceRaw})
 	if err != nil {
 		return nil, err
@@ -214,7 +214,7 @@ func cmdTraceStats(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		printJSON(stdout, st)
 	} else {
-		fmt.Fprintf(stdout, "trace     %s: scenario %s, seed %d, raysim %s\n", files[0], h.File, h.Seed, h.Version)
+		fmt.Fprintf(stdout, "trace     %s: scenario %s, seed %d, transport %s, raysim %s\n", files[0], h.File, h.Seed, h.Transport, h.Version)
 		if len(h.Overrides) > 0 {
 			fmt.Fprintf(stdout, "overrides %s\n", strings.Join(h.Overrides, " "))
 		}

@@ -97,6 +97,8 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	r.FaultsInjected = fi.count()
 	r.Warnings = append(r.Warnings, fi.warnings()...)
 	r.Digest = rec.Digest().String()
+	r.Events = rec.Count()
+	r.EventsPerSecond = float64(r.Events) / max(end.Seconds(), 1e-9)
 	finishResult(s, r, m, tallies, allDone, &ending{at: end, limit: s.DurationLimit, atLimit: !allDone, wall: true})
 	return r, nil
 }

@@ -17,7 +17,9 @@ import (
 // in the simulator, real sockets and the wall clock. Timings differ from a
 // simulation (there is no cost model: work takes the time it takes); the
 // answers must not. The fault schedule is not applied on TCP yet: faults are
-// reported as warnings.
+// reported as warnings. Options.Trace records the runtime's events on the
+// wall clock (no network events: there is no simulated network); such a
+// trace can be read and exported but not replayed.
 func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error) {
 	cfg, err := clusterConfig(s)
 	if err != nil {
@@ -30,7 +32,9 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	var actors []transport.ActorID
 	m := &metrics{submitAt: make(map[transport.TaskID]time.Duration), actors: &actors, onEvent: o.OnEvent,
 		now: func() time.Duration { return time.Since(start) }}
-	var mu sync.Mutex // hosts emit from their own loops
+	rec := startTrace(&o, &cfg, m)
+	cfg.OnNetEvent = nil // no simulated network on TCP
+	var mu sync.Mutex    // hosts emit from their own loops
 	cfg.OnEvent = func(ev *transport.Event) {
 		mu.Lock()
 		m.event(ev)
@@ -58,6 +62,9 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	mu.Lock()
 	defer mu.Unlock()
 	r := m.result(s, "tcp", end)
+	r.Digest = rec.Digest().String()
+	r.Events = rec.Count()
+	r.EventsPerSecond = float64(r.Events) / max(end.Seconds(), 1e-9)
 	finishResult(s, r, m, tallies, allDone, &ending{at: end, limit: s.DurationLimit, atLimit: !allDone, wall: true, nodes: nodeNames(s)})
 	return r, nil
 }
