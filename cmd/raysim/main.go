@@ -117,10 +117,19 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	name := args[0]
 	switch name {
 	case "-h", "-help", "--help", "help":
+		if len(args) > 2 {
+			fmt.Fprintf(stderr, "raysim help: one command at a time (got %s)\n\n", strings.Join(args[1:], " "))
+			usage(stderr)
+			return exitUsage
+		}
 		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				return c.run([]string{"-h"}, stdout, stderr)
+			c, ok := commands[args[1]]
+			if !ok {
+				fmt.Fprintf(stderr, "raysim help: unknown command %q\n\n", args[1])
+				usage(stderr)
+				return exitUsage
 			}
+			return c.run([]string{"-h"}, stdout, stderr)
 		}
 		usage(stdout)
 		return exitOK

@@ -96,6 +96,9 @@ func TestRunBadFlagsExit2(t *testing.T) {
 		{"check", "testdata/tiny.yaml", "--seed", ""},
 		{"run", "testdata/tiny.yaml", "--set"},
 		{"frobnicate"},
+		{"help", "frobnicate"},
+		{"--help", "frobnicate"},
+		{"help", "run", "sweep"},
 		{},
 	} {
 		if code, _, errOut := call(t, args...); code != exitUsage || errOut == "" {
@@ -175,6 +178,12 @@ func TestHelp(t *testing.T) {
 	code, out, _ := call(t, "--help")
 	if code != exitOK {
 		t.Fatalf("--help: exit %d", code)
+	}
+	if code, _, errOut := call(t, "help", "run"); code != exitOK || !strings.Contains(errOut, "Usage: raysim run") {
+		t.Errorf("help run: exit %d\n%s", code, errOut)
+	}
+	if code, _, errOut := call(t, "help", "frobnicate"); !strings.Contains(errOut, `raysim help: unknown command "frobnicate"`) {
+		t.Errorf("help frobnicate: exit %d\n%s", code, errOut)
 	}
 	for _, c := range []string{"run", "validate", "sweep"} {
 		if !strings.Contains(out, "  "+c+" ") {
