@@ -37,7 +37,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	budget := fs.Int("shrink-budget", 200, "runs spent shrinking one failure")
 	var sets multiFlag
 	fs.Var(&sets, "set", "override a scenario key before the search: path=value (repeatable)")
-	progress := fs.String("progress", "auto", "progress line: auto (on a terminal), on, off")
+	progress := new(string)
+	addProgressFlag(fs, progress, "progress line")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: raysim check FILE [flags]
 
@@ -114,7 +115,7 @@ scenario or bad flags.
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	show := *progress == "on" || (*progress == "auto" && isTerminal(stderr))
+	show := showProgress(*progress, stderr)
 	start := time.Now()
 	lastLine := time.Time{}
 	cfg := check.SearchConfig{Gen: g, Runs: *runs, Seed: searchSeed, MaxFailures: *maxFail, ShrinkBudget: *budget}

@@ -14,6 +14,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -190,4 +191,34 @@ func (f seedFlag) Set(v string) error {
 	}
 	*f.s = v
 	return nil
+}
+
+// progressFlag is --progress: auto (on a terminal), on or off; anything else
+// is a bad flag, the same for every command that draws progress.
+type progressFlag struct{ s *string }
+
+func addProgressFlag(fs *flag.FlagSet, dst *string, what string) {
+	*dst = "auto"
+	fs.Var(progressFlag{dst}, "progress", what+" `mode`: auto (on a terminal), on, off")
+}
+
+func (f progressFlag) String() string {
+	if f.s == nil {
+		return ""
+	}
+	return *f.s
+}
+
+func (f progressFlag) Set(v string) error {
+	switch v {
+	case "auto", "on", "off":
+		*f.s = v
+		return nil
+	}
+	return errors.New("want auto, on or off")
+}
+
+// showProgress reports whether progress goes to w: on, or auto and w a terminal.
+func showProgress(mode string, w io.Writer) bool {
+	return mode == "on" || (mode == "auto" && isTerminal(w))
 }

@@ -48,7 +48,7 @@ func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.wireCheck, "wire-check", false, "round-trip every message through the wire codec (slower)")
 	fs.BoolVar(&f.buggify, "buggify", false, "turn on the runtime's fault points (late replies, spurious retries, short timeouts), chosen by the seed")
 	fs.BoolVar(&f.tcp, "tcp", false, "run on an in-process loopback TCP cluster instead of the simulator (wall-clock time; faults not applied yet)")
-	fs.StringVar(&f.progress, "progress", "auto", "progress line: auto (on a terminal), on, off")
+	addProgressFlag(fs, &f.progress, "progress line")
 	fs.StringVar(&f.trace, "trace", "", "record the run's event log to this file (replay it with raysim replay)")
 	fs.StringVar(&f.chrome, "chrome", "", "write the run as Chrome trace-event JSON (Perfetto) to this file")
 	fs.BoolVar(&f.traceRaw, "trace-uncompressed", false, "store the --trace file uncompressed")
@@ -121,8 +121,8 @@ scenario or bad flags.
 			return exitUsage
 		}
 		opts := runner.Options{WireCheck: f.wireCheck, Buggify: f.buggify}
-		showProgress := f.progress == "on" || (f.progress == "auto" && isTerminal(stderr) && !f.json)
-		if showProgress {
+		drawProgress := f.progress == "on" || (showProgress(f.progress, stderr) && !f.json)
+		if drawProgress {
 			opts.Progress = func(p runner.Progress) {
 				fmt.Fprintf(stderr, "\r%s: virtual %-10v tasks %d/%d  %.2fM events/s   ", s.Name,
 					p.Virtual.Round(time.Millisecond), p.TasksDone, p.TasksSubmitted, p.EventsPerSec/1e6)
@@ -152,7 +152,7 @@ scenario or bad flags.
 			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, terr)
 			code = exitFailed
 		}
-		if showProgress {
+		if drawProgress {
 			fmt.Fprint(stderr, "\r\033[K")
 		}
 		if err != nil {

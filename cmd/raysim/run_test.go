@@ -336,3 +336,27 @@ func TestTCPTrace(t *testing.T) {
 		t.Errorf("replay of a sim trace: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestProgressFlag: run, sweep and check take the same --progress values
+// and reject any other as a bad flag (exit 2).
+func TestProgressFlag(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"run", "testdata/tiny.yaml", "-q", "--progress", "maybe"}, exitUsage},
+		{[]string{"sweep", "testdata/tiny.yaml", "--seeds", "1", "--progress", "maybe"}, exitUsage},
+		{[]string{"check", "testdata/tiny.yaml", "--runs", "1", "--progress", "maybe"}, exitUsage},
+		{[]string{"run", "testdata/tiny.yaml", "-q", "--progress", "off"}, exitOK},
+		{[]string{"sweep", "testdata/tiny.yaml", "--seeds", "1", "--progress", "off"}, exitOK},
+	} {
+		code, _, errOut := call(t, tc.args...)
+		if code != tc.code {
+			t.Errorf("%q: exit %d, want %d\n%s", tc.args, code, tc.code, errOut)
+		}
+		if tc.code == exitUsage && !strings.Contains(errOut, `invalid value "maybe" for flag -progress: want auto, on or off`) {
+			t.Errorf("%q: stderr %q", tc.args, errOut)
+		}
+	}
+}

@@ -137,7 +137,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&jobs, "j", runtime.GOMAXPROCS(0), "runs at once")
 	fs.Var(&sets, "set", "override a scenario key: path=value (repeatable), as for raysim run")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object (counts and every failing seed) instead of the summary")
-	fs.StringVar(&progress, "progress", "auto", "progress bar: auto (on a terminal), on, off")
+	addProgressFlag(fs, &progress, "progress bar")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: raysim sweep FILE --seeds RANGE [-j N] [--set path=value]... [--json]
 
@@ -182,8 +182,6 @@ or bad flags.
 		return usageErr("--seeds is required, e.g. --seeds 1-1000")
 	case jobs < 1:
 		return usageErr("-j %d: want at least 1", jobs)
-	case progress != "auto" && progress != "on" && progress != "off":
-		return usageErr("--progress %q: want auto, on or off", progress)
 	}
 	for _, s := range sets {
 		if strings.HasPrefix(s, "seed=") {
@@ -203,7 +201,7 @@ or bad flags.
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	showBar := progress == "on" || (progress == "auto" && isTerminal(stderr))
+	showBar := showProgress(progress, stderr)
 	start := time.Now()
 	results := make([]seedOutcome, len(seeds))
 	bar := newSeedBar(stderr, len(seeds), showBar)
