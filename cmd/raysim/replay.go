@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"strconv"
@@ -25,7 +26,7 @@ func cmdReplay(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	until := fs.String("until", "", "stop at this virtual time (e.g. 1.25s) and print the cluster's state")
 	untilEvent := fs.String("until-event", "", "stop after event N (0-based index) and print the cluster's state")
-	limit := fs.Int("limit", 20, "rows shown per table of the state dump")
+	limit := fs.Int("limit", 20, "rows shown per table of the state dump (0: all)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: raysim replay FILE [--until DURATION | --until-event N] [--limit N]
 
@@ -56,7 +57,15 @@ Flags:
 		return exitUsage
 	}
 	var o replay.Options
-	o.StateLimit = *limit
+	switch {
+	case *limit < 0:
+		fmt.Fprintf(stderr, "raysim replay: --limit %d: want a number of rows >= 0 (0: all)\n", *limit)
+		return exitUsage
+	case *limit == 0:
+		o.StateLimit = math.MaxInt // every row (replay.Options reads 0 as its default)
+	default:
+		o.StateLimit = *limit
+	}
 	if *until != "" {
 		d, err := time.ParseDuration(*until)
 		if err != nil || d <= 0 {

@@ -360,3 +360,33 @@ func TestProgressFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayLimit: --limit bounds the rows of each table of the state dump;
+// 0 shows them all; a negative limit is a bad flag.
+func TestReplayLimit(t *testing.T) {
+	t.Parallel()
+	tr := t.TempDir() + "/run.trace"
+	if code, _, errOut := call(t, "run", "testdata/tiny.yaml", "--trace", tr, "-q", "--set", "workload.0.params.tasks=400"); code != exitOK {
+		t.Fatalf("run --trace: exit %d: %s", code, errOut)
+	}
+	more := regexp.MustCompile(`\.\.\. \d+ more`)
+	rows := func(limit string) (int, string) {
+		code, out, errOut := call(t, "replay", tr, "--until", "5ms", "--limit", limit)
+		if code != exitOK {
+			t.Fatalf("--limit %s: exit %d: %s", limit, code, errOut)
+		}
+		return len(strings.Split(out, "\n")), out
+	}
+	n2, out2 := rows("2")
+	n20, _ := rows("20")
+	nAll, outAll := rows("0")
+	if !more.MatchString(out2) || more.MatchString(outAll) {
+		t.Errorf("--limit 2 should cut tables and --limit 0 none:\n--limit 2:\n%s\n--limit 0:\n%s", out2, outAll)
+	}
+	if !(n2 < n20 && n20 < nAll) {
+		t.Errorf("lines: --limit 2: %d, 20: %d, 0: %d; want increasing", n2, n20, nAll)
+	}
+	if code, _, errOut := call(t, "replay", tr, "--limit", "-1"); code != exitUsage || !strings.Contains(errOut, "--limit -1") {
+		t.Errorf("--limit -1: exit %d: %s", code, errOut)
+	}
+}
