@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,11 @@ import (
 	"raysim/scenarios"
 	"raysim/scenarios/check"
 )
+
+// defaultCheckDir is where check writes minimal failing scenarios unless -o
+// says otherwise: a directory of its own in the current one (not
+// testdata/failures, which would land in whatever Go package one runs from).
+const defaultCheckDir = "raysim-failures"
 
 func init() {
 	register(&command{name: "check", summary: "search random fault schedules around a scenario for invariant violations",
@@ -27,7 +33,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	runs := fs.Int("runs", 100, "random fault schedules to try")
 	seed := new(string)
 	fs.Var(seedFlag{seed}, "seed", "the search's seed `N` (default: the scenario's seed); run i uses N+i")
-	out := fs.String("o", "testdata/failures", "directory for minimal failing scenarios")
+	out := fs.String("o", defaultCheckDir, "directory for minimal failing scenarios, created when one is found")
 	keep := fs.Bool("keep-faults", false, "add the random faults to the scenario's own (default: replace them)")
 	kinds := fs.String("faults", strings.Join(check.DefaultFaultKinds, ","), "fault kinds to draw, comma-separated (also: "+scenarios.KillGCSReplica+")")
 	maxFaults := fs.Int("max-faults", 5, "at most this many fault entries per schedule")
@@ -49,7 +55,9 @@ simulator and checks the invariants: every result correct, only errors the
 retries and restarts allow, all work finished once faults stop (liveness),
 no object reported available that is not, and the same digest on a second
 run. A failure is shrunk (faults deleted one at a time, counts halved) and
-written to DIR as a scenario file that 'raysim run' replays.
+written as a scenario file that 'raysim run' replays to the -o directory
+(default ./raysim-failures, created when a failure is found); the summary
+says where.
 
 Flags:
 `)
@@ -157,5 +165,10 @@ scenario or bad flags.
 		fmt.Fprintf(stdout, "FAIL %s: invariant %s violated\n  %v\n  minimal scenario: %s (seed %d, %d faults)\n  replay: %s\n",
 			name, f.Invariant, f.Err, f.File, f.Scenario.Seed, len(f.Scenario.Faults), f.Replay())
 	}
+	dir := *out
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	fmt.Fprintf(stdout, "wrote %d failing %s to %s\n", len(found), plural(len(found), "scenario", "scenarios"), dir)
 	return exitFailed
 }

@@ -222,3 +222,10 @@ func (f progressFlag) Set(v string) error {
 func showProgress(mode string, w io.Writer) bool {
 	return mode == "on" || (mode == "auto" && isTerminal(w))
 }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -388,5 +390,33 @@ func TestReplayLimit(t *testing.T) {
 	}
 	if code, _, errOut := call(t, "replay", tr, "--limit", "-1"); code != exitUsage || !strings.Contains(errOut, "--limit -1") {
 		t.Errorf("--limit -1: exit %d: %s", code, errOut)
+	}
+}
+
+// TestCheckWritesWhereItSays: check writes a failing scenario to
+// ./raysim-failures by default (not ./testdata/failures) and prints the
+// directory. Not parallel: it changes the working directory.
+func TestCheckWritesWhereItSays(t *testing.T) {
+	file, err := filepath.Abs("testdata/tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	// Work that cannot finish within the limit: liveness fails at once.
+	code, out, errOut := call(t, "check", file, "--runs", "1", "--max-faults", "0", "--shrink-budget", "1",
+		"--set", "workload.0.params.duration=20s", "--set", "expect.finish_by=null", "--set", "duration_limit=1m")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
+	}
+	want := filepath.Join(dir, "raysim-failures")
+	if !strings.Contains(out, "wrote 1 failing scenario to "+want+"\n") {
+		t.Errorf("summary does not say where it wrote (%s):\n%s", want, out)
+	}
+	if m, _ := filepath.Glob(filepath.Join(want, "*.yaml")); len(m) != 1 {
+		t.Errorf("files in %s: %v", want, m)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "testdata")); !os.IsNotExist(err) {
+		t.Errorf("check created ./testdata: %v", err)
 	}
 }
