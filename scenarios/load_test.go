@@ -412,3 +412,16 @@ func TestSetEmptyValue(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(DefaultSeed), s.Seed)
 }
+
+// TestDocsListEveryShippedScenario: the shipped-scenarios table in
+// docs/scenarios.md has a row for every scenarios/*.yaml.
+func TestDocsListEveryShippedScenario(t *testing.T) {
+	doc, err := os.ReadFile("../docs/scenarios.md")
+	require.NoError(t, err)
+	shipped, err := filepath.Glob("*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, shipped)
+	for _, f := range shipped {
+		assert.Contains(t, string(doc), "| `"+f+"` |", "docs/scenarios.md: no row for %s in the shipped-scenarios table", f)
+	}
+}
