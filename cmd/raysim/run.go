@@ -121,6 +121,9 @@ scenario or bad flags.
 			return exitUsage
 		}
 		opts := runner.Options{WireCheck: f.wireCheck, Buggify: f.buggify}
+		opts.Log = func(format string, args ...any) { // e.g. a fault that matched nothing
+			fmt.Fprintf(stderr, "raysim: %s: warning: %s\n", s.Name, fmt.Sprintf(format, args...))
+		}
 		drawProgress := f.progress == "on" || (showProgress(f.progress, stderr) && !f.json)
 		if drawProgress {
 			opts.Progress = func(p runner.Progress) {

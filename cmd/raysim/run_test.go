@@ -420,3 +420,17 @@ func TestCheckWritesWhereItSays(t *testing.T) {
 		t.Errorf("check created ./testdata: %v", err)
 	}
 }
+
+// TestRunWarnsOfUnmatchedFault: a kill_actor that names no live actor is
+// said on stderr, not silently injected as nothing.
+func TestRunWarnsOfUnmatchedFault(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "run", "../../scenarios/quickstart.yaml", "--set", "workload.0.params.tasks=200", "-q",
+		"--set", "faults.2={at: 400ms, kill_actor: nobody}")
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, `warning: kill_actor at 400ms: no live actor matches "nobody"`) {
+		t.Errorf("no warning on stderr: %q", errOut)
+	}
+}
