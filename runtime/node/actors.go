@@ -450,7 +450,7 @@ func (r *Raylet) restoreActor(a *actorHost) error {
 	var got *transport.ActorCheckpoint
 	r.env.Await(func(wake func()) {
 		a.restored = func(m *transport.ActorCheckpoint) { got = m; wake() }
-		r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), &transport.GcsGetActorCheckpoint{Actor: a.id})
+		r.askCheckpoint(a)
 	})
 	if got.Found && checkpointed {
 		a.calls = got.Calls
@@ -463,6 +463,19 @@ func (r *Raylet) restoreActor(a *actorHost) error {
 		r.replayMethods(a, got.Log)
 	}
 	return nil
+}
+
+// askCheckpoint asks the GCS for a restarting actor's checkpoint, and asks
+// again while no answer has come: a reply can be lost with the GCS replica
+// that sent it (its connection dies with it), and a chain acknowledges a
+// re-sent request it has applied without replying again.
+func (r *Raylet) askCheckpoint(a *actorHost) {
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), &transport.GcsGetActorCheckpoint{Actor: a.id})
+	r.env.After(lookupTimeout, func() {
+		if a.restored != nil && !a.dead && r.actors[a.id] == a {
+			r.askCheckpoint(a)
+		}
+	})
 }
 
 // replayMethods re-runs logged methods on a restarted actor, in order,
