@@ -325,10 +325,22 @@ func (c *Caller) LookupActor(name string) (id transport.ActorID, ok bool) {
 			wake()
 		})
 		if first {
-			r.gcs.Send(r.cfg.Layout.ShardOfName(name), &transport.GcsLookupActor{Name: name})
+			r.lookupName(name)
 		}
 	})
 	return id, ok
+}
+
+// lookupName asks the GCS which actor has a name, and asks again while
+// someone waits and no answer has come (a reply lost with a GCS replica's
+// connection is not sent again for a request the chain has applied).
+func (r *Raylet) lookupName(name string) {
+	r.gcs.Send(r.cfg.Layout.ShardOfName(name), &transport.GcsLookupActor{Name: name})
+	r.env.After(lookupTimeout, func() {
+		if len(r.nameWaiters[name]) > 0 {
+			r.lookupName(name)
+		}
+	})
 }
 
 // release gives a blocked task's CPU back to the node.
