@@ -151,14 +151,22 @@ type Transfers struct {
 	Bytes int64
 	Over  Series // bytes transferred per bin
 	Links []Link // heaviest source->destination pairs first
-	// Locality (approximate, see docs/analysis.md): of the task attempts
-	// accepted by a raylet, how many became ready through an object
-	// transfer (an argument fetched from another node) and how many found
-	// their arguments local or produced on that node.
+	// Locality: of the task attempts accepted by a raylet, how many
+	// fetched an argument from another node and how many (fetching none)
+	// waited for one produced on their own node. Exact from the task.arg
+	// events when the trace has them; for older traces approximate (an
+	// attempt that became ready right after a transfer, or right after an
+	// object was created on its node; see docs/analysis.md).
 	Accepted      uint64
-	Fetched       uint64 // ready right after an object.transferred on that node
-	WaitedLocal   uint64 // ready right after an object.created on that node
-	LocalityRatio float64
+	Fetched       uint64
+	WaitedLocal   uint64
+	LocalityRatio float64 // 1 - Fetched/Accepted
+	Approximate   bool    // no task.arg events: the counts above are inferred
+	// By-reference arguments of accepted attempts (task.arg): in the store
+	// at acceptance, brought by a transfer, or produced on the node later.
+	// ArgsPending never arrived (the attempt died or was cancelled first).
+	Args, ArgsLocal, ArgsFetched, ArgsProducedHere, ArgsPending uint64
+	ArgLocality                                                 float64 // share of resolved arguments that crossed no link
 }
 
 // Link is the transfer volume over one ordered pair of nodes.
@@ -196,18 +204,20 @@ type Fault struct {
 // part of the run no amount of parallelism shortens. Tasks holds each
 // task's segment of the chain: from its predecessor's finish (the first
 // task: its submission) to its own finish, so Queue+Fetch+Exec == Span.
-// Edges
-// come from the trace alone: a task whose last missing argument arrived
+// A task's predecessor is the producer of its arguments (task.arg) that
+// finished last. Traces without task.arg get inferred edges instead
+// (Inferred): a task whose last missing argument arrived
 // (object.transferred) or was produced (object.created) on its node at the
-// instant it became ready depends on the task that produced that object.
-// Tasks whose arguments were all local when accepted show no edge, so the
+// instant it became ready depends on the task that produced that object;
+// tasks whose arguments were all local when accepted show no edge, so the
 // path is a lower bound (docs/analysis.md).
 type CriticalPath struct {
 	Span          time.Duration // its first task's submission to its last task's finish
 	Tasks         []TaskPhases  // in dependency order
 	Queue, Fetch  time.Duration // summed over Tasks
 	Exec          time.Duration
-	Edges         int // dependency edges found in the whole trace
+	Edges         int  // tasks with a predecessor, in the whole trace
+	Inferred      bool // edges inferred (a trace without task.arg)
 	Depth         int // the longest chain in tasks
 	EndToEnd      time.Duration
 	LongestSingle time.Duration // the longest single task latency, for scale
@@ -262,8 +272,9 @@ type taskState struct {
 	done      bool
 	ended     bool // its first finished/failed/cancelled/created was counted
 	attempts  []attempt
-	pred      transport.TaskID // inferred dependency (0: none)
+	pred      transport.TaskID // dependency on the critical path (0: none)
 	phases    int              // index+1 into rep.Latency.Split
+	producers []transport.TaskID // of its by-reference arguments (task.arg)
 }
 
 type interval struct {
@@ -297,6 +308,39 @@ type analyzer struct {
 	}
 	edges int
 	last  time.Duration
+	// task.arg bookkeeping: the attempts waiting for an argument on a node
+	// (Detail "fetch"), and the attempts that got one by a transfer or
+	// from a local producer.
+	argWait   map[nodeObject][]transport.TaskID
+	argRemote map[[2]uint64]bool // (task, node)
+	argLocal  map[[2]uint64]bool
+}
+
+type nodeObject struct {
+	node transport.NodeID
+	obj  transport.ObjectID
+}
+
+// resolveArgs settles the arguments waiting for obj on node: remote when a
+// transfer brought it, else produced there.
+func (a *analyzer) resolveArgs(node transport.NodeID, obj transport.ObjectID, remote bool) {
+	k := nodeObject{node, obj}
+	waiting := a.argWait[k]
+	if len(waiting) == 0 {
+		return
+	}
+	delete(a.argWait, k)
+	tr := &a.rep.Transfers
+	for _, t := range waiting {
+		at := [2]uint64{uint64(t), uint64(node)}
+		if remote {
+			tr.ArgsFetched++
+			a.argRemote[at] = true
+		} else {
+			tr.ArgsProducedHere++
+			a.argLocal[at] = true
+		}
+	}
 }
 
 func newAnalyzer(h *traces.Header) *analyzer {
@@ -316,7 +360,8 @@ func newAnalyzer(h *traces.Header) *analyzer {
 	rep.Name = rep.Scenario
 	return &analyzer{rep: rep, tasks: make(map[transport.TaskID]*taskState),
 		running: make(map[[2]uint64]time.Duration), links: make(map[[2]transport.NodeID]*Link),
-		lastObj: make(map[transport.NodeID]readyCause), decisions: make(map[string]uint64)}
+		lastObj: make(map[transport.NodeID]readyCause), decisions: make(map[string]uint64),
+		argWait: make(map[nodeObject][]transport.TaskID), argRemote: make(map[[2]uint64]bool), argLocal: make(map[[2]uint64]bool)}
 }
 
 // node returns the stats of raylet id, growing the table for nodes the
@@ -389,6 +434,21 @@ func (a *analyzer) record(r *traces.Record) {
 				a.edges++
 			}
 		}
+	case transport.EvTaskArg:
+		if p := r.Object.Task; !r.Object.Put && p != r.Task {
+			t := a.task(r.Task)
+			if !slices.Contains(t.producers, p) {
+				t.producers = append(t.producers, p)
+			}
+		}
+		tr := &a.rep.Transfers
+		tr.Args++
+		if r.Detail == "local" {
+			tr.ArgsLocal++
+		} else {
+			k := nodeObject{r.Node, r.Object}
+			a.argWait[k] = append(a.argWait[k], r.Task)
+		}
 	case transport.EvTaskRunning:
 		t := a.task(r.Task)
 		if at := t.attempt(r.Node); at != nil {
@@ -438,7 +498,9 @@ func (a *analyzer) record(r *traces.Record) {
 		if c, ok := a.lastObj[r.Node]; !ok || c.at != r.At || c.object != r.Object || !c.remote {
 			a.lastObj[r.Node] = readyCause{at: r.At, object: r.Object}
 		}
+		a.resolveArgs(r.Node, r.Object, false)
 	case transport.EvObjectTransferred:
+		a.resolveArgs(r.Node, r.Object, true)
 		tr := &a.rep.Transfers
 		tr.Count++
 		tr.Bytes += r.Bytes
@@ -675,6 +737,22 @@ func (a *analyzer) finish() {
 	slices.SortFunc(tr.Links, func(x, y Link) int {
 		return cmp.Or(cmp.Compare(y.Bytes, x.Bytes), cmp.Compare(x.From, y.From), cmp.Compare(x.To, y.To))
 	})
+	tr.Approximate = tr.Args == 0
+	if !tr.Approximate {
+		tr.Fetched = uint64(len(a.argRemote))
+		tr.WaitedLocal = 0
+		for at := range a.argLocal { // a count: the order does not matter
+			if !a.argRemote[at] {
+				tr.WaitedLocal++
+			}
+		}
+		for _, w := range a.argWait {
+			tr.ArgsPending += uint64(len(w))
+		}
+		if resolved := tr.ArgsLocal + tr.ArgsFetched + tr.ArgsProducedHere; resolved > 0 {
+			tr.ArgLocality = float64(tr.ArgsLocal+tr.ArgsProducedHere) / float64(resolved)
+		}
+	}
 	if tr.Accepted > 0 {
 		tr.LocalityRatio = 1 - float64(tr.Fetched)/float64(tr.Accepted)
 	}
@@ -795,9 +873,32 @@ func (a *analyzer) faults() {
 func (a *analyzer) criticalPath() {
 	rep := a.rep
 	cp := &rep.CriticalPath
-	cp.Edges = a.edges
 	split := func(t *taskState) TaskPhases { return rep.Latency.Split[t.phases-1] }
 	finish := func(ph TaskPhases) time.Duration { return ph.Submit + ph.Total }
+	if !rep.Transfers.Approximate {
+		// Exact edges: a task's predecessor is the producer of its
+		// arguments that finished last (the one it waited for), ties to
+		// the smaller ID. Each task is decided alone, so the order the map
+		// is walked in does not matter.
+		a.edges = 0
+		for _, t := range a.tasks {
+			t.pred = 0
+			var last time.Duration
+			for _, id := range t.producers {
+				p := a.tasks[id]
+				if p == nil || p.phases == 0 {
+					continue
+				}
+				if f := finish(split(p)); t.pred == 0 || f > last || (f == last && id < t.pred) {
+					t.pred, last = id, f
+				}
+			}
+			if t.pred != 0 {
+				a.edges++
+			}
+		}
+	}
+	cp.Edges, cp.Inferred = a.edges, rep.Transfers.Approximate
 	pred := func(t *taskState) *taskState {
 		p := a.tasks[t.pred]
 		if t.pred == 0 || p == nil || p.phases == 0 || p.submit > t.submit || finish(split(p)) > finish(split(t)) {

@@ -160,6 +160,15 @@ func checkConsistent(t *testing.T, x *run) {
 	assert.Equal(t, uint64(kinds["task.finished"]), executed)
 	assert.LessOrEqual(t, rep.Transfers.Fetched+rep.Transfers.WaitedLocal, uint64(kinds["task.args_ready"]))
 
+	// Arguments, exact from task.arg: each is settled one way, and an
+	// attempt counted as fetching had an argument brought by a transfer.
+	tr := rep.Transfers
+	assert.False(t, tr.Approximate, "the runtime records task.arg")
+	assert.Equal(t, uint64(kinds["task.arg"]), tr.Args)
+	assert.Equal(t, tr.Args, tr.ArgsLocal+tr.ArgsFetched+tr.ArgsProducedHere+tr.ArgsPending)
+	assert.LessOrEqual(t, tr.Fetched, tr.ArgsFetched)
+	assert.Equal(t, tr.Fetched == 0, tr.ArgsFetched == 0)
+
 	// The critical path's segments add up to its span.
 	cp := rep.CriticalPath
 	require.NotEmpty(t, cp.Tasks)

@@ -112,6 +112,7 @@ func Compare(a, b *Report) []Metric {
 	add("transfers", "count", "", -1, func(r *Report) float64 { return float64(r.Transfers.Count) })
 	add("transfers", "bytes", "B", -1, func(r *Report) float64 { return float64(r.Transfers.Bytes) })
 	add("transfers", "locality hit rate", "%", 1, func(r *Report) float64 { return 100 * r.Transfers.LocalityRatio })
+	add("transfers", "arguments that crossed no link", "%", 1, func(r *Report) float64 { return 100 * r.Transfers.ArgLocality })
 	add("critical path", "span", "ms", -1, func(r *Report) float64 { return msf(r.CriticalPath.Span) })
 	add("critical path", "tasks", "", 0, func(r *Report) float64 { return float64(len(r.CriticalPath.Tasks)) })
 	add("faults", "injected", "", 0, func(r *Report) float64 { return float64(len(r.Faults)) })

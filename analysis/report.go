@@ -221,7 +221,8 @@ code { background: #f4f4f4; padding: 0 3px; }
 
 <h3>Object transfers and locality</h3>
 {{with .Transfers}}
-<p>{{.Count}} transfers, {{bytes .Bytes}}. Of {{.Accepted}} accepted task attempts, {{.Fetched}} became ready through a transfer (an argument fetched from another node) and {{.WaitedLocal}} waited for a producer on their own node: locality hit rate {{pct .LocalityRatio}} (approximate, see docs/analysis.md).</p>
+<p>{{.Count}} transfers, {{bytes .Bytes}}. Of {{.Accepted}} accepted task attempts, {{.Fetched}} fetched an argument from another node and {{.WaitedLocal}} (fetching none) waited for a producer on their own node: locality hit rate {{pct .LocalityRatio}}{{if .Approximate}} (approximate: the trace has no task.arg events, see docs/analysis.md){{end}}.</p>
+{{if not .Approximate}}<p>By-reference arguments: {{.Args}} — {{.ArgsLocal}} local at acceptance, {{.ArgsProducedHere}} produced on the same node later, {{.ArgsFetched}} fetched from another node, {{.ArgsPending}} never arrived; {{pct .ArgLocality}} crossed no link.</p>{{end}}
 {{end}}
 {{with $run.Fig "transfers"}}<figure><img class="plot" alt="{{.Title}}" src="{{svgURI .SVG}}"><figcaption>{{.Title}} — <a download="{{.Name}}.png" href="{{pngURI .PNG}}">PNG</a></figcaption></figure>{{end}}
 {{$r := .}}
@@ -240,7 +241,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 
 <h3>Critical path</h3>
 {{with .CriticalPath}}
-<p>The dependency chain with the most execution and argument-fetch time: {{len .Tasks}} tasks over {{.Span}} = queue {{.Queue}} + arg fetch {{.Fetch}} + execution {{.Exec}} (the run: {{.EndToEnd}} end to end). {{.Edges}} dependency edges were inferred from the trace; the deepest chain has {{.Depth}} tasks.</p>
+<p>The dependency chain with the most execution and argument-fetch time: {{len .Tasks}} tasks over {{.Span}} = queue {{.Queue}} + arg fetch {{.Fetch}} + execution {{.Exec}} (the run: {{.EndToEnd}} end to end). {{.Edges}} dependency edges {{if .Inferred}}were inferred from the trace (it has no task.arg events){{else}}come from the tasks' arguments (task.arg){{end}}; the deepest chain has {{.Depth}} tasks.</p>
 <table>
 <tr><th>#</th><th class="l">task</th><th class="l">function</th><th class="l">node</th><th>submitted (ms)</th><th>queue (ms)</th><th>arg fetch (ms)</th><th>execution (ms)</th></tr>
 {{range $i, $t := .Tasks}}<tr><td>{{add $i 1}}</td><td class="l">{{$t.Task}}</td><td class="l">{{$t.Func}}</td><td class="l">{{$r.NodeName $t.Node}}</td><td>{{ms $t.Submit}}</td><td>{{ms $t.Queue}}</td><td>{{ms $t.Fetch}}</td><td>{{ms $t.Exec}}</td></tr>

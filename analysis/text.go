@@ -129,7 +129,15 @@ func WriteText(w io.Writer, r *Report) error {
 	p("\n-- object transfers\n")
 	p("%d transfers, %s; accepted task attempts %d: %d fetched an argument from another node, %d waited for a local producer\n",
 		t.Count, bytesStr(float64(t.Bytes)), t.Accepted, t.Fetched, t.WaitedLocal)
-	p("locality hit rate (attempts that fetched nothing): %.1f%%\n", 100*t.LocalityRatio)
+	approx := ""
+	if t.Approximate {
+		approx = ", approximate: the trace has no task.arg events"
+	}
+	p("locality hit rate (attempts that fetched nothing): %.1f%%%s\n", 100*t.LocalityRatio, approx)
+	if !t.Approximate {
+		p("by-reference arguments %d: %d local at acceptance, %d produced on the same node later, %d fetched from another node, %d never arrived; %.1f%% crossed no link\n",
+			t.Args, t.ArgsLocal, t.ArgsProducedHere, t.ArgsFetched, t.ArgsPending, 100*t.ArgLocality)
+	}
 	if len(t.Links) > 0 {
 		tw = newTab(ew)
 		fmt.Fprintln(tw, "from\tto\ttransfers\tbytes\t")
@@ -157,7 +165,11 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 
 	cp := r.CriticalPath
-	p("\n-- critical path (dependency chain with the most execution + fetch time; %d edges inferred, deepest chain %d tasks)\n", cp.Edges, cp.Depth)
+	how := "from task.arg"
+	if cp.Inferred {
+		how = "inferred"
+	}
+	p("\n-- critical path (dependency chain with the most execution + fetch time; %d edges %s, deepest chain %d tasks)\n", cp.Edges, how, cp.Depth)
 	if len(cp.Tasks) == 0 {
 		p("no tasks\n")
 	} else {
