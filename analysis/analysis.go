@@ -218,7 +218,7 @@ type CriticalPath struct {
 	Exec          time.Duration
 	Edges         int  // tasks with a predecessor, in the whole trace
 	Inferred      bool // edges inferred (a trace without task.arg)
-	Depth         int // the longest chain in tasks
+	Depth         int  // the longest chain in tasks
 	EndToEnd      time.Duration
 	LongestSingle time.Duration // the longest single task latency, for scale
 }
@@ -272,8 +272,8 @@ type taskState struct {
 	done      bool
 	ended     bool // its first finished/failed/cancelled/created was counted
 	attempts  []attempt
-	pred      transport.TaskID // dependency on the critical path (0: none)
-	phases    int              // index+1 into rep.Latency.Split
+	pred      transport.TaskID   // dependency on the critical path (0: none)
+	phases    int                // index+1 into rep.Latency.Split
 	producers []transport.TaskID // of its by-reference arguments (task.arg)
 }
 
