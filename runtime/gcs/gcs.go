@@ -411,15 +411,11 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		return // death is final
 	}
 	if m.State == transport.ActorRestarting && m.Node != 0 {
-		// Its host reports the actor's worker crashed, or that it dropped
-		// the actor when it was fenced: restart it (or bury it) as for a
-		// node death if the table has it alive there, or never saw it
-		// alive (the host's news came from an incarnation already declared
-		// dead). In any other state the shard has acted already and the
-		// report is stale. Only the actor's own shard decides.
-		alive := e.info.State == transport.ActorAlive && m.Node == e.info.Node
-		unseen := e.info.Found && e.info.State == transport.ActorPending
-		if (alive || unseen) && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+		// Its host reports the actor's worker crashed: restart it (or bury
+		// it) as for a node death, if the table has it alive there; in any
+		// other state the shard has acted already and the report is stale.
+		// Only the actor's own shard decides.
+		if e.info.State == transport.ActorAlive && m.Node == e.info.Node && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
 			s.restartActor(m.Actor)
 		}
 		return

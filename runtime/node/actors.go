@@ -99,15 +99,12 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			return
 		}
 		r.emit(transport.Event{Kind: transport.EvActorCreated, Node: r.self, Task: a.id, Detail: t.spec.ActorName})
-		// A remote creator learns the actor is up from the GCS, once it has
-		// recorded it alive: an update lost with this node's crash must not
-		// leave the creator thinking its creation done.
-		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.ActorName}
-		if t.spec.Owner == r.self {
-			r.ownedDone(t.spec.ID)
-		} else {
-			up.Owner = t.spec.Owner
-		}
+		// The creator learns the actor is up from the GCS, once it has
+		// recorded it alive — even when it is this node: an update lost
+		// with this node's crash, or ignored as news from an incarnation
+		// already declared dead, must not leave the creator thinking its
+		// creation done (see rejoin).
+		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.ActorName, Owner: t.spec.Owner}
 		r.sendActorUpdate(up)
 		a.wake = wake
 		r.pumpActor(a)

@@ -260,11 +260,12 @@ const rejoinStride = 1 << 32
 // cut off): as Ray's raylet would exit and be restarted, it takes a new
 // incarnation and registers again. Its owners have already retried its
 // tasks elsewhere and the GCS has restarted or buried its actors, so its
-// actors are dropped here (their queued calls are retried by their callers)
-// and reported to the GCS as for a crash, in case it never saw them alive;
+// actors are dropped here (their queued calls are retried by their callers;
+// a creation the GCS never saw succeed is retried by its owner);
 // the objects in its store survive and are announced again under the new
 // incarnation.
 func (r *Raylet) rejoin() {
+	oldInc := r.cfg.Incarnation
 	r.cfg.Incarnation += rejoinStride
 	r.emit(transport.Event{Kind: transport.EvNodeAlive, Node: r.self, Detail: "rejoined after being declared dead"})
 	ids := make([]transport.ActorID, 0, len(r.actors))
@@ -273,15 +274,19 @@ func (r *Raylet) rejoin() {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		a := r.actors[id]
-		r.dropActor(a)
-		// The GCS restarted or buried the actor when it declared us dead —
-		// unless it never saw the actor alive (created here after that, its
-		// news came from a dead incarnation): then only we know it is gone.
-		// The shard tells the two apart.
-		r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Name: a.creation.spec.ActorName})
+		r.dropActor(r.actors[id])
 	}
 	r.register()
+	// An actor the GCS never saw alive here (created after it declared us
+	// dead: our news came from a dead incarnation) is neither restarted nor
+	// buried by it, and its creator still owns the creation: a remote
+	// creator retried it on our death, and so does a local one now (the
+	// GCS gave neither a TaskDone for it).
+	for _, id := range ids {
+		if o := r.owned[id]; o != nil && o.node == r.self {
+			r.retry(o, "its node was declared dead while it ran", r.self, oldInc)
+		}
+	}
 	objs := r.store.IDs()
 	slices.SortFunc(objs, transport.CompareObjects)
 	for _, id := range objs {
