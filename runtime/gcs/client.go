@@ -34,8 +34,9 @@ type Client struct {
 
 	// While holding (Hold), task specs for each shard (by index) wait to
 	// leave together.
-	holding bool
-	held    [][]transport.TaskSpec
+	holding   bool
+	held      [][]transport.TaskSpec
+	heldBytes []int // about what each shard's held specs take on the wire
 
 	Stats ClientStats
 }
@@ -93,11 +94,25 @@ func (c *Client) AddTask(to transport.NodeID, spec *transport.TaskSpec) {
 	if c.holding {
 		if j, ok := c.layout.ShardIndex(to); ok {
 			c.held[j] = append(c.held[j], *spec)
+			c.heldBytes[j] += specOverhead + argOverhead*len(spec.Args) + len(spec.Func) + len(spec.Name) + int(spec.InlineBytes())
+			if c.heldBytes[j] >= maxBatchBytes || len(c.held[j]) >= maxBatchSpecs {
+				c.release(j) // a batch must fit in a frame (transport.MaxBodyBytes)
+			}
 			return
 		}
 	}
 	c.send1(to, &transport.GcsAddTask{Spec: *spec})
 }
+
+// A batch of specs leaves once it holds maxBatchBytes (estimated: a spec's
+// fixed fields, each argument's, its names and its inline argument bytes)
+// or maxBatchSpecs, well inside a frame.
+const (
+	maxBatchBytes = transport.MaxBodyBytes / 8
+	maxBatchSpecs = 4096
+	specOverhead  = 160
+	argOverhead   = 32
+)
 
 // Hold makes AddTask collect specs per shard until Release, which sends
 // each shard's as one GcsAddTasks: a raylet taking a burst of submissions
@@ -110,8 +125,9 @@ func (c *Client) Hold(n int) {
 	c.holding = true
 	if c.held == nil {
 		c.held = make([][]transport.TaskSpec, len(c.layout.Shards))
+		c.heldBytes = make([]int, len(c.layout.Shards))
 	}
-	if per := n / len(c.held); per > 1 {
+	if per := min(n/len(c.held), maxBatchSpecs); per > 1 {
 		for j := range c.held {
 			if cap(c.held[j]) < per {
 				c.held[j] = make([]transport.TaskSpec, 0, per+per/4)
@@ -130,6 +146,7 @@ func (c *Client) Release() {
 
 func (c *Client) release(j int) {
 	specs := c.held[j]
+	c.heldBytes[j] = 0
 	switch len(specs) {
 	case 0:
 		return

@@ -174,12 +174,19 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.addTask(&m.Spec)
 	case *transport.GcsAddTasks:
 		for i := range m.Specs {
-			s.addTask(&m.Specs[i])
+			// A copy each: a pointer into the batch would keep the whole
+			// batch in memory while one of its tasks stays resident (an
+			// actor's creation stays for good), defeating flushing.
+			spec := m.Specs[i]
+			s.addTask(&spec)
 		}
 	case *transport.GcsAddObject:
 		s.addObject(m)
 	case *transport.GcsRemoveObject:
 		s.env.Charge(s.costs.GCSWrite)
+		if inc, dead := s.deadInc[m.Node]; dead && m.Incarnation <= inc {
+			return // from an incarnation declared dead: a later one's copy stands
+		}
 		if e := s.object(m.Object); e != nil {
 			e.nodes = slices.DeleteFunc(e.nodes, func(n transport.NodeID) bool { return n == m.Node })
 			s.saveObject(m.Object)
@@ -245,7 +252,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			if e.ckpt != nil {
 				reply.Found, reply.Calls, reply.Data = true, e.ckptCalls, e.ckpt
 			}
-			reply.Log = e.log
+			reply.Log = slices.Clone(e.log) // the table's log is trimmed in place
 		}
 		s.env.Send(from, reply)
 	case *transport.GcsGetTask:
@@ -262,7 +269,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	}
 }
 
-// addTask records a task's spec (its lineage). The entry is the message's
+// addTask records a task's spec (its lineage). The entry may be a message's
 // own spec, not a copy: nobody changes a message once sent (a raylet copies
 // the spec into it, a replica forwards it as is), and the shard never
 // changes a stored spec.

@@ -325,7 +325,8 @@ func (c *Caller) LookupActor(name string) (id transport.ActorID, ok bool) {
 			wake()
 		})
 		if first {
-			r.lookupName(name)
+			r.nameAsks[name]++ // a new round of asking: an older round's timer stops
+			r.lookupName(name, r.nameAsks[name])
 		}
 	})
 	return id, ok
@@ -334,11 +335,11 @@ func (c *Caller) LookupActor(name string) (id transport.ActorID, ok bool) {
 // lookupName asks the GCS which actor has a name, and asks again while
 // someone waits and no answer has come (a reply lost with a GCS replica's
 // connection is not sent again for a request the chain has applied).
-func (r *Raylet) lookupName(name string) {
+func (r *Raylet) lookupName(name string, round uint64) {
 	r.gcs.Send(r.cfg.Layout.ShardOfName(name), &transport.GcsLookupActor{Name: name})
 	r.env.After(lookupTimeout, func() {
-		if len(r.nameWaiters[name]) > 0 {
-			r.lookupName(name)
+		if len(r.nameWaiters[name]) > 0 && r.nameAsks[name] == round {
+			r.lookupName(name, round)
 		}
 	})
 }

@@ -139,7 +139,7 @@ func (r *Raylet) servePull(to transport.NodeID, id transport.ObjectID) {
 		// Whoever sent the reader here had a stale location (the copy was
 		// freed, evicted or lost with a crash in a way the GCS missed):
 		// correct it, or the reader would be sent back here forever.
-		r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsRemoveObject{Object: id, Node: r.self})
+		r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsRemoveObject{Object: id, Node: r.self, Incarnation: r.cfg.Incarnation})
 		return
 	}
 	v := e.Value

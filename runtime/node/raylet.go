@@ -90,6 +90,7 @@ type Raylet struct {
 	actors      map[transport.ActorID]*actorHost
 	routes      map[transport.ActorID]*route
 	nameWaiters map[string][]func(transport.ActorInfo)
+	nameAsks    map[string]uint64 // rounds of asking for each name (lookupName)
 	// tombstones are tasks cancelled before they reached this node: a
 	// PlaceTask crossing the CancelTask in flight is failed on arrival.
 	tombstones map[transport.TaskID]struct{}
@@ -141,6 +142,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		actors:      make(map[transport.ActorID]*actorHost),
 		routes:      make(map[transport.ActorID]*route),
 		nameWaiters: make(map[string][]func(transport.ActorInfo)),
+		nameAsks:    make(map[string]uint64),
 		tombstones:  make(map[transport.TaskID]struct{}),
 		byShape:     make(map[shape]*class),
 
@@ -716,7 +718,7 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 	}
 	for _, ev := range evicted {
 		r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: ev})
-		r.gcs.Send(r.cfg.Layout.ShardOfObject(ev), &transport.GcsRemoveObject{Object: ev, Node: r.self})
+		r.gcs.Send(r.cfg.Layout.ShardOfObject(ev), &transport.GcsRemoveObject{Object: ev, Node: r.self, Incarnation: r.cfg.Incarnation})
 	}
 	r.emit(transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
 	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner})

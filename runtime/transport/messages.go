@@ -461,10 +461,13 @@ type GcsAddObject struct {
 	Owner NodeID
 }
 
-// GcsRemoveObject removes a location (the copy was evicted or lost).
+// GcsRemoveObject removes a location (the copy was evicted or lost). One
+// from an incarnation of Node older than the one registered now is stale
+// (it may arrive after the new incarnation announced its copy) and ignored.
 type GcsRemoveObject struct {
-	Object ObjectID
-	Node   NodeID
+	Object      ObjectID
+	Node        NodeID
+	Incarnation uint64
 }
 
 // GcsSubscribeObject asks to be told (ObjectLocated) where an object is: at
@@ -652,8 +655,14 @@ func (m *GcsAddObject) MarshalWire(e *Encoder) {
 func (m *GcsAddObject) UnmarshalWire(d *Decoder) {
 	m.Object, m.Node, m.Size, m.Incarnation, m.Owner = d.Object(), d.Node(), d.Varint(), d.Uvarint(), d.Node()
 }
-func (m *GcsRemoveObject) MarshalWire(e *Encoder)   { e.Object(m.Object); e.Node(m.Node) }
-func (m *GcsRemoveObject) UnmarshalWire(d *Decoder) { m.Object, m.Node = d.Object(), d.Node() }
+func (m *GcsRemoveObject) MarshalWire(e *Encoder) {
+	e.Object(m.Object)
+	e.Node(m.Node)
+	e.Uvarint(m.Incarnation)
+}
+func (m *GcsRemoveObject) UnmarshalWire(d *Decoder) {
+	m.Object, m.Node, m.Incarnation = d.Object(), d.Node(), d.Uvarint()
+}
 func (m *GcsSubscribeObject) MarshalWire(e *Encoder) {
 	e.Object(m.Object)
 }
