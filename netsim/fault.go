@@ -125,20 +125,51 @@ func (s *Sim) SetLink(from, to NodeID, l Link) {
 	ls.hasLink = true
 }
 
+// Degradation is what a Degrade puts on top of a link's model: extra
+// one-way delay and jitter, extra loss, duplicate and reorder probability
+// (added to the link's), and a bandwidth cap (the lower of it and the
+// link's; 0: no cap).
+type Degradation struct {
+	Extra     time.Duration
+	Jitter    time.Duration
+	Bandwidth float64 // bytes per second
+	Loss      float64
+	Duplicate float64
+	Reorder   float64
+}
+
 // Degrade adds extra one-way delay and extra loss probability on top of the
 // link model of from -> to, until Restore.
 func (s *Sim) Degrade(from, to NodeID, extra time.Duration, loss float64) {
+	s.DegradeWith(from, to, Degradation{Extra: extra, Loss: loss})
+}
+
+// DegradeWith puts d on top of the link model of from -> to, until Restore
+// (replacing an earlier degradation of that link).
+func (s *Sim) DegradeWith(from, to NodeID, d Degradation) {
 	ls := s.linkState(from, to)
-	ls.extra = max(extra, 0)
-	ls.extraLoss = loss
-	s.emit(EvDegrade, from, to, int64(extra), nil, "loss="+strconv.FormatFloat(loss, 'g', -1, 64))
+	d.Extra, d.Jitter, d.Bandwidth = max(d.Extra, 0), max(d.Jitter, 0), max(d.Bandwidth, 0)
+	ls.deg = d
+	detail := "loss=" + strconv.FormatFloat(d.Loss, 'g', -1, 64)
+	if d.Jitter > 0 {
+		detail += " jitter=" + d.Jitter.String()
+	}
+	if d.Bandwidth > 0 {
+		detail += " bandwidth=" + strconv.FormatFloat(d.Bandwidth, 'g', -1, 64) + "B/s"
+	}
+	if d.Duplicate > 0 {
+		detail += " duplicate=" + strconv.FormatFloat(d.Duplicate, 'g', -1, 64)
+	}
+	if d.Reorder > 0 {
+		detail += " reorder=" + strconv.FormatFloat(d.Reorder, 'g', -1, 64)
+	}
+	s.emit(EvDegrade, from, to, int64(d.Extra), nil, detail)
 }
 
 // Restore removes a Degrade of from -> to.
 func (s *Sim) Restore(from, to NodeID) {
 	ls := s.linkState(from, to)
-	ls.extra = 0
-	ls.extraLoss = 0
+	ls.deg = Degradation{}
 	s.emit(EvDegrade, from, to, 0, nil, "restore")
 }
 

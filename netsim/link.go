@@ -145,8 +145,7 @@ func (d Dist) clamp(v float64) time.Duration {
 type linkState struct {
 	override  Link
 	hasLink   bool
-	extra     time.Duration // Degrade
-	extraLoss float64       // Degrade
+	deg       Degradation // Degrade, until Restore
 	txFree    int64         // bandwidth queue: when the link is free to transmit
 	lastAt    int64         // FIFO clamp: latest in-order delivery time
 }

@@ -235,28 +235,33 @@ func (n *Node) Send(to NodeID, payload any, size int64) {
 	if ls.hasLink {
 		l = &ls.override
 	}
+	d := &ls.deg
 	at := max(s.now, n.busyUntil)
-	if l.Bandwidth > 0 && size > 0 {
-		at = max(at, ls.txFree) + int64(float64(size)/l.Bandwidth*1e9)
+	bw := l.Bandwidth
+	if d.Bandwidth > 0 && (bw == 0 || d.Bandwidth < bw) {
+		bw = d.Bandwidth
+	}
+	if bw > 0 && size > 0 {
+		at = max(at, ls.txFree) + int64(float64(size)/bw*1e9)
 		ls.txFree = at
 	}
-	if loss := l.Loss + ls.extraLoss; loss > 0 && s.rng.Float64() < loss {
+	if loss := l.Loss + d.Loss; loss > 0 && s.rng.Float64() < loss {
 		s.emit(EvDrop, n.id, to, size, payload, DropLoss)
 		return
 	}
 	lat := int64(l.Latency.Sample(s.rng))
-	at += lat + int64(ls.extra)
-	if l.Jitter > 0 {
-		at += s.rng.Int64N(int64(l.Jitter))
+	at += lat + int64(d.Extra)
+	if j := l.Jitter + d.Jitter; j > 0 {
+		at += s.rng.Int64N(int64(j))
 	}
-	if l.Reorder > 0 && s.rng.Float64() < l.Reorder {
+	if r := l.Reorder + d.Reorder; r > 0 && s.rng.Float64() < r {
 		at += s.rng.Int64N(2 * max(lat, int64(time.Millisecond)))
 	} else {
 		at = max(at, ls.lastAt)
 		ls.lastAt = at
 	}
 	s.scheduleDeliver(at, dst, n.id, payload, size)
-	if l.Duplicate > 0 && s.rng.Float64() < l.Duplicate {
+	if dup := l.Duplicate + d.Duplicate; dup > 0 && s.rng.Float64() < dup {
 		s.emit(EvDuplicate, n.id, to, size, payload, "")
 		at2 := at + s.rng.Int64N(max(lat, int64(time.Millisecond)))
 		at2 = max(at2, ls.lastAt)

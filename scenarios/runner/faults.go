@@ -77,17 +77,28 @@ func (f *faultInjector) apply(fl *scenarios.Fault) {
 		f.restoreAll()
 	case scenarios.DegradeLink:
 		l := fl.Link
-		var extra time.Duration
+		var d netsim.Degradation
 		if l.Latency != nil {
-			extra = time.Duration(l.Latency.Expected())
+			d.Extra = time.Duration(l.Latency.Expected())
 		}
-		var loss float64
+		if l.Jitter != nil {
+			d.Jitter = time.Duration(l.Jitter.Expected())
+		}
+		if l.Bandwidth != nil {
+			d.Bandwidth = *l.Bandwidth
+		}
 		if l.Loss != nil {
-			loss = *l.Loss
+			d.Loss = *l.Loss
+		}
+		if l.Duplicate != nil {
+			d.Duplicate = *l.Duplicate
+		}
+		if l.Reorder != nil {
+			d.Reorder = *l.Reorder
 		}
 		pairs := f.pairs(l)
 		for _, p := range pairs {
-			sim.Degrade(p[0], p[1], extra, loss)
+			sim.DegradeWith(p[0], p[1], d)
 		}
 		if fl.For > 0 {
 			sim.After(fl.For, func() {
