@@ -143,11 +143,11 @@ func (d Dist) clamp(v float64) time.Duration {
 
 // linkState is the mutable state of one directed link.
 type linkState struct {
-	override  Link
-	hasLink   bool
-	deg       Degradation // Degrade, until Restore
-	txFree    int64         // bandwidth queue: when the link is free to transmit
-	lastAt    int64         // FIFO clamp: latest in-order delivery time
+	override Link
+	hasLink  bool
+	deg      Degradation // Degrade, until Restore
+	txFree   int64       // bandwidth queue: when the link is free to transmit
+	lastAt   int64       // FIFO clamp: latest in-order delivery time
 }
 
 func linkKey(from, to NodeID) uint64 { return uint64(from)<<32 | uint64(to) }
