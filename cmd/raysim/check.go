@@ -38,7 +38,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	kinds := fs.String("faults", strings.Join(check.DefaultFaultKinds, ","), "fault kinds to draw, comma-separated (also: "+scenarios.KillGCSReplica+")")
 	maxFaults := fs.Int("max-faults", 5, "at most this many fault entries per schedule")
 	horizon := fs.Duration("horizon", time.Second, "faults start before this virtual time")
-	settle := fs.Duration("settle", 10*time.Second, "liveness bound: all work must finish this long after the last fault")
+	settle := fs.Duration("settle", 10*time.Second, "liveness bound: all work must finish this long after the last fault (or by the scenario's own duration_limit, if it sets a later one)")
 	maxFail := fs.Int("max-failures", 1, "stop after this many failures")
 	budget := fs.Int("shrink-budget", 200, "runs spent shrinking one failure")
 	var sets multiFlag

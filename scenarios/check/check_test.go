@@ -5,7 +5,9 @@ import (
 	"os"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
 	"raysim/scenarios"
@@ -82,4 +84,34 @@ func TestPropertyFaults(t *testing.T) {
 	}
 	withChecks(t, checks(10, 40))
 	rapid.Check(t, func(rt *rapid.T) { Property(rt, g) })
+}
+
+// TestSettleBoundsABaseScenario: around a scenario without its own
+// duration_limit, the liveness bound is the faults' end plus Settle (the
+// default hour used to win, so --settle did nothing); a scenario's own
+// later limit is kept.
+func TestSettleBoundsABaseScenario(t *testing.T) {
+	for _, tc := range []struct {
+		limit time.Duration
+		own   bool
+	}{{scenarios.DefaultDurationLimit, false}, {time.Minute, true}} {
+		base, err := scenarios.Load("../quickstart.yaml")
+		require.NoError(t, err)
+		base.DurationLimit = tc.limit
+		g := Gen{Base: base, FaultKinds: []string{scenarios.PauseNode}, Settle: 50 * time.Millisecond}
+		rapid.Check(t, func(rt *rapid.T) {
+			s := g.Scenario().Draw(rt, "scenario")
+			want := max(FaultsEnd(s), s.Workload[0].Start) + g.Settle
+			for _, w := range s.Workload {
+				want = max(want, w.Start+g.Settle)
+			}
+			if tc.own {
+				want = max(want, tc.limit)
+			}
+			want = max(want, base.Expect.FinishBy)
+			if s.DurationLimit != want {
+				rt.Fatalf("duration_limit %v, want %v (base limit %v)", s.DurationLimit, want, tc.limit)
+			}
+		})
+	}
 }

@@ -64,7 +64,8 @@ type Gen struct {
 	NoNetworkFaults bool
 	// Horizon: every fault starts before it (default 1s). Settle: the
 	// liveness bound, how long after the last fault ends all work must be
-	// done (default 10s); duration_limit = last fault end + Settle.
+	// done (default 10s); duration_limit = last fault end + Settle, or the
+	// Base scenario's own duration_limit when it sets a later one.
 	Horizon time.Duration
 	Settle  time.Duration
 
@@ -150,10 +151,12 @@ func (g Gen) finish(t *rapid.T, s *scenarios.Scenario) *scenarios.Scenario {
 		start = max(start, w.Start)
 	}
 	limit := max(end, start) + g.Settle
-	if g.Base != nil {
+	if g.Base != nil && g.Base.DurationLimit != scenarios.DefaultDurationLimit {
+		// A scenario that sets its own limit (its work may need longer)
+		// keeps it if later; the default hour would make Settle moot.
 		limit = max(limit, g.Base.DurationLimit)
 	}
-	s.DurationLimit = limit
+	s.DurationLimit = max(limit, s.Expect.FinishBy) // a limit must allow the scenario's own finish_by
 	// Not all_complete: a crash beyond the retries may end work in a typed
 	// error, which the invariants allow, and a replay must agree with them.
 	s.Expect.ResultsCorrect = true
