@@ -201,6 +201,7 @@ func (c *liveCluster) raysim(env []string, args ...string) (string, string, int)
 
 type statusJSON struct {
 	Nodes []struct {
+		ID    uint32             `json:"id"`
 		Name  string             `json:"name"`
 		Role  string             `json:"role"`
 		Alive bool               `json:"alive"`
@@ -365,6 +366,15 @@ func TestDeployKillAndTerm(t *testing.T) {
 	c.waitStatus("worker-1 back", func(st statusJSON) bool { return len(aliveNames(st)) == 3 })
 
 	// SIGTERM worker-0 mid-run: it drains and leaves.
+	idOf := func(st statusJSON, name string) uint32 {
+		for _, n := range st.Nodes {
+			if n.Name == name {
+				return n.ID
+			}
+		}
+		return 0
+	}
+	id0 := idOf(c.status(), "worker-0")
 	go func() { results <- c.runRemote(file, sets...) }()
 	time.Sleep(300 * time.Millisecond)
 	c.stop("worker-0", syscall.SIGTERM)
@@ -379,4 +389,9 @@ func TestDeployKillAndTerm(t *testing.T) {
 		return true
 	})
 	assert.ElementsMatch(t, []string{"head", "worker-1"}, aliveNames(st))
+
+	// Started again under its name, the drained node gets its ID back.
+	c.node("worker-0")
+	st = c.waitStatus("worker-0 back", func(st statusJSON) bool { return len(aliveNames(st)) == 3 })
+	assert.Equal(t, id0, idOf(st, "worker-0"), "a drained node rejoining under its name keeps its ID")
 }

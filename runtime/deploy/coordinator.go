@@ -46,12 +46,16 @@ type Coordinator struct {
 	epoch   uint64
 	session uint64
 	sinks   map[transport.NodeID]bool
+	// left remembers the ID and role of each named node that left (a
+	// drain), so that it rejoins under its name with its ID, as one that
+	// died does.
+	left map[string]transport.BookEntry
 }
 
 // NewCoordinator builds the coordinator and publishes the initial book.
 func NewCoordinator(env transport.Env, cfg CoordinatorConfig) *Coordinator {
 	c := &Coordinator{env: env, cfg: cfg, book: make(map[transport.NodeID]transport.BookEntry),
-		next: cfg.Next, sinks: make(map[transport.NodeID]bool)}
+		next: cfg.Next, sinks: make(map[transport.NodeID]bool), left: make(map[string]transport.BookEntry)}
 	for _, b := range cfg.Book {
 		c.book[b.Node] = b
 	}
@@ -170,6 +174,9 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 		reply.Err = fmt.Sprintf("the name %q is taken", m.Name)
 		c.env.Send(from, reply)
 		return
+	} else if gone, ok := c.left[m.Name]; ok && m.Name != "" && gone.Role == m.Role {
+		id = gone.Node // it left (drained) and comes back: its ID again
+		delete(c.left, m.Name)
 	} else {
 		id = c.cfg.RayletID(c.next)
 		c.next++
@@ -202,6 +209,7 @@ func (c *Coordinator) leave(id transport.NodeID) {
 	if b.Role == transport.RoleNode || b.Role == transport.RoleDriver {
 		delete(c.book, b.Agent)
 		c.cfg.Dir.Remove(id)
+		c.left[b.Name] = b
 	}
 	delete(c.book, id)
 	delete(c.sinks, b.Agent)
