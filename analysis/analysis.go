@@ -997,3 +997,12 @@ func (r *Report) NodeName(id transport.NodeID) string {
 	}
 	return fmt.Sprintf("node-%d", id)
 }
+
+// Clock names the trace's time axis: "virtual" for a simulated run, "wall
+// clock" for one on real sockets (tcp, a live cluster).
+func (r *Report) Clock() string {
+	if r.Transport == "" || r.Transport == "sim" {
+		return "virtual"
+	}
+	return "wall clock"
+}

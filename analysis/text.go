@@ -73,7 +73,7 @@ func WriteText(w io.Writer, r *Report) error {
 	p := func(format string, args ...any) { fmt.Fprintf(ew, format, args...) }
 	p("== %s\n", r.Name)
 	p("scenario   %s (%s), seed %d, policy %s, transport %s, raysim %s\n", r.Scenario, r.File, r.Seed, r.Policy, r.Transport, r.Version)
-	p("trace      %d records over %v virtual, digest %s\n", r.Records, r.End, r.Digest)
+	p("trace      %d records over %v %s, digest %s\n", r.Records, r.End, r.Clock(), r.Digest)
 	c := r.Tasks
 	p("\n-- tasks\n")
 	p("submitted %d, completed %d (incl. %d actor creations), failed %d, retried %d, cancelled %d, infeasible %d\n",
