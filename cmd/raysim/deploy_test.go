@@ -395,3 +395,17 @@ func TestDeployKillAndTerm(t *testing.T) {
 	st = c.waitStatus("worker-0 back", func(st statusJSON) bool { return len(aliveNames(st)) == 3 })
 	assert.Equal(t, id0, idOf(st, "worker-0"), "a drained node rejoining under its name keeps its ID")
 }
+
+// TestDeployFaultsNameLiveNodes: on a live cluster a scenario's faults name
+// the live nodes by --name, whatever its own cluster section says (it is
+// not applied); validation used to check them against the file's nodes.
+func TestDeployFaultsNameLiveNodes(t *testing.T) {
+	c := newLiveCluster(t)
+	c.head()
+	c.node("n1")
+	c.waitStatus("two live nodes", func(st statusJSON) bool { return len(aliveNames(st)) == 2 })
+	r := c.runRemote(filepath.Join("..", "..", "scenarios", "parallel.yaml"),
+		"--set", "workload.0.params.tasks=200",
+		"--set", "faults=[{at: 50ms, kill_node: n1}, {at: 150ms, restart_node: n1}]")
+	assert.Equal(t, 2, r.FaultsInjected, "both faults name a live node")
+}

@@ -7,11 +7,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
+	"raysim/runtime/deploy"
+	"raysim/runtime/transport"
 	"raysim/scenarios"
 	"raysim/scenarios/runner"
 )
@@ -80,6 +85,40 @@ func loadScenario(path string, f *runFlags) (*scenarios.Scenario, error) {
 	return scenarios.LoadWithOverrides(path, sets)
 }
 
+// liveNodes asks a live cluster's head for its nodes and returns them as a
+// cluster.nodes override, so that a scenario run there is validated against
+// the cluster it runs on: its faults name live nodes by their --name, and
+// its demands must fit their resources. (The runner applies no cluster
+// section to a live cluster.)
+func liveNodes(ctx context.Context, rm runner.Remote) (string, error) {
+	st, err := deploy.Status(ctx, deploy.QueryConfig{Address: rm.Address, Token: rm.Token, TLS: rm.TLS, Timeout: 5 * time.Second})
+	if err != nil {
+		return "", fmt.Errorf("ask %s for its nodes: %w", rm.Address, err)
+	}
+	var nodes []string
+	for _, n := range st.Nodes {
+		if n.Role == transport.RoleDriver || !n.Alive {
+			continue
+		}
+		res := resMap(n.Total)
+		entry := fmt.Sprintf("{name: %s, count: 1, cpus: %g, gpus: %g", strconv.Quote(n.Name), res["CPU"], res["GPU"])
+		var custom []string
+		for _, k := range slices.Sorted(maps.Keys(res)) {
+			if k != "CPU" && k != "GPU" {
+				custom = append(custom, fmt.Sprintf("%s: %g", strconv.Quote(k), res[k]))
+			}
+		}
+		if len(custom) > 0 {
+			entry += ", resources: {" + strings.Join(custom, ", ") + "}"
+		}
+		nodes = append(nodes, entry+"}")
+	}
+	if len(nodes) == 0 {
+		return "", fmt.Errorf("%s has no live node", rm.Address)
+	}
+	return "cluster.nodes=[" + strings.Join(nodes, ", ") + "]", nil
+}
+
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	var f runFlags
 	fs := newRunFlags("run", stderr, &f)
@@ -114,8 +153,23 @@ scenario or bad flags.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	code := exitOK
+	var live string // --address: the live cluster's nodes, as a cluster.nodes override
+	if f.cluster.address != "" {
+		rm, err := f.cluster.remote()
+		if err == nil {
+			live, err = liveNodes(ctx, rm)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "raysim run: %v\n", err)
+			return exitFailed
+		}
+	}
 	for idx, path := range files {
-		s, err := loadScenario(path, &f)
+		g := f
+		if live != "" {
+			g.sets = append(slices.Clone(f.sets), live)
+		}
+		s, err := loadScenario(path, &g)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return exitUsage
