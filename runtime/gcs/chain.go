@@ -2,6 +2,7 @@ package gcs
 
 import (
 	"encoding/binary"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -113,8 +114,9 @@ type outMsg struct {
 
 // dedup remembers the requests of one client the chain has sequenced.
 type dedup struct {
-	low  uint64            // every Seq below is acknowledged to the client
-	seqs map[uint64]uint64 // Seq -> index
+	epoch uint64            // the client's epoch these numbers belong to
+	low   uint64            // every Seq below is acknowledged to the client
+	seqs  map[uint64]uint64 // Seq -> index
 }
 
 // NewReplica starts replica cfg.Index of its shard on env. Its state is
@@ -234,8 +236,11 @@ func (r *Replica) onRequest(from transport.NodeID, req *transport.GcsRequest) {
 	if !r.isHead() {
 		return // a stale configuration at the client: it re-sends
 	}
-	if req.Seq != 0 {
-		if d := r.seen[from]; d != nil {
+	if d := r.seen[from]; req.Seq != 0 && d != nil {
+		if req.Epoch < d.epoch {
+			return // from an earlier incarnation of the client: it is gone
+		}
+		if req.Epoch == d.epoch { // (a later epoch is a new client: nothing of it is known)
 			if req.Seq < d.low {
 				r.env.Send(from, &transport.GcsAck{Seq: req.Seq})
 				return
@@ -249,7 +254,7 @@ func (r *Replica) onRequest(from transport.NodeID, req *transport.GcsRequest) {
 		}
 	}
 	r.apply(transport.ChainUpdate{Shard: uint32(r.cfg.Index), Index: r.applied + 1, Client: from,
-		Seq: req.Seq, Low: req.Low, Op: req.Op})
+		Seq: req.Seq, Low: req.Low, Epoch: req.Epoch, Op: req.Op})
 }
 
 // apply applies update up (the next index) and passes it on.
@@ -469,14 +474,30 @@ func seenKey(client transport.NodeID, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
+// epochKey is where a client's epoch is kept in the meta table.
+func epochKey(client transport.NodeID) []byte {
+	return binary.BigEndian.AppendUint32([]byte{'e'}, uint32(client))
+}
+
 func (r *Replica) remember(up transport.ChainUpdate) {
 	if up.Seq == 0 {
 		return
 	}
 	d := r.seen[up.Client]
+	if d != nil && up.Epoch > d.epoch {
+		// The client restarted: forget its previous incarnation's numbers,
+		// in a fixed order (which unsynced deletes a crash loses must not
+		// depend on map order).
+		seqs := slices.Sorted(maps.Keys(d.seqs))
+		for _, s := range seqs {
+			r.store.Delete(TableMeta, seenKey(up.Client, s))
+		}
+		d = nil
+	}
 	if d == nil {
-		d = &dedup{seqs: make(map[uint64]uint64)}
+		d = &dedup{epoch: up.Epoch, seqs: make(map[uint64]uint64)}
 		r.seen[up.Client] = d
+		r.store.Put(TableMeta, epochKey(up.Client), binary.BigEndian.AppendUint64(nil, up.Epoch))
 	}
 	if up.Low > d.low {
 		if up.Low-d.low > uint64(len(d.seqs)) {
@@ -514,6 +535,16 @@ func (r *Replica) loadChainState() {
 	}
 	r.acked = r.applied
 	r.store.Scan(TableMeta, func(k, v []byte) bool {
+		if len(k) == 5 && k[0] == 'e' && len(v) == 8 {
+			c := transport.NodeID(binary.BigEndian.Uint32(k[1:]))
+			d := r.seen[c]
+			if d == nil {
+				d = &dedup{seqs: make(map[uint64]uint64)}
+				r.seen[c] = d
+			}
+			d.epoch = binary.BigEndian.Uint64(v)
+			return true
+		}
 		if len(k) != 13 || k[0] != 's' || len(v) != 8 {
 			return true
 		}

@@ -27,6 +27,10 @@ type Client struct {
 	// Loopback delivers a request addressed to the client's own endpoint
 	// (a chain replica is a client of its own shard).
 	Loopback func(m transport.Message)
+	// Epoch is the owner's incarnation, carried in every request: a chain
+	// compares sequence numbers within one epoch, and takes a later one for
+	// a restarted client (0: the owner has none).
+	Epoch uint64
 
 	seq, low uint64
 	pending  map[uint64]*request
@@ -198,7 +202,7 @@ func (c *Client) send(r *request) {
 		to = ch.members[len(ch.members)-1]
 	}
 	r.sent = c.env.Now()
-	r.req.Low = c.low
+	r.req.Low, r.req.Epoch = c.low, c.Epoch
 	m := r.req // a copy: the receiver may keep it
 	if to == c.env.Self() && c.Loopback != nil {
 		c.Loopback(&m)

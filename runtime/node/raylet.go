@@ -155,6 +155,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		queuedSubmit:   make(map[transport.TaskID]struct{}),
 	}
 	r.gcs = gcs.NewClient(env, cfg.Layout)
+	r.gcs.Epoch = cfg.Incarnation // a rejoin keeps the client: its numbers go on
 	env.After(0, r.start)
 	return r
 }

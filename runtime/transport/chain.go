@@ -28,7 +28,11 @@ const maxNesting = 4
 // may forget it for deduplication).
 type GcsRequest struct {
 	Seq, Low uint64
-	Op       Message
+	// Epoch is the client's incarnation: sequence numbers are compared
+	// within one epoch only, and a later epoch is a new client (restarted:
+	// its numbers may start anywhere, its clock may have gone back).
+	Epoch uint64
+	Op    Message
 }
 
 // GcsAck is the tail's acknowledgement of a client's request Seq.
@@ -42,6 +46,7 @@ type ChainUpdate struct {
 	Client NodeID
 	Seq    uint64
 	Low    uint64
+	Epoch  uint64 // the client's (GcsRequest.Epoch)
 	Op     Message
 }
 
@@ -136,9 +141,14 @@ func (d *Decoder) Message() Message {
 	return m
 }
 
-func (m *GcsRequest) MarshalWire(e *Encoder) { e.Uvarint(m.Seq); e.Uvarint(m.Low); e.Message(m.Op) }
+func (m *GcsRequest) MarshalWire(e *Encoder) {
+	e.Uvarint(m.Seq)
+	e.Uvarint(m.Low)
+	e.Uvarint(m.Epoch)
+	e.Message(m.Op)
+}
 func (m *GcsRequest) UnmarshalWire(d *Decoder) {
-	m.Seq, m.Low = d.Uvarint(), d.Uvarint()
+	m.Seq, m.Low, m.Epoch = d.Uvarint(), d.Uvarint(), d.Uvarint()
 	m.Op = d.Message()
 }
 func (m *GcsAck) MarshalWire(e *Encoder)   { e.Uvarint(m.Seq) }
@@ -149,10 +159,11 @@ func (m *ChainUpdate) MarshalWire(e *Encoder) {
 	e.Node(m.Client)
 	e.Uvarint(m.Seq)
 	e.Uvarint(m.Low)
+	e.Uvarint(m.Epoch)
 	e.Message(m.Op)
 }
 func (m *ChainUpdate) UnmarshalWire(d *Decoder) {
-	m.Shard, m.Index, m.Client, m.Seq, m.Low = d.U32(), d.Uvarint(), d.Node(), d.Uvarint(), d.Uvarint()
+	m.Shard, m.Index, m.Client, m.Seq, m.Low, m.Epoch = d.U32(), d.Uvarint(), d.Node(), d.Uvarint(), d.Uvarint(), d.Uvarint()
 	m.Op = d.Message()
 }
 func (m *ChainAck) MarshalWire(e *Encoder) { e.U32(m.Shard); e.Uvarint(m.Index); e.Uvarint(m.Epoch) }
