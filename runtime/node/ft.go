@@ -283,6 +283,7 @@ func (r *Raylet) rejoin() {
 	// creator retried it on our death, and so does a local one now (the
 	// GCS gave neither a TaskDone for it).
 	for _, id := range ids {
+		r.redoCalls(id)
 		if o := r.owned[id]; o != nil && o.node == r.self {
 			r.retry(o, "its node was declared dead while it ran", r.self, oldInc)
 		}
@@ -297,6 +298,43 @@ func (r *Raylet) rejoin() {
 		}
 	}
 	r.dispatch()
+}
+
+// redoCalls settles the calls this raylet delivered to an actor it hosted
+// and dropped when it rejoined (running or queued there, they will never
+// finish): failed if the actor is known dead, else retried — sent on at
+// once if the actor is known alive elsewhere, or kept until the GCS
+// publishes where it lives now, as when any other node hosting it dies.
+func (r *Raylet) redoCalls(id transport.ActorID) {
+	rt := r.routes[id]
+	if rt != nil && rt.state == transport.ActorDead {
+		var ids []transport.TaskID
+		for tid, o := range r.owned {
+			if o.spec.Actor == id && !o.spec.ActorCreation && o.node == r.self {
+				ids = append(ids, tid)
+			}
+		}
+		slices.Sort(ids)
+		for _, tid := range ids {
+			o := r.owned[tid]
+			r.failTask(o.spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", id))
+			r.ownedDone(tid)
+		}
+		return
+	}
+	r.requeueCalls(id, r.self)
+	if rt == nil || rt.state != transport.ActorAlive {
+		return
+	}
+	if rt.node == r.self {
+		rt.state = transport.ActorRestarting // news of its new place will come
+		return
+	}
+	pending := rt.pending
+	rt.pending = nil
+	for _, spec := range pending {
+		r.deliverCall(rt.node, spec)
+	}
 }
 
 // watchRestart keeps where the global scheduler put the GCS's restart of an
