@@ -111,6 +111,18 @@ func (h *chainHarness) replica(i int) *Replica {
 
 // checkAgree: every acknowledged write is on every serving member, and the
 // serving members hold the same object table.
+// requireSettled: every one of the n writes was acknowledged, none is
+// pending, and the replicas agree; the chain's configurations are logged.
+func (h *chainHarness) requireSettled(t *testing.T, n int) {
+	t.Helper()
+	for _, c := range h.reconfig {
+		t.Logf("epoch %d members %v join %v", c.Epoch, c.Members, c.Join)
+	}
+	h.checkAgree(t)
+	require.Len(t, h.w.acked, n, "every write acknowledged in the end")
+	require.Zero(t, h.w.c.Pending())
+}
+
 func (h *chainHarness) checkAgree(t *testing.T) {
 	t.Helper()
 	var ref []ObjectRow
@@ -333,12 +345,7 @@ func TestChainStalePingRejoin(t *testing.T) {
 	s.At(100*time.Millisecond, func() { s.Crash(r0) })
 	s.At(500*time.Millisecond, func() { s.Restart(r0) })
 	s.RunUntil(3 * time.Second)
-	for _, c := range h.reconfig {
-		t.Logf("epoch %d members %v join %v", c.Epoch, c.Members, c.Join)
-	}
-	h.checkAgree(t)
-	require.Len(t, h.w.acked, 400, "every write acknowledged in the end")
-	require.Zero(t, h.w.c.Pending())
+	h.requireSettled(t, 400)
 }
 
 // TestChainStalePingMasterView is the same partition seen from the master:
@@ -389,10 +396,5 @@ func TestChainLoneHolderUnsyncedWrites(t *testing.T) {
 	s.At(100*time.Millisecond, func() { s.Crash(r0) })
 	s.At(200*time.Millisecond, func() { s.Restart(r0) })
 	s.RunUntil(3 * time.Second)
-	for _, c := range h.reconfig {
-		t.Logf("epoch %d members %v join %v", c.Epoch, c.Members, c.Join)
-	}
-	h.checkAgree(t)
-	require.Len(t, h.w.acked, 400, "every write acknowledged in the end")
-	require.Zero(t, h.w.c.Pending())
+	h.requireSettled(t, 400)
 }
