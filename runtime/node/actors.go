@@ -178,14 +178,6 @@ func (r *Raylet) pumpActor(a *actorHost) {
 func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 	a := r.actors[spec.Actor]
 	if a == nil || a.dead {
-		if _, killed := r.killed[spec.Actor]; !killed {
-			// Not here, and not killed here: the caller's route is stale (it
-			// named an earlier incarnation of this node, or the actor's
-			// worker crashed here and is restarting). The caller retries the
-			// call when it learns of that death or restart, as a call sent to
-			// a dead incarnation is dropped in the simulator.
-			return
-		}
 		r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is not alive on node %d", spec.Actor, r.self))
 		return
 	}
@@ -323,7 +315,6 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 	}
 	a.dead = true
 	delete(r.actors, id)
-	r.killed[id] = struct{}{}
 	r.avail = r.avail.Add(a.creation.res)
 	msg := fmt.Sprintf("actor %s died: %s", id, why)
 	for _, t := range a.queue {

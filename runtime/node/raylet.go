@@ -90,8 +90,7 @@ type Raylet struct {
 	actors      map[transport.ActorID]*actorHost
 	routes      map[transport.ActorID]*route
 	nameWaiters map[string][]func(transport.ActorInfo)
-	nameAsks    map[string]uint64              // rounds of asking for each name (lookupName)
-	killed      map[transport.ActorID]struct{} // actors ended here for good (killActor)
+	nameAsks    map[string]uint64 // rounds of asking for each name (lookupName)
 	// tombstones are tasks cancelled before they reached this node: a
 	// PlaceTask crossing the CancelTask in flight is failed on arrival.
 	tombstones map[transport.TaskID]struct{}
@@ -144,7 +143,6 @@ func New(env transport.Env, cfg Config) *Raylet {
 		routes:      make(map[transport.ActorID]*route),
 		nameWaiters: make(map[string][]func(transport.ActorInfo)),
 		nameAsks:    make(map[string]uint64),
-		killed:      make(map[transport.ActorID]struct{}),
 		tombstones:  make(map[transport.TaskID]struct{}),
 		byShape:     make(map[shape]*class),
 
