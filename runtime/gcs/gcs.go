@@ -454,6 +454,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	}
 	for _, sub := range e.subs {
 		info := e.info
+		info.Restarts = uint32(e.restarts)
 		s.env.Send(sub, &info)
 	}
 	if m.State == transport.ActorDead {
@@ -482,6 +483,7 @@ func (s *Shard) lookupActor(from transport.NodeID, m *transport.GcsLookupActor) 
 	s.saveActor(id)
 	if e.info.State != transport.ActorPending || m.Actor == 0 {
 		info := e.info
+		info.Restarts = uint32(e.restarts)
 		info.Name = m.Name
 		if info.Name == "" {
 			info.Name = e.info.Name

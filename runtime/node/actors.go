@@ -32,8 +32,16 @@ type actorHost struct {
 type route struct {
 	node     transport.NodeID
 	state    uint8
-	lookedUp bool
-	pending  []*transport.TaskSpec
+	restarts uint32 // the most restarts an ActorInfo reported
+	lookedUp bool   // subscribed to the actor's state
+	asking   bool   // a lookup is out and re-sent until answered (lookupActor)
+	// bounced is the node that bounced a call (CallBounced) while this
+	// route pointed there, and bouncedAt the restarts known then: news of
+	// the actor alive on that node with no more restarts is older than the
+	// bounce, and calls wait for newer.
+	bounced   transport.NodeID
+	bouncedAt uint32
+	pending   []*transport.TaskSpec
 }
 
 func (r *Raylet) sendActorUpdate(up *transport.GcsActorUpdate) {
@@ -178,7 +186,7 @@ func (r *Raylet) pumpActor(a *actorHost) {
 func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 	a := r.actors[spec.Actor]
 	if a == nil || a.dead {
-		r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is not alive on node %d", spec.Actor, r.self))
+		r.bounceCall(spec)
 		return
 	}
 	next, seen := a.expected[spec.Caller]
@@ -248,12 +256,59 @@ const lookupTimeout = time.Second
 // lookupActor asks the GCS where an actor is (subscribing to its state),
 // and asks again while calls wait and no answer has come.
 func (r *Raylet) lookupActor(id transport.ActorID, rt *route) {
+	if rt.asking {
+		return
+	}
+	rt.asking = true
+	r.askActor(id, rt)
+}
+
+func (r *Raylet) askActor(id transport.ActorID, rt *route) {
 	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsLookupActor{Actor: id})
 	r.env.After(lookupTimeout, func() {
 		if r.routes[id] == rt && len(rt.pending) > 0 && rt.state != transport.ActorAlive && rt.state != transport.ActorDead {
-			r.lookupActor(id, rt)
+			r.askActor(id, rt)
+			return
 		}
+		rt.asking = false
 	})
+}
+
+// bounceCall answers a call for an actor not hosted here: its caller's
+// route is stale (this node restarted, or the actor's worker died here,
+// since the caller learned where it lived). In the simulator a call sent
+// to a dead incarnation is lost and the caller retries it when it hears of
+// the death; a call reaching the node's next incarnation, or a worker that
+// is gone, is bounced to its owner to the same end.
+func (r *Raylet) bounceCall(spec *transport.TaskSpec) {
+	m := &transport.CallBounced{Task: spec.ID, Attempt: spec.Attempt, Incarnation: r.cfg.Incarnation}
+	if spec.Owner == r.self {
+		r.onCallBounced(r.self, m)
+		return
+	}
+	r.env.Send(spec.Owner, m)
+}
+
+// onCallBounced: a node this raylet delivered a call to hosts no such
+// actor. The call is lost with the instance it was sent to: it is retried
+// as calls to a dead node are (one retry per death: a second bounce from
+// the same incarnation is not charged again), and waits for the actor
+// table's word on where the actor lives now — news of it alive on the
+// node that bounced it, and not restarted since, is older than the bounce.
+func (r *Raylet) onCallBounced(from transport.NodeID, m *transport.CallBounced) {
+	o := r.owned[m.Task]
+	if o == nil || o.node != from || o.spec.Attempt != m.Attempt || o.spec.Actor == 0 || o.spec.ActorCreation {
+		return // settled, or sent on again, since
+	}
+	id := o.spec.Actor
+	if rt := r.routes[id]; rt != nil && rt.node == from && rt.state == transport.ActorAlive {
+		rt.bounced, rt.bouncedAt = from, rt.restarts
+	}
+	r.retry(o, fmt.Sprintf("actor %s is not on node %d", id, from), from, m.Incarnation)
+	if rt := r.routes[id]; rt != nil && len(rt.pending) > 0 && rt.state != transport.ActorAlive && rt.state != transport.ActorDead {
+		rt.lookedUp = true
+		r.lookupActor(id, rt)
+	}
 }
 
 func (r *Raylet) deliverCall(node transport.NodeID, spec *transport.TaskSpec) {
@@ -286,6 +341,15 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 	if rt == nil {
 		rt = &route{lookedUp: true}
 		r.routes[m.Actor] = rt
+	}
+	rt.restarts = max(rt.restarts, m.Restarts)
+	if rt.bounced != 0 {
+		if m.State == transport.ActorAlive && m.Node == rt.bounced && m.Restarts <= rt.bouncedAt {
+			return // older than the bounce; lookups are re-sent while calls wait
+		}
+		if m.State == transport.ActorAlive || m.State == transport.ActorDead {
+			rt.bounced = 0
+		}
 	}
 	if m.State == transport.ActorRestarting || (m.State == transport.ActorAlive && rt.state == transport.ActorAlive && rt.node != m.Node) {
 		r.requeueCalls(m.Actor, rt.node)

@@ -226,6 +226,8 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.hostCall(&spec)
 	case *transport.ActorInfo:
 		r.onActorInfo(m)
+	case *transport.CallBounced:
+		r.onCallBounced(from, m)
 	case *transport.CancelTask:
 		r.cancelLocal(m.Task)
 	case *transport.KillActor:

@@ -261,6 +261,7 @@ const (
 	KindGcsFreeObjects
 	KindFreeObjects
 	KindGcsAddTasks
+	KindCallBounced
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -559,6 +560,21 @@ type ActorInfo struct {
 	State uint8
 	Name  string
 	Found bool
+	// Restarts counts the actor's restarts so far: an instance restarted
+	// on the node it lived on is told apart from the one before it.
+	Restarts uint32
+}
+
+// CallBounced tells a call's owner that the node it delivered the call to
+// hosts no such actor: the node restarted, or the actor's worker died
+// there, after the owner learned where the actor was. The owner treats the
+// call as lost with that instance (Attempt names the delivery) and waits
+// for the actor table to say where the actor is now, as Ray's caller waits
+// for the GCS's word on an actor whose worker it cannot reach.
+type CallBounced struct {
+	Task        TaskID
+	Attempt     uint32
+	Incarnation uint64 // of the node that bounced it
 }
 
 // ActorCall sends a method call to the raylet hosting the actor.
@@ -596,6 +612,7 @@ func (*GcsActorUpdate) Kind() Kind { return KindGcsActorUpdate }
 func (*GcsLookupActor) Kind() Kind { return KindGcsLookupActor }
 func (*ActorInfo) Kind() Kind      { return KindActorInfo }
 func (*ActorCall) Kind() Kind      { return KindActorCall }
+func (*CallBounced) Kind() Kind    { return KindCallBounced }
 func (*CancelTask) Kind() Kind     { return KindCancelTask }
 func (*KillActor) Kind() Kind      { return KindKillActor }
 
@@ -730,9 +747,18 @@ func (m *ActorInfo) MarshalWire(e *Encoder) {
 	e.U8(m.State)
 	e.String(m.Name)
 	e.Bool(m.Found)
+	e.U32(m.Restarts)
 }
 func (m *ActorInfo) UnmarshalWire(d *Decoder) {
-	m.Actor, m.Node, m.State, m.Name, m.Found = d.Task(), d.Node(), d.U8(), d.String(), d.Bool()
+	m.Actor, m.Node, m.State, m.Name, m.Found, m.Restarts = d.Task(), d.Node(), d.U8(), d.String(), d.Bool(), d.U32()
+}
+func (m *CallBounced) MarshalWire(e *Encoder) {
+	e.Task(m.Task)
+	e.U32(m.Attempt)
+	e.Uvarint(m.Incarnation)
+}
+func (m *CallBounced) UnmarshalWire(d *Decoder) {
+	m.Task, m.Attempt, m.Incarnation = d.Task(), d.U32(), d.Uvarint()
 }
 func (m *ActorCall) MarshalWire(e *Encoder)   { e.Spec(&m.Spec) }
 func (m *ActorCall) UnmarshalWire(d *Decoder) { d.Spec(&m.Spec) }
@@ -775,4 +801,5 @@ func init() {
 	register(KindGcsFreeObjects, func() Message { return new(GcsFreeObjects) })
 	register(KindFreeObjects, func() Message { return new(FreeObjects) })
 	register(KindGcsAddTasks, func() Message { return new(GcsAddTasks) })
+	register(KindCallBounced, func() Message { return new(CallBounced) })
 }
