@@ -233,18 +233,25 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.KillActor:
 		r.killActor(m.Actor, "killed")
 	case *transport.TaskPlaced:
-		if o := r.owned[m.Task]; o != nil {
+		o := r.owned[m.Task]
+		if m.Restart > 0 && (o == nil || m.Restart > o.spec.Attempt) {
+			// The GCS's restart of an actor this node created: ours are
+			// numbered up to o.spec.Attempt. It can overtake the TaskDone
+			// that ends our ownership of the creation (they come from
+			// different senders).
+			r.watchRestart(m)
+		} else if o != nil {
 			o.node = m.Node
 			if inc, dead := r.deadInc[m.Node]; dead && m.Incarnation <= inc {
 				// The news of the placement came after the news of that
 				// node's death (a resent message): retry now.
 				r.retry(o, fmt.Sprintf("node %d died", m.Node), m.Node, inc)
 			}
-		} else if m.Restart > 0 {
-			r.watchRestart(m)
 		}
 	case *transport.TaskDone:
-		delete(r.restarts, m.Task)
+		if p := r.restarts[m.Task]; p != nil && p.Node == m.Node {
+			delete(r.restarts, m.Task) // the restart came up where it was placed
+		}
 		r.ownedDone(m.Task)
 	case *transport.NodeDead:
 		r.onNodeDead(m)
