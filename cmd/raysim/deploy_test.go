@@ -409,3 +409,37 @@ func TestDeployFaultsNameLiveNodes(t *testing.T) {
 		"--set", "faults=[{at: 50ms, kill_node: n1}, {at: 150ms, restart_node: n1}]")
 	assert.Equal(t, 2, r.FaultsInjected, "both faults name a live node")
 }
+
+// TestDeployHeadLost: a run on a live cluster whose head dies ends with an
+// error naming the lost head once it has not answered for --head-timeout,
+// instead of waiting for the scenario's duration_limit (an hour here).
+func TestDeployHeadLost(t *testing.T) {
+	c := newLiveCluster(t)
+	c.head()
+	c.node("n1")
+	c.waitStatus("two live nodes", func(st statusJSON) bool { return len(aliveNames(st)) == 2 })
+	type outcome struct {
+		stderr string
+		code   int
+		took   time.Duration
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		start := time.Now()
+		_, errOut, code := c.raysim(nil, "run", "--address", c.addr, "--head-timeout", "2s",
+			"--set", "duration_limit=1h", "--set", "workload.0.params.tasks=100000",
+			"--set", "workload.0.params.duration=1s", "--set", "workload.0.arrival={kind: rate, rate: 10/s}",
+			filepath.Join("..", "..", "scenarios", "parallel.yaml"))
+		done <- outcome{errOut, code, time.Since(start)}
+	}()
+	time.Sleep(2 * time.Second) // the run is under way
+	c.stop("head", syscall.SIGKILL)
+	select {
+	case o := <-done:
+		assert.NotEqual(t, 0, o.code)
+		assert.Contains(t, o.stderr, "lost the cluster's head")
+		t.Logf("after %v: %s", o.took.Round(time.Millisecond), o.stderr)
+	case <-time.After(40 * time.Second):
+		t.Fatal("raysim run --address still waiting 40s after its head died")
+	}
+}

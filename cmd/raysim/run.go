@@ -41,6 +41,7 @@ type runFlags struct {
 	chrome    string
 	traceRaw  bool
 	cluster   clusterFlags // --address: run on a live cluster
+	headWait  time.Duration
 }
 
 func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
@@ -58,6 +59,7 @@ func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
 	fs.StringVar(&f.chrome, "chrome", "", "write the run as Chrome trace-event JSON (Perfetto) to this file")
 	fs.BoolVar(&f.traceRaw, "trace-uncompressed", false, "store the --trace file uncompressed")
 	f.cluster.add(fs)
+	fs.DurationVar(&f.headWait, "head-timeout", 10*time.Second, "with --address: end the run with an error once the head has not answered for this long")
 	return fs
 }
 
@@ -200,6 +202,7 @@ scenario or bad flags.
 				fmt.Fprintf(stderr, "raysim run: %v\n", err)
 				return exitFailed
 			}
+			rm.HeadTimeout = f.headWait
 			run = func(ctx context.Context, s *scenarios.Scenario, o runner.Options) (*runner.Result, error) {
 				return runner.RunRemote(ctx, s, o, rm)
 			}

@@ -95,6 +95,7 @@ type Process struct {
 	drv        sync.WaitGroup
 	onTrace    func(*transport.TraceBatch)
 	controlAck chan *transport.NodeControl
+	statuses   chan *transport.StatusReply // answers to Session.Status
 }
 
 // wallMasterTimeout is the chain master's timeout on the wall clock (a
@@ -278,7 +279,8 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 		return nil, errors.New("ray: no cluster address")
 	}
 	p := &Process{dc: dc, reg: reg, role: role, clusterID: deploy.ClusterID(dc.Token), ctx: ctx,
-		sinks: map[transport.NodeID]bool{}, controlAck: make(chan *transport.NodeControl, 16)}
+		sinks: map[transport.NodeID]bool{}, controlAck: make(chan *transport.NodeControl, 16),
+		statuses: make(chan *transport.StatusReply, 1)}
 	listen := dc.Listen
 	if listen == "" {
 		listen = net.JoinHostPort(deploy.RouteHost(dc.Address), "0")
@@ -309,6 +311,12 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 		OnControl: func(c *transport.NodeControl) {
 			select {
 			case p.controlAck <- c:
+			default:
+			}
+		},
+		OnStatus: func(r *transport.StatusReply) {
+			select {
+			case p.statuses <- r:
 			default:
 			}
 		}})
@@ -819,9 +827,36 @@ func (s *Session) Wait() error {
 	return err
 }
 
-// Status asks the head for the cluster's nodes.
+// statusTimeout bounds Session.Status's wait for the head's answer.
+const statusTimeout = 5 * time.Second
+
+// Status asks the head for the cluster's nodes over the session's own
+// connection and waits for the answer until ctx is done or 5s have passed;
+// an error wraps deploy.ErrUnreachable. It also tells a driver whether the
+// head is still there.
 func (s *Session) Status(ctx context.Context) (*transport.StatusReply, error) {
-	return deploy.Status(ctx, deploy.QueryConfig{Address: s.p.dc.Address, Token: s.p.dc.Token, TLS: s.p.dc.TLS})
+	timeout := statusTimeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		timeout = max(time.Until(d), 0)
+	}
+	p := s.p
+	select { // an answer to an earlier call that gave up is stale
+	case <-p.statuses:
+	default:
+	}
+	p.member.Send(deploy.CoordinatorID, &transport.StatusRequest{})
+	select {
+	case r := <-p.statuses:
+		return r, nil
+	case <-time.After(timeout):
+		why := ""
+		if e := p.member.LastError(); e != "" {
+			why = ": " + e
+		}
+		return nil, fmt.Errorf("%w: no status reply from %s within %v%s", deploy.ErrUnreachable, p.dc.Address, timeout, why)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Control asks the head to kill, restart or drain the node named name and

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -20,6 +21,48 @@ type Remote struct {
 	Token   []byte
 	TLS     *tls.Config
 	Logger  *slog.Logger
+	// HeadTimeout is how long the head may leave status requests
+	// unanswered before the run ends with ErrHeadLost (default 10s): a
+	// driver cannot finish without the head's GCS, and would otherwise wait
+	// for the scenario's duration_limit.
+	HeadTimeout time.Duration
+}
+
+// ErrHeadLost ends a run on a live cluster whose head stopped answering.
+var ErrHeadLost = errors.New("lost the cluster's head")
+
+// headPollPeriod is how often RunRemote asks the head for its status.
+const headPollPeriod = time.Second
+
+// watchHead asks the head for its status every headPollPeriod until stop
+// is closed; the returned channel gets ErrHeadLost once no answer has come
+// for timeout.
+func watchHead(ctx context.Context, sess *ray.Session, address string, timeout time.Duration, stop <-chan struct{}) <-chan error {
+	lost := make(chan error, 1)
+	go func() {
+		last := time.Now()
+		tick := time.NewTicker(headPollPeriod)
+		defer tick.Stop()
+		for {
+			qctx, cancel := context.WithTimeout(ctx, max(min(timeout/2, 5*time.Second), headPollPeriod))
+			_, err := sess.Status(qctx)
+			cancel()
+			if err == nil {
+				last = time.Now()
+			} else if silent := time.Since(last); silent >= timeout {
+				lost <- fmt.Errorf("%w at %s: no answer for %v (%v)", ErrHeadLost, address, silent.Round(time.Second), err)
+				return
+			}
+			select {
+			case <-tick.C:
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return lost
 }
 
 // traceGrace is how long RunRemote waits after the drivers return for the
@@ -84,7 +127,14 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	if err != nil {
 		return nil, err
 	}
-	allDone, err := waitWall(ctx, s, sess.Wait)
+	headTimeout := rm.HeadTimeout
+	if headTimeout <= 0 {
+		headTimeout = 10 * time.Second
+	}
+	stopWatch := make(chan struct{})
+	lost := watchHead(ctx, sess, rm.Address, headTimeout, stopWatch)
+	allDone, err := waitWall(ctx, s, sess.Wait, lost)
+	close(stopWatch)
 	if err != nil {
 		return nil, err
 	}

@@ -147,8 +147,9 @@ func startDrivers(s *scenarios.Scenario, funcs *workload.Funcs, start func(node 
 }
 
 // waitWall waits, on the wall clock, for wait to return, the scenario's
-// duration limit, or ctx; it reports whether every driver returned.
-func waitWall(ctx context.Context, s *scenarios.Scenario, wait func() error) (allDone bool, err error) {
+// duration limit, an error on lost (the cluster is gone), or ctx; it
+// reports whether every driver returned.
+func waitWall(ctx context.Context, s *scenarios.Scenario, wait func() error, lost <-chan error) (allDone bool, err error) {
 	limit := s.DurationLimit
 	if limit <= 0 {
 		limit = scenarios.DefaultDurationLimit
@@ -160,6 +161,8 @@ func waitWall(ctx context.Context, s *scenarios.Scenario, wait func() error) (al
 		return true, nil
 	case <-time.After(limit):
 		return false, nil
+	case err := <-lost: // nil channel: never
+		return false, err
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}

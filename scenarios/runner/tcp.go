@@ -54,7 +54,7 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	allDone, err := waitWall(ctx, s, c.Wait)
+	allDone, err := waitWall(ctx, s, c.Wait, nil)
 	if err != nil {
 		return nil, err
 	}
