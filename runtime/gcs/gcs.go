@@ -127,7 +127,7 @@ type Shard struct {
 	nextCheck time.Time
 
 	objects map[transport.ObjectID]*objectEntry
-	tasks   map[transport.TaskID]*transport.TaskSpec
+	tasks   map[transport.TaskID]taskMeta // resident (unfinished) tasks; specs are in the store
 	actors  map[transport.ActorID]*actorEntry
 	names   map[string]transport.ActorID
 	nodes   map[transport.NodeID]*nodeEntry
@@ -174,11 +174,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.addTask(&m.Spec)
 	case *transport.GcsAddTasks:
 		for i := range m.Specs {
-			// A copy each: a pointer into the batch would keep the whole
-			// batch in memory while one of its tasks stays resident (an
-			// actor's creation stays for good), defeating flushing.
-			spec := m.Specs[i]
-			s.addTask(&spec)
+			s.addTask(&m.Specs[i]) // the shard keeps no pointer into the batch
 		}
 	case *transport.GcsAddObject:
 		s.addObject(m)
@@ -273,9 +269,12 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 // own spec, not a copy: nobody changes a message once sent (a raylet copies
 // the spec into it, a replica forwards it as is), and the shard never
 // changes a stored spec.
+// addTask writes a task's spec to the store (the table of record, read
+// back for lineage and restarts) and keeps it resident — counted, with what
+// flushing needs to know — until its returns exist.
 func (s *Shard) addTask(spec *transport.TaskSpec) {
 	s.env.Charge(s.costs.GCSWrite)
-	s.tasks[spec.ID] = spec
+	s.tasks[spec.ID] = metaOf(spec)
 	s.saveTask(spec)
 	s.flushTask(spec.ID)
 }

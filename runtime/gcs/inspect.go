@@ -56,7 +56,9 @@ func (s *Shard) TaskRows(limit int) ([]transport.TaskSpec, int) {
 	slices.Sort(ids)
 	out := make([]transport.TaskSpec, 0, min(limit, len(ids)))
 	for _, id := range ids[:min(limit, len(ids))] {
-		out = append(out, *s.tasks[id])
+		if spec, ok := s.task(id); ok {
+			out = append(out, *spec)
+		}
 	}
 	return out, len(ids)
 }

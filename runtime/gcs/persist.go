@@ -170,7 +170,7 @@ func (s *Shard) saveMeta() {
 // of finished tasks stay flushed (in the store only).
 func (s *Shard) load() {
 	s.objects = make(map[transport.ObjectID]*objectEntry)
-	s.tasks = make(map[transport.TaskID]*transport.TaskSpec)
+	s.tasks = make(map[transport.TaskID]taskMeta)
 	s.actors = make(map[transport.ActorID]*actorEntry)
 	s.names = make(map[string]transport.ActorID)
 	s.nodes = make(map[transport.NodeID]*nodeEntry)
@@ -185,8 +185,8 @@ func (s *Shard) load() {
 	s.store.Scan(TableTasks, func(k, v []byte) bool {
 		spec := new(transport.TaskSpec)
 		transport.NewDecoder(v).Spec(spec)
-		if !s.finished(spec) {
-			s.tasks[spec.ID] = spec
+		if m := metaOf(spec); !s.finished(spec.ID, m) {
+			s.tasks[spec.ID] = m
 		}
 		return true
 	})
@@ -254,32 +254,43 @@ func (s *Shard) load() {
 // finished reports whether every return of a task was created: its entry
 // is then only needed again for lineage reconstruction, and is flushed out
 // of memory (actor creation tasks stay: a restart re-runs them).
-func (s *Shard) finished(spec *transport.TaskSpec) bool {
-	if spec.ActorCreation || spec.NumReturns == 0 {
+func (s *Shard) finished(id transport.TaskID, m taskMeta) bool {
+	if m.creation || m.returns == 0 {
 		return false
 	}
-	for i := range spec.NumReturns {
-		if e := s.object(spec.Return(i)); e == nil || !e.created {
+	for i := range m.returns {
+		if e := s.object(transport.ObjectID{Task: id, Index: i}); e == nil || !e.created {
 			return false
 		}
 	}
 	return true
 }
 
+// taskMeta is what the shard keeps in memory of a resident task: enough to
+// tell when it is finished. Its spec is read back from the store when
+// needed (a reconstruction, an actor restart), which is rare; keeping only
+// this keeps a task in flight from costing a spec's worth of heap (and of
+// garbage-collector scanning) in the shard.
+type taskMeta struct {
+	returns  uint32
+	creation bool
+}
+
+func metaOf(spec *transport.TaskSpec) taskMeta {
+	return taskMeta{returns: spec.NumReturns, creation: spec.ActorCreation}
+}
+
 // flushTask drops a finished task's entry from memory (it stays in the
 // store).
 func (s *Shard) flushTask(id transport.TaskID) {
-	if spec := s.tasks[id]; spec != nil && s.finished(spec) {
+	if m, ok := s.tasks[id]; ok && s.finished(id, m) {
 		delete(s.tasks, id)
 		s.flushed++
 	}
 }
 
-// task returns a task's spec from memory or, for a flushed one, the store.
+// task returns a task's spec, read from the store (resident or flushed).
 func (s *Shard) task(id transport.TaskID) (*transport.TaskSpec, bool) {
-	if t, ok := s.tasks[id]; ok {
-		return t, true
-	}
 	s.kbuf = appendTaskKey(s.kbuf[:0], id)
 	v, ok := s.store.Get(TableTasks, s.kbuf)
 	if !ok {
