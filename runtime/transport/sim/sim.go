@@ -138,22 +138,24 @@ func (e *env) Deliver(from netsim.NodeID, payload any) {
 // connection's sequence number. Connections are per (sender incarnation,
 // receiver incarnation): a crash resets them, as it resets a TCP connection.
 type frame struct {
-	datagram       bool // best effort: no sequence number, never resent
 	seq            uint64
 	fromInc, toInc uint64
-	to             transport.NodeID
 	size           int64
 	msg            transport.Message
 	sender         *env
+	to             transport.NodeID
+	datagram       bool // best effort: no sequence number, never resent
 
-	// Retransmission state (see onNetEvent and sack).
-	sentAt   time.Duration // virtual time of the last transmission
-	sentNo   uint64        // the Net's transmission counter at the last one
-	drops    int           // transmissions lost so far
+	// Retransmission state (see onNetEvent and sack). A frame is allocated
+	// per message: the fields are sized and ordered to keep it in the 96-byte
+	// size class.
 	lost     bool          // the last transmission was lost; not resent yet
 	byLoss   bool          // ... to link loss (not a partition)
-	fastGen  int           // the drop a fast retransmission is scheduled for
-	timeouts int           // retransmissions by RTO: each doubles the next RTO
+	timeouts uint8         // retransmissions by RTO: each doubles the next RTO (capped)
+	drops    uint32        // transmissions lost so far
+	fastGen  uint32        // the drop a fast retransmission is scheduled for
+	sentAt   time.Duration // virtual time of the last transmission
+	sentNo   uint64        // the Net's transmission counter at the last one
 }
 
 // Message is the message a frame carries (traces name frames by it).
@@ -230,7 +232,7 @@ func (n *Net) onNetEvent(ev *netsim.Event) {
 	rto := min(rtoMin<<min(f.timeouts, 8), rtoMax)
 	n.Sim.After(rto, func() {
 		if f.lost && f.drops == gen {
-			f.timeouts++
+			f.timeouts = min(f.timeouts+1, 8)
 			n.resend(f)
 		}
 	})
