@@ -404,10 +404,17 @@ func TestDeployFaultsNameLiveNodes(t *testing.T) {
 	c.head()
 	c.node("n1")
 	c.waitStatus("two live nodes", func(st statusJSON) bool { return len(aliveNames(st)) == 2 })
+	trace := filepath.Join(t.TempDir(), "live.trace")
 	r := c.runRemote(filepath.Join("..", "..", "scenarios", "parallel.yaml"),
-		"--set", "workload.0.params.tasks=200",
+		"--set", "workload.0.params.tasks=200", "--trace", trace,
 		"--set", "faults=[{at: 50ms, kill_node: n1}, {at: 150ms, restart_node: n1}]")
 	assert.Equal(t, 2, r.FaultsInjected, "both faults name a live node")
+	// The faults are in the trace, as in a simulated run's, so analyze
+	// reports them.
+	out, errOut, code := c.raysim(nil, "analyze", trace)
+	require.Equal(t, 0, code, "raysim analyze: %s", errOut)
+	assert.Regexp(t, `(?m)^\S+\s+crash\s+n1\s+\S+ms`, out, "the kill of n1, detected, in analyze's faults:\n%s", out)
+	assert.Regexp(t, `(?m)^\S+\s+restart\s+n1\b`, out, "the restart of n1 in analyze's faults:\n%s", out)
 }
 
 // TestDeployHeadLost: a run on a live cluster whose head dies ends with an

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"raysim/netsim"
 	"raysim/runtime/ray"
 	"raysim/runtime/transport"
 	"raysim/scenarios"
@@ -119,7 +122,13 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	start = time.Now()
 	mu.Unlock()
 
-	fi := &remoteFaults{s: s, sess: sess, ctx: ctx}
+	fi := &remoteFaults{s: s, sess: sess, ctx: ctx, ids: liveIDs(ctx, sess)}
+	fi.note = func(ev *netsim.Event) { // a fault as the simulator traces it, so analyze sees it
+		mu.Lock()
+		ev.At = time.Since(start)
+		rec.Net(ev)
+		mu.Unlock()
+	}
 	stopFaults := fi.schedule()
 	defer stopFaults()
 
@@ -153,11 +162,29 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	return r, nil
 }
 
+// liveIDs maps the live cluster's node names to their IDs (empty if the
+// head does not answer: faults are then traced under node 0).
+func liveIDs(ctx context.Context, sess *ray.Session) map[string]transport.NodeID {
+	ids := map[string]transport.NodeID{}
+	if st, err := sess.Status(ctx); err == nil {
+		for _, n := range st.Nodes {
+			ids[n.Name] = n.Node
+		}
+	}
+	return ids
+}
+
 // remoteFaults applies a scenario's fault schedule to a live cluster.
 type remoteFaults struct {
 	s    *scenarios.Scenario
 	sess *ray.Session
 	ctx  context.Context
+	ids  map[string]transport.NodeID // live nodes by name
+	// note records an applied fault in the run's trace as the simulator
+	// would (netsim's crash, restart, partition, heal and degrade events),
+	// so raysim analyze reports faults, detection and recovery for a live
+	// run too.
+	note func(ev *netsim.Event)
 
 	mu       sync.Mutex
 	timers   []*time.Timer
@@ -229,6 +256,12 @@ func (f *remoteFaults) apply(fl *scenarios.Fault) {
 			f.warn("line %d: %s %s: %v", fl.Line, fl.Kind, fl.Node, err)
 			return
 		}
+		id := netsim.NodeID(f.ids[fl.Node])
+		kind := netsim.EvCrash
+		if fl.Kind == scenarios.RestartNode {
+			kind = netsim.EvRestart
+		}
+		f.note(&netsim.Event{Kind: kind, From: id, To: id})
 	case scenarios.Partition:
 		var set []*transport.LinkFault
 		for i, a := range fl.Groups {
@@ -239,8 +272,24 @@ func (f *remoteFaults) apply(fl *scenarios.Fault) {
 			}
 		}
 		f.links(set, fl.For)
+		var b strings.Builder
+		for _, g := range fl.Groups {
+			b.WriteByte('[')
+			for i, name := range g {
+				if i > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString(strconv.FormatUint(uint64(f.ids[name]), 10))
+			}
+			b.WriteByte(']')
+		}
+		f.note(&netsim.Event{Kind: netsim.EvPartition, Detail: b.String()})
+		if fl.For > 0 {
+			f.after(fl.For, func() { f.note(&netsim.Event{Kind: netsim.EvHeal}) })
+		}
 	case scenarios.Heal:
 		f.sess.LinkFault(&transport.LinkFault{Clear: true})
+		f.note(&netsim.Event{Kind: netsim.EvHeal})
 	case scenarios.DegradeLink:
 		l := fl.Link
 		lf := transport.LinkFault{From: l.FromNodes, To: l.ToNodes}
@@ -257,6 +306,18 @@ func (f *remoteFaults) apply(fl *scenarios.Fault) {
 			set = append(set, &back)
 		}
 		f.links(set, fl.For)
+		for _, lf := range set {
+			for _, from := range lf.From {
+				for _, to := range lf.To {
+					a, b := netsim.NodeID(f.ids[from]), netsim.NodeID(f.ids[to])
+					f.note(&netsim.Event{Kind: netsim.EvDegrade, From: a, To: b, Size: int64(lf.Delay),
+						Detail: "loss=" + strconv.FormatFloat(lf.Loss, 'g', -1, 64)})
+					if fl.For > 0 {
+						f.after(fl.For, func() { f.note(&netsim.Event{Kind: netsim.EvDegrade, From: a, To: b, Detail: "restore"}) })
+					}
+				}
+			}
+		}
 	default:
 		f.warn("line %d: %s is not applied on a live cluster", fl.Line, fl.Kind)
 		return
