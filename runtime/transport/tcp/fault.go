@@ -18,11 +18,14 @@ import (
 // delay, loss and partitions on the links into a host, set at run time with
 // SetLinkFault. It acts on the receiving side, between a connection's reader
 // and the loop, and mirrors what the simulator's TCP-like links do: a
-// partition holds frames until it heals, a lost frame arrives one
-// retransmit timeout later (200 ms, doubling per consecutive loss, as
-// Linux's minimum RTO), delay adds latency. Nothing is dropped and order per
-// connection is kept. With no fault set the layer costs one atomic load per
-// batch of frames.
+// partition holds frames until it heals, delay adds latency, and a lost
+// frame is "resent" as TCP would: as soon as a later frame on the
+// connection reveals the gap (fast retransmission, a round trip — twice the
+// link's delay, at least 1ms — after that frame arrives, one more per
+// consecutive loss of the same frame), or else after a retransmit timeout
+// (200 ms, doubling per consecutive loss, as Linux's minimum RTO). Nothing
+// is dropped and order per connection is kept. With no fault set the layer
+// costs one atomic load per batch of frames.
 //
 // Frames held by a fault are buffered per connection (at most
 // faultLaneItems batches; past that the reader stops reading, which pushes
@@ -102,36 +105,40 @@ func (fs *faults) changed() { // mu held
 	fs.change = make(chan struct{})
 }
 
-// get draws the extra delay of one frame from peer, and reports the
-// fault's change channel (to wait on while Down).
-func (fs *faults) get(from transport.NodeID) (f LinkFault, extra time.Duration, change chan struct{}) {
+// get draws the fault on one frame from peer — its link's fault and how
+// many times in a row it is lost — and reports the fault's change channel
+// (to wait on while Down).
+func (fs *faults) get(from transport.NodeID) (f LinkFault, losses int, change chan struct{}) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if fs.change == nil {
 		fs.change = make(chan struct{})
 	}
 	f = fs.links[from]
-	extra = f.Delay
-	rto := faultRTOMin
-	for f.Loss > 0 && fs.rand.Float64() < f.Loss && rto <= faultRTOMax {
-		extra += rto
-		rto *= 2
+	for rto := faultRTOMin; f.Loss > 0 && rto <= faultRTOMax && fs.rand.Float64() < f.Loss; rto *= 2 {
+		losses++
 	}
-	return f, extra, fs.change
+	return f, losses, fs.change
 }
 
 // faultLane carries one connection's frames through the fault layer: a
 // goroutine that releases them in order at their due times.
 type faultLane struct {
-	ch      chan laneItem
-	lastDue time.Time
+	ch chan laneItem
 }
 
 type laneItem struct {
-	due  time.Time
-	from transport.NodeID
-	m    transport.Message
+	at     time.Time     // when it was read
+	due    time.Time     // when it arrives if not lost (or its timeouts expire)
+	rtt    time.Duration // the link's round trip, for a fast retransmission
+	losses int
+	from   transport.NodeID
+	m      transport.Message
 }
+
+// fastRTTMin bounds a fast retransmission's round trip from below (the
+// receiver's acknowledgement and the sender's reaction are not free).
+const fastRTTMin = time.Millisecond
 
 func (l *faultLane) close() {
 	if l.ch != nil {
@@ -155,14 +162,13 @@ func (h *Host) deliver(l *faultLane, from transport.NodeID, batch []transport.Me
 	}
 	now := time.Now()
 	for _, m := range batch {
-		_, extra, _ := h.faults.get(from)
-		due := now.Add(extra)
-		if due.Before(l.lastDue) {
-			due = l.lastDue
+		f, losses, _ := h.faults.get(from)
+		due := now.Add(f.Delay)
+		for i, rto := 0, faultRTOMin; i < losses; i, rto = i+1, rto*2 {
+			due = due.Add(rto) // the timeouts: the bound a fast retransmission beats
 		}
-		l.lastDue = due
-		select {
-		case l.ch <- laneItem{due: due, from: from, m: m}:
+		select { // (the lane releases in order: a due before the previous frame's means at once after it)
+		case l.ch <- laneItem{at: now, due: due, rtt: max(2*f.Delay, fastRTTMin), losses: losses, from: from, m: m}:
 		case <-h.done:
 			return false
 		}
@@ -171,12 +177,25 @@ func (h *Host) deliver(l *faultLane, from transport.NodeID, batch []transport.Me
 }
 
 // runLane releases a lane's frames at their due times, holding them while
-// their link is down.
+// their link is down. A lost frame waits for its timeouts, or for the
+// next frame to reveal the gap: it is then due a round trip per loss after
+// that frame was read.
 func (h *Host) runLane(ch chan laneItem) {
 	var t *time.Timer
-	for it := range ch {
+	var next *laneItem // read ahead while a lost frame waits
+	for {
+		var it laneItem
+		if next != nil {
+			it, next = *next, nil
+		} else {
+			var ok bool
+			if it, ok = <-ch; !ok {
+				return
+			}
+		}
+		due := it.due
 		for {
-			f, _, change := h.faults.get(it.from)
+			f, _, change := h.fault(it.from)
 			if f.Down {
 				select {
 				case <-change:
@@ -185,7 +204,12 @@ func (h *Host) runLane(ch chan laneItem) {
 					return
 				}
 			}
-			d := time.Until(it.due)
+			if it.losses > 0 && next != nil {
+				if fast := next.at.Add(time.Duration(it.losses) * it.rtt); fast.Before(due) {
+					due = fast
+				}
+			}
+			d := time.Until(due)
 			if d <= 0 {
 				break
 			}
@@ -194,8 +218,19 @@ func (h *Host) runLane(ch chan laneItem) {
 			} else {
 				t.Reset(d)
 			}
+			var peek <-chan laneItem
+			if it.losses > 0 && next == nil {
+				peek = ch
+			}
 			select {
 			case <-t.C:
+			case n, ok := <-peek:
+				t.Stop()
+				if !ok { // closed: release what is held, then stop
+					h.post(item{from: it.from, m: it.m})
+					return
+				}
+				next = &n
 			case <-change: // re-check (a partition may have started)
 				t.Stop()
 			case <-h.done:
@@ -206,6 +241,17 @@ func (h *Host) runLane(ch chan laneItem) {
 			return
 		}
 	}
+}
+
+// fault is the fault on the link from peer now and its change channel.
+func (h *Host) fault(from transport.NodeID) (LinkFault, int, chan struct{}) {
+	fs := &h.faults
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if fs.change == nil {
+		fs.change = make(chan struct{})
+	}
+	return fs.links[from], 0, fs.change
 }
 
 // dialConn opens a connection to addr, in TLS when the host is configured
