@@ -140,58 +140,81 @@ var ErrTimeout = fmt.Errorf("node: timed out")
 // blocks until all are here, or until timeout (<0: none) passes. While it
 // blocks, a task gives its CPU back so other tasks can run (as Ray does).
 func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transport.Value, error) {
-	vals := make([]transport.Value, len(ids))
-	timedOut := false
+	g := &getState{c: c, vals: make([]transport.Value, len(ids))}
 	c.r.env.Await(func(wake func()) {
 		r := c.r
-		left := 0
-		done := false
-		finish := func() {
-			if done {
-				return
-			}
-			done = true
-			c.reacquire()
-			wake()
-		}
+		g.wake = wake
+		var refs []getRef // one allocation for every object not here yet
 		for i, id := range ids {
 			if e, ok := r.store.Get(id); ok {
-				vals[i] = e.Value
+				g.vals[i] = e.Value
 				continue
 			}
-			left++
-			i, id := i, id
-			r.need(id, func() {
-				if done {
-					return
-				}
-				e, _ := r.store.Get(id)
-				vals[i] = e.Value
-				left--
-				if left == 0 {
-					finish()
-				}
-			})
+			if refs == nil {
+				refs = make([]getRef, len(ids)-i)
+			}
+			ref := &refs[g.left]
+			ref.g, ref.i, ref.id = g, i, id
+			g.left++
+			r.need(id, ref)
 		}
-		if left == 0 {
-			done = true
+		if g.left == 0 {
+			g.done = true
 			wake()
 			return
 		}
 		c.release()
 		if timeout >= 0 {
 			r.env.After(timeout, func() {
-				if !done {
-					timedOut = true
-					finish()
+				if !g.done {
+					g.timedOut = true
+					g.finish()
 				}
 			})
 		}
 	})
-	if timedOut {
+	if g.timedOut {
 		return nil, ErrTimeout
 	}
-	return vals, nil
+	return g.vals, nil
+}
+
+// getState is one blocked Get.
+type getState struct {
+	c              *Caller
+	vals           []transport.Value
+	left           int // objects not here yet
+	done, timedOut bool
+	wake           func()
+}
+
+func (g *getState) finish() {
+	if g.done {
+		return
+	}
+	g.done = true
+	g.c.reacquire()
+	g.wake()
+}
+
+// getRef is one object a Get waits for (a waiter of need).
+type getRef struct {
+	g  *getState
+	i  int
+	id transport.ObjectID
+}
+
+func (x *getRef) ready() {
+	g := x.g
+	if g.done {
+		return
+	}
+	e, _ := g.c.r.store.Get(x.id)
+	g.vals[x.i] = e.Value
+	g.left--
+	if g.left == 0 {
+		g.finish()
+	}
 }
 
 // Wait blocks until k of the objects exist somewhere in the cluster (or

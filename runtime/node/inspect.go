@@ -56,7 +56,11 @@ type FetchView struct {
 func (r *Raylet) Fetches() []FetchView {
 	out := make([]FetchView, 0, len(r.fetches))
 	for id, f := range r.fetches {
-		out = append(out, FetchView{Object: id, Source: f.source, Pulling: f.pulling, Got: f.got, Total: f.total})
+		v := FetchView{Object: id, Pulling: f.pulling}
+		if f.pull != nil {
+			v.Source, v.Got, v.Total = f.source, f.got, f.total
+		}
+		out = append(out, v)
 	}
 	slices.SortFunc(out, func(a, b FetchView) int { return transport.CompareObjects(a.Object, b.Object) })
 	return out

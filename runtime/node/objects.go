@@ -11,12 +11,22 @@ import (
 	"raysim/runtime/transport"
 )
 
-// need calls f once the object is in the local store, fetching it if needed.
-// f is called from the loop, never synchronously from need.
-func (r *Raylet) need(id transport.ObjectID, f func()) {
+// waiter is told when an object it needs is in the local store (need). An
+// interface, not a func: a Get of n objects hands out n pointers into one
+// slice of its own, where n closures would cost n allocations.
+type waiter interface{ ready() }
+
+// waitFunc is a waiter that calls a func.
+type waitFunc func()
+
+func (f waitFunc) ready() { f() }
+
+// need tells w once the object is in the local store, fetching it if
+// needed. w is told from the loop, never synchronously from need.
+func (r *Raylet) need(id transport.ObjectID, w waiter) {
 	fe := r.fetches[id]
 	if fe == nil {
-		fe = &fetch{first: f}
+		fe = &fetch{first: w}
 		r.fetches[id] = fe
 		if r.producesLocally(id) {
 			fe.local = true // its task is queued or runs here: its put wakes us, no GCS round trip
@@ -25,7 +35,7 @@ func (r *Raylet) need(id transport.ObjectID, f func()) {
 		}
 		return
 	}
-	fe.more = append(fe.more, f)
+	fe.more = append(fe.more, w)
 	if l, ok := r.locations[id]; ok && !fe.pulling && len(l.Nodes) > 0 && l.Nodes[0] != r.self {
 		r.pull(id, l.Nodes[0], fe)
 	}
@@ -107,6 +117,9 @@ func containsNode(ns []transport.NodeID, n transport.NodeID) bool {
 
 func (r *Raylet) pull(id transport.ObjectID, from transport.NodeID, fe *fetch) {
 	r.Stats.PullsStarted++
+	if fe.pull == nil {
+		fe.pull = &pull{}
+	}
 	fe.source, fe.pulling = from, true
 	fe.got, fe.seen, fe.data = 0, nil, nil
 	fe.attempt++
@@ -196,8 +209,8 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 
 func (r *Raylet) onPullFailed(id transport.ObjectID) {
 	fe := r.fetches[id]
-	if fe == nil {
-		return
+	if fe == nil || fe.pull == nil {
+		return // never pulled: a stale or stray answer
 	}
 	fe.pulling = false
 	if l, ok := r.locations[id]; ok {

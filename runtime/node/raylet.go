@@ -51,11 +51,16 @@ type task struct {
 // themselves, and how the object is being brought here. It exists exactly
 // while someone waits, so one map serves both.
 type fetch struct {
-	first   func()   // the first waiter, inline: most objects have one
-	more    []func() // the others; all are called once the object is in the store (wake)
+	first   waiter   // the first waiter, inline: most objects have one
+	more    []waiter // the others; all are called once the object is in the store (wake)
 	local   bool     // the producing task is queued or running here: not subscribed
-	source  transport.NodeID
 	pulling bool
+	*pull   // set by the first pull: most fetches wait for a local task and never pull
+}
+
+// pull is a fetch's transfer from another node (see Raylet.pull).
+type pull struct {
+	source  transport.NodeID
 	attempt int
 	total   int64
 	errKind uint8
@@ -445,7 +450,7 @@ func (r *Raylet) resolveArgs(t *task, ready func()) {
 		r.emit(transport.Event{Kind: transport.EvTaskArg, Node: r.self, Task: t.spec.ID, Object: a.Ref, Detail: "fetch"})
 		t.missing++
 		id := a.Ref
-		r.need(id, func() {
+		r.need(id, waitFunc(func() {
 			if t.cancelled {
 				return
 			}
@@ -456,7 +461,7 @@ func (r *Raylet) resolveArgs(t *task, ready func()) {
 				r.emit(transport.Event{Kind: transport.EvTaskArgsReady, Node: r.self, Task: t.spec.ID})
 				ready()
 			}
-		})
+		}))
 	}
 	if t.missing == 0 {
 		ready()
@@ -750,9 +755,9 @@ func (r *Raylet) wake(id transport.ObjectID) {
 		// one may put another object (a task failed by an error argument
 		// finishes at once) and evict this one from under the rest.
 		held := len(fe.more) > 0 && r.store.Pin(id)
-		fe.first()
-		for _, f := range fe.more {
-			f()
+		fe.first.ready()
+		for _, w := range fe.more {
+			w.ready()
 		}
 		if held && r.store.Unpin(id) {
 			r.dropped(id)
