@@ -388,6 +388,68 @@ func (n *Node) Await(register func(wake func())) {
 	}
 }
 
+// Waker resumes one suspension of a coroutine (see Node.Suspend); calls
+// after the first, and calls once that suspension is over, are ignored.
+// It is a value: handing one out allocates nothing, where Await's wake
+// closure costs an allocation per suspension.
+type Waker struct {
+	c *coro
+	g uint64
+}
+
+// Wake schedules the suspended coroutine's resumption at the then-current
+// virtual time on its node (see Await).
+func (w Waker) Wake() {
+	if w.c != nil {
+		w.c.wake(w.g)
+	}
+}
+
+// Suspend is Await in two steps: it gives *w the Waker of the calling
+// coroutine's next suspension, calls register (synchronously; it may call
+// w.Wake), then suspends the coroutine until w.Wake is called. It must be
+// called only from inside a coroutine of this node.
+func (n *Node) Suspend(w *Waker, register func()) {
+	s := n.sim
+	c := s.cur
+	if c == nil || c.node != n {
+		panic("netsim: Suspend called outside a coroutine of this node")
+	}
+	if c.killed {
+		panic(stopSignal{})
+	}
+	c.awaits++
+	*w = Waker{c: c, g: c.awaits}
+	if register != nil {
+		register()
+	}
+	if !c.yield(struct{}{}) || c.killed {
+		panic(stopSignal{})
+	}
+}
+
+func (n *Node) yieldNow() {
+	s := n.sim
+	c := s.cur
+	if c == nil || c.node != n {
+		panic("netsim: Yield called outside a coroutine of this node")
+	}
+	if c.killed {
+		panic(stopSignal{})
+	}
+	c.awaits++
+	c.wake(c.awaits)
+	if !c.yield(struct{}{}) || c.killed {
+		panic(stopSignal{})
+	}
+}
+
+// Yield suspends the calling coroutine and schedules its resumption at once
+// (at the then-current virtual time on its node: after the service time
+// the node is charged for, see Await). It must be called only from inside
+// a coroutine of this node.
+func (n *Node) Yield() { n.yieldNow() }
+
 // InCoroutine reports whether the caller runs inside one of n's coroutines.
 func (n *Node) InCoroutine() bool {
 	c := n.sim.cur

@@ -117,7 +117,11 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 	// Submission is asynchronous, as a core worker's is: the spec joins the
 	// raylet's queue of work (it runs when the raylet is free) and the
 	// caller goes on, so a burst of submissions builds a queue.
-	c.r.env.Post(func() { c.r.enqueueSubmit(spec) })
+	if c.r.inlinePost {
+		c.r.enqueueSubmit(spec) // what Post would do at once, without its closure
+	} else {
+		c.r.env.Post(func() { c.r.enqueueSubmit(spec) })
+	}
 	return spec.ID
 }
 

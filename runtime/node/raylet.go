@@ -73,10 +73,13 @@ type pull struct {
 type Raylet struct {
 	evbuf transport.Event // see emit
 	env   transport.Env
-	cfg   Config
-	self  transport.NodeID
-	store *objstore.Store
-	pool  *worker.Pool
+	// inlinePost: env's Post runs f at once (netsim), so user code may call
+	// the loop's code itself (Caller.Submit).
+	inlinePost bool
+	cfg        Config
+	self       transport.NodeID
+	store      *objstore.Store
+	pool       *worker.Pool
 
 	avail transport.Resources
 
@@ -135,8 +138,9 @@ func New(env transport.Env, cfg Config) *Raylet {
 	if cfg.SpillThreshold == 0 {
 		cfg.SpillThreshold = 1 << 30
 	}
+	_, inline := env.(transport.InlinePoster)
 	r := &Raylet{
-		env: env, cfg: cfg, self: env.Self(),
+		env: env, inlinePost: inline, cfg: cfg, self: env.Self(),
 		store:       objstore.New(cfg.ObjectStoreBytes),
 		pool:        worker.New(env),
 		avail:       cfg.Resources,

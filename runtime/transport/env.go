@@ -66,3 +66,12 @@ type Env interface {
 	// It must not retain ev after returning.
 	Emit(ev *Event)
 }
+
+// InlinePoster is implemented by an Env whose Post runs f at once, on the
+// calling goroutine (netsim's: user code holds the loop's only baton).
+// Code on a hot path may then call the loop's code itself and save the
+// closure a Post costs.
+type InlinePoster interface {
+	Env
+	PostsInline()
+}

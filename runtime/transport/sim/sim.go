@@ -367,21 +367,24 @@ func (e *env) Await(register func(wake func())) {
 		// result stored, a Put): the caller goes on only when that work is
 		// done, or a burst of work done in one turn would all happen at
 		// one virtual instant.
-		e.node.Await(wakeAtOnce)
+		e.node.Yield()
 		return
 	}
-	e.node.Await(w.park)
+	e.node.Suspend(&w.parked, nil)
 }
 
 // Post runs f at once: in netsim the calling coroutine holds the only
 // running goroutine, so it is on the loop's turn already.
 func (e *env) Post(f func()) { f() }
 
+// PostsInline marks Post as running f at once (transport.InlinePoster).
+func (e *env) PostsInline() {}
+
 // waiter is one Await's state: one allocation, where closures over its
 // fields would cost one per captured variable.
 type waiter struct {
 	woken, inside bool
-	parked        func()
+	parked        netsim.Waker // resumes the coroutine (a value: no allocation)
 	wakeFn        func()
 }
 
@@ -391,13 +394,9 @@ func (w *waiter) wake() {
 	}
 	w.woken = true
 	if !w.inside {
-		w.parked()
+		w.parked.Wake()
 	}
 }
-
-func (w *waiter) park(wake func()) { w.parked = wake }
-
-func wakeAtOnce(wake func()) { wake() }
 
 func (e *env) Emit(ev *transport.Event) {
 	if e.net.opts.OnEvent != nil {
