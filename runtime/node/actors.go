@@ -32,7 +32,7 @@ type actorHost struct {
 type route struct {
 	node     transport.NodeID
 	state    uint8
-	restarts uint32 // the most restarts an ActorInfo reported
+	restarts uint32 // the restarts of the instance node hosts, as its ActorInfo said (a name shard says 0)
 	lookedUp bool   // subscribed to the actor's state
 	asking   bool   // a lookup is out and re-sent until answered (lookupActor)
 	// bounced is the node that bounced a call (CallBounced) while this
@@ -342,7 +342,6 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 		rt = &route{lookedUp: true}
 		r.routes[m.Actor] = rt
 	}
-	rt.restarts = max(rt.restarts, m.Restarts)
 	if rt.bounced != 0 {
 		if m.State == transport.ActorAlive && m.Node == rt.bounced && m.Restarts <= rt.bouncedAt {
 			return // older than the bounce; lookups are re-sent while calls wait
@@ -355,6 +354,14 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 		r.requeueCalls(m.Actor, rt.node)
 	}
 	rt.node, rt.state = m.Node, m.State
+	if m.State == transport.ActorAlive {
+		// The instance the route now points at. Not the most restarts any
+		// info reported: a "restarting" (or a restart's "alive") can come
+		// before older news of the instance before it from another shard
+		// (a name shard), and a call that news sends on and that bounces
+		// must not wait for a restart newer than the one that is coming.
+		rt.restarts = m.Restarts
+	}
 	pending := rt.pending
 	switch m.State {
 	case transport.ActorAlive:
