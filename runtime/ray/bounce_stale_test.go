@@ -51,7 +51,7 @@ func TestBounceNotStuckOnStaleNameShardNews(t *testing.T) {
 	ns.Degrade(netsim.NodeID(nameShard), netsim.NodeID(ray.RayletID(0)), 10*time.Millisecond, 0)
 	ns.Degrade(netsim.NodeID(ray.SchedulerID), netsim.NodeID(ray.RayletID(1)), 20*time.Millisecond, 0) // restarts take 20ms
 	var id transport.ActorID
-	ns.At(99500*time.Microsecond, func() { c.Raylet(1).Kill(id, "kill 1") })   // restart 1 up on w at ~120ms
+	ns.At(99500*time.Microsecond, func() { c.Raylet(1).Kill(id, "kill 1") })  // restart 1 up on w at ~120ms
 	ns.At(125500*time.Microsecond, func() { c.Raylet(1).Kill(id, "kill 2") }) // restart 2 up on w at ~146ms
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		h := cls.Options(ray.Resource("w", 1), ray.MaxRestarts(5), ray.ActorName(name)).New(ctx)
