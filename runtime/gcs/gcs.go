@@ -403,7 +403,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	if m.Restart > 0 {
 		// The owner reports that the node restart number m.Restart was
 		// placed on died before the actor came up there.
-		if e != nil && e.info.State == transport.ActorRestarting && uint32(e.restarts) == m.Restart && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+		if e != nil && e.info.State == transport.ActorRestarting && transport.RestartAttempt(uint32(e.restarts)) == m.Restart && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
 			s.restartActor(m.Actor)
 		}
 		return
@@ -653,7 +653,7 @@ func (s *Shard) restartActor(id transport.ActorID) {
 		up.State = transport.ActorRestarting
 		s.emit(transport.Event{Kind: transport.EvActorRestarted, Node: s.env.Self(), Task: id, Detail: e.info.Name})
 		re := *spec
-		re.Attempt = uint32(e.restarts)
+		re.Attempt = transport.RestartAttempt(uint32(e.restarts))
 		s.env.Send(s.layout.Scheduler, &transport.SpillTask{Spec: re})
 	} else {
 		up.State = transport.ActorDead

@@ -243,11 +243,11 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.killActor(m.Actor, "killed")
 	case *transport.TaskPlaced:
 		o := r.owned[m.Task]
-		if m.Restart > 0 && (o == nil || m.Restart > o.spec.Attempt) {
-			// The GCS's restart of an actor this node created: ours are
-			// numbered up to o.spec.Attempt. It can overtake the TaskDone
-			// that ends our ownership of the creation (they come from
-			// different senders).
+		if transport.IsRestart(m.Restart) {
+			// The GCS's restart of an actor this node created (numbered
+			// apart from our own attempts at creating it, which may have
+			// the same count). It can overtake the TaskDone that ends our
+			// ownership of the creation (they come from different senders).
 			r.watchRestart(m)
 		} else if o != nil {
 			o.node = m.Node

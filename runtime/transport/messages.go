@@ -370,11 +370,26 @@ type TaskPlaced struct {
 	Task        TaskID
 	Node        NodeID
 	Incarnation uint64 // of Node, as the scheduler knew it
-	// Restart, when non-zero, marks the GCS's re-placement of an actor
-	// (its restart count): the owner watches that node for the GCS, which
-	// does not hear where the scheduler put the actor.
+	// Restart, when non-zero, is the Attempt of an actor's creation task:
+	// the owner's own attempts (1, 2...: it retried the creation), or,
+	// numbered apart (IsRestart), the GCS's re-placement of the actor: the
+	// owner watches that node for the GCS, which does not hear where the
+	// scheduler put the actor.
 	Restart uint32
 }
+
+// restartBit marks the Attempt of a creation task the GCS re-placed (see
+// RestartAttempt).
+const restartBit = 1 << 31
+
+// RestartAttempt is the Attempt of the GCS's n-th restart of an actor. It is
+// numbered apart from the owner's own attempts at creating the actor (its
+// retries after a node died before the actor came up, 1, 2...): the two
+// both reach the owner as TaskPlaced and are told apart only by this.
+func RestartAttempt(n uint32) uint32 { return restartBit | n }
+
+// IsRestart reports whether a creation task's Attempt is a GCS restart's.
+func IsRestart(attempt uint32) bool { return attempt&restartBit != 0 }
 
 // TaskDone tells a task's owner that its results are stored.
 type TaskDone struct {
@@ -540,8 +555,8 @@ type GcsActorUpdate struct {
 	// creation task once the actor's shard has recorded it alive.
 	Owner NodeID
 	// Restart, on a "restarting" update from the actor's owner, says the
-	// node the GCS's restart number Restart was placed on (Node) died
-	// before the actor came up there: place it again.
+	// node the GCS's restart with Attempt Restart (RestartAttempt) was
+	// placed on (Node) died before the actor came up there: place it again.
 	Restart uint32
 }
 
