@@ -78,3 +78,81 @@ func TestRestartWatchedAfterOwnerRetriedCreation(t *testing.T) {
 	}))
 	require.NotZero(t, restartOn, "the test no longer crashes the restart's node")
 }
+
+// TestLateOwnPlacementIsNotARestart: the creator retried its actor's
+// creation once (attempt 1), and the scheduler's TaskPlaced for attempt 1
+// reaches it only after the actor is up (the GCS's TaskDone came first).
+// When the actor's node later dies, the GCS restarts the actor once: the
+// creator must not report that late placement as a restart lost with the
+// node (when the GCS numbered its restarts like the creator's attempts,
+// the creator watched it as restart 1 and its report matched the GCS's
+// own restart 1, which the GCS then took for lost and placed again: two
+// restarts, and two creation tasks, for one death).
+func TestLateOwnPlacementIsNotARestart(t *testing.T) {
+	reg := ray.NewRegistry()
+	cls := ray.RegisterActor0(reg, "Echo", func(ctx context.Context) (*durableCounter, error) {
+		return &durableCounter{}, nil
+	})
+	echo := ray.Method1(cls, "echo", func(ctx context.Context, c *durableCounter, i int) (int, error) {
+		return i, nil
+	})
+	nodes := []ray.NodeConfig{
+		{Name: "head", CPUs: 1},
+		{Name: "w1", CPUs: 1, Resources: map[string]float64{"w": 1}},
+		{Name: "w2", CPUs: 1, Resources: map[string]float64{"w": 1}},
+		{Name: "w3", CPUs: 1, Resources: map[string]float64{"w": 1}},
+		{Name: "w4", CPUs: 1, Resources: map[string]float64{"w": 1}},
+	}
+	var c *ray.Sim
+	var id transport.ActorID
+	created := map[transport.NodeID]int{}
+	restarts := 0
+	var firstUp transport.NodeID
+	onEvent := func(ev *transport.Event) {
+		if ev.Kind == transport.EvActorRestarted && ev.Task == id {
+			restarts++
+		}
+		if ev.Kind == transport.EvActorCreated && ev.Task == id {
+			created[ev.Node]++
+			if firstUp == 0 {
+				firstUp = ev.Node // attempt 1: its node dies a second later
+				n := netsim.NodeID(ev.Node)
+				c.Netsim().After(time.Second, func() { c.Netsim().Crash(n) })
+			}
+		}
+	}
+	var err error
+	c, err = ray.NewSim(ray.Config{Nodes: nodes, Seed: 3, WireCheck: true, OnEvent: onEvent}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	w1 := ray.RayletID(1)
+	ns := c.Netsim()
+	ns.At(20*time.Millisecond, func() { ns.Crash(netsim.NodeID(w1)) })
+	// Attempt 1's placement reaches the creator 200ms late.
+	ns.At(time.Second, func() {
+		ns.Degrade(netsim.NodeID(ray.SchedulerID), netsim.NodeID(ray.RayletID(0)), 200*time.Millisecond, 0)
+	})
+	ns.At(1500*time.Millisecond, func() { ns.Restore(netsim.NodeID(ray.SchedulerID), netsim.NodeID(ray.RayletID(0))) })
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		h := cls.Options(ray.Resource("w", 1), ray.MaxRestarts(3), ray.Duration(50*time.Millisecond), ray.NodeAffinity(w1, true)).New(ctx)
+		id = h.ID()
+		require.NoError(t, ray.Compute(ctx, 5*time.Second))
+		v, err := ray.GetTimeout(ctx, echo.Remote(ctx, h, 7), 10*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 7, v)
+		return nil
+	}))
+	require.NotZero(t, firstUp)
+	require.Equal(t, 1, restarts, "restarts of the actor after one death of its node")
+	hosts := 0
+	for i := range c.Nodes() {
+		if r := c.Raylet(i); r != nil { // nil: crashed
+			for _, a := range r.HostedActors() {
+				if a.Actor == id {
+					hosts++
+				}
+			}
+		}
+	}
+	require.Equal(t, 1, hosts, "live instances of one actor (created per node: %v)", created)
+}
