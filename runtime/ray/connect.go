@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"raysim/runtime/deploy"
@@ -95,7 +97,10 @@ type Process struct {
 	drv        sync.WaitGroup
 	onTrace    func(*transport.TraceBatch)
 	controlAck chan *transport.NodeControl
-	statuses   chan *transport.StatusReply // answers to Session.Status
+	// statusSubs wait for the head's next status reply (Session.Status;
+	// under mu); lastStatus is when one last came (unix ns).
+	statusSubs []chan *transport.StatusReply
+	lastStatus atomic.Int64
 }
 
 // wallMasterTimeout is the chain master's timeout on the wall clock (a
@@ -279,8 +284,7 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 		return nil, errors.New("ray: no cluster address")
 	}
 	p := &Process{dc: dc, reg: reg, role: role, clusterID: deploy.ClusterID(dc.Token), ctx: ctx,
-		sinks: map[transport.NodeID]bool{}, controlAck: make(chan *transport.NodeControl, 16),
-		statuses: make(chan *transport.StatusReply, 1)}
+		sinks: map[transport.NodeID]bool{}, controlAck: make(chan *transport.NodeControl, 16)}
 	listen := dc.Listen
 	if listen == "" {
 		listen = net.JoinHostPort(deploy.RouteHost(dc.Address), "0")
@@ -315,10 +319,13 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 			}
 		},
 		OnStatus: func(r *transport.StatusReply) {
-			select {
-			case p.statuses <- r:
-			default:
+			p.lastStatus.Store(time.Now().UnixNano())
+			p.mu.Lock()
+			for _, ch := range p.statusSubs {
+				ch <- r // buffered, one reply each
 			}
+			p.statusSubs = nil
+			p.mu.Unlock()
 		}})
 	if err != nil {
 		ln.Close()
@@ -833,20 +840,26 @@ const statusTimeout = 5 * time.Second
 // Status asks the head for the cluster's nodes over the session's own
 // connection and waits for the answer until ctx is done or 5s have passed;
 // an error wraps deploy.ErrUnreachable. It also tells a driver whether the
-// head is still there.
+// head is still there. Safe for concurrent use: every caller waiting when
+// a reply comes takes it.
 func (s *Session) Status(ctx context.Context) (*transport.StatusReply, error) {
 	timeout := statusTimeout
 	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
 		timeout = max(time.Until(d), 0)
 	}
 	p := s.p
-	select { // an answer to an earlier call that gave up is stale
-	case <-p.statuses:
-	default:
-	}
+	ch := make(chan *transport.StatusReply, 1)
+	p.mu.Lock()
+	p.statusSubs = append(p.statusSubs, ch)
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.statusSubs = slices.DeleteFunc(p.statusSubs, func(c chan *transport.StatusReply) bool { return c == ch })
+		p.mu.Unlock()
+	}()
 	p.member.Send(deploy.CoordinatorID, &transport.StatusRequest{})
 	select {
-	case r := <-p.statuses:
+	case r := <-ch:
 		return r, nil
 	case <-time.After(timeout):
 		why := ""
@@ -857,6 +870,23 @@ func (s *Session) Status(ctx context.Context) (*transport.StatusReply, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// Ping asks the head for its status without waiting for the answer; see
+// LastHeard.
+func (s *Session) Ping() {
+	s.p.member.Send(deploy.CoordinatorID, &transport.StatusRequest{})
+}
+
+// LastHeard is when the head last answered a status request (Status or
+// Ping; zero if never), and the last connection error the session logged
+// ("" if none).
+func (s *Session) LastHeard() (time.Time, string) {
+	var at time.Time
+	if ns := s.p.lastStatus.Load(); ns != 0 {
+		at = time.Unix(0, ns)
+	}
+	return at, s.p.member.LastError()
 }
 
 // Control asks the head to kill, restart or drain the node named name and

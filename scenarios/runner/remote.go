@@ -37,35 +37,38 @@ var ErrHeadLost = errors.New("lost the cluster's head")
 // headPollPeriod is how often RunRemote asks the head for its status.
 const headPollPeriod = time.Second
 
-// watchHead asks the head for its status every headPollPeriod until stop
-// is closed; the returned channel gets ErrHeadLost once no answer has come
-// for timeout.
-func watchHead(ctx context.Context, sess *ray.Session, address string, timeout time.Duration, stop <-chan struct{}) <-chan error {
-	lost := make(chan error, 1)
+// watchHead asks the head for its status every headPollPeriod (without
+// waiting: a slow answer still counts) until stop is closed; lost gets
+// ErrHeadLost once none has come for timeout. done is closed when the
+// watcher has returned (the session may then close).
+func watchHead(sess *ray.Session, address string, timeout time.Duration, stop <-chan struct{}) (lost <-chan error, done <-chan struct{}) {
+	l, d := make(chan error, 1), make(chan struct{})
 	go func() {
-		last := time.Now()
+		defer close(d)
+		start := time.Now()
 		tick := time.NewTicker(headPollPeriod)
 		defer tick.Stop()
 		for {
-			qctx, cancel := context.WithTimeout(ctx, max(min(timeout/2, 5*time.Second), headPollPeriod))
-			_, err := sess.Status(qctx)
-			cancel()
-			if err == nil {
-				last = time.Now()
-			} else if silent := time.Since(last); silent >= timeout {
-				lost <- fmt.Errorf("%w at %s: no answer for %v (%v)", ErrHeadLost, address, silent.Round(time.Second), err)
+			sess.Ping()
+			heard, why := sess.LastHeard()
+			if heard.Before(start) {
+				heard = start
+			}
+			if silent := time.Since(heard); silent >= timeout {
+				if why != "" {
+					why = " (" + why + ")"
+				}
+				l <- fmt.Errorf("%w at %s: no answer for %v%s", ErrHeadLost, address, silent.Round(time.Second), why)
 				return
 			}
 			select {
 			case <-tick.C:
 			case <-stop:
 				return
-			case <-ctx.Done():
-				return
 			}
 		}
 	}()
-	return lost
+	return l, d
 }
 
 // traceGrace is how long RunRemote waits after the drivers return for the
@@ -141,9 +144,10 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 		headTimeout = 10 * time.Second
 	}
 	stopWatch := make(chan struct{})
-	lost := watchHead(ctx, sess, rm.Address, headTimeout, stopWatch)
+	lost, watching := watchHead(sess, rm.Address, headTimeout, stopWatch)
 	allDone, err := waitWall(ctx, s, sess.Wait, lost)
 	close(stopWatch)
+	<-watching // before the session closes under it
 	if err != nil {
 		return nil, err
 	}
