@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 
 	"raysim/netsim"
 	"raysim/runtime/costs"
@@ -397,4 +398,37 @@ func TestChainLoneHolderUnsyncedWrites(t *testing.T) {
 	s.At(200*time.Millisecond, func() { s.Restart(r0) })
 	s.RunUntil(3 * time.Second)
 	h.requireSettled(t, 400)
+}
+
+// TestBoltStoreFormat: a store is stamped with the format of its entries;
+// one stamped with another format, or holding entries and no stamp (written
+// before stamps), is refused with ErrStoreFormat rather than misread.
+func TestBoltStoreFormat(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gcs.db")
+	st, err := OpenBolt(path)
+	require.NoError(t, err)
+	st.Put(TableTasks, taskKey(1), []byte{1})
+	require.NoError(t, st.Close())
+	st, err = OpenBolt(path)
+	require.NoError(t, err, "this version's own store opens again")
+	require.NoError(t, st.Close())
+
+	restamp := func(v []byte) {
+		db, err := bolt.Open(path, 0o600, nil)
+		require.NoError(t, err)
+		require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+			if v == nil {
+				return tx.DeleteBucket(formatBucket)
+			}
+			return tx.Bucket(formatBucket).Put(formatKey, v)
+		}))
+		require.NoError(t, db.Close())
+	}
+	restamp([]byte{transport.ProtocolVersion - 1})
+	_, err = OpenBolt(path)
+	require.ErrorIs(t, err, ErrStoreFormat)
+	restamp(nil)
+	_, err = OpenBolt(path)
+	require.ErrorIs(t, err, ErrStoreFormat, "entries without a stamp: written before stamps")
 }

@@ -3,10 +3,13 @@ package gcs
 import (
 	"bytes"
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
+
+	"raysim/runtime/transport"
 )
 
 // Table names one of a shard's tables in its Store.
@@ -334,14 +337,16 @@ func OpenBolt(path string) (*BoltStore, error) {
 	}
 	s := &BoltStore{db: db}
 	err = db.Update(func(tx *bolt.Tx) error {
+		entries := 0
 		for t := 1; t <= numTables; t++ {
 			b, err := tx.CreateBucketIfNotExists(bucket(Table(t)))
 			if err != nil {
 				return err
 			}
 			s.lens[t] = b.Stats().KeyN
+			entries += s.lens[t]
 		}
-		return nil
+		return checkFormat(tx, entries)
 	})
 	if err != nil {
 		db.Close()
@@ -351,6 +356,38 @@ func OpenBolt(path string) (*BoltStore, error) {
 }
 
 func bucket(t Table) []byte { return []byte{'t', byte(t)} }
+
+// storeFormat names the encoding of a store's entries: they are encoded
+// with the wire codec, so it follows transport.ProtocolVersion.
+var (
+	formatBucket = []byte("format")
+	formatKey    = []byte("version")
+)
+
+// ErrStoreFormat: a store written by a raysim whose entries are encoded
+// differently (read, they would decode to wrong values without an error).
+var ErrStoreFormat = errors.New("gcs: the store was written by an incompatible raysim version")
+
+// checkFormat stamps an empty store with this version's format and refuses
+// one stamped with another (or, holding entries, with none: written before
+// stores were stamped).
+func checkFormat(tx *bolt.Tx, entries int) error {
+	b, err := tx.CreateBucketIfNotExists(formatBucket)
+	if err != nil {
+		return err
+	}
+	want := []byte{transport.ProtocolVersion}
+	got := b.Get(formatKey)
+	switch {
+	case got == nil && entries == 0:
+		return b.Put(formatKey, want)
+	case got == nil:
+		return fmt.Errorf("%w: it has %d entries and no format stamp (this version writes format %d); start with an empty directory", ErrStoreFormat, entries, want[0])
+	case !bytes.Equal(got, want):
+		return fmt.Errorf("%w: format %d, this version reads format %d; start with an empty directory", ErrStoreFormat, got[0], want[0])
+	}
+	return nil
+}
 
 // Close syncs and closes the file.
 func (s *BoltStore) Close() error {
