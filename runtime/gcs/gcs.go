@@ -265,10 +265,6 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	}
 }
 
-// addTask records a task's spec (its lineage). The entry may be a message's
-// own spec, not a copy: nobody changes a message once sent (a raylet copies
-// the spec into it, a replica forwards it as is), and the shard never
-// changes a stored spec.
 // addTask writes a task's spec to the store (the table of record, read
 // back for lineage and restarts) and keeps it resident — counted, with what
 // flushing needs to know — until its returns exist.
