@@ -260,6 +260,8 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.env.Send(from, info)
 	case *transport.GcsActorUpdate:
 		s.actorUpdate(m)
+	case *transport.GcsCreationLost:
+		s.creationLost(from, m)
 	case *transport.GcsLookupActor:
 		s.lookupActor(from, m)
 	}
@@ -427,7 +429,8 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		// host's "alive": it is older news, whatever the arrival order.
 		return
 	}
-	if inc, dead := s.deadInc[m.Node]; dead && m.State == transport.ActorAlive && s.nodes[m.Node] != nil && s.nodes[m.Node].reg.Incarnation <= inc {
+	if inc, dead := s.deadInc[m.Node]; dead && m.State == transport.ActorAlive && (m.Incarnation != 0 && m.Incarnation <= inc ||
+		s.nodes[m.Node] != nil && s.nodes[m.Node].reg.Incarnation <= inc) {
 		return // news from a dead incarnation
 	}
 	e.info = transport.ActorInfo{Actor: m.Actor, Node: m.Node, State: m.State, Name: m.Name, Found: true}
@@ -635,6 +638,19 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	for _, id := range hosted {
 		s.restartActor(id)
 	}
+}
+
+// creationLost decides the fate of an actor whose creator still owns its
+// creation when the node it was placed on died (see
+// transport.GcsCreationLost): the shard applies that death, so it ignores
+// news of the actor alive from that incarnation from now on, and restarts
+// the actor itself if it saw it alive; otherwise the creator retries.
+func (s *Shard) creationLost(from transport.NodeID, m *transport.GcsCreationLost) {
+	s.env.Charge(s.costs.GCSWrite)
+	s.nodeDead(&transport.NodeDead{Node: m.Node, Incarnation: m.Incarnation})
+	e := s.actors[m.Actor]
+	seen := e != nil && e.info.Found && e.info.State != transport.ActorPending
+	s.env.Send(from, &transport.CreationLost{Actor: m.Actor, SeenAlive: seen})
 }
 
 // restartActor re-places a dead node's actor (its constructor runs again)

@@ -20,6 +20,9 @@ type ownedTask struct {
 	deathNode transport.NodeID
 	deathInc  uint64
 	free      uint32
+	// lost: an actor creation whose node died, waiting for the actor's
+	// shard to say whether it saw the actor alive (askCreation).
+	lost *transport.GcsCreationLost
 }
 
 // seqKey names one caller's call sequence to one actor.
@@ -95,7 +98,7 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 	}
 	slices.Sort(lost)
 	for _, id := range lost {
-		r.retry(r.owned[id], fmt.Sprintf("node %d died", m.Node), m.Node, m.Incarnation)
+		r.retryOrAsk(r.owned[id], m.Node, m.Incarnation)
 	}
 	var restarts []transport.ActorID
 	for id, p := range r.restarts {
@@ -123,6 +126,47 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 			rt.state = transport.ActorRestarting
 		}
 	}
+}
+
+// retryOrAsk handles an owned task whose node died: a task is retried; an
+// actor creation is retried only if the actor's shard never saw the actor
+// alive — it restarts what it saw alive, and only one of them may.
+func (r *Raylet) retryOrAsk(o *ownedTask, node transport.NodeID, inc uint64) {
+	if !o.spec.ActorCreation {
+		r.retry(o, fmt.Sprintf("node %d died", node), node, inc)
+		return
+	}
+	o.node = 0
+	o.lost = &transport.GcsCreationLost{Actor: o.spec.Actor, Node: node, Incarnation: inc}
+	r.askCreation(o.spec.ID, o.lost)
+}
+
+// askCreation sends the question and asks again while no answer comes (a
+// reply can die with the chain's tail).
+func (r *Raylet) askCreation(id transport.TaskID, q *transport.GcsCreationLost) {
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(q.Actor), q)
+	r.env.After(lookupTimeout, func() {
+		if o := r.owned[id]; o != nil && o.lost == q {
+			r.askCreation(id, q)
+		}
+	})
+}
+
+// onCreationLost is the actor's shard's answer to askCreation.
+func (r *Raylet) onCreationLost(m *transport.CreationLost) {
+	o := r.owned[m.Actor]
+	if o == nil || o.lost == nil {
+		return
+	}
+	q := o.lost
+	o.lost = nil
+	if m.SeenAlive {
+		// The shard restarts it (or buried it): the creation is done as far
+		// as we are concerned, and we watch its restarts (TaskPlaced).
+		r.ownedDone(m.Actor)
+		return
+	}
+	r.retry(o, fmt.Sprintf("node %d died", q.Node), q.Node, q.Incarnation)
 }
 
 // retry resubmits an owned task whose node died, or fails it when its

@@ -237,6 +237,8 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.onActorInfo(m)
 	case *transport.CallBounced:
 		r.onCallBounced(from, m)
+	case *transport.CreationLost:
+		r.onCreationLost(m)
 	case *transport.CancelTask:
 		r.cancelLocal(m.Task)
 	case *transport.KillActor:
@@ -254,7 +256,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			if inc, dead := r.deadInc[m.Node]; dead && m.Incarnation <= inc {
 				// The news of the placement came after the news of that
 				// node's death (a resent message): retry now.
-				r.retry(o, fmt.Sprintf("node %d died", m.Node), m.Node, inc)
+				r.retryOrAsk(o, m.Node, inc)
 			}
 		}
 	case *transport.TaskDone:

@@ -23,7 +23,6 @@ import (
 // restarts the actor too, and two instances live (created per node:
 // map[2:2 3:1]). Remove the Skip to reproduce.
 func TestOneInstanceWhenDeathOvertakesCreationDone(t *testing.T) {
-	t.Skip("known failure: creator's retry and the GCS's restart after one death make two instances")
 	reg := ray.NewRegistry()
 	cls := ray.RegisterActor0(reg, "Echo", func(ctx context.Context) (*durableCounter, error) {
 		return &durableCounter{}, nil

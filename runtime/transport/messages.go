@@ -262,6 +262,8 @@ const (
 	KindFreeObjects
 	KindGcsAddTasks
 	KindCallBounced
+	KindGcsCreationLost
+	KindCreationLost
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -558,6 +560,10 @@ type GcsActorUpdate struct {
 	// node the GCS's restart with Attempt Restart (RestartAttempt) was
 	// placed on (Node) died before the actor came up there: place it again.
 	Restart uint32
+	// Incarnation, on an "alive" update from the actor's host, is the
+	// host's: a shard that knows that incarnation dead ignores the news
+	// (every shard, not only the node table's, which alone registers nodes).
+	Incarnation uint64
 }
 
 // GcsLookupActor asks for an actor by ID (or by Name when Actor is zero) and
@@ -578,6 +584,25 @@ type ActorInfo struct {
 	// Restarts counts the actor's restarts so far: an instance restarted
 	// on the node it lived on is told apart from the one before it.
 	Restarts uint32
+}
+
+// GcsCreationLost: the creator of an actor still owns its creation (no
+// TaskDone yet) and the node it was placed on died. The actor's shard,
+// which alone decides, applies that death first (so news of the actor
+// alive from that incarnation is ignored from now on) and answers with
+// CreationLost: whether it ever saw the actor alive (it then restarts it
+// itself) or not (the creator retries the creation). Without one decider
+// both did, and two instances lived.
+type GcsCreationLost struct {
+	Actor       ActorID
+	Node        NodeID
+	Incarnation uint64
+}
+
+// CreationLost answers GcsCreationLost.
+type CreationLost struct {
+	Actor     ActorID
+	SeenAlive bool
 }
 
 // CallBounced tells a call's owner that the node it delivered the call to
@@ -621,15 +646,28 @@ func (*PullFailed) Kind() Kind         { return KindPullFailed }
 func (*Heartbeat) Kind() Kind          { return KindHeartbeat }
 
 // Datagram marks heartbeats best effort: the next one replaces a lost one.
-func (*Heartbeat) Datagram()       {}
-func (*RegisterNode) Kind() Kind   { return KindRegisterNode }
-func (*GcsActorUpdate) Kind() Kind { return KindGcsActorUpdate }
-func (*GcsLookupActor) Kind() Kind { return KindGcsLookupActor }
-func (*ActorInfo) Kind() Kind      { return KindActorInfo }
-func (*ActorCall) Kind() Kind      { return KindActorCall }
-func (*CallBounced) Kind() Kind    { return KindCallBounced }
-func (*CancelTask) Kind() Kind     { return KindCancelTask }
-func (*KillActor) Kind() Kind      { return KindKillActor }
+func (*Heartbeat) Datagram()        {}
+func (*RegisterNode) Kind() Kind    { return KindRegisterNode }
+func (*GcsActorUpdate) Kind() Kind  { return KindGcsActorUpdate }
+func (*GcsLookupActor) Kind() Kind  { return KindGcsLookupActor }
+func (*ActorInfo) Kind() Kind       { return KindActorInfo }
+func (*ActorCall) Kind() Kind       { return KindActorCall }
+func (*CallBounced) Kind() Kind     { return KindCallBounced }
+func (*GcsCreationLost) Kind() Kind { return KindGcsCreationLost }
+func (*CreationLost) Kind() Kind    { return KindCreationLost }
+
+func (m *GcsCreationLost) MarshalWire(e *Encoder) {
+	e.Task(m.Actor)
+	e.Node(m.Node)
+	e.Uvarint(m.Incarnation)
+}
+func (m *GcsCreationLost) UnmarshalWire(d *Decoder) {
+	m.Actor, m.Node, m.Incarnation = d.Task(), d.Node(), d.Uvarint()
+}
+func (m *CreationLost) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.Bool(m.SeenAlive) }
+func (m *CreationLost) UnmarshalWire(d *Decoder) { m.Actor, m.SeenAlive = d.Task(), d.Bool() }
+func (*CancelTask) Kind() Kind                   { return KindCancelTask }
+func (*KillActor) Kind() Kind                    { return KindKillActor }
 
 func (m *SpillTask) MarshalWire(e *Encoder) {
 	e.Spec(&m.Spec)
@@ -750,9 +788,11 @@ func (m *GcsActorUpdate) MarshalWire(e *Encoder) {
 	e.String(m.Name)
 	e.Node(m.Owner)
 	e.U32(m.Restart)
+	e.Uvarint(m.Incarnation)
 }
 func (m *GcsActorUpdate) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Node, m.State, m.Name, m.Owner, m.Restart = d.Task(), d.Node(), d.U8(), d.String(), d.Node(), d.U32()
+	m.Incarnation = d.Uvarint()
 }
 func (m *GcsLookupActor) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.String(m.Name) }
 func (m *GcsLookupActor) UnmarshalWire(d *Decoder) { m.Actor, m.Name = d.Task(), d.String() }
@@ -817,4 +857,6 @@ func init() {
 	register(KindFreeObjects, func() Message { return new(FreeObjects) })
 	register(KindGcsAddTasks, func() Message { return new(GcsAddTasks) })
 	register(KindCallBounced, func() Message { return new(CallBounced) })
+	register(KindGcsCreationLost, func() Message { return new(GcsCreationLost) })
+	register(KindCreationLost, func() Message { return new(CreationLost) })
 }
