@@ -25,17 +25,8 @@ import (
 // from the "restarting" (2), ignored every "alive" of restart 2 as older
 // than the bounce, and the calls waited forever.
 func TestBounceNotStuckOnStaleNameShardNews(t *testing.T) {
-	reg := ray.NewRegistry()
-	cls := ray.RegisterActor0(reg, "Echo", func(ctx context.Context) (*durableCounter, error) {
-		return &durableCounter{}, nil
-	})
-	echo := ray.Method1(cls, "echo", func(ctx context.Context, c *durableCounter, i int) (int, error) {
-		return i, nil
-	})
-	nodes := []ray.NodeConfig{
-		{Name: "head", CPUs: 1},
-		{Name: "w", CPUs: 1, Resources: map[string]float64{"w": 1}},
-	}
+	reg, cls, echo := echoActors()
+	nodes := withW(1)
 	bounced := 0
 	onEvent := func(ev *transport.Event) {
 		if ev.Kind == transport.EvTaskRetried && strings.Contains(ev.Detail, "is not on node") {

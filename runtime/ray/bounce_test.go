@@ -2,6 +2,7 @@ package ray_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -20,17 +21,8 @@ import (
 // to the dead incarnation are, instead of failing with ActorDied (seen on a
 // live TCP cluster in TestDeployQuickstart).
 func TestCallToRestartedNodeIsRetried(t *testing.T) {
-	reg := ray.NewRegistry()
-	cls := ray.RegisterActor0(reg, "Echo", func(ctx context.Context) (*durableCounter, error) {
-		return &durableCounter{}, nil
-	})
-	echo := ray.Method1(cls, "echo", func(ctx context.Context, c *durableCounter, i int) (int, error) {
-		return i, nil
-	})
-	nodes := []ray.NodeConfig{
-		{Name: "head", CPUs: 1},
-		{Name: "w", CPUs: 1, Resources: map[string]float64{"w": 1}},
-	}
+	reg, cls, echo := echoActors()
+	nodes := withW(1)
 	bounced := 0
 	onEvent := func(ev *transport.Event) {
 		if ev.Kind == transport.EvTaskRetried && strings.Contains(ev.Detail, "is not on node") {
@@ -61,4 +53,31 @@ func TestCallToRestartedNodeIsRetried(t *testing.T) {
 		return nil
 	}))
 	require.Positive(t, bounced, "no call was bounced: the test no longer crosses the restart")
+}
+
+// echoActors registers an actor class Echo (a durableCounter) whose method
+// echo returns its argument: the actor the fault tests below call.
+func echoActors() (*ray.Registry, *ray.ActorClass[durableCounter], *ray.ActorMethod[durableCounter, int]) {
+	reg := ray.NewRegistry()
+	cls := ray.RegisterActor0(reg, "Echo", func(ctx context.Context) (*durableCounter, error) {
+		return &durableCounter{}, nil
+	})
+	echo := ray.Method1(cls, "echo", func(ctx context.Context, c *durableCounter, i int) (int, error) {
+		return i, nil
+	})
+	return reg, cls, echo
+}
+
+// withW is a head node and n nodes with one unit of resource "w" each
+// (named w, or w1..wn when n > 1), where tests pin their actors.
+func withW(n int) []ray.NodeConfig {
+	nodes := []ray.NodeConfig{{Name: "head", CPUs: 1}}
+	for i := 1; i <= n; i++ {
+		name := "w"
+		if n > 1 {
+			name = fmt.Sprintf("w%d", i)
+		}
+		nodes = append(nodes, ray.NodeConfig{Name: name, CPUs: 1, Resources: map[string]float64{"w": 1}})
+	}
+	return nodes
 }

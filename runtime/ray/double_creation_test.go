@@ -23,19 +23,8 @@ import (
 // restarts the actor too, and two instances live (created per node:
 // map[2:2 3:1]). Remove the Skip to reproduce.
 func TestOneInstanceWhenDeathOvertakesCreationDone(t *testing.T) {
-	reg := ray.NewRegistry()
-	cls := ray.RegisterActor0(reg, "Echo", func(ctx context.Context) (*durableCounter, error) {
-		return &durableCounter{}, nil
-	})
-	echo := ray.Method1(cls, "echo", func(ctx context.Context, c *durableCounter, i int) (int, error) {
-		return i, nil
-	})
-	nodes := []ray.NodeConfig{
-		{Name: "head", CPUs: 1},
-		{Name: "w1", CPUs: 1, Resources: map[string]float64{"w": 1}},
-		{Name: "w2", CPUs: 1, Resources: map[string]float64{"w": 1}},
-		{Name: "w3", CPUs: 1, Resources: map[string]float64{"w": 1}},
-	}
+	reg, cls, echo := echoActors()
+	nodes := withW(3)
 	var c *ray.Sim
 	var id transport.ActorID
 	created := map[transport.NodeID]int{}

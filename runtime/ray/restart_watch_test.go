@@ -24,19 +24,8 @@ import (
 // attempt 1, the TaskDone then ended its ownership, nobody watched the
 // restart, and the actor stayed "restarting" forever.
 func TestRestartWatchedAfterOwnerRetriedCreation(t *testing.T) {
-	reg := ray.NewRegistry()
-	cls := ray.RegisterActor0(reg, "Echo", func(ctx context.Context) (*durableCounter, error) {
-		return &durableCounter{}, nil
-	})
-	echo := ray.Method1(cls, "echo", func(ctx context.Context, c *durableCounter, i int) (int, error) {
-		return i, nil
-	})
-	nodes := []ray.NodeConfig{
-		{Name: "head", CPUs: 1},
-		{Name: "w1", CPUs: 1, Resources: map[string]float64{"w": 1}},
-		{Name: "w2", CPUs: 1, Resources: map[string]float64{"w": 1}},
-		{Name: "w3", CPUs: 1, Resources: map[string]float64{"w": 1}},
-	}
+	reg, cls, echo := echoActors()
+	nodes := withW(3)
 	var c *ray.Sim
 	var id transport.ActorID
 	killed := false
@@ -89,20 +78,8 @@ func TestRestartWatchedAfterOwnerRetriedCreation(t *testing.T) {
 // own restart 1, which the GCS then took for lost and placed again: two
 // restarts, and two creation tasks, for one death).
 func TestLateOwnPlacementIsNotARestart(t *testing.T) {
-	reg := ray.NewRegistry()
-	cls := ray.RegisterActor0(reg, "Echo", func(ctx context.Context) (*durableCounter, error) {
-		return &durableCounter{}, nil
-	})
-	echo := ray.Method1(cls, "echo", func(ctx context.Context, c *durableCounter, i int) (int, error) {
-		return i, nil
-	})
-	nodes := []ray.NodeConfig{
-		{Name: "head", CPUs: 1},
-		{Name: "w1", CPUs: 1, Resources: map[string]float64{"w": 1}},
-		{Name: "w2", CPUs: 1, Resources: map[string]float64{"w": 1}},
-		{Name: "w3", CPUs: 1, Resources: map[string]float64{"w": 1}},
-		{Name: "w4", CPUs: 1, Resources: map[string]float64{"w": 1}},
-	}
+	reg, cls, echo := echoActors()
+	nodes := withW(4)
 	var c *ray.Sim
 	var id transport.ActorID
 	created := map[transport.NodeID]int{}
