@@ -372,20 +372,10 @@ func (n *Node) Go(f func()) {
 // virtual time on this node. Calls after the first are ignored. If the node
 // crashes meanwhile, Await never returns (the coroutine unwinds).
 func (n *Node) Await(register func(wake func())) {
-	s := n.sim
-	c := s.cur
-	if c == nil || c.node != n {
-		panic("netsim: Await called outside a coroutine of this node")
-	}
-	if c.killed {
-		panic(stopSignal{})
-	}
-	c.awaits++
+	c := n.suspending("Await")
 	g := c.awaits
 	register(func() { c.wake(g) }) // captures two words: one allocation
-	if !c.yield(struct{}{}) || c.killed {
-		panic(stopSignal{})
-	}
+	c.suspend()
 }
 
 // Waker resumes one suspension of a coroutine (see Node.Suspend); calls
@@ -406,49 +396,49 @@ func (w Waker) Wake() {
 }
 
 // Suspend is Await in two steps: it gives *w the Waker of the calling
-// coroutine's next suspension, calls register (synchronously; it may call
-// w.Wake), then suspends the coroutine until w.Wake is called. It must be
-// called only from inside a coroutine of this node.
+// coroutine's next suspension, calls register (synchronously, if not nil;
+// it may call w.Wake), then suspends the coroutine until w.Wake is called.
+// It must be called only from inside a coroutine of this node.
 func (n *Node) Suspend(w *Waker, register func()) {
-	s := n.sim
-	c := s.cur
-	if c == nil || c.node != n {
-		panic("netsim: Suspend called outside a coroutine of this node")
-	}
-	if c.killed {
-		panic(stopSignal{})
-	}
-	c.awaits++
+	c := n.suspending("Suspend")
 	*w = Waker{c: c, g: c.awaits}
 	if register != nil {
 		register()
 	}
-	if !c.yield(struct{}{}) || c.killed {
-		panic(stopSignal{})
-	}
-}
-
-func (n *Node) yieldNow() {
-	s := n.sim
-	c := s.cur
-	if c == nil || c.node != n {
-		panic("netsim: Yield called outside a coroutine of this node")
-	}
-	if c.killed {
-		panic(stopSignal{})
-	}
-	c.awaits++
-	c.wake(c.awaits)
-	if !c.yield(struct{}{}) || c.killed {
-		panic(stopSignal{})
-	}
+	c.suspend()
 }
 
 // Yield suspends the calling coroutine and schedules its resumption at once
 // (at the then-current virtual time on its node: after the service time
 // the node is charged for, see Await). It must be called only from inside
 // a coroutine of this node.
-func (n *Node) Yield() { n.yieldNow() }
+func (n *Node) Yield() {
+	c := n.suspending("Yield")
+	c.wake(c.awaits)
+	c.suspend()
+}
+
+// suspending returns the calling coroutine, numbering its next suspension
+// (a stopped one unwinds instead).
+func (n *Node) suspending(op string) *coro {
+	c := n.sim.cur
+	if c == nil || c.node != n {
+		panic("netsim: " + op + " called outside a coroutine of this node")
+	}
+	if c.killed {
+		panic(stopSignal{})
+	}
+	c.awaits++
+	return c
+}
+
+// suspend hands the baton back to the loop until the coroutine is resumed
+// (a coroutine stopped meanwhile unwinds).
+func (c *coro) suspend() {
+	if !c.yield(struct{}{}) || c.killed {
+		panic(stopSignal{})
+	}
+}
 
 // InCoroutine reports whether the caller runs inside one of n's coroutines.
 func (n *Node) InCoroutine() bool {
