@@ -90,6 +90,7 @@ type nodeEntry struct {
 	last     transport.Heartbeat
 	lastSeen time.Time
 	alive    bool
+	beats    uint64 // heartbeats of this incarnation applied (the same on every replica)
 }
 
 // Config configures a shard.
@@ -208,11 +209,18 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			return // unknown or stale incarnation
 		}
 		e.last, e.lastSeen = *m, s.env.Now()
+		e.beats++
 		s.saveNode(m.Node)
 		s.env.Send(s.layout.Scheduler, m)
 	case *transport.NodeDead:
 		if e := s.nodes[m.Node]; e != nil && e.alive && e.reg.Incarnation == m.Incarnation {
-			s.declareDead(e, deadSilent) // the node table's own verdict, proposed through its chain
+			// The node table's own verdict, proposed through its chain.
+			if m.Beats != 0 && e.beats > m.Beats {
+				// Heartbeats applied since it was proposed: it crossed
+				// a lagging chain behind them. The next check judges again.
+				return
+			}
+			s.declareDead(e, deadSilent)
 		} else {
 			s.nodeDead(m)
 		}
@@ -543,7 +551,7 @@ func (s *Shard) checkNodes() {
 		case s.cfg.Propose == nil:
 			s.declareDead(e, deadSilent)
 		case s.cfg.Leader():
-			s.cfg.Propose(&transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation})
+			s.cfg.Propose(&transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation, Beats: e.beats})
 		}
 	}
 	s.scheduleCheck()

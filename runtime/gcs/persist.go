@@ -139,6 +139,7 @@ func (s *Shard) saveNode(id transport.NodeID) {
 	e.reg.MarshalWire(enc)
 	e.last.MarshalWire(enc)
 	enc.Bool(e.alive)
+	enc.Uvarint(e.beats)
 	s.scratch = enc.Bytes()
 	s.store.Put(TableNodes, nodeKey(id), s.scratch)
 	s.written()
@@ -233,6 +234,7 @@ func (s *Shard) load() {
 		e.reg.UnmarshalWire(d)
 		e.last.UnmarshalWire(d)
 		e.alive = d.Bool()
+		e.beats = d.Uvarint()
 		s.nodes[e.reg.Node] = e
 		return true
 	})

@@ -365,6 +365,11 @@ func (m *ActorCheckpoint) UnmarshalWire(d *Decoder) {
 type NodeDead struct {
 	Node        NodeID
 	Incarnation uint64
+	// Beats, on a replicated GCS's own verdict (proposed through its
+	// chain), is how many of the node's heartbeats the proposer had
+	// applied: applied after more, the verdict is stale (the node was
+	// heard from while it crossed the chain) and ignored. 0: no check.
+	Beats uint64
 }
 
 // TaskPlaced tells a task's owner where the global scheduler sent it.
@@ -419,8 +424,14 @@ func (*ObjectLost) Kind() Kind { return KindObjectLost }
 func (*GcsGetTask) Kind() Kind { return KindGcsGetTask }
 func (*TaskInfo) Kind() Kind   { return KindTaskInfo }
 
-func (m *NodeDead) MarshalWire(e *Encoder)   { e.Node(m.Node); e.Uvarint(m.Incarnation) }
-func (m *NodeDead) UnmarshalWire(d *Decoder) { m.Node, m.Incarnation = d.Node(), d.Uvarint() }
+func (m *NodeDead) MarshalWire(e *Encoder) {
+	e.Node(m.Node)
+	e.Uvarint(m.Incarnation)
+	e.Uvarint(m.Beats)
+}
+func (m *NodeDead) UnmarshalWire(d *Decoder) {
+	m.Node, m.Incarnation, m.Beats = d.Node(), d.Uvarint(), d.Uvarint()
+}
 func (m *TaskPlaced) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
 	e.Node(m.Node)
