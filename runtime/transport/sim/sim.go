@@ -164,10 +164,10 @@ func (f *frame) Message() transport.Message { return f.msg }
 type outLink struct {
 	toInc uint64
 	next  uint64
-	// lost holds the frames whose last transmission was lost, by sequence
-	// number, until they are resent; byLoss of them to link loss.
-	lost   map[uint64]*frame
-	byLoss int
+	// lost holds the frames whose last transmission was lost to link loss
+	// (not a partition: those wait for their RTO), by sequence number,
+	// until they are resent: what a later frame's arrival can reveal (sack).
+	lost map[uint64]*frame
 }
 
 type inLink struct {
@@ -219,14 +219,11 @@ func (n *Net) onNetEvent(ev *netsim.Event) {
 	}
 	f.drops++
 	f.lost, f.byLoss = true, ev.Detail == netsim.DropLoss
-	if out := f.link(); out != nil {
+	if out := f.link(); out != nil && f.byLoss {
 		if out.lost == nil {
 			out.lost = make(map[uint64]*frame)
 		}
 		out.lost[f.seq] = f
-		if f.byLoss {
-			out.byLoss++
-		}
 	}
 	gen := f.drops
 	rto := min(rtoMin<<min(f.timeouts, 8), rtoMax)
@@ -263,9 +260,6 @@ func (n *Net) resend(f *frame) {
 	}
 	f.lost = false
 	delete(out.lost, f.seq)
-	if f.byLoss {
-		out.byLoss--
-	}
 	f.sender.transmit(f)
 }
 
@@ -275,7 +269,7 @@ func (n *Net) resend(f *frame) {
 // at the sender (a trip as long as g's).
 func (n *Net) sack(g *frame, expect uint64) {
 	out := g.link()
-	if out == nil || out.byLoss == 0 {
+	if out == nil || len(out.lost) == 0 {
 		return // (frames lost in a partition wait for their RTO)
 	}
 	back := max(n.Sim.Now()-g.sentAt, 0)
@@ -284,7 +278,7 @@ func (n *Net) sack(g *frame, expect uint64) {
 			break
 		}
 		f := out.lost[seq]
-		if seq < expect || !f.byLoss || f.sentNo > g.sentNo || f.fastGen == f.drops {
+		if seq < expect || f.sentNo > g.sentNo || f.fastGen == f.drops {
 			continue
 		}
 		f.fastGen = f.drops
