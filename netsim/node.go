@@ -440,6 +440,10 @@ func (c *coro) suspend() {
 	}
 }
 
+// Coroutines is the number of n's coroutines that have not returned
+// (running or suspended): a count that only grows points at a leak.
+func (n *Node) Coroutines() int { return len(n.coros) }
+
 // InCoroutine reports whether the caller runs inside one of n's coroutines.
 func (n *Node) InCoroutine() bool {
 	c := n.sim.cur

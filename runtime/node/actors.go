@@ -99,6 +99,10 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	if ctorErr == nil && t.spec.Attempt > 0 {
 		ctorErr = r.restoreActor(a)
 	}
+	if a.dead { // dropped or killed while it started: nothing to announce
+		r.env.Await(func(wake func()) { r.unpinArgs(t); wake() })
+		return
+	}
 	r.env.Await(func(wake func()) {
 		r.unpinArgs(t)
 		if ctorErr != nil {
@@ -385,6 +389,7 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 		return
 	}
 	a.dead = true
+	r.endRestore(a)
 	delete(r.actors, id)
 	r.avail = r.avail.Add(a.creation.res)
 	msg := fmt.Sprintf("actor %s died: %s", id, why)
@@ -447,6 +452,7 @@ func (r *Raylet) Kill(id transport.ActorID, why string) {
 // publishes the actor's new state) and its resources freed.
 func (r *Raylet) dropActor(a *actorHost) {
 	a.dead = true
+	r.endRestore(a)
 	delete(r.actors, a.id)
 	r.avail = r.avail.Add(a.creation.res)
 	for _, t := range a.queue {
@@ -568,6 +574,15 @@ func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) {
 			r.emit(transport.Event{Kind: transport.EvTaskFinished, Node: r.self, Task: spec.ID, Detail: "replay"})
 			wake()
 		})
+	}
+}
+
+// endRestore wakes an actor that ends while it waits for its checkpoint
+// (with none: it is dead, and its loop ends without announcing it).
+func (r *Raylet) endRestore(a *actorHost) {
+	if f := a.restored; f != nil {
+		a.restored = nil
+		f(&transport.ActorCheckpoint{Actor: a.id})
 	}
 }
 
