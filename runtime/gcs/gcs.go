@@ -443,7 +443,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	}
 	e.info = transport.ActorInfo{Actor: m.Actor, Node: m.Node, State: m.State, Name: m.Name, Found: true}
 	if m.Owner != 0 && m.State == transport.ActorAlive && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
-		s.env.Send(m.Owner, &transport.TaskDone{Task: m.Actor, Node: m.Node})
+		s.env.Send(m.Owner, &transport.TaskDone{Task: m.Actor, Node: m.Node, Attempt: m.Attempt})
 	}
 	if m.Name != "" && s.layout.ShardOfName(m.Name) == s.env.Self() {
 		if m.State == transport.ActorDead {

@@ -116,7 +116,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		// with this node's crash, or ignored as news from an incarnation
 		// already declared dead, must not leave the creator thinking its
 		// creation done (see rejoin).
-		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.ActorName, Owner: t.spec.Owner, Incarnation: r.cfg.Incarnation}
+		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.ActorName, Owner: t.spec.Owner, Incarnation: r.cfg.Incarnation, Attempt: t.spec.Attempt}
 		r.sendActorUpdate(up)
 		a.wake = wake
 		r.pumpActor(a)

@@ -260,8 +260,8 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			}
 		}
 	case *transport.TaskDone:
-		if p := r.restarts[m.Task]; p != nil && p.Node == m.Node {
-			delete(r.restarts, m.Task) // the restart came up where it was placed
+		if p := r.restarts[m.Task]; p != nil && p.Restart == m.Attempt {
+			delete(r.restarts, m.Task) // the watched restart came up
 		}
 		r.ownedDone(m.Task)
 	case *transport.NodeDead:

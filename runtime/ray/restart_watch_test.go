@@ -133,3 +133,44 @@ func TestLateOwnPlacementIsNotARestart(t *testing.T) {
 	}
 	require.Equal(t, 1, hosts, "live instances of one actor (created per node: %v)", created)
 }
+
+// TestRestartOnSameNodeWatchedPastLateTaskDone: an actor on w (the only
+// node with resource w) has its worker killed as soon as it is up, so the
+// GCS's restart is placed on w again; the GCS's TaskDone for the first
+// instance reaches the creator 50ms late, after the restart's placement.
+// w then crashes before the restart is up and comes back later. The
+// creator must still be watching the restart when w's death is announced,
+// so that the GCS places it again: TaskDone named only a node, and the
+// first instance's, from w, ended the watch of the restart on w; the
+// actor stayed "restarting" forever.
+func TestRestartOnSameNodeWatchedPastLateTaskDone(t *testing.T) {
+	reg, cls, echo := echoActors()
+	var c *ray.Sim
+	var id transport.ActorID
+	killed := false
+	w := netsim.NodeID(ray.RayletID(1))
+	onEvent := func(ev *transport.Event) {
+		if ev.Kind == transport.EvActorCreated && ev.Task == id && !killed {
+			killed = true
+			c.Netsim().After(time.Millisecond, func() { c.Raylet(1).Kill(id, "test kill") })
+			// The restart's constructor takes 50ms: crash w before it is up.
+			c.Netsim().After(20*time.Millisecond, func() { c.Netsim().Crash(w) })
+			c.Netsim().After(1500*time.Millisecond, func() { c.Netsim().Restart(w) })
+		}
+	}
+	var err error
+	c, err = ray.NewSim(ray.Config{Nodes: withW(1), Seed: 3, WireCheck: true, OnEvent: onEvent}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	c.Netsim().Degrade(netsim.NodeID(ray.ShardID(0)), netsim.NodeID(ray.RayletID(0)), 50*time.Millisecond, 0)
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		h := cls.Options(ray.Resource("w", 1), ray.MaxRestarts(3), ray.Duration(50*time.Millisecond)).New(ctx)
+		id = h.ID()
+		require.NoError(t, ray.Compute(ctx, 4*time.Second))
+		v, err := ray.GetTimeout(ctx, echo.Remote(ctx, h, 7), 10*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 7, v)
+		return nil
+	}))
+	require.True(t, killed)
+}

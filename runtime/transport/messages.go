@@ -398,10 +398,12 @@ func RestartAttempt(n uint32) uint32 { return restartBit | n }
 // IsRestart reports whether a creation task's Attempt is a GCS restart's.
 func IsRestart(attempt uint32) bool { return attempt&restartBit != 0 }
 
-// TaskDone tells a task's owner that its results are stored.
+// TaskDone tells a task's owner that its results are stored (for an actor
+// creation: that the actor is up, and which attempt came up).
 type TaskDone struct {
-	Task TaskID
-	Node NodeID
+	Task    TaskID
+	Node    NodeID
+	Attempt uint32
 }
 
 // ObjectLost: the GCS knows the object existed but no copy is left.
@@ -441,8 +443,8 @@ func (m *TaskPlaced) MarshalWire(e *Encoder) {
 func (m *TaskPlaced) UnmarshalWire(d *Decoder) {
 	m.Task, m.Node, m.Incarnation, m.Restart = d.Task(), d.Node(), d.Uvarint(), d.U32()
 }
-func (m *TaskDone) MarshalWire(e *Encoder)     { e.Task(m.Task); e.Node(m.Node) }
-func (m *TaskDone) UnmarshalWire(d *Decoder)   { m.Task, m.Node = d.Task(), d.Node() }
+func (m *TaskDone) MarshalWire(e *Encoder)     { e.Task(m.Task); e.Node(m.Node); e.U32(m.Attempt) }
+func (m *TaskDone) UnmarshalWire(d *Decoder)   { m.Task, m.Node, m.Attempt = d.Task(), d.Node(), d.U32() }
 func (m *ObjectLost) MarshalWire(e *Encoder)   { e.Object(m.Object) }
 func (m *ObjectLost) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
 func (m *GcsGetTask) MarshalWire(e *Encoder)   { e.Task(m.Task) }
@@ -575,6 +577,10 @@ type GcsActorUpdate struct {
 	// host's: a shard that knows that incarnation dead ignores the news
 	// (every shard, not only the node table's, which alone registers nodes).
 	Incarnation uint64
+	// Attempt, on an "alive" update from the actor's host, is the creation
+	// attempt that came up (a GCS restart's is a RestartAttempt): the
+	// owner's TaskDone carries it.
+	Attempt uint32
 }
 
 // GcsLookupActor asks for an actor by ID (or by Name when Actor is zero) and
@@ -800,10 +806,11 @@ func (m *GcsActorUpdate) MarshalWire(e *Encoder) {
 	e.Node(m.Owner)
 	e.U32(m.Restart)
 	e.Uvarint(m.Incarnation)
+	e.U32(m.Attempt)
 }
 func (m *GcsActorUpdate) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Node, m.State, m.Name, m.Owner, m.Restart = d.Task(), d.Node(), d.U8(), d.String(), d.Node(), d.U32()
-	m.Incarnation = d.Uvarint()
+	m.Incarnation, m.Attempt = d.Uvarint(), d.U32()
 }
 func (m *GcsLookupActor) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.String(m.Name) }
 func (m *GcsLookupActor) UnmarshalWire(d *Decoder) { m.Actor, m.Name = d.Task(), d.String() }
