@@ -321,15 +321,15 @@ func (r *Raylet) rejoin() {
 		r.dropActor(r.actors[id])
 	}
 	r.register()
-	// An actor the GCS never saw alive here (created after it declared us
-	// dead: our news came from a dead incarnation) is neither restarted nor
-	// buried by it, and its creator still owns the creation: a remote
-	// creator retried it on our death, and so does a local one now (the
-	// GCS gave neither a TaskDone for it).
+	// A creation of ours that ran here and has no TaskDone yet: the
+	// actor's shard may never have seen it alive (our news came from a
+	// dead incarnation: it neither restarts nor buries it, and we retry),
+	// or may have seen it and restarted it already, its TaskDone still on
+	// the way. As on any other node's death, only the shard can tell.
 	for _, id := range ids {
 		r.redoCalls(id)
 		if o := r.owned[id]; o != nil && o.node == r.self {
-			r.retry(o, "its node was declared dead while it ran", r.self, oldInc)
+			r.retryOrAsk(o, r.self, oldInc)
 		}
 	}
 	objs := r.store.IDs()
