@@ -658,7 +658,7 @@ func (s *Shard) creationLost(from transport.NodeID, m *transport.GcsCreationLost
 	s.nodeDead(&transport.NodeDead{Node: m.Node, Incarnation: m.Incarnation})
 	e := s.actors[m.Actor]
 	seen := e != nil && e.info.Found && e.info.State != transport.ActorPending
-	s.env.Send(from, &transport.CreationLost{Actor: m.Actor, SeenAlive: seen})
+	s.env.Send(from, &transport.CreationLost{Actor: m.Actor, Node: m.Node, Incarnation: m.Incarnation, SeenAlive: seen})
 }
 
 // restartActor re-places a dead node's actor (its constructor runs again)

@@ -155,7 +155,9 @@ func (r *Raylet) askCreation(id transport.TaskID, q *transport.GcsCreationLost) 
 // onCreationLost is the actor's shard's answer to askCreation.
 func (r *Raylet) onCreationLost(m *transport.CreationLost) {
 	o := r.owned[m.Actor]
-	if o == nil || o.lost == nil {
+	if o == nil || o.lost == nil || o.lost.Node != m.Node || o.lost.Incarnation != m.Incarnation {
+		// Not waited for, or a late answer to an earlier question (about
+		// another attempt's node): the current one is answered on its own.
 		return
 	}
 	q := o.lost

@@ -616,10 +616,15 @@ type GcsCreationLost struct {
 	Incarnation uint64
 }
 
-// CreationLost answers GcsCreationLost.
+// CreationLost answers GcsCreationLost. Node and Incarnation repeat the
+// question's: a creator may ask again (an answer can die with the chain's
+// tail), and a late answer to an earlier question — about an earlier
+// attempt's node — must not pass for the answer to the current one.
 type CreationLost struct {
-	Actor     ActorID
-	SeenAlive bool
+	Actor       ActorID
+	Node        NodeID
+	Incarnation uint64
+	SeenAlive   bool
 }
 
 // CallBounced tells a call's owner that the node it delivered the call to
@@ -681,10 +686,17 @@ func (m *GcsCreationLost) MarshalWire(e *Encoder) {
 func (m *GcsCreationLost) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Node, m.Incarnation = d.Task(), d.Node(), d.Uvarint()
 }
-func (m *CreationLost) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.Bool(m.SeenAlive) }
-func (m *CreationLost) UnmarshalWire(d *Decoder) { m.Actor, m.SeenAlive = d.Task(), d.Bool() }
-func (*CancelTask) Kind() Kind                   { return KindCancelTask }
-func (*KillActor) Kind() Kind                    { return KindKillActor }
+func (m *CreationLost) MarshalWire(e *Encoder) {
+	e.Task(m.Actor)
+	e.Node(m.Node)
+	e.Uvarint(m.Incarnation)
+	e.Bool(m.SeenAlive)
+}
+func (m *CreationLost) UnmarshalWire(d *Decoder) {
+	m.Actor, m.Node, m.Incarnation, m.SeenAlive = d.Task(), d.Node(), d.Uvarint(), d.Bool()
+}
+func (*CancelTask) Kind() Kind { return KindCancelTask }
+func (*KillActor) Kind() Kind  { return KindKillActor }
 
 func (m *SpillTask) MarshalWire(e *Encoder) {
 	e.Spec(&m.Spec)
