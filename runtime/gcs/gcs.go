@@ -215,7 +215,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.NodeDead:
 		if e := s.nodes[m.Node]; e != nil && e.alive && e.reg.Incarnation == m.Incarnation {
 			// The node table's own verdict, proposed through its chain.
-			if m.Beats != 0 && e.beats > m.Beats {
+			if m.Beats != 0 && e.beats >= m.Beats {
 				// Heartbeats applied since it was proposed: it crossed
 				// a lagging chain behind them. The next check judges again.
 				return
@@ -551,7 +551,7 @@ func (s *Shard) checkNodes() {
 		case s.cfg.Propose == nil:
 			s.declareDead(e, deadSilent)
 		case s.cfg.Leader():
-			s.cfg.Propose(&transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation, Beats: e.beats})
+			s.cfg.Propose(&transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation, Beats: e.beats + 1})
 		}
 	}
 	s.scheduleCheck()

@@ -366,9 +366,10 @@ type NodeDead struct {
 	Node        NodeID
 	Incarnation uint64
 	// Beats, on a replicated GCS's own verdict (proposed through its
-	// chain), is how many of the node's heartbeats the proposer had
-	// applied: applied after more, the verdict is stale (the node was
-	// heard from while it crossed the chain) and ignored. 0: no check.
+	// chain), is one more than the number of the node's heartbeats the
+	// proposer had applied: a replica that has applied more by then holds
+	// a stale verdict (the node was heard from while it crossed the chain)
+	// and ignores it. 0: no check (every other NodeDead).
 	Beats uint64
 }
 
