@@ -432,3 +432,23 @@ func TestBoltStoreFormat(t *testing.T) {
 	_, err = OpenBolt(path)
 	require.ErrorIs(t, err, ErrStoreFormat, "entries without a stamp: written before stamps")
 }
+
+// TestAliveFromDeadIncarnationIgnored: a shard that is not the node
+// table's (it registers no nodes) hears that incarnation 1 of node 5 is
+// dead, then an "alive" update for an actor from that incarnation (sent
+// before the node died, delivered after). The news is older than the
+// death and must not put the actor back on the dead node; from the next
+// incarnation it is taken.
+func TestAliveFromDeadIncarnationIgnored(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10, 11}, Scheduler: 99}
+	const actor = transport.ActorID(7)
+	self := l.ShardOfTask(actor)
+	sh := New(fakeEnv{self: self}, Config{Layout: l})
+	sh.Handle(1, &transport.NodeDead{Node: 5, Incarnation: 1})
+	sh.Handle(5, &transport.GcsActorUpdate{Actor: actor, Node: 5, State: transport.ActorAlive, Incarnation: 1})
+	for _, row := range sh.ActorRows() {
+		require.False(t, row.Actor == actor && row.State == transport.ActorAlive, "alive on a dead incarnation: %+v", row)
+	}
+	sh.Handle(5, &transport.GcsActorUpdate{Actor: actor, Node: 5, State: transport.ActorAlive, Incarnation: 2})
+	require.Contains(t, sh.ActorRows(), transport.ActorInfo{Actor: actor, Node: 5, State: transport.ActorAlive, Found: true})
+}
