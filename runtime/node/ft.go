@@ -307,7 +307,8 @@ const rejoinStride = 1 << 32
 // incarnation and registers again. Its owners have already retried its
 // tasks elsewhere and the GCS has restarted or buried its actors, so its
 // actors are dropped here (their queued calls are retried by their callers;
-// a creation the GCS never saw succeed is retried by its owner);
+// a creation the GCS never saw succeed is retried by its owner; a GCS
+// restart of an actor it created that was placed on it is reported lost);
 // the objects in its store survive and are announced again under the new
 // incarnation.
 func (r *Raylet) rejoin() {
@@ -333,6 +334,22 @@ func (r *Raylet) rejoin() {
 		if o := r.owned[id]; o != nil && o.node == r.self {
 			r.retryOrAsk(o, r.self, oldInc)
 		}
+	}
+	// A GCS restart of an actor we created that the scheduler placed on
+	// our old incarnation: as when any other node dies with a restart
+	// placed on it, we, its owner, are the ones to tell the shard (it
+	// hears nothing of a restart until the actor is alive, and news of it
+	// alive from our old incarnation is ignored). A restart still queued
+	// here is not lost: it comes up under the new incarnation.
+	var restarts []transport.ActorID
+	for id, p := range r.restarts {
+		if _, queued := r.tasks[id]; !queued && p.Node == r.self && p.Incarnation <= oldInc {
+			restarts = append(restarts, id)
+		}
+	}
+	slices.Sort(restarts)
+	for _, id := range restarts {
+		r.restartLost(r.restarts[id])
 	}
 	objs := r.store.IDs()
 	slices.SortFunc(objs, transport.CompareObjects)
