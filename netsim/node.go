@@ -74,13 +74,18 @@ func (n *Node) start(restart bool) {
 }
 
 // Node returns node id, or nil if unknown.
-func (s *Sim) Node(id NodeID) *Node { return s.nodes[id] }
+func (s *Sim) Node(id NodeID) *Node { return s.node(id) }
 
 // Nodes returns every node id, sorted.
 func (s *Sim) Nodes() []NodeID { return slices.Clone(s.order) }
 
 // ID is the node's id.
 func (n *Node) ID() NodeID { return n.id }
+
+// Index is the node's dense index: 0 for the first node added, 1 for the
+// next, and so on, for the Sim's whole life (restarts keep it). Tables
+// indexed by it serve any node id without a map lookup.
+func (n *Node) Index() int { return n.idx }
 
 // Sim is the simulator the node belongs to.
 func (n *Node) Sim() *Sim { return n.sim }

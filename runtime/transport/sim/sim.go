@@ -47,8 +47,7 @@ func (n *Net) OnNetEvent(ev *netsim.Event) { n.onNetEvent(ev) }
 // of the node, for fresh state.
 func (n *Net) Add(id transport.NodeID, newHandler func(env transport.Env) transport.Handler) {
 	n.Sim.AddNode(netsim.NodeID(id), func(node *netsim.Node) netsim.Handler {
-		e := &env{net: n, node: node, self: id,
-			out: make(map[transport.NodeID]*outLink), in: make(map[transport.NodeID]*inLink)}
+		e := &env{net: n, node: node, self: id}
 		e.h = newHandler(e)
 		return e
 	})
@@ -82,8 +81,23 @@ type env struct {
 	node *netsim.Node
 	self transport.NodeID
 	h    transport.Handler
-	out  map[transport.NodeID]*outLink
-	in   map[transport.NodeID]*inLink
+	out  []*outLink // connections to peers, by the peer's netsim.Node.Index
+	in   []*inLink  // connections from peers, likewise
+}
+
+// peer returns the slot of links for the node with id, indexed by its dense
+// index, or a fresh slot for an id with no node (nothing reaches it, so no
+// connection state is worth keeping).
+func peer[L any](links *[]*L, sim *netsim.Sim, id transport.NodeID) **L {
+	n := sim.Node(netsim.NodeID(id))
+	if n == nil {
+		return new(*L)
+	}
+	i := n.Index()
+	if i >= len(*links) {
+		*links = append(*links, make([]*L, i+1-len(*links))...)
+	}
+	return &(*links)[i]
 }
 
 // Deliver receives a frame and hands its message, and any that were waiting
@@ -98,11 +112,12 @@ func (e *env) Deliver(from netsim.NodeID, payload any) {
 		return
 	}
 	src := transport.NodeID(from)
-	in := e.in[src]
+	slot := peer(&e.in, e.net.Sim, src)
+	in := *slot
 	switch {
 	case in == nil || f.fromInc > in.fromInc: // a new connection
 		in = &inLink{fromInc: f.fromInc}
-		e.in[src] = in
+		*slot = in
 	case f.fromInc < in.fromInc:
 		// Sent by an incarnation that has since crashed, before it did: the
 		// message was on the wire and arrives (its connection is gone, so
@@ -242,7 +257,7 @@ func (f *frame) link() *outLink {
 	if !e.node.Alive() || e.node.Incarnation() != f.fromInc || e.node.Handler() != netsim.Handler(e) {
 		return nil
 	}
-	out := e.out[f.to]
+	out := *peer(&e.out, e.net.Sim, f.to)
 	if out == nil || out.toInc != f.toInc {
 		return nil
 	}
@@ -328,15 +343,16 @@ func (e *env) Send(to transport.NodeID, m transport.Message) {
 		e.node.Send(netsim.NodeID(to), &frame{datagram: true, fromInc: e.node.Incarnation(), toInc: toInc, size: size, msg: m, sender: e}, size)
 		return
 	}
-	out := e.out[to]
 	dst := n.Sim.Node(netsim.NodeID(to))
 	var toInc uint64
 	if dst != nil {
 		toInc = dst.Incarnation()
 	}
+	slot := peer(&e.out, n.Sim, to)
+	out := *slot
 	if out == nil || out.toInc != toInc { // a new connection
 		out = &outLink{toInc: toInc}
-		e.out[to] = out
+		*slot = out
 	}
 	f := &frame{seq: out.next, fromInc: e.node.Incarnation(), toInc: toInc, to: to, size: size, msg: m, sender: e}
 	out.next++
