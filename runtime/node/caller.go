@@ -155,6 +155,11 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 				continue
 			}
 			if refs == nil {
+				if r.abandon.err != nil { // the cluster is lost: nothing more will come
+					g.err, g.done = r.abandon.err, true
+					wake()
+					return
+				}
 				refs = make([]getRef, len(ids)-i)
 			}
 			ref := &refs[g.left]
@@ -168,6 +173,12 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 			return
 		}
 		c.release()
+		if c.t == nil { // a driver (no closure for a task's Get: see onAbandon)
+			g.unblock = c.onAbandon(func() {
+				g.err = r.abandon.err
+				g.finish()
+			})
+		}
 		if timeout >= 0 {
 			r.env.After(timeout, func() {
 				if !g.done {
@@ -177,6 +188,9 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 			})
 		}
 	})
+	if g.err != nil {
+		return nil, g.err
+	}
 	if g.timedOut {
 		return nil, ErrTimeout
 	}
@@ -189,7 +203,9 @@ type getState struct {
 	vals           []transport.Value
 	left           int // objects not here yet
 	done, timedOut bool
+	err            error // the cluster was abandoned (see Abandon)
 	wake           func()
+	unblock        func() // unregisters the Get from Abandon
 }
 
 func (g *getState) finish() {
@@ -197,6 +213,9 @@ func (g *getState) finish() {
 		return
 	}
 	g.done = true
+	if g.unblock != nil {
+		g.unblock()
+	}
 	g.c.reacquire()
 	g.wake()
 }
@@ -223,19 +242,31 @@ func (x *getRef) ready() {
 
 // Wait blocks until k of the objects exist somewhere in the cluster (or
 // timeout, <0: none, passes) and reports which are ready. It does not fetch.
-func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) []bool {
+func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) ([]bool, error) {
 	ready := make([]bool, len(ids))
 	k = min(k, len(ids))
+	var err error
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		n := 0
 		done, blocking := false, false
+		unblock := func() {}
 		finish := func() {
 			if !done {
 				done = true
+				unblock()
 				c.reacquire()
 				wake()
 			}
+		}
+		if r.abandon.err != nil { // the cluster is lost: what this node knows is all
+			for i, id := range ids {
+				_, located := r.locations[id]
+				ready[i] = located || r.store.Contains(id)
+			}
+			err, done = r.abandon.err, true
+			wake()
+			return
 		}
 		for i, id := range ids {
 			i := i
@@ -257,11 +288,15 @@ func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) []
 		}
 		blocking = true
 		c.release()
+		unblock = c.onAbandon(func() {
+			err = r.abandon.err
+			finish()
+		})
 		if timeout >= 0 {
 			r.env.After(timeout, finish)
 		}
 	})
-	return ready
+	return ready, err
 }
 
 // Compute spends d of virtual CPU time (netsim) or sleeps d (TCP).
@@ -343,20 +378,39 @@ func (c *Caller) KillActor(id transport.ActorID) {
 }
 
 // LookupActor finds a named actor; ok is false when no live actor has it.
-func (c *Caller) LookupActor(name string) (id transport.ActorID, ok bool) {
+func (c *Caller) LookupActor(name string) (id transport.ActorID, ok bool, err error) {
 	c.r.env.Await(func(wake func()) {
 		r := c.r
+		if r.abandon.err != nil {
+			err = r.abandon.err
+			wake()
+			return
+		}
+		done := false
+		var unblock func()
 		first := len(r.nameWaiters[name]) == 0
 		r.nameWaiters[name] = append(r.nameWaiters[name], func(info transport.ActorInfo) {
+			if done {
+				return
+			}
+			done = true
+			unblock()
 			id, ok = info.Actor, info.Found && info.State != transport.ActorDead
 			wake()
+		})
+		unblock = c.onAbandon(func() {
+			if !done {
+				done = true
+				err = r.abandon.err
+				wake()
+			}
 		})
 		if first {
 			r.nameAsks[name]++ // a new round of asking: an older round's timer stops
 			r.lookupName(name, r.nameAsks[name])
 		}
 	})
-	return id, ok
+	return id, ok, err
 }
 
 // lookupName asks the GCS which actor has a name, and asks again while
@@ -365,7 +419,7 @@ func (c *Caller) LookupActor(name string) (id transport.ActorID, ok bool) {
 func (r *Raylet) lookupName(name string, round uint64) {
 	r.gcs.Send(r.cfg.Layout.ShardOfName(name), &transport.GcsLookupActor{Name: name})
 	r.env.After(lookupTimeout, func() {
-		if len(r.nameWaiters[name]) > 0 && r.nameAsks[name] == round {
+		if len(r.nameWaiters[name]) > 0 && r.nameAsks[name] == round && r.abandon.err == nil {
 			r.lookupName(name, round)
 		}
 	})

@@ -99,6 +99,7 @@ type Raylet struct {
 	routes      map[transport.ActorID]*route
 	nameWaiters map[string][]func(transport.ActorInfo)
 	nameAsks    map[string]uint64 // rounds of asking for each name (lookupName)
+	abandon     abandonment       // blocked driver calls, for Abandon
 	// tombstones are tasks cancelled before they reached this node: a
 	// PlaceTask crossing the CancelTask in flight is failed on arrival.
 	tombstones map[transport.TaskID]struct{}

@@ -100,7 +100,10 @@ func GetActor[S any](ctx context.Context, c *ActorClass[S], name string) (ActorH
 	if err != nil {
 		return ActorHandle[S]{}, err
 	}
-	id, ok := cl.LookupActor(name)
+	id, ok, err := cl.LookupActor(name)
+	if err != nil {
+		return ActorHandle[S]{}, err
+	}
 	if !ok {
 		return ActorHandle[S]{}, fmt.Errorf("%w: %q", ErrActorNotFound, name)
 	}

@@ -61,7 +61,8 @@ func caller(ctx context.Context) (*node.Caller, error) {
 }
 
 // Get blocks until the object is available and returns its value, or the
-// task's typed error. A task blocked in Get gives its CPU back meanwhile.
+// task's typed error. A task blocked in Get gives its CPU back meanwhile. A
+// driver whose session has lost the cluster's head gets ErrHeadLost.
 func Get[T any](ctx context.Context, ref Ref[T]) (T, error) {
 	return GetTimeout(ctx, ref, -1)
 }
@@ -121,7 +122,7 @@ func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout tim
 		}
 		ids[i] = r.id
 	}
-	ok := c.Wait(ids, numReturns, timeout)
+	ok, err := c.Wait(ids, numReturns, timeout)
 	for i, r := range refs {
 		if ok[i] {
 			ready = append(ready, r)
@@ -129,7 +130,7 @@ func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout tim
 			notReady = append(notReady, r)
 		}
 	}
-	return ready, notReady, nil
+	return ready, notReady, err
 }
 
 // Put stores a value in the local object store and returns its reference.

@@ -54,6 +54,10 @@ type DeployConfig struct {
 	JoinTimeout time.Duration
 	// DrainTimeout bounds Shutdown's drain (default 30s).
 	DrainTimeout time.Duration
+	// HeadTimeout (Connect only) is how long the head may leave the
+	// session's status requests unanswered before the session is lost
+	// (default 30s; <0: never): see Session.HeadLost.
+	HeadTimeout time.Duration
 }
 
 // Process is one running process of a deployed cluster.
@@ -719,7 +723,29 @@ func (p *Process) closeHosts() {
 type Session struct {
 	p    *Process
 	seed int64
+
+	// The head watch (watchHead): lost is closed, after lostErr is set,
+	// when the head has been silent past the head timeout.
+	lost      chan struct{}
+	lostErr   error
+	stopWatch chan struct{}
+	stopOnce  sync.Once
+	watching  chan struct{} // closed when watchHead has returned
 }
+
+// ErrHeadLost is the error of a session whose head has not answered for
+// its head timeout (DeployConfig.HeadTimeout), and of every driver call
+// (Get, Wait, GetActor) blocked or made on it from then on: without the
+// head's GCS no object, actor or name can be found again.
+var ErrHeadLost = errors.New("lost the cluster's head")
+
+// defaultHeadTimeout is DeployConfig.HeadTimeout's default. Ray's drivers
+// give up on an unreachable GCS after 60s (gcs_rpc_server_reconnect_timeout_s);
+// a testbed's runs are shorter.
+const defaultHeadTimeout = 30 * time.Second
+
+// headPollPeriod is how often a session asks the head for its status.
+const headPollPeriod = time.Second
 
 // ConnectOption configures Connect.
 type ConnectOption func(*DeployConfig, **Registry)
@@ -738,6 +764,11 @@ func WithTLS(c *tls.Config) ConnectOption {
 // WithRegistry sets the function table (it must equal the cluster's).
 func WithRegistry(r *Registry) ConnectOption {
 	return func(_ *DeployConfig, reg **Registry) { *reg = r }
+}
+
+// WithHeadTimeout sets DeployConfig.HeadTimeout.
+func WithHeadTimeout(d time.Duration) ConnectOption {
+	return func(dc *DeployConfig, _ **Registry) { dc.HeadTimeout = d }
 }
 
 // WithDeployConfig edits the rest of the driver process's configuration
@@ -772,7 +803,78 @@ func Connect(ctx context.Context, address string, opts ...ConnectOption) (*Sessi
 	}
 	// Salt the drivers' root task IDs with the session: task IDs stay
 	// unique across every driver process the cluster ever sees.
-	return &Session{p: p, seed: p.cfg.Seed ^ int64(p.session*0x9e3779b97f4a7c15)}, nil
+	s := &Session{p: p, seed: p.cfg.Seed ^ int64(p.session*0x9e3779b97f4a7c15),
+		lost: make(chan struct{}), stopWatch: make(chan struct{}), watching: make(chan struct{})}
+	timeout := dc.HeadTimeout
+	if timeout == 0 {
+		timeout = defaultHeadTimeout
+	}
+	if timeout > 0 {
+		go s.watchHead(timeout)
+	} else {
+		close(s.watching)
+	}
+	return s, nil
+}
+
+// watchHead asks the head for its status every headPollPeriod (without
+// waiting: a slow answer still counts) until the session closes. Once none
+// has come for timeout, the session is lost: its drivers' blocked and later
+// calls end with ErrHeadLost (node.Raylet.Abandon).
+func (s *Session) watchHead(timeout time.Duration) {
+	defer close(s.watching)
+	start := time.Now()
+	tick := time.NewTicker(min(headPollPeriod, max(timeout/4, 10*time.Millisecond)))
+	defer tick.Stop()
+	for {
+		s.Ping()
+		heard, why := s.LastHeard()
+		if heard.Before(start) {
+			heard = start
+		}
+		if silent := time.Since(heard); silent >= timeout {
+			if why != "" {
+				why = " (" + why + ")"
+			}
+			s.lostErr = fmt.Errorf("%w at %s: no answer for %v%s", ErrHeadLost, s.p.dc.Address, silent.Round(time.Second), why)
+			close(s.lost)
+			s.abandon()
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-s.stopWatch:
+			return
+		}
+	}
+}
+
+// abandon ends the drivers' calls on the session's raylet (see watchHead).
+func (s *Session) abandon() {
+	p := s.p
+	p.mu.Lock()
+	r, env, gone := p.raylet, p.rayEnv, p.closed || p.killed
+	p.mu.Unlock()
+	if r == nil || env == nil || gone {
+		return
+	}
+	env.Post(func() { r.Abandon(s.lostErr) })
+}
+
+// HeadLost is closed once the session has lost the cluster's head: no
+// status reply for its head timeout (DeployConfig.HeadTimeout). Err then
+// says why.
+func (s *Session) HeadLost() <-chan struct{} { return s.lost }
+
+// Err is nil while the session has its head, and an error wrapping
+// ErrHeadLost once it has lost it.
+func (s *Session) Err() error {
+	select {
+	case <-s.lost:
+		return s.lostErr
+	default:
+		return nil
+	}
 }
 
 // Process is the driver's process (for status and faults).
@@ -928,6 +1030,8 @@ func (s *Session) Trace(fn func(*transport.TraceBatch)) {
 // Close ends the session: drivers still blocked in runtime calls are ended,
 // the driver's raylet leaves the cluster.
 func (s *Session) Close() error {
+	s.stopOnce.Do(func() { close(s.stopWatch) })
+	<-s.watching
 	s.p.mu.Lock()
 	tracing := s.p.onTrace != nil
 	s.p.mu.Unlock()

@@ -175,3 +175,48 @@ func issue(t *testing.T, dir, name string, ca *x509.Certificate, caKey *ecdsa.Pr
 func writePEM(t *testing.T, path, typ string, der []byte) {
 	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600))
 }
+
+// TestConnectHeadLost: a driver program of the user's own, blocked in Get
+// when the head goes away, ends with ErrHeadLost after the head timeout
+// instead of waiting forever; later calls that need the cluster fail at
+// once with it, and the session says so.
+func TestConnectHeadLost(t *testing.T) {
+	tok := []byte("head-lost-token")
+	ctx := context.Background()
+	reg, sq := deployRegistry()
+	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 2}}, reg)
+	require.NoError(t, err)
+	defer head.Close()
+	s, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg), ray.WithHeadTimeout(time.Second))
+	require.NoError(t, err)
+	defer s.Close()
+	runSquares(t, s, sq) // the cluster works
+
+	blocked := make(chan struct{})
+	err = s.Run(func(ctx context.Context) error {
+		// No node has this resource: the task stays pending, its Get blocks.
+		ref := sq.Options(ray.Resource("nowhere", 1)).Remote(ctx, 3)
+		go func() {
+			time.Sleep(200 * time.Millisecond)
+			close(blocked)
+			head.Close()
+		}()
+		_, err := ray.Get(ctx, ref)
+		require.ErrorIs(t, err, ray.ErrHeadLost)
+		assert.ErrorContains(t, err, head.Addr())
+
+		_, _, err = ray.Wait(ctx, []ray.Ref[int]{sq.Remote(ctx, 4)}, 1, -1)
+		require.ErrorIs(t, err, ray.ErrHeadLost, "a later Wait fails at once")
+		_, err = ray.Get(ctx, sq.Remote(ctx, 5))
+		require.ErrorIs(t, err, ray.ErrHeadLost, "and a later Get")
+		return nil
+	})
+	require.NoError(t, err)
+	<-blocked
+	select {
+	case <-s.HeadLost():
+	default:
+		t.Fatal("the session does not say it lost its head")
+	}
+	require.ErrorIs(t, s.Err(), ray.ErrHeadLost)
+}

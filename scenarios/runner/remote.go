@@ -3,7 +3,6 @@ package runner
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -32,44 +31,7 @@ type Remote struct {
 }
 
 // ErrHeadLost ends a run on a live cluster whose head stopped answering.
-var ErrHeadLost = errors.New("lost the cluster's head")
-
-// headPollPeriod is how often RunRemote asks the head for its status.
-const headPollPeriod = time.Second
-
-// watchHead asks the head for its status every headPollPeriod (without
-// waiting: a slow answer still counts) until stop is closed; lost gets
-// ErrHeadLost once none has come for timeout. done is closed when the
-// watcher has returned (the session may then close).
-func watchHead(sess *ray.Session, address string, timeout time.Duration, stop <-chan struct{}) (lost <-chan error, done <-chan struct{}) {
-	l, d := make(chan error, 1), make(chan struct{})
-	go func() {
-		defer close(d)
-		start := time.Now()
-		tick := time.NewTicker(headPollPeriod)
-		defer tick.Stop()
-		for {
-			sess.Ping()
-			heard, why := sess.LastHeard()
-			if heard.Before(start) {
-				heard = start
-			}
-			if silent := time.Since(heard); silent >= timeout {
-				if why != "" {
-					why = " (" + why + ")"
-				}
-				l <- fmt.Errorf("%w at %s: no answer for %v%s", ErrHeadLost, address, silent.Round(time.Second), why)
-				return
-			}
-			select {
-			case <-tick.C:
-			case <-stop:
-				return
-			}
-		}
-	}()
-	return l, d
-}
+var ErrHeadLost = ray.ErrHeadLost
 
 // traceGrace is how long RunRemote waits after the drivers return for the
 // last events streamed from the other processes.
@@ -105,7 +67,12 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	}
 	reg := ray.NewRegistry()
 	funcs := workload.Register(reg)
+	headTimeout := rm.HeadTimeout
+	if headTimeout <= 0 {
+		headTimeout = 10 * time.Second
+	}
 	sess, err := ray.Connect(ctx, rm.Address, ray.WithToken(rm.Token), ray.WithTLS(rm.TLS), ray.WithRegistry(reg),
+		ray.WithHeadTimeout(headTimeout),
 		ray.WithDeployConfig(func(dc *ray.DeployConfig) {
 			dc.Logger = rm.Logger
 			dc.OnEvent = func(ev *transport.Event) { record(time.Now(), ev) }
@@ -139,15 +106,10 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	if err != nil {
 		return nil, err
 	}
-	headTimeout := rm.HeadTimeout
-	if headTimeout <= 0 {
-		headTimeout = 10 * time.Second
+	allDone, err := waitWall(ctx, s, sess.Wait, sess.HeadLost())
+	if lost := sess.Err(); lost != nil {
+		return nil, lost // the drivers ended with it too: the run is void
 	}
-	stopWatch := make(chan struct{})
-	lost, watching := watchHead(sess, rm.Address, headTimeout, stopWatch)
-	allDone, err := waitWall(ctx, s, sess.Wait, lost)
-	close(stopWatch)
-	<-watching // before the session closes under it
 	if err != nil {
 		return nil, err
 	}

@@ -149,7 +149,7 @@ func startDrivers(s *scenarios.Scenario, funcs *workload.Funcs, start func(node 
 // waitWall waits, on the wall clock, for wait to return, the scenario's
 // duration limit, an error on lost (the cluster is gone), or ctx; it
 // reports whether every driver returned.
-func waitWall(ctx context.Context, s *scenarios.Scenario, wait func() error, lost <-chan error) (allDone bool, err error) {
+func waitWall(ctx context.Context, s *scenarios.Scenario, wait func() error, lost <-chan struct{}) (allDone bool, err error) {
 	limit := s.DurationLimit
 	if limit <= 0 {
 		limit = scenarios.DefaultDurationLimit
@@ -161,8 +161,8 @@ func waitWall(ctx context.Context, s *scenarios.Scenario, wait func() error, los
 		return true, nil
 	case <-time.After(limit):
 		return false, nil
-	case err := <-lost: // nil channel: never
-		return false, err
+	case <-lost: // nil channel: never (the caller knows why)
+		return false, nil
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
