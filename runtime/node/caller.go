@@ -341,12 +341,17 @@ func (c *Caller) Cancel(id transport.TaskID, force bool) {
 }
 
 // Free tells the GCS the caller is done with objects: every copy is dropped
-// (see transport.GcsFreeObjects). It does not wait for the drops.
+// (see transport.GcsFreeObjects). It does not wait for the drops elsewhere;
+// this node forgets at once what it knew of the objects (a copy in its
+// store, unless a task reads it, and cached locations), so that a Wait or
+// Get here that follows the free asks the GCS, which the free reaches
+// first, instead of reporting the object ready from what the free undoes.
 func (c *Caller) Free(ids []transport.ObjectID) {
 	c.r.env.Await(func(wake func()) {
 		var order []transport.NodeID
 		per := map[transport.NodeID][]transport.ObjectID{}
 		for _, id := range ids {
+			c.r.forget(id)
 			sh := c.r.cfg.Layout.ShardOfObject(id)
 			if _, ok := per[sh]; !ok {
 				order = append(order, sh)

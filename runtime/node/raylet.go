@@ -271,9 +271,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.onObjectLost(m.Object)
 	case *transport.FreeObjects:
 		for _, id := range m.Objects {
-			if r.store.Free(id) {
-				r.dropped(id)
-			}
+			r.forget(id)
 		}
 	case *transport.TaskInfo:
 		r.onTaskInfo(m)
@@ -482,6 +480,17 @@ func (r *Raylet) unpinArgs(t *task) {
 		}
 	}
 	t.pinned = nil
+}
+
+// forget drops what this node holds or knows of a freed object: its copy
+// (a copy a task reads goes at the task's last unpin) and the locations it
+// heard of, which the free made stale (whenLocated would report the object
+// ready from them).
+func (r *Raylet) forget(id transport.ObjectID) {
+	delete(r.locations, id)
+	if r.store.Free(id) {
+		r.dropped(id)
+	}
 }
 
 // dropped records that a freed object's copy here is gone (the GCS forgot

@@ -126,3 +126,46 @@ func TestFreedCopyRejoin(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestWaitAfterFreeIsNotStale: a Wait on a freed object does not report it
+// ready from what the caller's raylet knew before the free — a location it
+// had cached (the object was waited on, never fetched) or a copy in its
+// own store the free has not yet reached. The object has no copy left, so
+// Wait reports it ready only once it is rebuilt (here a 300ms task).
+func TestWaitAfterFreeIsNotStale(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	on1 := ray.NodeAffinity(ray.RayletID(1), false)
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		cached := s.slow.Options(on1).Remote(ctx, 300) // located, not fetched
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{cached}, 1, -1)
+		require.NoError(t, err)
+		require.Len(t, ready, 1)
+		local := s.slow.Options(on1).Remote(ctx, 301) // fetched to the driver's node
+		v, err := ray.Get(ctx, local)
+		require.NoError(t, err)
+		require.Equal(t, 301, v)
+
+		require.NoError(t, ray.Free(ctx, local))
+		ready, _, err = ray.Wait(ctx, []ray.Ref[int]{local}, 1, 0)
+		require.NoError(t, err)
+		assert.Empty(t, ready, "a freed object's local copy reported ready right after the free")
+
+		require.NoError(t, ray.Free(ctx, cached))
+		require.NoError(t, ray.Compute(ctx, 50*time.Millisecond)) // the free reaches node 1
+		ready, _, err = ray.Wait(ctx, []ray.Ref[int]{cached}, 1, 100*time.Millisecond)
+		require.NoError(t, err)
+		assert.Empty(t, ready, "a freed object reported ready from a cached location")
+
+		// Both are rebuilt: a Wait without timeout sees them, Get reads them.
+		ready, _, err = ray.Wait(ctx, []ray.Ref[int]{cached, local}, 2, -1)
+		require.NoError(t, err)
+		assert.Len(t, ready, 2)
+		vs, err := ray.GetAll(ctx, []ray.Ref[int]{cached, local}, -1)
+		require.NoError(t, err)
+		assert.Equal(t, []int{300, 301}, vs)
+		return nil
+	}))
+}
