@@ -70,6 +70,12 @@ type objectEntry struct {
 	nodes   []transport.NodeID
 	subs    []transport.NodeID // one-shot subscribers waiting for a first location
 	next    int                // round-robin over copies when answering
+	// freed: the owner freed the object and nobody has asked for it
+	// since. A copy announced now — by a holder rejoining after the free
+	// crossed its death (the free could not reach it), or a pull or a
+	// retried task that finished after the free — is dropped, not listed.
+	// A subscription clears it: the reader rebuilds the object.
+	freed bool
 }
 
 type actorEntry struct {
@@ -302,6 +308,15 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 		}
 		return
 	}
+	if e.freed {
+		// Its owner freed it: the copy goes as if the free had reached it.
+		s.env.Send(m.Node, &transport.FreeObjects{Objects: []transport.ObjectID{m.Object}})
+		s.flushObject(m.Object)
+		if m.Owner != 0 {
+			s.env.Send(m.Owner, &transport.TaskDone{Task: m.Object.Task, Node: m.Node})
+		}
+		return
+	}
 	s.emit(transport.Event{Kind: transport.EvGCSWrite, Node: s.env.Self(), Peer: m.Node, Object: m.Object, Bytes: m.Size, Detail: "object"})
 	e.size, e.created = m.Size, true
 	if !slices.Contains(e.nodes, m.Node) {
@@ -325,7 +340,9 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 // holding them to drop them, one FreeObjects per node, nodes in the order
 // first met. The entries stay, with no copy: a later reader rebuilds the
 // object from lineage. (A copy a running task reads outlives the free until
-// the task is done with it, unlisted.)
+// the task is done with it, unlisted.) An entry freed with no reader
+// waiting keeps the free (objectEntry.freed) for the copies the free could
+// not reach: those of a holder declared dead that rejoins with them.
 func (s *Shard) free(ids []transport.ObjectID) {
 	var order []transport.NodeID
 	per := map[transport.NodeID][]transport.ObjectID{}
@@ -335,7 +352,12 @@ func (s *Shard) free(ids []transport.ObjectID) {
 		if e == nil {
 			continue
 		}
+		tomb := e.created && len(e.subs) == 0 && !e.freed
+		e.freed = e.freed || tomb
 		if len(e.nodes) == 0 { // freed already (or a duplicate), or lost
+			if tomb {
+				s.saveObject(id)
+			}
 			s.flushObject(id)
 			continue
 		}
@@ -360,8 +382,9 @@ func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID) {
 	e := s.objectOrNew(id)
 	defer s.flushObject(id)
 	if len(e.nodes) == 0 {
-		if !slices.Contains(e.subs, from) {
+		if !slices.Contains(e.subs, from) { // always so when freed: a freed entry has no subscriber
 			e.subs = append(e.subs, from)
+			e.freed = false  // read again: its rebuilt copies stay
 			s.saveObject(id) // a new subscriber is state to keep; a read is not
 		}
 		if e.created { // existed, every copy gone: the subscriber rebuilds it

@@ -69,6 +69,7 @@ func (s *Shard) saveObject(id transport.ObjectID) {
 	for _, n := range e.nodes {
 		enc.Uvarint(s.deadInc[n])
 	}
+	enc.Bool(e.freed)
 	s.scratch = enc.Bytes()
 	s.kbuf = appendObjectKey(s.kbuf[:0], id)
 	s.store.Put(TableObjects, s.kbuf, s.scratch)
@@ -316,6 +317,7 @@ func (s *Shard) decodeObject(v []byte) *objectEntry {
 		}
 	}
 	e.nodes = live
+	e.freed = d.Bool() // false in an entry written before the field was
 	return e
 }
 

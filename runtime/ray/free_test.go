@@ -169,3 +169,44 @@ func TestWaitAfterFreeIsNotStale(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestFreeCrossingHolderDeath: a free that reaches the GCS while a holder
+// of the object is declared dead (paused past the failure detector) cannot
+// reach that holder's copy — the GCS forgot the dead incarnation's
+// locations — so the GCS keeps the free: when the holder rejoins and
+// announces its copy again, it is told to drop it instead of the copy
+// staying pinned for good.
+func TestFreeCrossingHolderDeath(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	n1 := ray.RayletID(1)
+	var p ray.Ref[int]
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		p = s.double.Options(ray.NodeAffinity(n1, false)).Remote(ctx, 21)
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{p}, 1, -1) // node 1 holds the only copy
+		require.NoError(t, err)
+		require.Len(t, ready, 1)
+		c.Netsim().Pause(netsim.NodeID(n1), 1500*time.Millisecond) // declared dead, rejoins
+		require.NoError(t, ray.Compute(ctx, 1300*time.Millisecond))
+		for j := 0; j < c.Shards(); j++ {
+			require.Empty(t, c.Shard(j).Locations(p.ObjectID()), "node 1 is not declared dead yet")
+		}
+		require.NoError(t, ray.Free(ctx, p))
+		return nil
+	}))
+	sim := c.Netsim()
+	end := sim.Now() + 2*time.Second // node 1 resumes, rejoins, announces its copy
+	sim.RunWhile(func() bool { return sim.Now() <= end })
+	assert.False(t, c.Raylet(1).Store().Contains(p.ObjectID()), "the freed copy stayed on the rejoined holder")
+	for j := 0; j < c.Shards(); j++ {
+		assert.Empty(t, c.Shard(j).Locations(p.ObjectID()), "shard %d lists a copy of the freed object", j)
+	}
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		v, err := ray.GetTimeout(ctx, p, 10*time.Second)
+		require.NoError(t, err, "a freed object read again is rebuilt")
+		assert.Equal(t, 42, v)
+		return nil
+	}))
+}
