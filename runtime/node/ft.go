@@ -111,14 +111,14 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 		r.restartLost(r.restarts[id])
 	}
 	var pulls []transport.ObjectID
-	for id, fe := range r.fetches {
-		if fe.pulling && fe.source == m.Node {
+	for _, id := range r.store.Awaiting() {
+		if fe := r.fetchOf(id); fe.pulling && fe.source == m.Node {
 			pulls = append(pulls, id)
 		}
 	}
 	slices.SortFunc(pulls, transport.CompareObjects)
 	for _, id := range pulls {
-		r.fetches[id].pulling = false
+		r.fetchOf(id).pulling = false
 		r.subscribe(id)
 	}
 	for _, rt := range r.routes {
@@ -228,7 +228,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 // is gone: from lineage (re-running the task that made it), unless it has
 // none (a Put, an actor method's result), which makes it an error.
 func (r *Raylet) onObjectLost(id transport.ObjectID) {
-	if r.store.Contains(id) || (r.fetches[id] == nil && len(r.located[id]) == 0) {
+	if r.store.Contains(id) || (r.fetchOf(id) == nil && len(r.located[id]) == 0) {
 		return
 	}
 	if id.Put {
@@ -278,7 +278,7 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 func (r *Raylet) loseTask(task transport.TaskID, why string) {
 	delete(r.reconstructing, task)
 	var ids []transport.ObjectID
-	for id := range r.fetches {
+	for _, id := range r.store.Awaiting() {
 		if id.Task == task {
 			ids = append(ids, id)
 		}

@@ -54,8 +54,10 @@ type FetchView struct {
 
 // Fetches lists the objects being fetched, in ID order.
 func (r *Raylet) Fetches() []FetchView {
-	out := make([]FetchView, 0, len(r.fetches))
-	for id, f := range r.fetches {
+	ids := r.store.Awaiting()
+	out := make([]FetchView, 0, len(ids))
+	for _, id := range ids {
+		f := r.fetchOf(id)
 		v := FetchView{Object: id, Pulling: f.pulling}
 		if f.pull != nil {
 			v.Source, v.Got, v.Total = f.source, f.got, f.total

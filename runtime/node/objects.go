@@ -21,13 +21,21 @@ type waitFunc func()
 
 func (f waitFunc) ready() { f() }
 
+// fetchOf returns the fetch of an object readers here wait for, or nil. The
+// store keeps it (objstore.Store.Await), beside the object's entry: the put
+// that ends the fetch finds it without a map of its own.
+func (r *Raylet) fetchOf(id transport.ObjectID) *fetch {
+	fe, _ := r.store.Awaited(id).(*fetch)
+	return fe
+}
+
 // need tells w once the object is in the local store, fetching it if
 // needed. w is told from the loop, never synchronously from need.
 func (r *Raylet) need(id transport.ObjectID, w waiter) {
-	fe := r.fetches[id]
+	fe := r.fetchOf(id)
 	if fe == nil {
 		fe = &fetch{first: w}
-		r.fetches[id] = fe
+		r.store.Await(id, fe)
 		if r.producesLocally(id) {
 			fe.local = true // its task is queued or runs here: its put wakes us, no GCS round trip
 		} else {
@@ -47,7 +55,7 @@ func (r *Raylet) whenLocated(id transport.ObjectID, f func()) {
 		f()
 		return
 	}
-	if len(r.located[id]) == 0 && r.fetches[id] == nil && !r.producesLocally(id) {
+	if len(r.located[id]) == 0 && r.fetchOf(id) == nil && !r.producesLocally(id) {
 		r.subscribe(id)
 	}
 	r.located[id] = append(r.located[id], f)
@@ -66,7 +74,7 @@ func (r *Raylet) subscribe(id transport.ObjectID) {
 }
 
 func (r *Raylet) relocate(id transport.ObjectID) {
-	fe := r.fetches[id]
+	fe := r.fetchOf(id)
 	wanted := (fe != nil && !fe.pulling) || (fe == nil && len(r.located[id]) > 0)
 	if !wanted || r.store.Contains(id) {
 		delete(r.locating, id)
@@ -91,13 +99,13 @@ func (r *Raylet) onLocated(m *transport.ObjectLocated) {
 			f()
 		}
 	}
-	fe := r.fetches[m.Object]
+	fe := r.fetchOf(m.Object)
 	if fe == nil || fe.pulling || r.store.Contains(m.Object) {
 		return
 	}
 	if m.Node == r.self { // stale: the GCS thinks we have it but we do not
 		r.env.After(time.Millisecond, func() {
-			if r.fetches[m.Object] == fe && !fe.pulling {
+			if r.fetchOf(m.Object) == fe && !fe.pulling {
 				r.subscribe(m.Object)
 			}
 		})
@@ -133,7 +141,7 @@ func (r *Raylet) watchPull(id transport.ObjectID, fe *fetch, attempt int, lastGo
 		timeout = 10 * time.Millisecond
 	}
 	r.env.After(timeout, func() {
-		if r.fetches[id] != fe || !fe.pulling || fe.attempt != attempt {
+		if r.fetchOf(id) != fe || !fe.pulling || fe.attempt != attempt {
 			return
 		}
 		if fe.got > lastGot {
@@ -176,7 +184,7 @@ func (r *Raylet) servePull(to transport.NodeID, id transport.ObjectID) {
 }
 
 func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
-	fe := r.fetches[m.Object]
+	fe := r.fetchOf(m.Object)
 	if fe == nil || !fe.pulling || fe.source != from || r.store.Contains(m.Object) {
 		return
 	}
@@ -208,7 +216,7 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 }
 
 func (r *Raylet) onPullFailed(id transport.ObjectID) {
-	fe := r.fetches[id]
+	fe := r.fetchOf(id)
 	if fe == nil || fe.pull == nil {
 		return // never pulled: a stale or stray answer
 	}
@@ -218,7 +226,7 @@ func (r *Raylet) onPullFailed(id transport.ObjectID) {
 		r.locations[id] = l
 	}
 	r.env.After(time.Millisecond, func() {
-		if r.fetches[id] == fe && !fe.pulling {
+		if r.fetchOf(id) == fe && !fe.pulling {
 			r.subscribe(id)
 		}
 	})

@@ -49,7 +49,8 @@ type task struct {
 
 // fetch is an object this node's readers wait for (need): the readers
 // themselves, and how the object is being brought here. It exists exactly
-// while someone waits, so one map serves both.
+// while someone waits, kept in the object store's entry for the object
+// (fetchOf).
 type fetch struct {
 	first   waiter   // the first waiter, inline: most objects have one
 	more    []waiter // the others; all are called once the object is in the store (wake)
@@ -92,7 +93,6 @@ type Raylet struct {
 	waiting int // accepted tasks whose arguments are not all local
 
 	located   map[transport.ObjectID][]func()
-	fetches   map[transport.ObjectID]*fetch
 	locations map[transport.ObjectID]transport.ObjectLoc // what this node has heard
 
 	actors      map[transport.ActorID]*actorHost
@@ -147,7 +147,6 @@ func New(env transport.Env, cfg Config) *Raylet {
 		avail:       cfg.Resources,
 		tasks:       make(map[transport.TaskID]*task),
 		located:     make(map[transport.ObjectID][]func()),
-		fetches:     make(map[transport.ObjectID]*fetch),
 		locations:   make(map[transport.ObjectID]transport.ObjectLoc),
 		actors:      make(map[transport.ActorID]*actorHost),
 		routes:      make(map[transport.ActorID]*route),
@@ -376,7 +375,7 @@ func (r *Raylet) spill(spec *transport.TaskSpec) {
 	}
 	for i := uint32(0); i < spec.NumReturns; i++ { // readers expected it here
 		id := spec.Return(i)
-		if fe := r.fetches[id]; fe != nil && fe.local {
+		if fe := r.fetchOf(id); fe != nil && fe.local {
 			fe.local = false
 			r.subscribe(id)
 		} else if fe == nil && len(r.located[id]) > 0 {
@@ -765,8 +764,8 @@ func (r *Raylet) wake(id transport.ObjectID) {
 			f()
 		}
 	}
-	if fe := r.fetches[id]; fe != nil { // whatever was fetching it is done
-		delete(r.fetches, id)
+	if fe := r.fetchOf(id); fe != nil { // whatever was fetching it is done
+		r.store.Await(id, nil)
 		// With several readers, hold the object until each has taken it:
 		// one may put another object (a task failed by an error argument
 		// finishes at once) and evict this one from under the rest.

@@ -15,7 +15,7 @@ import (
 // ErrTooLarge is returned for an object larger than the whole store.
 var ErrTooLarge = errors.New("objstore: object larger than the store")
 
-// Entry is one stored object.
+// Entry is one stored object, or one awaited here (see Await).
 type Entry struct {
 	ID      transport.ObjectID
 	Value   transport.Value
@@ -25,6 +25,8 @@ type Entry struct {
 	next    *Entry
 	inLRU   bool
 	freed   bool // dropped at the last Unpin
+	present bool // the object is here; else the entry only holds awaited
+	awaited any  // see Await
 }
 
 // Freed reports whether the object's owner freed it: the copy stays only
@@ -35,7 +37,9 @@ func (e *Entry) Freed() bool { return e.freed }
 type Store struct {
 	capacity int64
 	used     int64
-	objects  map[transport.ObjectID]*Entry
+	objects  map[transport.ObjectID]*Entry // the objects here, and the ones awaited
+	present  int                           // entries whose object is here
+	awaiting int                           // entries with something awaiting
 	head     Entry // sentinel of the LRU list of evictable entries
 	// Stats
 	Evictions     uint64
@@ -53,22 +57,80 @@ func New(capacity int64) *Store {
 // Capacity and Used are in bytes; Len is the number of objects.
 func (s *Store) Capacity() int64 { return s.capacity }
 func (s *Store) Used() int64     { return s.used }
-func (s *Store) Len() int        { return len(s.objects) }
+func (s *Store) Len() int        { return s.present }
+
+// lookup returns the entry of an object that is here, or nil.
+func (s *Store) lookup(id transport.ObjectID) *Entry {
+	if e := s.objects[id]; e != nil && e.present {
+		return e
+	}
+	return nil
+}
 
 // Get returns an object and marks it recently used.
 func (s *Store) Get(id transport.ObjectID) (*Entry, bool) {
-	e, ok := s.objects[id]
-	if ok && e.inLRU {
+	e := s.lookup(id)
+	if e == nil {
+		return nil, false
+	}
+	if e.inLRU {
 		s.unlink(e)
 		s.pushBack(e)
 	}
-	return e, ok
+	return e, true
 }
 
 // Contains reports whether the object is here, without touching the LRU.
-func (s *Store) Contains(id transport.ObjectID) bool {
-	_, ok := s.objects[id]
-	return ok
+func (s *Store) Contains(id transport.ObjectID) bool { return s.lookup(id) != nil }
+
+// Await records w as awaiting an object that is not here yet (nil: clears
+// it), for whoever owns the store: the raylet keeps its readers' fetch
+// here. The put that ends the wait then finds it in the entry it has just
+// touched, where a map of its own would cost a second cache miss per
+// object (with a million objects in flight, each miss is most of a
+// lookup's cost).
+func (s *Store) Await(id transport.ObjectID, w any) {
+	e := s.objects[id]
+	if e == nil {
+		if w == nil {
+			return
+		}
+		e = &Entry{ID: id}
+		s.objects[id] = e
+	}
+	switch {
+	case e.awaited == nil && w != nil:
+		s.awaiting++
+	case e.awaited != nil && w == nil:
+		s.awaiting--
+	}
+	e.awaited = w
+	if w == nil && !e.present {
+		delete(s.objects, id)
+	}
+}
+
+// Awaited returns what Await recorded for id (nil if nothing).
+func (s *Store) Awaited(id transport.ObjectID) any {
+	if e := s.objects[id]; e != nil {
+		return e.awaited
+	}
+	return nil
+}
+
+// Awaiting returns the IDs Await recorded something for, in no particular
+// order (callers sort).
+func (s *Store) Awaiting() []transport.ObjectID {
+	if s.awaiting == 0 {
+		return nil
+	}
+	ids := make([]transport.ObjectID, 0, s.awaiting)
+	for id, e := range s.objects {
+		if e.awaited != nil {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // Put stores an object. It evicts least-recently-used unpinned copies to make
@@ -83,7 +145,8 @@ func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evi
 	if s.capacity > 0 && size > s.capacity {
 		return nil, false, fmt.Errorf("%w: %s is %d bytes, store holds %d", ErrTooLarge, id, size, s.capacity)
 	}
-	if old, ok := s.objects[id]; ok { // immutable: a second copy changes nothing
+	e := s.objects[id]
+	if old := e; old != nil && old.present { // immutable: a second copy changes nothing
 		old.freed = false // but is wanted again (rebuilt after a free)
 		if primary && !old.Primary {
 			old.Primary = true
@@ -103,8 +166,12 @@ func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evi
 		over = true
 		s.OverCapacity++
 	}
-	e := &Entry{ID: id, Value: v, Primary: primary}
-	s.objects[id] = e
+	if e == nil {
+		e = &Entry{ID: id}
+		s.objects[id] = e
+	}
+	e.Value, e.Primary, e.present = v, primary, true
+	s.present++
 	s.used += size
 	if s.used > s.PeakUsedBytes {
 		s.PeakUsedBytes = s.used
@@ -115,8 +182,8 @@ func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evi
 
 // Pin keeps an object from eviction until the matching Unpin.
 func (s *Store) Pin(id transport.ObjectID) bool {
-	e, ok := s.objects[id]
-	if !ok {
+	e := s.lookup(id)
+	if e == nil {
 		return false
 	}
 	e.pins++
@@ -127,8 +194,8 @@ func (s *Store) Pin(id transport.ObjectID) bool {
 // Unpin releases one Pin. It reports whether that dropped the object: its
 // owner freed it while it was pinned (see Free).
 func (s *Store) Unpin(id transport.ObjectID) (dropped bool) {
-	e, ok := s.objects[id]
-	if !ok || e.pins == 0 {
+	e := s.lookup(id)
+	if e == nil || e.pins == 0 {
 		return false
 	}
 	e.pins--
@@ -144,8 +211,8 @@ func (s *Store) Unpin(id transport.ObjectID) (dropped bool) {
 // reads it), when the last Unpin comes. It reports whether the object went
 // now.
 func (s *Store) Free(id transport.ObjectID) (dropped bool) {
-	e, ok := s.objects[id]
-	if !ok {
+	e := s.lookup(id)
+	if e == nil {
 		return false
 	}
 	if e.pins == 0 {
@@ -158,16 +225,18 @@ func (s *Store) Free(id transport.ObjectID) (dropped bool) {
 
 // Delete drops an object (lost or freed).
 func (s *Store) Delete(id transport.ObjectID) {
-	if e, ok := s.objects[id]; ok {
+	if e := s.lookup(id); e != nil {
 		s.remove(e)
 	}
 }
 
 // IDs returns every stored object ID, in no particular order (callers sort).
 func (s *Store) IDs() []transport.ObjectID {
-	ids := make([]transport.ObjectID, 0, len(s.objects))
-	for id := range s.objects {
-		ids = append(ids, id)
+	ids := make([]transport.ObjectID, 0, s.present)
+	for id, e := range s.objects {
+		if e.present {
+			ids = append(ids, id)
+		}
 	}
 	return ids
 }
@@ -176,8 +245,13 @@ func (s *Store) remove(e *Entry) {
 	if e.inLRU {
 		s.unlink(e)
 	}
-	delete(s.objects, e.ID)
+	s.present--
 	s.used -= e.Value.SizeOf()
+	if e.awaited != nil { // awaited again: keep that in a fresh entry (e stays as it was for its holders)
+		s.objects[e.ID] = &Entry{ID: e.ID, awaited: e.awaited}
+		return
+	}
+	delete(s.objects, e.ID)
 }
 
 // relink puts e in the LRU list iff it is evictable.

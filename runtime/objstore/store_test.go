@@ -90,3 +90,49 @@ func TestFree(t *testing.T) {
 	assert.Equal(t, 1, s.Len())
 	assert.Equal(t, int64(10), s.Used())
 }
+
+// TestAwait: what awaits an object is kept beside it, and an awaited
+// object that is not here is not in the store for any other purpose.
+func TestAwait(t *testing.T) {
+	s := New(60)
+	w := new(int)
+	s.Await(oid(1), w)
+	assert.False(t, s.Contains(oid(1)))
+	_, ok := s.Get(oid(1))
+	assert.False(t, ok)
+	assert.False(t, s.Pin(oid(1)))
+	assert.False(t, s.Free(oid(1)))
+	assert.Zero(t, s.Len())
+	assert.Empty(t, s.IDs())
+	assert.Equal(t, []transport.ObjectID{oid(1)}, s.Awaiting())
+	assert.Same(t, w, s.Awaited(oid(1)))
+
+	// The put fills the awaited entry in; the wait stays until cleared.
+	_, _, err := s.Put(oid(1), val(25), false)
+	require.NoError(t, err)
+	assert.True(t, s.Contains(oid(1)))
+	assert.Equal(t, 1, s.Len())
+	assert.Same(t, w, s.Awaited(oid(1)))
+	s.Await(oid(1), nil)
+	assert.Nil(t, s.Awaited(oid(1)))
+	assert.Empty(t, s.Awaiting())
+	assert.True(t, s.Contains(oid(1)), "clearing the wait keeps the object")
+
+	// An object evicted while awaited again leaves the wait behind.
+	s.Await(oid(1), w)
+	_, _, err = s.Put(oid(2), val(25), false)
+	require.NoError(t, err)
+	_, _, err = s.Put(oid(3), val(25), false) // evicts oid(1), the least recently used
+	require.NoError(t, err)
+	assert.False(t, s.Contains(oid(1)))
+	assert.Same(t, w, s.Awaited(oid(1)))
+	assert.Equal(t, int64(50), s.Used())
+	assert.Equal(t, 2, s.Len())
+
+	// Clearing the wait of an object that is not here forgets it.
+	s.Await(oid(1), nil)
+	assert.Empty(t, s.Awaiting())
+	assert.Nil(t, s.Awaited(oid(1)))
+	s.Await(oid(9), nil) // nothing to clear
+	assert.Equal(t, 2, s.Len())
+}
