@@ -40,7 +40,7 @@ type Store struct {
 	objects  map[transport.ObjectID]*Entry // the objects here, and the ones awaited
 	present  int                           // entries whose object is here
 	awaiting int                           // entries with something awaiting
-	head     Entry // sentinel of the LRU list of evictable entries
+	head     Entry                         // sentinel of the LRU list of evictable entries
 	// Stats
 	Evictions     uint64
 	OverCapacity  uint64
