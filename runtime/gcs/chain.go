@@ -570,25 +570,36 @@ func (r *Replica) loadChainState() {
 // its acknowledgement and side effects. Syncing in apply would cost one
 // fsync per update on a disk store (bbolt); instead the first unsynced
 // update of a turn arms a zero-delay timer, and everything sent meanwhile
-// (forwards, acks, publications, replies, pings — one queue, so the order
-// of sends is kept) waits for it. The timer runs after what is already
+// (forwards, acks, publications, replies — one queue, so the order of
+// sends is kept) waits for it. The timer runs after what is already
 // queued for the loop: in netsim after the current event (and, on a node
 // busy with Charge, at the same time its sends would have left); on TCP
 // after the inbox items queued before it, so a loaded replica syncs once
 // per many updates. (Env.Post is no use here: netsim runs it at once, and
 // on TCP it must not be called from the loop, whose own inbox may be
 // full.)
+//
+// Pings to the master are the exception while a sync is merely pending: a
+// ping says the replica is alive and which configuration it holds (a
+// snapshot it installed was synced at once), nothing of the updates
+// waiting for the sync, and it is a datagram, ordered with nothing. Held,
+// a loaded TCP replica's pings waited behind its inbox for the sync and
+// the master could suspect a live member. Once a sync has failed the pings
+// wait too: a replica that cannot persist goes silent and is removed.
 type durableEnv struct {
 	transport.Env
-	r     *Replica
-	dirty bool     // an applied update is not synced; flush is armed
-	held  []outMsg // sends waiting for the sync, in order
+	r       *Replica
+	dirty   bool     // an applied update is not synced; flush is armed
+	failing bool     // the last sync failed (flush retries it)
+	held    []outMsg // sends waiting for the sync, in order
 }
 
 func (d *durableEnv) Send(to transport.NodeID, m transport.Message) {
 	if d.dirty {
-		d.held = append(d.held, outMsg{to, m})
-		return
+		if _, ping := m.(*transport.ChainPing); !ping || d.failing {
+			d.held = append(d.held, outMsg{to, m})
+			return
+		}
 	}
 	d.Env.Send(to, m)
 }
@@ -606,11 +617,12 @@ func (d *durableEnv) unsynced() {
 // cannot persist goes silent, and the master removes it.
 func (d *durableEnv) flush() {
 	if err := d.r.store.Sync(); err != nil {
+		d.failing = true
 		d.Env.Emit(&transport.Event{Kind: transport.EvWarning, Node: d.Env.Self(), Detail: err.Error()})
 		d.Env.After(d.r.cfg.RetryAfter, d.flush)
 		return
 	}
-	d.dirty = false
+	d.dirty, d.failing = false, false
 	for i, o := range d.held {
 		d.Env.Send(o.to, o.m)
 		d.held[i] = outMsg{}

@@ -67,6 +67,13 @@ type chainHarness struct {
 
 func newChainHarness(t *testing.T, replicas, writes int) *chainHarness {
 	t.Helper()
+	return newChainHarnessWith(t, replicas, writes, nil)
+}
+
+// newChainHarnessWith is newChainHarness with replica i's store wrapped by
+// wrap (nil: none).
+func newChainHarnessWith(t *testing.T, replicas, writes int, wrap func(i int, s *MemStore) Store) *chainHarness {
+	t.Helper()
 	h := &chainHarness{}
 	l := &Layout{Master: tMaster, Scheduler: 99, Raylets: []transport.NodeID{tClient}}
 	var chain []transport.NodeID
@@ -92,8 +99,12 @@ func newChainHarness(t *testing.T, replicas, writes int) *chainHarness {
 			if restarted {
 				h.stores[i].Crash()
 			}
+			var store Store = h.stores[i]
+			if wrap != nil {
+				store = wrap(i, h.stores[i])
+			}
 			return NewReplica(env, ReplicaConfig{Index: 0, Rejoin: restarted,
-				Shard: Config{Layout: l, Costs: costs.Profile{}, Store: h.stores[i]}})
+				Shard: Config{Layout: l, Costs: costs.Profile{}, Store: store}})
 		})
 	}
 	h.net.Add(tClient, func(env transport.Env) transport.Handler {
@@ -451,4 +462,81 @@ func TestAliveFromDeadIncarnationIgnored(t *testing.T) {
 	}
 	sh.Handle(5, &transport.GcsActorUpdate{Actor: actor, Node: 5, State: transport.ActorAlive, Incarnation: 2})
 	require.Contains(t, sh.ActorRows(), transport.ActorInfo{Actor: actor, Node: 5, State: transport.ActorAlive, Found: true})
+}
+
+// syncFailing is a store whose syncs fail while fail is set.
+type syncFailing struct {
+	*MemStore
+	fail *bool
+}
+
+func (s syncFailing) Sync() error {
+	if *s.fail {
+		return fmt.Errorf("disk full")
+	}
+	return s.MemStore.Sync()
+}
+
+// TestChainReplicaThatCannotSyncIsRemoved: a member whose store stops
+// syncing holds back everything it would send, its pings too, so the
+// master removes it and the chain goes on without it.
+func TestChainReplicaThatCannotSyncIsRemoved(t *testing.T) {
+	fail := false
+	h := newChainHarnessWith(t, 3, 300, func(i int, s *MemStore) Store {
+		if i != 1 {
+			return s
+		}
+		return syncFailing{MemStore: s, fail: &fail}
+	})
+	s := h.net.Sim
+	s.At(100*time.Millisecond, func() { fail = true })
+	s.RunUntil(2 * time.Second)
+	require.NotEmpty(t, h.reconfig, "the master removed the member")
+	require.NotContains(t, h.reconfig[len(h.reconfig)-1].Members, replicaID(1))
+	require.Len(t, h.w.acked, 300, "every write acknowledged in the end")
+	require.Zero(t, h.w.c.Pending())
+}
+
+// recordingEnv is an Env that records sends and timers, running nothing.
+type recordingEnv struct {
+	transport.Env
+	sent   []transport.Message
+	timers []func()
+}
+
+func (e *recordingEnv) Self() transport.NodeID                       { return replicaID(0) }
+func (e *recordingEnv) Send(_ transport.NodeID, m transport.Message) { e.sent = append(e.sent, m) }
+func (e *recordingEnv) Emit(*transport.Event)                        {}
+func (e *recordingEnv) After(_ time.Duration, f func()) transport.Timer {
+	e.timers = append(e.timers, f)
+	return nil
+}
+
+// TestChainPingNotHeldBySync: while a sync is pending, a replica's sends
+// wait for it, but its pings to the master do not (on TCP the sync's timer
+// waits behind the loop's inbox, and a loaded member's held pings made the
+// master suspect it); once a sync has failed, the pings wait too.
+func TestChainPingNotHeldBySync(t *testing.T) {
+	fail := false
+	env := &recordingEnv{}
+	d := &durableEnv{Env: env, r: &Replica{store: syncFailing{MemStore: NewMemStore(), fail: &fail}, cfg: ReplicaConfig{RetryAfter: time.Millisecond}}}
+	ping, fwd := &transport.ChainPing{}, &transport.ChainUpdate{Index: 1}
+
+	d.unsynced()
+	d.Send(tMaster, fwd)
+	d.Send(tMaster, ping)
+	require.Equal(t, []transport.Message{ping}, env.sent, "the ping goes at once, the update waits")
+	require.Len(t, env.timers, 1)
+	env.timers[0]() // the sync
+	require.Equal(t, []transport.Message{ping, fwd}, env.sent)
+
+	env.sent, env.timers = nil, nil
+	fail = true
+	d.unsynced()
+	env.timers[0]() // the sync fails
+	d.Send(tMaster, ping)
+	require.Empty(t, env.sent, "a replica that cannot persist is silent")
+	fail = false
+	env.timers[1]() // the retry succeeds
+	require.Equal(t, []transport.Message{ping}, env.sent)
 }
