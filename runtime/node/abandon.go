@@ -41,10 +41,10 @@ func (r *Raylet) Abandoned() error { return r.abandon.err }
 
 // onAbandon registers end to be called by Abandon for a blocked driver
 // call; the returned func unregisters it once the call is done some other
-// way. A task's calls (c.t != nil) are not registered: a task blocked on a
-// lost cluster ends with its node.
+// way. Tasks' and actors' calls are not registered: they run on the nodes
+// of the cluster, and end with their node.
 func (c *Caller) onAbandon(end func()) (done func()) {
-	if c.t != nil {
+	if !c.driver {
 		return func() {}
 	}
 	a := &c.r.abandon

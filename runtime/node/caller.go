@@ -16,6 +16,7 @@ type Caller struct {
 	r        *Raylet
 	task     transport.TaskID
 	t        *task // the running task (nil for drivers and actors)
+	driver   bool  // a driver's (NewDriver): its blocked calls end on Abandon
 	children uint64
 	puts     uint32
 	seqs     map[transport.ActorID]uint64
@@ -32,7 +33,11 @@ func (r *Raylet) newCaller(id transport.TaskID, t *task) *Caller {
 // NewDriver returns the caller of a driver program running on this node, with
 // root task ID id. It may be used from any goroutine on TCP, and from a
 // coroutine started by Env.Go in netsim.
-func (r *Raylet) NewDriver(id transport.TaskID) *Caller { return r.newCaller(id, nil) }
+func (r *Raylet) NewDriver(id transport.TaskID) *Caller {
+	c := r.newCaller(id, nil)
+	c.driver = true
+	return c
+}
 
 // Context carries the caller; runtime/ray finds it with CallerFrom.
 func (c *Caller) Context() context.Context { return c }
@@ -173,7 +178,7 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 			return
 		}
 		c.release()
-		if c.t == nil { // a driver (no closure for a task's Get: see onAbandon)
+		if c.driver { // no closure for a task's or an actor's Get: see onAbandon
 			g.unblock = c.onAbandon(func() {
 				g.err = r.abandon.err
 				g.finish()
