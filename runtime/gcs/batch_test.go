@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"raysim/runtime/transport"
 )
 
@@ -52,3 +54,50 @@ func TestBatchRetention(t *testing.T) {
 		t.Fatalf("a batch with one resident spec keeps %d MiB more alive", (batched-single)>>20)
 	}
 }
+
+// queuedEnv is a recordingEnv whose timers are queued behind the loop's
+// items, as netsim's are (transport.QueuedTimer).
+type queuedEnv struct{ recordingEnv }
+
+func (*queuedEnv) TimersQueued() {}
+
+// TestAddObjectBatches: in netsim a client holds object locations until
+// its flush timer and sends each shard's as one message (one alone as a
+// GcsAddObject); anything else for a shard sends what is held for it
+// first, so each shard sees the client's messages in order. On TCP (no
+// QueuedTimer) each goes at once.
+func TestAddObjectBatches(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10, 11}, Scheduler: 99}
+	loc := func(i int) transport.GcsAddObject {
+		return transport.GcsAddObject{Object: transport.ObjectID{Task: transport.TaskID(i)}, Node: 1}
+	}
+	env := &queuedEnv{}
+	c := NewClient(env, l)
+	c.AddObject(10, loc(1))
+	c.AddObject(11, loc(2))
+	c.AddObject(10, loc(3))
+	require.Empty(t, env.sent)
+	require.Len(t, env.timers, 1, "one flush armed")
+	sub := &transport.GcsSubscribeObject{Object: loc(9).Object}
+	c.Send(10, sub) // shard 10's locations go first
+	c.AddTask(11, &transport.TaskSpec{ID: 7})
+	require.Equal(t, []transport.Message{
+		&transport.GcsAddObjects{Objects: []transport.GcsAddObject{loc(1), loc(3)}}, sub,
+		ptr(loc(2)), &transport.GcsAddTask{Spec: transport.TaskSpec{ID: 7}},
+	}, env.sent)
+
+	env.sent = nil
+	c.AddObject(11, loc(4))
+	c.AddObject(11, loc(5))
+	env.timers[0]() // the flush
+	require.Equal(t, []transport.Message{&transport.GcsAddObjects{Objects: []transport.GcsAddObject{loc(4), loc(5)}}}, env.sent)
+	c.AddObject(10, loc(6))
+	require.Len(t, env.timers, 2, "the next location arms the flush again")
+
+	tcp := &recordingEnv{}
+	NewClient(tcp, l).AddObject(10, loc(1))
+	require.Equal(t, []transport.Message{ptr(loc(1))}, tcp.sent, "TCP: at once")
+	require.Empty(t, tcp.timers)
+}
+
+func ptr[T any](v T) *T { return &v }

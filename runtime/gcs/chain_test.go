@@ -436,7 +436,7 @@ func TestBoltStoreFormat(t *testing.T) {
 		}))
 		require.NoError(t, db.Close())
 	}
-	restamp([]byte{transport.ProtocolVersion - 1})
+	restamp([]byte{storeFormat - 1})
 	_, err = OpenBolt(path)
 	require.ErrorIs(t, err, ErrStoreFormat)
 	restamp(nil)
@@ -505,6 +505,7 @@ type recordingEnv struct {
 }
 
 func (e *recordingEnv) Self() transport.NodeID                       { return replicaID(0) }
+func (e *recordingEnv) Now() time.Time                               { return time.Unix(0, 0) }
 func (e *recordingEnv) Send(_ transport.NodeID, m transport.Message) { e.sent = append(e.sent, m) }
 func (e *recordingEnv) Emit(*transport.Event)                        {}
 func (e *recordingEnv) After(_ time.Duration, f func()) transport.Timer {

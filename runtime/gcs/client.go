@@ -42,6 +42,12 @@ type Client struct {
 	held      [][]transport.TaskSpec
 	heldBytes []int // about what each shard's held specs take on the wire
 
+	// Object locations (AddObject) for each shard wait to leave together
+	// until the flush timer runs, armed by the first of them.
+	objs         [][]transport.GcsAddObject
+	objsArmed    bool
+	batchObjects bool // env is a transport.QueuedTimer
+
 	Stats ClientStats
 }
 
@@ -71,6 +77,7 @@ type request struct {
 // NewClient returns a client for the GCS of layout.
 func NewClient(env transport.Env, layout *Layout) *Client {
 	c := &Client{env: env, layout: layout, RetryTimeout: 30 * time.Millisecond, pending: make(map[uint64]*request)}
+	_, c.batchObjects = env.(transport.QueuedTimer)
 	for _, ch := range layout.Chains {
 		c.chains = append(c.chains, clientChain{epoch: 1, members: slices.Clone(ch)})
 	}
@@ -84,19 +91,84 @@ func NewClient(env transport.Env, layout *Layout) *Client {
 // Send sends m to the GCS shard named to (a Layout.Shards entry); any
 // other destination, or an unreplicated GCS, gets a plain Send.
 func (c *Client) Send(to transport.NodeID, m transport.Message) {
-	if c.holding {
-		if j, ok := c.layout.ShardIndex(to); ok {
-			c.release(j) // what was held for the shard goes first: order is kept
+	if j, ok := c.layout.ShardIndex(to); ok {
+		c.releaseObjects(j) // what waits for the shard goes first: order is kept
+		if c.holding {
+			c.release(j)
 		}
 	}
 	c.send1(to, m)
 }
 
+// AddObject sends an object location to shard to (GcsAddObject). In netsim
+// (transport.QueuedTimer) it goes with the others added until the loop is
+// next free: a zero-delay timer, which runs after the node's busy stretch,
+// sends each shard's in one GcsAddObjects. A raylet storing results as fast
+// as its workers finish thus writes the object table with one message per
+// shard and stretch, not one per object, as a real client batches its
+// writes (on TCP the connection's writer does: it sends at once). Any other
+// message to the shard sends the held locations first.
+func (c *Client) AddObject(to transport.NodeID, m transport.GcsAddObject) {
+	j, ok := c.layout.ShardIndex(to)
+	if !ok || !c.batchObjects {
+		c.send1(to, &m)
+		return
+	}
+	if c.holding {
+		c.release(j) // specs held for the shard go first
+	}
+	if c.objs == nil {
+		c.objs = make([][]transport.GcsAddObject, len(c.layout.Shards))
+	}
+	c.objs[j] = append(c.objs[j], m)
+	if len(c.objs[j]) >= maxBatchObjects {
+		c.releaseObjects(j)
+	}
+	if !c.objsArmed {
+		c.objsArmed = true
+		c.env.After(0, c.flushObjects)
+	}
+}
+
+// maxBatchObjects caps a GcsAddObjects (a few tens of bytes each on the
+// wire), well inside a frame.
+const maxBatchObjects = 4096
+
+// flushObjects sends every shard's held locations, in shard order.
+func (c *Client) flushObjects() {
+	c.objsArmed = false
+	for j := range c.objs {
+		c.releaseObjects(j)
+	}
+}
+
+func (c *Client) releaseObjects(j int) {
+	if j >= len(c.objs) {
+		return
+	}
+	objs := c.objs[j]
+	switch len(objs) {
+	case 0:
+		return
+	case 1:
+		m := objs[0]
+		c.send1(c.layout.Shards[j], &m)
+		c.objs[j] = objs[:0]
+	default:
+		c.send1(c.layout.Shards[j], &transport.GcsAddObjects{Objects: objs})
+		c.objs[j] = nil // the message keeps the slice
+	}
+}
+
 // AddTask sends a task's spec to the task table of shard to (GcsAddTask);
 // while the client holds, the spec waits to leave with the shard's others.
 func (c *Client) AddTask(to transport.NodeID, spec *transport.TaskSpec) {
+	j, shard := c.layout.ShardIndex(to)
+	if shard {
+		c.releaseObjects(j) // locations held for the shard go first
+	}
 	if c.holding {
-		if j, ok := c.layout.ShardIndex(to); ok {
+		if shard {
 			c.held[j] = append(c.held[j], *spec)
 			c.heldBytes[j] += specOverhead + argOverhead*len(spec.Args) + len(spec.Func) + len(spec.Name) + int(spec.InlineBytes())
 			if c.heldBytes[j] >= maxBatchBytes || len(c.held[j]) >= maxBatchSpecs {

@@ -185,6 +185,10 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.GcsAddObject:
 		s.addObject(m)
+	case *transport.GcsAddObjects:
+		for i := range m.Objects {
+			s.addObject(&m.Objects[i])
+		}
 	case *transport.GcsRemoveObject:
 		s.env.Charge(s.costs.GCSWrite)
 		if inc, dead := s.deadInc[m.Node]; dead && m.Incarnation <= inc {

@@ -8,8 +8,6 @@ import (
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
-
-	"raysim/runtime/transport"
 )
 
 // Table names one of a shard's tables in its Store.
@@ -357,8 +355,13 @@ func OpenBolt(path string) (*BoltStore, error) {
 
 func bucket(t Table) []byte { return []byte{'t', byte(t)} }
 
-// storeFormat names the encoding of a store's entries: they are encoded
-// with the wire codec, so it follows transport.ProtocolVersion.
+// storeFormat names the encoding of a store's entries. They are encoded
+// with the wire codec: a protocol change that changes how an entry's
+// fields (specs, object IDs, nodes...) encode changes it too, one that
+// only adds messages (protocol 10: GcsAddObjects) does not. It was the
+// protocol version when the two were one.
+const storeFormat = 9
+
 var (
 	formatBucket = []byte("format")
 	formatKey    = []byte("version")
@@ -376,7 +379,7 @@ func checkFormat(tx *bolt.Tx, entries int) error {
 	if err != nil {
 		return err
 	}
-	want := []byte{transport.ProtocolVersion}
+	want := []byte{storeFormat}
 	got := b.Get(formatKey)
 	switch {
 	case got == nil && entries == 0:

@@ -357,7 +357,7 @@ func (r *Raylet) rejoin() {
 		// A freed copy still pinned by a task is not announced: it goes at
 		// its last unpin, which tells nobody.
 		if e, ok := r.store.Get(id); ok && e.Value.ErrKind == transport.ErrKindNone && !e.Freed() {
-			r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsAddObject{Object: id, Node: r.self, Size: e.Value.SizeOf(), Incarnation: r.cfg.Incarnation})
+			r.gcs.AddObject(r.cfg.Layout.ShardOfObject(id), transport.GcsAddObject{Object: id, Node: r.self, Size: e.Value.SizeOf(), Incarnation: r.cfg.Incarnation})
 		}
 	}
 	r.dispatch()

@@ -10,7 +10,7 @@ import (
 
 // ProtocolVersion is written in every frame header; a peer speaking another
 // version is refused.
-const ProtocolVersion = 9
+const ProtocolVersion = 10
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

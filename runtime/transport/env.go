@@ -75,3 +75,14 @@ type InlinePoster interface {
 	Env
 	PostsInline()
 }
+
+// QueuedTimer is implemented by an Env whose After(0, f) runs f on the loop
+// once the items already queued for it have run, for the cost of one event
+// (netsim's). A component may then hold messages until the loop is next
+// free and send them as one. On TCP After(0) costs a runtime timer and a
+// goroutine, and a connection's writer already coalesces the frames queued
+// for it, so there components send at once.
+type QueuedTimer interface {
+	Env
+	TimersQueued()
+}

@@ -264,6 +264,7 @@ const (
 	KindCallBounced
 	KindGcsCreationLost
 	KindCreationLost
+	KindGcsAddObjects
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -493,6 +494,11 @@ type GcsAddObject struct {
 	Owner NodeID
 }
 
+// GcsAddObjects is several GcsAddObject to one shard in one message, in
+// order: the results a raylet stored in one busy stretch of its loop (see
+// gcs.Client.AddObject).
+type GcsAddObjects struct{ Objects []GcsAddObject }
+
 // GcsRemoveObject removes a location (the copy was evicted or lost). One
 // from an incarnation of Node older than the one registered now is stale
 // (it may arrive after the new incarnation announced its copy) and ignored.
@@ -660,6 +666,7 @@ func (*PlaceTask) Kind() Kind          { return KindPlaceTask }
 func (*GcsAddTask) Kind() Kind         { return KindGcsAddTask }
 func (*GcsAddTasks) Kind() Kind        { return KindGcsAddTasks }
 func (*GcsAddObject) Kind() Kind       { return KindGcsAddObject }
+func (*GcsAddObjects) Kind() Kind      { return KindGcsAddObjects }
 func (*GcsRemoveObject) Kind() Kind    { return KindGcsRemoveObject }
 func (*GcsSubscribeObject) Kind() Kind { return KindGcsSubscribeObject }
 func (*ObjectLocated) Kind() Kind      { return KindObjectLocated }
@@ -754,6 +761,28 @@ func (m *GcsAddObject) MarshalWire(e *Encoder) {
 }
 func (m *GcsAddObject) UnmarshalWire(d *Decoder) {
 	m.Object, m.Node, m.Size, m.Incarnation, m.Owner = d.Object(), d.Node(), d.Varint(), d.Uvarint(), d.Node()
+}
+func (m *GcsAddObjects) MarshalWire(e *Encoder) {
+	e.Uvarint(uint64(len(m.Objects)))
+	for i := range m.Objects {
+		m.Objects[i].MarshalWire(e)
+	}
+}
+
+// minAddObjectBytes is the fewest bytes a GcsAddObject takes on the wire
+// (an object ID's task, and a byte for each other field).
+const minAddObjectBytes = 13
+
+func (m *GcsAddObjects) UnmarshalWire(d *Decoder) {
+	n := d.Count(MaxCount, minAddObjectBytes)
+	if n == 0 {
+		m.Objects = nil
+		return
+	}
+	m.Objects = make([]GcsAddObject, n)
+	for i := range m.Objects {
+		m.Objects[i].UnmarshalWire(d)
+	}
 }
 func (m *GcsRemoveObject) MarshalWire(e *Encoder) {
 	e.Object(m.Object)
@@ -890,4 +919,5 @@ func init() {
 	register(KindCallBounced, func() Message { return new(CallBounced) })
 	register(KindGcsCreationLost, func() Message { return new(GcsCreationLost) })
 	register(KindCreationLost, func() Message { return new(CreationLost) })
+	register(KindGcsAddObjects, func() Message { return new(GcsAddObjects) })
 }

@@ -390,6 +390,10 @@ func (e *env) Post(f func()) { f() }
 // PostsInline marks Post as running f at once (transport.InlinePoster).
 func (e *env) PostsInline() {}
 
+// TimersQueued marks After(0) as queued behind the node's items
+// (transport.QueuedTimer).
+func (e *env) TimersQueued() {}
+
 // waiter is one Await's state: one allocation, where closures over its
 // fields would cost one per captured variable.
 type waiter struct {
