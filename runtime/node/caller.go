@@ -267,9 +267,14 @@ func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) ([
 		if r.abandon.err != nil { // the cluster is lost: what this node knows is all
 			for i, id := range ids {
 				_, located := r.locations[id]
-				ready[i] = located || r.store.Contains(id)
+				if ready[i] = located || r.store.Contains(id); ready[i] {
+					n++
+				}
 			}
-			err, done = r.abandon.err, true
+			if n < k { // it would have to wait for news that cannot come
+				err = r.abandon.err
+			}
+			done = true
 			wake()
 			return
 		}

@@ -196,17 +196,25 @@ func TestConnectHeadLost(t *testing.T) {
 	err = s.Run(func(ctx context.Context) error {
 		// No node has this resource: the task stays pending, its Get blocks.
 		ref := sq.Options(ray.Resource("nowhere", 1)).Remote(ctx, 3)
+		put, err := ray.Put(ctx, 9)
+		require.NoError(t, err)
 		go func() {
 			time.Sleep(200 * time.Millisecond)
 			close(blocked)
 			head.Close()
 		}()
-		_, err := ray.Get(ctx, ref)
+		_, err = ray.Get(ctx, ref)
 		require.ErrorIs(t, err, ray.ErrHeadLost)
 		assert.ErrorContains(t, err, head.Addr())
 
 		_, _, err = ray.Wait(ctx, []ray.Ref[int]{sq.Remote(ctx, 4)}, 1, -1)
 		require.ErrorIs(t, err, ray.ErrHeadLost, "a later Wait fails at once")
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{put}, 1, -1)
+		require.NoError(t, err, "a Wait this node answers alone does not need the head")
+		assert.Len(t, ready, 1)
+		v, err := ray.Get(ctx, put)
+		require.NoError(t, err, "nor does a Get from its store")
+		assert.Equal(t, 9, v)
 		_, err = ray.Get(ctx, sq.Remote(ctx, 5))
 		require.ErrorIs(t, err, ray.ErrHeadLost, "and a later Get")
 		return nil
