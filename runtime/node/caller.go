@@ -271,7 +271,7 @@ func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) ([
 					n++
 				}
 			}
-			if n < k { // it would have to wait for news that cannot come
+			if n < k && timeout != 0 { // it would have to wait for news that cannot come (a poll does not)
 				err = r.abandon.err
 			}
 			done = true
