@@ -72,8 +72,9 @@ type objectEntry struct {
 	next    int                // round-robin over copies when answering
 	// freed: the owner freed the object and nobody has asked for it
 	// since. A copy announced now — by a holder rejoining after the free
-	// crossed its death (the free could not reach it), or a pull or a
-	// retried task that finished after the free — is dropped, not listed.
+	// crossed its death (the free could not reach it), a pull or a retried
+	// task that finished after the free, or the task that makes an object
+	// freed before it was made — is dropped, not listed.
 	// A subscription clears it: the reader rebuilds the object.
 	freed bool
 }
@@ -315,6 +316,13 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 	if e.freed {
 		// Its owner freed it: the copy goes as if the free had reached it.
 		s.env.Send(m.Node, &transport.FreeObjects{Objects: []transport.ObjectID{m.Object}})
+		if !e.created { // freed before it was made: it is made now, and gone
+			e.size, e.created = m.Size, true
+			s.saveObject(m.Object)
+			if !m.Object.Put {
+				s.flushTask(m.Object.Task)
+			}
+		}
 		s.flushObject(m.Object)
 		if m.Owner != 0 {
 			s.env.Send(m.Owner, &transport.TaskDone{Task: m.Object.Task, Node: m.Node})
@@ -346,17 +354,28 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 // object from lineage. (A copy a running task reads outlives the free until
 // the task is done with it, unlisted.) An entry freed with no reader
 // waiting keeps the free (objectEntry.freed) for the copies the free could
-// not reach: those of a holder declared dead that rejoins with them.
+// not reach: those of a holder declared dead that rejoins with them, and
+// the first copy of an object freed before it was made.
 func (s *Shard) free(ids []transport.ObjectID) {
 	var order []transport.NodeID
 	per := map[transport.NodeID][]transport.ObjectID{}
 	for _, id := range ids {
 		s.env.Charge(s.costs.GCSWrite)
 		e := s.object(id)
-		if e == nil {
+		if e == nil || !e.created {
+			// Not made yet (its task is queued or running, or its Put's
+			// location is on its way): the free waits for its first copy,
+			// which addObject drops — unless a reader waits for it.
+			if e == nil {
+				e = s.objectOrNew(id)
+			}
+			if len(e.subs) == 0 && !e.freed {
+				e.freed = true
+				s.saveObject(id)
+			}
 			continue
 		}
-		tomb := e.created && len(e.subs) == 0 && !e.freed
+		tomb := len(e.subs) == 0 && !e.freed
 		e.freed = e.freed || tomb
 		if len(e.nodes) == 0 { // freed already (or a duplicate), or lost
 			if tomb {
