@@ -101,3 +101,28 @@ func TestAddObjectBatches(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestFreedObjectFromDeadHolderLeavesMemory: an object freed before it was
+// made whose first copy comes from an incarnation already declared dead
+// (its node finished the task and died, the death reaching the shard
+// first), and whose copy from the task's retry elsewhere is then dropped
+// for the free, leaves no entry in memory: neither the object's nor its
+// task's (settled, both stay in the store).
+func TestFreedObjectFromDeadHolderLeavesMemory(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	sh := New(fakeEnv{self: 10}, Config{Layout: l})
+	spec := transport.TaskSpec{ID: 7, NumReturns: 1, Func: "f", Owner: 1}
+	obj := spec.Return(0)
+	sh.Handle(1, &transport.GcsAddTask{Spec: spec})
+	sh.Handle(1, &transport.GcsFreeObjects{Objects: []transport.ObjectID{obj}}) // freed while it runs
+	sh.Handle(10, &transport.NodeDead{Node: 5, Incarnation: 1})
+	sh.Handle(5, &transport.GcsAddObject{Object: obj, Node: 5, Size: 8, Incarnation: 1, Owner: 1}) // from the dead incarnation
+	sh.Handle(6, &transport.GcsAddObject{Object: obj, Node: 6, Size: 8, Incarnation: 1, Owner: 1}) // the retry's copy
+	st := sh.Stats()
+	require.Zero(t, st.ResidentObjects, "object entries left in memory")
+	require.Zero(t, st.ResidentTasks, "task entries left in memory")
+	require.Empty(t, sh.Locations(obj))
+	got, ok := sh.Task(7)
+	require.True(t, ok, "the lineage stays in the store")
+	require.Equal(t, "f", got.Func)
+}

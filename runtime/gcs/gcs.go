@@ -310,7 +310,11 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 				}
 			}
 			s.saveObject(m.Object)
+			if !m.Object.Put {
+				s.flushTask(m.Object.Task)
+			}
 		}
+		s.flushObject(m.Object) // settled unless a reader waits for its rebuild
 		return
 	}
 	if e.freed {
