@@ -427,9 +427,17 @@ func (r *Replica) onSnapshot(from transport.NodeID, m *transport.ChainSnapshot) 
 	}
 	r.shard.load()
 	r.loadChainState()
-	r.applied, r.acked, r.synced, r.pending = m.Index, m.Index, true, nil
+	r.applied, r.acked, r.pending = m.Index, m.Index, nil
 	r.saveApplied()
-	r.store.Sync()
+	if err := r.store.Sync(); err != nil {
+		// Installed in memory only: acknowledged, or pinged as synced, it
+		// would count as a holder of the chain's state (Master.Handle) and
+		// could serve alone what its store kept after a crash. It stays
+		// unsynced; the predecessor sends the snapshot again.
+		r.env.Emit(&transport.Event{Kind: transport.EvWarning, Node: r.env.Self(), Detail: err.Error()})
+		return
+	}
+	r.synced = true
 	r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.applied, Epoch: m.Epoch})
 }
 

@@ -541,3 +541,33 @@ func TestChainPingNotHeldBySync(t *testing.T) {
 	env.timers[1]() // the retry succeeds
 	require.Equal(t, []transport.Message{ping}, env.sent)
 }
+
+// TestChainJoinerThatCannotSyncItsSnapshotIsNotAHolder: a restarted
+// replica whose store cannot sync installs its snapshot only in memory; it
+// must not count as synced (acknowledge the snapshot, ping its epoch),
+// since the master would take it for a holder of the chain's state. Here
+// the head then dies, the joiner is the only member left and restarts: had
+// it claimed the snapshot, it would serve alone what its store kept — not
+// the writes acknowledged while it was away — and the head, back, would
+// copy that.
+func TestChainJoinerThatCannotSyncItsSnapshotIsNotAHolder(t *testing.T) {
+	fail := false
+	h := newChainHarnessWith(t, 2, 150, func(i int, s *MemStore) Store {
+		if i != 1 {
+			return s
+		}
+		return syncFailing{MemStore: s, fail: &fail}
+	})
+	s := h.net.Sim
+	j, p := netsim.NodeID(replicaID(1)), netsim.NodeID(replicaID(0))
+	s.At(100*time.Millisecond, func() { s.Crash(j) }) // writes 100-150 are acknowledged without it
+	s.At(190*time.Millisecond, func() { fail = true })
+	s.At(200*time.Millisecond, func() { s.Restart(j) }) // rejoins: its snapshot cannot be synced
+	s.At(400*time.Millisecond, func() { s.Crash(p) })
+	s.At(500*time.Millisecond, func() { s.Crash(j) })
+	s.At(550*time.Millisecond, func() { fail = false })
+	s.At(600*time.Millisecond, func() { s.Restart(j) })
+	s.At(700*time.Millisecond, func() { s.Restart(p) })
+	s.RunUntil(2 * time.Second)
+	h.requireSettled(t, 150)
+}
