@@ -571,3 +571,29 @@ func TestChainJoinerThatCannotSyncItsSnapshotIsNotAHolder(t *testing.T) {
 	s.RunUntil(2 * time.Second)
 	h.requireSettled(t, 150)
 }
+
+// TestNewIncarnationCopySurvivesOldDeath: a node that rejoined announces
+// its copy under its new incarnation; the death of its old incarnation, or
+// an eviction notice from it, arriving later must not unlist that copy (it
+// did: the shard removed every copy of the node, and a Put object read
+// elsewhere failed with ErrObjectLost while a copy existed).
+func TestNewIncarnationCopySurvivesOldDeath(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	obj := transport.ObjectID{Task: 3, Put: true}
+	sh := New(fakeEnv{self: 10}, Config{Layout: l})
+	sh.Handle(5, &transport.GcsAddObject{Object: obj, Node: 5, Size: 8, Incarnation: 1})
+	sh.Handle(5, &transport.GcsAddObject{Object: obj, Node: 5, Size: 8, Incarnation: 2})
+	sh.Handle(5, &transport.GcsRemoveObject{Object: obj, Node: 5, Incarnation: 1})
+	require.Equal(t, []transport.NodeID{5}, sh.Locations(obj), "a late eviction notice of incarnation 1")
+	sh.Handle(1, &transport.NodeDead{Node: 5, Incarnation: 1})
+	require.Equal(t, []transport.NodeID{5}, sh.Locations(obj), "incarnation 1's death")
+	sh.Handle(1, &transport.NodeDead{Node: 5, Incarnation: 2})
+	require.Empty(t, sh.Locations(obj), "incarnation 2's death takes it")
+
+	// The same through the store: a flushed entry read back after the
+	// death of an earlier incarnation keeps the later one's copy.
+	other := transport.ObjectID{Task: 4, Put: true}
+	sh.Handle(6, &transport.GcsAddObject{Object: other, Node: 6, Size: 8, Incarnation: 7})
+	sh.Handle(1, &transport.NodeDead{Node: 6, Incarnation: 6})
+	require.Equal(t, []transport.NodeID{6}, sh.Locations(other))
+}

@@ -68,8 +68,13 @@ type objectEntry struct {
 	created bool // a location was added once: no location now means lost
 	size    int64
 	nodes   []transport.NodeID
-	subs    []transport.NodeID // one-shot subscribers waiting for a first location
-	next    int                // round-robin over copies when answering
+	// incs[i] is the incarnation of nodes[i] that announced the copy: the
+	// death of an earlier incarnation, or its eviction notice arriving
+	// late, must not take the copy a later one announced (a rejoined
+	// node's, which the shard may hear of first).
+	incs []uint64
+	subs []transport.NodeID // one-shot subscribers waiting for a first location
+	next int                // round-robin over copies when answering
 	// freed: the owner freed the object and nobody has asked for it
 	// since. A copy announced now — by a holder rejoining after the free
 	// crossed its death (the free could not reach it), a pull or a retried
@@ -77,6 +82,28 @@ type objectEntry struct {
 	// freed before it was made — is dropped, not listed.
 	// A subscription clears it: the reader rebuilds the object.
 	freed bool
+}
+
+// addLoc lists node n's copy, announced by its incarnation inc.
+func (e *objectEntry) addLoc(n transport.NodeID, inc uint64) {
+	if i := slices.Index(e.nodes, n); i >= 0 {
+		e.incs[i] = max(e.incs[i], inc)
+		return
+	}
+	e.nodes = append(e.nodes, n)
+	e.incs = append(e.incs, inc)
+}
+
+// dropLoc unlists node n's copy if an incarnation up to inc announced it,
+// and reports whether it did.
+func (e *objectEntry) dropLoc(n transport.NodeID, inc uint64) bool {
+	i := slices.Index(e.nodes, n)
+	if i < 0 || e.incs[i] > inc {
+		return false
+	}
+	e.nodes = slices.Delete(e.nodes, i, i+1)
+	e.incs = slices.Delete(e.incs, i, i+1)
+	return true
 }
 
 type actorEntry struct {
@@ -196,7 +223,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			return // from an incarnation declared dead: a later one's copy stands
 		}
 		if e := s.object(m.Object); e != nil {
-			e.nodes = slices.DeleteFunc(e.nodes, func(n transport.NodeID) bool { return n == m.Node })
+			e.dropLoc(m.Node, m.Incarnation)
 			s.saveObject(m.Object)
 			s.flushObject(m.Object)
 		}
@@ -335,9 +362,7 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 	}
 	s.emit(transport.Event{Kind: transport.EvGCSWrite, Node: s.env.Self(), Peer: m.Node, Object: m.Object, Bytes: m.Size, Detail: "object"})
 	e.size, e.created = m.Size, true
-	if !slices.Contains(e.nodes, m.Node) {
-		e.nodes = append(e.nodes, m.Node)
-	}
+	e.addLoc(m.Node, m.Incarnation)
 	for _, sub := range e.subs {
 		s.env.Send(sub, &transport.ObjectLocated{Object: m.Object, Node: m.Node, Size: m.Size})
 	}
@@ -394,7 +419,7 @@ func (s *Shard) free(ids []transport.ObjectID) {
 			}
 			per[n] = append(per[n], id)
 		}
-		e.nodes = nil
+		e.nodes, e.incs = nil, nil
 		s.saveObject(id)
 		s.flushObject(id)
 	}
@@ -677,8 +702,7 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	// order. (Flushed entries drop the dead node's copies when read back.)
 	var touched []transport.ObjectID
 	for id, e := range s.objects {
-		if i := slices.Index(e.nodes, m.Node); i >= 0 {
-			e.nodes = slices.Delete(e.nodes, i, i+1)
+		if e.dropLoc(m.Node, m.Incarnation) {
 			touched = append(touched, id)
 		}
 	}

@@ -64,10 +64,10 @@ func (s *Shard) saveObject(id transport.ObjectID) {
 	enc.Nodes(e.nodes)
 	enc.Nodes(e.subs)
 	enc.Uvarint(uint64(e.next))
-	// Each location's node's highest dead incarnation when written: a
-	// flushed entry read back drops the copies of nodes that died since.
-	for _, n := range e.nodes {
-		enc.Uvarint(s.deadInc[n])
+	// Each location's incarnation: a flushed entry read back drops the
+	// copies of incarnations that died since.
+	for _, inc := range e.incs {
+		enc.Uvarint(inc)
 	}
 	enc.Bool(e.freed)
 	s.scratch = enc.Bytes()
@@ -305,15 +305,17 @@ func (s *Shard) task(id transport.TaskID) (*transport.TaskSpec, bool) {
 	return spec, d.Err() == nil
 }
 
-// decodeObject reads a stored object entry, dropping the locations of nodes
-// that died after it was written.
+// decodeObject reads a stored object entry, dropping the locations of
+// incarnations that died after it was written.
 func (s *Shard) decodeObject(v []byte) *objectEntry {
 	d := transport.NewDecoder(v)
 	e := &objectEntry{created: d.Bool(), size: d.Varint(), nodes: d.Nodes(), subs: d.Nodes(), next: int(d.Uvarint())}
 	live := e.nodes[:0]
 	for _, n := range e.nodes {
-		if dead := d.Uvarint(); d.Err() != nil || s.deadInc[n] <= dead {
+		inc := d.Uvarint()
+		if dead, ok := s.deadInc[n]; d.Err() == nil && (!ok || inc > dead) {
 			live = append(live, n)
+			e.incs = append(e.incs, inc)
 		}
 	}
 	e.nodes = live

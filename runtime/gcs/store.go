@@ -359,8 +359,9 @@ func bucket(t Table) []byte { return []byte{'t', byte(t)} }
 // with the wire codec: a protocol change that changes how an entry's
 // fields (specs, object IDs, nodes...) encode changes it too, one that
 // only adds messages (protocol 10: GcsAddObjects) does not. It was the
-// protocol version when the two were one.
-const storeFormat = 9
+// protocol version when the two were one; 10: an object's locations carry
+// the incarnation that announced each.
+const storeFormat = 10
 
 var (
 	formatBucket = []byte("format")
