@@ -258,9 +258,18 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		}
 		// As Ray does for a restartable actor's method with retries left,
 		// re-run the call on the (restarted) actor. It travels as the
-		// first call of a fresh caller, outside any caller's order.
+		// first call of a fresh caller, outside any caller's order: fresh
+		// for every rebuild. The task table's spec is the same each time,
+		// so a caller derived from it alone would name a rebuild done
+		// before: its sequence here says call 0 is done (SeqBase 1), and an
+		// actor that took the caller's order from that, or saw its call 0,
+		// drops the call as a duplicate and the object never comes.
 		spec.Attempt++
-		spec.Caller = transport.ChildTaskID(spec.ID, uint64(spec.Attempt)<<32)
+		r.rebuilds++
+		caller := transport.ChildTaskID(spec.ID, uint64(spec.Attempt)<<32)
+		caller = transport.ChildTaskID(caller, uint64(r.self))
+		caller = transport.ChildTaskID(caller, r.cfg.Incarnation)
+		spec.Caller = transport.ChildTaskID(caller, r.rebuilds)
 		spec.Seq, spec.SeqBase = 0, 0
 		spec.Owner = r.self
 		r.own(&spec)

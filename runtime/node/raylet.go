@@ -116,6 +116,7 @@ type Raylet struct {
 	deadInc        map[transport.NodeID]uint64
 	restarts       map[transport.ActorID]*transport.TaskPlaced // see watchRestart
 	reconstructing map[transport.TaskID]bool
+	rebuilds       uint64                               // actor calls re-run from lineage (each a fresh caller: onTaskInfo)
 	locating       map[transport.ObjectID]time.Duration // retry backoff of subscriptions
 	queuedSubmit   map[transport.TaskID]struct{}        // normal tasks in submitQ
 	submitQ        []*transport.TaskSpec                // submissions waiting for the loop
