@@ -597,3 +597,29 @@ func TestNewIncarnationCopySurvivesOldDeath(t *testing.T) {
 	sh.Handle(1, &transport.NodeDead{Node: 6, Incarnation: 6})
 	require.Equal(t, []transport.NodeID{6}, sh.Locations(other))
 }
+
+// TestReloadDropsCopiesOfDeadIncarnations: a flushed object entry keeps the
+// location of a node whose incarnation died after it was flushed (the death
+// reaches only the entries in memory; a flushed one drops the copy when it
+// is read back). A shard that reloads its store (a restart, or a chain
+// joiner installing a snapshot) must drop it too: it loaded the entries
+// before the deaths, kept the dead copy, and never dropped it (the death
+// was applied already), so a reader was sent to a copy that did not exist —
+// forever when the reader was that node's next incarnation, which takes a
+// location naming itself as stale and asks again.
+func TestReloadDropsCopiesOfDeadIncarnations(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	store := NewMemStore()
+	obj := transport.ObjectID{Task: 3, Put: true}
+	sh := New(fakeEnv{self: 10}, Config{Layout: l, Store: store})
+	sh.Handle(5, &transport.GcsAddObject{Object: obj, Node: 5, Size: 8, Incarnation: 1})
+	sh.Handle(6, &transport.GcsAddObject{Object: obj, Node: 6, Size: 8, Incarnation: 1})
+	sh.Handle(1, &transport.NodeDead{Node: 5, Incarnation: 1})
+	require.Equal(t, []transport.NodeID{6}, sh.Locations(obj))
+	sh.Sync()
+
+	re := New(fakeEnv{self: 10}, Config{Layout: l, Store: store})
+	require.Equal(t, []transport.NodeID{6}, re.Locations(obj), "reloaded")
+	re.Handle(6, &transport.GcsAddObject{Object: obj, Node: 6, Size: 8, Incarnation: 1})
+	require.Equal(t, []transport.NodeID{6}, re.Locations(obj))
+}

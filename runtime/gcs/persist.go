@@ -179,6 +179,17 @@ func (s *Shard) load() {
 	s.deadInc = make(map[transport.NodeID]uint64)
 	s.nodeIDs, s.funcs, s.flushedObjects = nil, 0, 0
 	now := s.env.Now()
+	// The deaths first: a stored object entry drops, as it is read, the
+	// copies of incarnations that died after it was written (a flushed
+	// entry is not touched by a death; in memory after the load, it never
+	// would be).
+	if v, ok := s.store.Get(TableMeta, metaDead); ok {
+		d := transport.NewDecoder(v)
+		for n := d.Count(transport.MaxCount, 2); n > 0; n-- {
+			node := d.Node()
+			s.deadInc[node] = d.Uvarint()
+		}
+	}
 	s.store.Scan(TableObjects, func(k, v []byte) bool {
 		id := transport.NewDecoder(k).Object()
 		s.objects[id] = s.decodeObject(v)
@@ -244,13 +255,6 @@ func (s *Shard) load() {
 	}
 	if v, ok := s.store.Get(TableMeta, metaOrder); ok {
 		s.nodeIDs = transport.NewDecoder(v).Nodes()
-	}
-	if v, ok := s.store.Get(TableMeta, metaDead); ok {
-		d := transport.NewDecoder(v)
-		for n := d.Count(transport.MaxCount, 2); n > 0; n-- {
-			node := d.Node()
-			s.deadInc[node] = d.Uvarint()
-		}
 	}
 }
 
