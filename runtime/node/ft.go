@@ -308,7 +308,10 @@ func (r *Raylet) loseObject(id transport.ObjectID, why string) {
 }
 
 // rejoinStride separates the incarnations a raylet gives itself when it
-// rejoins from those netsim (or a process restart) gives it.
+// rejoins from those netsim (or a process restart) gives it. A restart
+// after a rejoin must still number itself above it (runtime/ray's
+// simulated cluster takes the previous raylet's incarnation + 1 when that
+// is more than netsim's), or the GCS refuses its registration as stale.
 const rejoinStride = 1 << 32
 
 // rejoin fences a raylet the GCS declared dead while it was alive (paused,

@@ -194,6 +194,9 @@ func (r *Raylet) heartbeat() {
 // Store exposes the object store (for status and tests; loop only).
 func (r *Raylet) Store() *objstore.Store { return r.store }
 
+// Incarnation is the raylet's current incarnation (a rejoin raises it).
+func (r *Raylet) Incarnation() uint64 { return r.cfg.Incarnation }
+
 // Available is the resources free now.
 func (r *Raylet) Available() transport.Resources { return r.avail }
 

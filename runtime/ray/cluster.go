@@ -220,14 +220,22 @@ func NewSim(cfg Config, reg *Registry) (*Sim, error) {
 	})
 	for i := range cfg.Nodes {
 		i := i
+		var last *node.Raylet // the previous incarnation's raylet
 		c.net.Add(RayletID(i), func(env transport.Env) transport.Handler {
 			inc := ns.Node(netsim.NodeID(RayletID(i))).Incarnation()
+			if last != nil {
+				// Above every incarnation the node had: one that rejoined
+				// (node.rejoin) numbered itself past netsim's next, and a
+				// lower one is refused by the GCS as stale.
+				inc = max(inc, last.Incarnation()+1)
+			}
 			rc := cfg.rayletConfig(c.layout, i, reg, inc)
 			rc.Simulated = true
 			if cfg.Buggify {
 				rc.Buggify = node.BuggifyFor(cfg.Seed)
 			}
-			return node.New(env, rc)
+			last = node.New(env, rc)
+			return last
 		})
 	}
 	return c, nil

@@ -55,3 +55,35 @@ func TestRejoinOneActorInstance(t *testing.T) {
 	}
 	require.Equal(t, 1, hosts, "live instances of one actor (created per node: %v)", created)
 }
+
+// TestRestartAfterRejoinRegisters: a node paused past the node timeout
+// rejoins under a new incarnation; later it crashes and restarts. The
+// restart's incarnation must be above the rejoin's, or the GCS takes its
+// registration for a stale one and the node never comes back: a rejoin
+// added 1<<32 to its incarnation while a restart took netsim's next (2),
+// and a task only that node could run waited forever. Found in review.
+func TestRestartAfterRejoinRegisters(t *testing.T) {
+	reg := ray.NewRegistry()
+	f := ray.Register1(reg, "f", func(ctx context.Context, i int) (int, error) { return i + 1, nil })
+	rejoined := false
+	onEvent := func(ev *transport.Event) {
+		if ev.Kind == transport.EvNodeAlive && ev.Detail == "rejoined after being declared dead" {
+			rejoined = true
+		}
+	}
+	c, err := ray.NewSim(ray.Config{Nodes: withW(1), Seed: 1, WireCheck: true, OnEvent: onEvent}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	n1 := netsim.NodeID(ray.RayletID(1))
+	c.Netsim().At(50*time.Millisecond, func() { c.Netsim().Pause(n1, 1500*time.Millisecond) })
+	c.Netsim().At(3*time.Second, func() { c.Netsim().Crash(n1) })
+	c.Netsim().At(3100*time.Millisecond, func() { c.Netsim().Restart(n1) })
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 6*time.Second))
+		v, err := ray.GetTimeout(ctx, f.Options(ray.Resource("w", 1)).Remote(ctx, 1), 10*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 2, v)
+		return nil
+	}))
+	require.True(t, rejoined, "the node did not rejoin: the test no longer covers a restart after a rejoin")
+}
