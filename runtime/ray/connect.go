@@ -394,6 +394,12 @@ func (p *Process) startRaylet(ln net.Listener) error {
 	made := make(chan struct{})
 	done := make(chan struct{})
 	p.mu.Lock()
+	if prev := p.raylet; prev != nil {
+		// A restart, after the previous loop stopped: above every
+		// incarnation it had, a rejoin's (+1<<32, about 4.3 s of clock)
+		// too, or the GCS refuses the registration as stale.
+		inc = max(inc, prev.Incarnation()+1)
+	}
 	p.rayH, p.rayDone, p.killed = h, done, false
 	p.mu.Unlock()
 	go func() {
