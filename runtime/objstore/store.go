@@ -145,13 +145,13 @@ func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evi
 	if s.capacity > 0 && size > s.capacity {
 		return nil, false, fmt.Errorf("%w: %s is %d bytes, store holds %d", ErrTooLarge, id, size, s.capacity)
 	}
-	e := s.objects[id]
-	if old := e; old != nil && old.present { // immutable: a second copy changes nothing
-		old.freed = false // but is wanted again (rebuilt after a free)
-		if primary && !old.Primary {
-			old.Primary = true
-			if old.inLRU {
-				s.unlink(old)
+	e := s.objects[id] // here, awaited (filled in below), or nil
+	if e != nil && e.present { // immutable: a second copy changes nothing
+		e.freed = false // but is wanted again (rebuilt after a free)
+		if primary && !e.Primary {
+			e.Primary = true
+			if e.inLRU {
+				s.unlink(e)
 			}
 		}
 		return nil, false, nil
