@@ -134,9 +134,18 @@ func (c *Client) AddObject(to transport.NodeID, m transport.GcsAddObject) {
 // wire), well inside a frame.
 const maxBatchObjects = 4096
 
-// flushObjects sends every shard's held locations, in shard order.
+// flushObjects is the flush timer (see AddObject).
 func (c *Client) flushObjects() {
 	c.objsArmed = false
+	c.Flush()
+}
+
+// Flush sends every shard's held object locations now, in shard order (the
+// armed timer then finds nothing). A raylet calls it before anything it
+// sends elsewhere, which may carry a ref to one of those objects: a ref
+// must not reach another node while the GCS may never hear of its object
+// (a crash before the timer).
+func (c *Client) Flush() {
 	for j := range c.objs {
 		c.releaseObjects(j)
 	}

@@ -290,7 +290,7 @@ func (r *Raylet) bounceCall(spec *transport.TaskSpec) {
 		r.onCallBounced(r.self, m)
 		return
 	}
-	r.env.Send(spec.Owner, m)
+	r.send(spec.Owner, m)
 }
 
 // onCallBounced: a node this raylet delivered a call to hosts no such
@@ -326,7 +326,7 @@ func (r *Raylet) deliverCall(node transport.NodeID, spec *transport.TaskSpec) {
 		r.hostCall(spec)
 		return
 	}
-	r.env.Send(node, &transport.ActorCall{Spec: *spec})
+	r.send(node, &transport.ActorCall{Spec: *spec})
 }
 
 func (r *Raylet) onActorInfo(m *transport.ActorInfo) {

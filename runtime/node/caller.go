@@ -342,10 +342,10 @@ func (c *Caller) Cancel(id transport.TaskID, force bool) {
 			if n == c.r.self {
 				c.r.cancelLocal(id)
 			} else {
-				c.r.env.Send(n, m)
+				c.r.send(n, m)
 			}
 		}
-		c.r.env.Send(c.r.cfg.Layout.Scheduler, m)
+		c.r.send(c.r.cfg.Layout.Scheduler, m)
 		wake()
 	})
 }
@@ -384,7 +384,7 @@ func (c *Caller) KillActor(id transport.ActorID) {
 		} else {
 			for _, n := range r.cfg.Layout.Raylets {
 				if n != r.self {
-					r.env.Send(n, &transport.KillActor{Actor: id, NoRestart: true})
+					r.send(n, &transport.KillActor{Actor: id, NoRestart: true})
 				}
 			}
 		}

@@ -131,7 +131,7 @@ func (r *Raylet) pull(id transport.ObjectID, from transport.NodeID, fe *fetch) {
 	fe.source, fe.pulling = from, true
 	fe.got, fe.seen, fe.data = 0, nil, nil
 	fe.attempt++
-	r.env.Send(from, &transport.PullRequest{Object: id})
+	r.send(from, &transport.PullRequest{Object: id})
 	r.watchPull(id, fe, fe.attempt, 0)
 }
 
@@ -156,7 +156,7 @@ func (r *Raylet) watchPull(id transport.ObjectID, fe *fetch, attempt int, lastGo
 func (r *Raylet) servePull(to transport.NodeID, id transport.ObjectID) {
 	e, ok := r.store.Get(id)
 	if !ok {
-		r.env.Send(to, &transport.PullFailed{Object: id})
+		r.send(to, &transport.PullFailed{Object: id})
 		// Whoever sent the reader here had a stale location (the copy was
 		// freed, evicted or lost with a crash in a way the GCS missed):
 		// correct it, or the reader would be sent back here forever.
@@ -176,7 +176,7 @@ func (r *Raylet) servePull(to transport.NodeID, id transport.ObjectID) {
 			n = max(n-int64(len(v.Data)), 0)
 		}
 		m.Virtual = n
-		r.env.Send(to, m)
+		r.send(to, m)
 		if total == 0 {
 			break
 		}

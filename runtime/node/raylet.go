@@ -388,7 +388,7 @@ func (r *Raylet) spill(spec *transport.TaskSpec) {
 	}
 	if spec.MaxRetries > 0 && r.buggify(BuggifyDuplicateTask) { // only tasks declared retryable (idempotent)
 		dup := *spec
-		r.env.Send(r.cfg.Layout.Scheduler, &transport.SpillTask{Spec: dup})
+		r.send(r.cfg.Layout.Scheduler, &transport.SpillTask{Spec: dup})
 	}
 	r.Stats.Spilled++
 	m := &transport.SpillTask{Spec: *spec}
@@ -403,7 +403,7 @@ func (r *Raylet) spill(spec *transport.TaskSpec) {
 		}
 	}
 	r.emit(transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.cfg.Layout.Scheduler, Task: spec.ID, Detail: "spilled"})
-	r.env.Send(r.cfg.Layout.Scheduler, m)
+	r.send(r.cfg.Layout.Scheduler, m)
 }
 
 // accept queues a task here: its arguments are fetched, then it waits for
@@ -719,9 +719,9 @@ func (r *Raylet) notifyOwner(spec *transport.TaskSpec) {
 		r.ownedDone(spec.ID)
 	} else if r.buggify(BuggifyLateTaskDone) {
 		m := &transport.TaskDone{Task: spec.ID, Node: r.self}
-		r.env.After(r.buggifyDelay(50*time.Millisecond), func() { r.env.Send(spec.Owner, m) })
+		r.env.After(r.buggifyDelay(50*time.Millisecond), func() { r.send(spec.Owner, m) })
 	} else {
-		r.env.Send(spec.Owner, &transport.TaskDone{Task: spec.ID, Node: r.self})
+		r.send(spec.Owner, &transport.TaskDone{Task: spec.ID, Node: r.self})
 	}
 }
 
@@ -804,6 +804,17 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 		r.waiting--
 	}
 	r.failTask(t.spec, transport.ErrKindCancelled, "task cancelled")
+}
+
+// send sends m to a node that is not a GCS shard (those are reached
+// through r.gcs). The object locations the GCS client holds (in netsim, see
+// gcs.Client.AddObject) leave first: m may carry a ref to one of those
+// objects (a spec's argument, a value), and a ref must not reach another
+// node while the GCS may never hear of its object (a crash before the
+// client's flush would leave the reader waiting for good).
+func (r *Raylet) send(to transport.NodeID, m transport.Message) {
+	r.gcs.Flush()
+	r.env.Send(to, m)
 }
 
 // emit records a trace event through a buffer the raylet owns: an event

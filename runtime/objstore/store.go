@@ -145,7 +145,7 @@ func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evi
 	if s.capacity > 0 && size > s.capacity {
 		return nil, false, fmt.Errorf("%w: %s is %d bytes, store holds %d", ErrTooLarge, id, size, s.capacity)
 	}
-	e := s.objects[id] // here, awaited (filled in below), or nil
+	e := s.objects[id]         // here, awaited (filled in below), or nil
 	if e != nil && e.present { // immutable: a second copy changes nothing
 		e.freed = false // but is wanted again (rebuilt after a free)
 		if primary && !e.Primary {
