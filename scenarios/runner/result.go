@@ -147,8 +147,8 @@ func startDrivers(s *scenarios.Scenario, funcs *workload.Funcs, start func(node 
 }
 
 // waitWall waits, on the wall clock, for wait to return, the scenario's
-// duration limit, an error on lost (the cluster is gone), or ctx; it
-// reports whether every driver returned.
+// duration limit, lost to close (the cluster is gone: the caller has the
+// error), or ctx; it reports whether every driver returned.
 func waitWall(ctx context.Context, s *scenarios.Scenario, wait func() error, lost <-chan struct{}) (allDone bool, err error) {
 	limit := s.DurationLimit
 	if limit <= 0 {
