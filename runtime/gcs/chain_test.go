@@ -623,3 +623,22 @@ func TestReloadDropsCopiesOfDeadIncarnations(t *testing.T) {
 	re.Handle(6, &transport.GcsAddObject{Object: obj, Node: 6, Size: 8, Incarnation: 1})
 	require.Equal(t, []transport.NodeID{6}, re.Locations(obj))
 }
+
+// TestRegistrationBuriesUnregisteredIncarnations: a node that crashed and
+// restarted twice before it could register again (incarnations 2 and 3
+// never registered) announced a copy from incarnation 3; when incarnation
+// 4 registers, every earlier one is dead, that copy with them. The shard
+// declared only incarnation 1 dead and kept the copy listed for good: the
+// node's next incarnation, asking for the object, was pointed at itself,
+// again and again (found by the fault search:
+// scenarios/check/testdata/unregistered-incarnation-copy.yaml).
+func TestRegistrationBuriesUnregisteredIncarnations(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	obj := transport.ObjectID{Task: 3}
+	sh := New(fakeEnv{self: 10}, Config{Layout: l})
+	sh.Handle(4, &transport.RegisterNode{Node: 4, Incarnation: 1})
+	sh.Handle(4, &transport.GcsAddObject{Object: obj, Node: 4, Size: 8, Incarnation: 3})
+	require.Equal(t, []transport.NodeID{4}, sh.Locations(obj))
+	sh.Handle(4, &transport.RegisterNode{Node: 4, Incarnation: 4})
+	require.Empty(t, sh.Locations(obj), "incarnation 3's copy died with it")
+}

@@ -258,7 +258,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 				// a lagging chain behind them. The next check judges again.
 				return
 			}
-			s.declareDead(e, deadSilent)
+			s.declareDead(e, e.reg.Incarnation, deadSilent)
 		} else {
 			s.nodeDead(m)
 		}
@@ -467,9 +467,12 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 		s.nodeIDs = append(s.nodeIDs, m.Node)
 	} else if old.reg.Incarnation > m.Incarnation {
 		return // a stale registration
-	} else if old.alive && old.reg.Incarnation < m.Incarnation {
-		// It restarted before we noticed: its previous incarnation is dead.
-		s.declareDead(old, deadRestarted)
+	} else if dead := m.Incarnation - 1; old.reg.Incarnation < m.Incarnation && (old.alive || s.deadInc[m.Node] < dead) {
+		// It restarted: every earlier incarnation is dead. The one we
+		// knew, if we had not noticed, and any that crashed before it
+		// registered, whose announced copies are gone too (a death of
+		// only the one we knew left those listed for good).
+		s.declareDead(old, dead, deadRestarted)
 	}
 	s.nodes[m.Node] = &nodeEntry{reg: *m, alive: true, lastSeen: s.env.Now()}
 	s.saveNode(m.Node)
@@ -624,7 +627,7 @@ func (s *Shard) checkNodes() {
 		}
 		switch {
 		case s.cfg.Propose == nil:
-			s.declareDead(e, deadSilent)
+			s.declareDead(e, e.reg.Incarnation, deadSilent)
 		case s.cfg.Leader():
 			s.cfg.Propose(&transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation, Beats: e.beats + 1})
 		}
@@ -643,13 +646,16 @@ const (
 	deadRestarted = "restarted: a new incarnation registered before its heartbeats were missed"
 )
 
-// declareDead publishes a node incarnation's death to every shard, the
-// global scheduler and every raylet.
-func (s *Shard) declareDead(e *nodeEntry, why string) {
-	e.alive = false
-	s.saveNode(e.reg.Node)
-	m := &transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation}
-	s.emit(transport.Event{Kind: transport.EvNodeDead, Node: e.reg.Node, Detail: why})
+// declareDead publishes the death of a node's incarnations up to inc to
+// every shard, the global scheduler and every raylet (the node.dead event
+// only if e was alive).
+func (s *Shard) declareDead(e *nodeEntry, inc uint64, why string) {
+	if e.alive {
+		e.alive = false
+		s.saveNode(e.reg.Node)
+		s.emit(transport.Event{Kind: transport.EvNodeDead, Node: e.reg.Node, Detail: why})
+	}
+	m := &transport.NodeDead{Node: e.reg.Node, Incarnation: inc}
 	for _, sh := range s.layout.Shards {
 		if sh != s.env.Self() {
 			s.env.Send(sh, m)
