@@ -41,16 +41,7 @@ func TestFreeEmptiesStores(t *testing.T) {
 		require.NoError(t, ray.Free(ctx, put, sum))
 		return nil
 	}))
-	sim := c.Netsim() // Free does not wait for the drops: let them happen
-	end := sim.Now() + 100*time.Millisecond
-	sim.RunWhile(func() bool { return sim.Now() <= end })
-	for i := range c.Nodes() {
-		assert.Zero(t, c.Raylet(i).Store().Len(), "objects left in node %d's store", i)
-	}
-	for j := 0; j < c.Shards(); j++ {
-		st := c.Shard(j).Stats()
-		assert.Zero(t, st.ResidentObjects, "shard %d keeps object entries in memory", j)
-	}
+	assertFreedEverywhere(t, c, 100*time.Millisecond) // Free does not wait for the drops: let them happen
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		v, err := ray.Get(ctx, refs[7])
 		require.NoError(t, err)
@@ -59,6 +50,21 @@ func TestFreeEmptiesStores(t *testing.T) {
 		assert.ErrorIs(t, err, ray.ErrObjectLost, "a Put object has no lineage")
 		return nil
 	}))
+}
+
+// assertFreedEverywhere runs the simulation for d more, then asserts that
+// no store holds an object and no GCS shard keeps an object entry in memory.
+func assertFreedEverywhere(t *testing.T, c *ray.Sim, d time.Duration) {
+	t.Helper()
+	sim := c.Netsim()
+	end := sim.Now() + d
+	sim.RunWhile(func() bool { return sim.Now() <= end })
+	for i := range c.Nodes() {
+		assert.Zero(t, c.Raylet(i).Store().Len(), "objects left in node %d's store", i)
+	}
+	for j := 0; j < c.Shards(); j++ {
+		assert.Zero(t, c.Shard(j).Stats().ResidentObjects, "shard %d keeps object entries in memory", j)
+	}
 }
 
 func anys[T any](refs []ray.Ref[T]) []any {
@@ -227,16 +233,9 @@ func TestFreeBeforeMade(t *testing.T) {
 		}
 		return ray.Free(ctx, refs...)
 	}))
-	sim := c.Netsim()
-	end := sim.Now() + 200*time.Millisecond // the tasks take 20-27ms
-	sim.RunWhile(func() bool { return sim.Now() <= end })
-	for i := range c.Nodes() {
-		assert.Zero(t, c.Raylet(i).Store().Len(), "objects left in node %d's store", i)
-	}
+	assertFreedEverywhere(t, c, 200*time.Millisecond) // the tasks take 20-27ms
 	for j := 0; j < c.Shards(); j++ {
-		st := c.Shard(j).Stats()
-		assert.Zero(t, st.ResidentObjects, "shard %d keeps object entries in memory", j)
-		assert.Zero(t, st.ResidentTasks, "shard %d keeps task entries in memory", j)
+		assert.Zero(t, c.Shard(j).Stats().ResidentTasks, "shard %d keeps task entries in memory", j)
 	}
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		v, err := ray.Get(ctx, refs[3])
