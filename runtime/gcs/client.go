@@ -111,7 +111,8 @@ func (c *Client) Send(to transport.NodeID, m transport.Message) {
 func (c *Client) AddObject(to transport.NodeID, m transport.GcsAddObject) {
 	j, ok := c.layout.ShardIndex(to)
 	if !ok || !c.batchObjects {
-		c.send1(to, &m)
+		one := m // only this path's copy escapes (with &m, every call allocated m)
+		c.send1(to, &one)
 		return
 	}
 	if c.holding {

@@ -38,11 +38,30 @@ type VirtualSizer interface{ VirtualSize() int64 }
 // VirtualSize implements VirtualSizer.
 func (b Blob) VirtualSize() int64 { return b.Bytes }
 
+// smallIntBias bounds the ints whose encoding is shared: those in
+// [-64, 64) take one varint byte.
+const smallIntBias = 64
+
+// smallInts holds the encodings of the small ints, which tasks return most
+// (a count, a status, a zero): encoding one costs no allocation. It is
+// never written after init.
+var smallInts = func() (t [2 * smallIntBias][2]byte) {
+	for i := range t {
+		b := binary.AppendVarint([]byte{tagInt}, int64(i-smallIntBias))
+		t[i] = [2]byte{b[0], b[1]}
+	}
+	return t
+}()
+
 // Encode turns a Go value into an object value.
 func Encode(v any) (transport.Value, error) {
 	var b []byte
 	switch x := v.(type) {
 	case int:
+		if x >= -smallIntBias && x < smallIntBias {
+			b = smallInts[x+smallIntBias][:2:2] // shared: a value's bytes are never written
+			break
+		}
 		b = binary.AppendVarint([]byte{tagInt}, int64(x))
 	case int64:
 		b = binary.AppendVarint([]byte{tagInt}, x)
