@@ -301,6 +301,9 @@ type coro struct {
 	// time Await k+1 begins every older wake has been called: a wake is
 	// live exactly when its number is awaits and not yet woken.
 	awaits, woken uint64
+	// inside is set while AwaitInline runs register: a wake then only
+	// marks the suspension woken, for the coroutine is running.
+	inside bool
 }
 
 // wake is the body of the wake func of Await number g: it schedules the
@@ -311,6 +314,9 @@ func (c *coro) wake(g uint64) {
 		return
 	}
 	c.woken = g
+	if c.inside {
+		return // AwaitInline's register woke it: it goes on without suspending
+	}
 	if !c.killed && !c.done {
 		c.node.sim.scheduleResume(c)
 	}
@@ -381,6 +387,23 @@ func (n *Node) Await(register func(wake func())) {
 	g := c.awaits
 	register(func() { c.wake(g) }) // captures two words: one allocation
 	c.suspend()
+}
+
+// AwaitInline is Await for a register that often calls wake at once: then
+// the coroutine does not suspend, and AwaitInline returns true without a
+// switch (the caller may Yield if it must let the node's loop run first).
+// It returns false once a wake called after register resumed it.
+func (n *Node) AwaitInline(register func(wake func())) (inline bool) {
+	c := n.suspending("Await")
+	g := c.awaits
+	c.inside = true
+	register(func() { c.wake(g) }) // captures two words: one allocation
+	c.inside = false
+	if c.woken == g {
+		return true
+	}
+	c.suspend()
+	return false
 }
 
 // Waker resumes one suspension of a coroutine (see Node.Suspend); calls

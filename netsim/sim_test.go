@@ -1,6 +1,7 @@
 package netsim
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -326,6 +327,31 @@ func TestCoroutineAwaitOrder(t *testing.T) {
 	s.Run()
 	assert.Equal(t, []string{"a0", "b0", "h0", "b1", "a2", "a2'", "b6"}, log)
 	assert.Equal(t, 6*time.Millisecond, s.Now())
+	s.Close()
+}
+
+// AwaitInline does not suspend when register wakes at once; a wake kept
+// from that call and called later resumes nothing (the coroutine is not
+// suspended on it), and a wake called after register suspends and resumes.
+func TestAwaitInline(t *testing.T) {
+	s := New(Config{})
+	n := s.AddNode(1, nil)
+	var log []string
+	var kept func()
+	n.Go(func() {
+		inline := n.AwaitInline(func(wake func()) { kept = wake; wake(); wake() })
+		log = append(log, fmt.Sprintf("a inline=%v at %v", inline, s.Now()))
+		inline = n.AwaitInline(func(wake func()) { n.After(time.Millisecond, wake) })
+		log = append(log, fmt.Sprintf("a inline=%v at %v", inline, s.Now()))
+		n.Await(func(wake func()) { n.After(time.Millisecond, wake) })
+		log = append(log, fmt.Sprintf("a at %v", s.Now()))
+	})
+	n.Go(func() {
+		log = append(log, "b")
+		kept() // stale: must not resume the first coroutine early
+	})
+	s.Run()
+	assert.Equal(t, []string{"a inline=true at 0s", "b", "a inline=false at 1ms", "a at 2ms"}, log)
 	s.Close()
 }
 

@@ -364,23 +364,18 @@ func (e *env) Send(to transport.NodeID, m transport.Message) {
 // does the coroutine yield to the loop. A call that completes inside
 // register on an idle node thus costs no event and no switch.
 func (e *env) Await(register func(wake func())) {
-	w := &waiter{inside: true}
-	w.wakeFn = w.wake
 	busy := e.node.BusyUntil()
-	register(w.wakeFn)
-	w.inside = false
-	if w.woken {
-		if after := e.node.BusyUntil(); after <= busy || after <= e.net.Sim.Now() {
-			return
-		}
-		// register itself charged service time on the loop (a worker's
-		// result stored, a Put): the caller goes on only when that work is
-		// done, or a burst of work done in one turn would all happen at
-		// one virtual instant.
-		e.node.Yield()
+	if !e.node.AwaitInline(register) {
 		return
 	}
-	e.node.Suspend(&w.parked, nil)
+	if after := e.node.BusyUntil(); after <= busy || after <= e.net.Sim.Now() {
+		return
+	}
+	// register itself charged service time on the loop (a worker's result
+	// stored, a Put): the caller goes on only when that work is done, or a
+	// burst of work done in one turn would all happen at one virtual
+	// instant.
+	e.node.Yield()
 }
 
 // Post runs f at once: in netsim the calling coroutine holds the only
@@ -393,24 +388,6 @@ func (e *env) PostsInline() {}
 // TimersQueued marks After(0) as queued behind the node's items
 // (transport.QueuedTimer).
 func (e *env) TimersQueued() {}
-
-// waiter is one Await's state: one allocation, where closures over its
-// fields would cost one per captured variable.
-type waiter struct {
-	woken, inside bool
-	parked        netsim.Waker // resumes the coroutine (a value: no allocation)
-	wakeFn        func()
-}
-
-func (w *waiter) wake() {
-	if w.woken {
-		return
-	}
-	w.woken = true
-	if !w.inside {
-		w.parked.Wake()
-	}
-}
 
 func (e *env) Emit(ev *transport.Event) {
 	if e.net.opts.OnEvent != nil {
