@@ -126,3 +126,26 @@ func TestFreedObjectFromDeadHolderLeavesMemory(t *testing.T) {
 	require.True(t, ok, "the lineage stays in the store")
 	require.Equal(t, "f", got.Func)
 }
+
+// TestHoldSizesBatchesExactly: the specs announced to Hold fill each
+// shard's batch exactly: no batch grows by copying or keeps spare room.
+func TestHoldSizesBatchesExactly(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10, 11}, Scheduler: 99}
+	env := &queuedEnv{}
+	c := NewClient(env, l)
+	var specs []*transport.TaskSpec
+	for i := 0; i < 11; i++ { // even IDs to shard 10, odd to 11: 6 and 5
+		specs = append(specs, &transport.TaskSpec{ID: transport.TaskID(i)})
+	}
+	c.Hold(specs)
+	for _, s := range specs {
+		c.AddTask(l.ShardOfTask(s.ID), s)
+	}
+	c.Release()
+	require.Len(t, env.sent, 2)
+	for i, want := range []int{6, 5} {
+		b := env.sent[i].(*transport.GcsAddTasks).Specs
+		require.Len(t, b, want)
+		require.Equal(t, want, cap(b), "shard %d's batch", i)
+	}
+}

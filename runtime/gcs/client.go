@@ -41,6 +41,7 @@ type Client struct {
 	holding   bool
 	held      [][]transport.TaskSpec
 	heldBytes []int // about what each shard's held specs take on the wire
+	coming    []int // specs announced to Hold not yet added, per shard
 
 	// Object locations (AddObject) for each shard wait to leave together
 	// until the flush timer runs, armed by the first of them.
@@ -179,6 +180,10 @@ func (c *Client) AddTask(to transport.NodeID, spec *transport.TaskSpec) {
 	}
 	if c.holding {
 		if shard {
+			if len(c.held[j]) == 0 && cap(c.held[j]) < c.coming[j] {
+				c.held[j] = make([]transport.TaskSpec, 0, min(c.coming[j], maxBatchSpecs))
+			}
+			c.coming[j] = max(c.coming[j]-1, 0)
 			c.held[j] = append(c.held[j], *spec)
 			c.heldBytes[j] += specOverhead + argOverhead*len(spec.Args) + len(spec.Func) + len(spec.Name) + int(spec.InlineBytes())
 			if c.heldBytes[j] >= maxBatchBytes || len(c.held[j]) >= maxBatchSpecs {
@@ -205,19 +210,19 @@ const (
 // in one turn writes them with a message per shard, not one per task (as a
 // real client batches its writes). Any other message to a shard first
 // sends the specs held for it, so each shard sees what the client sent in
-// the order it was sent. About n specs are coming (a hint, to size the
-// batches).
-func (c *Client) Hold(n int) {
+// the order it was sent. specs are the ones about to come: each shard's
+// batch is sized for exactly its own, so no batch grows by copying or keeps
+// spare room (the shard's table keeps the batch).
+func (c *Client) Hold(specs []*transport.TaskSpec) {
 	c.holding = true
 	if c.held == nil {
 		c.held = make([][]transport.TaskSpec, len(c.layout.Shards))
 		c.heldBytes = make([]int, len(c.layout.Shards))
+		c.coming = make([]int, len(c.layout.Shards))
 	}
-	if per := min(n/len(c.held), maxBatchSpecs); per > 1 {
-		for j := range c.held {
-			if cap(c.held[j]) < per {
-				c.held[j] = make([]transport.TaskSpec, 0, per+per/4)
-			}
+	for _, s := range specs {
+		if j, ok := c.layout.ShardIndex(c.layout.ShardOfTask(s.ID)); ok {
+			c.coming[j]++
 		}
 	}
 }
@@ -226,6 +231,7 @@ func (c *Client) Hold(n int) {
 func (c *Client) Release() {
 	for j := range c.held {
 		c.release(j)
+		c.coming[j] = 0
 	}
 	c.holding = false
 }

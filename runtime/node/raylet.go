@@ -301,7 +301,7 @@ func (r *Raylet) enqueueSubmit(spec *transport.TaskSpec) {
 func (r *Raylet) drainSubmits() {
 	q := r.submitQ
 	r.submitQ = nil
-	r.gcs.Hold(len(q)) // the batch's task specs go to each shard in one message
+	r.gcs.Hold(q) // the batch's task specs go to each shard in one message
 	for i, spec := range q {
 		q[i] = nil
 		delete(r.queuedSubmit, spec.ID)
