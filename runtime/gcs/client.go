@@ -46,6 +46,7 @@ type Client struct {
 	// Object locations (AddObject) for each shard wait to leave together
 	// until the flush timer runs, armed by the first of them.
 	objs         [][]transport.GcsAddObject
+	objsLast     []int // the length of each shard's last batch: the next one's room
 	objsArmed    bool
 	batchObjects bool // env is a transport.QueuedTimer
 
@@ -121,6 +122,10 @@ func (c *Client) AddObject(to transport.NodeID, m transport.GcsAddObject) {
 	}
 	if c.objs == nil {
 		c.objs = make([][]transport.GcsAddObject, len(c.layout.Shards))
+		c.objsLast = make([]int, len(c.layout.Shards))
+	}
+	if cap(c.objs[j]) == 0 && c.objsLast[j] > 1 {
+		c.objs[j] = make([]transport.GcsAddObject, 0, c.objsLast[j]) // as many as last time
 	}
 	c.objs[j] = append(c.objs[j], m)
 	if len(c.objs[j]) >= maxBatchObjects {
@@ -168,6 +173,7 @@ func (c *Client) releaseObjects(j int) {
 	default:
 		c.send1(c.layout.Shards[j], &transport.GcsAddObjects{Objects: objs})
 		c.objs[j] = nil // the message keeps the slice
+		c.objsLast[j] = len(objs)
 	}
 }
 

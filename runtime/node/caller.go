@@ -152,6 +152,7 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 	g := &getState{c: c, vals: make([]transport.Value, len(ids))}
 	c.r.env.Await(func(wake func()) {
 		r := c.r
+		r.drainSubmits() // see drainSubmits
 		g.wake = wake
 		var refs []getRef // one allocation for every object not here yet
 		for i, id := range ids {
@@ -253,6 +254,7 @@ func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) ([
 	var err error
 	c.r.env.Await(func(wake func()) {
 		r := c.r
+		r.drainSubmits() // see drainSubmits
 		n := 0
 		done, blocking := false, false
 		unblock := func() {}

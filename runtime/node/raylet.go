@@ -118,8 +118,8 @@ type Raylet struct {
 	reconstructing map[transport.TaskID]bool
 	rebuilds       uint64                               // actor calls re-run from lineage (each a fresh caller: onTaskInfo)
 	locating       map[transport.ObjectID]time.Duration // retry backoff of subscriptions
-	queuedSubmit   map[transport.TaskID]struct{}        // normal tasks in submitQ
 	submitQ        []*transport.TaskSpec                // submissions waiting for the loop
+	drainArmed     bool                                 // drainTimer is set
 }
 
 // Stats counts what a raylet did.
@@ -162,7 +162,6 @@ func New(env transport.Env, cfg Config) *Raylet {
 		restarts:       make(map[transport.ActorID]*transport.TaskPlaced),
 		reconstructing: make(map[transport.TaskID]bool),
 		locating:       make(map[transport.ObjectID]time.Duration),
-		queuedSubmit:   make(map[transport.TaskID]struct{}),
 	}
 	r.gcs = gcs.NewClient(env, cfg.Layout)
 	r.gcs.Epoch = cfg.Incarnation // a rejoin keeps the client: its numbers go on
@@ -289,37 +288,49 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 // queue as one unit of work on its next turn (a core worker's batch), each
 // submission charging its scheduling cost.
 func (r *Raylet) enqueueSubmit(spec *transport.TaskSpec) {
-	if spec.Actor == 0 {
-		r.queuedSubmit[spec.ID] = struct{}{}
-	}
 	r.submitQ = append(r.submitQ, spec)
-	if len(r.submitQ) == 1 {
-		r.env.After(0, r.drainSubmits)
+	if !r.drainArmed {
+		r.drainArmed = true
+		r.env.After(0, r.drainTimer)
 	}
 }
 
+func (r *Raylet) drainTimer() {
+	r.drainArmed = false
+	r.drainSubmits()
+}
+
+// drainSubmits takes the queued submissions. Besides its turn (the timer),
+// a caller about to block on objects takes them first (Caller.Get, Wait):
+// its burst is over, and so every task it waits for is known here (queued,
+// running or spilled) when it registers, which producesLocally relies on.
 func (r *Raylet) drainSubmits() {
 	q := r.submitQ
+	if len(q) == 0 {
+		return
+	}
 	r.submitQ = nil
 	r.gcs.Hold(q) // the batch's task specs go to each shard in one message
 	for i, spec := range q {
 		q[i] = nil
-		delete(r.queuedSubmit, spec.ID)
 		r.submit(spec)
 	}
 	r.gcs.Release()
+	if r.submitQ == nil {
+		r.submitQ = q[:0] // nothing was submitted meanwhile: reuse the room
+	}
 }
 
 // producesLocally reports whether an object's task is queued or running on
 // this raylet (not an actor's method: those run where the actor lives), so
 // its result will be stored here. Should the task leave after all (spill),
-// spill subscribes for whoever waits.
+// spill subscribes for whoever waits. A submission not yet drained
+// (submitQ) does not count: a local caller drains them before it waits, and
+// whoever else asks subscribes, which costs a message but misses nothing
+// (the local put wakes every fetch).
 func (r *Raylet) producesLocally(id transport.ObjectID) bool {
 	if id.Put {
 		return false
-	}
-	if _, ok := r.queuedSubmit[id.Task]; ok {
-		return true
 	}
 	t := r.tasks[id.Task]
 	return t != nil && t.actor == nil && !t.spec.ActorCreation
