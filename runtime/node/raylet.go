@@ -119,6 +119,7 @@ type Raylet struct {
 	rebuilds       uint64                               // actor calls re-run from lineage (each a fresh caller: onTaskInfo)
 	locating       map[transport.ObjectID]time.Duration // retry backoff of subscriptions
 	submitQ        []*transport.TaskSpec                // submissions waiting for the loop
+	jobs           []*taskJob                           // finished tasks' jobs, for the next (run)
 	drainArmed     bool                                 // drainTimer is set
 }
 
@@ -609,12 +610,21 @@ func (r *Raylet) run(t *task) {
 		r.startActor(t)
 		return
 	}
-	r.pool.Submit(&taskJob{r: r, t: t})
+	var j *taskJob
+	if n := len(r.jobs); n > 0 {
+		j, r.jobs = r.jobs[n-1], r.jobs[:n-1]
+	} else {
+		j = &taskJob{r: r}
+	}
+	j.t = t
+	r.pool.Submit(j)
 }
 
 // taskJob runs a normal task on a pool worker. It carries the task's Caller
-// (the context its code gets): one allocation when the task starts, none
-// while it is queued.
+// (the context its code gets), and nothing while the task is queued. A
+// finished task's job goes back to the raylet (Raylet.jobs) for the next:
+// as in Ray, where a worker's context is its current task's, code that
+// kept a finished task's context acts for whichever task has it now.
 type taskJob struct {
 	r      *Raylet
 	t      *task
@@ -637,7 +647,12 @@ func (j *taskJob) Run() {
 	c.copyIn(j.out, int64(j.t.spec.NumReturns))
 }
 
-func (j *taskJob) Done() { j.r.finish(j.t, j.out) }
+func (j *taskJob) Done() {
+	r, t, out := j.r, j.t, j.out
+	j.t, j.out = nil, transport.Value{}
+	r.jobs = append(r.jobs, j)
+	r.finish(t, out)
+}
 
 func (r *Raylet) lookupFunc(name string) (Func, bool) {
 	if r.cfg.Registry == nil {
