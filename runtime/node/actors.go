@@ -59,7 +59,7 @@ func (r *Raylet) sendActorUpdate(up *transport.GcsActorUpdate) {
 func (r *Raylet) startActor(t *task) {
 	typ, ok := r.actorType(t.spec.Func)
 	if !ok {
-		r.avail = r.avail.Add(t.res)
+		r.avail = r.avail.Add(t.res())
 		r.unpinArgs(t)
 		delete(r.tasks, t.spec.ID)
 		r.failTask(t.spec, transport.ErrKindUnknownFunction, fmt.Sprintf("no actor type %q registered", t.spec.Func))
@@ -391,7 +391,7 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 	a.dead = true
 	r.endRestore(a)
 	delete(r.actors, id)
-	r.avail = r.avail.Add(a.creation.res)
+	r.avail = r.avail.Add(a.creation.res())
 	msg := fmt.Sprintf("actor %s died: %s", id, why)
 	for _, t := range a.queue {
 		r.unpinArgs(t)
@@ -454,7 +454,7 @@ func (r *Raylet) dropActor(a *actorHost) {
 	a.dead = true
 	r.endRestore(a)
 	delete(r.actors, a.id)
-	r.avail = r.avail.Add(a.creation.res)
+	r.avail = r.avail.Add(a.creation.res())
 	for _, t := range a.queue {
 		r.unpinArgs(t)
 		t.cancelled = true

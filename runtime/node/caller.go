@@ -444,11 +444,11 @@ func (r *Raylet) lookupName(name string, round uint64) {
 
 // release gives a blocked task's CPU back to the node.
 func (c *Caller) release() {
-	if c.t == nil || c.t.borrowed || c.t.res.CPU == 0 {
+	if c.t == nil || c.t.borrowed || c.t.res().CPU == 0 {
 		return
 	}
 	c.t.borrowed = true
-	cpu := transport.Resources{CPU: c.t.res.CPU}
+	cpu := transport.Resources{CPU: c.t.res().CPU}
 	c.r.avail = c.r.avail.Add(cpu)
 	c.r.dispatch()
 }
@@ -460,5 +460,5 @@ func (c *Caller) reacquire() {
 		return
 	}
 	c.t.borrowed = false
-	c.r.avail = c.r.avail.Sub(transport.Resources{CPU: c.t.res.CPU})
+	c.r.avail = c.r.avail.Sub(transport.Resources{CPU: c.t.res().CPU})
 }

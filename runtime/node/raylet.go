@@ -38,13 +38,22 @@ type task struct {
 	spec      *transport.TaskSpec
 	missing   int
 	args      []transport.Value
-	res       transport.Resources // held while running
-	borrowed  bool                // CPU given back while blocked in Get/Wait
+	holds     bool // its resources (spec.Resources) are taken from the node: see res
+	borrowed  bool // CPU given back while blocked in Get/Wait
 	cancelled bool
 	running   bool
 	start     time.Time
 	actor     *actorHost // method calls: the actor they run on
 	pinned    []transport.ObjectID
+}
+
+// res is what the task holds of the node's resources: its spec's while it
+// runs (a flag, not a copy: 40 bytes less per queued task).
+func (t *task) res() transport.Resources {
+	if t.holds {
+		return t.spec.Resources
+	}
+	return transport.Resources{}
 }
 
 // fetch is an object this node's readers wait for (need): the readers
@@ -579,7 +588,7 @@ func (r *Raylet) dispatch() {
 				continue
 			}
 			r.avail = r.avail.Sub(t.spec.Resources)
-			t.res = t.spec.Resources
+			t.holds = true
 			r.run(t)
 		}
 		if c.head == len(c.q) {
@@ -688,8 +697,8 @@ func errValue(kind uint8, msg string) transport.Value {
 
 // finish records a finished task's result.
 func (r *Raylet) finish(t *task, out transport.Value) {
-	r.avail = r.avail.Add(t.res)
-	t.res = transport.Resources{}
+	r.avail = r.avail.Add(t.res())
+	t.holds = false
 	r.unpinArgs(t)
 	delete(r.tasks, t.spec.ID)
 	if t.cancelled {
