@@ -658,7 +658,10 @@ func (j *taskJob) Run() {
 
 func (j *taskJob) Done() {
 	r, t, out := j.r, j.t, j.out
-	j.t, j.out = nil, transport.Value{}
+	// The idle job keeps nothing of the task: its Caller's t would keep
+	// the task's spec and argument values (a freed object's bytes) alive
+	// until the job is reused, which after a burst may be never.
+	j.t, j.out, j.caller.t = nil, transport.Value{}, nil
 	r.jobs = append(r.jobs, j)
 	r.finish(t, out)
 }
