@@ -824,6 +824,10 @@ func (r *Raylet) wake(id transport.ObjectID) {
 
 // cancelLocal drops a task queued here, or marks a running one cancelled.
 func (r *Raylet) cancelLocal(id transport.TaskID) {
+	// A submission not yet drained is in no table: it would be
+	// tombstoned, then accepted here by the drain (which does not look at
+	// tombstones) and run as if never cancelled.
+	r.drainSubmits()
 	t, ok := r.tasks[id]
 	if !ok {
 		r.tombstones[id] = struct{}{} // in flight to us, or never coming
