@@ -456,6 +456,7 @@ func (n *Node) suspending(op string) *coro {
 	if c.killed {
 		panic(stopSignal{})
 	}
+	c.inside = false // an AwaitInline whose register panicked (and was recovered) left it set
 	c.awaits++
 	return c
 }
