@@ -149,3 +149,41 @@ func TestHoldSizesBatchesExactly(t *testing.T) {
 		require.Equal(t, want, cap(b), "shard %d's batch", i)
 	}
 }
+
+// TestObjectBeforeItsSpecFlushesTask: a task's object can reach its shard
+// before the task's spec (the spill carrying the task overtakes the batch
+// with its spec). The shard remembers it, and the spec that comes later
+// finds its task finished and out of memory, also after a reload; a spec
+// with no object yet stays resident until its object comes.
+func TestObjectBeforeItsSpecFlushesTask(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	store := NewMemStore()
+	sh := New(fakeEnv{self: 10}, Config{Layout: l, Store: store})
+	obj := func(task transport.TaskID) *transport.GcsAddObject {
+		return &transport.GcsAddObject{Object: transport.ObjectID{Task: task}, Node: 1, Size: 8}
+	}
+	spec := func(task transport.TaskID) *transport.GcsAddTask {
+		return &transport.GcsAddTask{Spec: transport.TaskSpec{ID: task, NumReturns: 1, Func: "f", Owner: 1}}
+	}
+	// Something flushed, so that finding objects takes the store.
+	sh.Handle(1, spec(1))
+	sh.Handle(1, obj(1))
+	require.Equal(t, 0, sh.Stats().ResidentTasks)
+	require.Equal(t, 1, sh.Stats().FlushedObjects)
+
+	sh.Handle(1, obj(2)) // before its spec
+	sh.Handle(1, spec(3))
+	require.Equal(t, 1, sh.Stats().ResidentTasks, "task 3 waits for its object")
+	sh.Handle(1, spec(2))
+	require.Equal(t, 1, sh.Stats().ResidentTasks, "task 2 came finished: out of memory")
+	sh.Handle(1, obj(3))
+	require.Equal(t, 0, sh.Stats().ResidentTasks)
+
+	// The same across a reload: the early object is found in the store.
+	sh.Handle(1, obj(4))
+	require.NoError(t, store.Sync())
+	sh = New(fakeEnv{self: 10}, Config{Layout: l, Store: store})
+	sh.Handle(1, obj(5)) // flushes nothing yet: make the store matter
+	sh.Handle(1, spec(4))
+	require.Equal(t, 0, sh.Stats().ResidentTasks, "task 4's object came before a reload")
+}

@@ -174,6 +174,9 @@ type Shard struct {
 	kbuf    []byte // the key being written or read
 	writes  int
 	flushed int // task entries flushed out of memory
+	// early holds tasks an object of which was made before their spec
+	// arrived (see objectMade).
+	early map[transport.TaskID]struct{}
 	// flushedObjects counts object entries flushed out of memory.
 	flushedObjects int
 }
@@ -319,8 +322,15 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 func (s *Shard) addTask(spec *transport.TaskSpec) {
 	s.env.Charge(s.costs.GCSWrite)
 	s.tasks[spec.ID] = metaOf(spec)
-	s.saveTask(spec)
-	s.flushTask(spec.ID)
+	isNew := s.saveTask(spec)
+	// A task the shard never saw has no object yet, unless one overtook
+	// its spec (early): only then, or for a spec written again (a retry, a
+	// reconstruction), look for its objects, which for a new task would
+	// mean a lookup in the store that finds nothing.
+	if _, early := s.early[spec.ID]; early || !isNew {
+		delete(s.early, spec.ID)
+		s.flushTask(spec.ID)
+	}
 }
 
 func (s *Shard) addObject(m *transport.GcsAddObject) {
@@ -338,7 +348,7 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 			}
 			s.saveObject(m.Object)
 			if !m.Object.Put {
-				s.flushTask(m.Object.Task)
+				s.objectMade(m.Object.Task)
 			}
 		}
 		s.flushObject(m.Object) // settled unless a reader waits for its rebuild
@@ -351,7 +361,7 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 			e.size, e.created = m.Size, true
 			s.saveObject(m.Object)
 			if !m.Object.Put {
-				s.flushTask(m.Object.Task)
+				s.objectMade(m.Object.Task)
 			}
 		}
 		s.flushObject(m.Object)
@@ -369,7 +379,7 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 	e.subs = nil
 	s.saveObject(m.Object)
 	if !m.Object.Put {
-		s.flushTask(m.Object.Task)
+		s.objectMade(m.Object.Task)
 	}
 	s.flushObject(m.Object)
 	if m.Owner != 0 {

@@ -76,13 +76,20 @@ func (s *Shard) saveObject(id transport.ObjectID) {
 	s.written()
 }
 
-func (s *Shard) saveTask(spec *transport.TaskSpec) {
+// saveTask writes a task's spec and reports whether the store surely had
+// none before (false when the store cannot tell: see newPutter).
+func (s *Shard) saveTask(spec *transport.TaskSpec) (isNew bool) {
 	enc := transport.NewEncoder(s.scratch[:0])
 	enc.Spec(spec)
 	s.scratch = enc.Bytes()
 	s.kbuf = appendTaskKey(s.kbuf[:0], spec.ID)
-	s.store.Put(TableTasks, s.kbuf, s.scratch)
+	if np, ok := s.store.(newPutter); ok {
+		isNew = np.PutNew(TableTasks, s.kbuf, s.scratch)
+	} else {
+		s.store.Put(TableTasks, s.kbuf, s.scratch)
+	}
 	s.written()
+	return isNew
 }
 
 func (s *Shard) saveActor(id transport.ActorID) {
@@ -173,6 +180,7 @@ func (s *Shard) saveMeta() {
 func (s *Shard) load() {
 	s.objects = make(map[transport.ObjectID]*objectEntry)
 	s.tasks = make(map[transport.TaskID]taskMeta)
+	s.early = make(map[transport.TaskID]struct{})
 	s.actors = make(map[transport.ActorID]*actorEntry)
 	s.names = make(map[string]transport.ActorID)
 	s.nodes = make(map[transport.NodeID]*nodeEntry)
@@ -200,6 +208,17 @@ func (s *Shard) load() {
 		transport.NewDecoder(v).Spec(spec)
 		if m := metaOf(spec); !s.finished(spec.ID, m) {
 			s.tasks[spec.ID] = m
+		}
+		return true
+	})
+	// Objects made before their task's spec arrived (see objectMade); in
+	// key order, as the scan gives them.
+	s.store.Scan(TableObjects, func(k, v []byte) bool {
+		id := transport.NewDecoder(k).Object()
+		if e := s.objects[id]; e != nil && e.created && !id.Put {
+			if _, ok := s.store.Get(TableTasks, appendTaskKey(nil, id.Task)); !ok {
+				s.early[id.Task] = struct{}{}
+			}
 		}
 		return true
 	})
@@ -285,6 +304,22 @@ type taskMeta struct {
 
 func metaOf(spec *transport.TaskSpec) taskMeta {
 	return taskMeta{returns: spec.NumReturns, creation: spec.ActorCreation}
+}
+
+// objectMade is flushTask for the task of an object just created. A task
+// not resident is either finished (flushed), or one whose spec has not
+// reached the shard yet: an object can overtake its task's spec (the spill
+// that carried the task left its node before the batch with the spec). The
+// latter is remembered (early), so that addTask looks for its objects.
+func (s *Shard) objectMade(id transport.TaskID) {
+	if _, ok := s.tasks[id]; ok {
+		s.flushTask(id)
+		return
+	}
+	s.kbuf = appendTaskKey(s.kbuf[:0], id)
+	if _, ok := s.store.Get(TableTasks, s.kbuf); !ok {
+		s.early[id] = struct{}{}
+	}
 }
 
 // flushTask drops a finished task's entry from memory (it stays in the

@@ -42,6 +42,13 @@ type Store interface {
 	Len(t Table) int
 }
 
+// newPutter is a Store whose Put can tell, at no extra cost, whether the
+// key was new (MemStore). The shard uses it to skip looking for the objects
+// of a task it has never seen (see Shard.addTask).
+type newPutter interface {
+	PutNew(t Table, key, value []byte) (isNew bool)
+}
+
 // overlay is the unsynced writes on top of a durable layer; a nil value is
 // a delete.
 type overlay struct {
@@ -250,25 +257,32 @@ func (m *MemStore) Get(t Table, key []byte) ([]byte, bool) {
 	return m.arena.get(v), true
 }
 
-func (m *MemStore) Put(t Table, key, value []byte) {
+func (m *MemStore) Put(t Table, key, value []byte) { m.PutNew(t, key, value) }
+
+// PutNew is Put reporting whether the key was new (newPutter): the write
+// looks the key up anyway.
+func (m *MemStore) PutNew(t Table, key, value []byte) (isNew bool) {
 	if value == nil { // a nil value is a delete, as in overlay
 		m.Delete(t, key)
-		return
+		return false
 	}
-	m.write(t, key, m.arena.add(value), true)
+	return !m.write(t, key, m.arena.add(value), true)
 }
 
 func (m *MemStore) Delete(t Table, key []byte) { m.write(t, key, memVal{}, false) }
 
-func (m *MemStore) write(t Table, key []byte, v memVal, present bool) {
+// write sets or deletes a key and reports whether it held a value.
+func (m *MemStore) write(t Table, key []byte, v memVal, present bool) (had bool) {
 	k, short := shortKey(key)
 	var long string
 	if !short {
 		long = string(key)
 	}
-	if old, had := m.set(t, k, long, v, present); had || present {
+	old, had := m.set(t, k, long, v, present)
+	if had || present {
 		m.undo = append(m.undo, undoRec{t: t, had: had, key: k, long: long, old: old})
 	}
+	return had
 }
 
 // set is memTable.set keeping the arena's count of live bytes.
