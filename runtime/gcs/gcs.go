@@ -175,8 +175,10 @@ type Shard struct {
 	writes  int
 	flushed int // task entries flushed out of memory
 	// early holds tasks an object of which was made before their spec
-	// arrived (see objectMade).
-	early map[transport.TaskID]struct{}
+	// arrived (see objectMade); kept only when the store is a newPutter
+	// (putNew, nil otherwise).
+	early  map[transport.TaskID]struct{}
+	putNew newPutter
 	// flushedObjects counts object entries flushed out of memory.
 	flushedObjects int
 }
@@ -197,6 +199,7 @@ func New(env transport.Env, cfg Config) *Shard {
 		cfg.SyncEvery = 64
 	}
 	s := &Shard{env: env, layout: cfg.Layout, costs: cfg.Costs, cfg: cfg, store: cfg.Store}
+	s.putNew, _ = cfg.Store.(newPutter)
 	s.load()
 	if env.Self() == cfg.Layout.NodeTable() {
 		s.scheduleCheck()
