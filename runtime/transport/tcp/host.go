@@ -119,6 +119,7 @@ type Host struct {
 	stopped          chan struct{} // closed when Run's loop has exited
 	closeOnce        sync.Once
 	running          atomic.Bool
+	wakeChans        sync.Pool      // chan struct{} (buffer 1) for Await, reused once drained
 	wg               sync.WaitGroup // accept loop, connection readers, peer writers
 	stats            counters
 	faults           faults // the link fault layer (fault.go)
@@ -468,12 +469,22 @@ func (e *nodeEnv) After(d time.Duration, f func()) transport.Timer {
 func (e *nodeEnv) Post(f func()) { e.h.post(item{f: f}) }
 
 func (e *nodeEnv) Await(register func(wake func())) {
-	ch := make(chan struct{})
-	var once sync.Once
-	wake := func() { once.Do(func() { close(ch) }) }
+	// The first wake sends once on a channel of one slot; once that send
+	// is received nothing else can send on it, so it goes back to the pool.
+	ch, _ := e.h.wakeChans.Get().(chan struct{})
+	if ch == nil {
+		ch = make(chan struct{}, 1)
+	}
+	var woken atomic.Bool
+	wake := func() {
+		if woken.CompareAndSwap(false, true) {
+			ch <- struct{}{}
+		}
+	}
 	if e.h.post(item{f: func() { register(wake) }}) {
 		select {
 		case <-ch:
+			e.h.wakeChans.Put(ch)
 			return
 		case <-e.h.done:
 		}
