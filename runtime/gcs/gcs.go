@@ -350,9 +350,7 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 				}
 			}
 			s.saveObject(m.Object)
-			if !m.Object.Put {
-				s.objectMade(m.Object.Task)
-			}
+			s.objectMade(m.Object)
 		}
 		s.flushObject(m.Object) // settled unless a reader waits for its rebuild
 		return
@@ -363,9 +361,7 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 		if !e.created { // freed before it was made: it is made now, and gone
 			e.size, e.created = m.Size, true
 			s.saveObject(m.Object)
-			if !m.Object.Put {
-				s.objectMade(m.Object.Task)
-			}
+			s.objectMade(m.Object)
 		}
 		s.flushObject(m.Object)
 		if m.Owner != 0 {
@@ -381,9 +377,7 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 	}
 	e.subs = nil
 	s.saveObject(m.Object)
-	if !m.Object.Put {
-		s.objectMade(m.Object.Task)
-	}
+	s.objectMade(m.Object)
 	s.flushObject(m.Object)
 	if m.Owner != 0 {
 		s.env.Send(m.Owner, &transport.TaskDone{Task: m.Object.Task, Node: m.Node})
