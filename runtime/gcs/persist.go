@@ -311,11 +311,12 @@ func metaOf(spec *transport.TaskSpec) taskMeta {
 }
 
 // objectMade is flushTask for the task of an object just created (a task's
-// return: a Put's object has no task entry of its own). A task not resident is either finished (flushed), or one whose spec has not
-// reached the shard yet: an object can overtake its task's spec (the spill
-// that carried the task left its node before the batch with the spec). The
-// latter is remembered (early), so that addTask looks for its objects —
-// on a store that tells new keys: on another, addTask always looks.
+// return: a Put's object has no task entry of its own). A task not
+// resident is either finished (flushed), or one whose spec has not reached
+// the shard yet: an object can overtake its task's spec (the spill that
+// carried the task left its node before the batch with the spec). The
+// latter is remembered (early), so that addTask looks for its objects — on
+// a store that tells new keys: on another, addTask always looks.
 func (s *Shard) objectMade(obj transport.ObjectID) {
 	if obj.Put {
 		return
