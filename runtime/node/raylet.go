@@ -314,6 +314,7 @@ func (r *Raylet) drainTimer() {
 // a caller about to block on objects takes them first (Caller.Get, Wait):
 // its burst is over, and so every task it waits for is known here (queued,
 // running or spilled) when it registers, which producesLocally relies on.
+// A cancel takes them first too (cancelLocal).
 func (r *Raylet) drainSubmits() {
 	q := r.submitQ
 	if len(q) == 0 {
