@@ -289,11 +289,27 @@ func (s *Shard) finished(id transport.TaskID, m taskMeta) bool {
 		return false
 	}
 	for i := range m.returns {
-		if e := s.object(transport.ObjectID{Task: id, Index: i}); e == nil || !e.created {
+		if !s.created(transport.ObjectID{Task: id, Index: i}) {
 			return false
 		}
 	}
 	return true
+}
+
+// created reports whether an object was made, reading a flushed entry's
+// first field from the store without bringing the entry back into memory
+// (object would, and nothing would flush it again: every earlier return
+// of a task with several stayed resident).
+func (s *Shard) created(id transport.ObjectID) bool {
+	if e := s.objects[id]; e != nil {
+		return e.created
+	}
+	if s.flushedObjects == 0 {
+		return false
+	}
+	s.kbuf = appendObjectKey(s.kbuf[:0], id)
+	v, ok := s.store.Get(TableObjects, s.kbuf)
+	return ok && transport.NewDecoder(v).Bool() // saveObject writes created first
 }
 
 // taskMeta is what the shard keeps in memory of a resident task: enough to
