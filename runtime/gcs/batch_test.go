@@ -23,7 +23,7 @@ func heapAfter(batch bool, n int) (uint64, Stats) {
 			Args: []transport.Arg{{Value: transport.Value{Data: make([]byte, 64<<10)}}}})
 	}
 	if batch {
-		sh.Handle(1, &transport.GcsAddTasks{Specs: specs})
+		sh.Handle(1, &transport.GcsAddTasks{Specs: pointers(specs)})
 	} else {
 		for i := range specs {
 			sh.Handle(1, &transport.GcsAddTask{Spec: specs[i]})
@@ -186,4 +186,13 @@ func TestObjectBeforeItsSpecFlushesTask(t *testing.T) {
 	sh.Handle(1, obj(5)) // flushes nothing yet: make the store matter
 	sh.Handle(1, spec(4))
 	require.Equal(t, 0, sh.Stats().ResidentTasks, "task 4's object came before a reload")
+}
+
+// pointers returns pointers to each of specs, for a GcsAddTasks.
+func pointers(specs []transport.TaskSpec) []*transport.TaskSpec {
+	ps := make([]*transport.TaskSpec, len(specs))
+	for i := range specs {
+		ps[i] = &specs[i]
+	}
+	return ps
 }

@@ -39,7 +39,7 @@ type Client struct {
 	// While holding (Hold), task specs for each shard (by index) wait to
 	// leave together.
 	holding   bool
-	held      [][]transport.TaskSpec
+	held      [][]*transport.TaskSpec
 	heldBytes []int // about what each shard's held specs take on the wire
 	coming    []int // specs announced to Hold not yet added, per shard
 
@@ -179,6 +179,8 @@ func (c *Client) releaseObjects(j int) {
 
 // AddTask sends a task's spec to the task table of shard to (GcsAddTask);
 // while the client holds, the spec waits to leave with the shard's others.
+// A held spec is not copied (see GcsAddTasks): the caller must not change
+// it afterwards, except an actor call's, which is copied.
 func (c *Client) AddTask(to transport.NodeID, spec *transport.TaskSpec) {
 	j, shard := c.layout.ShardIndex(to)
 	if shard {
@@ -187,10 +189,16 @@ func (c *Client) AddTask(to transport.NodeID, spec *transport.TaskSpec) {
 	if c.holding {
 		if shard {
 			if len(c.held[j]) == 0 && cap(c.held[j]) < c.coming[j] {
-				c.held[j] = make([]transport.TaskSpec, 0, min(c.coming[j], maxBatchSpecs))
+				c.held[j] = make([]*transport.TaskSpec, 0, min(c.coming[j], maxBatchSpecs))
 			}
 			c.coming[j] = max(c.coming[j]-1, 0)
-			c.held[j] = append(c.held[j], *spec)
+			if spec.Actor != 0 {
+				// An actor call's SeqBase is set when it is routed, after
+				// this: the shard gets the spec as it is now.
+				cp := *spec
+				spec = &cp
+			}
+			c.held[j] = append(c.held[j], spec)
 			c.heldBytes[j] += specOverhead + argOverhead*len(spec.Args) + len(spec.Func) + len(spec.Name) + int(spec.InlineBytes())
 			if c.heldBytes[j] >= maxBatchBytes || len(c.held[j]) >= maxBatchSpecs {
 				c.release(j) // a batch must fit in a frame (transport.MaxBodyBytes)
@@ -222,7 +230,7 @@ const (
 func (c *Client) Hold(specs []*transport.TaskSpec) {
 	c.holding = true
 	if c.held == nil {
-		c.held = make([][]transport.TaskSpec, len(c.layout.Shards))
+		c.held = make([][]*transport.TaskSpec, len(c.layout.Shards))
 		c.heldBytes = make([]int, len(c.layout.Shards))
 		c.coming = make([]int, len(c.layout.Shards))
 	}
@@ -249,11 +257,12 @@ func (c *Client) release(j int) {
 	case 0:
 		return
 	case 1:
-		c.send1(c.layout.Shards[j], &transport.GcsAddTask{Spec: specs[0]})
+		c.send1(c.layout.Shards[j], &transport.GcsAddTask{Spec: *specs[0]})
+		specs[0] = nil
 		c.held[j] = specs[:0] // the message holds a copy: reuse
 	default:
 		c.send1(c.layout.Shards[j], &transport.GcsAddTasks{Specs: specs})
-		c.held[j] = nil // the message (and the shard's table) keeps the slice
+		c.held[j] = nil // the message keeps the slice
 	}
 }
 

@@ -106,7 +106,7 @@ func TestEarlyMatchesConservative(t *testing.T) {
 				for range n {
 					specs = append(specs, spec(taskG.Draw(t, "bspec")))
 				}
-				both(&transport.GcsAddTasks{Specs: slices.Clone(specs)})
+				both(&transport.GcsAddTasks{Specs: pointers(specs)})
 			case 4, 5, 6:
 				n := nodeG.Draw(t, "onode")
 				inc := incs[n]

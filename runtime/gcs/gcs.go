@@ -214,8 +214,8 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GcsAddTask:
 		s.addTask(&m.Spec)
 	case *transport.GcsAddTasks:
-		for i := range m.Specs {
-			s.addTask(&m.Specs[i]) // the shard keeps no pointer into the batch
+		for _, spec := range m.Specs {
+			s.addTask(spec) // the shard keeps no pointer to the spec
 		}
 	case *transport.GcsAddObject:
 		s.addObject(m)

@@ -37,6 +37,12 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		c := v.Addr().Interface().(*transport.ObjectChunk)
 		c.Offset, c.Total, c.Virtual = abs(c.Offset), abs(c.Total), abs(c.Virtual)
 	},
+	// A batch's specs (GcsAddTasks) are never nil.
+	reflect.TypeFor[*transport.TaskSpec](): func(v reflect.Value) {
+		if v.IsNil() {
+			v.Set(reflect.ValueOf(new(transport.TaskSpec)))
+		}
+	},
 }
 
 func abs(x int64) int64 {

@@ -478,8 +478,12 @@ type PlaceTask struct {
 type GcsAddTask struct{ Spec TaskSpec }
 
 // GcsAddTasks is several GcsAddTask to one shard in one message, in order:
-// what a raylet submits in one turn (see gcs.Client.Hold).
-type GcsAddTasks struct{ Specs []TaskSpec }
+// what a raylet submits in one turn (see gcs.Client.Hold). The specs are
+// pointers: in netsim the message shares the submitter's specs, which
+// nobody changes once submitted, instead of copying each (a spec is some
+// 200 bytes, most of a task's footprint in a burst); the receiver keeps no
+// pointer into them.
+type GcsAddTasks struct{ Specs []*TaskSpec }
 
 // GcsAddObject adds a location of an object to the object table. A location
 // from an incarnation of Node already declared dead is ignored.
@@ -732,8 +736,8 @@ func (m *GcsAddTask) UnmarshalWire(d *Decoder) {
 }
 func (m *GcsAddTasks) MarshalWire(e *Encoder) {
 	e.Uvarint(uint64(len(m.Specs)))
-	for i := range m.Specs {
-		e.Spec(&m.Specs[i])
+	for _, spec := range m.Specs {
+		e.Spec(spec)
 	}
 }
 
@@ -747,9 +751,11 @@ func (m *GcsAddTasks) UnmarshalWire(d *Decoder) {
 		m.Specs = nil
 		return
 	}
-	m.Specs = make([]TaskSpec, n)
-	for i := range m.Specs {
-		d.Spec(&m.Specs[i])
+	specs := make([]TaskSpec, n)
+	m.Specs = make([]*TaskSpec, n)
+	for i := range specs {
+		d.Spec(&specs[i])
+		m.Specs[i] = &specs[i]
 	}
 }
 func (m *GcsAddObject) MarshalWire(e *Encoder) {
