@@ -137,7 +137,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			} else if logged != nil { // logged before the result is published
 				r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), logged)
 			}
-			r.storeResults(call.spec, out)
+			r.storeResults(call.spec, out, nil)
 			a.wake = wake
 			r.pumpActor(a)
 		})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"raysim/runtime/objstore"
 	"raysim/runtime/transport"
 )
 
@@ -169,7 +170,7 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 				refs = make([]getRef, len(ids)-i)
 			}
 			ref := &refs[g.left]
-			ref.g, ref.i, ref.id = g, i, id
+			ref.g, ref.i = g, i
 			g.left++
 			r.need(id, ref)
 		}
@@ -228,17 +229,16 @@ func (g *getState) finish() {
 
 // getRef is one object a Get waits for (a waiter of need).
 type getRef struct {
-	g  *getState
-	i  int
-	id transport.ObjectID
+	g *getState
+	i int
 }
 
-func (x *getRef) ready() {
+func (x *getRef) ready(e *objstore.Entry) {
 	g := x.g
 	if g.done {
 		return
 	}
-	e, _ := g.c.r.store.Get(x.id)
+	g.c.r.store.Touch(e)
 	g.vals[x.i] = e.Value
 	g.left--
 	if g.left == 0 {

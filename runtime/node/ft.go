@@ -303,8 +303,9 @@ func (r *Raylet) loseTask(task transport.TaskID, why string) {
 func (r *Raylet) loseObject(id transport.ObjectID, why string) {
 	r.emit(transport.Event{Kind: transport.EvObjectLost, Node: r.self, Object: id, Detail: why})
 	v := errValue(transport.ErrKindObjectLost, fmt.Sprintf("object %s lost: %s", id, why))
-	r.store.Put(id, v, false)
-	r.wake(id)
+	if e, _, _, err := r.store.PutAt(nil, id, v, false); err == nil {
+		r.wake(e)
+	}
 }
 
 // rejoinStride separates the incarnations a raylet gives itself when it

@@ -8,18 +8,21 @@ package node
 import (
 	"time"
 
+	"raysim/runtime/objstore"
 	"raysim/runtime/transport"
 )
 
 // waiter is told when an object it needs is in the local store (need). An
 // interface, not a func: a Get of n objects hands out n pointers into one
 // slice of its own, where n closures would cost n allocations.
-type waiter interface{ ready() }
+type waiter interface {
+	ready(e *objstore.Entry) // the object is here: e is its entry
+}
 
 // waitFunc is a waiter that calls a func.
-type waitFunc func()
+type waitFunc func(*objstore.Entry)
 
-func (f waitFunc) ready() { f() }
+func (f waitFunc) ready(e *objstore.Entry) { f(e) }
 
 // fetchOf returns the fetch of an object readers here wait for, or nil. The
 // store keeps it (objstore.Store.Await), beside the object's entry: the put
@@ -35,9 +38,12 @@ func (r *Raylet) need(id transport.ObjectID, w waiter) {
 	fe := r.fetchOf(id)
 	if fe == nil {
 		fe = &fetch{first: w}
-		r.store.Await(id, fe)
-		if r.producesLocally(id) {
+		e := r.store.Await(id, fe)
+		if t := r.localProducer(id); t != nil {
 			fe.local = true // its task is queued or runs here: its put wakes us, no GCS round trip
+			if id.Index == 0 {
+				t.ret = e
+			}
 		} else {
 			r.subscribe(id)
 		}

@@ -45,6 +45,10 @@ type task struct {
 	start     time.Time
 	actor     *actorHost // method calls: the actor they run on
 	pinned    []transport.ObjectID
+	// ret is the store's entry for the first return, made when a local
+	// reader began to wait for it (need): finish puts the result there
+	// without looking it up (objstore.Store.PutAt).
+	ret *objstore.Entry
 }
 
 // res is what the task holds of the node's resources: its spec's while it
@@ -339,12 +343,17 @@ func (r *Raylet) drainSubmits() {
 // (submitQ) does not count: a local caller drains them before it waits, and
 // whoever else asks subscribes, which costs a message but misses nothing
 // (the local put wakes every fetch).
-func (r *Raylet) producesLocally(id transport.ObjectID) bool {
+func (r *Raylet) producesLocally(id transport.ObjectID) bool { return r.localProducer(id) != nil }
+
+// localProducer is producesLocally returning the task.
+func (r *Raylet) localProducer(id transport.ObjectID) *task {
 	if id.Put {
-		return false
+		return nil
 	}
-	t := r.tasks[id.Task]
-	return t != nil && t.actor == nil && !t.spec.ActorCreation
+	if t := r.tasks[id.Task]; t != nil && t.actor == nil && !t.spec.ActorCreation {
+		return t
+	}
+	return nil
 }
 
 // submit takes a task from local user code.
@@ -480,7 +489,7 @@ func (r *Raylet) resolveArgs(t *task, ready func()) {
 		r.emit(transport.Event{Kind: transport.EvTaskArg, Node: r.self, Task: t.spec.ID, Object: a.Ref, Detail: "fetch"})
 		t.missing++
 		id := a.Ref
-		r.need(id, waitFunc(func() {
+		r.need(id, waitFunc(func(*objstore.Entry) {
 			if t.cancelled {
 				return
 			}
@@ -714,12 +723,15 @@ func (r *Raylet) finish(t *task, out transport.Value) {
 	} else {
 		r.meanTask = (7*r.meanTask + took) / 8
 	}
-	r.storeResults(t.spec, out)
+	ret := t.ret
+	t.ret = nil
+	r.storeResults(t.spec, out, ret)
 	r.dispatch()
 }
 
-// storeResults puts a task's return objects here and announces them.
-func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value) {
+// storeResults puts a task's return objects here and announces them. ret,
+// if not nil, is the store's entry for the first (task.ret).
+func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value, ret *objstore.Entry) {
 	kind := transport.EvTaskFinished
 	switch out.ErrKind {
 	case transport.ErrKindNone:
@@ -738,7 +750,8 @@ func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value) {
 	r.emit(transport.Event{Kind: kind, Node: r.self, Task: spec.ID, Detail: detail})
 	if spec.NumReturns == 0 || spec.Owner == r.self {
 		for i := uint32(0); i < spec.NumReturns; i++ {
-			r.put(spec.Return(i), out, true)
+			r.putNotify(spec.Return(i), out, true, 0, ret)
+			ret = nil
 		}
 		r.notifyOwner(spec)
 		return
@@ -747,9 +760,10 @@ func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value) {
 	// result's location is recorded there: the owner can never forget a task
 	// whose result the GCS has not heard of (lost with a crash in flight).
 	for i := uint32(0); i < spec.NumReturns-1; i++ {
-		r.put(spec.Return(i), out, true)
+		r.putNotify(spec.Return(i), out, true, 0, ret)
+		ret = nil
 	}
-	r.putNotify(spec.Return(spec.NumReturns-1), out, true, spec.Owner)
+	r.putNotify(spec.Return(spec.NumReturns-1), out, true, spec.Owner, ret)
 }
 
 // notifyOwner tells a task's owner it is done (here, or by a message).
@@ -766,24 +780,26 @@ func (r *Raylet) notifyOwner(spec *transport.TaskSpec) {
 
 // failTask stores an error as every return of a task that will not run.
 func (r *Raylet) failTask(spec *transport.TaskSpec, kind uint8, msg string) {
-	r.storeResults(spec, errValue(kind, msg))
+	r.storeResults(spec, errValue(kind, msg), nil)
 }
 
 // put stores an object here, tells the GCS and wakes local waiters.
 func (r *Raylet) put(id transport.ObjectID, v transport.Value, primary bool) {
-	r.putNotify(id, v, primary, 0)
+	r.putNotify(id, v, primary, 0, nil)
 }
 
 // putNotify is put; the GCS also tells owner (when non-zero) that the
-// object's task is done, once it has recorded the location.
-func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary bool, owner transport.NodeID) {
+// object's task is done, once it has recorded the location. hint, if not
+// nil, is the entry the store made for the object when a reader began to
+// wait (see objstore.Store.PutAt).
+func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary bool, owner transport.NodeID, hint *objstore.Entry) {
 	size := v.SizeOf()
 	r.env.Charge(r.cfg.Costs.ObjectPut) // the bytes were copied in by their writer
-	evicted, over, err := r.store.Put(id, v, primary)
+	e, evicted, over, err := r.store.PutAt(hint, id, v, primary)
 	if err != nil {
 		v = errValue(transport.ErrKindObjectTooLarge, err.Error())
 		size = v.SizeOf()
-		evicted, over, _ = r.store.Put(id, v, primary)
+		e, evicted, over, _ = r.store.PutAt(hint, id, v, primary)
 	}
 	if over {
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Object: id, Bytes: size,
@@ -797,25 +813,28 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 	r.gcs.AddObject(r.cfg.Layout.ShardOfObject(id), transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner})
 	delete(r.locations, id) // the store is the authority on local copies
 	delete(r.reconstructing, id.Task)
-	r.wake(id)
+	r.wake(e)
 }
 
-func (r *Raylet) wake(id transport.ObjectID) {
+// wake tells whoever waits for an object that it is here: e is its entry,
+// just put in the store.
+func (r *Raylet) wake(e *objstore.Entry) {
+	id := e.ID
 	if fs, ok := r.located[id]; ok {
 		delete(r.located, id)
 		for _, f := range fs {
 			f()
 		}
 	}
-	if fe := r.fetchOf(id); fe != nil { // whatever was fetching it is done
-		r.store.Await(id, nil)
+	if fe, _ := e.Awaited().(*fetch); fe != nil { // whatever was fetching it is done
+		r.store.Unawait(e)
 		// With several readers, hold the object until each has taken it:
 		// one may put another object (a task failed by an error argument
 		// finishes at once) and evict this one from under the rest.
 		held := len(fe.more) > 0 && r.store.Pin(id)
-		fe.first.ready()
+		fe.first.ready(e)
 		for _, w := range fe.more {
-			w.ready()
+			w.ready(e)
 		}
 		if held && r.store.Unpin(id) {
 			r.dropped(id)

@@ -26,8 +26,12 @@ type Entry struct {
 	inLRU   bool
 	freed   bool // dropped at the last Unpin
 	present bool // the object is here; else the entry only holds awaited
+	inMap   bool // the store's entry for ID (a removed one is detached)
 	awaited any  // see Await
 }
+
+// Awaited returns what Store.Await recorded in the entry (nil if nothing).
+func (e *Entry) Awaited() any { return e.awaited }
 
 // Freed reports whether the object's owner freed it: the copy stays only
 // while a task reads it, and is not to be announced again.
@@ -73,11 +77,16 @@ func (s *Store) Get(id transport.ObjectID) (*Entry, bool) {
 	if e == nil {
 		return nil, false
 	}
+	s.Touch(e)
+	return e, true
+}
+
+// Touch marks an entry in hand (Put's) recently used, as Get does.
+func (s *Store) Touch(e *Entry) {
 	if e.inLRU {
 		s.unlink(e)
 		s.pushBack(e)
 	}
-	return e, true
 }
 
 // Contains reports whether the object is here, without touching the LRU.
@@ -88,16 +97,34 @@ func (s *Store) Contains(id transport.ObjectID) bool { return s.lookup(id) != ni
 // here. The put that ends the wait then finds it in the entry it has just
 // touched, where a map of its own would cost a second cache miss per
 // object (with a million objects in flight, each miss is most of a
-// lookup's cost).
-func (s *Store) Await(id transport.ObjectID, w any) {
+// lookup's cost). It returns the entry holding w (nil when w is nil), which
+// the put may be handed back (PutAt) to skip even the lookup.
+func (s *Store) Await(id transport.ObjectID, w any) *Entry {
 	e := s.objects[id]
 	if e == nil {
 		if w == nil {
-			return
+			return nil
 		}
-		e = &Entry{ID: id}
+		e = &Entry{ID: id, inMap: true}
 		s.objects[id] = e
 	}
+	s.await(e, w)
+	if w == nil {
+		return nil
+	}
+	return e
+}
+
+// Unawait is Await(e.ID, nil) for an entry in hand (Put's).
+func (s *Store) Unawait(e *Entry) {
+	if !e.inMap {
+		s.Await(e.ID, nil)
+		return
+	}
+	s.await(e, nil)
+}
+
+func (s *Store) await(e *Entry, w any) {
 	switch {
 	case e.awaited == nil && w != nil:
 		s.awaiting++
@@ -106,7 +133,8 @@ func (s *Store) Await(id transport.ObjectID, w any) {
 	}
 	e.awaited = w
 	if w == nil && !e.present {
-		delete(s.objects, id)
+		delete(s.objects, e.ID)
+		e.inMap = false
 	}
 }
 
@@ -141,11 +169,25 @@ func (s *Store) Awaiting() []transport.ObjectID {
 // make room the object is admitted over capacity and over reports it; an
 // object larger than the store is refused.
 func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evicted []transport.ObjectID, over bool, err error) {
+	_, evicted, over, err = s.PutAt(nil, id, v, primary)
+	return evicted, over, err
+}
+
+// PutAt is Put returning the object's entry (nil with an error). hint, if
+// not nil, is an entry Await returned for id: while it is still id's entry
+// the put does not look id up. At a million objects in flight that lookup
+// is a cache miss (and a TLB miss) of its own: the entry was made long
+// before, when a reader started waiting.
+func (s *Store) PutAt(hint *Entry, id transport.ObjectID, v transport.Value, primary bool) (e *Entry, evicted []transport.ObjectID, over bool, err error) {
 	size := v.SizeOf()
 	if s.capacity > 0 && size > s.capacity {
-		return nil, false, fmt.Errorf("%w: %s is %d bytes, store holds %d", ErrTooLarge, id, size, s.capacity)
+		return nil, nil, false, fmt.Errorf("%w: %s is %d bytes, store holds %d", ErrTooLarge, id, size, s.capacity)
 	}
-	e := s.objects[id]         // here, awaited (filled in below), or nil
+	if hint != nil && hint.inMap && hint.ID == id {
+		e = hint
+	} else {
+		e = s.objects[id] // here, awaited (filled in below), or nil
+	}
 	if e != nil && e.present { // immutable: a second copy changes nothing
 		e.freed = false // but is wanted again (rebuilt after a free)
 		if primary && !e.Primary {
@@ -154,7 +196,7 @@ func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evi
 				s.unlink(e)
 			}
 		}
-		return nil, false, nil
+		return e, nil, false, nil
 	}
 	for s.capacity > 0 && s.used+size > s.capacity && s.head.next != &s.head {
 		victim := s.head.next
@@ -167,7 +209,7 @@ func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evi
 		s.OverCapacity++
 	}
 	if e == nil {
-		e = &Entry{ID: id}
+		e = &Entry{ID: id, inMap: true}
 		s.objects[id] = e
 	}
 	e.Value, e.Primary, e.present = v, primary, true
@@ -177,7 +219,7 @@ func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evi
 		s.PeakUsedBytes = s.used
 	}
 	s.relink(e)
-	return evicted, over, nil
+	return e, evicted, over, nil
 }
 
 // Pin keeps an object from eviction until the matching Unpin.
@@ -247,8 +289,9 @@ func (s *Store) remove(e *Entry) {
 	}
 	s.present--
 	s.used -= e.Value.SizeOf()
+	e.inMap = false
 	if e.awaited != nil { // awaited again: keep that in a fresh entry (e stays as it was for its holders)
-		s.objects[e.ID] = &Entry{ID: e.ID, awaited: e.awaited}
+		s.objects[e.ID] = &Entry{ID: e.ID, awaited: e.awaited, inMap: true}
 		return
 	}
 	delete(s.objects, e.ID)

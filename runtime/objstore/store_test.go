@@ -136,3 +136,52 @@ func TestAwait(t *testing.T) {
 	s.Await(oid(9), nil) // nothing to clear
 	assert.Equal(t, 2, s.Len())
 }
+
+// TestPutAtHint: a put handed the entry Await made fills that entry without
+// looking the object up; a hint that is no longer the object's entry (the
+// wait ended, or the object came and went) is ignored, never written.
+func TestPutAtHint(t *testing.T) {
+	s := New(0)
+	w := new(int)
+	e := s.Await(oid(0), w)
+	require.NotNil(t, e)
+	got, _, _, err := s.PutAt(e, oid(0), val(5), true)
+	require.NoError(t, err)
+	assert.Same(t, e, got)
+	assert.Same(t, w, got.Awaited())
+	s.Unawait(got)
+	assert.Nil(t, s.Awaited(oid(0)))
+	assert.True(t, s.Contains(oid(0)))
+
+	// The wait ended before the put: the hint is detached.
+	stale := s.Await(oid(1), w)
+	s.Await(oid(1), nil)
+	got, _, _, err = s.PutAt(stale, oid(1), val(5), true)
+	require.NoError(t, err)
+	assert.NotSame(t, stale, got)
+	assert.False(t, stale.present, "a detached hint is left alone")
+	g, ok := s.Get(oid(1))
+	require.True(t, ok)
+	assert.Same(t, got, g)
+
+	// A hint for another object is ignored.
+	other := s.Await(oid(2), w)
+	got, _, _, err = s.PutAt(other, oid(3), val(5), true)
+	require.NoError(t, err)
+	assert.NotSame(t, other, got)
+	assert.Same(t, w, s.Awaited(oid(2)))
+
+	// The object came and went while awaited again: the map holds a fresh
+	// entry with the wait, and the old one is detached.
+	e4 := s.Await(oid(4), w)
+	_, _, _, _ = s.PutAt(e4, oid(4), val(5), true)
+	s.Delete(oid(4))
+	assert.Same(t, w, s.Awaited(oid(4)))
+	got, _, _, err = s.PutAt(e4, oid(4), val(6), true)
+	require.NoError(t, err)
+	assert.NotSame(t, e4, got)
+	assert.Same(t, w, got.Awaited())
+	s.Unawait(e4) // detached: clears the object's current entry
+	assert.Nil(t, s.Awaited(oid(4)))
+	assert.Equal(t, int64(5+5+5+6), s.Used())
+}
