@@ -39,7 +39,8 @@ type Client struct {
 	// While holding (Hold), task specs for each shard (by index) wait to
 	// leave together.
 	holding   bool
-	held      [][]*transport.TaskSpec
+	held      []*transport.GcsAddTasks // nil, or a batch being built
+	enc       *transport.Encoder       // Add's scratch, if env meters the wire (else nil)
 	heldBytes []int // about what each shard's held specs take on the wire
 	coming    []int // specs announced to Hold not yet added, per shard
 
@@ -80,6 +81,9 @@ type request struct {
 func NewClient(env transport.Env, layout *Layout) *Client {
 	c := &Client{env: env, layout: layout, RetryTimeout: 30 * time.Millisecond, pending: make(map[uint64]*request)}
 	_, c.batchObjects = env.(transport.QueuedTimer)
+	if _, ok := env.(transport.WireMeter); ok {
+		c.enc = new(transport.Encoder)
+	}
 	for _, ch := range layout.Chains {
 		c.chains = append(c.chains, clientChain{epoch: 1, members: slices.Clone(ch)})
 	}
@@ -188,8 +192,13 @@ func (c *Client) AddTask(to transport.NodeID, spec *transport.TaskSpec) {
 	}
 	if c.holding {
 		if shard {
-			if len(c.held[j]) == 0 && cap(c.held[j]) < c.coming[j] {
-				c.held[j] = make([]*transport.TaskSpec, 0, min(c.coming[j], maxBatchSpecs))
+			b := c.held[j]
+			if b == nil {
+				b = new(transport.GcsAddTasks)
+				c.held[j] = b
+			}
+			if len(b.Specs) == 0 && cap(b.Specs) < c.coming[j] {
+				b.Specs = make([]*transport.TaskSpec, 0, min(c.coming[j], maxBatchSpecs))
 			}
 			c.coming[j] = max(c.coming[j]-1, 0)
 			if spec.Actor != 0 {
@@ -198,9 +207,9 @@ func (c *Client) AddTask(to transport.NodeID, spec *transport.TaskSpec) {
 				cp := *spec
 				spec = &cp
 			}
-			c.held[j] = append(c.held[j], spec)
+			b.Add(spec, c.enc)
 			c.heldBytes[j] += specOverhead + argOverhead*len(spec.Args) + len(spec.Func) + len(spec.Name) + int(spec.InlineBytes())
-			if c.heldBytes[j] >= maxBatchBytes || len(c.held[j]) >= maxBatchSpecs {
+			if c.heldBytes[j] >= maxBatchBytes || len(b.Specs) >= maxBatchSpecs {
 				c.release(j) // a batch must fit in a frame (transport.MaxBodyBytes)
 			}
 			return
@@ -230,7 +239,7 @@ const (
 func (c *Client) Hold(specs []*transport.TaskSpec) {
 	c.holding = true
 	if c.held == nil {
-		c.held = make([][]*transport.TaskSpec, len(c.layout.Shards))
+		c.held = make([]*transport.GcsAddTasks, len(c.layout.Shards))
 		c.heldBytes = make([]int, len(c.layout.Shards))
 		c.coming = make([]int, len(c.layout.Shards))
 	}
@@ -251,19 +260,18 @@ func (c *Client) Release() {
 }
 
 func (c *Client) release(j int) {
-	specs := c.held[j]
+	b := c.held[j]
 	c.heldBytes[j] = 0
-	switch len(specs) {
-	case 0:
+	if b == nil || len(b.Specs) == 0 {
 		return
-	case 1:
-		c.send1(c.layout.Shards[j], &transport.GcsAddTask{Spec: *specs[0]})
-		specs[0] = nil
-		c.held[j] = specs[:0] // the message holds a copy: reuse
-	default:
-		c.send1(c.layout.Shards[j], &transport.GcsAddTasks{Specs: specs})
-		c.held[j] = nil // the message keeps the slice
 	}
+	if len(b.Specs) == 1 {
+		c.send1(c.layout.Shards[j], &transport.GcsAddTask{Spec: *b.Specs[0]})
+		b.Reset() // the message holds a copy: reuse
+		return
+	}
+	c.held[j] = nil // the message keeps the batch
+	c.send1(c.layout.Shards[j], b)
 }
 
 // send1 sends one message: plainly, or as a request of the shard's chain.

@@ -284,3 +284,35 @@ func binaryUvarint(x uint64) []byte {
 }
 
 func slicesClone(b []byte) []byte { return append([]byte(nil), b...) }
+
+// TestKnownWireSize: a batch built with Add knows the size WireSize would
+// measure by encoding it; one not measured throughout does not claim to.
+func TestKnownWireSize(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var b transport.GcsAddTasks
+		var e transport.Encoder
+		n := rapid.IntRange(0, 300).Draw(t, "n")
+		for i := range n {
+			spec := new(transport.TaskSpec)
+			fill(t, reflect.ValueOf(spec).Elem(), fmt.Sprintf("spec%d", i), 1)
+			b.Add(spec, &e)
+		}
+		got, ok := transport.KnownWireSize(&b)
+		if n == 0 {
+			require.False(t, ok)
+			return
+		}
+		require.True(t, ok)
+		want, _ := transport.WireSize(nil, &b)
+		require.Equal(t, want, got)
+		b.Add(new(transport.TaskSpec), nil) // not measured
+		_, ok = transport.KnownWireSize(&b)
+		require.False(t, ok)
+		b.Reset()
+		b.Add(new(transport.TaskSpec), &e)
+		got, ok = transport.KnownWireSize(&b)
+		require.True(t, ok)
+		want, _ = transport.WireSize(nil, &b)
+		require.Equal(t, want, got)
+	})
+}

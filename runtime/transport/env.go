@@ -86,3 +86,12 @@ type QueuedTimer interface {
 	Env
 	TimersQueued()
 }
+
+// WireMeter is implemented by an Env whose Send charges the network for
+// each message's encoded size (netsim's): a sender may then measure what it
+// builds while it is in cache (GcsAddTasks.Add), which spares Send an
+// encoding. On TCP the writer encodes each frame once anyway.
+type WireMeter interface {
+	Env
+	MetersWire()
+}

@@ -483,7 +483,53 @@ type GcsAddTask struct{ Spec TaskSpec }
 // nobody changes once submitted, instead of copying each (a spec is some
 // 200 bytes, most of a task's footprint in a burst); the receiver keeps no
 // pointer into them.
-type GcsAddTasks struct{ Specs []*TaskSpec }
+type GcsAddTasks struct {
+	Specs []*TaskSpec
+	// What Add measured: the number of specs it added and their encoded
+	// bytes (see KnownWireSize).
+	measured  int
+	specBytes int64
+}
+
+// Add appends a spec to the batch, measuring its encoding with e (whose
+// contents it discards; nil: not measured) while the spec is still in
+// cache: netsim charges a batch for its size (WireMeter), and encoding a
+// few thousand specs again later only to count their bytes costs cache
+// misses a sender that just built them does not pay.
+func (m *GcsAddTasks) Add(spec *TaskSpec, e *Encoder) {
+	if e != nil && m.measured == len(m.Specs) {
+		e.buf = e.buf[:0]
+		e.Spec(spec)
+		m.measured++
+		m.specBytes += int64(len(e.buf))
+	}
+	m.Specs = append(m.Specs, spec)
+}
+
+// Reset empties the batch, keeping its room.
+func (m *GcsAddTasks) Reset() {
+	clear(m.Specs)
+	m.Specs, m.measured, m.specBytes = m.Specs[:0], 0, 0
+}
+
+// KnownWireSize returns WireSize(m) when m knows it without being encoded:
+// a GcsAddTasks built with Add.
+func KnownWireSize(m Message) (int64, bool) {
+	if b, ok := m.(*GcsAddTasks); ok && b.measured == len(b.Specs) && b.measured > 0 {
+		n := int64(4+1+2) + int64(uvarintLen(uint64(len(b.Specs)))) + b.specBytes // prefix, version, kind
+		return n, true
+	}
+	return 0, false
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
 
 // GcsAddObject adds a location of an object to the object table. A location
 // from an incarnation of Node already declared dead is ignored.

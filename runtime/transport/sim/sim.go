@@ -324,7 +324,10 @@ func (e *env) After(d time.Duration, f func()) transport.Timer { return e.node.A
 
 func (e *env) Send(to transport.NodeID, m transport.Message) {
 	n := e.net
-	size := n.enc.WireSize(m)
+	size, known := transport.KnownWireSize(m)
+	if !known || n.opts.WireCheck {
+		size = n.enc.WireSize(m)
+	}
 	if n.opts.WireCheck {
 		back, err := transport.Unmarshal(n.enc.Bytes())
 		if err != nil {
@@ -388,6 +391,10 @@ func (e *env) PostsInline() {}
 // TimersQueued marks After(0) as queued behind the node's items
 // (transport.QueuedTimer).
 func (e *env) TimersQueued() {}
+
+// MetersWire marks Send as charging each message's encoded size
+// (transport.WireMeter).
+func (e *env) MetersWire() {}
 
 func (e *env) Emit(ev *transport.Event) {
 	if e.net.opts.OnEvent != nil {
