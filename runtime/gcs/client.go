@@ -41,8 +41,8 @@ type Client struct {
 	holding   bool
 	held      []*transport.GcsAddTasks // nil, or a batch being built
 	enc       *transport.Encoder       // Add's scratch, if env meters the wire (else nil)
-	heldBytes []int // about what each shard's held specs take on the wire
-	coming    []int // specs announced to Hold not yet added, per shard
+	heldBytes []int                    // about what each shard's held specs take on the wire
+	coming    []int                    // specs announced to Hold not yet added, per shard
 
 	// Object locations (AddObject) for each shard wait to leave together
 	// until the flush timer runs, armed by the first of them.
