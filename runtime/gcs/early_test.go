@@ -62,7 +62,8 @@ func dump(s Store) map[string]string {
 // (every spec looks for its objects, as before early). Both must keep the
 // same tasks and objects in memory, write the same store and send the same
 // messages; and the early set must be exactly the tasks with a made object
-// and no spec.
+// and no spec. The plain shard also adds every object through the general
+// path (no addNewObject), so the same comparison checks that shortcut.
 func TestEarlyMatchesConservative(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99, Raylets: []transport.NodeID{1, 2, 3}}
@@ -77,7 +78,9 @@ func TestEarlyMatchesConservative(t *testing.T) {
 			if plain {
 				store = plainStore{st}
 			}
-			return New(diffEnv{self: 10, sent: sent}, Config{Layout: l, Store: store, SyncEvery: syncEvery})
+			sh := New(diffEnv{self: 10, sent: sent}, Config{Layout: l, Store: store, SyncEvery: syncEvery})
+			sh.generalAdd = plain
+			return sh
 		}
 		a, b := mk(stA, false, &sentA), mk(stB, true, &sentB)
 		returns := func(task transport.TaskID) uint32 { return uint32(task % 3) } // 0, 1 or 2

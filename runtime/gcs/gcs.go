@@ -181,6 +181,9 @@ type Shard struct {
 	putNew newPutter
 	// flushedObjects counts object entries flushed out of memory.
 	flushedObjects int
+	// generalAdd turns addNewObject off: tests check it against the
+	// general path.
+	generalAdd bool
 }
 
 // New returns an empty shard. The node-table shard starts checking node
@@ -338,6 +341,9 @@ func (s *Shard) addTask(spec *transport.TaskSpec) {
 
 func (s *Shard) addObject(m *transport.GcsAddObject) {
 	s.env.Charge(s.costs.GCSWrite)
+	if s.addNewObject(m) {
+		return
+	}
 	e := s.objectOrNew(m.Object)
 	if inc, dead := s.deadInc[m.Node]; dead && m.Incarnation <= inc {
 		// The copy died with its node before we heard of it: the object
@@ -382,6 +388,39 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 	if m.Owner != 0 {
 		s.env.Send(m.Owner, &transport.TaskDone{Task: m.Object.Task, Node: m.Node})
 	}
+}
+
+// addNewObject is addObject's common case, done without an entry in
+// memory: a first location, from a live incarnation, of an object the
+// shard has never heard of (nobody subscribed, nobody freed it). The entry
+// would be made, written and flushed at once; it is only written. It
+// reports false, having done nothing, in any other case.
+func (s *Shard) addNewObject(m *transport.GcsAddObject) bool {
+	if s.generalAdd {
+		return false
+	}
+	if _, ok := s.objects[m.Object]; ok {
+		return false
+	}
+	if inc, dead := s.deadInc[m.Node]; dead && m.Incarnation <= inc {
+		return false
+	}
+	if s.flushedObjects > 0 { // else memory holds every object the store does
+		s.kbuf = appendObjectKey(s.kbuf[:0], m.Object)
+		if _, ok := s.store.Get(TableObjects, s.kbuf); ok {
+			return false
+		}
+	}
+	s.emit(transport.Event{Kind: transport.EvGCSWrite, Node: s.env.Self(), Peer: m.Node, Object: m.Object, Bytes: m.Size, Detail: "object"})
+	nodes, incs := [1]transport.NodeID{m.Node}, [1]uint64{m.Incarnation}
+	e := objectEntry{created: true, size: m.Size, nodes: nodes[:], incs: incs[:]}
+	s.writeObject(m.Object, &e)
+	s.flushedObjects++ // in the store only, as flushObject leaves it
+	s.objectMade(m.Object)
+	if m.Owner != 0 {
+		s.env.Send(m.Owner, &transport.TaskDone{Task: m.Object.Task, Node: m.Node})
+	}
+	return true
 }
 
 // free forgets the copies of objects their owner freed and tells the nodes

@@ -51,8 +51,10 @@ func (s *Shard) sync() {
 	}
 }
 
-func (s *Shard) saveObject(id transport.ObjectID) {
-	e := s.objects[id]
+func (s *Shard) saveObject(id transport.ObjectID) { s.writeObject(id, s.objects[id]) }
+
+// writeObject writes an object's entry (nil: deletes it) to the store.
+func (s *Shard) writeObject(id transport.ObjectID, e *objectEntry) {
 	if e == nil {
 		s.kbuf = appendObjectKey(s.kbuf[:0], id)
 		s.store.Delete(TableObjects, s.kbuf)
