@@ -50,6 +50,21 @@ func TestScaleSmall(t *testing.T) {
 	assert.Positive(t, r.VirtualSeconds)
 	assert.Positive(t, r.Events)
 	assert.Contains(t, FormatScale([]ScaleResult{r}, nil), r.Name)
+	// The GCS catch-up ends no earlier than the drivers did.
+	assert.GreaterOrEqual(t, r.GCSCaughtUpSeconds, r.VirtualSeconds)
+	assert.LessOrEqual(t, r.SustainedThroughput, r.SimThroughput)
+	assert.Positive(t, r.TasksPerWallSecGCS)
+}
+
+// TestScaleGCSBacklog: with one GCS shard for forty busy nodes the shard
+// falls behind, and the run reports it and waits for it.
+func TestScaleGCSBacklog(t *testing.T) {
+	r, err := RunScale(context.Background(), ScaleConfig{Nodes: 40, Tasks: 20000, GCSShards: 1})
+	require.NoError(t, err)
+	assert.Positive(t, r.GCSBacklog)
+	assert.Greater(t, r.GCSCaughtUpSeconds, r.VirtualSeconds)
+	assert.Contains(t, FormatScale([]ScaleResult{r}, nil), "caught up")
+	assert.Contains(t, r.Command, "--scale-gcs-shards 1")
 }
 
 func TestPendingSmall(t *testing.T) {

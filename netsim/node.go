@@ -121,6 +121,11 @@ func (n *Node) Charge(d time.Duration) {
 // BusyUntil is the virtual time until which the node is busy or stalled.
 func (n *Node) BusyUntil() time.Duration { return time.Duration(n.busyUntil) }
 
+// Backlog is the number of the node's items (deliveries, timers,
+// resumptions) that are due and wait for it to be free: a node whose
+// service time cannot keep up with its load has a growing backlog.
+func (n *Node) Backlog() int { return n.dqN }
+
 func (n *Node) dqLen() int { return n.dqN }
 
 func (n *Node) dqPush(it *item) {

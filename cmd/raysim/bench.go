@@ -45,6 +45,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	scaleTasks := fs.Int("scale-tasks", 1_000_000, "--scale: tasks of the 100-node run (the paper: 1M... 100M)")
 	sweep := fs.String("sweep", "10,30,100,300,1000", "--scale: node counts of the sweep (empty: none)")
 	sweepPerNode := fs.Int("sweep-tasks-per-node", 2000, "--scale: tasks per node in the sweep")
+	scaleShards := fs.Int("scale-gcs-shards", 16, "--scale: GCS shards of every scale run")
 	plotDir := fs.String("plot", "", "--scale: also draw the runs' throughput against node count (scale-throughput.svg and .png) in this directory")
 	pending := fs.Int("pending", 1_000_000, "--scale: tasks queued on one node for the memory-per-pending-task run (0: skip)")
 	flush := fs.Int("gcs-flush", 0, "run N empty tasks in sequence and sample the GCS's resident task table (the paper's figure 10b)")
@@ -117,9 +118,13 @@ Flags:
 			}
 			nodes = append(nodes, n)
 		}
-		runs := []bench.ScaleConfig{{Nodes: 100, Tasks: *scaleTasks, OneCore: *oneCore}}
+		if *scaleShards <= 0 {
+			fmt.Fprintf(stderr, "raysim bench: --scale-gcs-shards: want at least 1, got %d\n", *scaleShards)
+			return exitUsage
+		}
+		runs := []bench.ScaleConfig{{Nodes: 100, Tasks: *scaleTasks, OneCore: *oneCore, GCSShards: *scaleShards}}
 		for _, n := range nodes {
-			if sc := (bench.ScaleConfig{Nodes: n, Tasks: n * *sweepPerNode, OneCore: *oneCore}); sc != runs[0] {
+			if sc := (bench.ScaleConfig{Nodes: n, Tasks: n * *sweepPerNode, OneCore: *oneCore, GCSShards: *scaleShards}); sc != runs[0] {
 				runs = append(runs, sc)
 			}
 		}
