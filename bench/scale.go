@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"raysim/netsim"
 	"raysim/runtime/node"
 	"raysim/runtime/ray"
 )
@@ -216,21 +215,8 @@ func RunScale(ctx context.Context, sc ScaleConfig) (ScaleResult, error) {
 // with nothing waiting.) The peak heap reported is the run's, before this.
 func gcsCatchUp(ctx context.Context, c *ray.Sim) (backlog int, at time.Duration, wall time.Duration, err error) {
 	sim := c.Netsim()
-	shards := make([]*netsim.Node, 0, len(c.Layout().Shards))
-	for _, id := range c.Layout().Shards {
-		if n := sim.Node(netsim.NodeID(id)); n != nil {
-			shards = append(shards, n)
-			backlog += n.Backlog()
-		}
-	}
-	busy := func() bool {
-		for _, n := range shards {
-			if n.Backlog() > 0 || n.BusyUntil() > sim.Now() {
-				return true
-			}
-		}
-		return false
-	}
+	backlog, _, _, _ = c.GCSBacklog()
+	busy := func() bool { _, _, _, b := c.GCSBacklog(); return b }
 	start := time.Now()
 	for busy() {
 		if err := ctx.Err(); err != nil {

@@ -285,6 +285,35 @@ func (c *Sim) Shard(j int) *gcs.Shard {
 	return nil
 }
 
+// GCSBacklog is the work the GCS has not done yet: the messages waiting at
+// its endpoints (every replica of a chain) for them to be free, the most at
+// one endpoint (worst, its ID), and whether any endpoint is busy. The GCS
+// records tasks and objects asynchronously: a load it cannot keep up with
+// leaves drivers done and a backlog growing.
+func (c *Sim) GCSBacklog() (total, most int, worst transport.NodeID, busy bool) {
+	endpoints := c.layout.Shards
+	if c.layout.Replicated() {
+		endpoints = nil
+		for _, ch := range c.layout.Chains {
+			endpoints = append(endpoints, ch...)
+		}
+	}
+	s := c.net.Sim
+	for _, id := range endpoints {
+		n := s.Node(netsim.NodeID(id))
+		if n == nil {
+			continue
+		}
+		b := n.Backlog()
+		total += b
+		if b > most {
+			most, worst = b, id
+		}
+		busy = busy || b > 0 || n.BusyUntil() > s.Now()
+	}
+	return total, most, worst, busy
+}
+
 // Replica returns replica i of GCS shard j's chain (nil when unreplicated
 // or down).
 func (c *Sim) Replica(j, i int) *gcs.Replica {

@@ -276,6 +276,12 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	if o.Inspect != nil {
 		o.Inspect(c)
 	}
+	// A GCS endpoint with a hundred messages still waiting when the run
+	// ends is saturated; a few are the last turn's, in flight.
+	if total, most, worst, _ := c.GCSBacklog(); most >= 100 {
+		m.warnings = append(m.warnings, fmt.Sprintf("at %v: the GCS had %d messages left to handle (%d at endpoint %d): it could not keep up, and the counts here do not wait for it (more cluster.gcs.shards, or a cheaper gcs_write, would)",
+			sim.Now(), total, most, worst))
+	}
 	end := sim.Now()
 	wall := time.Since(wallStart)
 	st := sim.Stats()
