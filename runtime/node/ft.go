@@ -303,9 +303,8 @@ func (r *Raylet) loseTask(task transport.TaskID, why string) {
 func (r *Raylet) loseObject(id transport.ObjectID, why string) {
 	r.emit(transport.Event{Kind: transport.EvObjectLost, Node: r.self, Object: id, Detail: why})
 	v := errValue(transport.ErrKindObjectLost, fmt.Sprintf("object %s lost: %s", id, why))
-	if e, _, _, err := r.store.PutAt(nil, id, v, false); err == nil {
-		r.wake(e)
-	}
+	e, _, _, _ := r.store.PutAt(nil, id, v, false) // e is nil if even the error does not fit
+	r.wake(id, e)
 }
 
 // rejoinStride separates the incarnations a raylet gives itself when it

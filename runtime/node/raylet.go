@@ -813,18 +813,22 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 	r.gcs.AddObject(r.cfg.Layout.ShardOfObject(id), transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner})
 	delete(r.locations, id) // the store is the authority on local copies
 	delete(r.reconstructing, id.Task)
-	r.wake(e)
+	r.wake(id, e)
 }
 
 // wake tells whoever waits for an object that it is here: e is its entry,
-// just put in the store.
-func (r *Raylet) wake(e *objstore.Entry) {
-	id := e.ID
+// just put in the store, or nil when the put failed (even the error value
+// is larger than the whole store): its readers then have nothing to take
+// and keep waiting.
+func (r *Raylet) wake(id transport.ObjectID, e *objstore.Entry) {
 	if fs, ok := r.located[id]; ok {
 		delete(r.located, id)
 		for _, f := range fs {
 			f()
 		}
+	}
+	if e == nil {
+		return
 	}
 	if fe, _ := e.Awaited().(*fetch); fe != nil { // whatever was fetching it is done
 		r.store.Unawait(e)
