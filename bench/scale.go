@@ -225,6 +225,9 @@ func gcsCatchUp(ctx context.Context, c *ray.Sim) (backlog int, at time.Duration,
 		if sim.Now() > time.Hour {
 			return 0, 0, 0, fmt.Errorf("bench: the GCS had not caught up after an hour of virtual time")
 		}
+		if sim.Pending() == 0 { // nothing left to happen: time would stand still
+			return 0, 0, 0, fmt.Errorf("bench: the GCS looks busy at %v with nothing left to run", sim.Now())
+		}
 		until := sim.Now() + time.Millisecond
 		sim.RunWhile(func() bool { return sim.Now() <= until })
 	}
