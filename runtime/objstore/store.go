@@ -167,7 +167,8 @@ func (s *Store) Awaiting() []transport.ObjectID {
 // reference counting, so the copy a task made is kept (like Ray's pinned
 // primary copy) while fetched copies are a cache. When even eviction cannot
 // make room the object is admitted over capacity and over reports it; an
-// object larger than the store is refused.
+// object larger than the store is refused, unless it is an error value
+// (what readers are told instead, however small the store).
 func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evicted []transport.ObjectID, over bool, err error) {
 	_, evicted, over, err = s.PutAt(nil, id, v, primary)
 	return evicted, over, err
@@ -180,7 +181,7 @@ func (s *Store) Put(id transport.ObjectID, v transport.Value, primary bool) (evi
 // before, when a reader started waiting.
 func (s *Store) PutAt(hint *Entry, id transport.ObjectID, v transport.Value, primary bool) (e *Entry, evicted []transport.ObjectID, over bool, err error) {
 	size := v.SizeOf()
-	if s.capacity > 0 && size > s.capacity {
+	if s.capacity > 0 && size > s.capacity && v.ErrKind == transport.ErrKindNone {
 		return nil, nil, false, fmt.Errorf("%w: %s is %d bytes, store holds %d", ErrTooLarge, id, size, s.capacity)
 	}
 	if hint != nil && hint.inMap && hint.ID == id {

@@ -11,10 +11,10 @@ import (
 )
 
 // TestTooLargeErrorTooLargeForStore: on a store so small that even the
-// "object too large" error value does not fit, storing a result fails
-// twice. The raylet must not crash on it (putNotify handed wake the nil
-// entry PutAt returns with an error); the driver, which never reads the
-// result, finishes.
+// "object too large" error value is larger, the error is admitted all the
+// same (over capacity), so a reader gets ErrObjectTooLarge. Before, the
+// raylet crashed (putNotify handed wake the nil entry of a failed put),
+// and before that the reader waited forever.
 func TestTooLargeErrorTooLargeForStore(t *testing.T) {
 	reg := ray.NewRegistry()
 	big := ray.Register0(reg, "big", func(ctx context.Context) (ray.Blob, error) {
@@ -25,7 +25,9 @@ func TestTooLargeErrorTooLargeForStore(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	require.NoError(t, c.Run(func(ctx context.Context) error {
-		big.Remote(ctx)
-		return ray.Compute(ctx, 50*time.Millisecond)
+		big.Remote(ctx) // not read: nothing waits
+		_, err := ray.GetTimeout(ctx, big.Remote(ctx), time.Second)
+		require.ErrorIs(t, err, ray.ErrObjectTooLarge)
+		return nil
 	}))
 }
