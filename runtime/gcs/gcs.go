@@ -327,13 +327,16 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 // flushing needs to know — until its returns exist.
 func (s *Shard) addTask(spec *transport.TaskSpec) {
 	s.env.Charge(s.costs.GCSWrite)
-	s.tasks[spec.ID] = metaOf(spec)
 	isNew := s.saveTask(spec)
+	_, early := s.early[spec.ID]
+	m := metaOf(spec)
+	m.fresh = isNew && !early
+	s.tasks[spec.ID] = m
 	// A task the shard never saw has no object yet, unless one overtook
 	// its spec (early): only then, or for a spec written again (a retry, a
 	// reconstruction), look for its objects, which for a new task would
 	// mean a lookup in the store that finds nothing.
-	if _, early := s.early[spec.ID]; early || !isNew {
+	if early || !isNew {
 		delete(s.early, spec.ID)
 		s.flushTask(spec.ID)
 	}
@@ -405,7 +408,9 @@ func (s *Shard) addNewObject(m *transport.GcsAddObject) bool {
 	if inc, dead := s.deadInc[m.Node]; dead && m.Incarnation <= inc {
 		return false
 	}
-	if s.flushedObjects > 0 { // else memory holds every object the store does
+	// Memory holds every object the store does, unless some were flushed;
+	// and a fresh task's only return is in neither before it is made.
+	if s.flushedObjects > 0 && !s.freshReturn(m.Object) {
 		s.kbuf = appendObjectKey(s.kbuf[:0], m.Object)
 		if _, ok := s.store.Get(TableObjects, s.kbuf); ok {
 			return false

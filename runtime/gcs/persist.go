@@ -322,6 +322,24 @@ func (s *Shard) created(id transport.ObjectID) bool {
 type taskMeta struct {
 	returns  uint32
 	creation bool
+	// fresh: when the spec arrived, the store had none (a store that
+	// tells new keys said so) and no object of the task had been made.
+	// Every object of a fresh task the shard has heard of since is then in
+	// memory, or was made and, for a task with one return, finished it (see
+	// freshReturn).
+	fresh bool
+}
+
+// freshReturn reports whether id is the only return of a fresh task still
+// resident: the store cannot hold it (it is not in memory, the caller
+// checked), so addNewObject need not look. Made, it would have finished
+// the task; flushed from memory, it would have made the task not fresh.
+func (s *Shard) freshReturn(id transport.ObjectID) bool {
+	if id.Put || id.Index != 0 {
+		return false
+	}
+	m, ok := s.tasks[id.Task]
+	return ok && m.fresh && m.returns == 1 && !m.creation
 }
 
 func metaOf(spec *transport.TaskSpec) taskMeta {
@@ -340,7 +358,14 @@ func (s *Shard) objectMade(obj transport.ObjectID) {
 		return
 	}
 	id := obj.Task
-	if _, ok := s.tasks[id]; ok {
+	if m, ok := s.tasks[id]; ok {
+		if m.returns == 1 && !m.creation && obj.Index == 0 {
+			// its only return, just made: finished (flushTask would
+			// read the object back to tell)
+			delete(s.tasks, id)
+			s.flushed++
+			return
+		}
 		s.flushTask(id)
 		return
 	}
@@ -433,5 +458,12 @@ func (s *Shard) flushObject(id transport.ObjectID) {
 	if e := s.objects[id]; e != nil && e.created && len(e.subs) == 0 {
 		delete(s.objects, id)
 		s.flushedObjects++
+		// Made, it finished a fresh task with one return, so this should
+		// find none; but the store now holds an object that memory does
+		// not, which a fresh task must not have (freshReturn).
+		if m, ok := s.tasks[id.Task]; ok && m.fresh && !id.Put {
+			m.fresh = false
+			s.tasks[id.Task] = m
+		}
 	}
 }
