@@ -3,6 +3,7 @@ package gcs
 import (
 	"bytes"
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -160,14 +161,22 @@ func (a *memArena) get(v memVal) []byte {
 	return a.chunks[v.chunk][v.off : v.off+v.n : v.off+v.n]
 }
 
-// memTable is one table: short keys inline, longer ones (names, metadata)
-// as strings.
+// memTable is one table: 8-byte keys (task IDs, the task table's) as
+// integers, other keys of up to 16 bytes inline, longer ones (names,
+// metadata) as strings. A map keyed by uint64 hashes and compares a key in
+// one instruction and holds 24-byte slots instead of 32: a quarter less
+// memory to fill as a million-task table grows.
 type memTable struct {
+	w8    map[uint64]memVal
 	short map[memKey]memVal
 	long  map[string]memVal
 }
 
 func (t *memTable) get(key []byte) (memVal, bool) {
+	if len(key) == 8 {
+		v, ok := t.w8[binary.LittleEndian.Uint64(key)]
+		return v, ok
+	}
 	if k, ok := shortKey(key); ok {
 		v, ok := t.short[k]
 		return v, ok
@@ -179,10 +188,13 @@ func (t *memTable) get(key []byte) (memVal, bool) {
 // set writes (or, if !present, deletes) a key — short, or else long — and
 // returns what it held.
 func (t *memTable) set(key memKey, long string, value memVal, present bool) (old memVal, had bool) {
-	if long == "" {
-		return setKey(&t.short, key, value, present)
+	switch {
+	case long != "":
+		return setKey(&t.long, long, value, present)
+	case key.n == 8:
+		return setKey(&t.w8, binary.LittleEndian.Uint64(key.b[:8]), value, present)
 	}
-	return setKey(&t.long, long, value, present)
+	return setKey(&t.short, key, value, present)
 }
 
 func setKey[K comparable](m *map[K]memVal, k K, v memVal, present bool) (old memVal, had bool) {
@@ -198,11 +210,14 @@ func setKey[K comparable](m *map[K]memVal, k K, v memVal, present bool) (old mem
 	return old, had
 }
 
-func (t *memTable) len() int { return len(t.short) + len(t.long) }
+func (t *memTable) len() int { return len(t.w8) + len(t.short) + len(t.long) }
 
 // keys returns the table's keys in order.
 func (t *memTable) keys() [][]byte {
 	keys := make([][]byte, 0, t.len())
+	for k := range t.w8 {
+		keys = append(keys, binary.LittleEndian.AppendUint64(nil, k))
+	}
 	for k := range t.short {
 		keys = append(keys, k.bytes())
 	}
@@ -312,6 +327,9 @@ func (m *MemStore) compact() {
 	var fresh memArena
 	for t := range m.tables {
 		tb := &m.tables[t]
+		for k, v := range tb.w8 {
+			tb.w8[k] = fresh.add(m.arena.get(v))
+		}
 		for k, v := range tb.short {
 			tb.short[k] = fresh.add(m.arena.get(v))
 		}
