@@ -207,31 +207,19 @@ func RunScale(ctx context.Context, sc ScaleConfig) (ScaleResult, error) {
 	}, nil
 }
 
-// gcsCatchUp runs the simulation on until every GCS shard has handled
-// what it was sent, checking each virtual millisecond, and returns the
-// messages that were waiting at the shards when it started, the virtual
-// time at which they were all handled, and the wall time that took.
-// (Heartbeats keep coming: a shard counts as caught up when it is free
-// with nothing waiting.) The peak heap reported is the run's, before this.
+// gcsCatchUp waits for the GCS to handle what it was sent
+// (ray.Sim.RunUntilGCSCaughtUp) and returns the messages that were waiting
+// at its endpoints when it started, the virtual time at which they were all
+// handled, and the wall time that took. The peak heap reported is the
+// run's, before this.
 func gcsCatchUp(ctx context.Context, c *ray.Sim) (backlog int, at time.Duration, wall time.Duration, err error) {
-	sim := c.Netsim()
 	backlog, _, _, _ = c.GCSBacklog()
-	busy := func() bool { _, _, _, b := c.GCSBacklog(); return b }
 	start := time.Now()
-	for busy() {
-		if err := ctx.Err(); err != nil {
-			return 0, 0, 0, err
-		}
-		if sim.Now() > time.Hour {
-			return 0, 0, 0, fmt.Errorf("bench: the GCS had not caught up after an hour of virtual time")
-		}
-		if sim.Pending() == 0 { // nothing left to happen: time would stand still
-			return 0, 0, 0, fmt.Errorf("bench: the GCS looks busy at %v with nothing left to run", sim.Now())
-		}
-		until := sim.Now() + time.Millisecond
-		sim.RunWhile(func() bool { return sim.Now() <= until })
+	at, err = c.RunUntilGCSCaughtUp(ctx, time.Hour)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("bench: %w", err)
 	}
-	return backlog, sim.Now(), time.Since(start), nil
+	return backlog, at, time.Since(start), nil
 }
 
 // PendingResult is the memory of tasks queued on one node.

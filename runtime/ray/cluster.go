@@ -314,6 +314,33 @@ func (c *Sim) GCSBacklog() (total, most int, worst transport.NodeID, busy bool) 
 	return total, most, worst, busy
 }
 
+// RunUntilGCSCaughtUp runs the simulation on until every GCS endpoint has
+// handled what it was sent, checking each virtual millisecond, and returns
+// the virtual time at which it had. (Heartbeats keep coming: an endpoint
+// counts as caught up when it is free with nothing waiting.) It gives up
+// after limit of virtual time from now, or when nothing is left to run
+// while an endpoint still looks busy.
+func (c *Sim) RunUntilGCSCaughtUp(ctx context.Context, limit time.Duration) (time.Duration, error) {
+	sim := c.net.Sim
+	deadline := sim.Now() + limit
+	for {
+		if _, _, _, busy := c.GCSBacklog(); !busy {
+			return sim.Now(), nil
+		}
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if sim.Now() > deadline {
+			return 0, fmt.Errorf("ray: the GCS had not caught up after %v of virtual time", limit)
+		}
+		if sim.Pending() == 0 { // nothing left to happen: time would stand still
+			return 0, fmt.Errorf("ray: the GCS looks busy at %v with nothing left to run", sim.Now())
+		}
+		until := sim.Now() + time.Millisecond
+		sim.RunWhile(func() bool { return sim.Now() <= until })
+	}
+}
+
 // Replica returns replica i of GCS shard j's chain (nil when unreplicated
 // or down).
 func (c *Sim) Replica(j, i int) *gcs.Replica {
