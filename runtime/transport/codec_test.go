@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -315,4 +316,14 @@ func TestKnownWireSize(t *testing.T) {
 		want, _ = transport.WireSize(nil, &b)
 		require.Equal(t, want, got)
 	})
+}
+
+// TestTaskSpecSize: a spec is allocated per task and lives while the task
+// is in flight; its fields are ordered so that it has no padding to speak
+// of and fits the allocator's 208-byte size class (it was 216, in the
+// 224-byte class, with Owner beside Parent).
+func TestTaskSpecSize(t *testing.T) {
+	if n := unsafe.Sizeof(transport.TaskSpec{}); n > 208 {
+		t.Fatalf("TaskSpec is %d bytes, more than the 208-byte size class", n)
+	}
 }

@@ -65,11 +65,11 @@ const (
 type TaskSpec struct {
 	ID         TaskID
 	Parent     TaskID
-	Owner      NodeID // the node whose driver or worker submitted it
 	Func       string // function name (the method name for actor calls)
 	Name       string // display name for traces
 	Args       []Arg
 	NumReturns uint32
+	Owner      NodeID // the node whose driver or worker submitted it (beside NumReturns: no padding, 208 bytes in all)
 	Resources  Resources
 	MaxRetries int32
 	Attempt    uint32
