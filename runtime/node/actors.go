@@ -178,7 +178,7 @@ func (r *Raylet) pumpActor(a *actorHost) {
 	a.queue = a.queue[1:]
 	t.args = r.argValues(t)
 	t.running = true
-	t.start = r.env.Now()
+	t.start = r.since()
 	r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
 	a.cur = t
 	w := a.wake

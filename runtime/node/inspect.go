@@ -25,7 +25,10 @@ type TaskView struct {
 func (r *Raylet) Tasks() []TaskView {
 	out := make([]TaskView, 0, len(r.tasks))
 	for _, t := range r.tasks {
-		v := TaskView{ID: t.spec.ID, Name: t.spec.Name, Missing: t.missing, Actor: t.spec.Actor, Start: t.start}
+		v := TaskView{ID: t.spec.ID, Name: t.spec.Name, Missing: int(t.missing), Actor: t.spec.Actor}
+		if t.running {
+			v.Start = r.born.Add(t.start)
+		}
 		switch {
 		case t.cancelled:
 			v.State = "cancelled"

@@ -1,0 +1,15 @@
+package node
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestTaskSize: a task is allocated per task accepted and lives while it
+// is in flight (a million queued in the pending benchmark): keep it in the
+// allocator's 96-byte size class.
+func TestTaskSize(t *testing.T) {
+	if n := unsafe.Sizeof(task{}); n > 96 {
+		t.Fatalf("task is %d bytes, more than the 96-byte size class", n)
+	}
+}
