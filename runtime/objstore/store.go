@@ -16,19 +16,26 @@ import (
 var ErrTooLarge = errors.New("objstore: object larger than the store")
 
 // Entry is one stored object, or one awaited here (see Await).
+//
+// There is one per object a node holds or awaits, millions in a large
+// run: the fields are laid out to fit the allocator's 96-byte size class
+// (the count of pins beside the flags, and the LRU membership told by prev
+// rather than a flag of its own).
 type Entry struct {
 	ID      transport.ObjectID
 	Value   transport.Value
-	Primary bool // created here (by a task or Put), not a fetched copy
-	pins    int
-	prev    *Entry // LRU list, most recent at the tail
+	pins    int32
+	Primary bool   // created here (by a task or Put), not a fetched copy
+	freed   bool   // dropped at the last Unpin
+	present bool   // the object is here; else the entry only holds awaited
+	inMap   bool   // the store's entry for ID (a removed one is detached)
+	prev    *Entry // LRU list, most recent at the tail; nil when not in it
 	next    *Entry
-	inLRU   bool
-	freed   bool // dropped at the last Unpin
-	present bool // the object is here; else the entry only holds awaited
-	inMap   bool // the store's entry for ID (a removed one is detached)
-	awaited any  // see Await
+	awaited any // see Await
 }
+
+// inLRU reports whether e is in the LRU list of evictable entries.
+func (e *Entry) inLRU() bool { return e.prev != nil }
 
 // Awaited returns what Store.Await recorded in the entry (nil if nothing).
 func (e *Entry) Awaited() any { return e.awaited }
@@ -83,7 +90,7 @@ func (s *Store) Get(id transport.ObjectID) (*Entry, bool) {
 
 // Touch marks an entry in hand (Put's) recently used, as Get does.
 func (s *Store) Touch(e *Entry) {
-	if e.inLRU {
+	if e.inLRU() {
 		s.unlink(e)
 		s.pushBack(e)
 	}
@@ -193,7 +200,7 @@ func (s *Store) PutAt(hint *Entry, id transport.ObjectID, v transport.Value, pri
 		e.freed = false // but is wanted again (rebuilt after a free)
 		if primary && !e.Primary {
 			e.Primary = true
-			if e.inLRU {
+			if e.inLRU() {
 				s.unlink(e)
 			}
 		}
@@ -285,7 +292,7 @@ func (s *Store) IDs() []transport.ObjectID {
 }
 
 func (s *Store) remove(e *Entry) {
-	if e.inLRU {
+	if e.inLRU() {
 		s.unlink(e)
 	}
 	s.present--
@@ -302,9 +309,9 @@ func (s *Store) remove(e *Entry) {
 func (s *Store) relink(e *Entry) {
 	evictable := e.pins == 0 && !e.Primary
 	switch {
-	case evictable && !e.inLRU:
+	case evictable && !e.inLRU():
 		s.pushBack(e)
-	case !evictable && e.inLRU:
+	case !evictable && e.inLRU():
 		s.unlink(e)
 	}
 }
@@ -313,10 +320,9 @@ func (s *Store) pushBack(e *Entry) {
 	e.prev, e.next = s.head.prev, &s.head
 	s.head.prev.next = e
 	s.head.prev = e
-	e.inLRU = true
 }
 
 func (s *Store) unlink(e *Entry) {
 	e.prev.next, e.next.prev = e.next, e.prev
-	e.prev, e.next, e.inLRU = nil, nil, false
+	e.prev, e.next = nil, nil
 }

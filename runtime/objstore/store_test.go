@@ -2,6 +2,7 @@ package objstore
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -184,4 +185,12 @@ func TestPutAtHint(t *testing.T) {
 	s.Unawait(e4) // detached: clears the object's current entry
 	assert.Nil(t, s.Awaited(oid(4)))
 	assert.Equal(t, int64(5+5+5+6), s.Used())
+}
+
+// TestEntrySize: an entry per object held or awaited, millions in a large
+// run: keep it in the allocator's 96-byte size class.
+func TestEntrySize(t *testing.T) {
+	if n := unsafe.Sizeof(Entry{}); n > 96 {
+		t.Fatalf("Entry is %d bytes, more than the 96-byte size class", n)
+	}
 }
