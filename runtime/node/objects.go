@@ -49,7 +49,10 @@ func (r *Raylet) need(id transport.ObjectID, w waiter) {
 		}
 		return
 	}
-	fe.more = append(fe.more, w)
+	if fe.more == nil {
+		fe.more = new([]waiter)
+	}
+	*fe.more = append(*fe.more, w)
 	if l, ok := r.locations[id]; ok && !fe.pulling && len(l.Nodes) > 0 && l.Nodes[0] != r.self {
 		r.pull(id, l.Nodes[0], fe)
 	}

@@ -68,10 +68,13 @@ func (t *task) res() transport.Resources {
 // themselves, and how the object is being brought here. It exists exactly
 // while someone waits, kept in the object store's entry for the object
 // (fetchOf).
+//
+// There is one per object awaited here: it fits the allocator's 48-byte
+// size class (with the other waiters in a slice of its own, 64).
 type fetch struct {
-	first   waiter   // the first waiter, inline: most objects have one
-	more    []waiter // the others; all are called once the object is in the store (wake)
-	local   bool     // the producing task is queued or running here: not subscribed
+	first   waiter    // the first waiter, inline: most objects have one
+	more    *[]waiter // the others, if any; all are called once the object is in the store (wake)
+	local   bool      // the producing task is queued or running here: not subscribed
 	pulling bool
 	*pull   // set by the first pull: most fetches wait for a local task and never pull
 }
@@ -844,10 +847,12 @@ func (r *Raylet) wake(id transport.ObjectID, e *objstore.Entry) {
 		// With several readers, hold the object until each has taken it:
 		// one may put another object (a task failed by an error argument
 		// finishes at once) and evict this one from under the rest.
-		held := len(fe.more) > 0 && r.store.Pin(id)
+		held := fe.more != nil && r.store.Pin(id)
 		fe.first.ready(e)
-		for _, w := range fe.more {
-			w.ready(e)
+		if fe.more != nil {
+			for _, w := range *fe.more {
+				w.ready(e)
+			}
 		}
 		if held && r.store.Unpin(id) {
 			r.dropped(id)

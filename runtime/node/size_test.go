@@ -13,3 +13,11 @@ func TestTaskSize(t *testing.T) {
 		t.Fatalf("task is %d bytes, more than the 96-byte size class", n)
 	}
 }
+
+// TestFetchSize: a fetch per object awaited here: keep it in the 48-byte
+// size class.
+func TestFetchSize(t *testing.T) {
+	if n := unsafe.Sizeof(fetch{}); n > 48 {
+		t.Fatalf("fetch is %d bytes, more than the 48-byte size class", n)
+	}
+}
