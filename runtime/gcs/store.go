@@ -161,20 +161,27 @@ func (a *memArena) get(v memVal) []byte {
 	return a.chunks[v.chunk][v.off : v.off+v.n : v.off+v.n]
 }
 
-// memTable is one table: 8-byte keys (task IDs, the task table's) as
-// integers, other keys of up to 16 bytes inline, longer ones (names,
-// metadata) as strings. A map keyed by uint64 hashes and compares a key in
+// memTable is one table. Keys of the two shapes a million-task table is
+// made of are integers: 8 bytes (a task ID: the task table's keys) and 9
+// bytes ending in a zero (a task ID and index 0: the object table's key of
+// a task's first return). A map keyed by uint64 hashes and compares a key in
 // one instruction and holds 24-byte slots instead of 32: a quarter less
-// memory to fill as a million-task table grows.
+// memory to fill as the table grows. Other keys of up to 16 bytes are
+// inline, longer ones (names, metadata) strings.
 type memTable struct {
-	w8    map[uint64]memVal
+	w8    map[uint64]memVal // 8-byte keys
+	w9z   map[uint64]memVal // 9-byte keys ending in 0, by their first 8 bytes
 	short map[memKey]memVal
 	long  map[string]memVal
 }
 
 func (t *memTable) get(key []byte) (memVal, bool) {
-	if len(key) == 8 {
+	switch {
+	case len(key) == 8:
 		v, ok := t.w8[binary.LittleEndian.Uint64(key)]
+		return v, ok
+	case len(key) == 9 && key[8] == 0:
+		v, ok := t.w9z[binary.LittleEndian.Uint64(key)]
 		return v, ok
 	}
 	if k, ok := shortKey(key); ok {
@@ -193,6 +200,8 @@ func (t *memTable) set(key memKey, long string, value memVal, present bool) (old
 		return setKey(&t.long, long, value, present)
 	case key.n == 8:
 		return setKey(&t.w8, binary.LittleEndian.Uint64(key.b[:8]), value, present)
+	case key.n == 9 && key.b[8] == 0:
+		return setKey(&t.w9z, binary.LittleEndian.Uint64(key.b[:8]), value, present)
 	}
 	return setKey(&t.short, key, value, present)
 }
@@ -210,13 +219,16 @@ func setKey[K comparable](m *map[K]memVal, k K, v memVal, present bool) (old mem
 	return old, had
 }
 
-func (t *memTable) len() int { return len(t.w8) + len(t.short) + len(t.long) }
+func (t *memTable) len() int { return len(t.w8) + len(t.w9z) + len(t.short) + len(t.long) }
 
 // keys returns the table's keys in order.
 func (t *memTable) keys() [][]byte {
 	keys := make([][]byte, 0, t.len())
 	for k := range t.w8 {
 		keys = append(keys, binary.LittleEndian.AppendUint64(nil, k))
+	}
+	for k := range t.w9z {
+		keys = append(keys, append(binary.LittleEndian.AppendUint64(make([]byte, 0, 9), k), 0))
 	}
 	for k := range t.short {
 		keys = append(keys, k.bytes())
@@ -329,6 +341,9 @@ func (m *MemStore) compact() {
 		tb := &m.tables[t]
 		for k, v := range tb.w8 {
 			tb.w8[k] = fresh.add(m.arena.get(v))
+		}
+		for k, v := range tb.w9z {
+			tb.w9z[k] = fresh.add(m.arena.get(v))
 		}
 		for k, v := range tb.short {
 			tb.short[k] = fresh.add(m.arena.get(v))
