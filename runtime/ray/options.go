@@ -104,8 +104,11 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 	if o.CPU < 0 || o.GPU < 0 {
 		return fmt.Errorf("ray: negative resources (CPU %g, GPU %g)", o.CPU, o.GPU)
 	}
-	custom := append([]transport.Quantity(nil), o.Custom...)
-	sort.SliceStable(custom, func(i, j int) bool { return custom[i].Name < custom[j].Name })
+	var custom []transport.Quantity
+	if len(o.Custom) > 0 { // each spec its own sorted copy; most tasks ask for none (no sort then)
+		custom = append(custom, o.Custom...)
+		sort.SliceStable(custom, func(i, j int) bool { return custom[i].Name < custom[j].Name })
+	}
 	spec.Resources = transport.Resources{CPU: transport.Units(o.CPU), GPU: transport.Units(o.GPU), Custom: custom}
 	spec.MaxRetries = int32(o.MaxRetries)
 	spec.Name = o.Name
