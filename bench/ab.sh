@@ -13,13 +13,7 @@
 # do not; CPU time is steadier still where other jobs steal wall time.
 set -euo pipefail
 base=$1 pkg=$2 bench=$3 rounds=${4:-5} benchtime=${5:-1x}
-root=$(git rev-parse --show-toplevel)
-tmp=$(mktemp -d)
-trap 'git -C "$root" worktree remove --force "$tmp/base" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-git -C "$root" worktree add -q --detach "$tmp/base" "$base"
-(cd "$tmp/base" && go test -c -o "$tmp/base.test" "$pkg")
-(cd "$root" && go test -c -o "$tmp/cur.test" "$pkg")
-dir=$root/${pkg#./}
+source "$(dirname "${BASH_SOURCE[0]}")/abbuild.sh"
 TIMEFORMAT='%U %S'
 for ((i = 0; i < rounds; i++)); do
 	for v in base cur; do

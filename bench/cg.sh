@@ -17,13 +17,7 @@
 set -euo pipefail
 base=$1 pkg=$2 bench=$3 benchtime=${4:-20000x}
 command -v valgrind >/dev/null || { echo "cg.sh: valgrind not found (apt-get install valgrind)" >&2; exit 1; }
-root=$(git rev-parse --show-toplevel)
-tmp=$(mktemp -d)
-trap 'git -C "$root" worktree remove --force "$tmp/base" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-git -C "$root" worktree add -q --detach "$tmp/base" "$base"
-(cd "$tmp/base" && go test -c -o "$tmp/base.test" "$pkg")
-(cd "$root" && go test -c -o "$tmp/cur.test" "$pkg")
-dir=$root/${pkg#./}
+source "$(dirname "${BASH_SOURCE[0]}")/abbuild.sh"
 for v in base cur; do
 	(cd "$dir" && GOMAXPROCS=1 valgrind --tool=cachegrind --cache-sim=yes --cachegrind-out-file=/dev/null \
 		"$tmp/$v.test" -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime") >"$tmp/$v.out" 2>&1
