@@ -54,6 +54,7 @@ func TestScaleSmall(t *testing.T) {
 	assert.GreaterOrEqual(t, r.GCSCaughtUpSeconds, r.VirtualSeconds)
 	assert.LessOrEqual(t, r.SustainedThroughput, r.SimThroughput)
 	assert.Positive(t, r.TasksPerWallSecGCS)
+	assert.Positive(t, r.UserCPUSeconds+r.SystemCPUSeconds, "the run took CPU time")
 }
 
 // TestScaleGCSBacklog: with one GCS shard for forty busy nodes the shard

@@ -98,6 +98,12 @@ type ScaleResult struct {
 	GCSCaughtUpSeconds   float64 `json:"gcs_caught_up_virtual_seconds"`
 	SustainedThroughput  float64 `json:"sim_tasks_per_virtual_second_gcs_included"`
 	GCSCatchUpWallSecond float64 `json:"gcs_catch_up_wall_seconds"`
+	// The process's CPU time and minor page faults over the run and the
+	// catch-up (getrusage): on a VM a fault on fresh heap can cost
+	// microseconds, and the system time is mostly those.
+	UserCPUSeconds   float64 `json:"user_cpu_seconds"`
+	SystemCPUSeconds float64 `json:"system_cpu_seconds"`
+	MinorPageFaults  int64   `json:"minor_page_faults"`
 	// TasksPerWallSecGCS is TasksPerWallSec counting the catch-up's wall
 	// time too: the simulator's speed at the whole run's work.
 	TasksPerWallSecGCS float64 `json:"tasks_per_wall_second_gcs_included"`
@@ -118,6 +124,15 @@ func (h *heapSampler) sample(force bool) {
 	runtime.ReadMemStats(&ms)
 	h.peak = max(h.peak, ms.HeapInuse)
 }
+
+// usage is the process's resource use so far (zero if it cannot be read).
+func usage() syscall.Rusage {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return ru
+}
+
+func seconds(tv syscall.Timeval) float64 { return float64(tv.Sec) + float64(tv.Usec)/1e6 }
 
 func maxRSSMiB() float64 {
 	var ru syscall.Rusage
@@ -170,6 +185,7 @@ func RunScale(ctx context.Context, sc ScaleConfig) (ScaleResult, error) {
 	}
 	var hs heapSampler
 	hs.sample(true)
+	ru0 := usage()
 	start := time.Now()
 	sim := c.Netsim()
 	for done := false; !done; {
@@ -196,8 +212,11 @@ func RunScale(ctx context.Context, sc ScaleConfig) (ScaleResult, error) {
 	if err != nil {
 		return ScaleResult{}, err
 	}
+	ru := usage()
 	return ScaleResult{
-		Name: sc.Name(), Nodes: sc.Nodes, Tasks: sc.Tasks, VirtualSeconds: v, WallSeconds: wall.Seconds(),
+		UserCPUSeconds: seconds(ru.Utime) - seconds(ru0.Utime), SystemCPUSeconds: seconds(ru.Stime) - seconds(ru0.Stime),
+		MinorPageFaults: ru.Minflt - ru0.Minflt,
+		Name:            sc.Name(), Nodes: sc.Nodes, Tasks: sc.Tasks, VirtualSeconds: v, WallSeconds: wall.Seconds(),
 		SimThroughput: float64(sc.Tasks) / v, TasksPerWallSec: float64(sc.Tasks) / wall.Seconds(),
 		Events: st.Events, EventsPerSec: float64(st.Events) / wall.Seconds(), Speed: v / wall.Seconds(),
 		PeakHeapMiB: float64(hs.peak) / (1 << 20), MaxRSSMiB: maxRSSMiB(), GOMAXPROCS: runtime.GOMAXPROCS(0),
@@ -307,6 +326,12 @@ func FormatScale(rs []ScaleResult, p *PendingResult) string {
 		if r.GCSBacklog > 0 {
 			fmt.Fprintf(&b, "  %s: when the drivers had every result the GCS shards still held %s messages; they caught up at %.3f virtual s (%s tasks/s with the GCS's work included), %.2f wall s later (%s tasks/wall-s in all)\n",
 				r.Name, num(float64(r.GCSBacklog)), r.GCSCaughtUpSeconds, num(r.SustainedThroughput), r.GCSCatchUpWallSecond, num(r.TasksPerWallSecGCS))
+		}
+	}
+	for _, r := range rs {
+		if r.UserCPUSeconds > 0 {
+			fmt.Fprintf(&b, "  %s: %.2f s user + %.2f s system CPU, %s minor page faults (the run and the catch-up)\n",
+				r.Name, r.UserCPUSeconds, r.SystemCPUSeconds, num(float64(r.MinorPageFaults)))
 		}
 	}
 	if p != nil {
