@@ -139,7 +139,7 @@ type memVal struct{ chunk, off, n uint32 }
 // so a slice handed out by get stays valid and unchanged.
 type memArena struct {
 	chunks      [][]byte
-	total, live int // bytes appended, and bytes of values still referenced
+	total, live int // bytes appended, and bytes of values still referenced (MemStore.set counts them)
 }
 
 const memChunk = 1 << 20
@@ -153,7 +153,6 @@ func (a *memArena) add(v []byte) memVal {
 	c := a.chunks[last]
 	a.chunks[last] = append(c, v...)
 	a.total += len(v)
-	a.live += len(v)
 	return memVal{chunk: uint32(last), off: uint32(len(c)), n: uint32(len(v))}
 }
 
@@ -352,6 +351,7 @@ func (m *MemStore) compact() {
 			tb.long[k] = fresh.add(m.arena.get(v))
 		}
 	}
+	fresh.live = fresh.total
 	m.arena = fresh
 }
 
