@@ -37,7 +37,7 @@ func heapAfter(batch bool, n int) (uint64, Stats) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	st := Stats{ResidentTasks: len(sh.tasks)}
+	st := Stats{ResidentTasks: sh.tasks.Len()}
 	runtime.KeepAlive(sh)
 	return ms.HeapAlloc, st
 }
@@ -134,8 +134,8 @@ func TestHoldSizesBatchesExactly(t *testing.T) {
 	env := &queuedEnv{}
 	c := NewClient(env, l)
 	var specs []*transport.TaskSpec
-	for i := 0; i < 11; i++ { // even IDs to shard 10, odd to 11: 6 and 5
-		specs = append(specs, &transport.TaskSpec{ID: transport.TaskID(i)})
+	for i := 0; i < 11; i++ { // even blocks to shard 10, odd to 11: 6 and 5
+		specs = append(specs, &transport.TaskSpec{ID: transport.TaskID(i << transport.TaskBlockBits)})
 	}
 	c.Hold(specs)
 	for _, s := range specs {

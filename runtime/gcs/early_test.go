@@ -164,7 +164,7 @@ func TestEarlyMatchesConservative(t *testing.T) {
 				}
 			}
 			// Same memory, store and messages.
-			require.Equal(t, slices.Sorted(maps.Keys(b.tasks)), slices.Sorted(maps.Keys(a.tasks)), "resident tasks")
+			require.Equal(t, slices.Sorted(b.tasks.Keys()), slices.Sorted(a.tasks.Keys()), "resident tasks")
 			require.Equal(t, len(b.objects), len(a.objects), "resident objects")
 			require.Equal(t, b.flushedObjects, a.flushedObjects)
 			require.Equal(t, dump(stB), dump(stA), "stores")
@@ -183,7 +183,7 @@ func TestEarlyMatchesConservative(t *testing.T) {
 			})
 			require.Equal(t, want, a.early, "early")
 			// No finished task stays in memory.
-			for id, m := range a.tasks {
+			for id, m := range a.tasks.All() {
 				fin := !m.creation && m.returns > 0
 				for i := range m.returns {
 					v, ok := stA.Get(TableObjects, objectKey(transport.ObjectID{Task: id, Index: i}))

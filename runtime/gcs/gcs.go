@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"raysim/runtime/costs"
+	"raysim/runtime/idmap"
 	"raysim/runtime/transport"
 )
 
@@ -45,9 +46,11 @@ func (l *Layout) ShardIndex(id transport.NodeID) (int, bool) {
 	return 0, false
 }
 
-// ShardOfTask is the shard holding a task's (and its objects') entries.
+// ShardOfTask is the shard holding a task's (and its objects') entries: by
+// the task's block (transport.TaskBlockKey), so that one parent's
+// consecutive children share a shard and its table blocks.
 func (l *Layout) ShardOfTask(t transport.TaskID) transport.NodeID {
-	return l.Shards[uint64(t)%uint64(len(l.Shards))]
+	return l.Shards[transport.TaskBlockKey(t)%uint64(len(l.Shards))]
 }
 
 // ShardOfObject is the shard holding an object's entry: its task's shard.
@@ -162,7 +165,7 @@ type Shard struct {
 	nextCheck time.Time
 
 	objects map[transport.ObjectID]*objectEntry
-	tasks   map[transport.TaskID]taskMeta // resident (unfinished) tasks; specs are in the store
+	tasks   idmap.Map[taskMeta] // resident (unfinished) tasks; specs are in the store
 	actors  map[transport.ActorID]*actorEntry
 	names   map[string]transport.ActorID
 	nodes   map[transport.NodeID]*nodeEntry
@@ -331,7 +334,7 @@ func (s *Shard) addTask(spec *transport.TaskSpec) {
 	_, early := s.early[spec.ID]
 	m := metaOf(spec)
 	m.fresh = isNew && !early
-	s.tasks[spec.ID] = m
+	s.tasks.Set(spec.ID, m)
 	// A task the shard never saw has no object yet, unless one overtook
 	// its spec (early): only then, or for a spec written again (a retry, a
 	// reconstruction), look for its objects, which for a new task would
@@ -641,7 +644,7 @@ type Stats struct {
 // Stats returns the sizes of the shard's tables.
 func (s *Shard) Stats() Stats {
 	st := Stats{Objects: len(s.objects) + s.flushedObjects, Tasks: s.store.Len(TableTasks), Actors: len(s.actors), Nodes: len(s.nodes),
-		ResidentTasks: len(s.tasks), FlushedTasks: s.flushed,
+		ResidentTasks: s.tasks.Len(), FlushedTasks: s.flushed,
 		ResidentObjects: len(s.objects), FlushedObjects: s.flushedObjects}
 	st.Resident = st.ResidentObjects + st.ResidentTasks + st.Actors + st.Nodes
 	return st

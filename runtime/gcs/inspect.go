@@ -49,8 +49,8 @@ func (s *Shard) ObjectRows(limit int) ([]ObjectRow, int) {
 // TaskRows lists up to limit task-table entries (lineage) in ID order, and
 // the table's size.
 func (s *Shard) TaskRows(limit int) ([]transport.TaskSpec, int) {
-	ids := make([]transport.TaskID, 0, len(s.tasks))
-	for id := range s.tasks {
+	ids := make([]transport.TaskID, 0, s.tasks.Len())
+	for id := range s.tasks.Keys() {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)

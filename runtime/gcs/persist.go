@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"slices"
 
+	"raysim/runtime/idmap"
 	"raysim/runtime/transport"
 )
 
@@ -181,7 +182,7 @@ func (s *Shard) saveMeta() {
 // of finished tasks stay flushed (in the store only).
 func (s *Shard) load() {
 	s.objects = make(map[transport.ObjectID]*objectEntry)
-	s.tasks = make(map[transport.TaskID]taskMeta)
+	s.tasks = idmap.Map[taskMeta]{}
 	s.early = make(map[transport.TaskID]struct{})
 	s.actors = make(map[transport.ActorID]*actorEntry)
 	s.names = make(map[string]transport.ActorID)
@@ -209,7 +210,7 @@ func (s *Shard) load() {
 		spec := new(transport.TaskSpec)
 		transport.NewDecoder(v).Spec(spec)
 		if m := metaOf(spec); !s.finished(spec.ID, m) {
-			s.tasks[spec.ID] = m
+			s.tasks.Set(spec.ID, m)
 		}
 		return true
 	})
@@ -338,7 +339,7 @@ func (s *Shard) freshReturn(id transport.ObjectID) bool {
 	if id.Put || id.Index != 0 {
 		return false
 	}
-	m, ok := s.tasks[id.Task]
+	m, ok := s.tasks.Get(id.Task)
 	return ok && m.fresh && m.returns == 1 && !m.creation
 }
 
@@ -358,11 +359,11 @@ func (s *Shard) objectMade(obj transport.ObjectID) {
 		return
 	}
 	id := obj.Task
-	if m, ok := s.tasks[id]; ok {
+	if m, ok := s.tasks.Get(id); ok {
 		if m.returns == 1 && !m.creation && obj.Index == 0 {
 			// its only return, just made: finished (flushTask would
 			// read the object back to tell)
-			delete(s.tasks, id)
+			s.tasks.Delete(id)
 			s.flushed++
 			return
 		}
@@ -381,8 +382,8 @@ func (s *Shard) objectMade(obj transport.ObjectID) {
 // flushTask drops a finished task's entry from memory (it stays in the
 // store).
 func (s *Shard) flushTask(id transport.TaskID) {
-	if m, ok := s.tasks[id]; ok && s.finished(id, m) {
-		delete(s.tasks, id)
+	if m, ok := s.tasks.Get(id); ok && s.finished(id, m) {
+		s.tasks.Delete(id)
 		s.flushed++
 	}
 }
@@ -461,9 +462,9 @@ func (s *Shard) flushObject(id transport.ObjectID) {
 		// Made, it finished a fresh task with one return, so this should
 		// find none; but the store now holds an object that memory does
 		// not, which a fresh task must not have (freshReturn).
-		if m, ok := s.tasks[id.Task]; ok && m.fresh && !id.Put {
+		if m, ok := s.tasks.Get(id.Task); ok && m.fresh && !id.Put {
 			m.fresh = false
-			s.tasks[id.Task] = m
+			s.tasks.Set(id.Task, m)
 		}
 	}
 }

@@ -9,6 +9,9 @@ import (
 	"slices"
 
 	bolt "go.etcd.io/bbolt"
+
+	"raysim/runtime/idmap"
+	"raysim/runtime/transport"
 )
 
 // Table names one of a shard's tables in its Store.
@@ -161,15 +164,15 @@ func (a *memArena) get(v memVal) []byte {
 }
 
 // memTable is one table. Keys of the two shapes a million-task table is
-// made of are integers: 8 bytes (a task ID: the task table's keys) and 9
-// bytes ending in a zero (a task ID and index 0: the object table's key of
-// a task's first return). A map keyed by uint64 hashes and compares a key in
-// one instruction and holds 24-byte slots instead of 32: a quarter less
-// memory to fill as the table grows. Other keys of up to 16 bytes are
-// inline, longer ones (names, metadata) strings.
+// made of are task IDs: 8 bytes (the task table's keys) and 9 bytes ending
+// in a zero (a task ID and index 0: the object table's key of a task's
+// first return). They go in maps by task block (package idmap): a driver's
+// stream of tasks fills one block after another instead of touching a
+// random place of a table of millions per write. Other keys of up to 16
+// bytes are inline, longer ones (names, metadata) strings.
 type memTable struct {
-	w8    map[uint64]memVal // 8-byte keys
-	w9z   map[uint64]memVal // 9-byte keys ending in 0, by their first 8 bytes
+	w8    idmap.Map[memVal] // 8-byte keys
+	w9z   idmap.Map[memVal] // 9-byte keys ending in 0, by their first 8 bytes
 	short map[memKey]memVal
 	long  map[string]memVal
 }
@@ -177,11 +180,9 @@ type memTable struct {
 func (t *memTable) get(key []byte) (memVal, bool) {
 	switch {
 	case len(key) == 8:
-		v, ok := t.w8[binary.LittleEndian.Uint64(key)]
-		return v, ok
+		return t.w8.Get(transport.TaskID(binary.LittleEndian.Uint64(key)))
 	case len(key) == 9 && key[8] == 0:
-		v, ok := t.w9z[binary.LittleEndian.Uint64(key)]
-		return v, ok
+		return t.w9z.Get(transport.TaskID(binary.LittleEndian.Uint64(key)))
 	}
 	if k, ok := shortKey(key); ok {
 		v, ok := t.short[k]
@@ -198,9 +199,9 @@ func (t *memTable) set(key memKey, long string, value memVal, present bool) (old
 	case long != "":
 		return setKey(&t.long, long, value, present)
 	case key.n == 8:
-		return setKey(&t.w8, binary.LittleEndian.Uint64(key.b[:8]), value, present)
+		return setID(&t.w8, key, value, present)
 	case key.n == 9 && key.b[8] == 0:
-		return setKey(&t.w9z, binary.LittleEndian.Uint64(key.b[:8]), value, present)
+		return setID(&t.w9z, key, value, present)
 	}
 	return setKey(&t.short, key, value, present)
 }
@@ -218,16 +219,25 @@ func setKey[K comparable](m *map[K]memVal, k K, v memVal, present bool) (old mem
 	return old, had
 }
 
-func (t *memTable) len() int { return len(t.w8) + len(t.w9z) + len(t.short) + len(t.long) }
+// setID is setKey for a table of task-ID keys: the key's first 8 bytes.
+func setID(m *idmap.Map[memVal], key memKey, v memVal, present bool) (old memVal, had bool) {
+	id := transport.TaskID(binary.LittleEndian.Uint64(key.b[:8]))
+	if present {
+		return m.Set(id, v)
+	}
+	return m.Delete(id)
+}
+
+func (t *memTable) len() int { return t.w8.Len() + t.w9z.Len() + len(t.short) + len(t.long) }
 
 // keys returns the table's keys in order.
 func (t *memTable) keys() [][]byte {
 	keys := make([][]byte, 0, t.len())
-	for k := range t.w8 {
-		keys = append(keys, binary.LittleEndian.AppendUint64(nil, k))
+	for k := range t.w8.All() {
+		keys = append(keys, binary.LittleEndian.AppendUint64(nil, uint64(k)))
 	}
-	for k := range t.w9z {
-		keys = append(keys, append(binary.LittleEndian.AppendUint64(make([]byte, 0, 9), k), 0))
+	for k := range t.w9z.All() {
+		keys = append(keys, append(binary.LittleEndian.AppendUint64(make([]byte, 0, 9), uint64(k)), 0))
 	}
 	for k := range t.short {
 		keys = append(keys, k.bytes())
@@ -338,11 +348,11 @@ func (m *MemStore) compact() {
 	var fresh memArena
 	for t := range m.tables {
 		tb := &m.tables[t]
-		for k, v := range tb.w8 {
-			tb.w8[k] = fresh.add(m.arena.get(v))
+		for k, v := range tb.w8.All() {
+			tb.w8.Set(k, fresh.add(m.arena.get(v)))
 		}
-		for k, v := range tb.w9z {
-			tb.w9z[k] = fresh.add(m.arena.get(v))
+		for k, v := range tb.w9z.All() {
+			tb.w9z.Set(k, fresh.add(m.arena.get(v)))
 		}
 		for k, v := range tb.short {
 			tb.short[k] = fresh.add(m.arena.get(v))
@@ -407,8 +417,10 @@ func bucket(t Table) []byte { return []byte{'t', byte(t)} }
 // fields (specs, object IDs, nodes...) encode changes it too, one that
 // only adds messages (protocol 10: GcsAddObjects) does not. It was the
 // protocol version when the two were one; 10: an object's locations carry
-// the incarnation that announced each.
-const storeFormat = 10
+// the incarnation that announced each; 11: task IDs come in blocks and a
+// task's shard is its block's (transport.ChildTaskID, Layout.ShardOfTask),
+// so a store written before holds tasks on shards no reader would ask.
+const storeFormat = 11
 
 var (
 	formatBucket = []byte("format")

@@ -31,12 +31,17 @@ func TestMemStoreModel(t *testing.T) {
 		cur, synced := model{}, model{}
 		// Short ID-like keys and long name-like ones, few enough to collide;
 		// 8 bytes (a task's key) and 9 ending in a zero (its first
-		// return's) go to integer-keyed maps of their own.
+		// return's) go to integer-keyed tables of their own, by block: a
+		// first byte drawn apart puts keys in several slots of a block and
+		// in neighbouring blocks.
 		key := rapid.Custom(func(t *rapid.T) []byte {
 			n := rapid.SampledFrom([]int{0, 1, 8, 9, 16, 17, 30}).Draw(t, "len")
 			k := bytes.Repeat([]byte{byte(rapid.IntRange(0, 3).Draw(t, "b"))}, n)
 			if n > 0 && rapid.Bool().Draw(t, "zero-last") {
 				k[n-1] = 0
+			}
+			if n > 1 && rapid.Bool().Draw(t, "slot") {
+				k[0] = byte(rapid.IntRange(0, transport.TaskBlock+1).Draw(t, "first"))
 			}
 			return k
 		})
@@ -98,7 +103,7 @@ func BenchmarkShardTasks(b *testing.B) {
 	id := 0
 	task := func() {
 		id++
-		spec := transport.TaskSpec{ID: transport.TaskID(uint64(id) * 0x9E3779B97F4A7C15), NumReturns: 1, Func: "f", Owner: 1}
+		spec := transport.TaskSpec{ID: transport.ChildTaskID(7, uint64(id)), NumReturns: 1, Func: "f", Owner: 1}
 		sh.Handle(1, &transport.GcsAddTask{Spec: spec})
 		sh.Handle(1, &transport.GcsAddObject{Object: spec.Return(0), Node: 1, Size: 8})
 	}

@@ -61,7 +61,7 @@ func (r *Raylet) startActor(t *task) {
 	if !ok {
 		r.avail = r.avail.Add(t.res())
 		r.unpinArgs(t)
-		delete(r.tasks, t.spec.ID)
+		r.tasks.Delete(t.spec.ID)
 		r.failTask(t.spec, transport.ErrKindUnknownFunction, fmt.Sprintf("no actor type %q registered", t.spec.Func))
 		r.actorDied(t.spec.Actor, t.spec.ActorName)
 		return
@@ -69,7 +69,7 @@ func (r *Raylet) startActor(t *task) {
 	a := &actorHost{id: t.spec.Actor, creation: t, typ: typ,
 		expected: make(map[transport.TaskID]uint64), early: make(map[transport.TaskID]map[uint64]*transport.TaskSpec)}
 	r.actors[a.id] = a
-	delete(r.tasks, t.spec.ID)
+	r.tasks.Delete(t.spec.ID)
 	r.env.Go(func() { r.actorLoop(a) })
 }
 

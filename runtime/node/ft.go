@@ -355,7 +355,7 @@ func (r *Raylet) rejoin() {
 	// here is not lost: it comes up under the new incarnation.
 	var restarts []transport.ActorID
 	for id, p := range r.restarts {
-		if _, queued := r.tasks[id]; !queued && p.Node == r.self && p.Incarnation <= oldInc {
+		if _, queued := r.tasks.Get(id); !queued && p.Node == r.self && p.Incarnation <= oldInc {
 			restarts = append(restarts, id)
 		}
 	}

@@ -23,8 +23,8 @@ type TaskView struct {
 
 // Tasks lists the raylet's accepted, unfinished tasks in ID order.
 func (r *Raylet) Tasks() []TaskView {
-	out := make([]TaskView, 0, len(r.tasks))
-	for _, t := range r.tasks {
+	out := make([]TaskView, 0, r.tasks.Len())
+	for _, t := range r.tasks.All() {
 		v := TaskView{ID: t.spec.ID, Name: t.spec.Name, Missing: int(t.missing), Actor: t.spec.Actor}
 		if t.running {
 			v.Start = r.born.Add(t.start)

@@ -6,6 +6,7 @@ import (
 
 	"raysim/runtime/costs"
 	"raysim/runtime/gcs"
+	"raysim/runtime/idmap"
 	"raysim/runtime/objstore"
 	"raysim/runtime/scheduler"
 	"raysim/runtime/transport"
@@ -107,8 +108,8 @@ type Raylet struct {
 
 	gcs *gcs.Client // routes GCS messages (to chain heads and tails when replicated)
 
-	tasks   map[transport.TaskID]*task // accepted and not finished
-	classes []*class                   // ready tasks by resource shape, in first-seen order
+	tasks   idmap.Map[*task] // accepted and not finished
+	classes []*class         // ready tasks by resource shape, in first-seen order
 	byShape map[shape]*class
 	ready   int // tasks in classes
 	waiting int // accepted tasks whose arguments are not all local
@@ -168,7 +169,6 @@ func New(env transport.Env, cfg Config) *Raylet {
 		store:       objstore.New(cfg.ObjectStoreBytes),
 		pool:        worker.New(env),
 		avail:       cfg.Resources,
-		tasks:       make(map[transport.TaskID]*task),
 		located:     make(map[transport.ObjectID][]func()),
 		locations:   make(map[transport.ObjectID]transport.ObjectLoc),
 		actors:      make(map[transport.ActorID]*actorHost),
@@ -362,7 +362,7 @@ func (r *Raylet) localProducer(id transport.ObjectID) *task {
 	if id.Put {
 		return nil
 	}
-	if t := r.tasks[id.Task]; t != nil && t.actor == nil && !t.spec.ActorCreation {
+	if t, _ := r.tasks.Get(id.Task); t != nil && t.actor == nil && !t.spec.ActorCreation {
 		return t
 	}
 	return nil
@@ -456,11 +456,11 @@ func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
 	if o := r.owned[spec.ID]; o != nil && spec.Owner == r.self {
 		o.node = r.self
 	}
-	if old := r.tasks[spec.ID]; old != nil {
+	if old, _ := r.tasks.Get(spec.ID); old != nil {
 		return // a duplicate (a retry racing the original): one run is enough
 	}
 	t := &task{spec: spec}
-	r.tasks[spec.ID] = t
+	r.tasks.Set(spec.ID, t)
 	if !hasRefArgs(spec) { // the common case: no closure, no waiting
 		r.enqueueReady(t)
 		r.dispatch()
@@ -725,7 +725,7 @@ func (r *Raylet) finish(t *task, out transport.Value) {
 	r.avail = r.avail.Add(t.res())
 	t.holds = false
 	r.unpinArgs(t)
-	delete(r.tasks, t.spec.ID)
+	r.tasks.Delete(t.spec.ID)
 	if t.cancelled {
 		out = errValue(transport.ErrKindCancelled, "task cancelled")
 	}
@@ -866,7 +866,7 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 	// tombstoned, then accepted here by the drain (which does not look at
 	// tombstones) and run as if never cancelled.
 	r.drainSubmits()
-	t, ok := r.tasks[id]
+	t, ok := r.tasks.Get(id)
 	if !ok {
 		r.tombstones[id] = struct{}{} // in flight to us, or never coming
 		return
@@ -878,7 +878,7 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 	if t.running {
 		return // finish stores the cancellation
 	}
-	delete(r.tasks, id)
+	r.tasks.Delete(id)
 	r.unpinArgs(t)
 	if t.missing > 0 {
 		r.waiting--

@@ -9,8 +9,10 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused.
-const ProtocolVersion = 10
+// version is refused. 11: task IDs come in blocks (ChildTaskID) and a
+// task's GCS shard is its block's: peers of 10 would look for a task on
+// another shard.
+const ProtocolVersion = 11
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -1,0 +1,134 @@
+// Package idmap is a map keyed by task ID, laid out by task block.
+//
+// Task IDs are hashes, so a Go map keyed by them puts a parent's
+// consecutive children at random places: in a table of a million entries
+// each access is a cache (and TLB) miss, and a driver's stream of tasks
+// touches a new place per task. transport.ChildTaskID gives a parent's
+// children IDs in blocks of transport.TaskBlock that share a block key;
+// Map keeps a block's values together, under one entry of a Go map keyed by
+// the block key. A stream of consecutive children then touches one entry,
+// hot in the cache, per block.
+//
+// A block holds up to two values inline (a parent of one or two children,
+// as in trees, costs one small entry) and all of them behind a pointer once
+// a slot above 1 is used.
+package idmap
+
+import (
+	"iter"
+
+	"raysim/runtime/transport"
+)
+
+// Map maps task IDs to values of type V. The zero Map is empty and ready to
+// use. Iteration order (All) is unspecified: callers whose behaviour could
+// depend on it sort.
+type Map[V any] struct {
+	m map[uint64]block[V]
+	n int
+}
+
+type block[V any] struct {
+	mask  mask
+	small [2]V
+	big   *[transport.TaskBlock]V
+}
+
+// mask has a bit per slot of a block; the conversion does not compile if a
+// block outgrows it.
+type mask uint16
+
+const _ = mask(1<<transport.TaskBlock - 1)
+
+func split(k transport.TaskID) (uint64, uint64) {
+	return transport.TaskBlockKey(k), uint64(k) % transport.TaskBlock
+}
+
+func (b *block[V]) slot(i uint64) *V {
+	if b.big != nil {
+		return &b.big[i]
+	}
+	return &b.small[i]
+}
+
+// Len is the number of keys present.
+func (m *Map[V]) Len() int { return m.n }
+
+// Get returns k's value and whether k is present.
+func (m *Map[V]) Get(k transport.TaskID) (V, bool) {
+	bk, i := split(k)
+	b, ok := m.m[bk]
+	if !ok || b.mask&(1<<i) == 0 {
+		var zero V
+		return zero, false
+	}
+	return *b.slot(i), true
+}
+
+// Set gives k the value v and returns what k held.
+func (m *Map[V]) Set(k transport.TaskID, v V) (old V, had bool) {
+	bk, i := split(k)
+	b, ok := m.m[bk]
+	if had = ok && b.mask&(1<<i) != 0; had {
+		old = *b.slot(i)
+	} else {
+		m.n++
+	}
+	if b.big == nil && i >= uint64(len(b.small)) {
+		b.big = new([transport.TaskBlock]V)
+		copy(b.big[:], b.small[:])
+		b.small = [2]V{}
+	}
+	*b.slot(i) = v
+	b.mask |= 1 << i
+	if m.m == nil {
+		m.m = make(map[uint64]block[V])
+	}
+	m.m[bk] = b
+	return old, had
+}
+
+// Delete removes k and returns what it held.
+func (m *Map[V]) Delete(k transport.TaskID) (old V, had bool) {
+	bk, i := split(k)
+	b, ok := m.m[bk]
+	if !ok || b.mask&(1<<i) == 0 {
+		return old, false
+	}
+	old = *b.slot(i)
+	var zero V
+	*b.slot(i) = zero // drop what the value points to
+	b.mask &^= 1 << i
+	m.n--
+	if b.mask == 0 {
+		delete(m.m, bk)
+	} else {
+		m.m[bk] = b
+	}
+	return old, true
+}
+
+// All yields every key and its value, in no particular order. The loop
+// body may Set the key it was given, but must not add or delete keys.
+func (m *Map[V]) All() iter.Seq2[transport.TaskID, V] {
+	return func(yield func(transport.TaskID, V) bool) {
+		for bk, b := range m.m {
+			for i := uint64(0); i < transport.TaskBlock; i++ {
+				if b.mask&(1<<i) != 0 && !yield(transport.TaskID(bk<<transport.TaskBlockBits|i), *b.slot(i)) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Keys yields every key, in no particular order (All without the values).
+func (m *Map[V]) Keys() iter.Seq[transport.TaskID] {
+	return func(yield func(transport.TaskID) bool) {
+		for k := range m.All() {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
