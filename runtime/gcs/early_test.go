@@ -165,7 +165,7 @@ func TestEarlyMatchesConservative(t *testing.T) {
 			}
 			// Same memory, store and messages.
 			require.Equal(t, slices.Sorted(b.tasks.Keys()), slices.Sorted(a.tasks.Keys()), "resident tasks")
-			require.Equal(t, len(b.objects), len(a.objects), "resident objects")
+			require.Equal(t, b.objects.Len(), a.objects.Len(), "resident objects")
 			require.Equal(t, b.flushedObjects, a.flushedObjects)
 			require.Equal(t, dump(stB), dump(stA), "stores")
 			require.Equal(t, len(stB.undo), len(stA.undo), "unsynced writes")

@@ -164,7 +164,7 @@ type Shard struct {
 	// nextCheck is when the liveness check is due (node-table shard).
 	nextCheck time.Time
 
-	objects map[transport.ObjectID]*objectEntry
+	objects idmap.Objects[*objectEntry]
 	tasks   idmap.Map[taskMeta] // resident (unfinished) tasks; specs are in the store
 	actors  map[transport.ActorID]*actorEntry
 	names   map[string]transport.ActorID
@@ -405,7 +405,7 @@ func (s *Shard) addNewObject(m *transport.GcsAddObject) bool {
 	if s.generalAdd {
 		return false
 	}
-	if _, ok := s.objects[m.Object]; ok {
+	if _, ok := s.objects.Get(m.Object); ok {
 		return false
 	}
 	if inc, dead := s.deadInc[m.Node]; dead && m.Incarnation <= inc {
@@ -643,9 +643,9 @@ type Stats struct {
 
 // Stats returns the sizes of the shard's tables.
 func (s *Shard) Stats() Stats {
-	st := Stats{Objects: len(s.objects) + s.flushedObjects, Tasks: s.store.Len(TableTasks), Actors: len(s.actors), Nodes: len(s.nodes),
+	st := Stats{Objects: s.objects.Len() + s.flushedObjects, Tasks: s.store.Len(TableTasks), Actors: len(s.actors), Nodes: len(s.nodes),
 		ResidentTasks: s.tasks.Len(), FlushedTasks: s.flushed,
-		ResidentObjects: len(s.objects), FlushedObjects: s.flushedObjects}
+		ResidentObjects: s.objects.Len(), FlushedObjects: s.flushedObjects}
 	st.Resident = st.ResidentObjects + st.ResidentTasks + st.Actors + st.Nodes
 	return st
 }
@@ -761,7 +761,7 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	// order: which unsynced writes a crash loses must not depend on Go's map
 	// order. (Flushed entries drop the dead node's copies when read back.)
 	var touched []transport.ObjectID
-	for id, e := range s.objects {
+	for id, e := range s.objects.All() {
 		if e.dropLoc(m.Node, m.Incarnation) {
 			touched = append(touched, id)
 		}

@@ -22,8 +22,8 @@ type ObjectRow struct {
 // ObjectRows lists up to limit rows of the object table in ID order, and
 // the table's size.
 func (s *Shard) ObjectRows(limit int) ([]ObjectRow, int) {
-	ids := make([]transport.ObjectID, 0, len(s.objects))
-	for id := range s.objects {
+	ids := make([]transport.ObjectID, 0, s.objects.Len())
+	for id := range s.objects.All() {
 		ids = append(ids, id)
 	}
 	slices.SortFunc(ids, func(a, b transport.ObjectID) int {
@@ -40,7 +40,7 @@ func (s *Shard) ObjectRows(limit int) ([]ObjectRow, int) {
 	})
 	out := make([]ObjectRow, 0, min(limit, len(ids)))
 	for _, id := range ids[:min(limit, len(ids))] {
-		e := s.objects[id]
+		e, _ := s.objects.Get(id)
 		out = append(out, ObjectRow{Object: id, Size: e.size, Nodes: slices.Clone(e.nodes), Subscribers: len(e.subs)})
 	}
 	return out, len(ids)

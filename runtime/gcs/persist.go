@@ -52,7 +52,10 @@ func (s *Shard) sync() {
 	}
 }
 
-func (s *Shard) saveObject(id transport.ObjectID) { s.writeObject(id, s.objects[id]) }
+func (s *Shard) saveObject(id transport.ObjectID) {
+	e, _ := s.objects.Get(id)
+	s.writeObject(id, e)
+}
 
 // writeObject writes an object's entry (nil: deletes it) to the store.
 func (s *Shard) writeObject(id transport.ObjectID, e *objectEntry) {
@@ -181,7 +184,7 @@ func (s *Shard) saveMeta() {
 // load replaces the in-memory tables with the store's content. Task entries
 // of finished tasks stay flushed (in the store only).
 func (s *Shard) load() {
-	s.objects = make(map[transport.ObjectID]*objectEntry)
+	s.objects = idmap.Objects[*objectEntry]{}
 	s.tasks = idmap.Map[taskMeta]{}
 	s.early = make(map[transport.TaskID]struct{})
 	s.actors = make(map[transport.ActorID]*actorEntry)
@@ -203,7 +206,7 @@ func (s *Shard) load() {
 	}
 	s.store.Scan(TableObjects, func(k, v []byte) bool {
 		id := transport.NewDecoder(k).Object()
-		s.objects[id] = s.decodeObject(v)
+		s.objects.Set(id, s.decodeObject(v))
 		return true
 	})
 	s.store.Scan(TableTasks, func(k, v []byte) bool {
@@ -220,7 +223,7 @@ func (s *Shard) load() {
 	// table, sorted, made a load half as slow again.) Only a store that
 	// tells new keys needs it (see addTask).
 	if s.putNew != nil {
-		for id, e := range s.objects {
+		for id, e := range s.objects.All() {
 			if e.created && !id.Put {
 				s.kbuf = appendTaskKey(s.kbuf[:0], id.Task)
 				if _, ok := s.store.Get(TableTasks, s.kbuf); !ok {
@@ -304,7 +307,7 @@ func (s *Shard) finished(id transport.TaskID, m taskMeta) bool {
 // (object would, and nothing would flush it again: every earlier return
 // of a task with several stayed resident).
 func (s *Shard) created(id transport.ObjectID) bool {
-	if e := s.objects[id]; e != nil {
+	if e, _ := s.objects.Get(id); e != nil {
 		return e.created
 	}
 	if s.flushedObjects == 0 {
@@ -423,7 +426,7 @@ func (s *Shard) decodeObject(v []byte) *objectEntry {
 // the store (bringing it back into memory); nil if the shard never heard of
 // it.
 func (s *Shard) object(id transport.ObjectID) *objectEntry {
-	if e := s.objects[id]; e != nil {
+	if e, _ := s.objects.Get(id); e != nil {
 		return e
 	}
 	if s.flushedObjects == 0 {
@@ -435,7 +438,7 @@ func (s *Shard) object(id transport.ObjectID) *objectEntry {
 		return nil
 	}
 	e := s.decodeObject(v)
-	s.objects[id] = e
+	s.objects.Set(id, e)
 	s.flushedObjects--
 	return e
 }
@@ -445,7 +448,7 @@ func (s *Shard) objectOrNew(id transport.ObjectID) *objectEntry {
 	e := s.object(id)
 	if e == nil {
 		e = &objectEntry{}
-		s.objects[id] = e
+		s.objects.Set(id, e)
 	}
 	return e
 }
@@ -456,8 +459,8 @@ func (s *Shard) objectOrNew(id transport.ObjectID) *objectEntry {
 // the object table, like the task table, stays bounded while tasks pass
 // (the Ray paper's figure 10b).
 func (s *Shard) flushObject(id transport.ObjectID) {
-	if e := s.objects[id]; e != nil && e.created && len(e.subs) == 0 {
-		delete(s.objects, id)
+	if e, _ := s.objects.Get(id); e != nil && e.created && len(e.subs) == 0 {
+		s.objects.Delete(id)
 		s.flushedObjects++
 		// Made, it finished a fresh task with one return, so this should
 		// find none; but the store now holds an object that memory does

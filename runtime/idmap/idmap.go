@@ -132,3 +132,66 @@ func (m *Map[V]) Keys() iter.Seq[transport.TaskID] {
 		}
 	}
 }
+
+// Objects maps object IDs to values of type V: a task's first return
+// (index 0, not a Put: the one object of most tasks) by its task's block
+// as in Map, any other object in a Go map. The zero Objects is empty and
+// ready to use; iteration order is unspecified.
+type Objects[V any] struct {
+	first Map[V]
+	other map[transport.ObjectID]V
+}
+
+func isFirst(id transport.ObjectID) bool { return id.Index == 0 && !id.Put }
+
+// Len is the number of objects present.
+func (o *Objects[V]) Len() int { return o.first.Len() + len(o.other) }
+
+// Get returns id's value and whether id is present.
+func (o *Objects[V]) Get(id transport.ObjectID) (V, bool) {
+	if isFirst(id) {
+		return o.first.Get(id.Task)
+	}
+	v, ok := o.other[id]
+	return v, ok
+}
+
+// Set gives id the value v and returns what id held.
+func (o *Objects[V]) Set(id transport.ObjectID, v V) (old V, had bool) {
+	if isFirst(id) {
+		return o.first.Set(id.Task, v)
+	}
+	if o.other == nil {
+		o.other = make(map[transport.ObjectID]V)
+	}
+	old, had = o.other[id]
+	o.other[id] = v
+	return old, had
+}
+
+// Delete removes id and returns what it held.
+func (o *Objects[V]) Delete(id transport.ObjectID) (old V, had bool) {
+	if isFirst(id) {
+		return o.first.Delete(id.Task)
+	}
+	old, had = o.other[id]
+	delete(o.other, id)
+	return old, had
+}
+
+// All yields every object and its value, in no particular order, under the
+// rules of Map.All.
+func (o *Objects[V]) All() iter.Seq2[transport.ObjectID, V] {
+	return func(yield func(transport.ObjectID, V) bool) {
+		for t, v := range o.first.All() {
+			if !yield(transport.ObjectID{Task: t}, v) {
+				return
+			}
+		}
+		for id, v := range o.other {
+			if !yield(id, v) {
+				return
+			}
+		}
+	}
+}

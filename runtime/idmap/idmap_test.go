@@ -100,3 +100,42 @@ func BenchmarkMapStream(b *testing.B) {
 		n++
 	}
 }
+
+// TestObjectsModel: Objects, with first returns by block and every other
+// object apart, holds what a Go map holds.
+func TestObjectsModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var m Objects[int]
+		model := map[transport.ObjectID]int{}
+		key := rapid.Custom(func(t *rapid.T) transport.ObjectID {
+			parent := transport.TaskID(rapid.IntRange(1, 2).Draw(t, "parent"))
+			return transport.ObjectID{
+				Task:  transport.ChildTaskID(parent, uint64(rapid.IntRange(0, transport.TaskBlock+2).Draw(t, "n"))),
+				Index: uint32(rapid.IntRange(0, 1).Draw(t, "index")),
+				Put:   rapid.Bool().Draw(t, "put"),
+			}
+		})
+		for i := range rapid.IntRange(1, 80).Draw(t, "ops") {
+			k := key.Draw(t, "key")
+			wantOld, wantHad := model[k]
+			var old int
+			var had bool
+			if rapid.IntRange(0, 2).Draw(t, "op") < 2 {
+				old, had = m.Set(k, i)
+				model[k] = i
+			} else {
+				old, had = m.Delete(k)
+				delete(model, k)
+			}
+			require.Equal(t, wantHad, had)
+			require.Equal(t, wantOld, old)
+			require.Equal(t, len(model), m.Len())
+			require.Equal(t, model, maps.Collect(m.All()))
+			for k, v := range model {
+				g, ok := m.Get(k)
+				require.True(t, ok)
+				require.Equal(t, v, g)
+			}
+		}
+	})
+}

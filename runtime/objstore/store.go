@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 
+	"raysim/runtime/idmap"
 	"raysim/runtime/transport"
 )
 
@@ -48,10 +49,10 @@ func (e *Entry) Freed() bool { return e.freed }
 type Store struct {
 	capacity int64
 	used     int64
-	objects  map[transport.ObjectID]*Entry // the objects here, and the ones awaited
-	present  int                           // entries whose object is here
-	awaiting int                           // entries with something awaiting
-	head     Entry                         // sentinel of the LRU list of evictable entries
+	objects  idmap.Objects[*Entry] // the objects here, and the ones awaited (by task block: see idmap)
+	present  int                   // entries whose object is here
+	awaiting int                   // entries with something awaiting
+	head     Entry                 // sentinel of the LRU list of evictable entries
 	// Stats
 	Evictions     uint64
 	OverCapacity  uint64
@@ -60,7 +61,7 @@ type Store struct {
 
 // New returns a store of capacity bytes (0 = unbounded).
 func New(capacity int64) *Store {
-	s := &Store{capacity: capacity, objects: make(map[transport.ObjectID]*Entry)}
+	s := &Store{capacity: capacity}
 	s.head.prev, s.head.next = &s.head, &s.head
 	return s
 }
@@ -72,7 +73,7 @@ func (s *Store) Len() int        { return s.present }
 
 // lookup returns the entry of an object that is here, or nil.
 func (s *Store) lookup(id transport.ObjectID) *Entry {
-	if e := s.objects[id]; e != nil && e.present {
+	if e, _ := s.objects.Get(id); e != nil && e.present {
 		return e
 	}
 	return nil
@@ -107,13 +108,13 @@ func (s *Store) Contains(id transport.ObjectID) bool { return s.lookup(id) != ni
 // lookup's cost). It returns the entry holding w (nil when w is nil), which
 // the put may be handed back (PutAt) to skip even the lookup.
 func (s *Store) Await(id transport.ObjectID, w any) *Entry {
-	e := s.objects[id]
+	e, _ := s.objects.Get(id)
 	if e == nil {
 		if w == nil {
 			return nil
 		}
 		e = &Entry{ID: id, inMap: true}
-		s.objects[id] = e
+		s.objects.Set(id, e)
 	}
 	s.await(e, w)
 	if w == nil {
@@ -140,14 +141,14 @@ func (s *Store) await(e *Entry, w any) {
 	}
 	e.awaited = w
 	if w == nil && !e.present {
-		delete(s.objects, e.ID)
+		s.objects.Delete(e.ID)
 		e.inMap = false
 	}
 }
 
 // Awaited returns what Await recorded for id (nil if nothing).
 func (s *Store) Awaited(id transport.ObjectID) any {
-	if e := s.objects[id]; e != nil {
+	if e, _ := s.objects.Get(id); e != nil {
 		return e.awaited
 	}
 	return nil
@@ -160,7 +161,7 @@ func (s *Store) Awaiting() []transport.ObjectID {
 		return nil
 	}
 	ids := make([]transport.ObjectID, 0, s.awaiting)
-	for id, e := range s.objects {
+	for id, e := range s.objects.All() {
 		if e.awaited != nil {
 			ids = append(ids, id)
 		}
@@ -194,7 +195,7 @@ func (s *Store) PutAt(hint *Entry, id transport.ObjectID, v transport.Value, pri
 	if hint != nil && hint.inMap && hint.ID == id {
 		e = hint
 	} else {
-		e = s.objects[id] // here, awaited (filled in below), or nil
+		e, _ = s.objects.Get(id) // here, awaited (filled in below), or nil
 	}
 	if e != nil && e.present { // immutable: a second copy changes nothing
 		e.freed = false // but is wanted again (rebuilt after a free)
@@ -218,7 +219,7 @@ func (s *Store) PutAt(hint *Entry, id transport.ObjectID, v transport.Value, pri
 	}
 	if e == nil {
 		e = &Entry{ID: id, inMap: true}
-		s.objects[id] = e
+		s.objects.Set(id, e)
 	}
 	e.Value, e.Primary, e.present = v, primary, true
 	s.present++
@@ -283,7 +284,7 @@ func (s *Store) Delete(id transport.ObjectID) {
 // IDs returns every stored object ID, in no particular order (callers sort).
 func (s *Store) IDs() []transport.ObjectID {
 	ids := make([]transport.ObjectID, 0, s.present)
-	for id, e := range s.objects {
+	for id, e := range s.objects.All() {
 		if e.present {
 			ids = append(ids, id)
 		}
@@ -299,10 +300,10 @@ func (s *Store) remove(e *Entry) {
 	s.used -= e.Value.SizeOf()
 	e.inMap = false
 	if e.awaited != nil { // awaited again: keep that in a fresh entry (e stays as it was for its holders)
-		s.objects[e.ID] = &Entry{ID: e.ID, awaited: e.awaited, inMap: true}
+		s.objects.Set(e.ID, &Entry{ID: e.ID, awaited: e.awaited, inMap: true})
 		return
 	}
-	delete(s.objects, e.ID)
+	s.objects.Delete(e.ID)
 }
 
 // relink puts e in the LRU list iff it is evictable.
