@@ -9,9 +9,10 @@
 // the block key. A stream of consecutive children then touches one entry,
 // hot in the cache, per block.
 //
-// A block holds up to two values inline (a parent of one or two children,
-// as in trees, costs one small entry) and all of them behind a pointer once
-// a slot above 1 is used.
+// A block holds up to two values (a parent of one or two children, as in
+// trees, costs one small block) and all sixteen behind a pointer once a
+// slot above 1 is used. The block used last is remembered, so a stream of
+// consecutive children finds its block without hashing.
 package idmap
 
 import (
@@ -24,8 +25,12 @@ import (
 // use. Iteration order (All) is unspecified: callers whose behaviour could
 // depend on it sort.
 type Map[V any] struct {
-	m map[uint64]block[V]
+	m map[uint64]*block[V]
 	n int
+	// last is the block used last, and lastKey its key: a stream of
+	// consecutive children finds its block without hashing.
+	last    *block[V]
+	lastKey uint64
 }
 
 type block[V any] struct {
@@ -51,14 +56,26 @@ func (b *block[V]) slot(i uint64) *V {
 	return &b.small[i]
 }
 
+// find returns the block of key bk, or nil.
+func (m *Map[V]) find(bk uint64) *block[V] {
+	if m.last != nil && m.lastKey == bk {
+		return m.last
+	}
+	b := m.m[bk]
+	if b != nil {
+		m.last, m.lastKey = b, bk
+	}
+	return b
+}
+
 // Len is the number of keys present.
 func (m *Map[V]) Len() int { return m.n }
 
 // Get returns k's value and whether k is present.
 func (m *Map[V]) Get(k transport.TaskID) (V, bool) {
 	bk, i := split(k)
-	b, ok := m.m[bk]
-	if !ok || b.mask&(1<<i) == 0 {
+	b := m.find(bk)
+	if b == nil || b.mask&(1<<i) == 0 {
 		var zero V
 		return zero, false
 	}
@@ -68,8 +85,16 @@ func (m *Map[V]) Get(k transport.TaskID) (V, bool) {
 // Set gives k the value v and returns what k held.
 func (m *Map[V]) Set(k transport.TaskID, v V) (old V, had bool) {
 	bk, i := split(k)
-	b, ok := m.m[bk]
-	if had = ok && b.mask&(1<<i) != 0; had {
+	b := m.find(bk)
+	if b == nil {
+		if m.m == nil {
+			m.m = make(map[uint64]*block[V])
+		}
+		b = new(block[V])
+		m.m[bk] = b
+		m.last, m.lastKey = b, bk
+	}
+	if had = b.mask&(1<<i) != 0; had {
 		old = *b.slot(i)
 	} else {
 		m.n++
@@ -81,18 +106,14 @@ func (m *Map[V]) Set(k transport.TaskID, v V) (old V, had bool) {
 	}
 	*b.slot(i) = v
 	b.mask |= 1 << i
-	if m.m == nil {
-		m.m = make(map[uint64]block[V])
-	}
-	m.m[bk] = b
 	return old, had
 }
 
 // Delete removes k and returns what it held.
 func (m *Map[V]) Delete(k transport.TaskID) (old V, had bool) {
 	bk, i := split(k)
-	b, ok := m.m[bk]
-	if !ok || b.mask&(1<<i) == 0 {
+	b := m.find(bk)
+	if b == nil || b.mask&(1<<i) == 0 {
 		return old, false
 	}
 	old = *b.slot(i)
@@ -102,8 +123,7 @@ func (m *Map[V]) Delete(k transport.TaskID) (old V, had bool) {
 	m.n--
 	if b.mask == 0 {
 		delete(m.m, bk)
-	} else {
-		m.m[bk] = b
+		m.last = nil
 	}
 	return old, true
 }
