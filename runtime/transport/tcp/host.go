@@ -101,6 +101,9 @@ type item struct {
 	m     transport.Message
 	batch []transport.Message
 	f     func()
+	// reg, if set, is an Await's register, run with f as its wake: an
+	// Await costs no closure to carry the two to the loop.
+	reg func(wake func())
 }
 
 // Host runs one node over TCP. Its exported methods are safe for concurrent
@@ -289,6 +292,10 @@ func (h *Host) drainInbox(handler transport.Handler, max int) int {
 }
 
 func (h *Host) dispatch(handler transport.Handler, it item) {
+	if it.reg != nil {
+		it.reg(it.f)
+		return
+	}
 	if it.f != nil {
 		it.f()
 		return
@@ -481,7 +488,7 @@ func (e *nodeEnv) Await(register func(wake func())) {
 			ch <- struct{}{}
 		}
 	}
-	if e.h.post(item{f: func() { register(wake) }}) {
+	if e.h.post(item{reg: register, f: wake}) {
 		select {
 		case <-ch:
 			e.h.wakeChans.Put(ch)
