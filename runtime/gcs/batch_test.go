@@ -196,3 +196,22 @@ func pointers(specs []transport.TaskSpec) []*transport.TaskSpec {
 	}
 	return ps
 }
+
+// TestShardOfTaskByBlock: a parent's consecutive children in one block
+// (transport.ChildTaskID) go to one shard, whose tables then hold them side
+// by side, and blocks spread over the shards.
+func TestShardOfTaskByBlock(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10, 11, 12, 13}}
+	per := map[transport.NodeID]int{}
+	const blocks = 4000
+	for b := range uint64(blocks) {
+		first := l.ShardOfTask(transport.ChildTaskID(42, b*transport.TaskBlock))
+		for i := range uint64(transport.TaskBlock) {
+			require.Equal(t, first, l.ShardOfTask(transport.ChildTaskID(42, b*transport.TaskBlock+i)), "block %d, child %d", b, i)
+		}
+		per[first]++
+	}
+	for _, s := range l.Shards {
+		require.InDelta(t, blocks/len(l.Shards), per[s], float64(blocks/len(l.Shards)/5), "blocks on shard %d", s)
+	}
+}
