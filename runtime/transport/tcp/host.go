@@ -104,6 +104,8 @@ type item struct {
 	// reg, if set, is an Await's register, run with f as its wake: an
 	// Await costs no closure to carry the two to the loop.
 	reg func(wake func())
+	// stop ends Run (ctx done or the host closed).
+	stop bool
 }
 
 // Host runs one node over TCP. Its exported methods are safe for concurrent
@@ -138,6 +140,7 @@ type Host struct {
 	local      []item // self-sends, run before the inbox; FIFO from localHead
 	localHead  int
 	localDrops uint64
+	stopping   bool // a stop item was dispatched: Run returns
 }
 
 // Listen validates cfg and binds its address. Nothing runs until Run.
@@ -242,23 +245,33 @@ func (h *Host) Run(ctx context.Context, newHandler func(env transport.Env) trans
 	go h.acceptLoop()
 
 	handler := newHandler(&nodeEnv{h: h})
-	for {
+	// The loop parks on its inbox alone, a receive that costs a fraction of
+	// a select over the inbox, ctx and Close; those two reach it as an
+	// item, behind what is already queued.
+	ended := make(chan struct{})
+	defer close(ended)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-h.done:
+		case <-ended:
+			return
+		}
+		select {
+		case h.inbox <- item{stop: true}:
+		case <-ended:
+		}
+	}()
+	for !h.stopping {
 		h.runLocal(handler)
-		// What is in the inbox already is taken without the full select
-		// (a non-blocking receive is a fraction of its cost), a bounded
-		// run at a time so that Close and ctx are still seen.
+		// What is in the inbox already is taken without blocking, a
+		// bounded run at a time.
 		if n := h.drainInbox(handler, inboxRun); n > 0 {
 			continue
 		}
-		select {
-		case it := <-h.inbox:
-			h.dispatch(handler, it)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-h.done:
-			return nil
-		}
+		h.dispatch(handler, <-h.inbox)
 	}
+	return ctx.Err()
 }
 
 // runLocal dispatches the work the loop queued for itself (pushLocal).
@@ -283,6 +296,9 @@ func (h *Host) drainInbox(handler transport.Handler, max int) int {
 		select {
 		case it := <-h.inbox:
 			h.dispatch(handler, it)
+			if h.stopping {
+				return n + 1
+			}
 			h.runLocal(handler)
 		default:
 			return n
@@ -292,6 +308,10 @@ func (h *Host) drainInbox(handler transport.Handler, max int) int {
 }
 
 func (h *Host) dispatch(handler transport.Handler, it item) {
+	if it.stop {
+		h.stopping = true
+		return
+	}
 	if it.reg != nil {
 		it.reg(it.f)
 		return

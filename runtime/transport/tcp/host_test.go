@@ -333,3 +333,26 @@ func TestRunTwiceAndCloseTwice(t *testing.T) {
 	assert.Error(t, h.Run(context.Background(), noop))
 	h.Close()
 }
+
+// TestCloseEndsRun: Close reaches a loop parked on its empty inbox (as an
+// item: the loop waits on the inbox alone), and Run returns nil; the work
+// queued before it still runs.
+func TestCloseEndsRun(t *testing.T) {
+	h := listen(t, 1, "127.0.0.1:0", token)
+	ready := make(chan struct{})
+	errc := run(t, h, func(transport.Env) transport.Handler {
+		close(ready)
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	waitDone(t, "Run", ready)
+	ran := make(chan struct{})
+	h.post(item{f: func() { close(ran) }})
+	waitDone(t, "posted work", ran)
+	require.NoError(t, h.Close())
+	select {
+	case err := <-errc:
+		require.NoError(t, err)
+	case <-time.After(guard):
+		t.Fatal("Run did not return after Close")
+	}
+}
