@@ -17,7 +17,7 @@ func heapAfter(batch bool, n int) (uint64, Stats) {
 	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
 	sh := New(fakeEnv{self: 10}, Config{Layout: l})
 	specs := make([]transport.TaskSpec, 0, n+1)
-	specs = append(specs, transport.TaskSpec{ID: 1 << 40, Actor: 1 << 40, ActorCreation: true, Func: "A", Owner: 1})
+	specs = append(specs, transport.TaskSpec{ID: 1 << 40, Actor: 1 << 40, Act: &transport.ActorSpec{Creation: true}, Func: "A", Owner: 1})
 	for i := 1; i <= n; i++ {
 		specs = append(specs, transport.TaskSpec{ID: transport.TaskID(i), NumReturns: 1, Func: "f", Owner: 1,
 			Args: []transport.Arg{{Value: transport.Value{Data: make([]byte, 64<<10)}}}})

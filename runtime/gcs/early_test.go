@@ -85,8 +85,11 @@ func TestEarlyMatchesConservative(t *testing.T) {
 		a, b := mk(stA, false, &sentA), mk(stB, true, &sentB)
 		returns := func(task transport.TaskID) uint32 { return uint32(task % 3) } // 0, 1 or 2
 		spec := func(task transport.TaskID) transport.TaskSpec {
-			return transport.TaskSpec{ID: task, NumReturns: returns(task), Func: "f", Owner: 1,
-				ActorCreation: task == 6, Actor: map[bool]transport.TaskID{true: 6}[task == 6]}
+			s := transport.TaskSpec{ID: task, NumReturns: returns(task), Func: "f", Owner: 1}
+			if task == 6 {
+				s.Actor, s.Act = 6, &transport.ActorSpec{Creation: true}
+			}
+			return s
 		}
 		taskG := rapid.Custom(func(t *rapid.T) transport.TaskID { return transport.TaskID(rapid.IntRange(1, 8).Draw(t, "task")) })
 		objG := rapid.Custom(func(t *rapid.T) transport.ObjectID {

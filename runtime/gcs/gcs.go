@@ -801,7 +801,7 @@ func (s *Shard) restartActor(id transport.ActorID) {
 	e := s.actors[id]
 	spec, ok := s.task(id)
 	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name}
-	if ok && e.restarts < spec.MaxRestarts {
+	if ok && e.restarts < spec.A().MaxRestarts {
 		e.restarts++
 		s.saveActor(id)
 		up.State = transport.ActorRestarting

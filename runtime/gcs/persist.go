@@ -347,7 +347,7 @@ func (s *Shard) freshReturn(id transport.ObjectID) bool {
 }
 
 func metaOf(spec *transport.TaskSpec) taskMeta {
-	return taskMeta{returns: spec.NumReturns, creation: spec.ActorCreation}
+	return taskMeta{returns: spec.NumReturns, creation: spec.IsCreation()}
 }
 
 // objectMade is flushTask for the task of an object just created (a task's

@@ -63,7 +63,7 @@ func (r *Raylet) startActor(t *task) {
 		r.unpinArgs(t)
 		r.tasks.Delete(t.spec.ID)
 		r.failTask(t.spec, transport.ErrKindUnknownFunction, fmt.Sprintf("no actor type %q registered", t.spec.Func))
-		r.actorDied(t.spec.Actor, t.spec.ActorName)
+		r.actorDied(t.spec.Actor, t.spec.A().Name)
 		return
 	}
 	a := &actorHost{id: t.spec.Actor, creation: t, typ: typ,
@@ -110,13 +110,13 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			r.killActor(a.id, "constructor failed")
 			return
 		}
-		r.emit(transport.Event{Kind: transport.EvActorCreated, Node: r.self, Task: a.id, Detail: t.spec.ActorName})
+		r.emit(transport.Event{Kind: transport.EvActorCreated, Node: r.self, Task: a.id, Detail: t.spec.A().Name})
 		// The creator learns the actor is up from the GCS, once it has
 		// recorded it alive — even when it is this node: an update lost
 		// with this node's crash, or ignored as news from an incarnation
 		// already declared dead, must not leave the creator thinking its
 		// creation done (see rejoin).
-		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.ActorName, Owner: t.spec.Owner, Incarnation: r.cfg.Incarnation, Attempt: t.spec.Attempt}
+		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.A().Name, Owner: t.spec.Owner, Incarnation: r.cfg.Incarnation, Attempt: t.spec.Attempt}
 		r.sendActorUpdate(up)
 		a.wake = wake
 		r.pumpActor(a)
@@ -126,7 +126,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		out := r.runMethod(a, call)
 		ckpt := r.checkpointActor(a)
 		var logged *transport.GcsActorMethod
-		if ckpt == nil && a.creation.spec.Replay { // a checkpoint covers the method
+		if ckpt == nil && a.creation.spec.A().Replay { // a checkpoint covers the method
 			logged = &transport.GcsActorMethod{Actor: a.id, Calls: a.calls, Spec: *call.spec}
 		}
 		r.env.Await(func(wake func()) {
@@ -193,34 +193,35 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 		r.bounceCall(spec)
 		return
 	}
-	next, seen := a.expected[spec.Caller]
+	call := spec.A()
+	next, seen := a.expected[call.Caller]
 	if !seen {
 		// A (re)started actor takes the caller's order from the oldest call
 		// the caller has not seen done.
-		next = spec.SeqBase
-		a.expected[spec.Caller] = next
+		next = call.SeqBase
+		a.expected[call.Caller] = next
 	}
 	switch {
-	case spec.Seq < next:
+	case call.Seq < next:
 		return // duplicate delivery
-	case spec.Seq > next:
-		m := a.early[spec.Caller]
+	case call.Seq > next:
+		m := a.early[call.Caller]
 		if m == nil {
 			m = make(map[uint64]*transport.TaskSpec)
-			a.early[spec.Caller] = m
+			a.early[call.Caller] = m
 		}
-		m[spec.Seq] = spec
+		m[call.Seq] = spec
 		return
 	}
 	for {
 		r.enqueueCall(a, spec)
-		a.expected[spec.Caller]++
-		m := a.early[spec.Caller]
-		nx, ok := m[a.expected[spec.Caller]]
+		a.expected[call.Caller]++
+		m := a.early[call.Caller]
+		nx, ok := m[a.expected[call.Caller]]
 		if !ok {
 			break
 		}
-		delete(m, nx.Seq)
+		delete(m, nx.A().Seq)
 		spec = nx
 	}
 }
@@ -301,7 +302,7 @@ func (r *Raylet) bounceCall(spec *transport.TaskSpec) {
 // node that bounced it, and not restarted since, is older than the bounce.
 func (r *Raylet) onCallBounced(from transport.NodeID, m *transport.CallBounced) {
 	o := r.owned[m.Task]
-	if o == nil || o.node != from || o.spec.Attempt != m.Attempt || o.spec.Actor == 0 || o.spec.ActorCreation {
+	if o == nil || o.node != from || o.spec.Attempt != m.Attempt || o.spec.Actor == 0 || o.spec.IsCreation() {
 		return // settled, or sent on again, since
 	}
 	id := o.spec.Actor
@@ -319,8 +320,8 @@ func (r *Raylet) deliverCall(node transport.NodeID, spec *transport.TaskSpec) {
 	if o := r.owned[spec.ID]; o != nil {
 		o.node = node
 	}
-	if t := r.seqs[seqKey{spec.Caller, spec.Actor}]; t != nil {
-		spec.SeqBase = t.base
+	if t := r.seqs[seqKey{spec.A().Caller, spec.Actor}]; t != nil && spec.A().SeqBase != t.base {
+		spec.SetAct(func(a *transport.ActorSpec) { a.SeqBase = t.base })
 	}
 	if node == r.self {
 		r.hostCall(spec)
@@ -405,7 +406,7 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 		}
 	}
 	a.early = nil
-	r.actorDied(id, a.creation.spec.ActorName)
+	r.actorDied(id, a.creation.spec.A().Name)
 	r.pumpActor(a)
 	r.dispatch()
 }
@@ -424,7 +425,7 @@ func (r *Raylet) GCSClient() *gcs.Client { return r.gcs }
 func (r *Raylet) HostedActors() []transport.ActorInfo {
 	out := make([]transport.ActorInfo, 0, len(r.actors))
 	for id, a := range r.actors {
-		name := cmp.Or(a.creation.spec.ActorName, a.creation.spec.Name)
+		name := cmp.Or(a.creation.spec.A().Name, a.creation.spec.Name)
 		out = append(out, transport.ActorInfo{Actor: id, Node: r.self, State: transport.ActorAlive, Name: name, Found: true})
 	}
 	slices.SortFunc(out, func(a, b transport.ActorInfo) int { return cmp.Compare(a.Actor, b.Actor) })
@@ -443,7 +444,7 @@ func (r *Raylet) Kill(id transport.ActorID, why string) {
 	}
 	r.dropActor(a)
 	r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: why})
-	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Name: a.creation.spec.ActorName})
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Name: a.creation.spec.A().Name})
 	r.dispatch()
 }
 
@@ -468,7 +469,7 @@ func (r *Raylet) dropActor(a *actorHost) {
 func (r *Raylet) requeueCalls(actor transport.ActorID, old transport.NodeID) {
 	var ids []transport.TaskID
 	for id, o := range r.owned {
-		if o.spec.Actor == actor && !o.spec.ActorCreation && o.node != 0 && o.node == old {
+		if o.spec.Actor == actor && !o.spec.IsCreation() && o.node != 0 && o.node == old {
 			ids = append(ids, id)
 		}
 	}
@@ -496,7 +497,7 @@ type Checkpointer interface {
 // checkpoint (off the loop: it is user code).
 func (r *Raylet) checkpointActor(a *actorHost) *transport.GcsActorCheckpoint {
 	a.calls++
-	every := uint64(a.creation.spec.CheckpointEvery)
+	every := uint64(a.creation.spec.A().CheckpointEvery)
 	cp, ok := a.instance.(Checkpointer)
 	if !ok || every == 0 || a.calls%every != 0 {
 		return nil
@@ -517,8 +518,8 @@ func (r *Raylet) checkpointActor(a *actorHost) *transport.GcsActorCheckpoint {
 // and, for an actor created with Replay, re-runs the methods logged since.
 func (r *Raylet) restoreActor(a *actorHost) error {
 	cp, ok := a.instance.(Checkpointer)
-	checkpointed := ok && a.creation.spec.CheckpointEvery > 0
-	if !checkpointed && !a.creation.spec.Replay {
+	checkpointed := ok && a.creation.spec.A().CheckpointEvery > 0
+	if !checkpointed && !a.creation.spec.A().Replay {
 		return nil
 	}
 	var got *transport.ActorCheckpoint
@@ -533,7 +534,7 @@ func (r *Raylet) restoreActor(a *actorHost) error {
 			return fmt.Errorf("restore from checkpoint: %s", out.Data)
 		}
 	}
-	if a.creation.spec.Replay && a.calls == got.Calls {
+	if a.creation.spec.A().Replay && a.calls == got.Calls {
 		r.replayMethods(a, got.Log)
 	}
 	return nil

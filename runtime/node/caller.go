@@ -99,17 +99,17 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 	c.children++
 	spec.Parent = c.task
 	spec.Owner = c.r.self
-	if spec.ActorCreation {
+	if spec.IsCreation() {
 		spec.Actor = spec.ID
 	} else if spec.Actor != 0 {
 		if c.seqs == nil {
 			c.seqs = make(map[transport.ActorID]uint64)
 		}
-		spec.Caller = c.task
-		spec.Seq = c.seqs[spec.Actor]
+		seq := c.seqs[spec.Actor]
 		c.seqs[spec.Actor]++
+		spec.SetAct(func(a *transport.ActorSpec) { a.Caller, a.Seq = c.task, seq })
 	}
-	if spec.NumReturns == 0 && !spec.ActorCreation {
+	if spec.NumReturns == 0 && !spec.IsCreation() {
 		spec.NumReturns = 1
 	}
 	// The task is submitted now, as the caller sees it (Ray counts a task's

@@ -52,8 +52,8 @@ func (t *seqTrack) markDone(seq uint64) {
 // own records a task submitted here.
 func (r *Raylet) own(spec *transport.TaskSpec) {
 	r.owned[spec.ID] = &ownedTask{spec: spec}
-	if spec.Actor != 0 && !spec.ActorCreation {
-		k := seqKey{spec.Caller, spec.Actor}
+	if spec.Actor != 0 && !spec.IsCreation() {
+		k := seqKey{spec.A().Caller, spec.Actor}
 		if r.seqs[k] == nil {
 			r.seqs[k] = &seqTrack{done: make(map[uint64]bool)}
 		}
@@ -70,9 +70,9 @@ func (r *Raylet) ownedDone(id transport.TaskID) {
 	// A rebuild that ran elsewhere is over: should its result be lost
 	// again, the next ObjectLost starts another.
 	delete(r.reconstructing, id)
-	if s := o.spec; s.Actor != 0 && !s.ActorCreation {
-		if t := r.seqs[seqKey{s.Caller, s.Actor}]; t != nil {
-			t.markDone(s.Seq)
+	if s := o.spec; s.Actor != 0 && !s.IsCreation() {
+		if t := r.seqs[seqKey{s.A().Caller, s.Actor}]; t != nil {
+			t.markDone(s.A().Seq)
 		}
 	}
 }
@@ -132,7 +132,7 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 // actor creation is retried only if the actor's shard never saw the actor
 // alive — it restarts what it saw alive, and only one of them may.
 func (r *Raylet) retryOrAsk(o *ownedTask, node transport.NodeID, inc uint64) {
-	if !o.spec.ActorCreation {
+	if !o.spec.IsCreation() {
 		r.retry(o, fmt.Sprintf("node %d died", node), node, inc)
 		return
 	}
@@ -184,8 +184,8 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		o.deathNode, o.deathInc = node, inc
 	}
 	budget := spec.MaxRetries
-	if spec.ActorCreation {
-		budget = spec.MaxRestarts
+	if spec.IsCreation() {
+		budget = spec.A().MaxRestarts
 	}
 	if int64(spec.Attempt)-int64(o.free) > int64(budget) {
 		delete(r.owned, spec.ID)
@@ -195,15 +195,15 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		}
 		r.failTask(&spec, kind, fmt.Sprintf("%s; %d retries allowed", why, budget))
 		r.ownedDone(spec.ID)
-		if spec.ActorCreation {
-			r.actorDied(spec.Actor, spec.ActorName)
+		if spec.IsCreation() {
+			r.actorDied(spec.Actor, spec.A().Name)
 		}
 		return
 	}
 	r.Stats.Retried++
 	r.emit(transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: spec.ID, Detail: why})
 	o.spec, o.node = &spec, 0
-	if spec.Actor != 0 && !spec.ActorCreation {
+	if spec.Actor != 0 && !spec.IsCreation() {
 		rt := r.routes[spec.Actor]
 		if rt == nil {
 			rt = &route{state: transport.ActorRestarting}
@@ -213,10 +213,10 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 			rt.state = transport.ActorRestarting
 		}
 		i, _ := slices.BinarySearchFunc(rt.pending, &spec, func(a, b *transport.TaskSpec) int {
-			if c := cmp.Compare(a.Caller, b.Caller); c != 0 {
+			if c := cmp.Compare(a.A().Caller, b.A().Caller); c != 0 {
 				return c
 			}
-			return cmp.Compare(a.Seq, b.Seq)
+			return cmp.Compare(a.A().Seq, b.A().Seq)
 		})
 		rt.pending = slices.Insert(rt.pending, i, &spec)
 		return
@@ -251,7 +251,7 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 	case !m.Found:
 		r.loseTask(m.Task, "its task is not in the task table")
 		return
-	case spec.Actor != 0 && !spec.ActorCreation:
+	case spec.Actor != 0 && !spec.IsCreation():
 		if int64(spec.Attempt) >= int64(spec.MaxRetries) {
 			r.loseTask(m.Task, "it was made by an actor method with no retries left (actor state cannot be replayed)")
 			return
@@ -269,8 +269,8 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		caller := transport.ChildTaskID(spec.ID, uint64(spec.Attempt)<<32)
 		caller = transport.ChildTaskID(caller, uint64(r.self))
 		caller = transport.ChildTaskID(caller, r.cfg.Incarnation)
-		spec.Caller = transport.ChildTaskID(caller, r.rebuilds)
-		spec.Seq, spec.SeqBase = 0, 0
+		caller = transport.ChildTaskID(caller, r.rebuilds)
+		spec.SetAct(func(a *transport.ActorSpec) { a.Caller, a.Seq, a.SeqBase = caller, 0, 0 })
 		spec.Owner = r.self
 		r.own(&spec)
 		r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
@@ -385,7 +385,7 @@ func (r *Raylet) redoCalls(id transport.ActorID) {
 	if rt != nil && rt.state == transport.ActorDead {
 		var ids []transport.TaskID
 		for tid, o := range r.owned {
-			if o.spec.Actor == id && !o.spec.ActorCreation && o.node == r.self {
+			if o.spec.Actor == id && !o.spec.IsCreation() && o.node == r.self {
 				ids = append(ids, tid)
 			}
 		}

@@ -362,7 +362,7 @@ func (r *Raylet) localProducer(id transport.ObjectID) *task {
 	if id.Put {
 		return nil
 	}
-	if t, _ := r.tasks.Get(id.Task); t != nil && t.actor == nil && !t.spec.ActorCreation {
+	if t, _ := r.tasks.Get(id.Task); t != nil && t.actor == nil && !t.spec.IsCreation() {
 		return t
 	}
 	return nil
@@ -376,11 +376,11 @@ func (r *Raylet) submit(spec *transport.TaskSpec) {
 		r.own(spec)
 	}
 	switch {
-	case spec.Actor != 0 && !spec.ActorCreation:
+	case spec.Actor != 0 && !spec.IsCreation():
 		r.routeCall(spec)
 		return
-	case spec.ActorCreation:
-		up := &transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorPending, Name: spec.ActorName}
+	case spec.IsCreation():
+		up := &transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorPending, Name: spec.A().Name}
 		r.sendActorUpdate(up)
 	}
 	r.schedule(spec)
@@ -405,7 +405,7 @@ func (r *Raylet) schedule(spec *transport.TaskSpec) {
 		}
 		// An actor holds its resources for life: queueing one behind busy
 		// resources could wait forever, so it stays only if they are free.
-		if spec.ActorCreation && !spec.Resources.Fits(r.avail) {
+		if spec.IsCreation() && !spec.Resources.Fits(r.avail) {
 			local = false
 		}
 	}
@@ -629,7 +629,7 @@ func (r *Raylet) run(t *task) {
 	t.start = r.since()
 	t.args = r.argValues(t)
 	for _, a := range t.args {
-		if a.ErrKind != transport.ErrKindNone && !t.spec.ActorCreation {
+		if a.ErrKind != transport.ErrKindNone && !t.spec.IsCreation() {
 			// A failed argument fails the task with the same error, as
 			// Ray propagates a RayTaskError to dependents.
 			r.finish(t, a)
@@ -637,7 +637,7 @@ func (r *Raylet) run(t *task) {
 		}
 	}
 	r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
-	if t.spec.ActorCreation {
+	if t.spec.IsCreation() {
 		r.startActor(t)
 		return
 	}

@@ -84,7 +84,7 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 	if !ok {
 		return ActorHandle[S]{err: ErrNotInRay}
 	}
-	spec := &transport.TaskSpec{Func: c.name, ActorCreation: true}
+	spec := &transport.TaskSpec{Func: c.name, Act: &transport.ActorSpec{Creation: true}}
 	if err := c.opts.apply(spec); err != nil {
 		return ActorHandle[S]{err: err}
 	}

@@ -118,9 +118,14 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 	spec.Duration = o.Duration
 	spec.Strategy = o.Strategy
 	spec.Target = o.Target
-	spec.MaxRestarts = int32(o.MaxRestarts)
-	spec.ActorName = o.ActorName
-	spec.CheckpointEvery = o.Checkpoint
-	spec.Replay = o.Replay
+	if spec.Act == nil && (o.MaxRestarts != 0 || o.ActorName != "" || o.Checkpoint != 0 || o.Replay) {
+		spec.Act = new(transport.ActorSpec) // the spec is new: nothing shares its Act yet
+	}
+	if a := spec.Act; a != nil {
+		a.MaxRestarts = int32(o.MaxRestarts)
+		a.Name = o.ActorName
+		a.CheckpointEvery = o.Checkpoint
+		a.Replay = o.Replay
+	}
 	return nil
 }

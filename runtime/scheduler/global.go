@@ -185,7 +185,7 @@ func (g *Global) place(m *transport.SpillTask) {
 		}
 		// An actor keeps its resources for life: place it only where they
 		// are free now, or it may wait forever behind other actors.
-		if spec.ActorCreation && !spec.Resources.Fits(v.avail) {
+		if spec.IsCreation() && !spec.Resources.Fits(v.avail) {
 			continue
 		}
 		if spec.Strategy == transport.StrategyNodeHard && v.id != spec.Target {
@@ -221,14 +221,14 @@ func (g *Global) place(m *transport.SpillTask) {
 	// Count the task in the view at once, so a burst of spills between two
 	// heartbeats spreads instead of piling onto one node.
 	g.index[target].queue++
-	if spec.ActorCreation {
+	if spec.IsCreation() {
 		g.index[target].avail = g.index[target].avail.Sub(spec.Resources)
 	}
 	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason})
 	// The owner learns where its task went, so it can retry it if that node
 	// dies.
 	placed := &transport.TaskPlaced{Task: spec.ID, Node: target, Incarnation: g.index[target].inc}
-	if spec.ActorCreation {
+	if spec.IsCreation() {
 		placed.Restart = spec.Attempt
 	}
 	g.env.Send(spec.Owner, placed)

@@ -69,34 +69,64 @@ type TaskSpec struct {
 	Name       string // display name for traces
 	Args       []Arg
 	NumReturns uint32
-	Owner      NodeID // the node whose driver or worker submitted it (beside NumReturns: no padding, 208 bytes in all)
+	Owner      NodeID // the node whose driver or worker submitted it (beside NumReturns: no padding)
 	Resources  Resources
 	MaxRetries int32
 	Attempt    uint32
 	Duration   time.Duration // declared virtual cost, charged before the function runs
 	Strategy   uint8
 	Target     NodeID
+	// Actor: a creation task has Actor == ID, a method call its actor's ID;
+	// 0 for a normal task.
+	Actor ActorID
+	// Act holds the rest of an actor task's fields; nil for a normal task
+	// (most tasks), which keeps a spec at 160 bytes instead of 208. Specs
+	// are copied by value and then share Act: read it with A or
+	// IsCreation, and change it only through a fresh copy (SetAct).
+	Act *ActorSpec
+}
 
-	// Actors: a creation task has ActorCreation set and Actor == ID; a
-	// method call has Actor set, Caller the submitting task and Seq its
-	// per-(caller, actor) sequence number.
-	Actor         ActorID
-	ActorCreation bool
-	MaxRestarts   int32
-	ActorName     string
-	// CheckpointEvery (creation tasks): a checkpointable actor's state is
-	// saved to the GCS after every n-th method (0: never).
-	CheckpointEvery uint32
+// ActorSpec is the part of a TaskSpec only actor tasks have.
+type ActorSpec struct {
+	// Creation marks an actor's creation task (Actor == ID).
+	Creation bool
 	// Replay (creation tasks): a restarted actor re-runs the methods it ran
 	// since its last checkpoint (or since creation), in their original
 	// order, to rebuild its state (the Ray paper's actor reconstruction).
-	Replay bool
+	Replay      bool
+	MaxRestarts int32
+	// CheckpointEvery (creation tasks): a checkpointable actor's state is
+	// saved to the GCS after every n-th method (0: never).
+	CheckpointEvery uint32
+	Name            string
+	// Caller is a method call's submitting task, Seq its per-(caller,
+	// actor) sequence number.
 	Caller TaskID
 	Seq    uint64
 	// SeqBase is the lowest Seq of the caller's calls to this actor not yet
 	// known done when the call was sent: a restarted actor starts its
 	// per-caller order there.
 	SeqBase uint64
+}
+
+// A returns the spec's actor fields (all zero for a normal task).
+func (s *TaskSpec) A() ActorSpec {
+	if s.Act == nil {
+		return ActorSpec{}
+	}
+	return *s.Act
+}
+
+// IsCreation reports whether the spec is an actor's creation task.
+func (s *TaskSpec) IsCreation() bool { return s.Act != nil && s.Act.Creation }
+
+// SetAct changes the spec's actor fields: f edits a fresh copy, which then
+// becomes the spec's, so copies of the spec made before keep theirs.
+func (s *TaskSpec) SetAct(f func(a *ActorSpec)) {
+	a := new(ActorSpec)
+	*a = s.A()
+	f(a)
+	s.Act = a
 }
 
 // Return is the i-th return object of the task.
@@ -136,14 +166,15 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	e.U8(s.Strategy)
 	e.Node(s.Target)
 	e.Task(s.Actor)
-	e.Bool(s.ActorCreation)
-	e.Varint(int64(s.MaxRestarts))
-	e.String(s.ActorName)
-	e.Uvarint(uint64(s.CheckpointEvery))
-	e.Bool(s.Replay)
-	e.Task(s.Caller)
-	e.Uvarint(s.Seq)
-	e.Uvarint(s.SeqBase)
+	a := s.A()
+	e.Bool(a.Creation)
+	e.Varint(int64(a.MaxRestarts))
+	e.String(a.Name)
+	e.Uvarint(uint64(a.CheckpointEvery))
+	e.Bool(a.Replay)
+	e.Task(a.Caller)
+	e.Uvarint(a.Seq)
+	e.Uvarint(a.SeqBase)
 }
 
 func (d *Decoder) Spec(s *TaskSpec) {
@@ -172,14 +203,20 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	s.Strategy = d.U8()
 	s.Target = d.Node()
 	s.Actor = d.Task()
-	s.ActorCreation = d.Bool()
-	s.MaxRestarts = int32(d.Varint())
-	s.ActorName = d.String()
-	s.CheckpointEvery = uint32(d.Count(1<<32-1, 0))
-	s.Replay = d.Bool()
-	s.Caller = d.Task()
-	s.Seq = d.Uvarint()
-	s.SeqBase = d.Uvarint()
+	var a ActorSpec
+	a.Creation = d.Bool()
+	a.MaxRestarts = int32(d.Varint())
+	a.Name = d.String()
+	a.CheckpointEvery = uint32(d.Count(1<<32-1, 0))
+	a.Replay = d.Bool()
+	a.Caller = d.Task()
+	a.Seq = d.Uvarint()
+	a.SeqBase = d.Uvarint()
+	s.Act = nil
+	if a != (ActorSpec{}) { // a normal task's: no allocation
+		s.Act = new(ActorSpec)
+		*s.Act = a
+	}
 }
 
 // ObjectLoc tells where copies of an object are, as far as the sender knows.
