@@ -49,7 +49,9 @@ type task struct {
 	args      []transport.Value
 	start     time.Duration // when it began running, since the raylet's born
 	actor     *actorHost    // method calls: the actor they run on
-	pinned    []transport.ObjectID
+	// pinned: the by-reference arguments pinned for it, behind a pointer
+	// (nil for a task without any): 16 bytes less per task, a size class.
+	pinned *[]transport.ObjectID
 	// ret is the store's entry for the first return, made when a local
 	// reader began to wait for it (need): finish puts the result there
 	// without looking it up (objstore.Store.PutAt).
@@ -494,7 +496,7 @@ func (r *Raylet) resolveArgs(t *task, ready func()) {
 			continue
 		}
 		if r.store.Pin(a.Ref) {
-			t.pinned = append(t.pinned, a.Ref)
+			t.pin(a.Ref)
 			r.emit(transport.Event{Kind: transport.EvTaskArg, Node: r.self, Task: t.spec.ID, Object: a.Ref, Detail: "local"})
 			continue
 		}
@@ -506,7 +508,7 @@ func (r *Raylet) resolveArgs(t *task, ready func()) {
 				return
 			}
 			r.store.Pin(id)
-			t.pinned = append(t.pinned, id)
+			t.pin(id)
 			t.missing--
 			if t.missing == 0 {
 				r.emit(transport.Event{Kind: transport.EvTaskArgsReady, Node: r.self, Task: t.spec.ID})
@@ -519,8 +521,19 @@ func (r *Raylet) resolveArgs(t *task, ready func()) {
 	}
 }
 
+// pin records that id, an argument of t, is pinned for it.
+func (t *task) pin(id transport.ObjectID) {
+	if t.pinned == nil {
+		t.pinned = new([]transport.ObjectID)
+	}
+	*t.pinned = append(*t.pinned, id)
+}
+
 func (r *Raylet) unpinArgs(t *task) {
-	for _, id := range t.pinned {
+	if t.pinned == nil {
+		return
+	}
+	for _, id := range *t.pinned {
 		if r.store.Unpin(id) {
 			r.dropped(id)
 		}
