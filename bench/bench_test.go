@@ -57,6 +57,28 @@ func TestScaleSmall(t *testing.T) {
 	assert.Positive(t, r.UserCPUSeconds+r.SystemCPUSeconds, "the run took CPU time")
 }
 
+// TestMedianScale: repeats of a scale run report the median one, the
+// range over all, and a command that repeats as often.
+func TestMedianScale(t *testing.T) {
+	run := func(tps float64) ScaleResult {
+		return ScaleResult{Name: "sim_4nodes_400tasks", TasksPerWallSecGCS: tps, WallSeconds: 400 / tps, Command: "raysim bench --scale"}
+	}
+	m := MedianScale([]ScaleResult{run(300), run(100), run(200)})
+	assert.Equal(t, 200.0, m.TasksPerWallSecGCS)
+	assert.Equal(t, 2.0, m.WallSeconds, "the fields are the median run's")
+	assert.Equal(t, 3, m.Repeats)
+	assert.Equal(t, 100.0, m.TasksPerWallSecGCSMin)
+	assert.Equal(t, 300.0, m.TasksPerWallSecGCSMax)
+	assert.Equal(t, "raysim bench --scale --repeat 3", m.Command)
+	assert.Contains(t, FormatScale([]ScaleResult{m}, nil), "the median of 3 runs; 100 to 300 tasks/wall-s")
+
+	one := MedianScale([]ScaleResult{run(100)})
+	assert.Equal(t, 1, one.Repeats)
+	assert.Equal(t, "raysim bench --scale", one.Command, "a single run's command has no --repeat")
+	assert.NotContains(t, FormatScale([]ScaleResult{one}, nil), "median")
+	assert.Equal(t, 150.0, MedianScale([]ScaleResult{run(200), run(150), run(100), run(300)}).TasksPerWallSecGCS, "the lower middle of an even count")
+}
+
 // TestScaleGCSBacklog: with one GCS shard for forty busy nodes the shard
 // falls behind, and the run reports it and waits for it.
 func TestScaleGCSBacklog(t *testing.T) {

@@ -37,7 +37,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	jsonOut := fs.Bool("json", false, "print the results as JSON instead of a table")
 	out := fs.String("o", "", "also write the JSON report to this file")
-	repeat := fs.Int("repeat", 3, "repeats per benchmark (median and spread over them)")
+	repeat := fs.Int("repeat", 3, "repeats per benchmark (median and spread over them); with --scale, runs of each scale run (default there 1)")
 	filter := fs.String("filter", "", "run only benchmarks whose name matches this regular expression")
 	dur := fs.Duration("duration", 500*time.Millisecond, "measured time per repeat of a microbenchmark")
 	scale := fs.Bool("scale", false, "run the simulator's scale runs instead of the microbenchmarks")
@@ -122,6 +122,17 @@ Flags:
 			fmt.Fprintf(stderr, "raysim bench: --scale-gcs-shards: want at least 1, got %d\n", *scaleShards)
 			return exitUsage
 		}
+		// Scale runs are long: one each unless --repeat is given.
+		scaleRepeat := 1
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "repeat" {
+				scaleRepeat = *repeat
+			}
+		})
+		if scaleRepeat < 1 {
+			fmt.Fprintf(stderr, "raysim bench: --repeat: want at least 1, got %d\n", *repeat)
+			return exitUsage
+		}
 		runs := []bench.ScaleConfig{{Nodes: 100, Tasks: *scaleTasks, OneCore: *oneCore, GCSShards: *scaleShards}}
 		for _, n := range nodes {
 			if sc := (bench.ScaleConfig{Nodes: n, Tasks: n * *sweepPerNode, OneCore: *oneCore, GCSShards: *scaleShards}); sc != runs[0] {
@@ -132,13 +143,21 @@ Flags:
 			if re != nil && !re.MatchString(sc.Name()) {
 				continue
 			}
-			progress("%s ...\n", sc.Name())
-			r, err := bench.RunScale(ctx, sc)
-			if err != nil {
-				fmt.Fprintf(stderr, "raysim bench: %s: %v\n", sc.Name(), err)
-				return exitFailed
+			var reps []bench.ScaleResult
+			for i := range scaleRepeat {
+				if scaleRepeat > 1 {
+					progress("%s (%d of %d) ...\n", sc.Name(), i+1, scaleRepeat)
+				} else {
+					progress("%s ...\n", sc.Name())
+				}
+				r, err := bench.RunScale(ctx, sc)
+				if err != nil {
+					fmt.Fprintf(stderr, "raysim bench: %s: %v\n", sc.Name(), err)
+					return exitFailed
+				}
+				reps = append(reps, r)
 			}
-			rep.Scale = append(rep.Scale, r)
+			rep.Scale = append(rep.Scale, bench.MedianScale(reps))
 		}
 		if *pending > 0 && (re == nil || re.MatchString("pending")) {
 			progress("pending_%d ...\n", *pending)

@@ -434,3 +434,27 @@ func TestRunWarnsOfUnmatchedFault(t *testing.T) {
 		t.Errorf("no warning on stderr: %q", errOut)
 	}
 }
+
+// TestBenchScaleRepeat: --repeat with --scale makes each scale run that many
+// times and reports the median, in the table and in the JSON.
+func TestBenchScaleRepeat(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "bench", "--scale", "--sweep", "3", "--sweep-tasks-per-node", "100", "--filter", "^sim_3nodes", "--pending", "0", "--repeat", "2", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	var rep benchReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("JSON: %v\n%s", err, out)
+	}
+	if len(rep.Scale) != 1 {
+		t.Fatalf("%d scale results, want 1:\n%s", len(rep.Scale), out)
+	}
+	r := rep.Scale[0]
+	if r.Repeats != 2 || r.TasksPerWallSecGCSMin > r.TasksPerWallSecGCS || r.TasksPerWallSecGCS > r.TasksPerWallSecGCSMax || !strings.HasSuffix(r.Command, "--repeat 2") {
+		t.Errorf("repeats %d, tasks/wall-s %v in [%v, %v], command %q", r.Repeats, r.TasksPerWallSecGCS, r.TasksPerWallSecGCSMin, r.TasksPerWallSecGCSMax, r.Command)
+	}
+	if code, _, errOut := call(t, "bench", "--scale", "--repeat", "0"); code != exitUsage || !strings.Contains(errOut, "--repeat") {
+		t.Errorf("--repeat 0: exit %d, stderr %q", code, errOut)
+	}
+}
