@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -415,6 +416,10 @@ func RunMicro(ctx context.Context, m *Micro, o Options) Result {
 				return fail(err)
 			}
 		}
+		// Each repeat starts from a collected heap, as go test's
+		// benchmarks do: garbage an earlier benchmark left would otherwise
+		// set when this one's collections come.
+		runtime.GC()
 		ops, bytes, el, err := measure(m, e, o.Duration)
 		if err != nil {
 			return fail(err)
