@@ -419,9 +419,13 @@ type nodeEnv struct{ h *Host }
 
 func (e *nodeEnv) Self() transport.NodeID { return e.h.cfg.Self }
 func (e *nodeEnv) Now() time.Time         { return time.Now() }
-func (e *nodeEnv) Rand() *rand.Rand       { return e.h.rand }
-func (e *nodeEnv) Charge(time.Duration)   {}
-func (e *nodeEnv) Go(f func())            { go f() }
+
+// Since implements transport.Elapser: time.Since reads only the monotonic
+// clock.
+func (e *nodeEnv) Since(t time.Time) time.Duration { return time.Since(t) }
+func (e *nodeEnv) Rand() *rand.Rand                { return e.h.rand }
+func (e *nodeEnv) Charge(time.Duration)            {}
+func (e *nodeEnv) Go(f func())                     { go f() }
 
 func (e *nodeEnv) Emit(ev *transport.Event) {
 	if e.h.cfg.OnEvent != nil {
