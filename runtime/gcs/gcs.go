@@ -517,22 +517,40 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 		return
 	}
 	old := s.nodes[m.Node]
-	if old == nil {
+	switch {
+	case old == nil:
 		s.nodeIDs = append(s.nodeIDs, m.Node)
-	} else if old.reg.Incarnation > m.Incarnation {
+	case old.reg.Incarnation > m.Incarnation:
 		return // a stale registration
-	} else if dead := m.Incarnation - 1; old.reg.Incarnation < m.Incarnation && (old.alive || s.deadInc[m.Node] < dead) {
+	case old.reg.Incarnation == m.Incarnation:
+		// Sent again (the raylet had no answer yet): answer again, or tell
+		// it the incarnation was declared dead meanwhile (it rejoins as a
+		// new one). The entry stays as it is.
+		if old.alive {
+			reply := *m
+			s.env.Send(m.Node, &reply)
+		} else {
+			s.env.Send(m.Node, &transport.NodeDead{Node: m.Node, Incarnation: m.Incarnation})
+		}
+		return
+	case old.alive || s.deadInc[m.Node] < m.Incarnation-1:
 		// It restarted: every earlier incarnation is dead. The one we
 		// knew, if we had not noticed, and any that crashed before it
 		// registered, whose announced copies are gone too (a death of
 		// only the one we knew left those listed for good).
-		s.declareDead(old, dead, deadRestarted)
+		s.declareDead(old, m.Incarnation-1, deadRestarted)
 	}
 	s.nodes[m.Node] = &nodeEntry{reg: *m, alive: true, lastSeen: s.env.Now()}
 	s.saveNode(m.Node)
 	s.saveMeta()
 	s.emit(transport.Event{Kind: transport.EvNodeAlive, Node: m.Node})
 	s.env.Send(s.layout.Scheduler, m)
+	// The answer: the raylet announces object locations only from now on
+	// (node.Raylet.announce), so the table lists no copy of an incarnation
+	// whose death it could miss (a death by silence names the last
+	// incarnation registered).
+	reply := *m
+	s.env.Send(m.Node, &reply)
 }
 
 func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {

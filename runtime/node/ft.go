@@ -326,6 +326,9 @@ const rejoinStride = 1 << 32
 func (r *Raylet) rejoin() {
 	oldInc := r.cfg.Incarnation
 	r.cfg.Incarnation += rejoinStride
+	// The old incarnation's waiting announcements go: its copies are
+	// announced again below, under the new one, once it is registered.
+	r.registered, r.unannounced = false, nil
 	r.emit(transport.Event{Kind: transport.EvNodeAlive, Node: r.self, Detail: "rejoined after being declared dead"})
 	ids := make([]transport.ActorID, 0, len(r.actors))
 	for id := range r.actors {
@@ -369,7 +372,7 @@ func (r *Raylet) rejoin() {
 		// A freed copy still pinned by a task is not announced: it goes at
 		// its last unpin, which tells nobody.
 		if e, ok := r.store.Get(id); ok && e.Value.ErrKind == transport.ErrKindNone && !e.Freed() {
-			r.gcs.AddObject(r.cfg.Layout.ShardOfObject(id), transport.GcsAddObject{Object: id, Node: r.self, Size: e.Value.SizeOf(), Incarnation: r.cfg.Incarnation})
+			r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: e.Value.SizeOf(), Incarnation: r.cfg.Incarnation})
 		}
 	}
 	r.dispatch()

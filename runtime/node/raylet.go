@@ -147,6 +147,21 @@ type Raylet struct {
 	submitQ        []*transport.TaskSpec                // submissions waiting for the loop
 	jobs           []*taskJob                           // finished tasks' jobs, for the next (run)
 	drainArmed     bool                                 // drainTimer is set
+
+	// registered: the node table answered this incarnation's registration.
+	// Until it does, the object locations it would announce wait in
+	// unannounced (see announce), and the registration is sent again with
+	// every heartbeat.
+	registered  bool
+	regSent     time.Duration // when the registration was last sent, since born
+	unannounced []heldLoc
+}
+
+// heldLoc is an announcement waiting for the registration (see announce):
+// a copy made, or evicted.
+type heldLoc struct {
+	add     transport.GcsAddObject
+	evicted bool
 }
 
 // Stats counts what a raylet did.
@@ -203,6 +218,7 @@ func (r *Raylet) start() {
 }
 
 func (r *Raylet) register() {
+	r.regSent = r.since()
 	var digest uint64
 	if r.cfg.Registry != nil {
 		digest = r.cfg.Registry.Digest()
@@ -212,6 +228,9 @@ func (r *Raylet) register() {
 }
 
 func (r *Raylet) heartbeat() {
+	if !r.registered && r.since()-r.regSent >= r.cfg.HeartbeatPeriod {
+		r.register() // no answer yet: it, or the answer, may be lost
+	}
 	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.Heartbeat{
 		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.avail,
 		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask})
@@ -316,8 +335,43 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.onTaskInfo(m)
 	case *transport.ActorCheckpoint:
 		r.onActorCheckpoint(m)
+	case *transport.RegisterNode:
+		r.onRegistered(m)
 	case *transport.GcsAck, *transport.ChainConfig:
 		r.gcs.Handle(m)
+	}
+}
+
+// announce tells the object table that this node holds a copy, once the
+// node table has registered this incarnation: a location from an
+// incarnation it never registered would outlive the incarnation, whose
+// death it cannot declare (a death by silence names the last incarnation
+// registered), and readers would be sent to the dead node forever. Until
+// then the announcement waits (an owner's TaskDone with it).
+func (r *Raylet) announce(m transport.GcsAddObject) {
+	if !r.registered {
+		r.unannounced = append(r.unannounced, heldLoc{add: m})
+		return
+	}
+	r.gcs.AddObject(r.cfg.Layout.ShardOfObject(m.Object), m)
+}
+
+// onRegistered is the node table's answer to the registration: the
+// waiting announcements leave, in the order they were made.
+func (r *Raylet) onRegistered(m *transport.RegisterNode) {
+	if m.Node != r.self || m.Incarnation != r.cfg.Incarnation || r.registered {
+		return // an earlier incarnation's, or a duplicate
+	}
+	r.registered = true
+	held := r.unannounced
+	r.unannounced = nil
+	for _, h := range held {
+		to := r.cfg.Layout.ShardOfObject(h.add.Object)
+		if h.evicted {
+			r.gcs.Send(to, &transport.GcsRemoveObject{Object: h.add.Object, Node: r.self, Incarnation: h.add.Incarnation})
+		} else {
+			r.gcs.AddObject(to, h.add)
+		}
 	}
 }
 
@@ -841,10 +895,13 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 	}
 	for _, ev := range evicted {
 		r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: ev})
+		if !r.registered { // after its waiting announcement: the GCS must hear it was made
+			r.unannounced = append(r.unannounced, heldLoc{add: transport.GcsAddObject{Object: ev, Node: r.self, Incarnation: r.cfg.Incarnation}, evicted: true})
+		}
 		r.gcs.Send(r.cfg.Layout.ShardOfObject(ev), &transport.GcsRemoveObject{Object: ev, Node: r.self, Incarnation: r.cfg.Incarnation})
 	}
 	r.emit(transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
-	r.gcs.AddObject(r.cfg.Layout.ShardOfObject(id), transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner})
+	r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner})
 	delete(r.locations, id) // the store is the authority on local copies
 	delete(r.reconstructing, id.Task)
 	r.wake(id, e)

@@ -1,0 +1,55 @@
+package ray_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+)
+
+// TestUnregisteredIncarnationCopyDiesWithIt: node 1 restarts cut off from
+// the node table (its registration never lands) but not from the shard of
+// an object; the global scheduler, which has not heard of the old
+// incarnation's death yet, places a task there; the new incarnation runs it
+// and then dies for good. The node table declares only the last incarnation
+// it knew (1) dead. A Get of the result must rebuild it (the owner retries
+// the task), not chase a copy of incarnation 2 that nobody will ever
+// unlist (it retried its pull every second, forever).
+func TestUnregisteredIncarnationCopyDiesWithIt(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	l := c.Layout()
+	n1, head := ray.RayletID(1), ray.RayletID(0)
+	sim := c.Netsim()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+		// Warm up on the head until the driver's next task lands in
+		// shard 1's block (consecutive children share a shard).
+		for {
+			r := s.double.Options(ray.NodeAffinity(head, false)).Remote(ctx, 1)
+			_, err := ray.Get(ctx, r)
+			require.NoError(t, err)
+			if l.ShardOfObject(r.ObjectID()) == l.Shards[1] && r.ObjectID().Task%transport.TaskBlock != transport.TaskBlock-1 {
+				break
+			}
+		}
+		sim.Cut(netsim.NodeID(n1), netsim.NodeID(l.NodeTable()))
+		sim.Restart(netsim.NodeID(n1)) // incarnation 2: never registers
+		p := s.double.Options(ray.NodeAffinity(n1, true)).Remote(ctx, 21)
+		require.Equal(t, l.Shards[1], l.ShardOfObject(p.ObjectID()))
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond)) // it runs on incarnation 2
+		sim.Crash(netsim.NodeID(n1))                               // for good
+		v, err := ray.GetTimeout(ctx, p, 10*time.Second)
+		require.NoError(t, err, "the copy of a never-registered incarnation stayed listed")
+		assert.Equal(t, 42, v)
+		return nil
+	}))
+}
