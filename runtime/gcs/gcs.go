@@ -548,7 +548,11 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 	// The answer: the raylet announces object locations only from now on
 	// (node.Raylet.announce), so the table lists no copy of an incarnation
 	// whose death it could miss (a death by silence names the last
-	// incarnation registered).
+	// incarnation registered). The registration is made durable first: a
+	// shard that restarted without it would not know the node, drop its
+	// heartbeats, and never declare it dead (a chain's replicas sync
+	// before anything leaves them anyway).
+	s.sync()
 	reply := *m
 	s.env.Send(m.Node, &reply)
 }

@@ -970,7 +970,12 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 // gcs.Client.AddObject) leave first: m may carry a ref to one of those
 // objects (a spec's argument, a value), and a ref must not reach another
 // node while the GCS may never hear of its object (a crash before the
-// client's flush would leave the reader waiting for good).
+// client's flush would leave the reader waiting for good). Until the node
+// table has answered this incarnation's registration the raylet holds its
+// announcements itself (announce), and a ref can leave before them: a
+// reader then waits for the location until the registration is answered,
+// or, if this incarnation dies unregistered, until its owner's retry (the
+// same IDs) makes the object again.
 func (r *Raylet) send(to transport.NodeID, m transport.Message) {
 	r.gcs.Flush()
 	r.env.Send(to, m)
