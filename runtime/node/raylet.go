@@ -185,8 +185,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 	_, inline := env.(transport.InlinePoster)
 	elapser, _ := env.(transport.Elapser)
 	r := &Raylet{
-		elapser: elapser,
-		env:     env, inlinePost: inline, cfg: cfg, self: env.Self(), born: env.Now(),
+		env: env, elapser: elapser, inlinePost: inline, cfg: cfg, self: env.Self(), born: env.Now(),
 		store:       objstore.New(cfg.ObjectStoreBytes),
 		pool:        worker.New(env),
 		avail:       cfg.Resources,
