@@ -45,6 +45,12 @@ type route struct {
 }
 
 func (r *Raylet) sendActorUpdate(up *transport.GcsActorUpdate) {
+	if up.Node == r.self && !r.registered {
+		// An actor hosted here: its shard hears of it, as of the node's
+		// objects, only once this incarnation is registered (announce).
+		r.whenRegistered(func() { r.sendActorUpdate(up) })
+		return
+	}
 	shard := r.cfg.Layout.ShardOfTask(up.Actor)
 	r.gcs.Send(shard, up)
 	if up.Name != "" {
@@ -444,7 +450,8 @@ func (r *Raylet) Kill(id transport.ActorID, why string) {
 	}
 	r.dropActor(a)
 	r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: why})
-	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Name: a.creation.spec.A().Name})
+	up := &transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Name: a.creation.spec.A().Name}
+	r.whenRegistered(func() { r.gcs.Send(r.cfg.Layout.ShardOfTask(id), up) })
 	r.dispatch()
 }
 

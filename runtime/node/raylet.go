@@ -149,19 +149,12 @@ type Raylet struct {
 	drainArmed     bool                                 // drainTimer is set
 
 	// registered: the node table answered this incarnation's registration.
-	// Until it does, the object locations it would announce wait in
-	// unannounced (see announce), and the registration is sent again with
-	// every heartbeat.
+	// Until it does, what the node would tell the GCS it holds (object
+	// locations, its actors' updates) waits in unannounced, in order (see
+	// announce), and the registration is sent again with every heartbeat.
 	registered  bool
 	regSent     time.Duration // when the registration was last sent, since born
-	unannounced []heldLoc
-}
-
-// heldLoc is an announcement waiting for the registration (see announce):
-// a copy made, or evicted.
-type heldLoc struct {
-	add     transport.GcsAddObject
-	evicted bool
+	unannounced []func()
 }
 
 // Stats counts what a raylet did.
@@ -348,15 +341,22 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 // registered), and readers would be sent to the dead node forever. Until
 // then the announcement waits (an owner's TaskDone with it).
 func (r *Raylet) announce(m transport.GcsAddObject) {
-	if !r.registered {
-		r.unannounced = append(r.unannounced, heldLoc{add: m})
-		return
-	}
-	r.gcs.AddObject(r.cfg.Layout.ShardOfObject(m.Object), m)
+	r.whenRegistered(func() { r.gcs.AddObject(r.cfg.Layout.ShardOfObject(m.Object), m) })
 }
 
-// onRegistered is the node table's answer to the registration: the
-// waiting announcements leave, in the order they were made.
+// whenRegistered runs f, which tells the GCS of something this node holds,
+// now if this incarnation is registered, else once it is (onRegistered),
+// after what waits already.
+func (r *Raylet) whenRegistered(f func()) {
+	if !r.registered {
+		r.unannounced = append(r.unannounced, f)
+		return
+	}
+	f()
+}
+
+// onRegistered is the node table's answer to the registration: what waited
+// for it leaves, in the order it was made.
 func (r *Raylet) onRegistered(m *transport.RegisterNode) {
 	if m.Node != r.self || m.Incarnation != r.cfg.Incarnation || r.registered {
 		return // an earlier incarnation's, or a duplicate
@@ -364,13 +364,8 @@ func (r *Raylet) onRegistered(m *transport.RegisterNode) {
 	r.registered = true
 	held := r.unannounced
 	r.unannounced = nil
-	for _, h := range held {
-		to := r.cfg.Layout.ShardOfObject(h.add.Object)
-		if h.evicted {
-			r.gcs.Send(to, &transport.GcsRemoveObject{Object: h.add.Object, Node: r.self, Incarnation: h.add.Incarnation})
-		} else {
-			r.gcs.AddObject(to, h.add)
-		}
+	for _, f := range held {
+		f()
 	}
 }
 
@@ -894,10 +889,9 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 	}
 	for _, ev := range evicted {
 		r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: ev})
-		if !r.registered { // after its waiting announcement: the GCS must hear it was made
-			r.unannounced = append(r.unannounced, heldLoc{add: transport.GcsAddObject{Object: ev, Node: r.self, Incarnation: r.cfg.Incarnation}, evicted: true})
-		}
-		r.gcs.Send(r.cfg.Layout.ShardOfObject(ev), &transport.GcsRemoveObject{Object: ev, Node: r.self, Incarnation: r.cfg.Incarnation})
+		// After its announcement, if that waits: the GCS must hear it was made.
+		rm := &transport.GcsRemoveObject{Object: ev, Node: r.self, Incarnation: r.cfg.Incarnation}
+		r.whenRegistered(func() { r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm) })
 	}
 	r.emit(transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
 	r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner})

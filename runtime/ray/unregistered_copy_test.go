@@ -53,3 +53,39 @@ func TestUnregisteredIncarnationCopyDiesWithIt(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestUnregisteredIncarnationActorIsNotRecorded: as above, but node 1's new
+// incarnation hosts an actor (placed there by soft affinity; its
+// constructor runs 2s). Incarnation 1 is declared dead at ~1.3s; the owner,
+// told by the actor's shard that it never saw the actor alive, creates it
+// again on the head. The copy on incarnation 2 comes up at ~2.3s: its
+// shard must not record it alive there (that incarnation never registers,
+// and dies at 2.8s without a death anyone declares). It did, calls went to
+// node 1, and a call with no retries failed with ErrActorDied.
+func TestUnregisteredIncarnationActorIsNotRecorded(t *testing.T) {
+	s := newSuite()
+	slow := ray.RegisterActor1(s.reg, "SlowCounter", func(ctx context.Context, start int) (*counter, error) {
+		if err := ray.Compute(ctx, 2*time.Second); err != nil {
+			return nil, err
+		}
+		return &counter{n: start}, nil
+	})
+	get := ray.Method0(slow, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	n1 := ray.RayletID(1)
+	sim := c.Netsim()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+		sim.Cut(netsim.NodeID(n1), netsim.NodeID(c.Layout().NodeTable()))
+		sim.Restart(netsim.NodeID(n1)) // incarnation 2: never registers
+		h := slow.Options(ray.NodeAffinity(n1, true), ray.MaxRestarts(1)).New(ctx, 41)
+		require.NoError(t, ray.Compute(ctx, 2500*time.Millisecond)) // up on incarnation 2 at ~2.3s
+		sim.Crash(netsim.NodeID(n1))                                // for good
+		v, err := ray.GetTimeout(ctx, get.Remote(ctx, h), 10*time.Second)
+		require.NoError(t, err, "calls were sent to the never-registered incarnation's copy")
+		assert.Equal(t, 41, v)
+		return nil
+	}))
+}
