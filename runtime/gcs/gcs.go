@@ -161,6 +161,10 @@ type Shard struct {
 	costs   costs.Profile
 	cfg     Config
 	deadInc map[transport.NodeID]uint64 // highest incarnation declared dead
+	// refused: the incarnation of each node last refused for its function
+	// table, so that the warning comes once, not with every re-sent
+	// registration (a raylet re-sends it each heartbeat until answered).
+	refused map[transport.NodeID]uint64
 	// nextCheck is when the liveness check is due (node-table shard).
 	nextCheck time.Time
 
@@ -512,8 +516,14 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 	if s.funcs == 0 {
 		s.funcs = m.Functions
 	} else if m.Functions != s.funcs {
-		s.emit(transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Peer: m.Node,
-			Detail: "node registered a different function table: refusing its registration"})
+		if inc, ok := s.refused[m.Node]; !ok || inc != m.Incarnation {
+			if s.refused == nil {
+				s.refused = make(map[transport.NodeID]uint64)
+			}
+			s.refused[m.Node] = m.Incarnation
+			s.emit(transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Peer: m.Node,
+				Detail: "node registered a different function table: refusing its registration"})
+		}
 		return
 	}
 	old := s.nodes[m.Node]
