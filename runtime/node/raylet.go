@@ -341,7 +341,11 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 // registered), and readers would be sent to the dead node forever. Until
 // then the announcement waits (an owner's TaskDone with it).
 func (r *Raylet) announce(m transport.GcsAddObject) {
-	r.whenRegistered(func() { r.gcs.AddObject(r.cfg.Layout.ShardOfObject(m.Object), m) })
+	if !r.registered { // the closure only then: this runs for every object made
+		r.whenRegistered(func() { r.announce(m) })
+		return
+	}
+	r.gcs.AddObject(r.cfg.Layout.ShardOfObject(m.Object), m)
 }
 
 // whenRegistered runs f, which tells the GCS of something this node holds,
@@ -891,7 +895,11 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 		r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: ev})
 		// After its announcement, if that waits: the GCS must hear it was made.
 		rm := &transport.GcsRemoveObject{Object: ev, Node: r.self, Incarnation: r.cfg.Incarnation}
-		r.whenRegistered(func() { r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm) })
+		if !r.registered {
+			r.whenRegistered(func() { r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm) })
+			continue
+		}
+		r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm)
 	}
 	r.emit(transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
 	r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner})
