@@ -110,7 +110,11 @@ func (e *objectEntry) dropLoc(n transport.NodeID, inc uint64) bool {
 }
 
 type actorEntry struct {
-	info     transport.ActorInfo
+	info transport.ActorInfo
+	// hostInc is the incarnation of info.Node that reported the actor
+	// alive (0: not known). A death of an earlier incarnation of that node,
+	// arriving late, is not this instance's.
+	hostInc  uint64
 	subs     []transport.NodeID
 	restarts int32
 	// The last checkpoint of a checkpointable actor: its state after
@@ -606,6 +610,10 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		return // news from a dead incarnation
 	}
 	e.info = transport.ActorInfo{Actor: m.Actor, Node: m.Node, State: m.State, Name: m.Name, Found: true}
+	e.hostInc = 0
+	if m.State == transport.ActorAlive {
+		e.hostInc = m.Incarnation
+	}
 	if m.Owner != 0 && m.State == transport.ActorAlive && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
 		s.env.Send(m.Owner, &transport.TaskDone{Task: m.Actor, Node: m.Node, Attempt: m.Attempt})
 	}
@@ -804,7 +812,11 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	}
 	var hosted []transport.ActorID
 	for id, e := range s.actors {
-		if e.info.Node == m.Node && e.info.State != transport.ActorDead && s.layout.ShardOfTask(id) == s.env.Self() {
+		// An actor a later incarnation reported alive is not this death's
+		// (the death of an incarnation can reach this shard after the
+		// node's next incarnation hosted an actor: the node table
+		// published it, the host reported to us, on different links).
+		if e.info.Node == m.Node && e.info.State != transport.ActorDead && (e.hostInc == 0 || e.hostInc <= m.Incarnation) && s.layout.ShardOfTask(id) == s.env.Self() {
 			hosted = append(hosted, id)
 		}
 	}

@@ -106,6 +106,7 @@ func (s *Shard) saveActor(id transport.ActorID) {
 	enc.Varint(int64(e.restarts))
 	enc.Uvarint(e.ckptCalls)
 	enc.Bytes8(e.ckpt)
+	enc.Uvarint(e.hostInc)
 	s.scratch = enc.Bytes()
 	s.store.Put(TableActors, taskKey(id), s.scratch)
 	s.written()
@@ -239,6 +240,7 @@ func (s *Shard) load() {
 		e.subs = d.Nodes()
 		e.restarts = int32(d.Varint())
 		e.ckptCalls, e.ckpt = d.Uvarint(), d.Bytes8()
+		e.hostInc = d.Uvarint()
 		s.actors[transport.ActorID(transport.NewDecoder(k).U64())] = e
 		return true
 	})

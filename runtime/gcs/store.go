@@ -419,8 +419,9 @@ func bucket(t Table) []byte { return []byte{'t', byte(t)} }
 // protocol version when the two were one; 10: an object's locations carry
 // the incarnation that announced each; 11: task IDs come in blocks and a
 // task's shard is its block's (transport.ChildTaskID, Layout.ShardOfTask),
-// so a store written before holds tasks on shards no reader would ask.
-const storeFormat = 11
+// so a store written before holds tasks on shards no reader would ask;
+// 12: an actor's entry ends with the incarnation that reported it alive.
+const storeFormat = 12
 
 var (
 	formatBucket = []byte("format")

@@ -324,7 +324,7 @@ func (r *Raylet) onCallBounced(from transport.NodeID, m *transport.CallBounced) 
 
 func (r *Raylet) deliverCall(node transport.NodeID, spec *transport.TaskSpec) {
 	if o := r.owned[spec.ID]; o != nil {
-		o.node = node
+		o.node, o.inc = node, 0 // the route knows the node, not its incarnation
 	}
 	if t := r.seqs[seqKey{spec.A().Caller, spec.Actor}]; t != nil && spec.A().SeqBase != t.base {
 		spec.SetAct(func(a *transport.ActorSpec) { a.SeqBase = t.base })

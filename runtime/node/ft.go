@@ -12,17 +12,21 @@ import (
 // not reported done: where it runs (0: not known yet) and its latest spec.
 type ownedTask struct {
 	spec *transport.TaskSpec
-	node transport.NodeID
+	// inc is the incarnation of node the task was placed on, when known
+	// (0: not known). A death of an earlier incarnation is not the task's:
+	// that news can arrive after the placement on the node's next one.
+	inc uint64
+	// lost: an actor creation whose node died, waiting for the actor's
+	// shard to say whether it saw the actor alive (askCreation).
+	lost *transport.GcsCreationLost
 	// The node death last charged to the task's retries, and how many
 	// re-submissions were not charged because they met that same death
 	// again (a placement on an incarnation the scheduler did not yet know
 	// was dead): one death costs one retry.
-	deathNode transport.NodeID
 	deathInc  uint64
+	deathNode transport.NodeID
 	free      uint32
-	// lost: an actor creation whose node died, waiting for the actor's
-	// shard to say whether it saw the actor alive (askCreation).
-	lost *transport.GcsCreationLost
+	node      transport.NodeID // where the task was placed (0: not known)
 }
 
 // seqKey names one caller's call sequence to one actor.
@@ -92,7 +96,7 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 	r.deadInc[m.Node] = m.Incarnation
 	var lost []transport.TaskID
 	for id, o := range r.owned {
-		if o.node == m.Node {
+		if o.node == m.Node && (o.inc == 0 || o.inc <= m.Incarnation) {
 			lost = append(lost, id)
 		}
 	}
@@ -136,7 +140,7 @@ func (r *Raylet) retryOrAsk(o *ownedTask, node transport.NodeID, inc uint64) {
 		r.retry(o, fmt.Sprintf("node %d died", node), node, inc)
 		return
 	}
-	o.node = 0
+	o.node, o.inc = 0, 0
 	o.lost = &transport.GcsCreationLost{Actor: o.spec.Actor, Node: node, Incarnation: inc}
 	r.askCreation(o.spec.ID, o.lost)
 }
@@ -202,7 +206,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 	}
 	r.Stats.Retried++
 	r.emit(transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: spec.ID, Detail: why})
-	o.spec, o.node = &spec, 0
+	o.spec, o.node, o.inc = &spec, 0, 0
 	if spec.Actor != 0 && !spec.IsCreation() {
 		rt := r.routes[spec.Actor]
 		if rt == nil {

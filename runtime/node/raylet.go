@@ -303,7 +303,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			// ownership of the creation (they come from different senders).
 			r.watchRestart(m)
 		} else if o != nil {
-			o.node = m.Node
+			o.node, o.inc = m.Node, m.Incarnation
 			if inc, dead := r.deadInc[m.Node]; dead && m.Incarnation <= inc {
 				// The news of the placement came after the news of that
 				// node's death (a resent message): retry now.
@@ -517,7 +517,7 @@ func (r *Raylet) spill(spec *transport.TaskSpec) {
 func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
 	r.emit(transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.self, Task: spec.ID, Detail: reason})
 	if o := r.owned[spec.ID]; o != nil && spec.Owner == r.self {
-		o.node = r.self
+		o.node, o.inc = r.self, r.cfg.Incarnation
 	}
 	if old, _ := r.tasks.Get(spec.ID); old != nil {
 		return // a duplicate (a retry racing the original): one run is enough

@@ -21,3 +21,11 @@ func TestFetchSize(t *testing.T) {
 		t.Fatalf("fetch is %d bytes, more than the 48-byte size class", n)
 	}
 }
+
+// TestOwnedTaskSize: an ownedTask per task submitted and not yet done (a
+// million in the 100-node run): keep it in the 48-byte size class.
+func TestOwnedTaskSize(t *testing.T) {
+	if n := unsafe.Sizeof(ownedTask{}); n > 48 {
+		t.Fatalf("ownedTask is %d bytes, more than the 48-byte size class", n)
+	}
+}

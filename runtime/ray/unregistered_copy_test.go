@@ -89,3 +89,91 @@ func TestUnregisteredIncarnationActorIsNotRecorded(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestLateOldDeathSparesNewIncarnationActor: node 1 restarts; the node
+// table declares its first incarnation dead, but that news reaches the
+// actor's shard late (the link between the two shards is cut for a while).
+// Meanwhile an actor with no restarts is created on node 1's new, healthy
+// incarnation, and its shard records it alive there. When the old death
+// finally arrives, it concerns an incarnation that hosted no actor: the
+// actor must live on. Before the fix the shard restarted every actor it had
+// on node 1 (it kept no incarnation), so this one was declared dead.
+func TestLateOldDeathSparesNewIncarnationActor(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	l := c.Layout()
+	n1, head := ray.RayletID(1), ray.RayletID(0)
+	table := l.NodeTable()
+	other := l.Shards[0]
+	if other == table {
+		other = l.Shards[1]
+	}
+	sim := c.Netsim()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+		// Warm up on the head until the driver's next task (the actor's
+		// creation) lands in the other shard's block.
+		for {
+			r := s.double.Options(ray.NodeAffinity(head, false)).Remote(ctx, 1)
+			_, err := ray.Get(ctx, r)
+			require.NoError(t, err)
+			if l.ShardOfObject(r.ObjectID()) == other && r.ObjectID().Task%transport.TaskBlock != transport.TaskBlock-1 {
+				break
+			}
+		}
+		sim.Cut(netsim.NodeID(table), netsim.NodeID(other))
+		sim.Restart(netsim.NodeID(n1))                             // incarnation 2 registers; incarnation 1's death is held
+		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // registered
+		h := s.counter.Options(ray.NodeAffinity(n1, true)).New(ctx, 10)
+		require.Equal(t, other, l.ShardOfTask(h.ID()))
+		v, err := ray.GetTimeout(ctx, s.incr.Remote(ctx, h, 1), 5*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 11, v)
+		sim.Heal() // the old incarnation's death reaches the actor's shard now
+		require.NoError(t, ray.Compute(ctx, 3*time.Second))
+		v, err = ray.GetTimeout(ctx, s.incr.Remote(ctx, h, 1), 5*time.Second)
+		require.NoError(t, err, "a late death of an old incarnation killed an actor of the new one")
+		assert.Equal(t, 12, v)
+		return nil
+	}))
+}
+
+// TestLateOldDeathSparesNewIncarnationCreation: as above, but the late news
+// of node 1's first incarnation's death reaches the actor's owner (the
+// driver's node) while the actor's constructor runs on the second. The
+// owner must not take its creation for lost: the shard has not seen the
+// actor alive yet, so it would create it again, and two instances would
+// live.
+func TestLateOldDeathSparesNewIncarnationCreation(t *testing.T) {
+	s := newSuite()
+	made := 0
+	slow := ray.RegisterActor1(s.reg, "SlowCounter", func(ctx context.Context, start int) (*counter, error) {
+		made++
+		if err := ray.Compute(ctx, time.Second); err != nil {
+			return nil, err
+		}
+		return &counter{n: start}, nil
+	})
+	get := ray.Method0(slow, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	n1, head := ray.RayletID(1), ray.RayletID(0)
+	sim := c.Netsim()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+		sim.Cut(netsim.NodeID(c.Layout().NodeTable()), netsim.NodeID(head))
+		sim.Restart(netsim.NodeID(n1))                             // incarnation 2 registers; the owner hears of 1's death late
+		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // registered
+		h := slow.Options(ray.NodeAffinity(n1, false), ray.MaxRestarts(1)).New(ctx, 7)
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond)) // placed on incarnation 2, constructing
+		sim.Heal()
+		v, err := ray.GetTimeout(ctx, get.Remote(ctx, h), 10*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 7, v)
+		assert.Equal(t, 1, made, "the actor was created again while its first instance was coming up")
+		return nil
+	}))
+}
