@@ -172,7 +172,7 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 			ref := &refs[g.left]
 			ref.g, ref.i = g, i
 			g.left++
-			r.need(id, ref)
+			r.needInto(id, ref, &ref.fe)
 		}
 		if g.left == 0 {
 			g.done = true
@@ -227,10 +227,12 @@ func (g *getState) finish() {
 	g.wake()
 }
 
-// getRef is one object a Get waits for (a waiter of need).
+// getRef is one object a Get waits for (a waiter of need), with room for
+// the object's fetch (see needInto).
 type getRef struct {
-	g *getState
-	i int
+	g  *getState
+	i  int
+	fe fetch
 }
 
 func (x *getRef) ready(e *objstore.Entry) {

@@ -34,10 +34,20 @@ func (r *Raylet) fetchOf(id transport.ObjectID) *fetch {
 
 // need tells w once the object is in the local store, fetching it if
 // needed. w is told from the loop, never synchronously from need.
-func (r *Raylet) need(id transport.ObjectID, w waiter) {
+func (r *Raylet) need(id transport.ObjectID, w waiter) { r.needInto(id, w, nil) }
+
+// needInto is need with room for the object's fetch, if this is its first
+// waiter (spare nil: a new one). A Get gives each of its refs room beside
+// it: one allocation for all, and the wake that reads the fetch finds the
+// ref it calls in the same cache line.
+func (r *Raylet) needInto(id transport.ObjectID, w waiter, spare *fetch) {
 	fe := r.fetchOf(id)
 	if fe == nil {
-		fe = &fetch{first: w}
+		if spare == nil {
+			spare = new(fetch)
+		}
+		fe = spare
+		*fe = fetch{first: w}
 		e := r.store.Await(id, fe)
 		if t := r.localProducer(id); t != nil {
 			fe.local = true // its task is queued or runs here: its put wakes us, no GCS round trip
