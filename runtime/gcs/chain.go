@@ -415,6 +415,14 @@ func (r *Replica) onSnapshot(from transport.NodeID, m *transport.ChainSnapshot) 
 		r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.applied, Epoch: m.Epoch})
 		return
 	}
+	for _, e := range m.Entries {
+		if e.Table < 1 || int(e.Table) > numTables {
+			// No table of ours (a store indexes its tables by number):
+			// refused before anything of the state it would replace goes.
+			r.env.Emit(&transport.Event{Kind: transport.EvWarning, Node: r.env.Self(), Detail: "chain snapshot names an unknown table: refused"})
+			return
+		}
+	}
 	for t := 1; t <= numTables; t++ {
 		var keys [][]byte
 		r.store.Scan(Table(t), func(k, _ []byte) bool { keys = append(keys, slices.Clone(k)); return true })

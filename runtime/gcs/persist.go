@@ -285,7 +285,9 @@ func (s *Shard) load() {
 		s.funcs = transport.NewDecoder(v).U64()
 	}
 	if v, ok := s.store.Get(TableMeta, metaOrder); ok {
-		s.nodeIDs = transport.NewDecoder(v).Nodes()
+		// Only nodes with an entry (checkNodes reads each one's): a store
+		// installed from a snapshot holds what the sender put there.
+		s.nodeIDs = slices.DeleteFunc(transport.NewDecoder(v).Nodes(), func(n transport.NodeID) bool { return s.nodes[n] == nil })
 	}
 }
 

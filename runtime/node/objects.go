@@ -207,11 +207,17 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 	if fe == nil || !fe.pulling || fe.source != from || r.store.Contains(m.Object) {
 		return
 	}
-	chunks := int((m.Total + r.cfg.ChunkBytes - 1) / r.cfg.ChunkBytes)
-	if chunks == 0 {
-		chunks = 1
-	}
 	if fe.seen == nil {
+		// The source chooses Total: count its chunks without overflow, and
+		// refuse more than a pull may have before allocating for them.
+		chunks := m.Total / r.cfg.ChunkBytes
+		if m.Total%r.cfg.ChunkBytes != 0 || chunks == 0 {
+			chunks++
+		}
+		if chunks > maxPullChunks {
+			r.onPullFailed(m.Object) // as if it had no copy: another is looked for
+			return
+		}
 		fe.seen = make([]bool, chunks)
 		fe.total, fe.errKind = m.Total, m.ErrKind
 	}
@@ -260,6 +266,11 @@ func deleteNode(ns []transport.NodeID, n transport.NodeID) []transport.NodeID {
 	}
 	return out
 }
+
+// maxPullChunks bounds the chunks of one pull (1 TiB at the default 1 MiB
+// chunk size): a source's first chunk sizes the pull's record of the
+// chunks seen, and a Total of 2^62 would ask for terabytes.
+const maxPullChunks = 1 << 20
 
 // pullTimeout is how long a pull may make no progress before it is retried
 // from a fresh location (a lost message, a dead or partitioned source).

@@ -39,11 +39,13 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		c.Offset, c.Total, c.Virtual = abs(c.Offset), abs(c.Total), abs(c.Virtual)
 	},
 	// A spec's actor fields travel inline: all zero they decode as none.
+	// Its returns are bounded (MaxReturns); the decoder refuses more.
 	reflect.TypeFor[transport.TaskSpec](): func(v reflect.Value) {
 		s := v.Addr().Interface().(*transport.TaskSpec)
 		if s.Act != nil && *s.Act == (transport.ActorSpec{}) {
 			s.Act = nil
 		}
+		s.NumReturns %= transport.MaxReturns + 1
 	},
 	// A batch's specs (GcsAddTasks) are never nil.
 	reflect.TypeFor[*transport.TaskSpec](): func(v reflect.Value) {
@@ -246,6 +248,8 @@ func TestHostileBodies(t *testing.T) {
 		{"overlong varint", append(slicesClone(ping), bytes.Repeat([]byte{0xff}, 11)...), transport.ErrShortBuffer},
 		{"missing payload", ping, transport.ErrShortBuffer},
 		{"trailing", append(uv(slicesClone(ping), 0), 9), transport.ErrTrailingData},
+		{"returns above MaxReturns", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{NumReturns: transport.MaxReturns + 1}}), transport.ErrTooLarge},
+		{"returns 2^32-1", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{NumReturns: 1<<32 - 1}}), transport.ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

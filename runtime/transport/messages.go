@@ -143,6 +143,13 @@ func (s *TaskSpec) InlineBytes() int64 {
 	return n
 }
 
+// MaxReturns bounds a task's NumReturns on the wire. A raylet stores (and
+// announces) every return of a task it runs, fails or hands back, one by
+// one in its loop: a spec claiming four billion returns would hold that
+// loop for hours and fill the store. The ray API makes one (none for an
+// actor's creation).
+const MaxReturns = 1 << 16
+
 func (e *Encoder) Spec(s *TaskSpec) {
 	e.Task(s.ID)
 	e.Task(s.Parent)
@@ -195,7 +202,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 			}
 		}
 	}
-	s.NumReturns = uint32(d.Count(1<<32-1, 0))
+	s.NumReturns = uint32(d.Count(MaxReturns, 0))
 	s.Resources = d.Resources()
 	s.MaxRetries = int32(d.Varint())
 	s.Attempt = uint32(d.Count(1<<32-1, 0))

@@ -1,0 +1,58 @@
+package gcs
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/transport"
+)
+
+// joiningReplica is replica 1 of a two-member chain of shard 0, told it
+// joins: it takes the next ChainSnapshot its predecessor (replica 0) sends.
+func joiningReplica(t *testing.T) (*Replica, *MemStore) {
+	t.Helper()
+	l := &Layout{Shards: []transport.NodeID{replicaID(0)}, Chains: [][]transport.NodeID{{replicaID(0), replicaID(1)}},
+		Master: tMaster, Scheduler: 99, Raylets: []transport.NodeID{tClient}}
+	store := NewMemStore()
+	r := NewReplica(fakeEnv{self: replicaID(1)}, ReplicaConfig{Shard: Config{Layout: l, Store: store}, Index: 0, Rejoin: true})
+	r.Handle(tMaster, &transport.ChainConfig{Shard: 0, Epoch: 2, Members: []transport.NodeID{replicaID(0), replicaID(1)}, Join: replicaID(1)})
+	require.Equal(t, replicaID(1), r.join)
+	return r, store
+}
+
+// TestSnapshotUnknownTable: a snapshot's entries name their table by a
+// byte from the wire, and a store indexes its tables by it: an entry of
+// table 200 panicked the joining replica (index out of range). Such a
+// snapshot is refused, and the replica's state is left as it was.
+func TestSnapshotUnknownTable(t *testing.T) {
+	for _, table := range []uint8{0, uint8(numTables) + 1, 200, 255} {
+		r, store := joiningReplica(t)
+		store.Put(TableNames, []byte("kept"), taskKey(1))
+		snap, err := transport.Unmarshal(transport.Marshal(nil, &transport.ChainSnapshot{Shard: 0, Index: 5, Epoch: 2,
+			Entries: []transport.StoreEntry{{Table: uint8(TableNames), Key: []byte("a"), Value: taskKey(2)}, {Table: table, Key: []byte("k"), Value: []byte("v")}}}))
+		require.NoError(t, err, "the codec accepts any table byte")
+		require.NotPanics(t, func() { r.Handle(replicaID(0), snap) }, "table %d", table)
+		require.False(t, r.synced, "table %d: snapshot refused", table)
+		_, kept := store.Get(TableNames, []byte("kept"))
+		require.True(t, kept, "table %d: the state it would replace is kept", table)
+	}
+}
+
+// TestSnapshotNodeOrderWithoutEntry: the node table's order (meta
+// "node-order") lists nodes whose entries are in the nodes table, and the
+// liveness check reads each listed node's entry. A snapshot listing a node
+// with no entry made every check dereference nil: the replica's process
+// died on its next check. Such nodes are left out of the order on load.
+func TestSnapshotNodeOrderWithoutEntry(t *testing.T) {
+	r, _ := joiningReplica(t)
+	order := transport.NewEncoder(nil)
+	order.Nodes([]transport.NodeID{5})
+	snap, err := transport.Unmarshal(transport.Marshal(nil, &transport.ChainSnapshot{Shard: 0, Index: 5, Epoch: 2,
+		Entries: []transport.StoreEntry{{Table: uint8(TableMeta), Key: metaOrder, Value: order.Bytes()}}}))
+	require.NoError(t, err)
+	r.Handle(replicaID(0), snap)
+	require.True(t, r.synced, "the snapshot is installed")
+	require.NotPanics(t, r.Shard().checkNodes)
+	require.Empty(t, r.Shard().nodeIDs)
+}
