@@ -461,7 +461,7 @@ func TestAliveFromDeadIncarnationIgnored(t *testing.T) {
 		require.False(t, row.Actor == actor && row.State == transport.ActorAlive, "alive on a dead incarnation: %+v", row)
 	}
 	sh.Handle(5, &transport.GcsActorUpdate{Actor: actor, Node: 5, State: transport.ActorAlive, Incarnation: 2})
-	require.Contains(t, sh.ActorRows(), transport.ActorInfo{Actor: actor, Node: 5, State: transport.ActorAlive, Found: true})
+	require.Contains(t, sh.ActorRows(), transport.ActorInfo{Actor: actor, Node: 5, State: transport.ActorAlive, Found: true, Incarnation: 2})
 }
 
 // syncFailing is a store whose syncs fail while fail is set.

@@ -420,8 +420,9 @@ func bucket(t Table) []byte { return []byte{'t', byte(t)} }
 // the incarnation that announced each; 11: task IDs come in blocks and a
 // task's shard is its block's (transport.ChildTaskID, Layout.ShardOfTask),
 // so a store written before holds tasks on shards no reader would ask;
-// 12: an actor's entry ends with the incarnation that reported it alive.
-const storeFormat = 12
+// 12: an actor's entry ends with the incarnation that reported it alive;
+// 13: an actor's info (transport.ActorInfo) carries its host's incarnation.
+const storeFormat = 13
 
 var (
 	formatBucket = []byte("format")

@@ -31,6 +31,7 @@ type actorHost struct {
 // route is what a caller's raylet knows of an actor it calls.
 type route struct {
 	node     transport.NodeID
+	inc      uint64 // node's incarnation hosting the actor, as its ActorInfo said (0: not known)
 	state    uint8
 	restarts uint32 // the restarts of the instance node hosts, as its ActorInfo said (a name shard says 0)
 	lookedUp bool   // subscribed to the actor's state
@@ -248,7 +249,7 @@ func (r *Raylet) routeCall(spec *transport.TaskSpec) {
 	}
 	switch rt.state {
 	case transport.ActorAlive:
-		r.deliverCall(rt.node, spec)
+		r.deliverCall(rt.node, rt.inc, spec)
 	case transport.ActorDead:
 		r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
 	default:
@@ -322,9 +323,11 @@ func (r *Raylet) onCallBounced(from transport.NodeID, m *transport.CallBounced) 
 	}
 }
 
-func (r *Raylet) deliverCall(node transport.NodeID, spec *transport.TaskSpec) {
+// deliverCall sends a call to the actor on node, whose incarnation inc
+// hosts it (0: not known).
+func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.TaskSpec) {
 	if o := r.owned[spec.ID]; o != nil {
-		o.node, o.inc = node, 0 // the route knows the node, not its incarnation
+		o.node, o.inc = node, inc
 	}
 	if t := r.seqs[seqKey{spec.A().Caller, spec.Actor}]; t != nil && spec.A().SeqBase != t.base {
 		spec.SetAct(func(a *transport.ActorSpec) { a.SeqBase = t.base })
@@ -364,7 +367,7 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 	if m.State == transport.ActorRestarting || (m.State == transport.ActorAlive && rt.state == transport.ActorAlive && rt.node != m.Node) {
 		r.requeueCalls(m.Actor, rt.node)
 	}
-	rt.node, rt.state = m.Node, m.State
+	rt.node, rt.inc, rt.state = m.Node, m.Incarnation, m.State
 	if m.State == transport.ActorAlive {
 		// The instance the route now points at. Not the most restarts any
 		// info reported: a "restarting" (or a restart's "alive") can come
@@ -378,7 +381,7 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 	case transport.ActorAlive:
 		rt.pending = nil
 		for _, spec := range pending {
-			r.deliverCall(m.Node, spec)
+			r.deliverCall(m.Node, m.Incarnation, spec)
 		}
 	case transport.ActorDead:
 		rt.pending = nil

@@ -126,7 +126,9 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 		r.subscribe(id)
 	}
 	for _, rt := range r.routes {
-		if rt.node == m.Node && rt.state == transport.ActorAlive {
+		// Not a route to an instance a later incarnation hosts: its
+		// shard keeps it alive, and no news would repair the route.
+		if rt.node == m.Node && rt.state == transport.ActorAlive && (rt.inc == 0 || rt.inc <= m.Incarnation) {
 			rt.state = transport.ActorRestarting
 		}
 	}
@@ -415,7 +417,7 @@ func (r *Raylet) redoCalls(id transport.ActorID) {
 	pending := rt.pending
 	rt.pending = nil
 	for _, spec := range pending {
-		r.deliverCall(rt.node, spec)
+		r.deliverCall(rt.node, rt.inc, spec)
 	}
 }
 

@@ -261,6 +261,13 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			r.failTask(&m.Spec, transport.ErrKindCancelled, "task cancelled")
 			return
 		}
+		if m.Incarnation != 0 && m.Incarnation < r.cfg.Incarnation {
+			// Placed on an earlier incarnation of this node (the scheduler
+			// had not heard of this one): the owner, told so (TaskPlaced),
+			// retries it as lost with that incarnation. Run here too, it
+			// would run twice — an actor would have two instances.
+			return
+		}
 		spec := m.Spec
 		if _, ok := r.tombstones[spec.ID]; ok {
 			delete(r.tombstones, spec.ID)

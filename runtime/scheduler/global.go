@@ -224,10 +224,11 @@ func (g *Global) place(m *transport.SpillTask) {
 	if spec.IsCreation() {
 		g.index[target].avail = g.index[target].avail.Sub(spec.Resources)
 	}
-	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason})
+	inc := g.index[target].inc
+	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason, Incarnation: inc})
 	// The owner learns where its task went, so it can retry it if that node
 	// dies.
-	placed := &transport.TaskPlaced{Task: spec.ID, Node: target, Incarnation: g.index[target].inc}
+	placed := &transport.TaskPlaced{Task: spec.ID, Node: target, Incarnation: inc}
 	if spec.IsCreation() {
 		placed.Restart = spec.Attempt
 	}

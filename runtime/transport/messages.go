@@ -512,10 +512,14 @@ type SpillTask struct {
 	Locs []ObjectLoc
 }
 
-// PlaceTask: the global scheduler assigns a task to a raylet.
+// PlaceTask: the global scheduler assigns a task to a raylet. Incarnation
+// is the raylet's incarnation the scheduler placed it on (0: not known),
+// the one its TaskPlaced names to the owner: a later incarnation does not
+// take it (the owner retries it when it hears that one died).
 type PlaceTask struct {
-	Spec   TaskSpec
-	Reason string
+	Spec        TaskSpec
+	Reason      string
+	Incarnation uint64
 }
 
 // GcsAddTask writes a task spec to the task table (lineage).
@@ -702,6 +706,10 @@ type ActorInfo struct {
 	// Restarts counts the actor's restarts so far: an instance restarted
 	// on the node it lived on is told apart from the one before it.
 	Restarts uint32
+	// Incarnation is the incarnation of Node that reported the actor alive
+	// (0: not known): a caller's route is not the victim of a late death
+	// of an earlier incarnation of that node.
+	Incarnation uint64
 }
 
 // GcsCreationLost: the creator of an actor still owns its creation (no
@@ -818,9 +826,16 @@ func (m *SpillTask) UnmarshalWire(d *Decoder) {
 		}
 	}
 }
-func (m *PlaceTask) MarshalWire(e *Encoder)   { e.Spec(&m.Spec); e.String(m.Reason) }
-func (m *PlaceTask) UnmarshalWire(d *Decoder) { d.Spec(&m.Spec); m.Reason = d.String() }
-func (m *GcsAddTask) MarshalWire(e *Encoder)  { e.Spec(&m.Spec) }
+func (m *PlaceTask) MarshalWire(e *Encoder) {
+	e.Spec(&m.Spec)
+	e.String(m.Reason)
+	e.Uvarint(m.Incarnation)
+}
+func (m *PlaceTask) UnmarshalWire(d *Decoder) {
+	d.Spec(&m.Spec)
+	m.Reason, m.Incarnation = d.String(), d.Uvarint()
+}
+func (m *GcsAddTask) MarshalWire(e *Encoder) { e.Spec(&m.Spec) }
 func (m *GcsAddTask) UnmarshalWire(d *Decoder) {
 	d.Spec(&m.Spec)
 }
@@ -959,9 +974,11 @@ func (m *ActorInfo) MarshalWire(e *Encoder) {
 	e.String(m.Name)
 	e.Bool(m.Found)
 	e.U32(m.Restarts)
+	e.Uvarint(m.Incarnation)
 }
 func (m *ActorInfo) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Node, m.State, m.Name, m.Found, m.Restarts = d.Task(), d.Node(), d.U8(), d.String(), d.Bool(), d.U32()
+	m.Incarnation = d.Uvarint()
 }
 func (m *CallBounced) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
