@@ -738,7 +738,6 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 	if len(groups) > 0 && len(c.Nodes) == 0 && !d.nodesUnknown && len(d.countUnknown) == 0 {
 		d.errAt(o.get("nodes"), "cluster.nodes", "at least one node (got none: every count is 0)")
 	}
-	d.network(o.get("network"), &c.Network)
 	c.GCS = GCSConfig{Shards: 1, Replicas: 1}
 	g := d.object(o.get("gcs"), "cluster.gcs", "shards", "replicas")
 	for _, f := range []struct {
@@ -752,6 +751,8 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 			}
 		}
 	}
+	// After the GCS: a link may name its shards (see endpoints).
+	d.network(o.get("network"), &c.Network)
 	c.Scheduler = SchedulerConfig{Policy: DefaultPolicy, SpillThreshold: DefaultSpillThreshold}
 	sc := d.object(o.get("scheduler"), "cluster.scheduler", "policy", "spill_threshold")
 	if v := sc.get("policy"); v != nil {
@@ -855,7 +856,7 @@ func (d *decoder) link(o *object, n *yaml.Node) (Link, bool) {
 			ok = false
 			continue
 		}
-		nodes, rok := d.resolve(v, o.at(end))
+		nodes, rok := d.endpoints(v, o.at(end))
 		ok = ok && rok
 		if end == "from" {
 			l.From, l.FromNodes = v.Value, nodes

@@ -333,7 +333,7 @@ func (d *decoder) partition(n *yaml.Node, path string) ([][]string, bool) {
 		var members []string
 		for j, nn := range names {
 			np := fmt.Sprintf("%s.%d", gp, j)
-			nodes, rok := d.resolve(nn, np)
+			nodes, rok := d.endpoints(nn, np)
 			if !rok {
 				ok = false
 				continue

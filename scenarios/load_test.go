@@ -225,7 +225,7 @@ func TestRejects(t *testing.T) {
 		{"costs file missing", "cluster: {nodes: [{name: a}], costs: {profile: nope.yaml}}\nworkload: [{generator: chain}]\n", `x.yaml:1:48: cluster.costs.profile: a readable costs file (got "nope.yaml")`},
 		{"gcs replicas", "cluster: {nodes: [{name: a}], gcs: {replicas: 0}}\nworkload: [{generator: chain}]\n", `x.yaml:1:47: cluster.gcs.replicas: an integer >= 1 (got 0)`},
 		{"all count zero", "cluster: {nodes: [{name: a, count: 0}]}\nworkload: [{generator: chain}]\n", `x.yaml:1:18: cluster.nodes: at least one node (got none: every count is 0)`},
-		{"link unknown node", "cluster: {nodes: [{name: a}], network: {links: [{from: a, to: z}]}}\nworkload: [{generator: chain}]\n", `x.yaml:1:63: cluster.network.links.0.to: a node or group name of the cluster (got "z")`},
+		{"link unknown node", "cluster: {nodes: [{name: a}], network: {links: [{from: a, to: z}]}}\nworkload: [{generator: chain}]\n", `x.yaml:1:63: cluster.network.links.0.to: a node or group name of the cluster, or of the control plane: scheduler, gcs or gcs-0 (got "z")`},
 		{"gcs replica bound", "cluster: {nodes: [{name: a}]}\nworkload: [{generator: chain}]\nfaults: [{at: 0s, kill_gcs_replica: 1}]\n", `x.yaml:3:37: faults.0.kill_gcs_replica: a replica index in [0, 1) (gcs shards*replicas = 1*1) (got 1)`},
 		{"drivers", base + "    drivers: all\n", `x.yaml:7:14: workload.0.drivers: a number of drivers >= 1, or per-node (got "all")`},
 		// Follow-on errors of an already-reported one are left out.

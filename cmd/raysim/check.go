@@ -24,7 +24,7 @@ const defaultCheckDir = "raysim-failures"
 
 func init() {
 	register(&command{name: "check", summary: "search random fault schedules around a scenario for invariant violations",
-		usage: "check FILE [--runs N] [--seed N] [-o DIR] [--keep-faults] [--faults LIST]", run: cmdCheck})
+		usage: "check FILE [--runs N] [--seed N] [-o DIR] [--keep-faults] [--faults LIST] [--no-control-plane]", run: cmdCheck})
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
@@ -37,6 +37,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	keep := fs.Bool("keep-faults", false, "add the random faults to the scenario's own (default: replace them)")
 	kinds := fs.String("faults", strings.Join(check.DefaultFaultKinds, ","), "fault kinds to draw, comma-separated (also: "+scenarios.KillGCSReplica+")")
 	maxFaults := fs.Int("max-faults", 5, "at most this many fault entries per schedule")
+	noControl := fs.Bool("no-control-plane", false, "partitions and degraded links name nodes only (default: also the scheduler and the GCS shards)")
 	horizon := fs.Duration("horizon", time.Second, "faults start before this virtual time")
 	settle := fs.Duration("settle", 10*time.Second, "liveness bound: all work must finish this long after the last fault (or by the scenario's own duration_limit, if it sets a later one)")
 	maxFail := fs.Int("max-failures", 1, "stop after this many failures")
@@ -50,7 +51,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 
 Property-based fault search: keeps FILE's cluster and workload, draws --runs
 random fault schedules around them (node kills with restarts, partitions and
-heals, link degradation, pauses, random fault processes), runs each in the
+heals, link degradation, pauses, random fault processes; partitions and
+degraded links may cut or slow the scheduler and the GCS shards too, unless
+--no-control-plane), runs each in the
 simulator and checks the invariants: every result correct, only errors the
 retries and restarts allow, all work finished once faults stop (liveness),
 no object reported available that is not, and the same digest on a second
@@ -116,7 +119,7 @@ scenario or bad flags.
 		name = "check"
 	}
 	g := check.Gen{Base: base, KeepFaults: *keep, FaultKinds: kindList, MaxFaults: *maxFaults,
-		Horizon: *horizon, Settle: *settle, Dir: *out, Name: name}
+		Horizon: *horizon, Settle: *settle, Dir: *out, Name: name, NoControlPlane: *noControl}
 	if *maxFaults == 0 {
 		g.FaultKinds = []string{scenarios.Heal} // nothing that breaks: a plain determinism and correctness check
 	}

@@ -62,6 +62,11 @@ type Gen struct {
 	// NetworkFaults lets the cluster's network itself lose, duplicate and
 	// reorder messages during the whole run (default on; set NoNetworkFaults).
 	NoNetworkFaults bool
+	// NoControlPlane keeps partitions and degraded links among the nodes.
+	// By default they may also name the control plane (the scheduler and
+	// the GCS shards: scenarios.EndpointScheduler, EndpointGCS), so that
+	// news between it and the nodes is delayed and reordered too.
+	NoControlPlane bool
 	// Horizon: every fault starts before it (default 1s). Settle: the
 	// liveness bound, how long after the last fault ends all work must be
 	// done (default 10s); duration_limit = last fault end + Settle, or the
@@ -407,6 +412,10 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 	g = g.withDefaults()
 	names := nodeNames(s)
 	killable := names[DriverNodes(s):]
+	ends := names // what a partition or a degraded link may name
+	if !g.NoControlPlane {
+		ends = append(slices.Clone(names), s.ControlEndpoints()...)
+	}
 	replicas := s.Cluster.GCS.Replicas * s.Cluster.GCS.Shards
 	var kinds []string
 	for _, k := range g.FaultKinds {
@@ -434,7 +443,7 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 				out = append(out, scenarios.Fault{At: at, Kind: kind, Node: node},
 					scenarios.Fault{At: at + ms(t, "down", 1, 500), Kind: scenarios.RestartNode, Node: node})
 			case scenarios.Partition:
-				perm := rapid.Permutation(names).Draw(t, "perm")
+				perm := rapid.Permutation(ends).Draw(t, "perm")
 				cut := rapid.IntRange(1, len(perm)-1).Draw(t, "cut")
 				f := scenarios.Fault{At: at, Kind: kind, Groups: [][]string{perm[:cut], perm[cut:]}}
 				if rapid.Bool().Draw(t, "until_heal") {
@@ -446,8 +455,8 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 			case scenarios.Heal:
 				out = append(out, scenarios.Fault{At: at, Kind: kind})
 			case scenarios.DegradeLink:
-				from := rapid.SampledFrom(names).Draw(t, "from")
-				to := rapid.SampledFrom(names).Draw(t, "to")
+				from := rapid.SampledFrom(ends).Draw(t, "from")
+				to := rapid.SampledFrom(ends).Draw(t, "to")
 				if from == to {
 					continue
 				}

@@ -68,43 +68,75 @@ func netDist(d scenarios.DurationDist) netsim.Dist {
 	return out
 }
 
-// applyLinks installs the scenario's per-link overrides between raylets.
-func applyLinks(s *scenarios.Scenario, sim *netsim.Sim, base netsim.Link) {
-	for _, l := range s.Cluster.Network.Links {
-		for _, from := range l.FromNodes {
-			for _, to := range l.ToNodes {
-				set := func(a, b string) {
-					i, _ := s.NodeIndex(a)
-					j, _ := s.NodeIndex(b)
-					if i == j {
-						return
+// endpointIDs is what a resolved endpoint name stands for in the
+// simulator: a node's raylet, the global scheduler, or every replica of a
+// GCS shard (see scenarios.ControlEndpoint).
+func endpointIDs(s *scenarios.Scenario, name string) []netsim.NodeID {
+	if i, ok := s.NodeIndex(name); ok {
+		return []netsim.NodeID{netsim.NodeID(ray.RayletID(i))}
+	}
+	shard, ok := scenarios.ControlEndpoint(name, s.Cluster.GCS.Shards)
+	switch {
+	case !ok:
+		return nil // validated by the loader
+	case shard < 0:
+		return []netsim.NodeID{netsim.NodeID(ray.SchedulerID)}
+	}
+	out := make([]netsim.NodeID, 0, max(s.Cluster.GCS.Replicas, 1))
+	for r := 0; r < max(s.Cluster.GCS.Replicas, 1); r++ {
+		out = append(out, netsim.NodeID(ray.ReplicaID(shard, r)))
+	}
+	return out
+}
+
+// linkPairs lists the directed (from, to) endpoint pairs of a link, in the
+// order the link names them: both ways when it is symmetric, never an
+// endpoint to itself.
+func linkPairs(s *scenarios.Scenario, l *scenarios.Link) [][2]netsim.NodeID {
+	var out [][2]netsim.NodeID
+	for _, from := range l.FromNodes {
+		for _, to := range l.ToNodes {
+			for _, a := range endpointIDs(s, from) {
+				for _, b := range endpointIDs(s, to) {
+					if a == b {
+						continue
 					}
-					link := base
-					if l.Latency != nil {
-						link.Latency = netDist(*l.Latency)
+					out = append(out, [2]netsim.NodeID{a, b})
+					if l.Symmetric {
+						out = append(out, [2]netsim.NodeID{b, a})
 					}
-					if l.Jitter != nil {
-						link.Jitter = time.Duration(l.Jitter.Expected())
-					}
-					if l.Bandwidth != nil {
-						link.Bandwidth = *l.Bandwidth
-					}
-					if l.Loss != nil {
-						link.Loss = *l.Loss
-					}
-					if l.Duplicate != nil {
-						link.Duplicate = *l.Duplicate
-					}
-					if l.Reorder != nil {
-						link.Reorder = *l.Reorder
-					}
-					sim.SetLink(netsim.NodeID(ray.RayletID(i)), netsim.NodeID(ray.RayletID(j)), link)
-				}
-				set(from, to)
-				if l.Symmetric {
-					set(to, from)
 				}
 			}
+		}
+	}
+	return out
+}
+
+// applyLinks installs the scenario's per-link overrides.
+func applyLinks(s *scenarios.Scenario, sim *netsim.Sim, base netsim.Link) {
+	for i := range s.Cluster.Network.Links {
+		l := &s.Cluster.Network.Links[i]
+		link := base
+		if l.Latency != nil {
+			link.Latency = netDist(*l.Latency)
+		}
+		if l.Jitter != nil {
+			link.Jitter = time.Duration(l.Jitter.Expected())
+		}
+		if l.Bandwidth != nil {
+			link.Bandwidth = *l.Bandwidth
+		}
+		if l.Loss != nil {
+			link.Loss = *l.Loss
+		}
+		if l.Duplicate != nil {
+			link.Duplicate = *l.Duplicate
+		}
+		if l.Reorder != nil {
+			link.Reorder = *l.Reorder
+		}
+		for _, p := range linkPairs(s, l) {
+			sim.SetLink(p[0], p[1], link)
 		}
 	}
 }

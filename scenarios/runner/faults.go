@@ -19,6 +19,7 @@ type faultInjector struct {
 	actors   []transport.ActorID // in creation order, for kill_actor by index
 	log      func(format string, args ...any)
 	crashes  map[string][]time.Duration // node name -> when it was killed
+	degraded [][2]netsim.NodeID         // control-plane pairs degraded since the last heal
 }
 
 func (f *faultInjector) node(name string) netsim.NodeID {
@@ -26,10 +27,12 @@ func (f *faultInjector) node(name string) netsim.NodeID {
 	return netsim.NodeID(ray.RayletID(i))
 }
 
-func (f *faultInjector) nodes(names []string) []netsim.NodeID {
-	out := make([]netsim.NodeID, len(names))
-	for i, n := range names {
-		out[i] = f.node(n)
+// endpoints is what a partition group names: nodes' raylets, and the
+// control plane's endpoints (see endpointIDs).
+func (f *faultInjector) endpoints(names []string) []netsim.NodeID {
+	var out []netsim.NodeID
+	for _, n := range names {
+		out = append(out, endpointIDs(f.s, n)...)
 	}
 	return out
 }
@@ -66,7 +69,7 @@ func (f *faultInjector) apply(fl *scenarios.Fault) {
 	case scenarios.Partition:
 		groups := make([][]netsim.NodeID, len(fl.Groups))
 		for i, g := range fl.Groups {
-			groups[i] = f.nodes(g)
+			groups[i] = f.endpoints(g)
 		}
 		sim.Partition(groups...)
 		if fl.For > 0 {
@@ -124,21 +127,17 @@ func (f *faultInjector) apply(fl *scenarios.Fault) {
 }
 
 func (f *faultInjector) pairs(l *scenarios.Link) [][2]netsim.NodeID {
-	var out [][2]netsim.NodeID
-	for _, a := range l.FromNodes {
-		for _, b := range l.ToNodes {
-			if a == b {
-				continue
-			}
-			out = append(out, [2]netsim.NodeID{f.node(a), f.node(b)})
-			if l.Symmetric {
-				out = append(out, [2]netsim.NodeID{f.node(b), f.node(a)})
-			}
+	pairs := linkPairs(f.s, l)
+	for _, p := range pairs {
+		if !isRaylet(p[0]) || !isRaylet(p[1]) { // restoreAll restores the others
+			f.degraded = append(f.degraded, p)
 		}
 	}
-	return out
+	return pairs
 }
 
+// restoreAll ends every link degradation: between every two nodes, and on
+// every pair with a control-plane end a fault degraded.
 func (f *faultInjector) restoreAll() {
 	sim := f.c.Netsim()
 	for _, a := range f.s.Cluster.Nodes {
@@ -148,6 +147,10 @@ func (f *faultInjector) restoreAll() {
 			}
 		}
 	}
+	for _, p := range f.degraded {
+		sim.Restore(p[0], p[1])
+	}
+	f.degraded = nil
 }
 
 // killActor kills the actor a kill_actor fault names: by index in creation
@@ -235,3 +238,7 @@ func (f *faultInjector) expandRandom(entry int, r *scenarios.RandomFaults) {
 		sim.At(fl.At, func() { f.apply(&fl) })
 	}
 }
+
+// isRaylet reports whether id is a node's raylet (not the scheduler or a
+// GCS replica: see ray.SchedulerID).
+func isRaylet(id netsim.NodeID) bool { return id < netsim.NodeID(ray.SchedulerID) }

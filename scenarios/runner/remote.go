@@ -45,8 +45,9 @@ const traceGrace = 300 * time.Millisecond
 // (the live cluster is what it is); faults name live nodes by their
 // --name: kill_node and restart_node crash and restart a node's raylet,
 // partition, degrade_link and heal go through the TCP fault layer;
-// pause_node, skew_clock, kill_gcs_replica and kill_actor are reported as
-// not applied. Answers must equal the simulator's; timings differ.
+// pause_node, skew_clock, kill_gcs_replica, kill_actor and link faults
+// naming the control plane (scenarios.EndpointScheduler, EndpointGCS) are
+// reported as not applied. Answers must equal the simulator's; timings differ.
 func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote) (*Result, error) {
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
@@ -212,6 +213,11 @@ func (f *remoteFaults) schedule() func() {
 }
 
 func (f *remoteFaults) apply(fl *scenarios.Fault) {
+	if f.s.NamesControl(fl) {
+		f.warn("line %d: %s names the control plane (%s, %s): not applied on a live cluster", fl.Line, fl.Kind,
+			scenarios.EndpointScheduler, scenarios.EndpointGCS)
+		return
+	}
 	switch fl.Kind {
 	case scenarios.KillNode, scenarios.RestartNode:
 		op := transport.ControlKill
