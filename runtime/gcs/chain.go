@@ -376,6 +376,7 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 		r.acked = r.applied
 		r.ackMembers()
 		r.shard.republishDeaths() // what the old tail published may be lost
+		r.shard.replaceRestarts() // and the restarts it asked the scheduler for
 	}
 	// A joining successor gets a snapshot even when it was the successor
 	// before: a member removed and re-added (a false suspicion, a pause)

@@ -851,9 +851,7 @@ func (s *Shard) restartActor(id transport.ActorID) {
 		s.saveActor(id)
 		up.State = transport.ActorRestarting
 		s.emit(transport.Event{Kind: transport.EvActorRestarted, Node: s.env.Self(), Task: id, Detail: e.info.Name})
-		re := *spec
-		re.Attempt = transport.RestartAttempt(uint32(e.restarts))
-		s.env.Send(s.layout.Scheduler, &transport.SpillTask{Spec: re})
+		s.placeRestart(id, spec, e)
 	} else {
 		up.State = transport.ActorDead
 		s.emit(transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: "its node died"})
@@ -862,6 +860,34 @@ func (s *Shard) restartActor(id transport.ActorID) {
 	if up.Name != "" {
 		if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
 			s.env.Send(ns, up)
+		}
+	}
+}
+
+// placeRestart hands the actor's current restart to the global scheduler.
+func (s *Shard) placeRestart(id transport.ActorID, spec *transport.TaskSpec, e *actorEntry) {
+	re := *spec
+	re.Attempt = transport.RestartAttempt(uint32(e.restarts))
+	s.env.Send(s.layout.Scheduler, &transport.SpillTask{Spec: re})
+}
+
+// replaceRestarts hands every restart of this shard's actors not yet up
+// to the global scheduler again, in actor order. A replica that becomes its
+// chain's tail calls it: the old tail's request may have died with it
+// (sent, but behind a lost frame when it crashed), and nothing else would
+// ask again — the owner watches a restart only once it is placed. The
+// scheduler ignores a restart it has had already (same attempt).
+func (s *Shard) replaceRestarts() {
+	var ids []transport.ActorID
+	for id, e := range s.actors {
+		if e.info.State == transport.ActorRestarting && e.restarts > 0 && s.layout.ShardOfTask(id) == s.env.Self() {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		if spec, ok := s.task(id); ok {
+			s.placeRestart(id, spec, s.actors[id])
 		}
 	}
 }

@@ -254,11 +254,19 @@ func (r *Raylet) routeCall(spec *transport.TaskSpec) {
 		r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
 	default:
 		rt.pending = append(rt.pending, spec)
-		if !rt.lookedUp {
-			rt.lookedUp = true
-			r.lookupActor(spec.Actor, rt)
-		}
+		r.awaitActor(spec.Actor, rt)
 	}
+}
+
+// awaitActor makes sure calls waiting on rt hear where the actor lives
+// next: a lookup (which subscribes) is out, and asked again every
+// lookupTimeout while calls wait and the actor is neither alive nor dead.
+// A publication can be lost for good — the GCS tail that sent it died with
+// the frame unacknowledged, or this node was fenced meanwhile — so waiting
+// calls never rely on the subscription alone.
+func (r *Raylet) awaitActor(id transport.ActorID, rt *route) {
+	rt.lookedUp = true
+	r.lookupActor(id, rt)
 }
 
 // lookupTimeout is how long calls may wait for an actor's location before
@@ -355,6 +363,9 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 	if rt == nil {
 		rt = &route{lookedUp: true}
 		r.routes[m.Actor] = rt
+	}
+	if inc, dead := r.deadInc[m.Node]; dead && m.State == transport.ActorAlive && m.Incarnation != 0 && m.Incarnation <= inc {
+		return // alive on an incarnation known dead: older than the shard's restart, which is coming
 	}
 	if rt.bounced != 0 {
 		if m.State == transport.ActorAlive && m.Node == rt.bounced && m.Restarts <= rt.bouncedAt {

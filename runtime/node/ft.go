@@ -225,6 +225,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 			return cmp.Compare(a.A().Seq, b.A().Seq)
 		})
 		rt.pending = slices.Insert(rt.pending, i, &spec)
+		r.awaitActor(spec.Actor, rt)
 		return
 	}
 	r.schedule(&spec)

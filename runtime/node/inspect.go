@@ -79,6 +79,29 @@ type ActorView struct {
 	Dead   bool
 }
 
+// RouteView is what this raylet knows of an actor it calls (see route).
+type RouteView struct {
+	Actor    transport.ActorID
+	Node     transport.NodeID
+	Inc      uint64
+	State    uint8 // transport.ActorAlive...
+	Restarts uint32
+	Pending  int  // calls waiting for the actor's next known location
+	LookedUp bool // subscribed to the actor's state
+	Asking   bool // a lookup is out
+}
+
+// Routes lists the routes to actors this raylet calls, in actor order.
+func (r *Raylet) Routes() []RouteView {
+	out := make([]RouteView, 0, len(r.routes))
+	for id, rt := range r.routes {
+		out = append(out, RouteView{Actor: id, Node: rt.node, Inc: rt.inc, State: rt.state, Restarts: rt.restarts,
+			Pending: len(rt.pending), LookedUp: rt.lookedUp, Asking: rt.asking})
+	}
+	slices.SortFunc(out, func(a, b RouteView) int { return cmp.Compare(a.Actor, b.Actor) })
+	return out
+}
+
 // Actors lists the hosted actors in ID order.
 func (r *Raylet) Actors() []ActorView {
 	out := make([]ActorView, 0, len(r.actors))

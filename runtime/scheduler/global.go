@@ -55,6 +55,11 @@ type Global struct {
 	starting bool
 	cands    []Candidate // scratch
 	placed   uint64
+	// restarts is the latest GCS restart (transport.RestartAttempt) of
+	// each actor this scheduler was handed: a GCS chain's new tail hands
+	// over again the restarts its predecessor may have lost, and one
+	// already had must not be placed twice (two instances).
+	restarts map[transport.ActorID]uint32
 }
 
 // NewGlobal returns a global scheduler.
@@ -124,6 +129,15 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			}
 		}
 	case *transport.SpillTask:
+		if a := m.Spec.Attempt; m.Spec.IsCreation() && transport.IsRestart(a) {
+			if last, had := g.restarts[m.Spec.Actor]; had && a <= last {
+				return // a restart handed over again (see restarts)
+			}
+			if g.restarts == nil {
+				g.restarts = make(map[transport.ActorID]uint32)
+			}
+			g.restarts[m.Spec.Actor] = a
+		}
 		if g.starting {
 			// Placing now would choose among the nodes whose registration
 			// happened to arrive first: a burst submitted at start-up would

@@ -43,6 +43,7 @@ type NodeState struct {
 	Tasks     []node.TaskView
 	Fetches   []node.FetchView
 	Actors    []node.ActorView
+	Routes    []node.RouteView
 	Objects   []ObjectState
 	NumObj    int
 	Used      int64
@@ -150,6 +151,7 @@ func snapshot(c *ray.Sim, net *netState, limit int) *State {
 			ns.Tasks = r.Tasks()
 			ns.Fetches = r.Fetches()
 			ns.Actors = r.Actors()
+			ns.Routes = r.Routes()
 			store := r.Store()
 			ns.Used, ns.Capacity, ns.NumObj = store.Used(), store.Capacity(), store.Len()
 			ids := store.IDs()
@@ -284,6 +286,14 @@ func (st *State) Print(w io.Writer) {
 			}
 			fmt.Fprintf(w, "  actor %v: %d queued calls, busy %v, dead %v\n", a.ID, a.Queued, a.Busy, a.Dead)
 		}
+		for i, rt := range n.Routes {
+			if i == lim {
+				fmt.Fprint(w, more(lim, len(n.Routes)))
+				break
+			}
+			fmt.Fprintf(w, "  route to actor %v: node %d inc %d, %s (restarts %d), %d pending calls, subscribed %v, asking %v\n",
+				rt.Actor, rt.Node, rt.Inc, actorState(rt.State), rt.Restarts, rt.Pending, rt.LookedUp, rt.Asking)
+		}
 		if len(n.Fetches) > 0 {
 			pulling := 0
 			for _, f := range n.Fetches {
@@ -352,4 +362,19 @@ func (st *State) Print(w io.Writer) {
 	if len(st.Infeasible) > 0 {
 		fmt.Fprintf(w, "  %d infeasible tasks held\n", len(st.Infeasible))
 	}
+}
+
+// actorState names an actor state (transport.ActorPending...).
+func actorState(st uint8) string {
+	switch st {
+	case transport.ActorPending:
+		return "pending"
+	case transport.ActorAlive:
+		return "alive"
+	case transport.ActorRestarting:
+		return "restarting"
+	case transport.ActorDead:
+		return "dead"
+	}
+	return fmt.Sprintf("state %d", st)
 }
