@@ -357,6 +357,22 @@ func (r *Raylet) rejoin() {
 			r.retryOrAsk(o, r.self, oldInc)
 		}
 	}
+	// Our old incarnation is dead to us too: a placement of ours on it,
+	// held behind a lost frame, is dropped when it comes (see PlaceTask),
+	// so a task of ours the scheduler put there and not queued here is
+	// retried now, or when the news of its placement comes (TaskPlaced
+	// checks deadInc).
+	r.deadInc[r.self] = oldInc
+	var placed []transport.TaskID
+	for id, o := range r.owned {
+		if _, queued := r.tasks.Get(id); !queued && o.node == r.self && o.inc != 0 && o.inc <= oldInc && !slices.Contains(ids, id) {
+			placed = append(placed, id)
+		}
+	}
+	slices.Sort(placed)
+	for _, id := range placed {
+		r.retryOrAsk(r.owned[id], r.self, oldInc)
+	}
 	// A GCS restart of an actor we created that the scheduler placed on
 	// our old incarnation: as when any other node dies with a restart
 	// placed on it, we, its owner, are the ones to tell the shard (it
