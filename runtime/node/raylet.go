@@ -266,6 +266,20 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			// had not heard of this one): the owner, told so (TaskPlaced),
 			// retries it as lost with that incarnation. Run here too, it
 			// would run twice — an actor would have two instances.
+			// The scheduler's view is stale: tell it which incarnation
+			// lives here (once the node table has it), or it places
+			// here again and again until the node table's news arrives.
+			if r.registered {
+				r.send(r.cfg.Layout.Scheduler, &transport.Heartbeat{
+					Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.avail,
+					QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask})
+			}
+			if s := &m.Spec; s.IsCreation() && transport.IsRestart(s.Attempt) {
+				// A GCS restart: only its creator watches it, and the
+				// creator may be gone (or be this node's old self). Report
+				// it lost; the shard ignores a restart no longer current.
+				r.sendActorUpdate(&transport.GcsActorUpdate{Actor: s.Actor, Node: r.self, State: transport.ActorRestarting, Restart: s.Attempt})
+			}
 			return
 		}
 		spec := m.Spec
