@@ -375,8 +375,9 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 		r.pending = nil
 		r.acked = r.applied
 		r.ackMembers()
-		r.shard.republishDeaths() // what the old tail published may be lost
-		r.shard.replaceRestarts() // and the restarts it asked the scheduler for
+		r.shard.republishDeaths()      // what the old tail published may be lost
+		r.shard.replaceRestarts()      // and the restarts it asked the scheduler for
+		r.shard.republishNamedDeaths() // and the burials it forwarded to name shards
 	}
 	// A joining successor gets a snapshot even when it was the successor
 	// before: a member removed and re-added (a false suspicion, a pause)

@@ -892,6 +892,28 @@ func (s *Shard) replaceRestarts() {
 	}
 }
 
+// republishNamedDeaths tells the name's shard again of every named actor
+// of this shard that is dead, in actor order. A replica that becomes its
+// chain's tail calls it: restartActor forwards a burial to the name's shard
+// through the tail's own client, whose requests die with it (sent, but
+// behind a lost frame when it crashed), and the name's shard would keep the
+// name for a dead actor for good. Death is final: the name's shard ignores
+// one it knows.
+func (s *Shard) republishNamedDeaths() {
+	var ids []transport.ActorID
+	for id, e := range s.actors {
+		if e.info.State == transport.ActorDead && e.info.Name != "" && s.layout.ShardOfTask(id) == s.env.Self() &&
+			s.layout.ShardOfName(e.info.Name) != s.env.Self() {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		name := s.actors[id].info.Name
+		s.env.Send(s.layout.ShardOfName(name), &transport.GcsActorUpdate{Actor: id, Name: name, State: transport.ActorDead})
+	}
+}
+
 // emit records a trace event through a buffer the shard owns (see
 // node.Raylet.emit: no allocation per event).
 func (s *Shard) emit(ev transport.Event) {

@@ -27,6 +27,9 @@ type ownedTask struct {
 	deathNode transport.NodeID
 	free      uint32
 	node      transport.NodeID // where the task was placed (0: not known)
+	// retried: the task was submitted again since it was first owned
+	// (retry): a run other than the first may still be on its way.
+	retried bool
 }
 
 // seqKey names one caller's call sequence to one actor.
@@ -208,7 +211,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 	}
 	r.Stats.Retried++
 	r.emit(transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: spec.ID, Detail: why})
-	o.spec, o.node, o.inc = &spec, 0, 0
+	o.spec, o.node, o.inc, o.retried = &spec, 0, 0, true
 	if spec.Actor != 0 && !spec.IsCreation() {
 		rt := r.routes[spec.Actor]
 		if rt == nil {
@@ -241,6 +244,14 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 	if id.Put {
 		r.loseObject(id, "the object was made by Put and every copy is gone (its node died, or it was freed): it has no lineage to rebuild it from")
 		return
+	}
+	if o := r.owned[id.Task]; o != nil && !r.reconstructing[id.Task] && !o.retried && !o.spec.IsCreation() {
+		if _, queued := r.tasks.Get(id.Task); !queued {
+			// The GCS recorded a result of the task's only run: the run is
+			// over, and its TaskDone, a side effect of a GCS chain's tail,
+			// was lost with the tail (nothing sends it again). Rebuild.
+			r.ownedDone(id.Task)
+		}
 	}
 	if r.reconstructing[id.Task] || r.owned[id.Task] != nil {
 		return // already being (re)made
