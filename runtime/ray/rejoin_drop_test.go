@@ -30,14 +30,10 @@ func TestRejoinedOwnerDroppedPlacementRetried(t *testing.T) {
 			rejoined = true
 		}
 	}
-	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true, OnEvent: onEvent}, s.reg)
-	require.NoError(t, err)
-	defer c.Close()
-	head := ray.RayletID(0)
-	nt := c.Layout().NodeTable()
-	sim := c.Netsim()
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+	faultSim(t, s, ray.Config{GCSShards: 2, OnEvent: onEvent}, func(ctx context.Context, c *ray.Sim) error {
+		head := ray.RayletID(0)
+		nt := c.Layout().NodeTable()
+		sim := c.Netsim()
 		sim.Degrade(netsim.NodeID(nt), netsim.NodeID(ray.SchedulerID), 4*time.Second, 0)
 		sim.Cut(netsim.NodeID(head), netsim.NodeID(nt))
 		require.NoError(t, ray.Compute(ctx, 1500*time.Millisecond)) // declared dead
@@ -54,7 +50,7 @@ func TestRejoinedOwnerDroppedPlacementRetried(t *testing.T) {
 			require.Equal(t, 2*i, v)
 		}
 		return nil
-	}))
+	})
 }
 
 // TestRejoinedCreatorRestartOnOldIncarnation: the driver creates an actor
@@ -80,15 +76,11 @@ func TestRejoinedCreatorRestartOnOldIncarnation(t *testing.T) {
 			lastRestart = ev.Kind
 		}
 	}
-	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true, OnEvent: onEvent}, s.reg)
-	require.NoError(t, err)
-	defer c.Close()
-	head, other := ray.RayletID(0), ray.RayletID(2)
-	l := c.Layout()
-	nt := l.NodeTable()
-	sim := c.Netsim()
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+	faultSim(t, s, ray.Config{GCSShards: 2, OnEvent: onEvent}, func(ctx context.Context, c *ray.Sim) error {
+		head, other := ray.RayletID(0), ray.RayletID(2)
+		l := c.Layout()
+		nt := l.NodeTable()
+		sim := c.Netsim()
 		var h ray.ActorHandle[counter]
 		for {
 			h = s.counter.Options(ray.NodeAffinity(head, true), ray.MaxRestarts(3)).New(ctx, 10)
@@ -111,7 +103,7 @@ func TestRejoinedCreatorRestartOnOldIncarnation(t *testing.T) {
 		t.Logf("restarts/deaths %d last %v", restarts, lastRestart)
 		require.NoError(t, err, "the actor's restart, placed on its creator's old incarnation, was dropped and never reported lost")
 		return nil
-	}))
+	})
 }
 
 // TestOrphanRestartDroppedByNewIncarnation: an actor's creator (a driver

@@ -22,14 +22,10 @@ import (
 // re-made") and never rebuilds it.
 func TestTaskDoneLostWithTailThenFreeRebuilds(t *testing.T) {
 	s := newSuite()
-	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, GCSReplicas: 3, WireCheck: true}, s.reg)
-	require.NoError(t, err)
-	defer c.Close()
-	l := c.Layout()
-	n1, head := ray.RayletID(1), ray.RayletID(0)
-	sim := c.Netsim()
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+	faultSim(t, s, ray.Config{GCSShards: 2, GCSReplicas: 3}, func(ctx context.Context, c *ray.Sim) error {
+		l := c.Layout()
+		n1, head := ray.RayletID(1), ray.RayletID(0)
+		sim := c.Netsim()
 		p := s.slow.Options(ray.NodeAffinity(n1, false)).Remote(ctx, 200)
 		j, ok := l.ShardIndex(l.ShardOfObject(p.ObjectID()))
 		require.True(t, ok)
@@ -46,7 +42,7 @@ func TestTaskDoneLostWithTailThenFreeRebuilds(t *testing.T) {
 		require.NoError(t, err, "the owner never rebuilt a freed result whose TaskDone died with the tail")
 		assert.Equal(t, 200, v)
 		return nil
-	}))
+	})
 }
 
 // TestRetriedTaskDoneLostWithTailIsAKnownGap: as above, but the task was
@@ -60,14 +56,10 @@ func TestRetriedTaskDoneLostWithTailIsAKnownGap(t *testing.T) {
 	s := newSuite()
 	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "x1", CPUs: 2, Resources: map[string]float64{"x": 1}},
 		{Name: "x2", CPUs: 2, Resources: map[string]float64{"x": 1}}}
-	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, GCSShards: 2, GCSReplicas: 3, WireCheck: true}, s.reg)
-	require.NoError(t, err)
-	defer c.Close()
-	l := c.Layout()
-	n1, head := ray.RayletID(1), ray.RayletID(0)
-	sim := c.Netsim()
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
+	faultSim(t, s, ray.Config{Nodes: nodes, GCSShards: 2, GCSReplicas: 3}, func(ctx context.Context, c *ray.Sim) error {
+		l := c.Layout()
+		n1, head := ray.RayletID(1), ray.RayletID(0)
+		sim := c.Netsim()
 		p := s.slow.Options(ray.NodeAffinity(n1, true), ray.Resource("x", 1), ray.MaxRetries(3)).Remote(ctx, 3000)
 		j, ok := l.ShardIndex(l.ShardOfObject(p.ObjectID()))
 		require.True(t, ok)
@@ -86,7 +78,7 @@ func TestRetriedTaskDoneLostWithTailIsAKnownGap(t *testing.T) {
 		_, err := ray.GetTimeout(ctx, p, 10*time.Second)
 		require.ErrorIs(t, err, ray.ErrTimeout, "the known gap is closed: expect the value (3000) and update the docs")
 		return nil
-	}))
+	})
 }
 
 // TestNamedActorDeathLostWithTail: a named actor with no restarts dies with
@@ -96,14 +88,10 @@ func TestRetriedTaskDoneLostWithTailIsAKnownGap(t *testing.T) {
 // under its name for good: GetActor finds a dead actor.
 func TestNamedActorDeathLostWithTail(t *testing.T) {
 	s := newSuite()
-	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, GCSReplicas: 3, WireCheck: true}, s.reg)
-	require.NoError(t, err)
-	defer c.Close()
-	l := c.Layout()
-	n1 := ray.RayletID(1)
-	sim := c.Netsim()
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
+	faultSim(t, s, ray.Config{GCSShards: 2, GCSReplicas: 3}, func(ctx context.Context, c *ray.Sim) error {
+		l := c.Layout()
+		n1 := ray.RayletID(1)
+		sim := c.Netsim()
 		var name string
 		var j, k int
 		for i := 0; ; i++ {
@@ -130,5 +118,5 @@ func TestNamedActorDeathLostWithTail(t *testing.T) {
 		_, err := ray.GetActor(ctx, s.counter, name)
 		assert.ErrorIs(t, err, ray.ErrActorNotFound, "the name's shard never heard its actor died")
 		return nil
-	}))
+	})
 }

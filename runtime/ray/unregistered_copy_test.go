@@ -23,14 +23,10 @@ import (
 // unlist (it retried its pull every second, forever).
 func TestUnregisteredIncarnationCopyDiesWithIt(t *testing.T) {
 	s := newSuite()
-	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true}, s.reg)
-	require.NoError(t, err)
-	defer c.Close()
-	l := c.Layout()
-	n1, head := ray.RayletID(1), ray.RayletID(0)
-	sim := c.Netsim()
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+	faultSim(t, s, ray.Config{GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
+		l := c.Layout()
+		n1, head := ray.RayletID(1), ray.RayletID(0)
+		sim := c.Netsim()
 		// Warm up on the head until the driver's next task lands in
 		// shard 1's block (consecutive children share a shard).
 		for {
@@ -51,7 +47,7 @@ func TestUnregisteredIncarnationCopyDiesWithIt(t *testing.T) {
 		require.NoError(t, err, "the copy of a never-registered incarnation stayed listed")
 		assert.Equal(t, 42, v)
 		return nil
-	}))
+	})
 }
 
 // TestUnregisteredIncarnationActorIsNotRecorded: as above, but node 1's new
@@ -71,13 +67,9 @@ func TestUnregisteredIncarnationActorIsNotRecorded(t *testing.T) {
 		return &counter{n: start}, nil
 	})
 	get := ray.Method0(slow, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
-	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true}, s.reg)
-	require.NoError(t, err)
-	defer c.Close()
-	n1 := ray.RayletID(1)
-	sim := c.Netsim()
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+	faultSim(t, s, ray.Config{GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
+		n1 := ray.RayletID(1)
+		sim := c.Netsim()
 		sim.Cut(netsim.NodeID(n1), netsim.NodeID(c.Layout().NodeTable()))
 		sim.Restart(netsim.NodeID(n1)) // incarnation 2: never registers
 		h := slow.Options(ray.NodeAffinity(n1, true), ray.MaxRestarts(1)).New(ctx, 41)
@@ -87,7 +79,7 @@ func TestUnregisteredIncarnationActorIsNotRecorded(t *testing.T) {
 		require.NoError(t, err, "calls were sent to the never-registered incarnation's copy")
 		assert.Equal(t, 41, v)
 		return nil
-	}))
+	})
 }
 
 // TestLateOldDeathSparesNewIncarnationActor: node 1 restarts; the node
@@ -100,19 +92,15 @@ func TestUnregisteredIncarnationActorIsNotRecorded(t *testing.T) {
 // on node 1 (it kept no incarnation), so this one was declared dead.
 func TestLateOldDeathSparesNewIncarnationActor(t *testing.T) {
 	s := newSuite()
-	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true}, s.reg)
-	require.NoError(t, err)
-	defer c.Close()
-	l := c.Layout()
-	n1, head := ray.RayletID(1), ray.RayletID(0)
-	table := l.NodeTable()
-	other := l.Shards[0]
-	if other == table {
-		other = l.Shards[1]
-	}
-	sim := c.Netsim()
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+	faultSim(t, s, ray.Config{GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
+		l := c.Layout()
+		n1, head := ray.RayletID(1), ray.RayletID(0)
+		table := l.NodeTable()
+		other := l.Shards[0]
+		if other == table {
+			other = l.Shards[1]
+		}
+		sim := c.Netsim()
 		// Warm up on the head until the driver's next task (the actor's
 		// creation) lands in the other shard's block.
 		for {
@@ -137,7 +125,7 @@ func TestLateOldDeathSparesNewIncarnationActor(t *testing.T) {
 		require.NoError(t, err, "a late death of an old incarnation killed an actor of the new one")
 		assert.Equal(t, 12, v)
 		return nil
-	}))
+	})
 }
 
 // TestLateOldDeathSparesNewIncarnationCreation: as above, but the late news
@@ -157,13 +145,9 @@ func TestLateOldDeathSparesNewIncarnationCreation(t *testing.T) {
 		return &counter{n: start}, nil
 	})
 	get := ray.Method0(slow, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
-	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true}, s.reg)
-	require.NoError(t, err)
-	defer c.Close()
-	n1, head := ray.RayletID(1), ray.RayletID(0)
-	sim := c.Netsim()
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+	faultSim(t, s, ray.Config{GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
+		n1, head := ray.RayletID(1), ray.RayletID(0)
+		sim := c.Netsim()
 		sim.Cut(netsim.NodeID(c.Layout().NodeTable()), netsim.NodeID(head))
 		sim.Restart(netsim.NodeID(n1))                             // incarnation 2 registers; the owner hears of 1's death late
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // registered
@@ -175,5 +159,24 @@ func TestLateOldDeathSparesNewIncarnationCreation(t *testing.T) {
 		assert.Equal(t, 7, v)
 		assert.Equal(t, 1, made, "the actor was created again while its first instance was coming up")
 		return nil
+	})
+}
+
+// faultSim runs body as a driver on a new simulated cluster of cfg (seed 1,
+// every message round-tripped through the codec, testNodes unless cfg
+// names nodes), once every node has registered and been heard from: the
+// start of the tests that stage a fault by hand.
+func faultSim(t *testing.T, s *suite, cfg ray.Config, body func(ctx context.Context, c *ray.Sim) error) {
+	t.Helper()
+	if cfg.Nodes == nil {
+		cfg.Nodes = testNodes
+	}
+	cfg.Seed, cfg.WireCheck = 1, true
+	c, err := ray.NewSim(cfg, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
+		return body(ctx, c)
 	}))
 }

@@ -21,13 +21,9 @@ import (
 // the route was looked up already, and every later call waits forever.
 func TestLateOldDeathKeepsCallerRoute(t *testing.T) {
 	s := newSuite()
-	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true}, s.reg)
-	require.NoError(t, err)
-	defer c.Close()
-	n1, head := ray.RayletID(1), ray.RayletID(0)
-	sim := c.Netsim()
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+	faultSim(t, s, ray.Config{GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
+		n1, head := ray.RayletID(1), ray.RayletID(0)
+		sim := c.Netsim()
 		sim.Cut(netsim.NodeID(c.Layout().NodeTable()), netsim.NodeID(head))
 		sim.Restart(netsim.NodeID(n1))                             // incarnation 2 registers; the caller hears of 1's death late
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // registered
@@ -41,7 +37,7 @@ func TestLateOldDeathKeepsCallerRoute(t *testing.T) {
 		require.NoError(t, err, "a late death of an old incarnation stranded the calls to an actor of the new one")
 		assert.Equal(t, 12, v)
 		return nil
-	}))
+	})
 }
 
 // TestLateOldDeathSparesInFlightCall: as above, but the late death reaches
@@ -58,13 +54,9 @@ func TestLateOldDeathSparesInFlightCall(t *testing.T) {
 		c.n += by
 		return c.n, nil
 	})
-	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true}, s.reg)
-	require.NoError(t, err)
-	defer c.Close()
-	n1, head := ray.RayletID(1), ray.RayletID(0)
-	sim := c.Netsim()
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+	faultSim(t, s, ray.Config{GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
+		n1, head := ray.RayletID(1), ray.RayletID(0)
+		sim := c.Netsim()
 		sim.Cut(netsim.NodeID(c.Layout().NodeTable()), netsim.NodeID(head))
 		sim.Restart(netsim.NodeID(n1))                             // incarnation 2 registers; the caller hears of 1's death late
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // registered
@@ -79,7 +71,7 @@ func TestLateOldDeathSparesInFlightCall(t *testing.T) {
 		require.NoError(t, err, "a late death of an old incarnation failed a call to an actor of the new one")
 		assert.Equal(t, 12, v)
 		return nil
-	}))
+	})
 }
 
 // TestStaleSchedulerPlacementCreatesOnce: the global scheduler hears of
@@ -102,13 +94,9 @@ func TestStaleSchedulerPlacementCreatesOnce(t *testing.T) {
 		return &counter{n: start}, nil
 	})
 	get := ray.Method0(slow, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
-	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true}, s.reg)
-	require.NoError(t, err)
-	defer c.Close()
-	n1 := ray.RayletID(1)
-	sim := c.Netsim()
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // every node registered and heard from
+	faultSim(t, s, ray.Config{GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
+		n1 := ray.RayletID(1)
+		sim := c.Netsim()
 		sim.Cut(netsim.NodeID(c.Layout().NodeTable()), netsim.NodeID(ray.SchedulerID))
 		sim.Restart(netsim.NodeID(n1))                             // incarnation 2 registers; the scheduler hears nothing of it
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // registered; every raylet knows 1 is dead
@@ -120,5 +108,5 @@ func TestStaleSchedulerPlacementCreatesOnce(t *testing.T) {
 		assert.Equal(t, 7, v)
 		assert.Equal(t, 1, made, "the actor was created again while its first instance was coming up")
 		return nil
-	}))
+	})
 }
