@@ -85,15 +85,7 @@ func TestLateOldDeathSparesInFlightCall(t *testing.T) {
 // first instance is coming up.
 func TestStaleSchedulerPlacementCreatesOnce(t *testing.T) {
 	s := newSuite()
-	made := 0
-	slow := ray.RegisterActor1(s.reg, "SlowCounter", func(ctx context.Context, start int) (*counter, error) {
-		made++
-		if err := ray.Compute(ctx, time.Second); err != nil {
-			return nil, err
-		}
-		return &counter{n: start}, nil
-	})
-	get := ray.Method0(slow, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
+	slow, get, made := slowCounter(s, time.Second)
 	faultSim(t, s, ray.Config{GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
 		n1 := ray.RayletID(1)
 		sim := c.Netsim()
@@ -106,7 +98,7 @@ func TestStaleSchedulerPlacementCreatesOnce(t *testing.T) {
 		v, err := ray.GetTimeout(ctx, get.Remote(ctx, h), 10*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, 7, v)
-		assert.Equal(t, 1, made, "the actor was created again while its first instance was coming up")
+		assert.Equal(t, 1, *made, "the actor was created again while its first instance was coming up")
 		return nil
 	})
 }

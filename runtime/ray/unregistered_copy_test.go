@@ -60,13 +60,7 @@ func TestUnregisteredIncarnationCopyDiesWithIt(t *testing.T) {
 // node 1, and a call with no retries failed with ErrActorDied.
 func TestUnregisteredIncarnationActorIsNotRecorded(t *testing.T) {
 	s := newSuite()
-	slow := ray.RegisterActor1(s.reg, "SlowCounter", func(ctx context.Context, start int) (*counter, error) {
-		if err := ray.Compute(ctx, 2*time.Second); err != nil {
-			return nil, err
-		}
-		return &counter{n: start}, nil
-	})
-	get := ray.Method0(slow, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
+	slow, get, _ := slowCounter(s, 2*time.Second)
 	faultSim(t, s, ray.Config{GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
 		n1 := ray.RayletID(1)
 		sim := c.Netsim()
@@ -136,15 +130,7 @@ func TestLateOldDeathSparesNewIncarnationActor(t *testing.T) {
 // live.
 func TestLateOldDeathSparesNewIncarnationCreation(t *testing.T) {
 	s := newSuite()
-	made := 0
-	slow := ray.RegisterActor1(s.reg, "SlowCounter", func(ctx context.Context, start int) (*counter, error) {
-		made++
-		if err := ray.Compute(ctx, time.Second); err != nil {
-			return nil, err
-		}
-		return &counter{n: start}, nil
-	})
-	get := ray.Method0(slow, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
+	slow, get, made := slowCounter(s, time.Second)
 	faultSim(t, s, ray.Config{GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
 		n1, head := ray.RayletID(1), ray.RayletID(0)
 		sim := c.Netsim()
@@ -157,7 +143,7 @@ func TestLateOldDeathSparesNewIncarnationCreation(t *testing.T) {
 		v, err := ray.GetTimeout(ctx, get.Remote(ctx, h), 10*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, 7, v)
-		assert.Equal(t, 1, made, "the actor was created again while its first instance was coming up")
+		assert.Equal(t, 1, *made, "the actor was created again while its first instance was coming up")
 		return nil
 	})
 }
@@ -179,4 +165,20 @@ func faultSim(t *testing.T, s *suite, cfg ray.Config, body func(ctx context.Cont
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
 		return body(ctx, c)
 	}))
+}
+
+// slowCounter registers a counter actor whose constructor takes d of
+// virtual time (a window for a fault to land in while it comes up), and
+// its get method; *made counts the constructor's runs.
+func slowCounter(s *suite, d time.Duration) (*ray.ActorClass[counter], *ray.ActorMethod[counter, int], *int) {
+	made := new(int)
+	slow := ray.RegisterActor1(s.reg, "SlowCounter", func(ctx context.Context, start int) (*counter, error) {
+		*made++
+		if err := ray.Compute(ctx, d); err != nil {
+			return nil, err
+		}
+		return &counter{n: start}, nil
+	})
+	get := ray.Method0(slow, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
+	return slow, get, made
 }
