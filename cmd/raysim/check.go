@@ -53,14 +53,13 @@ Property-based fault search: keeps FILE's cluster and workload, draws --runs
 random fault schedules around them (node kills with restarts, partitions and
 heals, link degradation, pauses, random fault processes; partitions and
 degraded links may cut or slow the scheduler and the GCS shards too, unless
---no-control-plane), runs each in the
-simulator and checks the invariants: every result correct, only errors the
-retries and restarts allow, all work finished once faults stop (liveness),
-no object reported available that is not, and the same digest on a second
-run. A failure is shrunk (faults deleted one at a time, counts halved) and
-written as a scenario file that 'raysim run' replays to the -o directory
-(default ./raysim-failures, created when a failure is found); the summary
-says where.
+--no-control-plane), runs each in the simulator and checks the invariants:
+every result correct, only errors the retries and restarts allow, all work
+finished once faults stop (liveness), no object reported available that is
+not, and the same digest on a second run. A failure is shrunk (faults
+deleted one at a time, counts halved) and written as a scenario file that
+'raysim run' replays to the -o directory (default ./raysim-failures, created
+when a failure is found); the summary says where.
 
 Flags:
 `)
