@@ -19,17 +19,38 @@ type ownedTask struct {
 	// lost: an actor creation whose node died, waiting for the actor's
 	// shard to say whether it saw the actor alive (askCreation).
 	lost *transport.GcsCreationLost
-	// The node death last charged to the task's retries, and how many
-	// re-submissions were not charged because they met that same death
-	// again (a placement on an incarnation the scheduler did not yet know
-	// was dead): one death costs one retry.
-	deathInc  uint64
-	deathNode transport.NodeID
-	free      uint32
-	node      transport.NodeID // where the task was placed (0: not known)
+	// The node deaths charged to the task's retries (nil until one is),
+	// and how many re-submissions were not charged because they met one of
+	// those deaths again (a placement on an incarnation the scheduler did
+	// not yet know was dead; with two dead nodes its stale placements
+	// alternate between them): one death costs one retry.
+	deaths *[]nodeDeath
+	free   uint32
+	node   transport.NodeID // where the task was placed (0: not known)
 	// retried: the task was submitted again since it was first owned
 	// (retry): a run other than the first may still be on its way.
 	retried bool
+}
+
+// nodeDeath names the death of a node's incarnations up to inc.
+type nodeDeath struct {
+	node transport.NodeID
+	inc  uint64
+}
+
+// charge records that a re-submission met the death of node's
+// incarnation inc, and reports whether that death was charged already.
+func (o *ownedTask) charge(node transport.NodeID, inc uint64) (again bool) {
+	d := nodeDeath{node, inc}
+	if o.deaths == nil {
+		o.deaths = &[]nodeDeath{d}
+		return false
+	}
+	if slices.Contains(*o.deaths, d) {
+		return true
+	}
+	*o.deaths = append(*o.deaths, d)
+	return false
 }
 
 // seqKey names one caller's call sequence to one actor.
@@ -187,10 +208,8 @@ func (r *Raylet) onCreationLost(m *transport.CreationLost) {
 func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint64) {
 	spec := *o.spec
 	spec.Attempt++
-	if node != 0 && o.deathNode == node && o.deathInc == inc {
+	if node != 0 && o.charge(node, inc) {
 		o.free++
-	} else if node != 0 {
-		o.deathNode, o.deathInc = node, inc
 	}
 	budget := spec.MaxRetries
 	if spec.IsCreation() {
