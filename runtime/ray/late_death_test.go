@@ -22,18 +22,10 @@ import (
 func TestLateOldDeathKeepsCallerRoute(t *testing.T) {
 	s := newSuite()
 	faultSim(t, s, ray.Config{GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
-		n1, head := ray.RayletID(1), ray.RayletID(0)
-		sim := c.Netsim()
-		sim.Cut(netsim.NodeID(c.Layout().NodeTable()), netsim.NodeID(head))
-		sim.Restart(netsim.NodeID(n1))                             // incarnation 2 registers; the caller hears of 1's death late
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // registered
-		h := s.counter.Options(ray.NodeAffinity(n1, false)).New(ctx, 10)
-		v, err := ray.GetTimeout(ctx, s.incr.Remote(ctx, h, 1), 5*time.Second)
-		require.NoError(t, err)
-		require.Equal(t, 11, v)
+		sim, h := counterOnRestartedNode(ctx, t, s, c)
 		sim.Heal() // the old incarnation's death reaches the caller now
 		require.NoError(t, ray.Compute(ctx, time.Second))
-		v, err = ray.GetTimeout(ctx, s.incr.Remote(ctx, h, 1), 10*time.Second)
+		v, err := ray.GetTimeout(ctx, s.incr.Remote(ctx, h, 1), 10*time.Second)
 		require.NoError(t, err, "a late death of an old incarnation stranded the calls to an actor of the new one")
 		assert.Equal(t, 12, v)
 		return nil
@@ -55,19 +47,11 @@ func TestLateOldDeathSparesInFlightCall(t *testing.T) {
 		return c.n, nil
 	})
 	faultSim(t, s, ray.Config{GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
-		n1, head := ray.RayletID(1), ray.RayletID(0)
-		sim := c.Netsim()
-		sim.Cut(netsim.NodeID(c.Layout().NodeTable()), netsim.NodeID(head))
-		sim.Restart(netsim.NodeID(n1))                             // incarnation 2 registers; the caller hears of 1's death late
-		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // registered
-		h := s.counter.Options(ray.NodeAffinity(n1, false)).New(ctx, 10)
-		v, err := ray.GetTimeout(ctx, s.incr.Remote(ctx, h, 1), 5*time.Second)
-		require.NoError(t, err)
-		require.Equal(t, 11, v)
+		sim, h := counterOnRestartedNode(ctx, t, s, c)
 		r := slowIncr.Remote(ctx, h, 1)
 		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond)) // running on incarnation 2
 		sim.Heal()                                                 // the old incarnation's death reaches the caller now
-		v, err = ray.GetTimeout(ctx, r, 10*time.Second)
+		v, err := ray.GetTimeout(ctx, r, 10*time.Second)
 		require.NoError(t, err, "a late death of an old incarnation failed a call to an actor of the new one")
 		assert.Equal(t, 12, v)
 		return nil
@@ -101,4 +85,23 @@ func TestStaleSchedulerPlacementCreatesOnce(t *testing.T) {
 		assert.Equal(t, 1, *made, "the actor was created again while its first instance was coming up")
 		return nil
 	})
+}
+
+// counterOnRestartedNode stages the late-death tests' start: node 1
+// restarts while the node table's link to the driver's node (the caller)
+// is cut, so incarnation 2 registers but the caller hears of incarnation
+// 1's death only at the next heal; a counter at 10 is then created on
+// node 1 (incarnation 2) and called once (11).
+func counterOnRestartedNode(ctx context.Context, t *testing.T, s *suite, c *ray.Sim) (*netsim.Sim, ray.ActorHandle[counter]) {
+	t.Helper()
+	n1, head := ray.RayletID(1), ray.RayletID(0)
+	sim := c.Netsim()
+	sim.Cut(netsim.NodeID(c.Layout().NodeTable()), netsim.NodeID(head))
+	sim.Restart(netsim.NodeID(n1))                             // incarnation 2 registers; the caller hears of 1's death late
+	require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // registered
+	h := s.counter.Options(ray.NodeAffinity(n1, false)).New(ctx, 10)
+	v, err := ray.GetTimeout(ctx, s.incr.Remote(ctx, h, 1), 5*time.Second)
+	require.NoError(t, err)
+	require.Equal(t, 11, v)
+	return sim, h
 }
