@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"raysim/runtime/transport"
@@ -122,12 +123,17 @@ type peer struct {
 	wake chan struct{} // capacity 1: "pend is not empty"
 	quit chan struct{} // closed by ForgetPeer: the writer ends
 	rand *rand.Rand    // backoff jitter; writer-owned
+	// addressed is set once the writer has found an address for the peer;
+	// until then the peer counts against maxUnaddressed and its queue is
+	// bounded by unaddressedQueueBytes.
+	addressed atomic.Bool
 
 	mu       sync.Mutex
 	pend     []byte            // encoded frames, ready to write as they are
 	enc      transport.Encoder // encodes into pend
 	frames   int               // frames in pend
 	dropping bool              // a drop was logged and no write has succeeded since
+	ended    bool              // the writer gave up waiting for an address: drop everything
 }
 
 func newPeer(h *Host, id transport.NodeID) *peer {
@@ -152,8 +158,12 @@ func (p *peer) enqueue(m transport.Message) {
 	switch {
 	case n > transport.MaxBodyBytes:
 		why = "message larger than a frame"
+	case p.ended:
+		why = "no address for peer"
 	case len(p.pend) > p.h.queueMax:
 		why = "send queue full"
+	case len(p.pend) > unaddressedQueueBytes && !p.addressed.Load() && p.h.peerAddr(p.id) == "":
+		why = "no address for peer"
 	}
 	if why != "" {
 		p.pend = p.pend[:start]
@@ -185,6 +195,9 @@ func (p *peer) run() {
 		spare   []byte
 		backoff = backoffMin
 		failing = false
+		// noAddrSince is when dialing first failed for want of an
+		// address (zero while the peer has one).
+		noAddrSince time.Time
 	)
 	defer func() {
 		if conn != nil {
@@ -194,6 +207,16 @@ func (p *peer) run() {
 	for {
 		if conn == nil {
 			c, d, err := p.dial()
+			if errors.Is(err, errNoAddress) {
+				if noAddrSince.IsZero() {
+					noAddrSince = time.Now()
+				} else if time.Since(noAddrSince) >= h.unaddressedTTL {
+					p.expire()
+					return
+				}
+			} else {
+				noAddrSince = time.Time{}
+			}
 			if err != nil {
 				h.stats.dialFailures.Add(1)
 				if !failing {
@@ -259,6 +282,28 @@ func (p *peer) run() {
 	}
 }
 
+// expire ends a writer that never found an address for its peer: its
+// frames are dropped and counted, and so is anything queued until the loop
+// removes the peer (a later Send starts a new writer).
+func (p *peer) expire() {
+	h := p.h
+	p.mu.Lock()
+	p.ended = true
+	frames := p.frames
+	p.pend, p.frames = nil, 0
+	p.mu.Unlock()
+	h.stats.dropped.Add(uint64(frames))
+	h.log.Warn("tcp: no address for peer, giving up", "peer", uint32(p.id), "frames_lost", frames)
+	h.post(item{f: func() {
+		if h.peers[p.id] == p {
+			delete(h.peers, p.id)
+		}
+	}})
+}
+
+// errNoAddress is dial's error for a peer nobody has given an address.
+var errNoAddress = errors.New("no address")
+
 // dial connects to the peer's current address and runs the client
 // handshake. dead is closed when the peer closes the connection (it never
 // writes after the handshake, so any read result means the link is gone).
@@ -266,8 +311,9 @@ func (p *peer) dial() (net.Conn, <-chan struct{}, error) {
 	h := p.h
 	addr := h.peerAddr(p.id)
 	if addr == "" {
-		return nil, nil, fmt.Errorf("no address for node %d", p.id)
+		return nil, nil, fmt.Errorf("node %d: %w", p.id, errNoAddress)
 	}
+	p.addressed.Store(true)
 	h.stats.dials.Add(1)
 	ctx, cancel := context.WithTimeout(context.Background(), h.handshakeTimeout)
 	defer cancel()

@@ -49,6 +49,16 @@ const (
 	readBufBytes          = 64 << 10
 	maxReadBatch          = 64      // messages per inbox item from one connection
 	keepBufBytes          = 1 << 20 // larger scratch buffers are released after use
+
+	// A peer nobody has given the host an address for (a node ID from a
+	// stale or hostile message, or a node the address book has not
+	// reached yet) queues at most unaddressedQueueBytes; at most
+	// maxUnaddressed such peers exist at once, and a writer that has found
+	// no address for unaddressedTTL ends and drops its frames. A message
+	// naming made-up nodes costs bounded memory and goroutines.
+	unaddressedQueueBytes = 2 << 20 // an object chunk (1 MiB) and more
+	maxUnaddressed        = 32
+	unaddressedTTL        = 30 * time.Second
 )
 
 // Config describes one node of a cluster.
@@ -119,15 +129,18 @@ type Host struct {
 	// handshakeTimeout bounds dialing plus the handshake on every
 	// connection (a constant; tests shorten it).
 	handshakeTimeout time.Duration
-	inbox            chan item
-	done             chan struct{} // closed by Close
-	stopped          chan struct{} // closed when Run's loop has exited
-	closeOnce        sync.Once
-	running          atomic.Bool
-	wakeChans        sync.Pool      // chan struct{} (buffer 1) for Await, reused once drained
-	wg               sync.WaitGroup // accept loop, connection readers, peer writers
-	stats            counters
-	faults           faults // the link fault layer (fault.go)
+	// unaddressedTTL is how long a writer waits for its peer's first
+	// address before it ends (a constant; tests shorten it).
+	unaddressedTTL time.Duration
+	inbox          chan item
+	done           chan struct{} // closed by Close
+	stopped        chan struct{} // closed when Run's loop has exited
+	closeOnce      sync.Once
+	running        atomic.Bool
+	wakeChans      sync.Pool      // chan struct{} (buffer 1) for Await, reused once drained
+	wg             sync.WaitGroup // accept loop, connection readers, peer writers
+	stats          counters
+	faults         faults // the link fault layer (fault.go)
 
 	mu     sync.Mutex // guards the fields below
 	closed bool
@@ -140,7 +153,10 @@ type Host struct {
 	local      []item // self-sends, run before the inbox; FIFO from localHead
 	localHead  int
 	localDrops uint64
-	stopping   bool // a stop item was dispatched: Run returns
+	// unaddressedDrops counts messages dropped because maxUnaddressed
+	// peers were waiting for an address (for the log's rate limit).
+	unaddressedDrops uint64
+	stopping         bool // a stop item was dispatched: Run returns
 }
 
 // Listen validates cfg and binds its address. Nothing runs until Run.
@@ -186,6 +202,7 @@ func Listen(cfg Config) (*Host, error) {
 		ln:               ln,
 		queueMax:         cfg.SendQueueBytes,
 		handshakeTimeout: handshakeTimeout,
+		unaddressedTTL:   unaddressedTTL,
 		inbox:            make(chan item, cfg.InboxSize),
 		done:             make(chan struct{}),
 		stopped:          make(chan struct{}),
@@ -444,6 +461,13 @@ func (e *nodeEnv) Send(to transport.NodeID, m transport.Message) {
 	}
 	p := h.peers[to]
 	if p == nil {
+		if h.peerAddr(to) == "" && h.unaddressedPeers() >= maxUnaddressed {
+			h.stats.dropped.Add(1)
+			if h.unaddressedDrops++; h.unaddressedDrops == 1 || h.unaddressedDrops%1024 == 0 {
+				h.log.Warn("tcp: too many peers without an address, dropping", "peer", uint32(to), "kind", m.Kind(), "dropped", h.unaddressedDrops)
+			}
+			return
+		}
 		p = newPeer(h, to)
 		if !h.goTracked(p.run) {
 			return // closing
@@ -451,6 +475,19 @@ func (e *nodeEnv) Send(to transport.NodeID, m transport.Message) {
 		h.peers[to] = p
 	}
 	p.enqueue(m)
+}
+
+// unaddressedPeers counts the writers that have not yet found an address
+// for their peer. On the loop; only a Send to a peer without a writer
+// calls it, so a cluster's steady traffic never does.
+func (h *Host) unaddressedPeers() int {
+	n := 0
+	for _, p := range h.peers { // a count: the order does not matter
+		if !p.addressed.Load() {
+			n++
+		}
+	}
+	return n
 }
 
 // timer states, owned by the loop.

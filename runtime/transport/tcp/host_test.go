@@ -287,7 +287,8 @@ func TestSilentPeerTimesOut(t *testing.T) {
 // TestSendQueueBound: frames for an unreachable peer queue up to the bound;
 // the rest are dropped and counted, and the loop never blocks.
 func TestSendQueueBound(t *testing.T) {
-	a := listen(t, 1, "127.0.0.1:0", token) // no address for node 2
+	a := listen(t, 1, "127.0.0.1:0", token)
+	a.SetPeer(2, refusingAddr(t)) // node 2 has an address but is down
 	const frames = 20
 	payload := make([]byte, 1<<20)
 	sent := make(chan struct{})
@@ -307,6 +308,7 @@ func TestSendQueueBound(t *testing.T) {
 	assert.Equal(t, uint64(1), a.Stats().Dropped)
 
 	b := listen(t, 1, "127.0.0.1:0", token)
+	b.SetPeer(2, refusingAddr(t))
 	b.queueMax = transport.MaxFrameBytes // the smallest allowed bound
 	sent2 := make(chan struct{})
 	run(t, b, func(env transport.Env) transport.Handler {
@@ -321,6 +323,69 @@ func TestSendQueueBound(t *testing.T) {
 	waitDone(t, "sends", sent2)
 	assert.Equal(t, uint64(frames-7), b.Stats().Dropped, "7 one-MiB frames fit in 8 MiB")
 	assert.Zero(t, b.Stats().FramesOut)
+}
+
+// refusingAddr is a loopback address nothing listens on.
+func refusingAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// TestUnaddressedPeersBounded: messages to node IDs nobody gave the host an
+// address for (a hostile message can name any) cost bounded memory and
+// goroutines: at most maxUnaddressed such peers, unaddressedQueueBytes
+// each, and a writer that finds no address in time ends and drops its
+// frames. A peer whose address arrives in time gets what was queued.
+func TestUnaddressedPeersBounded(t *testing.T) {
+	a := listen(t, 1, "127.0.0.1:0", token)
+	a.unaddressedTTL = 300 * time.Millisecond
+	b := listen(t, 2, "127.0.0.1:0", token)
+	heard := make(chan uint64, 16)
+	run(t, b, func(transport.Env) transport.Handler {
+		return handlerFunc(func(_ transport.NodeID, m transport.Message) { heard <- m.(*transport.Ping).Seq })
+	})
+	const madeUp = 1000
+	chunk := make([]byte, 1<<20)
+	sent := make(chan struct{})
+	var peers int
+	run(t, a, func(env transport.Env) transport.Handler {
+		env.After(0, func() {
+			env.Send(2, &transport.Ping{Seq: 1}) // node 2's address comes later
+			for i := range madeUp {
+				env.Send(transport.NodeID(100+i), &transport.Ping{Seq: uint64(i)})
+			}
+			for i := range 3 { // the second and third one-MiB frames pass the bound
+				env.Send(100, &transport.Ping{Seq: uint64(i), Payload: chunk})
+			}
+			peers = len(a.peers)
+			close(sent)
+		})
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	waitDone(t, "sends", sent)
+	assert.Equal(t, maxUnaddressed, peers)
+	assert.Equal(t, uint64(madeUp-(maxUnaddressed-1)+2), a.Stats().Dropped,
+		"one peer slot is node 2's; a made-up peer queues one one-MiB frame, not two")
+
+	a.SetPeer(2, b.Addr())
+	select {
+	case seq := <-heard:
+		assert.Equal(t, uint64(1), seq)
+	case <-time.After(guard):
+		t.Fatal("node 2 never got the message queued before its address")
+	}
+	// The made-up peers' writers give up: their frames are dropped, their
+	// goroutines end and the loop forgets them.
+	want := uint64(madeUp + 3) // and the 31 writers' 32 frames
+	require.Eventually(t, func() bool { return a.Stats().Dropped == want }, guard, 10*time.Millisecond)
+	emptied := make(chan int, 1)
+	require.Eventually(t, func() bool {
+		a.post(item{f: func() { emptied <- len(a.peers) }})
+		return <-emptied == 1
+	}, guard, 10*time.Millisecond)
 }
 
 func TestRunTwiceAndCloseTwice(t *testing.T) {
