@@ -34,15 +34,32 @@ func CPUs(n float64) Option { return func(o *options) { o.CPU = n } }
 // GPUs sets the GPUs a task needs.
 func GPUs(n float64) Option { return func(o *options) { o.GPU = n } }
 
-// Resource asks for an amount of a custom resource.
+// Resource asks for an amount of a custom resource; asking twice for one
+// name keeps the last amount.
 func Resource(name string, amount float64) Option {
 	return func(o *options) {
-		if amount < 0 {
-			o.err = fmt.Errorf("ray: resource %s: negative amount %g", name, amount)
+		if err := checkAmount(amount); err != nil {
+			o.err = fmt.Errorf("ray: resource %s: %w", name, err)
 			return
 		}
-		o.Custom = append(o.Custom, transport.Quantity{Name: name, Amount: transport.Units(amount)})
+		q := transport.Quantity{Name: name, Amount: transport.Units(amount)}
+		for i := range o.Custom {
+			if o.Custom[i].Name == name {
+				o.Custom[i] = q
+				return
+			}
+		}
+		o.Custom = append(o.Custom, q)
 	}
+}
+
+// checkAmount refuses what no resource amount can be: negative, NaN, or
+// beyond what the wire carries.
+func checkAmount(v float64) error {
+	if !(v >= 0) || v > transport.MaxResourceUnits/transport.ResourceUnit {
+		return fmt.Errorf("amount %g: want 0 to %d", v, transport.MaxResourceUnits/transport.ResourceUnit)
+	}
+	return nil
 }
 
 // MaxRetries sets how often a task is retried after a node failure (default 3).
@@ -101,8 +118,11 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 	if o.err != nil {
 		return o.err
 	}
-	if o.CPU < 0 || o.GPU < 0 {
-		return fmt.Errorf("ray: negative resources (CPU %g, GPU %g)", o.CPU, o.GPU)
+	if err := checkAmount(o.CPU); err != nil {
+		return fmt.Errorf("ray: CPU: %w", err)
+	}
+	if err := checkAmount(o.GPU); err != nil {
+		return fmt.Errorf("ray: GPU: %w", err)
 	}
 	var custom []transport.Quantity
 	if len(o.Custom) > 0 { // each spec its own sorted copy; most tasks ask for none (no sort then)

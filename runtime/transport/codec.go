@@ -64,6 +64,9 @@ var (
 	ErrUnknownKind  = errors.New("transport: unknown message kind")
 	ErrBadVersion   = errors.New("transport: unsupported protocol version")
 	ErrTrailingData = errors.New("transport: trailing bytes after message")
+	// ErrInvalid: a field decoded but breaks an invariant the receiver
+	// relies on (unsorted resource names, a negative request).
+	ErrInvalid = errors.New("transport: invalid value")
 )
 
 var registry [1 << 10]func() Message

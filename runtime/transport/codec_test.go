@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -47,12 +49,34 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		}
 		s.NumReturns %= transport.MaxReturns + 1
 	},
+	// Resource names are strictly increasing and amounts bounded; requests
+	// and capacities are never negative (kept non-negative everywhere here,
+	// which Available also allows).
+	reflect.TypeFor[transport.Resources](): func(v reflect.Value) {
+		r := v.Addr().Interface().(*transport.Resources)
+		r.CPU, r.GPU = abs(r.CPU)%transport.MaxResourceUnits, abs(r.GPU)%transport.MaxResourceUnits
+		slices.SortFunc(r.Custom, func(a, b transport.Quantity) int { return strings.Compare(a.Name, b.Name) })
+		r.Custom = slices.CompactFunc(r.Custom, func(a, b transport.Quantity) bool { return a.Name == b.Name })
+		for i := range r.Custom {
+			r.Custom[i].Amount = abs(r.Custom[i].Amount) % transport.MaxResourceUnits
+		}
+	},
 	// A batch's specs (GcsAddTasks) are never nil.
 	reflect.TypeFor[*transport.TaskSpec](): func(v reflect.Value) {
 		if v.IsNil() {
 			v.Set(reflect.ValueOf(new(transport.TaskSpec)))
 		}
 	},
+}
+
+// custom builds a bundle of custom amounts from name, amount pairs, in the
+// order given (sorted or not).
+func custom(pairs ...any) transport.Resources {
+	var r transport.Resources
+	for i := 0; i < len(pairs); i += 2 {
+		r.Custom = append(r.Custom, transport.Quantity{Name: pairs[i].(string), Amount: int64(pairs[i+1].(int))})
+	}
+	return r
 }
 
 func abs(x int64) int64 {
@@ -250,6 +274,13 @@ func TestHostileBodies(t *testing.T) {
 		{"trailing", append(uv(slicesClone(ping), 0), 9), transport.ErrTrailingData},
 		{"returns above MaxReturns", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{NumReturns: transport.MaxReturns + 1}}), transport.ErrTooLarge},
 		{"returns 2^32-1", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{NumReturns: 1<<32 - 1}}), transport.ErrTooLarge},
+		{"negative request", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Resources: transport.Resources{CPU: -1}}}), transport.ErrInvalid},
+		{"negative custom request", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Resources: custom("a", -1)}}), transport.ErrInvalid},
+		{"negative capacity", transport.Marshal(nil, &transport.RegisterNode{Total: transport.Resources{GPU: -1}}), transport.ErrInvalid},
+		{"unsorted names", transport.Marshal(nil, &transport.Heartbeat{Available: custom("b", 1, "a", 1)}), transport.ErrInvalid},
+		{"repeated name", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Resources: custom("a", 1, "a", 1)}}), transport.ErrInvalid},
+		{"amount beyond bound", transport.Marshal(nil, &transport.Heartbeat{Available: transport.Resources{CPU: -transport.MaxResourceUnits - 1}}), transport.ErrTooLarge},
+		{"custom beyond bound", transport.Marshal(nil, &transport.RegisterNode{Total: custom("a", math.MaxInt64)}), transport.ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -228,7 +228,7 @@ func (m *JoinRequest) MarshalWire(e *Encoder) {
 
 func (m *JoinRequest) UnmarshalWire(d *Decoder) {
 	m.Role, m.Name, m.Addr, m.AgentAddr = d.U8(), d.String(), d.String(), d.String()
-	m.Resources = d.Resources()
+	m.Resources = d.ResourcesNonNeg()
 	m.ObjectStoreBytes = d.Varint()
 	m.Functions = d.strings()
 }
@@ -294,7 +294,7 @@ func (m *StatusReply) UnmarshalWire(d *Decoder) {
 	for i := range m.Nodes {
 		s := &m.Nodes[i]
 		s.Node, s.Name, s.Role, s.Addr, s.Incarnation = d.Node(), d.String(), d.U8(), d.String(), d.Uvarint()
-		s.Total, s.Available = d.Resources(), d.Resources()
+		s.Total, s.Available = d.ResourcesNonNeg(), d.Resources()
 		s.QueueLen, s.Alive, s.Age = d.U32(), d.Bool(), d.Duration()
 	}
 }

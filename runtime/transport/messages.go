@@ -203,7 +203,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 		}
 	}
 	s.NumReturns = uint32(d.Count(MaxReturns, 0))
-	s.Resources = d.Resources()
+	s.Resources = d.ResourcesNonNeg()
 	s.MaxRetries = int32(d.Varint())
 	s.Attempt = uint32(d.Count(1<<32-1, 0))
 	s.Duration = d.Duration()
@@ -939,7 +939,7 @@ func (m *Heartbeat) MarshalWire(e *Encoder) {
 	e.Duration(m.MeanTaskTime)
 }
 func (m *Heartbeat) UnmarshalWire(d *Decoder) {
-	m.Node, m.Incarnation, m.Total, m.Available = d.Node(), d.Uvarint(), d.Resources(), d.Resources()
+	m.Node, m.Incarnation, m.Total, m.Available = d.Node(), d.Uvarint(), d.ResourcesNonNeg(), d.Resources()
 	m.QueueLen, m.MeanTaskTime = uint32(d.Count(1<<32-1, 0)), d.Duration()
 }
 func (m *RegisterNode) MarshalWire(e *Encoder) {
@@ -949,7 +949,7 @@ func (m *RegisterNode) MarshalWire(e *Encoder) {
 	e.U64(m.Functions)
 }
 func (m *RegisterNode) UnmarshalWire(d *Decoder) {
-	m.Node, m.Incarnation, m.Total, m.Functions = d.Node(), d.Uvarint(), d.Resources(), d.U64()
+	m.Node, m.Incarnation, m.Total, m.Functions = d.Node(), d.Uvarint(), d.ResourcesNonNeg(), d.U64()
 }
 func (m *GcsActorUpdate) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)

@@ -26,6 +26,11 @@ type Resources struct {
 	Custom   []Quantity
 }
 
+// MaxResourceUnits bounds one amount on the wire, either sign: 2^52 units
+// is 450 billion CPUs, and a million nodes' worth adds up without
+// overflowing.
+const MaxResourceUnits = 1 << 52
+
 // Units converts a human amount (1.5) to fixed point.
 func Units(v float64) int64 { return int64(math.Round(v * ResourceUnit)) }
 
@@ -141,6 +146,9 @@ func (e *Encoder) Resources(r Resources) {
 	}
 }
 
+// Resources decodes a bundle and refuses one whose custom names are not
+// strictly increasing (Fits, Add and Sub rely on that order) or whose
+// amounts pass ±MaxResourceUnits (sums would overflow).
 func (d *Decoder) Resources() Resources {
 	r := Resources{CPU: d.Varint(), GPU: d.Varint()}
 	n := d.Count(1024, 2)
@@ -150,5 +158,49 @@ func (d *Decoder) Resources() Resources {
 			r.Custom[i] = Quantity{Name: d.String(), Amount: d.Varint()}
 		}
 	}
+	if d.err == nil {
+		if err := r.check(); err != nil {
+			d.Fail(err)
+		}
+	}
 	return r
+}
+
+// ResourcesNonNeg decodes a task's request or a node's capacity: a Resources
+// whose amounts are also never negative (a negative request would add to a
+// raylet's free resources when it is taken).
+func (d *Decoder) ResourcesNonNeg() Resources {
+	r := d.Resources()
+	if d.err == nil && !r.nonNegative() {
+		d.Fail(fmt.Errorf("%w: negative resource amount in %v", ErrInvalid, r))
+	}
+	return r
+}
+
+func (r Resources) check() error {
+	inRange := func(v int64) bool { return v >= -MaxResourceUnits && v <= MaxResourceUnits }
+	if !inRange(r.CPU) || !inRange(r.GPU) {
+		return fmt.Errorf("%w: resource amount beyond %d units", ErrTooLarge, MaxResourceUnits)
+	}
+	for i, q := range r.Custom {
+		if !inRange(q.Amount) {
+			return fmt.Errorf("%w: resource %q beyond %d units", ErrTooLarge, q.Name, MaxResourceUnits)
+		}
+		if i > 0 && q.Name <= r.Custom[i-1].Name {
+			return fmt.Errorf("%w: resource names not in strictly increasing order (%q after %q)", ErrInvalid, q.Name, r.Custom[i-1].Name)
+		}
+	}
+	return nil
+}
+
+func (r Resources) nonNegative() bool {
+	if r.CPU < 0 || r.GPU < 0 {
+		return false
+	}
+	for _, q := range r.Custom {
+		if q.Amount < 0 {
+			return false
+		}
+	}
+	return true
 }
