@@ -20,6 +20,7 @@ import (
 // looping over a hostile count is stopped, not waited for).
 type hostileEnv struct {
 	self    transport.NodeID
+	now     time.Time // what Now says; tests move it
 	sent    []transport.Message
 	puts    int
 	maxPuts int
@@ -32,7 +33,7 @@ func (noTimer) Stop() bool { return false }
 const errManyPuts = "raylet created objects without bound for one message"
 
 func (e *hostileEnv) Self() transport.NodeID                    { return e.self }
-func (*hostileEnv) Now() time.Time                              { return time.Unix(0, 0) }
+func (e *hostileEnv) Now() time.Time                            { return e.now }
 func (*hostileEnv) After(time.Duration, func()) transport.Timer { return noTimer{} }
 func (*hostileEnv) Rand() *rand.Rand                            { return rand.New(rand.NewPCG(1, 2)) }
 func (e *hostileEnv) Send(_ transport.NodeID, m transport.Message) {
@@ -140,4 +141,37 @@ func TestHostileChunkTotal(t *testing.T) {
 		require.True(t, ok, "total %d", total)
 		require.Equal(t, total, e.Value.SizeOf())
 	}
+}
+
+// TestCancelTombstonesAgeOut: a cancel reaches every raylet, and each that
+// has not seen the task remembers it, to fail a placement that crossed the
+// cancel. Those memories used to last for good; now a tombstone lasts
+// tombstoneAge to twice that, so a stream of cancels keeps two
+// generations, and a placement in flight within the age is still failed.
+func TestCancelTombstonesAgeOut(t *testing.T) {
+	r, env := hostileRaylet(t, 0)
+	live := func() int { return len(r.tombstones.cur) + len(r.tombstones.old) }
+	const perSecond = 100
+	id := transport.TaskID(1000)
+	for sec := range 10 * 60 { // ten minutes of cancels of tasks never seen here
+		env.now = time.Unix(int64(sec), 0)
+		for range perSecond {
+			id++
+			r.cancelLocal(id)
+		}
+		require.LessOrEqual(t, live(), 2*60*perSecond+perSecond, "at %ds", sec)
+	}
+
+	// A placement that crossed its cancel is failed, within the age.
+	r.cancelLocal(7)
+	env.now = env.now.Add(tombstoneAge - time.Second)
+	env.sent = nil
+	r.Handle(60, &transport.PlaceTask{Spec: transport.TaskSpec{ID: 7, Func: "f", NumReturns: 1, Owner: 9}})
+	require.Zero(t, r.Stats.Placed, "the cancelled task was accepted")
+	require.False(t, r.tombstones.take(7), "the tombstone is used once")
+
+	// Long after the last cancel, one more drops both old generations.
+	env.now = env.now.Add(3 * tombstoneAge)
+	r.cancelLocal(8)
+	require.Equal(t, 1, live())
 }

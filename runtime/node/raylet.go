@@ -128,7 +128,9 @@ type Raylet struct {
 	abandon     abandonment       // blocked driver calls, for Abandon
 	// tombstones are tasks cancelled before they reached this node: a
 	// PlaceTask crossing the CancelTask in flight is failed on arrival.
-	tombstones map[transport.TaskID]struct{}
+	// A cancel reaches every raylet, most of which never see the task, so
+	// tombstones age out (see tombstone).
+	tombstones tombstones
 
 	meanTask time.Duration
 	Stats    Stats
@@ -188,7 +190,6 @@ func New(env transport.Env, cfg Config) *Raylet {
 		routes:      make(map[transport.ActorID]*route),
 		nameWaiters: make(map[string][]func(transport.ActorInfo)),
 		nameAsks:    make(map[string]uint64),
-		tombstones:  make(map[transport.TaskID]struct{}),
 		byShape:     make(map[shape]*class),
 
 		owned:          make(map[transport.TaskID]*ownedTask),
@@ -283,8 +284,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			return
 		}
 		spec := m.Spec
-		if _, ok := r.tombstones[spec.ID]; ok {
-			delete(r.tombstones, spec.ID)
+		if r.tombstones.take(spec.ID) {
 			r.failTask(&spec, transport.ErrKindCancelled, "task cancelled")
 			return
 		}
@@ -969,7 +969,7 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 	r.drainSubmits()
 	t, ok := r.tasks.Get(id)
 	if !ok {
-		r.tombstones[id] = struct{}{} // in flight to us, or never coming
+		r.tombstones.add(id, r.env.Now()) // in flight to us, or never coming
 		return
 	}
 	if t.cancelled {
@@ -985,6 +985,44 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 		r.waiting--
 	}
 	r.failTask(t.spec, transport.ErrKindCancelled, "task cancelled")
+}
+
+// tombstoneAge is how long a raylet remembers a cancel of a task it has
+// not seen, at least: a placement still in flight after it runs the task
+// (cancellation is best effort, as in Ray).
+const tombstoneAge = time.Minute
+
+// tombstones are two generations of cancelled task IDs. A cancel that
+// finds the current generation older than tombstoneAge starts a new one,
+// dropping the one before: a tombstone lasts tombstoneAge to twice that,
+// and memory follows the cancels of the last two minutes, not of the run.
+// No timer: a run without cancels schedules nothing for them.
+type tombstones struct {
+	cur, old map[transport.TaskID]struct{}
+	since    time.Time // when cur began
+}
+
+func (ts *tombstones) add(id transport.TaskID, now time.Time) {
+	switch age := now.Sub(ts.since); {
+	case ts.cur == nil || age >= 2*tombstoneAge:
+		ts.cur, ts.old, ts.since = make(map[transport.TaskID]struct{}), nil, now
+	case age >= tombstoneAge:
+		ts.cur, ts.old, ts.since = make(map[transport.TaskID]struct{}), ts.cur, now
+	}
+	ts.cur[id] = struct{}{}
+}
+
+// take reports whether id was cancelled here, forgetting it.
+func (ts *tombstones) take(id transport.TaskID) bool {
+	if _, ok := ts.cur[id]; ok {
+		delete(ts.cur, id)
+		return true
+	}
+	if _, ok := ts.old[id]; ok {
+		delete(ts.old, id)
+		return true
+	}
+	return false
 }
 
 // send sends m to a node that is not a GCS shard (those are reached
