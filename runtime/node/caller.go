@@ -366,6 +366,9 @@ func (c *Caller) Free(ids []transport.ObjectID) {
 		per := map[transport.NodeID][]transport.ObjectID{}
 		for _, id := range ids {
 			c.r.forget(id)
+			if o := c.r.owned[id.Task]; o != nil && !id.Put {
+				o.freed = true
+			}
 			sh := c.r.cfg.Layout.ShardOfObject(id)
 			if _, ok := per[sh]; !ok {
 				order = append(order, sh)

@@ -30,6 +30,9 @@ type ownedTask struct {
 	// retried: the task was submitted again since it was first owned
 	// (retry): a run other than the first may still be on its way.
 	retried bool
+	// freed: a caller on this node freed one of the task's results while
+	// the task was still owned (see onObjectLost).
+	freed bool
 }
 
 // nodeDeath names the death of a node's incarnations up to inc.
@@ -264,11 +267,18 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 		r.loseObject(id, "the object was made by Put and every copy is gone (its node died, or it was freed): it has no lineage to rebuild it from")
 		return
 	}
-	if o := r.owned[id.Task]; o != nil && !r.reconstructing[id.Task] && !o.retried && !o.spec.IsCreation() {
+	if o := r.owned[id.Task]; o != nil && !r.reconstructing[id.Task] && (!o.retried || o.freed) && !o.spec.IsCreation() {
 		if _, queued := r.tasks.Get(id.Task); !queued {
 			// The GCS recorded a result of the task's only run: the run is
 			// over, and its TaskDone, a side effect of a GCS chain's tail,
 			// was lost with the tail (nothing sends it again). Rebuild.
+			// For a retried task the lost copy may be an earlier run's,
+			// the retry still on its way; the owner cannot tell that from
+			// a retry that finished, its TaskDone lost with the tail. Once
+			// a caller here has freed the result it rebuilds anyway: a
+			// read after a free must not wait on a run that may be over.
+			// At worst the retry and the rebuild both run (at-least-once,
+			// as retries are); without a free it waits for the retry.
 			r.ownedDone(id.Task)
 		}
 	}

@@ -45,14 +45,13 @@ func TestTaskDoneLostWithTailThenFreeRebuilds(t *testing.T) {
 	})
 }
 
-// TestRetriedTaskDoneLostWithTailIsAKnownGap: as above, but the task was
-// retried (its first node died mid-run) before the run whose TaskDone dies
-// with the tail. This is a known gap (docs/fault-tolerance.md): to the owner
-// "an earlier run's copy was lost and the retry still runs" looks like "the
-// retry finished and its copy was freed", so it waits, and the read after
-// the free times out. The test holds the gap as it is; when it fails, the
-// gap is closed: make it expect the value, and update the docs.
-func TestRetriedTaskDoneLostWithTailIsAKnownGap(t *testing.T) {
+// TestRetriedTaskDoneLostWithTailThenFreeRebuilds: as above, but the task
+// was retried (its first node died mid-run) before the run whose TaskDone
+// dies with the tail. To the owner "an earlier run's copy was lost and the
+// retry still runs" looks like "the retry finished and its copy was
+// freed"; it used to wait, and the read after the free timed out. An owner
+// that freed the result itself now rebuilds.
+func TestRetriedTaskDoneLostWithTailThenFreeRebuilds(t *testing.T) {
 	s := newSuite()
 	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "x1", CPUs: 2, Resources: map[string]float64{"x": 1}},
 		{Name: "x2", CPUs: 2, Resources: map[string]float64{"x": 1}}}
@@ -75,8 +74,9 @@ func TestRetriedTaskDoneLostWithTailIsAKnownGap(t *testing.T) {
 		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
 		require.NoError(t, ray.Free(ctx, p))
 		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
-		_, err := ray.GetTimeout(ctx, p, 10*time.Second)
-		require.ErrorIs(t, err, ray.ErrTimeout, "the known gap is closed: expect the value (3000) and update the docs")
+		v, err := ray.GetTimeout(ctx, p, 10*time.Second)
+		require.NoError(t, err, "the owner never rebuilt a freed result of a retried task whose TaskDone died with the tail")
+		assert.Equal(t, 3000, v)
 		return nil
 	})
 }
