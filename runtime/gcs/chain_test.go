@@ -642,3 +642,22 @@ func TestRegistrationBuriesUnregisteredIncarnations(t *testing.T) {
 	sh.Handle(4, &transport.RegisterNode{Node: 4, Incarnation: 4})
 	require.Empty(t, sh.Locations(obj), "incarnation 3's copy died with it")
 }
+
+// TestWorkerCrashReportFromOtherIncarnationIgnored: a host's report that an
+// actor's worker crashed names the host's incarnation. A report from node
+// 5's first incarnation that arrives once the actor lives on its second
+// (the node restarted, the actor was restarted there) is stale: it used to
+// restart the healthy actor. The second incarnation's own report restarts it.
+func TestWorkerCrashReportFromOtherIncarnationIgnored(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10, 11}, Scheduler: 99}
+	const actor = transport.ActorID(7)
+	self := l.ShardOfTask(actor)
+	sh := New(fakeEnv{self: self}, Config{Layout: l})
+	sh.Handle(5, &transport.GcsActorUpdate{Actor: actor, Node: 5, State: transport.ActorAlive, Incarnation: 2})
+	alive := transport.ActorInfo{Actor: actor, Node: 5, State: transport.ActorAlive, Found: true, Incarnation: 2}
+	require.Contains(t, sh.ActorRows(), alive)
+	sh.Handle(5, &transport.GcsActorUpdate{Actor: actor, Node: 5, State: transport.ActorRestarting, Incarnation: 1})
+	require.Contains(t, sh.ActorRows(), alive, "a late report from the host's earlier incarnation restarted the actor")
+	sh.Handle(5, &transport.GcsActorUpdate{Actor: actor, Node: 5, State: transport.ActorRestarting, Incarnation: 2})
+	require.NotContains(t, sh.ActorRows(), alive, "the host's own report did not restart the actor")
+}

@@ -593,9 +593,13 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	if m.State == transport.ActorRestarting && m.Node != 0 {
 		// Its host reports the actor's worker crashed: restart it (or bury
 		// it) as for a node death, if the table has it alive there; in any
-		// other state the shard has acted already and the report is stale.
+		// other state the shard has acted already and the report is stale,
+		// as it is from an incarnation of the node other than the one the
+		// actor lives on (a late report from before the node restarted,
+		// with the actor since restarted on its new incarnation).
 		// Only the actor's own shard decides.
-		if e.info.State == transport.ActorAlive && m.Node == e.info.Node && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+		sameHost := m.Node == e.info.Node && (m.Incarnation == 0 || e.hostInc == 0 || m.Incarnation == e.hostInc)
+		if e.info.State == transport.ActorAlive && sameHost && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
 			s.restartActor(m.Actor)
 		}
 		return

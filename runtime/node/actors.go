@@ -464,7 +464,7 @@ func (r *Raylet) Kill(id transport.ActorID, why string) {
 	}
 	r.dropActor(a)
 	r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: why})
-	up := &transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Name: a.creation.spec.A().Name}
+	up := &transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Name: a.creation.spec.A().Name, Incarnation: r.cfg.Incarnation}
 	r.whenRegistered(func() { r.gcs.Send(r.cfg.Layout.ShardOfTask(id), up) })
 	r.dispatch()
 }

@@ -681,6 +681,9 @@ type GcsActorUpdate struct {
 	// Incarnation, on an "alive" update from the actor's host, is the
 	// host's: a shard that knows that incarnation dead ignores the news
 	// (every shard, not only the node table's, which alone registers nodes).
+	// On a host's "restarting" report (its worker crashed) it is the
+	// host's too: a report from another incarnation than the actor's is
+	// stale.
 	Incarnation uint64
 	// Attempt, on an "alive" update from the actor's host, is the creation
 	// attempt that came up (a GCS restart's is a RestartAttempt): the
