@@ -77,7 +77,7 @@ type objectEntry struct {
 	// node's, which the shard may hear of first).
 	incs []uint64
 	subs []transport.NodeID // one-shot subscribers waiting for a first location
-	next int                // round-robin over copies when answering
+	next uint32             // round-robin over copies when answering (wraps)
 	// freed: the owner freed the object and nobody has asked for it
 	// since. A copy announced now — by a holder rejoining after the free
 	// crossed its death (the free could not reach it), a pull or a retried
@@ -507,7 +507,7 @@ func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID) {
 		return
 	}
 	// Prefer a copy on the subscriber itself, else spread readers over copies.
-	n := e.nodes[e.next%len(e.nodes)]
+	n := e.nodes[e.next%uint32(len(e.nodes))]
 	e.next++
 	if slices.Contains(e.nodes, from) {
 		n = from

@@ -412,7 +412,7 @@ func (s *Shard) task(id transport.TaskID) (*transport.TaskSpec, bool) {
 // incarnations that died after it was written.
 func (s *Shard) decodeObject(v []byte) *objectEntry {
 	d := transport.NewDecoder(v)
-	e := &objectEntry{created: d.Bool(), size: d.Varint(), nodes: d.Nodes(), subs: d.Nodes(), next: int(d.Uvarint())}
+	e := &objectEntry{created: d.Bool(), size: d.Varint(), nodes: d.Nodes(), subs: d.Nodes(), next: uint32(d.Uvarint())} // a stored counter of any size only picks a copy
 	live := e.nodes[:0]
 	for _, n := range e.nodes {
 		inc := d.Uvarint()

@@ -25,6 +25,14 @@ func joiningReplica(t *testing.T) (*Replica, *MemStore) {
 // byte from the wire, and a store indexes its tables by it: an entry of
 // table 200 panicked the joining replica (index out of range). Such a
 // snapshot is refused, and the replica's state is left as it was.
+// wire is what a receiver gets of m: its encoding, decoded.
+func wire(t *testing.T, m transport.Message) transport.Message {
+	t.Helper()
+	back, err := transport.Unmarshal(transport.Marshal(nil, m))
+	require.NoError(t, err)
+	return back
+}
+
 func TestSnapshotUnknownTable(t *testing.T) {
 	for _, table := range []uint8{0, uint8(numTables) + 1, 200, 255} {
 		r, store := joiningReplica(t)
@@ -56,3 +64,33 @@ func TestSnapshotNodeOrderWithoutEntry(t *testing.T) {
 	require.NotPanics(t, r.Shard().checkNodes)
 	require.Empty(t, r.Shard().nodeIDs)
 }
+
+// TestSnapshotObjectNextOfAnySize: an object entry's round-robin counter
+// (which copy answers the next reader) is stored as an unbounded varint; a
+// snapshot carrying 2^63 made it negative and the first subscription
+// indexed the copies with it (a panic). It is now an unsigned counter.
+func TestSnapshotObjectNextOfAnySize(t *testing.T) {
+	r, _ := joiningReplica(t)
+	id := transport.ObjectID{Task: 9}
+	v := transport.NewEncoder(nil)
+	v.Bool(true)                         // created
+	v.Varint(1)                          // size
+	v.Nodes([]transport.NodeID{5, 6, 7}) // nodes
+	v.Nodes(nil)                         // subs
+	v.Uvarint(1 << 63)                   // next
+	v.Uvarint(1)
+	v.Uvarint(1)
+	v.Uvarint(1)  // incs
+	v.Bool(false) // freed
+	snap := wire(t, &transport.ChainSnapshot{Shard: 0, Index: 5, Epoch: 2,
+		Entries: []transport.StoreEntry{{Table: uint8(TableObjects), Key: objectKey(id), Value: v.Bytes()}}})
+	r.Handle(replicaID(0), snap)
+	require.True(t, r.synced)
+	require.NotPanics(t, func() { r.Shard().Handle(tClient, &transport.GcsSubscribeObject{Object: id}) })
+}
+
+// TestHostileNodeDeadIncarnation: a shard applies a NodeDead from any
+// client (a raylet never sends one; only shards and the chain's own
+// proposal do), with any Incarnation. One naming 2^64-1 marks every
+// incarnation of that node dead for good: each copy it later announces is
+// taken as lost with it, so its objects are never listed again.
