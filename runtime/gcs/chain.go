@@ -188,9 +188,12 @@ func (r *Replica) succ() transport.NodeID {
 func (r *Replica) Handle(from transport.NodeID, m transport.Message) {
 	switch m := m.(type) {
 	case *transport.GcsAck:
-		r.client.Handle(m)
+		r.client.Handle(from, m)
 	case *transport.ChainConfig:
-		r.client.Handle(m)
+		if from != r.layout.Master {
+			return // only the chain master configures chains
+		}
+		r.client.Handle(from, m)
 		if int(m.Shard) == r.cfg.Index {
 			r.onConfig(m)
 		}
@@ -325,7 +328,13 @@ func (r *Replica) route(to transport.NodeID, m transport.Message) {
 }
 
 func (r *Replica) onAck(from transport.NodeID, m *transport.ChainAck) {
-	idx := m.Index
+	if from != r.snapTo && !slices.Contains(r.members, from) {
+		return // acks come from the chain's members (and a joiner being synced)
+	}
+	// Nothing downstream applied more than this replica did: a larger index
+	// is not an ack of anything, and taken as one it would leave every
+	// later ack below it, so nothing pending would ever be trimmed.
+	idx := min(m.Index, r.applied)
 	if m.Epoch != 0 && m.Epoch == r.snapEpoch && from == r.snapTo && !r.snapAcked {
 		r.snapAcked = true
 		for _, e := range r.pending { // it dropped them while it had no state

@@ -43,7 +43,7 @@ func (w *writer) Handle(from transport.NodeID, m transport.Message) {
 			w.acked = append(w.acked, o)
 		}
 	}
-	w.c.Handle(m)
+	w.c.Handle(from, m)
 }
 
 func (w *writer) write() {
@@ -455,7 +455,7 @@ func TestAliveFromDeadIncarnationIgnored(t *testing.T) {
 	const actor = transport.ActorID(7)
 	self := l.ShardOfTask(actor)
 	sh := New(fakeEnv{self: self}, Config{Layout: l})
-	sh.Handle(1, &transport.NodeDead{Node: 5, Incarnation: 1})
+	sh.Handle(10, &transport.NodeDead{Node: 5, Incarnation: 1})
 	sh.Handle(5, &transport.GcsActorUpdate{Actor: actor, Node: 5, State: transport.ActorAlive, Incarnation: 1})
 	for _, row := range sh.ActorRows() {
 		require.False(t, row.Actor == actor && row.State == transport.ActorAlive, "alive on a dead incarnation: %+v", row)
@@ -585,16 +585,16 @@ func TestNewIncarnationCopySurvivesOldDeath(t *testing.T) {
 	sh.Handle(5, &transport.GcsAddObject{Object: obj, Node: 5, Size: 8, Incarnation: 2})
 	sh.Handle(5, &transport.GcsRemoveObject{Object: obj, Node: 5, Incarnation: 1})
 	require.Equal(t, []transport.NodeID{5}, sh.Locations(obj), "a late eviction notice of incarnation 1")
-	sh.Handle(1, &transport.NodeDead{Node: 5, Incarnation: 1})
+	sh.Handle(10, &transport.NodeDead{Node: 5, Incarnation: 1})
 	require.Equal(t, []transport.NodeID{5}, sh.Locations(obj), "incarnation 1's death")
-	sh.Handle(1, &transport.NodeDead{Node: 5, Incarnation: 2})
+	sh.Handle(10, &transport.NodeDead{Node: 5, Incarnation: 2})
 	require.Empty(t, sh.Locations(obj), "incarnation 2's death takes it")
 
 	// The same through the store: a flushed entry read back after the
 	// death of an earlier incarnation keeps the later one's copy.
 	other := transport.ObjectID{Task: 4, Put: true}
 	sh.Handle(6, &transport.GcsAddObject{Object: other, Node: 6, Size: 8, Incarnation: 7})
-	sh.Handle(1, &transport.NodeDead{Node: 6, Incarnation: 6})
+	sh.Handle(10, &transport.NodeDead{Node: 6, Incarnation: 6})
 	require.Equal(t, []transport.NodeID{6}, sh.Locations(other))
 }
 
@@ -614,7 +614,7 @@ func TestReloadDropsCopiesOfDeadIncarnations(t *testing.T) {
 	sh := New(fakeEnv{self: 10}, Config{Layout: l, Store: store})
 	sh.Handle(5, &transport.GcsAddObject{Object: obj, Node: 5, Size: 8, Incarnation: 1})
 	sh.Handle(6, &transport.GcsAddObject{Object: obj, Node: 6, Size: 8, Incarnation: 1})
-	sh.Handle(1, &transport.NodeDead{Node: 5, Incarnation: 1})
+	sh.Handle(10, &transport.NodeDead{Node: 5, Incarnation: 1})
 	require.Equal(t, []transport.NodeID{6}, sh.Locations(obj))
 	sh.Sync()
 

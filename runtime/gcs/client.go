@@ -323,10 +323,16 @@ func (c *Client) send(r *request) {
 }
 
 // Handle takes the GCS's acknowledgements and chain configurations; it
-// reports whether m was one of them.
-func (c *Client) Handle(m transport.Message) bool {
+// reports whether m was one of them. An acknowledgement counts only from
+// the GCS (or the client's own endpoint, a replica's loopback), a
+// configuration only from the chain master: taken from anyone, one with a
+// huge epoch would freeze the client's view of a chain for good.
+func (c *Client) Handle(from transport.NodeID, m transport.Message) bool {
 	switch m := m.(type) {
 	case *transport.GcsAck:
+		if from != c.env.Self() && !c.layout.IsGCS(from) {
+			return true
+		}
 		r := c.pending[m.Seq]
 		if r == nil {
 			return true
@@ -340,7 +346,7 @@ func (c *Client) Handle(m transport.Message) bool {
 		return true
 	case *transport.ChainConfig:
 		j := int(m.Shard)
-		if j >= len(c.chains) || m.Epoch <= c.chains[j].epoch {
+		if from != c.layout.Master || j >= len(c.chains) || m.Epoch <= c.chains[j].epoch {
 			return true
 		}
 		c.chains[j] = clientChain{epoch: m.Epoch, members: slices.Clone(m.Members)}

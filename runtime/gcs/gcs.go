@@ -33,6 +33,25 @@ type Layout struct {
 	Raylets   []transport.NodeID // every raylet, in node order
 }
 
+// IsGCS reports whether id is an endpoint of the GCS: a shard, a chain
+// replica or the chain master. Messages only the GCS sends (a node's
+// death, chain acknowledgements, a forwarded registration) are taken from
+// these alone.
+func (l *Layout) IsGCS(id transport.NodeID) bool {
+	if id == 0 {
+		return false
+	}
+	if id == l.Master || slices.Contains(l.Shards, id) {
+		return true
+	}
+	for _, ch := range l.Chains {
+		if slices.Contains(ch, id) {
+			return true
+		}
+	}
+	return false
+}
+
 // Replicated reports whether the shards are chains with a master.
 func (l *Layout) Replicated() bool { return l.Master != 0 && len(l.Chains) == len(l.Shards) }
 
@@ -252,9 +271,15 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GcsSubscribeObject:
 		s.subscribe(from, m.Object)
 	case *transport.RegisterNode:
+		if from != m.Node {
+			return // a node registers itself
+		}
 		s.register(from, m)
 	case *transport.Heartbeat:
 		s.env.Charge(s.costs.GCSWrite)
+		if from != m.Node {
+			return // a node speaks for itself alone
+		}
 		e := s.nodes[m.Node]
 		if e != nil && !e.alive && m.Incarnation == e.reg.Incarnation {
 			// A node we declared dead is alive after all (it was paused or
@@ -271,6 +296,9 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.saveNode(m.Node)
 		s.env.Send(s.layout.Scheduler, m)
 	case *transport.NodeDead:
+		if !s.layout.IsGCS(from) {
+			return // deaths are the node table's verdict, published by the GCS
+		}
 		if e := s.nodes[m.Node]; e != nil && e.alive && e.reg.Incarnation == m.Incarnation {
 			// The node table's own verdict, proposed through its chain.
 			if m.Beats != 0 && e.beats >= m.Beats {

@@ -25,14 +25,6 @@ func joiningReplica(t *testing.T) (*Replica, *MemStore) {
 // byte from the wire, and a store indexes its tables by it: an entry of
 // table 200 panicked the joining replica (index out of range). Such a
 // snapshot is refused, and the replica's state is left as it was.
-// wire is what a receiver gets of m: its encoding, decoded.
-func wire(t *testing.T, m transport.Message) transport.Message {
-	t.Helper()
-	back, err := transport.Unmarshal(transport.Marshal(nil, m))
-	require.NoError(t, err)
-	return back
-}
-
 func TestSnapshotUnknownTable(t *testing.T) {
 	for _, table := range []uint8{0, uint8(numTables) + 1, 200, 255} {
 		r, store := joiningReplica(t)

@@ -175,3 +175,26 @@ func TestCancelTombstonesAgeOut(t *testing.T) {
 	r.cancelLocal(8)
 	require.Equal(t, 1, live())
 }
+
+// TestChainConfigFromOutsideIgnored: a raylet passed any peer's ChainConfig
+// to its GCS client; one with epoch 2^64-1 from another raylet sent every
+// later GCS write to a made-up member, for good. Only the chain master's
+// configurations count now.
+func TestChainConfigFromOutsideIgnored(t *testing.T) {
+	env := &hostileEnv{self: 1}
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Chains: [][]transport.NodeID{{50, 51}}, Master: 40, Scheduler: 60, Raylets: []transport.NodeID{1, 7}}
+	pol, err := scheduler.NewPolicy("")
+	require.NoError(t, err)
+	r := New(env, Config{Layout: l, Resources: transport.MakeResources(1, 0, nil), Policy: pol, Incarnation: 1})
+	m, err := roundTrip(&transport.ChainConfig{Shard: 0, Epoch: math.MaxUint64, Members: []transport.NodeID{666}})
+	require.NoError(t, err)
+	r.Handle(7, m) // from a peer raylet
+	r.Handle(40, &transport.ChainConfig{Shard: 0, Epoch: 2, Members: []transport.NodeID{51}})
+	require.Equal(t, []transport.NodeID{51}, r.GCSClient().Chain(0), "the master's chain is the one used")
+}
+
+// TestHostileActorCallBlocksActor: an actor runs its queue in order, and
+// pumpActor waits while the head call's arguments are missing. A call
+// whose argument refs an object nobody will ever make (a fresh caller of
+// its own, so no ordering with anyone) sits at the head for good: every
+// other caller's calls queue behind it and the actor never runs again.

@@ -337,7 +337,9 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		}
 		r.ownedDone(m.Task)
 	case *transport.NodeDead:
-		r.onNodeDead(m)
+		if r.cfg.Layout.IsGCS(from) { // the node table's verdict, published by the GCS
+			r.onNodeDead(m)
+		}
 	case *transport.ObjectLost:
 		r.onObjectLost(m.Object)
 	case *transport.FreeObjects:
@@ -351,7 +353,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.RegisterNode:
 		r.onRegistered(m)
 	case *transport.GcsAck, *transport.ChainConfig:
-		r.gcs.Handle(m)
+		r.gcs.Handle(from, m)
 	}
 }
 

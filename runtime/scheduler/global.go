@@ -107,12 +107,22 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 	g.env.Charge(g.cfg.Costs.Message)
 	switch m := m.(type) {
 	case *transport.RegisterNode:
-		g.register(m.Node, m.Incarnation, m.Total)
+		if g.cfg.Layout.IsGCS(from) && g.isNode(m.Node) { // forwarded by the node table
+			g.register(m.Node, m.Incarnation, m.Total)
+		}
 	case *transport.NodeDead:
+		if !g.cfg.Layout.IsGCS(from) {
+			return // the node table's verdict, published by the GCS
+		}
 		if v := g.index[m.Node]; v != nil && v.inc <= m.Incarnation {
 			v.dead = true
 		}
 	case *transport.Heartbeat:
+		// Forwarded by the node table, or from the node itself (a raylet
+		// that corrects a stale placement, see node.Raylet).
+		if !g.isNode(m.Node) || (from != m.Node && !g.cfg.Layout.IsGCS(from)) {
+			return
+		}
 		if v := g.index[m.Node]; v == nil || m.Incarnation > v.inc {
 			// A node we never heard register (the forwarded registration
 			// was lost with a GCS replica), or a newer incarnation whose
@@ -129,14 +139,8 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			}
 		}
 	case *transport.SpillTask:
-		if a := m.Spec.Attempt; m.Spec.IsCreation() && transport.IsRestart(a) {
-			if last, had := g.restarts[m.Spec.Actor]; had && a <= last {
-				return // a restart handed over again (see restarts)
-			}
-			if g.restarts == nil {
-				g.restarts = make(map[transport.ActorID]uint32)
-			}
-			g.restarts[m.Spec.Actor] = a
+		if m.Spec.IsCreation() && transport.IsRestart(m.Spec.Attempt) && !g.takeRestart(from, &m.Spec) {
+			return
 		}
 		if g.starting {
 			// Placing now would choose among the nodes whose registration
@@ -179,6 +183,33 @@ func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resou
 		return
 	}
 	g.retryInfeasible()
+}
+
+// takeRestart reports whether a GCS restart of an actor is to be placed.
+// From the GCS, a restart not newer than the latest one seen is a restart
+// handed over again (see restarts). Only the actor's shard decides
+// restarts: a raylet may hand back the latest one (it could not take it),
+// but a number it made up must not pass for the latest.
+func (g *Global) takeRestart(from transport.NodeID, spec *transport.TaskSpec) bool {
+	last, had := g.restarts[spec.Actor]
+	if !g.cfg.Layout.IsGCS(from) {
+		return had && spec.Attempt == last
+	}
+	if had && spec.Attempt <= last {
+		return false
+	}
+	if g.restarts == nil {
+		g.restarts = make(map[transport.ActorID]uint32)
+	}
+	g.restarts[spec.Actor] = spec.Attempt
+	return true
+}
+
+// isNode reports whether id can be a node: not the scheduler itself nor a
+// GCS endpoint (a registration naming one would have tasks placed on it,
+// and lost).
+func (g *Global) isNode(id transport.NodeID) bool {
+	return id != 0 && id != g.env.Self() && id != g.cfg.Layout.Scheduler && !g.cfg.Layout.IsGCS(id)
 }
 
 // ReasonCancelled in a PlaceTask sent to a task's owner means the task was

@@ -1,12 +1,14 @@
 package scheduler
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"raysim/runtime/gcs"
 	"raysim/runtime/transport"
 )
 
@@ -39,9 +41,10 @@ func TestRestartHandedOverTwiceIsPlacedOnce(t *testing.T) {
 	env := &sendEnv{}
 	pol, err := NewPolicy("")
 	require.NoError(t, err)
-	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1})
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{5}}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
 	cpu := transport.MakeResources(4, 0, nil)
-	g.Handle(5, &transport.RegisterNode{Node: 5, Incarnation: 1, Total: cpu})
+	g.Handle(50, &transport.RegisterNode{Node: 5, Incarnation: 1, Total: cpu}) // forwarded by the node table
 	actor := transport.TaskID(77)
 	restart := func(n uint32) *transport.SpillTask {
 		spec := transport.TaskSpec{ID: actor, Actor: actor, Func: "A", Owner: 9, Resources: transport.MakeResources(1, 0, nil),
@@ -57,10 +60,61 @@ func TestRestartHandedOverTwiceIsPlacedOnce(t *testing.T) {
 		}
 		return n
 	}
-	g.Handle(1<<20+1, restart(1))
+	g.Handle(50, restart(1))
 	require.Equal(t, 1, placed())
-	g.Handle(1<<20+1, restart(1)) // the new tail's hand-over
+	g.Handle(50, restart(1)) // the new tail's hand-over
 	require.Equal(t, 1, placed(), "a restart had already is not placed again")
-	g.Handle(1<<20+1, restart(2))
+	g.Handle(50, restart(2))
 	require.Equal(t, 2, placed(), "the actor's next restart is")
+
+	// Only the GCS decides restarts. A raylet may hand back the latest (it
+	// could not take it); a number it made up is not placed, and does not
+	// stop the GCS's next restart (it used to: the scheduler kept the
+	// highest number it had seen, from anyone).
+	g.Handle(5, restart(2))
+	require.Equal(t, 3, placed(), "the latest restart handed back by a raylet")
+	forged := restart(0)
+	forged.Spec.Attempt = math.MaxUint32
+	g.Handle(5, forged)
+	require.Equal(t, 3, placed(), "a restart number a raylet made up")
+	g.Handle(50, restart(3))
+	require.Equal(t, 4, placed(), "the GCS's next restart")
+}
+
+// TestOnlyNodesRegister: registrations and deaths come from the node table
+// (or, for a heartbeat, from the node itself), and never name the
+// scheduler or a GCS endpoint: a registration of the scheduler's own ID
+// had tasks placed on it, and lost.
+func TestOnlyNodesRegister(t *testing.T) {
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{5}}
+	cpu := transport.MakeResources(1000, 0, nil)
+	for name, tc := range map[string]struct { // each case on its own
+		from transport.NodeID
+		m    transport.Message
+	}{
+		"scheduler registered":       {50, &transport.RegisterNode{Node: 60, Incarnation: 1, Total: cpu}},
+		"shard registered":           {50, &transport.RegisterNode{Node: 50, Incarnation: 1, Total: cpu}},
+		"scheduler heartbeat":        {50, &transport.Heartbeat{Node: 60, Incarnation: 1, Total: cpu, Available: cpu}},
+		"registered by a raylet":     {5, &transport.RegisterNode{Node: 7, Incarnation: 1, Total: cpu}},
+		"heartbeat for another node": {5, &transport.Heartbeat{Node: 7, Incarnation: 1, Total: cpu, Available: cpu}},
+	} {
+		env := &sendEnv{}
+		g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+		g.Handle(tc.from, tc.m)
+		g.Handle(5, &transport.SpillTask{Spec: transport.TaskSpec{ID: 100, Func: "f", NumReturns: 1, Owner: 5}})
+		for _, m := range env.sent {
+			_, placed := m.(*transport.PlaceTask)
+			require.False(t, placed, "%s: a task was placed on what is not a node", name)
+		}
+	}
+
+	env := &sendEnv{}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+	g.Handle(50, &transport.RegisterNode{Node: 5, Incarnation: 1, Total: cpu})
+	g.Handle(7, &transport.NodeDead{Node: 5, Incarnation: 1}) // not from the GCS
+	g.Handle(5, &transport.SpillTask{Spec: transport.TaskSpec{ID: 100, Func: "f", NumReturns: 1, Owner: 5}})
+	require.NotEmpty(t, env.sent)
+	require.IsType(t, &transport.PlaceTask{}, env.sent[0], "a death a raylet made up stopped placements on node 5")
 }
