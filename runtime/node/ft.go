@@ -267,7 +267,7 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 		r.loseObject(id, "the object was made by Put and every copy is gone (its node died, or it was freed): it has no lineage to rebuild it from")
 		return
 	}
-	if o := r.owned[id.Task]; o != nil && !r.reconstructing[id.Task] && (!o.retried || o.freed) && !o.spec.IsCreation() {
+	if o := r.owned[id.Task]; o != nil && !r.reconstructing[id.Task] && (!o.retried || (o.freed && o.spec.Actor == 0)) && !o.spec.IsCreation() {
 		if _, queued := r.tasks.Get(id.Task); !queued {
 			// The GCS recorded a result of the task's only run: the run is
 			// over, and its TaskDone, a side effect of a GCS chain's tail,
@@ -278,7 +278,9 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 			// a caller here has freed the result it rebuilds anyway: a
 			// read after a free must not wait on a run that may be over.
 			// At worst the retry and the rebuild both run (at-least-once,
-			// as retries are); without a free it waits for the retry.
+			// as retries are); without a free it waits for the retry. Not
+			// an actor call: its retry may be running on the restarted
+			// actor, and a second run would change the actor's state twice.
 			r.ownedDone(id.Task)
 		}
 	}
