@@ -341,6 +341,9 @@ func (c *Caller) copyIn(v transport.Value, n int64) {
 // Cancel asks every raylet and the global scheduler to drop a task.
 func (c *Caller) Cancel(id transport.TaskID, force bool) {
 	c.r.env.Await(func(wake func()) {
+		if o := c.r.owned[id]; o != nil {
+			o.cancelled = true
+		}
 		m := &transport.CancelTask{Task: id, Force: force}
 		for _, n := range c.r.cfg.Layout.Raylets {
 			if n == c.r.self {

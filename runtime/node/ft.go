@@ -33,6 +33,10 @@ type ownedTask struct {
 	// freed: a caller on this node freed one of the task's results while
 	// the task was still owned (see onObjectLost).
 	freed bool
+	// cancelled: a caller on this node cancelled the task. A retry fails
+	// it instead: the raylets' tombstones of the cancel age out, and the
+	// run the cancel only marked may die with its node long after.
+	cancelled bool
 }
 
 // nodeDeath names the death of a node's incarnations up to inc.
@@ -209,6 +213,12 @@ func (r *Raylet) onCreationLost(m *transport.CreationLost) {
 // for the actor to restart. node and inc name the death that caused it (0
 // for none): a death already charged to the task is not charged again.
 func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint64) {
+	if o.cancelled && !o.spec.IsCreation() {
+		delete(r.owned, o.spec.ID)
+		r.failTask(o.spec, transport.ErrKindCancelled, "task cancelled")
+		r.ownedDone(o.spec.ID)
+		return
+	}
 	spec := *o.spec
 	spec.Attempt++
 	if node != 0 && o.charge(node, inc) {
