@@ -22,6 +22,7 @@ import (
 
 	"raysim/runtime/deploy"
 	"raysim/runtime/ray"
+	"raysim/runtime/transport"
 	"raysim/scenarios"
 	"raysim/scenarios/workload"
 )
@@ -146,8 +147,12 @@ flags.
 			for _, kv := range strings.Split(spec, ",") {
 				k, v, ok := strings.Cut(kv, "=")
 				amt, err := strconv.ParseFloat(v, 64)
-				if !ok || k == "" || err != nil || amt < 0 {
+				if !ok || k == "" || err != nil {
 					fmt.Fprintf(stderr, "raysim start: --resources %q: want name=amount\n", kv)
+					return exitUsage
+				}
+				if err := transport.CheckAmount(amt); err != nil {
+					fmt.Fprintf(stderr, "raysim start: --resources %q: %v\n", kv, err)
 					return exitUsage
 				}
 				node.Resources[k] = amt
@@ -162,9 +167,14 @@ flags.
 		}
 		node.ObjectStoreBytes = n
 	}
-	if f.cpus < 0 || f.gpus < 0 {
-		fmt.Fprintln(stderr, "raysim start: --cpus and --gpus must not be negative")
-		return exitUsage
+	for _, a := range []struct {
+		flag string
+		v    float64
+	}{{"--cpus", f.cpus}, {"--gpus", f.gpus}} {
+		if err := transport.CheckAmount(a.v); err != nil {
+			fmt.Fprintf(stderr, "raysim start: %s: %v\n", a.flag, err)
+			return exitUsage
+		}
 	}
 	tlsCfg, err := tlsFromFlags(f.tlsCert, f.tlsKey, f.tlsCA)
 	if err != nil {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"raysim/netsim"
@@ -22,6 +24,24 @@ type NodeConfig struct {
 	CPUs, GPUs       float64
 	Resources        map[string]float64
 	ObjectStoreBytes int64 // 0 = unbounded
+}
+
+// check refuses a capacity no node can have (see transport.CheckAmount):
+// over TCP the wire would refuse its registration, and the cluster would
+// wait for a node that never comes.
+func (n NodeConfig) check() error {
+	if err := transport.CheckAmount(n.CPUs); err != nil {
+		return fmt.Errorf("ray: node %q: CPUs: %w", n.Name, err)
+	}
+	if err := transport.CheckAmount(n.GPUs); err != nil {
+		return fmt.Errorf("ray: node %q: GPUs: %w", n.Name, err)
+	}
+	for _, name := range slices.Sorted(maps.Keys(n.Resources)) {
+		if err := transport.CheckAmount(n.Resources[name]); err != nil {
+			return fmt.Errorf("ray: node %q: resource %s: %w", n.Name, name, err)
+		}
+	}
+	return nil
 }
 
 // Config describes a cluster, simulated or real.
@@ -73,6 +93,11 @@ const GCSMasterID = SchedulerID + 1<<19
 func (cfg *Config) defaults() error {
 	if len(cfg.Nodes) == 0 {
 		return errors.New("ray: a cluster needs at least one node")
+	}
+	for _, n := range cfg.Nodes {
+		if err := n.check(); err != nil {
+			return err
+		}
 	}
 	if cfg.GCSShards <= 0 {
 		cfg.GCSShards = 1

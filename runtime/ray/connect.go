@@ -277,6 +277,9 @@ func (p *Process) goLoop(h *tcp.Host, id transport.NodeID, ctor func(env transpo
 // mismatch, named) or deploy.ErrUnreachable.
 func JoinNode(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, error) {
 	n := dc.Node
+	if err := n.check(); err != nil {
+		return nil, err
+	}
 	return join(ctx, dc, reg, transport.RoleNode, transport.MakeResources(n.CPUs, n.GPUs, n.Resources))
 }
 

@@ -38,7 +38,7 @@ func GPUs(n float64) Option { return func(o *options) { o.GPU = n } }
 // name keeps the last amount.
 func Resource(name string, amount float64) Option {
 	return func(o *options) {
-		if err := checkAmount(amount); err != nil {
+		if err := transport.CheckAmount(amount); err != nil {
 			o.err = fmt.Errorf("ray: resource %s: %w", name, err)
 			return
 		}
@@ -51,15 +51,6 @@ func Resource(name string, amount float64) Option {
 		}
 		o.Custom = append(o.Custom, q)
 	}
-}
-
-// checkAmount refuses what no resource amount can be: negative, NaN, or
-// beyond what the wire carries.
-func checkAmount(v float64) error {
-	if !(v >= 0) || v > transport.MaxResourceUnits/transport.ResourceUnit {
-		return fmt.Errorf("amount %g: want 0 to %d", v, transport.MaxResourceUnits/transport.ResourceUnit)
-	}
-	return nil
 }
 
 // MaxRetries sets how often a task is retried after a node failure (default 3).
@@ -118,10 +109,10 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 	if o.err != nil {
 		return o.err
 	}
-	if err := checkAmount(o.CPU); err != nil {
+	if err := transport.CheckAmount(o.CPU); err != nil {
 		return fmt.Errorf("ray: CPU: %w", err)
 	}
-	if err := checkAmount(o.GPU); err != nil {
+	if err := transport.CheckAmount(o.GPU); err != nil {
 		return fmt.Errorf("ray: GPU: %w", err)
 	}
 	var custom []transport.Quantity

@@ -26,10 +26,20 @@ type Resources struct {
 	Custom   []Quantity
 }
 
-// MaxResourceUnits bounds one amount on the wire, either sign: 2^52 units
-// is 450 billion CPUs, and a million nodes' worth adds up without
-// overflowing.
-const MaxResourceUnits = 1 << 52
+// MaxResourceUnits bounds one amount on the wire, either sign: 2^60 units
+// is 1.15e14 of a resource (115 TB of a memory resource counted in bytes,
+// as Ray counts memory), and a node's arithmetic on amounts this size
+// (its free resources, a blocked task's borrowed CPU) cannot overflow.
+const MaxResourceUnits = 1 << 60
+
+// CheckAmount refuses a human amount no resource can have: negative, NaN,
+// or beyond MaxResourceUnits (which the wire refuses).
+func CheckAmount(v float64) error {
+	if !(v >= 0) || v > MaxResourceUnits/ResourceUnit {
+		return fmt.Errorf("amount %g: want 0 to %d", v, int64(MaxResourceUnits/ResourceUnit))
+	}
+	return nil
+}
 
 // Units converts a human amount (1.5) to fixed point.
 func Units(v float64) int64 { return int64(math.Round(v * ResourceUnit)) }

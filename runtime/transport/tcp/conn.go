@@ -162,7 +162,8 @@ func (p *peer) enqueue(m transport.Message) {
 		why = "no address for peer"
 	case len(p.pend) > p.h.queueMax:
 		why = "send queue full"
-	case len(p.pend) > unaddressedQueueBytes && !p.addressed.Load() && p.h.peerAddr(p.id) == "":
+	case start > 0 && len(p.pend) > unaddressedQueueBytes && !p.addressed.Load() && p.h.peerAddr(p.id) == "":
+		// (One frame always fits, as in the full queue's bound.)
 		why = "no address for peer"
 	}
 	if why != "" {

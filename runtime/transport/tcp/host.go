@@ -52,7 +52,8 @@ const (
 
 	// A peer nobody has given the host an address for (a node ID from a
 	// stale or hostile message, or a node the address book has not
-	// reached yet) queues at most unaddressedQueueBytes; at most
+	// reached yet) queues at most unaddressedQueueBytes (or one frame of
+	// any size); at most
 	// maxUnaddressed such peers exist at once, and a writer that has found
 	// no address for unaddressedTTL ends and drops its frames. A message
 	// naming made-up nodes costs bounded memory and goroutines.

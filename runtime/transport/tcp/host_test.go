@@ -388,6 +388,35 @@ func TestUnaddressedPeersBounded(t *testing.T) {
 	}, guard, 10*time.Millisecond)
 }
 
+// TestLargeFrameBeforeAddress: a frame over the address-less queue's bound
+// (any legal frame, up to 8 MiB) waits for its peer's address when the
+// queue is empty, as the full queue's bound lets one frame of any size in
+// (found in review: it was dropped at once).
+func TestLargeFrameBeforeAddress(t *testing.T) {
+	a := listen(t, 1, "127.0.0.1:0", token)
+	b := listen(t, 2, "127.0.0.1:0", token)
+	heard := make(chan int, 4)
+	run(t, b, func(transport.Env) transport.Handler {
+		return handlerFunc(func(_ transport.NodeID, m transport.Message) { heard <- len(m.(*transport.Ping).Payload) })
+	})
+	sent := make(chan struct{})
+	run(t, a, func(env transport.Env) transport.Handler {
+		env.After(0, func() {
+			env.Send(2, &transport.Ping{Seq: 1, Payload: make([]byte, 3<<20)})
+			close(sent)
+		})
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	waitDone(t, "send", sent) // queued (or dropped) by now: the address comes after
+	a.SetPeer(2, b.Addr())
+	select {
+	case n := <-heard:
+		assert.Equal(t, 3<<20, n)
+	case <-time.After(guard):
+		t.Fatalf("the 3 MiB frame never arrived; dropped=%d", a.Stats().Dropped)
+	}
+}
+
 func TestRunTwiceAndCloseTwice(t *testing.T) {
 	h := listen(t, 1, "127.0.0.1:0", token)
 	require.NoError(t, h.Close())
