@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -212,6 +213,15 @@ func (g *Global) isNode(id transport.NodeID) bool {
 	return id != 0 && id != g.env.Self() && id != g.cfg.Layout.Scheduler && !g.cfg.Layout.IsGCS(id)
 }
 
+// addBytes adds an argument's size to a sum, saturating: sizes come from
+// the wire, and a made-up one must not wrap the sum.
+func addBytes(sum, size int64) int64 {
+	if size <= 0 {
+		return sum
+	}
+	return sum + min(size, math.MaxInt64-sum)
+}
+
 // ReasonCancelled in a PlaceTask sent to a task's owner means the task was
 // cancelled while the global scheduler held it: the owner stores the error.
 const ReasonCancelled = "cancelled"
@@ -221,7 +231,7 @@ func (g *Global) place(m *transport.SpillTask) {
 	spec := &m.Spec
 	d := Decision{Spec: spec, Bandwidth: g.cfg.Bandwidth, QueueLimit: g.cfg.SpillThreshold}
 	for _, l := range m.Locs {
-		d.ArgBytes += l.Size
+		d.ArgBytes = addBytes(d.ArgBytes, l.Size)
 	}
 	g.cands = g.cands[:0]
 	for _, v := range g.nodes {
@@ -239,7 +249,7 @@ func (g *Global) place(m *transport.SpillTask) {
 		c := Candidate{Node: v.id, Total: v.total, Available: v.avail, QueueLen: v.queue, MeanTaskTime: v.meanTask}
 		for _, l := range m.Locs {
 			if slices.Contains(l.Nodes, v.id) {
-				c.LocalBytes += l.Size
+				c.LocalBytes = addBytes(c.LocalBytes, l.Size)
 			}
 		}
 		g.cands = append(g.cands, c)

@@ -12,8 +12,12 @@ import (
 	"raysim/runtime/transport"
 )
 
-// sendEnv is an Env that records what is sent and runs nothing later.
-type sendEnv struct{ sent []transport.Message }
+// sendEnv is an Env that records what is sent, and to whom, and runs
+// nothing later.
+type sendEnv struct {
+	sent []transport.Message
+	to   []transport.NodeID
+}
 
 type noTimer struct{}
 
@@ -23,8 +27,19 @@ func (*sendEnv) Self() transport.NodeID                      { return 1 << 20 }
 func (*sendEnv) Now() time.Time                              { return time.Unix(0, 0) }
 func (*sendEnv) After(time.Duration, func()) transport.Timer { return noTimer{} }
 func (*sendEnv) Rand() *rand.Rand                            { return rand.New(rand.NewPCG(1, 2)) }
-func (e *sendEnv) Send(_ transport.NodeID, m transport.Message) {
-	e.sent = append(e.sent, m)
+func (e *sendEnv) Send(to transport.NodeID, m transport.Message) {
+	e.sent, e.to = append(e.sent, m), append(e.to, to)
+}
+
+// placedOn lists the nodes tasks were placed on, in order.
+func (e *sendEnv) placedOn() []transport.NodeID {
+	var out []transport.NodeID
+	for i, m := range e.sent {
+		if _, ok := m.(*transport.PlaceTask); ok {
+			out = append(out, e.to[i])
+		}
+	}
+	return out
 }
 func (*sendEnv) Charge(time.Duration)     {}
 func (*sendEnv) Go(func())                {}
@@ -117,4 +132,36 @@ func TestOnlyNodesRegister(t *testing.T) {
 	g.Handle(5, &transport.SpillTask{Spec: transport.TaskSpec{ID: 100, Func: "f", NumReturns: 1, Owner: 5}})
 	require.NotEmpty(t, env.sent)
 	require.IsType(t, &transport.PlaceTask{}, env.sent[0], "a death a raylet made up stopped placements on node 5")
+}
+
+// TestHeartbeatCannotPoisonWaits: the wait estimate is queue length times
+// mean task time; a heartbeat claiming 2^32-1 tasks of 2^40 ns each
+// overflowed it negative, and the node claiming the longest wait won every
+// placement. The estimate saturates, and a negative mean task time (which
+// the wire now refuses) counts as zero.
+func TestHeartbeatCannotPoisonWaits(t *testing.T) {
+	env := &sendEnv{}
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 2}}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+	cpu := transport.MakeResources(1, 0, nil)
+	for _, n := range []transport.NodeID{1, 2} {
+		g.Handle(50, &transport.RegisterNode{Node: n, Incarnation: 1, Total: cpu})
+	}
+	g.Handle(50, &transport.Heartbeat{Node: 1, Incarnation: 1, Total: cpu, Available: cpu, MeanTaskTime: time.Millisecond})
+	g.Handle(50, &transport.Heartbeat{Node: 2, Incarnation: 1, Total: cpu, QueueLen: math.MaxUint32, MeanTaskTime: 1 << 40})
+	for i := range 3 {
+		g.Handle(1, &transport.SpillTask{Spec: transport.TaskSpec{ID: transport.TaskID(100 + i), Func: "f", NumReturns: 1, Owner: 1}})
+	}
+	require.NotContains(t, env.placedOn(), transport.NodeID(2), "the node claiming the longest wait won a placement")
+
+	d := &Decision{Bandwidth: 1e9, ArgBytes: math.MaxInt64}
+	for _, c := range []Candidate{
+		{Total: cpu, QueueLen: math.MaxUint32, MeanTaskTime: math.MaxInt64},
+		{Total: cpu, QueueLen: 1, MeanTaskTime: -time.Hour},
+		{QueueLen: math.MaxUint32, MeanTaskTime: 1 << 40}, // no CPUs
+	} {
+		require.GreaterOrEqual(t, EstimatedWait(d, &c), time.Duration(0), "%+v", c)
+	}
 }

@@ -10,6 +10,7 @@ package scheduler
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"time"
@@ -49,16 +50,33 @@ type Policy interface {
 // mean task time plus the time to fetch the inputs it lacks. The queue is
 // drained by all of the node's CPUs, so it counts per CPU: the paper's nodes
 // were identical, where here a 2-CPU node must not get an 8-CPU node's share.
+//
+// The arithmetic saturates: a node's heartbeat claiming a huge queue or
+// mean task time (or a negative one) must not wrap its wait negative and
+// win every placement.
 func EstimatedWait(d *Decision, c *Candidate) time.Duration {
-	w := time.Duration(c.QueueLen) * c.MeanTaskTime
+	w := float64(c.QueueLen) * float64(max(c.MeanTaskTime, 0))
 	if cpus := c.Total.CPU; cpus > 0 {
-		w = time.Duration(float64(w) * transport.ResourceUnit / float64(cpus))
+		w = w * transport.ResourceUnit / float64(cpus)
 	}
+	wait := saturate(w)
 	if d.Bandwidth > 0 {
-		remote := d.ArgBytes - c.LocalBytes
-		w += time.Duration(float64(remote) / d.Bandwidth * float64(time.Second))
+		remote := max(d.ArgBytes-c.LocalBytes, 0)
+		wait = min(wait, math.MaxInt64/2) + min(saturate(float64(remote)/d.Bandwidth*float64(time.Second)), math.MaxInt64/2)
 	}
-	return w
+	return wait
+}
+
+// saturate converts v to a Duration (truncating, as a conversion does),
+// clamped to the Duration range instead of wrapping.
+func saturate(v float64) time.Duration {
+	switch {
+	case v >= math.MaxInt64:
+		return math.MaxInt64
+	case v <= math.MinInt64:
+		return math.MinInt64
+	}
+	return time.Duration(v)
 }
 
 // LocalFirst reports whether p keeps tasks on the submitting node while it

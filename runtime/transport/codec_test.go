@@ -61,6 +61,11 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			r.Custom[i].Amount = abs(r.Custom[i].Amount) % transport.MaxResourceUnits
 		}
 	},
+	// A heartbeat's mean task time is never negative.
+	reflect.TypeFor[transport.Heartbeat](): func(v reflect.Value) {
+		h := v.Addr().Interface().(*transport.Heartbeat)
+		h.MeanTaskTime = time.Duration(abs(int64(h.MeanTaskTime)))
+	},
 	// A batch's specs (GcsAddTasks) are never nil.
 	reflect.TypeFor[*transport.TaskSpec](): func(v reflect.Value) {
 		if v.IsNil() {
@@ -274,6 +279,7 @@ func TestHostileBodies(t *testing.T) {
 		{"trailing", append(uv(slicesClone(ping), 0), 9), transport.ErrTrailingData},
 		{"returns above MaxReturns", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{NumReturns: transport.MaxReturns + 1}}), transport.ErrTooLarge},
 		{"returns 2^32-1", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{NumReturns: 1<<32 - 1}}), transport.ErrTooLarge},
+		{"negative mean task time", transport.Marshal(nil, &transport.Heartbeat{MeanTaskTime: -time.Second}), transport.ErrInvalid},
 		{"negative request", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Resources: transport.Resources{CPU: -1}}}), transport.ErrInvalid},
 		{"negative custom request", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Resources: custom("a", -1)}}), transport.ErrInvalid},
 		{"negative capacity", transport.Marshal(nil, &transport.RegisterNode{Total: transport.Resources{GPU: -1}}), transport.ErrInvalid},

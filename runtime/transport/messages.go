@@ -944,6 +944,9 @@ func (m *Heartbeat) MarshalWire(e *Encoder) {
 func (m *Heartbeat) UnmarshalWire(d *Decoder) {
 	m.Node, m.Incarnation, m.Total, m.Available = d.Node(), d.Uvarint(), d.ResourcesNonNeg(), d.Resources()
 	m.QueueLen, m.MeanTaskTime = uint32(d.Count(1<<32-1, 0)), d.Duration()
+	if m.MeanTaskTime < 0 {
+		d.Fail(fmt.Errorf("%w: negative mean task time %v", ErrInvalid, m.MeanTaskTime))
+	}
 }
 func (m *RegisterNode) MarshalWire(e *Encoder) {
 	e.Node(m.Node)
