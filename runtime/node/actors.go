@@ -177,12 +177,20 @@ func (r *Raylet) pumpActor(a *actorHost) {
 		w() // the loop sees dead and ends
 		return
 	}
-	if a.cur != nil || len(a.queue) == 0 || a.queue[0].missing > 0 {
+	if a.cur != nil || len(a.queue) == 0 {
 		return
 	}
-	t := a.queue[0]
-	a.queue[0] = nil
-	a.queue = a.queue[1:]
+	i := nextCall(a.queue)
+	if i < 0 {
+		return
+	}
+	t := a.queue[i]
+	if i == 0 {
+		a.queue[0] = nil
+		a.queue = a.queue[1:]
+	} else {
+		a.queue = slices.Delete(a.queue, i, i+1)
+	}
 	t.args = r.argValues(t)
 	t.running = true
 	t.start = r.since()
@@ -191,6 +199,30 @@ func (r *Raylet) pumpActor(a *actorHost) {
 	w := a.wake
 	a.wake = nil
 	w()
+}
+
+// nextCall picks the queued call to run next (-1: none is ready): the
+// first whose arguments are all here and that no earlier call of its
+// caller precedes. Methods run in submission order per caller, as in Ray,
+// and one caller's call waiting for an argument (a large one on its way,
+// one being rebuilt, or one nobody will make) does not hold up the
+// others' calls.
+func nextCall(q []*task) int {
+	if q[0].missing == 0 {
+		return 0
+	}
+	blocked := []transport.TaskID{q[0].spec.A().Caller}
+	for i := 1; i < len(q); i++ {
+		c := q[i].spec.A().Caller
+		if slices.Contains(blocked, c) {
+			continue
+		}
+		if q[i].missing == 0 {
+			return i
+		}
+		blocked = append(blocked, c)
+	}
+	return -1
 }
 
 // hostCall takes a method call for an actor hosted here.
