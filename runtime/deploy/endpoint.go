@@ -28,7 +28,9 @@ type Endpoint struct {
 // Handle implements transport.Handler.
 func (e *Endpoint) Handle(from transport.NodeID, m transport.Message) {
 	if b, ok := m.(*transport.AddressBook); ok {
-		if b.Epoch > e.epoch {
+		// Only the coordinator keeps the book: taken from any peer, one
+		// with epoch 2^64-1 would freeze this endpoint's addresses.
+		if from == CoordinatorID && b.Epoch > e.epoch {
 			e.epoch = b.Epoch
 			ApplyBook(e.Host, e.Layout, b.Entries)
 			e.known = forgetLeft(e.Host, e.known, b.Entries)
