@@ -214,9 +214,9 @@ func (r *Raylet) onCreationLost(m *transport.CreationLost) {
 // for none): a death already charged to the task is not charged again.
 func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint64) {
 	if o.cancelled && !o.spec.IsCreation() {
-		delete(r.owned, o.spec.ID)
-		r.failTask(o.spec, transport.ErrKindCancelled, "task cancelled")
-		r.ownedDone(o.spec.ID)
+		spec := o.spec
+		r.ownedDone(spec.ID) // first: an actor call's number is done for its caller's next
+		r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
 		return
 	}
 	spec := *o.spec
@@ -229,13 +229,16 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		budget = spec.A().MaxRestarts
 	}
 	if int64(spec.Attempt)-int64(o.free) > int64(budget) {
-		delete(r.owned, spec.ID)
+		// Done first: an actor call's sequence number is then done for its
+		// caller, whose next call names it in SeqBase; deleted without it
+		// (failTask finds no owner to tell), a restarted actor waited for
+		// that number for good and held the caller's later calls.
+		r.ownedDone(spec.ID)
 		kind := transport.ErrKindRetriesExhausted
 		if spec.Actor != 0 {
 			kind = transport.ErrKindActorDied
 		}
 		r.failTask(&spec, kind, fmt.Sprintf("%s; %d retries allowed", why, budget))
-		r.ownedDone(spec.ID)
 		if spec.IsCreation() {
 			r.actorDied(spec.Actor, spec.A().Name)
 		}
