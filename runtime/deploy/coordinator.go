@@ -332,6 +332,13 @@ func (a *Agent) Env() transport.Env { return a.env }
 
 // Handle implements transport.Handler.
 func (a *Agent) Handle(from transport.NodeID, m transport.Message) {
+	if _, batch := m.(*transport.TraceBatch); !batch && from != CoordinatorID {
+		// Trace batches come from the processes a sink subscribed to;
+		// everything else only from the coordinator (a peer's NodeControl
+		// would kill this process's raylet, its address book with a huge
+		// epoch freeze this process's addresses).
+		return
+	}
 	switch m := m.(type) {
 	case *transport.TraceBatch:
 		if a.cfg.OnTrace != nil {
