@@ -35,8 +35,12 @@ type ownedTask struct {
 	freed bool
 	// cancelled: a caller on this node cancelled the task. A retry fails
 	// it instead: the raylets' tombstones of the cancel age out, and the
-	// run the cancel only marked may die with its node long after.
+	// run the cancel only marked may die with its node long after. Unless
+	// the object table says the task had finished (checkCancel).
 	cancelled bool
+	// cancelCheck: a retry of a cancelled task waits for the object
+	// table's answer about its first return (checkCancel).
+	cancelCheck bool
 }
 
 // nodeDeath names the death of a node's incarnations up to inc.
@@ -214,9 +218,7 @@ func (r *Raylet) onCreationLost(m *transport.CreationLost) {
 // for none): a death already charged to the task is not charged again.
 func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint64) {
 	if o.cancelled && !o.spec.IsCreation() {
-		spec := o.spec
-		r.ownedDone(spec.ID) // first: an actor call's number is done for its caller's next
-		r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
+		r.checkCancel(o)
 		return
 	}
 	spec := *o.spec
@@ -269,10 +271,56 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 	r.schedule(&spec)
 }
 
+// checkCancel decides the fate of a cancelled task whose node died. The
+// owner still owns it, so it has not heard the task finished; but that
+// news (TaskDone) can die with a GCS chain's tail, and a cancel of a
+// finished task is a no-op. The object table knows: asked for the task's
+// first return, it answers at once for a recorded result (a location, or
+// ObjectLost once its copies died), and then the owner's part is over as
+// for TaskDone (a reader rebuilds a lost result from lineage). No answer
+// within lookupTimeout: no result was recorded, the cancelled run died
+// unfinished, and the task fails as cancelled. (An answer that comes later
+// is taken as any location news.)
+//
+// An actor call fails at once: its caller's next calls, re-sent to the
+// restarted actor meanwhile, would name it not done (SeqBase), and the
+// actor would wait for it for good.
+func (r *Raylet) checkCancel(o *ownedTask) {
+	spec := o.spec
+	if spec.Actor != 0 {
+		r.ownedDone(spec.ID) // first: the call's number is done for its caller's next
+		r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
+		return
+	}
+	if o.cancelCheck {
+		return // asked already
+	}
+	o.cancelCheck = true
+	id := spec.Return(0)
+	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
+	r.env.After(lookupTimeout, func() {
+		if r.owned[spec.ID] != o || !o.cancelCheck {
+			return
+		}
+		r.ownedDone(spec.ID) // first: an actor call's number is done for its caller's next
+		r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
+	})
+}
+
+// cancelAnswered takes the object table's answer about an object for
+// checkCancel: a result of the task was recorded, so it had finished.
+func (r *Raylet) cancelAnswered(id transport.ObjectID) {
+	if o := r.owned[id.Task]; o != nil && o.cancelCheck && id == o.spec.Return(0) {
+		o.cancelCheck = false
+		r.ownedDone(id.Task)
+	}
+}
+
 // onObjectLost starts rebuilding an object this node needs whose every copy
 // is gone: from lineage (re-running the task that made it), unless it has
 // none (a Put, an actor method's result), which makes it an error.
 func (r *Raylet) onObjectLost(id transport.ObjectID) {
+	r.cancelAnswered(id)
 	if r.store.Contains(id) || (r.fetchOf(id) == nil && len(r.located[id]) == 0) {
 		return
 	}

@@ -16,16 +16,15 @@ import (
 // driver then cancels it (a no-op in Ray: it is done). w dies: the owner
 // still owns the task and retry() fails it with ErrCancelled instead of
 // re-making the lost result.
-// TestCancelAfterLostTaskDoneIsAKnownGap: a task finishes and the GCS records
+// TestCancelAfterLostTaskDoneRebuilds: a task finishes and the GCS records
 // its result, but the owner's TaskDone dies with the chain's tail, so the
 // owner still owns it. The driver then cancels it (for a finished task a
-// no-op in Ray), and the node holding the result dies: the owner, which
-// remembers its cancel (78c5f9c: a cancelled run must not be retried once
-// the raylets' tombstones age out), fails the task as cancelled where a
-// rebuild would return 42. The owner cannot tell a finished task from a
-// cancelled run without asking the object table; this test holds the gap
-// (docs/fault-tolerance.md). When it fails, the gap is closed: expect 42.
-func TestCancelAfterLostTaskDoneIsAKnownGap(t *testing.T) {
+// no-op, as in Ray), and the node holding the result dies. The owner, which
+// remembers its cancel (a cancelled run must not be retried once the
+// raylets' tombstones age out), used to fail the task as cancelled; it now
+// asks the object table first, finds the result was recorded, and a read
+// rebuilds it (found in review).
+func TestCancelAfterLostTaskDoneRebuilds(t *testing.T) {
 	s := newSuite()
 	cfg := ray.Config{Nodes: withW(2), GCSShards: 2, GCSReplicas: 3}
 	faultSim(t, s, cfg, func(ctx context.Context, c *ray.Sim) error {
@@ -49,8 +48,9 @@ func TestCancelAfterLostTaskDoneIsAKnownGap(t *testing.T) {
 		for _, w := range []int{1, 2} {
 			sim.Restart(netsim.NodeID(ray.RayletID(w)))
 		}
-		_, err := ray.GetTimeout(ctx, ref, 20*time.Second)
-		require.ErrorIs(t, err, ray.ErrCancelled, "the known gap is closed: expect 42 and update the docs")
+		v, err := ray.GetTimeout(ctx, ref, 20*time.Second)
+		require.NoError(t, err, "a task cancelled after it finished failed as cancelled")
+		require.Equal(t, 42, v)
 		return nil
 	})
 }
