@@ -41,6 +41,10 @@ type ownedTask struct {
 	// cancelCheck: a retry of a cancelled task waits for the object
 	// table's answer about its first return (checkCancel).
 	cancelCheck bool
+	// rebuilt: owned to rebuild a lost result (onTaskInfo): the object
+	// table knows the result from an earlier run, so its answer says
+	// nothing of this one (checkCancel fails a cancelled rebuild at once).
+	rebuilt bool
 }
 
 // nodeDeath names the death of a node's incarnations up to inc.
@@ -284,10 +288,15 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 //
 // An actor call fails at once: its caller's next calls, re-sent to the
 // restarted actor meanwhile, would name it not done (SeqBase), and the
-// actor would wait for it for good.
+// actor would wait for it for good. So does a rebuild (see rebuilt).
+//
+// Cancellation is best effort, as in Ray: a cancel that finds the task
+// finished is a no-op, and one that marked a run may not stop a rebuild
+// of its recorded result (the error value) after the node holding it
+// dies; the task table keeps no cancel.
 func (r *Raylet) checkCancel(o *ownedTask) {
 	spec := o.spec
-	if spec.Actor != 0 {
+	if spec.Actor != 0 || o.rebuilt {
 		r.ownedDone(spec.ID) // first: the call's number is done for its caller's next
 		r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
 		return
@@ -383,12 +392,14 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		spec.SetAct(func(a *transport.ActorSpec) { a.Caller, a.Seq, a.SeqBase = caller, 0, 0 })
 		spec.Owner = r.self
 		r.own(&spec)
+		r.owned[spec.ID].rebuilt = true
 		r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
 		r.routeCall(&spec)
 		return
 	}
 	spec.Owner = r.self
 	r.own(&spec)
+	r.owned[spec.ID].rebuilt = true
 	r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
 	r.schedule(&spec)
 }

@@ -54,3 +54,41 @@ func TestCancelAfterLostTaskDoneRebuilds(t *testing.T) {
 		return nil
 	})
 }
+
+// TestCancelledRebuildIsNotRunAgain: a read rebuilds a freed result, so the
+// driver's node owns the rebuild; the driver cancels it and the node running
+// it dies. The object table knows the result from the first run, so asking
+// it (checkCancel) said "finished", and the cancelled rebuild was run again
+// to completion (found in review of 12e2dab). A cancelled rebuild now fails
+// at once.
+func TestCancelledRebuildIsNotRunAgain(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
+		sim := c.Netsim()
+		ref := s.slow.Options(ray.Resource("w", 1), ray.MaxRetries(3)).Remote(ctx, 3000)
+		v, err := ray.GetTimeout(ctx, ref, 10*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 3000, v)
+		require.NoError(t, ray.Free(ctx, ref)) // the only copies go: a read rebuilds from lineage
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
+		_, err = ray.GetTimeout(ctx, ref, time.Second) // starts the rebuild, owned here
+		require.ErrorIs(t, err, ray.ErrTimeout)
+		require.NoError(t, ray.Cancel(ctx, ref)) // the rebuild runs: its node marks it
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond))
+		for _, w := range []int{1, 2} { // the rebuild's node dies before it finishes
+			sim.Crash(netsim.NodeID(ray.RayletID(w)))
+		}
+		require.NoError(t, ray.Compute(ctx, 2*time.Second))
+		for _, w := range []int{1, 2} {
+			sim.Restart(netsim.NodeID(ray.RayletID(w)))
+		}
+		v, err = ray.GetTimeout(ctx, ref, 20*time.Second)
+		require.ErrorIs(t, err, ray.ErrCancelled, "a cancelled rebuild was run again (got %d)", v)
+		return nil
+	})
+}
+
+// TestReviewLostCancelledErrorIsNotRebuilt: a running task is cancelled;
+// its node stores ErrCancelled as its result when the run ends, and the
+// owner's part ends. That node dies, and a read rebuilds the lost error
+// value from lineage: the cancelled task runs again, to completion.
