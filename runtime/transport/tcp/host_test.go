@@ -341,7 +341,7 @@ func refusingAddr(t *testing.T) string {
 // frames. A peer whose address arrives in time gets what was queued.
 func TestUnaddressedPeersBounded(t *testing.T) {
 	a := listen(t, 1, "127.0.0.1:0", token)
-	a.unaddressedTTL = 300 * time.Millisecond
+	a.unaddressedTTL = time.Second // long enough for node 2's address to come first, under load too
 	b := listen(t, 2, "127.0.0.1:0", token)
 	heard := make(chan uint64, 16)
 	run(t, b, func(transport.Env) transport.Handler {
