@@ -93,14 +93,16 @@ func (t *seqTrack) markDone(seq uint64) {
 }
 
 // own records a task submitted here.
-func (r *Raylet) own(spec *transport.TaskSpec) {
-	r.owned[spec.ID] = &ownedTask{spec: spec}
+func (r *Raylet) own(spec *transport.TaskSpec) *ownedTask {
+	o := &ownedTask{spec: spec}
+	r.owned[spec.ID] = o
 	if spec.Actor != 0 && !spec.IsCreation() {
 		k := seqKey{spec.A().Caller, spec.Actor}
 		if r.seqs[k] == nil {
 			r.seqs[k] = &seqTrack{done: make(map[uint64]bool)}
 		}
 	}
+	return o
 }
 
 // ownedDone forgets a finished task.
@@ -297,8 +299,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 func (r *Raylet) checkCancel(o *ownedTask) {
 	spec := o.spec
 	if spec.Actor != 0 || o.rebuilt {
-		r.ownedDone(spec.ID) // first: the call's number is done for its caller's next
-		r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
+		r.failCancelled(spec)
 		return
 	}
 	if o.cancelCheck {
@@ -308,12 +309,17 @@ func (r *Raylet) checkCancel(o *ownedTask) {
 	id := spec.Return(0)
 	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
 	r.env.After(lookupTimeout, func() {
-		if r.owned[spec.ID] != o || !o.cancelCheck {
-			return
+		if r.owned[spec.ID] == o && o.cancelCheck {
+			r.failCancelled(spec)
 		}
-		r.ownedDone(spec.ID) // first: an actor call's number is done for its caller's next
-		r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
 	})
+}
+
+// failCancelled fails an owned task as cancelled, ending its ownership
+// first: an actor call's number is then done for its caller's next calls.
+func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
+	r.ownedDone(spec.ID)
+	r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
 }
 
 // cancelAnswered takes the object table's answer about an object for
@@ -391,15 +397,13 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		caller = transport.ChildTaskID(caller, r.rebuilds)
 		spec.SetAct(func(a *transport.ActorSpec) { a.Caller, a.Seq, a.SeqBase = caller, 0, 0 })
 		spec.Owner = r.self
-		r.own(&spec)
-		r.owned[spec.ID].rebuilt = true
+		r.own(&spec).rebuilt = true
 		r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
 		r.routeCall(&spec)
 		return
 	}
 	spec.Owner = r.self
-	r.own(&spec)
-	r.owned[spec.ID].rebuilt = true
+	r.own(&spec).rebuilt = true
 	r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
 	r.schedule(&spec)
 }
