@@ -39,7 +39,7 @@ type ownedTask struct {
 	// the object table says the task had finished (checkCancel).
 	cancelled bool
 	// cancelCheck: a retry of a cancelled task waits for the object
-	// table's answer about its first return (checkCancel).
+	// table's answer about its last return (checkCancel).
 	cancelCheck bool
 	// rebuilt: owned to rebuild a lost result (onTaskInfo): the object
 	// table knows the result from an earlier run, so its answer says
@@ -281,7 +281,8 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 // owner still owns it, so it has not heard the task finished; but that
 // news (TaskDone) can die with a GCS chain's tail, and a cancel of a
 // finished task is a no-op. The object table knows: asked for the task's
-// first return, it answers at once for a recorded result (a location, or
+// last return (its node announces the returns in order, the owner told
+// with the last), it answers at once for a recorded result (a location, or
 // ObjectLost once its copies died), and then the owner's part is over as
 // for TaskDone (a reader rebuilds a lost result from lineage). No answer
 // within lookupTimeout: no result was recorded, the cancelled run died
@@ -298,7 +299,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 // dies; the task table keeps no cancel.
 func (r *Raylet) checkCancel(o *ownedTask) {
 	spec := o.spec
-	if spec.Actor != 0 || o.rebuilt {
+	if spec.Actor != 0 || o.rebuilt || spec.NumReturns == 0 {
 		r.failCancelled(spec)
 		return
 	}
@@ -306,7 +307,7 @@ func (r *Raylet) checkCancel(o *ownedTask) {
 		return // asked already
 	}
 	o.cancelCheck = true
-	id := spec.Return(0)
+	id := spec.Return(spec.NumReturns - 1)
 	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
 	r.env.After(lookupTimeout, func() {
 		if r.owned[spec.ID] == o && o.cancelCheck {
@@ -325,7 +326,7 @@ func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
 // cancelAnswered takes the object table's answer about an object for
 // checkCancel: a result of the task was recorded, so it had finished.
 func (r *Raylet) cancelAnswered(id transport.ObjectID) {
-	if o := r.owned[id.Task]; o != nil && o.cancelCheck && id == o.spec.Return(0) {
+	if o := r.owned[id.Task]; o != nil && o.cancelCheck && id == o.spec.Return(o.spec.NumReturns-1) {
 		o.cancelCheck = false
 		r.ownedDone(id.Task)
 	}
