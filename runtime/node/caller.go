@@ -338,11 +338,18 @@ func (c *Caller) copyIn(v transport.Value, n int64) {
 	}
 }
 
-// Cancel asks every raylet and the global scheduler to drop a task.
+// Cancel asks every raylet and the global scheduler to drop a task. A task
+// this node knows finished (it holds or has located its result) is left
+// alone: a cancel of a finished task is a no-op, as in Ray, and the
+// tombstones it would leave on raylets that never saw the task would fail
+// a rebuild of the result placed there.
 func (c *Caller) Cancel(id transport.TaskID, force bool) {
 	c.r.env.Await(func(wake func()) {
-		if o := c.r.owned[id]; o != nil {
-			o.cancelled = true
+		defer wake()
+		if ret := (transport.ObjectID{Task: id}); c.r.store.Contains(ret) {
+			return
+		} else if _, located := c.r.locations[ret]; located {
+			return
 		}
 		m := &transport.CancelTask{Task: id, Force: force}
 		for _, n := range c.r.cfg.Layout.Raylets {
@@ -353,7 +360,6 @@ func (c *Caller) Cancel(id transport.TaskID, force bool) {
 			}
 		}
 		c.r.send(c.r.cfg.Layout.Scheduler, m)
-		wake()
 	})
 }
 

@@ -316,11 +316,16 @@ func (r *Raylet) checkCancel(o *ownedTask) {
 	})
 }
 
-// failCancelled fails an owned task as cancelled, ending its ownership
-// first: an actor call's number is then done for its caller's next calls.
+// failCancelled fails a task as cancelled, ending its ownership here first
+// (an actor call's number is then done for its caller's next calls). A
+// cancelled actor creation makes no actor: the actor table buries it, or
+// its callers would wait for it for good.
 func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
 	r.ownedDone(spec.ID)
 	r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
+	if spec.IsCreation() {
+		r.actorDied(spec.Actor, spec.A().Name)
+	}
 }
 
 // cancelAnswered takes the object table's answer about an object for

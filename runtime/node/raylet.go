@@ -259,7 +259,8 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	switch m := m.(type) {
 	case *transport.PlaceTask:
 		if m.Reason == scheduler.ReasonCancelled {
-			r.failTask(&m.Spec, transport.ErrKindCancelled, "task cancelled")
+			spec := m.Spec
+			r.failCancelled(&spec)
 			return
 		}
 		if m.Incarnation != 0 && m.Incarnation < r.cfg.Incarnation {
@@ -969,6 +970,11 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 	// tombstoned, then accepted here by the drain (which does not look at
 	// tombstones) and run as if never cancelled.
 	r.drainSubmits()
+	if o := r.owned[id]; o != nil {
+		// The owner's record, whoever cancels (a borrower's cancel comes
+		// here too): a retry of the task fails it (retry).
+		o.cancelled = true
+	}
 	t, ok := r.tasks.Get(id)
 	if !ok {
 		r.tombstones.add(id, r.env.Now()) // in flight to us, or never coming
@@ -986,7 +992,7 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 	if t.missing > 0 {
 		r.waiting--
 	}
-	r.failTask(t.spec, transport.ErrKindCancelled, "task cancelled")
+	r.failCancelled(t.spec)
 }
 
 // tombstoneAge is how long a raylet remembers a cancel of a task it has

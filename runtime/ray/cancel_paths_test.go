@@ -1,0 +1,136 @@
+package ray_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+)
+
+// Cancellation paths found in review (twelfth session); each test failed
+// before its fix.
+
+// TestNoopCancelDoesNotPoisonRebuild: a cancel of a task the caller knows
+// finished (it has located the result) is a no-op. It used to leave a
+// tombstone on every raylet that never saw the task, and a rebuild of the
+// lost result placed on one of them failed as cancelled.
+func TestNoopCancelDoesNotPoisonRebuild(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
+		w1 := ray.RayletID(1)
+		ref := s.double.Options(ray.NodeAffinity(w1, true), ray.Resource("w", 1), ray.MaxRetries(3)).Remote(ctx, 21)
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{ref}, 1, 10*time.Second) // done; no copy fetched here
+		require.NoError(t, err)
+		require.Len(t, ready, 1)
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond)) // TaskDone is in
+		require.NoError(t, ray.Cancel(ctx, ref))                   // finished: a no-op
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
+		c.Netsim().Crash(netsim.NodeID(w1)) // the only copy goes
+		v, err := ray.GetTimeout(ctx, ref, 20*time.Second)
+		require.NoError(t, err, "a no-op cancel of a finished task made its rebuild fail as cancelled")
+		require.Equal(t, 42, v)
+		return nil
+	})
+}
+
+// TestReview5CancelInSubmitQueueForgotten: the driver cancels a task right
+// after submitting it, while it still waits in the submission queue. Cancel
+// looks at r.owned before cancelLocal drains the queue, so the owner never
+// marks its ownedTask cancelled. The placement reaches x1 before the cancel
+// (a slower link), so x1 marks the run; minutes later (tombstones rotated
+// out) x1 dies and the owner retries the cancelled task, which runs to
+// completion on x2.
+
+// TestCancelInSubmitQueueIsRemembered: a cancel made while the task was
+// still in the caller's submission queue found no owned task to mark (the
+// drain that owns it came after), so once the tombstones aged out a retry
+// ran the cancelled task to completion. The owner's record is now marked
+// after the drain.
+func TestCancelInSubmitQueueIsRemembered(t *testing.T) {
+	s := newSuite()
+	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "x1", CPUs: 2, Resources: map[string]float64{"x": 1}},
+		{Name: "x2", CPUs: 2, Resources: map[string]float64{"x": 1}}}
+	faultSim(t, s, ray.Config{Nodes: nodes}, func(ctx context.Context, c *ray.Sim) error {
+		sim := c.Netsim()
+		head, x1 := ray.RayletID(0), ray.RayletID(1)
+		sim.Degrade(netsim.NodeID(head), netsim.NodeID(x1), 50*time.Millisecond, 0) // the cancel comes after the placement
+		long := s.slow.Options(ray.NodeAffinity(x1, true), ray.Resource("x", 1), ray.MaxRetries(3)).Remote(ctx, 200_000)
+		require.NoError(t, ray.Cancel(ctx, long)) // still in the submission queue
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
+		sim.Restore(netsim.NodeID(head), netsim.NodeID(x1))
+		for range 2 { // later cancels rotate the tombstones out
+			require.NoError(t, ray.Compute(ctx, 61*time.Second))
+			other := s.double.Options(ray.Resource("nowhere", 1)).Remote(ctx, 1)
+			require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
+			require.NoError(t, ray.Cancel(ctx, other))
+		}
+		require.NoError(t, ray.Compute(ctx, time.Second))
+		sim.Crash(netsim.NodeID(x1))
+		v, err := ray.GetTimeout(ctx, long, 10*time.Minute)
+		require.ErrorIs(t, err, ray.ErrCancelled, "a task cancelled in the submission queue ran to completion on its retry (got %d)", v)
+		return nil
+	})
+}
+
+// TestReview5BorrowerCancelForgotten: a task running on x1 is cancelled by
+// a task on x2 (it holds the ref, as Ray lets any holder cancel). Only the
+// raylets hear of it: the owner's ownedTask is never marked cancelled. Once
+// the tombstones rotate out, x1 dies and the owner retries the cancelled
+// task, which runs to completion.
+
+// TestBorrowerCancelIsRemembered: a cancel from a node that only holds the
+// ref reaches the owner as a CancelTask; the owner did not mark its record,
+// and a retry ran the cancelled task once the tombstones aged out.
+func TestBorrowerCancelIsRemembered(t *testing.T) {
+	s := newSuite()
+	canceller := ray.Register1(s.reg, "cancelByID", func(ctx context.Context, task uint64) (int, error) {
+		return 0, ray.Cancel(ctx, ray.RefOf[int](transport.ObjectID{Task: transport.TaskID(task)}))
+	})
+	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "x1", CPUs: 2, Resources: map[string]float64{"x": 1}},
+		{Name: "x2", CPUs: 2, Resources: map[string]float64{"x": 1}}}
+	faultSim(t, s, ray.Config{Nodes: nodes}, func(ctx context.Context, c *ray.Sim) error {
+		x1, x2 := ray.RayletID(1), ray.RayletID(2)
+		long := s.slow.Options(ray.NodeAffinity(x1, true), ray.Resource("x", 1), ray.MaxRetries(3)).Remote(ctx, 200_000)
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // running on x1
+		_, err := ray.GetTimeout(ctx, canceller.Options(ray.NodeAffinity(x2, true)).Remote(ctx, uint64(long.ObjectID().Task)), 10*time.Second)
+		require.NoError(t, err)
+		for range 2 { // later cancels rotate the tombstones out
+			require.NoError(t, ray.Compute(ctx, 61*time.Second))
+			other := s.double.Options(ray.Resource("nowhere", 1)).Remote(ctx, 1)
+			require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
+			require.NoError(t, ray.Cancel(ctx, other))
+		}
+		require.NoError(t, ray.Compute(ctx, time.Second))
+		c.Netsim().Crash(netsim.NodeID(x1))
+		v, err := ray.GetTimeout(ctx, long, 10*time.Minute)
+		require.ErrorIs(t, err, ray.ErrCancelled, "a task cancelled by a borrower ran to completion on its retry (got %d)", v)
+		return nil
+	})
+}
+
+// TestReview5SlowObjectTableFailsFinishedTask: as
+// TestCancelAfterLostTaskDoneRebuilds (a finished task whose TaskDone died
+// with the tail is cancelled, a no-op, and its node dies), but the object
+// table's answer to checkCancel takes longer than lookupTimeout (a slow
+// link from the shard's replicas to the owner). The owner takes silence
+// for "no result recorded" and fails the finished task as cancelled.
+
+// TestCancelledCreationBuriesActor: a cancelled actor creation (held by the
+// scheduler as infeasible) made no actor, and nothing told the actor table:
+// calls to the actor waited for good. The actor is now buried.
+func TestCancelledCreationBuriesActor(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{}, func(ctx context.Context, c *ray.Sim) error {
+		h := s.counter.Options(ray.Resource("nowhere", 1)).New(ctx, 1)
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond)) // held as infeasible
+		require.NoError(t, ray.Cancel(ctx, ray.RefOf[int](transport.ObjectID{Task: h.ID()})))
+		_, err := ray.GetTimeout(ctx, s.get.Remote(ctx, h), time.Minute)
+		require.ErrorIs(t, err, ray.ErrActorDied, "a call to an actor whose creation was cancelled")
+		return nil
+	})
+}
