@@ -147,8 +147,13 @@ func Put[T any](ctx context.Context, v T) (Ref[T], error) {
 }
 
 // Cancel cancels the task that makes ref: a queued task never runs, a
-// running one finishes but its result is replaced by ErrCancelled. Get on
-// the ref then returns an error wrapping ErrCancelled.
+// running one finishes but its result is replaced by ErrCancelled, and a
+// cancelled task is not retried when its node dies. Get on the ref then
+// returns an error wrapping ErrCancelled. As in Ray it is best effort: a
+// task this node knows finished is left alone (a no-op), an actor method
+// call already sent to its actor still runs, and a recorded ErrCancelled
+// lost with its node is rebuilt by running the task (see
+// docs/fault-tolerance.md).
 func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	c, err := caller(ctx)
 	if err != nil {
