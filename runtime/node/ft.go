@@ -317,15 +317,13 @@ func (r *Raylet) checkCancel(o *ownedTask) {
 }
 
 // failCancelled fails a task as cancelled, ending its ownership here first
-// (an actor call's number is then done for its caller's next calls). A
-// cancelled actor creation makes no actor: the actor table buries it, or
-// its callers would wait for it for good.
+// (an actor call's number is then done for its caller's next calls). Never
+// an actor creation: as in Ray, Cancel does not end actors (Kill does), and
+// a cancelled creation would make no actor while its callers and name
+// waited for it, a restart of a live one none at all.
 func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
 	r.ownedDone(spec.ID)
 	r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
-	if spec.IsCreation() {
-		r.actorDied(spec.Actor, spec.A().Name)
-	}
 }
 
 // cancelAnswered takes the object table's answer about an object for

@@ -285,8 +285,8 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			return
 		}
 		spec := m.Spec
-		if r.tombstones.take(spec.ID) {
-			r.failTask(&spec, transport.ErrKindCancelled, "task cancelled")
+		if !spec.IsCreation() && r.tombstones.take(spec.ID) {
+			r.failCancelled(&spec)
 			return
 		}
 		if !spec.Resources.Fits(r.cfg.Resources) { // stale view: hand it back
@@ -980,7 +980,7 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 		r.tombstones.add(id, r.env.Now()) // in flight to us, or never coming
 		return
 	}
-	if t.cancelled {
+	if t.cancelled || t.spec.IsCreation() { // an actor is ended by Kill, not Cancel
 		return
 	}
 	t.cancelled = true

@@ -153,7 +153,8 @@ func Put[T any](ctx context.Context, v T) (Ref[T], error) {
 // task this node knows finished is left alone (a no-op), an actor method
 // call already sent to its actor still runs, and a recorded ErrCancelled
 // lost with its node is rebuilt by running the task (see
-// docs/fault-tolerance.md).
+// docs/fault-tolerance.md). An actor's creation is never cancelled: Kill
+// ends an actor.
 func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	c, err := caller(ctx)
 	if err != nil {

@@ -153,7 +153,7 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		g.place(m)
 	case *transport.CancelTask:
 		drop := func(s *transport.SpillTask) bool {
-			if s.Spec.ID != m.Task {
+			if s.Spec.ID != m.Task || s.Spec.IsCreation() { // actors end by Kill, not Cancel
 				return false
 			}
 			g.env.Send(s.Spec.Owner, &transport.PlaceTask{Spec: s.Spec, Reason: ReasonCancelled})
