@@ -129,7 +129,7 @@ type Raylet struct {
 	// tombstones are tasks cancelled before they reached this node: a
 	// PlaceTask crossing the CancelTask in flight is failed on arrival.
 	// A cancel reaches every raylet, most of which never see the task, so
-	// tombstones age out (see tombstone).
+	// tombstones age out (see the tombstones type).
 	tombstones tombstones
 
 	meanTask time.Duration
