@@ -198,3 +198,18 @@ func TestChainConfigFromOutsideIgnored(t *testing.T) {
 // whose argument refs an object nobody will ever make (a fresh caller of
 // its own, so no ordering with anyone) sits at the head for good: every
 // other caller's calls queue behind it and the actor never runs again.
+
+// TestRegistrationAnswerOnlyFromGCS: a raylet holds its object
+// announcements until the node table answers its registration (protocol
+// 12). Any peer's copy of that answer used to count, so a forged one made
+// the raylet announce copies of an incarnation the node table had never
+// registered. Only the GCS's answer counts now.
+func TestRegistrationAnswerOnlyFromGCS(t *testing.T) {
+	r, _ := hostileRaylet(t, 0)
+	r.registered = false
+	answer := &transport.RegisterNode{Node: 1, Incarnation: 1}
+	r.Handle(7, answer) // another raylet
+	require.False(t, r.registered, "a raylet's copy of the answer counted")
+	r.Handle(50, answer) // the node table
+	require.True(t, r.registered)
+}

@@ -352,7 +352,9 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.ActorCheckpoint:
 		r.onActorCheckpoint(m)
 	case *transport.RegisterNode:
-		r.onRegistered(m)
+		if r.cfg.Layout.IsGCS(from) { // the node table's answer to our registration
+			r.onRegistered(m)
+		}
 	case *transport.GcsAck, *transport.ChainConfig:
 		r.gcs.Handle(from, m)
 	}
