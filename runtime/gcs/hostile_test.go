@@ -29,12 +29,6 @@ func headReplica(t *testing.T) *Replica {
 	return NewReplica(fakeEnv{self: replicaID(0)}, ReplicaConfig{Shard: Config{Layout: l}, Index: 0})
 }
 
-// TestHostileChainAckIndex: onAck takes a ChainAck from any sender and
-// any Index. One with Index 2^64-1 sets acked beyond anything the chain
-// will ever apply: pending entries are never trimmed again (the tail's
-// genuine acks are all <= acked), so every later write stays in pending
-// for good and tick resends all of them every RetryAfter<<4, forever.
-
 // TestChainAckFromOutsideIgnored: a ChainAck with index 2^64-1 from a
 // non-member set the replica's acknowledged index beyond anything it
 // applied; every real ack fell below it, nothing pending was trimmed again,
@@ -51,13 +45,6 @@ func TestChainAckFromOutsideIgnored(t *testing.T) {
 	require.Zero(t, len(r.pending), "the tail's acknowledgement trims what it acknowledges")
 }
 
-// TestHostileChainConfigEpoch: a replica, and the GCS client of every
-// component (Replica.Handle, and Raylet.Handle, pass ChainConfig to
-// Client.Handle), adopt a ChainConfig from any sender. One with Epoch
-// 2^64-1 is the last configuration they will ever take: the master's
-// real ones (epoch 2, 3...) are ignored, and the client's retries ask the
-// master with an epoch it never exceeds, so it never answers.
-
 // TestChainConfigFromOutsideIgnored: a ChainConfig with epoch 2^64-1 from
 // anyone but the master froze the replica's (and its client's) chain: the
 // master's real configurations were older.
@@ -70,12 +57,6 @@ func TestChainConfigFromOutsideIgnored(t *testing.T) {
 	require.Equal(t, []transport.NodeID{replicaID(0)}, members)
 	require.Equal(t, []transport.NodeID{replicaID(0)}, r.Client().Chain(0), "the client routes to the master's chain")
 }
-
-// TestHostileSnapshotObjectNext: an object entry's round-robin cursor
-// (next) is stored as a uvarint and loaded as int(v): a snapshot entry
-// with next >= 2^63 loads negative, and the first subscription to the
-// object indexes e.nodes[next%len] with a negative index: the replica's
-// process dies.
 
 // TestNodeDeadFromOutsideIgnored: a NodeDead with incarnation 2^64-1 from a
 // raylet made every later incarnation of node 7 dead to the shard: its

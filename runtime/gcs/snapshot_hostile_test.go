@@ -80,9 +80,3 @@ func TestSnapshotObjectNextOfAnySize(t *testing.T) {
 	require.True(t, r.synced)
 	require.NotPanics(t, func() { r.Shard().Handle(tClient, &transport.GcsSubscribeObject{Object: id}) })
 }
-
-// TestHostileNodeDeadIncarnation: a shard applies a NodeDead from any
-// client (a raylet never sends one; only shards and the chain's own
-// proposal do), with any Incarnation. One naming 2^64-1 marks every
-// incarnation of that node dead for good: each copy it later announces is
-// taken as lost with it, so its objects are never listed again.

@@ -193,12 +193,6 @@ func TestChainConfigFromOutsideIgnored(t *testing.T) {
 	require.Equal(t, []transport.NodeID{51}, r.GCSClient().Chain(0), "the master's chain is the one used")
 }
 
-// TestHostileActorCallBlocksActor: an actor runs its queue in order, and
-// pumpActor waits while the head call's arguments are missing. A call
-// whose argument refs an object nobody will ever make (a fresh caller of
-// its own, so no ordering with anyone) sits at the head for good: every
-// other caller's calls queue behind it and the actor never runs again.
-
 // TestRegistrationAnswerOnlyFromGCS: a raylet holds its object
 // announcements until the node table answers its registration (protocol
 // 12). Any peer's copy of that answer used to count, so a forged one made

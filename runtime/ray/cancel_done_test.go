@@ -11,11 +11,6 @@ import (
 	"raysim/runtime/ray"
 )
 
-// TestZZCancelAfterFinishFailsRebuild: a task finishes on w (its result
-// recorded by the GCS) but its TaskDone dies with the chain's tail. The
-// driver then cancels it (a no-op in Ray: it is done). w dies: the owner
-// still owns the task and retry() fails it with ErrCancelled instead of
-// re-making the lost result.
 // TestCancelAfterLostTaskDoneRebuilds: a task finishes and the GCS records
 // its result, but the owner's TaskDone dies with the chain's tail, so the
 // owner still owns it. The driver then cancels it (for a finished task a
@@ -41,13 +36,7 @@ func TestCancelAfterLostTaskDoneRebuilds(t *testing.T) {
 		sim.Heal()
 		require.NoError(t, ray.Cancel(ctx, ref)) // the task is over: a no-op
 		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
-		for _, w := range []int{1, 2} {
-			sim.Crash(netsim.NodeID(ray.RayletID(w)))
-		}
-		require.NoError(t, ray.Compute(ctx, 2*time.Second))
-		for _, w := range []int{1, 2} {
-			sim.Restart(netsim.NodeID(ray.RayletID(w)))
-		}
+		bounceWorkers(ctx, t, sim)
 		v, err := ray.GetTimeout(ctx, ref, 20*time.Second)
 		require.NoError(t, err, "a task cancelled after it finished failed as cancelled")
 		require.Equal(t, 42, v)
@@ -75,20 +64,9 @@ func TestCancelledRebuildIsNotRunAgain(t *testing.T) {
 		require.ErrorIs(t, err, ray.ErrTimeout)
 		require.NoError(t, ray.Cancel(ctx, ref)) // the rebuild runs: its node marks it
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond))
-		for _, w := range []int{1, 2} { // the rebuild's node dies before it finishes
-			sim.Crash(netsim.NodeID(ray.RayletID(w)))
-		}
-		require.NoError(t, ray.Compute(ctx, 2*time.Second))
-		for _, w := range []int{1, 2} {
-			sim.Restart(netsim.NodeID(ray.RayletID(w)))
-		}
+		bounceWorkers(ctx, t, sim) // the rebuild's node dies before it finishes
 		v, err = ray.GetTimeout(ctx, ref, 20*time.Second)
 		require.ErrorIs(t, err, ray.ErrCancelled, "a cancelled rebuild was run again (got %d)", v)
 		return nil
 	})
 }
-
-// TestReviewLostCancelledErrorIsNotRebuilt: a running task is cancelled;
-// its node stores ErrCancelled as its result when the run ends, and the
-// owner's part ends. That node dies, and a read rebuilds the lost error
-// value from lineage: the cancelled task runs again, to completion.

@@ -38,14 +38,6 @@ func TestNoopCancelDoesNotPoisonRebuild(t *testing.T) {
 	})
 }
 
-// TestReview5CancelInSubmitQueueForgotten: the driver cancels a task right
-// after submitting it, while it still waits in the submission queue. Cancel
-// looks at r.owned before cancelLocal drains the queue, so the owner never
-// marks its ownedTask cancelled. The placement reaches x1 before the cancel
-// (a slower link), so x1 marks the run; minutes later (tombstones rotated
-// out) x1 dies and the owner retries the cancelled task, which runs to
-// completion on x2.
-
 // TestCancelInSubmitQueueIsRemembered: a cancel made while the task was
 // still in the caller's submission queue found no owned task to mark (the
 // drain that owns it came after), so once the tombstones aged out a retry
@@ -53,9 +45,7 @@ func TestNoopCancelDoesNotPoisonRebuild(t *testing.T) {
 // after the drain.
 func TestCancelInSubmitQueueIsRemembered(t *testing.T) {
 	s := newSuite()
-	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "x1", CPUs: 2, Resources: map[string]float64{"x": 1}},
-		{Name: "x2", CPUs: 2, Resources: map[string]float64{"x": 1}}}
-	faultSim(t, s, ray.Config{Nodes: nodes}, func(ctx context.Context, c *ray.Sim) error {
+	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
 		sim := c.Netsim()
 		head, x1 := ray.RayletID(0), ray.RayletID(1)
 		sim.Degrade(netsim.NodeID(head), netsim.NodeID(x1), 50*time.Millisecond, 0) // the cancel comes after the placement
@@ -63,25 +53,13 @@ func TestCancelInSubmitQueueIsRemembered(t *testing.T) {
 		require.NoError(t, ray.Cancel(ctx, long)) // still in the submission queue
 		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
 		sim.Restore(netsim.NodeID(head), netsim.NodeID(x1))
-		for range 2 { // later cancels rotate the tombstones out
-			require.NoError(t, ray.Compute(ctx, 61*time.Second))
-			other := s.double.Options(ray.Resource("nowhere", 1)).Remote(ctx, 1)
-			require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
-			require.NoError(t, ray.Cancel(ctx, other))
-		}
-		require.NoError(t, ray.Compute(ctx, time.Second))
+		ageOutTombstones(ctx, t, s)
 		sim.Crash(netsim.NodeID(x1))
 		v, err := ray.GetTimeout(ctx, long, 10*time.Minute)
 		require.ErrorIs(t, err, ray.ErrCancelled, "a task cancelled in the submission queue ran to completion on its retry (got %d)", v)
 		return nil
 	})
 }
-
-// TestReview5BorrowerCancelForgotten: a task running on x1 is cancelled by
-// a task on x2 (it holds the ref, as Ray lets any holder cancel). Only the
-// raylets hear of it: the owner's ownedTask is never marked cancelled. Once
-// the tombstones rotate out, x1 dies and the owner retries the cancelled
-// task, which runs to completion.
 
 // TestBorrowerCancelIsRemembered: a cancel from a node that only holds the
 // ref reaches the owner as a CancelTask; the owner did not mark its record,
@@ -91,34 +69,19 @@ func TestBorrowerCancelIsRemembered(t *testing.T) {
 	canceller := ray.Register1(s.reg, "cancelByID", func(ctx context.Context, task uint64) (int, error) {
 		return 0, ray.Cancel(ctx, ray.RefOf[int](transport.ObjectID{Task: transport.TaskID(task)}))
 	})
-	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "x1", CPUs: 2, Resources: map[string]float64{"x": 1}},
-		{Name: "x2", CPUs: 2, Resources: map[string]float64{"x": 1}}}
-	faultSim(t, s, ray.Config{Nodes: nodes}, func(ctx context.Context, c *ray.Sim) error {
+	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
 		x1, x2 := ray.RayletID(1), ray.RayletID(2)
 		long := s.slow.Options(ray.NodeAffinity(x1, true), ray.Resource("x", 1), ray.MaxRetries(3)).Remote(ctx, 200_000)
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // running on x1
 		_, err := ray.GetTimeout(ctx, canceller.Options(ray.NodeAffinity(x2, true)).Remote(ctx, uint64(long.ObjectID().Task)), 10*time.Second)
 		require.NoError(t, err)
-		for range 2 { // later cancels rotate the tombstones out
-			require.NoError(t, ray.Compute(ctx, 61*time.Second))
-			other := s.double.Options(ray.Resource("nowhere", 1)).Remote(ctx, 1)
-			require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
-			require.NoError(t, ray.Cancel(ctx, other))
-		}
-		require.NoError(t, ray.Compute(ctx, time.Second))
+		ageOutTombstones(ctx, t, s)
 		c.Netsim().Crash(netsim.NodeID(x1))
 		v, err := ray.GetTimeout(ctx, long, 10*time.Minute)
 		require.ErrorIs(t, err, ray.ErrCancelled, "a task cancelled by a borrower ran to completion on its retry (got %d)", v)
 		return nil
 	})
 }
-
-// TestReview5SlowObjectTableFailsFinishedTask: as
-// TestCancelAfterLostTaskDoneRebuilds (a finished task whose TaskDone died
-// with the tail is cancelled, a no-op, and its node dies), but the object
-// table's answer to checkCancel takes longer than lookupTimeout (a slow
-// link from the shard's replicas to the owner). The owner takes silence
-// for "no result recorded" and fails the finished task as cancelled.
 
 // TestCancelDoesNotEndActors: as in Ray, Cancel does not end an actor (Kill
 // does). A cancel of a creation still in flight to its node left a

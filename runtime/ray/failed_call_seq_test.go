@@ -14,11 +14,6 @@ import (
 
 type seqBox struct{}
 
-// A caller's actor call (seq 0) fails in retry() — cancelled (78c5f9c), or
-// out of retries — after the actor's node dies. retry() deletes r.owned
-// before failTask's ownedDone, so seqTrack never marks seq 0 done: the
-// caller's next call carries SeqBase 0 to the restarted actor, which parks
-// it in `early` waiting for a seq 0 that never comes.
 // failedCallHoldsUpNext: a caller's actor call fails for good (cancelled,
 // or out of retries) when its actor's node dies; the caller's next call,
 // which names the failed one's number as done (SeqBase), must still run on

@@ -21,14 +21,6 @@ type slowEcho struct{}
 // with the node) for the end of the retry only for a plain task: for an
 // actor call the retry may be running, and a rebuild ran the method a
 // third time (found in review of f148fe7).
-
-// TestFreedRetriedActorCallRunsOnce: an actor call completes on node
-// w1 (its result recorded by the object's shard), but its TaskDone dies with
-// the chain's tail; then w1 crashes, so the owner retries the call, which
-// runs on the restarted actor (1 s). Meanwhile the driver frees the result
-// and reads it: ObjectLost (the first run's copy died with w1). With
-// ownedTask.freed the owner drops the running retry and rebuilds from
-// lineage as a fresh caller: the restarted actor runs the call twice.
 func TestFreedRetriedActorCallRunsOnce(t *testing.T) {
 	delay := 1500 * time.Millisecond
 	reg := ray.NewRegistry()

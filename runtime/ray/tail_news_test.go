@@ -53,9 +53,7 @@ func TestTaskDoneLostWithTailThenFreeRebuilds(t *testing.T) {
 // that freed the result itself now rebuilds.
 func TestRetriedTaskDoneLostWithTailThenFreeRebuilds(t *testing.T) {
 	s := newSuite()
-	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "x1", CPUs: 2, Resources: map[string]float64{"x": 1}},
-		{Name: "x2", CPUs: 2, Resources: map[string]float64{"x": 1}}}
-	faultSim(t, s, ray.Config{Nodes: nodes, GCSShards: 2, GCSReplicas: 3}, func(ctx context.Context, c *ray.Sim) error {
+	faultSim(t, s, ray.Config{Nodes: xNodes(), GCSShards: 2, GCSReplicas: 3}, func(ctx context.Context, c *ray.Sim) error {
 		l := c.Layout()
 		n1, head := ray.RayletID(1), ray.RayletID(0)
 		sim := c.Netsim()
