@@ -139,6 +139,9 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		r.env.Await(func(wake func()) {
 			a.cur = nil
 			r.unpinArgs(call)
+			if call.cancelled { // it ran to its end: its effects stay, its result does not
+				out = errValue(transport.ErrKindCancelled, "task cancelled")
+			}
 			if ckpt != nil { // saved before the result is published
 				r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), ckpt)
 			} else if logged != nil { // logged before the result is published
@@ -152,7 +155,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 }
 
 func (r *Raylet) runMethod(a *actorHost, t *task) transport.Value {
-	c := r.newCaller(t.spec.ID, nil)
+	c := r.newCaller(t.spec.ID, t) // a call holds no CPU of its own: release is a no-op
 	if d := t.spec.Duration; d > 0 {
 		c.Compute(d)
 	}
@@ -225,6 +228,34 @@ func nextCall(q []*task) int {
 	return -1
 }
 
+// cancelCall cancels a method call queued for, or running on, an actor
+// hosted here, as Ray does: a queued call is dropped and fails with
+// ErrCancelled (its number is done all the same for its caller's next
+// calls); a running one is not interrupted, since an actor's state must
+// not be left half-changed, but Caller.Cancelled tells its code, and its
+// result is replaced by ErrCancelled. It reports whether the call was
+// here.
+func (r *Raylet) cancelCall(id transport.TaskID) bool {
+	for _, a := range r.actors { // one actor at most has the call: the order cannot show
+		if a.cur != nil && a.cur.spec.ID == id {
+			a.cur.cancelled = true
+			return true
+		}
+		for i, t := range a.queue {
+			if t.spec.ID != id {
+				continue
+			}
+			a.queue = slices.Delete(a.queue, i, i+1)
+			t.cancelled = true // an argument that comes later is not pinned for it
+			r.unpinArgs(t)
+			r.failCancelled(t.spec)
+			r.pumpActor(a) // it may have held up its caller's next call
+			return true
+		}
+	}
+	return false
+}
+
 // hostCall takes a method call for an actor hosted here.
 func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 	a := r.actors[spec.Actor]
@@ -253,7 +284,14 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 		return
 	}
 	for {
-		r.enqueueCall(a, spec)
+		if r.tombstones.take(spec.ID) {
+			// Cancelled before it came (or while it waited for an
+			// earlier call of its caller): it fails, and its number is
+			// done for the caller's next calls.
+			r.failCancelled(spec)
+		} else {
+			r.enqueueCall(a, spec)
+		}
 		a.expected[call.Caller]++
 		m := a.early[call.Caller]
 		nx, ok := m[a.expected[call.Caller]]

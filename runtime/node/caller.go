@@ -363,6 +363,20 @@ func (c *Caller) Cancel(id transport.TaskID, force bool) {
 	})
 }
 
+// Cancelled reports whether the task this caller runs was cancelled while
+// it ran (Cancel): its result will be ErrCancelled whatever it returns, so
+// code that checks can stop early, as Ray's is_canceled lets it. An actor
+// method sees it too (a running call is not interrupted). A driver is
+// never cancelled.
+func (c *Caller) Cancelled() bool {
+	var yes bool
+	c.r.env.Await(func(wake func()) {
+		yes = c.t != nil && c.t.cancelled
+		wake()
+	})
+	return yes
+}
+
 // Free tells the GCS the caller is done with objects: every copy is dropped
 // (see transport.GcsFreeObjects). It does not wait for the drops elsewhere;
 // this node forgets at once what it knew of the objects (a copy in its

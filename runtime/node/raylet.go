@@ -979,7 +979,9 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 	}
 	t, ok := r.tasks.Get(id)
 	if !ok {
-		r.tombstones.add(id, r.env.Now()) // in flight to us, or never coming
+		if !r.cancelCall(id) {
+			r.tombstones.add(id, r.env.Now()) // in flight to us, or never coming
+		}
 		return
 	}
 	if t.cancelled || t.spec.IsCreation() { // an actor is ended by Kill, not Cancel

@@ -147,14 +147,15 @@ func Put[T any](ctx context.Context, v T) (Ref[T], error) {
 }
 
 // Cancel cancels the task that makes ref: a queued task never runs, a
-// running one finishes but its result is replaced by ErrCancelled, and a
-// cancelled task is not retried when its node dies. Get on the ref then
-// returns an error wrapping ErrCancelled. As in Ray it is best effort: a
-// task this node knows finished is left alone (a no-op), an actor method
-// call already sent to its actor still runs, and a recorded ErrCancelled
-// lost with its node is rebuilt by running the task (see
-// docs/fault-tolerance.md). An actor's creation is never cancelled: Kill
-// ends an actor.
+// running one finishes (Cancelled tells its code, which may stop early) but
+// its result is replaced by ErrCancelled, and a cancelled task is not
+// retried when its node dies. Get on the ref then returns an error wrapping
+// ErrCancelled. Actor method calls are cancelled the same way, as in Ray: a
+// queued call never runs, and a running one is not interrupted. As in Ray
+// it is best effort: a task this node knows finished is left alone (a
+// no-op), and a recorded ErrCancelled lost with its node is rebuilt by
+// running the task (see docs/fault-tolerance.md). An actor's creation is
+// never cancelled: Kill ends an actor.
 func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	c, err := caller(ctx)
 	if err != nil {
@@ -162,6 +163,15 @@ func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	}
 	c.Cancel(ref.id.Task, false)
 	return nil
+}
+
+// Cancelled reports whether the calling task (or actor method call) was
+// cancelled while it ran, as Ray's is_canceled does: its result will be
+// ErrCancelled whatever it returns, so a long task can check now and then
+// and stop early. False outside a task.
+func Cancelled(ctx context.Context) bool {
+	c, err := caller(ctx)
+	return err == nil && c.Cancelled()
 }
 
 // Free says the caller is done with the objects of refs, as Ray's free

@@ -32,7 +32,13 @@ type suite struct {
 	counter  *ray.ActorClass[counter]
 	incr     *ray.ActorMethod[counter, int]
 	get      *ray.ActorMethod[counter, int]
+	nap      *ray.ActorMethod[counter, int]
+	spin     *ray.ActorMethod[counter, int]
 }
+
+// spinSteps bounds the spin method: a run that never sees its cancel
+// counts them all.
+const spinSteps = 5000
 
 func newSuite() *suite {
 	s := &suite{reg: ray.NewRegistry()}
@@ -79,6 +85,19 @@ func newSuite() *suite {
 		return c.n, nil
 	})
 	s.get = ray.Method0(s.counter, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
+	s.nap = ray.Method1(s.counter, "nap", func(ctx context.Context, c *counter, ms int) (int, error) {
+		return c.n, ray.Compute(ctx, time.Duration(ms)*time.Millisecond)
+	})
+	// spin counts a step a millisecond until it is cancelled.
+	s.spin = ray.Method0(s.counter, "spin", func(ctx context.Context, c *counter) (int, error) {
+		for i := 0; i < spinSteps && !ray.Cancelled(ctx); i++ {
+			c.n++
+			if err := ray.Compute(ctx, time.Millisecond); err != nil {
+				return 0, err
+			}
+		}
+		return c.n, nil
+	})
 	return s
 }
 
@@ -194,6 +213,33 @@ var semanticCases = []semanticCase{
 		v, err := ray.Get(ctx, ref)
 		require.NoError(t, err)
 		assert.Equal(t, 500, v)
+	}},
+	{"cancel a queued actor call", func(t *testing.T, ctx context.Context, s *suite) {
+		h := s.counter.New(ctx, 100)
+		busy := s.nap.Remote(ctx, h, 300) // holds the actor while the calls queue
+		first := s.incr.Remote(ctx, h, 1)
+		queued := s.incr.Remote(ctx, h, 10)
+		last := s.incr.Remote(ctx, h, 1)
+		require.NoError(t, ray.Cancel(ctx, queued))
+		_, err := ray.Get(ctx, queued)
+		assert.ErrorIs(t, err, ray.ErrCancelled)
+		vs, err := ray.GetAll(ctx, []ray.Ref[int]{busy, first, last}, -1)
+		require.NoError(t, err)
+		assert.Equal(t, []int{100, 101, 102}, vs, "the cancelled call ran, or held up the caller's next")
+	}},
+	{"cancel a running actor call", func(t *testing.T, ctx context.Context, s *suite) {
+		h := s.counter.New(ctx, 0)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h)) // it lives
+		require.NoError(t, err)
+		running := s.spin.Remote(ctx, h)
+		_, err = ray.GetTimeout(ctx, running, 50*time.Millisecond)
+		require.ErrorIs(t, err, ray.ErrTimeout)
+		require.NoError(t, ray.Cancel(ctx, running))
+		_, err = ray.Get(ctx, running)
+		assert.ErrorIs(t, err, ray.ErrCancelled)
+		n, err := ray.Get(ctx, s.get.Remote(ctx, h)) // not interrupted: its steps stay
+		require.NoError(t, err)
+		assert.Less(t, n, spinSteps, "the method never saw its cancel")
 	}},
 	{"user errors and panics", func(t *testing.T, ctx context.Context, s *suite) {
 		_, err := ray.Get(ctx, s.fail.Remote(ctx, 3))

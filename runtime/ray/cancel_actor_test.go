@@ -1,0 +1,105 @@
+package ray_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/ray"
+)
+
+// Cancelling actor method calls, as in Ray: a queued call never runs, and
+// its number is done for its caller's next calls; a running call or task is
+// not interrupted, but ray.Cancelled tells it. (The semantic suite covers a
+// call queued behind a running one, and a running one.)
+
+func boxActor(reg *ray.Registry, ctorTime time.Duration) (*ray.ActorClass[box], *ray.ActorMethod[box, int]) {
+	cls := ray.RegisterActor0(reg, "Box", func(ctx context.Context) (*box, error) {
+		return &box{}, ray.Compute(ctx, ctorTime)
+	})
+	add := ray.Method1(cls, "add", func(ctx context.Context, b *box, x int) (int, error) { b.n += x; return b.n, nil })
+	return cls, add
+}
+
+// TestCancelCallWaitingOnArgument: a call waiting at its actor for an
+// argument is dropped by its cancel, and the caller's next call, which
+// waited behind it, runs at once.
+func TestCancelCallWaitingOnArgument(t *testing.T) {
+	reg := ray.NewRegistry()
+	cls, add := boxActor(reg, 0)
+	slow := ray.Register1(reg, "slowValue", func(ctx context.Context, x int) (int, error) {
+		return x, ray.Compute(ctx, 5*time.Second)
+	})
+	c, err := ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "a", CPUs: 2}, {Name: "b", CPUs: 2}}, Seed: 1}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		h := cls.New(ctx)
+		_, err := ray.Get(ctx, add.Remote(ctx, h, 0)) // it lives
+		require.NoError(t, err)
+		waiting := add.Remote(ctx, h, slow.Remote(ctx, 7))
+		after := add.Remote(ctx, h, 1)
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // both are at the actor
+		require.NoError(t, ray.Cancel(ctx, waiting))
+		_, err = ray.Get(ctx, waiting)
+		assert.ErrorIs(t, err, ray.ErrCancelled)
+		v, err := ray.GetTimeout(ctx, after, time.Second)
+		require.NoError(t, err, "the caller's next call waited behind its cancelled one")
+		assert.Equal(t, 1, v)
+		return nil
+	}))
+}
+
+// TestCancelCallBeforeActorLives: a call cancelled while its actor is still
+// being made (the caller holds it until the actor's place is known) never
+// runs, and the calls after it keep their order.
+func TestCancelCallBeforeActorLives(t *testing.T) {
+	reg := ray.NewRegistry()
+	cls, add := boxActor(reg, 500*time.Millisecond)
+	c, err := ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "a", CPUs: 2}, {Name: "b", CPUs: 2}}, Seed: 1}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		h := cls.Options(ray.NodeAffinity(ray.RayletID(1), false)).New(ctx)
+		first := add.Remote(ctx, h, 1)
+		cancelled := add.Remote(ctx, h, 10)
+		last := add.Remote(ctx, h, 1)
+		require.NoError(t, ray.Cancel(ctx, cancelled))
+		_, err := ray.Get(ctx, cancelled)
+		assert.ErrorIs(t, err, ray.ErrCancelled)
+		vs, err := ray.GetAll(ctx, []ray.Ref[int]{first, last}, -1)
+		require.NoError(t, err)
+		assert.Equal(t, []int{1, 2}, vs, "the cancelled call ran")
+		return nil
+	}))
+}
+
+// TestRunningTaskSeesItsCancel: a running task is not interrupted, but
+// ray.Cancelled tells it, and one that checks stops early.
+func TestRunningTaskSeesItsCancel(t *testing.T) {
+	reg := ray.NewRegistry()
+	spin := ray.Register0(reg, "spin", func(ctx context.Context) (int, error) {
+		i := 0
+		for ; i < 10_000 && !ray.Cancelled(ctx); i++ {
+			if err := ray.Compute(ctx, time.Millisecond); err != nil {
+				return 0, err
+			}
+		}
+		return i, nil
+	})
+	c, err := ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "a", CPUs: 2}}, Seed: 1}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		assert.False(t, ray.Cancelled(ctx), "a driver is never cancelled")
+		ref := spin.Remote(ctx)
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // it runs
+		require.NoError(t, ray.Cancel(ctx, ref))
+		_, err := ray.GetTimeout(ctx, ref, 100*time.Millisecond)
+		assert.ErrorIs(t, err, ray.ErrCancelled, "the task did not stop when told")
+		return nil
+	}))
+}
