@@ -17,6 +17,10 @@ type ParallelParams struct {
 	// Free: the driver frees the results once it has checked them
 	// (ray.Free, what a Ray driver's refs going out of scope do).
 	Free bool
+	// CancelEvery: once it has submitted its tasks, the driver cancels
+	// every n-th one (ray.Cancel; default 0: none). A cancelled task's
+	// result is its value or ErrCancelled, whichever the cancel found.
+	CancelEvery int
 }
 
 // TreeReduceParams: Leaves leaf tasks reduced by a tree of fan-in Fanin;
@@ -75,6 +79,10 @@ type RLParams struct {
 	// as the Ray paper's actor reconstruction (default false: it restarts
 	// from its constructor or its checkpoint, as today's Ray).
 	Replay bool
+	// CancelEvery: every n-th round the driver also calls a rollout it
+	// cancels at once (default 0: none), on the round's first actor, ahead
+	// of the round's own calls. Its result is its value or ErrCancelled.
+	CancelEvery int
 }
 
 // ParameterServerParams: Servers parameter-server actors, each holding a
@@ -188,6 +196,7 @@ func (p *ParallelParams) fields() []param {
 		durP("duration", &p.Duration, "10ms"),
 		sizeP("output_size", &p.OutputSize, "1KiB"),
 		boolP("free", &p.Free),
+		intP("cancel_every", &p.CancelEvery, 0, 0),
 	}
 }
 
@@ -236,6 +245,7 @@ func (p *RLParams) fields() []param {
 		durP("update_duration", &p.UpdateDuration, "5ms"),
 		intP("checkpoint_every", &p.CheckpointEvery, 0, 0),
 		boolP("replay", &p.Replay),
+		intP("cancel_every", &p.CancelEvery, 0, 0),
 	}
 }
 

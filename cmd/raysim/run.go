@@ -273,6 +273,9 @@ func printSummary(w io.Writer, r *runner.Result) {
 	fmt.Fprintf(w, "results   %d checked, %d wrong\n", r.Checked, r.Incorrect)
 	for _, wl := range r.Workloads {
 		line := fmt.Sprintf("  %-16s %-16s drivers %d/%d, %d checked, %d wrong, %d errors", wl.Name, wl.Generator, wl.Finished, wl.Drivers, wl.Checked, wl.Incorrect, wl.Errors)
+		if wl.Cancelled > 0 {
+			line += fmt.Sprintf(", %d cancelled", wl.Cancelled)
+		}
 		if wl.FirstErr != "" {
 			line += ": " + wl.FirstErr
 		}

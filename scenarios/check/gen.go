@@ -306,6 +306,7 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		p.Duration = durP(t, "duration", 0, 20)
 		p.OutputSize = sizeP(t, "output_size")
 		p.Free = rapid.Bool().Draw(t, "free")
+		p.CancelEvery = rapid.IntRange(0, 4).Draw(t, "cancel_every")
 	case *scenarios.TreeReduceParams:
 		p.Leaves = rapid.IntRange(1, 32).Draw(t, "leaves")
 		p.Fanin = rapid.IntRange(2, 4).Draw(t, "fanin")
@@ -334,6 +335,7 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		p.UpdateDuration = durP(t, "update_duration", 0, 5)
 		p.CheckpointEvery = rapid.IntRange(0, 3).Draw(t, "checkpoint_every")
 		p.Replay = rapid.Bool().Draw(t, "replay")
+		p.CancelEvery = rapid.IntRange(0, 3).Draw(t, "cancel_every")
 	case *scenarios.ParameterServerParams:
 		p.Servers = rapid.IntRange(1, 2).Draw(t, "servers")
 		p.Workers = rapid.IntRange(1, 3).Draw(t, "workers")

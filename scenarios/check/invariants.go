@@ -105,8 +105,9 @@ var Correct = Invariant{Name: "correct", Check: func(r *Run) error {
 // configured retries and restarts allow under the faults that happened:
 // retries exhausted only after more node failures than max_retries, an actor
 // died only after the runtime declared one dead or a node failed, an object
-// lost or a timeout only after a fault. Never cancelled (nothing cancels),
-// never a plain task failure (the workloads' functions never fail), never an
+// lost or a timeout only after a fault. Never cancelled (the refs a driver
+// cancels, cancel_every, count apart: ErrCancelled or the right value is
+// their right outcome), never a plain task failure (the workloads' functions never fail), never an
 // untyped error.
 var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error {
 	failures := r.Events.Crashes + r.Events.NodeDeaths

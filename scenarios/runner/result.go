@@ -97,7 +97,7 @@ func finishResult(s *scenarios.Scenario, r *Result, m *metrics, tallies []*workl
 		// A driver on a crashed node never returns: it did not complete.
 		allDone = allDone && t.Done == t.Drivers
 		wr := WorkloadResult{Name: t.Name, Generator: t.Generator, Drivers: t.Drivers, Finished: t.Done,
-			Checked: t.Checked, Incorrect: t.Incorrect, Errors: t.Errors, Unfinished: t.Unfinished()}
+			Checked: t.Checked, Incorrect: t.Incorrect, Errors: t.Errors, Cancelled: t.Cancelled, Unfinished: t.Unfinished()}
 		if t.FirstErr != nil {
 			wr.FirstErr = t.FirstErr.Error()
 			firstErrs = append(firstErrs, wr.FirstErr)

@@ -116,6 +116,9 @@ type WorkloadResult struct {
 	Checked   int    `json:"results_checked"`
 	Incorrect int    `json:"results_incorrect"`
 	Errors    int    `json:"errors"`
+	// Cancelled counts the refs the driver cancelled whose Get returned
+	// ErrCancelled (the workload's cancel_every); not errors.
+	Cancelled int    `json:"cancelled,omitempty"`
 	FirstErr  string `json:"first_error,omitempty"`
 	// Unfinished are the indices of the drivers that had not returned.
 	Unfinished []int `json:"drivers_unfinished,omitempty"`

@@ -31,10 +31,31 @@ func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) erro
 		keys[i] = Mix(d.key, uint64(i))
 		refs[i] = d.f.task.Options(d.opts(p.Duration.Sample(d.rng), "parallel")...).Remote(ctx, keys[i], p.OutputSize.Sample(d.rng))
 	}
+	all := refs
+	if p.CancelEvery > 0 {
+		// Some are done by now, some run, most wait: the cancels meet each.
+		var cancelled []int
+		kept, keptKeys := refs[:0:0], keys[:0:0]
+		for i, r := range refs {
+			if (i+1)%p.CancelEvery != 0 {
+				kept, keptKeys = append(kept, r), append(keptKeys, keys[i])
+				continue
+			}
+			if err := ray.Cancel(ctx, r); err != nil {
+				return err
+			}
+			cancelled = append(cancelled, i)
+		}
+		for _, i := range cancelled {
+			v, err := ray.Get(ctx, refs[i])
+			d.t.cancelled(err, err == nil && v.Sum == Mix(keys[i]), fmt.Sprintf("parallel task %d (cancelled)", i))
+		}
+		refs, keys = kept, keptKeys
+	}
 	if err := d.collect(ctx, refs, func(i int, b ray.Blob) bool { return b.Sum == Mix(keys[i]) }, "parallel task"); err != nil || !p.Free {
 		return err
 	}
-	return ray.Free(ctx, refs...)
+	return ray.Free(ctx, all...)
 }
 
 // collect Gets refs (one at a time, so one failure does not hide the rest)
@@ -181,11 +202,22 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 	}
 	policy, want := Mix(d.key, 99), Mix(d.key, 99)
 	for round := 0; round < p.Rounds; round++ {
+		var cancelled ray.Ref[ray.Blob]
+		sent := policy
+		cancel := p.CancelEvery > 0 && (round+1)%p.CancelEvery == 0
+		if cancel { // a call its caller gives up on: it must not hold up the round's
+			cancelled = d.f.rollout.Options(ray.Duration(p.RolloutDuration.Sample(d.rng)), ray.Name("rollout"), ray.MaxRetries(3)).Remote(ctx, actors[0], policy)
+		}
 		args := []any{ray.Blob{Sum: policy}}
 		for a, h := range actors {
 			dur := p.RolloutDuration.Sample(d.rng)
 			args = append(args, d.f.rollout.Options(ray.Duration(dur), ray.Name("rollout"), ray.MaxRetries(3)).Remote(ctx, h, policy))
 			want = Mix(want, Mix(Mix(d.key, uint64(a)), policy))
+		}
+		if cancel { // by now it may wait to be sent, wait at its actor, run, or be done
+			if err := ray.Cancel(ctx, cancelled); err != nil {
+				return err
+			}
 		}
 		var err error
 		policy, err = ray.Get(ctx, d.f.update.Options(d.opts(p.UpdateDuration.Sample(d.rng), "update")...).Remote(ctx, args...))
@@ -193,6 +225,10 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 			return err
 		}
 		d.t.check(policy == want, fmt.Sprintf("rl round %d policy", round))
+		if cancel {
+			v, err := ray.Get(ctx, cancelled)
+			d.t.cancelled(err, err == nil && v.Sum == Mix(Mix(d.key, 0), sent), fmt.Sprintf("rl round %d cancelled rollout", round))
+		}
 		policy = want // keep the expected chain on track after a wrong value
 	}
 	for _, h := range actors {

@@ -16,6 +16,7 @@ package workload
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -246,6 +247,7 @@ type Tally struct {
 	Checked   int // results compared with the sequential evaluation
 	Incorrect int // of which wrong
 	Errors    int // Gets that returned an error
+	Cancelled int // Gets of refs the driver cancelled that returned ErrCancelled (not errors)
 	FirstErr  error
 	Done      int // drivers that finished
 	Drivers   int
@@ -276,6 +278,22 @@ func (t *Tally) check(ok bool, what string) {
 		if t.FirstErr == nil {
 			t.FirstErr = fmt.Errorf("%s: %s: wrong result", t.Name, what)
 		}
+	}
+}
+
+// cancelled takes the outcome of a Get of a ref the driver cancelled: its
+// value (checked by ok) or ErrCancelled, both right; any other error is a
+// failure as for any Get.
+func (t *Tally) cancelled(err error, ok bool, what string) {
+	switch {
+	case errors.Is(err, ray.ErrCancelled):
+		t.mu.Lock()
+		t.Cancelled++
+		t.mu.Unlock()
+	case err != nil:
+		t.fail(err)
+	default:
+		t.check(ok, what)
 	}
 }
 
