@@ -350,8 +350,15 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		info := &transport.TaskInfo{Task: m.Task}
 		if t, ok := s.task(m.Task); ok {
 			info.Found, info.Spec = true, *t
+			s.kbuf = appendTaskKey(s.kbuf[:0], m.Task)
+			_, info.Cancelled = s.store.Get(TableCancels, s.kbuf)
 		}
 		s.env.Send(from, info)
+	case *transport.GcsTaskCancelled:
+		s.env.Charge(s.costs.GCSWrite)
+		s.kbuf = appendTaskKey(s.kbuf[:0], m.Task)
+		s.store.Put(TableCancels, s.kbuf, []byte{1}) // a nil value would delete
+		s.written()
 	case *transport.GcsActorUpdate:
 		s.actorUpdate(m)
 	case *transport.GcsCreationLost:

@@ -26,7 +26,8 @@ const (
 	TableNodes
 	TableMeta     // shard-wide values: function digest, dead incarnations, chain position
 	TableActorLog // methods of replaying actors since their last checkpoint
-	numTables     = int(TableActorLog)
+	TableCancels  // tasks whose results were recorded as ErrCancelled (transport.GcsTaskCancelled)
+	numTables     = int(TableCancels)
 )
 
 // Store holds a shard's tables durably. Writes are buffered until Sync: a

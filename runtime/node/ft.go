@@ -294,9 +294,9 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 // actor would wait for it for good. So does a rebuild (see rebuilt).
 //
 // Cancellation is best effort, as in Ray: a cancel that finds the task
-// finished is a no-op, and one that marked a run may not stop a rebuild
-// of its recorded result (the error value) after the node holding it
-// dies; the task table keeps no cancel.
+// finished is a no-op. A run whose result was recorded as ErrCancelled is
+// over for good: the task table keeps the cancel (GcsTaskCancelled), and a
+// rebuild of a lost result is the cancel again (cancelledTask).
 func (r *Raylet) checkCancel(o *ownedTask) {
 	spec := o.spec
 	if spec.Actor != 0 || o.rebuilt || spec.NumReturns == 0 {
@@ -380,6 +380,10 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 	case !m.Found:
 		r.loseTask(m.Task, "its task is not in the task table")
 		return
+	case m.Cancelled && !spec.IsCreation():
+		// Its results were recorded as a cancel: that is what they are.
+		r.cancelledTask(m.Task)
+		return
 	case spec.Actor != 0 && !spec.IsCreation():
 		if int64(spec.Attempt) >= int64(spec.MaxRetries) {
 			r.loseTask(m.Task, "it was made by an actor method with no retries left (actor state cannot be replayed)")
@@ -415,6 +419,14 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 // loseTask fails every object of a task this node is waiting for.
 func (r *Raylet) loseTask(task transport.TaskID, why string) {
 	delete(r.reconstructing, task)
+	for _, id := range r.awaitedOf(task) {
+		r.loseObject(id, why)
+	}
+}
+
+// awaitedOf lists the objects of a task this node's readers wait for, in
+// order.
+func (r *Raylet) awaitedOf(task transport.TaskID) []transport.ObjectID {
 	var ids []transport.ObjectID
 	for _, id := range r.store.Awaiting() {
 		if id.Task == task {
@@ -422,8 +434,18 @@ func (r *Raylet) loseTask(task transport.TaskID, why string) {
 		}
 	}
 	slices.SortFunc(ids, transport.CompareObjects)
-	for _, id := range ids {
-		r.loseObject(id, why)
+	return ids
+}
+
+// cancelledTask gives the readers here of a task whose results the task
+// table recorded as a cancel ErrCancelled again, as loseTask gives them
+// ErrObjectLost: a cancelled task is not run to rebuild its results.
+func (r *Raylet) cancelledTask(task transport.TaskID) {
+	delete(r.reconstructing, task)
+	v := errValue(transport.ErrKindCancelled, "task cancelled")
+	for _, id := range r.awaitedOf(task) {
+		e, _, _, _ := r.store.PutAt(nil, id, v, false)
+		r.wake(id, e)
 	}
 }
 

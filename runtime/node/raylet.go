@@ -860,6 +860,13 @@ func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value, ret
 		detail = string(out.Data)
 	}
 	r.emit(transport.Event{Kind: kind, Node: r.self, Task: spec.ID, Detail: detail})
+	if out.ErrKind == transport.ErrKindCancelled && spec.NumReturns > 0 {
+		// The task table learns first that these results are a cancel
+		// (the client keeps the order of a shard's messages, and the
+		// results' locations go to the task's shard): a rebuild of one
+		// lost with this node is then the cancel again, not a run.
+		r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsTaskCancelled{Task: spec.ID})
+	}
 	if spec.NumReturns == 0 || spec.Owner == r.self {
 		for i := uint32(0); i < spec.NumReturns; i++ {
 			r.putNotify(spec.Return(i), out, true, 0, ret)

@@ -153,9 +153,11 @@ func Put[T any](ctx context.Context, v T) (Ref[T], error) {
 // ErrCancelled. Actor method calls are cancelled the same way, as in Ray: a
 // queued call never runs, and a running one is not interrupted. As in Ray
 // it is best effort: a task this node knows finished is left alone (a
-// no-op), and a recorded ErrCancelled lost with its node is rebuilt by
-// running the task (see docs/fault-tolerance.md). An actor's creation is
-// never cancelled: Kill ends an actor.
+// no-op), and one that finishes before the cancel reaches it keeps its
+// value (see docs/fault-tolerance.md). A result recorded as ErrCancelled
+// stays so: the task table keeps the cancel, and a copy lost with its node
+// is not rebuilt by running the task. An actor's creation is never
+// cancelled: Kill ends an actor.
 func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	c, err := caller(ctx)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"raysim/netsim"
 	"raysim/runtime/ray"
 )
 
@@ -102,4 +103,31 @@ func TestRunningTaskSeesItsCancel(t *testing.T) {
 		assert.ErrorIs(t, err, ray.ErrCancelled, "the task did not stop when told")
 		return nil
 	}))
+}
+
+// TestLostCancelIsNotRebuiltByRunning: a task cancelled while it waited on
+// x1 has its ErrCancelled stored there; x1 then dies with it, once the
+// cancel's tombstones have aged out. A Get after the loss rebuilt the
+// result by running the task, and returned its value: the task table kept
+// no cancel. It now records one (GcsTaskCancelled), and the rebuild is the
+// cancel again.
+func TestLostCancelIsNotRebuiltByRunning(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
+		x1 := ray.RayletID(1)
+		on := func() ray.Option { return ray.NodeAffinity(x1, true) } // soft: retries and rebuilds may run on x2
+		busy := s.slow.Options(on(), ray.Resource("x", 1)).Remote(ctx, 500)
+		queued := s.slow.Options(on(), ray.Resource("x", 1), ray.MaxRetries(3)).Remote(ctx, 1)
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // queued behind busy on x1
+		require.NoError(t, ray.Cancel(ctx, queued))
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // its ErrCancelled is stored on x1
+		ageOutTombstones(ctx, t, s)                                  // only the task table remembers the cancel
+		c.Netsim().Crash(netsim.NodeID(x1))
+		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // x1 is declared dead: the copy is lost
+		v, err := ray.GetTimeout(ctx, queued, time.Minute)
+		require.ErrorIs(t, err, ray.ErrCancelled, "a cancelled result lost with its node was rebuilt by running the task (got %d)", v)
+		_, err = ray.GetTimeout(ctx, busy, time.Minute) // not cancelled: retried elsewhere
+		require.NoError(t, err)
+		return nil
+	})
 }

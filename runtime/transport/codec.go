@@ -9,14 +9,15 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 13: ActorInfo names the incarnation hosting the
+// version is refused. 14: TaskInfo says whether the task's results were
+// recorded cancelled (GcsTaskCancelled). 13: ActorInfo names the incarnation hosting the
 // actor, PlaceTask the incarnation it is placed on. 12: the node table
 // answers a registration with the RegisterNode itself, and a raylet
 // announces object locations only once answered: a raylet of 12 would
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 13
+const ProtocolVersion = 14
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -309,6 +309,7 @@ const (
 	KindGcsCreationLost
 	KindCreationLost
 	KindGcsAddObjects
+	KindGcsTaskCancelled
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -458,12 +459,21 @@ type ObjectLost struct{ Object ObjectID }
 // GcsGetTask reads a task's spec from the task table (for reconstruction).
 type GcsGetTask struct{ Task TaskID }
 
-// TaskInfo answers GcsGetTask.
+// TaskInfo answers GcsGetTask. Cancelled: the task's results were
+// recorded as ErrCancelled (GcsTaskCancelled), so a rebuild of a lost one
+// is ErrCancelled again, not a run.
 type TaskInfo struct {
-	Task  TaskID
-	Found bool
-	Spec  TaskSpec
+	Task      TaskID
+	Found     bool
+	Spec      TaskSpec
+	Cancelled bool
 }
+
+// GcsTaskCancelled records in the task table that a task's results are
+// ErrCancelled: the raylet that stores them sends it before it announces
+// them. Without it a cancelled result lost with its node was rebuilt by
+// running the task, and a read after the loss got a value.
+type GcsTaskCancelled struct{ Task TaskID }
 
 func (*NodeDead) Kind() Kind   { return KindNodeDead }
 func (*TaskPlaced) Kind() Kind { return KindTaskPlaced }
@@ -499,11 +509,16 @@ func (m *TaskInfo) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
 	e.Bool(m.Found)
 	e.Spec(&m.Spec)
+	e.Bool(m.Cancelled)
 }
 func (m *TaskInfo) UnmarshalWire(d *Decoder) {
 	m.Task, m.Found = d.Task(), d.Bool()
 	d.Spec(&m.Spec)
+	m.Cancelled = d.Bool()
 }
+func (*GcsTaskCancelled) Kind() Kind                 { return KindGcsTaskCancelled }
+func (m *GcsTaskCancelled) MarshalWire(e *Encoder)   { e.Task(m.Task) }
+func (m *GcsTaskCancelled) UnmarshalWire(d *Decoder) { m.Task = d.Task() }
 
 // SpillTask: a raylet hands a task it will not run to the global scheduler,
 // with what it knows of the arguments' locations.
@@ -1039,4 +1054,5 @@ func init() {
 	register(KindGcsCreationLost, func() Message { return new(GcsCreationLost) })
 	register(KindCreationLost, func() Message { return new(CreationLost) })
 	register(KindGcsAddObjects, func() Message { return new(GcsAddObjects) })
+	register(KindGcsTaskCancelled, func() Message { return new(GcsTaskCancelled) })
 }
