@@ -121,7 +121,7 @@ func TestLostCancelIsNotRebuiltByRunning(t *testing.T) {
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // queued behind busy on x1
 		require.NoError(t, ray.Cancel(ctx, queued))
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // its ErrCancelled is stored on x1
-		ageOutTombstones(ctx, t, s)                                  // only the task table remembers the cancel
+		ageOutTombstones(ctx, t, s)                                // only the task table remembers the cancel
 		c.Netsim().Crash(netsim.NodeID(x1))
 		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // x1 is declared dead: the copy is lost
 		v, err := ray.GetTimeout(ctx, queued, time.Minute)
