@@ -3,6 +3,7 @@ package node
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -256,7 +257,8 @@ func (r *Raylet) cancelCall(id transport.TaskID) bool {
 	return false
 }
 
-// hostCall takes a method call for an actor hosted here.
+// hostCall takes a method call for an actor hosted here. Each caller's
+// calls run in their order (Seq): one that comes early waits in a.early.
 func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 	a := r.actors[spec.Actor]
 	if a == nil || a.dead {
@@ -264,42 +266,93 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 		return
 	}
 	call := spec.A()
-	next, seen := a.expected[call.Caller]
-	if !seen {
+	c := call.Caller
+	if _, seen := a.expected[c]; !seen {
 		// A (re)started actor takes the caller's order from the oldest call
-		// the caller has not seen done.
-		next = call.SeqBase
-		a.expected[call.Caller] = next
+		// the caller has not seen done, and passes over the numbers above it
+		// the caller said done (CallsDone).
+		a.expected[c] = call.SeqBase
+		for n := range a.early[c] { // deletes only: the order cannot show
+			if n < call.SeqBase {
+				delete(a.early[c], n)
+			}
+		}
+		r.advance(a, c)
 	}
-	switch {
+	switch next := a.expected[c]; {
 	case call.Seq < next:
 		return // duplicate delivery
 	case call.Seq > next:
-		m := a.early[call.Caller]
+		m := a.early[c]
 		if m == nil {
 			m = make(map[uint64]*transport.TaskSpec)
-			a.early[call.Caller] = m
+			a.early[c] = m
 		}
 		m[call.Seq] = spec
 		return
 	}
-	for {
-		if r.tombstones.take(spec.ID) {
-			// Cancelled before it came (or while it waited for an
-			// earlier call of its caller): it fails, and its number is
-			// done for the caller's next calls.
-			r.failCancelled(spec)
-		} else {
-			r.enqueueCall(a, spec)
-		}
-		a.expected[call.Caller]++
-		m := a.early[call.Caller]
-		nx, ok := m[a.expected[call.Caller]]
+	a.expected[c]++
+	r.takeCall(a, spec)
+	r.advance(a, c)
+}
+
+// advance takes the caller's calls that waited in a.early and are next in
+// its order now, and passes over the numbers its owner said done (nil
+// entries, see onCallsDone).
+func (r *Raylet) advance(a *actorHost, c transport.TaskID) {
+	m := a.early[c]
+	for len(m) > 0 {
+		n := a.expected[c]
+		spec, ok := m[n]
 		if !ok {
-			break
+			return
 		}
-		delete(m, nx.A().Seq)
-		spec = nx
+		delete(m, n)
+		a.expected[c] = n + 1
+		if spec != nil {
+			r.takeCall(a, spec)
+		}
+	}
+}
+
+// takeCall queues a call whose turn has come in its caller's order, or
+// fails it if it was cancelled before it came (or while it waited for an
+// earlier call of its caller): its number is done either way. Only a first
+// attempt: a retry of a cancelled call is failed by its owner, and a
+// rebuild of a call's lost result (a retry too) was checked against the
+// task table, which keeps cancels; a tombstone left by a cancel that came
+// after the call had finished must not fail it.
+func (r *Raylet) takeCall(a *actorHost, spec *transport.TaskSpec) {
+	if spec.Attempt == 0 && r.tombstones.take(spec.ID) {
+		r.failCancelled(spec)
+		return
+	}
+	r.enqueueCall(a, spec)
+}
+
+// onCallsDone takes a caller's word that its calls with these numbers are
+// done (transport.CallsDone): the actor passes over them in the caller's
+// order instead of waiting for them. A call with such a number that waits
+// here is a duplicate of a finished one, and is dropped.
+func (r *Raylet) onCallsDone(m *transport.CallsDone) {
+	a := r.actors[m.Actor]
+	if a == nil || a.dead {
+		return // the calls it comes with bounce, and come again with it
+	}
+	next, seen := a.expected[m.Caller]
+	early := a.early[m.Caller]
+	for _, n := range m.Seqs {
+		if seen && n < next {
+			continue
+		}
+		if early == nil {
+			early = make(map[uint64]*transport.TaskSpec)
+			a.early[m.Caller] = early
+		}
+		early[n] = nil
+	}
+	if seen {
+		r.advance(a, m.Caller)
 	}
 }
 
@@ -407,12 +460,27 @@ func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.
 	if o := r.owned[spec.ID]; o != nil {
 		o.node, o.inc = node, inc
 	}
-	if t := r.seqs[seqKey{spec.A().Caller, spec.Actor}]; t != nil && spec.A().SeqBase != t.base {
+	t := r.seqs[seqKey{spec.A().Caller, spec.Actor}]
+	if t != nil && spec.A().SeqBase != t.base {
 		spec.SetAct(func(a *transport.ActorSpec) { a.SeqBase = t.base })
 	}
+	var done *transport.CallsDone
+	if t != nil && len(t.done) > 0 && spec.Attempt > 0 {
+		// A retry may meet a restarted actor, which takes this caller's
+		// order from SeqBase: the numbers above it done out of order (a
+		// call failed here or cancelled at its host, TaskDones that came
+		// out of order) would never come, and it would wait for them.
+		done = &transport.CallsDone{Actor: spec.Actor, Caller: spec.A().Caller, Seqs: slices.Sorted(maps.Keys(t.done))}
+	}
 	if node == r.self {
+		if done != nil {
+			r.onCallsDone(done)
+		}
 		r.hostCall(spec)
 		return
+	}
+	if done != nil {
+		r.send(node, done)
 	}
 	r.send(node, &transport.ActorCall{Spec: *spec})
 }

@@ -366,12 +366,15 @@ func (c *Caller) Cancel(id transport.TaskID, force bool) {
 // Cancelled reports whether the task this caller runs was cancelled while
 // it ran (Cancel): its result will be ErrCancelled whatever it returns, so
 // code that checks can stop early, as Ray's is_canceled lets it. An actor
-// method sees it too (a running call is not interrupted). A driver is
+// method sees it too (a running call is not interrupted), unless its actor
+// replays its methods (ReplayMethods): a replay re-runs the method from the
+// log, where no cancel is, and must do what the first run did. A driver is
 // never cancelled.
 func (c *Caller) Cancelled() bool {
 	var yes bool
 	c.r.env.Await(func(wake func()) {
-		yes = c.t != nil && c.t.cancelled
+		t := c.t
+		yes = t != nil && t.cancelled && (t.actor == nil || !t.actor.creation.spec.A().Replay)
 		wake()
 	})
 	return yes

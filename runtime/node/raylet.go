@@ -306,6 +306,8 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.ActorCall:
 		spec := m.Spec
 		r.hostCall(&spec)
+	case *transport.CallsDone:
+		r.onCallsDone(m)
 	case *transport.ActorInfo:
 		r.onActorInfo(m)
 	case *transport.CallBounced:

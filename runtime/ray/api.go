@@ -170,7 +170,9 @@ func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 // Cancelled reports whether the calling task (or actor method call) was
 // cancelled while it ran, as Ray's is_canceled does: its result will be
 // ErrCancelled whatever it returns, so a long task can check now and then
-// and stop early. False outside a task.
+// and stop early. False outside a task, and in a method of an actor that
+// replays its methods (ReplayMethods): a replay must do what the first run
+// did, and the log keeps no cancel.
 func Cancelled(ctx context.Context) bool {
 	c, err := caller(ctx)
 	return err == nil && c.Cancelled()

@@ -131,3 +131,92 @@ func TestLostCancelIsNotRebuiltByRunning(t *testing.T) {
 		return nil
 	})
 }
+
+// TestReplayedCancelledCallKeepsItsRun: a running call of a replaying actor
+// stopped early when it saw its cancel; replayed on the restarted actor it
+// ran to its end (the log does not say it was cancelled), and the state
+// differed from the one callers saw. A replaying actor's methods must be
+// deterministic, so Cancelled says false to them (found in review).
+func TestReplayedCancelledCallKeepsItsRun(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(1)}, func(ctx context.Context, c *ray.Sim) error {
+		w := ray.RayletID(1)
+		h := s.counter.Options(ray.Resource("w", 1), ray.MaxRestarts(1), ray.ReplayMethods()).New(ctx, 0)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		running := s.spin.Remote(ctx, h)
+		_, err = ray.GetTimeout(ctx, running, 50*time.Millisecond)
+		require.ErrorIs(t, err, ray.ErrTimeout)
+		require.NoError(t, ray.Cancel(ctx, running))
+		_, err = ray.Get(ctx, running)
+		require.ErrorIs(t, err, ray.ErrCancelled)
+		before, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		c.Netsim().Crash(netsim.NodeID(w))
+		require.NoError(t, ray.Compute(ctx, 2*time.Second))
+		c.Netsim().Restart(netsim.NodeID(w))
+		after, err := ray.GetTimeout(ctx, s.get.Options(ray.MaxRetries(3)).Remote(ctx, h), time.Minute)
+		require.NoError(t, err)
+		require.Equal(t, before, after, "the replay of a cancelled call did not redo its run")
+		return nil
+	})
+}
+
+// cancelQueuedThenCrash: a caller's call (seq 3) is cancelled while queued
+// behind its seq 1 and 2, then the actor's node dies and the actor
+// restarts. The cancelled number was done out of order (by the host, after
+// wait; by the owner's retry, at once), and the restarted actor, told only
+// the lowest number not done (SeqBase), waited for it for good, holding up
+// the caller's seq 4 (found in review; the owner's case predates it).
+func cancelQueuedThenCrash(t *testing.T, wait time.Duration) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
+		host := ray.RayletID(1)
+		h := s.counter.Options(ray.Resource("w", 1), ray.NodeAffinity(host, true), ray.MaxRestarts(1), ray.ReplayMethods()).New(ctx, 100)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h)) // seq 0, done
+		require.NoError(t, err)
+		retry := ray.MaxRetries(3)
+		busy := s.nap.Options(retry).Remote(ctx, h, 300)   // seq 1, runs 300ms
+		first := s.incr.Options(retry).Remote(ctx, h, 1)   // seq 2
+		queued := s.incr.Options(retry).Remote(ctx, h, 10) // seq 3
+		last := s.incr.Options(retry).Remote(ctx, h, 1)    // seq 4
+		require.NoError(t, ray.Compute(ctx, 20*time.Millisecond))
+		require.NoError(t, ray.Cancel(ctx, queued))
+		require.NoError(t, ray.Compute(ctx, wait))
+		c.Netsim().Crash(netsim.NodeID(host))
+		_, err = ray.GetTimeout(ctx, queued, time.Minute)
+		require.ErrorIs(t, err, ray.ErrCancelled)
+		vs, err := ray.GetAll(ctx, []ray.Ref[int]{busy, first, last}, time.Minute)
+		require.NoError(t, err, "the caller's last call waits on the restarted actor for the cancelled one's number")
+		require.Equal(t, []int{100, 101, 102}, vs)
+		return nil
+	})
+}
+
+func TestHostCancelledCallLeavesNoHole(t *testing.T)  { cancelQueuedThenCrash(t, 50*time.Millisecond) }
+func TestOwnerCancelledCallLeavesNoHole(t *testing.T) { cancelQueuedThenCrash(t, 0) }
+
+// TestExhaustedCallInTheMiddleLeavesNoHole: the same hole, left by a call
+// with no retries between calls with some: its owner fails it when the
+// actor's node dies, and the restarted actor waited for its number.
+func TestExhaustedCallInTheMiddleLeavesNoHole(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
+		host := ray.RayletID(1)
+		h := s.counter.Options(ray.Resource("w", 1), ray.NodeAffinity(host, true), ray.MaxRestarts(1)).New(ctx, 100)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		retry := ray.MaxRetries(3)
+		busy := s.nap.Options(retry).Remote(ctx, h, 300)
+		once := s.incr.Options(ray.MaxRetries(0)).Remote(ctx, h, 10)
+		last := s.incr.Options(retry).Remote(ctx, h, 1)
+		require.NoError(t, ray.Compute(ctx, 20*time.Millisecond))
+		c.Netsim().Crash(netsim.NodeID(host))
+		_, err = ray.GetTimeout(ctx, once, time.Minute)
+		require.Error(t, err)
+		vs, err := ray.GetAll(ctx, []ray.Ref[int]{busy, last}, time.Minute)
+		require.NoError(t, err, "the caller's last call waits on the restarted actor for the failed one's number")
+		require.Equal(t, []int{100, 101}, vs)
+		return nil
+	})
+}

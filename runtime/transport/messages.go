@@ -310,6 +310,7 @@ const (
 	KindCreationLost
 	KindGcsAddObjects
 	KindGcsTaskCancelled
+	KindCallsDone
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -515,6 +516,26 @@ func (m *TaskInfo) UnmarshalWire(d *Decoder) {
 	m.Task, m.Found = d.Task(), d.Bool()
 	d.Spec(&m.Spec)
 	m.Cancelled = d.Bool()
+}
+func (*CallsDone) Kind() Kind { return KindCallsDone }
+func (m *CallsDone) MarshalWire(e *Encoder) {
+	e.Task(m.Actor)
+	e.Task(m.Caller)
+	e.Uvarint(uint64(len(m.Seqs)))
+	for _, s := range m.Seqs {
+		e.Uvarint(s)
+	}
+}
+func (m *CallsDone) UnmarshalWire(d *Decoder) {
+	m.Actor, m.Caller = d.Task(), d.Task()
+	n := d.Count(MaxCallsDone, 1)
+	if n == 0 {
+		return
+	}
+	m.Seqs = make([]uint64, n)
+	for i := range m.Seqs {
+		m.Seqs[i] = d.Uvarint()
+	}
 }
 func (*GcsTaskCancelled) Kind() Kind                 { return KindGcsTaskCancelled }
 func (m *GcsTaskCancelled) MarshalWire(e *Encoder)   { e.Task(m.Task) }
@@ -768,6 +789,22 @@ type CallBounced struct {
 
 // ActorCall sends a method call to the raylet hosting the actor.
 type ActorCall struct{ Spec TaskSpec }
+
+// CallsDone tells an actor's host that a caller's calls with these numbers
+// are done, though calls below them are not: failed by their owner
+// (cancelled, out of retries), cancelled at a host, or finished with their
+// TaskDones out of order. A restarted actor takes a caller's order from
+// the lowest number not done (ActorSpec.SeqBase) and would wait for these
+// for good. The owner sends it ahead of a retried call it delivers while
+// such numbers exist.
+type CallsDone struct {
+	Actor  ActorID
+	Caller TaskID
+	Seqs   []uint64
+}
+
+// MaxCallsDone bounds CallsDone.Seqs at decode.
+const MaxCallsDone = 4096
 
 // CancelTask asks every raylet and the global scheduler to drop a task.
 type CancelTask struct {
@@ -1055,4 +1092,5 @@ func init() {
 	register(KindCreationLost, func() Message { return new(CreationLost) })
 	register(KindGcsAddObjects, func() Message { return new(GcsAddObjects) })
 	register(KindGcsTaskCancelled, func() Message { return new(GcsTaskCancelled) })
+	register(KindCallsDone, func() Message { return new(CallsDone) })
 }
