@@ -127,7 +127,7 @@ func TestFaultSweep(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no fault scenarios: %v", err)
 	}
-	files = append(files, "quickstart.yaml")
+	files = append(files, "quickstart.yaml", "cancel.yaml")
 	for _, file := range files {
 		t.Run(strings.TrimSuffix(file, ".yaml"), func(t *testing.T) {
 			t.Parallel()
