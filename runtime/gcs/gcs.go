@@ -352,6 +352,13 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			info.Found, info.Spec = true, *t
 			s.kbuf = appendTaskKey(s.kbuf[:0], m.Task)
 			_, info.Cancelled = s.store.Get(TableCancels, s.kbuf)
+			if t.NumReturns > 0 {
+				last := t.Return(t.NumReturns - 1)
+				if e := s.object(last); e != nil {
+					info.Recorded = e.created
+					s.flushObject(last)
+				}
+			}
 		}
 		s.env.Send(from, info)
 	case *transport.GcsTaskCancelled:

@@ -38,8 +38,8 @@ type ownedTask struct {
 	// run the cancel only marked may die with its node long after. Unless
 	// the object table says the task had finished (checkCancel).
 	cancelled bool
-	// cancelCheck: a retry of a cancelled task waits for the object
-	// table's answer about its last return (checkCancel).
+	// cancelCheck: a retry of a cancelled task waits for the task
+	// table's answer: was a result recorded? (checkCancel)
 	cancelCheck bool
 	// rebuilt: owned to rebuild a lost result (onTaskInfo): the object
 	// table knows the result from an earlier run, so its answer says
@@ -280,14 +280,13 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 // checkCancel decides the fate of a cancelled task whose node died. The
 // owner still owns it, so it has not heard the task finished; but that
 // news (TaskDone) can die with a GCS chain's tail, and a cancel of a
-// finished task is a no-op. The object table knows: asked for the task's
-// last return (its node announces the returns in order, the owner told
-// with the last), it answers at once for a recorded result (a location, or
-// ObjectLost once its copies died), and then the owner's part is over as
-// for TaskDone (a reader rebuilds a lost result from lineage). No answer
-// within lookupTimeout: no result was recorded, the cancelled run died
-// unfinished, and the task fails as cancelled. (An answer that comes later
-// is taken as any location news.)
+// finished task is a no-op. The task's shard knows, and the owner asks it
+// (GcsGetTask, again every lookupTimeout until answered: a slow or failing
+// over table is waited for, not taken for an answer): a result recorded in
+// its object table (TaskInfo.Recorded) means the task finished, and the
+// owner's part is over as for TaskDone (a reader rebuilds a lost result from
+// lineage); none means the cancelled run died unfinished, and the task fails
+// as cancelled (cancelAnswered).
 //
 // An actor call fails at once: its caller's next calls, re-sent to the
 // restarted actor meanwhile, would name it not done (SeqBase), and the
@@ -307,11 +306,15 @@ func (r *Raylet) checkCancel(o *ownedTask) {
 		return // asked already
 	}
 	o.cancelCheck = true
-	id := spec.Return(spec.NumReturns - 1)
-	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
+	r.askCancel(o)
+}
+
+func (r *Raylet) askCancel(o *ownedTask) {
+	id := o.spec.ID
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsGetTask{Task: id})
 	r.env.After(lookupTimeout, func() {
-		if r.owned[spec.ID] == o && o.cancelCheck {
-			r.failCancelled(spec)
+		if r.owned[id] == o && o.cancelCheck {
+			r.askCancel(o)
 		}
 	})
 }
@@ -326,12 +329,18 @@ func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
 	r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
 }
 
-// cancelAnswered takes the object table's answer about an object for
-// checkCancel: a result of the task was recorded, so it had finished.
-func (r *Raylet) cancelAnswered(id transport.ObjectID) {
-	if o := r.owned[id.Task]; o != nil && o.cancelCheck && id == o.spec.Return(o.spec.NumReturns-1) {
-		o.cancelCheck = false
-		r.ownedDone(id.Task)
+// cancelAnswered takes the task table's answer for checkCancel: a result
+// was recorded (the task finished), or none was (it fails as cancelled).
+func (r *Raylet) cancelAnswered(m *transport.TaskInfo) {
+	o := r.owned[m.Task]
+	if o == nil || !o.cancelCheck {
+		return
+	}
+	o.cancelCheck = false
+	if m.Found && m.Recorded {
+		r.ownedDone(m.Task)
+	} else {
+		r.failCancelled(o.spec)
 	}
 }
 
@@ -339,7 +348,6 @@ func (r *Raylet) cancelAnswered(id transport.ObjectID) {
 // is gone: from lineage (re-running the task that made it), unless it has
 // none (a Put, an actor method's result), which makes it an error.
 func (r *Raylet) onObjectLost(id transport.ObjectID) {
-	r.cancelAnswered(id)
 	if r.store.Contains(id) || (r.fetchOf(id) == nil && len(r.located[id]) == 0) {
 		return
 	}
@@ -372,6 +380,7 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 }
 
 func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
+	r.cancelAnswered(m)
 	if !r.reconstructing[m.Task] {
 		return
 	}

@@ -106,7 +106,6 @@ func (r *Raylet) relocate(id transport.ObjectID) {
 }
 
 func (r *Raylet) onLocated(m *transport.ObjectLocated) {
-	r.cancelAnswered(m.Object)
 	l := r.locations[m.Object]
 	l.Object, l.Size = m.Object, m.Size
 	if !containsNode(l.Nodes, m.Node) {

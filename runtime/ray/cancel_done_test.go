@@ -70,3 +70,39 @@ func TestCancelledRebuildIsNotRunAgain(t *testing.T) {
 		return nil
 	})
 }
+
+// TestCancelCheckWaitsForASlowTable: as TestCancelAfterLostTaskDoneRebuilds,
+// with the owner's links to the task's shard slowed by 1.5s each way when
+// the owner asks whether the task's result was recorded. The owner took a
+// second's silence for "not recorded" and failed the finished task as
+// cancelled; it now asks the task table, which answers either way, and
+// waits for the answer.
+func TestCancelCheckWaitsForASlowTable(t *testing.T) {
+	s := newSuite()
+	cfg := ray.Config{Nodes: withW(2), GCSShards: 2, GCSReplicas: 3}
+	faultSim(t, s, cfg, func(ctx context.Context, c *ray.Sim) error {
+		sim, l := c.Netsim(), c.Layout()
+		head := netsim.NodeID(ray.RayletID(0))
+		ref := s.double.Options(ray.Resource("w", 1), ray.MaxRetries(3)).Remote(ctx, 21)
+		j, ok := l.ShardIndex(l.ShardOfObject(ref.ObjectID()))
+		require.True(t, ok)
+		tail := netsim.NodeID(ray.ReplicaID(j, 2))
+		sim.Cut(tail, head)
+		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond)) // done, recorded
+		sim.Crash(tail)                                            // with the TaskDone to the owner
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
+		sim.Heal()
+		require.NoError(t, ray.Cancel(ctx, ref)) // the task is over: a no-op
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
+		for i := 0; i < 2; i++ {
+			r := netsim.NodeID(ray.ReplicaID(j, i))
+			sim.Degrade(head, r, 1500*time.Millisecond, 0)
+			sim.Degrade(r, head, 1500*time.Millisecond, 0)
+		}
+		bounceWorkers(ctx, t, sim)
+		v, err := ray.GetTimeout(ctx, ref, time.Minute)
+		require.NoError(t, err, "a slow task table made a finished task fail as cancelled")
+		require.Equal(t, 42, v)
+		return nil
+	})
+}

@@ -462,12 +462,15 @@ type GcsGetTask struct{ Task TaskID }
 
 // TaskInfo answers GcsGetTask. Cancelled: the task's results were
 // recorded as ErrCancelled (GcsTaskCancelled), so a rebuild of a lost one
-// is ErrCancelled again, not a run.
+// is ErrCancelled again, not a run. Recorded: the object table has a
+// result of the task (its last return, which its node announces last),
+// copies left or not: the task finished.
 type TaskInfo struct {
 	Task      TaskID
 	Found     bool
 	Spec      TaskSpec
 	Cancelled bool
+	Recorded  bool
 }
 
 // GcsTaskCancelled records in the task table that a task's results are
@@ -511,11 +514,12 @@ func (m *TaskInfo) MarshalWire(e *Encoder) {
 	e.Bool(m.Found)
 	e.Spec(&m.Spec)
 	e.Bool(m.Cancelled)
+	e.Bool(m.Recorded)
 }
 func (m *TaskInfo) UnmarshalWire(d *Decoder) {
 	m.Task, m.Found = d.Task(), d.Bool()
 	d.Spec(&m.Spec)
-	m.Cancelled = d.Bool()
+	m.Cancelled, m.Recorded = d.Bool(), d.Bool()
 }
 func (*CallsDone) Kind() Kind { return KindCallsDone }
 func (m *CallsDone) MarshalWire(e *Encoder) {
