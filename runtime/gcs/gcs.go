@@ -363,6 +363,19 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.env.Send(from, info)
 	case *transport.GcsTaskCancelled:
 		s.env.Charge(s.costs.GCSWrite)
+		// The mark comes ahead of the results' locations. A result already
+		// recorded means the task had finished before: this cancelled run
+		// is a rebuild (or a retry) that a cancel meant for no run of it
+		// failed, a tombstone left by a canceller that did not know the
+		// task was over. The cancel was a no-op then, and stays one.
+		first := transport.ObjectID{Task: m.Task}
+		if e := s.object(first); e != nil {
+			done := e.created
+			s.flushObject(first)
+			if done {
+				return
+			}
+		}
 		s.kbuf = appendTaskKey(s.kbuf[:0], m.Task)
 		s.store.Put(TableCancels, s.kbuf, []byte{1}) // a nil value would delete
 		s.written()

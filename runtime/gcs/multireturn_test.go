@@ -23,3 +23,35 @@ func TestMultiReturnTaskLeavesMemory(t *testing.T) {
 	require.Zero(t, st.ResidentObjects, "object entries left in memory")
 	require.Equal(t, 2, st.FlushedObjects)
 }
+
+// TestCancelMarkOnlyBeforeAResult: the task table keeps a task's cancel
+// (GcsTaskCancelled, sent ahead of the cancelled results), and a rebuild's
+// GcsGetTask hears of it; but not when a result of the task was recorded
+// before it: then the cancelled run was a rebuild failed by a tombstone of
+// a cancel that came after the task had finished (a no-op), and the mark
+// would make every later rebuild ErrCancelled where the first readers got
+// the value. The answer also says whether a result was recorded.
+func TestCancelMarkOnlyBeforeAResult(t *testing.T) {
+	var sent []regSent
+	var events []transport.Event
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	sh := New(recEnv{fakeEnv{self: 10}, &sent, &events}, Config{Layout: l})
+	ask := func(task transport.TaskID) *transport.TaskInfo {
+		sent = sent[:0]
+		sh.Handle(2, &transport.GcsGetTask{Task: task})
+		require.Len(t, sent, 1)
+		return sent[0].m.(*transport.TaskInfo)
+	}
+	for _, id := range []transport.TaskID{7, 8} {
+		sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: id, NumReturns: 1, Func: "f", Owner: 1}})
+	}
+	sh.Handle(1, &transport.GcsTaskCancelled{Task: 7}) // cancelled before it finished
+	sh.Handle(1, &transport.GcsAddObject{Object: transport.ObjectID{Task: 7}, Node: 1, Size: 8})
+	sh.Handle(1, &transport.GcsAddObject{Object: transport.ObjectID{Task: 8}, Node: 1, Size: 8})
+	sh.Handle(3, &transport.GcsTaskCancelled{Task: 8}) // a rebuild of a finished task, failed by a tombstone
+	info := ask(7)
+	require.True(t, info.Found && info.Cancelled && info.Recorded)
+	info = ask(8)
+	require.True(t, info.Found && info.Recorded)
+	require.False(t, info.Cancelled, "a cancel after the task had finished was kept")
+}

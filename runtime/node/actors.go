@@ -140,6 +140,14 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		r.env.Await(func(wake func()) {
 			a.cur = nil
 			r.unpinArgs(call)
+			if a.dead {
+				// Dropped (its worker crashed, its node rejoined) or killed
+				// while the method ran: the run died with the worker, and
+				// its caller retries or fails it as the actor table says.
+				// A result stored now would be a second one.
+				wake()
+				return
+			}
 			if call.cancelled { // it ran to its end: its effects stay, its result does not
 				out = errValue(transport.ErrKindCancelled, "task cancelled")
 			}
@@ -267,10 +275,13 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 	}
 	call := spec.A()
 	c := call.Caller
-	if _, seen := a.expected[c]; !seen {
+	if next, seen := a.expected[c]; !seen || call.SeqBase > next {
 		// A (re)started actor takes the caller's order from the oldest call
 		// the caller has not seen done, and passes over the numbers above it
-		// the caller said done (CallsDone).
+		// the caller said done (CallsDone). Every number below SeqBase is
+		// done, so a later call whose SeqBase is past the expected number
+		// moves it on too: the caller saw a number this actor waits for
+		// done elsewhere (failed, cancelled) with no word of it here.
 		a.expected[c] = call.SeqBase
 		for n := range a.early[c] { // deletes only: the order cannot show
 			if n < call.SeqBase {
@@ -317,13 +328,11 @@ func (r *Raylet) advance(a *actorHost, c transport.TaskID) {
 
 // takeCall queues a call whose turn has come in its caller's order, or
 // fails it if it was cancelled before it came (or while it waited for an
-// earlier call of its caller): its number is done either way. Only a first
-// attempt: a retry of a cancelled call is failed by its owner, and a
-// rebuild of a call's lost result (a retry too) was checked against the
-// task table, which keeps cancels; a tombstone left by a cancel that came
-// after the call had finished must not fail it.
+// earlier call of its caller): its number is done either way. Retries too:
+// an owner that knows of the cancel sends it after the retry (deliverCall),
+// and one that does not yet relies on the tombstone.
 func (r *Raylet) takeCall(a *actorHost, spec *transport.TaskSpec) {
-	if spec.Attempt == 0 && r.tombstones.take(spec.ID) {
+	if r.tombstones.take(spec.ID) {
 		r.failCancelled(spec)
 		return
 	}
@@ -464,25 +473,38 @@ func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.
 	if t != nil && spec.A().SeqBase != t.base {
 		spec.SetAct(func(a *transport.ActorSpec) { a.SeqBase = t.base })
 	}
-	var done *transport.CallsDone
+	var done []*transport.CallsDone
 	if t != nil && len(t.done) > 0 && spec.Attempt > 0 {
 		// A retry may meet a restarted actor, which takes this caller's
 		// order from SeqBase: the numbers above it done out of order (a
 		// call failed here or cancelled at its host, TaskDones that came
 		// out of order) would never come, and it would wait for them.
-		done = &transport.CallsDone{Actor: spec.Actor, Caller: spec.A().Caller, Seqs: slices.Sorted(maps.Keys(t.done))}
+		for seqs := range slices.Chunk(slices.Sorted(maps.Keys(t.done)), transport.MaxCallsDone) {
+			done = append(done, &transport.CallsDone{Actor: spec.Actor, Caller: spec.A().Caller, Seqs: seqs})
+		}
 	}
+	// A call its owner here knows cancelled still goes, for its number's
+	// sake (the actor must pass it in its caller's order); the cancel
+	// follows it on the same link, and the host fails it in order.
+	o := r.owned[spec.ID]
+	cancelled := o != nil && o.cancelled
 	if node == r.self {
-		if done != nil {
-			r.onCallsDone(done)
+		for _, m := range done {
+			r.onCallsDone(m)
 		}
 		r.hostCall(spec)
+		if cancelled {
+			r.cancelLocal(spec.ID)
+		}
 		return
 	}
-	if done != nil {
-		r.send(node, done)
+	for _, m := range done {
+		r.send(node, m)
 	}
 	r.send(node, &transport.ActorCall{Spec: *spec})
+	if cancelled {
+		r.send(node, &transport.CancelTask{Task: spec.ID})
+	}
 }
 
 func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
@@ -537,6 +559,10 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 		for _, spec := range pending {
 			r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
 		}
+		// And those an instance had: its host dropped them when it lost
+		// the actor (a worker crash), and with no restart left no news of
+		// "restarting" comes to retry them.
+		r.failDeliveredCalls(m.Actor, 0)
 	}
 }
 
@@ -560,7 +586,9 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 	a.queue = nil
 	for _, caller := range sortedCallers(a.early) {
 		for _, spec := range sortedSpecs(a.early[caller]) {
-			r.failTask(spec, transport.ErrKindActorDied, msg)
+			if spec != nil { // nil: a number its caller said done (onCallsDone)
+				r.failTask(spec, transport.ErrKindActorDied, msg)
+			}
 		}
 	}
 	a.early = nil

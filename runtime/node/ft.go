@@ -38,9 +38,10 @@ type ownedTask struct {
 	// run the cancel only marked may die with its node long after. Unless
 	// the object table says the task had finished (checkCancel).
 	cancelled bool
-	// cancelCheck: a retry of a cancelled task waits for the task
-	// table's answer: was a result recorded? (checkCancel)
-	cancelCheck bool
+	// settle: the owner waits for the task table's answer, was a result
+	// recorded?, before it fails the task as cancelled (checkCancel) or as
+	// its actor's death (failDeliveredCalls). 0: no question out.
+	settle uint8
 	// rebuilt: owned to rebuild a lost result (onTaskInfo): the object
 	// table knows the result from an earlier run, so its answer says
 	// nothing of this one (checkCancel fails a cancelled rebuild at once).
@@ -286,7 +287,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 // its object table (TaskInfo.Recorded) means the task finished, and the
 // owner's part is over as for TaskDone (a reader rebuilds a lost result from
 // lineage); none means the cancelled run died unfinished, and the task fails
-// as cancelled (cancelAnswered).
+// as cancelled (askSettle, settleAnswered).
 //
 // An actor call fails at once: its caller's next calls, re-sent to the
 // restarted actor meanwhile, would name it not done (SeqBase), and the
@@ -302,19 +303,34 @@ func (r *Raylet) checkCancel(o *ownedTask) {
 		r.failCancelled(spec)
 		return
 	}
-	if o.cancelCheck {
-		return // asked already
-	}
-	o.cancelCheck = true
-	r.askCancel(o)
+	r.askSettle(o, settleCancelled)
 }
 
-func (r *Raylet) askCancel(o *ownedTask) {
+// What an owner fails a task as when the task table says no result of it
+// was recorded (ownedTask.settle).
+const (
+	settleCancelled uint8 = 1 + iota
+	settleActorDied
+)
+
+// askSettle asks the task's shard whether a result of it was recorded, again
+// every lookupTimeout until answered: a slow or failing-over table is waited
+// for, not taken for an answer. A question already out stays (a cancel
+// decides before a death).
+func (r *Raylet) askSettle(o *ownedTask, as uint8) {
+	if o.settle != 0 {
+		return
+	}
+	o.settle = as
+	r.resendSettle(o)
+}
+
+func (r *Raylet) resendSettle(o *ownedTask) {
 	id := o.spec.ID
 	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsGetTask{Task: id})
 	r.env.After(lookupTimeout, func() {
-		if r.owned[id] == o && o.cancelCheck {
-			r.askCancel(o)
+		if r.owned[id] == o && o.settle != 0 {
+			r.resendSettle(o)
 		}
 	})
 }
@@ -329,18 +345,24 @@ func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
 	r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
 }
 
-// cancelAnswered takes the task table's answer for checkCancel: a result
-// was recorded (the task finished), or none was (it fails as cancelled).
-func (r *Raylet) cancelAnswered(m *transport.TaskInfo) {
+// settleAnswered takes the task table's answer to askSettle: a result was
+// recorded (the task finished; its TaskDone was lost), or none was, and the
+// task fails as the question said.
+func (r *Raylet) settleAnswered(m *transport.TaskInfo) {
 	o := r.owned[m.Task]
-	if o == nil || !o.cancelCheck {
+	if o == nil || o.settle == 0 {
 		return
 	}
-	o.cancelCheck = false
-	if m.Found && m.Recorded {
+	as := o.settle
+	o.settle = 0
+	switch {
+	case m.Found && m.Recorded:
 		r.ownedDone(m.Task)
-	} else {
+	case as == settleCancelled:
 		r.failCancelled(o.spec)
+	default:
+		r.ownedDone(m.Task)
+		r.failTask(o.spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", o.spec.Actor))
 	}
 }
 
@@ -380,7 +402,7 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 }
 
 func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
-	r.cancelAnswered(m)
+	r.settleAnswered(m)
 	if !r.reconstructing[m.Task] {
 		return
 	}
@@ -554,6 +576,32 @@ func (r *Raylet) rejoin() {
 	r.dispatch()
 }
 
+// failDeliveredCalls fails the calls this raylet owns that it delivered to
+// an instance of a dead actor (on node, or on any node when node is 0):
+// the actor table said dead, so no instance will run them, and no restart
+// will come to retry them on. One may have finished with its TaskDone
+// still on its way (or lost with a chain's tail), so the owner asks the
+// task table first (askSettle): a recorded result stands. No restart will
+// wait on the call's number, so the answer can be waited for.
+func (r *Raylet) failDeliveredCalls(id transport.ActorID, node transport.NodeID) {
+	var ids []transport.TaskID
+	for tid, o := range r.owned {
+		if o.spec.Actor == id && !o.spec.IsCreation() && o.node != 0 && (node == 0 || o.node == node) {
+			ids = append(ids, tid)
+		}
+	}
+	slices.Sort(ids)
+	for _, tid := range ids {
+		o := r.owned[tid]
+		if o.rebuilt || o.spec.NumReturns == 0 {
+			r.ownedDone(tid)
+			r.failTask(o.spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", id))
+			continue
+		}
+		r.askSettle(o, settleActorDied)
+	}
+}
+
 // redoCalls settles the calls this raylet delivered to an actor it hosted
 // and dropped when it rejoined (running or queued there, they will never
 // finish): failed if the actor is known dead, else retried — sent on at
@@ -562,18 +610,7 @@ func (r *Raylet) rejoin() {
 func (r *Raylet) redoCalls(id transport.ActorID) {
 	rt := r.routes[id]
 	if rt != nil && rt.state == transport.ActorDead {
-		var ids []transport.TaskID
-		for tid, o := range r.owned {
-			if o.spec.Actor == id && !o.spec.IsCreation() && o.node == r.self {
-				ids = append(ids, tid)
-			}
-		}
-		slices.Sort(ids)
-		for _, tid := range ids {
-			o := r.owned[tid]
-			r.failTask(o.spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", id))
-			r.ownedDone(tid)
-		}
+		r.failDeliveredCalls(id, r.self)
 		return
 	}
 	r.requeueCalls(id, r.self)

@@ -207,3 +207,19 @@ func TestRegistrationAnswerOnlyFromGCS(t *testing.T) {
 	r.Handle(50, answer) // the node table
 	require.True(t, r.registered)
 }
+
+// TestCallsDoneThenKillDoesNotCrash: a CallsDone leaves nil entries in an
+// actor's early calls until their caller's lower numbers come; a kill of the
+// actor before then failed every early call, nil ones too, and crashed the
+// node (found in review).
+func TestCallsDoneThenKillDoesNotCrash(t *testing.T) {
+	r, _ := hostileRaylet(t, 0)
+	const actor = transport.ActorID(5)
+	creation := &task{spec: &transport.TaskSpec{ID: actor, Actor: actor, Func: "A", Owner: 9, Act: &transport.ActorSpec{Creation: true}}}
+	r.actors[actor] = &actorHost{id: actor, creation: creation,
+		expected: make(map[transport.TaskID]uint64), early: make(map[transport.TaskID]map[uint64]*transport.TaskSpec)}
+	m, err := roundTrip(&transport.CallsDone{Actor: actor, Caller: 77, Seqs: []uint64{3}})
+	require.NoError(t, err)
+	r.Handle(7, m)
+	require.NotPanics(t, func() { r.Handle(9, &transport.KillActor{Actor: actor}) })
+}

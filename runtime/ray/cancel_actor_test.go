@@ -10,6 +10,7 @@ import (
 
 	"raysim/netsim"
 	"raysim/runtime/ray"
+	"raysim/runtime/transport"
 )
 
 // Cancelling actor method calls, as in Ray: a queued call never runs, and
@@ -217,6 +218,127 @@ func TestExhaustedCallInTheMiddleLeavesNoHole(t *testing.T) {
 		vs, err := ray.GetAll(ctx, []ray.Ref[int]{busy, last}, time.Minute)
 		require.NoError(t, err, "the caller's last call waits on the restarted actor for the failed one's number")
 		require.Equal(t, []int{100, 101}, vs)
+		return nil
+	})
+}
+
+// TestCrashedActorWithoutRestartsFailsItsCalls: an actor with no restarts
+// left loses its worker (a kill_actor fault) with calls queued on it. Its
+// host drops them, as for a restart, and the actor table buries the actor:
+// the caller's route went from alive to dead with nothing in between, and
+// the calls it had delivered were never failed (found by the fault search
+// once it drew kill_actor; it predates this session).
+func TestCrashedActorWithoutRestartsFailsItsCalls(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(1)}, func(ctx context.Context, c *ray.Sim) error {
+		h := s.counter.Options(ray.Resource("w", 1)).New(ctx, 0)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		busy := s.nap.Remote(ctx, h, 300)
+		queued := s.incr.Remote(ctx, h, 1)
+		require.NoError(t, ray.Compute(ctx, 50*time.Millisecond))
+		c.Raylet(1).Kill(h.ID(), "worker crashed")
+		for _, ref := range []ray.Ref[int]{busy, queued} {
+			_, err := ray.GetTimeout(ctx, ref, time.Minute)
+			require.ErrorIs(t, err, ray.ErrActorDied)
+		}
+		return nil
+	})
+}
+
+// Found in review of CallsDone and the first-attempt tombstone rule.
+
+func slowIncr(s *suite, d time.Duration) (*ray.ActorClass[counter], *ray.ActorMethod[counter, int], *ray.ActorMethod[counter, int]) {
+	cls := ray.RegisterActor1(s.reg, "SlowIncr", func(ctx context.Context, start int) (*counter, error) {
+		return &counter{n: start}, ray.Compute(ctx, d)
+	})
+	incr := ray.Method1(cls, "incr", func(ctx context.Context, c *counter, by int) (int, error) { c.n += by; return c.n, nil })
+	nap := ray.Method1(cls, "nap", func(ctx context.Context, c *counter, ms int) (int, error) {
+		return c.n, ray.Compute(ctx, time.Duration(ms)*time.Millisecond)
+	})
+	return cls, incr, nap
+}
+
+// TestCancelOfRetriedCallReachingTombstone: a retried call waits with its
+// owner for the actor's restart on w2 when it is cancelled; the owner only
+// marks its record, w2 keeps a tombstone, and the retry, delivered once the
+// actor was up, ran: tombstones were checked for first attempts only.
+func TestCancelOfRetriedCallReachingTombstone(t *testing.T) {
+	s := newSuite()
+	cls, incr, nap := slowIncr(s, 3*time.Second)
+	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
+		host := ray.RayletID(1)
+		h := cls.Options(ray.Resource("w", 1), ray.NodeAffinity(host, true), ray.MaxRestarts(1)).New(ctx, 100)
+		_, err := ray.Get(ctx, incr.Remote(ctx, h, 0))
+		require.NoError(t, err)
+		retry := ray.MaxRetries(3)
+		busy := nap.Options(retry).Remote(ctx, h, 300)
+		target := incr.Options(retry).Remote(ctx, h, 10)
+		require.NoError(t, ray.Compute(ctx, 20*time.Millisecond))
+		c.Netsim().Crash(netsim.NodeID(host))
+		require.NoError(t, ray.Compute(ctx, 2*time.Second)) // retried; the restart is being made on w2
+		require.NoError(t, ray.Cancel(ctx, target))
+		v, err := ray.GetTimeout(ctx, target, time.Minute)
+		require.ErrorIs(t, err, ray.ErrCancelled, "the cancelled call ran on the restarted actor (got %d)", v)
+		_, err = ray.GetTimeout(ctx, busy, time.Minute)
+		require.NoError(t, err)
+		n, err := ray.GetTimeout(ctx, incr.Options(retry).Remote(ctx, h, 0), time.Minute)
+		require.NoError(t, err)
+		require.Equal(t, 100, n, "the cancelled incr changed the actor")
+		return nil
+	})
+}
+
+// TestCancelOfRetriedCallWaitingForRestart: the same with the actor's only
+// node down when the cancel is sent: its next incarnation has no
+// tombstone, and the retry ran. The owner now sends its cancel after the
+// call it delivers.
+func TestCancelOfRetriedCallWaitingForRestart(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(1)}, func(ctx context.Context, c *ray.Sim) error {
+		w := ray.RayletID(1)
+		h := s.counter.Options(ray.Resource("w", 1), ray.MaxRestarts(1)).New(ctx, 100)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		retry := ray.MaxRetries(3)
+		busy := s.nap.Options(retry).Remote(ctx, h, 300)
+		target := s.incr.Options(retry).Remote(ctx, h, 10)
+		require.NoError(t, ray.Compute(ctx, 20*time.Millisecond))
+		c.Netsim().Crash(netsim.NodeID(w))
+		require.NoError(t, ray.Compute(ctx, 2*time.Second))
+		require.NoError(t, ray.Cancel(ctx, target))
+		c.Netsim().Restart(netsim.NodeID(w))
+		v, err := ray.GetTimeout(ctx, target, time.Minute)
+		require.ErrorIs(t, err, ray.ErrCancelled, "the cancelled call ran on the restarted actor (got %d)", v)
+		_, err = ray.GetTimeout(ctx, busy, time.Minute)
+		require.NoError(t, err)
+		n, err := ray.GetTimeout(ctx, s.get.Options(retry).Remote(ctx, h), time.Minute)
+		require.NoError(t, err)
+		require.Equal(t, 100, n, "the cancelled incr changed the actor")
+		return nil
+	})
+}
+
+// TestManyFailedCallsFitCallsDone: over 4,096 calls without retries fail
+// behind a running call with some when the actor's node dies; the retry's
+// CallsDone listed them all, more than a message may carry, and the frame
+// was refused.
+func TestManyFailedCallsFitCallsDone(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
+		host := ray.RayletID(1)
+		h := s.counter.Options(ray.Resource("w", 1), ray.NodeAffinity(host, true), ray.MaxRestarts(1)).New(ctx, 100)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		busy := s.nap.Options(ray.MaxRetries(3)).Remote(ctx, h, 300)
+		for range transport.MaxCallsDone + 4 {
+			s.incr.Options(ray.MaxRetries(0)).Remote(ctx, h, 1)
+		}
+		require.NoError(t, ray.Compute(ctx, 20*time.Millisecond))
+		c.Netsim().Crash(netsim.NodeID(host))
+		v, err := ray.GetTimeout(ctx, busy, time.Minute)
+		require.NoError(t, err)
+		require.Equal(t, 100, v)
 		return nil
 	})
 }

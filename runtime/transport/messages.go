@@ -476,7 +476,9 @@ type TaskInfo struct {
 // GcsTaskCancelled records in the task table that a task's results are
 // ErrCancelled: the raylet that stores them sends it before it announces
 // them. Without it a cancelled result lost with its node was rebuilt by
-// running the task, and a read after the loss got a value.
+// running the task, and a read after the loss got a value. The shard
+// ignores it for a task with a result already recorded (a run that
+// finished before: the cancel was a no-op).
 type GcsTaskCancelled struct{ Task TaskID }
 
 func (*NodeDead) Kind() Kind   { return KindNodeDead }

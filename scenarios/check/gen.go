@@ -36,7 +36,7 @@ import (
 var (
 	// DefaultFaultKinds are drawn unless Gen.FaultKinds says otherwise.
 	DefaultFaultKinds = []string{scenarios.KillNode, scenarios.Partition, scenarios.Heal,
-		scenarios.DegradeLink, scenarios.PauseNode, scenarios.Random}
+		scenarios.DegradeLink, scenarios.PauseNode, scenarios.Random, scenarios.KillActor}
 	// AllFaultKinds adds kill_gcs_replica (drawn only when the cluster's GCS
 	// has at least two replicas per shard).
 	AllFaultKinds = append(slices.Clone(DefaultFaultKinds), scenarios.KillGCSReplica)
@@ -476,6 +476,12 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 			case scenarios.PauseNode:
 				out = append(out, scenarios.Fault{At: at, Kind: kind, Node: rapid.SampledFrom(names).Draw(t, "node"),
 					For: ms(t, "for", 1, 500)})
+			case scenarios.KillActor:
+				// The generators' actors by display name: rl's simulators
+				// restart (max_restarts 3), parameter-server's shards do
+				// not. With neither alive it is a no-op.
+				out = append(out, scenarios.Fault{At: at, Kind: kind, ActorIndex: -1,
+					Actor: rapid.SampledFrom([]string{"simulator", "param-shard"}).Draw(t, "actor")})
 			case scenarios.KillGCSReplica:
 				// The failure model: at most replicas-1 members of a shard's
 				// chain die (replicas are not restarted by the schedule).

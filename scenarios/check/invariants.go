@@ -31,7 +31,8 @@ type Events struct {
 	Crashes     int // netsim node crashes (raylets and GCS shards)
 	NodeDeaths  int // nodes the GCS declared dead
 	ActorDeaths int
-	Faults      int // any injected fault: crash, partition, pause, degradation
+	ActorKills  int // actors a kill_actor fault killed (their worker crashed)
+	Faults      int // any injected fault: crash, partition, pause, degradation, actor kill
 	// Phantoms are objects reported available that were not: a transfer
 	// completing from a node that never held the object.
 	Phantoms []string
@@ -66,6 +67,11 @@ func (e *Events) runtime(at time.Duration, ev *transport.Event) {
 		e.NodeDeaths++
 	case transport.EvActorDied:
 		e.ActorDeaths++
+		if ev.Detail == transport.DetailFaultKill {
+			e.ActorKills++
+			e.Faults++
+			e.LastFault = at
+		}
 	}
 }
 
@@ -103,12 +109,13 @@ var Correct = Invariant{Name: "correct", Check: func(r *Run) error {
 
 // AllowedErrors: every error a driver saw is a typed ray error that the
 // configured retries and restarts allow under the faults that happened:
-// retries exhausted only after more node failures than max_retries, an actor
-// died only after the runtime declared one dead or a node failed, an object
-// lost or a timeout only after a fault. Never cancelled (the refs a driver
-// cancels, cancel_every, count apart: ErrCancelled or the right value is
-// their right outcome), never a plain task failure (the workloads' functions never fail), never an
-// untyped error.
+// retries exhausted only after more node failures than max_retries (for
+// actor calls, after a node failure or an actor kill), an actor died only
+// after the runtime declared one dead or a node failed, an object lost or a
+// timeout only after a fault. Never cancelled (the refs a driver cancels,
+// cancel_every, count apart: ErrCancelled or the right value is their right
+// outcome), never a plain task failure (the workloads' functions never
+// fail), never an untyped error.
 var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error {
 	failures := r.Events.Crashes + r.Events.NodeDeaths
 	for i, w := range r.Result.Workloads {
@@ -126,8 +133,8 @@ var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error 
 			why = "a task failed by itself (the workloads' functions never do): an application error, e.g. an argument decoded wrong"
 		case ray.ErrRetriesExhausted:
 			switch {
-			case actorTask(gen) && failures == 0:
-				why = "no node failed"
+			case actorTask(gen) && failures == 0 && r.Events.ActorKills == 0:
+				why = "no node failed and no actor was killed"
 			case !actorTask(gen) && failures <= retries:
 				why = fmt.Sprintf("only %d node failures, max_retries %d", failures, retries)
 			}
