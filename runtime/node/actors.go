@@ -466,7 +466,8 @@ func (r *Raylet) onCallBounced(from transport.NodeID, m *transport.CallBounced) 
 // deliverCall sends a call to the actor on node, whose incarnation inc
 // hosts it (0: not known).
 func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.TaskSpec) {
-	if o := r.owned[spec.ID]; o != nil {
+	o := r.owned[spec.ID]
+	if o != nil {
 		o.node, o.inc = node, inc
 	}
 	t := r.seqs[seqKey{spec.A().Caller, spec.Actor}]
@@ -486,7 +487,6 @@ func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.
 	// A call its owner here knows cancelled still goes, for its number's
 	// sake (the actor must pass it in its caller's order); the cancel
 	// follows it on the same link, and the host fails it in order.
-	o := r.owned[spec.ID]
 	cancelled := o != nil && o.cancelled
 	if node == r.self {
 		for _, m := range done {
