@@ -422,8 +422,11 @@ func bucket(t Table) []byte { return []byte{'t', byte(t)} }
 // task's shard is its block's (transport.ChildTaskID, Layout.ShardOfTask),
 // so a store written before holds tasks on shards no reader would ask;
 // 12: an actor's entry ends with the incarnation that reported it alive;
-// 13: an actor's info (transport.ActorInfo) carries its host's incarnation.
-const storeFormat = 13
+// 13: an actor's info (transport.ActorInfo) carries its host's incarnation;
+// 14: a spec's strategy byte carries TaskSpec.Rebuild in its high bit (a
+// rebuild's spec is written to the task table, a rebuilt call's to an
+// actor's method log).
+const storeFormat = 14
 
 var (
 	formatBucket = []byte("format")

@@ -27,6 +27,13 @@ type actorHost struct {
 	wake     func() // set while the actor's coroutine is parked
 	calls    uint64 // methods run (since creation, or as of the restored checkpoint)
 	restored func(*transport.ActorCheckpoint)
+	// announced: the actor table has been told it is alive here. A worker
+	// crash before then (Kill) of a creation its creator owns waits in
+	// crash until it is: reported earlier, the shard, which has not seen it
+	// alive here, took the report for stale news, and nobody restarted or
+	// buried the actor. (A GCS restart's is reported lost at once.)
+	announced bool
+	crash     string
 }
 
 // route is what a caller's raylet knows of an actor it calls.
@@ -126,7 +133,12 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		// creation done (see rejoin).
 		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.A().Name, Owner: t.spec.Owner, Incarnation: r.cfg.Incarnation, Attempt: t.spec.Attempt}
 		r.sendActorUpdate(up)
+		a.announced = true
 		a.wake = wake
+		if a.crash != "" { // its worker crashed while it started
+			r.Kill(a.id, a.crash)
+			return
+		}
 		r.pumpActor(a)
 	})
 	for !a.dead {
@@ -329,10 +341,11 @@ func (r *Raylet) advance(a *actorHost, c transport.TaskID) {
 // takeCall queues a call whose turn has come in its caller's order, or
 // fails it if it was cancelled before it came (or while it waited for an
 // earlier call of its caller): its number is done either way. Retries too:
-// an owner that knows of the cancel sends it after the retry (deliverCall),
-// and one that does not yet relies on the tombstone.
+// an owner that knows of the cancel sends it ahead of the retry
+// (deliverCall), and one that does not yet relies on the tombstone. Not a
+// rebuild (TaskSpec.Rebuild).
 func (r *Raylet) takeCall(a *actorHost, spec *transport.TaskSpec) {
-	if r.tombstones.take(spec.ID) {
+	if !spec.Rebuild && r.tombstones.take(spec.ID) {
 		r.failCancelled(spec)
 		return
 	}
@@ -485,26 +498,28 @@ func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.
 		}
 	}
 	// A call its owner here knows cancelled still goes, for its number's
-	// sake (the actor must pass it in its caller's order); the cancel
-	// follows it on the same link, and the host fails it in order.
+	// sake (the actor must pass it in its caller's order); the cancel goes
+	// first on the same link, so the host holds its tombstone when the
+	// call comes and fails it in order (sent after, an idle actor could
+	// start the call before the cancel came).
 	cancelled := o != nil && o.cancelled
 	if node == r.self {
 		for _, m := range done {
 			r.onCallsDone(m)
 		}
-		r.hostCall(spec)
 		if cancelled {
 			r.cancelLocal(spec.ID)
 		}
+		r.hostCall(spec)
 		return
 	}
 	for _, m := range done {
 		r.send(node, m)
 	}
-	r.send(node, &transport.ActorCall{Spec: *spec})
 	if cancelled {
 		r.send(node, &transport.CancelTask{Task: spec.ID})
 	}
+	r.send(node, &transport.ActorCall{Spec: *spec})
 }
 
 func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
@@ -559,10 +574,6 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 		for _, spec := range pending {
 			r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
 		}
-		// And those an instance had: its host dropped them when it lost
-		// the actor (a worker crash), and with no restart left no news of
-		// "restarting" comes to retry them.
-		r.failDeliveredCalls(m.Actor, 0)
 	}
 }
 
@@ -581,17 +592,11 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 	for _, t := range a.queue {
 		r.unpinArgs(t)
 		t.cancelled = true
-		r.failTask(t.spec, transport.ErrKindActorDied, msg)
 	}
-	a.queue = nil
-	for _, caller := range sortedCallers(a.early) {
-		for _, spec := range sortedSpecs(a.early[caller]) {
-			if spec != nil { // nil: a number its caller said done (onCallsDone)
-				r.failTask(spec, transport.ErrKindActorDied, msg)
-			}
-		}
+	for _, spec := range r.heldCalls(a) { // the running one too: its result will not be stored
+		r.failTask(spec, transport.ErrKindActorDied, msg)
 	}
-	a.early = nil
+	a.queue, a.early = nil, nil
 	r.actorDied(id, a.creation.spec.A().Name)
 	r.pumpActor(a)
 	r.dispatch()
@@ -628,6 +633,21 @@ func (r *Raylet) Kill(id transport.ActorID, why string) {
 	if a == nil || a.dead {
 		return
 	}
+	if !a.announced {
+		if s := a.creation.spec; transport.IsRestart(s.Attempt) {
+			// A restart of the GCS's that had not come up (it waited for
+			// its checkpoint, or ran its constructor): reported lost, as
+			// when its node dies under it, the shard restarts the actor
+			// again or buries it.
+			r.dropActor(a)
+			r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: why})
+			r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Restart: s.Attempt})
+			r.dispatch()
+			return
+		}
+		a.crash = why // the creator's own attempt: reported once announced (see announced)
+		return
+	}
 	r.dropActor(a)
 	r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: why})
 	up := &transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Name: a.creation.spec.A().Name, Incarnation: r.cfg.Incarnation}
@@ -647,8 +667,38 @@ func (r *Raylet) dropActor(a *actorHost) {
 		r.unpinArgs(t)
 		t.cancelled = true
 	}
+	// Their owners hear of it now (CallBounced), as of a call that found
+	// no actor: each is retried as its budget allows, or fails, and waits
+	// for the actor table's word. Waiting for that word alone left them
+	// for good when the actor had no restart left (it goes from alive
+	// to dead, and a caller retries only on "restarting").
+	for _, spec := range r.heldCalls(a) {
+		r.bounceCall(spec)
+	}
 	a.queue, a.early = nil, nil
 	r.pumpActor(a)
+}
+
+// heldCalls lists the calls an actor hosted here holds: the one running
+// (its result will not be stored: the run dies with the actor), the
+// queued ones, and those waiting for an earlier call of their caller, in
+// a fixed order.
+func (r *Raylet) heldCalls(a *actorHost) []*transport.TaskSpec {
+	var out []*transport.TaskSpec
+	if a.cur != nil {
+		out = append(out, a.cur.spec)
+	}
+	for _, t := range a.queue {
+		out = append(out, t.spec)
+	}
+	for _, caller := range sortedCallers(a.early) {
+		for _, spec := range sortedSpecs(a.early[caller]) {
+			if spec != nil { // nil: a number its caller said done (onCallsDone)
+				out = append(out, spec)
+			}
+		}
+	}
+	return out
 }
 
 // requeueCalls retries (or fails) the calls this raylet delivered to an

@@ -38,10 +38,9 @@ type ownedTask struct {
 	// run the cancel only marked may die with its node long after. Unless
 	// the object table says the task had finished (checkCancel).
 	cancelled bool
-	// settle: the owner waits for the task table's answer, was a result
-	// recorded?, before it fails the task as cancelled (checkCancel) or as
-	// its actor's death (failDeliveredCalls). 0: no question out.
-	settle uint8
+	// cancelCheck: a retry of a cancelled task waits for the task
+	// table's answer: was a result recorded? (checkCancel)
+	cancelCheck bool
 	// rebuilt: owned to rebuild a lost result (onTaskInfo): the object
 	// table knows the result from an earlier run, so its answer says
 	// nothing of this one (checkCancel fails a cancelled rebuild at once).
@@ -287,7 +286,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 // its object table (TaskInfo.Recorded) means the task finished, and the
 // owner's part is over as for TaskDone (a reader rebuilds a lost result from
 // lineage); none means the cancelled run died unfinished, and the task fails
-// as cancelled (askSettle, settleAnswered).
+// as cancelled (askCancel, cancelAnswered).
 //
 // An actor call fails at once: its caller's next calls, re-sent to the
 // restarted actor meanwhile, would name it not done (SeqBase), and the
@@ -303,34 +302,22 @@ func (r *Raylet) checkCancel(o *ownedTask) {
 		r.failCancelled(spec)
 		return
 	}
-	r.askSettle(o, settleCancelled)
-}
-
-// What an owner fails a task as when the task table says no result of it
-// was recorded (ownedTask.settle).
-const (
-	settleCancelled uint8 = 1 + iota
-	settleActorDied
-)
-
-// askSettle asks the task's shard whether a result of it was recorded, again
-// every lookupTimeout until answered: a slow or failing-over table is waited
-// for, not taken for an answer. A question already out stays (a cancel
-// decides before a death).
-func (r *Raylet) askSettle(o *ownedTask, as uint8) {
-	if o.settle != 0 {
-		return
+	if o.cancelCheck {
+		return // asked already
 	}
-	o.settle = as
-	r.resendSettle(o)
+	o.cancelCheck = true
+	r.askCancel(o)
 }
 
-func (r *Raylet) resendSettle(o *ownedTask) {
+// askCancel asks the task's shard whether a result of the task was
+// recorded, again every lookupTimeout until answered: a slow or
+// failing-over table is waited for, not taken for an answer.
+func (r *Raylet) askCancel(o *ownedTask) {
 	id := o.spec.ID
 	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsGetTask{Task: id})
 	r.env.After(lookupTimeout, func() {
-		if r.owned[id] == o && o.settle != 0 {
-			r.resendSettle(o)
+		if r.owned[id] == o && o.cancelCheck {
+			r.askCancel(o)
 		}
 	})
 }
@@ -345,24 +332,19 @@ func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
 	r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
 }
 
-// settleAnswered takes the task table's answer to askSettle: a result was
-// recorded (the task finished; its TaskDone was lost), or none was, and the
-// task fails as the question said.
-func (r *Raylet) settleAnswered(m *transport.TaskInfo) {
+// cancelAnswered takes the task table's answer to askCancel: a result was
+// recorded (the task finished; its TaskDone was lost), or none was (it
+// fails as cancelled).
+func (r *Raylet) cancelAnswered(m *transport.TaskInfo) {
 	o := r.owned[m.Task]
-	if o == nil || o.settle == 0 {
+	if o == nil || !o.cancelCheck {
 		return
 	}
-	as := o.settle
-	o.settle = 0
-	switch {
-	case m.Found && m.Recorded:
+	o.cancelCheck = false
+	if m.Found && m.Recorded {
 		r.ownedDone(m.Task)
-	case as == settleCancelled:
+	} else {
 		r.failCancelled(o.spec)
-	default:
-		r.ownedDone(m.Task)
-		r.failTask(o.spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", o.spec.Actor))
 	}
 }
 
@@ -402,9 +384,9 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 }
 
 func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
-	r.settleAnswered(m)
-	if !r.reconstructing[m.Task] {
-		return
+	r.cancelAnswered(m)
+	if !r.reconstructing[m.Task] || r.owned[m.Task] != nil {
+		return // not asked, or a second answer (questions are asked again): one rebuild
 	}
 	spec := m.Spec
 	switch {
@@ -435,13 +417,13 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		caller = transport.ChildTaskID(caller, r.cfg.Incarnation)
 		caller = transport.ChildTaskID(caller, r.rebuilds)
 		spec.SetAct(func(a *transport.ActorSpec) { a.Caller, a.Seq, a.SeqBase = caller, 0, 0 })
-		spec.Owner = r.self
+		spec.Owner, spec.Rebuild = r.self, true
 		r.own(&spec).rebuilt = true
 		r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
 		r.routeCall(&spec)
 		return
 	}
-	spec.Owner = r.self
+	spec.Owner, spec.Rebuild = r.self, true
 	r.own(&spec).rebuilt = true
 	r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
 	r.schedule(&spec)
@@ -576,32 +558,6 @@ func (r *Raylet) rejoin() {
 	r.dispatch()
 }
 
-// failDeliveredCalls fails the calls this raylet owns that it delivered to
-// an instance of a dead actor (on node, or on any node when node is 0):
-// the actor table said dead, so no instance will run them, and no restart
-// will come to retry them on. One may have finished with its TaskDone
-// still on its way (or lost with a chain's tail), so the owner asks the
-// task table first (askSettle): a recorded result stands. No restart will
-// wait on the call's number, so the answer can be waited for.
-func (r *Raylet) failDeliveredCalls(id transport.ActorID, node transport.NodeID) {
-	var ids []transport.TaskID
-	for tid, o := range r.owned {
-		if o.spec.Actor == id && !o.spec.IsCreation() && o.node != 0 && (node == 0 || o.node == node) {
-			ids = append(ids, tid)
-		}
-	}
-	slices.Sort(ids)
-	for _, tid := range ids {
-		o := r.owned[tid]
-		if o.rebuilt || o.spec.NumReturns == 0 {
-			r.ownedDone(tid)
-			r.failTask(o.spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", id))
-			continue
-		}
-		r.askSettle(o, settleActorDied)
-	}
-}
-
 // redoCalls settles the calls this raylet delivered to an actor it hosted
 // and dropped when it rejoined (running or queued there, they will never
 // finish): failed if the actor is known dead, else retried — sent on at
@@ -610,7 +566,18 @@ func (r *Raylet) failDeliveredCalls(id transport.ActorID, node transport.NodeID)
 func (r *Raylet) redoCalls(id transport.ActorID) {
 	rt := r.routes[id]
 	if rt != nil && rt.state == transport.ActorDead {
-		r.failDeliveredCalls(id, r.self)
+		var ids []transport.TaskID
+		for tid, o := range r.owned {
+			if o.spec.Actor == id && !o.spec.IsCreation() && o.node == r.self {
+				ids = append(ids, tid)
+			}
+		}
+		slices.Sort(ids)
+		for _, tid := range ids {
+			o := r.owned[tid]
+			r.failTask(o.spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", id))
+			r.ownedDone(tid)
+		}
 		return
 	}
 	r.requeueCalls(id, r.self)

@@ -285,7 +285,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			return
 		}
 		spec := m.Spec
-		if !spec.IsCreation() && r.tombstones.take(spec.ID) {
+		if !spec.IsCreation() && !spec.Rebuild && r.tombstones.take(spec.ID) {
 			r.failCancelled(&spec)
 			return
 		}

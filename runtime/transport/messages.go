@@ -52,6 +52,10 @@ type Arg struct {
 	Value Value
 }
 
+// strategyRebuild is the bit of a spec's encoded strategy byte that says
+// TaskSpec.Rebuild.
+const strategyRebuild uint8 = 0x80
+
 // Scheduling strategies of a task (TaskSpec.Strategy).
 const (
 	StrategyDefault  uint8 = iota
@@ -75,7 +79,12 @@ type TaskSpec struct {
 	Attempt    uint32
 	Duration   time.Duration // declared virtual cost, charged before the function runs
 	Strategy   uint8
-	Target     NodeID
+	// Rebuild: a run to rebuild a lost result of a task that finished
+	// (lineage reconstruction). A cancel's tombstone does not fail it: the
+	// task table said the task was not cancelled, and a cancel that came
+	// after the task had finished was a no-op. Encoded in Strategy's byte.
+	Rebuild bool
+	Target  NodeID
 	// Actor: a creation task has Actor == ID, a method call its actor's ID;
 	// 0 for a normal task.
 	Actor ActorID
@@ -170,7 +179,11 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	e.Varint(int64(s.MaxRetries))
 	e.Uvarint(uint64(s.Attempt))
 	e.Duration(s.Duration)
-	e.U8(s.Strategy)
+	b := s.Strategy
+	if s.Rebuild {
+		b |= strategyRebuild
+	}
+	e.U8(b)
 	e.Node(s.Target)
 	e.Task(s.Actor)
 	a := s.A()
@@ -207,7 +220,8 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	s.MaxRetries = int32(d.Varint())
 	s.Attempt = uint32(d.Count(1<<32-1, 0))
 	s.Duration = d.Duration()
-	s.Strategy = d.U8()
+	b := d.U8()
+	s.Strategy, s.Rebuild = b&^strategyRebuild, b&strategyRebuild != 0
 	s.Target = d.Node()
 	s.Actor = d.Task()
 	var a ActorSpec
