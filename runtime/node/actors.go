@@ -446,7 +446,11 @@ func (r *Raylet) askActor(id transport.ActorID, rt *route) {
 // the death; a call reaching the node's next incarnation, or a worker that
 // is gone, is bounced to its owner to the same end.
 func (r *Raylet) bounceCall(spec *transport.TaskSpec) {
-	m := &transport.CallBounced{Task: spec.ID, Attempt: spec.Attempt, Incarnation: r.cfg.Incarnation}
+	r.bounce(spec, false)
+}
+
+func (r *Raylet) bounce(spec *transport.TaskSpec, dropped bool) {
+	m := &transport.CallBounced{Task: spec.ID, Attempt: spec.Attempt, Incarnation: r.cfg.Incarnation, Dropped: dropped}
 	if spec.Owner == r.self {
 		r.onCallBounced(r.self, m)
 		return
@@ -469,7 +473,14 @@ func (r *Raylet) onCallBounced(from transport.NodeID, m *transport.CallBounced) 
 	if rt := r.routes[id]; rt != nil && rt.node == from && rt.state == transport.ActorAlive {
 		rt.bounced, rt.bouncedAt = from, rt.restarts
 	}
-	r.retry(o, fmt.Sprintf("actor %s is not on node %d", id, from), from, m.Incarnation)
+	node, inc, why := from, m.Incarnation, fmt.Sprintf("actor %s is not on node %d", id, from)
+	if m.Dropped {
+		// The instance died (its worker crashed): charged every time, as a
+		// restart is (requeueCalls); a worker crash leaves the node's
+		// incarnation as it was, so one per death would charge none.
+		node, inc, why = 0, 0, fmt.Sprintf("actor %s lost its instance on node %d", id, from)
+	}
+	r.retry(o, why, node, inc)
 	if rt := r.routes[id]; rt != nil && len(rt.pending) > 0 && rt.state != transport.ActorAlive && rt.state != transport.ActorDead {
 		rt.lookedUp = true
 		r.lookupActor(id, rt)
@@ -673,7 +684,7 @@ func (r *Raylet) dropActor(a *actorHost) {
 	// for good when the actor had no restart left (it goes from alive
 	// to dead, and a caller retries only on "restarting").
 	for _, spec := range r.heldCalls(a) {
-		r.bounceCall(spec)
+		r.bounce(spec, true)
 	}
 	a.queue, a.early = nil, nil
 	r.pumpActor(a)

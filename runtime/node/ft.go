@@ -261,6 +261,11 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 			rt = &route{state: transport.ActorRestarting}
 			r.routes[spec.Actor] = rt
 		}
+		if rt.state == transport.ActorDead { // no lookup will answer a dead route's pending calls
+			r.ownedDone(spec.ID)
+			r.failTask(&spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
+			return
+		}
 		if rt.state == transport.ActorAlive {
 			rt.state = transport.ActorRestarting
 		}

@@ -190,3 +190,90 @@ func TestWorkerCrashWhileConstructing(t *testing.T) {
 		return nil
 	})
 }
+
+// Found in a fourth review (bounces from a dropped actor), failing before.
+
+// TestRepeatedWorkerCrashChargesEachRetry: a call with MaxRetries(1) is
+// running when its actor's worker crashes (Raylet.Kill) on w; the actor
+// restarts on w (same node incarnation), the retry runs, and the worker
+// crashes again. The second crash must exhaust the call's budget: at most
+// 2 runs, then ErrActorDied.
+func TestRepeatedWorkerCrashChargesEachRetry(t *testing.T) {
+	s := newSuite()
+	runs := 0
+	long := ray.Method1(s.counter, "longrun", func(ctx context.Context, c *counter, ms int) (int, error) {
+		runs++
+		return c.n, ray.Compute(ctx, time.Duration(ms)*time.Millisecond)
+	})
+	faultSim(t, s, ray.Config{Nodes: withW(1)}, func(ctx context.Context, c *ray.Sim) error {
+		h := s.counter.Options(ray.Resource("w", 1), ray.MaxRestarts(10)).New(ctx, 100)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		ref := long.Options(ray.MaxRetries(1)).Remote(ctx, h, 2000)
+		for i := 0; i < 4; i++ {
+			require.NoError(t, ray.Compute(ctx, 500*time.Millisecond))
+			c.Raylet(1).Kill(h.ID(), "worker crashed")
+		}
+		v, err := ray.GetTimeout(ctx, ref, time.Minute)
+		t.Logf("runs %d, result %v %v", runs, v, err)
+		require.LessOrEqual(t, runs, 2, "a call allowed 1 retry ran %d times", runs)
+		require.ErrorIs(t, err, ray.ErrActorDied)
+		return nil
+	})
+}
+
+// TestZombieMethodNestedSubmit: a method submitting nested work is running
+// when its actor's worker crashes; the dropped run keeps going, and the
+// retry on the restarted actor submits children with the same IDs.
+func TestZombieMethodNestedSubmit(t *testing.T) {
+	s := newSuite()
+	other := s.counter
+	nest := ray.Method1(s.counter, "nest", func(ctx context.Context, c *counter, ms int) (int, error) {
+		a := s.slow.Remote(ctx, ms)
+		v, err := ray.Get(ctx, a)
+		if err != nil {
+			return 0, err
+		}
+		return v + c.n, nil
+	})
+	faultSim(t, s, ray.Config{Nodes: withW(1)}, func(ctx context.Context, c *ray.Sim) error {
+		h := s.counter.Options(ray.Resource("w", 1), ray.MaxRestarts(3)).New(ctx, 100)
+		_ = other
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		var refs []ray.Ref[int]
+		for i := 0; i < 3; i++ {
+			refs = append(refs, nest.Options(ray.MaxRetries(3)).Remote(ctx, h, 400))
+		}
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond))
+		c.Raylet(1).Kill(h.ID(), "worker crashed")
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
+		for _, ref := range refs {
+			v, err := ray.GetTimeout(ctx, ref, time.Minute)
+			require.NoError(t, err)
+			require.Equal(t, 500, v)
+		}
+		return nil
+	})
+}
+
+// TestBounceAfterDeathWhileLookupOut: an actor without restarts; the
+// driver's first call went out with a lookup (asking, for a second). The
+// worker crashes; the shard buries the actor and the driver hears "dead"
+// before the host's CallBounced (w -> head slow). The bounce retries the
+// call onto the dead route's pending list while the earlier lookup's
+// asking flag is still set: no lookup goes out, nothing fails the call.
+func TestBounceAfterDeathWhileLookupOut(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(1)}, func(ctx context.Context, c *ray.Sim) error {
+		w := ray.RayletID(1)
+		h := s.counter.Options(ray.Resource("w", 1)).New(ctx, 100)
+		ref := s.nap.Options(ray.MaxRetries(2)).Remote(ctx, h, 2000)
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond)) // alive, the call runs
+		c.Netsim().Degrade(netsim.NodeID(w), netsim.NodeID(ray.RayletID(0)), 300*time.Millisecond, 0)
+		c.Raylet(1).Kill(h.ID(), "worker crashed")
+		_, err := ray.GetTimeout(ctx, ref, time.Minute)
+		require.ErrorIs(t, err, ray.ErrActorDied)
+		return nil
+	})
+}

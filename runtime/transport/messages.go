@@ -805,6 +805,9 @@ type CallBounced struct {
 	Task        TaskID
 	Attempt     uint32
 	Incarnation uint64 // of the node that bounced it
+	// Dropped: the host held the call when it dropped its actor (a worker
+	// crash, a rejoin): a death of its own, charged every time.
+	Dropped bool
 }
 
 // ActorCall sends a method call to the raylet hosting the actor.
@@ -1062,9 +1065,10 @@ func (m *CallBounced) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
 	e.U32(m.Attempt)
 	e.Uvarint(m.Incarnation)
+	e.Bool(m.Dropped)
 }
 func (m *CallBounced) UnmarshalWire(d *Decoder) {
-	m.Task, m.Attempt, m.Incarnation = d.Task(), d.U32(), d.Uvarint()
+	m.Task, m.Attempt, m.Incarnation, m.Dropped = d.Task(), d.U32(), d.Uvarint(), d.Bool()
 }
 func (m *ActorCall) MarshalWire(e *Encoder)   { e.Spec(&m.Spec) }
 func (m *ActorCall) UnmarshalWire(d *Decoder) { d.Spec(&m.Spec) }
