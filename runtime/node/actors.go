@@ -311,6 +311,9 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 			m = make(map[uint64]*transport.TaskSpec)
 			a.early[c] = m
 		}
+		if old, ok := m[call.Seq]; ok && old == nil {
+			return // its caller said it is done (CallsDone): a stale copy
+		}
 		m[call.Seq] = spec
 		return
 	}
@@ -475,9 +478,10 @@ func (r *Raylet) onCallBounced(from transport.NodeID, m *transport.CallBounced) 
 	}
 	node, inc, why := from, m.Incarnation, fmt.Sprintf("actor %s is not on node %d", id, from)
 	if m.Dropped {
-		// The instance died (its worker crashed): charged every time, as a
-		// restart is (requeueCalls); a worker crash leaves the node's
-		// incarnation as it was, so one per death would charge none.
+		// The instance died (its worker crashed, its node rejoined):
+		// charged every time. A worker crash leaves the node's incarnation
+		// as it was, so one charge per (node, incarnation) would let a
+		// call whose actor keeps crashing there retry for ever.
 		node, inc, why = 0, 0, fmt.Sprintf("actor %s lost its instance on node %d", id, from)
 	}
 	r.retry(o, why, node, inc)
@@ -561,9 +565,12 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 			rt.bounced = 0
 		}
 	}
-	if m.State == transport.ActorRestarting || (m.State == transport.ActorAlive && rt.state == transport.ActorAlive && rt.node != m.Node) {
-		r.requeueCalls(m.Actor, rt.node)
-	}
+	// The calls delivered to an earlier instance are not settled here: news
+	// of a restart comes from the actor's shard, and a call that finished
+	// has its TaskDone on the way from its own, in either order (taken for
+	// lost, it failed or ran twice). Each is settled by what ended its
+	// instance: its host's death (onNodeDead), its host's drop of the actor
+	// (a bounce, CallBounced.Dropped), or, sent after the drop, a bounce.
 	rt.node, rt.inc, rt.state = m.Node, m.Incarnation, m.State
 	if m.State == transport.ActorAlive {
 		// The instance the route now points at. Not the most restarts any

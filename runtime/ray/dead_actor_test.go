@@ -277,3 +277,46 @@ func TestBounceAfterDeathWhileLookupOut(t *testing.T) {
 		return nil
 	})
 }
+
+// TestWorkerCrashFinishedCallKeepsItsValue: a call finished on its actor's
+// host just before the actor's worker crashed; its TaskDone (from its own
+// shard, slowed) came after the actor table's "restarting" (from the
+// actor's), and the owner, taking that news for the end of every call it
+// had delivered to the instance, failed the call (no retries) or ran it
+// again: the driver read ErrActorDied where a reader on the host read the
+// value (found in a fifth review). Calls are settled by what ended their
+// instance, not by restart news.
+func TestWorkerCrashFinishedCallKeepsItsValue(t *testing.T) {
+	for _, retries := range []int{0, 1} {
+		t.Run(map[int]string{0: "noretry", 1: "retry"}[retries], func(t *testing.T) {
+			s := newSuite()
+			faultSim(t, s, ray.Config{Nodes: withW(1), GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
+				w := ray.RayletID(1)
+				l := c.Layout()
+				h := s.counter.Options(ray.Resource("w", 1), ray.MaxRestarts(1)).New(ctx, 100)
+				_, err := ray.Get(ctx, s.get.Remote(ctx, h))
+				require.NoError(t, err)
+				var ref ray.Ref[int]
+				for {
+					ref = s.incr.Options(ray.MaxRetries(retries)).Remote(ctx, h, 1)
+					if l.ShardOfTask(ref.ObjectID().Task) != l.ShardOfTask(transport.TaskID(h.ID())) {
+						break
+					}
+					_, err := ray.Get(ctx, ref)
+					require.NoError(t, err)
+				}
+				c.Netsim().Degrade(netsim.NodeID(w), netsim.NodeID(l.ShardOfTask(ref.ObjectID().Task)), 400*time.Millisecond, 0)
+				require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // the call is over on w
+				c.Raylet(1).Kill(h.ID(), "worker crashed")
+				reader := s.add.Options(ray.NodeAffinity(w, false)).Remote(ctx, ref, 0)
+				got, err := ray.GetTimeout(ctx, ref, time.Minute)
+				seen, rerr := ray.GetTimeout(ctx, reader, time.Minute)
+				t.Logf("driver: %v %v; reader on w: %v %v", got, err, seen, rerr)
+				require.NoError(t, rerr)
+				require.NoError(t, err, "the call finished before the crash; a reader on its host got %d", seen)
+				require.Equal(t, seen, got)
+				return nil
+			})
+		})
+	}
+}
