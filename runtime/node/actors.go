@@ -304,7 +304,13 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 	}
 	switch next := a.expected[c]; {
 	case call.Seq < next:
-		return // duplicate delivery
+		// A duplicate: its number was taken. If this instance holds the
+		// call, the copy is a retry its owner sent here (it took an earlier
+		// incarnation's death, or a bounce, for the call's end): the held
+		// run now answers for it, so a drop's bounce must name the retry's
+		// attempt, or its owner takes the bounce for news of an older one.
+		r.raiseAttempt(a, spec)
+		return
 	case call.Seq > next:
 		m := a.early[c]
 		if m == nil {
@@ -497,6 +503,9 @@ func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.
 	o := r.owned[spec.ID]
 	if o != nil {
 		o.node, o.inc = node, inc
+		if rt := r.routes[spec.Actor]; rt != nil {
+			o.restarts = uint16(rt.restarts)
+		}
 	}
 	t := r.seqs[seqKey{spec.A().Caller, spec.Actor}]
 	if t != nil && spec.A().SeqBase != t.base {
@@ -848,5 +857,21 @@ func (r *Raylet) onActorCheckpoint(m *transport.ActorCheckpoint) {
 		f := a.restored
 		a.restored = nil
 		f(m)
+	}
+}
+
+// raiseAttempt gives the call an actor holds (running or queued) the
+// attempt of a later copy of it.
+func (r *Raylet) raiseAttempt(a *actorHost, spec *transport.TaskSpec) {
+	held := func(t *task) {
+		if t != nil && t.spec.ID == spec.ID && t.spec.Attempt < spec.Attempt {
+			ns := *t.spec
+			ns.Attempt = spec.Attempt
+			t.spec = &ns
+		}
+	}
+	held(a.cur)
+	for _, t := range a.queue {
+		held(t)
 	}
 }

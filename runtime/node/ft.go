@@ -27,6 +27,9 @@ type ownedTask struct {
 	deaths *[]nodeDeath
 	free   uint32
 	node   transport.NodeID // where the task was placed (0: not known)
+	// restarts: for an actor call, the restarts of the instance its route
+	// pointed at when it was delivered (route.restarts).
+	restarts uint16 // low bits: only compared, to tell instances apart
 	// retried: the task was submitted again since it was first owned
 	// (retry): a run other than the first may still be on its way.
 	retried bool
@@ -118,6 +121,19 @@ func (r *Raylet) ownedDone(id transport.TaskID) {
 	if s := o.spec; s.Actor != 0 && !s.IsCreation() {
 		if t := r.seqs[seqKey{s.A().Caller, s.Actor}]; t != nil {
 			t.markDone(s.A().Seq)
+		}
+		// Done at an earlier instance (its TaskDone came after the actor
+		// restarted): the caller's later calls, delivered to the instance
+		// the route points at now, name this number not done (SeqBase),
+		// and that instance waits for it. Tell it.
+		if rt := r.routes[s.Actor]; rt != nil && o.node != 0 && rt.state == transport.ActorAlive &&
+			(rt.node != o.node || rt.inc != o.inc || uint16(rt.restarts) != o.restarts) {
+			m := &transport.CallsDone{Actor: s.Actor, Caller: s.A().Caller, Seqs: []uint64{s.A().Seq}}
+			if rt.node == r.self {
+				r.onCallsDone(m)
+			} else {
+				r.send(rt.node, m)
+			}
 		}
 	}
 }

@@ -316,3 +316,72 @@ func TestWorkerCrashFinishedCallKeepsItsValue(t *testing.T) {
 		})
 	}
 }
+
+// Found in a sixth review (liveness once restart news no longer settles
+// calls), failing before.
+
+// TestStaleDeathRetryThenWorkerCrash: w crashes and restarts at once; the
+// actor restarts on w's new incarnation. The driver, whose news from the GCS
+// is slow, still routes to w's old incarnation and sends a long call, which
+// the new instance takes (attempt 0). Then NodeDead{w, old} comes: the call
+// (delivered "to" the old incarnation) is retried, and attempt 1 reaches the
+// same instance, which drops it as a duplicate. The instance's worker then
+// crashes: its bounce names attempt 0, which the owner ignores. Nothing
+// else settles the call.
+func TestStaleDeathRetryThenWorkerCrash(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(1)}, func(ctx context.Context, c *ray.Sim) error {
+		w := ray.RayletID(1)
+		h := s.counter.Options(ray.Resource("w", 1), ray.MaxRestarts(3)).New(ctx, 100)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		for _, sh := range c.Layout().Shards {
+			c.Netsim().Degrade(netsim.NodeID(sh), netsim.NodeID(ray.RayletID(0)), 1500*time.Millisecond, 0)
+		}
+		c.Netsim().Crash(netsim.NodeID(w))
+		c.Netsim().Restart(netsim.NodeID(w))
+		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond)) // the actor is up on w's new incarnation
+		ref := s.nap.Options(ray.MaxRetries(3)).Remote(ctx, h, 3000)
+		require.NoError(t, ray.Compute(ctx, 2500*time.Millisecond)) // the stale death came; the retry was a duplicate
+		c.Raylet(1).Kill(h.ID(), "worker crashed")
+		v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+		t.Logf("nap: %v %v", v, err)
+		require.False(t, errors.Is(err, ray.ErrTimeout), "the call waited for good")
+		return nil
+	})
+}
+
+// TestFinishedCallLateTaskDoneHoldsNextCall: a call (seq n) finished on its
+// actor just before the actor's worker crashed; its TaskDone is slow. The
+// actor restarts and the driver's next call (seq n+1) goes to the new
+// instance, naming n not done (SeqBase n): the new instance waits for n.
+// TaskDone(n) then settles n at the owner, and nothing ever sends n (or
+// word that it is done) to the new instance: n+1 waits for good.
+func TestFinishedCallLateTaskDoneHoldsNextCall(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(1), GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
+		w := ray.RayletID(1)
+		l := c.Layout()
+		h := s.counter.Options(ray.Resource("w", 1), ray.MaxRestarts(1)).New(ctx, 100)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		var ref ray.Ref[int]
+		for {
+			ref = s.incr.Remote(ctx, h, 1)
+			if l.ShardOfTask(ref.ObjectID().Task) != l.ShardOfTask(transport.TaskID(h.ID())) {
+				break
+			}
+			_, err := ray.Get(ctx, ref)
+			require.NoError(t, err)
+		}
+		c.Netsim().Degrade(netsim.NodeID(w), netsim.NodeID(l.ShardOfTask(ref.ObjectID().Task)), 400*time.Millisecond, 0)
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // the call is over on w
+		c.Raylet(1).Kill(h.ID(), "worker crashed")
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // the actor is up again on w
+		next := s.get.Remote(ctx, h)
+		v, err := ray.GetTimeout(ctx, next, 30*time.Second)
+		t.Logf("next: %v %v", v, err)
+		require.False(t, errors.Is(err, ray.ErrTimeout), "the next call waited for good")
+		return nil
+	})
+}
