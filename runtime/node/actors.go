@@ -249,6 +249,20 @@ func nextCall(q []*task) int {
 	return -1
 }
 
+// sendCallsDone tells the actor's host on node (this node, or another)
+// that the caller's calls with these numbers are done (CallsDone), in
+// messages of at most transport.MaxCallsDone numbers.
+func (r *Raylet) sendCallsDone(node transport.NodeID, actor transport.ActorID, caller transport.TaskID, seqs []uint64) {
+	for part := range slices.Chunk(seqs, transport.MaxCallsDone) {
+		m := &transport.CallsDone{Actor: actor, Caller: caller, Seqs: part}
+		if node == r.self {
+			r.onCallsDone(m)
+		} else {
+			r.send(node, m)
+		}
+	}
+}
+
 // cancelCall cancels a method call queued for, or running on, an actor
 // hosted here, as Ray does: a queued call is dropped and fails with
 // ErrCancelled (its number is done all the same for its caller's next
@@ -511,15 +525,12 @@ func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.
 	if t != nil && spec.A().SeqBase != t.base {
 		spec.SetAct(func(a *transport.ActorSpec) { a.SeqBase = t.base })
 	}
-	var done []*transport.CallsDone
 	if t != nil && len(t.done) > 0 && spec.Attempt > 0 {
 		// A retry may meet a restarted actor, which takes this caller's
 		// order from SeqBase: the numbers above it done out of order (a
 		// call failed here or cancelled at its host, TaskDones that came
 		// out of order) would never come, and it would wait for them.
-		for seqs := range slices.Chunk(slices.Sorted(maps.Keys(t.done)), transport.MaxCallsDone) {
-			done = append(done, &transport.CallsDone{Actor: spec.Actor, Caller: spec.A().Caller, Seqs: seqs})
-		}
+		r.sendCallsDone(node, spec.Actor, spec.A().Caller, slices.Sorted(maps.Keys(t.done)))
 	}
 	// A call its owner here knows cancelled still goes, for its number's
 	// sake (the actor must pass it in its caller's order); the cancel goes
@@ -528,17 +539,11 @@ func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.
 	// start the call before the cancel came).
 	cancelled := o != nil && o.cancelled
 	if node == r.self {
-		for _, m := range done {
-			r.onCallsDone(m)
-		}
 		if cancelled {
 			r.cancelLocal(spec.ID)
 		}
 		r.hostCall(spec)
 		return
-	}
-	for _, m := range done {
-		r.send(node, m)
 	}
 	if cancelled {
 		r.send(node, &transport.CancelTask{Task: spec.ID})

@@ -3,6 +3,7 @@ package node
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 
 	"raysim/runtime/transport"
@@ -119,21 +120,22 @@ func (r *Raylet) ownedDone(id transport.TaskID) {
 	// again, the next ObjectLost starts another.
 	delete(r.reconstructing, id)
 	if s := o.spec; s.Actor != 0 && !s.IsCreation() {
+		seqs := []uint64{s.A().Seq}
 		if t := r.seqs[seqKey{s.A().Caller, s.Actor}]; t != nil {
+			if s.A().Seq >= t.base { // with those done above it, which markDone may pass over
+				seqs = append(seqs, slices.Sorted(maps.Keys(t.done))...)
+			}
 			t.markDone(s.A().Seq)
 		}
 		// Done at an earlier instance (its TaskDone came after the actor
 		// restarted): the caller's later calls, delivered to the instance
 		// the route points at now, name this number not done (SeqBase),
-		// and that instance waits for it. Tell it.
+		// and that instance waits for it, and for any number above it done
+		// out of order before (TaskDones come from the calls' own shards).
+		// Tell it.
 		if rt := r.routes[s.Actor]; rt != nil && o.node != 0 && rt.state == transport.ActorAlive &&
 			(rt.node != o.node || rt.inc != o.inc || uint16(rt.restarts) != o.restarts) {
-			m := &transport.CallsDone{Actor: s.Actor, Caller: s.A().Caller, Seqs: []uint64{s.A().Seq}}
-			if rt.node == r.self {
-				r.onCallsDone(m)
-			} else {
-				r.send(rt.node, m)
-			}
+			r.sendCallsDone(rt.node, s.Actor, s.A().Caller, seqs)
 		}
 	}
 }

@@ -385,3 +385,47 @@ func TestFinishedCallLateTaskDoneHoldsNextCall(t *testing.T) {
 		return nil
 	})
 }
+
+// Found in a seventh review, failing before.
+
+// TestOutOfOrderTaskDonesAfterRestart: two calls m < n finished on the
+// actor; TaskDone(n) comes at once (its shard's link is fast), TaskDone(m)
+// is slow. The worker crashes and the actor restarts; the next call p names
+// m not done (SeqBase m). TaskDone(m) then sent CallsDone{m} alone to the
+// new instance, which passed m and waited for n for good (the owner's done
+// set went only with retries). It now sends the numbers done above m too.
+func TestOutOfOrderTaskDonesAfterRestart(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(1), GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
+		w := ray.RayletID(1)
+		l := c.Layout()
+		h := s.counter.Options(ray.Resource("w", 1), ray.MaxRestarts(1)).New(ctx, 100)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		var m ray.Ref[int]
+		for {
+			m = s.incr.Remote(ctx, h, 1)
+			if l.ShardOfTask(m.ObjectID().Task) != l.ShardOfTask(transport.TaskID(h.ID())) {
+				break
+			}
+			_, err := ray.Get(ctx, m)
+			require.NoError(t, err)
+		}
+		slow := l.ShardOfTask(m.ObjectID().Task)
+		c.Netsim().Degrade(netsim.NodeID(w), netsim.NodeID(slow), 400*time.Millisecond, 0)
+		for i := 0; i < 20; i++ {
+			n := s.incr.Remote(ctx, h, 1)
+			if l.ShardOfTask(n.ObjectID().Task) != slow {
+				break
+			}
+		}
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // all over on w; TaskDone(n) in
+		c.Raylet(1).Kill(h.ID(), "worker crashed")
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // the actor is up again on w
+		next := s.get.Remote(ctx, h)
+		v, err := ray.GetTimeout(ctx, next, 30*time.Second)
+		t.Logf("next: %v %v", v, err)
+		require.False(t, errors.Is(err, ray.ErrTimeout), "the next call waited for good")
+		return nil
+	})
+}
