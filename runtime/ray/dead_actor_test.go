@@ -110,20 +110,10 @@ func TestKilledActorFinishedCallKeepsItsValue(t *testing.T) {
 	s := newSuite()
 	faultSim(t, s, ray.Config{Nodes: withW(1), GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
 		w := ray.RayletID(1)
-		l := c.Layout()
 		h := s.counter.Options(ray.Resource("w", 1)).New(ctx, 100)
 		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
 		require.NoError(t, err)
-		var ref ray.Ref[int]
-		for {
-			ref = s.nap.Remote(ctx, h, 200)
-			if l.ShardOfTask(ref.ObjectID().Task) != l.ShardOfTask(transport.TaskID(h.ID())) {
-				break
-			}
-			_, err := ray.Get(ctx, ref)
-			require.NoError(t, err)
-		}
-		c.Netsim().Degrade(netsim.NodeID(w), netsim.NodeID(l.ShardOfTask(ref.ObjectID().Task)), 400*time.Millisecond, 0)
+		ref := slowResultCall(ctx, t, c, h.ID(), func() ray.Ref[int] { return s.nap.Remote(ctx, h, 200) })
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond)) // the call is over on w
 		require.NoError(t, ray.Kill(ctx, h))
 		reader := s.add.Options(ray.NodeAffinity(w, false)).Remote(ctx, ref, 0)
@@ -288,20 +278,10 @@ func TestWorkerCrashFinishedCallKeepsItsValue(t *testing.T) {
 			s := newSuite()
 			faultSim(t, s, ray.Config{Nodes: withW(1), GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
 				w := ray.RayletID(1)
-				l := c.Layout()
 				h := s.counter.Options(ray.Resource("w", 1), ray.MaxRestarts(1)).New(ctx, 100)
 				_, err := ray.Get(ctx, s.get.Remote(ctx, h))
 				require.NoError(t, err)
-				var ref ray.Ref[int]
-				for {
-					ref = s.incr.Options(ray.MaxRetries(retries)).Remote(ctx, h, 1)
-					if l.ShardOfTask(ref.ObjectID().Task) != l.ShardOfTask(transport.TaskID(h.ID())) {
-						break
-					}
-					_, err := ray.Get(ctx, ref)
-					require.NoError(t, err)
-				}
-				c.Netsim().Degrade(netsim.NodeID(w), netsim.NodeID(l.ShardOfTask(ref.ObjectID().Task)), 400*time.Millisecond, 0)
+				ref := slowResultCall(ctx, t, c, h.ID(), func() ray.Ref[int] { return s.incr.Options(ray.MaxRetries(retries)).Remote(ctx, h, 1) })
 				require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // the call is over on w
 				c.Raylet(1).Kill(h.ID(), "worker crashed")
 				reader := s.add.Options(ray.NodeAffinity(w, false)).Remote(ctx, ref, 0)
@@ -360,21 +340,10 @@ func TestStaleDeathRetryThenWorkerCrash(t *testing.T) {
 func TestFinishedCallLateTaskDoneHoldsNextCall(t *testing.T) {
 	s := newSuite()
 	faultSim(t, s, ray.Config{Nodes: withW(1), GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
-		w := ray.RayletID(1)
-		l := c.Layout()
 		h := s.counter.Options(ray.Resource("w", 1), ray.MaxRestarts(1)).New(ctx, 100)
 		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
 		require.NoError(t, err)
-		var ref ray.Ref[int]
-		for {
-			ref = s.incr.Remote(ctx, h, 1)
-			if l.ShardOfTask(ref.ObjectID().Task) != l.ShardOfTask(transport.TaskID(h.ID())) {
-				break
-			}
-			_, err := ray.Get(ctx, ref)
-			require.NoError(t, err)
-		}
-		c.Netsim().Degrade(netsim.NodeID(w), netsim.NodeID(l.ShardOfTask(ref.ObjectID().Task)), 400*time.Millisecond, 0)
+		slowResultCall(ctx, t, c, h.ID(), func() ray.Ref[int] { return s.incr.Remote(ctx, h, 1) })
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // the call is over on w
 		c.Raylet(1).Kill(h.ID(), "worker crashed")
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // the actor is up again on w
@@ -397,22 +366,12 @@ func TestFinishedCallLateTaskDoneHoldsNextCall(t *testing.T) {
 func TestOutOfOrderTaskDonesAfterRestart(t *testing.T) {
 	s := newSuite()
 	faultSim(t, s, ray.Config{Nodes: withW(1), GCSShards: 2}, func(ctx context.Context, c *ray.Sim) error {
-		w := ray.RayletID(1)
 		l := c.Layout()
 		h := s.counter.Options(ray.Resource("w", 1), ray.MaxRestarts(1)).New(ctx, 100)
 		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
 		require.NoError(t, err)
-		var m ray.Ref[int]
-		for {
-			m = s.incr.Remote(ctx, h, 1)
-			if l.ShardOfTask(m.ObjectID().Task) != l.ShardOfTask(transport.TaskID(h.ID())) {
-				break
-			}
-			_, err := ray.Get(ctx, m)
-			require.NoError(t, err)
-		}
-		slow := l.ShardOfTask(m.ObjectID().Task)
-		c.Netsim().Degrade(netsim.NodeID(w), netsim.NodeID(slow), 400*time.Millisecond, 0)
+		m := slowResultCall(ctx, t, c, h.ID(), func() ray.Ref[int] { return s.incr.Remote(ctx, h, 1) })
+		slow := c.Layout().ShardOfTask(m.ObjectID().Task)
 		for i := 0; i < 20; i++ {
 			n := s.incr.Remote(ctx, h, 1)
 			if l.ShardOfTask(n.ObjectID().Task) != slow {
@@ -428,4 +387,22 @@ func TestOutOfOrderTaskDonesAfterRestart(t *testing.T) {
 		require.False(t, errors.Is(err, ray.ErrTimeout), "the next call waited for good")
 		return nil
 	})
+}
+
+// slowResultCall submits calls to actor (on raylet 1) until one's result
+// goes to a GCS shard other than the actor's (each finished one is read
+// first), then slows raylet 1's link to that shard by 400ms: the call's
+// TaskDone comes well after any news of the actor. It returns that call.
+func slowResultCall(ctx context.Context, t *testing.T, c *ray.Sim, actor transport.ActorID, submit func() ray.Ref[int]) ray.Ref[int] {
+	t.Helper()
+	l := c.Layout()
+	for {
+		ref := submit()
+		if shard := l.ShardOfTask(ref.ObjectID().Task); shard != l.ShardOfTask(actor) {
+			c.Netsim().Degrade(netsim.NodeID(ray.RayletID(1)), netsim.NodeID(shard), 400*time.Millisecond, 0)
+			return ref
+		}
+		_, err := ray.Get(ctx, ref)
+		require.NoError(t, err)
+	}
 }
