@@ -542,13 +542,17 @@ func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.
 		if cancelled {
 			r.cancelLocal(spec.ID)
 		}
+		if inc != 0 && inc != r.cfg.Incarnation {
+			r.bounceCall(spec) // meant for this node's earlier incarnation
+			return
+		}
 		r.hostCall(spec)
 		return
 	}
 	if cancelled {
 		r.send(node, &transport.CancelTask{Task: spec.ID})
 	}
-	r.send(node, &transport.ActorCall{Spec: *spec})
+	r.send(node, &transport.ActorCall{Spec: *spec, Incarnation: inc})
 }
 
 func (r *Raylet) onActorInfo(m *transport.ActorInfo) {

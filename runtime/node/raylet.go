@@ -305,6 +305,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.onPullFailed(m.Object)
 	case *transport.ActorCall:
 		spec := m.Spec
+		if m.Incarnation != 0 && m.Incarnation != r.cfg.Incarnation {
+			r.bounceCall(&spec) // meant for another incarnation of this node
+			return
+		}
 		r.hostCall(&spec)
 	case *transport.CallsDone:
 		r.onCallsDone(m)

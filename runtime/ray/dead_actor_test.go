@@ -406,3 +406,33 @@ func slowResultCall(ctx context.Context, t *testing.T, c *ray.Sim, actor transpo
 		require.NoError(t, err)
 	}
 }
+
+// TestStaleDeathNoRetriesOneValue: the stale-death setting of
+// TestStaleDeathRetryThenWorkerCrash with no retries: the owner failed the
+// call (actor died) at the stale NodeDead, while the new instance ran it and
+// published its value, and two reads disagreed (found in the seventh
+// review). An ActorCall now names the incarnation it is meant for, and
+// another bounces it.
+func TestStaleDeathNoRetriesOneValue(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(1)}, func(ctx context.Context, c *ray.Sim) error {
+		w := ray.RayletID(1)
+		h := s.counter.Options(ray.Resource("w", 1), ray.MaxRestarts(3)).New(ctx, 100)
+		_, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		for _, sh := range c.Layout().Shards {
+			c.Netsim().Degrade(netsim.NodeID(sh), netsim.NodeID(ray.RayletID(0)), 1500*time.Millisecond, 0)
+		}
+		c.Netsim().Crash(netsim.NodeID(w))
+		c.Netsim().Restart(netsim.NodeID(w))
+		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond))
+		ref := s.nap.Options(ray.MaxRetries(0)).Remote(ctx, h, 3000)
+		v1, err1 := ray.GetTimeout(ctx, ref, 30*time.Second)
+		t.Logf("first read: %v %v", v1, err1)
+		require.NoError(t, ray.Compute(ctx, 5*time.Second))
+		v2, err2 := ray.GetTimeout(ctx, s.add.Options(ray.NodeAffinity(w, false)).Remote(ctx, ref, 0), 30*time.Second)
+		t.Logf("read on w: %v %v", v2, err2)
+		require.Equal(t, err1 == nil, err2 == nil, "two reads disagree")
+		return nil
+	})
+}

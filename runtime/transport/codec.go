@@ -10,7 +10,8 @@ import (
 
 // ProtocolVersion is written in every frame header; a peer speaking another
 // version is refused. 14: TaskInfo says whether the task's results were
-// recorded, and recorded cancelled (GcsTaskCancelled); CallsDone. 13: ActorInfo names the incarnation hosting the
+// recorded, and recorded cancelled (GcsTaskCancelled); CallsDone;
+// ActorCall names the host incarnation it is meant for. 13: ActorInfo names the incarnation hosting the
 // actor, PlaceTask the incarnation it is placed on. 12: the node table
 // answers a registration with the RegisterNode itself, and a raylet
 // announces object locations only once answered: a raylet of 12 would

@@ -811,7 +811,14 @@ type CallBounced struct {
 }
 
 // ActorCall sends a method call to the raylet hosting the actor.
-type ActorCall struct{ Spec TaskSpec }
+// Incarnation is the host's incarnation the caller's route names (0: not
+// known): another incarnation bounces the call (CallBounced) instead of
+// taking it, so that a call runs only where its owner thinks it went (a
+// call settled by that incarnation's death must not also run on the next).
+type ActorCall struct {
+	Spec        TaskSpec
+	Incarnation uint64
+}
 
 // CallsDone tells an actor's host that a caller's calls with these numbers
 // are done, though calls below them are not: failed by their owner
@@ -1070,8 +1077,8 @@ func (m *CallBounced) MarshalWire(e *Encoder) {
 func (m *CallBounced) UnmarshalWire(d *Decoder) {
 	m.Task, m.Attempt, m.Incarnation, m.Dropped = d.Task(), d.U32(), d.Uvarint(), d.Bool()
 }
-func (m *ActorCall) MarshalWire(e *Encoder)   { e.Spec(&m.Spec) }
-func (m *ActorCall) UnmarshalWire(d *Decoder) { d.Spec(&m.Spec) }
+func (m *ActorCall) MarshalWire(e *Encoder)   { e.Spec(&m.Spec); e.Uvarint(m.Incarnation) }
+func (m *ActorCall) UnmarshalWire(d *Decoder) { d.Spec(&m.Spec); m.Incarnation = d.Uvarint() }
 func (m *CancelTask) MarshalWire(e *Encoder)  { e.Task(m.Task); e.Bool(m.Force) }
 func (m *CancelTask) UnmarshalWire(d *Decoder) {
 	m.Task, m.Force = d.Task(), d.Bool()
