@@ -737,21 +737,6 @@ func (r *Raylet) heldCalls(a *actorHost) []*transport.TaskSpec {
 	return out
 }
 
-// requeueCalls retries (or fails) the calls this raylet delivered to an
-// actor's previous location, which died with it.
-func (r *Raylet) requeueCalls(actor transport.ActorID, old transport.NodeID) {
-	var ids []transport.TaskID
-	for id, o := range r.owned {
-		if o.spec.Actor == actor && !o.spec.IsCreation() && o.node != 0 && o.node == old {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		r.retry(r.owned[id], fmt.Sprintf("actor %s restarted", actor), 0, 0)
-	}
-}
-
 // Checkpointer is implemented by actor instances whose state survives a
 // restart: with a checkpoint interval set (ray.CheckpointEvery), the raylet
 // saves Checkpoint's bytes in the GCS actor table after every n-th method,

@@ -581,29 +581,13 @@ func (r *Raylet) rejoin() {
 	r.dispatch()
 }
 
-// redoCalls settles the calls this raylet delivered to an actor it hosted
-// and dropped when it rejoined (running or queued there, they will never
-// finish): failed if the actor is known dead, else retried — sent on at
-// once if the actor is known alive elsewhere, or kept until the GCS
-// publishes where it lives now, as when any other node hosting it dies.
+// redoCalls points this raylet's route to an actor it hosted and dropped
+// when it rejoined away from itself: the calls it had delivered there were
+// bounced by the drop (dropActor) and wait, with any others, for the GCS's
+// word on where the actor lives now, or go on at once if it is known alive
+// elsewhere.
 func (r *Raylet) redoCalls(id transport.ActorID) {
 	rt := r.routes[id]
-	if rt != nil && rt.state == transport.ActorDead {
-		var ids []transport.TaskID
-		for tid, o := range r.owned {
-			if o.spec.Actor == id && !o.spec.IsCreation() && o.node == r.self {
-				ids = append(ids, tid)
-			}
-		}
-		slices.Sort(ids)
-		for _, tid := range ids {
-			o := r.owned[tid]
-			r.failTask(o.spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", id))
-			r.ownedDone(tid)
-		}
-		return
-	}
-	r.requeueCalls(id, r.self)
 	if rt == nil || rt.state != transport.ActorAlive {
 		return
 	}
