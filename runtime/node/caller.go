@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,6 +23,16 @@ type Caller struct {
 	puts     uint32
 	seqs     map[transport.ActorID]uint64
 	ev       transport.Event // Submit's event (a Caller is used by one goroutine at a time)
+
+	// What a cancel interrupts in a normal task's code (interrupt). Set and
+	// read on the loop only: the Compute sleeping now (its timer and wake),
+	// the Get or Wait blocked now, and whether a cancel ended the block
+	// (set before the wake, read by the task's code after it).
+	sleep       transport.Timer
+	sleepWake   func()
+	get         *getState
+	stopWait    func()
+	interrupted bool
 }
 
 type callerKey struct{}
@@ -146,6 +157,50 @@ func (c *Caller) Put(v transport.Value) transport.ObjectID {
 // ErrTimeout is returned by Get when its timeout passes first.
 var ErrTimeout = fmt.Errorf("node: timed out")
 
+// ErrCancelled is returned by a cancelled task's Get, Wait and Compute: a
+// cancel interrupts a running normal task at its next (or current) block,
+// as Ray's raises KeyboardInterrupt in it. Its result is ErrCancelled
+// whatever it returns. Actor method calls are not interrupted (Ray does not
+// interrupt a running call of a threaded or synchronous actor).
+var ErrCancelled = errors.New("ray: task cancelled")
+
+// interruptible reports whether a cancel interrupts this caller's code: a
+// normal task's, not a driver's or an actor's. Call it on the loop.
+func (c *Caller) interruptible() bool { return c.t != nil && c.t.actor == nil }
+
+// blocking reports, on the loop, as a block begins, whether the caller's
+// task is cancelled already (the block must end at once, interrupted), and
+// clears what an earlier block left.
+func (c *Caller) blocking() (cancelled bool) {
+	c.interrupted = false
+	if !c.interruptible() || !c.t.cancelled {
+		return false
+	}
+	c.interrupted = true
+	return true
+}
+
+// interrupt ends the block of a running normal task whose cancel came (on
+// the loop): a Compute's sleep, a Get or a Wait returns ErrCancelled. A
+// task not blocked now is interrupted at its next block (blocking).
+func (c *Caller) interrupt() {
+	if c.sleep != nil && c.sleep.Stop() { // false: the sleep is over, or ends now anyway
+		c.sleep = nil
+		c.interrupted = true
+		c.sleepWake()
+		return
+	}
+	if g := c.get; g != nil && !g.done {
+		c.interrupted = true
+		g.finish()
+		return
+	}
+	if stop := c.stopWait; stop != nil {
+		c.interrupted = true
+		stop()
+	}
+}
+
 // Get returns the values of the objects, fetching them to this node; it
 // blocks until all are here, or until timeout (<0: none) passes. While it
 // blocks, a task gives its CPU back so other tasks can run (as Ray does).
@@ -155,6 +210,11 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 		r := c.r
 		r.drainSubmits() // see drainSubmits
 		g.wake = wake
+		if c.blocking() {
+			g.done = true
+			wake()
+			return
+		}
 		var refs []getRef // one allocation for every object not here yet
 		for i, id := range ids {
 			if e, ok := r.store.Get(id); ok {
@@ -185,6 +245,8 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 				g.err = r.abandon.err
 				g.finish()
 			})
+		} else if c.interruptible() {
+			c.get = g
 		}
 		if timeout >= 0 {
 			r.env.After(timeout, func() {
@@ -197,6 +259,9 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 	})
 	if g.err != nil {
 		return nil, g.err
+	}
+	if c.interrupted {
+		return nil, ErrCancelled
 	}
 	if g.timedOut {
 		return nil, ErrTimeout
@@ -222,6 +287,9 @@ func (g *getState) finish() {
 	g.done = true
 	if g.unblock != nil {
 		g.unblock()
+	}
+	if g.c.get == g {
+		g.c.get = nil
 	}
 	g.c.reacquire()
 	g.wake()
@@ -263,10 +331,16 @@ func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) ([
 		finish := func() {
 			if !done {
 				done = true
+				c.stopWait = nil
 				unblock()
 				c.reacquire()
 				wake()
 			}
+		}
+		if c.blocking() {
+			done = true
+			wake()
+			return
 		}
 		if r.abandon.err != nil { // the cluster is lost: what this node knows is all
 			for i, id := range ids {
@@ -306,19 +380,39 @@ func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) ([
 			err = r.abandon.err
 			finish()
 		})
+		if c.interruptible() {
+			c.stopWait = finish
+		}
 		if timeout >= 0 {
 			r.env.After(timeout, finish)
 		}
 	})
+	if err == nil && c.interrupted {
+		err = ErrCancelled
+	}
 	return ready, err
 }
 
-// Compute spends d of virtual CPU time (netsim) or sleeps d (TCP).
-func (c *Caller) Compute(d time.Duration) {
+// Compute spends d of virtual CPU time (netsim) or sleeps d (TCP). A
+// cancel of the running task cuts it short: it returns ErrCancelled.
+func (c *Caller) Compute(d time.Duration) error {
 	if c.r.cfg.Simulated && c.r.cfg.Costs.ComputeOvershoot > 0 {
 		d += c.r.cfg.Costs.Overshoot(c.r.env.Rand().NormFloat64())
 	}
-	c.spend(d)
+	c.r.env.Await(func(wake func()) {
+		if c.blocking() {
+			wake()
+			return
+		}
+		t := c.r.env.After(d, wake)
+		if c.interruptible() {
+			c.sleep, c.sleepWake = t, wake
+		}
+	})
+	if c.interrupted {
+		return ErrCancelled
+	}
+	return nil
 }
 
 // spend takes d of the caller's time (virtual time in netsim).

@@ -56,6 +56,9 @@ type task struct {
 	// reader began to wait for it (need): finish puts the result there
 	// without looking it up (objstore.Store.PutAt).
 	ret *objstore.Entry
+	// caller is a running normal task's Caller, which a cancel interrupts
+	// (Caller.interrupt); nil otherwise.
+	caller *Caller
 }
 
 // res is what the task holds of the node's resources: its spec's while it
@@ -754,6 +757,10 @@ func (r *Raylet) run(t *task) {
 		j = &taskJob{r: r}
 	}
 	j.t = t
+	// The Caller is made here, on the loop, not in Run: a cancel reads it
+	// on the loop (Caller.interrupt) while the task's code runs.
+	j.caller = Caller{r: r, task: t.spec.ID, t: t}
+	t.caller = &j.caller
 	r.pool.Submit(j)
 }
 
@@ -771,9 +778,8 @@ type taskJob struct {
 
 func (j *taskJob) Run() {
 	c := &j.caller
-	*c = Caller{r: j.r, task: j.t.spec.ID, t: j.t}
-	if d := j.t.spec.Duration; d > 0 {
-		c.Compute(d)
+	if d := j.t.spec.Duration; d > 0 && c.Compute(d) != nil {
+		return // cancelled while it ran: its code never starts (finish stores the cancel)
 	}
 	fn, ok := j.r.lookupFunc(j.t.spec.Func)
 	if !ok {
@@ -789,7 +795,8 @@ func (j *taskJob) Done() {
 	// The idle job keeps nothing of the task: its Caller's t would keep
 	// the task's spec and argument values (a freed object's bytes) alive
 	// until the job is reused, which after a burst may be never.
-	j.t, j.out, j.caller.t = nil, transport.Value{}, nil
+	t.caller = nil
+	j.t, j.out, j.caller = nil, transport.Value{}, Caller{}
 	r.jobs = append(r.jobs, j)
 	r.finish(t, out)
 }
@@ -1002,6 +1009,9 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 	}
 	t.cancelled = true
 	if t.running {
+		if t.caller != nil {
+			t.caller.interrupt() // a normal task's block ends now
+		}
 		return // finish stores the cancellation
 	}
 	r.tasks.Delete(id)

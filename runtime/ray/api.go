@@ -147,11 +147,16 @@ func Put[T any](ctx context.Context, v T) (Ref[T], error) {
 }
 
 // Cancel cancels the task that makes ref: a queued task never runs, a
-// running one finishes (Cancelled tells its code, which may stop early) but
-// its result is replaced by ErrCancelled, and a cancelled task is not
-// retried when its node dies. Get on the ref then returns an error wrapping
+// running one is interrupted, as Ray's non-forced cancel raises
+// KeyboardInterrupt in it: its Compute, Get or Wait (the one blocked now,
+// or the next) returns an error wrapping ErrCancelled, and a running task
+// declared with a Duration ends its duration there and never starts its
+// code. Code that blocks on nothing can ask Cancelled. Whatever the task
+// returns, its result is ErrCancelled, and a cancelled task is not retried
+// when its node dies. Get on the ref then returns an error wrapping
 // ErrCancelled. Actor method calls are cancelled the same way, as in Ray: a
-// queued call never runs, and a running one is not interrupted. As in Ray
+// queued call never runs, and a running one is not interrupted (Cancelled
+// tells its code). As in Ray
 // it is best effort: a task this node knows finished is left alone (a
 // no-op), and one that finishes before the cancel reaches it keeps its
 // value (see docs/fault-tolerance.md). A result recorded as ErrCancelled
@@ -200,14 +205,16 @@ func Free[T any](ctx context.Context, refs ...Ref[T]) error {
 }
 
 // Compute spends d of CPU time in the calling task: virtual time in netsim
-// (the task's worker is busy), a sleep on TCP.
+// (the task's worker is busy), a sleep on TCP. In a task that is cancelled
+// (Cancel) it ends at once with an error wrapping ErrCancelled, as do Get
+// and Wait: a cancel interrupts a running task at its current or next
+// block, as Ray's raises KeyboardInterrupt in it.
 func Compute(ctx context.Context, d time.Duration) error {
 	c, err := caller(ctx)
 	if err != nil {
 		return err
 	}
-	c.Compute(d)
-	return nil
+	return c.Compute(d)
 }
 
 // Now is the calling node's clock (virtual in netsim).

@@ -79,8 +79,9 @@ func TestCancelCallBeforeActorLives(t *testing.T) {
 	}))
 }
 
-// TestRunningTaskSeesItsCancel: a running task is not interrupted, but
-// ray.Cancelled tells it, and one that checks stops early.
+// TestRunningTaskSeesItsCancel: ray.Cancelled tells a running task of its
+// cancel (what code that blocks on nothing can check), and one that checks
+// stops early; its Compute is interrupted too.
 func TestRunningTaskSeesItsCancel(t *testing.T) {
 	reg := ray.NewRegistry()
 	spin := ray.Register0(reg, "spin", func(ctx context.Context) (int, error) {

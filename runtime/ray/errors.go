@@ -24,7 +24,7 @@ import (
 // Sentinel errors; Get's errors wrap one of them (errors.Is).
 var (
 	ErrTaskFailed       = errors.New("ray: task failed")
-	ErrCancelled        = errors.New("ray: task cancelled")
+	ErrCancelled        = node.ErrCancelled
 	ErrActorDied        = errors.New("ray: actor died")
 	ErrObjectLost       = errors.New("ray: object lost")
 	ErrObjectTooLarge   = errors.New("ray: object larger than the object store")

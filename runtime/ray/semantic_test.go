@@ -26,6 +26,7 @@ type suite struct {
 	fail     *ray.Func[int]
 	boom     *ray.Func[int]
 	slow     *ray.Func[int]
+	waitOn   *ray.Func[int]
 	gpu      *ray.Func[string]
 	where    *ray.Func[uint64]
 	makeRefs *ray.Func[[]ray.Ref[int]]
@@ -69,6 +70,16 @@ func newSuite() *suite {
 			return 0, err
 		}
 		return ms, nil
+	})
+	// waitOn blocks for good on a task no node can run (it needs a
+	// resource none has), in Get (how > 0) or in Wait (how < 0).
+	s.waitOn = ray.Register1(s.reg, "waitOn", func(ctx context.Context, how int) (int, error) {
+		never := s.slow.Options(ray.Resource("nowhere", 1)).Remote(ctx, 1)
+		if how < 0 {
+			_, _, err := ray.Wait(ctx, []ray.Ref[int]{never}, 1, -1)
+			return 0, err
+		}
+		return ray.Get(ctx, never)
 	})
 	s.gpu = ray.Register0(s.reg, "gpu", func(ctx context.Context) (string, error) { return "gpu ok", nil })
 	s.where = ray.Register0(s.reg, "where", func(ctx context.Context) (uint64, error) { return uint64(ray.NodeOf(ctx)), nil })
@@ -213,6 +224,27 @@ var semanticCases = []semanticCase{
 		v, err := ray.Get(ctx, ref)
 		require.NoError(t, err)
 		assert.Equal(t, 500, v)
+	}},
+	{"cancel interrupts a running task", func(t *testing.T, ctx context.Context, s *suite) {
+		// Each holds the one "special" for 10 s unless the cancel ends it:
+		// in its Compute, its declared duration, its Get, its Wait.
+		special := ray.Resource("special", 1)
+		for i, submit := range []func() ray.Ref[int]{
+			func() ray.Ref[int] { return s.slow.Options(special).Remote(ctx, 10000) },
+			func() ray.Ref[int] { return s.double.Options(special, ray.Duration(10*time.Second)).Remote(ctx, 1) },
+			func() ray.Ref[int] { return s.waitOn.Options(special).Remote(ctx, 1) },
+			func() ray.Ref[int] { return s.waitOn.Options(special).Remote(ctx, -1) },
+		} {
+			running := submit()
+			_, err := ray.GetTimeout(ctx, running, 50*time.Millisecond)
+			require.ErrorIs(t, err, ray.ErrTimeout)
+			require.NoError(t, ray.Cancel(ctx, running))
+			_, err = ray.GetTimeout(ctx, running, 5*time.Second) // uninterrupted, the last two never end
+			require.ErrorIs(t, err, ray.ErrCancelled, "task %d", i)
+			v, err := ray.GetTimeout(ctx, s.slow.Options(special).Remote(ctx, 1), 5*time.Second)
+			require.NoError(t, err, "a cancelled task (%d) was not interrupted: it still holds the resource", i)
+			assert.Equal(t, 1, v)
+		}
 	}},
 	{"cancel a queued actor call", func(t *testing.T, ctx context.Context, s *suite) {
 		h := s.counter.New(ctx, 100)
