@@ -61,6 +61,11 @@ type NestedParams struct {
 	Depth    int          // default 3
 	Fanout   int          // default 4
 	Duration DurationDist // default 1ms
+	// CancelEvery: once it has submitted its roots, the driver cancels
+	// every n-th one (default 0: none), and with it the tree below it
+	// (Ray's recursive cancel). A cancelled root's result is its count or
+	// ErrCancelled, whichever the cancel found.
+	CancelEvery int
 }
 
 // RLParams: Actors rollout actors; each of Rounds rounds, every actor runs a
@@ -234,6 +239,7 @@ func (p *NestedParams) fields() []param {
 		intP("depth", &p.Depth, 3, 1),
 		intP("fanout", &p.Fanout, 4, 0),
 		durP("duration", &p.Duration, "1ms"),
+		intP("cancel_every", &p.CancelEvery, 0, 0),
 	}
 }
 

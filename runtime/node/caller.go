@@ -33,6 +33,10 @@ type Caller struct {
 	get         *getState
 	stopWait    func()
 	interrupted bool
+	// kids are the tasks and actor calls a normal task submitted so far
+	// (not its actors' creations), as their specs reached the loop: a
+	// cancel of the task cancels them too (Ray's recursive cancel).
+	kids []transport.TaskID
 }
 
 type callerKey struct{}
@@ -135,9 +139,9 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 	// raylet's queue of work (it runs when the raylet is free) and the
 	// caller goes on, so a burst of submissions builds a queue.
 	if c.r.inlinePost {
-		c.r.enqueueSubmit(spec) // what Post would do at once, without its closure
+		c.submitted(spec) // what Post would do at once, without its closure
 	} else {
-		c.r.env.Post(func() { c.r.enqueueSubmit(spec) })
+		c.r.env.Post(func() { c.submitted(spec) })
 	}
 	return spec.ID
 }
@@ -198,6 +202,17 @@ func (c *Caller) interrupt() {
 	if stop := c.stopWait; stop != nil {
 		c.interrupted = true
 		stop()
+	}
+}
+
+// cancelKids cancels the tasks a cancelled normal task submitted (Ray's
+// recursive cancel; on the loop). Each that runs somewhere cancels its own
+// there, since its node owns them.
+func (c *Caller) cancelKids() {
+	kids := c.kids
+	c.kids = nil
+	for _, id := range kids {
+		c.r.cancelTask(id, false)
 	}
 }
 
@@ -432,28 +447,27 @@ func (c *Caller) copyIn(v transport.Value, n int64) {
 	}
 }
 
-// Cancel asks every raylet and the global scheduler to drop a task. A task
-// this node knows finished (it holds or has located its result) is left
-// alone: a cancel of a finished task is a no-op, as in Ray, and the
-// tombstones it would leave on raylets that never saw the task would fail
-// a rebuild of the result placed there.
+// submitted queues a spec the caller submitted (on the loop). A normal
+// task keeps its children's IDs for a cancel of itself to reach them, and
+// a child submitted once the task is cancelled is cancelled at once.
+func (c *Caller) submitted(spec *transport.TaskSpec) {
+	c.r.enqueueSubmit(spec)
+	if !c.interruptible() || spec.IsCreation() { // an actor is ended by Kill, not Cancel
+		return
+	}
+	if c.t.cancelled {
+		c.r.cancelTask(spec.ID, false)
+		return
+	}
+	c.kids = append(c.kids, spec.ID)
+}
+
+// Cancel asks every raylet and the global scheduler to drop a task (see
+// Raylet.cancelTask).
 func (c *Caller) Cancel(id transport.TaskID, force bool) {
 	c.r.env.Await(func(wake func()) {
-		defer wake()
-		if ret := (transport.ObjectID{Task: id}); c.r.store.Contains(ret) {
-			return
-		} else if _, located := c.r.locations[ret]; located {
-			return
-		}
-		m := &transport.CancelTask{Task: id, Force: force}
-		for _, n := range c.r.cfg.Layout.Raylets {
-			if n == c.r.self {
-				c.r.cancelLocal(id)
-			} else {
-				c.r.send(n, m)
-			}
-		}
-		c.r.send(c.r.cfg.Layout.Scheduler, m)
+		c.r.cancelTask(id, force)
+		wake()
 	})
 }
 

@@ -986,7 +986,31 @@ func (r *Raylet) wake(id transport.ObjectID, e *objstore.Entry) {
 	}
 }
 
-// cancelLocal drops a task queued here, or marks a running one cancelled.
+// cancelTask asks every raylet and the global scheduler to drop a task
+// (Cancel, on the loop). A task this node knows finished (it holds or has
+// located its result) is left alone: a cancel of a finished task is a
+// no-op, as in Ray, and the tombstones it would leave on raylets that never
+// saw the task would fail a rebuild of the result placed there.
+func (r *Raylet) cancelTask(id transport.TaskID, force bool) {
+	if ret := (transport.ObjectID{Task: id}); r.store.Contains(ret) {
+		return
+	} else if _, located := r.locations[ret]; located {
+		return
+	}
+	m := &transport.CancelTask{Task: id, Force: force}
+	for _, n := range r.cfg.Layout.Raylets {
+		if n == r.self {
+			r.cancelLocal(id)
+		} else {
+			r.send(n, m)
+		}
+	}
+	r.send(r.cfg.Layout.Scheduler, m)
+}
+
+// cancelLocal drops a task queued here, or marks a running one cancelled
+// and interrupts it (a normal task: Caller.interrupt), cancelling the
+// tasks it submitted.
 func (r *Raylet) cancelLocal(id transport.TaskID) {
 	// A submission not yet drained is in no table: it would be
 	// tombstoned, then accepted here by the drain (which does not look at
@@ -1009,8 +1033,9 @@ func (r *Raylet) cancelLocal(id transport.TaskID) {
 	}
 	t.cancelled = true
 	if t.running {
-		if t.caller != nil {
-			t.caller.interrupt() // a normal task's block ends now
+		if c := t.caller; c != nil {
+			c.interrupt() // a normal task's block ends now
+			c.cancelKids()
 		}
 		return // finish stores the cancellation
 	}

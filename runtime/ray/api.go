@@ -153,7 +153,8 @@ func Put[T any](ctx context.Context, v T) (Ref[T], error) {
 // declared with a Duration ends its duration there and never starts its
 // code. Code that blocks on nothing can ask Cancelled. Whatever the task
 // returns, its result is ErrCancelled, and a cancelled task is not retried
-// when its node dies. Get on the ref then returns an error wrapping
+// when its node dies. As Ray's recursive cancel, the tasks and actor calls
+// a running task submitted, and submits once cancelled, are cancelled too. Get on the ref then returns an error wrapping
 // ErrCancelled. Actor method calls are cancelled the same way, as in Ray: a
 // queued call never runs, and a running one is not interrupted (Cancelled
 // tells its code). As in Ray

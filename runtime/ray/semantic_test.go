@@ -27,6 +27,7 @@ type suite struct {
 	boom     *ray.Func[int]
 	slow     *ray.Func[int]
 	waitOn   *ray.Func[int]
+	parent   *ray.Func[int]
 	gpu      *ray.Func[string]
 	where    *ray.Func[uint64]
 	makeRefs *ray.Func[[]ray.Ref[int]]
@@ -80,6 +81,14 @@ func newSuite() *suite {
 			return 0, err
 		}
 		return ray.Get(ctx, never)
+	})
+	// parent holds the GPU through a 10 s child: submitted at once and
+	// waited for (first 0), or submitted after a 10 s Compute (first 1).
+	s.parent = ray.Register1(s.reg, "parent", func(ctx context.Context, first int) (int, error) {
+		if first == 1 {
+			_ = ray.Compute(ctx, 10*time.Second) // a cancel ends it; the child is submitted all the same
+		}
+		return ray.Get(ctx, s.slow.Options(ray.GPUs(1)).Remote(ctx, 10000))
 	})
 	s.gpu = ray.Register0(s.reg, "gpu", func(ctx context.Context) (string, error) { return "gpu ok", nil })
 	s.where = ray.Register0(s.reg, "where", func(ctx context.Context) (uint64, error) { return uint64(ray.NodeOf(ctx)), nil })
@@ -244,6 +253,21 @@ var semanticCases = []semanticCase{
 			v, err := ray.GetTimeout(ctx, s.slow.Options(special).Remote(ctx, 1), 5*time.Second)
 			require.NoError(t, err, "a cancelled task (%d) was not interrupted: it still holds the resource", i)
 			assert.Equal(t, 1, v)
+		}
+	}},
+	{"cancel reaches a running task's children", func(t *testing.T, ctx context.Context, s *suite) {
+		// As Ray's recursive cancel: the child running when its parent is
+		// cancelled, and one the parent submits after, are cancelled.
+		for first := range 2 {
+			p := s.parent.Remote(ctx, first)
+			_, err := ray.GetTimeout(ctx, p, 50*time.Millisecond)
+			require.ErrorIs(t, err, ray.ErrTimeout)
+			require.NoError(t, ray.Cancel(ctx, p))
+			_, err = ray.GetTimeout(ctx, p, 5*time.Second)
+			require.ErrorIs(t, err, ray.ErrCancelled)
+			v, err := ray.GetTimeout(ctx, s.gpu.Options(ray.GPUs(1)).Remote(ctx), 5*time.Second)
+			require.NoError(t, err, "the child (%d) of a cancelled task still holds the GPU", first)
+			assert.Equal(t, "gpu ok", v)
 		}
 	}},
 	{"cancel a queued actor call", func(t *testing.T, ctx context.Context, s *suite) {

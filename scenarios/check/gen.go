@@ -328,6 +328,7 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		p.Depth = rapid.IntRange(1, 3).Draw(t, "depth")
 		p.Fanout = rapid.IntRange(1, 3).Draw(t, "fanout")
 		p.Duration = durP(t, "duration", 0, 5)
+		p.CancelEvery = rapid.IntRange(0, 3).Draw(t, "cancel_every")
 	case *scenarios.RLParams:
 		p.Actors = rapid.IntRange(1, 3).Draw(t, "actors")
 		p.Rounds = rapid.IntRange(1, 5).Draw(t, "rounds")

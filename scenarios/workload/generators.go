@@ -176,13 +176,25 @@ func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error
 		args[i] = nestedArgs{Key: Mix(d.key, uint64(i)), Depth: p.Depth, Fanout: p.Fanout, Duration: int64(dur)}
 		refs[i] = d.f.nested.Options(d.opts(dur, "nested")...).Remote(ctx, args[i])
 	}
+	cancelled := func(i int) bool { return p.CancelEvery > 0 && (i+1)%p.CancelEvery == 0 }
+	for i, r := range refs {
+		if cancelled(i) { // some trees are done by now, some run, some wait
+			if err := ray.Cancel(ctx, r); err != nil {
+				return err
+			}
+		}
+	}
 	for i, r := range refs {
 		v, err := ray.Get(ctx, r)
-		if err != nil {
+		what := fmt.Sprintf("nested root %d: %d tasks", i, v)
+		switch {
+		case cancelled(i):
+			d.t.cancelled(err, err == nil && v == nestedCount(args[i]), what)
+		case err != nil:
 			d.t.fail(err)
-			continue
+		default:
+			d.t.check(v == nestedCount(args[i]), what)
 		}
-		d.t.check(v == nestedCount(args[i]), fmt.Sprintf("nested root %d: %d tasks", i, v))
 	}
 	return nil
 }
