@@ -214,6 +214,9 @@ type Shard struct {
 	// generalAdd turns addNewObject off: tests check it against the
 	// general path.
 	generalAdd bool
+	// cancels: some task's cancel is recorded here (TableCancels is not
+	// empty), so a value's location may have to be refused (refuseValue).
+	cancels bool
 }
 
 // New returns an empty shard. The node-table shard starts checking node
@@ -378,6 +381,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		}
 		s.kbuf = appendTaskKey(s.kbuf[:0], m.Task)
 		s.store.Put(TableCancels, s.kbuf, []byte{1}) // a nil value would delete
+		s.cancels = true
 		s.written()
 	case *transport.GcsActorUpdate:
 		s.actorUpdate(m)
@@ -411,6 +415,14 @@ func (s *Shard) addTask(spec *transport.TaskSpec) {
 func (s *Shard) addObject(m *transport.GcsAddObject) {
 	s.env.Charge(s.costs.GCSWrite)
 	if s.addNewObject(m) {
+		return
+	}
+	if s.refuseValue(m) {
+		// The task's result is its cancel: a value it made on a node
+		// whose word came too late (cut off from us when it finished,
+		// now rejoined with its store) must not be read. Its holder
+		// drops it, as for a free.
+		s.env.Send(m.Node, &transport.FreeObjects{Objects: []transport.ObjectID{m.Object}})
 		return
 	}
 	e := s.objectOrNew(m.Object)
@@ -459,6 +471,20 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 	}
 }
 
+// refuseValue reports whether a location must be refused: the copy is a
+// value its task made, and the task's cancel is recorded (the result of
+// record is ErrCancelled: GcsTaskCancelled is taken only before any result
+// is). Whichever the GCS hears of first, a result or the cancel, is the
+// task's result for every reader.
+func (s *Shard) refuseValue(m *transport.GcsAddObject) bool {
+	if !s.cancels || m.Cancelled || m.Object.Put {
+		return false
+	}
+	s.kbuf = appendTaskKey(s.kbuf[:0], m.Object.Task)
+	_, cancelled := s.store.Get(TableCancels, s.kbuf)
+	return cancelled
+}
+
 // addNewObject is addObject's common case, done without an entry in
 // memory: a first location, from a live incarnation, of an object the
 // shard has never heard of (nobody subscribed, nobody freed it). The entry
@@ -472,6 +498,9 @@ func (s *Shard) addNewObject(m *transport.GcsAddObject) bool {
 		return false
 	}
 	if inc, dead := s.deadInc[m.Node]; dead && m.Incarnation <= inc {
+		return false
+	}
+	if s.refuseValue(m) {
 		return false
 	}
 	// Memory holds every object the store does, unless some were flushed;

@@ -46,7 +46,7 @@ func TestCancelMarkOnlyBeforeAResult(t *testing.T) {
 		sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: id, NumReturns: 1, Func: "f", Owner: 1}})
 	}
 	sh.Handle(1, &transport.GcsTaskCancelled{Task: 7}) // cancelled before it finished
-	sh.Handle(1, &transport.GcsAddObject{Object: transport.ObjectID{Task: 7}, Node: 1, Size: 8})
+	sh.Handle(1, &transport.GcsAddObject{Object: transport.ObjectID{Task: 7}, Node: 1, Size: 8, Cancelled: true})
 	sh.Handle(1, &transport.GcsAddObject{Object: transport.ObjectID{Task: 8}, Node: 1, Size: 8})
 	sh.Handle(3, &transport.GcsTaskCancelled{Task: 8}) // a rebuild of a finished task, failed by a tombstone
 	info := ask(7)
@@ -54,4 +54,36 @@ func TestCancelMarkOnlyBeforeAResult(t *testing.T) {
 	info = ask(8)
 	require.True(t, info.Found && info.Recorded)
 	require.False(t, info.Cancelled, "a cancel after the task had finished was kept")
+}
+
+// TestValueAfterCancelRefused: once a task's cancel is recorded, a location
+// of a value it made (from a node whose word came late: cut off when the
+// task finished there, rejoined since) is refused, and its holder told to
+// drop the copy; copies of the cancel's result are taken. So is it after
+// the shard is loaded again from its store.
+func TestValueAfterCancelRefused(t *testing.T) {
+	var sent []regSent
+	var events []transport.Event
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	sh := New(recEnv{fakeEnv{self: 10}, &sent, &events}, Config{Layout: l})
+	obj := transport.ObjectID{Task: 7}
+	sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: 7, NumReturns: 1, Func: "f", Owner: 1}})
+	sh.Handle(1, &transport.GcsTaskCancelled{Task: 7})
+	refused := func(from transport.NodeID) {
+		t.Helper()
+		sent = sent[:0]
+		sh.Handle(from, &transport.GcsAddObject{Object: obj, Node: from, Size: 8, Incarnation: 1})
+		require.Len(t, sent, 1)
+		require.Equal(t, from, sent[0].to)
+		require.Equal(t, &transport.FreeObjects{Objects: []transport.ObjectID{obj}}, sent[0].m)
+		require.NotContains(t, sh.Locations(obj), from)
+	}
+	refused(4) // before the cancel's copy is located
+	sh.Handle(1, &transport.GcsAddObject{Object: obj, Node: 1, Size: 8, Incarnation: 1, Cancelled: true})
+	sh.Handle(2, &transport.GcsAddObject{Object: obj, Node: 2, Size: 8, Incarnation: 1, Cancelled: true}) // a fetched copy
+	require.Equal(t, []transport.NodeID{1, 2}, sh.Locations(obj))
+	refused(5) // after
+	sh.load()
+	refused(6) // the store remembers the cancel
+	require.Equal(t, []transport.NodeID{1, 2}, sh.Locations(obj))
 }

@@ -193,6 +193,11 @@ func (s *Shard) load() {
 	s.nodes = make(map[transport.NodeID]*nodeEntry)
 	s.deadInc = make(map[transport.NodeID]uint64)
 	s.nodeIDs, s.funcs, s.flushedObjects = nil, 0, 0
+	s.cancels = false
+	s.store.Scan(TableCancels, func(k, v []byte) bool {
+		s.cancels = true
+		return false
+	})
 	now := s.env.Now()
 	// The deaths first: a stored object entry drops, as it is read, the
 	// copies of incarnations that died after it was written (a flushed

@@ -948,7 +948,8 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 		r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm)
 	}
 	r.emit(transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
-	r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner})
+	r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner,
+		Cancelled: v.ErrKind == transport.ErrKindCancelled})
 	delete(r.locations, id) // the store is the authority on local copies
 	delete(r.reconstructing, id.Task)
 	r.wake(id, e)

@@ -9,7 +9,8 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 14: TaskInfo says whether the task's results were
+// version is refused. 15: GcsAddObject says whether the copy is a
+// cancel's result (the sign of its size). 14: TaskInfo says whether the task's results were
 // recorded, and recorded cancelled (GcsTaskCancelled); CallsDone;
 // ActorCall names the host incarnation it is meant for. 13: ActorInfo names the incarnation hosting the
 // actor, PlaceTask the incarnation it is placed on. 12: the node table
@@ -18,7 +19,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 14
+const ProtocolVersion = 15
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -40,6 +40,11 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		c := v.Addr().Interface().(*transport.ObjectChunk)
 		c.Offset, c.Total, c.Virtual = abs(c.Offset), abs(c.Total), abs(c.Virtual)
 	},
+	// A location's size is never negative: its sign carries Cancelled.
+	reflect.TypeFor[transport.GcsAddObject](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.GcsAddObject)
+		m.Size = abs(m.Size)
+	},
 	// A spec's actor fields travel inline: all zero they decode as none.
 	// Its returns are bounded (MaxReturns); the decoder refuses more. Its
 	// strategy shares a byte with Rebuild: strategies use the low 7 bits.

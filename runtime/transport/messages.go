@@ -646,6 +646,11 @@ type GcsAddObject struct {
 	// location is recorded (so an owner never forgets a task whose result
 	// the GCS has not heard of).
 	Owner NodeID
+	// Cancelled: the copy is the task's ErrCancelled (a cancel's result),
+	// not a value it made. A shard that has the task's cancel recorded
+	// takes only those (see gcs.Shard.refuseValue). On the wire it is the
+	// sign of Size (-Size-1), which costs no byte.
+	Cancelled bool
 }
 
 // GcsAddObjects is several GcsAddObject to one shard in one message, in
@@ -951,12 +956,19 @@ func (m *GcsAddTasks) UnmarshalWire(d *Decoder) {
 func (m *GcsAddObject) MarshalWire(e *Encoder) {
 	e.Object(m.Object)
 	e.Node(m.Node)
-	e.Varint(m.Size)
+	size := max(m.Size, 0)
+	if m.Cancelled {
+		size = -size - 1
+	}
+	e.Varint(size)
 	e.Uvarint(m.Incarnation)
 	e.Node(m.Owner)
 }
 func (m *GcsAddObject) UnmarshalWire(d *Decoder) {
 	m.Object, m.Node, m.Size, m.Incarnation, m.Owner = d.Object(), d.Node(), d.Varint(), d.Uvarint(), d.Node()
+	if m.Cancelled = m.Size < 0; m.Cancelled {
+		m.Size = -(m.Size + 1)
+	}
 }
 func (m *GcsAddObjects) MarshalWire(e *Encoder) {
 	e.Uvarint(uint64(len(m.Objects)))

@@ -1,0 +1,42 @@
+package ray_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+)
+
+// TestCancelAfterUnheardFinishOneAnswer: a task finishes on x1 while x1
+// is cut off from the GCS (its result is never recorded); its owner
+// cancels it, x1 is declared dead, and the owner fails the task as
+// cancelled. x1 then rejoins with its store and announces the value. A
+// read on x1 must agree with the owner's: ErrCancelled. It returned the
+// value (two reads of one ref disagreed).
+func TestCancelAfterUnheardFinishOneAnswer(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
+		x1 := ray.RayletID(1)
+		sim := c.Netsim()
+		ref := s.slow.Options(ray.NodeAffinity(x1, false), ray.Resource("x", 1)).Remote(ctx, 200)
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // it runs on x1
+		sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.SchedulerID))
+		for j := range 64 {
+			sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.ShardID(j)))
+		}
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond)) // done on x1; the GCS never heard
+		require.NoError(t, ray.Cancel(ctx, ref))
+		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // x1 is declared dead
+		_, err := ray.GetTimeout(ctx, ref, time.Second)
+		require.ErrorIs(t, err, ray.ErrCancelled, "the owner's read")
+		sim.Heal()
+		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // x1 rejoins with its store
+		v, err := ray.GetTimeout(ctx, s.add.Options(ray.NodeAffinity(x1, false)).Remote(ctx, ref, 0), 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrCancelled, "a read on x1 gave %d: two reads of one ref disagree", v)
+		return nil
+	})
+}
