@@ -350,39 +350,13 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.env.Send(from, reply)
 	case *transport.GcsGetTask:
 		s.env.Charge(s.costs.GCSRead)
-		info := &transport.TaskInfo{Task: m.Task}
-		if t, ok := s.task(m.Task); ok {
-			info.Found, info.Spec = true, *t
-			s.kbuf = appendTaskKey(s.kbuf[:0], m.Task)
-			_, info.Cancelled = s.store.Get(TableCancels, s.kbuf)
-			if t.NumReturns > 0 {
-				last := t.Return(t.NumReturns - 1)
-				if e := s.object(last); e != nil {
-					info.Recorded = e.created
-					s.flushObject(last)
-				}
-			}
-		}
-		s.env.Send(from, info)
+		s.env.Send(from, s.taskInfo(m.Task))
 	case *transport.GcsTaskCancelled:
 		s.env.Charge(s.costs.GCSWrite)
-		// The mark comes ahead of the results' locations. A result already
-		// recorded means the task had finished before: this cancelled run
-		// is a rebuild (or a retry) that a cancel meant for no run of it
-		// failed, a tombstone left by a canceller that did not know the
-		// task was over. The cancel was a no-op then, and stays one.
-		first := transport.ObjectID{Task: m.Task}
-		if e := s.object(first); e != nil {
-			done := e.created
-			s.flushObject(first)
-			if done {
-				return
-			}
+		s.taskCancelled(m)
+		if m.Ask {
+			s.env.Send(from, s.taskInfo(m.Task))
 		}
-		s.kbuf = appendTaskKey(s.kbuf[:0], m.Task)
-		s.store.Put(TableCancels, s.kbuf, []byte{1}) // a nil value would delete
-		s.cancels = true
-		s.written()
 	case *transport.GcsActorUpdate:
 		s.actorUpdate(m)
 	case *transport.GcsCreationLost:
@@ -390,6 +364,51 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GcsLookupActor:
 		s.lookupActor(from, m)
 	}
+}
+
+// taskInfo is the task table's record of a task (GcsGetTask): its spec,
+// whether its cancel is recorded, and whether a result is.
+func (s *Shard) taskInfo(id transport.TaskID) *transport.TaskInfo {
+	info := &transport.TaskInfo{Task: id}
+	t, ok := s.task(id)
+	if !ok {
+		return info
+	}
+	info.Found, info.Spec = true, *t
+	s.kbuf = appendTaskKey(s.kbuf[:0], id)
+	_, info.Cancelled = s.store.Get(TableCancels, s.kbuf)
+	if t.NumReturns > 0 {
+		last := t.Return(t.NumReturns - 1)
+		if e := s.object(last); e != nil {
+			info.Recorded = e.created
+			s.flushObject(last)
+		}
+	}
+	return info
+}
+
+// taskCancelled records a task's cancel (GcsTaskCancelled), unless a
+// result of it is recorded: whichever the table hears of first is the
+// task's result for every reader (see refuseValue). The mark comes ahead
+// of the cancel's locations. A result already recorded means the task had
+// finished before: this cancelled run is a rebuild (or a retry) that a
+// cancel meant for no run of it failed, a tombstone left by a canceller
+// that did not know the task was over, or an owner's cancel that lost the
+// race with the result (its Ask is answered Recorded). The cancel was a
+// no-op then, and stays one.
+func (s *Shard) taskCancelled(m *transport.GcsTaskCancelled) {
+	first := transport.ObjectID{Task: m.Task}
+	if e := s.object(first); e != nil {
+		done := e.created
+		s.flushObject(first)
+		if done {
+			return
+		}
+	}
+	s.kbuf = appendTaskKey(s.kbuf[:0], m.Task)
+	s.store.Put(TableCancels, s.kbuf, []byte{1}) // a nil value would delete
+	s.cancels = true
+	s.written()
 }
 
 // addTask writes a task's spec to the store (the table of record, read

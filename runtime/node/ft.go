@@ -332,12 +332,16 @@ func (r *Raylet) checkCancel(o *ownedTask) {
 	r.askCancel(o)
 }
 
-// askCancel asks the task's shard whether a result of the task was
-// recorded, again every lookupTimeout until answered: a slow or
-// failing-over table is waited for, not taken for an answer.
+// askCancel asks the task's shard to record the cancel unless a result of
+// the task was recorded first, and to say which stands (GcsTaskCancelled
+// with Ask), again every lookupTimeout until answered: a slow or
+// failing-over table is waited for, not taken for an answer. The owner
+// must not decide alone: its own reads would say ErrCancelled while the
+// table took a value that reached it first (from a node cut off when the
+// task finished there).
 func (r *Raylet) askCancel(o *ownedTask) {
 	id := o.spec.ID
-	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsGetTask{Task: id})
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsTaskCancelled{Task: id, Ask: true})
 	r.env.After(lookupTimeout, func() {
 		if r.owned[id] == o && o.cancelCheck {
 			r.askCancel(o)
@@ -356,17 +360,21 @@ func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
 }
 
 // cancelAnswered takes the task table's answer to askCancel: a result was
-// recorded (the task finished; its TaskDone was lost), or none was (it
-// fails as cancelled).
+// recorded (the task finished; its TaskDone was lost), or the cancel was
+// (it fails as cancelled). An answer that says neither (a GcsGetTask's,
+// asked for something else, or from a table that lost the mark in a
+// failover) is not the verdict: the question is asked again.
 func (r *Raylet) cancelAnswered(m *transport.TaskInfo) {
 	o := r.owned[m.Task]
 	if o == nil || !o.cancelCheck {
 		return
 	}
-	o.cancelCheck = false
-	if m.Found && m.Recorded {
+	switch {
+	case m.Found && m.Recorded:
+		o.cancelCheck = false
 		r.ownedDone(m.Task)
-	} else {
+	case m.Cancelled || !m.Found:
+		o.cancelCheck = false
 		r.failCancelled(o.spec)
 	}
 }

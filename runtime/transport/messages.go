@@ -492,8 +492,15 @@ type TaskInfo struct {
 // them. Without it a cancelled result lost with its node was rebuilt by
 // running the task, and a read after the loss got a value. The shard
 // ignores it for a task with a result already recorded (a run that
-// finished before: the cancel was a no-op).
-type GcsTaskCancelled struct{ Task TaskID }
+// finished before: the cancel was a no-op). With Ask the shard answers
+// with the task's TaskInfo: Recorded if a result won, Cancelled if the
+// cancel did. An owner fails a task as cancelled only on that answer, so
+// no reader sees ErrCancelled while the GCS keeps a value (see
+// node.Raylet.askCancel).
+type GcsTaskCancelled struct {
+	Task TaskID
+	Ask  bool
+}
 
 func (*NodeDead) Kind() Kind   { return KindNodeDead }
 func (*TaskPlaced) Kind() Kind { return KindTaskPlaced }
@@ -558,8 +565,8 @@ func (m *CallsDone) UnmarshalWire(d *Decoder) {
 	}
 }
 func (*GcsTaskCancelled) Kind() Kind                 { return KindGcsTaskCancelled }
-func (m *GcsTaskCancelled) MarshalWire(e *Encoder)   { e.Task(m.Task) }
-func (m *GcsTaskCancelled) UnmarshalWire(d *Decoder) { m.Task = d.Task() }
+func (m *GcsTaskCancelled) MarshalWire(e *Encoder)   { e.Task(m.Task); e.Bool(m.Ask) }
+func (m *GcsTaskCancelled) UnmarshalWire(d *Decoder) { m.Task, m.Ask = d.Task(), d.Bool() }
 
 // SpillTask: a raylet hands a task it will not run to the global scheduler,
 // with what it knows of the arguments' locations.

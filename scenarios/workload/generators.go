@@ -46,10 +46,20 @@ func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) erro
 			}
 			cancelled = append(cancelled, i)
 		}
-		for _, i := range cancelled {
+		firsts := make([]error, len(cancelled))
+		for j, i := range cancelled {
 			v, err := ray.Get(ctx, refs[i])
+			firsts[j] = err
 			d.t.cancelled(err, err == nil && v.Sum == Mix(keys[i]), fmt.Sprintf("parallel task %d (cancelled)", i))
 		}
+		allKeys := keys
+		defer func() { // once the rest is read: the later the second read, the more can happen between
+			for j, i := range cancelled {
+				again := d.f.reducer.Options(ray.Spread(), ray.Name("reread")).Remote(ctx, all[i])
+				v, err := ray.Get(ctx, again)
+				d.t.reread(firsts[j], err, err == nil && v.Sum == Mix(allKeys[i]), fmt.Sprintf("parallel task %d (cancelled)", i))
+			}
+		}()
 		refs, keys = kept, keptKeys
 	}
 	if err := d.collect(ctx, refs, func(i int, b ray.Blob) bool { return b.Sum == Mix(keys[i]) }, "parallel task"); err != nil || !p.Free {
@@ -184,8 +194,10 @@ func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error
 			}
 		}
 	}
+	firsts := make([]error, len(refs))
 	for i, r := range refs {
 		v, err := ray.Get(ctx, r)
+		firsts[i] = err
 		what := fmt.Sprintf("nested root %d: %d tasks", i, v)
 		switch {
 		case cancelled(i):
@@ -194,6 +206,12 @@ func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error
 			d.t.fail(err)
 		default:
 			d.t.check(v == nestedCount(args[i]), what)
+		}
+	}
+	for i, r := range refs {
+		if cancelled(i) {
+			v, err := ray.Get(ctx, d.f.sum.Options(ray.Spread(), ray.Name("reread")).Remote(ctx, r))
+			d.t.reread(firsts[i], err, err == nil && v == nestedCount(args[i]), fmt.Sprintf("nested root %d (cancelled)", i))
 		}
 	}
 	return nil

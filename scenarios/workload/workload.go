@@ -297,6 +297,27 @@ func (t *Tally) cancelled(err error, ok bool, what string) {
 	}
 }
 
+// reread takes a second read of a ref the driver cancelled, made through a
+// task elsewhere that takes the ref as its argument: it must agree with the
+// first read (first, that Get's error), ErrCancelled both times or the value
+// both times (ok checks the second). A first read that failed otherwise
+// says nothing to compare; a second that fails otherwise is a failure as
+// for any Get.
+func (t *Tally) reread(first, err error, ok bool, what string) {
+	wasCancelled := errors.Is(first, ray.ErrCancelled)
+	switch {
+	case first != nil && !wasCancelled:
+	case errors.Is(err, ray.ErrCancelled):
+		t.check(wasCancelled, what+": read its value, then ErrCancelled")
+	case err != nil:
+		t.fail(err)
+	case wasCancelled:
+		t.check(false, what+": read ErrCancelled, then a value")
+	default:
+		t.check(ok, what+": read again")
+	}
+}
+
 func (t *Tally) fail(err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
