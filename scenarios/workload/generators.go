@@ -231,6 +231,13 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 		actors[a] = d.f.sim.Options(opts...).New(ctx, Mix(d.key, uint64(a)))
 	}
 	policy, want := Mix(d.key, 99), Mix(d.key, 99)
+	type read struct { // a cancelled rollout's first read, to compare a second with
+		ref   ray.Ref[ray.Blob]
+		err   error
+		sum   uint64
+		round int
+	}
+	var firsts []read
 	for round := 0; round < p.Rounds; round++ {
 		var cancelled ray.Ref[ray.Blob]
 		sent := policy
@@ -257,9 +264,15 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 		d.t.check(policy == want, fmt.Sprintf("rl round %d policy", round))
 		if cancel {
 			v, err := ray.Get(ctx, cancelled)
-			d.t.cancelled(err, err == nil && v.Sum == Mix(Mix(d.key, 0), sent), fmt.Sprintf("rl round %d cancelled rollout", round))
+			sum := Mix(Mix(d.key, 0), sent)
+			d.t.cancelled(err, err == nil && v.Sum == sum, fmt.Sprintf("rl round %d cancelled rollout", round))
+			firsts = append(firsts, read{cancelled, err, sum, round})
 		}
 		policy = want // keep the expected chain on track after a wrong value
+	}
+	for _, f := range firsts { // the actors still live: a rollout lost with its node is rebuilt
+		v, err := ray.Get(ctx, d.f.reducer.Options(ray.Spread(), ray.Name("reread")).Remote(ctx, f.ref))
+		d.t.reread(f.err, err, err == nil && v.Sum == f.sum, fmt.Sprintf("rl round %d cancelled rollout", f.round))
 	}
 	for _, h := range actors {
 		if err := ray.Kill(ctx, h); err != nil {
