@@ -437,11 +437,11 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 		return
 	}
 	if s.refuseValue(m) {
-		// The task's result is the other one: a value it made on a node
+		// The task's result is its cancel: a value it made on a node
 		// whose word came too late (cut off from us when it finished,
-		// now rejoined with its store), or a cancel that came after a
-		// result, must not be read. Its holder drops it, as for a free.
-		// The task is over all the same: its owner is told.
+		// now rejoined with its store) must not be read. Its holder drops
+		// it, as for a free. The task is over all the same: its owner is
+		// told.
 		s.env.Send(m.Node, &transport.FreeObjects{Objects: []transport.ObjectID{m.Object}})
 		if m.Owner != 0 {
 			s.env.Send(m.Owner, &transport.TaskDone{Task: m.Object.Task, Node: m.Node})
@@ -494,24 +494,21 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 	}
 }
 
-// refuseValue reports whether a location must be refused because it
-// holds what its task's result is not. Whichever the GCS hears of first, a
-// result or the cancel (GcsTaskCancelled, taken only before any result),
-// is the task's result for every reader: a value its task made is refused
-// once the cancel is recorded, and a cancel's copy (m.Cancelled) once a
-// result was recorded and the cancel was not — a run cancelled where it
-// waited while another run of the task had finished. The common case, a
-// value on a shard that never recorded a cancel, looks nothing up.
+// refuseValue reports whether a location must be refused: the copy is a
+// value its task made, and the task's cancel is recorded (the result of
+// record is ErrCancelled: GcsTaskCancelled is taken only before any result
+// is). Whichever the GCS hears of first, a result or the cancel, is the
+// task's result for every reader. The common case, a shard that never
+// recorded a cancel, looks nothing up. (A cancel's copy of a task whose
+// value was recorded first is taken: it is how a cancelled rebuild of a
+// freed result ends, TestCancelledRebuildIsNotRunAgain.)
 func (s *Shard) refuseValue(m *transport.GcsAddObject) bool {
-	if m.Object.Put || (!s.cancels && !m.Cancelled) {
+	if !s.cancels || m.Cancelled || m.Object.Put {
 		return false
 	}
 	s.kbuf = appendTaskKey(s.kbuf[:0], m.Object.Task)
 	_, cancelled := s.store.Get(TableCancels, s.kbuf)
-	if !m.Cancelled {
-		return cancelled
-	}
-	return !cancelled && s.created(transport.ObjectID{Task: m.Object.Task})
+	return cancelled
 }
 
 // addNewObject is addObject's common case, done without an entry in

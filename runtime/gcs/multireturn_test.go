@@ -86,19 +86,4 @@ func TestValueAfterCancelRefused(t *testing.T) {
 	sh.load()
 	refused(6) // the store remembers the cancel
 	require.Equal(t, []transport.NodeID{1, 2}, sh.Locations(obj))
-
-	// The other order: a value recorded first, then a cancel (ignored),
-	// then the cancel's copy, which is refused; its owner is told the task
-	// is done.
-	done := transport.ObjectID{Task: 9}
-	sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: 9, NumReturns: 1, Func: "f", Owner: 1}})
-	sh.Handle(3, &transport.GcsAddObject{Object: done, Node: 3, Size: 8, Incarnation: 1, Owner: 1})
-	sh.Handle(4, &transport.GcsTaskCancelled{Task: 9})
-	sent = sent[:0]
-	sh.Handle(4, &transport.GcsAddObject{Object: done, Node: 4, Size: 8, Incarnation: 1, Owner: 1, Cancelled: true})
-	require.Equal(t, []regSent{
-		{4, &transport.FreeObjects{Objects: []transport.ObjectID{done}}},
-		{1, &transport.TaskDone{Task: 9, Node: 4}},
-	}, sent)
-	require.Equal(t, []transport.NodeID{3}, sh.Locations(done))
 }

@@ -510,7 +510,12 @@ func (c *Caller) Free(ids []transport.ObjectID) {
 			per[sh] = append(per[sh], id)
 		}
 		for _, sh := range order {
-			c.r.gcs.Send(sh, &transport.GcsFreeObjects{Objects: per[sh]})
+			m := &transport.GcsFreeObjects{Objects: per[sh]}
+			// After the announcements still waiting for this node's
+			// registration: a free the GCS took before the location of a
+			// copy made here would leave that location standing, for a
+			// copy this node no longer holds.
+			c.r.whenRegistered(func() { c.r.gcs.Send(sh, m) })
 		}
 		wake()
 	})
