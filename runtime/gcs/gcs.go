@@ -214,9 +214,9 @@ type Shard struct {
 	// generalAdd turns addNewObject off: tests check it against the
 	// general path.
 	generalAdd bool
-	// cancels: some task's cancel is recorded here (TableCancels is not
+	// failures: some task's failure is recorded here (TableFailures is not
 	// empty), so a value's location may have to be refused (refuseValue).
-	cancels bool
+	failures bool
 }
 
 // New returns an empty shard. The node-table shard starts checking node
@@ -351,11 +351,18 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GcsGetTask:
 		s.env.Charge(s.costs.GCSRead)
 		s.env.Send(from, s.taskInfo(m.Task))
-	case *transport.GcsTaskCancelled:
+	case *transport.GcsTaskFailed:
 		s.env.Charge(s.costs.GCSWrite)
-		s.taskCancelled(m)
+		if !transport.IsFailureOfRecord(m.ErrKind) {
+			return // not a failure an owner decides: nothing to record
+		}
+		done := s.taskFailed(m)
 		if m.Ask {
-			s.env.Send(from, s.taskInfo(m.Task))
+			info := s.taskInfo(m.Task)
+			// The verdict: the result that stood in the failure's way
+			// (the first return, which may be recorded before the last).
+			info.Recorded = info.Recorded || done
+			s.env.Send(from, info)
 		}
 	case *transport.GcsActorUpdate:
 		s.actorUpdate(m)
@@ -367,7 +374,8 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 }
 
 // taskInfo is the task table's record of a task (GcsGetTask): its spec,
-// whether its cancel is recorded, and whether a result is.
+// the failure its results were recorded as, if any, and whether a result
+// was recorded.
 func (s *Shard) taskInfo(id transport.TaskID) *transport.TaskInfo {
 	info := &transport.TaskInfo{Task: id}
 	t, ok := s.task(id)
@@ -375,8 +383,7 @@ func (s *Shard) taskInfo(id transport.TaskID) *transport.TaskInfo {
 		return info
 	}
 	info.Found, info.Spec = true, *t
-	s.kbuf = appendTaskKey(s.kbuf[:0], id)
-	_, info.Cancelled = s.store.Get(TableCancels, s.kbuf)
+	info.Failed = s.failure(id)
 	if t.NumReturns > 0 {
 		last := t.Return(t.NumReturns - 1)
 		if e := s.object(last); e != nil {
@@ -387,28 +394,47 @@ func (s *Shard) taskInfo(id transport.TaskID) *transport.TaskInfo {
 	return info
 }
 
-// taskCancelled records a task's cancel (GcsTaskCancelled), unless a
-// result of it is recorded: whichever the table hears of first is the
-// task's result for every reader (see refuseValue). The mark comes ahead
-// of the cancel's locations. A result already recorded means the task had
-// finished before: this cancelled run is a rebuild (or a retry) that a
-// cancel meant for no run of it failed, a tombstone left by a canceller
-// that did not know the task was over, or an owner's cancel that lost the
-// race with the result (its Ask is answered Recorded). The cancel was a
-// no-op then, and stays one.
-func (s *Shard) taskCancelled(m *transport.GcsTaskCancelled) {
+// failure is the error kind a task's results were recorded as
+// (GcsTaskFailed), or 0.
+func (s *Shard) failure(id transport.TaskID) uint8 {
+	if !s.failures {
+		return 0
+	}
+	s.kbuf = appendTaskKey(s.kbuf[:0], id)
+	if v, ok := s.store.Get(TableFailures, s.kbuf); ok && len(v) == 1 {
+		return v[0]
+	}
+	return 0
+}
+
+// taskFailed records the failure an owner decided for a task (a cancel, or
+// its retries spent: GcsTaskFailed), unless a result of it or another
+// failure is recorded: whichever the table hears of first is the task's
+// result for every reader (see refuseValue). The mark comes ahead of the
+// failure's locations. A result already recorded means the task had
+// finished before: this failed run is a rebuild (or a retry) that a cancel
+// meant for no run of it failed, a tombstone left by a canceller that did
+// not know the task was over, or an owner's verdict that lost the race
+// with the result (its Ask is answered Recorded). The failure was none
+// then, and stays none.
+// It reports whether a result was recorded first.
+func (s *Shard) taskFailed(m *transport.GcsTaskFailed) (done bool) {
 	first := transport.ObjectID{Task: m.Task}
 	if e := s.object(first); e != nil {
-		done := e.created
+		done = e.created
 		s.flushObject(first)
 		if done {
-			return
+			return true
 		}
 	}
+	if s.failure(m.Task) != 0 {
+		return false // the first failure stands
+	}
 	s.kbuf = appendTaskKey(s.kbuf[:0], m.Task)
-	s.store.Put(TableCancels, s.kbuf, []byte{1}) // a nil value would delete
-	s.cancels = true
+	s.store.Put(TableFailures, s.kbuf, []byte{m.ErrKind})
+	s.failures = true
 	s.written()
+	return false
 }
 
 // addTask writes a task's spec to the store (the table of record, read
@@ -437,7 +463,7 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 		return
 	}
 	if s.refuseValue(m) {
-		// The task's result is its cancel: a value it made on a node
+		// The task's result is its failure: a value it made on a node
 		// whose word came too late (cut off from us when it finished,
 		// now rejoined with its store) must not be read. Its holder drops
 		// it, as for a free. The task is over all the same: its owner is
@@ -495,20 +521,15 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 }
 
 // refuseValue reports whether a location must be refused: the copy is a
-// value its task made, and the task's cancel is recorded (the result of
-// record is ErrCancelled: GcsTaskCancelled is taken only before any result
-// is). Whichever the GCS hears of first, a result or the cancel, is the
-// task's result for every reader. The common case, a shard that never
-// recorded a cancel, looks nothing up. (A cancel's copy of a task whose
-// value was recorded first is taken: it is how a cancelled rebuild of a
-// freed result ends, TestCancelledRebuildIsNotRunAgain.)
+// value its task made, and a failure of the task is recorded (a cancel, or
+// its retries spent: GcsTaskFailed is taken only before any result is).
+// Whichever the GCS hears of first, a result or the failure, is the task's
+// result for every reader. The common case, a shard that never recorded a
+// failure, looks nothing up. (A failure's copy of a task whose value was
+// recorded first is taken: it is how a cancelled rebuild of a freed result
+// ends, TestCancelledRebuildIsNotRunAgain.)
 func (s *Shard) refuseValue(m *transport.GcsAddObject) bool {
-	if !s.cancels || m.Cancelled || m.Object.Put {
-		return false
-	}
-	s.kbuf = appendTaskKey(s.kbuf[:0], m.Object.Task)
-	_, cancelled := s.store.Get(TableCancels, s.kbuf)
-	return cancelled
+	return s.failures && !m.Failed && !m.Object.Put && s.failure(m.Object.Task) != 0
 }
 
 // addNewObject is addObject's common case, done without an entry in

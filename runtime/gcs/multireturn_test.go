@@ -25,7 +25,7 @@ func TestMultiReturnTaskLeavesMemory(t *testing.T) {
 }
 
 // TestCancelMarkOnlyBeforeAResult: the task table keeps a task's cancel
-// (GcsTaskCancelled, sent ahead of the cancelled results), and a rebuild's
+// (GcsTaskFailed, sent ahead of the cancelled results), and a rebuild's
 // GcsGetTask hears of it; but not when a result of the task was recorded
 // before it: then the cancelled run was a rebuild failed by a tombstone of
 // a cancel that came after the task had finished (a no-op), and the mark
@@ -45,15 +45,16 @@ func TestCancelMarkOnlyBeforeAResult(t *testing.T) {
 	for _, id := range []transport.TaskID{7, 8} {
 		sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: id, NumReturns: 1, Func: "f", Owner: 1}})
 	}
-	sh.Handle(1, &transport.GcsTaskCancelled{Task: 7}) // cancelled before it finished
-	sh.Handle(1, &transport.GcsAddObject{Object: transport.ObjectID{Task: 7}, Node: 1, Size: 8, Cancelled: true})
+	cancelled := transport.ErrKindCancelled
+	sh.Handle(1, &transport.GcsTaskFailed{Task: 7, ErrKind: cancelled}) // cancelled before it finished
+	sh.Handle(1, &transport.GcsAddObject{Object: transport.ObjectID{Task: 7}, Node: 1, Size: 8, Failed: true})
 	sh.Handle(1, &transport.GcsAddObject{Object: transport.ObjectID{Task: 8}, Node: 1, Size: 8})
-	sh.Handle(3, &transport.GcsTaskCancelled{Task: 8}) // a rebuild of a finished task, failed by a tombstone
+	sh.Handle(3, &transport.GcsTaskFailed{Task: 8, ErrKind: cancelled}) // a rebuild of a finished task, failed by a tombstone
 	info := ask(7)
-	require.True(t, info.Found && info.Cancelled && info.Recorded)
+	require.True(t, info.Found && info.Failed == cancelled && info.Recorded)
 	info = ask(8)
 	require.True(t, info.Found && info.Recorded)
-	require.False(t, info.Cancelled, "a cancel after the task had finished was kept")
+	require.Zero(t, info.Failed, "a cancel after the task had finished was kept")
 }
 
 // TestValueAfterCancelRefused: once a task's cancel is recorded, a location
@@ -68,7 +69,7 @@ func TestValueAfterCancelRefused(t *testing.T) {
 	sh := New(recEnv{fakeEnv{self: 10}, &sent, &events}, Config{Layout: l})
 	obj := transport.ObjectID{Task: 7}
 	sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: 7, NumReturns: 1, Func: "f", Owner: 1}})
-	sh.Handle(1, &transport.GcsTaskCancelled{Task: 7})
+	sh.Handle(1, &transport.GcsTaskFailed{Task: 7, ErrKind: transport.ErrKindCancelled})
 	refused := func(from transport.NodeID) {
 		t.Helper()
 		sent = sent[:0]
@@ -79,11 +80,34 @@ func TestValueAfterCancelRefused(t *testing.T) {
 		require.NotContains(t, sh.Locations(obj), from)
 	}
 	refused(4) // before the cancel's copy is located
-	sh.Handle(1, &transport.GcsAddObject{Object: obj, Node: 1, Size: 8, Incarnation: 1, Cancelled: true})
-	sh.Handle(2, &transport.GcsAddObject{Object: obj, Node: 2, Size: 8, Incarnation: 1, Cancelled: true}) // a fetched copy
+	sh.Handle(1, &transport.GcsAddObject{Object: obj, Node: 1, Size: 8, Incarnation: 1, Failed: true})
+	sh.Handle(2, &transport.GcsAddObject{Object: obj, Node: 2, Size: 8, Incarnation: 1, Failed: true}) // a fetched copy
 	require.Equal(t, []transport.NodeID{1, 2}, sh.Locations(obj))
 	refused(5) // after
 	sh.load()
 	refused(6) // the store remembers the cancel
 	require.Equal(t, []transport.NodeID{1, 2}, sh.Locations(obj))
+}
+
+// TestFailureAskAlwaysAnswersAVerdict: an owner's askFailure must be
+// answered Recorded or Failed (failureAnswered asks again on anything
+// else, for good). First return recorded, last not: taskFailed sees a
+// result and keeps no mark, and taskInfo, reading the last return, said
+// nothing was recorded. Found in review.
+func TestFailureAskAlwaysAnswersAVerdict(t *testing.T) {
+	var sent []regSent
+	var events []transport.Event
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	sh := New(recEnv{fakeEnv{self: 10}, &sent, &events}, Config{Layout: l})
+	sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: 7, NumReturns: 2, Func: "f", Owner: 1}})
+	sh.Handle(2, &transport.GcsAddObject{Object: transport.ObjectID{Task: 7}, Node: 2, Size: 8, Incarnation: 1})
+	for range 3 { // the owner asks again every lookupTimeout
+		sent = sent[:0]
+		sh.Handle(1, &transport.GcsTaskFailed{Task: 7, ErrKind: transport.ErrKindCancelled, Ask: true})
+		require.Len(t, sent, 1)
+		info := sent[0].m.(*transport.TaskInfo)
+		require.True(t, info.Found)
+		require.True(t, info.Recorded || info.Failed != 0,
+			"no verdict (Recorded %v, Failed %d): the owner asks again for good", info.Recorded, info.Failed)
+	}
 }

@@ -193,9 +193,9 @@ func (s *Shard) load() {
 	s.nodes = make(map[transport.NodeID]*nodeEntry)
 	s.deadInc = make(map[transport.NodeID]uint64)
 	s.nodeIDs, s.funcs, s.flushedObjects = nil, 0, 0
-	s.cancels = false
-	s.store.Scan(TableCancels, func(k, v []byte) bool {
-		s.cancels = true
+	s.failures = false
+	s.store.Scan(TableFailures, func(k, v []byte) bool {
+		s.failures = true
 		return false
 	})
 	now := s.env.Now()

@@ -26,8 +26,8 @@ const (
 	TableNodes
 	TableMeta     // shard-wide values: function digest, dead incarnations, chain position
 	TableActorLog // methods of replaying actors since their last checkpoint
-	TableCancels  // tasks whose results were recorded as ErrCancelled (transport.GcsTaskCancelled)
-	numTables     = int(TableCancels)
+	TableFailures // tasks whose results were recorded as an error their owner decided: its kind (transport.GcsTaskFailed)
+	numTables     = int(TableFailures)
 )
 
 // Store holds a shard's tables durably. Writes are buffered until Sync: a
@@ -425,8 +425,9 @@ func bucket(t Table) []byte { return []byte{'t', byte(t)} }
 // 13: an actor's info (transport.ActorInfo) carries its host's incarnation;
 // 14: a spec's strategy byte carries TaskSpec.Rebuild in its high bit (a
 // rebuild's spec is written to the task table, a rebuilt call's to an
-// actor's method log).
-const storeFormat = 14
+// actor's method log); 15: the cancels table became the failures table,
+// each value the failure's error kind.
+const storeFormat = 15
 
 var (
 	formatBucket = []byte("format")

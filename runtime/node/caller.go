@@ -24,15 +24,17 @@ type Caller struct {
 	seqs     map[transport.ActorID]uint64
 	ev       transport.Event // Submit's event (a Caller is used by one goroutine at a time)
 
-	// What a cancel interrupts in a normal task's code (interrupt). Set and
-	// read on the loop only: the Compute sleeping now (its timer and wake),
-	// the Get or Wait blocked now, and whether a cancel ended the block
-	// (set before the wake, read by the task's code after it).
-	sleep       transport.Timer
-	sleepWake   func()
-	get         *getState
-	stopWait    func()
-	interrupted bool
+	// What a cancel interrupts in a normal task's code (interrupt), set
+	// and read on the loop only: the Compute sleeping now (its timer and
+	// wake), the Get or Wait blocked now (each keeps its own verdict).
+	// slept: a cancel ended the Compute (set on the loop before the wake,
+	// read by the task's code after it; a drivers' and an actor's Compute
+	// never touch it, so goroutines sharing a driver do not race on it).
+	sleep     transport.Timer
+	sleepWake func()
+	get       *getState
+	stopWait  func()
+	slept     bool
 	// kids are the tasks and actor calls a normal task submitted so far
 	// (not its actors' creations), as their specs reached the loop: a
 	// cancel of the task cancels them too (Ray's recursive cancel).
@@ -172,35 +174,26 @@ var ErrCancelled = errors.New("ray: task cancelled")
 // normal task's, not a driver's or an actor's. Call it on the loop.
 func (c *Caller) interruptible() bool { return c.t != nil && c.t.actor == nil }
 
-// blocking reports, on the loop, as a block begins, whether the caller's
-// task is cancelled already (the block must end at once, interrupted), and
-// clears what an earlier block left.
-func (c *Caller) blocking() (cancelled bool) {
-	c.interrupted = false
-	if !c.interruptible() || !c.t.cancelled {
-		return false
-	}
-	c.interrupted = true
-	return true
-}
+// cancelledNow reports, on the loop, as a block begins, whether the
+// caller's task is cancelled already: the block ends at once, interrupted.
+func (c *Caller) cancelledNow() bool { return c.interruptible() && c.t.cancelled }
 
 // interrupt ends the block of a running normal task whose cancel came (on
 // the loop): a Compute's sleep, a Get or a Wait returns ErrCancelled. A
-// task not blocked now is interrupted at its next block (blocking).
+// task not blocked now is interrupted at its next block (cancelledNow).
 func (c *Caller) interrupt() {
 	if c.sleep != nil && c.sleep.Stop() { // false: the sleep is over, or ends now anyway
 		c.sleep = nil
-		c.interrupted = true
+		c.slept = true
 		c.sleepWake()
 		return
 	}
 	if g := c.get; g != nil && !g.done {
-		c.interrupted = true
+		g.cancelled = true
 		g.finish()
 		return
 	}
 	if stop := c.stopWait; stop != nil {
-		c.interrupted = true
 		stop()
 	}
 }
@@ -225,8 +218,8 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 		r := c.r
 		r.drainSubmits() // see drainSubmits
 		g.wake = wake
-		if c.blocking() {
-			g.done = true
+		if c.cancelledNow() {
+			g.cancelled, g.done = true, true
 			wake()
 			return
 		}
@@ -275,7 +268,7 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 	if g.err != nil {
 		return nil, g.err
 	}
-	if c.interrupted {
+	if g.cancelled {
 		return nil, ErrCancelled
 	}
 	if g.timedOut {
@@ -290,6 +283,7 @@ type getState struct {
 	vals           []transport.Value
 	left           int // objects not here yet
 	done, timedOut bool
+	cancelled      bool  // a cancel of the caller's task ended it (interrupt)
 	err            error // the cluster was abandoned (see Abandon)
 	wake           func()
 	unblock        func() // unregisters the Get from Abandon
@@ -337,6 +331,7 @@ func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) ([
 	ready := make([]bool, len(ids))
 	k = min(k, len(ids))
 	var err error
+	cancelled := false // a cancel of the caller's task ended it (interrupt)
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		r.drainSubmits() // see drainSubmits
@@ -352,8 +347,8 @@ func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) ([
 				wake()
 			}
 		}
-		if c.blocking() {
-			done = true
+		if c.cancelledNow() {
+			done, cancelled = true, true
 			wake()
 			return
 		}
@@ -396,13 +391,16 @@ func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) ([
 			finish()
 		})
 		if c.interruptible() {
-			c.stopWait = finish
+			c.stopWait = func() {
+				cancelled = true
+				finish()
+			}
 		}
 		if timeout >= 0 {
 			r.env.After(timeout, finish)
 		}
 	})
-	if err == nil && c.interrupted {
+	if err == nil && cancelled {
 		err = ErrCancelled
 	}
 	return ready, err
@@ -414,17 +412,21 @@ func (c *Caller) Compute(d time.Duration) error {
 	if c.r.cfg.Simulated && c.r.cfg.Costs.ComputeOvershoot > 0 {
 		d += c.r.cfg.Costs.Overshoot(c.r.env.Rand().NormFloat64())
 	}
+	// c.t is set before the task's code starts and cleared after it ends,
+	// both on the loop: the task's code may read it.
+	interruptible := c.interruptible()
 	c.r.env.Await(func(wake func()) {
-		if c.blocking() {
+		if !interruptible {
+			c.r.env.After(d, wake)
+			return
+		}
+		if c.slept = c.t.cancelled; c.slept {
 			wake()
 			return
 		}
-		t := c.r.env.After(d, wake)
-		if c.interruptible() {
-			c.sleep, c.sleepWake = t, wake
-		}
+		c.sleep, c.sleepWake = c.r.env.After(d, wake), wake
 	})
-	if c.interrupted {
+	if interruptible && c.slept {
 		return ErrCancelled
 	}
 	return nil

@@ -42,13 +42,19 @@ type ownedTask struct {
 	// run the cancel only marked may die with its node long after. Unless
 	// the object table says the task had finished (checkCancel).
 	cancelled bool
-	// cancelCheck: a retry of a cancelled task waits for the task
-	// table's answer: was a result recorded? (checkCancel)
-	cancelCheck bool
 	// rebuilt: owned to rebuild a lost result (onTaskInfo): the object
 	// table knows the result from an earlier run, so its answer says
 	// nothing of this one (checkCancel fails a cancelled rebuild at once).
 	rebuilt bool
+}
+
+// verdict is a failure an owner asks the task table to record, and waits
+// for its verdict on (askFailure): a cancelled task whose node died
+// (checkCancel), or one whose retries are spent (retry). Kept in
+// Raylet.asking, by task, while asked: rare, so not in every ownedTask.
+type verdict struct {
+	kind uint8
+	msg  string
 }
 
 // nodeDeath names the death of a node's incarnations up to inc.
@@ -116,6 +122,9 @@ func (r *Raylet) ownedDone(id transport.TaskID) {
 		return
 	}
 	delete(r.owned, id)
+	if len(r.asking) > 0 {
+		delete(r.asking, id) // the verdict is no longer awaited
+	}
 	// A rebuild that ran elsewhere is over: should its result be lost
 	// again, the next ObjectLost starts another.
 	delete(r.reconstructing, id)
@@ -259,12 +268,19 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		// caller, whose next call names it in SeqBase; deleted without it
 		// (failTask finds no owner to tell), a restarted actor waited for
 		// that number for good and held the caller's later calls.
+		msg := fmt.Sprintf("%s; %d retries allowed", why, budget)
+		if spec.Actor == 0 && spec.NumReturns > 0 && !o.rebuilt {
+			// The run may have finished all the same, its word cut off
+			// with its node: the task table decides (askFailure).
+			r.askFailure(o, transport.ErrKindRetriesExhausted, msg)
+			return
+		}
 		r.ownedDone(spec.ID)
 		kind := transport.ErrKindRetriesExhausted
 		if spec.Actor != 0 {
 			kind = transport.ErrKindActorDied
 		}
-		r.failTask(&spec, kind, fmt.Sprintf("%s; %d retries allowed", why, budget))
+		r.failTask(&spec, kind, msg)
 		if spec.IsCreation() {
 			r.actorDied(spec.Actor, spec.A().Name)
 		}
@@ -309,7 +325,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 // its object table (TaskInfo.Recorded) means the task finished, and the
 // owner's part is over as for TaskDone (a reader rebuilds a lost result from
 // lineage); none means the cancelled run died unfinished, and the task fails
-// as cancelled (askCancel, cancelAnswered).
+// as cancelled (askFailure, failureAnswered).
 //
 // An actor call fails at once: its caller's next calls, re-sent to the
 // restarted actor meanwhile, would name it not done (SeqBase), and the
@@ -317,36 +333,44 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 //
 // Cancellation is best effort, as in Ray: a cancel that finds the task
 // finished is a no-op. A run whose result was recorded as ErrCancelled is
-// over for good: the task table keeps the cancel (GcsTaskCancelled), and a
-// rebuild of a lost result is the cancel again (cancelledTask).
+// over for good: the task table keeps the cancel (GcsTaskFailed), and a
+// rebuild of a lost result is the cancel again (failedTask).
 func (r *Raylet) checkCancel(o *ownedTask) {
 	spec := o.spec
 	if spec.Actor != 0 || o.rebuilt || spec.NumReturns == 0 {
 		r.failCancelled(spec)
 		return
 	}
-	if o.cancelCheck {
-		return // asked already
-	}
-	o.cancelCheck = true
-	r.askCancel(o)
+	r.askFailure(o, transport.ErrKindCancelled, "task cancelled")
 }
 
-// askCancel asks the task's shard to record the cancel unless a result of
-// the task was recorded first, and to say which stands (GcsTaskCancelled
-// with Ask), again every lookupTimeout until answered: a slow or
-// failing-over table is waited for, not taken for an answer. The owner
-// must not decide alone: its own reads would say ErrCancelled while the
-// table took a value that reached it first (from a node cut off when the
-// task finished there).
-func (r *Raylet) askCancel(o *ownedTask) {
+// askFailure asks the task's shard to record a failure of an owned task (a
+// cancel, or its retries spent) unless a result of the task was recorded
+// first, and to say which stands (GcsTaskFailed with Ask), again every
+// lookupTimeout until answered: a slow or failing-over table is waited
+// for, not taken for an answer. The owner must not decide alone: its own
+// reads would say the error while the table took a value that reached it
+// first (from a node cut off when the task finished there, rejoined since
+// with its store). Asked once: a second failure meanwhile waits for the
+// same answer.
+func (r *Raylet) askFailure(o *ownedTask, kind uint8, msg string) {
 	id := o.spec.ID
-	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsTaskCancelled{Task: id, Ask: true})
-	r.env.After(lookupTimeout, func() {
-		if r.owned[id] == o && o.cancelCheck {
-			r.askCancel(o)
-		}
-	})
+	if _, asked := r.asking[id]; asked {
+		return
+	}
+	r.asking[id] = verdict{kind: kind, msg: msg}
+	r.sendAsk(o)
+}
+
+func (r *Raylet) sendAsk(o *ownedTask) {
+	id := o.spec.ID
+	v, asked := r.asking[id]
+	if !asked || r.owned[id] != o {
+		delete(r.asking, id) // answered, or no longer owned here
+		return
+	}
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsTaskFailed{Task: id, ErrKind: v.kind, Ask: true})
+	r.env.After(lookupTimeout, func() { r.sendAsk(o) })
 }
 
 // failCancelled fails a task as cancelled, ending its ownership here first
@@ -359,24 +383,39 @@ func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
 	r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
 }
 
-// cancelAnswered takes the task table's answer to askCancel: a result was
-// recorded (the task finished; its TaskDone was lost), or the cancel was
-// (it fails as cancelled). An answer that says neither (a GcsGetTask's,
-// asked for something else, or from a table that lost the mark in a
-// failover) is not the verdict: the question is asked again.
-func (r *Raylet) cancelAnswered(m *transport.TaskInfo) {
+// failureAnswered takes the task table's verdict (askFailure): a result
+// was recorded (the task finished; its TaskDone was lost), or a failure
+// was — the one asked for, or one recorded before it (a cancel) — and the
+// task fails with it. An answer that says neither (a GcsGetTask's, asked
+// for something else) is not the verdict: the question is asked again.
+func (r *Raylet) failureAnswered(m *transport.TaskInfo) {
 	o := r.owned[m.Task]
-	if o == nil || !o.cancelCheck {
+	v, asked := r.asking[m.Task]
+	if o == nil || !asked {
 		return
 	}
 	switch {
 	case m.Found && m.Recorded:
-		o.cancelCheck = false
+		delete(r.asking, m.Task)
 		r.ownedDone(m.Task)
-	case m.Cancelled || !m.Found:
-		o.cancelCheck = false
-		r.failCancelled(o.spec)
+	case m.Failed != 0 || !m.Found:
+		delete(r.asking, m.Task)
+		if m.Failed != 0 && m.Failed != v.kind {
+			v = verdict{kind: m.Failed, msg: failureMsg(m.Failed)}
+		}
+		spec := o.spec
+		r.ownedDone(m.Task)
+		r.failTask(spec, v.kind, v.msg)
 	}
+}
+
+// failureMsg is the message of a failure of record read back from the task
+// table.
+func failureMsg(kind uint8) string {
+	if kind == transport.ErrKindCancelled {
+		return "task cancelled"
+	}
+	return "its retries were spent (the task table's record)"
 }
 
 // onObjectLost starts rebuilding an object this node needs whose every copy
@@ -415,7 +454,7 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 }
 
 func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
-	r.cancelAnswered(m)
+	r.failureAnswered(m)
 	if !r.reconstructing[m.Task] || r.owned[m.Task] != nil {
 		return // not asked, or a second answer (questions are asked again): one rebuild
 	}
@@ -424,9 +463,10 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 	case !m.Found:
 		r.loseTask(m.Task, "its task is not in the task table")
 		return
-	case m.Cancelled && !spec.IsCreation():
-		// Its results were recorded as a cancel: that is what they are.
-		r.cancelledTask(m.Task)
+	case m.Failed != 0 && !spec.IsCreation():
+		// Its results were recorded as a failure (a cancel, its retries
+		// spent): that is what they are.
+		r.failedTask(m.Task, m.Failed)
 		return
 	case spec.Actor != 0 && !spec.IsCreation():
 		if int64(spec.Attempt) >= int64(spec.MaxRetries) {
@@ -481,12 +521,13 @@ func (r *Raylet) awaitedOf(task transport.TaskID) []transport.ObjectID {
 	return ids
 }
 
-// cancelledTask gives the readers here of a task whose results the task
-// table recorded as a cancel ErrCancelled again, as loseTask gives them
-// ErrObjectLost: a cancelled task is not run to rebuild its results.
-func (r *Raylet) cancelledTask(task transport.TaskID) {
+// failedTask gives the readers here of a task whose results the task
+// table recorded as a failure (a cancel, its retries spent) that error
+// again, as loseTask gives them ErrObjectLost: such a task is not run to
+// rebuild its results.
+func (r *Raylet) failedTask(task transport.TaskID, kind uint8) {
 	delete(r.reconstructing, task)
-	v := errValue(transport.ErrKindCancelled, "task cancelled")
+	v := errValue(kind, failureMsg(kind))
 	for _, id := range r.awaitedOf(task) {
 		e, _, _, _ := r.store.PutAt(nil, id, v, false)
 		r.wake(id, e)

@@ -134,6 +134,7 @@ type Raylet struct {
 	// A cancel reaches every raylet, most of which never see the task, so
 	// tombstones age out (see the tombstones type).
 	tombstones tombstones
+	asking     map[transport.TaskID]verdict // failures of owned tasks the task table is asked to record (askFailure)
 
 	meanTask time.Duration
 	Stats    Stats
@@ -201,6 +202,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		restarts:       make(map[transport.ActorID]*transport.TaskPlaced),
 		reconstructing: make(map[transport.TaskID]bool),
 		locating:       make(map[transport.ObjectID]time.Duration),
+		asking:         make(map[transport.TaskID]verdict),
 	}
 	r.gcs = gcs.NewClient(env, cfg.Layout)
 	r.gcs.Epoch = cfg.Incarnation // a rejoin keeps the client: its numbers go on
@@ -873,12 +875,12 @@ func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value, ret
 		detail = string(out.Data)
 	}
 	r.emit(transport.Event{Kind: kind, Node: r.self, Task: spec.ID, Detail: detail})
-	if out.ErrKind == transport.ErrKindCancelled && spec.NumReturns > 0 {
-		// The task table learns first that these results are a cancel
+	if transport.IsFailureOfRecord(out.ErrKind) && spec.NumReturns > 0 {
+		// The task table learns first that these results are a failure
 		// (the client keeps the order of a shard's messages, and the
 		// results' locations go to the task's shard): a rebuild of one
-		// lost with this node is then the cancel again, not a run.
-		r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsTaskCancelled{Task: spec.ID})
+		// lost with this node is then the failure again, not a run.
+		r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsTaskFailed{Task: spec.ID, ErrKind: out.ErrKind})
 	}
 	if spec.NumReturns == 0 || spec.Owner == r.self {
 		for i := uint32(0); i < spec.NumReturns; i++ {
@@ -949,7 +951,7 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 	}
 	r.emit(transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
 	r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner,
-		Cancelled: v.ErrKind == transport.ErrKindCancelled})
+		Failed: transport.IsFailureOfRecord(v.ErrKind)})
 	delete(r.locations, id) // the store is the authority on local copies
 	delete(r.reconstructing, id.Task)
 	r.wake(id, e)

@@ -111,7 +111,7 @@ func TestRunningTaskSeesItsCancel(t *testing.T) {
 // x1 has its ErrCancelled stored there; x1 then dies with it, once the
 // cancel's tombstones have aged out. A Get after the loss rebuilt the
 // result by running the task, and returned its value: the task table kept
-// no cancel. It now records one (GcsTaskCancelled), and the rebuild is the
+// no cancel. It now records one (GcsTaskFailed), and the rebuild is the
 // cancel again.
 func TestLostCancelIsNotRebuiltByRunning(t *testing.T) {
 	s := newSuite()

@@ -40,3 +40,30 @@ func TestCancelAfterUnheardFinishOneAnswer(t *testing.T) {
 		return nil
 	})
 }
+
+// TestFailedAfterUnheardFinishOneAnswer: as TestCancelAfterUnheardFinishOneAnswer
+// with no cancel: the task has no retries, so its owner fails it when x1 is
+// declared dead (ErrRetriesExhausted), and x1 rejoins with the value. A
+// read on x1 gave the value: the owner's failure was decided alone. The
+// task table now records it (GcsTaskFailed), first, and refuses the value.
+func TestFailedAfterUnheardFinishOneAnswer(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
+		x1 := ray.RayletID(1)
+		sim := c.Netsim()
+		ref := s.slow.Options(ray.NodeAffinity(x1, false), ray.Resource("x", 1), ray.MaxRetries(0)).Remote(ctx, 200)
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // it runs on x1
+		sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.SchedulerID))
+		for j := range 64 {
+			sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.ShardID(j)))
+		}
+		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // done on x1, unheard; x1 is declared dead
+		_, err := ray.GetTimeout(ctx, ref, time.Second)
+		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "the owner's read")
+		sim.Heal()
+		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // x1 rejoins with its store
+		v, err := ray.GetTimeout(ctx, s.add.Options(ray.NodeAffinity(x1, false)).Remote(ctx, ref, 0), 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "a read on x1 gave %d: two reads of one ref disagree", v)
+		return nil
+	})
+}

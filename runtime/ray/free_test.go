@@ -244,3 +244,36 @@ func TestFreeBeforeMade(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestFreedBeforeRegisteredReadAgain: the driver's node makes a result
+// before the node table answered its registration (a chain of three
+// replicas answers late), so its location waits; the driver reads and
+// frees it, and a task reads it again. The free went to the GCS at once,
+// ahead of the location, which then stood for a copy the node no longer
+// held: the read fetched it from there for good. A free now waits behind
+// the locations waiting for the registration. Found in review, with the
+// fault search's second reads (free-before-registration-answer.yaml).
+func TestFreedBeforeRegisteredReadAgain(t *testing.T) {
+	for _, cancel := range []bool{false, true} {
+		s := newSuite()
+		c, err := ray.NewSim(ray.Config{Nodes: withW(1), GCSReplicas: 3, Seed: 1, WireCheck: true}, s.reg)
+		require.NoError(t, err)
+		require.NoError(t, c.Run(func(ctx context.Context) error {
+			ref := s.double.Remote(ctx, 21)
+			want, wantErr := 42, error(nil)
+			if cancel {
+				require.NoError(t, ray.Cancel(ctx, ref)) // in the submission queue: failed here, unregistered
+				want, wantErr = 0, ray.ErrCancelled
+			}
+			v, err := ray.GetTimeout(ctx, ref, 5*time.Second)
+			require.ErrorIs(t, err, wantErr)
+			require.Equal(t, want, v)
+			require.NoError(t, ray.Free(ctx, ref))
+			v, err = ray.GetTimeout(ctx, s.add.Remote(ctx, ref, 0), 10*time.Second)
+			require.ErrorIs(t, err, wantErr, "a read of the freed ref (cancelled: %v)", cancel)
+			require.Equal(t, want, v)
+			return nil
+		}))
+		c.Close()
+	}
+}

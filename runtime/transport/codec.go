@@ -9,10 +9,11 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 15: GcsAddObject says whether the copy is a
-// cancel's result (the sign of its size); GcsTaskCancelled may ask for the
-// task table's verdict. 14: TaskInfo says whether the task's results were
-// recorded, and recorded cancelled (GcsTaskCancelled); CallsDone;
+// version is refused. 15: GcsAddObject says whether the copy is a failure
+// of record (the sign of its size); GcsTaskCancelled became GcsTaskFailed,
+// with the failure's kind, and may ask for the task table's verdict;
+// TaskInfo carries the kind. 14: TaskInfo says whether the task's results were
+// recorded, and recorded cancelled (GcsTaskFailed); CallsDone;
 // ActorCall names the host incarnation it is meant for. 13: ActorInfo names the incarnation hosting the
 // actor, PlaceTask the incarnation it is placed on. 12: the node table
 // answers a registration with the RegisterNode itself, and a raylet

@@ -323,7 +323,7 @@ const (
 	KindGcsCreationLost
 	KindCreationLost
 	KindGcsAddObjects
-	KindGcsTaskCancelled
+	KindGcsTaskFailed
 	KindCallsDone
 )
 
@@ -474,32 +474,43 @@ type ObjectLost struct{ Object ObjectID }
 // GcsGetTask reads a task's spec from the task table (for reconstruction).
 type GcsGetTask struct{ Task TaskID }
 
-// TaskInfo answers GcsGetTask. Cancelled: the task's results were
-// recorded as ErrCancelled (GcsTaskCancelled), so a rebuild of a lost one
-// is ErrCancelled again, not a run. Recorded: the object table has a
-// result of the task (its last return, which its node announces last),
+// TaskInfo answers GcsGetTask (and a GcsTaskFailed that asks). Failed: the
+// error kind the task's results were recorded as (GcsTaskFailed:
+// ErrKindCancelled or ErrKindRetriesExhausted; 0: none), so a rebuild of a
+// lost one is that error again, not a run. Recorded: the object table has
+// a result of the task (its last return, which its node announces last),
 // copies left or not: the task finished.
 type TaskInfo struct {
-	Task      TaskID
-	Found     bool
-	Spec      TaskSpec
-	Cancelled bool
-	Recorded  bool
+	Task     TaskID
+	Found    bool
+	Spec     TaskSpec
+	Failed   uint8
+	Recorded bool
 }
 
-// GcsTaskCancelled records in the task table that a task's results are
-// ErrCancelled: the raylet that stores them sends it before it announces
-// them. Without it a cancelled result lost with its node was rebuilt by
-// running the task, and a read after the loss got a value. The shard
-// ignores it for a task with a result already recorded (a run that
-// finished before: the cancel was a no-op). With Ask the shard answers
-// with the task's TaskInfo: Recorded if a result won, Cancelled if the
-// cancel did. An owner fails a task as cancelled only on that answer, so
-// no reader sees ErrCancelled while the GCS keeps a value (see
-// node.Raylet.askCancel).
-type GcsTaskCancelled struct {
-	Task TaskID
-	Ask  bool
+// GcsTaskFailed records in the task table that a task's results are an
+// error its owner decided, not a run: ErrKindCancelled (a cancel) or
+// ErrKindRetriesExhausted (its node died with no retry left). The raylet
+// that stores them sends it before it announces them. Without it a
+// cancelled result lost with its node was rebuilt by running the task, and
+// a read after the loss got a value. The shard ignores it for a task with
+// a result already recorded (a run that finished before: the cancel was a
+// no-op, the failure none), and refuses a value located after it: the
+// first the table hears of is the result for every reader. With Ask the
+// shard answers with the task's TaskInfo: Recorded if a result won, Failed
+// if the failure did. An owner fails a task for good only on that answer,
+// so no reader sees the error while the GCS keeps a value (see
+// node.Raylet.askFailure).
+type GcsTaskFailed struct {
+	Task    TaskID
+	ErrKind uint8 // ErrKindCancelled or ErrKindRetriesExhausted
+	Ask     bool
+}
+
+// IsFailureOfRecord reports whether an error kind is one an owner decides
+// and the task table records (GcsTaskFailed): a cancel, or retries spent.
+func IsFailureOfRecord(kind uint8) bool {
+	return kind == ErrKindCancelled || kind == ErrKindRetriesExhausted
 }
 
 func (*NodeDead) Kind() Kind   { return KindNodeDead }
@@ -536,13 +547,13 @@ func (m *TaskInfo) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
 	e.Bool(m.Found)
 	e.Spec(&m.Spec)
-	e.Bool(m.Cancelled)
+	e.U8(m.Failed)
 	e.Bool(m.Recorded)
 }
 func (m *TaskInfo) UnmarshalWire(d *Decoder) {
 	m.Task, m.Found = d.Task(), d.Bool()
 	d.Spec(&m.Spec)
-	m.Cancelled, m.Recorded = d.Bool(), d.Bool()
+	m.Failed, m.Recorded = d.U8(), d.Bool()
 }
 func (*CallsDone) Kind() Kind { return KindCallsDone }
 func (m *CallsDone) MarshalWire(e *Encoder) {
@@ -564,9 +575,11 @@ func (m *CallsDone) UnmarshalWire(d *Decoder) {
 		m.Seqs[i] = d.Uvarint()
 	}
 }
-func (*GcsTaskCancelled) Kind() Kind                 { return KindGcsTaskCancelled }
-func (m *GcsTaskCancelled) MarshalWire(e *Encoder)   { e.Task(m.Task); e.Bool(m.Ask) }
-func (m *GcsTaskCancelled) UnmarshalWire(d *Decoder) { m.Task, m.Ask = d.Task(), d.Bool() }
+func (*GcsTaskFailed) Kind() Kind               { return KindGcsTaskFailed }
+func (m *GcsTaskFailed) MarshalWire(e *Encoder) { e.Task(m.Task); e.U8(m.ErrKind); e.Bool(m.Ask) }
+func (m *GcsTaskFailed) UnmarshalWire(d *Decoder) {
+	m.Task, m.ErrKind, m.Ask = d.Task(), d.U8(), d.Bool()
+}
 
 // SpillTask: a raylet hands a task it will not run to the global scheduler,
 // with what it knows of the arguments' locations.
@@ -653,11 +666,12 @@ type GcsAddObject struct {
 	// location is recorded (so an owner never forgets a task whose result
 	// the GCS has not heard of).
 	Owner NodeID
-	// Cancelled: the copy is the task's ErrCancelled (a cancel's result),
-	// not a value it made. A shard that has the task's cancel recorded
-	// takes only those (see gcs.Shard.refuseValue). On the wire it is the
-	// sign of Size (-Size-1), which costs no byte.
-	Cancelled bool
+	// Failed: the copy is the task's failure of record (a cancel's or a
+	// spent retry budget's error: IsFailureOfRecord), not a value it made.
+	// A shard that has the task's failure recorded (GcsTaskFailed) takes
+	// only those (see gcs.Shard.refuseValue). On the wire it is the sign of
+	// Size (-Size-1), which costs no byte.
+	Failed bool
 }
 
 // GcsAddObjects is several GcsAddObject to one shard in one message, in
@@ -964,7 +978,7 @@ func (m *GcsAddObject) MarshalWire(e *Encoder) {
 	e.Object(m.Object)
 	e.Node(m.Node)
 	size := max(m.Size, 0)
-	if m.Cancelled {
+	if m.Failed {
 		size = -size - 1
 	}
 	e.Varint(size)
@@ -973,7 +987,7 @@ func (m *GcsAddObject) MarshalWire(e *Encoder) {
 }
 func (m *GcsAddObject) UnmarshalWire(d *Decoder) {
 	m.Object, m.Node, m.Size, m.Incarnation, m.Owner = d.Object(), d.Node(), d.Varint(), d.Uvarint(), d.Node()
-	if m.Cancelled = m.Size < 0; m.Cancelled {
+	if m.Failed = m.Size < 0; m.Failed {
 		m.Size = -(m.Size + 1)
 	}
 }
@@ -1141,6 +1155,6 @@ func init() {
 	register(KindGcsCreationLost, func() Message { return new(GcsCreationLost) })
 	register(KindCreationLost, func() Message { return new(CreationLost) })
 	register(KindGcsAddObjects, func() Message { return new(GcsAddObjects) })
-	register(KindGcsTaskCancelled, func() Message { return new(GcsTaskCancelled) })
+	register(KindGcsTaskFailed, func() Message { return new(GcsTaskFailed) })
 	register(KindCallsDone, func() Message { return new(CallsDone) })
 }

@@ -2,6 +2,7 @@ package workload
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -77,13 +78,24 @@ func (d *driver) collect(ctx context.Context, refs []ray.Ref[ray.Blob], ok func(
 		}
 		return nil
 	}
+	var failed []int
 	for i, r := range refs {
 		v, err := ray.Get(ctx, r)
 		if err != nil {
 			d.t.fail(err)
+			if errors.Is(err, ray.ErrRetriesExhausted) || errors.Is(err, ray.ErrActorDied) {
+				failed = append(failed, i)
+			}
 			continue
 		}
 		d.t.check(ok(i, v), fmt.Sprintf("%s %d", what, i))
+	}
+	// A task failed for good is its result: a second read, through a task
+	// elsewhere, must not find a value (a run its owner gave up on that
+	// finished after all, its value then located beside the failure).
+	for _, i := range failed {
+		_, err := ray.Get(ctx, d.f.reducer.Options(ray.Spread(), ray.Name("reread")).Remote(ctx, refs[i]))
+		d.t.check(err != nil, fmt.Sprintf("%s %d: read failed for good, then a value", what, i))
 	}
 	return nil
 }
