@@ -151,6 +151,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		}
 		r.env.Await(func(wake func()) {
 			a.cur = nil
+			call.caller = nil
 			r.unpinArgs(call)
 			if a.dead {
 				// Dropped (its worker crashed, its node rejoined) or killed
@@ -176,7 +177,11 @@ func (r *Raylet) actorLoop(a *actorHost) {
 }
 
 func (r *Raylet) runMethod(a *actorHost, t *task) transport.Value {
-	c := r.newCaller(t.spec.ID, t) // a call holds no CPU of its own: release is a no-op
+	c := t.caller // made on the loop (pumpActor): a cancel reads it there
+	if c == nil { // a replayed call
+		c = r.newCaller(t.spec.ID, t)
+	}
+	// A call holds no CPU of its own: release is a no-op.
 	if d := t.spec.Duration; d > 0 {
 		c.Compute(d)
 	}
@@ -218,6 +223,7 @@ func (r *Raylet) pumpActor(a *actorHost) {
 	t.args = r.argValues(t)
 	t.running = true
 	t.start = r.since()
+	t.caller = r.newCaller(t.spec.ID, t)
 	r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
 	a.cur = t
 	w := a.wake
@@ -274,6 +280,9 @@ func (r *Raylet) cancelCall(id transport.TaskID) bool {
 	for _, a := range r.actors { // one actor at most has the call: the order cannot show
 		if a.cur != nil && a.cur.spec.ID == id {
 			a.cur.cancelled = true
+			if c := a.cur.caller; c != nil {
+				c.cancelKids() // not interrupted, but its children are cancelled, as Ray's are
+			}
 			return true
 		}
 		for i, t := range a.queue {

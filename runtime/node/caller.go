@@ -35,9 +35,9 @@ type Caller struct {
 	get       *getState
 	stopWait  func()
 	slept     bool
-	// kids are the tasks and actor calls a normal task submitted so far
-	// (not its actors' creations), as their specs reached the loop: a
-	// cancel of the task cancels them too (Ray's recursive cancel).
+	// kids are the tasks and actor calls a task or an actor method call
+	// submitted so far (not its actors' creations), as their specs reached
+	// the loop: a cancel of it cancels them too (Ray's recursive cancel).
 	kids []transport.TaskID
 }
 
@@ -449,12 +449,13 @@ func (c *Caller) copyIn(v transport.Value, n int64) {
 	}
 }
 
-// submitted queues a spec the caller submitted (on the loop). A normal
-// task keeps its children's IDs for a cancel of itself to reach them, and
-// a child submitted once the task is cancelled is cancelled at once.
+// submitted queues a spec the caller submitted (on the loop). A task or
+// an actor method call keeps its children's IDs for a cancel of itself to
+// reach them, and a child submitted once it is cancelled is cancelled at
+// once.
 func (c *Caller) submitted(spec *transport.TaskSpec) {
 	c.r.enqueueSubmit(spec)
-	if !c.interruptible() || spec.IsCreation() { // an actor is ended by Kill, not Cancel
+	if c.t == nil || spec.IsCreation() { // a driver's or a constructor's; an actor is ended by Kill, not Cancel
 		return
 	}
 	if c.t.cancelled {

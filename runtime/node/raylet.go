@@ -56,8 +56,9 @@ type task struct {
 	// reader began to wait for it (need): finish puts the result there
 	// without looking it up (objstore.Store.PutAt).
 	ret *objstore.Entry
-	// caller is a running normal task's Caller, which a cancel interrupts
-	// (Caller.interrupt); nil otherwise.
+	// caller is a running task's or method call's Caller, made on the
+	// loop: a cancel interrupts a normal task's (Caller.interrupt) and
+	// cancels the children of either (Caller.cancelKids); nil otherwise.
 	caller *Caller
 }
 

@@ -36,6 +36,7 @@ type suite struct {
 	get      *ray.ActorMethod[counter, int]
 	nap      *ray.ActorMethod[counter, int]
 	spin     *ray.ActorMethod[counter, int]
+	spawn    *ray.ActorMethod[counter, int]
 }
 
 // spinSteps bounds the spin method: a run that never sees its cancel
@@ -117,6 +118,10 @@ func newSuite() *suite {
 			}
 		}
 		return c.n, nil
+	})
+	// spawn waits on a 10 s child that holds the GPU.
+	s.spawn = ray.Method0(s.counter, "spawn", func(ctx context.Context, c *counter) (int, error) {
+		return ray.Get(ctx, s.slow.Options(ray.GPUs(1)).Remote(ctx, 10000))
 	})
 	return s
 }
@@ -269,6 +274,18 @@ var semanticCases = []semanticCase{
 			require.NoError(t, err, "the child (%d) of a cancelled task still holds the GPU", first)
 			assert.Equal(t, "gpu ok", v)
 		}
+	}},
+	{"cancel reaches a running actor call's children", func(t *testing.T, ctx context.Context, s *suite) {
+		h := s.counter.New(ctx, 0)
+		call := s.spawn.Remote(ctx, h)
+		_, err := ray.GetTimeout(ctx, call, 100*time.Millisecond)
+		require.ErrorIs(t, err, ray.ErrTimeout) // it runs, its child holds the GPU
+		require.NoError(t, ray.Cancel(ctx, call))
+		_, err = ray.GetTimeout(ctx, call, 5*time.Second)
+		require.ErrorIs(t, err, ray.ErrCancelled)
+		v, err := ray.GetTimeout(ctx, s.gpu.Options(ray.GPUs(1)).Remote(ctx), 5*time.Second)
+		require.NoError(t, err, "the child of a cancelled actor call still holds the GPU")
+		assert.Equal(t, "gpu ok", v)
 	}},
 	{"cancel a queued actor call", func(t *testing.T, ctx context.Context, s *suite) {
 		h := s.counter.New(ctx, 100)
