@@ -276,9 +276,12 @@ func (r *Raylet) sendCallsDone(node transport.NodeID, actor transport.ActorID, c
 // not be left half-changed, but Caller.Cancelled tells its code, and its
 // result is replaced by ErrCancelled. It reports whether the call was
 // here.
-func (r *Raylet) cancelCall(id transport.TaskID) bool {
+func (r *Raylet) cancelCall(id transport.TaskID, rebuild bool) bool {
 	for _, a := range r.actors { // one actor at most has the call: the order cannot show
 		if a.cur != nil && a.cur.spec.ID == id {
+			if a.cur.spec.Rebuild && !rebuild {
+				return true // a cancel of the finished call this remakes: a no-op
+			}
 			a.cur.cancelled = true
 			if c := a.cur.caller; c != nil {
 				c.cancelKids() // not interrupted, but its children are cancelled, as Ray's are
@@ -288,6 +291,9 @@ func (r *Raylet) cancelCall(id transport.TaskID) bool {
 		for i, t := range a.queue {
 			if t.spec.ID != id {
 				continue
+			}
+			if t.spec.Rebuild && !rebuild {
+				return true
 			}
 			a.queue = slices.Delete(a.queue, i, i+1)
 			t.cancelled = true // an argument that comes later is not pinned for it
@@ -549,7 +555,7 @@ func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.
 	cancelled := o != nil && o.cancelled
 	if node == r.self {
 		if cancelled {
-			r.cancelLocal(spec.ID)
+			r.cancelLocal(spec.ID, spec.Rebuild)
 		}
 		if inc != 0 && inc != r.cfg.Incarnation {
 			r.bounceCall(spec) // meant for this node's earlier incarnation
@@ -559,7 +565,7 @@ func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.
 		return
 	}
 	if cancelled {
-		r.send(node, &transport.CancelTask{Task: spec.ID})
+		r.send(node, &transport.CancelTask{Task: spec.ID, Rebuild: spec.Rebuild})
 	}
 	r.send(node, &transport.ActorCall{Spec: *spec, Incarnation: inc})
 }

@@ -618,6 +618,7 @@ func (r *Raylet) rejoin() {
 	for _, id := range restarts {
 		r.restartLost(r.restarts[id])
 	}
+	r.dropStaleRuns()
 	objs := r.store.IDs()
 	slices.SortFunc(objs, transport.CompareObjects)
 	for _, id := range objs {
@@ -628,6 +629,55 @@ func (r *Raylet) rejoin() {
 		}
 	}
 	r.dispatch()
+}
+
+// dropStaleRuns drops, as this node rejoins, the normal tasks of other
+// owners it holds: they were placed on its old incarnation, whose death
+// their owners heard, and each owner has retried its task elsewhere or
+// failed it for good on the task table's verdict (askFailure). As Ray's
+// raylet, restarted, holds none. A run kept here would hand its value to
+// this node's own readers (who wait for a local producer without asking
+// the GCS) though the table refuses it: one ref, two answers. A queued
+// task goes as a cancel drops one, without a result; a running one runs
+// on (its code cannot be stopped; a cancel's interrupt ends its block) and
+// finish discards what it makes (staleRuns). The readers here that waited
+// for them ask the GCS instead, as after a spill. Actors' calls and
+// creations are not here (dropActor bounced or ended them), and tasks this
+// node owns run on under the new incarnation.
+func (r *Raylet) dropStaleRuns() {
+	var stale []*task
+	for _, t := range r.tasks.All() {
+		if t.spec.Owner != r.self && t.actor == nil && !t.spec.IsCreation() {
+			stale = append(stale, t)
+		}
+	}
+	slices.SortFunc(stale, func(a, b *task) int { return cmp.Compare(a.spec.ID, b.spec.ID) })
+	for _, t := range stale {
+		id := t.spec.ID
+		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Task: id, Detail: "dropped at rejoin: placed on the node's dead incarnation"})
+		if t.running {
+			if r.staleRuns == nil {
+				r.staleRuns = make(map[transport.TaskID]struct{})
+			}
+			r.staleRuns[id] = struct{}{}
+			if c := t.caller; c != nil {
+				c.interrupt()
+			}
+		} else {
+			t.cancelled = true // the queues and argument waiters skip it
+			r.tasks.Delete(id)
+			r.unpinArgs(t)
+			if t.missing > 0 {
+				r.waiting--
+			}
+		}
+		for i := uint32(0); i < t.spec.NumReturns; i++ {
+			if fe := r.fetchOf(t.spec.Return(i)); fe != nil && fe.local {
+				fe.local = false
+				r.subscribe(t.spec.Return(i))
+			}
+		}
+	}
 }
 
 // redoCalls points this raylet's route to an actor it hosted and dropped

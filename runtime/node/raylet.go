@@ -135,7 +135,8 @@ type Raylet struct {
 	// A cancel reaches every raylet, most of which never see the task, so
 	// tombstones age out (see the tombstones type).
 	tombstones tombstones
-	asking     map[transport.TaskID]verdict // failures of owned tasks the task table is asked to record (askFailure)
+	asking     map[transport.TaskID]verdict  // failures of owned tasks the task table is asked to record (askFailure)
+	staleRuns  map[transport.TaskID]struct{} // runs of other owners' tasks this node holds since it rejoined (dropStaleRuns)
 
 	meanTask time.Duration
 	Stats    Stats
@@ -325,7 +326,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.CreationLost:
 		r.onCreationLost(m)
 	case *transport.CancelTask:
-		r.cancelLocal(m.Task)
+		r.cancelLocal(m.Task, m.Rebuild)
 	case *transport.KillActor:
 		r.killActor(m.Actor, "killed")
 	case *transport.TaskPlaced:
@@ -347,6 +348,12 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.TaskDone:
 		if p := r.restarts[m.Task]; p != nil && p.Restart == m.Attempt {
 			delete(r.restarts, m.Task) // the watched restart came up
+		}
+		if _, asked := r.asking[m.Task]; asked {
+			// The task table's verdict is awaited, and comes (it is asked
+			// again until it does); a TaskDone now may be a refused
+			// value's, which stored nothing a reader could take.
+			return
 		}
 		r.ownedDone(m.Task)
 	case *transport.NodeDead:
@@ -842,6 +849,14 @@ func (r *Raylet) finish(t *task, out transport.Value) {
 	t.holds = false
 	r.unpinArgs(t)
 	r.tasks.Delete(t.spec.ID)
+	if len(r.staleRuns) > 0 {
+		if _, stale := r.staleRuns[t.spec.ID]; stale {
+			delete(r.staleRuns, t.spec.ID) // its owner has moved on: what it made goes
+			t.ret = nil
+			r.dispatch()
+			return
+		}
+	}
 	if t.cancelled {
 		out = errValue(transport.ErrKindCancelled, "task cancelled")
 	}
@@ -1001,10 +1016,12 @@ func (r *Raylet) cancelTask(id transport.TaskID, force bool) {
 	} else if _, located := r.locations[ret]; located {
 		return
 	}
-	m := &transport.CancelTask{Task: id, Force: force}
+	o := r.owned[id]
+	rebuild := o != nil && o.rebuilt // a rebuild of ours: the cancel ends it too
+	m := &transport.CancelTask{Task: id, Force: force, Rebuild: rebuild}
 	for _, n := range r.cfg.Layout.Raylets {
 		if n == r.self {
-			r.cancelLocal(id)
+			r.cancelLocal(id, rebuild)
 		} else {
 			r.send(n, m)
 		}
@@ -1014,26 +1031,30 @@ func (r *Raylet) cancelTask(id transport.TaskID, force bool) {
 
 // cancelLocal drops a task queued here, or marks a running one cancelled
 // and interrupts it (a normal task: Caller.interrupt), cancelling the
-// tasks it submitted.
-func (r *Raylet) cancelLocal(id transport.TaskID) {
+// tasks it submitted. A rebuild is left alone unless rebuild says the
+// cancel is for it (transport.CancelTask.Rebuild).
+func (r *Raylet) cancelLocal(id transport.TaskID, rebuild bool) {
 	// A submission not yet drained is in no table: it would be
 	// tombstoned, then accepted here by the drain (which does not look at
 	// tombstones) and run as if never cancelled.
 	r.drainSubmits()
-	if o := r.owned[id]; o != nil {
+	if o := r.owned[id]; o != nil && (!o.rebuilt || rebuild) {
 		// The owner's record, whoever cancels (a borrower's cancel comes
 		// here too): a retry of the task fails it (retry).
 		o.cancelled = true
 	}
 	t, ok := r.tasks.Get(id)
 	if !ok {
-		if !r.cancelCall(id) {
+		if !r.cancelCall(id, rebuild) {
 			r.tombstones.add(id, r.env.Now()) // in flight to us, or never coming
 		}
 		return
 	}
 	if t.cancelled || t.spec.IsCreation() { // an actor is ended by Kill, not Cancel
 		return
+	}
+	if t.spec.Rebuild && !rebuild {
+		return // a cancel of the finished run this remakes: a no-op
 	}
 	t.cancelled = true
 	if t.running {

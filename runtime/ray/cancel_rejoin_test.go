@@ -67,3 +67,33 @@ func TestFailedAfterUnheardFinishOneAnswer(t *testing.T) {
 		return nil
 	})
 }
+
+// TestStaleQueuedRunServesRefusedValueLocally: a task with no retries is
+// queued on x1 waiting for its argument when x1 is cut off from the GCS;
+// x1 is declared dead, and the task table's verdict is the owner's
+// failure (ErrRetriesExhausted). x1 rejoined keeping the queued run; a
+// reader placed on x1 waited for the task's result locally (no GCS round
+// trip), the stale run finished once its argument came, and its value woke
+// the reader before the table refused it: one ref, two answers. A
+// rejoining node now drops the runs of other owners' tasks it holds (their
+// owners have moved on), as a restarted Ray raylet holds none. Found in
+// review, by the fault search with collect's second read.
+func TestStaleQueuedRunServesRefusedValueLocally(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
+		x1, x2 := ray.RayletID(1), ray.RayletID(2)
+		sim := c.Netsim()
+		a := s.slow.Options(ray.NodeAffinity(x2, false), ray.Resource("x", 1)).Remote(ctx, 4000)
+		b := s.add.Options(ray.NodeAffinity(x1, false), ray.MaxRetries(0)).Remote(ctx, a, 1)
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // b waits on x1 for a
+		sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.SchedulerID))
+		sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.ShardID(0)))
+		_, err := ray.GetTimeout(ctx, b, 3*time.Second) // x1 is declared dead: the table's verdict
+		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "the owner's read")
+		sim.Heal()
+		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond)) // x1 rejoins
+		v, err := ray.GetTimeout(ctx, s.add.Options(ray.NodeAffinity(x1, false)).Remote(ctx, b, 0), 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "a read on x1 gave %d: two reads of one ref disagree", v)
+		return nil
+	})
+}

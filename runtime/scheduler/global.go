@@ -156,6 +156,9 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			if s.Spec.ID != m.Task || s.Spec.IsCreation() { // actors end by Kill, not Cancel
 				return false
 			}
+			if s.Spec.Rebuild && !m.Rebuild {
+				return false // a cancel of the finished run the rebuild remakes: a no-op
+			}
 			g.env.Send(s.Spec.Owner, &transport.PlaceTask{Spec: s.Spec, Reason: ReasonCancelled})
 			return true
 		}

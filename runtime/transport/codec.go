@@ -12,7 +12,8 @@ import (
 // version is refused. 15: GcsAddObject says whether the copy is a failure
 // of record (the sign of its size); GcsTaskCancelled became GcsTaskFailed,
 // with the failure's kind, and may ask for the task table's verdict;
-// TaskInfo carries the kind. 14: TaskInfo says whether the task's results were
+// TaskInfo carries the kind; CancelTask says whether it ends a rebuild.
+// 14: TaskInfo says whether the task's results were
 // recorded, and recorded cancelled (GcsTaskFailed); CallsDone;
 // ActorCall names the host incarnation it is meant for. 13: ActorInfo names the incarnation hosting the
 // actor, PlaceTask the incarnation it is placed on. 12: the node table

@@ -863,9 +863,15 @@ type CallsDone struct {
 const MaxCallsDone = 4096
 
 // CancelTask asks every raylet and the global scheduler to drop a task.
+// Rebuild: the canceller owns a rebuild of the task (a run started to
+// make again a result lost or freed), which the cancel ends too. A cancel
+// without it leaves rebuilds alone: a task is rebuilt only because a run
+// of it finished, and a cancel of a finished task is a no-op — one held
+// in flight since before the rebuild began must not end it.
 type CancelTask struct {
-	Task  TaskID
-	Force bool
+	Task    TaskID
+	Force   bool
+	Rebuild bool
 }
 
 // KillActor ends an actor (no restart when NoRestart).
@@ -1112,9 +1118,11 @@ func (m *CallBounced) UnmarshalWire(d *Decoder) {
 }
 func (m *ActorCall) MarshalWire(e *Encoder)   { e.Spec(&m.Spec); e.Uvarint(m.Incarnation) }
 func (m *ActorCall) UnmarshalWire(d *Decoder) { d.Spec(&m.Spec); m.Incarnation = d.Uvarint() }
-func (m *CancelTask) MarshalWire(e *Encoder)  { e.Task(m.Task); e.Bool(m.Force) }
+func (m *CancelTask) MarshalWire(e *Encoder)  { e.Task(m.Task); e.U8(b2u(m.Force) | b2u(m.Rebuild)<<1) }
 func (m *CancelTask) UnmarshalWire(d *Decoder) {
-	m.Task, m.Force = d.Task(), d.Bool()
+	m.Task = d.Task()
+	f := d.U8()
+	m.Force, m.Rebuild = f&1 != 0, f&2 != 0
 }
 func (m *KillActor) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.Bool(m.NoRestart) }
 func (m *KillActor) UnmarshalWire(d *Decoder) { m.Actor, m.NoRestart = d.Task(), d.Bool() }

@@ -2,7 +2,6 @@ package workload
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -83,7 +82,7 @@ func (d *driver) collect(ctx context.Context, refs []ray.Ref[ray.Blob], ok func(
 		v, err := ray.Get(ctx, r)
 		if err != nil {
 			d.t.fail(err)
-			if errors.Is(err, ray.ErrRetriesExhausted) || errors.Is(err, ray.ErrActorDied) {
+			if failedForGood(err) {
 				failed = append(failed, i)
 			}
 			continue

@@ -306,6 +306,8 @@ func (t *Tally) cancelled(err error, ok bool, what string) {
 func (t *Tally) reread(first, err error, ok bool, what string) {
 	wasCancelled := errors.Is(first, ray.ErrCancelled)
 	switch {
+	case failedForGood(first):
+		t.check(err != nil, what+": read failed for good, then a value")
 	case first != nil && !wasCancelled:
 	case errors.Is(err, ray.ErrCancelled):
 		t.check(wasCancelled, what+": read its value, then ErrCancelled")
@@ -316,6 +318,13 @@ func (t *Tally) reread(first, err error, ok bool, what string) {
 	default:
 		t.check(ok, what+": read again")
 	}
+}
+
+// failedForGood reports whether a Get's error is a task's result for
+// good (its retries spent, its actor dead): a later read must not find a
+// value.
+func failedForGood(err error) bool {
+	return errors.Is(err, ray.ErrRetriesExhausted) || errors.Is(err, ray.ErrActorDied)
 }
 
 func (t *Tally) fail(err error) {
