@@ -458,6 +458,9 @@ func (c *Caller) submitted(spec *transport.TaskSpec) {
 	if c.t == nil || spec.IsCreation() { // a driver's or a constructor's; an actor is ended by Kill, not Cancel
 		return
 	}
+	if a := c.t.actor; a != nil && a.creation.spec.A().Replay {
+		return // a replay re-runs the call, children too, with no cancel in its log (see Cancelled)
+	}
 	if c.t.cancelled {
 		c.r.cancelTask(spec.ID, false)
 		return

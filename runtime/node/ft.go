@@ -640,14 +640,14 @@ func (r *Raylet) rejoin() {
 // the GCS) though the table refuses it: one ref, two answers. A queued
 // task goes as a cancel drops one, without a result; a running one runs
 // on (its code cannot be stopped; a cancel's interrupt ends its block) and
-// finish discards what it makes (staleRuns). The readers here that waited
-// for them ask the GCS instead, as after a spill. Actors' calls and
-// creations are not here (dropActor bounced or ended them), and tasks this
-// node owns run on under the new incarnation.
+// finish discards what it makes (staleRuns). A run a reader here waits for
+// is kept (awaitedHere). Actors' calls and creations are not here
+// (dropActor bounced or ended them), and tasks this node owns run on under
+// the new incarnation.
 func (r *Raylet) dropStaleRuns() {
 	var stale []*task
 	for _, t := range r.tasks.All() {
-		if t.spec.Owner != r.self && t.actor == nil && !t.spec.IsCreation() {
+		if t.spec.Owner != r.self && t.actor == nil && !t.spec.IsCreation() && !r.awaitedHere(t.spec) {
 			stale = append(stale, t)
 		}
 	}
@@ -657,10 +657,17 @@ func (r *Raylet) dropStaleRuns() {
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Task: id, Detail: "dropped at rejoin: placed on the node's dead incarnation"})
 		if t.running {
 			if r.staleRuns == nil {
-				r.staleRuns = make(map[transport.TaskID]struct{})
+				r.staleRuns = make(map[*task]struct{})
 			}
-			r.staleRuns[id] = struct{}{}
+			// Out of r.tasks: a retry placed on the new incarnation is no
+			// duplicate of it, and no reader here waits for it. Keyed by
+			// the run, so a new run of the same task is not taken for it.
+			r.staleRuns[t] = struct{}{}
+			r.tasks.Delete(id)
+			t.cancelled = true // its later blocks end at once too (cancelledNow)
 			if c := t.caller; c != nil {
+				// Its children are left alone: their IDs derive from the
+				// task's, and the owner's retry submits children of the same IDs.
 				c.interrupt()
 			}
 		} else {
@@ -671,13 +678,23 @@ func (r *Raylet) dropStaleRuns() {
 				r.waiting--
 			}
 		}
-		for i := uint32(0); i < t.spec.NumReturns; i++ {
-			if fe := r.fetchOf(t.spec.Return(i)); fe != nil && fe.local {
-				fe.local = false
-				r.subscribe(t.spec.Return(i))
-			}
+	}
+}
+
+// awaitedHere reports whether a reader on this node waits for a result of
+// the task from its run here (fetch.local). Such a run is kept at a
+// rejoin: the reader may be this node's own resubmission of the task (a
+// parent re-run here submits children of the same IDs, and accept took
+// it for the run it already had), which nobody else would run. Left: a
+// reader that waited since before the rejoin for a run whose owner has
+// failed it for good still takes its value.
+func (r *Raylet) awaitedHere(spec *transport.TaskSpec) bool {
+	for i := uint32(0); i < spec.NumReturns; i++ {
+		if fe := r.fetchOf(spec.Return(i)); fe != nil && fe.local {
+			return true
 		}
 	}
+	return false
 }
 
 // redoCalls points this raylet's route to an actor it hosted and dropped

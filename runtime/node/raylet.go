@@ -135,8 +135,8 @@ type Raylet struct {
 	// A cancel reaches every raylet, most of which never see the task, so
 	// tombstones age out (see the tombstones type).
 	tombstones tombstones
-	asking     map[transport.TaskID]verdict  // failures of owned tasks the task table is asked to record (askFailure)
-	staleRuns  map[transport.TaskID]struct{} // runs of other owners' tasks this node holds since it rejoined (dropStaleRuns)
+	asking     map[transport.TaskID]verdict // failures of owned tasks the task table is asked to record (askFailure)
+	staleRuns  map[*task]struct{}           // runs of other owners' tasks this node held when it rejoined (dropStaleRuns)
 
 	meanTask time.Duration
 	Stats    Stats
@@ -848,15 +848,15 @@ func (r *Raylet) finish(t *task, out transport.Value) {
 	r.avail = r.avail.Add(t.res())
 	t.holds = false
 	r.unpinArgs(t)
-	r.tasks.Delete(t.spec.ID)
 	if len(r.staleRuns) > 0 {
-		if _, stale := r.staleRuns[t.spec.ID]; stale {
-			delete(r.staleRuns, t.spec.ID) // its owner has moved on: what it made goes
+		if _, stale := r.staleRuns[t]; stale {
+			delete(r.staleRuns, t) // its owner has moved on: what it made goes (it left r.tasks at the rejoin)
 			t.ret = nil
 			r.dispatch()
 			return
 		}
 	}
+	r.tasks.Delete(t.spec.ID)
 	if t.cancelled {
 		out = errValue(transport.ErrKindCancelled, "task cancelled")
 	}
