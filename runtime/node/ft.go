@@ -623,9 +623,14 @@ func (r *Raylet) rejoin() {
 	slices.SortFunc(objs, transport.CompareObjects)
 	for _, id := range objs {
 		// A freed copy still pinned by a task is not announced: it goes at
-		// its last unpin, which tells nobody.
-		if e, ok := r.store.Get(id); ok && e.Value.ErrKind == transport.ErrKindNone && !e.Freed() {
-			r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: e.Value.SizeOf(), Incarnation: r.cfg.Incarnation})
+		// its last unpin, which tells nobody. An error is announced when it
+		// is a result made here (a task's error, a cancel, a failure of
+		// record, possibly its only copy: its readers elsewhere would wait
+		// for it for good), not when it stands here only for readers here
+		// (an object lost, a failure read back from the task table).
+		if e, ok := r.store.Get(id); ok && !e.Freed() && (e.Value.ErrKind == transport.ErrKindNone || e.Primary) {
+			r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: e.Value.SizeOf(), Incarnation: r.cfg.Incarnation,
+				Failed: transport.IsFailureOfRecord(e.Value.ErrKind)})
 		}
 	}
 	r.dispatch()
