@@ -20,6 +20,8 @@ var knownFailures = map[string]string{
 		"refuses (the owner's failure won) before the refusal reaches it",
 	"rebuild-failed-on-stale-death": "a rebuild's owner charges the death of the node's old incarnation to a rebuild placed on its new one and " +
 		"fails it at once (rebuilds do not ask the task table), while the rebuild runs on to its value",
+	"rebuild-failed-by-rejoining-owner": "as rebuild-failed-on-stale-death: a rebuild failed at once on its node's death while it had made its value, " +
+		"which the node, rejoining, re-announces",
 }
 
 func TestRegressions(t *testing.T) {
