@@ -806,7 +806,9 @@ func (j *taskJob) Done() {
 	// the task's spec and argument values (a freed object's bytes) alive
 	// until the job is reused, which after a burst may be never.
 	t.caller = nil
-	j.t, j.out, j.caller = nil, transport.Value{}, Caller{}
+	j.t, j.out = nil, transport.Value{}
+	c := &j.caller // what it points to goes (dispatch makes the next task's Caller afresh)
+	c.t, c.seqs, c.sleep, c.sleepWake, c.get, c.stopWait, c.kids = nil, nil, nil, nil, nil, nil, nil
 	r.jobs = append(r.jobs, j)
 	r.finish(t, out)
 }
