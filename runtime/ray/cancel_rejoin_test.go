@@ -9,6 +9,7 @@ import (
 
 	"raysim/netsim"
 	"raysim/runtime/ray"
+	"raysim/runtime/transport"
 )
 
 // TestCancelAfterUnheardFinishOneAnswer: a task finishes on x1 while x1
@@ -24,10 +25,7 @@ func TestCancelAfterUnheardFinishOneAnswer(t *testing.T) {
 		sim := c.Netsim()
 		ref := s.slow.Options(ray.NodeAffinity(x1, false), ray.Resource("x", 1)).Remote(ctx, 200)
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // it runs on x1
-		sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.SchedulerID))
-		for j := range 64 {
-			sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.ShardID(j)))
-		}
+		cutFromGCS(sim, x1)
 		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond)) // done on x1; the GCS never heard
 		require.NoError(t, ray.Cancel(ctx, ref))
 		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // x1 is declared dead
@@ -53,10 +51,7 @@ func TestFailedAfterUnheardFinishOneAnswer(t *testing.T) {
 		sim := c.Netsim()
 		ref := s.slow.Options(ray.NodeAffinity(x1, false), ray.Resource("x", 1), ray.MaxRetries(0)).Remote(ctx, 200)
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // it runs on x1
-		sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.SchedulerID))
-		for j := range 64 {
-			sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.ShardID(j)))
-		}
+		cutFromGCS(sim, x1)
 		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // done on x1, unheard; x1 is declared dead
 		_, err := ray.GetTimeout(ctx, ref, time.Second)
 		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "the owner's read")
@@ -86,8 +81,7 @@ func TestStaleQueuedRunServesRefusedValueLocally(t *testing.T) {
 		a := s.slow.Options(ray.NodeAffinity(x2, false), ray.Resource("x", 1)).Remote(ctx, 4000)
 		b := s.add.Options(ray.NodeAffinity(x1, false), ray.MaxRetries(0)).Remote(ctx, a, 1)
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // b waits on x1 for a
-		sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.SchedulerID))
-		sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.ShardID(0)))
+		cutFromGCS(sim, x1)
 		_, err := ray.GetTimeout(ctx, b, 3*time.Second) // x1 is declared dead: the table's verdict
 		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "the owner's read")
 		sim.Heal()
@@ -96,4 +90,13 @@ func TestStaleQueuedRunServesRefusedValueLocally(t *testing.T) {
 		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "a read on x1 gave %d: two reads of one ref disagree", v)
 		return nil
 	})
+}
+
+// cutFromGCS cuts every message from node to the global scheduler and the
+// GCS shards: its work goes on unheard, and it is declared dead.
+func cutFromGCS(sim *netsim.Sim, node transport.NodeID) {
+	sim.Cut(netsim.NodeID(node), netsim.NodeID(ray.SchedulerID))
+	for j := range 64 { // more shards than any test cluster has
+		sim.Cut(netsim.NodeID(node), netsim.NodeID(ray.ShardID(j)))
+	}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"raysim/netsim"
 	"raysim/runtime/ray"
 )
 
@@ -21,22 +20,13 @@ import (
 // discarded the stale run's value. The owner waited for good.
 func TestStaleRunSwallowsRetryOnRejoinedNode(t *testing.T) {
 	s := newSuite()
-	// steps blocks in steps of 100 ms, each a Compute whose error it ignores.
-	steps := ray.Register1(s.reg, "steps", func(ctx context.Context, n int) (int, error) {
-		for range n {
-			_ = ray.Compute(ctx, 100*time.Millisecond)
-		}
-		return n, nil
-	})
+	steps := registerSteps(s)
 	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
 		x1 := ray.RayletID(1)
 		sim := c.Netsim()
 		ref := steps.Options(ray.NodeAffinity(x1, false), ray.Resource("x", 1), ray.MaxRetries(1)).Remote(ctx, 100)
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // it runs on x1
-		sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.SchedulerID))
-		for j := range 64 {
-			sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.ShardID(j)))
-		}
+		cutFromGCS(sim, x1)
 		require.NoError(t, ray.Compute(ctx, 3*time.Second)) // x1 is declared dead, rejoins; the owner retries
 		sim.Heal()                                          // x1's new incarnation registers: the retry goes there
 		v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
@@ -54,21 +44,13 @@ func TestStaleRunSwallowsRetryOnRejoinedNode(t *testing.T) {
 // waited for good though the retry's value was on x2.
 func TestReaderAfterRejoinWaitsForStaleRun(t *testing.T) {
 	s := newSuite()
-	steps := ray.Register1(s.reg, "steps", func(ctx context.Context, n int) (int, error) {
-		for range n {
-			_ = ray.Compute(ctx, 100*time.Millisecond)
-		}
-		return n, nil
-	})
+	steps := registerSteps(s)
 	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
 		x1 := ray.RayletID(1)
 		sim := c.Netsim()
 		ref := steps.Options(ray.NodeAffinity(x1, true), ray.Resource("x", 1), ray.MaxRetries(1)).Remote(ctx, 100)
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // it runs on x1
-		sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.SchedulerID))
-		for j := range 64 {
-			sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.ShardID(j)))
-		}
+		cutFromGCS(sim, x1)
 		require.NoError(t, ray.Compute(ctx, 3*time.Second)) // x1 is declared dead, rejoins; the retry goes to x2
 		sim.Heal()
 		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond)) // x1's new incarnation registers
@@ -79,5 +61,16 @@ func TestReaderAfterRejoinWaitsForStaleRun(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 100, v)
 		return nil
+	})
+}
+
+// registerSteps registers "steps": n blocks of 100 ms, each a Compute
+// whose error it ignores (code that goes on after an interrupt).
+func registerSteps(s *suite) *ray.Func[int] {
+	return ray.Register1(s.reg, "steps", func(ctx context.Context, n int) (int, error) {
+		for range n {
+			_ = ray.Compute(ctx, 100*time.Millisecond)
+		}
+		return n, nil
 	})
 }
