@@ -175,8 +175,18 @@ var ErrCancelled = errors.New("ray: task cancelled")
 func (c *Caller) interruptible() bool { return c.t != nil && c.t.actor == nil }
 
 // cancelledNow reports, on the loop, as a block begins, whether the
-// caller's task is cancelled already: the block ends at once, interrupted.
-func (c *Caller) cancelledNow() bool { return c.interruptible() && c.t.cancelled }
+// caller's task is cancelled already, or is a stale run its node dropped
+// at a rejoin (dropStaleRuns): the block ends at once, interrupted.
+func (c *Caller) cancelledNow() bool {
+	if !c.interruptible() {
+		return false
+	}
+	if c.t.cancelled {
+		return true
+	}
+	_, stale := c.r.staleRuns[c.t]
+	return stale
+}
 
 // interrupt ends the block of a running normal task whose cancel came (on
 // the loop): a Compute's sleep, a Get or a Wait returns ErrCancelled. A
@@ -198,9 +208,9 @@ func (c *Caller) interrupt() {
 	}
 }
 
-// cancelKids cancels the tasks a cancelled normal task submitted (Ray's
-// recursive cancel; on the loop). Each that runs somewhere cancels its own
-// there, since its node owns them.
+// cancelKids cancels the tasks a cancelled task or method call submitted
+// (Ray's recursive cancel; on the loop). Each that runs somewhere cancels
+// its own there, since its node owns them.
 func (c *Caller) cancelKids() {
 	kids := c.kids
 	c.kids = nil
@@ -420,7 +430,7 @@ func (c *Caller) Compute(d time.Duration) error {
 			c.r.env.After(d, wake)
 			return
 		}
-		if c.slept = c.t.cancelled; c.slept {
+		if c.slept = c.cancelledNow(); c.slept {
 			wake()
 			return
 		}

@@ -667,12 +667,12 @@ func (r *Raylet) dropStaleRuns() {
 			// Out of r.tasks: a retry placed on the new incarnation is no
 			// duplicate of it, and no reader here waits for it. Keyed by
 			// the run, so a new run of the same task is not taken for it.
-			r.staleRuns[t] = struct{}{}
+			r.staleRuns[t] = struct{}{} // its later blocks end at once too (cancelledNow)
 			r.tasks.Delete(id)
-			t.cancelled = true // its later blocks end at once too (cancelledNow)
 			if c := t.caller; c != nil {
-				// Its children are left alone: their IDs derive from the
-				// task's, and the owner's retry submits children of the same IDs.
+				// Not cancelled: its children, submitted or to come, are
+				// left alone, as their IDs derive from the task's and the
+				// owner's retry submits children of the same IDs.
 				c.interrupt()
 			}
 		} else {
