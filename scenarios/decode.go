@@ -511,6 +511,11 @@ func (d *decoder) dist(n *yaml.Node, path string, value func(*yaml.Node, string)
 			ok = false
 			continue
 		}
+		if !o.has(k) { // the key is there, its value null: said at the value
+			d.missingKey(o, n, k, fmt.Sprintf("%s for a %s distribution", k, out.Kind))
+			ok = false
+			continue
+		}
 		v, vok := value(o.get(k), o.at(k))
 		ok = ok && vok
 		switch k {

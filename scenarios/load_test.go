@@ -227,6 +227,8 @@ func TestRejects(t *testing.T) {
 		{"all count zero", "cluster: {nodes: [{name: a, count: 0}]}\nworkload: [{generator: chain}]\n", `x.yaml:1:18: cluster.nodes: at least one node (got none: every count is 0)`},
 		{"link unknown node", "cluster: {nodes: [{name: a}], network: {links: [{from: a, to: z}]}}\nworkload: [{generator: chain}]\n", `x.yaml:1:63: cluster.network.links.0.to: a node or group name of the cluster, or of the control plane: scheduler, gcs or gcs-0 (got "z")`},
 		{"gcs replica bound", "cluster: {nodes: [{name: a}]}\nworkload: [{generator: chain}]\nfaults: [{at: 0s, kill_gcs_replica: 1}]\n", `x.yaml:3:37: faults.0.kill_gcs_replica: a replica index in [0, 1) (gcs shards*replicas = 1*1) (got 1)`},
+		{"null distribution parameter", "cluster: {nodes: [{name: a}], network: {latency: {dist: normal, mean: , stddev: 1ms}}}\nworkload: [{generator: chain}]\n",
+			`x.yaml:1:71: cluster.network.latency.mean: mean for a normal distribution (got nothing)`},
 		{"drivers", base + "    drivers: all\n", `x.yaml:7:14: workload.0.drivers: a number of drivers >= 1, or per-node (got "all")`},
 		// Follow-on errors of an already-reported one are left out.
 		{"bad count hides its names", "cluster: {nodes: [{name: a, count: -1}, {name: b}]}\nworkload: [{generator: chain}]\nfaults: [{at: 1s, kill_node: a-3}, {at: 1s, kill_node: a}, {at: 2s, kill_node: c}]\n",
