@@ -320,12 +320,12 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 // owner still owns it, so it has not heard the task finished; but that
 // news (TaskDone) can die with a GCS chain's tail, and a cancel of a
 // finished task is a no-op. The task's shard knows, and the owner asks it
-// (GcsGetTask, again every lookupTimeout until answered: a slow or failing
-// over table is waited for, not taken for an answer): a result recorded in
-// its object table (TaskInfo.Recorded) means the task finished, and the
-// owner's part is over as for TaskDone (a reader rebuilds a lost result from
-// lineage); none means the cancelled run died unfinished, and the task fails
-// as cancelled (askFailure, failureAnswered).
+// to record the cancel unless a result came first (askFailure): a result
+// recorded in its object table (TaskInfo.Recorded) means the task
+// finished, and the owner's part is over as for TaskDone (a reader
+// rebuilds a lost result from lineage); the cancel recorded means the
+// cancelled run died unfinished, or finished unheard, and the task fails
+// as cancelled (failureAnswered).
 //
 // An actor call fails at once: its caller's next calls, re-sent to the
 // restarted actor meanwhile, would name it not done (SeqBase), and the
