@@ -531,7 +531,7 @@ func (c *Caller) Free(ids []transport.ObjectID) {
 			// registration: a free the GCS took before the location of a
 			// copy made here would leave that location standing, for a
 			// copy this node no longer holds.
-			c.r.whenRegistered(func() { c.r.gcs.Send(sh, m) })
+			c.r.whenRegisteredObject(func() { c.r.gcs.Send(sh, m) })
 		}
 		wake()
 	})

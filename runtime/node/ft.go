@@ -562,9 +562,15 @@ const rejoinStride = 1 << 32
 func (r *Raylet) rejoin() {
 	oldInc := r.cfg.Incarnation
 	r.cfg.Incarnation += rejoinStride
-	// The old incarnation's waiting announcements go: its copies are
-	// announced again below, under the new one, once it is registered.
-	r.registered, r.unannounced = false, nil
+	// The old incarnation's waiting news of its objects stays, and leaves
+	// once the new one is registered, still naming the old incarnation:
+	// the GCS takes such a location as a copy that died with it, so an
+	// object made (and freed, or evicted) before the old registration was
+	// answered is known to have existed, and its readers rebuild it rather
+	// than wait for it for good. The copies still here are announced again
+	// below, under the new incarnation. Its actors' news goes (dropActor).
+	r.registered = false
+	r.unannounced = slices.DeleteFunc(r.unannounced, func(u unannounced) bool { return !u.object })
 	r.emit(transport.Event{Kind: transport.EvNodeAlive, Node: r.self, Detail: "rejoined after being declared dead"})
 	ids := make([]transport.ActorID, 0, len(r.actors))
 	for id := range r.actors {

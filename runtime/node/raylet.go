@@ -162,7 +162,14 @@ type Raylet struct {
 	// announce), and the registration is sent again with every heartbeat.
 	registered  bool
 	regSent     time.Duration // when the registration was last sent, since born
-	unannounced []func()
+	unannounced []unannounced
+}
+
+// unannounced is news for the GCS waiting for the registration's answer;
+// object news (locations, evictions, frees) outlives a rejoin (see rejoin).
+type unannounced struct {
+	f      func()
+	object bool
 }
 
 // Stats counts what a raylet did.
@@ -387,7 +394,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 // then the announcement waits (an owner's TaskDone with it).
 func (r *Raylet) announce(m transport.GcsAddObject) {
 	if !r.registered { // the closure only then: this runs for every object made
-		r.whenRegistered(func() { r.announce(m) })
+		r.whenRegisteredObject(func() { r.announce(m) })
 		return
 	}
 	r.gcs.AddObject(r.cfg.Layout.ShardOfObject(m.Object), m)
@@ -398,7 +405,17 @@ func (r *Raylet) announce(m transport.GcsAddObject) {
 // after what waits already.
 func (r *Raylet) whenRegistered(f func()) {
 	if !r.registered {
-		r.unannounced = append(r.unannounced, f)
+		r.unannounced = append(r.unannounced, unannounced{f: f})
+		return
+	}
+	f()
+}
+
+// whenRegisteredObject is whenRegistered for news of this node's objects,
+// which a rejoin keeps (see rejoin).
+func (r *Raylet) whenRegisteredObject(f func()) {
+	if !r.registered {
+		r.unannounced = append(r.unannounced, unannounced{f: f, object: true})
 		return
 	}
 	f()
@@ -413,8 +430,8 @@ func (r *Raylet) onRegistered(m *transport.RegisterNode) {
 	r.registered = true
 	held := r.unannounced
 	r.unannounced = nil
-	for _, f := range held {
-		f()
+	for _, u := range held {
+		u.f()
 	}
 }
 
@@ -962,7 +979,7 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 		// After its announcement, if that waits: the GCS must hear it was made.
 		rm := &transport.GcsRemoveObject{Object: ev, Node: r.self, Incarnation: r.cfg.Incarnation}
 		if !r.registered {
-			r.whenRegistered(func() { r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm) })
+			r.whenRegisteredObject(func() { r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm) })
 			continue
 		}
 		r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm)

@@ -22,8 +22,6 @@ var knownFailures = map[string]string{
 		"fails it at once (rebuilds do not ask the task table), while the rebuild runs on to its value",
 	"rebuild-failed-by-rejoining-owner": "as rebuild-failed-on-stale-death: a rebuild failed at once on its node's death while it had made its value, " +
 		"which the node, rejoining, re-announces",
-	"freed-before-registration-then-rejoin": "objects made and freed before the node's registration was answered, then a rejoin: the " +
-		"announcements that waited for the old registration are dropped, and the GCS never hears the objects were made",
 }
 
 func TestRegressions(t *testing.T) {
