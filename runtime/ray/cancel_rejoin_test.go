@@ -31,10 +31,7 @@ func TestCancelAfterUnheardFinishOneAnswer(t *testing.T) {
 		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // x1 is declared dead
 		_, err := ray.GetTimeout(ctx, ref, time.Second)
 		require.ErrorIs(t, err, ray.ErrCancelled, "the owner's read")
-		sim.Heal()
-		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // x1 rejoins with its store
-		v, err := ray.GetTimeout(ctx, s.add.Options(ray.NodeAffinity(x1, false)).Remote(ctx, ref, 0), 10*time.Second)
-		require.ErrorIs(t, err, ray.ErrCancelled, "a read on x1 gave %d: two reads of one ref disagree", v)
+		readAfterRejoin(ctx, t, s, sim, x1, ref, 5*time.Second, ray.ErrCancelled)
 		return nil
 	})
 }
@@ -55,10 +52,7 @@ func TestFailedAfterUnheardFinishOneAnswer(t *testing.T) {
 		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // done on x1, unheard; x1 is declared dead
 		_, err := ray.GetTimeout(ctx, ref, time.Second)
 		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "the owner's read")
-		sim.Heal()
-		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // x1 rejoins with its store
-		v, err := ray.GetTimeout(ctx, s.add.Options(ray.NodeAffinity(x1, false)).Remote(ctx, ref, 0), 10*time.Second)
-		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "a read on x1 gave %d: two reads of one ref disagree", v)
+		readAfterRejoin(ctx, t, s, sim, x1, ref, 5*time.Second, ray.ErrRetriesExhausted)
 		return nil
 	})
 }
@@ -84,10 +78,7 @@ func TestStaleQueuedRunServesRefusedValueLocally(t *testing.T) {
 		cutFromGCS(sim, x1)
 		_, err := ray.GetTimeout(ctx, b, 3*time.Second) // x1 is declared dead: the table's verdict
 		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "the owner's read")
-		sim.Heal()
-		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond)) // x1 rejoins
-		v, err := ray.GetTimeout(ctx, s.add.Options(ray.NodeAffinity(x1, false)).Remote(ctx, b, 0), 10*time.Second)
-		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "a read on x1 gave %d: two reads of one ref disagree", v)
+		readAfterRejoin(ctx, t, s, sim, x1, b, 500*time.Millisecond, ray.ErrRetriesExhausted)
 		return nil
 	})
 }
@@ -99,4 +90,15 @@ func cutFromGCS(sim *netsim.Sim, node transport.NodeID) {
 	for j := range 64 { // more shards than any test cluster has
 		sim.Cut(netsim.NodeID(node), netsim.NodeID(ray.ShardID(j)))
 	}
+}
+
+// readAfterRejoin heals the network, lets node rejoin for settle, and reads
+// ref there through a task: the read must fail with want, as the owner's
+// did (two reads of one ref must agree).
+func readAfterRejoin(ctx context.Context, t *testing.T, s *suite, sim *netsim.Sim, node transport.NodeID, ref ray.Ref[int], settle time.Duration, want error) {
+	t.Helper()
+	sim.Heal()
+	require.NoError(t, ray.Compute(ctx, settle)) // node rejoins with its store
+	v, err := ray.GetTimeout(ctx, s.add.Options(ray.NodeAffinity(node, false)).Remote(ctx, ref, 0), 10*time.Second)
+	require.ErrorIs(t, err, want, "a read on node %d gave %d: two reads of one ref disagree", node, v)
 }
