@@ -276,6 +276,18 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 			return
 		}
 		r.ownedDone(spec.ID)
+		if spec.Actor == 0 && o.rebuilt {
+			// A rebuild of a result the task table recorded: the task did
+			// not fail, the copy of its value is lost (as Ray's
+			// ObjectReconstructionFailedMaxAttemptsExceededError is an
+			// ObjectLostError). Its readers here are told so, and nothing
+			// is announced: a failure located beside the recorded value
+			// would tell other readers the task failed, and the rebuild
+			// may have made its value all the same (on a node cut off, not
+			// dead), which that node announces when it rejoins.
+			r.loseTask(spec.ID, "its rebuild's "+msg)
+			return
+		}
 		kind := transport.ErrKindRetriesExhausted
 		if spec.Actor != 0 {
 			kind = transport.ErrKindActorDied
@@ -742,10 +754,10 @@ func (r *Raylet) watchRestart(m *transport.TaskPlaced) {
 	}
 }
 
-// restartLost tells the actor's shard that restart number p.Restart went
+// restartLost tells the actor's shard that restart number p.Attempt went
 // to a node that died; the shard ignores it if the actor has since come up
 // or been restarted again.
 func (r *Raylet) restartLost(p *transport.TaskPlaced) {
 	delete(r.restarts, p.Task)
-	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: p.Task, Node: p.Node, State: transport.ActorRestarting, Restart: p.Restart})
+	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: p.Task, Node: p.Node, State: transport.ActorRestarting, Restart: p.Attempt})
 }

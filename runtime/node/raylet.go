@@ -338,13 +338,15 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.killActor(m.Actor, "killed")
 	case *transport.TaskPlaced:
 		o := r.owned[m.Task]
-		if transport.IsRestart(m.Restart) {
+		if transport.IsRestart(m.Attempt) {
 			// The GCS's restart of an actor this node created (numbered
 			// apart from our own attempts at creating it, which may have
 			// the same count). It can overtake the TaskDone that ends our
 			// ownership of the creation (they come from different senders).
 			r.watchRestart(m)
-		} else if o != nil {
+		} else if o != nil && m.Attempt == o.spec.Attempt && m.Rebuild == o.spec.Rebuild {
+			// The news of the placement of the submission owned now, not
+			// of an earlier one's.
 			o.node, o.inc = m.Node, m.Incarnation
 			if inc, dead := r.deadInc[m.Node]; dead && m.Incarnation <= inc {
 				// The news of the placement came after the news of that
@@ -353,7 +355,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			}
 		}
 	case *transport.TaskDone:
-		if p := r.restarts[m.Task]; p != nil && p.Restart == m.Attempt {
+		if p := r.restarts[m.Task]; p != nil && p.Attempt == m.Attempt {
 			delete(r.restarts, m.Task) // the watched restart came up
 		}
 		if _, asked := r.asking[m.Task]; asked {

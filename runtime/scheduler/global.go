@@ -286,11 +286,7 @@ func (g *Global) place(m *transport.SpillTask) {
 	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason, Incarnation: inc})
 	// The owner learns where its task went, so it can retry it if that node
 	// dies.
-	placed := &transport.TaskPlaced{Task: spec.ID, Node: target, Incarnation: inc}
-	if spec.IsCreation() {
-		placed.Restart = spec.Attempt
-	}
-	g.env.Send(spec.Owner, placed)
+	g.env.Send(spec.Owner, &transport.TaskPlaced{Task: spec.ID, Node: target, Incarnation: inc, Attempt: spec.Attempt, Rebuild: spec.Rebuild})
 }
 
 func (g *Global) holdInfeasible(m *transport.SpillTask) {

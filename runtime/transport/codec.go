@@ -9,8 +9,9 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 15: GcsAddObject says whether the copy is a failure
-// of record (the sign of its size); GcsTaskCancelled became GcsTaskFailed,
+// version is refused. 16: TaskPlaced names the placed submission
+// (Attempt, Rebuild) for every task, not only creations. 15: GcsAddObject
+// says whether the copy is a failure of record (the sign of its size); GcsTaskCancelled became GcsTaskFailed,
 // with the failure's kind, and may ask for the task table's verdict;
 // TaskInfo carries the kind; CancelTask says whether it ends a rebuild.
 // 14: TaskInfo says whether the task's results were
@@ -22,7 +23,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 15
+const ProtocolVersion = 16
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -40,10 +40,15 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		c := v.Addr().Interface().(*transport.ObjectChunk)
 		c.Offset, c.Total, c.Virtual = abs(c.Offset), abs(c.Total), abs(c.Virtual)
 	},
-	// A location's size is never negative: its sign carries Cancelled.
+	// A location's size is never negative: its sign carries Failed.
 	reflect.TypeFor[transport.GcsAddObject](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.GcsAddObject)
 		m.Size = abs(m.Size)
+	},
+	// A placement's Attempt shares its word with Rebuild (bit 30).
+	reflect.TypeFor[transport.TaskPlaced](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.TaskPlaced)
+		m.Attempt &^= 1 << 30
 	},
 	// A spec's actor fields travel inline: all zero they decode as none.
 	// Its returns are bounded (MaxReturns); the decoder refuses more. Its

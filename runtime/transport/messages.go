@@ -439,17 +439,28 @@ type TaskPlaced struct {
 	Task        TaskID
 	Node        NodeID
 	Incarnation uint64 // of Node, as the scheduler knew it
-	// Restart, when non-zero, is the Attempt of an actor's creation task:
-	// the owner's own attempts (1, 2...: it retried the creation), or,
-	// numbered apart (IsRestart), the GCS's re-placement of the actor: the
-	// owner watches that node for the GCS, which does not hear where the
-	// scheduler put the actor.
-	Restart uint32
+	// Attempt and Rebuild are the placed spec's: they name which
+	// submission of the task this placement is, so an owner ignores the
+	// news of an earlier one (held up by a partition, it can arrive after
+	// the task finished and was submitted again to rebuild a lost result,
+	// and would charge the death of the earlier one's node to the new one).
+	// For an actor's creation task, Attempt is the owner's own attempt
+	// (0, 1, 2...: it retried the creation), or, numbered apart
+	// (IsRestart), the GCS's re-placement of the actor: the owner watches
+	// that node for the GCS, which does not hear where the scheduler put
+	// the actor.
+	Attempt uint32
+	Rebuild bool
 }
 
 // restartBit marks the Attempt of a creation task the GCS re-placed (see
 // RestartAttempt).
 const restartBit = 1 << 31
+
+// rebuildBit carries TaskPlaced.Rebuild on the wire, in its Attempt's word
+// (no attempt comes near it): the message keeps its size, and with it every
+// run's timing and trace digest.
+const rebuildBit = 1 << 30
 
 // RestartAttempt is the Attempt of the GCS's n-th restart of an actor. It is
 // numbered apart from the owner's own attempts at creating the actor (its
@@ -532,10 +543,15 @@ func (m *TaskPlaced) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
 	e.Node(m.Node)
 	e.Uvarint(m.Incarnation)
-	e.U32(m.Restart)
+	a := m.Attempt &^ rebuildBit
+	if m.Rebuild {
+		a |= rebuildBit
+	}
+	e.U32(a)
 }
 func (m *TaskPlaced) UnmarshalWire(d *Decoder) {
-	m.Task, m.Node, m.Incarnation, m.Restart = d.Task(), d.Node(), d.Uvarint(), d.U32()
+	m.Task, m.Node, m.Incarnation, m.Attempt = d.Task(), d.Node(), d.Uvarint(), d.U32()
+	m.Rebuild, m.Attempt = m.Attempt&rebuildBit != 0, m.Attempt&^rebuildBit
 }
 func (m *TaskDone) MarshalWire(e *Encoder)     { e.Task(m.Task); e.Node(m.Node); e.U32(m.Attempt) }
 func (m *TaskDone) UnmarshalWire(d *Decoder)   { m.Task, m.Node, m.Attempt = d.Task(), d.Node(), d.U32() }

@@ -18,10 +18,6 @@ var knownFailures = map[string]string{
 		"reading its own copy of a value the task table never recorded (the owner's failure won); a shard not yet told records the result",
 	"rejoined-node-serves-unrecorded-copy": "a node that rejoined with its store serves, to a reader placed there, its copy of a value the task table " +
 		"refuses (the owner's failure won) before the refusal reaches it",
-	"rebuild-failed-on-stale-death": "a rebuild's owner charges the death of the node's old incarnation to a rebuild placed on its new one and " +
-		"fails it at once (rebuilds do not ask the task table), while the rebuild runs on to its value",
-	"rebuild-failed-by-rejoining-owner": "as rebuild-failed-on-stale-death: a rebuild failed at once on its node's death while it had made its value, " +
-		"which the node, rejoining, re-announces",
 }
 
 func TestRegressions(t *testing.T) {
