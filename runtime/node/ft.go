@@ -507,7 +507,19 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		return
 	}
 	spec.Owner, spec.Rebuild = r.self, true
-	r.own(&spec).rebuilt = true
+	var offset uint32
+	if !spec.IsCreation() { // a creation's attempts mean more (restarts): not renumbered
+		// Each rebuild's submissions are numbered apart from every other
+		// rebuild's (the table's spec is the same for all): a placement of
+		// an earlier rebuild, held up by a partition, names an attempt the
+		// owner no longer owns (TaskPlaced), and is not taken for this
+		// one's. The offset is not charged to the retries (free).
+		r.rebuildSeq = (r.rebuildSeq + 1) % (1 << 22)
+		offset = r.rebuildSeq << 8
+		spec.Attempt += offset
+	}
+	o := r.own(&spec)
+	o.rebuilt, o.free = true, offset
 	r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
 	r.schedule(&spec)
 }
@@ -568,9 +580,10 @@ const rejoinStride = 1 << 32
 // tasks elsewhere and the GCS has restarted or buried its actors, so its
 // actors are dropped here (their queued calls are retried by their callers;
 // a creation the GCS never saw succeed is retried by its owner; a GCS
-// restart of an actor it created that was placed on it is reported lost);
-// the objects in its store survive and are announced again under the new
-// incarnation.
+// restart of an actor it created that was placed on it is reported lost).
+// The task results its dead incarnation made are dropped, as a restarted
+// Ray raylet starts empty; its other objects survive and are announced
+// again under the new incarnation.
 func (r *Raylet) rejoin() {
 	oldInc := r.cfg.Incarnation
 	r.cfg.Incarnation += rejoinStride
@@ -640,13 +653,30 @@ func (r *Raylet) rejoin() {
 	objs := r.store.IDs()
 	slices.SortFunc(objs, transport.CompareObjects)
 	for _, id := range objs {
-		// A freed copy still pinned by a task is not announced: it goes at
-		// its last unpin, which tells nobody. An error is announced when it
-		// is a result made here (a task's error, a cancel, a failure of
-		// record, possibly its only copy: its readers elsewhere would wait
-		// for it for good), not when it stands here only for readers here
-		// (an object lost, a failure read back from the task table).
-		if e, ok := r.store.Get(id); ok && !e.Freed() && (e.Value.ErrKind == transport.ErrKindNone || e.Primary) {
+		e, ok := r.store.Get(id)
+		switch {
+		case !ok || e.Freed():
+			// A freed copy still pinned by a task is not announced: it
+			// goes at its last unpin, which tells nobody.
+		case e.Primary && !id.Put:
+			// A result made here, by its old incarnation: the task table
+			// may refuse it (its owner failed the task, cut off from this
+			// node, and the table took that failure first), and until the
+			// refusal came this node's readers would take it, one ref
+			// giving two answers. Dropped, as a restarted Ray raylet holds
+			// none: its news (made, or made and freed) has reached the
+			// GCS under the old incarnation, or waits to (see above), so
+			// the table knows it existed and readers rebuild it — or read
+			// the failure that won.
+			r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: id, Detail: transport.DetailRejoin})
+			delete(r.locations, id)
+			r.store.Free(id)
+		case e.Value.ErrKind == transport.ErrKindNone || e.Primary:
+			// A copy pulled from another node (the table located it
+			// there), or made by Put here (no task to fail), is announced
+			// again under the new incarnation. An error copy that stands
+			// here only for readers here (an object lost, a failure read
+			// back from the task table) is not.
 			r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: e.Value.SizeOf(), Incarnation: r.cfg.Incarnation,
 				Failed: transport.IsFailureOfRecord(e.Value.ErrKind)})
 		}

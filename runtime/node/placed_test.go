@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"raysim/runtime/objstore"
 	"raysim/runtime/transport"
 )
 
@@ -33,4 +34,61 @@ func TestStalePlacementIsNotTheRebuilds(t *testing.T) {
 	require.Equal(t, uint64(2), o.inc)
 	r.Handle(50, &transport.NodeDead{Node: node, Incarnation: 2})
 	require.Nil(t, r.owned[task], "the rebuild's node died with no retry left: the rebuild is over")
+}
+
+// TestStalePlacementOfEarlierRebuildIsNotTheNextRebuilds: as
+// TestStalePlacementIsNotTheRebuilds, one rebuild later. Every rebuild of
+// a task starts from the task table's spec, so two rebuilds named the
+// same submission (Attempt, Rebuild): the placement of the first, held up,
+// was taken for the second's, which was charged the first's node death
+// and given up while it ran on. Found in review.
+func TestStalePlacementOfEarlierRebuildIsNotTheNextRebuilds(t *testing.T) {
+	r, _ := hostileRaylet(t, 0)
+	const task, node = transport.TaskID(42), transport.NodeID(7)
+	spec := transport.TaskSpec{ID: task, Func: "f", NumReturns: 1, Owner: 9, Strategy: transport.StrategySpread} // spilled
+	obj := spec.Return(0)
+	r.need(obj, waitFunc(func(*objstore.Entry) {})) // a reader here
+	// Rebuild 1, placed on node 7's incarnation 1 (its TaskPlaced held
+	// up), finishes.
+	r.Handle(50, &transport.ObjectLost{Object: obj})
+	r.Handle(50, &transport.TaskInfo{Task: task, Found: true, Recorded: true, Spec: spec})
+	first := *r.owned[task].spec
+	require.True(t, r.owned[task].rebuilt)
+	r.Handle(50, &transport.TaskDone{Task: task, Node: node})
+	// Node 7's incarnation 1 dies with the only copy: rebuild 2.
+	r.Handle(50, &transport.NodeDead{Node: node, Incarnation: 1})
+	r.Handle(50, &transport.ObjectLost{Object: obj})
+	r.Handle(50, &transport.TaskInfo{Task: task, Found: true, Recorded: true, Spec: spec})
+	// Rebuild 1's placement arrives at last.
+	r.Handle(60, &transport.TaskPlaced{Task: task, Node: node, Incarnation: 1, Attempt: first.Attempt, Rebuild: true})
+	e, _ := r.store.Get(obj)
+	require.Nil(t, e, "the reader was given %v", e)
+	o := r.owned[task]
+	require.NotNil(t, o, "rebuild 2 was charged rebuild 1's node death")
+	require.Zero(t, o.node)
+	// Its retries are the task's, as for the first rebuild: one node death
+	// (no retries) ends it.
+	r.Handle(60, &transport.TaskPlaced{Task: task, Node: node, Incarnation: 2, Attempt: o.spec.Attempt, Rebuild: true})
+	require.Equal(t, uint64(2), o.inc)
+	r.Handle(50, &transport.NodeDead{Node: node, Incarnation: 2})
+	require.Nil(t, r.owned[task])
+	e, _ = r.store.Get(obj)
+	require.NotNil(t, e)
+	require.Equal(t, transport.ErrKindObjectLost, e.Value.ErrKind)
+}
+
+// TestPlacementOfHighAttemptIsNotLost: bit 30 of an attempt does not
+// travel in TaskPlaced (it carries Rebuild), so an owned spec with it set
+// (a corrupt or hostile one in the task table, rebuilt from) matched no
+// placement: the owner never learned where its task went, nor retried it
+// when that node died. Found in review.
+func TestPlacementOfHighAttemptIsNotLost(t *testing.T) {
+	r, _ := hostileRaylet(t, 0)
+	const task, node = transport.TaskID(42), transport.NodeID(7)
+	spec := &transport.TaskSpec{ID: task, Func: "f", NumReturns: 1, Owner: r.self, Attempt: 1 << 30}
+	r.own(spec)
+	m, err := roundTrip(&transport.TaskPlaced{Task: task, Node: node, Incarnation: 1, Attempt: spec.Attempt, Rebuild: spec.Rebuild})
+	require.NoError(t, err)
+	r.Handle(60, m)
+	require.Equal(t, node, r.owned[task].node, "its own placement was ignored")
 }

@@ -151,6 +151,7 @@ type Raylet struct {
 	restarts       map[transport.ActorID]*transport.TaskPlaced // see watchRestart
 	reconstructing map[transport.TaskID]bool
 	rebuilds       uint64                               // actor calls re-run from lineage (each a fresh caller: onTaskInfo)
+	rebuildSeq     uint32                               // normal tasks re-run from lineage (each numbered apart: onTaskInfo)
 	locating       map[transport.ObjectID]time.Duration // retry backoff of subscriptions
 	submitQ        []*transport.TaskSpec                // submissions waiting for the loop
 	jobs           []*taskJob                           // finished tasks' jobs, for the next (run)
@@ -344,7 +345,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			// the same count). It can overtake the TaskDone that ends our
 			// ownership of the creation (they come from different senders).
 			r.watchRestart(m)
-		} else if o != nil && m.Attempt == o.spec.Attempt && m.Rebuild == o.spec.Rebuild {
+		} else if o != nil && m.Places(o.spec) {
 			// The news of the placement of the submission owned now, not
 			// of an earlier one's.
 			o.node, o.inc = m.Node, m.Incarnation

@@ -102,3 +102,42 @@ func readAfterRejoin(ctx context.Context, t *testing.T, s *suite, sim *netsim.Si
 	v, err := ray.GetTimeout(ctx, s.add.Options(ray.NodeAffinity(node, false)).Remote(ctx, ref, 0), 10*time.Second)
 	require.ErrorIs(t, err, want, "a read on node %d gave %d: two reads of one ref disagree", node, v)
 }
+
+// TestRejoinedNodeDropsItsResults: as TestFailedAfterUnheardFinishOneAnswer,
+// with a reader on x1 the moment x1 has rejoined (the class of the
+// regression scenario rejoined-node-serves-unrecorded-copy, found by the
+// fault search: there a task placed on x1 read the copy). x1 kept the
+// value it had made, unrecorded, and served it to its readers before the
+// task table's refusal of its re-announcement came back: the reader got
+// the value, the owner the failure. A rejoining node now drops the results
+// its dead incarnation made, as a restarted Ray raylet starts empty.
+func TestRejoinedNodeDropsItsResults(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
+		x1 := ray.RayletID(1)
+		sim := c.Netsim()
+		ref := s.slow.Options(ray.NodeAffinity(x1, false), ray.Resource("x", 1), ray.MaxRetries(0)).Remote(ctx, 200)
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // it runs on x1
+		cutFromGCS(sim, x1)
+		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // done on x1, unheard; x1 is declared dead
+		_, err := ray.GetTimeout(ctx, ref, time.Second)
+		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "the owner's read")
+		inc := c.Raylet(1).Incarnation()
+		sim.Heal()
+		for c.Raylet(1).Incarnation() == inc {
+			require.NoError(t, ray.Compute(ctx, 100*time.Microsecond))
+		}
+		var v int
+		read := false
+		require.NoError(t, c.Go(1, func(ctx context.Context) error {
+			v, err = ray.GetTimeout(ctx, ref, 10*time.Second)
+			read = true
+			return nil
+		}))
+		for !read {
+			require.NoError(t, ray.Compute(ctx, time.Millisecond))
+		}
+		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "a read on x1 as it rejoined gave %d: two reads of one ref disagree", v)
+		return nil
+	})
+}

@@ -42,6 +42,10 @@ const DetailFaultKill = "killed by the fault schedule"
 // because its owner freed the object (ray.Free).
 const DetailFreed = "freed"
 
+// DetailRejoin is the Detail of the EvObjectEvicted of a result a node
+// drops as it rejoins after being declared dead (see node.Raylet.rejoin).
+const DetailRejoin = "dropped at rejoin: made by the node's dead incarnation"
+
 var eventKindNames = [...]string{
 	EvNone: "none", EvTaskSubmitted: "task.submitted", EvTaskPlaced: "task.placed",
 	EvTaskArgsReady: "task.args_ready", EvTaskRunning: "task.running", EvTaskFinished: "task.finished",

@@ -468,6 +468,13 @@ const rebuildBit = 1 << 30
 // both reach the owner as TaskPlaced and are told apart only by this.
 func RestartAttempt(n uint32) uint32 { return restartBit | n }
 
+// Places reports whether m is the placement of spec's submission (its
+// Attempt and Rebuild), as far as the wire can tell (bit 30 of an attempt
+// does not travel: rebuildBit).
+func (m *TaskPlaced) Places(spec *TaskSpec) bool {
+	return m.Attempt == spec.Attempt&^rebuildBit && m.Rebuild == spec.Rebuild
+}
+
 // IsRestart reports whether a creation task's Attempt is a GCS restart's.
 func IsRestart(attempt uint32) bool { return attempt&restartBit != 0 }
 

@@ -16,8 +16,6 @@ import (
 var knownFailures = map[string]string{
 	"zombie-serves-unrecorded-value": "a node declared dead but not yet told runs a task placed on it by a scheduler not yet told either, " +
 		"reading its own copy of a value the task table never recorded (the owner's failure won); a shard not yet told records the result",
-	"rejoined-node-serves-unrecorded-copy": "a node that rejoined with its store serves, to a reader placed there, its copy of a value the task table " +
-		"refuses (the owner's failure won) before the refusal reaches it",
 }
 
 func TestRegressions(t *testing.T) {
