@@ -658,19 +658,24 @@ func (r *Raylet) rejoin() {
 		case !ok || e.Freed():
 			// A freed copy still pinned by a task is not announced: it
 			// goes at its last unpin, which tells nobody.
-		case e.Primary && !id.Put:
-			// A result made here, by its old incarnation: the task table
-			// may refuse it (its owner failed the task, cut off from this
-			// node, and the table took that failure first), and until the
-			// refusal came this node's readers would take it, one ref
+		case e.Primary && !id.Put && !decidedError(e.Value.ErrKind):
+			// A result a run here made, by the old incarnation: the task
+			// table may refuse it (its owner failed the task, cut off from
+			// this node, and the table took that failure first), and until
+			// the refusal came this node's readers would take it, one ref
 			// giving two answers. Dropped, as a restarted Ray raylet holds
 			// none: its news (made, or made and freed) has reached the
 			// GCS under the old incarnation, or waits to (see above), so
 			// the table knows it existed and readers rebuild it — or read
-			// the failure that won.
-			r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: id, Detail: transport.DetailRejoin})
+			// the failure that won. Not an error this node decided as a
+			// task's owner or caller (an actor call's ErrActorDied is in no
+			// table: dropped, a second read would differ from the first).
+			// A copy a task here has pinned (an argument) goes at its last
+			// unpin, as a freed one does (and is traced then, as freed).
 			delete(r.locations, id)
-			r.store.Free(id)
+			if r.store.Free(id) {
+				r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: id, Detail: transport.DetailRejoin})
+			}
 		case e.Value.ErrKind == transport.ErrKindNone || e.Primary:
 			// A copy pulled from another node (the table located it
 			// there), or made by Put here (no task to fail), is announced
@@ -682,6 +687,16 @@ func (r *Raylet) rejoin() {
 		}
 	}
 	r.dispatch()
+}
+
+// decidedError reports whether an error kind is one a task's owner or
+// caller stores as its result without a run (failTask): the actor is dead,
+// the task cancelled, its retries spent. A run can store such a kind too
+// (a cancel of a running task, an argument's error passed on); kept at a
+// rejoin all the same: the first is of record in the task table, the
+// second an error either way.
+func decidedError(kind uint8) bool {
+	return kind == transport.ErrKindActorDied || transport.IsFailureOfRecord(kind)
 }
 
 // dropStaleRuns drops, as this node rejoins, the normal tasks of other

@@ -141,3 +141,54 @@ func TestRejoinedNodeDropsItsResults(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRejoinKeepsCallersActorDied: a rejoining node drops the results its
+// runs made, not the errors it stored as an owner or caller. A call to a
+// killed actor failed on the caller's node with ErrActorDied (in no table);
+// the node was declared dead and rejoined, dropping that error, and a
+// second read of the ref gave ErrObjectLost (the call has no retries to
+// re-run it). Found in review of the drop.
+func TestRejoinKeepsCallersActorDied(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
+		x1, x2 := ray.RayletID(1), ray.RayletID(2)
+		sim := c.Netsim()
+		done := false
+		var first, second error
+		var v int
+		require.NoError(t, c.Go(1, func(ctx context.Context) error {
+			defer func() { done = true }()
+			h := s.counter.Options(ray.NodeAffinity(x2, false)).New(ctx, 5)
+			if _, err := ray.Get(ctx, s.get.Remote(ctx, h)); err != nil {
+				return err
+			}
+			if err := ray.Kill(ctx, h); err != nil {
+				return err
+			}
+			if err := ray.Compute(ctx, time.Second); err != nil {
+				return err
+			}
+			ref := s.get.Remote(ctx, h) // failed on x1, the caller's node: ErrActorDied
+			_, first = ray.GetTimeout(ctx, ref, 5*time.Second)
+			cutFromGCS(sim, x1)
+			if err := ray.Compute(ctx, 5*time.Second); err != nil { // x1 is declared dead
+				return err
+			}
+			inc := c.Raylet(1).Incarnation()
+			sim.Heal()
+			for c.Raylet(1).Incarnation() == inc {
+				if err := ray.Compute(ctx, time.Millisecond); err != nil {
+					return err
+				}
+			}
+			v, second = ray.GetTimeout(ctx, ref, 20*time.Second)
+			return nil
+		}))
+		for !done {
+			require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
+		}
+		require.ErrorIs(t, first, ray.ErrActorDied)
+		require.ErrorIs(t, second, ray.ErrActorDied, "the second read of one ref gave %d, %v", v, second)
+		return nil
+	})
+}
