@@ -667,9 +667,10 @@ func (r *Raylet) rejoin() {
 			// none: its news (made, or made and freed) has reached the
 			// GCS under the old incarnation, or waits to (see above), so
 			// the table knows it existed and readers rebuild it — or read
-			// the failure that won. Not an error this node decided as a
-			// task's owner or caller (an actor call's ErrActorDied is in no
-			// table: dropped, a second read would differ from the first).
+			// the failure that won (a cancel or spent retries stored here
+			// is of record: the table gives it again, unless a value won).
+			// Not an actor call's ErrActorDied its caller stored here: no
+			// table holds it, and dropped, a second read would differ.
 			// A copy a task here has pinned (an argument) goes at its last
 			// unpin, as a freed one does (and is traced then, as freed).
 			delete(r.locations, id)
@@ -689,14 +690,14 @@ func (r *Raylet) rejoin() {
 	r.dispatch()
 }
 
-// decidedError reports whether an error kind is one a task's owner or
-// caller stores as its result without a run (failTask): the actor is dead,
-// the task cancelled, its retries spent. A run can store such a kind too
-// (a cancel of a running task, an argument's error passed on); kept at a
-// rejoin all the same: the first is of record in the task table, the
-// second an error either way.
+// decidedError reports whether an error kind is one a caller stores as a
+// task's result without a run, and that no table records: an actor call's
+// ErrActorDied. Dropped at a rejoin, a second read could not find it again
+// (the task table gives a failure of record again, failedTask, or the value
+// that won). A run can store it too (an argument's error passed on): kept
+// all the same, an error either way.
 func decidedError(kind uint8) bool {
-	return kind == transport.ErrKindActorDied || transport.IsFailureOfRecord(kind)
+	return kind == transport.ErrKindActorDied
 }
 
 // dropStaleRuns drops, as this node rejoins, the normal tasks of other
