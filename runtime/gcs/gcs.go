@@ -296,6 +296,9 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		}
 		e.last, e.lastSeen = *m, s.env.Now()
 		e.beats++
+		// The node's lease (see transport.HeartbeatAck): on a chain only
+		// the tail, which decides deaths (Leader), answers.
+		s.env.Send(m.Node, &transport.HeartbeatAck{Node: m.Node, Incarnation: m.Incarnation, At: e.lastSeen.UnixNano()})
 		s.saveNode(m.Node)
 		s.env.Send(s.layout.Scheduler, m)
 	case *transport.NodeDead:

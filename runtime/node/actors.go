@@ -206,7 +206,7 @@ func (r *Raylet) pumpActor(a *actorHost) {
 		w() // the loop sees dead and ends
 		return
 	}
-	if a.cur != nil || len(a.queue) == 0 {
+	if a.cur != nil || len(a.queue) == 0 || r.lease.fenced {
 		return
 	}
 	i := nextCall(a.queue)

@@ -586,6 +586,11 @@ const rejoinStride = 1 << 32
 // again under the new incarnation.
 func (r *Raylet) rejoin() {
 	oldInc := r.cfg.Incarnation
+	// The dead incarnation's objects: what follows stores results under
+	// the new one (calls failed, tasks cancelled), announced as they are
+	// made, which the loop at the end must neither drop nor announce again.
+	objs := r.store.IDs()
+	slices.SortFunc(objs, transport.CompareObjects)
 	r.cfg.Incarnation += rejoinStride
 	// The old incarnation's waiting news of its objects stays, and leaves
 	// once the new one is registered, still naming the old incarnation:
@@ -650,8 +655,6 @@ func (r *Raylet) rejoin() {
 		r.restartLost(r.restarts[id])
 	}
 	r.dropStaleRuns()
-	objs := r.store.IDs()
-	slices.SortFunc(objs, transport.CompareObjects)
 	for _, id := range objs {
 		e, ok := r.store.Get(id)
 		switch {
@@ -687,6 +690,9 @@ func (r *Raylet) rejoin() {
 				Failed: transport.IsFailureOfRecord(e.Value.ErrKind)})
 		}
 	}
+	// The new incarnation cannot be declared dead before it registers: a
+	// node fenced while cut off starts work again.
+	r.renewLease(r.env.Now())
 	r.dispatch()
 }
 

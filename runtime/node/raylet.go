@@ -23,6 +23,9 @@ type Config struct {
 	Costs            costs.Profile
 	Registry         Registry
 	HeartbeatPeriod  time.Duration // default 100ms
+	// NodeTimeout is the node table's: the silence after which it declares
+	// a node dead (default 10 heartbeats). The node's lease is shorter.
+	NodeTimeout time.Duration
 	ChunkBytes       int64         // transfer chunk size, default 1 MiB
 	Incarnation      uint64
 	Buggify          *Buggify // fault points; nil (always on TCP) = off
@@ -164,6 +167,8 @@ type Raylet struct {
 	registered  bool
 	regSent     time.Duration // when the registration was last sent, since born
 	unannounced []unannounced
+
+	lease lease // until when this node may start work (see lease.go)
 }
 
 // unannounced is news for the GCS waiting for the registration's answer;
@@ -184,6 +189,9 @@ type Stats struct {
 func New(env transport.Env, cfg Config) *Raylet {
 	if cfg.HeartbeatPeriod == 0 {
 		cfg.HeartbeatPeriod = 100 * time.Millisecond
+	}
+	if cfg.NodeTimeout <= 0 {
+		cfg.NodeTimeout = 10 * cfg.HeartbeatPeriod
 	}
 	if cfg.ChunkBytes == 0 {
 		cfg.ChunkBytes = 1 << 20
@@ -221,6 +229,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 }
 
 func (r *Raylet) start() {
+	r.renewLease(r.env.Now()) // the incarnation cannot be declared dead before it registers
 	r.register()
 	r.heartbeat()
 }
@@ -383,6 +392,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.RegisterNode:
 		if r.cfg.Layout.IsGCS(from) { // the node table's answer to our registration
 			r.onRegistered(m)
+		}
+	case *transport.HeartbeatAck:
+		if r.cfg.Layout.IsGCS(from) && m.Node == r.self && m.Incarnation == r.cfg.Incarnation {
+			r.renewLease(time.Unix(0, m.At))
 		}
 	case *transport.GcsAck, *transport.ChainConfig:
 		r.gcs.Handle(from, m)
@@ -736,6 +749,9 @@ func (r *Raylet) enqueueReady(t *task) {
 // dispatch starts ready tasks whose resources are free: the head of each
 // class, in order, while it fits.
 func (r *Raylet) dispatch() {
+	if r.lease.fenced {
+		return // see lease.go: started again when the lease is renewed
+	}
 	for _, c := range r.classes {
 		for c.head < len(c.q) {
 			t := c.q[c.head]

@@ -192,3 +192,51 @@ func TestRejoinKeepsCallersActorDied(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRejoinKeepsWhatItStores: a rejoining node fails its actors' calls,
+// and a cancelled one's ErrCancelled is stored then, under the new
+// incarnation and announced so; the rejoin's drop of the dead
+// incarnation's results took it too, and its caller on the node waited
+// for good for a copy the GCS said the node held. Found by the fault
+// search (an rl driver's cancelled rollout on a restarted simulator).
+func TestRejoinKeepsWhatItStores(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
+		x1 := ray.RayletID(1)
+		sim := c.Netsim()
+		done := false
+		var err error
+		require.NoError(t, c.Go(1, func(ctx context.Context) error {
+			defer func() { done = true }()
+			h := s.counter.Options(ray.NodeAffinity(x1, false)).New(ctx, 5)
+			if _, err := ray.Get(ctx, s.get.Remote(ctx, h)); err != nil {
+				return err
+			}
+			ref := s.nap.Remote(ctx, h, 20000)
+			if err := ray.Compute(ctx, 10*time.Millisecond); err != nil {
+				return err
+			}
+			if err := ray.Cancel(ctx, ref); err != nil { // it runs on: marked cancelled
+				return err
+			}
+			cutFromGCS(sim, x1)
+			if err := ray.Compute(ctx, 5*time.Second); err != nil { // x1 is declared dead
+				return err
+			}
+			inc := c.Raylet(1).Incarnation()
+			sim.Heal() // x1 rejoins, dropping its actor: the call fails as cancelled
+			for c.Raylet(1).Incarnation() == inc {
+				if err := ray.Compute(ctx, time.Millisecond); err != nil {
+					return err
+				}
+			}
+			_, err = ray.GetTimeout(ctx, ref, 5*time.Second) // read after the rejoin
+			return nil
+		}))
+		for !done {
+			require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
+		}
+		require.ErrorIs(t, err, ray.ErrCancelled)
+		return nil
+	})
+}

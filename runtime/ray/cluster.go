@@ -207,7 +207,7 @@ func (cfg *Config) rayletConfig(l *gcs.Layout, i int, reg *Registry, inc uint64)
 	return node.Config{
 		Layout: l, Resources: transport.MakeResources(n.CPUs, n.GPUs, n.Resources),
 		ObjectStoreBytes: n.ObjectStoreBytes, Policy: pol, SpillThreshold: cfg.SpillThreshold,
-		Costs: *cfg.Costs, Registry: reg, HeartbeatPeriod: cfg.HeartbeatPeriod, Incarnation: inc,
+		Costs: *cfg.Costs, Registry: reg, HeartbeatPeriod: cfg.HeartbeatPeriod, NodeTimeout: cfg.NodeTimeout, Incarnation: inc,
 	}
 }
 

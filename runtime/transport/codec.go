@@ -9,7 +9,9 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 16: TaskPlaced names the placed submission
+// version is refused. 17: the node table answers heartbeats
+// (HeartbeatAck), and a raylet not answered for most of NodeTimeout stops
+// starting work. 16: TaskPlaced names the placed submission
 // (Attempt, Rebuild) for every task, not only creations. 15: GcsAddObject
 // says whether the copy is a failure of record (the sign of its size); GcsTaskCancelled became GcsTaskFailed,
 // with the failure's kind, and may ask for the task table's verdict;
@@ -23,7 +25,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 16
+const ProtocolVersion = 17
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

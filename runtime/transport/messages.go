@@ -325,6 +325,7 @@ const (
 	KindGcsAddObjects
 	KindGcsTaskFailed
 	KindCallsDone
+	KindHeartbeatAck
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -598,6 +599,20 @@ func (m *CallsDone) UnmarshalWire(d *Decoder) {
 		m.Seqs[i] = d.Uvarint()
 	}
 }
+
+func (*HeartbeatAck) Kind() Kind { return KindHeartbeatAck }
+
+// Datagram marks the answers best effort too: the next one renews the lease.
+func (*HeartbeatAck) Datagram() {}
+func (m *HeartbeatAck) MarshalWire(e *Encoder) {
+	e.Node(m.Node)
+	e.Uvarint(m.Incarnation)
+	e.Varint(m.At)
+}
+func (m *HeartbeatAck) UnmarshalWire(d *Decoder) {
+	m.Node, m.Incarnation, m.At = d.Node(), d.Uvarint(), d.Varint()
+}
+
 func (*GcsTaskFailed) Kind() Kind               { return KindGcsTaskFailed }
 func (m *GcsTaskFailed) MarshalWire(e *Encoder) { e.Task(m.Task); e.U8(m.ErrKind); e.Bool(m.Ask) }
 func (m *GcsTaskFailed) UnmarshalWire(d *Decoder) {
@@ -752,6 +767,19 @@ type Heartbeat struct {
 	Available    Resources
 	QueueLen     uint32
 	MeanTaskTime time.Duration
+}
+
+// HeartbeatAck is the node table's answer to a heartbeat it took from a
+// live incarnation: At is when it took it (its clock; Unix nanoseconds).
+// The node table declares the incarnation dead only after NodeTimeout of
+// silence from then, so until a little before that the node may go on
+// starting work; after, it stops (a lease: a node cut off from the node
+// table fences itself before it can be declared dead, and so never runs a
+// task as a zombie, placed there by a scheduler not yet told).
+type HeartbeatAck struct {
+	Node        NodeID
+	Incarnation uint64
+	At          int64
 }
 
 // RegisterNode announces a raylet (and its function table digest) to the GCS.
@@ -1188,4 +1216,5 @@ func init() {
 	register(KindGcsAddObjects, func() Message { return new(GcsAddObjects) })
 	register(KindGcsTaskFailed, func() Message { return new(GcsTaskFailed) })
 	register(KindCallsDone, func() Message { return new(CallsDone) })
+	register(KindHeartbeatAck, func() Message { return new(HeartbeatAck) })
 }

@@ -13,10 +13,7 @@ import (
 // search found and that still fail; each names its cause. A scenario not
 // listed here must pass every invariant. When a fix lands, delete its line:
 // the test then guards the fix.
-var knownFailures = map[string]string{
-	"zombie-serves-unrecorded-value": "a node declared dead but not yet told runs a task placed on it by a scheduler not yet told either, " +
-		"reading its own copy of a value the task table never recorded (the owner's failure won); a shard not yet told records the result",
-}
+var knownFailures = map[string]string{}
 
 func TestRegressions(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.yaml")

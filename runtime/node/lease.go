@@ -1,0 +1,83 @@
+package node
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"raysim/runtime/transport"
+)
+
+// lease is how a raylet fences itself. The node table declares a node dead
+// after NodeTimeout without a heartbeat; owners then retry or fail its
+// tasks, and the task table may take an owner's failure where the node made
+// a value. A node cut off from the node table does not know it was declared
+// dead until it hears so, and meanwhile, a zombie, it would run what a
+// scheduler not yet told placed there, reading its own copies of values the
+// task table never recorded (one ref, two answers). So every heartbeat the
+// node table takes is answered with when it took it (HeartbeatAck.At), and
+// the node starts tasks and actor calls only until that time plus
+// NodeTimeout less a margin: cut off, it stops before it can be declared
+// dead, and starts again when an answer renews the lease (or, declared
+// dead, when it rejoins). Work already running goes on.
+//
+// The lease counts from the node table's clock, not from when the node sent
+// the heartbeat: a node table slow to take heartbeats (a backlogged shard,
+// as in long scale runs) stretches its own timeout by its lateness and does
+// not fence anyone. On TCP this assumes the two clocks differ by less than
+// the margin.
+type lease struct {
+	until  time.Time
+	fenced bool // until has passed: dispatch and actors start nothing
+	armed  bool // a timer is set to check the lease
+}
+
+// leaseTerm is how long after the node table took a heartbeat the node may
+// start work: NodeTimeout less a quarter (250ms at the default), which
+// covers a chain's failover (a new tail took the heartbeat earlier) and
+// clock skew on TCP.
+func (r *Raylet) leaseTerm() time.Duration {
+	return r.cfg.NodeTimeout - r.cfg.NodeTimeout/4
+}
+
+// renewLease extends the lease to the term after at, the node table's time
+// of taking a heartbeat (or now, when an incarnation begins: the node
+// table can declare it dead only after it registered). A fenced node starts
+// work again.
+func (r *Raylet) renewLease(at time.Time) {
+	until := at.Add(r.leaseTerm())
+	if !until.After(r.lease.until) {
+		return
+	}
+	r.lease.until = until
+	if !r.lease.armed {
+		r.armLease()
+	}
+	if r.lease.fenced && r.env.Now().Before(until) {
+		r.lease.fenced = false
+		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Detail: "lease renewed: starting work again"})
+		r.dispatch()
+		for _, id := range slices.Sorted(maps.Keys(r.actors)) {
+			r.pumpActor(r.actors[id])
+		}
+	}
+}
+
+func (r *Raylet) armLease() {
+	r.lease.armed = true
+	r.env.After(r.lease.until.Sub(r.env.Now()), r.checkLease)
+}
+
+// checkLease fences the node once its lease has passed.
+func (r *Raylet) checkLease() {
+	r.lease.armed = false
+	if r.env.Now().Before(r.lease.until) {
+		r.armLease() // renewed meanwhile
+		return
+	}
+	if !r.lease.fenced {
+		r.lease.fenced = true
+		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self,
+			Detail: "fenced: the node table has not answered a heartbeat for most of its timeout; starting nothing until it does"})
+	}
+}
