@@ -39,7 +39,7 @@ func TestFencedNodeStartsNothing(t *testing.T) {
 	require.Equal(t, "queued", state(), "a fenced node started a task")
 
 	now := env.now.UnixNano()
-	r.Handle(7, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, At: now}) // a raylet's: not the node table's
+	r.Handle(7, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, At: now})  // a raylet's: not the node table's
 	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 0, At: now}) // another incarnation's
 	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, At: now - int64(r.leaseTerm())})
 	require.Equal(t, "queued", state(), "the lease was renewed by an answer that does not renew it")

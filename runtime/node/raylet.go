@@ -23,9 +23,7 @@ type Config struct {
 	Costs            costs.Profile
 	Registry         Registry
 	HeartbeatPeriod  time.Duration // default 100ms
-	// NodeTimeout is the node table's: the silence after which it declares
-	// a node dead (default 10 heartbeats). The node's lease is shorter.
-	NodeTimeout time.Duration
+	NodeTimeout      time.Duration // the node table's death timeout, default 10 heartbeats (see lease)
 	ChunkBytes       int64         // transfer chunk size, default 1 MiB
 	Incarnation      uint64
 	Buggify          *Buggify // fault points; nil (always on TCP) = off
