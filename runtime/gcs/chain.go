@@ -384,6 +384,7 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 		r.pending = nil
 		r.acked = r.applied
 		r.ackMembers()
+		r.shard.honourLeases()         // before any verdict of ours (see there)
 		r.shard.republishDeaths()      // what the old tail published may be lost
 		r.shard.replaceRestarts()      // and the restarts it asked the scheduler for
 		r.shard.republishNamedDeaths() // and the burials it forwarded to name shards

@@ -903,6 +903,24 @@ func (s *Shard) declareDead(e *nodeEntry, inc uint64, why string) {
 	s.nodeDead(m)
 }
 
+// honourLeases restarts the silence of every live node from now. A replica
+// that becomes its chain's tail, and so decides deaths (Leader), calls it:
+// each replica marks a heartbeat seen when it applies it, the old tail
+// last, and the old tail answered each with that time (HeartbeatAck), from
+// which the node's lease counts; this replica saw the same heartbeats
+// earlier, by the chain's lag, and its own silence would run out before
+// the leases the old tail granted. Every one of those was granted before
+// now. A death is then declared a timeout after the takeover at the
+// earliest.
+func (s *Shard) honourLeases() {
+	now := s.env.Now()
+	for _, id := range s.nodeIDs {
+		if e := s.nodes[id]; e.alive && e.lastSeen.Before(now) {
+			e.lastSeen = now
+		}
+	}
+}
+
 // republishDeaths re-sends every node death this shard knows of, in node
 // order. A replica that becomes its chain's tail calls it: the old tail's
 // notifications may have died with it (sent, but still behind a lost frame
