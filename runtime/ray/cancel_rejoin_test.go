@@ -103,6 +103,36 @@ func readAfterRejoin(ctx context.Context, t *testing.T, s *suite, sim *netsim.Si
 	require.ErrorIs(t, err, want, "a read on node %d gave %d: two reads of one ref disagree", node, v)
 }
 
+// healAndRejoin heals the network and waits until node i, declared dead
+// while cut off, has rejoined (it takes a new incarnation as it hears of
+// its death, before its new registration is answered).
+func healAndRejoin(ctx context.Context, c *ray.Sim, i int) error {
+	inc := c.Raylet(i).Incarnation()
+	c.Netsim().Heal()
+	for c.Raylet(i).Incarnation() == inc {
+		if err := ray.Compute(ctx, 100*time.Microsecond); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// onNode runs f as a driver on node i and waits for it to return.
+func onNode(ctx context.Context, t *testing.T, c *ray.Sim, i int, f func(ctx context.Context) error) {
+	t.Helper()
+	done := false
+	var err error
+	require.NoError(t, c.Go(i, func(ctx context.Context) error {
+		defer func() { done = true }()
+		err = f(ctx)
+		return nil
+	}))
+	for !done {
+		require.NoError(t, ray.Compute(ctx, time.Millisecond))
+	}
+	require.NoError(t, err)
+}
+
 // TestRejoinedNodeDropsItsResults: as TestFailedAfterUnheardFinishOneAnswer,
 // with a reader on x1 the moment x1 has rejoined (the class of the
 // regression scenario rejoined-node-serves-unrecorded-copy, found by the
@@ -122,21 +152,12 @@ func TestRejoinedNodeDropsItsResults(t *testing.T) {
 		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // done on x1, unheard; x1 is declared dead
 		_, err := ray.GetTimeout(ctx, ref, time.Second)
 		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "the owner's read")
-		inc := c.Raylet(1).Incarnation()
-		sim.Heal()
-		for c.Raylet(1).Incarnation() == inc {
-			require.NoError(t, ray.Compute(ctx, 100*time.Microsecond))
-		}
+		require.NoError(t, healAndRejoin(ctx, c, 1))
 		var v int
-		read := false
-		require.NoError(t, c.Go(1, func(ctx context.Context) error {
+		onNode(ctx, t, c, 1, func(ctx context.Context) error {
 			v, err = ray.GetTimeout(ctx, ref, 10*time.Second)
-			read = true
 			return nil
-		}))
-		for !read {
-			require.NoError(t, ray.Compute(ctx, time.Millisecond))
-		}
+		})
 		require.ErrorIs(t, err, ray.ErrRetriesExhausted, "a read on x1 as it rejoined gave %d: two reads of one ref disagree", v)
 		return nil
 	})
@@ -152,12 +173,9 @@ func TestRejoinKeepsCallersActorDied(t *testing.T) {
 	s := newSuite()
 	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
 		x1, x2 := ray.RayletID(1), ray.RayletID(2)
-		sim := c.Netsim()
-		done := false
 		var first, second error
 		var v int
-		require.NoError(t, c.Go(1, func(ctx context.Context) error {
-			defer func() { done = true }()
+		onNode(ctx, t, c, 1, func(ctx context.Context) error {
 			h := s.counter.Options(ray.NodeAffinity(x2, false)).New(ctx, 5)
 			if _, err := ray.Get(ctx, s.get.Remote(ctx, h)); err != nil {
 				return err
@@ -170,23 +188,16 @@ func TestRejoinKeepsCallersActorDied(t *testing.T) {
 			}
 			ref := s.get.Remote(ctx, h) // failed on x1, the caller's node: ErrActorDied
 			_, first = ray.GetTimeout(ctx, ref, 5*time.Second)
-			cutFromGCS(sim, x1)
+			cutFromGCS(c.Netsim(), x1)
 			if err := ray.Compute(ctx, 5*time.Second); err != nil { // x1 is declared dead
 				return err
 			}
-			inc := c.Raylet(1).Incarnation()
-			sim.Heal()
-			for c.Raylet(1).Incarnation() == inc {
-				if err := ray.Compute(ctx, time.Millisecond); err != nil {
-					return err
-				}
+			if err := healAndRejoin(ctx, c, 1); err != nil {
+				return err
 			}
 			v, second = ray.GetTimeout(ctx, ref, 20*time.Second)
 			return nil
-		}))
-		for !done {
-			require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
-		}
+		})
 		require.ErrorIs(t, first, ray.ErrActorDied)
 		require.ErrorIs(t, second, ray.ErrActorDied, "the second read of one ref gave %d, %v", v, second)
 		return nil
@@ -203,11 +214,8 @@ func TestRejoinKeepsWhatItStores(t *testing.T) {
 	s := newSuite()
 	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
 		x1 := ray.RayletID(1)
-		sim := c.Netsim()
-		done := false
 		var err error
-		require.NoError(t, c.Go(1, func(ctx context.Context) error {
-			defer func() { done = true }()
+		onNode(ctx, t, c, 1, func(ctx context.Context) error {
 			h := s.counter.Options(ray.NodeAffinity(x1, false)).New(ctx, 5)
 			if _, err := ray.Get(ctx, s.get.Remote(ctx, h)); err != nil {
 				return err
@@ -219,23 +227,16 @@ func TestRejoinKeepsWhatItStores(t *testing.T) {
 			if err := ray.Cancel(ctx, ref); err != nil { // it runs on: marked cancelled
 				return err
 			}
-			cutFromGCS(sim, x1)
+			cutFromGCS(c.Netsim(), x1)
 			if err := ray.Compute(ctx, 5*time.Second); err != nil { // x1 is declared dead
 				return err
 			}
-			inc := c.Raylet(1).Incarnation()
-			sim.Heal() // x1 rejoins, dropping its actor: the call fails as cancelled
-			for c.Raylet(1).Incarnation() == inc {
-				if err := ray.Compute(ctx, time.Millisecond); err != nil {
-					return err
-				}
+			if err := healAndRejoin(ctx, c, 1); err != nil { // x1 drops its actor: the call fails as cancelled
+				return err
 			}
 			_, err = ray.GetTimeout(ctx, ref, 5*time.Second) // read after the rejoin
 			return nil
-		}))
-		for !done {
-			require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
-		}
+		})
 		require.ErrorIs(t, err, ray.ErrCancelled)
 		return nil
 	})
