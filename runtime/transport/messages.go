@@ -459,8 +459,8 @@ type TaskPlaced struct {
 const restartBit = 1 << 31
 
 // rebuildBit carries TaskPlaced.Rebuild on the wire, in its Attempt's word
-// (no attempt comes near it): the message keeps its size, and with it every
-// run's timing and trace digest.
+// (no attempt comes near it): the message keeps its size, so adding the
+// flag moved no run's timing.
 const rebuildBit = 1 << 30
 
 // RestartAttempt is the Attempt of the GCS's n-th restart of an actor. It is
