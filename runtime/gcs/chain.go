@@ -256,8 +256,16 @@ func (r *Replica) onRequest(from transport.NodeID, req *transport.GcsRequest) {
 			}
 		}
 	}
+	op := req.Op
+	if hb, ok := op.(*transport.Heartbeat); ok {
+		// Every replica answers the heartbeat with the head's time (see
+		// Heartbeat.TakenAt), the earliest at which any marks it seen.
+		stamped := *hb
+		stamped.TakenAt = r.env.Now().UnixNano()
+		op = &stamped
+	}
 	r.apply(transport.ChainUpdate{Shard: uint32(r.cfg.Index), Index: r.applied + 1, Client: from,
-		Seq: req.Seq, Low: req.Low, Epoch: req.Epoch, Op: req.Op})
+		Seq: req.Seq, Low: req.Low, Epoch: req.Epoch, Op: op})
 }
 
 // apply applies update up (the next index) and passes it on.
@@ -384,7 +392,6 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 		r.pending = nil
 		r.acked = r.applied
 		r.ackMembers()
-		r.shard.honourLeases()         // before any verdict of ours (see there)
 		r.shard.republishDeaths()      // what the old tail published may be lost
 		r.shard.replaceRestarts()      // and the restarts it asked the scheduler for
 		r.shard.republishNamedDeaths() // and the burials it forwarded to name shards

@@ -296,9 +296,15 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		}
 		e.last, e.lastSeen = *m, s.env.Now()
 		e.beats++
-		// The node's lease (see transport.HeartbeatAck): on a chain only
-		// the tail, which decides deaths (Leader), answers.
-		s.env.Send(m.Node, &transport.HeartbeatAck{Node: m.Node, Incarnation: m.Incarnation, At: e.lastSeen.UnixNano()})
+		// The node's lease (see transport.HeartbeatAck) counts from when
+		// this shard took the heartbeat; on a chain, from when its head
+		// did (TakenAt): every replica, the tail that answers and any that
+		// decides deaths later, marked it seen no earlier.
+		at := e.lastSeen.UnixNano()
+		if s.cfg.Propose != nil && m.TakenAt > 0 && m.TakenAt < at {
+			at = m.TakenAt
+		}
+		s.env.Send(m.Node, &transport.HeartbeatAck{Node: m.Node, Incarnation: m.Incarnation, At: at})
 		s.saveNode(m.Node)
 		s.env.Send(s.layout.Scheduler, m)
 	case *transport.NodeDead:
@@ -901,24 +907,6 @@ func (s *Shard) declareDead(e *nodeEntry, inc uint64, why string) {
 		}
 	}
 	s.nodeDead(m)
-}
-
-// honourLeases restarts the silence of every live node from now. A replica
-// that becomes its chain's tail, and so decides deaths (Leader), calls it:
-// each replica marks a heartbeat seen when it applies it, the old tail
-// last, and the old tail answered each with that time (HeartbeatAck), from
-// which the node's lease counts; this replica saw the same heartbeats
-// earlier, by the chain's lag, and its own silence would run out before
-// the leases the old tail granted. Every one of those was granted before
-// now. A death is then declared a timeout after the takeover at the
-// earliest.
-func (s *Shard) honourLeases() {
-	now := s.env.Now()
-	for _, id := range s.nodeIDs {
-		if e := s.nodes[id]; e.alive && e.lastSeen.Before(now) {
-			e.lastSeen = now
-		}
-	}
 }
 
 // republishDeaths re-sends every node death this shard knows of, in node

@@ -75,9 +75,24 @@ func (r *Raylet) checkLease() {
 		r.armLease() // renewed meanwhile
 		return
 	}
+	r.fence()
+}
+
+func (r *Raylet) fence() {
 	if !r.lease.fenced {
 		r.lease.fenced = true
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self,
 			Detail: "fenced: the node table has not answered a heartbeat for most of its timeout; starting nothing until it does"})
 	}
+}
+
+// leaseOut reports whether the node may start no work, as it is about to:
+// fenced, or past its lease though checkLease has not run yet (a node
+// paused, or busy, takes the deliveries queued meanwhile before its timer,
+// and one of them would start a task).
+func (r *Raylet) leaseOut() bool {
+	if !r.lease.fenced && !r.env.Now().Before(r.lease.until) {
+		r.fence()
+	}
+	return r.lease.fenced
 }

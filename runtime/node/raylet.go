@@ -756,6 +756,9 @@ func (r *Raylet) dispatch() {
 			if !t.cancelled && !t.spec.Resources.Fits(r.avail) {
 				break
 			}
+			if !t.cancelled && r.leaseOut() {
+				return
+			}
 			c.q[c.head] = nil
 			c.head++
 			r.ready--

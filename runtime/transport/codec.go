@@ -9,7 +9,8 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 17: the node table answers heartbeats
+// version is refused. 18: a heartbeat carries the time the head of the
+// node table's chain took it (Heartbeat.TakenAt). 17: the node table answers heartbeats
 // (HeartbeatAck), and a raylet not answered for most of NodeTimeout stops
 // starting work. 16: TaskPlaced names the placed submission
 // (Attempt, Rebuild) for every task, not only creations. 15: GcsAddObject
@@ -25,7 +26,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 17
+const ProtocolVersion = 18
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -767,6 +767,12 @@ type Heartbeat struct {
 	Available    Resources
 	QueueLen     uint32
 	MeanTaskTime time.Duration
+	// TakenAt is when the head of the node table's chain took the
+	// heartbeat (its clock, Unix nanoseconds), stamped there over whatever
+	// the sender wrote: every replica answers with it (HeartbeatAck.At),
+	// so no replica grants a lease counting from later than the time the
+	// others mark the heartbeat seen. Unused by an unreplicated shard.
+	TakenAt int64
 }
 
 // HeartbeatAck is the node table's answer to a heartbeat it took from a
@@ -1112,10 +1118,11 @@ func (m *Heartbeat) MarshalWire(e *Encoder) {
 	e.Resources(m.Available)
 	e.Uvarint(uint64(m.QueueLen))
 	e.Duration(m.MeanTaskTime)
+	e.Varint(m.TakenAt)
 }
 func (m *Heartbeat) UnmarshalWire(d *Decoder) {
 	m.Node, m.Incarnation, m.Total, m.Available = d.Node(), d.Uvarint(), d.ResourcesNonNeg(), d.Resources()
-	m.QueueLen, m.MeanTaskTime = uint32(d.Count(1<<32-1, 0)), d.Duration()
+	m.QueueLen, m.MeanTaskTime, m.TakenAt = uint32(d.Count(1<<32-1, 0)), d.Duration(), d.Varint()
 	if m.MeanTaskTime < 0 {
 		d.Fail(fmt.Errorf("%w: negative mean task time %v", ErrInvalid, m.MeanTaskTime))
 	}

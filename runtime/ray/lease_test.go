@@ -1,0 +1,143 @@
+package ray_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+)
+
+// zombieWatch records, for node i of the cluster *c, when it is first
+// declared dead and every task its dead incarnation starts after that (as
+// times since the death): what a lease must prevent.
+type zombieWatch struct {
+	c       **ray.Sim
+	i       int
+	deadAt  time.Duration
+	deadInc uint64
+	starts  []string
+}
+
+func newZombieWatch(c **ray.Sim, i int) *zombieWatch { return &zombieWatch{c: c, i: i, deadAt: -1} }
+
+func (w *zombieWatch) onEvent(ev *transport.Event) {
+	c, node := *w.c, ray.RayletID(w.i)
+	switch {
+	case ev.Kind == transport.EvNodeDead && ev.Node == node && w.deadAt < 0:
+		w.deadAt, w.deadInc = c.Netsim().Now(), c.Raylet(w.i).Incarnation()
+	case ev.Kind == transport.EvTaskRunning && ev.Node == node && w.deadAt >= 0 && c.Raylet(w.i).Incarnation() == w.deadInc:
+		w.starts = append(w.starts, (c.Netsim().Now() - w.deadAt).String())
+	}
+}
+
+func (w *zombieWatch) check(t *testing.T) {
+	t.Helper()
+	require.GreaterOrEqual(t, w.deadAt, time.Duration(0), "node %d was never declared dead", w.i)
+	require.Empty(t, w.starts, "node %d's dead incarnation started tasks after its death", w.i)
+}
+
+// leaseSim is a three-node cluster (xNodes) whose node 1 is watched.
+func leaseSim(t *testing.T, s *suite, cfg ray.Config) (*ray.Sim, *zombieWatch) {
+	t.Helper()
+	var c *ray.Sim
+	w := newZombieWatch(&c, 1)
+	cfg.Nodes, cfg.Seed, cfg.WireCheck, cfg.OnEvent = xNodes(), 1, true, w.onEvent
+	c, err := ray.NewSim(cfg, s.reg)
+	require.NoError(t, err)
+	return c, w
+}
+
+// TestLeaseOutlivesNewTailsVerdict: a node's lease counts from when the
+// node table took its heartbeat; each replica of a chain marks the
+// heartbeat seen when it applies it, and the tail, which answered, applied
+// it last. With the chain's last link lagging 1.5s, the middle replica,
+// become the tail, declared x1 dead from its own earlier times while the
+// lease the old tail granted ran on, and x1's dead incarnation started 22
+// tasks after its death. Every replica now answers with the head's time
+// (Heartbeat.TakenAt). Found in review of the lease.
+func TestLeaseOutlivesNewTailsVerdict(t *testing.T) {
+	s := newSuite()
+	c, w := leaseSim(t, s, ray.Config{GCSReplicas: 3})
+	defer c.Close()
+	sim, x1 := c.Netsim(), ray.RayletID(1)
+	head, middle, tail := netsim.NodeID(ray.ReplicaID(0, 0)), netsim.NodeID(ray.ReplicaID(0, 1)), netsim.NodeID(ray.ReplicaID(0, 2))
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
+		require.NoError(t, c.Go(1, func(ctx context.Context) error {
+			for range 200 { // 5s of work queued on x1
+				s.slow.Options(ray.NodeAffinity(x1, false)).Remote(ctx, 50)
+			}
+			return nil
+		}))
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
+		sim.Degrade(middle, tail, 1500*time.Millisecond, 0) // the chain's last link lags
+		require.NoError(t, ray.Compute(ctx, 2*time.Second))
+		sim.Cut(netsim.NodeID(x1), head) // heartbeats stop entering the chain; acks still reach x1
+		require.NoError(t, ray.Compute(ctx, 1300*time.Millisecond))
+		sim.Crash(tail) // the middle, which heard x1 last at the cut, becomes the tail
+		require.NoError(t, ray.Compute(ctx, 1500*time.Millisecond))
+		return nil
+	}))
+	w.check(t)
+}
+
+// TestLeaseOutlivesRemovedTailsAnswer: the chain's tail, paused, was
+// removed from the chain; resumed, it applied the heartbeats queued for it
+// before it learned of its removal, still taking itself for the tail, and
+// answered them with its own time, long after the new tail had seen them:
+// x1, cut off from the head, was declared dead by the new tail while that
+// late answer's lease ran on (30 tasks started 0.5–1.2s after its death).
+// The head's time (Heartbeat.TakenAt) is what every replica answers with.
+// Found in review.
+func TestLeaseOutlivesRemovedTailsAnswer(t *testing.T) {
+	s := newSuite()
+	c, w := leaseSim(t, s, ray.Config{GCSReplicas: 3, GCSMasterTimeout: 300 * time.Millisecond})
+	defer c.Close()
+	sim, x1 := c.Netsim(), ray.RayletID(1)
+	head, tail := netsim.NodeID(ray.ReplicaID(0, 0)), netsim.NodeID(ray.ReplicaID(0, 2))
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
+		require.NoError(t, c.Go(1, func(ctx context.Context) error {
+			for range 200 {
+				s.slow.Options(ray.NodeAffinity(x1, false)).Remote(ctx, 50)
+			}
+			return nil
+		}))
+		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
+		sim.Pause(tail, 2*time.Second)
+		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond)) // the master removed it
+		sim.Cut(netsim.NodeID(x1), head)
+		return ray.Compute(ctx, 3*time.Second)
+	}))
+	w.check(t)
+}
+
+// TestPausedNodeStartsNothingPastItsLease: x1, paused for 3s, was declared
+// dead 1s into the pause; resumed, it took the placements queued for it
+// during the pause before its lease timer, and started two tasks as a
+// zombie. Starting work now checks the lease's deadline itself
+// (leaseOut). Found in review.
+func TestPausedNodeStartsNothingPastItsLease(t *testing.T) {
+	s := newSuite()
+	c, w := leaseSim(t, s, ray.Config{})
+	defer c.Close()
+	sim, x1 := c.Netsim(), ray.RayletID(1)
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 1500*time.Millisecond))
+		sim.Pause(netsim.NodeID(x1), 3*time.Second)
+		var refs []ray.Ref[int]
+		for range 2 {
+			refs = append(refs, s.slow.Options(ray.NodeAffinity(x1, false), ray.MaxRetries(3)).Remote(ctx, 10))
+		}
+		if _, err := ray.GetAll(ctx, refs, -1); err != nil {
+			return err
+		}
+		return ray.Compute(ctx, 3*time.Second)
+	}))
+	w.check(t)
+}
