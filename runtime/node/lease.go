@@ -21,11 +21,12 @@ import (
 // dead, and starts again when an answer renews the lease (or, declared
 // dead, when it rejoins). Work already running goes on.
 //
-// The lease counts from the node table's clock, not from when the node sent
-// the heartbeat: a node table slow to take heartbeats (a backlogged shard,
-// as in long scale runs) stretches its own timeout by its lateness and does
-// not fence anyone. On TCP this assumes the two clocks differ by less than
-// the margin.
+// The lease counts from when the node table took the heartbeat (on a
+// chain, its head: Heartbeat.TakenAt, no later than any replica marks it
+// seen), not from when the node sent it: a node table slow to take
+// heartbeats (a backlogged shard, as in long scale runs) stretches its own
+// timeout by its lateness and does not fence anyone. On TCP this assumes
+// the two clocks differ by less than the margin.
 type lease struct {
 	until  time.Time
 	fenced bool // until has passed: dispatch and actors start nothing
@@ -33,9 +34,9 @@ type lease struct {
 }
 
 // leaseTerm is how long after the node table took a heartbeat the node may
-// start work: NodeTimeout less a quarter (250ms at the default), which
-// covers a chain's failover (a new tail took the heartbeat earlier) and
-// clock skew on TCP.
+// start work: NodeTimeout less a quarter (250ms at the default), a margin
+// for clock skew on TCP and for the delivery that starts a task after the
+// check.
 func (r *Raylet) leaseTerm() time.Duration {
 	return r.cfg.NodeTimeout - r.cfg.NodeTimeout/4
 }
