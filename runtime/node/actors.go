@@ -210,7 +210,7 @@ func (r *Raylet) pumpActor(a *actorHost) {
 		return
 	}
 	i := nextCall(a.queue)
-	if i < 0 || r.leaseOut() {
+	if i < 0 || r.leaseOut(r.since()) {
 		return
 	}
 	t := a.queue[i]

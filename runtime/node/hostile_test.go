@@ -54,7 +54,7 @@ func (e *hostileEnv) Emit(ev *transport.Event) {
 
 func hostileRaylet(t *testing.T, chunk int64) (*Raylet, *hostileEnv) {
 	t.Helper()
-	env := &hostileEnv{self: 1}
+	env := &hostileEnv{self: 1, now: time.Unix(0, 0)}
 	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 7}}
 	pol, err := scheduler.NewPolicy("")
 	require.NoError(t, err)
@@ -182,7 +182,7 @@ func TestCancelTombstonesAgeOut(t *testing.T) {
 // later GCS write to a made-up member, for good. Only the chain master's
 // configurations count now.
 func TestChainConfigFromOutsideIgnored(t *testing.T) {
-	env := &hostileEnv{self: 1}
+	env := &hostileEnv{self: 1, now: time.Unix(0, 0)}
 	l := &gcs.Layout{Shards: []transport.NodeID{50}, Chains: [][]transport.NodeID{{50, 51}}, Master: 40, Scheduler: 60, Raylets: []transport.NodeID{1, 7}}
 	pol, err := scheduler.NewPolicy("")
 	require.NoError(t, err)

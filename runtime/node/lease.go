@@ -28,9 +28,9 @@ import (
 // timeout by its lateness and does not fence anyone. On TCP this assumes
 // the two clocks differ by less than the margin.
 type lease struct {
-	until  time.Time
-	fenced bool // until has passed: dispatch and actors start nothing
-	armed  bool // a timer is set to check the lease
+	until  time.Duration // since the raylet was born (Raylet.since)
+	fenced bool          // until has passed: dispatch and actors start nothing
+	armed  bool          // a timer is set to check the lease
 }
 
 // leaseTerm is how long after the node table took a heartbeat the node may
@@ -46,15 +46,15 @@ func (r *Raylet) leaseTerm() time.Duration {
 // table can declare it dead only after it registered). A fenced node starts
 // work again.
 func (r *Raylet) renewLease(at time.Time) {
-	until := at.Add(r.leaseTerm())
-	if !until.After(r.lease.until) {
+	until := at.Sub(r.born) + r.leaseTerm()
+	if until <= r.lease.until {
 		return
 	}
 	r.lease.until = until
 	if !r.lease.armed {
 		r.armLease()
 	}
-	if r.lease.fenced && r.env.Now().Before(until) {
+	if r.lease.fenced && r.since() < until {
 		r.lease.fenced = false
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Detail: "lease renewed: starting work again"})
 		r.dispatch()
@@ -66,13 +66,13 @@ func (r *Raylet) renewLease(at time.Time) {
 
 func (r *Raylet) armLease() {
 	r.lease.armed = true
-	r.env.After(r.lease.until.Sub(r.env.Now()), r.checkLease)
+	r.env.After(r.lease.until-r.since(), r.checkLease)
 }
 
 // checkLease fences the node once its lease has passed.
 func (r *Raylet) checkLease() {
 	r.lease.armed = false
-	if r.env.Now().Before(r.lease.until) {
+	if r.since() < r.lease.until {
 		r.armLease() // renewed meanwhile
 		return
 	}
@@ -87,12 +87,12 @@ func (r *Raylet) fence() {
 	}
 }
 
-// leaseOut reports whether the node may start no work, as it is about to:
-// fenced, or past its lease though checkLease has not run yet (a node
-// paused, or busy, takes the deliveries queued meanwhile before its timer,
-// and one of them would start a task).
-func (r *Raylet) leaseOut() bool {
-	if !r.lease.fenced && !r.env.Now().Before(r.lease.until) {
+// leaseOut reports whether the node may start no work at now (since it was
+// born), as it is about to: fenced, or past its lease though checkLease has
+// not run yet (a node paused, or busy, takes the deliveries queued
+// meanwhile before its timer, and one of them would start a task).
+func (r *Raylet) leaseOut(now time.Duration) bool {
+	if !r.lease.fenced && now >= r.lease.until {
 		r.fence()
 	}
 	return r.lease.fenced

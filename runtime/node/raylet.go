@@ -750,14 +750,17 @@ func (r *Raylet) dispatch() {
 	if r.lease.fenced {
 		return // see lease.go: started again when the lease is renewed
 	}
+	now := time.Duration(-1) // read once, when a task is to start
 	for _, c := range r.classes {
 		for c.head < len(c.q) {
 			t := c.q[c.head]
 			if !t.cancelled && !t.spec.Resources.Fits(r.avail) {
 				break
 			}
-			if !t.cancelled && r.leaseOut() {
-				return
+			if !t.cancelled && now < 0 {
+				if now = r.since(); r.leaseOut(now) {
+					return
+				}
 			}
 			c.q[c.head] = nil
 			c.head++
@@ -767,7 +770,7 @@ func (r *Raylet) dispatch() {
 			}
 			r.avail = r.avail.Sub(t.spec.Resources)
 			t.holds = true
-			r.run(t)
+			r.run(t, now)
 		}
 		if c.head == len(c.q) {
 			c.q, c.head = c.q[:0], 0
@@ -779,10 +782,11 @@ func (r *Raylet) dispatch() {
 	}
 }
 
-func (r *Raylet) run(t *task) {
+// run starts a task at now (since the raylet was born).
+func (r *Raylet) run(t *task, now time.Duration) {
 	r.env.Charge(r.cfg.Costs.Dispatch)
 	t.running = true
-	t.start = r.since()
+	t.start = now
 	t.args = r.argValues(t)
 	for _, a := range t.args {
 		if a.ErrKind != transport.ErrKindNone && !t.spec.IsCreation() {
