@@ -426,8 +426,9 @@ func bucket(t Table) []byte { return []byte{'t', byte(t)} }
 // 14: a spec's strategy byte carries TaskSpec.Rebuild in its high bit (a
 // rebuild's spec is written to the task table, a rebuilt call's to an
 // actor's method log); 15: the cancels table became the failures table,
-// each value the failure's error kind.
-const storeFormat = 15
+// each value the failure's error kind; 16: a node's entry holds its last
+// heartbeat with the time the chain's head took it (Heartbeat.TakenAt).
+const storeFormat = 16
 
 var (
 	formatBucket = []byte("format")
