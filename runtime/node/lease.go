@@ -25,8 +25,11 @@ import (
 // chain, its head: Heartbeat.TakenAt, no later than any replica marks it
 // seen), not from when the node sent it: a node table slow to take
 // heartbeats (a backlogged shard, as in long scale runs) stretches its own
-// timeout by its lateness and does not fence anyone. On TCP this assumes
-// the two clocks differ by less than the margin.
+// timeout by its lateness and does not fence anyone. The price: it assumes
+// the node's clock and the node table's differ by less than the margin (on
+// TCP across machines; netsim's skew_clock fault can break it).
+// Counting from the node's own sending of the heartbeat would need no such
+// assumption, but would fence every node whenever the node table lags.
 type lease struct {
 	until  time.Duration // since the raylet was born (Raylet.since)
 	fenced bool          // until has passed: dispatch and actors start nothing

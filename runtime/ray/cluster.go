@@ -1,6 +1,7 @@
 package ray
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -107,6 +108,15 @@ func (cfg *Config) defaults() error {
 	}
 	if cfg.GCSShards >= 1<<12 || cfg.GCSReplicas > 64 {
 		return errors.New("ray: at most 4095 GCS shards of at most 64 replicas")
+	}
+	if cfg.HeartbeatPeriod < 0 || cfg.NodeTimeout < 0 {
+		return fmt.Errorf("ray: heartbeat period %v and node timeout %v: neither may be negative (0: the default)", cfg.HeartbeatPeriod, cfg.NodeTimeout)
+	}
+	if hb := cmp.Or(cfg.HeartbeatPeriod, 100*time.Millisecond); cfg.NodeTimeout > 0 && cfg.NodeTimeout < 2*hb {
+		// The node table would declare live nodes dead between two of their
+		// heartbeats, and a node's lease (three quarters of the timeout)
+		// would lapse between two answers.
+		return fmt.Errorf("ray: node timeout %v is less than two heartbeat periods (%v)", cfg.NodeTimeout, hb)
 	}
 	if cfg.SpillThreshold <= 0 {
 		cfg.SpillThreshold = 8

@@ -141,3 +141,25 @@ func TestPausedNodeStartsNothingPastItsLease(t *testing.T) {
 	}))
 	w.check(t)
 }
+
+// TestConfigRejectsTimeoutsThatCannotWork: a negative heartbeat period made
+// the raylet's heartbeat timer loop at one instant (a hung run), and a node
+// timeout under two heartbeat periods declares live nodes dead and lets a
+// node's lease lapse between two answers. Found in review.
+func TestConfigRejectsTimeoutsThatCannotWork(t *testing.T) {
+	s := newSuite()
+	for _, cfg := range []ray.Config{
+		{HeartbeatPeriod: -time.Millisecond},
+		{NodeTimeout: -time.Second},
+		{NodeTimeout: 150 * time.Millisecond},
+		{HeartbeatPeriod: time.Second, NodeTimeout: time.Second},
+	} {
+		cfg.Nodes = xNodes()
+		_, err := ray.NewSim(cfg, s.reg)
+		require.Error(t, err, "heartbeat %v, node timeout %v", cfg.HeartbeatPeriod, cfg.NodeTimeout)
+	}
+	cfg := ray.Config{Nodes: xNodes(), HeartbeatPeriod: 50 * time.Millisecond, NodeTimeout: 100 * time.Millisecond}
+	c, err := ray.NewSim(cfg, s.reg)
+	require.NoError(t, err)
+	c.Close()
+}
