@@ -33,7 +33,8 @@
 //
 // Partition (symmetric, between groups) and Cut (one way) drop messages at
 // send time and at delivery time; Heal removes them all. Degrade adds delay
-// and loss to a link until Restore. SetSkew offsets a node's clock.
+// and loss to a link until Restore. SetSkew offsets a node's wall clock
+// (Now), not its monotonic one (Mono).
 //
 // Crash loses the node's state: its handler is dropped, its timers never
 // fire, its coroutines are stopped, and messages to it — in flight at the

@@ -185,8 +185,9 @@ func (s *Sim) Pause(id NodeID, d time.Duration) {
 	s.emit(EvPause, id, id, int64(d), nil, "")
 }
 
-// SetSkew sets the offset added to node id's clock (Node.Now). It does not
-// change when its timers fire (timers are durations, not deadlines).
+// SetSkew sets the offset added to node id's wall clock (Node.Now). It does
+// not change when its timers fire (timers are durations, not deadlines),
+// nor its monotonic clock (Node.Mono), which intervals are measured with.
 func (s *Sim) SetSkew(id NodeID, d time.Duration) {
 	n := s.mustNode("SetSkew", id)
 	n.skew = d

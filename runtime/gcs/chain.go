@@ -130,7 +130,7 @@ func NewReplica(env transport.Env, cfg ReplicaConfig) *Replica {
 	}
 	l := cfg.Shard.Layout
 	r := &Replica{cfg: cfg, layout: l, seen: make(map[transport.NodeID]*dedup)}
-	r.env = &durableEnv{Env: env, r: r}
+	r.env = &durableEnv{Env: env, clock: transport.NewClock(env), r: r}
 	env = r.env
 	r.client = NewClient(env, l)
 	r.client.Loopback = func(m transport.Message) {
@@ -256,16 +256,8 @@ func (r *Replica) onRequest(from transport.NodeID, req *transport.GcsRequest) {
 			}
 		}
 	}
-	op := req.Op
-	if hb, ok := op.(*transport.Heartbeat); ok {
-		// Every replica answers the heartbeat with the head's time (see
-		// Heartbeat.TakenAt), the earliest at which any marks it seen.
-		stamped := *hb
-		stamped.TakenAt = r.env.Now().UnixNano()
-		op = &stamped
-	}
 	r.apply(transport.ChainUpdate{Shard: uint32(r.cfg.Index), Index: r.applied + 1, Client: from,
-		Seq: req.Seq, Low: req.Low, Epoch: req.Epoch, Op: op})
+		Seq: req.Seq, Low: req.Low, Epoch: req.Epoch, Op: req.Op})
 }
 
 // apply applies update up (the next index) and passes it on.
@@ -295,7 +287,7 @@ func (r *Replica) forward(e *entry) {
 
 func (r *Replica) send(e *entry) {
 	if s := r.succ(); s != 0 {
-		e.sent = r.env.Now()
+		e.sent = r.env.Mono()
 		up := e.up
 		r.env.Send(s, &up)
 	}
@@ -480,7 +472,7 @@ func (r *Replica) tick() {
 		if s == r.snapTo && !r.snapAcked {
 			r.sendSnapshot()
 		} else {
-			now := r.env.Now()
+			now := r.env.Mono()
 			// The transport already resends lost frames; this covers a
 			// successor that lost its connection state. Backing off keeps a
 			// slow tail (whose acks lag behind a lost frame) from being
@@ -623,11 +615,17 @@ func (r *Replica) loadChainState() {
 // wait too: a replica that cannot persist goes silent and is removed.
 type durableEnv struct {
 	transport.Env
+	clock   transport.Clock // the wrapped Env's
 	r       *Replica
 	dirty   bool     // an applied update is not synced; flush is armed
 	failing bool     // the last sync failed (flush retries it)
 	held    []outMsg // sends waiting for the sync, in order
 }
+
+// Mono and Since pass the wrapped Env's monotonic clock on
+// (transport.Monotonic).
+func (d *durableEnv) Mono() time.Time                 { return d.clock.Now() }
+func (d *durableEnv) Since(t time.Time) time.Duration { return d.clock.Since(t) }
 
 func (d *durableEnv) Send(to transport.NodeID, m transport.Message) {
 	if d.dirty {
@@ -672,6 +670,10 @@ type replicaEnv struct{ r *Replica }
 
 func (e *replicaEnv) Self() transport.NodeID { return e.r.layout.Shards[e.r.cfg.Index] }
 func (e *replicaEnv) Now() time.Time         { return e.r.env.Now() }
+func (e *replicaEnv) Mono() time.Time        { return e.r.env.Mono() }
+func (e *replicaEnv) Since(t time.Time) time.Duration {
+	return e.r.env.Since(t)
+}
 func (e *replicaEnv) After(d time.Duration, f func()) transport.Timer {
 	return e.r.env.After(d, f)
 }
@@ -701,6 +703,7 @@ func (e *replicaEnv) emit(ev *transport.Event) {
 // their pings and announces new chains.
 type Master struct {
 	env    transport.Env
+	clock  transport.Clock // pings' times, on the monotonic clock
 	cfg    MasterConfig
 	chains []*masterChain
 }
@@ -730,11 +733,11 @@ func NewMaster(env transport.Env, cfg MasterConfig) *Master {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 20 * time.Millisecond
 	}
-	m := &Master{env: env, cfg: cfg}
+	m := &Master{env: env, clock: transport.NewClock(env), cfg: cfg}
 	for _, ch := range cfg.Layout.Chains {
 		mc := &masterChain{epoch: 1, members: slices.Clone(ch), lastPing: make(map[transport.NodeID]time.Time)}
 		for _, n := range ch {
-			mc.lastPing[n] = env.Now()
+			mc.lastPing[n] = m.clock.Now()
 		}
 		m.chains = append(m.chains, mc)
 	}
@@ -763,7 +766,7 @@ func (m *Master) Handle(from transport.NodeID, msg transport.Message) {
 	if !slices.Contains(m.cfg.Layout.Chains[p.Shard], from) {
 		return // not a replica of this shard
 	}
-	ch.lastPing[from] = m.env.Now()
+	ch.lastPing[from] = m.clock.Now()
 	in := slices.Contains(ch.members, from)
 	switch {
 	case in && p.Epoch != 0:
@@ -804,7 +807,7 @@ func (m *Master) Handle(from transport.NodeID, msg transport.Message) {
 }
 
 func (m *Master) check() {
-	now := m.env.Now()
+	now := m.clock.Now()
 	for j, ch := range m.chains {
 		n := len(ch.members)
 		silent := func(id transport.NodeID) bool { return m.silent(ch, id, now) }
@@ -845,7 +848,7 @@ func (m *Master) silent(ch *masterChain, id transport.NodeID, now time.Time) boo
 // lastHolder reports whether id, not ch's joiner, is the only member
 // besides the joiner that has pinged within the timeout.
 func (m *Master) lastHolder(ch *masterChain, id transport.NodeID) bool {
-	now := m.env.Now()
+	now := m.clock.Now()
 	for _, o := range ch.members {
 		if o != id && o != ch.join && !m.silent(ch, o, now) {
 			return false

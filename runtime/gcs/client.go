@@ -19,6 +19,7 @@ import (
 // The owner forwards GcsAck and ChainConfig messages to Handle.
 type Client struct {
 	env    transport.Env
+	clock  transport.Clock // requests' times, on the monotonic clock
 	layout *Layout
 	chains []clientChain
 	// RetryTimeout is how long a request may stay unacknowledged before it
@@ -79,7 +80,7 @@ type request struct {
 
 // NewClient returns a client for the GCS of layout.
 func NewClient(env transport.Env, layout *Layout) *Client {
-	c := &Client{env: env, layout: layout, RetryTimeout: 30 * time.Millisecond, pending: make(map[uint64]*request)}
+	c := &Client{env: env, clock: transport.NewClock(env), layout: layout, RetryTimeout: 30 * time.Millisecond, pending: make(map[uint64]*request)}
 	_, c.batchObjects = env.(transport.QueuedTimer)
 	if _, ok := env.(transport.WireMeter); ok {
 		c.enc = new(transport.Encoder)
@@ -285,7 +286,7 @@ func (c *Client) send1(to transport.NodeID, m transport.Message) {
 		c.env.Send(to, m)
 		return
 	}
-	r := &request{shard: j, req: transport.GcsRequest{Op: m}, first: c.env.Now()}
+	r := &request{shard: j, req: transport.GcsRequest{Op: m}, first: c.clock.Now()}
 	if _, hb := m.(*transport.Heartbeat); !hb {
 		c.seq++
 		r.req.Seq = c.seq
@@ -312,7 +313,7 @@ func (c *Client) send(r *request) {
 	if isRead(r.req.Op) {
 		to = ch.members[len(ch.members)-1]
 	}
-	r.sent = c.env.Now()
+	r.sent = c.clock.Now()
 	r.req.Low, r.req.Epoch = c.low, c.Epoch
 	m := r.req // a copy: the receiver may keep it
 	if to == c.env.Self() && c.Loopback != nil {
@@ -339,7 +340,7 @@ func (c *Client) Handle(from transport.NodeID, m transport.Message) bool {
 		}
 		delete(c.pending, m.Seq)
 		c.Stats.Acked++
-		c.Stats.MaxDelay = max(c.Stats.MaxDelay, c.env.Now().Sub(r.first))
+		c.Stats.MaxDelay = max(c.Stats.MaxDelay, c.clock.Since(r.first))
 		for c.low <= c.seq && c.pending[c.low] == nil {
 			c.low++
 		}
@@ -383,7 +384,7 @@ func (c *Client) retry() {
 	if len(c.pending) == 0 {
 		return
 	}
-	now := c.env.Now()
+	now := c.clock.Now()
 	asked := make([]bool, len(c.chains))
 	for _, r := range c.ordered() {
 		if now.Sub(r.sent) < c.RetryTimeout<<min(r.resends, maxResendShift) {

@@ -148,7 +148,7 @@ type actorEntry struct {
 type nodeEntry struct {
 	reg      transport.RegisterNode
 	last     transport.Heartbeat
-	lastSeen time.Time
+	lastSeen time.Time // on the shard's monotonic clock (transport.Monotonic)
 	alive    bool
 	beats    uint64 // heartbeats of this incarnation applied (the same on every replica)
 }
@@ -190,6 +190,7 @@ type Shard struct {
 	refused map[transport.NodeID]uint64
 	// nextCheck is when the liveness check is due (node-table shard).
 	nextCheck time.Time
+	clock     transport.Clock // measures heartbeats' silence (see nodeEntry.lastSeen)
 
 	objects idmap.Objects[*objectEntry]
 	tasks   idmap.Map[taskMeta] // resident (unfinished) tasks; specs are in the store
@@ -234,7 +235,7 @@ func New(env transport.Env, cfg Config) *Shard {
 	if cfg.SyncEvery == 0 {
 		cfg.SyncEvery = 64
 	}
-	s := &Shard{env: env, layout: cfg.Layout, costs: cfg.Costs, cfg: cfg, store: cfg.Store}
+	s := &Shard{env: env, clock: transport.NewClock(env), layout: cfg.Layout, costs: cfg.Costs, cfg: cfg, store: cfg.Store}
 	s.putNew, _ = cfg.Store.(newPutter)
 	s.load()
 	if env.Self() == cfg.Layout.NodeTable() {
@@ -294,17 +295,11 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		if e == nil || !e.alive || m.Incarnation != e.reg.Incarnation {
 			return // unknown or stale incarnation
 		}
-		e.last, e.lastSeen = *m, s.env.Now()
+		e.last, e.lastSeen = *m, s.clock.Now()
 		e.beats++
 		// The node's lease (see transport.HeartbeatAck) counts from when
-		// this shard took the heartbeat; on a chain, from when its head
-		// did (TakenAt): every replica, the tail that answers and any that
-		// decides deaths later, marked it seen no earlier.
-		at := e.lastSeen.UnixNano()
-		if s.cfg.Propose != nil && m.TakenAt > 0 && m.TakenAt < at {
-			at = m.TakenAt
-		}
-		s.env.Send(m.Node, &transport.HeartbeatAck{Node: m.Node, Incarnation: m.Incarnation, At: at})
+		// it sent the heartbeat, which every replica takes later.
+		s.env.Send(m.Node, &transport.HeartbeatAck{Node: m.Node, Incarnation: m.Incarnation, Sent: m.Sent})
 		s.saveNode(m.Node)
 		s.env.Send(s.layout.Scheduler, m)
 	case *transport.NodeDead:
@@ -694,7 +689,7 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 		// only the one we knew left those listed for good).
 		s.declareDead(old, m.Incarnation-1, deadRestarted)
 	}
-	s.nodes[m.Node] = &nodeEntry{reg: *m, alive: true, lastSeen: s.env.Now()}
+	s.nodes[m.Node] = &nodeEntry{reg: *m, alive: true, lastSeen: s.clock.Now()}
 	s.saveNode(m.Node)
 	s.saveMeta()
 	s.emit(transport.Event{Kind: transport.EvNodeAlive, Node: m.Node})
@@ -857,7 +852,7 @@ func (s *Shard) Locations(id transport.ObjectID) []transport.NodeID {
 // may be waiting in its own queue: the timeout is stretched by the lateness,
 // so an overloaded GCS does not blame healthy nodes for its own delay.
 func (s *Shard) checkNodes() {
-	now := s.env.Now()
+	now := s.clock.Now()
 	late := max(now.Sub(s.nextCheck), 0)
 	for _, id := range s.nodeIDs {
 		e := s.nodes[id]
@@ -875,7 +870,7 @@ func (s *Shard) checkNodes() {
 }
 
 func (s *Shard) scheduleCheck() {
-	s.nextCheck = s.env.Now().Add(s.cfg.HeartbeatPeriod)
+	s.nextCheck = s.clock.Now().Add(s.cfg.HeartbeatPeriod)
 	s.env.After(s.cfg.HeartbeatPeriod, s.checkNodes)
 }
 

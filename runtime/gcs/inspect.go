@@ -80,7 +80,7 @@ type NodeRow struct {
 	Total       transport.Resources
 	Available   transport.Resources
 	QueueLen    uint32
-	LastSeen    time.Time
+	LastSeen    time.Time // on the shard's monotonic clock: for ages (Since)
 	Alive       bool
 }
 

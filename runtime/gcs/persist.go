@@ -198,7 +198,7 @@ func (s *Shard) load() {
 		s.failures = true
 		return false
 	})
-	now := s.env.Now()
+	now := s.clock.Now() // see nodeEntry.lastSeen
 	// The deaths first: a stored object entry drops, as it is read, the
 	// copies of incarnations that died after it was written (a flushed
 	// entry is not touched by a death; in memory after the load, it never

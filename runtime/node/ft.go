@@ -692,7 +692,7 @@ func (r *Raylet) rejoin() {
 	}
 	// The new incarnation cannot be declared dead before it registers: a
 	// node fenced while cut off starts work again.
-	r.renewLease(r.env.Now())
+	r.renewLease(r.since())
 	r.dispatch()
 }
 

@@ -60,7 +60,7 @@ func hostileRaylet(t *testing.T, chunk int64) (*Raylet, *hostileEnv) {
 	require.NoError(t, err)
 	r := New(env, Config{Layout: l, Resources: transport.MakeResources(1, 0, nil), Policy: pol, ChunkBytes: chunk, Incarnation: 1})
 	r.registered = true
-	r.renewLease(env.Now()) // as start does
+	r.renewLease(r.since()) // as start does
 	return r, env
 }
 

@@ -14,42 +14,48 @@ import (
 // a value. A node cut off from the node table does not know it was declared
 // dead until it hears so, and meanwhile, a zombie, it would run what a
 // scheduler not yet told placed there, reading its own copies of values the
-// task table never recorded (one ref, two answers). So every heartbeat the
-// node table takes is answered with when it took it (HeartbeatAck.At), and
-// the node starts tasks and actor calls only until that time plus
-// NodeTimeout less a margin: cut off, it stops before it can be declared
-// dead, and starts again when an answer renews the lease (or, declared
-// dead, when it rejoins). Work already running goes on.
+// task table never recorded (one ref, two answers). So every heartbeat
+// carries when the node sent it (Heartbeat.Sent, on its monotonic clock),
+// every heartbeat the node table takes is answered with that
+// (HeartbeatAck.Sent), and the node starts tasks and actor calls only until
+// then plus NodeTimeout less a margin: cut off, it stops before it can be
+// declared dead, and starts again when an answer renews the lease (or,
+// declared dead, when it rejoins). Work already running goes on.
 //
-// The lease counts from when the node table took the heartbeat (on a
-// chain, its head: Heartbeat.TakenAt, no later than any replica marks it
-// seen), not from when the node sent it: a node table slow to take
-// heartbeats (a backlogged shard, as in long scale runs) stretches its own
-// timeout by its lateness and does not fence anyone. The price: it assumes
-// the node's clock and the node table's differ by less than the margin (on
-// TCP across machines; netsim's skew_clock fault can break it).
-// Counting from the node's own sending of the heartbeat would need no such
-// assumption, but would fence every node whenever the node table lags.
+// Safety needs no agreement between clocks: the node table took the
+// heartbeat after it was sent, and measures the silence after it on its own
+// monotonic clock (transport.Monotonic), which clock skew does not move;
+// only the clocks' rates must agree within the margin. Every replica of a
+// chain answers with the same Sent, and took the heartbeat after it too.
+// The price: a node table whose answers come back later than the lease
+// (one backlogged by more than ~NodeTimeout/2) fences its nodes until it
+// catches up; nobody is declared dead meanwhile, since it measures the
+// silence from when it took each heartbeat.
 type lease struct {
 	until  time.Duration // since the raylet was born (Raylet.since)
 	fenced bool          // until has passed: dispatch and actors start nothing
 	armed  bool          // a timer is set to check the lease
 }
 
-// leaseTerm is how long after the node table took a heartbeat the node may
-// start work: NodeTimeout less a quarter (250ms at the default), a margin
-// for clock skew on TCP and for the delivery that starts a task after the
-// check.
+// leaseTerm is how long after sending a heartbeat the node may start work
+// on the strength of its answer: NodeTimeout less a quarter (750ms at the
+// default), a margin for the clocks' rates and for the delivery that
+// starts a task after the check.
 func (r *Raylet) leaseTerm() time.Duration {
 	return r.cfg.NodeTimeout - r.cfg.NodeTimeout/4
 }
 
-// renewLease extends the lease to the term after at, the node table's time
-// of taking a heartbeat (or now, when an incarnation begins: the node
-// table can declare it dead only after it registered). A fenced node starts
-// work again.
-func (r *Raylet) renewLease(at time.Time) {
-	until := at.Sub(r.born) + r.leaseTerm()
+// renewLease extends the lease to the term after sent, when the node sent
+// a heartbeat the node table answered (or now, when an incarnation begins:
+// the node table can declare it dead only after it registered), as times
+// since the raylet was born. A fenced node starts work again. A time not
+// yet come is no heartbeat of the node's: it is ignored.
+func (r *Raylet) renewLease(sent time.Duration) {
+	now := r.since()
+	if sent > now {
+		return
+	}
+	until := sent + r.leaseTerm()
 	if until <= r.lease.until {
 		return
 	}
@@ -57,7 +63,7 @@ func (r *Raylet) renewLease(at time.Time) {
 	if !r.lease.armed {
 		r.armLease()
 	}
-	if r.lease.fenced && r.since() < until {
+	if r.lease.fenced && now < until {
 		r.lease.fenced = false
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Detail: "lease renewed: starting work again"})
 		r.dispatch()

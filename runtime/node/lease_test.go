@@ -17,8 +17,9 @@ import (
 // lease, and then the queued task starts.
 func TestFencedNodeStartsNothing(t *testing.T) {
 	r, env := hostileRaylet(t, 0)
-	env.now = time.Unix(100, 0)
-	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, At: env.now.UnixNano()})
+	env.now = env.now.Add(100 * time.Second)
+	sent := r.since()
+	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, Sent: sent})
 	env.now = env.now.Add(r.leaseTerm() - time.Millisecond)
 	r.checkLease()
 	require.False(t, r.lease.fenced, "fenced before the lease ran out")
@@ -38,13 +39,14 @@ func TestFencedNodeStartsNothing(t *testing.T) {
 	}
 	require.Equal(t, "queued", state(), "a fenced node started a task")
 
-	now := env.now.UnixNano()
-	r.Handle(7, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, At: now})  // a raylet's: not the node table's
-	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 0, At: now}) // another incarnation's
-	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, At: now - int64(r.leaseTerm())})
+	now := r.since()
+	r.Handle(7, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, Sent: now})  // a raylet's: not the node table's
+	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 0, Sent: now}) // another incarnation's
+	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, Sent: now - r.leaseTerm()})
+	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, Sent: now + time.Hour}) // not sent yet: forged
 	require.Equal(t, "queued", state(), "the lease was renewed by an answer that does not renew it")
 
-	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, At: now})
+	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, Sent: now})
 	require.False(t, r.lease.fenced)
 	require.NotEqual(t, "queued", state(), "the renewed lease did not start the queued task")
 }

@@ -100,11 +100,10 @@ type pull struct {
 
 // Raylet is one node's runtime.
 type Raylet struct {
-	born time.Time // tasks keep their start as a duration since (see task)
-	// elapser: env, when it tells the time since born more cheaply (TCP).
-	elapser transport.Elapser
-	evbuf   transport.Event // see emit
-	env     transport.Env
+	born  time.Time       // on the monotonic clock: tasks keep their start as a duration since (see since)
+	mono  transport.Clock // see since
+	evbuf transport.Event // see emit
+	env   transport.Env
 	// inlinePost: env's Post runs f at once (netsim), so user code may call
 	// the loop's code itself (Caller.Submit).
 	inlinePost bool
@@ -198,9 +197,9 @@ func New(env transport.Env, cfg Config) *Raylet {
 		cfg.SpillThreshold = 1 << 30
 	}
 	_, inline := env.(transport.InlinePoster)
-	elapser, _ := env.(transport.Elapser)
+	mono := transport.NewClock(env)
 	r := &Raylet{
-		env: env, elapser: elapser, inlinePost: inline, cfg: cfg, self: env.Self(), born: env.Now(),
+		env: env, mono: mono, inlinePost: inline, cfg: cfg, self: env.Self(), born: mono.Now(),
 		store:       objstore.New(cfg.ObjectStoreBytes),
 		pool:        worker.New(env),
 		avail:       cfg.Resources,
@@ -227,7 +226,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 }
 
 func (r *Raylet) start() {
-	r.renewLease(r.env.Now()) // the incarnation cannot be declared dead before it registers
+	r.renewLease(r.since()) // the incarnation cannot be declared dead before it registers
 	r.register()
 	r.heartbeat()
 }
@@ -248,18 +247,13 @@ func (r *Raylet) heartbeat() {
 	}
 	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.Heartbeat{
 		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.avail,
-		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask})
+		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, Sent: r.since()})
 	r.env.After(r.cfg.HeartbeatPeriod, r.heartbeat)
 }
 
-// since is the time since the raylet was made (see task.start): a
-// duration keeps a clock's monotonic reading on TCP.
-func (r *Raylet) since() time.Duration {
-	if r.elapser != nil {
-		return r.elapser.Since(r.born)
-	}
-	return r.env.Now().Sub(r.born)
-}
+// since is the time since the raylet was made (see task.start), on its
+// monotonic clock (transport.Monotonic): clock skew does not move it.
+func (r *Raylet) since() time.Duration { return r.mono.Since(r.born) }
 
 // Store exposes the object store (for status and tests; loop only).
 func (r *Raylet) Store() *objstore.Store { return r.store }
@@ -393,7 +387,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.HeartbeatAck:
 		if r.cfg.Layout.IsGCS(from) && m.Node == r.self && m.Incarnation == r.cfg.Incarnation {
-			r.renewLease(time.Unix(0, m.At))
+			r.renewLease(m.Sent)
 		}
 	case *transport.GcsAck, *transport.ChainConfig:
 		r.gcs.Handle(from, m)
@@ -1089,7 +1083,7 @@ func (r *Raylet) cancelLocal(id transport.TaskID, rebuild bool) {
 	t, ok := r.tasks.Get(id)
 	if !ok {
 		if !r.cancelCall(id, rebuild) {
-			r.tombstones.add(id, r.env.Now()) // in flight to us, or never coming
+			r.tombstones.add(id, r.since()) // in flight to us, or never coming
 		}
 		return
 	}
@@ -1127,11 +1121,11 @@ const tombstoneAge = time.Minute
 // No timer: a run without cancels schedules nothing for them.
 type tombstones struct {
 	cur, old map[transport.TaskID]struct{}
-	since    time.Time // when cur began
+	since    time.Duration // when cur began (Raylet.since)
 }
 
-func (ts *tombstones) add(id transport.TaskID, now time.Time) {
-	switch age := now.Sub(ts.since); {
+func (ts *tombstones) add(id transport.TaskID, now time.Duration) {
+	switch age := now - ts.since; {
 	case ts.cur == nil || age >= 2*tombstoneAge:
 		ts.cur, ts.old, ts.since = make(map[transport.TaskID]struct{}), nil, now
 	case age >= tombstoneAge:

@@ -58,8 +58,10 @@ func leaseSim(t *testing.T, s *suite, cfg ray.Config) (*ray.Sim, *zombieWatch) {
 // it last. With the chain's last link lagging 1.5s, the middle replica,
 // become the tail, declared x1 dead from its own earlier times while the
 // lease the old tail granted ran on, and x1's dead incarnation started 22
-// tasks after its death. Every replica now answers with the head's time
-// (Heartbeat.TakenAt). Found in review of the lease.
+// tasks after its death. Every replica then answered with the head's time
+// (Heartbeat.TakenAt); since, with the node's own time of sending
+// (Heartbeat.Sent), which every replica took later. Found in review of the
+// lease.
 func TestLeaseOutlivesNewTailsVerdict(t *testing.T) {
 	s := newSuite()
 	c, w := leaseSim(t, s, ray.Config{GCSReplicas: 3})
@@ -92,7 +94,7 @@ func TestLeaseOutlivesNewTailsVerdict(t *testing.T) {
 // answered them with its own time, long after the new tail had seen them:
 // x1, cut off from the head, was declared dead by the new tail while that
 // late answer's lease ran on (30 tasks started 0.5–1.2s after its death).
-// The head's time (Heartbeat.TakenAt) is what every replica answers with.
+// Every replica answers with the node's time of sending (Heartbeat.Sent).
 // Found in review.
 func TestLeaseOutlivesRemovedTailsAnswer(t *testing.T) {
 	s := newSuite()
@@ -162,4 +164,49 @@ func TestConfigRejectsTimeoutsThatCannotWork(t *testing.T) {
 	c, err := ray.NewSim(cfg, s.reg)
 	require.NoError(t, err)
 	c.Close()
+}
+
+// TestLeaseHoldsUnderClockSkew: the lease compared the node table's clock
+// with the node's, so a node whose clock ran behind (or a node table whose
+// clock ran ahead) by 1s went on starting tasks for 600ms after the node
+// table had declared it dead (26 of them). Clock skew moves wall clocks,
+// not the time a component measures between two of its own readings: the
+// lease now counts from the node's own sending, on its monotonic clock, and
+// the node table measures silence on its own. (With the wire check on, the
+// run did not get that far: a task that spanned the skew measured a
+// negative run time, and the heartbeat carrying the mean failed to decode.)
+func TestLeaseHoldsUnderClockSkew(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		skew func(sim *netsim.Sim)
+	}{
+		{"node behind", func(sim *netsim.Sim) { sim.SetSkew(netsim.NodeID(ray.RayletID(1)), -time.Second) }},
+		{"node table ahead", func(sim *netsim.Sim) { sim.SetSkew(netsim.NodeID(ray.ShardID(0)), time.Second) }},
+		{"node ahead then behind", func(sim *netsim.Sim) {
+			sim.SetSkew(netsim.NodeID(ray.RayletID(1)), time.Second)
+			sim.After(50*time.Millisecond, func() { sim.SetSkew(netsim.NodeID(ray.RayletID(1)), -time.Second) })
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSuite()
+			c, w := leaseSim(t, s, ray.Config{})
+			defer c.Close()
+			sim, x1 := c.Netsim(), ray.RayletID(1)
+			require.NoError(t, c.Run(func(ctx context.Context) error {
+				require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
+				require.NoError(t, c.Go(1, func(ctx context.Context) error {
+					for range 200 { // 5s of work queued on x1
+						s.slow.Options(ray.NodeAffinity(x1, false)).Remote(ctx, 50)
+					}
+					return nil
+				}))
+				require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
+				tc.skew(sim)
+				require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
+				sim.Cut(netsim.NodeID(x1), netsim.NodeID(ray.ShardID(0))) // heartbeats stop; acks still come
+				return ray.Compute(ctx, 3*time.Second)
+			}))
+			w.check(t)
+		})
+	}
 }

@@ -9,7 +9,10 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 18: a heartbeat carries the time the head of the
+// version is refused. 19: a heartbeat carries when its node sent it, on
+// the node's monotonic clock, and the node table's answer echoes it
+// (Heartbeat.Sent, HeartbeatAck.Sent), so the lease compares no two nodes'
+// clocks. 18: a heartbeat carries the time the head of the
 // node table's chain took it (Heartbeat.TakenAt). 17: the node table answers heartbeats
 // (HeartbeatAck), and a raylet not answered for most of NodeTimeout stops
 // starting work. 16: TaskPlaced names the placed submission
@@ -26,7 +29,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 18
+const ProtocolVersion = 19
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -607,10 +607,10 @@ func (*HeartbeatAck) Datagram() {}
 func (m *HeartbeatAck) MarshalWire(e *Encoder) {
 	e.Node(m.Node)
 	e.Uvarint(m.Incarnation)
-	e.Varint(m.At)
+	e.Duration(m.Sent)
 }
 func (m *HeartbeatAck) UnmarshalWire(d *Decoder) {
-	m.Node, m.Incarnation, m.At = d.Node(), d.Uvarint(), d.Varint()
+	m.Node, m.Incarnation, m.Sent = d.Node(), d.Uvarint(), d.Duration()
 }
 
 func (*GcsTaskFailed) Kind() Kind               { return KindGcsTaskFailed }
@@ -767,25 +767,26 @@ type Heartbeat struct {
 	Available    Resources
 	QueueLen     uint32
 	MeanTaskTime time.Duration
-	// TakenAt is when the head of the node table's chain took the
-	// heartbeat (its clock, Unix nanoseconds), stamped there over whatever
-	// the sender wrote: every replica answers with it (HeartbeatAck.At),
-	// so no replica grants a lease counting from later than the time the
-	// others mark the heartbeat seen. Unused by an unreplicated shard.
-	TakenAt int64
+	// Sent is when the node sent the heartbeat, on its own monotonic clock
+	// (time since its raylet was made): the node table answers with it
+	// (HeartbeatAck.Sent). No other node reads it.
+	Sent time.Duration
 }
 
 // HeartbeatAck is the node table's answer to a heartbeat it took from a
-// live incarnation: At is when it took it (its clock; Unix nanoseconds).
-// The node table declares the incarnation dead only after NodeTimeout of
-// silence from then, so until a little before that the node may go on
-// starting work; after, it stops (a lease: a node cut off from the node
-// table fences itself before it can be declared dead, and so never runs a
-// task as a zombie, placed there by a scheduler not yet told).
+// live incarnation, echoing the heartbeat's Sent. The node table took the
+// heartbeat after the node sent it, and declares the incarnation dead only
+// after NodeTimeout of silence from then, measured on its own monotonic
+// clock; so until a little before Sent + NodeTimeout, on the node's
+// monotonic clock, the node may go on starting work, and after, it stops (a
+// lease: a node cut off from the node table fences itself before it can be
+// declared dead, and so never runs a task as a zombie, placed there by a
+// scheduler not yet told). No clock is compared with another node's: clock
+// skew cannot stretch the lease.
 type HeartbeatAck struct {
 	Node        NodeID
 	Incarnation uint64
-	At          int64
+	Sent        time.Duration
 }
 
 // RegisterNode announces a raylet (and its function table digest) to the GCS.
@@ -1118,11 +1119,11 @@ func (m *Heartbeat) MarshalWire(e *Encoder) {
 	e.Resources(m.Available)
 	e.Uvarint(uint64(m.QueueLen))
 	e.Duration(m.MeanTaskTime)
-	e.Varint(m.TakenAt)
+	e.Duration(m.Sent)
 }
 func (m *Heartbeat) UnmarshalWire(d *Decoder) {
 	m.Node, m.Incarnation, m.Total, m.Available = d.Node(), d.Uvarint(), d.ResourcesNonNeg(), d.Resources()
-	m.QueueLen, m.MeanTaskTime, m.TakenAt = uint32(d.Count(1<<32-1, 0)), d.Duration(), d.Varint()
+	m.QueueLen, m.MeanTaskTime, m.Sent = uint32(d.Count(1<<32-1, 0)), d.Duration(), d.Duration()
 	if m.MeanTaskTime < 0 {
 		d.Fail(fmt.Errorf("%w: negative mean task time %v", ErrInvalid, m.MeanTaskTime))
 	}

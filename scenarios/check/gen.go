@@ -36,7 +36,7 @@ import (
 var (
 	// DefaultFaultKinds are drawn unless Gen.FaultKinds says otherwise.
 	DefaultFaultKinds = []string{scenarios.KillNode, scenarios.Partition, scenarios.Heal,
-		scenarios.DegradeLink, scenarios.PauseNode, scenarios.Random, scenarios.KillActor}
+		scenarios.DegradeLink, scenarios.PauseNode, scenarios.Random, scenarios.KillActor, scenarios.SkewClock}
 	// AllFaultKinds adds kill_gcs_replica (drawn only when the cluster's GCS
 	// has at least two replicas per shard).
 	AllFaultKinds = append(slices.Clone(DefaultFaultKinds), scenarios.KillGCSReplica)
@@ -477,6 +477,11 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 			case scenarios.PauseNode:
 				out = append(out, scenarios.Fault{At: at, Kind: kind, Node: rapid.SampledFrom(names).Draw(t, "node"),
 					For: ms(t, "for", 1, 500)})
+			case scenarios.SkewClock:
+				// A node's wall clock set up to 2s either way: what it
+				// measures (leases, timeouts) must not move with it.
+				out = append(out, scenarios.Fault{At: at, Kind: kind, Node: rapid.SampledFrom(names).Draw(t, "node"),
+					Offset: time.Duration(rapid.IntRange(-2000, 2000).Draw(t, "offset_ms")) * time.Millisecond})
 			case scenarios.KillActor:
 				// The generators' actors by display name: rl's simulators
 				// restart (max_restarts 3), parameter-server's shards do

@@ -316,9 +316,14 @@ func (e *env) transmit(f *frame) {
 
 func (e *env) Self() transport.NodeID { return e.self }
 func (e *env) Now() time.Time         { return e.node.Now() }
-func (e *env) Rand() *rand.Rand       { return e.node.Rand() }
-func (e *env) Charge(d time.Duration) { e.node.Charge(d) }
-func (e *env) Go(f func())            { e.node.Go(f) }
+
+// Mono and Since implement transport.Monotonic: virtual time without the
+// node's skew.
+func (e *env) Mono() time.Time                 { return e.node.Mono() }
+func (e *env) Since(t time.Time) time.Duration { return e.node.Mono().Sub(t) }
+func (e *env) Rand() *rand.Rand                { return e.node.Rand() }
+func (e *env) Charge(d time.Duration)          { e.node.Charge(d) }
+func (e *env) Go(f func())                     { e.node.Go(f) }
 
 func (e *env) After(d time.Duration, f func()) transport.Timer { return e.node.After(d, f) }
 

@@ -438,8 +438,9 @@ type nodeEnv struct{ h *Host }
 func (e *nodeEnv) Self() transport.NodeID { return e.h.cfg.Self }
 func (e *nodeEnv) Now() time.Time         { return time.Now() }
 
-// Since implements transport.Elapser: time.Since reads only the monotonic
-// clock.
+// Mono and Since implement transport.Monotonic: time.Now's monotonic
+// reading is what Sub and Since use, and time.Since reads only it.
+func (e *nodeEnv) Mono() time.Time                 { return time.Now() }
 func (e *nodeEnv) Since(t time.Time) time.Duration { return time.Since(t) }
 func (e *nodeEnv) Rand() *rand.Rand                { return e.h.rand }
 func (e *nodeEnv) Charge(time.Duration)            {}
