@@ -24,6 +24,9 @@ type Node struct {
 
 	// busyUntil: the node is busy (Charge) or stalled (Pause) until then.
 	busyUntil int64
+	// arrived: when the delivery being handled arrived (-1 outside one):
+	// see Waited.
+	arrived int64
 	// dq holds node items that arrived while the node was busy, in arrival
 	// order (a list of the queue's chunks, read from dqOff in the first);
 	// order; one wake item at a time runs them.
@@ -43,7 +46,7 @@ func (s *Sim) AddNode(id NodeID, factory func(n *Node) Handler) *Node {
 	if _, ok := s.nodes[id]; ok {
 		panic(fmt.Sprintf("netsim: AddNode(%d): node exists", id))
 	}
-	n := &Node{sim: s, id: id, factory: factory, idx: len(s.nodes)}
+	n := &Node{sim: s, id: id, factory: factory, idx: len(s.nodes), arrived: -1}
 	s.nodes[id] = n
 	s.all = append(s.all, n)
 	if id < denseMax {
@@ -123,6 +126,16 @@ func (n *Node) Charge(d time.Duration) {
 		return
 	}
 	n.busyUntil = max(n.busyUntil, n.sim.now) + int64(d)
+}
+
+// Waited is how long the message being delivered (inside Handler.Deliver)
+// waited for the node after it arrived, the node busy (Charge) or paused
+// meanwhile; 0 outside a delivery.
+func (n *Node) Waited() time.Duration {
+	if n.arrived < 0 {
+		return 0
+	}
+	return time.Duration(n.sim.now - n.arrived)
 }
 
 // BusyUntil is the virtual time until which the node is busy or stalled.

@@ -354,7 +354,9 @@ func (s *Sim) runNodeItem(it *item) {
 		}
 		s.emit(EvDeliver, it.from, n.id, it.size, it.payload, "")
 		if n.handler != nil {
+			n.arrived = it.at
 			n.handler.Deliver(it.from, it.payload)
+			n.arrived = -1
 		}
 	case itemTimer:
 		s.emit(EvTimer, n.id, n.id, 0, nil, "")

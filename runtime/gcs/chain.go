@@ -256,8 +256,17 @@ func (r *Replica) onRequest(from transport.NodeID, req *transport.GcsRequest) {
 			}
 		}
 	}
+	op := req.Op
+	if hb, ok := op.(*transport.Heartbeat); ok {
+		// The head takes the heartbeat first: every replica answers with
+		// how long it waited here (Heartbeat.Held), what every replica's
+		// silence counts from no earlier than.
+		stamped := *hb
+		stamped.Held = r.env.Waited()
+		op = &stamped
+	}
 	r.apply(transport.ChainUpdate{Shard: uint32(r.cfg.Index), Index: r.applied + 1, Client: from,
-		Seq: req.Seq, Low: req.Low, Epoch: req.Epoch, Op: req.Op})
+		Seq: req.Seq, Low: req.Low, Epoch: req.Epoch, Op: op})
 }
 
 // apply applies update up (the next index) and passes it on.
@@ -626,6 +635,7 @@ type durableEnv struct {
 // (transport.Monotonic).
 func (d *durableEnv) Mono() time.Time                 { return d.clock.Now() }
 func (d *durableEnv) Since(t time.Time) time.Duration { return d.clock.Since(t) }
+func (d *durableEnv) Waited() time.Duration           { return transport.Waited(d.Env) }
 
 func (d *durableEnv) Send(to transport.NodeID, m transport.Message) {
 	if d.dirty {
@@ -674,6 +684,7 @@ func (e *replicaEnv) Mono() time.Time        { return e.r.env.Mono() }
 func (e *replicaEnv) Since(t time.Time) time.Duration {
 	return e.r.env.Since(t)
 }
+func (e *replicaEnv) Waited() time.Duration { return e.r.env.Waited() }
 func (e *replicaEnv) After(d time.Duration, f func()) transport.Timer {
 	return e.r.env.After(d, f)
 }

@@ -298,8 +298,14 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		e.last, e.lastSeen = *m, s.clock.Now()
 		e.beats++
 		// The node's lease (see transport.HeartbeatAck) counts from when
-		// it sent the heartbeat, which every replica takes later.
-		s.env.Send(m.Node, &transport.HeartbeatAck{Node: m.Node, Incarnation: m.Incarnation, Sent: m.Sent})
+		// it sent the heartbeat plus how long the heartbeat waited here
+		// (on a chain, at its head, which takes it first: Held) before
+		// it was taken; every replica took it no earlier.
+		held := max(m.Held, 0)
+		if s.cfg.Propose == nil {
+			held = transport.Waited(s.env)
+		}
+		s.env.Send(m.Node, &transport.HeartbeatAck{Node: m.Node, Incarnation: m.Incarnation, From: m.Sent + held})
 		s.saveNode(m.Node)
 		s.env.Send(s.layout.Scheduler, m)
 	case *transport.NodeDead:

@@ -427,10 +427,10 @@ func bucket(t Table) []byte { return []byte{'t', byte(t)} }
 // rebuild's spec is written to the task table, a rebuilt call's to an
 // actor's method log); 15: the cancels table became the failures table,
 // each value the failure's error kind; 16: a node's entry holds its last
-// heartbeat with the time the chain's head took it (Heartbeat.TakenAt;
-// since protocol 19 the same varint holds Heartbeat.Sent, which nothing
-// reads back from a store: a store of 16 loads unchanged).
-const storeFormat = 16
+// heartbeat with the time the chain's head took it (Heartbeat.TakenAt);
+// 17: the heartbeat there carries when its node sent it and how long it
+// waited at the chain's head instead (Heartbeat.Sent, Held).
+const storeFormat = 17
 
 var (
 	formatBucket = []byte("format")

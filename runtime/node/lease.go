@@ -1,6 +1,7 @@
 package node
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -16,46 +17,56 @@ import (
 // scheduler not yet told placed there, reading its own copies of values the
 // task table never recorded (one ref, two answers). So every heartbeat
 // carries when the node sent it (Heartbeat.Sent, on its monotonic clock),
-// every heartbeat the node table takes is answered with that
-// (HeartbeatAck.Sent), and the node starts tasks and actor calls only until
-// then plus NodeTimeout less a margin: cut off, it stops before it can be
-// declared dead, and starts again when an answer renews the lease (or,
-// declared dead, when it rejoins). Work already running goes on.
+// the node table answers every heartbeat it takes with that plus how long
+// the heartbeat waited for it (HeartbeatAck.From), and the node starts
+// tasks and actor calls only until then plus NodeTimeout less a margin:
+// cut off, it stops before it can be declared dead, and starts again when
+// an answer renews the lease (or, declared dead, when it rejoins). Work
+// already running goes on.
 //
 // Safety needs no agreement between clocks: the node table took the
-// heartbeat after it was sent, and measures the silence after it on its own
-// monotonic clock (transport.Monotonic), which clock skew does not move;
-// only the clocks' rates must agree within the margin. Every replica of a
-// chain answers with the same Sent, and took the heartbeat after it too.
-// The price: a node table whose answers come back later than the lease
-// (one backlogged by more than ~NodeTimeout/2) fences its nodes until it
-// catches up; nobody is declared dead meanwhile, since it measures the
-// silence from when it took each heartbeat.
+// heartbeat no earlier than From, on the node's clock, and measures the
+// silence after it on its own monotonic clock (transport.Monotonic), which
+// clock skew does not move; only the clocks' rates must agree within the
+// margin. Every replica of a chain took the heartbeat after its head, whose
+// wait is the one credited (Heartbeat.Held). A backlogged node table
+// credits the heartbeats' wait in its queue, so its lateness fences nobody.
+// What it cannot credit is time on the wire: a node whose heartbeat and its
+// answer take longer than the lease term together (~775ms at the default
+// timeout) holds no lease, and starts nothing, though the node table hears
+// it in time; lease.go warns with the round trip.
 type lease struct {
 	until  time.Duration // since the raylet was born (Raylet.since)
 	fenced bool          // until has passed: dispatch and actors start nothing
 	armed  bool          // a timer is set to check the lease
+	late   bool          // an answer came too late to renew it (warned; see renewLease)
 }
 
-// leaseTerm is how long after sending a heartbeat the node may start work
-// on the strength of its answer: NodeTimeout less a quarter (750ms at the
-// default), a margin for the clocks' rates and for the delivery that
-// starts a task after the check.
+// leaseTerm is how long after From (see HeartbeatAck) the node may start
+// work on the strength of an answer: NodeTimeout less an eighth (875ms at
+// the default), a margin for the clocks' rates and for the start of a task
+// after its check (a worker goroutine on TCP).
 func (r *Raylet) leaseTerm() time.Duration {
-	return r.cfg.NodeTimeout - r.cfg.NodeTimeout/4
+	return r.cfg.NodeTimeout - r.cfg.NodeTimeout/8
 }
 
-// renewLease extends the lease to the term after sent, when the node sent
-// a heartbeat the node table answered (or now, when an incarnation begins:
-// the node table can declare it dead only after it registered), as times
-// since the raylet was born. A fenced node starts work again. A time not
-// yet come is no heartbeat of the node's: it is ignored.
-func (r *Raylet) renewLease(sent time.Duration) {
+// renewLease extends the lease to the term after from, an answer's From
+// (or now, when an incarnation begins: the node table can declare it dead
+// only after it registered), as times since the raylet was born. A fenced
+// node starts work again. A time not yet come is no heartbeat of the
+// node's: it is ignored.
+func (r *Raylet) renewLease(from time.Duration) {
 	now := r.since()
-	if sent > now {
+	if from > now {
 		return
 	}
-	until := sent + r.leaseTerm()
+	until := from + r.leaseTerm()
+	if until <= now && !r.lease.late {
+		r.lease.late = true // once until a renewal: one a heartbeat period would flood the trace
+		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Detail: fmt.Sprintf(
+			"lease: an answer of the node table came %v after its heartbeat left, past the lease term %v: the node holds no lease while answers come that late (a node timeout longer than the round trip avoids it)",
+			now-from, r.leaseTerm())})
+	}
 	if until <= r.lease.until {
 		return
 	}
@@ -64,7 +75,7 @@ func (r *Raylet) renewLease(sent time.Duration) {
 		r.armLease()
 	}
 	if r.lease.fenced && now < until {
-		r.lease.fenced = false
+		r.lease.fenced, r.lease.late = false, false
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Detail: "lease renewed: starting work again"})
 		r.dispatch()
 		for _, id := range slices.Sorted(maps.Keys(r.actors)) {

@@ -19,7 +19,7 @@ func TestFencedNodeStartsNothing(t *testing.T) {
 	r, env := hostileRaylet(t, 0)
 	env.now = env.now.Add(100 * time.Second)
 	sent := r.since()
-	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, Sent: sent})
+	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, From: sent})
 	env.now = env.now.Add(r.leaseTerm() - time.Millisecond)
 	r.checkLease()
 	require.False(t, r.lease.fenced, "fenced before the lease ran out")
@@ -40,13 +40,13 @@ func TestFencedNodeStartsNothing(t *testing.T) {
 	require.Equal(t, "queued", state(), "a fenced node started a task")
 
 	now := r.since()
-	r.Handle(7, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, Sent: now})  // a raylet's: not the node table's
-	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 0, Sent: now}) // another incarnation's
-	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, Sent: now - r.leaseTerm()})
-	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, Sent: now + time.Hour}) // not sent yet: forged
+	r.Handle(7, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, From: now})  // a raylet's: not the node table's
+	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 0, From: now}) // another incarnation's
+	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, From: now - r.leaseTerm()})
+	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, From: now + time.Hour}) // not sent yet: forged
 	require.Equal(t, "queued", state(), "the lease was renewed by an answer that does not renew it")
 
-	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, Sent: now})
+	r.Handle(50, &transport.HeartbeatAck{Node: r.self, Incarnation: 1, From: now})
 	require.False(t, r.lease.fenced)
 	require.NotEqual(t, "queued", state(), "the renewed lease did not start the queued task")
 }

@@ -387,7 +387,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.HeartbeatAck:
 		if r.cfg.Layout.IsGCS(from) && m.Node == r.self && m.Incarnation == r.cfg.Incarnation {
-			r.renewLease(m.Sent)
+			r.renewLease(m.From)
 		}
 	case *transport.GcsAck, *transport.ChainConfig:
 		r.gcs.Handle(from, m)

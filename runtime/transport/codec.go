@@ -10,9 +10,10 @@ import (
 
 // ProtocolVersion is written in every frame header; a peer speaking another
 // version is refused. 19: a heartbeat carries when its node sent it, on
-// the node's monotonic clock, and the node table's answer echoes it
-// (Heartbeat.Sent, HeartbeatAck.Sent), so the lease compares no two nodes'
-// clocks. 18: a heartbeat carries the time the head of the
+// the node's monotonic clock, and how long it waited at the head of the
+// node table's chain (Heartbeat.Sent, Held); the node table's answer
+// returns their sum (HeartbeatAck.From), so the lease compares no two
+// nodes' clocks. 18: a heartbeat carries the time the head of the
 // node table's chain took it (Heartbeat.TakenAt). 17: the node table answers heartbeats
 // (HeartbeatAck), and a raylet not answered for most of NodeTimeout stops
 // starting work. 16: TaskPlaced names the placed submission

@@ -85,6 +85,26 @@ type Monotonic interface {
 	Since(t time.Time) time.Duration
 }
 
+// Waiter is implemented by an Env that tells how long the message being
+// handled waited for its node after it arrived (netsim's: a node busy with
+// earlier work, or paused, takes what arrives meanwhile later); 0 outside
+// the handling of a message. The node table credits it to the lease of the
+// node whose heartbeat waited (see HeartbeatAck): a backlogged node table
+// takes heartbeats late, and declares deaths that much later.
+type Waiter interface {
+	Env
+	Waited() time.Duration
+}
+
+// Waited is how long the message env is handling waited for its node (see
+// Waiter); 0 for an Env that cannot tell.
+func Waited(env Env) time.Duration {
+	if w, ok := env.(Waiter); ok {
+		return w.Waited()
+	}
+	return 0
+}
+
 // Clock reads an Env's monotonic clock (see Monotonic), or its Now when
 // it has none; components keep one, made once, to measure intervals.
 type Clock struct {

@@ -607,10 +607,10 @@ func (*HeartbeatAck) Datagram() {}
 func (m *HeartbeatAck) MarshalWire(e *Encoder) {
 	e.Node(m.Node)
 	e.Uvarint(m.Incarnation)
-	e.Duration(m.Sent)
+	e.Duration(m.From)
 }
 func (m *HeartbeatAck) UnmarshalWire(d *Decoder) {
-	m.Node, m.Incarnation, m.Sent = d.Node(), d.Uvarint(), d.Duration()
+	m.Node, m.Incarnation, m.From = d.Node(), d.Uvarint(), d.Duration()
 }
 
 func (*GcsTaskFailed) Kind() Kind               { return KindGcsTaskFailed }
@@ -769,24 +769,30 @@ type Heartbeat struct {
 	MeanTaskTime time.Duration
 	// Sent is when the node sent the heartbeat, on its own monotonic clock
 	// (time since its raylet was made): the node table answers with it
-	// (HeartbeatAck.Sent). No other node reads it.
+	// (HeartbeatAck.From). No other node reads it.
 	Sent time.Duration
+	// Held is how long the heartbeat waited at the head of the node
+	// table's chain before the head took it (on the head's monotonic
+	// clock), stamped there over whatever the sender wrote; unused by an
+	// unreplicated shard, which measures its own.
+	Held time.Duration
 }
 
 // HeartbeatAck is the node table's answer to a heartbeat it took from a
-// live incarnation, echoing the heartbeat's Sent. The node table took the
-// heartbeat after the node sent it, and declares the incarnation dead only
-// after NodeTimeout of silence from then, measured on its own monotonic
-// clock; so until a little before Sent + NodeTimeout, on the node's
-// monotonic clock, the node may go on starting work, and after, it stops (a
+// live incarnation. From is the heartbeat's Sent plus how long the
+// heartbeat waited at the node table before it was taken (Held): the node
+// table took it no earlier, on the node's monotonic clock, and declares
+// the incarnation dead only after NodeTimeout of silence from then,
+// measured on its own monotonic clock. So until a little before From +
+// NodeTimeout the node may go on starting work, and after, it stops (a
 // lease: a node cut off from the node table fences itself before it can be
 // declared dead, and so never runs a task as a zombie, placed there by a
 // scheduler not yet told). No clock is compared with another node's: clock
-// skew cannot stretch the lease.
+// skew cannot stretch the lease (the clocks' rates must agree).
 type HeartbeatAck struct {
 	Node        NodeID
 	Incarnation uint64
-	Sent        time.Duration
+	From        time.Duration
 }
 
 // RegisterNode announces a raylet (and its function table digest) to the GCS.
@@ -1120,10 +1126,11 @@ func (m *Heartbeat) MarshalWire(e *Encoder) {
 	e.Uvarint(uint64(m.QueueLen))
 	e.Duration(m.MeanTaskTime)
 	e.Duration(m.Sent)
+	e.Duration(m.Held)
 }
 func (m *Heartbeat) UnmarshalWire(d *Decoder) {
 	m.Node, m.Incarnation, m.Total, m.Available = d.Node(), d.Uvarint(), d.ResourcesNonNeg(), d.Resources()
-	m.QueueLen, m.MeanTaskTime, m.Sent = uint32(d.Count(1<<32-1, 0)), d.Duration(), d.Duration()
+	m.QueueLen, m.MeanTaskTime, m.Sent, m.Held = uint32(d.Count(1<<32-1, 0)), d.Duration(), d.Duration(), d.Duration()
 	if m.MeanTaskTime < 0 {
 		d.Fail(fmt.Errorf("%w: negative mean task time %v", ErrInvalid, m.MeanTaskTime))
 	}

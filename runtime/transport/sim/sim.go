@@ -321,9 +321,12 @@ func (e *env) Now() time.Time         { return e.node.Now() }
 // node's skew.
 func (e *env) Mono() time.Time                 { return e.node.Mono() }
 func (e *env) Since(t time.Time) time.Duration { return e.node.Mono().Sub(t) }
-func (e *env) Rand() *rand.Rand                { return e.node.Rand() }
-func (e *env) Charge(d time.Duration)          { e.node.Charge(d) }
-func (e *env) Go(f func())                     { e.node.Go(f) }
+
+// Waited implements transport.Waiter.
+func (e *env) Waited() time.Duration  { return e.node.Waited() }
+func (e *env) Rand() *rand.Rand       { return e.node.Rand() }
+func (e *env) Charge(d time.Duration) { e.node.Charge(d) }
+func (e *env) Go(f func())            { e.node.Go(f) }
 
 func (e *env) After(d time.Duration, f func()) transport.Timer { return e.node.After(d, f) }
 
