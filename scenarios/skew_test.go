@@ -41,3 +41,23 @@ func TestRestartAfterBackwardSkew(t *testing.T) {
 	assert.Less(t, back, 200*time.Millisecond, "at once, not after its old incarnation's heartbeats lapsed")
 	assert.Zero(t, r.TasksRetried, "nothing was lost with it")
 }
+
+// TestSkewedDriverKeepsItsPace: a driver paces its arrivals on its node's
+// monotonic clock, so a wall clock set back 2s neither stalls them (they
+// waited for the wall clock to catch up) nor, set forward, bursts them.
+func TestSkewedDriverKeepsItsPace(t *testing.T) {
+	run := func(faults string) float64 {
+		t.Helper()
+		s, err := scenarios.LoadWithOverrides("parallel.yaml", []string{"workload.0.params.tasks=2000", faults})
+		require.NoError(t, err)
+		r, err := runner.Run(context.Background(), s, runner.Options{})
+		require.NoError(t, err)
+		require.True(t, r.OK, "expectations: %+v", r.Expectations)
+		return r.VirtualSeconds
+	}
+	base := run("faults=[]")
+	for _, off := range []string{"-2s", "2s"} {
+		assert.InDelta(t, base, run("faults=[{at: 20ms, skew_clock: {node: node-0, offset: "+off+"}}, {at: 20ms, skew_clock: {node: node-1, offset: "+off+"}}]"), 0.01,
+			"skew %s moved the run's end", off)
+	}
+}

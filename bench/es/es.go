@@ -171,7 +171,7 @@ func (p *Program) Train(ctx context.Context, cfg Config) (Stats, error) {
 	opt := newAdam(NumParams, cfg.LR)
 	eps := make([]float64, NumParams)
 	grad := make([]float64, NumParams)
-	start := ray.Now(ctx)
+	start := ray.Mono(ctx)
 	for it := 0; it < cfg.Iterations; it++ {
 		refs := make([]ray.Ref[RolloutResp], len(workers))
 		var noise []uint64
@@ -216,9 +216,9 @@ func (p *Program) Train(ctx context.Context, cfg Config) (Stats, error) {
 			mean += pos[i] + neg[i]
 		}
 		st.Iters = append(st.Iters, Iter{N: it + 1, MeanReward: mean / float64(2*len(pos)),
-			EvalReward: Evaluate(w, cfg.EvalEpisodes), Steps: st.Steps, Elapsed: ray.Now(ctx).Sub(start).Seconds()})
+			EvalReward: Evaluate(w, cfg.EvalEpisodes), Steps: st.Steps, Elapsed: ray.Mono(ctx).Sub(start).Seconds()})
 	}
-	st.Seconds = ray.Now(ctx).Sub(start).Seconds()
+	st.Seconds = ray.Mono(ctx).Sub(start).Seconds()
 	if st.Seconds > 0 {
 		st.StepsPerSecond = float64(st.Steps) / st.Seconds
 	}

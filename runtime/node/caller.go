@@ -102,10 +102,18 @@ func (c *Caller) TaskID() transport.TaskID { return c.task }
 // Node is the node the caller runs on.
 func (c *Caller) Node() transport.NodeID { return c.r.self }
 
-// Now is the caller's node's clock (virtual in netsim).
+// Now is the caller's node's clock (virtual in netsim; skewed by
+// skew_clock).
 func (c *Caller) Now() time.Time {
 	var t time.Time
 	c.r.env.Await(func(wake func()) { t = c.r.env.Now(); wake() })
+	return t
+}
+
+// Mono is the caller's node's monotonic clock (transport.Monotonic).
+func (c *Caller) Mono() time.Time {
+	var t time.Time
+	c.r.env.Await(func(wake func()) { t = c.r.mono.Now(); wake() })
 	return t
 }
 

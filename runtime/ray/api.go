@@ -218,13 +218,25 @@ func Compute(ctx context.Context, d time.Duration) error {
 	return c.Compute(d)
 }
 
-// Now is the calling node's clock (virtual in netsim).
+// Now is the calling node's clock (virtual in netsim): a wall clock,
+// which netsim's skew_clock offsets. Measure intervals with Mono.
 func Now(ctx context.Context) time.Time {
 	c, err := caller(ctx)
 	if err != nil {
 		return time.Now()
 	}
 	return c.Now()
+}
+
+// Mono is the calling node's monotonic clock, for measuring intervals
+// (pacing, timing): skew_clock does not move it. On TCP it is time.Now,
+// whose readings Sub compares on the monotonic clock.
+func Mono(ctx context.Context) time.Time {
+	c, err := caller(ctx)
+	if err != nil {
+		return time.Now()
+	}
+	return c.Mono()
 }
 
 // TaskID is the ID of the calling task (the driver's root ID in a driver).

@@ -394,7 +394,7 @@ func (d *driver) gap(ctx context.Context, first bool) error {
 		return nil
 	}
 	if first {
-		d.next = ray.Now(ctx)
+		d.next = ray.Mono(ctx) // intervals: skew_clock must not stall or burst the arrivals
 		return nil
 	}
 	rate := a.Rate / float64(d.n) // the entry's rate is shared by its drivers
@@ -408,7 +408,7 @@ func (d *driver) gap(ctx context.Context, first bool) error {
 		return nil
 	}
 	d.next = d.next.Add(g)
-	wait := d.next.Sub(ray.Now(ctx))
+	wait := d.next.Sub(ray.Mono(ctx))
 	if wait <= 0 {
 		return nil
 	}
