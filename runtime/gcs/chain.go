@@ -60,6 +60,11 @@ import (
 type ReplicaConfig struct {
 	Shard Config // the state machine's configuration (Store included)
 	Index int    // which shard
+	// Incarnation numbers the replica's incarnation, higher at every
+	// restart (netsim's; on TCP, the wall clock at start): its GCS client's
+	// epoch (Client.Epoch), so that the chain takes a restarted replica's
+	// requests for a new client's, whatever the numbers its clock gave them.
+	Incarnation uint64
 	// Rejoin is set on a restarted replica: it starts outside the chain and
 	// asks the master to join.
 	Rejoin bool
@@ -133,6 +138,7 @@ func NewReplica(env transport.Env, cfg ReplicaConfig) *Replica {
 	r.env = &durableEnv{Env: env, clock: transport.NewClock(env), r: r}
 	env = r.env
 	r.client = NewClient(env, l)
+	r.client.Epoch = cfg.Incarnation
 	r.client.Loopback = func(m transport.Message) {
 		env.After(0, func() { r.Handle(env.Self(), m) })
 	}

@@ -834,13 +834,30 @@ func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) {
 	for i := range log {
 		spec := &log[i]
 		t := &task{spec: spec, actor: a}
+		started := false
 		r.env.Await(func(wake func()) {
-			r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: spec.ID, Detail: "replay"})
-			r.resolveArgs(t, func() {
-				t.args = r.argValues(t)
-				wake()
-			})
+			var start func()
+			start = func() {
+				if a.dead { // dropped or killed meanwhile: replay no more
+					wake()
+					return
+				}
+				if r.leaseOut(r.since()) { // a replayed call starts under the lease too (see lease)
+					r.lease.waiters = append(r.lease.waiters, start)
+					return
+				}
+				started = true
+				r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: spec.ID, Detail: "replay"})
+				r.resolveArgs(t, func() {
+					t.args = r.argValues(t)
+					wake()
+				})
+			}
+			start()
 		})
+		if !started {
+			return
+		}
 		r.runMethod(a, t)
 		a.calls++
 		r.env.Await(func(wake func()) {

@@ -30,16 +30,22 @@ import (
 // clock skew does not move; only the clocks' rates must agree within the
 // margin. Every replica of a chain took the heartbeat after its head, whose
 // wait is the one credited (Heartbeat.Held). A backlogged node table
-// credits the heartbeats' wait in its queue, so its lateness fences nobody.
-// What it cannot credit is time on the wire: a node whose heartbeat and its
-// answer take longer than the lease term together (~775ms at the default
-// timeout) holds no lease, and starts nothing, though the node table hears
-// it in time; lease.go warns with the round trip.
+// credits the heartbeats' wait in its queue (transport.Waiter; on TCP,
+// from when the heartbeat was read off its connection), so its lateness
+// fences nobody. What it cannot credit is time on the wire, and a chain's
+// lag past its head: a node whose heartbeat and its answer take longer than
+// the lease term together holds no lease, and starts nothing, though the
+// node table hears it in time; renewLease warns with the round trip. (With
+// a heartbeat every 100ms, the next answer must come within the term less
+// that period to keep the lease unbroken: ~775ms at the default timeout.)
 type lease struct {
 	until  time.Duration // since the raylet was born (Raylet.since)
 	fenced bool          // until has passed: dispatch and actors start nothing
 	armed  bool          // a timer is set to check the lease
 	late   bool          // an answer came too late to renew it (warned; see renewLease)
+	// waiters: work that found the node fenced and waits for a renewal
+	// (a restarted actor's replay: replayMethods).
+	waiters []func()
 }
 
 // leaseTerm is how long after From (see HeartbeatAck) the node may start
@@ -61,12 +67,16 @@ func (r *Raylet) renewLease(from time.Duration) {
 		return
 	}
 	until := from + r.leaseTerm()
-	if until <= now && !r.lease.late {
-		r.lease.late = true // once until a renewal: one a heartbeat period would flood the trace
-		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Detail: fmt.Sprintf(
-			"lease: an answer of the node table came %v after its heartbeat left, past the lease term %v: the node holds no lease while answers come that late (a node timeout longer than the round trip avoids it)",
-			now-from, r.leaseTerm())})
+	if until <= now {
+		if !r.lease.late {
+			r.lease.late = true // once until an answer renews: one a heartbeat period would flood the trace
+			r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Detail: fmt.Sprintf(
+				"lease: an answer of the node table came %v after its heartbeat left (not counting the heartbeat's wait at the node table), past the lease term %v: the node holds no lease while answers come that late (a node timeout longer than the round trip avoids it)",
+				now-from, r.leaseTerm())})
+		}
+		return
 	}
+	r.lease.late = false
 	if until <= r.lease.until {
 		return
 	}
@@ -75,11 +85,16 @@ func (r *Raylet) renewLease(from time.Duration) {
 		r.armLease()
 	}
 	if r.lease.fenced && now < until {
-		r.lease.fenced, r.lease.late = false, false
+		r.lease.fenced = false
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Detail: "lease renewed: starting work again"})
 		r.dispatch()
 		for _, id := range slices.Sorted(maps.Keys(r.actors)) {
 			r.pumpActor(r.actors[id])
+		}
+		ws := r.lease.waiters
+		r.lease.waiters = nil
+		for _, f := range ws {
+			f()
 		}
 	}
 }

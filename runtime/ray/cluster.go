@@ -114,7 +114,7 @@ func (cfg *Config) defaults() error {
 	}
 	if hb := cmp.Or(cfg.HeartbeatPeriod, 100*time.Millisecond); cfg.NodeTimeout > 0 && cfg.NodeTimeout < 2*hb {
 		// The node table would declare live nodes dead between two of their
-		// heartbeats, and a node's lease (three quarters of the timeout)
+		// heartbeats, and a node's lease (seven eighths of the timeout)
 		// would lapse between two answers.
 		return fmt.Errorf("ray: node timeout %v is less than two heartbeat periods (%v)", cfg.NodeTimeout, hb)
 	}
@@ -175,12 +175,13 @@ func (cfg *Config) diskStore(id transport.NodeID) gcs.Store {
 }
 
 // newGCS builds GCS endpoint id: an unreplicated shard, or replica i of
-// shard j's chain. store is the endpoint's disk, kept across restarts.
-func (cfg *Config) newGCS(env transport.Env, l *gcs.Layout, j int, store gcs.Store, restarted bool) transport.Handler {
+// shard j's chain. store is the endpoint's disk, kept across restarts; inc
+// numbers the endpoint's incarnation, higher at every restart.
+func (cfg *Config) newGCS(env transport.Env, l *gcs.Layout, j int, store gcs.Store, restarted bool, inc uint64) transport.Handler {
 	if !l.Replicated() {
 		return gcs.New(env, cfg.shardConfig(l, store))
 	}
-	return gcs.NewReplica(env, gcs.ReplicaConfig{Shard: cfg.shardConfig(l, store), Index: j, Rejoin: restarted})
+	return gcs.NewReplica(env, gcs.ReplicaConfig{Shard: cfg.shardConfig(l, store), Index: j, Rejoin: restarted, Incarnation: inc})
 }
 
 // addGCS puts the GCS endpoints (and the chain master) on the simulator.
@@ -196,11 +197,12 @@ func (c *Sim) addGCS() {
 		for _, id := range ids {
 			j, id, store := j, id, gcs.NewMemStore()
 			c.net.Add(id, func(env transport.Env) transport.Handler {
-				restarted := ns.Node(netsim.NodeID(id)).Incarnation() > 1
+				inc := ns.Node(netsim.NodeID(id)).Incarnation()
+				restarted := inc > 1
 				if restarted {
 					store.Crash()
 				}
-				return cfg.newGCS(env, l, j, store, restarted)
+				return cfg.newGCS(env, l, j, store, restarted, inc)
 			})
 		}
 	}

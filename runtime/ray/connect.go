@@ -183,7 +183,7 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 		}
 		for _, id := range ids {
 			eps = append(eps, endpoint{id: id, tap: j == 0, ctor: func(env transport.Env, l *gcs.Layout) transport.Handler {
-				return cfg.newGCS(env, l, j, cfg.diskStore(id), false)
+				return cfg.newGCS(env, l, j, cfg.diskStore(id), false, uint64(time.Now().UnixNano()))
 			}})
 		}
 	}

@@ -88,7 +88,7 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 		for _, id := range members {
 			gcsIDs = append(gcsIDs, id)
 			gcsCtors = append(gcsCtors, func(env transport.Env) transport.Handler {
-				return cfg.newGCS(env, layout, j, cfg.diskStore(id), false)
+				return cfg.newGCS(env, layout, j, cfg.diskStore(id), false, uint64(time.Now().UnixNano()))
 			})
 		}
 	}

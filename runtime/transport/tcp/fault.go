@@ -146,12 +146,15 @@ func (l *faultLane) close() {
 	}
 }
 
+// readAt is item.at for a message handed to the loop now (never 0).
+func (h *Host) readAt() time.Duration { return max(time.Since(h.born), 1) }
+
 // deliver hands a batch read from a connection to the loop, through the
 // connection's fault lane once a fault has been set while it was open (from
 // then on every frame of the connection takes the lane: order is kept). It reports false once the host is closed.
 func (h *Host) deliver(l *faultLane, from transport.NodeID, batch []transport.Message) bool {
 	if l.ch == nil && !h.faults.active.Load() {
-		return h.post(item{from: from, batch: batch})
+		return h.post(item{from: from, batch: batch, at: h.readAt()})
 	}
 	if l.ch == nil {
 		l.ch = make(chan laneItem, faultLaneItems)
@@ -227,7 +230,7 @@ func (h *Host) runLane(ch chan laneItem) {
 			case n, ok := <-peek:
 				t.Stop()
 				if !ok { // closed: release what is held, then stop
-					h.post(item{from: it.from, m: it.m})
+					h.post(item{from: it.from, m: it.m, at: h.readAt()})
 					return
 				}
 				next = &n
@@ -237,7 +240,7 @@ func (h *Host) runLane(ch chan laneItem) {
 				return
 			}
 		}
-		if !h.post(item{from: it.from, m: it.m}) {
+		if !h.post(item{from: it.from, m: it.m, at: h.readAt()}) {
 			return
 		}
 	}

@@ -117,6 +117,9 @@ type item struct {
 	reg func(wake func())
 	// stop ends Run (ctx done or the host closed).
 	stop bool
+	// at is when a message (or batch) was read, as time since the host was
+	// made (0: not a message): see Waited.
+	at time.Duration
 }
 
 // Host runs one node over TCP. Its exported methods are safe for concurrent
@@ -148,7 +151,10 @@ type Host struct {
 	addrs  map[transport.NodeID]string
 	conns  map[net.Conn]struct{}
 
+	// born: when the host was made; item.at counts from it.
+	born time.Time
 	// Owned by the loop goroutine.
+	handling   time.Duration // the item.at of the message being handled (see Waited)
 	rand       *rand.Rand
 	peers      map[transport.NodeID]*peer
 	local      []item // self-sends, run before the inbox; FIFO from localHead
@@ -211,6 +217,7 @@ func Listen(cfg Config) (*Host, error) {
 		conns:            make(map[net.Conn]struct{}),
 		rand:             rand.New(rand.NewPCG(seed, uint64(cfg.Self))),
 		peers:            make(map[transport.NodeID]*peer),
+		born:             time.Now(),
 	}, nil
 }
 
@@ -338,13 +345,15 @@ func (h *Host) dispatch(handler transport.Handler, it item) {
 		it.f()
 		return
 	}
+	h.handling = it.at
 	if it.batch != nil {
 		for _, m := range it.batch {
 			handler.Handle(it.from, m)
 		}
-		return
+	} else {
+		handler.Handle(it.from, it.m)
 	}
-	handler.Handle(it.from, it.m)
+	h.handling = 0
 }
 
 // post hands it to the loop from another goroutine, blocking while the
@@ -443,8 +452,18 @@ func (e *nodeEnv) Now() time.Time         { return time.Now() }
 func (e *nodeEnv) Mono() time.Time                 { return time.Now() }
 func (e *nodeEnv) Since(t time.Time) time.Duration { return time.Since(t) }
 func (e *nodeEnv) Rand() *rand.Rand                { return e.h.rand }
-func (e *nodeEnv) Charge(time.Duration)            {}
-func (e *nodeEnv) Go(f func())                     { go f() }
+
+// Waited implements transport.Waiter: the time since the message being
+// handled was read from its connection (or left its fault lane), which
+// is no earlier than it arrived.
+func (e *nodeEnv) Waited() time.Duration {
+	if e.h.handling == 0 {
+		return 0
+	}
+	return max(time.Since(e.h.born)-e.h.handling, 0)
+}
+func (e *nodeEnv) Charge(time.Duration) {}
+func (e *nodeEnv) Go(f func())          { go f() }
 
 func (e *nodeEnv) Emit(ev *transport.Event) {
 	if e.h.cfg.OnEvent != nil {
