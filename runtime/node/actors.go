@@ -801,6 +801,13 @@ func (r *Raylet) restoreActor(a *actorHost) error {
 		r.askCheckpoint(a)
 	})
 	if got.Found && checkpointed {
+		alive := false // user code (Restore) runs under the lease too (see whenLeased)
+		r.env.Await(func(wake func()) {
+			r.whenLeased(a, func() { alive = true; wake() }, wake)
+		})
+		if !alive {
+			return nil // dropped or killed meanwhile: the caller sees a.dead
+		}
 		a.calls = got.Calls
 		out := callUser(func() (transport.Value, error) { return transport.Value{}, cp.Restore(got.Data) })
 		if out.ErrKind != 0 {
@@ -826,6 +833,26 @@ func (r *Raylet) askCheckpoint(a *actorHost) {
 	})
 }
 
+// whenLeased runs start once the node holds its lease, at once if it does
+// now, or stop if the actor is dead by then: work a restarted actor starts
+// after a wait (a checkpoint's restore, a replayed call's arguments) starts
+// under the lease as dispatch and pumpActor start theirs (see lease). On
+// the loop.
+func (r *Raylet) whenLeased(a *actorHost, start, stop func()) {
+	var try func()
+	try = func() {
+		switch {
+		case a.dead:
+			stop()
+		case r.leaseOut(r.since()):
+			r.lease.waiters = append(r.lease.waiters, try)
+		default:
+			start()
+		}
+	}
+	try()
+}
+
 // replayMethods re-runs logged methods on a restarted actor, in order,
 // before it takes new calls: arguments are fetched as for any call, results
 // are dropped (the originals were published), and each run is traced as a
@@ -836,24 +863,23 @@ func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) {
 		t := &task{spec: spec, actor: a}
 		started := false
 		r.env.Await(func(wake func()) {
-			var start func()
-			start = func() {
-				if a.dead { // dropped or killed meanwhile: replay no more
-					wake()
-					return
-				}
-				if r.leaseOut(r.since()) { // a replayed call starts under the lease too (see lease)
-					r.lease.waiters = append(r.lease.waiters, start)
-					return
-				}
-				started = true
-				r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: spec.ID, Detail: "replay"})
-				r.resolveArgs(t, func() {
+			if a.dead { // dropped or killed meanwhile: replay no more
+				wake()
+				return
+			}
+			// A replayed call starts under the lease, as any call does,
+			// once its arguments are here (see whenLeased).
+			r.resolveArgs(t, func() {
+				r.whenLeased(a, func() {
+					started = true
 					t.args = r.argValues(t)
+					r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: spec.ID, Detail: "replay"})
+					wake()
+				}, func() {
+					r.unpinArgs(t)
 					wake()
 				})
-			}
-			start()
+			})
 		})
 		if !started {
 			return
