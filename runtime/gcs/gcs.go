@@ -325,6 +325,9 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.GcsActorCheckpoint:
 		s.env.Charge(s.costs.GCSWrite + s.costs.Copy(int64(len(m.Data))))
+		if s.deadSender(from, m.Incarnation) {
+			return
+		}
 		e := s.actors[m.Actor]
 		if e == nil {
 			e = &actorEntry{}
@@ -337,6 +340,9 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.GcsActorMethod:
 		s.env.Charge(s.costs.GCSWrite)
+		if s.deadSender(from, m.Incarnation) {
+			return
+		}
 		e := s.actors[m.Actor]
 		if e == nil {
 			e = &actorEntry{}
@@ -851,6 +857,18 @@ func (s *Shard) Locations(id transport.ObjectID) []transport.NodeID {
 		return slices.Clone(e.nodes)
 	}
 	return nil
+}
+
+// deadSender reports whether an actor's checkpoint or method-log write
+// comes from an incarnation of its host known dead: a zombie's (cut off
+// from the node table, it ran on, and its writes came after the actor was
+// restarted elsewhere). Taken, its checkpoint would replace the restarted
+// instance's, or its method take another's place in the log, and the next
+// restart would restore a call that failed to its caller and lose one that
+// succeeded.
+func (s *Shard) deadSender(from transport.NodeID, inc uint64) bool {
+	dead, ok := s.deadInc[from]
+	return ok && inc <= dead
 }
 
 // checkNodes declares dead every node silent for longer than NodeTimeout.

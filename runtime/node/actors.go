@@ -147,7 +147,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		ckpt := r.checkpointActor(a)
 		var logged *transport.GcsActorMethod
 		if ckpt == nil && a.creation.spec.A().Replay { // a checkpoint covers the method
-			logged = &transport.GcsActorMethod{Actor: a.id, Calls: a.calls, Spec: *call.spec}
+			logged = &transport.GcsActorMethod{Actor: a.id, Calls: a.calls, Spec: *call.spec, Incarnation: r.cfg.Incarnation}
 		}
 		r.env.Await(func(wake func()) {
 			a.cur = nil
@@ -784,7 +784,7 @@ func (r *Raylet) checkpointActor(a *actorHost) *transport.GcsActorCheckpoint {
 	if err != nil || out.ErrKind != 0 {
 		return nil // a failed checkpoint leaves the previous one
 	}
-	return &transport.GcsActorCheckpoint{Actor: a.id, Calls: a.calls, Data: data}
+	return &transport.GcsActorCheckpoint{Actor: a.id, Calls: a.calls, Data: data, Incarnation: r.cfg.Incarnation}
 }
 
 // restoreActor gives a restarted checkpointable actor its last saved state

@@ -9,7 +9,9 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 19: a heartbeat carries when its node sent it, on
+// version is refused. 20: an actor's checkpoint and method-log writes name
+// the sender's incarnation (GcsActorCheckpoint, GcsActorMethod), and the
+// actor table refuses a dead one's. 19: a heartbeat carries when its node sent it, on
 // the node's monotonic clock, and how long it waited at the head of the
 // node table's chain (Heartbeat.Sent, Held); the node table's answer
 // returns their sum (HeartbeatAck.From), so the lease compares no two
@@ -30,7 +32,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 19
+const ProtocolVersion = 20
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -334,15 +334,20 @@ type GcsActorCheckpoint struct {
 	Actor ActorID
 	Calls uint64
 	Data  []byte
+	// Incarnation is the sender's (the host's): the actor table refuses a
+	// write from an incarnation it knows dead (a zombie's, whose instance
+	// was restarted elsewhere meanwhile).
+	Incarnation uint64
 }
 
 // GcsActorMethod logs the method an actor ran as its Calls-th (actors
 // created with Replay): the GCS keeps the methods since the last
 // checkpoint, for a restarted actor to re-run.
 type GcsActorMethod struct {
-	Actor ActorID
-	Calls uint64
-	Spec  TaskSpec
+	Actor       ActorID
+	Calls       uint64
+	Spec        TaskSpec
+	Incarnation uint64 // the sender's: see GcsActorCheckpoint
 }
 
 // GcsGetActorCheckpoint asks for an actor's last checkpoint (a restarted
@@ -387,19 +392,22 @@ func (m *GcsActorMethod) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
 	e.Uvarint(m.Calls)
 	e.Spec(&m.Spec)
+	e.Uvarint(m.Incarnation)
 }
 func (m *GcsActorMethod) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Calls = d.Task(), d.Uvarint()
 	d.Spec(&m.Spec)
+	m.Incarnation = d.Uvarint()
 }
 
 func (m *GcsActorCheckpoint) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
 	e.Uvarint(m.Calls)
 	e.Bytes8(m.Data)
+	e.Uvarint(m.Incarnation)
 }
 func (m *GcsActorCheckpoint) UnmarshalWire(d *Decoder) {
-	m.Actor, m.Calls, m.Data = d.Task(), d.Uvarint(), d.Bytes8()
+	m.Actor, m.Calls, m.Data, m.Incarnation = d.Task(), d.Uvarint(), d.Bytes8(), d.Uvarint()
 }
 func (m *GcsGetActorCheckpoint) MarshalWire(e *Encoder)   { e.Task(m.Actor) }
 func (m *GcsGetActorCheckpoint) UnmarshalWire(d *Decoder) { m.Actor = d.Task() }
