@@ -325,7 +325,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.GcsActorCheckpoint:
 		s.env.Charge(s.costs.GCSWrite + s.costs.Copy(int64(len(m.Data))))
-		if s.deadSender(from, m.Incarnation) {
+		if s.zombieWrite(from, m.Incarnation, m.Leased) {
 			return
 		}
 		e := s.actors[m.Actor]
@@ -340,7 +340,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.GcsActorMethod:
 		s.env.Charge(s.costs.GCSWrite)
-		if s.deadSender(from, m.Incarnation) {
+		if s.zombieWrite(from, m.Incarnation, m.Leased) {
 			return
 		}
 		e := s.actors[m.Actor]
@@ -859,16 +859,17 @@ func (s *Shard) Locations(id transport.ObjectID) []transport.NodeID {
 	return nil
 }
 
-// deadSender reports whether an actor's checkpoint or method-log write
-// comes from an incarnation of its host known dead: a zombie's (cut off
-// from the node table, it ran on, and its writes came after the actor was
-// restarted elsewhere). Taken, its checkpoint would replace the restarted
-// instance's, or its method take another's place in the log, and the next
-// restart would restore a call that failed to its caller and lose one that
-// succeeded.
-func (s *Shard) deadSender(from transport.NodeID, inc uint64) bool {
+// zombieWrite reports whether an actor's checkpoint or method-log write
+// was sent past its host's lease by an incarnation known dead: a zombie's
+// (cut off from the node table, it ran on, and its call failed to its
+// caller). Taken, its checkpoint would replace the restarted instance's,
+// or its method take another's place in the log, and the next restart
+// would restore the effect of a call that failed and lose one that
+// succeeded. A write sent under the lease is taken however late it comes:
+// its call may have succeeded to its caller before the death.
+func (s *Shard) zombieWrite(from transport.NodeID, inc uint64, leased bool) bool {
 	dead, ok := s.deadInc[from]
-	return ok && inc <= dead
+	return ok && inc <= dead && !leased
 }
 
 // checkNodes declares dead every node silent for longer than NodeTimeout.

@@ -147,7 +147,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		ckpt := r.checkpointActor(a)
 		var logged *transport.GcsActorMethod
 		if ckpt == nil && a.creation.spec.A().Replay { // a checkpoint covers the method
-			logged = &transport.GcsActorMethod{Actor: a.id, Calls: a.calls, Spec: *call.spec, Incarnation: r.cfg.Incarnation}
+			logged = &transport.GcsActorMethod{Actor: a.id, Calls: a.calls, Spec: *call.spec}
 		}
 		r.env.Await(func(wake func()) {
 			a.cur = nil
@@ -164,9 +164,17 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			if call.cancelled { // it ran to its end: its effects stay, its result does not
 				out = errValue(transport.ErrKindCancelled, "task cancelled")
 			}
+			// Stamped here, on the loop: the incarnation, and whether the
+			// node holds its lease (a write sent past it may come from a
+			// zombie, and the actor table refuses it if the incarnation is
+			// dead by then; one sent under it, from a call that may have
+			// succeeded to its caller, it takes however late it comes).
+			leased := !r.leaseOut(r.since())
 			if ckpt != nil { // saved before the result is published
+				ckpt.Incarnation, ckpt.Leased = r.cfg.Incarnation, leased
 				r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), ckpt)
 			} else if logged != nil { // logged before the result is published
+				logged.Incarnation, logged.Leased = r.cfg.Incarnation, leased
 				r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), logged)
 			}
 			r.storeResults(call.spec, out, nil)
@@ -784,7 +792,7 @@ func (r *Raylet) checkpointActor(a *actorHost) *transport.GcsActorCheckpoint {
 	if err != nil || out.ErrKind != 0 {
 		return nil // a failed checkpoint leaves the previous one
 	}
-	return &transport.GcsActorCheckpoint{Actor: a.id, Calls: a.calls, Data: data, Incarnation: r.cfg.Incarnation}
+	return &transport.GcsActorCheckpoint{Actor: a.id, Calls: a.calls, Data: data}
 }
 
 // restoreActor gives a restarted checkpointable actor its last saved state

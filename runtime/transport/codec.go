@@ -10,8 +10,9 @@ import (
 
 // ProtocolVersion is written in every frame header; a peer speaking another
 // version is refused. 20: an actor's checkpoint and method-log writes name
-// the sender's incarnation (GcsActorCheckpoint, GcsActorMethod), and the
-// actor table refuses a dead one's. 19: a heartbeat carries when its node sent it, on
+// the sender's incarnation and whether it held its lease
+// (GcsActorCheckpoint, GcsActorMethod), and the actor table refuses a dead
+// one's sent past it. 19: a heartbeat carries when its node sent it, on
 // the node's monotonic clock, and how long it waited at the head of the
 // node table's chain (Heartbeat.Sent, Held); the node table's answer
 // returns their sum (HeartbeatAck.From), so the lease compares no two

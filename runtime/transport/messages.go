@@ -334,10 +334,14 @@ type GcsActorCheckpoint struct {
 	Actor ActorID
 	Calls uint64
 	Data  []byte
-	// Incarnation is the sender's (the host's): the actor table refuses a
-	// write from an incarnation it knows dead (a zombie's, whose instance
-	// was restarted elsewhere meanwhile).
+	// Incarnation is the sender's (the host's), and Leased whether it held
+	// its lease when it sent the write: the actor table refuses a write
+	// sent past the lease by an incarnation it knows dead (a zombie's,
+	// from a call that failed to its caller, whose instance was restarted
+	// meanwhile), and takes one sent under the lease however late it
+	// comes (its call may have succeeded to its caller).
 	Incarnation uint64
+	Leased      bool
 }
 
 // GcsActorMethod logs the method an actor ran as its Calls-th (actors
@@ -348,6 +352,7 @@ type GcsActorMethod struct {
 	Calls       uint64
 	Spec        TaskSpec
 	Incarnation uint64 // the sender's: see GcsActorCheckpoint
+	Leased      bool
 }
 
 // GcsGetActorCheckpoint asks for an actor's last checkpoint (a restarted
@@ -393,11 +398,12 @@ func (m *GcsActorMethod) MarshalWire(e *Encoder) {
 	e.Uvarint(m.Calls)
 	e.Spec(&m.Spec)
 	e.Uvarint(m.Incarnation)
+	e.Bool(m.Leased)
 }
 func (m *GcsActorMethod) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Calls = d.Task(), d.Uvarint()
 	d.Spec(&m.Spec)
-	m.Incarnation = d.Uvarint()
+	m.Incarnation, m.Leased = d.Uvarint(), d.Bool()
 }
 
 func (m *GcsActorCheckpoint) MarshalWire(e *Encoder) {
@@ -405,9 +411,10 @@ func (m *GcsActorCheckpoint) MarshalWire(e *Encoder) {
 	e.Uvarint(m.Calls)
 	e.Bytes8(m.Data)
 	e.Uvarint(m.Incarnation)
+	e.Bool(m.Leased)
 }
 func (m *GcsActorCheckpoint) UnmarshalWire(d *Decoder) {
-	m.Actor, m.Calls, m.Data, m.Incarnation = d.Task(), d.Uvarint(), d.Bytes8(), d.Uvarint()
+	m.Actor, m.Calls, m.Data, m.Incarnation, m.Leased = d.Task(), d.Uvarint(), d.Bytes8(), d.Uvarint(), d.Bool()
 }
 func (m *GcsGetActorCheckpoint) MarshalWire(e *Encoder)   { e.Task(m.Actor) }
 func (m *GcsGetActorCheckpoint) UnmarshalWire(d *Decoder) { m.Actor = d.Task() }
