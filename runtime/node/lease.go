@@ -44,7 +44,7 @@ type lease struct {
 	armed  bool          // a timer is set to check the lease
 	late   bool          // an answer came too late to renew it (warned; see renewLease)
 	// waiters: work that found the node fenced and waits for a renewal
-	// (a restarted actor's replay: replayMethods).
+	// (a restarted actor's Restore or replayed call: whenLeased).
 	waiters []func()
 }
 
