@@ -325,7 +325,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.GcsActorCheckpoint:
 		s.env.Charge(s.costs.GCSWrite + s.costs.Copy(int64(len(m.Data))))
-		if s.zombieWrite(from, m.Incarnation, m.Leased) {
+		if s.deadSender(from, m.Incarnation) {
 			return
 		}
 		e := s.actors[m.Actor]
@@ -338,9 +338,10 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			e.ckptCalls, e.ckpt = m.Calls, m.Data
 			s.saveActor(m.Actor)
 		}
+		s.env.Send(from, &transport.ActorWritten{Actor: m.Actor, Calls: m.Calls}) // a later checkpoint covers an earlier
 	case *transport.GcsActorMethod:
 		s.env.Charge(s.costs.GCSWrite)
-		if s.zombieWrite(from, m.Incarnation, m.Leased) {
+		if s.deadSender(from, m.Incarnation) {
 			return
 		}
 		e := s.actors[m.Actor]
@@ -349,10 +350,13 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			s.actors[m.Actor] = e
 		}
 		// In order, once: a duplicate, or a late write of a method the
-		// checkpoint covers already, changes nothing.
+		// checkpoint covers already, changes nothing (and is answered).
 		if m.Calls == e.ckptCalls+uint64(len(e.log))+1 {
 			e.log = append(e.log, m.Spec)
 			s.saveLogEntry(m.Actor, m.Calls, &m.Spec)
+		}
+		if m.Calls <= e.ckptCalls+uint64(len(e.log)) {
+			s.env.Send(from, &transport.ActorWritten{Actor: m.Actor, Calls: m.Calls})
 		}
 	case *transport.GcsGetActorCheckpoint:
 		s.env.Charge(s.costs.GCSRead)
@@ -859,17 +863,16 @@ func (s *Shard) Locations(id transport.ObjectID) []transport.NodeID {
 	return nil
 }
 
-// zombieWrite reports whether an actor's checkpoint or method-log write
-// was sent past its host's lease by an incarnation known dead: a zombie's
-// (cut off from the node table, it ran on, and its call failed to its
-// caller). Taken, its checkpoint would replace the restarted instance's,
-// or its method take another's place in the log, and the next restart
-// would restore the effect of a call that failed and lose one that
-// succeeded. A write sent under the lease is taken however late it comes:
-// its call may have succeeded to its caller before the death.
-func (s *Shard) zombieWrite(from transport.NodeID, inc uint64, leased bool) bool {
+// deadSender reports whether an actor's checkpoint or method-log write
+// comes from an incarnation of its host known dead: a zombie's (cut off
+// from the node table, it ran on, and its writes came after the actor was
+// restarted elsewhere). Taken, its checkpoint would replace the restarted
+// instance's, or its method take another's place in the log. Refused, it
+// is not answered (ActorWritten), so its host never publishes the call's
+// result: the call failed to its caller, and is not in the state.
+func (s *Shard) deadSender(from transport.NodeID, inc uint64) bool {
 	dead, ok := s.deadInc[from]
-	return ok && inc <= dead && !leased
+	return ok && inc <= dead
 }
 
 // checkNodes declares dead every node silent for longer than NodeTimeout.

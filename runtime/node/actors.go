@@ -34,6 +34,12 @@ type actorHost struct {
 	// buried the actor. (A GCS restart's is reported lost at once.)
 	announced bool
 	crash     string
+	// held: results waiting for the actor table's answer (holdResult);
+	// written: the calls through which it has answered; resending: a
+	// timer re-sends the unanswered writes.
+	held      []heldResult
+	written   uint64
+	resending bool
 }
 
 // route is what a caller's raylet knows of an actor it calls.
@@ -164,20 +170,18 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			if call.cancelled { // it ran to its end: its effects stay, its result does not
 				out = errValue(transport.ErrKindCancelled, "task cancelled")
 			}
-			// Stamped here, on the loop: the incarnation, and whether the
-			// node holds its lease (a write sent past it may come from a
-			// zombie, and the actor table refuses it if the incarnation is
-			// dead by then; one sent under it, from a call that may have
-			// succeeded to its caller, it takes however late it comes).
-			leased := !r.leaseOut(r.since())
-			if ckpt != nil { // saved before the result is published
-				ckpt.Incarnation, ckpt.Leased = r.cfg.Incarnation, leased
-				r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), ckpt)
-			} else if logged != nil { // logged before the result is published
-				logged.Incarnation, logged.Leased = r.cfg.Incarnation, leased
-				r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), logged)
+			// Saved or logged before the result is published (stamped
+			// here, on the loop, with the incarnation the actor table
+			// judges it by), and the result held until the table answers.
+			held := heldResult{spec: call.spec, out: out}
+			if ckpt != nil {
+				ckpt.Incarnation = r.cfg.Incarnation
+				held.write, held.calls = ckpt, ckpt.Calls
+			} else if logged != nil {
+				logged.Incarnation = r.cfg.Incarnation
+				held.write, held.calls = logged, logged.Calls
 			}
-			r.storeResults(call.spec, out, nil)
+			r.holdResult(a, held)
 			a.wake = wake
 			r.pumpActor(a)
 		})
@@ -839,6 +843,81 @@ func (r *Raylet) askCheckpoint(a *actorHost) {
 			r.askCheckpoint(a)
 		}
 	})
+}
+
+// heldResult is a method's result waiting to be published: for the actor
+// table to answer the write made after it (write, through calls), or for
+// an earlier one's answer (write nil).
+type heldResult struct {
+	spec  *transport.TaskSpec
+	out   transport.Value
+	write transport.Message // GcsActorCheckpoint or GcsActorMethod
+	calls uint64
+}
+
+// holdResult sends a method's checkpoint or method-log write, if it made
+// one, and publishes its result once the actor table has answered it
+// (ActorWritten), in call order. Published before, a result could be read
+// while its write was still on its way, and lost: refused as a dead
+// incarnation's (the node cut off, declared dead, its instance restarted),
+// or read too late by a restart. Held, a call the table never took fails
+// to its caller as its node's death says, and a call read is in the state.
+func (r *Raylet) holdResult(a *actorHost, h heldResult) {
+	if h.write == nil && len(a.held) == 0 {
+		r.storeResults(h.spec, h.out, nil)
+		return
+	}
+	a.held = append(a.held, h)
+	if h.write != nil {
+		r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), h.write)
+		r.resendWrites(a)
+	}
+}
+
+// resendWrites sends an actor's unanswered writes again every
+// lookupTimeout while some remain: an answer can be lost with the GCS
+// replica that sent it, and a chain acknowledges a re-sent request it has
+// applied without answering again.
+func (r *Raylet) resendWrites(a *actorHost) {
+	if a.resending {
+		return
+	}
+	a.resending = true
+	r.env.After(lookupTimeout, func() {
+		a.resending = false
+		if a.dead || r.actors[a.id] != a {
+			return
+		}
+		again := false
+		for _, h := range a.held {
+			if h.write != nil && h.calls > a.written {
+				r.gcs.Send(r.cfg.Layout.ShardOfTask(a.id), h.write)
+				again = true
+			}
+		}
+		if again {
+			r.resendWrites(a)
+		}
+	})
+}
+
+// onActorWritten publishes, in call order, the results the actor table's
+// answer releases.
+func (r *Raylet) onActorWritten(m *transport.ActorWritten) {
+	a := r.actors[m.Actor]
+	if a == nil || a.dead {
+		return
+	}
+	a.written = max(a.written, m.Calls)
+	for len(a.held) > 0 {
+		h := a.held[0]
+		if h.write != nil && h.calls > a.written {
+			return
+		}
+		a.held = a.held[1:]
+		r.storeResults(h.spec, h.out, nil)
+	}
+	a.held = nil
 }
 
 // whenLeased runs start once the node holds its lease, at once if it does

@@ -385,6 +385,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		if r.cfg.Layout.IsGCS(from) { // the node table's answer to our registration
 			r.onRegistered(m)
 		}
+	case *transport.ActorWritten:
+		if r.cfg.Layout.IsGCS(from) {
+			r.onActorWritten(m)
+		}
 	case *transport.HeartbeatAck:
 		if r.cfg.Layout.IsGCS(from) && m.Node == r.self && m.Incarnation == r.cfg.Incarnation {
 			r.renewLease(m.From)

@@ -147,36 +147,53 @@ func TestZombieMethodLogDoesNotEnterRestartedActorsLog(t *testing.T) {
 	require.Equal(t, int64(5), after, "the replay re-ran the calls the instance on x2 ran")
 }
 
-// TestSucceededCallsLogWriteSurvivesHostDeath: an actor
-// (ReplayMethods) on x1, the only node with resource x; a GCS of 3 shards.
-// x1 is cut off from the node table's shard and the actor's shard, not from
-// the driver nor from the shard of the call's task. A call made at once runs
-// inside x1's lease; its result's location reaches its own shard and the
-// driver reads n=3: a success. Its method-log write (#3), sent before x1 was
-// declared dead, is held by the cut and reaches the actor table after the
-// heal, after the death. The actor restarts on x1's new incarnation (after
-// its rejoin) and replays its log: the call that succeeded must be in it,
-// so the next call returns 4. Refusing every write of an incarnation known
-// dead (a first fix for zombies' writes) dropped it; the actor table now
-// refuses only a dead incarnation's writes sent past its lease. Found in
-// review.
-func TestSucceededCallsLogWriteSurvivesHostDeath(t *testing.T) {
-	succeededWriteSurvives(t, ray.ReplayMethods())
+// TestHeldWriteKeepsCallAndStateAgreeing: an actor (ReplayMethods, or
+// CheckpointEvery(1)) on x1, the only node with resource x; a GCS of 3
+// shards. x1 is cut off from the node table's shard and the actor's shard,
+// not from the driver nor from the shard of the call's task. A call made at
+// once runs inside x1's lease (or, 950ms long, ends just past it); its
+// write, sent before x1 was declared dead, is held by the cut and reaches
+// the actor table after the death. The caller's answer and the actor's
+// state must agree: the next call, after the actor restarts on x1's new
+// incarnation, returns 4 if the call succeeded, 3 if it failed.
+//
+// Found in review: the host published the result as soon as it sent the
+// write, so the caller read a success (n=3). Refusing every write of an
+// incarnation known dead then lost the call from the state (the next call
+// returned 3 again); refusing only writes sent past the lease kept it in
+// some timings and lost it in others (a call ending past the lease before
+// the death). The host now publishes a result only once the actor table
+// has answered its write (ActorWritten): here the write is refused, and
+// the call fails to its caller.
+func TestHeldWriteKeepsCallAndStateAgreeing(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		durable ray.Option
+		run     time.Duration
+	}{
+		{"log", ray.ReplayMethods(), 0},
+		{"checkpoint", ray.CheckpointEvery(1), 0},
+		{"log, call ending past the lease", ray.ReplayMethods(), 950 * time.Millisecond},
+		{"checkpoint, call ending past the lease", ray.CheckpointEvery(1), 950 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) { heldWriteAgrees(t, tc.durable, tc.run) })
+	}
 }
 
-// TestSucceededCallsCheckpointSurvivesHostDeath: the same with
-// CheckpointEvery(1): the checkpoint #3 is the write held (and was dropped).
-func TestSucceededCallsCheckpointSurvivesHostDeath(t *testing.T) {
-	succeededWriteSurvives(t, ray.CheckpointEvery(1))
-}
-
-func succeededWriteSurvives(t *testing.T, durable ray.Option) {
+func heldWriteAgrees(t *testing.T, durable ray.Option, run time.Duration) {
 	const shards = 3
 	shardOf := func(id transport.TaskID) transport.NodeID {
 		return ray.ShardID(int(transport.TaskBlockKey(id) % shards))
 	}
 	reg, cls, incr, _ := counterActor()
 	peek := ray.Method0(cls, "peek", func(ctx context.Context, c *durableCounter) (int64, error) {
+		return c.n, nil
+	})
+	timedIncr := ray.Method0(cls, "timedIncr", func(ctx context.Context, c *durableCounter) (int64, error) {
+		if err := ray.Compute(ctx, run); err != nil {
+			return 0, err
+		}
+		c.n++
 		return c.n, nil
 	})
 	var events []string
@@ -191,7 +208,8 @@ func succeededWriteSurvives(t *testing.T, durable ray.Option) {
 	defer c.Close()
 	sim := c.Netsim()
 	x1 := netsim.NodeID(ray.RayletID(1))
-	var third, after int64
+	var after int64
+	var thirdErr error
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
 		h := cls.Options(ray.Resource("x", 1), ray.MaxRestarts(3), durable).New(ctx)
@@ -221,20 +239,94 @@ func succeededWriteSurvives(t *testing.T, durable ray.Option) {
 			sim.Cut(x1, netsim.NodeID(n))
 			sim.Cut(netsim.NodeID(n), x1)
 		}
-		ref := incr.Remote(ctx, h) // runs at once, inside x1's lease
+		ref := timedIncr.Remote(ctx, h) // starts at once, inside x1's lease
 		require.False(t, slices.Contains(cut, shardOf(ref.ObjectID().Task)))
-		var err error
-		third, err = ray.Get(ctx, ref)
-		if err != nil {
-			return err
+		var third int64
+		third, thirdErr = ray.Get(ctx, ref)
+		if thirdErr == nil {
+			require.Equal(t, int64(3), third)
 		}
 		require.NoError(t, ray.Compute(ctx, 2*time.Second)) // x1 declared dead
 		sim.Heal()
-		require.NoError(t, ray.Compute(ctx, 8*time.Second)) // x1 rejoins, the actor restarts there and replays
+		require.NoError(t, ray.Compute(ctx, 8*time.Second)) // x1 rejoins, the actor restarts there
+		var err error
 		after, err = ray.Get(ctx, incr.Remote(ctx, h))
 		return err
 	}))
-	t.Logf("events: %q", events)
-	require.Equal(t, int64(3), third, "the third call succeeded")
-	require.Equal(t, int64(4), after, "the replay includes the call that succeeded")
+	t.Logf("events: %q; the third call: %v", events, thirdErr)
+	if thirdErr == nil {
+		require.Equal(t, int64(4), after, "the third call succeeded to its caller but is not in the actor's state")
+	} else {
+		require.Equal(t, int64(3), after, "the third call failed to its caller but is in the actor's state")
+	}
+}
+
+// TestLeasedZombieWriteDoesNotEnterRestartedActor: as
+// TestZombieCheckpointDoesNotOverwriteRestartedActor, but x1 is cut off
+// just before its long call ends, so the call ends (and its write, n=102,
+// is sent) while x1 still holds its lease. The call's result never leaves
+// x1: it fails to its caller, x1 is declared dead, the actor restarts on
+// x2 and a call there succeeds (n=3). After the heal the zombie's held
+// write reached the actor table and, stamped as sent under the lease, was
+// taken (a heuristic of this session, found wrong in review): the next
+// restart restored n=102. A dead incarnation's writes are all refused now.
+func TestLeasedZombieWriteDoesNotEnterRestartedActor(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		durable   ray.Option
+		healFirst bool
+	}{
+		{"checkpoint", ray.CheckpointEvery(1), false},
+		{"log", ray.ReplayMethods(), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { leasedZombieWrite(t, tc.durable, tc.healFirst) })
+	}
+}
+
+func leasedZombieWrite(t *testing.T, durable ray.Option, healFirst bool) {
+	reg, cls, incr, slow := counterActor()
+	c, err := ray.NewSim(ray.Config{Nodes: xNodes(), Seed: 1, WireCheck: true}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	sim := c.Netsim()
+	x1, x2 := netsim.NodeID(ray.RayletID(1)), netsim.NodeID(ray.RayletID(2))
+	var after, restarted int64
+	var slowErr error
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
+		h := cls.Options(ray.Resource("x", 1), ray.NodeAffinity(ray.RayletID(1), true), ray.MaxRestarts(3), durable).New(ctx)
+		for i := int64(1); i <= 2; i++ {
+			v, err := ray.Get(ctx, incr.Remote(ctx, h))
+			require.NoError(t, err)
+			require.Equal(t, i, v)
+		}
+		sref := slow.Options(ray.MaxRetries(0)).Remote(ctx, h) // runs on x1 for 3s
+		require.NoError(t, ray.Compute(ctx, 2900*time.Millisecond))
+		for _, n := range sim.Nodes() { // cut just before the call ends: it ends under the lease
+			if n != x1 {
+				sim.Cut(x1, n)
+				sim.Cut(n, x1)
+			}
+		}
+		require.NoError(t, ray.Compute(ctx, 2500*time.Millisecond)) // x1 declared dead; the actor restarts on x2
+		_, slowErr = ray.Get(ctx, sref)
+		if healFirst {
+			sim.Heal()
+			require.NoError(t, ray.Compute(ctx, 2*time.Second)) // the zombie's write reaches the table
+		}
+		var err error
+		restarted, err = ray.Get(ctx, incr.Remote(ctx, h))
+		require.NoError(t, err)
+		if !healFirst {
+			sim.Heal()
+			require.NoError(t, ray.Compute(ctx, 4*time.Second)) // the zombie's write reaches the table
+		}
+		sim.Crash(x2) // the actor restarts again, on x1's new incarnation
+		require.NoError(t, ray.Compute(ctx, 4*time.Second))
+		after, err = ray.Get(ctx, incr.Remote(ctx, h))
+		return err
+	}))
+	require.Error(t, slowErr, "the slow call failed to its caller (x1 declared dead)")
+	require.Equal(t, int64(3), restarted, "the restarted instance ran the third call (n=3)")
+	require.Equal(t, int64(4), after, "the second restart restored n=3; the failed call's effect is not there")
 }

@@ -9,10 +9,11 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 20: an actor's checkpoint and method-log writes name
-// the sender's incarnation and whether it held its lease
-// (GcsActorCheckpoint, GcsActorMethod), and the actor table refuses a dead
-// one's sent past it. 19: a heartbeat carries when its node sent it, on
+// version is refused. 21: the actor table answers an actor's checkpoint
+// and method-log writes (ActorWritten), and a host publishes a method's
+// result only once answered. 20: an actor's checkpoint and method-log
+// writes name the sender's incarnation (GcsActorCheckpoint,
+// GcsActorMethod), and the actor table refuses a dead one's. 19: a heartbeat carries when its node sent it, on
 // the node's monotonic clock, and how long it waited at the head of the
 // node table's chain (Heartbeat.Sent, Held); the node table's answer
 // returns their sum (HeartbeatAck.From), so the lease compares no two
@@ -33,7 +34,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 20
+const ProtocolVersion = 21
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -326,6 +326,7 @@ const (
 	KindGcsTaskFailed
 	KindCallsDone
 	KindHeartbeatAck
+	KindActorWritten
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -334,14 +335,21 @@ type GcsActorCheckpoint struct {
 	Actor ActorID
 	Calls uint64
 	Data  []byte
-	// Incarnation is the sender's (the host's), and Leased whether it held
-	// its lease when it sent the write: the actor table refuses a write
-	// sent past the lease by an incarnation it knows dead (a zombie's,
-	// from a call that failed to its caller, whose instance was restarted
-	// meanwhile), and takes one sent under the lease however late it
-	// comes (its call may have succeeded to its caller).
+	// Incarnation is the sender's (the host's): the actor table refuses a
+	// write from an incarnation it knows dead, and answers the others with
+	// ActorWritten. The host publishes a method's result only once the
+	// write made after it is answered, so a call whose write was refused
+	// (a zombie's, whose instance was restarted meanwhile) fails to its
+	// caller, and one whose result was read is in the actor's state.
 	Incarnation uint64
-	Leased      bool
+}
+
+// ActorWritten answers an actor's checkpoint or method-log write: the
+// actor table holds the actor's state through its Calls-th method (that
+// write, or a later checkpoint covering it).
+type ActorWritten struct {
+	Actor ActorID
+	Calls uint64
 }
 
 // GcsActorMethod logs the method an actor ran as its Calls-th (actors
@@ -352,7 +360,6 @@ type GcsActorMethod struct {
 	Calls       uint64
 	Spec        TaskSpec
 	Incarnation uint64 // the sender's: see GcsActorCheckpoint
-	Leased      bool
 }
 
 // GcsGetActorCheckpoint asks for an actor's last checkpoint (a restarted
@@ -398,12 +405,11 @@ func (m *GcsActorMethod) MarshalWire(e *Encoder) {
 	e.Uvarint(m.Calls)
 	e.Spec(&m.Spec)
 	e.Uvarint(m.Incarnation)
-	e.Bool(m.Leased)
 }
 func (m *GcsActorMethod) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Calls = d.Task(), d.Uvarint()
 	d.Spec(&m.Spec)
-	m.Incarnation, m.Leased = d.Uvarint(), d.Bool()
+	m.Incarnation = d.Uvarint()
 }
 
 func (m *GcsActorCheckpoint) MarshalWire(e *Encoder) {
@@ -411,11 +417,13 @@ func (m *GcsActorCheckpoint) MarshalWire(e *Encoder) {
 	e.Uvarint(m.Calls)
 	e.Bytes8(m.Data)
 	e.Uvarint(m.Incarnation)
-	e.Bool(m.Leased)
 }
 func (m *GcsActorCheckpoint) UnmarshalWire(d *Decoder) {
-	m.Actor, m.Calls, m.Data, m.Incarnation, m.Leased = d.Task(), d.Uvarint(), d.Bytes8(), d.Uvarint(), d.Bool()
+	m.Actor, m.Calls, m.Data, m.Incarnation = d.Task(), d.Uvarint(), d.Bytes8(), d.Uvarint()
 }
+func (*ActorWritten) Kind() Kind                          { return KindActorWritten }
+func (m *ActorWritten) MarshalWire(e *Encoder)            { e.Task(m.Actor); e.Uvarint(m.Calls) }
+func (m *ActorWritten) UnmarshalWire(d *Decoder)          { m.Actor, m.Calls = d.Task(), d.Uvarint() }
 func (m *GcsGetActorCheckpoint) MarshalWire(e *Encoder)   { e.Task(m.Actor) }
 func (m *GcsGetActorCheckpoint) UnmarshalWire(d *Decoder) { m.Actor = d.Task() }
 func (m *ActorCheckpoint) MarshalWire(e *Encoder) {
@@ -1247,4 +1255,5 @@ func init() {
 	register(KindGcsTaskFailed, func() Message { return new(GcsTaskFailed) })
 	register(KindCallsDone, func() Message { return new(CallsDone) })
 	register(KindHeartbeatAck, func() Message { return new(HeartbeatAck) })
+	register(KindActorWritten, func() Message { return new(ActorWritten) })
 }
