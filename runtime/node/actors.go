@@ -742,12 +742,16 @@ func (r *Raylet) dropActor(a *actorHost) {
 	r.pumpActor(a)
 }
 
-// heldCalls lists the calls an actor hosted here holds: the one running
-// (its result will not be stored: the run dies with the actor), the
-// queued ones, and those waiting for an earlier call of their caller, in
-// a fixed order.
+// heldCalls lists the calls an actor hosted here holds: those that ran
+// and whose results wait for the actor table's answer (holdResult: they
+// will not be stored), the one running (its result will not be stored
+// either: the run dies with the actor), the queued ones, and those waiting
+// for an earlier call of their caller, in a fixed order.
 func (r *Raylet) heldCalls(a *actorHost) []*transport.TaskSpec {
 	var out []*transport.TaskSpec
+	for _, h := range a.held {
+		out = append(out, h.spec)
+	}
 	if a.cur != nil {
 		out = append(out, a.cur.spec)
 	}
