@@ -350,14 +350,16 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			s.actors[m.Actor] = e
 		}
 		// In order, once: a duplicate, or a late write of a method the
-		// checkpoint covers already, changes nothing (and is answered).
+		// checkpoint covers already, changes nothing. Every write is
+		// answered: one past a gap (the shard restarted and lost the
+		// unsynced entries before it) cannot be kept, and its call's
+		// effect is lost to a restart, as those entries were; unanswered,
+		// it would hold its actor's results for good.
 		if m.Calls == e.ckptCalls+uint64(len(e.log))+1 {
 			e.log = append(e.log, m.Spec)
 			s.saveLogEntry(m.Actor, m.Calls, &m.Spec)
 		}
-		if m.Calls <= e.ckptCalls+uint64(len(e.log)) {
-			s.env.Send(from, &transport.ActorWritten{Actor: m.Actor, Calls: m.Calls})
-		}
+		s.env.Send(from, &transport.ActorWritten{Actor: m.Actor, Calls: m.Calls})
 	case *transport.GcsGetActorCheckpoint:
 		s.env.Charge(s.costs.GCSRead)
 		reply := &transport.ActorCheckpoint{Actor: m.Actor}

@@ -647,6 +647,7 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 	if a == nil || a.dead {
 		return
 	}
+	r.publishHeld(a)
 	a.dead = true
 	r.endRestore(a)
 	delete(r.actors, id)
@@ -696,6 +697,7 @@ func (r *Raylet) Kill(id transport.ActorID, why string) {
 	if a == nil || a.dead {
 		return
 	}
+	r.publishHeld(a)
 	if !a.announced {
 		if s := a.creation.spec; transport.IsRestart(s.Attempt) {
 			// A restart of the GCS's that had not come up (it waited for
@@ -743,8 +745,8 @@ func (r *Raylet) dropActor(a *actorHost) {
 }
 
 // heldCalls lists the calls an actor hosted here holds: those that ran
-// and whose results wait for the actor table's answer (holdResult: they
-// will not be stored), the one running (its result will not be stored
+// and whose results wait for the actor table's answer (holdResult; at a
+// rejoin: they will not be stored), the one running (its result will not be stored
 // either: the run dies with the actor), the queued ones, and those waiting
 // for an earlier call of their caller, in a fixed order.
 func (r *Raylet) heldCalls(a *actorHost) []*transport.TaskSpec {
@@ -903,6 +905,20 @@ func (r *Raylet) resendWrites(a *actorHost) {
 			r.resendWrites(a)
 		}
 	})
+}
+
+// publishHeld publishes the results an actor holds, as its instance ends
+// on a live node (its worker crashed, or it was killed): their calls ran,
+// and their writes, already sent, reach the actor table ahead of anything
+// the end sends it, so the table keeps them. Bounced instead, a call
+// whose write the table kept would run again on the restarted instance.
+// (A node declared dead drops its actors without publishing: its writes
+// may be refused, and its calls are retried.)
+func (r *Raylet) publishHeld(a *actorHost) {
+	for _, h := range a.held {
+		r.storeResults(h.spec, h.out, nil)
+	}
+	a.held = nil
 }
 
 // onActorWritten publishes, in call order, the results the actor table's
