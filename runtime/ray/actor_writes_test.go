@@ -40,6 +40,27 @@ func counterActor() (*ray.Registry, *ray.ActorClass[durableCounter], *ray.ActorM
 	return reg, cls, incr, slow
 }
 
+// callsInOrder makes n calls to incr of the fresh counter h, one after the
+// other, each returning its number.
+func callsInOrder(ctx context.Context, t *testing.T, incr *ray.ActorMethod[durableCounter, int64], h ray.ActorHandle[durableCounter], n int64) {
+	t.Helper()
+	for i := int64(1); i <= n; i++ {
+		v, err := ray.Get(ctx, incr.Remote(ctx, h))
+		require.NoError(t, err)
+		require.Equal(t, i, v)
+	}
+}
+
+// isolate cuts node x off from every other node, both ways.
+func isolate(sim *netsim.Sim, x netsim.NodeID) {
+	for _, n := range sim.Nodes() {
+		if n != x {
+			sim.Cut(x, n)
+			sim.Cut(n, x)
+		}
+	}
+}
+
 // TestZombieCheckpointDoesNotOverwriteRestartedActor: an actor
 // (CheckpointEvery(1)) on x1 runs a long call; x1 is cut off, declared dead,
 // and the actor restarts on x2 from its checkpoint (n=2), where a call
@@ -66,19 +87,10 @@ func TestZombieCheckpointDoesNotOverwriteRestartedActor(t *testing.T) {
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
 		h := cls.Options(ray.Resource("x", 1), ray.NodeAffinity(ray.RayletID(1), true), ray.MaxRestarts(3), ray.CheckpointEvery(1)).New(ctx)
-		for i := int64(1); i <= 2; i++ {
-			v, err := ray.Get(ctx, incr.Remote(ctx, h))
-			require.NoError(t, err)
-			require.Equal(t, i, v)
-		}
+		callsInOrder(ctx, t, incr, h, 2)
 		sref := slow.Options(ray.MaxRetries(0)).Remote(ctx, h) // runs on x1 for 3s
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond))
-		for _, n := range sim.Nodes() {
-			if n != x1 {
-				sim.Cut(x1, n)
-				sim.Cut(n, x1)
-			}
-		}
+		isolate(sim, x1)
 		require.NoError(t, ray.Compute(ctx, 2500*time.Millisecond)) // x1 declared dead; the actor restarts on x2
 		v, err := ray.Get(ctx, incr.Remote(ctx, h))
 		require.NoError(t, err)
@@ -116,19 +128,10 @@ func TestZombieMethodLogDoesNotEnterRestartedActorsLog(t *testing.T) {
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
 		h := cls.Options(ray.Resource("x", 1), ray.NodeAffinity(ray.RayletID(1), true), ray.MaxRestarts(3), ray.ReplayMethods()).New(ctx)
-		for i := int64(1); i <= 2; i++ {
-			v, err := ray.Get(ctx, incr.Remote(ctx, h))
-			require.NoError(t, err)
-			require.Equal(t, i, v)
-		}
+		callsInOrder(ctx, t, incr, h, 2)
 		sref := slow.Options(ray.MaxRetries(0)).Remote(ctx, h) // runs on x1 for 3s
 		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond))
-		for _, n := range sim.Nodes() {
-			if n != x1 {
-				sim.Cut(x1, n)
-				sim.Cut(n, x1)
-			}
-		}
+		isolate(sim, x1)
 		_, err := ray.Get(ctx, sref)
 		require.Error(t, err, "the slow call died with x1's incarnation")
 		require.NoError(t, ray.Compute(ctx, 4*time.Second)) // the zombie's slow call ends, cut off
@@ -214,11 +217,7 @@ func heldWriteAgrees(t *testing.T, durable ray.Option, run time.Duration) {
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
 		h := cls.Options(ray.Resource("x", 1), ray.MaxRestarts(3), durable).New(ctx)
 		cut := []transport.NodeID{ray.SchedulerID, ray.ShardID(0), shardOf(h.ID())}
-		for i := int64(1); i <= 2; i++ {
-			v, err := ray.Get(ctx, incr.Remote(ctx, h))
-			require.NoError(t, err)
-			require.Equal(t, i, v)
-		}
+		callsInOrder(ctx, t, incr, h, 2)
 		// Calls that change nothing, until the next call's task is on a
 		// shard x1 still reaches.
 		me := ray.TaskID(ctx)
@@ -295,19 +294,10 @@ func leasedZombieWrite(t *testing.T, durable ray.Option, healFirst bool) {
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
 		h := cls.Options(ray.Resource("x", 1), ray.NodeAffinity(ray.RayletID(1), true), ray.MaxRestarts(3), durable).New(ctx)
-		for i := int64(1); i <= 2; i++ {
-			v, err := ray.Get(ctx, incr.Remote(ctx, h))
-			require.NoError(t, err)
-			require.Equal(t, i, v)
-		}
+		callsInOrder(ctx, t, incr, h, 2)
 		sref := slow.Options(ray.MaxRetries(0)).Remote(ctx, h) // runs on x1 for 3s
 		require.NoError(t, ray.Compute(ctx, 2900*time.Millisecond))
-		for _, n := range sim.Nodes() { // cut just before the call ends: it ends under the lease
-			if n != x1 {
-				sim.Cut(x1, n)
-				sim.Cut(n, x1)
-			}
-		}
+		isolate(sim, x1)                                            // just before the call ends: it ends under the lease
 		require.NoError(t, ray.Compute(ctx, 2500*time.Millisecond)) // x1 declared dead; the actor restarts on x2
 		_, slowErr = ray.Get(ctx, sref)
 		if healFirst {
@@ -399,11 +389,7 @@ func TestKilledActorHeldCallNotAppliedTwice(t *testing.T) {
 				require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
 				opts := append([]ray.Option{ray.Resource("x", 1), ray.NodeAffinity(ray.RayletID(1), true), ray.MaxRestarts(3)}, tc.opts...)
 				h := cls.Options(opts...).New(ctx)
-				for i := int64(1); i <= 3; i++ {
-					v, err := ray.Get(ctx, incr.Remote(ctx, h))
-					require.NoError(t, err)
-					require.Equal(t, i, v)
-				}
+				callsInOrder(ctx, t, incr, h, 3)
 				shard := netsim.NodeID(c.Layout().ShardOfTask(h.ID()))
 				sim.Pause(shard, 30*time.Millisecond)
 				ref := incr.Options(ray.MaxRetries(tc.retries)).Remote(ctx, h)

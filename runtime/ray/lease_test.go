@@ -55,6 +55,19 @@ func leaseSim(t *testing.T, s *suite, cfg ray.Config) (*ray.Sim, *zombieWatch) {
 	return c, w
 }
 
+// queueOnX1 has a driver on x1 queue 5s of work there (200 tasks pinned
+// to it), for a lease test to watch it start after x1's death.
+func queueOnX1(t *testing.T, c *ray.Sim, s *suite) {
+	t.Helper()
+	x1 := ray.RayletID(1)
+	require.NoError(t, c.Go(1, func(ctx context.Context) error {
+		for range 200 {
+			s.slow.Options(ray.NodeAffinity(x1, false)).Remote(ctx, 50)
+		}
+		return nil
+	}))
+}
+
 // TestLeaseOutlivesNewTailsVerdict: a node's lease counts from when the
 // node table took its heartbeat; each replica of a chain marks the
 // heartbeat seen when it applies it, and the tail, which answered, applied
@@ -73,12 +86,7 @@ func TestLeaseOutlivesNewTailsVerdict(t *testing.T) {
 	head, middle, tail := netsim.NodeID(ray.ReplicaID(0, 0)), netsim.NodeID(ray.ReplicaID(0, 1)), netsim.NodeID(ray.ReplicaID(0, 2))
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
-		require.NoError(t, c.Go(1, func(ctx context.Context) error {
-			for range 200 { // 5s of work queued on x1
-				s.slow.Options(ray.NodeAffinity(x1, false)).Remote(ctx, 50)
-			}
-			return nil
-		}))
+		queueOnX1(t, c, s)
 		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
 		sim.Degrade(middle, tail, 1500*time.Millisecond, 0) // the chain's last link lags
 		require.NoError(t, ray.Compute(ctx, 2*time.Second))
@@ -107,12 +115,7 @@ func TestLeaseOutlivesRemovedTailsAnswer(t *testing.T) {
 	head, tail := netsim.NodeID(ray.ReplicaID(0, 0)), netsim.NodeID(ray.ReplicaID(0, 2))
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
-		require.NoError(t, c.Go(1, func(ctx context.Context) error {
-			for range 200 {
-				s.slow.Options(ray.NodeAffinity(x1, false)).Remote(ctx, 50)
-			}
-			return nil
-		}))
+		queueOnX1(t, c, s)
 		require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
 		sim.Pause(tail, 2*time.Second)
 		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond)) // the master removed it
@@ -197,12 +200,7 @@ func TestLeaseHoldsUnderClockSkew(t *testing.T) {
 			sim, x1 := c.Netsim(), ray.RayletID(1)
 			require.NoError(t, c.Run(func(ctx context.Context) error {
 				require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
-				require.NoError(t, c.Go(1, func(ctx context.Context) error {
-					for range 200 { // 5s of work queued on x1
-						s.slow.Options(ray.NodeAffinity(x1, false)).Remote(ctx, 50)
-					}
-					return nil
-				}))
+				queueOnX1(t, c, s)
 				require.NoError(t, ray.Compute(ctx, 200*time.Millisecond))
 				tc.skew(sim)
 				require.NoError(t, ray.Compute(ctx, 300*time.Millisecond))
