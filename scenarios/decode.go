@@ -1,7 +1,10 @@
 package scenarios
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +15,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
 )
 
 // Load reads and decodes the scenario file at path.
@@ -120,7 +126,33 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (d *decoder) parseYAML(data []byte) *yaml.Node {
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	err := dec.Decode(&doc)
+	if errors.Is(err, io.EOF) { // an empty file: an empty scenario
+		err = nil
+	}
+	if err == nil {
+		// A second document would be read by no one: refuse it rather
+		// than run half a file (an empty one, a trailing ---, is nothing).
+		for {
+			var next yaml.Node
+			e := dec.Decode(&next)
+			if errors.Is(e, io.EOF) {
+				break
+			}
+			if e != nil {
+				err = e
+				break
+			}
+			if len(next.Content) == 1 && next.Content[0].Tag == "!!null" && next.Content[0].Value == "" {
+				continue
+			}
+			d.errs = append(d.errs, &FieldError{File: d.file, Line: next.Line, Column: 1,
+				Msg: "a second YAML document (after ---): a scenario is one document"})
+			return nil
+		}
+	}
+	if err != nil {
 		// yaml.v3 leaves out the line when the problem is on the first one.
 		e := &FieldError{File: d.file, Line: 1, Column: 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
 		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
@@ -224,6 +256,9 @@ type object struct {
 	path string
 	vals map[string]*yaml.Node
 	keys map[string]*yaml.Node
+	// merged marks the keys filled in by a merge key (<<), which an
+	// explicit key overrides.
+	merged map[string]bool
 }
 
 func (o *object) get(key string) *yaml.Node {
@@ -279,9 +314,16 @@ func (d *decoder) fill(o *object, n *yaml.Node, allowed []string, merged bool, d
 			continue
 		}
 		if _, dup := o.keys[k.Value]; dup {
-			if !merged {
-				d.expected(k, join(o.path, k.Value), "each key once")
+			// YAML merge keys: an explicit key overrides a merged one,
+			// wherever it stands; of two merged, the first merge wins.
+			if merged || !o.merged[k.Value] {
+				if !merged {
+					d.expected(k, join(o.path, k.Value), "each key once")
+				}
+				continue
 			}
+			delete(o.merged, k.Value)
+			o.keys[k.Value], o.vals[k.Value] = k, v
 			continue
 		}
 		if o.path == "" && strings.HasPrefix(k.Value, "x-") {
@@ -292,6 +334,12 @@ func (d *decoder) fill(o *object, n *yaml.Node, allowed []string, merged bool, d
 			continue
 		}
 		o.keys[k.Value], o.vals[k.Value] = k, v
+		if merged {
+			if o.merged == nil {
+				o.merged = map[string]bool{}
+			}
+			o.merged[k.Value] = true
+		}
 	}
 }
 
@@ -304,8 +352,10 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// list returns the entries of the sequence n (nil or null: none).
-func (d *decoder) list(n *yaml.Node, path string) []*yaml.Node {
+// list returns the elements of the list n (nil for null). An element left
+// empty (a stray "-", or "~") is reported as elem (got nothing), never
+// silently dropped or read as an element with every default.
+func (d *decoder) list(n *yaml.Node, path, elem string) []*yaml.Node {
 	n = deref(n)
 	if isNull(n) {
 		return nil
@@ -317,6 +367,9 @@ func (d *decoder) list(n *yaml.Node, path string) []*yaml.Node {
 	out := make([]*yaml.Node, len(n.Content))
 	for i, c := range n.Content {
 		out[i] = deref(c)
+		if isNull(out[i]) {
+			d.expected(out[i], fmt.Sprintf("%s.%d", path, i), elem)
+		}
 	}
 	return out
 }
@@ -386,6 +439,20 @@ func (d *decoder) number(n *yaml.Node, path string, min float64) (float64, bool)
 	}
 	d.expected(n, path, want)
 	return 0, false
+}
+
+// amount decodes a resource amount: a number from 0 to what the runtime's
+// fixed point holds (transport.CheckAmount).
+func (d *decoder) amount(n *yaml.Node, path string) (float64, bool) {
+	f, ok := d.number(n, path, 0)
+	if !ok {
+		return 0, false
+	}
+	if err := transport.CheckAmount(f); err != nil {
+		d.expected(n, path, fmt.Sprintf("a resource amount from 0 to %d", int64(transport.MaxResourceUnits/transport.ResourceUnit)))
+		return 0, false
+	}
+	return f, true
 }
 
 func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
@@ -585,7 +652,7 @@ func (d *decoder) resources(n *yaml.Node, path string, reserved []string, reserv
 			d.expected(k, p, "each resource once")
 			continue
 		}
-		if f, ok := d.number(v, p, 0); ok {
+		if f, ok := d.amount(v, p); ok {
 			out[k.Value] = f
 		}
 	}
@@ -622,7 +689,7 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 	}
 	d.cluster(o.get("cluster"), clusterAt, s)
 	s.nodeIndex = d.nodes
-	items := d.list(o.get("workload"), "workload")
+	items := d.list(o.get("workload"), "workload", "a workload entry")
 	if wn := o.get("workload"); wn == nil {
 		d.missingKey(o, root, "workload", "a list of workload entries")
 	} else if wn.Kind == yaml.SequenceNode && len(items) == 0 {
@@ -630,14 +697,14 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 	}
 	names := map[string]bool{}
 	for i, n := range items {
-		w := d.workload(n, fmt.Sprintf("workload.%d", i), i)
+		w := d.workload(n, fmt.Sprintf("workload.%d", i), i, s.DurationLimit)
 		if names[w.Name] && w.Name != "" {
 			d.expected(n, fmt.Sprintf("workload.%d.name", i), "a unique workload name")
 		}
 		names[w.Name] = true
 		s.Workload = append(s.Workload, w)
 	}
-	for i, n := range d.list(o.get("faults"), "faults") {
+	for i, n := range d.list(o.get("faults"), "faults", "a fault") {
 		if f, ok := d.fault(n, fmt.Sprintf("faults.%d", i), s); ok {
 			s.Faults = append(s.Faults, f)
 		}
@@ -653,7 +720,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 	c := &s.Cluster
 	o := d.object(n, "cluster", "nodes", "network", "gcs", "scheduler", "costs")
 	d.nodes, d.groups = map[string]int{}, map[string][]string{}
-	groups := d.list(o.get("nodes"), "cluster.nodes")
+	groups := d.list(o.get("nodes"), "cluster.nodes", "a node group")
 	if nn := o.get("nodes"); nn == nil || nn.Kind != yaml.SequenceNode || len(groups) == 0 {
 		d.nodesUnknown = true
 	}
@@ -694,10 +761,10 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		}
 		before = len(d.errs)
 		if v := go_.get("cpus"); v != nil {
-			grp.CPUs, _ = d.number(v, go_.at("cpus"), 0)
+			grp.CPUs, _ = d.amount(v, go_.at("cpus"))
 		}
 		if v := go_.get("gpus"); v != nil {
-			grp.GPUs, _ = d.number(v, go_.at("gpus"), 0)
+			grp.GPUs, _ = d.amount(v, go_.at("gpus"))
 		}
 		grp.Resources = d.resources(go_.get("resources"), go_.at("resources"), []string{"CPU", "GPU"}, "a custom resource; set CPU and GPU with cpus and gpus")
 		if len(d.errs) > before {
@@ -748,10 +815,14 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 	for _, f := range []struct {
 		key string
 		dst *int
-	}{{"shards", &c.GCS.Shards}, {"replicas", &c.GCS.Replicas}} {
+		max int
+	}{{"shards", &c.GCS.Shards, ray.MaxGCSShards}, {"replicas", &c.GCS.Replicas, ray.MaxGCSReplicas}} {
 		if v := g.get(f.key); v != nil {
 			var ok bool
 			if *f.dst, ok = d.integer(v, g.at(f.key), 1); !ok {
+				d.gcsUnknown = true
+			} else if *f.dst > f.max {
+				d.expected(v, g.at(f.key), fmt.Sprintf("at most %d", f.max))
 				d.gcsUnknown = true
 			}
 		}
@@ -838,7 +909,7 @@ func (d *decoder) network(n *yaml.Node, nw *Network) {
 	if l.Reorder != nil {
 		nw.Reorder = *l.Reorder
 	}
-	for i, ln := range d.list(o.get("links"), o.at("links")) {
+	for i, ln := range d.list(o.get("links"), o.at("links"), "a link") {
 		path := fmt.Sprintf("cluster.network.links.%d", i)
 		lo := d.object(ln, path, append(linkKeys, "from", "to", "symmetric")...)
 		if deref(ln) == nil || deref(ln).Kind != yaml.MappingNode {

@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
-func (d *decoder) workload(n *yaml.Node, path string, index int) Workload {
+// workload decodes one workload entry; limit is the scenario's
+// duration_limit, which its start must precede.
+func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Duration) Workload {
 	w := Workload{
 		Arrival:    Arrival{Kind: Burst},
 		Drivers:    Drivers{Count: 1},
@@ -64,16 +67,6 @@ func (d *decoder) workload(n *yaml.Node, path string, index int) Workload {
 				}
 			}
 		}
-		if np, ok := w.Params.(*NestedParams); ok {
-			total, level := 0.0, float64(np.Roots)
-			for i := 0; i < np.Depth; i++ {
-				total += level
-				level *= float64(np.Fanout)
-			}
-			if total > 1e8 {
-				d.expected(po.n, po.path, fmt.Sprintf("at most 1e8 tasks in all (roots*(1+fanout+...+fanout^(depth-1)) = %.3g)", total))
-			}
-		}
 	}
 	d.arrival(o.get("arrival"), o.at("arrival"), &w.Arrival)
 	if v := o.get("drivers"); v != nil {
@@ -85,8 +78,28 @@ func (d *decoder) workload(n *yaml.Node, path string, index int) Workload {
 			d.expected(v, o.at("drivers"), "a number of drivers >= 1, or per-node")
 		}
 	}
+	if w.Params != nil {
+		formula, work := w.Params.work()
+		drivers := float64(w.Drivers.Count)
+		if w.Drivers.PerNode {
+			drivers = float64(max(len(d.nodes), 1))
+		}
+		if drivers > 1 {
+			formula, work = fmt.Sprintf("(%s)*%g drivers", formula, drivers), work*drivers
+		}
+		if work > MaxWork {
+			at, where := o.get("params"), o.at("params")
+			if at == nil {
+				at, where = n, path
+			}
+			d.expected(at, where, fmt.Sprintf("at most 1e8 tasks, calls and objects in all (%s = %.3g)", formula, work))
+		}
+	}
 	if v := o.get("start"); v != nil {
-		w.Start, _ = d.duration(v, o.at("start"), false)
+		var sok bool
+		if w.Start, sok = d.duration(v, o.at("start"), false); sok && w.Start >= limit && !d.limitUnknown {
+			d.expected(v, o.at("start"), fmt.Sprintf("a time before duration_limit %s", FormatDuration(limit)))
+		}
 	}
 	// Some node must meet the demand, the default {CPU: 1} as much as a
 	// written one (reported at the entry then).
@@ -309,7 +322,7 @@ func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
 }
 
 func (d *decoder) partition(n *yaml.Node, path string) ([][]string, bool) {
-	groups := d.list(n, path)
+	groups := d.list(n, path, "a group of node names")
 	if n.Kind != yaml.SequenceNode {
 		return nil, false
 	}
@@ -322,7 +335,7 @@ func (d *decoder) partition(n *yaml.Node, path string) ([][]string, bool) {
 	var out [][]string
 	for i, g := range groups {
 		gp := fmt.Sprintf("%s.%d", path, i)
-		names := d.list(g, gp)
+		names := d.list(g, gp, "a node name")
 		if g.Kind == yaml.SequenceNode && len(names) == 0 {
 			d.expected(g, gp, "a non-empty group of node names")
 			ok = false
@@ -380,6 +393,11 @@ func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults,
 	if v := o.get("from"); v != nil {
 		if r.From, tok = d.duration(v, o.at("from"), false); !tok {
 			ok = false
+		} else if r.From >= s.DurationLimit && !d.limitUnknown && !o.has("until") {
+			// until defaults to duration_limit: a window from past it
+			// would inject nothing, silently.
+			d.expected(v, o.at("from"), fmt.Sprintf("a time before duration_limit %s", FormatDuration(s.DurationLimit)))
+			ok = false
 		}
 	}
 	if v := o.get("until"); v != nil {
@@ -420,7 +438,7 @@ func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults,
 		ok = ok && tok
 	}
 	seen := map[string]bool{}
-	for i, nn := range d.list(o.get("nodes"), o.at("nodes")) {
+	for i, nn := range d.list(o.get("nodes"), o.at("nodes"), "a node name") {
 		nodes, rok := d.resolve(nn, fmt.Sprintf("%s.%d", o.at("nodes"), i))
 		ok = ok && rok
 		for _, m := range nodes {

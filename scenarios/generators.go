@@ -1,11 +1,59 @@
 package scenarios
 
+import "math"
+
 // Params are a workload generator's parameters. The concrete type says which
 // generator: *ParallelParams, *TreeReduceParams, *MapReduceParams,
 // *ChainParams, *NestedParams, *RLParams or *ParameterServerParams.
 type Params interface {
 	Generator() string
 	fields() []param
+	// work is how many tasks, actor calls and objects one driver makes, as
+	// a formula of the parameters and its value: what the loader bounds, so
+	// that a typo of a few zeros is an error, not a run that exhausts memory.
+	work() (formula string, n float64)
+}
+
+// MaxWork bounds a workload entry's tasks, actor calls and objects (all of
+// its drivers'): at ~1 KiB each, more would not fit this machine's memory.
+const MaxWork = 1e8
+
+func (p *ParallelParams) work() (string, float64) { return "tasks", float64(p.Tasks) }
+
+func (p *TreeReduceParams) work() (string, float64) {
+	// leaves, then every level of reduces: below leaves*fanin/(fanin-1).
+	return "leaves*fanin/(fanin-1)", float64(p.Leaves) * float64(p.Fanin) / float64(max(p.Fanin-1, 1))
+}
+
+func (p *MapReduceParams) work() (string, float64) {
+	m, r := float64(p.Maps), float64(p.Reduces)
+	return "maps*reduces partitions + maps + reduces", m*r + m + r
+}
+
+func (p *ChainParams) work() (string, float64) {
+	return "chains*length", float64(p.Chains) * float64(p.Length)
+}
+
+func (p *NestedParams) work() (string, float64) {
+	r, d, f := float64(p.Roots), float64(p.Depth), float64(p.Fanout)
+	total := r * d // fanout 1 (or 0: the roots alone)
+	switch {
+	case p.Fanout == 0:
+		total = r
+	case p.Fanout > 1:
+		total = r * (math.Pow(f, d) - 1) / (f - 1)
+	}
+	return "roots*(1+fanout+...+fanout^(depth-1))", total
+}
+
+func (p *RLParams) work() (string, float64) {
+	a, r := float64(p.Actors), float64(p.Rounds)
+	return "actors + rounds*(actors+1)", a + r*(a+1)
+}
+
+func (p *ParameterServerParams) work() (string, float64) {
+	s, w, i := float64(p.Servers), float64(p.Workers), float64(p.Iterations)
+	return "servers + workers*iterations*(2*servers+1)", s + w*i*(2*s+1)
 }
 
 // ParallelParams: Tasks independent tasks, each running Duration and

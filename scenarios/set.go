@@ -37,7 +37,7 @@ func (d *decoder) applySet(root *yaml.Node, set string) {
 	for i, seg := range segs {
 		done := strings.Join(segs[:i+1], ".")
 		last := i == len(segs)-1
-		cur = deref(cur)
+		cur = unalias(cur)
 		if isNull(cur) {
 			// Grow a container for the rest of the path.
 			if _, err := strconv.Atoi(seg); err == nil {
@@ -85,6 +85,33 @@ func (d *decoder) applySet(root *yaml.Node, set string) {
 	}
 }
 
+// unalias returns n, made a copy of what it points to if it is an alias: an
+// override reaching through an alias changes only the entry it names, not
+// every other user of the anchor.
+func unalias(n *yaml.Node) *yaml.Node {
+	if n == nil || n.Kind != yaml.AliasNode {
+		return n
+	}
+	*n = *copyNode(deref(n))
+	return n
+}
+
+// copyNode copies n and everything under it but what aliases point to.
+func copyNode(n *yaml.Node) *yaml.Node {
+	if n == nil {
+		return nil
+	}
+	c := *n
+	c.Anchor = ""
+	if n.Content != nil {
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, k := range n.Content {
+			c.Content[i] = copyNode(k)
+		}
+	}
+	return &c
+}
+
 func markOrigin(origin map[*yaml.Node]string, n *yaml.Node, set string) {
 	if n == nil {
 		return
@@ -102,7 +129,7 @@ func (d *decoder) clearSet(root *yaml.Node, path, set string, fail func(field, m
 	const hint = "an empty value only clears a list or mapping, and null restores a default"
 	cur := root
 	for _, seg := range strings.Split(path, ".") {
-		cur = deref(cur)
+		cur = unalias(cur)
 		var next *yaml.Node
 		switch {
 		case cur == nil:

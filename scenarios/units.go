@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -27,15 +28,28 @@ func ParseDuration(s string) (time.Duration, error) {
 	if _, err := strconv.ParseFloat(t, 64); err == nil {
 		return 0, fmt.Errorf("a duration with a unit (ns, us, ms, s, m, h), like 10ms")
 	}
-	// Accept "min" and "sec" as spelled by people; time.ParseDuration wants "m"/"s".
-	norm := strings.ReplaceAll(t, "min", "m")
-	norm = strings.ReplaceAll(norm, "sec", "s")
+	// Accept "min", "sec" and their plurals as spelled by people, unit by
+	// unit: time.ParseDuration wants "m" and "s" (and a blind replace of
+	// "min" would read "10mins" as 10ms).
+	norm := durationUnit.ReplaceAllStringFunc(t, func(u string) string {
+		if a, ok := durationAliases[u]; ok {
+			return a
+		}
+		return u
+	})
 	d, err := time.ParseDuration(norm)
 	if err != nil {
 		return 0, fmt.Errorf("a duration like 10ms, 1.5s or 200us")
 	}
 	return d, nil
 }
+
+// durationUnit matches the unit of each number-unit pair of a duration.
+var durationUnit = regexp.MustCompile(`[^0-9.+-]+`)
+
+// durationAliases are the spellings of minutes and seconds ParseDuration
+// accepts beside time.ParseDuration's own units.
+var durationAliases = map[string]string{"min": "m", "mins": "m", "sec": "s", "secs": "s"}
 
 // sizeUnits are the size suffixes, longest first so that "KiB" wins over "B".
 var sizeUnits = []struct {

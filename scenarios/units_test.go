@@ -21,6 +21,11 @@ func TestParseDuration(t *testing.T) {
 		{"2m", 2 * time.Minute, false},
 		{"2min", 2 * time.Minute, false},
 		{"1m30s", 90 * time.Second, false},
+		{"10mins", 10 * time.Minute, false}, // not 10ms: min is replaced as a unit, not as text
+		{"2min30sec", 150 * time.Second, false},
+		{"5secs", 5 * time.Second, false},
+		{"1minute", 0, true},
+		{"2ss", 0, true},
 		{"1h", time.Hour, false},
 		{"500ns", 500, false},
 		{"-50ms", -50 * time.Millisecond, false},

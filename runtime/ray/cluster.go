@@ -87,6 +87,13 @@ func ShardID(j int) transport.NodeID { return SchedulerID + 1 + transport.NodeID
 // ShardID(j), the shard's name).
 func ReplicaID(j, i int) transport.NodeID { return ShardID(j) + transport.NodeID(i)<<12 }
 
+// MaxGCSShards and MaxGCSReplicas bound a cluster's GCS: replica i of shard
+// j is ShardID(j) + i<<12, below the master's ID.
+const (
+	MaxGCSShards   = 1<<12 - 1
+	MaxGCSReplicas = 64
+)
+
 // GCSMasterID is the NodeID of the GCS chain configuration master (present
 // when GCSReplicas > 1).
 const GCSMasterID = SchedulerID + 1<<19
@@ -106,8 +113,8 @@ func (cfg *Config) defaults() error {
 	if cfg.GCSReplicas <= 0 {
 		cfg.GCSReplicas = 1
 	}
-	if cfg.GCSShards >= 1<<12 || cfg.GCSReplicas > 64 {
-		return errors.New("ray: at most 4095 GCS shards of at most 64 replicas")
+	if cfg.GCSShards > MaxGCSShards || cfg.GCSReplicas > MaxGCSReplicas {
+		return fmt.Errorf("ray: at most %d GCS shards of at most %d replicas", MaxGCSShards, MaxGCSReplicas)
 	}
 	if cfg.HeartbeatPeriod < 0 || cfg.NodeTimeout < 0 {
 		return fmt.Errorf("ray: heartbeat period %v and node timeout %v: neither may be negative (0: the default)", cfg.HeartbeatPeriod, cfg.NodeTimeout)
