@@ -41,7 +41,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	horizon := fs.Duration("horizon", time.Second, "faults start before this virtual time")
 	settle := fs.Duration("settle", 10*time.Second, "liveness bound: all work must finish this long after the last fault (or by the scenario's own duration_limit, if it sets a later one)")
 	maxFail := fs.Int("max-failures", 1, "stop after this many failures")
-	budget := fs.Int("shrink-budget", 200, "runs spent shrinking one failure")
+	budget := fs.Int("shrink-budget", 200, "runs spent shrinking one failure (0: none, the failure is written as found)")
 	var sets multiFlag
 	fs.Var(&sets, "set", "override a scenario key before the search: path=value (repeatable)")
 	progress := new(string)
@@ -81,9 +81,13 @@ scenario or bad flags.
 		fs.Usage()
 		return exitUsage
 	}
-	if *runs <= 0 || *maxFaults < 0 || *horizon <= 0 || *settle <= 0 {
-		fmt.Fprintln(stderr, "raysim check: --runs, --horizon and --settle must be positive, --max-faults >= 0")
+	if *runs <= 0 || *maxFaults < 0 || *horizon <= 0 || *settle <= 0 || *maxFail <= 0 || *budget < 0 {
+		fmt.Fprintln(stderr, "raysim check: --runs, --max-failures, --horizon and --settle must be positive, --max-faults and --shrink-budget >= 0")
 		return exitUsage
+	}
+	shrinkBudget := *budget
+	if shrinkBudget == 0 {
+		shrinkBudget = -1 // check.SearchConfig: none
 	}
 	base, err := scenarios.LoadWithOverrides(files[0], sets)
 	if err != nil {
@@ -113,6 +117,10 @@ scenario or bad flags.
 		}
 		kindList = append(kindList, k)
 	}
+	if len(kindList) == 0 {
+		fmt.Fprintf(stderr, "raysim check: --faults: no fault kind given (want some of %s)\n", strings.Join(check.AllFaultKinds, ", "))
+		return exitUsage
+	}
 	name := base.Name
 	if name == "" {
 		name = "check"
@@ -128,7 +136,7 @@ scenario or bad flags.
 	show := showProgress(*progress, stderr)
 	start := time.Now()
 	lastLine := time.Time{}
-	cfg := check.SearchConfig{Gen: g, Runs: *runs, Seed: searchSeed, MaxFailures: *maxFail, ShrinkBudget: *budget}
+	cfg := check.SearchConfig{Gen: g, Runs: *runs, Seed: searchSeed, MaxFailures: *maxFail, ShrinkBudget: shrinkBudget}
 	cfg.Progress = func(p check.SearchProgress) {
 		if !show && p.Run%100 != 0 && !(p.Shrinking && p.ShrinkRuns == 1) {
 			return

@@ -404,7 +404,7 @@ func TestCheckWritesWhereItSays(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	// Work that cannot finish within the limit: liveness fails at once.
-	code, out, errOut := call(t, "check", file, "--runs", "1", "--max-faults", "0", "--shrink-budget", "1",
+	code, out, errOut := call(t, "check", file, "--runs", "1", "--max-faults", "0", "--shrink-budget", "0",
 		"--set", "workload.0.params.duration=20s", "--set", "expect.finish_by=null", "--set", "duration_limit=1m")
 	if code != exitFailed {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
@@ -456,5 +456,32 @@ func TestBenchScaleRepeat(t *testing.T) {
 	}
 	if code, _, errOut := call(t, "bench", "--scale", "--repeat", "0"); code != exitUsage || !strings.Contains(errOut, "--repeat") {
 		t.Errorf("--repeat 0: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestCheckRefusesBadCounts: check's counts and fault list are refused when
+// they make no sense (exit 2), not replaced by defaults: --max-failures 0
+// ran as 1, --shrink-budget -5 as 200, --faults "," as the default kinds.
+// --shrink-budget 0 means no shrinking.
+func TestCheckRefusesBadCounts(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-failures", "0"}, "--max-failures"},
+		{[]string{"--max-failures", "-1"}, "--max-failures"},
+		{[]string{"--shrink-budget", "-5"}, "--shrink-budget >= 0"},
+		{[]string{"--faults", ","}, "--faults: no fault kind given"},
+		{[]string{"--faults", ""}, "--faults: no fault kind given"},
+	} {
+		args := append([]string{"check", "testdata/tiny.yaml", "--runs", "1", "--progress", "off"}, tc.args...)
+		code, _, errOut := call(t, args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+	if code, _, errOut := call(t, "check", "testdata/tiny.yaml", "--runs", "1", "--progress", "off", "--shrink-budget", "0"); code != exitOK {
+		t.Errorf("--shrink-budget 0: exit %d\n%s", code, errOut)
 	}
 }

@@ -172,7 +172,8 @@ type SearchConfig struct {
 	Seed       int64       // the search's seed: run i draws from Seed+i
 	// MaxFailures stops the search after this many failures (default 1).
 	MaxFailures int
-	// ShrinkBudget bounds the runs spent shrinking one failure (default 200).
+	// ShrinkBudget bounds the runs spent shrinking one failure (0: the
+	// default, 200; negative: none, the failure is written as found).
 	ShrinkBudget int
 	// Progress, if set, is called after every run and every shrink step.
 	Progress func(p SearchProgress)
@@ -197,7 +198,7 @@ func Search(ctx context.Context, cfg SearchConfig) ([]*Failure, error) {
 	if cfg.MaxFailures <= 0 {
 		cfg.MaxFailures = 1
 	}
-	if cfg.ShrinkBudget <= 0 {
+	if cfg.ShrinkBudget == 0 {
 		cfg.ShrinkBudget = 200
 	}
 	invs := cfg.Invariants
