@@ -66,8 +66,10 @@ func stateDir() string {
 	return filepath.Join(home, ".raysim")
 }
 
-func cmdStart(args []string, stdout, stderr io.Writer) int {
-	var f startFlags
+// newStartFlagSet defines raysim start's flags on a new flag set, storing
+// into f. It is separate from cmdStart so detachArgs (and its tests) can ask
+// which flags take a value.
+func newStartFlagSet(f *startFlags, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("start", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.BoolVar(&f.head, "head", false, "start the head: the coordinator, the GCS, the global scheduler and a node")
@@ -96,6 +98,12 @@ func cmdStart(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, how long a node may take to finish its work")
 	fs.DurationVar(&f.joinTimeout, "join-timeout", 15*time.Second, "node: how long to wait for the head")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	return fs
+}
+
+func cmdStart(args []string, stdout, stderr io.Writer) int {
+	var f startFlags
+	fs := newStartFlagSet(&f, stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: raysim start --head [--port 7379] [flags]
        raysim start --address HOST:7379 [flags]
@@ -182,7 +190,7 @@ flags.
 		return exitUsage
 	}
 	if f.detach {
-		return detach(args, stdout, stderr)
+		return detach(detachArgs(fs, args), stdout, stderr)
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
@@ -305,17 +313,53 @@ func signalReady() {
 	f.Close()
 }
 
-// detach re-runs `raysim start` without --detach in a new session, its
-// output in a log file, and waits until it reports ready (or exits). It
-// records the child's pid for raysim stop.
-func detach(args []string, stdout, stderr io.Writer) int {
-	var childArgs []string
-	for _, a := range args {
-		if a == "--detach" || a == "-detach" || a == "--detach=true" || a == "-detach=true" {
+// detachArgs rewrites the arguments of a `raysim start --detach` for the
+// background child so that it cannot detach again (which would spawn
+// children forever): every -detach/--detach[=value] flag is dropped, in any
+// spelling the flag package accepts (=1, =t, =TRUE, ...), and --detach=false
+// is added last among the flags so that it wins even over a spelling this
+// function failed to recognise. fs is the flag set args parsed with: it
+// tells which flags take their value from the next argument, so that a value
+// that happens to read "-detach" (--name -detach) is kept, not dropped.
+func detachArgs(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args)+1)
+	i := 0
+	for i < len(args) {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			break // the terminator or a positional argument: flags end here
+		}
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		name, _, hasValue := strings.Cut(name, "=")
+		i++
+		if name == "detach" {
 			continue
 		}
-		childArgs = append(childArgs, a)
+		out = append(out, a)
+		if hasValue {
+			continue
+		}
+		fl := fs.Lookup(name)
+		if fl == nil {
+			continue
+		}
+		if bf, ok := fl.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+			continue
+		}
+		if i < len(args) {
+			out = append(out, args[i]) // the flag's value, whatever it reads
+			i++
+		}
 	}
+	out = append(out, "--detach=false")
+	return append(out, args[i:]...)
+}
+
+// detach re-runs `raysim start` with childArgs (see detachArgs: they must
+// not detach again) in a new session, its output in a log file, and waits
+// until it reports ready (or exits). It records the child's pid for raysim
+// stop.
+func detach(childArgs []string, stdout, stderr io.Writer) int {
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stderr, "raysim start: %v\n", err)
