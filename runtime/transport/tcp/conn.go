@@ -16,10 +16,11 @@ import (
 	"raysim/runtime/transport"
 )
 
-// acceptLoop accepts inbound connections until the listener closes.
+// acceptLoop accepts inbound connections until the listener closes. A new
+// connection joins the pending handshakes (admitPending); it takes one of
+// the maxInboundConns slots only once it has authenticated (authenticated).
 func (h *Host) acceptLoop() {
 	defer h.wg.Done()
-	slots := make(chan struct{}, maxInboundConns)
 	for {
 		c, err := h.ln.Accept()
 		if err != nil {
@@ -35,19 +36,86 @@ func (h *Host) acceptLoop() {
 				return
 			}
 		}
-		select {
-		case slots <- struct{}{}:
-		default:
-			h.stats.refused.Add(1)
-			h.log.Warn("tcp: refused connection: too many inbound connections", "remote", c.RemoteAddr())
+		if !h.track(c) {
 			c.Close()
-			continue
+			return
 		}
-		if !h.track(c) || !h.goTracked(func() { h.serve(c); <-slots }) {
+		if old := h.admitPending(c); old != nil {
+			// Closing it fails its handshake read; its serve returns.
+			h.stats.evicted.Add(1)
+			h.log.Debug("tcp: too many pending handshakes, closed the oldest", "remote", old.RemoteAddr())
+			old.Close()
+		}
+		if !h.goTracked(func() { h.serve(c) }) {
+			h.leavePending(c)
 			c.Close()
 			return
 		}
 	}
+}
+
+// admitPending adds c to the pending handshakes. When maxPendingHandshakes
+// are pending already it removes the oldest and returns it for the caller
+// to close: a slow or idle connection gives way to a new one rather than
+// the new one being refused.
+func (h *Host) admitPending(c net.Conn) (evicted net.Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.pending) >= maxPendingHandshakes {
+		evicted = h.pending[0]
+		h.pending = append(h.pending[:0], h.pending[1:]...)
+	}
+	h.pending = append(h.pending, c)
+	return evicted
+}
+
+// leavePending removes c from the pending handshakes; false if it was not
+// there (it was evicted, and closed, to admit a newer connection).
+func (h *Host) leavePending(c net.Conn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, p := range h.pending {
+		if p == c {
+			h.pending = append(h.pending[:i], h.pending[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// errTooManyConns refuses an authenticated connection past maxInboundConns.
+var errTooManyConns = errors.New("too many inbound connections")
+
+// authenticated moves c, whose handshake succeeded, from the pending
+// handshakes to the authenticated connections. It fails if c was evicted
+// meanwhile (errEvicted) or maxInboundConns are open (errTooManyConns); on
+// success the caller releases the slot with leaveInbound.
+func (h *Host) authenticated(c net.Conn) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	i := 0
+	for i < len(h.pending) && h.pending[i] != c {
+		i++
+	}
+	if i == len(h.pending) {
+		return errEvicted
+	}
+	h.pending = append(h.pending[:i], h.pending[i+1:]...)
+	if h.inbound >= maxInboundConns {
+		return errTooManyConns
+	}
+	h.inbound++
+	return nil
+}
+
+// errEvicted: the connection was closed mid-handshake to admit a newer one.
+var errEvicted = errors.New("evicted: too many pending handshakes")
+
+// leaveInbound releases an authenticated connection's slot.
+func (h *Host) leaveInbound() {
+	h.mu.Lock()
+	h.inbound--
+	h.mu.Unlock()
 }
 
 // serve authenticates an inbound connection and reads frames from it into
@@ -61,10 +129,20 @@ func (h *Host) serve(c net.Conn) {
 	c.SetDeadline(time.Now().Add(h.handshakeTimeout))
 	from, err := serverHandshake(br, c, h.cfg.ClusterID, h.cfg.Token, h.cfg.Self)
 	if err != nil {
-		h.stats.refused.Add(1)
-		h.log.Warn("tcp: refused connection", "remote", c.RemoteAddr(), "err", err)
+		if h.leavePending(c) { // else evicted: counted as such by acceptLoop
+			h.stats.refused.Add(1)
+			h.log.Warn("tcp: refused connection", "remote", c.RemoteAddr(), "err", err)
+		}
 		return
 	}
+	if err := h.authenticated(c); err != nil {
+		if errors.Is(err, errTooManyConns) {
+			h.stats.refused.Add(1)
+			h.log.Warn("tcp: refused connection", "remote", c.RemoteAddr(), "peer", uint32(from), "err", err)
+		}
+		return
+	}
+	defer h.leaveInbound()
 	c.SetDeadline(time.Time{})
 	h.log.Debug("tcp: peer connected", "peer", uint32(from), "remote", c.RemoteAddr())
 	var buf []byte

@@ -40,7 +40,7 @@ import (
 const (
 	defaultInboxSize      = 4096
 	defaultSendQueueBytes = 32 << 20 // per peer; holds at least one max frame
-	maxInboundConns       = 1024     // concurrent accepted connections
+	maxInboundConns       = 1024     // concurrent authenticated inbound connections
 	maxLocalQueue         = 1 << 20  // self-sends waiting on the loop
 	handshakeTimeout      = 5 * time.Second
 	writeTimeout          = 10 * time.Second
@@ -49,6 +49,15 @@ const (
 	readBufBytes          = 64 << 10
 	maxReadBatch          = 64      // messages per inbox item from one connection
 	keepBufBytes          = 1 << 20 // larger scratch buffers are released after use
+
+	// maxPendingHandshakes bounds the inbound connections still in their
+	// handshake. They do not count against maxInboundConns: when the
+	// budget is full the oldest pending one is closed to admit the new one
+	// (SSH's MaxStartups-style early drop), so idle unauthenticated
+	// connections cannot lock legitimate peers out; an attacker would have
+	// to open this many connections within one legitimate handshake's
+	// round trip (about a millisecond) to starve it.
+	maxPendingHandshakes = 64
 
 	// A peer nobody has given the host an address for (a node ID from a
 	// stale or hostile message, or a node the address book has not
@@ -93,6 +102,7 @@ type Stats struct {
 	FramesIn, FramesOut uint64 // frames decoded / written to a socket
 	BytesIn, BytesOut   uint64 // wire bytes of those frames, length prefixes included
 	Refused             uint64 // inbound connections that failed the handshake or the connection limit
+	Evicted             uint64 // inbound connections closed mid-handshake to admit a newer one (too many pending handshakes)
 	DecodeErrors        uint64 // inbound connections closed on a malformed or oversized frame
 	Dropped             uint64 // outbound frames dropped: queue full, too large, or lost in a failed write
 	Dials, DialFailures uint64 // outbound connection attempts and those that failed (handshake included)
@@ -101,6 +111,7 @@ type Stats struct {
 type counters struct {
 	framesIn, framesOut, bytesIn, bytesOut atomic.Uint64
 	refused, decodeErrors, dropped         atomic.Uint64
+	evicted                                atomic.Uint64
 	dials, dialFailures                    atomic.Uint64
 }
 
@@ -150,6 +161,11 @@ type Host struct {
 	closed bool
 	addrs  map[transport.NodeID]string
 	conns  map[net.Conn]struct{}
+	// pending holds the inbound connections still in their handshake,
+	// oldest first (at most maxPendingHandshakes); inbound counts the
+	// authenticated ones (at most maxInboundConns). See admitPending.
+	pending []net.Conn
+	inbound int
 
 	// born: when the host was made; item.at counts from it.
 	born time.Time
@@ -245,7 +261,7 @@ func (h *Host) Stats() Stats {
 	return Stats{
 		FramesIn: c.framesIn.Load(), FramesOut: c.framesOut.Load(),
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
-		Refused: c.refused.Load(), DecodeErrors: c.decodeErrors.Load(),
+		Refused: c.refused.Load(), Evicted: c.evicted.Load(), DecodeErrors: c.decodeErrors.Load(),
 		Dropped: c.dropped.Load(), Dials: c.dials.Load(), DialFailures: c.dialFailures.Load(),
 	}
 }

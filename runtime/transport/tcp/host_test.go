@@ -284,6 +284,47 @@ func TestSilentPeerTimesOut(t *testing.T) {
 	require.Eventually(t, func() bool { return a.Stats().Refused == 2 }, guard, time.Millisecond)
 }
 
+// TestIdleHandshakesCannotLockOutPeers: maxInboundConns TCP connections
+// that never send a byte (no token needed) must not lock legitimate peers
+// out. Pending handshakes have their own budget (maxPendingHandshakes) and
+// the oldest gives way to a new connection, so a peer gets in although the
+// idle connections would hold their slots for the whole handshake timeout
+// (an hour here: before the fix the peer waited that long).
+func TestIdleHandshakesCannotLockOutPeers(t *testing.T) {
+	a := listen(t, 1, "127.0.0.1:0", token)
+	a.handshakeTimeout = time.Hour
+	b := listen(t, 2, "127.0.0.1:0", token)
+	meshed(t, a, b)
+	var got atomic.Int64
+	run(t, a, func(env transport.Env) transport.Handler {
+		return handlerFunc(func(transport.NodeID, transport.Message) { got.Add(1) })
+	})
+	var idle []net.Conn
+	t.Cleanup(func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	})
+	for i := 0; i < maxInboundConns; i++ {
+		c, err := net.Dial("tcp", a.Addr())
+		require.NoError(t, err)
+		idle = append(idle, c)
+	}
+	// Once a has accepted them all, all but the newest
+	// maxPendingHandshakes were evicted to admit newer ones.
+	require.Eventually(t, func() bool { return a.Stats().Evicted == maxInboundConns-maxPendingHandshakes },
+		guard, time.Millisecond, "evicted: %+v", a.Stats())
+	run(t, b, func(env transport.Env) transport.Handler {
+		env.After(0, func() { env.Send(1, &transport.Ping{Seq: 1}) })
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	require.Eventually(t, func() bool { return got.Load() > 0 }, guard, time.Millisecond,
+		"legitimate peer locked out by %d idle unauthenticated connections: a=%+v b=%+v", maxInboundConns, a.Stats(), b.Stats())
+	s := a.Stats()
+	assert.Equal(t, uint64(maxInboundConns-maxPendingHandshakes+1), s.Evicted, "b's connection evicted one more idle one")
+	assert.Zero(t, s.Refused, "an evicted connection is not counted as refused")
+}
+
 // TestSendQueueBound: frames for an unreachable peer queue up to the bound;
 // the rest are dropped and counted, and the loop never blocks.
 func TestSendQueueBound(t *testing.T) {
