@@ -50,12 +50,20 @@ type Coordinator struct {
 	// drain), so that it rejoins under its name with its ID, as one that
 	// died does.
 	left map[string]transport.BookEntry
+	// forgetAfter is forgetLater's delay (forgetDelay; tests shorten it).
+	forgetAfter time.Duration
 }
+
+// forgetDelay is how long the coordinator keeps a departed or refused
+// endpoint's address after the last message it sent there: long enough for
+// that message (a refusal, a status reply) to leave.
+const forgetDelay = 2 * time.Second
 
 // NewCoordinator builds the coordinator and publishes the initial book.
 func NewCoordinator(env transport.Env, cfg CoordinatorConfig) *Coordinator {
 	c := &Coordinator{env: env, cfg: cfg, book: make(map[transport.NodeID]transport.BookEntry),
-		next: cfg.Next, sinks: make(map[transport.NodeID]bool), left: make(map[string]transport.BookEntry)}
+		next: cfg.Next, sinks: make(map[transport.NodeID]bool), left: make(map[string]transport.BookEntry),
+		forgetAfter: forgetDelay}
 	for _, b := range cfg.Book {
 		c.book[b.Node] = b
 	}
@@ -149,18 +157,15 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 		return
 	case transport.RoleNode, transport.RoleDriver:
 	default:
-		reply.Err = fmt.Sprintf("unknown role %d", m.Role)
-		c.env.Send(from, reply)
+		c.refuse(from, reply, fmt.Sprintf("unknown role %d", m.Role))
 		return
 	}
 	if diff := FunctionDiff(c.cfg.Functions, m.Functions); diff != "" {
-		reply.Err = diff
-		c.env.Send(from, reply)
+		c.refuse(from, reply, diff)
 		return
 	}
 	if m.Addr == "" {
-		reply.Err = "no raylet address"
-		c.env.Send(from, reply)
+		c.refuse(from, reply, "no raylet address")
 		return
 	}
 	var id transport.NodeID
@@ -168,11 +173,14 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 		// A node rejoining under its name keeps its ID (a new incarnation).
 		id = old.Node
 		if old.Agent != from {
+			// The old incarnation's agent is gone with its process:
+			// forget it as leave does, or its writer redials forever.
 			delete(c.book, old.Agent)
+			delete(c.sinks, old.Agent)
+			c.forgetLater(old.Agent)
 		}
 	} else if ok {
-		reply.Err = fmt.Sprintf("the name %q is taken", m.Name)
-		c.env.Send(from, reply)
+		c.refuse(from, reply, fmt.Sprintf("the name %q is taken", m.Name))
 		return
 	} else if gone, ok := c.left[m.Name]; ok && m.Name != "" && gone.Role == m.Role {
 		id = gone.Node // it left (drained) and comes back: its ID again
@@ -218,10 +226,20 @@ func (c *Coordinator) leave(id transport.NodeID) {
 	c.forgetLater(b.Agent)
 }
 
+// refuse answers a join with why it is refused and forgets the joiner
+// later: a refused process gives up and exits, and an agent the
+// coordinator's host still has an address for would be redialed forever.
+func (c *Coordinator) refuse(from transport.NodeID, reply *transport.JoinReply, why string) {
+	reply.Err = why
+	c.env.Send(from, reply)
+	c.forgetLater(from)
+}
+
 // forgetLater drops a departed endpoint from the coordinator's host once
-// what was sent to it has had time to leave.
+// what was sent to it has had time to leave (unless it is in the book
+// again by then).
 func (c *Coordinator) forgetLater(id transport.NodeID) {
-	c.env.After(2*time.Second, func() {
+	c.env.After(c.forgetAfter, func() {
 		if _, ok := c.book[id]; !ok {
 			c.cfg.Host.ForgetPeer(id)
 		}
