@@ -285,8 +285,20 @@ func (m *StatusReply) MarshalWire(e *Encoder) {
 	}
 }
 
+// Fewest bytes one element of these lists takes on the wire (see
+// Decoder.Count), from their encoders' field lists:
+const (
+	// a NodeStatus: Node, Name, Role, Addr, Incarnation (a byte each), two
+	// resource bundles (CPU, GPU, count: 3 bytes each), QueueLen (4),
+	// Alive, Age.
+	minNodeStatusBytes = 5 + 2*3 + 4 + 1 + 1
+	// a TraceRecord: At, Kind, Node, Peer (a byte each), Task (8), Object
+	// (9), Bytes, Detail (a byte each).
+	minTraceRecordBytes = 4 + 8 + 9 + 2
+)
+
 func (m *StatusReply) UnmarshalWire(d *Decoder) {
-	n := d.Count(MaxCount, 8)
+	n := d.Count(MaxCount, minNodeStatusBytes)
 	if n == 0 {
 		return
 	}
@@ -349,7 +361,7 @@ func (m *TraceBatch) MarshalWire(e *Encoder) {
 }
 
 func (m *TraceBatch) UnmarshalWire(d *Decoder) {
-	n := d.Count(MaxCount, 14)
+	n := d.Count(MaxCount, minTraceRecordBytes)
 	if n == 0 {
 		return
 	}

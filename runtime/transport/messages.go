@@ -203,7 +203,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	s.Owner = d.Node()
 	s.Func = d.String()
 	s.Name = d.String()
-	if n := d.Count(MaxCount, 2); n > 0 {
+	if n := d.Count(MaxCount, minArgBytes); n > 0 {
 		s.Args = make([]Arg, n)
 		for i := range s.Args {
 			a := &s.Args[i]
@@ -438,7 +438,7 @@ func (m *ActorCheckpoint) MarshalWire(e *Encoder) {
 }
 func (m *ActorCheckpoint) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Found, m.Calls, m.Data = d.Task(), d.Bool(), d.Uvarint(), d.Bytes8()
-	if n := d.Count(MaxCount, 8); n > 0 {
+	if n := d.Count(MaxCount, minSpecBytes); n > 0 {
 		m.Log = make([]TaskSpec, n)
 		for i := range m.Log {
 			d.Spec(&m.Log[i])
@@ -1023,7 +1023,7 @@ func (m *SpillTask) MarshalWire(e *Encoder) {
 }
 func (m *SpillTask) UnmarshalWire(d *Decoder) {
 	d.Spec(&m.Spec)
-	if n := d.Count(MaxCount, 10); n > 0 {
+	if n := d.Count(MaxCount, minObjectLocBytes); n > 0 {
 		m.Locs = make([]ObjectLoc, n)
 		for i := range m.Locs {
 			m.Locs[i] = ObjectLoc{Object: d.Object(), Size: d.Varint(), Nodes: d.Nodes()}
@@ -1050,9 +1050,29 @@ func (m *GcsAddTasks) MarshalWire(e *Encoder) {
 	}
 }
 
-// minSpecBytes is the fewest bytes a spec takes on the wire (its two task
-// IDs), which bounds a count of specs by what is left of a body.
-const minSpecBytes = 16
+// minSpecBytes is the fewest bytes a spec takes on the wire, which bounds a
+// count of specs by what is left of a body (Decoder.Count): the lower it is,
+// the more TaskSpecs (160 bytes each in memory) a hostile count makes the
+// decoder allocate per byte of body. It is measured on the encoder so that it
+// follows the field list: every field of a spec is fixed-width (task IDs, the
+// strategy byte, bools) or a varint, length or count, whose zero takes its
+// fewest bytes (one), so the zero spec's encoding (52 bytes) is the shortest.
+var minSpecBytes = func() int {
+	var e Encoder
+	e.Spec(&TaskSpec{})
+	return e.Len()
+}()
+
+// Fewest bytes one element of these lists takes on the wire (see
+// Decoder.Count), from their encoders' field lists:
+const (
+	// an Arg: the IsRef bool and an inline Value (Data's length, Size,
+	// ErrKind), shorter than a reference (an object ID, 9 bytes and up).
+	minArgBytes = 1 + 3
+	// an ObjectLoc: an object ID (8-byte task and a varint), Size, and
+	// the count of Nodes.
+	minObjectLocBytes = 9 + 1 + 1
+)
 
 func (m *GcsAddTasks) UnmarshalWire(d *Decoder) {
 	n := d.Count(MaxCount, minSpecBytes)
