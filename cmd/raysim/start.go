@@ -55,7 +55,6 @@ type startFlags struct {
 	drainTimeout, joinTimeout time.Duration
 	logLevel                  string
 	seed                      int64
-	explicitTokenFile         bool
 }
 
 func stateDir() string {
@@ -82,7 +81,7 @@ func newStartFlagSet(f *startFlags, stderr io.Writer) *flag.FlagSet {
 	fs.Float64Var(&f.gpus, "gpus", 0, "GPUs this node offers")
 	fs.Var(&f.resources, "resources", "a custom resource, name=amount (repeatable, or comma-separated)")
 	fs.StringVar(&f.objectStore, "object-store", "", "object store capacity, e.g. 2GiB (default unbounded)")
-	fs.StringVar(&f.tokenFile, "token-file", "", "the cluster token file (default $HOME/.raysim/token; $RAYSIM_TOKEN overrides for joining)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "the cluster token file; given, it beats $RAYSIM_TOKEN (default: $RAYSIM_TOKEN, else $HOME/.raysim/token, which the head generates if missing)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS: this process's certificate (PEM); with --tls-key and --tls-ca, every connection is mutual TLS")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS: this process's private key (PEM)")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "TLS: the CA certificate that signs every member's (PEM)")
@@ -112,7 +111,8 @@ Starts one process of a live cluster and stays in the foreground, logging to
 stderr (what systemd and containers want); --detach backgrounds it and
 'raysim stop' ends it. The head generates the cluster token into
 --token-file (mode 0600) unless it exists; every other process reads it from
---token-file or $RAYSIM_TOKEN. SIGTERM drains a node (it finishes its work,
+--token-file if given, else $RAYSIM_TOKEN, else $HOME/.raysim/token (a head
+without --token-file takes $RAYSIM_TOKEN too, if set). SIGTERM drains a node (it finishes its work,
 then leaves); a second signal stops it at once.
 
 Flags:
@@ -130,11 +130,6 @@ flags.
 		}
 		return exitUsage
 	}
-	fs.Visit(func(fl *flag.Flag) {
-		if fl.Name == "token-file" {
-			f.explicitTokenFile = true
-		}
-	})
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "raysim start: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
@@ -206,9 +201,7 @@ flags.
 		tokenPath = deploy.DefaultTokenPath()
 	}
 	if f.head {
-		if v := strings.TrimSpace(os.Getenv(deploy.TokenEnv)); v != "" && !f.explicitTokenFile {
-			dc.Token = []byte(v)
-		} else if dc.Token, err = deploy.GenerateToken(tokenPath); err != nil {
+		if dc.Token, err = headToken(f.tokenFile); err != nil {
 			fmt.Fprintf(stderr, "raysim start: %v\n", err)
 			return exitFailed
 		}
@@ -222,12 +215,7 @@ flags.
 			HeartbeatPeriod: f.heartbeat, Seed: f.seed}
 		p, err = ray.StartHead(ctx, dc, reg)
 	} else {
-		if f.explicitTokenFile {
-			dc.Token, err = deploy.LoadTokenFile(f.tokenFile)
-		} else {
-			dc.Token, err = deploy.LoadToken("")
-		}
-		if err != nil {
+		if dc.Token, err = loadToken(f.tokenFile); err != nil {
 			fmt.Fprintf(stderr, "raysim start: %v\n", err)
 			return exitFailed
 		}

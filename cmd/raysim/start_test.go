@@ -2,9 +2,13 @@ package main
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/deploy"
 )
 
 // TestDetachArgsChildCannotDetach: the background child of
@@ -41,4 +45,36 @@ func TestDetachArgsChildCannotDetach(t *testing.T) {
 		require.Equal(t, parent.address, child.address)
 		require.Equal(t, parent.cpus, child.cpus)
 	}
+}
+
+// TestTokenPrecedence: every command follows one rule, which the docs and
+// the help state: an explicit --token-file beats $RAYSIM_TOKEN, which beats
+// $HOME/.raysim/token (the docs said the environment won; the code let the
+// flag win, and start and status told it differently).
+func TestTokenPrecedence(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	file := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(file, []byte("from-file\n"), 0o600))
+
+	t.Setenv(deploy.TokenEnv, "from-env")
+	for name, load := range map[string]func(string) ([]byte, error){"loadToken": loadToken, "headToken": headToken} {
+		got, err := load(file)
+		require.NoError(t, err, name)
+		require.Equal(t, "from-file", string(got), "%s: --token-file beats $RAYSIM_TOKEN", name)
+		got, err = load("")
+		require.NoError(t, err, name)
+		require.Equal(t, "from-env", string(got), "%s: $RAYSIM_TOKEN without --token-file", name)
+	}
+	_, err := os.Stat(filepath.Join(home, ".raysim", "token"))
+	require.ErrorIs(t, err, os.ErrNotExist, "a head given $RAYSIM_TOKEN generates no token file")
+
+	t.Setenv(deploy.TokenEnv, "")
+	_, err = loadToken("")
+	require.Error(t, err, "no flag, no environment, no default file")
+	gen, err := headToken("")
+	require.NoError(t, err)
+	got, err := loadToken("")
+	require.NoError(t, err)
+	require.Equal(t, gen, got, "the head generated the default file; others read it")
 }

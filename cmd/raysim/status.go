@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"raysim/runtime/deploy"
@@ -30,17 +32,36 @@ type clusterFlags struct {
 
 func (c *clusterFlags) add(fs *flag.FlagSet) {
 	fs.StringVar(&c.address, "address", "", "the head of a live cluster, HOST:PORT (raysim start --head)")
-	fs.StringVar(&c.tokenFile, "token-file", "", "the cluster token file (default: $RAYSIM_TOKEN, else $HOME/.raysim/token)")
+	fs.StringVar(&c.tokenFile, "token-file", "", "the cluster token file; given, it beats $RAYSIM_TOKEN (default: $RAYSIM_TOKEN, else $HOME/.raysim/token)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS: this process's certificate (PEM)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS: this process's private key (PEM)")
 	fs.StringVar(&c.tlsCA, "tls-ca", "", "TLS: the cluster's CA certificate (PEM)")
 }
 
-func (c *clusterFlags) token() ([]byte, error) {
-	if c.tokenFile != "" {
-		return deploy.LoadTokenFile(c.tokenFile)
+func (c *clusterFlags) token() ([]byte, error) { return loadToken(c.tokenFile) }
+
+// loadToken finds the token of a process that joins or queries a cluster.
+// The one rule of every command: an explicit --token-file (tokenFile) beats
+// the environment, as a flag on the command line normally does; without
+// it $RAYSIM_TOKEN, else $HOME/.raysim/token.
+func loadToken(tokenFile string) ([]byte, error) {
+	if tokenFile != "" {
+		return deploy.LoadTokenFile(tokenFile)
 	}
 	return deploy.LoadToken("")
+}
+
+// headToken finds the token of a head, by loadToken's rule, except that a
+// missing token file is generated (see deploy.GenerateToken): --token-file
+// if given, else $RAYSIM_TOKEN, else $HOME/.raysim/token.
+func headToken(tokenFile string) ([]byte, error) {
+	if tokenFile == "" {
+		if v := strings.TrimSpace(os.Getenv(deploy.TokenEnv)); v != "" {
+			return []byte(v), nil
+		}
+		tokenFile = deploy.DefaultTokenPath()
+	}
+	return deploy.GenerateToken(tokenFile)
 }
 
 type statusNode struct {
