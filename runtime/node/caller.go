@@ -228,7 +228,8 @@ func (c *Caller) cancelKids() {
 }
 
 // Get returns the values of the objects, fetching them to this node; it
-// blocks until all are here, or until timeout (<0: none) passes. While it
+// blocks until all are here, one of them is an error value (the others may
+// then be missing: zero Values), or until timeout (<0: none) passes. While it
 // blocks, a task gives its CPU back so other tasks can run (as Ray does).
 func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transport.Value, error) {
 	g := &getState{c: c, vals: make([]transport.Value, len(ids))}
@@ -245,6 +246,11 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 		for i, id := range ids {
 			if e, ok := r.store.Get(id); ok {
 				g.vals[i] = e.Value
+				if e.Value.ErrKind != transport.ErrKindNone { // it is the answer: the rest need not come
+					g.done = true
+					wake()
+					return
+				}
 				continue
 			}
 			if refs == nil {
@@ -338,8 +344,8 @@ func (x *getRef) ready(e *objstore.Entry) {
 	g.c.r.store.Touch(e)
 	g.vals[x.i] = e.Value
 	g.left--
-	if g.left == 0 {
-		g.finish()
+	if g.left == 0 || e.Value.ErrKind != transport.ErrKindNone {
+		g.finish() // an error ends the Get at once, as Ray's get raises the first
 	}
 }
 

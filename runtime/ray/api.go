@@ -78,8 +78,10 @@ func GetTimeout[T any](ctx context.Context, ref Ref[T], timeout time.Duration) (
 	return vs[0], nil
 }
 
-// GetAll returns the values of several objects (timeout <0: none). The
-// first error (in ref order) is returned.
+// GetAll returns the values of several objects (timeout <0: none). As
+// Ray's get of a list, it returns as soon as one of them is an error,
+// without waiting for the rest: the first error (in ref order) among those
+// that have come.
 func GetAll[T any](ctx context.Context, refs []Ref[T], timeout time.Duration) ([]T, error) {
 	c, err := caller(ctx)
 	if err != nil {
@@ -96,11 +98,13 @@ func GetAll[T any](ctx context.Context, refs []Ref[T], timeout time.Duration) ([
 	if err != nil {
 		return nil, err
 	}
-	out := make([]T, len(refs))
-	for i, v := range vals {
+	for i, v := range vals { // the Get ended at the first error to arrive, perhaps before the rest
 		if err := valueErr(ids[i], v); err != nil {
 			return nil, err
 		}
+	}
+	out := make([]T, len(refs))
+	for i, v := range vals {
 		if out[i], err = Decode[T](v); err != nil {
 			return nil, fmt.Errorf("ray: get %s: %w", ids[i], err)
 		}
@@ -109,11 +113,21 @@ func GetAll[T any](ctx context.Context, refs []Ref[T], timeout time.Duration) ([
 }
 
 // Wait returns once numReturns of refs are available (or timeout passes; <0:
-// none), split into ready and not ready, each in the order given.
+// none), split into ready and not ready, each in the order given. As Ray's
+// wait, ready holds at most numReturns refs (the first ready ones in the
+// order given; the rest are in notReady, ready or not), so that a loop of
+// Wait(rest, 1) takes one ref per round; numReturns must be 1 to len(refs)
+// (ErrBadWait), and no refs return at once.
 func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout time.Duration) (ready, notReady []Ref[T], err error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(refs) == 0 {
+		return nil, nil, nil
+	}
+	if numReturns < 1 || numReturns > len(refs) {
+		return nil, nil, fmt.Errorf("%w: numReturns %d of %d refs: want 1 to %d", ErrBadWait, numReturns, len(refs), len(refs))
 	}
 	ids := make([]transport.ObjectID, len(refs))
 	for i, r := range refs {
@@ -124,7 +138,7 @@ func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout tim
 	}
 	ok, err := c.Wait(ids, numReturns, timeout)
 	for i, r := range refs {
-		if ok[i] {
+		if ok[i] && len(ready) < numReturns {
 			ready = append(ready, r)
 		} else {
 			notReady = append(notReady, r)
@@ -168,6 +182,11 @@ func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	c, err := caller(ctx)
 	if err != nil {
 		return err
+	}
+	if ref.id.Put {
+		// No task makes a Put object (its ID names the task that put it,
+		// which a cancel would end instead): nothing to cancel.
+		return nil
 	}
 	c.Cancel(ref.id.Task, false)
 	return nil

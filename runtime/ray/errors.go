@@ -33,6 +33,7 @@ var (
 	ErrTimeout          = node.ErrTimeout
 	ErrNotInRay         = errors.New("ray: context carries no ray caller (use the ctx given to a driver or task)")
 	ErrActorNotFound    = errors.New("ray: no live actor of that name")
+	ErrBadWait          = errors.New("ray: wait: bad numReturns")
 )
 
 // TaskError is the error of a failed task as seen by Get: which object, which

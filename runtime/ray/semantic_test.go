@@ -18,25 +18,26 @@ type counter struct{ n int }
 
 // suite is the set of remote functions and actors every semantic test uses.
 type suite struct {
-	reg      *ray.Registry
-	double   *ray.Func[int]
-	add      *ray.Func[int]
-	sum      *ray.Func[int]
-	fib      *ray.Func[int]
-	fail     *ray.Func[int]
-	boom     *ray.Func[int]
-	slow     *ray.Func[int]
-	waitOn   *ray.Func[int]
-	parent   *ray.Func[int]
-	gpu      *ray.Func[string]
-	where    *ray.Func[uint64]
-	makeRefs *ray.Func[[]ray.Ref[int]]
-	counter  *ray.ActorClass[counter]
-	incr     *ray.ActorMethod[counter, int]
-	get      *ray.ActorMethod[counter, int]
-	nap      *ray.ActorMethod[counter, int]
-	spin     *ray.ActorMethod[counter, int]
-	spawn    *ray.ActorMethod[counter, int]
+	reg       *ray.Registry
+	double    *ray.Func[int]
+	add       *ray.Func[int]
+	sum       *ray.Func[int]
+	fib       *ray.Func[int]
+	fail      *ray.Func[int]
+	boom      *ray.Func[int]
+	slow      *ray.Func[int]
+	waitOn    *ray.Func[int]
+	parent    *ray.Func[int]
+	gpu       *ray.Func[string]
+	where     *ray.Func[uint64]
+	makeRefs  *ray.Func[[]ray.Ref[int]]
+	cancelPut *ray.Func[int]
+	counter   *ray.ActorClass[counter]
+	incr      *ray.ActorMethod[counter, int]
+	get       *ray.ActorMethod[counter, int]
+	nap       *ray.ActorMethod[counter, int]
+	spin      *ray.ActorMethod[counter, int]
+	spawn     *ray.ActorMethod[counter, int]
 }
 
 // spinSteps bounds the spin method: a run that never sees its cancel
@@ -46,6 +47,16 @@ const spinSteps = 5000
 func newSuite() *suite {
 	s := &suite{reg: ray.NewRegistry()}
 	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
+	s.cancelPut = ray.Register1(s.reg, "cancelPut", func(ctx context.Context, x int) (int, error) {
+		ref, err := ray.Put(ctx, x)
+		if err != nil {
+			return 0, err
+		}
+		if err := ray.Cancel(ctx, ref); err != nil {
+			return 0, err
+		}
+		return ray.Get(ctx, ref)
+	})
 	s.add = ray.Register2(s.reg, "add", func(ctx context.Context, a, b int) (int, error) { return a + b, nil })
 	s.sum = ray.RegisterN(s.reg, "sum", func(ctx context.Context, xs []int) (int, error) {
 		t := 0
@@ -190,6 +201,57 @@ var semanticCases = []semanticCase{
 		_, err = ray.GetTimeout(ctx, slow, 10*time.Millisecond)
 		assert.ErrorIs(t, err, ray.ErrTimeout)
 		require.NoError(t, ray.Cancel(ctx, slow))
+	}},
+	{"wait returns at most numReturns", func(t *testing.T, ctx context.Context, s *suite) {
+		// Ray's wait: ready holds exactly numReturns refs when as many are
+		// done, so a loop of Wait(rest, 1) takes one per round.
+		refs := []ray.Ref[int]{s.double.Remote(ctx, 1), s.double.Remote(ctx, 2), s.double.Remote(ctx, 3)}
+		_, err := ray.GetAll(ctx, refs, -1)
+		require.NoError(t, err)
+		ready, notReady, err := ray.Wait(ctx, refs, 1, -1)
+		require.NoError(t, err)
+		assert.Equal(t, refs[:1], ready)
+		assert.Equal(t, refs[1:], notReady)
+		rest, rounds := refs, 0
+		for len(rest) > 0 {
+			ready, rest, err = ray.Wait(ctx, rest, 1, -1)
+			require.NoError(t, err)
+			require.Len(t, ready, 1)
+			rounds++
+		}
+		assert.Equal(t, 3, rounds)
+		for _, k := range []int{0, -1, 4} {
+			_, _, err = ray.Wait(ctx, refs, k, 0)
+			assert.ErrorIs(t, err, ray.ErrBadWait, "numReturns %d", k)
+		}
+		ready, notReady, err = ray.Wait(ctx, []ray.Ref[int]{}, 1, -1)
+		assert.NoError(t, err)
+		assert.Empty(t, ready)
+		assert.Empty(t, notReady)
+	}},
+	{"get of several ends at the first error", func(t *testing.T, ctx context.Context, s *suite) {
+		// As Ray's get of a list: an error that has come is the answer,
+		// whatever the other refs wait for (here: forever).
+		never := s.slow.Options(ray.Resource("nowhere", 1)).Remote(ctx, 1)
+		bad := s.fail.Remote(ctx, 1)
+		for _, refs := range [][]ray.Ref[int]{{bad, never}, {never, bad}} {
+			_, err := ray.GetAll(ctx, refs, 5*time.Second)
+			assert.ErrorIs(t, err, ray.ErrTaskFailed)
+		}
+		require.NoError(t, ray.Cancel(ctx, never))
+	}},
+	{"cancel of a put ref", func(t *testing.T, ctx context.Context, s *suite) {
+		// No task makes a Put object: its cancel is a no-op, not a cancel
+		// of the task that put it (whose ID the object's ID carries).
+		v, err := ray.GetTimeout(ctx, s.cancelPut.Remote(ctx, 5), 5*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 5, v)
+		ref, err := ray.Put(ctx, 6)
+		require.NoError(t, err)
+		require.NoError(t, ray.Cancel(ctx, ref))
+		v, err = ray.Get(ctx, ref)
+		require.NoError(t, err)
+		assert.Equal(t, 6, v)
 	}},
 	{"actor ordering", func(t *testing.T, ctx context.Context, s *suite) {
 		h := s.counter.New(ctx, 100)
