@@ -231,8 +231,14 @@ func (c *Caller) cancelKids() {
 // blocks until all are here, one of them is an error value (the others may
 // then be missing: zero Values), or until timeout (<0: none) passes. While it
 // blocks, a task gives its CPU back so other tasks can run (as Ray does).
-func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transport.Value, error) {
+func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time.Duration) ([]transport.Value, error) {
 	g := &getState{c: c, vals: make([]transport.Value, len(ids))}
+	var unwatch func() bool
+	defer func() {
+		if unwatch != nil {
+			unwatch()
+		}
+	}()
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		r.drainSubmits() // see drainSubmits
@@ -288,6 +294,12 @@ func (c *Caller) Get(ids []transport.ObjectID, timeout time.Duration) ([]transpo
 				}
 			})
 		}
+		unwatch = c.watch(ctx, func(err error) {
+			if !g.done {
+				g.err = err
+				g.finish()
+			}
+		})
 	})
 	if g.err != nil {
 		return nil, g.err
@@ -351,11 +363,17 @@ func (x *getRef) ready(e *objstore.Entry) {
 
 // Wait blocks until k of the objects exist somewhere in the cluster (or
 // timeout, <0: none, passes) and reports which are ready. It does not fetch.
-func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) ([]bool, error) {
+func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, timeout time.Duration) ([]bool, error) {
 	ready := make([]bool, len(ids))
 	k = min(k, len(ids))
 	var err error
 	cancelled := false // a cancel of the caller's task ended it (interrupt)
+	var unwatch func() bool
+	defer func() {
+		if unwatch != nil {
+			unwatch()
+		}
+	}()
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		r.drainSubmits() // see drainSubmits
@@ -423,6 +441,12 @@ func (c *Caller) Wait(ids []transport.ObjectID, k int, timeout time.Duration) ([
 		if timeout >= 0 {
 			r.env.After(timeout, finish)
 		}
+		unwatch = c.watch(ctx, func(cerr error) {
+			if !done {
+				err = cerr
+				finish()
+			}
+		})
 	})
 	if err == nil && cancelled {
 		err = ErrCancelled
@@ -569,7 +593,13 @@ func (c *Caller) KillActor(id transport.ActorID) {
 }
 
 // LookupActor finds a named actor; ok is false when no live actor has it.
-func (c *Caller) LookupActor(name string) (id transport.ActorID, ok bool, err error) {
+func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.ActorID, ok bool, err error) {
+	var unwatch func() bool
+	defer func() {
+		if unwatch != nil {
+			unwatch()
+		}
+	}()
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		if r.abandon.err != nil {
@@ -596,12 +626,41 @@ func (c *Caller) LookupActor(name string) (id transport.ActorID, ok bool, err er
 				wake()
 			}
 		})
+		unwatch = c.watch(ctx, func(cerr error) {
+			if !done {
+				done = true
+				unblock()
+				err = cerr
+				wake()
+			}
+		})
 		if first {
 			r.nameAsks[name]++ // a new round of asking: an older round's timer stops
 			r.lookupName(name, r.nameAsks[name])
 		}
 	})
 	return id, ok, err
+}
+
+// watch ends a blocking call (stop, run on the loop, with an error wrapping
+// ctx.Err()) once ctx is done, when the caller blocks a goroutine of its own
+// (TCP). It returns what stops the watch, or nil. In netsim the caller is a
+// coroutine of the loop, and virtual time has no wall clock for a deadline
+// to be read on: a context is not watched there (a Get's or Wait's timeout
+// is the virtual-time bound). Call it on the loop.
+func (c *Caller) watch(ctx context.Context, stop func(error)) (unwatch func() bool) {
+	if ctx == nil || ctx.Done() == nil {
+		return nil
+	}
+	if _, inline := c.r.env.(transport.InlinePoster); inline {
+		return nil
+	}
+	// Even for a ctx done already, stop runs from the loop's queue, after
+	// the register that called watch: the caller must not wake before it
+	// has the unwatch.
+	return context.AfterFunc(ctx, func() {
+		c.r.env.Post(func() { stop(fmt.Errorf("ray: %w", ctx.Err())) })
+	})
 }
 
 // lookupName asks the GCS which actor has a name, and asks again while

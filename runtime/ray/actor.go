@@ -100,7 +100,7 @@ func GetActor[S any](ctx context.Context, c *ActorClass[S], name string) (ActorH
 	if err != nil {
 		return ActorHandle[S]{}, err
 	}
-	id, ok, err := cl.LookupActor(name)
+	id, ok, err := cl.LookupActor(ctx, name)
 	if err != nil {
 		return ActorHandle[S]{}, err
 	}

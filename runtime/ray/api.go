@@ -62,7 +62,10 @@ func caller(ctx context.Context) (*node.Caller, error) {
 
 // Get blocks until the object is available and returns its value, or the
 // task's typed error. A task blocked in Get gives its CPU back meanwhile. A
-// driver whose session has lost the cluster's head gets ErrHeadLost.
+// driver whose session has lost the cluster's head gets ErrHeadLost. On TCP
+// a done ctx ends Get, Wait and GetActor with an error wrapping ctx.Err();
+// in netsim a context is not watched (virtual time has no wall-clock
+// deadline): bound a wait with GetTimeout's or Wait's timeout there.
 func Get[T any](ctx context.Context, ref Ref[T]) (T, error) {
 	return GetTimeout(ctx, ref, -1)
 }
@@ -94,7 +97,7 @@ func GetAll[T any](ctx context.Context, refs []Ref[T], timeout time.Duration) ([
 		}
 		ids[i] = r.id
 	}
-	vals, err := c.Get(ids, timeout)
+	vals, err := c.Get(ctx, ids, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +139,7 @@ func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout tim
 		}
 		ids[i] = r.id
 	}
-	ok, err := c.Wait(ids, numReturns, timeout)
+	ok, err := c.Wait(ctx, ids, numReturns, timeout)
 	for i, r := range refs {
 		if ok[i] && len(ready) < numReturns {
 			ready = append(ready, r)
