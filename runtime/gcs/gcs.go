@@ -741,7 +741,13 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	}
 	defer s.saveActor(m.Actor)
 	if e.info.State == transport.ActorDead {
-		return // death is final
+		// Death is final. An actor killed before it was created (ray.Kill
+		// of a pending actor) may come up after all: its host is told to
+		// end it, or it would hold its resources for good.
+		if m.State == transport.ActorAlive && m.Node != 0 && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+			s.env.Send(m.Node, &transport.KillActor{Actor: m.Actor, NoRestart: true})
+		}
+		return
 	}
 	if m.State == transport.ActorRestarting && m.Node != 0 {
 		// Its host reports the actor's worker crashed: restart it (or bury
@@ -766,7 +772,11 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		s.nodes[m.Node] != nil && s.nodes[m.Node].reg.Incarnation <= inc) {
 		return // news from a dead incarnation
 	}
-	e.info = transport.ActorInfo{Actor: m.Actor, Node: m.Node, State: m.State, Name: m.Name, Found: true}
+	name := m.Name
+	if name == "" && m.State == transport.ActorDead {
+		name = e.info.Name // a kill by a holder that did not know the name frees it all the same
+	}
+	e.info = transport.ActorInfo{Actor: m.Actor, Node: m.Node, State: m.State, Name: name, Found: true}
 	e.hostInc = 0
 	if m.State == transport.ActorAlive {
 		e.hostInc = m.Incarnation
@@ -775,15 +785,15 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	if m.Owner != 0 && m.State == transport.ActorAlive && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
 		s.env.Send(m.Owner, &transport.TaskDone{Task: m.Actor, Node: m.Node, Attempt: m.Attempt})
 	}
-	if m.Name != "" && s.layout.ShardOfName(m.Name) == s.env.Self() {
+	if name != "" && s.layout.ShardOfName(name) == s.env.Self() {
 		if m.State == transport.ActorDead {
-			if s.names[m.Name] == m.Actor {
-				delete(s.names, m.Name)
+			if s.names[name] == m.Actor {
+				delete(s.names, name)
 			}
 		} else {
-			s.names[m.Name] = m.Actor
+			s.names[name] = m.Actor
 		}
-		s.saveName(m.Name)
+		s.saveName(name)
 	}
 	if m.State == transport.ActorPending {
 		return // subscribers learn of the actor once it is placed

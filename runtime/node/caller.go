@@ -576,9 +576,18 @@ func (c *Caller) Free(ids []transport.ObjectID) {
 }
 
 // KillActor ends an actor wherever it lives.
-func (c *Caller) KillActor(id transport.ActorID) {
+//
+// An actor this node knows to be up is killed by its host, which tells the
+// GCS. One not known to be up anywhere may not have been created yet (its
+// creation queued here, at the scheduler or on another node): the actor
+// table is told it is dead (death is final there, so callers fail with
+// ErrActorDied and its name is free), and the node that creates it later
+// is told by the table to kill it. name is the actor's name, if it has
+// one and the caller knows it (the table frees the name with it).
+func (c *Caller) KillActor(id transport.ActorID, name string) {
 	c.r.env.Await(func(wake func()) {
 		r := c.r
+		r.drainSubmits() // a creation just submitted is queued first
 		if _, ok := r.actors[id]; ok {
 			r.killActor(id, "killed")
 		} else {
@@ -586,6 +595,9 @@ func (c *Caller) KillActor(id transport.ActorID) {
 				if n != r.self {
 					r.send(n, &transport.KillActor{Actor: id, NoRestart: true})
 				}
+			}
+			if rt := r.routes[id]; rt == nil || rt.state != transport.ActorAlive {
+				r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, State: transport.ActorDead, Name: name})
 			}
 		}
 		wake()

@@ -23,8 +23,9 @@ type ActorClass[S any] struct {
 
 // ActorHandle refers to a live (or dead) actor of class S.
 type ActorHandle[S any] struct {
-	id  transport.ActorID
-	err error
+	id   transport.ActorID
+	name string // its name, when created with one or found by it (Kill frees it)
+	err  error
 }
 
 // ID is the actor's ID (the ID of its creation task).
@@ -91,7 +92,7 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 	if err := encodeArgs(spec, args); err != nil {
 		return ActorHandle[S]{err: fmt.Errorf("ray: %s: %w", c.name, err)}
 	}
-	return ActorHandle[S]{id: cl.Submit(spec)}
+	return ActorHandle[S]{id: cl.Submit(spec), name: spec.A().Name}
 }
 
 // GetActor finds a live actor by name.
@@ -107,10 +108,13 @@ func GetActor[S any](ctx context.Context, c *ActorClass[S], name string) (ActorH
 	if !ok {
 		return ActorHandle[S]{}, fmt.Errorf("%w: %q", ErrActorNotFound, name)
 	}
-	return ActorHandle[S]{id: id}, nil
+	return ActorHandle[S]{id: id, name: name}, nil
 }
 
-// Kill ends an actor: pending and future calls fail with ErrActorDied.
+// Kill ends an actor: pending and future calls fail with ErrActorDied, and
+// its name is free again. As Ray's kill, it ends one not created yet too
+// (its creation queued, or infeasible for now): the actor never runs, or is
+// killed where it comes up.
 func Kill[S any](ctx context.Context, h ActorHandle[S]) error {
 	cl, err := caller(ctx)
 	if err != nil {
@@ -119,7 +123,7 @@ func Kill[S any](ctx context.Context, h ActorHandle[S]) error {
 	if h.err != nil {
 		return h.err
 	}
-	cl.KillActor(h.id)
+	cl.KillActor(h.id, h.name)
 	return nil
 }
 

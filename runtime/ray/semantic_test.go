@@ -253,6 +253,36 @@ var semanticCases = []semanticCase{
 		require.NoError(t, err)
 		assert.Equal(t, 6, v)
 	}},
+	{"kill before the actor is created", func(t *testing.T, ctx context.Context, s *suite) {
+		// As Ray's kill of an actor pending creation: the kill is not lost
+		// because no node hosts the actor yet.
+		h := s.counter.Options(ray.Resource("special", 1), ray.ActorName("early")).New(ctx, 1)
+		require.NoError(t, ray.Kill(ctx, h))
+		_, err := ray.GetTimeout(ctx, s.get.Remote(ctx, h), 10*time.Second)
+		assert.ErrorIs(t, err, ray.ErrActorDied)
+		_, err = ray.GetActor(ctx, s.counter, "early")
+		assert.ErrorIs(t, err, ray.ErrActorNotFound)
+		// Created after all or never: the only "special" is free again.
+		v, err := ray.GetTimeout(ctx, s.double.Options(ray.Resource("special", 1)).Remote(ctx, 4), 10*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 8, v)
+		// And the name can be taken again.
+		again := s.counter.Options(ray.ActorName("early")).New(ctx, 7)
+		v, err = ray.Get(ctx, s.get.Remote(ctx, again))
+		require.NoError(t, err)
+		assert.Equal(t, 7, v)
+		found, err := ray.GetActor(ctx, s.counter, "early")
+		require.NoError(t, err)
+		assert.Equal(t, again.ID(), found.ID())
+		for _, h := range []ray.ActorHandle[counter]{
+			s.counter.New(ctx, 1), // created here, killed before its creation runs
+			s.counter.Options(ray.Resource("nowhere", 1)).New(ctx, 1), // infeasible
+		} {
+			require.NoError(t, ray.Kill(ctx, h))
+			_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), 10*time.Second)
+			assert.ErrorIs(t, err, ray.ErrActorDied)
+		}
+	}},
 	{"actor ordering", func(t *testing.T, ctx context.Context, s *suite) {
 		h := s.counter.New(ctx, 100)
 		var refs []ray.Ref[int]
