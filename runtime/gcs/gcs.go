@@ -9,6 +9,7 @@ package gcs
 
 import (
 	"cmp"
+	"fmt"
 	"hash/fnv"
 	"slices"
 	"time"
@@ -387,6 +388,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			s.env.Send(from, info)
 		}
 	case *transport.GcsActorUpdate:
+		s.killUp(m)
 		s.actorUpdate(m)
 	case *transport.GcsCreationLost:
 		s.creationLost(from, m)
@@ -749,6 +751,10 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		}
 		return
 	}
+	if m.Name != "" && m.State != transport.ActorDead && s.layout.ShardOfName(m.Name) == s.env.Self() && s.nameTaken(m.Name, m.Actor) {
+		s.refuseName(m, e)
+		return
+	}
 	if m.State == transport.ActorRestarting && m.Node != 0 {
 		// Its host reports the actor's worker crashed: restart it (or bury
 		// it) as for a node death, if the table has it alive there; in any
@@ -773,8 +779,13 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		return // news from a dead incarnation
 	}
 	name := m.Name
-	if name == "" && m.State == transport.ActorDead {
-		name = e.info.Name // a kill by a holder that did not know the name frees it all the same
+	if name == "" && m.State == transport.ActorDead && e.info.Name != "" {
+		// A kill by a holder that did not know the name frees it all the
+		// same: here, or on the name's shard, told by the actor's.
+		name = e.info.Name
+		if ns := s.layout.ShardOfName(name); ns != s.env.Self() && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+			s.env.Send(ns, &transport.GcsActorUpdate{Actor: m.Actor, Name: name, State: transport.ActorDead})
+		}
 	}
 	e.info = transport.ActorInfo{Actor: m.Actor, Node: m.Node, State: m.State, Name: name, Found: true}
 	e.hostInc = 0
@@ -806,6 +817,49 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	if m.State == transport.ActorDead {
 		e.subs = nil
 	}
+}
+
+// killUp: a raylet's kill of an actor (ray.Kill of one its killer did not
+// know to be up: a "dead" update from no host) that finds it up tells its
+// host, which may have come by it after the killer's word to the raylets
+// passed. (The shard's own burials, of actors whose node died, are not
+// kills: they come through actorUpdate alone.)
+func (s *Shard) killUp(m *transport.GcsActorUpdate) {
+	if m.State != transport.ActorDead || m.Node != 0 || m.Restart != 0 || s.layout.ShardOfTask(m.Actor) != s.env.Self() {
+		return
+	}
+	if e := s.actors[m.Actor]; e != nil && e.info.State == transport.ActorAlive && e.info.Node != 0 {
+		s.env.Send(e.info.Node, &transport.KillActor{Actor: m.Actor, NoRestart: true})
+	}
+}
+
+// nameTaken reports whether another actor than id holds name and is not
+// dead (pending, alive or restarting: as Ray's, a name stays taken while
+// its actor restarts). Call it on the name's shard.
+func (s *Shard) nameTaken(name string, id transport.ActorID) bool {
+	holder, ok := s.names[name]
+	if !ok || holder == id {
+		return false
+	}
+	e := s.actors[holder]
+	return e != nil && e.info.State != transport.ActorDead
+}
+
+// refuseName ends an actor created under a name another live actor holds
+// (two creators raced past ray's check of the name): the name stays with
+// its holder, and the newcomer is dead (final), so its callers fail with
+// ErrActorDied and a node that brings it up is told to kill it (see
+// actorUpdate). The newcomer's own shard, if another, is told so.
+func (s *Shard) refuseName(m *transport.GcsActorUpdate, e *actorEntry) {
+	s.emit(transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Task: m.Actor,
+		Detail: fmt.Sprintf("actor name %q is taken by a live actor: the new actor is ended", m.Name)})
+	dead := &transport.GcsActorUpdate{Actor: m.Actor, State: transport.ActorDead}
+	if s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+		s.actorUpdate(dead)
+		return
+	}
+	e.info = transport.ActorInfo{Actor: m.Actor, State: transport.ActorDead, Found: true}
+	s.env.Send(s.layout.ShardOfTask(m.Actor), dead)
 }
 
 func (s *Shard) lookupActor(from transport.NodeID, m *transport.GcsLookupActor) {

@@ -80,6 +80,11 @@ func (c *ActorClass[S]) Options(o ...Option) *ActorClass[S] {
 
 // New creates an actor: its constructor runs as a task placed like any other,
 // then the actor lives on that node, running its methods one at a time.
+// With ActorName, New first asks the GCS whether a live actor holds the name
+// (as Ray's creation of a named actor does): if one does, the handle's Err
+// is ErrActorNameTaken and nothing is created. Two creators racing past
+// that check are settled by the name's shard: the first to reach it keeps
+// the name, and the other actor is ended (its calls fail with ErrActorDied).
 func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 	cl, ok := node.CallerFrom(ctx)
 	if !ok {
@@ -91,6 +96,15 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 	}
 	if err := encodeArgs(spec, args); err != nil {
 		return ActorHandle[S]{err: fmt.Errorf("ray: %s: %w", c.name, err)}
+	}
+	if name := spec.A().Name; name != "" {
+		holder, taken, err := cl.LookupActor(ctx, name)
+		if err != nil {
+			return ActorHandle[S]{err: fmt.Errorf("ray: %s: name %q: %w", c.name, name, err)}
+		}
+		if taken {
+			return ActorHandle[S]{err: fmt.Errorf("%w: %q (actor %s)", ErrActorNameTaken, name, holder)}
+		}
 	}
 	return ActorHandle[S]{id: cl.Submit(spec), name: spec.A().Name}
 }

@@ -34,6 +34,7 @@ var (
 	ErrNotInRay         = errors.New("ray: context carries no ray caller (use the ctx given to a driver or task)")
 	ErrActorNotFound    = errors.New("ray: no live actor of that name")
 	ErrBadWait          = errors.New("ray: wait: bad numReturns")
+	ErrActorNameTaken   = errors.New("ray: the actor name is taken by a live actor")
 )
 
 // TaskError is the error of a failed task as seen by Get: which object, which

@@ -32,6 +32,7 @@ type suite struct {
 	where     *ray.Func[uint64]
 	makeRefs  *ray.Func[[]ray.Ref[int]]
 	cancelPut *ray.Func[int]
+	makeNamed *ray.Func[int]
 	counter   *ray.ActorClass[counter]
 	incr      *ray.ActorMethod[counter, int]
 	get       *ray.ActorMethod[counter, int]
@@ -47,6 +48,19 @@ const spinSteps = 5000
 func newSuite() *suite {
 	s := &suite{reg: ray.NewRegistry()}
 	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
+	// makeNamed creates a counter named "race" holding x and reads it:
+	// x, or -1 when New refused the name, or -2 when the actor was ended.
+	s.makeNamed = ray.Register1(s.reg, "makeNamed", func(ctx context.Context, x int) (int, error) {
+		h := s.counter.Options(ray.ActorName("race")).New(ctx, x)
+		if errors.Is(h.Err(), ray.ErrActorNameTaken) {
+			return -1, nil
+		}
+		v, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		if errors.Is(err, ray.ErrActorDied) {
+			return -2, nil
+		}
+		return v, err
+	})
 	s.cancelPut = ray.Register1(s.reg, "cancelPut", func(ctx context.Context, x int) (int, error) {
 		ref, err := ray.Put(ctx, x)
 		if err != nil {
@@ -282,6 +296,44 @@ var semanticCases = []semanticCase{
 			_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), 10*time.Second)
 			assert.ErrorIs(t, err, ray.ErrActorDied)
 		}
+	}},
+	{"actor names are unique", func(t *testing.T, ctx context.Context, s *suite) {
+		a := s.counter.Options(ray.ActorName("dup")).New(ctx, 1)
+		v, err := ray.Get(ctx, s.get.Remote(ctx, a))
+		require.NoError(t, err)
+		assert.Equal(t, 1, v)
+		b := s.counter.Options(ray.ActorName("dup")).New(ctx, 50)
+		assert.ErrorIs(t, b.Err(), ray.ErrActorNameTaken)
+		found, err := ray.GetActor(ctx, s.counter, "dup")
+		require.NoError(t, err)
+		assert.Equal(t, a.ID(), found.ID(), "the name stays with the first actor")
+		require.NoError(t, ray.Kill(ctx, a))
+		c := s.counter.Options(ray.ActorName("dup")).New(ctx, 3)
+		require.NoError(t, c.Err(), "a killed actor's name is free")
+		v, err = ray.Get(ctx, s.get.Remote(ctx, c))
+		require.NoError(t, err)
+		assert.Equal(t, 3, v)
+		// Two creators at once, on two nodes: both may pass New's check;
+		// the name's shard keeps the first, the other actor is ended.
+		x := s.makeNamed.Options(ray.NodeAffinity(ray.RayletID(0), false)).Remote(ctx, 10)
+		y := s.makeNamed.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, 20)
+		vs, err := ray.GetAll(ctx, []ray.Ref[int]{x, y}, 30*time.Second)
+		require.NoError(t, err)
+		won := 0
+		for _, v := range vs {
+			if v == 10 || v == 20 {
+				won++
+			} else {
+				assert.Contains(t, []int{-1, -2}, v)
+			}
+		}
+		assert.Equal(t, 1, won, "exactly one creator gets the name: %v", vs)
+		t.Logf("race: %v", vs)
+		holder, err := ray.GetActor(ctx, s.counter, "race")
+		require.NoError(t, err)
+		hv, err := ray.Get(ctx, s.get.Remote(ctx, holder))
+		require.NoError(t, err)
+		assert.Contains(t, vs, hv, "the holder is the winner")
 	}},
 	{"actor ordering", func(t *testing.T, ctx context.Context, s *suite) {
 		h := s.counter.New(ctx, 100)
