@@ -157,7 +157,14 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 }
 
 // Put stores a value in this node's object store and returns its ID.
-func (c *Caller) Put(v transport.Value) transport.ObjectID {
+//
+// A value larger than the whole store is refused (objstore.ErrTooLarge),
+// as Ray's put raises: no object is made, where a task's too-large result
+// becomes an error value its readers get.
+func (c *Caller) Put(v transport.Value) (transport.ObjectID, error) {
+	if capacity, size := c.r.store.Capacity(), v.SizeOf(); capacity > 0 && size > capacity {
+		return transport.ObjectID{}, fmt.Errorf("%w: a put of %d bytes, the store holds %d", objstore.ErrTooLarge, size, capacity)
+	}
 	id := transport.ObjectID{Task: c.task, Index: c.puts, Put: true}
 	c.puts++
 	c.copyIn(v, 1)
@@ -165,7 +172,7 @@ func (c *Caller) Put(v transport.Value) transport.ObjectID {
 		c.r.put(id, v, true)
 		wake()
 	})
-	return id
+	return id, nil
 }
 
 // ErrTimeout is returned by Get when its timeout passes first.

@@ -3,10 +3,12 @@ package ray
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"raysim/runtime/node"
+	"raysim/runtime/objstore"
 	"raysim/runtime/transport"
 )
 
@@ -151,6 +153,8 @@ func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout tim
 }
 
 // Put stores a value in the local object store and returns its reference.
+// A value larger than the whole store is refused with ErrObjectTooLarge, as
+// Ray's put raises (a task's too-large result becomes that error on its ref).
 func Put[T any](ctx context.Context, v T) (Ref[T], error) {
 	c, err := caller(ctx)
 	if err != nil {
@@ -160,7 +164,11 @@ func Put[T any](ctx context.Context, v T) (Ref[T], error) {
 	if err != nil {
 		return Ref[T]{}, err
 	}
-	return Ref[T]{id: c.Put(val)}, nil
+	id, err := c.Put(val)
+	if errors.Is(err, objstore.ErrTooLarge) {
+		return Ref[T]{}, fmt.Errorf("%w: %v", ErrObjectTooLarge, err)
+	}
+	return Ref[T]{id: id}, err
 }
 
 // Cancel cancels the task that makes ref: a queued task never runs, a

@@ -31,3 +31,24 @@ func TestTooLargeErrorTooLargeForStore(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestPutLargerThanStoreRefused: as Ray's put, a Put of a value larger
+// than the whole store fails at once with ErrObjectTooLarge and makes no
+// ref (before, Put returned a ref and no error, and only its Get failed);
+// a value that fits is put as ever.
+func TestPutLargerThanStoreRefused(t *testing.T) {
+	cfg := ray.Config{Nodes: []ray.NodeConfig{{Name: "small", CPUs: 1, ObjectStoreBytes: 1 << 20}}, Seed: 1}
+	c, err := ray.NewSim(cfg, ray.NewRegistry())
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		_, err := ray.Put(ctx, make([]byte, 2<<20))
+		require.ErrorIs(t, err, ray.ErrObjectTooLarge)
+		ref, err := ray.Put(ctx, make([]byte, 1<<10))
+		require.NoError(t, err)
+		b, err := ray.Get(ctx, ref)
+		require.NoError(t, err)
+		require.Len(t, b, 1<<10)
+		return nil
+	}))
+}
