@@ -369,7 +369,8 @@ func (x *getRef) ready(e *objstore.Entry) {
 }
 
 // Wait blocks until k of the objects exist somewhere in the cluster (or
-// timeout, <0: none, passes) and reports which are ready. It does not fetch.
+// timeout, <0: none, passes) and reports which are ready: at most k, the
+// first in order when k are ready at once. It does not fetch.
 func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, timeout time.Duration) ([]bool, error) {
 	ready := make([]bool, len(ids))
 	k = min(k, len(ids))
@@ -416,6 +417,12 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 			return
 		}
 		for i, id := range ids {
+			if n >= k {
+				// k are ready, the first k in order (all Wait reports):
+				// the rest need no subscription (a loop of Wait(rest, 1)
+				// over done refs costs one ref a round, not all of them).
+				break
+			}
 			i := i
 			r.whenLocated(id, func() {
 				if done || ready[i] {
