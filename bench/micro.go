@@ -34,9 +34,12 @@ func (o *Options) defaults() {
 		o.Repeat = 3
 	}
 	if o.Duration <= 0 {
-		o.Duration = 500 * time.Millisecond
+		o.Duration = defaultDuration
 	}
 }
+
+// defaultDuration is a repeat's measured time unless Options say otherwise.
+const defaultDuration = 500 * time.Millisecond
 
 // Result is one benchmark's outcome over its repeats.
 type Result struct {
@@ -352,9 +355,15 @@ func largeData() []byte {
 	return largeBuf
 }
 
-// Command is the command line that reproduces a microbenchmark.
-func (m *Micro) Command(repeat int) string {
-	return fmt.Sprintf("raysim bench --filter '^%s$' --repeat %d", regexp.QuoteMeta(m.Name), repeat)
+// Command is the command line that reproduces a microbenchmark run with o
+// (its repeats, and its measured time per repeat when not the default).
+func (m *Micro) Command(o Options) string {
+	o.defaults()
+	cmd := fmt.Sprintf("raysim bench --filter '^%s$' --repeat %d", regexp.QuoteMeta(m.Name), o.Repeat)
+	if o.Duration != defaultDuration {
+		cmd += " --duration " + o.Duration.String()
+	}
+	return cmd
 }
 
 // RunMicros runs the microbenchmarks that match o.Filter.
@@ -376,7 +385,7 @@ func RunMicros(ctx context.Context, o Options) []Result {
 // RunMicro runs one microbenchmark o.Repeat times.
 func RunMicro(ctx context.Context, m *Micro, o Options) Result {
 	o.defaults()
-	r := Result{Name: m.Name, Unit: m.Unit, Nodes: m.Nodes, Note: m.Note, Command: m.Command(o.Repeat)}
+	r := Result{Name: m.Name, Unit: m.Unit, Nodes: m.Nodes, Note: m.Note, Command: m.Command(o)}
 	fail := func(err error) Result {
 		r.Err = err.Error()
 		r.summarize()

@@ -16,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"raysim/runtime/costs"
 	"raysim/runtime/ray"
 	"raysim/runtime/transport"
 )
@@ -997,6 +998,49 @@ func (d *decoder) costs(n *yaml.Node, path string) Costs {
 		}
 	}
 	return c
+}
+
+// LoadCosts reads a costs file (a mapping like cluster.costs: a base
+// profile, or the path of another costs file, and per-operation durations)
+// as a scenario that names it reads it: what calibrate -o writes.
+func LoadCosts(path string) (Costs, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Costs{}, err
+	}
+	d := &decoder{file: path, dir: filepath.Dir(path), origin: map[*yaml.Node]string{}, depth: 1}
+	root := d.parseYAML(data)
+	var c Costs
+	if root != nil {
+		c = d.costs(root, "")
+	}
+	if len(d.errs) > 0 {
+		return Costs{}, d.errs
+	}
+	c.Path = path
+	return c, nil
+}
+
+// Resolve returns the service-time profile c describes: its base profile
+// with its overrides applied.
+func (c Costs) Resolve() (costs.Profile, error) {
+	prof, err := costs.Named(c.Profile)
+	if err != nil {
+		return prof, err
+	}
+	ops := make([]string, 0, len(c.Overrides))
+	for op := range c.Overrides {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops) // the first bad key reported is always the same
+	for _, op := range ops {
+		f, err := prof.Field(op)
+		if err != nil {
+			return prof, err
+		}
+		*f = c.Overrides[op]
+	}
+	return prof, nil
 }
 
 // costProfile reads a profile name, or a costs file (a mapping like

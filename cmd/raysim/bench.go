@@ -85,6 +85,24 @@ Flags:
 			return exitUsage
 		}
 	}
+	for _, c := range []struct {
+		name string
+		bad  bool
+		want string
+	}{
+		{"repeat", *repeat < 1, "at least 1"},
+		{"duration", *dur <= 0, "a positive duration"},
+		{"scale-tasks", *scaleTasks < 1, "at least 1"},
+		{"sweep-tasks-per-node", *sweepPerNode < 1, "at least 1"},
+		{"scale-gcs-shards", *scaleShards < 1, "at least 1"},
+		{"pending", *pending < 0, "0 (skip) or more"},
+		{"gcs-flush", *flush < 0, "0 (skip) or more"},
+	} {
+		if c.bad {
+			fmt.Fprintf(stderr, "raysim bench: --%s: want %s, got %s\n", c.name, c.want, fs.Lookup(c.name).Value)
+			return exitUsage
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
@@ -118,10 +136,6 @@ Flags:
 			}
 			nodes = append(nodes, n)
 		}
-		if *scaleShards <= 0 {
-			fmt.Fprintf(stderr, "raysim bench: --scale-gcs-shards: want at least 1, got %d\n", *scaleShards)
-			return exitUsage
-		}
 		// Scale runs are long: one each unless --repeat is given.
 		scaleRepeat := 1
 		fs.Visit(func(f *flag.Flag) {
@@ -129,10 +143,6 @@ Flags:
 				scaleRepeat = *repeat
 			}
 		})
-		if scaleRepeat < 1 {
-			fmt.Fprintf(stderr, "raysim bench: --repeat: want at least 1, got %d\n", *repeat)
-			return exitUsage
-		}
 		runs := []bench.ScaleConfig{{Nodes: 100, Tasks: *scaleTasks, OneCore: *oneCore, GCSShards: *scaleShards}}
 		for _, n := range nodes {
 			if sc := (bench.ScaleConfig{Nodes: n, Tasks: n * *sweepPerNode, OneCore: *oneCore, GCSShards: *scaleShards}); sc != runs[0] {
@@ -207,7 +217,11 @@ Flags:
 	if !*jsonOut {
 		fmt.Fprintf(stdout, "\nmachine: %s, %d CPUs, %s, GOMAXPROCS=%d\n", rep.Machine.CPU, rep.Machine.NumCPU, rep.Machine.Go, runtime.GOMAXPROCS(0))
 	}
-	js, _ := json.MarshalIndent(rep, "", "  ")
+	js, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil { // a NaN or Inf a run should never have produced
+		fmt.Fprintf(stderr, "raysim bench: the JSON report: %v\n", err)
+		return exitFailed
+	}
 	if *jsonOut {
 		fmt.Fprintln(stdout, string(js))
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"time"
 
 	"raysim/bench"
@@ -38,7 +37,7 @@ func cmdCalibrate(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&sets, "set", "override a key of the --fidelity scenarios: path=value (repeatable)")
 	profile := fs.String("profile", "", "use this costs file (written by calibrate -o) instead of measuring")
 	repeat := fs.Int("repeat", 3, "run each --fidelity scenario this many times on TCP and compare with the medians")
-	latency := fs.Duration("latency", 0, "with --profile: the one-way link latency for the simulator (default: measured loopback)")
+	latency := fs.Duration("latency", 0, "the one-way link latency for the simulator's --fidelity runs (default: the measured loopback latency; 10µs with --profile, which measures nothing)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: raysim calibrate [flags]
 
@@ -66,6 +65,20 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "raysim calibrate: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	switch {
+	case *repeat < 1:
+		fmt.Fprintf(stderr, "raysim calibrate: --repeat: want at least 1, got %d\n", *repeat)
+		return exitUsage
+	case *dur <= 0:
+		fmt.Fprintf(stderr, "raysim calibrate: --duration: want a positive duration, got %v\n", *dur)
+		return exitUsage
+	case *latency < 0:
+		fmt.Fprintf(stderr, "raysim calibrate: --latency: want 0 (the default) or more, got %v\n", *latency)
+		return exitUsage
+	case *profile != "" && *out != "":
+		fmt.Fprintln(stderr, "raysim calibrate: -o writes a measured profile; with --profile nothing is measured (copy the file instead)")
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -136,34 +149,13 @@ Flags:
 	return exitOK
 }
 
-// readProfile reads a costs file of the form calibrate -o writes
-// ("name: duration" lines; a profile key names the base).
+// readProfile reads a costs file as a scenario naming it in cluster.costs
+// does (scenarios.LoadCosts): the same profile, and the same errors for a
+// bad file.
 func readProfile(path string) (costs.Profile, error) {
-	data, err := os.ReadFile(path)
+	c, err := scenarios.LoadCosts(path)
 	if err != nil {
 		return costs.Profile{}, err
 	}
-	p := costs.Zero()
-	for n, line := range strings.Split(string(data), "\n") {
-		line, _, _ = strings.Cut(line, "#")
-		k, v, ok := strings.Cut(line, ":")
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		if !ok || k == "" {
-			continue
-		}
-		if k == "profile" {
-			if p, err = costs.Named(v); err != nil {
-				return p, fmt.Errorf("%s:%d: %w", path, n+1, err)
-			}
-			continue
-		}
-		f, err := p.Field(k)
-		if err != nil {
-			return p, fmt.Errorf("%s:%d: %w", path, n+1, err)
-		}
-		if *f, err = scenarios.ParseDuration(v); err != nil {
-			return p, fmt.Errorf("%s:%d: %s: %w", path, n+1, k, err)
-		}
-	}
-	return p, nil
+	return c.Resolve()
 }

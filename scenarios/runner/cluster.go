@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"raysim/netsim"
-	"raysim/runtime/costs"
 	"raysim/runtime/ray"
 	"raysim/scenarios"
 )
@@ -25,16 +24,9 @@ func clusterConfig(s *scenarios.Scenario) (ray.Config, error) {
 		cfg.Nodes = append(cfg.Nodes, ray.NodeConfig{Name: n.Name, CPUs: n.CPUs, GPUs: n.GPUs,
 			Resources: n.Resources, ObjectStoreBytes: n.ObjectStoreBytes})
 	}
-	prof, err := costs.Named(cl.Costs.Profile)
+	prof, err := cl.Costs.Resolve()
 	if err != nil {
 		return cfg, fmt.Errorf("%s: cluster.costs: %w", s.File, err)
-	}
-	for _, op := range sortedDurKeys(cl.Costs.Overrides) {
-		f, err := prof.Field(op)
-		if err != nil {
-			return cfg, fmt.Errorf("%s: cluster.costs: %w", s.File, err)
-		}
-		*f = cl.Costs.Overrides[op]
 	}
 	cfg.Costs = &prof
 	nw := &cl.Network
