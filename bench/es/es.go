@@ -21,6 +21,9 @@ type Config struct {
 	Seed           uint64        // initial policy, noise and episode starts
 	StepCost       time.Duration // declared CPU per environment step (ray.Compute; for the simulator; 0: none)
 	EvalEpisodes   int           // episodes of the unperturbed policy per evaluation (default 10)
+	// evaluate, if set, replaces Evaluate (tests: an evaluation that takes
+	// virtual time, which training time must not count).
+	evaluate func(ctx context.Context, w []float64) float64
 }
 
 func (c *Config) defaults() {
@@ -172,6 +175,7 @@ func (p *Program) Train(ctx context.Context, cfg Config) (Stats, error) {
 	eps := make([]float64, NumParams)
 	grad := make([]float64, NumParams)
 	start := ray.Mono(ctx)
+	var evalTime time.Duration // excluded from the training time
 	for it := 0; it < cfg.Iterations; it++ {
 		refs := make([]ray.Ref[RolloutResp], len(workers))
 		var noise []uint64
@@ -215,10 +219,21 @@ func (p *Program) Train(ctx context.Context, cfg Config) (Stats, error) {
 		for i := range pos {
 			mean += pos[i] + neg[i]
 		}
+		// The learner's evaluation episodes are not training: their steps
+		// are not counted, and neither is their time (on TCP they are real
+		// compute on the driver; in netsim they take no virtual time).
+		evalStart := ray.Mono(ctx)
+		var eval float64
+		if cfg.evaluate != nil {
+			eval = cfg.evaluate(ctx, w)
+		} else {
+			eval = Evaluate(w, cfg.EvalEpisodes)
+		}
+		evalTime += ray.Mono(ctx).Sub(evalStart)
 		st.Iters = append(st.Iters, Iter{N: it + 1, MeanReward: mean / float64(2*len(pos)),
-			EvalReward: Evaluate(w, cfg.EvalEpisodes), Steps: st.Steps, Elapsed: ray.Mono(ctx).Sub(start).Seconds()})
+			EvalReward: eval, Steps: st.Steps, Elapsed: (ray.Mono(ctx).Sub(start) - evalTime).Seconds()})
 	}
-	st.Seconds = ray.Mono(ctx).Sub(start).Seconds()
+	st.Seconds = (ray.Mono(ctx).Sub(start) - evalTime).Seconds()
 	if st.Seconds > 0 {
 		st.StepsPerSecond = float64(st.Steps) / st.Seconds
 	}

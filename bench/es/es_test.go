@@ -72,3 +72,22 @@ func TestTrainingImprovesDeterministic(t *testing.T) {
 	b := train(t, cfg)
 	assert.Equal(t, a.Iters, b.Iters)
 }
+
+// TestTrainingTimeExcludesEvaluation: timesteps per second are environment
+// steps over training time; the learner's evaluation episodes are neither
+// (on TCP they were real compute on the driver inside the timed window,
+// which made the TCP rows ~40% low). An evaluation that takes a virtual
+// second per iteration leaves the training time as it was.
+func TestTrainingTimeExcludesEvaluation(t *testing.T) {
+	cfg := Config{Workers: 2, Nodes: 1, PairsPerWorker: 2, Iterations: 3, Seed: 7, Sigma: 0.05, LR: 0.03, StepCost: 10 * time.Microsecond}
+	plain := train(t, cfg)
+	cfg.evaluate = func(ctx context.Context, w []float64) float64 {
+		require.NoError(t, ray.Compute(ctx, time.Second))
+		return Evaluate(w, 1)
+	}
+	slowEval := train(t, cfg)
+	assert.Equal(t, plain.Steps, slowEval.Steps)
+	assert.InDelta(t, plain.Seconds, slowEval.Seconds, 1e-9, "3 virtual seconds of evaluation counted as training")
+	assert.InDelta(t, plain.StepsPerSecond, slowEval.StepsPerSecond, 1e-6*plain.StepsPerSecond)
+	assert.InDelta(t, plain.Iters[2].Elapsed, slowEval.Iters[2].Elapsed, 1e-9)
+}
