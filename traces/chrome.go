@@ -68,7 +68,7 @@ type chromeWriter struct {
 	order   []transport.NodeID
 	flows   map[transport.TaskID]uint64 // submitted, not yet running
 	flowSeq uint64
-	pulls   map[[2]transport.NodeID][]time.Duration // PullRequest sends per (requester, source)
+	pulls   map[[2]transport.NodeID][]time.Duration // unanswered PullRequest sends per (requester, source), oldest first
 	end     time.Duration
 }
 
@@ -300,18 +300,22 @@ func (c *chromeWriter) instant(pid transport.NodeID, name string, r *Record, sco
 }
 
 // transfer draws an object transfer: a slice on the receiver's transfer
-// lane from the matching PullRequest send (FIFO per node pair) to the
-// completion, with a flow arrow from the source's "serve objects" thread.
+// lane from the pull that asked for it to the completion, with a flow arrow
+// from the source's "serve objects" thread.
+//
+// Net records do not say which object a PullRequest asks for (the message
+// kind only), so the pull is the latest unanswered PullRequest send of the
+// node pair: a raylet pulls an object once at a time and re-pulls it after a
+// timeout, so the latest pull is the one a transfer answers, and a pull
+// never answered (its source paused, its chunks lost) cannot shift every
+// later transfer's start, as matching the oldest would. Pulls that can no
+// longer be answered are dropped as the trace shows it (dropPull, crashes).
 func (c *chromeWriter) transfer(r *Record) {
 	key := [2]transport.NodeID{r.Node, r.Peer}
 	start := r.At
 	if q := c.pulls[key]; len(q) > 0 {
-		start = q[0]
-		if len(q) == 1 {
-			delete(c.pulls, key)
-		} else {
-			c.pulls[key] = q[1:]
-		}
+		start = q[len(q)-1]
+		c.setPulls(key, q[:len(q)-1])
 	}
 	n := c.node(r.Node)
 	lane := -1
@@ -344,11 +348,22 @@ func (c *chromeWriter) netRecord(r *Record) {
 	k := netsim.EventKind(r.Kind)
 	switch k {
 	case netsim.EvSend:
-		if r.Msg == transport.KindPullRequest {
+		switch r.Msg {
+		case transport.KindPullRequest:
 			key := [2]transport.NodeID{r.Node, r.Peer}
 			c.pulls[key] = append(c.pulls[key], r.At)
+		case transport.KindPullFailed: // the source has no copy: answers its oldest pull
+			key := [2]transport.NodeID{r.Peer, r.Node}
+			if q := c.pulls[key]; len(q) > 0 {
+				c.setPulls(key, q[1:])
+			}
+		}
+	case netsim.EvDrop:
+		if r.Msg == transport.KindPullRequest && r.Detail != netsim.DropSender {
+			c.dropPull(r)
 		}
 	case netsim.EvCrash:
+		c.forgetPulls(r.Node)
 		n := c.node(r.Node)
 		ids := make([]transport.TaskID, 0, len(n.running))
 		for t := range n.running {
@@ -377,6 +392,42 @@ func (c *chromeWriter) netRecord(r *Record) {
 		c.fault(fmt.Sprintf("skew %s %v", endpointName(r.Node), time.Duration(r.Bytes)), r)
 	case netsim.EvCustom:
 		c.fault(r.Detail, r)
+	}
+}
+
+// setPulls stores a pair's unanswered pulls (none: the pair is forgotten).
+func (c *chromeWriter) setPulls(key [2]transport.NodeID, q []time.Duration) {
+	if len(q) == 0 {
+		delete(c.pulls, key)
+		return
+	}
+	c.pulls[key] = q
+}
+
+// dropPull forgets the PullRequest a drop record lost: the one just sent
+// when the drop is at the send (netsim records the send, then the drop, at
+// the same instant), else the oldest in flight (a pair's messages arrive
+// in the order they were sent).
+func (c *chromeWriter) dropPull(r *Record) {
+	key := [2]transport.NodeID{r.Node, r.Peer}
+	q := c.pulls[key]
+	switch {
+	case len(q) == 0:
+	case q[len(q)-1] == r.At:
+		c.setPulls(key, q[:len(q)-1])
+	default:
+		c.setPulls(key, q[1:])
+	}
+}
+
+// forgetPulls drops the pulls a crash of node leaves unanswered: those it
+// sent (its fetches died with it) and those sent to it (it lost the copies
+// and the requests).
+func (c *chromeWriter) forgetPulls(node transport.NodeID) {
+	for key := range c.pulls {
+		if key[0] == node || key[1] == node {
+			delete(c.pulls, key)
+		}
 	}
 }
 

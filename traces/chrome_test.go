@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"raysim/netsim"
+	"raysim/runtime/transport"
 	"raysim/scenarios"
 	"raysim/scenarios/runner"
 	"raysim/traces"
@@ -160,4 +165,78 @@ func TestJSONLAndStats(t *testing.T) {
 	assert.Equal(t, st.Records, sum)
 	assert.Positive(t, st.ByKind["task.finished"])
 	assert.Positive(t, st.ByKind["net.send"])
+}
+
+// chromeOf writes recs to a trace and exports it as Chrome trace events.
+func chromeOf(t *testing.T, recs []traces.Record) []map[string]any {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := traces.NewWriter(&buf, traces.Header{File: "x.yaml"}, traces.WriterOptions{})
+	require.NoError(t, err)
+	rec := traces.NewRecorder(w)
+	for i := range recs {
+		rec.Write(&recs[i])
+	}
+	require.NoError(t, rec.Close())
+	r, err := traces.NewReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, traces.WriteChrome(&out, r))
+	var f struct{ TraceEvents []map[string]any }
+	require.NoError(t, json.Unmarshal(out.Bytes(), &f))
+	return f.TraceEvents
+}
+
+// fetchSlices returns the receiving side's transfer slices as [ts, dur]
+// in microseconds.
+func fetchSlices(evs []map[string]any) [][2]float64 {
+	var out [][2]float64
+	for _, e := range evs {
+		if e["ph"] == "X" && e["cat"] == "transfer" && strings.HasPrefix(fmt.Sprint(e["name"]), "fetch ") {
+			out = append(out, [2]float64{e["ts"].(float64), e["dur"].(float64)})
+		}
+	}
+	return out
+}
+
+func pullSend(at time.Duration, from, to transport.NodeID) traces.Record {
+	return traces.Record{At: at, Source: traces.Net, Kind: uint8(netsim.EvSend), Node: from, Peer: to, Msg: transport.KindPullRequest, Bytes: 40}
+}
+
+func transferred(at time.Duration, node, from transport.NodeID, obj uint64) traces.Record {
+	return traces.Record{At: at, Source: traces.Runtime, Kind: uint8(transport.EvObjectTransferred), Node: node, Peer: from,
+		Object: transport.ObjectID{Task: transport.TaskID(obj)}, Bytes: 1024}
+}
+
+// A pull never answered (its source paused, its chunks lost: nothing in the
+// trace says so) must not shift later transfers' starts: a fetch slice
+// starts at the latest unanswered pull of its node pair.
+func TestChromeTransferStartsAtLatestPull(t *testing.T) {
+	slices := fetchSlices(chromeOf(t, []traces.Record{
+		pullSend(time.Millisecond, 1, 2), // never answered
+		pullSend(100*time.Millisecond, 1, 2),
+		transferred(101*time.Millisecond, 1, 2, 9),
+	}))
+	require.Len(t, slices, 1)
+	assert.InDelta(t, 100000.0, slices[0][0], 1, "start")
+	assert.InDelta(t, 1000.0, slices[0][1], 1, "duration")
+}
+
+// Pulls the trace shows lost (a drop at the send, a crash of either end)
+// are not matched to later transfers.
+func TestChromeTransferSkipsLostPulls(t *testing.T) {
+	slices := fetchSlices(chromeOf(t, []traces.Record{
+		pullSend(time.Millisecond, 1, 3),
+		{At: 2 * time.Millisecond, Source: traces.Net, Kind: uint8(netsim.EvCrash), Node: 3},
+		pullSend(40*time.Millisecond, 1, 2),
+		pullSend(50*time.Millisecond, 1, 2),
+		{At: 50 * time.Millisecond, Source: traces.Net, Kind: uint8(netsim.EvDrop), Node: 1, Peer: 2, Msg: transport.KindPullRequest, Bytes: 40, Detail: netsim.DropLoss},
+		transferred(60*time.Millisecond, 1, 2, 9),
+		{At: 70 * time.Millisecond, Source: traces.Net, Kind: uint8(netsim.EvRestart), Node: 3},
+		pullSend(80*time.Millisecond, 1, 3),
+		transferred(90*time.Millisecond, 1, 3, 10),
+	}))
+	require.Len(t, slices, 2)
+	assert.InDelta(t, 40000.0, slices[0][0], 1, "the pull lost at its send is skipped")
+	assert.InDelta(t, 80000.0, slices[1][0], 1, "the pull lost with the crash is skipped")
 }
