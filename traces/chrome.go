@@ -52,7 +52,7 @@ type chromeNode struct {
 	lanes     []bool          // worker lanes in use
 	xlaneEnd  []time.Duration // end of each transfer lane's last slice
 	running   map[transport.TaskID]*openSlice
-	queue     int
+	queued    map[transport.TaskID]bool // accepted here, not yet running nor ended: the queue counter
 	storeUsed int64
 	objects   map[transport.ObjectID]int64
 	named     map[uint32]bool // threads named
@@ -128,7 +128,7 @@ func (c *chromeWriter) emit(ev *ChromeEvent) {
 func (c *chromeWriter) node(id transport.NodeID) *chromeNode {
 	n := c.nodes[id]
 	if n == nil {
-		n = &chromeNode{running: map[transport.TaskID]*openSlice{}, objects: map[transport.ObjectID]int64{}, named: map[uint32]bool{}}
+		n = &chromeNode{running: map[transport.TaskID]*openSlice{}, queued: map[transport.TaskID]bool{}, objects: map[transport.ObjectID]int64{}, named: map[uint32]bool{}}
 		c.nodes[id] = n
 		c.order = append(c.order, id)
 		c.emit(&ChromeEvent{Name: "process_name", Ph: "M", Pid: uint32(id), Args: map[string]any{"name": c.name(id)}})
@@ -203,6 +203,28 @@ func (c *chromeWriter) counter(pid transport.NodeID, name string, at time.Durati
 	c.emit(&ChromeEvent{Name: name, Ph: "C", Ts: usec(at), Pid: uint32(pid), Args: map[string]any{key: v}})
 }
 
+// enqueue counts a task accepted by node id in its queue counter (once: a
+// duplicate acceptance of a queued task adds nothing, as the raylet keeps
+// one copy).
+func (c *chromeWriter) enqueue(id transport.NodeID, n *chromeNode, task transport.TaskID, at time.Duration) {
+	if n.queued[task] {
+		return
+	}
+	n.queued[task] = true
+	c.counter(id, "queue", at, "tasks", int64(len(n.queued)))
+}
+
+// dequeue takes a task out of node id's queue counter, if it is queued
+// there: it started running, was spilled on, or ended without running
+// (cancelled, failed). A crash clears the whole queue.
+func (c *chromeWriter) dequeue(id transport.NodeID, n *chromeNode, task transport.TaskID, at time.Duration) {
+	if !n.queued[task] {
+		return
+	}
+	delete(n.queued, task)
+	c.counter(id, "queue", at, "tasks", int64(len(n.queued)))
+}
+
 func (c *chromeWriter) endTask(id transport.NodeID, n *chromeNode, task transport.TaskID, at time.Duration, status string) {
 	s := n.running[task]
 	if s == nil {
@@ -229,22 +251,25 @@ func (c *chromeWriter) record(r *Record) {
 	switch transport.EventKind(r.Kind) {
 	case transport.EvTaskSubmitted:
 		c.thread(id, n, tidSubmit)
-		c.flowSeq++
-		c.flows[r.Task] = c.flowSeq
 		z := 0.0
 		c.emit(&ChromeEvent{Name: "submit " + r.Detail, Cat: "submit", Ph: "X", Ts: usec(r.At), Dur: &z, Pid: uint32(id), Tid: tidSubmit,
 			Args: map[string]any{"task": r.Task.String()}})
-		c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "s", Ts: usec(r.At), Pid: uint32(id), Tid: tidSubmit, ID: fmt.Sprint(c.flowSeq)})
+		// A task re-submitted before it ran (a parent re-run after a crash
+		// re-submits its children with the same IDs) keeps the arrow of
+		// its first submission: a second start would never be finished.
+		if _, pending := c.flows[r.Task]; !pending {
+			c.flowSeq++
+			c.flows[r.Task] = c.flowSeq
+			c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "s", Ts: usec(r.At), Pid: uint32(id), Tid: tidSubmit, ID: fmt.Sprint(c.flowSeq)})
+		}
 	case transport.EvTaskPlaced:
 		if r.Peer == r.Node {
-			n.queue++
-			c.counter(id, "queue", r.At, "tasks", int64(n.queue))
+			c.enqueue(id, n, r.Task, r.At)
+		} else {
+			c.dequeue(id, n, r.Task, r.At) // spilled on from here
 		}
 	case transport.EvTaskRunning:
-		if n.queue > 0 {
-			n.queue--
-			c.counter(id, "queue", r.At, "tasks", int64(n.queue))
-		}
+		c.dequeue(id, n, r.Task, r.At)
 		if old := n.running[r.Task]; old != nil { // re-run without an end: close it
 			c.endTask(id, n, r.Task, r.At, "restarted")
 		}
@@ -256,13 +281,17 @@ func (c *chromeWriter) record(r *Record) {
 			c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "f", Bp: "e", Ts: usec(r.At), Pid: uint32(id), Tid: uint32(tidWorker + lane), ID: fmt.Sprint(f)})
 		}
 	case transport.EvTaskFinished:
+		c.dequeue(id, n, r.Task, r.At)
 		c.endTask(id, n, r.Task, r.At, "finished")
 	case transport.EvActorCreated:
+		c.dequeue(id, n, r.Task, r.At)
 		c.endTask(id, n, r.Task, r.At, "actor created")
-	case transport.EvTaskFailed:
+	case transport.EvTaskFailed: // a queued task fails or is cancelled without running
+		c.dequeue(id, n, r.Task, r.At)
 		c.endTask(id, n, r.Task, r.At, "failed")
 		c.instant(id, "task failed", r, "t")
 	case transport.EvTaskCancelled:
+		c.dequeue(id, n, r.Task, r.At)
 		c.endTask(id, n, r.Task, r.At, "cancelled")
 	case transport.EvObjectCreated:
 		n.objects[r.Object] = r.Bytes
@@ -373,7 +402,8 @@ func (c *chromeWriter) netRecord(r *Record) {
 		for _, t := range ids {
 			c.endTask(r.Node, n, t, r.At, "lost in crash")
 		}
-		n.queue, n.storeUsed = 0, 0
+		n.storeUsed = 0
+		clear(n.queued)
 		clear(n.objects)
 		c.counter(r.Node, "queue", r.At, "tasks", 0)
 		c.counter(r.Node, "object store", r.At, "bytes", 0)

@@ -240,3 +240,66 @@ func TestChromeTransferSkipsLostPulls(t *testing.T) {
 	assert.InDelta(t, 40000.0, slices[0][0], 1, "the pull lost at its send is skipped")
 	assert.InDelta(t, 80000.0, slices[1][0], 1, "the pull lost with the crash is skipped")
 }
+
+func rtRec(at time.Duration, k transport.EventKind, node, peer transport.NodeID, task transport.TaskID, detail string) traces.Record {
+	return traces.Record{At: at, Source: traces.Runtime, Kind: uint8(k), Node: node, Peer: peer, Task: task, Detail: detail}
+}
+
+// lastQueue is the last value of each node's queue counter.
+func lastQueue(evs []map[string]any) map[float64]float64 {
+	last := map[float64]float64{}
+	for _, e := range evs {
+		if e["ph"] == "C" && e["name"] == "queue" {
+			last[e["pid"].(float64)] = e["args"].(map[string]any)["tasks"].(float64)
+		}
+	}
+	return last
+}
+
+// A task leaves its node's queue counter however it leaves the queue:
+// running, cancelled or failed before running, spilled on, or a crash.
+func TestChromeQueueCounterTakesBackUnrunTasks(t *testing.T) {
+	ms := time.Millisecond
+	evs := chromeOf(t, []traces.Record{
+		rtRec(0, transport.EvTaskSubmitted, 1, 0, 7, "f"),
+		rtRec(ms, transport.EvTaskPlaced, 1, 1, 7, "local"),
+		rtRec(ms, transport.EvTaskPlaced, 1, 1, 7, "local"), // a duplicate acceptance
+		rtRec(2*ms, transport.EvTaskCancelled, 1, 0, 7, ""),
+		rtRec(3*ms, transport.EvTaskPlaced, 1, 1, 8, "local"),
+		rtRec(4*ms, transport.EvTaskFailed, 1, 0, 8, "worker died"),
+		rtRec(5*ms, transport.EvTaskPlaced, 2, 2, 9, "local"),
+		rtRec(6*ms, transport.EvTaskPlaced, 2, 1<<20, 9, "spilled"),
+		rtRec(7*ms, transport.EvTaskPlaced, 3, 3, 9, "bottom-up"),
+		rtRec(8*ms, transport.EvTaskRunning, 3, 0, 9, "f"),
+		rtRec(9*ms, transport.EvTaskFinished, 3, 0, 9, "f"),
+		rtRec(10*ms, transport.EvTaskPlaced, 4, 4, 10, "local"),
+		{At: 11 * ms, Source: traces.Net, Kind: uint8(netsim.EvCrash), Node: 4},
+		{At: 12 * ms, Source: traces.Net, Kind: uint8(netsim.EvRestart), Node: 4},
+		rtRec(13*ms, transport.EvTaskRunning, 4, 0, 10, "f"), // not counted again: the crash emptied the queue
+	})
+	assert.Equal(t, map[float64]float64{1: 0, 2: 0, 3: 0, 4: 0}, lastQueue(evs))
+}
+
+// A task re-submitted with the same ID before it ran (a parent re-run after
+// a crash re-submits its children) keeps one flow: every start is finished.
+func TestChromeResubmittedTaskOneFlow(t *testing.T) {
+	ms := time.Millisecond
+	evs := chromeOf(t, []traces.Record{
+		rtRec(0, transport.EvTaskSubmitted, 1, 0, 7, "f"),
+		rtRec(ms, transport.EvTaskSubmitted, 2, 0, 7, "f"),
+		rtRec(2*ms, transport.EvTaskPlaced, 2, 2, 7, "local"),
+		rtRec(3*ms, transport.EvTaskRunning, 2, 0, 7, "f"),
+		rtRec(4*ms, transport.EvTaskFinished, 2, 0, 7, "f"),
+	})
+	starts, finishes := map[any]bool{}, map[any]bool{}
+	for _, e := range evs {
+		if e["cat"] == "submit" && e["ph"] == "s" {
+			starts[e["id"]] = true
+		}
+		if e["cat"] == "submit" && e["ph"] == "f" {
+			finishes[e["id"]] = true
+		}
+	}
+	assert.Equal(t, starts, finishes)
+	assert.Len(t, starts, 1)
+}
