@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -195,4 +197,33 @@ func TestStopAfterAndCheck(t *testing.T) {
 	assert.True(t, r.Stopped())
 	assert.Equal(t, 1, stops)
 	assert.Equal(t, []uint64{0, 1, 2, 3, 4, 5}, seen)
+}
+
+// A file cut inside a block's data says how much of the data is there:
+// both numbers count the data only (the block header is whole), so a cut
+// right after the first block's header has 0 bytes of it, and each byte
+// kept after that adds one.
+func TestTruncatedInsideBlockCountsData(t *testing.T) {
+	data, _ := write(t, synthetic(20000, 3), WriterOptions{})
+	re := regexp.MustCompile(`starts at offset (\d+) \((\d+) of (?:its )?(\d+) (?:data )?bytes\)`)
+	first := -1
+	for cut := 0; cut < min(len(data), 4096); cut++ {
+		_, err := readErr(data[:cut])
+		require.Error(t, err, "cut at %d", cut)
+		m := re.FindStringSubmatch(err.Error())
+		if m == nil {
+			if first >= 0 {
+				break // past the block
+			}
+			continue
+		}
+		if first < 0 {
+			first = cut
+		}
+		got, _ := strconv.Atoi(m[2])
+		total, _ := strconv.Atoi(m[3])
+		assert.Equal(t, cut-first, got, "cut at %d: %v", cut, err)
+		assert.Less(t, got, total, "cut at %d: %v", cut, err)
+	}
+	require.GreaterOrEqual(t, first, 0, "no cut fell inside a block's data")
 }

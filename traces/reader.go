@@ -179,10 +179,12 @@ func (r *Reader) readBlock() (byte, error) {
 		r.stored = make([]byte, storedLen)
 	}
 	r.stored = r.stored[:storedLen]
+	dataOff := r.cr.off // the block's data starts after its header
 	if err := r.cr.readFull(r.stored); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, trunc(fmt.Sprintf("file ends inside the block that starts at offset %d (%d of %d bytes)",
-				r.blockOff, r.cr.off-(r.blockOff), storedLen))
+			// Both numbers count the block's data only (its header is whole).
+			return 0, trunc(fmt.Sprintf("file ends inside the block that starts at offset %d (%d of its %d data bytes)",
+				r.blockOff, r.cr.off-dataOff, storedLen))
 		}
 		return 0, err
 	}
