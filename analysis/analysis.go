@@ -28,7 +28,6 @@ import (
 // Endpoint IDs outside the raylets (docs/traces.md).
 const (
 	schedulerID = transport.NodeID(1 << 20)
-	gcsFirstID  = transport.NodeID(1<<20 + 1)
 )
 
 // Report is everything Analyze computes from one trace.
@@ -990,10 +989,8 @@ func (r *Report) NodeName(id transport.NodeID) string {
 		return "-"
 	case int(id) <= len(r.Nodes):
 		return r.Nodes[id-1].Name
-	case id == schedulerID:
-		return "scheduler"
-	case id >= gcsFirstID:
-		return fmt.Sprintf("gcs-%d", id-gcsFirstID)
+	case id >= schedulerID: // the scheduler, GCS shards and replicas, the chain master
+		return traces.EndpointName(id)
 	}
 	return fmt.Sprintf("node-%d", id)
 }

@@ -265,3 +265,17 @@ func checkReportFiles(t *testing.T, dir, path string, figs []string) {
 	require.NoError(t, err)
 	assert.False(t, strings.Contains(s, "<no value>"), "template fields all resolved")
 }
+
+// A crashed GCS replica is named after its shard and its place in the
+// chain, as the Chrome export names it, not after its ID's offset from the
+// first shard ("gcs-4096").
+func TestGCSReplicaName(t *testing.T) {
+	x := traced(t, "gcs-failover.yaml", "workload.0.params.tasks=1000")
+	var names []string
+	for _, f := range x.rep.Faults {
+		if f.Node > 1<<20 {
+			names = append(names, x.rep.NodeName(f.Node))
+		}
+	}
+	assert.Contains(t, names, "gcs-0 replica 1")
+}

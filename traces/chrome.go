@@ -84,8 +84,8 @@ func WriteChrome(w io.Writer, r *Reader) error { return WriteChromeWith(w, r, Ch
 
 // ChromeOptions tune WriteChromeWith.
 type ChromeOptions struct {
-	// Name names an endpoint's process ("" or nil: "node i", "gcs shard j",
-	// "global scheduler").
+	// Name names an endpoint's process ("" or nil: EndpointName's "node i",
+	// "gcs-j", "gcs-j replica i", "global scheduler" ...).
 	Name func(transport.NodeID) string
 }
 
@@ -146,19 +146,60 @@ func (c *chromeWriter) name(id transport.NodeID) string {
 	return endpointName(id)
 }
 
-// endpointName names an endpoint by the ray.Sim layout (raylets from 1,
-// the global scheduler at 1<<20, GCS shards above it).
-func endpointName(id transport.NodeID) string {
-	const sched = 1 << 20
+// endpointName names an endpoint for the Chrome export.
+func endpointName(id transport.NodeID) string { return EndpointName(id) }
+
+// The endpoint IDs of the ray.Sim layout (runtime/ray/cluster.go, which
+// this package does not import; TestEndpointNameLayout checks they agree):
+// raylet i is i+1, the global scheduler 1<<20, GCS shard j the one after
+// it plus j, replica i of shard j the shard's ID plus i<<12, and the GCS
+// chain master 1<<20 + 1<<19.
+const (
+	schedulerID   = transport.NodeID(1 << 20)
+	gcsMasterID   = schedulerID + 1<<19
+	replicaShift  = 12
+	maxGCSReplica = 64
+)
+
+// GCSEndpoint decodes a GCS replica's endpoint ID: its shard and its
+// replica index in the shard's chain (0: the shard's own ID). ok is false
+// for any other endpoint, the chain master included.
+func GCSEndpoint(id transport.NodeID) (shard, replica int, ok bool) {
+	if id <= schedulerID || id >= gcsMasterID {
+		return 0, 0, false
+	}
+	off := int(id - schedulerID - 1)
+	shard, replica = off&(1<<replicaShift-1), off>>replicaShift
+	if replica >= maxGCSReplica {
+		return 0, 0, false
+	}
+	return shard, replica, true
+}
+
+// EndpointName names an endpoint by the ray.Sim layout, for exports and
+// analyses that have no better name (a raylet's scenario name): "node i"
+// (raylet i, from 0), "global scheduler", "gcs-j" (GCS shard j),
+// "gcs-j replica i" (its i-th chain replica: replica IDs are far from the
+// shard's, so naming them by the ID's offset would print "gcs-4096"),
+// "gcs master" (the chain configuration master), "cluster" (ID 0).
+func EndpointName(id transport.NodeID) string {
 	switch {
-	case id == sched:
-		return "global scheduler"
-	case id > sched:
-		return fmt.Sprintf("gcs shard %d", id-sched-1)
 	case id == 0:
 		return "cluster"
+	case id < schedulerID:
+		return fmt.Sprintf("node %d", id-1)
+	case id == schedulerID:
+		return "global scheduler"
+	case id == gcsMasterID:
+		return "gcs master"
 	}
-	return fmt.Sprintf("node %d", id-1)
+	if shard, replica, ok := GCSEndpoint(id); ok {
+		if replica == 0 {
+			return fmt.Sprintf("gcs-%d", shard)
+		}
+		return fmt.Sprintf("gcs-%d replica %d", shard, replica)
+	}
+	return fmt.Sprintf("endpoint %d", id)
 }
 
 func (c *chromeWriter) thread(pid transport.NodeID, n *chromeNode, tid uint32) {

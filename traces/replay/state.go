@@ -216,11 +216,8 @@ func endpoint(st *State, id transport.NodeID) string {
 			return n.Name
 		}
 	}
-	if id == ray.SchedulerID {
-		return "scheduler"
-	}
-	if id > ray.SchedulerID {
-		return fmt.Sprintf("gcs-%d", id-ray.SchedulerID-1)
+	if id >= ray.SchedulerID { // the scheduler, GCS shards and replicas, the chain master
+		return traces.EndpointName(id)
 	}
 	return fmt.Sprintf("node%d", id)
 }
