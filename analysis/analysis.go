@@ -55,10 +55,12 @@ type Report struct {
 	CriticalPath CriticalPath
 }
 
-// TaskCounts counts task lifecycle events, as the runner's Result does: a
-// task's first end counts in Completed (task.finished, actor.created),
-// Failed or Cancelled; later ends (retries racing the original, rebuilds
-// from lineage) count in Reexecuted.
+// TaskCounts counts task lifecycle events, as the runner's Result does: the
+// first end of each submission counts in Completed (task.finished,
+// actor.created), Failed or Cancelled; later ends (retries racing the
+// original, rebuilds from lineage) count in Reexecuted. A task submitted
+// again under the same ID (a parent re-run after a crash re-submits its
+// children) is a new submission: its next end counts again.
 type TaskCounts struct {
 	Submitted, Completed, Failed, Retried, Cancelled, Infeasible uint64
 	Reexecuted                                                   uint64
@@ -265,11 +267,10 @@ type attempt struct {
 type taskState struct {
 	fn        string
 	owner     transport.NodeID
-	submit    time.Duration
+	submit    time.Duration // its latest submission
 	submitted bool
+	pending   bool // submitted, and no end counted since
 	placed    bool // first placement seen
-	done      bool
-	ended     bool // its first finished/failed/cancelled/created was counted
 	attempts  []attempt
 	pred      transport.TaskID   // dependency on the critical path (0: none)
 	phases    int                // index+1 into rep.Latency.Split
@@ -376,16 +377,18 @@ func (a *analyzer) node(id transport.NodeID) *NodeStats {
 	return &a.rep.Nodes[id-1]
 }
 
-// countEnd counts a task's first end in count, any later one as a
-// re-execution.
-func (a *analyzer) countEnd(id transport.TaskID, count *uint64) (first bool) {
-	t := a.task(id)
-	if t.ended {
+// countEnd counts a task's end in count when it is the first since the
+// task's latest submission, as the runner's Result does (its end); any
+// other end is a re-execution. A first end also records the latency (done).
+func (a *analyzer) countEnd(r *traces.Record, count *uint64, finished bool) (first bool) {
+	t := a.task(r.Task)
+	if !t.pending {
 		a.rep.Tasks.Reexecuted++
 		return false
 	}
-	t.ended = true
+	t.pending = false
 	*count++
+	a.done(r.Task, r.Node, r.At, finished)
 	return true
 }
 
@@ -410,8 +413,11 @@ func (a *analyzer) record(r *traces.Record) {
 		c.Submitted++
 		t := a.task(r.Task)
 		if !t.submitted {
-			t.submitted, t.submit, t.owner, t.fn = true, r.At, r.Node, r.Detail
+			t.submitted, t.owner, t.fn = true, r.Node, r.Detail
 		}
+		// The runner times a task from its latest submission: a re-submission
+		// before the end restarts the clock, one after it is timed anew.
+		t.submit, t.pending = r.At, true
 		if n := a.node(r.Node); n != nil {
 			n.Owned++
 		}
@@ -457,33 +463,29 @@ func (a *analyzer) record(r *traces.Record) {
 		}
 		a.running[[2]uint64{uint64(r.Task), uint64(r.Node)}] = r.At
 	case transport.EvTaskFinished:
-		if a.countEnd(r.Task, &c.Completed) {
+		if a.countEnd(r, &c.Completed, true) {
 			a.completes = append(a.completes, r.At)
 		}
 		if n := a.node(r.Node); n != nil {
 			n.Executed++
 		}
 		a.stopRunning(r.Task, r.Node, r.At)
-		a.done(r.Task, r.Node, r.At, true)
 	case transport.EvTaskFailed:
-		a.countEnd(r.Task, &c.Failed)
+		a.countEnd(r, &c.Failed, false)
 		a.stopRunning(r.Task, r.Node, r.At)
-		a.done(r.Task, r.Node, r.At, false)
 	case transport.EvTaskCancelled:
-		a.countEnd(r.Task, &c.Cancelled)
+		a.countEnd(r, &c.Cancelled, false)
 		a.stopRunning(r.Task, r.Node, r.At)
-		a.done(r.Task, r.Node, r.At, false)
 	case transport.EvTaskRetried:
 		c.Retried++
 	case transport.EvTaskInfeasible:
 		c.Infeasible++
 	case transport.EvActorCreated:
-		if a.countEnd(r.Task, &c.Completed) {
+		if a.countEnd(r, &c.Completed, true) {
 			a.completes = append(a.completes, r.At)
 		}
 		c.ActorsCreated++
 		a.stopRunning(r.Task, r.Node, r.At) // the creation task's run ends
-		a.done(r.Task, r.Node, r.At, true)
 	case transport.EvActorRestarted:
 		c.ActorsRestarted++
 	case transport.EvActorDied:
@@ -584,20 +586,20 @@ func (a *analyzer) stopRunning(id transport.TaskID, node transport.NodeID, at ti
 	}
 }
 
-// done records the first completion of a task (finished, failed, cancelled
-// or actor created), as the runner's latency does.
+// done records the latency of a submission's first end (finished, failed,
+// cancelled or actor created), as the runner's latency does: from the
+// task's latest submission. A task submitted again after it ended gets a
+// second entry; its phases index the latest.
 func (a *analyzer) done(id transport.TaskID, node transport.NodeID, at time.Duration, finished bool) {
 	t := a.tasks[id]
-	if t == nil || !t.submitted || t.done {
-		return
-	}
-	t.done = true
 	total := at - t.submit
 	ph := TaskPhases{Task: id, Func: t.fn, Node: node, Submit: t.submit, Total: total}
 	a.rep.Latency.Total.N++ // percentiles filled in finish
 	ph.Queue = total
 	if finished {
-		if att := t.attempt(node); att != nil && att.hasRun && att.running <= at && att.accept <= att.running {
+		// The attempt must belong to this submission (a re-submitted task's
+		// earlier attempt would split time from before it was submitted).
+		if att := t.attempt(node); att != nil && att.hasRun && att.running <= at && att.accept <= att.running && att.accept >= t.submit {
 			ph.Exec = at - att.running
 			ph.Sched = att.accept - t.submit
 			if att.hasArgs && att.argsReady >= att.accept && att.argsReady <= att.running {
@@ -952,8 +954,11 @@ func (a *analyzer) criticalPath() {
 	var best transport.TaskID
 	var bestC chain
 	var bestEnd time.Duration
-	for _, p := range rep.Latency.Split {
+	for i, p := range rep.Latency.Split {
 		cp.LongestSingle = max(cp.LongestSingle, p.Total)
+		if a.tasks[p.Task].phases != i+1 {
+			continue // an earlier submission of a task submitted again: chains use its latest
+		}
 		end := finish(p)
 		c := walk(p.Task)
 		cp.Depth = max(cp.Depth, c.depth)

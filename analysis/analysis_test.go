@@ -279,3 +279,45 @@ func TestGCSReplicaName(t *testing.T) {
 	}
 	assert.Contains(t, names, "gcs-0 replica 1")
 }
+
+// A parent re-executed after a crash re-submits its children (same IDs):
+// analyze counts and times each submission as the runner does, so its
+// completed count and latency percentiles still agree (docs/analysis.md).
+
+func TestResubmittedChildrenMatchRunner(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "nestcrash.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`name: nestcrash
+seed: 1
+duration_limit: 20s
+cluster:
+  nodes:
+    - {name: head, cpus: 2}
+    - {name: worker, count: 3, cpus: 2}
+workload:
+  - generator: nested
+    params: {roots: 8, depth: 3, fanout: 3, duration: 20ms}
+faults:
+  - {at: 60ms, kill_node: worker-1}
+  - {at: 300ms, restart_node: worker-1}
+`), 0o644))
+	s, err := scenarios.Load(path)
+	require.NoError(t, err)
+	yaml, err := s.Marshal()
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	w, err := traces.NewWriter(&buf, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed, Transport: "sim"}, traces.WriterOptions{})
+	require.NoError(t, err)
+	rec := traces.NewRecorder(w)
+	res, err := runner.Run(context.Background(), s, runner.Options{Trace: rec})
+	require.NoError(t, err)
+	require.NoError(t, rec.Close())
+	r, err := traces.NewReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	rep, err := analysis.Analyze(r)
+	require.NoError(t, err)
+	assert.Equal(t, res.TasksCompleted, rep.Tasks.Completed, "completed")
+	assert.Equal(t, res.TasksFailed, rep.Tasks.Failed, "failed")
+	assert.Equal(t, res.TasksReexecuted, rep.Tasks.Reexecuted, "re-executed")
+	assert.InDelta(t, res.LatencyMs.P50, float64(rep.Latency.Phase.Total.P50)/1e6, 1e-6, "latency p50")
+	assert.InDelta(t, res.LatencyMs.P99, float64(rep.Latency.Phase.Total.P99)/1e6, 1e-6, "latency p99")
+}
