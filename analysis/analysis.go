@@ -440,7 +440,10 @@ func (a *analyzer) record(r *traces.Record) {
 			}
 		}
 	case transport.EvTaskArg:
-		if p := r.Object.Task; !r.Object.Put && p != r.Task {
+		// An object's ID names the task that made it, a return or a Put
+		// alike (map-reduce partitions are Puts of the map tasks); a
+		// driver's Put names no submitted task and makes no edge.
+		if p := r.Object.Task; p != r.Task {
 			t := a.task(r.Task)
 			if !slices.Contains(t.producers, p) {
 				t.producers = append(t.producers, p)
@@ -879,15 +882,17 @@ func (a *analyzer) criticalPath() {
 	if !rep.Transfers.Approximate {
 		// Exact edges: a task's predecessor is the producer of its
 		// arguments that finished last (the one it waited for), ties to
-		// the smaller ID. Each task is decided alone, so the order the map
-		// is walked in does not matter.
+		// the smaller ID. Producers that finished after the task (a parent
+		// whose Put its child took) or were submitted after it cannot
+		// precede it in a chain and are passed over. Each task is decided
+		// alone, so the order the map is walked in does not matter.
 		a.edges = 0
 		for _, t := range a.tasks {
 			t.pred = 0
 			var last time.Duration
 			for _, id := range t.producers {
 				p := a.tasks[id]
-				if p == nil || p.phases == 0 {
+				if p == nil || p.phases == 0 || p.submit > t.submit || (t.phases > 0 && finish(split(p)) > finish(split(t))) {
 					continue
 				}
 				if f := finish(split(p)); t.pred == 0 || f > last || (f == last && id < t.pred) {

@@ -321,3 +321,14 @@ faults:
 	assert.InDelta(t, res.LatencyMs.P50, float64(rep.Latency.Phase.Total.P50)/1e6, 1e-6, "latency p50")
 	assert.InDelta(t, res.LatencyMs.P99, float64(rep.Latency.Phase.Total.P99)/1e6, 1e-6, "latency p99")
 }
+
+// Reduces take partitions that each map ray.Puts: an object's ID names the
+// task that made it, Put or return, so each reduce depends on a map and the
+// critical path runs map -> reduce.
+func TestMapReducePutEdges(t *testing.T) {
+	x := traced(t, "map-reduce.yaml", "workload.0.params.maps=16", "workload.0.params.reduces=4")
+	assert.Positive(t, x.rep.CriticalPath.Edges, "reduce -> map edges")
+	require.GreaterOrEqual(t, len(x.rep.CriticalPath.Tasks), 2, "critical path map -> reduce")
+	cp := x.rep.CriticalPath.Tasks
+	assert.NotEqual(t, cp[len(cp)-2].Func, cp[len(cp)-1].Func, "the last two steps are a map and a reduce")
+}
