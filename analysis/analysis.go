@@ -649,8 +649,7 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 func (a *analyzer) finish() {
 	rep := a.rep
 	end := max(rep.End, time.Nanosecond)
-	bin := niceBin(end)
-	nbins := int(end/bin) + 1
+	bin, nbins := bins(end)
 
 	for key, s := range a.running { // still running at the end
 		a.busy = append(a.busy, interval{node: transport.NodeID(key[1]), start: s, end: end})
@@ -765,9 +764,19 @@ func (a *analyzer) finish() {
 	a.criticalPath()
 }
 
-// niceBin picks a 1-2-5 bin width giving 50 to 125 bins over end.
+// bins splits [0, end] into 50 to 125 bins of a 1-2-5 width (niceBin); a
+// record at end itself falls in the last bin. Runs too short for 50 bins
+// of the 1µs minimum get fewer.
+func bins(end time.Duration) (bin time.Duration, n int) {
+	bin = niceBin(end)
+	n = int((end + bin - 1) / bin)
+	return bin, max(n, 1)
+}
+
+// niceBin picks the smallest 1-2-5 bin width at least end/125: consecutive
+// 1-2-5 widths are at most 2.5 apart, so it gives 50 to 125 bins over end.
 func niceBin(end time.Duration) time.Duration {
-	target := float64(end) / 60
+	target := float64(end) / 125
 	p := math.Pow(10, math.Floor(math.Log10(max(target, 1))))
 	for _, m := range []float64{1, 2, 5, 10} {
 		if m*p >= target {

@@ -29,6 +29,24 @@ func bytesStr(n float64) string {
 }
 
 // sparkline draws v as one line of block characters.
+// fitWidth averages groups of per consecutive values so that at most width
+// remain: up to 125 throughput bins would wrap an 80-column terminal.
+func fitWidth(v []float64, width int) (out []float64, per int) {
+	per = max((len(v)+width-1)/width, 1)
+	if per == 1 {
+		return v, 1
+	}
+	for i := 0; i < len(v); i += per {
+		g := v[i:min(i+per, len(v))]
+		var sum float64
+		for _, x := range g {
+			sum += x
+		}
+		out = append(out, sum/float64(len(g)))
+	}
+	return out, per
+}
+
 func sparkline(v []float64) string {
 	const ticks = "▁▂▃▄▅▆▇█"
 	r := []rune(ticks)
@@ -82,7 +100,12 @@ func WriteText(w io.Writer, r *Report) error {
 
 	p("\n-- throughput (completions/s, bins of %v)\n", r.Throughput.Bin)
 	p("mean %.0f/s, peak %.0f/s\n", r.MeanThroughput(), r.PeakThroughput())
-	p("%s\n", sparkline(r.Throughput.Values))
+	spark, per := fitWidth(r.Throughput.Values, 80)
+	if per > 1 {
+		p("%s  (a character per %v)\n", sparkline(spark), time.Duration(per)*r.Throughput.Bin)
+	} else {
+		p("%s\n", sparkline(spark))
+	}
 
 	p("\n-- task latency (ms), submission to first completion; total = queue + fetch + exec\n")
 	tw := newTab(ew)

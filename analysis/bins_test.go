@@ -1,0 +1,28 @@
+package analysis
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// Throughput and utilization bins: a 1-2-5 width giving 50 to 125 bins, as
+// docs/analysis.md promises, whatever the run's length.
+func TestBinsFiftyToOneTwentyFive(t *testing.T) {
+	for _, end := range []time.Duration{
+		time.Millisecond, 37 * time.Millisecond, 100 * time.Millisecond, 418 * time.Millisecond,
+		936500 * time.Microsecond, time.Second, 1250 * time.Millisecond, 2500 * time.Millisecond,
+		6 * time.Second, 10 * time.Second, 31 * time.Second, time.Hour,
+	} {
+		bin, n := bins(end)
+		assert.GreaterOrEqual(t, n, 50, "end %v: bin %v", end, bin)
+		assert.LessOrEqual(t, n, 125, "end %v: bin %v", end, bin)
+		assert.GreaterOrEqual(t, time.Duration(n)*bin, end, "end %v: the bins cover the run", end)
+		m := bin
+		for m >= 10 && m%10 == 0 {
+			m /= 10
+		}
+		assert.Contains(t, []time.Duration{1, 2, 5}, m, "end %v: bin %v is not 1-2-5", end, bin)
+	}
+}
