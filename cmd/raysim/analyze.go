@@ -30,6 +30,10 @@ With two traces, prints them side by side and marks differences of 10% or
 more. Tables go to the terminal; with -o, also plots (SVG and PNG) and one
 self-contained report.html (docs/analysis.md explains each section).
 
+Exit status: 0 on success, 2 for a bad command line or a trace that cannot
+be read (missing, not a trace, truncated or corrupt), 1 when the report
+cannot be written.
+
 Flags:
 `)
 		fs.PrintDefaults()
@@ -49,9 +53,9 @@ Flags:
 	var reps []*analysis.Report
 	for _, f := range files {
 		rep, err := analysis.AnalyzeFile(f)
-		if err != nil {
+		if err != nil { // AnalyzeFile only reads: the trace is bad input
 			fmt.Fprintf(stderr, "raysim analyze: %v\n", err)
-			return exitFailed
+			return exitUsage
 		}
 		reps = append(reps, rep)
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"raysim/scenarios/runner"
 	"raysim/traces"
 	"raysim/traces/replay"
 )
@@ -34,7 +35,9 @@ Re-runs the scenario recorded in the trace's header (same scenario, seed and
 overrides) and compares the new run with the trace, event by event. On a
 difference it names the first differing event (index, virtual time, the
 trace's version and the run's) and exits 1; otherwise it prints the digest
-and exits 0.
+and exits 0. A trace that cannot be read (missing, not a trace, truncated or
+corrupt, a header whose scenario does not load) exits 2, so a CI job can
+tell it from a divergence.
 
 With --until or --until-event the run stops there (the prefix is still
 compared) and the cluster's state is printed: each node's tasks and queues,
@@ -85,7 +88,7 @@ Flags:
 	r, err := traces.Open(files[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "raysim replay: %v\n", err)
-		return exitFailed
+		return exitUsage // a trace that cannot be read is bad input, not a divergence
 	}
 	defer r.Close()
 	h := r.Header()
@@ -96,6 +99,12 @@ Flags:
 	if h.Version != traces.RaysimVersion() {
 		fmt.Fprintf(stderr, "raysim replay: note: trace written by raysim %s, replaying with %s\n", h.Version, traces.RaysimVersion())
 	}
+	s, err := replay.Scenario(h)
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim replay: %s: the trace's scenario: %v\n", files[0], err)
+		return exitUsage
+	}
+	o.Scenario = s
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := replay.Run(ctx, r, o)
@@ -104,7 +113,10 @@ Flags:
 		if res != nil && res.Records > 0 {
 			fmt.Fprintf(stderr, "raysim replay: the first %d events matched\n", res.Records)
 		}
-		return exitFailed
+		if errors.Is(err, runner.ErrBadScenario) {
+			return exitUsage // the header's scenario cannot run
+		}
+		return traceExit(err)
 	}
 	if res.Divergence != nil {
 		fmt.Fprintf(stdout, "DIVERGED %s seed=%d after %d matching events\n%s\n", h.File, h.Seed, res.Records, res.Divergence)

@@ -83,6 +83,27 @@ func startRunTrace(f *runFlags, s *scenarios.Scenario, idx, nfiles int, opts *ru
 	}, nil
 }
 
+// badTraceError marks an error as the trace input's fault: the file is
+// missing, a directory, not a trace, or its header unreadable.
+type badTraceError struct{ err error }
+
+func (e badTraceError) Error() string { return e.err.Error() }
+func (e badTraceError) Unwrap() error { return e.err }
+
+// traceExit is the exit code for an error of a command reading a trace:
+// exitUsage (2) when the input is bad — a badTraceError, or a truncated or
+// corrupt file (a *traces.FormatError) — so a script can tell a damaged
+// trace from a replay's divergence (1); exitFailed (1) for anything else
+// (writing the output, an OTLP collector).
+func traceExit(err error) int {
+	var bad badTraceError
+	var fe *traces.FormatError
+	if errors.As(err, &bad) || errors.As(err, &fe) {
+		return exitUsage
+	}
+	return exitFailed
+}
+
 type exportFlags struct {
 	format, out, endpoint, protocol string
 	insecure                        bool
@@ -101,6 +122,10 @@ line), or as OpenTelemetry spans (one span per task with scheduling,
 argument-fetch and execution children, in virtual time) to an OTLP collector
 (Jaeger) or stdout. stats prints event counts by kind, per node and per
 virtual second.
+
+Exit status: 0 on success, 2 for a bad command line or a trace that cannot
+be read (missing, not a trace, truncated or corrupt), 1 for other errors
+(writing the output, an OTLP collector).
 `)
 		if len(args) == 0 {
 			return exitUsage
@@ -150,13 +175,16 @@ func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "raysim trace export: %v\n", err)
-		return exitFailed
+		return traceExit(err)
 	}
 	return exitOK
 }
 
 func exportFile(tracePath, out, format string, ef exportFlags) error {
 	ef.format = format
+	if _, err := os.Stat(tracePath); err != nil { // before creating the output
+		return badTraceError{err}
+	}
 	f, err := os.Create(out)
 	if err != nil {
 		return err
@@ -171,7 +199,7 @@ func exportFile(tracePath, out, format string, ef exportFlags) error {
 func exportTo(tracePath string, w io.Writer, ef exportFlags) error {
 	r, err := traces.Open(tracePath)
 	if err != nil {
-		return err
+		return badTraceError{err}
 	}
 	defer r.Close()
 	switch ef.format {
@@ -206,7 +234,7 @@ func cmdTraceStats(args []string, stdout, stderr io.Writer) int {
 	r, err := traces.Open(files[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "raysim trace stats: %v\n", err)
-		return exitFailed
+		return exitUsage // a trace that cannot be read is bad input
 	}
 	defer r.Close()
 	st, err := traces.ComputeStats(r)
@@ -222,7 +250,7 @@ func cmdTraceStats(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "raysim trace stats: %v (statistics cover the %s records before it)\n", err, strconv.FormatUint(st.Records, 10))
-		return exitFailed
+		return traceExit(err)
 	}
 	return exitOK
 }
