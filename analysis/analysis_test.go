@@ -332,3 +332,38 @@ func TestMapReducePutEdges(t *testing.T) {
 	cp := x.rep.CriticalPath.Tasks
 	assert.NotEqual(t, cp[len(cp)-2].Func, cp[len(cp)-1].Func, "the last two steps are a map and a reduce")
 }
+
+// A run whose crash no node death followed shows "not detected" beside the
+// other's detection delay, not a mean of 0ms (which would read as an
+// instant detection, and "better").
+func TestCompareUndetectedFault(t *testing.T) {
+	a := &analysis.Report{Name: "a", End: time.Second, Faults: []analysis.Fault{{Kind: "crash", At: 300 * time.Millisecond, Node: 2}}}
+	b := &analysis.Report{Name: "b", End: time.Second, Faults: []analysis.Fault{{Kind: "crash", At: 300 * time.Millisecond, Node: 2,
+		Detected: 500 * time.Millisecond, DetectAfter: 200 * time.Millisecond}}}
+	none := &analysis.Report{Name: "none", End: time.Second}
+	find := func(ms []analysis.Metric) analysis.Metric {
+		for _, m := range ms {
+			if m.Name == "mean detection" {
+				return m
+			}
+		}
+		t.Fatal("no mean detection metric")
+		return analysis.Metric{}
+	}
+	m := find(analysis.Compare(a, b))
+	assert.Equal(t, "not detected", m.TextA())
+	assert.Equal(t, "200.000 ms", m.TextB())
+	assert.True(t, m.Significant())
+	assert.Empty(t, m.Verdict())
+	m = find(analysis.Compare(none, none))
+	assert.Equal(t, "no fault to detect", m.TextA())
+	assert.False(t, m.Significant())
+	var out bytes.Buffer
+	require.NoError(t, analysis.WriteCompare(&out, a, b))
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "mean detection") {
+			assert.Contains(t, line, "not detected")
+			assert.NotContains(t, line, " 0.000 ms")
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -15,10 +16,18 @@ type Metric struct {
 	// Better is +1 when a higher value is better, -1 when lower is, 0 when
 	// neither.
 	Better int
+	// NoA, NoB, when not empty, say why a run has no value ("not
+	// detected"): it is shown instead of A or B (a 0 there would read as
+	// a measurement) and the two are not compared as numbers.
+	NoA, NoB string
 }
 
-// Delta is (B-A)/A, or ±Inf when A is 0 and B is not.
+// Delta is (B-A)/A, or ±Inf when A is 0 and B is not; 0 when either run has
+// no value.
 func (m Metric) Delta() float64 {
+	if m.NoA != "" || m.NoB != "" {
+		return 0
+	}
 	if m.A == m.B {
 		return 0
 	}
@@ -28,12 +37,18 @@ func (m Metric) Delta() float64 {
 	return (m.B - m.A) / math.Abs(m.A)
 }
 
-// Significant marks differences of 10% or more.
-func (m Metric) Significant() bool { return math.Abs(m.Delta()) >= 0.10 }
+// Significant marks differences of 10% or more, and a value one run has and
+// the other has not.
+func (m Metric) Significant() bool {
+	if (m.NoA == "") != (m.NoB == "") {
+		return true
+	}
+	return math.Abs(m.Delta()) >= 0.10
+}
 
 // Verdict is "better", "worse" or "" for B relative to A.
 func (m Metric) Verdict() string {
-	if !m.Significant() || m.Better == 0 {
+	if !m.Significant() || m.Better == 0 || m.NoA != "" || m.NoB != "" {
 		return ""
 	}
 	if (m.B > m.A) == (m.Better > 0) {
@@ -59,8 +74,21 @@ func (m Metric) Format(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
+// TextA and TextB are A's and B's values as text (Format), or why the run
+// has none.
+func (m Metric) TextA() string { return cmp.Or(m.NoA, m.Format(m.A)) }
+
+// TextB: see TextA.
+func (m Metric) TextB() string { return cmp.Or(m.NoB, m.Format(m.B)) }
+
 // DeltaText is the relative difference as text.
 func (m Metric) DeltaText() string {
+	if m.NoA != "" || m.NoB != "" {
+		if m.NoA == m.NoB {
+			return "="
+		}
+		return "n/a"
+	}
 	d := m.Delta()
 	switch {
 	case d == 0:
@@ -116,23 +144,36 @@ func Compare(a, b *Report) []Metric {
 	add("critical path", "span", "ms", -1, func(r *Report) float64 { return msf(r.CriticalPath.Span) })
 	add("critical path", "tasks", "", 0, func(r *Report) float64 { return float64(len(r.CriticalPath.Tasks)) })
 	add("faults", "injected", "", 0, func(r *Report) float64 { return float64(len(r.Faults)) })
-	add("faults", "mean detection", "ms", -1, func(r *Report) float64 { return msf(meanDetect(r)) })
+	add("faults", "mean detection", "ms", -1, func(r *Report) float64 { d, _ := meanDetect(r); return msf(d) })
+	m := &out[len(out)-1]
+	_, m.NoA = meanDetect(a)
+	_, m.NoB = meanDetect(b)
 	return out
 }
 
-func meanDetect(r *Report) time.Duration {
+// meanDetect is the mean detection delay over the faults that were
+// detected; with none, why not: "not detected" when the run had faults a
+// node death detects (crash, pause, partition), "no fault to detect" else.
+func meanDetect(r *Report) (time.Duration, string) {
 	var s time.Duration
-	n := 0
+	n, detectable := 0, 0
 	for _, f := range r.Faults {
+		switch f.Kind {
+		case "crash", "pause", "partition":
+			detectable++
+		}
 		if f.Detected > 0 {
 			s += f.DetectAfter
 			n++
 		}
 	}
-	if n == 0 {
-		return 0
+	switch {
+	case n > 0:
+		return s / time.Duration(n), ""
+	case detectable > 0:
+		return 0, "not detected"
 	}
-	return s / time.Duration(n)
+	return 0, "no fault to detect"
 }
 
 // WriteCompare prints two runs side by side; differences of 10% or more are
@@ -161,7 +202,7 @@ func WriteCompare(w io.Writer, a, b *Report) error {
 				mark += " " + v
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", s, m.Name, m.Format(m.A), m.Format(m.B), m.DeltaText(), mark)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", s, m.Name, m.TextA(), m.TextB(), m.DeltaText(), mark)
 	}
 	tw.Flush()
 	fmt.Fprintln(ew, "\n<< marks a difference of 10% or more")

@@ -159,7 +159,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 <p class="note">Rows that differ by 10% or more are highlighted: green where B is better, red where it is worse, yellow where neither direction is better.</p>
 <table id="compare-table">
 <tr><th class="l">section</th><th class="l">metric</th><th>A</th><th>B</th><th>B vs A</th><th class="l">verdict</th></tr>
-{{range .Metrics}}<tr class="{{if .Significant}}{{with .Verdict}}{{.}}{{else}}diff{{end}}{{end}}"><td class="l">{{.Section}}</td><td class="l">{{.Name}}</td><td>{{.Format .A}}</td><td>{{.Format .B}}</td><td>{{.DeltaText}}</td><td class="l">{{.Verdict}}</td></tr>
+{{range .Metrics}}<tr class="{{if .Significant}}{{with .Verdict}}{{.}}{{else}}diff{{end}}{{end}}"><td class="l">{{.Section}}</td><td class="l">{{.Name}}</td><td>{{.TextA}}</td><td>{{.TextB}}</td><td>{{.DeltaText}}</td><td class="l">{{.Verdict}}</td></tr>
 {{end}}</table>
 {{range .Figures}}<figure><img class="plot" alt="{{.Title}}" src="{{svgURI .SVG}}"><figcaption>{{.Title}} — <a download="{{.Name}}.png" href="{{pngURI .PNG}}">PNG</a></figcaption></figure>
 {{end}}
