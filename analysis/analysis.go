@@ -656,13 +656,7 @@ func (a *analyzer) finish() {
 	}
 
 	// Throughput.
-	rep.Throughput = Series{Bin: bin, Values: make([]float64, nbins)}
-	for _, at := range a.completes {
-		rep.Throughput.Values[min(int(at/bin), nbins-1)]++
-	}
-	for i := range rep.Throughput.Values {
-		rep.Throughput.Values[i] /= bin.Seconds()
-	}
+	rep.Throughput = a.rate(bin, nbins)
 
 	// Latency.
 	var total, queue, sched, fetch, exec []time.Duration
@@ -760,8 +754,31 @@ func (a *analyzer) finish() {
 		tr.LocalityRatio = 1 - float64(tr.Fetched)/float64(tr.Accepted)
 	}
 
-	a.faults()
+	fbin, fbins := faultBins(end)
+	a.faults(a.rate(fbin, fbins))
 	a.criticalPath()
+}
+
+// rate is the completion rate (per second) in n bins of width bin.
+func (a *analyzer) rate(bin time.Duration, n int) Series {
+	s := Series{Bin: bin, Values: make([]float64, n)}
+	for _, at := range a.completes {
+		s.Values[min(int(at/bin), n-1)]++
+	}
+	for i := range s.Values {
+		s.Values[i] /= bin.Seconds()
+	}
+	return s
+}
+
+// faultBins are the coarser bins (a 1-2-5 width of at least end/60: 24 to
+// 60 bins) the fault analysis judges dips and recoveries on: its windows —
+// a 5-bin baseline, 3-bin smoothing, no dip after 3 bins at full rate —
+// were set for bins this wide, and on the 50-125 display bins a crash whose
+// effect shows only at its detection would read as "no dip".
+func faultBins(end time.Duration) (bin time.Duration, n int) {
+	bin = oneTwoFive(float64(end) / 60)
+	return bin, max(int((end+bin-1)/bin), 1)
 }
 
 // bins splits [0, end] into 50 to 125 bins of a 1-2-5 width (niceBin); a
@@ -775,8 +792,11 @@ func bins(end time.Duration) (bin time.Duration, n int) {
 
 // niceBin picks the smallest 1-2-5 bin width at least end/125: consecutive
 // 1-2-5 widths are at most 2.5 apart, so it gives 50 to 125 bins over end.
-func niceBin(end time.Duration) time.Duration {
-	target := float64(end) / 125
+func niceBin(end time.Duration) time.Duration { return oneTwoFive(float64(end) / 125) }
+
+// oneTwoFive is the smallest 1-2-5 width (1µs at least) of at least target
+// nanoseconds.
+func oneTwoFive(target float64) time.Duration {
 	p := math.Pow(10, math.Floor(math.Log10(max(target, 1))))
 	for _, m := range []float64{1, 2, 5, 10} {
 		if m*p >= target {
@@ -814,9 +834,10 @@ func smoothed(v []float64) []float64 {
 	return out
 }
 
-func (a *analyzer) faults() {
+// faults fills in each fault's detection and its throughput dip and
+// recovery, judged on th (faultBins).
+func (a *analyzer) faults(th Series) {
 	rep := a.rep
-	th := rep.Throughput
 	sm := smoothed(th.Values)
 	// The workload's active span: recovery is judged only while tasks are
 	// still completing (after the last completion the rate drops anyway).

@@ -367,3 +367,18 @@ func TestCompareUndetectedFault(t *testing.T) {
 		}
 	}
 }
+
+// Quickstart's crash of worker-1 cuts throughput once it is detected
+// (300ms later): judged on the fault analysis's bins it dips; on the finer
+// throughput bins it would read "no dip" after three of them.
+func TestQuickstartCrashDips(t *testing.T) {
+	x := quickstart(t)
+	for _, f := range x.rep.Faults {
+		if f.Kind == "crash" {
+			assert.False(t, f.NoDip, "crash at %v: baseline %.0f, dip %.0f", f.At, f.Baseline, f.Dip)
+			assert.Less(t, f.Dip, 0.9*f.Baseline)
+			return
+		}
+	}
+	t.Fatal("no crash in quickstart")
+}

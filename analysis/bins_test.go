@@ -26,3 +26,15 @@ func TestBinsFiftyToOneTwentyFive(t *testing.T) {
 		assert.Contains(t, []time.Duration{1, 2, 5}, m, "end %v: bin %v is not 1-2-5", end, bin)
 	}
 }
+
+// The fault analysis keeps its coarser bins (24 to 60), whatever the
+// throughput plot's.
+func TestFaultBinsTwentyFourToSixty(t *testing.T) {
+	for _, end := range []time.Duration{37 * time.Millisecond, 936500 * time.Microsecond, 2500 * time.Millisecond, time.Hour} {
+		bin, n := faultBins(end)
+		assert.GreaterOrEqual(t, n, 24, "end %v: bin %v", end, bin)
+		assert.LessOrEqual(t, n, 60, "end %v: bin %v", end, bin)
+		tb, _ := bins(end)
+		assert.Greater(t, bin, tb, "end %v: coarser than the display bins", end)
+	}
+}
