@@ -270,6 +270,7 @@ type taskState struct {
 	submit    time.Duration // its latest submission
 	submitted bool
 	pending   bool // submitted, and no end counted since
+	reread    bool // a driver's verification task (scenarios.RereadTaskName): not counted
 	placed    bool // first placement seen
 	attempts  []attempt
 	pred      transport.TaskID   // dependency on the critical path (0: none)
@@ -382,6 +383,9 @@ func (a *analyzer) node(id transport.NodeID) *NodeStats {
 // other end is a re-execution. A first end also records the latency (done).
 func (a *analyzer) countEnd(r *traces.Record, count *uint64, finished bool) (first bool) {
 	t := a.task(r.Task)
+	if t.reread {
+		return false
+	}
 	if !t.pending {
 		a.rep.Tasks.Reexecuted++
 		return false
@@ -410,8 +414,15 @@ func (a *analyzer) record(r *traces.Record) {
 	c := &a.rep.Tasks
 	switch r.RuntimeKind() {
 	case transport.EvTaskSubmitted:
-		c.Submitted++
 		t := a.task(r.Task)
+		if r.Detail == scenarios.RereadTaskName {
+			// A driver's check of a result it read already: not a
+			// workload task, as the runner counts (its run still shows
+			// on its node).
+			t.reread = true
+			break
+		}
+		c.Submitted++
 		if !t.submitted {
 			t.submitted, t.owner, t.fn = true, r.Node, r.Detail
 		}

@@ -382,3 +382,23 @@ func TestQuickstartCrashDips(t *testing.T) {
 	}
 	t.Fatal("no crash in quickstart")
 }
+
+// TestRereadsConsistent: a driver's verification rereads of refs that
+// failed for good (tasks named scenarios.RereadTaskName, which fail too)
+// are neither the runner's tasks nor the analysis's: the two agree, and
+// both count the workload's 10 tasks (before, 14 submitted, 8 failed).
+func TestRereadsConsistent(t *testing.T) {
+	x := traced(t, "parallel.yaml", "cluster.nodes=[{name: head, cpus: 1}, {name: w, cpus: 4}]",
+		"workload=[{generator: parallel, params: {tasks: 10, duration: 100ms}, max_retries: 0}]",
+		"faults=[{at: 50ms, kill_node: w}]", "expect=")
+	rep, res := x.rep, x.res
+	assert.Equal(t, uint64(10), res.TasksSubmitted)
+	assert.Positive(t, res.TasksFailed)
+	assert.Equal(t, res.TasksSubmitted, rep.Tasks.Submitted, "submitted")
+	assert.Equal(t, res.TasksCompleted, rep.Tasks.Completed, "completed")
+	assert.Equal(t, res.TasksFailed, rep.Tasks.Failed, "failed")
+	assert.Equal(t, res.TasksReexecuted, rep.Tasks.Reexecuted, "re-executed")
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	assert.InDelta(t, res.LatencyMs.P90, ms(rep.Latency.Phase.Total.P90), 1e-6)
+	assert.InDelta(t, res.LatencyMs.Max, ms(rep.Latency.Phase.Total.Max), 1e-6)
+}

@@ -14,6 +14,12 @@ type Params interface {
 	work() (formula string, n float64)
 }
 
+// RereadTaskName names the tasks a workload's driver submits to check a
+// result it has read once already (a cancelled or failed ref read again
+// through a task elsewhere): verification, not workload, so neither the
+// runner's counts nor the analysis's include them.
+const RereadTaskName = "reread"
+
 // MaxWork bounds a workload entry's tasks, actor calls and objects (all of
 // its drivers'): at ~1 KiB each, more would not fit this machine's memory.
 const MaxWork = 1e8

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 func expectations(s *scenarios.Scenario, r *Result, m *metrics, notDone string, errs, firstErrs []string, end time.Duration) []Expectation {
 	x := &s.Expect
 	allDone := notDone == ""
-	var out []Expectation
+	out := []Expectation{} // a list in JSON even when the scenario expects nothing
 	add := func(name string, ok bool, format string, args ...any) {
 		out = append(out, Expectation{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
 	}
@@ -48,7 +49,8 @@ func expectations(s *scenarios.Scenario, r *Result, m *metrics, notDone string, 
 	lat := func(name string, got float64, bound time.Duration) {
 		if bound > 0 {
 			b := float64(bound) / float64(time.Millisecond)
-			add("latency."+name, got <= b, "%.3fms (bound %.3fms)", got, b)
+			g, bs := apart(got, b, 3)
+			add("latency."+name, got <= b, "%sms (bound %sms)", g, bs)
 		}
 	}
 	lat("p50", r.LatencyMs.P50, x.Latency.P50)
@@ -56,7 +58,8 @@ func expectations(s *scenarios.Scenario, r *Result, m *metrics, notDone string, 
 	lat("p99", r.LatencyMs.P99, x.Latency.P99)
 	lat("max", r.LatencyMs.Max, x.Latency.Max)
 	if x.Throughput.Min > 0 {
-		add("throughput", r.Throughput >= x.Throughput.Min, "%.0f tasks/s (min %.0f)", r.Throughput, x.Throughput.Min)
+		g, b := apart(r.Throughput, x.Throughput.Min, 0)
+		add("throughput", r.Throughput >= x.Throughput.Min, "%s tasks/s (min %s)", g, b)
 	}
 	if x.FinishBy > 0 {
 		switch {
@@ -74,4 +77,15 @@ func expectations(s *scenarios.Scenario, r *Result, m *metrics, notDone string, 
 		add("no_lost_objects", m.lost == 0, "%d objects unrecoverably lost, %d reconstructed from lineage", m.lost, m.rebuilt)
 	}
 	return out
+}
+
+// apart formats an observed value and its bound with digits decimals, or
+// more where the two would otherwise print alike (99.85 against a minimum
+// of 100 printed "100 (min 100)", a verdict without its reason).
+func apart(got, bound float64, digits int) (string, string) {
+	g, b := strconv.FormatFloat(got, 'f', digits, 64), strconv.FormatFloat(bound, 'f', digits, 64)
+	for d := digits + 1; g == b && got != bound && d <= 9; d++ {
+		g, b = strconv.FormatFloat(got, 'f', d, 64), strconv.FormatFloat(bound, 'f', d, 64)
+	}
+	return g, b
 }

@@ -54,7 +54,7 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	}
 	start := time.Now()
 	var actors []transport.ActorID
-	m := &metrics{submitAt: make(map[transport.TaskID]time.Duration), actors: &actors, onEvent: o.OnEvent}
+	m := newMetrics(&actors, o.OnEvent)
 	var cfg ray.Config
 	rec := startTrace(&o, &cfg, m)
 	var mu sync.Mutex // events arrive from every loop and the trace stream

@@ -139,6 +139,7 @@ type metrics struct {
 	rebuilt    uint64
 	freed      uint64
 	submitAt   map[transport.TaskID]time.Duration
+	rereads    map[transport.TaskID]bool // verification tasks (scenarios.RereadTaskName): not counted
 	latencies  []time.Duration
 	warnings   []string
 	actors     *[]transport.ActorID
@@ -146,10 +147,21 @@ type metrics struct {
 	onEvent    func(time.Duration, *transport.Event)
 }
 
+// newMetrics returns the counters of one run: created actors go to
+// actors, and every event also to onEvent (if set).
+func newMetrics(actors *[]transport.ActorID, onEvent func(time.Duration, *transport.Event)) *metrics {
+	return &metrics{submitAt: map[transport.TaskID]time.Duration{}, rereads: map[transport.TaskID]bool{},
+		actors: actors, onEvent: onEvent}
+}
+
 func (m *metrics) event(ev *transport.Event) {
 	at := m.now()
 	switch ev.Kind {
 	case transport.EvTaskSubmitted:
+		if ev.Detail == scenarios.RereadTaskName { // a driver's check of a result, not a workload task
+			m.rereads[ev.Task] = true
+			break
+		}
 		m.submitted++
 		m.submitAt[ev.Task] = at
 	case transport.EvTaskFinished:
@@ -193,6 +205,9 @@ func (m *metrics) event(ev *transport.Event) {
 // with its latency; a later end is a re-execution (a retry racing the
 // original, a rebuild from lineage, a duplicate) and counts as one.
 func (m *metrics) end(id transport.TaskID, at time.Duration, count *uint64) {
+	if m.rereads[id] {
+		return
+	}
 	t, ok := m.submitAt[id]
 	if !ok {
 		m.reexecuted++
@@ -221,7 +236,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 		o.Log = func(string, ...any) {}
 	}
 	var actors []transport.ActorID
-	m := &metrics{submitAt: make(map[transport.TaskID]time.Duration), actors: &actors, onEvent: o.OnEvent}
+	m := newMetrics(&actors, o.OnEvent)
 	cfg.OnEvent = m.event
 	rec := startTrace(&o, &cfg, m)
 	reg := ray.NewRegistry()

@@ -30,8 +30,8 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	}
 	start := time.Now()
 	var actors []transport.ActorID
-	m := &metrics{submitAt: make(map[transport.TaskID]time.Duration), actors: &actors, onEvent: o.OnEvent,
-		now: func() time.Duration { return time.Since(start) }}
+	m := newMetrics(&actors, o.OnEvent)
+	m.now = func() time.Duration { return time.Since(start) }
 	rec := startTrace(&o, &cfg, m)
 	cfg.OnNetEvent = nil // no simulated network on TCP
 	var mu sync.Mutex    // hosts emit from their own loops
