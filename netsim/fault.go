@@ -65,8 +65,8 @@ func (s *Sim) Restart(id NodeID) {
 }
 
 // Partition cuts the network between groups, symmetrically: nodes in
-// different groups cannot exchange messages (dropped at send time and at
-// delivery time); nodes in no group are unaffected. It adds to existing
+// different groups cannot exchange messages (dropped at send time and on
+// arrival at the destination, before any wait for a busy or paused node); nodes in no group are unaffected. It adds to existing
 // partitions and cuts (see Heal).
 func (s *Sim) Partition(groups ...[]NodeID) {
 	p := make(map[NodeID]int)

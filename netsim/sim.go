@@ -270,6 +270,16 @@ func (s *Sim) dispatch(it *item) {
 			s.dropStale(it)
 			return
 		}
+		if it.kind == itemDeliver && s.blocked(it.from, n.id) {
+			// Checked on arrival, not when the node gets round to the
+			// message: one that reached a paused or busy host before a
+			// partition began is in its receive queue and is not lost, and
+			// one that arrived during a partition is gone even if the
+			// partition heals before the host is free.
+			s.emit(EvDrop, it.from, n.id, it.size, it.payload, DropPartition)
+			s.consume(it)
+			return
+		}
 		if n.busyUntil > s.now || n.dqLen() > 0 {
 			// Busy or stalled node: queue behind what is already waiting,
 			// so per-node order (and per-link FIFO) is kept.
@@ -348,10 +358,6 @@ func (s *Sim) runNodeItem(it *item) {
 	s.consume(it)
 	switch it.kind {
 	case itemDeliver:
-		if s.blocked(it.from, n.id) {
-			s.emit(EvDrop, it.from, n.id, it.size, it.payload, DropPartition)
-			return
-		}
 		s.emit(EvDeliver, it.from, n.id, it.size, it.payload, "")
 		if n.handler != nil {
 			n.arrived = it.at
