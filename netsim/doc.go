@@ -34,7 +34,7 @@
 // Partition (symmetric, between groups) and Cut (one way) drop messages at
 // send time and when they arrive at the destination (before they wait for a
 // busy or paused node: a message that arrived before a partition began is
-// not lost to it); Heal removes them all. Degrade adds delay
+// not lost to it); HealPartition ends one partition, Heal removes them all. Degrade adds delay
 // and loss to a link until Restore. SetSkew offsets a node's wall clock
 // (Now), not its monotonic one (Mono).
 //

@@ -20,7 +20,7 @@ const (
 	EvCrash                      // a node crashed
 	EvRestart                    // a node restarted (new incarnation)
 	EvPartition                  // a partition or one-way cut was installed
-	EvHeal                       // every partition and cut was removed
+	EvHeal                       // every partition and cut was removed (Detail ""), or one partition (Detail: its groups)
 	EvPause                      // a node was stalled
 	EvDegrade                    // a link was degraded or restored
 	EvSkew                       // a node's clock skew changed

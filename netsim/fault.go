@@ -64,11 +64,23 @@ func (s *Sim) Restart(id NodeID) {
 	n.start(true)
 }
 
+// PartitionID names one Partition, for HealPartition.
+type PartitionID uint64
+
+// partition is one Partition call: node -> group index.
+type partition struct {
+	id     PartitionID
+	groups map[NodeID]int
+	detail string
+}
+
 // Partition cuts the network between groups, symmetrically: nodes in
 // different groups cannot exchange messages (dropped at send time and on
-// arrival at the destination, before any wait for a busy or paused node); nodes in no group are unaffected. It adds to existing
-// partitions and cuts (see Heal).
-func (s *Sim) Partition(groups ...[]NodeID) {
+// arrival at the destination, before any wait for a busy or paused node);
+// nodes in no group are unaffected. It adds to existing partitions and cuts
+// and returns the new partition's id: HealPartition(id) ends this one
+// alone, Heal every one.
+func (s *Sim) Partition(groups ...[]NodeID) PartitionID {
 	p := make(map[NodeID]int)
 	var b strings.Builder
 	for gi, g := range groups {
@@ -82,8 +94,26 @@ func (s *Sim) Partition(groups ...[]NodeID) {
 		}
 		b.WriteByte(']')
 	}
-	s.parts = append(s.parts, p)
+	s.partSeq++
+	s.parts = append(s.parts, partition{id: s.partSeq, groups: p, detail: b.String()})
 	s.emit(EvPartition, 0, 0, 0, nil, b.String())
+	return s.partSeq
+}
+
+// HealPartition ends partition id and no other (partitions made before or
+// after it, and cuts, stay), and reports whether it was still in place
+// (false once Heal or an earlier HealPartition removed it: then it does
+// nothing, and logs nothing).
+func (s *Sim) HealPartition(id PartitionID) bool {
+	for i := range s.parts {
+		if s.parts[i].id == id {
+			detail := s.parts[i].detail
+			s.parts = append(s.parts[:i], s.parts[i+1:]...)
+			s.emit(EvHeal, 0, 0, 0, nil, detail)
+			return true
+		}
+	}
+	return false
 }
 
 // Cut drops every message from -> to (one way) until Heal.
@@ -107,7 +137,8 @@ func (s *Sim) blocked(from, to NodeID) bool {
 	if _, ok := s.cuts[linkKey(from, to)]; ok {
 		return true
 	}
-	for _, p := range s.parts {
+	for i := range s.parts {
+		p := s.parts[i].groups
 		ga, oka := p[from]
 		gb, okb := p[to]
 		if oka && okb && ga != gb {

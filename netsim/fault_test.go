@@ -43,3 +43,45 @@ func TestArrivalDuringPartitionDroppedDespiteHeal(t *testing.T) {
 		t.Fatalf("drops %q; want one partition drop at 4ms (on arrival)", drops)
 	}
 }
+
+// HealPartition ends one partition: an older one's end does not heal a
+// newer overlapping one, and Heal still removes everything.
+func TestHealPartitionEndsOnlyItsOwn(t *testing.T) {
+	var heals []string
+	s := New(Config{OnEvent: func(ev *Event) {
+		if ev.Kind == EvHeal {
+			heals = append(heals, ev.At.String()+" "+ev.Detail)
+		}
+	}})
+	defer s.Close()
+	recs := addRecorders(s, 1, 2, 3)
+	var a, b PartitionID
+	s.At(0, func() { a = s.Partition([]NodeID{1}, []NodeID{2}) })
+	s.At(time.Millisecond, func() { b = s.Partition([]NodeID{1}, []NodeID{3}) })
+	s.At(2*time.Millisecond, func() {
+		if !s.HealPartition(a) {
+			t.Errorf("HealPartition(%d) of a partition in place reported false", a)
+		}
+		if s.HealPartition(a) {
+			t.Errorf("second HealPartition(%d) reported true", a)
+		}
+	})
+	s.At(3*time.Millisecond, func() {
+		s.Node(1).Send(2, "to2", 1) // a healed: delivered
+		s.Node(1).Send(3, "to3", 1) // b holds: dropped
+	})
+	s.At(4*time.Millisecond, s.Heal)
+	s.At(5*time.Millisecond, func() {
+		if s.HealPartition(b) {
+			t.Errorf("HealPartition(%d) after Heal reported true", b)
+		}
+		s.Node(1).Send(3, "to3 after heal", 1)
+	})
+	s.Run()
+	if len(recs[2].got) != 1 || len(recs[3].got) != 1 || recs[3].got[0].msg != "to3 after heal" {
+		t.Fatalf("node 2 got %v, node 3 got %v; want to2, and to3 after heal only", recs[2].got, recs[3].got)
+	}
+	if want := []string{"2ms [1][2]", "4ms "}; len(heals) != 2 || heals[0] != want[0] || heals[1] != want[1] {
+		t.Fatalf("heal events %q; want %q", heals, want)
+	}
+}

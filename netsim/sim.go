@@ -73,9 +73,10 @@ type Sim struct {
 	all   []*Node  // nodes by dense index (Node.idx): an item names its node so
 	order []NodeID // sorted ids
 
-	links map[uint64]*linkState
-	parts []map[NodeID]int // each Partition call: node -> group index
-	cuts  map[uint64]struct{}
+	links   map[uint64]*linkState
+	parts   []partition // each Partition call not healed yet, oldest first
+	partSeq PartitionID // the last Partition's id
+	cuts    map[uint64]struct{}
 
 	// tstate holds each pending timer's state, indexed by the slot kept in
 	// its item (size field); tfree lists the free slots. Pointer-free and

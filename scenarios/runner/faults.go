@@ -71,11 +71,14 @@ func (f *faultInjector) apply(fl *scenarios.Fault) {
 		for i, g := range fl.Groups {
 			groups[i] = f.endpoints(g)
 		}
-		sim.Partition(groups...)
+		id := sim.Partition(groups...)
 		if fl.For > 0 {
-			sim.After(fl.For, sim.Heal)
+			// Its end heals this partition alone: not one made later (an
+			// overlapping partition holds until its own end), and nothing
+			// if a heal fault removed it already.
+			sim.After(fl.For, func() { sim.HealPartition(id) })
 		}
-	case scenarios.Heal:
+	case scenarios.Heal: // every partition and degradation, `for` or not
 		sim.Heal()
 		f.restoreAll()
 	case scenarios.DegradeLink:

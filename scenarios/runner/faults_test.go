@@ -1,0 +1,70 @@
+package runner
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+	"raysim/scenarios"
+)
+
+// runFaults runs a small cluster (head, worker-0, worker-1) under the given
+// fault schedule and hands every netsim event to on.
+func runFaults(t *testing.T, faults string, on func(ev *netsim.Event)) {
+	t.Helper()
+	s, err := scenarios.Parse("faults.yaml", []byte(`
+name: faults
+seed: 1
+duration_limit: 2s
+cluster:
+  nodes:
+    - {name: head, cpus: 2}
+    - {name: worker, count: 2, cpus: 2}
+workload:
+  - generator: parallel
+    params: {tasks: 400, duration: 5ms}
+    arrival: {kind: rate, rate: 400/s}
+faults:
+`+faults))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), s, Options{OnNetEvent: on}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// isGCS reports whether id is a GCS replica (not a raylet or the scheduler).
+func isGCS(id netsim.NodeID) bool { return id > netsim.NodeID(ray.SchedulerID) }
+
+// A partition's `for` ends that partition alone: worker-1's partition from
+// the GCS, made while worker-0's held, lasts until its own end (650ms), not
+// until the end of worker-0's (200ms).
+func TestPartitionForHealsOnlyItsOwn(t *testing.T) {
+	worker1 := netsim.NodeID(ray.RayletID(2))
+	var heals []time.Duration
+	var first, last time.Duration = -1, -1 // partition drops between worker-1 and the GCS
+	runFaults(t, `
+  - {at: 100ms, partition: [[gcs], [worker-0]], for: 100ms}
+  - {at: 150ms, partition: [[gcs], [worker-1]], for: 500ms}
+`, func(ev *netsim.Event) {
+		switch {
+		case ev.Kind == netsim.EvHeal:
+			heals = append(heals, ev.At)
+		case ev.Kind == netsim.EvDrop && ev.Detail == netsim.DropPartition &&
+			(ev.From == worker1 && isGCS(ev.To) || ev.To == worker1 && isGCS(ev.From)):
+			if first < 0 {
+				first = ev.At
+			}
+			last = ev.At
+		}
+	})
+	if len(heals) != 2 || heals[0] != 200*time.Millisecond || heals[1] != 650*time.Millisecond {
+		t.Errorf("heals at %v; want 200ms and 650ms", heals)
+	}
+	if first < 150*time.Millisecond || last < 400*time.Millisecond || last >= 650*time.Millisecond {
+		t.Errorf("worker-1/GCS partition drops from %v to %v; want them within [150ms, 650ms), lasting past 400ms", first, last)
+	}
+}
