@@ -169,18 +169,26 @@ type Degradation struct {
 	Reorder   float64
 }
 
+// DegradationID names one Degrade or DegradeWith of one link, for
+// RestoreDegradation.
+type DegradationID uint64
+
 // Degrade adds extra one-way delay and extra loss probability on top of the
-// link model of from -> to, until Restore.
-func (s *Sim) Degrade(from, to NodeID, extra time.Duration, loss float64) {
-	s.DegradeWith(from, to, Degradation{Extra: extra, Loss: loss})
+// link model of from -> to, until Restore (see DegradeWith).
+func (s *Sim) Degrade(from, to NodeID, extra time.Duration, loss float64) DegradationID {
+	return s.DegradeWith(from, to, Degradation{Extra: extra, Loss: loss})
 }
 
 // DegradeWith puts d on top of the link model of from -> to, until Restore
-// (replacing an earlier degradation of that link).
-func (s *Sim) DegradeWith(from, to NodeID, d Degradation) {
+// (replacing an earlier degradation of that link). It returns the
+// degradation's id: RestoreDegradation(from, to, id) ends it only if no
+// later degradation replaced it.
+func (s *Sim) DegradeWith(from, to NodeID, d Degradation) DegradationID {
 	ls := s.linkState(from, to)
 	d.Extra, d.Jitter, d.Bandwidth = max(d.Extra, 0), max(d.Jitter, 0), max(d.Bandwidth, 0)
 	ls.deg = d
+	s.degSeq++
+	ls.degID = s.degSeq
 	detail := "loss=" + strconv.FormatFloat(d.Loss, 'g', -1, 64)
 	if d.Jitter > 0 {
 		detail += " jitter=" + d.Jitter.String()
@@ -195,13 +203,27 @@ func (s *Sim) DegradeWith(from, to NodeID, d Degradation) {
 		detail += " reorder=" + strconv.FormatFloat(d.Reorder, 'g', -1, 64)
 	}
 	s.emit(EvDegrade, from, to, int64(d.Extra), nil, detail)
+	return ls.degID
 }
 
-// Restore removes a Degrade of from -> to.
+// Restore removes the degradation of from -> to, whichever it is.
 func (s *Sim) Restore(from, to NodeID) {
 	ls := s.linkState(from, to)
 	ls.deg = Degradation{}
+	ls.degID = 0
 	s.emit(EvDegrade, from, to, 0, nil, "restore")
+}
+
+// RestoreDegradation removes degradation id of from -> to if it is still
+// the link's (no later Degrade replaced it, no Restore removed it), and
+// reports whether it was; otherwise it does nothing and logs nothing.
+func (s *Sim) RestoreDegradation(from, to NodeID, id DegradationID) bool {
+	ls := s.linkState(from, to)
+	if id == 0 || ls.degID != id {
+		return false
+	}
+	s.Restore(from, to)
+	return true
 }
 
 // Pause stalls node id (a GC pause, a frozen VM) until Now()+d: nothing of

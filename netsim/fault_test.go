@@ -85,3 +85,38 @@ func TestHealPartitionEndsOnlyItsOwn(t *testing.T) {
 		t.Fatalf("heal events %q; want %q", heals, want)
 	}
 }
+
+// RestoreDegradation ends a degradation only while it is the link's own: a
+// later DegradeWith replaced it, and holds until its own end.
+func TestRestoreDegradationEndsOnlyItsOwn(t *testing.T) {
+	s := New(Config{Link: Link{Latency: Constant(time.Millisecond)}})
+	defer s.Close()
+	recs := addRecorders(s, 1, 2)
+	var a, b DegradationID
+	s.At(0, func() { a = s.Degrade(1, 2, 50*time.Millisecond, 0) })
+	s.At(10*time.Millisecond, func() { b = s.Degrade(1, 2, 20*time.Millisecond, 0) })
+	s.At(20*time.Millisecond, func() {
+		if s.RestoreDegradation(1, 2, a) {
+			t.Errorf("RestoreDegradation of a replaced degradation reported true")
+		}
+		s.Node(1).Send(2, "b holds", 1) // 1ms + 20ms
+	})
+	s.At(100*time.Millisecond, func() {
+		if !s.RestoreDegradation(1, 2, b) {
+			t.Errorf("RestoreDegradation of the link's degradation reported false")
+		}
+		s.Node(1).Send(2, "restored", 1) // 1ms
+	})
+	s.At(200*time.Millisecond, func() {
+		c := s.Degrade(1, 2, 5*time.Millisecond, 0)
+		s.Restore(1, 2)
+		if s.RestoreDegradation(1, 2, c) {
+			t.Errorf("RestoreDegradation after Restore reported true")
+		}
+	})
+	s.Run()
+	got := recs[2].got
+	if len(got) != 2 || got[0].at != 41*time.Millisecond || got[1].at != 101*time.Millisecond {
+		t.Fatalf("node 2 got %v; want b holds at 41ms, restored at 101ms", got)
+	}
+}

@@ -145,9 +145,10 @@ func (d Dist) clamp(v float64) time.Duration {
 type linkState struct {
 	override Link
 	hasLink  bool
-	deg      Degradation // Degrade, until Restore
-	txFree   int64       // bandwidth queue: when the link is free to transmit
-	lastAt   int64       // FIFO clamp: latest in-order delivery time
+	deg      Degradation   // Degrade, until Restore
+	degID    DegradationID // deg's id (0: none)
+	txFree   int64         // bandwidth queue: when the link is free to transmit
+	lastAt   int64         // FIFO clamp: latest in-order delivery time
 }
 
 func linkKey(from, to NodeID) uint64 { return uint64(from)<<32 | uint64(to) }

@@ -76,6 +76,7 @@ type Sim struct {
 	links   map[uint64]*linkState
 	parts   []partition // each Partition call not healed yet, oldest first
 	partSeq PartitionID // the last Partition's id
+	degSeq  DegradationID
 	cuts    map[uint64]struct{}
 
 	// tstate holds each pending timer's state, indexed by the slot kept in

@@ -103,13 +103,17 @@ func (f *faultInjector) apply(fl *scenarios.Fault) {
 			d.Reorder = *l.Reorder
 		}
 		pairs := f.pairs(l)
-		for _, p := range pairs {
-			sim.DegradeWith(p[0], p[1], d)
+		ids := make([]netsim.DegradationID, len(pairs))
+		for i, p := range pairs {
+			ids[i] = sim.DegradeWith(p[0], p[1], d)
 		}
 		if fl.For > 0 {
+			// Its end restores only the links this fault's degradation is
+			// still on: a later degrade of a link (explicit or a random
+			// loss process) replaced it there and holds until its own end.
 			sim.After(fl.For, func() {
-				for _, p := range pairs {
-					sim.Restore(p[0], p[1])
+				for i, p := range pairs {
+					sim.RestoreDegradation(p[0], p[1], ids[i])
 				}
 			})
 		}

@@ -68,3 +68,32 @@ func TestPartitionForHealsOnlyItsOwn(t *testing.T) {
 		t.Errorf("worker-1/GCS partition drops from %v to %v; want them within [150ms, 650ms), lasting past 400ms", first, last)
 	}
 }
+
+// A degrade_link's `for` restores the link only if its degradation is still
+// the link's: worker-1 -> GCS degraded at 100ms for 100ms, then again at
+// 150ms for 800ms, stays degraded until 950ms.
+func TestDegradeForRestoresOnlyItsOwn(t *testing.T) {
+	worker1 := netsim.NodeID(ray.RayletID(2))
+	var degrades, restores []time.Duration
+	runFaults(t, `
+  - {at: 100ms, degrade_link: {from: worker-1, to: gcs, latency: 50ms}, for: 100ms}
+  - {at: 150ms, degrade_link: {from: worker-1, to: gcs, latency: 20ms}, for: 800ms}
+`, func(ev *netsim.Event) {
+		if ev.Kind != netsim.EvDegrade || ev.From != worker1 || !isGCS(ev.To) {
+			return
+		}
+		if ev.Detail == "restore" {
+			restores = append(restores, ev.At)
+		} else {
+			degrades = append(degrades, ev.At)
+		}
+	})
+	if len(degrades) == 0 || len(restores) != len(degrades)/2 {
+		t.Fatalf("degrades at %v, restores at %v; want one restore per link of the second degrade", degrades, restores)
+	}
+	for _, at := range restores {
+		if at != 950*time.Millisecond {
+			t.Errorf("worker-1 -> GCS restored at %v; want only at 950ms (the end of the degrade made at 150ms)", at)
+		}
+	}
+}
