@@ -70,7 +70,11 @@ const (
 	DropPartition = "partition"
 	DropCrashed   = "crashed"        // destination down (or restarted since the send)
 	DropSender    = "sender crashed" // Send called on a crashed node
-	DropUnknown   = "unknown node"
+	// DropUnsent: the sender crashed after Send but before the message had
+	// left it (it waited for the sender's busy-until, or its bytes were
+	// still being transmitted); logged when it would have arrived.
+	DropUnsent  = "sender crashed before it left"
+	DropUnknown = "unknown node"
 )
 
 // Digest mixing: an xxhash64-style round per 64-bit word, FNV-1a per byte of

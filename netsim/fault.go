@@ -24,8 +24,12 @@ func (s *Sim) mustNode(op string, id NodeID) *Node {
 // dropped, and messages to it — in flight now or sent later — are dropped
 // ("crashed") until Restart; a message in flight at the crash is dropped
 // even if the node restarts before it arrives (its connection died with the
-// old incarnation). Messages the node already sent stay in flight and are
-// delivered, as on a real network. Crashing a crashed node does nothing.
+// old incarnation). Messages the node had sent and that had left it stay in
+// flight and are delivered, as on a real network; those that had not — sent
+// after a Charge and waiting for its busy-until, or still being transmitted
+// on a link of finite bandwidth — are dropped when they would have arrived
+// (DropUnsent), and the links to and from the node are free again for its
+// next incarnation. Crashing a crashed node does nothing.
 //
 // When called from a coroutine of the crashed node itself, Crash does not
 // return: the coroutine unwinds at once.
@@ -38,6 +42,15 @@ func (s *Sim) Crash(id NodeID) {
 	n.handler = nil
 	n.busyUntil = 0
 	n.wakePending = false
+	n.died = append(n.died, s.now)
+	// Its connections die with it: the bytes it had queued or was still
+	// transmitting are gone (dropped on arrival: see unsent), as are those
+	// queued to it (dropped as crashed), so neither holds up the links of
+	// its next incarnation. Messages that had left keep their times; the
+	// next incarnation's may overtake them.
+	for _, ls := range n.links {
+		ls.txFree, ls.lastAt = 0, 0
+	}
 	s.emit(EvCrash, id, id, 0, nil, "")
 	var it item
 	for n.dqLen() > 0 {

@@ -120,3 +120,100 @@ func TestRestoreDegradationEndsOnlyItsOwn(t *testing.T) {
 		t.Fatalf("node 2 got %v; want b holds at 41ms, restored at 101ms", got)
 	}
 }
+
+// chargeThenSend answers every message after 10ms of service time.
+type chargeThenSend struct{ n *Node }
+
+func (c *chargeThenSend) Deliver(from NodeID, payload any) {
+	c.n.Charge(10 * time.Millisecond)
+	c.n.Send(from, "reply", 10) // departs at busy-until
+}
+
+// A send made after Charge departs at busy-until: if the node crashes
+// before then, the message never left, and is dropped (DropUnsent) when it
+// would have arrived.
+func TestCrashBeforeDepartureDropsSend(t *testing.T) {
+	var drops []string
+	s := New(Config{Link: Link{Latency: Constant(time.Millisecond)}, OnDrop: func(ev *Event) {
+		drops = append(drops, ev.At.String()+" "+ev.Detail)
+	}})
+	defer s.Close()
+	s.AddNode(1, func(n *Node) Handler { return &chargeThenSend{n} })
+	recs := addRecorders(s, 2)
+	s.At(0, func() { s.Node(2).Send(1, "req", 10) }) // arrives at 1ms; reply departs at 11ms
+	s.At(5*time.Millisecond, func() { s.Crash(1) })
+	s.Run()
+	if len(recs[2].got) != 0 {
+		t.Fatalf("node 1 crashed at 5ms, before its reply departed (11ms), yet it was delivered at %v", recs[2].got[0].at)
+	}
+	if len(drops) != 1 || drops[0] != "12ms "+DropUnsent {
+		t.Fatalf("drops %q; want one %q at 12ms", drops, DropUnsent)
+	}
+}
+
+// A reply that departed before its sender crashed is delivered.
+func TestCrashAfterDepartureKeepsSend(t *testing.T) {
+	s := New(Config{Link: Link{Latency: Constant(time.Millisecond)}})
+	defer s.Close()
+	s.AddNode(1, func(n *Node) Handler { return &chargeThenSend{n} })
+	recs := addRecorders(s, 2)
+	s.At(0, func() { s.Node(2).Send(1, "req", 10) }) // reply departs at 11ms
+	s.At(11*time.Millisecond, func() { s.Crash(1) })
+	s.At(11*time.Millisecond, func() { s.Restart(1) })
+	s.Run()
+	if len(recs[2].got) != 1 || recs[2].got[0].at != 12*time.Millisecond {
+		t.Fatalf("node 2 got %v; want the reply (departed at 11ms, before the crash) at 12ms", recs[2].got)
+	}
+}
+
+// A crash kills the sender's connections and NIC queue: a message still
+// being transmitted must not arrive whole, and the restarted incarnation
+// does not queue behind bytes of the dead one.
+func TestCrashMidTransmission(t *testing.T) {
+	s := New(Config{Link: Link{Latency: Constant(time.Millisecond), Bandwidth: 1e6}}) // 1 MB/s
+	defer s.Close()
+	recs := addRecorders(s, 1, 2)
+	s.At(0, func() { s.Node(1).Send(2, "big", 10e6) }) // 10 s on the wire
+	s.At(time.Second, func() { s.Crash(1) })           // 10% transmitted
+	s.At(2*time.Second, func() { s.Restart(1) })
+	s.At(2*time.Second, func() { s.Node(1).Send(2, "small", 100) })
+	s.Run()
+	got := recs[2].got
+	if len(got) != 1 || got[0].msg != "small" || got[0].at != 2*time.Second+1100*time.Microsecond {
+		t.Fatalf("node 2 got %v; want only small, at 2.0011s (100B at 1MB/s + 1ms)", got)
+	}
+}
+
+// The destination-side twin: bytes queued to a receiver that crashed (its
+// copy is dropped as crashed) do not hold the link against the sender's
+// first message to the restarted receiver.
+func TestDeadReceiversQueueFreesLink(t *testing.T) {
+	s := New(Config{Link: Link{Latency: Constant(time.Millisecond), Bandwidth: 1e6}})
+	defer s.Close()
+	recs := addRecorders(s, 1, 2)
+	s.At(0, func() { s.Node(1).Send(2, "big", 10e6) })
+	s.At(time.Second, func() { s.Crash(2) })
+	s.At(1500*time.Millisecond, func() { s.Restart(2) })
+	s.At(2*time.Second, func() { s.Node(1).Send(2, "small", 100) })
+	s.Run()
+	got := recs[2].got // the recorder of the new incarnation
+	if len(got) != 1 || got[0].at != 2*time.Second+1100*time.Microsecond {
+		t.Fatalf("restarted node 2 got %v; want only small at 2.0011s", got)
+	}
+}
+
+// Links configured before their nodes exist are reset at a crash too.
+func TestCrashResetsLinkMadeBeforeNode(t *testing.T) {
+	s := New(Config{Link: Link{Latency: Constant(time.Millisecond)}})
+	defer s.Close()
+	s.SetLink(1, 2, Link{Latency: Constant(time.Millisecond), Bandwidth: 1e6})
+	recs := addRecorders(s, 1, 2)
+	s.At(0, func() { s.Node(1).Send(2, "big", 10e6) })
+	s.At(time.Second, func() { s.Restart(1) })
+	s.At(time.Second, func() { s.Node(1).Send(2, "small", 100) })
+	s.Run()
+	got := recs[2].got
+	if len(got) != 1 || got[0].msg != "small" || got[0].at != time.Second+1100*time.Microsecond {
+		t.Fatalf("node 2 got %v; want only small at 1.0011s", got)
+	}
+}

@@ -143,6 +143,7 @@ func (d Dist) clamp(v float64) time.Duration {
 
 // linkState is the mutable state of one directed link.
 type linkState struct {
+	from, to NodeID
 	override Link
 	hasLink  bool
 	deg      Degradation   // Degrade, until Restore
@@ -163,8 +164,18 @@ func (s *Sim) linkState(from, to NodeID) *linkState {
 	k := linkKey(from, to)
 	ls := s.links[k]
 	if ls == nil {
-		ls = &linkState{}
+		ls = &linkState{from: from, to: to}
 		s.links[k] = ls
+		fn, tn := s.node(from), s.node(to)
+		if fn != nil {
+			fn.links = append(fn.links, ls)
+		}
+		if tn != nil && to != from {
+			tn.links = append(tn.links, ls)
+		}
+		if fn == nil || tn == nil {
+			s.early = append(s.early, ls) // AddNode registers it
+		}
 	}
 	return ls
 }

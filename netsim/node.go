@@ -37,6 +37,11 @@ type Node struct {
 	coros []*coro
 	idx   int          // dense index: the order of AddNode
 	out   []*linkState // outgoing link state by destination idx (< denseMax)
+	// links: the state of every link from or to the node (in no
+	// particular order: only used to reset them all at a crash).
+	links []*linkState
+	// died[i-1]: when incarnation i crashed (see Sim.unsent).
+	died []int64
 }
 
 // AddNode adds node id and starts it now: factory builds its handler (and
@@ -57,6 +62,11 @@ func (s *Sim) AddNode(id NodeID, factory func(n *Node) Handler) *Node {
 	}
 	i, _ := slices.BinarySearch(s.order, id)
 	s.order = slices.Insert(s.order, i, id)
+	for _, ls := range s.early { // links set up before the node (SetLink, ...)
+		if ls.from == id || ls.to == id {
+			n.links = append(n.links, ls)
+		}
+	}
 	n.start(false)
 	return n
 }
@@ -275,6 +285,7 @@ func (n *Node) Send(to NodeID, payload any, size int64) {
 		at = max(at, ls.txFree) + int64(float64(size)/bw*1e9)
 		ls.txFree = at
 	}
+	left := at
 	if loss := l.Loss + d.Loss; loss > 0 && s.rng.Float64() < loss {
 		s.emit(EvDrop, n.id, to, size, payload, DropLoss)
 		return
@@ -290,19 +301,24 @@ func (n *Node) Send(to NodeID, payload any, size int64) {
 		at = max(at, ls.lastAt)
 		ls.lastAt = at
 	}
-	s.scheduleDeliver(at, dst, n.id, payload, size)
+	s.scheduleDeliver(at, left, dst, n, payload, size)
 	if dup := l.Duplicate + d.Duplicate; dup > 0 && s.rng.Float64() < dup {
 		s.emit(EvDuplicate, n.id, to, size, payload, "")
 		at2 := at + s.rng.Int64N(max(lat, int64(time.Millisecond)))
 		at2 = max(at2, ls.lastAt)
 		ls.lastAt = at2
-		s.scheduleDeliver(at2, dst, n.id, payload, size)
+		s.scheduleDeliver(at2, left, dst, n, payload, size)
 	}
 }
 
-func (s *Sim) scheduleDeliver(at int64, dst *Node, from NodeID, payload any, size int64) {
+// scheduleDeliver schedules a message from src to dst, arriving at at; it
+// has left src at left (departed, and its last byte transmitted): if src's
+// incarnation crashes before then, it is dropped on arrival (DropUnsent).
+func (s *Sim) scheduleDeliver(at, left int64, dst, src *Node, payload any, size int64) {
 	it := s.scheduleNode(at, itemDeliver, dst)
-	it.from = from
+	it.src = uint32(src.idx)
+	it.sinc = uint16(src.inc)
+	it.left = left
 	it.payload = payload
 	it.size = size
 }

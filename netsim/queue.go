@@ -37,8 +37,7 @@ const (
 	itemHarness          // Sim.At / Sim.After (payload func()): not tied to a node
 )
 
-// item is one scheduled action: 48 bytes, so four items fill three cache
-// lines. Node items carry the destination incarnation they were scheduled
+// item is one scheduled action: 56 bytes. Node items carry the destination incarnation they were scheduled
 // for; a mismatch at run time means the node crashed (and maybe restarted)
 // in between, and the item is dropped. payload
 // holds the message, the func() of a harness event, the *timer of a timer or
@@ -50,9 +49,11 @@ type item struct {
 	at      int64
 	payload any
 	size    int64
+	left    int64  // a delivery: when the message had left its sender (see Sim.unsent)
 	node    uint32 // the destination's dense index (Sim.all)
-	from    NodeID
+	src     uint32 // a delivery: the sender's dense index
 	inc     uint32
+	sinc    uint16 // a delivery: the sender's incarnation, mod 2^16
 	kind    itemKind
 }
 
@@ -87,7 +88,7 @@ const (
 // load per chunk: 31 items a chunk keep that walk short.
 const (
 	chunkBits = 5
-	chunkN    = 1<<chunkBits - 1 // 31 items + header: a 1536 B size class
+	chunkN    = 1<<chunkBits - 1 // 31 items + header: a 1792 B size class
 	chunkMask = 1<<chunkBits - 1
 )
 

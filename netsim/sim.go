@@ -74,8 +74,9 @@ type Sim struct {
 	order []NodeID // sorted ids
 
 	links   map[uint64]*linkState
-	parts   []partition // each Partition call not healed yet, oldest first
-	partSeq PartitionID // the last Partition's id
+	early   []*linkState // links made while an end was not a node yet
+	parts   []partition  // each Partition call not healed yet, oldest first
+	partSeq PartitionID  // the last Partition's id
 	degSeq  DegradationID
 	cuts    map[uint64]struct{}
 
@@ -272,15 +273,23 @@ func (s *Sim) dispatch(it *item) {
 			s.dropStale(it)
 			return
 		}
-		if it.kind == itemDeliver && s.blocked(it.from, n.id) {
-			// Checked on arrival, not when the node gets round to the
-			// message: one that reached a paused or busy host before a
-			// partition began is in its receive queue and is not lost, and
-			// one that arrived during a partition is gone even if the
-			// partition heals before the host is free.
-			s.emit(EvDrop, it.from, n.id, it.size, it.payload, DropPartition)
-			s.consume(it)
-			return
+		if it.kind == itemDeliver {
+			from := s.all[it.src]
+			if s.unsent(from, it) {
+				s.emit(EvDrop, from.id, n.id, it.size, it.payload, DropUnsent)
+				s.consume(it)
+				return
+			}
+			if s.blocked(from.id, n.id) {
+				// Checked on arrival, not when the node gets round to the
+				// message: one that reached a paused or busy host before a
+				// partition began is in its receive queue and is not lost,
+				// and one that arrived during a partition is gone even if
+				// the partition heals before the host is free.
+				s.emit(EvDrop, from.id, n.id, it.size, it.payload, DropPartition)
+				s.consume(it)
+				return
+			}
 		}
 		if n.busyUntil > s.now || n.dqLen() > 0 {
 			// Busy or stalled node: queue behind what is already waiting,
@@ -317,9 +326,22 @@ func (s *Sim) consume(it *item) {
 // dropStale discards a node item whose incarnation is gone.
 func (s *Sim) dropStale(it *item) {
 	if it.kind == itemDeliver {
-		s.emit(EvDrop, it.from, s.all[it.node].id, it.size, it.payload, DropCrashed)
+		s.emit(EvDrop, s.all[it.src].id, s.all[it.node].id, it.size, it.payload, DropCrashed)
 	}
 	s.consume(it)
+}
+
+// unsent reports whether delivery it never finished leaving its sender
+// from: the incarnation that sent it crashed before it.left (it was waiting
+// for the sender's busy-until, or its bytes were still being transmitted).
+func (s *Sim) unsent(from *Node, it *item) bool {
+	if from.alive && uint16(from.inc) == it.sinc {
+		return false // the sending incarnation is still up
+	}
+	// The sending incarnation: the latest one (at most from.inc) equal to
+	// it.sinc mod 2^16; its crash time is in from.died.
+	inc := from.inc - uint64(uint16(from.inc)-it.sinc)
+	return inc >= 1 && inc <= uint64(len(from.died)) && from.died[inc-1] < it.left
 }
 
 func (s *Sim) ensureWake(n *Node) {
@@ -360,10 +382,11 @@ func (s *Sim) runNodeItem(it *item) {
 	s.consume(it)
 	switch it.kind {
 	case itemDeliver:
-		s.emit(EvDeliver, it.from, n.id, it.size, it.payload, "")
+		from := s.all[it.src].id
+		s.emit(EvDeliver, from, n.id, it.size, it.payload, "")
 		if n.handler != nil {
 			n.arrived = it.at
-			n.handler.Deliver(it.from, it.payload)
+			n.handler.Deliver(from, it.payload)
 			n.arrived = -1
 		}
 	case itemTimer:
