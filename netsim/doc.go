@@ -34,9 +34,13 @@
 // Partition (symmetric, between groups) and Cut (one way) drop messages at
 // send time and when they arrive at the destination (before they wait for a
 // busy or paused node: a message that arrived before a partition began is
-// not lost to it); HealPartition ends one partition, Heal removes them all. Degrade adds delay
-// and loss to a link until Restore. SetSkew offsets a node's wall clock
-// (Now), not its monotonic one (Mono).
+// not lost to it); HealPartition ends one partition, Heal removes them all.
+// Degrade adds delay and loss to a link until Restore. A degradation's
+// bandwidth cap holds back the messages sent under it; when the cap changes
+// or ends, those still queued or being transmitted are re-timed: the rest of
+// their bytes go out at the new rate, so a short cap does not outlive
+// itself (messages sent before a cap began keep their times). SetSkew
+// offsets a node's wall clock (Now), not its monotonic one (Mono).
 //
 // Crash loses the node's state: its handler is dropped, its timers never
 // fire, its coroutines are stopped, and messages to it — in flight at the

@@ -50,6 +50,8 @@ func (s *Sim) Crash(id NodeID) {
 	// next incarnation's may overtake them.
 	for _, ls := range n.links {
 		ls.txFree, ls.lastAt = 0, 0
+		clear(ls.tx)
+		ls.tx = ls.tx[:0]
 	}
 	s.emit(EvCrash, id, id, 0, nil, "")
 	var it item
@@ -195,10 +197,13 @@ func (s *Sim) Degrade(from, to NodeID, extra time.Duration, loss float64) Degrad
 // DegradeWith puts d on top of the link model of from -> to, until Restore
 // (replacing an earlier degradation of that link). It returns the
 // degradation's id: RestoreDegradation(from, to, id) ends it only if no
-// later degradation replaced it.
+// later degradation replaced it. If the link's bandwidth changes (a cap
+// set, changed or lifted), the messages sent under a cap and not yet
+// transmitted are re-timed to the new bandwidth (see retime).
 func (s *Sim) DegradeWith(from, to NodeID, d Degradation) DegradationID {
 	ls := s.linkState(from, to)
 	d.Extra, d.Jitter, d.Bandwidth = max(d.Extra, 0), max(d.Jitter, 0), max(d.Bandwidth, 0)
+	bw := s.bandwidth(ls)
 	ls.deg = d
 	s.degSeq++
 	ls.degID = s.degSeq
@@ -216,15 +221,22 @@ func (s *Sim) DegradeWith(from, to NodeID, d Degradation) DegradationID {
 		detail += " reorder=" + strconv.FormatFloat(d.Reorder, 'g', -1, 64)
 	}
 	s.emit(EvDegrade, from, to, int64(d.Extra), nil, detail)
+	if s.bandwidth(ls) != bw {
+		s.retime(ls)
+	}
 	return ls.degID
 }
 
 // Restore removes the degradation of from -> to, whichever it is.
 func (s *Sim) Restore(from, to NodeID) {
 	ls := s.linkState(from, to)
+	bw := s.bandwidth(ls)
 	ls.deg = Degradation{}
 	ls.degID = 0
 	s.emit(EvDegrade, from, to, 0, nil, "restore")
+	if s.bandwidth(ls) != bw {
+		s.retime(ls)
+	}
 }
 
 // RestoreDegradation removes degradation id of from -> to if it is still

@@ -150,6 +150,143 @@ type linkState struct {
 	degID    DegradationID // deg's id (0: none)
 	txFree   int64         // bandwidth queue: when the link is free to transmit
 	lastAt   int64         // FIFO clamp: latest in-order delivery time
+	tx       []txRec       // messages sent under a bandwidth cap, in order (see retime)
+}
+
+// txRec is a message sent on a link while a degradation capped its
+// bandwidth (and those sent after it while any is recorded): what retime
+// needs to move its delivery when the cap changes.
+type txRec struct {
+	msg, dup   *txMsg  // its delivery and its duplicate's (nil: lost, none)
+	size       int64   // the message's
+	bytes      float64 // left to transmit from start
+	dep        int64   // when it could depart (sender's busy-until)
+	start, end int64   // its transmission
+	at, at2    int64   // delivery times (the duplicate's)
+	delay      int64   // at - end before the FIFO clamp
+	dupGap     int64   // at2 - at before the FIFO clamp
+	prevLast   int64   // the link's lastAt before it was sent
+	reordered  bool    // picked for reordering: skips the FIFO clamp
+}
+
+// txMsg is the payload of a re-timable delivery (itemDeliverTx).
+type txMsg struct {
+	payload any
+	dead    bool // re-timed: a later item carries the message
+	done    bool // its item has run
+}
+
+// wrapTx makes the just-scheduled delivery it re-timable.
+func (s *Sim) wrapTx(it *item) *txMsg {
+	w := &txMsg{payload: it.payload}
+	it.kind, it.payload = itemDeliverTx, w
+	return w
+}
+
+// pruneTx forgets the records at the front that have left the link.
+func (ls *linkState) pruneTx(now int64) {
+	k := 0
+	for k < len(ls.tx) && ls.tx[k].end <= now {
+		k++
+	}
+	if k == len(ls.tx) {
+		clear(ls.tx)
+		ls.tx = ls.tx[:0]
+	} else if k > 0 {
+		clear(ls.tx[:k])
+		ls.tx = ls.tx[k:]
+	}
+}
+
+// bandwidth is the link's effective bandwidth (0: infinite).
+func (s *Sim) bandwidth(ls *linkState) float64 {
+	bw := s.cfg.Link.Bandwidth
+	if ls.hasLink {
+		bw = ls.override.Bandwidth
+	}
+	if d := ls.deg.Bandwidth; d > 0 && (bw == 0 || d < bw) {
+		bw = d
+	}
+	return bw
+}
+
+// retime moves the recorded messages of ls that have not finished
+// transmitting to the link's new bandwidth bw: the rest of the one being
+// transmitted, and those queued behind it, go out at bw from now, and
+// arrive that much earlier (or later), keeping their latency and the
+// link's FIFO order. Messages already transmitted keep their times.
+func (s *Sim) retime(ls *linkState) {
+	ls.pruneTx(s.now)
+	if len(ls.tx) == 0 {
+		return
+	}
+	src, dst := s.node(ls.from), s.node(ls.to)
+	bw := s.bandwidth(ls)
+	cursor, last := s.now, ls.tx[0].prevLast
+	first, moved := true, false
+	// Once one delivery moves (a new item, so a new sequence number), every
+	// later one of the link moves too, in order: among equal times the
+	// queue runs items in scheduling order, and the link must stay FIFO.
+	force := false
+	for i := range ls.tx {
+		r := &ls.tx[i]
+		r.prevLast = last // what it was sent after has moved too
+		end := r.end
+		switch {
+		case r.end <= s.now:
+			// Left the link already (a message of no size, sent while the
+			// sender was busy): it keeps its own latency, and stays behind
+			// what came before it.
+		case r.bytes <= 0:
+			// Takes no transmission: departs at r.dep as before.
+		case r.start < s.now: // being transmitted: the rest at bw
+			r.bytes *= float64(r.end-s.now) / float64(r.end-r.start)
+			r.start = s.now
+			r.end = r.start + txTime(r.bytes, bw)
+			cursor, moved = r.end, true
+			first = false
+		default:
+			if !first {
+				r.start = max(cursor, r.dep)
+			} // (the first keeps its start: what is ahead of it is not re-timed)
+			r.end = r.start + txTime(r.bytes, bw)
+			cursor, moved = r.end, true
+			first = false
+		}
+		if r.msg == nil {
+			continue // lost: it only held the link
+		}
+		at := max(r.end+r.delay, s.now)
+		if !r.reordered {
+			at = max(at, last)
+		}
+		r.msg, r.at, force = s.moveTx(r.msg, r.at, at, end, r.end, dst, src, r.size, force)
+		if !r.reordered {
+			last = max(last, r.at)
+		}
+		if r.dup != nil {
+			at2 := max(r.at+r.dupGap, last, s.now)
+			r.dup, r.at2, force = s.moveTx(r.dup, r.at2, at2, end, r.end, dst, src, r.size, force)
+			last = max(last, r.at2)
+		}
+	}
+	if moved {
+		ls.txFree = cursor
+	}
+	ls.lastAt = last
+}
+
+// moveTx moves delivery w, due at old having left at oldLeft, to at having
+// left at left: a new item, the old one dead (uncounted now). It leaves w
+// alone if it has run or is unchanged and not forced, and reports whether
+// the deliveries after it must move.
+func (s *Sim) moveTx(w *txMsg, old, at, oldLeft, left int64, dst, src *Node, size int64, force bool) (*txMsg, int64, bool) {
+	if w.done || (!force && at == old && left == oldLeft) {
+		return w, old, force
+	}
+	w.dead = true
+	s.live--
+	return s.wrapTx(s.scheduleDeliver(at, left, dst, src, w.payload, size)), at, true
 }
 
 func linkKey(from, to NodeID) uint64 { return uint64(from)<<32 | uint64(to) }

@@ -276,51 +276,86 @@ func (n *Node) Send(to NodeID, payload any, size int64) {
 		l = &ls.override
 	}
 	d := &ls.deg
-	at := max(s.now, n.busyUntil)
+	dep := max(s.now, n.busyUntil)
+	at := dep
 	bw := l.Bandwidth
-	if d.Bandwidth > 0 && (bw == 0 || d.Bandwidth < bw) {
+	capped := d.Bandwidth > 0 && (bw == 0 || d.Bandwidth < bw)
+	if capped {
 		bw = d.Bandwidth
 	}
+	start := at
 	if bw > 0 && size > 0 {
-		at = max(at, ls.txFree) + int64(float64(size)/bw*1e9)
+		start = max(at, ls.txFree)
+		at = start + txTime(float64(size), bw)
 		ls.txFree = at
 	}
 	left := at
+	// While a degradation caps the link's bandwidth, its messages are
+	// recorded, so that the end of the cap can re-time those still queued
+	// or being transmitted (see retime).
+	var rec *txRec
+	if capped || len(ls.tx) > 0 {
+		ls.pruneTx(s.now)
+		if capped || len(ls.tx) > 0 {
+			ls.tx = append(ls.tx, txRec{size: size, bytes: float64(max(size, 0)), dep: dep, start: start, end: left, prevLast: ls.lastAt})
+			rec = &ls.tx[len(ls.tx)-1]
+		}
+	}
 	if loss := l.Loss + d.Loss; loss > 0 && s.rng.Float64() < loss {
 		s.emit(EvDrop, n.id, to, size, payload, DropLoss)
-		return
+		return // (a record with no message: it held the link all the same)
 	}
 	lat := int64(l.Latency.Sample(s.rng))
 	at += lat + int64(d.Extra)
 	if j := l.Jitter + d.Jitter; j > 0 {
 		at += s.rng.Int64N(int64(j))
 	}
+	delay := at - left
+	reordered := false
 	if r := l.Reorder + d.Reorder; r > 0 && s.rng.Float64() < r {
 		at += s.rng.Int64N(2 * max(lat, int64(time.Millisecond)))
+		delay, reordered = at-left, true
 	} else {
 		at = max(at, ls.lastAt)
 		ls.lastAt = at
 	}
-	s.scheduleDeliver(at, left, dst, n, payload, size)
+	it := s.scheduleDeliver(at, left, dst, n, payload, size)
+	if rec != nil {
+		rec.msg, rec.at, rec.delay, rec.reordered = s.wrapTx(it), at, delay, reordered
+	}
 	if dup := l.Duplicate + d.Duplicate; dup > 0 && s.rng.Float64() < dup {
 		s.emit(EvDuplicate, n.id, to, size, payload, "")
 		at2 := at + s.rng.Int64N(max(lat, int64(time.Millisecond)))
+		gap := at2 - at
 		at2 = max(at2, ls.lastAt)
 		ls.lastAt = at2
-		s.scheduleDeliver(at2, left, dst, n, payload, size)
+		it := s.scheduleDeliver(at2, left, dst, n, payload, size)
+		if rec != nil {
+			rec.dup, rec.at2, rec.dupGap = s.wrapTx(it), at2, gap
+		}
 	}
+}
+
+// txTime is how long size bytes take to transmit at bw bytes per second
+// (0: infinite).
+func txTime(size, bw float64) int64 {
+	if bw <= 0 || size <= 0 {
+		return 0
+	}
+	return int64(size / bw * 1e9)
 }
 
 // scheduleDeliver schedules a message from src to dst, arriving at at; it
 // has left src at left (departed, and its last byte transmitted): if src's
 // incarnation crashes before then, it is dropped on arrival (DropUnsent).
-func (s *Sim) scheduleDeliver(at, left int64, dst, src *Node, payload any, size int64) {
+func (s *Sim) scheduleDeliver(at, left int64, dst, src *Node, payload any, size int64) *item {
 	it := s.scheduleNode(at, itemDeliver, dst)
 	it.src = uint32(src.idx)
 	it.sinc = uint16(src.inc)
 	it.left = left
 	it.payload = payload
 	it.size = size
+	return it
 }
 
 // ---- coroutines ----

@@ -29,12 +29,13 @@ package netsim
 type itemKind uint8
 
 const (
-	itemFree    itemKind = iota
-	itemDeliver          // a message arriving at node
-	itemTimer            // a node timer (payload *timer)
-	itemResume           // resume (or start) a coroutine (payload *coro)
-	itemWake             // node free again: run its next deferred item
-	itemHarness          // Sim.At / Sim.After (payload func()): not tied to a node
+	itemFree      itemKind = iota
+	itemDeliver            // a message arriving at node
+	itemDeliverTx          // the same, re-timable: payload *txMsg (see retime)
+	itemTimer              // a node timer (payload *timer)
+	itemResume             // resume (or start) a coroutine (payload *coro)
+	itemWake               // node free again: run its next deferred item
+	itemHarness            // Sim.At / Sim.After (payload func()): not tied to a node
 )
 
 // item is one scheduled action: 56 bytes. Node items carry the destination incarnation they were scheduled

@@ -268,6 +268,14 @@ func (s *Sim) dispatch(it *item) {
 			s.runDeferred(n)
 		}
 	default:
+		if it.kind == itemDeliverTx {
+			w := it.payload.(*txMsg)
+			if w.dead {
+				return // re-timed: a later item carries it (uncounted already)
+			}
+			w.done = true
+			it.kind, it.payload = itemDeliver, w.payload
+		}
 		n := s.all[it.node]
 		if !n.alive || uint32(n.inc) != it.inc {
 			s.dropStale(it)
