@@ -46,10 +46,14 @@
 // fire, its coroutines are stopped, and messages to it — in flight at the
 // crash, or sent while it is down — are dropped ("crashed"), even if it
 // restarts before an in-flight message would have arrived. What is NOT lost:
-// messages the node sent before crashing stay in flight and are delivered,
-// as on a real network. Restart builds a new incarnation with the node's
-// factory (fresh state) and a new random stream derived from (Seed, id,
-// incarnation).
+// messages that had left the node before it crashed stay in flight and are
+// delivered, as on a real network. A message that had not left — sent after
+// a Charge and waiting for the node's busy-until, or still being
+// transmitted on a link of finite bandwidth — is dropped when it would have
+// arrived (DropUnsent), and the crash frees the node's links, both ways, so
+// its next incarnation does not queue behind the dead one's bytes. Restart
+// builds a new incarnation with the node's factory (fresh state) and a new
+// random stream derived from (Seed, id, incarnation).
 //
 // Pause stalls a node (a GC pause): nothing of it runs until the pause
 // ends, and nothing is lost — its deliveries, timers and coroutine resumes
