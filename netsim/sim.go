@@ -1,6 +1,7 @@
 package netsim
 
 import (
+	"math"
 	"math/rand/v2"
 	"time"
 )
@@ -178,12 +179,20 @@ func (s *Sim) Step() bool {
 	return s.step()
 }
 
-func (s *Sim) step() bool {
+func (s *Sim) step() bool { return s.stepUntil(math.MaxInt64) }
+
+// stepUntil runs the next event if it is due by lim (stopped timers ahead
+// of it are skipped, but never one beyond lim) and reports whether it ran
+// one.
+func (s *Sim) stepUntil(lim int64) bool {
 	var it item
 	for s.q.len() > 0 {
 		s.q.pop(&it)
 		if s.cancelled(&it) {
 			s.consume(&it)
+			if at, ok := s.q.peekAt(); ok && at > lim {
+				return false
+			}
 			continue
 		}
 		s.now = it.at
@@ -229,7 +238,7 @@ func (s *Sim) RunUntil(t time.Duration) {
 		if !ok || at > lim {
 			break
 		}
-		s.step()
+		s.stepUntil(lim)
 	}
 	if !s.stopped && lim > s.now {
 		s.now = lim

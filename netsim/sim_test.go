@@ -437,3 +437,23 @@ func assertNoLeak(t *testing.T, base int) {
 		t.Errorf("goroutine leak: %d > %d\n%s", g, base, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// RunUntil(t) runs no event after t, even when a stopped timer is the last
+// item due by t.
+func TestRunUntilStopsAtStoppedTimer(t *testing.T) {
+	s := New(Config{})
+	defer s.Close()
+	n := s.AddNode(1, nil)
+	tm := n.After(5*time.Millisecond, func() {})
+	ran := false
+	s.At(20*time.Millisecond, func() { ran = true })
+	tm.Stop()
+	s.RunUntil(10 * time.Millisecond)
+	if ran || s.Now() != 10*time.Millisecond {
+		t.Fatalf("after RunUntil(10ms): the 20ms event ran=%v, Now %v", ran, s.Now())
+	}
+	s.Run()
+	if !ran {
+		t.Fatal("the 20ms event never ran")
+	}
+}
