@@ -5,8 +5,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"raysim/netsim"
 	"raysim/runtime/ray"
+	"raysim/runtime/transport"
 	"raysim/scenarios"
 )
 
@@ -96,4 +100,26 @@ func TestDegradeForRestoresOnlyItsOwn(t *testing.T) {
 			t.Errorf("worker-1 -> GCS restored at %v; want only at 950ms (the end of the degrade made at 150ms)", at)
 		}
 	}
+}
+
+// TestLinkOwnersUndoOnlyTheirOwn: on a live cluster a fault's `for` clears
+// only the links no later fault took over (it cleared all of its links,
+// ending a later partition or degrade of the same link early), and a heal
+// leaves nothing to clear.
+func TestLinkOwnersUndoOnlyTheirOwn(t *testing.T) {
+	var o linkOwners
+	first := []*transport.LinkFault{{From: []string{"a"}, To: []string{"b", "c"}, Down: true}}
+	second := []*transport.LinkFault{{From: []string{"a"}, To: []string{"c"}, Delay: time.Millisecond}}
+	id1 := o.take(first)
+	id2 := o.take(second)
+	got := o.release(id1, first)
+	require.Len(t, got, 1, "a -> c is the second fault's now")
+	assert.Equal(t, []string{"a"}, got[0].From)
+	assert.Equal(t, []string{"b"}, got[0].To)
+	assert.False(t, got[0].Down, "a clearing fault")
+	assert.Len(t, o.release(id2, second), 1)
+	assert.Empty(t, o.release(id1, first), "released already")
+	id3 := o.take(first)
+	o.reset()
+	assert.Empty(t, o.release(id3, first), "a heal cleared them")
 }

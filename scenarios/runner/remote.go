@@ -158,7 +158,53 @@ type remoteFaults struct {
 	injected int
 	warns    []string
 	stopped  bool
+	owners   linkOwners // which fault set each link's current fault
 }
+
+// linkOwners records, per directed link, which fault (a number per
+// partition or degrade_link applied) set its current state, so that a
+// fault's `for` undoes only the links no later fault has taken over, as
+// netsim's HealPartition and RestoreDegradation do in the simulator.
+type linkOwners struct {
+	seq   int
+	owner map[[2]string]int
+}
+
+// take records fault set's links as a new fault's and returns its number.
+func (o *linkOwners) take(set []*transport.LinkFault) int {
+	if o.owner == nil {
+		o.owner = map[[2]string]int{}
+	}
+	o.seq++
+	for _, lf := range set {
+		for _, a := range lf.From {
+			for _, b := range lf.To {
+				o.owner[[2]string{a, b}] = o.seq
+			}
+		}
+	}
+	return o.seq
+}
+
+// release gives up fault id's links and returns those still its own (one
+// LinkFault per link, in set's order), which the caller clears.
+func (o *linkOwners) release(id int, set []*transport.LinkFault) []*transport.LinkFault {
+	var mine []*transport.LinkFault
+	for _, lf := range set {
+		for _, a := range lf.From {
+			for _, b := range lf.To {
+				if k := [2]string{a, b}; o.owner[k] == id {
+					delete(o.owner, k)
+					mine = append(mine, &transport.LinkFault{From: []string{a}, To: []string{b}})
+				}
+			}
+		}
+	}
+	return mine
+}
+
+// reset forgets every link's fault (a heal cleared them all).
+func (o *linkOwners) reset() { clear(o.owner) }
 
 func (f *remoteFaults) count() int {
 	f.mu.Lock()
@@ -243,7 +289,6 @@ func (f *remoteFaults) apply(fl *scenarios.Fault) {
 				}
 			}
 		}
-		f.links(set, fl.For)
 		var b strings.Builder
 		for _, g := range fl.Groups {
 			b.WriteByte('[')
@@ -255,11 +300,17 @@ func (f *remoteFaults) apply(fl *scenarios.Fault) {
 			}
 			b.WriteByte(']')
 		}
-		f.note(&netsim.Event{Kind: netsim.EvPartition, Detail: b.String()})
-		if fl.For > 0 {
-			f.after(fl.For, func() { f.note(&netsim.Event{Kind: netsim.EvHeal}) })
-		}
+		groups := b.String()
+		f.note(&netsim.Event{Kind: netsim.EvPartition, Detail: groups})
+		f.links(set, fl.For, func(undone []*transport.LinkFault) {
+			if len(undone) > 0 { // this partition's own heal, as netsim's HealPartition logs it
+				f.note(&netsim.Event{Kind: netsim.EvHeal, Detail: groups})
+			}
+		})
 	case scenarios.Heal:
+		f.mu.Lock()
+		f.owners.reset()
+		f.mu.Unlock()
 		f.sess.LinkFault(&transport.LinkFault{Clear: true})
 		f.note(&netsim.Event{Kind: netsim.EvHeal})
 	case scenarios.DegradeLink:
@@ -277,19 +328,21 @@ func (f *remoteFaults) apply(fl *scenarios.Fault) {
 			back.From, back.To = lf.To, lf.From
 			set = append(set, &back)
 		}
-		f.links(set, fl.For)
 		for _, lf := range set {
 			for _, from := range lf.From {
 				for _, to := range lf.To {
 					a, b := netsim.NodeID(f.ids[from]), netsim.NodeID(f.ids[to])
 					f.note(&netsim.Event{Kind: netsim.EvDegrade, From: a, To: b, Size: int64(lf.Delay),
 						Detail: "loss=" + strconv.FormatFloat(lf.Loss, 'g', -1, 64)})
-					if fl.For > 0 {
-						f.after(fl.For, func() { f.note(&netsim.Event{Kind: netsim.EvDegrade, From: a, To: b, Detail: "restore"}) })
-					}
 				}
 			}
 		}
+		f.links(set, fl.For, func(undone []*transport.LinkFault) {
+			for _, lf := range undone { // one link each
+				a, b := netsim.NodeID(f.ids[lf.From[0]]), netsim.NodeID(f.ids[lf.To[0]])
+				f.note(&netsim.Event{Kind: netsim.EvDegrade, From: a, To: b, Detail: "restore"})
+			}
+		})
 	default:
 		f.warn("line %d: %s is not applied on a live cluster", fl.Line, fl.Kind)
 		return
@@ -299,15 +352,26 @@ func (f *remoteFaults) apply(fl *scenarios.Fault) {
 	f.mu.Unlock()
 }
 
-// links sets faults and, if d > 0, removes them d later.
-func (f *remoteFaults) links(set []*transport.LinkFault, d time.Duration) {
+// links sets faults and, if d > 0, removes them d later from the links no
+// later fault (or heal) has taken over since; undone, if set, is told
+// which links were.
+func (f *remoteFaults) links(set []*transport.LinkFault, d time.Duration, undone func([]*transport.LinkFault)) {
+	f.mu.Lock()
+	id := f.owners.take(set)
+	f.mu.Unlock()
 	for _, lf := range set {
 		f.sess.LinkFault(lf)
 	}
 	if d > 0 {
 		f.after(d, func() {
-			for _, lf := range set {
-				f.sess.LinkFault(&transport.LinkFault{From: lf.From, To: lf.To})
+			f.mu.Lock()
+			mine := f.owners.release(id, set)
+			f.mu.Unlock()
+			for _, lf := range mine {
+				f.sess.LinkFault(lf)
+			}
+			if undone != nil {
+				undone(mine)
 			}
 		})
 	}

@@ -119,7 +119,15 @@ func (s *netState) add(r *traces.Record) {
 			s.parts = append(s.parts, "partition "+r.Detail)
 		}
 	case netsim.EvHeal:
-		s.parts = nil
+		if r.Detail == "" { // every partition and cut
+			s.parts = nil
+			break
+		}
+		// One partition (HealPartition: a fault's own end), named by its
+		// groups (of two alike, either: they print the same).
+		if i := slices.Index(s.parts, "partition "+r.Detail); i >= 0 {
+			s.parts = slices.Delete(s.parts, i, i+1)
+		}
 	case netsim.EvDegrade:
 		l := [2]transport.NodeID{r.Node, r.Peer}
 		if r.Detail == "restore" {
