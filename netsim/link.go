@@ -179,7 +179,8 @@ type txMsg struct {
 // wrapTx makes the just-scheduled delivery it re-timable.
 func (s *Sim) wrapTx(it *item) *txMsg {
 	w := &txMsg{payload: it.payload}
-	it.kind, it.payload = itemDeliverTx, w
+	it.setKind(itemDeliverTx)
+	it.payload = w
 	return w
 }
 

@@ -44,12 +44,19 @@ type Node struct {
 	died []int64
 }
 
+// MaxNodes bounds a simulation's nodes: an item names its node by a 24-bit
+// index.
+const MaxNodes = 1 << 24
+
 // AddNode adds node id and starts it now: factory builds its handler (and
 // is called again, for fresh state, on every Restart). It panics if id is
-// already in use.
+// already in use, or past MaxNodes nodes.
 func (s *Sim) AddNode(id NodeID, factory func(n *Node) Handler) *Node {
 	if _, ok := s.nodes[id]; ok {
 		panic(fmt.Sprintf("netsim: AddNode(%d): node exists", id))
+	}
+	if len(s.nodes) >= MaxNodes {
+		panic(fmt.Sprintf("netsim: AddNode(%d): more than %d nodes", id, MaxNodes))
 	}
 	n := &Node{sim: s, id: id, factory: factory, idx: len(s.nodes), arrived: -1}
 	s.nodes[id] = n
@@ -351,8 +358,8 @@ func txTime(size, bw float64) int64 {
 func (s *Sim) scheduleDeliver(at, left int64, dst, src *Node, payload any, size int64) *item {
 	it := s.scheduleNode(at, itemDeliver, dst)
 	it.src = uint32(src.idx)
-	it.sinc = uint16(src.inc)
-	it.left = left
+	it.incs = uint32(it.dinc()) | uint32(uint16(src.inc))<<16
+	it.setLeft(left)
 	it.payload = payload
 	it.size = size
 	return it
@@ -558,7 +565,7 @@ func (n *Node) InCoroutine() bool {
 func (s *Sim) scheduleResume(c *coro) {
 	it := s.scheduleNode(s.now, itemResume, c.node)
 	it.payload = c
-	it.inc = uint32(c.inc)
+	it.incs = uint32(uint16(c.inc))
 }
 
 // resume hands the baton to c until it awaits or returns.

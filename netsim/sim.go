@@ -133,7 +133,7 @@ func (s *Sim) Now() time.Duration { return time.Duration(s.now) }
 // pauses do not affect them.
 func (s *Sim) At(t time.Duration, f func()) {
 	it := s.q.add(max(int64(t), s.now))
-	it.kind = itemHarness
+	it.setKind(itemHarness)
 	it.payload = f
 	s.live++
 }
@@ -190,8 +190,10 @@ func (s *Sim) stepUntil(lim int64) bool {
 		s.q.pop(&it)
 		if s.cancelled(&it) {
 			s.consume(&it)
-			if at, ok := s.q.peekAt(); ok && at > lim {
-				return false
+			if lim != math.MaxInt64 { // (Step and Run skip the peek: cancelled timers are many)
+				if at, ok := s.q.peekAt(); ok && at > lim {
+					return false
+				}
 			}
 			continue
 		}
@@ -266,31 +268,32 @@ func (s *Sim) Close() {
 
 // dispatch runs the item popped at s.now.
 func (s *Sim) dispatch(it *item) {
-	switch it.kind {
+	switch it.kind() {
 	case itemHarness:
 		s.live--
 		it.payload.(func())()
 	case itemWake:
-		n := s.all[it.node]
-		if n.alive && uint32(n.inc) == it.inc {
+		n := s.all[it.node()]
+		if n.alive && uint16(n.inc) == it.dinc() {
 			n.wakePending = false
 			s.runDeferred(n)
 		}
 	default:
-		if it.kind == itemDeliverTx {
+		if it.kind() == itemDeliverTx {
 			w := it.payload.(*txMsg)
 			if w.dead {
 				return // re-timed: a later item carries it (uncounted already)
 			}
 			w.done = true
-			it.kind, it.payload = itemDeliver, w.payload
+			it.setKind(itemDeliver)
+			it.payload = w.payload
 		}
-		n := s.all[it.node]
-		if !n.alive || uint32(n.inc) != it.inc {
+		n := s.all[it.node()]
+		if !n.alive || uint16(n.inc) != it.dinc() {
 			s.dropStale(it)
 			return
 		}
-		if it.kind == itemDeliver {
+		if it.kind() == itemDeliver {
 			from := s.all[it.src]
 			if s.unsent(from, it) {
 				s.emit(EvDrop, from.id, n.id, it.size, it.payload, DropUnsent)
@@ -321,13 +324,13 @@ func (s *Sim) dispatch(it *item) {
 
 // cancelled reports whether the item is a stopped timer.
 func (s *Sim) cancelled(it *item) bool {
-	return it.kind == itemTimer && s.tstate[it.size].cancelled
+	return it.kind() == itemTimer && s.tstate[it.size].cancelled
 }
 
 // consume accounts for a node item leaving the queue (run or dropped); a
 // timer's state slot is released (its handle goes stale).
 func (s *Sim) consume(it *item) {
-	if it.kind == itemTimer {
+	if it.kind() == itemTimer {
 		st := &s.tstate[it.size]
 		was := st.cancelled
 		st.gen++
@@ -342,8 +345,8 @@ func (s *Sim) consume(it *item) {
 
 // dropStale discards a node item whose incarnation is gone.
 func (s *Sim) dropStale(it *item) {
-	if it.kind == itemDeliver {
-		s.emit(EvDrop, s.all[it.src].id, s.all[it.node].id, it.size, it.payload, DropCrashed)
+	if it.kind() == itemDeliver {
+		s.emit(EvDrop, s.all[it.src].id, s.all[it.node()].id, it.size, it.payload, DropCrashed)
 	}
 	s.consume(it)
 }
@@ -352,13 +355,13 @@ func (s *Sim) dropStale(it *item) {
 // from: the incarnation that sent it crashed before it.left (it was waiting
 // for the sender's busy-until, or its bytes were still being transmitted).
 func (s *Sim) unsent(from *Node, it *item) bool {
-	if from.alive && uint16(from.inc) == it.sinc {
+	if from.alive && uint16(from.inc) == it.sinc() {
 		return false // the sending incarnation is still up
 	}
 	// The sending incarnation: the latest one (at most from.inc) equal to
 	// it.sinc mod 2^16; its crash time is in from.died.
-	inc := from.inc - uint64(uint16(from.inc)-it.sinc)
-	return inc >= 1 && inc <= uint64(len(from.died)) && from.died[inc-1] < it.left
+	inc := from.inc - uint64(uint16(from.inc)-it.sinc())
+	return inc >= 1 && inc <= uint64(len(from.died)) && from.died[inc-1] < it.left()
 }
 
 func (s *Sim) ensureWake(n *Node) {
@@ -367,9 +370,8 @@ func (s *Sim) ensureWake(n *Node) {
 	}
 	n.wakePending = true
 	it := s.q.add(max(s.now, n.busyUntil))
-	it.kind = itemWake
-	it.node = uint32(n.idx)
-	it.inc = uint32(n.inc)
+	it.set(itemWake, n.idx)
+	it.incs = uint32(uint16(n.inc))
 }
 
 // runDeferred runs the next deferred item of n if n is free.
@@ -395,9 +397,9 @@ func (s *Sim) runDeferred(n *Node) {
 
 // runNodeItem runs a node item on its (alive, free) node.
 func (s *Sim) runNodeItem(it *item) {
-	n := s.all[it.node]
+	n := s.all[it.node()]
 	s.consume(it)
-	switch it.kind {
+	switch it.kind() {
 	case itemDeliver:
 		from := s.all[it.src].id
 		s.emit(EvDeliver, from, n.id, it.size, it.payload, "")
@@ -417,9 +419,8 @@ func (s *Sim) runNodeItem(it *item) {
 // scheduleNode schedules a node item for n's current incarnation.
 func (s *Sim) scheduleNode(at int64, kind itemKind, n *Node) *item {
 	it := s.q.add(at)
-	it.kind = kind
-	it.node = uint32(n.idx)
-	it.inc = uint32(n.inc)
+	it.set(kind, n.idx)
+	it.incs = uint32(uint16(n.inc))
 	s.live++
 	return it
 }
