@@ -120,12 +120,12 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	if ctorErr == nil && t.spec.Attempt > 0 {
 		ctorErr = r.restoreActor(a)
 	}
-	if a.dead { // dropped or killed while it started: nothing to announce
-		r.env.Await(func(wake func()) { r.unpinArgs(t); wake() })
-		return
-	}
 	r.env.Await(func(wake func()) {
 		r.unpinArgs(t)
+		if a.dead { // dropped or killed while it started: nothing to announce (read on the loop: on TCP this runs on a goroutine of its own)
+			wake()
+			return
+		}
 		if ctorErr != nil {
 			r.failTask(t.spec, transport.ErrKindTask, "actor constructor: "+ctorErr.Error())
 			r.killActor(a.id, "constructor failed")
