@@ -56,6 +56,20 @@ func (l *Layout) IsGCS(id transport.NodeID) bool {
 // Replicated reports whether the shards are chains with a master.
 func (l *Layout) Replicated() bool { return l.Master != 0 && len(l.Chains) == len(l.Shards) }
 
+// GCSMembers returns every endpoint that holds a shard's tables (and so a
+// store): each shard, or, replicated, each replica of each chain, in shard
+// order.
+func (l *Layout) GCSMembers() []transport.NodeID {
+	if !l.Replicated() {
+		return slices.Clone(l.Shards)
+	}
+	var ids []transport.NodeID
+	for _, c := range l.Chains {
+		ids = append(ids, c...)
+	}
+	return ids
+}
+
 // ShardIndex returns the index of the shard named id.
 func (l *Layout) ShardIndex(id transport.NodeID) (int, bool) {
 	for j, s := range l.Shards {

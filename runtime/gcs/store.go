@@ -6,7 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"os"
 	"slices"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -385,9 +388,27 @@ type BoltStore struct {
 	lens [numTables + 1]int
 }
 
-// OpenBolt opens (creating if needed) the store file at path.
+// ErrStoreInUse: another process has the store open (a second head on the
+// same directory).
+var ErrStoreInUse = errors.New("gcs: the store is in use by another process")
+
+// ErrStoreDamaged: the store file is truncated or corrupt.
+var ErrStoreDamaged = errors.New("gcs: the store file is damaged")
+
+// storeLockWait bounds the wait for another process's lock on a store.
+const storeLockWait = time.Second
+
+// OpenBolt opens (creating if needed) the store file at path. A file held
+// by another process (ErrStoreInUse), truncated or corrupt
+// (ErrStoreDamaged) or of another format (ErrStoreFormat) is an error.
 func OpenBolt(path string) (*BoltStore, error) {
-	db, err := bolt.Open(path, 0o600, nil)
+	if err := checkBoltFile(path); err != nil {
+		return nil, fmt.Errorf("gcs: open store %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: storeLockWait})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s (locked for %v)", ErrStoreInUse, path, storeLockWait)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("gcs: open store %s: %w", path, err)
 	}
@@ -412,6 +433,57 @@ func OpenBolt(path string) (*BoltStore, error) {
 }
 
 func bucket(t Table) []byte { return []byte{'t', byte(t)} }
+
+// checkBoltFile refuses a bbolt file shorter than its own header says it
+// is: bbolt maps the file and reads its freelist page before checking
+// anything, and a page past the end of a truncated file kills the process
+// (SIGBUS) where an error was due. A file whose meta pages are not bbolt's
+// (no magic, a bad checksum) is left to bbolt, which reports it; a missing
+// or empty file is a new store.
+func checkBoltFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() == 0 {
+		return err
+	}
+	// A meta page: a 16-byte page header, then magic, version, page size,
+	// flags (4 bytes each), the root bucket (16), the freelist's page (8),
+	// the high-water page count (8), the transaction id (8) and an FNV-64a
+	// checksum of what precedes it (8).
+	const hdr, metaLen, magic = 16, 64, 0xED0CDAED
+	meta := func(off int64) (pageSize uint32, pages, txid uint64, ok bool) {
+		b := make([]byte, metaLen)
+		if _, err := f.ReadAt(b, off+hdr); err != nil {
+			return 0, 0, 0, false
+		}
+		le := binary.LittleEndian
+		h := fnv.New64a()
+		h.Write(b[:56])
+		if le.Uint32(b[0:]) != magic || h.Sum64() != le.Uint64(b[56:]) {
+			return 0, 0, 0, false
+		}
+		return le.Uint32(b[8:]), le.Uint64(b[40:]), le.Uint64(b[48:]), true
+	}
+	ps0, pages0, tx0, ok0 := meta(0)
+	if !ok0 {
+		return nil // not a bbolt file bbolt can read: it says so
+	}
+	pageSize, pages := ps0, pages0
+	if ps1, pages1, tx1, ok1 := meta(int64(ps0)); ok1 && tx1 > tx0 {
+		pageSize, pages = ps1, pages1 // bbolt reads the newer
+	}
+	if need := int64(pages) * int64(pageSize); st.Size() < need {
+		return fmt.Errorf("%w: %d bytes where its header counts %d pages of %d (%d bytes): truncated", ErrStoreDamaged, st.Size(), pages, pageSize, need)
+	}
+	return nil
+}
 
 // storeFormat names the encoding of a store's entries. They are encoded
 // with the wire codec: a protocol change that changes how an entry's

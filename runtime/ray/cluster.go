@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -160,25 +161,47 @@ func (cfg *Config) layout() *gcs.Layout {
 	return l
 }
 
-func (cfg *Config) newShard(env transport.Env, l *gcs.Layout) *gcs.Shard {
-	return gcs.New(env, cfg.shardConfig(l, cfg.diskStore(env.Self())))
-}
-
 func (cfg *Config) shardConfig(l *gcs.Layout, store gcs.Store) gcs.Config {
 	return gcs.Config{Layout: l, Costs: *cfg.Costs, HeartbeatPeriod: cfg.HeartbeatPeriod, NodeTimeout: cfg.NodeTimeout, Store: store}
 }
 
-// diskStore opens the bbolt store of a GCS endpoint under GCSDataDir (nil,
-// an in-memory store, when none is configured or it cannot be opened).
-func (cfg *Config) diskStore(id transport.NodeID) gcs.Store {
+// diskStores opens the bbolt stores of the GCS endpoints ids under
+// GCSDataDir (none, each endpoint in memory, when it is not set), before
+// anything of a cluster starts: a store that cannot be opened (missing
+// directory, another format, corrupt or truncated, held by another
+// process) is an error, never an in-memory GCS that loses the tables at
+// the next restart. closeStores syncs and closes them once their endpoints
+// have stopped.
+func (cfg *Config) diskStores(ids []transport.NodeID) (map[transport.NodeID]gcs.Store, error) {
+	stores := map[transport.NodeID]gcs.Store{}
 	if cfg.GCSDataDir == "" {
-		return nil
+		return stores, nil
 	}
-	st, err := gcs.OpenBolt(filepath.Join(cfg.GCSDataDir, fmt.Sprintf("gcs-%d.db", id)))
-	if err != nil {
-		return nil
+	for _, id := range ids {
+		st, err := gcs.OpenBolt(filepath.Join(cfg.GCSDataDir, fmt.Sprintf("gcs-%d.db", id)))
+		if err != nil {
+			closeStores(stores)
+			return nil, fmt.Errorf("ray: --gcs-dir %s: %w", cfg.GCSDataDir, err)
+		}
+		stores[id] = st
 	}
-	return st
+	return stores, nil
+}
+
+// closeStores syncs and closes the disk stores (their endpoints stopped).
+func closeStores(stores map[transport.NodeID]gcs.Store) error {
+	ids := make([]transport.NodeID, 0, len(stores))
+	for id := range stores {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var errs []error
+	for _, id := range ids {
+		if c, ok := stores[id].(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // newGCS builds GCS endpoint id: an unreplicated shard, or replica i of

@@ -96,6 +96,8 @@ type Process struct {
 	errs       []error
 	closed     bool
 	closeOnce  sync.Once
+	closeErr   error                          // syncing the stores at Close
+	stores     map[transport.NodeID]gcs.Store // the head's GCS disk stores (Config.GCSDataDir)
 	flushStop  chan struct{}
 	flushDone  chan struct{}
 	drv        sync.WaitGroup
@@ -165,8 +167,13 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 		cfg: cfg, layout: cfg.layout(), self: RayletID(0), bindHost: host, ctx: ctx,
 		dir: deploy.NewDirectory(cfg.NodeTimeout), sinks: map[transport.NodeID]bool{}}
 	p.dir.SetRole(p.self, transport.RoleNode)
+	// The stores first: a head whose tables cannot be kept must not say ready.
+	if p.stores, err = cfg.diskStores(p.layout.GCSMembers()); err != nil {
+		return nil, err
+	}
 	p.coordH, err = tcp.Listen(p.hostConfig(deploy.CoordinatorID, dc.Listen))
 	if err != nil {
+		closeStores(p.stores)
 		return nil, err
 	}
 	type endpoint struct {
@@ -183,7 +190,7 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 		}
 		for _, id := range ids {
 			eps = append(eps, endpoint{id: id, tap: j == 0, ctor: func(env transport.Env, l *gcs.Layout) transport.Handler {
-				return cfg.newGCS(env, l, j, cfg.diskStore(id), false, uint64(time.Now().UnixNano()))
+				return cfg.newGCS(env, l, j, p.stores[id], false, uint64(time.Now().UnixNano()))
 			}})
 		}
 	}
@@ -201,6 +208,7 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 		h, err := tcp.Listen(p.hostConfig(ep.id, net.JoinHostPort(host, "0")))
 		if err != nil {
 			p.closeHosts()
+			closeStores(p.stores)
 			return nil, err
 		}
 		p.hosts = append(p.hosts, h)
@@ -208,6 +216,7 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		p.closeHosts()
+		closeStores(p.stores)
 		return nil, err
 	}
 	p.rayAddr = ln.Addr().String()
@@ -715,8 +724,9 @@ func (p *Process) Close() error {
 			p.member.Close()
 		}
 		p.loops.Wait()
+		p.closeErr = closeStores(p.stores) // the GCS endpoints have stopped: sync what they wrote last
 	})
-	return nil
+	return p.closeErr
 }
 
 func (p *Process) closeHosts() {

@@ -39,8 +39,9 @@ type TCP struct {
 	hosts   []*tcp.Host // GCS endpoints, then the scheduler, then the raylets
 	byID    map[transport.NodeID]*tcp.Host
 	raylets []*node.Raylet
-	loops   sync.WaitGroup // one per host loop
-	loopErr chan error     // unexpected loop exits (buffered, one per host)
+	loops   sync.WaitGroup                 // one per host loop
+	loopErr chan error                     // unexpected loop exits (buffered, one per host)
+	stores  map[transport.NodeID]gcs.Store // the GCS endpoints' disk stores (Config.GCSDataDir)
 
 	mu      sync.Mutex // guards the fields below
 	drivers uint64
@@ -78,6 +79,11 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 	// GCS endpoints: one per shard, or every chain replica and the chain
 	// master when the GCS is replicated.
 	layout := c.layout
+	stores, err := cfg.diskStores(layout.GCSMembers())
+	if err != nil {
+		return nil, err
+	}
+	c.stores = stores
 	var gcsIDs []transport.NodeID
 	var gcsCtors []func(transport.Env) transport.Handler
 	for j := range layout.Shards {
@@ -88,7 +94,7 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 		for _, id := range members {
 			gcsIDs = append(gcsIDs, id)
 			gcsCtors = append(gcsCtors, func(env transport.Env) transport.Handler {
-				return cfg.newGCS(env, layout, j, cfg.diskStore(id), false, uint64(time.Now().UnixNano()))
+				return cfg.newGCS(env, layout, j, stores[id], false, uint64(time.Now().UnixNano()))
 			})
 		}
 	}
@@ -110,6 +116,7 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 			for _, h := range c.hosts {
 				h.Close()
 			}
+			closeStores(stores)
 			return nil, err
 		}
 		c.hosts = append(c.hosts, h)
@@ -305,6 +312,7 @@ func (c *TCP) Close() error {
 			}
 		}
 		c.loops.Wait()
+		errs = append(errs, closeStores(c.stores)) // the GCS endpoints have stopped: sync what they wrote last
 		c.closeErr = errors.Join(errs...)
 	})
 	return c.closeErr
