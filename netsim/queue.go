@@ -76,9 +76,15 @@ func (it *item) sinc() uint16 { return uint16(it.incs >> 16) }
 
 // left is when a delivery had left its sender (departed and transmitted;
 // see Sim.unsent). Its distance to arrival (latency, extra delay, jitter)
-// is kept in 32 bits: past ~4.3s it saturates, and left reads earlier than
-// it was (a crash in between then spares the message).
-func (it *item) left() int64 { return it.at - int64(it.ago) }
+// is kept in 32 bits; a distance of ~4.3s or more saturates, and left then
+// reads as long ago (math.MinInt64): a crash of the sender spares such a
+// message even in the rare case it had not left yet.
+func (it *item) left() int64 {
+	if it.ago == math.MaxUint32 {
+		return math.MinInt64
+	}
+	return it.at - int64(it.ago)
+}
 
 func (it *item) setLeft(left int64) { it.ago = uint32(min(max(it.at-left, 0), math.MaxUint32)) }
 

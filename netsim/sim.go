@@ -190,7 +190,7 @@ func (s *Sim) stepUntil(lim int64) bool {
 		s.q.pop(&it)
 		if s.cancelled(&it) {
 			s.consume(&it)
-			if lim != math.MaxInt64 { // (Step and Run skip the peek: cancelled timers are many)
+			if lim != math.MaxInt64 { // (Step and Run skip the peek: stopped timers are many)
 				if at, ok := s.q.peekAt(); ok && at > lim {
 					return false
 				}
@@ -323,13 +323,25 @@ func (s *Sim) dispatch(it *item) {
 }
 
 // cancelled reports whether the item is a stopped timer.
+// cancelled reports whether it is no event: a stopped timer, or a
+// delivery a bandwidth change re-timed (a later item carries it). Neither
+// moves virtual time nor counts.
 func (s *Sim) cancelled(it *item) bool {
-	return it.kind() == itemTimer && s.tstate[it.size].cancelled
+	switch it.kind() {
+	case itemTimer:
+		return s.tstate[it.size].cancelled
+	case itemDeliverTx:
+		return it.payload.(*txMsg).dead
+	}
+	return false
 }
 
 // consume accounts for a node item leaving the queue (run or dropped); a
 // timer's state slot is released (its handle goes stale).
 func (s *Sim) consume(it *item) {
+	if it.kind() == itemDeliverTx && it.payload.(*txMsg).dead {
+		return // uncounted when it was re-timed (moveTx)
+	}
 	if it.kind() == itemTimer {
 		st := &s.tstate[it.size]
 		was := st.cancelled

@@ -469,8 +469,9 @@ func TestItemIs48Bytes(t *testing.T) {
 }
 
 // TestItemLeftSaturates: a delivery keeps its departure as a distance
-// from its arrival in 32 bits; past ~4.3s it reads as the furthest back it
-// can (earlier than it was, never later).
+// from its arrival in 32 bits; past ~4.3s it reads as long ago, never later
+// than it was (a first version read at-4.3s: a crash after a message with
+// 10s to travel had left dropped it as unsent).
 func TestItemLeftSaturates(t *testing.T) {
 	var it item
 	it.at = 10 * int64(time.Second)
@@ -479,12 +480,63 @@ func TestItemLeftSaturates(t *testing.T) {
 		t.Fatalf("left %v, want 9s", time.Duration(got))
 	}
 	it.setLeft(0)
-	if got := it.left(); got != it.at-math.MaxUint32 {
-		t.Fatalf("left %v, want at-%v", time.Duration(got), time.Duration(math.MaxUint32))
+	if got := it.left(); got > 0 {
+		t.Fatalf("left %v for a departure at 0: later than it was", time.Duration(got))
 	}
 	it.set(itemDeliver, 1<<24-1)
 	it.incs = 0xfffe | 7<<16
 	if it.kind() != itemDeliver || it.node() != 1<<24-1 || it.dinc() != 0xfffe || it.sinc() != 7 {
 		t.Fatalf("packed fields: kind %d node %d dinc %d sinc %d", it.kind(), it.node(), it.dinc(), it.sinc())
+	}
+}
+
+type quietHandler struct{}
+
+func (quietHandler) Deliver(NodeID, any) {}
+
+// TestLongFlightSurvivesSenderCrash: a message that left its sender and has
+// 10s to travel is delivered though the sender crashes on the way.
+func TestLongFlightSurvivesSenderCrash(t *testing.T) {
+	var delivered, unsent int
+	s := New(Config{Seed: 1, OnEvent: func(ev *Event) {
+		switch {
+		case ev.Kind == EvDeliver:
+			delivered++
+		case ev.Kind == EvDrop && ev.Detail == DropUnsent:
+			unsent++
+		}
+	}})
+	defer s.Close()
+	a := s.AddNode(1, func(*Node) Handler { return quietHandler{} })
+	s.AddNode(2, func(*Node) Handler { return quietHandler{} })
+	s.Degrade(1, 2, 10*time.Second, 0)
+	a.Send(2, "m", 100) // leaves at 0, arrives at 10s
+	s.At(time.Second, func() { s.Crash(1) })
+	s.Run()
+	if delivered != 1 || unsent != 0 {
+		t.Fatalf("delivered %d, dropped as unsent %d; want it delivered", delivered, unsent)
+	}
+}
+
+// TestRetimedDeliveryIsNoEvent: the item a bandwidth change replaced (the
+// message's old delivery) neither moves virtual time nor counts as an event.
+func TestRetimedDeliveryIsNoEvent(t *testing.T) {
+	var last time.Duration
+	s := New(Config{Seed: 1, OnEvent: func(ev *Event) { last = ev.At }})
+	defer s.Close()
+	a := s.AddNode(1, nil)
+	s.AddNode(2, nil)
+	id := s.DegradeWith(1, 2, Degradation{Bandwidth: 1}) // 1 B/s
+	a.Send(2, "m", 1000)                                 // ~1000s to transmit
+	s.At(time.Second, func() { s.RestoreDegradation(1, 2, id) })
+	s.Run()
+	if last > 2*time.Second {
+		t.Fatalf("last event at %v; want the re-timed delivery at ~1s", last)
+	}
+	if s.Now() != last {
+		t.Errorf("Now() = %v after Run, last event at %v", s.Now(), last)
+	}
+	if st := s.Stats(); st.Events != 2 { // the harness event and the delivery
+		t.Errorf("Stats.Events = %d; want 2", st.Events)
 	}
 }
