@@ -870,6 +870,12 @@ func (s *Shard) refuseName(m *transport.GcsActorUpdate, e *actorEntry) {
 	dead := &transport.GcsActorUpdate{Actor: m.Actor, State: transport.ActorDead}
 	if s.layout.ShardOfTask(m.Actor) == s.env.Self() {
 		s.actorUpdate(dead)
+		if m.State == transport.ActorAlive && m.Node != 0 {
+			// Refused as it came up (its host's news overtook its
+			// creator's): its host ends it. (On another shard, the
+			// actor's shard does, told it is dead: killUp.)
+			s.env.Send(m.Node, &transport.KillActor{Actor: m.Actor, NoRestart: true})
+		}
 		return
 	}
 	e.info = transport.ActorInfo{Actor: m.Actor, State: transport.ActorDead, Found: true}

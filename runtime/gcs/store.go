@@ -472,11 +472,20 @@ func checkBoltFile(path string) error {
 		return le.Uint32(b[8:]), le.Uint64(b[40:]), le.Uint64(b[48:]), true
 	}
 	ps0, pages0, tx0, ok0 := meta(0)
-	if !ok0 {
-		return nil // not a bbolt file bbolt can read: it says so
-	}
 	pageSize, pages := ps0, pages0
-	if ps1, pages1, tx1, ok1 := meta(int64(ps0)); ok1 && tx1 > tx0 {
+	if !ok0 {
+		// A torn meta page 0: bbolt falls back to meta page 1, one page
+		// in, whatever the page size was.
+		for _, ps := range []int64{int64(os.Getpagesize()), 4096, 8192, 16384, 32768, 65536} {
+			if ps1, pages1, _, ok1 := meta(ps); ok1 && int64(ps1) == ps {
+				pageSize, pages, ok0 = ps1, pages1, true
+				break
+			}
+		}
+		if !ok0 {
+			return nil // not a bbolt file bbolt can read: it says so
+		}
+	} else if ps1, pages1, tx1, ok1 := meta(int64(ps0)); ok1 && tx1 > tx0 {
 		pageSize, pages = ps1, pages1 // bbolt reads the newer
 	}
 	if need := int64(pages) * int64(pageSize); st.Size() < need {

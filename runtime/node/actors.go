@@ -19,6 +19,11 @@ type actorHost struct {
 	typ      *ActorType
 	instance any
 	dead     bool
+	// stopped tells the actor's coroutine to end: set on the loop only
+	// just before the wake that resumes it, and read by it after the wake
+	// (dead itself may change on the loop while the coroutine runs a
+	// method: on TCP that read would race).
+	stopped bool
 
 	expected map[transport.TaskID]uint64                         // next seq per caller
 	early    map[transport.TaskID]map[uint64]*transport.TaskSpec // arrived ahead of order
@@ -123,11 +128,13 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	r.env.Await(func(wake func()) {
 		r.unpinArgs(t)
 		if a.dead { // dropped or killed while it started: nothing to announce (read on the loop: on TCP this runs on a goroutine of its own)
+			a.stopped = true
 			wake()
 			return
 		}
 		if ctorErr != nil {
 			r.failTask(t.spec, transport.ErrKindTask, "actor constructor: "+ctorErr.Error())
+			a.wake = wake // killActor's pumpActor ends the coroutine (it was left parked for good)
 			r.killActor(a.id, "constructor failed")
 			return
 		}
@@ -147,7 +154,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		}
 		r.pumpActor(a)
 	})
-	for !a.dead {
+	for !a.stopped {
 		call := a.cur
 		out := r.runMethod(a, call)
 		ckpt := r.checkpointActor(a)
@@ -164,6 +171,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 				// while the method ran: the run died with the worker, and
 				// its caller retries or fails it as the actor table says.
 				// A result stored now would be a second one.
+				a.stopped = true
 				wake()
 				return
 			}
@@ -215,7 +223,8 @@ func (r *Raylet) pumpActor(a *actorHost) {
 	if a.dead {
 		w := a.wake
 		a.wake = nil
-		w() // the loop sees dead and ends
+		a.stopped = true
+		w() // the loop sees stopped and ends
 		return
 	}
 	if a.cur != nil || len(a.queue) == 0 || r.lease.fenced {

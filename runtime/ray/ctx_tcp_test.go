@@ -57,3 +57,24 @@ func TestContextEndsBlockingCallsTCP(t *testing.T) {
 		return ray.Cancel(ctx, never)
 	}))
 }
+
+// TestKillRightBehindACallTCP: an actor killed while its coroutine is
+// being woken for a call ends cleanly (the coroutine read the actor's dead
+// flag off the loop while Kill wrote it: a data race under -race).
+func TestKillRightBehindACallTCP(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewTCP(context.Background(), ray.Config{Nodes: testNodes, Seed: 1}, s.reg)
+	require.NoError(t, err)
+	defer func() { require.NoError(t, c.Close()) }()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		for i := range 30 {
+			h := s.counter.New(ctx, i)
+			v, err := ray.GetTimeout(ctx, s.get.Remote(ctx, h), 10*time.Second)
+			require.NoError(t, err)
+			require.Equal(t, i, v)
+			_ = s.incr.Remote(ctx, h, 1)
+			require.NoError(t, ray.Kill(ctx, h))
+		}
+		return nil
+	}))
+}
