@@ -159,6 +159,7 @@ type remoteFaults struct {
 	warns    []string
 	stopped  bool
 	owners   linkOwners // which fault set each link's current fault
+	heals    int        // explicit heals applied (each ends every partition)
 }
 
 // linkOwners records, per directed link, which fault (a number per
@@ -302,14 +303,24 @@ func (f *remoteFaults) apply(fl *scenarios.Fault) {
 		}
 		groups := b.String()
 		f.note(&netsim.Event{Kind: netsim.EvPartition, Detail: groups})
-		f.links(set, fl.For, func(undone []*transport.LinkFault) {
-			if len(undone) > 0 { // this partition's own heal, as netsim's HealPartition logs it
+		f.mu.Lock()
+		heals := f.heals
+		f.mu.Unlock()
+		f.links(set, fl.For, func([]*transport.LinkFault) {
+			// This partition's own end, as netsim's HealPartition logs it
+			// (even when later faults took over every one of its links),
+			// unless a heal ended it before.
+			f.mu.Lock()
+			healed := f.heals != heals
+			f.mu.Unlock()
+			if !healed {
 				f.note(&netsim.Event{Kind: netsim.EvHeal, Detail: groups})
 			}
 		})
 	case scenarios.Heal:
 		f.mu.Lock()
 		f.owners.reset()
+		f.heals++
 		f.mu.Unlock()
 		f.sess.LinkFault(&transport.LinkFault{Clear: true})
 		f.note(&netsim.Event{Kind: netsim.EvHeal})
