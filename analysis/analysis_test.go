@@ -32,6 +32,12 @@ func traced(t testing.TB, file string, sets ...string) *run {
 	t.Helper()
 	s, err := scenarios.LoadWithOverrides(filepath.Join("..", "scenarios", file), sets)
 	require.NoError(t, err)
+	return tracedScenario(t, s)
+}
+
+// tracedScenario runs s with a trace and analyzes the trace.
+func tracedScenario(t testing.TB, s *scenarios.Scenario) *run {
+	t.Helper()
 	yaml, err := s.Marshal()
 	require.NoError(t, err)
 	var buf bytes.Buffer
@@ -283,7 +289,6 @@ func TestGCSReplicaName(t *testing.T) {
 // A parent re-executed after a crash re-submits its children (same IDs):
 // analyze counts and times each submission as the runner does, so its
 // completed count and latency percentiles still agree (docs/analysis.md).
-
 func TestResubmittedChildrenMatchRunner(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nestcrash.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(`name: nestcrash
@@ -302,19 +307,8 @@ faults:
 `), 0o644))
 	s, err := scenarios.Load(path)
 	require.NoError(t, err)
-	yaml, err := s.Marshal()
-	require.NoError(t, err)
-	var buf bytes.Buffer
-	w, err := traces.NewWriter(&buf, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed, Transport: "sim"}, traces.WriterOptions{})
-	require.NoError(t, err)
-	rec := traces.NewRecorder(w)
-	res, err := runner.Run(context.Background(), s, runner.Options{Trace: rec})
-	require.NoError(t, err)
-	require.NoError(t, rec.Close())
-	r, err := traces.NewReader(bytes.NewReader(buf.Bytes()))
-	require.NoError(t, err)
-	rep, err := analysis.Analyze(r)
-	require.NoError(t, err)
+	x := tracedScenario(t, s)
+	res, rep := x.res, x.rep
 	assert.Equal(t, res.TasksCompleted, rep.Tasks.Completed, "completed")
 	assert.Equal(t, res.TasksFailed, rep.Tasks.Failed, "failed")
 	assert.Equal(t, res.TasksReexecuted, rep.Tasks.Reexecuted, "re-executed")
