@@ -387,10 +387,12 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 		r.drainSubmits() // see drainSubmits
 		n := 0
 		done, blocking := false, false
+		var registered []transport.ObjectID // whenLocated's, taken back when done
 		unblock := func() {}
 		finish := func() {
 			if !done {
 				done = true
+				r.forgetLocated(registered, &done)
 				c.stopWait = nil
 				unblock()
 				c.reacquire()
@@ -424,7 +426,7 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 				break
 			}
 			i := i
-			r.whenLocated(id, func() {
+			if r.whenLocated(id, &done, func() {
 				if done || ready[i] {
 					return
 				}
@@ -433,10 +435,13 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 				if blocking && n >= k {
 					finish()
 				}
-			})
+			}) {
+				registered = append(registered, id)
+			}
 		}
 		if n >= k {
 			done = true
+			r.forgetLocated(registered, &done)
 			wake()
 			return
 		}

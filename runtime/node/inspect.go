@@ -111,3 +111,13 @@ func (r *Raylet) Actors() []ActorView {
 	slices.SortFunc(out, func(a, b ActorView) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
+
+// LocatedWaiters is how many registrations wait for an object's location
+// (a Wait's, on objects neither here nor located yet).
+func (r *Raylet) LocatedWaiters() int {
+	n := 0
+	for _, ws := range r.located {
+		n += len(ws)
+	}
+	return n
+}

@@ -69,15 +69,44 @@ func (r *Raylet) needInto(id transport.ObjectID, w waiter, spare *fetch) {
 }
 
 // whenLocated calls f once the object exists anywhere (without fetching).
-func (r *Raylet) whenLocated(id transport.ObjectID, f func()) {
+func (r *Raylet) whenLocated(id transport.ObjectID, owner *bool, f func()) (registered bool) {
 	if _, ok := r.locations[id]; ok || r.store.Contains(id) {
 		f()
-		return
+		return false
 	}
 	if len(r.located[id]) == 0 && r.fetchOf(id) == nil && !r.producesLocally(id) {
 		r.subscribe(id)
 	}
-	r.located[id] = append(r.located[id], f)
+	r.located[id] = append(r.located[id], locWaiter{f: f, owner: owner})
+	return true
+}
+
+// locWaiter is one whenLocated registration; owner tells whose (a Wait's),
+// so that its owner can take it back (forgetLocated).
+type locWaiter struct {
+	f     func()
+	owner *bool
+}
+
+// forgetLocated takes back owner's registrations for ids (a Wait that
+// ended without them: its timeout, its context, enough others ready), so
+// that nothing stays registered, nor keeps asking the GCS where the object
+// is, for a Wait long gone.
+func (r *Raylet) forgetLocated(ids []transport.ObjectID, owner *bool) {
+	for _, id := range ids {
+		ws := r.located[id]
+		kept := make([]locWaiter, 0, len(ws))
+		for _, w := range ws {
+			if w.owner != owner {
+				kept = append(kept, w)
+			}
+		}
+		if len(kept) == 0 {
+			delete(r.located, id) // relocate stops asking once no one waits
+		} else {
+			r.located[id] = kept
+		}
+	}
 }
 
 func (r *Raylet) subscribe(id transport.ObjectID) {
@@ -112,10 +141,10 @@ func (r *Raylet) onLocated(m *transport.ObjectLocated) {
 		l.Nodes = append(l.Nodes, m.Node)
 	}
 	r.locations[m.Object] = l
-	if fs, ok := r.located[m.Object]; ok {
+	if ws, ok := r.located[m.Object]; ok {
 		delete(r.located, m.Object)
-		for _, f := range fs {
-			f()
+		for _, w := range ws {
+			w.f()
 		}
 	}
 	fe := r.fetchOf(m.Object)

@@ -122,7 +122,7 @@ type Raylet struct {
 	ready   int // tasks in classes
 	waiting int // accepted tasks whose arguments are not all local
 
-	located   map[transport.ObjectID][]func()
+	located   map[transport.ObjectID][]locWaiter
 	locations map[transport.ObjectID]transport.ObjectLoc // what this node has heard
 
 	actors      map[transport.ActorID]*actorHost
@@ -203,7 +203,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		store:       objstore.New(cfg.ObjectStoreBytes),
 		pool:        worker.New(env),
 		avail:       cfg.Resources,
-		located:     make(map[transport.ObjectID][]func()),
+		located:     make(map[transport.ObjectID][]locWaiter),
 		locations:   make(map[transport.ObjectID]transport.ObjectLoc),
 		actors:      make(map[transport.ActorID]*actorHost),
 		routes:      make(map[transport.ActorID]*route),
@@ -1019,10 +1019,10 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 // is larger than the whole store): its readers then have nothing to take
 // and keep waiting.
 func (r *Raylet) wake(id transport.ObjectID, e *objstore.Entry) {
-	if fs, ok := r.located[id]; ok {
+	if ws, ok := r.located[id]; ok {
 		delete(r.located, id)
-		for _, f := range fs {
-			f()
+		for _, w := range ws {
+			w.f()
 		}
 	}
 	if e == nil {

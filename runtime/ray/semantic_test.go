@@ -514,3 +514,30 @@ func TestSemanticsSim(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitThatEndsLeavesNoWaiters: a Wait that ends without an object (its
+// timeout; enough others ready) takes back its registration: before, each
+// such Wait left a waiter on the object for good, and the node kept asking
+// the GCS where it was.
+func TestWaitThatEndsLeavesNoWaiters(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		never := s.slow.Options(ray.Resource("nowhere", 1)).Remote(ctx, 1)
+		done := s.double.Remote(ctx, 1)
+		_, err := ray.Get(ctx, done)
+		require.NoError(t, err)
+		for range 50 {
+			ready, _, err := ray.Wait(ctx, []ray.Ref[int]{never}, 1, time.Millisecond)
+			require.NoError(t, err)
+			require.Empty(t, ready)
+			ready, _, err = ray.Wait(ctx, []ray.Ref[int]{never, done}, 1, -1) // done is enough
+			require.NoError(t, err)
+			require.Equal(t, []ray.Ref[int]{done}, ready)
+		}
+		assert.Zero(t, c.Raylet(0).LocatedWaiters(), "waiters left by ended Waits") // netsim: this coroutine holds the loop
+		return ray.Cancel(ctx, never)
+	}))
+}
