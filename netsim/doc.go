@@ -81,7 +81,7 @@
 //
 // # Cost
 //
-// The queue is a calendar queue whose buckets hold the 56-byte items
+// The queue is a calendar queue whose buckets hold the 48-byte items
 // themselves, in recycled fixed-size chunks; the current bucket is ordered
 // by radix-sorting pointer-free (time, slot) entries (see queue.go).
 // Scheduling, popping and delivering do not allocate; a timer costs one

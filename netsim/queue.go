@@ -119,7 +119,7 @@ const (
 // load per chunk: 31 items a chunk keep that walk short.
 const (
 	chunkBits = 5
-	chunkN    = 1<<chunkBits - 1 // 31 items + header: a 1792 B size class
+	chunkN    = 1<<chunkBits - 1 // 31 items + header: a 1536 B size class
 	chunkMask = 1<<chunkBits - 1
 )
 
