@@ -1,0 +1,128 @@
+package scheduler
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/gcs"
+	"raysim/runtime/transport"
+)
+
+// emitEnv is a sendEnv that also keeps the events emitted.
+type emitEnv struct {
+	sendEnv
+	events []transport.Event
+}
+
+func (e *emitEnv) Emit(ev *transport.Event) { e.events = append(e.events, *ev) }
+
+func (e *emitEnv) infeasibleWarnings(task transport.TaskID) int {
+	n := 0
+	for _, ev := range e.events {
+		if ev.Kind == transport.EvTaskInfeasible && ev.Task == task {
+			n++
+		}
+	}
+	return n
+}
+
+// TestReview2SpreadInterleavedWithDefaultSpreads: Spread is meant to spread
+// a task's placements over the nodes. The global scheduler picks
+// g.placed % len(cands), where g.placed counts every placement, not only
+// spread ones: when spread tasks alternate with ordinary spills on a
+// two-node cluster, every spread task lands on the same node.
+func TestReview2SpreadInterleavedWithDefaultSpreads(t *testing.T) {
+	env := &sendEnv{}
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 2}}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+	cpu := transport.MakeResources(4, 0, nil)
+	for _, n := range []transport.NodeID{1, 2} {
+		g.Handle(50, &transport.RegisterNode{Node: n, Incarnation: 1, Total: cpu})
+	}
+	spreadOn := map[transport.NodeID]int{}
+	for i := range 10 {
+		g.Handle(1, &transport.SpillTask{Spec: transport.TaskSpec{ID: transport.TaskID(100 + 2*i), Func: "f", NumReturns: 1, Owner: 1}})
+		g.Handle(1, &transport.SpillTask{Spec: transport.TaskSpec{ID: transport.TaskID(101 + 2*i), Func: "f", NumReturns: 1, Owner: 1,
+			Strategy: transport.StrategySpread}})
+		on := env.placedOn()
+		spreadOn[on[len(on)-1]]++
+	}
+	require.Len(t, spreadOn, 2, "10 spread tasks over two idle nodes all went to one: %v", spreadOn)
+}
+
+// TestReview2HardAffinityInfeasibleWarns: a task with hard affinity to a
+// node that cannot run it (too small, or dead) can never be placed, but no
+// infeasibility warning is given: holdInfeasible stays quiet when any live
+// node's total fits, ignoring that the hard affinity excludes every other
+// node.
+func TestReview2HardAffinityInfeasibleWarns(t *testing.T) {
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 2}}
+	t.Run("target too small", func(t *testing.T) {
+		env := &emitEnv{}
+		g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+		g.Handle(50, &transport.RegisterNode{Node: 1, Incarnation: 1, Total: transport.MakeResources(2, 0, nil)})
+		g.Handle(50, &transport.RegisterNode{Node: 2, Incarnation: 1, Total: transport.MakeResources(16, 0, nil)})
+		spec := transport.TaskSpec{ID: 100, Func: "f", NumReturns: 1, Owner: 1, Resources: transport.MakeResources(8, 0, nil),
+			Strategy: transport.StrategyNodeHard, Target: 1}
+		g.Handle(1, &transport.SpillTask{Spec: spec})
+		require.Empty(t, env.placedOn())
+		require.Len(t, g.Infeasible(), 1)
+		require.Equal(t, 1, env.infeasibleWarnings(100), "a task that can never be placed was held without a warning")
+	})
+	t.Run("target dead", func(t *testing.T) {
+		env := &emitEnv{}
+		g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+		cpu := transport.MakeResources(4, 0, nil)
+		g.Handle(50, &transport.RegisterNode{Node: 1, Incarnation: 1, Total: cpu})
+		g.Handle(50, &transport.RegisterNode{Node: 2, Incarnation: 1, Total: cpu})
+		g.Handle(50, &transport.NodeDead{Node: 1, Incarnation: 1})
+		spec := transport.TaskSpec{ID: 100, Func: "f", NumReturns: 1, Owner: 2, Resources: transport.MakeResources(1, 0, nil),
+			Strategy: transport.StrategyNodeHard, Target: 1}
+		g.Handle(2, &transport.SpillTask{Spec: spec})
+		require.Empty(t, env.placedOn())
+		require.Len(t, g.Infeasible(), 1)
+		require.Equal(t, 1, env.infeasibleWarnings(100), "a task pinned to a dead node was held without a warning")
+	})
+}
+
+// TestReview2LocalityAwareBurstSpreads: before any task has finished every
+// mean task time is zero, so every estimated wait is zero. minWait breaks
+// that tie by queue per CPU (so a burst spreads); locality-aware's Pick
+// breaks it by index only, so a burst without arguments piles onto the
+// first candidate however long its queue.
+func TestReview2LocalityAwareBurstSpreads(t *testing.T) {
+	p, err := NewPolicy("locality-aware")
+	require.NoError(t, err)
+	c := []Candidate{{Node: 1, Total: cpus(4)}, {Node: 2, Total: cpus(4)}, {Node: 3, Total: cpus(4)}}
+	d := &Decision{Spec: &transport.TaskSpec{}, Bandwidth: 1e9}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 30 {
+		c[p.Pick(d, c, r)].QueueLen++
+	}
+	require.NotEqual(t, 30, c[0].QueueLen, "a 30-task burst all went to the first node: %d %d %d", c[0].QueueLen, c[1].QueueLen, c[2].QueueLen)
+}
+
+// TestReview2UnknownMeanTaskTimeIsNotFree: a node that has not finished a
+// task yet heartbeats MeanTaskTime 0, and EstimatedWait makes its whole
+// queue free. Beside a node that has finished one short task, the node
+// with a 50-deep queue of not-yet-finished work wins the placement: the
+// estimate should fall back to a known mean (another node's, or a
+// default), not zero.
+func TestReview2UnknownMeanTaskTimeIsNotFree(t *testing.T) {
+	p, err := NewPolicy("bottom-up")
+	require.NoError(t, err)
+	c := []Candidate{
+		{Node: 1, Total: cpus(1), QueueLen: 50, MeanTaskTime: 0},               // nothing finished yet
+		{Node: 2, Total: cpus(1), QueueLen: 1, MeanTaskTime: time.Millisecond}, // one short task finished
+	}
+	d := &Decision{Spec: &transport.TaskSpec{}, Bandwidth: 1e9}
+	require.Equal(t, 1, p.Pick(d, c, rand.New(rand.NewPCG(1, 2))),
+		"the node with 50 queued tasks of unknown length was estimated to have no wait and picked")
+}
