@@ -86,6 +86,7 @@ func (r *Raylet) whenLocated(id transport.ObjectID, owner *bool, f func()) (regi
 type locWaiter struct {
 	f     func()
 	owner *bool
+	spill bool // a deferred spill's (awaitArgs), which a free lets go
 }
 
 // forgetLocated takes back owner's registrations for ids (a Wait that

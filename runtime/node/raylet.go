@@ -566,6 +566,101 @@ func (r *Raylet) spill(spec *transport.TaskSpec) {
 			r.subscribe(id)
 		}
 	}
+	if scheduler.WaitsForArgs(r.cfg.Policy) && r.awaitArgs(spec) {
+		return
+	}
+	r.sendSpill(spec)
+}
+
+// awaitArgs defers spec's spill until each of its by-reference arguments
+// exists somewhere, as Ray's owner resolves a task's dependencies before it
+// asks for a lease, so that a locality-aware placement sees where they are
+// (spilled at once, a task submitted with the tasks making its inputs, or
+// holding refs to objects this node never located, was placed knowing none
+// of them). It reports whether it deferred.
+//
+// The wait is a whenLocated per input, which asks the GCS where it is and
+// counts as a need (an input lost on the way is rebuilt, or stored as the
+// error it is: onObjectLost). Inputs whose task this node owns and has
+// cancelled or freed may never be announced: those are the destination's
+// to fetch or rebuild, as without the wait; so is an input freed while the
+// spill waits (forget), and, in any case, every input still missing after
+// argWaitMax. A cancel of the task meanwhile is the owner's record's
+// (cancelLocal), and ends it when it would spill.
+func (r *Raylet) awaitArgs(spec *transport.TaskSpec) bool {
+	var w *argWait
+	for i := range spec.Args {
+		if a := &spec.Args[i]; r.unlocated(a) {
+			if w == nil {
+				w = &argWait{spec: *spec}
+			}
+			w.ids = append(w.ids, a.Ref)
+		}
+	}
+	if w == nil {
+		return false
+	}
+	w.left = len(w.ids)
+	for _, id := range w.ids {
+		if r.whenLocated(id, &w.gone, func() {
+			if w.left--; w.left == 0 {
+				r.spillAwaited(w)
+			}
+		}) {
+			ws := r.located[id]
+			ws[len(ws)-1].spill = true
+		}
+	}
+	w.timer = r.env.After(argWaitMax, func() { r.spillAwaited(w) })
+	return true
+}
+
+// argWaitMax bounds how long a spill waits for its inputs to exist
+// (awaitArgs): past it the task is placed with what is known, and its
+// destination fetches (or rebuilds) the rest, as it would have at once.
+const argWaitMax = time.Second
+
+// argWait is one spill deferred by awaitArgs.
+type argWait struct {
+	spec  transport.TaskSpec
+	ids   []transport.ObjectID // the inputs waited for (their registrations)
+	left  int                  // of them, not yet located
+	gone  bool                 // spilled; its address owns the registrations
+	timer transport.Timer
+}
+
+// spillAwaited spills a deferred task, once: its inputs exist, or the wait
+// is over (argWaitMax).
+func (r *Raylet) spillAwaited(w *argWait) {
+	if w.gone {
+		return
+	}
+	w.gone = true
+	w.timer.Stop()
+	r.forgetLocated(w.ids, &w.gone)
+	if o := r.owned[w.spec.ID]; o != nil && o.cancelled {
+		r.failCancelled(&w.spec)
+		return
+	}
+	r.sendSpill(&w.spec)
+}
+
+// unlocated reports whether a is a by-reference argument this node does
+// not know to exist, and may hear of (see awaitArgs).
+func (r *Raylet) unlocated(a *transport.Arg) bool {
+	if !a.IsRef || r.store.Contains(a.Ref) {
+		return false
+	}
+	if _, ok := r.locations[a.Ref]; ok {
+		return false
+	}
+	o := r.owned[a.Ref.Task]
+	return o == nil || a.Ref.Put || !o.freed && !o.cancelled
+}
+
+// sendSpill hands spec to the global scheduler with where its arguments
+// are, as far as this node knows.
+func (r *Raylet) sendSpill(spec *transport.TaskSpec) {
 	if spec.MaxRetries > 0 && r.buggify(BuggifyDuplicateTask) { // only tasks declared retryable (idempotent)
 		dup := *spec
 		r.send(r.cfg.Layout.Scheduler, &transport.SpillTask{Spec: dup})
@@ -684,6 +779,28 @@ func (r *Raylet) forget(id transport.ObjectID) {
 	delete(r.locations, id)
 	if r.store.Free(id) {
 		r.dropped(id)
+	}
+	// A spill deferred for the object (awaitArgs) waits for it no more:
+	// the free may have dropped the only announcement it would hear, and
+	// its destination rebuilds what it reads.
+	var spills []func()
+	if ws := r.located[id]; len(ws) > 0 {
+		kept := ws[:0]
+		for _, w := range ws {
+			if w.spill {
+				spills = append(spills, w.f)
+			} else {
+				kept = append(kept, w)
+			}
+		}
+		if len(kept) == 0 {
+			delete(r.located, id)
+		} else {
+			r.located[id] = kept
+		}
+	}
+	for _, f := range spills {
+		f()
 	}
 }
 

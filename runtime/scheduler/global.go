@@ -1,8 +1,10 @@
 package scheduler
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"raysim/runtime/costs"
@@ -55,7 +57,11 @@ type Global struct {
 	early    []*transport.SpillTask
 	starting bool
 	cands    []Candidate // scratch
-	placed   uint64
+	// spread is where the next spread task's round-robin over the
+	// candidates starts (Ray's spread policy); only spread placements
+	// move it, so other traffic cannot fix where spread tasks land.
+	spread uint64
+	placed uint64
 	// restarts is the latest GCS restart (transport.RestartAttempt) of
 	// each actor this scheduler was handed: a GCS chain's new tail hands
 	// over again the restarts its predecessor may have lost, and one
@@ -237,6 +243,7 @@ func (g *Global) place(m *transport.SpillTask) {
 		d.ArgBytes = addBytes(d.ArgBytes, l.Size)
 	}
 	g.cands = g.cands[:0]
+	known, sum := 0, 0.0 // candidates reporting a mean task time, and their sum
 	for _, v := range g.nodes {
 		if v.dead || !spec.Resources.Fits(v.total) {
 			continue
@@ -255,11 +262,28 @@ func (g *Global) place(m *transport.SpillTask) {
 				c.LocalBytes = addBytes(c.LocalBytes, l.Size)
 			}
 		}
+		if c.MeanTaskTime > 0 {
+			known++
+			sum += float64(c.MeanTaskTime)
+		}
 		g.cands = append(g.cands, c)
 	}
 	if len(g.cands) == 0 {
 		g.holdInfeasible(m)
 		return
+	}
+	delete(g.warned, spec.ID) // placed now: a later hold warns again
+	if known > 0 && known < len(g.cands) {
+		// A node that has not finished a task yet reports no mean, which
+		// would make its whole queue free (its first tasks may be long,
+		// and it would win every placement while its queue grows): it is
+		// estimated at the mean of the nodes that know theirs.
+		mean := time.Duration(sum / float64(known))
+		for i := range g.cands {
+			if g.cands[i].MeanTaskTime <= 0 {
+				g.cands[i].MeanTaskTime = mean
+			}
+		}
 	}
 	i, reason := -1, g.cfg.Policy.Name()
 	if spec.Strategy == transport.StrategyNodeSoft {
@@ -267,7 +291,7 @@ func (g *Global) place(m *transport.SpillTask) {
 		reason = "affinity"
 	}
 	if spec.Strategy == transport.StrategySpread {
-		i = int(g.placed % uint64(len(g.cands)))
+		i = g.pickSpread(spec)
 		reason = "spread"
 	}
 	if i < 0 {
@@ -289,32 +313,62 @@ func (g *Global) place(m *transport.SpillTask) {
 	g.env.Send(spec.Owner, &transport.TaskPlaced{Task: spec.ID, Node: target, Incarnation: inc, Attempt: spec.Attempt, Rebuild: spec.Rebuild})
 }
 
+// pickSpread is Ray's spread policy: round-robin over the candidates,
+// taking the first from the turn's start whose resources are free now, or
+// the turn's own when none has them free.
+func (g *Global) pickSpread(spec *transport.TaskSpec) int {
+	n := uint64(len(g.cands))
+	start := g.spread % n
+	i := int(start)
+	for k := range n {
+		if j := int((start + k) % n); spec.Resources.Fits(g.cands[j].Available) {
+			i = j
+			break
+		}
+	}
+	g.spread = uint64(i) + 1
+	return i
+}
+
 func (g *Global) holdInfeasible(m *transport.SpillTask) {
 	g.infeasible = append(g.infeasible, m)
-	live, fits := false, false
-	for _, v := range g.nodes {
-		live = live || !v.dead
-		fits = fits || (!v.dead && m.Spec.Resources.Fits(v.total))
-	}
-	if !live || fits || g.warned[m.Spec.ID] {
-		// No node has registered yet (start-up), all are down, an actor
-		// waits for resources to free up, or the warning was given: wait
-		// quietly, retried on the next registration or heartbeat.
+	if g.warned[m.Spec.ID] {
 		return
+	}
+	spec := &m.Spec
+	var detail string
+	if spec.Strategy == transport.StrategyNodeHard {
+		// Only its target can run it: a target that is too small, dead
+		// or unknown holds it for good (or until the target rejoins).
+		switch v := g.index[spec.Target]; {
+		case v == nil:
+			detail = fmt.Sprintf("its hard affinity's node %d is not in the cluster", spec.Target)
+		case v.dead:
+			detail = fmt.Sprintf("its hard affinity's node %d is dead", spec.Target)
+		case !spec.Resources.Fits(v.total):
+			detail = fmt.Sprintf("its hard affinity's node %d has not %s (%s)", spec.Target, spec.Resources, spec.Resources.Missing(v.total))
+		default:
+			return // an actor waits for the target's resources to free up
+		}
+	} else {
+		live, fits := false, false
+		for _, v := range g.nodes {
+			live = live || !v.dead
+			fits = fits || (!v.dead && spec.Resources.Fits(v.total))
+		}
+		if !live || fits {
+			// No node has registered yet (start-up), all are down, or an
+			// actor waits for resources to free up: wait quietly,
+			// retried on the next registration or heartbeat.
+			return
+		}
+		detail = "no node has " + spec.Resources.String() + " (" + g.missingOn(spec.Resources) + ")"
 	}
 	if g.warned == nil {
 		g.warned = make(map[transport.TaskID]bool)
 	}
-	g.warned[m.Spec.ID] = true
-	var best transport.Resources
-	for _, v := range g.nodes {
-		if !v.dead {
-			best = v.total
-			break
-		}
-	}
-	g.emit(transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: m.Spec.ID,
-		Detail: "no node has " + m.Spec.Resources.String() + " (" + m.Spec.Resources.Missing(best) + ")"})
+	g.warned[spec.ID] = true
+	g.emit(transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: spec.ID, Detail: detail})
 }
 
 func (g *Global) retryInfeasible() {
@@ -339,4 +393,36 @@ func (g *Global) Infeasible() []*transport.TaskSpec {
 func (g *Global) emit(ev transport.Event) {
 	g.evbuf = ev
 	g.env.Emit(&g.evbuf)
+}
+
+// missingOn names what the live nodes lack of r, one entry per distinct
+// gap (the first node with it named), at most three: in a mixed cluster the
+// warning shows the real gap (a task asking 8 CPUs and a GPU, beside a node
+// with 4 CPUs and a GPU and one with 16 CPUs, lacks a node with both), and
+// in a cluster of identical nodes it stays one entry.
+func (g *Global) missingOn(r transport.Resources) string {
+	const most = 3
+	var gaps []string
+	seen := map[string]bool{}
+	more := 0
+	for _, v := range g.nodes {
+		if v.dead {
+			continue
+		}
+		miss := r.Missing(v.total)
+		if seen[miss] {
+			continue
+		}
+		seen[miss] = true
+		if len(gaps) == most {
+			more++
+			continue
+		}
+		gaps = append(gaps, fmt.Sprintf("node %d: %s", v.id, miss))
+	}
+	out := strings.Join(gaps, "; ")
+	if more > 0 {
+		out += fmt.Sprintf("; %d other gaps", more)
+	}
+	return out
 }

@@ -79,6 +79,14 @@ func saturate(v float64) time.Duration {
 	return time.Duration(v)
 }
 
+// WaitsForArgs reports whether a raylet spills a task under p only once
+// every by-reference argument of it exists somewhere (locality-aware), so
+// the global scheduler places it by where they are.
+func WaitsForArgs(p Policy) bool {
+	w, ok := p.(interface{ WaitsForArgs() bool })
+	return ok && w.WaitsForArgs()
+}
+
 // LocalFirst reports whether p keeps tasks on the submitting node while it
 // can (bottom-up, locality-aware), rather than sending every task through
 // the global scheduler (centralized, random, power-of-two).
@@ -140,16 +148,25 @@ func (powerOfTwo) Pick(_ *Decision, c []Candidate, r *rand.Rand) int {
 	return a
 }
 
+// localityAware places a task where most of its argument bytes are. Its
+// submitter spills a task only once every argument exists somewhere
+// (WaitsForArgs), as Ray's owner resolves a task's dependencies before it
+// asks for a lease: placed at submission, a task whose inputs were still
+// being made would see no locations at all.
 type localityAware struct{}
 
 func (localityAware) Name() string                { return "locality-aware" }
+func (localityAware) WaitsForArgs() bool          { return true }
 func (localityAware) Local(f bool, q, t int) bool { return localFirst(f, q, t) }
 func (localityAware) Pick(d *Decision, c []Candidate, _ *rand.Rand) int {
-	best := 0
+	// The most argument bytes already local; among those, minWait's
+	// choice (its tie-break spreads a burst of tasks without arguments).
+	best, bestW := 0, EstimatedWait(d, &c[0])
 	for i := 1; i < len(c); i++ {
+		w := EstimatedWait(d, &c[i])
 		if c[i].LocalBytes > c[best].LocalBytes ||
-			(c[i].LocalBytes == c[best].LocalBytes && EstimatedWait(d, &c[i]) < EstimatedWait(d, &c[best])) {
-			best = i
+			c[i].LocalBytes == c[best].LocalBytes && (w < bestW || w == bestW && shorterPerCPU(&c[i], &c[best])) {
+			best, bestW = i, w
 		}
 	}
 	return best

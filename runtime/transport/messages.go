@@ -59,7 +59,7 @@ const strategyRebuild uint8 = 0x80
 // Scheduling strategies of a task (TaskSpec.Strategy).
 const (
 	StrategyDefault  uint8 = iota
-	StrategySpread         // spread over nodes (global pick, least loaded)
+	StrategySpread         // spread over nodes (global pick: round-robin, free resources first, as Ray)
 	StrategyNodeSoft       // prefer Target, fall back elsewhere
 	StrategyNodeHard       // only Target
 )

@@ -29,12 +29,12 @@ func (e *emitEnv) infeasibleWarnings(task transport.TaskID) int {
 	return n
 }
 
-// TestReview2SpreadInterleavedWithDefaultSpreads: Spread is meant to spread
+// TestSpreadIgnoresOtherPlacements: Spread is meant to spread
 // a task's placements over the nodes. The global scheduler picks
 // g.placed % len(cands), where g.placed counts every placement, not only
 // spread ones: when spread tasks alternate with ordinary spills on a
 // two-node cluster, every spread task lands on the same node.
-func TestReview2SpreadInterleavedWithDefaultSpreads(t *testing.T) {
+func TestSpreadIgnoresOtherPlacements(t *testing.T) {
 	env := &sendEnv{}
 	pol, err := NewPolicy("")
 	require.NoError(t, err)
@@ -55,12 +55,12 @@ func TestReview2SpreadInterleavedWithDefaultSpreads(t *testing.T) {
 	require.Len(t, spreadOn, 2, "10 spread tasks over two idle nodes all went to one: %v", spreadOn)
 }
 
-// TestReview2HardAffinityInfeasibleWarns: a task with hard affinity to a
+// TestHardAffinityInfeasibleWarns: a task with hard affinity to a
 // node that cannot run it (too small, or dead) can never be placed, but no
 // infeasibility warning is given: holdInfeasible stays quiet when any live
 // node's total fits, ignoring that the hard affinity excludes every other
 // node.
-func TestReview2HardAffinityInfeasibleWarns(t *testing.T) {
+func TestHardAffinityInfeasibleWarns(t *testing.T) {
 	pol, err := NewPolicy("")
 	require.NoError(t, err)
 	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 2}}
@@ -92,12 +92,12 @@ func TestReview2HardAffinityInfeasibleWarns(t *testing.T) {
 	})
 }
 
-// TestReview2LocalityAwareBurstSpreads: before any task has finished every
+// TestLocalityAwareBurstSpreads: before any task has finished every
 // mean task time is zero, so every estimated wait is zero. minWait breaks
 // that tie by queue per CPU (so a burst spreads); locality-aware's Pick
 // breaks it by index only, so a burst without arguments piles onto the
 // first candidate however long its queue.
-func TestReview2LocalityAwareBurstSpreads(t *testing.T) {
+func TestLocalityAwareBurstSpreads(t *testing.T) {
 	p, err := NewPolicy("locality-aware")
 	require.NoError(t, err)
 	c := []Candidate{{Node: 1, Total: cpus(4)}, {Node: 2, Total: cpus(4)}, {Node: 3, Total: cpus(4)}}
@@ -109,20 +109,66 @@ func TestReview2LocalityAwareBurstSpreads(t *testing.T) {
 	require.NotEqual(t, 30, c[0].QueueLen, "a 30-task burst all went to the first node: %d %d %d", c[0].QueueLen, c[1].QueueLen, c[2].QueueLen)
 }
 
-// TestReview2UnknownMeanTaskTimeIsNotFree: a node that has not finished a
-// task yet heartbeats MeanTaskTime 0, and EstimatedWait makes its whole
-// queue free. Beside a node that has finished one short task, the node
-// with a 50-deep queue of not-yet-finished work wins the placement: the
-// estimate should fall back to a known mean (another node's, or a
-// default), not zero.
-func TestReview2UnknownMeanTaskTimeIsNotFree(t *testing.T) {
-	p, err := NewPolicy("bottom-up")
-	require.NoError(t, err)
-	c := []Candidate{
-		{Node: 1, Total: cpus(1), QueueLen: 50, MeanTaskTime: 0},               // nothing finished yet
-		{Node: 2, Total: cpus(1), QueueLen: 1, MeanTaskTime: time.Millisecond}, // one short task finished
+// TestUnknownMeanTaskTimeIsNotFree: a node that has not finished a task yet
+// heartbeats MeanTaskTime 0, which would make its whole queue free: beside a
+// node that has finished one short task, the node with a 50-deep queue of
+// not-yet-finished work won the placement. The global scheduler estimates
+// such a node at the known nodes' mean.
+func TestUnknownMeanTaskTimeIsNotFree(t *testing.T) {
+	for _, name := range []string{"bottom-up", "centralized", "locality-aware"} {
+		t.Run(name, func(t *testing.T) {
+			env := &sendEnv{}
+			pol, err := NewPolicy(name)
+			require.NoError(t, err)
+			l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 2}}
+			g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+			one := transport.MakeResources(1, 0, nil)
+			for _, n := range []transport.NodeID{1, 2} {
+				g.Handle(50, &transport.RegisterNode{Node: n, Incarnation: 1, Total: one})
+			}
+			g.Handle(50, &transport.Heartbeat{Node: 1, Incarnation: 1, Total: one, QueueLen: 50})                                // nothing finished yet
+			g.Handle(50, &transport.Heartbeat{Node: 2, Incarnation: 1, Total: one, QueueLen: 1, MeanTaskTime: time.Millisecond}) // one short task finished
+			g.Handle(1, &transport.SpillTask{Spec: transport.TaskSpec{ID: 100, Func: "f", NumReturns: 1, Owner: 1}})
+			require.Equal(t, []transport.NodeID{2}, env.placedOn(),
+				"the node with 50 queued tasks of unknown length was estimated to have no wait and picked")
+		})
 	}
-	d := &Decision{Spec: &transport.TaskSpec{}, Bandwidth: 1e9}
-	require.Equal(t, 1, p.Pick(d, c, rand.New(rand.NewPCG(1, 2))),
-		"the node with 50 queued tasks of unknown length was estimated to have no wait and picked")
+}
+
+// TestInfeasibleWarningNamesEveryGap: the warning compared the task with the
+// first live node only, so in a mixed cluster it named CPUs as missing when
+// what no node has is CPUs and a GPU together.
+func TestInfeasibleWarningNamesEveryGap(t *testing.T) {
+	env := &emitEnv{}
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 2}}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+	g.Handle(50, &transport.RegisterNode{Node: 1, Incarnation: 1, Total: transport.MakeResources(4, 1, nil)})
+	g.Handle(50, &transport.RegisterNode{Node: 2, Incarnation: 1, Total: transport.MakeResources(16, 0, nil)})
+	g.Handle(1, &transport.SpillTask{Spec: transport.TaskSpec{ID: 100, Func: "f", NumReturns: 1, Owner: 1,
+		Resources: transport.MakeResources(8, 1, nil)}})
+	require.Len(t, env.events, 1)
+	require.Contains(t, env.events[0].Detail, "node 1: CPU: need 8, have 4")
+	require.Contains(t, env.events[0].Detail, "node 2: GPU: need 1, have 0")
+}
+
+// TestInfeasibleWarnedAgainAfterPlacement: a task warned about, placed once
+// a node could run it, and held again on a retry (its node died, and no
+// node left can run it) is warned about again.
+func TestInfeasibleWarnedAgainAfterPlacement(t *testing.T) {
+	env := &emitEnv{}
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 2}}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+	g.Handle(50, &transport.RegisterNode{Node: 1, Incarnation: 1, Total: transport.MakeResources(1, 0, nil)})
+	spec := transport.TaskSpec{ID: 100, Func: "f", NumReturns: 1, Owner: 1, Resources: transport.MakeResources(8, 0, nil)}
+	g.Handle(1, &transport.SpillTask{Spec: spec})
+	require.Equal(t, 1, env.infeasibleWarnings(100))
+	g.Handle(50, &transport.RegisterNode{Node: 2, Incarnation: 1, Total: transport.MakeResources(8, 0, nil)})
+	require.Equal(t, []transport.NodeID{2}, env.placedOn())
+	g.Handle(50, &transport.NodeDead{Node: 2, Incarnation: 1})
+	g.Handle(1, &transport.SpillTask{Spec: spec})
+	require.Equal(t, 2, env.infeasibleWarnings(100))
 }
