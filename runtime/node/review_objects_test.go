@@ -91,3 +91,28 @@ func TestObjectLostFromPeerIgnored(t *testing.T) {
 	e, ok := r.store.Get(id)
 	require.False(t, ok && e.Value.ErrKind == transport.ErrKindObjectLost, "a peer's ObjectLost made %s lost here", id)
 }
+
+// TestFreeObjectsFromPeerIgnored: FreeObjects is the object table's order
+// (only GCS shards send it), but the raylet takes it from any sender: a
+// peer's drops a primary copy, here a Put object that has no lineage to
+// be rebuilt from.
+func TestFreeObjectsFromPeerIgnored(t *testing.T) {
+	r, _ := hostileRaylet(t, 1<<20)
+	id := transport.ObjectID{Task: 77, Put: true}
+	r.put(id, transport.Value{Data: []byte("v")}, true)
+	require.True(t, r.store.Contains(id))
+	r.Handle(7, &transport.FreeObjects{Objects: []transport.ObjectID{id}}) // from a peer raylet
+	require.True(t, r.store.Contains(id), "a peer's FreeObjects dropped the primary copy of %s", id)
+}
+
+// TestObjectLocatedFromPeerIgnored: ObjectLocated is the object table's
+// answer (only GCS shards send it), but the raylet records any sender's in
+// r.locations, which whenLocated (Wait) and cancelTask take as proof the
+// object exists.
+func TestObjectLocatedFromPeerIgnored(t *testing.T) {
+	r, _ := hostileRaylet(t, 1<<20)
+	id := transport.ObjectID{Task: 77}
+	r.Handle(7, &transport.ObjectLocated{Object: id, Node: 7, Size: 1}) // from a peer raylet
+	_, located := r.locations[id]
+	require.False(t, located, "a peer's ObjectLocated was recorded as a location of %s", id)
+}
