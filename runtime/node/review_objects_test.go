@@ -116,3 +116,58 @@ func TestObjectLocatedFromPeerIgnored(t *testing.T) {
 	_, located := r.locations[id]
 	require.False(t, located, "a peer's ObjectLocated was recorded as a location of %s", id)
 }
+
+// getEnv is hostileEnv whose Await runs the block at once and then fires
+// the timers of duration getTimeout (a Get's timeout), as the loop would
+// once nothing else comes.
+type getEnv struct {
+	*hostileEnv
+	due []func()
+}
+
+const getTimeout = 12345 * time.Millisecond
+
+func (e *getEnv) After(d time.Duration, f func()) transport.Timer {
+	if d == getTimeout {
+		e.due = append(e.due, f)
+	}
+	return noTimer{}
+}
+
+func (e *getEnv) Await(f func(func())) {
+	woke := false
+	f(func() { woke = true })
+	for !woke && len(e.due) > 0 {
+		g := e.due[0]
+		e.due = e.due[1:]
+		g()
+	}
+}
+
+// TestTimedOutGetLeavesNoWaiter: a Get that times out leaves its waiter
+// in the object's fetch (Wait takes its registrations back: forgetLocated;
+// Get has no counterpart). A driver polling Get(ref, timeout) for a result
+// not made yet adds one waiter, with its getState, values and fetch room,
+// per poll, all kept until the object comes, or for good if it never does.
+func TestTimedOutGetLeavesNoWaiter(t *testing.T) {
+	env := &getEnv{hostileEnv: &hostileEnv{self: 1, now: time.Unix(0, 0)}}
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 7}}
+	pol, err := scheduler.NewPolicy("")
+	require.NoError(t, err)
+	r := New(env, Config{Layout: l, Resources: transport.MakeResources(1, 0, nil), Policy: pol, Incarnation: 1})
+	r.registered = true
+	r.renewLease(r.since())
+	c := r.NewDriver(5)
+	id := transport.ObjectID{Task: 77}
+	for range 100 {
+		_, err := c.Get(nil, []transport.ObjectID{id}, getTimeout)
+		require.ErrorIs(t, err, ErrTimeout)
+	}
+	fe := r.fetchOf(id)
+	require.NotNil(t, fe)
+	more := 0
+	if fe.more != nil {
+		more = len(*fe.more)
+	}
+	require.LessOrEqual(t, more, 1, "100 timed-out Gets left %d waiters on %s", 1+more, id)
+}
