@@ -98,7 +98,7 @@ func TestHugeNumReturnsIsRefused(t *testing.T) {
 func pulling(t *testing.T, r *Raylet, id transport.ObjectID, src transport.NodeID) *fetch {
 	t.Helper()
 	r.need(id, waitFunc(func(*objstore.Entry) {}))
-	r.Handle(src, &transport.ObjectLocated{Object: id, Node: src, Size: 1})
+	r.Handle(50, &transport.ObjectLocated{Object: id, Node: src, Size: 1}) // the GCS shard's answer
 	fe := r.fetchOf(id)
 	require.NotNil(t, fe)
 	require.True(t, fe.pulling)

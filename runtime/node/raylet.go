@@ -312,7 +312,9 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.Stats.Placed++
 		r.accept(&spec, m.Reason)
 	case *transport.ObjectLocated:
-		r.onLocated(m)
+		if r.cfg.Layout.IsGCS(from) { // the object table's answer, published by the GCS
+			r.onLocated(m)
+		}
 	case *transport.PullRequest:
 		r.servePull(from, m.Object)
 	case *transport.ObjectChunk:
@@ -372,10 +374,14 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			r.onNodeDead(m)
 		}
 	case *transport.ObjectLost:
-		r.onObjectLost(m.Object)
+		if r.cfg.Layout.IsGCS(from) { // the object table's verdict
+			r.onObjectLost(m.Object)
+		}
 	case *transport.FreeObjects:
-		for _, id := range m.Objects {
-			r.forget(id)
+		if r.cfg.Layout.IsGCS(from) { // the object table's order (a free, a refused value)
+			for _, id := range m.Objects {
+				r.forget(id)
+			}
 		}
 	case *transport.TaskInfo:
 		r.onTaskInfo(m)
