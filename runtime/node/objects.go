@@ -245,7 +245,7 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 			chunks++
 		}
 		if chunks > maxPullChunks {
-			r.onPullFailed(m.Object) // as if it had no copy: another is looked for
+			r.onPullFailed(from, m.Object) // as if it had no copy: another is looked for
 			return
 		}
 		fe.seen = make([]bool, chunks)
@@ -270,10 +270,15 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 	r.put(m.Object, transport.Value{Data: fe.data, Size: fe.total, ErrKind: fe.errKind}, false)
 }
 
-func (r *Raylet) onPullFailed(id transport.ObjectID) {
+// onPullFailed takes a source's word that it has no copy to give (from:
+// the source). Only the source of the pull under way is heard: an answer
+// to an earlier attempt (a PullFailed from a source whose pull timed out,
+// which has evicted its copy since) must not abort the pull from another
+// node, strike that node from the locations and drop its chunks.
+func (r *Raylet) onPullFailed(from transport.NodeID, id transport.ObjectID) {
 	fe := r.fetchOf(id)
-	if fe == nil || fe.pull == nil {
-		return // never pulled: a stale or stray answer
+	if fe == nil || fe.pull == nil || !fe.pulling || fe.source != from {
+		return // never pulled, or not pulling from there: a stale or stray answer
 	}
 	fe.pulling = false
 	if l, ok := r.locations[id]; ok {

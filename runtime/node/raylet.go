@@ -320,7 +320,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.ObjectChunk:
 		r.onChunk(from, m)
 	case *transport.PullFailed:
-		r.onPullFailed(m.Object)
+		r.onPullFailed(from, m.Object)
 	case *transport.ActorCall:
 		spec := m.Spec
 		if m.Incarnation != 0 && m.Incarnation != r.cfg.Incarnation {
