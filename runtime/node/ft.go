@@ -684,8 +684,8 @@ func (r *Raylet) rejoin() {
 			// A copy pulled from another node (the table located it
 			// there), or made by Put here (no task to fail), is announced
 			// again under the new incarnation. An error copy that stands
-			// here only for readers here (an object lost, a failure read
-			// back from the task table) is not.
+			// here only for readers here (an object lost, or too large for
+			// this store, a failure read back from the task table) is not.
 			r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: e.Value.SizeOf(), Incarnation: r.cfg.Incarnation,
 				Failed: transport.IsFailureOfRecord(e.Value.ErrKind)})
 		}

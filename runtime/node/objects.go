@@ -202,13 +202,26 @@ func (r *Raylet) watchPull(id transport.ObjectID, fe *fetch, attempt int, lastGo
 	})
 }
 
+// localOnly reports whether a copy stands here for this node's readers
+// only, and is neither announced (putNotify) nor served (servePull):
+// ErrObjectTooLarge in place of a pulled object this store cannot hold.
+// It tells of this store, not of the object, which a node with a larger
+// store can hold: served, it would reach such a node as the object. (A
+// pulled copy of ErrObjectTooLarge made by the object's task, where the
+// task's node could not hold its result, looks the same and stays local
+// too: its readers elsewhere pull the primary copy.)
+func localOnly(v transport.Value, primary bool) bool {
+	return !primary && v.ErrKind == transport.ErrKindObjectTooLarge
+}
+
 func (r *Raylet) servePull(to transport.NodeID, id transport.ObjectID) {
 	e, ok := r.store.Get(id)
-	if !ok {
+	if !ok || localOnly(e.Value, e.Primary) {
 		r.send(to, &transport.PullFailed{Object: id})
 		// Whoever sent the reader here had a stale location (the copy was
-		// freed, evicted or lost with a crash in a way the GCS missed):
-		// correct it, or the reader would be sent back here forever.
+		// freed, evicted or lost with a crash in a way the GCS missed, or
+		// is one this node's readers alone may read): correct it, or the
+		// reader would be sent back here forever.
 		r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsRemoveObject{Object: id, Node: r.self, Incarnation: r.cfg.Incarnation})
 		return
 	}

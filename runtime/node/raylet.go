@@ -1105,7 +1105,10 @@ func (r *Raylet) put(id transport.ObjectID, v transport.Value, primary bool) {
 // putNotify is put; the GCS also tells owner (when non-zero) that the
 // object's task is done, once it has recorded the location. hint, if not
 // nil, is the entry the store made for the object when a reader began to
-// wait (see objstore.Store.PutAt).
+// wait (see objstore.Store.PutAt). An object larger than the whole store
+// is stored as ErrObjectTooLarge instead: made here (primary), that is the
+// object for every reader, announced as any result; pulled, it is for the
+// readers here only, and neither announced nor served (localOnly).
 func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary bool, owner transport.NodeID, hint *objstore.Entry) {
 	size := v.SizeOf()
 	r.env.Charge(r.cfg.Costs.ObjectPut) // the bytes were copied in by their writer
@@ -1130,8 +1133,10 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 		r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm)
 	}
 	r.emit(transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
-	r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner,
-		Failed: transport.IsFailureOfRecord(v.ErrKind)})
+	if !localOnly(v, primary) {
+		r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner,
+			Failed: transport.IsFailureOfRecord(v.ErrKind)})
+	}
 	delete(r.locations, id) // the store is the authority on local copies
 	delete(r.reconstructing, id.Task)
 	r.wake(id, e)
