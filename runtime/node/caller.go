@@ -239,7 +239,7 @@ func (c *Caller) cancelKids() {
 // then be missing: zero Values), or until timeout (<0: none) passes. While it
 // blocks, a task gives its CPU back so other tasks can run (as Ray does).
 func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time.Duration) ([]transport.Value, error) {
-	g := &getState{c: c, vals: make([]transport.Value, len(ids))}
+	g := &getState{c: c, ids: ids, vals: make([]transport.Value, len(ids))}
 	var unwatch func() bool
 	defer func() {
 		if unwatch != nil {
@@ -260,6 +260,7 @@ func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time
 			if e, ok := r.store.Get(id); ok {
 				g.vals[i] = e.Value
 				if e.Value.ErrKind != transport.ErrKindNone { // it is the answer: the rest need not come
+					g.unneed()
 					g.done = true
 					wake()
 					return
@@ -273,6 +274,7 @@ func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time
 					return
 				}
 				refs = make([]getRef, len(ids)-i)
+				g.refs = refs
 			}
 			ref := &refs[g.left]
 			ref.g, ref.i = g, i
@@ -323,8 +325,10 @@ func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time
 // getState is one blocked Get.
 type getState struct {
 	c              *Caller
+	ids            []transport.ObjectID
 	vals           []transport.Value
-	left           int // objects not here yet
+	refs           []getRef // the waits (need) on the objects not here, as far as registered
+	left           int      // objects not here yet
 	done, timedOut bool
 	cancelled      bool  // a cancel of the caller's task ended it (interrupt)
 	err            error // the cluster was abandoned (see Abandon)
@@ -337,6 +341,7 @@ func (g *getState) finish() {
 		return
 	}
 	g.done = true
+	g.unneed()
 	if g.unblock != nil {
 		g.unblock()
 	}
@@ -345,6 +350,19 @@ func (g *getState) finish() {
 	}
 	g.c.reacquire()
 	g.wake()
+}
+
+// unneed takes back the waits of a Get that ends before all its objects
+// are here (Raylet.unneed), as a Wait takes back its registrations.
+func (g *getState) unneed() {
+	if g.left == 0 {
+		return // all came: their fetches are over
+	}
+	for k := range g.refs {
+		if x := &g.refs[k]; x.g != nil { // registered (the rest were not reached)
+			g.c.r.unneed(g.ids[x.i], x)
+		}
+	}
 }
 
 // getRef is one object a Get waits for (a waiter of need), with room for

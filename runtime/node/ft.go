@@ -434,7 +434,7 @@ func failureMsg(kind uint8) string {
 // is gone: from lineage (re-running the task that made it), unless it has
 // none (a Put, an actor method's result), which makes it an error.
 func (r *Raylet) onObjectLost(id transport.ObjectID) {
-	if r.store.Contains(id) || (r.fetchOf(id) == nil && len(r.located[id]) == 0) {
+	if r.store.Contains(id) || !r.waited(id) {
 		return
 	}
 	if id.Put {

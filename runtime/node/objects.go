@@ -6,6 +6,7 @@ package node
 // partitions delays rather than hangs.
 
 import (
+	"slices"
 	"time"
 
 	"raysim/runtime/objstore"
@@ -59,12 +60,19 @@ func (r *Raylet) needInto(id transport.ObjectID, w waiter, spare *fetch) {
 		}
 		return
 	}
-	if fe.more == nil {
-		fe.more = new([]waiter)
+	left := fe.first == nil // every reader left (unneed): w takes the fetch over
+	if left {
+		fe.first = w
+	} else {
+		if fe.more == nil {
+			fe.more = new([]waiter)
+		}
+		*fe.more = append(*fe.more, w)
 	}
-	*fe.more = append(*fe.more, w)
 	if l, ok := r.locations[id]; ok && !fe.pulling && len(l.Nodes) > 0 && l.Nodes[0] != r.self {
 		r.pull(id, l.Nodes[0], fe)
+	} else if _, asking := r.locating[id]; left && !asking && !fe.pulling && !fe.local {
+		r.subscribe(id) // relocate stopped asking once the readers left
 	}
 }
 
@@ -74,7 +82,7 @@ func (r *Raylet) whenLocated(id transport.ObjectID, owner *bool, f func()) (regi
 		f()
 		return false
 	}
-	if len(r.located[id]) == 0 && r.fetchOf(id) == nil && !r.producesLocally(id) {
+	if !r.waited(id) && !r.producesLocally(id) {
 		r.subscribe(id)
 	}
 	r.located[id] = append(r.located[id], locWaiter{f: f, owner: owner})
@@ -110,6 +118,39 @@ func (r *Raylet) forgetLocated(ids []transport.ObjectID, owner *bool) {
 	}
 }
 
+// unneed takes back w's wait for an object (a Get that ended without it:
+// its timeout, its context, an abandon, a cancel, an error among the other
+// objects), as forgetLocated takes back a Wait's registrations, so that
+// nothing stays registered for a Get long gone. w is compared by identity
+// (a pointer: a Get's getRef). A fetch left with no waiter (first nil)
+// stays, as the node's subscription at the GCS does: the object is still
+// pulled here once it is located (a driver polling Get with a timeout
+// finds it then, and a pull under way is not started over at every poll).
+// But, as for a Wait's, the node stops asking where the object is
+// (relocate), and news of its loss starts no rebuild (onObjectLost).
+func (r *Raylet) unneed(id transport.ObjectID, w waiter) {
+	fe := r.fetchOf(id)
+	if fe == nil {
+		return // here already, or never awaited
+	}
+	if fe.first == w {
+		fe.first = nil
+		if fe.more != nil && len(*fe.more) > 0 { // the next in line comes first
+			fe.first = (*fe.more)[0]
+			*fe.more = slices.Delete(*fe.more, 0, 1)
+		}
+	} else if fe.more != nil {
+		*fe.more = slices.DeleteFunc(*fe.more, func(x waiter) bool { return x == w })
+	}
+}
+
+// waited reports whether anyone here waits for an object: a reader (need)
+// or a Wait (whenLocated).
+func (r *Raylet) waited(id transport.ObjectID) bool {
+	fe := r.fetchOf(id)
+	return (fe != nil && fe.first != nil) || len(r.located[id]) > 0
+}
+
 func (r *Raylet) subscribe(id transport.ObjectID) {
 	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
 	if _, watching := r.locating[id]; !watching {
@@ -124,7 +165,7 @@ func (r *Raylet) subscribe(id transport.ObjectID) {
 
 func (r *Raylet) relocate(id transport.ObjectID) {
 	fe := r.fetchOf(id)
-	wanted := (fe != nil && !fe.pulling) || (fe == nil && len(r.located[id]) > 0)
+	wanted := (fe == nil || !fe.pulling) && r.waited(id) // a pull under way asks again if it fails
 	if !wanted || r.store.Contains(id) {
 		delete(r.locating, id)
 		return

@@ -73,14 +73,15 @@ func (t *task) res() transport.Resources {
 }
 
 // fetch is an object this node's readers wait for (need): the readers
-// themselves, and how the object is being brought here. It exists exactly
-// while someone waits, kept in the object store's entry for the object
-// (fetchOf).
+// themselves, and how the object is being brought here. It exists from the
+// first reader's wait until the object is here, kept in the object store's
+// entry for the object (fetchOf); its readers may all leave before
+// (unneed): first is nil then.
 //
 // There is one per object awaited here: it fits the allocator's 48-byte
 // size class (with the other waiters in a slice of its own, 64).
 type fetch struct {
-	first   waiter    // the first waiter, inline: most objects have one
+	first   waiter    // the first waiter, inline: most objects have one (nil: none is left)
 	more    *[]waiter // the others, if any; all are called once the object is in the store (wake)
 	local   bool      // the producing task is queued or running here: not subscribed
 	pulling bool
@@ -1162,7 +1163,9 @@ func (r *Raylet) wake(id transport.ObjectID, e *objstore.Entry) {
 		// one may put another object (a task failed by an error argument
 		// finishes at once) and evict this one from under the rest.
 		held := fe.more != nil && r.store.Pin(id)
-		fe.first.ready(e)
+		if fe.first != nil {
+			fe.first.ready(e)
+		}
 		if fe.more != nil {
 			for _, w := range *fe.more {
 				w.ready(e)

@@ -13,9 +13,9 @@ import (
 	"raysim/runtime/transport"
 )
 
-// reviewRaylet is hostileRaylet with a bounded object store and a third
-// raylet (8) in the layout.
-func reviewRaylet(t *testing.T, capacity int64) (*Raylet, *hostileEnv) {
+// boundedRaylet is hostileRaylet with an object store of capacity bytes
+// and a third raylet (8) in the layout.
+func boundedRaylet(t *testing.T, capacity int64) (*Raylet, *hostileEnv) {
 	t.Helper()
 	env := &hostileEnv{self: 1, now: time.Unix(0, 0)}
 	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 7, 8}}
@@ -30,12 +30,13 @@ func reviewRaylet(t *testing.T, capacity int64) (*Raylet, *hostileEnv) {
 
 // TestPulledTooLargeCopyIsNotServed: a node whose store is smaller than an
 // object it pulls stores ErrObjectTooLarge for its own readers (putNotify's
-// fallback), but as an ordinary copy: announced to the object table and
-// served to other nodes' pulls. A reader on a node whose store can hold
-// the object is then told the object is too large, because it happened to
-// be sent to the small node's "copy".
+// fallback). It stored it as an ordinary copy: announced to the object
+// table and served to other nodes' pulls, so a reader on a node whose
+// store can hold the object was told the object is too large, because it
+// happened to be sent to the small node's "copy". Such a copy is now
+// neither announced nor served (localOnly).
 func TestPulledTooLargeCopyIsNotServed(t *testing.T) {
-	r, env := reviewRaylet(t, 1000)
+	r, env := boundedRaylet(t, 1000)
 	id := transport.ObjectID{Task: 77}
 	var got transport.Value
 	r.need(id, waitFunc(func(e *objstore.Entry) { got = e.Value }))
@@ -57,12 +58,12 @@ func TestPulledTooLargeCopyIsNotServed(t *testing.T) {
 	}
 }
 
-// TestStrayPullFailedDoesNotAbortPull: onPullFailed does not look at who
+// TestStrayPullFailedDoesNotAbortPull: onPullFailed did not look at who
 // answered. A late PullFailed from a source an earlier attempt asked (the
-// pull from it timed out, it has since evicted its copy) aborts the
-// current pull from another node: the good source is struck from the
-// locations, its chunks are dropped, and the object is located and pulled
-// all over again.
+// pull from it timed out, it has since evicted its copy) aborted the
+// current pull from another node: the good source was struck from the
+// locations, its chunks were dropped, and the object was located and
+// pulled all over again. Only the source of the pull under way is heard.
 func TestStrayPullFailedDoesNotAbortPull(t *testing.T) {
 	r, _ := hostileRaylet(t, 1<<20)
 	id := transport.ObjectID{Task: 77}
@@ -79,10 +80,11 @@ func TestStrayPullFailedDoesNotAbortPull(t *testing.T) {
 }
 
 // TestObjectLostFromPeerIgnored: ObjectLost is the object table's news
-// (only GCS shards send it), but the raylet takes it from any sender. One
-// from a peer raylet about a Put object a reader waits for stores
-// ErrObjectLost here for good: the real copy, pulled later, is then "a
-// second copy" of an immutable object and changes nothing.
+// (only GCS shards send it), but the raylet took it from any sender. One
+// from a peer raylet about a Put object a reader waits for stored
+// ErrObjectLost here for good: the real copy, pulled later, was then "a
+// second copy" of an immutable object and changed nothing. It is taken
+// from the GCS only.
 func TestObjectLostFromPeerIgnored(t *testing.T) {
 	r, _ := hostileRaylet(t, 1<<20)
 	id := transport.ObjectID{Task: 77, Put: true}
@@ -93,9 +95,9 @@ func TestObjectLostFromPeerIgnored(t *testing.T) {
 }
 
 // TestFreeObjectsFromPeerIgnored: FreeObjects is the object table's order
-// (only GCS shards send it), but the raylet takes it from any sender: a
-// peer's drops a primary copy, here a Put object that has no lineage to
-// be rebuilt from.
+// (only GCS shards send it), but the raylet took it from any sender: a
+// peer's dropped a primary copy, here a Put object that has no lineage to
+// be rebuilt from. It is taken from the GCS only.
 func TestFreeObjectsFromPeerIgnored(t *testing.T) {
 	r, _ := hostileRaylet(t, 1<<20)
 	id := transport.ObjectID{Task: 77, Put: true}
@@ -106,9 +108,9 @@ func TestFreeObjectsFromPeerIgnored(t *testing.T) {
 }
 
 // TestObjectLocatedFromPeerIgnored: ObjectLocated is the object table's
-// answer (only GCS shards send it), but the raylet records any sender's in
-// r.locations, which whenLocated (Wait) and cancelTask take as proof the
-// object exists.
+// answer (only GCS shards send it), but the raylet recorded any sender's
+// in r.locations, which whenLocated (Wait) and cancelTask take as proof
+// the object exists. It is taken from the GCS only.
 func TestObjectLocatedFromPeerIgnored(t *testing.T) {
 	r, _ := hostileRaylet(t, 1<<20)
 	id := transport.ObjectID{Task: 77}
@@ -144,11 +146,12 @@ func (e *getEnv) Await(f func(func())) {
 	}
 }
 
-// TestTimedOutGetLeavesNoWaiter: a Get that times out leaves its waiter
-// in the object's fetch (Wait takes its registrations back: forgetLocated;
-// Get has no counterpart). A driver polling Get(ref, timeout) for a result
-// not made yet adds one waiter, with its getState, values and fetch room,
-// per poll, all kept until the object comes, or for good if it never does.
+// TestTimedOutGetLeavesNoWaiter: a Get that timed out left its waiter in
+// the object's fetch (Wait takes its registrations back: forgetLocated;
+// Get had no counterpart). A driver polling Get(ref, timeout) for a result
+// not made yet added one waiter, with its getState, values and fetch room,
+// per poll, all kept until the object came, or for good if it never did.
+// A Get that ends early now takes its waits back (unneed).
 func TestTimedOutGetLeavesNoWaiter(t *testing.T) {
 	env := &getEnv{hostileEnv: &hostileEnv{self: 1, now: time.Unix(0, 0)}}
 	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 7}}
@@ -164,10 +167,65 @@ func TestTimedOutGetLeavesNoWaiter(t *testing.T) {
 		require.ErrorIs(t, err, ErrTimeout)
 	}
 	fe := r.fetchOf(id)
-	require.NotNil(t, fe)
-	more := 0
-	if fe.more != nil {
-		more = len(*fe.more)
+	require.NotNil(t, fe, "the fetch stays, as the subscription at the GCS does")
+	n := 0
+	if fe.first != nil {
+		n++
 	}
-	require.LessOrEqual(t, more, 1, "100 timed-out Gets left %d waiters on %s", 1+more, id)
+	if fe.more != nil {
+		n += len(*fe.more)
+	}
+	require.Zero(t, n, "100 timed-out Gets left %d waiters on %s", n, id)
+	require.False(t, r.waited(id), "no one waits: relocate stops asking")
 }
+
+// TestUnneededFetch: a fetch whose readers all left (unneed) stays: a pull
+// under way finishes (a driver polling Get with a timeout shorter than the
+// transfer would otherwise start it over at every poll), telling no one.
+// But nobody waits: news of the object's loss starts no rebuild, nor does
+// the node keep asking where the object is (relocate); a reader coming
+// back takes the fetch over and asks again.
+func TestUnneededFetch(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		r, env := hostileRaylet(t, 1<<20)
+		id := transport.ObjectID{Task: 77}
+		w := &countWaiter{}
+		r.need(id, w)
+		r.Handle(50, &transport.ObjectLocated{Object: id, Node: 7, Size: 1})
+		r.unneed(id, w)
+		fe := r.fetchOf(id)
+		require.NotNil(t, fe, "fail=%v: the pull under way was dropped", fail)
+		require.True(t, fe.pulling)
+		require.Nil(t, fe.first)
+		if !fail {
+			r.Handle(7, &transport.ObjectChunk{Object: id, Total: 1, Data: []byte("x")})
+			require.True(t, r.store.Contains(id), "the pull finished")
+			require.Nil(t, r.fetchOf(id))
+			require.Zero(t, w.n, "a reader that left was told")
+			continue
+		}
+		r.Handle(7, &transport.PullFailed{Object: id})
+		require.False(t, fe.pulling)
+		env.sent = nil
+		r.Handle(50, &transport.ObjectLost{Object: id})
+		require.False(t, r.reconstructing[id.Task], "a loss no one waits for started a rebuild")
+		r.relocate(id) // its timer's turn (this env runs none)
+		_, asking := r.locating[id]
+		require.False(t, asking, "relocate still asks where %s is for no one", id)
+		r.need(id, w) // a reader comes back: it takes the fetch over and asks again
+		require.Same(t, fe, r.fetchOf(id))
+		require.Equal(t, waiter(w), fe.first)
+		asked := false
+		for _, m := range env.sent {
+			if s, ok := m.(*transport.GcsSubscribeObject); ok && s.Object == id {
+				asked = true
+			}
+		}
+		require.True(t, asked, "a reader back on a fetch left idle did not ask where %s is", id)
+	}
+}
+
+// countWaiter is a waiter compared by identity (as a Get's getRef is).
+type countWaiter struct{ n int }
+
+func (w *countWaiter) ready(*objstore.Entry) { w.n++ }
