@@ -533,7 +533,9 @@ func (r *Raylet) loseTask(task transport.TaskID, why string) {
 }
 
 // awaitedOf lists the objects of a task this node's readers wait for, in
-// order.
+// order: fetched, or waited for where they are (whenLocated: a Wait, a
+// spill waiting for its inputs), which the error an object turns out to be
+// must reach too.
 func (r *Raylet) awaitedOf(task transport.TaskID) []transport.ObjectID {
 	var ids []transport.ObjectID
 	for _, id := range r.store.Awaiting() {
@@ -541,8 +543,13 @@ func (r *Raylet) awaitedOf(task transport.TaskID) []transport.ObjectID {
 			ids = append(ids, id)
 		}
 	}
+	for id := range r.located {
+		if id.Task == task {
+			ids = append(ids, id)
+		}
+	}
 	slices.SortFunc(ids, transport.CompareObjects)
-	return ids
+	return slices.Compact(ids)
 }
 
 // failedTask gives the readers here of a task whose results the task
