@@ -510,8 +510,9 @@ func checkBoltFile(path string) error {
 // each value the failure's error kind; 16: a node's entry holds its last
 // heartbeat with the time the chain's head took it (Heartbeat.TakenAt);
 // 17: the heartbeat there carries when its node sent it and how long it
-// waited at the chain's head instead (Heartbeat.Sent, Held).
-const storeFormat = 17
+// waited at the chain's head instead (Heartbeat.Sent, Held); 18: and its
+// node's mean bandwidth (Heartbeat.MeanBandwidth).
+const storeFormat = 18
 
 var (
 	formatBucket = []byte("format")

@@ -6,6 +6,7 @@ package node
 // partitions delays rather than hangs.
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -218,7 +219,7 @@ func (r *Raylet) pull(id transport.ObjectID, from transport.NodeID, fe *fetch) {
 	if fe.pull == nil {
 		fe.pull = &pull{}
 	}
-	fe.source, fe.pulling = from, true
+	fe.source, fe.pulling, fe.started = from, true, r.since()
 	fe.got, fe.seen, fe.data = 0, nil, nil
 	fe.attempt++
 	r.send(from, &transport.PullRequest{Object: id})
@@ -319,9 +320,25 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 	}
 	r.Stats.PullsDone++ // the fetch ends when the put wakes its readers
 	r.Stats.BytesIn += fe.total
+	r.sampleBandwidth(fe.total, r.since()-fe.started)
 	r.emit(transport.Event{Kind: transport.EvObjectTransferred, Node: r.self, Peer: from, Object: m.Object, Bytes: fe.total})
 	r.env.Charge(r.cfg.Costs.Copy(fe.total)) // the object manager writes the pulled bytes in
 	r.put(m.Object, transport.Value{Data: fe.data, Size: fe.total, ErrKind: fe.errKind}, false)
+}
+
+// sampleBandwidth folds a finished pull of n bytes that took d into the
+// node's mean bandwidth. Only pulls of at least a chunk count: a small
+// object's transfer time is the network's latency, not its bandwidth.
+func (r *Raylet) sampleBandwidth(n int64, d time.Duration) {
+	if n < r.cfg.ChunkBytes || d <= 0 {
+		return
+	}
+	bw := uint64(min(float64(n)/d.Seconds(), math.MaxUint64/8))
+	if r.meanBW == 0 {
+		r.meanBW = bw
+	} else {
+		r.meanBW = (7*r.meanBW + bw) / 8
+	}
 }
 
 // onPullFailed takes a source's word that it has no copy to give (from:

@@ -91,6 +91,7 @@ type fetch struct {
 // pull is a fetch's transfer from another node (see Raylet.pull).
 type pull struct {
 	source  transport.NodeID
+	started time.Duration // when the attempt began (Raylet.since)
 	attempt int
 	total   int64
 	errKind uint8
@@ -140,7 +141,11 @@ type Raylet struct {
 	staleRuns  map[*task]struct{}           // runs of other owners' tasks this node held when it rejoined (dropStaleRuns)
 
 	meanTask time.Duration
-	Stats    Stats
+	// meanBW is the mean throughput of this node's pulls of at least a
+	// chunk, bytes/s (an exponential average, as meanTask; 0: none yet),
+	// heartbeated for the global scheduler's wait estimate.
+	meanBW uint64
+	Stats  Stats
 
 	// Ownership (fault tolerance): tasks submitted here that have not
 	// finished, with the node running them, so they can be retried when it
@@ -248,7 +253,7 @@ func (r *Raylet) heartbeat() {
 	}
 	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.Heartbeat{
 		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.avail,
-		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, Sent: r.since()})
+		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW, Sent: r.since()})
 	r.env.After(r.cfg.HeartbeatPeriod, r.heartbeat)
 }
 
@@ -291,7 +296,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			if r.registered {
 				r.send(r.cfg.Layout.Scheduler, &transport.Heartbeat{
 					Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.avail,
-					QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask})
+					QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW})
 			}
 			if s := &m.Spec; s.IsCreation() && transport.IsRestart(s.Attempt) {
 				// A GCS restart: only its creator watches it, and the

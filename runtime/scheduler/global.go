@@ -14,10 +14,12 @@ import (
 
 // GlobalConfig configures the global scheduler.
 type GlobalConfig struct {
-	Layout    *gcs.Layout
-	Policy    Policy
-	Costs     costs.Profile
-	Bandwidth float64 // initial mean bandwidth estimate between nodes, bytes/s
+	Layout *gcs.Layout
+	Policy Policy
+	Costs  costs.Profile
+	// Bandwidth is the mean bandwidth estimate between nodes, bytes/s,
+	// until the nodes have measured theirs (Heartbeat.MeanBandwidth).
+	Bandwidth float64
 	// SpillThreshold is passed to policies; the global scheduler itself does
 	// not queue tasks except infeasible ones.
 	SpillThreshold int
@@ -38,6 +40,7 @@ type nodeView struct {
 	avail    transport.Resources
 	queue    int
 	meanTask time.Duration
+	meanBW   uint64 // bytes/s, 0: not measured
 }
 
 // Global is the global scheduler: it places spilled tasks on raylets from
@@ -140,7 +143,7 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			g.register(m.Node, m.Incarnation, m.Total)
 		}
 		if v := g.index[m.Node]; v != nil && !v.dead && v.inc == m.Incarnation {
-			v.total, v.avail, v.queue, v.meanTask = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime
+			v.total, v.avail, v.queue, v.meanTask, v.meanBW = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime, m.MeanBandwidth
 			if len(g.infeasible) > 0 {
 				g.retryInfeasible()
 			}
@@ -243,7 +246,8 @@ func (g *Global) place(m *transport.SpillTask) {
 		d.ArgBytes = addBytes(d.ArgBytes, l.Size)
 	}
 	g.cands = g.cands[:0]
-	known, sum := 0, 0.0 // candidates reporting a mean task time, and their sum
+	known, sum := 0, 0.0     // candidates reporting a mean task time, and their sum
+	knownBW, sumBW := 0, 0.0 // and a mean bandwidth
 	for _, v := range g.nodes {
 		if v.dead || !spec.Resources.Fits(v.total) {
 			continue
@@ -256,7 +260,7 @@ func (g *Global) place(m *transport.SpillTask) {
 		if spec.Strategy == transport.StrategyNodeHard && v.id != spec.Target {
 			continue
 		}
-		c := Candidate{Node: v.id, Total: v.total, Available: v.avail, QueueLen: v.queue, MeanTaskTime: v.meanTask}
+		c := Candidate{Node: v.id, Total: v.total, Available: v.avail, QueueLen: v.queue, MeanTaskTime: v.meanTask, Bandwidth: float64(v.meanBW)}
 		for _, l := range m.Locs {
 			if slices.Contains(l.Nodes, v.id) {
 				c.LocalBytes = addBytes(c.LocalBytes, l.Size)
@@ -266,6 +270,10 @@ func (g *Global) place(m *transport.SpillTask) {
 			known++
 			sum += float64(c.MeanTaskTime)
 		}
+		if c.Bandwidth > 0 {
+			knownBW++
+			sumBW += c.Bandwidth
+		}
 		g.cands = append(g.cands, c)
 	}
 	if len(g.cands) == 0 {
@@ -273,6 +281,11 @@ func (g *Global) place(m *transport.SpillTask) {
 		return
 	}
 	delete(g.warned, spec.ID) // placed now: a later hold warns again
+	if knownBW > 0 {
+		// A node that has pulled nothing yet counts at the others' mean
+		// bandwidth; the configured one stands until any is measured.
+		d.Bandwidth = sumBW / float64(knownBW)
+	}
 	if known > 0 && known < len(g.cands) {
 		// A node that has not finished a task yet reports no mean, which
 		// would make its whole queue free (its first tasks may be long,

@@ -1,6 +1,10 @@
 package scheduler
 
-import "raysim/runtime/transport"
+import (
+	"time"
+
+	"raysim/runtime/transport"
+)
 
 // Read-only views of the global scheduler, for state dumps (raysim replay
 // --until). They copy what they return and change nothing.
@@ -12,13 +16,18 @@ type NodeLoad struct {
 	Total     transport.Resources
 	Available transport.Resources
 	QueueLen  int
+	// The node's heartbeated means (0: none yet): task time, and pull
+	// bandwidth in bytes/s.
+	MeanTaskTime  time.Duration
+	MeanBandwidth uint64
 }
 
 // Loads lists the scheduler's node views in registration order.
 func (g *Global) Loads() []NodeLoad {
 	out := make([]NodeLoad, 0, len(g.nodes))
 	for _, v := range g.nodes {
-		out = append(out, NodeLoad{Node: v.id, Dead: v.dead, Total: v.total, Available: v.avail, QueueLen: v.queue})
+		out = append(out, NodeLoad{Node: v.id, Dead: v.dead, Total: v.total, Available: v.avail, QueueLen: v.queue,
+			MeanTaskTime: v.meanTask, MeanBandwidth: v.meanBW})
 	}
 	return out
 }

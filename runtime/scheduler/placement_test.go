@@ -172,3 +172,36 @@ func TestInfeasibleWarnedAgainAfterPlacement(t *testing.T) {
 	g.Handle(1, &transport.SpillTask{Spec: spec})
 	require.Equal(t, 2, env.infeasibleWarnings(100))
 }
+
+// TestMeasuredBandwidthSteersPlacement: the wait estimate's fetch term
+// divides the bytes a node lacks by that node's measured mean bandwidth
+// (heartbeated), not by one configured figure for every node: of two idle
+// nodes lacking a task's 100 MB input, the one whose pulls run at 1 GB/s
+// gets it over the one at 1 MB/s. A node that has measured nothing counts
+// at the others' mean.
+func TestMeasuredBandwidthSteersPlacement(t *testing.T) {
+	env := &sendEnv{}
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 2, 3, 4}}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+	one := transport.MakeResources(1, 0, nil)
+	for _, n := range []transport.NodeID{1, 2, 3} {
+		g.Handle(50, &transport.RegisterNode{Node: n, Incarnation: 1, Total: one})
+	}
+	g.Handle(50, &transport.RegisterNode{Node: 4, Incarnation: 1, Total: transport.Resources{}}) // holds the input, runs nothing
+	g.Handle(50, &transport.Heartbeat{Node: 1, Incarnation: 1, Total: one, Available: one, MeanBandwidth: 1e6})
+	g.Handle(50, &transport.Heartbeat{Node: 2, Incarnation: 1, Total: one, Available: one, MeanBandwidth: 1e9})
+	spill := func(id transport.TaskID) {
+		g.Handle(1, &transport.SpillTask{Spec: transport.TaskSpec{ID: id, Func: "f", NumReturns: 1, Owner: 1, Resources: one,
+			Args: []transport.Arg{{IsRef: true, Ref: transport.ObjectID{Task: 7}}}},
+			Locs: []transport.ObjectLoc{{Object: transport.ObjectID{Task: 7}, Size: 100e6, Nodes: []transport.NodeID{4}}}})
+	}
+	spill(100)
+	require.Equal(t, []transport.NodeID{2}, env.placedOn(), "placed on the node with the slower pulls")
+	// Node 3 has measured nothing: at the mean of 1 MB/s and 1 GB/s it
+	// is slower than node 2, which now has one task queued (0 mean task
+	// time: queues cost nothing yet).
+	spill(101)
+	require.Equal(t, []transport.NodeID{2, 2}, env.placedOn())
+}

@@ -25,14 +25,17 @@ type Candidate struct {
 	Available    transport.Resources
 	QueueLen     int
 	MeanTaskTime time.Duration
-	LocalBytes   int64 // bytes of the task's arguments already on this node
+	// Bandwidth is the node's mean pull throughput, bytes/s (0: not
+	// measured yet; the Decision's then stands for it).
+	Bandwidth  float64
+	LocalBytes int64 // bytes of the task's arguments already on this node
 }
 
 // Decision is what a policy needs to know about the task being placed.
 type Decision struct {
 	Spec       *transport.TaskSpec
 	ArgBytes   int64   // total bytes of by-reference arguments
-	Bandwidth  float64 // mean bandwidth estimate, bytes/s
+	Bandwidth  float64 // mean bandwidth estimate, bytes/s, for a candidate without its own
 	QueueLimit int     // the spill threshold
 }
 
@@ -47,7 +50,8 @@ type Policy interface {
 }
 
 // EstimatedWait is the paper's estimate for a candidate: queue length times
-// mean task time plus the time to fetch the inputs it lacks. The queue is
+// mean task time plus the time to fetch the inputs it lacks at its mean
+// bandwidth (both means are exponential averages the nodes heartbeat). The queue is
 // drained by all of the node's CPUs, so it counts per CPU: the paper's nodes
 // were identical, where here a 2-CPU node must not get an 8-CPU node's share.
 //
@@ -60,9 +64,13 @@ func EstimatedWait(d *Decision, c *Candidate) time.Duration {
 		w = w * transport.ResourceUnit / float64(cpus)
 	}
 	wait := saturate(w)
-	if d.Bandwidth > 0 {
+	bw := c.Bandwidth
+	if bw <= 0 {
+		bw = d.Bandwidth
+	}
+	if bw > 0 {
 		remote := max(d.ArgBytes-c.LocalBytes, 0)
-		wait = min(wait, math.MaxInt64/2) + min(saturate(float64(remote)/d.Bandwidth*float64(time.Second)), math.MaxInt64/2)
+		wait = min(wait, math.MaxInt64/2) + min(saturate(float64(remote)/bw*float64(time.Second)), math.MaxInt64/2)
 	}
 	return wait
 }

@@ -790,6 +790,11 @@ type Heartbeat struct {
 	Available    Resources
 	QueueLen     uint32
 	MeanTaskTime time.Duration
+	// MeanBandwidth is the node's mean pull throughput (an exponential
+	// average over its pulls of at least a chunk), bytes/s; 0 until
+	// one is measured. The global scheduler's wait estimate divides the
+	// bytes a node lacks by it.
+	MeanBandwidth uint64
 	// Sent is when the node sent the heartbeat, on its own monotonic clock
 	// (time since its raylet was made): the node table answers with it
 	// (HeartbeatAck.From). No other node reads it.
@@ -1168,12 +1173,14 @@ func (m *Heartbeat) MarshalWire(e *Encoder) {
 	e.Resources(m.Available)
 	e.Uvarint(uint64(m.QueueLen))
 	e.Duration(m.MeanTaskTime)
+	e.Uvarint(m.MeanBandwidth)
 	e.Duration(m.Sent)
 	e.Duration(m.Held)
 }
 func (m *Heartbeat) UnmarshalWire(d *Decoder) {
 	m.Node, m.Incarnation, m.Total, m.Available = d.Node(), d.Uvarint(), d.ResourcesNonNeg(), d.Resources()
-	m.QueueLen, m.MeanTaskTime, m.Sent, m.Held = uint32(d.Count(1<<32-1, 0)), d.Duration(), d.Duration(), d.Duration()
+	m.QueueLen, m.MeanTaskTime, m.MeanBandwidth = uint32(d.Count(1<<32-1, 0)), d.Duration(), d.Uvarint()
+	m.Sent, m.Held = d.Duration(), d.Duration()
 	if m.MeanTaskTime < 0 {
 		d.Fail(fmt.Errorf("%w: negative mean task time %v", ErrInvalid, m.MeanTaskTime))
 	}

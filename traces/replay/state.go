@@ -362,7 +362,8 @@ func (st *State) Print(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nglobal scheduler:")
 	for _, l := range st.Scheduler {
-		fmt.Fprintf(w, "  %s: queue %d, available %v, dead %v\n", endpoint(st, l.Node), l.QueueLen, l.Available, l.Dead)
+		fmt.Fprintf(w, "  %s: queue %d, available %v, dead %v, mean task %v, mean bandwidth %d B/s\n", endpoint(st, l.Node), l.QueueLen, l.Available, l.Dead,
+			l.MeanTaskTime, l.MeanBandwidth)
 	}
 	if len(st.Infeasible) > 0 {
 		fmt.Fprintf(w, "  %d infeasible tasks held\n", len(st.Infeasible))
