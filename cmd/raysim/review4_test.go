@@ -87,3 +87,24 @@ func TestReview4ExportLeavesNoPartialOutput(t *testing.T) {
 		}
 	}
 }
+
+// `raysim trace export T -o T` truncates the trace before reading it
+// (exportFile creates the output first): the user's trace is destroyed and
+// the command reports the (now empty) input as a bad trace.
+func TestReview4ExportOntoInputKeepsTrace(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tr := filepath.Join(dir, "run.trace")
+	if code, out, errOut := call(t, "run", "testdata/tiny.yaml", "--trace", tr, "-q"); code != exitOK {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	before, _ := os.Stat(tr)
+	code, _, errOut := call(t, "trace", "export", tr, "--format", "jsonl", "-o", tr)
+	after, _ := os.Stat(tr)
+	if r, err := traces.Open(tr); err != nil {
+		t.Errorf("export -o onto its input (exit %d, %q) destroyed the trace (%d -> %d bytes): %v",
+			code, errOut, before.Size(), after.Size(), err)
+	} else {
+		r.Close()
+	}
+}
