@@ -84,12 +84,23 @@ type Stats struct {
 	Digest    string            `json:"digest"`
 	ByKind    map[string]uint64 `json:"by_kind"`
 	ByNode    map[string]uint64 `json:"by_node"`    // node ID -> records
-	BySecond  []uint64          `json:"per_second"` // records per virtual second
+	BySecond  []uint64          `json:"per_second"` // records per virtual second, up to MaxStatsSeconds
 	ByMessage map[string]uint64 `json:"by_message"` // net.send per message type
 	Bytes     uint64            `json:"bytes_sent"` // net.send bytes
+	// Later counts the records BySecond leaves out: those at or after
+	// MaxStatsSeconds virtual seconds (or before 0, which a Reader never
+	// yields).
+	Later uint64 `json:"per_second_later,omitempty"`
 }
 
-// ComputeStats reads a whole trace.
+// MaxStatsSeconds bounds Stats.BySecond: the per-second histogram covers
+// the first 1,000,000 virtual seconds (about 11.6 days), so a record far in
+// the future (a time near math.MaxInt64, which a trace may hold) costs one
+// count in Stats.Later, not a histogram of billions of seconds.
+const MaxStatsSeconds = 1_000_000
+
+// ComputeStats reads a whole trace. Records at or after MaxStatsSeconds
+// virtual seconds are counted in Later instead of BySecond.
 func ComputeStats(r *Reader) (*Stats, error) {
 	st := &Stats{ByKind: map[string]uint64{}, ByNode: map[string]uint64{}, ByMessage: map[string]uint64{}}
 	kindNames := map[uint16]string{}
@@ -104,11 +115,14 @@ func ComputeStats(r *Reader) (*Stats, error) {
 		}
 		st.ByKind[name]++
 		st.ByNode[strconv.FormatUint(uint64(rec.Node), 10)]++
-		sec := int(rec.At / time.Second)
-		for len(st.BySecond) <= sec {
-			st.BySecond = append(st.BySecond, 0)
+		if sec := rec.At / time.Second; sec >= 0 && sec < MaxStatsSeconds {
+			for len(st.BySecond) <= int(sec) {
+				st.BySecond = append(st.BySecond, 0)
+			}
+			st.BySecond[sec]++
+		} else {
+			st.Later++
 		}
-		st.BySecond[sec]++
 		if rec.Source == Net && rec.Kind == 0 { // send
 			st.ByMessage[MsgName(rec.Msg)]++
 			st.Bytes += uint64(rec.Bytes)
@@ -158,5 +172,8 @@ func (st *Stats) Print(w io.Writer) {
 	fmt.Fprintf(w, "\nper virtual second\n")
 	for s, n := range st.BySecond {
 		fmt.Fprintf(w, "  %4ds %10d\n", s, n)
+	}
+	if st.Later > 0 {
+		fmt.Fprintf(w, "  >= %ds %10d\n", MaxStatsSeconds, st.Later)
 	}
 }

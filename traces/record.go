@@ -20,6 +20,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -244,8 +245,8 @@ func decodeRecord(b []byte, prev time.Duration, r *Record, intern map[string]str
 	if err != nil {
 		return 0, err
 	}
-	if dt > 1<<62 {
-		return 0, fmt.Errorf("%w: time delta %d out of range", errRecord, dt)
+	if prev < 0 || dt > uint64(math.MaxInt64-prev) { // the writer never exceeds math.MaxInt64
+		return 0, fmt.Errorf("%w: time delta %d overflows the time %d", errRecord, dt, prev)
 	}
 	r.At = prev + time.Duration(dt)
 	if flags&hasNode != 0 {
