@@ -296,7 +296,12 @@ func (w *Writer) flush() {
 
 // close writes the last records block and the end block, and closes the
 // underlying file if the Writer created it.
-func (w *Writer) close(t Trailer) error {
+func (w *Writer) close(t Trailer) error { return w.finish(&t) }
+
+// finish writes the last records block and, when t is not nil, the end
+// block (without it a reader reports the file as truncated after its
+// records), and closes the underlying file if the Writer created it.
+func (w *Writer) finish(t *Trailer) error {
 	if w.closed {
 		return w.fail()
 	}
@@ -304,11 +309,13 @@ func (w *Writer) close(t Trailer) error {
 	w.flush()
 	close(w.blocks)
 	<-w.done
-	b := binary.AppendUvarint(nil, t.Records)
-	b = binary.AppendUvarint(b, uint64(t.End))
-	b = binary.BigEndian.AppendUint64(b, t.Digest[0])
-	b = binary.BigEndian.AppendUint64(b, t.Digest[1])
-	w.writeBlock(blockEnd, b)
+	if t != nil {
+		b := binary.AppendUvarint(nil, t.Records)
+		b = binary.AppendUvarint(b, uint64(t.End))
+		b = binary.BigEndian.AppendUint64(b, t.Digest[0])
+		b = binary.BigEndian.AppendUint64(b, t.Digest[1])
+		w.writeBlock(blockEnd, b)
+	}
 	err := w.fail()
 	if e := w.out.Flush(); err == nil {
 		err = e

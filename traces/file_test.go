@@ -227,3 +227,21 @@ func TestTruncatedInsideBlockCountsData(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, first, 0, "no cut fell inside a block's data")
 }
+
+// TestAbandonLeavesTruncated guards Recorder.Abandon (a run that did not
+// finish): every record so far is in the file, without the end block, so a
+// reader returns them all and then ErrTruncated.
+func TestAbandonLeavesTruncated(t *testing.T) {
+	recs := synthetic(30000, 2) // several blocks and a partial one
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, header(), WriterOptions{})
+	require.NoError(t, err)
+	rec := NewRecorder(w)
+	for i := range recs {
+		rec.Write(&recs[i])
+	}
+	require.NoError(t, rec.Abandon())
+	_, got, _, err := ReadAll(bytes.NewReader(buf.Bytes()))
+	assert.True(t, errors.Is(err, ErrTruncated), "abandoned file: %v", err)
+	assert.Equal(t, recs, got)
+}

@@ -129,3 +129,13 @@ func (r *Recorder) Close() error {
 	}
 	return r.w.close(Trailer{Records: r.n, End: r.prev, Digest: r.digest})
 }
+
+// Abandon ends the file without its end block, as an interrupted run
+// leaves it: the records so far are written, and a reader reports them,
+// then ErrTruncated. Use it when the run failed; a no-op without a Writer.
+func (r *Recorder) Abandon() error {
+	if r.w == nil {
+		return nil
+	}
+	return r.w.finish(nil)
+}

@@ -154,6 +154,12 @@ scenario or bad flags.
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	return runFiles(ctx, &f, files, stdout, stderr)
+}
+
+// runFiles runs each scenario file with the flags f until ctx ends (^C);
+// it returns the exit code.
+func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr io.Writer) int {
 	code := exitOK
 	var live string // --address: the live cluster's nodes, as a cluster.nodes override
 	if f.cluster.address != "" {
@@ -167,7 +173,7 @@ scenario or bad flags.
 		}
 	}
 	for idx, path := range files {
-		g := f
+		g := *f
 		if live != "" {
 			g.sets = append(slices.Clone(f.sets), live)
 		}
@@ -187,7 +193,7 @@ scenario or bad flags.
 					p.Virtual.Round(time.Millisecond), p.TasksDone, p.TasksSubmitted, p.EventsPerSec/1e6)
 			}
 		}
-		finishTrace, err := startRunTrace(&f, s, idx, len(files), &opts)
+		finishTrace, err := startRunTrace(f, s, idx, len(files), &opts)
 		if err != nil {
 			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, err)
 			return exitFailed
@@ -208,19 +214,25 @@ scenario or bad flags.
 			}
 		}
 		res, err := run(ctx, s, opts)
-		if terr := finishTrace(); terr != nil {
-			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, terr)
-			code = exitFailed
-		}
+		// A run that ended in an error (^C, a runner error) leaves its
+		// trace unsealed; one whose expectations fail (!res.OK) finished.
+		terr := finishTrace(err)
 		if drawProgress {
 			fmt.Fprint(stderr, "\r\033[K")
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, err)
+			if terr != nil {
+				fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, terr)
+			}
 			if errors.Is(err, runner.ErrBadScenario) {
 				return exitUsage
 			}
 			return exitFailed
+		}
+		if terr != nil {
+			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, terr)
+			code = exitFailed
 		}
 		switch {
 		case f.json:

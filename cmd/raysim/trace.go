@@ -32,10 +32,14 @@ func init() {
 
 // startRunTrace sets up `raysim run --trace/--chrome` for one scenario:
 // opts.Trace records to the trace file (a temporary one for --chrome
-// alone); finish closes it and writes the Chrome JSON.
-func startRunTrace(f *runFlags, s *scenarios.Scenario, idx, nfiles int, opts *runner.Options) (finish func() error, err error) {
+// alone); finish, given the run's error, closes it and writes the Chrome
+// JSON. A run that ended in an error (interrupted, a runner error) did not
+// finish: finish writes its records so far but not the end block, so the
+// trace reads as truncated (docs/traces.md), writes no Chrome JSON, and
+// returns an error saying so.
+func startRunTrace(f *runFlags, s *scenarios.Scenario, idx, nfiles int, opts *runner.Options) (finish func(runErr error) error, err error) {
 	if f.trace == "" && f.chrome == "" {
-		return func() error { return nil }, nil
+		return func(error) error { return nil }, nil
 	}
 	perRun := func(p string) string {
 		if nfiles <= 1 || p == "" {
@@ -69,9 +73,22 @@ func startRunTrace(f *runFlags, s *scenarios.Scenario, idx, nfiles int, opts *ru
 	}
 	rec := traces.NewRecorder(w)
 	opts.Trace = rec
-	return func() error {
+	return func(runErr error) error {
 		if temp {
 			defer os.Remove(tracePath)
+		}
+		if runErr != nil {
+			if err := rec.Abandon(); err != nil {
+				return fmt.Errorf("writing %s: %w", tracePath, err)
+			}
+			var left []string
+			if !temp {
+				left = append(left, fmt.Sprintf("trace %s left without its end block (it reads as truncated)", tracePath))
+			}
+			if chromePath != "" {
+				left = append(left, "no --chrome export")
+			}
+			return fmt.Errorf("the run did not finish: %s", strings.Join(left, "; "))
 		}
 		if err := rec.Close(); err != nil {
 			return fmt.Errorf("writing %s: %w", tracePath, err)

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"raysim/traces"
+)
+
+// cancelOnProgress is a run's stderr that cancels the run's context at
+// the first progress line, as ^C would: by then the run has recorded events.
+type cancelOnProgress struct {
+	bytes.Buffer
+	cancel func()
+}
+
+func (w *cancelOnProgress) Write(p []byte) (int, error) {
+	if bytes.HasPrefix(p, []byte("\r")) && !bytes.HasPrefix(p, []byte("\r\033[K")) {
+		w.cancel()
+	}
+	return w.Buffer.Write(p)
+}
+
+// TestInterruptedRunTraceNotSealed guards the end block's meaning
+// (docs/traces.md: "A file without its end block is reported as truncated
+// (the run was interrupted)"): a `raysim run --trace` interrupted (^C, here
+// its context cancelled) must leave its records so far without the end
+// block, so the trace reads as truncated — not sealed, which replay would
+// report as a divergence and trace stats as an intact trace — and write no
+// --chrome export.
+func TestInterruptedRunTraceNotSealed(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path, chrome := filepath.Join(dir, "int.trace"), filepath.Join(dir, "int.json")
+	var f runFlags
+	files, err := parseInterspersed(newRunFlags("run", io.Discard, &f), []string{"../../scenarios/quickstart.yaml",
+		"--set", "workload.0.params.tasks=400000", "--set", "duration_limit=100s",
+		"--trace", path, "--chrome", chrome, "-q", "--progress", "on"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &cancelOnProgress{cancel: cancel}
+	var stdout bytes.Buffer
+	start := time.Now()
+	if code := runFiles(ctx, &f, files, &stdout, stderr); code != exitFailed {
+		t.Fatalf("interrupted run: exit %d, want 1\n%s\n%s", code, &stdout, stderr)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the run took %v to stop after its context was cancelled", d)
+	}
+	if !strings.Contains(stderr.String(), "without its end block") || !strings.Contains(stderr.String(), "no --chrome export") {
+		t.Errorf("stderr does not say the trace is left unsealed and not exported:\n%s", stderr)
+	}
+	if _, err := os.Stat(chrome); err == nil {
+		t.Errorf("interrupted run wrote the --chrome export %s", chrome)
+	}
+	r, err := traces.Open(path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer r.Close()
+	n := 0
+	for r.Next() {
+		n++
+	}
+	if !errors.Is(r.Err(), traces.ErrTruncated) {
+		t.Errorf("trace of an interrupted run reads as intact (%d records, err %v); want ErrTruncated", n, r.Err())
+	}
+	if n == 0 {
+		t.Errorf("trace of an interrupted run holds no records; want those recorded before the interruption")
+	}
+}
+
+// TestFailedExpectationTraceSealed guards the other side: a run whose
+// expectations fail finished (exit 1), and its trace is complete.
+func TestFailedExpectationTraceSealed(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "fail.trace")
+	code, out, errOut := call(t, "run", "testdata/impossible.yaml", "--trace", path, "-q")
+	if code != exitFailed || !strings.HasPrefix(out, "FAIL impossible") {
+		t.Fatalf("exit %d, want 1 and FAIL\n%s\n%s", code, out, errOut)
+	}
+	r, err := traces.Open(path)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer r.Close()
+	for r.Next() {
+	}
+	if err := r.Err(); err != nil {
+		t.Errorf("trace of a run whose expectations failed: %v; want a complete trace", err)
+	}
+}
+
+// `raysim trace export BAD -o OUT` exits 2 but leaves OUT behind, holding
+// a well-formed-looking (closed) Chrome JSON of the records before the
+// damage: a script that checks only for the file, or a later step that
+// opens it, takes a partial export for a whole one.
+func TestReview4ExportLeavesNoPartialOutput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.trace")
+	if code, out, errOut := call(t, "run", "testdata/tiny.yaml", "--trace", good, "-q"); code != exitOK {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.trace")
+	if err := os.WriteFile(cut, data[:len(data)-5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"chrome", "jsonl"} {
+		out := filepath.Join(dir, "out."+format)
+		code, _, _ := call(t, "trace", "export", cut, "--format", format, "-o", out)
+		if code != exitUsage {
+			t.Errorf("%s: exit %d, want 2", format, code)
+		}
+		if st, err := os.Stat(out); err == nil {
+			t.Errorf("%s: export of a truncated trace failed (exit %d) but left %s (%d bytes)", format, code, out, st.Size())
+		}
+	}
+}
+
+// `raysim trace export T -o T` truncates the trace before reading it
+// (exportFile creates the output first): the user's trace is destroyed and
+// the command reports the (now empty) input as a bad trace.
+func TestReview4ExportOntoInputKeepsTrace(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tr := filepath.Join(dir, "run.trace")
+	if code, out, errOut := call(t, "run", "testdata/tiny.yaml", "--trace", tr, "-q"); code != exitOK {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	before, _ := os.Stat(tr)
+	code, _, errOut := call(t, "trace", "export", tr, "--format", "jsonl", "-o", tr)
+	after, _ := os.Stat(tr)
+	if r, err := traces.Open(tr); err != nil {
+		t.Errorf("export -o onto its input (exit %d, %q) destroyed the trace (%d -> %d bytes): %v",
+			code, errOut, before.Size(), after.Size(), err)
+	} else {
+		r.Close()
+	}
+}
