@@ -110,12 +110,13 @@ func (e badTraceError) Unwrap() error { return e.err }
 // traceExit is the exit code for an error of a command reading a trace:
 // exitUsage (2) when the input is bad — a badTraceError, or a truncated or
 // corrupt file (a *traces.FormatError) — so a script can tell a damaged
-// trace from a replay's divergence (1); exitFailed (1) for anything else
-// (writing the output, an OTLP collector).
+// trace from a replay's divergence (1), or when the output is the input
+// (errOntoInput); exitFailed (1) for anything else (writing the output, an
+// OTLP collector).
 func traceExit(err error) int {
 	var bad badTraceError
 	var fe *traces.FormatError
-	if errors.As(err, &bad) || errors.As(err, &fe) {
+	if errors.As(err, &bad) || errors.As(err, &fe) || errors.Is(err, errOntoInput) {
 		return exitUsage
 	}
 	return exitFailed
@@ -197,20 +198,56 @@ func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-func exportFile(tracePath, out, format string, ef exportFlags) error {
+// errOntoInput refuses an export whose output file is the trace it reads.
+var errOntoInput = errors.New("the output file is the trace being exported")
+
+// exportFile exports the trace to the file out. The export goes to a
+// temporary file next to out, renamed to out once complete, so a failed
+// export (a damaged trace) leaves no partial output and an existing out
+// untouched. An out that exists and is not a regular file (/dev/stdout, a
+// pipe) is written in place.
+func exportFile(tracePath, out, format string, ef exportFlags) (err error) {
 	ef.format = format
-	if _, err := os.Stat(tracePath); err != nil { // before creating the output
+	in, err := os.Stat(tracePath)
+	if err != nil { // before creating the output
 		return badTraceError{err}
 	}
-	f, err := os.Create(out)
+	if st, err := os.Stat(out); err == nil {
+		if os.SameFile(in, st) {
+			return fmt.Errorf("%w (%s): choose another output file", errOntoInput, out)
+		}
+		if !st.Mode().IsRegular() {
+			f, err := os.OpenFile(out, os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			if err := exportTo(tracePath, f, ef); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		}
+	}
+	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
 	if err := exportTo(tracePath, f, ef); err != nil {
-		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Chmod(0o644); err != nil { // CreateTemp makes it 0600
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), out)
 }
 
 func exportTo(tracePath string, w io.Writer, ef exportFlags) error {

@@ -101,11 +101,11 @@ func TestFailedExpectationTraceSealed(t *testing.T) {
 	}
 }
 
-// `raysim trace export BAD -o OUT` exits 2 but leaves OUT behind, holding
-// a well-formed-looking (closed) Chrome JSON of the records before the
-// damage: a script that checks only for the file, or a later step that
-// opens it, takes a partial export for a whole one.
-func TestReview4ExportLeavesNoPartialOutput(t *testing.T) {
+// TestExportLeavesNoPartialOutput guards `raysim trace export BAD -o OUT`:
+// it exits 2 and leaves no OUT (it once left a well-formed-looking, closed
+// Chrome JSON of the records before the damage, which a script checking
+// only for the file takes for a whole export).
+func TestExportLeavesNoPartialOutput(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.trace")
@@ -132,10 +132,10 @@ func TestReview4ExportLeavesNoPartialOutput(t *testing.T) {
 	}
 }
 
-// `raysim trace export T -o T` truncates the trace before reading it
-// (exportFile creates the output first): the user's trace is destroyed and
-// the command reports the (now empty) input as a bad trace.
-func TestReview4ExportOntoInputKeepsTrace(t *testing.T) {
+// TestExportOntoInputKeepsTrace guards `raysim trace export T -o T`: it is
+// refused (exit 2) and the trace is kept (it once truncated the trace
+// before reading it).
+func TestExportOntoInputKeepsTrace(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	tr := filepath.Join(dir, "run.trace")
@@ -150,5 +150,8 @@ func TestReview4ExportOntoInputKeepsTrace(t *testing.T) {
 			code, errOut, before.Size(), after.Size(), err)
 	} else {
 		r.Close()
+	}
+	if code != exitUsage || !strings.Contains(errOut, "the output file is the trace being exported") {
+		t.Errorf("export -o onto its input: exit %d, stderr %q; want 2 and the reason", code, errOut)
 	}
 }
