@@ -1,14 +1,16 @@
 // Package otelspans turns a raysim trace into OpenTelemetry spans: one span
-// per task (its own trace, rooted at its submission) with child spans for
-// its phases — "schedule" (submission to acceptance by the executing node),
-// "fetch args" (acceptance to all arguments local), "queue" (to a worker
-// starting it) and "execute" (running to finished) — stamped with virtual
-// time (netsim's epoch plus the record's virtual time). Trace and span IDs
-// are derived from the task IDs, so the same trace exports the same spans.
+// per task, from its submission, with child spans for its phases —
+// "schedule" (submission to acceptance by the executing node), "fetch args"
+// (acceptance to all arguments local), "queue" (to a worker starting it)
+// and "execute" (running to finished) — stamped with virtual time (netsim's
+// epoch plus the record's virtual time). Trace and span IDs are derived
+// from the task IDs, so the same trace exports the same spans.
 //
-// In netsim a task's parent is not recorded in the trace, so each task is a
-// trace of its own. Propagating trace context inside messages over TCP, so
-// that a nested task graph is one trace across processes, is not done here.
+// task.submitted records the submitting task (Object.Task), so a task
+// submitted by a running task is a child span of that task's span and a
+// dynamic task graph is one trace; a task a driver submits starts a trace
+// of its own. Propagating trace context inside the wire messages, for
+// external tracers on a live cluster, is not done here.
 package otelspans
 
 import (
