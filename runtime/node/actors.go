@@ -217,39 +217,54 @@ func (r *Raylet) runMethod(a *actorHost, t *task) transport.Value {
 
 // pumpActor hands the next ready call to the parked actor coroutine.
 func (r *Raylet) pumpActor(a *actorHost) {
-	if a.wake == nil {
-		return
-	}
-	if a.dead {
+	for {
+		if a.wake == nil {
+			return
+		}
+		if a.dead {
+			w := a.wake
+			a.wake = nil
+			a.stopped = true
+			w() // the loop sees stopped and ends
+			return
+		}
+		if a.cur != nil || len(a.queue) == 0 || r.lease.fenced {
+			return
+		}
+		i := nextCall(a.queue)
+		if i < 0 || r.leaseOut(r.since()) {
+			return
+		}
+		t := a.queue[i]
+		if i == 0 {
+			a.queue[0] = nil
+			a.queue = a.queue[1:]
+		} else {
+			a.queue = slices.Delete(a.queue, i, i+1)
+		}
+		t.args = r.argValues(t)
+		if bad, ok := failedArg(t.args); ok {
+			// A failed argument fails the call with the same error, as
+			// it fails a task (run), and the method does not run: the
+			// actor lives on, untouched. The call took its turn in its
+			// caller's order (its number was taken in hostCall, and its
+			// caller's next call was held only while it was queued); it
+			// is no method run, so it counts toward no checkpoint and is
+			// not logged for replay. Its result follows the held ones.
+			r.unpinArgs(t)
+			r.holdResult(a, heldResult{spec: t.spec, out: bad})
+			continue
+		}
+		t.running = true
+		t.start = r.since()
+		t.caller = r.newCaller(t.spec.ID, t)
+		r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
+		a.cur = t
 		w := a.wake
 		a.wake = nil
-		a.stopped = true
-		w() // the loop sees stopped and ends
+		w()
 		return
 	}
-	if a.cur != nil || len(a.queue) == 0 || r.lease.fenced {
-		return
-	}
-	i := nextCall(a.queue)
-	if i < 0 || r.leaseOut(r.since()) {
-		return
-	}
-	t := a.queue[i]
-	if i == 0 {
-		a.queue[0] = nil
-		a.queue = a.queue[1:]
-	} else {
-		a.queue = slices.Delete(a.queue, i, i+1)
-	}
-	t.args = r.argValues(t)
-	t.running = true
-	t.start = r.since()
-	t.caller = r.newCaller(t.spec.ID, t)
-	r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
-	a.cur = t
-	w := a.wake
-	a.wake = nil
-	w()
 }
 
 // nextCall picks the queued call to run next (-1: none is ready): the

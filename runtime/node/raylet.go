@@ -837,6 +837,19 @@ func (r *Raylet) argValues(t *task) []transport.Value {
 	return vals
 }
 
+// failedArg returns a task's first argument that is an error value (a
+// failed or cancelled task's result, a lost object, a dead actor's call):
+// a task or method call given one fails with the same error without
+// running, as Ray propagates a RayTaskError to dependents.
+func failedArg(args []transport.Value) (transport.Value, bool) {
+	for _, a := range args {
+		if a.ErrKind != transport.ErrKindNone {
+			return a, true
+		}
+	}
+	return transport.Value{}, false
+}
+
 // shape is a task's resource demand as a map key: tasks of one shape wait in
 // one FIFO (Ray's scheduling classes), so a task that does not fit never
 // blocks a different shape behind it.
@@ -915,13 +928,9 @@ func (r *Raylet) run(t *task, now time.Duration) {
 	t.running = true
 	t.start = now
 	t.args = r.argValues(t)
-	for _, a := range t.args {
-		if a.ErrKind != transport.ErrKindNone && !t.spec.IsCreation() {
-			// A failed argument fails the task with the same error, as
-			// Ray propagates a RayTaskError to dependents.
-			r.finish(t, a)
-			return
-		}
+	if bad, ok := failedArg(t.args); ok && !t.spec.IsCreation() {
+		r.finish(t, bad)
+		return
 	}
 	r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
 	if t.spec.IsCreation() {

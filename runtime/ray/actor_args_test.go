@@ -12,6 +12,8 @@ import (
 	"raysim/runtime/ray"
 )
 
+// runSuite runs body as a driver on a fresh simulated cluster with the
+// suite's functions and actors.
 func runSuite(t *testing.T, body func(ctx context.Context, s *suite)) {
 	s := newSuite()
 	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
@@ -23,10 +25,11 @@ func runSuite(t *testing.T, body func(ctx context.Context, s *suite)) {
 	}))
 }
 
-// TestReview3ActorArgErrorPropagates: an actor method whose by-reference
-// argument is an error value fails with that error, as a normal task does
-// (and as Ray propagates the RayTaskError of an argument to an actor task).
-func TestReview3ActorArgErrorPropagates(t *testing.T) {
+// TestActorArgErrorPropagates: an actor method whose by-reference
+// argument is an error value fails with that error without running, as a
+// normal task does (and as Ray propagates the RayTaskError of an argument
+// to an actor task); the actor lives on and takes the caller's next call.
+func TestActorArgErrorPropagates(t *testing.T) {
 	runSuite(t, func(ctx context.Context, s *suite) {
 		h := s.counter.New(ctx, 0)
 		// The task path, for comparison: the argument's error is the answer.
@@ -44,21 +47,39 @@ func TestReview3ActorArgErrorPropagates(t *testing.T) {
 		require.ErrorIs(t, err, ray.ErrCancelled)
 		_, err = ray.GetTimeout(ctx, s.incr.Remote(ctx, h, never), 5*time.Second)
 		assert.ErrorIs(t, err, ray.ErrCancelled, "a method called with a cancelled ref: %v", err)
+		// The methods did not run, and the actor lives on: the caller's
+		// next call runs on the untouched counter.
+		v, err := ray.GetTimeout(ctx, s.incr.Remote(ctx, h, 2), 5*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
 	})
 }
 
-// TestReview3MaxRestartsMinusOne: as in Ray, max_restarts=-1 restarts an
-// actor without bound; here a negative value silently means no restart.
-func TestReview3MaxRestartsMinusOne(t *testing.T) {
+// TestMaxRestartsMinusOne: as in Ray, max_restarts=-1 restarts an
+// actor without bound (it once silently meant no restart).
+func TestMaxRestartsMinusOne(t *testing.T) {
 	got := counterAcrossCrash(t, nil, ray.MaxRestarts(-1))
 	assert.Equal(t, int64(1), got)
 }
 
+// TestBudgetBelowMinusOneRefused: a retry or restart budget below -1 is
+// an error at submission, not a budget of none.
+func TestBudgetBelowMinusOneRefused(t *testing.T) {
+	runSuite(t, func(ctx context.Context, s *suite) {
+		h := s.counter.Options(ray.MaxRestarts(-2)).New(ctx, 0)
+		require.Error(t, h.Err())
+		assert.Contains(t, h.Err().Error(), "MaxRestarts(-2)")
+		_, err := ray.Get(ctx, s.double.Options(ray.MaxRetries(-2)).Remote(ctx, 1))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "MaxRetries(-2)")
+	})
+}
+
 type fragile struct{ n int }
 
-// TestReview3MethodRetriesMinusOne: as in Ray, max_retries=-1 retries an
-// actor call without bound; here it means none ("-1 retries allowed").
-func TestReview3MethodRetriesMinusOne(t *testing.T) {
+// TestMethodRetriesMinusOne: as in Ray, max_retries=-1 retries an
+// actor call without bound (it once meant none: "-1 retries allowed").
+func TestMethodRetriesMinusOne(t *testing.T) {
 	s := newSuite()
 	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
 	require.NoError(t, err)
@@ -77,11 +98,12 @@ func TestReview3MethodRetriesMinusOne(t *testing.T) {
 	}))
 }
 
-// TestReview3ReplayWithFreedPutArg: a replaying actor took a Put ref the
+// TestReplayWithFreedPutArg: a replaying actor took a Put ref the
 // driver then freed; its node crashes and it restarts: the replay must not
 // wedge the actor (a typed error or the rebuilt state, never a hang), nor
-// silently rebuild a different state.
-func TestReview3ReplayWithFreedPutArg(t *testing.T) {
+// silently rebuild a different state. (The replay cannot re-run add(5), so
+// the actor dies for good and the next call gets ErrActorDied.)
+func TestReplayWithFreedPutArg(t *testing.T) {
 	reg := ray.NewRegistry()
 	cls := ray.RegisterActor0(reg, "Acc", func(ctx context.Context) (*fragile, error) { return &fragile{}, nil })
 	add := ray.Method1(cls, "add", func(ctx context.Context, f *fragile, d int) (int, error) {
