@@ -121,7 +121,7 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 		d.errAt(demandAt, o.at("resources"), fmt.Sprintf("a demand that at least one node can meet (got %s; no node has that much)", got))
 	}
 	if v := o.get("max_retries"); v != nil {
-		w.MaxRetries, _ = d.integer(v, o.at("max_retries"), 0)
+		w.MaxRetries, _ = d.integer(v, o.at("max_retries"), -1) // -1: without bound, as Ray
 	}
 	return w
 }

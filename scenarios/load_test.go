@@ -229,6 +229,7 @@ func TestRejects(t *testing.T) {
 		{"gcs replica bound", "cluster: {nodes: [{name: a}]}\nworkload: [{generator: chain}]\nfaults: [{at: 0s, kill_gcs_replica: 1}]\n", `x.yaml:3:37: faults.0.kill_gcs_replica: a replica index in [0, 1) (gcs shards*replicas = 1*1) (got 1)`},
 		{"null distribution parameter", "cluster: {nodes: [{name: a}], network: {latency: {dist: normal, mean: , stddev: 1ms}}}\nworkload: [{generator: chain}]\n",
 			`x.yaml:1:71: cluster.network.latency.mean: mean for a normal distribution (got nothing)`},
+		{"max_retries below -1", base + "    max_retries: -2\n", "x.yaml:7:18: workload.0.max_retries: an integer >= -1 (got -2)"},
 		{"drivers", base + "    drivers: all\n", `x.yaml:7:14: workload.0.drivers: a number of drivers >= 1, or per-node (got "all")`},
 		// Follow-on errors of an already-reported one are left out.
 		{"bad count hides its names", "cluster: {nodes: [{name: a, count: -1}, {name: b}]}\nworkload: [{generator: chain}]\nfaults: [{at: 1s, kill_node: a-3}, {at: 1s, kill_node: a}, {at: 2s, kill_node: c}]\n",
@@ -256,6 +257,13 @@ func TestRejects(t *testing.T) {
 			assert.Equal(t, tc.want, err.Error())
 		})
 	}
+}
+
+// TestMaxRetriesUnbounded: max_retries -1 retries without bound, as Ray's.
+func TestMaxRetriesUnbounded(t *testing.T) {
+	sc, err := Parse("x.yaml", []byte("cluster: {nodes: [{name: a}]}\nworkload: [{generator: chain, max_retries: -1}]\n"))
+	require.NoError(t, err)
+	assert.Equal(t, -1, sc.Workload[0].MaxRetries)
 }
 
 func TestSetOverrides(t *testing.T) {

@@ -1094,12 +1094,13 @@ func (s *Shard) creationLost(from transport.NodeID, m *transport.GcsCreationLost
 }
 
 // restartActor re-places a dead node's actor (its constructor runs again)
-// while it has restarts left; otherwise the actor is dead for good.
+// while it has restarts left (MaxRestarts -1: always, as Ray's
+// max_restarts=-1); otherwise the actor is dead for good.
 func (s *Shard) restartActor(id transport.ActorID) {
 	e := s.actors[id]
 	spec, ok := s.task(id)
 	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name}
-	if ok && e.restarts < spec.A().MaxRestarts {
+	if ok && (spec.A().MaxRestarts < 0 || e.restarts < spec.A().MaxRestarts) {
 		e.restarts++
 		s.saveActor(id)
 		up.State = transport.ActorRestarting

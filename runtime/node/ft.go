@@ -263,7 +263,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 	if spec.IsCreation() {
 		budget = spec.A().MaxRestarts
 	}
-	if int64(spec.Attempt)-int64(o.free) > int64(budget) {
+	if budget >= 0 && int64(spec.Attempt)-int64(o.free) > int64(budget) { // -1: without bound, as in Ray
 		// Done first: an actor call's sequence number is then done for its
 		// caller, whose next call names it in SeqBase; deleted without it
 		// (failTask finds no owner to tell), a restarted actor waited for
@@ -481,7 +481,7 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		r.failedTask(m.Task, m.Failed)
 		return
 	case spec.Actor != 0 && !spec.IsCreation():
-		if int64(spec.Attempt) >= int64(spec.MaxRetries) {
+		if spec.MaxRetries >= 0 && int64(spec.Attempt) >= int64(spec.MaxRetries) { // -1: without bound
 			r.loseTask(m.Task, "it was made by an actor method with no retries left (actor state cannot be replayed)")
 			return
 		}

@@ -673,7 +673,7 @@ func (r *Raylet) unlocated(a *transport.Arg) bool {
 // sendSpill hands spec to the global scheduler with where its arguments
 // are, as far as this node knows.
 func (r *Raylet) sendSpill(spec *transport.TaskSpec) {
-	if spec.MaxRetries > 0 && r.buggify(BuggifyDuplicateTask) { // only tasks declared retryable (idempotent)
+	if spec.MaxRetries != 0 && r.buggify(BuggifyDuplicateTask) { // only tasks declared retryable (idempotent; -1: without bound)
 		dup := *spec
 		r.send(r.cfg.Layout.Scheduler, &transport.SpillTask{Spec: dup})
 	}

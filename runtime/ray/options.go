@@ -2,6 +2,7 @@ package ray
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -53,7 +54,9 @@ func Resource(name string, amount float64) Option {
 	}
 }
 
-// MaxRetries sets how often a task is retried after a node failure (default 3).
+// MaxRetries sets how often a task is retried after a node failure (default
+// 3; 0 for actor methods), or, with -1, retries it without bound, as Ray's
+// max_retries=-1. Below -1 is an error.
 func MaxRetries(n int) Option { return func(o *options) { o.MaxRetries = n } }
 
 // Name names the task in traces.
@@ -78,7 +81,9 @@ func NodeAffinity(n transport.NodeID, soft bool) Option {
 // Spread spreads tasks over nodes rather than packing them locally.
 func Spread() Option { return func(o *options) { o.Strategy = transport.StrategySpread } }
 
-// MaxRestarts sets how often an actor is restarted after its node dies.
+// MaxRestarts sets how often an actor is restarted after its node dies
+// (default 0), or, with -1, restarts it without bound, as Ray's
+// max_restarts=-1. Below -1 is an error.
 func MaxRestarts(n int) Option { return func(o *options) { o.MaxRestarts = n } }
 
 // CheckpointEvery makes a checkpointable actor (its instance implements
@@ -120,6 +125,12 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 		custom = append(custom, o.Custom...)
 		sort.SliceStable(custom, func(i, j int) bool { return custom[i].Name < custom[j].Name })
 	}
+	if err := checkBudget("MaxRetries", o.MaxRetries); err != nil {
+		return err
+	}
+	if err := checkBudget("MaxRestarts", o.MaxRestarts); err != nil {
+		return err
+	}
 	spec.Resources = transport.Resources{CPU: transport.Units(o.CPU), GPU: transport.Units(o.GPU), Custom: custom}
 	spec.MaxRetries = int32(o.MaxRetries)
 	spec.Name = o.Name
@@ -137,6 +148,15 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 		a.Name = o.ActorName
 		a.CheckpointEvery = o.Checkpoint
 		a.Replay = o.Replay
+	}
+	return nil
+}
+
+// checkBudget checks a retry or restart budget: a count the spec's int32
+// holds, or -1 for no bound.
+func checkBudget(name string, n int) error {
+	if n < -1 || n > math.MaxInt32 {
+		return fmt.Errorf("ray: %s(%d): want n >= 0, or -1 for no bound", name, n)
 	}
 	return nil
 }

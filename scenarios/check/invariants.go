@@ -135,6 +135,8 @@ var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error 
 			switch {
 			case actorTask(gen) && failures == 0 && r.Events.ActorKills == 0:
 				why = "no node failed and no actor was killed"
+			case !actorTask(gen) && retries < 0:
+				why = "max_retries -1 retries without bound"
 			case !actorTask(gen) && failures <= retries:
 				why = fmt.Sprintf("only %d node failures, max_retries %d", failures, retries)
 			}
