@@ -122,8 +122,11 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	if ctorErr == nil && a.instance == nil {
 		ctorErr = fmt.Errorf("constructor of %q returned no instance", t.spec.Func)
 	}
+	why := "constructor failed"
 	if ctorErr == nil && t.spec.Attempt > 0 {
-		ctorErr = r.restoreActor(a)
+		if ctorErr = r.restoreActor(a); ctorErr != nil {
+			why = ctorErr.Error() // its checkpoint or its replay failed: it cannot come back as it was
+		}
 	}
 	r.env.Await(func(wake func()) {
 		r.unpinArgs(t)
@@ -135,7 +138,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		if ctorErr != nil {
 			r.failTask(t.spec, transport.ErrKindTask, "actor constructor: "+ctorErr.Error())
 			a.wake = wake // killActor's pumpActor ends the coroutine (it was left parked for good)
-			r.killActor(a.id, "constructor failed")
+			r.killActor(a.id, why)
 			return
 		}
 		r.emit(transport.Event{Kind: transport.EvActorCreated, Node: r.self, Task: a.id, Detail: t.spec.A().Name})
@@ -857,7 +860,7 @@ func (r *Raylet) restoreActor(a *actorHost) error {
 		}
 	}
 	if a.creation.spec.A().Replay && a.calls == got.Calls {
-		r.replayMethods(a, got.Log)
+		return r.replayMethods(a, got.Log)
 	}
 	return nil
 }
@@ -988,11 +991,21 @@ func (r *Raylet) whenLeased(a *actorHost, start, stop func()) {
 // before it takes new calls: arguments are fetched as for any call, results
 // are dropped (the originals were published), and each run is traced as a
 // re-execution (task.running and task.finished with detail "replay").
-func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) {
+//
+// A logged method ran with its arguments' values; one whose argument is now
+// an error value (a Put its owner freed, an object lost for good) cannot
+// run as it did, and skipped or run on the error it would rebuild another
+// state than the one its callers saw. The replay stops there with an error
+// (a warning names the actor, the method and its argument's error): the
+// actor dies for good (restoreActor's error, see actorLoop), and its
+// callers get ErrActorDied. A method that fails is replayed all the same:
+// the log keeps no outcome, and one that failed when it ran fails again.
+func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) error {
 	for i := range log {
 		spec := &log[i]
 		t := &task{spec: spec, actor: a}
 		started := false
+		var diverged error
 		r.env.Await(func(wake func()) {
 			if a.dead { // dropped or killed meanwhile: replay no more
 				wake()
@@ -1002,8 +1015,15 @@ func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) {
 			// once its arguments are here (see whenLeased).
 			r.resolveArgs(t, func() {
 				r.whenLeased(a, func() {
-					started = true
 					t.args = r.argValues(t)
+					if bad, ok := failedArg(t.args); ok {
+						diverged = fmt.Errorf("replay of %s (%s): an argument is now an error: %s", spec.Func, spec.ID, bad.Data)
+						r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Task: a.id, Detail: fmt.Sprintf("actor %s: %v: dead for good", a.id, diverged)})
+						r.unpinArgs(t)
+						wake()
+						return
+					}
+					started = true
 					r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: spec.ID, Detail: "replay"})
 					wake()
 				}, func() {
@@ -1013,7 +1033,7 @@ func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) {
 			})
 		})
 		if !started {
-			return
+			return diverged
 		}
 		r.runMethod(a, t)
 		a.calls++
@@ -1023,6 +1043,7 @@ func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) {
 			wake()
 		})
 	}
+	return nil
 }
 
 // endRestore wakes an actor that ends while it waits for its checkpoint

@@ -103,8 +103,12 @@ func CheckpointEvery(n int) Option {
 // methods it ran since its last checkpoint (since its creation without
 // checkpoints), rebuilding its state as the Ray paper's actor reconstruction
 // does. The GCS logs every method of such an actor (a write per method, the
-// log trimmed at each checkpoint). Without it a restarted actor starts from
-// its constructor's state or its last checkpoint, as today's Ray does.
+// log trimmed at each checkpoint). A logged method whose argument is an
+// error value by the restart (a Put its owner freed, an object lost for
+// good) cannot run as it ran: the actor then dies for good (ErrActorDied)
+// rather than come back with another state. Without it a restarted actor
+// starts from its constructor's state or its last checkpoint, as today's
+// Ray does.
 func ReplayMethods() Option { return func(o *options) { o.Replay = true } }
 
 // ActorName names an actor so others can find it with GetActor.
