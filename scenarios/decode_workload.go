@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -121,7 +122,10 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 		d.errAt(demandAt, o.at("resources"), fmt.Sprintf("a demand that at least one node can meet (got %s; no node has that much)", got))
 	}
 	if v := o.get("max_retries"); v != nil {
-		w.MaxRetries, _ = d.integer(v, o.at("max_retries"), -1) // -1: without bound, as Ray
+		var ok bool
+		if w.MaxRetries, ok = d.integer(v, o.at("max_retries"), -1); ok && w.MaxRetries > math.MaxInt32 { // -1: without bound, as Ray
+			d.expected(v, o.at("max_retries"), fmt.Sprintf("an integer from -1 to %d", math.MaxInt32))
+		}
 	}
 	return w
 }

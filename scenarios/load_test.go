@@ -230,6 +230,7 @@ func TestRejects(t *testing.T) {
 		{"null distribution parameter", "cluster: {nodes: [{name: a}], network: {latency: {dist: normal, mean: , stddev: 1ms}}}\nworkload: [{generator: chain}]\n",
 			`x.yaml:1:71: cluster.network.latency.mean: mean for a normal distribution (got nothing)`},
 		{"max_retries below -1", base + "    max_retries: -2\n", "x.yaml:7:18: workload.0.max_retries: an integer >= -1 (got -2)"},
+		{"max_retries past int32", base + "    max_retries: 2147483648\n", "x.yaml:7:18: workload.0.max_retries: an integer from -1 to 2147483647 (got 2147483648)"},
 		{"drivers", base + "    drivers: all\n", `x.yaml:7:14: workload.0.drivers: a number of drivers >= 1, or per-node (got "all")`},
 		// Follow-on errors of an already-reported one are left out.
 		{"bad count hides its names", "cluster: {nodes: [{name: a, count: -1}, {name: b}]}\nworkload: [{generator: chain}]\nfaults: [{at: 1s, kill_node: a-3}, {at: 1s, kill_node: a}, {at: 2s, kill_node: c}]\n",
