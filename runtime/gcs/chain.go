@@ -49,7 +49,8 @@ import (
 //
 // A restarted replica (fresh state: a crash discards the handler) pings
 // with epoch 0 and joins at the tail: the master appends it with Join set,
-// its predecessor sends it a ChainSnapshot of its store (the whole state),
+// its predecessor sends it a snapshot of its store (the whole state, in
+// ChainSnapshot parts each well under a frame, installed once all came),
 // and from then on forwards the updates after the snapshot. If every member
 // of a chain died, the first to come back becomes the chain alone and
 // serves what its own store recovered. That is why a member syncs its store
@@ -98,6 +99,7 @@ type Replica struct {
 	snapTo    transport.NodeID // a joining successor waiting for a snapshot
 	snapEpoch uint64           // the epoch of the join being served
 	snapAcked bool
+	snapIn    *snapshotIn // the parts of a snapshot received so far, as a joiner
 }
 
 type entry struct {
@@ -418,16 +420,45 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 	}
 }
 
-// sendSnapshot sends the whole state (the store) to the joining successor.
+// snapshotPartBytes and snapshotPartEntries bound one part of a chain
+// snapshot: half a frame's body, and half the decoder's count bound (a
+// whole store in one message was dropped by TCP past ~80k finished tasks
+// per shard, and the joiner never synced).
+const (
+	snapshotPartBytes   = transport.MaxBodyBytes / 2
+	snapshotPartEntries = transport.MaxCount / 2
+)
+
+// sendSnapshot sends the whole state (the store) to the joining successor,
+// in parts of at most snapshotPartBytes and snapshotPartEntries.
 func (r *Replica) sendSnapshot() {
-	snap := &transport.ChainSnapshot{Shard: uint32(r.cfg.Index), Index: r.applied, Epoch: r.snapEpoch}
+	var parts [][]transport.StoreEntry
+	var cur []transport.StoreEntry
+	size := 0
 	for t := 1; t <= numTables; t++ {
 		r.store.Scan(Table(t), func(k, v []byte) bool {
-			snap.Entries = append(snap.Entries, transport.StoreEntry{Table: uint8(t), Key: slices.Clone(k), Value: slices.Clone(v)})
+			n := 1 + 2*binary.MaxVarintLen64 + len(k) + len(v) // its encoding, at most
+			if len(cur) > 0 && (size+n > snapshotPartBytes || len(cur) == snapshotPartEntries) {
+				parts, cur, size = append(parts, cur), nil, 0
+			}
+			cur, size = append(cur, transport.StoreEntry{Table: uint8(t), Key: slices.Clone(k), Value: slices.Clone(v)}), size+n
 			return true
 		})
 	}
-	r.env.Send(r.snapTo, snap)
+	parts = append(parts, cur) // one part at least, for an empty store too
+	for i, p := range parts {
+		r.env.Send(r.snapTo, &transport.ChainSnapshot{Shard: uint32(r.cfg.Index), Index: r.applied, Epoch: r.snapEpoch,
+			Part: uint32(i), Parts: uint32(len(parts)), Entries: p})
+	}
+}
+
+// snapshotIn gathers the parts of one sending of a snapshot (its epoch,
+// index and number of parts): a resend after more writes carries another
+// index, and its parts are not mixed with the earlier one's.
+type snapshotIn struct {
+	epoch, index uint64
+	parts        uint32
+	got          map[uint32][]transport.StoreEntry
 }
 
 func (r *Replica) onSnapshot(from transport.NodeID, m *transport.ChainSnapshot) {
@@ -449,6 +480,20 @@ func (r *Replica) onSnapshot(from transport.NodeID, m *transport.ChainSnapshot) 
 			return
 		}
 	}
+	parts := max(m.Parts, 1)
+	if m.Part >= parts {
+		return // the decoder refuses it; a message made in-process may not be checked
+	}
+	in := r.snapIn
+	if in == nil || in.epoch != m.Epoch || in.index != m.Index || in.parts != parts {
+		in = &snapshotIn{epoch: m.Epoch, index: m.Index, parts: parts, got: make(map[uint32][]transport.StoreEntry)}
+		r.snapIn = in
+	}
+	in.got[m.Part] = m.Entries
+	if uint32(len(in.got)) < parts {
+		return // more to come
+	}
+	r.snapIn = nil
 	for t := 1; t <= numTables; t++ {
 		var keys [][]byte
 		r.store.Scan(Table(t), func(k, _ []byte) bool { keys = append(keys, slices.Clone(k)); return true })
@@ -456,8 +501,10 @@ func (r *Replica) onSnapshot(from transport.NodeID, m *transport.ChainSnapshot) 
 			r.store.Delete(Table(t), k)
 		}
 	}
-	for _, e := range m.Entries {
-		r.store.Put(Table(e.Table), e.Key, e.Value)
+	for i := range parts {
+		for _, e := range in.got[i] {
+			r.store.Put(Table(e.Table), e.Key, e.Value)
+		}
 	}
 	r.shard.load()
 	r.loadChainState()

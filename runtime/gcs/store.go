@@ -401,18 +401,34 @@ const storeLockWait = time.Second
 // OpenBolt opens (creating if needed) the store file at path. A file held
 // by another process (ErrStoreInUse), truncated or corrupt
 // (ErrStoreDamaged) or of another format (ErrStoreFormat) is an error.
-func OpenBolt(path string) (*BoltStore, error) {
+//
+// checkBoltFile refuses what it can see before bbolt reads the file; bbolt
+// panics on other damage (a freelist or branch page of the wrong type), and
+// opening recovers that panic as ErrStoreDamaged: a GCS given a damaged
+// store says so and stops, where the panic killed it. (A panic in bolt.Open
+// itself leaves the file's lock and mapping to the process, which is about
+// to stop.)
+func OpenBolt(path string) (s *BoltStore, err error) {
 	if err := checkBoltFile(path); err != nil {
 		return nil, fmt.Errorf("gcs: open store %s: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: storeLockWait})
+	var db *bolt.DB
+	defer func() {
+		if p := recover(); p != nil {
+			if db != nil {
+				db.Close()
+			}
+			s, err = nil, fmt.Errorf("gcs: open store %s: %w: %v", path, ErrStoreDamaged, p)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: storeLockWait})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s (locked for %v)", ErrStoreInUse, path, storeLockWait)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("gcs: open store %s: %w", path, err)
 	}
-	s := &BoltStore{db: db}
+	s = &BoltStore{db: db}
 	err = db.Update(func(tx *bolt.Tx) error {
 		entries := 0
 		for t := 1; t <= numTables; t++ {

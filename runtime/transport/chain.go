@@ -93,10 +93,15 @@ type StoreEntry struct {
 // ChainSnapshot carries a shard's whole state as of update Index to a
 // joining tail.
 type ChainSnapshot struct {
-	Shard   uint32
-	Index   uint64
-	Epoch   uint64 // the configuration the join belongs to (acknowledged back)
-	Entries []StoreEntry
+	Shard uint32
+	Index uint64
+	Epoch uint64 // the configuration the join belongs to (acknowledged back)
+	// A snapshot travels in Parts messages (Part counts from 0), each
+	// well under a frame: a shard's store can be far larger than one.
+	// The joiner installs it once it has every part of one sending
+	// (Epoch, Index, Parts).
+	Part, Parts uint32
+	Entries     []StoreEntry
 }
 
 func (*GcsRequest) Kind() Kind  { return KindGcsRequest }
@@ -192,6 +197,8 @@ func (m *ChainSnapshot) MarshalWire(e *Encoder) {
 	e.U32(m.Shard)
 	e.Uvarint(m.Index)
 	e.Uvarint(m.Epoch)
+	e.Uvarint(uint64(m.Part))
+	e.Uvarint(uint64(m.Parts))
 	e.Uvarint(uint64(len(m.Entries)))
 	for _, s := range m.Entries {
 		e.U8(s.Table)
@@ -201,6 +208,10 @@ func (m *ChainSnapshot) MarshalWire(e *Encoder) {
 }
 func (m *ChainSnapshot) UnmarshalWire(d *Decoder) {
 	m.Shard, m.Index, m.Epoch = d.U32(), d.Uvarint(), d.Uvarint()
+	m.Part, m.Parts = uint32(d.Count(MaxCount, 0)), uint32(d.Count(MaxCount, 0))
+	if m.Part >= max(m.Parts, 1) {
+		d.Fail(fmt.Errorf("%w: chain snapshot part %d of %d", ErrInvalid, m.Part, m.Parts))
+	}
 	if n := d.Count(MaxCount, 3); n > 0 {
 		m.Entries = make([]StoreEntry, n)
 		for i := range m.Entries {

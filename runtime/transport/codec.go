@@ -9,7 +9,8 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 22: a heartbeat carries its node's mean pull
+// version is refused. 23: a chain snapshot travels in parts
+// (ChainSnapshot.Part, Parts), each under a frame. 22: a heartbeat carries its node's mean pull
 // bandwidth (Heartbeat.MeanBandwidth). 21: the actor table answers an actor's checkpoint
 // and method-log writes (ActorWritten), and a host publishes a method's
 // result only once answered. 20: an actor's checkpoint and method-log
@@ -35,7 +36,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 22
+const ProtocolVersion = 23
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.
