@@ -1,0 +1,80 @@
+package gcs
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/transport"
+)
+
+// captured is a message a captureEnv was asked to send.
+type captured struct {
+	to transport.NodeID
+	m  transport.Message
+}
+
+// captureEnv records what is sent through it, for a test to deliver by hand.
+type captureEnv struct {
+	fakeEnv
+	sent *[]captured
+}
+
+func (e captureEnv) Send(to transport.NodeID, m transport.Message) {
+	*e.sent = append(*e.sent, captured{to, m})
+}
+
+// TestChainNewHeadKeepsClientOrder: the head of a shard's chain dies and
+// the master names its successor the head. The master's configuration
+// reaches a client before it reaches the new head (in the regression
+// crash-report-overtakes-alive-at-failover its frame to the new head was
+// reordered, 1.4ms late): the client re-sends its unacknowledged requests
+// there at once — among them a host's "actor alive" — and the new head,
+// still holding the old chain, in which it is not the head, dropped them. A
+// request the client sent after, once the new head knew (the host's report
+// that the actor's worker crashed), was applied first; the shard, which had
+// not seen the actor alive, took the report for stale news; then the
+// client's retry of "alive" was applied, and the table had a dead actor
+// alive for good: its callers waited forever. A client's requests must be
+// applied in the order it sent them.
+func TestChainNewHeadKeepsClientOrder(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{replicaID(0)}, Chains: [][]transport.NodeID{{replicaID(0), replicaID(1)}},
+		Master: tMaster, Scheduler: 99, Raylets: []transport.NodeID{tClient}}
+	next := NewReplica(fakeEnv{self: replicaID(1)}, ReplicaConfig{Shard: Config{Layout: l}, Index: 0})
+	var out []captured
+	c := NewClient(captureEnv{fakeEnv{self: tClient}, &out}, l)
+	const actor = transport.ActorID(7)
+	// The host's "alive" goes to the head, replica 0, which dies with it.
+	c.Send(l.Shards[0], &transport.GcsActorUpdate{Actor: actor, Node: tClient, State: transport.ActorAlive, Incarnation: 1})
+	out = nil
+	var resent []transport.Message
+	deliver := func() {
+		for _, s := range out {
+			require.Equal(t, replicaID(1), s.to, "requests go to the new head")
+			m := wire(t, s.m)
+			resent = append(resent, m)
+			next.Handle(tClient, m)
+		}
+		out = nil
+	}
+	cfg := &transport.ChainConfig{Shard: 0, Epoch: 2, Members: []transport.NodeID{replicaID(1)}}
+	c.Handle(tMaster, cfg) // the client hears first: it re-sends "alive" to replica 1
+	deliver()              // which does not know yet that it is the head
+	next.Handle(tMaster, cfg)
+	// The actor's worker crashes: the host reports it.
+	c.Send(l.Shards[0], &transport.GcsActorUpdate{Actor: actor, Node: tClient, State: transport.ActorRestarting, Incarnation: 1})
+	deliver()
+	// The client's retry of "alive" (unacknowledged before the fix).
+	next.Handle(tClient, resent[0])
+	for _, row := range next.Shard().ActorRows() {
+		if row.Actor == actor {
+			require.NotEqual(t, transport.ActorAlive, row.State,
+				"the crash report was applied before the earlier \"alive\": the table has the dead actor alive")
+		}
+	}
+	// Applied in the order sent: "alive" first.
+	d := next.seen[tClient]
+	require.NotNil(t, d)
+	require.Len(t, d.seqs, 2)
+	require.Less(t, d.seqs[c.low], d.seqs[c.low+1], "the client's requests were applied out of order")
+}
