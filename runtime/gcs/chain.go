@@ -100,7 +100,23 @@ type Replica struct {
 	snapEpoch uint64           // the epoch of the join being served
 	snapAcked bool
 	snapIn    *snapshotIn // the parts of a snapshot received so far, as a joiner
+
+	// ahead: requests this replica could not take under its configuration,
+	// sent under a later one it has not heard of yet (see holdAhead), in
+	// the order they came.
+	ahead []aheadRequest
 }
+
+type aheadRequest struct {
+	from transport.NodeID
+	req  *transport.GcsRequest
+}
+
+// maxAhead bounds the requests held for a configuration not yet heard of.
+// A failover's re-sends are a few per client; past the bound (a client, or
+// a forger, naming a configuration that never comes) requests are dropped
+// as they were before, and their clients re-send them.
+const maxAhead = 4096
 
 type entry struct {
 	up   transport.ChainUpdate
@@ -204,6 +220,7 @@ func (r *Replica) Handle(from transport.NodeID, m transport.Message) {
 		r.client.Handle(from, m)
 		if int(m.Shard) == r.cfg.Index {
 			r.onConfig(m)
+			r.takeAhead()
 		}
 	case *transport.GcsRequest:
 		r.onRequest(from, m)
@@ -233,6 +250,7 @@ func (r *Replica) Handle(from transport.NodeID, m transport.Message) {
 
 func (r *Replica) onRequest(from transport.NodeID, req *transport.GcsRequest) {
 	if !r.member || !r.synced || req.Op == nil {
+		r.holdAhead(from, req)
 		return
 	}
 	if isRead(req.Op) {
@@ -241,11 +259,14 @@ func (r *Replica) onRequest(from transport.NodeID, req *transport.GcsRequest) {
 			if req.Seq != 0 {
 				r.env.Send(from, &transport.GcsAck{Seq: req.Seq})
 			}
+		} else {
+			r.holdAhead(from, req)
 		}
 		return
 	}
 	if !r.isHead() {
-		return // a stale configuration at the client: it re-sends
+		r.holdAhead(from, req) // the client's configuration is stale (it re-sends), or newer than ours
+		return
 	}
 	if d := r.seen[from]; req.Seq != 0 && d != nil {
 		if req.Epoch < d.epoch {
@@ -275,6 +296,45 @@ func (r *Replica) onRequest(from transport.NodeID, req *transport.GcsRequest) {
 	}
 	r.apply(transport.ChainUpdate{Shard: uint32(r.cfg.Index), Index: r.applied + 1, Client: from,
 		Seq: req.Seq, Low: req.Low, Epoch: req.Epoch, Op: op})
+}
+
+// holdAhead keeps a request this replica cannot take under its
+// configuration if its client sent it under a later one (GcsRequest.Chain),
+// until the replica hears of that one (takeAhead); any other is dropped:
+// its client's configuration is stale, and it re-sends the request where it
+// should. A request sent under a later configuration was dropped too, and
+// that broke the client's order: the master's configuration reaches the
+// clients and the replicas independently; a client that heard first
+// re-sent its unacknowledged requests to the new head at once, and the new
+// head, still holding the old chain, dropped them, then took the client's
+// next request once it heard — before the client's retry of the earlier
+// ones. The shard relies on a client's requests being applied in the order
+// sent: a host reports its actor's worker crashed only after it announced
+// the actor alive; the crash report, applied first, was taken for stale
+// news, then "alive" was applied, for an actor dead for good (regression
+// crash-report-overtakes-alive-at-failover, TestChainNewHeadKeepsClientOrder).
+// Heartbeats (Seq 0) are not held: the next one replaces a lost one.
+func (r *Replica) holdAhead(from transport.NodeID, req *transport.GcsRequest) {
+	if req.Op == nil || req.Seq == 0 || req.Chain <= r.epoch || len(r.ahead) >= maxAhead {
+		return
+	}
+	r.ahead = append(r.ahead, aheadRequest{from, req})
+}
+
+// takeAhead takes, in the order they came, the requests held for a
+// configuration this replica has now heard of (those sent under a later
+// one still wait). Each is taken as if it came now: applied if this
+// replica is now their head (or tail, for a read), else dropped.
+func (r *Replica) takeAhead() {
+	held := r.ahead
+	r.ahead = nil
+	for _, h := range held {
+		if h.req.Chain > r.epoch {
+			r.ahead = append(r.ahead, h)
+			continue
+		}
+		r.onRequest(h.from, h.req)
+	}
 }
 
 // apply applies update up (the next index) and passes it on.

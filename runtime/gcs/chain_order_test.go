@@ -1,6 +1,7 @@
 package gcs
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -77,4 +78,23 @@ func TestChainNewHeadKeepsClientOrder(t *testing.T) {
 	require.NotNil(t, d)
 	require.Len(t, d.seqs, 2)
 	require.Less(t, d.seqs[c.low], d.seqs[c.low+1], "the client's requests were applied out of order")
+}
+
+// TestChainAheadBounded: a replica holds only requests sent under a
+// configuration it has not heard of, and at most maxAhead of them (a
+// client, or a forger, may name a configuration that never comes); a
+// request from a client with a stale configuration is dropped, as before.
+func TestChainAheadBounded(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{replicaID(0)}, Chains: [][]transport.NodeID{{replicaID(0), replicaID(1)}},
+		Master: tMaster, Scheduler: 99, Raylets: []transport.NodeID{tClient}}
+	tail := NewReplica(fakeEnv{self: replicaID(1)}, ReplicaConfig{Shard: Config{Layout: l}, Index: 0})
+	op := func(i int) transport.Message {
+		return &transport.GcsAddObject{Object: transport.ObjectID{Task: transport.TaskID(i + 1)}, Node: tClient, Incarnation: 1}
+	}
+	tail.Handle(tClient, wire(t, &transport.GcsRequest{Seq: 1, Low: 1, Epoch: 1, Chain: 1, Op: op(0)}))
+	require.Empty(t, tail.ahead, "a request under the replica's own configuration, in which it is not the head, is dropped")
+	for i := range maxAhead + 10 {
+		tail.Handle(tClient, wire(t, &transport.GcsRequest{Seq: uint64(i + 2), Low: 1, Epoch: 1, Chain: math.MaxUint64, Op: op(i)}))
+	}
+	require.Len(t, tail.ahead, maxAhead)
 }

@@ -314,7 +314,7 @@ func (c *Client) send(r *request) {
 		to = ch.members[len(ch.members)-1]
 	}
 	r.sent = c.clock.Now()
-	r.req.Low, r.req.Epoch = c.low, c.Epoch
+	r.req.Low, r.req.Epoch, r.req.Chain = c.low, c.Epoch, ch.epoch
 	m := r.req // a copy: the receiver may keep it
 	if to == c.env.Self() && c.Loopback != nil {
 		c.Loopback(&m)

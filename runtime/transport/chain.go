@@ -32,6 +32,11 @@ type GcsRequest struct {
 	// within one epoch only, and a later epoch is a new client (restarted:
 	// its numbers may start anywhere, its clock may have gone back).
 	Epoch uint64
+	// Chain is the epoch of the chain configuration the client sent the
+	// request under (ChainConfig.Epoch): a replica that has not heard of
+	// that configuration yet keeps the request until it has, rather than
+	// drop it (see gcs.Replica.onRequest).
+	Chain uint64
 	Op    Message
 }
 
@@ -150,10 +155,11 @@ func (m *GcsRequest) MarshalWire(e *Encoder) {
 	e.Uvarint(m.Seq)
 	e.Uvarint(m.Low)
 	e.Uvarint(m.Epoch)
+	e.Uvarint(m.Chain)
 	e.Message(m.Op)
 }
 func (m *GcsRequest) UnmarshalWire(d *Decoder) {
-	m.Seq, m.Low, m.Epoch = d.Uvarint(), d.Uvarint(), d.Uvarint()
+	m.Seq, m.Low, m.Epoch, m.Chain = d.Uvarint(), d.Uvarint(), d.Uvarint(), d.Uvarint()
 	m.Op = d.Message()
 }
 func (m *GcsAck) MarshalWire(e *Encoder)   { e.Uvarint(m.Seq) }

@@ -9,7 +9,8 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 23: a chain snapshot travels in parts
+// version is refused. 24: a chain request names the configuration it was
+// sent under (GcsRequest.Chain). 23: a chain snapshot travels in parts
 // (ChainSnapshot.Part, Parts), each under a frame. 22: a heartbeat carries its node's mean pull
 // bandwidth (Heartbeat.MeanBandwidth). 21: the actor table answers an actor's checkpoint
 // and method-log writes (ActorWritten), and a host publishes a method's
@@ -36,7 +37,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 23
+const ProtocolVersion = 24
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.
