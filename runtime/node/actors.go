@@ -688,13 +688,25 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 		r.failTask(spec, transport.ErrKindActorDied, msg)
 	}
 	a.queue, a.early = nil, nil
-	r.actorDied(id, a.creation.spec.A().Name)
+	detail := a.creation.spec.A().Name
+	if why == whyRayKill {
+		detail = transport.DetailRayKill // its owner's doing, not a fault
+	}
+	r.actorDiedDetail(id, a.creation.spec.A().Name, detail)
 	r.pumpActor(a)
 	r.dispatch()
 }
 
-func (r *Raylet) actorDied(id transport.ActorID, name string) {
-	r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: name})
+// whyRayKill is killActor's why for ray.Kill: the killer's own raylet, or
+// a host told by the killer or the actor table (transport.KillActor).
+const whyRayKill = "killed"
+
+func (r *Raylet) actorDied(id transport.ActorID, name string) { r.actorDiedDetail(id, name, name) }
+
+// actorDiedDetail emits the actor.died event (its Detail: detail) and tells
+// the actor table.
+func (r *Raylet) actorDiedDetail(id transport.ActorID, name, detail string) {
+	r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: detail})
 	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorDead, Name: name})
 }
 

@@ -626,7 +626,7 @@ func (c *Caller) KillActor(id transport.ActorID, name string) {
 		r := c.r
 		r.drainSubmits() // a creation just submitted is queued first
 		if _, ok := r.actors[id]; ok {
-			r.killActor(id, "killed")
+			r.killActor(id, whyRayKill)
 		} else {
 			for _, n := range r.cfg.Layout.Raylets {
 				if n != r.self {

@@ -345,7 +345,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.CancelTask:
 		r.cancelLocal(m.Task, m.Rebuild)
 	case *transport.KillActor:
-		r.killActor(m.Actor, "killed")
+		r.killActor(m.Actor, whyRayKill)
 	case *transport.TaskPlaced:
 		o := r.owned[m.Task]
 		if transport.IsRestart(m.Attempt) {

@@ -26,7 +26,7 @@ const (
 	EvGCSSubscribe
 	EvActorCreated
 	EvActorRestarted
-	EvActorDied // Detail: why (DetailFaultKill for a fault schedule's kill_actor)
+	EvActorDied // Detail: why (DetailFaultKill for a fault schedule's kill_actor, DetailRayKill for ray.Kill)
 	EvNodeAlive
 	EvNodeDead
 	EvWarning
@@ -37,6 +37,12 @@ const (
 // DetailFaultKill is the Detail of the EvActorDied of an actor killed by a
 // fault schedule (kill_actor), which analyses mark as a fault.
 const DetailFaultKill = "killed by the fault schedule"
+
+// DetailRayKill is the Detail of the EvActorDied of an actor ended by
+// ray.Kill (by the killer's raylet, or by a host the killer or the actor
+// table told to end it; the table also ends so an actor refused its name):
+// the program's own doing, not a fault.
+const DetailRayKill = "killed by ray.Kill"
 
 // DetailFreed is the Detail of the EvObjectEvicted of a copy dropped
 // because its owner freed the object (ray.Free).

@@ -28,8 +28,16 @@ func (r *Run) Rerun() (*runner.Result, error) { return runner.Run(r.ctx, r.Scena
 
 // Events is what the event stream of a run showed, folded as it went.
 type Events struct {
-	Crashes     int // netsim node crashes (raylets and GCS shards)
-	NodeDeaths  int // nodes the GCS declared dead
+	Crashes    int // netsim node crashes (raylets, GCS replicas, the scheduler)
+	NodeDeaths int // nodes the GCS declared dead
+	// NodeFailures counts the raylet lives that ended, each once: a life
+	// (one registration of a raylet with the GCS) ends when its raylet
+	// crashes or is declared dead, and a kill_node is both (netsim's crash,
+	// then the GCS's death notice). GCS replicas and the scheduler are not
+	// nodes: their crashes fail no task. This is what charges task retries.
+	NodeFailures int
+	// ActorDeaths counts actor.died events except those of ray.Kill (the
+	// drivers end their actors themselves: transport.DetailRayKill).
 	ActorDeaths int
 	ActorKills  int // actors a kill_actor fault killed (their worker crashed)
 	Faults      int // any injected fault: crash, partition, pause, degradation, actor kill
@@ -40,10 +48,39 @@ type Events struct {
 	LastFault time.Duration
 
 	held map[transport.NodeID]map[transport.ObjectID]bool
+	// lives counts each raylet's registrations (node.alive events) so far;
+	// failed holds the (raylet, life) pairs counted in NodeFailures.
+	lives  map[transport.NodeID]int
+	failed map[nodeLife]bool
+}
+
+type nodeLife struct {
+	node transport.NodeID
+	life int
 }
 
 func newEvents() *Events {
-	return &Events{held: make(map[transport.NodeID]map[transport.ObjectID]bool)}
+	return &Events{held: make(map[transport.NodeID]map[transport.ObjectID]bool),
+		lives: make(map[transport.NodeID]int), failed: make(map[nodeLife]bool)}
+}
+
+// isRaylet reports whether id is a node's raylet, not the scheduler or a
+// GCS replica (see ray.SchedulerID).
+func isRaylet(id transport.NodeID) bool { return id < ray.SchedulerID }
+
+// nodeFailed counts the end of raylet n's current life, once: the death
+// notice of a crashed raylet comes after its crash (before its next
+// registration: the GCS declares the old incarnation dead first), and a
+// crash before the raylet registers again ends the life already ended.
+func (e *Events) nodeFailed(n transport.NodeID) {
+	if !isRaylet(n) {
+		return
+	}
+	k := nodeLife{n, e.lives[n]}
+	if !e.failed[k] {
+		e.failed[k] = true
+		e.NodeFailures++
+	}
 }
 
 func (e *Events) runtime(at time.Duration, ev *transport.Event) {
@@ -63,9 +100,17 @@ func (e *Events) runtime(at time.Duration, ev *transport.Event) {
 			e.Phantoms = append(e.Phantoms, fmt.Sprintf("at %v: node %d received object %v from node %d, which never held it",
 				at, ev.Node, ev.Object, ev.Peer))
 		}
+	case transport.EvNodeAlive:
+		if isRaylet(ev.Node) {
+			e.lives[ev.Node]++
+		}
 	case transport.EvNodeDead:
 		e.NodeDeaths++
+		e.nodeFailed(ev.Node)
 	case transport.EvActorDied:
+		if ev.Detail == transport.DetailRayKill {
+			return // the program's own ray.Kill
+		}
 		e.ActorDeaths++
 		if ev.Detail == transport.DetailFaultKill {
 			e.ActorKills++
@@ -79,6 +124,7 @@ func (e *Events) net(ev *netsim.Event) {
 	switch ev.Kind {
 	case netsim.EvCrash:
 		e.Crashes++
+		e.nodeFailed(transport.NodeID(ev.From))
 	case netsim.EvPartition, netsim.EvPause, netsim.EvDegrade:
 	default:
 		return
@@ -111,13 +157,16 @@ var Correct = Invariant{Name: "correct", Check: func(r *Run) error {
 // configured retries and restarts allow under the faults that happened:
 // retries exhausted only after more node failures than max_retries (for
 // actor calls, after a node failure or an actor kill), an actor died only
-// after the runtime declared one dead or a node failed, an object lost or a
-// timeout only after a fault. Never cancelled (the refs a driver cancels,
+// after the runtime declared one dead (other than by the drivers' own
+// ray.Kill) or a node failed, an object lost or a timeout only after a
+// fault. A node failure is a raylet's life ending (Events.NodeFailures): a
+// kill_node counts once, a GCS replica's or the scheduler's crash not at
+// all. Never cancelled (the refs a driver cancels,
 // cancel_every, count apart: ErrCancelled or the right value is their right
 // outcome), never a plain task failure (the workloads' functions never
 // fail), never an untyped error.
 var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error {
-	failures := r.Events.Crashes + r.Events.NodeDeaths
+	failures := r.Events.NodeFailures
 	for i, w := range r.Result.Workloads {
 		if w.Errors == 0 {
 			continue

@@ -1,0 +1,124 @@
+// Tests of AllowedErrors' accounting of what the faults did: a typed error
+// is allowed only after the failures that cause it, each counted once and
+// only if it is one (a raylet's life ending; an actor's death not of the
+// program's own ray.Kill).
+
+package check
+
+import (
+	"context"
+	"testing"
+
+	"raysim/scenarios"
+	"raysim/scenarios/runner"
+)
+
+// faultRun runs a small scenario (head, worker-0, worker-1; one parallel
+// entry with the given max_retries) under faults, checking nothing, and
+// returns the checked run: its Events are what AllowedErrors reads.
+func faultRun(t *testing.T, retries, faults string) *Run {
+	t.Helper()
+	s, err := scenarios.Parse("allowed.yaml", []byte(`
+name: allowed
+seed: 1
+duration_limit: 5s
+cluster:
+  nodes:
+    - {name: head, cpus: 2}
+    - {name: worker, count: 2, cpus: 2}
+  gcs: {shards: 1, replicas: 2}
+workload:
+  - name: p
+    generator: parallel
+    params: {tasks: 50, duration: 5ms}
+    arrival: {kind: rate, rate: 200/s}
+    max_retries: `+retries+`
+faults:
+`+faults))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, f, err := Execute(context.Background(), s, Correct)
+	if err != nil || f != nil {
+		t.Fatalf("run: %v %v", err, f)
+	}
+	return r
+}
+
+// exhausted is r with its one workload having seen ErrRetriesExhausted.
+func exhausted(r *Run) *Run {
+	res := *r.Result
+	res.Workloads = []runner.WorkloadResult{{Name: "p", Generator: "parallel", Drivers: 1, Finished: 1, Errors: 1,
+		FirstErr: "p: ray: task failed after its retries (t1.0): node 2 died; 2 retries allowed"}}
+	return &Run{Scenario: r.Scenario, Result: &res, Events: r.Events}
+}
+
+// Guards the count of node failures: one kill_node (with its restart) is
+// one, though it shows twice in the events (netsim's crash, the GCS's death
+// notice of the same raylet life), so a task with max_retries 1 may not end
+// in ErrRetriesExhausted. Counting both let a runtime that charged two
+// retries per death pass.
+func TestAllowedErrorsCountsOneKillOnce(t *testing.T) {
+	r := faultRun(t, "1", `
+  - {at: 60ms, kill_node: worker-1}
+  - {at: 120ms, restart_node: worker-1}
+`)
+	t.Logf("events: crashes %d, node deaths %d, node failures %d", r.Events.Crashes, r.Events.NodeDeaths, r.Events.NodeFailures)
+	if r.Events.NodeFailures != 1 {
+		t.Errorf("one kill_node counted as %d node failures, want 1", r.Events.NodeFailures)
+	}
+	if err := AllowedErrors.Check(exhausted(r)); err == nil {
+		t.Errorf("retries exhausted with max_retries 1 after one node kill (crashes %d + deaths %d counted as failures) passes allowed-errors",
+			r.Events.Crashes, r.Events.NodeDeaths)
+	}
+}
+
+// Guards that only raylets are nodes: a GCS replica's death (the chain
+// survives: replicas-1 at most) kills no raylet and charges no task retry,
+// so a task with max_retries 0 may not "exhaust" its retries after it.
+func TestAllowedErrorsIgnoresGCSReplicaCrash(t *testing.T) {
+	r := faultRun(t, "0", `
+  - {at: 60ms, kill_gcs_replica: 0}
+`)
+	t.Logf("events: crashes %d, node deaths %d", r.Events.Crashes, r.Events.NodeDeaths)
+	if err := AllowedErrors.Check(exhausted(r)); err == nil {
+		t.Errorf("retries exhausted with max_retries 0 and no raylet failure (only a GCS replica killed) passes allowed-errors")
+	}
+}
+
+// Guards that without any fault an actor call may not fail with
+// ErrActorDied. The parameter-server (and rl) drivers end their actors with
+// ray.Kill once they are done; that actor.died (Detail
+// transport.DetailRayKill) is the program's doing, not a death that allows
+// an ErrActorDied another driver's call saw.
+func TestAllowedErrorsIgnoresDriversOwnKills(t *testing.T) {
+	s, err := scenarios.Parse("ps.yaml", []byte(`
+name: ps
+seed: 1
+duration_limit: 5s
+cluster:
+  nodes:
+    - {name: head, cpus: 2}
+    - {name: worker, count: 2, cpus: 2}
+workload:
+  - name: ps
+    generator: parameter-server
+    params: {servers: 2, workers: 2, iterations: 2, duration: 1ms}
+    drivers: 2
+    max_retries: 0
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, f, err := Execute(context.Background(), s, Correct)
+	if err != nil || f != nil {
+		t.Fatalf("run: %v %v", err, f)
+	}
+	t.Logf("events: crashes %d, node deaths %d, actor deaths %d, faults %d", r.Events.Crashes, r.Events.NodeDeaths, r.Events.ActorDeaths, r.Events.Faults)
+	res := *r.Result
+	res.Workloads = []runner.WorkloadResult{{Name: "ps", Generator: "parameter-server", Drivers: 2, Finished: 2, Errors: 1,
+		FirstErr: "ps: ray: actor died (t1.0): the actor is dead"}}
+	if err := AllowedErrors.Check(&Run{Scenario: r.Scenario, Result: &res, Events: r.Events}); err == nil {
+		t.Errorf("ErrActorDied in a run with no fault at all passes allowed-errors (actor deaths %d: the drivers' own ray.Kill)", r.Events.ActorDeaths)
+	}
+}
