@@ -16,7 +16,9 @@ import (
 // restarts, shortening random fault processes, deleting workload entries,
 // halving each integer workload parameter, removing nodes from groups and
 // turning network loss, duplication and reordering off; a candidate is kept
-// when it still violates an invariant (any one). It stops at a fixpoint or
+// when it still violates an invariant (any one). No candidate puts a
+// driver's node under a kill or a pause the original spares it
+// (driverTargets). It stops at a fixpoint or
 // after budget runs. step, if set, is called after every run.
 func Shrink(ctx context.Context, f *Failure, invs []Invariant, budget int, step func(runs int, cur *Failure)) (*Failure, error) {
 	runs := 0
@@ -50,14 +52,24 @@ func Shrink(ctx context.Context, f *Failure, invs []Invariant, budget int, step 
 	return f, nil
 }
 
-// candidates are one-step simplifications of s, simplest-first.
+// candidates are one-step simplifications of s, simplest-first. None puts
+// a driver's node under a fault s spares it (see driverTargets).
 func candidates(s *scenarios.Scenario) []*scenarios.Scenario {
 	var out []*scenarios.Scenario
+	spared := driverTargets(s)
 	edit := func(fn func(c *scenarios.Scenario) bool) {
 		c := clone(s)
-		if fn(c) {
-			out = append(out, c)
+		if !fn(c) {
+			return
 		}
+		if rc, err := Reparse(c); err == nil {
+			for name := range driverTargets(rc) {
+				if !spared[name] {
+					return
+				}
+			}
+		}
+		out = append(out, c)
 	}
 	open := false
 	for _, g := range s.Faults {
@@ -111,6 +123,47 @@ func candidates(s *scenarios.Scenario) []*scenarios.Scenario {
 		edit(func(c *scenarios.Scenario) bool { c.Cluster.Network.Loss = 0; return true })
 		edit(func(c *scenarios.Scenario) bool { c.Cluster.Network.Duplicate = 0; return true })
 		edit(func(c *scenarios.Scenario) bool { c.Cluster.Network.Reorder = 0; return true })
+	}
+	return out
+}
+
+// driverTargets are the nodes hosting a driver (the first DriverNodes)
+// that a kill_node, a pause_node or a random crash or pause names. Removing
+// a node, or a driver, moves drivers and nodes: a shrink step could put a
+// driver on a node the schedule kills, whose loss ends the driver's work
+// (liveness), a failure of the edit's making and outside the generator's
+// failure model (it never kills a driver's node), or that it pauses, which
+// the original spared. candidates keeps a candidate only if its set is
+// within the original's.
+func driverTargets(s *scenarios.Scenario) map[string]bool {
+	names := nodeNames(s)
+	hosts := make(map[string]bool)
+	for _, n := range names[:DriverNodes(s)] {
+		hosts[n] = true
+	}
+	out := make(map[string]bool)
+	hit := func(n string) {
+		if hosts[n] {
+			out[n] = true
+		}
+	}
+	for _, f := range s.Faults {
+		switch f.Kind {
+		case scenarios.KillNode, scenarios.PauseNode:
+			hit(f.Node)
+		case scenarios.Random:
+			r := f.Random
+			if r == nil || (r.Kind != scenarios.RandomCrash && r.Kind != scenarios.RandomPause) {
+				continue
+			}
+			targets := r.Nodes
+			if len(targets) == 0 { // every node
+				targets = names
+			}
+			for _, n := range targets {
+				hit(n)
+			}
+		}
 	}
 	return out
 }

@@ -1,3 +1,5 @@
+// Tests that Shrink's candidates stay within the generator's failure model.
+
 package check
 
 import (
@@ -6,14 +8,14 @@ import (
 	"raysim/scenarios"
 )
 
-// Shrink's candidates must stay within the failure model the generator
-// keeps: no kill of a node that hosts a driver (DriverNodes). Removing a
-// node from an earlier group shifts later nodes down into the driver
-// positions (drivers go to the first nodes in order), so a kill of b-0,
-// legal in the original, kills a driver's node in the candidate; the
-// shrinker then keeps a "failure" made by its own edit (a driver lost with
-// its node: liveness).
-func TestReview6ShrinkCandidatesKeepDriversAlive(t *testing.T) {
+// Guards that Shrink's candidates stay within the failure model the
+// generator keeps: no kill of a node that hosts a driver (DriverNodes).
+// Removing a node from an earlier group shifts later nodes down into the
+// driver positions (drivers go to the first nodes in order), so a kill of
+// b-0, legal in the original, would kill a driver's node in the candidate,
+// and the shrinker would keep a "failure" made by its own edit (a driver
+// lost with its node: liveness).
+func TestShrinkCandidatesKeepDriversAlive(t *testing.T) {
 	s, err := scenarios.Parse("base.yaml", []byte(`
 name: base
 seed: 1
