@@ -55,7 +55,7 @@ func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) erro
 		allKeys := keys
 		defer func() { // once the rest is read: the later the second read, the more can happen between
 			for j, i := range cancelled {
-				again := d.f.reducer.Options(ray.Spread(), ray.Name(scenarios.RereadTaskName)).Remote(ctx, all[i])
+				again := d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, all[i])
 				v, err := ray.Get(ctx, again)
 				d.t.reread(firsts[j], err, err == nil && v.Sum == Mix(allKeys[i]), fmt.Sprintf("parallel task %d (cancelled)", i))
 			}
@@ -93,7 +93,7 @@ func (d *driver) collect(ctx context.Context, refs []ray.Ref[ray.Blob], ok func(
 	// elsewhere, must not find a value (a run its owner gave up on that
 	// finished after all, its value then located beside the failure).
 	for _, i := range failed {
-		_, err := ray.Get(ctx, d.f.reducer.Options(ray.Spread(), ray.Name(scenarios.RereadTaskName)).Remote(ctx, refs[i]))
+		_, err := ray.Get(ctx, d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, refs[i]))
 		d.t.check(err != nil, fmt.Sprintf("%s %d: read failed for good, then a value", what, i))
 	}
 	return nil
@@ -194,7 +194,8 @@ func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error
 			return err
 		}
 		dur := p.Duration.Sample(d.rng)
-		args[i] = nestedArgs{Key: Mix(d.key, uint64(i)), Depth: p.Depth, Fanout: p.Fanout, Duration: int64(dur)}
+		args[i] = nestedArgs{Key: Mix(d.key, uint64(i)), Depth: p.Depth, Fanout: p.Fanout, Duration: int64(dur),
+			Retries: d.w.MaxRetries, Resources: d.w.Resources}
 		refs[i] = d.f.nested.Options(d.opts(dur, "nested")...).Remote(ctx, args[i])
 	}
 	cancelled := func(i int) bool { return p.CancelEvery > 0 && (i+1)%p.CancelEvery == 0 }
@@ -221,7 +222,7 @@ func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error
 	}
 	for i, r := range refs {
 		if cancelled(i) {
-			v, err := ray.Get(ctx, d.f.sum.Options(ray.Spread(), ray.Name(scenarios.RereadTaskName)).Remote(ctx, r))
+			v, err := ray.Get(ctx, d.f.sum.Options(d.rereadOpts()...).Remote(ctx, r))
 			d.t.reread(firsts[i], err, err == nil && v == nestedCount(args[i]), fmt.Sprintf("nested root %d (cancelled)", i))
 		}
 	}
@@ -282,7 +283,7 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 		policy = want // keep the expected chain on track after a wrong value
 	}
 	for _, f := range firsts { // the actors still live: a rollout lost with its node is rebuilt
-		v, err := ray.Get(ctx, d.f.reducer.Options(ray.Spread(), ray.Name(scenarios.RereadTaskName)).Remote(ctx, f.ref))
+		v, err := ray.Get(ctx, d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, f.ref))
 		d.t.reread(f.err, err, err == nil && v.Sum == f.sum, fmt.Sprintf("rl round %d cancelled rollout", f.round))
 	}
 	for _, h := range actors {

@@ -83,12 +83,16 @@ type paramShard struct {
 	weights uint64
 }
 
-// nestedArgs travel to each nested task.
+// nestedArgs travel to each nested task. Retries and Resources are the
+// workload entry's max_retries and resources, which a task passes on to
+// its children (they are the entry's tasks too).
 type nestedArgs struct {
-	Key      uint64 `json:"k"`
-	Depth    int    `json:"d"`
-	Fanout   int    `json:"f"`
-	Duration int64  `json:"t"`
+	Key       uint64             `json:"k"`
+	Depth     int                `json:"d"`
+	Fanout    int                `json:"f"`
+	Duration  int64              `json:"t"`
+	Retries   int                `json:"r"`
+	Resources map[string]float64 `json:"res,omitempty"`
 }
 
 // psArgs travel to each parameter-server worker task.
@@ -140,8 +144,9 @@ func Register(reg *ray.Registry) *Funcs {
 		kids := nestedKids(a)
 		var refs []ray.Ref[int64]
 		for i, k := range kids {
-			child := nestedArgs{Key: k, Depth: a.Depth - 1, Fanout: a.Fanout, Duration: nestedDuration(a, i)}
-			refs = append(refs, f.nested.Options(ray.Duration(time.Duration(child.Duration)), ray.Name("nested")).Remote(ctx, child))
+			child := nestedArgs{Key: k, Depth: a.Depth - 1, Fanout: a.Fanout, Duration: nestedDuration(a, i),
+				Retries: a.Retries, Resources: a.Resources}
+			refs = append(refs, f.nested.Options(taskOptions(time.Duration(child.Duration), "nested", a.Retries, a.Resources)...).Remote(ctx, child))
 		}
 		vs, err := ray.GetAll(ctx, refs, -1)
 		if err != nil {
@@ -417,8 +422,21 @@ func (d *driver) gap(ctx context.Context, first bool) error {
 
 // opts are the per-task options of the entry.
 func (d *driver) opts(dur time.Duration, name string) []ray.Option {
-	o := []ray.Option{ray.Duration(dur), ray.Name(name), ray.MaxRetries(d.w.MaxRetries)}
-	res := d.w.Resources
+	return taskOptions(dur, name, d.w.MaxRetries, d.w.Resources)
+}
+
+// rereadOpts are the options of a verification task (scenarios.
+// RereadTaskName), spread away from the first read: the entry's resource
+// demand (the only one its cluster is known to fit: a default CPU 1 may
+// be infeasible) and its max_retries.
+func (d *driver) rereadOpts() []ray.Option {
+	return append(d.opts(0, scenarios.RereadTaskName), ray.Spread())
+}
+
+// taskOptions are the options of a task of an entry with the given
+// max_retries and resources (none: the defaults).
+func taskOptions(dur time.Duration, name string, retries int, res map[string]float64) []ray.Option {
+	o := []ray.Option{ray.Duration(dur), ray.Name(name), ray.MaxRetries(retries)}
 	if len(res) > 0 {
 		o = append(o, ray.CPUs(res["CPU"]), ray.GPUs(res["GPU"]))
 		for _, name := range sortedKeys(res) {
