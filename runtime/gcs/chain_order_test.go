@@ -98,3 +98,29 @@ func TestChainAheadBounded(t *testing.T) {
 	}
 	require.Len(t, tail.ahead, maxAhead)
 }
+
+// TestChainAheadHoldsOneCopyOfAResend: holdAhead appends every copy of a
+// request it holds, a client's re-sends of the same (client, epoch, seq)
+// included, though takeAhead applies at most one of them (the rest are
+// deduplicated). While a replica waits for its configuration, re-sends
+// fill the maxAhead slots, and a request another client sent under the
+// same configuration is then dropped, as before protocol 24: the order the
+// hold exists to keep is lost for that client.
+func TestChainAheadHoldsOneCopyOfAResend(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{replicaID(0)}, Chains: [][]transport.NodeID{{replicaID(0), replicaID(1)}},
+		Master: tMaster, Scheduler: 99, Raylets: []transport.NodeID{tClient, tClient + 1}}
+	next := NewReplica(fakeEnv{self: replicaID(1)}, ReplicaConfig{Shard: Config{Layout: l}, Index: 0})
+	op := func(c transport.NodeID) transport.Message {
+		return &transport.GcsAddObject{Object: transport.ObjectID{Task: transport.TaskID(c)}, Node: c, Incarnation: 1}
+	}
+	// Client 1 re-sends its unacknowledged request while the new head has
+	// not heard it is the head.
+	for range maxAhead {
+		next.Handle(tClient, wire(t, &transport.GcsRequest{Seq: 1, Low: 1, Epoch: 1, Chain: 2, Op: op(tClient)}))
+	}
+	// Client 2 sends one request under the same configuration.
+	next.Handle(tClient+1, wire(t, &transport.GcsRequest{Seq: 1, Low: 1, Epoch: 1, Chain: 2, Op: op(tClient + 1)}))
+	next.Handle(tMaster, &transport.ChainConfig{Shard: 0, Epoch: 2, Members: []transport.NodeID{replicaID(1)}})
+	require.NotNil(t, next.seen[tClient])
+	require.NotNil(t, next.seen[tClient+1], "client 2's request, sent under the configuration, was dropped: %d copies of client 1's one request filled the hold", maxAhead)
+}
