@@ -318,6 +318,13 @@ func (r *Replica) holdAhead(from transport.NodeID, req *transport.GcsRequest) {
 	if req.Op == nil || req.Seq == 0 || req.Chain <= r.epoch || len(r.ahead) >= maxAhead {
 		return
 	}
+	// One copy of a request: a client re-sending while the configuration
+	// is on its way must not crowd out the other clients' requests.
+	if slices.ContainsFunc(r.ahead, func(h aheadRequest) bool {
+		return h.from == from && h.req.Epoch == req.Epoch && h.req.Seq == req.Seq
+	}) {
+		return
+	}
 	r.ahead = append(r.ahead, aheadRequest{from, req})
 }
 
@@ -435,6 +442,10 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 	}
 	wasMember, wasTail, oldSucc := r.member, r.member && r.isTail(), r.succ()
 	r.epoch, r.members, r.join = m.Epoch, slices.Clone(m.Members), m.Join
+	// Parts of a snapshot gathered under the last configuration serve no
+	// join of this one (a joiner's predecessor sends it afresh, under this
+	// epoch), and held they would pin up to a shard's whole store.
+	r.snapIn = nil
 	if r.pos() < 0 {
 		r.member, r.synced = false, false // removed: rejoin with a fresh copy
 		r.pending = nil

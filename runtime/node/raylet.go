@@ -125,6 +125,7 @@ type Raylet struct {
 	waiting int // accepted tasks whose arguments are not all local
 
 	located   map[transport.ObjectID][]locWaiter
+	argWaits  map[transport.TaskID]*argWait              // spills waiting for their inputs (awaitArgs), by task
 	locations map[transport.ObjectID]transport.ObjectLoc // what this node has heard
 
 	actors      map[transport.ActorID]*actorHost
@@ -598,7 +599,7 @@ func (r *Raylet) spill(spec *transport.TaskSpec) {
 // to fetch or rebuild, as without the wait; so is an input freed while the
 // spill waits (forget), and, in any case, every input still missing after
 // argWaitMax. A cancel of the task meanwhile is the owner's record's
-// (cancelLocal), and ends it when it would spill.
+// (cancelLocal), which ends it at once.
 func (r *Raylet) awaitArgs(spec *transport.TaskSpec) bool {
 	var w *argWait
 	for i := range spec.Args {
@@ -624,6 +625,10 @@ func (r *Raylet) awaitArgs(spec *transport.TaskSpec) bool {
 		}
 	}
 	w.timer = r.env.After(argWaitMax, func() { r.spillAwaited(w) })
+	if r.argWaits == nil {
+		r.argWaits = make(map[transport.TaskID]*argWait)
+	}
+	r.argWaits[w.spec.ID] = w
 	return true
 }
 
@@ -649,6 +654,9 @@ func (r *Raylet) spillAwaited(w *argWait) {
 	}
 	w.gone = true
 	w.timer.Stop()
+	if r.argWaits[w.spec.ID] == w {
+		delete(r.argWaits, w.spec.ID)
+	}
 	r.forgetLocated(w.ids, &w.gone)
 	if o := r.owned[w.spec.ID]; o != nil && o.cancelled {
 		r.failCancelled(&w.spec)
@@ -1228,6 +1236,10 @@ func (r *Raylet) cancelLocal(id transport.TaskID, rebuild bool) {
 		// The owner's record, whoever cancels (a borrower's cancel comes
 		// here too): a retry of the task fails it (retry).
 		o.cancelled = true
+		if w := r.argWaits[id]; w != nil {
+			r.spillAwaited(w) // waiting for its inputs: it ends now, cancelled
+			return
+		}
 	}
 	t, ok := r.tasks.Get(id)
 	if !ok {

@@ -100,3 +100,24 @@ func TestLocalityWaitEndsForInputsNeverAnnounced(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestCancelEndsASpillWaitingForItsInputs: a task whose spill waits for its
+// input (locality-aware) and is cancelled meanwhile fails as cancelled at
+// once, not when its input comes (a second later, here).
+func TestCancelEndsASpillWaitingForItsInputs(t *testing.T) {
+	reg := ray.NewRegistry()
+	slow := ray.Register1(reg, "slowerInput", func(ctx context.Context, v int) (int, error) {
+		return v, ray.Compute(ctx, time.Second)
+	})
+	plus := ray.Register1(reg, "plusTwo", func(ctx context.Context, v int) (int, error) { return v + 2, nil })
+	c := localityCluster(t, reg)
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		out := plus.Remote(ctx, slow.Remote(ctx, 1))
+		start := ray.Now(ctx)
+		require.NoError(t, ray.Cancel(ctx, out))
+		_, err := ray.Get(ctx, out)
+		require.ErrorIs(t, err, ray.ErrCancelled)
+		require.Less(t, ray.Now(ctx).Sub(start), 100*time.Millisecond, "the cancel waited for the input")
+		return nil
+	}))
+}

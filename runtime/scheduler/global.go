@@ -354,6 +354,8 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 		// Only its target can run it: a target that is too small, dead
 		// or unknown holds it for good (or until the target rejoins).
 		switch v := g.index[spec.Target]; {
+		case v == nil && g.cfg.Layout != nil && slices.Contains(g.cfg.Layout.Raylets, spec.Target):
+			detail = fmt.Sprintf("its hard affinity's node %d has not registered", spec.Target)
 		case v == nil:
 			detail = fmt.Sprintf("its hard affinity's node %d is not in the cluster", spec.Target)
 		case v.dead:

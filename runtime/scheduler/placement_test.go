@@ -205,3 +205,22 @@ func TestMeasuredBandwidthSteersPlacement(t *testing.T) {
 	spill(101)
 	require.Equal(t, []transport.NodeID{2, 2}, env.placedOn())
 }
+
+// TestHardAffinityWarningNamesTheTarget: a hard affinity's node that is in
+// the layout but has not registered (a node joining late) is told from one
+// the cluster does not have.
+func TestHardAffinityWarningNamesTheTarget(t *testing.T) {
+	env := &emitEnv{}
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 2, 3}}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+	g.Handle(50, &transport.RegisterNode{Node: 1, Incarnation: 1, Total: transport.MakeResources(4, 0, nil)})
+	for i, target := range []transport.NodeID{3, 9} {
+		g.Handle(1, &transport.SpillTask{Spec: transport.TaskSpec{ID: transport.TaskID(100 + i), Func: "f", NumReturns: 1, Owner: 1,
+			Resources: transport.MakeResources(1, 0, nil), Strategy: transport.StrategyNodeHard, Target: target}})
+	}
+	require.Len(t, env.events, 2)
+	require.Contains(t, env.events[0].Detail, "node 3 has not registered")
+	require.Contains(t, env.events[1].Detail, "node 9 is not in the cluster")
+}
