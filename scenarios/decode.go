@@ -239,6 +239,20 @@ func deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// mappingValue returns the value of key written in mapping n itself (nil
+// if it is not), for errors about a value the decoder has already read.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n = deref(n); n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
 func isNull(n *yaml.Node) bool {
 	n = deref(n)
 	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
@@ -700,7 +714,12 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 	for i, n := range items {
 		w := d.workload(n, fmt.Sprintf("workload.%d", i), i, s.DurationLimit)
 		if names[w.Name] && w.Name != "" {
-			d.expected(n, fmt.Sprintf("workload.%d.name", i), "a unique workload name")
+			field := fmt.Sprintf("workload.%d.name", i)
+			if nn := mappingValue(n, "name"); nn != nil {
+				d.expected(nn, field, "a unique workload name")
+			} else {
+				d.errAt(n, field, fmt.Sprintf("a unique workload name (got %q, this entry's default name, which an earlier entry has: name one of them)", w.Name))
+			}
 		}
 		names[w.Name] = true
 		s.Workload = append(s.Workload, w)

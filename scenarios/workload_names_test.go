@@ -8,10 +8,10 @@ import (
 )
 
 // A duplicate workload name is reported like every other error (docs/scenarios.md,
-// "Loading rules"): at the offending value, with the value in "(got ...)". Today it
-// is reported at the start of the entry's mapping as "(got a mapping)", which names
+// "Loading rules"): at the offending value, with the value in "(got ...)". It was
+// reported at the start of the entry's mapping as "(got a mapping)", which named
 // neither the clashing name nor where it is written.
-func TestReview10DuplicateWorkloadNameNamesTheName(t *testing.T) {
+func TestDuplicateWorkloadNameNamesTheName(t *testing.T) {
 	const y = "cluster:\n  nodes:\n    - {name: head}\nworkload:\n  - generator: parallel\n    name: a\n  - generator: chain\n    name: a\n"
 	_, err := Parse("x.yaml", []byte(y))
 	require.Error(t, err)
@@ -19,8 +19,8 @@ func TestReview10DuplicateWorkloadNameNamesTheName(t *testing.T) {
 }
 
 // The same when the clash is with a defaulted name (GENERATOR-INDEX): the message
-// should say which name clashes, not "(got a mapping)".
-func TestReview10DuplicateDefaultWorkloadNameNamesTheName(t *testing.T) {
+// says which name clashes, not "(got a mapping)".
+func TestDuplicateDefaultWorkloadNameNamesTheName(t *testing.T) {
 	const y = "cluster:\n  nodes:\n    - {name: head}\nworkload:\n  - generator: parallel\n    name: chain-1\n  - generator: chain\n"
 	_, err := Parse("x.yaml", []byte(y))
 	require.Error(t, err)
