@@ -1,0 +1,57 @@
+package ray_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/ray"
+)
+
+// TestTCPLocalityAwareReplicatedGCS (review11): a locality-aware cluster on
+// loopback TCP with a 3-replica GCS chain: a driver node without CPUs
+// submits producers of 8 MiB inputs and, at once, their consumers (each
+// spill waits for its input to exist), and an actor method and a task
+// given a failed task's ref fail with its error. Run under -race.
+func TestTCPLocalityAwareReplicatedGCS(t *testing.T) {
+	s := newSuite()
+	made := ray.Register1(s.reg, "r11made", func(ctx context.Context, i int) ([]byte, error) {
+		b := make([]byte, 8<<20)
+		b[0] = byte(i)
+		return b, nil
+	})
+	used := ray.Register1(s.reg, "r11used", func(ctx context.Context, b []byte) ([2]int, error) {
+		return [2]int{int(b[0]), len(b)}, nil
+	})
+	c, err := ray.NewTCP(context.Background(), ray.Config{Seed: 1, Policy: "locality-aware", GCSReplicas: 3,
+		Nodes: []ray.NodeConfig{{Name: "head"}, {Name: "a", CPUs: 2}, {Name: "b", CPUs: 2}}}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		var refs []ray.Ref[[2]int]
+		for i := range 8 {
+			refs = append(refs, used.Remote(ctx, made.Remote(ctx, i)))
+		}
+		got, err := ray.GetAll(ctx, refs, -1)
+		require.NoError(t, err)
+		for i, g := range got {
+			require.Equal(t, [2]int{i, 8 << 20}, g)
+		}
+		h := s.counter.New(ctx, 0)
+		_, err = ray.GetTimeout(ctx, s.double.Remote(ctx, s.fail.Remote(ctx, 3)), 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrTaskFailed)
+		require.Contains(t, err.Error(), "bad input 3")
+		_, err = ray.GetTimeout(ctx, s.incr.Remote(ctx, h, s.fail.Remote(ctx, 4)), 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrTaskFailed)
+		require.Contains(t, err.Error(), "bad input 4")
+		v, err := ray.GetTimeout(ctx, s.incr.Remote(ctx, h, 2), 10*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 2, v)
+		return nil
+	}))
+	for i := range 3 {
+		t.Logf("raylet %d: %+v", i, c.Stats(ray.RayletID(i)))
+	}
+}
