@@ -112,11 +112,19 @@ type aheadRequest struct {
 	req  *transport.GcsRequest
 }
 
-// maxAhead bounds the requests held for a configuration not yet heard of.
-// A failover's re-sends are a few per client; past the bound (a client, or
-// a forger, naming a configuration that never comes) requests are dropped
-// as they were before, and their clients re-send them.
-const maxAhead = 4096
+// maxAhead bounds the requests held for a configuration not yet heard of,
+// maxAheadPerSender those of one sender, and maxAheadEpochs how far ahead
+// of the replica's configuration a request's may be. A failover's re-sends
+// are a few per client, under the next configuration or the one after;
+// past the bounds (a client, or a forger, naming a configuration that never
+// comes) requests are dropped as they were before, and their clients
+// re-send them. A sender cannot crowd out the others, and what it holds is
+// taken (or dropped) once the replica is a few configurations on.
+const (
+	maxAhead          = 4096
+	maxAheadPerSender = 256
+	maxAheadEpochs    = 4
+)
 
 type entry struct {
 	up   transport.ChainUpdate
@@ -315,15 +323,19 @@ func (r *Replica) onRequest(from transport.NodeID, req *transport.GcsRequest) {
 // crash-report-overtakes-alive-at-failover, TestChainNewHeadKeepsClientOrder).
 // Heartbeats (Seq 0) are not held: the next one replaces a lost one.
 func (r *Replica) holdAhead(from transport.NodeID, req *transport.GcsRequest) {
-	if req.Op == nil || req.Seq == 0 || req.Chain <= r.epoch || len(r.ahead) >= maxAhead {
+	if req.Op == nil || req.Seq == 0 || req.Chain <= r.epoch || req.Chain-r.epoch > maxAheadEpochs || len(r.ahead) >= maxAhead {
 		return
 	}
-	// One copy of a request: a client re-sending while the configuration
-	// is on its way must not crowd out the other clients' requests.
-	if slices.ContainsFunc(r.ahead, func(h aheadRequest) bool {
-		return h.from == from && h.req.Epoch == req.Epoch && h.req.Seq == req.Seq
-	}) {
-		return
+	// One copy of a request (a client re-sending while the configuration
+	// is on its way), and a share of the hold per sender.
+	mine := 0
+	for _, h := range r.ahead {
+		if h.from != from {
+			continue
+		}
+		if mine++; mine >= maxAheadPerSender || h.req.Epoch == req.Epoch && h.req.Seq == req.Seq {
+			return
+		}
 	}
 	r.ahead = append(r.ahead, aheadRequest{from, req})
 }

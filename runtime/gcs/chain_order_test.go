@@ -81,7 +81,8 @@ func TestChainNewHeadKeepsClientOrder(t *testing.T) {
 }
 
 // TestChainAheadBounded: a replica holds only requests sent under a
-// configuration it has not heard of, and at most maxAhead of them (a
+// configuration it has not heard of, a few configurations ahead at most
+// (maxAheadEpochs), maxAheadPerSender of one sender and maxAhead in all (a
 // client, or a forger, may name a configuration that never comes); a
 // request from a client with a stale configuration is dropped, as before.
 func TestChainAheadBounded(t *testing.T) {
@@ -93,8 +94,17 @@ func TestChainAheadBounded(t *testing.T) {
 	}
 	tail.Handle(tClient, wire(t, &transport.GcsRequest{Seq: 1, Low: 1, Epoch: 1, Chain: 1, Op: op(0)}))
 	require.Empty(t, tail.ahead, "a request under the replica's own configuration, in which it is not the head, is dropped")
-	for i := range maxAhead + 10 {
-		tail.Handle(tClient, wire(t, &transport.GcsRequest{Seq: uint64(i + 2), Low: 1, Epoch: 1, Chain: math.MaxUint64, Op: op(i)}))
+	tail.Handle(tClient, wire(t, &transport.GcsRequest{Seq: 2, Low: 1, Epoch: 1, Chain: math.MaxUint64, Op: op(1)}))
+	require.Empty(t, tail.ahead, "a request under a configuration far ahead is dropped")
+	for i := range maxAheadPerSender + 10 {
+		tail.Handle(tClient, wire(t, &transport.GcsRequest{Seq: uint64(i + 3), Low: 1, Epoch: 1, Chain: 2, Op: op(i)}))
+	}
+	require.Len(t, tail.ahead, maxAheadPerSender, "one sender's share")
+	for s := range maxAhead/maxAheadPerSender + 1 {
+		from := transport.NodeID(1000 + s)
+		for i := range maxAheadPerSender {
+			tail.Handle(from, wire(t, &transport.GcsRequest{Seq: uint64(i + 1), Low: 1, Epoch: 1, Chain: 2, Op: op(i)}))
+		}
 	}
 	require.Len(t, tail.ahead, maxAhead)
 }

@@ -116,7 +116,7 @@ func (c *tcpChain) startReplica(i int, rejoin bool) *tcpEndpoint {
 	})
 }
 
-// TestChainTCPRejoinMultiPartSnapshot (review11): a 3-replica chain on
+// TestChainTCPRejoinMultiPartSnapshot: a 3-replica chain on
 // loopback TCP whose shard holds ~12 MB (several snapshot parts); the tail
 // is killed, restarts with an empty store and rejoins. Writes continue,
 // the joiner syncs from a multi-part snapshot and ends with the same task

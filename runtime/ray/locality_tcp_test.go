@@ -10,7 +10,7 @@ import (
 	"raysim/runtime/ray"
 )
 
-// TestTCPLocalityAwareReplicatedGCS (review11): a locality-aware cluster on
+// TestTCPLocalityAwareReplicatedGCS: a locality-aware cluster on
 // loopback TCP with a 3-replica GCS chain: a driver node without CPUs
 // submits producers of 8 MiB inputs and, at once, their consumers (each
 // spill waits for its input to exist), and an actor method and a task

@@ -9,18 +9,16 @@ import (
 	"raysim/runtime/transport"
 )
 
-// TestChainAheadForgerCannotCrowdOutClients (review11): holdAhead keeps a
-// request from ANY sender whose GcsRequest.Chain is beyond the replica's
-// epoch, up to maxAhead in all, and takeAhead keeps those whose Chain is
-// still ahead for good. One sender that is no client of the chain (here a
-// node outside the layout; on TCP any holder of the cluster token) sending
-// maxAhead requests with distinct Seq and Chain = MaxUint64 fills the hold
-// for the replica's whole life: every later configuration keeps them
-// (MaxUint64 is never reached), and every real client's request sent under
-// a configuration the replica has not heard of yet is dropped again — the
-// order TestChainNewHeadKeepsClientOrder protects is lost for good. Each
-// held request keeps its Op too (up to a frame, 8 MiB): maxAhead of them
-// pin up to 32 GiB.
+// TestChainAheadForgerCannotCrowdOutClients: holdAhead kept a request
+// from any sender whose GcsRequest.Chain was beyond the replica's epoch, up
+// to maxAhead in all, and takeAhead kept those still ahead for good: one
+// sender that is no client of the chain (on TCP, any holder of the cluster
+// token) sending maxAhead requests with distinct Seq and Chain = MaxUint64
+// filled the hold for the replica's whole life, and every real client's
+// request sent under a configuration the replica had not heard of yet was
+// dropped again. Each held request keeps its Op (up to a frame): they could
+// pin up to 32 GiB. A sender now holds its share only, a few configurations
+// ahead at most.
 func TestChainAheadForgerCannotCrowdOutClients(t *testing.T) {
 	l := &Layout{Shards: []transport.NodeID{replicaID(0)}, Chains: [][]transport.NodeID{{replicaID(0), replicaID(1)}},
 		Master: tMaster, Scheduler: 99, Raylets: []transport.NodeID{tClient}}
