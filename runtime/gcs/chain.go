@@ -99,7 +99,12 @@ type Replica struct {
 	snapTo    transport.NodeID // a joining successor waiting for a snapshot
 	snapEpoch uint64           // the epoch of the join being served
 	snapAcked bool
-	snapIn    *snapshotIn // the parts of a snapshot received so far, as a joiner
+	// snapSent and snapResends pace the snapshot's re-sends as pending
+	// updates' are: each re-encodes the whole store, and every tick (5ms)
+	// a large one flooded the successor's send queue.
+	snapSent    time.Time
+	snapResends int
+	snapIn      *snapshotIn // the parts of a snapshot received so far, as a joiner
 
 	// ahead: requests this replica could not take under its configuration,
 	// sent under a later one it has not heard of yet (see holdAhead), in
@@ -493,7 +498,7 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 	// missed what the chain applied without it, and discarded its state.
 	if s := r.succ(); s != 0 && (s != oldSucc || s == m.Join) {
 		if s == m.Join {
-			r.snapTo, r.snapEpoch, r.snapAcked = s, m.Epoch, false
+			r.snapTo, r.snapEpoch, r.snapAcked, r.snapResends = s, m.Epoch, false, 0
 			r.sendSnapshot()
 		} else {
 			for _, e := range r.pending {
@@ -529,6 +534,7 @@ func (r *Replica) sendSnapshot() {
 		})
 	}
 	parts = append(parts, cur) // one part at least, for an empty store too
+	r.snapSent = r.env.Mono()
 	for i, p := range parts {
 		r.env.Send(r.snapTo, &transport.ChainSnapshot{Shard: uint32(r.cfg.Index), Index: r.applied, Epoch: r.snapEpoch,
 			Part: uint32(i), Parts: uint32(len(parts)), Entries: p})
@@ -615,7 +621,10 @@ func (r *Replica) tick() {
 	r.env.Send(r.layout.Master, &transport.ChainPing{Shard: uint32(r.cfg.Index), Epoch: epoch, Applied: r.applied})
 	if s := r.succ(); s != 0 && r.member && r.synced {
 		if s == r.snapTo && !r.snapAcked {
-			r.sendSnapshot()
+			if r.env.Mono().Sub(r.snapSent) >= r.cfg.RetryAfter<<min(r.snapResends, maxResendShift) {
+				r.snapResends++
+				r.sendSnapshot()
+			}
 		} else {
 			now := r.env.Mono()
 			// The transport already resends lost frames; this covers a

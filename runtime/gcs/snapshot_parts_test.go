@@ -2,6 +2,7 @@ package gcs
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -91,4 +92,40 @@ func TestChainSnapshotFitsInAFrame(t *testing.T) {
 			require.Equal(t, want, got, "table %d", tb)
 		}
 	}
+}
+
+// clockEnv is sendRecEnv with a monotonic clock the test moves.
+type clockEnv struct {
+	sendRecEnv
+	now *time.Time
+}
+
+func (e clockEnv) Mono() time.Time                 { return *e.now }
+func (e clockEnv) Since(t time.Time) time.Duration { return e.now.Sub(t) }
+
+// TestSnapshotResendsBackOff: a snapshot its joiner has not acknowledged
+// was sent again on every tick (5ms), each time the whole store encoded
+// anew; re-sends now back off as a pending update's do (RetryAfter,
+// doubling): over half a second of silence, a handful, not a hundred.
+func TestSnapshotResendsBackOff(t *testing.T) {
+	l := &Layout{Master: tMaster, Scheduler: 99, Raylets: []transport.NodeID{tClient}}
+	chain := []transport.NodeID{replicaID(0), replicaID(1)}
+	l.Shards, l.Chains = []transport.NodeID{chain[0]}, [][]transport.NodeID{chain}
+	var sent []transport.Message
+	now := time.Unix(1000, 0)
+	r := NewReplica(clockEnv{sendRecEnv{fakeEnv{self: replicaID(0)}, &sent}, &now}, ReplicaConfig{Index: 0,
+		Shard: Config{Layout: l, Store: NewMemStore()}})
+	r.Handle(tMaster, &transport.ChainConfig{Shard: 0, Epoch: 3, Members: chain, Join: replicaID(1)})
+	for range 100 {
+		now = now.Add(5 * time.Millisecond)
+		r.tick()
+	}
+	snaps := 0
+	for _, m := range sent {
+		if _, ok := m.(*transport.ChainSnapshot); ok {
+			snaps++
+		}
+	}
+	require.GreaterOrEqual(t, snaps, 2, "the snapshot is re-sent while unacknowledged")
+	require.LessOrEqual(t, snaps, 8, "the snapshot was re-sent %d times in 500ms", snaps)
 }
