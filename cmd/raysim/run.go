@@ -280,7 +280,11 @@ func printSummary(w io.Writer, r *runner.Result) {
 		fmt.Fprintf(w, "time      %.3fs wall (no virtual time on %s)\n", r.WallSeconds, r.Transport)
 	}
 	fmt.Fprintf(w, "speed     %d events, %.2fM events/s\n", r.Events, r.EventsPerSecond/1e6)
-	fmt.Fprintf(w, "rate      %.0f tasks per virtual second\n", r.Throughput)
+	per := "virtual second"
+	if r.Transport != "sim" {
+		per = "second"
+	}
+	fmt.Fprintf(w, "rate      %.0f tasks per %s\n", r.Throughput, per)
 	fmt.Fprintf(w, "latency   p50 %.3fms  p90 %.3fms  p99 %.3fms  max %.3fms\n", r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.Max)
 	fmt.Fprintf(w, "results   %d checked, %d wrong\n", r.Checked, r.Incorrect)
 	for _, wl := range r.Workloads {
@@ -343,7 +347,9 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 			code = exitUsage
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok (%s: %d nodes, %d workload entries, %d faults)\n", p, s.Name, len(s.Cluster.Nodes), len(s.Workload), len(s.Faults))
+		n, w, f := len(s.Cluster.Nodes), len(s.Workload), len(s.Faults)
+		fmt.Fprintf(stdout, "%s: ok (%s: %d %s, %d %s, %d %s)\n", p, s.Name, n, plural(n, "node", "nodes"),
+			w, plural(w, "workload entry", "workload entries"), f, plural(f, "fault", "faults"))
 	}
 	return code
 }

@@ -163,7 +163,7 @@ func TestRunJSON(t *testing.T) {
 func TestValidate(t *testing.T) {
 	t.Parallel()
 	code, out, errOut := call(t, "validate", "testdata/tiny.yaml", "testdata/impossible.yaml")
-	if code != exitOK || !strings.Contains(out, "testdata/tiny.yaml: ok (tiny: 3 nodes, 2 workload entries, 1 faults)") {
+	if code != exitOK || !strings.Contains(out, "testdata/tiny.yaml: ok (tiny: 3 nodes, 2 workload entries, 1 fault)") {
 		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	code, _, errOut = call(t, "validate", "testdata/tiny.yaml", "testdata/bad.yaml")
@@ -430,7 +430,7 @@ func TestRunWarnsOfUnmatchedFault(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
-	if !strings.Contains(errOut, `warning: kill_actor at 400ms: no live actor matches "nobody"`) {
+	if !strings.Contains(errOut, `warning: kill_actor at 400ms: no live actor named "nobody"`) {
 		t.Errorf("no warning on stderr: %q", errOut)
 	}
 }

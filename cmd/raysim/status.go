@@ -140,7 +140,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		enc.Encode(map[string]any{"address": c.address, "nodes": nodes})
 		return exitOK
 	}
-	fmt.Fprintf(stdout, "cluster %s: %d nodes\n", c.address, len(nodes))
+	fmt.Fprintf(stdout, "cluster %s: %d %s\n", c.address, len(nodes), plural(len(nodes), "node", "nodes"))
 	fmt.Fprintf(stdout, "%-4s %-12s %-6s %-22s %-6s %-24s %s\n", "ID", "NAME", "ROLE", "ADDRESS", "STATE", "CPU/GPU (avail/total)", "QUEUE")
 	for _, n := range nodes {
 		state := "dead"

@@ -130,11 +130,11 @@ type exportFlags struct {
 func cmdTrace(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stderr, `Usage:
-  raysim trace export FILE --format chrome|jsonl|otlp|otel-stdout [-o OUT]
+  raysim trace export FILE [--format chrome|jsonl|otlp|otel-stdout] [-o OUT]
          [--otlp-endpoint HOST:PORT] [--otlp-protocol http|grpc] [--otlp-insecure]
   raysim trace stats FILE [--json]
 
-export writes the trace as Chrome trace-event JSON (open it in
+export writes the trace (to stdout without -o) as Chrome trace-event JSON (the default; open it in
 https://ui.perfetto.dev or chrome://tracing), as JSON lines (one record per
 line), or as OpenTelemetry spans (one span per task with scheduling,
 argument-fetch and execution children, in virtual time) to an OTLP collector

@@ -186,7 +186,11 @@ func (f *faultInjector) killActor(fl *scenarios.Fault) {
 			return
 		}
 	}
-	f.log("kill_actor at %v: no live actor matches %q/#%d", fl.At, fl.Actor, fl.ActorIndex)
+	if fl.Actor != "" {
+		f.log("kill_actor at %v: no live actor named %q", fl.At, fl.Actor)
+	} else {
+		f.log("kill_actor at %v: no live actor #%d (the workload's actors in creation order)", fl.At, fl.ActorIndex)
+	}
 }
 
 // expandRandom turns a random fault process into timed faults, drawn from a

@@ -48,7 +48,7 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	}
 	defer c.Close()
 	if len(s.Faults) > 0 {
-		m.warnings = append(m.warnings, fmt.Sprintf("%d faults not applied: the fault schedule runs in the simulator only (TCP fault injection is not built yet)", len(s.Faults)))
+		m.warnings = append(m.warnings, fmt.Sprintf("%d faults not applied: the fault schedule runs in the simulator only (an in-process --tcp cluster has no fault layer; a live cluster, raysim run --address, applies partitions, degraded links and heals)", len(s.Faults)))
 	}
 	tallies, err := startDrivers(s, funcs, c.Go)
 	if err != nil {
