@@ -316,6 +316,15 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			r.spill(&spec)
 			return
 		}
+		if spec.IsCreation() && spec.Strategy != transport.StrategyNodeHard && !spec.Resources.Fits(r.avail) {
+			// An actor keeps its resources for life, and the scheduler
+			// places one only where they are free: its view was stale (a
+			// heartbeat sent before another actor took them). Queued here
+			// it could wait for good behind actors while another node has
+			// room; a local submission spills it too (schedule).
+			r.spill(&spec)
+			return
+		}
 		r.Stats.Placed++
 		r.accept(&spec, m.Reason)
 	case *transport.ObjectLocated:
