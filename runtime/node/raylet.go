@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"raysim/runtime/costs"
@@ -284,6 +285,14 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		if m.Reason == scheduler.ReasonCancelled {
 			spec := m.Spec
 			r.failCancelled(&spec)
+			return
+		}
+		if why, ok := strings.CutPrefix(m.Reason, scheduler.ReasonUnschedulable+": "); ok && from == r.cfg.Layout.Scheduler {
+			spec := m.Spec
+			if o := r.owned[spec.ID]; o != nil && spec.Owner == r.self && o.spec.Attempt == spec.Attempt {
+				r.ownedDone(spec.ID)
+				r.failTask(&spec, transport.ErrKindUnschedulable, "task unschedulable: "+why)
+			}
 			return
 		}
 		if m.Incarnation != 0 && m.Incarnation < r.cfg.Incarnation {

@@ -122,7 +122,9 @@ func GetAll[T any](ctx context.Context, refs []Ref[T], timeout time.Duration) ([
 // wait, ready holds at most numReturns refs (the first ready ones in the
 // order given; the rest are in notReady, ready or not), so that a loop of
 // Wait(rest, 1) takes one ref per round; numReturns must be 1 to len(refs)
-// (ErrBadWait), and no refs return at once.
+// and the refs unique (ErrBadWait), and no refs return at once. A ref is
+// ready once its object exists on some node (Ray's fetch_local=False: Wait
+// does not fetch it here; a Get does).
 func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout time.Duration) (ready, notReady []Ref[T], err error) {
 	c, err := caller(ctx)
 	if err != nil {
@@ -135,10 +137,16 @@ func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout tim
 		return nil, nil, fmt.Errorf("%w: numReturns %d of %d refs: want 1 to %d", ErrBadWait, numReturns, len(refs), len(refs))
 	}
 	ids := make([]transport.ObjectID, len(refs))
+	seen := make(map[transport.ObjectID]struct{}, len(refs))
 	for i, r := range refs {
 		if r.err != nil {
 			return nil, nil, r.err
 		}
+		if _, dup := seen[r.id]; dup {
+			// As Ray's: a duplicate would count twice toward numReturns.
+			return nil, nil, fmt.Errorf("%w: %s is in the list twice: want unique refs", ErrBadWait, r.id)
+		}
+		seen[r.id] = struct{}{}
 		ids[i] = r.id
 	}
 	ok, err := c.Wait(ctx, ids, numReturns, timeout)

@@ -33,8 +33,13 @@ var (
 	ErrTimeout          = node.ErrTimeout
 	ErrNotInRay         = errors.New("ray: context carries no ray caller (use the ctx given to a driver or task)")
 	ErrActorNotFound    = errors.New("ray: no live actor of that name")
-	ErrBadWait          = errors.New("ray: wait: bad numReturns")
+	ErrBadWait          = errors.New("ray: wait: bad numReturns or duplicate refs")
 	ErrActorNameTaken   = errors.New("ray: the actor name is taken by a live actor")
+	// ErrUnschedulable: the task's hard node affinity names a node the
+	// cluster does not have, or one that can never run it (Ray's
+	// TaskUnschedulableError). A node of the cluster that is dead or not
+	// registered yet holds the task instead: it may come back.
+	ErrUnschedulable = errors.New("ray: task unschedulable")
 )
 
 // TaskError is the error of a failed task as seen by Get: which object, which
@@ -64,6 +69,8 @@ func kindErr(k uint8) error {
 		return ErrUnknownFunction
 	case transport.ErrKindRetriesExhausted:
 		return ErrRetriesExhausted
+	case transport.ErrKindUnschedulable:
+		return ErrUnschedulable
 	}
 	return ErrTaskFailed
 }

@@ -236,7 +236,13 @@ func addBytes(sum, size int64) int64 {
 
 // ReasonCancelled in a PlaceTask sent to a task's owner means the task was
 // cancelled while the global scheduler held it: the owner stores the error.
-const ReasonCancelled = "cancelled"
+// ReasonUnschedulable means no node can ever run it (a hard affinity to a
+// node the cluster does not have, or one too small for it): the owner
+// fails it with ErrKindUnschedulable, as Ray fails such a task.
+const (
+	ReasonCancelled     = "cancelled"
+	ReasonUnschedulable = "unschedulable"
+)
 
 func (g *Global) place(m *transport.SpillTask) {
 	g.env.Charge(g.cfg.Costs.Schedule)
@@ -344,24 +350,37 @@ func (g *Global) pickSpread(spec *transport.TaskSpec) int {
 }
 
 func (g *Global) holdInfeasible(m *transport.SpillTask) {
+	spec := &m.Spec
+	if spec.Strategy == transport.StrategyNodeHard {
+		// Only its target can run it. A target the cluster does not have,
+		// or one too small for it, never will: the task fails, as Ray's
+		// does (TaskUnschedulableError). One not registered yet, or dead,
+		// may come (back): the task waits for it, with a warning.
+		var fail string
+		v := g.index[spec.Target]
+		switch {
+		case v == nil && (g.cfg.Layout == nil || !slices.Contains(g.cfg.Layout.Raylets, spec.Target)):
+			fail = fmt.Sprintf("its hard affinity's node %d is not in the cluster", spec.Target)
+		case v != nil && !spec.Resources.Fits(v.total):
+			fail = fmt.Sprintf("its hard affinity's node %d has not %s (%s)", spec.Target, spec.Resources, spec.Resources.Missing(v.total))
+		}
+		if fail != "" {
+			g.emit(transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: spec.ID, Detail: fail + ": the task fails"})
+			g.env.Send(spec.Owner, &transport.PlaceTask{Spec: m.Spec, Reason: ReasonUnschedulable + ": " + fail})
+			return
+		}
+	}
 	g.infeasible = append(g.infeasible, m)
 	if g.warned[m.Spec.ID] {
 		return
 	}
-	spec := &m.Spec
 	var detail string
 	if spec.Strategy == transport.StrategyNodeHard {
-		// Only its target can run it: a target that is too small, dead
-		// or unknown holds it for good (or until the target rejoins).
 		switch v := g.index[spec.Target]; {
-		case v == nil && g.cfg.Layout != nil && slices.Contains(g.cfg.Layout.Raylets, spec.Target):
-			detail = fmt.Sprintf("its hard affinity's node %d has not registered", spec.Target)
 		case v == nil:
-			detail = fmt.Sprintf("its hard affinity's node %d is not in the cluster", spec.Target)
+			detail = fmt.Sprintf("its hard affinity's node %d has not registered", spec.Target)
 		case v.dead:
 			detail = fmt.Sprintf("its hard affinity's node %d is dead", spec.Target)
-		case !spec.Resources.Fits(v.total):
-			detail = fmt.Sprintf("its hard affinity's node %d has not %s (%s)", spec.Target, spec.Resources, spec.Resources.Missing(v.total))
 		default:
 			return // an actor waits for the target's resources to free up
 		}

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,11 +56,12 @@ func TestSpreadIgnoresOtherPlacements(t *testing.T) {
 	require.Len(t, spreadOn, 2, "10 spread tasks over two idle nodes all went to one: %v", spreadOn)
 }
 
-// TestHardAffinityInfeasibleWarns: a task with hard affinity to a
-// node that cannot run it (too small, or dead) can never be placed, but no
-// infeasibility warning is given: holdInfeasible stays quiet when any live
-// node's total fits, ignoring that the hard affinity excludes every other
-// node.
+// TestHardAffinityInfeasibleWarns: a task with hard affinity to a node
+// that cannot run it (too small, or dead) was held with no infeasibility
+// warning: holdInfeasible stayed quiet when any live node's total fit,
+// ignoring that the hard affinity excludes every other node. A target too
+// small fails the task now (ReasonUnschedulable to its owner, as Ray's
+// TaskUnschedulableError), with the warning; a dead one holds it, warned.
 func TestHardAffinityInfeasibleWarns(t *testing.T) {
 	pol, err := NewPolicy("")
 	require.NoError(t, err)
@@ -72,9 +74,13 @@ func TestHardAffinityInfeasibleWarns(t *testing.T) {
 		spec := transport.TaskSpec{ID: 100, Func: "f", NumReturns: 1, Owner: 1, Resources: transport.MakeResources(8, 0, nil),
 			Strategy: transport.StrategyNodeHard, Target: 1}
 		g.Handle(1, &transport.SpillTask{Spec: spec})
-		require.Empty(t, env.placedOn())
-		require.Len(t, g.Infeasible(), 1)
-		require.Equal(t, 1, env.infeasibleWarnings(100), "a task that can never be placed was held without a warning")
+		require.Len(t, env.sent, 1)
+		pt, ok := env.sent[0].(*transport.PlaceTask)
+		require.True(t, ok)
+		require.Equal(t, transport.NodeID(1), env.to[0], "to its owner")
+		require.True(t, strings.HasPrefix(pt.Reason, ReasonUnschedulable), "reason %q", pt.Reason)
+		require.Empty(t, g.Infeasible(), "held though it can never run")
+		require.Equal(t, 1, env.infeasibleWarnings(100), "a task that can never be placed failed without a warning")
 	})
 	t.Run("target dead", func(t *testing.T) {
 		env := &emitEnv{}

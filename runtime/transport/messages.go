@@ -25,6 +25,7 @@ const (
 	ErrKindObjectTooLarge        // larger than the object store
 	ErrKindUnknownFunction       // no function of that name on the executing node
 	ErrKindRetriesExhausted
+	ErrKindUnschedulable // its hard affinity names a node that does not exist or cannot run it
 )
 
 // SizeOf is the accounted size of v.
