@@ -10,7 +10,9 @@ import (
 
 // ProtocolVersion is written in every frame header; a peer speaking another
 // version is refused. 24: a chain request names the configuration it was
-// sent under (GcsRequest.Chain). 23: a chain snapshot travels in parts
+// sent under (GcsRequest.Chain); a value's error kind may be
+// ErrKindUnschedulable (the scheduler's PlaceTask reason "unschedulable").
+// 23: a chain snapshot travels in parts
 // (ChainSnapshot.Part, Parts), each under a frame. 22: a heartbeat carries its node's mean pull
 // bandwidth (Heartbeat.MeanBandwidth). 21: the actor table answers an actor's checkpoint
 // and method-log writes (ActorWritten), and a host publishes a method's
