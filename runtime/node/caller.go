@@ -444,7 +444,7 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 				break
 			}
 			i := i
-			if r.whenLocated(id, &done, func() {
+			if r.whenLocated(id, locWaiter{owner: &done, f: func() {
 				if done || ready[i] {
 					return
 				}
@@ -453,7 +453,7 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 				if blocking && n >= k {
 					finish()
 				}
-			}) {
+			}}) {
 				registered = append(registered, id)
 			}
 		}

@@ -77,16 +77,17 @@ func (r *Raylet) needInto(id transport.ObjectID, w waiter, spare *fetch) {
 	}
 }
 
-// whenLocated calls f once the object exists anywhere (without fetching).
-func (r *Raylet) whenLocated(id transport.ObjectID, owner *bool, f func()) (registered bool) {
+// whenLocated calls w.f once the object exists anywhere (without
+// fetching): at once if it is known to, else registered as w.
+func (r *Raylet) whenLocated(id transport.ObjectID, w locWaiter) (registered bool) {
 	if _, ok := r.locations[id]; ok || r.store.Contains(id) {
-		f()
+		w.f()
 		return false
 	}
 	if !r.waited(id) && !r.producesLocally(id) {
 		r.subscribe(id)
 	}
-	r.located[id] = append(r.located[id], locWaiter{f: f, owner: owner})
+	r.located[id] = append(r.located[id], w)
 	return true
 }
 

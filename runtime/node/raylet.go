@@ -633,14 +633,11 @@ func (r *Raylet) awaitArgs(spec *transport.TaskSpec) bool {
 	}
 	w.left = len(w.ids)
 	for _, id := range w.ids {
-		if r.whenLocated(id, &w.gone, func() {
+		r.whenLocated(id, locWaiter{owner: &w.gone, spill: true, f: func() {
 			if w.left--; w.left == 0 {
 				r.spillAwaited(w)
 			}
-		}) {
-			ws := r.located[id]
-			ws[len(ws)-1].spill = true
-		}
+		}})
 	}
 	w.timer = r.env.After(argWaitMax, func() { r.spillAwaited(w) })
 	if r.argWaits == nil {
