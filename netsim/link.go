@@ -107,7 +107,10 @@ func (d Dist) Sample(r *rand.Rand) time.Duration {
 		}
 		return max(d.Min+time.Duration(r.Int64N(int64(d.Max-d.Min))), 0)
 	case DistNormal:
-		v = float64(d.Mean) + r.NormFloat64()*float64(d.Stddev)
+		// float64(x*y) rounds the product on its own: without it arm64
+		// fuses x*y+z into one instruction that rounds once, and a draw
+		// near a rounding boundary lands a nanosecond apart from amd64's.
+		v = float64(d.Mean) + float64(r.NormFloat64()*float64(d.Stddev))
 	case DistLogNormal:
 		m := float64(d.Mean)
 		if m <= 0 {
@@ -115,8 +118,8 @@ func (d Dist) Sample(r *rand.Rand) time.Duration {
 		}
 		sd := float64(d.Stddev)
 		sigma2 := math.Log1p(sd * sd / (m * m))
-		mu := math.Log(m) - sigma2/2
-		v = math.Exp(mu + math.Sqrt(sigma2)*r.NormFloat64())
+		mu := math.Log(m) - float64(sigma2/2)
+		v = math.Exp(mu + float64(math.Sqrt(sigma2)*r.NormFloat64()))
 	case DistExponential:
 		v = r.ExpFloat64() * float64(d.Mean)
 	default:

@@ -60,16 +60,18 @@ func (d Dist) Sample(r Source) float64 {
 		if d.Min == d.Max {
 			return d.Min
 		}
-		return d.Min + r.Float64()*(d.Max-d.Min)
+		// float64(x*y): no fused multiply-add on any architecture (see
+		// netsim.Dist.Sample), so a seed draws the same value everywhere.
+		return d.Min + float64(r.Float64()*(d.Max-d.Min))
 	case Normal:
-		v = d.Mean + d.Stddev*r.NormFloat64()
+		v = d.Mean + float64(d.Stddev*r.NormFloat64())
 	case LogNormal:
 		if d.Mean <= 0 {
 			return 0
 		}
 		s2 := math.Log1p(d.Stddev * d.Stddev / (d.Mean * d.Mean))
-		mu := math.Log(d.Mean) - s2/2
-		v = math.Exp(mu + math.Sqrt(s2)*r.NormFloat64())
+		mu := math.Log(d.Mean) - float64(s2/2)
+		v = math.Exp(mu + float64(math.Sqrt(s2)*r.NormFloat64()))
 	case Exponential:
 		v = d.Mean * r.ExpFloat64()
 	}

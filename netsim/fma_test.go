@@ -8,10 +8,7 @@ import (
 	"testing"
 )
 
-// (Found: uniform 5ms..15ms, u = 0.8294579499999999: 5e6 + u*1e7 rounds
-// to 13294580 ns unfused, 13294579 ns fused; about one uniform draw in 2e9.)
-//
-// TestReview13SampleNotFusedOnArm64: the same seed must give the same
+// TestSampleNotFusedOnArm64: the same seed must give the same
 // digest on every machine, but Go may fuse x*y+z into one FMA instruction
 // on arm64 (and ppc64le, s390x, riscv64), which rounds once instead of
 // twice. amd64 (GOAMD64=v1) never fuses. Dist.Sample's normal and
@@ -22,9 +19,11 @@ import (
 // differs, and so does the digest. An explicit float64(...) conversion
 // around the product forbids fusion (Go spec, "Arithmetic operators").
 //
+// (Found: uniform 5ms..15ms, u = 0.8294579499999999: 5e6 + u*1e7 rounds
+// to 13294580 ns unfused, 13294579 ns fused; about one uniform draw in 2e9.)
 // The test cross-compiles the two packages for arm64 and looks for fused
 // multiply-add instructions in the two Sample methods.
-func TestReview13SampleNotFusedOnArm64(t *testing.T) {
+func TestSampleNotFusedOnArm64(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cross-compiles")
 	}
