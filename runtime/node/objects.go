@@ -273,14 +273,18 @@ func (r *Raylet) servePull(to transport.NodeID, id transport.ObjectID) {
 	r.env.Charge(r.cfg.Costs.ObjectGet + r.cfg.Costs.Copy(total))
 	r.Stats.BytesOut += total
 	chunk := r.cfg.ChunkBytes
+	// The value's real bytes lead, its virtual bytes (a Blob's) follow;
+	// each chunk carries its share of both. (Chunk 0 carried every real
+	// byte: an object of 8 MiB or more of them was a message larger than
+	// a TCP frame, dropped on every pull, and its readers waited for good.)
 	for off := int64(0); off == 0 || off < total; off += chunk {
 		n := min(chunk, total-off)
 		m := &transport.ObjectChunk{Object: id, Offset: off, Total: total, ErrKind: v.ErrKind}
-		if off == 0 {
-			m.Data = v.Data
-			n = max(n-int64(len(v.Data)), 0)
+		if dl := int64(len(v.Data)); off < dl {
+			m.Data = v.Data[off:min(off+n, dl)]
+			n -= int64(len(m.Data))
 		}
-		m.Virtual = n
+		m.Virtual = max(n, 0)
 		r.send(to, m)
 		if total == 0 {
 			break
@@ -308,13 +312,22 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 		fe.total, fe.errKind = m.Total, m.ErrKind
 	}
 	i := int(m.Offset / r.cfg.ChunkBytes)
-	if i < 0 || i >= len(fe.seen) || fe.seen[i] {
+	if i < 0 || i >= len(fe.seen) || fe.seen[i] || int64(len(m.Data)) > r.cfg.ChunkBytes || m.Offset+int64(len(m.Data)) > fe.total {
 		return // duplicate or hostile
 	}
 	fe.seen[i] = true
 	fe.got++
-	if m.Offset == 0 {
-		fe.data = m.Data
+	if len(m.Data) > 0 {
+		// Real bytes go where the chunk says (they lead the object: see
+		// servePull); the buffer grows to the last of them.
+		if m.Offset == 0 && fe.data == nil {
+			fe.data = m.Data[:len(m.Data):len(m.Data)] // growing it must not write into the message's array
+		} else {
+			if end := m.Offset + int64(len(m.Data)); int64(len(fe.data)) < end {
+				fe.data = append(fe.data, make([]byte, end-int64(len(fe.data)))...)
+			}
+			copy(fe.data[m.Offset:], m.Data)
+		}
 	}
 	if fe.got < int64(len(fe.seen)) {
 		return
