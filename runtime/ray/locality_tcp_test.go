@@ -17,28 +17,13 @@ import (
 // given a failed task's ref fail with its error. Run under -race.
 func TestTCPLocalityAwareReplicatedGCS(t *testing.T) {
 	s := newSuite()
-	made := ray.Register1(s.reg, "r11made", func(ctx context.Context, i int) ([]byte, error) {
-		b := make([]byte, 8<<20)
-		b[0] = byte(i)
-		return b, nil
-	})
-	used := ray.Register1(s.reg, "r11used", func(ctx context.Context, b []byte) ([2]int, error) {
-		return [2]int{int(b[0]), len(b)}, nil
-	})
+	run := bigObjects(s)
 	c, err := ray.NewTCP(context.Background(), ray.Config{Seed: 1, Policy: "locality-aware", GCSReplicas: 3,
 		Nodes: []ray.NodeConfig{{Name: "head"}, {Name: "a", CPUs: 2}, {Name: "b", CPUs: 2}}}, s.reg)
 	require.NoError(t, err)
 	defer c.Close()
 	require.NoError(t, c.Run(func(ctx context.Context) error {
-		var refs []ray.Ref[[2]int]
-		for i := range 8 {
-			refs = append(refs, used.Remote(ctx, made.Remote(ctx, i)))
-		}
-		got, err := ray.GetAll(ctx, refs, -1)
-		require.NoError(t, err)
-		for i, g := range got {
-			require.Equal(t, [2]int{i, 8 << 20}, g)
-		}
+		run(t, ctx)
 		h := s.counter.New(ctx, 0)
 		_, err = ray.GetTimeout(ctx, s.double.Remote(ctx, s.fail.Remote(ctx, 3)), 10*time.Second)
 		require.ErrorIs(t, err, ray.ErrTaskFailed)
