@@ -92,6 +92,28 @@ func (r *Raylet) startActor(t *task) {
 		r.actorDied(t.spec.Actor, t.spec.A().Name)
 		return
 	}
+	if old := r.actors[t.spec.Actor]; old != nil && old.creation.spec.Attempt >= t.spec.Attempt {
+		// A copy of the hosted instance's creation (a duplicated frame),
+		// or an older attempt's: one instance is enough.
+		r.avail = r.avail.Add(t.res())
+		r.unpinArgs(t)
+		r.tasks.Delete(t.spec.ID)
+		r.dispatch()
+		return
+	} else if old != nil {
+		// A later attempt of an actor hosted here: its creator, or the
+		// actor table, took this instance for lost (its news was still on
+		// its way when the table was asked). It ends as a worker crash
+		// ends it, untold (the new instance's news supersedes it): held
+		// results are published, their writes ahead of the new instance's
+		// checkpoint request on the same link, and its other calls are
+		// bounced to their owners. Left in place, it ran on unseen, and
+		// the table's answers to its writes went to the new instance.
+		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Task: old.id,
+			Detail: fmt.Sprintf("actor %s: creation attempt %d replaces the instance hosted here (attempt %d)", old.id, t.spec.Attempt, old.creation.spec.Attempt)})
+		r.publishHeld(old)
+		r.dropActor(old)
+	}
 	a := &actorHost{id: t.spec.Actor, creation: t, typ: typ,
 		expected: make(map[transport.TaskID]uint64), early: make(map[transport.TaskID]map[uint64]*transport.TaskSpec)}
 	r.actors[a.id] = a

@@ -723,13 +723,18 @@ func decidedError(kind uint8) bool {
 // task goes as a cancel drops one, without a result; a running one runs
 // on (its code cannot be stopped; a cancel's interrupt ends its block) and
 // finish discards what it makes (staleRuns). A run a reader here waits for
-// is kept (awaitedHere). Actors' calls and creations are not here
-// (dropActor bounced or ended them), and tasks this node owns run on under
-// the new incarnation.
+// is kept (awaitedHere). Other owners' creations still queued here go
+// too, awaited or not: each creator heard of the old incarnation's death
+// and asks the actor table, which has never seen the actor alive from
+// this node, so the creator retries it (or the creator restarts a GCS
+// restart placed here, restartLost); run here as well, it made a second
+// instance of the actor. Actors' calls and running creations are not
+// here (dropActor bounced or ended them), and tasks this node owns run on
+// under the new incarnation.
 func (r *Raylet) dropStaleRuns() {
 	var stale []*task
 	for _, t := range r.tasks.All() {
-		if t.spec.Owner != r.self && t.actor == nil && !t.spec.IsCreation() && !r.awaitedHere(t.spec) {
+		if t.spec.Owner != r.self && t.actor == nil && (t.spec.IsCreation() || !r.awaitedHere(t.spec)) {
 			stale = append(stale, t)
 		}
 	}

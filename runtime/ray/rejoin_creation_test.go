@@ -68,3 +68,34 @@ func TestOneInstanceWhenLocalCreatorRejoinsBeforeCreationDone(t *testing.T) {
 	t.Logf("created per node: %v", created)
 	require.Equal(t, 1, hosts, "live instances of one actor (created per node: %v)", created)
 }
+
+// TestQueuedCreationDroppedAtRejoin: an actor's creation waits on x1 for
+// its argument when x1 is cut off from the GCS; x1 is declared dead, and
+// the creator, told by the actor table the actor was never seen alive,
+// retries the creation. x1 kept the queued creation as it rejoined and
+// ran it under its new incarnation, beside the retry: two instances of one
+// actor. In the fault search's case (stale-creation-run-at-rejoin)
+// the retry came to the same node, replaced the first instance there
+// unseen, and a call that instance had run was replayed by the second with
+// its result dropped: its caller waited for good. A rejoining node now
+// drops other owners' queued creations, as it drops their tasks.
+func TestQueuedCreationDroppedAtRejoin(t *testing.T) {
+	s := newSuite()
+	slow, get, made := slowCounter(s, 0)
+	faultSim(t, s, ray.Config{Nodes: xNodes()}, func(ctx context.Context, c *ray.Sim) error {
+		x1, x2 := ray.RayletID(1), ray.RayletID(2)
+		sim := c.Netsim()
+		a := s.slow.Options(ray.NodeAffinity(x2, false), ray.Resource("x", 1)).Remote(ctx, 3000)
+		h := slow.Options(ray.NodeAffinity(x1, false), ray.MaxRestarts(1)).New(ctx, a)
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // the creation waits on x1 for a
+		cutFromGCS(sim, x1)
+		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // x1 is declared dead; a is done
+		require.NoError(t, healAndRejoin(ctx, c, 1))
+		v, err := ray.GetTimeout(ctx, get.Remote(ctx, h), 20*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 3000, v)
+		require.NoError(t, ray.Compute(ctx, 5*time.Second))
+		require.Equal(t, 1, *made, "constructor runs: the rejoined node ran its stale queued creation beside the creator's retry")
+		return nil
+	})
+}

@@ -13,9 +13,7 @@ import (
 // search found and that still fail; each names its cause. A scenario not
 // listed here must pass every invariant. When a fix lands, delete its line:
 // the test then guards the fix.
-var knownFailures = map[string]string{
-	"known-rollout-lost-after-fenced-rejoin": "a replaying actor's rollout result is lost after every raylet is fenced and rejoins (eighteenth session; see the file's header)",
-}
+var knownFailures = map[string]string{}
 
 func TestRegressions(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.yaml")
