@@ -143,9 +143,12 @@ type entry struct {
 // maxResendShift caps the resend backoff at RetryAfter<<maxResendShift.
 const maxResendShift = 4
 
+// outMsg is a side effect of an update: a send, or (ev set) a trace event,
+// kept in the order the shard made them.
 type outMsg struct {
 	to transport.NodeID
 	m  transport.Message
+	ev *transport.Event
 }
 
 // dedup remembers the requests of one client the chain has sequenced.
@@ -398,6 +401,10 @@ func (r *Replica) send(e *entry) {
 // client: the tail's duty.
 func (r *Replica) complete(e *entry) {
 	for _, o := range e.out {
+		if o.ev != nil {
+			r.env.Emit(o.ev)
+			continue
+		}
 		r.route(o.to, o.m)
 	}
 	e.out = nil
@@ -785,7 +792,7 @@ func (d *durableEnv) Waited() time.Duration           { return transport.Waited(
 func (d *durableEnv) Send(to transport.NodeID, m transport.Message) {
 	if d.dirty {
 		if _, ping := m.(*transport.ChainPing); !ping || d.failing {
-			d.held = append(d.held, outMsg{to, m})
+			d.held = append(d.held, outMsg{to: to, m: m})
 			return
 		}
 	}
@@ -845,13 +852,23 @@ func (e *replicaEnv) Send(to transport.NodeID, m transport.Message) {
 	case r.member && r.synced && r.isTail():
 		r.route(to, m)
 	case r.cur != nil:
-		r.cur.out = append(r.cur.out, outMsg{to, m})
+		r.cur.out = append(r.cur.out, outMsg{to: to, m: m})
 	}
 }
 
+// emit traces an event as Send sends: at once on the tail, and captured
+// with the update's sends elsewhere, emitted if this replica completes the
+// update as tail (complete). Dropped there, the trace lost what a failover
+// released: a registration's node.alive, a write's gcs.write. (An update
+// the old tail applied and died before acknowledging is traced twice, as
+// its sends are sent twice.)
 func (e *replicaEnv) emit(ev *transport.Event) {
-	if r := e.r; r.member && r.synced && r.isTail() {
+	switch r := e.r; {
+	case r.member && r.synced && r.isTail():
 		r.env.Emit(ev)
+	case r.cur != nil:
+		c := *ev // the shard reuses its event buffer
+		r.cur.out = append(r.cur.out, outMsg{ev: &c})
 	}
 }
 

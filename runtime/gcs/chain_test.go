@@ -63,6 +63,7 @@ type chainHarness struct {
 	stores   []*MemStore
 	w        *writer
 	reconfig []*transport.ChainConfig
+	events   []transport.Event // what the components emitted, in order
 }
 
 func newChainHarness(t *testing.T, replicas, writes int) *chainHarness {
@@ -88,7 +89,7 @@ func newChainHarnessWith(t *testing.T, replicas, writes int, wrap func(i int, s 
 	var net *sim.Net
 	ns := netsim.New(netsim.Config{Seed: 7, Link: netsim.Link{Latency: netsim.Constant(100 * time.Microsecond), Bandwidth: 1.25e9},
 		OnDrop: func(ev *netsim.Event) { net.OnNetEvent(ev) }})
-	h.net = sim.New(ns, sim.Options{WireCheck: true})
+	h.net = sim.New(ns, sim.Options{WireCheck: true, OnEvent: func(ev *transport.Event) { h.events = append(h.events, *ev) }})
 	net = h.net
 	h.net.Add(tMaster, func(env transport.Env) transport.Handler {
 		return NewMaster(env, MasterConfig{Layout: l, OnReconfigure: func(c *transport.ChainConfig) { h.reconfig = append(h.reconfig, c) }})
