@@ -206,6 +206,8 @@ type statusJSON struct {
 		Role  string             `json:"role"`
 		Alive bool               `json:"alive"`
 		Total map[string]float64 `json:"total"`
+		// MeanTaskMs is the node's measured mean task time.
+		MeanTaskMs float64 `json:"mean_task_ms"`
 	} `json:"nodes"`
 }
 
@@ -304,6 +306,15 @@ func TestDeployQuickstart(t *testing.T) {
 	assert.Equal(t, "remote", live.Transport)
 	assert.Equal(t, 2, live.FaultsInjected)
 	assert.Greater(t, live.TasksCompleted, uint64(2000), "events streamed from every process")
+	// The nodes' measured means reach status with their heartbeats.
+	c.waitStatus("a measured mean task time", func(st statusJSON) bool {
+		for _, n := range st.Nodes {
+			if n.Role == "node" && n.MeanTaskMs > 0 {
+				return true
+			}
+		}
+		return false
+	})
 
 	// Link faults through the TCP fault layer: a partition, a slow lossy
 	// link.

@@ -75,6 +75,10 @@ type statusNode struct {
 	Available   map[string]float64 `json:"available"`
 	QueueLen    uint32             `json:"queue_len"`
 	LastSeenMs  float64            `json:"last_heartbeat_ms"`
+	// The node's measured means, as its last heartbeat gave them to the
+	// global scheduler (0 until measured).
+	MeanTaskMs        float64 `json:"mean_task_ms"`
+	MeanPullBytesPerS uint64  `json:"mean_pull_bytes_per_s"`
 }
 
 func resMap(r transport.Resources) map[string]float64 {
@@ -95,7 +99,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	fs.DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the head")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: raysim status --address HOST:7379 [flags]\n\nLists the cluster's nodes: name, role, address, liveness, resources (available/total), queue length.\n\nFlags:\n")
+		fmt.Fprint(stderr, "Usage: raysim status --address HOST:7379 [flags]\n\nLists the cluster's nodes: name, role, address, liveness, resources (available/total), queue length, and the mean task time and pull bandwidth each measured (what the global scheduler's wait estimate uses).\n\nFlags:\n")
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, "\nExit status: 0 when the head answered, 1 when it cannot be reached or refuses the token, 2 for bad flags.\n")
 	}
@@ -132,7 +136,8 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		}
 		nodes = append(nodes, statusNode{ID: uint32(n.Node), Name: n.Name, Role: role, Address: n.Addr, Alive: n.Alive,
 			Incarnation: n.Incarnation, Total: resMap(n.Total), Available: resMap(n.Available), QueueLen: n.QueueLen,
-			LastSeenMs: float64(n.Age) / float64(time.Millisecond)})
+			LastSeenMs: float64(n.Age) / float64(time.Millisecond),
+			MeanTaskMs: float64(n.MeanTaskTime) / float64(time.Millisecond), MeanPullBytesPerS: n.MeanBandwidth})
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
@@ -141,7 +146,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintf(stdout, "cluster %s: %d %s\n", c.address, len(nodes), plural(len(nodes), "node", "nodes"))
-	fmt.Fprintf(stdout, "%-4s %-12s %-6s %-22s %-6s %-24s %s\n", "ID", "NAME", "ROLE", "ADDRESS", "STATE", "CPU/GPU (avail/total)", "QUEUE")
+	fmt.Fprintf(stdout, "%-4s %-12s %-6s %-22s %-6s %-24s %-6s %-10s %s\n", "ID", "NAME", "ROLE", "ADDRESS", "STATE", "CPU/GPU (avail/total)", "QUEUE", "MEAN TASK", "MEAN PULL")
 	for _, n := range nodes {
 		state := "dead"
 		if n.Alive {
@@ -153,7 +158,14 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 				res += fmt.Sprintf(" %g/%g %s", n.Available[k], n.Total[k], k)
 			}
 		}
-		fmt.Fprintf(stdout, "%-4d %-12s %-6s %-22s %-6s %-24s %d\n", n.ID, n.Name, n.Role, n.Address, state, res, n.QueueLen)
+		task, pull := "-", "-"
+		if n.MeanTaskMs > 0 {
+			task = fmt.Sprintf("%.3gms", n.MeanTaskMs)
+		}
+		if n.MeanPullBytesPerS > 0 {
+			pull = fmt.Sprintf("%.3g MB/s", float64(n.MeanPullBytesPerS)/1e6)
+		}
+		fmt.Fprintf(stdout, "%-4d %-12s %-6s %-22s %-6s %-24s %-6d %-10s %s\n", n.ID, n.Name, n.Role, n.Address, state, res, n.QueueLen, task, pull)
 	}
 	return exitOK
 }

@@ -110,6 +110,8 @@ type dirEntry struct {
 	total       transport.Resources
 	avail       transport.Resources
 	queue       uint32
+	meanTask    time.Duration
+	meanBW      uint64
 	last        time.Time
 }
 
@@ -170,6 +172,7 @@ func (d *Directory) Tap(_ transport.NodeID, m transport.Message) {
 		e := d.entry(m.Node)
 		if m.Incarnation >= e.inc {
 			e.inc, e.total, e.avail, e.queue, e.seen, e.last = m.Incarnation, m.Total, m.Available, m.QueueLen, true, now
+			e.meanTask, e.meanBW = m.MeanTaskTime, m.MeanBandwidth
 			if !e.alive {
 				e.alive = true
 			}
@@ -237,6 +240,7 @@ func (d *Directory) status(s *transport.NodeStatus, now time.Time) {
 		return
 	}
 	s.Incarnation, s.Total, s.Available, s.QueueLen = e.inc, e.total, e.avail, e.queue
+	s.MeanTaskTime, s.MeanBandwidth = e.meanTask, e.meanBW
 	s.Age = now.Sub(e.last)
 	s.Alive = e.alive && (d.NodeTimeout <= 0 || s.Age < d.NodeTimeout)
 }

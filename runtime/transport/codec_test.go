@@ -78,6 +78,11 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		h := v.Addr().Interface().(*transport.Heartbeat)
 		h.MeanTaskTime = time.Duration(abs(int64(h.MeanTaskTime)))
 	},
+	// Nor is a node status's, which is a heartbeat's.
+	reflect.TypeFor[transport.NodeStatus](): func(v reflect.Value) {
+		s := v.Addr().Interface().(*transport.NodeStatus)
+		s.MeanTaskTime = time.Duration(abs(int64(s.MeanTaskTime)))
+	},
 	// A snapshot's part is one of its parts, of at most MaxCount.
 	reflect.TypeFor[transport.ChainSnapshot](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.ChainSnapshot)
@@ -298,6 +303,7 @@ func TestHostileBodies(t *testing.T) {
 		{"returns above MaxReturns", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{NumReturns: transport.MaxReturns + 1}}), transport.ErrTooLarge},
 		{"returns 2^32-1", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{NumReturns: 1<<32 - 1}}), transport.ErrTooLarge},
 		{"negative mean task time", transport.Marshal(nil, &transport.Heartbeat{MeanTaskTime: -time.Second}), transport.ErrInvalid},
+		{"negative mean task time in a status", transport.Marshal(nil, &transport.StatusReply{Nodes: []transport.NodeStatus{{MeanTaskTime: -time.Second}}}), transport.ErrInvalid},
 		{"snapshot part past its parts", transport.Marshal(nil, &transport.ChainSnapshot{Part: 2, Parts: 2}), transport.ErrInvalid},
 		{"negative request", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Resources: transport.Resources{CPU: -1}}}), transport.ErrInvalid},
 		{"negative custom request", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Resources: custom("a", -1)}}), transport.ErrInvalid},

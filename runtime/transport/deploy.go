@@ -1,6 +1,9 @@
 package transport
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Messages of a deployed cluster (runtime/deploy): processes started with
 // `raysim start` join the head's coordinator, which assigns node IDs and
@@ -104,6 +107,11 @@ type NodeStatus struct {
 	QueueLen    uint32
 	Alive       bool
 	Age         time.Duration
+	// MeanTaskTime and MeanBandwidth are the node's last heartbeat's
+	// measured means (Heartbeat): what the global scheduler's wait
+	// estimate uses, and what a simulation's cost profile is compared with.
+	MeanTaskTime  time.Duration
+	MeanBandwidth uint64 // bytes/s; 0 until a pull of a chunk or more is measured
 }
 
 // StatusReply lists the cluster's raylets, by NodeID.
@@ -282,6 +290,8 @@ func (m *StatusReply) MarshalWire(e *Encoder) {
 		e.U32(n.QueueLen)
 		e.Bool(n.Alive)
 		e.Duration(n.Age)
+		e.Duration(n.MeanTaskTime)
+		e.Uvarint(n.MeanBandwidth)
 	}
 }
 
@@ -290,8 +300,8 @@ func (m *StatusReply) MarshalWire(e *Encoder) {
 const (
 	// a NodeStatus: Node, Name, Role, Addr, Incarnation (a byte each), two
 	// resource bundles (CPU, GPU, count: 3 bytes each), QueueLen (4),
-	// Alive, Age.
-	minNodeStatusBytes = 5 + 2*3 + 4 + 1 + 1
+	// Alive, Age, MeanTaskTime, MeanBandwidth.
+	minNodeStatusBytes = 5 + 2*3 + 4 + 1 + 1 + 2
 	// a TraceRecord: At, Kind, Node, Peer (a byte each), Task (8), Object
 	// (9), Bytes, Detail (a byte each).
 	minTraceRecordBytes = 4 + 8 + 9 + 2
@@ -308,6 +318,10 @@ func (m *StatusReply) UnmarshalWire(d *Decoder) {
 		s.Node, s.Name, s.Role, s.Addr, s.Incarnation = d.Node(), d.String(), d.U8(), d.String(), d.Uvarint()
 		s.Total, s.Available = d.ResourcesNonNeg(), d.Resources()
 		s.QueueLen, s.Alive, s.Age = d.U32(), d.Bool(), d.Duration()
+		s.MeanTaskTime, s.MeanBandwidth = d.Duration(), d.Uvarint()
+		if s.MeanTaskTime < 0 {
+			d.Fail(fmt.Errorf("%w: negative mean task time %v", ErrInvalid, s.MeanTaskTime))
+		}
 	}
 }
 
