@@ -614,12 +614,13 @@ func (c *Caller) Free(ids []transport.ObjectID) {
 
 // KillActor ends an actor wherever it lives.
 //
-// An actor this node knows to be up is killed by its host, which tells the
-// GCS. One not known to be up anywhere may not have been created yet (its
-// creation queued here, at the scheduler or on another node): the actor
-// table is told it is dead (death is final there, so callers fail with
-// ErrActorDied and its name is free), and the node that creates it later
-// is told by the table to kill it. name is the actor's name, if it has
+// An actor hosted here is killed here, and its death reported. Otherwise
+// every raylet is told to kill it, and the actor table is told it is dead
+// (death is final there, so callers fail with ErrActorDied and its name is
+// free): its host may have crashed without being declared dead yet, or it
+// may not have been created yet (its creation queued here, at the
+// scheduler or on another node), and the node that creates it later, or
+// hosts it still, is told by the table to kill it (killUp). name is the actor's name, if it has
 // one and the caller knows it (the table frees the name with it).
 func (c *Caller) KillActor(id transport.ActorID, name string) {
 	c.r.env.Await(func(wake func()) {
@@ -633,9 +634,11 @@ func (c *Caller) KillActor(id transport.ActorID, name string) {
 					r.send(n, &transport.KillActor{Actor: id, NoRestart: true})
 				}
 			}
-			if rt := r.routes[id]; rt == nil || rt.state != transport.ActorAlive {
-				r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, State: transport.ActorDead, Name: name})
-			}
+			// The actor table is told every time, as Ray's kill goes
+			// through the GCS: a host that crashed and is not yet
+			// declared dead cannot report the kill, and the table would
+			// restart the actor when the death came.
+			r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, State: transport.ActorDead, Name: name})
 		}
 		wake()
 	})
