@@ -563,7 +563,7 @@ func (t *taskState) attempt(node transport.NodeID) *attempt {
 
 func (a *analyzer) placed(r *traces.Record) {
 	t := a.task(r.Task)
-	if !t.placed {
+	if !t.placed && !t.reread { // a driver's re-read is no workload task (see submitted)
 		t.placed = true
 		p := &a.rep.Placement
 		n := a.node(r.Node)
@@ -859,11 +859,24 @@ func (a *analyzer) faults(th Series) {
 	for i, f := range a.netFaults {
 		switch f.Kind {
 		case "crash", "pause", "partition":
+			// A death notice after a later fault of the same node (of any
+			// node, for a partition) detects that fault, not this one.
+			until := time.Duration(math.MaxInt64)
+			for _, g := range a.netFaults[i+1:] {
+				switch g.Kind {
+				case "crash", "pause", "partition":
+					if f.Node == 0 || g.Node == 0 || g.Node == f.Node {
+						until = min(until, g.At)
+					}
+				}
+			}
 			for _, d := range a.dead {
 				if d.at < f.At || (f.Node != 0 && d.node != f.Node) {
 					continue
 				}
-				f.Detected, f.DetectAfter = d.at, d.at-f.At
+				if d.at < until {
+					f.Detected, f.DetectAfter = d.at, d.at-f.At
+				}
 				break
 			}
 		}
@@ -967,7 +980,10 @@ func (a *analyzer) criticalPath() {
 		seg.Total = finish(ph) - from
 		seg.Exec = min(ph.Exec, seg.Total)
 		ready := finish(ph) - ph.Exec - (ph.Queue - ph.Sched) // args ready (or accepted)
-		seg.Fetch = min(max(ready-from, 0), seg.Total-seg.Exec)
+		// Fetching starts once the task is accepted on its node: the time
+		// before that since the predecessor finished is scheduling, queue.
+		accept := ready - ph.Fetch
+		seg.Fetch = min(max(ready-max(from, accept), 0), seg.Total-seg.Exec)
 		seg.Sched = 0
 		seg.Queue = seg.Total - seg.Exec - seg.Fetch
 		return seg

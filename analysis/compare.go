@@ -107,6 +107,12 @@ func Compare(a, b *Report) []Metric {
 	add := func(sec, name, unit string, better int, f func(r *Report) float64) {
 		out = append(out, Metric{Section: sec, Name: name, Unit: unit, Better: better, A: f(a), B: f(b)})
 	}
+	// unless gives the last metric added a reason to show instead of a
+	// value, for a run that has nothing to measure (none returns "").
+	unless := func(none func(r *Report) string) {
+		m := &out[len(out)-1]
+		m.NoA, m.NoB = none(a), none(b)
+	}
 	add("tasks", "submitted", "", 0, func(r *Report) float64 { return float64(r.Tasks.Submitted) })
 	add("tasks", "completed", "", 0, func(r *Report) float64 { return float64(r.Tasks.Completed) })
 	add("tasks", "failed", "", -1, func(r *Report) float64 { return float64(r.Tasks.Failed) })
@@ -115,8 +121,16 @@ func Compare(a, b *Report) []Metric {
 	add("throughput", "mean", "/s", 1, (*Report).MeanThroughput)
 	add("throughput", "peak", "/s", 1, (*Report).PeakThroughput)
 	lat := func(name string, pick func(r *Report) Percentiles) {
+		none := func(r *Report) string {
+			if pick(r).N == 0 {
+				return "no task ended"
+			}
+			return ""
+		}
 		add("latency", name+" p50", "ms", -1, func(r *Report) float64 { return msf(pick(r).P50) })
+		unless(none)
 		add("latency", name+" p99", "ms", -1, func(r *Report) float64 { return msf(pick(r).P99) })
+		unless(none)
 	}
 	lat("total", func(r *Report) Percentiles { return r.Latency.Phase.Total })
 	lat("queue", func(r *Report) Percentiles { return r.Latency.Phase.Queue })
@@ -140,14 +154,30 @@ func Compare(a, b *Report) []Metric {
 	add("transfers", "count", "", -1, func(r *Report) float64 { return float64(r.Transfers.Count) })
 	add("transfers", "bytes", "B", -1, func(r *Report) float64 { return float64(r.Transfers.Bytes) })
 	add("transfers", "locality hit rate", "%", 1, func(r *Report) float64 { return 100 * r.Transfers.LocalityRatio })
+	unless(func(r *Report) string {
+		if r.Transfers.Accepted == 0 {
+			return "no task accepted"
+		}
+		return ""
+	})
 	add("transfers", "arguments that crossed no link", "%", 1, func(r *Report) float64 { return 100 * r.Transfers.ArgLocality })
+	unless(func(r *Report) string {
+		if t := r.Transfers; t.ArgsLocal+t.ArgsFetched+t.ArgsProducedHere == 0 {
+			return "no argument resolved"
+		}
+		return ""
+	})
 	add("critical path", "span", "ms", -1, func(r *Report) float64 { return msf(r.CriticalPath.Span) })
+	unless(func(r *Report) string {
+		if len(r.CriticalPath.Tasks) == 0 {
+			return "no task ended"
+		}
+		return ""
+	})
 	add("critical path", "tasks", "", 0, func(r *Report) float64 { return float64(len(r.CriticalPath.Tasks)) })
 	add("faults", "injected", "", 0, func(r *Report) float64 { return float64(len(r.Faults)) })
 	add("faults", "mean detection", "ms", -1, func(r *Report) float64 { d, _ := meanDetect(r); return msf(d) })
-	m := &out[len(out)-1]
-	_, m.NoA = meanDetect(a)
-	_, m.NoB = meanDetect(b)
+	unless(func(r *Report) string { _, why := meanDetect(r); return why })
 	return out
 }
 

@@ -67,8 +67,8 @@ func sparkline(v []float64) string {
 
 func newTab(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
 
-// MeanThroughput is completions per second over the span up to the last
-// completion bin.
+// MeanThroughput is completions per second over the whole run (its end,
+// Report.End).
 func (r *Report) MeanThroughput() float64 {
 	if r.End <= 0 {
 		return 0
