@@ -615,7 +615,9 @@ func (r *Raylet) rejoin() {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		r.dropActor(r.actors[id])
+		a := r.actors[id]
+		r.dropActor(a)
+		r.restartDropped(a.creation.spec)
 	}
 	r.register()
 	// A creation of ours that ran here and has no TaskDone yet: the
@@ -764,8 +766,25 @@ func (r *Raylet) dropStaleRuns() {
 			if t.missing > 0 {
 				r.waiting--
 			}
+			r.restartDropped(t.spec)
 		}
 	}
+}
+
+// restartDropped reports lost a GCS restart of an actor (a creation with a
+// restart attempt) that this node dropped as it rejoined, queued or
+// running: the actor's shard hears nothing of a restart until the actor
+// is alive, and the creator, which reports a restart placed on a dead
+// incarnation (restartLost), may be gone or may have missed the
+// placement. The shard ignores the report if that restart is no longer
+// current, so a second report from the creator is harmless. It leaves
+// once this incarnation is registered (sendActorUpdate), as the
+// stale-placement path reports one (PlaceTask).
+func (r *Raylet) restartDropped(spec *transport.TaskSpec) {
+	if !spec.IsCreation() || !transport.IsRestart(spec.Attempt) {
+		return
+	}
+	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: spec.Actor, Node: r.self, State: transport.ActorRestarting, Restart: spec.Attempt})
 }
 
 // awaitedHere reports whether a reader on this node waits for a result of
@@ -814,8 +833,24 @@ func (r *Raylet) watchRestart(m *transport.TaskPlaced) {
 	p := *m
 	r.restarts[m.Task] = &p
 	if inc, dead := r.deadInc[m.Node]; dead && m.Incarnation <= inc {
+		if r.queuedHere(m) {
+			p.Incarnation = r.cfg.Incarnation // kept at the rejoin: it comes up here
+			return
+		}
 		r.restartLost(&p)
 	}
+}
+
+// queuedHere reports whether the placement m names is of this node and is
+// still queued here: late news (TaskPlaced follows PlaceTask from the
+// scheduler, and the node may have rejoined between the two) of a task
+// the rejoin kept, to run under the new incarnation.
+func (r *Raylet) queuedHere(m *transport.TaskPlaced) bool {
+	if m.Node != r.self {
+		return false
+	}
+	t, ok := r.tasks.Get(m.Task)
+	return ok && m.Places(t.spec)
 }
 
 // restartLost tells the actor's shard that restart number p.Attempt went

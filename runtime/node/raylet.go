@@ -378,9 +378,15 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			// of an earlier one's.
 			o.node, o.inc = m.Node, m.Incarnation
 			if inc, dead := r.deadInc[m.Node]; dead && m.Incarnation <= inc {
-				// The news of the placement came after the news of that
-				// node's death (a resent message): retry now.
-				r.retryOrAsk(o, m.Node, inc)
+				if r.queuedHere(m) {
+					// Our own, placed on our old incarnation and kept at
+					// the rejoin: it runs here under the new one.
+					o.inc = r.cfg.Incarnation
+				} else {
+					// The news of the placement came after the news of
+					// that node's death (a resent message): retry now.
+					r.retryOrAsk(o, m.Node, inc)
+				}
 			}
 		}
 	case *transport.TaskDone:
