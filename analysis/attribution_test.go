@@ -50,7 +50,6 @@ func rt(at time.Duration, kind transport.EventKind, node, peer transport.NodeID,
 
 func ms(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
 
-
 // chainTrace: producer A (node a, 0-10ms) and consumer B, spilled at once
 // but accepted on node b only at 50ms (40ms after A finished), which then
 // fetches A's result in 2ms (50-52ms) and runs 10ms (52-62ms).
