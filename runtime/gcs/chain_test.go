@@ -662,3 +662,24 @@ func TestWorkerCrashReportFromOtherIncarnationIgnored(t *testing.T) {
 	sh.Handle(5, &transport.GcsActorUpdate{Actor: actor, Node: 5, State: transport.ActorRestarting, Incarnation: 2})
 	require.NotContains(t, sh.ActorRows(), alive, "the host's own report did not restart the actor")
 }
+
+// TestDeathFromDeadIncarnationIgnored: an instance left running on a node
+// declared dead (incarnation 1) fails (its constructor, restore or replay)
+// after the actor was restarted on the node's next incarnation; the
+// host's "dead" update named no incarnation, so the actor table took it
+// and ended the restarted actor for good. A host's death report now names
+// its incarnation, and one from a dead incarnation is ignored; a kill
+// (no incarnation) stays final.
+func TestDeathFromDeadIncarnationIgnored(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10, 11}, Scheduler: 99}
+	const actor = transport.ActorID(7)
+	self := l.ShardOfTask(actor)
+	sh := New(fakeEnv{self: self}, Config{Layout: l})
+	sh.Handle(10, &transport.NodeDead{Node: 5, Incarnation: 1})
+	sh.Handle(5, &transport.GcsActorUpdate{Actor: actor, Node: 5, State: transport.ActorAlive, Incarnation: 2})
+	alive := transport.ActorInfo{Actor: actor, Node: 5, State: transport.ActorAlive, Found: true, Incarnation: 2}
+	sh.Handle(5, &transport.GcsActorUpdate{Actor: actor, Node: 5, State: transport.ActorDead, Incarnation: 1})
+	require.Contains(t, sh.ActorRows(), alive, "a stale instance's death ended the restarted actor")
+	sh.Handle(5, &transport.GcsActorUpdate{Actor: actor, Node: 5, State: transport.ActorDead})
+	require.NotContains(t, sh.ActorRows(), alive, "a kill (no incarnation) did not end the actor")
+}

@@ -792,6 +792,13 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		s.nodes[m.Node] != nil && s.nodes[m.Node].reg.Incarnation <= inc) {
 		return // news from a dead incarnation
 	}
+	if inc, dead := s.deadInc[m.Node]; dead && m.State == transport.ActorDead && m.Node != 0 && m.Incarnation != 0 && m.Incarnation <= inc {
+		// An instance on a node declared dead failed (its constructor,
+		// restore or replay): the node's death restarted the actor (or
+		// its creator retries it), and the stale instance's end is not
+		// the actor's. (A kill names no incarnation: it is final.)
+		return
+	}
 	name := m.Name
 	if name == "" && m.State == transport.ActorDead && e.info.Name != "" {
 		// A kill by a holder that did not know the name frees it all the

@@ -710,11 +710,13 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 		r.failTask(spec, transport.ErrKindActorDied, msg)
 	}
 	a.queue, a.early = nil, nil
-	detail := a.creation.spec.A().Name
+	detail, inc := a.creation.spec.A().Name, r.cfg.Incarnation
 	if why == whyRayKill {
-		detail = transport.DetailRayKill // its owner's doing, not a fault
+		// Its owner's doing, not a fault, and final whatever this node's
+		// fate: the actor table takes it from any incarnation.
+		detail, inc = transport.DetailRayKill, 0
 	}
-	r.actorDiedDetail(id, a.creation.spec.A().Name, detail)
+	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, inc)
 	r.pumpActor(a)
 	r.dispatch()
 }
@@ -723,13 +725,17 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 // a host told by the killer or the actor table (transport.KillActor).
 const whyRayKill = "killed"
 
-func (r *Raylet) actorDied(id transport.ActorID, name string) { r.actorDiedDetail(id, name, name) }
+func (r *Raylet) actorDied(id transport.ActorID, name string) { r.actorDiedDetail(id, name, name, 0) }
 
 // actorDiedDetail emits the actor.died event (its Detail: detail) and tells
-// the actor table.
-func (r *Raylet) actorDiedDetail(id transport.ActorID, name, detail string) {
+// the actor table. inc, when not 0, is the incarnation of the host whose
+// instance died (its constructor, restore or replay failed): the table
+// ignores the news if that incarnation is dead, for the actor has been
+// restarted since, and an instance left running on a node declared dead
+// must not end the restarted one for good.
+func (r *Raylet) actorDiedDetail(id transport.ActorID, name, detail string, inc uint64) {
 	r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: detail})
-	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorDead, Name: name})
+	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorDead, Name: name, Incarnation: inc})
 }
 
 // GCSClient is the raylet's GCS client (its delay and retry counters).
