@@ -58,6 +58,8 @@ func medianSide(rs []*runner.Result) FidelitySide {
 	out.Latency.P50 = med(func(r *runner.Result) float64 { return r.LatencyMs.P50 })
 	out.Latency.P90 = med(func(r *runner.Result) float64 { return r.LatencyMs.P90 })
 	out.Latency.P99 = med(func(r *runner.Result) float64 { return r.LatencyMs.P99 })
+	out.Latency.Max = med(func(r *runner.Result) float64 { return r.LatencyMs.Max })
+	out.Completed = uint64(med(func(r *runner.Result) float64 { return float64(r.TasksCompleted) }))
 	for _, r := range rs {
 		out.OK = out.OK && r.OK
 		out.ThroughputRange[0] = min(out.ThroughputRange[0], r.Throughput)

@@ -161,10 +161,14 @@ scenario or bad flags.
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "raysim check: %s: %v\n", files[0], err)
-		if errors.Is(err, context.Canceled) {
+		if !errors.Is(err, context.Canceled) {
+			return exitUsage
+		}
+		if len(found) == 0 {
 			return exitFailed
 		}
-		return exitUsage
+		// Interrupted: the failures found so far (the last one shrunk as
+		// far as it got) are written; say so.
 	}
 	if len(found) == 0 {
 		fmt.Fprintf(stdout, "PASS %s: %d random fault schedules, no invariant violated (seeds %d..%d, %.1fs)\n",

@@ -122,3 +122,26 @@ workload:
 		t.Errorf("ErrActorDied in a run with no fault at all passes allowed-errors (actor deaths %d: the drivers' own ray.Kill)", r.Events.ActorDeaths)
 	}
 }
+
+// Guards that every kind of error a workload saw is checked, not only its
+// first: an object lost after a node kill is allowed, but a plain task
+// failure after it is not (the workloads' functions never fail). Only the
+// first error was kept, so the second passed unseen. The runner now keeps
+// the first error of each kind (WorkloadResult.KindErrs).
+func TestAllowedErrorsChecksEveryKind(t *testing.T) {
+	r := faultRun(t, "1", `
+  - {at: 60ms, kill_node: worker-1}
+  - {at: 120ms, restart_node: worker-1}
+`)
+	res := *r.Result
+	lost := "p: ray: object lost (t1.0): its copies died with their nodes"
+	res.Workloads = []runner.WorkloadResult{{Name: "p", Generator: "parallel", Drivers: 1, Finished: 1, Errors: 2, FirstErr: lost,
+		KindErrs: []string{lost, "p: ray: task failed (t2.0): boom"}}}
+	if err := AllowedErrors.Check(&Run{Scenario: r.Scenario, Result: &res, Events: r.Events}); err == nil {
+		t.Errorf("a task failure after an allowed object loss passes allowed-errors")
+	}
+	res.Workloads[0].KindErrs = res.Workloads[0].KindErrs[:1]
+	if err := AllowedErrors.Check(&Run{Scenario: r.Scenario, Result: &res, Events: r.Events}); err != nil {
+		t.Errorf("an object lost after a node kill: %v", err)
+	}
+}

@@ -176,38 +176,50 @@ var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error 
 		if i < len(r.Scenario.Workload) {
 			retries, gen = r.Scenario.Workload[i].MaxRetries, r.Scenario.Workload[i].Generator
 		}
-		var why string
-		switch kind := ErrorKind(w.FirstErr); kind {
-		case ray.ErrTaskFailed:
-			why = "a task failed by itself (the workloads' functions never do): an application error, e.g. an argument decoded wrong"
-		case ray.ErrRetriesExhausted:
-			switch {
-			case actorTask(gen) && failures == 0 && r.Events.ActorKills == 0:
-				why = "no node failed and no actor was killed"
-			case !actorTask(gen) && retries < 0:
-				why = "max_retries -1 retries without bound"
-			case !actorTask(gen) && failures <= retries:
-				why = fmt.Sprintf("only %d node failures, max_retries %d", failures, retries)
-			}
-		case ray.ErrActorDied:
-			if r.Events.ActorDeaths == 0 && failures == 0 {
-				why = "no actor was declared dead and no node failed"
-			}
-		case ray.ErrObjectLost, ray.ErrTimeout:
-			if r.Events.Faults == 0 {
-				why = "no fault happened"
-			}
-		case ray.ErrObjectTooLarge:
-			// a configuration matter (an object larger than a store), not a fault
-		default:
-			why = "not a typed error that faults may cause"
+		errs := w.KindErrs
+		if len(errs) == 0 {
+			errs = []string{w.FirstErr}
 		}
-		if why != "" {
-			return fmt.Errorf("workload %s: %d errors, first %q: %s", w.Name, w.Errors, w.FirstErr, why)
+		for _, e := range errs {
+			if why := notAllowed(r, e, failures, retries, gen); why != "" {
+				return fmt.Errorf("workload %s: %d errors, %q: %s", w.Name, w.Errors, e, why)
+			}
 		}
 	}
 	return nil
 }}
+
+// notAllowed says why the faults of run r do not allow error text e in a
+// workload of generator gen with max_retries retries ("" when they do).
+func notAllowed(r *Run, e string, failures, retries int, gen string) string {
+	var why string
+	switch kind := ErrorKind(e); kind {
+	case ray.ErrTaskFailed:
+		why = "a task failed by itself (the workloads' functions never do): an application error, e.g. an argument decoded wrong"
+	case ray.ErrRetriesExhausted:
+		switch {
+		case actorTask(gen) && failures == 0 && r.Events.ActorKills == 0:
+			why = "no node failed and no actor was killed"
+		case !actorTask(gen) && retries < 0:
+			why = "max_retries -1 retries without bound"
+		case !actorTask(gen) && failures <= retries:
+			why = fmt.Sprintf("only %d node failures, max_retries %d", failures, retries)
+		}
+	case ray.ErrActorDied:
+		if r.Events.ActorDeaths == 0 && failures == 0 {
+			why = "no actor was declared dead and no node failed"
+		}
+	case ray.ErrObjectLost, ray.ErrTimeout:
+		if r.Events.Faults == 0 {
+			why = "no fault happened"
+		}
+	case ray.ErrObjectTooLarge:
+		// a configuration matter (an object larger than a store), not a fault
+	default:
+		why = "not a typed error that faults may cause"
+	}
+	return why
+}
 
 // errorKinds are the typed errors a driver may see, longest text first
 // (ErrTaskFailed's text is a prefix of ErrRetriesExhausted's).

@@ -16,7 +16,9 @@ import (
 // restarts, shortening random fault processes, deleting workload entries,
 // halving each integer workload parameter, removing nodes from groups and
 // turning network loss, duplication and reordering off; a candidate is kept
-// when it still violates an invariant (any one). No candidate puts a
+// when it still violates the same invariant (one that violates only
+// another is a failure the shrinker's own edit made, not the one found,
+// and the file would name and replay that instead). No candidate puts a
 // driver's node under a kill or a pause the original spares it
 // (driverTargets). It stops at a fixpoint or
 // after budget runs. step, if set, is called after every run.
@@ -36,20 +38,33 @@ func Shrink(ctx context.Context, f *Failure, invs []Invariant, budget int, step 
 				continue // not a valid scenario: skip
 			}
 			runs++
-			_, nf, err := Execute(ctx, c, invs...)
+			_, nf, err := Execute(ctx, c, same(invs, f.Invariant)...)
 			if err != nil {
 				continue
+			}
+			if nf != nil {
+				f, progress = nf, true
 			}
 			if step != nil {
 				step(runs, f)
 			}
-			if nf != nil {
-				f, progress = nf, true
+			if progress {
 				break
 			}
 		}
 	}
 	return f, nil
+}
+
+// same narrows invs to the invariant named name (all of them if none has
+// that name, e.g. a failure built by hand).
+func same(invs []Invariant, name string) []Invariant {
+	for _, inv := range invs {
+		if inv.Name == name {
+			return []Invariant{inv}
+		}
+	}
+	return invs
 }
 
 // candidates are one-step simplifications of s, simplest-first. None puts
@@ -284,13 +299,15 @@ func Search(ctx context.Context, cfg SearchConfig) ([]*Failure, error) {
 				cfg.Progress(SearchProgress{Run: i + 1, Runs: cfg.Runs, Failures: len(found), Shrinking: true, ShrinkRuns: runs})
 			}
 		})
+		// Interrupted while shrinking, the failure found is kept, shrunk
+		// as far as it got, and the interrupt returned with it.
+		if _, werr := Write(g.Dir, fmt.Sprintf("%s-%d", g.Name, seed), f); werr != nil {
+			return found, werr
+		}
+		found = append(found, f)
 		if err != nil {
 			return found, err
 		}
-		if _, err := Write(g.Dir, fmt.Sprintf("%s-%d", g.Name, seed), f); err != nil {
-			return found, err
-		}
-		found = append(found, f)
 	}
 	return found, nil
 }

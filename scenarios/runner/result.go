@@ -102,6 +102,9 @@ func finishResult(s *scenarios.Scenario, r *Result, m *metrics, tallies []*workl
 			wr.FirstErr = t.FirstErr.Error()
 			firstErrs = append(firstErrs, wr.FirstErr)
 		}
+		for _, e := range t.KindErrs {
+			wr.KindErrs = append(wr.KindErrs, e.Error())
+		}
 		r.Workloads = append(r.Workloads, wr)
 		r.Checked += t.Checked
 		r.Incorrect += t.Incorrect

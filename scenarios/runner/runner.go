@@ -120,6 +120,9 @@ type WorkloadResult struct {
 	// ErrCancelled (the workload's cancel_every); not errors.
 	Cancelled int    `json:"cancelled,omitempty"`
 	FirstErr  string `json:"first_error,omitempty"`
+	// KindErrs is the first error of each kind the drivers saw (a ray
+	// sentinel, or untyped), in the order seen.
+	KindErrs []string `json:"errors_by_kind,omitempty"`
 	// Unfinished are the indices of the drivers that had not returned.
 	Unfinished []int `json:"drivers_unfinished,omitempty"`
 }

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -254,10 +255,14 @@ type Tally struct {
 	Errors    int // Gets that returned an error
 	Cancelled int // Gets of refs the driver cancelled that returned ErrCancelled (not errors)
 	FirstErr  error
-	Done      int // drivers that finished
-	Drivers   int
-	finished  []bool     // by driver index, once it returned
-	mu        sync.Mutex // drivers of one entry run concurrently on TCP
+	// KindErrs holds the first error of each kind seen (a ray sentinel,
+	// or none), in the order seen: a check of which errors faults allow
+	// must see them all, not only the first.
+	KindErrs []error
+	Done     int // drivers that finished
+	Drivers  int
+	finished []bool     // by driver index, once it returned
+	mu       sync.Mutex // drivers of one entry run concurrently on TCP
 }
 
 // Unfinished returns the indices of the drivers that have not returned, in
@@ -336,9 +341,28 @@ func (t *Tally) fail(err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.Errors++
+	e := fmt.Errorf("%s: %w", t.Name, err)
 	if t.FirstErr == nil {
-		t.FirstErr = fmt.Errorf("%s: %w", t.Name, err)
+		t.FirstErr = e
 	}
+	k := errKind(err)
+	if !slices.ContainsFunc(t.KindErrs, func(x error) bool { return errKind(x) == k }) {
+		t.KindErrs = append(t.KindErrs, e)
+	}
+}
+
+// errKinds are the ray sentinels a driver's Get may fail with.
+var errKinds = []error{ray.ErrRetriesExhausted, ray.ErrObjectTooLarge, ray.ErrActorNotFound, ray.ErrUnknownFunction,
+	ray.ErrActorDied, ray.ErrObjectLost, ray.ErrCancelled, ray.ErrTaskFailed, ray.ErrTimeout, ray.ErrUnschedulable}
+
+// errKind is the first of errKinds err is, or nil.
+func errKind(err error) error {
+	for _, k := range errKinds {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return nil
 }
 
 // Driver returns driver k (of n) of workload entry w. Its randomness
