@@ -800,8 +800,8 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 			d.expected(nameNode, go_.at("name"), "a unique group name")
 			continue
 		}
-		if countOK && len(c.Nodes)+grp.Count > 1_000_000 {
-			d.expected(go_.get("count"), go_.at("count"), "at most 1000000 nodes in the cluster")
+		if countOK && len(c.Nodes)+grp.Count > MaxNodes {
+			d.expected(go_.get("count"), go_.at("count"), fmt.Sprintf("at most %d nodes in the cluster", MaxNodes))
 			countOK = false
 		}
 		if !countOK {

@@ -36,6 +36,14 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 	if v := o.get("name"); v != nil {
 		w.Name = d.str(v, o.at("name"), "a workload name")
 	}
+	// The integer params given (their value nodes and paths), for the work
+	// bound to name an override that made the count too large.
+	type intParam struct {
+		i    *int
+		v    *yaml.Node
+		path string
+	}
+	var ints []intParam
 	if w.Params != nil {
 		fields := w.Params.fields()
 		var names []string
@@ -57,6 +65,7 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 			case f.i != nil:
 				if x, ok := d.integer(v, p, f.imin); ok {
 					*f.i = x
+					ints = append(ints, intParam{f.i, v, p})
 				}
 			case f.d != nil:
 				if x, ok := d.durDist(v, p); ok {
@@ -69,32 +78,67 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 			}
 		}
 	}
-	d.arrival(o.get("arrival"), o.at("arrival"), &w.Arrival)
-	if v := o.get("drivers"); v != nil {
+	rateAt := d.arrival(o.get("arrival"), o.at("arrival"), &w.Arrival)
+	driversAt, driversOK := o.get("drivers"), true
+	if v := driversAt; v != nil {
 		if v.Kind == yaml.ScalarNode && v.Tag == "!!str" && v.Value == "per-node" {
 			w.Drivers = Drivers{PerNode: true}
 		} else if v.Kind == yaml.ScalarNode && v.Tag == "!!int" {
-			w.Drivers.Count, _ = d.integer(v, o.at("drivers"), 1)
+			w.Drivers.Count, driversOK = d.integer(v, o.at("drivers"), 1)
 		} else {
 			d.expected(v, o.at("drivers"), "a number of drivers >= 1, or per-node")
+			driversOK = false
 		}
 	}
+	drivers := float64(w.Drivers.Count)
+	if w.Drivers.PerNode {
+		drivers = float64(max(len(d.nodes), 1))
+	}
+	workOK := true
 	if w.Params != nil {
 		formula, work := w.Params.work()
-		drivers := float64(w.Drivers.Count)
-		if w.Drivers.PerNode {
-			drivers = float64(max(len(d.nodes), 1))
-		}
 		if drivers > 1 {
 			formula, work = fmt.Sprintf("(%s)*%g drivers", formula, drivers), work*drivers
 		}
 		if work > MaxWork {
+			workOK = false
 			at, where := o.get("params"), o.at("params")
 			if at == nil {
 				at, where = n, path
 			}
+			// Errors from overrides name the override: the params mapping
+			// is the file's, but a value the count depends on came from
+			// --set, the count is reported there.
+			if _, set := d.origin[at]; !set {
+				picked := false
+				for _, p := range ints {
+					if _, set := d.origin[p.v]; set && dependsOn(w.Params, p.i) {
+						at, where, picked = p.v, p.path, true
+						break
+					}
+				}
+				if _, set := d.origin[driversAt]; set && !picked && drivers > 1 {
+					at, where = driversAt, o.at("drivers")
+				}
+			}
 			d.expected(at, where, fmt.Sprintf("at most 1e8 tasks, calls and objects in all (%s = %.3g)", formula, work))
 		}
+	}
+	// Drivers are bounded by themselves too: with no work (tasks: 0) the
+	// bound above takes any number of them.
+	if driversOK && workOK && !w.Drivers.PerNode && w.Drivers.Count > MaxDrivers {
+		d.expected(driversAt, o.at("drivers"), fmt.Sprintf("at most %d drivers", MaxDrivers))
+		driversOK = false
+	}
+	// Each driver's arrivals are rate/drivers apart: that gap must fit a
+	// duration.
+	if rateAt != nil && driversOK && w.Arrival.Kind != Burst && w.Arrival.Rate > 0 && w.Arrival.Rate/drivers < MinRate {
+		want := fmt.Sprintf("a rate of at least %s, one arrival in ~32 years (the gap 1/rate must fit a duration)", FormatRate(MinRate))
+		if drivers > 1 {
+			want = fmt.Sprintf("a rate of at least %s, %s for each of the %g drivers, one arrival in ~32 years (the gap drivers/rate must fit a duration)",
+				FormatRate(MinRate*drivers), FormatRate(MinRate), drivers)
+		}
+		d.expected(rateAt, o.at("arrival")+".rate", want)
 	}
 	if v := o.get("start"); v != nil {
 		var sok bool
@@ -162,14 +206,16 @@ func (d *decoder) feasible(demand map[string]float64) bool {
 	return false
 }
 
-func (d *decoder) arrival(n *yaml.Node, path string, a *Arrival) {
+// arrival decodes an arrival into a; it returns the rate's node if the
+// rate was read.
+func (d *decoder) arrival(n *yaml.Node, path string, a *Arrival) *yaml.Node {
 	kinds := []string{Burst, Steady, Poisson}
 	if n != nil && n.Kind == yaml.ScalarNode {
 		k, _ := d.scalar(n, path, "an arrival kind")
 		if k != Burst {
 			d.expected(n, path, "burst, or a mapping {kind: rate|poisson, rate: 100/s}")
 		}
-		return
+		return nil
 	}
 	o := d.object(n, path, "kind", "rate")
 	if v := o.get("kind"); v != nil {
@@ -178,7 +224,7 @@ func (d *decoder) arrival(n *yaml.Node, path string, a *Arrival) {
 			a.Kind = k
 		} else {
 			d.expected(v, o.at("kind"), "one of "+strings.Join(kinds, ", "))
-			return
+			return nil
 		}
 	}
 	v := o.get("rate")
@@ -188,8 +234,12 @@ func (d *decoder) arrival(n *yaml.Node, path string, a *Arrival) {
 	case a.Kind != Burst && v == nil:
 		d.missing(n, o.at("rate"), "a rate like 1000/s for a "+a.Kind+" arrival")
 	case v != nil:
-		a.Rate, _ = d.rate(v, o.at("rate"))
+		var ok bool
+		if a.Rate, ok = d.rate(v, o.at("rate")); ok {
+			return v
+		}
 	}
+	return nil
 }
 
 // ---- faults
@@ -387,33 +437,46 @@ func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults,
 	} else {
 		r.Kind = k
 	}
-	if v := o.get("rate"); v == nil {
+	rateNode := o.get("rate")
+	rateOK := false
+	if rateNode == nil {
 		d.missing(n, o.at("rate"), "a rate like 0.5/s")
 		ok = false
-	} else if r.Rate, ok = d.rate(v, o.at("rate")); !ok {
+	} else if r.Rate, rateOK = d.rate(rateNode, o.at("rate")); !rateOK {
 		ok = false
+	} else if r.Rate < MinRate {
+		d.expected(rateNode, o.at("rate"), fmt.Sprintf("a rate of at least %s, one fault in ~32 years (the mean gap 1/rate must fit a duration)", FormatRate(MinRate)))
+		ok, rateOK = false, false
 	}
 	var tok bool
+	windowOK := rateOK && (!d.limitUnknown || o.has("until"))
 	if v := o.get("from"); v != nil {
 		if r.From, tok = d.duration(v, o.at("from"), false); !tok {
-			ok = false
+			ok, windowOK = false, false
 		} else if r.From >= s.DurationLimit && !d.limitUnknown && !o.has("until") {
 			// until defaults to duration_limit: a window from past it
 			// would inject nothing, silently.
 			d.expected(v, o.at("from"), fmt.Sprintf("a time before duration_limit %s", FormatDuration(s.DurationLimit)))
-			ok = false
+			ok, windowOK = false, false
 		}
 	}
 	if v := o.get("until"); v != nil {
 		if r.Until, tok = d.duration(v, o.at("until"), false); !tok {
-			ok = false
+			ok, windowOK = false, false
 		} else if r.Until <= r.From {
 			d.expected(v, o.at("until"), "a time after from")
-			ok = false
+			ok, windowOK = false, false
 		} else if r.Until > s.DurationLimit && !d.limitUnknown {
 			d.expected(v, o.at("until"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
-			ok = false
+			ok, windowOK = false, false
 		}
+	}
+	// The runner draws every fault of the process before the run: their
+	// number, rate*(until-from), is bounded as a workload's work is.
+	if window := r.Until - r.From; windowOK && window > 0 && r.Rate*window.Seconds() > MaxRandomFaults {
+		d.expected(rateNode, o.at("rate"), fmt.Sprintf("at most 1e6 faults expected from a random process (rate*(until-from) = %s*%s = %.3g)",
+			FormatRate(r.Rate), FormatDuration(window), r.Rate*window.Seconds()))
+		ok = false
 	}
 	only := map[string]string{"restart_after": RandomCrash, "for": "", "loss": RandomLoss}
 	for _, key := range []string{"restart_after", "for", "loss"} {

@@ -54,6 +54,11 @@ const (
 	RandomLoss      = "loss"
 )
 
+// MaxRandomFaults bounds the faults a random process is expected to make,
+// rate*(until-from): the runner draws them all before the run starts, so
+// a rate a few zeros too large would exhaust memory.
+const MaxRandomFaults = 1e6
+
 // RandomFaults is a Poisson process of faults between From and Until, drawn
 // from the run's seeded randomness. Each event picks a node uniformly from
 // Nodes (all nodes when empty) and:

@@ -24,6 +24,21 @@ const RereadTaskName = "reread"
 // its drivers'): at ~1 KiB each, more would not fit this machine's memory.
 const MaxWork = 1e8
 
+// MaxDrivers bounds a workload entry's drivers (its drivers key; per-node
+// is bounded by the nodes), as many as the cluster may have nodes: each is
+// a coroutine of its own, whether it has work or not.
+const MaxDrivers = MaxNodes
+
+// dependsOn reports whether the work of p changes with the integer
+// parameter *i (one of p's fields): whether a value given for it counts.
+func dependsOn(p Params, i *int) bool {
+	_, before := p.work()
+	*i++
+	_, after := p.work()
+	*i--
+	return before != after
+}
+
 func (p *ParallelParams) work() (string, float64) { return "tasks", float64(p.Tasks) }
 
 func (p *TreeReduceParams) work() (string, float64) {

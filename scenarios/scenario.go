@@ -151,6 +151,14 @@ const (
 	Poisson = "poisson" // root tasks with exponential gaps of mean 1/Rate
 )
 
+// MaxNodes bounds the nodes of a cluster (all its groups' counts).
+const MaxNodes = 1_000_000
+
+// MinRate is the lowest rate (per second) of an arrival, per driver, and of
+// a random fault process: one event in ~32 years. Below ~1.1e-10/s the mean
+// gap, 1/rate, is past what a time.Duration holds (~292 years).
+const MinRate = 1e-9
+
 // Arrival is how a workload's root tasks are submitted.
 type Arrival struct {
 	Kind string

@@ -162,7 +162,11 @@ func ParseRate(s string) (float64, error) {
 	if f < 0 {
 		return 0, fmt.Errorf("a non-negative rate")
 	}
-	return f * float64(time.Second) / float64(per), nil
+	r := f * float64(time.Second) / float64(per)
+	if math.IsInf(r, 0) {
+		return 0, fmt.Errorf("a rate below 1e300/s")
+	}
+	return r, nil
 }
 
 // ParseProbability parses a probability: a number in [0, 1] ("0.01") or a

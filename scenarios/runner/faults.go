@@ -2,6 +2,7 @@ package runner
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -196,8 +197,8 @@ func (f *faultInjector) killActor(fl *scenarios.Fault) {
 // expandRandom turns a random fault process into timed faults, drawn from a
 // stream seeded by the scenario seed and the entry's position.
 func (f *faultInjector) expandRandom(entry int, r *scenarios.RandomFaults) {
-	if r == nil || r.Rate <= 0 {
-		return
+	if r == nil || !(r.Rate > 0) || math.IsInf(r.Rate, 0) {
+		return // the loader refuses these: no process, rather than one without end
 	}
 	rng := rand.New(rand.NewPCG(uint64(f.s.Seed), uint64(entry)+0xfa017))
 	names := r.Nodes
@@ -209,7 +210,14 @@ func (f *faultInjector) expandRandom(entry int, r *scenarios.RandomFaults) {
 	sim := f.c.Netsim()
 	t := r.From
 	for {
-		t += time.Duration(rng.ExpFloat64() / r.Rate * float64(time.Second))
+		// In float, compared with what is left of the window before it
+		// is a Duration: a gap past time.Duration's range (a tiny rate)
+		// would wrap negative and the loop would never reach until.
+		gap := rng.ExpFloat64() / r.Rate * float64(time.Second)
+		if !(gap < float64(r.Until-t)) {
+			return
+		}
+		t += time.Duration(gap)
 		if t >= r.Until {
 			return
 		}

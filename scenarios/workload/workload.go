@@ -18,6 +18,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -413,6 +414,11 @@ func (d *driver) share(total int) int {
 	return s
 }
 
+// maxGap is the longest wait between two arrivals (~73 years): far past
+// any run's duration limit, short enough that the clock plus it does not
+// overflow.
+const maxGap = time.Duration(math.MaxInt64 / 4)
+
 // gap waits for the next arrival.
 // Arrivals follow an absolute schedule (each one a gap after the previous
 // one's planned time, not after the driver woke): on TCP a sleep overshoots,
@@ -427,14 +433,21 @@ func (d *driver) gap(ctx context.Context, first bool) error {
 		return nil
 	}
 	rate := a.Rate / float64(d.n) // the entry's rate is shared by its drivers
-	var g time.Duration
+	var f float64
 	switch a.Kind {
 	case scenarios.Steady:
-		g = time.Duration(float64(time.Second) / rate)
+		f = float64(time.Second) / rate
 	case scenarios.Poisson:
-		g = time.Duration(d.rng.ExpFloat64() / rate * float64(time.Second))
+		f = d.rng.ExpFloat64() / rate * float64(time.Second)
 	default:
 		return nil
+	}
+	// Saturated, never wrapped: a gap past time.Duration's range (a rate
+	// below what the loader accepts, scenarios.MinRate) would convert to a
+	// negative one and the driver would submit everything at once.
+	g := maxGap
+	if f < float64(maxGap) {
+		g = time.Duration(f)
 	}
 	d.next = d.next.Add(g)
 	wait := d.next.Sub(ray.Mono(ctx))
