@@ -48,25 +48,52 @@ func (f *faultInjector) schedule() {
 			f.expandRandom(i, fl.Random)
 			continue
 		}
-		sim.At(fl.At, func() { f.apply(fl) })
+		sim.At(fl.At, func() { f.inject(fl, true) })
 	}
 }
 
-func (f *faultInjector) apply(fl *scenarios.Fault) {
+// inject applies fl and counts it if it did something: the summary's
+// "faults N injected" leaves out a kill_actor that found no live actor, a
+// kill_node or pause_node of a node that is down, a restart_node of one that
+// is up (each said with a warning when the file wrote it; a random process's
+// are not).
+func (f *faultInjector) inject(fl *scenarios.Fault, written bool) {
+	if f.apply(fl, written) {
+		f.injected++
+	}
+}
+
+// alive reports whether the netsim node id is up.
+func (f *faultInjector) alive(id netsim.NodeID) bool {
+	n := f.c.Netsim().Node(id)
+	return n != nil && n.Alive()
+}
+
+// apply applies fl and reports whether it did anything; warn: say so when
+// it did not.
+func (f *faultInjector) apply(fl *scenarios.Fault, warn bool) bool {
 	sim := f.c.Netsim()
-	f.injected++
+	noop := func(format string, args ...any) bool {
+		if warn {
+			f.log(format, args...)
+		}
+		return false
+	}
 	switch fl.Kind {
 	case scenarios.KillNode:
+		if !f.alive(f.node(fl.Node)) {
+			return noop("kill_node at %v: node %s is down already; nothing to kill", fl.At, fl.Node)
+		}
 		sim.Crash(f.node(fl.Node))
 		if f.crashes == nil {
 			f.crashes = map[string][]time.Duration{}
 		}
 		f.crashes[fl.Node] = append(f.crashes[fl.Node], sim.Now())
 	case scenarios.RestartNode:
-		n := sim.Node(f.node(fl.Node))
-		if n != nil && !n.Alive() {
-			sim.Restart(f.node(fl.Node))
+		if sim.Node(f.node(fl.Node)) == nil || f.alive(f.node(fl.Node)) {
+			return noop("restart_node at %v: node %s is up; nothing to restart", fl.At, fl.Node)
 		}
+		sim.Restart(f.node(fl.Node))
 	case scenarios.Partition:
 		groups := make([][]netsim.NodeID, len(fl.Groups))
 		for i, g := range fl.Groups {
@@ -119,6 +146,9 @@ func (f *faultInjector) apply(fl *scenarios.Fault) {
 			})
 		}
 	case scenarios.PauseNode:
+		if !f.alive(f.node(fl.Node)) {
+			return noop("pause_node at %v: node %s is down; nothing to pause", fl.At, fl.Node)
+		}
 		sim.Pause(f.node(fl.Node), fl.For)
 	case scenarios.SkewClock:
 		sim.SetSkew(f.node(fl.Node), fl.Offset)
@@ -126,12 +156,18 @@ func (f *faultInjector) apply(fl *scenarios.Fault) {
 		shards := max(f.s.Cluster.GCS.Shards, 1)
 		replicas := max(f.s.Cluster.GCS.Replicas, 1)
 		shard, i := fl.Replica/replicas, fl.Replica%replicas
-		if shard < shards {
-			sim.Crash(netsim.NodeID(ray.ReplicaID(shard, i)))
+		if shard >= shards {
+			return noop("kill_gcs_replica at %v: no replica %d", fl.At, fl.Replica)
 		}
+		id := netsim.NodeID(ray.ReplicaID(shard, i))
+		if !f.alive(id) {
+			return noop("kill_gcs_replica at %v: replica %d is down already; nothing to kill", fl.At, fl.Replica)
+		}
+		sim.Crash(id)
 	case scenarios.KillActor:
-		f.killActor(fl)
+		return f.killActor(fl)
 	}
+	return true
 }
 
 func (f *faultInjector) pairs(l *scenarios.Link) [][2]netsim.NodeID {
@@ -163,8 +199,9 @@ func (f *faultInjector) restoreAll() {
 
 // killActor kills the actor a kill_actor fault names: by index in creation
 // order, or by name (a named actor's, else its display name, ray.Name) —
-// the first created of those alive with that name.
-func (f *faultInjector) killActor(fl *scenarios.Fault) {
+// the first created of those alive with that name. It reports whether it
+// found one (if not, it says so).
+func (f *faultInjector) killActor(fl *scenarios.Fault) bool {
 	type hosted struct {
 		raylet int
 		name   string
@@ -184,7 +221,7 @@ func (f *faultInjector) killActor(fl *scenarios.Fault) {
 		}
 		if (fl.Actor != "" && h.name == fl.Actor) || (fl.Actor == "" && i == fl.ActorIndex) {
 			f.c.Raylet(h.raylet).Kill(id, transport.DetailFaultKill)
-			return
+			return true
 		}
 	}
 	if fl.Actor != "" {
@@ -192,6 +229,7 @@ func (f *faultInjector) killActor(fl *scenarios.Fault) {
 	} else {
 		f.log("kill_actor at %v: no live actor #%d (the workload's actors in creation order)", fl.At, fl.ActorIndex)
 	}
+	return false
 }
 
 // expandRandom turns a random fault process into timed faults, drawn from a
@@ -229,7 +267,7 @@ func (f *faultInjector) expandRandom(entry int, r *scenarios.RandomFaults) {
 			fl.Kind = scenarios.KillNode
 			if r.RestartAfter > 0 {
 				re := scenarios.Fault{At: t + r.RestartAfter, Kind: scenarios.RestartNode, Node: name}
-				sim.At(re.At, func() { f.apply(&re) })
+				sim.At(re.At, func() { f.inject(&re, false) })
 			}
 		case scenarios.RandomPause:
 			fl.Kind, fl.For = scenarios.PauseNode, r.For
@@ -254,7 +292,7 @@ func (f *faultInjector) expandRandom(entry int, r *scenarios.RandomFaults) {
 		default:
 			panic(fmt.Sprintf("runner: random fault kind %q passed validation", r.Kind))
 		}
-		sim.At(fl.At, func() { f.apply(&fl) })
+		sim.At(fl.At, func() { f.inject(&fl, false) })
 	}
 }
 
