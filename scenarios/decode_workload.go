@@ -536,6 +536,15 @@ func (d *decoder) expect(n *yaml.Node, s *Scenario) {
 			e.MaxFailedTasks = &x
 		}
 	}
+	// An empty latency or throughput would check nothing, silently.
+	for _, k := range []struct{ key, want string }{
+		{"latency", "at least one bound: p50, p90, p99 or max"},
+		{"throughput", "a bound: min"},
+	} {
+		if v := o.get(k.key); v != nil && v.Kind == yaml.MappingNode && len(v.Content) == 0 {
+			d.expected(v, o.at(k.key), k.want+" (leave "+k.key+" out, or null, to check none)")
+		}
+	}
 	lo := d.object(o.get("latency"), o.at("latency"), "p50", "p90", "p99", "max")
 	lat := []struct {
 		key string

@@ -41,6 +41,11 @@ func ParseDuration(s string) (time.Duration, error) {
 	if err != nil {
 		return 0, fmt.Errorf("a duration like 10ms, 1.5s or 200us")
 	}
+	if d == 0 && strings.ContainsAny(norm, "123456789") {
+		// "0.5ns": durations are whole nanoseconds, and a positive one
+		// read as 0 would silently mean none.
+		return 0, fmt.Errorf("a whole number of nanoseconds: a duration of 0 or at least 1ns")
+	}
 	return d, nil
 }
 
@@ -85,6 +90,11 @@ func ParseSize(s string) (int64, error) {
 			v := math.Round(f * u.mult)
 			if v > math.MaxInt64/2 {
 				return 0, fmt.Errorf("a size below 4EiB")
+			}
+			if v == 0 && f > 0 {
+				// "0.3B": sizes are whole bytes, and a positive one
+				// read as 0 would silently mean none.
+				return 0, fmt.Errorf("a whole number of bytes: a size of 0 or at least 1B")
 			}
 			return int64(v), nil
 		}
