@@ -3,6 +3,7 @@ package scenarios
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -522,7 +523,7 @@ func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults,
 
 func (d *decoder) expect(n *yaml.Node, s *Scenario) {
 	e := &s.Expect
-	o := d.object(n, "expect", "all_complete", "results_correct", "no_lost_objects", "max_failed_tasks", "latency", "throughput", "finish_by")
+	o := d.object(n, "expect", "all_complete", "results_correct", "no_lost_objects", "max_failed_tasks", "latency", "throughput", "finish_by", "invariants")
 	for _, b := range []struct {
 		key string
 		dst *bool
@@ -564,6 +565,20 @@ func (d *decoder) expect(n *yaml.Node, s *Scenario) {
 		var ok bool
 		if e.FinishBy, ok = d.positive(v, o.at("finish_by")); ok && e.FinishBy > s.DurationLimit && !d.limitUnknown {
 			d.expected(v, o.at("finish_by"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
+		}
+	}
+	want := "one of " + strings.Join(InvariantNames, ", ")
+	for i, v := range d.list(o.get("invariants"), o.at("invariants"), want) {
+		path := fmt.Sprintf("%s.%d", o.at("invariants"), i)
+		name, ok := d.scalar(v, path, want)
+		switch {
+		case !ok:
+		case !slices.Contains(InvariantNames, name):
+			d.expected(v, path, want)
+		case slices.Contains(e.Invariants, name):
+			d.expected(v, path, "each invariant once")
+		default:
+			e.Invariants = append(e.Invariants, name)
 		}
 	}
 }

@@ -333,5 +333,12 @@ func (e *Expect) node() *yaml.Node {
 	if e.FinishBy != 0 {
 		add(n, "finish_by", dur(e.FinishBy))
 	}
+	if len(e.Invariants) > 0 {
+		l := seq(true)
+		for _, name := range e.Invariants {
+			l.Content = append(l.Content, str(name))
+		}
+		add(n, "invariants", l)
+	}
 	return n
 }

@@ -202,7 +202,17 @@ type Expect struct {
 	Latency        LatencyBounds
 	Throughput     ThroughputBound
 	FinishBy       time.Duration
+	// Invariants names fault-search invariants (InvariantNames) the run
+	// must hold, checked by `raysim run` in the simulator (package
+	// scenarios/check evaluates them): a failure file of the fault search
+	// names the one it violated, so its replay shows the violation.
+	Invariants []string
 }
+
+// InvariantNames are the fault search's invariants (scenarios/check's
+// DefaultInvariants, a test keeps the two alike), as expect.invariants
+// names them.
+var InvariantNames = []string{"correct", "allowed-errors", "liveness", "no-phantom-objects", "deterministic"}
 
 // LatencyBounds are upper bounds on task latency (submission to result); zero
 // is unchecked.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"raysim/scenarios"
+	"raysim/scenarios/check"
 	"raysim/scenarios/runner"
 )
 
@@ -281,7 +282,7 @@ func runSeed(ctx context.Context, path string, sets []string, seed int64) seedRu
 	s, err := scenarios.LoadWithOverrides(path, append(append([]string(nil), sets...), "seed="+strconv.FormatInt(seed, 10)))
 	if err == nil {
 		var r *runner.Result
-		r, err = runner.Run(ctx, s, runner.Options{})
+		r, err = check.RunExpect(ctx, s, runner.Options{}) // runner.Run, and the invariants expect names
 		if err == nil {
 			out.OK, out.Digest, out.Virtual, out.Wall, out.TasksOK = r.OK, r.Digest, r.VirtualSeconds, r.WallSeconds, r.TasksCompleted
 			out.Unfinished = r.Unfinished

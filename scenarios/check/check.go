@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"pgregory.net/rapid"
@@ -104,6 +105,11 @@ func Write(dir, name string, f *Failure) (string, error) {
 	s := *f.Scenario
 	s.Name = name
 	s.Description = fmt.Sprintf("Found by raysim's property-based fault search: invariant %s violated: %v", f.Invariant, f.Err)
+	if _, known := ByName(f.Invariant); known && !slices.Contains(s.Expect.Invariants, f.Invariant) {
+		// Its replay (raysim run) checks the invariant, so it shows the
+		// violation, not only the expectations a run checks anyway.
+		s.Expect.Invariants = append(slices.Clone(s.Expect.Invariants), f.Invariant)
+	}
 	data, err := s.Marshal()
 	if err != nil {
 		return "", err
