@@ -1,10 +1,13 @@
 package traces_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"raysim/runtime/transport"
 	"raysim/traces"
@@ -39,4 +42,34 @@ func TestChromeFlowOfTaskThatNeverRuns(t *testing.T) {
 		}
 	}
 	assert.Equal(t, starts, finishes, "every flow start has its finish")
+}
+
+// TestJSONLDetailKeepsBytes: appendJSON writes Detail with json.Marshal,
+// which replaces each byte of invalid UTF-8 by U+FFFD, so a detail that is
+// not UTF-8 (a task's error text is the error value's raw bytes,
+// node/raylet.go storeResults: detail = string(out.Data)) does not
+// round-trip through `trace export --format jsonl`, and two different
+// records can export identically. Right: a lossless form for such a
+// detail (e.g. a "detail_b64" field when !utf8.ValidString(Detail)).
+func TestJSONLDetailKeepsBytes(t *testing.T) {
+	detail := "boom \xff\xfe"
+	var buf bytes.Buffer
+	w, err := traces.NewWriter(&buf, traces.Header{File: "x.yaml"}, traces.WriterOptions{})
+	require.NoError(t, err)
+	rec := traces.NewRecorder(w)
+	rec.Write(&traces.Record{At: time.Millisecond, Kind: uint8(transport.EvTaskFailed), Node: 1, Task: 7, Detail: detail})
+	require.NoError(t, rec.Close())
+	r, err := traces.NewReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	_, err = traces.WriteJSONL(&out, r)
+	require.NoError(t, err)
+	line := out.String()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(out.Bytes(), &m))
+	got, _ := m["detail"].(string)
+	if got != detail {
+		_, hasB64 := m["detail_b64"]
+		assert.True(t, hasB64, "detail %q exported as %q, losing its bytes: %s", detail, got, line)
+	}
 }
