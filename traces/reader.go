@@ -11,6 +11,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -175,12 +176,12 @@ func (r *Reader) readBlock() (byte, error) {
 	if err := r.cr.readFull(crc[:]); err != nil {
 		return 0, trunc("file ends inside a block header")
 	}
-	if cap(r.stored) < int(storedLen) {
-		r.stored = make([]byte, storedLen)
-	}
-	r.stored = r.stored[:storedLen]
 	dataOff := r.cr.off // the block's data starts after its header
-	if err := r.cr.readFull(r.stored); err != nil {
+	// The claimed length is not trusted for the allocation: the buffer grows
+	// with the bytes actually read (a file of a few bytes claiming a 64 MiB
+	// block costs a few bytes, and is reported as truncated).
+	r.stored, err = growRead(r.stored[:0], int(storedLen), r.cr.readFull)
+	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			// Both numbers count the block's data only (its header is whole).
 			return 0, trunc(fmt.Sprintf("file ends inside the block that starts at offset %d (%d of its %d data bytes)",
@@ -199,11 +200,13 @@ func (r *Reader) readBlock() (byte, error) {
 		} else {
 			r.fr.(flate.Resetter).Reset(bytes.NewReader(r.stored), nil)
 		}
-		if cap(r.block) < int(rawLen) {
-			r.block = make([]byte, rawLen)
-		}
-		r.block = r.block[:rawLen]
-		if _, err := io.ReadFull(r.fr, r.block); err != nil {
+		// As for the stored bytes, the buffer grows with the bytes the
+		// block actually decompresses to, not with its claimed raw length.
+		r.block, err = growRead(r.block[:0], int(rawLen), func(p []byte) error {
+			_, err := io.ReadFull(r.fr, p)
+			return err
+		})
+		if err != nil {
 			return 0, &FormatError{Offset: r.blockOff, Msg: "block does not decompress: " + err.Error()}
 		}
 		var one [1]byte
@@ -213,6 +216,29 @@ func (r *Reader) readBlock() (byte, error) {
 	}
 	r.pos = 0
 	return typ, nil
+}
+
+// readStep is the most growRead adds to a buffer before the bytes already
+// read justify more: about a records block as the writer makes them
+// (BlockSize of raw encodings plus the record that crossed it).
+const readStep = BlockSize + 4096
+
+// growRead appends n bytes to buf, read with readFull, growing buf in steps
+// no larger than what it already holds (and at least readStep), so the
+// memory it takes is at most about twice the bytes actually read plus
+// readStep, whatever n claims. On an error buf holds the bytes read so far
+// in whole steps.
+func growRead(buf []byte, n int, readFull func([]byte) error) ([]byte, error) {
+	for n > 0 {
+		step := min(n, max(readStep, len(buf)))
+		buf = slices.Grow(buf, step)
+		if err := readFull(buf[len(buf) : len(buf)+step]); err != nil {
+			return buf, err
+		}
+		buf = buf[:len(buf)+step]
+		n -= step
+	}
+	return buf, nil
 }
 
 func (r *Reader) varintErr(err error, what string) error {
@@ -240,6 +266,9 @@ func (r *Reader) Next() bool {
 			return false
 		case blockEnd:
 			r.err = r.endBlock()
+			if r.err == nil {
+				r.err = r.checkEOF()
+			}
 			return false
 		}
 	}
@@ -271,6 +300,21 @@ func (r *Reader) endBlock() error {
 		return &FormatError{Offset: r.blockOff, Msg: fmt.Sprintf("end block digest %v, the records hash to %v", t.Digest, r.digest)}
 	}
 	return nil
+}
+
+// checkEOF reports anything after the end block, which is the file's last
+// block (two traces concatenated, a second writer appending, garbage), as
+// corruption at the offset of the first extra byte.
+func (r *Reader) checkEOF() error {
+	off := r.cr.off
+	_, err := r.cr.ReadByte()
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return err
+	}
+	return &FormatError{Offset: off, Msg: "data after the end block"}
 }
 
 // Record is the current record (valid until the next call to Next).
