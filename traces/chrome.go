@@ -58,6 +58,13 @@ type chromeNode struct {
 	named     map[uint32]bool // threads named
 }
 
+// flowStart is a task's submission, whose flow arrow is drawn when the task
+// runs.
+type flowStart struct {
+	at  time.Duration
+	pid uint32
+}
+
 // chromeWriter turns records into trace events as they stream by.
 type chromeWriter struct {
 	opts    ChromeOptions
@@ -66,7 +73,7 @@ type chromeWriter struct {
 	err     error
 	nodes   map[transport.NodeID]*chromeNode
 	order   []transport.NodeID
-	flows   map[transport.TaskID]uint64 // submitted, not yet running
+	flows   map[transport.TaskID]flowStart // submitted, not yet running
 	flowSeq uint64
 	pulls   map[[2]transport.NodeID][]time.Duration // unanswered PullRequest sends per (requester, source), oldest first
 	end     time.Duration
@@ -92,7 +99,7 @@ type ChromeOptions struct {
 // WriteChromeWith is WriteChrome with options.
 func WriteChromeWith(w io.Writer, r *Reader, o ChromeOptions) error {
 	cw := &chromeWriter{opts: o, w: bufio.NewWriterSize(w, 256<<10), nodes: map[transport.NodeID]*chromeNode{},
-		flows: map[transport.TaskID]uint64{}, pulls: map[[2]transport.NodeID][]time.Duration{}}
+		flows: map[transport.TaskID]flowStart{}, pulls: map[[2]transport.NodeID][]time.Duration{}}
 	cw.w.WriteString(`{"displayTimeUnit":"ms","otherData":{"generator":"raysim",`)
 	h := r.Header()
 	meta, _ := json.Marshal(map[string]any{"scenario": h.File, "seed": h.Seed, "version": h.Version})
@@ -295,13 +302,13 @@ func (c *chromeWriter) record(r *Record) {
 		z := 0.0
 		c.emit(&ChromeEvent{Name: "submit " + r.Detail, Cat: "submit", Ph: "X", Ts: usec(r.At), Dur: &z, Pid: uint32(id), Tid: tidSubmit,
 			Args: map[string]any{"task": r.Task.String()}})
-		// A task re-submitted before it ran (a parent re-run after a crash
-		// re-submits its children with the same IDs) keeps the arrow of
-		// its first submission: a second start would never be finished.
+		// The arrow is drawn (both ends) when the task starts running, so
+		// a task that never runs — cancelled or failed while queued,
+		// infeasible — has none. A task re-submitted before it ran (a
+		// parent re-run after a crash re-submits its children with the
+		// same IDs) keeps the arrow of its first submission.
 		if _, pending := c.flows[r.Task]; !pending {
-			c.flowSeq++
-			c.flows[r.Task] = c.flowSeq
-			c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "s", Ts: usec(r.At), Pid: uint32(id), Tid: tidSubmit, ID: fmt.Sprint(c.flowSeq)})
+			c.flows[r.Task] = flowStart{at: r.At, pid: uint32(id)}
 		}
 	case transport.EvTaskPlaced:
 		if r.Peer == r.Node {
@@ -319,7 +326,10 @@ func (c *chromeWriter) record(r *Record) {
 		n.running[r.Task] = &openSlice{name: r.Detail, start: r.At, lane: lane, cat: "task"}
 		if f, ok := c.flows[r.Task]; ok {
 			delete(c.flows, r.Task)
-			c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "f", Bp: "e", Ts: usec(r.At), Pid: uint32(id), Tid: uint32(tidWorker + lane), ID: fmt.Sprint(f)})
+			c.flowSeq++
+			fid := fmt.Sprint(c.flowSeq)
+			c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "s", Ts: usec(f.at), Pid: f.pid, Tid: tidSubmit, ID: fid})
+			c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "f", Bp: "e", Ts: usec(r.At), Pid: uint32(id), Tid: uint32(tidWorker + lane), ID: fid})
 		}
 	case transport.EvTaskFinished:
 		c.dequeue(id, n, r.Task, r.At)

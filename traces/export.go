@@ -2,12 +2,14 @@ package traces
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // WriteJSONL writes one JSON object per record (for scripts):
@@ -15,7 +17,9 @@ import (
 //	{"i":0,"t_ns":1500,"kind":"net.send","node":1,"peer":2,"msg":"PlaceTask","bytes":96}
 //
 // Zero fields are omitted; task IDs are "t" + 16 hex digits, objects
-// "tTASK.INDEX" (".pINDEX" for a Put).
+// "tTASK.INDEX" (".pINDEX" for a Put). A detail that is not valid UTF-8 is
+// written as "detail" (invalid bytes as U+FFFD) and, exactly, as
+// "detail_b64" (standard base64 of its bytes).
 func WriteJSONL(w io.Writer, r *Reader) (uint64, error) {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	b := make([]byte, 0, 256)
@@ -73,6 +77,13 @@ func appendJSON(b []byte, i uint64, r *Record) []byte {
 		b = append(b, `,"detail":`...)
 		q, _ := json.Marshal(r.Detail)
 		b = append(b, q...)
+		if !utf8.ValidString(r.Detail) {
+			// json.Marshal turned each invalid byte into U+FFFD: carry the
+			// exact bytes too.
+			b = append(b, `,"detail_b64":"`...)
+			b = base64.StdEncoding.AppendEncode(b, []byte(r.Detail))
+			b = append(b, '"')
+		}
 	}
 	return append(b, '}')
 }
