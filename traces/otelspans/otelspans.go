@@ -79,6 +79,10 @@ type taskState struct {
 	phase      string // the phase running since phaseStart
 	node       transport.NodeID
 	attempt    int
+	// accepted: the "queue" phase began at acceptance, before any
+	// argument was seen missing; a task.arg "fetch" turns it into
+	// "fetch args" (the runtime emits task.args_ready only after a fetch).
+	accepted bool
 }
 
 // Options tune Export.
@@ -187,22 +191,37 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 						trace.WithAttributes(attribute.String("raysim.node", nodeName(rec.Node)),
 							attribute.String("raysim.reason", rec.Detail), attribute.Int("raysim.attempt", st.attempt)))
 					sp.End(trace.WithTimestamp(ts(rec.At)))
-					st.phaseStart, st.phase = rec.At, "fetch args"
+					// Queued unless an argument must be fetched: the raylet
+					// emits a task.arg "fetch" record for each missing
+					// argument right after accepting the task (and
+					// task.args_ready once they are all here), nothing
+					// when they are all local.
+					st.phaseStart, st.phase, st.accepted = rec.At, "queue", true
 				}
 			} else {
 				st.root.AddEvent("spilled", trace.WithTimestamp(ts(rec.At)),
 					trace.WithAttributes(attribute.String("raysim.from", nodeName(rec.Node))))
+			}
+		case transport.EvTaskArg:
+			if st != nil && st.phase == "queue" && st.accepted && rec.Detail == "fetch" && rec.Node == st.node {
+				if rec.At != st.phaseStart {
+					closePhase(st, rec.At) // not seen from the runtime: it fetches at acceptance
+				}
+				st.phase = "fetch args"
 			}
 		case transport.EvTaskArgsReady:
 			if st != nil && st.phase == "fetch args" {
 				closePhase(st, rec.At)
 				st.phase = "queue"
 			}
+			if st != nil {
+				st.accepted = false
+			}
 		case transport.EvTaskRunning:
 			if st != nil {
 				closePhase(st, rec.At)
 				st.node = rec.Node
-				st.phase = "execute"
+				st.phase, st.accepted = "execute", false
 			}
 		case transport.EvTaskFinished:
 			if st != nil {
@@ -225,7 +244,7 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 				st.phase = "" // the interrupted phase is dropped
 				st.attempt++
 				st.root.AddEvent("retried", trace.WithTimestamp(ts(rec.At)))
-				st.phaseStart, st.phase = rec.At, "schedule"
+				st.phaseStart, st.phase, st.accepted = rec.At, "schedule", false
 			}
 		}
 	}
