@@ -22,6 +22,7 @@ type Recorder struct {
 	digest  Digest
 	n       uint64
 	check   func(i uint64, r *Record) bool
+	checked bool // check returned false: it gets no more records
 	stopAt  uint64
 	stopped bool
 	onStop  func()
@@ -34,7 +35,10 @@ func NewRecorder(w *Writer) *Recorder {
 }
 
 // Check makes the recorder hand every record (decoded) to f, until f
-// returns false, which stops the run (replay compares here).
+// returns false, which stops the run (replay compares here). A stop for
+// another reason (StopAfter, Stop) ends the run after the current
+// simulation step, and f still gets the records the rest of that step
+// produces, so what f saw is what the run produced.
 func (r *Recorder) Check(f func(i uint64, rec *Record) bool) { r.check = f }
 
 // StopAfter stops the run once n records exist (time travel to an event);
@@ -104,10 +108,11 @@ func (r *Recorder) add(src Source, kind uint8, at time.Duration, node, peer tran
 	r.prev = at
 	i := r.n
 	r.n++
-	if r.check != nil && !r.stopped {
+	if r.check != nil && !r.checked {
 		r.rec = Record{At: at, Source: src, Kind: kind, Node: node, Peer: peer, Msg: msg, Task: task,
 			Object: obj, Bytes: bytes, Detail: detail}
 		if !r.check(i, &r.rec) {
+			r.checked = true
 			r.Stop()
 		}
 	}
