@@ -668,6 +668,12 @@ func (d *decoder) resources(n *yaml.Node, path string, reserved []string, reserv
 			continue
 		}
 		if f, ok := d.amount(v, p); ok {
+			if reserved == nil { // a demand (a workload's resources), as Ray checks a task's
+				if err := transport.CheckRequest(f, k.Value == "GPU"); err != nil {
+					d.expected(v, p, "an amount a task may ask for: at least 0.0001 (or 0), and for GPU a fraction below 1 or a whole number")
+					continue
+				}
+			}
 			out[k.Value] = f
 		}
 	}

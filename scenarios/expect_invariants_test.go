@@ -35,3 +35,30 @@ expect:
 	_, err = Parse("x.yaml", []byte(base+"liveness\n"))
 	require.ErrorContains(t, err, "expect.invariants: a list")
 }
+
+// TestWorkloadResourcesRefusedAsRay: a workload's resources are a task's
+// request, which Ray refuses when finer than 0.0001 or, for GPUs, a
+// fraction above 1; the run then failed every task (ErrInvalidOption). The
+// loader names the key instead.
+func TestWorkloadResourcesRefusedAsRay(t *testing.T) {
+	for _, c := range []struct{ res, key string }{{"{CPU: 0.00001}", "CPU"}, {"{CPU: 1, GPU: 1.5}", "GPU"}, {"{x: 0.00001}", "x"}} {
+		_, err := Parse("r.yaml", []byte(`
+name: r
+cluster:
+  nodes: [{name: head, cpus: 4, gpus: 4, resources: {x: 1}}]
+workload:
+  - {name: p, generator: parallel, params: {tasks: 2}, resources: `+c.res+`}
+`))
+		require.ErrorContains(t, err, "workload.0.resources."+c.key+": an amount a task may ask for", c.res)
+	}
+	for _, ok := range []string{"{CPU: 1.5}", "{CPU: 0.0001, GPU: 0.5}", "{GPU: 2, x: 0.5}"} {
+		_, err := Parse("r.yaml", []byte(`
+name: r
+cluster:
+  nodes: [{name: head, cpus: 4, gpus: 4, resources: {x: 1}}]
+workload:
+  - {name: p, generator: parallel, params: {tasks: 2}, resources: `+ok+`}
+`))
+		require.NoError(t, err, ok)
+	}
+}

@@ -2,6 +2,7 @@ package ray
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"raysim/runtime/node"
@@ -30,6 +31,31 @@ type ActorHandle[S any] struct {
 
 // ID is the actor's ID (the ID of its creation task).
 func (h ActorHandle[S]) ID() transport.ActorID { return h.id }
+
+type handleJSON struct {
+	Actor uint64 `json:"actor"`
+	Name  string `json:"name,omitempty"`
+}
+
+// MarshalJSON lets a handle travel inside values (a task's argument or
+// result, as Ray passes actor handles): the actor's ID and name. A handle
+// whose creation or lookup failed does not travel: its error is returned.
+func (h ActorHandle[S]) MarshalJSON() ([]byte, error) {
+	if h.err != nil {
+		return nil, h.err
+	}
+	return json.Marshal(handleJSON{Actor: uint64(h.id), Name: h.name})
+}
+
+// UnmarshalJSON reads a handle written by MarshalJSON.
+func (h *ActorHandle[S]) UnmarshalJSON(b []byte) error {
+	var j handleJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*h = ActorHandle[S]{id: transport.ActorID(j.Actor), name: j.Name}
+	return nil
+}
 
 // Err reports a failure to create or find the actor.
 func (h ActorHandle[S]) Err() error { return h.err }
@@ -72,9 +98,7 @@ func RegisterActor1[A, S any](r *Registry, name string, ctor func(context.Contex
 // ActorName, MaxRestarts...).
 func (c *ActorClass[S]) Options(o ...Option) *ActorClass[S] {
 	d := *c
-	for _, opt := range o {
-		opt(&d.opts)
-	}
+	d.opts = c.opts.with(o)
 	return &d
 }
 
@@ -183,9 +207,7 @@ func Method1[S, A, R any](c *ActorClass[S], name string, fn func(context.Context
 // Options returns a copy of the method with options applied (Name, Duration).
 func (m *ActorMethod[S, R]) Options(o ...Option) *ActorMethod[S, R] {
 	d := *m
-	for _, opt := range o {
-		opt(&d.opts)
-	}
+	d.opts = m.opts.with(o)
 	return &d
 }
 
@@ -198,6 +220,11 @@ func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args .
 	}
 	if h.err != nil {
 		return Ref[R]{err: h.err}
+	}
+	if h.id == 0 {
+		// A zero handle names no actor: with Actor 0 the call would run as
+		// a plain task of the same name, if one were registered.
+		return Ref[R]{err: fmt.Errorf("%w: %s: the handle names no actor (a zero ActorHandle)", ErrActorNotFound, m.name)}
 	}
 	spec := &transport.TaskSpec{Func: m.name, Actor: h.id, NumReturns: 1}
 	if err := m.opts.apply(spec); err != nil {

@@ -98,8 +98,10 @@ func Encode(v any) (transport.Value, error) {
 // Decode reads an object value into *T.
 func Decode[T any](v transport.Value) (T, error) {
 	var out T
-	err := decodeInto(&out, v.Data)
-	return out, err
+	if err := decodeInto(&out, v.Data); err != nil {
+		return out, fmt.Errorf("%w: %w", ErrDecode, err)
+	}
+	return out, nil
 }
 
 func decodeInto(dst any, b []byte) error {

@@ -23,23 +23,47 @@ import (
 
 // Sentinel errors; Get's errors wrap one of them (errors.Is).
 var (
-	ErrTaskFailed       = errors.New("ray: task failed")
-	ErrCancelled        = node.ErrCancelled
-	ErrActorDied        = errors.New("ray: actor died")
-	ErrObjectLost       = errors.New("ray: object lost")
-	ErrObjectTooLarge   = errors.New("ray: object larger than the object store")
-	ErrUnknownFunction  = errors.New("ray: unknown function")
+	// ErrTaskFailed: the task's own code returned an error or panicked
+	// (Ray's RayTaskError); not retried.
+	ErrTaskFailed = errors.New("ray: task failed")
+	// ErrCancelled: the task was cancelled (Cancel) before it finished.
+	ErrCancelled = node.ErrCancelled
+	// ErrActorDied: the actor is dead (killed, its constructor failed, or
+	// its restarts are spent), or the call's retries are spent.
+	ErrActorDied = errors.New("ray: actor died")
+	// ErrObjectLost: every copy of the object is gone and it cannot be
+	// rebuilt (a Put's, or its lineage's retries are spent).
+	ErrObjectLost = errors.New("ray: object lost")
+	// ErrObjectTooLarge: the object does not fit the object store.
+	ErrObjectTooLarge = errors.New("ray: object larger than the object store")
+	// ErrUnknownFunction: no function or method of that name is registered.
+	ErrUnknownFunction = errors.New("ray: unknown function")
+	// ErrRetriesExhausted: the task's node died more often than its
+	// max_retries allow.
 	ErrRetriesExhausted = errors.New("ray: task failed after its retries")
-	ErrTimeout          = node.ErrTimeout
-	ErrNotInRay         = errors.New("ray: context carries no ray caller (use the ctx given to a driver or task)")
-	ErrActorNotFound    = errors.New("ray: no live actor of that name")
-	ErrBadWait          = errors.New("ray: wait: bad numReturns or duplicate refs")
-	ErrActorNameTaken   = errors.New("ray: the actor name is taken by a live actor")
+	// ErrTimeout: GetTimeout's or Wait's timeout passed first.
+	ErrTimeout = node.ErrTimeout
+	// ErrNotInRay: the context is not a driver's or a task's.
+	ErrNotInRay = errors.New("ray: context carries no ray caller (use the ctx given to a driver or task)")
+	// ErrActorNotFound: no live actor has that name (GetActor), or a
+	// handle names no actor.
+	ErrActorNotFound = errors.New("ray: no live actor of that name")
+	// ErrBadWait: Wait's numReturns is out of range or its refs repeat.
+	ErrBadWait = errors.New("ray: wait: bad numReturns or duplicate refs")
+	// ErrActorNameTaken: New with ActorName found a live actor holding it.
+	ErrActorNameTaken = errors.New("ray: the actor name is taken by a live actor")
 	// ErrUnschedulable: the task's hard node affinity names a node the
 	// cluster does not have, or one that can never run it (Ray's
 	// TaskUnschedulableError). A node of the cluster that is dead or not
 	// registered yet holds the task instead: it may come back.
 	ErrUnschedulable = errors.New("ray: task unschedulable")
+	// ErrInvalidOption: a task or actor option Ray would refuse (a negative
+	// or too fine resource amount, a custom resource named CPU or GPU, a
+	// budget below -1...): the ref's Err, and Get's error.
+	ErrInvalidOption = errors.New("ray: invalid option")
+	// ErrDecode: a value does not decode into the type asked for (a ref
+	// rebuilt with another type than its task's result, RefOf).
+	ErrDecode = errors.New("ray: value does not decode into the type asked for")
 )
 
 // TaskError is the error of a failed task as seen by Get: which object, which
@@ -50,6 +74,7 @@ type TaskError struct {
 	Msg    string
 }
 
+// Error names the kind, the object and the message.
 func (e *TaskError) Error() string { return fmt.Sprintf("%v (%s): %s", e.Kind, e.Object, e.Msg) }
 
 // Unwrap lets errors.Is match the kind.

@@ -3,6 +3,7 @@ package ray
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -29,18 +30,36 @@ func defaultOptions() options { return options{CPU: 1, MaxRetries: 3} }
 // Option sets a task or actor option.
 type Option func(*options)
 
-// CPUs sets the CPUs a task needs (fractions allowed; default 1 for tasks).
+// with returns a copy of o with opts applied; the copy shares nothing
+// with o (Resource edits its custom list in place).
+func (o options) with(opts []Option) options {
+	o.Custom = slices.Clone(o.Custom)
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// CPUs sets the CPUs a task needs (fractions allowed, to 0.0001, as in Ray;
+// default 1 for tasks).
 func CPUs(n float64) Option { return func(o *options) { o.CPU = n } }
 
-// GPUs sets the GPUs a task needs.
+// GPUs sets the GPUs a task needs: a fraction below 1 (to 0.0001), or a
+// whole number, as Ray's num_gpus.
 func GPUs(n float64) Option { return func(o *options) { o.GPU = n } }
 
 // Resource asks for an amount of a custom resource; asking twice for one
-// name keeps the last amount.
+// name keeps the last amount. As Ray, it refuses the names CPU and GPU (use
+// CPUs and GPUs) and an amount finer than 0.0001 (ErrInvalidOption on the
+// ref).
 func Resource(name string, amount float64) Option {
 	return func(o *options) {
-		if err := transport.CheckAmount(amount); err != nil {
-			o.err = fmt.Errorf("ray: resource %s: %w", name, err)
+		if name == "" || name == "CPU" || name == "GPU" {
+			o.err = fmt.Errorf("%w: resource name %q: want a custom resource's name (CPUs and GPUs set CPU and GPU)", ErrInvalidOption, name)
+			return
+		}
+		if err := transport.CheckRequest(amount, false); err != nil {
+			o.err = fmt.Errorf("%w: resource %q: %w", ErrInvalidOption, name, err)
 			return
 		}
 		q := transport.Quantity{Name: name, Amount: transport.Units(amount)}
@@ -92,7 +111,7 @@ func MaxRestarts(n int) Option { return func(o *options) { o.MaxRestarts = n } }
 func CheckpointEvery(n int) Option {
 	return func(o *options) {
 		if n < 0 {
-			o.err = fmt.Errorf("ray: CheckpointEvery(%d): want n >= 0", n)
+			o.err = fmt.Errorf("%w: CheckpointEvery(%d): want n >= 0", ErrInvalidOption, n)
 			return
 		}
 		o.Checkpoint = uint32(n)
@@ -118,11 +137,11 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 	if o.err != nil {
 		return o.err
 	}
-	if err := transport.CheckAmount(o.CPU); err != nil {
-		return fmt.Errorf("ray: CPU: %w", err)
+	if err := transport.CheckRequest(o.CPU, false); err != nil {
+		return fmt.Errorf("%w: CPU: %w", ErrInvalidOption, err)
 	}
-	if err := transport.CheckAmount(o.GPU); err != nil {
-		return fmt.Errorf("ray: GPU: %w", err)
+	if err := transport.CheckRequest(o.GPU, true); err != nil {
+		return fmt.Errorf("%w: GPU: %w", ErrInvalidOption, err)
 	}
 	var custom []transport.Quantity
 	if len(o.Custom) > 0 { // each spec its own sorted copy; most tasks ask for none (no sort then)
@@ -160,7 +179,7 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 // holds, or -1 for no bound.
 func checkBudget(name string, n int) error {
 	if n < -1 || n > math.MaxInt32 {
-		return fmt.Errorf("ray: %s(%d): want n >= 0, or -1 for no bound", name, n)
+		return fmt.Errorf("%w: %s(%d): want n >= 0, or -1 for no bound", ErrInvalidOption, name, n)
 	}
 	return nil
 }

@@ -13,7 +13,9 @@ import (
 
 // Registry is the function table: remote functions and actor classes by
 // name. Every process of a cluster registers the same set (they run the same
-// binary); a node whose set differs is refused by the GCS.
+// binary); a node whose set differs is refused by the GCS. The Register
+// functions panic when a name (function, actor class or method) is
+// registered twice: a programming error, found at init.
 type Registry struct {
 	funcs  map[string]node.Func
 	actors map[string]*node.ActorType
@@ -75,10 +77,7 @@ func (f *Func[R]) Name() string { return f.name }
 // Options returns a copy of f with options applied (like Ray's .options()).
 func (f *Func[R]) Options(o ...Option) *Func[R] {
 	g := *f
-	g.opts.Custom = slices.Clone(f.opts.Custom)
-	for _, opt := range o {
-		opt(&g.opts)
-	}
+	g.opts = f.opts.with(o)
 	return &g
 }
 

@@ -41,6 +41,23 @@ func CheckAmount(v float64) error {
 	return nil
 }
 
+// CheckRequest refuses, as Ray does, an amount a task or actor may not ask
+// for: one CheckAmount refuses, one finer than 1/ResourceUnit (it would
+// round to none: the task would need nothing), and, for GPUs, a fraction
+// above 1 (Ray's num_gpus: a fraction below 1 or a whole number).
+func CheckRequest(v float64, gpu bool) error {
+	if err := CheckAmount(v); err != nil {
+		return err
+	}
+	if v != 0 && Units(v) == 0 {
+		return fmt.Errorf("amount %g: finer than the precision of 1/%d", v, ResourceUnit)
+	}
+	if gpu && v > 1 && v != math.Trunc(v) {
+		return fmt.Errorf("amount %g: more than 1 GPU must be a whole number", v)
+	}
+	return nil
+}
+
 // Units converts a human amount (1.5) to fixed point.
 func Units(v float64) int64 { return int64(math.Round(v * ResourceUnit)) }
 

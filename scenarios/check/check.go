@@ -36,6 +36,7 @@ type Failure struct {
 	File string
 }
 
+// Error names the invariant, the scenario and its seed, and the violation.
 func (f *Failure) Error() string {
 	return fmt.Sprintf("invariant %s violated (scenario %s, seed %d): %v", f.Invariant, f.Scenario.Name, f.Scenario.Seed, f.Err)
 }
@@ -78,6 +79,9 @@ func Execute(ctx context.Context, s *scenarios.Scenario, invs ...Invariant) (*Ru
 //
 //	rapid.Check(t, func(rt *rapid.T) { check.Property(rt, check.DefaultGen()) })
 func Property(t *rapid.T, g Gen, inv ...Invariant) {
+	if err := g.Validate(); err != nil {
+		t.Fatalf("%v", err)
+	}
 	g = g.withDefaults()
 	s := rapid.Map(g.Scenario(), func(s *scenarios.Scenario) Case { return Case{s} }).Draw(t, "scenario").Scenario
 	_, f, err := Execute(context.Background(), s, inv...)

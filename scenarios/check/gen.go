@@ -5,14 +5,21 @@
 // and shrink-to-scenario: a failing case is written out as a scenario file
 // that `raysim run FILE` replays exactly.
 //
-// A property test for a new policy or workload is a few lines:
+// A property test for one of the scheduling policies (scenarios.Policies;
+// a new one is added in runtime/scheduler) or workloads is a few lines:
 //
-//	func TestMyPolicySurvivesFaults(t *testing.T) {
+//	func TestLocalityAwareSurvivesFaults(t *testing.T) {
 //		g := check.DefaultGen()
-//		g.Policies = []string{"my-policy"}
+//		g.Policies = []string{"locality-aware"}
 //		g.Dir = t.TempDir()
 //		rapid.Check(t, func(rt *rapid.T) { check.Property(rt, g) })
 //	}
+//
+// Property checks DefaultInvariants, or only the invariants it is given:
+// pass append(check.DefaultInvariants(), mine) to add one. A failure file
+// names the violated invariant under expect.invariants only when it is one
+// of the defaults (a replay with `raysim run` checks those); a custom
+// invariant's replay shows the run, not its verdict.
 //
 // Outside `go test` (the `raysim check` command), Search runs a seeded
 // search around a base scenario and Shrink minimizes a failure by deleting
@@ -22,6 +29,7 @@ package check
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"pgregory.net/rapid"
@@ -59,8 +67,9 @@ type Gen struct {
 	// restart count as one).
 	MaxFaults  int
 	FaultKinds []string // default DefaultFaultKinds
-	// NetworkFaults lets the cluster's network itself lose, duplicate and
-	// reorder messages during the whole run (default on; set NoNetworkFaults).
+	// NoNetworkFaults keeps the cluster's network from losing, duplicating
+	// and reordering messages during the whole run (by default drawn
+	// network faults may).
 	NoNetworkFaults bool
 	// NoControlPlane keeps partitions and degraded links among the nodes.
 	// By default they may also name the control plane (the scheduler and
@@ -87,6 +96,23 @@ func DefaultGen() Gen {
 	return Gen{MaxNodes: 5, MaxEntries: 2, Generators: slices.Clone(scenarios.Generators),
 		Policies: slices.Clone(scenarios.Policies), MaxFaults: 5, FaultKinds: slices.Clone(DefaultFaultKinds),
 		Horizon: time.Second, Settle: 10 * time.Second, Dir: "testdata/failures", Name: "failure"}
+}
+
+// Validate reports a Gen naming a policy, generator or fault kind the
+// scenario format does not have (each would make every drawn scenario
+// invalid, reported as a generator bug).
+func (g Gen) Validate() error {
+	for _, c := range []struct {
+		what       string
+		got, known []string
+	}{{"policy", g.Policies, scenarios.Policies}, {"generator", g.Generators, scenarios.Generators}, {"fault kind", g.FaultKinds, AllFaultKinds}} {
+		for _, x := range c.got {
+			if !slices.Contains(c.known, x) {
+				return fmt.Errorf("check: Gen: unknown %s %q (known: %s)", c.what, x, strings.Join(c.known, ", "))
+			}
+		}
+	}
+	return nil
 }
 
 func (g Gen) withDefaults() Gen {
@@ -436,12 +462,14 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 			kinds = append(kinds, k)
 		}
 	}
+	if len(kinds) == 0 {
+		// Nothing applies to this cluster: no schedule. (Returned from a
+		// Custom generator that draws nothing, rapid panics.)
+		return rapid.Just[[]scenarios.Fault](nil)
+	}
 	horizon := int(g.Horizon / time.Millisecond)
 	return rapid.Custom(func(t *rapid.T) []scenarios.Fault {
 		var out []scenarios.Fault
-		if len(kinds) == 0 {
-			return nil
-		}
 		n := rapid.IntRange(0, g.MaxFaults).Draw(t, "faults")
 		healAfter := time.Duration(0)
 		killedReplica, killedPerShard := map[int]bool{}, map[int]int{}

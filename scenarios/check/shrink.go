@@ -259,6 +259,9 @@ type SearchProgress struct {
 // from cfg.Gen with seeds Seed, Seed+1, ..., each run and checked; each
 // failure is shrunk (Shrink) and written to cfg.Gen.Dir as NAME-SEED.yaml.
 func Search(ctx context.Context, cfg SearchConfig) ([]*Failure, error) {
+	if err := cfg.Gen.Validate(); err != nil {
+		return nil, err
+	}
 	g := cfg.Gen.withDefaults()
 	if cfg.Runs <= 0 {
 		cfg.Runs = 100
