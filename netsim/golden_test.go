@@ -123,13 +123,16 @@ func churn(seed int64) string {
 	return fmt.Sprintf("%016x %d %d %d %v", s.Digest(), s.Logged(), s.Stats().Events, s.Pending(), kinds)
 }
 
+// TestDigestGolden pins the simulator's digests (the values changed in the
+// nineteenth session: a reordered message's duplicate no longer holds up
+// its link).
 func TestDigestGolden(t *testing.T) {
 	debugQueue = true // check every bucket's sort
 	defer func() { debugQueue = false }()
 	for seed, want := range map[int64]string{
-		1: "cdd98ad3fc72c0c6 107743 62743 2406 [44054 41805 3285 1226 17301 7 7 19 9 9 14 0 7]",
-		2: "30b98c84b98348c3 109773 64779 2420 [45048 43630 2521 1286 17222 7 7 14 5 6 16 0 11]",
-		3: "80376bd743166a52 108416 63630 2470 [44373 42463 2923 1175 17413 8 8 15 8 10 10 0 10]",
+		1: "eee80a1d901bdc35 108245 63052 2451 [44222 41918 3325 1199 17509 7 7 19 9 9 14 0 7]",
+		2: "cf481f878ede433e 108470 63914 2439 [44424 42927 2606 1287 17160 7 7 14 5 6 16 0 11]",
+		3: "d344b4d487ea4f1a 108185 63631 2504 [44276 42509 2805 1221 17305 8 8 15 8 10 10 0 10]",
 	} {
 		if got := churn(seed); got != want {
 			t.Errorf("seed %d:\n got %s\nwant %s", seed, got, want)

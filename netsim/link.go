@@ -138,10 +138,23 @@ func (d Dist) clamp(v float64) time.Duration {
 	if v < 0 || v != v {
 		return 0
 	}
-	if v >= math.MaxInt64/2 {
-		return math.MaxInt64 / 2
+	if v >= never {
+		return never
 	}
 	return time.Duration(v)
+}
+
+// never is the latest virtual time (ns) anything is scheduled for: times
+// past it (a huge transmission time, latency, timer) saturate here rather
+// than wrap around into the past.
+const never = math.MaxInt64 / 2
+
+// later is t+d (d >= 0) saturated at never.
+func later(t, d int64) int64 {
+	if d >= never-t {
+		return never
+	}
+	return t + d
 }
 
 // linkState is the mutable state of one directed link.
@@ -260,7 +273,7 @@ func (s *Sim) retime(ls *linkState) {
 		if r.msg == nil {
 			continue // lost: it only held the link
 		}
-		at := max(r.end+r.delay, s.now)
+		at := max(later(r.end, r.delay), s.now)
 		if !r.reordered {
 			at = max(at, last)
 		}
@@ -269,9 +282,14 @@ func (s *Sim) retime(ls *linkState) {
 			last = max(last, r.at)
 		}
 		if r.dup != nil {
-			at2 := max(r.at+r.dupGap, last, s.now)
+			at2 := max(later(r.at, r.dupGap), s.now)
+			if !r.reordered {
+				at2 = max(at2, last)
+			}
 			r.dup, r.at2, force = s.moveTx(r.dup, r.at2, at2, end, r.end, dst, src, r.size, force)
-			last = max(last, r.at2)
+			if !r.reordered {
+				last = max(last, r.at2)
+			}
 		}
 	}
 	if moved {

@@ -244,7 +244,7 @@ func (n *Node) After(d time.Duration, f func()) Timer {
 		s.tstate = append(s.tstate, timerState{})
 		slot = uint32(len(s.tstate) - 1)
 	}
-	it := s.scheduleNode(s.now+max(int64(d), 0), itemTimer, n)
+	it := s.scheduleNode(later(s.now, max(int64(d), 0)), itemTimer, n)
 	it.payload = f
 	it.size = int64(slot)
 	return &timer{s: s, slot: slot, gen: s.tstate[slot].gen}
@@ -293,7 +293,7 @@ func (n *Node) Send(to NodeID, payload any, size int64) {
 	start := at
 	if bw > 0 && size > 0 {
 		start = max(at, ls.txFree)
-		at = start + txTime(float64(size), bw)
+		at = later(start, txTime(float64(size), bw))
 		ls.txFree = at
 	}
 	left := at
@@ -313,14 +313,14 @@ func (n *Node) Send(to NodeID, payload any, size int64) {
 		return // (a record with no message: it held the link all the same)
 	}
 	lat := int64(l.Latency.Sample(s.rng))
-	at += lat + int64(d.Extra)
+	at = later(later(at, lat), max(int64(d.Extra), 0))
 	if j := l.Jitter + d.Jitter; j > 0 {
-		at += s.rng.Int64N(int64(j))
+		at = later(at, s.rng.Int64N(int64(j)))
 	}
 	delay := at - left
 	reordered := false
 	if r := l.Reorder + d.Reorder; r > 0 && s.rng.Float64() < r {
-		at += s.rng.Int64N(2 * max(lat, int64(time.Millisecond)))
+		at = later(at, s.rng.Int64N(2*max(lat, int64(time.Millisecond))))
 		delay, reordered = at-left, true
 	} else {
 		at = max(at, ls.lastAt)
@@ -332,10 +332,12 @@ func (n *Node) Send(to NodeID, payload any, size int64) {
 	}
 	if dup := l.Duplicate + d.Duplicate; dup > 0 && s.rng.Float64() < dup {
 		s.emit(EvDuplicate, n.id, to, size, payload, "")
-		at2 := at + s.rng.Int64N(max(lat, int64(time.Millisecond)))
+		at2 := later(at, s.rng.Int64N(max(lat, int64(time.Millisecond))))
 		gap := at2 - at
-		at2 = max(at2, ls.lastAt)
-		ls.lastAt = at2
+		if !reordered { // a reordered message's copy, as the message, holds up nothing
+			at2 = max(at2, ls.lastAt)
+			ls.lastAt = at2
+		}
 		it := s.scheduleDeliver(at2, left, dst, n, payload, size)
 		if rec != nil {
 			rec.dup, rec.at2, rec.dupGap = s.wrapTx(it), at2, gap
@@ -349,7 +351,10 @@ func txTime(size, bw float64) int64 {
 	if bw <= 0 || size <= 0 {
 		return 0
 	}
-	return int64(size / bw * 1e9)
+	if t := size / bw * 1e9; t < never {
+		return int64(t)
+	}
+	return never
 }
 
 // scheduleDeliver schedules a message from src to dst, arriving at at; it

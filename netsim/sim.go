@@ -139,7 +139,9 @@ func (s *Sim) At(t time.Duration, f func()) {
 }
 
 // After schedules a harness event f at Now()+d.
-func (s *Sim) After(d time.Duration, f func()) { s.At(s.Now()+max(d, 0), f) }
+func (s *Sim) After(d time.Duration, f func()) {
+	s.At(time.Duration(later(s.now, max(int64(d), 0))), f)
+}
 
 // Pending is the number of scheduled events not yet run (stopped timers
 // excluded).

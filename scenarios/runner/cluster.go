@@ -34,10 +34,6 @@ func clusterConfig(s *scenarios.Scenario) (ray.Config, error) {
 		Latency: netDist(nw.Latency), Jitter: time.Duration(nw.Jitter.Expected()),
 		Bandwidth: nw.Bandwidth, Loss: nw.Loss, Duplicate: nw.Duplicate, Reorder: nw.Reorder,
 	}
-	if cfg.Link.Bandwidth == 0 && cfg.Link.Latency == (netsim.Dist{}) {
-		// Keep an explicit zero-latency infinite-bandwidth network possible.
-		cfg.Link.Jitter = 0
-	}
 	return cfg, nil
 }
 

@@ -116,12 +116,27 @@ func (e *env) Deliver(from netsim.NodeID, payload any) {
 	in := *slot
 	switch {
 	case in == nil || f.fromInc > in.fromInc: // a new connection
-		in = &inLink{fromInc: f.fromInc}
+		var prev *inLink
+		if in != nil {
+			prev = in
+			prev.early, prev.prev = nil, nil
+		}
+		in = &inLink{fromInc: f.fromInc, prev: prev}
 		*slot = in
 	case f.fromInc < in.fromInc:
 		// Sent by an incarnation that has since crashed, before it did: the
 		// message was on the wire and arrives (its connection is gone, so
-		// no ordering is owed).
+		// no ordering is owed), once: a copy of a frame the connection
+		// handed over already, or handed over late, is dropped.
+		if p := in.prev; p != nil && p.fromInc == f.fromInc {
+			if _, seen := p.early[f.seq]; seen || f.seq < p.expect {
+				return
+			}
+			if p.early == nil {
+				p.early = make(map[uint64]transport.Message)
+			}
+			p.early[f.seq] = nil
+		}
 		e.h.Handle(src, f.msg)
 		return
 	}
@@ -189,6 +204,12 @@ type inLink struct {
 	fromInc uint64
 	expect  uint64
 	early   map[uint64]transport.Message
+	// prev is the connection of the sender's previous incarnation, once a
+	// newer one has replaced it: its frames still on the wire are handed
+	// over once each (netsim may duplicate them), in no order. Its early
+	// then records the sequence numbers handed over late (nil values); the
+	// frames it held behind a gap died with the connection.
+	prev *inLink
 }
 
 // Retransmission: the adapter models what TCP gives the runtime. A frame
