@@ -560,7 +560,8 @@ func (r *Raylet) failedTask(task transport.TaskID, kind uint8) {
 	delete(r.reconstructing, task)
 	v := errValue(kind, failureMsg(kind))
 	for _, id := range r.awaitedOf(task) {
-		e, _, _, _ := r.store.PutAt(nil, id, v, false)
+		e, evicted, _, _ := r.store.PutAt(nil, id, v, false)
+		r.evicted(evicted)
 		r.wake(id, e)
 	}
 }
@@ -570,7 +571,8 @@ func (r *Raylet) failedTask(task transport.TaskID, kind uint8) {
 func (r *Raylet) loseObject(id transport.ObjectID, why string) {
 	r.emit(transport.Event{Kind: transport.EvObjectLost, Node: r.self, Object: id, Detail: why})
 	v := errValue(transport.ErrKindObjectLost, fmt.Sprintf("object %s lost: %s", id, why))
-	e, _, _, _ := r.store.PutAt(nil, id, v, false) // e is nil if even the error does not fit
+	e, evicted, _, _ := r.store.PutAt(nil, id, v, false) // e is nil if even the error does not fit
+	r.evicted(evicted)
 	r.wake(id, e)
 }
 

@@ -1166,16 +1166,7 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Object: id, Bytes: size,
 			Detail: "object store over capacity: every object is pinned"})
 	}
-	for _, ev := range evicted {
-		r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: ev})
-		// After its announcement, if that waits: the GCS must hear it was made.
-		rm := &transport.GcsRemoveObject{Object: ev, Node: r.self, Incarnation: r.cfg.Incarnation}
-		if !r.registered {
-			r.whenRegisteredObject(func() { r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm) })
-			continue
-		}
-		r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm)
-	}
+	r.evicted(evicted)
 	r.emit(transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
 	if !localOnly(v, primary) {
 		r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: size, Incarnation: r.cfg.Incarnation, Owner: owner,
@@ -1351,4 +1342,21 @@ func (r *Raylet) send(to transport.NodeID, m transport.Message) {
 func (r *Raylet) emit(ev transport.Event) {
 	r.evbuf = ev
 	r.env.Emit(&r.evbuf)
+}
+
+// evicted traces the objects a put evicted and tells the GCS each copy is
+// gone. Every put that can evict goes through it: an eviction the GCS never
+// heard of left this node listed as a holder, and a reader here, answered
+// with this node, asked again for good.
+func (r *Raylet) evicted(ids []transport.ObjectID) {
+	for _, ev := range ids {
+		r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: ev})
+		// After its announcement, if that waits: the GCS must hear it was made.
+		rm := &transport.GcsRemoveObject{Object: ev, Node: r.self, Incarnation: r.cfg.Incarnation}
+		if !r.registered {
+			r.whenRegisteredObject(func() { r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm) })
+			continue
+		}
+		r.gcs.Send(r.cfg.Layout.ShardOfObject(rm.Object), rm)
+	}
 }
