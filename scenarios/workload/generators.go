@@ -32,6 +32,7 @@ func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) erro
 		refs[i] = d.f.task.Options(d.opts(p.Duration.Sample(d.rng), "parallel")...).Remote(ctx, keys[i], p.OutputSize.Sample(d.rng))
 	}
 	all := refs
+	reread := func() {} // the second reads of cancelled refs, if any
 	if p.CancelEvery > 0 {
 		// Some are done by now, some run, most wait: the cancels meet each.
 		var cancelled []int
@@ -53,16 +54,21 @@ func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) erro
 			d.t.cancelled(err, err == nil && v.Sum == Mix(keys[i]), fmt.Sprintf("parallel task %d (cancelled)", i))
 		}
 		allKeys := keys
-		defer func() { // once the rest is read: the later the second read, the more can happen between
+		// Once the rest is read (the later the second read, the more can
+		// happen between), and before a free: a freed result would be
+		// rebuilt from lineage, and the two reads compared with a re-run.
+		reread = func() {
 			for j, i := range cancelled {
 				again := d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, all[i])
 				v, err := ray.Get(ctx, again)
 				d.t.reread(firsts[j], err, err == nil && v.Sum == Mix(allKeys[i]), fmt.Sprintf("parallel task %d (cancelled)", i))
 			}
-		}()
+		}
 		refs, keys = kept, keptKeys
 	}
-	if err := d.collect(ctx, refs, func(i int, b ray.Blob) bool { return b.Sum == Mix(keys[i]) }, "parallel task"); err != nil || !p.Free {
+	err := d.collect(ctx, refs, func(i int, b ray.Blob) bool { return b.Sum == Mix(keys[i]) }, "parallel task")
+	reread()
+	if err != nil || !p.Free {
 		return err
 	}
 	return ray.Free(ctx, all...)

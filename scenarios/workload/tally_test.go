@@ -23,3 +23,24 @@ func TestTallyKeepsFirstErrorOfEachKind(t *testing.T) {
 		t.Errorf("first kind's error %q: want the first object lost", got)
 	}
 }
+
+// TestRereadAfterTransientFirstFailureIsChecked: a cancelled ref's first
+// read failed otherwise than for good (an object lost, a timeout); its
+// second read was then neither checked nor counted, so a wrong value or an
+// error passed unseen. It is a read as any now.
+func TestRereadAfterTransientFirstFailureIsChecked(t *testing.T) {
+	tl := &Tally{Name: "p"}
+	first := fmt.Errorf("get: %w", ray.ErrObjectLost)
+	tl.reread(first, nil, false, "task 1")
+	if tl.Checked != 1 || tl.Incorrect != 1 {
+		t.Errorf("a wrong value on the second read: checked %d, wrong %d; want 1, 1", tl.Checked, tl.Incorrect)
+	}
+	tl.reread(first, fmt.Errorf("get: %w", ray.ErrObjectLost), false, "task 2")
+	if tl.Errors != 1 {
+		t.Errorf("an error on the second read: %d errors, want 1", tl.Errors)
+	}
+	tl.reread(first, ray.ErrCancelled, false, "task 3")
+	if tl.Cancelled != 1 || tl.Errors != 1 {
+		t.Errorf("ErrCancelled on the second read: cancelled %d errors %d, want 1, 1", tl.Cancelled, tl.Errors)
+	}
+}

@@ -320,6 +320,9 @@ func (t *Tally) reread(first, err error, ok bool, what string) {
 	case failedForGood(first):
 		t.check(err != nil, what+": read failed for good, then a value")
 	case first != nil && !wasCancelled:
+		// Nothing to agree with (a timeout, an object lost): the second
+		// read is a read of a cancelled ref as any, value or ErrCancelled.
+		t.cancelled(err, ok, what+": read again")
 	case errors.Is(err, ray.ErrCancelled):
 		t.check(wasCancelled, what+": read its value, then ErrCancelled")
 	case err != nil:
