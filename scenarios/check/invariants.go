@@ -11,6 +11,7 @@ import (
 	"raysim/runtime/transport"
 	"raysim/scenarios"
 	"raysim/scenarios/runner"
+	"raysim/scenarios/workload"
 )
 
 // Run is one checked run: the scenario, the runner's result and what the
@@ -221,15 +222,10 @@ func notAllowed(r *Run, e string, failures, retries int, gen string) string {
 	return why
 }
 
-// errorKinds are the typed errors a driver may see, longest text first
-// (ErrTaskFailed's text is a prefix of ErrRetriesExhausted's).
-var errorKinds = []error{ray.ErrRetriesExhausted, ray.ErrObjectTooLarge, ray.ErrActorNotFound, ray.ErrUnknownFunction,
-	ray.ErrActorDied, ray.ErrObjectLost, ray.ErrCancelled, ray.ErrTaskFailed, ray.ErrTimeout}
-
 // ErrorKind is the ray sentinel an error text carries (Result keeps a
 // workload's first error as text), or nil for an untyped error.
 func ErrorKind(text string) error {
-	for _, k := range errorKinds {
+	for _, k := range workload.ErrKinds {
 		if strings.Contains(text, k.Error()) {
 			return k
 		}

@@ -355,13 +355,16 @@ func (t *Tally) fail(err error) {
 	}
 }
 
-// errKinds are the ray sentinels a driver's Get may fail with.
-var errKinds = []error{ray.ErrRetriesExhausted, ray.ErrObjectTooLarge, ray.ErrActorNotFound, ray.ErrUnknownFunction,
+// ErrKinds are the ray sentinels a driver's Get may fail with, those
+// whose text another's contains first (ErrTaskFailed's text is a prefix of
+// ErrRetriesExhausted's), so a match by text (check.ErrorKind) finds the
+// right one too.
+var ErrKinds = []error{ray.ErrRetriesExhausted, ray.ErrObjectTooLarge, ray.ErrActorNotFound, ray.ErrUnknownFunction,
 	ray.ErrActorDied, ray.ErrObjectLost, ray.ErrCancelled, ray.ErrTaskFailed, ray.ErrTimeout, ray.ErrUnschedulable}
 
-// errKind is the first of errKinds err is, or nil.
+// errKind is the first of ErrKinds err is, or nil.
 func errKind(err error) error {
-	for _, k := range errKinds {
+	for _, k := range ErrKinds {
 		if errors.Is(err, k) {
 			return k
 		}
