@@ -215,23 +215,67 @@ func containsNode(ns []transport.NodeID, n transport.NodeID) bool {
 	return false
 }
 
+// pull asks from for the chunks of the object this node lacks. A source
+// that has sent nothing since it was asked for all of them is asked for one
+// only (a probe): its link may be slow, or busy with other pulls, rather
+// than the request lost, and asking for everything again would queue the
+// object a second time behind the first.
 func (r *Raylet) pull(id transport.ObjectID, from transport.NodeID, fe *fetch) {
 	r.Stats.PullsStarted++
 	if fe.pull == nil {
-		fe.pull = &pull{}
+		fe.pull = &pull{started: r.since()}
 	}
-	fe.source, fe.pulling, fe.started = from, true, r.since()
-	fe.got, fe.seen, fe.data = 0, nil, nil
+	probe := fe.unanswered && fe.source == from
+	fe.source, fe.pulling, fe.progress = from, true, r.since()
+	fe.unanswered = true
 	fe.attempt++
-	r.send(from, &transport.PullRequest{Object: id})
-	r.watchPull(id, fe, fe.attempt, 0)
+	r.send(from, &transport.PullRequest{Object: id, Chunks: fe.missing(probe)})
+	r.watchPull(id, fe, fe.attempt, fe.got)
 }
 
-func (r *Raylet) watchPull(id transport.ObjectID, fe *fetch, attempt int, lastGot int64) {
-	timeout := pullTimeout
-	if r.buggify(BuggifyShortPull) {
-		timeout = 10 * time.Millisecond
+// missing returns the ranges of chunks the pull lacks (nil: all), or the
+// first of them only (probe).
+func (p *pull) missing(probe bool) []transport.ChunkRange {
+	if p.seen == nil {
+		if probe {
+			return []transport.ChunkRange{{First: 0, End: 1}}
+		}
+		return nil
 	}
+	var rs []transport.ChunkRange
+	for i := 0; i < len(p.seen); {
+		if p.seen[i] {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(p.seen) && !p.seen[j] {
+			j++
+		}
+		switch {
+		case probe:
+			return []transport.ChunkRange{{First: uint32(i), End: uint32(i + 1)}}
+		case len(rs) == transport.MaxPullRanges-1: // the span of the rest
+			return append(rs, transport.ChunkRange{First: uint32(i), End: uint32(len(p.seen))})
+		}
+		rs = append(rs, transport.ChunkRange{First: uint32(i), End: uint32(j)})
+		i = j
+	}
+	return rs
+}
+
+// watchPull retries a pull that makes no progress for a while: from a fresh
+// location (a lost message, a dead or partitioned source). How long a
+// while grows with the longest wait for a chunk seen so far (a slow link)
+// and with the attempts that got nothing (backoff); and a pull waits on
+// while its source's link brings chunks of other objects (queued behind
+// them), up to pullBusyMax.
+func (r *Raylet) watchPull(id transport.ObjectID, fe *fetch, attempt int, lastGot int64) {
+	base := pullTimeout
+	if r.buggify(BuggifyShortPull) {
+		base = 10 * time.Millisecond
+	}
+	timeout := min(max(base<<min(fe.stalls, maxPullBackoff), 2*fe.gap), pullBusyMax)
 	r.env.After(timeout, func() {
 		if r.fetchOf(id) != fe || !fe.pulling || fe.attempt != attempt {
 			return
@@ -240,6 +284,12 @@ func (r *Raylet) watchPull(id transport.ObjectID, fe *fetch, attempt int, lastGo
 			r.watchPull(id, fe, attempt, fe.got)
 			return
 		}
+		now := r.since()
+		if h, ok := r.heard[fe.source]; ok && now-h < timeout && now-fe.progress < pullBusyMax {
+			r.watchPull(id, fe, attempt, lastGot)
+			return
+		}
+		fe.stalls++
 		fe.pulling = false
 		r.subscribe(id)
 	})
@@ -257,7 +307,8 @@ func localOnly(v transport.Value, primary bool) bool {
 	return !primary && v.ErrKind == transport.ErrKindObjectTooLarge
 }
 
-func (r *Raylet) servePull(to transport.NodeID, id transport.ObjectID) {
+func (r *Raylet) servePull(to transport.NodeID, m *transport.PullRequest) {
+	id := m.Object
 	e, ok := r.store.Get(id)
 	if !ok || localOnly(e.Value, e.Primary) {
 		r.send(to, &transport.PullFailed{Object: id})
@@ -269,33 +320,50 @@ func (r *Raylet) servePull(to transport.NodeID, id transport.ObjectID) {
 		return
 	}
 	v := e.Value
-	total := v.SizeOf()
-	r.env.Charge(r.cfg.Costs.ObjectGet + r.cfg.Costs.Copy(total))
-	r.Stats.BytesOut += total
-	chunk := r.cfg.ChunkBytes
+	total, chunk := v.SizeOf(), r.cfg.ChunkBytes
+	chunks := max((total+chunk-1)/chunk, 1)
+	ranges := m.Chunks
+	if len(ranges) == 0 {
+		ranges = []transport.ChunkRange{{First: 0, End: uint32(min(chunks, 1<<32-1))}}
+	}
+	var sent int64
 	// The value's real bytes lead, its virtual bytes (a Blob's) follow;
 	// each chunk carries its share of both. (Chunk 0 carried every real
 	// byte: an object of 8 MiB or more of them was a message larger than
 	// a TCP frame, dropped on every pull, and its readers waited for good.)
-	for off := int64(0); off == 0 || off < total; off += chunk {
-		n := min(chunk, total-off)
-		m := &transport.ObjectChunk{Object: id, Offset: off, Total: total, ErrKind: v.ErrKind}
-		if dl := int64(len(v.Data)); off < dl {
-			m.Data = v.Data[off:min(off+n, dl)]
-			n -= int64(len(m.Data))
-		}
-		m.Virtual = max(n, 0)
-		r.send(to, m)
-		if total == 0 {
-			break
+	// Ranges are taken in order, each from where the last ended: a request
+	// naming a chunk twice gets it once.
+	next := int64(0)
+	for _, rg := range ranges {
+		for i := max(int64(rg.First), next); i < min(int64(rg.End), chunks); i++ {
+			off := i * chunk
+			n := min(chunk, total-off)
+			c := &transport.ObjectChunk{Object: id, Offset: off, Total: total, ErrKind: v.ErrKind}
+			if dl := int64(len(v.Data)); off < dl {
+				c.Data = v.Data[off:min(off+n, dl)]
+				n -= int64(len(c.Data))
+			}
+			c.Virtual = max(n, 0)
+			r.send(to, c)
+			sent += min(chunk, total-off)
+			next = i + 1
 		}
 	}
+	r.env.Charge(r.cfg.Costs.ObjectGet + r.cfg.Costs.Copy(sent))
+	r.Stats.BytesOut += sent
 }
 
 func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
+	now := r.since()
+	r.heard[from] = now // its link is alive (watchPull), whatever the chunk
 	fe := r.fetchOf(m.Object)
-	if fe == nil || !fe.pulling || fe.source != from || r.store.Contains(m.Object) {
+	// A chunk of the source's that comes after its attempt timed out is
+	// still the object's: kept, not asked for again.
+	if fe == nil || fe.pull == nil || fe.source != from || r.store.Contains(m.Object) {
 		return
+	}
+	if fe.seen != nil && (m.Total != fe.total || m.ErrKind != fe.errKind) {
+		fe.seen, fe.data, fe.got = nil, nil, 0 // another copy than the one counted (rebuilt since): start over
 	}
 	if fe.seen == nil {
 		// The source chooses Total: count its chunks without overflow, and
@@ -317,6 +385,8 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 	}
 	fe.seen[i] = true
 	fe.got++
+	fe.gap = max(fe.gap, now-fe.progress)
+	fe.progress, fe.stalls, fe.unanswered = now, 0, false
 	if len(m.Data) > 0 {
 		// Real bytes go where the chunk says (they lead the object: see
 		// servePull); the buffer grows to the last of them.
@@ -393,8 +463,17 @@ func deleteNode(ns []transport.NodeID, n transport.NodeID) []transport.NodeID {
 const maxPullChunks = 1 << 20
 
 // pullTimeout is how long a pull may make no progress before it is retried
-// from a fresh location (a lost message, a dead or partitioned source).
+// from a fresh location (a lost message, a dead or partitioned source), at
+// first: see watchPull.
 const pullTimeout = time.Second
+
+// maxPullBackoff bounds the doublings of pullTimeout after attempts that
+// got nothing (4 s), and pullBusyMax how long a pull may go without a chunk
+// at all: however busy its source's link, a lost request is asked again.
+const (
+	maxPullBackoff = 2
+	pullBusyMax    = 30 * time.Second
+)
 
 // Locating an object is retried with backoff while it is still wanted and
 // no copy has been found: a lost publication or a GCS failover must not

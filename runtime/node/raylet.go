@@ -89,16 +89,23 @@ type fetch struct {
 	*pull   // set by the first pull: most fetches wait for a local task and never pull
 }
 
-// pull is a fetch's transfer from another node (see Raylet.pull).
+// pull is a fetch's transfer from another node (see Raylet.pull). The
+// chunks it has outlive its attempts: a retry asks only for the rest.
 type pull struct {
 	source  transport.NodeID
-	started time.Duration // when the attempt began (Raylet.since)
+	started time.Duration // when the first chunk was asked for (Raylet.since)
 	attempt int
 	total   int64
 	errKind uint8
 	data    []byte
 	seen    []bool
 	got     int64
+	// progress is when the last new chunk came (or the first was asked
+	// for); gap the longest wait for a chunk so far, which sets how long
+	// the pull may go without one (watchPull).
+	progress, gap time.Duration
+	stalls        int  // attempts in a row that ended with no chunk: backoff
+	unanswered    bool // source has sent nothing since it was asked for every chunk left
 }
 
 // Raylet is one node's runtime.
@@ -161,6 +168,7 @@ type Raylet struct {
 	rebuilds       uint64                               // actor calls re-run from lineage (each a fresh caller: onTaskInfo)
 	rebuildSeq     uint32                               // normal tasks re-run from lineage (each numbered apart: onTaskInfo)
 	locating       map[transport.ObjectID]time.Duration // retry backoff of subscriptions
+	heard          map[transport.NodeID]time.Duration   // when a chunk last came from each node (watchPull)
 	submitQ        []*transport.TaskSpec                // submissions waiting for the loop
 	jobs           []*taskJob                           // finished tasks' jobs, for the next (run)
 	drainArmed     bool                                 // drainTimer is set
@@ -225,6 +233,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		restarts:       make(map[transport.ActorID]*transport.TaskPlaced),
 		reconstructing: make(map[transport.TaskID]bool),
 		locating:       make(map[transport.ObjectID]time.Duration),
+		heard:          make(map[transport.NodeID]time.Duration),
 		asking:         make(map[transport.TaskID]verdict),
 	}
 	r.gcs = gcs.NewClient(env, cfg.Layout)
@@ -341,7 +350,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			r.onLocated(m)
 		}
 	case *transport.PullRequest:
-		r.servePull(from, m.Object)
+		r.servePull(from, m)
 	case *transport.ObjectChunk:
 		r.onChunk(from, m)
 	case *transport.PullFailed:

@@ -9,7 +9,8 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 25: a node's status (StatusReply) carries its
+// version is refused. 26: a PullRequest may ask for some chunks only
+// (Chunks), so a retried pull is not sent what it has. 25: a node's status (StatusReply) carries its
 // heartbeat's mean task time and pull bandwidth. 24: a chain request names the configuration it was
 // sent under (GcsRequest.Chain); a value's error kind may be
 // ErrKindUnschedulable (the scheduler's PlaceTask reason "unschedulable").
@@ -40,7 +41,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 25
+const ProtocolVersion = 26
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -761,8 +761,21 @@ type ObjectLocated struct {
 	Size   int64
 }
 
-// PullRequest asks a node for its copy of an object.
-type PullRequest struct{ Object ObjectID }
+// PullRequest asks a node for its copy of an object: the chunks in Chunks
+// (none: all of them). A pull retried after a stall asks only for the
+// chunks it lacks, so what it has is not sent again.
+type PullRequest struct {
+	Object ObjectID
+	Chunks []ChunkRange
+}
+
+// ChunkRange is the chunks [First, End) of an object, by index (offset /
+// chunk size).
+type ChunkRange struct{ First, End uint32 }
+
+// MaxPullRanges bounds the ranges of one PullRequest; a puller with more
+// holes asks for the span of the last ones.
+const MaxPullRanges = 64
 
 // ObjectChunk carries part of an object: Data is the real bytes (all in the
 // first chunk, objects' real payloads are small), Virtual the bytes the chunk
@@ -1148,8 +1161,23 @@ func (m *ObjectLocated) MarshalWire(e *Encoder)        { e.Object(m.Object); e.N
 func (m *ObjectLocated) UnmarshalWire(d *Decoder) {
 	m.Object, m.Node, m.Size = d.Object(), d.Node(), d.Varint()
 }
-func (m *PullRequest) MarshalWire(e *Encoder)   { e.Object(m.Object) }
-func (m *PullRequest) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
+func (m *PullRequest) MarshalWire(e *Encoder) {
+	e.Object(m.Object)
+	e.Uvarint(uint64(len(m.Chunks)))
+	for _, c := range m.Chunks {
+		e.Uvarint(uint64(c.First))
+		e.Uvarint(uint64(c.End))
+	}
+}
+func (m *PullRequest) UnmarshalWire(d *Decoder) {
+	m.Object = d.Object()
+	if n := d.Count(MaxPullRanges, 2); n > 0 {
+		m.Chunks = make([]ChunkRange, n)
+		for i := range m.Chunks {
+			m.Chunks[i] = ChunkRange{First: uint32(d.Count(1<<32-1, 0)), End: uint32(d.Count(1<<32-1, 0))}
+		}
+	}
+}
 func (m *ObjectChunk) MarshalWire(e *Encoder) {
 	e.Object(m.Object)
 	e.Varint(m.Offset)
