@@ -85,7 +85,7 @@ func (r *Raylet) sendActorUpdate(up *transport.GcsActorUpdate) {
 func (r *Raylet) startActor(t *task) {
 	typ, ok := r.actorType(t.spec.Func)
 	if !ok {
-		r.avail = r.avail.Add(t.res())
+		r.giveBack(t)
 		r.unpinArgs(t)
 		r.tasks.Delete(t.spec.ID)
 		r.failTask(t.spec, transport.ErrKindUnknownFunction, fmt.Sprintf("no actor type %q registered", t.spec.Func))
@@ -95,7 +95,7 @@ func (r *Raylet) startActor(t *task) {
 	if old := r.actors[t.spec.Actor]; old != nil && old.creation.spec.Attempt >= t.spec.Attempt {
 		// A copy of the hosted instance's creation (a duplicated frame),
 		// or an older attempt's: one instance is enough.
-		r.avail = r.avail.Add(t.res())
+		r.giveBack(t)
 		r.unpinArgs(t)
 		r.tasks.Delete(t.spec.ID)
 		r.dispatch()
@@ -700,7 +700,7 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 	a.dead = true
 	r.endRestore(a)
 	delete(r.actors, id)
-	r.avail = r.avail.Add(a.creation.res())
+	r.giveBack(a.creation)
 	msg := fmt.Sprintf("actor %s died: %s", id, why)
 	for _, t := range a.queue {
 		r.unpinArgs(t)
@@ -794,7 +794,7 @@ func (r *Raylet) dropActor(a *actorHost) {
 	a.dead = true
 	r.endRestore(a)
 	delete(r.actors, a.id)
-	r.avail = r.avail.Add(a.creation.res())
+	r.giveBack(a.creation)
 	for _, t := range a.queue {
 		r.unpinArgs(t)
 		t.cancelled = true

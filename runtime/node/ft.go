@@ -762,12 +762,7 @@ func (r *Raylet) dropStaleRuns() {
 				c.interrupt()
 			}
 		} else {
-			t.cancelled = true // the queues and argument waiters skip it
-			r.tasks.Delete(id)
-			r.unpinArgs(t)
-			if t.missing > 0 {
-				r.waiting--
-			}
+			r.dropQueued(t)
 			r.restartDropped(t.spec)
 		}
 	}

@@ -122,7 +122,10 @@ type Raylet struct {
 	store      *objstore.Store
 	pool       *worker.Pool
 
-	avail transport.Resources
+	avail    transport.Resources
+	promised transport.Resources // of actors accepted here and not started (free)
+	gpus     []int64             // free amount of each GPU (gpus.go)
+	gpuHeld  map[*task][]gpuShare
 
 	gcs *gcs.Client // routes GCS messages (to chain heads and tails when replicated)
 
@@ -219,6 +222,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		store:       objstore.New(cfg.ObjectStoreBytes),
 		pool:        worker.New(env),
 		avail:       cfg.Resources,
+		gpus:        newGPUs(cfg.Resources.GPU),
 		located:     make(map[transport.ObjectID][]locWaiter),
 		locations:   make(map[transport.ObjectID]transport.ObjectLoc),
 		actors:      make(map[transport.ActorID]*actorHost),
@@ -263,7 +267,7 @@ func (r *Raylet) heartbeat() {
 		r.register() // no answer yet: it, or the answer, may be lost
 	}
 	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.Heartbeat{
-		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.avail,
+		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.free(),
 		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW, Sent: r.since()})
 	r.env.After(r.cfg.HeartbeatPeriod, r.heartbeat)
 }
@@ -285,6 +289,18 @@ func (r *Raylet) Available() transport.Resources { return r.avail }
 func (r *Raylet) QueueLen() int { return r.queueLen() }
 
 func (r *Raylet) queueLen() int { return r.waiting + r.ready }
+
+// free is what the node has for an actor: its available resources less
+// those of the actors accepted here that have not started (waiting for
+// their arguments, or queued), which will keep theirs for life. Placing
+// an actor on resources another has been promised would leave it queued
+// behind that actor for good.
+func (r *Raylet) free() transport.Resources {
+	if r.promised.IsZero() {
+		return r.avail
+	}
+	return r.avail.Sub(r.promised)
+}
 
 // Handle implements transport.Handler.
 func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
@@ -314,7 +330,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			// here again and again until the node table's news arrives.
 			if r.registered {
 				r.send(r.cfg.Layout.Scheduler, &transport.Heartbeat{
-					Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.avail,
+					Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.free(),
 					QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW})
 			}
 			if s := &m.Spec; s.IsCreation() && transport.IsRestart(s.Attempt) {
@@ -334,7 +350,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			r.spill(&spec)
 			return
 		}
-		if spec.IsCreation() && spec.Strategy != transport.StrategyNodeHard && !spec.Resources.Fits(r.avail) {
+		if spec.IsCreation() && spec.Strategy != transport.StrategyNodeHard && (!spec.Resources.Fits(r.free()) || !r.gpusFit(spec.Resources.GPU)) {
 			// An actor keeps its resources for life, and the scheduler
 			// places one only where they are free: its view was stale (a
 			// heartbeat sent before another actor took them). Queued here
@@ -588,7 +604,7 @@ func (r *Raylet) schedule(spec *transport.TaskSpec) {
 		}
 		// An actor holds its resources for life: queueing one behind busy
 		// resources could wait forever, so it stays only if they are free.
-		if spec.IsCreation() && !spec.Resources.Fits(r.avail) {
+		if spec.IsCreation() && (!spec.Resources.Fits(r.free()) || !r.gpusFit(spec.Resources.GPU)) {
 			local = false
 		}
 	}
@@ -743,6 +759,9 @@ func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
 	}
 	t := &task{spec: spec}
 	r.tasks.Set(spec.ID, t)
+	if spec.IsCreation() {
+		r.promised = r.promised.Add(spec.Resources) // until it runs (run) or goes (dropQueued)
+	}
 	if !hasRefArgs(spec) { // the common case: no closure, no waiting
 		r.enqueueReady(t)
 		r.dispatch()
@@ -932,7 +951,7 @@ func (r *Raylet) dispatch() {
 	for _, c := range r.classes {
 		for c.head < len(c.q) {
 			t := c.q[c.head]
-			if !t.cancelled && !t.spec.Resources.Fits(r.avail) {
+			if !t.cancelled && (!t.spec.Resources.Fits(r.avail) || t.spec.Resources.GPU > 0 && !r.gpusFit(t.spec.Resources.GPU)) {
 				break
 			}
 			if !t.cancelled && now < 0 {
@@ -942,12 +961,15 @@ func (r *Raylet) dispatch() {
 			}
 			c.q[c.head] = nil
 			c.head++
-			r.ready--
 			if t.cancelled {
-				continue
+				continue // not counted since it was cancelled (dropQueued)
 			}
+			r.ready--
 			r.avail = r.avail.Sub(t.spec.Resources)
 			t.holds = true
+			if t.spec.Resources.GPU > 0 {
+				r.takeGPUs(t)
+			}
 			r.run(t, now)
 		}
 		if c.head == len(c.q) {
@@ -964,6 +986,9 @@ func (r *Raylet) dispatch() {
 func (r *Raylet) run(t *task, now time.Duration) {
 	r.env.Charge(r.cfg.Costs.Dispatch)
 	t.running = true
+	if t.spec.IsCreation() {
+		r.promised = r.promised.Sub(t.spec.Resources)
+	}
 	t.start = now
 	t.args = r.argValues(t)
 	if bad, ok := failedArg(t.args); ok && !t.spec.IsCreation() {
@@ -1062,7 +1087,7 @@ func errValue(kind uint8, msg string) transport.Value {
 
 // finish records a finished task's result.
 func (r *Raylet) finish(t *task, out transport.Value) {
-	r.avail = r.avail.Add(t.res())
+	r.giveBack(t)
 	t.holds = false
 	r.unpinArgs(t)
 	if len(r.staleRuns) > 0 {
@@ -1275,20 +1300,33 @@ func (r *Raylet) cancelLocal(id transport.TaskID, rebuild bool) {
 	if t.spec.Rebuild && !rebuild {
 		return // a cancel of the finished run this remakes: a no-op
 	}
-	t.cancelled = true
 	if t.running {
+		t.cancelled = true
 		if c := t.caller; c != nil {
 			c.interrupt() // a normal task's block ends now
 			c.cancelKids()
 		}
 		return // finish stores the cancellation
 	}
-	r.tasks.Delete(id)
+	r.dropQueued(t)
+	r.failCancelled(t.spec)
+}
+
+// dropQueued takes a task that has not started out of the node: out of
+// r.tasks and out of the queue length (waiting for its arguments, or ready
+// in its class, whose dispatch skips it), its arguments unpinned.
+func (r *Raylet) dropQueued(t *task) {
+	t.cancelled = true // the queues and argument waiters skip it
+	r.tasks.Delete(t.spec.ID)
 	r.unpinArgs(t)
 	if t.missing > 0 {
 		r.waiting--
+	} else {
+		r.ready--
 	}
-	r.failCancelled(t.spec)
+	if t.spec.IsCreation() {
+		r.promised = r.promised.Sub(t.spec.Resources)
+	}
 }
 
 // tombstoneAge is how long a raylet remembers a cancel of a task it has

@@ -48,12 +48,12 @@ func TestActorWaitingForArgsDoesNotStrandAnother(t *testing.T) {
 // a node whose CPUs are all taken by long tasks and whose queue is empty
 // estimates a zero wait, as an idle node does. The tie goes to the lower
 // index: spilled short tasks are sent to node b (both CPUs busy for 10 s)
-// as often as to idle node c, and wait there 10 s. The scheduler has every
-// node's Available from heartbeats and ignores it (Ray's default policy
-// prefers nodes with the resources available).
+// while idle node c has CPUs free for all of them, and wait there 10 s.
+// The scheduler has every node's Available from heartbeats and ignored it
+// (Ray's default policy prefers nodes with the resources available).
 func TestSpillAvoidsFullyBusyNode(t *testing.T) {
 	s := newSuite()
-	nodes := []ray.NodeConfig{{Name: "a", CPUs: 2}, {Name: "b", CPUs: 2}, {Name: "c", CPUs: 2}}
+	nodes := []ray.NodeConfig{{Name: "a", CPUs: 2}, {Name: "b", CPUs: 2}, {Name: "c", CPUs: 8}}
 	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true}, s.reg)
 	require.NoError(t, err)
 	defer c.Close()

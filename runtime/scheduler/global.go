@@ -145,7 +145,7 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		if v := g.index[m.Node]; v != nil && !v.dead && v.inc == m.Incarnation {
 			v.total, v.avail, v.queue, v.meanTask, v.meanBW = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime, m.MeanBandwidth
 			if len(g.infeasible) > 0 {
-				g.retryInfeasible()
+				g.retryOn(v)
 			}
 		}
 	case *transport.SpillTask:
@@ -322,9 +322,7 @@ func (g *Global) place(m *transport.SpillTask) {
 	// Count the task in the view at once, so a burst of spills between two
 	// heartbeats spreads instead of piling onto one node.
 	g.index[target].queue++
-	if spec.IsCreation() {
-		g.index[target].avail = g.index[target].avail.Sub(spec.Resources)
-	}
+	g.index[target].avail = g.index[target].avail.Sub(spec.Resources)
 	inc := g.index[target].inc
 	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason, Incarnation: inc})
 	// The owner learns where its task went, so it can retry it if that node
@@ -405,6 +403,32 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 	g.emit(transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: spec.ID, Detail: detail})
 }
 
+// retryOn places again the held tasks node v could take now, as its
+// heartbeat tells: those its total fits and, for an actor, whose resources
+// it has free. Re-placing every held task on every heartbeat charged a
+// scheduling decision each time: thousands of tasks no node can run kept
+// the scheduler saturated (Ray, too, looks at its infeasible queue again
+// only when the cluster's resources change).
+func (g *Global) retryOn(v *nodeView) {
+	var again []*transport.SpillTask
+	kept := g.infeasible[:0]
+	for _, m := range g.infeasible {
+		s := &m.Spec
+		if (s.Strategy != transport.StrategyNodeHard || s.Target == v.id) && s.Resources.Fits(v.total) &&
+			(!s.IsCreation() || s.Resources.Fits(v.avail)) {
+			again = append(again, m)
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	clear(g.infeasible[len(kept):])
+	g.infeasible = kept
+	for _, m := range again {
+		g.place(m)
+	}
+}
+
+// retryInfeasible places again every held task (a node joined).
 func (g *Global) retryInfeasible() {
 	held := g.infeasible
 	g.infeasible = nil

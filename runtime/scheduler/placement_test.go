@@ -191,13 +191,13 @@ func TestMeasuredBandwidthSteersPlacement(t *testing.T) {
 	require.NoError(t, err)
 	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 2, 3, 4}}
 	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
-	one := transport.MakeResources(1, 0, nil)
+	one, two := transport.MakeResources(1, 0, nil), transport.MakeResources(2, 0, nil)
 	for _, n := range []transport.NodeID{1, 2, 3} {
-		g.Handle(50, &transport.RegisterNode{Node: n, Incarnation: 1, Total: one})
+		g.Handle(50, &transport.RegisterNode{Node: n, Incarnation: 1, Total: two})
 	}
 	g.Handle(50, &transport.RegisterNode{Node: 4, Incarnation: 1, Total: transport.Resources{}}) // holds the input, runs nothing
-	g.Handle(50, &transport.Heartbeat{Node: 1, Incarnation: 1, Total: one, Available: one, MeanBandwidth: 1e6})
-	g.Handle(50, &transport.Heartbeat{Node: 2, Incarnation: 1, Total: one, Available: one, MeanBandwidth: 1e9})
+	g.Handle(50, &transport.Heartbeat{Node: 1, Incarnation: 1, Total: two, Available: two, MeanBandwidth: 1e6})
+	g.Handle(50, &transport.Heartbeat{Node: 2, Incarnation: 1, Total: two, Available: two, MeanBandwidth: 1e9})
 	spill := func(id transport.TaskID) {
 		g.Handle(1, &transport.SpillTask{Spec: transport.TaskSpec{ID: id, Func: "f", NumReturns: 1, Owner: 1, Resources: one,
 			Args: []transport.Arg{{IsRef: true, Ref: transport.ObjectID{Task: 7}}}},
@@ -207,7 +207,7 @@ func TestMeasuredBandwidthSteersPlacement(t *testing.T) {
 	require.Equal(t, []transport.NodeID{2}, env.placedOn(), "placed on the node with the slower pulls")
 	// Node 3 has measured nothing: at the mean of 1 MB/s and 1 GB/s it
 	// is slower than node 2, which now has one task queued (0 mean task
-	// time: queues cost nothing yet).
+	// time: queues cost nothing yet) and a CPU still free.
 	spill(101)
 	require.Equal(t, []transport.NodeID{2, 2}, env.placedOn())
 }

@@ -5,7 +5,8 @@
 // when the node can run it and its queue is short; otherwise it spills to the
 // global scheduler, which picks the feasible node with the lowest estimated
 // waiting time (queue length × mean task time + remote input bytes ÷
-// bandwidth).
+// bandwidth, and a mean task time more where the task's resources are all
+// taken).
 package scheduler
 
 import (
@@ -55,13 +56,27 @@ type Policy interface {
 // drained by all of the node's CPUs, so it counts per CPU: the paper's nodes
 // were identical, where here a 2-CPU node must not get an 8-CPU node's share.
 //
+// A node without the task's resources free (as its last heartbeat, less
+// the scheduler's placements since, tells) waits, besides, for a running
+// task to end: one mean task time more. The queue counts only tasks not
+// started, so a node whose CPUs long tasks hold, with nothing queued,
+// estimated no wait, as an idle one does, and got spilled tasks while
+// others had CPUs free (Ray's default policy prefers a node with the
+// resources available). A penalty rather than a rule: a busy node that
+// holds a task's large inputs can still beat a free one that must fetch
+// them.
+//
 // The arithmetic saturates: a node's heartbeat claiming a huge queue or
 // mean task time (or a negative one) must not wrap its wait negative and
 // win every placement.
 func EstimatedWait(d *Decision, c *Candidate) time.Duration {
-	w := float64(c.QueueLen) * float64(max(c.MeanTaskTime, 0))
+	mean := float64(max(c.MeanTaskTime, 0))
+	w := float64(c.QueueLen) * mean
 	if cpus := c.Total.CPU; cpus > 0 {
 		w = w * transport.ResourceUnit / float64(cpus)
+	}
+	if d.Spec != nil && !d.Spec.Resources.Fits(c.Available) {
+		w += mean
 	}
 	wait := saturate(w)
 	bw := c.Bandwidth
@@ -105,18 +120,29 @@ func localFirst(feasible bool, queueLen, threshold int) bool {
 }
 
 // minWait picks the lowest estimated wait; ties (every wait is zero before
-// any task has finished, say) go to the shortest queue per CPU, then the
-// lowest index, so a burst spreads over the CPUs instead of piling onto the
-// first node.
+// any task has finished, say) go to a node with the task's resources free,
+// then to the shortest queue per CPU, then the lowest index, so a burst
+// spreads over the CPUs instead of piling onto the first node.
 func minWait(d *Decision, c []Candidate) int {
 	best, bestW := 0, EstimatedWait(d, &c[0])
 	for i := 1; i < len(c); i++ {
 		w := EstimatedWait(d, &c[i])
-		if w < bestW || (w == bestW && shorterPerCPU(&c[i], &c[best])) {
+		if w < bestW || (w == bestW && before(d, &c[i], &c[best])) {
 			best, bestW = i, w
 		}
 	}
 	return best
+}
+
+// before breaks a tie of estimated waits: a node with the task's resources
+// free first, then the shorter queue per CPU.
+func before(d *Decision, a, b *Candidate) bool {
+	if d.Spec != nil {
+		if fa, fb := d.Spec.Resources.Fits(a.Available), d.Spec.Resources.Fits(b.Available); fa != fb {
+			return fa
+		}
+	}
+	return shorterPerCPU(a, b)
 }
 
 // shorterPerCPU reports whether a's queue is shorter than b's per CPU (a
@@ -173,7 +199,7 @@ func (localityAware) Pick(d *Decision, c []Candidate, _ *rand.Rand) int {
 	for i := 1; i < len(c); i++ {
 		w := EstimatedWait(d, &c[i])
 		if c[i].LocalBytes > c[best].LocalBytes ||
-			c[i].LocalBytes == c[best].LocalBytes && (w < bestW || w == bestW && shorterPerCPU(&c[i], &c[best])) {
+			c[i].LocalBytes == c[best].LocalBytes && (w < bestW || w == bestW && before(d, &c[i], &c[best])) {
 			best, bestW = i, w
 		}
 	}

@@ -1,0 +1,95 @@
+package node
+
+import "raysim/runtime/transport"
+
+// GPUs are accounted per device, as Ray's are (a unit-instance resource):
+// a fractional request is served by one GPU, a whole one by whole free
+// GPUs. Kept as one sum, three 0.6-GPU tasks ran at once on two GPUs, one
+// of them straddling both. r.avail keeps the sum too; the devices decide
+// whether a task's GPUs fit.
+
+// gpuShare is what a task holds of one GPU.
+type gpuShare struct {
+	dev    int
+	amount int64 // in transport.ResourceUnit
+}
+
+// newGPUs returns the free amount of each of the node's GPUs: whole ones,
+// and a last partial one if the node's GPU count is fractional.
+func newGPUs(total int64) []int64 {
+	var gpus []int64
+	for ; total >= transport.ResourceUnit; total -= transport.ResourceUnit {
+		gpus = append(gpus, transport.ResourceUnit)
+	}
+	if total > 0 {
+		gpus = append(gpus, total)
+	}
+	return gpus
+}
+
+// gpuFit returns the shares of the node's GPUs that would serve a request
+// of want, or ok false if the free devices cannot: a fraction of one GPU
+// from the first device with that much free, a whole number from as many
+// wholly free devices (a request above one GPU that is not whole, which
+// Ray refuses, is served as its next whole number).
+func (r *Raylet) gpuFit(want int64, into []gpuShare) (shares []gpuShare, ok bool) {
+	if want <= 0 {
+		return into, true
+	}
+	if want < transport.ResourceUnit {
+		for i, free := range r.gpus {
+			if free >= want {
+				return append(into, gpuShare{dev: i, amount: want}), true
+			}
+		}
+		return into, false
+	}
+	n := (want + transport.ResourceUnit - 1) / transport.ResourceUnit
+	for i, free := range r.gpus {
+		if n == 0 {
+			break
+		}
+		if free == transport.ResourceUnit {
+			into = append(into, gpuShare{dev: i, amount: free})
+			n--
+		}
+	}
+	return into, n == 0
+}
+
+// gpusFit reports whether the free devices can serve a request of want.
+func (r *Raylet) gpusFit(want int64) bool {
+	if want <= 0 {
+		return true
+	}
+	var buf [8]gpuShare
+	_, ok := r.gpuFit(want, buf[:0])
+	return ok
+}
+
+// takeGPUs gives t the devices for its GPUs (which gpusFit said fit).
+func (r *Raylet) takeGPUs(t *task) {
+	shares, ok := r.gpuFit(t.spec.Resources.GPU, nil)
+	if !ok || len(shares) == 0 {
+		return
+	}
+	for _, s := range shares {
+		r.gpus[s.dev] -= s.amount
+	}
+	if r.gpuHeld == nil {
+		r.gpuHeld = make(map[*task][]gpuShare)
+	}
+	r.gpuHeld[t] = shares
+}
+
+// giveBack returns what t holds of the node's resources (t.res()) and of
+// its GPUs. Its devices are returned once, however often it is called.
+func (r *Raylet) giveBack(t *task) {
+	r.avail = r.avail.Add(t.res())
+	if shares, ok := r.gpuHeld[t]; ok {
+		delete(r.gpuHeld, t)
+		for _, s := range shares {
+			r.gpus[s.dev] += s.amount
+		}
+	}
+}
