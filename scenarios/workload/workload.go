@@ -41,6 +41,20 @@ func Mix(xs ...uint64) uint64 {
 	return h
 }
 
+// tamper, set only by tests (export_test.go), may rewrite what a
+// generator's remote function returns, or an actor's state, as a runtime
+// bug that corrupted, truncated or lost values would: the checks must see
+// it. what names the value (the function's name, or "actor.state").
+var tamper func(what string, v any) any
+
+// out is v, unless a test tampers with it.
+func out[T any](what string, v T) T {
+	if tamper == nil {
+		return v
+	}
+	return tamper(what, v).(T)
+}
+
 // Funcs are the remote functions and actors of every generator. They are
 // registered together so that every node has the same function table
 // whatever the scenario.
@@ -76,7 +90,7 @@ func (s *simulator) Restore(b []byte) error {
 	if k <= 0 {
 		return fmt.Errorf("simulator %d: bad checkpoint", s.id)
 	}
-	s.rollouts = n
+	s.rollouts = out("actor.restore", n)
 	return nil
 }
 
@@ -110,9 +124,9 @@ type psArgs struct {
 func Register(reg *ray.Registry) *Funcs {
 	f := &Funcs{}
 	f.task = ray.Register2(reg, "wl.task", func(ctx context.Context, key uint64, size int64) (ray.Blob, error) {
-		return ray.Blob{Bytes: size, Sum: Mix(key)}, nil
+		return out("wl.task", ray.Blob{Bytes: size, Sum: Mix(key)}), nil
 	})
-	f.leaf = ray.Register1(reg, "wl.leaf", func(ctx context.Context, i int64) (int64, error) { return i, nil })
+	f.leaf = ray.Register1(reg, "wl.leaf", func(ctx context.Context, i int64) (int64, error) { return out("wl.leaf", i), nil })
 	f.sum = ray.RegisterN(reg, "wl.sum", func(ctx context.Context, xs []int64) (int64, error) {
 		var t int64
 		for _, x := range xs {
@@ -123,7 +137,7 @@ func Register(reg *ray.Registry) *Funcs {
 	f.mapper = ray.Register2(reg, "wl.map", func(ctx context.Context, key uint64, shape [2]int64) ([]ray.Ref[ray.Blob], error) {
 		parts := make([]ray.Ref[ray.Blob], shape[0])
 		for j := range parts {
-			r, err := ray.Put(ctx, ray.Blob{Bytes: shape[1], Sum: Mix(key, uint64(j))})
+			r, err := ray.Put(ctx, out("wl.map", ray.Blob{Bytes: shape[1], Sum: Mix(key, uint64(j))}))
 			if err != nil {
 				return nil, err
 			}
@@ -140,7 +154,7 @@ func Register(reg *ray.Registry) *Funcs {
 		return out, nil
 	})
 	f.link = ray.Register2(reg, "wl.chain", func(ctx context.Context, prev ray.Blob, size int64) (ray.Blob, error) {
-		return ray.Blob{Bytes: size, Sum: prev.Sum + 1}, nil
+		return out("wl.chain", ray.Blob{Bytes: size, Sum: prev.Sum + 1}), nil
 	})
 	f.nested = ray.Register1(reg, "wl.nested", func(ctx context.Context, a nestedArgs) (int64, error) {
 		kids := nestedKids(a)
@@ -171,14 +185,14 @@ func Register(reg *ray.Registry) *Funcs {
 		return &simulator{id: id}, nil
 	})
 	f.rollout = ray.Method1(f.sim, "rollout", func(ctx context.Context, s *simulator, policy uint64) (ray.Blob, error) {
-		s.rollouts++
+		s.rollouts = out("actor.state", s.rollouts+1)
 		return ray.Blob{Bytes: 4096, Sum: Mix(s.id, policy)}, nil
 	})
 	f.ps = ray.RegisterActor1(reg, "wl.ParamShard", func(ctx context.Context, size int64) (*paramShard, error) {
 		return &paramShard{size: size}, nil
 	})
 	f.pull = ray.Method0(f.ps, "pull", func(ctx context.Context, p *paramShard) (ray.Blob, error) {
-		return ray.Blob{Bytes: p.size, Sum: p.weights}, nil
+		return out("wl.pull", ray.Blob{Bytes: p.size, Sum: p.weights}), nil
 	})
 	f.push = ray.Method1(f.ps, "push", func(ctx context.Context, p *paramShard, grad ray.Blob) (uint64, error) {
 		p.weights += grad.Sum
@@ -208,7 +222,7 @@ func Register(reg *ray.Registry) *Funcs {
 		if _, err := ray.GetAll(ctx, acks, -1); err != nil {
 			return 0, err
 		}
-		return int64(a.Iterations), nil
+		return out("wl.psworker", int64(a.Iterations)), nil
 	})
 	return f
 }
