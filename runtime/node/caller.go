@@ -579,6 +579,20 @@ func (c *Caller) Cancelled() bool {
 	return yes
 }
 
+// ActorRestarted reports whether the caller is a method call of an actor
+// the GCS has restarted (its instance is not the first): its state is then
+// what its checkpoint and replay rebuilt. False outside an actor's method.
+func (c *Caller) ActorRestarted() bool {
+	var yes bool
+	c.r.env.Await(func(wake func()) {
+		if t := c.t; t != nil && t.actor != nil && t.actor.creation != nil {
+			yes = transport.IsRestart(t.actor.creation.spec.Attempt)
+		}
+		wake()
+	})
+	return yes
+}
+
 // Free tells the GCS the caller is done with objects: every copy is dropped
 // (see transport.GcsFreeObjects). It does not wait for the drops elsewhere;
 // this node forgets at once what it knew of the objects (a copy in its

@@ -222,6 +222,14 @@ func Cancelled(ctx context.Context) bool {
 	return err == nil && c.Cancelled()
 }
 
+// ActorRestarted reports whether the calling actor method runs in an actor
+// the GCS restarted (after its process or node died), whose state is what
+// its checkpoint and replay rebuilt; false outside an actor's method.
+func ActorRestarted(ctx context.Context) bool {
+	c, err := caller(ctx)
+	return err == nil && c.ActorRestarted()
+}
+
 // Free says the caller is done with the objects of refs, as Ray's free
 // does: every copy is dropped from the object stores (a copy a running task
 // reads, once the task is done with it), so a long run's stores hold only

@@ -24,22 +24,28 @@ func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) erro
 	n := d.share(p.Tasks)
 	refs := make([]ray.Ref[ray.Blob], n)
 	keys := make([]uint64, n)
+	sizes := make([]int64, n)
 	for i := range refs {
 		if err := d.gap(ctx, i == 0); err != nil {
 			return err
 		}
 		keys[i] = Mix(d.key, uint64(i))
-		refs[i] = d.f.task.Options(d.opts(p.Duration.Sample(d.rng), "parallel")...).Remote(ctx, keys[i], p.OutputSize.Sample(d.rng))
+		dur := p.Duration.Sample(d.rng)
+		sizes[i] = p.OutputSize.Sample(d.rng)
+		refs[i] = d.f.task.Options(d.opts(dur, "parallel")...).Remote(ctx, keys[i], sizes[i])
 	}
+	right := func(i int, b ray.Blob) bool { return b.Sum == Mix(keys[i]) && b.Bytes == sizes[i] }
+	// A reread through the reducer folds the size into the sum.
+	rightReread := func(i int, b ray.Blob) bool { return b.Sum == Mix(keys[i])+uint64(sizes[i]) }
 	all := refs
 	reread := func() {} // the second reads of cancelled refs, if any
 	if p.CancelEvery > 0 {
 		// Some are done by now, some run, most wait: the cancels meet each.
 		var cancelled []int
-		kept, keptKeys := refs[:0:0], keys[:0:0]
+		kept, keptIdx := refs[:0:0], []int(nil)
 		for i, r := range refs {
 			if (i+1)%p.CancelEvery != 0 {
-				kept, keptKeys = append(kept, r), append(keptKeys, keys[i])
+				kept, keptIdx = append(kept, r), append(keptIdx, i)
 				continue
 			}
 			if err := ray.Cancel(ctx, r); err != nil {
@@ -51,9 +57,8 @@ func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) erro
 		for j, i := range cancelled {
 			v, err := ray.Get(ctx, refs[i])
 			firsts[j] = err
-			d.t.cancelled(err, err == nil && v.Sum == Mix(keys[i]), fmt.Sprintf("parallel task %d (cancelled)", i))
+			d.t.cancelled(err, err == nil && right(i, v), fmt.Sprintf("parallel task %d (cancelled)", i))
 		}
-		allKeys := keys
 		// Once the rest is read (the later the second read, the more can
 		// happen between), and before a free: a freed result would be
 		// rebuilt from lineage, and the two reads compared with a re-run.
@@ -61,12 +66,14 @@ func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) erro
 			for j, i := range cancelled {
 				again := d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, all[i])
 				v, err := ray.Get(ctx, again)
-				d.t.reread(firsts[j], err, err == nil && v.Sum == Mix(allKeys[i]), fmt.Sprintf("parallel task %d (cancelled)", i))
+				d.t.reread(firsts[j], err, err == nil && rightReread(i, v), fmt.Sprintf("parallel task %d (cancelled)", i))
 			}
 		}
-		refs, keys = kept, keptKeys
+		refs = kept
+		r := right
+		right = func(j int, b ray.Blob) bool { return r(keptIdx[j], b) }
 	}
-	err := d.collect(ctx, refs, func(i int, b ray.Blob) bool { return b.Sum == Mix(keys[i]) }, "parallel task")
+	err := d.collect(ctx, refs, right, "parallel task")
 	reread()
 	if err != nil || !p.Free {
 		return err
@@ -107,7 +114,9 @@ func (d *driver) collect(ctx context.Context, refs []ray.Ref[ray.Blob], ok func(
 
 func (d *driver) treeReduce(ctx context.Context, p *scenarios.TreeReduceParams) error {
 	level := make([]any, p.Leaves)
+	want := make([]int64, p.Leaves) // the sequential evaluation, level by level
 	for i := range level {
+		want[i] = int64(i)
 		if err := d.gap(ctx, i == 0); err != nil {
 			return err
 		}
@@ -118,25 +127,28 @@ func (d *driver) treeReduce(ctx context.Context, p *scenarios.TreeReduceParams) 
 		for i := 0; i < len(level); i += p.Fanin {
 			group := level[i:min(i+p.Fanin, len(level))]
 			next = append(next, d.f.sum.Options(d.opts(p.Duration.Sample(d.rng), "reduce")...).Remote(ctx, group...))
+			want = append(want, Combine(want[i:min(i+p.Fanin, len(level))]))
 		}
+		want = want[len(level):]
 		level = next
 	}
 	total, err := ray.Get(ctx, level[0].(ray.Ref[int64]))
 	if err != nil {
 		return err
 	}
-	want := int64(p.Leaves) * int64(p.Leaves-1) / 2
-	d.t.check(total == want, fmt.Sprintf("tree sum %d, want %d", total, want))
+	d.t.check(total == want[0], fmt.Sprintf("tree root %d, want %d", total, want[0]))
 	return nil
 }
 
 func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) error {
 	maps := make([]ray.Ref[[]ray.Ref[ray.Blob]], p.Maps)
+	sizes := make([]int64, p.Maps)
 	for i := range maps {
 		if err := d.gap(ctx, i == 0); err != nil {
 			return err
 		}
-		shape := [2]int64{int64(p.Reduces), p.PartitionSize.Sample(d.rng)}
+		sizes[i] = p.PartitionSize.Sample(d.rng)
+		shape := [2]int64{int64(p.Reduces), sizes[i]}
 		maps[i] = d.f.mapper.Options(d.opts(p.MapDuration.Sample(d.rng), "map")...).Remote(ctx, Mix(d.key, uint64(i)), shape)
 	}
 	parts, err := ray.GetAll(ctx, maps, -1)
@@ -159,9 +171,9 @@ func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) er
 	err = d.collect(ctx, reduces, func(j int, b ray.Blob) bool {
 		var want uint64
 		for i := 0; i < p.Maps; i++ {
-			want += Mix(Mix(d.key, uint64(i)), uint64(j))
+			want += Mix(Mix(d.key, uint64(i)), uint64(j)) + uint64(sizes[i]) // the reducer counts the sizes
 		}
-		return b.Sum == want
+		return b.Sum == want && b.Bytes == 64
 	}, "reduce")
 	if err != nil || !p.Free {
 		return err
@@ -177,18 +189,21 @@ func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) er
 func (d *driver) chain(ctx context.Context, p *scenarios.ChainParams) error {
 	n := d.share(p.Chains)
 	ends := make([]ray.Ref[ray.Blob], n)
+	sizes := make([]int64, n) // of each chain's last link
 	for c := range ends {
 		if err := d.gap(ctx, c == 0); err != nil {
 			return err
 		}
 		var prev any = ray.Blob{}
 		for i := 0; i < p.Length; i++ {
-			r := d.f.link.Options(d.opts(p.Duration.Sample(d.rng), "chain")...).Remote(ctx, prev, p.ObjectSize.Sample(d.rng))
+			dur := p.Duration.Sample(d.rng)
+			sizes[c] = p.ObjectSize.Sample(d.rng)
+			r := d.f.link.Options(d.opts(dur, "chain")...).Remote(ctx, prev, sizes[c])
 			prev = r
 			ends[c] = r
 		}
 	}
-	return d.collect(ctx, ends, func(_ int, b ray.Blob) bool { return b.Sum == uint64(p.Length) }, "chain")
+	return d.collect(ctx, ends, func(c int, b ray.Blob) bool { return b.Sum == uint64(p.Length) && b.Bytes == sizes[c] }, "chain")
 }
 
 func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error {
@@ -290,7 +305,43 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 	}
 	for _, f := range firsts { // the actors still live: a rollout lost with its node is rebuilt
 		v, err := ray.Get(ctx, d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, f.ref))
-		d.t.reread(f.err, err, err == nil && v.Sum == f.sum, fmt.Sprintf("rl round %d cancelled rollout", f.round))
+		d.t.reread(f.err, err, err == nil && v.Sum == f.sum+4096, fmt.Sprintf("rl round %d cancelled rollout", f.round)) // the reducer adds the size
+	}
+	// Each actor's state counts the rollouts it ran: every round's, and on
+	// actor 0 the cancelled ones that returned a value, perhaps those
+	// cancelled otherwise. A restarted actor's state is what checkpoint and
+	// replay rebuilt: with replay nothing is lost (but a call may run again,
+	// as Ray's retries allow: no upper bound); without, the rollouts since
+	// its checkpoint are lost, as Ray's semantics allow: nothing to check.
+	ran, maybe := uint64(0), uint64(0)
+	for _, f := range firsts {
+		if f.err == nil {
+			ran++
+		} else {
+			maybe++
+		}
+	}
+	for a, h := range actors {
+		st, err := ray.Get(ctx, d.f.simState.Options(ray.Name("simulator-state"), ray.MaxRetries(3)).Remote(ctx, h))
+		if err != nil {
+			d.t.fail(err)
+			continue
+		}
+		lo := uint64(p.Rounds)
+		if a == 0 {
+			lo += ran
+		}
+		hi := lo
+		if a == 0 {
+			hi += maybe
+		}
+		what := fmt.Sprintf("rl simulator %d: %d rollouts in its state, want %d..%d", a, st[0], lo, hi)
+		switch restarted := st[1] != 0; {
+		case !restarted:
+			d.t.check(st[0] >= lo && st[0] <= hi, what)
+		case p.Replay:
+			d.t.check(st[0] >= lo, what+" or more (restarted, replayed)")
+		}
 	}
 	for _, h := range actors {
 		if err := ray.Kill(ctx, h); err != nil {
@@ -313,8 +364,12 @@ func (d *driver) paramServer(ctx context.Context, p *scenarios.ParameterServerPa
 		a := psArgs{Worker: Mix(d.key, uint64(w)), Iterations: p.Iterations, Servers: ids, Duration: int64(p.Duration.Sample(d.rng)), Size: size}
 		workers[w] = d.f.psWorker.Options(d.opts(0, "ps-worker")...).Remote(ctx, a)
 	}
-	if _, err := ray.GetAll(ctx, workers, -1); err != nil {
+	done, err := ray.GetAll(ctx, workers, -1)
+	if err != nil {
 		return err
+	}
+	for w, v := range done { // the iterations whose pulls and acks were right
+		d.t.check(v == int64(p.Iterations), fmt.Sprintf("parameter-server worker %d: %d of %d iterations right", w, v, p.Iterations))
 	}
 	for s, h := range servers {
 		b, err := ray.Get(ctx, d.f.pull.Remote(ctx, h))
@@ -327,7 +382,7 @@ func (d *driver) paramServer(ctx context.Context, p *scenarios.ParameterServerPa
 				want += psGrad(Mix(d.key, uint64(w)), it, s)
 			}
 		}
-		d.t.check(b.Sum == want, fmt.Sprintf("parameter shard %d", s))
+		d.t.check(b.Sum == want && b.Bytes == size, fmt.Sprintf("parameter shard %d", s))
 		if err := ray.Kill(ctx, h); err != nil {
 			return err
 		}

@@ -69,6 +69,7 @@ type Funcs struct {
 	update   *ray.Func[uint64]
 	sim      *ray.ActorClass[simulator]
 	rollout  *ray.ActorMethod[simulator, ray.Blob]
+	simState *ray.ActorMethod[simulator, [2]uint64]
 	ps       *ray.ActorClass[paramShard]
 	pull     *ray.ActorMethod[paramShard, ray.Blob]
 	push     *ray.ActorMethod[paramShard, uint64]
@@ -128,11 +129,7 @@ func Register(reg *ray.Registry) *Funcs {
 	})
 	f.leaf = ray.Register1(reg, "wl.leaf", func(ctx context.Context, i int64) (int64, error) { return out("wl.leaf", i), nil })
 	f.sum = ray.RegisterN(reg, "wl.sum", func(ctx context.Context, xs []int64) (int64, error) {
-		var t int64
-		for _, x := range xs {
-			t += x
-		}
-		return t, nil
+		return Combine(xs), nil
 	})
 	f.mapper = ray.Register2(reg, "wl.map", func(ctx context.Context, key uint64, shape [2]int64) ([]ray.Ref[ray.Blob], error) {
 		parts := make([]ray.Ref[ray.Blob], shape[0])
@@ -147,8 +144,8 @@ func Register(reg *ray.Registry) *Funcs {
 	})
 	f.reducer = ray.RegisterN(reg, "wl.reduce", func(ctx context.Context, parts []ray.Blob) (ray.Blob, error) {
 		var out ray.Blob
-		for _, p := range parts {
-			out.Sum += p.Sum
+		for _, p := range parts { // a part's size counts: a truncated one shows
+			out.Sum += p.Sum + uint64(p.Bytes)
 		}
 		out.Bytes = 64
 		return out, nil
@@ -188,6 +185,16 @@ func Register(reg *ray.Registry) *Funcs {
 		s.rollouts = out("actor.state", s.rollouts+1)
 		return ray.Blob{Bytes: 4096, Sum: Mix(s.id, policy)}, nil
 	})
+	// state is the simulator's state (its rollouts) and whether it runs in
+	// a restarted actor (the state is then what checkpoint and replay
+	// rebuilt: 1) or not (0).
+	f.simState = ray.Method0(f.sim, "state", func(ctx context.Context, s *simulator) ([2]uint64, error) {
+		r := uint64(0)
+		if ray.ActorRestarted(ctx) {
+			r = 1
+		}
+		return [2]uint64{s.rollouts, r}, nil
+	})
 	f.ps = ray.RegisterActor1(reg, "wl.ParamShard", func(ctx context.Context, size int64) (*paramShard, error) {
 		return &paramShard{size: size}, nil
 	})
@@ -203,28 +210,73 @@ func Register(reg *ray.Registry) *Funcs {
 		for i, id := range a.Servers {
 			handles[i] = ray.ActorHandleOf[paramShard](ray.TaskIDOf(id))
 		}
+		// A shard runs one caller's calls in order: a pull sees at least
+		// this worker's earlier pushes to it (own), and weights only grow
+		// (seen: the last pull or ack). good counts the iterations whose
+		// pulls and acks were so; the driver wants all of them.
 		var acks []ray.Ref[uint64]
+		own, seen := make([]uint64, len(handles)), make([]uint64, len(handles))
+		bad := make([]bool, a.Iterations)
 		for it := 0; it < a.Iterations; it++ {
 			pulls := make([]ray.Ref[ray.Blob], len(handles))
 			for s, h := range handles {
 				pulls[s] = f.pull.Remote(ctx, h)
 			}
-			if _, err := ray.GetAll(ctx, pulls, -1); err != nil {
+			vs, err := ray.GetAll(ctx, pulls, -1)
+			if err != nil {
 				return 0, err
+			}
+			for s, v := range vs {
+				if v.Bytes != a.Size || v.Sum < own[s] || v.Sum < seen[s] {
+					bad[it] = true
+				}
+				seen[s] = max(seen[s], v.Sum)
 			}
 			if err := ray.Compute(ctx, time.Duration(a.Duration)); err != nil {
 				return 0, err
 			}
 			for s, h := range handles {
 				acks = append(acks, f.push.Remote(ctx, h, ray.Blob{Bytes: a.Size, Sum: psGrad(a.Worker, it, s)}))
+				own[s] += psGrad(a.Worker, it, s)
 			}
 		}
-		if _, err := ray.GetAll(ctx, acks, -1); err != nil {
+		vs, err := ray.GetAll(ctx, acks, -1)
+		if err != nil {
 			return 0, err
 		}
-		return out("wl.psworker", int64(a.Iterations)), nil
+		clear(own)
+		last := make([]uint64, len(handles))
+		for i, v := range vs {
+			it, s := i/len(handles), i%len(handles)
+			own[s] += psGrad(a.Worker, it, s)
+			if v < own[s] || v < last[s] {
+				bad[it] = true
+			}
+			last[s] = v
+		}
+		good := int64(0)
+		for _, b := range bad {
+			if !b {
+				good++
+			}
+		}
+		return out("wl.psworker", good), nil
 	})
 	return f
+}
+
+// Combine is the tree-reduce's combine: order-sensitive (a hash chain,
+// one value its own combine), so a permuted or swapped input changes the
+// root.
+func Combine(xs []int64) int64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	h := xs[0]
+	for _, x := range xs[1:] {
+		h = int64(Mix(uint64(h), uint64(x)))
+	}
+	return h
 }
 
 func psGrad(worker uint64, it, shard int) uint64 {

@@ -1,0 +1,78 @@
+package workload_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/ray"
+	"raysim/scenarios"
+	"raysim/scenarios/runner"
+	"raysim/scenarios/workload"
+)
+
+// run runs a shipped scenario (with overrides) in the simulator, with the
+// given tamper (nil: none).
+func run(t *testing.T, file string, sets []string, tamper func(string, any) any) *runner.Result {
+	t.Helper()
+	s, err := scenarios.LoadWithOverrides("../"+file, sets)
+	require.NoError(t, err)
+	defer workload.SetTamper(tamper)()
+	r, err := runner.Run(context.Background(), s, runner.Options{})
+	require.NoError(t, err)
+	return r
+}
+
+// only tampers with the values named what.
+func only(what string, f func(any) any) func(string, any) any {
+	return func(w string, v any) any {
+		if w != what {
+			return v
+		}
+		return f(v)
+	}
+}
+
+func halve(v any) any {
+	b := v.(ray.Blob)
+	b.Bytes /= 2
+	return b
+}
+
+// TestChecksCatchTampering: each workload's checks must see a runtime that
+// returned wrong values — truncated objects (a Blob of the wrong size),
+// wrong worker results, an actor whose state was lost or applied twice,
+// permuted leaves — and must pass the same run untampered (retries, actor
+// restarts and replay included).
+func TestChecksCatchTampering(t *testing.T) {
+	cases := []struct {
+		name   string
+		file   string
+		sets   []string
+		tamper func(string, any) any
+	}{
+		{"parallel: truncated results", "parallel.yaml", []string{"workload.0.params.tasks=300"}, only("wl.task", halve)},
+		{"chain: truncated links", "chain.yaml", []string{"workload.0.params.chains=4", "workload.0.params.length=5"}, only("wl.chain", halve)},
+		{"map-reduce: truncated partitions", "map-reduce.yaml", []string{"workload.0.params.maps=8", "workload.0.params.reduces=4"}, only("wl.map", halve)},
+		{"parameter-server: truncated pulls", "parameter-server.yaml", []string{"workload.0.params.workers=4", "workload.0.params.iterations=5"}, only("wl.pull", halve)},
+		{"parameter-server: wrong worker result", "parameter-server.yaml", []string{"workload.0.params.workers=4", "workload.0.params.iterations=5"},
+			only("wl.psworker", func(v any) any { return v.(int64) - 1 })},
+		{"rl: a rollout applied twice to the state", "rl.yaml", []string{"workload.0.params.actors=4", "workload.0.params.rounds=5"},
+			only("actor.state", func(v any) any { return v.(uint64) + 1 })},
+		{"rl: a restarted actor lost its checkpoint", "paper-fig11b-actors.yaml", []string{"workload.0.params.replay=true", "workload.0.params.checkpoint_every=4"},
+			only("actor.restore", func(any) any { return uint64(0) })},
+		{"tree-reduce: swapped leaves", "tree-reduce.yaml", []string{"workload.0.params.leaves=64"},
+			only("wl.leaf", func(v any) any { return v.(int64) ^ 1 })},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, c.file, c.sets, nil)
+			require.True(t, r.OK, "untampered: expectations %+v", r.Expectations)
+			require.Zero(t, r.Incorrect, "untampered")
+			r = run(t, c.file, c.sets, c.tamper)
+			require.NotZero(t, r.Incorrect, "tampered values passed the checks (%d checked)", r.Checked)
+			require.False(t, r.OK, "tampered values passed the expectations")
+		})
+	}
+}
