@@ -44,6 +44,9 @@ type Options struct {
 	Until      time.Duration
 	UntilEvent uint64
 	Inspect    func(c *ray.Sim)
+	// Tamper, for tests of the workloads' checks only, rewrites values as
+	// a buggy runtime would (workload.Tamper); nil in every real run.
+	Tamper workload.Tamper
 }
 
 // Progress is a snapshot of a running simulation.
@@ -243,7 +246,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	cfg.OnEvent = m.event
 	rec := startTrace(&o, &cfg, m)
 	reg := ray.NewRegistry()
-	funcs := workload.Register(reg)
+	funcs := workload.RegisterTampered(reg, o.Tamper)
 	c, err := ray.NewSim(cfg, reg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadScenario, s.File, err)

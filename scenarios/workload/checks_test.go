@@ -9,7 +9,6 @@ import (
 	"raysim/runtime/ray"
 	"raysim/scenarios"
 	"raysim/scenarios/runner"
-	"raysim/scenarios/workload"
 )
 
 // run runs a shipped scenario (with overrides) in the simulator, with the
@@ -18,8 +17,7 @@ func run(t *testing.T, file string, sets []string, tamper func(string, any) any)
 	t.Helper()
 	s, err := scenarios.LoadWithOverrides("../"+file, sets)
 	require.NoError(t, err)
-	defer workload.SetTamper(tamper)()
-	r, err := runner.Run(context.Background(), s, runner.Options{})
+	r, err := runner.Run(context.Background(), s, runner.Options{Tamper: tamper})
 	require.NoError(t, err)
 	return r
 }

@@ -41,18 +41,18 @@ func Mix(xs ...uint64) uint64 {
 	return h
 }
 
-// tamper, set only by tests (export_test.go), may rewrite what a
-// generator's remote function returns, or an actor's state, as a runtime
-// bug that corrupted, truncated or lost values would: the checks must see
-// it. what names the value (the function's name, or "actor.state").
-var tamper func(what string, v any) any
+// Tamper, for tests of the checks only, rewrites what a generator's remote
+// function returns, or an actor's state, as a runtime bug that corrupted,
+// truncated or lost values would: the checks must see it. what names the
+// value (the function's name, or "actor.state", "actor.restore").
+type Tamper func(what string, v any) any
 
 // out is v, unless a test tampers with it.
-func out[T any](what string, v T) T {
-	if tamper == nil {
+func out[T any](t Tamper, what string, v T) T {
+	if t == nil {
 		return v
 	}
-	return tamper(what, v).(T)
+	return t(what, v).(T)
 }
 
 // Funcs are the remote functions and actors of every generator. They are
@@ -82,6 +82,7 @@ type Funcs struct {
 type simulator struct {
 	id       uint64
 	rollouts uint64
+	tamper   Tamper
 }
 
 func (s *simulator) Checkpoint() ([]byte, error) { return binary.AppendUvarint(nil, s.rollouts), nil }
@@ -91,7 +92,7 @@ func (s *simulator) Restore(b []byte) error {
 	if k <= 0 {
 		return fmt.Errorf("simulator %d: bad checkpoint", s.id)
 	}
-	s.rollouts = out("actor.restore", n)
+	s.rollouts = out(s.tamper, "actor.restore", n)
 	return nil
 }
 
@@ -122,19 +123,22 @@ type psArgs struct {
 }
 
 // Register adds every generator's functions to reg.
-func Register(reg *ray.Registry) *Funcs {
+func Register(reg *ray.Registry) *Funcs { return RegisterTampered(reg, nil) }
+
+// RegisterTampered is Register with a Tamper (tests of the checks only).
+func RegisterTampered(reg *ray.Registry, tamper Tamper) *Funcs {
 	f := &Funcs{}
 	f.task = ray.Register2(reg, "wl.task", func(ctx context.Context, key uint64, size int64) (ray.Blob, error) {
-		return out("wl.task", ray.Blob{Bytes: size, Sum: Mix(key)}), nil
+		return out(tamper, "wl.task", ray.Blob{Bytes: size, Sum: Mix(key)}), nil
 	})
-	f.leaf = ray.Register1(reg, "wl.leaf", func(ctx context.Context, i int64) (int64, error) { return out("wl.leaf", i), nil })
+	f.leaf = ray.Register1(reg, "wl.leaf", func(ctx context.Context, i int64) (int64, error) { return out(tamper, "wl.leaf", i), nil })
 	f.sum = ray.RegisterN(reg, "wl.sum", func(ctx context.Context, xs []int64) (int64, error) {
 		return Combine(xs), nil
 	})
 	f.mapper = ray.Register2(reg, "wl.map", func(ctx context.Context, key uint64, shape [2]int64) ([]ray.Ref[ray.Blob], error) {
 		parts := make([]ray.Ref[ray.Blob], shape[0])
 		for j := range parts {
-			r, err := ray.Put(ctx, out("wl.map", ray.Blob{Bytes: shape[1], Sum: Mix(key, uint64(j))}))
+			r, err := ray.Put(ctx, out(tamper, "wl.map", ray.Blob{Bytes: shape[1], Sum: Mix(key, uint64(j))}))
 			if err != nil {
 				return nil, err
 			}
@@ -151,7 +155,7 @@ func Register(reg *ray.Registry) *Funcs {
 		return out, nil
 	})
 	f.link = ray.Register2(reg, "wl.chain", func(ctx context.Context, prev ray.Blob, size int64) (ray.Blob, error) {
-		return out("wl.chain", ray.Blob{Bytes: size, Sum: prev.Sum + 1}), nil
+		return out(tamper, "wl.chain", ray.Blob{Bytes: size, Sum: prev.Sum + 1}), nil
 	})
 	f.nested = ray.Register1(reg, "wl.nested", func(ctx context.Context, a nestedArgs) (int64, error) {
 		kids := nestedKids(a)
@@ -179,10 +183,10 @@ func Register(reg *ray.Registry) *Funcs {
 		return h, nil
 	})
 	f.sim = ray.RegisterActor1(reg, "wl.Simulator", func(ctx context.Context, id uint64) (*simulator, error) {
-		return &simulator{id: id}, nil
+		return &simulator{id: id, tamper: tamper}, nil
 	})
 	f.rollout = ray.Method1(f.sim, "rollout", func(ctx context.Context, s *simulator, policy uint64) (ray.Blob, error) {
-		s.rollouts = out("actor.state", s.rollouts+1)
+		s.rollouts = out(s.tamper, "actor.state", s.rollouts+1)
 		return ray.Blob{Bytes: 4096, Sum: Mix(s.id, policy)}, nil
 	})
 	// state is the simulator's state (its rollouts) and whether it runs in
@@ -199,7 +203,7 @@ func Register(reg *ray.Registry) *Funcs {
 		return &paramShard{size: size}, nil
 	})
 	f.pull = ray.Method0(f.ps, "pull", func(ctx context.Context, p *paramShard) (ray.Blob, error) {
-		return out("wl.pull", ray.Blob{Bytes: p.size, Sum: p.weights}), nil
+		return out(tamper, "wl.pull", ray.Blob{Bytes: p.size, Sum: p.weights}), nil
 	})
 	f.push = ray.Method1(f.ps, "push", func(ctx context.Context, p *paramShard, grad ray.Blob) (uint64, error) {
 		p.weights += grad.Sum
@@ -260,7 +264,7 @@ func Register(reg *ray.Registry) *Funcs {
 				good++
 			}
 		}
-		return out("wl.psworker", good), nil
+		return out(tamper, "wl.psworker", good), nil
 	})
 	return f
 }
