@@ -1,0 +1,115 @@
+package ray_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/deploy"
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+)
+
+// TestReviewStaleShutdownKeepsRejoinedNode: a node process A named n1 is
+// replaced by a new process B started with the same --name while A is
+// still up (a hung process, a restart racing the old one's exit, or two
+// machines given the same name): the head admits B as n1's rejoin and gives
+// it n1's ID. When A is then stopped with SIGTERM (Process.Shutdown), its
+// drain request and its Leave name the raylet ID, not the agent, and the
+// coordinator applies both to B: the drain is forwarded to B's agent, which
+// shuts B down, and the Leave deletes B from the book. The live node B
+// must survive the old process's exit.
+func TestReviewStaleShutdownKeepsRejoinedNode(t *testing.T) {
+	tok := []byte("review-stale-shutdown")
+	ctx := context.Background()
+	reg, _ := deployRegistry()
+	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 1}}, reg)
+	require.NoError(t, err)
+	defer head.Close()
+	join := func() *ray.Process {
+		n, err := ray.JoinNode(ctx, ray.DeployConfig{Address: head.Addr(), Token: tok, Name: "n1",
+			Node: ray.NodeConfig{CPUs: 1}, DrainTimeout: 2 * time.Second}, reg)
+		require.NoError(t, err)
+		return n
+	}
+	a := join()
+	defer a.Close()
+	b := join()
+	defer b.Close()
+	require.Equal(t, a.Self(), b.Self(), "the rejoin under n1 keeps n1's ID")
+
+	require.NoError(t, a.Shutdown(ctx)) // the old process gets SIGTERM
+	time.Sleep(time.Second)
+
+	st, err := deploy.Status(ctx, deploy.QueryConfig{Address: head.Addr(), Token: tok})
+	require.NoError(t, err)
+	var addrs []string
+	for _, n := range st.Nodes {
+		if n.Name == "n1" {
+			addrs = append(addrs, n.Addr)
+		}
+	}
+	require.Equal(t, []string{b.Addr()}, addrs, "n1 (process B at %s) must stay in the cluster after the old process A (%s) stops", b.Addr(), a.Addr())
+}
+
+// TestReviewControlAckOfAnotherRequest: Session.Control reads the head's
+// acknowledgements from one channel shared by every request of the
+// session. An acknowledgement left over from an earlier request (one whose
+// ctx ended first) is taken by the next request as its own answer when it
+// carries an error, so a control request for a node that exists fails
+// with "no node named" another name. (Concurrent requests, as a live
+// scenario's faults at the same instant make, likewise drop each other's
+// acknowledgements and time out.)
+func TestReviewControlAckOfAnotherRequest(t *testing.T) {
+	tok := []byte("review-control-ack")
+	addr := startDeployed(t, tok, nilTLS)
+	ctx := context.Background()
+	reg, _ := deployRegistry()
+	s, err := ray.Connect(ctx, addr, ray.WithToken(tok), ray.WithRegistry(reg))
+	require.NoError(t, err)
+	defer s.Close()
+
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	err = s.Control(gone, transport.ControlRestart, "nosuch")
+	require.ErrorIs(t, err, context.Canceled)
+	time.Sleep(500 * time.Millisecond) // the head's refusal arrives meanwhile
+
+	// Restart of a running node is a no-op the head acknowledges.
+	err = s.Control(ctx, transport.ControlRestart, "w0")
+	require.NoError(t, err, "a control request for the existing node w0 got another request's answer")
+}
+
+// TestReviewConcurrentControl: two control requests at once (two faults of
+// a live scenario at the same instant) must both be acknowledged.
+func TestReviewConcurrentControl(t *testing.T) {
+	tok := []byte("review-concurrent-control")
+	addr := startDeployed(t, tok, nilTLS)
+	ctx := context.Background()
+	reg, _ := deployRegistry()
+	s, err := ray.Connect(ctx, addr, ray.WithToken(tok), ray.WithRegistry(reg))
+	require.NoError(t, err)
+	defer s.Close()
+	for round := 0; round < 10; round++ {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, name := range []string{"head", "w0"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, cancel := context.WithTimeout(ctx, 2*time.Second)
+				defer cancel()
+				errs[i] = s.Control(c, transport.ControlRestart, name)
+			}()
+		}
+		wg.Wait()
+		require.NoError(t, errors.Join(errs...), "round %d: concurrent control requests", round)
+	}
+}
+
+func nilTLS(string) *tls.Config { return nil }
