@@ -113,3 +113,41 @@ func TestReviewConcurrentControl(t *testing.T) {
 }
 
 func nilTLS(string) *tls.Config { return nil }
+
+// TestReviewSessionCallsAfterClose: a Session method that talks to the head
+// (Status, Ping, Control, LinkFault, Trace) goes through
+// Member.Send -> Env.Await on the agent's host; once the session is closed
+// that host has stopped, and Await ends the calling goroutine with
+// runtime.Goexit. A call after Close (or racing it, e.g. a status poller of
+// the user's) must return an error, not silently kill the caller's
+// goroutine (in main: "no goroutines (main called runtime.Goexit)").
+func TestReviewSessionCallsAfterClose(t *testing.T) {
+	tok := []byte("review-after-close")
+	addr := startDeployed(t, tok, nilTLS)
+	ctx := context.Background()
+	reg, _ := deployRegistry()
+	s, err := ray.Connect(ctx, addr, ray.WithToken(tok), ray.WithRegistry(reg))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	returned := make(chan error, 1)
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		c, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		_, err := s.Status(c)
+		returned <- err
+	}()
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Status after Close hangs")
+	}
+	select {
+	case err := <-returned:
+		require.Error(t, err, "Status after Close")
+	default:
+		t.Fatal("Status after Close never returned: the calling goroutine was ended (runtime.Goexit)")
+	}
+}
