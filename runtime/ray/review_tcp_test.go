@@ -13,6 +13,7 @@ import (
 	"raysim/runtime/deploy"
 	"raysim/runtime/ray"
 	"raysim/runtime/transport"
+	"raysim/runtime/transport/tcp"
 )
 
 // TestReviewStaleShutdownKeepsRejoinedNode: a node process A named n1 is
@@ -151,3 +152,41 @@ func TestReviewSessionCallsAfterClose(t *testing.T) {
 		t.Fatal("Status after Close never returned: the calling goroutine was ended (runtime.Goexit)")
 	}
 }
+
+// TestReviewRayletIDsRunIntoControlPlane: the coordinator gives every
+// joining process without a name (every driver session: ray.Connect,
+// raysim run --address) a fresh raylet ID, RayletID(next), next++, and never
+// reuses one. Raylet IDs live below SchedulerID (1<<20); nothing stops next
+// there, so after 2^20-1 sessions (a driver a minute for two years; a
+// driver a second for twelve days) a driver's raylet gets the global
+// scheduler's ID, then the GCS shards'. The test starts the coordinator's
+// counter where such a head's would be and joins one driver: it must be
+// refused or given an ID in the raylet range, not the scheduler's.
+func TestReviewRayletIDsRunIntoControlPlane(t *testing.T) {
+	tok := []byte("review-id-space")
+	h, err := tcp.Listen(tcp.Config{ClusterID: deploy.ClusterID(tok), Token: tok, Self: deploy.CoordinatorID, Listen: "127.0.0.1:0"})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	defer h.Close()
+	go h.Run(ctx, func(env transport.Env) transport.Handler {
+		return deploy.NewCoordinator(env, deploy.CoordinatorConfig{Host: h, Dir: deploy.NewDirectory(0),
+			Local: nopLocal{}, RayletID: ray.RayletID,
+			Next: int(ray.SchedulerID) - 1}) // 2^20-1 processes have joined before
+	})
+	m, err := deploy.Join(ctx, deploy.JoinConfig{Address: h.Addr(), Token: tok, Timeout: 5 * time.Second,
+		Request: transport.JoinRequest{Role: transport.RoleDriver, Addr: "127.0.0.1:1"}})
+	if err != nil {
+		return // refused: fine
+	}
+	defer m.Close()
+	require.Less(t, m.Reply.Node, ray.SchedulerID, "a driver's raylet was given the ID %d of a control-plane endpoint (scheduler %d, GCS shard 0 %d)",
+		m.Reply.Node, ray.SchedulerID, ray.ShardID(0))
+}
+
+type nopLocal struct{}
+
+func (nopLocal) Book([]transport.BookEntry)     {}
+func (nopLocal) Control(*transport.NodeControl) {}
+func (nopLocal) LinkFault(*transport.LinkFault) {}
+func (nopLocal) Trace(transport.NodeID, bool)   {}
