@@ -41,6 +41,7 @@ type startFlags struct {
 	head                      bool
 	address                   string
 	port                      int
+	portSet                   bool // --port given (a node's --port 7379 is 7379, not "any")
 	host, advertise, name     string
 	cpus, gpus                float64
 	resources                 multiFlag
@@ -134,6 +135,7 @@ flags.
 		fmt.Fprintf(stderr, "raysim start: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
+	fs.Visit(func(fl *flag.Flag) { f.portSet = f.portSet || fl.Name == "port" })
 	if f.head == (f.address != "") {
 		fmt.Fprintln(stderr, "raysim start: give exactly one of --head and --address HOST:PORT")
 		return exitUsage
@@ -220,13 +222,13 @@ flags.
 			return exitFailed
 		}
 		dc.Address = f.address
-		if f.host != "" || f.port != deploy.DefaultPort {
+		if f.host != "" || f.portSet {
 			host := f.host
 			if host == "" {
 				host = deploy.RouteHost(f.address)
 			}
 			port := f.port
-			if port == deploy.DefaultPort {
+			if !f.portSet {
 				port = 0
 			}
 			dc.Listen = net.JoinHostPort(host, strconv.Itoa(port))

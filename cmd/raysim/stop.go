@@ -57,7 +57,7 @@ func cmdStop(args []string, stdout, stderr io.Writer) int {
 	// Nodes first, the head last: nodes drain while the head still runs.
 	headLast := func(p proc) bool {
 		b, _ := os.ReadFile(p.path)
-		return strings.Contains(string(b), "--head")
+		return startedHead(string(b))
 	}
 	var order []proc
 	for _, p := range procs {
@@ -118,4 +118,20 @@ func waitGone(pid int, d time.Duration) bool {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return syscall.Kill(pid, 0) != nil
+}
+
+// startedHead reports whether a pid file's command line ("start" and the
+// child's flags) starts a head: its flags are parsed as start parses them,
+// so -head and -head=true count as --head does.
+func startedHead(line string) bool {
+	args := strings.Fields(line)
+	if len(args) == 0 || args[0] != "start" {
+		return false
+	}
+	var f startFlags
+	fs := newStartFlagSet(&f, io.Discard)
+	if err := fs.Parse(args[1:]); err != nil {
+		return strings.Contains(line, "--head") // a line this binary cannot parse: the old test
+	}
+	return f.head
 }

@@ -32,8 +32,11 @@ type CoordinatorConfig struct {
 	// RayletID names the i-th raylet; Next is the first index to assign.
 	RayletID func(i int) transport.NodeID
 	Next     int
-	Dir      *Directory
-	Local    Local // the head process's own actions
+	// Limit bounds raylet IDs (IDs from it up are the control plane's;
+	// 0: AgentBase): a join that would need one is refused.
+	Limit transport.NodeID
+	Dir   *Directory
+	Local Local // the head process's own actions
 }
 
 // Coordinator is the head's admission and address-book endpoint (see the
@@ -50,6 +53,11 @@ type Coordinator struct {
 	// drain), so that it rejoins under its name with its ID, as one that
 	// died does.
 	left map[string]transport.BookEntry
+	// auto are the raylets whose names the coordinator made up (joined
+	// without one): no process rejoins under such a name, so their
+	// leaving is not remembered in left (a driver a second would grow it
+	// for good).
+	auto map[transport.NodeID]bool
 	// forgetAfter is forgetLater's delay (forgetDelay; tests shorten it).
 	forgetAfter time.Duration
 }
@@ -63,7 +71,10 @@ const forgetDelay = 2 * time.Second
 func NewCoordinator(env transport.Env, cfg CoordinatorConfig) *Coordinator {
 	c := &Coordinator{env: env, cfg: cfg, book: make(map[transport.NodeID]transport.BookEntry),
 		next: cfg.Next, sinks: make(map[transport.NodeID]bool), left: make(map[string]transport.BookEntry),
-		forgetAfter: forgetDelay}
+		auto: make(map[transport.NodeID]bool), forgetAfter: forgetDelay}
+	if c.cfg.Limit == 0 {
+		c.cfg.Limit = AgentBase
+	}
 	for _, b := range cfg.Book {
 		c.book[b.Node] = b
 	}
@@ -123,7 +134,9 @@ func (c *Coordinator) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.JoinRequest:
 		c.join(from, m)
 	case *transport.Leave:
-		c.leave(m.Node)
+		if b, ok := c.book[m.Node]; ok && b.Agent == from {
+			c.leave(m.Node) // only from the process itself: one its name has passed to since is not it
+		}
 	case *transport.StatusRequest:
 		c.env.Send(from, c.status())
 		c.forgetLater(from)
@@ -187,15 +200,16 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 		delete(c.left, m.Name)
 	} else {
 		id = c.cfg.RayletID(c.next)
+		if _, taken := c.book[id]; taken || id >= c.cfg.Limit {
+			c.refuse(from, reply, fmt.Sprintf("the head has given out every raylet ID (%d joins): restart the head", c.next))
+			return
+		}
 		c.next++
 	}
 	name := m.Name
 	if name == "" {
-		prefix := "node"
-		if m.Role == transport.RoleDriver {
-			prefix = "driver"
-		}
-		name = fmt.Sprintf("%s-%d", prefix, id)
+		name = c.autoName(m.Role, id)
+		c.auto[id] = true
 	}
 	c.session++
 	c.cfg.Dir.SetRole(id, m.Role)
@@ -209,6 +223,24 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 	}
 }
 
+// autoName names a raylet that joined without a name: node-<ID> or
+// driver-<ID>, with a suffix if a process chose that name itself (or one
+// that left did, and may rejoin under it).
+func (c *Coordinator) autoName(role uint8, id transport.NodeID) string {
+	prefix := "node"
+	if role == transport.RoleDriver {
+		prefix = "driver"
+	}
+	name := fmt.Sprintf("%s-%d", prefix, id)
+	for k := 2; ; k++ {
+		_, held := c.raylet(name, 0)
+		if _, gone := c.left[name]; !held && !gone {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d-%d", prefix, id, k)
+	}
+}
+
 func (c *Coordinator) leave(id transport.NodeID) {
 	b, ok := c.book[id]
 	if !ok {
@@ -217,7 +249,11 @@ func (c *Coordinator) leave(id transport.NodeID) {
 	if b.Role == transport.RoleNode || b.Role == transport.RoleDriver {
 		delete(c.book, b.Agent)
 		c.cfg.Dir.Remove(id)
-		c.left[b.Name] = b
+		if c.auto[id] {
+			delete(c.auto, id)
+		} else {
+			c.left[b.Name] = b
+		}
 	}
 	delete(c.book, id)
 	delete(c.sinks, b.Agent)
@@ -264,13 +300,19 @@ func (c *Coordinator) control(from transport.NodeID, m *transport.NodeControl) {
 	b, ok := c.raylet(m.Name, m.Node)
 	if !ok {
 		if m.Ack {
-			c.env.Send(from, &transport.NodeControl{Op: m.Op, Name: m.Name, Node: m.Node, Done: true,
+			c.env.Send(from, &transport.NodeControl{Op: m.Op, Name: m.Name, Node: m.Node, Done: true, Seq: m.Seq,
 				Err: fmt.Sprintf("no node named %q", m.Name)})
 		}
 		return
 	}
 	if m.Op == transport.ControlDrain {
 		c.cfg.Dir.SetDraining(b.Node)
+	}
+	if m.Name == "" && b.Agent != from {
+		// A process drains its own raylet by ID (Process.Shutdown); one
+		// whose name another process has taken since is not that raylet's
+		// any more, and must not drain the newcomer.
+		return
 	}
 	fwd := &transport.NodeControl{Op: m.Op, Name: b.Name, Node: b.Node}
 	switch {
@@ -280,7 +322,7 @@ func (c *Coordinator) control(from transport.NodeID, m *transport.NodeControl) {
 		c.env.Send(b.Agent, fwd)
 	}
 	if m.Ack {
-		c.env.Send(from, &transport.NodeControl{Op: m.Op, Name: b.Name, Node: b.Node, Done: true})
+		c.env.Send(from, &transport.NodeControl{Op: m.Op, Name: b.Name, Node: b.Node, Done: true, Seq: m.Seq})
 	}
 }
 

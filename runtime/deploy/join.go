@@ -53,6 +53,9 @@ var ErrUnreachable = errors.New("cannot reach the cluster")
 // ErrRefused is returned when the head refuses to admit the process.
 var ErrRefused = errors.New("refused by the head")
 
+// ErrClosed is returned by a Member's Send once the member is closed.
+var ErrClosed = errors.New("deploy: member closed")
+
 // RouteHost returns the local address this machine uses to reach addr
 // (the host a process should listen on and advertise); "127.0.0.1" when
 // addr is on loopback or cannot be resolved.
@@ -147,9 +150,14 @@ func Join(ctx context.Context, cfg JoinConfig) (*Member, error) {
 	}
 }
 
-// Send sends m from the agent (from any goroutine but the agent's loop).
-func (m *Member) Send(to transport.NodeID, msg transport.Message) {
-	m.env.Await(func(wake func()) { m.env.Send(to, msg); wake() })
+// Send sends m from the agent (from any goroutine but the agent's loop);
+// once the agent has stopped (Close) it sends nothing and returns
+// ErrClosed.
+func (m *Member) Send(to transport.NodeID, msg transport.Message) error {
+	if !m.Host.Do(func() { m.env.Send(to, msg) }) {
+		return ErrClosed
+	}
+	return nil
 }
 
 // Leave tells the coordinator that node (a raylet of this process, or the

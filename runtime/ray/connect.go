@@ -81,28 +81,31 @@ type Process struct {
 	loopErr  chan error
 	ctx      context.Context
 
-	mu         sync.Mutex
-	book       []transport.BookEntry
-	rayH       *tcp.Host
-	raylet     *node.Raylet
-	rayEnv     transport.Env
-	rayAddr    string // the raylet's listen address, kept across restarts
-	rayDone    chan struct{}
-	killed     bool
-	faults     []*transport.LinkFault
-	sinks      map[transport.NodeID]bool
-	traceBuf   []transport.TraceRecord
-	drivers    uint64
-	errs       []error
-	closed     bool
-	closeOnce  sync.Once
-	closeErr   error                          // syncing the stores at Close
-	stores     map[transport.NodeID]gcs.Store // the head's GCS disk stores (Config.GCSDataDir)
-	flushStop  chan struct{}
-	flushDone  chan struct{}
-	drv        sync.WaitGroup
-	onTrace    func(*transport.TraceBatch)
-	controlAck chan *transport.NodeControl
+	mu        sync.Mutex
+	book      []transport.BookEntry
+	rayH      *tcp.Host
+	raylet    *node.Raylet
+	rayEnv    transport.Env
+	rayAddr   string // the raylet's listen address, kept across restarts
+	rayDone   chan struct{}
+	killed    bool
+	faults    []*transport.LinkFault
+	sinks     map[transport.NodeID]bool
+	traceBuf  []transport.TraceRecord
+	drivers   uint64
+	errs      []error
+	closed    bool
+	closeOnce sync.Once
+	closeErr  error                          // syncing the stores at Close
+	stores    map[transport.NodeID]gcs.Store // the head's GCS disk stores (Config.GCSDataDir)
+	flushStop chan struct{}
+	flushDone chan struct{}
+	drv       sync.WaitGroup
+	onTrace   func(*transport.TraceBatch)
+	// controls wait for the head's acknowledgement of a control request
+	// (Session.Control), by the request's number (under mu).
+	controls   map[uint64]chan *transport.NodeControl
+	controlSeq uint64
 	// statusSubs wait for the head's next status reply (Session.Status;
 	// under mu); lastStatus is when one last came (unix ns).
 	statusSubs []chan *transport.StatusReply
@@ -253,7 +256,7 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 		p.coordEnv = env
 		defer close(ready)
 		return deploy.NewCoordinator(env, deploy.CoordinatorConfig{Host: p.coordH, Spec: p.spec(),
-			Functions: reg.Signatures(), Book: book, RayletID: RayletID, Next: 1, Dir: p.dir, Local: p})
+			Functions: reg.Signatures(), Book: book, RayletID: RayletID, Next: 1, Limit: SchedulerID, Dir: p.dir, Local: p})
 	})
 	<-ready
 	if err := p.startRaylet(ln); err != nil {
@@ -300,7 +303,7 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 		return nil, errors.New("ray: no cluster address")
 	}
 	p := &Process{dc: dc, reg: reg, role: role, clusterID: deploy.ClusterID(dc.Token), ctx: ctx,
-		sinks: map[transport.NodeID]bool{}, controlAck: make(chan *transport.NodeControl, 16)}
+		sinks: map[transport.NodeID]bool{}, controls: map[uint64]chan *transport.NodeControl{}}
 	listen := dc.Listen
 	if listen == "" {
 		listen = net.JoinHostPort(deploy.RouteHost(dc.Address), "0")
@@ -329,10 +332,12 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 			}
 		},
 		OnControl: func(c *transport.NodeControl) {
-			select {
-			case p.controlAck <- c:
-			default:
+			p.mu.Lock()
+			if ch := p.controls[c.Seq]; ch != nil {
+				delete(p.controls, c.Seq)
+				ch <- c // buffered, one answer each
 			}
+			p.mu.Unlock()
 		},
 		OnStatus: func(r *transport.StatusReply) {
 			p.lastStatus.Store(time.Now().UnixNano())
@@ -978,7 +983,9 @@ func (s *Session) Status(ctx context.Context) (*transport.StatusReply, error) {
 		p.statusSubs = slices.DeleteFunc(p.statusSubs, func(c chan *transport.StatusReply) bool { return c == ch })
 		p.mu.Unlock()
 	}()
-	p.member.Send(deploy.CoordinatorID, &transport.StatusRequest{})
+	if err := p.member.Send(deploy.CoordinatorID, &transport.StatusRequest{}); err != nil {
+		return nil, fmt.Errorf("ray: status: %w", err)
+	}
 	select {
 	case r := <-ch:
 		return r, nil
@@ -1014,22 +1021,30 @@ func (s *Session) LastHeard() (time.Time, string) {
 // waits for the head's acknowledgement (not for the act itself).
 func (s *Session) Control(ctx context.Context, op uint8, name string) error {
 	p := s.p
-	p.member.Send(deploy.CoordinatorID, &transport.NodeControl{Op: op, Name: name, Ack: true})
-	for {
-		select {
-		case a := <-p.controlAck:
-			if a.Name != name && a.Err == "" {
-				continue
-			}
-			if a.Err != "" {
-				return errors.New(a.Err)
-			}
-			return nil
-		case <-time.After(5 * time.Second):
-			return fmt.Errorf("ray: no answer from the head to a control request for %q", name)
-		case <-ctx.Done():
-			return ctx.Err()
+	ch := make(chan *transport.NodeControl, 1)
+	p.mu.Lock()
+	p.controlSeq++
+	seq := p.controlSeq
+	p.controls[seq] = ch
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		delete(p.controls, seq)
+		p.mu.Unlock()
+	}()
+	if err := p.member.Send(deploy.CoordinatorID, &transport.NodeControl{Op: op, Name: name, Ack: true, Seq: seq}); err != nil {
+		return fmt.Errorf("ray: control %q: %w", name, err)
+	}
+	select {
+	case a := <-ch:
+		if a.Err != "" {
+			return errors.New(a.Err)
 		}
+		return nil
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("ray: no answer from the head to a control request for %q", name)
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -171,7 +171,7 @@ func TestReviewRayletIDsRunIntoControlPlane(t *testing.T) {
 	defer h.Close()
 	go h.Run(ctx, func(env transport.Env) transport.Handler {
 		return deploy.NewCoordinator(env, deploy.CoordinatorConfig{Host: h, Dir: deploy.NewDirectory(0),
-			Local: nopLocal{}, RayletID: ray.RayletID,
+			Local: nopLocal{}, RayletID: ray.RayletID, Limit: ray.SchedulerID,
 			Next: int(ray.SchedulerID) - 1}) // 2^20-1 processes have joined before
 	})
 	m, err := deploy.Join(ctx, deploy.JoinConfig{Address: h.Addr(), Token: tok, Timeout: 5 * time.Second,

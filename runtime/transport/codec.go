@@ -10,7 +10,8 @@ import (
 
 // ProtocolVersion is written in every frame header; a peer speaking another
 // version is refused. 26: a PullRequest may ask for some chunks only
-// (Chunks), so a retried pull is not sent what it has. 25: a node's status (StatusReply) carries its
+// (Chunks), so a retried pull is not sent what it has; a NodeControl
+// carries its requester's number (Seq), echoed in the acknowledgement. 25: a node's status (StatusReply) carries its
 // heartbeat's mean task time and pull bandwidth. 24: a chain request names the configuration it was
 // sent under (GcsRequest.Chain); a value's error kind may be
 // ErrKindUnschedulable (the scheduler's PlaceTask reason "unschedulable").

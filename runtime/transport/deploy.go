@@ -136,6 +136,7 @@ type NodeControl struct {
 	Ack  bool
 	Done bool
 	Err  string
+	Seq  uint64 // the requester's number for the request, echoed in the ack
 }
 
 // LinkFault sets (or with Clear, removes every) fault on the links from any
@@ -332,10 +333,11 @@ func (m *NodeControl) MarshalWire(e *Encoder) {
 	e.Bool(m.Ack)
 	e.Bool(m.Done)
 	e.String(m.Err)
+	e.Uvarint(m.Seq)
 }
 
 func (m *NodeControl) UnmarshalWire(d *Decoder) {
-	m.Op, m.Name, m.Node, m.Ack, m.Done, m.Err = d.U8(), d.String(), d.Node(), d.Bool(), d.Bool(), d.String()
+	m.Op, m.Name, m.Node, m.Ack, m.Done, m.Err, m.Seq = d.U8(), d.String(), d.Node(), d.Bool(), d.Bool(), d.String(), d.Uvarint()
 }
 
 func (m *LinkFault) MarshalWire(e *Encoder) {

@@ -563,6 +563,31 @@ func (e *nodeEnv) After(d time.Duration, f func()) transport.Timer {
 	return t
 }
 
+// Do runs f on the loop and waits for it, from any goroutine but the
+// loop's. It reports false, f not run or its end not seen, if the host
+// stops first: unlike Await, it never ends the calling goroutine, so a
+// caller outside the runtime (a session's Status after Close) gets an
+// error, not a silent Goexit. f must not share with the caller what it
+// may still write when Do returns false.
+func (h *Host) Do(f func()) bool {
+	done := make(chan struct{})
+	if !h.post(item{f: func() { f(); close(done) }}) {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	case <-h.done:
+	}
+	<-h.stopped
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
 // Await runs register on the loop and blocks until wake is called. wake is
 // safe to call more than once. If the host closes first, Await never returns
 // (as in netsim, where a crashed node's coroutines unwind): once the loop has
