@@ -1,7 +1,9 @@
 package ray_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -121,6 +123,57 @@ func TestPullFinishesAfterRebuildOfAnotherSize(t *testing.T) {
 		v, err := ray.GetTimeout(ctx, used.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx, in), 2*time.Minute)
 		require.NoError(t, err, "b's reader of X, rebuilt on c after a died mid-pull (%d runs of X's task)", runs)
 		require.Equal(t, int64(small), v)
+		return nil
+	}))
+	require.True(t, crashed, "a did not crash mid-pull")
+}
+
+// TestPullAfterRebuildIsNotTorn: as above, but the rebuild of X (a task
+// returning 4 MiB of real bytes, different on each run) is the same size:
+// b keeps the chunks of a's copy it had when a died and takes the rest
+// from the rebuilt copy on c. onChunk tells copies apart by Total and
+// ErrKind only, so the reader gets bytes neither run produced: the first
+// chunks of run 1 followed by the rest of run 2.
+func TestPullAfterRebuildIsNotTorn(t *testing.T) {
+	const size = 4 << 20
+	reg := ray.NewRegistry()
+	runs := 0
+	made := ray.Register1(reg, "tornMade", func(ctx context.Context, i int) ([]byte, error) {
+		runs++
+		return bytes.Repeat([]byte{byte(runs)}, size), nil
+	})
+	used := ray.Register1(reg, "tornUsed", func(ctx context.Context, b []byte) (string, error) {
+		firsts := map[byte]int{}
+		for _, x := range b {
+			firsts[x]++
+		}
+		return fmt.Sprint(len(b), " bytes ", firsts), nil
+	})
+	var c *ray.Sim
+	a, b := netsim.NodeID(ray.RayletID(1)), netsim.NodeID(ray.RayletID(2))
+	crashed := false
+	onNet := func(ev *netsim.Event) {
+		if ev.Kind != netsim.EvDeliver || crashed || ev.From != a || ev.To != b {
+			return
+		}
+		if m := chunkMsg(ev); m != nil && m.Offset >= 2<<20 {
+			crashed = true
+			c.Netsim().Crash(a)
+		}
+	}
+	mk := map[string]float64{"mk": 1}
+	var err error
+	c, err = ray.NewSim(ray.Config{Seed: 1, Nodes: []ray.NodeConfig{{Name: "head", CPUs: 1}, {Name: "a", CPUs: 1, Resources: mk},
+		{Name: "b", CPUs: 1}, {Name: "c", CPUs: 1, Resources: mk}},
+		Link: netsim.Link{Latency: netsim.Constant(100 * time.Microsecond), Bandwidth: 12.5e6}, OnNetEvent: onNet}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		in := made.Options(ray.Resource("mk", 1), ray.NodeAffinity(ray.RayletID(1), true)).Remote(ctx, 0)
+		v, err := ray.GetTimeout(ctx, used.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx, in), 2*time.Minute)
+		require.NoError(t, err)
+		require.Contains(t, []string{fmt.Sprint(size, " bytes map[1:", size, "]"), fmt.Sprint(size, " bytes map[2:", size, "]")}, v,
+			"b's reader of X read a copy made of two runs of X's task (%d runs)", runs)
 		return nil
 	}))
 	require.True(t, crashed, "a did not crash mid-pull")
