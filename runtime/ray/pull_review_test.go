@@ -24,52 +24,6 @@ func pullMsg(ev *netsim.Event) *transport.PullRequest {
 	return p
 }
 
-// TestLostPullRequestRecoversPromptly: the first PullRequest for an 8 MiB
-// object is lost on an idle 125 MB/s link. The pull's first attempt times
-// out (1 s) and asks again, a probe for one chunk only, which comes back
-// at once; but nobody then asks for the other seven chunks until the
-// probe's attempt has timed out too (2 s backoff, then another 1 s without
-// progress). A lost request costs some 4 s instead of about one timeout.
-func TestLostPullRequestRecoversPromptly(t *testing.T) {
-	reg := ray.NewRegistry()
-	made := ray.Register1(reg, "lostReqMade", func(ctx context.Context, i int) (ray.Blob, error) {
-		return ray.Blob{Bytes: 8 << 20, Sum: uint64(i)}, nil
-	})
-	used := ray.Register1(reg, "lostReqUsed", func(ctx context.Context, b ray.Blob) (uint64, error) { return b.Sum, nil })
-	var c *ray.Sim
-	a, b := netsim.NodeID(ray.RayletID(0)), netsim.NodeID(ray.RayletID(1))
-	dropped := false
-	var asked time.Duration
-	onNet := func(ev *netsim.Event) {
-		if ev.Kind != netsim.EvSend || dropped || ev.From != b || ev.To != a || pullMsg(ev) == nil {
-			return
-		}
-		dropped, asked = true, ev.At
-		c.Netsim().Cut(b, a) // this request is lost
-		c.Netsim().After(time.Microsecond, c.Netsim().Heal)
-	}
-	var err error
-	c, err = ray.NewSim(ray.Config{Seed: 1, Nodes: []ray.NodeConfig{{Name: "a", CPUs: 1}, {Name: "b", CPUs: 1}},
-		Link: netsim.Link{Latency: netsim.Constant(100 * time.Microsecond), Bandwidth: 125e6}, OnNetEvent: onNet}, reg)
-	require.NoError(t, err)
-	defer c.Close()
-	var took time.Duration
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		in := made.Options(ray.NodeAffinity(ray.RayletID(0), false)).Remote(ctx, 7)
-		if _, err := ray.Get(ctx, in); err != nil {
-			return err
-		}
-		v, err := ray.GetTimeout(ctx, used.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, in), time.Minute)
-		require.NoError(t, err)
-		require.Equal(t, uint64(7), v)
-		took = c.Netsim().Now() - asked
-		return nil
-	}))
-	require.True(t, dropped, "no PullRequest was sent")
-	t.Logf("b started %d pulls; done %v after the lost request", c.Raylet(1).Stats.PullsStarted, took)
-	require.Less(t, took, 2500*time.Millisecond, "an 8 MiB pull whose first request was lost took %v", took)
-}
-
 // chunkMsg returns the ObjectChunk a netsim event carries, if any.
 func chunkMsg(ev *netsim.Event) *transport.ObjectChunk {
 	f, ok := ev.Payload.(interface{ Message() transport.Message })
@@ -177,4 +131,96 @@ func TestPullAfterRebuildIsNotTorn(t *testing.T) {
 		return nil
 	}))
 	require.True(t, crashed, "a did not crash mid-pull")
+}
+
+// cutMidPullCluster: X (8 MiB) is made on a and read on c (a second copy);
+// first (if not nil) makes objects only a holds, which b reads before X.
+// When b has half of X, a is cut off from b (both still reach the GCS: no
+// node is declared dead). It returns when b's pull of X first asked a
+// again after the cut, and when b read X (0: not in a minute).
+func cutMidPullCluster(t *testing.T, first int) (cut, reasked, read time.Duration) {
+	t.Helper()
+	reg := ray.NewRegistry()
+	made := ray.Register1(reg, "cutMade", func(ctx context.Context, i int) (ray.Blob, error) {
+		return ray.Blob{Bytes: 8 << 20, Sum: uint64(i)}, nil
+	})
+	used := ray.Register1(reg, "cutUsed", func(ctx context.Context, b ray.Blob) (uint64, error) { return b.Sum, nil })
+	var c *ray.Sim
+	a, b := netsim.NodeID(ray.RayletID(1)), netsim.NodeID(ray.RayletID(2))
+	var x transport.ObjectID
+	onNet := func(ev *netsim.Event) {
+		switch {
+		case ev.Kind == netsim.EvSend && cut != 0 && reasked == 0 && ev.From == b:
+			if m := pullMsg(ev); m != nil && m.Object == x {
+				reasked = ev.At // (a retransmission is sent only after a loss: this is a new request)
+			}
+		case ev.Kind == netsim.EvDeliver && cut == 0 && ev.From == a && ev.To == b:
+			if m := chunkMsg(ev); m != nil && m.Object == x && m.Offset >= 4<<20 {
+				cut = ev.At
+				c.Netsim().Partition([]netsim.NodeID{a}, []netsim.NodeID{b})
+			}
+		}
+	}
+	var err error
+	c, err = ray.NewSim(ray.Config{Seed: 1, Nodes: []ray.NodeConfig{{Name: "head", CPUs: 1}, {Name: "a", CPUs: 4},
+		{Name: "b", CPUs: 4}, {Name: "c", CPUs: 1}},
+		Link: netsim.Link{Latency: netsim.Constant(100 * time.Microsecond), Bandwidth: 10e6}, OnNetEvent: onNet}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		on := func(i int) ray.Option { return ray.NodeAffinity(ray.RayletID(i), false) }
+		var ins []ray.Ref[ray.Blob]
+		for i := range first + 1 {
+			ins = append(ins, made.Options(on(1)).Remote(ctx, i))
+		}
+		if _, err := ray.GetAll(ctx, ins, -1); err != nil {
+			return err
+		}
+		xr := ins[first]
+		x = xr.ObjectID()
+		if _, err := ray.Get(ctx, used.Options(on(3)).Remote(ctx, xr)); err != nil { // a copy on c
+			return err
+		}
+		var outs []ray.Ref[uint64]
+		for _, in := range ins {
+			outs = append(outs, used.Options(on(2)).Remote(ctx, in))
+		}
+		if v, err := ray.GetTimeout(ctx, outs[first], time.Minute); err == nil {
+			require.Equal(t, uint64(first), v)
+			read = c.Netsim().Now()
+		}
+		return nil
+	}))
+	require.NotZero(t, cut, "X's transfer was never cut")
+	return cut, reasked, read
+}
+
+// TestCutSourceSwitchesToAnotherCopy: b's source of X is cut off from b
+// halfway through (a partition; neither node is declared dead), and c has
+// a copy. Every retry subscribes to the GCS, whose answer to b is always
+// a: the shard answers a flushed object entry round-robin (e.next), but
+// the advanced counter is dropped with the entry (flushObject: a read is
+// not saved), so each read starts again from nodes[0]. b asks a, and only
+// a, for a minute; the pull side never tries the other copy either.
+func TestCutSourceSwitchesToAnotherCopy(t *testing.T) {
+	cut, reasked, read := cutMidPullCluster(t, 0)
+	t.Logf("cut at %v, b asked again at %v, read X at %v", cut, reasked, read)
+	require.NotZero(t, read, "b never read X (c has a copy) while a was cut off from b")
+	require.Less(t, read-cut, 5*time.Second, "b read X %v after a was cut off", read-cut)
+}
+
+// TestQueuedPullNoticesStallPromptly: b reads three 8 MiB objects only a
+// holds, then X, over 10 MB/s links: X's first chunk waits some 2.5 s
+// behind the others' on a's link, and the pull counts that wait as its
+// longest gap between chunks (fe.gap, measured from the request), so its
+// no-progress timeout is 2*gap = 5 s for good; and watchPull, seeing
+// progress, re-arms the whole timeout from when it fires rather than from
+// the last chunk, so a stall is noticed 5-10 s late. When a is cut off
+// halfway through X, b asks again only some 10 s later (with no queue
+// ahead of X: about 1-2 s).
+func TestQueuedPullNoticesStallPromptly(t *testing.T) {
+	cut, reasked, _ := cutMidPullCluster(t, 3)
+	t.Logf("cut at %v, b asked again at %v", cut, reasked)
+	require.NotZero(t, reasked, "b never asked again")
+	require.Less(t, reasked-cut, 2500*time.Millisecond, "b noticed the stall of X %v after its last chunk", reasked-cut)
 }
