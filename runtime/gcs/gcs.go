@@ -288,7 +288,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GcsFreeObjects:
 		s.free(m.Objects)
 	case *transport.GcsSubscribeObject:
-		s.subscribe(from, m.Object)
+		s.subscribe(from, m.Object, m.Avoid)
 	case *transport.RegisterNode:
 		if from != m.Node {
 			return // a node registers itself
@@ -353,7 +353,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			e.ckptCalls, e.ckpt = m.Calls, m.Data
 			s.saveActor(m.Actor)
 		}
-		s.env.Send(from, &transport.ActorWritten{Actor: m.Actor, Calls: m.Calls}) // a later checkpoint covers an earlier
+		s.env.Send(from, &transport.ActorWritten{Actor: m.Actor, Calls: m.Calls, Attempt: m.Attempt}) // a later checkpoint covers an earlier
 	case *transport.GcsActorMethod:
 		s.env.Charge(s.costs.GCSWrite)
 		if s.deadSender(from, m.Incarnation) {
@@ -374,7 +374,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			e.log = append(e.log, m.Spec)
 			s.saveLogEntry(m.Actor, m.Calls, &m.Spec)
 		}
-		s.env.Send(from, &transport.ActorWritten{Actor: m.Actor, Calls: m.Calls})
+		s.env.Send(from, &transport.ActorWritten{Actor: m.Actor, Calls: m.Calls, Attempt: m.Attempt})
 	case *transport.GcsGetActorCheckpoint:
 		s.env.Charge(s.costs.GCSRead)
 		reply := &transport.ActorCheckpoint{Actor: m.Actor}
@@ -659,7 +659,7 @@ func (s *Shard) free(ids []transport.ObjectID) {
 	}
 }
 
-func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID) {
+func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID, avoid transport.NodeID) {
 	s.env.Charge(s.costs.GCSRead)
 	s.emit(transport.Event{Kind: transport.EvGCSSubscribe, Node: s.env.Self(), Peer: from, Object: id})
 	e := s.objectOrNew(id)
@@ -678,6 +678,10 @@ func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID) {
 	// Prefer a copy on the subscriber itself, else spread readers over copies.
 	n := e.nodes[e.next%uint32(len(e.nodes))]
 	e.next++
+	if n == avoid && len(e.nodes) > 1 { // the subscriber could not pull that copy: another
+		n = e.nodes[e.next%uint32(len(e.nodes))]
+		e.next++
+	}
 	if slices.Contains(e.nodes, from) {
 		n = from
 	}

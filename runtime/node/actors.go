@@ -45,6 +45,9 @@ type actorHost struct {
 	held      []heldResult
 	written   uint64
 	resending bool
+	// orphan: the instance has ended on this live node with results held
+	// (orphanHeld): kept in Raylet.orphans until the table answers.
+	orphan bool
 }
 
 // route is what a caller's raylet knows of an actor it calls.
@@ -111,7 +114,7 @@ func (r *Raylet) startActor(t *task) {
 		// the table's answers to its writes went to the new instance.
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Task: old.id,
 			Detail: fmt.Sprintf("actor %s: creation attempt %d replaces the instance hosted here (attempt %d)", old.id, t.spec.Attempt, old.creation.spec.Attempt)})
-		r.publishHeld(old)
+		r.orphanHeld(old)
 		r.dropActor(old)
 	}
 	a := &actorHost{id: t.spec.Actor, creation: t, typ: typ,
@@ -208,10 +211,10 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			// judges it by), and the result held until the table answers.
 			held := heldResult{spec: call.spec, out: out}
 			if ckpt != nil {
-				ckpt.Incarnation = r.cfg.Incarnation
+				ckpt.Incarnation, ckpt.Attempt = r.cfg.Incarnation, a.creation.spec.Attempt
 				held.write, held.calls = ckpt, ckpt.Calls
 			} else if logged != nil {
-				logged.Incarnation = r.cfg.Incarnation
+				logged.Incarnation, logged.Attempt = r.cfg.Incarnation, a.creation.spec.Attempt
 				held.write, held.calls = logged, logged.Calls
 			}
 			r.holdResult(a, held)
@@ -764,13 +767,13 @@ func (r *Raylet) Kill(id transport.ActorID, why string) {
 	if a == nil || a.dead {
 		return
 	}
-	r.publishHeld(a)
 	if !a.announced {
 		if s := a.creation.spec; transport.IsRestart(s.Attempt) {
 			// A restart of the GCS's that had not come up (it waited for
 			// its checkpoint, or ran its constructor): reported lost, as
 			// when its node dies under it, the shard restarts the actor
 			// again or buries it.
+			r.orphanHeld(a)
 			r.dropActor(a)
 			r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: why})
 			r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Restart: s.Attempt})
@@ -780,6 +783,7 @@ func (r *Raylet) Kill(id transport.ActorID, why string) {
 		a.crash = why // the creator's own attempt: reported once announced (see announced)
 		return
 	}
+	r.orphanHeld(a)
 	r.dropActor(a)
 	r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: why})
 	up := &transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Name: a.creation.spec.A().Name, Incarnation: r.cfg.Incarnation}
@@ -819,7 +823,9 @@ func (r *Raylet) dropActor(a *actorHost) {
 func (r *Raylet) heldCalls(a *actorHost) []*transport.TaskSpec {
 	var out []*transport.TaskSpec
 	for _, h := range a.held {
-		out = append(out, h.spec)
+		if !a.orphan { // an orphan's wait for the table's answer (orphanHeld)
+			out = append(out, h.spec)
+		}
 	}
 	if a.cur != nil {
 		out = append(out, a.cur.spec)
@@ -958,7 +964,7 @@ func (r *Raylet) resendWrites(a *actorHost) {
 	a.resending = true
 	r.env.After(lookupTimeout, func() {
 		a.resending = false
-		if a.dead || r.actors[a.id] != a {
+		if !a.orphan && (a.dead || r.actors[a.id] != a) {
 			return
 		}
 		again := false
@@ -974,13 +980,9 @@ func (r *Raylet) resendWrites(a *actorHost) {
 	})
 }
 
-// publishHeld publishes the results an actor holds, as its instance ends
-// on a live node (its worker crashed, or it was killed): their calls ran,
-// and their writes, already sent, reach the actor table ahead of anything
-// the end sends it, so the table keeps them. Bounced instead, a call
-// whose write the table kept would run again on the restarted instance.
-// (A node declared dead drops its actors without publishing: its writes
-// may be refused, and its calls are retried.)
+// publishHeld publishes the results an actor holds, as ray.Kill ends it
+// for good: their calls ran, and no later instance's state is to hold
+// them.
 func (r *Raylet) publishHeld(a *actorHost) {
 	for _, h := range a.held {
 		r.storeResults(h.spec, h.out, nil)
@@ -988,14 +990,60 @@ func (r *Raylet) publishHeld(a *actorHost) {
 	a.held = nil
 }
 
-// onActorWritten publishes, in call order, the results the actor table's
-// answer releases.
-func (r *Raylet) onActorWritten(m *transport.ActorWritten) {
-	a := r.actors[m.Actor]
-	if a == nil || a.dead {
+// orphanHeld keeps the results an instance ending on this live node holds
+// (its worker crashed, or a later attempt replaced it) until the actor
+// table answers their writes, still sent again while unanswered. Published
+// at once, a result whose write the table then refused (this node was
+// declared dead meanwhile: its incarnation's writes are refused) was read
+// yet is in no state a restarted instance rebuilds; bounced at once, a
+// call whose write the table kept would run again on the restarted
+// instance. Answered, they are published (onActorWritten); if this node
+// rejoins, the table will never answer them, and their calls go back to
+// their owners (dropOrphans).
+func (r *Raylet) orphanHeld(a *actorHost) {
+	if len(a.held) == 0 || a.orphan {
 		return
 	}
-	a.written = max(a.written, m.Calls)
+	a.orphan = true
+	r.orphans = append(r.orphans, a)
+	r.resendWrites(a)
+}
+
+// dropOrphans bounces the calls ended instances still hold (a rejoin).
+func (r *Raylet) dropOrphans() {
+	for _, o := range r.orphans {
+		o.orphan = false
+		for _, h := range o.held {
+			r.bounce(h.spec, true)
+		}
+		o.held = nil
+	}
+	r.orphans = nil
+}
+
+// onActorWritten publishes, in call order, the results the actor table's
+// answer releases: the hosted instance's, or an ended one's (orphanHeld),
+// whichever wrote it (m.Attempt).
+func (r *Raylet) onActorWritten(m *transport.ActorWritten) {
+	if a := r.actors[m.Actor]; a != nil && !a.dead && a.creation.spec.Attempt == m.Attempt {
+		r.releaseHeld(a, m.Calls)
+	}
+	if len(r.orphans) == 0 {
+		return
+	}
+	for _, o := range r.orphans {
+		if o.id == m.Actor && o.creation.spec.Attempt == m.Attempt {
+			r.releaseHeld(o, m.Calls)
+			o.orphan = len(o.held) > 0
+		}
+	}
+	r.orphans = slices.DeleteFunc(r.orphans, func(o *actorHost) bool { return !o.orphan })
+}
+
+// releaseHeld publishes a's held results the table has answered through
+// calls, in call order.
+func (r *Raylet) releaseHeld(a *actorHost, calls uint64) {
+	a.written = max(a.written, calls)
 	for len(a.held) > 0 {
 		h := a.held[0]
 		if h.write != nil && h.calls > a.written {

@@ -434,6 +434,12 @@ func failureMsg(kind uint8) string {
 // is gone: from lineage (re-running the task that made it), unless it has
 // none (a Put, an actor method's result), which makes it an error.
 func (r *Raylet) onObjectLost(id transport.ObjectID) {
+	if fe := r.fetchOf(id); fe != nil && fe.pull != nil && !fe.pulling {
+		// Every copy is gone: the next is a rebuild's, perhaps of other
+		// bytes (a task need not be deterministic); the chunks kept from
+		// the lost one must not be mixed with it.
+		fe.seen, fe.data, fe.got = nil, nil, 0
+	}
 	if r.store.Contains(id) || !r.waited(id) {
 		return
 	}
@@ -616,6 +622,7 @@ func (r *Raylet) rejoin() {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
+	r.dropOrphans() // their writes were the dead incarnation's: never answered now
 	for _, id := range ids {
 		a := r.actors[id]
 		r.dropActor(a)

@@ -1,6 +1,10 @@
 package node
 
-import "raysim/runtime/transport"
+import (
+	"slices"
+
+	"raysim/runtime/transport"
+)
 
 // GPUs are accounted per device, as Ray's are (a unit-instance resource):
 // a fractional request is served by one GPU, a whole one by whole free
@@ -91,5 +95,45 @@ func (r *Raylet) giveBack(t *task) {
 		for _, s := range shares {
 			r.gpus[s.dev] += s.amount
 		}
+	}
+}
+
+// creationGPUsFit reports whether an actor asking for want GPUs fits the
+// devices once the actors promised here (accepted, not started) have
+// theirs: a fraction must not take the only whole device one of them
+// waits for. The promised are fitted first, in the order accepted, on a
+// copy of the free amounts (one that does not fit now waits for devices
+// anyway, and is left out).
+func (r *Raylet) creationGPUsFit(want int64) bool {
+	if want <= 0 {
+		return true
+	}
+	if len(r.promisedGPUs) == 0 {
+		return r.gpusFit(want)
+	}
+	saved := r.gpus
+	r.gpus = slices.Clone(saved)
+	defer func() { r.gpus = saved }()
+	var buf [8]gpuShare
+	for _, g := range r.promisedGPUs {
+		if shares, ok := r.gpuFit(g, buf[:0]); ok {
+			for _, sh := range shares {
+				r.gpus[sh.dev] -= sh.amount
+			}
+		}
+	}
+	return r.gpusFit(want)
+}
+
+// promiseGPUs records (or, take false, forgets) an accepted actor's GPUs
+// until it starts (see creationGPUsFit).
+func (r *Raylet) promiseGPUs(want int64, take bool) {
+	if want <= 0 {
+		return
+	}
+	if take {
+		r.promisedGPUs = append(r.promisedGPUs, want)
+	} else if i := slices.Index(r.promisedGPUs, want); i >= 0 {
+		r.promisedGPUs = slices.Delete(r.promisedGPUs, i, i+1)
 	}
 }

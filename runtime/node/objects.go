@@ -154,7 +154,7 @@ func (r *Raylet) waited(id transport.ObjectID) bool {
 }
 
 func (r *Raylet) subscribe(id transport.ObjectID) {
-	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
+	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), r.subscription(id))
 	if _, watching := r.locating[id]; !watching {
 		first := locateRetryMin
 		if r.buggify(BuggifyEarlyLocate) {
@@ -174,8 +174,18 @@ func (r *Raylet) relocate(id transport.ObjectID) {
 	}
 	d := min(2*r.locating[id], locateRetryMax)
 	r.locating[id] = d
-	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsSubscribeObject{Object: id})
+	r.gcs.Send(r.cfg.Layout.ShardOfObject(id), r.subscription(id))
 	r.env.After(d, func() { r.relocate(id) })
+}
+
+// subscription asks the object table where an object is, avoiding the
+// source of a pull of it that stalled (a copy cut off from here).
+func (r *Raylet) subscription(id transport.ObjectID) *transport.GcsSubscribeObject {
+	m := &transport.GcsSubscribeObject{Object: id}
+	if fe := r.fetchOf(id); fe != nil && fe.pull != nil {
+		m.Avoid = fe.avoid
+	}
+	return m
 }
 
 func (r *Raylet) onLocated(m *transport.ObjectLocated) {
@@ -222,15 +232,18 @@ func containsNode(ns []transport.NodeID, n transport.NodeID) bool {
 // object a second time behind the first.
 func (r *Raylet) pull(id transport.ObjectID, from transport.NodeID, fe *fetch) {
 	r.Stats.PullsStarted++
+	now := r.since()
 	if fe.pull == nil {
-		fe.pull = &pull{started: r.since()}
+		fe.pull = &pull{started: now}
 	}
 	probe := fe.unanswered && fe.source == from
-	fe.source, fe.pulling, fe.progress = from, true, r.since()
+	fe.source, fe.pulling, fe.progress, fe.probing = from, true, now, probe
+	fe.heardAt, fe.fresh = r.heard[from], true
 	fe.unanswered = true
+	fe.short = r.buggify(BuggifyShortPull)
 	fe.attempt++
 	r.send(from, &transport.PullRequest{Object: id, Chunks: fe.missing(probe)})
-	r.watchPull(id, fe, fe.attempt, fe.got)
+	r.watchPull(id, fe)
 }
 
 // missing returns the ranges of chunks the pull lacks (nil: all), or the
@@ -265,34 +278,43 @@ func (p *pull) missing(probe bool) []transport.ChunkRange {
 }
 
 // watchPull retries a pull that makes no progress for a while: from a fresh
-// location (a lost message, a dead or partitioned source). How long a
-// while grows with the longest wait for a chunk seen so far (a slow link)
-// and with the attempts that got nothing (backoff); and a pull waits on
-// while its source's link brings chunks of other objects (queued behind
-// them), up to pullBusyMax.
-func (r *Raylet) watchPull(id transport.ObjectID, fe *fetch, attempt int, lastGot int64) {
-	base := pullTimeout
-	if r.buggify(BuggifyShortPull) {
-		base = 10 * time.Millisecond
-	}
-	timeout := min(max(base<<min(fe.stalls, maxPullBackoff), 2*fe.gap), pullBusyMax)
-	r.env.After(timeout, func() {
-		if r.fetchOf(id) != fe || !fe.pulling || fe.attempt != attempt {
+// location (a lost message, a dead or partitioned source), avoiding the
+// source that stalled if the object has another copy. How long a while
+// grows with the longest wait between chunks seen so far (a slow link) and
+// with the attempts that got nothing (backoff), counted from the last
+// chunk; and a pull waits on while its source's link brings chunks of
+// other objects (queued behind them), up to pullBusyMax from its last
+// chunk. One timer per pull at a time (fe.watch): a call re-arms it.
+func (r *Raylet) watchPull(id transport.ObjectID, fe *fetch) {
+	fe.watch++
+	w := fe.watch
+	r.env.After(max(r.pullDeadline(fe)-r.since(), 0), func() {
+		if r.fetchOf(id) != fe || !fe.pulling || fe.watch != w {
 			return
 		}
-		if fe.got > lastGot {
-			r.watchPull(id, fe, attempt, fe.got)
-			return
-		}
-		now := r.since()
-		if h, ok := r.heard[fe.source]; ok && now-h < timeout && now-fe.progress < pullBusyMax {
-			r.watchPull(id, fe, attempt, lastGot)
+		if r.since() < r.pullDeadline(fe) { // a chunk since, or the link busy: wait on
+			r.watchPull(id, fe)
 			return
 		}
 		fe.stalls++
-		fe.pulling = false
+		fe.pulling, fe.avoid = false, fe.source
 		r.subscribe(id)
 	})
+}
+
+// pullDeadline is when the pull under way stalls, as its chunks and its
+// source's link tell now (see watchPull).
+func (r *Raylet) pullDeadline(fe *fetch) time.Duration {
+	base := pullTimeout
+	if fe.short {
+		base = 10 * time.Millisecond
+	}
+	timeout := min(max(base<<min(fe.stalls, maxPullBackoff), 2*fe.gap), pullBusyMax)
+	d := fe.progress + timeout
+	if h, ok := r.heard[fe.source]; ok && h > fe.progress {
+		d = max(d, min(h+timeout, fe.progress+pullBusyMax))
+	}
+	return d
 }
 
 // localOnly reports whether a copy stands here for this node's readers
@@ -333,6 +355,11 @@ func (r *Raylet) servePull(to transport.NodeID, m *transport.PullRequest) {
 	// a TCP frame, dropped on every pull, and its readers waited for good.)
 	// Ranges are taken in order, each from where the last ended: a request
 	// naming a chunk twice gets it once.
+	if m.Chunks != nil && int64(m.Chunks[0].First) >= chunks {
+		// Chunks of a larger copy than this one (the object was rebuilt
+		// since): chunk 0 tells the puller this copy's size.
+		ranges = []transport.ChunkRange{{First: 0, End: 1}}
+	}
 	next := int64(0)
 	for _, rg := range ranges {
 		for i := max(int64(rg.First), next); i < min(int64(rg.End), chunks); i++ {
@@ -355,6 +382,7 @@ func (r *Raylet) servePull(to transport.NodeID, m *transport.PullRequest) {
 
 func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 	now := r.since()
+	before := r.heard[from]
 	r.heard[from] = now // its link is alive (watchPull), whatever the chunk
 	fe := r.fetchOf(m.Object)
 	// A chunk of the source's that comes after its attempt timed out is
@@ -362,7 +390,8 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 	if fe == nil || fe.pull == nil || fe.source != from || r.store.Contains(m.Object) {
 		return
 	}
-	if fe.seen != nil && (m.Total != fe.total || m.ErrKind != fe.errKind) {
+	restart := fe.seen != nil && (m.Total != fe.total || m.ErrKind != fe.errKind)
+	if restart {
 		fe.seen, fe.data, fe.got = nil, nil, 0 // another copy than the one counted (rebuilt since): start over
 	}
 	if fe.seen == nil {
@@ -385,8 +414,14 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 	}
 	fe.seen[i] = true
 	fe.got++
-	fe.gap = max(fe.gap, now-fe.progress)
-	fe.progress, fe.stalls, fe.unanswered = now, 0, false
+	// The wait for a chunk counts toward the stall timeout when it was the
+	// link's own: from the last chunk, or from the request if nothing else
+	// came from the source meanwhile (chunks of objects queued ahead).
+	if !fe.fresh || before == fe.heardAt {
+		fe.gap = max(fe.gap, now-fe.progress)
+	}
+	probed := fe.probing
+	fe.progress, fe.stalls, fe.unanswered, fe.probing, fe.fresh = now, 0, false, false, false
 	if len(m.Data) > 0 {
 		// Real bytes go where the chunk says (they lead the object: see
 		// servePull); the buffer grows to the last of them.
@@ -400,6 +435,12 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 		}
 	}
 	if fe.got < int64(len(fe.seen)) {
+		switch {
+		case restart && fe.pulling:
+			r.pull(m.Object, from, fe) // the rest of the new copy, at once
+		case probed && fe.pulling:
+			r.watchPull(m.Object, fe) // the probe is answered: the rest, unless it comes, a timeout from now
+		}
 		return
 	}
 	r.Stats.PullsDone++ // the fetch ends when the put wakes its readers

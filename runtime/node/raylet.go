@@ -104,8 +104,14 @@ type pull struct {
 	// for); gap the longest wait for a chunk so far, which sets how long
 	// the pull may go without one (watchPull).
 	progress, gap time.Duration
-	stalls        int  // attempts in a row that ended with no chunk: backoff
-	unanswered    bool // source has sent nothing since it was asked for every chunk left
+	stalls        int              // attempts in a row that ended with no chunk: backoff
+	unanswered    bool             // source has sent nothing since it was asked for every chunk left
+	probing       bool             // this attempt asked for one chunk (a probe)
+	fresh         bool             // no chunk yet in this attempt
+	short         bool             // buggified: a short stall timeout this attempt
+	heardAt       time.Duration    // when the source was last heard as this attempt began
+	watch         int              // the current stall timer's number (watchPull)
+	avoid         transport.NodeID // a source that stalled: asked where else the object is
 }
 
 // Raylet is one node's runtime.
@@ -126,6 +132,10 @@ type Raylet struct {
 	promised transport.Resources // of actors accepted here and not started (free)
 	gpus     []int64             // free amount of each GPU (gpus.go)
 	gpuHeld  map[*task][]gpuShare
+	// promisedGPUs: the GPU requests of the actors in promised, in the
+	// order accepted (creationGPUsFit).
+	promisedGPUs []int64
+	orphans      []*actorHost // ended instances holding results (orphanHeld)
 
 	gcs *gcs.Client // routes GCS messages (to chain heads and tails when replicated)
 
@@ -290,6 +300,13 @@ func (r *Raylet) QueueLen() int { return r.queueLen() }
 
 func (r *Raylet) queueLen() int { return r.waiting + r.ready }
 
+// creationFits reports whether an actor's creation fits what the node has
+// free for it: the resources (free) and the GPU devices, once the actors
+// promised here have theirs.
+func (r *Raylet) creationFits(spec *transport.TaskSpec) bool {
+	return spec.Resources.Fits(r.free()) && r.creationGPUsFit(spec.Resources.GPU)
+}
+
 // free is what the node has for an actor: its available resources less
 // those of the actors accepted here that have not started (waiting for
 // their arguments, or queued), which will keep theirs for life. Placing
@@ -350,7 +367,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			r.spill(&spec)
 			return
 		}
-		if spec.IsCreation() && spec.Strategy != transport.StrategyNodeHard && (!spec.Resources.Fits(r.free()) || !r.gpusFit(spec.Resources.GPU)) {
+		if _, dup := r.tasks.Get(spec.ID); !dup && spec.IsCreation() && spec.Strategy != transport.StrategyNodeHard && !r.creationFits(&spec) {
 			// An actor keeps its resources for life, and the scheduler
 			// places one only where they are free: its view was stale (a
 			// heartbeat sent before another actor took them). Queued here
@@ -604,7 +621,7 @@ func (r *Raylet) schedule(spec *transport.TaskSpec) {
 		}
 		// An actor holds its resources for life: queueing one behind busy
 		// resources could wait forever, so it stays only if they are free.
-		if spec.IsCreation() && (!spec.Resources.Fits(r.free()) || !r.gpusFit(spec.Resources.GPU)) {
+		if spec.IsCreation() && !r.creationFits(spec) {
 			local = false
 		}
 	}
@@ -761,6 +778,7 @@ func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
 	r.tasks.Set(spec.ID, t)
 	if spec.IsCreation() {
 		r.promised = r.promised.Add(spec.Resources) // until it runs (run) or goes (dropQueued)
+		r.promiseGPUs(spec.Resources.GPU, true)
 	}
 	if !hasRefArgs(spec) { // the common case: no closure, no waiting
 		r.enqueueReady(t)
@@ -988,6 +1006,7 @@ func (r *Raylet) run(t *task, now time.Duration) {
 	t.running = true
 	if t.spec.IsCreation() {
 		r.promised = r.promised.Sub(t.spec.Resources)
+		r.promiseGPUs(t.spec.Resources.GPU, false)
 	}
 	t.start = now
 	t.args = r.argValues(t)
@@ -1326,6 +1345,7 @@ func (r *Raylet) dropQueued(t *task) {
 	}
 	if t.spec.IsCreation() {
 		r.promised = r.promised.Sub(t.spec.Resources)
+		r.promiseGPUs(t.spec.Resources.GPU, false)
 	}
 }
 

@@ -343,6 +343,7 @@ type GcsActorCheckpoint struct {
 	// (a zombie's, whose instance was restarted meanwhile) fails to its
 	// caller, and one whose result was read is in the actor's state.
 	Incarnation uint64
+	Attempt     uint32 // the writing instance's creation attempt, echoed in ActorWritten
 }
 
 // ActorWritten answers an actor's checkpoint or method-log write: the
@@ -351,6 +352,10 @@ type GcsActorCheckpoint struct {
 type ActorWritten struct {
 	Actor ActorID
 	Calls uint64
+	// Attempt echoes the write's: which instance of the actor (its
+	// creation attempt) wrote it. A later instance numbers its calls from
+	// the restored state, so a count alone may be another instance's.
+	Attempt uint32
 }
 
 // GcsActorMethod logs the method an actor ran as its Calls-th (actors
@@ -361,6 +366,7 @@ type GcsActorMethod struct {
 	Calls       uint64
 	Spec        TaskSpec
 	Incarnation uint64 // the sender's: see GcsActorCheckpoint
+	Attempt     uint32 // the writing instance's creation attempt, echoed in ActorWritten
 }
 
 // GcsGetActorCheckpoint asks for an actor's last checkpoint (a restarted
@@ -406,11 +412,13 @@ func (m *GcsActorMethod) MarshalWire(e *Encoder) {
 	e.Uvarint(m.Calls)
 	e.Spec(&m.Spec)
 	e.Uvarint(m.Incarnation)
+	e.Uvarint(uint64(m.Attempt))
 }
 func (m *GcsActorMethod) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Calls = d.Task(), d.Uvarint()
 	d.Spec(&m.Spec)
 	m.Incarnation = d.Uvarint()
+	m.Attempt = uint32(d.Count(1<<32-1, 0))
 }
 
 func (m *GcsActorCheckpoint) MarshalWire(e *Encoder) {
@@ -418,13 +426,21 @@ func (m *GcsActorCheckpoint) MarshalWire(e *Encoder) {
 	e.Uvarint(m.Calls)
 	e.Bytes8(m.Data)
 	e.Uvarint(m.Incarnation)
+	e.Uvarint(uint64(m.Attempt))
 }
 func (m *GcsActorCheckpoint) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Calls, m.Data, m.Incarnation = d.Task(), d.Uvarint(), d.Bytes8(), d.Uvarint()
+	m.Attempt = uint32(d.Count(1<<32-1, 0))
 }
-func (*ActorWritten) Kind() Kind                          { return KindActorWritten }
-func (m *ActorWritten) MarshalWire(e *Encoder)            { e.Task(m.Actor); e.Uvarint(m.Calls) }
-func (m *ActorWritten) UnmarshalWire(d *Decoder)          { m.Actor, m.Calls = d.Task(), d.Uvarint() }
+func (*ActorWritten) Kind() Kind { return KindActorWritten }
+func (m *ActorWritten) MarshalWire(e *Encoder) {
+	e.Task(m.Actor)
+	e.Uvarint(m.Calls)
+	e.Uvarint(uint64(m.Attempt))
+}
+func (m *ActorWritten) UnmarshalWire(d *Decoder) {
+	m.Actor, m.Calls, m.Attempt = d.Task(), d.Uvarint(), uint32(d.Count(1<<32-1, 0))
+}
 func (m *GcsGetActorCheckpoint) MarshalWire(e *Encoder)   { e.Task(m.Actor) }
 func (m *GcsGetActorCheckpoint) UnmarshalWire(d *Decoder) { m.Actor = d.Task() }
 func (m *ActorCheckpoint) MarshalWire(e *Encoder) {
@@ -752,7 +768,10 @@ type GcsRemoveObject struct {
 
 // GcsSubscribeObject asks to be told (ObjectLocated) where an object is: at
 // once if known, else when its first location is added.
-type GcsSubscribeObject struct{ Object ObjectID }
+type GcsSubscribeObject struct {
+	Object ObjectID
+	Avoid  NodeID // a copy the subscriber could not pull (0: none): another is named if there is one
+}
 
 // ObjectLocated is the GCS's publication of an object location.
 type ObjectLocated struct {
@@ -1155,8 +1174,9 @@ func (m *GcsRemoveObject) UnmarshalWire(d *Decoder) {
 }
 func (m *GcsSubscribeObject) MarshalWire(e *Encoder) {
 	e.Object(m.Object)
+	e.Node(m.Avoid)
 }
-func (m *GcsSubscribeObject) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
+func (m *GcsSubscribeObject) UnmarshalWire(d *Decoder) { m.Object, m.Avoid = d.Object(), d.Node() }
 func (m *ObjectLocated) MarshalWire(e *Encoder)        { e.Object(m.Object); e.Node(m.Node); e.Varint(m.Size) }
 func (m *ObjectLocated) UnmarshalWire(d *Decoder) {
 	m.Object, m.Node, m.Size = d.Object(), d.Node(), d.Varint()

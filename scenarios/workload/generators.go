@@ -338,9 +338,9 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 		what := fmt.Sprintf("rl simulator %d: %d rollouts in its state, want %d..%d", a, st[0], lo, hi)
 		switch restarted := st[1] != 0; {
 		case !restarted:
-			d.t.check(st[0] >= lo && st[0] <= hi, what)
+			d.t.verify(st[0] >= lo && st[0] <= hi, what)
 		case p.Replay:
-			d.t.check(st[0] >= lo, what+" or more (restarted, replayed)")
+			d.t.verify(st[0] >= lo, what+" or more (restarted, replayed)")
 		}
 	}
 	for _, h := range actors {

@@ -362,6 +362,22 @@ func (t *Tally) check(ok bool, what string) {
 	}
 }
 
+// verify records a wrong actor state (ok false) without counting a result
+// checked: whether a state can be checked depends on whether its actor
+// was restarted, and the count of results must not (a live run and the
+// simulator's compare it).
+func (t *Tally) verify(ok bool, what string) {
+	if ok {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.Incorrect++
+	if t.FirstErr == nil {
+		t.FirstErr = fmt.Errorf("%s: %s: wrong result", t.Name, what)
+	}
+}
+
 // cancelled takes the outcome of a Get of a ref the driver cancelled: its
 // value (checked by ok) or ErrCancelled, both right; any other error is a
 // failure as for any Get.
