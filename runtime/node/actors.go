@@ -1010,6 +1010,10 @@ func (r *Raylet) orphanHeld(a *actorHost) {
 }
 
 // dropOrphans bounces the calls ended instances still hold (a rejoin).
+// A write the table took before this node was declared dead, its answer
+// lost, is bounced too, and its call retried or failed while its effect
+// is in the state: known (TestAcceptedWriteOfDeadHostAgreesWithCall); the
+// live instances' held calls, bounced by dropActor, are in the same case.
 func (r *Raylet) dropOrphans() {
 	for _, o := range r.orphans {
 		o.orphan = false

@@ -622,7 +622,7 @@ func (r *Raylet) rejoin() {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	r.dropOrphans() // their writes were the dead incarnation's: never answered now
+	r.dropOrphans() // the dead incarnation's writes: those not taken before its death never will be (see dropOrphans)
 	for _, id := range ids {
 		a := r.actors[id]
 		r.dropActor(a)
