@@ -122,8 +122,9 @@ type NodeStats struct {
 	CPUs        float64
 	Executed    uint64        // task.finished here
 	BusyTime    time.Duration // sum of running intervals (worker-time)
-	Utilization float64       // BusyTime / (CPUs * End)
-	Busy        Series        // running tasks per bin divided by CPUs (0..1+)
+	Utilization float64       // BusyTime / (CPUs * End); 0 on a node without CPUs (see NoCPUs)
+	Busy        Series        // running tasks per bin divided by CPUs (0..1+); running tasks on a node without CPUs
+	NoCPUs      bool          `json:",omitempty"` // the node has no CPUs: its utilization is not defined (0-CPU actors run there)
 	Owned       uint64        // tasks submitted here
 	Local       uint64        // of those, placed here at once
 	Spilled     uint64        // of those, sent to the global scheduler
@@ -715,13 +716,13 @@ func (a *analyzer) finish() {
 	}
 	for i := range rep.Nodes {
 		n := &rep.Nodes[i]
-		cpus := n.CPUs
-		if cpus <= 0 {
-			cpus = 1
+		if n.CPUs <= 0 {
+			n.NoCPUs = true // busy with 0-CPU actors, say: no share of CPUs to speak of
+			continue
 		}
-		n.Utilization = float64(n.BusyTime) / (cpus * float64(end))
+		n.Utilization = float64(n.BusyTime) / (n.CPUs * float64(end))
 		for b := range n.Busy.Values {
-			n.Busy.Values[b] /= cpus
+			n.Busy.Values[b] /= n.CPUs
 		}
 	}
 

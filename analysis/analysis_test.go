@@ -396,3 +396,22 @@ func TestRereadsConsistent(t *testing.T) {
 	assert.InDelta(t, res.LatencyMs.P90, ms(rep.Latency.Phase.Total.P90), 1e-6)
 	assert.InDelta(t, res.LatencyMs.Max, ms(rep.Latency.Phase.Total.Max), 1e-6)
 }
+
+// TestZeroCPUNodeHasNoUtilization: a node without CPUs that runs 0-CPU
+// actors has no utilization to report (it was divided by one CPU: a
+// percentage of nothing, 300% with three actors busy), and the mean over
+// nodes leaves it out.
+func TestZeroCPUNodeHasNoUtilization(t *testing.T) {
+	r := traced(t, "rl.yaml", "cluster.nodes=[{name: learner, cpus: 4, gpus: 1}, {name: sim, count: 2, cpus: 8}, {name: zero, cpus: 0}]",
+		"workload.0.params.actors=6", "workload.0.params.rounds=3")
+	var zero *analysis.NodeStats
+	for i := range r.rep.Nodes {
+		if r.rep.Nodes[i].Name == "zero" {
+			zero = &r.rep.Nodes[i]
+		}
+	}
+	require.NotNil(t, zero, "the node without CPUs: %+v", r.rep.Nodes)
+	require.Positive(t, zero.BusyTime, "actors ran on the node without CPUs")
+	require.True(t, zero.NoCPUs)
+	require.Zero(t, zero.Utilization)
+}

@@ -146,10 +146,14 @@ func Compare(a, b *Report) []Metric {
 	})
 	add("utilization", "mean over nodes", "%", 1, func(r *Report) float64 {
 		var s float64
+		k := 0
 		for _, n := range r.Nodes {
-			s += n.Utilization
+			if !n.NoCPUs {
+				s += n.Utilization
+				k++
+			}
 		}
-		return 100 * s / float64(max(len(r.Nodes), 1))
+		return 100 * s / float64(max(k, 1))
 	})
 	add("transfers", "count", "", -1, func(r *Report) float64 { return float64(r.Transfers.Count) })
 	add("transfers", "bytes", "B", -1, func(r *Report) float64 { return float64(r.Transfers.Bytes) })

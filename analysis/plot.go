@@ -290,13 +290,14 @@ func logLatency(p *plot.Plot, cdfs ...plotter.XYs) {
 
 func utilizationPlot(r *Report) (string, *plot.Plot, error) {
 	p := newPlot("Per-node utilization (running tasks / CPUs)", "virtual time (s)", "utilization (%)")
+	var top float64 = 100
 	for i, n := range r.Nodes {
+		if n.NoCPUs {
+			continue // no CPUs to share out: not a utilization
+		}
 		if err := addLine(p, n.Name, seriesXY(n.Busy, 100), i, false); err != nil {
 			return "", nil, err
 		}
-	}
-	var top float64 = 100
-	for _, n := range r.Nodes {
 		top = max(top, peak(n.Busy.Values)*100)
 	}
 	if err := faultLines(p, r, top, false); err != nil {

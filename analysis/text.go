@@ -132,8 +132,12 @@ func WriteText(w io.Writer, r *Report) error {
 	tw = newTab(ew)
 	fmt.Fprintln(tw, "node\tCPUs\texecuted\tbusy\tutil\towned\tlocal\tspilled\tbytes in\tbytes out\tdead\t")
 	for _, n := range r.Nodes {
-		fmt.Fprintf(tw, "%s\t%g\t%d\t%v\t%.1f%%\t%d\t%d\t%d\t%s\t%s\t%d\t\n", n.Name, n.CPUs, n.Executed,
-			n.BusyTime.Round(time.Microsecond), 100*n.Utilization, n.Owned, n.Local, n.Spilled,
+		util := fmt.Sprintf("%.1f%%", 100*n.Utilization)
+		if n.NoCPUs {
+			util = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%g\t%d\t%v\t%s\t%d\t%d\t%d\t%s\t%s\t%d\t\n", n.Name, n.CPUs, n.Executed,
+			n.BusyTime.Round(time.Microsecond), util, n.Owned, n.Local, n.Spilled,
 			bytesStr(float64(n.BytesIn)), bytesStr(float64(n.BytesOut)), n.Dead)
 	}
 	tw.Flush()
