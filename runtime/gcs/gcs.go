@@ -111,7 +111,6 @@ type objectEntry struct {
 	// node's, which the shard may hear of first).
 	incs []uint64
 	subs []transport.NodeID // one-shot subscribers waiting for a first location
-	next uint32             // round-robin over copies when answering (wraps)
 	// freed: the owner freed the object and nobody has asked for it
 	// since. A copy announced now — by a holder rejoining after the free
 	// crossed its death (the free could not reach it), a pull or a retried
@@ -155,6 +154,7 @@ type actorEntry struct {
 	// ckptCalls methods.
 	ckptCalls uint64
 	ckpt      []byte
+	hasCkpt   bool // an empty state is a checkpoint too (ckpt is then nil)
 	// log: for an actor created with Replay, the methods it ran after the
 	// checkpoint, log[i] being its (ckptCalls+1+i)-th.
 	log []transport.TaskSpec
@@ -348,10 +348,15 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			e = &actorEntry{}
 			s.actors[m.Actor] = e
 		}
-		if e.ckpt == nil || m.Calls >= e.ckptCalls {
-			s.trimLog(m.Actor, e, m.Calls)
-			e.ckptCalls, e.ckpt = m.Calls, m.Data
+		if !e.hasCkpt || m.Calls >= e.ckptCalls {
+			// The checkpoint is stored before the log it covers is
+			// trimmed: a crash between the two leaves stale log entries
+			// (load skips them), never a trimmed log under an old
+			// checkpoint.
+			old := e.ckptCalls
+			e.ckptCalls, e.ckpt, e.hasCkpt = m.Calls, m.Data, true
 			s.saveActor(m.Actor)
+			s.trimLog(m.Actor, e, old)
 		}
 		s.env.Send(from, &transport.ActorWritten{Actor: m.Actor, Calls: m.Calls, Attempt: m.Attempt}) // a later checkpoint covers an earlier
 	case *transport.GcsActorMethod:
@@ -379,7 +384,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.env.Charge(s.costs.GCSRead)
 		reply := &transport.ActorCheckpoint{Actor: m.Actor}
 		if e := s.actors[m.Actor]; e != nil {
-			if e.ckpt != nil {
+			if e.hasCkpt {
 				reply.Found, reply.Calls, reply.Data = true, e.ckptCalls, e.ckpt
 			}
 			reply.Log = slices.Clone(e.log) // the table's log is trimmed in place
@@ -675,17 +680,34 @@ func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID, avoid tr
 		}
 		return
 	}
-	// Prefer a copy on the subscriber itself, else spread readers over copies.
-	n := e.nodes[e.next%uint32(len(e.nodes))]
-	e.next++
+	// Prefer a copy on the subscriber itself, else spread readers over
+	// copies by a hash of reader and object: a pure function of the entry,
+	// so an answer needs no write, and a replica or a reloaded shard gives
+	// the same one.
+	i := pickCopy(from, id, len(e.nodes))
+	n := e.nodes[i]
 	if n == avoid && len(e.nodes) > 1 { // the subscriber could not pull that copy: another
-		n = e.nodes[e.next%uint32(len(e.nodes))]
-		e.next++
+		n = e.nodes[(i+1)%len(e.nodes)]
 	}
 	if slices.Contains(e.nodes, from) {
 		n = from
 	}
 	s.env.Send(from, &transport.ObjectLocated{Object: id, Node: n, Size: e.size})
+}
+
+// pickCopy picks one of n copies of id for reader: a splitmix64 finalizer
+// of both, so readers of one object, and one reader's objects, spread.
+func pickCopy(reader transport.NodeID, id transport.ObjectID, n int) int {
+	x := uint64(id.Task) ^ uint64(id.Index)<<40 ^ uint64(reader)<<20
+	if id.Put {
+		x ^= 1 << 63
+	}
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return int(x % uint64(n))
 }
 
 func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {

@@ -69,7 +69,6 @@ func (s *Shard) writeObject(id transport.ObjectID, e *objectEntry) {
 	enc.Varint(e.size)
 	enc.Nodes(e.nodes)
 	enc.Nodes(e.subs)
-	enc.Uvarint(uint64(e.next))
 	// Each location's incarnation: a flushed entry read back drops the
 	// copies of incarnations that died since.
 	for _, inc := range e.incs {
@@ -107,6 +106,7 @@ func (s *Shard) saveActor(id transport.ActorID) {
 	enc.Uvarint(e.ckptCalls)
 	enc.Bytes8(e.ckpt)
 	enc.Uvarint(e.hostInc)
+	enc.Bool(e.hasCkpt)
 	s.scratch = enc.Bytes()
 	s.store.Put(TableActors, taskKey(id), s.scratch)
 	s.written()
@@ -128,11 +128,12 @@ func (s *Shard) saveLogEntry(actor transport.ActorID, calls uint64, spec *transp
 	s.written()
 }
 
-// trimLog drops the logged methods a checkpoint after calls methods covers.
-func (s *Shard) trimLog(actor transport.ActorID, e *actorEntry, calls uint64) {
+// trimLog drops the logged methods the actor's checkpoint (now after
+// e.ckptCalls methods) covers; the log began after old methods.
+func (s *Shard) trimLog(actor transport.ActorID, e *actorEntry, old uint64) {
 	n := 0
-	for n < len(e.log) && e.ckptCalls+uint64(n)+1 <= calls {
-		s.store.Delete(TableActorLog, logKey(actor, e.ckptCalls+uint64(n)+1))
+	for n < len(e.log) && old+uint64(n)+1 <= e.ckptCalls {
+		s.store.Delete(TableActorLog, logKey(actor, old+uint64(n)+1))
 		s.written()
 		n++
 	}
@@ -210,11 +211,31 @@ func (s *Shard) load() {
 			s.deadInc[node] = d.Uvarint()
 		}
 	}
+	// Objects made before their task's spec arrived (see objectMade) are
+	// found as the entries are read: only a store that tells new keys needs
+	// them (see addTask). A settled entry stays in the store only, as
+	// flushObject leaves it: a loaded shard holds in memory what a running
+	// one would, not the whole table.
+	var made []transport.TaskID
 	s.store.Scan(TableObjects, func(k, v []byte) bool {
 		id := transport.NewDecoder(k).Object()
-		s.objects.Set(id, s.decodeObject(v))
+		e := s.decodeObject(v)
+		if e.created && !id.Put && s.putNew != nil {
+			made = append(made, id.Task)
+		}
+		if e.created && len(e.subs) == 0 {
+			s.flushedObjects++
+		} else {
+			s.objects.Set(id, e)
+		}
 		return true
 	})
+	for _, t := range made {
+		s.kbuf = appendTaskKey(s.kbuf[:0], t)
+		if _, ok := s.store.Get(TableTasks, s.kbuf); !ok {
+			s.early[t] = struct{}{}
+		}
+	}
 	s.store.Scan(TableTasks, func(k, v []byte) bool {
 		spec := new(transport.TaskSpec)
 		transport.NewDecoder(v).Spec(spec)
@@ -223,21 +244,6 @@ func (s *Shard) load() {
 		}
 		return true
 	})
-	// Objects made before their task's spec arrived (see objectMade), from
-	// the entries just loaded: every object is in memory now, and early is
-	// a set, so the map's order cannot leak. (A second scan of the object
-	// table, sorted, made a load half as slow again.) Only a store that
-	// tells new keys needs it (see addTask).
-	if s.putNew != nil {
-		for id, e := range s.objects.All() {
-			if e.created && !id.Put {
-				s.kbuf = appendTaskKey(s.kbuf[:0], id.Task)
-				if _, ok := s.store.Get(TableTasks, s.kbuf); !ok {
-					s.early[id.Task] = struct{}{}
-				}
-			}
-		}
-	}
 	s.store.Scan(TableActors, func(k, v []byte) bool {
 		d := transport.NewDecoder(v)
 		e := &actorEntry{}
@@ -246,6 +252,7 @@ func (s *Shard) load() {
 		e.restarts = int32(d.Varint())
 		e.ckptCalls, e.ckpt = d.Uvarint(), d.Bytes8()
 		e.hostInc = d.Uvarint()
+		e.hasCkpt = d.Bool() || e.ckpt != nil // false in an entry written before the field was
 		s.actors[transport.ActorID(transport.NewDecoder(k).U64())] = e
 		return true
 	})
@@ -417,7 +424,7 @@ func (s *Shard) task(id transport.TaskID) (*transport.TaskSpec, bool) {
 // incarnations that died after it was written.
 func (s *Shard) decodeObject(v []byte) *objectEntry {
 	d := transport.NewDecoder(v)
-	e := &objectEntry{created: d.Bool(), size: d.Varint(), nodes: d.Nodes(), subs: d.Nodes(), next: uint32(d.Uvarint())} // a stored counter of any size only picks a copy
+	e := &objectEntry{created: d.Bool(), size: d.Varint(), nodes: d.Nodes(), subs: d.Nodes()}
 	live := e.nodes[:0]
 	for _, n := range e.nodes {
 		inc := d.Uvarint()

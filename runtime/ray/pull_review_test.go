@@ -133,11 +133,12 @@ func TestPullAfterRebuildIsNotTorn(t *testing.T) {
 	require.True(t, crashed, "a did not crash mid-pull")
 }
 
-// cutMidPullCluster: X (8 MiB) is made on a and read on c (a second copy);
-// first (if not nil) makes objects only a holds, which b reads before X.
-// When b has half of X, a is cut off from b (both still reach the GCS: no
-// node is declared dead). It returns when b's pull of X first asked a
-// again after the cut, and when b read X (0: not in a minute).
+// cutMidPullCluster: X (8 MiB) is made on a; with first 0 it is read on c
+// too (a second copy), else first objects only a holds are made, which b
+// reads before X (queued ahead of it on a's link). When b has half of X,
+// its source is cut off from b (both still reach the GCS: no node is
+// declared dead). It returns when b's pull of X first asked again after
+// the cut, and when b read X (0: not in a minute).
 func cutMidPullCluster(t *testing.T, first int) (cut, reasked, read time.Duration) {
 	t.Helper()
 	reg := ray.NewRegistry()
@@ -146,7 +147,7 @@ func cutMidPullCluster(t *testing.T, first int) (cut, reasked, read time.Duratio
 	})
 	used := ray.Register1(reg, "cutUsed", func(ctx context.Context, b ray.Blob) (uint64, error) { return b.Sum, nil })
 	var c *ray.Sim
-	a, b := netsim.NodeID(ray.RayletID(1)), netsim.NodeID(ray.RayletID(2))
+	a, b, cn := netsim.NodeID(ray.RayletID(1)), netsim.NodeID(ray.RayletID(2)), netsim.NodeID(ray.RayletID(3))
 	var x transport.ObjectID
 	onNet := func(ev *netsim.Event) {
 		switch {
@@ -154,10 +155,11 @@ func cutMidPullCluster(t *testing.T, first int) (cut, reasked, read time.Duratio
 			if m := pullMsg(ev); m != nil && m.Object == x {
 				reasked = ev.At // (a retransmission is sent only after a loss: this is a new request)
 			}
-		case ev.Kind == netsim.EvDeliver && cut == 0 && ev.From == a && ev.To == b:
+		case ev.Kind == netsim.EvDeliver && cut == 0 && (ev.From == a || ev.From == cn) && ev.To == b:
+			// b's source of X, whichever copy the GCS named
 			if m := chunkMsg(ev); m != nil && m.Object == x && m.Offset >= 4<<20 {
 				cut = ev.At
-				c.Netsim().Partition([]netsim.NodeID{a}, []netsim.NodeID{b})
+				c.Netsim().Partition([]netsim.NodeID{ev.From}, []netsim.NodeID{b})
 			}
 		}
 	}
@@ -178,8 +180,10 @@ func cutMidPullCluster(t *testing.T, first int) (cut, reasked, read time.Duratio
 		}
 		xr := ins[first]
 		x = xr.ObjectID()
-		if _, err := ray.Get(ctx, used.Options(on(3)).Remote(ctx, xr)); err != nil { // a copy on c
-			return err
+		if first == 0 { // a copy on c (with others before X, X stays queued behind them on a's link)
+			if _, err := ray.Get(ctx, used.Options(on(3)).Remote(ctx, xr)); err != nil {
+				return err
+			}
 		}
 		var outs []ray.Ref[uint64]
 		for _, in := range ins {
@@ -196,12 +200,14 @@ func cutMidPullCluster(t *testing.T, first int) (cut, reasked, read time.Duratio
 }
 
 // TestCutSourceSwitchesToAnotherCopy: b's source of X is cut off from b
-// halfway through (a partition; neither node is declared dead), and c has
-// a copy. Every retry subscribes to the GCS, whose answer to b is always
-// a: the shard answers a flushed object entry round-robin (e.next), but
-// the advanced counter is dropped with the entry (flushObject: a read is
-// not saved), so each read starts again from nodes[0]. b asks a, and only
-// a, for a minute; the pull side never tries the other copy either.
+// halfway through (a partition; neither node is declared dead), and the
+// other node has a copy. Every retry subscribed to the GCS, whose answer
+// to b was always a: the shard answered a flushed object entry round-robin
+// (e.next), but the advanced counter was dropped with the entry
+// (flushObject: a read is not saved), so each read started again from
+// nodes[0]. b asked a, and only a, for a minute; the pull side never
+// tried the other copy either. (Retries now name the copy to avoid, and
+// the shard picks a copy by a hash of reader and object.)
 func TestCutSourceSwitchesToAnotherCopy(t *testing.T) {
 	cut, reasked, read := cutMidPullCluster(t, 0)
 	t.Logf("cut at %v, b asked again at %v, read X at %v", cut, reasked, read)
