@@ -193,12 +193,18 @@ type Fault struct {
 	// lowest smoothed rate after it; Recovered the first time the smoothed
 	// rate is back to 90% of Baseline after a dip (RecoverAfter = Recovered
 	// - At). NoDip: the rate never fell below 90%; NotRecovered: it had not
-	// come back when the trace ended.
+	// come back when the trace ended, or (Drained) when the backlog ran
+	// out. Rates are judged only while the backlog (tasks submitted and not
+	// yet completed) could keep the baseline rate up for a bin or is above
+	// what it was at the fault: once it is neither, the offered load, not
+	// the fault, sets the rate (a run's final drain is no dip). Drained is
+	// then when the backlog ran out.
 	Baseline, Dip float64
 	Recovered     time.Duration
 	RecoverAfter  time.Duration
 	NoDip         bool
 	NotRecovered  bool
+	Drained       time.Duration
 }
 
 // CriticalPath is the dependency chain with the most work (execution plus
@@ -296,6 +302,7 @@ type analyzer struct {
 	running   map[[2]uint64]time.Duration // (task, node) -> start
 	busy      []interval
 	completes []time.Duration
+	submits   []time.Duration // each counted submission's time, as completes
 	transfers []struct {
 		at    time.Duration
 		bytes int64
@@ -424,6 +431,7 @@ func (a *analyzer) record(r *traces.Record) {
 			break
 		}
 		c.Submitted++
+		a.submits = append(a.submits, r.At)
 		if !t.submitted {
 			t.submitted, t.owner, t.fn = true, r.Node, r.Detail
 		}
@@ -846,6 +854,14 @@ func smoothed(v []float64) []float64 {
 	return out
 }
 
+// backlog is the number of tasks submitted and not completed at t (both
+// series are in time order).
+func (a *analyzer) backlog(t time.Duration) int {
+	in, _ := slices.BinarySearch(a.submits, t+1)
+	out, _ := slices.BinarySearch(a.completes, t+1)
+	return in - out
+}
+
 // faults fills in each fault's detection and its throughput dip and
 // recovery, judged on th (faultBins).
 func (a *analyzer) faults(th Series) {
@@ -900,7 +916,15 @@ func (a *analyzer) faults(th Series) {
 		lastBin := min(int(lastDone/th.Bin), len(sm)-1)
 		f.Dip = math.Inf(1)
 		dip := -1
+		// Drained: fewer tasks outstanding than a bin at the baseline rate
+		// takes, and fewer than at the fault (an open-loop workload runs
+		// with a small backlog: the fault's own pile-up is not a drain).
+		drained := min(f.Baseline*th.Bin.Seconds(), float64(a.backlog(f.At)))
 		for k := k0; k <= lastBin; k++ {
+			if k > k0 && float64(a.backlog(th.At(k))) < drained {
+				f.Drained = th.At(k)
+				break
+			}
 			f.Dip = min(f.Dip, sm[k])
 			if dip < 0 && sm[k] < 0.9*f.Baseline {
 				dip = k

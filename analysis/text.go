@@ -249,6 +249,8 @@ func (f Fault) RecoverText() string {
 	switch {
 	case f.Kind == "restart" || f.Kind == "heal":
 		return "-"
+	case f.NotRecovered && f.Drained > 0:
+		return "not before the backlog drained (" + f.Drained.Round(time.Millisecond).String() + ")"
 	case f.NotRecovered:
 		return "not before the end"
 	case f.NoDip:
