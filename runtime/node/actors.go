@@ -360,8 +360,7 @@ func (r *Raylet) cancelCall(id transport.TaskID, rebuild bool) bool {
 				return true
 			}
 			a.queue = slices.Delete(a.queue, i, i+1)
-			t.cancelled = true // an argument that comes later is not pinned for it
-			r.unpinArgs(t)
+			r.dropWaits(t)
 			r.failCancelled(t.spec)
 			r.pumpActor(a) // it may have held up its caller's next call
 			return true
@@ -706,8 +705,7 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 	r.giveBack(a.creation)
 	msg := fmt.Sprintf("actor %s died: %s", id, why)
 	for _, t := range a.queue {
-		r.unpinArgs(t)
-		t.cancelled = true
+		r.dropWaits(t)
 	}
 	for _, spec := range r.heldCalls(a) { // the running one too: its result will not be stored
 		r.failTask(spec, transport.ErrKindActorDied, msg)
@@ -800,8 +798,7 @@ func (r *Raylet) dropActor(a *actorHost) {
 	delete(r.actors, a.id)
 	r.giveBack(a.creation)
 	for _, t := range a.queue {
-		r.unpinArgs(t)
-		t.cancelled = true
+		r.dropWaits(t)
 	}
 	// Their owners hear of it now (CallBounced), as of a call that found
 	// no actor: each is retried as its budget allows, or fails, and waits

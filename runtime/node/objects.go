@@ -131,18 +131,22 @@ func (r *Raylet) forgetLocated(ids []transport.ObjectID, owner *bool) {
 // But, as for a Wait's, the node stops asking where the object is
 // (relocate), and news of its loss starts no rebuild (onObjectLost).
 func (r *Raylet) unneed(id transport.ObjectID, w waiter) {
-	fe := r.fetchOf(id)
-	if fe == nil {
-		return // here already, or never awaited
+	if fe := r.fetchOf(id); fe != nil { // nil: here already, or never awaited
+		r.unneedIf(fe, func(x waiter) bool { return x == w })
 	}
-	if fe.first == w {
+}
+
+// unneedIf takes back the waits of fe that match.
+func (r *Raylet) unneedIf(fe *fetch, match func(waiter) bool) {
+	if fe.more != nil {
+		*fe.more = slices.DeleteFunc(*fe.more, match)
+	}
+	if fe.first != nil && match(fe.first) {
 		fe.first = nil
 		if fe.more != nil && len(*fe.more) > 0 { // the next in line comes first
 			fe.first = (*fe.more)[0]
 			*fe.more = slices.Delete(*fe.more, 0, 1)
 		}
-	} else if fe.more != nil {
-		*fe.more = slices.DeleteFunc(*fe.more, func(x waiter) bool { return x == w })
 	}
 }
 

@@ -229,3 +229,31 @@ func TestUnneededFetch(t *testing.T) {
 type countWaiter struct{ n int }
 
 func (w *countWaiter) ready(*objstore.Entry) { w.n++ }
+
+// TestCancelledQueuedTaskTakesItsWaitsBack: a task queued here waiting for
+// an argument, then cancelled, left its wait on the argument's fetch: the
+// node went on asking where the object was (relocate) and would rebuild it
+// on news of its loss, for a task that would never run. The same for the
+// queued calls of an actor that dies. Now it takes its waits back, as a
+// Get that ends early does; another reader's wait stays.
+func TestCancelledQueuedTaskTakesItsWaitsBack(t *testing.T) {
+	for _, other := range []bool{false, true} {
+		r, _ := hostileRaylet(t, 1<<20)
+		arg := transport.ObjectID{Task: 77}
+		spec := &transport.TaskSpec{ID: 90, NumReturns: 1, Func: "f", Owner: 7,
+			Args: []transport.Arg{{IsRef: true, Ref: arg}, {IsRef: true, Ref: arg}}}
+		w := &countWaiter{}
+		if other {
+			r.need(arg, w)
+		}
+		r.accept(spec, "test")
+		require.True(t, r.waited(arg))
+		r.cancelLocal(spec.ID, false)
+		require.Equal(t, other, r.waited(arg), "other reader %v", other)
+		if other {
+			require.Equal(t, waiter(w), r.fetchOf(arg).first, "the other reader's wait stays")
+		}
+		r.Handle(50, &transport.ObjectLost{Object: arg})
+		require.Equal(t, other, r.reconstructing[arg.Task], "a rebuild for the cancelled task alone")
+	}
+}

@@ -819,22 +819,58 @@ func (r *Raylet) resolveArgs(t *task, ready func()) {
 		}
 		r.emit(transport.Event{Kind: transport.EvTaskArg, Node: r.self, Task: t.spec.ID, Object: a.Ref, Detail: "fetch"})
 		t.missing++
-		id := a.Ref
-		r.need(id, waitFunc(func(*objstore.Entry) {
-			if t.cancelled {
-				return
-			}
-			r.store.Pin(id)
-			t.pin(id)
-			t.missing--
-			if t.missing == 0 {
-				r.emit(transport.Event{Kind: transport.EvTaskArgsReady, Node: r.self, Task: t.spec.ID})
-				ready()
-			}
-		}))
+		r.need(a.Ref, &argFetch{r: r, t: t, id: a.Ref, done: ready})
 	}
 	if t.missing == 0 {
 		ready()
+	}
+}
+
+// argFetch is a queued task's wait for one of its arguments (resolveArgs):
+// a pointer, so a task that leaves the node before its arguments came
+// takes its waits back (dropWaits).
+type argFetch struct {
+	r    *Raylet
+	t    *task
+	id   transport.ObjectID
+	done func() // every argument is here
+}
+
+func (w *argFetch) ready(*objstore.Entry) {
+	t, r := w.t, w.r
+	if t.cancelled {
+		return
+	}
+	r.store.Pin(w.id)
+	t.pin(w.id)
+	t.missing--
+	if t.missing == 0 {
+		r.emit(transport.Event{Kind: transport.EvTaskArgsReady, Node: r.self, Task: t.spec.ID})
+		w.done()
+	}
+}
+
+// dropWaits ends a task that has not started here (cancelled, or its
+// actor gone): the queues skip it, its pinned arguments are unpinned, and
+// its waits for the others are taken back, so a fetch nobody else needs
+// stops (a pull under way is not asked again, a location not looked up
+// again).
+func (r *Raylet) dropWaits(t *task) {
+	t.cancelled = true
+	r.unpinArgs(t)
+	if t.missing == 0 {
+		return
+	}
+	for _, a := range t.spec.Args {
+		if !a.IsRef {
+			continue
+		}
+		if fe := r.fetchOf(a.Ref); fe != nil {
+			r.unneedIf(fe, func(w waiter) bool {
+				aw, ok := w.(*argFetch)
+				return ok && aw.t == t
+			})
+		}
 	}
 }
 
@@ -1335,9 +1371,8 @@ func (r *Raylet) cancelLocal(id transport.TaskID, rebuild bool) {
 // r.tasks and out of the queue length (waiting for its arguments, or ready
 // in its class, whose dispatch skips it), its arguments unpinned.
 func (r *Raylet) dropQueued(t *task) {
-	t.cancelled = true // the queues and argument waiters skip it
+	r.dropWaits(t)
 	r.tasks.Delete(t.spec.ID)
-	r.unpinArgs(t)
 	if t.missing > 0 {
 		r.waiting--
 	} else {
