@@ -741,14 +741,17 @@ func (r *Raylet) lookupName(name string, round uint64) {
 	})
 }
 
-// release gives a blocked task's CPU back to the node.
+// release gives a blocked task's CPU back to the node, and counts what
+// else it holds as held by a blocked task (Raylet.blocked).
 func (c *Caller) release() {
-	if c.t == nil || c.t.borrowed || c.t.res().CPU == 0 {
+	if c.t == nil || c.t.borrowed || c.t.res().IsZero() {
 		return
 	}
 	c.t.borrowed = true
-	cpu := transport.Resources{CPU: c.t.res().CPU}
-	c.r.avail = c.r.avail.Add(cpu)
+	res := c.t.res()
+	c.r.avail = c.r.avail.Add(transport.Resources{CPU: res.CPU})
+	res.CPU = 0
+	c.r.blocked = c.r.blocked.Add(res)
 	c.r.dispatch()
 }
 
@@ -759,5 +762,10 @@ func (c *Caller) reacquire() {
 		return
 	}
 	c.t.borrowed = false
-	c.r.avail = c.r.avail.Sub(transport.Resources{CPU: c.t.res().CPU})
+	res := c.t.res()
+	c.r.avail = c.r.avail.Sub(transport.Resources{CPU: res.CPU})
+	res.CPU = 0
+	if c.r.blocked = c.r.blocked.Sub(res); c.r.blocked.IsZero() {
+		c.r.blockedSpills = nil // none blocked: none spilled for it (blockedOut)
+	}
 }

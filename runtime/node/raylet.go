@@ -130,8 +130,14 @@ type Raylet struct {
 
 	avail    transport.Resources
 	promised transport.Resources // of actors accepted here and not started (free)
-	gpus     []int64             // free amount of each GPU (gpus.go)
-	gpuHeld  map[*task][]gpuShare
+	// blocked: what tasks blocked in Get or Wait hold besides their CPU
+	// (given back: Caller.release), which comes back only when what they
+	// wait for ends (see blockedOut); blockedSpills the tasks spilled for
+	// it since the node last had none blocked.
+	blocked       transport.Resources
+	blockedSpills map[transport.TaskID]struct{}
+	gpus          []int64 // free amount of each GPU (gpus.go)
+	gpuHeld       map[*task][]gpuShare
 	// promisedGPUs: the GPU requests of the actors in promised, in the
 	// order accepted (creationGPUsFit).
 	promisedGPUs []int64
@@ -282,6 +288,16 @@ func (r *Raylet) heartbeat() {
 	r.env.After(r.cfg.HeartbeatPeriod, r.heartbeat)
 }
 
+// tellScheduler sends the global scheduler this node's load now, ahead of
+// the next heartbeat the node table forwards: its view is stale, and a
+// placement it makes from that view must not be the one this node is
+// correcting.
+func (r *Raylet) tellScheduler() {
+	r.send(r.cfg.Layout.Scheduler, &transport.Heartbeat{
+		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.free(),
+		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW})
+}
+
 // since is the time since the raylet was made (see task.start), on its
 // monotonic clock (transport.Monotonic): clock skew does not move it.
 func (r *Raylet) since() time.Duration { return r.mono.Since(r.born) }
@@ -346,9 +362,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			// lives here (once the node table has it), or it places
 			// here again and again until the node table's news arrives.
 			if r.registered {
-				r.send(r.cfg.Layout.Scheduler, &transport.Heartbeat{
-					Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.free(),
-					QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW})
+				r.tellScheduler()
 			}
 			if s := &m.Spec; s.IsCreation() && transport.IsRestart(s.Attempt) {
 				// A GCS restart: only its creator watches it, and the
@@ -625,9 +639,47 @@ func (r *Raylet) schedule(spec *transport.TaskSpec) {
 			local = false
 		}
 	}
+	if local && r.blockedOut(spec) {
+		r.spillBlocked(spec)
+		return
+	}
 	if local {
 		r.accept(spec, "local")
 		return
+	}
+	r.spill(spec)
+}
+
+// blockedOut reports whether a task the scheduler may place elsewhere
+// waits here for resources held by tasks blocked in Get or Wait: those
+// come back only once what the blocked tasks wait for ends, which may be
+// this task itself (a GPU task's GPU child, queued behind its parent's
+// GPU, deadlocked the tree while other nodes' GPUs were idle). It goes to
+// the global scheduler instead, which finds a node with the resources free
+// or holds it until one has them (as Ray's raylet spills a task it cannot
+// run to a node that can). A task goes once while tasks are blocked here:
+// sent back (every node's resources may be held so), it stays, or it would
+// go back and forth for good.
+func (r *Raylet) blockedOut(spec *transport.TaskSpec) bool {
+	if r.blocked.IsZero() || spec.IsCreation() || spec.Strategy == transport.StrategyNodeHard || len(r.cfg.Layout.Raylets) == 1 {
+		return false
+	}
+	if _, again := r.blockedSpills[spec.ID]; again {
+		return false
+	}
+	return !spec.Resources.Fits(r.cfg.Resources.Sub(r.blocked))
+}
+
+// spillBlocked spills a task blockedOut, telling the scheduler first what
+// this node has free (its view may still show the resources the blocked
+// tasks hold as free, and place the task back here).
+func (r *Raylet) spillBlocked(spec *transport.TaskSpec) {
+	if r.blockedSpills == nil {
+		r.blockedSpills = make(map[transport.TaskID]struct{})
+	}
+	r.blockedSpills[spec.ID] = struct{}{}
+	if r.registered {
+		r.tellScheduler()
 	}
 	r.spill(spec)
 }
@@ -1006,6 +1058,11 @@ func (r *Raylet) dispatch() {
 		for c.head < len(c.q) {
 			t := c.q[c.head]
 			if !t.cancelled && (!t.spec.Resources.Fits(r.avail) || t.spec.Resources.GPU > 0 && !r.gpusFit(t.spec.Resources.GPU)) {
+				if r.blockedOut(t.spec) {
+					r.dropQueued(t) // the loop skips it now
+					r.spillBlocked(t.spec)
+					continue
+				}
 				break
 			}
 			if !t.cancelled && now < 0 {
