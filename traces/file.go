@@ -48,6 +48,11 @@ type Header struct {
 	Seed      int64    // the run's seed (also in Scenario)
 	Overrides []string // the --set overrides applied (informative)
 	Transport string   // "sim"
+	// Buggify: the run had the runtime's fault points on (runner.Options.
+	// Buggify, `raysim run --buggify`); they change its events, so a replay
+	// turns them on too. Stored after Transport as a flags varint (absent in
+	// older traces: false).
+	Buggify bool
 }
 
 // Trailer is the end block.
@@ -90,7 +95,12 @@ func (h *Header) marshal() []byte {
 	for _, o := range h.Overrides {
 		b = appendString(b, o)
 	}
-	return appendString(b, h.Transport)
+	b = appendString(b, h.Transport)
+	var flags uint64
+	if h.Buggify {
+		flags |= 1
+	}
+	return binary.AppendUvarint(b, flags)
 }
 
 func (h *Header) unmarshal(b []byte) error {
@@ -108,6 +118,10 @@ func (h *Header) unmarshal(b []byte) error {
 		h.Overrides = append(h.Overrides, d.str())
 	}
 	h.Transport = d.str()
+	h.Buggify = false
+	if d.err == nil && len(d.b) > 0 { // older traces end at Transport
+		h.Buggify = d.uvarint()&1 != 0
+	}
 	return d.err
 }
 

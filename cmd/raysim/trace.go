@@ -66,7 +66,8 @@ func startRunTrace(f *runFlags, s *scenarios.Scenario, idx, nfiles int, opts *ru
 	if f.seed != "" {
 		sets = append(sets, "seed="+f.seed)
 	}
-	w, err := traces.Create(tracePath, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed, Overrides: sets, Transport: f.transport()},
+	w, err := traces.Create(tracePath, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed, Overrides: sets, Transport: f.transport(),
+		Buggify: f.buggify},
 		traces.WriterOptions{NoCompression: f.traceRaw})
 	if err != nil {
 		return nil, err

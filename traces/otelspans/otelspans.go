@@ -17,8 +17,10 @@ import (
 	"context"
 	"encoding/binary"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -105,9 +107,9 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 	h := r.Header()
 	res := resource.NewSchemaless(
 		attribute.String("service.name", o.ServiceName),
-		attribute.String("raysim.scenario", h.File),
+		attribute.String("raysim.scenario", utf8Text(h.File)),
 		attribute.Int64("raysim.seed", h.Seed),
-		attribute.String("raysim.version", h.Version),
+		attribute.String("raysim.version", utf8Text(h.Version)),
 	)
 	proc := sdktrace.WithSyncer(exp)
 	if o.Batch {
@@ -147,7 +149,7 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 		closePhase(st, at)
 		st.root.SetAttributes(attribute.String("raysim.status", status))
 		if err != "" {
-			st.root.SetStatus(codes.Error, err)
+			st.root.SetStatus(codes.Error, utf8Text(err))
 		}
 		st.root.End(trace.WithTimestamp(ts(at)))
 		delete(open, id)
@@ -174,10 +176,11 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 				parentCtx, rootOpt = p.ctx, trace.WithSpanKind(trace.SpanKindInternal)
 			}
 			tctx := context.WithValue(parentCtx, taskKey{}, uint64(rec.Task))
-			sctx, root := tracer.Start(tctx, "task "+rec.Detail, trace.WithTimestamp(ts(rec.At)),
+			fn := utf8Text(rec.Detail)
+			sctx, root := tracer.Start(tctx, "task "+fn, trace.WithTimestamp(ts(rec.At)),
 				rootOpt, trace.WithSpanKind(trace.SpanKindInternal),
 				trace.WithAttributes(attribute.String("raysim.task", rec.Task.String()),
-					attribute.String("raysim.function", rec.Detail),
+					attribute.String("raysim.function", fn),
 					attribute.String("raysim.owner", nodeName(rec.Node))))
 			open[rec.Task] = &taskState{root: root, ctx: sctx, name: rec.Detail, phaseStart: rec.At, phase: "schedule", node: rec.Node}
 		case transport.EvTaskPlaced:
@@ -189,7 +192,7 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 					st.node = rec.Node
 					_, sp := tracer.Start(st.ctx, "schedule", trace.WithTimestamp(ts(st.phaseStart)),
 						trace.WithAttributes(attribute.String("raysim.node", nodeName(rec.Node)),
-							attribute.String("raysim.reason", rec.Detail), attribute.Int("raysim.attempt", st.attempt)))
+							attribute.String("raysim.reason", utf8Text(rec.Detail)), attribute.Int("raysim.attempt", st.attempt)))
 					sp.End(trace.WithTimestamp(ts(rec.At)))
 					// Queued unless an argument must be fetched: the raylet
 					// emits a task.arg "fetch" record for each missing
@@ -261,6 +264,17 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 		err = e
 	}
 	return tasks, err
+}
+
+// utf8Text is s with each run of invalid UTF-8 bytes replaced by U+FFFD:
+// OTLP is protobuf, whose string fields must be valid UTF-8 (a record's
+// Detail, a task's error text, may hold the error value's raw bytes), and
+// one invalid string fails the marshalling of the whole batch.
+func utf8Text(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 func itoa(v uint64) string {

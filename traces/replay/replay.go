@@ -110,7 +110,8 @@ func Run(ctx context.Context, tr *traces.Reader, o Options) (*Result, error) {
 		res.Records = i + 1
 		return true
 	})
-	ro := runner.Options{Trace: rec, Until: o.Until}
+	// Buggify changes the run's events: re-run as the trace was recorded.
+	ro := runner.Options{Trace: rec, Until: o.Until, Buggify: tr.Header().Buggify}
 	if o.HasUntilEvent {
 		ro.UntilEvent = o.UntilEvent + 1
 	}
