@@ -90,6 +90,11 @@ type netState struct {
 	pending  map[linkKey][]time.Duration
 	parts    []string
 	degraded map[[2]transport.NodeID]string
+	// sent: the previous record was a net.send of this link (a drop right
+	// after it is that message's, lost at the send: loss, partition, a
+	// down destination).
+	sent    linkKey
+	hasSent bool
 }
 
 func newNetState() *netState {
@@ -98,18 +103,31 @@ func newNetState() *netState {
 
 func (s *netState) add(r *traces.Record) {
 	s.at, s.n = r.At, s.n+1
+	justSent := s.hasSent
+	s.hasSent = false
 	k, ok := r.NetKind()
 	if !ok {
 		return
 	}
 	key := linkKey{r.Node, r.Peer, r.Msg}
+	if k == netsim.EvSend {
+		s.sent, s.hasSent = key, true
+	}
 	switch k {
 	case netsim.EvSend, netsim.EvDuplicate:
 		s.pending[key] = append(s.pending[key], r.At)
 	case netsim.EvDeliver:
 		s.pop(key)
 	case netsim.EvDrop:
-		if r.Detail != netsim.DropSender {
+		switch {
+		case r.Detail == netsim.DropSender: // never sent (no net.send record)
+		case justSent && s.sent == key: // lost at its send: the newest
+			if q := s.pending[key]; len(q) > 1 {
+				s.pending[key] = q[:len(q)-1]
+			} else {
+				delete(s.pending, key)
+			}
+		default: // lost in flight: the oldest (a link delivers in order)
 			s.pop(key)
 		}
 	case netsim.EvPartition:
