@@ -148,7 +148,7 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 	finish := func(id transport.TaskID, st *taskState, at time.Duration, status string, err string) {
 		closePhase(st, at)
 		st.root.SetAttributes(attribute.String("raysim.status", status))
-		if err != "" {
+		if err != "" || status == "failed" { // (a failure's text may be empty)
 			st.root.SetStatus(codes.Error, utf8Text(err))
 		}
 		st.root.End(trace.WithTimestamp(ts(at)))

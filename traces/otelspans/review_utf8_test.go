@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"raysim/runtime/transport"
 	"raysim/traces"
@@ -87,3 +89,36 @@ func TestOTLPExportsNonUTF8Error(t *testing.T) {
 }
 
 func timeUnit(n int64) time.Duration { return time.Duration(n) * time.Microsecond }
+
+// TestFailedTaskWithoutMessageIsError: a task.failed record's Detail is the
+// error's text, which may be empty (an error value with no bytes). The
+// task's span got the error status only when the text was not empty, so a
+// failure without a message was exported with status Unset, like a
+// success (docs/traces.md: "error status on failure").
+func TestFailedTaskWithoutMessageIsError(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := traces.NewWriter(&buf, traces.Header{File: "x.yaml", Seed: 1}, traces.WriterOptions{})
+	require.NoError(t, err)
+	rec := traces.NewRecorder(w)
+	rt := func(at int64, k transport.EventKind, detail string) {
+		rec.Write(&traces.Record{At: timeUnit(at), Source: traces.Runtime, Kind: uint8(k), Node: 1, Peer: 1, Task: 9, Detail: detail})
+	}
+	rt(1, transport.EvTaskSubmitted, "f")
+	rt(2, transport.EvTaskPlaced, "local")
+	rt(3, transport.EvTaskRunning, "f")
+	rt(4, transport.EvTaskFailed, "")
+	require.NoError(t, rec.Close())
+	r, err := traces.NewReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	exp := tracetest.NewInMemoryExporter()
+	_, err = Export(context.Background(), r, exp, Options{})
+	require.NoError(t, err)
+	var found bool
+	for _, s := range exp.GetSpans() {
+		if s.Name == "task f" {
+			found = true
+			require.Equal(t, codes.Error, s.Status.Code, "a failed task's span has the error status")
+		}
+	}
+	require.True(t, found)
+}
