@@ -301,6 +301,9 @@ func cmdTraceStats(args []string, stdout, stderr io.Writer) int {
 		if len(h.Overrides) > 0 {
 			fmt.Fprintf(stdout, "overrides %s\n", strings.Join(h.Overrides, " "))
 		}
+		if h.Buggify {
+			fmt.Fprintln(stdout, "buggify   on (the runtime's fault points)")
+		}
 		st.Print(stdout)
 	}
 	if err != nil {
