@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,5 +23,20 @@ func TestReplayBuggifiedTrace(t *testing.T) {
 	code, out, errOut := call(t, "replay", tr)
 	if code != exitOK || strings.Contains(out, "DIVERGED") {
 		t.Fatalf("replay of an unchanged buggified run: exit %d, want 0\nstdout: %.600s\nstderr: %.300s", code, out, errOut)
+	}
+}
+
+// TestOTLPExportRefusesOutputFile: `trace export --format otlp -o OUT`
+// sent the spans to the collector and left an empty OUT behind, as if the
+// export had written nothing; -o means nothing for otlp, and says so.
+func TestOTLPExportRefusesOutputFile(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "spans.json")
+	code, _, errOut := call(t, "trace", "export", "--format", "otlp", "-o", out, "whatever.trace")
+	if code != exitUsage || !strings.Contains(errOut, "otlp-endpoint") {
+		t.Fatalf("exit %d, want %d\n%s", code, exitUsage, errOut)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("%s was left (%v)", out, err)
 	}
 }
