@@ -42,6 +42,9 @@ type stubEnv struct {
 	self transport.NodeID
 	rnd  *rand.Rand
 	sent int
+	// found and missed count the task-table reads answered (TaskInfo) with
+	// and without the task.
+	found, missed int
 }
 
 type stubTimer struct{}
@@ -52,12 +55,21 @@ func (e *stubEnv) Self() transport.NodeID                      { return e.self }
 func (e *stubEnv) Now() time.Time                              { return time.Now() }
 func (e *stubEnv) After(time.Duration, func()) transport.Timer { return stubTimer{} }
 func (e *stubEnv) Rand() *rand.Rand                            { return e.rnd }
-func (e *stubEnv) Send(transport.NodeID, transport.Message)    { e.sent++ }
-func (e *stubEnv) Charge(time.Duration)                        {}
-func (e *stubEnv) Go(func())                                   {}
-func (e *stubEnv) Await(func(func()))                          {}
-func (e *stubEnv) Post(func())                                 {}
-func (e *stubEnv) Emit(*transport.Event)                       {}
+func (e *stubEnv) Send(_ transport.NodeID, m transport.Message) {
+	e.sent++
+	if ti, ok := m.(*transport.TaskInfo); ok {
+		if ti.Found {
+			e.found++
+		} else {
+			e.missed++
+		}
+	}
+}
+func (e *stubEnv) Charge(time.Duration)  {}
+func (e *stubEnv) Go(func())             {}
+func (e *stubEnv) Await(func(func()))    {}
+func (e *stubEnv) Post(func())           {}
+func (e *stubEnv) Emit(*transport.Event) {}
 
 // perOp times f over n calls (after a warm-up of n/10) and returns the
 // mean, the best of three rounds.
@@ -84,13 +96,18 @@ func sampleSpec(id int) transport.TaskSpec {
 // gcsCosts measures a GCS shard's table write (GcsAddTask) and read
 // (GcsGetTask) directly through its Handler, message handling included.
 func gcsCosts() (read, write time.Duration) {
+	read, write, _ = gcsCostsN(100_000)
+	return read, write
+}
+
+// gcsCostsN is gcsCosts over n operations per round; env is the shard's.
+func gcsCostsN(n int) (read, write time.Duration, env *stubEnv) {
 	layout := &gcs.Layout{Shards: []transport.NodeID{2}, Scheduler: 3, Raylets: []transport.NodeID{1}}
-	env := &stubEnv{self: 2, rnd: rand.New(rand.NewPCG(1, 2))}
+	env = &stubEnv{self: 2, rnd: rand.New(rand.NewPCG(1, 2))}
 	s := gcs.New(env, gcs.Config{Layout: layout, SyncEvery: -1})
-	const n = 100_000
 	write = perOp(n, func(i int) { s.Handle(1, &transport.GcsAddTask{Spec: sampleSpec(i)}) })
 	read = perOp(n, func(i int) { s.Handle(1, &transport.GcsGetTask{Task: transport.TaskID(i%n + 1)}) })
-	return read, write
+	return read, write, env
 }
 
 // messageCost is the codec's cost for one message each way (a spilled task
