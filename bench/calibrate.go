@@ -106,7 +106,9 @@ func gcsCostsN(n int) (read, write time.Duration, env *stubEnv) {
 	env = &stubEnv{self: 2, rnd: rand.New(rand.NewPCG(1, 2))}
 	s := gcs.New(env, gcs.Config{Layout: layout, SyncEvery: -1})
 	write = perOp(n, func(i int) { s.Handle(1, &transport.GcsAddTask{Spec: sampleSpec(i)}) })
-	read = perOp(n, func(i int) { s.Handle(1, &transport.GcsGetTask{Task: transport.TaskID(i%n + 1)}) })
+	// perOp's bodies see n(r+1)+i: the writes stored tasks n+1..4n (and
+	// the warm-up's 1..n/10); read n+1..2n, every one of them there.
+	read = perOp(n, func(i int) { s.Handle(1, &transport.GcsGetTask{Task: transport.TaskID(n + i%n + 1)}) })
 	return read, write, env
 }
 
