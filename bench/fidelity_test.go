@@ -1,8 +1,15 @@
 package bench
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/costs"
 	"raysim/scenarios/runner"
 )
 
@@ -27,4 +34,30 @@ func TestFidelityMedianSideEveryFigure(t *testing.T) {
 	if s.Completed != 9 {
 		t.Errorf("tasks completed over runs of 7, 9, 9 reported as %v, want the median 9", s.Completed)
 	}
+}
+
+// TestFidelityRefusesFaults: RunTCP does not apply a scenario's faults (it
+// only warns, and the fidelity report shows no warnings), while the
+// simulator does. Given a scenario with a fault, the fidelity check
+// compared a faulted simulation (here: its one node paused for 200ms)
+// against an unfaulted TCP run and reported the difference as the
+// simulator's prediction error. It must refuse such a scenario instead,
+// before running anything.
+func TestFidelityRefusesFaults(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "s.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`name: faulted
+seed: 1
+cluster:
+  nodes: [{name: node, cpus: 2}]
+workload:
+  - {generator: parallel, params: {tasks: 20, duration: 0, output_size: 0}}
+faults:
+  - {at: 0s, pause_node: node, for: 200ms}
+`), 0o644))
+	f, err := RunFidelity(context.Background(), file, nil, costs.Zero(), time.Microsecond, "", 1)
+	if err == nil {
+		t.Fatalf("a scenario with faults compared: measured %.0f tasks/s (TCP, faults not applied), predicted %.0f (sim, faults applied): throughput error %.1f%%",
+			f.Measured.Throughput, f.Predicted.Throughput, f.ErrorPct["throughput"])
+	}
+	require.Contains(t, err.Error(), "fault")
 }
