@@ -68,12 +68,26 @@ func medianSide(rs []*runner.Result) FidelitySide {
 	return out
 }
 
+// LoadFidelity loads path with sets for a fidelity check. It refuses a
+// scenario with faults: the TCP runner does not apply them (it only warns)
+// and the simulator does, so the two sides would not run the same thing.
+func LoadFidelity(path string, sets []string) (*scenarios.Scenario, error) {
+	s, err := scenarios.LoadWithOverrides(path, sets)
+	if err != nil {
+		return nil, err
+	}
+	if n := len(s.Faults); n > 0 {
+		return nil, fmt.Errorf("%s: %d faults: the TCP run does not apply faults and the simulator would, so the fidelity check takes scenarios without them", path, n)
+	}
+	return s, nil
+}
+
 // RunFidelity runs path (with sets) on TCP repeat times, then once in the
 // simulator (which is deterministic) with profile p and the given one-way
 // link latency.
 func RunFidelity(ctx context.Context, path string, sets []string, p costs.Profile, latency time.Duration, profilePath string, repeat int) (Fidelity, error) {
 	f := Fidelity{Scenario: path, Sets: sets}
-	s, err := scenarios.LoadWithOverrides(path, sets)
+	s, err := LoadFidelity(path, sets)
 	if err != nil {
 		return f, err
 	}

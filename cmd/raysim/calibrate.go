@@ -81,6 +81,14 @@ Flags:
 		fmt.Fprintln(stderr, "raysim calibrate: -o writes a measured profile; with --profile nothing is measured (copy the file instead)")
 		return exitUsage
 	}
+	// The scenarios are checked before the measurement: a bad one is a
+	// usage error (exit 2, as for raysim run), not one found 15 s later.
+	for _, file := range fidelity {
+		if _, err := bench.LoadFidelity(file, sets); err != nil {
+			fmt.Fprintf(stderr, "raysim calibrate: --fidelity: %v\n", err)
+			return exitUsage
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
