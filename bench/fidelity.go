@@ -127,14 +127,20 @@ func RunFidelity(ctx context.Context, path string, sets []string, p costs.Profil
 		"p90":        pct(f.Predicted.Latency.P90, f.Measured.Latency.P90),
 		"p99":        pct(f.Predicted.Latency.P99, f.Measured.Latency.P99),
 	}
-	f.Command = fmt.Sprintf("raysim calibrate --fidelity %s --repeat %d", path, max(repeat, 1))
+	f.Command = fidelityCommand(path, sets, latency, profilePath, repeat)
+	return f, nil
+}
+
+// fidelityCommand is the command line that reproduces a fidelity check.
+func fidelityCommand(path string, sets []string, latency time.Duration, profilePath string, repeat int) string {
+	cmd := fmt.Sprintf("raysim calibrate --fidelity %s --repeat %d", path, max(repeat, 1))
 	if profilePath != "" {
-		f.Command += fmt.Sprintf(" --profile %s --latency %v", profilePath, latency)
+		cmd += fmt.Sprintf(" --profile %s --latency %v", profilePath, latency)
 	}
 	for _, st := range sets {
-		f.Command += " --set " + st
+		cmd += " --set " + st
 	}
-	return f, nil
+	return cmd
 }
 
 // FormatFidelity renders a comparison.

@@ -61,3 +61,17 @@ faults:
 	}
 	require.Contains(t, err.Error(), "fault")
 }
+
+// TestFidelityCommandKeepsLatency: the reproduce command printed under a
+// fidelity report names the simulator's link latency only when a profile
+// file was named. With a measured profile (no -o) and --latency 20µs it
+// read "raysim calibrate --fidelity FILE --repeat 3", which reruns with
+// the newly measured loopback latency instead: not the check reported.
+func TestFidelityCommandKeepsLatency(t *testing.T) {
+	cmd := fidelityCommand("s.yaml", []string{"workload.0.params.tasks=10"}, 20*time.Microsecond, "", 3)
+	require.Contains(t, cmd, "--latency 20µs")
+	require.Contains(t, cmd, "--set workload.0.params.tasks=10")
+	with := fidelityCommand("s.yaml", nil, 7100*time.Nanosecond, "p.yaml", 1)
+	require.Contains(t, with, "--profile p.yaml")
+	require.Contains(t, with, "--latency 7.1µs")
+}
