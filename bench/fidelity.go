@@ -135,8 +135,9 @@ func RunFidelity(ctx context.Context, path string, sets []string, p costs.Profil
 func fidelityCommand(path string, sets []string, latency time.Duration, profilePath string, repeat int) string {
 	cmd := fmt.Sprintf("raysim calibrate --fidelity %s --repeat %d", path, max(repeat, 1))
 	if profilePath != "" {
-		cmd += fmt.Sprintf(" --profile %s --latency %v", profilePath, latency)
+		cmd += " --profile " + profilePath
 	}
+	cmd += fmt.Sprintf(" --latency %v", latency) // the simulator's, measured or given
 	for _, st := range sets {
 		cmd += " --set " + st
 	}
