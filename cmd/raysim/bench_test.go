@@ -127,3 +127,23 @@ func TestCalibrateChecksFidelityScenariosFirst(t *testing.T) {
 		assert.Equal(t, exitUsage, code, "raysim calibrate %s: %s", strings.Join(args, " "), errOut.String())
 	}
 }
+
+// TestCalibrateFidelityFlagsNeedFidelity: --profile (which measures
+// nothing), --set, --repeat and --latency only shape --fidelity checks.
+// Without --fidelity, `raysim calibrate --profile p.yaml` did nothing,
+// printed nothing (or "{}" with --json) and exited 0, as if a check had
+// passed.
+func TestCalibrateFidelityFlagsNeedFidelity(t *testing.T) {
+	t.Parallel()
+	prof := filepath.Join(t.TempDir(), "p.yaml")
+	require.NoError(t, os.WriteFile(prof, []byte("profile: default\n"), 0o644))
+	for _, args := range [][]string{
+		{"--profile", prof},
+		{"--profile", prof, "--json"},
+		{"--profile", prof, "--set", "workload.0.params.tasks=10", "--repeat", "5", "--latency", "3us"},
+	} {
+		var out, errOut bytes.Buffer
+		code := cmdCalibrate(args, &out, &errOut)
+		assert.Equal(t, exitUsage, code, "raysim calibrate %s: stdout %q stderr %q", strings.Join(args, " "), out.String(), errOut.String())
+	}
+}
