@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"raysim/bench"
@@ -80,6 +81,20 @@ Flags:
 	case *profile != "" && *out != "":
 		fmt.Fprintln(stderr, "raysim calibrate: -o writes a measured profile; with --profile nothing is measured (copy the file instead)")
 		return exitUsage
+	}
+	if len(fidelity) == 0 {
+		// These shape --fidelity checks only: without one they did nothing.
+		var only []string
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "profile", "set", "repeat", "latency":
+				only = append(only, "--"+f.Name)
+			}
+		})
+		if len(only) > 0 {
+			fmt.Fprintf(stderr, "raysim calibrate: %s: want --fidelity FILE too (they set up its checks)\n", strings.Join(only, ", "))
+			return exitUsage
+		}
 	}
 	// The scenarios are checked before the measurement: a bad one is a
 	// usage error (exit 2, as for raysim run), not one found 15 s later.
