@@ -75,3 +75,20 @@ func TestFidelityCommandKeepsLatency(t *testing.T) {
 	require.Contains(t, with, "--profile p.yaml")
 	require.Contains(t, with, "--latency 7.1µs")
 }
+
+// TestFormatFidelitySaysWhenARunFailed: a side whose run failed (a driver
+// unfinished at the duration limit, an unmet expectation) has "ok": false
+// in the JSON, but the text report printed its numbers like any other: a
+// TCP run stopped at its limit with half its tasks done read as a
+// measured throughput, and the gap as the simulator's error.
+func TestFormatFidelitySaysWhenARunFailed(t *testing.T) {
+	f := Fidelity{Scenario: "s.yaml",
+		Measured:  FidelitySide{Throughput: 500, Completed: 5000, OK: false, Runs: 3},
+		Predicted: FidelitySide{Throughput: 1000, Completed: 10000, OK: true, Runs: 1},
+		ErrorPct:  map[string]float64{"throughput": 100}}
+	text := FormatFidelity(f)
+	require.Contains(t, text, "measured TCP: not ok", text)
+	require.NotContains(t, text, "predicted sim: not ok", text)
+	f.Measured.OK, f.Predicted.OK = true, false
+	require.Contains(t, FormatFidelity(f), "predicted sim: not ok")
+}
