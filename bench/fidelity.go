@@ -160,6 +160,14 @@ func FormatFidelity(f Fidelity) string {
 	if m := f.Measured; m.Runs > 1 {
 		fmt.Fprintf(&b, "TCP: median of %d runs; tasks/s ranged %.0f..%.0f\n", m.Runs, m.ThroughputRange[0], m.ThroughputRange[1])
 	}
+	for _, sd := range []struct {
+		name string
+		s    FidelitySide
+	}{{"measured TCP", f.Measured}, {"predicted sim", f.Predicted}} {
+		if !sd.s.OK {
+			fmt.Fprintf(&b, "%s: not ok (a run did not finish, or missed an expectation: see raysim run); %d tasks completed\n", sd.name, sd.s.Completed)
+		}
+	}
 	fmt.Fprintf(&b, "reproduce: %s\n", f.Command)
 	return b.String()
 }
