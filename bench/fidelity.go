@@ -115,20 +115,25 @@ func RunFidelity(ctx context.Context, path string, sets []string, p costs.Profil
 		return f, fmt.Errorf("sim: %w", err)
 	}
 	f.Predicted = side(sr)
+	f.ErrorPct = errorPct(f.Predicted, f.Measured)
+	f.Command = fidelityCommand(path, sets, latency, profilePath, repeat)
+	return f, nil
+}
+
+// errorPct is each figure's (predicted-measured)/measured, in percent.
+func errorPct(pred, meas FidelitySide) map[string]float64 {
 	pct := func(pred, meas float64) float64 {
 		if meas == 0 {
 			return 0
 		}
 		return 100 * (pred - meas) / meas
 	}
-	f.ErrorPct = map[string]float64{
-		"throughput": pct(f.Predicted.Throughput, f.Measured.Throughput),
-		"p50":        pct(f.Predicted.Latency.P50, f.Measured.Latency.P50),
-		"p90":        pct(f.Predicted.Latency.P90, f.Measured.Latency.P90),
-		"p99":        pct(f.Predicted.Latency.P99, f.Measured.Latency.P99),
+	return map[string]float64{
+		"throughput": pct(pred.Throughput, meas.Throughput),
+		"p50":        pct(pred.Latency.P50, meas.Latency.P50),
+		"p90":        pct(pred.Latency.P90, meas.Latency.P90),
+		"p99":        pct(pred.Latency.P99, meas.Latency.P99),
 	}
-	f.Command = fidelityCommand(path, sets, latency, profilePath, repeat)
-	return f, nil
 }
 
 // fidelityCommand is the command line that reproduces a fidelity check.

@@ -92,3 +92,21 @@ func TestFormatFidelitySaysWhenARunFailed(t *testing.T) {
 	f.Measured.OK, f.Predicted.OK = true, false
 	require.Contains(t, FormatFidelity(f), "predicted sim: not ok")
 }
+
+// TestFidelityErrorUndefinedWithoutMeasure: the error of a figure whose
+// measured value is 0 (a TCP side where no task ended has throughput and
+// latencies 0) is undefined, but was reported as 0.0%: a perfect
+// prediction, whatever the simulator said. It is left out of error_pct,
+// and the text says n/a.
+func TestFidelityErrorUndefinedWithoutMeasure(t *testing.T) {
+	pred := FidelitySide{Throughput: 1000, Latency: runner.Latency{P50: 1, P90: 2, P99: 3}}
+	got := errorPct(pred, FidelitySide{})
+	for _, k := range []string{"throughput", "p50", "p90", "p99"} {
+		if v, ok := got[k]; ok {
+			t.Errorf("%s: predicted %v against nothing measured reported as an error of %.1f%%", k, pred, v)
+		}
+	}
+	f := Fidelity{Predicted: pred, ErrorPct: got}
+	require.Contains(t, FormatFidelity(f), "n/a")
+	require.Equal(t, 50.0, errorPct(FidelitySide{Throughput: 150}, FidelitySide{Throughput: 100})["throughput"])
+}
