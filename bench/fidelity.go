@@ -19,7 +19,7 @@ type Fidelity struct {
 	Sets      []string           `json:"sets,omitempty"`
 	Measured  FidelitySide       `json:"measured_tcp"`
 	Predicted FidelitySide       `json:"predicted_sim"`
-	ErrorPct  map[string]float64 `json:"error_pct"` // (predicted-measured)/measured
+	ErrorPct  map[string]float64 `json:"error_pct"` // (predicted-measured)/measured; none where measured is 0
 	Command   string             `json:"command"`
 }
 
@@ -120,20 +120,24 @@ func RunFidelity(ctx context.Context, path string, sets []string, p costs.Profil
 	return f, nil
 }
 
-// errorPct is each figure's (predicted-measured)/measured, in percent.
+// errorPct is each figure's (predicted-measured)/measured, in percent; a
+// figure measured as 0 has none (left out).
 func errorPct(pred, meas FidelitySide) map[string]float64 {
-	pct := func(pred, meas float64) float64 {
-		if meas == 0 {
-			return 0
+	out := map[string]float64{}
+	for _, x := range []struct {
+		key        string
+		pred, meas float64
+	}{
+		{"throughput", pred.Throughput, meas.Throughput},
+		{"p50", pred.Latency.P50, meas.Latency.P50},
+		{"p90", pred.Latency.P90, meas.Latency.P90},
+		{"p99", pred.Latency.P99, meas.Latency.P99},
+	} {
+		if x.meas != 0 {
+			out[x.key] = 100 * (x.pred - x.meas) / x.meas
 		}
-		return 100 * (pred - meas) / meas
 	}
-	return map[string]float64{
-		"throughput": pct(pred.Throughput, meas.Throughput),
-		"p50":        pct(pred.Latency.P50, meas.Latency.P50),
-		"p90":        pct(pred.Latency.P90, meas.Latency.P90),
-		"p99":        pct(pred.Latency.P99, meas.Latency.P99),
-	}
+	return out
 }
 
 // fidelityCommand is the command line that reproduces a fidelity check.
@@ -155,7 +159,11 @@ func FormatFidelity(f Fidelity) string {
 	fmt.Fprintf(&b, "%s %s\n", f.Scenario, strings.Join(f.Sets, " "))
 	fmt.Fprintf(&b, "%-12s %14s %14s %9s\n", "", "measured TCP", "predicted sim", "error")
 	row := func(name string, m, p float64, key string) {
-		fmt.Fprintf(&b, "%-12s %14.3f %14.3f %8.1f%%\n", name, m, p, f.ErrorPct[key])
+		if e, ok := f.ErrorPct[key]; ok {
+			fmt.Fprintf(&b, "%-12s %14.3f %14.3f %8.1f%%\n", name, m, p, e)
+		} else {
+			fmt.Fprintf(&b, "%-12s %14.3f %14.3f %9s\n", name, m, p, "n/a")
+		}
 	}
 	row("tasks/s", f.Measured.Throughput, f.Predicted.Throughput, "throughput")
 	row("p50 ms", f.Measured.Latency.P50, f.Predicted.Latency.P50, "p50")
