@@ -147,3 +147,20 @@ func TestCalibrateFidelityFlagsNeedFidelity(t *testing.T) {
 		assert.Equal(t, exitUsage, code, "raysim calibrate %s: stdout %q stderr %q", strings.Join(args, " "), out.String(), errOut.String())
 	}
 }
+
+// TestBenchRefusesIgnoredFlags: bench runs one kind of benchmark. --es
+// took --repeat and ran once (its report has no repeats, its command no
+// --repeat); --scale with --es ran the scale runs only, and --gcs-flush
+// with --scale or --es the flush only, each exiting 0 as if all had run.
+func TestBenchRefusesIgnoredFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--es", "--repeat", "2", "--filter", "^none$"},
+		{"--scale", "--es", "--filter", "^none$", "--pending", "0"},
+		{"--gcs-flush", "10", "--scale", "--filter", "^none$", "--pending", "0"},
+		{"--gcs-flush", "10", "--es", "--filter", "^none$"},
+	} {
+		code, out, errOut := call(t, append([]string{"bench", "--json"}, args...)...)
+		assert.Equal(t, exitUsage, code, "raysim bench %s: stdout %q stderr %q", strings.Join(args, " "), out, errOut)
+	}
+}
