@@ -103,6 +103,27 @@ Flags:
 			return exitUsage
 		}
 	}
+	// One kind of benchmark a run; --repeat is not one of --es's or
+	// --gcs-flush's settings (each runs once).
+	var kinds []string
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, k := range []struct {
+		name string
+		on   bool
+	}{{"--scale", *scale}, {"--es", *es}, {"--gcs-flush", *flush > 0}} {
+		if k.on {
+			kinds = append(kinds, k.name)
+		}
+	}
+	if len(kinds) > 1 {
+		fmt.Fprintf(stderr, "raysim bench: %s: want one of them (each is a run of its own)\n", strings.Join(kinds, ", "))
+		return exitUsage
+	}
+	if set["repeat"] && (*es || *flush > 0) {
+		fmt.Fprintf(stderr, "raysim bench: --repeat: want it with the microbenchmarks or --scale (%s runs once)\n", kinds[0])
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
