@@ -53,6 +53,8 @@ with cluster: {costs: {profile: PATH}}.
 simulator with the profile and the measured loopback latency, and prints
 predicted versus measured throughput and latency percentiles. The TCP side
 is the median of --repeat runs (the simulator is deterministic: one run).
+The scenarios are loaded before anything is measured; one with faults is
+refused (the TCP run does not apply them, the simulator would).
 
 Flags:
 `)
