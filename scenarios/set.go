@@ -58,6 +58,11 @@ func (d *decoder) applySet(root *yaml.Node, set string) {
 			if next == nil {
 				key := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: seg}
 				next = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null"}
+				if m := mergedValue(cur, seg, 0); m != nil && !last {
+					// A merge key supplies it: edit a copy of it, or the
+					// new explicit key would hide its other merged keys.
+					next = copyNode(deref(m))
+				}
 				d.origin[key], d.origin[next] = set, set
 				cur.Content = append(cur.Content, key, next)
 			}
@@ -83,6 +88,34 @@ func (d *decoder) applySet(root *yaml.Node, set string) {
 		}
 		cur = next
 	}
+}
+
+// mergedValue is the value a merge key (<<) of mapping n gives key, in the
+// order the decoder reads merges (the first one that has it wins); nil if
+// none does.
+func mergedValue(n *yaml.Node, key string, depth int) *yaml.Node {
+	if n = deref(n); n == nil || n.Kind != yaml.MappingNode || depth > 10 {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Tag != "!!merge" {
+			if depth > 0 && k.Value == key {
+				return v
+			}
+			continue
+		}
+		srcs := []*yaml.Node{deref(v)}
+		if src := deref(v); src != nil && src.Kind == yaml.SequenceNode {
+			srcs = src.Content
+		}
+		for _, m := range srcs {
+			if x := mergedValue(m, key, depth+1); x != nil {
+				return x
+			}
+		}
+	}
+	return nil
 }
 
 // unalias returns n, made a copy of what it points to if it is an alias: an
