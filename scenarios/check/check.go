@@ -65,6 +65,10 @@ func Execute(ctx context.Context, s *scenarios.Scenario, invs ...Invariant) (*Ru
 	r := &Run{Scenario: s, Result: res, Events: ev, ctx: ctx}
 	for _, inv := range invs {
 		if err := inv.Check(r); err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				// Interrupted (deterministic's rerun cut short): no verdict.
+				return nil, nil, cerr
+			}
 			return r, &Failure{Scenario: s, Invariant: inv.Name, Err: err, Result: res}, nil
 		}
 	}

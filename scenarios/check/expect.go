@@ -56,6 +56,10 @@ func RunExpect(ctx context.Context, s *scenarios.Scenario, opts runner.Options) 
 		}
 		x := runner.Expectation{Name: "invariant " + name, OK: true, Detail: "holds"}
 		if err := inv.Check(r); err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				// Interrupted (deterministic's rerun cut short): no verdict.
+				return res, cerr
+			}
 			x.OK, x.Detail = false, err.Error()
 			res.OK = false
 		}
