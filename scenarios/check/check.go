@@ -47,7 +47,17 @@ func (f *Failure) Replay() string {
 	if f.File == "" {
 		return ""
 	}
-	return "go run ./cmd/raysim run " + f.File
+	return "go run ./cmd/raysim run " + shellQuote(f.File)
+}
+
+// shellQuote quotes an argument for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // Execute runs a scenario in netsim and checks the invariants (all of
@@ -109,7 +119,9 @@ func Write(dir, name string, f *Failure) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	path := filepath.Join(dir, name+".yaml")
+	// The scenario's name may hold a path separator (name: paper/fig10a):
+	// the file is one in dir all the same.
+	path := filepath.Join(dir, strings.NewReplacer("/", "-", `\`, "-").Replace(name)+".yaml")
 	s := *f.Scenario
 	s.Name = name
 	s.Description = fmt.Sprintf("Found by raysim's property-based fault search: invariant %s violated: %v", f.Invariant, f.Err)
