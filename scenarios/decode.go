@@ -614,6 +614,11 @@ func (d *decoder) dist(n *yaml.Node, path string, value func(*yaml.Node, string)
 	if !ok {
 		return out, false
 	}
+	if o.vals["max"] != nil && out.Kind != Uniform && out.Max == 0 {
+		// Dist keeps "no max" as 0: a max of 0 would be no bound at all.
+		d.expected(o.get("max"), o.at("max"), "a positive max (leave max out for no bound)")
+		return out, false
+	}
 	if o.vals["max"] != nil && out.Min > out.Max {
 		d.expected(o.get("max"), o.at("max"), "max >= min")
 		return out, false
