@@ -102,29 +102,47 @@ func linkPairs(s *scenarios.Scenario, l *scenarios.Link) [][2]netsim.NodeID {
 
 // applyLinks installs the scenario's per-link overrides.
 func applyLinks(s *scenarios.Scenario, sim *netsim.Sim, base netsim.Link) {
+	pairs, models := linkModels(s, base)
+	for _, p := range pairs {
+		sim.SetLink(p[0], p[1], models[p])
+	}
+}
+
+// linkModels is the link model of every pair some cluster.network.links
+// entry matches (pairs, in the order first matched): the network's
+// defaults, then every matching entry in order, a later one winning per
+// key (a key it leaves out keeps what an earlier one set).
+func linkModels(s *scenarios.Scenario, base netsim.Link) ([][2]netsim.NodeID, map[[2]netsim.NodeID]netsim.Link) {
+	var pairs [][2]netsim.NodeID
+	models := map[[2]netsim.NodeID]netsim.Link{}
 	for i := range s.Cluster.Network.Links {
 		l := &s.Cluster.Network.Links[i]
-		link := base
-		if l.Latency != nil {
-			link.Latency = netDist(*l.Latency)
-		}
-		if l.Jitter != nil {
-			link.Jitter = time.Duration(l.Jitter.Expected())
-		}
-		if l.Bandwidth != nil {
-			link.Bandwidth = *l.Bandwidth
-		}
-		if l.Loss != nil {
-			link.Loss = *l.Loss
-		}
-		if l.Duplicate != nil {
-			link.Duplicate = *l.Duplicate
-		}
-		if l.Reorder != nil {
-			link.Reorder = *l.Reorder
-		}
 		for _, p := range linkPairs(s, l) {
-			sim.SetLink(p[0], p[1], link)
+			link, seen := models[p]
+			if !seen {
+				link = base
+				pairs = append(pairs, p)
+			}
+			if l.Latency != nil {
+				link.Latency = netDist(*l.Latency)
+			}
+			if l.Jitter != nil {
+				link.Jitter = time.Duration(l.Jitter.Expected())
+			}
+			if l.Bandwidth != nil {
+				link.Bandwidth = *l.Bandwidth
+			}
+			if l.Loss != nil {
+				link.Loss = *l.Loss
+			}
+			if l.Duplicate != nil {
+				link.Duplicate = *l.Duplicate
+			}
+			if l.Reorder != nil {
+				link.Reorder = *l.Reorder
+			}
+			models[p] = link
 		}
 	}
+	return pairs, models
 }
