@@ -765,6 +765,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		d.expected(nn, "cluster.nodes", "at least one node group")
 	}
 	groupAt := map[string]int{} // node name -> line of its group
+	var groupNames []*object    // each of c.Groups as decoded
 	for i, g := range groups {
 		path := fmt.Sprintf("cluster.nodes.%d", i)
 		go_ := d.object(g, path, "name", "count", "cpus", "gpus", "resources", "object_store")
@@ -821,6 +822,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 			continue
 		}
 		c.Groups = append(c.Groups, grp)
+		groupNames = append(groupNames, go_)
 		var members []string
 		for k := 0; k < grp.Count; k++ {
 			name := grp.Name
@@ -837,6 +839,14 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 			c.Nodes = append(c.Nodes, NodeSpec{Name: name, Group: grp.Name, CPUs: grp.CPUs, GPUs: grp.GPUs, Resources: grp.Resources, ObjectStoreBytes: grp.ObjectStoreBytes})
 		}
 		d.groups[grp.Name] = members
+	}
+	// A group of other than one node must not be named like a node of
+	// another group: a fault or link naming it would mean that node.
+	for i, grp := range c.Groups {
+		if k, ok := d.nodes[grp.Name]; ok && grp.Count != 1 && c.Nodes[k].Group != grp.Name {
+			d.expected(groupNames[i].get("name"), groupNames[i].at("name"),
+				fmt.Sprintf("a group name no node has; node %q of group %q has it", grp.Name, c.Nodes[k].Group))
+		}
 	}
 	if len(groups) > 0 && len(c.Nodes) == 0 && !d.nodesUnknown && len(d.countUnknown) == 0 {
 		d.errAt(o.get("nodes"), "cluster.nodes", "at least one node (got none: every count is 0)")
