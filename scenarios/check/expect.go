@@ -31,6 +31,7 @@ func RunExpect(ctx context.Context, s *scenarios.Scenario, opts runner.Options) 
 	ev := newEvents()
 	rerun := opts // the determinism check's second run: no trace, no progress of its own
 	rerun.OnEvent, rerun.OnNetEvent, rerun.Progress = nil, nil, nil
+	rerun.Trace = nil // a digest-only recorder of its own, not the first run's file
 	onEvent, onNet := opts.OnEvent, opts.OnNetEvent
 	opts.OnEvent = func(at time.Duration, e *transport.Event) {
 		ev.runtime(at, e)
