@@ -38,6 +38,7 @@ func (d *decoder) applySet(root *yaml.Node, set string) {
 		done := strings.Join(segs[:i+1], ".")
 		last := i == len(segs)-1
 		cur = unalias(cur)
+		detach(root, cur)
 		if isNull(cur) {
 			// Grow a container for the rest of the path.
 			if _, err := strconv.Atoi(seg); err == nil {
@@ -82,6 +83,7 @@ func (d *decoder) applySet(root *yaml.Node, set string) {
 			return
 		}
 		if last {
+			detach(root, next)
 			*next = *newVal
 			markOrigin(d.origin, next, set)
 			return
@@ -129,6 +131,35 @@ func unalias(n *yaml.Node) *yaml.Node {
 	return n
 }
 
+// detach gives every alias of n under root (n carries an anchor that an
+// override is about to edit) a copy of n as it is: an override changes the
+// entry it names only, never the anchor's other users.
+func detach(root, n *yaml.Node) {
+	if n == nil || n.Anchor == "" || n.Kind == yaml.AliasNode {
+		return
+	}
+	var orig *yaml.Node
+	seen := map[*yaml.Node]bool{}
+	var walk func(x *yaml.Node)
+	walk = func(x *yaml.Node) {
+		if x == nil || seen[x] {
+			return
+		}
+		seen[x] = true
+		if x.Kind == yaml.AliasNode && x.Alias == n {
+			if orig == nil {
+				orig = copyNode(n)
+			}
+			*x = *copyNode(orig)
+			return
+		}
+		for _, c := range x.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+}
+
 // copyNode copies n and everything under it but what aliases point to.
 func copyNode(n *yaml.Node) *yaml.Node {
 	if n == nil {
@@ -163,6 +194,7 @@ func (d *decoder) clearSet(root *yaml.Node, path, set string, fail func(field, m
 	cur := root
 	for _, seg := range strings.Split(path, ".") {
 		cur = unalias(cur)
+		detach(root, cur)
 		var next *yaml.Node
 		switch {
 		case cur == nil:
@@ -184,6 +216,7 @@ func (d *decoder) clearSet(root *yaml.Node, path, set string, fail func(field, m
 		cur = next
 	}
 	target := deref(cur)
+	detach(root, cur)
 	if target.Kind != yaml.MappingNode && target.Kind != yaml.SequenceNode {
 		fail(path, fmt.Sprintf("a value after '=' (got nothing; the file has %s there); %s", describe(target), hint))
 		return
