@@ -33,12 +33,16 @@ func (d *decoder) applySet(root *yaml.Node, set string) {
 		newVal = val.Content[0]
 	}
 	segs := strings.Split(path, ".")
+	// Editing a template (a top-level x- key) is meant to reach its users.
+	tmpl := strings.HasPrefix(segs[0], "x-")
 	cur := root
 	for i, seg := range segs {
 		done := strings.Join(segs[:i+1], ".")
 		last := i == len(segs)-1
 		cur = unalias(cur)
-		detach(root, cur)
+		if !tmpl {
+			detach(root, cur)
+		}
 		if isNull(cur) {
 			// Grow a container for the rest of the path.
 			if _, err := strconv.Atoi(seg); err == nil {
@@ -83,7 +87,9 @@ func (d *decoder) applySet(root *yaml.Node, set string) {
 			return
 		}
 		if last {
-			detach(root, next)
+			if !tmpl {
+				detach(root, next)
+			}
 			*next = *newVal
 			markOrigin(d.origin, next, set)
 			return
@@ -192,9 +198,12 @@ func markOrigin(origin map[*yaml.Node]string, n *yaml.Node, set string) {
 func (d *decoder) clearSet(root *yaml.Node, path, set string, fail func(field, msg string)) {
 	const hint = "an empty value only clears a list or mapping, and null restores a default"
 	cur := root
+	tmpl := strings.HasPrefix(path, "x-") // a template's users see it cleared
 	for _, seg := range strings.Split(path, ".") {
 		cur = unalias(cur)
-		detach(root, cur)
+		if !tmpl {
+			detach(root, cur)
+		}
 		var next *yaml.Node
 		switch {
 		case cur == nil:
@@ -216,7 +225,9 @@ func (d *decoder) clearSet(root *yaml.Node, path, set string, fail func(field, m
 		cur = next
 	}
 	target := deref(cur)
-	detach(root, cur)
+	if !tmpl {
+		detach(root, cur)
+	}
 	if target.Kind != yaml.MappingNode && target.Kind != yaml.SequenceNode {
 		fail(path, fmt.Sprintf("a value after '=' (got nothing; the file has %s there); %s", describe(target), hint))
 		return

@@ -34,3 +34,18 @@ func TestSetOnAnchorLeavesItsUsersAlone(t *testing.T) {
 		t.Errorf("entry b (duration: *d): %v, want the file's 5ms", time.Duration(b))
 	}
 }
+
+// An override of a template (a top-level x- key holding an anchor) is
+// meant for its users: they all see it.
+func TestSetOnTemplateReachesItsUsers(t *testing.T) {
+	src := "x-w: &w {cpus: 8}\ncluster:\n  nodes:\n    - {<<: *w, name: a}\n    - {<<: *w, name: b}\nworkload:\n  - generator: parallel\n"
+	s, err := scenarios.ParseWithOverrides("t.yaml", []byte(src), []string{"x-w.cpus=2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range s.Cluster.Nodes {
+		if n.CPUs != 2 {
+			t.Errorf("node %s: %g cpus, want the template's 2", n.Name, n.CPUs)
+		}
+	}
+}
