@@ -813,7 +813,12 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 			continue
 		}
 		if countOK && len(c.Nodes)+grp.Count > MaxNodes {
-			d.expected(go_.get("count"), go_.at("count"), fmt.Sprintf("at most %d nodes in the cluster", MaxNodes))
+			want := fmt.Sprintf("at most %d nodes in the cluster", MaxNodes)
+			if v := go_.get("count"); v != nil {
+				d.expected(v, go_.at("count"), want)
+			} else { // count left out: the group's one node is too many
+				d.errAt(g, go_.at("count"), fmt.Sprintf("%s (got count 1, the default, after %d nodes)", want, len(c.Nodes)))
+			}
 			countOK = false
 		}
 		if !countOK {
