@@ -80,6 +80,12 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 		}
 	}
 	rateAt := d.arrival(o.get("arrival"), o.at("arrival"), &w.Arrival)
+	if w.Arrival.Kind != Burst && !TakesArrival(w.Generator) && w.Generator != "" {
+		// Its drivers make their actors and run at once: no stream of
+		// root tasks for an arrival to space.
+		d.errAt(o.get("arrival"), o.at("arrival"), fmt.Sprintf("burst: %s has no stream of root tasks for an arrival to space (got kind: %s)", w.Generator, w.Arrival.Kind))
+		rateAt = nil
+	}
 	driversAt, driversOK := o.get("drivers"), true
 	if v := driversAt; v != nil {
 		if v.Kind == yaml.ScalarNode && v.Tag == "!!str" && v.Value == "per-node" {
@@ -173,6 +179,13 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 		}
 	}
 	return w
+}
+
+// TakesArrival reports whether a generator submits a stream of root tasks
+// an arrival spaces (rl and parameter-server run their actors at once:
+// burst only).
+func TakesArrival(generator string) bool {
+	return generator != "rl" && generator != "parameter-server"
 }
 
 // feasible reports whether some node has every demanded resource.

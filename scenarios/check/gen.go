@@ -377,6 +377,9 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 	case 3:
 		w.Arrival = scenarios.Arrival{Kind: scenarios.Poisson, Rate: float64(rapid.IntRange(100, 5000).Draw(t, "rate"))}
 	}
+	if !scenarios.TakesArrival(gen) {
+		w.Arrival = scenarios.Arrival{Kind: scenarios.Burst} // drawn all the same: the draws after it stay as they were
+	}
 	w.Drivers = scenarios.Drivers{Count: rapid.IntRange(1, 2).Draw(t, "drivers")}
 	w.Start = ms(t, "start", 0, int(g.withDefaults().Horizon/time.Millisecond)/2)
 	w.Resources = map[string]float64{"CPU": 1}
