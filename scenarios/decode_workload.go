@@ -158,6 +158,11 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 	demandAt, byDefault := o.get("resources"), false
 	if demandAt != nil {
 		w.Resources = d.resources(demandAt, o.at("resources"), nil, "")
+		if w.Resources != nil && len(w.Resources) == 0 {
+			// {} replaces the default with nothing: said as {CPU: 0}, as
+			// the runtime reads no resources at all as its default CPU 1.
+			w.Resources = map[string]float64{"CPU": 0}
+		}
 	} else {
 		demandAt, byDefault = n, true
 	}
