@@ -85,6 +85,12 @@ scenario or bad flags.
 		fmt.Fprintln(stderr, "raysim check: --runs, --max-failures, --horizon and --settle must be positive, --max-faults and --shrink-budget >= 0")
 		return exitUsage
 	}
+	if strings.TrimSpace(*out) == "" {
+		// check.Gen would read it as its own default, testdata/failures,
+		// and the summary would name another directory.
+		fmt.Fprintln(stderr, "raysim check: -o: want a directory for the failing scenarios (got nothing)")
+		return exitUsage
+	}
 	shrinkBudget := *budget
 	if shrinkBudget == 0 {
 		shrinkBudget = -1 // check.SearchConfig: none
