@@ -764,8 +764,8 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 	} else if nn.Kind == yaml.SequenceNode && len(groups) == 0 {
 		d.expected(nn, "cluster.nodes", "at least one node group")
 	}
-	groupAt := map[string]int{} // node name -> line of its group
-	var groupNames []*object    // each of c.Groups as decoded
+	groupAt := map[string]*yaml.Node{} // node name -> its group's name
+	var groupNames []*object           // each of c.Groups as decoded
 	for i, g := range groups {
 		path := fmt.Sprintf("cluster.nodes.%d", i)
 		go_ := d.object(g, path, "name", "count", "cpus", "gpus", "resources", "object_store")
@@ -835,10 +835,14 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 				name = fmt.Sprintf("%s-%d", grp.Name, k)
 			}
 			if _, dup := d.nodes[name]; dup {
-				d.expected(nameNode, go_.at("name"), fmt.Sprintf("unique node names; node %q is already made by the group at line %d", name, groupAt[name]))
+				by := fmt.Sprintf("the group at line %d", groupAt[name].Line)
+				if o, set := d.origin[groupAt[name]]; set { // its line is the override's value's
+					by = "the group of --set " + o
+				}
+				d.expected(nameNode, go_.at("name"), fmt.Sprintf("unique node names; node %q is already made by %s", name, by))
 				break
 			}
-			groupAt[name] = nameNode.Line
+			groupAt[name] = nameNode
 			d.nodes[name] = len(c.Nodes)
 			members = append(members, name)
 			c.Nodes = append(c.Nodes, NodeSpec{Name: name, Group: grp.Name, CPUs: grp.CPUs, GPUs: grp.GPUs, Resources: grp.Resources, ObjectStoreBytes: grp.ObjectStoreBytes})
