@@ -523,6 +523,11 @@ func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults,
 		}
 		ok = ok && tok
 	}
+	if v := o.get("nodes"); v != nil && v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+		// Left out, nodes is every node: an empty list would be read so.
+		d.expected(v, o.at("nodes"), "at least one node or group name (leave nodes out for every node)")
+		ok = false
+	}
 	seen := map[string]bool{}
 	for i, nn := range d.list(o.get("nodes"), o.at("nodes"), "a node name") {
 		nodes, rok := d.resolve(nn, fmt.Sprintf("%s.%d", o.at("nodes"), i))
