@@ -990,6 +990,12 @@ func (d *decoder) link(o *object, n *yaml.Node) (Link, bool) {
 			l.To, l.ToNodes = v.Value, nodes
 		}
 	}
+	if ok && len(l.FromNodes) == 1 && len(l.ToNodes) == 1 && l.FromNodes[0] == l.ToNodes[0] {
+		if _, node := d.nodes[l.FromNodes[0]]; node { // a node has no link to itself
+			d.expected(o.get("to"), o.at("to"), "a node other than from (a node has no link to itself)")
+			ok = false
+		}
+	}
 	if v := o.get("symmetric"); v != nil {
 		l.Symmetric, _ = d.boolean(v, o.at("symmetric"))
 	}
