@@ -73,21 +73,11 @@ func parseSeeds(spec string) ([]int64, error) {
 	return out, nil
 }
 
-// shellQuote quotes an argument for a POSIX shell when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // replayCommand is the raysim run command line that replays one seed.
 func replayCommand(file string, seed int64, sets []string) string {
-	parts := []string{"raysim", "run", shellQuote(file), "--seed", strconv.FormatInt(seed, 10)}
+	parts := []string{"raysim", "run", check.ShellQuote(file), "--seed", strconv.FormatInt(seed, 10)}
 	for _, s := range sets {
-		parts = append(parts, "--set", shellQuote(s))
+		parts = append(parts, "--set", check.ShellQuote(s))
 	}
 	return strings.Join(parts, " ")
 }

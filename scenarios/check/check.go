@@ -47,11 +47,12 @@ func (f *Failure) Replay() string {
 	if f.File == "" {
 		return ""
 	}
-	return "go run ./cmd/raysim run " + shellQuote(f.File)
+	return "go run ./cmd/raysim run " + ShellQuote(f.File)
 }
 
-// shellQuote quotes an argument for a POSIX shell when it needs it.
-func shellQuote(s string) string {
+// ShellQuote quotes an argument for a POSIX shell when it needs it (the
+// replay commands printed here and by raysim sweep).
+func ShellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
 	}) < 0 {
