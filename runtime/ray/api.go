@@ -36,8 +36,14 @@ type refJSON struct {
 	Put   bool   `json:"put,omitempty"`
 }
 
-// MarshalJSON lets refs travel inside values (a task may return refs).
+// MarshalJSON lets refs travel inside values (a task may return refs). A
+// ref whose submission failed names no object and does not travel: its
+// error is returned (as ActorHandle's), where it went as the zero ID, a ref
+// with no error whose Get waited for good.
 func (r Ref[T]) MarshalJSON() ([]byte, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
 	return json.Marshal(refJSON{Task: uint64(r.id.Task), Index: r.id.Index, Put: r.id.Put})
 }
 
@@ -47,7 +53,7 @@ func (r *Ref[T]) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	r.id = transport.ObjectID{Task: transport.TaskID(j.Task), Index: j.Index, Put: j.Put}
+	*r = Ref[T]{id: transport.ObjectID{Task: transport.TaskID(j.Task), Index: j.Index, Put: j.Put}}
 	return nil
 }
 
