@@ -202,11 +202,15 @@ func Put[T any](ctx context.Context, v T) (Ref[T], error) {
 // value (see docs/fault-tolerance.md). A result recorded as ErrCancelled
 // stays so: the task table keeps the cancel, and a copy lost with its node
 // is not rebuilt by running the task. An actor's creation is never
-// cancelled: Kill ends an actor.
+// cancelled: Kill ends an actor. A ref whose submission failed makes
+// Cancel return its error.
 func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	c, err := caller(ctx)
 	if err != nil {
 		return err
+	}
+	if ref.err != nil {
+		return ref.err // no task to cancel: its submission failed
 	}
 	if ref.id.Put {
 		// No task makes a Put object (its ID names the task that put it,
@@ -243,7 +247,8 @@ func ActorRestarted(ctx context.Context) bool {
 // ref's objects stay until it is freed or its node dies. Free does not wait
 // for the drops. A ref freed before its task finished frees nothing. A later
 // Get of a freed ref rebuilds the object from lineage, as for a lost one
-// (the task runs again; a Put object cannot be rebuilt).
+// (the task runs again; a Put object cannot be rebuilt). A ref whose
+// submission failed makes Free return its error and free nothing.
 func Free[T any](ctx context.Context, refs ...Ref[T]) error {
 	c, err := caller(ctx)
 	if err != nil {
@@ -251,6 +256,9 @@ func Free[T any](ctx context.Context, refs ...Ref[T]) error {
 	}
 	ids := make([]transport.ObjectID, len(refs))
 	for i, r := range refs {
+		if r.err != nil {
+			return r.err // names no object; nothing is freed, as Get and Wait do nothing
+		}
 		ids[i] = r.id
 	}
 	c.Free(ids)

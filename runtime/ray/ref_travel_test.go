@@ -53,3 +53,23 @@ func TestFailedRefDoesNotTravel(t *testing.T) {
 		}
 	})
 }
+
+// TestCancelAndFreeOfFailedRef: Get and Wait of a ref whose submission
+// failed return its error, but Cancel and Free took it for a ref to object
+// 0 of task 0 and returned nil: the cancel went to every raylet and the
+// scheduler (each leaving a tombstone for task 0), and the free to object
+// t0.0's shard (a freed entry for an object no task makes, kept for good).
+// They return the ref's error, as Get and Wait do, and send nothing.
+func TestCancelAndFreeOfFailedRef(t *testing.T) {
+	s := newSuite()
+	semanticsSim(t, s, func(ctx context.Context, c *ray.Sim) {
+		bad := s.double.Options(ray.Resource("CPU", 1)).Remote(ctx, 1)
+		require.ErrorIs(t, bad.Err(), ray.ErrInvalidOption)
+		assert.ErrorIs(t, ray.Cancel(ctx, bad), ray.ErrInvalidOption, "Cancel of a failed ref")
+		good := s.double.Remote(ctx, 2)
+		assert.ErrorIs(t, ray.Free(ctx, good, bad), ray.ErrInvalidOption, "Free of a failed ref")
+		v, err := ray.Get(ctx, good)
+		require.NoError(t, err, "a Free refused for a failed ref frees none of the others")
+		assert.Equal(t, 4, v)
+	})
+}
