@@ -20,7 +20,7 @@ type Caller struct {
 	t        *task // the running task (nil for drivers and actors)
 	driver   bool  // a driver's (NewDriver): its blocked calls end on Abandon
 	children uint64
-	puts     uint32
+	puts     uint32 // the Puts so far (read and written on the loop: see Put)
 	seqs     map[transport.ActorID]uint64
 	ev       transport.Event // Submit's event (a Caller is used by one goroutine at a time)
 
@@ -165,10 +165,14 @@ func (c *Caller) Put(v transport.Value) (transport.ObjectID, error) {
 	if capacity, size := c.r.store.Capacity(), v.SizeOf(); capacity > 0 && size > capacity {
 		return transport.ObjectID{}, fmt.Errorf("%w: a put of %d bytes, the store holds %d", objstore.ErrTooLarge, size, capacity)
 	}
-	id := transport.ObjectID{Task: c.task, Index: c.puts, Put: true}
-	c.puts++
 	c.copyIn(v, 1)
+	var id transport.ObjectID
 	c.r.env.Await(func(wake func()) {
+		// Numbered on the loop: a driver's goroutines may put at once (on
+		// TCP), and two Puts given one index would make one object, the
+		// second Put's ref reading the first's value.
+		id = transport.ObjectID{Task: c.task, Index: c.puts, Put: true}
+		c.puts++
 		c.r.put(id, v, true)
 		wake()
 	})
