@@ -259,7 +259,7 @@ func (s *Sim) Pause(id NodeID, d time.Duration) {
 	if d <= 0 || !n.alive {
 		return
 	}
-	n.busyUntil = max(n.busyUntil, s.now+int64(d))
+	n.busyUntil = max(n.busyUntil, later(s.now, int64(d))) // saturated: see later
 	s.emit(EvPause, id, id, int64(d), nil, "")
 }
 

@@ -259,14 +259,14 @@ func (s *Sim) retime(ls *linkState) {
 		case r.start < s.now: // being transmitted: the rest at bw
 			r.bytes *= float64(r.end-s.now) / float64(r.end-r.start)
 			r.start = s.now
-			r.end = r.start + txTime(r.bytes, bw)
+			r.end = later(r.start, txTime(r.bytes, bw))
 			cursor, moved = r.end, true
 			first = false
 		default:
 			if !first {
 				r.start = max(cursor, r.dep)
 			} // (the first keeps its start: what is ahead of it is not re-timed)
-			r.end = r.start + txTime(r.bytes, bw)
+			r.end = later(r.start, txTime(r.bytes, bw))
 			cursor, moved = r.end, true
 			first = false
 		}

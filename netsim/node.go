@@ -142,7 +142,7 @@ func (n *Node) Charge(d time.Duration) {
 	if d <= 0 || !n.alive {
 		return
 	}
-	n.busyUntil = max(n.busyUntil, n.sim.now) + int64(d)
+	n.busyUntil = later(max(n.busyUntil, n.sim.now), int64(d)) // saturated: see later
 }
 
 // Waited is how long the message being delivered (inside Handler.Deliver)
