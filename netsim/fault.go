@@ -70,10 +70,15 @@ func (s *Sim) Crash(id NodeID) {
 
 // Restart starts a new incarnation of node id: the factory builds fresh
 // state and the node gets a new random stream (Seed, id, incarnation).
-// Restarting a live node crashes it first.
+// Restarting a live node crashes it first. Called from a coroutine of the
+// node itself, Restart does not return (as Crash): the new incarnation
+// starts once the old one's coroutines have unwound.
 func (s *Sim) Restart(id NodeID) {
 	n := s.mustNode("Restart", id)
 	if n.alive {
+		if c := s.cur; c != nil && c.node == n {
+			n.restarting = true // Crash unwinds the caller: see resume
+		}
 		s.Crash(id)
 	}
 	n.start(true)

@@ -42,6 +42,9 @@ type Node struct {
 	links []*linkState
 	// died[i-1]: when incarnation i crashed (see Sim.unsent).
 	died []int64
+	// restarting: a coroutine of the node called Restart (and is being
+	// unwound by its Crash); resume starts the new incarnation.
+	restarting bool
 }
 
 // MaxNodes bounds a simulation's nodes: an item names its node by a 24-bit
@@ -83,6 +86,7 @@ func (s *Sim) AddNode(id NodeID, factory func(n *Node) Handler) *Node {
 func (n *Node) start(restart bool) {
 	n.inc++
 	n.alive = true
+	n.restarting = false
 	seed := uint64(n.sim.cfg.Seed)
 	n.rng = rand.New(rand.NewPCG(splitmix(seed^splitmix(uint64(n.id))), splitmix(n.inc^splitmix(seed+uint64(n.id)))))
 	if restart {
@@ -584,6 +588,17 @@ func (s *Sim) resume(c *coro) {
 	if !ok {
 		c.done = true
 		c.node.removeCoro(c)
+	}
+	if n := c.node; n.restarting {
+		// Restart from this coroutine: the old incarnation's coroutines
+		// unwind (their deferred calls run with the node down), then the
+		// new one starts.
+		n.restarting = false
+		s.cur = nil
+		s.drainKills()
+		if !n.alive {
+			n.start(true)
+		}
 	}
 }
 
