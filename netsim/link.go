@@ -149,10 +149,11 @@ func (d Dist) clamp(v float64) time.Duration {
 // than wrap around into the past.
 const never = math.MaxInt64 / 2
 
-// later is t+d (d >= 0) saturated at never.
+// later is t+d (d >= 0) saturated at never; a t past never (Sim.At and
+// RunUntil take any time) stays t, so nothing is scheduled before now.
 func later(t, d int64) int64 {
 	if d >= never-t {
-		return never
+		return max(t, never)
 	}
 	return t + d
 }
