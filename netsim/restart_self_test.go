@@ -9,7 +9,7 @@ import (
 // there: the Crash it starts with does not return to a coroutine of the
 // crashed node (it unwinds it at once), so n.start is skipped and the node
 // stays down for good. Right: the node comes back up as incarnation 2, and
-// the old incarnation's coroutine unwinds as for a Crash — its deferred
+// the old incarnation's coroutines unwind as for a Crash — their deferred
 // calls run while the node is still down (a Send from them is dropped as
 // "sender crashed"), before the new incarnation starts.
 func TestRestartFromOwnCoroutine(t *testing.T) {
@@ -22,10 +22,14 @@ func TestRestartFromOwnCoroutine(t *testing.T) {
 	defer s.Close()
 	addRecorders(s, 2)
 	starts := 0
-	aliveInDefer := true
+	aliveInDefer, otherAliveInDefer := true, true
 	s.AddNode(1, func(n *Node) Handler {
 		starts++
 		if starts == 1 {
+			n.Go(func() { // another coroutine of the old incarnation, waiting
+				defer func() { otherAliveInDefer = n.Alive() }()
+				n.Await(func(func()) {})
+			})
 			n.Go(func() {
 				defer func() {
 					aliveInDefer = n.Alive()
@@ -43,8 +47,9 @@ func TestRestartFromOwnCoroutine(t *testing.T) {
 		t.Fatalf("after Restart(1) from its own coroutine: alive=%v incarnation=%d factory calls=%d; want alive, 2, 2",
 			n.Alive(), n.Incarnation(), starts)
 	}
-	if aliveInDefer {
-		t.Errorf("the old incarnation's deferred calls ran with the node up (as the new incarnation)")
+	if aliveInDefer || otherAliveInDefer {
+		t.Errorf("the old incarnation's deferred calls ran with the node up (as the new incarnation): restarting coroutine %v, other %v",
+			aliveInDefer, otherAliveInDefer)
 	}
 	if len(sends) != 1 || sends[0] != "drop:"+DropSender {
 		t.Errorf("the old incarnation's send while unwinding: %v; want one drop (%q)", sends, DropSender)
