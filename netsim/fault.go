@@ -70,9 +70,10 @@ func (s *Sim) Crash(id NodeID) {
 
 // Restart starts a new incarnation of node id: the factory builds fresh
 // state and the node gets a new random stream (Seed, id, incarnation).
-// Restarting a live node crashes it first. Called from a coroutine of the
-// node itself, Restart does not return (as Crash): the new incarnation
-// starts once the old one's coroutines have unwound.
+// Restarting a live node crashes it first; the old incarnation's
+// coroutines unwind (with the node down) before the new one starts. Called
+// from a coroutine of the node itself, Restart does not return (as Crash):
+// the new incarnation starts once that coroutine has unwound.
 func (s *Sim) Restart(id NodeID) {
 	n := s.mustNode("Restart", id)
 	if n.alive {
@@ -80,6 +81,11 @@ func (s *Sim) Restart(id NodeID) {
 			n.restarting = true // Crash unwinds the caller: see resume
 		}
 		s.Crash(id)
+	}
+	if s.cur != nil {
+		// From a coroutine (of another node): Crash only queued the old
+		// incarnation's coroutines; they unwind now, with the node down.
+		s.drainKills()
 	}
 	n.start(true)
 }

@@ -650,7 +650,8 @@ func (s *Sim) drainKills() {
 }
 
 func (s *Sim) stopCoro(c *coro) {
+	prev := s.cur // a coroutine of another node that calls Restart (see there)
 	s.cur = c
-	defer func() { s.cur = nil }()
+	defer func() { s.cur = prev }()
 	c.stop()
 }
