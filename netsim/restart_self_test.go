@@ -55,3 +55,44 @@ func TestRestartFromOwnCoroutine(t *testing.T) {
 		t.Errorf("the old incarnation's send while unwinding: %v; want one drop (%q)", sends, DropSender)
 	}
 }
+
+type restartSelfOnDeliver struct {
+	n     *Node
+	fired *bool
+}
+
+func (h *restartSelfOnDeliver) Deliver(from NodeID, payload any) {
+	h.n.Sim().Restart(h.n.ID())
+	h.n.After(0, func() { *h.fired = true })
+}
+
+// The same from the node's own handler: Restart starts the new incarnation
+// at once, and the old handler's code after it runs as the new
+// incarnation — the timer it sets fires in the new incarnation (a timer of
+// the crashed incarnation firing after the restart). Right: as Crash from
+// a handler, the rest of the old handler runs with the node down (its
+// timers are dead, its sends dropped); the new incarnation starts once the
+// handler has returned.
+func TestRestartFromOwnHandler(t *testing.T) {
+	s := New(Config{})
+	defer s.Close()
+	addRecorders(s, 2)
+	fired := false
+	starts := 0
+	s.AddNode(1, func(n *Node) Handler {
+		starts++
+		if starts == 1 {
+			return &restartSelfOnDeliver{n: n, fired: &fired}
+		}
+		return nil
+	})
+	s.Node(2).Send(1, "reboot", 1)
+	s.Run()
+	if n := s.Node(1); !n.Alive() || n.Incarnation() != 2 || starts != 2 {
+		t.Fatalf("after Restart(1) from its own handler: alive=%v incarnation=%d factory calls=%d; want alive, 2, 2",
+			n.Alive(), n.Incarnation(), starts)
+	}
+	if fired {
+		t.Fatalf("a timer the old incarnation's handler set after Restart fired in the new incarnation")
+	}
+}
