@@ -72,15 +72,22 @@ func (s *Sim) Crash(id NodeID) {
 // state and the node gets a new random stream (Seed, id, incarnation).
 // Restarting a live node crashes it first; the old incarnation's
 // coroutines unwind (with the node down) before the new one starts. Called
-// from a coroutine of the node itself, Restart does not return (as Crash):
-// the new incarnation starts once that coroutine has unwound.
+// by the node itself, the new incarnation starts once the calling code is
+// done: from one of its coroutines Restart does not return (as Crash), and
+// the rest of a handler or timer that calls it runs with the node down.
 func (s *Sim) Restart(id NodeID) {
 	n := s.mustNode("Restart", id)
+	c := s.cur
+	self := (c != nil && c.node == n) || (c == nil && s.inItem == n)
+	if n.restarting && self {
+		return // it starts once its running code is done (runNodeItem)
+	}
 	if n.alive {
-		if c := s.cur; c != nil && c.node == n {
-			n.restarting = true // Crash unwinds the caller: see resume
+		n.restarting = self
+		s.Crash(id) // (does not return to a coroutine of n)
+		if n.restarting {
+			return
 		}
-		s.Crash(id)
 	}
 	if s.cur != nil {
 		// From a coroutine (of another node): Crash only queued the old

@@ -42,8 +42,8 @@ type Node struct {
 	links []*linkState
 	// died[i-1]: when incarnation i crashed (see Sim.unsent).
 	died []int64
-	// restarting: a coroutine of the node called Restart (and is being
-	// unwound by its Crash); resume starts the new incarnation.
+	// restarting: the node's own handler, timer or coroutine called
+	// Restart; runNodeItem starts the new incarnation once it is done.
 	restarting bool
 }
 
@@ -588,17 +588,6 @@ func (s *Sim) resume(c *coro) {
 	if !ok {
 		c.done = true
 		c.node.removeCoro(c)
-	}
-	if n := c.node; n.restarting {
-		// Restart from this coroutine: the old incarnation's coroutines
-		// unwind (their deferred calls run with the node down), then the
-		// new one starts.
-		n.restarting = false
-		s.cur = nil
-		s.drainKills()
-		if !n.alive {
-			n.start(true)
-		}
 	}
 }
 

@@ -88,6 +88,7 @@ type Sim struct {
 	tfree  []uint32
 
 	cur     *coro   // coroutine that holds the baton, nil on the loop
+	inItem  *Node   // the node whose handler or timer runs (see Restart)
 	kills   []*coro // coroutines to stop, in order, once back on the loop
 	coroSeq uint64
 
@@ -178,6 +179,7 @@ func (s *Sim) checkLoop(what string) {
 // Step runs one event and reports whether there was one.
 func (s *Sim) Step() bool {
 	s.checkLoop("Step")
+	s.inItem = nil // (left set by a handler that panicked)
 	return s.step()
 }
 
@@ -217,6 +219,7 @@ func (s *Sim) begin(what string) time.Time {
 	}
 	s.running = true
 	s.stopped = false
+	s.inItem = nil // (left set by a handler that panicked)
 	return time.Now()
 }
 
@@ -419,14 +422,25 @@ func (s *Sim) runNodeItem(it *item) {
 		s.emit(EvDeliver, from, n.id, it.size, it.payload, "")
 		if n.handler != nil {
 			n.arrived = it.at
+			s.inItem = n
 			n.handler.Deliver(from, it.payload)
+			s.inItem = nil
 			n.arrived = -1
 		}
 	case itemTimer:
 		s.emit(EvTimer, n.id, n.id, 0, nil, "")
+		s.inItem = n
 		it.payload.(func())()
+		s.inItem = nil
 	case itemResume:
 		s.resume(it.payload.(*coro))
+	}
+	if n.restarting { // it called Restart on its own node: see there
+		n.restarting = false
+		s.drainKills() // the old incarnation's coroutines unwind first
+		if !n.alive {
+			n.start(true)
+		}
 	}
 }
 
