@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"raysim/runtime/objstore"
@@ -15,14 +16,20 @@ import (
 // from its own task ID (determinism rule 4). Its methods are called from user
 // code (off the loop) and reach the raylet through Env.Await.
 type Caller struct {
-	r        *Raylet
-	task     transport.TaskID
-	t        *task // the running task (nil for drivers and actors)
-	driver   bool  // a driver's (NewDriver): its blocked calls end on Abandon
+	r      *Raylet
+	task   transport.TaskID
+	t      *task  // the running task (nil for drivers and actors)
+	driver bool   // a driver's (NewDriver): its blocked calls end on Abandon
+	puts   uint32 // the Puts so far (read and written on the loop: see Put)
+	// sub guards what Submit numbers on the calling goroutine: a driver's
+	// goroutines may submit at once on TCP, and two submissions given one
+	// index would make one task, two actor calls given one sequence number
+	// a gap the actor waits on for good. Held through the hand-off to the
+	// loop, so one caller's calls reach the raylet in sequence order.
+	sub      sync.Mutex
 	children uint64
-	puts     uint32 // the Puts so far (read and written on the loop: see Put)
 	seqs     map[transport.ActorID]uint64
-	ev       transport.Event // Submit's event (a Caller is used by one goroutine at a time)
+	ev       transport.Event // Submit's event
 
 	// What a cancel interrupts in a normal task's code (interrupt), set
 	// and read on the loop only: the Compute sleeping now (its timer and
@@ -120,6 +127,8 @@ func (c *Caller) Mono() time.Time {
 // Submit assigns the task its derived ID and submits it on this node. For an
 // actor method call it also assigns the per-(caller, actor) sequence number.
 func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
+	c.sub.Lock()
+	defer c.sub.Unlock()
 	spec.ID = transport.ChildTaskID(c.task, c.children)
 	c.children++
 	spec.Parent = c.task
