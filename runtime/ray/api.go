@@ -22,7 +22,15 @@ type Ref[T any] struct {
 // ObjectID is the object's ID.
 func (r Ref[T]) ObjectID() transport.ObjectID { return r.id }
 
-func (r Ref[T]) refErr() error { return r.err }
+// refErr is why the ref names no object: its submission's error, or
+// ErrZeroRef for a Ref no Remote, Put or RefOf made (a declared, unset
+// variable), whose Get would otherwise wait for good on object zero.
+func (r Ref[T]) refErr() error {
+	if r.err == nil && r.id == (transport.ObjectID{}) {
+		return ErrZeroRef
+	}
+	return r.err
+}
 
 // Err reports a failure to submit (nil for a valid reference).
 func (r Ref[T]) Err() error { return r.err }
@@ -100,8 +108,8 @@ func GetAll[T any](ctx context.Context, refs []Ref[T], timeout time.Duration) ([
 	}
 	ids := make([]transport.ObjectID, len(refs))
 	for i, r := range refs {
-		if r.err != nil {
-			return nil, r.err
+		if err := r.refErr(); err != nil {
+			return nil, err
 		}
 		ids[i] = r.id
 	}
@@ -145,8 +153,8 @@ func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout tim
 	ids := make([]transport.ObjectID, len(refs))
 	seen := make(map[transport.ObjectID]struct{}, len(refs))
 	for i, r := range refs {
-		if r.err != nil {
-			return nil, nil, r.err
+		if err := r.refErr(); err != nil {
+			return nil, nil, err
 		}
 		if _, dup := seen[r.id]; dup {
 			// As Ray's: a duplicate would count twice toward numReturns.
@@ -209,8 +217,8 @@ func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	if err != nil {
 		return err
 	}
-	if ref.err != nil {
-		return ref.err // no task to cancel: its submission failed
+	if err := ref.refErr(); err != nil {
+		return err // no task to cancel: its submission failed
 	}
 	if ref.id.Put {
 		// No task makes a Put object (its ID names the task that put it,
@@ -256,8 +264,8 @@ func Free[T any](ctx context.Context, refs ...Ref[T]) error {
 	}
 	ids := make([]transport.ObjectID, len(refs))
 	for i, r := range refs {
-		if r.err != nil {
-			return r.err // names no object; nothing is freed, as Get and Wait do nothing
+		if err := r.refErr(); err != nil {
+			return err // names no object; nothing is freed, as Get and Wait do nothing
 		}
 		ids[i] = r.id
 	}

@@ -41,7 +41,9 @@ var (
 	// ErrRetriesExhausted: the task's node died more often than its
 	// max_retries allow.
 	ErrRetriesExhausted = errors.New("ray: task failed after its retries")
-	// ErrTimeout: GetTimeout's or Wait's timeout passed first.
+	// ErrTimeout: GetTimeout's (or GetAll's) timeout passed first. Wait
+	// does not return it: at its timeout it returns what is ready, as
+	// Ray's wait does.
 	ErrTimeout = node.ErrTimeout
 	// ErrNotInRay: the context is not a driver's or a task's.
 	ErrNotInRay = errors.New("ray: context carries no ray caller (use the ctx given to a driver or task)")
@@ -61,6 +63,9 @@ var (
 	// or too fine resource amount, a custom resource named CPU or GPU, a
 	// budget below -1...): the ref's Err, and Get's error.
 	ErrInvalidOption = errors.New("ray: invalid option")
+	// ErrZeroRef: a Ref no Remote, Put or RefOf made (the zero value)
+	// given to Get, Wait, Cancel, Free or as a task's argument.
+	ErrZeroRef = errors.New("ray: zero Ref: it names no object (not made by Remote, Put or RefOf)")
 	// ErrDecode: a value does not decode into the type asked for (a ref
 	// rebuilt with another type than its task's result, RefOf).
 	ErrDecode = errors.New("ray: value does not decode into the type asked for")
