@@ -309,7 +309,7 @@ func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time
 			c.get = g
 		}
 		if timeout >= 0 {
-			r.env.After(timeout, func() {
+			g.timer = r.env.After(timeout, func() {
 				if !g.done {
 					g.timedOut = true
 					g.finish()
@@ -346,7 +346,8 @@ type getState struct {
 	cancelled      bool  // a cancel of the caller's task ended it (interrupt)
 	err            error // the cluster was abandoned (see Abandon)
 	wake           func()
-	unblock        func() // unregisters the Get from Abandon
+	unblock        func()          // unregisters the Get from Abandon
+	timer          transport.Timer // the timeout's, stopped when the Get ends first (it holds g)
 }
 
 func (g *getState) finish() {
@@ -357,6 +358,9 @@ func (g *getState) finish() {
 	g.unneed()
 	if g.unblock != nil {
 		g.unblock()
+	}
+	if g.timer != nil {
+		g.timer.Stop()
 	}
 	if g.c.get == g {
 		g.c.get = nil
@@ -420,12 +424,16 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 		done, blocking := false, false
 		var registered []transport.ObjectID // whenLocated's, taken back when done
 		unblock := func() {}
+		var timer transport.Timer // the timeout's, stopped when the Wait ends first (it holds finish)
 		finish := func() {
 			if !done {
 				done = true
 				r.forgetLocated(registered, &done)
 				c.stopWait = nil
 				unblock()
+				if timer != nil {
+					timer.Stop()
+				}
 				c.reacquire()
 				wake()
 			}
@@ -489,7 +497,7 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 			}
 		}
 		if timeout >= 0 {
-			r.env.After(timeout, finish)
+			timer = r.env.After(timeout, finish)
 		}
 		unwatch = c.watch(ctx, func(cerr error) {
 			if !done {

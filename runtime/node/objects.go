@@ -289,11 +289,18 @@ func (p *pull) missing(probe bool) []transport.ChunkRange {
 // chunk; and a pull waits on while its source's link brings chunks of
 // other objects (queued behind them), up to pullBusyMax from its last
 // chunk. One timer per pull at a time (fe.watch): a call re-arms it.
+//
+// The timer finds the fetch by the object's ID and its watch number
+// (unique on the raylet), not by a pointer: a fetch lives inside its Get
+// (needInto), and a timer holding it would hold the Get's values for as
+// long as the timer waits, up to pullBusyMax after the pull is done.
 func (r *Raylet) watchPull(id transport.ObjectID, fe *fetch) {
-	fe.watch++
-	w := fe.watch
+	r.pullWatches++
+	w := r.pullWatches
+	fe.watch = w
 	r.env.After(max(r.pullDeadline(fe)-r.since(), 0), func() {
-		if r.fetchOf(id) != fe || !fe.pulling || fe.watch != w {
+		fe := r.fetchOf(id)
+		if fe == nil || fe.pull == nil || !fe.pulling || fe.watch != w {
 			return
 		}
 		if r.since() < r.pullDeadline(fe) { // a chunk since, or the link busy: wait on

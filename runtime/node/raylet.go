@@ -110,7 +110,7 @@ type pull struct {
 	fresh         bool             // no chunk yet in this attempt
 	short         bool             // buggified: a short stall timeout this attempt
 	heardAt       time.Duration    // when the source was last heard as this attempt began
-	watch         int              // the current stall timer's number (watchPull)
+	watch         uint64           // the current stall timer's number (watchPull)
 	avoid         transport.NodeID // a source that stalled: asked where else the object is
 }
 
@@ -188,6 +188,7 @@ type Raylet struct {
 	rebuildSeq     uint32                               // normal tasks re-run from lineage (each numbered apart: onTaskInfo)
 	locating       map[transport.ObjectID]time.Duration // retry backoff of subscriptions
 	heard          map[transport.NodeID]time.Duration   // when a chunk last came from each node (watchPull)
+	pullWatches    uint64                               // stall timers set so far: each one's number (watchPull)
 	submitQ        []*transport.TaskSpec                // submissions waiting for the loop
 	jobs           []*taskJob                           // finished tasks' jobs, for the next (run)
 	drainArmed     bool                                 // drainTimer is set
