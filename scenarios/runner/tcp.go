@@ -28,13 +28,22 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	if o.Log == nil {
 		o.Log = func(string, ...any) {}
 	}
-	start := time.Now()
+	// The run's clock starts once the cluster is up, as the simulator's
+	// work starts on a registered cluster: start-up (listening, dialling,
+	// registering every node) is not the workload's time. Its events are
+	// at 0.
+	var start time.Time
 	var actors []transport.ActorID
 	m := newMetrics(&actors, o.OnEvent)
-	m.now = func() time.Duration { return time.Since(start) }
+	m.now = func() time.Duration {
+		if start.IsZero() {
+			return 0
+		}
+		return time.Since(start)
+	}
 	rec := startTrace(&o, &cfg, m)
 	cfg.OnNetEvent = nil // no simulated network on TCP
-	var mu sync.Mutex    // hosts emit from their own loops
+	var mu sync.Mutex    // hosts emit from their own loops; guards start too
 	cfg.OnEvent = func(ev *transport.Event) {
 		mu.Lock()
 		m.event(ev)
@@ -47,6 +56,9 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 		return nil, fmt.Errorf("runner: start a loopback TCP cluster: %w", err)
 	}
 	defer c.Close()
+	mu.Lock()
+	start = time.Now()
+	mu.Unlock()
 	if len(s.Faults) > 0 {
 		m.warnings = append(m.warnings, fmt.Sprintf("%d faults not applied: the fault schedule runs in the simulator only (an in-process --tcp cluster has no fault layer; a live cluster, raysim run --address, applies partitions, degraded links and heals)", len(s.Faults)))
 	}
