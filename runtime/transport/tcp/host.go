@@ -180,6 +180,11 @@ type Host struct {
 	// peers were waiting for an address (for the log's rate limit).
 	unaddressedDrops uint64
 	stopping         bool // a stop item was dispatched: Run returns
+	// timers are the ones set and not yet fired or stopped: Run stops them
+	// as it returns, so a closed host's pending callbacks (a lease, a
+	// pull's stall timer, a Get's timeout) do not hold its component for
+	// their duration.
+	timers []*timer
 }
 
 // Listen validates cfg and binds its address. Nothing runs until Run.
@@ -303,6 +308,7 @@ func (h *Host) Run(ctx context.Context, newHandler func(env transport.Env) trans
 		case <-ended:
 		}
 	}()
+	defer h.stopTimers()
 	for !h.stopping {
 		h.runLocal(handler)
 		// What is in the inbox already is taken without blocking, a
@@ -536,6 +542,8 @@ const (
 
 type timer struct {
 	t     *time.Timer
+	h     *Host
+	pos   int // its index in h.timers while pending
 	state uint8
 }
 
@@ -547,20 +555,43 @@ func (t *timer) Stop() bool {
 	}
 	t.state = timerStopped
 	t.t.Stop()
+	t.h.untime(t)
 	return true
 }
 
 func (e *nodeEnv) After(d time.Duration, f func()) transport.Timer {
 	h := e.h
-	t := &timer{}
+	t := &timer{h: h, pos: len(h.timers)}
+	h.timers = append(h.timers, t)
 	run := func() {
 		if t.state == timerPending {
 			t.state = timerFired
+			h.untime(t)
 			f()
 		}
 	}
 	t.t = time.AfterFunc(d, func() { h.post(item{f: run}) })
 	return t
+}
+
+// untime takes a timer that fired or was stopped out of h.timers (on the
+// loop).
+func (h *Host) untime(t *timer) {
+	last := len(h.timers) - 1
+	h.timers[t.pos] = h.timers[last]
+	h.timers[t.pos].pos = t.pos
+	h.timers[last] = nil
+	h.timers = h.timers[:last]
+}
+
+// stopTimers stops every pending timer as the loop ends: their callbacks
+// would find the host closed, and until then they hold the component.
+func (h *Host) stopTimers() {
+	for _, t := range h.timers {
+		t.state = timerStopped
+		t.t.Stop()
+	}
+	h.timers = nil
 }
 
 // Do runs f on the loop and waits for it, from any goroutine but the
