@@ -210,10 +210,14 @@ type timerState struct {
 	cancelled bool // stopped while pending
 }
 
-// timer is a Timer handle: a slot of Sim.tstate and its generation. The
-// item carries f itself, so firing does not touch the handle.
+// timer is a Timer handle: a slot of Sim.tstate and its generation, and
+// the callback, which the queued item reaches through the handle: Stop
+// lets go of it at once, where the item stays queued (lazily dropped) until
+// its time, perhaps an hour of virtual time away, and a callback held
+// there would hold all it points to (a Get's values) as long.
 type timer struct {
 	s    *Sim
+	f    func()
 	slot uint32
 	gen  uint32
 }
@@ -224,6 +228,7 @@ func (t *timer) Stop() bool {
 		return false
 	}
 	st.cancelled = true
+	t.f = nil
 	t.s.live--
 	return true
 }
@@ -249,9 +254,10 @@ func (n *Node) After(d time.Duration, f func()) Timer {
 		slot = uint32(len(s.tstate) - 1)
 	}
 	it := s.scheduleNode(later(s.now, max(int64(d), 0)), itemTimer, n)
-	it.payload = f
+	t := &timer{s: s, f: f, slot: slot, gen: s.tstate[slot].gen}
+	it.payload = t
 	it.size = int64(slot)
-	return &timer{s: s, slot: slot, gen: s.tstate[slot].gen}
+	return t
 }
 
 // ---- messages ----

@@ -430,7 +430,7 @@ func (s *Sim) runNodeItem(it *item) {
 	case itemTimer:
 		s.emit(EvTimer, n.id, n.id, 0, nil, "")
 		s.inItem = n
-		it.payload.(func())()
+		it.payload.(*timer).f()
 		s.inItem = nil
 	case itemResume:
 		s.resume(it.payload.(*coro))
