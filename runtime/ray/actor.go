@@ -161,6 +161,11 @@ func Kill[S any](ctx context.Context, h ActorHandle[S]) error {
 	if h.err != nil {
 		return h.err
 	}
+	if h.id == 0 {
+		// A zero handle names no actor: killing "actor 0" would tell every
+		// raylet and the actor table of a death that is nobody's.
+		return fmt.Errorf("%w: kill: the handle names no actor (a zero ActorHandle)", ErrActorNotFound)
+	}
 	cl.KillActor(h.id, h.name)
 	return nil
 }

@@ -45,3 +45,16 @@ func TestZeroRefIsRefused(t *testing.T) {
 		assert.Equal(t, 42, v)
 	})
 }
+
+// TestKillOfZeroHandleIsRefused: Kill of a declared, unset ActorHandle
+// told every raylet and the actor table that "actor 0" was dead, and
+// returned nil as if an actor had been killed; it is refused as a call
+// through it is (ErrActorNotFound).
+func TestKillOfZeroHandleIsRefused(t *testing.T) {
+	s := newSuite()
+	reviewSim(t, s.reg, func(ctx context.Context) {
+		var zero ray.ActorHandle[counter]
+		assert.ErrorIs(t, ray.Kill(ctx, zero), ray.ErrActorNotFound)
+		assert.ErrorIs(t, s.incr.Remote(ctx, zero, 1).Err(), ray.ErrActorNotFound)
+	})
+}
