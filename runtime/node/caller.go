@@ -31,17 +31,12 @@ type Caller struct {
 	seqs     map[transport.ActorID]uint64
 	ev       transport.Event // Submit's event
 
-	// What a cancel interrupts in a normal task's code (interrupt), set
-	// and read on the loop only: the Compute sleeping now (its timer and
-	// wake), the Get or Wait blocked now (each keeps its own verdict).
-	// slept: a cancel ended the Compute (set on the loop before the wake,
-	// read by the task's code after it; a drivers' and an actor's Compute
-	// never touch it, so goroutines sharing a driver do not race on it).
-	sleep     transport.Timer
-	sleepWake func()
-	get       *getState
-	stopWait  func()
-	slept     bool
+	// blocks are what a cancel interrupts in a normal task's code, set
+	// and read on the loop only: each Compute, Get or Wait blocked now, in
+	// the order they began. A task's code may block in several goroutines
+	// at once on TCP (as a Ray task's threads call ray.get), so each block
+	// keeps its own verdict and a cancel ends them all.
+	blocks []blocker
 	// kids are the tasks and actor calls a task or an actor method call
 	// submitted so far (not its actors' creations), as their specs reached
 	// the loop: a cancel of it cancels them too (Ray's recursive cancel).
@@ -216,25 +211,57 @@ func (c *Caller) cancelledNow() bool {
 	return stale
 }
 
-// interrupt ends the block of a running normal task whose cancel came (on
-// the loop): a Compute's sleep, a Get or a Wait returns ErrCancelled. A
+// interrupt ends the blocks of a running normal task whose cancel came
+// (on the loop): each Compute's sleep, Get and Wait returns ErrCancelled. A
 // task not blocked now is interrupted at its next block (cancelledNow).
 func (c *Caller) interrupt() {
-	if c.sleep != nil && c.sleep.Stop() { // false: the sleep is over, or ends now anyway
-		c.sleep = nil
-		c.slept = true
-		c.sleepWake()
-		return
-	}
-	if g := c.get; g != nil && !g.done {
-		g.cancelled = true
-		g.finish()
-		return
-	}
-	if stop := c.stopWait; stop != nil {
-		stop()
+	blocks := c.blocks
+	c.blocks = nil // each ends now: unblock need not look for it
+	for _, b := range blocks {
+		b.interrupt()
 	}
 }
+
+// blocker is one block of a normal task's code a cancel ends (interrupt).
+type blocker interface{ interrupt() }
+
+// block registers b for a cancel to end, on the loop.
+func (c *Caller) block(b blocker) { c.blocks = append(c.blocks, b) }
+
+// unblock takes b back as it ends, on the loop.
+func (c *Caller) unblock(b blocker) {
+	for i, x := range c.blocks {
+		if x == b {
+			c.blocks = append(c.blocks[:i], c.blocks[i+1:]...)
+			return
+		}
+	}
+}
+
+// sleepState is one Compute of a normal task (see Compute).
+type sleepState struct {
+	c         *Caller
+	timer     transport.Timer
+	wake      func()
+	cancelled bool // set on the loop before the wake, read by the task's code after it
+}
+
+func (s *sleepState) fire() {
+	s.c.unblock(s)
+	s.wake()
+}
+
+func (s *sleepState) interrupt() {
+	if s.timer.Stop() { // false: the sleep is over, or ends now anyway
+		s.cancelled = true
+		s.wake()
+	}
+}
+
+// waitStop is one Wait of a normal task: stop ends it as cancelled.
+type waitStop struct{ stop func() }
+
+func (w *waitStop) interrupt() { w.stop() }
 
 // cancelKids cancels the tasks a cancelled task or method call submitted
 // (Ray's recursive cancel; on the loop). Each that runs somewhere cancels
@@ -306,7 +333,7 @@ func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time
 				g.finish()
 			})
 		} else if c.interruptible() {
-			c.get = g
+			c.block(g)
 		}
 		if timeout >= 0 {
 			g.timer = r.env.After(timeout, func() {
@@ -350,6 +377,13 @@ type getState struct {
 	timer          transport.Timer // the timeout's, stopped when the Get ends first (it holds g)
 }
 
+func (g *getState) interrupt() {
+	if !g.done {
+		g.cancelled = true
+		g.finish()
+	}
+}
+
 func (g *getState) finish() {
 	if g.done {
 		return
@@ -362,9 +396,7 @@ func (g *getState) finish() {
 	if g.timer != nil {
 		g.timer.Stop()
 	}
-	if g.c.get == g {
-		g.c.get = nil
-	}
+	g.c.unblock(g)
 	g.c.reacquire()
 	g.wake()
 }
@@ -425,11 +457,14 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 		var registered []transport.ObjectID // whenLocated's, taken back when done
 		unblock := func() {}
 		var timer transport.Timer // the timeout's, stopped when the Wait ends first (it holds finish)
+		var stop *waitStop        // a cancel's way in (a normal task's)
 		finish := func() {
 			if !done {
 				done = true
 				r.forgetLocated(registered, &done)
-				c.stopWait = nil
+				if stop != nil {
+					c.unblock(stop)
+				}
 				unblock()
 				if timer != nil {
 					timer.Stop()
@@ -491,10 +526,11 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 			finish()
 		})
 		if c.interruptible() {
-			c.stopWait = func() {
+			stop = &waitStop{stop: func() {
 				cancelled = true
 				finish()
-			}
+			}}
+			c.block(stop)
 		}
 		if timeout >= 0 {
 			timer = r.env.After(timeout, finish)
@@ -520,19 +556,23 @@ func (c *Caller) Compute(d time.Duration) error {
 	}
 	// c.t is set before the task's code starts and cleared after it ends,
 	// both on the loop: the task's code may read it.
-	interruptible := c.interruptible()
+	// c.t is set before the task's code starts and cleared after it ends,
+	// both on the loop: the task's code may read it.
+	if !c.interruptible() {
+		c.spend(d)
+		return nil
+	}
+	s := &sleepState{c: c}
 	c.r.env.Await(func(wake func()) {
-		if !interruptible {
-			c.r.env.After(d, wake)
-			return
-		}
-		if c.slept = c.cancelledNow(); c.slept {
+		if s.cancelled = c.cancelledNow(); s.cancelled {
 			wake()
 			return
 		}
-		c.sleep, c.sleepWake = c.r.env.After(d, wake), wake
+		s.wake = wake
+		s.timer = c.r.env.After(d, s.fire)
+		c.block(s)
 	})
-	if interruptible && c.slept {
+	if s.cancelled {
 		return ErrCancelled
 	}
 	return nil

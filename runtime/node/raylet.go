@@ -1161,7 +1161,7 @@ func (j *taskJob) Done() {
 	t.caller = nil
 	j.t, j.out = nil, transport.Value{}
 	c := &j.caller // what it points to goes (dispatch makes the next task's Caller afresh)
-	c.t, c.seqs, c.sleep, c.sleepWake, c.get, c.stopWait, c.kids = nil, nil, nil, nil, nil, nil, nil
+	c.t, c.seqs, c.blocks, c.kids = nil, nil, nil, nil
 	r.jobs = append(r.jobs, j)
 	r.finish(t, out)
 }
