@@ -187,6 +187,12 @@ func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "raysim trace export: unknown --format %q (chrome, jsonl, otlp, otel-stdout)\n", ef.format)
 		return exitUsage
 	}
+	switch ef.protocol {
+	case "http", "grpc":
+	default:
+		fmt.Fprintf(stderr, "raysim trace export: unknown --otlp-protocol %q (http, grpc)\n", ef.protocol)
+		return exitUsage
+	}
 	if ef.format == "otlp" && ef.out != "-" {
 		fmt.Fprintln(stderr, "raysim trace export: -o with --format otlp: the spans go to --otlp-endpoint, not to a file (otel-stdout writes them out)")
 		return exitUsage
