@@ -124,6 +124,73 @@ Flags:
 		fmt.Fprintf(stderr, "raysim bench: --repeat: want it with the microbenchmarks or --scale (%s runs once)\n", kinds[0])
 		return exitUsage
 	}
+	// The runs, chosen before any starts: a --filter that matches none of
+	// them is a bad command line, not a report of nothing.
+	var (
+		scaleRuns  []bench.ScaleConfig
+		runPending bool
+		esRuns     []bench.ESConfig
+		names      []string // of the chosen kind, for the message
+	)
+	match := func(name string) bool {
+		names = append(names, name)
+		return re == nil || re.MatchString(name)
+	}
+	var chosen int
+	switch {
+	case *flush > 0:
+		if re != nil {
+			fmt.Fprintln(stderr, "raysim bench: --filter: --gcs-flush is one measurement, with nothing to filter")
+			return exitUsage
+		}
+		chosen = 1
+	case *scale:
+		var nodes []int
+		for _, f := range strings.Split(*sweep, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			var n int
+			if _, err := fmt.Sscan(f, &n); err != nil || n <= 0 {
+				fmt.Fprintf(stderr, "raysim bench: --sweep: bad node count %q\n", f)
+				return exitUsage
+			}
+			nodes = append(nodes, n)
+		}
+		runs := []bench.ScaleConfig{{Nodes: 100, Tasks: *scaleTasks, OneCore: *oneCore, GCSShards: *scaleShards}}
+		for _, n := range nodes {
+			if sc := (bench.ScaleConfig{Nodes: n, Tasks: n * *sweepPerNode, OneCore: *oneCore, GCSShards: *scaleShards}); sc != runs[0] {
+				runs = append(runs, sc)
+			}
+		}
+		for _, sc := range runs {
+			if match(sc.Name()) {
+				scaleRuns = append(scaleRuns, sc)
+			}
+		}
+		runPending = *pending > 0 && match("pending")
+		chosen = len(scaleRuns)
+		if runPending {
+			chosen++
+		}
+	case *es:
+		for _, cfg := range bench.ESConfigs() {
+			if match(cfg.Name) {
+				esRuns = append(esRuns, cfg)
+			}
+		}
+		chosen = len(esRuns)
+	default:
+		for _, m := range bench.Micros() {
+			if match(m.Name) {
+				chosen++
+			}
+		}
+	}
+	if chosen == 0 {
+		fmt.Fprintf(stderr, "raysim bench: --filter %q matches no benchmark; the names: %s\n", *filter, strings.Join(names, ", "))
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
@@ -145,35 +212,12 @@ Flags:
 			fmt.Fprint(stdout, bench.FormatFlush(r))
 		}
 	case *scale:
-		var nodes []int
-		for _, f := range strings.Split(*sweep, ",") {
-			if f = strings.TrimSpace(f); f == "" {
-				continue
-			}
-			var n int
-			if _, err := fmt.Sscan(f, &n); err != nil || n <= 0 {
-				fmt.Fprintf(stderr, "raysim bench: --sweep: bad node count %q\n", f)
-				return exitUsage
-			}
-			nodes = append(nodes, n)
-		}
 		// Scale runs are long: one each unless --repeat is given.
 		scaleRepeat := 1
-		fs.Visit(func(f *flag.Flag) {
-			if f.Name == "repeat" {
-				scaleRepeat = *repeat
-			}
-		})
-		runs := []bench.ScaleConfig{{Nodes: 100, Tasks: *scaleTasks, OneCore: *oneCore, GCSShards: *scaleShards}}
-		for _, n := range nodes {
-			if sc := (bench.ScaleConfig{Nodes: n, Tasks: n * *sweepPerNode, OneCore: *oneCore, GCSShards: *scaleShards}); sc != runs[0] {
-				runs = append(runs, sc)
-			}
+		if set["repeat"] {
+			scaleRepeat = *repeat
 		}
-		for _, sc := range runs {
-			if re != nil && !re.MatchString(sc.Name()) {
-				continue
-			}
+		for _, sc := range scaleRuns {
 			var reps []bench.ScaleResult
 			for i := range scaleRepeat {
 				if scaleRepeat > 1 {
@@ -190,7 +234,7 @@ Flags:
 			}
 			rep.Scale = append(rep.Scale, bench.MedianScale(reps))
 		}
-		if *pending > 0 && (re == nil || re.MatchString("pending")) {
+		if runPending {
 			progress("pending_%d ...\n", *pending)
 			p, err := bench.RunPending(ctx, *pending)
 			if err != nil {
@@ -209,10 +253,7 @@ Flags:
 			}
 		}
 	case *es:
-		for _, cfg := range bench.ESConfigs() {
-			if re != nil && !re.MatchString(cfg.Name) {
-				continue
-			}
+		for _, cfg := range esRuns {
 			progress("%s ...\n", cfg.Name)
 			r, err := bench.RunES(ctx, cfg)
 			if err != nil {

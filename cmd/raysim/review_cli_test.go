@@ -43,3 +43,25 @@ func TestReviewTraceExportBadOTLPProtocol(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewBenchFilterMatchesNothing: a --filter that matches no
+// benchmark of the chosen kind ran nothing and exited 0, printing an empty
+// table as if it had measured something. It is a bad command line: exit 2,
+// saying so, before anything runs. --gcs-flush, which has no benchmarks to
+// filter, refuses --filter rather than ignoring it.
+func TestReviewBenchFilterMatchesNothing(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"--filter", "^no_such_benchmark$"},
+		{"--filter", "^no_such_benchmark$", "--json"},
+		{"--scale", "--filter", "^no_such_benchmark$"},
+		{"--es", "--filter", "^no_such_benchmark$"},
+		{"--gcs-flush", "10", "--filter", "gcs"},
+	} {
+		code, out, errOut := call(t, append([]string{"bench"}, args...)...)
+		if code != exitUsage || !strings.Contains(errOut, "--filter") || out != "" {
+			t.Errorf("bench %s: exit %d, want %d and a message naming --filter\nstdout: %.300s\nstderr: %.300s",
+				strings.Join(args, " "), code, exitUsage, out, errOut)
+		}
+	}
+}
