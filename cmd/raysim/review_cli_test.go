@@ -65,3 +65,83 @@ func TestReviewBenchFilterMatchesNothing(t *testing.T) {
 		}
 	}
 }
+
+// startArgs returns raysim start's args with a --token-file no process can
+// read or create (its directory is a regular file), so that a start whose
+// flags were accepted fails at once (exit 1) instead of starting anything.
+func startArgs(t *testing.T, args ...string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return append(append([]string{"start"}, args...), "--token-file", filepath.Join(file, "token"))
+}
+
+// TestReviewStartBadFlagValues: raysim start took bad values for its
+// counts, durations and addresses: some were replaced by defaults without a
+// word (--gcs-shards 0 or -3 ran one shard, --spill-threshold 0 ran 8,
+// --drain-timeout 0 and --join-timeout -1s their defaults, --object-store 0
+// an unbounded store), others surfaced as a failure to start (exit 1, after
+// a token was generated or a join attempted) rather than a bad flag. Each
+// is refused, exit 2, naming the flag, before anything is done.
+func TestReviewStartBadFlagValues(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		flag string
+		args []string
+	}{
+		{"--port", []string{"--head", "--port", "-1"}},
+		{"--port", []string{"--head", "--port", "65536"}},
+		{"--port", []string{"--address", "127.0.0.1:7379", "--port", "70000"}},
+		{"--address", []string{"--address", "127.0.0.1"}},
+		{"--address", []string{"--address", "127.0.0.1:0"}},
+		{"--address", []string{"--address", "127.0.0.1:-5"}},
+		{"--address", []string{"--address", "127.0.0.1:99999"}},
+		{"--address", []string{"--address", "raysim://127.0.0.1:7379"}},
+		{"--address", []string{"--address", "head:port"}},
+		{"--host", []string{"--head", "--host", "127.0.0.1:7379"}},
+		{"--host", []string{"--address", "127.0.0.1:7379", "--host", "http://x"}},
+		{"--advertise", []string{"--head", "--advertise", "10.0.0.1:7379"}},
+		{"--object-store", []string{"--head", "--object-store", "0"}},
+		{"--object-store", []string{"--head", "--object-store", "-1GiB"}},
+		{"--gcs-shards", []string{"--head", "--gcs-shards", "0"}},
+		{"--gcs-shards", []string{"--head", "--gcs-shards", "-3"}},
+		{"--gcs-shards", []string{"--head", "--gcs-shards", "100000"}},
+		{"--gcs-replicas", []string{"--head", "--gcs-replicas", "0"}},
+		{"--gcs-replicas", []string{"--head", "--gcs-replicas", "1000"}},
+		{"--spill-threshold", []string{"--head", "--spill-threshold", "0"}},
+		{"--spill-threshold", []string{"--head", "--spill-threshold", "-1"}},
+		{"--policy", []string{"--head", "--policy", "no-such-policy"}},
+		{"--node-timeout", []string{"--head", "--node-timeout", "0s"}},
+		{"--node-timeout", []string{"--head", "--node-timeout", "-1s"}},
+		{"--node-timeout", []string{"--head", "--node-timeout", "150ms"}}, // under two heartbeats
+		{"--heartbeat", []string{"--head", "--heartbeat", "0s"}},
+		{"--heartbeat", []string{"--head", "--heartbeat", "-100ms"}},
+		{"--drain-timeout", []string{"--head", "--drain-timeout", "0s"}},
+		{"--drain-timeout", []string{"--address", "127.0.0.1:7379", "--drain-timeout", "-1s"}},
+		{"--join-timeout", []string{"--address", "127.0.0.1:7379", "--join-timeout", "0s"}},
+		{"--join-timeout", []string{"--address", "127.0.0.1:7379", "--join-timeout", "-1s"}},
+	} {
+		code, out, errOut := call(t, startArgs(t, tc.args...)...)
+		if code != exitUsage || !strings.Contains(errOut, tc.flag) {
+			t.Errorf("start %s: exit %d, want %d and a message naming %s\nstdout: %.200s\nstderr: %.300s",
+				strings.Join(tc.args, " "), code, exitUsage, tc.flag, out, errOut)
+		}
+	}
+	// Good values still get past the flags (to the unreadable token: exit 1).
+	for _, args := range [][]string{
+		{"--head", "--port", "0", "--gcs-shards", "2", "--gcs-replicas", "3", "--node-timeout", "1s", "--heartbeat", "50ms",
+			"--host", "0.0.0.0", "--advertise", "head.example", "--object-store", "1GiB", "--spill-threshold", "1", "--policy", "bottom-up"},
+		{"--head", "--host", "::1"},
+		{"--address", "[::1]:7379", "--port", "0", "--join-timeout", "1s", "--drain-timeout", "1s"},
+		{"--address", "head.example:7379", "--host", "10.0.0.2"},
+	} {
+		code, out, errOut := call(t, startArgs(t, args...)...)
+		if code != exitFailed || !strings.Contains(errOut, "token") {
+			t.Errorf("start %s: exit %d, want %d (the token file)\nstdout: %.200s\nstderr: %.300s",
+				strings.Join(args, " "), code, exitFailed, out, errOut)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -22,6 +23,7 @@ import (
 
 	"raysim/runtime/deploy"
 	"raysim/runtime/ray"
+	"raysim/runtime/scheduler"
 	"raysim/runtime/transport"
 	"raysim/scenarios"
 	"raysim/scenarios/workload"
@@ -138,6 +140,10 @@ flags.
 	fs.Visit(func(fl *flag.Flag) { f.portSet = f.portSet || fl.Name == "port" })
 	if f.head == (f.address != "") {
 		fmt.Fprintln(stderr, "raysim start: give exactly one of --head and --address HOST:PORT")
+		return exitUsage
+	}
+	if err := checkStartValues(&f); err != nil {
+		fmt.Fprintf(stderr, "raysim start: %v\n", err)
 		return exitUsage
 	}
 	level := new(slog.LevelVar)
@@ -272,6 +278,71 @@ flags.
 		p.Close()
 		return exitFailed
 	}
+}
+
+// checkStartValues refuses, naming the flag, a value raysim start's flags
+// cannot take, before anything is done (a token generated, a join tried):
+// the runtime would replace some by its defaults without a word (a zero or
+// negative count or timeout) and refuse others only once the process is
+// starting, as a failure to start rather than a bad flag.
+func checkStartValues(f *startFlags) error {
+	if f.port < 0 || f.port > 65535 {
+		return fmt.Errorf("--port %d: want 0 (any) to 65535", f.port)
+	}
+	if f.address != "" {
+		host, port, err := net.SplitHostPort(f.address)
+		if err == nil && strings.ContainsAny(host, "/[]@ ") {
+			err = errors.New("not a host name or IP address")
+		}
+		if err == nil {
+			if n, perr := strconv.Atoi(port); perr != nil || n < 1 || n > 65535 {
+				err = fmt.Errorf("port %q: want 1 to 65535", port)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("--address %q: want the head's HOST:PORT (%v)", f.address, err)
+		}
+	}
+	for _, h := range []struct{ flag, v string }{{"--host", f.host}, {"--advertise", f.advertise}} {
+		if h.v != "" && net.ParseIP(h.v) == nil && strings.ContainsAny(h.v, ":/[]@ ") {
+			return fmt.Errorf("%s %q: want a host name or IP address, without a port", h.flag, h.v)
+		}
+	}
+	if f.objectStore != "" {
+		if n, err := scenarios.ParseSize(f.objectStore); err == nil && n == 0 {
+			return fmt.Errorf("--object-store %q: want a positive size (without the flag: unbounded)", f.objectStore)
+		}
+	}
+	for _, c := range []struct {
+		flag   string
+		v, max int
+	}{
+		{"--gcs-shards", f.gcsShards, ray.MaxGCSShards},
+		{"--gcs-replicas", f.gcsReplicas, ray.MaxGCSReplicas},
+		{"--spill-threshold", f.spillThreshold, math.MaxInt32},
+	} {
+		if c.v < 1 || c.v > c.max {
+			return fmt.Errorf("%s %d: want 1 to %d", c.flag, c.v, c.max)
+		}
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"--node-timeout", f.nodeTimeout}, {"--heartbeat", f.heartbeat},
+		{"--drain-timeout", f.drainTimeout}, {"--join-timeout", f.joinTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s %v: want a positive duration", d.flag, d.v)
+		}
+	}
+	if f.nodeTimeout < 2*f.heartbeat {
+		return fmt.Errorf("--node-timeout %v: want at least two --heartbeat periods (%v), or live nodes are declared dead between heartbeats", f.nodeTimeout, 2*f.heartbeat)
+	}
+	if _, err := scheduler.NewPolicy(f.policy); err != nil {
+		return fmt.Errorf("--policy %q: want one of %s", f.policy, strings.Join(scheduler.PolicyNames(), ", "))
+	}
+	return nil
 }
 
 func tlsFromFlags(cert, key, ca string) (*tls.Config, error) {
