@@ -1,8 +1,11 @@
 package main
 
 import (
+	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -143,5 +146,59 @@ func TestReviewStartBadFlagValues(t *testing.T) {
 			t.Errorf("start %s: exit %d, want %d (the token file)\nstdout: %.200s\nstderr: %.300s",
 				strings.Join(args, " "), code, exitFailed, out, errOut)
 		}
+	}
+}
+
+// TestReviewStartRoleFlags: the head's flags (the GCS, the scheduler, the
+// failure detector, the cluster seed) given to a node joining with
+// --address were silently ignored (the head decides them), and so was the
+// node's --join-timeout given to a head: each is refused, exit 2, naming
+// the flag.
+func TestReviewStartRoleFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		flag string
+		args []string
+	}{
+		{"--gcs-shards", []string{"--address", "127.0.0.1:7379", "--gcs-shards", "4"}},
+		{"--gcs-replicas", []string{"--address", "127.0.0.1:7379", "--gcs-replicas", "3"}},
+		{"--gcs-dir", []string{"--address", "127.0.0.1:7379", "--gcs-dir", t.TempDir()}},
+		{"--policy", []string{"--address", "127.0.0.1:7379", "--policy", "random"}},
+		{"--spill-threshold", []string{"--address", "127.0.0.1:7379", "--spill-threshold", "2"}},
+		{"--node-timeout", []string{"--address", "127.0.0.1:7379", "--node-timeout", "5s"}},
+		{"--heartbeat", []string{"--address", "127.0.0.1:7379", "--heartbeat", "50ms"}},
+		{"--seed", []string{"--address", "127.0.0.1:7379", "--seed", "7"}},
+		{"--seed", []string{"--address=127.0.0.1:7379", "-seed=0"}},
+		{"--join-timeout", []string{"--head", "--join-timeout", "5s"}},
+	} {
+		code, out, errOut := call(t, startArgs(t, tc.args...)...)
+		if code != exitUsage || !strings.Contains(errOut, tc.flag) {
+			t.Errorf("start %s: exit %d, want %d and a message naming %s\nstdout: %.200s\nstderr: %.300s",
+				strings.Join(tc.args, " "), code, exitUsage, tc.flag, out, errOut)
+		}
+	}
+}
+
+// TestReviewStartRoleFlagLists: the lists of one role's flags are those
+// whose help says "head:" or "node:" (and nothing of the other role).
+func TestReviewStartRoleFlagLists(t *testing.T) {
+	t.Parallel()
+	var f startFlags
+	var head, node []string
+	newStartFlagSet(&f, io.Discard).VisitAll(func(fl *flag.Flag) {
+		switch {
+		case strings.HasPrefix(fl.Usage, "head: ") && !strings.Contains(fl.Usage, "node:"):
+			head = append(head, fl.Name)
+		case strings.HasPrefix(fl.Usage, "node: ") && !strings.Contains(fl.Usage, "head:"):
+			node = append(node, fl.Name)
+		}
+	})
+	slices.Sort(head)
+	slices.Sort(node)
+	if want := slices.Sorted(slices.Values(headOnlyFlags)); !slices.Equal(head, want) {
+		t.Errorf("flags whose help says head: %v; headOnlyFlags %v", head, want)
+	}
+	if want := slices.Sorted(slices.Values(nodeOnlyFlags)); !slices.Equal(node, want) {
+		t.Errorf("flags whose help says node: %v; nodeOnlyFlags %v", node, want)
 	}
 }

@@ -60,6 +60,14 @@ type startFlags struct {
 	seed                      int64
 }
 
+// headOnlyFlags and nodeOnlyFlags are raysim start's flags of one role
+// (their help begins "head:" or "node:"); given to the other, they are
+// refused rather than ignored.
+var (
+	headOnlyFlags = []string{"gcs-shards", "gcs-replicas", "gcs-dir", "policy", "spill-threshold", "node-timeout", "heartbeat", "seed"}
+	nodeOnlyFlags = []string{"join-timeout"}
+)
+
 func stateDir() string {
 	home, err := os.UserHomeDir()
 	if err != nil {
@@ -116,7 +124,9 @@ stderr (what systemd and containers want); --detach backgrounds it and
 --token-file (mode 0600) unless it exists; every other process reads it from
 --token-file if given, else $RAYSIM_TOKEN, else $HOME/.raysim/token (a head
 without --token-file takes $RAYSIM_TOKEN too, if set). SIGTERM drains a node (it finishes its work,
-then leaves); a second signal stops it at once.
+then leaves); a second signal stops it at once. Flags marked "head:" are the
+head's alone (a node takes the cluster's settings from its head) and those
+marked "node:" a joining node's: either given to the other is refused.
 
 Flags:
 `)
@@ -137,10 +147,26 @@ flags.
 		fmt.Fprintf(stderr, "raysim start: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
 	}
-	fs.Visit(func(fl *flag.Flag) { f.portSet = f.portSet || fl.Name == "port" })
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	f.portSet = given["port"]
 	if f.head == (f.address != "") {
 		fmt.Fprintln(stderr, "raysim start: give exactly one of --head and --address HOST:PORT")
 		return exitUsage
+	}
+	// A flag of the other role would be ignored: the head decides the
+	// cluster's settings, and a head joins nothing.
+	for _, name := range headOnlyFlags {
+		if f.address != "" && given[name] {
+			fmt.Fprintf(stderr, "raysim start: --%s is the head's setting (raysim start --head); a node joining with --address takes the cluster's from its head\n", name)
+			return exitUsage
+		}
+	}
+	for _, name := range nodeOnlyFlags {
+		if f.head && given[name] {
+			fmt.Fprintf(stderr, "raysim start: --%s is a joining node's setting (raysim start --address); a head joins nothing\n", name)
+			return exitUsage
+		}
 	}
 	if err := checkStartValues(&f); err != nil {
 		fmt.Fprintf(stderr, "raysim start: %v\n", err)
