@@ -69,6 +69,10 @@ Flags:
 	default:
 		o.StateLimit = *limit
 	}
+	if *until != "" && *untilEvent != "" {
+		fmt.Fprintln(stderr, "raysim replay: --until and --until-event: give one of them (a virtual time or an event index to stop at)")
+		return exitUsage
+	}
 	if *until != "" {
 		d, err := time.ParseDuration(*until)
 		if err != nil || d <= 0 {

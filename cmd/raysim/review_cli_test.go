@@ -202,3 +202,27 @@ func TestReviewStartRoleFlagLists(t *testing.T) {
 		t.Errorf("flags whose help says node: %v; nodeOnlyFlags %v", node, want)
 	}
 }
+
+// TestReviewReplayUntilAndUntilEvent: replay took --until and
+// --until-event together (stopping at whichever came first), where its
+// usage offers one or the other: exit 2, naming both.
+func TestReviewReplayUntilAndUntilEvent(t *testing.T) {
+	t.Parallel()
+	tr := tinyTrace(t, t.TempDir())
+	for _, args := range [][]string{
+		{tr, "--until", "1s", "--until-event", "5"},
+		{"--until-event=0", tr, "--until=10ms"},
+	} {
+		code, out, errOut := call(t, append([]string{"replay"}, args...)...)
+		if code != exitUsage || !strings.Contains(errOut, "--until ") || !strings.Contains(errOut, "--until-event") || out != "" {
+			t.Errorf("replay %s: exit %d, want %d and a message naming --until and --until-event\nstdout: %.300s\nstderr: %.300s",
+				strings.Join(args, " "), code, exitUsage, out, errOut)
+		}
+	}
+	// Each alone still stops there.
+	for _, args := range [][]string{{tr, "--until", "1ms"}, {tr, "--until-event", "5"}} {
+		if code, out, errOut := call(t, append([]string{"replay"}, args...)...); code != exitOK || !strings.Contains(out, "matched") {
+			t.Errorf("replay %s: exit %d\nstdout: %.300s\nstderr: %.300s", strings.Join(args, " "), code, out, errOut)
+		}
+	}
+}
