@@ -226,3 +226,19 @@ func TestReviewReplayUntilAndUntilEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewTraceExportNamesOutput: an export to a file in a missing
+// directory failed with the name of the temporary file the export writes
+// first (".out.json.*.tmp"), a file the user never named; the error names
+// the -o path given. Writing the output is not bad input: exit 1.
+func TestReviewTraceExportNamesOutput(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tr := tinyTrace(t, dir)
+	out := filepath.Join(dir, "missing", "out.json")
+	code, stdout, errOut := call(t, "trace", "export", tr, "-o", out)
+	if code != exitFailed || !strings.Contains(errOut, out) || strings.Contains(errOut, ".tmp") || stdout != "" {
+		t.Errorf("trace export -o %s: exit %d, want %d and an error naming %s\nstdout: %.200s\nstderr: %s",
+			out, code, exitFailed, out, stdout, errOut)
+	}
+}

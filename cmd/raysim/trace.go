@@ -241,12 +241,13 @@ func exportFile(tracePath, out, format string, ef exportFlags) (err error) {
 	}
 	f, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".*.tmp")
 	if err != nil {
-		return err
+		return namingOutput(err, out)
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
 			os.Remove(f.Name())
+			err = namingOutput(err, out)
 		}
 	}()
 	if err := exportTo(tracePath, f, ef); err != nil {
@@ -259,6 +260,27 @@ func exportFile(tracePath, out, format string, ef exportFlags) (err error) {
 		return err
 	}
 	return os.Rename(f.Name(), out)
+}
+
+// namingOutput rewrites an error of exportFile's temporary file (creating,
+// writing, renaming it) to name out, the file the user asked for: the
+// temporary file is an implementation detail, gone once the export fails.
+// The error keeps its chain (traceExit reads it).
+func namingOutput(err error, out string) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Path != out && filepath.Dir(pe.Path) == filepath.Dir(out) &&
+		strings.HasPrefix(filepath.Base(pe.Path), "."+filepath.Base(out)+".") {
+		pe.Path = out // a fresh error of this export's own call, not shared
+		if pe.Op == "open" || pe.Op == "createtemp" {
+			pe.Op = "create"
+		}
+		return err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) && le.New == out && err == error(le) {
+		return &os.PathError{Op: "write", Path: out, Err: le.Err}
+	}
+	return err
 }
 
 func exportTo(tracePath string, w io.Writer, ef exportFlags) error {
