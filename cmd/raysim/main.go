@@ -6,10 +6,21 @@
 //
 //	raysim run FILE... [flags]       run scenarios (in the simulator by default)
 //	raysim validate FILE...          load and check scenarios only
+//	raysim sweep FILE --seeds RANGE  run one scenario under many seeds in parallel
+//	raysim check FILE [flags]        search random fault schedules for invariant violations
+//	raysim replay TRACE [flags]      re-run a trace's scenario and compare it event by event
+//	raysim trace export|stats TRACE  export a trace (Chrome, JSON lines, OpenTelemetry) or count its events
+//	raysim analyze TRACE [TRACE]     metrics, plots and an HTML report of a trace, or two side by side
+//	raysim bench [flags]             the microbenchmarks, the simulator's scale runs, ES
+//	raysim calibrate [flags]         measure this machine's costs; check the simulator's fidelity
+//	raysim start --head|--address    start a head, or join a node to a live TCP cluster
+//	raysim status --address ADDR     list a live cluster's nodes, resources and load
+//	raysim stop                      stop what raysim start --detach started here
 //	raysim help [COMMAND]            show help
 //
-// Exit status: 0 when every expectation holds, 1 when one fails, 2 for a bad
-// scenario or bad flags.
+// Exit status: 0 on success (every expectation holds), 1 when a run fails
+// its expectations or a command fails, 2 for bad flags or bad input (a
+// scenario or trace that cannot be read); each command's help says which.
 package main
 
 import (
@@ -163,8 +174,9 @@ Commands:
 	fmt.Fprint(w, `
 Run 'raysim help COMMAND' (or 'raysim COMMAND -h') for a command's flags.
 
-Exit status: 0 when every expectation holds, 1 when one fails,
-2 for a bad scenario or bad flags.
+Exit status: 0 on success (every expectation holds), 1 when a run fails
+its expectations or a command fails, 2 for bad flags or bad input (a
+scenario or trace that cannot be read); each command's help says which.
 `)
 }
 

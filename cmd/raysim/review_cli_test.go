@@ -2,6 +2,8 @@ package main
 
 import (
 	"flag"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"path/filepath"
@@ -240,5 +242,34 @@ func TestReviewTraceExportNamesOutput(t *testing.T) {
 	if code != exitFailed || !strings.Contains(errOut, out) || strings.Contains(errOut, ".tmp") || stdout != "" {
 		t.Errorf("trace export -o %s: exit %d, want %d and an error naming %s\nstdout: %.200s\nstderr: %s",
 			out, code, exitFailed, out, stdout, errOut)
+	}
+}
+
+// TestReviewPackageDocListsCommands: main.go's package comment (what go
+// doc shows) listed run, validate and help only; it lists every command.
+func TestReviewPackageDocListsCommands(t *testing.T) {
+	t.Parallel()
+	f, err := parser.ParseFile(token.NewFileSet(), "main.go", nil, parser.PackageClauseOnly|parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(f.Doc.Text(), "\n") {
+		if fields := strings.Fields(line); len(fields) >= 2 && fields[0] == "raysim" {
+			listed[fields[1]] = true
+		}
+	}
+	for name := range commands {
+		if !listed[name] {
+			t.Errorf("the package comment does not list raysim %s", name)
+		}
+	}
+	if !listed["help"] {
+		t.Errorf("the package comment does not list raysim help")
+	}
+	for name := range listed {
+		if commands[name] == nil && name != "help" && name != "COMMAND" {
+			t.Errorf("the package comment lists raysim %s, which is no command", name)
+		}
 	}
 }
