@@ -279,8 +279,9 @@ func (p *peer) run() {
 		noAddrSince time.Time
 	)
 	defer func() {
-		if conn != nil {
+		if conn != nil { // ForgetPeer or Close: let go of the connection
 			conn.Close()
+			h.untrack(conn)
 		}
 	}()
 	for {
