@@ -106,6 +106,11 @@ type Process struct {
 	// (Session.Control), by the request's number (under mu).
 	controls   map[uint64]chan *transport.NodeControl
 	controlSeq uint64
+	// ctlQueue holds the control operations on this process's raylet
+	// (Control) not applied yet, in the order they came; one goroutine
+	// applies them, while ctlRunning (both under mu).
+	ctlQueue   []uint8
+	ctlRunning bool
 	// statusSubs wait for the head's next status reply (Session.Status;
 	// under mu); lastStatus is when one last came (unix ns).
 	statusSubs []chan *transport.StatusReply
@@ -460,29 +465,60 @@ func (p *Process) Book(es []transport.BookEntry) {
 	// endpoint receives the book itself.
 }
 
-// Control implements deploy.Local.
+// Control implements deploy.Local. It queues the operation and returns
+// (it is called on the agent's loop): the operations are applied one at a
+// time, in the order they came, so a Restart behind a Kill finds the
+// raylet killed.
 func (p *Process) Control(m *transport.NodeControl) {
 	if m.Node != p.self {
 		return
 	}
-	switch m.Op {
-	case transport.ControlKill:
-		go p.killRaylet()
-	case transport.ControlRestart:
-		go func() {
-			p.mu.Lock()
-			killed, done := p.killed, p.rayDone
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ctlQueue = append(p.ctlQueue, m.Op)
+	if !p.ctlRunning {
+		p.ctlRunning = true
+		go p.runControls()
+	}
+}
+
+// runControls applies the queued control operations until none is left.
+func (p *Process) runControls() {
+	for {
+		p.mu.Lock()
+		if len(p.ctlQueue) == 0 {
+			p.ctlQueue, p.ctlRunning = nil, false
 			p.mu.Unlock()
-			if !killed {
-				return
-			}
-			<-done
-			if err := p.startRaylet(nil); err != nil {
-				p.dc.Logger.Error("restart raylet", "err", err)
-			}
-		}()
-	case transport.ControlDrain:
-		go p.Shutdown(context.Background())
+			return
+		}
+		op := p.ctlQueue[0]
+		p.ctlQueue = p.ctlQueue[1:]
+		p.mu.Unlock()
+		switch op {
+		case transport.ControlKill:
+			p.killRaylet()
+		case transport.ControlRestart:
+			p.restartRaylet()
+		case transport.ControlDrain:
+			// Shutdown waits for the raylet to go idle and closes the
+			// process: the operations behind it must not wait for that.
+			go p.Shutdown(context.Background())
+		}
+	}
+}
+
+// restartRaylet starts a new incarnation of a killed raylet (a running one
+// is left alone).
+func (p *Process) restartRaylet() {
+	p.mu.Lock()
+	killed, done := p.killed, p.rayDone
+	p.mu.Unlock()
+	if !killed {
+		return
+	}
+	<-done
+	if err := p.startRaylet(nil); err != nil {
+		p.dc.Logger.Error("restart raylet", "err", err)
 	}
 }
 
