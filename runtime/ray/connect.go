@@ -108,9 +108,11 @@ type Process struct {
 	controlSeq uint64
 	// ctlQueue holds the control operations on this process's raylet
 	// (Control) not applied yet, in the order they came; one goroutine
-	// applies them, while ctlRunning (both under mu).
+	// applies them, while ctlRunning (both under mu); Close waits for it
+	// (ctl), and none starts once closed.
 	ctlQueue   []uint8
 	ctlRunning bool
+	ctl        sync.WaitGroup
 	// statusSubs wait for the head's next status reply (Session.Status;
 	// under mu); lastStatus is when one last came (unix ns).
 	statusSubs []chan *transport.StatusReply
@@ -416,6 +418,13 @@ func (p *Process) startRaylet(ln net.Listener) error {
 	made := make(chan struct{})
 	done := make(chan struct{})
 	p.mu.Lock()
+	if p.closed {
+		// A restart that lost the race with Close: Close has stopped, or
+		// is stopping, the raylet it found; nothing would stop this one.
+		p.mu.Unlock()
+		h.Close()
+		return errProcessClosed
+	}
 	if prev := p.raylet; prev != nil {
 		// A restart, after the previous loop stopped: above every
 		// incarnation it had, a rejoin's (+1<<32, about 4.3 s of clock)
@@ -440,6 +449,12 @@ func (p *Process) startRaylet(ln net.Listener) error {
 	case <-made:
 		return nil
 	case <-done:
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			return errProcessClosed
+		}
 		return errors.New("ray: raylet stopped at once")
 	}
 }
@@ -475,18 +490,24 @@ func (p *Process) Control(m *transport.NodeControl) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return // nothing left to kill, restart or drain
+	}
 	p.ctlQueue = append(p.ctlQueue, m.Op)
 	if !p.ctlRunning {
 		p.ctlRunning = true
+		p.ctl.Add(1) // before Close's Wait: both under mu, and none once closed
 		go p.runControls()
 	}
 }
 
-// runControls applies the queued control operations until none is left.
+// runControls applies the queued control operations until none is left
+// (or the process closes: the rest are dropped).
 func (p *Process) runControls() {
+	defer p.ctl.Done()
 	for {
 		p.mu.Lock()
-		if len(p.ctlQueue) == 0 {
+		if len(p.ctlQueue) == 0 || p.closed {
 			p.ctlQueue, p.ctlRunning = nil, false
 			p.mu.Unlock()
 			return
@@ -517,10 +538,13 @@ func (p *Process) restartRaylet() {
 		return
 	}
 	<-done
-	if err := p.startRaylet(nil); err != nil {
+	if err := p.startRaylet(nil); err != nil && !errors.Is(err, errProcessClosed) {
 		p.dc.Logger.Error("restart raylet", "err", err)
 	}
 }
+
+// errProcessClosed: a raylet was to start on a closed process.
+var errProcessClosed = errors.New("ray: process closed")
 
 // LinkFault implements deploy.Local.
 func (p *Process) LinkFault(m *transport.LinkFault) {
@@ -760,6 +784,9 @@ func (p *Process) Close() error {
 			h.Close()
 			<-done
 		}
+		// A control operation under way (a restart) starts nothing now,
+		// but may hold a listener it is about to close.
+		p.ctl.Wait()
 		p.closeHosts()
 		if p.member != nil {
 			p.member.Close()
