@@ -305,14 +305,15 @@ func (c *Coordinator) control(from transport.NodeID, m *transport.NodeControl) {
 		}
 		return
 	}
-	if m.Op == transport.ControlDrain {
-		c.cfg.Dir.SetDraining(b.Node)
-	}
 	if m.Name == "" && b.Agent != from {
 		// A process drains its own raylet by ID (Process.Shutdown); one
 		// whose name another process has taken since is not that raylet's
-		// any more, and must not drain the newcomer.
+		// any more, and must not drain the newcomer (nor mark it draining:
+		// the scheduler would see it with no resources for good).
 		return
+	}
+	if m.Op == transport.ControlDrain {
+		c.cfg.Dir.SetDraining(b.Node)
 	}
 	fwd := &transport.NodeControl{Op: m.Op, Name: b.Name, Node: b.Node}
 	switch {
