@@ -264,8 +264,12 @@ func (p *peer) enqueue(m transport.Message) {
 	}
 }
 
-// run is the writer: it keeps one connection up (redialing with backoff)
-// and writes everything queued since its last write in one call.
+// run is the writer: it keeps one connection up while it has frames to
+// write (redialing with backoff) and writes everything queued since its
+// last write in one call. A connection the peer closed is redialed when
+// the next frame is queued, not at once: a peer that has gone for good (a
+// status query's agent that got its answer and exited) is not dialed, and
+// its failures logged, until the host forgets it.
 func (p *peer) run() {
 	h := p.h
 	var (
@@ -277,6 +281,9 @@ func (p *peer) run() {
 		// noAddrSince is when dialing first failed for want of an
 		// address (zero while the peer has one).
 		noAddrSince time.Time
+		// idle: the connection closed with nothing queued; dial once
+		// something is.
+		idle bool
 	)
 	defer func() {
 		if conn != nil { // ForgetPeer or Close: let go of the connection
@@ -285,6 +292,25 @@ func (p *peer) run() {
 		}
 	}()
 	for {
+		for conn == nil && idle {
+			select {
+			case <-p.wake:
+			case <-h.done:
+				return
+			case <-p.quit:
+				return
+			}
+			p.mu.Lock()
+			idle = p.frames == 0 // (a wake left over from a batch already written)
+			p.mu.Unlock()
+			if !idle {
+				// Keep the signal for the write below.
+				select {
+				case p.wake <- struct{}{}:
+				default:
+				}
+			}
+		}
 		if conn == nil {
 			c, d, err := p.dial()
 			if errors.Is(err, errNoAddress) {
@@ -327,6 +353,9 @@ func (p *peer) run() {
 			conn.Close()
 			h.untrack(conn)
 			conn = nil
+			p.mu.Lock()
+			idle = p.frames == 0
+			p.mu.Unlock()
 			continue
 		case <-h.done:
 			return

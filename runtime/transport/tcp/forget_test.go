@@ -47,3 +47,50 @@ func TestForgetPeerReleasesConnection(t *testing.T) {
 	require.Eventually(t, func() bool { return conns() == 0 }, guard, time.Millisecond,
 		"a forgotten peer's connection is still tracked by the host")
 }
+
+// TestIdlePeerNotRedialed: a writer whose connection closed redialed at
+// once, with nothing to send. A peer that had gone for good (a `raysim
+// status` query's agent, answered and exited) was redialed with backoff,
+// each failure counted and the first logged as a warning, until the
+// coordinator forgot it two seconds later: every status query left a
+// "cannot reach peer" warning in the head's log. A writer now redials
+// when it has something to send.
+func TestIdlePeerNotRedialed(t *testing.T) {
+	a := listen(t, 1, "127.0.0.1:0", token)
+	b := listen(t, 2, "127.0.0.1:0", token)
+	meshed(t, a, b)
+	heard := make(chan struct{})
+	var got bool
+	run(t, b, func(env transport.Env) transport.Handler {
+		return handlerFunc(func(from transport.NodeID, m transport.Message) {
+			if !got && from == 1 {
+				got = true
+				close(heard)
+			}
+		})
+	})
+	var env transport.Env
+	run(t, a, func(e transport.Env) transport.Handler {
+		env = e
+		e.Send(2, &transport.Ping{Seq: 1})
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	waitDone(t, "b hearing a", heard)
+	require.NoError(t, b.Close()) // b's process exits
+	conns := func() int {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return len(a.conns)
+	}
+	// a's writer sees the connection close (and lets go of it).
+	require.Eventually(t, func() bool { return conns() == 0 }, guard, time.Millisecond)
+	// The old writer dialed within a millisecond of that; watch well past
+	// it (a miss is a missed failure, never a false one).
+	require.Never(t, func() bool { return a.Stats().Dials > 1 }, 300*time.Millisecond, time.Millisecond,
+		"a redialed a peer it had nothing to send to (dial failures %d)", a.Stats().DialFailures)
+
+	// Something to send: a dials again (and fails: b is gone).
+	require.True(t, a.Do(func() { env.Send(2, &transport.Ping{Seq: 2}) }))
+	require.Eventually(t, func() bool { return a.Stats().DialFailures > 0 }, guard, time.Millisecond,
+		"a frame for the peer did not make its writer dial")
+}

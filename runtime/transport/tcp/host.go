@@ -5,7 +5,8 @@
 // and the context), so the component code is exactly what runs in netsim.
 //
 // Wire: one outbound connection per peer (dialed lazily on the first Send,
-// redialed with capped, jittered exponential backoff) and any number of
+// redialed once there is something to send, with capped, jittered
+// exponential backoff) and any number of
 // inbound ones. Every connection opens with an authenticated handshake
 // (cluster ID, protocol version, NodeID, HMAC-SHA256 challenge-response on a
 // shared token; see handshake.go), then carries length-prefixed frames (see
