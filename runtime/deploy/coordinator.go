@@ -161,6 +161,12 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 	if from < AgentBase {
 		return // only agents join
 	}
+	if b, ok := c.book[from]; ok && b.Addr != m.AgentAddr {
+		// Another process drew a live agent's ID. Its answer would go to
+		// the live agent, its address would replace the live agent's:
+		// ignore it (it times out and may try again under a new ID).
+		return
+	}
 	c.cfg.Host.SetPeer(from, m.AgentAddr)
 	reply := &transport.JoinReply{Spec: c.cfg.Spec}
 	switch m.Role {

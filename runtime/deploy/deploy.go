@@ -69,8 +69,8 @@ import (
 // CoordinatorID is the coordinator endpoint's NodeID (ray.GCSMasterID + 1).
 const CoordinatorID transport.NodeID = 1<<20 + 1<<19 + 1
 
-// AgentBase is the start of the agents' NodeID range (agents draw the low
-// 24 bits at random).
+// AgentBase is the start of the agents' NodeID range (agents draw their ID
+// from it up, at random: NewAgentID).
 const AgentBase transport.NodeID = 1 << 30
 
 // DefaultPort is the head's coordinator port.

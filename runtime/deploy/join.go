@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"sync"
 	"time"
@@ -81,11 +82,17 @@ func Advertised(listen, advertise string) string {
 	return net.JoinHostPort(advertise, port)
 }
 
-// NewAgentID draws an agent NodeID.
+// NewAgentID draws an agent NodeID, uniformly from AgentBase up (3·2^30
+// IDs: a hundred agents about share one with odds of one in 600,000).
 func NewAgentID() transport.NodeID {
-	var b [4]byte
-	rand.Read(b[:])
-	return AgentBase | transport.NodeID(binary.LittleEndian.Uint32(b[:])&(1<<24-1))
+	const span = math.MaxUint32 - uint32(AgentBase) + 1
+	for {
+		var b [4]byte
+		rand.Read(b[:])
+		if v := binary.LittleEndian.Uint32(b[:]); v < span { // (no modulo bias)
+			return AgentBase + transport.NodeID(v)
+		}
+	}
 }
 
 // Join starts the process's agent and asks the head to admit it. It
