@@ -49,11 +49,16 @@ func TestGetTimeoutTimerEndsWithTheGetTCP(t *testing.T) {
 			require.Len(t, v, size)
 			require.NoError(t, ray.Free(ctx, r))
 		}
-		// Free does not wait for its drops: let them land.
-		_, err := ray.Get(ctx, big.Remote(ctx, -1))
-		require.NoError(t, err)
-		time.Sleep(100 * time.Millisecond)
-		assert.Less(t, live()-before, int64(n*size/2), "heap growth after %d freed values read with GetTimeout(time.Hour)", n)
+		// Free does not wait for its drops, nor a pull's chunks in flight
+		// for their buffers: look again until they land (a few values
+		// in flight measured 4-85 MB after a fixed 100 ms). The timers
+		// held every value for an hour: no wait brought the heap down.
+		var growth int64
+		assert.Eventually(t, func() bool {
+			growth = live() - before
+			return growth < int64(n*size/4)
+		}, 10*time.Second, 50*time.Millisecond, "heap growth after %d freed values read with GetTimeout(time.Hour)", n)
+		t.Logf("heap growth after %d freed 4 MiB values: %d MB", n, growth>>20)
 		return nil
 	}))
 }
