@@ -5,10 +5,13 @@ import (
 	"go/parser"
 	"go/token"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -271,5 +274,34 @@ func TestReviewPackageDocListsCommands(t *testing.T) {
 		if commands[name] == nil && name != "help" && name != "COMMAND" {
 			t.Errorf("the package comment lists raysim %s, which is no command", name)
 		}
+	}
+}
+
+// TestTraceExportOTLPReportsOnItsStderr: an OTLP export said what it sent
+// on the process's stderr, not on the command's (a caller capturing the
+// command's output, as dispatch's tests and scripts embedding it do, lost
+// it). It posts to a collector the test runs, found by its HTTP port.
+func TestTraceExportOTLPReportsOnItsStderr(t *testing.T) {
+	t.Parallel()
+	var posts atomic.Int64
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if r.URL.Path == "/v1/traces" {
+			posts.Add(1)
+		}
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	defer collector.Close()
+	tr := tinyTrace(t, t.TempDir())
+	endpoint := strings.TrimPrefix(collector.URL, "http://")
+	code, stdout, errOut := call(t, "trace", "export", tr, "--format", "otlp", "--otlp-endpoint", endpoint)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, errOut)
+	}
+	if !strings.Contains(errOut, "task spans") || !strings.Contains(errOut, endpoint) {
+		t.Errorf("the command's stderr does not say what was sent to %s: %q", endpoint, errOut)
+	}
+	if posts.Load() == 0 {
+		t.Error("the collector got no spans")
 	}
 }

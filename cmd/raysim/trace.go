@@ -126,6 +126,7 @@ func traceExit(err error) int {
 type exportFlags struct {
 	format, out, endpoint, protocol string
 	insecure                        bool
+	log                             io.Writer // where an OTLP export says what it sent (the command's stderr)
 }
 
 func cmdTrace(args []string, stdout, stderr io.Writer) int {
@@ -167,7 +168,7 @@ func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.StringVar(&ef.format, "format", "chrome", "chrome, jsonl, otlp or otel-stdout")
 	fs.StringVar(&ef.out, "o", "-", "output file (- for stdout)")
-	fs.StringVar(&ef.endpoint, "otlp-endpoint", "localhost:4318", "OTLP collector host:port (4318 for http, 4317 for grpc)")
+	fs.StringVar(&ef.endpoint, "otlp-endpoint", "", "OTLP collector host:port (default localhost:4318 for http, localhost:4317 for grpc)")
 	fs.StringVar(&ef.protocol, "otlp-protocol", "http", "OTLP protocol: http or grpc")
 	fs.BoolVar(&ef.insecure, "otlp-insecure", true, "plain-text OTLP (no TLS)")
 	files, err := parseInterspersed(fs, args)
@@ -193,6 +194,13 @@ func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "raysim trace export: unknown --otlp-protocol %q (http, grpc)\n", ef.protocol)
 		return exitUsage
 	}
+	if ef.endpoint == "" { // the protocol's own port, as OTLP's SDKs default
+		ef.endpoint = "localhost:4318"
+		if ef.protocol == "grpc" {
+			ef.endpoint = "localhost:4317"
+		}
+	}
+	ef.log = stderr
 	if ef.format == "otlp" && ef.out != "-" {
 		fmt.Fprintln(stderr, "raysim trace export: -o with --format otlp: the spans go to --otlp-endpoint, not to a file (otel-stdout writes them out)")
 		return exitUsage
@@ -389,8 +397,8 @@ func exportOTel(r *traces.Reader, w io.Writer, ef exportFlags) error {
 	if err != nil {
 		return err
 	}
-	if ef.format == "otlp" {
-		fmt.Fprintf(os.Stderr, "sent %d task spans (with their phase spans) to %s over OTLP/%s\n", n, ef.endpoint, ef.protocol)
+	if ef.format == "otlp" && ef.log != nil {
+		fmt.Fprintf(ef.log, "sent %d task spans (with their phase spans) to %s over OTLP/%s\n", n, ef.endpoint, ef.protocol)
 	}
 	return nil
 }
