@@ -11,7 +11,7 @@ import (
 
 func init() {
 	register(&command{name: "analyze", summary: "metrics, plots and an HTML report from one trace, or two side by side",
-		usage: "analyze RUN.trace [-o DIR] | analyze A.trace B.trace [-o DIR]", run: cmdAnalyze})
+		run: cmdAnalyze})
 }
 
 func cmdAnalyze(args []string, stdout, stderr io.Writer) int {

@@ -19,7 +19,7 @@ import (
 
 func init() {
 	register(&command{name: "bench", summary: "run the microbenchmarks (loopback TCP) or the simulator's scale runs",
-		usage: "bench [--json] [--repeat N] [--filter REGEXP] [--duration D] [-o FILE] [--scale] [--es]", run: cmdBench})
+		run: cmdBench})
 }
 
 // benchReport is the JSON `raysim bench` writes.

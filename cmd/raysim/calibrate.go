@@ -18,7 +18,7 @@ import (
 
 func init() {
 	register(&command{name: "calibrate", summary: "measure this machine's per-operation costs and write a cost profile; check the simulator's fidelity",
-		usage: "calibrate [-o profile.yaml] [--json] [--fidelity FILE [--set k=v]... [--profile PATH]]", run: cmdCalibrate})
+		run: cmdCalibrate})
 }
 
 // calibrateReport is the --json output.

@@ -24,7 +24,7 @@ const defaultCheckDir = "raysim-failures"
 
 func init() {
 	register(&command{name: "check", summary: "search random fault schedules around a scenario for invariant violations",
-		usage: "check FILE [--runs N] [--seed N] [-o DIR] [--keep-faults] [--faults LIST] [--no-control-plane]", run: cmdCheck})
+		run: cmdCheck})
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {

@@ -48,7 +48,6 @@ const (
 type command struct {
 	name    string
 	summary string
-	usage   string // the synopsis line after "raysim "
 	run     func(args []string, stdout, stderr io.Writer) int
 }
 

@@ -19,7 +19,7 @@ import (
 
 func init() {
 	register(&command{name: "replay", summary: "re-run a trace's scenario and compare event by event; time travel with --until",
-		usage: "replay FILE [--until DURATION | --until-event N] [--limit N]", run: cmdReplay})
+		run: cmdReplay})
 }
 
 func cmdReplay(args []string, stdout, stderr io.Writer) int {

@@ -24,9 +24,9 @@ import (
 
 func init() {
 	register(&command{name: "run", summary: "run scenarios (in the simulator by default)",
-		usage: "run FILE... [--seed N] [--set path=value]... [--json] [--wire-check]", run: cmdRun})
+		run: cmdRun})
 	register(&command{name: "validate", summary: "load and check scenarios without running them",
-		usage: "validate FILE...", run: cmdValidate})
+		run: cmdValidate})
 }
 
 type runFlags struct {

@@ -30,9 +30,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "start", summary: "start a head (--head) or join a node (--address) of a live cluster",
-		usage: "start (--head [--port 7379] | --address HOST:7379) [--cpus N] [--gpus N] [--resources k=v] [--object-store SIZE] [--detach]",
-		run:   cmdStart})
+	register(&command{name: "start", summary: "start a head (--head) or join a node (--address) of a live cluster", run: cmdStart})
 }
 
 // readyFDEnv tells a detached child which file descriptor to report

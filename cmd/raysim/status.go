@@ -21,7 +21,7 @@ import (
 
 func init() {
 	register(&command{name: "status", summary: "list a live cluster's nodes, resources, load and liveness",
-		usage: "status --address HOST:7379 [--token-file PATH] [--json]", run: cmdStatus})
+		run: cmdStatus})
 }
 
 // clusterFlags are the flags every command that talks to a live cluster

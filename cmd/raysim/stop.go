@@ -15,7 +15,7 @@ import (
 
 func init() {
 	register(&command{name: "stop", summary: "stop the processes raysim start --detach started on this machine",
-		usage: "stop [--force] [--timeout 30s]", run: cmdStop})
+		run: cmdStop})
 }
 
 func cmdStop(args []string, stdout, stderr io.Writer) int {

@@ -23,7 +23,7 @@ import (
 
 func init() {
 	register(&command{name: "sweep", summary: "run one scenario under many seeds in parallel",
-		usage: "sweep FILE --seeds RANGE [-j N] [--set path=value]... [--json]", run: cmdSweep})
+		run: cmdSweep})
 }
 
 // maxSweepSeeds bounds a sweep (a typo like 1-1e9 should not run for days).

@@ -27,7 +27,7 @@ import (
 
 func init() {
 	register(&command{name: "trace", summary: "export a trace (chrome, jsonl, otlp, otel-stdout) or print its statistics",
-		usage: "trace export FILE --format chrome|jsonl|otlp|otel-stdout [-o OUT] | trace stats FILE [--json]", run: cmdTrace})
+		run: cmdTrace})
 }
 
 // startRunTrace sets up `raysim run --trace/--chrome` for one scenario:
