@@ -189,16 +189,16 @@ type Fault struct {
 	Detected    time.Duration
 	DetectAfter time.Duration
 	// Baseline is the completion rate before the fault (tasks/s: the median
-	// of up to 5 bins), Dip the
-	// lowest smoothed rate after it; Recovered the first time the smoothed
-	// rate is back to 90% of Baseline after a dip (RecoverAfter = Recovered
-	// - At). NoDip: the rate never fell below 90%; NotRecovered: it had not
-	// come back when the trace ended, or (Drained) when the backlog ran
-	// out. Rates are judged only while the backlog (tasks submitted and not
-	// yet completed) could keep the baseline rate up for a bin or is above
-	// what it was at the fault: once it is neither, the offered load, not
-	// the fault, sets the rate (a run's final drain is no dip). Drained is
-	// then when the backlog ran out.
+	// of up to 5 bins), Dip the lowest smoothed rate after it; Recovered
+	// the first time the smoothed rate is back to 90% of Baseline after a
+	// dip (RecoverAfter = Recovered - At). NoDip: the rate never fell below
+	// 90%; NotRecovered: it had not come back when the trace ended, or
+	// (Drained) when the backlog ran out. Rates are judged only while the
+	// backlog (tasks submitted and not yet ended: finished, failed or
+	// cancelled) could keep the baseline rate up for a bin or is above what
+	// it was at the fault: once it is neither, the offered load, not the
+	// fault, sets the rate (a run's final drain is no dip). Drained is then
+	// when the backlog ran out.
 	Baseline, Dip float64
 	Recovered     time.Duration
 	RecoverAfter  time.Duration
@@ -302,8 +302,11 @@ type analyzer struct {
 	running   map[[2]uint64]time.Duration // (task, node) -> start
 	busy      []interval
 	completes []time.Duration
-	submits   []time.Duration // each counted submission's time, as completes
-	transfers []struct {
+	// The backlog's steps: when a task became outstanding (submitted while
+	// not pending) and when it stopped being (its first end: finished,
+	// failed, cancelled or actor created), in time order.
+	submits, ends []time.Duration
+	transfers     []struct {
 		at    time.Duration
 		bytes int64
 	}
@@ -399,6 +402,7 @@ func (a *analyzer) countEnd(r *traces.Record, count *uint64, finished bool) (fir
 		return false
 	}
 	t.pending = false
+	a.ends = append(a.ends, r.At)
 	*count++
 	a.done(r.Task, r.Node, r.At, finished)
 	return true
@@ -431,7 +435,9 @@ func (a *analyzer) record(r *traces.Record) {
 			break
 		}
 		c.Submitted++
-		a.submits = append(a.submits, r.At)
+		if !t.pending { // submitted again before it ended: outstanding once
+			a.submits = append(a.submits, r.At)
+		}
 		if !t.submitted {
 			t.submitted, t.owner, t.fn = true, r.Node, r.Detail
 		}
@@ -854,11 +860,14 @@ func smoothed(v []float64) []float64 {
 	return out
 }
 
-// backlog is the number of tasks submitted and not completed at t (both
-// series are in time order).
+// backlog is the number of tasks outstanding at t: submitted and not yet
+// ended. A failed or cancelled task has ended as much as a finished one
+// (counting only completions, a run with failures never drained); a task
+// submitted again before its end is outstanding once (both series are in
+// time order).
 func (a *analyzer) backlog(t time.Duration) int {
 	in, _ := slices.BinarySearch(a.submits, t+1)
-	out, _ := slices.BinarySearch(a.completes, t+1)
+	out, _ := slices.BinarySearch(a.ends, t+1)
 	return in - out
 }
 
