@@ -205,6 +205,10 @@ type Fault struct {
 	NoDip         bool
 	NotRecovered  bool
 	Drained       time.Duration
+	// Unjudged: no task ended after the fault (it is the trace's last
+	// record, or came once the workload was done): there is no throughput
+	// after it to judge a dip or a recovery on.
+	Unjudged bool `json:",omitempty"`
 }
 
 // CriticalPath is the dependency chain with the most work (execution plus
@@ -907,7 +911,7 @@ func (a *analyzer) faults(th Series) {
 			}
 		}
 		k0 := int(f.At / th.Bin)
-		if f.Kind == "restart" || f.Kind == "heal" || k0 >= len(sm) {
+		if f.Kind == "restart" || f.Kind == "heal" {
 			a.netFaults[i] = f
 			continue
 		}
@@ -921,6 +925,13 @@ func (a *analyzer) faults(th Series) {
 			f.Baseline = w[len(w)/2]
 		} else if lastDone > 0 {
 			f.Baseline = float64(len(a.completes)) / lastDone.Seconds()
+		}
+		if lastDone <= f.At {
+			// Nothing ended after it (the trace ends at the fault, or the
+			// workload was done): no rate to judge a dip or a recovery on.
+			f.Unjudged = true
+			a.netFaults[i] = f
+			continue
 		}
 		lastBin := min(int(lastDone/th.Bin), len(sm)-1)
 		f.Dip = math.Inf(1)

@@ -186,7 +186,7 @@ func WriteText(w io.Writer, r *Report) error {
 		fmt.Fprintln(tw, "at\tfault\tnode\tdetail\tdetected after\tbaseline/s\tdip/s\tthroughput recovered after\t")
 		for _, f := range r.Faults {
 			fmt.Fprintf(tw, "%v\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", f.At.Round(time.Microsecond), f.Kind, r.NodeName(f.Node), f.Detail,
-				f.DetectText(), rateText(f.Baseline, f), rateText(f.Dip, f), f.RecoverText())
+				f.DetectText(), f.BaselineText(), f.DipText(), f.RecoverText())
 		}
 		tw.Flush()
 	}
@@ -225,11 +225,22 @@ func pct(n, of uint64) float64 {
 	return 100 * float64(n) / float64(of)
 }
 
-func rateText(v float64, f Fault) string {
+// BaselineText is the completion rate before the fault (tasks/s), or "-"
+// for a restart or heal (no fault: nothing is judged).
+func (f Fault) BaselineText() string {
 	if f.Kind == "restart" || f.Kind == "heal" {
 		return "-"
 	}
-	return fmt.Sprintf("%.0f", v)
+	return fmt.Sprintf("%.0f", f.Baseline)
+}
+
+// DipText is the lowest smoothed rate after the fault (tasks/s), or "-"
+// where there is none: a restart or heal, a fault nothing ended after.
+func (f Fault) DipText() string {
+	if f.Kind == "restart" || f.Kind == "heal" || f.Unjudged {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", f.Dip)
 }
 
 // DetectText is the detection delay, or why there is none.
@@ -249,6 +260,8 @@ func (f Fault) RecoverText() string {
 	switch {
 	case f.Kind == "restart" || f.Kind == "heal":
 		return "-"
+	case f.Unjudged:
+		return "cannot judge: no task ended after it"
 	case f.NotRecovered && f.Drained > 0:
 		return "not before the backlog drained (" + f.Drained.Round(time.Millisecond).String() + ")"
 	case f.NotRecovered:
