@@ -39,9 +39,13 @@ type Report struct {
 	Seed      int64
 	Transport string
 	Version   string
-	Records   uint64
-	End       time.Duration // virtual time of the last record
-	Digest    string
+	// ScenarioErr: the header's scenario could not be parsed (the error);
+	// the records are analyzed all the same, but without the scenario's
+	// name, policy and nodes (named node-N, 1 CPU each).
+	ScenarioErr string `json:",omitempty"`
+	Records     uint64
+	End         time.Duration // virtual time of the last record
+	Digest      string
 
 	Nodes []NodeStats // raylet i (endpoint i+1) at index i
 
@@ -365,7 +369,9 @@ func newAnalyzer(h *traces.Header) *analyzer {
 		rep.Transport = "sim"
 	}
 	if len(h.Scenario) > 0 {
-		if s, err := scenarios.Parse(h.File, h.Scenario); err == nil {
+		if s, err := scenarios.Parse(h.File, h.Scenario); err != nil {
+			rep.ScenarioErr = err.Error()
+		} else {
 			rep.Scenario = s.Name
 			rep.Policy = s.Cluster.Scheduler.Policy
 			for i, n := range s.Cluster.Nodes {

@@ -216,6 +216,14 @@ func WriteCompare(w io.Writer, a, b *Report) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "== A: %s (%s seed %d, policy %s, %s)\n", a.Name, a.Scenario, a.Seed, a.Policy, a.Transport)
 	fmt.Fprintf(ew, "== B: %s (%s seed %d, policy %s, %s)\n", b.Name, b.Scenario, b.Seed, b.Policy, b.Transport)
+	for _, r := range []struct {
+		label string
+		r     *Report
+	}{{"A", a}, {"B", b}} {
+		if r.r.ScenarioErr != "" {
+			fmt.Fprintf(ew, "%s's header scenario cannot be read (nodes named by ID, 1 CPU each): %s\n", r.label, r.r.ScenarioErr)
+		}
+	}
 	if a.Digest == b.Digest {
 		fmt.Fprintf(ew, "identical digests: the two runs are the same run\n")
 	}

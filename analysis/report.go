@@ -168,7 +168,8 @@ code { background: #f4f4f4; padding: 0 3px; }
 <h2 id="run{{$run.Label}}">{{with $run.Label}}Run {{.}}: {{end}}{{.Name}}</h2>
 <table>
 <tr><th class="l">scenario</th><td class="l">{{.Scenario}} ({{.File}})</td></tr>
-<tr><th class="l">seed / policy / transport</th><td class="l">{{.Seed}} / {{.Policy}} / {{.Transport}} (raysim {{.Version}})</td></tr>
+{{with .ScenarioErr}}<tr id="scenario-error"><th class="l">scenario error</th><td class="l">the header's scenario cannot be read (nodes named by ID, 1 CPU each): {{.}}</td></tr>
+{{end}}<tr><th class="l">seed / policy / transport</th><td class="l">{{.Seed}} / {{.Policy}} / {{.Transport}} (raysim {{.Version}})</td></tr>
 <tr><th class="l">trace</th><td class="l">{{.Records}} records over {{.End}} {{.Clock}}; digest {{.Digest}}</td></tr>
 <tr><th class="l">tasks</th><td class="l">{{.Tasks.Submitted}} submitted, {{.Tasks.Completed}} completed (incl. {{.Tasks.ActorsCreated}} actor creations), {{.Tasks.Failed}} failed, {{.Tasks.Retried}} retried, {{.Tasks.Cancelled}} cancelled</td></tr>
 <tr><th class="l">objects</th><td class="l">{{.Tasks.ObjectsLost}} lost, {{.Tasks.ObjectsReconstructed}} reconstructed; actors restarted {{.Tasks.ActorsRestarted}}, died {{.Tasks.ActorsDied}}</td></tr>

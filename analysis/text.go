@@ -91,6 +91,9 @@ func WriteText(w io.Writer, r *Report) error {
 	p := func(format string, args ...any) { fmt.Fprintf(ew, format, args...) }
 	p("== %s\n", r.Name)
 	p("scenario   %s (%s), seed %d, policy %s, transport %s, raysim %s\n", r.Scenario, r.File, r.Seed, r.Policy, r.Transport, r.Version)
+	if r.ScenarioErr != "" {
+		p("           the header's scenario cannot be read (nodes named by ID, 1 CPU each): %s\n", r.ScenarioErr)
+	}
 	p("trace      %d records over %v %s, digest %s\n", r.Records, r.End, r.Clock(), r.Digest)
 	c := r.Tasks
 	p("\n-- tasks\n")
