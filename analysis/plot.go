@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -47,6 +48,23 @@ func Render(name string, p *plot.Plot) (Figure, error) {
 		}
 	}
 	return f, nil
+}
+
+// timeAxis labels a time axis by the runs' clock (Report.Clock): "virtual
+// time (s)" for simulated runs, "wall clock time (s)" for TCP or live ones;
+// runs on different clocks are named each.
+func timeAxis(rs ...*Report) string {
+	c := rs[0].Clock()
+	for _, r := range rs[1:] {
+		if r.Clock() != c {
+			var each []string
+			for i, r := range rs {
+				each = append(each, string(rune('A'+i))+" "+r.Clock())
+			}
+			return "time (s; " + strings.Join(each, ", ") + ")"
+		}
+	}
+	return c + " time (s)"
 }
 
 func newPlot(title, x, y string) *plot.Plot {
@@ -197,7 +215,7 @@ func Figures(r *Report) ([]Figure, error) {
 }
 
 func throughputPlot(r *Report) (string, *plot.Plot, error) {
-	p := newPlot("Throughput (task completions per second)", "virtual time (s)", "tasks/s")
+	p := newPlot("Throughput (task completions per second)", timeAxis(r), "tasks/s")
 	if err := addLine(p, fmt.Sprintf("bins of %v", r.Throughput.Bin), seriesXY(r.Throughput, 1), 0, false); err != nil {
 		return "", nil, err
 	}
@@ -229,7 +247,7 @@ func latencyPlot(r *Report) (string, *plot.Plot, error) {
 // faults marked: where a fault's delay shows (the Ray paper's figure 10a).
 // At most ~5000 tasks are drawn, evenly sampled in submission order.
 func latencyTimePlot(r *Report) (string, *plot.Plot, error) {
-	p := newPlot("Task latency by submission time", "submission (virtual s)", "latency (ms)")
+	p := newPlot("Task latency by submission time", "submission ("+r.Clock()+" s)", "latency (ms)")
 	split := slices.Clone(r.Latency.Split)
 	slices.SortStableFunc(split, func(a, b TaskPhases) int { return cmp.Compare(a.Submit, b.Submit) })
 	step := max(len(split)/5000, 1)
@@ -289,7 +307,7 @@ func logLatency(p *plot.Plot, cdfs ...plotter.XYs) {
 }
 
 func utilizationPlot(r *Report) (string, *plot.Plot, error) {
-	p := newPlot("Per-node utilization (running tasks / CPUs)", "virtual time (s)", "utilization (%)")
+	p := newPlot("Per-node utilization (running tasks / CPUs)", timeAxis(r), "utilization (%)")
 	var top float64 = 100
 	for i, n := range r.Nodes {
 		if n.NoCPUs {
@@ -309,7 +327,7 @@ func utilizationPlot(r *Report) (string, *plot.Plot, error) {
 }
 
 func transferPlot(r *Report) (string, *plot.Plot, error) {
-	p := newPlot("Object transfer volume", "virtual time (s)", "KiB per second")
+	p := newPlot("Object transfer volume", timeAxis(r), "KiB per second")
 	scale := 1.0 / 1024 / r.Transfers.Over.Bin.Seconds()
 	if err := addLine(p, fmt.Sprintf("%d transfers, %s", r.Transfers.Count, bytesStr(float64(r.Transfers.Bytes))),
 		seriesXY(r.Transfers.Over, scale), 2, false); err != nil {
@@ -324,7 +342,7 @@ func CompareFigures(a, b *Report) ([]Figure, error) {
 	var figs []Figure
 	la, lb := "A: "+a.Name, "B: "+b.Name
 
-	p := newPlot("Throughput: A (solid) vs B (dashed)", "virtual time (s)", "tasks/s")
+	p := newPlot("Throughput: A (solid) vs B (dashed)", timeAxis(a, b), "tasks/s")
 	if err := addLine(p, la, seriesXY(a.Throughput, 1), 0, false); err != nil {
 		return nil, err
 	}
@@ -361,7 +379,7 @@ func CompareFigures(a, b *Report) ([]Figure, error) {
 	}
 	figs = append(figs, f)
 
-	p = newPlot("Object transfer volume: A (solid) vs B (dashed)", "virtual time (s)", "KiB per second")
+	p = newPlot("Object transfer volume: A (solid) vs B (dashed)", timeAxis(a, b), "KiB per second")
 	if err := addLine(p, la, seriesXY(a.Transfers.Over, 1.0/1024/a.Transfers.Over.Bin.Seconds()), 0, false); err != nil {
 		return nil, err
 	}
