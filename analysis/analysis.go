@@ -187,6 +187,7 @@ type Fault struct {
 	Kind   string // crash, restart, partition, heal, pause, degrade, skew, kill_actor
 	At     time.Duration
 	Node   transport.NodeID // 0 when it concerns no single node
+	Peer   transport.NodeID `json:",omitempty"` // a degraded link's other end
 	Detail string
 	// Detected is the first node.dead of a node the fault concerns (0:
 	// none); DetectAfter = Detected - At.
@@ -213,6 +214,44 @@ type Fault struct {
 	// record, or came once the workload was done): there is no throughput
 	// after it to judge a dip or a recovery on.
 	Unjudged bool `json:",omitempty"`
+	// Ended is when a later event lifted the fault: a restart of the
+	// crashed node, a heal of the partition, a restore of the degraded link
+	// (see Ends); 0 when none did before the trace ended, or nothing lifts
+	// it (pause, skew, kill_actor).
+	Ended time.Duration `json:",omitempty"`
+}
+
+// Ends reports whether f, an event that lifts faults, ends g (still in
+// effect): a restart the crash of its node, a heal every partition (one
+// naming groups, a partition's own end, only the partition of those
+// groups), a link's restore the degradation of that link.
+func (f Fault) Ends(g Fault) bool {
+	if g.Ended != 0 {
+		return false
+	}
+	switch f.Kind {
+	case "restart":
+		return g.Kind == "crash" && g.Node == f.Node
+	case "heal":
+		return g.Kind == "partition" && (f.Detail == "" || f.Detail == g.Detail)
+	case "restore":
+		return g.Kind == "degrade" && g.Node == f.Node && g.Peer == f.Peer
+	}
+	return false
+}
+
+// DetailText is the detail column: Detail, and for a degradation or a
+// partition when it ended (its end has no row of its own, or shares one
+// heal with others).
+func (f Fault) DetailText() string {
+	if f.Ended != 0 && (f.Kind == "degrade" || f.Kind == "partition") {
+		until := "until " + f.Ended.Round(time.Microsecond).String()
+		if f.Detail == "" {
+			return until
+		}
+		return f.Detail + ", " + until
+	}
+	return f.Detail
 }
 
 // CriticalPath is the dependency chain with the most work (execution plus
@@ -676,8 +715,29 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 		f.Node = r.Node
 		f.Detail = "for " + time.Duration(r.Bytes).String()
 	case netsim.EvDegrade:
-		f.Node = r.Node
-		f.Detail = fmt.Sprintf("%d->%d +%v %s", r.Node, r.Peer, time.Duration(r.Bytes), r.Detail)
+		f.Node, f.Peer = r.Node, r.Peer
+		if r.Detail == "restore" {
+			f.Kind, f.Detail = "restore", ""
+		} else {
+			f.Detail = fmt.Sprintf("%d->%d +%v %s", r.Node, r.Peer, time.Duration(r.Bytes), r.Detail)
+		}
+	}
+	switch f.Kind {
+	case "restart", "heal", "restore":
+		for i := range a.netFaults {
+			if f.Ends(a.netFaults[i]) {
+				a.netFaults[i].Ended = f.At
+				if f.Kind == "heal" && f.Detail != "" {
+					break // a partition's own end: that partition alone
+				}
+			}
+		}
+		if f.Kind == "restore" || (f.Kind == "heal" && f.Detail != "") {
+			// The end of a link's degradation or of one partition (its
+			// `for`) is no fault: it ended the one it closes (Ended).
+			// Restarts and heals a fault schedule injected stay rows.
+			return
+		}
 	}
 	a.netFaults = append(a.netFaults, f)
 }

@@ -121,6 +121,16 @@ func faultLines(p *plot.Plot, r *Report, top float64, labelled bool) error {
 		}
 		l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
 		p.Add(l)
+		if f.Ended != 0 && (f.Kind == "degrade" || f.Kind == "partition") {
+			// Its end (a restore, a partition's own heal) has no row: a
+			// green line, as a restart's or heal's.
+			e, err := plotter.NewLine(plotter.XYs{{X: f.Ended.Seconds(), Y: 0}, {X: f.Ended.Seconds(), Y: top}})
+			if err != nil {
+				return err
+			}
+			e.Color, e.Dashes = color.RGBA{G: 140, A: 255}, l.Dashes
+			p.Add(e)
+		}
 		if labelled {
 			x := f.At.Seconds()
 			if x-lastX < span/8 {
