@@ -72,15 +72,24 @@ type TaskCounts struct {
 	ObjectsLost, ObjectsReconstructed                            uint64
 }
 
-// Series is a quantity binned over virtual time: Values[i] covers
-// [i*Bin, (i+1)*Bin).
+// Series is a quantity binned over the trace's time: Values[i] covers
+// [i*Bin, (i+1)*Bin), the last bin [At(last), End] (the run's end, a
+// record at End included). A rate is per the time a bin covers (Width): the
+// last bin's is only part of Bin.
 type Series struct {
 	Bin    time.Duration
+	End    time.Duration
 	Values []float64
 }
 
 // At is the start of bin i.
 func (s Series) At(i int) time.Duration { return time.Duration(i) * s.Bin }
+
+// Width is the time bin i covers of [0, End]: Bin, but for the last bin
+// only up to End (0 for a series over no time).
+func (s Series) Width(i int) time.Duration {
+	return max(min(s.Bin, s.End-s.At(i)), 0)
+}
 
 // Percentiles of a duration distribution (nearest rank below, as the
 // runner's Result computes them).
@@ -752,7 +761,7 @@ func (a *analyzer) finish() {
 	}
 
 	// Throughput.
-	rep.Throughput = a.rate(bin, nbins)
+	rep.Throughput = a.rate(bin, nbins, rep.End)
 
 	// Latency.
 	var total, queue, sched, fetch, exec []time.Duration
@@ -783,7 +792,7 @@ func (a *analyzer) finish() {
 
 	// Utilization.
 	for i := range rep.Nodes {
-		rep.Nodes[i].Busy = Series{Bin: bin, Values: make([]float64, nbins)}
+		rep.Nodes[i].Busy = Series{Bin: bin, End: rep.End, Values: make([]float64, nbins)}
 	}
 	for _, iv := range a.busy {
 		n := a.node(iv.node)
@@ -793,8 +802,8 @@ func (a *analyzer) finish() {
 		n.BusyTime += iv.end - iv.start
 		for b := int(iv.start / bin); b < nbins && rep.Throughput.At(b) < iv.end; b++ {
 			lo, hi := max(iv.start, rep.Throughput.At(b)), min(iv.end, rep.Throughput.At(b+1))
-			if hi > lo {
-				n.Busy.Values[b] += float64(hi-lo) / float64(bin)
+			if w := n.Busy.Width(b); hi > lo && w > 0 {
+				n.Busy.Values[b] += float64(hi-lo) / float64(w)
 			}
 		}
 	}
@@ -820,7 +829,7 @@ func (a *analyzer) finish() {
 
 	// Transfers.
 	tr := &rep.Transfers
-	tr.Over = Series{Bin: bin, Values: make([]float64, nbins)}
+	tr.Over = Series{Bin: bin, End: rep.End, Values: make([]float64, nbins)}
 	for _, x := range a.transfers {
 		tr.Over.Values[min(int(x.at/bin), nbins-1)] += float64(x.bytes)
 	}
@@ -851,18 +860,25 @@ func (a *analyzer) finish() {
 	}
 
 	fbin, fbins := faultBins(end)
-	a.faults(a.rate(fbin, fbins))
+	a.faults(a.rate(fbin, fbins, rep.End))
 	a.criticalPath()
 }
 
-// rate is the completion rate (per second) in n bins of width bin.
-func (a *analyzer) rate(bin time.Duration, n int) Series {
-	s := Series{Bin: bin, Values: make([]float64, n)}
+// rate is the completion rate (per second) in n bins of width bin over
+// [0, end]: each bin's count over the time it covers (the last bin's ends
+// at end; divided by the whole bin, a steady rate fell there). A trace
+// over no time has no rate (0).
+func (a *analyzer) rate(bin time.Duration, n int, end time.Duration) Series {
+	s := Series{Bin: bin, End: end, Values: make([]float64, n)}
 	for _, at := range a.completes {
 		s.Values[min(int(at/bin), n-1)]++
 	}
 	for i := range s.Values {
-		s.Values[i] /= bin.Seconds()
+		if w := s.Width(i); w > 0 {
+			s.Values[i] /= w.Seconds()
+		} else {
+			s.Values[i] = 0
+		}
 	}
 	return s
 }

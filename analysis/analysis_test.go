@@ -128,8 +128,8 @@ func checkConsistent(t *testing.T, x *run) {
 
 	// Throughput bins hold every completion.
 	var sum float64
-	for _, v := range rep.Throughput.Values {
-		sum += v * rep.Throughput.Bin.Seconds()
+	for i, v := range rep.Throughput.Values {
+		sum += v * rep.Throughput.Width(i).Seconds()
 	}
 	assert.InDelta(t, float64(rep.Tasks.Completed), sum, 1e-6*float64(rep.Tasks.Completed))
 

@@ -77,12 +77,27 @@ func newPlot(title, x, y string) *plot.Plot {
 	return p
 }
 
-// seriesXY is a binned series as (bin middle in seconds, value * scale).
+// seriesXY is a binned series as (the middle of the time the bin covers,
+// in seconds; value * scale).
 func seriesXY(s Series, scale float64) plotter.XYs {
 	xy := make(plotter.XYs, len(s.Values))
 	for i, v := range s.Values {
-		xy[i].X = (s.At(i) + s.Bin/2).Seconds()
+		xy[i].X = (s.At(i) + s.Width(i)/2).Seconds()
 		xy[i].Y = v * scale
+	}
+	return xy
+}
+
+// perSecond is a series of amounts per bin (Transfers.Over: bytes) as
+// amounts per second of the time each bin covers, times scale.
+func perSecond(s Series, scale float64) plotter.XYs {
+	xy := seriesXY(s, scale)
+	for i := range xy {
+		if w := s.Width(i); w > 0 {
+			xy[i].Y /= w.Seconds()
+		} else {
+			xy[i].Y = 0
+		}
 	}
 	return xy
 }
@@ -338,9 +353,8 @@ func utilizationPlot(r *Report) (string, *plot.Plot, error) {
 
 func transferPlot(r *Report) (string, *plot.Plot, error) {
 	p := newPlot("Object transfer volume", timeAxis(r), "KiB per second")
-	scale := 1.0 / 1024 / r.Transfers.Over.Bin.Seconds()
 	if err := addLine(p, fmt.Sprintf("%d transfers, %s", r.Transfers.Count, bytesStr(float64(r.Transfers.Bytes))),
-		seriesXY(r.Transfers.Over, scale), 2, false); err != nil {
+		perSecond(r.Transfers.Over, 1.0/1024), 2, false); err != nil {
 		return "", nil, err
 	}
 	p.Y.Min = 0
@@ -390,10 +404,10 @@ func CompareFigures(a, b *Report) ([]Figure, error) {
 	figs = append(figs, f)
 
 	p = newPlot("Object transfer volume: A (solid) vs B (dashed)", timeAxis(a, b), "KiB per second")
-	if err := addLine(p, la, seriesXY(a.Transfers.Over, 1.0/1024/a.Transfers.Over.Bin.Seconds()), 0, false); err != nil {
+	if err := addLine(p, la, perSecond(a.Transfers.Over, 1.0/1024), 0, false); err != nil {
 		return nil, err
 	}
-	if err := addLine(p, lb, seriesXY(b.Transfers.Over, 1.0/1024/b.Transfers.Over.Bin.Seconds()), 1, true); err != nil {
+	if err := addLine(p, lb, perSecond(b.Transfers.Over, 1.0/1024), 1, true); err != nil {
 		return nil, err
 	}
 	p.Y.Min = 0
