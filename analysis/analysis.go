@@ -249,6 +249,21 @@ func (f Fault) Ends(g Fault) bool {
 	return false
 }
 
+// Detectable reports whether the fault has a detection event to wait for:
+// a node.dead, which the GCS sends for a raylet it stopped hearing from (a
+// raylet's crash or pause, a partition cutting raylets off). Other faults
+// have none: a GCS replica's or the scheduler's crash (the chain
+// reconfigures; no node.dead follows), a restart, a degradation, a skew.
+func (f Fault) Detectable() bool {
+	switch f.Kind {
+	case "crash", "pause":
+		return f.Node != 0 && f.Node < schedulerID // a raylet
+	case "partition":
+		return true
+	}
+	return false
+}
+
 // DetailText is the detail column: Detail, and for a degradation or a
 // partition when it ended (its end has no row of its own, or shares one
 // heal with others).
@@ -969,8 +984,8 @@ func (a *analyzer) faults(th Series) {
 		lastDone = a.completes[n-1]
 	}
 	for i, f := range a.netFaults {
-		switch f.Kind {
-		case "crash", "pause", "partition":
+		switch {
+		case f.Detectable():
 			// A death notice after a later fault of the same node (of any
 			// node, for a partition) detects that fault, not this one.
 			until := time.Duration(math.MaxInt64)

@@ -187,13 +187,12 @@ func Compare(a, b *Report) []Metric {
 
 // meanDetect is the mean detection delay over the faults that were
 // detected; with none, why not: "not detected" when the run had faults a
-// node death detects (crash, pause, partition), "no fault to detect" else.
+// node death detects (Fault.Detectable), "no fault to detect" else.
 func meanDetect(r *Report) (time.Duration, string) {
 	var s time.Duration
 	n, detectable := 0, 0
 	for _, f := range r.Faults {
-		switch f.Kind {
-		case "crash", "pause", "partition":
+		if f.Detectable() {
 			detectable++
 		}
 		if f.Detected > 0 {

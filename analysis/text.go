@@ -248,14 +248,13 @@ func (f Fault) DipText() string {
 
 // DetectText is the detection delay, or why there is none.
 func (f Fault) DetectText() string {
-	switch f.Kind {
-	case "crash", "pause", "partition":
-		if f.Detected == 0 {
-			return "not detected"
-		}
-		return f.DetectAfter.Round(time.Microsecond).String()
+	if !f.Detectable() { // no detection event to wait for
+		return "-"
 	}
-	return "-"
+	if f.Detected == 0 {
+		return "not detected"
+	}
+	return f.DetectAfter.Round(time.Microsecond).String()
 }
 
 // RecoverText is the throughput recovery delay, or why there is none.
