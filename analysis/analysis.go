@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -198,8 +199,9 @@ type Fault struct {
 	Node   transport.NodeID // 0 when it concerns no single node
 	Peer   transport.NodeID `json:",omitempty"` // a degraded link's other end
 	Detail string
-	// Detected is the first node.dead of a node the fault concerns (0:
-	// none); DetectAfter = Detected - At.
+	// Detected is the first node.dead that detects the fault (0: none): of
+	// a node the fault concerns, with no later detectable fault of that
+	// node before it (see Detectable); DetectAfter = Detected - At.
 	Detected    time.Duration
 	DetectAfter time.Duration
 	// Baseline is the completion rate before the fault (tasks/s: the median
@@ -228,6 +230,8 @@ type Fault struct {
 	// (see Ends); 0 when none did before the trace ended, or nothing lifts
 	// it (pause, skew, kill_actor).
 	Ended time.Duration `json:",omitempty"`
+
+	cut []transport.NodeID // a partition's endpoints (nil: unknown, any)
 }
 
 // Ends reports whether f, an event that lifts faults, ends g (still in
@@ -735,6 +739,8 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 				}
 			}
 		}
+	case netsim.EvPartition:
+		f.cut = partitioned(r)
 	case netsim.EvPause:
 		f.Node = r.Node
 		f.Detail = "for " + time.Duration(r.Bytes).String()
@@ -983,30 +989,8 @@ func (a *analyzer) faults(th Series) {
 	if n := len(a.completes); n > 0 {
 		lastDone = a.completes[n-1]
 	}
+	a.matchDetections()
 	for i, f := range a.netFaults {
-		switch {
-		case f.Detectable():
-			// A death notice after a later fault of the same node (of any
-			// node, for a partition) detects that fault, not this one.
-			until := time.Duration(math.MaxInt64)
-			for _, g := range a.netFaults[i+1:] {
-				switch g.Kind {
-				case "crash", "pause", "partition":
-					if f.Node == 0 || g.Node == 0 || g.Node == f.Node {
-						until = min(until, g.At)
-					}
-				}
-			}
-			for _, d := range a.dead {
-				if d.at < f.At || (f.Node != 0 && d.node != f.Node) {
-					continue
-				}
-				if d.at < until {
-					f.Detected, f.DetectAfter = d.at, d.at-f.At
-				}
-				break
-			}
-		}
 		k0 := int(f.At / th.Bin)
 		if f.Kind == "restart" || f.Kind == "heal" {
 			a.netFaults[i] = f
@@ -1068,6 +1052,62 @@ func (a *analyzer) faults(th Series) {
 		a.netFaults[i] = f
 	}
 	rep.Faults = a.netFaults
+}
+
+// matchDetections gives each node.dead to the fault it detects: the
+// latest detectable fault at or before it that concerns its node (that
+// node's crash or pause, a partition cutting it off). A fault's detection
+// is the first node.dead it gets. Faults of other nodes, and faults no
+// node.dead detects (a GCS replica's crash), come between a fault and its
+// detection without taking it.
+func (a *analyzer) matchDetections() {
+	for _, d := range a.dead {
+		owner := -1
+		for i, f := range a.netFaults { // in time order
+			if f.At > d.at {
+				break
+			}
+			if f.Detectable() && f.concerns(d.node) {
+				owner = i
+			}
+		}
+		if owner < 0 {
+			continue // no fault it detects (a live cluster's own failure)
+		}
+		if f := &a.netFaults[owner]; f.Detected == 0 {
+			f.Detected, f.DetectAfter = d.at, d.at-f.At
+		}
+	}
+}
+
+// concerns reports whether a node.dead of node can be the fault's
+// detection: the crashed or paused node itself; for a partition, a node
+// in one of its groups (any node when its groups are not known).
+func (f Fault) concerns(node transport.NodeID) bool {
+	switch f.Kind {
+	case "crash", "pause":
+		return f.Node == node
+	case "partition":
+		return f.cut == nil || slices.Contains(f.cut, node)
+	}
+	return false
+}
+
+// partitioned lists the endpoints a partition's detail names: its groups
+// ("[1 2][3]"), or from and to of a one-way cut; nil when it cannot tell.
+func partitioned(r *traces.Record) []transport.NodeID {
+	if r.Detail == "cut" {
+		return []transport.NodeID{r.Node, r.Peer}
+	}
+	var ids []transport.NodeID
+	for _, f := range strings.FieldsFunc(r.Detail, func(c rune) bool { return c == '[' || c == ']' || c == ' ' }) {
+		n, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return nil
+		}
+		ids = append(ids, transport.NodeID(n))
+	}
+	return ids
 }
 
 func (a *analyzer) criticalPath() {
