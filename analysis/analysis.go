@@ -1004,6 +1004,9 @@ func (a *analyzer) faults(th Series) {
 			w := slices.Clone(th.Values[lo:k0])
 			slices.Sort(w)
 			f.Baseline = w[len(w)/2]
+			if len(w)%2 == 0 { // an even count: the mean of the middle two
+				f.Baseline = (w[len(w)/2-1] + w[len(w)/2]) / 2
+			}
 		} else if lastDone > 0 {
 			f.Baseline = float64(len(a.completes)) / lastDone.Seconds()
 		}
