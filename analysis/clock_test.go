@@ -49,3 +49,21 @@ func TestPlotsOfTCPRunsSayWallClock(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareRunTimeNamesTheClock: the comparison's run-time row said
+// "virtual time" for TCP runs too.
+func TestCompareRunTimeNamesTheClock(t *testing.T) {
+	sim := &analysis.Report{Name: "sim", Transport: "sim"}
+	tcp := &analysis.Report{Name: "tcp", Transport: "tcp"}
+	name := func(a, b *analysis.Report) string {
+		for _, m := range analysis.Compare(a, b) {
+			if m.Section == "tasks" && strings.HasSuffix(m.Name, "time") || strings.Contains(m.Name, "time (") {
+				return m.Name
+			}
+		}
+		return ""
+	}
+	assert.Equal(t, "virtual time", name(sim, sim))
+	assert.Equal(t, "wall clock time", name(tcp, tcp))
+	assert.Equal(t, "run time (A virtual, B wall clock)", name(sim, tcp))
+}

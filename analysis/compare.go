@@ -117,7 +117,11 @@ func Compare(a, b *Report) []Metric {
 	add("tasks", "completed", "", 0, func(r *Report) float64 { return float64(r.Tasks.Completed) })
 	add("tasks", "failed", "", -1, func(r *Report) float64 { return float64(r.Tasks.Failed) })
 	add("tasks", "retried", "", -1, func(r *Report) float64 { return float64(r.Tasks.Retried) })
-	add("tasks", "virtual time", "s", -1, func(r *Report) float64 { return r.End.Seconds() })
+	runTime := a.Clock() + " time"
+	if a.Clock() != b.Clock() {
+		runTime = "run time (A " + a.Clock() + ", B " + b.Clock() + ")"
+	}
+	add("tasks", runTime, "s", -1, func(r *Report) float64 { return r.End.Seconds() })
 	add("throughput", "mean", "/s", 1, (*Report).MeanThroughput)
 	add("throughput", "peak", "/s", 1, (*Report).PeakThroughput)
 	if ba, bb := a.Throughput.Bin, b.Throughput.Bin; ba != bb {
