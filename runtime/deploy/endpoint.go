@@ -154,13 +154,16 @@ func (d *Directory) Remove(id transport.NodeID) {
 
 // Tap observes the node-table shard's traffic (registrations and
 // heartbeats, bare or inside a chain request).
-func (d *Directory) Tap(_ transport.NodeID, m transport.Message) {
+func (d *Directory) Tap(from transport.NodeID, m transport.Message) {
 	if r, ok := m.(*transport.GcsRequest); ok {
 		m = r.Op
 	}
 	now := time.Now()
 	switch m := m.(type) {
 	case *transport.RegisterNode:
+		if from != m.Node {
+			return // a node speaks for itself alone, as the shard has it
+		}
 		d.mu.Lock()
 		e := d.entry(m.Node)
 		if m.Incarnation >= e.inc {
@@ -168,6 +171,9 @@ func (d *Directory) Tap(_ transport.NodeID, m transport.Message) {
 		}
 		d.mu.Unlock()
 	case *transport.Heartbeat:
+		if from != m.Node {
+			return
+		}
 		d.mu.Lock()
 		e := d.entry(m.Node)
 		if m.Incarnation >= e.inc {

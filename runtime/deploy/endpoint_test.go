@@ -3,6 +3,7 @@ package deploy
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,4 +54,42 @@ func TestAgentTakesCoordinatorOnly(t *testing.T) {
 	assert.Equal(t, []transport.BookEntry{{Node: 5, Role: transport.RoleNode}}, l.book, "the coordinator's book is the one kept")
 	a.Handle(7, &transport.NodeControl{Op: transport.ControlKill, Node: 5})
 	require.Empty(t, l.control, "a peer's NodeControl acted on")
+}
+
+// TestDirectoryTakesANodesReportFromItselfOnly: the head's directory (what
+// `raysim status` shows) took any peer's RegisterNode or Heartbeat naming
+// another node, so one peer could show a dead node alive with made-up load,
+// or add rows for IDs no process holds; the GCS shard behind it ignores
+// them (a node speaks for itself alone). Found by FuzzAgent's review.
+func TestDirectoryTakesANodesReportFromItselfOnly(t *testing.T) {
+	const node, other transport.NodeID = 3, 4
+	d := NewDirectory(0)
+	total := transport.Resources{CPU: 8}
+	d.Tap(node, &transport.RegisterNode{Node: node, Incarnation: 1, Total: total})
+	d.Event(&transport.Event{Kind: transport.EvNodeDead, Node: node})
+
+	forged := []transport.Message{
+		&transport.Heartbeat{Node: node, Incarnation: 1, Total: total, Available: total, QueueLen: 99},
+		&transport.GcsRequest{Op: &transport.Heartbeat{Node: node, Incarnation: 2, Total: total, QueueLen: 99}},
+		&transport.RegisterNode{Node: node, Incarnation: 5, Total: total},
+		&transport.RegisterNode{Node: 77, Incarnation: 1, Total: total},
+	}
+	for _, m := range forged {
+		d.Tap(other, m)
+	}
+	var s transport.NodeStatus
+	s.Node = node
+	d.status(&s, time.Now())
+	assert.False(t, s.Alive, "a dead node shown alive by another's heartbeat")
+	assert.Zero(t, s.QueueLen, "another's heartbeat set the node's load")
+	assert.Equal(t, uint64(1), s.Incarnation)
+	d.mu.Lock()
+	_, made := d.nodes[77]
+	d.mu.Unlock()
+	assert.False(t, made, "a row for an ID only another peer named")
+
+	d.Tap(node, &transport.Heartbeat{Node: node, Incarnation: 1, Total: total, QueueLen: 2})
+	d.status(&s, time.Now())
+	assert.True(t, s.Alive, "the node's own heartbeat")
+	assert.Equal(t, 2, int(s.QueueLen))
 }
