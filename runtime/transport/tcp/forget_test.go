@@ -15,36 +15,14 @@ import (
 // query's agent) kept an entry, and the closed connection with it, for the
 // host's life. The writer now untracks its connection as it ends.
 func TestForgetPeerReleasesConnection(t *testing.T) {
-	a := listen(t, 1, "127.0.0.1:0", token)
-	b := listen(t, 2, "127.0.0.1:0", token)
-	meshed(t, a, b)
-	heard := make(chan struct{})
-	var got bool
-	run(t, b, func(env transport.Env) transport.Handler {
-		return handlerFunc(func(from transport.NodeID, m transport.Message) {
-			if !got && from == 1 {
-				got = true
-				close(heard)
-			}
-		})
-	})
-	run(t, a, func(e transport.Env) transport.Handler {
-		e.Send(2, &transport.Ping{Seq: 1})
-		return handlerFunc(func(transport.NodeID, transport.Message) {})
-	})
-	waitDone(t, "b hearing a", heard)
-	conns := func() int {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return len(a.conns)
-	}
-	require.Equal(t, 1, conns(), "a's connection to b is tracked while b is a peer")
+	a, _, _ := connectedPair(t)
+	require.Equal(t, 1, a.tracked(), "a's connection to b is tracked while b is a peer")
 	require.True(t, a.Do(func() { a.ForgetPeer(2) }), "a's loop stopped")
 	var left *peer
 	require.True(t, a.Do(func() { left = a.peers[2] }))
 	require.Nil(t, left, "ForgetPeer kept the peer's writer")
 	// The writer ends on its own goroutine: wait for it, bounded by guard.
-	require.Eventually(t, func() bool { return conns() == 0 }, guard, time.Millisecond,
+	require.Eventually(t, func() bool { return a.tracked() == 0 }, guard, time.Millisecond,
 		"a forgotten peer's connection is still tracked by the host")
 }
 
@@ -56,34 +34,10 @@ func TestForgetPeerReleasesConnection(t *testing.T) {
 // "cannot reach peer" warning in the head's log. A writer now redials
 // when it has something to send.
 func TestIdlePeerNotRedialed(t *testing.T) {
-	a := listen(t, 1, "127.0.0.1:0", token)
-	b := listen(t, 2, "127.0.0.1:0", token)
-	meshed(t, a, b)
-	heard := make(chan struct{})
-	var got bool
-	run(t, b, func(env transport.Env) transport.Handler {
-		return handlerFunc(func(from transport.NodeID, m transport.Message) {
-			if !got && from == 1 {
-				got = true
-				close(heard)
-			}
-		})
-	})
-	var env transport.Env
-	run(t, a, func(e transport.Env) transport.Handler {
-		env = e
-		e.Send(2, &transport.Ping{Seq: 1})
-		return handlerFunc(func(transport.NodeID, transport.Message) {})
-	})
-	waitDone(t, "b hearing a", heard)
+	a, b, env := connectedPair(t)
 	require.NoError(t, b.Close()) // b's process exits
-	conns := func() int {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return len(a.conns)
-	}
 	// a's writer sees the connection close (and lets go of it).
-	require.Eventually(t, func() bool { return conns() == 0 }, guard, time.Millisecond)
+	require.Eventually(t, func() bool { return a.tracked() == 0 }, guard, time.Millisecond)
 	// The old writer dialed within a millisecond of that; watch well past
 	// it (a miss is a missed failure, never a false one).
 	require.Never(t, func() bool { return a.Stats().Dials > 1 }, 300*time.Millisecond, time.Millisecond,
@@ -93,4 +47,37 @@ func TestIdlePeerNotRedialed(t *testing.T) {
 	require.True(t, a.Do(func() { env.Send(2, &transport.Ping{Seq: 2}) }))
 	require.Eventually(t, func() bool { return a.Stats().DialFailures > 0 }, guard, time.Millisecond,
 		"a frame for the peer did not make its writer dial")
+}
+
+// connectedPair runs hosts a (1) and b (2) and returns once b has heard a
+// ping from a, so a has a connection to b; env is a's.
+func connectedPair(t *testing.T) (a, b *Host, env transport.Env) {
+	t.Helper()
+	a = listen(t, 1, "127.0.0.1:0", token)
+	b = listen(t, 2, "127.0.0.1:0", token)
+	meshed(t, a, b)
+	heard := make(chan struct{})
+	var got bool
+	run(t, b, func(transport.Env) transport.Handler {
+		return handlerFunc(func(from transport.NodeID, m transport.Message) {
+			if !got && from == 1 {
+				got = true
+				close(heard)
+			}
+		})
+	})
+	run(t, a, func(e transport.Env) transport.Handler {
+		env = e
+		e.Send(2, &transport.Ping{Seq: 1})
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	waitDone(t, "b hearing a", heard)
+	return a, b, env
+}
+
+// tracked is how many connections the host tracks.
+func (h *Host) tracked() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.conns)
 }
