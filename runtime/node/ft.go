@@ -674,7 +674,7 @@ func (r *Raylet) rejoin() {
 	}
 	r.dropStaleRuns()
 	for _, id := range objs {
-		e, ok := r.store.Get(id)
+		e, ok := r.store.Peek(id) // no read: the LRU order stays
 		switch {
 		case !ok || e.Freed():
 			// A freed copy still pinned by a task is not announced: it

@@ -89,6 +89,13 @@ func (s *Store) Get(id transport.ObjectID) (*Entry, bool) {
 	return e, true
 }
 
+// Peek returns an object without marking it used: for a look at what is
+// here (announcing copies again) that is no read.
+func (s *Store) Peek(id transport.ObjectID) (*Entry, bool) {
+	e := s.lookup(id)
+	return e, e != nil
+}
+
 // Touch marks an entry in hand (Put's) recently used, as Get does.
 func (s *Store) Touch(e *Entry) {
 	if e.inLRU() {

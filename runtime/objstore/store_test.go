@@ -194,3 +194,18 @@ func TestEntrySize(t *testing.T) {
 		t.Fatalf("Entry is %d bytes, more than the 96-byte size class", n)
 	}
 }
+
+// TestPeekDoesNotTouch: Peek finds an object as Get does, without making
+// it the most recently used.
+func TestPeekDoesNotTouch(t *testing.T) {
+	s := New(100)
+	_, _, _ = s.Put(oid(0), val(40), false)
+	_, _, _ = s.Put(oid(1), val(40), false)
+	e, ok := s.Peek(oid(0))
+	require.True(t, ok)
+	assert.Equal(t, oid(0), e.ID)
+	_, ok = s.Peek(oid(9))
+	assert.False(t, ok)
+	evicted, _, _ := s.Put(oid(2), val(40), false)
+	assert.Equal(t, []transport.ObjectID{oid(0)}, evicted)
+}
