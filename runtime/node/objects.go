@@ -343,12 +343,13 @@ func localOnly(v transport.Value, primary bool) bool {
 func (r *Raylet) servePull(to transport.NodeID, m *transport.PullRequest) {
 	id := m.Object
 	e, ok := r.store.Get(id)
-	if !ok || localOnly(e.Value, e.Primary) {
+	if !ok || e.Freed() || localOnly(e.Value, e.Primary) {
 		r.send(to, &transport.PullFailed{Object: id})
 		// Whoever sent the reader here had a stale location (the copy was
 		// freed, evicted or lost with a crash in a way the GCS missed, or
-		// is one this node's readers alone may read): correct it, or the
-		// reader would be sent back here forever.
+		// is one this node's readers alone may read: a freed copy a task
+		// here still reads, too): correct it, or the reader would be sent
+		// back here forever.
 		r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsRemoveObject{Object: id, Node: r.self, Incarnation: r.cfg.Incarnation})
 		return
 	}

@@ -24,3 +24,25 @@ func TestRejoinKeepsLRUOrder(t *testing.T) {
 	assert.False(t, r.store.Contains(old), "the copy unread longest stayed")
 	require.True(t, r.store.Contains(recent), "the copy read last was evicted")
 }
+
+// TestFreedPinnedCopyIsNotServed: a copy freed while a task here reads it
+// (pinned) stays for that task only, as Entry.Freed says: its location is
+// gone from the object table, and at a rejoin such a copy is a result of
+// the dead incarnation the task table may refuse. servePull served it all
+// the same to a node that still had its location cached; it now answers as
+// for a copy it does not hold.
+func TestFreedPinnedCopyIsNotServed(t *testing.T) {
+	r, env := boundedRaylet(t, 1000)
+	id := transport.ObjectID{Task: 77}
+	r.put(id, transport.Value{Data: []byte("v")}, true)
+	require.True(t, r.store.Pin(id)) // a task's argument
+	r.Handle(50, &transport.FreeObjects{Objects: []transport.ObjectID{id}})
+	require.True(t, r.store.Contains(id), "kept for the task that reads it")
+	env.sent = nil
+	r.Handle(8, &transport.PullRequest{Object: id})
+	for _, m := range env.sent {
+		_, chunk := m.(*transport.ObjectChunk)
+		require.False(t, chunk, "the freed copy of %s was served", id)
+	}
+	require.True(t, r.store.Unpin(id), "dropped at the last unpin")
+}
