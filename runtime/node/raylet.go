@@ -807,7 +807,7 @@ func (r *Raylet) sendSpill(spec *transport.TaskSpec) {
 		if !a.IsRef {
 			continue
 		}
-		if e, ok := r.store.Get(a.Ref); ok {
+		if e, ok := r.store.Peek(a.Ref); ok { // no read of the copy: the LRU order stays
 			m.Locs = append(m.Locs, transport.ObjectLoc{Object: a.Ref, Size: e.Value.SizeOf(), Nodes: []transport.NodeID{r.self}})
 		} else if l, ok := r.locations[a.Ref]; ok {
 			m.Locs = append(m.Locs, l)

@@ -46,3 +46,18 @@ func TestFreedPinnedCopyIsNotServed(t *testing.T) {
 	}
 	require.True(t, r.store.Unpin(id), "dropped at the last unpin")
 }
+
+// TestSpillKeepsLRUOrder: a spill names for the scheduler the copies of
+// its arguments held here; that is no read of them (the node the task goes
+// to reads them, by a pull, if it has none). It looked them up with
+// store.Get, which made them the most recently used.
+func TestSpillKeepsLRUOrder(t *testing.T) {
+	r, _ := boundedRaylet(t, 100)
+	old, recent := transport.ObjectID{Task: 9}, transport.ObjectID{Task: 5}
+	r.put(old, transport.Value{Data: []byte{1}, Size: 40}, false)
+	r.put(recent, transport.Value{Data: []byte{2}, Size: 40}, false)
+	r.sendSpill(&transport.TaskSpec{ID: 77, Args: []transport.Arg{{IsRef: true, Ref: old}}})
+	r.put(transport.ObjectID{Task: 11}, transport.Value{Data: []byte{3}, Size: 40}, true)
+	assert.False(t, r.store.Contains(old), "the copy unread longest stayed")
+	require.True(t, r.store.Contains(recent), "the copy read last was evicted")
+}
