@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -1028,10 +1029,19 @@ type class struct {
 	head  int
 }
 
+// shapeOf keys a shape. The custom resources are written with their names
+// quoted (a quoted name ends where its closing quote does): String() wrote
+// them bare, and names holding a space or '=' made two shapes one key
+// ({a: 1, b: 2} and {"a=1 b": 2}), so one waited behind the other.
 func shapeOf(res transport.Resources) shape {
 	k := shape{cpu: res.CPU, gpu: res.GPU}
 	if len(res.Custom) > 0 {
-		k.custom = res.String()
+		var b []byte
+		for _, q := range res.Custom {
+			b = strconv.AppendQuote(b, q.Name)
+			b = strconv.AppendInt(b, q.Amount, 10)
+		}
+		k.custom = string(b)
 	}
 	return k
 }
