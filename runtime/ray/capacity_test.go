@@ -46,3 +46,17 @@ func TestNodeCapacityChecked(t *testing.T) {
 		require.ErrorContains(t, err, n.Name)
 	}
 }
+
+// TestNodeCustomResourceNamesChecked: a node's custom resources may not be
+// named CPU or GPU (nor have no name), as a task's may not (Resource) and
+// as a scenario's nodes may not: NodeConfig{Resources: {"GPU": 1}} made a
+// custom resource no task can ask for, beside a GPU count of zero, and
+// every GPU task on the cluster waited as infeasible. Ray refuses these
+// names in a node's resources too (use num_cpus, num_gpus).
+func TestNodeCustomResourceNamesChecked(t *testing.T) {
+	for _, name := range []string{"CPU", "GPU", ""} {
+		n := ray.NodeConfig{Name: "odd", CPUs: 1, Resources: map[string]float64{name: 1}}
+		_, err := ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{n}}, ray.NewRegistry())
+		require.ErrorContains(t, err, "odd", "resource name %q", name)
+	}
+}

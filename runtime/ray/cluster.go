@@ -30,7 +30,8 @@ type NodeConfig struct {
 
 // check refuses a capacity no node can have (see transport.CheckAmount):
 // over TCP the wire would refuse its registration, and the cluster would
-// wait for a node that never comes.
+// wait for a node that never comes; and a custom resource named CPU or
+// GPU (or unnamed), which no task could ask for.
 func (n NodeConfig) check() error {
 	if err := transport.CheckAmount(n.CPUs); err != nil {
 		return fmt.Errorf("ray: node %q: CPUs: %w", n.Name, err)
@@ -39,6 +40,9 @@ func (n NodeConfig) check() error {
 		return fmt.Errorf("ray: node %q: GPUs: %w", n.Name, err)
 	}
 	for _, name := range slices.Sorted(maps.Keys(n.Resources)) {
+		if name == "" || name == "CPU" || name == "GPU" { // as Resource refuses them for a task
+			return fmt.Errorf("ray: node %q: resource name %q: want a custom resource's name (CPUs and GPUs set CPU and GPU)", n.Name, name)
+		}
 		if err := transport.CheckAmount(n.Resources[name]); err != nil {
 			return fmt.Errorf("ray: node %q: resource %s: %w", n.Name, name, err)
 		}
