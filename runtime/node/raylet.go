@@ -35,6 +35,10 @@ type Config struct {
 	// that copy takes the caller's virtual time (Costs.Copy), not the
 	// raylet's. On TCP the copy simply takes real time on its goroutine.
 	Simulated bool
+	// Driver: the raylet of a process that joined only to run driver
+	// programs (ray.Connect): it has no resources and runs no tasks, so
+	// every task its drivers submit leaves it, even one asking for none.
+	Driver bool
 }
 
 // task is a task accepted by this raylet.
@@ -620,7 +624,7 @@ func (r *Raylet) submit(spec *transport.TaskSpec) {
 
 func (r *Raylet) schedule(spec *transport.TaskSpec) {
 	r.env.Charge(r.cfg.Costs.Schedule)
-	feasible := spec.Resources.Fits(r.cfg.Resources)
+	feasible := spec.Resources.Fits(r.cfg.Resources) && !r.cfg.Driver
 	var local bool
 	switch spec.Strategy {
 	case transport.StrategyNodeHard, transport.StrategyNodeSoft:

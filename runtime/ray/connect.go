@@ -437,6 +437,7 @@ func (p *Process) startRaylet(ln net.Listener) error {
 		defer close(done)
 		h.Run(p.ctx, func(env transport.Env) transport.Handler {
 			rc := p.cfg.rayletConfig(l, 0, p.reg, inc)
+			rc.Driver = p.role == transport.RoleDriver
 			r := node.New(env, rc)
 			p.mu.Lock()
 			p.raylet, p.rayEnv = r, env
