@@ -169,6 +169,7 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 				return false // a cancel of the finished run the rebuild remakes: a no-op
 			}
 			g.env.Send(s.Spec.Owner, &transport.PlaceTask{Spec: s.Spec, Reason: ReasonCancelled})
+			delete(g.warned, s.Spec.ID) // held no more: its warning's record goes with it
 			return true
 		}
 		g.infeasible = slices.DeleteFunc(g.infeasible, drop)

@@ -165,3 +165,23 @@ func TestHeartbeatCannotPoisonWaits(t *testing.T) {
 		require.GreaterOrEqual(t, EstimatedWait(d, &c), time.Duration(0), "%+v", c)
 	}
 }
+
+// TestCancelledHeldTaskLeavesNoWarning: the scheduler remembers which held
+// (infeasible) tasks it has warned about, so a task held again is not
+// warned twice; a cancel dropped the held task but kept its record, one
+// per cancelled infeasible task for the scheduler's life.
+func TestCancelledHeldTaskLeavesNoWarning(t *testing.T) {
+	env := &sendEnv{}
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{5}}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+	g.Handle(50, &transport.RegisterNode{Node: 5, Incarnation: 1, Total: transport.MakeResources(4, 0, nil)})
+	for id := transport.TaskID(100); id < 110; id++ {
+		spec := transport.TaskSpec{ID: id, Func: "f", Owner: 5, Resources: transport.MakeResources(1, 1, nil)} // no node has a GPU
+		g.Handle(5, &transport.SpillTask{Spec: spec})
+		g.Handle(5, &transport.CancelTask{Task: id})
+	}
+	require.Empty(t, g.Infeasible(), "cancelled tasks still held")
+	require.Empty(t, g.warned, "warnings kept for cancelled tasks")
+}
