@@ -60,3 +60,16 @@ func TestNodeCustomResourceNamesChecked(t *testing.T) {
 		require.ErrorContains(t, err, "odd", "resource name %q", name)
 	}
 }
+
+// TestNodeGPUCountBounded: a raylet keeps one entry per GPU device, so a
+// node configured with 10^12 GPUs (CheckAmount allows ~1.15e14) tried to
+// allocate terabytes as it started. A node's GPUs are bounded
+// (MaxNodeGPUs), with an error naming the node.
+func TestNodeGPUCountBounded(t *testing.T) {
+	n := ray.NodeConfig{Name: "gpu-farm", CPUs: 1, GPUs: 1e12}
+	_, err := ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{n}}, ray.NewRegistry())
+	require.ErrorContains(t, err, "gpu-farm")
+	n.GPUs = ray.MaxNodeGPUs
+	_, err = ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{n}}, ray.NewRegistry())
+	require.NoError(t, err)
+}

@@ -32,12 +32,19 @@ type NodeConfig struct {
 // over TCP the wire would refuse its registration, and the cluster would
 // wait for a node that never comes; and a custom resource named CPU or
 // GPU (or unnamed), which no task could ask for.
+// MaxNodeGPUs bounds a node's GPUs: its raylet keeps one entry per device
+// (to place fractional GPU requests on one device, as Ray does).
+const MaxNodeGPUs = 1 << 16
+
 func (n NodeConfig) check() error {
 	if err := transport.CheckAmount(n.CPUs); err != nil {
 		return fmt.Errorf("ray: node %q: CPUs: %w", n.Name, err)
 	}
 	if err := transport.CheckAmount(n.GPUs); err != nil {
 		return fmt.Errorf("ray: node %q: GPUs: %w", n.Name, err)
+	}
+	if n.GPUs > MaxNodeGPUs {
+		return fmt.Errorf("ray: node %q: GPUs: %g is more than a node may have (%d)", n.Name, n.GPUs, MaxNodeGPUs)
 	}
 	for _, name := range slices.Sorted(maps.Keys(n.Resources)) {
 		if name == "" || name == "CPU" || name == "GPU" { // as Resource refuses them for a task
