@@ -20,7 +20,7 @@ type ESConfig struct {
 	Name       string
 	TCP        bool    // loopback TCP (real compute, wall clock); else the simulator
 	CPUs       int     // workers, one CPU each
-	PerNode    int     // CPUs per node (default min(CPUs, 16))
+	PerNode    int     // at most this many CPUs per node (default min(CPUs, 16)); the nodes share the CPUs evenly
 	StepCost   string  // simulator: "paper" (PaperStepCost), "go" (measured here) or "none"
 	Iterations int     // default 5
 	Pairs      int     // perturbation pairs per worker per iteration (default 8)
@@ -105,8 +105,15 @@ func RunES(ctx context.Context, c ESConfig) (ESResult, error) {
 	reg := ray.NewRegistry()
 	p := es.Register(reg)
 	rc := ray.Config{Seed: 1}
+	// The workers go round robin over the nodes (es.Config.Nodes), so the
+	// nodes share the CPUs evenly (at most PerNode each): a last node of the
+	// remainder (24 CPUs as 16 + 8) could not hold its share of the workers.
 	for i := 0; i < nodes; i++ {
-		rc.Nodes = append(rc.Nodes, ray.NodeConfig{Name: fmt.Sprintf("n%d", i), CPUs: float64(min(c.PerNode, c.CPUs-i*c.PerNode))})
+		cpus := c.CPUs / nodes
+		if i < c.CPUs%nodes {
+			cpus++
+		}
+		rc.Nodes = append(rc.Nodes, ray.NodeConfig{Name: fmt.Sprintf("n%d", i), CPUs: float64(cpus)})
 	}
 	var st es.Stats
 	train := func(ctx context.Context) error {
