@@ -56,6 +56,7 @@ func TestChecksCatchTampering(t *testing.T) {
 		{"parameter-server: truncated pulls", "parameter-server.yaml", []string{"workload.0.params.workers=4", "workload.0.params.iterations=5"}, only("wl.pull", halve)},
 		{"parameter-server: wrong worker result", "parameter-server.yaml", []string{"workload.0.params.workers=4", "workload.0.params.iterations=5"},
 			only("wl.psworker", func(v any) any { return v.(int64) - 1 })},
+		{"rl: truncated rollouts", "rl.yaml", []string{"workload.0.params.actors=4", "workload.0.params.rounds=5"}, only("wl.rollout", halve)},
 		{"rl: a rollout applied twice to the state", "rl.yaml", []string{"workload.0.params.actors=4", "workload.0.params.rounds=5"},
 			only("actor.state", func(v any) any { return v.(uint64) + 1 })},
 		{"rl: a restarted actor lost its checkpoint", "paper-fig11b-actors.yaml", []string{"workload.0.params.replay=true", "workload.0.params.checkpoint_every=4"},

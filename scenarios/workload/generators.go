@@ -298,14 +298,14 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 		if cancel {
 			v, err := ray.Get(ctx, cancelled)
 			sum := Mix(Mix(d.key, 0), sent)
-			d.t.cancelled(err, err == nil && v.Sum == sum, fmt.Sprintf("rl round %d cancelled rollout", round))
+			d.t.cancelled(err, err == nil && v.Sum == sum && v.Bytes == rolloutSize, fmt.Sprintf("rl round %d cancelled rollout", round))
 			firsts = append(firsts, read{cancelled, err, sum, round})
 		}
 		policy = want // keep the expected chain on track after a wrong value
 	}
 	for _, f := range firsts { // the actors still live: a rollout lost with its node is rebuilt
 		v, err := ray.Get(ctx, d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, f.ref))
-		d.t.reread(f.err, err, err == nil && v.Sum == f.sum+4096, fmt.Sprintf("rl round %d cancelled rollout", f.round)) // the reducer adds the size
+		d.t.reread(f.err, err, err == nil && v.Sum == f.sum+rolloutSize, fmt.Sprintf("rl round %d cancelled rollout", f.round)) // the reducer adds the size
 	}
 	// Each actor's state counts the rollouts it ran: every round's, and on
 	// actor 0 the cancelled ones that returned a value, perhaps those

@@ -76,6 +76,9 @@ type Funcs struct {
 	psWorker *ray.Func[int64]
 }
 
+// rolloutSize is the size of a rollout's result.
+const rolloutSize = 4096
+
 // simulator is an RL environment actor. Its rollouts' results depend only on
 // its id and the policy; it counts them as its state, which it checkpoints
 // (ray.Checkpointer), so that a restart shows what replay rebuilt.
@@ -179,6 +182,9 @@ func RegisterTampered(reg *ray.Registry, tamper Tamper) *Funcs {
 		h := xs[0].Sum // the current policy
 		for _, x := range xs[1:] {
 			h = Mix(h, x.Sum)
+			if x.Bytes != rolloutSize { // a truncated rollout shows in the policy
+				h = Mix(h, uint64(x.Bytes))
+			}
 		}
 		return h, nil
 	})
@@ -187,7 +193,7 @@ func RegisterTampered(reg *ray.Registry, tamper Tamper) *Funcs {
 	})
 	f.rollout = ray.Method1(f.sim, "rollout", func(ctx context.Context, s *simulator, policy uint64) (ray.Blob, error) {
 		s.rollouts = out(s.tamper, "actor.state", s.rollouts+1)
-		return ray.Blob{Bytes: 4096, Sum: Mix(s.id, policy)}, nil
+		return out(s.tamper, "wl.rollout", ray.Blob{Bytes: rolloutSize, Sum: Mix(s.id, policy)}), nil
 	})
 	// state is the simulator's state (its rollouts) and whether it runs in
 	// a restarted actor (the state is then what checkpoint and replay
