@@ -53,6 +53,8 @@ func TestChecksCatchTampering(t *testing.T) {
 		{"parallel: truncated results", "parallel.yaml", []string{"workload.0.params.tasks=300"}, only("wl.task", halve)},
 		{"chain: truncated links", "chain.yaml", []string{"workload.0.params.chains=4", "workload.0.params.length=5"}, only("wl.chain", halve)},
 		{"map-reduce: truncated partitions", "map-reduce.yaml", []string{"workload.0.params.maps=8", "workload.0.params.reduces=4"}, only("wl.map", halve)},
+		{"map-reduce: a map lost a partition", "map-reduce.yaml", []string{"workload.0.params.maps=8", "workload.0.params.reduces=4"},
+			only("wl.map.parts", func(v any) any { p := v.([]ray.Ref[ray.Blob]); return p[:len(p)-1] })},
 		{"parameter-server: truncated pulls", "parameter-server.yaml", []string{"workload.0.params.workers=4", "workload.0.params.iterations=5"}, only("wl.pull", halve)},
 		{"parameter-server: wrong worker result", "parameter-server.yaml", []string{"workload.0.params.workers=4", "workload.0.params.iterations=5"},
 			only("wl.psworker", func(v any) any { return v.(int64) - 1 })},

@@ -155,6 +155,12 @@ func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) er
 	if err != nil {
 		return err
 	}
+	for i, part := range parts { // a map's list of partitions is a result too
+		if len(part) != p.Reduces {
+			d.t.check(false, fmt.Sprintf("map %d: %d partitions, want %d", i, len(part), p.Reduces))
+			return nil
+		}
+	}
 	if p.Free { // the driver holds the partitions' refs now, not the lists
 		if err := ray.Free(ctx, maps...); err != nil {
 			return err

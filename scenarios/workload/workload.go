@@ -147,7 +147,7 @@ func RegisterTampered(reg *ray.Registry, tamper Tamper) *Funcs {
 			}
 			parts[j] = r
 		}
-		return parts, nil
+		return out(tamper, "wl.map.parts", parts), nil
 	})
 	f.reducer = ray.RegisterN(reg, "wl.reduce", func(ctx context.Context, parts []ray.Blob) (ray.Blob, error) {
 		var out ray.Blob
