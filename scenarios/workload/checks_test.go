@@ -77,3 +77,15 @@ func TestChecksCatchTampering(t *testing.T) {
 		})
 	}
 }
+
+// TestParameterServerDurationPerIteration: a distribution of the workers'
+// compute step is drawn for every iteration (workers get, compute
+// duration, push), not once per worker for all of its iterations: 200
+// steps of U(0, 2s) take about 200s, not 200 times one draw.
+func TestParameterServerDurationPerIteration(t *testing.T) {
+	r := run(t, "parameter-server.yaml", []string{"workload.0.params.servers=1", "workload.0.params.workers=1",
+		"workload.0.params.iterations=200", "workload.0.params.shard_size=1KiB", "duration_limit=1000s", "expect=",
+		"workload.0.params.duration={dist: uniform, min: 0ms, max: 2s}"}, nil)
+	require.Zero(t, r.Incorrect)
+	require.InDelta(t, 200, r.VirtualSeconds, 50, "200 iterations of U(0, 2s)")
+}

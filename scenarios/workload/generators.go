@@ -368,6 +368,12 @@ func (d *driver) paramServer(ctx context.Context, p *scenarios.ParameterServerPa
 	workers := make([]ray.Ref[int64], p.Workers)
 	for w := range workers {
 		a := psArgs{Worker: Mix(d.key, uint64(w)), Iterations: p.Iterations, Servers: ids, Duration: int64(p.Duration.Sample(d.rng)), Size: size}
+		if !p.Duration.IsConstant() { // a draw for every iteration's compute step
+			a.Durations = make([]int64, p.Iterations)
+			for it := range a.Durations {
+				a.Durations[it] = int64(p.Duration.Sample(d.rng))
+			}
+		}
 		workers[w] = d.f.psWorker.Options(d.opts(0, "ps-worker")...).Remote(ctx, a)
 	}
 	done, err := ray.GetAll(ctx, workers, -1)

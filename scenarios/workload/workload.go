@@ -122,6 +122,7 @@ type psArgs struct {
 	Iterations int      `json:"i"`
 	Servers    []uint64 `json:"s"`
 	Duration   int64    `json:"t"`
+	Durations  []int64  `json:"ts,omitempty"` // per iteration, when drawn from a distribution (else Duration)
 	Size       int64    `json:"z"`
 }
 
@@ -242,7 +243,11 @@ func RegisterTampered(reg *ray.Registry, tamper Tamper) *Funcs {
 				}
 				seen[s] = max(seen[s], v.Sum)
 			}
-			if err := ray.Compute(ctx, time.Duration(a.Duration)); err != nil {
+			dur := a.Duration
+			if it < len(a.Durations) {
+				dur = a.Durations[it]
+			}
+			if err := ray.Compute(ctx, time.Duration(dur)); err != nil {
 				return 0, err
 			}
 			for s, h := range handles {
