@@ -16,7 +16,9 @@ import "math"
 //	thdot' = thdot + (3g/(2l) sin(th) + 3/(m l²) u) dt,  clipped to [-8, 8]
 //	th'    = th + thdot' dt
 //
-// and costs th² + 0.1 thdot² + 0.001 u² (th normalized to [-π, π]). An
+// (Pendulum-v1's order: v0 moved th by the unclipped thdot', clipping
+// it after) and costs th² + 0.1 thdot² + 0.001 u² (th normalized to
+// [-π, π]). An
 // episode is 200 steps from th ~ U(-π, π), thdot ~ U(-1, 1); the
 // observation is (cos th, sin th, thdot).
 type Pendulum struct {
