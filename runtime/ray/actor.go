@@ -70,13 +70,23 @@ func registerActor[S any](r *Registry, name string, sig any, ctor func(ctx conte
 	return &ActorClass[S]{reg: r, name: name, typ: typ, opts: o}
 }
 
+// instance hands a constructor's result to the raylet: a nil *S as a nil
+// interface, so the raylet's check for a constructor that returned no
+// instance sees it (a typed nil is not nil as an any).
+func instance[S any](s *S, err error) (any, error) {
+	if s == nil {
+		return nil, err
+	}
+	return s, err
+}
+
 // RegisterActor0 registers an actor class with a constructor of no argument.
 func RegisterActor0[S any](r *Registry, name string, ctor func(context.Context) (*S, error)) *ActorClass[S] {
 	return registerActor[S](r, name, ctor, func(ctx context.Context, args []transport.Value) (any, error) {
 		if err := arity(name, args, 0); err != nil {
 			return nil, err
 		}
-		return ctor(ctx)
+		return instance(ctor(ctx))
 	})
 }
 
@@ -90,7 +100,7 @@ func RegisterActor1[A, S any](r *Registry, name string, ctor func(context.Contex
 		if err != nil {
 			return nil, fmt.Errorf("%s: argument 1: %w", name, err)
 		}
-		return ctor(ctx, a)
+		return instance(ctor(ctx, a))
 	})
 }
 
