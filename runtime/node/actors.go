@@ -235,7 +235,7 @@ func (r *Raylet) runMethod(a *actorHost, t *task) transport.Value {
 	}
 	m, ok := a.typ.Methods[t.spec.Func]
 	if !ok {
-		return errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("actor %s has no method %q", a.id, t.spec.Func))
+		return errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("actor %s (class %q) has no method %q", a.id, a.creation.spec.Func, t.spec.Func))
 	}
 	ctx := c.Context()
 	out := callUser(func() (transport.Value, error) { return m(ctx, a.instance, t.args) })

@@ -183,16 +183,18 @@ func Kill[S any](ctx context.Context, h ActorHandle[S]) error {
 // ActorMethod is a registered method of class S returning R.
 type ActorMethod[S, R any] struct {
 	name string
+	fn   string // "Class.method": what a call names, so an actor of another class refuses it
 	opts options
 }
 
 func addMethod[S, R any](c *ActorClass[S], name string, sig any, m node.Method) *ActorMethod[S, R] {
-	c.reg.add(c.name+"."+name, sig)
-	c.typ.Methods[name] = m
+	fn := c.name + "." + name
+	c.reg.add(fn, sig)
+	c.typ.Methods[fn] = m
 	o := defaultOptions()
 	o.CPU = 0
 	o.MaxRetries = 0
-	return &ActorMethod[S, R]{name: name, opts: o}
+	return &ActorMethod[S, R]{name: name, fn: fn, opts: o}
 }
 
 // Method0 registers a method without arguments.
@@ -245,6 +247,12 @@ func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args .
 	if err := m.opts.apply(spec); err != nil {
 		return Ref[R]{err: err}
 	}
+	// Named by the method alone (events, traces); the call names its class
+	// too: two classes may share a Go type (so a handle of one passes for
+	// the other's), and GetActor's handle is of the class asked for, not
+	// necessarily the name holder's. The actor runs only its own class's
+	// methods.
+	spec.Func = m.fn
 	spec.Resources = transport.Resources{}
 	if err := encodeArgs(spec, args); err != nil {
 		return Ref[R]{err: fmt.Errorf("ray: %s: %w", m.name, err)}
