@@ -321,6 +321,9 @@ func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time
 			g.left++
 			r.needInto(id, ref, &ref.fe)
 		}
+		if g.left > 0 {
+			c.warnSelfWait(ids)
+		}
 		if g.left == 0 {
 			g.done = true
 			wake()
@@ -432,6 +435,27 @@ func (x *getRef) ready(e *objstore.Entry) {
 	g.left--
 	if g.left == 0 || e.Value.ErrKind != transport.ErrKindNone {
 		g.finish() // an error ends the Get at once, as Ray's get raises the first
+	}
+}
+
+// warnSelfWait warns (once per Get) when an actor's method waits for a
+// call on its own actor that has not finished: that call runs only once
+// the method returns, so the wait is a deadlock, as in Ray for a
+// synchronous actor. It only warns: a Get with a timeout still ends.
+func (c *Caller) warnSelfWait(ids []transport.ObjectID) {
+	if c.t == nil || c.t.actor == nil {
+		return
+	}
+	r, a := c.r, c.t.actor
+	for _, id := range ids {
+		if o := r.owned[id.Task]; o != nil && o.spec.Actor == a.id && !o.spec.IsCreation() {
+			if _, ok := r.store.Get(id); ok {
+				continue
+			}
+			r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Task: c.task,
+				Detail: fmt.Sprintf("actor %s: method %s waits for a call (%s) on its own actor, which runs only after the method returns: a deadlock", a.id, c.t.spec.Name, id.Task)})
+			return
+		}
 	}
 }
 
