@@ -758,6 +758,10 @@ func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.Act
 			wake()
 			return
 		}
+		// A named creation just submitted tells the name's shard first
+		// (the same link): the lookup finds it pending, as Ray's, and a
+		// second New with the name is refused.
+		r.drainSubmits()
 		done := false
 		var unblock func()
 		first := len(r.nameWaiters[name]) == 0

@@ -143,7 +143,8 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 	return ActorHandle[S]{id: cl.Submit(spec), name: spec.A().Name}
 }
 
-// GetActor finds a live actor by name.
+// GetActor finds a live actor by name: one whose creation was submitted and
+// is not done yet too, as Ray's (its calls wait for it to come up).
 func GetActor[S any](ctx context.Context, c *ActorClass[S], name string) (ActorHandle[S], error) {
 	cl, err := caller(ctx)
 	if err != nil {
