@@ -449,7 +449,7 @@ func (c *Caller) warnSelfWait(ids []transport.ObjectID) {
 	r, a := c.r, c.t.actor
 	for _, id := range ids {
 		if o := r.owned[id.Task]; o != nil && o.spec.Actor == a.id && !o.spec.IsCreation() {
-			if _, ok := r.store.Get(id); ok {
+			if _, ok := r.store.Peek(id); ok { // here: no wait (and no read: the LRU order stays)
 				continue
 			}
 			r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Task: c.task,
