@@ -45,6 +45,28 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		m := v.Addr().Interface().(*transport.GcsAddObject)
 		m.Size = abs(m.Size)
 	},
+	// A group's strategy and state are enums, names and details bounded,
+	// bundle indices below MaxBundles: the decoders refuse others.
+	reflect.TypeFor[transport.GroupCreate](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.GroupCreate)
+		m.Strategy %= 4
+		m.Name = truncate(m.Name, 256)
+	},
+	reflect.TypeFor[transport.GroupState](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.GroupState)
+		m.State %= 4
+		m.Detail = truncate(m.Detail, 1024)
+	},
+	reflect.TypeFor[transport.Bundle](): func(v reflect.Value) {
+		b := v.Addr().Interface().(*transport.Bundle)
+		b.Index %= transport.MaxBundles
+	},
+	reflect.TypeFor[transport.BundleRelease](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.BundleRelease)
+		for i := range m.Indices {
+			m.Indices[i] %= transport.MaxBundles
+		}
+	},
 	// A placement's Attempt shares its word with Rebuild (bit 30).
 	reflect.TypeFor[transport.TaskPlaced](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.TaskPlaced)
@@ -105,6 +127,14 @@ func custom(pairs ...any) transport.Resources {
 		r.Custom = append(r.Custom, transport.Quantity{Name: pairs[i].(string), Amount: int64(pairs[i+1].(int))})
 	}
 	return r
+}
+
+// truncate cuts s to at most n bytes.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 func abs(x int64) int64 {
