@@ -49,6 +49,14 @@ func fuzzGlobal(policy string, starting bool) (*Global, *transporttest.FuzzEnv) 
 		Resources: transport.MakeResources(1, 8, nil)}})
 	g.Handle(50, &transport.SpillTask{Spec: transport.TaskSpec{ID: fzActor, Actor: fzActor, Func: "A", Owner: 1,
 		Attempt: transport.RestartAttempt(1), Act: &transport.ActorSpec{Creation: true}}})
+	// Placement groups 1 (committed on node 1; the filler's group IDs are
+	// 1 and 2) and 2 (pending: no node has 8 GPUs free), and a task held
+	// for group 2.
+	g.Handle(1, &transport.GroupCreate{Group: 1, Strategy: transport.GroupStrictPack, Bundles: []transport.Resources{transport.MakeResources(1, 0, nil)}})
+	g.Handle(1, &transport.BundlePrepared{Group: 1, Round: 1, Incarnation: 1, OK: true})
+	g.Handle(7, &transport.GroupCreate{Group: 2, Strategy: transport.GroupSpread, Bundles: []transport.Resources{transport.MakeResources(0, 8, nil)}})
+	g.Handle(7, &transport.SpillTask{Spec: transport.TaskSpec{ID: fzStranger + 1, Func: "f", NumReturns: 1, Owner: 7,
+		Resources: transport.InBundle(2, 0, transport.MakeResources(0, 8, nil))}})
 	return g, env
 }
 

@@ -70,6 +70,14 @@ type Global struct {
 	// over again the restarts its predecessor may have lost, and one
 	// already had must not be placed twice (two instances).
 	restarts map[transport.ActorID]uint32
+
+	// Placement groups (groups.go): every group created, removed ones
+	// too (their late tasks fail); groupOrder the live ones in creation
+	// order (retries go in that order); groupRounds numbers reservation
+	// rounds.
+	groups      map[transport.GroupID]*group
+	groupOrder  []*group
+	groupRounds uint64
 }
 
 // NewGlobal returns a global scheduler.
@@ -100,6 +108,7 @@ func (g *Global) started() {
 	for _, m := range early {
 		g.place(m)
 	}
+	g.retryGroups()
 }
 
 // allRegistered reports whether every raylet of the layout has registered.
@@ -127,6 +136,7 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		if v := g.index[m.Node]; v != nil && v.inc <= m.Incarnation {
 			v.dead = true
 		}
+		g.groupsLost(m.Node, m.Incarnation)
 	case *transport.Heartbeat:
 		// Forwarded by the node table, or from the node itself (a raylet
 		// that corrects a stale placement, see node.Raylet).
@@ -146,6 +156,9 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			v.total, v.avail, v.queue, v.meanTask, v.meanBW = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime, m.MeanBandwidth
 			if len(g.infeasible) > 0 {
 				g.retryOn(v)
+			}
+			if len(g.groupOrder) > 0 {
+				g.retryGroups()
 			}
 		}
 	case *transport.SpillTask:
@@ -174,6 +187,12 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		}
 		g.infeasible = slices.DeleteFunc(g.infeasible, drop)
 		g.early = slices.DeleteFunc(g.early, drop)
+	case *transport.GroupCreate:
+		g.onGroupCreate(from, m)
+	case *transport.GroupRemove:
+		g.onGroupRemove(from, m)
+	case *transport.BundlePrepared:
+		g.onBundlePrepared(from, m)
 	}
 }
 
@@ -188,6 +207,10 @@ func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resou
 	if inc < v.inc {
 		return
 	}
+	if inc > v.inc && v.inc != 0 {
+		// A new incarnation: the raylet dropped its old one's bundles.
+		g.groupsLost(id, v.inc)
+	}
 	v.inc, v.dead = inc, false
 	v.total, v.avail, v.queue = total, total, 0
 	if g.starting {
@@ -197,6 +220,7 @@ func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resou
 		return
 	}
 	g.retryInfeasible()
+	g.retryGroups()
 }
 
 // takeRestart reports whether a GCS restart of an actor is to be placed.
@@ -248,6 +272,10 @@ const (
 func (g *Global) place(m *transport.SpillTask) {
 	g.env.Charge(g.cfg.Costs.Schedule)
 	spec := &m.Spec
+	if g.removedGroup(spec) {
+		g.failRemoved(m, "placement group removed")
+		return
+	}
 	d := Decision{Spec: spec, Bandwidth: g.cfg.Bandwidth, QueueLimit: g.cfg.SpillThreshold}
 	for _, l := range m.Locs {
 		d.ArgBytes = addBytes(d.ArgBytes, l.Size)
@@ -389,10 +417,12 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 			live = live || !v.dead
 			fits = fits || (!v.dead && spec.Resources.Fits(v.total))
 		}
-		if !live || fits {
-			// No node has registered yet (start-up), all are down, or an
-			// actor waits for resources to free up: wait quietly,
-			// retried on the next registration or heartbeat.
+		if !live || fits || g.liveGroup(spec) {
+			// No node has registered yet (start-up), all are down, an
+			// actor waits for resources to free up, or a task waits for
+			// its placement group's bundles (the group warns if it cannot
+			// be placed): wait quietly, retried on the next registration
+			// or heartbeat.
 			return
 		}
 		detail = "no node has " + spec.Resources.String() + " (" + g.missingOn(spec.Resources) + ")"

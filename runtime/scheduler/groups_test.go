@@ -1,0 +1,192 @@
+package scheduler
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/gcs"
+	"raysim/runtime/transport"
+)
+
+// groupScheduler is a scheduler over raylets 1, 2 and 3 (4 CPUs each),
+// owner node 1 creating groups.
+func groupScheduler(t *testing.T) (*Global, *sendEnv) {
+	env := &sendEnv{}
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 2, 3}}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+	cpu := transport.MakeResources(4, 0, nil)
+	for _, n := range l.Raylets {
+		g.Handle(50, &transport.RegisterNode{Node: n, Incarnation: 1, Total: cpu})
+	}
+	return g, env
+}
+
+// sentOf returns the messages of type T sent since mark, with receivers.
+func sentOf[T transport.Message](env *sendEnv, mark int) (ms []T, to []transport.NodeID) {
+	for i := mark; i < len(env.sent); i++ {
+		if m, ok := env.sent[i].(T); ok {
+			ms, to = append(ms, m), append(to, env.to[i])
+		}
+	}
+	return ms, to
+}
+
+func bundles(n int, cpus float64) []transport.Resources {
+	out := make([]transport.Resources, n)
+	for i := range out {
+		out[i] = transport.MakeResources(cpus, 0, nil)
+	}
+	return out
+}
+
+// answerAll answers every BundlePrepare sent since mark with ok.
+func answerAll(g *Global, env *sendEnv, mark int, ok bool) {
+	ps, to := sentOf[*transport.BundlePrepare](env, mark)
+	for i, p := range ps {
+		g.Handle(to[i], &transport.BundlePrepared{Group: p.Group, Round: p.Round, Incarnation: p.Incarnation, OK: ok})
+	}
+}
+
+// TestGroupStrategiesPlace: STRICT_PACK prepares every bundle on one node,
+// STRICT_SPREAD on distinct nodes, and a group is ready (its owner told)
+// only once every node has prepared; an answer of another round, or from
+// another node, commits nothing.
+func TestGroupStrategiesPlace(t *testing.T) {
+	for _, tc := range []struct {
+		strategy uint8
+		n        int
+		cpus     float64
+		nodes    int // distinct nodes used
+	}{
+		{transport.GroupStrictPack, 3, 1, 1},
+		{transport.GroupPack, 3, 1, 1},
+		{transport.GroupPack, 3, 2, 2},
+		{transport.GroupStrictSpread, 3, 1, 3},
+		{transport.GroupSpread, 3, 1, 3},
+		{transport.GroupSpread, 4, 1, 3},
+	} {
+		g, env := groupScheduler(t)
+		g.Handle(1, &transport.GroupCreate{Group: 9, Strategy: tc.strategy, Bundles: bundles(tc.n, tc.cpus)})
+		ps, to := sentOf[*transport.BundlePrepare](env, 0)
+		require.Len(t, ps, tc.nodes, transport.GroupStrategyName(tc.strategy))
+		got := 0
+		for _, p := range ps {
+			got += len(p.Bundles)
+		}
+		require.Equal(t, tc.n, got)
+		// Stale and stranger answers do nothing.
+		g.Handle(to[0], &transport.BundlePrepared{Group: 9, Round: ps[0].Round + 1, Incarnation: 1, OK: true})
+		g.Handle(99, &transport.BundlePrepared{Group: 9, Round: ps[0].Round, Incarnation: 1, OK: true})
+		states, _ := sentOf[*transport.GroupState](env, 0)
+		require.Empty(t, states)
+		answerAll(g, env, 0, true)
+		commits, _ := sentOf[*transport.BundleCommit](env, 0)
+		require.Len(t, commits, tc.nodes)
+		states, sto := sentOf[*transport.GroupState](env, 0)
+		require.Len(t, states, 1)
+		require.Equal(t, transport.GroupReady, states[0].State)
+		require.Equal(t, transport.NodeID(1), sto[0])
+	}
+}
+
+// TestGroupPendingThenPlaced: a STRICT_SPREAD group of 4 bundles on 3
+// nodes stays pending (a warning, no prepare) until a fourth node joins;
+// a refusal aborts the round (the others release) and the group is tried
+// again on the next heartbeat.
+func TestGroupPendingThenPlaced(t *testing.T) {
+	g, env := groupScheduler(t)
+	var warned []string
+	g.env = &warnEnv{sendEnv: env, emitted: &warned}
+	g.Handle(1, &transport.GroupCreate{Group: 9, Name: "four", Strategy: transport.GroupStrictSpread, Bundles: bundles(4, 1)})
+	ps, _ := sentOf[*transport.BundlePrepare](env, 0)
+	require.Empty(t, ps)
+	require.Len(t, warned, 1)
+	require.Contains(t, warned[0], `"four"`)
+	cpu := transport.MakeResources(4, 0, nil)
+	g.Handle(50, &transport.RegisterNode{Node: 4, Incarnation: 1, Total: cpu})
+	ps, to := sentOf[*transport.BundlePrepare](env, 0)
+	require.Len(t, ps, 4)
+	// Node 4 refuses: the other three release, nothing is committed.
+	mark := len(env.sent)
+	for i, p := range ps {
+		g.Handle(to[i], &transport.BundlePrepared{Group: 9, Round: p.Round, Incarnation: 1, OK: to[i] != 4})
+	}
+	rels, _ := sentOf[*transport.BundleRelease](env, mark)
+	require.Len(t, rels, 4)
+	commits, _ := sentOf[*transport.BundleCommit](env, 0)
+	require.Empty(t, commits)
+	// The next heartbeat tries again; all accept.
+	mark = len(env.sent)
+	g.Handle(50, &transport.Heartbeat{Node: 4, Incarnation: 1, Total: cpu, Available: cpu})
+	answerAll(g, env, mark, true)
+	commits, _ = sentOf[*transport.BundleCommit](env, mark)
+	require.Len(t, commits, 4)
+	require.True(t, g.Groups()[0].Ready)
+}
+
+// TestGroupNodeDeathReschedules: a committed bundle's node dies; the
+// bundle is prepared again on another node (STRICT_SPREAD: not one of the
+// group's), and a prepare answer from the dead node's round is ignored.
+// Removal then releases every bundle and fails the group's held tasks.
+func TestGroupNodeDeathReschedules(t *testing.T) {
+	g, env := groupScheduler(t)
+	cpu := transport.MakeResources(4, 0, nil)
+	g.Handle(50, &transport.RegisterNode{Node: 4, Incarnation: 1, Total: cpu})
+	g.Handle(1, &transport.GroupCreate{Group: 9, Strategy: transport.GroupStrictSpread, Bundles: bundles(2, 1)})
+	answerAll(g, env, 0, true)
+	nodes := g.Groups()[0].Nodes
+	require.Equal(t, []transport.NodeID{1, 2}, nodes)
+	mark := len(env.sent)
+	g.Handle(50, &transport.NodeDead{Node: 2, Incarnation: 1})
+	ps, to := sentOf[*transport.BundlePrepare](env, mark)
+	require.Len(t, ps, 1)
+	require.Equal(t, transport.NodeID(3), to[0], "not node 1: it holds the group's other bundle")
+	answerAll(g, env, mark, true)
+	require.Equal(t, []transport.NodeID{1, 3}, g.Groups()[0].Nodes)
+	// A task of the group held (it asks for more than the bundle has).
+	spec := transport.TaskSpec{ID: 77, Func: "f", Owner: 1, NumReturns: 1, Resources: transport.InBundle(9, 0, transport.MakeResources(3, 0, nil))}
+	g.Handle(1, &transport.SpillTask{Spec: spec})
+	require.Len(t, g.Infeasible(), 1)
+	mark = len(env.sent)
+	g.Handle(2, &transport.GroupRemove{Group: 9}) // not the owner: ignored
+	require.False(t, g.Groups()[0].Removed)
+	g.Handle(1, &transport.GroupRemove{Group: 9})
+	rels, rto := sentOf[*transport.BundleRelease](env, mark)
+	require.Len(t, rels, 2)
+	require.Equal(t, []transport.NodeID{1, 3}, rto)
+	places, _ := sentOf[*transport.PlaceTask](env, mark)
+	require.Len(t, places, 1)
+	require.Contains(t, places[0].Reason, ReasonUnschedulable)
+	require.Empty(t, g.Infeasible())
+	// A task of the removed group spilled later fails at once.
+	g.Handle(1, &transport.SpillTask{Spec: transport.TaskSpec{ID: 78, Func: "f", Owner: 1, NumReturns: 1, Resources: transport.InBundle(9, -1, transport.MakeResources(1, 0, nil))}})
+	places, _ = sentOf[*transport.PlaceTask](env, mark)
+	require.Len(t, places, 2)
+	require.Contains(t, places[1].Reason, "placement group removed")
+}
+
+// TestGroupCreateRejectsBadInput: the wire's bad groups are rejected.
+func TestGroupCreateRejectsBadInput(t *testing.T) {
+	g, env := groupScheduler(t)
+	g.Handle(1, &transport.GroupCreate{Group: 9})
+	g.Handle(1, &transport.GroupCreate{Group: 10, Bundles: []transport.Resources{{}}})
+	states, _ := sentOf[*transport.GroupState](env, 0)
+	require.Len(t, states, 2)
+	for _, s := range states {
+		require.Equal(t, transport.GroupRejected, s.State)
+	}
+}
+
+type warnEnv struct {
+	*sendEnv
+	emitted *[]string
+}
+
+func (e *warnEnv) Emit(ev *transport.Event) {
+	if ev.Kind == transport.EvWarning {
+		*e.emitted = append(*e.emitted, ev.Detail)
+	}
+}
