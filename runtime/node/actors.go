@@ -712,9 +712,10 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 	}
 	a.queue, a.early = nil, nil
 	detail, inc := a.creation.spec.A().Name, r.cfg.Incarnation
-	if why == whyRayKill {
+	if why == whyRayKill || why == whyGroupRemoved {
 		// Its owner's doing, not a fault, and final whatever this node's
-		// fate: the actor table takes it from any incarnation.
+		// fate: the actor table takes it from any incarnation. (An actor
+		// of a removed placement group is killed for good too, as Ray's.)
 		detail, inc = transport.DetailRayKill, 0
 	}
 	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, inc)

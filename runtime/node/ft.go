@@ -607,6 +607,7 @@ func (r *Raylet) rejoin() {
 	objs := r.store.IDs()
 	slices.SortFunc(objs, transport.CompareObjects)
 	r.cfg.Incarnation += rejoinStride
+	r.dropBundles() // the scheduler places them again (a later incarnation registers)
 	// The old incarnation's waiting news of its objects stays, and leaves
 	// once the new one is registered, still naming the old incarnation:
 	// the GCS takes such a location as a copy that died with it, so an

@@ -135,6 +135,12 @@ type Raylet struct {
 
 	avail    transport.Resources
 	promised transport.Resources // of actors accepted here and not started (free)
+	// total is the node's resources with its committed placement group
+	// bundles' renamed (groups.go); bundles the bundles reserved here, in
+	// the order they came; groups the groups this node's callers created.
+	total   transport.Resources
+	bundles []*heldBundle
+	groups  map[transport.GroupID]*ownedGroup
 	// blocked: what tasks blocked in Get or Wait hold besides their CPU
 	// (given back: Caller.release), which comes back only when what they
 	// wait for ends (see blockedOut); blockedSpills the tasks spilled for
@@ -244,6 +250,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		store:       objstore.New(cfg.ObjectStoreBytes),
 		pool:        worker.New(env),
 		avail:       cfg.Resources,
+		total:       cfg.Resources,
 		gpus:        newGPUs(cfg.Resources.GPU),
 		located:     make(map[transport.ObjectID][]locWaiter),
 		locations:   make(map[transport.ObjectID]transport.ObjectLoc),
@@ -281,15 +288,18 @@ func (r *Raylet) register() {
 		digest = r.cfg.Registry.Digest()
 	}
 	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.RegisterNode{
-		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Functions: digest})
+		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.total, Functions: digest})
 }
 
 func (r *Raylet) heartbeat() {
 	if !r.registered && r.since()-r.regSent >= r.cfg.HeartbeatPeriod {
 		r.register() // no answer yet: it, or the answer, may be lost
 	}
+	if len(r.avail.Custom) > len(r.total.Custom) {
+		r.compactAvail() // a removed group's tasks have ended since (see groups.go)
+	}
 	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.Heartbeat{
-		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.free(),
+		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.total, Available: r.free(),
 		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW, Sent: r.since()})
 	r.env.After(r.cfg.HeartbeatPeriod, r.heartbeat)
 }
@@ -300,7 +310,7 @@ func (r *Raylet) heartbeat() {
 // correcting.
 func (r *Raylet) tellScheduler() {
 	r.send(r.cfg.Layout.Scheduler, &transport.Heartbeat{
-		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.cfg.Resources, Available: r.free(),
+		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.total, Available: r.free(),
 		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW})
 }
 
@@ -383,7 +393,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			r.failCancelled(&spec)
 			return
 		}
-		if !spec.Resources.Fits(r.cfg.Resources) { // stale view: hand it back
+		if !spec.Resources.Fits(r.total) { // stale view: hand it back
 			r.spill(&spec)
 			return
 		}
@@ -494,6 +504,22 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.GcsAck, *transport.ChainConfig:
 		r.gcs.Handle(from, m)
+	case *transport.BundlePrepare:
+		if from == r.cfg.Layout.Scheduler {
+			r.onBundlePrepare(m)
+		}
+	case *transport.BundleCommit:
+		if from == r.cfg.Layout.Scheduler {
+			r.onBundleCommit(m)
+		}
+	case *transport.BundleRelease:
+		if from == r.cfg.Layout.Scheduler {
+			r.onBundleRelease(m)
+		}
+	case *transport.GroupState:
+		if from == r.cfg.Layout.Scheduler {
+			r.onGroupState(m)
+		}
 	}
 }
 
@@ -624,7 +650,7 @@ func (r *Raylet) submit(spec *transport.TaskSpec) {
 
 func (r *Raylet) schedule(spec *transport.TaskSpec) {
 	r.env.Charge(r.cfg.Costs.Schedule)
-	feasible := spec.Resources.Fits(r.cfg.Resources) && !r.cfg.Driver
+	feasible := spec.Resources.Fits(r.total) && !r.cfg.Driver
 	var local bool
 	switch spec.Strategy {
 	case transport.StrategyNodeHard, transport.StrategyNodeSoft:
@@ -673,7 +699,7 @@ func (r *Raylet) blockedOut(spec *transport.TaskSpec) bool {
 	if _, again := r.blockedSpills[spec.ID]; again {
 		return false
 	}
-	return !spec.Resources.Fits(r.cfg.Resources.Sub(r.blocked))
+	return !spec.Resources.Fits(r.total.Sub(r.blocked))
 }
 
 // spillBlocked spills a task blockedOut, telling the scheduler first what

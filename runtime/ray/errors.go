@@ -66,6 +66,14 @@ var (
 	// ErrZeroRef: a Ref no Remote, Put or RefOf made (the zero value)
 	// given to Get, Wait, Cancel, Free or as a task's argument.
 	ErrZeroRef = errors.New("ray: zero Ref: it names no object (not made by Remote, Put or RefOf)")
+	// ErrInvalidPlacementGroup: a placement group Ray would refuse (no
+	// bundles, a bundle asking for nothing or a bad amount, an unknown
+	// strategy), or an InPlacementGroup option naming a bundle index out
+	// of range or asking for more than the bundle holds (that error wraps
+	// ErrInvalidOption too).
+	ErrInvalidPlacementGroup = node.ErrGroupInvalid
+	// ErrPlacementGroupRemoved: the placement group was removed (its Wait).
+	ErrPlacementGroupRemoved = node.ErrGroupRemoved
 	// ErrDecode: a value does not decode into the type asked for (a ref
 	// rebuilt with another type than its task's result, RefOf).
 	ErrDecode = errors.New("ray: value does not decode into the type asked for")

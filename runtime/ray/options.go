@@ -22,7 +22,10 @@ type options struct {
 	ActorName   string
 	Checkpoint  uint32
 	Replay      bool
-	err         error
+	// group and bundle: run in a placement group's bundle (InPlacementGroup).
+	group  *PlacementGroup
+	bundle int
+	err    error
 }
 
 func defaultOptions() options { return options{CPU: 1, MaxRetries: 3} }
@@ -89,6 +92,7 @@ func Duration(d time.Duration) Option { return func(o *options) { o.Duration = d
 // node cannot.
 func NodeAffinity(n transport.NodeID, soft bool) Option {
 	return func(o *options) {
+		o.group = nil // one scheduling strategy: the last given
 		o.Target = n
 		o.Strategy = transport.StrategyNodeHard
 		if soft {
@@ -98,7 +102,9 @@ func NodeAffinity(n transport.NodeID, soft bool) Option {
 }
 
 // Spread spreads tasks over nodes rather than packing them locally.
-func Spread() Option { return func(o *options) { o.Strategy = transport.StrategySpread } }
+func Spread() Option {
+	return func(o *options) { o.group, o.Strategy = nil, transport.StrategySpread }
+}
 
 // MaxRestarts sets how often an actor is restarted after its node dies
 // (default 0), or, with -1, restarts it without bound, as Ray's
@@ -155,6 +161,11 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 		return err
 	}
 	spec.Resources = transport.Resources{CPU: transport.Units(o.CPU), GPU: transport.Units(o.GPU), Custom: custom}
+	if o.group != nil {
+		if err := o.inGroup(spec); err != nil {
+			return err
+		}
+	}
 	spec.MaxRetries = int32(o.MaxRetries)
 	spec.Name = o.Name
 	if spec.Name == "" {

@@ -1,0 +1,354 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"raysim/runtime/transport"
+)
+
+// Placement groups on a raylet: the bundles the global scheduler reserves
+// here (see scheduler/groups.go for the protocol), and, for the groups this
+// node's callers created, what the scheduler said of them.
+//
+// Resources are a ledger. A prepared bundle's resources leave avail (no
+// other task can start on them); committing renames them: the node's total
+// and avail lose the bundle's resources and gain its renamed ones
+// (transport.BundleResources), which the group's tasks ask for
+// (transport.InBundle). A release reverses whichever step was done. A task
+// of the group still running when its bundle is released (ended by the
+// release, but a running task gives back what it holds only when it
+// returns) brings its renamed resources back to an avail that no longer
+// counts them: their amount there is negative until it does, then zero,
+// and zero entries of names the node no longer has are dropped.
+
+// ErrGroupRemoved: the placement group was removed (its Wait).
+var ErrGroupRemoved = errors.New("ray: placement group removed")
+
+// ErrGroupInvalid: a placement group the API refuses, or one the global
+// scheduler rejected (no bundles, an empty bundle, an unknown strategy:
+// what the API's checks refuse first).
+var ErrGroupInvalid = errors.New("ray: invalid placement group")
+
+// heldBundle is a bundle reserved on this node.
+type heldBundle struct {
+	group     transport.GroupID
+	index     uint32
+	res       transport.Resources // what it takes of the node
+	named     transport.Resources // what committing adds (renamed)
+	round     uint64
+	committed bool
+}
+
+// ownedGroup is a group a caller on this node created: the scheduler's
+// last word on it, and the callers waiting for one.
+type ownedGroup struct {
+	state   uint8
+	detail  string
+	waiters []func()
+}
+
+// whyGroupRemoved is killActor's why for an actor of a removed group: final,
+// as a ray.Kill is (the actor table does not restart it).
+const whyGroupRemoved = "its placement group was removed"
+
+// Total is the node's resources as the scheduler sees them: its own, with
+// those of the committed bundles renamed (loop only).
+func (r *Raylet) Total() transport.Resources { return r.total }
+
+// onBundlePrepare sets a group's bundles aside if they all fit what the
+// node has free now (its incarnation the one they were meant for), and
+// answers.
+func (r *Raylet) onBundlePrepare(m *transport.BundlePrepare) {
+	ok := m.Incarnation == r.cfg.Incarnation && len(m.Bundles) > 0 && !r.lease.fenced
+	var sum transport.Resources
+	for i, b := range m.Bundles {
+		if !ok {
+			break
+		}
+		dup := slices.ContainsFunc(m.Bundles[:i], func(o transport.Bundle) bool { return o.Index == b.Index })
+		if dup || r.heldBundle(m.Group, b.Index) >= 0 || b.Resources.IsZero() {
+			ok = false
+		}
+		sum = sum.Add(b.Resources)
+	}
+	ok = ok && sum.Fits(r.free()) && r.creationGPUsFit(sum.GPU)
+	if ok {
+		r.avail = r.avail.Sub(sum)
+		for _, b := range m.Bundles {
+			r.bundles = append(r.bundles, &heldBundle{group: m.Group, index: b.Index, res: b.Resources,
+				named: transport.BundleResources(m.Group, int(b.Index), b.Resources), round: m.Round})
+		}
+	}
+	r.send(r.cfg.Layout.Scheduler, &transport.BundlePrepared{Group: m.Group, Round: m.Round, Incarnation: m.Incarnation, OK: ok})
+}
+
+// heldBundle is the position of a group's bundle in r.bundles, or -1.
+func (r *Raylet) heldBundle(g transport.GroupID, index uint32) int {
+	return slices.IndexFunc(r.bundles, func(b *heldBundle) bool { return b.group == g && b.index == index })
+}
+
+// onBundleCommit makes the bundles set aside in a round usable by their
+// group's tasks.
+func (r *Raylet) onBundleCommit(m *transport.BundleCommit) {
+	changed := false
+	for _, b := range r.bundles {
+		if b.group == m.Group && b.round == m.Round && !b.committed {
+			b.committed, changed = true, true
+			r.avail = r.avail.Add(b.named)
+			r.total = r.total.Sub(b.res).Add(b.named)
+		}
+	}
+	if changed {
+		r.dispatch() // a task of the group placed here ahead of the commit
+	}
+}
+
+// onBundleRelease gives back a group's bundles; once the node holds none
+// of a group it had committed, the tasks and actors running in it end.
+func (r *Raylet) onBundleRelease(m *transport.BundleRelease) {
+	committed := false
+	for _, i := range m.Indices {
+		if k := r.heldBundle(m.Group, i); k >= 0 {
+			committed = r.releaseBundle(k) || committed
+		}
+	}
+	r.compactAvail()
+	if committed && !slices.ContainsFunc(r.bundles, func(b *heldBundle) bool { return b.group == m.Group }) {
+		r.endGroup(m.Group)
+	}
+	r.dispatch()
+}
+
+// releaseBundle undoes r.bundles[k]'s reservation and reports whether it
+// was committed.
+func (r *Raylet) releaseBundle(k int) bool {
+	b := r.bundles[k]
+	r.bundles = slices.Delete(r.bundles, k, k+1)
+	if b.committed {
+		r.avail = r.avail.Sub(b.named).Add(b.res)
+		r.total = r.total.Sub(b.named).Add(b.res)
+		return true
+	}
+	r.avail = r.avail.Add(b.res)
+	return false
+}
+
+// dropBundles releases every bundle (a rejoin: the scheduler places them
+// again elsewhere, and the tasks that ran in them are retried by their
+// owners as with any node's death).
+func (r *Raylet) dropBundles() {
+	for len(r.bundles) > 0 {
+		r.releaseBundle(len(r.bundles) - 1)
+	}
+	r.compactAvail()
+}
+
+// compactAvail drops the zero amounts of renamed resources the node no
+// longer has (see the ledger above), so heartbeats do not carry them for
+// good.
+func (r *Raylet) compactAvail() {
+	zero := func(q transport.Quantity) bool { return q.Amount == 0 && transport.IsBundleResource(q.Name) }
+	// Custom lists may share their arrays (Add and Sub return one operand's
+	// list when the other has none): edit copies.
+	if slices.ContainsFunc(r.total.Custom, zero) {
+		r.total.Custom = slices.DeleteFunc(slices.Clone(r.total.Custom), zero)
+	}
+	gone := func(q transport.Quantity) bool {
+		return zero(q) && !slices.ContainsFunc(r.total.Custom, func(t transport.Quantity) bool { return t.Name == q.Name })
+	}
+	if slices.ContainsFunc(r.avail.Custom, gone) {
+		r.avail.Custom = slices.DeleteFunc(slices.Clone(r.avail.Custom), gone)
+	}
+	if len(r.total.Custom) == 0 {
+		r.total.Custom = nil // as a node without custom resources has it
+	}
+	if len(r.avail.Custom) == 0 {
+		r.avail.Custom = nil
+	}
+}
+
+// endGroup ends what runs here in a removed group, as Ray does: its tasks
+// are cancelled (queued ones never run; running ones are interrupted, and
+// their result is ErrCancelled), its actors killed for good.
+func (r *Raylet) endGroup(g transport.GroupID) {
+	marker := transport.BundleResourceName("bundle", g, -1)
+	in := func(spec *transport.TaskSpec) bool {
+		return slices.ContainsFunc(spec.Resources.Custom, func(q transport.Quantity) bool { return q.Name == marker })
+	}
+	var actors []transport.ActorID
+	for id, a := range r.actors {
+		if a.creation != nil && in(a.creation.spec) {
+			actors = append(actors, id)
+		}
+	}
+	slices.Sort(actors)
+	var tasks []transport.TaskID
+	for id, t := range r.tasks.All() {
+		if in(t.spec) && !slices.Contains(actors, id) {
+			tasks = append(tasks, id)
+		}
+	}
+	slices.Sort(tasks)
+	for _, id := range actors {
+		r.killActor(id, whyGroupRemoved)
+	}
+	for _, id := range tasks {
+		t, ok := r.tasks.Get(id)
+		if !ok {
+			continue
+		}
+		if t.spec.IsCreation() {
+			if !t.running { // an actor not started: it never will
+				r.dropQueued(t)
+				r.actorDiedDetail(t.spec.Actor, t.spec.A().Name, transport.DetailRayKill, 0)
+			}
+			continue
+		}
+		r.cancelLocal(id, true)
+	}
+}
+
+// onGroupState takes the scheduler's word on a group created here.
+func (r *Raylet) onGroupState(m *transport.GroupState) {
+	og := r.groups[m.Group]
+	if og == nil || og.state == transport.GroupRemoved || og.state == transport.GroupRejected {
+		return
+	}
+	og.state, og.detail = m.State, m.Detail
+	waiters := og.waiters
+	og.waiters = nil
+	for _, w := range waiters {
+		w()
+	}
+}
+
+// CreateGroup creates a placement group of bundles (each non-zero) under
+// a strategy (transport.GroupPack...): its ID is derived from the caller's
+// task ID and submission counter, as a task's is, and the global
+// scheduler is asked to place it. It returns at once.
+func (c *Caller) CreateGroup(name string, strategy uint8, bundles []transport.Resources) transport.GroupID {
+	c.sub.Lock()
+	id := transport.GroupID(transport.ChildTaskID(c.task, c.children))
+	c.children++
+	c.sub.Unlock()
+	m := &transport.GroupCreate{Group: id, Name: name, Strategy: strategy, Bundles: bundles}
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		if r.groups == nil {
+			r.groups = make(map[transport.GroupID]*ownedGroup)
+		}
+		r.groups[id] = &ownedGroup{}
+		r.send(r.cfg.Layout.Scheduler, m)
+		wake()
+	})
+	return id
+}
+
+// WaitGroup blocks until the group is ready (nil), removed
+// (ErrGroupRemoved) or rejected (ErrGroupInvalid), or timeout (<0: none;
+// virtual time in netsim) passes first (ErrTimeout). On TCP a done ctx ends
+// it too. A group this node did not create: an error.
+func (c *Caller) WaitGroup(ctx context.Context, id transport.GroupID, timeout time.Duration) error {
+	return c.awaitGroup(ctx, id, timeout, func(s uint8) bool { return s != transport.GroupPending })
+}
+
+// RemoveGroup removes a group this node's callers created: the scheduler
+// releases its bundles, whose raylets end the tasks and actors running in
+// them. It returns once the scheduler has removed it (on TCP, or when ctx
+// is done first).
+func (c *Caller) RemoveGroup(ctx context.Context, id transport.GroupID) error {
+	var known bool
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		og := r.groups[id]
+		if known = og != nil; known && og.state != transport.GroupRemoved {
+			r.drainSubmits() // the group's tasks submitted before go first (the scheduler fails them)
+			r.send(r.cfg.Layout.Scheduler, &transport.GroupRemove{Group: id})
+		}
+		wake()
+	})
+	if !known {
+		return fmt.Errorf("node: remove %s: not a placement group created on this node", id)
+	}
+	err := c.awaitGroup(ctx, id, -1, func(s uint8) bool { return s == transport.GroupRemoved || s == transport.GroupRejected })
+	if errors.Is(err, ErrGroupRemoved) {
+		return nil // what was asked
+	}
+	return err
+}
+
+// awaitGroup blocks until done says the group's state is final for the
+// caller, or timeout passes, or ctx ends (TCP), or the cluster is lost.
+func (c *Caller) awaitGroup(ctx context.Context, id transport.GroupID, timeout time.Duration, done func(uint8) bool) error {
+	var err error
+	var unwatch func() bool
+	defer func() {
+		if unwatch != nil {
+			unwatch()
+		}
+	}()
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		og := r.groups[id]
+		if og == nil {
+			err = fmt.Errorf("node: %s: not a placement group created on this node", id)
+			wake()
+			return
+		}
+		over := false
+		var timer transport.Timer
+		unblock := func() {}
+		var check func()
+		finish := func(e error) {
+			if over {
+				return
+			}
+			over, err = true, e
+			unblock()
+			if timer != nil {
+				timer.Stop()
+			}
+			wake()
+		}
+		check = func() {
+			if over {
+				return
+			}
+			if !done(og.state) {
+				og.waiters = append(og.waiters, check)
+				return
+			}
+			switch og.state {
+			case transport.GroupRemoved:
+				finish(fmt.Errorf("%w: %s", ErrGroupRemoved, id))
+			case transport.GroupRejected:
+				finish(fmt.Errorf("%w: %s: %s", ErrGroupInvalid, id, og.detail))
+			default:
+				finish(nil)
+			}
+		}
+		if done(og.state) {
+			check()
+			return
+		}
+		if r.abandon.err != nil {
+			finish(r.abandon.err)
+			return
+		}
+		if timeout == 0 {
+			finish(fmt.Errorf("%w: %s is not ready", ErrTimeout, id))
+			return
+		}
+		og.waiters = append(og.waiters, check)
+		unblock = c.onAbandon(func() { finish(r.abandon.err) })
+		if timeout > 0 {
+			timer = r.env.After(timeout, func() { finish(fmt.Errorf("%w: %s is not ready after %v", ErrTimeout, id, timeout)) })
+		}
+		unwatch = c.watch(ctx, func(cerr error) { finish(cerr) })
+	})
+	return err
+}

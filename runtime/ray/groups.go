@@ -1,0 +1,238 @@
+package ray
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"raysim/runtime/transport"
+)
+
+// Placement groups, as Ray's placement_group: a list of bundles (resource
+// shapes) reserved on nodes atomically — all of them or none — under a
+// strategy, so that tasks and actors placed in the group find their
+// resources together (gang scheduling) and other work cannot take them.
+//
+//	pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}, {CPU: 1}}, ray.StrictPack)
+//	if err := pg.Wait(ctx, 10*time.Second); err != nil { ... }   // ray.get(pg.ready())
+//	ref := f.Options(ray.InPlacementGroup(pg, 0)).Remote(ctx, x) // bundle 0 (or -1: any)
+//	err = ray.RemovePlacementGroup(ctx, pg)
+//
+// A group that cannot be placed now stays pending (a warning event names
+// it) until the cluster's free resources fit it; Wait's timeout bounds the
+// wait. The global scheduler places it and reserves its bundles on the
+// raylets in two phases; a bundle whose node dies is placed again
+// elsewhere, and the tasks that ran in it are retried as usual once it is
+// back. Removing a group frees its resources, cancels its tasks (their Get
+// returns ErrCancelled) and kills its actors (ErrActorDied).
+
+// PlacementStrategy says how a group's bundles spread over nodes.
+type PlacementStrategy uint8
+
+// The strategies, as Ray's.
+const (
+	// Pack puts the bundles on as few nodes as possible (best effort).
+	Pack PlacementStrategy = PlacementStrategy(transport.GroupPack)
+	// SpreadBundles puts them on distinct nodes where possible (Ray's
+	// SPREAD; Spread is the task option).
+	SpreadBundles PlacementStrategy = PlacementStrategy(transport.GroupSpread)
+	// StrictPack puts them all on one node.
+	StrictPack PlacementStrategy = PlacementStrategy(transport.GroupStrictPack)
+	// StrictSpread puts each on a distinct node.
+	StrictSpread PlacementStrategy = PlacementStrategy(transport.GroupStrictSpread)
+)
+
+// String is Ray's name of the strategy ("STRICT_PACK").
+func (s PlacementStrategy) String() string { return transport.GroupStrategyName(uint8(s)) }
+
+// ParsePlacementStrategy reads Ray's name of a strategy.
+func ParsePlacementStrategy(name string) (PlacementStrategy, error) {
+	for _, s := range []PlacementStrategy{Pack, SpreadBundles, StrictPack, StrictSpread} {
+		if s.String() == name {
+			return s, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: unknown strategy %q: want PACK, SPREAD, STRICT_PACK or STRICT_SPREAD", ErrInvalidPlacementGroup, name)
+}
+
+// Bundle is one bundle of a placement group: the resources it reserves
+// on one node (Ray's {"CPU": 1, "GPU": 1, "my_res": 2}).
+type Bundle struct {
+	CPU, GPU float64
+	// Resources are custom resources by name.
+	Resources map[string]float64
+}
+
+// resources checks the bundle as Ray does and converts it.
+func (b Bundle) resources() (transport.Resources, error) {
+	if err := transport.CheckRequest(b.CPU, false); err != nil {
+		return transport.Resources{}, fmt.Errorf("CPU: %w", err)
+	}
+	if err := transport.CheckRequest(b.GPU, true); err != nil {
+		return transport.Resources{}, fmt.Errorf("GPU: %w", err)
+	}
+	names := make([]string, 0, len(b.Resources))
+	for name := range b.Resources {
+		names = append(names, name)
+	}
+	sort.Strings(names) // the first bad one named is always the same
+	for _, name := range names {
+		if name == "" || name == "CPU" || name == "GPU" || transport.IsBundleResource(name) {
+			return transport.Resources{}, fmt.Errorf("resource name %q: want a custom resource's name (CPU and GPU are fields)", name)
+		}
+		if err := transport.CheckRequest(b.Resources[name], false); err != nil {
+			return transport.Resources{}, fmt.Errorf("resource %q: %w", name, err)
+		}
+	}
+	r := transport.MakeResources(b.CPU, b.GPU, b.Resources)
+	if r.IsZero() {
+		return transport.Resources{}, fmt.Errorf("the bundle asks for nothing")
+	}
+	return r, nil
+}
+
+// PlacementGroup is a handle on a placement group this driver or task
+// created.
+type PlacementGroup struct {
+	id       transport.GroupID
+	name     string
+	strategy PlacementStrategy
+	bundles  []transport.Resources
+}
+
+// ID is the group's ID.
+func (pg *PlacementGroup) ID() transport.GroupID { return pg.id }
+
+// Name is the group's name ("" if none was given).
+func (pg *PlacementGroup) Name() string { return pg.name }
+
+// Strategy is the group's strategy.
+func (pg *PlacementGroup) Strategy() PlacementStrategy { return pg.strategy }
+
+// BundleCount is the number of bundles.
+func (pg *PlacementGroup) BundleCount() int { return len(pg.bundles) }
+
+// GroupOption sets an option of a placement group.
+type GroupOption func(*groupOptions)
+
+type groupOptions struct{ name string }
+
+// GroupName names a placement group (traces and warnings name it).
+func GroupName(name string) GroupOption { return func(o *groupOptions) { o.name = name } }
+
+// NewPlacementGroup creates a placement group of bundles under a
+// strategy, as Ray's placement_group: it returns at once, the group
+// pending; Wait blocks until it is ready. It refuses, with an error
+// wrapping ErrInvalidPlacementGroup, an empty list, a bundle asking for
+// nothing or for a bad amount, and an unknown strategy.
+func NewPlacementGroup(ctx context.Context, bundles []Bundle, strategy PlacementStrategy, opts ...GroupOption) (*PlacementGroup, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var o groupOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if len(bundles) == 0 {
+		return nil, fmt.Errorf("%w: no bundles: want at least one", ErrInvalidPlacementGroup)
+	}
+	if len(bundles) > transport.MaxBundles {
+		return nil, fmt.Errorf("%w: %d bundles: at most %d", ErrInvalidPlacementGroup, len(bundles), transport.MaxBundles)
+	}
+	if strategy > StrictSpread {
+		return nil, fmt.Errorf("%w: unknown strategy %d: want Pack, SpreadBundles, StrictPack or StrictSpread", ErrInvalidPlacementGroup, uint8(strategy))
+	}
+	if len(o.name) > 256 {
+		return nil, fmt.Errorf("%w: name of %d bytes: at most 256", ErrInvalidPlacementGroup, len(o.name))
+	}
+	pg := &PlacementGroup{name: o.name, strategy: strategy, bundles: make([]transport.Resources, len(bundles))}
+	for i, b := range bundles {
+		if pg.bundles[i], err = b.resources(); err != nil {
+			return nil, fmt.Errorf("%w: bundle %d: %w", ErrInvalidPlacementGroup, i, err)
+		}
+	}
+	pg.id = c.CreateGroup(o.name, uint8(strategy), pg.bundles)
+	return pg, nil
+}
+
+// Wait blocks until every bundle of the group is reserved (nil), as
+// ray.get(pg.ready()) does, or timeout (<0: none; virtual time in netsim)
+// passes first: ErrTimeout, the group still pending (Ray's pg.wait
+// returning False). A removed group's Wait returns ErrPlacementGroupRemoved.
+// On TCP a done ctx ends it too. Only the node that created the group
+// knows its state: Wait from a task elsewhere is an error.
+func (pg *PlacementGroup) Wait(ctx context.Context, timeout time.Duration) error {
+	c, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	if pg == nil || pg.id == 0 {
+		return fmt.Errorf("%w: a nil or zero PlacementGroup", ErrInvalidPlacementGroup)
+	}
+	return c.WaitGroup(ctx, pg.id, timeout)
+}
+
+// RemovePlacementGroup removes a group, as Ray's remove_placement_group:
+// its reserved resources are freed, tasks running or queued in it are
+// cancelled (their Get returns ErrCancelled), its actors are killed
+// (ErrActorDied), and tasks submitted to it later fail (ErrUnschedulable).
+// It returns once the global scheduler has removed it (the raylets free
+// the bundles as its word reaches them).
+func RemovePlacementGroup(ctx context.Context, pg *PlacementGroup) error {
+	c, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	if pg == nil || pg.id == 0 {
+		return fmt.Errorf("%w: a nil or zero PlacementGroup", ErrInvalidPlacementGroup)
+	}
+	return c.RemoveGroup(ctx, pg.id)
+}
+
+// InPlacementGroup runs a task, or places an actor, in bundle
+// bundleIndex of pg, or in any of its bundles with -1, as Ray's
+// PlacementGroupSchedulingStrategy: it runs on that bundle's node and
+// uses the bundle's resources only (its CPUs, GPUs and custom resources
+// are asked of the bundle), waiting while the group is pending. A request
+// the bundle (or, for -1, every bundle) cannot hold, or an index out of
+// range, is an error wrapping ErrInvalidOption and ErrInvalidPlacementGroup
+// (the ref's Err). It replaces a NodeAffinity or Spread option given
+// before it (Ray takes one scheduling strategy), as they replace it.
+func InPlacementGroup(pg *PlacementGroup, bundleIndex int) Option {
+	return func(o *options) {
+		o.Strategy, o.Target = transport.StrategyDefault, 0
+		switch {
+		case pg == nil || pg.id == 0:
+			o.err = fmt.Errorf("%w: %w: a nil or zero PlacementGroup", ErrInvalidOption, ErrInvalidPlacementGroup)
+		case bundleIndex < -1 || bundleIndex >= len(pg.bundles):
+			o.err = fmt.Errorf("%w: %w: bundle index %d of %s's %d bundles: want -1 to %d",
+				ErrInvalidOption, ErrInvalidPlacementGroup, bundleIndex, pg.id, len(pg.bundles), len(pg.bundles)-1)
+		default:
+			o.group, o.bundle = pg, bundleIndex
+		}
+	}
+}
+
+// inGroup rewrites a spec's request to run in its group's bundle (see
+// InPlacementGroup), after checking that the bundle can hold it.
+func (o *options) inGroup(spec *transport.TaskSpec) error {
+	pg, req := o.group, spec.Resources
+	fits := false
+	if o.bundle >= 0 {
+		fits = req.Fits(pg.bundles[o.bundle])
+	} else {
+		fits = slices.ContainsFunc(pg.bundles, req.Fits)
+	}
+	if !fits {
+		which := fmt.Sprintf("bundle %d (%s)", o.bundle, pg.bundles[max(o.bundle, 0)])
+		if o.bundle < 0 {
+			which = "no bundle"
+		}
+		return fmt.Errorf("%w: %w: the request %s does not fit %s of %s", ErrInvalidOption, ErrInvalidPlacementGroup, req, which, pg.id)
+	}
+	spec.Resources = transport.InBundle(pg.id, o.bundle, req)
+	return nil
+}

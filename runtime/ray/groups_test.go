@@ -1,0 +1,311 @@
+package ray_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+)
+
+// The placement group cases join the semantic suite (semanticCases), so
+// they run on netsim and on loopback TCP from the same bodies, and in
+// TestProgramDeterminism's program. Nodes (testNodes): 1 "head" (2 CPUs,
+// the driver's), 2 "special" (2 CPUs, special=1), 3 "gpu" (2 CPUs, 1 GPU).
+func init() {
+	semanticCases = append(semanticCases, placementCases...)
+}
+
+// readyIn is how long a group that fits may take to become ready: ample
+// on TCP under the race detector, a bound in virtual time.
+const readyIn = 10 * time.Second
+
+// whereIn runs s.where in bundle i of pg and returns its node.
+func whereIn(t *testing.T, ctx context.Context, s *suite, pg *ray.PlacementGroup, i int) uint64 {
+	t.Helper()
+	n, err := ray.GetTimeout(ctx, s.where.Options(ray.InPlacementGroup(pg, i), ray.CPUs(0.5)).Remote(ctx), readyIn)
+	require.NoError(t, err)
+	return n
+}
+
+var placementCases = []semanticCase{
+	{"placement group STRICT_PACK puts every bundle on one node", func(t *testing.T, ctx context.Context, s *suite) {
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}, {CPU: 1}}, ray.StrictPack, ray.GroupName("pack"))
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, readyIn))
+		a, b := whereIn(t, ctx, s, pg, 0), whereIn(t, ctx, s, pg, 1)
+		assert.Equal(t, a, b)
+		assert.Equal(t, a, whereIn(t, ctx, s, pg, -1))
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+		assert.ErrorIs(t, pg.Wait(ctx, 0), ray.ErrPlacementGroupRemoved)
+	}},
+	{"placement group STRICT_SPREAD uses distinct nodes, or waits", func(t *testing.T, ctx context.Context, s *suite) {
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}, {CPU: 1}, {CPU: 1}}, ray.StrictSpread)
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, readyIn))
+		seen := map[uint64]bool{}
+		for i := range 3 {
+			seen[whereIn(t, ctx, s, pg, i)] = true
+		}
+		assert.Len(t, seen, 3, "three bundles, three nodes")
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+		// Four bundles on three nodes: pending, not an error.
+		four, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}, {CPU: 1}, {CPU: 1}, {CPU: 1}}, ray.StrictSpread)
+		require.NoError(t, err)
+		assert.ErrorIs(t, four.Wait(ctx, 200*time.Millisecond), ray.ErrTimeout)
+		require.NoError(t, ray.RemovePlacementGroup(ctx, four))
+	}},
+	{"placement group PACK and SPREAD", func(t *testing.T, ctx context.Context, s *suite) {
+		// Two bundles of 2 CPUs do not fit one 2-CPU node: PACK spills to
+		// a second node (STRICT_PACK would wait).
+		pack, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 2}, {CPU: 2}}, ray.Pack)
+		require.NoError(t, err)
+		require.NoError(t, pack.Wait(ctx, readyIn))
+		assert.NotEqual(t, whereIn(t, ctx, s, pack, 0), whereIn(t, ctx, s, pack, 1))
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pack))
+		spread, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 0.5}, {CPU: 0.5}, {CPU: 0.5}}, ray.SpreadBundles)
+		require.NoError(t, err)
+		require.NoError(t, spread.Wait(ctx, readyIn))
+		seen := map[uint64]bool{}
+		for i := range 3 {
+			seen[whereIn(t, ctx, s, spread, i)] = true
+		}
+		assert.Len(t, seen, 3)
+		require.NoError(t, ray.RemovePlacementGroup(ctx, spread))
+		strict, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 2}, {CPU: 2}}, ray.StrictPack)
+		require.NoError(t, err)
+		assert.ErrorIs(t, strict.Wait(ctx, 200*time.Millisecond), ray.ErrTimeout)
+		require.NoError(t, ray.RemovePlacementGroup(ctx, strict))
+	}},
+	{"placement group tasks run in their bundle within its resources", func(t *testing.T, ctx context.Context, s *suite) {
+		// The bundle needs "special": only node 2 has it.
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1, Resources: map[string]float64{"special": 1}}}, ray.StrictPack)
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, readyIn))
+		assert.Equal(t, uint64(ray.RayletID(1)), whereIn(t, ctx, s, pg, 0))
+		// More than the bundle holds: refused at submission.
+		big := s.slow.Options(ray.InPlacementGroup(pg, 0), ray.CPUs(2)).Remote(ctx, 1)
+		assert.ErrorIs(t, big.Err(), ray.ErrInvalidOption)
+		assert.ErrorIs(t, big.Err(), ray.ErrInvalidPlacementGroup)
+		assert.ErrorIs(t, s.gpu.Options(ray.InPlacementGroup(pg, 0), ray.GPUs(1)).Remote(ctx).Err(), ray.ErrInvalidPlacementGroup)
+		// The bundle's one CPU runs its 1-CPU tasks one at a time.
+		start := ray.Mono(ctx)
+		refs := []ray.Ref[int]{
+			s.slow.Options(ray.InPlacementGroup(pg, 0)).Remote(ctx, 100),
+			s.slow.Options(ray.InPlacementGroup(pg, -1)).Remote(ctx, 100),
+		}
+		_, err = ray.GetAll(ctx, refs, readyIn)
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, ray.Mono(ctx).Sub(start), 200*time.Millisecond)
+		// The reserved "special" is nobody else's: a task needing it waits.
+		other := s.slow.Options(ray.Resource("special", 1)).Remote(ctx, 1)
+		_, err = ray.GetTimeout(ctx, other, 200*time.Millisecond)
+		assert.ErrorIs(t, err, ray.ErrTimeout)
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+		// Freed: it runs now.
+		v, err := ray.GetTimeout(ctx, other, readyIn)
+		require.NoError(t, err)
+		assert.Equal(t, 1, v)
+	}},
+	{"placement group removal ends its tasks and actors", func(t *testing.T, ctx context.Context, s *suite) {
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1, GPU: 1}}, ray.StrictPack)
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, readyIn))
+		// The only GPU is reserved: a GPU task outside the group waits.
+		outside := s.gpu.Options(ray.GPUs(1)).Remote(ctx)
+		_, err = ray.GetTimeout(ctx, outside, 200*time.Millisecond)
+		assert.ErrorIs(t, err, ray.ErrTimeout)
+		inside, err := ray.GetTimeout(ctx, s.gpu.Options(ray.InPlacementGroup(pg, 0), ray.GPUs(1)).Remote(ctx), readyIn)
+		require.NoError(t, err)
+		assert.Equal(t, "gpu ok", inside)
+		long := s.slow.Options(ray.InPlacementGroup(pg, 0), ray.GPUs(1)).Remote(ctx, 60000)
+		h := s.counter.Options(ray.InPlacementGroup(pg, 0)).New(ctx, 5)
+		v, err := ray.GetTimeout(ctx, s.get.Remote(ctx, h), readyIn)
+		require.NoError(t, err)
+		assert.Equal(t, 5, v)
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{long}, 1, 100*time.Millisecond)
+		require.NoError(t, err)
+		require.Empty(t, ready)
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+		_, err = ray.GetTimeout(ctx, long, readyIn)
+		assert.ErrorIs(t, err, ray.ErrCancelled)
+		_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), readyIn)
+		assert.ErrorIs(t, err, ray.ErrActorDied)
+		// A task of the removed group fails; the GPU is free for others.
+		_, err = ray.GetTimeout(ctx, s.where.Options(ray.InPlacementGroup(pg, 0)).Remote(ctx), readyIn)
+		assert.ErrorIs(t, err, ray.ErrUnschedulable)
+		got, err := ray.GetTimeout(ctx, outside, readyIn)
+		require.NoError(t, err)
+		assert.Equal(t, "gpu ok", got)
+	}},
+	{"placement group input is checked", func(t *testing.T, ctx context.Context, s *suite) {
+		for _, bad := range [][]ray.Bundle{nil, {{}}, {{CPU: -1}}, {{GPU: 1.5}}, {{Resources: map[string]float64{"CPU": 1}}}, {{CPU: 1}, {}}} {
+			_, err := ray.NewPlacementGroup(ctx, bad, ray.Pack)
+			assert.ErrorIs(t, err, ray.ErrInvalidPlacementGroup, "%v", bad)
+		}
+		_, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}}, ray.PlacementStrategy(9))
+		assert.ErrorIs(t, err, ray.ErrInvalidPlacementGroup)
+		_, err = ray.ParsePlacementStrategy("TIGHT")
+		assert.ErrorIs(t, err, ray.ErrInvalidPlacementGroup)
+		st, err := ray.ParsePlacementStrategy("STRICT_SPREAD")
+		require.NoError(t, err)
+		assert.Equal(t, ray.StrictSpread, st)
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}}, ray.Pack)
+		require.NoError(t, err)
+		for _, i := range []int{1, -2} {
+			ref := s.double.Options(ray.InPlacementGroup(pg, i)).Remote(ctx, 1)
+			assert.ErrorIs(t, ref.Err(), ray.ErrInvalidOption, "index %d", i)
+			assert.ErrorIs(t, ref.Err(), ray.ErrInvalidPlacementGroup, "index %d", i)
+		}
+		assert.ErrorIs(t, s.double.Options(ray.InPlacementGroup(nil, 0)).Remote(ctx, 1).Err(), ray.ErrInvalidPlacementGroup)
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+	}},
+}
+
+// TestPlacementGroupsSim and TestPlacementGroupsTCP run the placement
+// group cases alone (they are in the semantic suite too), on a fresh
+// cluster each, on netsim and on loopback TCP.
+func TestPlacementGroupsSim(t *testing.T) {
+	for _, tc := range placementCases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSuite()
+			c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
+			require.NoError(t, err)
+			defer c.Close()
+			require.NoError(t, c.Run(func(ctx context.Context) error {
+				tc.run(t, ctx, s)
+				return nil
+			}))
+			requireNoBundlesLeft(t, c)
+		})
+	}
+}
+
+func TestPlacementGroupsTCP(t *testing.T) {
+	for _, tc := range placementCases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSuite()
+			c, err := ray.NewTCP(context.Background(), ray.Config{Nodes: testNodes, Seed: 1}, s.reg)
+			require.NoError(t, err)
+			defer func() { require.NoError(t, c.Close()) }()
+			require.NoError(t, c.Run(func(ctx context.Context) error {
+				tc.run(t, ctx, s)
+				return nil
+			}))
+		})
+	}
+}
+
+// requireNoBundlesLeft: once the cluster has settled after every group was
+// removed, each raylet's total is its own again and nothing of a group is
+// left in its free resources.
+func requireNoBundlesLeft(t *testing.T, c *ray.Sim) {
+	t.Helper()
+	c.Netsim().RunUntil(c.Netsim().Now() + time.Second)
+	for i, n := range testNodes {
+		r := c.Raylet(i)
+		want := transport.MakeResources(n.CPUs, n.GPUs, n.Resources)
+		require.Equal(t, want, r.Total(), "node %s's total", n.Name)
+		require.Equal(t, want, r.Available(), "node %s's free resources", n.Name)
+	}
+}
+
+// TestPlacementGroupDeterminism: a program creating, using and removing
+// placement groups gives the same digest twice under one seed.
+func TestPlacementGroupDeterminism(t *testing.T) {
+	run := func(seed int64) uint64 {
+		s := newSuite()
+		cfg := ray.Config{Nodes: testNodes, Seed: seed}
+		cfg.Link = netsim.Link{Latency: netsim.LogNormal(200*time.Microsecond, 100*time.Microsecond), Bandwidth: 1.25e9}
+		c, err := ray.NewSim(cfg, s.reg)
+		require.NoError(t, err)
+		defer c.Close()
+		require.NoError(t, c.Run(func(ctx context.Context) error {
+			for _, tc := range placementCases {
+				tc.run(t, ctx, s)
+			}
+			return nil
+		}))
+		return c.Netsim().Digest()
+	}
+	a, b, other := run(3), run(3), run(4)
+	require.Equal(t, a, b, "same seed, same digest")
+	require.NotEqual(t, a, other, "another seed, another digest")
+}
+
+// TestPlacementGroupPendingUntilNodeReturns: a STRICT_SPREAD group of
+// three bundles while one of the three nodes is down stays pending (a
+// warning names it; Wait times out) and is ready once the node is back.
+func TestPlacementGroupPendingUntilNodeReturns(t *testing.T) {
+	s := newSuite()
+	var warnings []string
+	cfg := ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true, OnEvent: func(ev *transport.Event) {
+		if ev.Kind == transport.EvWarning && strings.Contains(ev.Detail, "placement group") {
+			warnings = append(warnings, ev.Detail)
+		}
+	}}
+	c, err := ray.NewSim(cfg, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	gpu := netsim.NodeID(ray.RayletID(2))
+	c.Netsim().At(10*time.Millisecond, func() { c.Netsim().Crash(gpu) })
+	c.Netsim().At(3*time.Second, func() { c.Netsim().Restart(gpu) })
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 2*time.Second)) // the crash is declared
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}, {CPU: 1}, {CPU: 1}}, ray.StrictSpread, ray.GroupName("trio"))
+		require.NoError(t, err)
+		require.ErrorIs(t, pg.Wait(ctx, 500*time.Millisecond), ray.ErrTimeout)
+		require.NoError(t, pg.Wait(ctx, 10*time.Second))
+		seen := map[uint64]bool{}
+		for i := range 3 {
+			seen[whereIn(t, ctx, s, pg, i)] = true
+		}
+		require.Len(t, seen, 3)
+		return ray.RemovePlacementGroup(ctx, pg)
+	}))
+	require.Len(t, warnings, 1)
+	require.Contains(t, warnings[0], `"trio"`)
+	require.Contains(t, warnings[0], "pending")
+}
+
+// TestPlacementGroupNodeDeathReschedules: a node holding a bundle dies
+// while a task runs in it; the bundle is placed again on the node left
+// (STRICT_SPREAD: not beside the group's other bundle), and the task,
+// retried as on any node's death, runs there.
+func TestPlacementGroupNodeDeathReschedules(t *testing.T) {
+	s := newSuite()
+	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "w1", CPUs: 2}, {Name: "w2", CPUs: 2}}
+	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}, {CPU: 1}}, ray.StrictSpread)
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, readyIn))
+		first := whereIn(t, ctx, s, pg, 1)
+		other := whereIn(t, ctx, s, pg, 0)
+		require.NotEqual(t, first, other)
+		// The driver's node is not the one to crash.
+		victim := 1
+		if first == uint64(ray.RayletID(0)) {
+			victim = 0
+			first = other
+		}
+		long := s.slow.Options(ray.InPlacementGroup(pg, victim)).Remote(ctx, 2000)
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond))
+		c.Netsim().Crash(netsim.NodeID(first))
+		v, err := ray.GetTimeout(ctx, long, 30*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 2000, v)
+		moved := whereIn(t, ctx, s, pg, victim)
+		require.NotEqual(t, first, moved, "the bundle left the dead node")
+		require.NotEqual(t, whereIn(t, ctx, s, pg, 1-victim), moved, "STRICT_SPREAD: apart from the other bundle")
+		return ray.RemovePlacementGroup(ctx, pg)
+	}))
+}
