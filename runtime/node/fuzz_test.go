@@ -34,7 +34,10 @@ var fzLayout = gcs.Layout{Shards: []transport.NodeID{50}, Chains: [][]transport.
 
 // fuzzRaylet is a registered raylet with some of everything a message can
 // name: tasks and an actor it owns, a call to that actor, an actor and a
-// task placed on it by a peer, a pull under way and a put object.
+// task placed on it by a peer, a pull under way and a put object; and
+// placement groups (the filler's group IDs are 1 and 2): bundle 0 of group
+// 1 committed here with a task of node 7's running in it, bundle 1 of
+// group 2 set aside, and group 1 created by this node's driver.
 func fuzzRaylet(t testing.TB) (*Raylet, *transporttest.FuzzEnv) {
 	env := transporttest.NewFuzzEnv(fzSelf)
 	env.CheckSends = true
@@ -43,7 +46,7 @@ func fuzzRaylet(t testing.TB) (*Raylet, *transporttest.FuzzEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := New(env, Config{Layout: &l, Resources: transport.MakeResources(4, 1, nil), Policy: pol, ChunkBytes: 64, Incarnation: 1,
+	r := New(env, Config{Layout: &l, Resources: transport.MakeResources(6, 1, nil), Policy: pol, ChunkBytes: 64, Incarnation: 1,
 		Registry: fzRegistry{}})
 	env.RunTimers(1) // start: register, heartbeat
 	r.Handle(50, &transport.RegisterNode{Node: fzSelf, Incarnation: 1})
@@ -61,6 +64,12 @@ func fuzzRaylet(t testing.TB) (*Raylet, *transporttest.FuzzEnv) {
 	r.Handle(50, &transport.ObjectLocated{Object: transport.ObjectID{Task: fzRemote}, Node: fzPeer, Size: 200})
 	r.need(transport.ObjectID{Task: fzRemote, Index: 1}, waitFunc(func(*objstore.Entry) {}))
 	r.put(transport.ObjectID{Task: fzPut, Put: true}, transport.Value{Data: []byte("x"), Size: 300}, true)
+	r.Handle(60, &transport.BundlePrepare{Group: 1, Round: 1, Incarnation: 1, Bundles: []transport.Bundle{{Index: 0, Resources: cpu}}})
+	r.Handle(60, &transport.BundleCommit{Group: 1, Round: 1})
+	r.Handle(60, &transport.BundlePrepare{Group: 2, Round: 2, Incarnation: 1, Bundles: []transport.Bundle{{Index: 1, Resources: cpu}}})
+	r.Handle(60, &transport.PlaceTask{Spec: transport.TaskSpec{ID: fzPlaced + 1, Func: "f", NumReturns: 1, Owner: fzPeer,
+		Resources: transport.InBundle(1, 0, cpu)}, Reason: "spilled", Incarnation: 1})
+	r.groups = map[transport.GroupID]*ownedGroup{1: {}}
 	return r, env
 }
 

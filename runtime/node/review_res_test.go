@@ -47,6 +47,7 @@ func TestPromisedCreationKeepsAWholeGPU(t *testing.T) {
 	r, env := hostileRaylet(t, 0)
 	r.cfg.Registry = oneActorRegistry{}
 	r.cfg.Resources = transport.MakeResources(8, 3, nil)
+	r.total = r.cfg.Resources // the node's total (no bundles)
 	r.avail = r.cfg.Resources
 	r.gpus = newGPUs(r.cfg.Resources.GPU)
 	for _, id := range []transport.TaskID{40, 41} {
