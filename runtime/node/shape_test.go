@@ -18,7 +18,7 @@ import (
 func TestShapesOfOddNamesDoNotShareAClass(t *testing.T) {
 	r, _ := hostileRaylet(t, 0)
 	r.cfg.Resources = transport.MakeResources(2, 0, map[string]float64{"a": 1, "b": 2, "a=1 b": 2})
-	r.total = r.cfg.Resources // the node's total (no bundles)
+	r.total = r.cfg.Resources                                                                // the node's total (no bundles)
 	r.avail = r.cfg.Resources.Sub(transport.MakeResources(0, 0, map[string]float64{"a": 1})) // a running task holds "a"
 	x := transport.TaskSpec{ID: 40, Func: "f", NumReturns: 1, Owner: 9, Resources: transport.MakeResources(0, 0, map[string]float64{"a": 1, "b": 2})}
 	y := transport.TaskSpec{ID: 41, Func: "f", NumReturns: 1, Owner: 9, Resources: transport.MakeResources(0, 0, map[string]float64{"a=1 b": 2})}
