@@ -332,10 +332,37 @@ func Micros() []*Micro {
 				return 1, 0, nil
 			}},
 		{Name: "placement_tasks_with_resources", Nodes: nMulti, Unit: "ops/s",
-			Note: "tasks needing 1 of custom resource accel (1 per node, 4 nodes): placed by the global scheduler; Ray's placement_group_create/removal has no equivalent yet",
+			Note: "tasks needing 1 of custom resource accel (1 per node, 4 nodes): placed by the global scheduler",
 			Batch: func(ctx context.Context, e *Env) (int, int64, error) {
 				f := e.S.Small.Options(ray.CPUs(0), ray.Resource("accel", 1))
 				return AsyncBatch, 0, asyncTasks(ctx, f, AsyncBatch)
+			}},
+		// Ray's placement_group_create/removal: 100 groups of one bundle
+		// {"custom": 0.001} created, each waited for, then each removed;
+		// one op per group.
+		{Name: "placement_group_create_removal", Nodes: nMulti, Unit: "ops/s",
+			Note: "one op: a group of one bundle {accel: 0.001} created, ready (Wait) and removed; 100 created, then waited for, then removed",
+			Batch: func(ctx context.Context, e *Env) (int, int64, error) {
+				const groups = 100
+				pgs := make([]*ray.PlacementGroup, groups)
+				bundle := []ray.Bundle{{Resources: map[string]float64{"accel": 0.001}}}
+				for i := range pgs {
+					var err error
+					if pgs[i], err = ray.NewPlacementGroup(ctx, bundle, ray.Pack); err != nil {
+						return 0, 0, err
+					}
+				}
+				for _, pg := range pgs {
+					if err := pg.Wait(ctx, 30*time.Second); err != nil {
+						return 0, 0, err
+					}
+				}
+				for _, pg := range pgs {
+					if err := ray.RemovePlacementGroup(ctx, pg); err != nil {
+						return 0, 0, err
+					}
+				}
+				return groups, 0, nil
 			}},
 	}
 }
