@@ -309,3 +309,36 @@ func TestPlacementGroupNodeDeathReschedules(t *testing.T) {
 		return ray.RemovePlacementGroup(ctx, pg)
 	}))
 }
+
+// TestPlacementGroupActorRestartsInItsBundle: an actor in a bundle whose
+// node dies is restarted (MaxRestarts) once the bundle is placed again,
+// on the bundle's new node.
+func TestPlacementGroupActorRestartsInItsBundle(t *testing.T) {
+	s := newSuite()
+	nodes := []ray.NodeConfig{{Name: "head", CPUs: 1}, {Name: "w1", CPUs: 2}, {Name: "w2", CPUs: 2}}
+	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		// 2 CPUs: only w1 or w2 can hold the bundle.
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 2}}, ray.StrictPack)
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, readyIn))
+		first := whereIn(t, ctx, s, pg, 0)
+		h := s.counter.Options(ray.InPlacementGroup(pg, 0), ray.CPUs(1), ray.MaxRestarts(1)).New(ctx, 7)
+		v, err := ray.GetTimeout(ctx, s.incr.Remote(ctx, h, 1), readyIn)
+		require.NoError(t, err)
+		require.Equal(t, 8, v)
+		c.Netsim().Crash(netsim.NodeID(first))
+		v, err = ray.GetTimeout(ctx, s.get.Options(ray.MaxRetries(3)).Remote(ctx, h), 30*time.Second) // a call in flight is retried
+		require.NoError(t, err)
+		require.Equal(t, 7, v, "restarted from its constructor")
+		moved := whereIn(t, ctx, s, pg, 0)
+		require.NotEqual(t, first, moved)
+		require.NotEqual(t, uint64(ray.RayletID(0)), moved, "the head has 1 CPU")
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+		_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), readyIn)
+		require.ErrorIs(t, err, ray.ErrActorDied)
+		return nil
+	}))
+}
