@@ -342,3 +342,47 @@ func TestPlacementGroupActorRestartsInItsBundle(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestPlacementGroupOfARetriedTask: a task creates a group, uses it and
+// dies with its node; its retry on another node creates the group again
+// (the same derived ID) and finds it ready: the scheduler hands the group
+// to the new run instead of ignoring its creation as a duplicate (its
+// Wait hung), and the bundle the dead node held is placed again.
+func TestPlacementGroupOfARetriedTask(t *testing.T) {
+	s := newSuite()
+	maker := ray.Register1(s.reg, "pgMaker", func(ctx context.Context, ms int) (uint64, error) {
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}}, ray.StrictPack)
+		if err != nil {
+			return 0, err
+		}
+		if err := pg.Wait(ctx, readyIn); err != nil {
+			return 0, err
+		}
+		where, err := ray.GetTimeout(ctx, s.where.Options(ray.InPlacementGroup(pg, 0), ray.CPUs(0.5)).Remote(ctx), readyIn)
+		if err != nil {
+			return 0, err
+		}
+		if err := ray.Compute(ctx, time.Duration(ms)*time.Millisecond); err != nil {
+			return 0, err
+		}
+		return where, ray.RemovePlacementGroup(ctx, pg)
+	})
+	nodes := []ray.NodeConfig{{Name: "head", CPUs: 1}, {Name: "w1", CPUs: 2, Resources: map[string]float64{"w": 1}},
+		{Name: "w2", CPUs: 2, Resources: map[string]float64{"w": 1}}}
+	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	w1 := ray.RayletID(1)
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		ref := maker.Options(ray.Resource("w", 1), ray.CPUs(0), ray.NodeAffinity(w1, true)).Remote(ctx, 2000)
+		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond))
+		c.Netsim().Crash(netsim.NodeID(w1))
+		where, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+		require.NoError(t, err)
+		require.NotEqual(t, uint64(w1), where, "the retry's group is not on the dead node")
+		return nil
+	}))
+	for _, g := range c.Global().Groups() {
+		require.True(t, g.Removed, "the retry removed its group")
+	}
+}

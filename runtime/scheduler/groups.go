@@ -84,7 +84,8 @@ func (g *Global) onGroupCreate(from transport.NodeID, m *transport.GroupCreate) 
 	if !g.isNode(from) || m.Group == 0 {
 		return
 	}
-	if g.groups[m.Group] != nil {
+	if gr := g.groups[m.Group]; gr != nil {
+		g.recreateGroup(from, gr, m)
 		return
 	}
 	reject := ""
@@ -108,6 +109,31 @@ func (g *Global) onGroupCreate(from transport.NodeID, m *transport.GroupCreate) 
 	}
 	gr := &group{id: m.Group, name: m.Name, strategy: m.Strategy, owner: from, bundles: m.Bundles, at: make([]bundleAt, len(m.Bundles))}
 	g.groups[m.Group] = gr
+	g.groupOrder = append(g.groupOrder, gr)
+	g.placeGroup(gr)
+}
+
+// recreateGroup takes a second creation of a group's ID. IDs are derived
+// from the creator's task ID, and links deliver no duplicates, so it is
+// its creator's code run again: a retry of the task on another node after
+// its node died, or a rebuild from lineage. The group is the new run's: a
+// live one is handed over (its owner is now the sender, told its state), a
+// removed one is created afresh, as the new run's own group would be in
+// Ray (where IDs are random).
+func (g *Global) recreateGroup(from transport.NodeID, gr *group, m *transport.GroupCreate) {
+	if !gr.removed {
+		gr.owner = from
+		if gr.ready {
+			g.env.Send(from, &transport.GroupState{Group: gr.id, State: transport.GroupReady})
+		}
+		return
+	}
+	if len(m.Bundles) == 0 || len(m.Bundles) > transport.MaxBundles || m.Strategy > transport.GroupStrictSpread ||
+		slices.ContainsFunc(m.Bundles, transport.Resources.IsZero) {
+		g.env.Send(from, &transport.GroupState{Group: m.Group, State: transport.GroupRejected, Detail: "bad bundles or strategy"})
+		return
+	}
+	*gr = group{id: m.Group, name: m.Name, strategy: m.Strategy, owner: from, bundles: m.Bundles, at: make([]bundleAt, len(m.Bundles))}
 	g.groupOrder = append(g.groupOrder, gr)
 	g.placeGroup(gr)
 }
@@ -390,7 +416,7 @@ func (g *Global) onGroupRemove(from transport.NodeID, m *transport.GroupRemove) 
 		}
 		g.env.Send(a.node, rel)
 	}
-	clear(gr.at)
+	gr.at, gr.bundles, gr.prep = nil, nil, nil // a removed group keeps its ID and owner only
 	g.failGroupTasks(gr, "placement group removed")
 	g.env.Send(gr.owner, &transport.GroupState{Group: gr.id, State: transport.GroupRemoved})
 	// What it held is free: groups waiting for room may fit now.
