@@ -235,7 +235,7 @@ func (c *Caller) CreateGroup(name string, strategy uint8, bundles []transport.Re
 	id := transport.GroupID(transport.ChildTaskID(c.task, c.children))
 	c.children++
 	c.sub.Unlock()
-	m := &transport.GroupCreate{Group: id, Name: name, Strategy: strategy, Bundles: bundles}
+	m := &transport.GroupCreate{Group: id, Name: name, Strategy: strategy, ByDriver: c.driver, Bundles: bundles}
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		if r.groups == nil {

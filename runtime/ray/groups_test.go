@@ -386,3 +386,35 @@ func TestPlacementGroupOfARetriedTask(t *testing.T) {
 		require.True(t, g.Removed, "the retry removed its group")
 	}
 }
+
+// TestPlacementGroupEndsWithItsDriversNode: a group a driver created is
+// removed when the driver's node dies, as Ray removes a driver's groups
+// when it ends: its reserved resources go back to the others.
+func TestPlacementGroupEndsWithItsDriversNode(t *testing.T) {
+	s := newSuite()
+	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "n1", CPUs: 1}, {Name: "n2", CPUs: 2, Resources: map[string]float64{"special": 1}}}
+	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	n1 := ray.RayletID(1)
+	require.NoError(t, c.Go(1, func(ctx context.Context) error {
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1, Resources: map[string]float64{"special": 1}}}, ray.StrictPack)
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, readyIn))
+		return ray.Compute(ctx, time.Hour) // until its node dies
+	}))
+	c.Netsim().At(time.Second, func() { c.Netsim().Crash(netsim.NodeID(n1)) })
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond))
+		special := s.where.Options(ray.Resource("special", 1)).Remote(ctx)
+		_, err := ray.GetTimeout(ctx, special, 200*time.Millisecond)
+		require.ErrorIs(t, err, ray.ErrTimeout, "the group holds the only special")
+		where, err := ray.GetTimeout(ctx, special, 10*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, uint64(ray.RayletID(2)), where)
+		return nil
+	}))
+	groups := c.Global().Groups()
+	require.Len(t, groups, 1)
+	require.True(t, groups[0].Removed)
+}

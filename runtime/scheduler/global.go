@@ -212,6 +212,7 @@ func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resou
 		g.groupsLost(id, v.inc)
 	}
 	v.inc, v.dead = inc, false
+	g.ownersKnown(id, inc)
 	v.total, v.avail, v.queue = total, total, 0
 	if g.starting {
 		if g.allRegistered() {

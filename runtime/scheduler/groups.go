@@ -34,6 +34,11 @@ type group struct {
 	name     string
 	strategy uint8
 	owner    transport.NodeID
+	// ownerInc is the owner's incarnation when it created the group (0:
+	// not known) and byDriver whether a driver created it: such a group
+	// ends with its owner's node, as Ray's ends with its driver.
+	ownerInc uint64
+	byDriver bool
 	bundles  []transport.Resources
 	// at is where each bundle is committed (node 0: not placed).
 	at []bundleAt
@@ -107,7 +112,8 @@ func (g *Global) onGroupCreate(from transport.NodeID, m *transport.GroupCreate) 
 	if g.groups == nil {
 		g.groups = make(map[transport.GroupID]*group)
 	}
-	gr := &group{id: m.Group, name: m.Name, strategy: m.Strategy, owner: from, bundles: m.Bundles, at: make([]bundleAt, len(m.Bundles))}
+	gr := &group{id: m.Group, name: m.Name, strategy: m.Strategy, owner: from, ownerInc: g.incOf(from), byDriver: m.ByDriver,
+		bundles: m.Bundles, at: make([]bundleAt, len(m.Bundles))}
 	g.groups[m.Group] = gr
 	g.groupOrder = append(g.groupOrder, gr)
 	g.placeGroup(gr)
@@ -122,7 +128,7 @@ func (g *Global) onGroupCreate(from transport.NodeID, m *transport.GroupCreate) 
 // Ray (where IDs are random).
 func (g *Global) recreateGroup(from transport.NodeID, gr *group, m *transport.GroupCreate) {
 	if !gr.removed {
-		gr.owner = from
+		gr.owner, gr.ownerInc, gr.byDriver = from, g.incOf(from), m.ByDriver
 		if gr.ready {
 			g.env.Send(from, &transport.GroupState{Group: gr.id, State: transport.GroupReady})
 		}
@@ -133,7 +139,8 @@ func (g *Global) recreateGroup(from transport.NodeID, gr *group, m *transport.Gr
 		g.env.Send(from, &transport.GroupState{Group: m.Group, State: transport.GroupRejected, Detail: "bad bundles or strategy"})
 		return
 	}
-	*gr = group{id: m.Group, name: m.Name, strategy: m.Strategy, owner: from, bundles: m.Bundles, at: make([]bundleAt, len(m.Bundles))}
+	*gr = group{id: m.Group, name: m.Name, strategy: m.Strategy, owner: from, ownerInc: g.incOf(from), byDriver: m.ByDriver,
+		bundles: m.Bundles, at: make([]bundleAt, len(m.Bundles))}
 	g.groupOrder = append(g.groupOrder, gr)
 	g.placeGroup(gr)
 }
@@ -389,6 +396,11 @@ func (g *Global) onGroupRemove(from transport.NodeID, m *transport.GroupRemove) 
 	if gr == nil || gr.removed || from != gr.owner {
 		return
 	}
+	g.removeGroup(gr, "placement group removed")
+}
+
+// removeGroup removes a group (why: for the tasks that fail with it).
+func (g *Global) removeGroup(gr *group, why string) {
 	if gr.round != 0 {
 		g.abortRound(gr)
 	}
@@ -417,7 +429,7 @@ func (g *Global) onGroupRemove(from transport.NodeID, m *transport.GroupRemove) 
 		g.env.Send(a.node, rel)
 	}
 	gr.at, gr.bundles, gr.prep = nil, nil, nil // a removed group keeps its ID and owner only
-	g.failGroupTasks(gr, "placement group removed")
+	g.failGroupTasks(gr, why)
 	g.env.Send(gr.owner, &transport.GroupState{Group: gr.id, State: transport.GroupRemoved})
 	// What it held is free: groups waiting for room may fit now.
 	g.retryGroups()
@@ -463,11 +475,41 @@ func (g *Global) liveGroup(spec *transport.TaskSpec) bool {
 	return ok && g.groups[id] != nil && !g.groups[id].removed
 }
 
+// ownersKnown gives the groups created by a node not registered then (a
+// driver's group at start-up) the incarnation now registered as their
+// owner's.
+func (g *Global) ownersKnown(id transport.NodeID, inc uint64) {
+	for _, gr := range g.groupOrder {
+		if gr.owner == id && gr.ownerInc == 0 {
+			gr.ownerInc = inc
+		}
+	}
+}
+
+// incOf is a node's incarnation in the view (0: not known).
+func (g *Global) incOf(id transport.NodeID) uint64 {
+	if v := g.index[id]; v != nil {
+		return v.inc
+	}
+	return 0
+}
+
 // groupsLost unplaces the bundles that lived on a node's incarnations up
 // to inc (it died, or a later incarnation registered: a rejoined raylet
 // drops its bundles), aborts rounds that counted on it, and places the
-// bundles again.
+// bundles again. The groups a driver there created are removed, as Ray
+// removes a driver's groups when it ends (a group a task created lives
+// on: the task's retry elsewhere takes it over, see recreateGroup).
 func (g *Global) groupsLost(node transport.NodeID, inc uint64) {
+	var orphans []*group
+	for _, gr := range g.groupOrder {
+		if gr.byDriver && gr.owner == node && gr.ownerInc != 0 && gr.ownerInc <= inc {
+			orphans = append(orphans, gr)
+		}
+	}
+	for _, gr := range orphans {
+		g.removeGroup(gr, "placement group removed: its driver's node died")
+	}
 	for _, gr := range g.groupOrder {
 		lost := false
 		for i, a := range gr.at {

@@ -212,11 +212,13 @@ type Bundle struct {
 }
 
 // GroupCreate asks the global scheduler to place a group (from its owner's
-// raylet, which hears back GroupState).
+// raylet, which hears back GroupState). ByDriver: a driver created it (the
+// group ends with the driver's node, as Ray's with its driver).
 type GroupCreate struct {
 	Group    GroupID
 	Name     string
 	Strategy uint8
+	ByDriver bool
 	Bundles  []Resources
 }
 
@@ -303,6 +305,7 @@ func (m *GroupCreate) MarshalWire(e *Encoder) {
 	e.Group(m.Group)
 	e.String(m.Name)
 	e.U8(m.Strategy)
+	e.Bool(m.ByDriver)
 	e.Uvarint(uint64(len(m.Bundles)))
 	for _, b := range m.Bundles {
 		e.Resources(b)
@@ -318,6 +321,7 @@ func (m *GroupCreate) UnmarshalWire(d *Decoder) {
 	if d.err == nil && m.Strategy >= numGroupStrategies {
 		d.Fail(fmt.Errorf("%w: placement strategy %d", ErrInvalid, m.Strategy))
 	}
+	m.ByDriver = d.Bool()
 	if n := d.Count(MaxBundles, 3); n > 0 {
 		m.Bundles = make([]Resources, n)
 		for i := range m.Bundles {
