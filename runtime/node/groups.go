@@ -272,7 +272,7 @@ func (c *Caller) RemoveGroup(ctx context.Context, id transport.GroupID) error {
 		wake()
 	})
 	if !known {
-		return fmt.Errorf("node: remove %s: not a placement group created on this node", id)
+		return fmt.Errorf("%w: remove %s: not a placement group created on this node", ErrGroupInvalid, id)
 	}
 	err := c.awaitGroup(ctx, id, -1, func(s uint8) bool { return s == transport.GroupRemoved || s == transport.GroupRejected })
 	if errors.Is(err, ErrGroupRemoved) {
@@ -295,7 +295,7 @@ func (c *Caller) awaitGroup(ctx context.Context, id transport.GroupID, timeout t
 		r := c.r
 		og := r.groups[id]
 		if og == nil {
-			err = fmt.Errorf("node: %s: not a placement group created on this node", id)
+			err = fmt.Errorf("%w: %s: not a placement group created on this node (only its creator's node knows its state)", ErrGroupInvalid, id)
 			wake()
 			return
 		}
