@@ -17,10 +17,11 @@ import (
 
 // TestPlacementGroupLedgerProperty: random clusters create and remove
 // random placement groups, run tasks in them, and lose and regain nodes.
-// Once the cluster has settled, every live raylet's total is its own
+// Links may be rough (loss, duplication, reordering). Once the cluster
+// has settled, every live raylet's total is its own
 // resources less the bundles the scheduler has committed on it, renamed;
-// no raylet has more free than it has; every bundle of a ready group sits
-// on a live node, under its strategy; tasks in bundles ran on the bundle's
+// no raylet has more free than it has; a group never ready holds no
+// bundle (all or none); bundles sit under their group's strategy; tasks in bundles ran on the bundle's
 // node or failed only as the rules allow.
 func TestPlacementGroupLedgerProperty(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
@@ -30,7 +31,15 @@ func TestPlacementGroupLedgerProperty(t *testing.T) {
 			nodes = append(nodes, ray.NodeConfig{Name: fmt.Sprintf("n%d", i), CPUs: float64(rapid.IntRange(1, 4).Draw(rt, "cpus"))})
 		}
 		s := newSuite()
-		c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: rapid.Int64().Draw(rt, "seed"), WireCheck: true}, s.reg)
+		cfg := ray.Config{Nodes: nodes, Seed: rapid.Int64().Draw(rt, "seed"), WireCheck: true}
+		if rapid.Bool().Draw(rt, "rough") {
+			// Jitter, loss, duplication and reordering on every link: the
+			// messages of different links (a heartbeat, a commit, a
+			// placement) cross in any order.
+			cfg.Link = netsim.Link{Latency: netsim.Uniform(50*time.Microsecond, 2*time.Millisecond), Jitter: time.Millisecond,
+				Loss: 0.02, Duplicate: 0.02, Reorder: 0.1}
+		}
+		c, err := ray.NewSim(cfg, s.reg)
 		require.NoError(rt, err)
 		defer c.Close()
 		// Faults: a non-driver node crashes, and maybe restarts.
@@ -99,6 +108,11 @@ func TestPlacementGroupLedgerProperty(t *testing.T) {
 		for _, info := range c.Global().Groups() {
 			if info.Removed {
 				continue
+			}
+			if !info.Ready { // all or none: a group never ready holds nothing
+				for _, node := range info.Nodes {
+					require.Zero(rt, node, "a pending group holds a bundle (%v)", info.Nodes)
+				}
 			}
 			used := map[transport.NodeID]int{}
 			for i, node := range info.Nodes {
