@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -282,7 +283,7 @@ func (g *Global) pickBundles(gr *group, missing []int) []*nodeView {
 		}
 		// PACK, best effort: each bundle on a node already used if it
 		// fits, else on the first that fits.
-		for n := range missing {
+		for _, n := range largestFirst(gr, missing) {
 			k := -1
 			for i := range live {
 				if used[i] && fits(i, n) {
@@ -302,7 +303,7 @@ func (g *Global) pickBundles(gr *group, missing []int) []*nodeView {
 		}
 		return out
 	default: // SPREAD, STRICT_SPREAD
-		for n := range missing {
+		for _, n := range largestFirst(gr, missing) {
 			k := -1
 			for i := range live {
 				if !used[i] && fits(i, n) {
@@ -325,6 +326,37 @@ func (g *Global) pickBundles(gr *group, missing []int) []*nodeView {
 		}
 		return out
 	}
+}
+
+// largestFirst orders the positions in missing by their bundles' size,
+// largest first (GPUs, then CPUs, then custom amounts; ties in bundle
+// order), so that a greedy choice seats the bundles that fit fewer nodes
+// before the small ones take those nodes: STRICT_SPREAD of {4 CPUs} and
+// {1 CPU} over nodes of 4 and 1 CPUs fits only that way round.
+func largestFirst(gr *group, missing []int) []int {
+	order := make([]int, len(missing))
+	for n := range order {
+		order[n] = n
+	}
+	size := func(r transport.Resources) (int64, int64, int64) {
+		var custom int64
+		for _, q := range r.Custom {
+			custom += q.Amount
+		}
+		return r.GPU, r.CPU, custom
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ga, ca, xa := size(gr.bundles[missing[a]])
+		gb, cb, xb := size(gr.bundles[missing[b]])
+		switch {
+		case ga != gb:
+			return cmp.Compare(gb, ga)
+		case ca != cb:
+			return cmp.Compare(cb, ca)
+		}
+		return cmp.Compare(xb, xa)
+	})
+	return order
 }
 
 // onBundlePrepared takes a raylet's answer to a reservation round: a

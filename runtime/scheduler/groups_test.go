@@ -190,3 +190,21 @@ func (e *warnEnv) Emit(ev *transport.Event) {
 		*e.emitted = append(*e.emitted, ev.Detail)
 	}
 }
+
+// TestGroupLargestBundleFirst: STRICT_SPREAD of a 1-CPU and a 4-CPU
+// bundle over nodes of 4 and 1 free CPUs fits only with the large bundle
+// seated first (a first-fit in bundle order put the small one on the big
+// node and left the group pending).
+func TestGroupLargestBundleFirst(t *testing.T) {
+	env := &sendEnv{}
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 2}}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+	g.Handle(50, &transport.RegisterNode{Node: 1, Incarnation: 1, Total: transport.MakeResources(4, 0, nil)})
+	g.Handle(50, &transport.RegisterNode{Node: 2, Incarnation: 1, Total: transport.MakeResources(1, 0, nil)})
+	g.Handle(1, &transport.GroupCreate{Group: 9, Strategy: transport.GroupStrictSpread,
+		Bundles: []transport.Resources{transport.MakeResources(1, 0, nil), transport.MakeResources(4, 0, nil)}})
+	answerAll(g, env, 0, true)
+	require.Equal(t, []transport.NodeID{2, 1}, g.Groups()[0].Nodes)
+}
