@@ -674,6 +674,7 @@ func (r *Raylet) rejoin() {
 		r.restartLost(r.restarts[id])
 	}
 	r.dropStaleRuns()
+	r.respillUnfit() // its own tasks of groups whose bundles it dropped
 	for _, id := range objs {
 		e, ok := r.store.Peek(id) // no read: the LRU order stays
 		switch {

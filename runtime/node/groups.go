@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -145,6 +146,25 @@ func (r *Raylet) dropBundles() {
 		r.releaseBundle(len(r.bundles) - 1)
 	}
 	r.compactAvail()
+}
+
+// respillUnfit hands the queued tasks that no longer fit this node back
+// to the global scheduler: a task of a group queued here when a rejoin
+// dropped the node's bundles would wait for good for resources the node
+// no longer has (the scheduler holds it until its bundle is placed again,
+// wherever that is). Running tasks run on.
+func (r *Raylet) respillUnfit() {
+	var unfit []*task
+	for _, t := range r.tasks.All() {
+		if !t.running && t.actor == nil && !t.spec.Resources.Fits(r.total) {
+			unfit = append(unfit, t)
+		}
+	}
+	slices.SortFunc(unfit, func(a, b *task) int { return cmp.Compare(a.spec.ID, b.spec.ID) })
+	for _, t := range unfit {
+		r.dropQueued(t)
+		r.spill(t.spec)
+	}
 }
 
 // compactAvail drops the zero amounts of renamed resources the node no

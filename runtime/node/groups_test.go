@@ -50,3 +50,22 @@ func TestBundleLedger(t *testing.T) {
 		require.False(t, transport.IsBundleResource(q.Name), "a group's resource left in %v", free)
 	}
 }
+
+// TestRejoinRespillsGroupTasks: a node that rejoins drops its bundles; a
+// task of its own queued in one (behind the group's running task) goes
+// back to the scheduler, which holds it until the bundle is placed again,
+// instead of waiting here for good for resources the node no longer has.
+func TestRejoinRespillsGroupTasks(t *testing.T) {
+	r, _ := fuzzRaylet(t)
+	cpu := transport.MakeResources(1, 0, nil)
+	own := &transport.TaskSpec{ID: fzOwned + 5, Parent: fzDriver, Func: "f", NumReturns: 1, Owner: fzSelf, Resources: transport.InBundle(1, 0, cpu)}
+	r.submit(own)
+	q, ok := r.tasks.Get(own.ID)
+	require.True(t, ok, "queued here, where its bundle is")
+	require.False(t, q.running, "behind the group's running task")
+	r.rejoin()
+	_, ok = r.tasks.Get(own.ID)
+	require.False(t, ok, "still queued on a node without its bundle")
+	require.NotNil(t, r.owned[own.ID], "spilled, and owned for retries")
+	require.Equal(t, transport.MakeResources(6, 1, nil), r.Total())
+}

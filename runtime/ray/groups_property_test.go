@@ -16,7 +16,8 @@ import (
 )
 
 // TestPlacementGroupLedgerProperty: random clusters create and remove
-// random placement groups, run tasks in them, and lose and regain nodes.
+// random placement groups, run tasks in them, and lose and regain nodes
+// (crashes, restarts, pauses past the node timeout and rejoins).
 // Links may be rough (loss, duplication, reordering). Once the cluster
 // has settled, every live raylet's total is its own
 // resources less the bundles the scheduler has committed on it, renamed;
@@ -42,7 +43,14 @@ func TestPlacementGroupLedgerProperty(t *testing.T) {
 		c, err := ray.NewSim(cfg, s.reg)
 		require.NoError(rt, err)
 		defer c.Close()
-		// Faults: a non-driver node crashes, and maybe restarts.
+		// Faults: a non-driver node is paused past the node timeout (it is
+		// declared dead and rejoins), or crashes, and maybe restarts.
+		if n > 2 && rapid.Bool().Draw(rt, "pause") {
+			victim := netsim.NodeID(ray.RayletID(rapid.IntRange(1, n-1).Draw(rt, "paused")))
+			at := time.Duration(rapid.IntRange(10, 2000).Draw(rt, "pauseAt")) * time.Millisecond
+			d := time.Duration(rapid.IntRange(1100, 2500).Draw(rt, "pauseFor")) * time.Millisecond
+			c.Netsim().At(at, func() { c.Netsim().Pause(victim, d) })
+		}
 		if n > 2 && rapid.Bool().Draw(rt, "crash") {
 			victim := netsim.NodeID(ray.RayletID(rapid.IntRange(1, n-1).Draw(rt, "victim")))
 			at := time.Duration(rapid.IntRange(10, 2000).Draw(rt, "crashAt")) * time.Millisecond
