@@ -17,7 +17,8 @@ import (
 
 // TestPlacementGroupLedgerProperty: random clusters create and remove
 // random placement groups, run tasks in them, and lose and regain nodes
-// (crashes, restarts, pauses past the node timeout and rejoins).
+// (crashes, restarts, pauses past the node timeout and rejoins), then
+// remove them all and place one more group, which must be ready.
 // Links may be rough (loss, duplication, reordering). Once the cluster
 // has settled, every live raylet's total is its own
 // resources less the bundles the scheduler has committed on it, renamed;
@@ -102,7 +103,24 @@ func TestPlacementGroupLedgerProperty(t *testing.T) {
 					require.NoError(rt, ray.Compute(ctx, time.Duration(rapid.IntRange(1, 1500).Draw(rt, "pause"))*time.Millisecond))
 				}
 			}
-			return ray.Compute(ctx, 6*time.Second) // deaths declared, bundles placed again, heartbeats in
+			if err := ray.Compute(ctx, 6*time.Second); err != nil { // deaths declared, bundles placed again, heartbeats in
+				return err
+			}
+			// Nothing is wedged: with every group removed, a new one is
+			// ready and runs a task.
+			for _, g := range groups {
+				if !g.removed {
+					require.NoError(rt, ray.RemovePlacementGroup(ctx, g.pg))
+					g.removed = true
+				}
+			}
+			last, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 0.5}}, ray.Pack)
+			require.NoError(rt, err)
+			groups = append(groups, &made{pg: last, shapes: []ray.Bundle{{CPU: 0.5}}})
+			require.NoError(rt, last.Wait(ctx, 10*time.Second), "a half-CPU group on a cluster of free nodes")
+			_, err = ray.GetTimeout(ctx, s.where.Options(ray.InPlacementGroup(last, 0), ray.CPUs(0.5)).Remote(ctx), 10*time.Second)
+			require.NoError(rt, err)
+			return ray.Compute(ctx, time.Second) // heartbeats in
 		}))
 		// Settled: check the ledger against the scheduler's record.
 		shapeOf := map[transport.GroupID][]ray.Bundle{}
