@@ -366,6 +366,14 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			if o := r.owned[spec.ID]; o != nil && spec.Owner == r.self && o.spec.Attempt == spec.Attempt {
 				r.ownedDone(spec.ID)
 				r.failTask(&spec, transport.ErrKindUnschedulable, "task unschedulable: "+why)
+				if spec.IsCreation() {
+					// An actor that can never be placed (its placement
+					// group removed, its hard affinity's node not in the
+					// cluster) is dead for good, as Ray's: its calls fail
+					// (ErrActorDied) instead of waiting for it forever,
+					// and its name is free.
+					r.sendActorUpdate(&transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorDead, Name: spec.A().Name})
+				}
 			}
 			return
 		}

@@ -85,7 +85,8 @@ func TestActorHandlePassedToTask(t *testing.T) {
 // sentinels are the exported kinds Get's errors are documented to wrap.
 var sentinels = []error{ray.ErrTaskFailed, ray.ErrCancelled, ray.ErrActorDied, ray.ErrObjectLost,
 	ray.ErrObjectTooLarge, ray.ErrUnknownFunction, ray.ErrRetriesExhausted, ray.ErrTimeout, ray.ErrNotInRay,
-	ray.ErrActorNotFound, ray.ErrBadWait, ray.ErrActorNameTaken, ray.ErrUnschedulable, ray.ErrInvalidOption, ray.ErrDecode}
+	ray.ErrActorNotFound, ray.ErrBadWait, ray.ErrActorNameTaken, ray.ErrUnschedulable, ray.ErrInvalidOption, ray.ErrDecode,
+	ray.ErrInvalidPlacementGroup, ray.ErrPlacementGroupRemoved}
 
 func wrapsSentinel(err error) bool {
 	for _, s := range sentinels {

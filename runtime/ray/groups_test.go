@@ -144,6 +144,24 @@ var placementCases = []semanticCase{
 		require.NoError(t, err)
 		assert.Equal(t, "gpu ok", got)
 	}},
+	{"placement group removed while pending fails its actor and tasks", func(t *testing.T, ctx context.Context, s *suite) {
+		// Four STRICT_SPREAD bundles on three nodes: never placed.
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}, {CPU: 1}, {CPU: 1}, {CPU: 1}}, ray.StrictSpread)
+		require.NoError(t, err)
+		h := s.counter.Options(ray.InPlacementGroup(pg, 0)).New(ctx, 5)
+		call := s.get.Remote(ctx, h)
+		task := s.double.Options(ray.InPlacementGroup(pg, 1)).Remote(ctx, 2)
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{call, task}, 1, 100*time.Millisecond)
+		require.NoError(t, err)
+		require.Empty(t, ready, "they wait for the group")
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+		_, err = ray.GetTimeout(ctx, task, readyIn)
+		assert.ErrorIs(t, err, ray.ErrUnschedulable)
+		_, err = ray.GetTimeout(ctx, call, readyIn)
+		assert.ErrorIs(t, err, ray.ErrActorDied, "an actor that can never be placed is dead, its calls fail")
+		_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), readyIn)
+		assert.ErrorIs(t, err, ray.ErrActorDied)
+	}},
 	{"placement group input is checked", func(t *testing.T, ctx context.Context, s *suite) {
 		for _, bad := range [][]ray.Bundle{nil, {{}}, {{CPU: -1}}, {{GPU: 1.5}}, {{Resources: map[string]float64{"CPU": 1}}}, {{CPU: 1}, {}}} {
 			_, err := ray.NewPlacementGroup(ctx, bad, ray.Pack)
