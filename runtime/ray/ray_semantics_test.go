@@ -52,5 +52,10 @@ func TestHardAffinityToUnusableNodeFails(t *testing.T) {
 		// A node that can never run it (the head has no "special").
 		_, err = ray.GetTimeout(ctx, s.where.Options(ray.Resource("special", 1), ray.NodeAffinity(ray.RayletID(0), false)).Remote(ctx), 10*time.Second)
 		assert.ErrorIs(t, err, ray.ErrUnschedulable, "hard affinity to an infeasible node")
+		// An actor so pinned is dead for good: its calls fail rather
+		// than wait for it (they waited forever).
+		h := s.counter.Options(ray.NodeAffinity(ray.RayletID(9), false)).New(ctx, 1)
+		_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), 10*time.Second)
+		assert.ErrorIs(t, err, ray.ErrActorDied, "a call to an actor that can never be placed")
 	})
 }
