@@ -44,12 +44,19 @@ type heldBundle struct {
 	committed bool
 }
 
-// ownedGroup is a group a caller on this node created: the scheduler's
-// last word on it, and the callers waiting for one.
+// ownedGroup is a group a caller on this node created, or one a caller
+// here was handed and waits for or removes (watched): the scheduler's last
+// word on it, and the callers waiting for one.
 type ownedGroup struct {
 	state   uint8
 	detail  string
 	waiters []func()
+	// watched: not created here, so the scheduler pushes nothing unasked:
+	// while callers wait (active), it is asked again every lookupTimeout
+	// (GroupWatch, or GroupRemove once removing), as it does not answer
+	// for a group whose creation has not reached it yet.
+	watched, removing, asking bool
+	active                    int
 }
 
 // whyGroupRemoved is killActor's why for an actor of a removed group: final,
@@ -271,34 +278,71 @@ func (c *Caller) CreateGroup(name string, strategy uint8, bundles []transport.Re
 // WaitGroup blocks until the group is ready (nil), removed
 // (ErrGroupRemoved) or rejected (ErrGroupInvalid), or timeout (<0: none;
 // virtual time in netsim) passes first (ErrTimeout). On TCP a done ctx ends
-// it too. A group this node did not create: an error.
+// it too. A group created elsewhere (handed to a caller here) is asked of
+// the global scheduler (see ownedGroup.watched).
 func (c *Caller) WaitGroup(ctx context.Context, id transport.GroupID, timeout time.Duration) error {
 	return c.awaitGroup(ctx, id, timeout, func(s uint8) bool { return s != transport.GroupPending })
 }
 
-// RemoveGroup removes a group this node's callers created: the scheduler
-// releases its bundles, whose raylets end the tasks and actors running in
-// them. It returns once the scheduler has removed it (on TCP, or when ctx
-// is done first).
+// RemoveGroup removes a group, created here or handed to a caller here:
+// the scheduler releases its bundles, whose raylets end the tasks and
+// actors running in them. It returns once the scheduler has removed it
+// (on TCP, or when ctx is done first).
 func (c *Caller) RemoveGroup(ctx context.Context, id transport.GroupID) error {
-	var known bool
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		og := r.groups[id]
-		if known = og != nil; known && og.state != transport.GroupRemoved {
+		if og == nil {
+			og = r.watchGroup(id)
+		}
+		if og.state != transport.GroupRemoved {
+			og.removing = true
 			r.drainSubmits() // the group's tasks submitted before go first (the scheduler fails them)
 			r.send(r.cfg.Layout.Scheduler, &transport.GroupRemove{Group: id})
 		}
 		wake()
 	})
-	if !known {
-		return fmt.Errorf("%w: remove %s: not a placement group created on this node", ErrGroupInvalid, id)
-	}
 	err := c.awaitGroup(ctx, id, -1, func(s uint8) bool { return s == transport.GroupRemoved || s == transport.GroupRejected })
 	if errors.Is(err, ErrGroupRemoved) {
 		return nil // what was asked
 	}
 	return err
+}
+
+// watchGroup records a group a caller here was handed (not created here)
+// and asks the scheduler for its state.
+func (r *Raylet) watchGroup(id transport.GroupID) *ownedGroup {
+	if r.groups == nil {
+		r.groups = make(map[transport.GroupID]*ownedGroup)
+	}
+	og := &ownedGroup{watched: true}
+	r.groups[id] = og
+	r.send(r.cfg.Layout.Scheduler, &transport.GroupWatch{Group: id})
+	return og
+}
+
+// askGroup asks the scheduler again about a watched group while callers
+// wait for it (see ownedGroup.watched).
+func (r *Raylet) askGroup(id transport.GroupID, og *ownedGroup) {
+	if !og.watched || og.asking {
+		return
+	}
+	og.asking = true
+	r.env.After(lookupTimeout, func() {
+		og.asking = false
+		if og.active == 0 || og.state == transport.GroupRemoved || og.state == transport.GroupRejected || r.groups[id] != og {
+			return
+		}
+		if og.state == transport.GroupReady && !og.removing {
+			return
+		}
+		if og.removing {
+			r.send(r.cfg.Layout.Scheduler, &transport.GroupRemove{Group: id})
+		} else {
+			r.send(r.cfg.Layout.Scheduler, &transport.GroupWatch{Group: id})
+		}
+		r.askGroup(id, og)
+	})
 }
 
 // awaitGroup blocks until done says the group's state is final for the
@@ -315,11 +359,9 @@ func (c *Caller) awaitGroup(ctx context.Context, id transport.GroupID, timeout t
 		r := c.r
 		og := r.groups[id]
 		if og == nil {
-			err = fmt.Errorf("%w: %s: not a placement group created on this node (only its creator's node knows its state)", ErrGroupInvalid, id)
-			wake()
-			return
+			og = r.watchGroup(id) // handed to a caller here
 		}
-		over := false
+		over, counted := false, false // counted: in og.active
 		var timer transport.Timer
 		unblock := func() {}
 		var check func()
@@ -328,6 +370,9 @@ func (c *Caller) awaitGroup(ctx context.Context, id transport.GroupID, timeout t
 				return
 			}
 			over, err = true, e
+			if counted {
+				og.active--
+			}
 			unblock()
 			if timer != nil {
 				timer.Stop()
@@ -364,6 +409,8 @@ func (c *Caller) awaitGroup(ctx context.Context, id transport.GroupID, timeout t
 			return
 		}
 		og.waiters = append(og.waiters, check)
+		og.active, counted = og.active+1, true
+		r.askGroup(id, og)
 		unblock = c.onAbandon(func() { finish(r.abandon.err) })
 		if timeout > 0 {
 			timer = r.env.After(timeout, func() { finish(fmt.Errorf("%w: %s is not ready after %v", ErrTimeout, id, timeout)) })

@@ -2,6 +2,7 @@ package ray
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -114,6 +115,37 @@ func (pg *PlacementGroup) Strategy() PlacementStrategy { return pg.strategy }
 // BundleCount is the number of bundles.
 func (pg *PlacementGroup) BundleCount() int { return len(pg.bundles) }
 
+type groupJSON struct {
+	ID       uint64                `json:"id"`
+	Name     string                `json:"name,omitempty"`
+	Strategy uint8                 `json:"strategy"`
+	Bundles  []transport.Resources `json:"bundles"`
+}
+
+// MarshalJSON lets a group's handle travel inside values (a task's
+// argument or result), as Ray passes placement groups to tasks and
+// actors: the receiver can run tasks in it, Wait for it and remove it.
+func (pg *PlacementGroup) MarshalJSON() ([]byte, error) {
+	if pg == nil || pg.id == 0 {
+		return nil, fmt.Errorf("%w: a nil or zero PlacementGroup does not travel", ErrInvalidPlacementGroup)
+	}
+	return json.Marshal(groupJSON{ID: uint64(pg.id), Name: pg.name, Strategy: uint8(pg.strategy), Bundles: pg.bundles})
+}
+
+// UnmarshalJSON reads a handle written by MarshalJSON, refusing one with
+// no ID, no bundles or an unknown strategy.
+func (pg *PlacementGroup) UnmarshalJSON(b []byte) error {
+	var j groupJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	if j.ID == 0 || len(j.Bundles) == 0 || len(j.Bundles) > transport.MaxBundles || j.Strategy > uint8(StrictSpread) {
+		return fmt.Errorf("%w: a placement group handle with ID %d, %d bundles, strategy %d", ErrInvalidPlacementGroup, j.ID, len(j.Bundles), j.Strategy)
+	}
+	*pg = PlacementGroup{id: transport.GroupID(j.ID), name: j.Name, strategy: PlacementStrategy(j.Strategy), bundles: j.Bundles}
+	return nil
+}
+
 // GroupOption sets an option of a placement group.
 type GroupOption func(*groupOptions)
 
@@ -162,8 +194,8 @@ func NewPlacementGroup(ctx context.Context, bundles []Bundle, strategy Placement
 // ray.get(pg.ready()) does, or timeout (<0: none; virtual time in netsim)
 // passes first: ErrTimeout, the group still pending (Ray's pg.wait
 // returning False). A removed group's Wait returns ErrPlacementGroupRemoved.
-// On TCP a done ctx ends it too. Only the node that created the group
-// knows its state: Wait from a task elsewhere is an error.
+// On TCP a done ctx ends it too. A task handed the group (it travels in
+// values) may Wait for it too: its node asks the global scheduler.
 func (pg *PlacementGroup) Wait(ctx context.Context, timeout time.Duration) error {
 	c, err := caller(ctx)
 	if err != nil {
@@ -175,7 +207,8 @@ func (pg *PlacementGroup) Wait(ctx context.Context, timeout time.Duration) error
 	return c.WaitGroup(ctx, pg.id, timeout)
 }
 
-// RemovePlacementGroup removes a group, as Ray's remove_placement_group:
+// RemovePlacementGroup removes a group, as Ray's remove_placement_group
+// (from the driver or task that created it, or one it was handed to):
 // its reserved resources are freed, tasks running or queued in it are
 // cancelled (their Get returns ErrCancelled), its actors are killed
 // (ErrActorDied), and tasks submitted to it later fail (ErrUnschedulable).

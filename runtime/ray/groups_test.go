@@ -162,6 +162,26 @@ var placementCases = []semanticCase{
 		_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), readyIn)
 		assert.ErrorIs(t, err, ray.ErrActorDied)
 	}},
+	// The handle travels: a task handed the group runs tasks in it, waits
+	// for it and removes it.
+	{"placement group handed to a task", func(t *testing.T, ctx context.Context, s *suite) {
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1, Resources: map[string]float64{"special": 1}}}, ray.StrictPack)
+		require.NoError(t, err)
+		// The task waits for the group itself (not ready yet, maybe) and
+		// runs a task in it: on node 2, the only one with "special".
+		where, err := ray.GetTimeout(ctx, s.useGroup.Remote(ctx, pg, 0), readyIn)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(ray.RayletID(1)), where)
+		require.NoError(t, pg.Wait(ctx, 0), "ready")
+		// A task removes it; its creator sees it removed.
+		_, err = ray.GetTimeout(ctx, s.useGroup.Remote(ctx, pg, 1), readyIn)
+		require.NoError(t, err)
+		require.ErrorIs(t, pg.Wait(ctx, readyIn), ray.ErrPlacementGroupRemoved)
+		// Its resources are free again.
+		v, err := ray.GetTimeout(ctx, s.slow.Options(ray.Resource("special", 1)).Remote(ctx, 3), readyIn)
+		require.NoError(t, err)
+		assert.Equal(t, 3, v)
+	}},
 	{"placement group input is checked", func(t *testing.T, ctx context.Context, s *suite) {
 		for _, bad := range [][]ray.Bundle{nil, {{}}, {{CPU: -1}}, {{GPU: 1.5}}, {{Resources: map[string]float64{"CPU": 1}}}, {{CPU: 1}, {}}} {
 			_, err := ray.NewPlacementGroup(ctx, bad, ray.Pack)

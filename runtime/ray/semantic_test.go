@@ -33,6 +33,7 @@ type suite struct {
 	makeRefs  *ray.Func[[]ray.Ref[int]]
 	cancelPut *ray.Func[int]
 	makeNamed *ray.Func[int]
+	useGroup  *ray.Func[uint64]
 	counter   *ray.ActorClass[counter]
 	incr      *ray.ActorMethod[counter, int]
 	get       *ray.ActorMethod[counter, int]
@@ -118,6 +119,18 @@ func newSuite() *suite {
 	})
 	s.gpu = ray.Register0(s.reg, "gpu", func(ctx context.Context) (string, error) { return "gpu ok", nil })
 	s.where = ray.Register0(s.reg, "where", func(ctx context.Context) (uint64, error) { return uint64(ray.NodeOf(ctx)), nil })
+	// useGroup is handed a placement group: with how 0 it waits for the
+	// group and returns where a task in its bundle 0 runs; with how 1 it
+	// removes the group.
+	s.useGroup = ray.Register2(s.reg, "useGroup", func(ctx context.Context, pg *ray.PlacementGroup, how int) (uint64, error) {
+		if how == 1 {
+			return 0, ray.RemovePlacementGroup(ctx, pg)
+		}
+		if err := pg.Wait(ctx, 10*time.Second); err != nil {
+			return 0, err
+		}
+		return ray.Get(ctx, s.where.Options(ray.InPlacementGroup(pg, 0)).Remote(ctx))
+	})
 	s.makeRefs = ray.Register1(s.reg, "makeRefs", func(ctx context.Context, n int) ([]ray.Ref[int], error) {
 		var refs []ray.Ref[int]
 		for i := 0; i < n; i++ {

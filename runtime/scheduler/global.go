@@ -193,6 +193,8 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		g.onGroupRemove(from, m)
 	case *transport.BundlePrepared:
 		g.onBundlePrepared(from, m)
+	case *transport.GroupWatch:
+		g.onGroupWatch(from, m)
 	}
 }
 

@@ -46,6 +46,9 @@ type group struct {
 	// round is the reservation in flight (0: none) and prep its nodes.
 	round uint64
 	prep  []prepared
+	// watchers are the other nodes waiting for its state (GroupWatch,
+	// GroupRemove), each once, told when it is ready or removed.
+	watchers []transport.NodeID
 	// ready: every bundle was committed once (the owner was told);
 	// removed: the owner removed it; warned: its pending warning is out.
 	ready, removed, warned bool
@@ -396,7 +399,7 @@ func (g *Global) onBundlePrepared(from transport.NodeID, m *transport.BundlePrep
 	}
 	if !gr.ready {
 		gr.ready = true
-		g.env.Send(gr.owner, &transport.GroupState{Group: gr.id, State: transport.GroupReady})
+		g.tellGroup(gr, transport.GroupReady)
 	}
 	// Tasks of the group held until its bundles existed go now.
 	if len(g.infeasible) > 0 {
@@ -425,10 +428,56 @@ func (g *Global) abortRound(gr *group) {
 // and the owner is told.
 func (g *Global) onGroupRemove(from transport.NodeID, m *transport.GroupRemove) {
 	gr := g.groups[m.Group]
-	if gr == nil || gr.removed || from != gr.owner {
+	if gr == nil || !g.isNode(from) {
+		return
+	}
+	if from != gr.owner {
+		g.watch(gr, from) // it hears the removal
+	}
+	if gr.removed {
+		g.env.Send(from, &transport.GroupState{Group: gr.id, State: transport.GroupRemoved})
 		return
 	}
 	g.removeGroup(gr, "placement group removed")
+}
+
+// onGroupWatch answers a node waiting for a group's state: now if it is
+// ready or removed, else once it is. An unknown group is not answered
+// (the asker asks again: its creation may still be on its way).
+func (g *Global) onGroupWatch(from transport.NodeID, m *transport.GroupWatch) {
+	gr := g.groups[m.Group]
+	if gr == nil || !g.isNode(from) {
+		return
+	}
+	switch {
+	case gr.removed:
+		g.env.Send(from, &transport.GroupState{Group: gr.id, State: transport.GroupRemoved})
+	case gr.ready:
+		g.env.Send(from, &transport.GroupState{Group: gr.id, State: transport.GroupReady})
+	case from != gr.owner:
+		g.watch(gr, from)
+	}
+}
+
+// watch adds a node to a group's watchers (once: at most one entry per
+// node of the cluster).
+func (g *Global) watch(gr *group, node transport.NodeID) {
+	if !slices.Contains(gr.watchers, node) {
+		gr.watchers = append(gr.watchers, node)
+	}
+}
+
+// tellGroup tells a group's owner and watchers its new state.
+func (g *Global) tellGroup(gr *group, state uint8) {
+	g.env.Send(gr.owner, &transport.GroupState{Group: gr.id, State: state})
+	for _, w := range gr.watchers {
+		if w != gr.owner {
+			g.env.Send(w, &transport.GroupState{Group: gr.id, State: state})
+		}
+	}
+	if state == transport.GroupRemoved {
+		gr.watchers = nil // nothing more will change
+	}
 }
 
 // removeGroup removes a group (why: for the tasks that fail with it).
@@ -462,7 +511,7 @@ func (g *Global) removeGroup(gr *group, why string) {
 	}
 	gr.at, gr.bundles, gr.prep = nil, nil, nil // a removed group keeps its ID and owner only
 	g.failGroupTasks(gr, why)
-	g.env.Send(gr.owner, &transport.GroupState{Group: gr.id, State: transport.GroupRemoved})
+	g.tellGroup(gr, transport.GroupRemoved)
 	// What it held is free: groups waiting for room may fit now.
 	g.retryGroups()
 }

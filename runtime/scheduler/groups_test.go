@@ -151,9 +151,22 @@ func TestGroupNodeDeathReschedules(t *testing.T) {
 	g.Handle(1, &transport.SpillTask{Spec: spec})
 	require.Len(t, g.Infeasible(), 1)
 	mark = len(env.sent)
-	g.Handle(2, &transport.GroupRemove{Group: 9}) // not the owner: ignored
-	require.False(t, g.Groups()[0].Removed)
-	g.Handle(1, &transport.GroupRemove{Group: 9})
+	g.Handle(4, &transport.GroupWatch{Group: 9}) // a node handed the group waits for it: ready, told at once
+	states, sto := sentOf[*transport.GroupState](env, mark)
+	require.Len(t, states, 1)
+	require.Equal(t, transport.GroupReady, states[0].State)
+	require.Equal(t, transport.NodeID(4), sto[0])
+	mark = len(env.sent)
+	// Any node may remove it (as any holder of a Ray group's handle): the
+	// owner and the remover are told.
+	g.Handle(2, &transport.GroupRemove{Group: 9})
+	require.True(t, g.Groups()[0].Removed)
+	states, sto = sentOf[*transport.GroupState](env, mark)
+	require.Equal(t, []transport.NodeID{1, 2}, sto)
+	for _, st := range states {
+		require.Equal(t, transport.GroupRemoved, st.State)
+	}
+	g.Handle(1, &transport.GroupRemove{Group: 9}) // again: answered, nothing more released
 	rels, rto := sentOf[*transport.BundleRelease](env, mark)
 	require.Len(t, rels, 2)
 	require.Equal(t, []transport.NodeID{1, 3}, rto)
@@ -207,4 +220,21 @@ func TestGroupLargestBundleFirst(t *testing.T) {
 		Bundles: []transport.Resources{transport.MakeResources(1, 0, nil), transport.MakeResources(4, 0, nil)}})
 	answerAll(g, env, 0, true)
 	require.Equal(t, []transport.NodeID{2, 1}, g.Groups()[0].Nodes)
+}
+
+// TestGroupWatchOfUnknownGroupUnanswered: a watch of a group the
+// scheduler has not heard of (its creation still on its way) is not
+// answered (the asker asks again); once the group is ready it is.
+func TestGroupWatchOfUnknownGroupUnanswered(t *testing.T) {
+	g, env := groupScheduler(t)
+	g.Handle(2, &transport.GroupWatch{Group: 9})
+	require.Empty(t, env.sent)
+	g.Handle(1, &transport.GroupCreate{Group: 9, Strategy: transport.GroupPack, Bundles: bundles(1, 1)})
+	g.Handle(2, &transport.GroupWatch{Group: 9}) // pending: a watcher now
+	answerAll(g, env, 0, true)
+	states, to := sentOf[*transport.GroupState](env, 0)
+	require.Equal(t, []transport.NodeID{1, 2}, to, "the owner and the watcher are told")
+	for _, st := range states {
+		require.Equal(t, transport.GroupReady, st.State)
+	}
 }

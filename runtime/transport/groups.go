@@ -222,10 +222,18 @@ type GroupCreate struct {
 	Bundles  []Resources
 }
 
-// GroupRemove asks the global scheduler to remove a group (from its
-// owner's raylet): its bundles are released, and the tasks and actors
+// GroupRemove asks the global scheduler to remove a group (from any
+// node, as Ray lets any holder of a group's handle remove it; the sender
+// hears GroupState): its bundles are released, and the tasks and actors
 // running in them end.
 type GroupRemove struct{ Group GroupID }
+
+// GroupWatch asks the global scheduler for a group's state, from a node
+// other than its creator's (a task that was handed the group): the
+// scheduler answers with GroupState once the group is ready or removed,
+// or at once if it is. An unknown group is not answered (its creation may
+// still be on its way): the asker asks again.
+type GroupWatch struct{ Group GroupID }
 
 // GroupState tells a group's owner what became of it: ready, removed, or
 // rejected (Detail says why).
@@ -278,6 +286,7 @@ const (
 	KindBundlePrepared
 	KindBundleCommit
 	KindBundleRelease
+	KindGroupWatch
 )
 
 func (*GroupCreate) Kind() Kind    { return KindGroupCreate }
@@ -287,6 +296,10 @@ func (*BundlePrepare) Kind() Kind  { return KindBundlePrepare }
 func (*BundlePrepared) Kind() Kind { return KindBundlePrepared }
 func (*BundleCommit) Kind() Kind   { return KindBundleCommit }
 func (*BundleRelease) Kind() Kind  { return KindBundleRelease }
+func (*GroupWatch) Kind() Kind     { return KindGroupWatch }
+
+func (m *GroupWatch) MarshalWire(e *Encoder)   { e.Group(m.Group) }
+func (m *GroupWatch) UnmarshalWire(d *Decoder) { m.Group = d.Group() }
 
 func (e *Encoder) Group(g GroupID) { e.U64(uint64(g)) }
 func (d *Decoder) Group() GroupID  { return GroupID(d.U64()) }
@@ -416,4 +429,5 @@ func init() {
 	register(KindBundlePrepared, func() Message { return new(BundlePrepared) })
 	register(KindBundleCommit, func() Message { return new(BundleCommit) })
 	register(KindBundleRelease, func() Message { return new(BundleRelease) })
+	register(KindGroupWatch, func() Message { return new(GroupWatch) })
 }
