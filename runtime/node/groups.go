@@ -50,7 +50,7 @@ type heldBundle struct {
 type ownedGroup struct {
 	state   uint8
 	detail  string
-	waiters []func()
+	waiters []groupWaiter
 	// watched: not created here, so the scheduler pushes nothing unasked:
 	// while callers wait (active), it is asked again every lookupTimeout
 	// (GroupWatch, or GroupRemove once removing), as it does not answer
@@ -59,9 +59,27 @@ type ownedGroup struct {
 	active                    int
 }
 
+// groupWaiter is a blocked Wait or Remove of a group: f checks the state
+// again; over says the call has ended (its timeout, its ctx), and it is
+// dropped at the next registration rather than kept until the state
+// changes (a loop of short Waits would pile up).
+type groupWaiter struct {
+	over *bool
+	f    func()
+}
+
 // whyGroupRemoved is killActor's why for an actor of a removed group: final,
 // as a ray.Kill is (the actor table does not restart it).
 const whyGroupRemoved = "its placement group was removed"
+
+// GroupWaiters is the number of calls registered as waiting for a group
+// here, ended ones not yet dropped included (loop only; tests).
+func (r *Raylet) GroupWaiters(id transport.GroupID) int {
+	if og := r.groups[id]; og != nil {
+		return len(og.waiters)
+	}
+	return 0
+}
 
 // Total is the node's resources as the scheduler sees them: its own, with
 // those of the committed bundles renamed (loop only).
@@ -239,7 +257,9 @@ func (r *Raylet) endGroup(g transport.GroupID) {
 	}
 }
 
-// onGroupState takes the scheduler's word on a group created here.
+// onGroupState takes the scheduler's word on a group created or watched
+// here. The record stays after a final word (removed, rejected): a later
+// Wait, even with no timeout, answers from it.
 func (r *Raylet) onGroupState(m *transport.GroupState) {
 	og := r.groups[m.Group]
 	if og == nil || og.state == transport.GroupRemoved || og.state == transport.GroupRejected {
@@ -249,7 +269,7 @@ func (r *Raylet) onGroupState(m *transport.GroupState) {
 	waiters := og.waiters
 	og.waiters = nil
 	for _, w := range waiters {
-		w()
+		w.f()
 	}
 }
 
@@ -384,7 +404,7 @@ func (c *Caller) awaitGroup(ctx context.Context, id transport.GroupID, timeout t
 				return
 			}
 			if !done(og.state) {
-				og.waiters = append(og.waiters, check)
+				og.waiters = append(og.waiters, groupWaiter{over: &over, f: check})
 				return
 			}
 			switch og.state {
@@ -408,7 +428,8 @@ func (c *Caller) awaitGroup(ctx context.Context, id transport.GroupID, timeout t
 			finish(fmt.Errorf("%w: %s is not ready", ErrTimeout, id))
 			return
 		}
-		og.waiters = append(og.waiters, check)
+		og.waiters = slices.DeleteFunc(og.waiters, func(w groupWaiter) bool { return *w.over })
+		og.waiters = append(og.waiters, groupWaiter{over: &over, f: check})
 		og.active, counted = og.active+1, true
 		r.askGroup(id, og)
 		unblock = c.onAbandon(func() { finish(r.abandon.err) })

@@ -456,3 +456,22 @@ func TestPlacementGroupEndsWithItsDriversNode(t *testing.T) {
 	require.Len(t, groups, 1)
 	require.True(t, groups[0].Removed)
 }
+
+// TestPlacementGroupShortWaitsLeaveNoWaiters: a loop of short Waits on a
+// pending group does not pile up waiters on the node (each ended one is
+// dropped at the next registration).
+func TestPlacementGroupShortWaitsLeaveNoWaiters(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}, {CPU: 1}, {CPU: 1}, {CPU: 1}}, ray.StrictSpread)
+		require.NoError(t, err)
+		for range 50 {
+			require.ErrorIs(t, pg.Wait(ctx, time.Millisecond), ray.ErrTimeout)
+		}
+		assert.LessOrEqual(t, c.Raylet(0).GroupWaiters(pg.ID()), 1) // netsim: this coroutine holds the loop
+		return ray.RemovePlacementGroup(ctx, pg)
+	}))
+}
