@@ -1151,6 +1151,8 @@ type taskJob struct {
 	t      *task
 	out    transport.Value
 	caller Caller
+	// retries: the runs this task's errors took here (retryOnError).
+	retries int32
 }
 
 func (j *taskJob) Run() {
@@ -1169,6 +1171,19 @@ func (j *taskJob) Run() {
 
 func (j *taskJob) Done() {
 	r, t, out := j.r, j.t, j.out
+	if out.ErrKind == transport.ErrKindTask && r.retryOnError(t, j.retries, out) {
+		// Again, on this worker and with the resources the task holds:
+		// a fresh Caller, as for any run (the last one's blocks are over).
+		j.retries++
+		j.out = transport.Value{}
+		j.caller = Caller{r: r, task: t.spec.ID, t: t}
+		t.caller = &j.caller
+		t.start = r.since()
+		r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
+		r.pool.Submit(j)
+		return
+	}
+	j.retries = 0
 	// The idle job keeps nothing of the task: its Caller's t would keep
 	// the task's spec and argument values (a freed object's bytes) alive
 	// until the job is reused, which after a burst may be never.
@@ -1178,6 +1193,25 @@ func (j *taskJob) Done() {
 	c.t, c.seqs, c.blocks, c.kids = nil, nil, nil, nil
 	r.jobs = append(r.jobs, j)
 	r.finish(t, out)
+}
+
+// retryOnError reports whether a task whose code failed (out) runs again,
+// having done tries such runs here: its spec asks for it (RetryExceptions),
+// it was not cancelled, its owner has not moved on from this run, and its
+// MaxRetries are not spent by the attempts its nodes' deaths took
+// (spec.Attempt) and these. It counts and traces the retry.
+func (r *Raylet) retryOnError(t *task, tries int32, out transport.Value) bool {
+	s := t.spec
+	if !s.RetryExceptions || t.cancelled || s.MaxRetries >= 0 && int64(s.Attempt)+int64(tries) >= int64(s.MaxRetries) {
+		return false
+	}
+	if _, stale := r.staleRuns[t]; stale {
+		return false
+	}
+	r.Stats.Retried++
+	r.emit(transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: s.ID,
+		Detail: fmt.Sprintf("its code failed: %s (retry %d)", out.Data, tries+1)})
+	return true
 }
 
 func (r *Raylet) lookupFunc(name string) (Func, bool) {

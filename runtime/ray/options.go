@@ -22,6 +22,7 @@ type options struct {
 	ActorName   string
 	Checkpoint  uint32
 	Replay      bool
+	RetryErrors bool
 	err         error
 }
 
@@ -77,6 +78,15 @@ func Resource(name string, amount float64) Option {
 // 3; 0 for actor methods), or, with -1, retries it without bound, as Ray's
 // max_retries=-1. Below -1 is an error.
 func MaxRetries(n int) Option { return func(o *options) { o.MaxRetries = n } }
+
+// RetryExceptions makes a task run again when its code returns an error or
+// panics, as Ray's retry_exceptions=True: at once, on the node that ran it,
+// while its MaxRetries allow (the runs its nodes' deaths took count against
+// the same budget; -1 retries without bound). Each retry is a task.retried
+// event naming the error; Get returns the last run's error once they are
+// spent. For tasks only: an actor's constructor or methods refuse it
+// (ErrInvalidOption).
+func RetryExceptions() Option { return func(o *options) { o.RetryErrors = true } }
 
 // Name names the task in traces.
 func Name(s string) Option { return func(o *options) { o.Name = s } }
@@ -154,6 +164,10 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 	if err := checkBudget("MaxRestarts", o.MaxRestarts); err != nil {
 		return err
 	}
+	if o.RetryErrors && (spec.Actor != 0 || spec.IsCreation()) {
+		return fmt.Errorf("%w: RetryExceptions: for tasks only, not an actor's constructor or methods", ErrInvalidOption)
+	}
+	spec.RetryExceptions = o.RetryErrors
 	spec.Resources = transport.Resources{CPU: transport.Units(o.CPU), GPU: transport.Units(o.GPU), Custom: custom}
 	spec.MaxRetries = int32(o.MaxRetries)
 	spec.Name = o.Name

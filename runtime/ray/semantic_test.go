@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,11 @@ type suite struct {
 	nap       *ray.ActorMethod[counter, int]
 	spin      *ray.ActorMethod[counter, int]
 	spawn     *ray.ActorMethod[counter, int]
+	// flaky fails (an error, or a panic when its argument is negative)
+	// until it has run |k| times in all (flakyRuns counts every run), then
+	// returns the run's number.
+	flaky     *ray.Func[int]
+	flakyRuns atomic.Int64
 }
 
 // spinSteps bounds the spin method: a run that never sees its cancel
@@ -91,6 +97,16 @@ func newSuite() *suite {
 		return vs[0] + vs[1], nil
 	})
 	s.fail = ray.Register1(s.reg, "fail", func(ctx context.Context, x int) (int, error) { return 0, fmt.Errorf("bad input %d", x) })
+	s.flaky = ray.Register1(s.reg, "flaky", func(ctx context.Context, k int) (int, error) {
+		n := int(s.flakyRuns.Add(1))
+		switch {
+		case k >= 0 && n <= k:
+			return 0, fmt.Errorf("flaky run %d", n)
+		case k < 0 && n <= -k:
+			panic(fmt.Sprintf("flaky run %d", n))
+		}
+		return n, nil
+	})
 	s.boom = ray.Register0(s.reg, "boom", func(ctx context.Context) (int, error) { panic("kaboom") })
 	s.slow = ray.Register1(s.reg, "slow", func(ctx context.Context, ms int) (int, error) {
 		if err := ray.Compute(ctx, time.Duration(ms)*time.Millisecond); err != nil {

@@ -52,14 +52,15 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	},
 	// A spec's actor fields travel inline: all zero they decode as none.
 	// Its returns are bounded (MaxReturns); the decoder refuses more. Its
-	// strategy shares a byte with Rebuild: strategies use the low 7 bits.
+	// strategy shares a byte with Rebuild and RetryExceptions: strategies
+	// use the low 6 bits.
 	reflect.TypeFor[transport.TaskSpec](): func(v reflect.Value) {
 		s := v.Addr().Interface().(*transport.TaskSpec)
 		if s.Act != nil && *s.Act == (transport.ActorSpec{}) {
 			s.Act = nil
 		}
 		s.NumReturns %= transport.MaxReturns + 1
-		s.Strategy &= 0x7f
+		s.Strategy &= 0x3f
 	},
 	// Resource names are strictly increasing and amounts bounded; requests
 	// and capacities are never negative (kept non-negative everywhere here,

@@ -53,9 +53,13 @@ type Arg struct {
 	Value Value
 }
 
-// strategyRebuild is the bit of a spec's encoded strategy byte that says
-// TaskSpec.Rebuild.
-const strategyRebuild uint8 = 0x80
+// strategyRebuild and strategyRetryErrors are the bits of a spec's
+// encoded strategy byte that say TaskSpec.Rebuild and
+// TaskSpec.RetryExceptions.
+const (
+	strategyRebuild     uint8 = 0x80
+	strategyRetryErrors uint8 = 0x40
+)
 
 // Scheduling strategies of a task (TaskSpec.Strategy).
 const (
@@ -85,7 +89,12 @@ type TaskSpec struct {
 	// task table said the task was not cancelled, and a cancel that came
 	// after the task had finished was a no-op. Encoded in Strategy's byte.
 	Rebuild bool
-	Target  NodeID
+	// RetryExceptions: the task runs again, on the node that ran it, when
+	// its code returns an error or panics, while its MaxRetries allow (Ray's
+	// retry_exceptions=True); normal tasks only. Encoded in Strategy's
+	// byte.
+	RetryExceptions bool
+	Target          NodeID
 	// Actor: a creation task has Actor == ID, a method call its actor's ID;
 	// 0 for a normal task.
 	Actor ActorID
@@ -184,6 +193,9 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if s.Rebuild {
 		b |= strategyRebuild
 	}
+	if s.RetryExceptions {
+		b |= strategyRetryErrors
+	}
 	e.U8(b)
 	e.Node(s.Target)
 	e.Task(s.Actor)
@@ -222,7 +234,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	s.Attempt = uint32(d.Count(1<<32-1, 0))
 	s.Duration = d.Duration()
 	b := d.U8()
-	s.Strategy, s.Rebuild = b&^strategyRebuild, b&strategyRebuild != 0
+	s.Strategy, s.Rebuild, s.RetryExceptions = b&^(strategyRebuild|strategyRetryErrors), b&strategyRebuild != 0, b&strategyRetryErrors != 0
 	s.Target = d.Node()
 	s.Actor = d.Task()
 	var a ActorSpec
