@@ -1174,12 +1174,12 @@ func (j *taskJob) Done() {
 	if out.ErrKind == transport.ErrKindTask && r.retryOnError(t, j.retries, out) {
 		// Again, on this worker and with the resources the task holds:
 		// a fresh Caller, as for any run (the last one's blocks are over).
+		// It is one run in the trace, from its task.running to its end,
+		// with a task.retried for each retry inside.
 		j.retries++
 		j.out = transport.Value{}
 		j.caller = Caller{r: r, task: t.spec.ID, t: t}
 		t.caller = &j.caller
-		t.start = r.since()
-		r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
 		r.pool.Submit(j)
 		return
 	}
