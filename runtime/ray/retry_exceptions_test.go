@@ -53,6 +53,15 @@ func init() {
 		s.flakyRuns.Store(0)
 		_, err = ray.Get(ctx, s.double.Options(ray.RetryExceptions()).Remote(ctx, s.fail.Remote(ctx, 7)))
 		assert.ErrorContains(t, err, "bad input 7")
+		// A retry's children have the first run's IDs (derived, as after a
+		// node death): one the failed run left queued or running is the
+		// retry's child too, and one it finished is run again.
+		for _, wait := range []bool{false, true} {
+			s.flakyRuns.Store(0)
+			v, err := ray.Get(ctx, s.flakyParent.Options(ray.RetryExceptions()).Remote(ctx, 2, wait))
+			require.NoError(t, err, "wait %v", wait)
+			assert.Equal(t, 23, v, "wait %v", wait)
+		}
 		// A cancel ends a task that fails for good and retries without
 		// bound (here in a run's declared duration).
 		forever := s.flaky.Options(ray.RetryExceptions(), ray.MaxRetries(-1), ray.Duration(5*time.Millisecond)).Remote(ctx, 1<<40)

@@ -45,6 +45,10 @@ type suite struct {
 	// returns the run's number.
 	flaky     *ray.Func[int]
 	flakyRuns atomic.Int64
+	// flakyParent submits a child (slow, taking ms) and fails, as flaky,
+	// until it has run k times; then it returns the child's result. With
+	// wait false a failing run leaves before its child is done.
+	flakyParent *ray.Func[int]
 }
 
 // spinSteps bounds the spin method: a run that never sees its cancel
@@ -106,6 +110,18 @@ func newSuite() *suite {
 			panic(fmt.Sprintf("flaky run %d", n))
 		}
 		return n, nil
+	})
+	s.flakyParent = ray.Register2(s.reg, "flakyParent", func(ctx context.Context, k int, wait bool) (int, error) {
+		child := s.slow.Remote(ctx, 20)
+		n := int(s.flakyRuns.Add(1))
+		if n <= k && !wait {
+			return 0, fmt.Errorf("flaky parent run %d", n)
+		}
+		v, err := ray.Get(ctx, child)
+		if err != nil || n <= k {
+			return 0, fmt.Errorf("flaky parent run %d (child: %v)", n, err)
+		}
+		return v + n, nil
 	})
 	s.boom = ray.Register0(s.reg, "boom", func(ctx context.Context) (int, error) { panic("kaboom") })
 	s.slow = ray.Register1(s.reg, "slow", func(ctx context.Context, ms int) (int, error) {
