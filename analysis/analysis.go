@@ -75,8 +75,11 @@ type TaskCounts struct {
 
 // Series is a quantity binned over the trace's time: Values[i] covers
 // [i*Bin, (i+1)*Bin), the last bin [At(last), End] (the run's end, a
-// record at End included). A rate is per the time a bin covers (Width): the
-// last bin's is only part of Bin.
+// record at End included). A rate is per the time a bin covers (Width).
+// The last bin covers from half a Bin up to one and a half: the analysis
+// merges a shorter tail of the run into the bin before it (see binCount),
+// since a rate over a few nanoseconds is no rate (one completion in 3µs
+// read as 333,333/s). A series over no time has one bin of Width 0.
 type Series struct {
 	Bin    time.Duration
 	End    time.Duration
@@ -87,9 +90,22 @@ type Series struct {
 func (s Series) At(i int) time.Duration { return time.Duration(i) * s.Bin }
 
 // Width is the time bin i covers of [0, End]: Bin, but for the last bin
-// only up to End (0 for a series over no time).
+// (of Values) from its start up to End, which may be less or more than
+// Bin (0 for a series over no time).
 func (s Series) Width(i int) time.Duration {
+	if i == len(s.Values)-1 {
+		return max(s.End-s.At(i), 0)
+	}
 	return max(min(s.Bin, s.End-s.At(i)), 0)
+}
+
+// stop is where bin i ends: At(i+1), but for the last bin End when that
+// is later (the tail binCount merged into it).
+func (s Series) stop(i int) time.Duration {
+	if i == len(s.Values)-1 {
+		return max(s.At(i+1), s.End)
+	}
+	return s.At(i + 1)
 }
 
 // Percentiles of a duration distribution (nearest rank below, as the
@@ -821,8 +837,8 @@ func (a *analyzer) finish() {
 			continue
 		}
 		n.BusyTime += iv.end - iv.start
-		for b := int(iv.start / bin); b < nbins && rep.Throughput.At(b) < iv.end; b++ {
-			lo, hi := max(iv.start, rep.Throughput.At(b)), min(iv.end, rep.Throughput.At(b+1))
+		for b := min(int(iv.start/bin), nbins-1); b < nbins && n.Busy.At(b) < iv.end; b++ {
+			lo, hi := max(iv.start, n.Busy.At(b)), min(iv.end, n.Busy.stop(b))
 			if w := n.Busy.Width(b); hi > lo && w > 0 {
 				n.Busy.Values[b] += float64(hi-lo) / float64(w)
 			}
@@ -911,7 +927,7 @@ func (a *analyzer) rate(bin time.Duration, n int, end time.Duration) Series {
 // effect shows only at its detection would read as "no dip".
 func faultBins(end time.Duration) (bin time.Duration, n int) {
 	bin = oneTwoFive(float64(end) / 60)
-	return bin, max(int((end+bin-1)/bin), 1)
+	return bin, binCount(end, bin)
 }
 
 // bins splits [0, end] into 50 to 125 bins of a 1-2-5 width (niceBin); a
@@ -919,8 +935,20 @@ func faultBins(end time.Duration) (bin time.Duration, n int) {
 // of the 1µs minimum get fewer.
 func bins(end time.Duration) (bin time.Duration, n int) {
 	bin = niceBin(end)
-	n = int((end + bin - 1) / bin)
-	return bin, max(n, 1)
+	return bin, binCount(end, bin)
+}
+
+// binCount is the number of bins of width bin over [0, end]: enough to
+// cover it, but a last bin that would cover less than half a bin is
+// merged into the one before it (the last bin then runs to end, up to one
+// and a half bins: Series.Width). Divided by the few nanoseconds it
+// covered, such a tail's one completion was a spike of millions per second.
+func binCount(end, bin time.Duration) int {
+	n := int((end + bin - 1) / bin)
+	if n > 1 && end-time.Duration(n-1)*bin < bin/2 {
+		n--
+	}
+	return max(n, 1)
 }
 
 // niceBin picks the smallest 1-2-5 bin width at least end/125: consecutive
@@ -991,7 +1019,7 @@ func (a *analyzer) faults(th Series) {
 	}
 	a.matchDetections()
 	for i, f := range a.netFaults {
-		k0 := int(f.At / th.Bin)
+		k0 := min(int(f.At/th.Bin), len(th.Values)-1) // a fault in the merged tail is in the last bin
 		if f.Kind == "restart" || f.Kind == "heal" {
 			a.netFaults[i] = f
 			continue

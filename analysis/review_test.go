@@ -483,13 +483,16 @@ func TestLastBinDividedByCoveredTime(t *testing.T) {
 	assert.InDelta(t, float64(rep.Tasks.Completed), sum, 1e-6)
 }
 
-// TestSeriesWidth: every bin is Bin wide but the last, which ends at End;
-// a series over no time has no width.
+// TestSeriesWidth: every bin is Bin wide but the last, which ends at End
+// (short of Bin, or past it by a merged tail); a series over no time has
+// no width.
 func TestSeriesWidth(t *testing.T) {
 	s := analysis.Series{Bin: 10 * time.Millisecond, End: 25 * time.Millisecond, Values: make([]float64, 3)}
 	assert.Equal(t, []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 5 * time.Millisecond}, []time.Duration{s.Width(0), s.Width(1), s.Width(2)})
 	s.End = 30 * time.Millisecond
 	assert.Equal(t, 10*time.Millisecond, s.Width(2))
+	s.End = 32 * time.Millisecond // a short tail merged into the last bin
+	assert.Equal(t, []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 12 * time.Millisecond}, []time.Duration{s.Width(0), s.Width(1), s.Width(2)})
 	s = analysis.Series{Bin: time.Microsecond, Values: make([]float64, 1)}
 	assert.Zero(t, s.Width(0))
 }
@@ -576,4 +579,44 @@ func TestZeroLengthTrace(t *testing.T) {
 	require.NoError(t, err)
 	var none bytes.Buffer
 	require.NoError(t, analysis.WriteText(&none, synth(t, twoNodes, nil)))
+}
+
+// TestShortLastBinNoSpike: a steady 1000 tasks/s to 1s, then one last task
+// finishing 3µs later (a trace's last record often falls just past a bin
+// boundary). The last 10ms bin covered those 3µs alone and, divided by
+// the time it covers, read one completion in 3µs: 333,333 tasks/s, the
+// report's peak. A last bin shorter than half a bin is now merged into the
+// one before it, which then runs to End (Series.Width), so every bin's
+// rate is over at least half a bin; the bins still hold every completion,
+// and the utilization's every busy nanosecond.
+func TestShortLastBinNoSpike(t *testing.T) {
+	const last = transport.TaskID(0x9000)
+	end := time.Second + 3*time.Microsecond
+	recs := append(steady(1000),
+		rt(ms(999), transport.EvTaskSubmitted, 1, 0, last, "steady"),
+		rt(ms(999), transport.EvTaskRunning, 1, 0, last, "steady"),
+		rt(end, transport.EvTaskFinished, 1, 0, last, "steady"))
+	rep := synth(t, twoNodes, sorted(recs))
+	th := rep.Throughput
+	require.Equal(t, end, th.End)
+	require.Equal(t, 10*time.Millisecond, th.Bin)
+	require.Len(t, th.Values, 100, "the 3µs tail is part of the last bin")
+	assert.Equal(t, 10*time.Millisecond+3*time.Microsecond, th.Width(99), "the last bin covers [990ms, End]")
+	assert.Less(t, rep.PeakThroughput(), 1500.0, "no spike: %v", th.Values[len(th.Values)-3:])
+	for i := range th.Values {
+		assert.GreaterOrEqual(t, th.Width(i), th.Bin/2, "bin %d", i)
+	}
+	var sum float64
+	for i, v := range th.Values {
+		sum += v * th.Width(i).Seconds()
+	}
+	assert.InDelta(t, float64(rep.Tasks.Completed), sum, 1e-6, "every completion in a bin")
+
+	a := rep.Nodes[0]
+	require.Len(t, a.Busy.Values, 100)
+	var busy float64
+	for i, v := range a.Busy.Values {
+		busy += v * a.CPUs * float64(a.Busy.Width(i))
+	}
+	assert.InDelta(t, float64(a.BusyTime), busy, 1, "every busy nanosecond in a bin")
 }
