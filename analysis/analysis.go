@@ -215,6 +215,11 @@ type Fault struct {
 	Node   transport.NodeID // 0 when it concerns no single node
 	Peer   transport.NodeID `json:",omitempty"` // a degraded link's other end
 	Detail string
+	// Symmetric: a degradation of both directions of the link, Node -> Peer
+	// and Peer -> Node (a degrade_link fault is symmetric unless it says
+	// otherwise): netsim logs a net.degrade per direction, the same time
+	// and model, and the report shows the pair as one fault (Node <-> Peer).
+	Symmetric bool `json:",omitempty"`
 	// Detected is the first node.dead that detects the fault (0: none): of
 	// a node the fault concerns, with no later detectable fault of that
 	// node before it (see Detectable); DetectAfter = Detected - At.
@@ -263,8 +268,9 @@ func (f Fault) Ends(g Fault) bool {
 		return g.Kind == "crash" && g.Node == f.Node
 	case "heal":
 		return g.Kind == "partition" && (f.Detail == "" || f.Detail == g.Detail)
-	case "restore":
-		return g.Kind == "degrade" && g.Node == f.Node && g.Peer == f.Peer
+	case "restore": // either direction's, for a symmetric degradation
+		return g.Kind == "degrade" && (g.Node == f.Node && g.Peer == f.Peer ||
+			g.Symmetric && g.Node == f.Peer && g.Peer == f.Node)
 	}
 	return false
 }
@@ -766,6 +772,9 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 			f.Kind, f.Detail = "restore", ""
 		} else {
 			f.Detail = fmt.Sprintf("%d->%d +%v %s", r.Node, r.Peer, time.Duration(r.Bytes), r.Detail)
+			if a.reverseDegrade(f, r) {
+				return // the other direction of a fault already listed
+			}
 		}
 	}
 	switch f.Kind {
@@ -786,6 +795,27 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 		}
 	}
 	a.netFaults = append(a.netFaults, f)
+}
+
+// reverseDegrade marks the degradation f (of record r) as the other
+// direction of one listed at the same time, and reports whether it did:
+// one there degrades r.Peer -> r.Node with the same extra latency and
+// model, not yet ended nor paired. The pair is one fault, Symmetric
+// (netsim logs a symmetric degrade_link as two records, one per
+// direction, one after the other). Two one-way faults that happen to
+// mirror each other at the same instant read as one as well: the trace
+// cannot tell them apart, and what they do to the link is the same.
+func (a *analyzer) reverseDegrade(f Fault, r *traces.Record) bool {
+	want := fmt.Sprintf("%d->%d +%v %s", r.Peer, r.Node, time.Duration(r.Bytes), r.Detail)
+	for i := len(a.netFaults) - 1; i >= 0 && a.netFaults[i].At == f.At; i-- {
+		g := &a.netFaults[i]
+		if g.Kind == "degrade" && !g.Symmetric && g.Ended == 0 && g.Node == r.Peer && g.Peer == r.Node && g.Detail == want {
+			g.Symmetric = true
+			g.Detail = fmt.Sprintf("%d<->%d +%v %s", g.Node, g.Peer, time.Duration(r.Bytes), r.Detail)
+			return true
+		}
+	}
+	return false
 }
 
 func (a *analyzer) finish() {

@@ -620,3 +620,88 @@ func TestShortLastBinNoSpike(t *testing.T) {
 	}
 	assert.InDelta(t, float64(a.BusyTime), busy, 1, "every busy nanosecond in a bin")
 }
+
+// TestSymmetricDegradeIsOneFault: a degrade_link fault is symmetric unless
+// it says otherwise, and netsim logs a net.degrade per direction (Node ->
+// Peer), so the report showed two fault rows for the one fault
+// (scenarios/fault-lossy-network.yaml: head 1->3 and worker-1 3->1). The
+// two directions of one degradation — the same time, the same extra
+// latency and model, the one the other's reverse — are one row (Node <->
+// Peer), which either direction's restore ends. Degradations that differ,
+// or one direction alone, stay rows of their own.
+func TestSymmetricDegradeIsOneFault(t *testing.T) {
+	deg := func(at float64, node, peer uint64, extra time.Duration, detail string) traces.Record {
+		r := netRec(at, netsim.EvDegrade, node, peer, detail)
+		r.Bytes = int64(extra)
+		return r
+	}
+	recs := append(steady(800),
+		deg(100, 1, 2, 5*time.Millisecond, "loss=0.2"),
+		deg(100, 2, 1, 5*time.Millisecond, "loss=0.2"),
+		deg(300, 1, 2, 0, "restore"),
+		deg(300, 2, 1, 0, "restore"),
+		// Not one fault: the directions differ in latency or loss.
+		deg(400, 1, 2, 5*time.Millisecond, "loss=0.2"),
+		deg(400, 2, 1, 7*time.Millisecond, "loss=0.2"),
+		deg(500, 1, 2, 0, "loss=0.1"),
+		deg(500, 2, 1, 0, "loss=0.3"),
+		// One direction alone.
+		deg(600, 2, 1, time.Millisecond, "loss=0"),
+	)
+	rep := synth(t, twoNodes, sorted(recs))
+	var rows []string
+	for _, f := range rep.Faults {
+		rows = append(rows, f.Detail)
+	}
+	require.Equal(t, []string{
+		"1<->2 +5ms loss=0.2",
+		"1->2 +5ms loss=0.2", "2->1 +7ms loss=0.2",
+		"1->2 +0s loss=0.1", "2->1 +0s loss=0.3",
+		"2->1 +1ms loss=0",
+	}, rows)
+	f := rep.Faults[0]
+	assert.Equal(t, "degrade", f.Kind)
+	assert.True(t, f.Symmetric)
+	assert.Equal(t, transport.NodeID(1), f.Node)
+	assert.Equal(t, transport.NodeID(2), f.Peer)
+	assert.Equal(t, ms(300), f.Ended, "ended by the restores")
+	for _, g := range rep.Faults[1:] {
+		assert.False(t, g.Symmetric, "%s", g.Detail)
+	}
+
+	// Either direction's restore ends the symmetric fault.
+	sym := analysis.Fault{Kind: "degrade", Node: 1, Peer: 2, Symmetric: true}
+	assert.True(t, analysis.Fault{Kind: "restore", Node: 1, Peer: 2}.Ends(sym))
+	assert.True(t, analysis.Fault{Kind: "restore", Node: 2, Peer: 1}.Ends(sym))
+	assert.False(t, analysis.Fault{Kind: "restore", Node: 2, Peer: 3}.Ends(sym))
+
+	// The HTML report has the one row too.
+	rows = nil
+	for _, r := range htmlFaultRowList(t, rep) {
+		rows = append(rows, r[1])
+	}
+	assert.Equal(t, []string{"degrade", "degrade", "degrade", "degrade", "degrade", "degrade"}, rows)
+}
+
+// htmlFaultRowList reads the HTML report's fault table: each row's cells,
+// in order.
+func htmlFaultRowList(t *testing.T, rep *analysis.Report) [][]string {
+	t.Helper()
+	path, err := analysis.WriteReport(t.TempDir(), rep)
+	require.NoError(t, err)
+	html, err := os.ReadFile(path)
+	require.NoError(t, err)
+	s := string(html)
+	i := strings.Index(s, `<table class="faults">`)
+	require.GreaterOrEqual(t, i, 0, "a fault table")
+	s = s[i : i+strings.Index(s[i:], "</table>")]
+	var rows [][]string
+	for _, m := range faultRowRE.FindAllStringSubmatch(s, -1) {
+		var cells []string
+		for _, c := range cellRE.FindAllStringSubmatch(m[0], -1) {
+			cells = append(cells, c[1])
+		}
+		rows = append(rows, cells)
+	}
+	return rows
+}
