@@ -39,7 +39,16 @@ type Config struct {
 	// programs (ray.Connect): it has no resources and runs no tasks, so
 	// every task its drivers submit leaves it, even one asking for none.
 	Driver bool
+	// TaskErrors, when set, is a fault injection: the probability that a
+	// run of a normal task here fails as if its code had returned an error
+	// (InjectedTaskError), after its declared duration. Read on the loop at
+	// each run; the draw comes from the node's seeded randomness, only
+	// while it is above 0 (a run without it draws nothing).
+	TaskErrors func() float64
 }
+
+// InjectedTaskError is the error text of a run a TaskErrors fault failed.
+const InjectedTaskError = "injected task error (a task_errors fault)"
 
 // task is a task accepted by this raylet.
 //
@@ -1134,6 +1143,7 @@ func (r *Raylet) run(t *task, now time.Duration) {
 		j = &taskJob{r: r}
 	}
 	j.t = t
+	j.inject = r.injectError()
 	// The Caller is made here, on the loop, not in Run: a cancel reads it
 	// on the loop (Caller.interrupt) while the task's code runs.
 	j.caller = Caller{r: r, task: t.spec.ID, t: t}
@@ -1153,12 +1163,18 @@ type taskJob struct {
 	caller Caller
 	// retries: the runs this task's errors took here (retryOnError).
 	retries int32
+	// inject: this run fails with InjectedTaskError (Config.TaskErrors).
+	inject bool
 }
 
 func (j *taskJob) Run() {
 	c := &j.caller
 	if d := j.t.spec.Duration; d > 0 && c.Compute(d) != nil {
 		return // cancelled while it ran: its code never starts (finish stores the cancel)
+	}
+	if j.inject {
+		j.out = errValue(transport.ErrKindTask, InjectedTaskError)
+		return
 	}
 	fn, ok := j.r.lookupFunc(j.t.spec.Func)
 	if !ok {
@@ -1180,6 +1196,7 @@ func (j *taskJob) Done() {
 		j.out = transport.Value{}
 		j.caller = Caller{r: r, task: t.spec.ID, t: t}
 		t.caller = &j.caller
+		j.inject = r.injectError()
 		r.pool.Submit(j)
 		return
 	}
@@ -1193,6 +1210,16 @@ func (j *taskJob) Done() {
 	c.t, c.seqs, c.blocks, c.kids = nil, nil, nil, nil
 	r.jobs = append(r.jobs, j)
 	r.finish(t, out)
+}
+
+// injectError draws whether the run starting now fails by a TaskErrors
+// fault.
+func (r *Raylet) injectError() bool {
+	if r.cfg.TaskErrors == nil {
+		return false
+	}
+	p := r.cfg.TaskErrors()
+	return p > 0 && r.env.Rand().Float64() < p
 }
 
 // retryOnError reports whether a task whose code failed (out) runs again,

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"raysim/runtime/node"
 	"raysim/runtime/ray"
 	"raysim/runtime/transport"
 )
@@ -106,4 +107,53 @@ func TestRetryExceptionsTraced(t *testing.T) {
 	// One run in the trace (the analysis's execution time and utilization
 	// span all of them), with a retry inside for each error.
 	assert.Equal(t, []string{"task.running", "task.retried", "task.retried", "task.finished"}, kinds)
+}
+
+// TestInjectedTaskErrors: Config.TaskErrors fails runs as the task's own
+// error would: at rate 1 every run (a RetryExceptions task spends its
+// retries and Get returns the injected error), at rate 0.3 a share of runs
+// that retries without bound all recover from, the same share for the same
+// seed; actor methods are never failed.
+func TestInjectedTaskErrors(t *testing.T) {
+	run := func(rate float64, seed int64) (retried int) {
+		s := newSuite()
+		c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: seed, WireCheck: true,
+			TaskErrors: func(int) float64 { return rate },
+			OnEvent: func(e *transport.Event) {
+				if e.Kind == transport.EvTaskRetried {
+					retried++
+				}
+			}}, s.reg)
+		require.NoError(t, err)
+		defer c.Close()
+		require.NoError(t, c.Run(func(ctx context.Context) error {
+			if rate == 1 {
+				_, err := ray.Get(ctx, s.double.Options(ray.RetryExceptions(), ray.MaxRetries(2)).Remote(ctx, 1))
+				assert.ErrorIs(t, err, ray.ErrTaskFailed)
+				assert.ErrorContains(t, err, node.InjectedTaskError)
+				_, err = ray.Get(ctx, s.double.Remote(ctx, 1)) // without retries: the first run's error
+				assert.ErrorContains(t, err, node.InjectedTaskError)
+				h := s.counter.New(ctx, 1)
+				v, err := ray.Get(ctx, s.incr.Remote(ctx, h, 1))
+				require.NoError(t, err, "an actor method")
+				assert.Equal(t, 2, v)
+				return nil
+			}
+			refs := make([]ray.Ref[int], 200)
+			for i := range refs {
+				refs[i] = s.double.Options(ray.RetryExceptions(), ray.MaxRetries(-1)).Remote(ctx, i)
+			}
+			vs, err := ray.GetAll(ctx, refs, -1)
+			require.NoError(t, err)
+			for i, v := range vs {
+				assert.Equal(t, 2*i, v)
+			}
+			return nil
+		}))
+		return retried
+	}
+	assert.Equal(t, 2, run(1, 1), "the first task's 2 retries; none for the second")
+	a, b := run(0.3, 7), run(0.3, 7)
+	assert.Equal(t, a, b, "the same seed draws the same failures")
+	assert.InDelta(t, 200*0.3/0.7, a, 40, "about p/(1-p) retries a task")
 }
