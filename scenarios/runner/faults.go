@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"raysim/netsim"
@@ -21,6 +22,45 @@ type faultInjector struct {
 	log      func(format string, args ...any)
 	crashes  map[string][]time.Duration // node name -> when it was killed
 	degraded [][2]netsim.NodeID         // control-plane pairs degraded since the last heal
+	// errRates is each node's task_errors rate now (ray.Config.TaskErrors
+	// reads it), errBy the fault that set it.
+	errRates []float64
+	errBy    []*scenarios.Fault
+}
+
+// taskErrors is the cluster's ray.Config.TaskErrors for a scenario with
+// task_errors faults (nil for one without: its runs draw nothing).
+func (f *faultInjector) taskErrors() func(i int) float64 {
+	if !slices.ContainsFunc(f.s.Faults, func(fl scenarios.Fault) bool { return fl.Kind == scenarios.TaskErrors }) {
+		return nil
+	}
+	f.errRates = make([]float64, len(f.s.Cluster.Nodes))
+	f.errBy = make([]*scenarios.Fault, len(f.s.Cluster.Nodes))
+	return func(i int) float64 { return f.errRates[i] }
+}
+
+// setTaskErrors applies a task_errors fault: its rate on its nodes (every
+// node when it names none), until its for ends there, unless a later
+// task_errors replaced it on a node (that one holds until its own end).
+func (f *faultInjector) setTaskErrors(fl *scenarios.Fault) {
+	var idx []int
+	for i, n := range f.s.Cluster.Nodes {
+		if len(fl.Errors.Nodes) == 0 || slices.Contains(fl.Errors.Nodes, n.Name) {
+			idx = append(idx, i)
+		}
+	}
+	for _, i := range idx {
+		f.errRates[i], f.errBy[i] = fl.Errors.Rate, fl
+	}
+	if fl.For > 0 {
+		f.c.Netsim().After(fl.For, func() {
+			for _, i := range idx {
+				if f.errBy[i] == fl {
+					f.errRates[i], f.errBy[i] = 0, nil
+				}
+			}
+		})
+	}
 }
 
 func (f *faultInjector) node(name string) netsim.NodeID {
@@ -166,6 +206,8 @@ func (f *faultInjector) apply(fl *scenarios.Fault, warn bool) bool {
 		sim.Crash(id)
 	case scenarios.KillActor:
 		return f.killActor(fl)
+	case scenarios.TaskErrors:
+		f.setTaskErrors(fl)
 	}
 	return true
 }
