@@ -210,7 +210,7 @@ type Link struct {
 
 // Fault is one injected fault and the cluster's response.
 type Fault struct {
-	Kind   string // crash, restart, partition, heal, pause, degrade, skew, kill_actor
+	Kind   string // crash, restart, partition, heal, pause, degrade, skew, kill_actor, task_errors
 	At     time.Duration
 	Node   transport.NodeID // 0 when it concerns no single node
 	Peer   transport.NodeID `json:",omitempty"` // a degraded link's other end
@@ -248,8 +248,8 @@ type Fault struct {
 	Unjudged bool `json:",omitempty"`
 	// Ended is when a later event lifted the fault: a restart of the
 	// crashed node, a heal of the partition, a restore of the degraded link
-	// (see Ends); 0 when none did before the trace ended, or nothing lifts
-	// it (pause, skew, kill_actor).
+	// (see Ends), the end of task_errors' for; 0 when none did before the
+	// trace ended, or nothing lifts it (pause, skew, kill_actor).
 	Ended time.Duration `json:",omitempty"`
 
 	cut []transport.NodeID // a partition's endpoints (nil: unknown, any)
@@ -294,7 +294,7 @@ func (f Fault) Detectable() bool {
 // partition when it ended (its end has no row of its own, or shares one
 // heal with others).
 func (f Fault) DetailText() string {
-	if f.Ended != 0 && (f.Kind == "degrade" || f.Kind == "partition") {
+	if f.Ended != 0 && (f.Kind == "degrade" || f.Kind == "partition" || f.Kind == scenarios.TaskErrors) {
 		until := "until " + f.Ended.Round(time.Microsecond).String()
 		if f.Detail == "" {
 			return until
@@ -743,6 +743,9 @@ func (a *analyzer) done(id transport.TaskID, node transport.NodeID, at time.Dura
 func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 	switch k {
 	case netsim.EvCrash, netsim.EvRestart, netsim.EvPartition, netsim.EvHeal, netsim.EvPause, netsim.EvDegrade, netsim.EvSkew:
+	case netsim.EvCustom:
+		a.taskErrors(r)
+		return
 	default:
 		return
 	}
@@ -795,6 +798,24 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 		}
 	}
 	a.netFaults = append(a.netFaults, f)
+}
+
+// taskErrors reads a task_errors fault's custom events: its start is a
+// row (Kind "task_errors"), the end of its for ends the open row that
+// describes the same rate and nodes.
+func (a *analyzer) taskErrors(r *traces.Record) {
+	if desc, ok := strings.CutPrefix(r.Detail, scenarios.TaskErrorsEnded); ok {
+		for i := range a.netFaults {
+			if g := &a.netFaults[i]; g.Kind == scenarios.TaskErrors && g.Ended == 0 && g.Detail == desc {
+				g.Ended = r.At
+				return
+			}
+		}
+		return
+	}
+	if desc, ok := strings.CutPrefix(r.Detail, scenarios.TaskErrorsStarted); ok {
+		a.netFaults = append(a.netFaults, Fault{Kind: scenarios.TaskErrors, At: r.At, Detail: desc})
+	}
 }
 
 // reverseDegrade marks the degradation f (of record r) as the other

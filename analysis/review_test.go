@@ -19,6 +19,7 @@ import (
 
 	"raysim/analysis"
 	"raysim/netsim"
+	"raysim/scenarios"
 	"raysim/runtime/ray"
 	"raysim/runtime/transport"
 	"raysim/traces"
@@ -704,4 +705,26 @@ func htmlFaultRowList(t *testing.T, rep *analysis.Report) [][]string {
 		rows = append(rows, cells)
 	}
 	return rows
+}
+
+// TestTaskErrorsFaultRow: a task_errors fault logs a custom event at its
+// start and at the end of its for (scenarios.TaskErrorsStarted/Ended):
+// the report lists it as one fault row, ended by its own end (not by
+// another task_errors' end), and other custom events are no fault.
+func TestTaskErrorsFaultRow(t *testing.T) {
+	recs := append(steady(800),
+		netRec(100, netsim.EvCustom, 0, 0, scenarios.TaskErrorsStarted+"rate 40% on every node"),
+		netRec(150, netsim.EvCustom, 0, 0, scenarios.TaskErrorsStarted+"rate 5% on a"),
+		netRec(200, netsim.EvCustom, 0, 0, "a harness note"),
+		netRec(300, netsim.EvCustom, 0, 0, scenarios.TaskErrorsEnded+"rate 40% on every node"),
+	)
+	rep := synth(t, twoNodes, sorted(recs))
+	require.Len(t, rep.Faults, 2)
+	f := rep.Faults[0]
+	assert.Equal(t, "task_errors", f.Kind)
+	assert.Equal(t, ms(100), f.At)
+	assert.Equal(t, ms(300), f.Ended)
+	assert.Equal(t, "rate 40% on every node, until 300ms", f.DetailText())
+	assert.Zero(t, rep.Faults[1].Ended, "a task_errors without for holds to the end")
+	assert.False(t, f.Detectable())
 }

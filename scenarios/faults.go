@@ -1,6 +1,11 @@
 package scenarios
 
-import "time"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Fault kinds: the action key of a faults entry.
 const (
@@ -58,6 +63,25 @@ type Fault struct {
 type TaskErrorRate struct {
 	Rate  float64
 	Nodes []string // resolved node names; empty = every node
+}
+
+// The details of the custom simulator events (netsim.EvCustom) a
+// task_errors fault logs when it starts and when its for ends, each
+// followed by TaskErrorRate.Describe: analyses read them as the fault's
+// row and its end.
+const (
+	TaskErrorsStarted = "task_errors "
+	TaskErrorsEnded   = "task_errors ended: "
+)
+
+// Describe says what a task_errors fault does: "rate 40% on worker-0,
+// worker-1" (or "on every node").
+func (te *TaskErrorRate) Describe() string {
+	on := "every node"
+	if len(te.Nodes) > 0 {
+		on = strings.Join(te.Nodes, ", ")
+	}
+	return fmt.Sprintf("rate %s on %s", strconv.FormatFloat(100*te.Rate, 'g', 4, 64)+"%", on)
 }
 
 // Random fault process kinds.

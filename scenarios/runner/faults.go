@@ -52,13 +52,17 @@ func (f *faultInjector) setTaskErrors(fl *scenarios.Fault) {
 	for _, i := range idx {
 		f.errRates[i], f.errBy[i] = fl.Errors.Rate, fl
 	}
+	// Logged (into the digest too) for analyses: the fault's row, its end.
+	sim := f.c.Netsim()
+	sim.Emit(netsim.EvCustom, 0, scenarios.TaskErrorsStarted+fl.Errors.Describe())
 	if fl.For > 0 {
-		f.c.Netsim().After(fl.For, func() {
+		sim.After(fl.For, func() {
 			for _, i := range idx {
 				if f.errBy[i] == fl {
 					f.errRates[i], f.errBy[i] = 0, nil
 				}
 			}
+			sim.Emit(netsim.EvCustom, 0, scenarios.TaskErrorsEnded+fl.Errors.Describe())
 		})
 	}
 }
