@@ -19,9 +19,9 @@ import (
 
 	"raysim/analysis"
 	"raysim/netsim"
-	"raysim/scenarios"
 	"raysim/runtime/ray"
 	"raysim/runtime/transport"
+	"raysim/scenarios"
 	"raysim/traces"
 )
 
