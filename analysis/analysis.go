@@ -778,6 +778,15 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 			if a.reverseDegrade(f, r) {
 				return // the other direction of a fault already listed
 			}
+			// A degrade of a link replaces the one on it (netsim keeps
+			// one per direction): that one ends here, as a restore would
+			// end it, so a later restore ends this one, not the first.
+			replaced := Fault{Kind: "restore", Node: f.Node, Peer: f.Peer}
+			for i := range a.netFaults {
+				if replaced.Ends(a.netFaults[i]) {
+					a.netFaults[i].Ended = f.At
+				}
+			}
 		}
 	}
 	switch f.Kind {

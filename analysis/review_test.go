@@ -728,3 +728,31 @@ func TestTaskErrorsFaultRow(t *testing.T) {
 	assert.Zero(t, rep.Faults[1].Ended, "a task_errors without for holds to the end")
 	assert.False(t, f.Detectable())
 }
+
+// TestReplacedDegradeEnds: a second degrade of a link replaces the first
+// (netsim keeps one degradation per direction), so the first row ends
+// there, and the link's later restore ends the second: the first row used
+// to stay open, and that restore ended it instead of the second.
+func TestReplacedDegradeEnds(t *testing.T) {
+	deg := func(at float64, node, peer uint64, extra time.Duration, detail string) traces.Record {
+		r := netRec(at, netsim.EvDegrade, node, peer, detail)
+		r.Bytes = int64(extra)
+		return r
+	}
+	recs := append(steady(800),
+		deg(100, 1, 2, 5*time.Millisecond, "loss=0.2"),
+		deg(200, 1, 2, 9*time.Millisecond, "loss=0"),
+		deg(300, 1, 2, 0, "restore"),
+		// A symmetric one replaced in one direction.
+		deg(400, 1, 2, time.Millisecond, "loss=0"),
+		deg(400, 2, 1, time.Millisecond, "loss=0"),
+		deg(500, 2, 1, 2*time.Millisecond, "loss=0"),
+	)
+	rep := synth(t, twoNodes, sorted(recs))
+	require.Len(t, rep.Faults, 4)
+	assert.Equal(t, ms(200), rep.Faults[0].Ended, "replaced by the second")
+	assert.Equal(t, ms(300), rep.Faults[1].Ended, "the restore ends the second")
+	assert.True(t, rep.Faults[2].Symmetric)
+	assert.Equal(t, ms(500), rep.Faults[2].Ended, "a later degrade of either direction ends a symmetric one")
+	assert.Zero(t, rep.Faults[3].Ended)
+}
