@@ -95,8 +95,12 @@ func Name(s string) Option { return func(o *options) { o.Name = s } }
 // function runs (the simulation's duration model).
 func Duration(d time.Duration) Option { return func(o *options) { o.Duration = d } }
 
-// NodeAffinity pins the task to a node; soft lets it run elsewhere when that
-// node cannot.
+// NodeAffinity pins the task (or actor) to a node. As Ray's
+// NodeAffinitySchedulingStrategy: while the node is alive and can run it
+// (its total resources suffice), it runs there only, waiting for the
+// node's resources when they are busy; otherwise hard affinity fails the
+// task (ErrUnschedulable) or holds it until the node comes back, and soft
+// lets it run elsewhere.
 func NodeAffinity(n transport.NodeID, soft bool) Option {
 	return func(o *options) {
 		o.Target = n
