@@ -580,8 +580,6 @@ func (c *Caller) Compute(d time.Duration) error {
 	}
 	// c.t is set before the task's code starts and cleared after it ends,
 	// both on the loop: the task's code may read it.
-	// c.t is set before the task's code starts and cleared after it ends,
-	// both on the loop: the task's code may read it.
 	if !c.interruptible() {
 		c.spend(d)
 		return nil
