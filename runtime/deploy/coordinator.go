@@ -60,6 +60,13 @@ type Coordinator struct {
 	auto map[transport.NodeID]bool
 	// forgetAfter is forgetLater's delay (forgetDelay; tests shorten it).
 	forgetAfter time.Duration
+	// queries holds the agent address of each status query answered and
+	// not forgotten yet (queries are not in the book): a join from its ID
+	// at another address is ignored as one from a live agent's is.
+	queries map[transport.NodeID]string
+	// forgets counts each endpoint's pending forgetLater waits: only the
+	// last one forgets it.
+	forgets map[transport.NodeID]int
 }
 
 // forgetDelay is how long the coordinator keeps a departed or refused
@@ -71,7 +78,8 @@ const forgetDelay = 2 * time.Second
 func NewCoordinator(env transport.Env, cfg CoordinatorConfig) *Coordinator {
 	c := &Coordinator{env: env, cfg: cfg, book: make(map[transport.NodeID]transport.BookEntry),
 		next: cfg.Next, sinks: make(map[transport.NodeID]bool), left: make(map[string]transport.BookEntry),
-		auto: make(map[transport.NodeID]bool), forgetAfter: forgetDelay}
+		auto: make(map[transport.NodeID]bool), forgetAfter: forgetDelay,
+		queries: make(map[transport.NodeID]string), forgets: make(map[transport.NodeID]int)}
 	if c.cfg.Limit == 0 {
 		c.cfg.Limit = AgentBase
 	}
@@ -161,16 +169,18 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 	if from < AgentBase {
 		return // only agents join
 	}
-	if b, ok := c.book[from]; ok && b.Addr != m.AgentAddr {
-		// Another process drew a live agent's ID. Its answer would go to
-		// the live agent, its address would replace the live agent's:
-		// ignore it (it times out and may try again under a new ID).
+	if addr, held := c.heldAt(from); held && addr != m.AgentAddr {
+		// Another process drew the ID of a live agent, or of a query
+		// still being answered. Its answer would go to the holder, its
+		// address would replace the holder's: ignore it (it times out; a
+		// query asks again under a new ID, see Join).
 		return
 	}
 	c.cfg.Host.SetPeer(from, m.AgentAddr)
 	reply := &transport.JoinReply{Spec: c.cfg.Spec}
 	switch m.Role {
 	case transport.RoleQuery:
+		c.queries[from] = m.AgentAddr
 		c.env.Send(from, reply)
 		c.forgetLater(from)
 		return
@@ -277,11 +287,28 @@ func (c *Coordinator) refuse(from transport.NodeID, reply *transport.JoinReply, 
 	c.forgetLater(from)
 }
 
-// forgetLater drops a departed endpoint from the coordinator's host once
-// what was sent to it has had time to leave (unless it is in the book
-// again by then).
+// heldAt returns the agent address an agent ID is held at: a joined
+// process's agent (in the book) or a status query being answered.
+func (c *Coordinator) heldAt(id transport.NodeID) (string, bool) {
+	if b, ok := c.book[id]; ok {
+		return b.Addr, true
+	}
+	addr, ok := c.queries[id]
+	return addr, ok
+}
+
+// forgetLater drops a departed endpoint (or an answered query) from the
+// coordinator's host once what was sent to it has had time to leave
+// (unless it is in the book again by then). Each call waits its own
+// forgetAfter: the last one forgets.
 func (c *Coordinator) forgetLater(id transport.NodeID) {
+	c.forgets[id]++
 	c.env.After(c.forgetAfter, func() {
+		if c.forgets[id]--; c.forgets[id] > 0 {
+			return // something was sent to it since: that waits too
+		}
+		delete(c.forgets, id)
+		delete(c.queries, id)
 		if _, ok := c.book[id]; !ok {
 			c.cfg.Host.ForgetPeer(id)
 		}
