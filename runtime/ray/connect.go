@@ -263,7 +263,8 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 		p.coordEnv = env
 		defer close(ready)
 		return deploy.NewCoordinator(env, deploy.CoordinatorConfig{Host: p.coordH, Spec: p.spec(),
-			Functions: reg.Signatures(), Book: book, RayletID: RayletID, Next: 1, Limit: SchedulerID, Dir: p.dir, Local: p})
+			Functions: reg.Signatures(), Book: book, RayletID: RayletID, Next: 1, Limit: SchedulerID, Dir: p.dir, Local: p,
+			Logger: dc.Logger})
 	})
 	<-ready
 	if err := p.startRaylet(ln); err != nil {
