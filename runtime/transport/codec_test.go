@@ -74,6 +74,18 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			r.Custom[i].Amount = abs(r.Custom[i].Amount) % transport.MaxResourceUnits
 		}
 	},
+	// An actor's state shares its byte with two flags (a class, a cause
+	// follow): states use the low 6 bits. A cause is bounded.
+	reflect.TypeFor[transport.GcsActorUpdate](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.GcsActorUpdate)
+		m.State &= 0x3f
+		m.Cause = transport.CutCause(m.Cause)
+	},
+	reflect.TypeFor[transport.ActorInfo](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.ActorInfo)
+		m.State &= 0x3f
+		m.Cause = transport.CutCause(m.Cause)
+	},
 	// A heartbeat's mean task time is never negative.
 	reflect.TypeFor[transport.Heartbeat](): func(v reflect.Value) {
 		h := v.Addr().Interface().(*transport.Heartbeat)
