@@ -67,6 +67,16 @@ type route struct {
 	pending   []*transport.TaskSpec
 }
 
+// namedClass is the class an actor's updates carry (GcsActorUpdate.Class):
+// a named actor's, for its name's shard to tell a lookup by name; none for
+// an actor without a name, whose updates stay as short as they were.
+func namedClass(spec *transport.TaskSpec) string {
+	if spec.A().Name == "" {
+		return ""
+	}
+	return spec.Func
+}
+
 func (r *Raylet) sendActorUpdate(up *transport.GcsActorUpdate) {
 	if up.Node == r.self && !r.registered {
 		// An actor hosted here: its shard hears of it, as of the node's
@@ -172,7 +182,8 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		// with this node's crash, or ignored as news from an incarnation
 		// already declared dead, must not leave the creator thinking its
 		// creation done (see rejoin).
-		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.A().Name, Owner: t.spec.Owner, Incarnation: r.cfg.Incarnation, Attempt: t.spec.Attempt}
+		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.A().Name, Owner: t.spec.Owner, Incarnation: r.cfg.Incarnation, Attempt: t.spec.Attempt,
+			Class: namedClass(t.spec)}
 		r.sendActorUpdate(up)
 		a.announced = true
 		a.wake = wake

@@ -783,7 +783,9 @@ func (c *Caller) KillActor(id transport.ActorID, name string) {
 }
 
 // LookupActor finds a named actor; ok is false when no live actor has it.
-func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.ActorID, ok bool, err error) {
+// class is the actor's class (its creation's Func) as the name's shard
+// recorded it ("" when it has none on record).
+func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.ActorID, class string, ok bool, err error) {
 	var unwatch func() bool
 	defer func() {
 		if unwatch != nil {
@@ -810,7 +812,7 @@ func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.Act
 			}
 			done = true
 			unblock()
-			id, ok = info.Actor, info.Found && info.State != transport.ActorDead
+			id, class, ok = info.Actor, info.Class, info.Found && info.State != transport.ActorDead
 			wake()
 		})
 		unblock = c.onAbandon(func() {
@@ -833,7 +835,7 @@ func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.Act
 			r.lookupName(name, r.nameAsks[name])
 		}
 	})
-	return id, ok, err
+	return id, class, ok, err
 }
 
 // watch ends a blocking call (stop, run on the loop, with an error wrapping

@@ -625,7 +625,7 @@ func (r *Raylet) submit(spec *transport.TaskSpec) {
 		r.routeCall(spec)
 		return
 	case spec.IsCreation():
-		up := &transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorPending, Name: spec.A().Name}
+		up := &transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorPending, Name: spec.A().Name, Class: namedClass(spec)}
 		r.sendActorUpdate(up)
 	}
 	r.schedule(spec)

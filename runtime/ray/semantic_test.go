@@ -49,6 +49,8 @@ type suite struct {
 	// until it has run k times; then it returns the child's result. With
 	// wait false a failing run leaves before its child is done.
 	flakyParent *ray.Func[int]
+	// broken is a class of counters whose constructor fails.
+	broken *ray.ActorClass[counter]
 }
 
 // spinSteps bounds the spin method: a run that never sees its cancel
@@ -179,6 +181,9 @@ func newSuite() *suite {
 	// spawn waits on a 10 s child that holds the GPU.
 	s.spawn = ray.Method0(s.counter, "spawn", func(ctx context.Context, c *counter) (int, error) {
 		return ray.Get(ctx, s.slow.Options(ray.GPUs(1)).Remote(ctx, 10000))
+	})
+	s.broken = ray.RegisterActor1(s.reg, "BrokenCounter", func(ctx context.Context, start int) (*counter, error) {
+		return nil, fmt.Errorf("no counter from %d today", start)
 	})
 	return s
 }
@@ -394,6 +399,30 @@ var semanticCases = []semanticCase{
 		require.NoError(t, ray.Kill(ctx, h))
 		_, err = ray.Get(ctx, s.get.Remote(ctx, h))
 		assert.ErrorIs(t, err, ray.ErrActorDied)
+	}},
+	{"get actor checks the class", func(t *testing.T, ctx context.Context, s *suite) {
+		// The name is a Counter's: looked up as a BrokenCounter (the same
+		// Go type, so the handle's type passes) GetActor refuses it, naming
+		// both classes, instead of a handle whose first call fails.
+		h := s.counter.Options(ray.ActorName("typed")).New(ctx, 5)
+		found, err := ray.GetActor(ctx, s.broken, "typed")
+		require.ErrorIs(t, err, ray.ErrActorClass)
+		assert.Zero(t, found.ID())
+		var ce *ray.ActorClassError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, ray.ActorClassError{Name: "typed", Want: "BrokenCounter", Have: "Counter"}, *ce)
+		assert.Contains(t, err.Error(), `"BrokenCounter"`)
+		assert.Contains(t, err.Error(), `"Counter"`)
+		// Once up too (its host's news carries the class as well), and the
+		// right class still finds it.
+		v, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		assert.Equal(t, 5, v)
+		_, err = ray.GetActor(ctx, s.broken, "typed")
+		require.ErrorIs(t, err, ray.ErrActorClass)
+		found, err = ray.GetActor(ctx, s.counter, "typed")
+		require.NoError(t, err)
+		assert.Equal(t, h.ID(), found.ID())
 	}},
 	{"resources and infeasible", func(t *testing.T, ctx context.Context, s *suite) {
 		v, err := ray.Get(ctx, s.gpu.Options(ray.GPUs(0.5)).Remote(ctx))

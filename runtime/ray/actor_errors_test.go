@@ -1,0 +1,39 @@
+package ray_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/ray"
+)
+
+// TestActorErrorsOnShardedGCS runs the semantic case of GetActor's class
+// check on a GCS of several replicated shards, where an actor's name lives
+// on another shard than the actor: the class reaches the name's shard.
+func TestActorErrorsOnShardedGCS(t *testing.T) {
+	want := map[string]bool{
+		"get actor checks the class": true,
+	}
+	ran := 0
+	for _, tc := range semanticCases {
+		if !want[tc.name] {
+			continue
+		}
+		ran++
+		t.Run(tc.name, func(t *testing.T) {
+			for _, shards := range []int{2, 3, 5} {
+				s := newSuite()
+				c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: int64(shards), GCSShards: shards, GCSReplicas: 2, WireCheck: true}, s.reg)
+				require.NoError(t, err)
+				require.NoError(t, c.Run(func(ctx context.Context) error {
+					tc.run(t, ctx, s)
+					return nil
+				}))
+				c.Close()
+			}
+		})
+	}
+	require.Equal(t, len(want), ran, "a case was renamed")
+}
