@@ -65,6 +65,18 @@ type route struct {
 	bounced   transport.NodeID
 	bouncedAt uint32
 	pending   []*transport.TaskSpec
+	// cause is why a dead actor died, when known (its ActorInfo's Cause,
+	// or this node's ray.Kill): its calls' errors say it.
+	cause string
+}
+
+// deadMsg is the error message of a call to a dead actor: why it died,
+// when known.
+func deadMsg(id transport.ActorID, cause string) string {
+	if cause == "" {
+		return fmt.Sprintf("actor %s is dead", id)
+	}
+	return fmt.Sprintf("actor %s is dead: %s", id, cause)
 }
 
 // namedClass is the class an actor's updates carry (GcsActorUpdate.Class):
@@ -101,8 +113,9 @@ func (r *Raylet) startActor(t *task) {
 		r.giveBack(t)
 		r.unpinArgs(t)
 		r.tasks.Delete(t.spec.ID)
-		r.failTask(t.spec, transport.ErrKindUnknownFunction, fmt.Sprintf("no actor type %q registered", t.spec.Func))
-		r.actorDied(t.spec.Actor, t.spec.A().Name)
+		why := fmt.Sprintf("no actor type %q registered", t.spec.Func)
+		r.failTask(t.spec, transport.ErrKindUnknownFunction, why)
+		r.actorDied(t.spec.Actor, t.spec.A().Name, why)
 		return
 	}
 	if old := r.actors[t.spec.Actor]; old != nil && old.creation.spec.Attempt >= t.spec.Attempt {
@@ -157,8 +170,11 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	if ctorErr == nil && a.instance == nil {
 		ctorErr = fmt.Errorf("constructor of %q returned no instance", t.spec.Func)
 	}
-	why := "constructor failed"
-	if ctorErr == nil && t.spec.Attempt > 0 {
+	var why string // the cause of death the actor table and the calls get
+	if ctorErr != nil {
+		// As Ray's ActorDiedError of an actor whose constructor raised.
+		why = "it died because of an error raised in its creation task: " + ctorErr.Error()
+	} else if t.spec.Attempt > 0 {
 		if ctorErr = r.restoreActor(a); ctorErr != nil {
 			why = ctorErr.Error() // its checkpoint or its replay failed: it cannot come back as it was
 		}
@@ -508,7 +524,7 @@ func (r *Raylet) routeCall(spec *transport.TaskSpec) {
 	case transport.ActorAlive:
 		r.deliverCall(rt.node, rt.inc, spec)
 	case transport.ActorDead:
-		r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
+		r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 	default:
 		rt.pending = append(rt.pending, spec)
 		r.awaitActor(spec.Actor, rt)
@@ -695,15 +711,16 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 			r.deliverCall(m.Node, m.Incarnation, spec)
 		}
 	case transport.ActorDead:
-		rt.pending = nil
+		rt.pending, rt.cause = nil, m.Cause
 		for _, spec := range pending {
-			r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
+			r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 		}
 	}
 }
 
 // killActor ends an actor hosted here: queued calls fail, its resources go
-// back, and the actor table says dead.
+// back, and the actor table says dead. why is the cause of death (its
+// calls' errors, the table's record): whyRayKill for ray.Kill.
 func (r *Raylet) killActor(id transport.ActorID, why string) {
 	a := r.actors[id]
 	if a == nil || a.dead {
@@ -714,7 +731,7 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 	r.endRestore(a)
 	delete(r.actors, id)
 	r.giveBack(a.creation)
-	msg := fmt.Sprintf("actor %s died: %s", id, why)
+	msg := deadMsg(id, why)
 	for _, t := range a.queue {
 		r.dropWaits(t)
 	}
@@ -728,26 +745,32 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 		// fate: the actor table takes it from any incarnation.
 		detail, inc = transport.DetailRayKill, 0
 	}
-	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, inc)
+	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, why, inc)
 	r.pumpActor(a)
 	r.dispatch()
 }
 
 // whyRayKill is killActor's why for ray.Kill: the killer's own raylet, or
 // a host told by the killer or the actor table (transport.KillActor).
-const whyRayKill = "killed"
+const whyRayKill = transport.DetailRayKill
 
-func (r *Raylet) actorDied(id transport.ActorID, name string) { r.actorDiedDetail(id, name, name, 0) }
+// actorDied tells the actor table an actor whose creation failed here is
+// dead, and why (cause).
+func (r *Raylet) actorDied(id transport.ActorID, name, cause string) {
+	r.actorDiedDetail(id, name, name, cause, 0)
+}
 
 // actorDiedDetail emits the actor.died event (its Detail: detail) and tells
-// the actor table. inc, when not 0, is the incarnation of the host whose
-// instance died (its constructor, restore or replay failed): the table
-// ignores the news if that incarnation is dead, for the actor has been
-// restarted since, and an instance left running on a node declared dead
-// must not end the restarted one for good.
-func (r *Raylet) actorDiedDetail(id transport.ActorID, name, detail string, inc uint64) {
+// the actor table, with the cause of death (cut to transport.MaxActorCause;
+// the table publishes it to the actor's callers). inc, when not 0, is the
+// incarnation of the host whose instance died (its constructor, restore or
+// replay failed): the table ignores the news if that incarnation is dead,
+// for the actor has been restarted since, and an instance left running on
+// a node declared dead must not end the restarted one for good.
+func (r *Raylet) actorDiedDetail(id transport.ActorID, name, detail, cause string, inc uint64) {
 	r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: detail})
-	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorDead, Name: name, Incarnation: inc})
+	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorDead, Name: name, Incarnation: inc,
+		Cause: transport.CutCause(cause)})
 }
 
 // GCSClient is the raylet's GCS client (its delay and retry counters).

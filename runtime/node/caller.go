@@ -776,7 +776,7 @@ func (c *Caller) KillActor(id transport.ActorID, name string) {
 			// through the GCS: a host that crashed and is not yet
 			// declared dead cannot report the kill, and the table would
 			// restart the actor when the death came.
-			r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, State: transport.ActorDead, Name: name})
+			r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, State: transport.ActorDead, Name: name, Cause: transport.DetailRayKill})
 		}
 		wake()
 	})

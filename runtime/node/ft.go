@@ -294,7 +294,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		}
 		r.failTask(&spec, kind, msg)
 		if spec.IsCreation() {
-			r.actorDied(spec.Actor, spec.A().Name)
+			r.actorDied(spec.Actor, spec.A().Name, "its creation task failed: "+msg)
 		}
 		return
 	}
@@ -309,7 +309,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		}
 		if rt.state == transport.ActorDead { // no lookup will answer a dead route's pending calls
 			r.ownedDone(spec.ID)
-			r.failTask(&spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
+			r.failTask(&spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 			return
 		}
 		if rt.state == transport.ActorAlive {

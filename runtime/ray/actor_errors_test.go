@@ -9,12 +9,14 @@ import (
 	"raysim/runtime/ray"
 )
 
-// TestActorErrorsOnShardedGCS runs the semantic case of GetActor's class
-// check on a GCS of several replicated shards, where an actor's name lives
-// on another shard than the actor: the class reaches the name's shard.
+// TestActorErrorsOnShardedGCS runs the semantic cases of GetActor's class
+// check and a failed constructor's error on a GCS of several replicated
+// shards, where an actor's name lives on another shard than the actor:
+// the class reaches the name's shard, the cause of death the callers.
 func TestActorErrorsOnShardedGCS(t *testing.T) {
 	want := map[string]bool{
-		"get actor checks the class": true,
+		"get actor checks the class":                     true,
+		"a failed constructor's error reaches the calls": true,
 	}
 	ran := 0
 	for _, tc := range semanticCases {

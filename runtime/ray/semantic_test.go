@@ -49,8 +49,11 @@ type suite struct {
 	// until it has run k times; then it returns the child's result. With
 	// wait false a failing run leaves before its child is done.
 	flakyParent *ray.Func[int]
-	// broken is a class of counters whose constructor fails.
-	broken *ray.ActorClass[counter]
+	// broken is a class of counters whose constructor fails (brokenGet
+	// its method); callBroken calls brokenGet from a task.
+	broken     *ray.ActorClass[counter]
+	brokenGet  *ray.ActorMethod[counter, int]
+	callBroken *ray.Func[int]
 }
 
 // spinSteps bounds the spin method: a run that never sees its cancel
@@ -184,6 +187,10 @@ func newSuite() *suite {
 	})
 	s.broken = ray.RegisterActor1(s.reg, "BrokenCounter", func(ctx context.Context, start int) (*counter, error) {
 		return nil, fmt.Errorf("no counter from %d today", start)
+	})
+	s.brokenGet = ray.Method0(s.broken, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
+	s.callBroken = ray.Register1(s.reg, "callBroken", func(ctx context.Context, h ray.ActorHandle[counter]) (int, error) {
+		return ray.Get(ctx, s.brokenGet.Remote(ctx, h))
 	})
 	return s
 }
@@ -423,6 +430,31 @@ var semanticCases = []semanticCase{
 		found, err = ray.GetActor(ctx, s.counter, "typed")
 		require.NoError(t, err)
 		assert.Equal(t, h.ID(), found.ID())
+	}},
+	{"a failed constructor's error reaches the calls", func(t *testing.T, ctx context.Context, s *suite) {
+		// As Ray's ActorDiedError: the actor died because of an error
+		// raised in its creation task, and the calls say which.
+		h := s.broken.New(ctx, 7)
+		early := s.brokenGet.Remote(ctx, h) // before the constructor ran
+		_, err := ray.GetTimeout(ctx, early, 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrActorDied)
+		assert.Contains(t, err.Error(), "no counter from 7 today")
+		assert.Contains(t, err.Error(), "creation task")
+		late := s.brokenGet.Remote(ctx, h) // the caller knows it dead
+		_, err = ray.GetTimeout(ctx, late, 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrActorDied)
+		assert.Contains(t, err.Error(), "no counter from 7 today")
+		// A caller on another node hears it from the actor table.
+		_, err = ray.GetTimeout(ctx, s.callBroken.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx, h), 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrTaskFailed)
+		assert.Contains(t, err.Error(), "no counter from 7 today")
+		// On the actor's own node, before and after its death is known.
+		h = s.broken.Options(ray.Resource("special", 1)).New(ctx, 8)
+		for range 2 {
+			_, err = ray.GetTimeout(ctx, s.callBroken.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, h), 10*time.Second)
+			require.ErrorIs(t, err, ray.ErrTaskFailed)
+			assert.Contains(t, err.Error(), "no counter from 8 today")
+		}
 	}},
 	{"resources and infeasible", func(t *testing.T, ctx context.Context, s *suite) {
 		v, err := ray.Get(ctx, s.gpu.Options(ray.GPUs(0.5)).Remote(ctx))
