@@ -677,6 +677,9 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 		rt = &route{lookedUp: true}
 		r.routes[m.Actor] = rt
 	}
+	if rt.state == transport.ActorDead {
+		return // death is final (in the actor table too): older news, or this node's own kill
+	}
 	if inc, dead := r.deadInc[m.Node]; dead && m.State == transport.ActorAlive && m.Incarnation != 0 && m.Incarnation <= inc {
 		return // alive on an incarnation known dead: older than the shard's restart, which is coming
 	}
@@ -715,6 +718,26 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 		for _, spec := range pending {
 			r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 		}
+	}
+}
+
+// killedHere marks this node's route to an actor its caller killed
+// (ray.Kill) dead: the kill is final, and a call made after it fails at
+// once, saying so, instead of going to where the actor was (whose host
+// bounced it: "not on node N").
+func (r *Raylet) killedHere(id transport.ActorID) {
+	rt := r.routes[id]
+	if rt == nil {
+		rt = &route{}
+		r.routes[id] = rt
+	}
+	if rt.state == transport.ActorDead {
+		return
+	}
+	pending := rt.pending
+	rt.state, rt.cause, rt.pending, rt.bounced = transport.ActorDead, transport.DetailRayKill, nil, 0
+	for _, spec := range pending {
+		r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 	}
 }
 

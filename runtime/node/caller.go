@@ -764,6 +764,7 @@ func (c *Caller) KillActor(id transport.ActorID, name string) {
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		r.drainSubmits() // a creation just submitted is queued first
+		r.killedHere(id)
 		if _, ok := r.actors[id]; ok {
 			r.killActor(id, whyRayKill)
 		} else {

@@ -269,6 +269,13 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		// (failTask finds no owner to tell), a restarted actor waited for
 		// that number for good and held the caller's later calls.
 		msg := fmt.Sprintf("%s; %d retries allowed", why, budget)
+		if spec.Actor != 0 && !spec.IsCreation() {
+			if rt := r.routes[spec.Actor]; rt != nil && rt.state == transport.ActorDead {
+				// The actor is dead (killed here, or the table said so):
+				// that, not where the call was lost, is why it failed.
+				msg = deadMsg(spec.Actor, rt.cause)
+			}
+		}
 		if spec.Actor == 0 && spec.NumReturns > 0 && !o.rebuilt {
 			// The run may have finished all the same, its word cut off
 			// with its node: the task table decides (askFailure).

@@ -10,13 +10,14 @@ import (
 )
 
 // TestActorErrorsOnShardedGCS runs the semantic cases of GetActor's class
-// check and a failed constructor's error on a GCS of several replicated
-// shards, where an actor's name lives on another shard than the actor:
-// the class reaches the name's shard, the cause of death the callers.
+// check, a failed constructor's error and a kill's on a GCS of several
+// replicated shards, where an actor's name lives on another shard than the
+// actor: the class and the cause of death reach the name's shard too.
 func TestActorErrorsOnShardedGCS(t *testing.T) {
 	want := map[string]bool{
 		"get actor checks the class":                     true,
 		"a failed constructor's error reaches the calls": true,
+		"a call after kill says killed":                  true,
 	}
 	ran := 0
 	for _, tc := range semanticCases {

@@ -50,10 +50,11 @@ type suite struct {
 	// wait false a failing run leaves before its child is done.
 	flakyParent *ray.Func[int]
 	// broken is a class of counters whose constructor fails (brokenGet
-	// its method); callBroken calls brokenGet from a task.
+	// its method); callBroken calls brokenGet from a task, callGet get.
 	broken     *ray.ActorClass[counter]
 	brokenGet  *ray.ActorMethod[counter, int]
 	callBroken *ray.Func[int]
+	callGet    *ray.Func[int]
 }
 
 // spinSteps bounds the spin method: a run that never sees its cancel
@@ -191,6 +192,9 @@ func newSuite() *suite {
 	s.brokenGet = ray.Method0(s.broken, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
 	s.callBroken = ray.Register1(s.reg, "callBroken", func(ctx context.Context, h ray.ActorHandle[counter]) (int, error) {
 		return ray.Get(ctx, s.brokenGet.Remote(ctx, h))
+	})
+	s.callGet = ray.Register1(s.reg, "callGet", func(ctx context.Context, h ray.ActorHandle[counter]) (int, error) {
+		return ray.Get(ctx, s.get.Remote(ctx, h))
 	})
 	return s
 }
@@ -454,6 +458,32 @@ var semanticCases = []semanticCase{
 			_, err = ray.GetTimeout(ctx, s.callBroken.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, h), 10*time.Second)
 			require.ErrorIs(t, err, ray.ErrTaskFailed)
 			assert.Contains(t, err.Error(), "no counter from 8 today")
+		}
+	}},
+	{"a call after kill says killed", func(t *testing.T, ctx context.Context, s *suite) {
+		// Hosted on the killer's node, on another node, and a call queued
+		// behind a running one when the kill comes.
+		for _, h := range []ray.ActorHandle[counter]{
+			s.counter.New(ctx, 1),
+			s.counter.Options(ray.Resource("special", 1)).New(ctx, 2),
+		} {
+			_, err := ray.Get(ctx, s.get.Remote(ctx, h)) // it lives
+			require.NoError(t, err)
+			busy := s.nap.Remote(ctx, h, 300)
+			queued := s.incr.Remote(ctx, h, 1)
+			_, err = ray.GetTimeout(ctx, busy, 50*time.Millisecond)
+			require.ErrorIs(t, err, ray.ErrTimeout)
+			require.NoError(t, ray.Kill(ctx, h))
+			for _, ref := range []ray.Ref[int]{busy, queued, s.get.Remote(ctx, h)} {
+				_, err = ray.GetTimeout(ctx, ref, 10*time.Second)
+				require.ErrorIs(t, err, ray.ErrActorDied)
+				assert.Contains(t, err.Error(), "killed by ray.Kill")
+				assert.NotContains(t, err.Error(), "not on node")
+			}
+			// A caller on another node hears it from the actor table.
+			_, err = ray.GetTimeout(ctx, s.callGet.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx, h), 10*time.Second)
+			require.ErrorIs(t, err, ray.ErrTaskFailed)
+			assert.Contains(t, err.Error(), "killed by ray.Kill")
 		}
 	}},
 	{"resources and infeasible", func(t *testing.T, ctx context.Context, s *suite) {
