@@ -81,8 +81,8 @@ func TestActorWaitingOnItselfInWaitWarns(t *testing.T) {
 			})
 			// waitSelf Waits on a call on its own actor: alone, with a
 			// timeout (0); beside a task that finishes, for one (1); as a
-			// poll (2); beside the task, for both, with a timeout (3). It
-			// returns how many were ready.
+			// poll (2); beside the task, done already, for both, with a
+			// timeout (3). It returns how many were ready.
 			waitSelf := ray.Method1(cls, "waitSelf", func(ctx context.Context, s *selfCaller, how int) (int, error) {
 				self := one.Remote(ctx, s.me)
 				refs, k, timeout := []ray.Ref[int]{self}, 1, 200*time.Millisecond
@@ -92,7 +92,11 @@ func TestActorWaitingOnItselfInWaitWarns(t *testing.T) {
 				case 2:
 					timeout = 0
 				case 3:
-					refs, k = append(refs, quick.Remote(ctx)), 2
+					q := quick.Remote(ctx)
+					if _, err := ray.Get(ctx, q); err != nil { // ready before the Wait, however slow the host
+						return 0, err
+					}
+					refs, k = append(refs, q), 2
 				}
 				ready, _, err := ray.Wait(ctx, refs, k, timeout)
 				return len(ready), err
