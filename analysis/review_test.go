@@ -631,11 +631,7 @@ func TestShortLastBinNoSpike(t *testing.T) {
 // Peer), which either direction's restore ends. Degradations that differ,
 // or one direction alone, stay rows of their own.
 func TestSymmetricDegradeIsOneFault(t *testing.T) {
-	deg := func(at float64, node, peer uint64, extra time.Duration, detail string) traces.Record {
-		r := netRec(at, netsim.EvDegrade, node, peer, detail)
-		r.Bytes = int64(extra)
-		return r
-	}
+	deg := degradeRec
 	recs := append(steady(800),
 		deg(100, 1, 2, 5*time.Millisecond, "loss=0.2"),
 		deg(100, 2, 1, 5*time.Millisecond, "loss=0.2"),
@@ -734,11 +730,7 @@ func TestTaskErrorsFaultRow(t *testing.T) {
 // there, and the link's later restore ends the second: the first row used
 // to stay open, and that restore ended it instead of the second.
 func TestReplacedDegradeEnds(t *testing.T) {
-	deg := func(at float64, node, peer uint64, extra time.Duration, detail string) traces.Record {
-		r := netRec(at, netsim.EvDegrade, node, peer, detail)
-		r.Bytes = int64(extra)
-		return r
-	}
+	deg := degradeRec
 	recs := append(steady(800),
 		deg(100, 1, 2, 5*time.Millisecond, "loss=0.2"),
 		deg(200, 1, 2, 9*time.Millisecond, "loss=0"),
@@ -755,4 +747,12 @@ func TestReplacedDegradeEnds(t *testing.T) {
 	assert.True(t, rep.Faults[2].Symmetric)
 	assert.Equal(t, ms(500), rep.Faults[2].Ended, "a later degrade of either direction ends a symmetric one")
 	assert.Zero(t, rep.Faults[3].Ended)
+}
+
+// degradeRec is a net.degrade record at ms milliseconds: node -> peer
+// with extra latency and the model (or "restore") in detail.
+func degradeRec(ms float64, node, peer uint64, extra time.Duration, detail string) traces.Record {
+	r := netRec(ms, netsim.EvDegrade, node, peer, detail)
+	r.Bytes = int64(extra)
+	return r
 }
