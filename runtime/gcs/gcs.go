@@ -1148,6 +1148,11 @@ func (s *Shard) restartActor(id transport.ActorID) {
 		s.placeRestart(id, spec, e)
 	} else {
 		up.State = transport.ActorDead
+		// Its callers' errors say why, as Ray's ActorDiedError does.
+		up.Cause = fmt.Sprintf("its node %d died", e.info.Node)
+		if ok {
+			up.Cause += fmt.Sprintf(" and its restarts are spent (max_restarts %d)", spec.A().MaxRestarts)
+		}
 		s.emit(transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: "its node died"})
 	}
 	s.actorUpdate(up)

@@ -3,9 +3,11 @@ package ray_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"raysim/netsim"
 	"raysim/runtime/ray"
 )
 
@@ -39,4 +41,26 @@ func TestActorErrorsOnShardedGCS(t *testing.T) {
 		})
 	}
 	require.Equal(t, len(want), ran, "a case was renamed")
+}
+
+// TestActorDiedWithNodeSaysWhy: an actor whose node dies with no restart
+// left is dead for good, and its callers' errors say why, as Ray's
+// ActorDiedError does ("its node died and its restarts are spent"): they
+// said only that the actor was dead.
+func TestActorDiedWithNodeSaysWhy(t *testing.T) {
+	reg, cls, echo := echoActors()
+	c, err := ray.NewSim(ray.Config{Nodes: withW(1), Seed: 1, WireCheck: true}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		h := cls.Options(ray.Resource("w", 1), ray.MaxRestarts(0)).New(ctx)
+		_, err := ray.GetTimeout(ctx, echo.Remote(ctx, h, 1), 5*time.Second)
+		require.NoError(t, err)
+		c.Netsim().Crash(netsim.NodeID(ray.RayletID(1)))
+		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // declared dead by now
+		_, err = ray.GetTimeout(ctx, echo.Options(ray.MaxRetries(0)).Remote(ctx, h, 2), 5*time.Second)
+		require.ErrorIs(t, err, ray.ErrActorDied)
+		require.ErrorContains(t, err, "its node 2 died and its restarts are spent (max_restarts 0)")
+		return nil
+	}))
 }
