@@ -21,7 +21,7 @@ import (
 // node: the same program made its actor on different nodes depending on
 // where it ran.
 func TestSoftAffinityWaitsForABusyTarget(t *testing.T) {
-	special := ray.RayletID(1) // testNodes: 2 CPUs
+	special := ray.RayletID(1)         // testNodes: 2 CPUs
 	for _, from := range []int{0, 1} { // submitted elsewhere (the global scheduler), on the target
 		s := newSuite()
 		c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
