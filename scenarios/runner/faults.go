@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"raysim/netsim"
@@ -22,46 +23,77 @@ type faultInjector struct {
 	log      func(format string, args ...any)
 	crashes  map[string][]time.Duration // node name -> when it was killed
 	degraded [][2]netsim.NodeID         // control-plane pairs degraded since the last heal
-	// errRates is each node's task_errors rate now (ray.Config.TaskErrors
-	// reads it), errBy the fault that set it.
-	errRates []float64
-	errBy    []*scenarios.Fault
+	errs     *taskErrorRates            // nil without task_errors faults
 }
 
-// taskErrors is the cluster's ray.Config.TaskErrors for a scenario with
-// task_errors faults (nil for one without: its runs draw nothing).
-func (f *faultInjector) taskErrors() func(i int) float64 {
-	if !slices.ContainsFunc(f.s.Faults, func(fl scenarios.Fault) bool { return fl.Kind == scenarios.TaskErrors }) {
+// taskErrorRates is each node's task_errors rate now, which the cluster's
+// ray.Config.TaskErrors reads at every run (on TCP from every host's loop:
+// hence the lock), and the fault that set it.
+type taskErrorRates struct {
+	mu    sync.Mutex
+	rates []float64
+	by    []*scenarios.Fault
+}
+
+// newTaskErrorRates returns the rates of a scenario with task_errors
+// faults, nil for one without (its runs then draw nothing).
+func newTaskErrorRates(s *scenarios.Scenario) *taskErrorRates {
+	if !slices.ContainsFunc(s.Faults, func(fl scenarios.Fault) bool { return fl.Kind == scenarios.TaskErrors }) {
 		return nil
 	}
-	f.errRates = make([]float64, len(f.s.Cluster.Nodes))
-	f.errBy = make([]*scenarios.Fault, len(f.s.Cluster.Nodes))
-	return func(i int) float64 { return f.errRates[i] }
+	return &taskErrorRates{rates: make([]float64, len(s.Cluster.Nodes)), by: make([]*scenarios.Fault, len(s.Cluster.Nodes))}
 }
 
-// setTaskErrors applies a task_errors fault: its rate on its nodes (every
-// node when it names none), until its for ends there, unless a later
-// task_errors replaced it on a node (that one holds until its own end).
-func (f *faultInjector) setTaskErrors(fl *scenarios.Fault) {
+// hook is the ray.Config.TaskErrors of the rates (nil for none).
+func (e *taskErrorRates) hook() func(i int) float64 {
+	if e == nil {
+		return nil
+	}
+	return func(i int) float64 {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.rates[i]
+	}
+}
+
+// start applies task_errors fault fl to its nodes (every node when it
+// names none) and returns them, for end.
+func (e *taskErrorRates) start(s *scenarios.Scenario, fl *scenarios.Fault) []int {
 	var idx []int
-	for i, n := range f.s.Cluster.Nodes {
+	for i, n := range s.Cluster.Nodes {
 		if len(fl.Errors.Nodes) == 0 || slices.Contains(fl.Errors.Nodes, n.Name) {
 			idx = append(idx, i)
 		}
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, i := range idx {
-		f.errRates[i], f.errBy[i] = fl.Errors.Rate, fl
+		e.rates[i], e.by[i] = fl.Errors.Rate, fl
 	}
-	// Logged (into the digest too) for analyses: the fault's row, its end.
+	return idx
+}
+
+// end ends fl (its for is over) on the nodes it still holds: a later
+// task_errors replaced it on the others, and holds until its own end.
+func (e *taskErrorRates) end(fl *scenarios.Fault, idx []int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, i := range idx {
+		if e.by[i] == fl {
+			e.rates[i], e.by[i] = 0, nil
+		}
+	}
+}
+
+// setTaskErrors applies a task_errors fault in the simulator, logging its
+// start and its end (into the digest too) for analyses.
+func (f *faultInjector) setTaskErrors(fl *scenarios.Fault) {
+	idx := f.errs.start(f.s, fl)
 	sim := f.c.Netsim()
 	sim.Emit(netsim.EvCustom, 0, scenarios.TaskErrorsStarted+fl.Errors.Describe())
 	if fl.For > 0 {
 		sim.After(fl.For, func() {
-			for _, i := range idx {
-				if f.errBy[i] == fl {
-					f.errRates[i], f.errBy[i] = 0, nil
-				}
-			}
+			f.errs.end(fl, idx)
 			sim.Emit(netsim.EvCustom, 0, scenarios.TaskErrorsEnded+fl.Errors.Describe())
 		})
 	}

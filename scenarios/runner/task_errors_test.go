@@ -71,3 +71,36 @@ func TestTaskErrorsRetried(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskErrorsOnTCP: on a loopback TCP cluster, whose fault schedule
+// otherwise goes unapplied, task_errors faults apply on the wall clock:
+// every run failing from the start, a task fails with the injected error
+// (retry_exceptions spends its retries on them); the other faults are
+// still reported as not applied.
+func TestTaskErrorsOnTCP(t *testing.T) {
+	s, err := scenarios.Parse("task-errors-tcp.yaml", []byte(`
+name: task-errors-tcp
+duration_limit: 30s
+cluster:
+  nodes:
+    - {name: head, cpus: 2}
+    - {name: worker, cpus: 2}
+workload:
+  - generator: parallel
+    params: {tasks: 20, duration: 1ms}
+    max_retries: 2
+    retry_exceptions: true
+faults:
+  - {at: 0s, task_errors: {rate: 100%}}
+  - {at: 10s, kill_node: worker}
+`))
+	require.NoError(t, err)
+	r, err := RunTCP(context.Background(), s, Options{})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(20), r.TasksFailed)
+	assert.Equal(t, uint64(40), r.TasksRetried, "2 retries each")
+	require.Len(t, r.Workloads, 1)
+	assert.Contains(t, r.Workloads[0].KindErrs[0], node.InjectedTaskError)
+	require.Len(t, r.Warnings, 1)
+	assert.Contains(t, r.Warnings[0], "1 faults not applied")
+}
