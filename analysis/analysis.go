@@ -75,8 +75,11 @@ type TaskCounts struct {
 
 // Series is a quantity binned over the trace's time: Values[i] covers
 // [i*Bin, (i+1)*Bin), the last bin [At(last), End] (the run's end, a
-// record at End included). A rate is per the time a bin covers (Width): the
-// last bin's is only part of Bin.
+// record at End included). A rate is per the time a bin covers (Width).
+// The last bin covers from half a Bin up to one and a half: the analysis
+// merges a shorter tail of the run into the bin before it (see binCount),
+// since a rate over a few nanoseconds is no rate (one completion in 3µs
+// read as 333,333/s). A series over no time has one bin of Width 0.
 type Series struct {
 	Bin    time.Duration
 	End    time.Duration
@@ -87,9 +90,22 @@ type Series struct {
 func (s Series) At(i int) time.Duration { return time.Duration(i) * s.Bin }
 
 // Width is the time bin i covers of [0, End]: Bin, but for the last bin
-// only up to End (0 for a series over no time).
+// (of Values) from its start up to End, which may be less or more than
+// Bin (0 for a series over no time).
 func (s Series) Width(i int) time.Duration {
+	if i == len(s.Values)-1 {
+		return max(s.End-s.At(i), 0)
+	}
 	return max(min(s.Bin, s.End-s.At(i)), 0)
+}
+
+// stop is where bin i ends: At(i+1), but for the last bin End when that
+// is later (the tail binCount merged into it).
+func (s Series) stop(i int) time.Duration {
+	if i == len(s.Values)-1 {
+		return max(s.At(i+1), s.End)
+	}
+	return s.At(i + 1)
 }
 
 // Percentiles of a duration distribution (nearest rank below, as the
@@ -194,11 +210,16 @@ type Link struct {
 
 // Fault is one injected fault and the cluster's response.
 type Fault struct {
-	Kind   string // crash, restart, partition, heal, pause, degrade, skew, kill_actor
+	Kind   string // crash, restart, partition, heal, pause, degrade, skew, kill_actor, task_errors
 	At     time.Duration
 	Node   transport.NodeID // 0 when it concerns no single node
 	Peer   transport.NodeID `json:",omitempty"` // a degraded link's other end
 	Detail string
+	// Symmetric: a degradation of both directions of the link, Node -> Peer
+	// and Peer -> Node (a degrade_link fault is symmetric unless it says
+	// otherwise): netsim logs a net.degrade per direction, the same time
+	// and model, and the report shows the pair as one fault (Node <-> Peer).
+	Symmetric bool `json:",omitempty"`
 	// Detected is the first node.dead that detects the fault (0: none): of
 	// a node the fault concerns, with no later detectable fault of that
 	// node before it (see Detectable); DetectAfter = Detected - At.
@@ -227,8 +248,8 @@ type Fault struct {
 	Unjudged bool `json:",omitempty"`
 	// Ended is when a later event lifted the fault: a restart of the
 	// crashed node, a heal of the partition, a restore of the degraded link
-	// (see Ends); 0 when none did before the trace ended, or nothing lifts
-	// it (pause, skew, kill_actor).
+	// (see Ends), the end of task_errors' for; 0 when none did before the
+	// trace ended, or nothing lifts it (pause, skew, kill_actor).
 	Ended time.Duration `json:",omitempty"`
 
 	cut []transport.NodeID // a partition's endpoints (nil: unknown, any)
@@ -247,8 +268,9 @@ func (f Fault) Ends(g Fault) bool {
 		return g.Kind == "crash" && g.Node == f.Node
 	case "heal":
 		return g.Kind == "partition" && (f.Detail == "" || f.Detail == g.Detail)
-	case "restore":
-		return g.Kind == "degrade" && g.Node == f.Node && g.Peer == f.Peer
+	case "restore": // either direction's, for a symmetric degradation
+		return g.Kind == "degrade" && (g.Node == f.Node && g.Peer == f.Peer ||
+			g.Symmetric && g.Node == f.Peer && g.Peer == f.Node)
 	}
 	return false
 }
@@ -272,7 +294,7 @@ func (f Fault) Detectable() bool {
 // partition when it ended (its end has no row of its own, or shares one
 // heal with others).
 func (f Fault) DetailText() string {
-	if f.Ended != 0 && (f.Kind == "degrade" || f.Kind == "partition") {
+	if f.Ended != 0 && (f.Kind == "degrade" || f.Kind == "partition" || f.Kind == scenarios.TaskErrors) {
 		until := "until " + f.Ended.Round(time.Microsecond).String()
 		if f.Detail == "" {
 			return until
@@ -721,6 +743,9 @@ func (a *analyzer) done(id transport.TaskID, node transport.NodeID, at time.Dura
 func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 	switch k {
 	case netsim.EvCrash, netsim.EvRestart, netsim.EvPartition, netsim.EvHeal, netsim.EvPause, netsim.EvDegrade, netsim.EvSkew:
+	case netsim.EvCustom:
+		a.taskErrors(r)
+		return
 	default:
 		return
 	}
@@ -750,6 +775,18 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 			f.Kind, f.Detail = "restore", ""
 		} else {
 			f.Detail = fmt.Sprintf("%d->%d +%v %s", r.Node, r.Peer, time.Duration(r.Bytes), r.Detail)
+			if a.reverseDegrade(f, r) {
+				return // the other direction of a fault already listed
+			}
+			// A degrade of a link replaces the one on it (netsim keeps
+			// one per direction): that one ends here, as a restore would
+			// end it, so a later restore ends this one, not the first.
+			replaced := Fault{Kind: "restore", Node: f.Node, Peer: f.Peer}
+			for i := range a.netFaults {
+				if replaced.Ends(a.netFaults[i]) {
+					a.netFaults[i].Ended = f.At
+				}
+			}
 		}
 	}
 	switch f.Kind {
@@ -770,6 +807,45 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 		}
 	}
 	a.netFaults = append(a.netFaults, f)
+}
+
+// taskErrors reads a task_errors fault's custom events: its start is a
+// row (Kind "task_errors"), the end of its for ends the open row that
+// describes the same rate and nodes.
+func (a *analyzer) taskErrors(r *traces.Record) {
+	if desc, ok := strings.CutPrefix(r.Detail, scenarios.TaskErrorsEnded); ok {
+		for i := range a.netFaults {
+			if g := &a.netFaults[i]; g.Kind == scenarios.TaskErrors && g.Ended == 0 && g.Detail == desc {
+				g.Ended = r.At
+				return
+			}
+		}
+		return
+	}
+	if desc, ok := strings.CutPrefix(r.Detail, scenarios.TaskErrorsStarted); ok {
+		a.netFaults = append(a.netFaults, Fault{Kind: scenarios.TaskErrors, At: r.At, Detail: desc})
+	}
+}
+
+// reverseDegrade marks the degradation f (of record r) as the other
+// direction of one listed at the same time, and reports whether it did:
+// one there degrades r.Peer -> r.Node with the same extra latency and
+// model, not yet ended nor paired. The pair is one fault, Symmetric
+// (netsim logs a symmetric degrade_link as two records, one per
+// direction, one after the other). Two one-way faults that happen to
+// mirror each other at the same instant read as one as well: the trace
+// cannot tell them apart, and what they do to the link is the same.
+func (a *analyzer) reverseDegrade(f Fault, r *traces.Record) bool {
+	want := fmt.Sprintf("%d->%d +%v %s", r.Peer, r.Node, time.Duration(r.Bytes), r.Detail)
+	for i := len(a.netFaults) - 1; i >= 0 && a.netFaults[i].At == f.At; i-- {
+		g := &a.netFaults[i]
+		if g.Kind == "degrade" && !g.Symmetric && g.Ended == 0 && g.Node == r.Peer && g.Peer == r.Node && g.Detail == want {
+			g.Symmetric = true
+			g.Detail = fmt.Sprintf("%d<->%d +%v %s", g.Node, g.Peer, time.Duration(r.Bytes), r.Detail)
+			return true
+		}
+	}
+	return false
 }
 
 func (a *analyzer) finish() {
@@ -821,8 +897,8 @@ func (a *analyzer) finish() {
 			continue
 		}
 		n.BusyTime += iv.end - iv.start
-		for b := int(iv.start / bin); b < nbins && rep.Throughput.At(b) < iv.end; b++ {
-			lo, hi := max(iv.start, rep.Throughput.At(b)), min(iv.end, rep.Throughput.At(b+1))
+		for b := min(int(iv.start/bin), nbins-1); b < nbins && n.Busy.At(b) < iv.end; b++ {
+			lo, hi := max(iv.start, n.Busy.At(b)), min(iv.end, n.Busy.stop(b))
 			if w := n.Busy.Width(b); hi > lo && w > 0 {
 				n.Busy.Values[b] += float64(hi-lo) / float64(w)
 			}
@@ -911,7 +987,7 @@ func (a *analyzer) rate(bin time.Duration, n int, end time.Duration) Series {
 // effect shows only at its detection would read as "no dip".
 func faultBins(end time.Duration) (bin time.Duration, n int) {
 	bin = oneTwoFive(float64(end) / 60)
-	return bin, max(int((end+bin-1)/bin), 1)
+	return bin, binCount(end, bin)
 }
 
 // bins splits [0, end] into 50 to 125 bins of a 1-2-5 width (niceBin); a
@@ -919,8 +995,20 @@ func faultBins(end time.Duration) (bin time.Duration, n int) {
 // of the 1µs minimum get fewer.
 func bins(end time.Duration) (bin time.Duration, n int) {
 	bin = niceBin(end)
-	n = int((end + bin - 1) / bin)
-	return bin, max(n, 1)
+	return bin, binCount(end, bin)
+}
+
+// binCount is the number of bins of width bin over [0, end]: enough to
+// cover it, but a last bin that would cover less than half a bin is
+// merged into the one before it (the last bin then runs to end, up to one
+// and a half bins: Series.Width). Divided by the few nanoseconds it
+// covered, such a tail's one completion was a spike of millions per second.
+func binCount(end, bin time.Duration) int {
+	n := int((end + bin - 1) / bin)
+	if n > 1 && end-time.Duration(n-1)*bin < bin/2 {
+		n--
+	}
+	return max(n, 1)
 }
 
 // niceBin picks the smallest 1-2-5 bin width at least end/125: consecutive
@@ -991,7 +1079,7 @@ func (a *analyzer) faults(th Series) {
 	}
 	a.matchDetections()
 	for i, f := range a.netFaults {
-		k0 := int(f.At / th.Bin)
+		k0 := min(int(f.At/th.Bin), len(th.Values)-1) // a fault in the merged tail is in the last bin
 		if f.Kind == "restart" || f.Kind == "heal" {
 			a.netFaults[i] = f
 			continue

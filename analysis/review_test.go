@@ -21,6 +21,7 @@ import (
 	"raysim/netsim"
 	"raysim/runtime/ray"
 	"raysim/runtime/transport"
+	"raysim/scenarios"
 	"raysim/traces"
 )
 
@@ -483,13 +484,16 @@ func TestLastBinDividedByCoveredTime(t *testing.T) {
 	assert.InDelta(t, float64(rep.Tasks.Completed), sum, 1e-6)
 }
 
-// TestSeriesWidth: every bin is Bin wide but the last, which ends at End;
-// a series over no time has no width.
+// TestSeriesWidth: every bin is Bin wide but the last, which ends at End
+// (short of Bin, or past it by a merged tail); a series over no time has
+// no width.
 func TestSeriesWidth(t *testing.T) {
 	s := analysis.Series{Bin: 10 * time.Millisecond, End: 25 * time.Millisecond, Values: make([]float64, 3)}
 	assert.Equal(t, []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 5 * time.Millisecond}, []time.Duration{s.Width(0), s.Width(1), s.Width(2)})
 	s.End = 30 * time.Millisecond
 	assert.Equal(t, 10*time.Millisecond, s.Width(2))
+	s.End = 32 * time.Millisecond // a short tail merged into the last bin
+	assert.Equal(t, []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 12 * time.Millisecond}, []time.Duration{s.Width(0), s.Width(1), s.Width(2)})
 	s = analysis.Series{Bin: time.Microsecond, Values: make([]float64, 1)}
 	assert.Zero(t, s.Width(0))
 }
@@ -576,4 +580,179 @@ func TestZeroLengthTrace(t *testing.T) {
 	require.NoError(t, err)
 	var none bytes.Buffer
 	require.NoError(t, analysis.WriteText(&none, synth(t, twoNodes, nil)))
+}
+
+// TestShortLastBinNoSpike: a steady 1000 tasks/s to 1s, then one last task
+// finishing 3µs later (a trace's last record often falls just past a bin
+// boundary). The last 10ms bin covered those 3µs alone and, divided by
+// the time it covers, read one completion in 3µs: 333,333 tasks/s, the
+// report's peak. A last bin shorter than half a bin is now merged into the
+// one before it, which then runs to End (Series.Width), so every bin's
+// rate is over at least half a bin; the bins still hold every completion,
+// and the utilization's every busy nanosecond.
+func TestShortLastBinNoSpike(t *testing.T) {
+	const last = transport.TaskID(0x9000)
+	end := time.Second + 3*time.Microsecond
+	recs := append(steady(1000),
+		rt(ms(999), transport.EvTaskSubmitted, 1, 0, last, "steady"),
+		rt(ms(999), transport.EvTaskRunning, 1, 0, last, "steady"),
+		rt(end, transport.EvTaskFinished, 1, 0, last, "steady"))
+	rep := synth(t, twoNodes, sorted(recs))
+	th := rep.Throughput
+	require.Equal(t, end, th.End)
+	require.Equal(t, 10*time.Millisecond, th.Bin)
+	require.Len(t, th.Values, 100, "the 3µs tail is part of the last bin")
+	assert.Equal(t, 10*time.Millisecond+3*time.Microsecond, th.Width(99), "the last bin covers [990ms, End]")
+	assert.Less(t, rep.PeakThroughput(), 1500.0, "no spike: %v", th.Values[len(th.Values)-3:])
+	for i := range th.Values {
+		assert.GreaterOrEqual(t, th.Width(i), th.Bin/2, "bin %d", i)
+	}
+	var sum float64
+	for i, v := range th.Values {
+		sum += v * th.Width(i).Seconds()
+	}
+	assert.InDelta(t, float64(rep.Tasks.Completed), sum, 1e-6, "every completion in a bin")
+
+	a := rep.Nodes[0]
+	require.Len(t, a.Busy.Values, 100)
+	var busy float64
+	for i, v := range a.Busy.Values {
+		busy += v * a.CPUs * float64(a.Busy.Width(i))
+	}
+	assert.InDelta(t, float64(a.BusyTime), busy, 1, "every busy nanosecond in a bin")
+}
+
+// TestSymmetricDegradeIsOneFault: a degrade_link fault is symmetric unless
+// it says otherwise, and netsim logs a net.degrade per direction (Node ->
+// Peer), so the report showed two fault rows for the one fault
+// (scenarios/fault-lossy-network.yaml: head 1->3 and worker-1 3->1). The
+// two directions of one degradation — the same time, the same extra
+// latency and model, the one the other's reverse — are one row (Node <->
+// Peer), which either direction's restore ends. Degradations that differ,
+// or one direction alone, stay rows of their own.
+func TestSymmetricDegradeIsOneFault(t *testing.T) {
+	deg := degradeRec
+	recs := append(steady(800),
+		deg(100, 1, 2, 5*time.Millisecond, "loss=0.2"),
+		deg(100, 2, 1, 5*time.Millisecond, "loss=0.2"),
+		deg(300, 1, 2, 0, "restore"),
+		deg(300, 2, 1, 0, "restore"),
+		// Not one fault: the directions differ in latency or loss.
+		deg(400, 1, 2, 5*time.Millisecond, "loss=0.2"),
+		deg(400, 2, 1, 7*time.Millisecond, "loss=0.2"),
+		deg(500, 1, 2, 0, "loss=0.1"),
+		deg(500, 2, 1, 0, "loss=0.3"),
+		// One direction alone.
+		deg(600, 2, 1, time.Millisecond, "loss=0"),
+	)
+	rep := synth(t, twoNodes, sorted(recs))
+	var rows []string
+	for _, f := range rep.Faults {
+		rows = append(rows, f.Detail)
+	}
+	require.Equal(t, []string{
+		"1<->2 +5ms loss=0.2",
+		"1->2 +5ms loss=0.2", "2->1 +7ms loss=0.2",
+		"1->2 +0s loss=0.1", "2->1 +0s loss=0.3",
+		"2->1 +1ms loss=0",
+	}, rows)
+	f := rep.Faults[0]
+	assert.Equal(t, "degrade", f.Kind)
+	assert.True(t, f.Symmetric)
+	assert.Equal(t, transport.NodeID(1), f.Node)
+	assert.Equal(t, transport.NodeID(2), f.Peer)
+	assert.Equal(t, ms(300), f.Ended, "ended by the restores")
+	for _, g := range rep.Faults[1:] {
+		assert.False(t, g.Symmetric, "%s", g.Detail)
+	}
+
+	// Either direction's restore ends the symmetric fault.
+	sym := analysis.Fault{Kind: "degrade", Node: 1, Peer: 2, Symmetric: true}
+	assert.True(t, analysis.Fault{Kind: "restore", Node: 1, Peer: 2}.Ends(sym))
+	assert.True(t, analysis.Fault{Kind: "restore", Node: 2, Peer: 1}.Ends(sym))
+	assert.False(t, analysis.Fault{Kind: "restore", Node: 2, Peer: 3}.Ends(sym))
+
+	// The HTML report has the one row too.
+	rows = nil
+	for _, r := range htmlFaultRowList(t, rep) {
+		rows = append(rows, r[1])
+	}
+	assert.Equal(t, []string{"degrade", "degrade", "degrade", "degrade", "degrade", "degrade"}, rows)
+}
+
+// htmlFaultRowList reads the HTML report's fault table: each row's cells,
+// in order.
+func htmlFaultRowList(t *testing.T, rep *analysis.Report) [][]string {
+	t.Helper()
+	path, err := analysis.WriteReport(t.TempDir(), rep)
+	require.NoError(t, err)
+	html, err := os.ReadFile(path)
+	require.NoError(t, err)
+	s := string(html)
+	i := strings.Index(s, `<table class="faults">`)
+	require.GreaterOrEqual(t, i, 0, "a fault table")
+	s = s[i : i+strings.Index(s[i:], "</table>")]
+	var rows [][]string
+	for _, m := range faultRowRE.FindAllStringSubmatch(s, -1) {
+		var cells []string
+		for _, c := range cellRE.FindAllStringSubmatch(m[0], -1) {
+			cells = append(cells, c[1])
+		}
+		rows = append(rows, cells)
+	}
+	return rows
+}
+
+// TestTaskErrorsFaultRow: a task_errors fault logs a custom event at its
+// start and at the end of its for (scenarios.TaskErrorsStarted/Ended):
+// the report lists it as one fault row, ended by its own end (not by
+// another task_errors' end), and other custom events are no fault.
+func TestTaskErrorsFaultRow(t *testing.T) {
+	recs := append(steady(800),
+		netRec(100, netsim.EvCustom, 0, 0, scenarios.TaskErrorsStarted+"rate 40% on every node"),
+		netRec(150, netsim.EvCustom, 0, 0, scenarios.TaskErrorsStarted+"rate 5% on a"),
+		netRec(200, netsim.EvCustom, 0, 0, "a harness note"),
+		netRec(300, netsim.EvCustom, 0, 0, scenarios.TaskErrorsEnded+"rate 40% on every node"),
+	)
+	rep := synth(t, twoNodes, sorted(recs))
+	require.Len(t, rep.Faults, 2)
+	f := rep.Faults[0]
+	assert.Equal(t, "task_errors", f.Kind)
+	assert.Equal(t, ms(100), f.At)
+	assert.Equal(t, ms(300), f.Ended)
+	assert.Equal(t, "rate 40% on every node, until 300ms", f.DetailText())
+	assert.Zero(t, rep.Faults[1].Ended, "a task_errors without for holds to the end")
+	assert.False(t, f.Detectable())
+}
+
+// TestReplacedDegradeEnds: a second degrade of a link replaces the first
+// (netsim keeps one degradation per direction), so the first row ends
+// there, and the link's later restore ends the second: the first row used
+// to stay open, and that restore ended it instead of the second.
+func TestReplacedDegradeEnds(t *testing.T) {
+	deg := degradeRec
+	recs := append(steady(800),
+		deg(100, 1, 2, 5*time.Millisecond, "loss=0.2"),
+		deg(200, 1, 2, 9*time.Millisecond, "loss=0"),
+		deg(300, 1, 2, 0, "restore"),
+		// A symmetric one replaced in one direction.
+		deg(400, 1, 2, time.Millisecond, "loss=0"),
+		deg(400, 2, 1, time.Millisecond, "loss=0"),
+		deg(500, 2, 1, 2*time.Millisecond, "loss=0"),
+	)
+	rep := synth(t, twoNodes, sorted(recs))
+	require.Len(t, rep.Faults, 4)
+	assert.Equal(t, ms(200), rep.Faults[0].Ended, "replaced by the second")
+	assert.Equal(t, ms(300), rep.Faults[1].Ended, "the restore ends the second")
+	assert.True(t, rep.Faults[2].Symmetric)
+	assert.Equal(t, ms(500), rep.Faults[2].Ended, "a later degrade of either direction ends a symmetric one")
+	assert.Zero(t, rep.Faults[3].Ended)
+}
+
+// degradeRec is a net.degrade record at ms milliseconds: node -> peer
+// with extra latency and the model (or "restore") in detail.
+func degradeRec(ms float64, node, peer uint64, extra time.Duration, detail string) traces.Record {
+	r := netRec(ms, netsim.EvDegrade, node, peer, detail)
+	r.Bytes = int64(extra)
+	return r
 }

@@ -20,7 +20,7 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 		Resources:  map[string]float64{"CPU": 1},
 		MaxRetries: DefaultMaxRetries,
 	}
-	o := d.object(n, path, "name", "generator", "params", "arrival", "drivers", "start", "resources", "max_retries")
+	o := d.object(n, path, "name", "generator", "params", "arrival", "drivers", "start", "resources", "max_retries", "retry_exceptions")
 	if n == nil || n.Kind != yaml.MappingNode {
 		return w
 	}
@@ -183,6 +183,9 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 			d.expected(v, o.at("max_retries"), fmt.Sprintf("an integer from -1 to %d", math.MaxInt32))
 		}
 	}
+	if v := o.get("retry_exceptions"); v != nil {
+		w.RetryExceptions, _ = d.boolean(v, o.at("retry_exceptions"))
+	}
 	return w
 }
 
@@ -263,7 +266,7 @@ func (d *decoder) arrival(n *yaml.Node, path string, a *Arrival) *yaml.Node {
 
 // ---- faults
 
-var actionKeys = []string{KillNode, RestartNode, Partition, Heal, DegradeLink, PauseNode, SkewClock, KillGCSReplica, KillActor, Random}
+var actionKeys = FaultKinds
 
 func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
 	f := Fault{ActorIndex: -1}
@@ -312,10 +315,10 @@ func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
 		d.expected(v, o.at("at"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
 		ok = false
 	}
-	takesFor := f.Kind == Partition || f.Kind == DegradeLink || f.Kind == PauseNode
+	takesFor := f.Kind == Partition || f.Kind == DegradeLink || f.Kind == PauseNode || f.Kind == TaskErrors
 	if v, has := o.vals["for"]; has {
 		if !takesFor {
-			d.errAt(o.keys["for"], o.at("for"), fmt.Sprintf("for only with partition, degrade_link or pause_node (got for with %s)", f.Kind))
+			d.errAt(o.keys["for"], o.at("for"), fmt.Sprintf("for only with partition, degrade_link, pause_node or task_errors (got for with %s)", f.Kind))
 			ok = false
 		} else if f.For, ok = d.positive(v, o.at("for")); !ok {
 			ok = false
@@ -385,6 +388,8 @@ func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
 			f.Actor = d.str(v, ap, "an actor name or index")
 			aok = f.Actor != ""
 		}
+	case TaskErrors:
+		f.Errors, aok = d.taskErrors(v, ap)
 	case Random:
 		f.Random, aok = d.random(v, ap, s)
 		if aok {
@@ -523,11 +528,21 @@ func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults,
 		}
 		ok = ok && tok
 	}
+	var nok bool
+	r.Nodes, nok = d.nodeNames(o)
+	return r, ok && nok
+}
+
+// nodeNames decodes an object's optional nodes key: node or group names,
+// resolved and without repeats; left out, it is every node (nil).
+func (d *decoder) nodeNames(o *object) ([]string, bool) {
+	ok := true
 	if v := o.get("nodes"); v != nil && v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
 		// Left out, nodes is every node: an empty list would be read so.
 		d.expected(v, o.at("nodes"), "at least one node or group name (leave nodes out for every node)")
 		ok = false
 	}
+	var out []string
 	seen := map[string]bool{}
 	for i, nn := range d.list(o.get("nodes"), o.at("nodes"), "a node name") {
 		nodes, rok := d.resolve(nn, fmt.Sprintf("%s.%d", o.at("nodes"), i))
@@ -535,11 +550,31 @@ func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults,
 		for _, m := range nodes {
 			if !seen[m] {
 				seen[m] = true
-				r.Nodes = append(r.Nodes, m)
+				out = append(out, m)
 			}
 		}
 	}
-	return r, ok
+	return out, ok
+}
+
+// taskErrors decodes a task_errors fault's value: {rate, nodes}.
+func (d *decoder) taskErrors(n *yaml.Node, path string) (*TaskErrorRate, bool) {
+	o := d.object(n, path, "rate", "nodes")
+	if n.Kind != yaml.MappingNode {
+		return nil, false
+	}
+	te := &TaskErrorRate{}
+	ok := true
+	if v := o.get("rate"); v == nil {
+		d.missing(n, o.at("rate"), "a probability like 10% that a task's run fails")
+		ok = false
+	} else if te.Rate, ok = d.prob(v, o.at("rate")); ok && te.Rate == 0 {
+		d.expected(v, o.at("rate"), "a probability above 0 (leave the fault out for none)")
+		ok = false
+	}
+	var nok bool
+	te.Nodes, nok = d.nodeNames(o)
+	return te, ok && nok
 }
 
 // ---- expect

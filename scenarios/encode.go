@@ -239,6 +239,9 @@ func (w *Workload) node() *yaml.Node {
 	add(n, "start", dur(w.Start))
 	add(n, "resources", resourcesNode(w.Resources))
 	add(n, "max_retries", num(strconv.Itoa(w.MaxRetries)))
+	if w.RetryExceptions {
+		add(n, "retry_exceptions", boolean(true))
+	}
 	return n
 }
 
@@ -273,6 +276,13 @@ func (f *Fault) node() *yaml.Node {
 		} else {
 			add(n, f.Kind, num(strconv.Itoa(f.ActorIndex)))
 		}
+	case TaskErrors:
+		te := flowMap()
+		add(te, "rate", float(f.Errors.Rate))
+		if len(f.Errors.Nodes) > 0 {
+			add(te, "nodes", strs(f.Errors.Nodes))
+		}
+		add(n, f.Kind, te)
 	case Random:
 		r := f.Random
 		rn := mapping()

@@ -1,6 +1,11 @@
 package scenarios
 
-import "time"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Fault kinds: the action key of a faults entry.
 const (
@@ -13,11 +18,12 @@ const (
 	SkewClock      = "skew_clock"
 	KillGCSReplica = "kill_gcs_replica"
 	KillActor      = "kill_actor"
+	TaskErrors     = "task_errors"
 	Random         = "random"
 )
 
 // FaultKinds lists the fault actions in documentation order.
-var FaultKinds = []string{KillNode, RestartNode, Partition, Heal, DegradeLink, PauseNode, SkewClock, KillGCSReplica, KillActor, Random}
+var FaultKinds = []string{KillNode, RestartNode, Partition, Heal, DegradeLink, PauseNode, SkewClock, KillGCSReplica, KillActor, TaskErrors, Random}
 
 // Fault is one entry of faults: at time At, do Kind. Which other fields are
 // set depends on Kind:
@@ -30,6 +36,7 @@ var FaultKinds = []string{KillNode, RestartNode, Partition, Heal, DegradeLink, P
 //	skew_clock               Node, Offset (may be negative)
 //	kill_gcs_replica         Replica (flat index, see GCSConfig)
 //	kill_actor               Actor (a name) or ActorIndex (>= 0; -1 when Actor is set)
+//	task_errors              Errors, For (0 = until the run ends)
 //	random                   Random; At is Random.From
 type Fault struct {
 	At         time.Duration
@@ -42,8 +49,39 @@ type Fault struct {
 	Replica    int
 	Actor      string
 	ActorIndex int
+	Errors     *TaskErrorRate
 	Random     *RandomFaults
 	Line       int // line of the entry in the file (0 if unknown), for reports
+}
+
+// TaskErrorRate is a task_errors fault's setting: each run of a normal task
+// on Nodes (every node when empty) fails with an injected application error
+// with probability Rate, as if its code had returned one (actor methods
+// are not touched). A task with retry_exceptions retries it as its own
+// error. A later task_errors on a node replaces an earlier one there, and
+// the end of the earlier one's for then leaves the node alone.
+type TaskErrorRate struct {
+	Rate  float64
+	Nodes []string // resolved node names; empty = every node
+}
+
+// The details of the custom simulator events (netsim.EvCustom) a
+// task_errors fault logs when it starts and when its for ends, each
+// followed by TaskErrorRate.Describe: analyses read them as the fault's
+// row and its end.
+const (
+	TaskErrorsStarted = "task_errors "
+	TaskErrorsEnded   = "task_errors ended: "
+)
+
+// Describe says what a task_errors fault does: "rate 40% on worker-0,
+// worker-1" (or "on every node").
+func (te *TaskErrorRate) Describe() string {
+	on := "every node"
+	if len(te.Nodes) > 0 {
+		on = strings.Join(te.Nodes, ", ")
+	}
+	return fmt.Sprintf("rate %s on %s", strconv.FormatFloat(100*te.Rate, 'g', 4, 64)+"%", on)
 }
 
 // Random fault process kinds.

@@ -190,6 +190,10 @@ type Workload struct {
 	Start      time.Duration
 	Resources  map[string]float64 // per task; keys CPU, GPU and custom names; default {CPU: 1}
 	MaxRetries int
+	// RetryExceptions: the entry's tasks (as Resources: nested's children
+	// and reread tasks too) run again on their own errors, injected ones
+	// (task_errors) included, while MaxRetries allows (ray.RetryExceptions).
+	RetryExceptions bool
 }
 
 // Expect is what a run must achieve. Zero values are unchecked, except

@@ -35,7 +35,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs.Var(seedFlag{seed}, "seed", "the search's seed `N` (default: the scenario's seed); run i uses N+i")
 	out := fs.String("o", defaultCheckDir, "directory for minimal failing scenarios, created when one is found")
 	keep := fs.Bool("keep-faults", false, "add the random faults to the scenario's own (default: replace them)")
-	kinds := fs.String("faults", strings.Join(check.DefaultFaultKinds, ","), "fault kinds to draw, comma-separated (also: "+scenarios.KillGCSReplica+")")
+	kinds := fs.String("faults", strings.Join(check.DefaultFaultKinds, ","), "fault kinds to draw, comma-separated (also: "+scenarios.KillGCSReplica+", "+scenarios.TaskErrors+")")
 	maxFaults := fs.Int("max-faults", 5, "at most this many fault entries per schedule")
 	noControl := fs.Bool("no-control-plane", false, "partitions and degraded links name nodes only (default: also the scheduler and the GCS shards)")
 	horizon := fs.Duration("horizon", time.Second, "faults start before this virtual time")

@@ -305,3 +305,41 @@ func TestTraceExportOTLPReportsOnItsStderr(t *testing.T) {
 		t.Error("the collector got no spans")
 	}
 }
+
+// TestTraceExportOTLPFlagsNeedOTLP: --otlp-endpoint, --otlp-protocol and
+// --otlp-insecure configure the OTLP exporter alone; with another format
+// (chrome, the default, jsonl or otel-stdout) they were silently ignored
+// and the export went ahead, so `--otlp-endpoint collector:4318` with the
+// format left out wrote Chrome JSON to stdout and sent nothing. It is a bad
+// command line: exit 2, naming the flag and the format, before anything is
+// read or written.
+func TestTraceExportOTLPFlagsNeedOTLP(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tr := tinyTrace(t, dir)
+	out := filepath.Join(dir, "out.json")
+	for _, c := range []struct {
+		flag, format string
+		args         []string
+	}{
+		{"--otlp-endpoint", "chrome", []string{tr, "--otlp-endpoint", "localhost:4318"}},
+		{"--otlp-endpoint", "jsonl", []string{tr, "--format", "jsonl", "--otlp-endpoint", "localhost:4318", "-o", out}},
+		{"--otlp-protocol", "otel-stdout", []string{tr, "--format", "otel-stdout", "--otlp-protocol", "grpc"}},
+		{"--otlp-insecure", "chrome", []string{tr, "--format", "chrome", "--otlp-insecure=false", "-o", out}},
+		{"--otlp-insecure", "jsonl", []string{filepath.Join(dir, "missing.trace"), "--format", "jsonl", "--otlp-insecure"}},
+	} {
+		code, stdout, errOut := call(t, append([]string{"trace", "export"}, c.args...)...)
+		if code != exitUsage || !strings.Contains(errOut, c.flag) || !strings.Contains(errOut, c.format) || stdout != "" {
+			t.Errorf("trace export %s: exit %d, want %d and a message naming %s and %s\nstdout: %.200s\nstderr: %s",
+				strings.Join(c.args, " "), code, exitUsage, c.flag, c.format, stdout, errOut)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("trace export %s: wrote %s (%v)", strings.Join(c.args, " "), out, err)
+			os.Remove(out)
+		}
+	}
+	// With --format otlp they are what configures the export.
+	if code, _, errOut := call(t, "trace", "export", filepath.Join(dir, "missing.trace"), "--format", "otlp", "--otlp-protocol", "grpc", "--otlp-insecure"); code == exitUsage && strings.Contains(errOut, "--otlp-") {
+		t.Errorf("--format otlp refused its own flags: %s", errOut)
+	}
+}

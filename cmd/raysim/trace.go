@@ -140,8 +140,8 @@ export writes the trace (to stdout without -o) as Chrome trace-event JSON (the d
 https://ui.perfetto.dev or chrome://tracing), as JSON lines (one record per
 line), or as OpenTelemetry spans (one span per task with scheduling,
 argument-fetch and execution children, in virtual time) to an OTLP collector
-(Jaeger) or stdout. stats prints event counts by kind, per node and per
-virtual second.
+(Jaeger) or stdout. The --otlp-* flags are for --format otlp alone. stats
+prints event counts by kind, per node and per virtual second.
 
 Exit status: 0 on success, 2 for a bad command line or a trace that cannot
 be read (missing, not a trace, truncated or corrupt), 1 for other errors
@@ -187,6 +187,21 @@ func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stderr, "raysim trace export: unknown --format %q (chrome, jsonl, otlp, otel-stdout)\n", ef.format)
 		return exitUsage
+	}
+	if ef.format != "otlp" {
+		// The --otlp-* flags configure the OTLP exporter alone: with
+		// another format they would be ignored, and the spans meant for a
+		// collector written out instead.
+		var set []string
+		fs.Visit(func(f *flag.Flag) { // in name order
+			if strings.HasPrefix(f.Name, "otlp-") {
+				set = append(set, "--"+f.Name)
+			}
+		})
+		if len(set) > 0 {
+			fmt.Fprintf(stderr, "raysim trace export: %s with --format %s: the --otlp-* flags are for --format otlp alone\n", strings.Join(set, ", "), ef.format)
+			return exitUsage
+		}
 	}
 	switch ef.protocol {
 	case "http", "grpc":

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -34,9 +35,14 @@ type CoordinatorConfig struct {
 	Next     int
 	// Limit bounds raylet IDs (IDs from it up are the control plane's;
 	// 0: AgentBase): a join that would need one is refused.
-	Limit transport.NodeID
-	Dir   *Directory
-	Local Local // the head process's own actions
+	Limit  transport.NodeID
+	Dir    *Directory
+	Local  Local        // the head process's own actions
+	Logger *slog.Logger // nil: no log
+	// DriverGrace is how long a driver's two signals of a dead process
+	// must hold before it leaves the book (see sweep; 0: the node
+	// timeout, at least minDriverGrace).
+	DriverGrace time.Duration
 }
 
 // Coordinator is the head's admission and address-book endpoint (see the
@@ -60,7 +66,24 @@ type Coordinator struct {
 	auto map[transport.NodeID]bool
 	// forgetAfter is forgetLater's delay (forgetDelay; tests shorten it).
 	forgetAfter time.Duration
+	// queries holds the agent address of each status query answered and
+	// not forgotten yet (queries are not in the book): a join from its ID
+	// at another address is ignored as one from a live agent's is.
+	queries map[transport.NodeID]string
+	// forgets counts each endpoint's pending forgetLater waits: only the
+	// last one forgets it.
+	forgets map[transport.NodeID]int
+	// gone holds, by agent, since when a driver has shown both signals of
+	// a dead process (see sweep); grace is how long they must last.
+	gone  map[transport.NodeID]time.Time
+	grace time.Duration
 }
+
+// minDriverGrace is DriverGrace's floor by default: well above the time a
+// live driver's agent takes to redial a broken connection (its writer
+// backs off to 2 s, a handshake may take 5 s) once it sends again (its
+// session asks the head for its status every second).
+const minDriverGrace = 10 * time.Second
 
 // forgetDelay is how long the coordinator keeps a departed or refused
 // endpoint's address after the last message it sent there: long enough for
@@ -71,10 +94,16 @@ const forgetDelay = 2 * time.Second
 func NewCoordinator(env transport.Env, cfg CoordinatorConfig) *Coordinator {
 	c := &Coordinator{env: env, cfg: cfg, book: make(map[transport.NodeID]transport.BookEntry),
 		next: cfg.Next, sinks: make(map[transport.NodeID]bool), left: make(map[string]transport.BookEntry),
-		auto: make(map[transport.NodeID]bool), forgetAfter: forgetDelay}
+		auto: make(map[transport.NodeID]bool), forgetAfter: forgetDelay,
+		queries: make(map[transport.NodeID]string), forgets: make(map[transport.NodeID]int),
+		gone: make(map[transport.NodeID]time.Time), grace: cfg.DriverGrace}
 	if c.cfg.Limit == 0 {
 		c.cfg.Limit = AgentBase
 	}
+	if c.grace <= 0 {
+		c.grace = max(cfg.Spec.NodeTimeout, minDriverGrace)
+	}
+	env.After(c.sweepPeriod(), c.sweep)
 	for _, b := range cfg.Book {
 		c.book[b.Node] = b
 	}
@@ -128,6 +157,7 @@ func (c *Coordinator) raylet(name string, id transport.NodeID) (transport.BookEn
 
 // Handle implements transport.Handler.
 func (c *Coordinator) Handle(from transport.NodeID, m transport.Message) {
+	delete(c.gone, from) // it spoke: its process is there
 	switch m := m.(type) {
 	case *transport.AddressBook:
 		// Our own publication, looped back: nothing to do.
@@ -161,16 +191,18 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 	if from < AgentBase {
 		return // only agents join
 	}
-	if b, ok := c.book[from]; ok && b.Addr != m.AgentAddr {
-		// Another process drew a live agent's ID. Its answer would go to
-		// the live agent, its address would replace the live agent's:
-		// ignore it (it times out and may try again under a new ID).
+	if addr, held := c.heldAt(from); held && addr != m.AgentAddr {
+		// Another process drew the ID of a live agent, or of a query
+		// still being answered. Its answer would go to the holder, its
+		// address would replace the holder's: ignore it (it times out; a
+		// query asks again under a new ID, see Join).
 		return
 	}
 	c.cfg.Host.SetPeer(from, m.AgentAddr)
 	reply := &transport.JoinReply{Spec: c.cfg.Spec}
 	switch m.Role {
 	case transport.RoleQuery:
+		c.queries[from] = m.AgentAddr
 		c.env.Send(from, reply)
 		c.forgetLater(from)
 		return
@@ -277,15 +309,85 @@ func (c *Coordinator) refuse(from transport.NodeID, reply *transport.JoinReply, 
 	c.forgetLater(from)
 }
 
-// forgetLater drops a departed endpoint from the coordinator's host once
-// what was sent to it has had time to leave (unless it is in the book
-// again by then).
+// heldAt returns the agent address an agent ID is held at: a joined
+// process's agent (in the book) or a status query being answered.
+func (c *Coordinator) heldAt(id transport.NodeID) (string, bool) {
+	if b, ok := c.book[id]; ok {
+		return b.Addr, true
+	}
+	addr, ok := c.queries[id]
+	return addr, ok
+}
+
+// forgetLater drops a departed endpoint (or an answered query) from the
+// coordinator's host once what was sent to it has had time to leave
+// (unless it is in the book again by then). Each call waits its own
+// forgetAfter: the last one forgets.
 func (c *Coordinator) forgetLater(id transport.NodeID) {
+	c.forgets[id]++
 	c.env.After(c.forgetAfter, func() {
+		if c.forgets[id]--; c.forgets[id] > 0 {
+			return // something was sent to it since: that waits too
+		}
+		delete(c.forgets, id)
+		delete(c.queries, id)
 		if _, ok := c.book[id]; !ok {
 			c.cfg.Host.ForgetPeer(id)
 		}
 	})
+}
+
+// sweepPeriod is how often sweep looks at the drivers.
+func (c *Coordinator) sweepPeriod() time.Duration {
+	return min(max(c.grace/4, 10*time.Millisecond), time.Second)
+}
+
+// sweep removes from the book the drivers whose process has died without
+// a Leave (a crash, SIGKILL, a lost machine), as if they had left. Two
+// independent signals must both hold, without a break, for the grace
+// period (DriverGrace):
+//
+//   - the driver's agent has no connection to the coordinator (ConnectedFrom),
+//     and has sent nothing since the period began: the kernel closes a
+//     dead process's connections at once (a lost machine's fail TCP
+//     keepalive), while a live one keeps its agent's connection, or redials
+//     within seconds when it broke, since its session asks the head for
+//     its status every second; and
+//   - the GCS holds the driver's raylet dead: declared dead, silent past
+//     the node timeout, or never registered.
+//
+// A live driver on a slow link keeps its connection (slowness closes no
+// TCP connection) however late its heartbeats are, so the GCS's dead
+// verdict alone, which a slow link can bring, never removes it; nor does
+// a broken connection alone while its raylet heartbeats. Only a driver
+// cut off entirely (no connection and no heartbeat) for the whole grace
+// period is removed, as a crashed one is, after at most the node timeout
+// plus the grace period plus a sweep period.
+func (c *Coordinator) sweep() {
+	now := c.env.Now()
+	gone := make(map[transport.NodeID]time.Time) // (drivers that left drop out)
+	for _, b := range c.entries() {
+		if b.Role != transport.RoleDriver || b.Agent == c.env.Self() ||
+			c.cfg.Host.ConnectedFrom(b.Agent) || !c.cfg.Dir.down(b.Node, now) {
+			continue
+		}
+		since, ok := c.gone[b.Agent]
+		if !ok {
+			gone[b.Agent] = now
+			continue
+		}
+		if now.Sub(since) < c.grace {
+			gone[b.Agent] = since
+			continue
+		}
+		if c.cfg.Logger != nil {
+			c.cfg.Logger.Warn("deploy: a driver's process is gone (no connection from it, its raylet dead): removed",
+				"driver", b.Name, "node", uint32(b.Node), "for", now.Sub(since).Round(time.Millisecond))
+		}
+		c.leave(b.Node)
+	}
+	c.gone = gone
+	c.env.After(c.sweepPeriod(), c.sweep)
 }
 
 func (c *Coordinator) status() *transport.StatusReply {

@@ -38,7 +38,11 @@
 // would re-implement the owner side of the raylet. The head's scheduler
 // never sees a driver raylet (Directory.Filter drops its registration and
 // heartbeats), so no task is ever placed on it, not even one that needs no
-// resources; tasks its drivers submit spill to the global scheduler.
+// resources; tasks its drivers submit spill to the global scheduler. A
+// driver process that dies without a Leave is removed from the book by the
+// coordinator once its agent has had no connection to the coordinator and
+// the GCS has held its raylet dead, both for a grace period (see
+// Coordinator.sweep): neither signal alone removes a live driver.
 //
 // # Security
 //

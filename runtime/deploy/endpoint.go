@@ -237,6 +237,18 @@ func (d *Directory) Filter(m transport.Message) (transport.Message, bool) {
 	return m, true
 }
 
+// down reports whether raylet id is not alive as the GCS sees it: never
+// registered, declared dead, or silent past the node timeout.
+func (d *Directory) down(id transport.NodeID, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.nodes[id]
+	if e == nil || !e.seen {
+		return true
+	}
+	return !e.alive || d.NodeTimeout > 0 && now.Sub(e.last) >= d.NodeTimeout
+}
+
 // status fills what the directory knows of raylet id.
 func (d *Directory) status(s *transport.NodeStatus, now time.Time) {
 	d.mu.Lock()

@@ -95,9 +95,21 @@ func NewAgentID() transport.NodeID {
 	}
 }
 
+// newAgentID draws a joining agent's ID (NewAgentID; tests force
+// collisions through it).
+var newAgentID = NewAgentID
+
 // Join starts the process's agent and asks the head to admit it. It
 // returns once the head has answered: an error wraps ErrRefused (with the
 // head's reason, e.g. a function table mismatch) or ErrUnreachable.
+//
+// A query (RoleQuery) that hears nothing within queryRetryAfter (doubling)
+// asks again from a new agent under a fresh ID, keeping the earlier ones
+// waiting: the coordinator ignores a join from an ID that another agent or
+// query holds at another address, so a query whose ID collided would
+// otherwise wait out its whole timeout; the first answer to any of them
+// wins. Nodes and drivers do not retry: a slow answer to an abandoned
+// attempt would admit a raylet that no process runs.
 func Join(ctx context.Context, cfg JoinConfig) (*Member, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
@@ -105,8 +117,89 @@ func Join(ctx context.Context, cfg JoinConfig) (*Member, error) {
 	if cfg.Bind == "" {
 		cfg.Bind = RouteHost(cfg.Address)
 	}
+	type answer struct {
+		m *Member
+		r *transport.JoinReply
+	}
+	answers := make(chan answer, maxQueryAttempts)
+	var tries []*Member
+	closeAll := func(keep *Member) {
+		for _, m := range tries {
+			if m != keep {
+				m.Close()
+			}
+		}
+	}
+	try := func() error {
+		var once sync.Once
+		m, err := startMember(ctx, cfg, func(m *Member, r *transport.JoinReply) {
+			once.Do(func() { answers <- answer{m, r} }) // one each: never blocks
+		})
+		if err != nil {
+			return fmt.Errorf("join %s: %w", cfg.Address, err)
+		}
+		tries = append(tries, m)
+		return nil
+	}
+	if err := try(); err != nil {
+		return nil, err
+	}
+	timer := time.NewTimer(cfg.Timeout)
+	defer timer.Stop()
+	var retry <-chan time.Time
+	wait := queryRetryAfter
+	if cfg.Request.Role == transport.RoleQuery {
+		retry = time.After(wait)
+	}
+	for {
+		select {
+		case a := <-answers:
+			closeAll(a.m)
+			if a.r.Err != "" {
+				a.m.Close()
+				return nil, fmt.Errorf("%w: %s", ErrRefused, a.r.Err)
+			}
+			a.m.Reply = a.r
+			return a.m, nil
+		case <-retry:
+			retry = nil
+			if len(tries) < maxQueryAttempts {
+				if err := try(); err != nil {
+					closeAll(nil)
+					return nil, err
+				}
+				wait *= 2
+				retry = time.After(wait)
+			}
+		case <-timer.C:
+			why := "no answer"
+			for _, m := range tries {
+				if e := m.errs.last(); e != "" {
+					why = e
+				}
+			}
+			closeAll(nil)
+			return nil, fmt.Errorf("%w at %s within %v: %s", ErrUnreachable, cfg.Address, cfg.Timeout, why)
+		case <-ctx.Done():
+			closeAll(nil)
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// queryRetryAfter is how long a query's join waits for an answer before it
+// asks again under a fresh agent ID (then twice as long, and so on, within
+// its timeout); at most maxQueryAttempts agents ask.
+const (
+	queryRetryAfter  = time.Second
+	maxQueryAttempts = 4
+)
+
+// startMember starts an agent under a new ID that sends cfg.Request to the
+// coordinator and passes the head's answer to onReply (on its loop).
+func startMember(ctx context.Context, cfg JoinConfig, onReply func(*Member, *transport.JoinReply)) (*Member, error) {
 	errs := &errCapture{next: cfg.Logger}
-	id := NewAgentID()
+	id := newAgentID()
 	h, err := tcp.Listen(tcp.Config{ClusterID: ClusterID(cfg.Token), Token: cfg.Token, Self: id,
 		Listen: net.JoinHostPort(cfg.Bind, "0"), TLS: cfg.TLS, Logger: slog.New(errs), OnEvent: cfg.OnEvent})
 	if err != nil {
@@ -115,46 +208,20 @@ func Join(ctx context.Context, cfg JoinConfig) (*Member, error) {
 	h.SetPeer(CoordinatorID, cfg.Address)
 	req := cfg.Request
 	req.AgentAddr = Advertised(h.Addr(), cfg.Advertise)
-	replies := make(chan *transport.JoinReply, 1)
 	m := &Member{Host: h, ID: id, agent: make(chan *Agent, 1), done: make(chan struct{}), errs: errs}
 	go func() {
 		defer close(m.done)
 		h.Run(context.WithoutCancel(ctx), func(env transport.Env) transport.Handler {
 			m.env = env
 			a := NewAgent(env, AgentConfig{Host: h, Request: &req, Local: cfg.Local,
-				OnReply: func(r *transport.JoinReply) {
-					select {
-					case replies <- r:
-					default:
-					}
-				},
+				OnReply:  func(r *transport.JoinReply) { onReply(m, r) },
 				OnStatus: cfg.OnStatus, OnControl: cfg.OnControl, OnTrace: cfg.OnTrace})
 			m.agent <- a
 			return a
 		})
 	}()
 	<-m.agent // m.env is set
-	timer := time.NewTimer(cfg.Timeout)
-	defer timer.Stop()
-	select {
-	case r := <-replies:
-		if r.Err != "" {
-			m.Close()
-			return nil, fmt.Errorf("%w: %s", ErrRefused, r.Err)
-		}
-		m.Reply = r
-		return m, nil
-	case <-timer.C:
-		m.Close()
-		why := "no answer"
-		if e := errs.last(); e != "" {
-			why = e
-		}
-		return nil, fmt.Errorf("%w at %s within %v: %s", ErrUnreachable, cfg.Address, cfg.Timeout, why)
-	case <-ctx.Done():
-		m.Close()
-		return nil, ctx.Err()
-	}
+	return m, nil
 }
 
 // Send sends m from the agent (from any goroutine but the agent's loop);

@@ -59,7 +59,7 @@ func fzOps() []struct {
 		{fzRaylet, &transport.GcsAddObject{Object: spec.Return(0), Node: fzRaylet, Size: 10, Incarnation: 1, Owner: fzRaylet}},
 		{fzRaylet2, &transport.GcsSubscribeObject{Object: spec.Return(1)}},
 		{fzRaylet, &transport.GcsAddTask{Spec: creation}},
-		{fzRaylet, &transport.GcsActorUpdate{Actor: fzActor, Node: fzRaylet, State: transport.ActorAlive, Name: "f", Owner: fzRaylet, Incarnation: 1}},
+		{fzRaylet, &transport.GcsActorUpdate{Actor: fzActor, Node: fzRaylet, State: transport.ActorAlive, Name: "f", Owner: fzRaylet, Incarnation: 1, Class: "A"}},
 		{fzRaylet, &transport.GcsActorCheckpoint{Actor: fzActor, Calls: 1, Data: []byte("state"), Incarnation: 1}},
 		{fzRaylet2, &transport.GcsAddTask{Spec: call}},
 		{fzRaylet, &transport.GcsActorMethod{Actor: fzActor, Calls: 2, Spec: call, Incarnation: 1}},

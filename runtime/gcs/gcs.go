@@ -831,10 +831,16 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		// same: here, or on the name's shard, told by the actor's.
 		name = e.info.Name
 		if ns := s.layout.ShardOfName(name); ns != s.env.Self() && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
-			s.env.Send(ns, &transport.GcsActorUpdate{Actor: m.Actor, Name: name, State: transport.ActorDead})
+			s.env.Send(ns, &transport.GcsActorUpdate{Actor: m.Actor, Name: name, State: transport.ActorDead, Cause: m.Cause})
 		}
 	}
-	e.info = transport.ActorInfo{Actor: m.Actor, Node: m.Node, State: m.State, Name: name, Found: true}
+	// The class stays once told (an update that does not say it keeps
+	// it); a cause is a dead actor's alone.
+	class, cause := cmp.Or(m.Class, e.info.Class), ""
+	if m.State == transport.ActorDead {
+		cause = m.Cause
+	}
+	e.info = transport.ActorInfo{Actor: m.Actor, Node: m.Node, State: m.State, Name: name, Found: true, Class: class, Cause: cause}
 	e.hostInc = 0
 	if m.State == transport.ActorAlive {
 		e.hostInc = m.Incarnation
@@ -900,7 +906,8 @@ func (s *Shard) nameTaken(name string, id transport.ActorID) bool {
 func (s *Shard) refuseName(m *transport.GcsActorUpdate, e *actorEntry) {
 	s.emit(transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Task: m.Actor,
 		Detail: fmt.Sprintf("actor name %q is taken by a live actor: the new actor is ended", m.Name)})
-	dead := &transport.GcsActorUpdate{Actor: m.Actor, State: transport.ActorDead}
+	dead := &transport.GcsActorUpdate{Actor: m.Actor, State: transport.ActorDead,
+		Cause: transport.CutCause(fmt.Sprintf("its name %q is taken by another live actor", m.Name))}
 	if s.layout.ShardOfTask(m.Actor) == s.env.Self() {
 		s.actorUpdate(dead)
 		if m.State == transport.ActorAlive && m.Node != 0 {
@@ -911,7 +918,7 @@ func (s *Shard) refuseName(m *transport.GcsActorUpdate, e *actorEntry) {
 		}
 		return
 	}
-	e.info = transport.ActorInfo{Actor: m.Actor, State: transport.ActorDead, Found: true}
+	e.info = transport.ActorInfo{Actor: m.Actor, State: transport.ActorDead, Found: true, Class: cmp.Or(m.Class, e.info.Class), Cause: dead.Cause}
 	s.env.Send(s.layout.ShardOfTask(m.Actor), dead)
 }
 
@@ -1141,6 +1148,11 @@ func (s *Shard) restartActor(id transport.ActorID) {
 		s.placeRestart(id, spec, e)
 	} else {
 		up.State = transport.ActorDead
+		// Its callers' errors say why, as Ray's ActorDiedError does.
+		up.Cause = fmt.Sprintf("its node %d died", e.info.Node)
+		if ok {
+			up.Cause += fmt.Sprintf(" and its restarts are spent (max_restarts %d)", spec.A().MaxRestarts)
+		}
 		s.emit(transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: "its node died"})
 	}
 	s.actorUpdate(up)
@@ -1196,8 +1208,8 @@ func (s *Shard) republishNamedDeaths() {
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
-		name := s.actors[id].info.Name
-		s.env.Send(s.layout.ShardOfName(name), &transport.GcsActorUpdate{Actor: id, Name: name, State: transport.ActorDead})
+		info := &s.actors[id].info
+		s.env.Send(s.layout.ShardOfName(info.Name), &transport.GcsActorUpdate{Actor: id, Name: info.Name, State: transport.ActorDead, Cause: info.Cause})
 	}
 }
 

@@ -65,6 +65,28 @@ type route struct {
 	bounced   transport.NodeID
 	bouncedAt uint32
 	pending   []*transport.TaskSpec
+	// cause is why a dead actor died, when known (its ActorInfo's Cause,
+	// or this node's ray.Kill): its calls' errors say it.
+	cause string
+}
+
+// deadMsg is the error message of a call to a dead actor: why it died,
+// when known.
+func deadMsg(id transport.ActorID, cause string) string {
+	if cause == "" {
+		return fmt.Sprintf("actor %s is dead", id)
+	}
+	return fmt.Sprintf("actor %s is dead: %s", id, cause)
+}
+
+// namedClass is the class an actor's updates carry (GcsActorUpdate.Class):
+// a named actor's, for its name's shard to tell a lookup by name; none for
+// an actor without a name, whose updates stay as short as they were.
+func namedClass(spec *transport.TaskSpec) string {
+	if spec.A().Name == "" {
+		return ""
+	}
+	return spec.Func
 }
 
 func (r *Raylet) sendActorUpdate(up *transport.GcsActorUpdate) {
@@ -91,8 +113,9 @@ func (r *Raylet) startActor(t *task) {
 		r.giveBack(t)
 		r.unpinArgs(t)
 		r.tasks.Delete(t.spec.ID)
-		r.failTask(t.spec, transport.ErrKindUnknownFunction, fmt.Sprintf("no actor type %q registered", t.spec.Func))
-		r.actorDied(t.spec.Actor, t.spec.A().Name)
+		why := fmt.Sprintf("no actor type %q registered", t.spec.Func)
+		r.failTask(t.spec, transport.ErrKindUnknownFunction, why)
+		r.actorDied(t.spec.Actor, t.spec.A().Name, why)
 		return
 	}
 	if old := r.actors[t.spec.Actor]; old != nil && old.creation.spec.Attempt >= t.spec.Attempt {
@@ -147,8 +170,11 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	if ctorErr == nil && a.instance == nil {
 		ctorErr = fmt.Errorf("constructor of %q returned no instance", t.spec.Func)
 	}
-	why := "constructor failed"
-	if ctorErr == nil && t.spec.Attempt > 0 {
+	var why string // the cause of death the actor table and the calls get
+	if ctorErr != nil {
+		// As Ray's ActorDiedError of an actor whose constructor raised.
+		why = "it died because of an error raised in its creation task: " + ctorErr.Error()
+	} else if t.spec.Attempt > 0 {
 		if ctorErr = r.restoreActor(a); ctorErr != nil {
 			why = ctorErr.Error() // its checkpoint or its replay failed: it cannot come back as it was
 		}
@@ -172,7 +198,8 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		// with this node's crash, or ignored as news from an incarnation
 		// already declared dead, must not leave the creator thinking its
 		// creation done (see rejoin).
-		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.A().Name, Owner: t.spec.Owner, Incarnation: r.cfg.Incarnation, Attempt: t.spec.Attempt}
+		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.A().Name, Owner: t.spec.Owner, Incarnation: r.cfg.Incarnation, Attempt: t.spec.Attempt,
+			Class: namedClass(t.spec)}
 		r.sendActorUpdate(up)
 		a.announced = true
 		a.wake = wake
@@ -497,7 +524,7 @@ func (r *Raylet) routeCall(spec *transport.TaskSpec) {
 	case transport.ActorAlive:
 		r.deliverCall(rt.node, rt.inc, spec)
 	case transport.ActorDead:
-		r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
+		r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 	default:
 		rt.pending = append(rt.pending, spec)
 		r.awaitActor(spec.Actor, rt)
@@ -650,6 +677,9 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 		rt = &route{lookedUp: true}
 		r.routes[m.Actor] = rt
 	}
+	if rt.state == transport.ActorDead {
+		return // death is final (in the actor table too): older news, or this node's own kill
+	}
 	if inc, dead := r.deadInc[m.Node]; dead && m.State == transport.ActorAlive && m.Incarnation != 0 && m.Incarnation <= inc {
 		return // alive on an incarnation known dead: older than the shard's restart, which is coming
 	}
@@ -684,15 +714,36 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 			r.deliverCall(m.Node, m.Incarnation, spec)
 		}
 	case transport.ActorDead:
-		rt.pending = nil
+		rt.pending, rt.cause = nil, m.Cause
 		for _, spec := range pending {
-			r.failTask(spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
+			r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 		}
 	}
 }
 
+// killedHere marks this node's route to an actor its caller killed
+// (ray.Kill) dead: the kill is final, and a call made after it fails at
+// once, saying so, instead of going to where the actor was (whose host
+// bounced it: "not on node N").
+func (r *Raylet) killedHere(id transport.ActorID) {
+	rt := r.routes[id]
+	if rt == nil {
+		rt = &route{}
+		r.routes[id] = rt
+	}
+	if rt.state == transport.ActorDead {
+		return
+	}
+	pending := rt.pending
+	rt.state, rt.cause, rt.pending, rt.bounced = transport.ActorDead, transport.DetailRayKill, nil, 0
+	for _, spec := range pending {
+		r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
+	}
+}
+
 // killActor ends an actor hosted here: queued calls fail, its resources go
-// back, and the actor table says dead.
+// back, and the actor table says dead. why is the cause of death (its
+// calls' errors, the table's record): whyRayKill for ray.Kill.
 func (r *Raylet) killActor(id transport.ActorID, why string) {
 	a := r.actors[id]
 	if a == nil || a.dead {
@@ -703,7 +754,7 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 	r.endRestore(a)
 	delete(r.actors, id)
 	r.giveBack(a.creation)
-	msg := fmt.Sprintf("actor %s died: %s", id, why)
+	msg := deadMsg(id, why)
 	for _, t := range a.queue {
 		r.dropWaits(t)
 	}
@@ -718,26 +769,32 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 		// of a removed placement group is killed for good too, as Ray's.)
 		detail, inc = transport.DetailRayKill, 0
 	}
-	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, inc)
+	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, why, inc)
 	r.pumpActor(a)
 	r.dispatch()
 }
 
 // whyRayKill is killActor's why for ray.Kill: the killer's own raylet, or
 // a host told by the killer or the actor table (transport.KillActor).
-const whyRayKill = "killed"
+const whyRayKill = transport.DetailRayKill
 
-func (r *Raylet) actorDied(id transport.ActorID, name string) { r.actorDiedDetail(id, name, name, 0) }
+// actorDied tells the actor table an actor whose creation failed here is
+// dead, and why (cause).
+func (r *Raylet) actorDied(id transport.ActorID, name, cause string) {
+	r.actorDiedDetail(id, name, name, cause, 0)
+}
 
 // actorDiedDetail emits the actor.died event (its Detail: detail) and tells
-// the actor table. inc, when not 0, is the incarnation of the host whose
-// instance died (its constructor, restore or replay failed): the table
-// ignores the news if that incarnation is dead, for the actor has been
-// restarted since, and an instance left running on a node declared dead
-// must not end the restarted one for good.
-func (r *Raylet) actorDiedDetail(id transport.ActorID, name, detail string, inc uint64) {
+// the actor table, with the cause of death (cut to transport.MaxActorCause;
+// the table publishes it to the actor's callers). inc, when not 0, is the
+// incarnation of the host whose instance died (its constructor, restore or
+// replay failed): the table ignores the news if that incarnation is dead,
+// for the actor has been restarted since, and an instance left running on
+// a node declared dead must not end the restarted one for good.
+func (r *Raylet) actorDiedDetail(id transport.ActorID, name, detail, cause string, inc uint64) {
 	r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: detail})
-	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorDead, Name: name, Incarnation: inc})
+	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorDead, Name: name, Incarnation: inc,
+		Cause: transport.CutCause(cause)})
 }
 
 // GCSClient is the raylet's GCS client (its delay and retry counters).

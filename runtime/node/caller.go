@@ -443,20 +443,58 @@ func (x *getRef) ready(e *objstore.Entry) {
 // the method returns, so the wait is a deadlock, as in Ray for a
 // synchronous actor. It only warns: a Get with a timeout still ends.
 func (c *Caller) warnSelfWait(ids []transport.ObjectID) {
+	if i := c.selfWaits(ids, nil); i >= 0 {
+		c.emitSelfWait("Get", ids[i])
+	}
+}
+
+// warnSelfWaitK is warnSelfWait for a Wait for k of ids (ready: those
+// ready already): it warns (once per Wait) when the calls on the method's
+// own actor among the refs not ready leave fewer than k refs that can
+// become ready while it waits, so that only its timeout can end it.
+func (c *Caller) warnSelfWaitK(ids []transport.ObjectID, ready []bool, k int) {
+	first, n := -1, 0
+	for i := range ids {
+		if c.selfWaits(ids[i:i+1], ready[i:i+1]) >= 0 {
+			if first < 0 {
+				first = i
+			}
+			n++
+		}
+	}
+	if first >= 0 && len(ids)-n < k {
+		c.emitSelfWait("Wait", ids[first])
+	}
+}
+
+// selfWaits returns the index of the first of ids that is the result of a
+// call on the caller's own actor (the caller being one of its methods)
+// that is not here (nor ready, when ready is given), or -1.
+func (c *Caller) selfWaits(ids []transport.ObjectID, ready []bool) int {
 	if c.t == nil || c.t.actor == nil {
-		return
+		return -1
 	}
 	r, a := c.r, c.t.actor
-	for _, id := range ids {
+	for i, id := range ids {
 		if o := r.owned[id.Task]; o != nil && o.spec.Actor == a.id && !o.spec.IsCreation() {
+			if ready != nil && ready[i] {
+				continue
+			}
 			if _, ok := r.store.Peek(id); ok { // here: no wait (and no read: the LRU order stays)
 				continue
 			}
-			r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Task: c.task,
-				Detail: fmt.Sprintf("actor %s: method %s waits for a call (%s) on its own actor, which runs only after the method returns: a deadlock", a.id, c.t.spec.Name, id.Task)})
-			return
+			return i
 		}
 	}
+	return -1
+}
+
+// emitSelfWait emits the warning of warnSelfWait: op (Get, Wait) waits
+// for id, a call on the caller's own actor.
+func (c *Caller) emitSelfWait(op string, id transport.ObjectID) {
+	r, a := c.r, c.t.actor
+	r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Task: c.task,
+		Detail: fmt.Sprintf("actor %s: method %s waits (in %s) for a call (%s) on its own actor, which runs only after the method returns: a deadlock", a.id, c.t.spec.Name, op, id.Task)})
 }
 
 // Wait blocks until k of the objects exist somewhere in the cluster (or
@@ -543,6 +581,9 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 			wake()
 			return
 		}
+		if timeout != 0 { // a poll does not wait
+			c.warnSelfWaitK(ids, ready, k)
+		}
 		blocking = true
 		c.release()
 		unblock = c.onAbandon(func() {
@@ -578,8 +619,6 @@ func (c *Caller) Compute(d time.Duration) error {
 	if c.r.cfg.Simulated && c.r.cfg.Costs.ComputeOvershoot > 0 {
 		d += c.r.cfg.Costs.Overshoot(c.r.env.Rand().NormFloat64())
 	}
-	// c.t is set before the task's code starts and cleared after it ends,
-	// both on the loop: the task's code may read it.
 	// c.t is set before the task's code starts and cleared after it ends,
 	// both on the loop: the task's code may read it.
 	if !c.interruptible() {
@@ -725,6 +764,7 @@ func (c *Caller) KillActor(id transport.ActorID, name string) {
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		r.drainSubmits() // a creation just submitted is queued first
+		r.killedHere(id)
 		if _, ok := r.actors[id]; ok {
 			r.killActor(id, whyRayKill)
 		} else {
@@ -737,14 +777,16 @@ func (c *Caller) KillActor(id transport.ActorID, name string) {
 			// through the GCS: a host that crashed and is not yet
 			// declared dead cannot report the kill, and the table would
 			// restart the actor when the death came.
-			r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, State: transport.ActorDead, Name: name})
+			r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, State: transport.ActorDead, Name: name, Cause: transport.DetailRayKill})
 		}
 		wake()
 	})
 }
 
 // LookupActor finds a named actor; ok is false when no live actor has it.
-func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.ActorID, ok bool, err error) {
+// class is the actor's class (its creation's Func) as the name's shard
+// recorded it ("" when it has none on record).
+func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.ActorID, class string, ok bool, err error) {
 	var unwatch func() bool
 	defer func() {
 		if unwatch != nil {
@@ -771,7 +813,7 @@ func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.Act
 			}
 			done = true
 			unblock()
-			id, ok = info.Actor, info.Found && info.State != transport.ActorDead
+			id, class, ok = info.Actor, info.Class, info.Found && info.State != transport.ActorDead
 			wake()
 		})
 		unblock = c.onAbandon(func() {
@@ -794,7 +836,7 @@ func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.Act
 			r.lookupName(name, r.nameAsks[name])
 		}
 	})
-	return id, ok, err
+	return id, class, ok, err
 }
 
 // watch ends a blocking call (stop, run on the loop, with an error wrapping

@@ -269,6 +269,13 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		// (failTask finds no owner to tell), a restarted actor waited for
 		// that number for good and held the caller's later calls.
 		msg := fmt.Sprintf("%s; %d retries allowed", why, budget)
+		if spec.Actor != 0 && !spec.IsCreation() {
+			if rt := r.routes[spec.Actor]; rt != nil && rt.state == transport.ActorDead {
+				// The actor is dead (killed here, or the table said so):
+				// that, not where the call was lost, is why it failed.
+				msg = deadMsg(spec.Actor, rt.cause)
+			}
+		}
 		if spec.Actor == 0 && spec.NumReturns > 0 && !o.rebuilt {
 			// The run may have finished all the same, its word cut off
 			// with its node: the task table decides (askFailure).
@@ -294,7 +301,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		}
 		r.failTask(&spec, kind, msg)
 		if spec.IsCreation() {
-			r.actorDied(spec.Actor, spec.A().Name)
+			r.actorDied(spec.Actor, spec.A().Name, "its creation task failed: "+msg)
 		}
 		return
 	}
@@ -309,7 +316,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		}
 		if rt.state == transport.ActorDead { // no lookup will answer a dead route's pending calls
 			r.ownedDone(spec.ID)
-			r.failTask(&spec, transport.ErrKindActorDied, fmt.Sprintf("actor %s is dead", spec.Actor))
+			r.failTask(&spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 			return
 		}
 		if rt.state == transport.ActorAlive {

@@ -249,7 +249,7 @@ func (r *Raylet) endGroup(g transport.GroupID) {
 		if t.spec.IsCreation() {
 			if !t.running { // an actor not started: it never will
 				r.dropQueued(t)
-				r.actorDiedDetail(t.spec.Actor, t.spec.A().Name, transport.DetailRayKill, 0)
+				r.actorDiedDetail(t.spec.Actor, t.spec.A().Name, transport.DetailRayKill, whyGroupRemoved, 0)
 			}
 			continue
 		}

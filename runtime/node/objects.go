@@ -340,9 +340,14 @@ func localOnly(v transport.Value, primary bool) bool {
 	return !primary && v.ErrKind == transport.ErrKindObjectTooLarge
 }
 
+// servePull sends the chunks a pull asks for of a copy held here. Serving
+// is no read of the copy by this node: it is looked up without touching
+// the LRU order (Peek). Every chunk is sent within this call, each holding
+// its share of the value (immutable), so the copy needs no pin while it is
+// served: evicted a moment later, it is still what the chunks carry.
 func (r *Raylet) servePull(to transport.NodeID, m *transport.PullRequest) {
 	id := m.Object
-	e, ok := r.store.Get(id)
+	e, ok := r.store.Peek(id)
 	if !ok || e.Freed() || localOnly(e.Value, e.Primary) {
 		r.send(to, &transport.PullFailed{Object: id})
 		// Whoever sent the reader here had a stale location (the copy was

@@ -39,7 +39,16 @@ type Config struct {
 	// programs (ray.Connect): it has no resources and runs no tasks, so
 	// every task its drivers submit leaves it, even one asking for none.
 	Driver bool
+	// TaskErrors, when set, is a fault injection: the probability that a
+	// run of a normal task here fails as if its code had returned an error
+	// (InjectedTaskError), after its declared duration. Read on the loop at
+	// each run; the draw comes from the node's seeded randomness, only
+	// while it is above 0 (a run without it draws nothing).
+	TaskErrors func() float64
 }
+
+// InjectedTaskError is the error text of a run a TaskErrors fault failed.
+const InjectedTaskError = "injected task error (a task_errors fault)"
 
 // task is a task accepted by this raylet.
 //
@@ -372,7 +381,8 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 					// cluster) is dead for good, as Ray's: its calls fail
 					// (ErrActorDied) instead of waiting for it forever,
 					// and its name is free.
-					r.sendActorUpdate(&transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorDead, Name: spec.A().Name})
+					r.sendActorUpdate(&transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorDead, Name: spec.A().Name,
+						Cause: transport.CutCause("its creation can never be placed: " + why)})
 				}
 			}
 			return
@@ -650,7 +660,7 @@ func (r *Raylet) submit(spec *transport.TaskSpec) {
 		r.routeCall(spec)
 		return
 	case spec.IsCreation():
-		up := &transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorPending, Name: spec.A().Name}
+		up := &transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorPending, Name: spec.A().Name, Class: namedClass(spec)}
 		r.sendActorUpdate(up)
 	}
 	r.schedule(spec)
@@ -1168,6 +1178,7 @@ func (r *Raylet) run(t *task, now time.Duration) {
 		j = &taskJob{r: r}
 	}
 	j.t = t
+	j.inject = r.injectError()
 	// The Caller is made here, on the loop, not in Run: a cancel reads it
 	// on the loop (Caller.interrupt) while the task's code runs.
 	j.caller = Caller{r: r, task: t.spec.ID, t: t}
@@ -1185,12 +1196,20 @@ type taskJob struct {
 	t      *task
 	out    transport.Value
 	caller Caller
+	// retries: the runs this task's errors took here (retryOnError).
+	retries int32
+	// inject: this run fails with InjectedTaskError (Config.TaskErrors).
+	inject bool
 }
 
 func (j *taskJob) Run() {
 	c := &j.caller
 	if d := j.t.spec.Duration; d > 0 && c.Compute(d) != nil {
 		return // cancelled while it ran: its code never starts (finish stores the cancel)
+	}
+	if j.inject {
+		j.out = errValue(transport.ErrKindTask, InjectedTaskError)
+		return
 	}
 	fn, ok := j.r.lookupFunc(j.t.spec.Func)
 	if !ok {
@@ -1203,6 +1222,20 @@ func (j *taskJob) Run() {
 
 func (j *taskJob) Done() {
 	r, t, out := j.r, j.t, j.out
+	if out.ErrKind == transport.ErrKindTask && r.retryOnError(t, j.retries, out) {
+		// Again, on this worker and with the resources the task holds:
+		// a fresh Caller, as for any run (the last one's blocks are over).
+		// It is one run in the trace, from its task.running to its end,
+		// with a task.retried for each retry inside.
+		j.retries++
+		j.out = transport.Value{}
+		j.caller = Caller{r: r, task: t.spec.ID, t: t}
+		t.caller = &j.caller
+		j.inject = r.injectError()
+		r.pool.Submit(j)
+		return
+	}
+	j.retries = 0
 	// The idle job keeps nothing of the task: its Caller's t would keep
 	// the task's spec and argument values (a freed object's bytes) alive
 	// until the job is reused, which after a burst may be never.
@@ -1212,6 +1245,35 @@ func (j *taskJob) Done() {
 	c.t, c.seqs, c.blocks, c.kids = nil, nil, nil, nil
 	r.jobs = append(r.jobs, j)
 	r.finish(t, out)
+}
+
+// injectError draws whether the run starting now fails by a TaskErrors
+// fault.
+func (r *Raylet) injectError() bool {
+	if r.cfg.TaskErrors == nil {
+		return false
+	}
+	p := r.cfg.TaskErrors()
+	return p > 0 && r.env.Rand().Float64() < p
+}
+
+// retryOnError reports whether a task whose code failed (out) runs again,
+// having done tries such runs here: its spec asks for it (RetryExceptions),
+// it was not cancelled, its owner has not moved on from this run, and its
+// MaxRetries are not spent by the attempts its nodes' deaths took
+// (spec.Attempt) and these. It counts and traces the retry.
+func (r *Raylet) retryOnError(t *task, tries int32, out transport.Value) bool {
+	s := t.spec
+	if !s.RetryExceptions || t.cancelled || s.MaxRetries >= 0 && int64(s.Attempt)+int64(tries) >= int64(s.MaxRetries) {
+		return false
+	}
+	if _, stale := r.staleRuns[t]; stale {
+		return false
+	}
+	r.Stats.Retried++
+	r.emit(transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: s.ID,
+		Detail: fmt.Sprintf("its code failed: %s (retry %d)", out.Data, tries+1)})
+	return true
 }
 
 func (r *Raylet) lookupFunc(name string) (Func, bool) {

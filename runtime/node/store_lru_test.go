@@ -61,3 +61,28 @@ func TestSpillKeepsLRUOrder(t *testing.T) {
 	assert.False(t, r.store.Contains(old), "the copy unread longest stayed")
 	require.True(t, r.store.Contains(recent), "the copy read last was evicted")
 }
+
+// TestServedPullKeepsLRUOrder: serving a pull sends another node a copy;
+// no reader here used it. servePull looked the copy up with store.Get,
+// which made it the most recently used, so a copy other nodes kept pulling
+// stayed while the one this node's tasks read was evicted. The chunks are
+// all sent within the one handler call and carry the value with them, so
+// nothing needs the copy pinned meanwhile: it is looked up with Peek.
+func TestServedPullKeepsLRUOrder(t *testing.T) {
+	r, env := boundedRaylet(t, 100)
+	old, recent := transport.ObjectID{Task: 9}, transport.ObjectID{Task: 5}
+	r.put(old, transport.Value{Data: []byte{1}, Size: 40}, false)
+	r.put(recent, transport.Value{Data: []byte{2}, Size: 40}, false)
+	env.sent = nil
+	r.Handle(8, &transport.PullRequest{Object: old})
+	var chunks int
+	for _, m := range env.sent {
+		if c, ok := m.(*transport.ObjectChunk); ok && c.Object == old {
+			chunks++
+		}
+	}
+	require.Positive(t, chunks, "the copy was served")
+	r.put(transport.ObjectID{Task: 11}, transport.Value{Data: []byte{3}, Size: 40}, true)
+	assert.False(t, r.store.Contains(old), "the copy unread here longest stayed")
+	require.True(t, r.store.Contains(recent), "the copy read last was evicted")
+}

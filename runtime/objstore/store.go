@@ -281,11 +281,19 @@ func (s *Store) Free(id transport.ObjectID) (dropped bool) {
 	return false
 }
 
-// Delete drops an object (lost or freed).
-func (s *Store) Delete(id transport.ObjectID) {
-	if e := s.lookup(id); e != nil {
-		s.remove(e)
+// Delete drops an object that is here and not pinned, and reports whether
+// it did. A pinned object is in use (a task reads it): it stays, its bytes
+// counted and its pins kept, until its readers Unpin it; Free is the drop
+// that waits for the last Unpin. (Dropped at once, the store counted bytes
+// a reader still held as free, and a later Put of the object made a fresh
+// entry whose pins the earlier readers' Unpins then took.)
+func (s *Store) Delete(id transport.ObjectID) (dropped bool) {
+	e := s.lookup(id)
+	if e == nil || e.pins > 0 {
+		return false
 	}
+	s.remove(e)
+	return true
 }
 
 // IDs returns every stored object ID, in no particular order (callers sort).

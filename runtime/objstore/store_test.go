@@ -209,3 +209,32 @@ func TestPeekDoesNotTouch(t *testing.T) {
 	evicted, _, _ := s.Put(oid(2), val(40), false)
 	assert.Equal(t, []transport.ObjectID{oid(0)}, evicted)
 }
+
+// TestDeleteLeavesPinnedObject: Delete dropped a pinned object at once:
+// its bytes left Used while the task that pinned it still read them, and
+// the pins went with the detached entry. A later Put of the same ID made a
+// fresh entry, so the first reader's Unpin took the pin of a second reader
+// of the new copy, which became evictable while that reader still read it.
+// A pinned object is in use: Delete leaves it (Free drops it at its last
+// Unpin) and reports that it did not drop it.
+func TestDeleteLeavesPinnedObject(t *testing.T) {
+	s := New(100)
+	_, _, _ = s.Put(oid(1), val(40), false)
+	require.True(t, s.Pin(oid(1))) // reader A
+	assert.False(t, s.Delete(oid(1)), "pinned: not dropped")
+	assert.True(t, s.Contains(oid(1)), "a pinned object is in use: it stays")
+	assert.Equal(t, int64(40), s.Used(), "its bytes are still held")
+	_, _, _ = s.Put(oid(1), val(40), false) // the same object again
+	require.True(t, s.Pin(oid(1)))          // reader B
+	s.Unpin(oid(1))                         // A is done
+	evicted, _, _ := s.Put(oid(2), val(70), false)
+	assert.Empty(t, evicted, "B still reads the copy: not evictable")
+	assert.True(t, s.Contains(oid(1)))
+	assert.Equal(t, int64(110), s.Used(), "admitted over capacity, every byte counted")
+
+	s.Unpin(oid(1)) // B is done: an ordinary cached copy
+	assert.True(t, s.Delete(oid(1)))
+	assert.False(t, s.Contains(oid(1)), "unpinned: dropped")
+	assert.Equal(t, int64(70), s.Used())
+	assert.Equal(t, 1, s.Len())
+}

@@ -132,7 +132,7 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 		return ActorHandle[S]{err: fmt.Errorf("ray: %s: %w", c.name, err)}
 	}
 	if name := spec.A().Name; name != "" {
-		holder, taken, err := cl.LookupActor(ctx, name)
+		holder, _, taken, err := cl.LookupActor(ctx, name)
 		if err != nil {
 			return ActorHandle[S]{err: fmt.Errorf("ray: %s: name %q: %w", c.name, name, err)}
 		}
@@ -144,18 +144,27 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 }
 
 // GetActor finds a live actor by name: one whose creation was submitted and
-// is not done yet too, as Ray's (its calls wait for it to come up).
+// is not done yet too, as Ray's (its calls wait for it to come up). The
+// actor must be of class c: one of another class is an *ActorClassError
+// (ErrActorClass) naming both classes, not a handle whose every call the
+// actor would refuse.
 func GetActor[S any](ctx context.Context, c *ActorClass[S], name string) (ActorHandle[S], error) {
 	cl, err := caller(ctx)
 	if err != nil {
 		return ActorHandle[S]{}, err
 	}
-	id, ok, err := cl.LookupActor(ctx, name)
+	id, class, ok, err := cl.LookupActor(ctx, name)
 	if err != nil {
 		return ActorHandle[S]{}, err
 	}
 	if !ok {
 		return ActorHandle[S]{}, fmt.Errorf("%w: %q", ErrActorNotFound, name)
+	}
+	// The actor table records a named actor's class from its creation;
+	// none on record (a table written before it kept classes) passes, and
+	// a wrong class still fails at the first call (ErrUnknownFunction).
+	if class != "" && class != c.name {
+		return ActorHandle[S]{}, &ActorClassError{Name: name, Want: c.name, Have: class}
 	}
 	return ActorHandle[S]{id: id, name: name}, nil
 }

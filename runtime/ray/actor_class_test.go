@@ -45,11 +45,13 @@ func TestMethodRunsOnlyOnItsOwnClass(t *testing.T) {
 		s, err := ray.GetTimeout(ctx, logStep.Remote(ctx, l, "a"), 5*time.Second)
 		require.NoError(t, err)
 		require.Equal(t, "a", s)
-		h, err := ray.GetActor(ctx, up, "log") // the name is a Log's
-		if err == nil {
-			_, err = ray.GetTimeout(ctx, upStep.Remote(ctx, h, 1), 5*time.Second)
-			require.True(t, errors.Is(err, ray.ErrUnknownFunction), "Up.step on a Log actor: got %v", err)
-		}
+		// GetActor now checks the class itself (TestSemanticsSim, "get
+		// actor checks the class"); a handle of the wrong class made from
+		// the ID still gets its calls refused.
+		_, err = ray.GetActor(ctx, up, "log") // the name is a Log's
+		require.ErrorIs(t, err, ray.ErrActorClass)
+		_, err = ray.GetTimeout(ctx, upStep.Remote(ctx, ray.ActorHandleOf[classCounter](l.ID()), 1), 5*time.Second)
+		require.True(t, errors.Is(err, ray.ErrUnknownFunction), "Up.step on a Log actor: got %v", err)
 		return nil
 	}))
 }

@@ -80,7 +80,12 @@ type Config struct {
 	NodeTimeout     time.Duration // silence before a node is declared dead (default 10 heartbeats)
 	// Buggify turns on the runtime's fault points (late replies, spurious
 	// retries, short timeouts), chosen by the seed (node.BuggifyFor).
-	Buggify    bool
+	Buggify bool
+	// TaskErrors, when set, is a fault injection: the probability that a
+	// run of a normal task on node i (of Nodes) fails with an injected
+	// error (node.InjectedTaskError), read at each run; the scenario
+	// runner's task_errors faults set it.
+	TaskErrors func(i int) float64
 	OnEvent    func(*transport.Event)
 	OnNetEvent func(*netsim.Event)
 }
@@ -257,11 +262,15 @@ func (c *Sim) addGCS() {
 func (cfg *Config) rayletConfig(l *gcs.Layout, i int, reg *Registry, inc uint64) node.Config {
 	n := cfg.Nodes[i]
 	pol, _ := scheduler.NewPolicy(cfg.Policy)
-	return node.Config{
+	nc := node.Config{
 		Layout: l, Resources: transport.MakeResources(n.CPUs, n.GPUs, n.Resources),
 		ObjectStoreBytes: n.ObjectStoreBytes, Policy: pol, SpillThreshold: cfg.SpillThreshold,
 		Costs: *cfg.Costs, Registry: reg, HeartbeatPeriod: cfg.HeartbeatPeriod, NodeTimeout: cfg.NodeTimeout, Incarnation: inc,
 	}
+	if f := cfg.TaskErrors; f != nil {
+		nc.TaskErrors = func() float64 { return f(i) }
+	}
+	return nc
 }
 
 // Sim is an in-process simulated cluster: every component on one netsim

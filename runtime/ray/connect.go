@@ -263,7 +263,8 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 		p.coordEnv = env
 		defer close(ready)
 		return deploy.NewCoordinator(env, deploy.CoordinatorConfig{Host: p.coordH, Spec: p.spec(),
-			Functions: reg.Signatures(), Book: book, RayletID: RayletID, Next: 1, Limit: SchedulerID, Dir: p.dir, Local: p})
+			Functions: reg.Signatures(), Book: book, RayletID: RayletID, Next: 1, Limit: SchedulerID, Dir: p.dir, Local: p,
+			Logger: dc.Logger})
 	})
 	<-ready
 	if err := p.startRaylet(ln); err != nil {
@@ -897,22 +898,26 @@ func Connect(ctx context.Context, address string, opts ...ConnectOption) (*Sessi
 	if timeout == 0 {
 		timeout = defaultHeadTimeout
 	}
-	if timeout > 0 {
-		go s.watchHead(timeout)
-	} else {
-		close(s.watching)
-	}
+	go s.watchHead(timeout)
 	return s, nil
 }
 
 // watchHead asks the head for its status every headPollPeriod (without
 // waiting: a slow answer still counts) until the session closes. Once none
-// has come for timeout, the session is lost: its drivers' blocked and later
-// calls end with ErrHeadLost (node.Raylet.Abandon).
+// has come for timeout (>0), the session is lost: its drivers' blocked and
+// later calls end with ErrHeadLost (node.Raylet.Abandon). It asks even
+// when the session never gives up (timeout <0): the asking keeps the
+// agent's connection to the head up (it redials one that broke), and the
+// head takes a driver with no connection and a dead raylet for a crashed
+// one (see deploy.Coordinator's sweep).
 func (s *Session) watchHead(timeout time.Duration) {
 	defer close(s.watching)
 	start := time.Now()
-	tick := time.NewTicker(min(headPollPeriod, max(timeout/4, 10*time.Millisecond)))
+	period := headPollPeriod
+	if timeout > 0 {
+		period = min(headPollPeriod, max(timeout/4, 10*time.Millisecond))
+	}
+	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
 		s.Ping()
@@ -920,7 +925,7 @@ func (s *Session) watchHead(timeout time.Duration) {
 		if heard.Before(start) {
 			heard = start
 		}
-		if silent := time.Since(heard); silent >= timeout {
+		if silent := time.Since(heard); timeout > 0 && silent >= timeout {
 			if why != "" {
 				why = " (" + why + ")"
 			}

@@ -52,6 +52,10 @@ var (
 	ErrActorNotFound = errors.New("ray: no live actor of that name")
 	// ErrBadWait: Wait's numReturns is out of range or its refs repeat.
 	ErrBadWait = errors.New("ray: wait: bad numReturns or duplicate refs")
+	// ErrActorClass: GetActor found a live actor of that name, but of
+	// another class than the one asked for (the error is an
+	// *ActorClassError naming both).
+	ErrActorClass = errors.New("ray: the named actor is of another class")
 	// ErrActorNameTaken: New with ActorName found a live actor holding it.
 	ErrActorNameTaken = errors.New("ray: the actor name is taken by a live actor")
 	// ErrUnschedulable: the task's hard node affinity names a node the
@@ -78,6 +82,21 @@ var (
 	// rebuilt with another type than its task's result, RefOf).
 	ErrDecode = errors.New("ray: value does not decode into the type asked for")
 )
+
+// ActorClassError is GetActor's error for a name held by an actor of
+// another class: Want is the class asked for, Have the holder's. It
+// matches ErrActorClass (errors.Is).
+type ActorClassError struct {
+	Name, Want, Have string
+}
+
+// Error names the actor and both classes.
+func (e *ActorClassError) Error() string {
+	return fmt.Sprintf("%v: actor %q is a %q, not a %q", ErrActorClass, e.Name, e.Have, e.Want)
+}
+
+// Unwrap lets errors.Is match ErrActorClass.
+func (e *ActorClassError) Unwrap() error { return ErrActorClass }
 
 // TaskError is the error of a failed task as seen by Get: which object, which
 // kind of failure (one of the sentinels above) and the message.

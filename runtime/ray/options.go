@@ -22,6 +22,7 @@ type options struct {
 	ActorName   string
 	Checkpoint  uint32
 	Replay      bool
+	RetryErrors bool
 	// group and bundle: run in a placement group's bundle (InPlacementGroup).
 	group  *PlacementGroup
 	bundle int
@@ -81,6 +82,15 @@ func Resource(name string, amount float64) Option {
 // max_retries=-1. Below -1 is an error.
 func MaxRetries(n int) Option { return func(o *options) { o.MaxRetries = n } }
 
+// RetryExceptions makes a task run again when its code returns an error or
+// panics, as Ray's retry_exceptions=True: at once, on the node that ran it,
+// while its MaxRetries allow (the runs its nodes' deaths took count against
+// the same budget; -1 retries without bound). Each retry is a task.retried
+// event naming the error; Get returns the last run's error once they are
+// spent. For tasks only: an actor's constructor or methods refuse it
+// (ErrInvalidOption).
+func RetryExceptions() Option { return func(o *options) { o.RetryErrors = true } }
+
 // Name names the task in traces.
 func Name(s string) Option { return func(o *options) { o.Name = s } }
 
@@ -88,8 +98,12 @@ func Name(s string) Option { return func(o *options) { o.Name = s } }
 // function runs (the simulation's duration model).
 func Duration(d time.Duration) Option { return func(o *options) { o.Duration = d } }
 
-// NodeAffinity pins the task to a node; soft lets it run elsewhere when that
-// node cannot.
+// NodeAffinity pins the task (or actor) to a node. As Ray's
+// NodeAffinitySchedulingStrategy: while the node is alive and can run it
+// (its total resources suffice), it runs there only, waiting for the
+// node's resources when they are busy; otherwise hard affinity fails the
+// task (ErrUnschedulable) or holds it until the node comes back, and soft
+// lets it run elsewhere.
 func NodeAffinity(n transport.NodeID, soft bool) Option {
 	return func(o *options) {
 		o.group = nil // one scheduling strategy: the last given
@@ -160,6 +174,10 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 	if err := checkBudget("MaxRestarts", o.MaxRestarts); err != nil {
 		return err
 	}
+	if o.RetryErrors && (spec.Actor != 0 || spec.IsCreation()) {
+		return fmt.Errorf("%w: RetryExceptions: for tasks only, not an actor's constructor or methods", ErrInvalidOption)
+	}
+	spec.RetryExceptions = o.RetryErrors
 	spec.Resources = transport.Resources{CPU: transport.Units(o.CPU), GPU: transport.Units(o.GPU), Custom: custom}
 	if o.group != nil {
 		if err := o.inGroup(spec); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,21 @@ type suite struct {
 	nap       *ray.ActorMethod[counter, int]
 	spin      *ray.ActorMethod[counter, int]
 	spawn     *ray.ActorMethod[counter, int]
+	// flaky fails (an error, or a panic when its argument is negative)
+	// until it has run |k| times in all (flakyRuns counts every run), then
+	// returns the run's number.
+	flaky     *ray.Func[int]
+	flakyRuns atomic.Int64
+	// flakyParent submits a child (slow, taking ms) and fails, as flaky,
+	// until it has run k times; then it returns the child's result. With
+	// wait false a failing run leaves before its child is done.
+	flakyParent *ray.Func[int]
+	// broken is a class of counters whose constructor fails (brokenGet
+	// its method); callBroken calls brokenGet from a task, callGet get.
+	broken     *ray.ActorClass[counter]
+	brokenGet  *ray.ActorMethod[counter, int]
+	callBroken *ray.Func[int]
+	callGet    *ray.Func[int]
 }
 
 // spinSteps bounds the spin method: a run that never sees its cancel
@@ -92,6 +108,28 @@ func newSuite() *suite {
 		return vs[0] + vs[1], nil
 	})
 	s.fail = ray.Register1(s.reg, "fail", func(ctx context.Context, x int) (int, error) { return 0, fmt.Errorf("bad input %d", x) })
+	s.flaky = ray.Register1(s.reg, "flaky", func(ctx context.Context, k int) (int, error) {
+		n := int(s.flakyRuns.Add(1))
+		switch {
+		case k >= 0 && n <= k:
+			return 0, fmt.Errorf("flaky run %d", n)
+		case k < 0 && n <= -k:
+			panic(fmt.Sprintf("flaky run %d", n))
+		}
+		return n, nil
+	})
+	s.flakyParent = ray.Register2(s.reg, "flakyParent", func(ctx context.Context, k int, wait bool) (int, error) {
+		child := s.slow.Remote(ctx, 20)
+		n := int(s.flakyRuns.Add(1))
+		if n <= k && !wait {
+			return 0, fmt.Errorf("flaky parent run %d", n)
+		}
+		v, err := ray.Get(ctx, child)
+		if err != nil || n <= k {
+			return 0, fmt.Errorf("flaky parent run %d (child: %v)", n, err)
+		}
+		return v + n, nil
+	})
 	s.boom = ray.Register0(s.reg, "boom", func(ctx context.Context) (int, error) { panic("kaboom") })
 	s.slow = ray.Register1(s.reg, "slow", func(ctx context.Context, ms int) (int, error) {
 		if err := ray.Compute(ctx, time.Duration(ms)*time.Millisecond); err != nil {
@@ -160,6 +198,16 @@ func newSuite() *suite {
 	// spawn waits on a 10 s child that holds the GPU.
 	s.spawn = ray.Method0(s.counter, "spawn", func(ctx context.Context, c *counter) (int, error) {
 		return ray.Get(ctx, s.slow.Options(ray.GPUs(1)).Remote(ctx, 10000))
+	})
+	s.broken = ray.RegisterActor1(s.reg, "BrokenCounter", func(ctx context.Context, start int) (*counter, error) {
+		return nil, fmt.Errorf("no counter from %d today", start)
+	})
+	s.brokenGet = ray.Method0(s.broken, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
+	s.callBroken = ray.Register1(s.reg, "callBroken", func(ctx context.Context, h ray.ActorHandle[counter]) (int, error) {
+		return ray.Get(ctx, s.brokenGet.Remote(ctx, h))
+	})
+	s.callGet = ray.Register1(s.reg, "callGet", func(ctx context.Context, h ray.ActorHandle[counter]) (int, error) {
+		return ray.Get(ctx, s.get.Remote(ctx, h))
 	})
 	return s
 }
@@ -375,6 +423,81 @@ var semanticCases = []semanticCase{
 		require.NoError(t, ray.Kill(ctx, h))
 		_, err = ray.Get(ctx, s.get.Remote(ctx, h))
 		assert.ErrorIs(t, err, ray.ErrActorDied)
+	}},
+	{"get actor checks the class", func(t *testing.T, ctx context.Context, s *suite) {
+		// The name is a Counter's: looked up as a BrokenCounter (the same
+		// Go type, so the handle's type passes) GetActor refuses it, naming
+		// both classes, instead of a handle whose first call fails.
+		h := s.counter.Options(ray.ActorName("typed")).New(ctx, 5)
+		found, err := ray.GetActor(ctx, s.broken, "typed")
+		require.ErrorIs(t, err, ray.ErrActorClass)
+		assert.Zero(t, found.ID())
+		var ce *ray.ActorClassError
+		require.ErrorAs(t, err, &ce)
+		assert.Equal(t, ray.ActorClassError{Name: "typed", Want: "BrokenCounter", Have: "Counter"}, *ce)
+		assert.Contains(t, err.Error(), `"BrokenCounter"`)
+		assert.Contains(t, err.Error(), `"Counter"`)
+		// Once up too (its host's news carries the class as well), and the
+		// right class still finds it.
+		v, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		assert.Equal(t, 5, v)
+		_, err = ray.GetActor(ctx, s.broken, "typed")
+		require.ErrorIs(t, err, ray.ErrActorClass)
+		found, err = ray.GetActor(ctx, s.counter, "typed")
+		require.NoError(t, err)
+		assert.Equal(t, h.ID(), found.ID())
+	}},
+	{"a failed constructor's error reaches the calls", func(t *testing.T, ctx context.Context, s *suite) {
+		// As Ray's ActorDiedError: the actor died because of an error
+		// raised in its creation task, and the calls say which.
+		h := s.broken.New(ctx, 7)
+		early := s.brokenGet.Remote(ctx, h) // before the constructor ran
+		_, err := ray.GetTimeout(ctx, early, 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrActorDied)
+		assert.Contains(t, err.Error(), "no counter from 7 today")
+		assert.Contains(t, err.Error(), "creation task")
+		late := s.brokenGet.Remote(ctx, h) // the caller knows it dead
+		_, err = ray.GetTimeout(ctx, late, 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrActorDied)
+		assert.Contains(t, err.Error(), "no counter from 7 today")
+		// A caller on another node hears it from the actor table.
+		_, err = ray.GetTimeout(ctx, s.callBroken.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx, h), 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrTaskFailed)
+		assert.Contains(t, err.Error(), "no counter from 7 today")
+		// On the actor's own node, before and after its death is known.
+		h = s.broken.Options(ray.Resource("special", 1)).New(ctx, 8)
+		for range 2 {
+			_, err = ray.GetTimeout(ctx, s.callBroken.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, h), 10*time.Second)
+			require.ErrorIs(t, err, ray.ErrTaskFailed)
+			assert.Contains(t, err.Error(), "no counter from 8 today")
+		}
+	}},
+	{"a call after kill says killed", func(t *testing.T, ctx context.Context, s *suite) {
+		// Hosted on the killer's node, on another node, and a call queued
+		// behind a running one when the kill comes.
+		for _, h := range []ray.ActorHandle[counter]{
+			s.counter.New(ctx, 1),
+			s.counter.Options(ray.Resource("special", 1)).New(ctx, 2),
+		} {
+			_, err := ray.Get(ctx, s.get.Remote(ctx, h)) // it lives
+			require.NoError(t, err)
+			busy := s.nap.Remote(ctx, h, 300)
+			queued := s.incr.Remote(ctx, h, 1)
+			_, err = ray.GetTimeout(ctx, busy, 50*time.Millisecond)
+			require.ErrorIs(t, err, ray.ErrTimeout)
+			require.NoError(t, ray.Kill(ctx, h))
+			for _, ref := range []ray.Ref[int]{busy, queued, s.get.Remote(ctx, h)} {
+				_, err = ray.GetTimeout(ctx, ref, 10*time.Second)
+				require.ErrorIs(t, err, ray.ErrActorDied)
+				assert.Contains(t, err.Error(), "killed by ray.Kill")
+				assert.NotContains(t, err.Error(), "not on node")
+			}
+			// A caller on another node hears it from the actor table.
+			_, err = ray.GetTimeout(ctx, s.callGet.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx, h), 10*time.Second)
+			require.ErrorIs(t, err, ray.ErrTaskFailed)
+			assert.Contains(t, err.Error(), "killed by ray.Kill")
+		}
 	}},
 	{"resources and infeasible", func(t *testing.T, ctx context.Context, s *suite) {
 		v, err := ray.Get(ctx, s.gpu.Options(ray.GPUs(0.5)).Remote(ctx))

@@ -283,6 +283,15 @@ func (g *Global) place(m *transport.SpillTask) {
 	for _, l := range m.Locs {
 		d.ArgBytes = addBytes(d.ArgBytes, l.Size)
 	}
+	// A soft affinity to a live node that can run the task binds as Ray's
+	// does: the task runs there only, waiting for its resources if they
+	// are busy (an actor held here until they free up, as a hard one is);
+	// it goes elsewhere only when the target is dead, unknown or too small.
+	soft := false
+	if spec.Strategy == transport.StrategyNodeSoft {
+		v := g.index[spec.Target]
+		soft = v != nil && !v.dead && spec.Resources.Fits(v.total)
+	}
 	g.cands = g.cands[:0]
 	known, sum := 0, 0.0     // candidates reporting a mean task time, and their sum
 	knownBW, sumBW := 0, 0.0 // and a mean bandwidth
@@ -295,7 +304,7 @@ func (g *Global) place(m *transport.SpillTask) {
 		if spec.IsCreation() && !spec.Resources.Fits(v.avail) {
 			continue
 		}
-		if spec.Strategy == transport.StrategyNodeHard && v.id != spec.Target {
+		if (spec.Strategy == transport.StrategyNodeHard || soft) && v.id != spec.Target {
 			continue
 		}
 		c := Candidate{Node: v.id, Total: v.total, Available: v.avail, QueueLen: v.queue, MeanTaskTime: v.meanTask, Bandwidth: float64(v.meanBW)}

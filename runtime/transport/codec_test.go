@@ -74,14 +74,15 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	},
 	// A spec's actor fields travel inline: all zero they decode as none.
 	// Its returns are bounded (MaxReturns); the decoder refuses more. Its
-	// strategy shares a byte with Rebuild: strategies use the low 7 bits.
+	// strategy shares a byte with Rebuild and RetryExceptions: strategies
+	// use the low 6 bits.
 	reflect.TypeFor[transport.TaskSpec](): func(v reflect.Value) {
 		s := v.Addr().Interface().(*transport.TaskSpec)
 		if s.Act != nil && *s.Act == (transport.ActorSpec{}) {
 			s.Act = nil
 		}
 		s.NumReturns %= transport.MaxReturns + 1
-		s.Strategy &= 0x7f
+		s.Strategy &= 0x3f
 	},
 	// Resource names are strictly increasing and amounts bounded; requests
 	// and capacities are never negative (kept non-negative everywhere here,
@@ -94,6 +95,18 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		for i := range r.Custom {
 			r.Custom[i].Amount = abs(r.Custom[i].Amount) % transport.MaxResourceUnits
 		}
+	},
+	// An actor's state shares its byte with two flags (a class, a cause
+	// follow): states use the low 6 bits. A cause is bounded.
+	reflect.TypeFor[transport.GcsActorUpdate](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.GcsActorUpdate)
+		m.State &= 0x3f
+		m.Cause = transport.CutCause(m.Cause)
+	},
+	reflect.TypeFor[transport.ActorInfo](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.ActorInfo)
+		m.State &= 0x3f
+		m.Cause = transport.CutCause(m.Cause)
 	},
 	// A heartbeat's mean task time is never negative.
 	reflect.TypeFor[transport.Heartbeat](): func(v reflect.Value) {

@@ -3,6 +3,7 @@ package transport
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Value is the content of an object: real bytes plus the virtual size they
@@ -53,9 +54,13 @@ type Arg struct {
 	Value Value
 }
 
-// strategyRebuild is the bit of a spec's encoded strategy byte that says
-// TaskSpec.Rebuild.
-const strategyRebuild uint8 = 0x80
+// strategyRebuild and strategyRetryErrors are the bits of a spec's
+// encoded strategy byte that say TaskSpec.Rebuild and
+// TaskSpec.RetryExceptions.
+const (
+	strategyRebuild     uint8 = 0x80
+	strategyRetryErrors uint8 = 0x40
+)
 
 // Scheduling strategies of a task (TaskSpec.Strategy).
 const (
@@ -85,7 +90,12 @@ type TaskSpec struct {
 	// task table said the task was not cancelled, and a cancel that came
 	// after the task had finished was a no-op. Encoded in Strategy's byte.
 	Rebuild bool
-	Target  NodeID
+	// RetryExceptions: the task runs again, on the node that ran it, when
+	// its code returns an error or panics, while its MaxRetries allow (Ray's
+	// retry_exceptions=True); normal tasks only. Encoded in Strategy's
+	// byte.
+	RetryExceptions bool
+	Target          NodeID
 	// Actor: a creation task has Actor == ID, a method call its actor's ID;
 	// 0 for a normal task.
 	Actor ActorID
@@ -184,6 +194,9 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if s.Rebuild {
 		b |= strategyRebuild
 	}
+	if s.RetryExceptions {
+		b |= strategyRetryErrors
+	}
 	e.U8(b)
 	e.Node(s.Target)
 	e.Task(s.Actor)
@@ -222,7 +235,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	s.Attempt = uint32(d.Count(1<<32-1, 0))
 	s.Duration = d.Duration()
 	b := d.U8()
-	s.Strategy, s.Rebuild = b&^strategyRebuild, b&strategyRebuild != 0
+	s.Strategy, s.Rebuild, s.RetryExceptions = b&^(strategyRebuild|strategyRetryErrors), b&strategyRebuild != 0, b&strategyRetryErrors != 0
 	s.Target = d.Node()
 	s.Actor = d.Task()
 	var a ActorSpec
@@ -872,6 +885,71 @@ const (
 	ActorDead
 )
 
+// MaxActorCause bounds an actor's Cause on the wire (GcsActorUpdate,
+// ActorInfo): a longer one is refused at decode, so a peer cannot make
+// the actor table keep megabytes per actor. Senders cut theirs to fit
+// (CutCause).
+const MaxActorCause = 2048
+
+// CutCause returns cause cut to MaxActorCause bytes (at a rune boundary,
+// with an ellipsis when cut).
+func CutCause(cause string) string {
+	if len(cause) <= MaxActorCause {
+		return cause
+	}
+	const more = "..."
+	n := MaxActorCause - len(more)
+	for n > 0 && !utf8.RuneStart(cause[n]) {
+		n--
+	}
+	return cause[:n] + more
+}
+
+// On the wire an actor's state shares its byte with two flags, which say
+// whether a class name and a cause follow at the end of the message:
+// news without them (an actor without a name, not dead of an error)
+// costs no byte more than before they existed.
+const (
+	actorHasClass uint8 = 0x80
+	actorHasCause uint8 = 0x40
+)
+
+// actorState encodes an actor's state byte with its flags.
+func actorState(state uint8, class, cause string) uint8 {
+	b := state &^ (actorHasClass | actorHasCause)
+	if class != "" {
+		b |= actorHasClass
+	}
+	if cause != "" {
+		b |= actorHasCause
+	}
+	return b
+}
+
+// actorTail encodes the class and cause actorState announced.
+func (e *Encoder) actorTail(class, cause string) {
+	if class != "" {
+		e.String(class)
+	}
+	if cause != "" {
+		e.String(cause)
+	}
+}
+
+// actorTail decodes the class and cause the state byte b announced, and
+// returns the state without its flags.
+func (d *Decoder) actorTail(b uint8) (state uint8, class, cause string) {
+	if b&actorHasClass != 0 {
+		class = d.String()
+	}
+	if b&actorHasCause != 0 {
+		if cause = d.String(); len(cause) > MaxActorCause {
+			d.Fail(fmt.Errorf("%w: an actor's cause of %d bytes (at most %d)", ErrInvalid, len(cause), MaxActorCause))
+		}
+	}
+	return b &^ (actorHasClass | actorHasCause), class, cause
+}
+
 // GcsActorUpdate writes an actor's state and location to the actor table.
 type GcsActorUpdate struct {
 	Actor ActorID
@@ -896,6 +974,15 @@ type GcsActorUpdate struct {
 	// attempt that came up (a GCS restart's is a RestartAttempt): the
 	// owner's TaskDone carries it.
 	Attempt uint32
+	// Class, on the updates of a named actor, is its class (its creation
+	// task's Func): the name's shard keeps it, so that a lookup by name
+	// tells the class (ray.GetActor checks it). Empty: not said (the
+	// table keeps what it had).
+	Class string
+	// Cause, on a "dead" update, says why the actor died when its host or
+	// killer knows (its constructor's error, ray.Kill): callers' errors
+	// carry it. At most MaxActorCause bytes.
+	Cause string
 }
 
 // GcsLookupActor asks for an actor by ID (or by Name when Actor is zero) and
@@ -920,6 +1007,12 @@ type ActorInfo struct {
 	// (0: not known): a caller's route is not the victim of a late death
 	// of an earlier incarnation of that node.
 	Incarnation uint64
+	// Class is the actor's class, when the table knows it (a named
+	// actor's; see GcsActorUpdate.Class).
+	Class string
+	// Cause, for a dead actor, is why it died, when the table was told
+	// (GcsActorUpdate.Cause).
+	Cause string
 }
 
 // GcsCreationLost: the creator of an actor still owns its creation (no
@@ -1246,31 +1339,37 @@ func (m *RegisterNode) UnmarshalWire(d *Decoder) {
 func (m *GcsActorUpdate) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
 	e.Node(m.Node)
-	e.U8(m.State)
+	e.U8(actorState(m.State, m.Class, m.Cause))
 	e.String(m.Name)
 	e.Node(m.Owner)
 	e.U32(m.Restart)
 	e.Uvarint(m.Incarnation)
 	e.U32(m.Attempt)
+	e.actorTail(m.Class, m.Cause)
 }
 func (m *GcsActorUpdate) UnmarshalWire(d *Decoder) {
-	m.Actor, m.Node, m.State, m.Name, m.Owner, m.Restart = d.Task(), d.Node(), d.U8(), d.String(), d.Node(), d.U32()
+	var b uint8
+	m.Actor, m.Node, b, m.Name, m.Owner, m.Restart = d.Task(), d.Node(), d.U8(), d.String(), d.Node(), d.U32()
 	m.Incarnation, m.Attempt = d.Uvarint(), d.U32()
+	m.State, m.Class, m.Cause = d.actorTail(b)
 }
 func (m *GcsLookupActor) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.String(m.Name) }
 func (m *GcsLookupActor) UnmarshalWire(d *Decoder) { m.Actor, m.Name = d.Task(), d.String() }
 func (m *ActorInfo) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
 	e.Node(m.Node)
-	e.U8(m.State)
+	e.U8(actorState(m.State, m.Class, m.Cause))
 	e.String(m.Name)
 	e.Bool(m.Found)
 	e.U32(m.Restarts)
 	e.Uvarint(m.Incarnation)
+	e.actorTail(m.Class, m.Cause)
 }
 func (m *ActorInfo) UnmarshalWire(d *Decoder) {
-	m.Actor, m.Node, m.State, m.Name, m.Found, m.Restarts = d.Task(), d.Node(), d.U8(), d.String(), d.Bool(), d.U32()
+	var b uint8
+	m.Actor, m.Node, b, m.Name, m.Found, m.Restarts = d.Task(), d.Node(), d.U8(), d.String(), d.Bool(), d.U32()
 	m.Incarnation = d.Uvarint()
+	m.State, m.Class, m.Cause = d.actorTail(b)
 }
 func (m *CallBounced) MarshalWire(e *Encoder) {
 	e.Task(m.Task)

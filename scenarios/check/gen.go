@@ -46,8 +46,11 @@ var (
 	DefaultFaultKinds = []string{scenarios.KillNode, scenarios.Partition, scenarios.Heal,
 		scenarios.DegradeLink, scenarios.PauseNode, scenarios.Random, scenarios.KillActor, scenarios.SkewClock}
 	// AllFaultKinds adds kill_gcs_replica (drawn only when the cluster's GCS
-	// has at least two replicas per shard).
-	AllFaultKinds = append(slices.Clone(DefaultFaultKinds), scenarios.KillGCSReplica)
+	// has at least two replicas per shard) and task_errors (injected
+	// application errors: a task failing with one is allowed, so they test
+	// that retry_exceptions and the failures around them never make a
+	// wrong value or a hang).
+	AllFaultKinds = append(slices.Clone(DefaultFaultKinds), scenarios.KillGCSReplica, scenarios.TaskErrors)
 )
 
 // Gen says what to generate. The zero value of a field means its default
@@ -310,7 +313,8 @@ func sizeP(t *rapid.T, label string) scenarios.SizeDist {
 
 // Workload generates 1..MaxEntries workload entries for the cluster, each
 // a built-in generator with small random parameters, arrival, drivers,
-// start, resources (always feasible on the cluster) and max_retries.
+// start, resources (always feasible on the cluster), max_retries and
+// retry_exceptions.
 func (g Gen) Workload(c *scenarios.Cluster) *rapid.Generator[[]scenarios.Workload] {
 	g = g.withDefaults()
 	return rapid.Custom(func(t *rapid.T) []scenarios.Workload {
@@ -414,6 +418,9 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		// at-least-once task semantics). Such a worker is run at most once.
 		w.MaxRetries = 0
 	}
+	// Its tasks' own errors (a task_errors fault's) retried too: a
+	// ps-worker has no retry to spend.
+	w.RetryExceptions = w.MaxRetries != 0 && rapid.Bool().Draw(t, "retry_exceptions")
 	return w
 }
 
@@ -539,6 +546,12 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 					killedPerShard[shard]++
 				}
 				out = append(out, scenarios.Fault{At: at, Kind: kind, Replica: r})
+			case scenarios.TaskErrors:
+				te := &scenarios.TaskErrorRate{Rate: float64(rapid.IntRange(1, 50).Draw(t, "task_errors.rate")) / 100}
+				if rapid.Bool().Draw(t, "task_errors.one_node") {
+					te.Nodes = []string{rapid.SampledFrom(names).Draw(t, "task_errors.node")}
+				}
+				out = append(out, scenarios.Fault{At: at, Kind: kind, Errors: te, For: ms(t, "for", 1, 500)})
 			case scenarios.Random:
 				r := &scenarios.RandomFaults{Kind: rapid.SampledFrom([]string{scenarios.RandomCrash, scenarios.RandomPartition,
 					scenarios.RandomPause, scenarios.RandomLoss}).Draw(t, "random.kind"),

@@ -3,10 +3,12 @@ package check
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"raysim/netsim"
+	"raysim/runtime/node"
 	"raysim/runtime/ray"
 	"raysim/runtime/transport"
 	"raysim/scenarios"
@@ -165,7 +167,8 @@ var Correct = Invariant{Name: "correct", Check: func(r *Run) error {
 // all. Never cancelled (the refs a driver cancels,
 // cancel_every, count apart: ErrCancelled or the right value is their right
 // outcome), never a plain task failure (the workloads' functions never
-// fail), never an untyped error.
+// fail; one a task_errors fault injected is allowed), never an untyped
+// error.
 var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error {
 	failures := r.Events.NodeFailures
 	for i, w := range r.Result.Workloads {
@@ -196,7 +199,9 @@ func notAllowed(r *Run, e string, failures, retries int, gen string) string {
 	var why string
 	switch kind := ErrorKind(e); kind {
 	case ray.ErrTaskFailed:
-		why = "a task failed by itself (the workloads' functions never do): an application error, e.g. an argument decoded wrong"
+		if !strings.Contains(e, node.InjectedTaskError) || !hasTaskErrors(r.Scenario) {
+			why = "a task failed by itself (the workloads' functions never do, and no task_errors fault made it): an application error, e.g. an argument decoded wrong"
+		}
 	case ray.ErrRetriesExhausted:
 		switch {
 		case actorTask(gen) && failures == 0 && r.Events.ActorKills == 0:
@@ -220,6 +225,13 @@ func notAllowed(r *Run, e string, failures, retries int, gen string) string {
 		why = "not a typed error that faults may cause"
 	}
 	return why
+}
+
+// hasTaskErrors reports whether s injects application errors (a
+// task_errors fault): a task failing with the injected error is then a
+// fault's doing, allowed as a node failure's errors are.
+func hasTaskErrors(s *scenarios.Scenario) bool {
+	return s != nil && slices.ContainsFunc(s.Faults, func(f scenarios.Fault) bool { return f.Kind == scenarios.TaskErrors })
 }
 
 // ErrorKind is the ray sentinel an error text carries (Result keeps a

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"time"
 
 	"raysim/netsim"
@@ -21,6 +23,80 @@ type faultInjector struct {
 	log      func(format string, args ...any)
 	crashes  map[string][]time.Duration // node name -> when it was killed
 	degraded [][2]netsim.NodeID         // control-plane pairs degraded since the last heal
+	errs     *taskErrorRates            // nil without task_errors faults
+}
+
+// taskErrorRates is each node's task_errors rate now, which the cluster's
+// ray.Config.TaskErrors reads at every run (on TCP from every host's loop:
+// hence the lock), and the fault that set it.
+type taskErrorRates struct {
+	mu    sync.Mutex
+	rates []float64
+	by    []*scenarios.Fault
+}
+
+// newTaskErrorRates returns the rates of a scenario with task_errors
+// faults, nil for one without (its runs then draw nothing).
+func newTaskErrorRates(s *scenarios.Scenario) *taskErrorRates {
+	if !slices.ContainsFunc(s.Faults, func(fl scenarios.Fault) bool { return fl.Kind == scenarios.TaskErrors }) {
+		return nil
+	}
+	return &taskErrorRates{rates: make([]float64, len(s.Cluster.Nodes)), by: make([]*scenarios.Fault, len(s.Cluster.Nodes))}
+}
+
+// hook is the ray.Config.TaskErrors of the rates (nil for none).
+func (e *taskErrorRates) hook() func(i int) float64 {
+	if e == nil {
+		return nil
+	}
+	return func(i int) float64 {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.rates[i]
+	}
+}
+
+// start applies task_errors fault fl to its nodes (every node when it
+// names none) and returns them, for end.
+func (e *taskErrorRates) start(s *scenarios.Scenario, fl *scenarios.Fault) []int {
+	var idx []int
+	for i, n := range s.Cluster.Nodes {
+		if len(fl.Errors.Nodes) == 0 || slices.Contains(fl.Errors.Nodes, n.Name) {
+			idx = append(idx, i)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, i := range idx {
+		e.rates[i], e.by[i] = fl.Errors.Rate, fl
+	}
+	return idx
+}
+
+// end ends fl (its for is over) on the nodes it still holds: a later
+// task_errors replaced it on the others, and holds until its own end.
+func (e *taskErrorRates) end(fl *scenarios.Fault, idx []int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, i := range idx {
+		if e.by[i] == fl {
+			e.rates[i], e.by[i] = 0, nil
+		}
+	}
+}
+
+// setTaskErrors applies a task_errors fault in the simulator, logging its
+// start and its end (into the digest too) for analyses.
+func (f *faultInjector) setTaskErrors(fl *scenarios.Fault) {
+	idx := f.errs.start(f.s, fl)
+	sim := f.c.Netsim()
+	sim.Emit(netsim.EvCustom, 0, scenarios.TaskErrorsStarted+fl.Errors.Describe())
+	if fl.For > 0 {
+		sim.After(fl.For, func() {
+			f.errs.end(fl, idx)
+			sim.Emit(netsim.EvCustom, 0, scenarios.TaskErrorsEnded+fl.Errors.Describe())
+		})
+	}
 }
 
 func (f *faultInjector) node(name string) netsim.NodeID {
@@ -166,6 +242,8 @@ func (f *faultInjector) apply(fl *scenarios.Fault, warn bool) bool {
 		sim.Crash(id)
 	case scenarios.KillActor:
 		return f.killActor(fl)
+	case scenarios.TaskErrors:
+		f.setTaskErrors(fl)
 	}
 	return true
 }

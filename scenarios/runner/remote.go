@@ -45,7 +45,7 @@ const traceGrace = 300 * time.Millisecond
 // (the live cluster is what it is); faults name live nodes by their
 // --name: kill_node and restart_node crash and restart a node's raylet,
 // partition, degrade_link and heal go through the TCP fault layer;
-// pause_node, skew_clock, kill_gcs_replica, kill_actor and link faults
+// pause_node, skew_clock, kill_gcs_replica, kill_actor, task_errors and link faults
 // naming the control plane (scenarios.EndpointScheduler, EndpointGCS) are
 // reported as not applied. Answers must equal the simulator's; timings differ.
 func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote) (*Result, error) {

@@ -247,6 +247,8 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	rec := startTrace(&o, &cfg, m)
 	reg := ray.NewRegistry()
 	funcs := workload.RegisterTampered(reg, o.Tamper)
+	fi := &faultInjector{s: s, log: o.Log, errs: newTaskErrorRates(s)}
+	cfg.TaskErrors = fi.errs.hook()
 	c, err := ray.NewSim(cfg, reg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadScenario, s.File, err)
@@ -257,7 +259,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	applyLinks(s, sim, cfg.Link)
 	attachTrace(rec, sim, &o)
 
-	fi := &faultInjector{s: s, c: c, log: o.Log}
+	fi.c = c
 	fi.schedule()
 	defer func() { fi.actors = actors }()
 

@@ -16,8 +16,9 @@ import (
 // cluster whose endpoints talk over loopback TCP: the same runtime code as
 // in the simulator, real sockets and the wall clock. Timings differ from a
 // simulation (there is no cost model: work takes the time it takes); the
-// answers must not. The fault schedule is not applied on TCP yet: faults are
-// reported as warnings. Options.Trace records the runtime's events on the
+// answers must not. Of the fault schedule only task_errors faults are
+// applied (on the wall clock, from the cluster's start: they need no
+// network layer); the others are reported as warnings. Options.Trace records the runtime's events on the
 // wall clock (no network events: there is no simulated network); such a
 // trace can be read and exported but not replayed.
 func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error) {
@@ -49,6 +50,8 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 		m.event(ev)
 		mu.Unlock()
 	}
+	errs := newTaskErrorRates(s)
+	cfg.TaskErrors = errs.hook()
 	reg := ray.NewRegistry()
 	funcs := workload.Register(reg)
 	c, err := ray.NewTCP(ctx, cfg, reg)
@@ -59,8 +62,10 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	mu.Lock()
 	start = time.Now()
 	mu.Unlock()
-	if len(s.Faults) > 0 {
-		m.warnings = append(m.warnings, fmt.Sprintf("%d faults not applied: the fault schedule runs in the simulator only (an in-process --tcp cluster has no fault layer; a live cluster, raysim run --address, applies partitions, degraded links and heals)", len(s.Faults)))
+	stop, applied := taskErrorsOnWallClock(s, errs)
+	defer stop()
+	if n := len(s.Faults) - applied; n > 0 {
+		m.warnings = append(m.warnings, fmt.Sprintf("%d faults not applied: the fault schedule runs in the simulator only, but for task_errors (an in-process --tcp cluster has no fault layer; a live cluster, raysim run --address, applies partitions, degraded links and heals)", n))
 	}
 	tallies, err := startDrivers(s, funcs, c.Go)
 	if err != nil {
@@ -79,4 +84,46 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	r.EventsPerSecond = float64(r.Events) / max(end.Seconds(), 1e-9)
 	finishResult(s, r, m, tallies, allDone, &ending{at: end, limit: s.DurationLimit, atLimit: !allDone, wall: true, nodes: nodeNames(s)})
 	return r, nil
+}
+
+// taskErrorsOnWallClock applies s's task_errors faults to errs on the wall
+// clock from now, as the simulator does in virtual time, and returns a
+// stop for the timers it set and how many faults it applies.
+func taskErrorsOnWallClock(s *scenarios.Scenario, errs *taskErrorRates) (stop func(), applied int) {
+	var mu sync.Mutex
+	var timers []*time.Timer
+	stopped := false
+	after := func(d time.Duration, f func()) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			timers = append(timers, time.AfterFunc(d, f))
+		}
+	}
+	for i := range s.Faults {
+		fl := &s.Faults[i]
+		if fl.Kind != scenarios.TaskErrors {
+			continue
+		}
+		applied++
+		apply := func() {
+			idx := errs.start(s, fl)
+			if fl.For > 0 {
+				after(fl.For, func() { errs.end(fl, idx) })
+			}
+		}
+		if fl.At <= 0 {
+			apply() // from the start: before the drivers submit anything
+		} else {
+			after(fl.At, apply)
+		}
+	}
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		for _, t := range timers {
+			t.Stop()
+		}
+	}, applied
 }

@@ -222,7 +222,7 @@ func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error
 		}
 		dur := p.Duration.Sample(d.rng)
 		args[i] = nestedArgs{Key: Mix(d.key, uint64(i)), Depth: p.Depth, Fanout: p.Fanout, Duration: int64(dur),
-			Retries: d.w.MaxRetries, Resources: d.w.Resources}
+			Retries: d.w.MaxRetries, Resources: d.w.Resources, RetryErrors: d.w.RetryExceptions}
 		refs[i] = d.f.nested.Options(d.opts(dur, "nested")...).Remote(ctx, args[i])
 	}
 	cancelled := func(i int) bool { return p.CancelEvery > 0 && (i+1)%p.CancelEvery == 0 }

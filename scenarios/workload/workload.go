@@ -114,6 +114,9 @@ type nestedArgs struct {
 	Duration  int64              `json:"t"`
 	Retries   int                `json:"r"`
 	Resources map[string]float64 `json:"res,omitempty"`
+	// RetryErrors: the entry's retry_exceptions (left out when false, so
+	// the arguments of entries without it encode as before).
+	RetryErrors bool `json:"x,omitempty"`
 }
 
 // psArgs travel to each parameter-server worker task.
@@ -166,8 +169,8 @@ func RegisterTampered(reg *ray.Registry, tamper Tamper) *Funcs {
 		var refs []ray.Ref[int64]
 		for i, k := range kids {
 			child := nestedArgs{Key: k, Depth: a.Depth - 1, Fanout: a.Fanout, Duration: nestedDuration(a, i),
-				Retries: a.Retries, Resources: a.Resources}
-			refs = append(refs, f.nested.Options(taskOptions(time.Duration(child.Duration), "nested", a.Retries, a.Resources)...).Remote(ctx, child))
+				Retries: a.Retries, Resources: a.Resources, RetryErrors: a.RetryErrors}
+			refs = append(refs, f.nested.Options(taskOptions(time.Duration(child.Duration), "nested", a.Retries, a.Resources, a.RetryErrors)...).Remote(ctx, child))
 		}
 		vs, err := ray.GetAll(ctx, refs, -1)
 		if err != nil {
@@ -562,7 +565,7 @@ func (d *driver) gap(ctx context.Context, first bool) error {
 
 // opts are the per-task options of the entry.
 func (d *driver) opts(dur time.Duration, name string) []ray.Option {
-	return taskOptions(dur, name, d.w.MaxRetries, d.w.Resources)
+	return taskOptions(dur, name, d.w.MaxRetries, d.w.Resources, d.w.RetryExceptions)
 }
 
 // rereadOpts are the options of a verification task (scenarios.
@@ -574,9 +577,12 @@ func (d *driver) rereadOpts() []ray.Option {
 }
 
 // taskOptions are the options of a task of an entry with the given
-// max_retries and resources (none: the defaults).
-func taskOptions(dur time.Duration, name string, retries int, res map[string]float64) []ray.Option {
+// max_retries, resources (none: the defaults) and retry_exceptions.
+func taskOptions(dur time.Duration, name string, retries int, res map[string]float64, retryErrors bool) []ray.Option {
 	o := []ray.Option{ray.Duration(dur), ray.Name(name), ray.MaxRetries(retries)}
+	if retryErrors {
+		o = append(o, ray.RetryExceptions())
+	}
 	if len(res) > 0 {
 		o = append(o, ray.CPUs(res["CPU"]), ray.GPUs(res["GPU"]))
 		for _, name := range sortedKeys(res) {

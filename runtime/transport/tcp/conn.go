@@ -89,8 +89,9 @@ var errTooManyConns = errors.New("too many inbound connections")
 // authenticated moves c, whose handshake succeeded, from the pending
 // handshakes to the authenticated connections. It fails if c was evicted
 // meanwhile (errEvicted) or maxInboundConns are open (errTooManyConns); on
-// success the caller releases the slot with leaveInbound.
-func (h *Host) authenticated(c net.Conn) error {
+// success the caller releases the slot with leaveInbound. from is the
+// peer the handshake authenticated.
+func (h *Host) authenticated(c net.Conn, from transport.NodeID) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	i := 0
@@ -105,16 +106,21 @@ func (h *Host) authenticated(c net.Conn) error {
 		return errTooManyConns
 	}
 	h.inbound++
+	h.inboundFrom[from]++
 	return nil
 }
 
 // errEvicted: the connection was closed mid-handshake to admit a newer one.
 var errEvicted = errors.New("evicted: too many pending handshakes")
 
-// leaveInbound releases an authenticated connection's slot.
-func (h *Host) leaveInbound() {
+// leaveInbound releases an authenticated connection's slot (from: its
+// peer).
+func (h *Host) leaveInbound(from transport.NodeID) {
 	h.mu.Lock()
 	h.inbound--
+	if h.inboundFrom[from]--; h.inboundFrom[from] <= 0 {
+		delete(h.inboundFrom, from)
+	}
 	h.mu.Unlock()
 }
 
@@ -135,14 +141,14 @@ func (h *Host) serve(c net.Conn) {
 		}
 		return
 	}
-	if err := h.authenticated(c); err != nil {
+	if err := h.authenticated(c, from); err != nil {
 		if errors.Is(err, errTooManyConns) {
 			h.stats.refused.Add(1)
 			h.log.Warn("tcp: refused connection", "remote", c.RemoteAddr(), "peer", uint32(from), "err", err)
 		}
 		return
 	}
-	defer h.leaveInbound()
+	defer h.leaveInbound(from)
 	c.SetDeadline(time.Time{})
 	h.log.Debug("tcp: peer connected", "peer", uint32(from), "remote", c.RemoteAddr())
 	var buf []byte

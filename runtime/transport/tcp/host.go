@@ -167,6 +167,9 @@ type Host struct {
 	// authenticated ones (at most maxInboundConns). See admitPending.
 	pending []net.Conn
 	inbound int
+	// inboundFrom counts the authenticated inbound connections by peer
+	// (see ConnectedFrom).
+	inboundFrom map[transport.NodeID]int
 
 	// born: when the host was made; item.at counts from it.
 	born time.Time
@@ -237,6 +240,7 @@ func Listen(cfg Config) (*Host, error) {
 		stopped:          make(chan struct{}),
 		addrs:            make(map[transport.NodeID]string),
 		conns:            make(map[net.Conn]struct{}),
+		inboundFrom:      make(map[transport.NodeID]int),
 		rand:             rand.New(rand.NewPCG(seed, uint64(cfg.Self))),
 		peers:            make(map[transport.NodeID]*peer),
 		born:             time.Now(),
@@ -658,4 +662,14 @@ func (e *nodeEnv) Await(register func(wake func())) {
 	default:
 		runtime.Goexit()
 	}
+}
+
+// ConnectedFrom reports whether an authenticated inbound connection from
+// node id is open: a peer's process that exits closes its connections (the
+// kernel does, however it ended), a live one keeps its writer's connection
+// while it has sent something since it last broke.
+func (h *Host) ConnectedFrom(id transport.NodeID) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.inboundFrom[id] > 0
 }
