@@ -20,7 +20,7 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 		Resources:  map[string]float64{"CPU": 1},
 		MaxRetries: DefaultMaxRetries,
 	}
-	o := d.object(n, path, "name", "generator", "params", "arrival", "drivers", "start", "resources", "max_retries", "retry_exceptions")
+	o := d.object(n, path, "name", "generator", "params", "arrival", "drivers", "start", "resources", "max_retries", "retry_exceptions", "placement_group")
 	if n == nil || n.Kind != yaml.MappingNode {
 		return w
 	}
@@ -186,7 +186,102 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 	if v := o.get("retry_exceptions"); v != nil {
 		w.RetryExceptions, _ = d.boolean(v, o.at("retry_exceptions"))
 	}
+	if v := o.get("placement_group"); v != nil {
+		w.Group = d.group(v, o.at("placement_group"), &w)
+	}
 	return w
+}
+
+// group decodes a workload entry's placement_group, {bundles, strategy},
+// and checks that one group of bundles of the entry's demand can be placed
+// on the cluster (or it would wait for good).
+func (d *decoder) group(n *yaml.Node, path string, w *Workload) *GroupSpec {
+	o := d.object(n, path, "bundles", "strategy")
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	g := &GroupSpec{Strategy: "PACK"}
+	ok := true
+	if v := o.get("bundles"); v == nil {
+		d.missing(n, o.at("bundles"), "a number of bundles like bundles: 4")
+		ok = false
+	} else if g.Bundles, ok = d.integer(v, o.at("bundles"), 1); ok && g.Bundles > MaxGroupBundles {
+		d.expected(v, o.at("bundles"), fmt.Sprintf("at most %d bundles", MaxGroupBundles))
+		ok = false
+	}
+	if v := o.get("strategy"); v != nil {
+		if st, sok := d.scalar(v, o.at("strategy"), "a strategy"); !sok || !contains(GroupStrategies, st) {
+			d.expected(v, o.at("strategy"), "one of "+strings.Join(GroupStrategies, ", "))
+			ok = false
+		} else {
+			g.Strategy = st
+		}
+	}
+	switch {
+	case !TakesArrival(w.Generator) && w.Generator != "":
+		d.errAt(n, path, fmt.Sprintf("a placement group for a task generator's entry (%s makes actors, which would hold its bundles for good)", w.Generator))
+		ok = false
+	case zeroDemand(w.Resources):
+		d.errAt(n, path, "an entry whose resources ask for something: a bundle of nothing is no bundle")
+		ok = false
+	case ok && !d.groupFits(w.Resources, g):
+		d.errAt(n, path, fmt.Sprintf("a group the cluster can place: %d bundles of the entry's resources, %s (no such placement: the group would wait for good)", g.Bundles, g.Strategy))
+		ok = false
+	}
+	if !ok {
+		return nil
+	}
+	return g
+}
+
+// MaxGroupBundles bounds a workload entry's placement group.
+const MaxGroupBundles = 10000
+
+func zeroDemand(demand map[string]float64) bool {
+	for _, v := range demand {
+		if v > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// groupFits reports whether g's bundles of demand can be placed on the
+// cluster's nodes as its strategy asks (true when the cluster is not known
+// well enough to say: its errors are reported already).
+func (d *decoder) groupFits(demand map[string]float64, g *GroupSpec) bool {
+	if d.resourcesUnknown || len(d.uncounted) > 0 || len(d.cl.Nodes) == 0 {
+		return true
+	}
+	keys := sortedKeys(demand)
+	total, able, most := 0, 0, 0
+	for _, n := range d.cl.Nodes {
+		fit := g.Bundles // how many bundles the node holds (at most all)
+		for _, k := range keys {
+			need, have := demand[k], n.Resources[k]
+			switch k {
+			case "CPU":
+				have = n.CPUs
+			case "GPU":
+				have = n.GPUs
+			}
+			if need > 0 {
+				fit = min(fit, int(math.Floor(have/need+1e-9)))
+			}
+		}
+		total += fit
+		most = max(most, fit)
+		if fit > 0 {
+			able++
+		}
+	}
+	switch g.Strategy {
+	case "STRICT_PACK":
+		return most >= g.Bundles
+	case "STRICT_SPREAD":
+		return able >= g.Bundles
+	}
+	return total >= g.Bundles
 }
 
 // TakesArrival reports whether a generator submits a stream of root tasks

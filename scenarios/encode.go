@@ -242,6 +242,12 @@ func (w *Workload) node() *yaml.Node {
 	if w.RetryExceptions {
 		add(n, "retry_exceptions", boolean(true))
 	}
+	if g := w.Group; g != nil {
+		gn := flowMap()
+		add(gn, "bundles", num(strconv.Itoa(g.Bundles)))
+		add(gn, "strategy", str(g.Strategy))
+		add(n, "placement_group", gn)
+	}
 	return n
 }
 

@@ -194,7 +194,21 @@ type Workload struct {
 	// and reread tasks too) run again on their own errors, injected ones
 	// (task_errors) included, while MaxRetries allows (ray.RetryExceptions).
 	RetryExceptions bool
+	// Group, if set: each driver of the entry makes a placement group of
+	// Group.Bundles bundles of the entry's Resources, waits for it, runs
+	// its root tasks in it (ray.InPlacementGroup, any bundle) and removes
+	// it when done. Task generators only.
+	Group *GroupSpec
 }
+
+// GroupSpec is a workload entry's placement_group.
+type GroupSpec struct {
+	Bundles  int
+	Strategy string // Ray's name: PACK (default), SPREAD, STRICT_PACK, STRICT_SPREAD
+}
+
+// GroupStrategies are the placement group strategies, by Ray's names.
+var GroupStrategies = []string{"PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"}
 
 // Expect is what a run must achieve. Zero values are unchecked, except
 // MaxFailedTasks, which is nil when unchecked.

@@ -484,7 +484,7 @@ func (f *Funcs) Driver(w *scenarios.Workload, entry, k, n int, seed int64, t *Ta
 				return err
 			}
 		}
-		err := d.run(ctx)
+		err := d.inGroup(ctx, d.run)
 		t.mu.Lock()
 		t.Done++
 		if len(t.finished) < t.Drivers {
@@ -509,6 +509,50 @@ type driver struct {
 	t    *Tally
 	key  uint64
 	next time.Time // the next arrival's planned time
+	// group is the entry's placement group while the driver runs in it
+	// (placement_group): its root tasks run in its bundles.
+	group *ray.PlacementGroup
+}
+
+// inGroup runs run, inside the entry's placement group when it has one:
+// made of bundles of the entry's resources, waited for, and removed once
+// run is done (its tasks are then all read).
+func (d *driver) inGroup(ctx context.Context, run func(context.Context) error) error {
+	g := d.w.Group
+	if g == nil {
+		return run(ctx)
+	}
+	strategy, err := ray.ParsePlacementStrategy(g.Strategy)
+	if err != nil {
+		return err
+	}
+	b := ray.Bundle{CPU: d.w.Resources["CPU"], GPU: d.w.Resources["GPU"]}
+	for _, name := range sortedKeys(d.w.Resources) {
+		if name != "CPU" && name != "GPU" {
+			if b.Resources == nil {
+				b.Resources = map[string]float64{}
+			}
+			b.Resources[name] = d.w.Resources[name]
+		}
+	}
+	bundles := make([]ray.Bundle, g.Bundles)
+	for i := range bundles {
+		bundles[i] = b
+	}
+	pg, err := ray.NewPlacementGroup(ctx, bundles, strategy)
+	if err != nil {
+		return fmt.Errorf("placement group: %w", err)
+	}
+	if err := pg.Wait(ctx, -1); err != nil {
+		return fmt.Errorf("placement group: %w", err)
+	}
+	d.group = pg
+	err = run(ctx)
+	d.group = nil
+	if rerr := ray.RemovePlacementGroup(ctx, pg); rerr != nil && err == nil {
+		err = fmt.Errorf("placement group: %w", rerr)
+	}
+	return err
 }
 
 // share is how many of total roots driver k of n takes.
@@ -563,17 +607,24 @@ func (d *driver) gap(ctx context.Context, first bool) error {
 	return ray.Compute(ctx, wait)
 }
 
-// opts are the per-task options of the entry.
+// opts are the per-task options of the entry's root tasks: in its
+// placement group, if it has one (their children are not, as Ray's
+// placement_group_capture_child_tasks is off by default).
 func (d *driver) opts(dur time.Duration, name string) []ray.Option {
-	return taskOptions(dur, name, d.w.MaxRetries, d.w.Resources, d.w.RetryExceptions)
+	o := taskOptions(dur, name, d.w.MaxRetries, d.w.Resources, d.w.RetryExceptions)
+	if d.group != nil {
+		o = append(o, ray.InPlacementGroup(d.group, -1))
+	}
+	return o
 }
 
 // rereadOpts are the options of a verification task (scenarios.
-// RereadTaskName), spread away from the first read: the entry's resource
-// demand (the only one its cluster is known to fit: a default CPU 1 may
-// be infeasible) and its max_retries.
+// RereadTaskName), spread away from the first read and outside the
+// entry's placement group: the entry's resource demand (the only one its
+// cluster is known to fit: a default CPU 1 may be infeasible) and its
+// max_retries.
 func (d *driver) rereadOpts() []ray.Option {
-	return append(d.opts(0, scenarios.RereadTaskName), ray.Spread())
+	return append(taskOptions(0, scenarios.RereadTaskName, d.w.MaxRetries, d.w.Resources, d.w.RetryExceptions), ray.Spread())
 }
 
 // taskOptions are the options of a task of an entry with the given

@@ -1,0 +1,68 @@
+package runner
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/transport"
+	"raysim/scenarios"
+)
+
+// TestEntryInPlacementGroup: a workload entry's placement_group makes each
+// driver run its tasks in a group of bundles of the entry's resources:
+// STRICT_PACK on one node, STRICT_SPREAD on as many nodes as bundles, and
+// at most as many at once as there are bundles; every result right, the
+// same digest twice; a group the cluster cannot place is a loading error.
+func TestEntryInPlacementGroup(t *testing.T) {
+	const yaml = `
+name: group
+seed: 2
+duration_limit: 60s
+cluster:
+  nodes:
+    - {name: head, cpus: 4}
+    - {name: worker, count: 3, cpus: 4}
+workload:
+  - generator: parallel
+    params: {tasks: 300, duration: 2ms}
+    resources: {CPU: 1}
+    placement_group: {bundles: 3, strategy: STRATEGY}
+expect:
+  all_complete: true
+  results_correct: true
+`
+	for _, tc := range []struct {
+		strategy string
+		nodes    int
+	}{{"STRICT_PACK", 1}, {"STRICT_SPREAD", 3}} {
+		s, err := scenarios.ParseWithOverrides("group.yaml", []byte(yaml), []string{"workload.0.placement_group.strategy=" + tc.strategy})
+		require.NoError(t, err)
+		var digests []string
+		for range 2 {
+			nodes := map[transport.NodeID]bool{}
+			running, most := 0, 0
+			r, err := Run(context.Background(), s, Options{OnEvent: func(_ time.Duration, ev *transport.Event) {
+				switch {
+				case ev.Kind == transport.EvTaskRunning && ev.Detail == "parallel":
+					nodes[ev.Node] = true
+					running++
+					most = max(most, running)
+				case (ev.Kind == transport.EvTaskFinished || ev.Kind == transport.EvTaskFailed) && running > 0:
+					running--
+				}
+			}})
+			require.NoError(t, err)
+			assert.True(t, r.OK, "%s: %+v", tc.strategy, r.Expectations)
+			assert.Len(t, nodes, tc.nodes, tc.strategy)
+			assert.LessOrEqual(t, most, 3, "%s: at most a task per bundle at once", tc.strategy)
+			digests = append(digests, r.Digest)
+		}
+		assert.Equal(t, digests[0], digests[1], tc.strategy)
+	}
+	_, err := scenarios.ParseWithOverrides("group.yaml", []byte(yaml), []string{"workload.0.placement_group.strategy=STRICT_SPREAD", "workload.0.placement_group.bundles=5"})
+	require.ErrorContains(t, err, "workload.0.placement_group: a group the cluster can place: 5 bundles of the entry's resources, STRICT_SPREAD")
+}
