@@ -313,8 +313,8 @@ func sizeP(t *rapid.T, label string) scenarios.SizeDist {
 
 // Workload generates 1..MaxEntries workload entries for the cluster, each
 // a built-in generator with small random parameters, arrival, drivers,
-// start, resources (always feasible on the cluster), max_retries and
-// retry_exceptions.
+// start, resources (always feasible on the cluster), max_retries,
+// retry_exceptions and, for some, a placement group.
 func (g Gen) Workload(c *scenarios.Cluster) *rapid.Generator[[]scenarios.Workload] {
 	g = g.withDefaults()
 	return rapid.Custom(func(t *rapid.T) []scenarios.Workload {
@@ -421,6 +421,16 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 	// Its tasks' own errors (a task_errors fault's) retried too: a
 	// ps-worker has no retry to spend.
 	w.RetryExceptions = w.MaxRetries != 0 && rapid.Bool().Draw(t, "retry_exceptions")
+	// A fifth of the generators whose tasks never wait in Get run in a
+	// placement group of one bundle (one always fits: some node meets the
+	// demand), so faults meet bundles being placed, lost and placed again.
+	// Not nested: its parents would hold bundles while their children,
+	// outside the group, wait for CPUs the groups may all have reserved.
+	if gen == "parallel" || gen == "tree-reduce" || gen == "map-reduce" || gen == "chain" {
+		if rapid.IntRange(0, 4).Draw(t, "group") == 0 {
+			w.Group = &scenarios.GroupSpec{Bundles: 1, Strategy: rapid.SampledFrom(scenarios.GroupStrategies).Draw(t, "group.strategy")}
+		}
+	}
 	return w
 }
 

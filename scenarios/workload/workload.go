@@ -619,12 +619,18 @@ func (d *driver) opts(dur time.Duration, name string) []ray.Option {
 }
 
 // rereadOpts are the options of a verification task (scenarios.
-// RereadTaskName), spread away from the first read and outside the
-// entry's placement group: the entry's resource demand (the only one its
-// cluster is known to fit: a default CPU 1 may be infeasible) and its
-// max_retries.
+// RereadTaskName), spread away from the first read: the entry's resource
+// demand (the only one its cluster is known to fit: a default CPU 1 may
+// be infeasible) and its max_retries. In the entry's placement group if it
+// has one, where its bundles say where it runs (a task has one scheduling
+// strategy, as in Ray: Spread would take it out of the group, and the
+// group may hold the only resources that meet the demand: the fault search
+// found a reread waiting for good for the one accel its entry's group held).
 func (d *driver) rereadOpts() []ray.Option {
-	return append(taskOptions(0, scenarios.RereadTaskName, d.w.MaxRetries, d.w.Resources, d.w.RetryExceptions), ray.Spread())
+	if d.group != nil {
+		return d.opts(0, scenarios.RereadTaskName)
+	}
+	return append(d.opts(0, scenarios.RereadTaskName), ray.Spread())
 }
 
 // taskOptions are the options of a task of an entry with the given
