@@ -177,14 +177,24 @@ var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error 
 		}
 		var retries int
 		var gen string
+		grouped := false
 		if i < len(r.Scenario.Workload) {
 			retries, gen = r.Scenario.Workload[i].MaxRetries, r.Scenario.Workload[i].Generator
+			grouped = r.Scenario.Workload[i].Group != nil
 		}
 		errs := w.KindErrs
 		if len(errs) == 0 {
 			errs = []string{w.FirstErr}
 		}
 		for _, e := range errs {
+			if grouped && failures > 0 && groupRemoval(ErrorKind(e)) {
+				// A driver's placement group ends with its node's life (as
+				// Ray removes a job's groups), a life a partition can end
+				// too while the driver runs on: the driver's Wait reads the
+				// removal, its tasks in the group are cancelled, later ones
+				// are unschedulable.
+				continue
+			}
 			if why := notAllowed(r, e, failures, retries, gen); why != "" {
 				return fmt.Errorf("workload %s: %d errors, %q: %s", w.Name, w.Errors, e, why)
 			}
@@ -192,6 +202,12 @@ var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error 
 	}
 	return nil
 }}
+
+// groupRemoval reports whether kind is an error a placement group's
+// removal gives its driver.
+func groupRemoval(kind error) bool {
+	return kind == ray.ErrPlacementGroupRemoved || kind == ray.ErrCancelled || kind == ray.ErrUnschedulable
+}
 
 // notAllowed says why the faults of run r do not allow error text e in a
 // workload of generator gen with max_retries retries ("" when they do).

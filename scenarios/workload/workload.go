@@ -460,7 +460,8 @@ func (t *Tally) fail(err error) {
 // ErrRetriesExhausted's), so a match by text (check.ErrorKind) finds the
 // right one too.
 var ErrKinds = []error{ray.ErrRetriesExhausted, ray.ErrObjectTooLarge, ray.ErrActorNotFound, ray.ErrUnknownFunction,
-	ray.ErrActorDied, ray.ErrObjectLost, ray.ErrCancelled, ray.ErrTaskFailed, ray.ErrTimeout, ray.ErrUnschedulable}
+	ray.ErrActorDied, ray.ErrObjectLost, ray.ErrCancelled, ray.ErrTaskFailed, ray.ErrTimeout, ray.ErrUnschedulable,
+	ray.ErrPlacementGroupRemoved}
 
 // errKind is the first of ErrKinds err is, or nil.
 func errKind(err error) error {
