@@ -206,43 +206,15 @@ var placementCases = []semanticCase{
 	}},
 }
 
-// TestPlacementGroupsSim and TestPlacementGroupsTCP run the placement
-// group cases alone (they are in the semantic suite too), on a fresh
-// cluster each, on netsim and on loopback TCP.
+// TestPlacementGroupsSim runs the placement group cases alone (they are in
+// the semantic suite too, on netsim and on loopback TCP), each on a fresh
+// simulated cluster that must have no bundle left once it is done.
 func TestPlacementGroupsSim(t *testing.T) {
 	for _, tc := range placementCases {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newSuite()
-			c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
-			require.NoError(t, err)
-			defer c.Close()
-			require.NoError(t, c.Run(func(ctx context.Context) error {
-				tc.run(t, ctx, s)
-				return nil
-			}))
-			requireNoBundlesLeft(t, c)
-		})
+		t.Run(tc.name, func(t *testing.T) { runSimCase(t, tc, requireNoBundlesLeft) })
 	}
 }
 
-func TestPlacementGroupsTCP(t *testing.T) {
-	for _, tc := range placementCases {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newSuite()
-			c, err := ray.NewTCP(context.Background(), ray.Config{Nodes: testNodes, Seed: 1}, s.reg)
-			require.NoError(t, err)
-			defer func() { require.NoError(t, c.Close()) }()
-			require.NoError(t, c.Run(func(ctx context.Context) error {
-				tc.run(t, ctx, s)
-				return nil
-			}))
-		})
-	}
-}
-
-// requireNoBundlesLeft: once the cluster has settled after every group was
-// removed, each raylet's total is its own again and nothing of a group is
-// left in its free resources.
 func requireNoBundlesLeft(t *testing.T, c *ray.Sim) {
 	t.Helper()
 	c.Netsim().RunUntil(c.Netsim().Now() + time.Second)
@@ -256,26 +228,7 @@ func requireNoBundlesLeft(t *testing.T, c *ray.Sim) {
 
 // TestPlacementGroupDeterminism: a program creating, using and removing
 // placement groups gives the same digest twice under one seed.
-func TestPlacementGroupDeterminism(t *testing.T) {
-	run := func(seed int64) uint64 {
-		s := newSuite()
-		cfg := ray.Config{Nodes: testNodes, Seed: seed}
-		cfg.Link = netsim.Link{Latency: netsim.LogNormal(200*time.Microsecond, 100*time.Microsecond), Bandwidth: 1.25e9}
-		c, err := ray.NewSim(cfg, s.reg)
-		require.NoError(t, err)
-		defer c.Close()
-		require.NoError(t, c.Run(func(ctx context.Context) error {
-			for _, tc := range placementCases {
-				tc.run(t, ctx, s)
-			}
-			return nil
-		}))
-		return c.Netsim().Digest()
-	}
-	a, b, other := run(3), run(3), run(4)
-	require.Equal(t, a, b, "same seed, same digest")
-	require.NotEqual(t, a, other, "another seed, another digest")
-}
+func TestPlacementGroupDeterminism(t *testing.T) { checkDeterminism(t, placementCases, 3, 4) }
 
 // TestPlacementGroupPendingUntilNodeReturns: a STRICT_SPREAD group of
 // three bundles while one of the three nodes is down stays pending (a

@@ -155,26 +155,31 @@ func TestDAGMatchesSequentialEvaluation(t *testing.T) {
 
 // TestProgramDeterminism: the same program and seed under netsim gives the
 // same digest twice; another seed gives another.
-func TestProgramDeterminism(t *testing.T) {
+func TestProgramDeterminism(t *testing.T) { checkDeterminism(t, semanticCases, 7, 8) }
+
+// checkDeterminism runs cases in order as one program on the semantic
+// suite's cluster, with lognormal latencies (they make the seed matter),
+// twice under seed and once under other: the same digest, then another.
+func checkDeterminism(t *testing.T, cases []semanticCase, seed, other int64) {
+	t.Helper()
 	run := func(seed int64) uint64 {
 		s := newSuite()
 		cfg := ray.Config{Nodes: testNodes, Seed: seed}
-		// Lognormal latencies make the seed matter.
 		cfg.Link = netsim.Link{Latency: netsim.LogNormal(200*time.Microsecond, 100*time.Microsecond), Bandwidth: 1.25e9}
 		c, err := ray.NewSim(cfg, s.reg)
 		require.NoError(t, err)
 		defer c.Close()
 		require.NoError(t, c.Run(func(ctx context.Context) error {
-			for _, tc := range semanticCases {
+			for _, tc := range cases {
 				tc.run(t, ctx, s)
 			}
 			return nil
 		}))
 		return c.Netsim().Digest()
 	}
-	a, b, other := run(7), run(7), run(8)
+	a, b, c := run(seed), run(seed), run(other)
 	require.Equal(t, a, b, "same seed, same digest")
-	require.NotEqual(t, a, other, "another seed, another digest")
+	require.NotEqual(t, a, c, "another seed, another digest")
 }
 
 // TestFreedDAGRebuilds: freeing a random subset of a random DAG's results

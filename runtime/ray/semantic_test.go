@@ -638,16 +638,24 @@ var testNodes = []ray.NodeConfig{
 
 func TestSemanticsSim(t *testing.T) {
 	for _, tc := range semanticCases {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newSuite()
-			c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
-			require.NoError(t, err)
-			defer c.Close()
-			require.NoError(t, c.Run(func(ctx context.Context) error {
-				tc.run(t, ctx, s)
-				return nil
-			}))
-		})
+		t.Run(tc.name, func(t *testing.T) { runSimCase(t, tc, nil) })
+	}
+}
+
+// runSimCase runs a semantic case on a fresh simulated cluster of
+// testNodes, then after (if not nil) on the cluster.
+func runSimCase(t *testing.T, tc semanticCase, after func(*testing.T, *ray.Sim)) {
+	t.Helper()
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		tc.run(t, ctx, s)
+		return nil
+	}))
+	if after != nil {
+		after(t, c)
 	}
 }
 
