@@ -420,6 +420,17 @@ var cellRE = regexp.MustCompile(`<td[^>]*>([^<]*)</td>`)
 // htmlFaultRows reads the HTML report's fault table: kind -> its cells.
 func htmlFaultRows(t *testing.T, rep *analysis.Report) map[string][]string {
 	t.Helper()
+	rows := map[string][]string{}
+	for _, m := range htmlFaultTable(t, rep) {
+		rows[m[1]] = rowCells(m[0])
+	}
+	return rows
+}
+
+// htmlFaultTable writes rep's HTML report and returns its fault table's
+// rows (faultRowRE's submatches), in order.
+func htmlFaultTable(t *testing.T, rep *analysis.Report) [][]string {
+	t.Helper()
 	path, err := analysis.WriteReport(t.TempDir(), rep)
 	require.NoError(t, err)
 	html, err := os.ReadFile(path)
@@ -428,15 +439,16 @@ func htmlFaultRows(t *testing.T, rep *analysis.Report) map[string][]string {
 	i := strings.Index(s, `<table class="faults">`)
 	require.GreaterOrEqual(t, i, 0, "a fault table")
 	s = s[i : i+strings.Index(s[i:], "</table>")]
-	rows := map[string][]string{}
-	for _, m := range faultRowRE.FindAllStringSubmatch(s, -1) {
-		var cells []string
-		for _, c := range cellRE.FindAllStringSubmatch(m[0], -1) {
-			cells = append(cells, c[1])
-		}
-		rows[m[1]] = cells
+	return faultRowRE.FindAllStringSubmatch(s, -1)
+}
+
+// rowCells is the text of each cell of an HTML table row.
+func rowCells(row string) []string {
+	var cells []string
+	for _, c := range cellRE.FindAllStringSubmatch(row, -1) {
+		cells = append(cells, c[1])
 	}
-	return rows
+	return cells
 }
 
 // TestHTMLRestartRowsShowNoRates: a restart (or heal) is no fault, and has
@@ -684,21 +696,9 @@ func TestSymmetricDegradeIsOneFault(t *testing.T) {
 // in order.
 func htmlFaultRowList(t *testing.T, rep *analysis.Report) [][]string {
 	t.Helper()
-	path, err := analysis.WriteReport(t.TempDir(), rep)
-	require.NoError(t, err)
-	html, err := os.ReadFile(path)
-	require.NoError(t, err)
-	s := string(html)
-	i := strings.Index(s, `<table class="faults">`)
-	require.GreaterOrEqual(t, i, 0, "a fault table")
-	s = s[i : i+strings.Index(s[i:], "</table>")]
 	var rows [][]string
-	for _, m := range faultRowRE.FindAllStringSubmatch(s, -1) {
-		var cells []string
-		for _, c := range cellRE.FindAllStringSubmatch(m[0], -1) {
-			cells = append(cells, c[1])
-		}
-		rows = append(rows, cells)
+	for _, m := range htmlFaultTable(t, rep) {
+		rows = append(rows, rowCells(m[0]))
 	}
 	return rows
 }
