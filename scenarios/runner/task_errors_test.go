@@ -1,14 +1,17 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"raysim/netsim"
 	"raysim/runtime/node"
 	"raysim/scenarios"
+	"raysim/traces"
 )
 
 // taskErrorsRun runs a parallel and a nested workload under a task_errors
@@ -95,8 +98,23 @@ faults:
   - {at: 10s, kill_node: worker}
 `))
 	require.NoError(t, err)
-	r, err := RunTCP(context.Background(), s, Options{})
+	var buf bytes.Buffer
+	w, err := traces.NewWriter(&buf, traces.Header{File: s.File, Transport: "tcp"}, traces.WriterOptions{})
 	require.NoError(t, err)
+	rec := traces.NewRecorder(w)
+	r, err := RunTCP(context.Background(), s, Options{Trace: rec})
+	require.NoError(t, err)
+	require.NoError(t, rec.Close())
+	tr, err := traces.NewReader(&buf)
+	require.NoError(t, err)
+	var notes []string
+	for tr.Next() {
+		if rec := tr.Record(); rec.Source == traces.Net && netsim.EventKind(rec.Kind) == netsim.EvCustom {
+			notes = append(notes, rec.Detail)
+		}
+	}
+	require.NoError(t, tr.Err())
+	assert.Equal(t, []string{scenarios.TaskErrorsStarted + "rate 100% on every node"}, notes, "the fault's start in the trace")
 	assert.Equal(t, uint64(20), r.TasksFailed)
 	assert.Equal(t, uint64(40), r.TasksRetried, "2 retries each")
 	require.Len(t, r.Workloads, 1)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"raysim/netsim"
 	"raysim/runtime/ray"
 	"raysim/runtime/transport"
 	"raysim/scenarios"
@@ -62,7 +63,14 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	mu.Lock()
 	start = time.Now()
 	mu.Unlock()
-	stop, applied := taskErrorsOnWallClock(s, errs)
+	// The faults' starts and ends go into the trace as the simulator logs
+	// them (net.custom), for analyses.
+	note := func(detail string) {
+		mu.Lock()
+		defer mu.Unlock()
+		rec.Net(&netsim.Event{Kind: netsim.EvCustom, At: m.now(), Detail: detail})
+	}
+	stop, applied := taskErrorsOnWallClock(s, errs, note)
 	defer stop()
 	if n := len(s.Faults) - applied; n > 0 {
 		m.warnings = append(m.warnings, fmt.Sprintf("%d faults not applied: the fault schedule runs in the simulator only, but for task_errors (an in-process --tcp cluster has no fault layer; a live cluster, raysim run --address, applies partitions, degraded links and heals)", n))
@@ -87,9 +95,10 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 }
 
 // taskErrorsOnWallClock applies s's task_errors faults to errs on the wall
-// clock from now, as the simulator does in virtual time, and returns a
-// stop for the timers it set and how many faults it applies.
-func taskErrorsOnWallClock(s *scenarios.Scenario, errs *taskErrorRates) (stop func(), applied int) {
+// clock from now, as the simulator does in virtual time, telling note of
+// each start and end, and returns a stop for the timers it set and how
+// many faults it applies.
+func taskErrorsOnWallClock(s *scenarios.Scenario, errs *taskErrorRates, note func(string)) (stop func(), applied int) {
 	var mu sync.Mutex
 	var timers []*time.Timer
 	stopped := false
@@ -108,8 +117,12 @@ func taskErrorsOnWallClock(s *scenarios.Scenario, errs *taskErrorRates) (stop fu
 		applied++
 		apply := func() {
 			idx := errs.start(s, fl)
+			note(scenarios.TaskErrorsStarted + fl.Errors.Describe())
 			if fl.For > 0 {
-				after(fl.For, func() { errs.end(fl, idx) })
+				after(fl.For, func() {
+					errs.end(fl, idx)
+					note(scenarios.TaskErrorsEnded + fl.Errors.Describe())
+				})
 			}
 		}
 		if fl.At <= 0 {
