@@ -787,7 +787,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		// of a pending actor) may come up after all: its host is told to
 		// end it, or it would hold its resources for good.
 		if m.State == transport.ActorAlive && m.Node != 0 && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
-			s.env.Send(m.Node, &transport.KillActor{Actor: m.Actor, NoRestart: true})
+			s.env.Send(m.Node, &transport.KillActor{Actor: m.Actor, NoRestart: true, Cause: killCause(e.info.Cause)})
 		}
 		return
 	}
@@ -882,7 +882,7 @@ func (s *Shard) killUp(m *transport.GcsActorUpdate) {
 		return
 	}
 	if e := s.actors[m.Actor]; e != nil && e.info.State == transport.ActorAlive && e.info.Node != 0 {
-		s.env.Send(e.info.Node, &transport.KillActor{Actor: m.Actor, NoRestart: true})
+		s.env.Send(e.info.Node, &transport.KillActor{Actor: m.Actor, NoRestart: true, Cause: killCause(m.Cause)})
 	}
 }
 
@@ -914,7 +914,7 @@ func (s *Shard) refuseName(m *transport.GcsActorUpdate, e *actorEntry) {
 			// Refused as it came up (its host's news overtook its
 			// creator's): its host ends it. (On another shard, the
 			// actor's shard does, told it is dead: killUp.)
-			s.env.Send(m.Node, &transport.KillActor{Actor: m.Actor, NoRestart: true})
+			s.env.Send(m.Node, &transport.KillActor{Actor: m.Actor, NoRestart: true, Cause: dead.Cause})
 		}
 		return
 	}
@@ -1218,4 +1218,14 @@ func (s *Shard) republishNamedDeaths() {
 func (s *Shard) emit(ev transport.Event) {
 	s.evbuf = ev
 	s.env.Emit(&s.evbuf)
+}
+
+// killCause is the Cause of a KillActor the table sends to end an actor
+// it holds dead for cause: empty for a ray.Kill (the host's default), so
+// that kill stays as short on the wire as it was.
+func killCause(cause string) string {
+	if cause == transport.DetailRayKill {
+		return ""
+	}
+	return cause
 }

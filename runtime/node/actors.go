@@ -744,7 +744,12 @@ func (r *Raylet) killedHere(id transport.ActorID) {
 // killActor ends an actor hosted here: queued calls fail, its resources go
 // back, and the actor table says dead. why is the cause of death (its
 // calls' errors, the table's record): whyRayKill for ray.Kill.
-func (r *Raylet) killActor(id transport.ActorID, why string) {
+func (r *Raylet) killActor(id transport.ActorID, why string) { r.killActorSaying(id, why, why) }
+
+// killActorSaying is killActor whose calls (and the actor table) are told
+// cause: the table's own, when it ends an actor for another reason than a
+// ray.Kill (its name taken by another), though the kill is as final.
+func (r *Raylet) killActorSaying(id transport.ActorID, why, cause string) {
 	a := r.actors[id]
 	if a == nil || a.dead {
 		return
@@ -754,7 +759,7 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 	r.endRestore(a)
 	delete(r.actors, id)
 	r.giveBack(a.creation)
-	msg := deadMsg(id, why)
+	msg := deadMsg(id, cause)
 	for _, t := range a.queue {
 		r.dropWaits(t)
 	}
@@ -769,7 +774,7 @@ func (r *Raylet) killActor(id transport.ActorID, why string) {
 		// of a removed placement group is killed for good too, as Ray's.)
 		detail, inc = transport.DetailRayKill, 0
 	}
-	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, why, inc)
+	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, cause, inc)
 	r.pumpActor(a)
 	r.dispatch()
 }

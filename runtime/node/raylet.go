@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -454,7 +455,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.CancelTask:
 		r.cancelLocal(m.Task, m.Rebuild)
 	case *transport.KillActor:
-		r.killActor(m.Actor, whyRayKill)
+		r.killActorSaying(m.Actor, whyRayKill, cmp.Or(m.Cause, whyRayKill))
 	case *transport.TaskPlaced:
 		o := r.owned[m.Task]
 		if transport.IsRestart(m.Attempt) {

@@ -1096,6 +1096,11 @@ type CancelTask struct {
 type KillActor struct {
 	Actor     ActorID
 	NoRestart bool
+	// Cause, when set, is why the actor table ended the actor (its
+	// record's cause: ray.Kill, or its name taken by another), for its
+	// host to tell the calls it fails; empty, the kill is a ray.Kill. At
+	// most MaxActorCause bytes; carried only when set.
+	Cause string
 }
 
 func (*SpillTask) Kind() Kind          { return KindSpillTask }
@@ -1388,8 +1393,28 @@ func (m *CancelTask) UnmarshalWire(d *Decoder) {
 	f := d.U8()
 	m.Force, m.Rebuild = f&1 != 0, f&2 != 0
 }
-func (m *KillActor) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.Bool(m.NoRestart) }
-func (m *KillActor) UnmarshalWire(d *Decoder) { m.Actor, m.NoRestart = d.Task(), d.Bool() }
+func (m *KillActor) MarshalWire(e *Encoder) {
+	e.Task(m.Actor)
+	b := b2u(m.NoRestart)
+	if m.Cause != "" {
+		b |= actorHasCause
+	}
+	e.U8(b)
+	if m.Cause != "" {
+		e.String(m.Cause)
+	}
+}
+
+func (m *KillActor) UnmarshalWire(d *Decoder) {
+	m.Actor = d.Task()
+	b := d.U8()
+	m.NoRestart = b&^actorHasCause != 0
+	if b&actorHasCause != 0 {
+		if m.Cause = d.String(); len(m.Cause) > MaxActorCause {
+			d.Fail(fmt.Errorf("%w: a kill's cause of %d bytes (at most %d)", ErrInvalid, len(m.Cause), MaxActorCause))
+		}
+	}
+}
 
 func init() {
 	register(KindSpillTask, func() Message { return new(SpillTask) })
