@@ -461,3 +461,26 @@ func TestDeployHeadLost(t *testing.T) {
 		t.Fatal("raysim run --address still waiting 40s after its head died")
 	}
 }
+
+// TestDeployTaskErrors: a task_errors fault on a live cluster sets the
+// named node's rate through the head; the runs it fails are retried
+// (retry_exceptions), every result comes out right, and the fault is in
+// the trace for analyze. It used to be reported as not applied.
+func TestDeployTaskErrors(t *testing.T) {
+	c := newLiveCluster(t)
+	c.head()
+	c.node("n1")
+	c.waitStatus("two live nodes", func(st statusJSON) bool { return len(aliveNames(st)) == 2 })
+	trace := filepath.Join(t.TempDir(), "live.trace")
+	r := c.runRemote(filepath.Join("..", "..", "scenarios", "parallel.yaml"),
+		"--set", "workload.0.params.tasks=300", "--set", "workload.0.max_retries=-1",
+		"--set", "workload.0.retry_exceptions=true", "--trace", trace,
+		"--set", "faults=[{at: 0s, task_errors: {rate: 50%, nodes: [n1]}}]")
+	assert.Equal(t, 1, r.FaultsInjected)
+	assert.Empty(t, r.Warnings)
+	assert.True(t, r.OK, "every result right despite the injected errors")
+	assert.Greater(t, r.TasksRetried, uint64(0), "half the runs on n1 fail and are retried")
+	out, errOut, code := c.raysim(nil, "analyze", trace)
+	require.Equal(t, 0, code, "raysim analyze: %s", errOut)
+	assert.Regexp(t, `(?m)^\S+\s+task_errors\b.*n1`, out, "the fault in analyze's faults:\n%s", out)
+}

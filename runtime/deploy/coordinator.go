@@ -420,10 +420,17 @@ func (c *Coordinator) control(from transport.NodeID, m *transport.NodeControl) {
 		// the scheduler would see it with no resources for good).
 		return
 	}
+	if m.Op == transport.ControlTaskErrors && !transport.ValidRate(m.Rate) {
+		if m.Ack {
+			c.env.Send(from, &transport.NodeControl{Op: m.Op, Name: b.Name, Node: b.Node, Done: true, Seq: m.Seq,
+				Err: fmt.Sprintf("task error rate %v for %q: want a probability in [0, 1]", m.Rate, b.Name)})
+		}
+		return
+	}
 	if m.Op == transport.ControlDrain {
 		c.cfg.Dir.SetDraining(b.Node)
 	}
-	fwd := &transport.NodeControl{Op: m.Op, Name: b.Name, Node: b.Node}
+	fwd := &transport.NodeControl{Op: m.Op, Name: b.Name, Node: b.Node, Rate: m.Rate}
 	switch {
 	case b.Agent == c.env.Self():
 		c.cfg.Local.Control(fwd)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"slices"
 	"sync"
@@ -104,7 +105,10 @@ type Process struct {
 	onTrace   func(*transport.TraceBatch)
 	// controls wait for the head's acknowledgement of a control request
 	// (Session.Control), by the request's number (under mu).
-	controls   map[uint64]chan *transport.NodeControl
+	controls map[uint64]chan *transport.NodeControl
+	// taskErrors is the raylet's task_errors rate (float64 bits), set by
+	// a ControlTaskErrors from the head (Session.TaskErrors).
+	taskErrors atomic.Uint64
 	controlSeq uint64
 	// ctlQueue holds the control operations on this process's raylet
 	// (Control) not applied yet, in the order they came; one goroutine
@@ -439,6 +443,7 @@ func (p *Process) startRaylet(ln net.Listener) error {
 		h.Run(p.ctx, func(env transport.Env) transport.Handler {
 			rc := p.cfg.rayletConfig(l, 0, p.reg, inc)
 			rc.Driver = p.role == transport.RoleDriver
+			rc.TaskErrors = func() float64 { return math.Float64frombits(p.taskErrors.Load()) }
 			r := node.New(env, rc)
 			p.mu.Lock()
 			p.raylet, p.rayEnv = r, env
@@ -488,6 +493,14 @@ func (p *Process) Book(es []transport.BookEntry) {
 // raylet killed.
 func (p *Process) Control(m *transport.NodeControl) {
 	if m.Node != p.self {
+		return
+	}
+	if m.Op == transport.ControlTaskErrors {
+		// Not queued behind kills and restarts: the rate is the
+		// process's, and every incarnation of its raylet reads it.
+		if transport.ValidRate(m.Rate) {
+			p.taskErrors.Store(math.Float64bits(m.Rate))
+		}
 		return
 	}
 	p.mu.Lock()
@@ -1089,6 +1102,24 @@ func (s *Session) LastHeard() (time.Time, string) {
 // Control asks the head to kill, restart or drain the node named name and
 // waits for the head's acknowledgement (not for the act itself).
 func (s *Session) Control(ctx context.Context, op uint8, name string) error {
+	return s.control(ctx, &transport.NodeControl{Op: op, Name: name})
+}
+
+// TaskErrors sets the probability that a run of a normal task (not an actor method) on the
+// named node fails with an injected error (a task_errors fault: the run
+// ends with node.InjectedTaskError after its declared duration, and
+// ray.RetryExceptions retries it); 0 ends it. The rate stays across the
+// node's restarts.
+func (s *Session) TaskErrors(ctx context.Context, name string, rate float64) error {
+	if !transport.ValidRate(rate) {
+		return fmt.Errorf("ray: task error rate %v for %q: want a probability in [0, 1]", rate, name)
+	}
+	return s.control(ctx, &transport.NodeControl{Op: transport.ControlTaskErrors, Name: name, Rate: rate})
+}
+
+// control sends m to the head and waits for its acknowledgement.
+func (s *Session) control(ctx context.Context, m *transport.NodeControl) error {
+	name := m.Name
 	p := s.p
 	ch := make(chan *transport.NodeControl, 1)
 	p.mu.Lock()
@@ -1101,7 +1132,8 @@ func (s *Session) Control(ctx context.Context, op uint8, name string) error {
 		delete(p.controls, seq)
 		p.mu.Unlock()
 	}()
-	if err := p.member.Send(deploy.CoordinatorID, &transport.NodeControl{Op: op, Name: name, Ack: true, Seq: seq}); err != nil {
+	m.Ack, m.Seq = true, seq
+	if err := p.member.Send(deploy.CoordinatorID, m); err != nil {
 		return fmt.Errorf("ray: control %q: %w", name, err)
 	}
 	select {

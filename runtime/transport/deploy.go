@@ -124,6 +124,10 @@ const (
 	ControlKill    uint8 = iota + 1 // crash the raylet: state gone, no goodbye
 	ControlRestart                  // start a new incarnation of a killed raylet
 	ControlDrain                    // stop taking work, finish it, leave
+	// ControlTaskErrors sets the probability (NodeControl.Rate) that a
+	// run on the raylet fails with an injected error (a task_errors
+	// fault); 0 ends it.
+	ControlTaskErrors
 )
 
 // NodeControl asks the coordinator (Name set) or a process's agent (Node
@@ -136,8 +140,13 @@ type NodeControl struct {
 	Ack  bool
 	Done bool
 	Err  string
-	Seq  uint64 // the requester's number for the request, echoed in the ack
+	Seq  uint64  // the requester's number for the request, echoed in the ack
+	Rate float64 // ControlTaskErrors: in [0, 1]
 }
+
+// ValidRate reports whether r is a probability: ControlTaskErrors refuses
+// any other (NaN included) from the network.
+func ValidRate(r float64) bool { return r >= 0 && r <= 1 }
 
 // LinkFault sets (or with Clear, removes every) fault on the links from any
 // endpoint of the processes named in From to any of those named in To:
@@ -334,10 +343,12 @@ func (m *NodeControl) MarshalWire(e *Encoder) {
 	e.Bool(m.Done)
 	e.String(m.Err)
 	e.Uvarint(m.Seq)
+	e.F64(m.Rate)
 }
 
 func (m *NodeControl) UnmarshalWire(d *Decoder) {
 	m.Op, m.Name, m.Node, m.Ack, m.Done, m.Err, m.Seq = d.U8(), d.String(), d.Node(), d.Bool(), d.Bool(), d.String(), d.Uvarint()
+	m.Rate = d.F64()
 }
 
 func (m *LinkFault) MarshalWire(e *Encoder) {

@@ -5,6 +5,8 @@ import (
 	"crypto/tls"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,8 +46,9 @@ const traceGrace = 300 * time.Millisecond
 // cover the whole cluster. The scenario's cluster section is not applied
 // (the live cluster is what it is); faults name live nodes by their
 // --name: kill_node and restart_node crash and restart a node's raylet,
-// partition, degrade_link and heal go through the TCP fault layer;
-// pause_node, skew_clock, kill_gcs_replica, kill_actor, task_errors and link faults
+// partition, degrade_link and heal go through the TCP fault layer,
+// task_errors sets the named raylets' rates (Session.TaskErrors);
+// pause_node, skew_clock, kill_gcs_replica, kill_actor and link faults
 // naming the control plane (scenarios.EndpointScheduler, EndpointGCS) are
 // reported as not applied. Answers must equal the simulator's; timings differ.
 func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote) (*Result, error) {
@@ -160,6 +163,8 @@ type remoteFaults struct {
 	stopped  bool
 	owners   linkOwners // which fault set each link's current fault
 	heals    int        // explicit heals applied (each ends every partition)
+	// errOwner: the task_errors fault whose rate each node has now.
+	errOwner map[string]*scenarios.Fault
 }
 
 // linkOwners records, per directed link, which fault (a number per
@@ -354,6 +359,10 @@ func (f *remoteFaults) apply(fl *scenarios.Fault) {
 				f.note(&netsim.Event{Kind: netsim.EvDegrade, From: a, To: b, Detail: "restore"})
 			}
 		})
+	case scenarios.TaskErrors:
+		if !f.taskErrors(fl) {
+			return
+		}
 	default:
 		f.warn("line %d: %s is not applied on a live cluster", fl.Line, fl.Kind)
 		return
@@ -361,6 +370,58 @@ func (f *remoteFaults) apply(fl *scenarios.Fault) {
 	f.mu.Lock()
 	f.injected++
 	f.mu.Unlock()
+}
+
+// taskErrors applies a task_errors fault to the live nodes it names (every
+// node the cluster listed at the start when it names none) and, if it has
+// a for, ends it then on the nodes no later task_errors took over, tracing
+// its start and end as the simulator does. It reports whether it reached
+// a node.
+func (f *remoteFaults) taskErrors(fl *scenarios.Fault) bool {
+	names := fl.Errors.Nodes
+	if len(names) == 0 {
+		names = slices.Sorted(maps.Keys(f.ids))
+	}
+	set := func(name string, rate float64) bool {
+		if err := f.sess.TaskErrors(f.ctx, name, rate); err != nil {
+			f.warn("line %d: %s on %s: %v", fl.Line, fl.Kind, name, err)
+			return false
+		}
+		return true
+	}
+	var mine []string
+	for _, name := range names {
+		f.mu.Lock()
+		if f.errOwner == nil {
+			f.errOwner = map[string]*scenarios.Fault{}
+		}
+		f.errOwner[name] = fl
+		f.mu.Unlock()
+		if set(name, fl.Errors.Rate) {
+			mine = append(mine, name)
+		}
+	}
+	if len(mine) == 0 {
+		return false
+	}
+	f.note(&netsim.Event{Kind: netsim.EvCustom, Detail: scenarios.TaskErrorsStarted + fl.Errors.Describe()})
+	if fl.For > 0 {
+		f.after(fl.For, func() {
+			for _, name := range mine {
+				f.mu.Lock()
+				held := f.errOwner[name] == fl
+				if held {
+					delete(f.errOwner, name)
+				}
+				f.mu.Unlock()
+				if held {
+					set(name, 0)
+				}
+			}
+			f.note(&netsim.Event{Kind: netsim.EvCustom, Detail: scenarios.TaskErrorsEnded + fl.Errors.Describe()})
+		})
+	}
+	return true
 }
 
 // links sets faults and, if d > 0, removes them d later from the links no
