@@ -132,11 +132,14 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 		return ActorHandle[S]{err: fmt.Errorf("ray: %s: %w", c.name, err)}
 	}
 	if name := spec.A().Name; name != "" {
-		holder, _, taken, err := cl.LookupActor(ctx, name)
+		holder, class, taken, err := cl.LookupActor(ctx, name)
 		if err != nil {
 			return ActorHandle[S]{err: fmt.Errorf("ray: %s: name %q: %w", c.name, name, err)}
 		}
 		if taken {
+			if class != "" && class != c.name { // say so: a name clash across classes reads as a typo
+				return ActorHandle[S]{err: fmt.Errorf("%w: %q (actor %s, a %q, not a %q)", ErrActorNameTaken, name, holder, class, c.name)}
+			}
 			return ActorHandle[S]{err: fmt.Errorf("%w: %q (actor %s)", ErrActorNameTaken, name, holder)}
 		}
 	}

@@ -52,6 +52,10 @@ func TestMethodRunsOnlyOnItsOwnClass(t *testing.T) {
 		require.ErrorIs(t, err, ray.ErrActorClass)
 		_, err = ray.GetTimeout(ctx, upStep.Remote(ctx, ray.ActorHandleOf[classCounter](l.ID()), 1), 5*time.Second)
 		require.True(t, errors.Is(err, ray.ErrUnknownFunction), "Up.step on a Log actor: got %v", err)
+		// New with a name another class holds names both classes.
+		h := up.Options(ray.ActorName("log")).New(ctx)
+		require.ErrorIs(t, h.Err(), ray.ErrActorNameTaken)
+		require.Contains(t, h.Err().Error(), `a "Log", not a "Up"`)
 		return nil
 	}))
 }
