@@ -77,7 +77,20 @@ type Coordinator struct {
 	// a dead process (see sweep); grace is how long they must last.
 	gone  map[transport.NodeID]time.Time
 	grace time.Duration
+	// swept holds, by agent, the drivers sweep removed, for sweptKeep: a
+	// driver only cut off (not crashed) that asks for the status again is
+	// told it was removed (StatusReply.Removed), and its session ends,
+	// instead of waiting for answers from a cluster that forgot it.
+	swept map[transport.NodeID]sweptDriver
 }
+
+// sweptDriver is a driver sweep removed: its name and its agent's address.
+type sweptDriver struct{ name, addr string }
+
+// sweptKeep is how long the coordinator remembers a removed driver's
+// agent (see Coordinator.swept): a cut-off driver's process asks for the
+// status every second once its connection is back.
+const sweptKeep = 10 * time.Minute
 
 // minDriverGrace is DriverGrace's floor by default: well above the time a
 // live driver's agent takes to redial a broken connection (its writer
@@ -96,7 +109,8 @@ func NewCoordinator(env transport.Env, cfg CoordinatorConfig) *Coordinator {
 		next: cfg.Next, sinks: make(map[transport.NodeID]bool), left: make(map[string]transport.BookEntry),
 		auto: make(map[transport.NodeID]bool), forgetAfter: forgetDelay,
 		queries: make(map[transport.NodeID]string), forgets: make(map[transport.NodeID]int),
-		gone: make(map[transport.NodeID]time.Time), grace: cfg.DriverGrace}
+		gone: make(map[transport.NodeID]time.Time), grace: cfg.DriverGrace,
+		swept: make(map[transport.NodeID]sweptDriver)}
 	if c.cfg.Limit == 0 {
 		c.cfg.Limit = AgentBase
 	}
@@ -168,7 +182,14 @@ func (c *Coordinator) Handle(from transport.NodeID, m transport.Message) {
 			c.leave(m.Node) // only from the process itself: one its name has passed to since is not it
 		}
 	case *transport.StatusRequest:
-		c.env.Send(from, c.status())
+		r := c.status()
+		if sw, ok := c.swept[from]; ok {
+			if _, held := c.heldAt(from); !held {
+				c.cfg.Host.SetPeer(from, sw.addr) // forgotten at its removal
+			}
+			r.Removed = fmt.Sprintf("the head removed driver %q from the cluster: its process had no connection to the head and its raylet was dead for %v", sw.name, c.grace)
+		}
+		c.env.Send(from, r)
 		c.forgetLater(from)
 	case *transport.NodeControl:
 		c.control(from, m)
@@ -199,6 +220,7 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 		return
 	}
 	c.cfg.Host.SetPeer(from, m.AgentAddr)
+	delete(c.swept, from) // a process joining under the ID is another
 	reply := &transport.JoinReply{Spec: c.cfg.Spec}
 	switch m.Role {
 	case transport.RoleQuery:
@@ -384,6 +406,9 @@ func (c *Coordinator) sweep() {
 			c.cfg.Logger.Warn("deploy: a driver's process is gone (no connection from it, its raylet dead): removed",
 				"driver", b.Name, "node", uint32(b.Node), "for", now.Sub(since).Round(time.Millisecond))
 		}
+		agent := b.Agent
+		c.swept[agent] = sweptDriver{name: b.Name, addr: c.book[agent].Addr}
+		c.env.After(sweptKeep, func() { delete(c.swept, agent) })
 		c.leave(b.Node)
 	}
 	c.gone = gone

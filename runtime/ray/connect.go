@@ -106,6 +106,9 @@ type Process struct {
 	// controls wait for the head's acknowledgement of a control request
 	// (Session.Control), by the request's number (under mu).
 	controls map[uint64]chan *transport.NodeControl
+	// removed is the head's word that it removed this driver from the
+	// cluster (StatusReply.Removed); the session ends with ErrRemoved.
+	removed atomic.Pointer[string]
 	// taskErrors is the raylet's task_errors rate (float64 bits), set by
 	// a ControlTaskErrors from the head (Session.TaskErrors).
 	taskErrors atomic.Uint64
@@ -353,6 +356,9 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 		},
 		OnStatus: func(r *transport.StatusReply) {
 			p.lastStatus.Store(time.Now().UnixNano())
+			if r.Removed != "" {
+				p.removed.Store(&r.Removed)
+			}
 			p.mu.Lock()
 			for _, ch := range p.statusSubs {
 				ch <- r // buffered, one reply each
@@ -827,7 +833,8 @@ type Session struct {
 	seed int64
 
 	// The head watch (watchHead): lost is closed, after lostErr is set,
-	// when the head has been silent past the head timeout.
+	// when the head has been silent past the head timeout, or has said it
+	// removed this driver (ErrRemoved).
 	lost      chan struct{}
 	lostErr   error
 	stopWatch chan struct{}
@@ -840,6 +847,12 @@ type Session struct {
 // (Get, Wait, GetActor) blocked or made on it from then on: without the
 // head's GCS no object, actor or name can be found again.
 var ErrHeadLost = errors.New("lost the cluster's head")
+
+// ErrRemoved is the error of a driver's session the head removed from the
+// cluster: taken for crashed, having been cut off from the head (no
+// connection, its raylet declared dead) for its grace period. Its work is
+// void: the cluster has dropped its raylet.
+var ErrRemoved = errors.New("removed from the cluster by its head")
 
 // defaultHeadTimeout is DeployConfig.HeadTimeout's default. Ray's drivers
 // give up on an unreachable GCS after 60s (gcs_rpc_server_reconnect_timeout_s);
@@ -934,6 +947,12 @@ func (s *Session) watchHead(timeout time.Duration) {
 	defer tick.Stop()
 	for {
 		s.Ping()
+		if why := s.p.removed.Load(); why != nil {
+			s.lostErr = fmt.Errorf("%w: %s", ErrRemoved, *why)
+			close(s.lost)
+			s.abandon()
+			return
+		}
 		heard, why := s.LastHeard()
 		if heard.Before(start) {
 			heard = start
@@ -968,12 +987,12 @@ func (s *Session) abandon() {
 }
 
 // HeadLost is closed once the session has lost the cluster's head: no
-// status reply for its head timeout (DeployConfig.HeadTimeout). Err then
-// says why.
+// status reply for its head timeout (DeployConfig.HeadTimeout), or the
+// head's word that it removed the driver (ErrRemoved). Err then says why.
 func (s *Session) HeadLost() <-chan struct{} { return s.lost }
 
 // Err is nil while the session has its head, and an error wrapping
-// ErrHeadLost once it has lost it.
+// ErrHeadLost or ErrRemoved once it has lost it.
 func (s *Session) Err() error {
 	select {
 	case <-s.lost:

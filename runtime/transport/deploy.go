@@ -117,6 +117,10 @@ type NodeStatus struct {
 // StatusReply lists the cluster's raylets, by NodeID.
 type StatusReply struct {
 	Nodes []NodeStatus
+	// Removed, in the answer to a driver's process the head has removed
+	// from the cluster (taken for crashed: see deploy.Coordinator's
+	// sweep), says so; the driver's session ends with it.
+	Removed string
 }
 
 // Node control operations (NodeControl.Op).
@@ -303,6 +307,7 @@ func (m *StatusReply) MarshalWire(e *Encoder) {
 		e.Duration(n.MeanTaskTime)
 		e.Uvarint(n.MeanBandwidth)
 	}
+	e.String(m.Removed)
 }
 
 // Fewest bytes one element of these lists takes on the wire (see
@@ -319,10 +324,9 @@ const (
 
 func (m *StatusReply) UnmarshalWire(d *Decoder) {
 	n := d.Count(MaxCount, minNodeStatusBytes)
-	if n == 0 {
-		return
+	if n > 0 {
+		m.Nodes = make([]NodeStatus, n)
 	}
-	m.Nodes = make([]NodeStatus, n)
 	for i := range m.Nodes {
 		s := &m.Nodes[i]
 		s.Node, s.Name, s.Role, s.Addr, s.Incarnation = d.Node(), d.String(), d.U8(), d.String(), d.Uvarint()
@@ -333,6 +337,7 @@ func (m *StatusReply) UnmarshalWire(d *Decoder) {
 			d.Fail(fmt.Errorf("%w: negative mean task time %v", ErrInvalid, s.MeanTaskTime))
 		}
 	}
+	m.Removed = d.String()
 }
 
 func (m *NodeControl) MarshalWire(e *Encoder) {
