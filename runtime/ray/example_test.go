@@ -250,3 +250,45 @@ func ExampleNewTCP() {
 	}
 	// Output: 12*12 = 144
 }
+
+type sim struct{ id int }
+
+// An ActorPool spreads calls over a set of actors, one call per actor at
+// a time, and returns results in submission order (GetNext) or as they
+// finish (GetNextUnordered): here four rollouts on two simulator actors.
+func ExampleActorPool() {
+	reg := ray.NewRegistry()
+	sims := ray.RegisterActor1(reg, "Sim", func(ctx context.Context, id int) (*sim, error) { return &sim{id: id}, nil })
+	rollout := ray.Method1(sims, "rollout", func(ctx context.Context, s *sim, seed int) (string, error) {
+		return fmt.Sprintf("seed %d on sim %d", seed, s.id), ray.Compute(ctx, time.Duration(seed)*time.Millisecond)
+	})
+	c, err := ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "head", CPUs: 2}}, Seed: 1}, reg)
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	err = c.Run(func(ctx context.Context) error {
+		pool := ray.NewActorPool[sim, string](sims.New(ctx, 0), sims.New(ctx, 1))
+		for _, seed := range []int{40, 10, 20, 30} {
+			pool.Submit(ctx, func(ctx context.Context, a ray.ActorHandle[sim]) ray.Ref[string] {
+				return rollout.Remote(ctx, a, seed)
+			})
+		}
+		for pool.HasNext() {
+			v, err := pool.GetNext(ctx, -1)
+			if err != nil {
+				return err
+			}
+			fmt.Println(v)
+		}
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	// Output:
+	// seed 40 on sim 0
+	// seed 10 on sim 1
+	// seed 20 on sim 0
+	// seed 30 on sim 1
+}
