@@ -158,6 +158,7 @@ func (r *Raylet) actorType(name string) (*ActorType, bool) {
 func (r *Raylet) actorLoop(a *actorHost) {
 	t := a.creation
 	c := r.newCaller(t.spec.ID, nil)
+	c.capture = captureOf(t.spec)
 	if d := t.spec.Duration; d > 0 {
 		c.Compute(d)
 	}
@@ -255,6 +256,7 @@ func (r *Raylet) runMethod(a *actorHost, t *task) transport.Value {
 	c := t.caller // made on the loop (pumpActor): a cancel reads it there
 	if c == nil { // a replayed call
 		c = r.newCaller(t.spec.ID, t)
+		c.capture = captureOf(a.creation.spec)
 	}
 	// A call holds no CPU of its own: release is a no-op.
 	if d := t.spec.Duration; d > 0 {
@@ -313,6 +315,7 @@ func (r *Raylet) pumpActor(a *actorHost) {
 		t.running = true
 		t.start = r.since()
 		t.caller = r.newCaller(t.spec.ID, t)
+		t.caller.capture = captureOf(a.creation.spec)
 		r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
 		a.cur = t
 		w := a.wake

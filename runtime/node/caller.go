@@ -41,7 +41,28 @@ type Caller struct {
 	// submitted so far (not its actors' creations), as their specs reached
 	// the loop: a cancel of it cancels them too (Ray's recursive cancel).
 	kids []transport.TaskID
+	// capture is the placement group the tasks and actors this caller
+	// submits run in unless they name a scheduling strategy (0: none):
+	// its task's, or its actor's, when that runs in a group with
+	// CaptureChildTasks. Set before user code runs, then only read.
+	capture transport.GroupID
 }
+
+// captureOf is the group a task's (or actor's creation's) spec makes its
+// code's submissions run in (Caller.capture): its own, if it captures.
+func captureOf(spec *transport.TaskSpec) transport.GroupID {
+	if !spec.CaptureChildTasks {
+		return 0
+	}
+	g, _ := transport.GroupOf(spec.Resources)
+	return g
+}
+
+// CaptureGroup is the placement group the caller's submissions without a
+// scheduling strategy of their own run in, in any bundle (0: none): the
+// group its task or actor runs in, when that captures child tasks (Ray's
+// placement_group_capture_child_tasks, which propagates to them).
+func (c *Caller) CaptureGroup() transport.GroupID { return c.capture }
 
 type callerKey struct{}
 

@@ -276,13 +276,14 @@ func (r *Raylet) onGroupState(m *transport.GroupState) {
 // CreateGroup creates a placement group of bundles (each non-zero) under
 // a strategy (transport.GroupPack...): its ID is derived from the caller's
 // task ID and submission counter, as a task's is, and the global
-// scheduler is asked to place it. It returns at once.
-func (c *Caller) CreateGroup(name string, strategy uint8, bundles []transport.Resources) transport.GroupID {
+// scheduler is asked to place it. A detached group outlives its driver's
+// node (see transport.GroupCreate). It returns at once.
+func (c *Caller) CreateGroup(name string, strategy uint8, detached bool, bundles []transport.Resources) transport.GroupID {
 	c.sub.Lock()
 	id := transport.GroupID(transport.ChildTaskID(c.task, c.children))
 	c.children++
 	c.sub.Unlock()
-	m := &transport.GroupCreate{Group: id, Name: name, Strategy: strategy, ByDriver: c.driver, Bundles: bundles}
+	m := &transport.GroupCreate{Group: id, Name: name, Strategy: strategy, ByDriver: c.driver, Detached: detached, Bundles: bundles}
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		if r.groups == nil {
@@ -439,4 +440,79 @@ func (c *Caller) awaitGroup(ctx context.Context, id transport.GroupID, timeout t
 		unwatch = c.watch(ctx, func(cerr error) { finish(cerr) })
 	})
 	return err
+}
+
+// LookupGroup asks the global scheduler for the live placement group
+// named name (Ray's get_placement_group): found is false when none is
+// (never created, or removed). It blocks until the answer comes (asked
+// again every lookupTimeout while none has: a lost message, a scheduler
+// not up yet), the cluster is lost, or, on TCP, ctx is done.
+func (c *Caller) LookupGroup(ctx context.Context, name string) (found *transport.GroupFound, err error) {
+	var unwatch func() bool
+	defer func() {
+		if unwatch != nil {
+			unwatch()
+		}
+	}()
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		if r.abandon.err != nil {
+			err = r.abandon.err
+			wake()
+			return
+		}
+		// A creation this caller just sent goes first (one ordered link
+		// to the scheduler): a lookup right after it finds the group.
+		if r.groupLookups == nil {
+			r.groupLookups = make(map[string][]func(*transport.GroupFound))
+			r.groupAsks = make(map[string]uint64)
+		}
+		done := false
+		unblock := func() {}
+		finish := func(f *transport.GroupFound, e error) {
+			if done {
+				return
+			}
+			done = true
+			unblock()
+			found, err = f, e
+			wake()
+		}
+		first := len(r.groupLookups[name]) == 0
+		r.groupLookups[name] = append(r.groupLookups[name], func(f *transport.GroupFound) { finish(f, nil) })
+		unblock = c.onAbandon(func() { finish(nil, r.abandon.err) })
+		unwatch = c.watch(ctx, func(cerr error) { finish(nil, cerr) })
+		if first {
+			r.groupAsks[name]++ // a new round of asking: an older round's timer stops
+			r.lookupGroup(name, r.groupAsks[name])
+		}
+	})
+	if err == nil && !found.Found {
+		found = nil
+	}
+	return found, err
+}
+
+// lookupGroup asks the scheduler for the group of a name, and asks again
+// while someone waits and no answer has come.
+func (r *Raylet) lookupGroup(name string, round uint64) {
+	r.send(r.cfg.Layout.Scheduler, &transport.GroupLookup{Name: name})
+	r.env.After(lookupTimeout, func() {
+		if len(r.groupLookups[name]) > 0 && r.groupAsks[name] == round && r.abandon.err == nil {
+			r.lookupGroup(name, round)
+		}
+	})
+}
+
+// onGroupFound hands the scheduler's answer to the callers waiting for
+// the name; one no caller waits for (a resend's second answer) is dropped.
+func (r *Raylet) onGroupFound(m *transport.GroupFound) {
+	waiters := r.groupLookups[m.Name]
+	if len(waiters) == 0 {
+		return
+	}
+	delete(r.groupLookups, m.Name)
+	for _, w := range waiters {
+		w(m)
+	}
 }

@@ -151,6 +151,11 @@ type Raylet struct {
 	total   transport.Resources
 	bundles []*heldBundle
 	groups  map[transport.GroupID]*ownedGroup
+	// groupLookups are the callers waiting for the scheduler's answer to
+	// a lookup of a group's name (LookupGroup), groupAsks the rounds of
+	// asking for each (made on first use).
+	groupLookups map[string][]func(*transport.GroupFound)
+	groupAsks    map[string]uint64
 	// blocked: what tasks blocked in Get or Wait hold besides their CPU
 	// (given back: Caller.release), which comes back only when what they
 	// wait for ends (see blockedOut); blockedSpills the tasks spilled for
@@ -538,6 +543,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GroupState:
 		if from == r.cfg.Layout.Scheduler {
 			r.onGroupState(m)
+		}
+	case *transport.GroupFound:
+		if from == r.cfg.Layout.Scheduler {
+			r.onGroupFound(m)
 		}
 	}
 }
@@ -1182,7 +1191,7 @@ func (r *Raylet) run(t *task, now time.Duration) {
 	j.inject = r.injectError()
 	// The Caller is made here, on the loop, not in Run: a cancel reads it
 	// on the loop (Caller.interrupt) while the task's code runs.
-	j.caller = Caller{r: r, task: t.spec.ID, t: t}
+	j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec)}
 	t.caller = &j.caller
 	r.pool.Submit(j)
 }
@@ -1230,7 +1239,7 @@ func (j *taskJob) Done() {
 		// with a task.retried for each retry inside.
 		j.retries++
 		j.out = transport.Value{}
-		j.caller = Caller{r: r, task: t.spec.ID, t: t}
+		j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec)}
 		t.caller = &j.caller
 		j.inject = r.injectError()
 		r.pool.Submit(j)

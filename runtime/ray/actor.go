@@ -125,7 +125,7 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 		return ActorHandle[S]{err: ErrNotInRay}
 	}
 	spec := &transport.TaskSpec{Func: c.name, Act: &transport.ActorSpec{Creation: true}}
-	if err := c.opts.apply(spec); err != nil {
+	if err := c.opts.apply(spec, cl.CaptureGroup()); err != nil {
 		return ActorHandle[S]{err: err}
 	}
 	if err := encodeArgs(spec, args); err != nil {
@@ -257,7 +257,7 @@ func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args .
 		return Ref[R]{err: fmt.Errorf("%w: %s: the handle names no actor (a zero ActorHandle)", ErrActorNotFound, m.name)}
 	}
 	spec := &transport.TaskSpec{Func: m.name, Actor: h.id, NumReturns: 1}
-	if err := m.opts.apply(spec); err != nil {
+	if err := m.opts.apply(spec, 0); err != nil { // a call runs where its actor is: nothing to capture
 		return Ref[R]{err: err}
 	}
 	// Named by the method alone (events, traces); the call names its class

@@ -78,6 +78,9 @@ var (
 	ErrInvalidPlacementGroup = node.ErrGroupInvalid
 	// ErrPlacementGroupRemoved: the placement group was removed (its Wait).
 	ErrPlacementGroupRemoved = node.ErrGroupRemoved
+	// ErrPlacementGroupNotFound: no live placement group has the name
+	// GetPlacementGroup was given (never created, or removed).
+	ErrPlacementGroupNotFound = errors.New("ray: no placement group of that name")
 	// ErrDecode: a value does not decode into the type asked for (a ref
 	// rebuilt with another type than its task's result, RefOf).
 	ErrDecode = errors.New("ray: value does not decode into the type asked for")

@@ -21,6 +21,16 @@ import (
 //	ref := f.Options(ray.InPlacementGroup(pg, 0)).Remote(ctx, x) // bundle 0 (or -1: any)
 //	err = ray.RemovePlacementGroup(ctx, pg)
 //
+// A task or actor placed with ray.InPlacementGroup(pg, i,
+// ray.CaptureChildTasks()) takes the tasks and actors its code submits
+// into the group too (any bundle), unless they name a scheduling strategy
+// of their own (Spread, NodeAffinity, another InPlacementGroup,
+// DefaultScheduling), and they capture theirs in turn, as Ray's
+// placement_group_capture_child_tasks. A group made with
+// ray.GroupDetached() outlives its driver (here: the driver's node), as
+// Ray's lifetime="detached"; any driver finds a named group with
+// ray.GetPlacementGroup(ctx, name) and may remove it.
+//
 // A group that cannot be placed now stays pending (a warning event names
 // it) until the cluster's free resources fit it; Wait's timeout bounds the
 // wait. The global scheduler places it and reserves its bundles on the
@@ -149,10 +159,22 @@ func (pg *PlacementGroup) UnmarshalJSON(b []byte) error {
 // GroupOption sets an option of a placement group.
 type GroupOption func(*groupOptions)
 
-type groupOptions struct{ name string }
+type groupOptions struct {
+	name     string
+	detached bool
+}
 
-// GroupName names a placement group (traces and warnings name it).
+// GroupName names a placement group (traces and warnings name it;
+// GetPlacementGroup finds it by it).
 func GroupName(name string) GroupOption { return func(o *groupOptions) { o.name = name } }
+
+// GroupDetached makes a placement group detached, as Ray's
+// lifetime="detached": it is not removed when the driver that created it
+// ends (here: when the driver's node dies, which removes a driver's other
+// groups); only RemovePlacementGroup removes it. Give it a name
+// (GroupName) so another driver can find it (GetPlacementGroup). A group
+// a task creates outlives the task already (its retry takes it over).
+func GroupDetached() GroupOption { return func(o *groupOptions) { o.detached = true } }
 
 // NewPlacementGroup creates a placement group of bundles under a
 // strategy, as Ray's placement_group: it returns at once, the group
@@ -186,8 +208,39 @@ func NewPlacementGroup(ctx context.Context, bundles []Bundle, strategy Placement
 			return nil, fmt.Errorf("%w: bundle %d: %w", ErrInvalidPlacementGroup, i, err)
 		}
 	}
-	pg.id = c.CreateGroup(o.name, uint8(strategy), pg.bundles)
+	pg.id = c.CreateGroup(o.name, uint8(strategy), o.detached, pg.bundles)
 	return pg, nil
+}
+
+// GetPlacementGroup returns a handle on the live placement group of a
+// name, as Ray's ray.util.get_placement_group: created by any driver or
+// task, detached or not, pending or ready. The handle runs tasks in the
+// group, Waits for it and removes it, as its creator's does. A name no
+// live group has (never created, or the group was removed) is an error
+// wrapping ErrPlacementGroupNotFound. Ray refuses a second live group of a
+// name; here names are not checked for uniqueness, and the one created
+// first is returned. It asks the global scheduler, so a group whose
+// creation has not reached it yet is not found (a creation from the same
+// caller goes first).
+func GetPlacementGroup(ctx context.Context, name string) (*PlacementGroup, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" || len(name) > 256 {
+		return nil, fmt.Errorf("%w: %w: name of %d bytes: want 1 to 256", ErrPlacementGroupNotFound, ErrInvalidPlacementGroup, len(name))
+	}
+	f, err := c.LookupGroup(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("ray: placement group %q: %w", name, err)
+	}
+	if f == nil {
+		return nil, fmt.Errorf("%w: %q", ErrPlacementGroupNotFound, name)
+	}
+	if f.Group == 0 || len(f.Bundles) == 0 || f.Strategy > uint8(StrictSpread) {
+		return nil, fmt.Errorf("%w: %w: the scheduler answered %q with group %s of %d bundles", ErrPlacementGroupNotFound, ErrInvalidPlacementGroup, name, f.Group, len(f.Bundles))
+	}
+	return &PlacementGroup{id: f.Group, name: name, strategy: PlacementStrategy(f.Strategy), bundles: f.Bundles}, nil
 }
 
 // Wait blocks until every bundle of the group is reserved (nil), as
@@ -225,6 +278,26 @@ func RemovePlacementGroup(ctx context.Context, pg *PlacementGroup) error {
 	return c.RemoveGroup(ctx, pg.id)
 }
 
+// PlacementOption sets an option of InPlacementGroup.
+type PlacementOption func(*placement)
+
+type placement struct{ capture bool }
+
+// CaptureChildTasks makes the tasks and actors that the task (or actor)
+// placed in the group submits run in the group too, in any of its bundles
+// (index -1), as Ray's placement_group_capture_child_tasks=True: unless
+// they name a scheduling strategy of their own (Spread, NodeAffinity,
+// InPlacementGroup, DefaultScheduling), which they then keep. They
+// capture their own children in turn, so a whole tree of tasks stays in
+// the group. The capture travels in the task's spec (its retries and
+// rebuilds capture too). A captured child is not checked against the
+// bundles' shapes (its submitter does not hold them): one asking more
+// than any node's bundles of the group hold waits, held with an
+// infeasible warning, as in Ray. Mind that a task blocked in Get keeps its
+// bundle's CPU (as Ray's does), so parents waiting on children they
+// captured need bundles enough for both.
+func CaptureChildTasks() PlacementOption { return func(p *placement) { p.capture = true } }
+
 // InPlacementGroup runs a task, or places an actor, in bundle
 // bundleIndex of pg, or in any of its bundles with -1, as Ray's
 // PlacementGroupSchedulingStrategy: it runs on that bundle's node and
@@ -234,9 +307,14 @@ func RemovePlacementGroup(ctx context.Context, pg *PlacementGroup) error {
 // range, is an error wrapping ErrInvalidOption and ErrInvalidPlacementGroup
 // (the ref's Err). It replaces a NodeAffinity or Spread option given
 // before it (Ray takes one scheduling strategy), as they replace it.
-func InPlacementGroup(pg *PlacementGroup, bundleIndex int) Option {
+// With CaptureChildTasks, what the task submits runs in the group too.
+func InPlacementGroup(pg *PlacementGroup, bundleIndex int, opts ...PlacementOption) Option {
+	var p placement
+	for _, opt := range opts {
+		opt(&p)
+	}
 	return func(o *options) {
-		o.Strategy, o.Target = transport.StrategyDefault, 0
+		o.Strategy, o.Target, o.strategySet, o.capture = transport.StrategyDefault, 0, true, p.capture
 		switch {
 		case pg == nil || pg.id == 0:
 			o.err = fmt.Errorf("%w: %w: a nil or zero PlacementGroup", ErrInvalidOption, ErrInvalidPlacementGroup)
@@ -267,5 +345,6 @@ func (o *options) inGroup(spec *transport.TaskSpec) error {
 		return fmt.Errorf("%w: %w: the request %s does not fit %s of %s", ErrInvalidOption, ErrInvalidPlacementGroup, req, which, pg.id)
 	}
 	spec.Resources = transport.InBundle(pg.id, o.bundle, req)
+	spec.CaptureChildTasks = o.capture
 	return nil
 }

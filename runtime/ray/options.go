@@ -26,7 +26,12 @@ type options struct {
 	// group and bundle: run in a placement group's bundle (InPlacementGroup).
 	group  *PlacementGroup
 	bundle int
-	err    error
+	// capture: with group, the task's children run in it too
+	// (CaptureChildTasks); strategySet: a scheduling strategy was named
+	// (Spread, NodeAffinity, InPlacementGroup, DefaultScheduling), so a
+	// capturing parent's group does not take the task.
+	capture, strategySet bool
+	err                  error
 }
 
 func defaultOptions() options { return options{CPU: 1, MaxRetries: 3} }
@@ -106,7 +111,7 @@ func Duration(d time.Duration) Option { return func(o *options) { o.Duration = d
 // lets it run elsewhere.
 func NodeAffinity(n transport.NodeID, soft bool) Option {
 	return func(o *options) {
-		o.group = nil // one scheduling strategy: the last given
+		o.group, o.strategySet = nil, true // one scheduling strategy: the last given
 		o.Target = n
 		o.Strategy = transport.StrategyNodeHard
 		if soft {
@@ -117,7 +122,18 @@ func NodeAffinity(n transport.NodeID, soft bool) Option {
 
 // Spread spreads tasks over nodes rather than packing them locally.
 func Spread() Option {
-	return func(o *options) { o.group, o.Strategy = nil, transport.StrategySpread }
+	return func(o *options) { o.group, o.Strategy, o.strategySet = nil, transport.StrategySpread, true }
+}
+
+// DefaultScheduling names the default scheduling strategy (Ray's
+// scheduling_strategy="DEFAULT"): it replaces a Spread, NodeAffinity or
+// InPlacementGroup option given before it, and, named, keeps a task
+// submitted by a task that captures child tasks (CaptureChildTasks) out of
+// that task's placement group.
+func DefaultScheduling() Option {
+	return func(o *options) {
+		o.group, o.Strategy, o.Target, o.strategySet = nil, transport.StrategyDefault, 0, true
+	}
 }
 
 // MaxRestarts sets how often an actor is restarted after its node dies
@@ -153,7 +169,11 @@ func ReplayMethods() Option { return func(o *options) { o.Replay = true } }
 // ActorName names an actor so others can find it with GetActor.
 func ActorName(s string) Option { return func(o *options) { o.ActorName = s } }
 
-func (o *options) apply(spec *transport.TaskSpec) error {
+// apply writes the options into spec. capture is the submitting caller's
+// capturing placement group (node.Caller.CaptureGroup; 0: none): a task
+// that names no scheduling strategy runs in it, in any bundle, and
+// captures its own children in turn.
+func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) error {
 	if o.err != nil {
 		return o.err
 	}
@@ -183,6 +203,9 @@ func (o *options) apply(spec *transport.TaskSpec) error {
 		if err := o.inGroup(spec); err != nil {
 			return err
 		}
+	} else if capture != 0 && !o.strategySet {
+		spec.Resources = transport.InBundle(capture, -1, spec.Resources)
+		spec.CaptureChildTasks = true
 	}
 	spec.MaxRetries = int32(o.MaxRetries)
 	spec.Name = o.Name

@@ -20,7 +20,7 @@ func TestOptionsMakeWellFormedRequests(t *testing.T) {
 			f(&o)
 		}
 		var s transport.TaskSpec
-		return s, o.apply(&s)
+		return s, o.apply(&s, 0)
 	}
 	s, err := spec(Resource("b", 1), Resource("a", 2), Resource("b", 3))
 	require.NoError(t, err)

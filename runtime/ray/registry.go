@@ -89,7 +89,7 @@ func (f *Func[R]) Remote(ctx context.Context, args ...any) Ref[R] {
 		return Ref[R]{err: ErrNotInRay}
 	}
 	spec := &transport.TaskSpec{Func: f.name, NumReturns: 1}
-	if err := f.opts.apply(spec); err != nil {
+	if err := f.opts.apply(spec, c.CaptureGroup()); err != nil {
 		return Ref[R]{err: err}
 	}
 	if err := encodeArgs(spec, args); err != nil {

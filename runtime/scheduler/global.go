@@ -195,6 +195,8 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		g.onBundlePrepared(from, m)
 	case *transport.GroupWatch:
 		g.onGroupWatch(from, m)
+	case *transport.GroupLookup:
+		g.onGroupLookup(from, m)
 	}
 }
 
@@ -429,7 +431,7 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 			live = live || !v.dead
 			fits = fits || (!v.dead && spec.Resources.Fits(v.total))
 		}
-		if !live || fits || g.liveGroup(spec) {
+		if !live || fits || (g.liveGroup(spec) && g.groupMayHold(spec)) {
 			// No node has registered yet (start-up), all are down, an
 			// actor waits for resources to free up, or a task waits for
 			// its placement group's bundles (the group warns if it cannot

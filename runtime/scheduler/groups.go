@@ -37,9 +37,11 @@ type group struct {
 	owner    transport.NodeID
 	// ownerInc is the owner's incarnation when it created the group (0:
 	// not known) and byDriver whether a driver created it: such a group
-	// ends with its owner's node, as Ray's ends with its driver.
+	// ends with its owner's node, as Ray's ends with its driver, unless
+	// detached (Ray's lifetime="detached": only a removal ends it).
 	ownerInc uint64
 	byDriver bool
+	detached bool
 	bundles  []transport.Resources
 	// at is where each bundle is committed (node 0: not placed).
 	at []bundleAt
@@ -117,7 +119,7 @@ func (g *Global) onGroupCreate(from transport.NodeID, m *transport.GroupCreate) 
 		g.groups = make(map[transport.GroupID]*group)
 	}
 	gr := &group{id: m.Group, name: m.Name, strategy: m.Strategy, owner: from, ownerInc: g.incOf(from), byDriver: m.ByDriver,
-		bundles: m.Bundles, at: make([]bundleAt, len(m.Bundles))}
+		detached: m.Detached, bundles: m.Bundles, at: make([]bundleAt, len(m.Bundles))}
 	g.groups[m.Group] = gr
 	g.groupOrder = append(g.groupOrder, gr)
 	g.placeGroup(gr)
@@ -132,7 +134,7 @@ func (g *Global) onGroupCreate(from transport.NodeID, m *transport.GroupCreate) 
 // Ray (where IDs are random).
 func (g *Global) recreateGroup(from transport.NodeID, gr *group, m *transport.GroupCreate) {
 	if !gr.removed {
-		gr.owner, gr.ownerInc, gr.byDriver = from, g.incOf(from), m.ByDriver
+		gr.owner, gr.ownerInc, gr.byDriver, gr.detached = from, g.incOf(from), m.ByDriver, m.Detached
 		if gr.ready {
 			g.env.Send(from, &transport.GroupState{Group: gr.id, State: transport.GroupReady})
 		}
@@ -144,7 +146,7 @@ func (g *Global) recreateGroup(from transport.NodeID, gr *group, m *transport.Gr
 		return
 	}
 	*gr = group{id: m.Group, name: m.Name, strategy: m.Strategy, owner: from, ownerInc: g.incOf(from), byDriver: m.ByDriver,
-		bundles: m.Bundles, at: make([]bundleAt, len(m.Bundles))}
+		detached: m.Detached, bundles: m.Bundles, at: make([]bundleAt, len(m.Bundles))}
 	g.groupOrder = append(g.groupOrder, gr)
 	g.placeGroup(gr)
 }
@@ -459,6 +461,26 @@ func (g *Global) onGroupWatch(from transport.NodeID, m *transport.GroupWatch) {
 	}
 }
 
+// onGroupLookup answers a node looking a group up by name (Ray's
+// get_placement_group): the first created of the live groups of that
+// name, or not found. Names are not unique here (Ray refuses a second
+// live group of a name): the earliest holds it.
+func (g *Global) onGroupLookup(from transport.NodeID, m *transport.GroupLookup) {
+	if !g.isNode(from) {
+		return
+	}
+	ans := &transport.GroupFound{Name: m.Name}
+	if m.Name != "" {
+		for _, gr := range g.groupOrder {
+			if gr.name == m.Name && !gr.removed {
+				ans.Found, ans.Group, ans.Strategy, ans.Bundles = true, gr.id, gr.strategy, slices.Clone(gr.bundles)
+				break
+			}
+		}
+	}
+	g.env.Send(from, ans)
+}
+
 // watch adds a node to a group's watchers (once: at most one entry per
 // node of the cluster).
 func (g *Global) watch(gr *group, node transport.NodeID) {
@@ -556,6 +578,31 @@ func (g *Global) liveGroup(spec *transport.TaskSpec) bool {
 	return ok && g.groups[id] != nil && !g.groups[id].removed
 }
 
+// groupMayHold reports whether a task of a live group may yet run in it:
+// the group is not all placed (its bundles may land anywhere), or some
+// node's bundles of it, together, hold the request. A task that fits none
+// (a child captured into the group asking more than its bundles hold)
+// would wait for good: it is held with an infeasible warning, as a task
+// no node can hold is (and as Ray leaves such a task pending).
+func (g *Global) groupMayHold(spec *transport.TaskSpec) bool {
+	id, _ := transport.GroupOf(spec.Resources)
+	gr := g.groups[id]
+	if gr == nil || !gr.ready || gr.round != 0 || len(gr.missing()) > 0 {
+		return true
+	}
+	var nodes []bundleAt
+	var held []transport.Resources
+	for i, a := range gr.at {
+		k := slices.Index(nodes, a)
+		if k < 0 {
+			nodes, held = append(nodes, a), append(held, transport.Resources{})
+			k = len(nodes) - 1
+		}
+		held[k] = held[k].Add(transport.BundleResources(gr.id, i, gr.bundles[i]))
+	}
+	return slices.ContainsFunc(held, spec.Resources.Fits)
+}
+
 // ownersKnown gives the groups created by a node not registered then (a
 // driver's group at start-up) the incarnation now registered as their
 // owner's.
@@ -579,12 +626,13 @@ func (g *Global) incOf(id transport.NodeID) uint64 {
 // to inc (it died, or a later incarnation registered: a rejoined raylet
 // drops its bundles), aborts rounds that counted on it, and places the
 // bundles again. The groups a driver there created are removed, as Ray
-// removes a driver's groups when it ends (a group a task created lives
-// on: the task's retry elsewhere takes it over, see recreateGroup).
+// removes a driver's groups when it ends, but for detached ones (a group
+// a task created lives on too: the task's retry elsewhere takes it over,
+// see recreateGroup).
 func (g *Global) groupsLost(node transport.NodeID, inc uint64) {
 	var orphans []*group
 	for _, gr := range g.groupOrder {
-		if gr.byDriver && gr.owner == node && gr.ownerInc != 0 && gr.ownerInc <= inc {
+		if gr.byDriver && !gr.detached && gr.owner == node && gr.ownerInc != 0 && gr.ownerInc <= inc {
 			orphans = append(orphans, gr)
 		}
 	}
@@ -621,10 +669,11 @@ func (g *Global) retryGroups() {
 
 // GroupInfo is a placement group as the scheduler sees it (tests, status).
 type GroupInfo struct {
-	ID      transport.GroupID
-	Name    string
-	Ready   bool // every bundle was committed once
-	Removed bool
+	ID       transport.GroupID
+	Name     string
+	Ready    bool // every bundle was committed once
+	Removed  bool
+	Detached bool
 	// Nodes is where each bundle is committed now (0: not placed).
 	Nodes []transport.NodeID
 }
@@ -640,7 +689,7 @@ func (g *Global) Groups() []GroupInfo {
 	slices.Sort(ids)
 	for _, id := range ids {
 		gr := g.groups[id]
-		info := GroupInfo{ID: gr.id, Name: gr.name, Ready: gr.ready, Removed: gr.removed}
+		info := GroupInfo{ID: gr.id, Name: gr.name, Ready: gr.ready, Removed: gr.removed, Detached: gr.detached}
 		for _, a := range gr.at {
 			info.Nodes = append(info.Nodes, a.node)
 		}

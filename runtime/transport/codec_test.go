@@ -52,6 +52,15 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		m.Strategy %= 4
 		m.Name = truncate(m.Name, 256)
 	},
+	reflect.TypeFor[transport.GroupFound](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.GroupFound)
+		m.Strategy %= 4
+		m.Name = truncate(m.Name, 256)
+	},
+	reflect.TypeFor[transport.GroupLookup](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.GroupLookup)
+		m.Name = truncate(m.Name, 256)
+	},
 	reflect.TypeFor[transport.GroupState](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.GroupState)
 		m.State %= 4
@@ -74,15 +83,15 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	},
 	// A spec's actor fields travel inline: all zero they decode as none.
 	// Its returns are bounded (MaxReturns); the decoder refuses more. Its
-	// strategy shares a byte with Rebuild and RetryExceptions: strategies
-	// use the low 6 bits.
+	// strategy shares a byte with Rebuild, RetryExceptions and
+	// CaptureChildTasks: strategies use the low 5 bits.
 	reflect.TypeFor[transport.TaskSpec](): func(v reflect.Value) {
 		s := v.Addr().Interface().(*transport.TaskSpec)
 		if s.Act != nil && *s.Act == (transport.ActorSpec{}) {
 			s.Act = nil
 		}
 		s.NumReturns %= transport.MaxReturns + 1
-		s.Strategy &= 0x3f
+		s.Strategy &= 0x1f
 	},
 	// Resource names are strictly increasing and amounts bounded; requests
 	// and capacities are never negative (kept non-negative everywhere here,

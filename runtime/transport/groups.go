@@ -213,12 +213,29 @@ type Bundle struct {
 
 // GroupCreate asks the global scheduler to place a group (from its owner's
 // raylet, which hears back GroupState). ByDriver: a driver created it (the
-// group ends with the driver's node, as Ray's with its driver).
+// group ends with the driver's node, as Ray's with its driver), unless
+// Detached (Ray's lifetime="detached": only a removal ends it).
 type GroupCreate struct {
 	Group    GroupID
 	Name     string
 	Strategy uint8
 	ByDriver bool
+	Detached bool
+	Bundles  []Resources
+}
+
+// GroupLookup asks the global scheduler for the live group of a name
+// (Ray's get_placement_group), from a raylet whose caller looks it up:
+// the scheduler answers GroupFound.
+type GroupLookup struct{ Name string }
+
+// GroupFound answers a GroupLookup: the live (not removed) group of the
+// name, if Found, with what its handle holds.
+type GroupFound struct {
+	Name     string
+	Found    bool
+	Group    GroupID
+	Strategy uint8
 	Bundles  []Resources
 }
 
@@ -287,6 +304,8 @@ const (
 	KindBundleCommit
 	KindBundleRelease
 	KindGroupWatch
+	KindGroupLookup
+	KindGroupFound
 )
 
 func (*GroupCreate) Kind() Kind    { return KindGroupCreate }
@@ -297,6 +316,40 @@ func (*BundlePrepared) Kind() Kind { return KindBundlePrepared }
 func (*BundleCommit) Kind() Kind   { return KindBundleCommit }
 func (*BundleRelease) Kind() Kind  { return KindBundleRelease }
 func (*GroupWatch) Kind() Kind     { return KindGroupWatch }
+func (*GroupLookup) Kind() Kind    { return KindGroupLookup }
+func (*GroupFound) Kind() Kind     { return KindGroupFound }
+
+func (m *GroupLookup) MarshalWire(e *Encoder) { e.String(m.Name) }
+func (m *GroupLookup) UnmarshalWire(d *Decoder) {
+	m.Name = d.boundedString("group name", maxGroupName)
+}
+
+func (m *GroupFound) MarshalWire(e *Encoder) {
+	e.String(m.Name)
+	e.Bool(m.Found)
+	e.Group(m.Group)
+	e.U8(m.Strategy)
+	e.Uvarint(uint64(len(m.Bundles)))
+	for _, b := range m.Bundles {
+		e.Resources(b)
+	}
+}
+
+// UnmarshalWire refuses an unknown strategy, more than MaxBundles bundles
+// and negative amounts, as GroupCreate's.
+func (m *GroupFound) UnmarshalWire(d *Decoder) {
+	m.Name = d.boundedString("group name", maxGroupName)
+	m.Found, m.Group, m.Strategy = d.Bool(), d.Group(), d.U8()
+	if d.err == nil && m.Strategy >= numGroupStrategies {
+		d.Fail(fmt.Errorf("%w: placement strategy %d", ErrInvalid, m.Strategy))
+	}
+	if n := d.Count(MaxBundles, 3); n > 0 {
+		m.Bundles = make([]Resources, n)
+		for i := range m.Bundles {
+			m.Bundles[i] = d.ResourcesNonNeg()
+		}
+	}
+}
 
 func (m *GroupWatch) MarshalWire(e *Encoder)   { e.Group(m.Group) }
 func (m *GroupWatch) UnmarshalWire(d *Decoder) { m.Group = d.Group() }
@@ -318,7 +371,7 @@ func (m *GroupCreate) MarshalWire(e *Encoder) {
 	e.Group(m.Group)
 	e.String(m.Name)
 	e.U8(m.Strategy)
-	e.Bool(m.ByDriver)
+	e.U8(b2u(m.ByDriver) | b2u(m.Detached)<<1) // as long as the one bool it was
 	e.Uvarint(uint64(len(m.Bundles)))
 	for _, b := range m.Bundles {
 		e.Resources(b)
@@ -334,7 +387,8 @@ func (m *GroupCreate) UnmarshalWire(d *Decoder) {
 	if d.err == nil && m.Strategy >= numGroupStrategies {
 		d.Fail(fmt.Errorf("%w: placement strategy %d", ErrInvalid, m.Strategy))
 	}
-	m.ByDriver = d.Bool()
+	f := d.U8()
+	m.ByDriver, m.Detached = f&1 != 0, f&2 != 0
 	if n := d.Count(MaxBundles, 3); n > 0 {
 		m.Bundles = make([]Resources, n)
 		for i := range m.Bundles {
@@ -430,4 +484,6 @@ func init() {
 	register(KindBundleCommit, func() Message { return new(BundleCommit) })
 	register(KindBundleRelease, func() Message { return new(BundleRelease) })
 	register(KindGroupWatch, func() Message { return new(GroupWatch) })
+	register(KindGroupLookup, func() Message { return new(GroupLookup) })
+	register(KindGroupFound, func() Message { return new(GroupFound) })
 }

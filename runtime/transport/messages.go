@@ -54,12 +54,14 @@ type Arg struct {
 	Value Value
 }
 
-// strategyRebuild and strategyRetryErrors are the bits of a spec's
-// encoded strategy byte that say TaskSpec.Rebuild and
-// TaskSpec.RetryExceptions.
+// strategyRebuild, strategyRetryErrors and strategyCapture are the bits
+// of a spec's encoded strategy byte that say TaskSpec.Rebuild,
+// TaskSpec.RetryExceptions and TaskSpec.CaptureChildTasks.
 const (
 	strategyRebuild     uint8 = 0x80
 	strategyRetryErrors uint8 = 0x40
+	strategyCapture     uint8 = 0x20
+	strategyFlags             = strategyRebuild | strategyRetryErrors | strategyCapture
 )
 
 // Scheduling strategies of a task (TaskSpec.Strategy).
@@ -95,7 +97,13 @@ type TaskSpec struct {
 	// retry_exceptions=True); normal tasks only. Encoded in Strategy's
 	// byte.
 	RetryExceptions bool
-	Target          NodeID
+	// CaptureChildTasks: the task (or actor) runs in a placement group
+	// (its Resources name it) and the tasks and actors its code submits
+	// without a scheduling strategy of their own run in that group too,
+	// in any bundle, and capture in turn (Ray's
+	// placement_group_capture_child_tasks). Encoded in Strategy's byte.
+	CaptureChildTasks bool
+	Target            NodeID
 	// Actor: a creation task has Actor == ID, a method call its actor's ID;
 	// 0 for a normal task.
 	Actor ActorID
@@ -197,6 +205,9 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if s.RetryExceptions {
 		b |= strategyRetryErrors
 	}
+	if s.CaptureChildTasks {
+		b |= strategyCapture
+	}
 	e.U8(b)
 	e.Node(s.Target)
 	e.Task(s.Actor)
@@ -235,7 +246,8 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	s.Attempt = uint32(d.Count(1<<32-1, 0))
 	s.Duration = d.Duration()
 	b := d.U8()
-	s.Strategy, s.Rebuild, s.RetryExceptions = b&^(strategyRebuild|strategyRetryErrors), b&strategyRebuild != 0, b&strategyRetryErrors != 0
+	s.Strategy, s.Rebuild, s.RetryExceptions = b&^strategyFlags, b&strategyRebuild != 0, b&strategyRetryErrors != 0
+	s.CaptureChildTasks = b&strategyCapture != 0
 	s.Target = d.Node()
 	s.Actor = d.Task()
 	var a ActorSpec
