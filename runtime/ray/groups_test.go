@@ -182,6 +182,55 @@ var placementCases = []semanticCase{
 		require.NoError(t, err)
 		assert.Equal(t, 3, v)
 	}},
+	// Capture (Ray's placement_group_capture_child_tasks): the bundle takes
+	// all of node 2's CPUs, so a task runs there only in the group.
+	{"placement group captures child tasks and grandchildren", func(t *testing.T, ctx context.Context, s *suite) {
+		special := uint64(ray.RayletID(1))
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 2, Resources: map[string]float64{"special": 1}}}, ray.StrictPack)
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, readyIn))
+		in := ray.InPlacementGroup(pg, 0, ray.CaptureChildTasks())
+		nodes, err := ray.GetTimeout(ctx, s.tree.Options(in, ray.CPUs(0.5)).Remote(ctx, 2, 0), readyIn)
+		require.NoError(t, err)
+		assert.Equal(t, []uint64{special, special, special}, nodes, "the task, its child and its grandchild run in the group")
+		// Without capture the child leaves the node: its CPUs are the
+		// bundle's, which only the group's tasks use.
+		nodes, err = ray.GetTimeout(ctx, s.tree.Options(ray.InPlacementGroup(pg, 0), ray.CPUs(0.5)).Remote(ctx, 1, 0), readyIn)
+		require.NoError(t, err)
+		require.Len(t, nodes, 2)
+		assert.Equal(t, special, nodes[0])
+		assert.NotEqual(t, special, nodes[1], "not captured")
+		// A child naming a strategy (Spread, DefaultScheduling) is not
+		// captured, nor are its own children.
+		for how := 1; how <= 2; how++ {
+			nodes, err = ray.GetTimeout(ctx, s.tree.Options(in, ray.CPUs(0.5)).Remote(ctx, 2, how), readyIn)
+			require.NoError(t, err)
+			require.Len(t, nodes, 3)
+			assert.Equal(t, special, nodes[0])
+			assert.NotEqual(t, special, nodes[1], "how %d: the child escapes", how)
+			assert.NotEqual(t, special, nodes[2], "how %d: and its child", how)
+		}
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+	}},
+	{"placement group found by name", func(t *testing.T, ctx context.Context, s *suite) {
+		_, err := ray.GetPlacementGroup(ctx, "nobody")
+		assert.ErrorIs(t, err, ray.ErrPlacementGroupNotFound)
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1, Resources: map[string]float64{"special": 1}}}, ray.StrictPack,
+			ray.GroupName("named"), ray.GroupDetached())
+		require.NoError(t, err)
+		found, err := ray.GetPlacementGroup(ctx, "named") // pending or ready: found
+		require.NoError(t, err)
+		assert.Equal(t, pg.ID(), found.ID())
+		assert.Equal(t, "named", found.Name())
+		assert.Equal(t, ray.StrictPack, found.Strategy())
+		assert.Equal(t, 1, found.BundleCount())
+		require.NoError(t, found.Wait(ctx, readyIn))
+		assert.Equal(t, uint64(ray.RayletID(1)), whereIn(t, ctx, s, found, 0))
+		require.NoError(t, ray.RemovePlacementGroup(ctx, found))
+		assert.ErrorIs(t, pg.Wait(ctx, readyIn), ray.ErrPlacementGroupRemoved)
+		_, err = ray.GetPlacementGroup(ctx, "named")
+		assert.ErrorIs(t, err, ray.ErrPlacementGroupNotFound, "removed: no longer found")
+	}},
 	{"placement group input is checked", func(t *testing.T, ctx context.Context, s *suite) {
 		for _, bad := range [][]ray.Bundle{nil, {{}}, {{CPU: -1}}, {{GPU: 1.5}}, {{Resources: map[string]float64{"CPU": 1}}}, {{CPU: 1}, {}}} {
 			_, err := ray.NewPlacementGroup(ctx, bad, ray.Pack)
@@ -408,6 +457,48 @@ func TestPlacementGroupEndsWithItsDriversNode(t *testing.T) {
 	groups := c.Global().Groups()
 	require.Len(t, groups, 1)
 	require.True(t, groups[0].Removed)
+}
+
+// TestDetachedPlacementGroupOutlivesItsDriversNode: a detached group (Ray's
+// lifetime="detached") is not removed when its driver's node dies: it
+// keeps its resources, another driver finds it by name, runs a task in it
+// and removes it.
+func TestDetachedPlacementGroupOutlivesItsDriversNode(t *testing.T) {
+	s := newSuite()
+	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "n1", CPUs: 1}, {Name: "n2", CPUs: 2, Resources: map[string]float64{"special": 1}}}
+	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	n1 := ray.RayletID(1)
+	require.NoError(t, c.Go(1, func(ctx context.Context) error {
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1, Resources: map[string]float64{"special": 1}}}, ray.StrictPack,
+			ray.GroupName("keep"), ray.GroupDetached())
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, readyIn))
+		return ray.Compute(ctx, time.Hour) // until its node dies
+	}))
+	c.Netsim().At(time.Second, func() { c.Netsim().Crash(netsim.NodeID(n1)) })
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // the death is known by now
+		special := s.where.Options(ray.Resource("special", 1)).Remote(ctx)
+		_, err := ray.GetTimeout(ctx, special, 2*time.Second)
+		require.ErrorIs(t, err, ray.ErrTimeout, "the detached group still holds the only special")
+		pg, err := ray.GetPlacementGroup(ctx, "keep")
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, readyIn), "ready (its node is alive)")
+		where, err := ray.GetTimeout(ctx, s.where.Options(ray.InPlacementGroup(pg, 0), ray.CPUs(0.5)).Remote(ctx), readyIn)
+		require.NoError(t, err)
+		require.Equal(t, uint64(ray.RayletID(2)), where)
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+		where, err = ray.GetTimeout(ctx, special, readyIn)
+		require.NoError(t, err)
+		require.Equal(t, uint64(ray.RayletID(2)), where)
+		return nil
+	}))
+	groups := c.Global().Groups()
+	require.Len(t, groups, 1)
+	require.True(t, groups[0].Detached)
+	require.True(t, groups[0].Removed, "removed by the other driver")
 }
 
 // TestPlacementGroupShortWaitsLeaveNoWaiters: a loop of short Waits on a

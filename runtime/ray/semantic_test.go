@@ -35,12 +35,16 @@ type suite struct {
 	cancelPut *ray.Func[int]
 	makeNamed *ray.Func[int]
 	useGroup  *ray.Func[uint64]
-	counter   *ray.ActorClass[counter]
-	incr      *ray.ActorMethod[counter, int]
-	get       *ray.ActorMethod[counter, int]
-	nap       *ray.ActorMethod[counter, int]
-	spin      *ray.ActorMethod[counter, int]
-	spawn     *ray.ActorMethod[counter, int]
+	// tree runs on a node and, for depth > 0, submits a tree of depth-1
+	// (CPUs 0.5; with how 1 Spread, with how 2 DefaultScheduling, else
+	// no strategy) and returns its node followed by its child's list.
+	tree    *ray.Func[[]uint64]
+	counter *ray.ActorClass[counter]
+	incr    *ray.ActorMethod[counter, int]
+	get     *ray.ActorMethod[counter, int]
+	nap     *ray.ActorMethod[counter, int]
+	spin    *ray.ActorMethod[counter, int]
+	spawn   *ray.ActorMethod[counter, int]
 	// flaky fails (an error, or a panic when its argument is negative)
 	// until it has run |k| times in all (flakyRuns counts every run), then
 	// returns the run's number.
@@ -168,6 +172,21 @@ func newSuite() *suite {
 			return 0, err
 		}
 		return ray.Get(ctx, s.where.Options(ray.InPlacementGroup(pg, 0)).Remote(ctx))
+	})
+	s.tree = ray.Register2(s.reg, "tree", func(ctx context.Context, depth, how int) ([]uint64, error) {
+		out := []uint64{uint64(ray.NodeOf(ctx))}
+		if depth == 0 {
+			return out, nil
+		}
+		o := []ray.Option{ray.CPUs(0.5)}
+		switch how {
+		case 1:
+			o = append(o, ray.Spread())
+		case 2:
+			o = append(o, ray.DefaultScheduling())
+		}
+		kids, err := ray.Get(ctx, s.tree.Options(o...).Remote(ctx, depth-1, 0))
+		return append(out, kids...), err
 	})
 	s.makeRefs = ray.Register1(s.reg, "makeRefs", func(ctx context.Context, n int) ([]ray.Ref[int], error) {
 		var refs []ray.Ref[int]
