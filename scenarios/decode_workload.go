@@ -192,11 +192,13 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 	return w
 }
 
-// group decodes a workload entry's placement_group, {bundles, strategy},
-// and checks that one group of bundles of the entry's demand can be placed
-// on the cluster (or it would wait for good).
+// group decodes a workload entry's placement_group, {bundles, strategy,
+// capture_child_tasks}, and checks that one group of bundles of the
+// entry's demand can be placed on the cluster (or it would wait for good)
+// and, capturing a nested entry's children, holds all of a driver's tasks
+// at once (or they could deadlock).
 func (d *decoder) group(n *yaml.Node, path string, w *Workload) *GroupSpec {
-	o := d.object(n, path, "bundles", "strategy")
+	o := d.object(n, path, "bundles", "strategy", "capture_child_tasks")
 	if n.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -217,12 +219,25 @@ func (d *decoder) group(n *yaml.Node, path string, w *Workload) *GroupSpec {
 			g.Strategy = st
 		}
 	}
+	if v := o.get("capture_child_tasks"); v != nil {
+		var bok bool
+		if g.CaptureChildTasks, bok = d.boolean(v, o.at("capture_child_tasks")); !bok {
+			ok = false
+		}
+	}
+	need := 0
+	if g.CaptureChildTasks {
+		need = d.capturedTasks(w)
+	}
 	switch {
 	case !TakesArrival(w.Generator) && w.Generator != "":
 		d.errAt(n, path, fmt.Sprintf("a placement group for a task generator's entry (%s makes actors, which would hold its bundles for good)", w.Generator))
 		ok = false
 	case zeroDemand(w.Resources):
 		d.errAt(n, path, "an entry whose resources ask for something: a bundle of nothing is no bundle")
+		ok = false
+	case ok && g.Bundles < need:
+		d.errAt(n, path, fmt.Sprintf("at least %d bundles with capture_child_tasks: each driver's nested trees may hold up to %d tasks at once, and a task waiting for its children keeps its bundle (as in Ray), so fewer bundles could deadlock", need, need))
 		ok = false
 	case ok && !d.groupFits(w.Resources, g):
 		d.errAt(n, path, fmt.Sprintf("a group the cluster can place: %d bundles of the entry's resources, %s (no such placement: the group would wait for good)", g.Bundles, g.Strategy))
@@ -232,6 +247,45 @@ func (d *decoder) group(n *yaml.Node, path string, w *Workload) *GroupSpec {
 		return nil
 	}
 	return g
+}
+
+// capturedTasks is how many tasks one driver of a nested entry may have
+// alive at once (its share of the roots, each a tree of up to 2*fanout
+// children a task over depth levels), saturated past MaxGroupBundles; 0
+// for other generators, whose tasks submit none, or when the drivers'
+// number is not known (a per-node entry on a cluster with errors).
+func (d *decoder) capturedTasks(w *Workload) int {
+	p, ok := w.Params.(*NestedParams)
+	if !ok {
+		return 0
+	}
+	drivers := w.Drivers.Count
+	if w.Drivers.PerNode {
+		if d.resourcesUnknown || len(d.uncounted) > 0 {
+			return 0
+		}
+		drivers = len(d.cl.Nodes)
+	}
+	return CapturedNestedTasks(p, drivers)
+}
+
+// CapturedNestedTasks is how many tasks one of drivers drivers of a
+// nested entry of params p may have alive at once: its largest share of
+// the roots times the largest tree (up to 2*fanout children a task, over
+// depth levels), saturated past MaxGroupBundles. A placement group that
+// captures the entry's children needs that many bundles: every task
+// waiting for its children keeps its bundle.
+func CapturedNestedTasks(p *NestedParams, drivers int) int {
+	if drivers <= 0 || p.Roots <= 0 {
+		return 0
+	}
+	share := (p.Roots + drivers - 1) / drivers
+	tree, level := 0, 1
+	for i := 0; i < p.Depth && tree <= MaxGroupBundles; i++ {
+		tree += level
+		level = min(level*2*p.Fanout, MaxGroupBundles+1)
+	}
+	return min(share*min(tree, MaxGroupBundles+1), MaxGroupBundles+1)
 }
 
 // MaxGroupBundles bounds a workload entry's placement group.

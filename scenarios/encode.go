@@ -246,6 +246,9 @@ func (w *Workload) node() *yaml.Node {
 		gn := flowMap()
 		add(gn, "bundles", num(strconv.Itoa(g.Bundles)))
 		add(gn, "strategy", str(g.Strategy))
+		if g.CaptureChildTasks {
+			add(gn, "capture_child_tasks", boolean(true))
+		}
 		add(n, "placement_group", gn)
 	}
 	return n

@@ -218,6 +218,10 @@ func TestRejects(t *testing.T) {
 		{"group zero bundles", base + "    placement_group: {bundles: 0}\n", `x.yaml:7:32: workload.0.placement_group.bundles: an integer >= 1 (got 0)`},
 		{"group too spread", base + "    placement_group: {bundles: 4, strategy: STRICT_SPREAD}\n", `x.yaml:7:22: workload.0.placement_group: a group the cluster can place: 4 bundles of the entry's resources, STRICT_SPREAD (no such placement: the group would wait for good)`},
 		{"group of nothing", base + "    resources: {CPU: 0}\n    placement_group: {bundles: 1}\n", `x.yaml:8:22: workload.0.placement_group: an entry whose resources ask for something: a bundle of nothing is no bundle`},
+		{"group capture not a bool", base + "    placement_group: {bundles: 1, capture_child_tasks: maybe}\n", `x.yaml:7:56: workload.0.placement_group.capture_child_tasks: true or false (got "maybe")`},
+		// Two drivers, a root each, a tree of up to 1+2 tasks: 3 bundles.
+		{"group capture too few bundles", "cluster:\n  nodes:\n    - {name: a, count: 2, cpus: 8}\nworkload:\n  - generator: nested\n    params: {roots: 2, depth: 2, fanout: 1}\n    drivers: 2\n    resources: {CPU: 0.5}\n    placement_group: {bundles: 2, capture_child_tasks: true}\n",
+			`x.yaml:9:22: workload.0.placement_group: at least 3 bundles with capture_child_tasks: each driver's nested trees may hold up to 3 tasks at once, and a task waiting for its children keeps its bundle (as in Ray), so fewer bundles could deadlock`},
 		{"group for actors", "cluster:\n  nodes:\n    - {name: a, count: 2}\n    - {name: b}\nworkload:\n  - generator: rl\n    placement_group: {bundles: 1}\n", `x.yaml:7:22: workload.0.placement_group: a placement group for a task generator's entry (rl makes actors, which would hold its bundles for good)`},
 		{"retry_exceptions not bool", base + "    retry_exceptions: 3\n", `x.yaml:7:23: workload.0.retry_exceptions: true or false (got 3)`},
 		{"fault after limit", "duration_limit: 1s\n" + base + "faults: [{at: 2s, kill_node: b}]\n", "x.yaml:8:15: faults.0.at: a time within duration_limit 1s (got \"2s\")"},

@@ -197,7 +197,8 @@ type Workload struct {
 	// Group, if set: each driver of the entry makes a placement group of
 	// Group.Bundles bundles of the entry's Resources, waits for it, runs
 	// its root tasks in it (ray.InPlacementGroup, any bundle) and removes
-	// it when done. Task generators only.
+	// it when done; with Group.CaptureChildTasks, the tasks those submit
+	// (nested's children) run in it too. Task generators only.
 	Group *GroupSpec
 }
 
@@ -205,6 +206,12 @@ type Workload struct {
 type GroupSpec struct {
 	Bundles  int
 	Strategy string // Ray's name: PACK (default), SPREAD, STRICT_PACK, STRICT_SPREAD
+	// CaptureChildTasks: the root tasks capture their children into the
+	// group (ray.CaptureChildTasks, Ray's
+	// placement_group_capture_child_tasks); a nested entry's group then
+	// needs a bundle for each task a driver may have alive at once
+	// (CapturedNestedTasks), the loader checks.
+	CaptureChildTasks bool
 }
 
 // GroupStrategies are the placement group strategies, by Ray's names.

@@ -609,12 +609,17 @@ func (d *driver) gap(ctx context.Context, first bool) error {
 }
 
 // opts are the per-task options of the entry's root tasks: in its
-// placement group, if it has one (their children are not, as Ray's
-// placement_group_capture_child_tasks is off by default).
+// placement group, if it has one; their children are too when the group
+// captures them (capture_child_tasks; off by default, as Ray's
+// placement_group_capture_child_tasks).
 func (d *driver) opts(dur time.Duration, name string) []ray.Option {
 	o := taskOptions(dur, name, d.w.MaxRetries, d.w.Resources, d.w.RetryExceptions)
 	if d.group != nil {
-		o = append(o, ray.InPlacementGroup(d.group, -1))
+		if d.w.Group.CaptureChildTasks {
+			o = append(o, ray.InPlacementGroup(d.group, -1, ray.CaptureChildTasks()))
+		} else {
+			o = append(o, ray.InPlacementGroup(d.group, -1))
+		}
 	}
 	return o
 }
