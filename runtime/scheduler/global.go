@@ -302,8 +302,10 @@ func (g *Global) place(m *transport.SpillTask) {
 			continue
 		}
 		// An actor keeps its resources for life: place it only where they
-		// are free now, or it may wait forever behind other actors.
-		if spec.IsCreation() && !spec.Resources.Fits(v.avail) {
+		// are free now, or it may wait forever behind other actors. So
+		// does a task of a group that captures child tasks (see
+		// placedOnFree).
+		if placedOnFree(spec) && !spec.Resources.Fits(v.avail) {
 			continue
 		}
 		if (spec.Strategy == transport.StrategyNodeHard || soft) && v.id != spec.Target {
@@ -460,7 +462,7 @@ func (g *Global) retryOn(v *nodeView) {
 	for _, m := range g.infeasible {
 		s := &m.Spec
 		if (s.Strategy != transport.StrategyNodeHard || s.Target == v.id) && s.Resources.Fits(v.total) &&
-			(!s.IsCreation() || s.Resources.Fits(v.avail)) {
+			(!placedOnFree(s) || s.Resources.Fits(v.avail)) {
 			again = append(again, m)
 		} else {
 			kept = append(kept, m)
@@ -471,6 +473,25 @@ func (g *Global) retryOn(v *nodeView) {
 	for _, m := range again {
 		g.place(m)
 	}
+}
+
+// placedOnFree reports whether a task goes only to a node whose resources
+// for it are free now (in the view), held here until one has them: an
+// actor's creation (it keeps them for life), and a task of a placement
+// group that captures child tasks. Such a group's parents wait in Get
+// for children in the same group while keeping their bundles (as Ray's
+// do), so a child queued on a node whose bundles its blocked ancestors
+// hold would wait for good, while another node's bundles of the group
+// (placed again after a death, say) were free.
+func placedOnFree(spec *transport.TaskSpec) bool {
+	if spec.IsCreation() {
+		return true
+	}
+	if !spec.CaptureChildTasks {
+		return false
+	}
+	_, ok := transport.GroupOf(spec.Resources)
+	return ok
 }
 
 // retryInfeasible places again every held task (a node joined).

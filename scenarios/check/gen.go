@@ -431,6 +431,27 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 			w.Group = &scenarios.GroupSpec{Bundles: 1, Strategy: rapid.SampledFrom(scenarios.GroupStrategies).Draw(t, "group.strategy")}
 		}
 	}
+	// A fifth of the nested entries run whole in a placement group that
+	// captures their children (capture_child_tasks): a bundle for each
+	// task a driver may have alive at once (its parents keep theirs while
+	// they wait), of the largest quarter, eighth... of a CPU that lets the
+	// cluster hold them all, under PACK or SPREAD (best effort: a bundle
+	// per node's free share). None if even a sixteenth does not fit.
+	if p, ok := w.Params.(*scenarios.NestedParams); ok && rapid.IntRange(0, 4).Draw(t, "capture") == 0 {
+		need := scenarios.CapturedNestedTasks(p, w.Drivers.Count)
+		for _, cpu := range []float64{0.5, 0.25, 0.125, 0.0625} {
+			fit := 0
+			for _, ng := range c.Groups {
+				fit += ng.Count * int(ng.CPUs/cpu)
+			}
+			if need > 0 && need <= fit {
+				w.Resources = map[string]float64{"CPU": cpu}
+				w.Group = &scenarios.GroupSpec{Bundles: need, CaptureChildTasks: true,
+					Strategy: rapid.SampledFrom([]string{"PACK", "SPREAD"}).Draw(t, "capture.strategy")}
+				break
+			}
+		}
+	}
 	return w
 }
 
