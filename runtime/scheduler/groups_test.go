@@ -238,3 +238,60 @@ func TestGroupWatchOfUnknownGroupUnanswered(t *testing.T) {
 		require.Equal(t, transport.GroupReady, st.State)
 	}
 }
+
+// kindEnv records the kinds and details of the events emitted.
+type kindEnv struct {
+	*sendEnv
+	events *[]transport.Event
+}
+
+func (e *kindEnv) Emit(ev *transport.Event) { *e.events = append(*e.events, *ev) }
+
+// TestCapturedTaskPlacedOnFreeBundles: a task of a group that captures
+// child tasks goes only to a node whose bundles of the group have room now
+// (its blocked ancestors keep theirs), held until a heartbeat shows one;
+// one that no node's bundles of the group can hold is warned infeasible.
+func TestCapturedTaskPlacedOnFreeBundles(t *testing.T) {
+	g, env := groupScheduler(t)
+	var events []transport.Event
+	g.env = &kindEnv{sendEnv: env, events: &events}
+	g.Handle(1, &transport.GroupCreate{Group: 9, Strategy: transport.GroupStrictSpread, Bundles: bundles(2, 1)})
+	answerAll(g, env, 0, true)
+	captured := func(id transport.TaskID, cpus float64) *transport.SpillTask {
+		return &transport.SpillTask{Spec: transport.TaskSpec{ID: id, Func: "f", NumReturns: 1, Owner: 1, CaptureChildTasks: true,
+			Resources: transport.InBundle(9, -1, transport.MakeResources(cpus, 0, nil))}}
+	}
+	mark := len(env.sent)
+	g.Handle(1, captured(100, 1))
+	g.Handle(1, captured(101, 1))
+	placed, to := sentOf[*transport.PlaceTask](env, mark)
+	require.Len(t, placed, 2)
+	require.NotEqual(t, to[0], to[1], "one per bundle's node")
+	// Both bundles are taken in the view: a third waits at the scheduler.
+	mark = len(env.sent)
+	g.Handle(1, captured(102, 1))
+	placed, _ = sentOf[*transport.PlaceTask](env, mark)
+	require.Empty(t, placed, "held, not queued behind a busy bundle")
+	require.Len(t, g.Infeasible(), 1)
+	// The first bundle's node says its bundle is free again: it goes there.
+	node := to[0]
+	total := g.index[node].total // its CPUs, and its bundle's renamed
+	require.NotEmpty(t, total.Custom)
+	g.Handle(50, &transport.Heartbeat{Node: node, Incarnation: 1, Total: total, Available: total})
+	placed, to2 := sentOf[*transport.PlaceTask](env, mark)
+	require.Len(t, placed, 1)
+	require.Equal(t, node, to2[0])
+	require.Empty(t, g.Infeasible())
+	// Two CPUs: no node holds two of the group's (a bundle of one each).
+	mark = len(env.sent)
+	g.Handle(1, captured(103, 2))
+	placed, _ = sentOf[*transport.PlaceTask](env, mark)
+	require.Empty(t, placed)
+	infeasible := 0
+	for _, ev := range events {
+		if ev.Kind == transport.EvTaskInfeasible && ev.Task == 103 {
+			infeasible++
+		}
+	}
+	require.Equal(t, 1, infeasible, "warned: it would wait for good")
+}
