@@ -210,6 +210,19 @@ var placementCases = []semanticCase{
 			assert.NotEqual(t, special, nodes[1], "how %d: the child escapes", how)
 			assert.NotEqual(t, special, nodes[2], "how %d: and its child", how)
 		}
+		// An actor a capturing task creates runs in the group, and so do
+		// the tasks its methods submit (the actor captures in turn).
+		nodes, err = ray.GetTimeout(ctx, s.tree.Options(in, ray.CPUs(0.5)).Remote(ctx, 1, 3), readyIn)
+		require.NoError(t, err)
+		assert.Equal(t, []uint64{special, special, special}, nodes, "the task, its actor, the actor's method's task")
+		// An actor placed with capture: its methods' tasks run in the group.
+		h := s.counter.Options(in, ray.CPUs(0.5)).New(ctx, 0)
+		here, err := ray.GetTimeout(ctx, s.here.Remote(ctx, h), readyIn)
+		require.NoError(t, err)
+		assert.Equal(t, special, here)
+		sent, err := ray.GetTimeout(ctx, s.sendWhere.Remote(ctx, h), readyIn)
+		require.NoError(t, err)
+		assert.Equal(t, special, sent, "a method's task is captured")
 		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
 	}},
 	{"placement group found by name", func(t *testing.T, ctx context.Context, s *suite) {

@@ -37,14 +37,19 @@ type suite struct {
 	useGroup  *ray.Func[uint64]
 	// tree runs on a node and, for depth > 0, submits a tree of depth-1
 	// (CPUs 0.5; with how 1 Spread, with how 2 DefaultScheduling, else
-	// no strategy) and returns its node followed by its child's list.
-	tree    *ray.Func[[]uint64]
-	counter *ray.ActorClass[counter]
-	incr    *ray.ActorMethod[counter, int]
-	get     *ray.ActorMethod[counter, int]
-	nap     *ray.ActorMethod[counter, int]
-	spin    *ray.ActorMethod[counter, int]
-	spawn   *ray.ActorMethod[counter, int]
+	// no strategy) and returns its node followed by its child's list;
+	// with how 3 it creates a counter (CPUs 0.5) instead and lists the
+	// node the counter runs on and the node its sendWhere's task ran on.
+	tree *ray.Func[[]uint64]
+	// here is the node a counter runs on; sendWhere runs where (CPUs
+	// 0.5, no strategy) from a counter's method and returns its node.
+	here, sendWhere *ray.ActorMethod[counter, uint64]
+	counter         *ray.ActorClass[counter]
+	incr            *ray.ActorMethod[counter, int]
+	get             *ray.ActorMethod[counter, int]
+	nap             *ray.ActorMethod[counter, int]
+	spin            *ray.ActorMethod[counter, int]
+	spawn           *ray.ActorMethod[counter, int]
 	// flaky fails (an error, or a panic when its argument is negative)
 	// until it has run |k| times in all (flakyRuns counts every run), then
 	// returns the run's number.
@@ -178,6 +183,15 @@ func newSuite() *suite {
 		if depth == 0 {
 			return out, nil
 		}
+		if how == 3 {
+			h := s.counter.Options(ray.CPUs(0.5)).New(ctx, 0)
+			a, err := ray.Get(ctx, s.here.Remote(ctx, h))
+			if err != nil {
+				return nil, err
+			}
+			b, err := ray.Get(ctx, s.sendWhere.Remote(ctx, h))
+			return append(out, a, b), err
+		}
 		o := []ray.Option{ray.CPUs(0.5)}
 		switch how {
 		case 1:
@@ -201,6 +215,10 @@ func newSuite() *suite {
 		return c.n, nil
 	})
 	s.get = ray.Method0(s.counter, "get", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
+	s.here = ray.Method0(s.counter, "here", func(ctx context.Context, c *counter) (uint64, error) { return uint64(ray.NodeOf(ctx)), nil })
+	s.sendWhere = ray.Method0(s.counter, "sendWhere", func(ctx context.Context, c *counter) (uint64, error) {
+		return ray.Get(ctx, s.where.Options(ray.CPUs(0.5)).Remote(ctx))
+	})
 	s.nap = ray.Method1(s.counter, "nap", func(ctx context.Context, c *counter, ms int) (int, error) {
 		return c.n, ray.Compute(ctx, time.Duration(ms)*time.Millisecond)
 	})
