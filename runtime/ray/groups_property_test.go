@@ -24,7 +24,8 @@ import (
 // resources less the bundles the scheduler has committed on it, renamed;
 // no raylet has more free than it has; a group never ready holds no
 // bundle (all or none); bundles sit under their group's strategy; tasks in bundles ran on the bundle's
-// node or failed only as the rules allow.
+// node or failed only as the rules allow. Some tasks capture a child into
+// their group (which may wait for a bundle and is cancelled with them).
 func TestPlacementGroupLedgerProperty(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		n := rapid.IntRange(2, 4).Draw(rt, "nodes")
@@ -93,6 +94,19 @@ func TestPlacementGroupLedgerProperty(t *testing.T) {
 				case op == 2: // a task in a bundle
 					g := rapid.SampledFrom(groups).Draw(rt, "group")
 					i := rapid.IntRange(-1, len(g.shapes)-1).Draw(rt, "index")
+					if rapid.Bool().Draw(rt, "capture") {
+						// A task capturing its child: the child may wait
+						// for a bundle (the parent holds its own), and is
+						// cancelled with it.
+						ref := s.tree.Options(ray.InPlacementGroup(g.pg, i, ray.CaptureChildTasks()), ray.CPUs(0.5)).Remote(ctx, 1, 0)
+						_, err := ray.GetTimeout(ctx, ref, 300*time.Millisecond)
+						ok := err == nil || errors.Is(err, ray.ErrTimeout) || errors.Is(err, ray.ErrUnschedulable) ||
+							errors.Is(err, ray.ErrCancelled) || errors.Is(err, ray.ErrRetriesExhausted) ||
+							errors.Is(err, ray.ErrTaskFailed) // the child's error, returned by the parent
+						require.True(rt, ok, "capturing task in bundle %d: %v", i, err)
+						_ = ray.Cancel(ctx, ref)
+						break
+					}
 					ref := s.where.Options(ray.InPlacementGroup(g.pg, i), ray.CPUs(0.5)).Remote(ctx)
 					_, err := ray.GetTimeout(ctx, ref, 300*time.Millisecond)
 					ok := err == nil || errors.Is(err, ray.ErrTimeout) || errors.Is(err, ray.ErrUnschedulable) ||
