@@ -464,7 +464,7 @@ func (c *Caller) LookupGroup(ctx context.Context, name string) (found *transport
 		// A creation this caller just sent goes first (one ordered link
 		// to the scheduler): a lookup right after it finds the group.
 		if r.groupLookups == nil {
-			r.groupLookups = make(map[string][]func(*transport.GroupFound))
+			r.groupLookups = make(map[string][]groupLookup)
 			r.groupAsks = make(map[string]uint64)
 		}
 		done := false
@@ -479,7 +479,7 @@ func (c *Caller) LookupGroup(ctx context.Context, name string) (found *transport
 			wake()
 		}
 		first := len(r.groupLookups[name]) == 0
-		r.groupLookups[name] = append(r.groupLookups[name], func(f *transport.GroupFound) { finish(f, nil) })
+		r.groupLookups[name] = append(r.groupLookups[name], groupLookup{done: &done, f: func(f *transport.GroupFound) { finish(f, nil) }})
 		unblock = c.onAbandon(func() { finish(nil, r.abandon.err) })
 		unwatch = c.watch(ctx, func(cerr error) { finish(nil, cerr) })
 		if first {
@@ -493,12 +493,29 @@ func (c *Caller) LookupGroup(ctx context.Context, name string) (found *transport
 	return found, err
 }
 
+// groupLookup is a caller waiting in LookupGroup: done once it has ended
+// (answered, or its ctx done, or the cluster lost).
+type groupLookup struct {
+	done *bool
+	f    func(*transport.GroupFound)
+}
+
 // lookupGroup asks the scheduler for the group of a name, and asks again
-// while someone waits and no answer has come.
+// while someone waits and no answer has come (callers that have ended
+// meanwhile are dropped, and with none left the asking stops).
 func (r *Raylet) lookupGroup(name string, round uint64) {
 	r.send(r.cfg.Layout.Scheduler, &transport.GroupLookup{Name: name})
 	r.env.After(lookupTimeout, func() {
-		if len(r.groupLookups[name]) > 0 && r.groupAsks[name] == round && r.abandon.err == nil {
+		if r.groupAsks[name] != round {
+			return
+		}
+		waiting := slices.DeleteFunc(r.groupLookups[name], func(w groupLookup) bool { return *w.done })
+		if len(waiting) == 0 {
+			delete(r.groupLookups, name)
+			return
+		}
+		r.groupLookups[name] = waiting
+		if r.abandon.err == nil {
 			r.lookupGroup(name, round)
 		}
 	})
@@ -513,6 +530,6 @@ func (r *Raylet) onGroupFound(m *transport.GroupFound) {
 	}
 	delete(r.groupLookups, m.Name)
 	for _, w := range waiters {
-		w(m)
+		w.f(m)
 	}
 }

@@ -154,7 +154,7 @@ type Raylet struct {
 	// groupLookups are the callers waiting for the scheduler's answer to
 	// a lookup of a group's name (LookupGroup), groupAsks the rounds of
 	// asking for each (made on first use).
-	groupLookups map[string][]func(*transport.GroupFound)
+	groupLookups map[string][]groupLookup
 	groupAsks    map[string]uint64
 	// blocked: what tasks blocked in Get or Wait hold besides their CPU
 	// (given back: Caller.release), which comes back only when what they
