@@ -13,6 +13,10 @@ import (
 
 // actorHost is an actor living on this raylet: its instance, a dedicated
 // coroutine that runs its methods one at a time, and per-caller ordering.
+// A threaded actor (conc above 1, Ray's max_concurrency) runs up to conc
+// methods at once, each as a job on the raylet's worker pool (running);
+// its own coroutine then only runs its constructor (and restore), and
+// stays parked until the actor ends.
 type actorHost struct {
 	id       transport.ActorID
 	creation *task
@@ -29,6 +33,11 @@ type actorHost struct {
 	early    map[transport.TaskID]map[uint64]*transport.TaskSpec // arrived ahead of order
 	queue    []*task                                             // in execution order
 	cur      *task
+	// conc is how many methods may run at once: 1 (on the actor's
+	// coroutine, in cur), or a threaded actor's max concurrency, its
+	// methods in running (in the order they started).
+	conc     int
+	running  []*task
 	wake     func() // set while the actor's coroutine is parked
 	calls    uint64 // methods run (since creation, or as of the restored checkpoint)
 	restored func(*transport.ActorCheckpoint)
@@ -140,7 +149,7 @@ func (r *Raylet) startActor(t *task) {
 		r.orphanHeld(old)
 		r.dropActor(old)
 	}
-	a := &actorHost{id: t.spec.Actor, creation: t, typ: typ,
+	a := &actorHost{id: t.spec.Actor, creation: t, typ: typ, conc: max(1, int(t.spec.A().MaxConcurrency)),
 		expected: make(map[transport.TaskID]uint64), early: make(map[transport.TaskID]map[uint64]*transport.TaskSpec)}
 	r.actors[a.id] = a
 	r.tasks.Delete(t.spec.ID)
@@ -288,6 +297,9 @@ func (r *Raylet) pumpActor(a *actorHost) {
 		if a.cur != nil || len(a.queue) == 0 || r.lease.fenced {
 			return
 		}
+		if a.conc > 1 && len(a.running) >= a.conc {
+			return
+		}
 		i := nextCall(a.queue)
 		if i < 0 || r.leaseOut(r.since()) {
 			return
@@ -317,12 +329,67 @@ func (r *Raylet) pumpActor(a *actorHost) {
 		t.caller = r.newCaller(t.spec.ID, t)
 		t.caller.capture = captureOf(a.creation.spec)
 		r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
+		if a.conc > 1 {
+			// A threaded actor: the call runs on a pool worker of its
+			// own, and the next may start at once.
+			a.running = append(a.running, t)
+			r.pool.Submit(&methodJob{r: r, a: a, t: t})
+			continue
+		}
 		a.cur = t
 		w := a.wake
 		a.wake = nil
 		w()
 		return
 	}
+}
+
+// methodJob runs a method of a threaded actor (actorHost.conc above 1)
+// on a pool worker: Run off the loop, Done on it.
+type methodJob struct {
+	r   *Raylet
+	a   *actorHost
+	t   *task
+	out transport.Value
+}
+
+func (j *methodJob) Run() { j.out = j.r.runMethod(j.a, j.t) }
+
+// Done ends a threaded actor's method as actorLoop ends one of a single
+// threaded actor's (no checkpoint or method log: CheckConcurrency refuses
+// them), and starts the next ready calls.
+func (j *methodJob) Done() {
+	r, a, call, out := j.r, j.a, j.t, j.out
+	j.t, j.out = nil, transport.Value{}
+	if i := slices.Index(a.running, call); i >= 0 {
+		a.running = slices.Delete(a.running, i, i+1)
+	}
+	call.caller = nil
+	r.unpinArgs(call)
+	if a.dead {
+		// Dropped or killed while the method ran: its caller retries or
+		// fails it (heldCalls had it), as a single threaded actor's.
+		return
+	}
+	a.calls++
+	if call.cancelled {
+		out = errValue(transport.ErrKindCancelled, "task cancelled")
+	}
+	r.holdResult(a, heldResult{spec: call.spec, out: out})
+	r.pumpActor(a)
+}
+
+// runningCall returns the call with this ID running on the actor, or nil.
+func (a *actorHost) runningCall(id transport.TaskID) *task {
+	if a.cur != nil && a.cur.spec.ID == id {
+		return a.cur
+	}
+	for _, t := range a.running {
+		if t.spec.ID == id {
+			return t
+		}
+	}
+	return nil
 }
 
 // nextCall picks the queued call to run next (-1: none is ready): the
@@ -372,12 +439,12 @@ func (r *Raylet) sendCallsDone(node transport.NodeID, actor transport.ActorID, c
 // here.
 func (r *Raylet) cancelCall(id transport.TaskID, rebuild bool) bool {
 	for _, a := range r.actors { // one actor at most has the call: the order cannot show
-		if a.cur != nil && a.cur.spec.ID == id {
-			if a.cur.spec.Rebuild && !rebuild {
+		if cur := a.runningCall(id); cur != nil {
+			if cur.spec.Rebuild && !rebuild {
 				return true // a cancel of the finished call this remakes: a no-op
 			}
-			a.cur.cancelled = true
-			if c := a.cur.caller; c != nil {
+			cur.cancelled = true
+			if c := cur.caller; c != nil {
 				c.cancelKids() // not interrupted, but its children are cancelled, as Ray's are
 			}
 			return true
@@ -893,6 +960,9 @@ func (r *Raylet) heldCalls(a *actorHost) []*transport.TaskSpec {
 	if a.cur != nil {
 		out = append(out, a.cur.spec)
 	}
+	for _, t := range a.running { // a threaded actor's
+		out = append(out, t.spec)
+	}
 	for _, t := range a.queue {
 		out = append(out, t.spec)
 	}
@@ -1230,6 +1300,9 @@ func (r *Raylet) raiseAttempt(a *actorHost, spec *transport.TaskSpec) {
 		}
 	}
 	held(a.cur)
+	for _, t := range a.running {
+		held(t)
+	}
 	for _, t := range a.queue {
 		held(t)
 	}

@@ -106,7 +106,7 @@ func (r *Raylet) Routes() []RouteView {
 func (r *Raylet) Actors() []ActorView {
 	out := make([]ActorView, 0, len(r.actors))
 	for id, a := range r.actors {
-		out = append(out, ActorView{ID: id, Queued: len(a.queue), Busy: a.cur != nil, Dead: a.dead})
+		out = append(out, ActorView{ID: id, Queued: len(a.queue), Busy: a.cur != nil || len(a.running) > 0, Dead: a.dead})
 	}
 	slices.SortFunc(out, func(a, b ActorView) int { return cmp.Compare(a.ID, b.ID) })
 	return out

@@ -22,6 +22,8 @@ type options struct {
 	ActorName   string
 	Checkpoint  uint32
 	Replay      bool
+	// Concurrency: an actor's max concurrency (MaxConcurrency; 0: not set).
+	Concurrency int
 	RetryErrors bool
 	// group and bundle: run in a placement group's bundle (InPlacementGroup).
 	group  *PlacementGroup
@@ -166,6 +168,26 @@ func CheckpointEvery(n int) Option {
 // Ray does.
 func ReplayMethods() Option { return func(o *options) { o.Replay = true } }
 
+// MaxConcurrency lets up to n of an actor's methods run at once, as Ray's
+// max_concurrency makes a threaded actor: calls still start in each
+// caller's submission order, but a method that computes (Compute) or
+// blocks (Get, Wait) lets the next call start, and calls may finish out of
+// order. The methods share the instance: on a real cluster they run on
+// goroutines at once, and its state needs a lock. 1 (the default) runs
+// them one at a time. Refused (ErrInvalidOption) below 1, above
+// transport.MaxActorConcurrency, on a method call, and with more than 1
+// alongside ReplayMethods or CheckpointEvery, whose method counts and logs
+// assume one method at a time.
+func MaxConcurrency(n int) Option {
+	return func(o *options) {
+		if n < 1 || n > transport.MaxActorConcurrency {
+			o.err = fmt.Errorf("%w: MaxConcurrency(%d): want 1 to %d", ErrInvalidOption, n, transport.MaxActorConcurrency)
+			return
+		}
+		o.Concurrency = n
+	}
+}
+
 // ActorName names an actor so others can find it with GetActor.
 func ActorName(s string) Option { return func(o *options) { o.ActorName = s } }
 
@@ -194,6 +216,9 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 	if err := checkBudget("MaxRestarts", o.MaxRestarts); err != nil {
 		return err
 	}
+	if o.Concurrency != 0 && !spec.IsCreation() {
+		return fmt.Errorf("%w: MaxConcurrency: for an actor's creation, not a task or a method call", ErrInvalidOption)
+	}
 	if o.RetryErrors && (spec.Actor != 0 || spec.IsCreation()) {
 		return fmt.Errorf("%w: RetryExceptions: for tasks only, not an actor's constructor or methods", ErrInvalidOption)
 	}
@@ -215,7 +240,11 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 	spec.Duration = o.Duration
 	spec.Strategy = o.Strategy
 	spec.Target = o.Target
-	if spec.Act == nil && (o.MaxRestarts != 0 || o.ActorName != "" || o.Checkpoint != 0 || o.Replay) {
+	conc := uint32(0) // one at a time (1) travels as none: such an actor's spec stays as it was
+	if o.Concurrency > 1 {
+		conc = uint32(o.Concurrency)
+	}
+	if spec.Act == nil && (o.MaxRestarts != 0 || o.ActorName != "" || o.Checkpoint != 0 || o.Replay || conc != 0) {
 		spec.Act = new(transport.ActorSpec) // the spec is new: nothing shares its Act yet
 	}
 	if a := spec.Act; a != nil {
@@ -223,6 +252,12 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 		a.Name = o.ActorName
 		a.CheckpointEvery = o.Checkpoint
 		a.Replay = o.Replay
+		a.MaxConcurrency = conc
+		if conc != 0 && (a.Replay || a.CheckpointEvery != 0) {
+			// The method log and the checkpoint count assume one method
+			// at a time: a restart could not rebuild the state they saw.
+			return fmt.Errorf("%w: MaxConcurrency(%d) with ReplayMethods or CheckpointEvery: they assume one method at a time", ErrInvalidOption, o.Concurrency)
+		}
 	}
 	return nil
 }

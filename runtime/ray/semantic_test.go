@@ -65,6 +65,8 @@ type suite struct {
 	brokenGet  *ray.ActorMethod[counter, int]
 	callBroken *ray.Func[int]
 	callGet    *ray.Func[int]
+	// gates is the threaded actor class of threadedCases.
+	gates *gates
 }
 
 // spinSteps bounds the spin method: a run that never sees its cancel
@@ -73,6 +75,7 @@ const spinSteps = 5000
 
 func newSuite() *suite {
 	s := &suite{reg: ray.NewRegistry()}
+	s.gates = newGates(s.reg)
 	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
 	// makeNamed creates a counter named "race" holding x and reads it:
 	// x, or -1 when New refused the name, or -2 when the actor was ended.

@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -51,4 +52,42 @@ func TestActorClassAndCauseOnTheWire(t *testing.T) {
 	require.LessOrEqual(t, len(cut), transport.MaxActorCause)
 	require.True(t, strings.HasSuffix(cut, "é..."), "cut at a rune boundary: %q", cut[len(cut)-8:])
 	require.Equal(t, "short", transport.CutCause("short"))
+}
+
+// concurrentSpec is a creation spec with the given max concurrency.
+func concurrentSpec(n uint32) transport.TaskSpec {
+	return transport.TaskSpec{ID: 5, Actor: 5, Act: &transport.ActorSpec{Creation: true, MaxConcurrency: n}}
+}
+
+// flaggedZeroConcurrency is a PlaceTask whose spec's concurrency flag is
+// set with a count of 0 (no encoder writes it).
+func flaggedZeroConcurrency() []byte {
+	b := transport.Marshal(nil, &transport.PlaceTask{Spec: concurrentSpec(1)})
+	i := bytes.LastIndex(b, []byte{0x02, 0x01}) // Replay's byte with the flag, then the count 1
+	if i < 0 {
+		panic("no flagged concurrency in the encoding")
+	}
+	b[i+1] = 0
+	return b
+}
+
+// TestActorConcurrencyOnTheWire: an actor's max concurrency travels behind
+// a flag in Replay's byte: a spec without it is as long as before, and one
+// with it round-trips (bad values are refused: TestHostileBodies).
+func TestActorConcurrencyOnTheWire(t *testing.T) {
+	plain := transport.Marshal(nil, &transport.PlaceTask{Spec: concurrentSpec(0)})
+	for _, n := range []uint32{1, 2, 127, 128, transport.MaxActorConcurrency} {
+		m := &transport.PlaceTask{Spec: concurrentSpec(n)}
+		b := transport.Marshal(nil, m)
+		require.Greater(t, len(b), len(plain))
+		got, err := transport.Unmarshal(b)
+		require.NoError(t, err, "max concurrency %d", n)
+		require.Equal(t, n, got.(*transport.PlaceTask).Spec.A().MaxConcurrency)
+	}
+	got, err := transport.Unmarshal(plain)
+	require.NoError(t, err)
+	require.Zero(t, got.(*transport.PlaceTask).Spec.A().MaxConcurrency)
+	require.NoError(t, transport.CheckConcurrency(transport.ActorSpec{MaxConcurrency: 8}))
+	require.ErrorIs(t, transport.CheckConcurrency(transport.ActorSpec{MaxConcurrency: 8, Replay: true}), transport.ErrInvalid)
+	require.NoError(t, transport.CheckConcurrency(transport.ActorSpec{MaxConcurrency: 1, Replay: true}))
 }

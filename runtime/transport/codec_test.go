@@ -84,9 +84,16 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	// A spec's actor fields travel inline: all zero they decode as none.
 	// Its returns are bounded (MaxReturns); the decoder refuses more. Its
 	// strategy shares a byte with Rebuild, RetryExceptions and
-	// CaptureChildTasks: strategies use the low 5 bits.
+	// CaptureChildTasks: strategies use the low 5 bits. An actor's max
+	// concurrency is bounded, and refused with replay or checkpoints.
 	reflect.TypeFor[transport.TaskSpec](): func(v reflect.Value) {
 		s := v.Addr().Interface().(*transport.TaskSpec)
+		if a := s.Act; a != nil {
+			a.MaxConcurrency %= transport.MaxActorConcurrency + 1
+			if a.MaxConcurrency > 1 {
+				a.Replay, a.CheckpointEvery = false, 0
+			}
+		}
 		if s.Act != nil && *s.Act == (transport.ActorSpec{}) {
 			s.Act = nil
 		}
@@ -363,6 +370,11 @@ func TestHostileBodies(t *testing.T) {
 		{"unsorted names", transport.Marshal(nil, &transport.Heartbeat{Available: custom("b", 1, "a", 1)}), transport.ErrInvalid},
 		{"repeated name", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Resources: custom("a", 1, "a", 1)}}), transport.ErrInvalid},
 		{"amount beyond bound", transport.Marshal(nil, &transport.Heartbeat{Available: transport.Resources{CPU: -transport.MaxResourceUnits - 1}}), transport.ErrTooLarge},
+		{"actor max concurrency above bound", transport.Marshal(nil, &transport.PlaceTask{Spec: concurrentSpec(transport.MaxActorConcurrency + 1)}), transport.ErrTooLarge},
+		{"actor max concurrency 2^32-1", transport.Marshal(nil, &transport.ActorCall{Spec: concurrentSpec(1<<32 - 1)}), transport.ErrTooLarge},
+		{"actor max concurrency with replay", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Replay: true, MaxConcurrency: 2}}}), transport.ErrInvalid},
+		{"actor max concurrency with checkpoints", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, CheckpointEvery: 1, MaxConcurrency: 4}}}), transport.ErrInvalid},
+		{"actor max concurrency flagged 0", flaggedZeroConcurrency(), transport.ErrInvalid},
 		{"custom beyond bound", transport.Marshal(nil, &transport.RegisterNode{Total: custom("a", math.MaxInt64)}), transport.ErrTooLarge},
 	}
 	for _, tt := range tests {

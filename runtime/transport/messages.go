@@ -126,7 +126,14 @@ type ActorSpec struct {
 	// CheckpointEvery (creation tasks): a checkpointable actor's state is
 	// saved to the GCS after every n-th method (0: never).
 	CheckpointEvery uint32
-	Name            string
+	// MaxConcurrency (creation tasks): how many of the actor's methods may
+	// run at once (Ray's max_concurrency: a threaded actor); 0 and 1 mean
+	// one at a time. At most MaxActorConcurrency, and not with Replay or
+	// CheckpointEvery, whose logs assume one method at a time (the decoder
+	// refuses such a spec). On the wire behind a flag in Replay's byte: a
+	// spec without it is as long as before it existed.
+	MaxConcurrency uint32
+	Name           string
 	// Caller is a method call's submitting task, Seq its per-(caller,
 	// actor) sequence number.
 	Caller TaskID
@@ -178,6 +185,28 @@ func (s *TaskSpec) InlineBytes() int64 {
 // actor's creation).
 const MaxReturns = 1 << 16
 
+// MaxActorConcurrency bounds an actor's MaxConcurrency (ActorSpec): each
+// method in flight is a coroutine (netsim) or goroutine (TCP) of its host.
+const MaxActorConcurrency = 1 << 16
+
+// specConcurrent is the flag in the byte of ActorSpec.Replay saying a
+// MaxConcurrency follows.
+const specConcurrent = 0x02
+
+// CheckConcurrency checks an actor's MaxConcurrency against its other
+// creation options: a threaded actor (more than one method at a time)
+// cannot checkpoint or log its methods for replay, whose counts and order
+// assume one method at a time. It wraps ErrInvalid or ErrTooLarge.
+func CheckConcurrency(a ActorSpec) error {
+	switch {
+	case a.MaxConcurrency > MaxActorConcurrency:
+		return fmt.Errorf("%w: actor max concurrency %d above %d", ErrTooLarge, a.MaxConcurrency, MaxActorConcurrency)
+	case a.MaxConcurrency > 1 && (a.Replay || a.CheckpointEvery > 0):
+		return fmt.Errorf("%w: actor max concurrency %d with method replay or checkpoints (they assume one method at a time)", ErrInvalid, a.MaxConcurrency)
+	}
+	return nil
+}
+
 func (e *Encoder) Spec(s *TaskSpec) {
 	e.Task(s.ID)
 	e.Task(s.Parent)
@@ -216,7 +245,14 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	e.Varint(int64(a.MaxRestarts))
 	e.String(a.Name)
 	e.Uvarint(uint64(a.CheckpointEvery))
-	e.Bool(a.Replay)
+	rb := b2u(a.Replay)
+	if a.MaxConcurrency != 0 {
+		rb |= specConcurrent
+	}
+	e.U8(rb)
+	if a.MaxConcurrency != 0 {
+		e.Uvarint(uint64(a.MaxConcurrency))
+	}
 	e.Task(a.Caller)
 	e.Uvarint(a.Seq)
 	e.Uvarint(a.SeqBase)
@@ -255,7 +291,17 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	a.MaxRestarts = int32(d.Varint())
 	a.Name = d.String()
 	a.CheckpointEvery = uint32(d.Count(1<<32-1, 0))
-	a.Replay = d.Bool()
+	rb := d.U8()
+	a.Replay = rb&^specConcurrent != 0
+	if rb&specConcurrent != 0 {
+		a.MaxConcurrency = uint32(d.Count(MaxActorConcurrency, 0))
+		if a.MaxConcurrency == 0 && d.err == nil {
+			d.Fail(fmt.Errorf("%w: actor max concurrency flagged but 0", ErrInvalid))
+		}
+	}
+	if err := CheckConcurrency(a); err != nil && d.err == nil {
+		d.Fail(err)
+	}
 	a.Caller = d.Task()
 	a.Seq = d.Uvarint()
 	a.SeqBase = d.Uvarint()
