@@ -130,6 +130,18 @@ func BenchmarkSingleClientActorCallsAsync(b *testing.B) {
 	})
 }
 
+// BenchmarkSingleClientThreadedActorCallsAsync is
+// BenchmarkSingleClientActorCallsAsync on a threaded actor
+// (ray.MaxConcurrency(4)): each method runs as a job on the raylet's
+// worker pool instead of on the actor's own coroutine (a no-op method
+// gains nothing from running at once: this is the path's cost).
+func BenchmarkSingleClientThreadedActorCallsAsync(b *testing.B) {
+	runMicro(b, func(ctx context.Context, s *microSuite) error {
+		h := s.actor.Options(ray.MaxConcurrency(4)).New(ctx)
+		return actorCallsAsync(ctx, s, []ray.ActorHandle[counter]{h}, b.N)
+	})
+}
+
 // actorCallsAsync makes n calls, round robin over hs, in batches.
 func actorCallsAsync(ctx context.Context, s *microSuite, hs []ray.ActorHandle[counter], n int) error {
 	refs := make([]ray.Ref[int], 0, asyncBatch)
