@@ -77,6 +77,9 @@ type gates struct {
 	callSelf *ray.ActorMethod[gate, int]
 	most     *ray.ActorMethod[gate, int]
 	order    *ray.ActorMethod[gate, []int]
+	// spin computes a millisecond at a time until it is cancelled (at
+	// most its argument's steps) and returns the steps it took.
+	spin *ray.ActorMethod[gate, int]
 }
 
 func newGates(reg *ray.Registry) *gates {
@@ -104,6 +107,17 @@ func newGates(reg *ray.Registry) *gates {
 		s.in(-1)
 		defer s.out()
 		return ray.GetTimeout(ctx, g.enter.Remote(ctx, a.H, enterArgs{Tag: 99}), time.Duration(a.Ms)*time.Millisecond)
+	})
+	g.spin = ray.Method1(g.cls, "spin", func(ctx context.Context, s *gate, steps int) (int, error) {
+		s.in(-1)
+		defer s.out()
+		i := 0
+		for ; i < steps && !ray.Cancelled(ctx); i++ {
+			if err := ray.Compute(ctx, time.Millisecond); err != nil {
+				return i, err
+			}
+		}
+		return i, nil
 	})
 	g.most = ray.Method0(g.cls, "most", func(ctx context.Context, s *gate) (int, error) {
 		s.mu.Lock()
@@ -198,6 +212,26 @@ var threadedCases = []semanticCase{
 		vs, err := ray.GetAll(ctx, []ray.Ref[int]{slow, fast}, 30*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, []int{1, 2}, vs)
+	}},
+	{"cancel a threaded actor's running call", func(t *testing.T, ctx context.Context, s *suite) {
+		// The cancel reaches the call it names among those running (not
+		// interrupted: Cancelled tells its code); the others run on.
+		h := s.gates.cls.Options(ray.MaxConcurrency(3)).New(ctx)
+		_, err := ray.GetTimeout(ctx, s.gates.most.Remote(ctx, h), 10*time.Second) // it lives
+		require.NoError(t, err)
+		first := s.gates.spin.Remote(ctx, h, 5000)
+		second := s.gates.spin.Remote(ctx, h, 300)
+		_, err = ray.GetTimeout(ctx, first, 50*time.Millisecond)
+		require.ErrorIs(t, err, ray.ErrTimeout)
+		v, err := ray.GetTimeout(ctx, s.gates.enter.Remote(ctx, h, enterArgs{Tag: 7, Ms: 1}), 10*time.Second)
+		require.NoError(t, err, "a third call runs beside the two")
+		assert.Equal(t, 7, v)
+		require.NoError(t, ray.Cancel(ctx, first))
+		_, err = ray.GetTimeout(ctx, first, 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrCancelled)
+		v, err = ray.GetTimeout(ctx, second, 10*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 300, v, "the other call ran to its end")
 	}},
 	{"kill a threaded actor with methods in flight", func(t *testing.T, ctx context.Context, s *suite) {
 		// On the driver's node and on another: three methods running, a
@@ -351,4 +385,47 @@ func TestThreadedActorDeterministic(t *testing.T) {
 	a, b := threadedCrash(t, 7, crash), threadedCrash(t, 7, crash)
 	require.Equal(t, a, b, "same seed, same digest")
 	require.NotEqual(t, a, threadedCrash(t, 8, crash), "another seed, another digest")
+}
+
+// TestThreadedActorBlockedMethodKeepsResources: a threaded actor's
+// methods blocked in Get give back nothing: the actor holds its CPU for
+// its life, and a method's call holds none of its own (a blocked task
+// lends its CPU out; an actor method has none to lend). A task that needs
+// the CPU waits while two methods block, and runs once the actor is gone.
+func TestThreadedActorBlockedMethodKeepsResources(t *testing.T) {
+	g := newGates(ray.NewRegistry())
+	where := ray.Register0(g.reg, "where", func(ctx context.Context) (uint64, error) { return uint64(ray.NodeOf(ctx)), nil })
+	never := ray.Register0(g.reg, "never", func(ctx context.Context) (int, error) { return 0, nil })
+	block := ray.Method1(g.cls, "block", func(ctx context.Context, s *gate, ms int) (int, error) {
+		s.in(-1)
+		defer s.out()
+		_, err := ray.GetTimeout(ctx, never.Options(ray.Resource("nowhere", 1)).Remote(ctx), time.Duration(ms)*time.Millisecond)
+		return 0, err
+	})
+	c, err := ray.NewSim(ray.Config{Nodes: withW(1), Seed: 1, WireCheck: true}, g.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		w := ray.RayletID(1)
+		h := g.cls.Options(ray.MaxConcurrency(3), ray.CPUs(1), ray.Resource("w", 1)).New(ctx)
+		_, err := ray.GetTimeout(ctx, g.most.Remote(ctx, h), 10*time.Second) // it lives
+		require.NoError(t, err)
+		blocked := []ray.Ref[int]{block.Remote(ctx, h, 2000), block.Remote(ctx, h, 2000)}
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond))
+		task := where.Options(ray.NodeAffinity(w, false)).Remote(ctx) // w's one CPU
+		_, err = ray.GetTimeout(ctx, task, time.Second)
+		require.ErrorIs(t, err, ray.ErrTimeout, "the task took the CPU of the actor whose methods block")
+		most, err := ray.GetTimeout(ctx, g.most.Remote(ctx, h), 10*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 2, most, "both blocked at once")
+		require.NoError(t, ray.Kill(ctx, h))
+		for _, ref := range blocked {
+			_, err = ray.GetTimeout(ctx, ref, 10*time.Second)
+			require.ErrorIs(t, err, ray.ErrActorDied)
+		}
+		v, err := ray.GetTimeout(ctx, task, 10*time.Second)
+		require.NoError(t, err, "the actor's CPU is free once it is gone")
+		assert.Equal(t, uint64(w), v)
+		return nil
+	}))
 }
