@@ -355,9 +355,9 @@ type methodJob struct {
 
 func (j *methodJob) Run() { j.out = j.r.runMethod(j.a, j.t) }
 
-// Done ends a threaded actor's method as actorLoop ends one of a single
-// threaded actor's (no checkpoint or method log: CheckConcurrency refuses
-// them), and starts the next ready calls.
+// Done ends a threaded actor's method as actorLoop ends a one-at-a-time
+// actor's (without its checkpoint or method log: CheckConcurrency refuses
+// them for a threaded actor), and starts the next ready calls.
 func (j *methodJob) Done() {
 	r, a, call, out := j.r, j.a, j.t, j.out
 	j.t, j.out = nil, transport.Value{}
@@ -368,7 +368,7 @@ func (j *methodJob) Done() {
 	r.unpinArgs(call)
 	if a.dead {
 		// Dropped or killed while the method ran: its caller retries or
-		// fails it (heldCalls had it), as a single threaded actor's.
+		// fails it (heldCalls listed it), as a one-at-a-time actor's.
 		return
 	}
 	a.calls++
