@@ -81,3 +81,43 @@ func benchSimTasks(b *testing.B, window int) {
 	}
 	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N), "gcs-catch-up-ns/task")
 }
+
+// BenchmarkSimActorCalls measures the simulator's cost per actor call: one
+// driver keeping 100 empty calls in flight on one actor, results freed
+// (the 1:1 async pattern of Ray's microbenchmark). One op is one call.
+//
+//	go test -run '^$' -bench SimActorCalls -benchmem ./runtime/ray/
+func BenchmarkSimActorCalls(b *testing.B) {
+	const window = 100
+	reg := ray.NewRegistry()
+	cls := ray.RegisterActor0(reg, "Empty", func(ctx context.Context) (*counter, error) { return &counter{}, nil })
+	noop := ray.Method0(cls, "noop", func(ctx context.Context, c *counter) (int, error) { return 0, nil })
+	c, err := ray.NewSim(ray.Config{Seed: 1, Nodes: []ray.NodeConfig{{Name: "n0", CPUs: 4}}}, reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Go(0, func(ctx context.Context) error {
+		h := cls.New(ctx)
+		refs := make([]ray.Ref[int], window)
+		for done := 0; done < b.N; done += window {
+			refs = refs[:min(window, b.N-done)]
+			for j := range refs {
+				refs[j] = noop.Remote(ctx, h)
+			}
+			if _, err := ray.GetAll(ctx, refs, -1); err != nil {
+				return err
+			}
+			if err := ray.Free(ctx, refs...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	if err := c.Run(nil); err != nil {
+		b.Fatal(err)
+	}
+}
