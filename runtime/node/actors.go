@@ -33,6 +33,9 @@ type actorHost struct {
 	early    map[transport.TaskID]map[uint64]*transport.TaskSpec // arrived ahead of order
 	queue    []*task                                             // in execution order
 	cur      *task
+	// curSpec is cur's spec as it started, set with cur on the loop and
+	// read by the actor's coroutine (see runMethod).
+	curSpec *transport.TaskSpec
 	// conc is how many methods may run at once: 1 (on the actor's
 	// coroutine, in cur), or a threaded actor's max concurrency, its
 	// methods in running (in the order they started).
@@ -220,15 +223,12 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		r.pumpActor(a)
 	})
 	for !a.stopped {
-		call := a.cur
-		out := r.runMethod(a, call)
+		call, spec := a.cur, a.curSpec
+		out := r.runMethod(a, call, spec)
 		ckpt := r.checkpointActor(a)
-		var logged *transport.GcsActorMethod
-		if ckpt == nil && a.creation.spec.A().Replay { // a checkpoint covers the method
-			logged = &transport.GcsActorMethod{Actor: a.id, Calls: a.calls, Spec: *call.spec}
-		}
+		calls := a.calls
 		r.env.Await(func(wake func()) {
-			a.cur = nil
+			a.cur, a.curSpec = nil, nil
 			call.caller = nil
 			r.unpinArgs(call)
 			if a.dead {
@@ -250,8 +250,11 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			if ckpt != nil {
 				ckpt.Incarnation, ckpt.Attempt = r.cfg.Incarnation, a.creation.spec.Attempt
 				held.write, held.calls = ckpt, ckpt.Calls
-			} else if logged != nil {
-				logged.Incarnation, logged.Attempt = r.cfg.Incarnation, a.creation.spec.Attempt
+			} else if a.creation.spec.A().Replay { // a checkpoint covers the method
+				// Logged with the call's spec as it is now, read here
+				// on the loop (raiseAttempt may have replaced it).
+				logged := &transport.GcsActorMethod{Actor: a.id, Calls: calls, Spec: *call.spec,
+					Incarnation: r.cfg.Incarnation, Attempt: a.creation.spec.Attempt}
 				held.write, held.calls = logged, logged.Calls
 			}
 			r.holdResult(a, held)
@@ -261,23 +264,26 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	}
 }
 
-func (r *Raylet) runMethod(a *actorHost, t *task) transport.Value {
+// runMethod runs call t, whose spec (t.spec when it started) was read on
+// the loop: on TCP this runs off it, where raiseAttempt may replace t.spec
+// meanwhile.
+func (r *Raylet) runMethod(a *actorHost, t *task, spec *transport.TaskSpec) transport.Value {
 	c := t.caller // made on the loop (pumpActor): a cancel reads it there
 	if c == nil { // a replayed call
-		c = r.newCaller(t.spec.ID, t)
+		c = r.newCaller(spec.ID, t)
 		c.capture = captureOf(a.creation.spec)
 	}
 	// A call holds no CPU of its own: release is a no-op.
-	if d := t.spec.Duration; d > 0 {
+	if d := spec.Duration; d > 0 {
 		c.Compute(d)
 	}
-	m, ok := a.typ.Methods[t.spec.Func]
+	m, ok := a.typ.Methods[spec.Func]
 	if !ok {
-		return errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("actor %s (class %q) has no method %q", a.id, a.creation.spec.Func, t.spec.Func))
+		return errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("actor %s (class %q) has no method %q", a.id, a.creation.spec.Func, spec.Func))
 	}
 	ctx := c.Context()
 	out := callUser(func() (transport.Value, error) { return m(ctx, a.instance, t.args) })
-	c.copyIn(out, int64(t.spec.NumReturns))
+	c.copyIn(out, int64(spec.NumReturns))
 	return out
 }
 
@@ -333,10 +339,10 @@ func (r *Raylet) pumpActor(a *actorHost) {
 			// A threaded actor: the call runs on a pool worker of its
 			// own, and the next may start at once.
 			a.running = append(a.running, t)
-			r.pool.Submit(&methodJob{r: r, a: a, t: t})
+			r.pool.Submit(&methodJob{r: r, a: a, t: t, spec: t.spec})
 			continue
 		}
-		a.cur = t
+		a.cur, a.curSpec = t, t.spec
 		w := a.wake
 		a.wake = nil
 		w()
@@ -347,20 +353,21 @@ func (r *Raylet) pumpActor(a *actorHost) {
 // methodJob runs a method of a threaded actor (actorHost.conc above 1)
 // on a pool worker: Run off the loop, Done on it.
 type methodJob struct {
-	r   *Raylet
-	a   *actorHost
-	t   *task
-	out transport.Value
+	r    *Raylet
+	a    *actorHost
+	t    *task
+	spec *transport.TaskSpec // t.spec as the call started (see runMethod)
+	out  transport.Value
 }
 
-func (j *methodJob) Run() { j.out = j.r.runMethod(j.a, j.t) }
+func (j *methodJob) Run() { j.out = j.r.runMethod(j.a, j.t, j.spec) }
 
 // Done ends a threaded actor's method as actorLoop ends a one-at-a-time
 // actor's (without its checkpoint or method log: CheckConcurrency refuses
 // them for a threaded actor), and starts the next ready calls.
 func (j *methodJob) Done() {
 	r, a, call, out := j.r, j.a, j.t, j.out
-	j.t, j.out = nil, transport.Value{}
+	j.t, j.spec, j.out = nil, nil, transport.Value{}
 	if i := slices.Index(a.running, call); i >= 0 {
 		a.running = slices.Delete(a.running, i, i+1)
 	}
@@ -1260,7 +1267,7 @@ func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) error {
 		if !started {
 			return diverged
 		}
-		r.runMethod(a, t)
+		r.runMethod(a, t, spec)
 		a.calls++
 		r.env.Await(func(wake func()) {
 			r.unpinArgs(t)
