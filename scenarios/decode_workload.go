@@ -78,6 +78,10 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 				}
 			}
 		}
+		if rl, ok := w.Params.(*RLParams); ok && rl.MaxConcurrency > 1 && (rl.CheckpointEvery > 0 || rl.Replay) {
+			d.errAt(po.get("max_concurrency"), po.at("max_concurrency"), fmt.Sprintf(
+				"1 beside checkpoint_every or replay: their logs assume one rollout at a time (got %d)", rl.MaxConcurrency))
+		}
 	}
 	rateAt := d.arrival(o.get("arrival"), o.at("arrival"), &w.Arrival)
 	if w.Arrival.Kind != Burst && !TakesArrival(w.Generator) && w.Generator != "" {

@@ -68,8 +68,11 @@ func (p *NestedParams) work() (string, float64) {
 }
 
 func (p *RLParams) work() (string, float64) {
-	a, r := float64(p.Actors), float64(p.Rounds)
-	return "actors + rounds*(actors+1)", a + r*(a+1)
+	a, r, k := float64(p.Actors), float64(p.Rounds), float64(max(p.RolloutsPerActor, 1))
+	if k == 1 {
+		return "actors + rounds*(actors+1)", a + r*(a+1)
+	}
+	return "actors + rounds*(actors*rollouts_per_actor+1)", a + r*(a*k+1)
 }
 
 func (p *ParameterServerParams) work() (string, float64) {
@@ -157,6 +160,14 @@ type RLParams struct {
 	// cancels at once (default 0: none), on the round's first actor, ahead
 	// of the round's own calls. Its result is its value or ErrCancelled.
 	CancelEvery int
+	// RolloutsPerActor: each round calls every actor this many times
+	// (default 1).
+	RolloutsPerActor int
+	// MaxConcurrency: the simulators are threaded actors running up to this
+	// many rollouts at once (ray.MaxConcurrency; default 1: one at a
+	// time). Above 1 it excludes CheckpointEvery and Replay, whose logs
+	// assume one method at a time.
+	MaxConcurrency int
 }
 
 // ParameterServerParams: Servers parameter-server actors, each holding a
@@ -321,6 +332,8 @@ func (p *RLParams) fields() []param {
 		intP("checkpoint_every", &p.CheckpointEvery, 0, 0),
 		boolP("replay", &p.Replay),
 		intP("cancel_every", &p.CancelEvery, 0, 0),
+		intP("rollouts_per_actor", &p.RolloutsPerActor, 1, 1),
+		intP("max_concurrency", &p.MaxConcurrency, 1, 1),
 	}
 }
 

@@ -367,6 +367,10 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		p.CheckpointEvery = rapid.IntRange(0, 3).Draw(t, "checkpoint_every")
 		p.Replay = rapid.Bool().Draw(t, "replay")
 		p.CancelEvery = rapid.IntRange(0, 3).Draw(t, "cancel_every")
+		p.RolloutsPerActor = rapid.IntRange(1, 3).Draw(t, "rollouts_per_actor")
+		if p.CheckpointEvery == 0 && !p.Replay { // threaded simulators log nothing
+			p.MaxConcurrency = rapid.SampledFrom([]int{1, 1, 2, 4}).Draw(t, "max_concurrency")
+		}
 	case *scenarios.ParameterServerParams:
 		p.Servers = rapid.IntRange(1, 2).Draw(t, "servers")
 		p.Workers = rapid.IntRange(1, 3).Draw(t, "workers")

@@ -225,7 +225,7 @@ func intParams(p scenarios.Params) []intParam {
 	case *scenarios.NestedParams:
 		return []intParam{{&p.Roots, 1}, {&p.Depth, 1}, {&p.Fanout, 1}}
 	case *scenarios.RLParams:
-		return []intParam{{&p.Actors, 1}, {&p.Rounds, 1}, {&p.CheckpointEvery, 0}}
+		return []intParam{{&p.Actors, 1}, {&p.Rounds, 1}, {&p.CheckpointEvery, 0}, {&p.RolloutsPerActor, 1}, {&p.MaxConcurrency, 1}}
 	case *scenarios.ParameterServerParams:
 		return []intParam{{&p.Servers, 1}, {&p.Workers, 1}, {&p.Iterations, 1}}
 	}

@@ -267,6 +267,9 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 		if p.Replay {
 			opts = append(opts, ray.ReplayMethods())
 		}
+		if p.MaxConcurrency > 1 {
+			opts = append(opts, ray.MaxConcurrency(p.MaxConcurrency))
+		}
 		actors[a] = d.f.sim.Options(opts...).New(ctx, Mix(d.key, uint64(a)))
 	}
 	policy, want := Mix(d.key, 99), Mix(d.key, 99)
@@ -286,9 +289,11 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 		}
 		args := []any{ray.Blob{Sum: policy}}
 		for a, h := range actors {
-			dur := p.RolloutDuration.Sample(d.rng)
-			args = append(args, d.f.rollout.Options(ray.Duration(dur), ray.Name("rollout"), ray.MaxRetries(3)).Remote(ctx, h, policy))
-			want = Mix(want, Mix(Mix(d.key, uint64(a)), policy))
+			for range max(p.RolloutsPerActor, 1) {
+				dur := p.RolloutDuration.Sample(d.rng)
+				args = append(args, d.f.rollout.Options(ray.Duration(dur), ray.Name("rollout"), ray.MaxRetries(3)).Remote(ctx, h, policy))
+				want = Mix(want, Mix(Mix(d.key, uint64(a)), policy))
+			}
 		}
 		if cancel { // by now it may wait to be sent, wait at its actor, run, or be done
 			if err := ray.Cancel(ctx, cancelled); err != nil {
@@ -333,7 +338,7 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 			d.t.fail(err)
 			continue
 		}
-		lo := uint64(p.Rounds)
+		lo := uint64(p.Rounds * max(p.RolloutsPerActor, 1))
 		if a == 0 {
 			lo += ran
 		}

@@ -83,7 +83,10 @@ const rolloutSize = 4096
 // its id and the policy; it counts them as its state, which it checkpoints
 // (ray.Checkpointer), so that a restart shows what replay rebuilt.
 type simulator struct {
-	id       uint64
+	id uint64
+	// mu guards rollouts: a threaded simulator (rl's max_concurrency) runs
+	// rollouts at once, on TCP in goroutines of their own.
+	mu       sync.Mutex
 	rollouts uint64
 	tamper   Tamper
 }
@@ -196,7 +199,9 @@ func RegisterTampered(reg *ray.Registry, tamper Tamper) *Funcs {
 		return &simulator{id: id, tamper: tamper}, nil
 	})
 	f.rollout = ray.Method1(f.sim, "rollout", func(ctx context.Context, s *simulator, policy uint64) (ray.Blob, error) {
+		s.mu.Lock()
 		s.rollouts = out(s.tamper, "actor.state", s.rollouts+1)
+		s.mu.Unlock()
 		return out(s.tamper, "wl.rollout", ray.Blob{Bytes: rolloutSize, Sum: Mix(s.id, policy)}), nil
 	})
 	// state is the simulator's state (its rollouts) and whether it runs in
@@ -207,6 +212,8 @@ func RegisterTampered(reg *ray.Registry, tamper Tamper) *Funcs {
 		if ray.ActorRestarted(ctx) {
 			r = 1
 		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		return [2]uint64{s.rollouts, r}, nil
 	})
 	f.ps = ray.RegisterActor1(reg, "wl.ParamShard", func(ctx context.Context, size int64) (*paramShard, error) {
