@@ -47,7 +47,9 @@ func TestWorkBoundOverrideOnlyIfCounted(t *testing.T) {
 	_, err := ParseWithOverrides("t.yaml", []byte(src), []string{"workload.1.params.cancel_every=3"})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "t.yaml:8:44: workload.1.params: at most 1e8 tasks")
-	_, err = ParseWithOverrides("t.yaml", []byte(edgeBase), []string{"workload.0.params.tasks=50000000", "workload.0.params.cancel_every=3", "workload.0.drivers=3"})
+	// tree-reduce runs an instance per driver (parallel splits its tasks).
+	tree := edgeBase + "  - {name: t, generator: tree-reduce, params: {leaves: 30, fanin: 4}}\n"
+	_, err = ParseWithOverrides("t.yaml", []byte(tree), []string{"workload.1.params.leaves=50000000", "workload.1.params.fanin=4", "workload.1.drivers=3"})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "--set workload.0.params.tasks=50000000: workload.0.params.tasks: at most 1e8 tasks, calls and objects in all ((tasks)*3 drivers = 1.5e+08)")
+	assert.Contains(t, err.Error(), "--set workload.1.params.leaves=50000000: workload.1.params.leaves: at most 1e8 tasks, calls and objects in all ((leaves*fanin/(fanin-1))*3 drivers = 2e+08)")
 }

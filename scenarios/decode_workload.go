@@ -108,7 +108,11 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 	workOK := true
 	if w.Params != nil {
 		formula, work := w.Params.work()
-		if drivers > 1 {
+		// A count the drivers split is made once in all; an instance
+		// per driver is made drivers times.
+		_, split := Split(w.Params)
+		perDriver := drivers > 1 && !split
+		if perDriver {
 			formula, work = fmt.Sprintf("(%s)*%g drivers", formula, drivers), work*drivers
 		}
 		if work > MaxWork {
@@ -128,7 +132,7 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 						break
 					}
 				}
-				if _, set := d.origin[driversAt]; set && !picked && drivers > 1 {
+				if _, set := d.origin[driversAt]; set && !picked && perDriver {
 					at, where = driversAt, o.at("drivers")
 				}
 			}

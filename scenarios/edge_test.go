@@ -146,7 +146,7 @@ func TestWorkTooLargeRefused(t *testing.T) {
 		{[]string{"workload.0={generator: chain, params: {chains: 1e12}}"}, "chains*length = 1e+13"},
 		{[]string{"workload.0={generator: rl, params: {actors: 1e9}}"}, "actors + rounds*(actors+1) = 1.1e+10"},
 		{[]string{"workload.0={generator: parameter-server, params: {workers: 1e6, iterations: 1e3}}"}, "= 5e+09"},
-		{[]string{"workload.0.params.tasks=10000000", "workload.0.drivers=20"}, "(tasks)*20 drivers = 2e+08"},
+		{[]string{"workload.0={generator: tree-reduce, params: {leaves: 7500000, fanin: 4}}", "workload.0.drivers=20"}, "(leaves*fanin/(fanin-1))*20 drivers = 2e+08"},
 	} {
 		_, err := ParseWithOverrides("t.yaml", []byte(edgeBase), tc.set)
 		require.Error(t, err, tc.set)

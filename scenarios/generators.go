@@ -14,6 +14,26 @@ type Params interface {
 	work() (formula string, n float64)
 }
 
+// Split reports whether a generator's drivers divide its count among them,
+// and that count: parallel's tasks, chain's chains and nested's roots are
+// split among the entry's drivers (driver k of n takes count/n, the first
+// count%n one more), so the entry makes count of them in all whatever its
+// drivers. tree-reduce, map-reduce, rl and parameter-server have no such
+// count: each driver runs a whole instance of its own. The one place that
+// knows which generators split: the workload's drivers take their shares by
+// it and the loader bounds an entry's work by it.
+func Split(p Params) (count int, split bool) {
+	switch p := p.(type) {
+	case *ParallelParams:
+		return p.Tasks, true
+	case *ChainParams:
+		return p.Chains, true
+	case *NestedParams:
+		return p.Roots, true
+	}
+	return 0, false
+}
+
 // RereadTaskName names the tasks a workload's driver submits to check a
 // result it has read once already (a cancelled or failed ref read again
 // through a task elsewhere): verification, not workload, so neither the

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -51,9 +52,14 @@ func TestDriversBoundedWithZeroWork(t *testing.T) {
 func TestWorkBoundErrorNamesOverride(t *testing.T) {
 	for _, set := range [][]string{
 		{"workload.0.params.tasks=100000000000"},
-		{"workload.0.drivers=300000000"},
+		// map-reduce runs an instance per driver: the drivers count.
+		{"workload.0.drivers=3000"},
 	} {
-		_, err := ParseWithOverrides("t.yaml", []byte(edgeBase), set)
+		src := edgeBase
+		if set[0] == "workload.0.drivers=3000" {
+			src = strings.Replace(edgeBase, "generator: parallel, params: {tasks: 10, duration: 1ms}", "generator: map-reduce, params: {maps: 100, reduces: 1000}", 1)
+		}
+		_, err := ParseWithOverrides("t.yaml", []byte(src), set)
 		require.Error(t, err, set)
 		t.Log(err)
 		assert.Contains(t, err.Error(), "at most 1e8 tasks", set)

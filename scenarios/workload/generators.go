@@ -21,7 +21,7 @@ func sortedKeys(m map[string]float64) []string {
 }
 
 func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) error {
-	n := d.share(p.Tasks)
+	n := d.share(p)
 	refs := make([]ray.Ref[ray.Blob], n)
 	keys := make([]uint64, n)
 	sizes := make([]int64, n)
@@ -193,7 +193,7 @@ func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) er
 }
 
 func (d *driver) chain(ctx context.Context, p *scenarios.ChainParams) error {
-	n := d.share(p.Chains)
+	n := d.share(p)
 	ends := make([]ray.Ref[ray.Blob], n)
 	sizes := make([]int64, n) // of each chain's last link
 	for c := range ends {
@@ -213,7 +213,7 @@ func (d *driver) chain(ctx context.Context, p *scenarios.ChainParams) error {
 }
 
 func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error {
-	n := d.share(p.Roots)
+	n := d.share(p)
 	refs := make([]ray.Ref[int64], n)
 	args := make([]nestedArgs, n)
 	for i := range refs {

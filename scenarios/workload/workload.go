@@ -8,9 +8,10 @@
 // Sizes are virtual: a task "returning 1 MiB" returns a ray.Blob whose
 // Bytes is 1 MiB (what stores and links account) and whose Sum is the value.
 //
-// How entries divide among drivers: for parallel, chain and nested the roots
-// (tasks, chains, roots) are split among the entry's drivers; tree-reduce,
-// map-reduce, rl and parameter-server run one instance per driver.
+// How entries divide among drivers: scenarios.Split says. For parallel,
+// chain and nested the roots (tasks, chains, roots) are split among the
+// entry's drivers; tree-reduce, map-reduce, rl and parameter-server run one
+// instance per driver.
 package workload
 
 import (
@@ -563,8 +564,10 @@ func (d *driver) inGroup(ctx context.Context, run func(context.Context) error) e
 	return err
 }
 
-// share is how many of total roots driver k of n takes.
-func (d *driver) share(total int) int {
+// share is how many of the roots p's drivers split (scenarios.Split)
+// driver k of n takes.
+func (d *driver) share(p scenarios.Params) int {
+	total, _ := scenarios.Split(p)
 	s := total / d.n
 	if d.k < total%d.n {
 		s++
