@@ -104,6 +104,30 @@ type decoder struct {
 	resourcesUnknown bool       // some group's cpus, gpus or resources are broken
 	gcsUnknown       bool       // cluster.gcs shards or replicas are broken
 	limitUnknown     bool       // duration_limit is broken
+
+	limitAt *yaml.Node // the duration_limit value, to name it when --set gave it
+}
+
+// blame is the node an error about v is reported at: v, unless v is the
+// file's own and the check failed because of a value --set gave (one of
+// causes: a duration_limit a fault time must lie within, the counts that
+// left no node), then that override, so the error names "--set
+// path=value" rather than a line that is fine as written.
+func (d *decoder) blame(v *yaml.Node, causes ...*yaml.Node) *yaml.Node {
+	if _, set := d.origin[v]; set || v == nil {
+		return v
+	}
+	for _, c := range causes {
+		if _, set := d.origin[c]; set && c != nil {
+			return c
+		}
+	}
+	return v
+}
+
+// expectedBy reports "want (got v)" at blame(v, causes...).
+func (d *decoder) expectedBy(v *yaml.Node, field, want string, causes ...*yaml.Node) {
+	d.errAt(d.blame(v, causes...), field, fmt.Sprintf("%s (got %s)", want, describe(v)))
 }
 
 // mayExist reports whether name could be a node or group of the cluster
@@ -702,6 +726,7 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 		s.Description, _ = d.scalar(n, "description", "a text")
 	}
 	if n := o.get("duration_limit"); n != nil {
+		d.limitAt = n
 		if v, ok := d.positive(n, "duration_limit"); ok {
 			s.DurationLimit = v
 		} else {
@@ -766,6 +791,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 	}
 	groupAt := map[string]*yaml.Node{} // node name -> its group's name
 	var groupNames []*object           // each of c.Groups as decoded
+	var counts []*yaml.Node            // each group's count value, if given
 	for i, g := range groups {
 		path := fmt.Sprintf("cluster.nodes.%d", i)
 		go_ := d.object(g, path, "name", "count", "cpus", "gpus", "resources", "object_store")
@@ -790,6 +816,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		countOK := true
 		if v := go_.get("count"); v != nil {
 			grp.Count, countOK = d.integer(v, go_.at("count"), 0)
+			counts = append(counts, v)
 		}
 		before = len(d.errs)
 		if v := go_.get("cpus"); v != nil {
@@ -810,6 +837,10 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		}
 		if _, dup := d.groups[grp.Name]; dup {
 			d.expected(nameNode, go_.at("name"), "a unique group name")
+			// A broken name hides "no such node" for the names this
+			// group would make (NAME-k), as a broken count does.
+			d.countUnknown = append(d.countUnknown, grp.Name)
+			d.uncounted = append(d.uncounted, NodeSpec{Name: grp.Name, Group: grp.Name, CPUs: grp.CPUs, GPUs: grp.GPUs, Resources: grp.Resources})
 			continue
 		}
 		if countOK && len(c.Nodes)+grp.Count > MaxNodes {
@@ -858,7 +889,8 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		}
 	}
 	if len(groups) > 0 && len(c.Nodes) == 0 && !d.nodesUnknown && len(d.countUnknown) == 0 {
-		d.errAt(o.get("nodes"), "cluster.nodes", "at least one node (got none: every count is 0)")
+		// A count of 0 from --set names the override.
+		d.errAt(d.blame(o.get("nodes"), counts...), "cluster.nodes", "at least one node (got none: every count is 0)")
 	}
 	c.GCS = GCSConfig{Shards: 1, Replicas: 1}
 	g := d.object(o.get("gcs"), "cluster.gcs", "shards", "replicas")

@@ -158,7 +158,7 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 	if v := o.get("start"); v != nil {
 		var sok bool
 		if w.Start, sok = d.duration(v, o.at("start"), false); sok && w.Start >= limit && !d.limitUnknown {
-			d.expected(v, o.at("start"), fmt.Sprintf("a time before duration_limit %s", FormatDuration(limit)))
+			d.expectedBy(v, o.at("start"), fmt.Sprintf("a time before duration_limit %s", FormatDuration(limit)), d.limitAt)
 		}
 	}
 	// Some node must meet the demand, the default {CPU: 1} as much as a
@@ -469,7 +469,7 @@ func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
 		d.missing(n, o.at("at"), "a time like at: 300ms")
 		ok = false
 	} else if f.At, ok = d.duration(v, o.at("at"), false); ok && f.At > s.DurationLimit && !d.limitUnknown {
-		d.expected(v, o.at("at"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
+		d.expectedBy(v, o.at("at"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)), d.limitAt)
 		ok = false
 	}
 	takesFor := f.Kind == Partition || f.Kind == DegradeLink || f.Kind == PauseNode || f.Kind == TaskErrors
@@ -637,7 +637,7 @@ func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults,
 		} else if r.From >= s.DurationLimit && !d.limitUnknown && !o.has("until") {
 			// until defaults to duration_limit: a window from past it
 			// would inject nothing, silently.
-			d.expected(v, o.at("from"), fmt.Sprintf("a time before duration_limit %s", FormatDuration(s.DurationLimit)))
+			d.expectedBy(v, o.at("from"), fmt.Sprintf("a time before duration_limit %s", FormatDuration(s.DurationLimit)), d.limitAt)
 			ok, windowOK = false, false
 		}
 	}
@@ -648,7 +648,7 @@ func (d *decoder) random(n *yaml.Node, path string, s *Scenario) (*RandomFaults,
 			d.expected(v, o.at("until"), "a time after from")
 			ok, windowOK = false, false
 		} else if r.Until > s.DurationLimit && !d.limitUnknown {
-			d.expected(v, o.at("until"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
+			d.expectedBy(v, o.at("until"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)), d.limitAt)
 			ok, windowOK = false, false
 		}
 	}
@@ -779,7 +779,7 @@ func (d *decoder) expect(n *yaml.Node, s *Scenario) {
 	if v := o.get("finish_by"); v != nil {
 		var ok bool
 		if e.FinishBy, ok = d.positive(v, o.at("finish_by")); ok && e.FinishBy > s.DurationLimit && !d.limitUnknown {
-			d.expected(v, o.at("finish_by"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)))
+			d.expectedBy(v, o.at("finish_by"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)), d.limitAt)
 		}
 	}
 	want := "one of " + strings.Join(InvariantNames, ", ")

@@ -252,6 +252,8 @@ func TestRejects(t *testing.T) {
 		// Follow-on errors of an already-reported one are left out.
 		{"bad count hides its names", "cluster: {nodes: [{name: a, count: -1}, {name: b}]}\nworkload: [{generator: chain}]\nfaults: [{at: 1s, kill_node: a-3}, {at: 1s, kill_node: a}, {at: 2s, kill_node: c}]\n",
 			"x.yaml:1:36: cluster.nodes.0.count: an integer >= 0 (got -1)\nx.yaml:3:80: faults.2.kill_node: a node name of the cluster (got \"c\")"},
+		{"duplicate group name hides its names", "cluster:\n  nodes:\n    - {name: head}\n    - {name: head, count: 2}\nworkload: [{generator: chain}]\nfaults: [{at: 1s, kill_node: head-1}, {at: 1s, kill_node: zz}]\n",
+			"x.yaml:4:14: cluster.nodes.1.name: a unique group name (got \"head\")\nx.yaml:6:59: faults.1.kill_node: a node name of the cluster (got \"zz\")"},
 		{"bad count, no every-count-is-0", "cluster: {nodes: [{name: a, count: -1}]}\nworkload: [{generator: chain}]\nfaults: [{at: 1s, partition: [[a-0], [a-1]]}]\n",
 			"x.yaml:1:36: cluster.nodes.0.count: an integer >= 0 (got -1)"},
 		{"bad name hides every name", "cluster: {nodes: [{name: [a]}]}\nworkload: [{generator: chain}]\nnetwork: {}\n",
