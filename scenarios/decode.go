@@ -47,13 +47,14 @@ func Parse(name string, data []byte) (*Scenario, error) { return ParseWithOverri
 func ParseWithOverrides(name string, data []byte, sets []string) (*Scenario, error) {
 	d := &decoder{file: name, dir: filepath.Dir(name), origin: map[*yaml.Node]string{}}
 	root := d.parseYAML(data)
-	if len(d.errs) > 0 {
+	if root == nil {
 		return nil, d.errs
 	}
+	before := len(d.errs) // a second document's: the first is checked still
 	for _, set := range sets {
 		d.applySet(root, set)
 	}
-	if len(d.errs) > 0 {
+	if len(d.errs) > before {
 		return nil, d.errs
 	}
 	s := d.scenario(root)
@@ -149,43 +150,47 @@ func (d *decoder) mayExist(name string) bool {
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// decodeAll reads every YAML document of data: the first one into doc,
+// and whether another follows (one that is more than an empty ---), at
+// which line. err is the first syntax error, of whichever document.
+func decodeAll(data []byte, doc *yaml.Node) (secondAt int, err error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	err = dec.Decode(doc)
+	if errors.Is(err, io.EOF) { // an empty file: an empty scenario
+		return 0, nil
+	}
+	for err == nil {
+		var next yaml.Node
+		e := dec.Decode(&next)
+		if errors.Is(e, io.EOF) {
+			break
+		}
+		if e != nil {
+			return secondAt, e
+		}
+		if len(next.Content) == 1 && next.Content[0].Tag == "!!null" && next.Content[0].Value == "" {
+			continue
+		}
+		if secondAt == 0 {
+			secondAt = next.Line
+		}
+	}
+	return secondAt, err
+}
+
 func (d *decoder) parseYAML(data []byte) *yaml.Node {
 	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	err := dec.Decode(&doc)
-	if errors.Is(err, io.EOF) { // an empty file: an empty scenario
-		err = nil
-	}
-	if err == nil {
-		// A second document would be read by no one: refuse it rather
-		// than run half a file (an empty one, a trailing ---, is nothing).
-		for {
-			var next yaml.Node
-			e := dec.Decode(&next)
-			if errors.Is(e, io.EOF) {
-				break
-			}
-			if e != nil {
-				err = e
-				break
-			}
-			if len(next.Content) == 1 && next.Content[0].Tag == "!!null" && next.Content[0].Value == "" {
-				continue
-			}
-			d.errs = append(d.errs, &FieldError{File: d.file, Line: next.Line, Column: 1,
-				Msg: "a second YAML document (after ---): a scenario is one document"})
-			return nil
-		}
-	}
+	secondAt, err := decodeAll(data, &doc)
 	if err != nil {
-		// yaml.v3 leaves out the line when the problem is on the first one.
-		e := &FieldError{File: d.file, Line: 1, Column: 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			e.Line, _ = strconv.Atoi(m[1])
-			e.Column, e.Msg = 1, m[2]
-		}
-		d.errs = append(d.errs, e)
+		d.errs = append(d.errs, syntaxError(d.file, data, err))
 		return nil
+	}
+	if secondAt != 0 {
+		// A second document would be read by no one: refuse it rather
+		// than run half a file (an empty one, a trailing ---, is
+		// nothing). The first is still checked, for its errors too.
+		d.errs = append(d.errs, &FieldError{File: d.file, Line: secondAt, Column: 1,
+			Msg: "a second YAML document (after ---): a scenario is one document"})
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: 1, Column: 1}
@@ -195,6 +200,58 @@ func (d *decoder) parseYAML(data []byte) *yaml.Node {
 		*root = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: root.Line, Column: root.Column}
 	}
 	return root
+}
+
+// maxSyntaxSearchLines bounds the files whose syntax errors syntaxError
+// looks for line by line (a parse of each prefix: quadratic).
+const maxSyntaxSearchLines = 5000
+
+// syntaxError is a YAML syntax error as a FieldError at the problem's line.
+// yaml.v3 gives a position only inside its message, and that one is where
+// the construct being parsed began (its "context" mark; for a parser error
+// 0-based, and left out on the first line), not where the problem is: a tab
+// on line 4 was reported on line 3, a bad indentation on line 4 on line 1.
+// The problem is on the first line whose addition makes the file fail with
+// the same message, found by parsing ever longer prefixes (scenario files
+// are short); the column is the line's first tab if it indents the line or
+// the error is about a tab, else its first non-blank character. Where no prefix fails alike (an error only the
+// end of the file shows), the library's line stays.
+func syntaxError(file string, data []byte, err error) *FieldError {
+	e := &FieldError{File: file, Line: 1, Column: 1, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Msg = m[2]
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > maxSyntaxSearchLines {
+		return e
+	}
+	end := 0
+	for k, l := range lines {
+		end += len(l)
+		var doc yaml.Node
+		_, perr := decodeAll(data[:end], &doc)
+		if perr == nil {
+			continue
+		}
+		msg := perr.Error()
+		if m := yamlLine.FindStringSubmatch(msg); m != nil {
+			msg = m[2]
+		}
+		if strings.TrimPrefix(msg, "yaml: ") != e.Msg {
+			continue
+		}
+		e.Line = k + 1
+		text := string(l)
+		lead := len(text) - len(strings.TrimLeft(text, " \t"))
+		if i := strings.IndexByte(text, '\t'); i >= 0 && (i < lead || strings.Contains(e.Msg, "tab")) {
+			e.Column = i + 1
+		} else if i := strings.IndexFunc(text, func(r rune) bool { return r != ' ' && r != '\t' }); i >= 0 {
+			e.Column = i + 1
+		}
+		break
+	}
+	return e
 }
 
 // ---- errors and node helpers
