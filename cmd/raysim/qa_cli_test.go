@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -58,5 +60,36 @@ func TestDocScenarioIntroExamplesPass(t *testing.T) {
 		if code, out, errOut := call(t, append(c, "-q")...); code != exitOK {
 			t.Errorf("raysim %s: exit %d\n%s%s", strings.Join(c, " "), code, out, errOut)
 		}
+	}
+}
+
+// A fault that did nothing is a warning of the result (--json's warnings),
+// not only a line on standard error; and warnings name nodes by the
+// scenario's names, not "node 3".
+func TestRunWarningsInResult(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "run", "../../scenarios/quickstart.yaml", "--set", "workload.0.params.tasks=200", "--json",
+		"--set", "faults.2={at: 100ms, restart_node: worker-0}", "--set", "cluster.nodes.1.object_store=2KiB")
+	if code == exitUsage {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+	var r struct{ Warnings []string }
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	const noop = "restart_node at 100ms: node worker-0 is up; nothing to restart"
+	if !strings.Contains(errOut, noop) {
+		t.Errorf("stderr lacks %q: %s", noop, errOut)
+	}
+	var noopSeen, named bool
+	for _, w := range r.Warnings {
+		noopSeen = noopSeen || w == noop
+		named = named || strings.Contains(w, ": worker-1: object store over capacity")
+		if regexp.MustCompile(`: node \d+: `).MatchString(w) {
+			t.Errorf("warning names a node by its number: %q", w)
+		}
+	}
+	if !noopSeen || !named {
+		t.Errorf("warnings lack the no-op fault (%v) or a node named worker-1 (%v): %q", noopSeen, named, r.Warnings)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"raysim/netsim"
 	"raysim/runtime/ray"
+	"raysim/runtime/transport"
 	"raysim/scenarios"
 )
 
@@ -75,6 +76,31 @@ func endpointIDs(s *scenarios.Scenario, name string) []netsim.NodeID {
 		out = append(out, netsim.NodeID(ray.ReplicaID(shard, r)))
 	}
 	return out
+}
+
+// endpointName names the endpoint id of s's cluster as a scenario does:
+// a node's name, scheduler, or gcs-J (with its replica when the shard has
+// several); "" for an id that is none of them (a driver's).
+func endpointName(s *scenarios.Scenario, id transport.NodeID) string {
+	if i := int(id) - int(ray.RayletID(0)); i >= 0 && i < len(s.Cluster.Nodes) && ray.RayletID(i) == id {
+		return s.Cluster.Nodes[i].Name
+	}
+	if id == ray.SchedulerID {
+		return scenarios.EndpointScheduler
+	}
+	replicas := max(s.Cluster.GCS.Replicas, 1)
+	for j := 0; j < max(s.Cluster.GCS.Shards, 1); j++ {
+		for r := 0; r < replicas; r++ {
+			if ray.ReplicaID(j, r) != id {
+				continue
+			}
+			if replicas == 1 {
+				return scenarios.GCSEndpoint(j)
+			}
+			return fmt.Sprintf("%s replica %d", scenarios.GCSEndpoint(j), r)
+		}
+	}
+	return ""
 }
 
 // linkPairs lists the directed (from, to) endpoint pairs of a link, in the

@@ -97,6 +97,13 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	mu.Unlock()
 
 	fi := &remoteFaults{s: s, sess: sess, ctx: ctx, ids: liveIDs(ctx, sess)}
+	names := make(map[transport.NodeID]string, len(fi.ids))
+	for name, id := range fi.ids {
+		names[id] = name
+	}
+	mu.Lock()
+	m.nodeName = func(id transport.NodeID) string { return names[id] } // the live nodes' --name
+	mu.Unlock()
 	fi.note = func(ev *netsim.Event) { // a fault as the simulator traces it, so analyze sees it
 		mu.Lock()
 		ev.At = time.Since(start)

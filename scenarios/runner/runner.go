@@ -151,6 +151,25 @@ type metrics struct {
 	actors     *[]transport.ActorID
 	infeasible int
 	onEvent    func(time.Duration, *transport.Event)
+	// nodeName names an event's node in warnings (the scenario's node
+	// name, gcs-0, scheduler); nil or "" for one it does not know: "node N".
+	nodeName func(transport.NodeID) string
+}
+
+// warn adds a warning to the run's result (its summary's warning lines,
+// --json's warnings).
+func (m *metrics) warn(format string, args ...any) {
+	m.warnings = append(m.warnings, fmt.Sprintf(format, args...))
+}
+
+// name is how warnings name node id.
+func (m *metrics) name(id transport.NodeID) string {
+	if m.nodeName != nil {
+		if n := m.nodeName(id); n != "" {
+			return n
+		}
+	}
+	return fmt.Sprintf("node %d", id)
 }
 
 // newMetrics returns the counters of one run: created actors go to
@@ -199,7 +218,7 @@ func (m *metrics) event(ev *transport.Event) {
 		}
 	case transport.EvWarning:
 		if len(m.warnings) < 20 {
-			m.warnings = append(m.warnings, fmt.Sprintf("at %v: node %d: %s", at, ev.Node, ev.Detail))
+			m.warnings = append(m.warnings, fmt.Sprintf("at %v: %s: %s", at, m.name(ev.Node), ev.Detail))
 		}
 	}
 	if m.onEvent != nil {
@@ -243,6 +262,14 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	}
 	var actors []transport.ActorID
 	m := newMetrics(&actors, o.OnEvent)
+	m.nodeName = func(id transport.NodeID) string { return endpointName(s, id) }
+	// A fault that did nothing is a warning of the result too, not only
+	// of the log (standard error): --json's warnings carry it.
+	log := o.Log
+	o.Log = func(format string, args ...any) {
+		m.warn(format, args...)
+		log(format, args...)
+	}
 	cfg.OnEvent = m.event
 	rec := startTrace(&o, &cfg, m)
 	reg := ray.NewRegistry()

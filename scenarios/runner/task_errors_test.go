@@ -121,4 +121,7 @@ faults:
 	assert.Contains(t, r.Workloads[0].KindErrs[0], node.InjectedTaskError)
 	require.Len(t, r.Warnings, 1)
 	assert.Contains(t, r.Warnings[0], "1 faults not applied")
+	// The one applied counts as injected (it was reported as 0); the kill
+	// at 10s, never applied on TCP, does not.
+	assert.Equal(t, 1, r.FaultsInjected, "faults_injected")
 }

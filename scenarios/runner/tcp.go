@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"raysim/netsim"
@@ -37,6 +38,7 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	var start time.Time
 	var actors []transport.ActorID
 	m := newMetrics(&actors, o.OnEvent)
+	m.nodeName = func(id transport.NodeID) string { return endpointName(s, id) }
 	m.now = func() time.Duration {
 		if start.IsZero() {
 			return 0
@@ -70,7 +72,7 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 		defer mu.Unlock()
 		rec.Net(&netsim.Event{Kind: netsim.EvCustom, At: m.now(), Detail: detail})
 	}
-	stop, applied := taskErrorsOnWallClock(s, errs, note)
+	stop, applied, injected := taskErrorsOnWallClock(s, errs, note)
 	defer stop()
 	if n := len(s.Faults) - applied; n > 0 {
 		m.warnings = append(m.warnings, fmt.Sprintf("%d faults not applied: the fault schedule runs in the simulator only, but for task_errors (an in-process --tcp cluster has no fault layer; a live cluster, raysim run --address, applies kills, restarts, partitions, degraded links, heals and task_errors)", n))
@@ -87,6 +89,7 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	mu.Lock()
 	defer mu.Unlock()
 	r := m.result(s, "tcp", end)
+	r.FaultsInjected = injected()
 	r.Digest = rec.Digest().String()
 	r.Events = rec.Count()
 	r.EventsPerSecond = float64(r.Events) / max(end.Seconds(), 1e-9)
@@ -97,8 +100,10 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 // taskErrorsOnWallClock applies s's task_errors faults to errs on the wall
 // clock from now, as the simulator does in virtual time, telling note of
 // each start and end, and returns a stop for the timers it set and how
-// many faults it applies.
-func taskErrorsOnWallClock(s *scenarios.Scenario, errs *taskErrorRates, note func(string)) (stop func(), applied int) {
+// many faults it applies, and how many of them have started so far (what
+// the result's faults_injected counts, as the simulator's does).
+func taskErrorsOnWallClock(s *scenarios.Scenario, errs *taskErrorRates, note func(string)) (stop func(), applied int, injected func() int) {
+	var started atomic.Int64
 	var mu sync.Mutex
 	var timers []*time.Timer
 	stopped := false
@@ -116,6 +121,7 @@ func taskErrorsOnWallClock(s *scenarios.Scenario, errs *taskErrorRates, note fun
 		}
 		applied++
 		apply := func() {
+			started.Add(1)
 			idx := errs.start(s, fl)
 			note(scenarios.TaskErrorsStarted + fl.Errors.Describe())
 			if fl.For > 0 {
@@ -138,5 +144,5 @@ func taskErrorsOnWallClock(s *scenarios.Scenario, errs *taskErrorRates, note fun
 		for _, t := range timers {
 			t.Stop()
 		}
-	}, applied
+	}, applied, func() int { return int(started.Load()) }
 }
