@@ -102,6 +102,18 @@ type Stats struct {
 	// MaxStatsSeconds virtual seconds (or before 0, which a Reader never
 	// yields).
 	Later uint64 `json:"per_second_later,omitempty"`
+	// Clock is the time axis of End and BySecond: "virtual" for a
+	// simulated run, "wall clock" for one on real sockets (the header's
+	// transport tcp or remote).
+	Clock string `json:"clock"`
+}
+
+// clockOf names the time axis of a trace of transport t.
+func clockOf(t string) string {
+	if t == "" || t == "sim" {
+		return "virtual"
+	}
+	return "wall clock"
 }
 
 // MaxStatsSeconds bounds Stats.BySecond: the per-second histogram covers
@@ -113,7 +125,8 @@ const MaxStatsSeconds = 1_000_000
 // ComputeStats reads a whole trace. Records at or after MaxStatsSeconds
 // virtual seconds are counted in Later instead of BySecond.
 func ComputeStats(r *Reader) (*Stats, error) {
-	st := &Stats{ByKind: map[string]uint64{}, ByNode: map[string]uint64{}, ByMessage: map[string]uint64{}}
+	st := &Stats{ByKind: map[string]uint64{}, ByNode: map[string]uint64{}, ByMessage: map[string]uint64{},
+		Clock: clockOf(r.Header().Transport)}
 	kindNames := map[uint16]string{}
 	for _, rec := range r.All() {
 		st.Records++
@@ -145,7 +158,11 @@ func ComputeStats(r *Reader) (*Stats, error) {
 
 // Print writes the statistics as text tables.
 func (st *Stats) Print(w io.Writer) {
-	fmt.Fprintf(w, "records   %d over %v virtual, digest %s\n", st.Records, st.End, st.Digest)
+	clock := st.Clock
+	if clock == "" {
+		clock = "virtual"
+	}
+	fmt.Fprintf(w, "records   %d over %v %s, digest %s\n", st.Records, st.End, clock, st.Digest)
 	table := func(title string, m map[string]uint64, numeric bool) {
 		keys := make([]string, 0, len(m))
 		for k := range m {
@@ -180,7 +197,7 @@ func (st *Stats) Print(w io.Writer) {
 	table("by node (endpoint id)", st.ByNode, true)
 	table("messages sent by type", st.ByMessage, false)
 	fmt.Fprintf(w, "  %-24s %10d\n", "bytes sent", st.Bytes)
-	fmt.Fprintf(w, "\nper virtual second\n")
+	fmt.Fprintf(w, "\nper %s second\n", clock)
 	for s, n := range st.BySecond {
 		fmt.Fprintf(w, "  %4ds %10d\n", s, n)
 	}

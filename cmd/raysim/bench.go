@@ -66,6 +66,10 @@ reproduces it.
 Flags:
 `)
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, `
+Exit status: 0 on success, 1 when a benchmark run fails or the report
+cannot be written, 2 for bad flags.
+`)
 	}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

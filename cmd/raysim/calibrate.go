@@ -59,6 +59,11 @@ refused (the TCP run does not apply them, the simulator would).
 Flags:
 `)
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, `
+Exit status: 0 on success, 1 when a measurement or a fidelity run fails or
+the profile cannot be written, 2 for bad flags or a scenario that does not
+load.
+`)
 	}
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

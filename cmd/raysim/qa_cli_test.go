@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -91,5 +95,119 @@ func TestRunWarningsInResult(t *testing.T) {
 	}
 	if !noopSeen || !named {
 		t.Errorf("warnings lack the no-op fault (%v) or a node named worker-1 (%v): %q", noopSeen, named, r.Warnings)
+	}
+}
+
+// Flags a run would ignore are refused (exit 2) with the reason: a live
+// cluster's flags without --address, --tcp with it.
+func TestRunRefusesIgnoredFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--head-timeout", "3s"}, "--head-timeout only with --address"},
+		{[]string{"--tls-ca", "ca.pem"}, "--tls-ca only with --address"},
+		{[]string{"--tls-cert", "c.pem"}, "--tls-cert only with --address"},
+		{[]string{"--tls-key", "k.pem"}, "--tls-key only with --address"},
+		{[]string{"--token-file", "tok"}, "--token-file only with --address"},
+		{[]string{"--tcp", "--address", "127.0.0.1:1"}, "--tcp and --address: give one"},
+	} {
+		code, out, errOut := call(t, append([]string{"run", "testdata/tiny.yaml", "-q"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%q: exit %d, want 2 and %q\nstdout: %s\nstderr: %s", tc.args, code, tc.want, out, errOut)
+		}
+	}
+}
+
+// ^C during a run says the run was interrupted, not "context canceled".
+func TestRunInterruptedSaysSo(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errOut bytes.Buffer
+	f := runFlags{progress: "off"}
+	code := runFiles(ctx, &f, []string{"testdata/tiny.yaml"}, &out, &errOut)
+	if code != exitFailed || !strings.Contains(errOut.String(), "interrupted (Ctrl-C)") || strings.Contains(errOut.String(), "context canceled") {
+		t.Errorf("exit %d, want 1 and an interruption message\nstderr: %s", code, errOut.String())
+	}
+}
+
+// With several files, --trace writes one file per run and says which.
+func TestRunSeveralFilesNamesTheirTraces(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "multi.trace")
+	code, out, errOut := call(t, "run", "testdata/tiny.yaml", "testdata/tiny.yaml", "-q", "--trace", p)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for i := range 2 {
+		want := filepath.Join(dir, fmt.Sprintf("multi-%d-tiny.trace", i))
+		if _, err := os.Stat(want); err != nil {
+			t.Errorf("%v", err)
+		}
+		if !strings.Contains(errOut, "wrote "+want) {
+			t.Errorf("stderr does not name %s: %s", want, errOut)
+		}
+	}
+}
+
+// trace stats says a --tcp trace's time is wall-clock time, and names the
+// file it could not read to the end.
+func TestTraceStatsClockAndFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "tcp.trace")
+	if code, out, errOut := call(t, "run", "testdata/tiny.yaml", "--tcp", "-q", "--trace", p); code == exitUsage {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := call(t, "trace", "stats", p)
+	if code != exitOK || !regexp.MustCompile(`(?m)^records\s+\d+ over \S+ wall clock,`).MatchString(out) || !strings.Contains(out, "per wall clock second") {
+		t.Errorf("exit %d, want a wall-clock axis:\n%s%s", code, out, errOut)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.trace")
+	if err := os.WriteFile(cut, data[:len(data)-20], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = call(t, "trace", "stats", cut)
+	if code != exitUsage || !strings.Contains(errOut, "raysim trace stats: "+cut+": ") {
+		t.Errorf("exit %d, want 2 and an error naming %s: %s", code, cut, errOut)
+	}
+}
+
+// Every command's help states its exit status, as `raysim help` says; the
+// OTLP flag whose default is on shows how to turn it off.
+func TestHelpStatesExitStatus(t *testing.T) {
+	t.Parallel()
+	for _, c := range []string{"validate", "bench", "calibrate"} {
+		if _, _, errOut := call(t, c, "-h"); !strings.Contains(errOut, "Exit status:") {
+			t.Errorf("raysim %s -h has no Exit status:\n%s", c, errOut)
+		}
+	}
+	if _, _, errOut := call(t, "trace", "-h"); !strings.Contains(errOut, "--otlp-insecure=false") {
+		t.Errorf("raysim trace -h shows --otlp-insecure, which is on by default, as the way to set it:\n%s", errOut)
+	}
+}
+
+// On --address a scenario is checked against the live cluster's nodes:
+// refused, it says so and lists them.
+func TestRunAddressNamesLiveNodes(t *testing.T) {
+	c := newLiveCluster(t)
+	c.head()
+	c.node("n1")
+	c.waitStatus("two live nodes", func(st statusJSON) bool { return len(aliveNames(st)) == 2 })
+	_, errOut, code := c.raysim(nil, "run", "--address", c.addr, filepath.Join("..", "..", "scenarios", "quickstart.yaml"))
+	if code != exitUsage {
+		t.Fatalf("exit %d, want 2: %s", code, errOut)
+	}
+	for _, want := range []string{`faults.0.kill_node: a node name of the cluster (got "worker-1")`, "checked against the live cluster at " + c.addr, "n1", "--set faults="} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
 	}
 }

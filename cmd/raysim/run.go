@@ -76,6 +76,26 @@ func (f *runFlags) transport() string {
 	return "sim"
 }
 
+// check refuses flags that the others given make meaningless, rather than
+// ignore them silently: the live cluster's flags without --address, and
+// --tcp (a loopback cluster of its own) with it.
+func (f *runFlags) check(fs *flag.FlagSet) error {
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	if f.cluster.address != "" {
+		if f.tcp {
+			return errors.New("--tcp and --address: give one (--tcp runs on a loopback cluster of its own, --address on a live one)")
+		}
+		return nil
+	}
+	for _, name := range []string{"head-timeout", "token-file", "tls-cert", "tls-key", "tls-ca"} {
+		if given[name] {
+			return fmt.Errorf("--%s only with --address (it is for a live cluster; without --address the run is in the simulator or, with --tcp, on a loopback cluster)", name)
+		}
+	}
+	return nil
+}
+
 // loadScenario loads a file with --seed and --set applied.
 func loadScenario(path string, f *runFlags) (*scenarios.Scenario, error) {
 	sets := append([]string(nil), f.sets...)
@@ -93,10 +113,10 @@ func loadScenario(path string, f *runFlags) (*scenarios.Scenario, error) {
 // the cluster it runs on: its faults name live nodes by their --name, and
 // its demands must fit their resources. (The runner applies no cluster
 // section to a live cluster.)
-func liveNodes(ctx context.Context, rm runner.Remote) (string, error) {
+func liveNodes(ctx context.Context, rm runner.Remote) (set string, names []string, err error) {
 	st, err := deploy.Status(ctx, deploy.QueryConfig{Address: rm.Address, Token: rm.Token, TLS: rm.TLS, Timeout: 5 * time.Second})
 	if err != nil {
-		return "", fmt.Errorf("ask %s for its nodes: %w", rm.Address, err)
+		return "", nil, fmt.Errorf("ask %s for its nodes: %w", rm.Address, err)
 	}
 	var nodes []string
 	for _, n := range st.Nodes {
@@ -115,11 +135,21 @@ func liveNodes(ctx context.Context, rm runner.Remote) (string, error) {
 			entry += ", resources: {" + strings.Join(custom, ", ") + "}"
 		}
 		nodes = append(nodes, entry+"}")
+		names = append(names, n.Name)
 	}
 	if len(nodes) == 0 {
-		return "", fmt.Errorf("%s has no live node", rm.Address)
+		return "", nil, fmt.Errorf("%s has no live node", rm.Address)
 	}
-	return "cluster.nodes=[" + strings.Join(nodes, ", ") + "]", nil
+	return "cluster.nodes=[" + strings.Join(nodes, ", ") + "]", names, nil
+}
+
+// liveNote explains a scenario refused on a live cluster: its node names
+// and demands are checked against the live nodes, not its cluster section,
+// so a fault naming one of the file's nodes fails though the file is fine.
+func liveNote(address string, names []string) string {
+	return fmt.Sprintf("raysim run: on --address the scenario is checked against the live cluster at %s, not its cluster section: "+
+		"faults must name its live nodes (%s) and demands fit them; clear the file's faults with --set faults= or name live nodes with --set",
+		address, strings.Join(names, ", "))
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
@@ -153,6 +183,10 @@ scenario or bad flags.
 		fs.Usage()
 		return exitUsage
 	}
+	if err := f.check(fs); err != nil {
+		fmt.Fprintf(stderr, "raysim run: %v\n", err)
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	return runFiles(ctx, &f, files, stdout, stderr)
@@ -163,10 +197,11 @@ scenario or bad flags.
 func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr io.Writer) int {
 	code := exitOK
 	var live string // --address: the live cluster's nodes, as a cluster.nodes override
+	var liveNames []string
 	if f.cluster.address != "" {
 		rm, err := f.cluster.remote()
 		if err == nil {
-			live, err = liveNodes(ctx, rm)
+			live, liveNames, err = liveNodes(ctx, rm)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "raysim run: %v\n", err)
@@ -181,6 +216,9 @@ func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr i
 		s, err := loadScenario(path, &g)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
+			if live != "" {
+				fmt.Fprintln(stderr, liveNote(f.cluster.address, liveNames))
+			}
 			return exitUsage
 		}
 		opts := runner.Options{WireCheck: f.wireCheck, Buggify: f.buggify}
@@ -225,6 +263,14 @@ func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr i
 			fmt.Fprint(stderr, "\r\033[K")
 		}
 		if err != nil {
+			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+				// ^C: say so, rather than "context canceled".
+				fmt.Fprintf(stderr, "raysim run: %s: interrupted (Ctrl-C) before the run finished: no summary, expectations not checked\n", path)
+				if terr != nil {
+					fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, terr)
+				}
+				return exitFailed
+			}
 			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, err)
 			if terr != nil {
 				fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, terr)
@@ -237,6 +283,14 @@ func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr i
 		if terr != nil {
 			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, terr)
 			code = exitFailed
+		} else if len(files) > 1 {
+			// Several files: each run's --trace and --chrome file is
+			// named after the flag's, its index and its scenario.
+			for _, p := range []string{f.trace, f.chrome} {
+				if p != "" {
+					fmt.Fprintf(stderr, "raysim run: %s: wrote %s\n", path, perRunPath(p, idx, len(files), s.Name))
+				}
+			}
 		}
 		switch {
 		case f.json:
@@ -331,6 +385,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: raysim validate FILE... [--set path=value]...\n\nLoads and checks each scenario; prints every error found as file:line:column: field: message.\n\nFlags:\n")
 		fs.PrintDefaults()
+		fmt.Fprint(stderr, "\nExit status: 0 when every file loads, 2 when one does not (or for bad flags).\n")
 	}
 	files, err := parseInterspersed(fs, args)
 	if err != nil {

@@ -41,13 +41,7 @@ func startRunTrace(f *runFlags, s *scenarios.Scenario, idx, nfiles int, opts *ru
 	if f.trace == "" && f.chrome == "" {
 		return func(error) error { return nil }, nil
 	}
-	perRun := func(p string) string {
-		if nfiles <= 1 || p == "" {
-			return p
-		}
-		ext := filepath.Ext(p)
-		return fmt.Sprintf("%s-%d-%s%s", strings.TrimSuffix(p, ext), idx, s.Name, ext)
-	}
+	perRun := func(p string) string { return perRunPath(p, idx, nfiles, s.Name) }
 	tracePath, chromePath := perRun(f.trace), perRun(f.chrome)
 	temp := false
 	if tracePath == "" {
@@ -101,6 +95,17 @@ func startRunTrace(f *runFlags, s *scenarios.Scenario, idx, nfiles int, opts *ru
 	}, nil
 }
 
+// perRunPath is the --trace or --chrome file p of run idx of nfiles, of the
+// scenario named name: p itself for one file, else p with "-IDX-NAME"
+// before its extension (out.trace: out-0-quickstart.trace, ...).
+func perRunPath(p string, idx, nfiles int, name string) string {
+	if nfiles <= 1 || p == "" {
+		return p
+	}
+	ext := filepath.Ext(p)
+	return fmt.Sprintf("%s-%d-%s%s", strings.TrimSuffix(p, ext), idx, name, ext)
+}
+
 // badTraceError marks an error as the trace input's fault: the file is
 // missing, a directory, not a trace, or its header unreadable.
 type badTraceError struct{ err error }
@@ -133,14 +138,15 @@ func cmdTrace(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stderr, `Usage:
   raysim trace export FILE [--format chrome|jsonl|otlp|otel-stdout] [-o OUT]
-         [--otlp-endpoint HOST:PORT] [--otlp-protocol http|grpc] [--otlp-insecure]
+         [--otlp-endpoint HOST:PORT] [--otlp-protocol http|grpc] [--otlp-insecure=false]
   raysim trace stats FILE [--json]
 
 export writes the trace (to stdout without -o) as Chrome trace-event JSON (the default; open it in
 https://ui.perfetto.dev or chrome://tracing), as JSON lines (one record per
 line), or as OpenTelemetry spans (one span per task with scheduling,
 argument-fetch and execution children, in virtual time) to an OTLP collector
-(Jaeger) or stdout. The --otlp-* flags are for --format otlp alone. stats
+(Jaeger) or stdout. The --otlp-* flags are for --format otlp alone; OTLP is
+plain text unless --otlp-insecure=false (TLS). stats
 prints event counts by kind, per node and per virtual second.
 
 Exit status: 0 on success, 2 for a bad command line or a trace that cannot
@@ -170,7 +176,7 @@ func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&ef.out, "o", "-", "output file (- for stdout)")
 	fs.StringVar(&ef.endpoint, "otlp-endpoint", "", "OTLP collector host:port (default localhost:4318 for http, localhost:4317 for grpc)")
 	fs.StringVar(&ef.protocol, "otlp-protocol", "http", "OTLP protocol: http or grpc")
-	fs.BoolVar(&ef.insecure, "otlp-insecure", true, "plain-text OTLP (no TLS)")
+	fs.BoolVar(&ef.insecure, "otlp-insecure", true, "plain-text OTLP, no TLS (the default); --otlp-insecure=false for TLS")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -348,6 +354,9 @@ func cmdTraceStats(args []string, stdout, stderr io.Writer) int {
 	}
 	defer r.Close()
 	st, err := traces.ComputeStats(r)
+	if err != nil && !strings.Contains(err.Error(), files[0]) {
+		err = fmt.Errorf("%s: %w", files[0], err) // which file, as Open's errors say
+	}
 	h := r.Header()
 	if *asJSON {
 		printJSON(stdout, st)
