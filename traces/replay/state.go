@@ -372,7 +372,18 @@ func (st *State) Print(w io.Writer) {
 				fmt.Fprint(w, more(lim, len(s.Actors)))
 				break
 			}
-			fmt.Fprintf(w, "  actor %v %q on %s state %d\n", a.Actor, a.Name, endpoint(st, a.Node), a.State)
+			line := fmt.Sprintf("  actor %v", a.Actor)
+			if a.Name != "" {
+				line += fmt.Sprintf(" %q", a.Name)
+			}
+			if a.Class != "" {
+				line += " (" + a.Class + ")"
+			}
+			line += fmt.Sprintf(" on %s, %s", endpoint(st, a.Node), actorState(a.State))
+			if a.Cause != "" {
+				line += ": " + a.Cause
+			}
+			fmt.Fprintln(w, line)
 		}
 		for _, n := range s.Nodes {
 			fmt.Fprintf(w, "  node %s inc %d alive %v queue %d available %v\n", endpoint(st, n.Node), n.Incarnation, n.Alive, n.QueueLen, n.Available)
