@@ -111,6 +111,29 @@ func BenchmarkSingleClientTasksAsync(b *testing.B) {
 	})
 }
 
+// BenchmarkSingleClientTasksAsyncFree is BenchmarkSingleClientTasksAsync
+// as the CLI's single_client_tasks_async runs it (bench.Micros): each
+// batch's results are freed once got, as Ray's reference counting frees
+// them, so the GCS's free path is on it too.
+func BenchmarkSingleClientTasksAsyncFree(b *testing.B) {
+	runMicro(b, func(ctx context.Context, s *microSuite) error {
+		refs := make([]ray.Ref[int], 0, asyncBatch)
+		for done := 0; done < b.N; done += len(refs) {
+			refs = refs[:0]
+			for j := 0; j < min(asyncBatch, b.N-done); j++ {
+				refs = append(refs, s.small.Remote(ctx))
+			}
+			if _, err := ray.GetAll(ctx, refs, -1); err != nil {
+				return err
+			}
+			if err := ray.Free(ctx, refs...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func BenchmarkSingleClientActorCallsSync(b *testing.B) {
 	runMicro(b, func(ctx context.Context, s *microSuite) error {
 		h := s.actor.New(ctx)
