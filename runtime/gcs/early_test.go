@@ -63,7 +63,8 @@ func dump(s Store) map[string]string {
 // same tasks and objects in memory, write the same store and send the same
 // messages; and the early set must be exactly the tasks with a made object
 // and no spec. The plain shard also adds every object through the general
-// path (no addNewObject), so the same comparison checks that shortcut.
+// path (no addNewObject, no freeFlushed), so the same comparison checks
+// those shortcuts.
 func TestEarlyMatchesConservative(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99, Raylets: []transport.NodeID{1, 2, 3}}
@@ -122,7 +123,11 @@ func TestEarlyMatchesConservative(t *testing.T) {
 				both(&transport.GcsAddObject{Object: objG.Draw(t, "obj"), Node: n, Size: 8, Incarnation: inc,
 					Owner: transport.NodeID(rapid.IntRange(0, 1).Draw(t, "owner"))})
 			case 7:
-				both(&transport.GcsFreeObjects{Objects: []transport.ObjectID{objG.Draw(t, "free")}})
+				var ids []transport.ObjectID
+				for range rapid.IntRange(1, 3).Draw(t, "nfree") {
+					ids = append(ids, objG.Draw(t, "free"))
+				}
+				both(&transport.GcsFreeObjects{Objects: ids})
 			case 8:
 				id := objG.Draw(t, "sub")
 				n := nodeG.Draw(t, "subnode")
@@ -133,7 +138,10 @@ func TestEarlyMatchesConservative(t *testing.T) {
 				both(&transport.GcsRemoveObject{Object: objG.Draw(t, "rm"), Node: n, Incarnation: incs[n]})
 			case 10:
 				n := nodeG.Draw(t, "dead")
-				both(&transport.NodeDead{Node: n, Incarnation: incs[n]})
+				// From the GCS itself: a shard takes deaths only from the
+				// node table (a raylet's NodeDead is ignored).
+				a.Handle(10, &transport.NodeDead{Node: n, Incarnation: incs[n]})
+				b.Handle(10, &transport.NodeDead{Node: n, Incarnation: incs[n]})
 				incs[n]++
 			case 11:
 				require.NoError(t, stA.Sync())

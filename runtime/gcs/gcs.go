@@ -227,8 +227,8 @@ type Shard struct {
 	putNew newPutter
 	// flushedObjects counts object entries flushed out of memory.
 	flushedObjects int
-	// generalAdd turns addNewObject off: tests check it against the
-	// general path.
+	// generalAdd turns addNewObject and freeFlushed off: tests check them
+	// against the general path.
 	generalAdd bool
 	// failures: some task's failure is recorded here (TableFailures is not
 	// empty), so a value's location may have to be refused (refuseValue).
@@ -626,6 +626,9 @@ func (s *Shard) free(ids []transport.ObjectID) {
 	per := map[transport.NodeID][]transport.ObjectID{}
 	for _, id := range ids {
 		s.env.Charge(s.costs.GCSWrite)
+		if s.freeFlushed(id, &order, per) {
+			continue
+		}
 		e := s.object(id)
 		if e == nil || !e.created {
 			// Not made yet (its task is queued or running, or its Put's
@@ -662,6 +665,79 @@ func (s *Shard) free(ids []transport.ObjectID) {
 	for _, n := range order {
 		s.env.Send(n, &transport.FreeObjects{Objects: per[n]})
 	}
+}
+
+// maxFreeFlushedNodes bounds the copies freeFlushed reads on the stack.
+const maxFreeFlushedNodes = 4
+
+// freeFlushed is free's common case for one object, done without an entry
+// in memory: a made object whose entry was flushed to the store (or only
+// ever written there, addNewObject), with no subscriber. What free would
+// do — read the entry back into memory, take its live copies, write it
+// back freed and flush it again — it does on the stored bytes: the same
+// write (if any), the same copies queued in per and order, the same
+// fresh-task fix flushObject makes, and no allocation. It reports false,
+// having done nothing, in any other case (generalAdd turns it off, as it
+// does addNewObject).
+func (s *Shard) freeFlushed(id transport.ObjectID, order *[]transport.NodeID, per map[transport.NodeID][]transport.ObjectID) bool {
+	if s.generalAdd || s.flushedObjects == 0 {
+		return false
+	}
+	if e, _ := s.objects.Get(id); e != nil {
+		return false
+	}
+	s.kbuf = appendObjectKey(s.kbuf[:0], id)
+	v, ok := s.store.Get(TableObjects, s.kbuf)
+	if !ok {
+		return false
+	}
+	d := transport.NewDecoder(v)
+	created, size := d.Bool(), d.Varint()
+	n := d.Count(transport.MaxCount, 1)
+	if d.Err() != nil || !created || n > maxFreeFlushedNodes {
+		return false
+	}
+	var nodes [maxFreeFlushedNodes]transport.NodeID
+	for i := range n {
+		nodes[i] = d.Node()
+	}
+	if subs := d.Count(transport.MaxCount, 1); subs != 0 || d.Err() != nil {
+		return false
+	}
+	live := nodes[:0]
+	for _, node := range nodes[:n] { // as decodeObject drops the copies of dead incarnations
+		inc := d.Uvarint()
+		if dead, ok := s.deadInc[node]; d.Err() == nil && (!ok || inc > dead) {
+			live = append(live, node)
+		}
+	}
+	freed := d.Bool()
+	if d.Err() != nil {
+		return false
+	}
+	for _, node := range live {
+		if _, ok := per[node]; !ok {
+			*order = append(*order, node)
+		}
+		per[node] = append(per[node], id)
+	}
+	if len(live) > 0 || !freed { // free's saveObject: no copy left, freed
+		enc := transport.NewEncoder(s.scratch[:0])
+		enc.Bool(true)
+		enc.Varint(size)
+		enc.Nodes(nil)
+		enc.Nodes(nil)
+		enc.Bool(true)
+		s.scratch = enc.Bytes()
+		s.kbuf = appendObjectKey(s.kbuf[:0], id)
+		s.store.Put(TableObjects, s.kbuf, s.scratch)
+		s.written()
+	}
+	if m, ok := s.tasks.Get(id.Task); ok && m.fresh && !id.Put { // flushObject's
+		m.fresh = false
+		s.tasks.Set(id.Task, m)
+	}
+	return true
 }
 
 func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID, avoid transport.NodeID) {
