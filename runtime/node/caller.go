@@ -30,6 +30,13 @@ type Caller struct {
 	children uint64
 	seqs     map[transport.ActorID]uint64
 	ev       transport.Event // Submit's event
+	// posted are the submissions on their way to the loop (an Env that
+	// does not post inline: TCP), in submission order, guarded by sub. The
+	// first of a run posts takePosted, which takes them all: a burst costs
+	// the loop one item, not one per task. takeFn is takePosted, bound
+	// once; postedSpare is the loop's (takePosted's) spare room.
+	posted, postedSpare []*transport.TaskSpec
+	takeFn              func()
 
 	// blocks are what a cancel interrupts in a normal task's code, set
 	// and read on the loop only: each Compute, Get or Wait blocked now, in
@@ -175,10 +182,35 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 	// caller goes on, so a burst of submissions builds a queue.
 	if c.r.inlinePost {
 		c.submitted(spec) // what Post would do at once, without its closure
-	} else {
-		c.r.env.Post(func() { c.submitted(spec) })
+		return spec.ID
+	}
+	// Posted under sub, as the Post of each submission was: a submission
+	// that finds others waiting returns once an item that takes it is in
+	// the loop's inbox, so whatever this caller posts next (a Get) comes
+	// after it. takePosted empties the queue before another is posted, so
+	// the loop never waits for sub while this blocks on a full inbox.
+	c.posted = append(c.posted, spec)
+	if len(c.posted) == 1 {
+		if c.takeFn == nil {
+			c.takeFn = c.takePosted
+		}
+		c.r.env.Post(c.takeFn)
 	}
 	return spec.ID
+}
+
+// takePosted hands the submissions posted so far to submitted, in order
+// (on the loop).
+func (c *Caller) takePosted() {
+	c.sub.Lock()
+	q := c.posted
+	c.posted = c.postedSpare[:0]
+	c.sub.Unlock()
+	for i, spec := range q {
+		q[i] = nil
+		c.submitted(spec)
+	}
+	c.postedSpare = q[:0]
 }
 
 // Put stores a value in this node's object store and returns its ID.
