@@ -63,6 +63,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "raysim: RAYSIM_CPUPROFILE: %v\n", err)
 		os.Exit(exitUsage)
 	}
+	for _, c := range contentionProfiles {
+		if os.Getenv(c.env) != "" {
+			c.start()
+		}
+	}
 	code := dispatch(os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if path := os.Getenv("RAYSIM_MEMPROFILE"); path != "" {
@@ -70,7 +75,42 @@ func main() {
 			fmt.Fprintf(os.Stderr, "raysim: RAYSIM_MEMPROFILE: %v\n", err)
 		}
 	}
+	for _, c := range contentionProfiles {
+		if path := os.Getenv(c.env); path != "" {
+			if err := writeProfile(c.profile, path); err != nil {
+				fmt.Fprintf(os.Stderr, "raysim: %s: %v\n", c.env, err)
+			}
+		}
+	}
 	os.Exit(code)
+}
+
+// contentionProfiles are the runtime's contention profiles a command can
+// write, each sampling every event while its variable names a file:
+// RAYSIM_MUTEXPROFILE where goroutines waited for a sync.Mutex (or the
+// runtime's own locks, channels' among them) and who held it,
+// RAYSIM_BLOCKPROFILE where they blocked (channel operations, selects,
+// Cond waits) and for how long. For `go tool pprof`; sampling every event
+// slows a TCP cluster down, so time it without them.
+var contentionProfiles = []struct {
+	env, profile string
+	start        func()
+}{
+	{"RAYSIM_MUTEXPROFILE", "mutex", func() { runtime.SetMutexProfileFraction(1) }},
+	{"RAYSIM_BLOCKPROFILE", "block", func() { runtime.SetBlockProfileRate(1) }},
+}
+
+// writeProfile writes the named runtime profile to path.
+func writeProfile(name, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("%s profile: %w", name, err)
+	}
+	return f.Close()
 }
 
 // writeHeapProfile writes the allocation profile of the whole command (go
