@@ -135,6 +135,15 @@ func (h *Host) serve(c net.Conn) {
 	c.SetDeadline(time.Now().Add(h.handshakeTimeout))
 	from, err := serverHandshake(br, c, h.cfg.ClusterID, h.cfg.Token, h.cfg.Self)
 	if err != nil {
+		if raw, ok := plainClientOnTLS(err); ok {
+			// A raysim client without TLS: tell it, in the clear, under
+			// the deadline set above (the TLS conn sets it on raw).
+			raw.Write(refusal(refuseWantTLS))
+			lingerClose(raw)
+			err = fmt.Errorf("a client without TLS, and this host requires it: %w", err)
+		} else if errors.As(err, new(refused)) {
+			lingerClose(c)
+		}
 		if h.leavePending(c) { // else evicted: counted as such by acceptLoop
 			h.stats.refused.Add(1)
 			h.log.Warn("tcp: refused connection", "remote", c.RemoteAddr(), "err", err)
@@ -188,6 +197,26 @@ func (h *Host) serve(c net.Conn) {
 		}
 		batch = make([]transport.Message, 0, maxReadBatch)
 	}
+}
+
+// lingerTime and lingerBytes bound what lingerClose waits for and reads.
+const (
+	lingerTime  = 500 * time.Millisecond
+	lingerBytes = 64 << 10
+)
+
+// lingerClose half-closes c after a refusal was written to it and reads
+// (and drops) what the peer still sends, until it hangs up, for at most
+// lingerTime and lingerBytes, before the caller closes c: closing a socket
+// with unread input resets the connection, and a reset can destroy the
+// refusal before the peer reads it. The connection still counts as a
+// pending handshake meanwhile (evictable, within the pending budget).
+func lingerClose(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.SetReadDeadline(time.Now().Add(lingerTime))
+	io.CopyN(io.Discard, c, lingerBytes)
 }
 
 // frameBuffered reports whether a whole frame sits in r's buffer already.
@@ -331,6 +360,9 @@ func (p *peer) run() {
 			}
 			if err != nil {
 				h.stats.dialFailures.Add(1)
+				if h.cfg.OnDialError != nil {
+					h.cfg.OnDialError(p.id, err)
+				}
 				if !failing {
 					h.log.Warn("tcp: cannot reach peer, retrying", "peer", uint32(p.id), "err", err)
 				}
@@ -441,6 +473,9 @@ func (p *peer) dial() (net.Conn, <-chan struct{}, error) {
 	}()
 	c, err := h.dialConn(ctx, addr)
 	if err != nil {
+		if r := refusalFromTLS(err); r != err { // a plain peer refused our TLS
+			return nil, nil, fmt.Errorf("handshake with %s: %w", addr, r)
+		}
 		return nil, nil, err
 	}
 	if !h.track(c) {

@@ -21,7 +21,7 @@ func TestHandshake(t *testing.T) {
 		{"ok", "c", "c", "t", "t", 2, nil, nil},
 		{"wrong token, server checks", "c", "c", "t", "x", 2, ErrBadToken, nil},
 		{"wrong token", "c", "c", "x", "t", 2, ErrBadToken, nil}, // the client checks first
-		{"wrong cluster", "other", "c", "t", "t", 2, ErrRefusedByPeer, ErrBadCluster},
+		{"wrong cluster", "other", "c", "t", "t", 2, ErrPeerWrongCluster, ErrBadCluster},
 		{"unexpected node", "c", "c", "t", "t", 3, ErrWrongPeer, nil},
 	}
 	for _, tt := range tests {
@@ -72,6 +72,9 @@ func TestHandshakeForgedProof(t *testing.T) {
 	assert.NoError(t, err)
 	r.Discard(macBytes)
 	cc.Write(make([]byte, macBytes))
+	status, err := r.ReadByte() // the server says no rather than hang up mute
+	assert.NoError(t, err)
+	assert.NotEqual(t, handshakeOK, status)
 	assert.ErrorIs(t, <-serr, ErrBadToken)
 	cc.Close()
 }

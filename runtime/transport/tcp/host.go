@@ -96,6 +96,12 @@ type Config struct {
 	// TLS, if set, wraps every connection in TLS (both directions) under
 	// the token handshake; set ClientAuth in it for mutual authentication.
 	TLS *tls.Config
+	// OnDialError, if set, is told of every failed dial of a peer
+	// (connection and handshake), on the peer's writer goroutine: it must
+	// be safe for concurrent use and must not block. The writer redials
+	// whatever the error; IsFinal tells the errors a redial cannot cure
+	// (a caller that must reach one peer gives up on them).
+	OnDialError func(peer transport.NodeID, err error)
 }
 
 // Stats counts a host's traffic and trouble since Listen.
