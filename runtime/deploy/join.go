@@ -47,8 +47,10 @@ type Member struct {
 	errs  *errCapture
 }
 
-// ErrUnreachable is returned when the head cannot be reached or refuses the
-// connection (wrong token, wrong TLS identity) within the timeout.
+// ErrUnreachable is returned when the head cannot be reached within the
+// timeout, or at once when it refuses the connection (wrong token, TLS on
+// one side only or a certificate it rejects, a node's address given for
+// the head's), the error then saying which and what to do.
 var ErrUnreachable = errors.New("cannot reach the cluster")
 
 // ErrRefused is returned when the head refuses to admit the process.
@@ -101,7 +103,8 @@ var newAgentID = NewAgentID
 
 // Join starts the process's agent and asks the head to admit it. It
 // returns once the head has answered: an error wraps ErrRefused (with the
-// head's reason, e.g. a function table mismatch) or ErrUnreachable.
+// head's reason, e.g. a function table mismatch) or ErrUnreachable (at
+// once, and saying why, when the head's handshake refused the agent).
 //
 // A query (RoleQuery) that hears nothing within queryRetryAfter (doubling)
 // asks again from a new agent under a fresh ID, keeping the earlier ones
@@ -122,6 +125,16 @@ func Join(ctx context.Context, cfg JoinConfig) (*Member, error) {
 		r *transport.JoinReply
 	}
 	answers := make(chan answer, maxQueryAttempts)
+	// final gets the first dial of the coordinator that no retry can
+	// cure (tcp.IsFinal: a wrong token, TLS on one side only, a node's
+	// address given for the head's): the join fails at once, saying why.
+	final := make(chan error, 1)
+	onFinal := func(err error) {
+		select {
+		case final <- err:
+		default:
+		}
+	}
 	var tries []*Member
 	closeAll := func(keep *Member) {
 		for _, m := range tries {
@@ -134,7 +147,7 @@ func Join(ctx context.Context, cfg JoinConfig) (*Member, error) {
 		var once sync.Once
 		m, err := startMember(ctx, cfg, func(m *Member, r *transport.JoinReply) {
 			once.Do(func() { answers <- answer{m, r} }) // one each: never blocks
-		})
+		}, onFinal)
 		if err != nil {
 			return fmt.Errorf("join %s: %w", cfg.Address, err)
 		}
@@ -171,6 +184,9 @@ func Join(ctx context.Context, cfg JoinConfig) (*Member, error) {
 				wait *= 2
 				retry = time.After(wait)
 			}
+		case err := <-final:
+			closeAll(nil)
+			return nil, fmt.Errorf("%w at %s: %s (%w)", ErrUnreachable, cfg.Address, explainRefusal(cfg.Address, err), err)
 		case <-timer.C:
 			why := "no answer"
 			for _, m := range tries {
@@ -195,13 +211,39 @@ const (
 	maxQueryAttempts = 4
 )
 
+// explainRefusal says, for whoever started the process, why the head at
+// addr will not take its connection: err is a dial error of the
+// coordinator for which tcp.IsFinal holds.
+func explainRefusal(addr string, err error) string {
+	switch {
+	case errors.Is(err, tcp.ErrPeerWrongCluster), errors.Is(err, tcp.ErrBadToken):
+		return "the head refused the cluster token: copy ~/.raysim/token from the head (or its --token-file) or set " + TokenEnv + " to the head's token"
+	case errors.Is(err, tcp.ErrPeerWantsTLS):
+		return "the head uses TLS and this process does not: give it --tls-cert, --tls-key and --tls-ca (ray.WithTLS in Go)"
+	case errors.Is(err, tcp.ErrPeerNoTLS):
+		return "the head does not use TLS and this process does: drop --tls-cert, --tls-key and --tls-ca, or start the head with them"
+	case errors.Is(err, tcp.ErrPeerVersion):
+		return "the head runs a raysim of another protocol version: run the same raysim binary on every machine"
+	case errors.Is(err, tcp.ErrWrongPeer):
+		return addr + " is a node of the cluster, not its head: use the head's address (the one raysim start --head printed; port 7379 by default)"
+	}
+	return "the TLS handshake failed: every process needs a certificate signed by the cluster's CA (--tls-ca)"
+}
+
 // startMember starts an agent under a new ID that sends cfg.Request to the
-// coordinator and passes the head's answer to onReply (on its loop).
-func startMember(ctx context.Context, cfg JoinConfig, onReply func(*Member, *transport.JoinReply)) (*Member, error) {
+// coordinator and passes the head's answer to onReply (on its loop), and
+// any final dial error of the coordinator (tcp.IsFinal) to onFinal (on
+// the dialing goroutine; it must not block).
+func startMember(ctx context.Context, cfg JoinConfig, onReply func(*Member, *transport.JoinReply), onFinal func(error)) (*Member, error) {
 	errs := &errCapture{next: cfg.Logger}
 	id := newAgentID()
 	h, err := tcp.Listen(tcp.Config{ClusterID: ClusterID(cfg.Token), Token: cfg.Token, Self: id,
-		Listen: net.JoinHostPort(cfg.Bind, "0"), TLS: cfg.TLS, Logger: slog.New(errs), OnEvent: cfg.OnEvent})
+		Listen: net.JoinHostPort(cfg.Bind, "0"), TLS: cfg.TLS, Logger: slog.New(errs), OnEvent: cfg.OnEvent,
+		OnDialError: func(peer transport.NodeID, err error) {
+			if peer == CoordinatorID && tcp.IsFinal(err) {
+				onFinal(err)
+			}
+		}})
 	if err != nil {
 		return nil, err
 	}
