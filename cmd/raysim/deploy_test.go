@@ -201,11 +201,13 @@ func (c *liveCluster) raysim(env []string, args ...string) (string, string, int)
 
 type statusJSON struct {
 	Nodes []struct {
-		ID    uint32             `json:"id"`
-		Name  string             `json:"name"`
-		Role  string             `json:"role"`
-		Alive bool               `json:"alive"`
-		Total map[string]float64 `json:"total"`
+		ID    uint32 `json:"id"`
+		Name  string `json:"name"`
+		Role  string `json:"role"`
+		Alive bool   `json:"alive"`
+		// Address is the node's raylet's.
+		Address string             `json:"address"`
+		Total   map[string]float64 `json:"total"`
 		// MeanTaskMs is the node's measured mean task time.
 		MeanTaskMs float64 `json:"mean_task_ms"`
 	} `json:"nodes"`

@@ -314,17 +314,8 @@ func checkStartValues(f *startFlags) error {
 		return fmt.Errorf("--port %d: want 0 (any) to 65535", f.port)
 	}
 	if f.address != "" {
-		host, port, err := net.SplitHostPort(f.address)
-		if err == nil && strings.ContainsAny(host, "/[]@ ") {
-			err = errors.New("not a host name or IP address")
-		}
-		if err == nil {
-			if n, perr := strconv.Atoi(port); perr != nil || n < 1 || n > 65535 {
-				err = fmt.Errorf("port %q: want 1 to 65535", port)
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("--address %q: want the head's HOST:PORT (%v)", f.address, err)
+		if err := checkHeadAddress(f.address); err != nil {
+			return fmt.Errorf("--address %q: %v", f.address, err)
 		}
 	}
 	for _, h := range []struct{ flag, v string }{{"--host", f.host}, {"--advertise", f.advertise}} {

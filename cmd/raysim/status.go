@@ -32,7 +32,7 @@ type clusterFlags struct {
 }
 
 func (c *clusterFlags) add(fs *flag.FlagSet) {
-	fs.StringVar(&c.address, "address", "", "the head of a live cluster, HOST:PORT (raysim start --head)")
+	fs.Var(addressFlag{&c.address}, "address", "the head of a live cluster, `HOST:PORT` (raysim start --head)")
 	fs.StringVar(&c.tokenFile, "token-file", "", "the cluster token file; given, it beats $RAYSIM_TOKEN (default: $RAYSIM_TOKEN, else $HOME/.raysim/token)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "TLS: this process's certificate (PEM)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "TLS: this process's private key (PEM)")
