@@ -78,6 +78,8 @@ type liveCluster struct {
 	addr string
 	mu   sync.Mutex
 	proc map[string]*proc
+	// startEnv is added to the environment of every raysim start.
+	startEnv []string
 }
 
 type proc struct {
@@ -125,7 +127,7 @@ func (c *liveCluster) start(name string, args ...string) *proc {
 	t := c.t
 	t.Helper()
 	cmd := exec.Command(c.bin, append([]string{"start"}, args...)...)
-	cmd.Env = c.env()
+	cmd.Env = c.env(c.startEnv...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

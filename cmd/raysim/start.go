@@ -216,11 +216,19 @@ flags.
 		fmt.Fprintf(stderr, "raysim start: %v\n", err)
 		return exitUsage
 	}
+	advWarning, err := defaultAdvertise(&f)
+	if err != nil {
+		fmt.Fprintf(stderr, "raysim start: %v\n", err)
+		return exitUsage
+	}
 	if f.detach {
 		return detach(detachArgs(fs, args), stdout, stderr)
 	}
 
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if advWarning != "" {
+		log.Warn("raysim: " + advWarning)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	reg := ray.NewRegistry()
@@ -228,10 +236,6 @@ flags.
 	dc := ray.DeployConfig{Advertise: f.advertise, Name: f.name, Node: node, TLS: tlsCfg, Logger: log,
 		DrainTimeout: f.drainTimeout, JoinTimeout: f.joinTimeout}
 	var p *ray.Process
-	tokenPath := f.tokenFile
-	if tokenPath == "" {
-		tokenPath = deploy.DefaultTokenPath()
-	}
 	if f.head {
 		if dc.Token, err = headToken(f.tokenFile); err != nil {
 			fmt.Fprintf(stderr, "raysim start: %v\n", err)
@@ -269,11 +273,31 @@ flags.
 		fmt.Fprintf(stderr, "raysim start: %v\n", err)
 		return exitFailed
 	}
+	// What other machines use: the listen address under --advertise.
+	addr := deploy.Advertised(p.Addr(), f.advertise)
 	if f.head {
-		log.Info("raysim: head ready", "address", p.Addr(), "node", p.Name(), "token_file", tokenPath)
-		fmt.Fprintf(stderr, "raysim: ready: head at %s; join with: raysim start --address %s\n", p.Addr(), p.Addr())
+		src, fromEnv := headTokenSource(f.tokenFile)
+		attrs := []any{"address", addr, "node", p.Name()}
+		if addr != p.Addr() {
+			attrs = append(attrs, "listen", p.Addr())
+		}
+		if fromEnv {
+			attrs = append(attrs, "token_source", "env") // no file: the token is $RAYSIM_TOKEN's
+		} else {
+			attrs = append(attrs, "token_source", "file", "token_file", src)
+		}
+		log.Info("raysim: head ready", attrs...)
+		how := "copy " + src + " to the other machines, or set " + deploy.TokenEnv + " there"
+		if fromEnv {
+			how = "with the same $" + deploy.TokenEnv
+		}
+		fmt.Fprintf(stderr, "raysim: ready: head at %s; join with: raysim start --address %s (%s)\n", addr, addr, how)
 	} else {
-		log.Info("raysim: node ready", "node", p.Name(), "id", uint32(p.Self()), "address", p.Addr(), "head", f.address)
+		attrs := []any{"node", p.Name(), "id", uint32(p.Self()), "address", addr, "head", f.address}
+		if addr != p.Addr() {
+			attrs = append(attrs, "listen", p.Addr())
+		}
+		log.Info("raysim: node ready", attrs...)
 		fmt.Fprintf(stderr, "raysim: ready: node %s joined %s\n", p.Name(), f.address)
 	}
 	signalReady()
@@ -302,6 +326,48 @@ flags.
 		p.Close()
 		return exitFailed
 	}
+}
+
+// headTokenSource says where a head takes its token from, by headToken's
+// rule: $RAYSIM_TOKEN (fromEnv) when it is set and no --token-file
+// (tokenFile) is given, else the file it names.
+func headTokenSource(tokenFile string) (file string, fromEnv bool) {
+	if tokenFile != "" {
+		return tokenFile, false
+	}
+	if strings.TrimSpace(os.Getenv(deploy.TokenEnv)) != "" {
+		return "", true
+	}
+	return deploy.DefaultTokenPath(), false
+}
+
+// defaultAdvertise picks the host to advertise for a process that listens
+// on every interface (--host 0.0.0.0 or ::) without --advertise: the
+// address book would otherwise publish the unspecified address, which
+// other machines cannot dial, and the join line would name it. A node
+// advertises its address on the route to the head, unless that is
+// loopback; otherwise (and for the head) the machine's primary address
+// (deploy.PrimaryHost). It sets f.advertise and returns a warning to log;
+// with no usable address it fails, asking for --advertise.
+func defaultAdvertise(f *startFlags) (warning string, err error) {
+	ip := net.ParseIP(f.host)
+	if f.advertise != "" || ip == nil || !ip.IsUnspecified() {
+		return "", nil
+	}
+	host, why := "", "this machine's primary address"
+	if f.address != "" {
+		if r := net.ParseIP(deploy.RouteHost(f.address)); r != nil && !r.IsLoopback() && !r.IsUnspecified() {
+			host, why = r.String(), "the address on the route to the head"
+		}
+	}
+	if host == "" {
+		host = deploy.PrimaryHost()
+	}
+	if host == "" {
+		return "", fmt.Errorf("--host %s listens on every interface, and this machine has no address other machines could reach it at: pass --advertise HOST, the address they use", f.host)
+	}
+	f.advertise = host
+	return fmt.Sprintf("--host %s without --advertise: advertising %s, %s; pass --advertise HOST if other machines reach this one at another address", f.host, host, why), nil
 }
 
 // checkStartValues refuses, naming the flag, a value raysim start's flags

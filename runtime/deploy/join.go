@@ -72,6 +72,57 @@ func RouteHost(addr string) string {
 	return host
 }
 
+// PrimaryHost returns the IP address other machines most likely reach
+// this one at, for a process that listens on every interface (0.0.0.0 or
+// ::) and was not told what to advertise: the local address of the
+// default route (IPv4, else IPv6; no packet is sent), else the first
+// global unicast address of an interface that is up (IPv4 first). It
+// returns "" when the machine has no such address (loopback only).
+func PrimaryHost() string {
+	for _, probe := range []string{"203.0.113.1:9", "[2001:db8::1]:9"} { // documentation ranges: only the route is looked up
+		if c, err := net.Dial("udp", probe); err == nil {
+			ip := c.LocalAddr().(*net.UDPAddr).IP
+			c.Close()
+			if ip.IsGlobalUnicast() {
+				return ip.String()
+			}
+		}
+	}
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return ""
+	}
+	var addrs []net.Addr
+	for _, ifc := range ifaces {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		if a, err := ifc.Addrs(); err == nil {
+			addrs = append(addrs, a...)
+		}
+	}
+	return pickHost(addrs)
+}
+
+// pickHost returns the first global unicast IPv4 address of addrs, else
+// the first global unicast IPv6 one, else "".
+func pickHost(addrs []net.Addr) string {
+	var v6 string
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok || !n.IP.IsGlobalUnicast() {
+			continue
+		}
+		if n.IP.To4() != nil {
+			return n.IP.String()
+		}
+		if v6 == "" {
+			v6 = n.IP.String()
+		}
+	}
+	return v6
+}
+
 // Advertised rewrites the host of a listen address to advertise (if set).
 func Advertised(listen, advertise string) string {
 	if advertise == "" {

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
+	"net"
 	"testing"
 	"time"
 
@@ -87,4 +88,23 @@ func TestJoinRefusedSaysWhy(t *testing.T) {
 	// The right token still gets an answer.
 	_, err := Status(context.Background(), QueryConfig{Address: h.Addr(), Token: tok})
 	require.NoError(t, err)
+}
+
+// TestPrimaryHost: the address advertised for a process listening on
+// every interface is a global unicast one, IPv4 first, never loopback.
+func TestPrimaryHost(t *testing.T) {
+	ipnet := func(s string) net.Addr {
+		_, n, err := net.ParseCIDR(s)
+		require.NoError(t, err)
+		n.IP, _, _ = net.ParseCIDR(s)
+		return n
+	}
+	assert.Equal(t, "10.0.0.5", pickHost([]net.Addr{ipnet("127.0.0.1/8"), ipnet("fe80::1/64"), ipnet("2001:db8::5/64"), ipnet("10.0.0.5/24")}))
+	assert.Equal(t, "2001:db8::5", pickHost([]net.Addr{ipnet("127.0.0.1/8"), ipnet("fe80::1/64"), ipnet("2001:db8::5/64")}))
+	assert.Equal(t, "", pickHost([]net.Addr{ipnet("127.0.0.1/8"), ipnet("::1/128"), ipnet("fe80::1/64")}))
+	if h := PrimaryHost(); h != "" { // this machine's: "" on a loopback-only one
+		ip := net.ParseIP(h)
+		require.NotNil(t, ip, h)
+		assert.True(t, ip.IsGlobalUnicast(), h)
+	}
 }
