@@ -197,7 +197,7 @@ flags.
 	if f.objectStore != "" {
 		n, err := scenarios.ParseSize(f.objectStore)
 		if err != nil {
-			fmt.Fprintf(stderr, "raysim start: --object-store: %v\n", err)
+			fmt.Fprintf(stderr, "raysim start: --object-store %q: %v\n", f.objectStore, err)
 			return exitUsage
 		}
 		node.ObjectStoreBytes = n
