@@ -82,7 +82,7 @@ const (
 var (
 	ErrBadMagic      = errors.New("tcp: bad magic")
 	ErrBadVersion    = errors.New("tcp: unsupported protocol version")
-	ErrBadCluster    = errors.New("tcp: wrong cluster")
+	ErrBadCluster    = errors.New("tcp: wrong cluster (a peer with another token, or of another cluster)")
 	ErrBadToken      = errors.New("tcp: token proof rejected")
 	ErrWrongPeer     = errors.New("tcp: connected to an unexpected node")
 	ErrRefusedByPeer = errors.New("tcp: peer refused the handshake")
