@@ -1,8 +1,11 @@
 // Package objstore is a node's object store: immutable objects accounted by
 // (virtual) size against a capacity, pinned while a pending or running task
-// or a reader needs them, the rest evicted least-recently-used first. It is a
-// plain data structure owned by its raylet (no locking, no IO); transfers
-// between nodes are the raylet's business.
+// or a reader needs them, the rest evicted least-recently-used first. With a
+// spill tier (NewSpilling), primary copies that need room go to it instead
+// of staying over capacity, as Ray 1.3+ spills to local disk, and come back
+// at their next read (Restore). It is a plain data structure owned by its
+// raylet (no locking, no IO); transfers between nodes, and what spilling and
+// restoring cost, are the raylet's business.
 package objstore
 
 import (
@@ -27,23 +30,36 @@ type Entry struct {
 	Value   transport.Value
 	pins    int32
 	Primary bool   // created here (by a task or Put), not a fetched copy
-	freed   bool   // dropped at the last Unpin
-	present bool   // the object is here; else the entry only holds awaited
+	flags   uint8  // entryFreed, entrySpilled
+	present bool   // the object is here (in memory, or spilled); else the entry only holds awaited
 	inMap   bool   // the store's entry for ID (a removed one is detached)
 	prev    *Entry // LRU list, most recent at the tail; nil when not in it
 	next    *Entry
 	awaited any // see Await
 }
 
-// inLRU reports whether e is in the LRU list of evictable entries.
+// Entry flags, in one byte: a bool of its own each would take the entry
+// past its 96-byte size class.
+const (
+	entryFreed   uint8 = 1 << iota // dropped at the last Unpin
+	entrySpilled                   // the object is in the spill tier, not in memory
+)
+
+// inLRU reports whether e is in one of the LRU lists: the evictable
+// fetched copies, or (with a spill tier) the spillable primaries; which
+// one is told by e.Primary.
 func (e *Entry) inLRU() bool { return e.prev != nil }
+
+// Spilled reports whether the object is in the spill tier: still here (the
+// GCS lists this node), but a read must Restore it first.
+func (e *Entry) Spilled() bool { return e.flags&entrySpilled != 0 }
 
 // Awaited returns what Store.Await recorded in the entry (nil if nothing).
 func (e *Entry) Awaited() any { return e.awaited }
 
 // Freed reports whether the object's owner freed it: the copy stays only
 // while a task reads it, and is not to be announced again.
-func (e *Entry) Freed() bool { return e.freed }
+func (e *Entry) Freed() bool { return e.flags&entryFreed != 0 }
 
 // Store is one node's object store.
 type Store struct {
@@ -53,23 +69,70 @@ type Store struct {
 	present  int                   // entries whose object is here
 	awaiting int                   // entries with something awaiting
 	head     Entry                 // sentinel of the LRU list of evictable entries
+	// The spill tier (spillCap 0: none). Its primaries leave memory for it
+	// least-recently-used first (phead's list, kept only with a tier).
+	spillCap  int64
+	spillUsed int64
+	phead     Entry
+	spills    []Spill // spilled since the last TakeSpills
 	// Stats
 	Evictions     uint64
 	OverCapacity  uint64
 	PeakUsedBytes int64
+	// Spilled and Restored count the objects that went to the spill tier
+	// and came back; SpilledBytes and RestoredBytes their bytes.
+	Spilled, Restored           uint64
+	SpilledBytes, RestoredBytes int64
 }
 
-// New returns a store of capacity bytes (0 = unbounded).
+// Spill is one object a store moved to its spill tier, for its raylet to
+// charge and trace (see TakeSpills).
+type Spill struct {
+	ID    transport.ObjectID
+	Bytes int64
+}
+
+// New returns a store of capacity bytes (0 = unbounded), without a spill
+// tier: what does not fit is evicted (fetched copies) or admitted over
+// capacity (primaries).
 func New(capacity int64) *Store {
 	s := &Store{capacity: capacity}
 	s.head.prev, s.head.next = &s.head, &s.head
+	s.phead.prev, s.phead.next = &s.phead, &s.phead
 	return s
 }
 
-// Capacity and Used are in bytes; Len is the number of objects.
+// NewSpilling returns a store of capacity bytes with a spill tier of
+// spill bytes (0 = none, as New): when a put or a restore needs room and
+// evicting fetched copies did not make enough, unpinned primary copies go
+// to the tier, least recently used first, instead of the store going over
+// capacity. A tier only serves a bounded store (capacity > 0).
+func NewSpilling(capacity, spill int64) *Store {
+	s := New(capacity)
+	if capacity > 0 && spill > 0 {
+		s.spillCap = spill
+	}
+	return s
+}
+
+// Capacity and Used are in bytes (Used counts the objects in memory, not
+// the spilled ones); Len is the number of objects here, spilled or not.
 func (s *Store) Capacity() int64 { return s.capacity }
 func (s *Store) Used() int64     { return s.used }
 func (s *Store) Len() int        { return s.present }
+
+// SpillCapacity and SpillUsed are the spill tier's bytes (0: no tier).
+func (s *Store) SpillCapacity() int64 { return s.spillCap }
+func (s *Store) SpillUsed() int64     { return s.spillUsed }
+
+// TakeSpills returns the objects spilled since the last call, oldest
+// first, and forgets them. The slice is the store's: it is valid until the
+// store's next put or restore.
+func (s *Store) TakeSpills() []Spill {
+	sp := s.spills
+	s.spills = s.spills[:0]
+	return sp
+}
 
 // lookup returns the entry of an object that is here, or nil.
 func (s *Store) lookup(id transport.ObjectID) *Entry {
@@ -102,6 +165,64 @@ func (s *Store) Touch(e *Entry) {
 		s.unlink(e)
 		s.pushBack(e)
 	}
+}
+
+// Restore brings a spilled object back into memory for a read (it is a
+// no-op for one in memory), making room as a put does: it evicts fetched
+// copies, whose IDs it returns for the caller to tell the GCS, and may
+// spill other primaries (TakeSpills). A read must succeed: when no room
+// can be made the object comes back over capacity, and over reports it.
+// The restored object is the most recently used.
+func (s *Store) Restore(e *Entry) (evicted []transport.ObjectID, over bool) {
+	if !e.Spilled() || !e.inMap {
+		return nil, false
+	}
+	size := e.Value.SizeOf()
+	s.spillUsed -= size // first: the tier has room for what making room spills
+	evicted = s.makeRoom(size)
+	if s.capacity > 0 && s.used+size > s.capacity {
+		over = true
+		s.OverCapacity++
+	}
+	e.flags &^= entrySpilled
+	s.used += size
+	if s.used > s.PeakUsedBytes {
+		s.PeakUsedBytes = s.used
+	}
+	s.Restored++
+	s.RestoredBytes += size
+	s.relink(e)
+	return evicted, over
+}
+
+// makeRoom evicts least-recently-used fetched copies, then spills
+// least-recently-used unpinned primaries (with a tier), until size more
+// bytes fit in memory or there is nothing left to take. A primary that
+// does not fit in what is left of the tier ends the spilling (the rest
+// are as recent or more, and scanning past it per put would be quadratic):
+// the store then goes over capacity as it would without a tier.
+func (s *Store) makeRoom(size int64) (evicted []transport.ObjectID) {
+	for s.capacity > 0 && s.used+size > s.capacity && s.head.next != &s.head {
+		victim := s.head.next
+		s.remove(victim)
+		s.Evictions++
+		evicted = append(evicted, victim.ID)
+	}
+	for s.spillCap > 0 && s.used+size > s.capacity && s.phead.next != &s.phead {
+		victim := s.phead.next
+		vs := victim.Value.SizeOf()
+		if s.spillUsed+vs > s.spillCap {
+			break
+		}
+		s.unlink(victim)
+		victim.flags |= entrySpilled
+		s.used -= vs
+		s.spillUsed += vs
+		s.Spilled++
+		s.SpilledBytes += vs
+		s.spills = append(s.spills, Spill{ID: victim.ID, Bytes: vs})
+	}
+	return evicted
 }
 
 // Contains reports whether the object is here, without touching the LRU.
@@ -180,7 +301,9 @@ func (s *Store) Awaiting() []transport.ObjectID {
 // room and returns their IDs (the caller tells the GCS). Primary copies are
 // pinned until their owner frees them (Free): raysim has no distributed
 // reference counting, so the copy a task made is kept (like Ray's pinned
-// primary copy) while fetched copies are a cache. When even eviction cannot
+// primary copy) while fetched copies are a cache; with a spill tier an
+// unpinned primary may leave memory for it (see NewSpilling, TakeSpills),
+// never the store. When even that cannot
 // make room the object is admitted over capacity and over reports it; an
 // object larger than the store is refused, unless it is an error value
 // (what readers are told instead, however small the store).
@@ -205,20 +328,18 @@ func (s *Store) PutAt(hint *Entry, id transport.ObjectID, v transport.Value, pri
 		e, _ = s.objects.Get(id) // here, awaited (filled in below), or nil
 	}
 	if e != nil && e.present { // immutable: a second copy changes nothing
-		e.freed = false // but is wanted again (rebuilt after a free)
+		e.flags &^= entryFreed // but is wanted again (rebuilt after a free)
 		if primary && !e.Primary {
-			e.Primary = true
 			if e.inLRU() {
 				s.unlink(e)
 			}
+			e.Primary = true
+			s.relink(e)
 		}
 		return e, nil, false, nil
 	}
-	for s.capacity > 0 && s.used+size > s.capacity && s.head.next != &s.head {
-		victim := s.head.next
-		s.remove(victim)
-		s.Evictions++
-		evicted = append(evicted, victim.ID)
+	if s.capacity > 0 && s.used+size > s.capacity {
+		evicted = s.makeRoom(size)
 	}
 	if s.capacity > 0 && s.used+size > s.capacity {
 		over = true
@@ -257,7 +378,7 @@ func (s *Store) Unpin(id transport.ObjectID) (dropped bool) {
 		return false
 	}
 	e.pins--
-	if e.pins == 0 && e.freed {
+	if e.pins == 0 && e.flags&entryFreed != 0 {
 		s.remove(e)
 		return true
 	}
@@ -277,7 +398,7 @@ func (s *Store) Free(id transport.ObjectID) (dropped bool) {
 		s.remove(e)
 		return true
 	}
-	e.freed = true
+	e.flags |= entryFreed
 	return false
 }
 
@@ -312,7 +433,11 @@ func (s *Store) remove(e *Entry) {
 		s.unlink(e)
 	}
 	s.present--
-	s.used -= e.Value.SizeOf()
+	if e.Spilled() {
+		s.spillUsed -= e.Value.SizeOf()
+	} else {
+		s.used -= e.Value.SizeOf()
+	}
 	e.inMap = false
 	if e.awaited != nil { // awaited again: keep that in a fresh entry (e stays as it was for its holders)
 		s.objects.Set(e.ID, &Entry{ID: e.ID, awaited: e.awaited, inMap: true})
@@ -321,21 +446,29 @@ func (s *Store) remove(e *Entry) {
 	s.objects.Delete(e.ID)
 }
 
-// relink puts e in the LRU list iff it is evictable.
+// relink puts e in its LRU list iff it may be taken to make room: an
+// unpinned fetched copy (evicted), or an unpinned primary in memory when
+// there is a spill tier (spilled).
 func (s *Store) relink(e *Entry) {
-	evictable := e.pins == 0 && !e.Primary
+	listed := e.pins == 0 && (!e.Primary || s.spillCap > 0 && e.flags&entrySpilled == 0)
 	switch {
-	case evictable && !e.inLRU():
+	case listed && !e.inLRU():
 		s.pushBack(e)
-	case !evictable && e.inLRU():
+	case !listed && e.inLRU():
 		s.unlink(e)
 	}
 }
 
+// pushBack appends e to its LRU list (the primaries' or the fetched
+// copies'), as the most recently used.
 func (s *Store) pushBack(e *Entry) {
-	e.prev, e.next = s.head.prev, &s.head
-	s.head.prev.next = e
-	s.head.prev = e
+	h := &s.head
+	if e.Primary {
+		h = &s.phead
+	}
+	e.prev, e.next = h.prev, h
+	h.prev.next = e
+	h.prev = e
 }
 
 func (s *Store) unlink(e *Entry) {
