@@ -224,6 +224,12 @@ func Calibrate(ctx context.Context, d time.Duration) (Calibration, error) {
 	}
 	p.PerMB = time.Duration(float64(time.Second) * (1 << 20) / (gb.Median * 1e9))
 	cal.Sources["object_per_mb"] = "1 MiB / single_client_put_gigabytes (TCP, median)"
+	// The spill tier keeps its bytes in memory on TCP: there is no disk
+	// write to measure, so a calibrated profile keeps the defaults.
+	def := costs.Default()
+	p.SpillPerMB, p.RestorePerMB = def.SpillPerMB, def.RestorePerMB
+	cal.Sources["spill_per_mb"] = "raysim's default (not measured: ~1 GB/s local disk writes)"
+	cal.Sources["restore_per_mb"] = "raysim's default (not measured: ~2 GB/s local disk reads)"
 
 	// Dispatch absorbs what the per-component costs do not: the worker
 	// hand-off, the socket work and the goroutine switches of one task. It

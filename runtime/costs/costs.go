@@ -23,8 +23,14 @@ type Profile struct {
 	// PerMB is per MiB copied into or out of a store: a pull's bytes on
 	// both raylets; a task result or a Put on the worker or driver that
 	// writes it (its own time, as a Plasma client's, not the raylet's).
-	PerMB   time.Duration
-	Message time.Duration // receiving and decoding any message
+	PerMB time.Duration
+	// SpillPerMB and RestorePerMB are per MiB written to a node's spill
+	// tier (local disk) and read back from it: an object store with a
+	// spill tier (node.Config.ObjectSpillBytes) charges them to its
+	// raylet, as Ray's raylet drives its IO workers.
+	SpillPerMB   time.Duration
+	RestorePerMB time.Duration
+	Message      time.Duration // receiving and decoding any message
 	// ComputeOvershoot and ComputeOvershootP90 are the median and 90th
 	// percentile of how late a real Compute(d) ends — a timer's wake-up
 	// latency — drawn per Compute from a lognormal with those quantiles.
@@ -50,7 +56,8 @@ func (p Profile) Overshoot(u float64) time.Duration {
 // Default is raysim's documented default profile: numbers of the order Ray's
 // C++ components reach per operation on one core (a GCS shard of the paper
 // serves a few hundred thousand ops/s; a raylet dispatches tens of thousands
-// of tasks/s; memory copies at ~10 GB/s).
+// of tasks/s; memory copies at ~10 GB/s; a local NVMe disk writes ~1 GB/s
+// and reads ~2 GB/s).
 func Default() Profile {
 	return Profile{
 		GCSRead:   2 * time.Microsecond,
@@ -61,6 +68,9 @@ func Default() Profile {
 		ObjectGet: 1 * time.Microsecond,
 		PerMB:     100 * time.Microsecond,
 		Message:   1 * time.Microsecond,
+		// Spill tier (only charged when a node has one).
+		SpillPerMB:   1000 * time.Microsecond,
+		RestorePerMB: 500 * time.Microsecond,
 	}
 }
 
@@ -72,8 +82,18 @@ func (p Profile) Copy(n int64) time.Duration {
 	return time.Duration(float64(p.PerMB) * float64(n) / (1 << 20))
 }
 
+// Spill is the cost of writing n bytes to a spill tier.
+func (p Profile) Spill(n int64) time.Duration {
+	return time.Duration(float64(p.SpillPerMB) * float64(n) / (1 << 20))
+}
+
+// Restore is the cost of reading n bytes back from a spill tier.
+func (p Profile) Restore(n int64) time.Duration {
+	return time.Duration(float64(p.RestorePerMB) * float64(n) / (1 << 20))
+}
+
 // Names are the keys of a profile in scenario files, in a fixed order.
-var Names = []string{"gcs_read", "gcs_write", "schedule", "dispatch", "object_put", "object_get", "object_per_mb", "message", "compute_overshoot", "compute_overshoot_p90"}
+var Names = []string{"gcs_read", "gcs_write", "schedule", "dispatch", "object_put", "object_get", "object_per_mb", "spill_per_mb", "restore_per_mb", "message", "compute_overshoot", "compute_overshoot_p90"}
 
 // Field returns a pointer to the named cost, for loaders.
 func (p *Profile) Field(name string) (*time.Duration, error) {
@@ -92,6 +112,10 @@ func (p *Profile) Field(name string) (*time.Duration, error) {
 		return &p.ObjectGet, nil
 	case "object_per_mb":
 		return &p.PerMB, nil
+	case "spill_per_mb":
+		return &p.SpillPerMB, nil
+	case "restore_per_mb":
+		return &p.RestorePerMB, nil
 	case "message":
 		return &p.Message, nil
 	case "compute_overshoot":

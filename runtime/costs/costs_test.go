@@ -22,3 +22,24 @@ func TestOvershoot(t *testing.T) {
 		t.Errorf("the 90th percentile draw: got %v", got)
 	}
 }
+
+func TestSpillAndRestoreCosts(t *testing.T) {
+	p := Default()
+	if got := p.Spill(1 << 20); got != p.SpillPerMB || got <= 0 {
+		t.Errorf("a MiB spilled: got %v, want SpillPerMB %v", got, p.SpillPerMB)
+	}
+	if got := p.Restore(2 << 20); got != 2*p.RestorePerMB || got <= 0 {
+		t.Errorf("2 MiB restored: got %v, want 2 x RestorePerMB %v", got, p.RestorePerMB)
+	}
+	for _, name := range []string{"spill_per_mb", "restore_per_mb"} {
+		f, err := p.Field(name)
+		if err != nil || *f <= 0 {
+			t.Errorf("Field(%q) = %v, %v: want the documented default", name, f, err)
+		}
+	}
+	for _, name := range Names {
+		if _, err := p.Field(name); err != nil {
+			t.Errorf("Names lists %q, Field refuses it: %v", name, err)
+		}
+	}
+}
