@@ -351,6 +351,9 @@ func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time
 		var refs []getRef // one allocation for every object not here yet
 		for i, id := range ids {
 			if e, ok := r.store.Get(id); ok {
+				if e.Spilled() {
+					r.restore(e)
+				}
 				g.vals[i] = e.Value
 				if e.Value.ErrKind != transport.ErrKindNone { // it is the answer: the rest need not come
 					g.unneed()
@@ -484,6 +487,9 @@ func (x *getRef) ready(e *objstore.Entry) {
 		return
 	}
 	g.c.r.store.Touch(e)
+	if e.Spilled() { // taken by another reader's work since it came
+		g.c.r.restore(e)
+	}
 	g.vals[x.i] = e.Value
 	g.left--
 	if g.left == 0 || e.Value.ErrKind != transport.ErrKindNone {

@@ -358,6 +358,9 @@ func (r *Raylet) servePull(to transport.NodeID, m *transport.PullRequest) {
 		r.gcs.Send(r.cfg.Layout.ShardOfObject(id), &transport.GcsRemoveObject{Object: id, Node: r.self, Incarnation: r.cfg.Incarnation})
 		return
 	}
+	if e.Spilled() { // read back from the spill tier to be sent
+		r.restore(e)
+	}
 	v := e.Value
 	total, chunk := v.SizeOf(), r.cfg.ChunkBytes
 	chunks := max((total+chunk-1)/chunk, 1)

@@ -21,6 +21,15 @@ type Config struct {
 	Layout           *gcs.Layout
 	Resources        transport.Resources
 	ObjectStoreBytes int64 // 0 = unbounded
+	// ObjectSpillBytes is the node's spill tier (0 = none, the default):
+	// when the store needs room, unpinned primary copies go there instead
+	// of the store going over capacity, and come back at their next read
+	// (see objstore.NewSpilling), charged Costs.Spill and Costs.Restore. A
+	// spilled copy stays listed in the GCS (it is still on this node) and
+	// dies with the node, as Ray's spilled files on local disk. The tier
+	// keeps the bytes in memory (in netsim and on TCP alike): only its
+	// accounting and its costs are a disk's. It needs a bounded store.
+	ObjectSpillBytes int64
 	Policy           scheduler.Policy
 	SpillThreshold   int // queue length at which the local scheduler spills
 	Costs            costs.Profile
@@ -262,7 +271,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 	mono := transport.NewClock(env)
 	r := &Raylet{
 		env: env, mono: mono, inlinePost: inline, cfg: cfg, self: env.Self(), born: mono.Now(),
-		store:       objstore.New(cfg.ObjectStoreBytes),
+		store:       objstore.NewSpilling(cfg.ObjectStoreBytes, cfg.ObjectSpillBytes),
 		pool:        worker.New(env),
 		avail:       cfg.Resources,
 		total:       cfg.Resources,
@@ -1053,6 +1062,9 @@ func (r *Raylet) argValues(t *task) []transport.Value {
 			continue
 		}
 		if e, ok := r.store.Get(a.Ref); ok {
+			if e.Spilled() {
+				r.restore(e)
+			}
 			vals[i] = e.Value
 			r.env.Charge(r.cfg.Costs.ObjectGet) // local reads are zero-copy (shared memory, as Plasma)
 		}
@@ -1624,11 +1636,42 @@ func (r *Raylet) emit(ev transport.Event) {
 	r.env.Emit(&r.evbuf)
 }
 
+// spilled charges and traces the objects the store moved to its spill
+// tier since the last call. Their locations stay in the GCS: a spilled
+// copy is still here, read back at its next read (restore).
+func (r *Raylet) spilled() {
+	for _, sp := range r.store.TakeSpills() {
+		r.env.Charge(r.cfg.Costs.Spill(sp.Bytes))
+		r.emit(transport.Event{Kind: transport.EvObjectSpilled, Node: r.self, Object: sp.ID, Bytes: sp.Bytes})
+	}
+}
+
+// restore brings a spilled object back into memory for a read here (a
+// task's argument, a Get, a pull to serve), charging Costs.Restore of its
+// bytes; the room it makes is reported as a put's (evicted).
+func (r *Raylet) restore(e *objstore.Entry) {
+	evicted, over := r.store.Restore(e)
+	size := e.Value.SizeOf()
+	r.env.Charge(r.cfg.Costs.Restore(size))
+	r.evicted(evicted)
+	if over {
+		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Object: e.ID, Bytes: size,
+			Detail: "object store over capacity: a restore found every object pinned"})
+	}
+	r.emit(transport.Event{Kind: transport.EvObjectRestored, Node: r.self, Object: e.ID, Bytes: size})
+}
+
 // evicted traces the objects a put evicted and tells the GCS each copy is
 // gone. Every put that can evict goes through it: an eviction the GCS never
 // heard of left this node listed as a holder, and a reader here, answered
 // with this node, asked again for good.
+//
+// It also charges and traces what the put spilled (see spilled): every
+// put that can make room goes through here.
 func (r *Raylet) evicted(ids []transport.ObjectID) {
+	if r.store.SpillCapacity() > 0 {
+		r.spilled()
+	}
 	for _, ev := range ids {
 		r.emit(transport.Event{Kind: transport.EvObjectEvicted, Node: r.self, Object: ev})
 		// After its announcement, if that waits: the GCS must hear it was made.

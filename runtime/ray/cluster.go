@@ -26,7 +26,16 @@ type NodeConfig struct {
 	CPUs, GPUs       float64
 	Resources        map[string]float64
 	ObjectStoreBytes int64 // 0 = unbounded
+	// ObjectSpillBytes is the node's spill tier (0 = none, the default):
+	// primary copies the store needs room for are spilled there and
+	// restored at their next read instead of the store going over
+	// capacity (see node.Config.ObjectSpillBytes). It needs a bounded store.
+	ObjectSpillBytes int64
 }
+
+// ErrBadSpill is a node's spill tier that cannot be: negative, or beside an
+// unbounded object store (which never needs room).
+var ErrBadSpill = errors.New("ray: bad object spill capacity")
 
 // check refuses a capacity no node can have (see transport.CheckAmount):
 // over TCP the wire would refuse its registration, and the cluster would
@@ -37,6 +46,12 @@ type NodeConfig struct {
 const MaxNodeGPUs = 1 << 16
 
 func (n NodeConfig) check() error {
+	if n.ObjectSpillBytes < 0 {
+		return fmt.Errorf("%w: node %q: %d bytes (want 0, none, or more)", ErrBadSpill, n.Name, n.ObjectSpillBytes)
+	}
+	if n.ObjectSpillBytes > 0 && n.ObjectStoreBytes <= 0 {
+		return fmt.Errorf("%w: node %q: a spill tier needs a bounded object store (ObjectStoreBytes > 0)", ErrBadSpill, n.Name)
+	}
 	if err := transport.CheckAmount(n.CPUs); err != nil {
 		return fmt.Errorf("ray: node %q: CPUs: %w", n.Name, err)
 	}
@@ -264,7 +279,7 @@ func (cfg *Config) rayletConfig(l *gcs.Layout, i int, reg *Registry, inc uint64)
 	pol, _ := scheduler.NewPolicy(cfg.Policy)
 	nc := node.Config{
 		Layout: l, Resources: transport.MakeResources(n.CPUs, n.GPUs, n.Resources),
-		ObjectStoreBytes: n.ObjectStoreBytes, Policy: pol, SpillThreshold: cfg.SpillThreshold,
+		ObjectStoreBytes: n.ObjectStoreBytes, ObjectSpillBytes: n.ObjectSpillBytes, Policy: pol, SpillThreshold: cfg.SpillThreshold,
 		Costs: *cfg.Costs, Registry: reg, HeartbeatPeriod: cfg.HeartbeatPeriod, NodeTimeout: cfg.NodeTimeout, Incarnation: inc,
 	}
 	if f := cfg.TaskErrors; f != nil {

@@ -30,7 +30,9 @@ const (
 	EvNodeAlive
 	EvNodeDead
 	EvWarning
-	EvTaskArg // a by-reference argument: Object = the argument, Detail "local" or "fetch"
+	EvTaskArg        // a by-reference argument: Object = the argument, Detail "local" or "fetch"
+	EvObjectSpilled  // a primary copy left memory for the node's spill tier (still here); Bytes = size
+	EvObjectRestored // a spilled copy came back into memory for a read; Bytes = size
 	evKindCount
 )
 
@@ -61,7 +63,7 @@ var eventKindNames = [...]string{
 	EvObjectReconstructed: "object.reconstructed", EvGCSWrite: "gcs.write", EvGCSSubscribe: "gcs.subscribe",
 	EvActorCreated: "actor.created", EvActorRestarted: "actor.restarted", EvActorDied: "actor.died",
 	EvNodeAlive: "node.alive", EvNodeDead: "node.dead", EvWarning: "warning",
-	EvTaskArg: "task.arg",
+	EvTaskArg: "task.arg", EvObjectSpilled: "object.spilled", EvObjectRestored: "object.restored",
 }
 
 func (k EventKind) String() string {
