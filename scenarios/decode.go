@@ -851,7 +851,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 	var counts []*yaml.Node            // each group's count value, if given
 	for i, g := range groups {
 		path := fmt.Sprintf("cluster.nodes.%d", i)
-		go_ := d.object(g, path, "name", "count", "cpus", "gpus", "resources", "object_store")
+		go_ := d.object(g, path, "name", "count", "cpus", "gpus", "resources", "object_store", "object_spill")
 		if deref(g) == nil || deref(g).Kind != yaml.MappingNode {
 			d.nodesUnknown = true
 			continue
@@ -886,8 +886,18 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		if len(d.errs) > before {
 			d.resourcesUnknown = true
 		}
+		storeOK := true
 		if v := go_.get("object_store"); v != nil {
-			grp.ObjectStoreBytes, _ = d.size(v, go_.at("object_store"))
+			grp.ObjectStoreBytes, storeOK = d.size(v, go_.at("object_store"))
+		}
+		if v := go_.get("object_spill"); v != nil {
+			if n, ok := d.size(v, go_.at("object_spill")); ok {
+				if n > 0 && grp.ObjectStoreBytes == 0 && storeOK {
+					d.expected(v, go_.at("object_spill"), "0 (no spill tier) beside an unbounded object_store (0): only a bounded store spills")
+				} else {
+					grp.ObjectSpillBytes = n
+				}
+			}
 		}
 		if grp.Name == "" {
 			continue
@@ -933,7 +943,8 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 			groupAt[name] = nameNode
 			d.nodes[name] = len(c.Nodes)
 			members = append(members, name)
-			c.Nodes = append(c.Nodes, NodeSpec{Name: name, Group: grp.Name, CPUs: grp.CPUs, GPUs: grp.GPUs, Resources: grp.Resources, ObjectStoreBytes: grp.ObjectStoreBytes})
+			c.Nodes = append(c.Nodes, NodeSpec{Name: name, Group: grp.Name, CPUs: grp.CPUs, GPUs: grp.GPUs, Resources: grp.Resources,
+				ObjectStoreBytes: grp.ObjectStoreBytes, ObjectSpillBytes: grp.ObjectSpillBytes})
 		}
 		d.groups[grp.Name] = members
 	}

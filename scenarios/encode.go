@@ -140,6 +140,9 @@ func (c *Cluster) node() *yaml.Node {
 			add(gn, "resources", resourcesNode(g.Resources))
 		}
 		add(gn, "object_store", str(FormatSize(g.ObjectStoreBytes)))
+		if g.ObjectSpillBytes > 0 { // absent: no tier (files without one stay as they were)
+			add(gn, "object_spill", str(FormatSize(g.ObjectSpillBytes)))
+		}
 		groups.Content = append(groups.Content, gn)
 	}
 	add(n, "nodes", groups)

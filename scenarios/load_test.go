@@ -167,7 +167,7 @@ func TestAllErrorsAtOnce(t *testing.T) {
 	require.True(t, errors.As(err, &errs))
 	want := []string{
 		`testdata/bad.yaml:2:7: seed: an integer seed (got "seven")`,
-		`testdata/bad.yaml:6:7: cluster.nodes.0.cpu: unknown key; expected one of name, count, cpus, gpus, resources, object_store (got "cpu")`,
+		`testdata/bad.yaml:6:7: cluster.nodes.0.cpu: unknown key; expected one of name, count, cpus, gpus, resources, object_store, object_spill (got "cpu")`,
 		`testdata/bad.yaml:8:14: cluster.nodes.1.count: an integer >= 0 (got -2)`,
 		`testdata/bad.yaml:12:21: cluster.nodes.2.object_store: a size like 512MB, 2GiB or 4096 (bytes) (got "2 gigs")`,
 		`testdata/bad.yaml:14:21: cluster.network.latency.dist: one of constant, uniform, normal, lognormal, exponential (got "gaussian")`,
@@ -248,6 +248,12 @@ func TestRejects(t *testing.T) {
 			`x.yaml:1:71: cluster.network.latency.mean: mean for a normal distribution (got nothing)`},
 		{"max_retries below -1", base + "    max_retries: -2\n", "x.yaml:7:18: workload.0.max_retries: an integer >= -1 (got -2)"},
 		{"max_retries past int32", base + "    max_retries: 2147483648\n", "x.yaml:7:18: workload.0.max_retries: an integer from -1 to 2147483647 (got 2147483648)"},
+		{"spill beside an unbounded store", "cluster: {nodes: [{name: a, object_store: 0, object_spill: 1GiB}]}\nworkload: [{generator: chain}]\n",
+			`x.yaml:1:60: cluster.nodes.0.object_spill: 0 (no spill tier) beside an unbounded object_store (0): only a bounded store spills (got "1GiB")`},
+		{"negative spill", "cluster: {nodes: [{name: a, object_spill: -1MiB}]}\nworkload: [{generator: chain}]\n",
+			`x.yaml:1:43: cluster.nodes.0.object_spill: a non-negative size (got "-1MiB")`},
+		{"spill not a size", "cluster: {nodes: [{name: a, object_spill: lots}]}\nworkload: [{generator: chain}]\n",
+			`x.yaml:1:43: cluster.nodes.0.object_spill: a size like 512MB, 2GiB or 4096 (bytes) (got "lots")`},
 		{"drivers", base + "    drivers: all\n", `x.yaml:7:14: workload.0.drivers: a number of drivers >= 1, or per-node (got "all")`},
 		// Follow-on errors of an already-reported one are left out.
 		{"bad count hides its names", "cluster: {nodes: [{name: a, count: -1}, {name: b}]}\nworkload: [{generator: chain}]\nfaults: [{at: 1s, kill_node: a-3}, {at: 1s, kill_node: a}, {at: 2s, kill_node: c}]\n",

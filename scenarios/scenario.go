@@ -75,6 +75,7 @@ type NodeGroup struct {
 	GPUs             float64
 	Resources        map[string]float64 // custom resources; never CPU or GPU
 	ObjectStoreBytes int64
+	ObjectSpillBytes int64 // object_spill: the spill tier (0 = none, the default)
 }
 
 // NodeSpec is one node of the expanded cluster.
@@ -85,6 +86,7 @@ type NodeSpec struct {
 	GPUs             float64
 	Resources        map[string]float64
 	ObjectStoreBytes int64
+	ObjectSpillBytes int64
 }
 
 // Network is the link model. Every ordered pair of nodes gets the defaults,

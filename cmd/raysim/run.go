@@ -330,6 +330,10 @@ func printSummary(w io.Writer, r *runner.Result) {
 	if r.ObjectCopiesFreed > 0 {
 		freed = fmt.Sprintf(", %d copies freed", r.ObjectCopiesFreed)
 	}
+	if r.ObjectsSpilled > 0 || r.ObjectsRestored > 0 {
+		freed += fmt.Sprintf(", %d spilled (%.1f MiB written), %d restored (%.1f MiB read)", r.ObjectsSpilled, float64(r.BytesSpilled)/(1<<20),
+			r.ObjectsRestored, float64(r.BytesRestored)/(1<<20))
+	}
 	fmt.Fprintf(w, "objects   %d lost, %d reconstructed%s\n", r.ObjectsLost, r.ObjectsReconstructed, freed)
 	fmt.Fprintf(w, "faults    %d injected\n", r.FaultsInjected)
 	if r.Transport == "sim" {

@@ -1641,8 +1641,13 @@ func (r *Raylet) emit(ev transport.Event) {
 // copy is still here, read back at its next read (restore).
 func (r *Raylet) spilled() {
 	for _, sp := range r.store.TakeSpills() {
-		r.env.Charge(r.cfg.Costs.Spill(sp.Bytes))
-		r.emit(transport.Event{Kind: transport.EvObjectSpilled, Node: r.self, Object: sp.ID, Bytes: sp.Bytes})
+		detail := ""
+		if sp.Written {
+			r.env.Charge(r.cfg.Costs.Spill(sp.Bytes))
+		} else {
+			detail = transport.DetailOnDisk
+		}
+		r.emit(transport.Event{Kind: transport.EvObjectSpilled, Node: r.self, Object: sp.ID, Bytes: sp.Bytes, Detail: detail})
 	}
 }
 

@@ -102,7 +102,7 @@ func TestRestoreBringsASpilledObjectBack(t *testing.T) {
 	assert.False(t, e.Spilled())
 	assert.Equal(t, []transport.ObjectID{oid(2)}, spillIDs(s), "room for the restore: the oldest primary spills")
 	assert.Equal(t, int64(100), s.Used())
-	assert.Equal(t, int64(50), s.SpillUsed())
+	assert.Equal(t, int64(100), s.SpillUsed(), "0's copy stays in the tier after its restore, as Ray's spilled file")
 	assert.Equal(t, uint64(1), s.Restored)
 	assert.Equal(t, int64(50), s.RestoredBytes)
 	// Restoring an object in memory does nothing.
@@ -113,6 +113,21 @@ func TestRestoreBringsASpilledObjectBack(t *testing.T) {
 	// The restored object is the most recent: 3 spills before it.
 	_, _, _ = s.Put(oid(4), val(50), true)
 	assert.Equal(t, []transport.ObjectID{oid(3)}, spillIDs(s))
+	// Spilled again, 0 writes nothing: its copy is still in the tier.
+	_, _, _ = s.Put(oid(5), val(50), true)
+	sp := s.TakeSpills()
+	require.Len(t, sp, 1)
+	assert.Equal(t, Spill{ID: oid(0), Bytes: 50, Written: false}, sp[0])
+	assert.Equal(t, int64(150), s.SpillUsed())
+	assert.Equal(t, uint64(4), s.Spilled)
+	assert.Equal(t, int64(150), s.SpilledBytes, "bytes written: 0's once")
+	// Freeing a restored object drops its copy in the tier too.
+	e, _ = s.Get(oid(4))
+	assert.False(t, e.Spilled())
+	_, _, _ = s.Put(oid(6), val(1), true) // spills 5
+	require.Len(t, s.TakeSpills(), 1)
+	assert.True(t, s.Free(oid(0)))
+	assert.Equal(t, int64(150), s.SpillUsed(), "0, 2, 3, 5 on disk, 0 freed")
 }
 
 func TestRestoreOfAPinnedSpilledObjectGoesOverCapacity(t *testing.T) {
@@ -128,7 +143,7 @@ func TestRestoreOfAPinnedSpilledObjectGoesOverCapacity(t *testing.T) {
 	assert.True(t, over, "a read must succeed: nothing can make room")
 	assert.False(t, e.Spilled())
 	assert.Equal(t, int64(120), s.Used())
-	assert.Zero(t, s.SpillUsed())
+	assert.Equal(t, int64(60), s.SpillUsed(), "its copy stays in the tier")
 }
 
 func TestFreeAndDeleteDropSpilledCopies(t *testing.T) {

@@ -30,7 +30,7 @@ type Entry struct {
 	Value   transport.Value
 	pins    int32
 	Primary bool   // created here (by a task or Put), not a fetched copy
-	flags   uint8  // entryFreed, entrySpilled
+	flags   uint8  // entryFreed, entrySpilled, entryOnDisk
 	present bool   // the object is here (in memory, or spilled); else the entry only holds awaited
 	inMap   bool   // the store's entry for ID (a removed one is detached)
 	prev    *Entry // LRU list, most recent at the tail; nil when not in it
@@ -43,6 +43,7 @@ type Entry struct {
 const (
 	entryFreed   uint8 = 1 << iota // dropped at the last Unpin
 	entrySpilled                   // the object is in the spill tier, not in memory
+	entryOnDisk                    // the spill tier holds a copy (kept after a restore: a second spill writes nothing)
 )
 
 // inLRU reports whether e is in one of the LRU lists: the evictable
@@ -71,6 +72,9 @@ type Store struct {
 	head     Entry                 // sentinel of the LRU list of evictable entries
 	// The spill tier (spillCap 0: none). Its primaries leave memory for it
 	// least-recently-used first (phead's list, kept only with a tier).
+	// spillUsed counts every copy in the tier, restored ones too: as Ray's
+	// spilled files, a copy stays on disk until its object goes, so that
+	// spilling a restored object again is free.
 	spillCap  int64
 	spillUsed int64
 	phead     Entry
@@ -79,17 +83,22 @@ type Store struct {
 	Evictions     uint64
 	OverCapacity  uint64
 	PeakUsedBytes int64
-	// Spilled and Restored count the objects that went to the spill tier
-	// and came back; SpilledBytes and RestoredBytes their bytes.
+	// Spilled and Restored count the objects that left memory for the
+	// spill tier and came back; SpilledBytes the bytes written to the tier
+	// (a restored object spilled again writes none), RestoredBytes the
+	// bytes read back.
 	Spilled, Restored           uint64
 	SpilledBytes, RestoredBytes int64
 }
 
-// Spill is one object a store moved to its spill tier, for its raylet to
-// charge and trace (see TakeSpills).
+// Spill is one object a store moved out of memory to its spill tier, for
+// its raylet to charge and trace (see TakeSpills). Written is false for an
+// object restored before, whose copy in the tier was kept: nothing is
+// written.
 type Spill struct {
-	ID    transport.ObjectID
-	Bytes int64
+	ID      transport.ObjectID
+	Bytes   int64
+	Written bool
 }
 
 // New returns a store of capacity bytes (0 = unbounded), without a spill
@@ -178,8 +187,7 @@ func (s *Store) Restore(e *Entry) (evicted []transport.ObjectID, over bool) {
 		return nil, false
 	}
 	size := e.Value.SizeOf()
-	s.spillUsed -= size // first: the tier has room for what making room spills
-	evicted = s.makeRoom(size)
+	evicted = s.makeRoom(size) // e's copy stays in the tier (entryOnDisk)
 	if s.capacity > 0 && s.used+size > s.capacity {
 		over = true
 		s.OverCapacity++
@@ -211,16 +219,19 @@ func (s *Store) makeRoom(size int64) (evicted []transport.ObjectID) {
 	for s.spillCap > 0 && s.used+size > s.capacity && s.phead.next != &s.phead {
 		victim := s.phead.next
 		vs := victim.Value.SizeOf()
-		if s.spillUsed+vs > s.spillCap {
+		write := victim.flags&entryOnDisk == 0
+		if write && s.spillUsed+vs > s.spillCap {
 			break
 		}
 		s.unlink(victim)
-		victim.flags |= entrySpilled
+		victim.flags |= entrySpilled | entryOnDisk
 		s.used -= vs
-		s.spillUsed += vs
+		if write {
+			s.spillUsed += vs
+			s.SpilledBytes += vs
+		}
 		s.Spilled++
-		s.SpilledBytes += vs
-		s.spills = append(s.spills, Spill{ID: victim.ID, Bytes: vs})
+		s.spills = append(s.spills, Spill{ID: victim.ID, Bytes: vs, Written: write})
 	}
 	return evicted
 }
@@ -433,9 +444,10 @@ func (s *Store) remove(e *Entry) {
 		s.unlink(e)
 	}
 	s.present--
-	if e.Spilled() {
+	if e.flags&entryOnDisk != 0 {
 		s.spillUsed -= e.Value.SizeOf()
-	} else {
+	}
+	if !e.Spilled() {
 		s.used -= e.Value.SizeOf()
 	}
 	e.inMap = false

@@ -54,6 +54,11 @@ const DetailFreed = "freed"
 // drops as it rejoins after being declared dead (see node.Raylet.rejoin).
 const DetailRejoin = "dropped at rejoin: made by the node's dead incarnation"
 
+// DetailOnDisk is the Detail of the EvObjectSpilled of an object whose
+// copy in the spill tier was kept when it was restored: it leaves memory
+// without a write (and costs nothing).
+const DetailOnDisk = "already on disk"
+
 var eventKindNames = [...]string{
 	EvNone: "none", EvTaskSubmitted: "task.submitted", EvTaskPlaced: "task.placed",
 	EvTaskArgsReady: "task.args_ready", EvTaskRunning: "task.running", EvTaskFinished: "task.finished",

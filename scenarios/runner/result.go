@@ -179,6 +179,7 @@ func (m *metrics) result(s *scenarios.Scenario, transport string, end time.Durat
 		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed,
 		TasksRetried: m.retried, TasksCancelled: m.cancelled, TasksReexecuted: m.reexecuted, MethodsReplayed: m.replayed,
 		ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt, ObjectCopiesFreed: m.freed,
+		ObjectsSpilled: m.spilled, ObjectsRestored: m.restored, BytesSpilled: m.spillBytes, BytesRestored: m.restBytes,
 		VirtualSeconds: end.Seconds(), WallSeconds: end.Seconds(), Speed: 1, Warnings: m.warnings,
 	}
 	if end > 0 {

@@ -75,35 +75,44 @@ type Expectation struct {
 
 // Result is what a run reports (the --json output).
 type Result struct {
-	Scenario             string           `json:"scenario"`
-	File                 string           `json:"file"`
-	Seed                 int64            `json:"seed"`
-	Transport            string           `json:"transport"`
-	TasksSubmitted       uint64           `json:"tasks_submitted"`
-	TasksCompleted       uint64           `json:"tasks_completed"`
-	TasksFailed          uint64           `json:"tasks_failed"`
-	TasksRetried         uint64           `json:"tasks_retried"`
-	TasksCancelled       uint64           `json:"tasks_cancelled"`
-	TasksReexecuted      uint64           `json:"tasks_reexecuted"`       // ends after the first: retries racing the original, lineage rebuilds, actor replays
-	MethodsReplayed      uint64           `json:"actor_methods_replayed"` // methods re-run by restarted actors to rebuild their state (replay)
-	ObjectsLost          uint64           `json:"objects_lost"`
-	ObjectsReconstructed uint64           `json:"objects_reconstructed"`
-	ObjectCopiesFreed    uint64           `json:"object_copies_freed"` // copies dropped because their owner freed them (ray.Free) before the run ended
-	FaultsInjected       int              `json:"faults_injected"`
-	VirtualSeconds       float64          `json:"virtual_seconds"`
-	WallSeconds          float64          `json:"wall_seconds"`
-	Events               uint64           `json:"events"`
-	EventsPerSecond      float64          `json:"events_per_second"`
-	Speed                float64          `json:"speed"`
-	Throughput           float64          `json:"throughput"`
-	LatencyMs            Latency          `json:"latency_ms"`
-	Checked              int              `json:"results_checked"`
-	Incorrect            int              `json:"results_incorrect"`
-	Warnings             []string         `json:"warnings,omitempty"`
-	Expectations         []Expectation    `json:"expectations"`
-	OK                   bool             `json:"ok"`
-	Digest               string           `json:"digest"`
-	Workloads            []WorkloadResult `json:"workloads"`
+	Scenario             string `json:"scenario"`
+	File                 string `json:"file"`
+	Seed                 int64  `json:"seed"`
+	Transport            string `json:"transport"`
+	TasksSubmitted       uint64 `json:"tasks_submitted"`
+	TasksCompleted       uint64 `json:"tasks_completed"`
+	TasksFailed          uint64 `json:"tasks_failed"`
+	TasksRetried         uint64 `json:"tasks_retried"`
+	TasksCancelled       uint64 `json:"tasks_cancelled"`
+	TasksReexecuted      uint64 `json:"tasks_reexecuted"`       // ends after the first: retries racing the original, lineage rebuilds, actor replays
+	MethodsReplayed      uint64 `json:"actor_methods_replayed"` // methods re-run by restarted actors to rebuild their state (replay)
+	ObjectsLost          uint64 `json:"objects_lost"`
+	ObjectsReconstructed uint64 `json:"objects_reconstructed"`
+	ObjectCopiesFreed    uint64 `json:"object_copies_freed"` // copies dropped because their owner freed them (ray.Free) before the run ended
+	// ObjectsSpilled and ObjectsRestored count the primary copies that
+	// left memory for a node's spill tier (cluster.nodes[].object_spill)
+	// and came back; BytesSpilled the bytes written to the tiers (an object
+	// spilled again after a restore writes none: its copy was kept) and
+	// BytesRestored the bytes read back. Absent without spilling.
+	ObjectsSpilled  uint64           `json:"objects_spilled,omitempty"`
+	ObjectsRestored uint64           `json:"objects_restored,omitempty"`
+	BytesSpilled    int64            `json:"bytes_spilled,omitempty"`
+	BytesRestored   int64            `json:"bytes_restored,omitempty"`
+	FaultsInjected  int              `json:"faults_injected"`
+	VirtualSeconds  float64          `json:"virtual_seconds"`
+	WallSeconds     float64          `json:"wall_seconds"`
+	Events          uint64           `json:"events"`
+	EventsPerSecond float64          `json:"events_per_second"`
+	Speed           float64          `json:"speed"`
+	Throughput      float64          `json:"throughput"`
+	LatencyMs       Latency          `json:"latency_ms"`
+	Checked         int              `json:"results_checked"`
+	Incorrect       int              `json:"results_incorrect"`
+	Warnings        []string         `json:"warnings,omitempty"`
+	Expectations    []Expectation    `json:"expectations"`
+	OK              bool             `json:"ok"`
+	Digest          string           `json:"digest"`
+	Workloads       []WorkloadResult `json:"workloads"`
 	// Unfinished names the drivers that had not returned when the run
 	// ended, and why ("" when every driver returned). Such a run has
 	// failed, whatever its expectations.
@@ -144,6 +153,10 @@ type metrics struct {
 	lost       uint64
 	rebuilt    uint64
 	freed      uint64
+	spilled    uint64
+	restored   uint64
+	spillBytes int64
+	restBytes  int64
 	submitAt   map[transport.TaskID]time.Duration
 	rereads    map[transport.TaskID]bool // verification tasks (scenarios.RereadTaskName): not counted
 	latencies  []time.Duration
@@ -211,6 +224,14 @@ func (m *metrics) event(ev *transport.Event) {
 		if ev.Detail == transport.DetailFreed {
 			m.freed++
 		}
+	case transport.EvObjectSpilled:
+		m.spilled++
+		if ev.Detail != transport.DetailOnDisk { // bytes written
+			m.spillBytes += ev.Bytes
+		}
+	case transport.EvObjectRestored:
+		m.restored++
+		m.restBytes += ev.Bytes
 	case transport.EvTaskInfeasible:
 		m.infeasible++
 		if m.infeasible <= 5 {
