@@ -55,6 +55,10 @@ type chromeNode struct {
 	queued    map[transport.TaskID]bool // accepted here, not yet running nor ended: the queue counter
 	storeUsed int64
 	objects   map[transport.ObjectID]int64
+	// spilled are the objects out of memory in the node's spill tier
+	// (made at the first spill), spillUsed their bytes.
+	spilled   map[transport.ObjectID]bool
+	spillUsed int64
 	named     map[uint32]bool // threads named
 }
 
@@ -351,8 +355,33 @@ func (c *chromeWriter) record(r *Record) {
 	case transport.EvObjectEvicted:
 		if sz, ok := n.objects[r.Object]; ok {
 			delete(n.objects, r.Object)
+			if n.spilled[r.Object] { // a spilled copy freed
+				delete(n.spilled, r.Object)
+				n.spillUsed -= sz
+				c.counter(id, "spilled", r.At, "bytes", n.spillUsed)
+				break
+			}
 			n.storeUsed -= sz
 			c.counter(id, "object store", r.At, "bytes", n.storeUsed)
+		}
+	case transport.EvObjectSpilled:
+		if sz, ok := n.objects[r.Object]; ok && !n.spilled[r.Object] {
+			if n.spilled == nil {
+				n.spilled = map[transport.ObjectID]bool{}
+			}
+			n.spilled[r.Object] = true
+			n.storeUsed -= sz
+			n.spillUsed += sz
+			c.counter(id, "object store", r.At, "bytes", n.storeUsed)
+			c.counter(id, "spilled", r.At, "bytes", n.spillUsed)
+		}
+	case transport.EvObjectRestored:
+		if sz, ok := n.objects[r.Object]; ok && n.spilled[r.Object] {
+			delete(n.spilled, r.Object)
+			n.storeUsed += sz
+			n.spillUsed -= sz
+			c.counter(id, "object store", r.At, "bytes", n.storeUsed)
+			c.counter(id, "spilled", r.At, "bytes", n.spillUsed)
 		}
 	case transport.EvObjectTransferred:
 		c.transfer(r)
@@ -456,6 +485,11 @@ func (c *chromeWriter) netRecord(r *Record) {
 		n.storeUsed = 0
 		clear(n.queued)
 		clear(n.objects)
+		if n.spillUsed != 0 || len(n.spilled) > 0 { // its spilled copies die with it
+			clear(n.spilled)
+			n.spillUsed = 0
+			c.counter(r.Node, "spilled", r.At, "bytes", 0)
+		}
 		c.counter(r.Node, "queue", r.At, "tasks", 0)
 		c.counter(r.Node, "object store", r.At, "bytes", 0)
 		c.fault("crash "+endpointName(r.Node), r)

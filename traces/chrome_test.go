@@ -303,3 +303,39 @@ func TestChromeResubmittedTaskOneFlow(t *testing.T) {
 	assert.Equal(t, starts, finishes)
 	assert.Len(t, starts, 1)
 }
+
+// TestChromeSpillCounters: a run that spills shows each node's spilled
+// bytes as a counter beside its object store's, which counts the bytes in
+// memory only: it never goes negative, nor does the spilled counter.
+func TestChromeSpillCounters(t *testing.T) {
+	s, err := scenarios.LoadWithOverrides("../scenarios/object-spilling.yaml", []string{"workload.0.params.length=8", "workload.1.params.maps=16"})
+	require.NoError(t, err)
+	yaml, err := s.Marshal()
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	w, err := traces.NewWriter(&buf, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed}, traces.WriterOptions{})
+	require.NoError(t, err)
+	rec := traces.NewRecorder(w)
+	res, err := runner.Run(context.Background(), s, runner.Options{Trace: rec})
+	require.NoError(t, err)
+	require.NoError(t, rec.Close())
+	require.Positive(t, res.ObjectsSpilled)
+	r, err := traces.NewReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, traces.WriteChrome(&out, r))
+	var f chromeFile
+	require.NoError(t, json.Unmarshal(out.Bytes(), &f))
+	seen := map[string]int{}
+	for _, e := range f.TraceEvents {
+		if e.Ph != "C" || (e.Name != "spilled" && e.Name != "object store") {
+			continue
+		}
+		var args struct{ Bytes int64 }
+		require.NoError(t, json.Unmarshal(e.Args, &args))
+		require.GreaterOrEqual(t, args.Bytes, int64(0), "%s counter", e.Name)
+		seen[e.Name]++
+	}
+	assert.Positive(t, seen["spilled"], "spilled counters")
+	assert.Positive(t, seen["object store"], "object store counters")
+}
