@@ -114,6 +114,9 @@ func TestReviewStartBadFlagValues(t *testing.T) {
 		{"--advertise", []string{"--head", "--advertise", "10.0.0.1:7379"}},
 		{"--object-store", []string{"--head", "--object-store", "0"}},
 		{"--object-store", []string{"--head", "--object-store", "-1GiB"}},
+		{"--object-spill", []string{"--head", "--object-store", "1GiB", "--object-spill", "0"}},
+		{"--object-spill", []string{"--head", "--object-store", "1GiB", "--object-spill", "-1GiB"}},
+		{"--object-spill", []string{"--head", "--object-spill", "1GiB"}},
 		{"--gcs-shards", []string{"--head", "--gcs-shards", "0"}},
 		{"--gcs-shards", []string{"--head", "--gcs-shards", "-3"}},
 		{"--gcs-shards", []string{"--head", "--gcs-shards", "100000"}},
@@ -141,7 +144,7 @@ func TestReviewStartBadFlagValues(t *testing.T) {
 	// Good values still get past the flags (to the unreadable token: exit 1).
 	for _, args := range [][]string{
 		{"--head", "--port", "0", "--gcs-shards", "2", "--gcs-replicas", "3", "--node-timeout", "1s", "--heartbeat", "50ms",
-			"--host", "0.0.0.0", "--advertise", "head.example", "--object-store", "1GiB", "--spill-threshold", "1", "--policy", "bottom-up"},
+			"--host", "0.0.0.0", "--advertise", "head.example", "--object-store", "1GiB", "--object-spill", "4GiB", "--spill-threshold", "1", "--policy", "bottom-up"},
 		{"--head", "--host", "::1"},
 		{"--address", "[::1]:7379", "--port", "0", "--join-timeout", "1s", "--drain-timeout", "1s"},
 		{"--address", "head.example:7379", "--host", "10.0.0.2"},

@@ -46,6 +46,7 @@ type startFlags struct {
 	cpus, gpus                float64
 	resources                 multiFlag
 	objectStore               string
+	objectSpill               string
 	tokenFile                 string
 	tlsCert, tlsKey, tlsCA    string
 	detach                    bool
@@ -90,6 +91,7 @@ func newStartFlagSet(f *startFlags, stderr io.Writer) *flag.FlagSet {
 	fs.Float64Var(&f.gpus, "gpus", 0, "GPUs this node offers")
 	fs.Var(&f.resources, "resources", "a custom resource, name=amount (repeatable, or comma-separated)")
 	fs.StringVar(&f.objectStore, "object-store", "", "object store capacity, e.g. 2GiB (default unbounded)")
+	fs.StringVar(&f.objectSpill, "object-spill", "", "spill tier capacity, e.g. 16GiB: primary copies spill there instead of the store going over capacity (default none; needs --object-store; the bytes stay in memory)")
 	fs.StringVar(&f.tokenFile, "token-file", "", "the cluster token file; given, it beats $RAYSIM_TOKEN (default: $RAYSIM_TOKEN, else $HOME/.raysim/token, which the head generates if missing)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS: this process's certificate (PEM); with --tls-key and --tls-ca, every connection is mutual TLS")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS: this process's private key (PEM)")
@@ -201,6 +203,14 @@ flags.
 			return exitUsage
 		}
 		node.ObjectStoreBytes = n
+	}
+	if f.objectSpill != "" {
+		n, err := scenarios.ParseSize(f.objectSpill)
+		if err != nil {
+			fmt.Fprintf(stderr, "raysim start: --object-spill: %v\n", err)
+			return exitUsage
+		}
+		node.ObjectSpillBytes = n
 	}
 	for _, a := range []struct {
 		flag string
@@ -392,6 +402,14 @@ func checkStartValues(f *startFlags) error {
 	if f.objectStore != "" {
 		if n, err := scenarios.ParseSize(f.objectStore); err == nil && n == 0 {
 			return fmt.Errorf("--object-store %q: want a positive size (without the flag: unbounded)", f.objectStore)
+		}
+	}
+	if f.objectSpill != "" {
+		if n, err := scenarios.ParseSize(f.objectSpill); err == nil && n == 0 {
+			return fmt.Errorf("--object-spill %q: want a positive size (without the flag: no spill tier)", f.objectSpill)
+		}
+		if f.objectStore == "" {
+			return fmt.Errorf("--object-spill %q: needs --object-store (an unbounded store never spills)", f.objectSpill)
 		}
 	}
 	for _, c := range []struct {
