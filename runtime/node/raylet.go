@@ -1443,7 +1443,7 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 	}
 	if over {
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Object: id, Bytes: size,
-			Detail: "object store over capacity: every object is pinned "})
+			Detail: "object store over capacity: every object is pinned"})
 	}
 	r.evicted(evicted)
 	r.emit(transport.Event{Kind: transport.EvObjectCreated, Node: r.self, Object: id, Bytes: size})
@@ -1661,7 +1661,7 @@ func (r *Raylet) restore(e *objstore.Entry) {
 	r.evicted(evicted)
 	if over {
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Object: e.ID, Bytes: size,
-			Detail: "object store over capacity: a restore found every object pinned "})
+			Detail: "object store over capacity: a restore found every object pinned"})
 	}
 	r.emit(transport.Event{Kind: transport.EvObjectRestored, Node: r.self, Object: e.ID, Bytes: size})
 }
