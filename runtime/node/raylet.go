@@ -1656,6 +1656,9 @@ func (r *Raylet) spilled() {
 // bytes; the room it makes is reported as a put's (evicted).
 func (r *Raylet) restore(e *objstore.Entry) {
 	evicted, over := r.store.Restore(e)
+	if e.Spilled() { // no longer the store's entry (dropped since): nothing to bring back
+		return
+	}
 	size := e.Value.SizeOf()
 	r.env.Charge(r.cfg.Costs.Restore(size))
 	r.evicted(evicted)

@@ -207,3 +207,19 @@ func TestPrimaryUpgradeOfAFetchedCopyIsSpillable(t *testing.T) {
 	assert.False(t, over)
 	assert.Equal(t, []transport.ObjectID{oid(0)}, spillIDs(s))
 }
+
+func TestRestoreOfADroppedEntryDoesNothing(t *testing.T) {
+	s := NewSpilling(100, 1000)
+	_, _, _ = s.Put(oid(0), val(60), true)
+	_, _, _ = s.Put(oid(1), val(60), true) // spills 0
+	require.Len(t, s.TakeSpills(), 1)
+	e, _ := s.Peek(oid(0))
+	require.True(t, s.Free(oid(0)))
+	evicted, over := s.Restore(e)
+	assert.Empty(t, evicted)
+	assert.False(t, over)
+	assert.True(t, e.Spilled(), "a detached entry is left as it was")
+	assert.Equal(t, int64(60), s.Used())
+	assert.Zero(t, s.SpillUsed())
+	assert.Zero(t, s.Restored)
+}

@@ -181,7 +181,8 @@ func (s *Store) Touch(e *Entry) {
 // copies, whose IDs it returns for the caller to tell the GCS, and may
 // spill other primaries (TakeSpills). A read must succeed: when no room
 // can be made the object comes back over capacity, and over reports it.
-// The restored object is the most recently used.
+// The restored object is the most recently used. An entry the store no
+// longer holds (dropped since it was looked up) stays as it is.
 func (s *Store) Restore(e *Entry) (evicted []transport.ObjectID, over bool) {
 	if !e.Spilled() || !e.inMap {
 		return nil, false
