@@ -89,7 +89,7 @@ func spillNodes(spill int64) []ray.NodeConfig {
 	}
 }
 
-func (w *spillWorkload) run(t *testing.T, ctx context.Context) []ray.Ref[ray.Blob] {
+func (w *spillWorkload) run(t *testing.T, ctx context.Context) ([]ray.Ref[ray.Blob], []ray.Ref[uint64]) {
 	onW := ray.Resource("w", 1)
 	refs := make([]ray.Ref[ray.Blob], spillObjects)
 	for i := range refs {
@@ -111,7 +111,7 @@ func (w *spillWorkload) run(t *testing.T, ctx context.Context) []ray.Ref[ray.Blo
 	for i, b := range blobs {
 		assert.Equal(t, ray.Blob{Bytes: 1 << 20, Sum: uint64(i)}, b, "get %d", i)
 	}
-	return refs
+	return refs, reads
 }
 
 // TestSpillKeepsTheStoreWithinCapacity: a workload four times larger than
@@ -216,4 +216,25 @@ func TestSpilledObjectsDieWithTheirNode(t *testing.T) {
 	defer n.mu.Unlock()
 	t.Logf("spilled %d, restored %d, rebuilt %d", n.spilled, n.restored, n.rebuilt)
 	assert.Positive(t, n.rebuilt, "the spilled objects died with their node and were rebuilt from lineage")
+}
+
+// TestFreeDropsSpilledCopies: ray.Free of objects spilled on a node drops
+// their copies in the tier as well as in memory.
+func TestFreeDropsSpilledCopies(t *testing.T) {
+	w := newSpillWorkload()
+	var n spillCounts
+	c, err := ray.NewSim(ray.Config{Nodes: spillNodes(64 << 20), Seed: 1, WireCheck: true, OnEvent: n.event}, w.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		refs, reads := w.run(t, ctx)
+		st := c.Raylet(1).Store() // w's; the simulation's loop runs one thing at a time: the driver may look
+		require.Positive(t, st.SpillUsed(), "objects in the tier")
+		require.NoError(t, ray.Free(ctx, refs...))
+		require.NoError(t, ray.Free(ctx, reads...))
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // the frees reach the node
+		assert.Zero(t, st.SpillUsed(), "the tier's copies went with the free")
+		assert.Zero(t, st.Len(), "and the ones in memory")
+		return nil
+	}))
 }
