@@ -250,7 +250,8 @@ func clone(s *scenarios.Scenario) *scenarios.Scenario {
 var storeSizes = []int64{32 << 20, 256 << 20, 1 << 30, 2 << 30}
 
 // Cluster generates a cluster: a head node and one or two worker groups
-// (2..MaxNodes nodes), CPUs, GPUs, a custom resource, object store sizes, a
+// (2..MaxNodes nodes), CPUs, GPUs, a custom resource, object store sizes
+// (a quarter of the groups small, with a spill tier), a
 // GCS layout, a scheduling policy and a network (latency, and unless
 // NoNetworkFaults, loss, duplication and reordering).
 func (g Gen) Cluster() *rapid.Generator[scenarios.Cluster] {
@@ -267,6 +268,12 @@ func (g Gen) Cluster() *rapid.Generator[scenarios.Cluster] {
 			ng := scenarios.NodeGroup{Name: fmt.Sprintf("w%d", i), Count: n,
 				CPUs:             float64(rapid.IntRange(1, 8).Draw(t, "cpus")),
 				ObjectStoreBytes: rapid.SampledFrom(storeSizes).Draw(t, "object_store")}
+			if rapid.IntRange(0, 3).Draw(t, "spill") == 0 {
+				// A small store with a spill tier, so that primaries
+				// spill and come back (objects are up to 1MiB).
+				ng.ObjectStoreBytes = rapid.SampledFrom([]int64{2 << 20, 8 << 20}).Draw(t, "spilling_store")
+				ng.ObjectSpillBytes = rapid.SampledFrom([]int64{4 << 20, 64 << 20, 1 << 30}).Draw(t, "object_spill")
+			}
 			if rapid.IntRange(0, 3).Draw(t, "gpu") == 0 {
 				ng.GPUs = float64(rapid.IntRange(1, 2).Draw(t, "gpus"))
 			}
