@@ -20,6 +20,7 @@ type Caller struct {
 	task   transport.TaskID
 	t      *task  // the running task (nil for drivers and actors)
 	driver bool   // a driver's (NewDriver): its blocked calls end on Abandon
+	ended  bool   // the driver has returned (End): its ctx carries no caller
 	puts   uint32 // the Puts so far (read and written on the loop: see Put)
 	// sub guards what Submit numbers on the calling goroutine: a driver's
 	// goroutines may submit at once on TCP, and two submissions given one
@@ -119,12 +120,22 @@ func (c *Caller) WithContext(ctx context.Context) context.Context {
 
 // CallerFrom returns the caller bound to ctx.
 func CallerFrom(ctx context.Context) (*Caller, bool) {
-	if c, ok := ctx.(*Caller); ok {
-		return c, true
+	c, ok := ctx.(*Caller)
+	if !ok {
+		c, ok = ctx.Value(callerKey{}).(*Caller)
 	}
-	c, ok := ctx.Value(callerKey{}).(*Caller)
+	if ok && c.ended {
+		return nil, false
+	}
 	return c, ok
 }
+
+// End marks a driver's caller as returned, so that a ctx it leaked (kept
+// by a goroutine or a closure past the driver's return) carries no
+// caller: the ray API then answers ErrNotInRay, where in netsim the call
+// would have blocked outside any coroutine. Call it on the driver's own
+// coroutine, as it returns.
+func (c *Caller) End() { c.ended = true }
 
 // TaskID is the ID of the running task (or the driver's root ID).
 func (c *Caller) TaskID() transport.TaskID { return c.task }
@@ -385,6 +396,15 @@ func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time
 			wake()
 			return
 		}
+		if timeout == 0 {
+			// A poll: what is here now, or ErrTimeout, on every transport
+			// (a timer of 0 fired after a local task that ended at the
+			// same virtual instant in netsim, before it on TCP).
+			g.timedOut, g.done = true, true
+			g.unneed()
+			wake()
+			return
+		}
 		c.release()
 		if c.driver { // no closure for a task's or an actor's Get: see onAbandon
 			g.unblock = c.onAbandon(func() {
@@ -634,15 +654,13 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 				registered = append(registered, id)
 			}
 		}
-		if n >= k {
+		if n >= k || timeout == 0 { // k ready, or a poll: what is ready now (see Get)
 			done = true
 			r.forgetLocated(registered, &done)
 			wake()
 			return
 		}
-		if timeout != 0 { // a poll does not wait
-			c.warnSelfWaitK(ids, ready, k)
-		}
+		c.warnSelfWaitK(ids, ready, k)
 		blocking = true
 		c.release()
 		unblock = c.onAbandon(func() {

@@ -86,7 +86,7 @@ func Get[T any](ctx context.Context, ref Ref[T]) (T, error) {
 	return GetTimeout(ctx, ref, -1)
 }
 
-// GetTimeout is Get with a timeout (virtual time in netsim; <0: none). It
+// GetTimeout is Get with a timeout (virtual time in netsim; <0: none; 0: a poll of what is here now). It
 // returns ErrTimeout when the timeout passes first.
 func GetTimeout[T any](ctx context.Context, ref Ref[T], timeout time.Duration) (T, error) {
 	var zero T
@@ -97,7 +97,7 @@ func GetTimeout[T any](ctx context.Context, ref Ref[T], timeout time.Duration) (
 	return vs[0], nil
 }
 
-// GetAll returns the values of several objects (timeout <0: none). As
+// GetAll returns the values of several objects (timeout <0: none; 0: a poll). As
 // Ray's get of a list, it returns as soon as one of them is an error,
 // without waiting for the rest: the first error (in ref order) among those
 // that have come.
@@ -132,7 +132,7 @@ func GetAll[T any](ctx context.Context, refs []Ref[T], timeout time.Duration) ([
 }
 
 // Wait returns once numReturns of refs are available (or timeout passes; <0:
-// none), split into ready and not ready, each in the order given. As Ray's
+// none; 0: a poll of what is ready now), split into ready and not ready, each in the order given. As Ray's
 // wait, ready holds at most numReturns refs (the first ready ones in the
 // order given; the rest are in notReady, ready or not), so that a loop of
 // Wait(rest, 1) takes one ref per round; numReturns must be 1 to len(refs)

@@ -298,6 +298,7 @@ type Sim struct {
 	drivers int
 	running int
 	errs    []error
+	closed  bool // Close was called: Run and Go refuse (ErrClosed)
 }
 
 // NewSim builds a simulated cluster (nothing runs until Run).
@@ -453,6 +454,9 @@ func (c *Sim) Replica(j, i int) *gcs.Replica {
 // Go starts a driver program on node i at the current virtual time. Its
 // error, if any, is returned by Run.
 func (c *Sim) Go(i int, driver func(ctx context.Context) error) error {
+	if c.closed {
+		return ErrClosed
+	}
 	r := c.Raylet(i)
 	if r == nil {
 		return fmt.Errorf("ray: node %d is not running", i)
@@ -462,7 +466,7 @@ func (c *Sim) Go(i int, driver func(ctx context.Context) error) error {
 	c.running++
 	caller := r.NewDriver(id)
 	c.net.Env(RayletID(i)).Go(func() {
-		defer func() { c.running-- }()
+		defer func() { c.running--; caller.End() }()
 		if err := driver(caller.Context()); err != nil {
 			c.errs = append(c.errs, err)
 		}
@@ -509,4 +513,4 @@ func (c *Sim) Err() error {
 }
 
 // Close releases the simulator's coroutines.
-func (c *Sim) Close() { c.net.Sim.Close() }
+func (c *Sim) Close() { c.closed = true; c.net.Sim.Close() }

@@ -46,7 +46,11 @@ var (
 	// Ray's wait does.
 	ErrTimeout = node.ErrTimeout
 	// ErrNotInRay: the context is not a driver's or a task's.
-	ErrNotInRay = errors.New("ray: context carries no ray caller (use the ctx given to a driver or task)")
+	// In the simulator a driver's ctx ends when the driver returns (a
+	// goroutine or closure that kept it gets this error).
+	ErrNotInRay = errors.New("ray: context carries no ray caller (use the ctx given to a running driver or task)")
+	// ErrClosed: Run or Go on a cluster that was closed.
+	ErrClosed = errors.New("ray: the cluster is closed")
 	// ErrActorNotFound: no live actor has that name (GetActor), or a
 	// handle names no actor.
 	ErrActorNotFound = errors.New("ray: no live actor of that name")

@@ -49,6 +49,7 @@ type TCP struct {
 
 	drv       sync.WaitGroup // drivers started with Go
 	closeOnce sync.Once
+	closed    bool // under mu: Close has begun
 	closeErr  error
 }
 
@@ -248,6 +249,10 @@ func (c *TCP) driverContext(i int) (context.Context, error) {
 		return nil, fmt.Errorf("ray: no node %d (the cluster has %d)", i, len(c.raylets))
 	}
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
 	n := c.drivers
 	c.drivers++
 	c.mu.Unlock()
@@ -261,7 +266,8 @@ func (c *TCP) driverContext(i int) (context.Context, error) {
 // Wait). Several Runs may proceed concurrently, each from its own goroutine.
 // If the cluster is closed while the driver is blocked in a runtime call,
 // that call never returns: the calling goroutine exits (runtime.Goexit)
-// once the hosts have stopped.
+// once the hosts have stopped. On a closed cluster Run (and Go) return
+// ErrClosed.
 func (c *TCP) Run(driver func(ctx context.Context) error) error {
 	ctx, err := c.driverContext(0)
 	if err != nil {
@@ -305,6 +311,9 @@ func (c *TCP) Wait() error {
 // computing finishes on its own and then ends at its next runtime call.
 func (c *TCP) Close() error {
 	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true // Run and Go refuse from now (a driver could only hang)
+		c.mu.Unlock()
 		var errs []error
 		for _, h := range c.hosts {
 			if err := h.Close(); err != nil {
