@@ -9,7 +9,11 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 26: a PullRequest may ask for some chunks only
+// version is refused. 27: a NodeControl carries a task_errors Rate, a
+// StatusReply may say its asker was Removed, a spec's strategy byte has a
+// CaptureChildTasks bit and an actor spec's Replay byte a MaxConcurrency
+// flag; placement groups are looked up by name (GroupLookup, GroupFound);
+// a refused handshake is answered with a refusal. 26: a PullRequest may ask for some chunks only
 // (Chunks), so a retried pull is not sent what it has; a NodeControl
 // carries its requester's number (Seq), echoed in the acknowledgement. 25: a node's status (StatusReply) carries its
 // heartbeat's mean task time and pull bandwidth. 24: a chain request names the configuration it was
@@ -42,7 +46,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 26
+const ProtocolVersion = 27
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.
