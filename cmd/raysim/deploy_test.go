@@ -487,4 +487,10 @@ func TestDeployTaskErrors(t *testing.T) {
 	out, errOut, code := c.raysim(nil, "analyze", trace)
 	require.Equal(t, 0, code, "raysim analyze: %s", errOut)
 	assert.Regexp(t, `(?m)^\S+\s+task_errors\b.*n1`, out, "the fault in analyze's faults:\n%s", out)
+	// The fault had no for: it lasted the run, and no longer than the run.
+	// The rate lives in n1's process, and failed the next run's tasks.
+	r = c.runRemote(filepath.Join("..", "..", "scenarios", "parallel.yaml"),
+		"--set", "workload.0.params.tasks=300", "--set", "faults=[]")
+	assert.True(t, r.OK, "a run after the faulted one sees no injected errors")
+	assert.Zero(t, r.TasksRetried)
 }

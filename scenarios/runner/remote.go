@@ -170,8 +170,11 @@ type remoteFaults struct {
 	stopped  bool
 	owners   linkOwners // which fault set each link's current fault
 	heals    int        // explicit heals applied (each ends every partition)
-	// errOwner: the task_errors fault whose rate each node has now.
-	errOwner map[string]*scenarios.Fault
+	// errOwner: the task_errors fault whose rate each node has now;
+	// errStopped: the run has ended (endTaskErrors). Under errMu.
+	errMu      sync.Mutex
+	errOwner   map[string]*scenarios.Fault
+	errStopped bool
 }
 
 // linkOwners records, per directed link, which fault (a number per
@@ -267,6 +270,7 @@ func (f *remoteFaults) schedule() func() {
 			}
 			f.mu.Unlock()
 			f.sess.LinkFault(&transport.LinkFault{Clear: true})
+			f.endTaskErrors()
 		})
 	}
 }
@@ -383,28 +387,26 @@ func (f *remoteFaults) apply(fl *scenarios.Fault) {
 // node the cluster listed at the start when it names none) and, if it has
 // a for, ends it then on the nodes no later task_errors took over, tracing
 // its start and end as the simulator does. It reports whether it reached
-// a node.
+// a node. Starts, ends and the run's end (endTaskErrors) are serialized:
+// each runs on a timer goroutine of its own, and an end racing a later
+// start on the same node must not clear the later one's rate.
 func (f *remoteFaults) taskErrors(fl *scenarios.Fault) bool {
+	f.errMu.Lock()
+	defer f.errMu.Unlock()
+	if f.errStopped {
+		return false
+	}
 	names := fl.Errors.Nodes
 	if len(names) == 0 {
 		names = slices.Sorted(maps.Keys(f.ids))
 	}
-	set := func(name string, rate float64) bool {
-		if err := f.sess.TaskErrors(f.ctx, name, rate); err != nil {
-			f.warn("line %d: %s on %s: %v", fl.Line, fl.Kind, name, err)
-			return false
-		}
-		return true
-	}
 	var mine []string
 	for _, name := range names {
-		f.mu.Lock()
-		if f.errOwner == nil {
-			f.errOwner = map[string]*scenarios.Fault{}
-		}
-		f.errOwner[name] = fl
-		f.mu.Unlock()
-		if set(name, fl.Errors.Rate) {
+		if f.setRate(f.ctx, fl, name, fl.Errors.Rate) {
+			if f.errOwner == nil {
+				f.errOwner = map[string]*scenarios.Fault{}
+			}
+			f.errOwner[name] = fl
 			mine = append(mine, name)
 		}
 	}
@@ -414,21 +416,50 @@ func (f *remoteFaults) taskErrors(fl *scenarios.Fault) bool {
 	f.note(&netsim.Event{Kind: netsim.EvCustom, Detail: scenarios.TaskErrorsStarted + fl.Errors.Describe()})
 	if fl.For > 0 {
 		f.after(fl.For, func() {
+			f.errMu.Lock()
+			defer f.errMu.Unlock()
+			if f.errStopped {
+				return
+			}
 			for _, name := range mine {
-				f.mu.Lock()
-				held := f.errOwner[name] == fl
-				if held {
+				if f.errOwner[name] == fl {
 					delete(f.errOwner, name)
-				}
-				f.mu.Unlock()
-				if held {
-					set(name, 0)
+					f.setRate(f.ctx, fl, name, 0)
 				}
 			}
 			f.note(&netsim.Event{Kind: netsim.EvCustom, Detail: scenarios.TaskErrorsEnded + fl.Errors.Describe()})
 		})
 	}
 	return true
+}
+
+// setRate sets a node's task_errors rate, warning if the head refuses.
+func (f *remoteFaults) setRate(ctx context.Context, fl *scenarios.Fault, name string, rate float64) bool {
+	if err := f.sess.TaskErrors(ctx, name, rate); err != nil {
+		f.warn("line %d: %s on %s: %v", fl.Line, fl.Kind, name, err)
+		return false
+	}
+	return true
+}
+
+// endTaskErrors puts every node a task_errors fault still holds back to
+// 0 as the run ends: the rate lives in the node's process, and would fail
+// later runs' tasks (a fault without for, one whose for outlasts the run,
+// a run interrupted). It asks on a context of its own: the run's may be
+// done.
+func (f *remoteFaults) endTaskErrors() {
+	f.errMu.Lock()
+	defer f.errMu.Unlock()
+	f.errStopped = true
+	if len(f.errOwner) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, name := range slices.Sorted(maps.Keys(f.errOwner)) {
+		f.setRate(ctx, f.errOwner[name], name, 0)
+	}
+	clear(f.errOwner)
 }
 
 // links sets faults and, if d > 0, removes them d later from the links no
