@@ -70,10 +70,22 @@ func (p *ActorPool[S, R]) HasNext() bool { return len(p.running) > 0 || len(p.qu
 // HasFree reports whether an actor is idle and no call waits for one.
 func (p *ActorPool[S, R]) HasFree() bool { return len(p.idle) > 0 && len(p.queued) == 0 }
 
-// Push adds an actor to the pool (idle; a queued call starts on it).
-func (p *ActorPool[S, R]) Push(ctx context.Context, a ActorHandle[S]) {
+// Push adds an actor to the pool (idle; a queued call starts on it). An
+// actor already in the pool is refused, as Ray's push refuses it: it would
+// run two of the pool's calls at once.
+func (p *ActorPool[S, R]) Push(ctx context.Context, a ActorHandle[S]) error {
+	same := func(b ActorHandle[S]) bool { return b.id == a.id }
+	if slices.ContainsFunc(p.idle, same) {
+		return fmt.Errorf("ray: actor pool: actor %s is in the pool already", a.id)
+	}
+	for _, c := range p.running {
+		if same(c.actor) {
+			return fmt.Errorf("ray: actor pool: actor %s is in the pool already (running a call)", a.id)
+		}
+	}
 	p.idle = append(p.idle, a)
 	p.start(ctx)
+	return nil
 }
 
 // PopIdle removes an idle actor from the pool and returns it (false if
@@ -126,9 +138,6 @@ func (p *ActorPool[S, R]) GetNextUnordered(ctx context.Context, timeout time.Dur
 	slices.Sort(nums) // the oldest first, whatever the map's order
 	for _, n := range nums {
 		if c := p.running[n]; c.ref.refErr() != nil { // its submission failed: done, with that error
-			if n != p.taken {
-				p.done[n] = true
-			}
 			return p.take(ctx, n, c, -1)
 		}
 	}
@@ -145,9 +154,6 @@ func (p *ActorPool[S, R]) GetNextUnordered(ctx context.Context, timeout time.Dur
 	}
 	for _, n := range nums {
 		if c := p.running[n]; c.ref.id == ready[0].id {
-			if n != p.taken {
-				p.done[n] = true
-			}
 			return p.take(ctx, n, c, -1)
 		}
 	}
@@ -155,16 +161,32 @@ func (p *ActorPool[S, R]) GetNextUnordered(ctx context.Context, timeout time.Dur
 }
 
 // take gets call n's result, frees its actor and starts a queued call.
+// An error that is not the call's (a timeout, the context's end, a lost
+// cluster) leaves the call pending and its actor busy.
 func (p *ActorPool[S, R]) take(ctx context.Context, n int, c poolCall[S, R], timeout time.Duration) (R, error) {
 	v, err := GetTimeout(ctx, c.ref, timeout)
-	if errors.Is(err, ErrTimeout) {
-		return v, err // still running: its actor stays busy
+	if err != nil && !callEnded(err) {
+		return v, err
 	}
 	delete(p.running, n)
 	if n == p.taken {
 		p.taken++
+	} else {
+		p.done[n] = true // taken out of order: GetNext skips it
 	}
 	p.idle = append(p.idle, c.actor)
 	p.start(ctx)
 	return v, err
+}
+
+// callEnded reports whether a Get's error is the call's own outcome (the
+// method failed, the actor died, the call was cancelled...), not the
+// reader's: a timeout, its context's end, a closed or lost cluster.
+func callEnded(err error) bool {
+	for _, e := range []error{ErrTimeout, context.Canceled, context.DeadlineExceeded, ErrNotInRay, ErrHeadLost, ErrRemoved, ErrClosed} {
+		if errors.Is(err, e) {
+			return false
+		}
+	}
+	return true
 }

@@ -84,10 +84,12 @@ func init() {
 		pool.Submit(ctx, nap(1))
 		_, err = pool.GetNext(ctx, -1)
 		assert.ErrorContains(t, err, "none is in the pool")
-		pool.Push(ctx, actors[2])
+		require.NoError(t, pool.Push(ctx, actors[2]))
+		assert.Error(t, pool.Push(ctx, actors[2]), "an actor in the pool (running its call) pushed again")
 		v, err := pool.GetNext(ctx, -1)
 		require.NoError(t, err)
 		assert.Equal(t, 200, v, "the waiting call ran on the pushed actor")
+		assert.Error(t, pool.Push(ctx, actors[2]), "an idle actor of the pool pushed again")
 
 		// A dead actor's call ends with ErrActorDied, and frees it.
 		require.NoError(t, ray.Kill(ctx, actors[0]))
@@ -100,4 +102,32 @@ func init() {
 			require.NoError(t, ray.Kill(ctx, a))
 		}
 	}})
+}
+
+// TestActorPoolContextEndKeepsCall: a GetNext whose context ended while
+// the call ran took the call for finished: its result was lost, HasNext
+// turned false, and the next Submit went to the actor still running it.
+// The call now stays pending (TCP: netsim watches no context).
+func TestActorPoolContextEndKeepsCall(t *testing.T) {
+	s := newSuite()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := ray.NewTCP(ctx, ray.Config{Nodes: withW(1)}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		a := s.counter.New(ctx, 7)
+		pool := ray.NewActorPool[counter, int](a)
+		pool.Submit(ctx, func(ctx context.Context, a ray.ActorHandle[counter]) ray.Ref[int] { return s.nap.Remote(ctx, a, 300) })
+		short, stop := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer stop()
+		_, err := pool.GetNext(short, -1)
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.True(t, pool.HasNext(), "the call still runs")
+		assert.False(t, pool.HasFree(), "its actor is busy")
+		v, err := pool.GetNext(ctx, -1)
+		require.NoError(t, err)
+		assert.Equal(t, 7, v)
+		return nil
+	}))
 }
