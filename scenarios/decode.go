@@ -202,9 +202,12 @@ func (d *decoder) parseYAML(data []byte) *yaml.Node {
 	return root
 }
 
-// maxSyntaxSearchLines bounds the files whose syntax errors syntaxError
-// looks for line by line (a parse of each prefix: quadratic).
-const maxSyntaxSearchLines = 5000
+// maxSyntaxSearchBytes bounds the bytes syntaxError parses in all while
+// it looks for an error's line (a parse of each prefix: quadratic in the
+// file's length): a scenario file of a few hundred lines is searched
+// whole, a machine-written one of thousands is given yaml.v3's line
+// rather than seconds of parsing.
+const maxSyntaxSearchBytes = 4 << 20
 
 // syntaxError is a YAML syntax error as a FieldError at the problem's line.
 // yaml.v3 gives a position only inside its message, and that one is where
@@ -223,12 +226,17 @@ func syntaxError(file string, data []byte, err error) *FieldError {
 		e.Msg = m[2]
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) > maxSyntaxSearchLines {
-		return e
-	}
-	end := 0
+	end, budget := 0, maxSyntaxSearchBytes
 	for k, l := range lines {
 		end += len(l)
+		if k+2 < e.Line {
+			// Before the construct yaml.v3 names (its mark may be
+			// 0-based): the problem is not there.
+			continue
+		}
+		if budget -= end; budget < 0 {
+			break
+		}
 		var doc yaml.Node
 		_, perr := decodeAll(data[:end], &doc)
 		if perr == nil {
