@@ -85,7 +85,10 @@ type Coordinator struct {
 }
 
 // sweptDriver is a driver sweep removed: its name and its agent's address.
-type sweptDriver struct{ name, addr string }
+type sweptDriver struct {
+	name, addr string
+	at         time.Time // when it was removed
+}
 
 // sweptKeep is how long the coordinator remembers a removed driver's
 // agent (see Coordinator.swept): a cut-off driver's process asks for the
@@ -407,8 +410,13 @@ func (c *Coordinator) sweep() {
 				"driver", b.Name, "node", uint32(b.Node), "for", now.Sub(since).Round(time.Millisecond))
 		}
 		agent := b.Agent
-		c.swept[agent] = sweptDriver{name: b.Name, addr: c.book[agent].Addr}
-		c.env.After(sweptKeep, func() { delete(c.swept, agent) })
+		sw := sweptDriver{name: b.Name, addr: c.book[agent].Addr, at: now}
+		c.swept[agent] = sw
+		c.env.After(sweptKeep, func() {
+			if c.swept[agent] == sw { // not a later removal's
+				delete(c.swept, agent)
+			}
+		})
 		c.leave(b.Node)
 	}
 	c.gone = gone
