@@ -483,8 +483,12 @@ func (c *Caller) LookupGroup(ctx context.Context, name string) (found *transport
 		unblock = c.onAbandon(func() { finish(nil, r.abandon.err) })
 		unwatch = c.watch(ctx, func(cerr error) { finish(nil, cerr) })
 		if first {
-			r.groupAsks[name]++ // a new round of asking: an older round's timer stops
-			r.lookupGroup(name, r.groupAsks[name])
+			// A new round of asking: an older round's timer stops (rounds
+			// are numbered across names, so a name asked again after its
+			// entry was dropped never matches an old timer).
+			r.groupRound++
+			r.groupAsks[name] = r.groupRound
+			r.lookupGroup(name, r.groupRound)
 		}
 	})
 	if err == nil && !found.Found {
@@ -512,6 +516,7 @@ func (r *Raylet) lookupGroup(name string, round uint64) {
 		waiting := slices.DeleteFunc(r.groupLookups[name], func(w groupLookup) bool { return *w.done })
 		if len(waiting) == 0 {
 			delete(r.groupLookups, name)
+			delete(r.groupAsks, name)
 			return
 		}
 		r.groupLookups[name] = waiting
@@ -529,6 +534,7 @@ func (r *Raylet) onGroupFound(m *transport.GroupFound) {
 		return
 	}
 	delete(r.groupLookups, m.Name)
+	delete(r.groupAsks, m.Name)
 	for _, w := range waiters {
 		w.f(m)
 	}

@@ -161,10 +161,12 @@ type Raylet struct {
 	bundles []*heldBundle
 	groups  map[transport.GroupID]*ownedGroup
 	// groupLookups are the callers waiting for the scheduler's answer to
-	// a lookup of a group's name (LookupGroup), groupAsks the rounds of
-	// asking for each (made on first use).
+	// a lookup of a group's name (LookupGroup), groupAsks the round of
+	// asking for each name being looked up (made on first use; dropped
+	// when answered or no caller is left), numbered by groupRound.
 	groupLookups map[string][]groupLookup
 	groupAsks    map[string]uint64
+	groupRound   uint64
 	// blocked: what tasks blocked in Get or Wait hold besides their CPU
 	// (given back: Caller.release), which comes back only when what they
 	// wait for ends (see blockedOut); blockedSpills the tasks spilled for
