@@ -248,7 +248,7 @@ func (c *Caller) Put(v transport.Value) (transport.ObjectID, error) {
 }
 
 // ErrTimeout is returned by Get when its timeout passes first.
-var ErrTimeout = fmt.Errorf("node: timed out")
+var ErrTimeout = errors.New("ray: timed out (the timeout passed before the object was ready)")
 
 // ErrCancelled is returned by a cancelled task's Get, Wait and Compute: a
 // cancel interrupts a running normal task at its next (or current) block,

@@ -22,10 +22,16 @@ import (
 
 // NodeConfig describes one node of a cluster.
 type NodeConfig struct {
-	Name             string
-	CPUs, GPUs       float64
-	Resources        map[string]float64
-	ObjectStoreBytes int64 // 0 = unbounded
+	Name       string
+	CPUs, GPUs float64
+	Resources  map[string]float64
+	// ObjectStoreBytes is the node's object store capacity (0 = unbounded).
+	// A bounded store evicts fetched copies least recently used first;
+	// when only pinned objects and primary copies are left (a primary is
+	// kept until freed) it goes over capacity, with a warning event,
+	// rather than fail a task, unless a spill tier takes the primaries.
+	// One object larger than the store is refused (ErrObjectTooLarge).
+	ObjectStoreBytes int64
 	// ObjectSpillBytes is the node's spill tier (0 = none, the default):
 	// primary copies the store needs room for are spilled there and
 	// restored at their next read instead of the store going over

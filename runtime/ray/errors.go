@@ -11,6 +11,33 @@
 //		v, err := ray.Get(ctx, double.Remote(ctx, 21))
 //		...
 //	})
+//
+// Runnable examples are in example_test.go (go test -run Example).
+//
+// Goroutines. On TCP a driver or a task may call the API from goroutines
+// of its own (as a Ray task's threads call ray.get). In the simulator
+// every call must come from the driver's or the task's own goroutine: the
+// simulator runs one coroutine at a time in virtual time, and a call from
+// another goroutine races it (it may work, hang or crash the process).
+// Fan out with more tasks (or drivers: Sim.Go), not goroutines. A
+// simulated driver's ctx ends when the driver returns (ErrNotInRay).
+//
+// Errors. A task's failure crosses the cluster as its kind and its text:
+// Get returns a *TaskError whose Kind is one of the sentinels below
+// (errors.Is works with them) and whose message is the task's error text,
+// or "panic: " and the panic's value. The task's own error value and its
+// chain do not travel (errors.Is or errors.As on your own error types
+// does not match), as between Ray's processes; test the text, or return a
+// value that says what happened.
+//
+// Values. Arguments and results are encoded to cross nodes (codec.go):
+// common types (ints, floats, strings, bools, byte slices, Refs, actor
+// handles, Blob) compactly, anything else as JSON, so unexported struct
+// fields are dropped, an any receives JSON's types (float64 or int64,
+// map[string]any), an error-typed result does not decode, and []byte
+// inside a struct is base64 (larger than its length). Decoding checks the
+// type: a value of another type is an error wrapping ErrDecode. Blob
+// stands for a payload of a given virtual size in the simulator.
 package ray
 
 import (

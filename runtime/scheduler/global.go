@@ -403,7 +403,7 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 		v := g.index[spec.Target]
 		switch {
 		case v == nil && (g.cfg.Layout == nil || !slices.Contains(g.cfg.Layout.Raylets, spec.Target)):
-			fail = fmt.Sprintf("its hard affinity's node %d is not in the cluster", spec.Target)
+			fail = fmt.Sprintf("its hard affinity's node %d is not in the cluster (node IDs count from 1: ray.RayletID(i) is the i-th node's)", spec.Target)
 		case v != nil && !spec.Resources.Fits(v.total):
 			fail = fmt.Sprintf("its hard affinity's node %d has not %s (%s)", spec.Target, spec.Resources, spec.Resources.Missing(v.total))
 		}
