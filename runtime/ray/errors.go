@@ -78,8 +78,11 @@ var (
 	ErrNotInRay = errors.New("ray: context carries no ray caller (use the ctx given to a running driver or task)")
 	// ErrClosed: Run or Go on a cluster that was closed.
 	ErrClosed = errors.New("ray: the cluster is closed")
-	// ErrActorNotFound: no live actor has that name (GetActor), or a
-	// handle names no actor.
+	// ErrActorNotFound: no live actor has that name (GetActor), or the
+	// handle is the zero handle. A handle made up from an ID no actor was
+	// created under (ActorHandleOf) is not detected: its calls wait, as for
+	// an actor whose creation has not reached the actor table yet (bound
+	// them with GetTimeout).
 	ErrActorNotFound = errors.New("ray: no live actor of that name")
 	// ErrBadWait: Wait's numReturns is out of range or its refs repeat.
 	ErrBadWait = errors.New("ray: wait: bad numReturns or duplicate refs")
