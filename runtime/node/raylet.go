@@ -169,10 +169,11 @@ type Raylet struct {
 	groupRound   uint64
 	// blocked: what tasks blocked in Get or Wait hold besides their CPU
 	// (given back: Caller.release), which comes back only when what they
-	// wait for ends (see blockedOut); blockedSpills the tasks spilled for
-	// it since the node last had none blocked.
+	// wait for ends (see blockedOut); blockedSpills the submissions (a
+	// task's attempt: a retry's and a rebuild's are others) spilled for it
+	// since the node last had none blocked.
 	blocked       transport.Resources
-	blockedSpills map[transport.TaskID]struct{}
+	blockedSpills map[submission]struct{}
 	gpus          []int64 // free amount of each GPU (gpus.go)
 	gpuHeld       map[*task][]gpuShare
 	// promisedGPUs: the GPU requests of the actors in promised, in the
@@ -728,17 +729,26 @@ func (r *Raylet) schedule(spec *transport.TaskSpec) {
 // GPU, deadlocked the tree while other nodes' GPUs were idle). It goes to
 // the global scheduler instead, which finds a node with the resources free
 // or holds it until one has them (as Ray's raylet spills a task it cannot
-// run to a node that can). A task goes once while tasks are blocked here:
-// sent back (every node's resources may be held so), it stays, or it would
-// go back and forth for good.
+// run to a node that can). A submission goes once while tasks are blocked
+// here: sent back (every node's resources may be held so), it stays, or it
+// would go back and forth for good. A later submission of the task (a
+// retry, a rebuild of its lost result) goes again: the rebuild of a result
+// the blocked tasks wait for, kept here behind them, deadlocked them.
 func (r *Raylet) blockedOut(spec *transport.TaskSpec) bool {
 	if r.blocked.IsZero() || spec.IsCreation() || spec.Strategy == transport.StrategyNodeHard || len(r.cfg.Layout.Raylets) == 1 {
 		return false
 	}
-	if _, again := r.blockedSpills[spec.ID]; again {
+	if _, again := r.blockedSpills[submission{spec.ID, spec.Attempt}]; again {
 		return false
 	}
 	return !spec.Resources.Fits(r.total.Sub(r.blocked))
+}
+
+// submission is one submission of a task: its ID and attempt (a retry's
+// and a rebuild's are numbered apart).
+type submission struct {
+	id      transport.TaskID
+	attempt uint32
 }
 
 // spillBlocked spills a task blockedOut, telling the scheduler first what
@@ -746,9 +756,9 @@ func (r *Raylet) blockedOut(spec *transport.TaskSpec) bool {
 // tasks hold as free, and place the task back here).
 func (r *Raylet) spillBlocked(spec *transport.TaskSpec) {
 	if r.blockedSpills == nil {
-		r.blockedSpills = make(map[transport.TaskID]struct{})
+		r.blockedSpills = make(map[submission]struct{})
 	}
-	r.blockedSpills[spec.ID] = struct{}{}
+	r.blockedSpills[submission{spec.ID, spec.Attempt}] = struct{}{}
 	if r.registered {
 		r.tellScheduler()
 	}
