@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"raysim/runtime/node"
 	"raysim/runtime/transport"
@@ -20,6 +21,7 @@ type ActorClass[S any] struct {
 	name string
 	typ  *node.ActorType
 	opts options
+	sig  *params // the constructor's parameters, checked at New
 }
 
 // ActorHandle refers to a live (or dead) actor of class S.
@@ -60,14 +62,14 @@ func (h *ActorHandle[S]) UnmarshalJSON(b []byte) error {
 // Err reports a failure to create or find the actor.
 func (h ActorHandle[S]) Err() error { return h.err }
 
-func registerActor[S any](r *Registry, name string, sig any, ctor func(ctx context.Context, args []transport.Value) (any, error)) *ActorClass[S] {
+func registerActor[S any](r *Registry, name string, sig any, ps *params, ctor func(ctx context.Context, args []transport.Value) (any, error)) *ActorClass[S] {
 	r.add(name, sig)
 	typ := &node.ActorType{New: ctor, Methods: map[string]node.Method{}}
 	r.actors[name] = typ
 	o := defaultOptions()
 	o.CPU = 0 // like Ray: an actor needs no CPU to live unless asked
 	o.MaxRetries = 0
-	return &ActorClass[S]{reg: r, name: name, typ: typ, opts: o}
+	return &ActorClass[S]{reg: r, name: name, typ: typ, opts: o, sig: ps}
 }
 
 // instance hands a constructor's result to the raylet: a nil *S as a nil
@@ -82,7 +84,7 @@ func instance[S any](s *S, err error) (any, error) {
 
 // RegisterActor0 registers an actor class with a constructor of no argument.
 func RegisterActor0[S any](r *Registry, name string, ctor func(context.Context) (*S, error)) *ActorClass[S] {
-	return registerActor[S](r, name, ctor, func(ctx context.Context, args []transport.Value) (any, error) {
+	return registerActor[S](r, name, ctor, paramsOf(name), func(ctx context.Context, args []transport.Value) (any, error) {
 		if err := arity(name, args, 0); err != nil {
 			return nil, err
 		}
@@ -92,7 +94,7 @@ func RegisterActor0[S any](r *Registry, name string, ctor func(context.Context) 
 
 // RegisterActor1 registers an actor class whose constructor takes one argument.
 func RegisterActor1[A, S any](r *Registry, name string, ctor func(context.Context, A) (*S, error)) *ActorClass[S] {
-	return registerActor[S](r, name, ctor, func(ctx context.Context, args []transport.Value) (any, error) {
+	return registerActor[S](r, name, ctor, paramsOf(name, reflect.TypeFor[A]()), func(ctx context.Context, args []transport.Value) (any, error) {
 		if err := arity(name, args, 1); err != nil {
 			return nil, err
 		}
@@ -105,8 +107,12 @@ func RegisterActor1[A, S any](r *Registry, name string, ctor func(context.Contex
 }
 
 // Options returns a copy of the class with actor options applied (resources,
-// ActorName, MaxRestarts...).
+// ActorName, MaxRestarts...). On a nil class it returns nil, whose New
+// reports the mistake.
 func (c *ActorClass[S]) Options(o ...Option) *ActorClass[S] {
+	if c == nil {
+		return nil
+	}
 	d := *c
 	d.opts = c.opts.with(o)
 	return &d
@@ -120,17 +126,30 @@ func (c *ActorClass[S]) Options(o ...Option) *ActorClass[S] {
 // is ErrActorNameTaken and nothing is created. Two creators racing past
 // that check are settled by the name's shard: the first to reach it keeps
 // the name, and the other actor is ended (its calls fail with ErrActorDied).
+// The constructor's arguments are checked here as Func.Remote checks a
+// function's (ErrBadArgs on the handle). Options an actor has no use for
+// (RetryExceptions), and CheckpointEvery for a class whose instances do not
+// implement Checkpointer, are refused (ErrInvalidOption), as is a nil
+// class (ErrUnknownFunction).
 func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
+	if c == nil {
+		return ActorHandle[S]{err: fmt.Errorf("%w: New on a nil *ActorClass (not registered)", ErrUnknownFunction)}
+	}
 	cl, ok := node.CallerFrom(ctx)
 	if !ok {
 		return ActorHandle[S]{err: ErrNotInRay}
+	}
+	if c.opts.Checkpoint != 0 {
+		if _, ok := any((*S)(nil)).(Checkpointer); !ok {
+			return ActorHandle[S]{err: fmt.Errorf("%w: CheckpointEvery: %s's instances (%T) do not implement Checkpointer", ErrInvalidOption, c.name, (*S)(nil))}
+		}
 	}
 	spec := &transport.TaskSpec{Func: c.name, Act: &transport.ActorSpec{Creation: true}}
 	if err := c.opts.apply(spec, cl.CaptureGroup()); err != nil {
 		return ActorHandle[S]{err: err}
 	}
-	if err := encodeArgs(spec, args); err != nil {
-		return ActorHandle[S]{err: fmt.Errorf("ray: %s: %w", c.name, err)}
+	if err := encodeArgs(spec, c.name, c.sig, args); err != nil {
+		return ActorHandle[S]{err: err}
 	}
 	if name := spec.A().Name; name != "" {
 		holder, class, taken, err := cl.LookupActor(ctx, name)
@@ -153,6 +172,9 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 // (ErrActorClass) naming both classes, not a handle whose every call the
 // actor would refuse.
 func GetActor[S any](ctx context.Context, c *ActorClass[S], name string) (ActorHandle[S], error) {
+	if c == nil {
+		return ActorHandle[S]{}, fmt.Errorf("%w: GetActor of a nil *ActorClass (not registered)", ErrUnknownFunction)
+	}
 	cl, err := caller(ctx)
 	if err != nil {
 		return ActorHandle[S]{}, err
@@ -199,21 +221,30 @@ type ActorMethod[S, R any] struct {
 	name string
 	fn   string // "Class.method": what a call names, so an actor of another class refuses it
 	opts options
+	sig  *params // its parameters (not the instance), checked at Remote
 }
 
-func addMethod[S, R any](c *ActorClass[S], name string, sig any, m node.Method) *ActorMethod[S, R] {
+// addMethod registers a method; like the Register functions it panics on
+// a programming error (a nil class, an empty name, a nil fn, a name taken).
+func addMethod[S, R any](c *ActorClass[S], name string, sig any, types []reflect.Type, m node.Method) *ActorMethod[S, R] {
+	if c == nil {
+		panic(fmt.Sprintf("ray: registering method %q of a nil *ActorClass", name))
+	}
+	if name == "" {
+		panic(fmt.Sprintf("ray: registering a method of %q with an empty name", c.name))
+	}
 	fn := c.name + "." + name
 	c.reg.add(fn, sig)
 	c.typ.Methods[fn] = m
 	o := defaultOptions()
 	o.CPU = 0
 	o.MaxRetries = 0
-	return &ActorMethod[S, R]{name: name, fn: fn, opts: o}
+	return &ActorMethod[S, R]{name: name, fn: fn, opts: o, sig: paramsOf(fn, types...)}
 }
 
 // Method0 registers a method without arguments.
 func Method0[S, R any](c *ActorClass[S], name string, fn func(context.Context, *S) (R, error)) *ActorMethod[S, R] {
-	return addMethod[S, R](c, name, fn, func(ctx context.Context, self any, args []transport.Value) (transport.Value, error) {
+	return addMethod[S, R](c, name, fn, nil, func(ctx context.Context, self any, args []transport.Value) (transport.Value, error) {
 		if err := arity(name, args, 0); err != nil {
 			return transport.Value{}, err
 		}
@@ -223,7 +254,7 @@ func Method0[S, R any](c *ActorClass[S], name string, fn func(context.Context, *
 
 // Method1 registers a method of one argument.
 func Method1[S, A, R any](c *ActorClass[S], name string, fn func(context.Context, *S, A) (R, error)) *ActorMethod[S, R] {
-	return addMethod[S, R](c, name, fn, func(ctx context.Context, self any, args []transport.Value) (transport.Value, error) {
+	return addMethod[S, R](c, name, fn, []reflect.Type{reflect.TypeFor[A]()}, func(ctx context.Context, self any, args []transport.Value) (transport.Value, error) {
 		if err := arity(name, args, 1); err != nil {
 			return transport.Value{}, err
 		}
@@ -235,16 +266,27 @@ func Method1[S, A, R any](c *ActorClass[S], name string, fn func(context.Context
 	})
 }
 
-// Options returns a copy of the method with options applied (Name, Duration).
+// Options returns a copy of the method with options applied: Name,
+// Duration and MaxRetries; Remote refuses any other (ErrInvalidOption): a
+// call runs where its actor lives, on the actor's resources. On a nil
+// method it returns nil, whose Remote reports the mistake.
 func (m *ActorMethod[S, R]) Options(o ...Option) *ActorMethod[S, R] {
+	if m == nil {
+		return nil
+	}
 	d := *m
 	d.opts = m.opts.with(o)
 	return &d
 }
 
 // Remote calls the method on the actor. Calls from one caller run in the
-// order they were made.
+// order they were made. The arguments are checked here as Func.Remote
+// checks a function's (ErrBadArgs on the ref); a nil method is
+// ErrUnknownFunction.
 func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args ...any) Ref[R] {
+	if m == nil {
+		return Ref[R]{err: fmt.Errorf("%w: Remote on a nil *ActorMethod (not registered)", ErrUnknownFunction)}
+	}
 	cl, ok := node.CallerFrom(ctx)
 	if !ok {
 		return Ref[R]{err: ErrNotInRay}
@@ -268,8 +310,8 @@ func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args .
 	// methods.
 	spec.Func = m.fn
 	spec.Resources = transport.Resources{}
-	if err := encodeArgs(spec, args); err != nil {
-		return Ref[R]{err: fmt.Errorf("ray: %s: %w", m.name, err)}
+	if err := encodeArgs(spec, m.fn, m.sig, args); err != nil {
+		return Ref[R]{err: err}
 	}
 	id := cl.Submit(spec)
 	return Ref[R]{id: transport.ObjectID{Task: id}}

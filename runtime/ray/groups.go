@@ -315,6 +315,7 @@ func InPlacementGroup(pg *PlacementGroup, bundleIndex int, opts ...PlacementOpti
 	}
 	return func(o *options) {
 		o.Strategy, o.Target, o.strategySet, o.capture = transport.StrategyDefault, 0, true, p.capture
+		o.set |= optGroup
 		switch {
 		case pg == nil || pg.id == 0:
 			o.err = fmt.Errorf("%w: %w: a nil or zero PlacementGroup", ErrInvalidOption, ErrInvalidPlacementGroup)

@@ -34,6 +34,101 @@ type options struct {
 	// capturing parent's group does not take the task.
 	capture, strategySet bool
 	err                  error
+	// set: the options given (optCPU...), so apply can refuse those the
+	// submission they reach has no use for (an ActorName on a task).
+	set optSet
+}
+
+// optSet holds one bit per option, for the check of where each applies.
+type optSet uint32
+
+const (
+	optCPU optSet = 1 << iota
+	optGPU
+	optResource
+	optMaxRetries
+	optRetryExceptions
+	optName
+	optDuration
+	optNodeAffinity
+	optSpread
+	optDefaultScheduling
+	optMaxRestarts
+	optCheckpoint
+	optReplay
+	optConcurrency
+	optActorName
+	optGroup
+)
+
+// The submissions an option applies to.
+const (
+	forTask   = 1 << iota // a remote function's call (Func.Remote)
+	forActor              // an actor's creation (ActorClass.New)
+	forMethod             // an actor method's call (ActorMethod.Remote)
+)
+
+// optRules says, per option, its name and where it applies: anywhere
+// else apply refuses it (ErrInvalidOption) rather than drop it silently.
+// In bit order.
+var optRules = [...]struct {
+	bit   optSet
+	name  string
+	where uint8
+}{
+	{optCPU, "CPUs", forTask | forActor},
+	{optGPU, "GPUs", forTask | forActor},
+	{optResource, "Resource", forTask | forActor},
+	{optMaxRetries, "MaxRetries", forTask | forActor | forMethod},
+	{optRetryExceptions, "RetryExceptions", forTask},
+	{optName, "Name", forTask | forActor | forMethod},
+	{optDuration, "Duration", forTask | forActor | forMethod},
+	{optNodeAffinity, "NodeAffinity", forTask | forActor},
+	{optSpread, "Spread", forTask | forActor},
+	{optDefaultScheduling, "DefaultScheduling", forTask | forActor},
+	{optMaxRestarts, "MaxRestarts", forActor},
+	{optCheckpoint, "CheckpointEvery", forActor},
+	{optReplay, "ReplayMethods", forActor},
+	{optConcurrency, "MaxConcurrency", forActor},
+	{optActorName, "ActorName", forActor},
+	{optGroup, "InPlacementGroup", forTask | forActor},
+}
+
+// whereText says where an option applies, for its refusal.
+func whereText(where uint8) string {
+	switch where {
+	case forTask:
+		return "for tasks only, not an actor's constructor or methods"
+	case forActor:
+		return "for an actor's creation (ActorClass.Options), not a task or a method call"
+	case forTask | forActor:
+		return "for tasks and actor creations, not a method call (a method runs where its actor lives, on its resources)"
+	}
+	return "not here"
+}
+
+// checkWhere refuses an option given to a submission it does not apply
+// to (kind: forTask, forActor or forMethod). Free when no option is
+// refused: one mask test per submission.
+func (o *options) checkWhere(kind uint8) error {
+	var refused optSet
+	switch kind {
+	case forTask:
+		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName
+	case forActor:
+		refused = optRetryExceptions
+	case forMethod:
+		refused = ^(optName | optDuration | optMaxRetries)
+	}
+	if o.set&refused == 0 {
+		return nil
+	}
+	for _, r := range optRules {
+		if o.set&r.bit != 0 && r.where&kind == 0 {
+			return fmt.Errorf("%w: %s: %s", ErrInvalidOption, r.name, whereText(r.where))
+		}
+	}
+	return nil
 }
 
 func defaultOptions() options { return options{CPU: 1, MaxRetries: 3} }
@@ -53,11 +148,11 @@ func (o options) with(opts []Option) options {
 
 // CPUs sets the CPUs a task needs (fractions allowed, to 0.0001, as in Ray;
 // default 1 for tasks).
-func CPUs(n float64) Option { return func(o *options) { o.CPU = n } }
+func CPUs(n float64) Option { return func(o *options) { o.CPU, o.set = n, o.set|optCPU } }
 
 // GPUs sets the GPUs a task needs: a fraction below 1 (to 0.0001), or a
 // whole number, as Ray's num_gpus.
-func GPUs(n float64) Option { return func(o *options) { o.GPU = n } }
+func GPUs(n float64) Option { return func(o *options) { o.GPU, o.set = n, o.set|optGPU } }
 
 // Resource asks for an amount of a custom resource; asking twice for one
 // name keeps the last amount. As Ray, it refuses the names CPU and GPU (use
@@ -65,6 +160,7 @@ func GPUs(n float64) Option { return func(o *options) { o.GPU = n } }
 // ref).
 func Resource(name string, amount float64) Option {
 	return func(o *options) {
+		o.set |= optResource
 		if name == "" || name == "CPU" || name == "GPU" {
 			o.err = fmt.Errorf("%w: resource name %q: want a custom resource's name (CPUs and GPUs set CPU and GPU)", ErrInvalidOption, name)
 			return
@@ -87,7 +183,9 @@ func Resource(name string, amount float64) Option {
 // MaxRetries sets how often a task is retried after a node failure (default
 // 3; 0 for actor methods), or, with -1, retries it without bound, as Ray's
 // max_retries=-1. Below -1 is an error.
-func MaxRetries(n int) Option { return func(o *options) { o.MaxRetries = n } }
+func MaxRetries(n int) Option {
+	return func(o *options) { o.MaxRetries, o.set = n, o.set|optMaxRetries }
+}
 
 // RetryExceptions makes a task run again when its code returns an error or
 // panics, as Ray's retry_exceptions=True: at once, on the node that ran it,
@@ -96,14 +194,18 @@ func MaxRetries(n int) Option { return func(o *options) { o.MaxRetries = n } }
 // event naming the error; Get returns the last run's error once they are
 // spent. For tasks only: an actor's constructor or methods refuse it
 // (ErrInvalidOption).
-func RetryExceptions() Option { return func(o *options) { o.RetryErrors = true } }
+func RetryExceptions() Option {
+	return func(o *options) { o.RetryErrors, o.set = true, o.set|optRetryExceptions }
+}
 
 // Name names the task in traces.
-func Name(s string) Option { return func(o *options) { o.Name = s } }
+func Name(s string) Option { return func(o *options) { o.Name, o.set = s, o.set|optName } }
 
 // Duration declares the task's CPU time: charged in virtual time before the
 // function runs (the simulation's duration model).
-func Duration(d time.Duration) Option { return func(o *options) { o.Duration = d } }
+func Duration(d time.Duration) Option {
+	return func(o *options) { o.Duration, o.set = d, o.set|optDuration }
+}
 
 // NodeAffinity pins the task (or actor) to a node. As Ray's
 // NodeAffinitySchedulingStrategy: while the node is alive and can run it
@@ -114,6 +216,7 @@ func Duration(d time.Duration) Option { return func(o *options) { o.Duration = d
 func NodeAffinity(n transport.NodeID, soft bool) Option {
 	return func(o *options) {
 		o.group, o.strategySet = nil, true // one scheduling strategy: the last given
+		o.set |= optNodeAffinity
 		o.Target = n
 		o.Strategy = transport.StrategyNodeHard
 		if soft {
@@ -124,7 +227,10 @@ func NodeAffinity(n transport.NodeID, soft bool) Option {
 
 // Spread spreads tasks over nodes rather than packing them locally.
 func Spread() Option {
-	return func(o *options) { o.group, o.Strategy, o.strategySet = nil, transport.StrategySpread, true }
+	return func(o *options) {
+		o.group, o.Strategy, o.strategySet = nil, transport.StrategySpread, true
+		o.set |= optSpread
+	}
 }
 
 // DefaultScheduling names the default scheduling strategy (Ray's
@@ -135,19 +241,23 @@ func Spread() Option {
 func DefaultScheduling() Option {
 	return func(o *options) {
 		o.group, o.Strategy, o.Target, o.strategySet = nil, transport.StrategyDefault, 0, true
+		o.set |= optDefaultScheduling
 	}
 }
 
 // MaxRestarts sets how often an actor is restarted after its node dies
 // (default 0), or, with -1, restarts it without bound, as Ray's
 // max_restarts=-1. Below -1 is an error.
-func MaxRestarts(n int) Option { return func(o *options) { o.MaxRestarts = n } }
+func MaxRestarts(n int) Option {
+	return func(o *options) { o.MaxRestarts, o.set = n, o.set|optMaxRestarts }
+}
 
 // CheckpointEvery makes a checkpointable actor (its instance implements
 // Checkpointer) save its state to the GCS after every n-th method, so a
 // restart restores it instead of starting from the constructor's state.
 func CheckpointEvery(n int) Option {
 	return func(o *options) {
+		o.set |= optCheckpoint
 		if n < 0 {
 			o.err = fmt.Errorf("%w: CheckpointEvery(%d): want n >= 0", ErrInvalidOption, n)
 			return
@@ -166,7 +276,7 @@ func CheckpointEvery(n int) Option {
 // rather than come back with another state. Without it a restarted actor
 // starts from its constructor's state or its last checkpoint, as today's
 // Ray does.
-func ReplayMethods() Option { return func(o *options) { o.Replay = true } }
+func ReplayMethods() Option { return func(o *options) { o.Replay, o.set = true, o.set|optReplay } }
 
 // MaxConcurrency lets up to n of an actor's methods run at once, as Ray's
 // max_concurrency makes a threaded actor: calls still start in each
@@ -180,6 +290,7 @@ func ReplayMethods() Option { return func(o *options) { o.Replay = true } }
 // assume one method at a time.
 func MaxConcurrency(n int) Option {
 	return func(o *options) {
+		o.set |= optConcurrency
 		if n < 1 || n > transport.MaxActorConcurrency {
 			o.err = fmt.Errorf("%w: MaxConcurrency(%d): want 1 to %d", ErrInvalidOption, n, transport.MaxActorConcurrency)
 			return
@@ -189,7 +300,9 @@ func MaxConcurrency(n int) Option {
 }
 
 // ActorName names an actor so others can find it with GetActor.
-func ActorName(s string) Option { return func(o *options) { o.ActorName = s } }
+func ActorName(s string) Option {
+	return func(o *options) { o.ActorName, o.set = s, o.set|optActorName }
+}
 
 // apply writes the options into spec. capture is the submitting caller's
 // capturing placement group (node.Caller.CaptureGroup; 0: none): a task
@@ -216,11 +329,14 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 	if err := checkBudget("MaxRestarts", o.MaxRestarts); err != nil {
 		return err
 	}
-	if o.Concurrency != 0 && !spec.IsCreation() {
-		return fmt.Errorf("%w: MaxConcurrency: for an actor's creation, not a task or a method call", ErrInvalidOption)
+	kind := uint8(forTask)
+	if spec.IsCreation() {
+		kind = forActor
+	} else if spec.Actor != 0 {
+		kind = forMethod
 	}
-	if o.RetryErrors && (spec.Actor != 0 || spec.IsCreation()) {
-		return fmt.Errorf("%w: RetryExceptions: for tasks only, not an actor's constructor or methods", ErrInvalidOption)
+	if err := o.checkWhere(kind); err != nil {
+		return err
 	}
 	spec.RetryExceptions = o.RetryErrors
 	spec.Resources = transport.Resources{CPU: transport.Units(o.CPU), GPU: transport.Units(o.GPU), Custom: custom}

@@ -1,11 +1,14 @@
 package ray
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"reflect"
 	"slices"
+	"strings"
 
 	"raysim/runtime/node"
 	"raysim/runtime/transport"
@@ -14,8 +17,10 @@ import (
 // Registry is the function table: remote functions and actor classes by
 // name. Every process of a cluster registers the same set (they run the same
 // binary); a node whose set differs is refused by the GCS. The Register
-// functions panic when a name (function, actor class or method) is
-// registered twice: a programming error, found at init.
+// functions (and Method0, Method1) panic when a name (function, actor class
+// or method) is registered twice, is empty, or comes with a nil function or
+// constructor, and when the registry (or class) is nil: programming errors,
+// found at init rather than at every call.
 type Registry struct {
 	funcs  map[string]node.Func
 	actors map[string]*node.ActorType
@@ -58,32 +63,214 @@ func (r *Registry) Signatures() []string {
 	return out
 }
 
+// add records name's signature; it panics on a programming error (see
+// Registry): what registers a remote function, an actor class or a method
+// is code that runs at init, not input to handle.
 func (r *Registry) add(name string, sig any) {
+	if r == nil {
+		panic(fmt.Sprintf("ray: registering %q in a nil *Registry (make one with NewRegistry)", name))
+	}
+	if name == "" {
+		panic(fmt.Sprintf("ray: registering a %T with an empty name", sig))
+	}
+	if v := reflect.ValueOf(sig); !v.IsValid() || v.Kind() == reflect.Func && v.IsNil() {
+		panic(fmt.Sprintf("ray: registering %q with a nil function", name))
+	}
 	if _, dup := r.sigs[name]; dup {
 		panic(fmt.Sprintf("ray: %q registered twice", name)) // programmer error, at init
 	}
 	r.sigs[name] = reflect.TypeOf(sig).String()
 }
 
+// ErrBadArgs: a Remote or New given arguments its function, method or
+// constructor cannot take (their number, or a type that does not convert
+// to the parameter's): the ref's (or handle's) Err, and Get's error. It is
+// checked at submission for Register0/1/2, RegisterActor0/1 and
+// Method0/1, not for RegisterN and RegisterRaw (whose arguments are
+// checked as the task decodes them).
+var ErrBadArgs = errors.New("ray: bad arguments")
+
+// params is a registered function's (method's, constructor's) parameter
+// list, which Remote and New check the arguments against.
+type params struct {
+	name  string // as users know it: "add", "Counter.incr"
+	types []reflect.Type
+}
+
+// paramsOf builds the parameter list of name from its types.
+func paramsOf(name string, types ...reflect.Type) *params {
+	return &params{name: name, types: types}
+}
+
+// list is the parameter types as Go writes them: "(int, time.Duration)".
+func (p *params) list() string {
+	var b strings.Builder
+	b.WriteByte('(')
+	for i, t := range p.types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(t.String())
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// arity refuses a wrong number of arguments.
+func (p *params) arity(n int) error {
+	if n == len(p.types) {
+		return nil
+	}
+	switch len(p.types) {
+	case 0:
+		return fmt.Errorf("%w: %s takes no arguments, got %d", ErrBadArgs, p.name, n)
+	case 1:
+		return fmt.Errorf("%w: %s takes 1 argument %s, got %d", ErrBadArgs, p.name, p.list(), n)
+	}
+	return fmt.Errorf("%w: %s takes %d arguments %s, got %d", ErrBadArgs, p.name, len(p.types), p.list(), n)
+}
+
+// argClass sorts the kinds that encode as one wire form (numbers, strings,
+// booleans): two types of different classes never decode into each other.
+func argClass(k reflect.Kind) int {
+	switch {
+	case k >= reflect.Int && k <= reflect.Float64:
+		return 1
+	case k == reflect.String:
+		return 2
+	case k == reflect.Bool:
+		return 3
+	case k == reflect.Complex64 || k == reflect.Complex128:
+		return 4
+	}
+	return 0
+}
+
+// convert makes argument i, whose type is not the parameter's, fit it as
+// Go's untyped constants would: a number converts to another numeric
+// parameter type when its value survives the conversion (5 for a
+// time.Duration or a float64, not 1.5 for an int nor -1 for a uint), a
+// string or bool to a named string or bool type. A nil fits a pointer,
+// slice, map or interface. Other mismatches of numbers, strings and
+// booleans are refused (ErrBadArgs: they could never decode); composite
+// types (structs, slices, maps) are left to the task's decoding, which
+// accepts a compatible JSON shape. Called only on a mismatch: an argument
+// of the parameter's type costs one type comparison.
+func (p *params) convert(i int, a any) (any, error) {
+	pt := p.types[i]
+	bad := func(got string) error {
+		return fmt.Errorf("%w: argument %d of %s: got %s, want %s", ErrBadArgs, i+1, p.name, got, pt)
+	}
+	if a == nil {
+		switch pt.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+			return nil, nil
+		}
+		return nil, bad("nil")
+	}
+	at := reflect.TypeOf(a)
+	if pt.Kind() == reflect.Interface {
+		if at.Implements(pt) {
+			return a, nil
+		}
+		return nil, bad(at.String())
+	}
+	ac, pc := argClass(at.Kind()), argClass(pt.Kind())
+	switch {
+	case ac == 0 && pc == 0:
+		return a, nil // composite: the task's decoding decides
+	case ac != pc:
+		return nil, bad(at.String())
+	}
+	v := reflect.ValueOf(a)
+	c := v.Convert(pt)
+	if ac == 1 && !lossless(v, c) {
+		return nil, fmt.Errorf("%w: argument %d of %s: %v (%s) does not convert to %s without loss", ErrBadArgs, i+1, p.name, a, at, pt)
+	}
+	return c.Interface(), nil
+}
+
+// lossless reports whether the numeric conversion of v to c kept its value:
+// converting back gives v, and the sign survived (-1 to a uint and back
+// would). A float converts to a float type always (as an untyped constant
+// rounds to a float32).
+func lossless(v, c reflect.Value) bool {
+	isFloat := func(k reflect.Kind) bool { return k == reflect.Float32 || k == reflect.Float64 }
+	if isFloat(v.Kind()) && isFloat(c.Kind()) {
+		return true
+	}
+	if !c.Convert(v.Type()).Equal(v) {
+		return false
+	}
+	return sign(v) == sign(c)
+}
+
+// sign is -1, 0 or 1 for a numeric value.
+func sign(v reflect.Value) int {
+	switch k := v.Kind(); {
+	case k >= reflect.Int && k <= reflect.Int64:
+		return cmp.Compare(v.Int(), 0)
+	case k >= reflect.Uint && k <= reflect.Uintptr:
+		return cmp.Compare(v.Uint(), 0)
+	}
+	return cmp.Compare(v.Float(), 0)
+}
+
+// checkRef refuses a Ref argument whose element type can never decode
+// into parameter i (a Ref[string] for an int); a Ref of the parameter's
+// type, to or from an interface type, or of a composite type passes.
+func (p *params) checkRef(i int, et reflect.Type) error {
+	pt := p.types[i]
+	if et == pt || et.Kind() == reflect.Interface || pt.Kind() == reflect.Interface {
+		return nil
+	}
+	if argClass(et.Kind()) == 0 && argClass(pt.Kind()) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: argument %d of %s: got a Ref of %s, want %s (or a Ref of it)", ErrBadArgs, i+1, p.name, et, pt)
+}
+
 // Func is a registered remote function returning R.
 type Func[R any] struct {
 	name string
 	opts options
+	sig  *params // nil: not checked at Remote (RegisterN, RegisterRaw)
 }
 
-// Name is the registered name.
-func (f *Func[R]) Name() string { return f.name }
+// Name is the registered name ("" for a nil *Func).
+func (f *Func[R]) Name() string {
+	if f == nil {
+		return ""
+	}
+	return f.name
+}
 
 // Options returns a copy of f with options applied (like Ray's .options()).
+// On a nil *Func it returns nil, whose Remote reports the mistake.
 func (f *Func[R]) Options(o ...Option) *Func[R] {
+	if f == nil {
+		return nil
+	}
 	g := *f
 	g.opts = f.opts.with(o)
 	return &g
 }
 
 // Remote submits the function with args (plain values, or Refs which the
-// task receives resolved) and returns a reference to its result.
+// task receives resolved) and returns a reference to its result. For a
+// function of Register0, Register1 or Register2 the arguments are checked
+// here (ErrBadArgs on the ref): their number, and their types, where an
+// argument of another numeric type converts as an untyped constant would
+// (5 for a float64 or a time.Duration parameter), a value that does not
+// survive the conversion or of another kind (a string for an int) is
+// refused, and a Ref must be of the parameter's type (or of a composite
+// type, left to the task's decoding). Options the task has no use for
+// (ActorName, MaxRestarts...) are refused (ErrInvalidOption), as is a nil
+// *Func (ErrUnknownFunction).
 func (f *Func[R]) Remote(ctx context.Context, args ...any) Ref[R] {
+	if f == nil {
+		return Ref[R]{err: fmt.Errorf("%w: Remote on a nil *Func (not registered)", ErrUnknownFunction)}
+	}
 	c, ok := node.CallerFrom(ctx)
 	if !ok {
 		return Ref[R]{err: ErrNotInRay}
@@ -92,8 +279,8 @@ func (f *Func[R]) Remote(ctx context.Context, args ...any) Ref[R] {
 	if err := f.opts.apply(spec, c.CaptureGroup()); err != nil {
 		return Ref[R]{err: err}
 	}
-	if err := encodeArgs(spec, args); err != nil {
-		return Ref[R]{err: fmt.Errorf("ray: %s: %w", f.name, err)}
+	if err := encodeArgs(spec, f.name, f.sig, args); err != nil {
+		return Ref[R]{err: err}
 	}
 	id := c.Submit(spec)
 	return Ref[R]{id: transport.ObjectID{Task: id}}
@@ -116,7 +303,7 @@ func Register0[R any](r *Registry, name string, fn func(context.Context) (R, err
 		}
 		return result(fn(ctx))
 	}
-	return &Func[R]{name: name, opts: defaultOptions()}
+	return &Func[R]{name: name, opts: defaultOptions(), sig: paramsOf(name)}
 }
 
 // Register1 registers a remote function of one argument.
@@ -132,7 +319,7 @@ func Register1[A, R any](r *Registry, name string, fn func(context.Context, A) (
 		}
 		return result(fn(ctx, a))
 	}
-	return &Func[R]{name: name, opts: defaultOptions()}
+	return &Func[R]{name: name, opts: defaultOptions(), sig: paramsOf(name, reflect.TypeFor[A]())}
 }
 
 // Register2 registers a remote function of two arguments.
@@ -152,7 +339,7 @@ func Register2[A, B, R any](r *Registry, name string, fn func(context.Context, A
 		}
 		return result(fn(ctx, a, b))
 	}
-	return &Func[R]{name: name, opts: defaultOptions()}
+	return &Func[R]{name: name, opts: defaultOptions(), sig: paramsOf(name, reflect.TypeFor[A](), reflect.TypeFor[B]())}
 }
 
 // RegisterN registers a remote function taking any number of arguments of
@@ -191,21 +378,44 @@ func result[R any](v R, err error) (transport.Value, error) {
 type objectRef interface {
 	ObjectID() transport.ObjectID
 	refErr() error
+	elemType() reflect.Type
 }
 
-func encodeArgs(spec *transport.TaskSpec, args []any) error {
+// elemType is T, which Remote checks against the parameter a Ref is
+// given for.
+func (r Ref[T]) elemType() reflect.Type { return reflect.TypeFor[T]() }
+
+// encodeArgs writes args into spec, checked against sig (nil: unchecked)
+// first; name names the function in errors.
+func encodeArgs(spec *transport.TaskSpec, name string, sig *params, args []any) error {
+	if sig != nil {
+		if err := sig.arity(len(args)); err != nil {
+			return err
+		}
+	}
 	spec.Args = make([]transport.Arg, len(args))
 	for i, a := range args {
 		if r, ok := a.(objectRef); ok {
 			if err := r.refErr(); err != nil {
-				return fmt.Errorf("argument %d: %w", i+1, err)
+				return fmt.Errorf("ray: %s: argument %d: %w", name, i+1, err)
+			}
+			if sig != nil {
+				if err := sig.checkRef(i, r.elemType()); err != nil {
+					return err
+				}
 			}
 			spec.Args[i] = transport.Arg{IsRef: true, Ref: r.ObjectID()}
 			continue
 		}
+		if sig != nil && reflect.TypeOf(a) != sig.types[i] {
+			var err error
+			if a, err = sig.convert(i, a); err != nil {
+				return err
+			}
+		}
 		v, err := Encode(a)
 		if err != nil {
-			return fmt.Errorf("argument %d: %w", i+1, err)
+			return fmt.Errorf("ray: %s: argument %d: %w", name, i+1, err)
 		}
 		spec.Args[i] = transport.Arg{Value: v}
 	}
