@@ -308,6 +308,7 @@ func CaptureChildTasks() PlacementOption { return func(p *placement) { p.capture
 // (the ref's Err). It replaces a NodeAffinity or Spread option given
 // before it (Ray takes one scheduling strategy), as they replace it.
 // With CaptureChildTasks, what the task submits runs in the group too.
+// Not for method calls (ErrInvalidOption): a call runs where its actor is.
 func InPlacementGroup(pg *PlacementGroup, bundleIndex int, opts ...PlacementOption) Option {
 	var p placement
 	for _, opt := range opts {

@@ -133,7 +133,12 @@ func (o *options) checkWhere(kind uint8) error {
 
 func defaultOptions() options { return options{CPU: 1, MaxRetries: 3} }
 
-// Option sets a task or actor option.
+// Option sets a task or actor option. Each applies to some submissions
+// only (tasks, actor creations, method calls; see each option): one given
+// where it does not apply is refused (ErrInvalidOption on the ref or
+// handle, naming the option and where it applies), not dropped. A method
+// call takes Name, Duration and MaxRetries only: it runs where its actor
+// lives, on the actor's resources.
 type Option func(*options)
 
 // with returns a copy of o with opts applied; the copy shares nothing
@@ -146,18 +151,18 @@ func (o options) with(opts []Option) options {
 	return o
 }
 
-// CPUs sets the CPUs a task needs (fractions allowed, to 0.0001, as in Ray;
-// default 1 for tasks).
+// CPUs sets the CPUs a task or actor needs (fractions allowed, to 0.0001,
+// as in Ray; default 1 for tasks, 0 for actors). Not for method calls.
 func CPUs(n float64) Option { return func(o *options) { o.CPU, o.set = n, o.set|optCPU } }
 
-// GPUs sets the GPUs a task needs: a fraction below 1 (to 0.0001), or a
-// whole number, as Ray's num_gpus.
+// GPUs sets the GPUs a task or actor needs: a fraction below 1 (to
+// 0.0001), or a whole number, as Ray's num_gpus. Not for method calls.
 func GPUs(n float64) Option { return func(o *options) { o.GPU, o.set = n, o.set|optGPU } }
 
 // Resource asks for an amount of a custom resource; asking twice for one
 // name keeps the last amount. As Ray, it refuses the names CPU and GPU (use
 // CPUs and GPUs) and an amount finer than 0.0001 (ErrInvalidOption on the
-// ref).
+// ref). Not for method calls.
 func Resource(name string, amount float64) Option {
 	return func(o *options) {
 		o.set |= optResource
@@ -207,7 +212,7 @@ func Duration(d time.Duration) Option {
 	return func(o *options) { o.Duration, o.set = d, o.set|optDuration }
 }
 
-// NodeAffinity pins the task (or actor) to a node. As Ray's
+// NodeAffinity pins the task (or actor; not a method call) to a node. As Ray's
 // NodeAffinitySchedulingStrategy: while the node is alive and can run it
 // (its total resources suffice), it runs there only, waiting for the
 // node's resources when they are busy; otherwise hard affinity fails the
@@ -225,7 +230,8 @@ func NodeAffinity(n transport.NodeID, soft bool) Option {
 	}
 }
 
-// Spread spreads tasks over nodes rather than packing them locally.
+// Spread spreads tasks (or actors; not method calls) over nodes rather
+// than packing them locally.
 func Spread() Option {
 	return func(o *options) {
 		o.group, o.Strategy, o.strategySet = nil, transport.StrategySpread, true
@@ -237,7 +243,7 @@ func Spread() Option {
 // scheduling_strategy="DEFAULT"): it replaces a Spread, NodeAffinity or
 // InPlacementGroup option given before it, and, named, keeps a task
 // submitted by a task that captures child tasks (CaptureChildTasks) out of
-// that task's placement group.
+// that task's placement group. Not for method calls.
 func DefaultScheduling() Option {
 	return func(o *options) {
 		o.group, o.Strategy, o.Target, o.strategySet = nil, transport.StrategyDefault, 0, true
@@ -247,7 +253,7 @@ func DefaultScheduling() Option {
 
 // MaxRestarts sets how often an actor is restarted after its node dies
 // (default 0), or, with -1, restarts it without bound, as Ray's
-// max_restarts=-1. Below -1 is an error.
+// max_restarts=-1. Below -1 is an error. For an actor's creation only.
 func MaxRestarts(n int) Option {
 	return func(o *options) { o.MaxRestarts, o.set = n, o.set|optMaxRestarts }
 }
@@ -255,6 +261,9 @@ func MaxRestarts(n int) Option {
 // CheckpointEvery makes a checkpointable actor (its instance implements
 // Checkpointer) save its state to the GCS after every n-th method, so a
 // restart restores it instead of starting from the constructor's state.
+// For an actor's creation only, and refused (ErrInvalidOption) with n > 0
+// for a class whose instances do not implement Checkpointer: there would
+// be nothing to save.
 func CheckpointEvery(n int) Option {
 	return func(o *options) {
 		o.set |= optCheckpoint
@@ -275,7 +284,7 @@ func CheckpointEvery(n int) Option {
 // good) cannot run as it ran: the actor then dies for good (ErrActorDied)
 // rather than come back with another state. Without it a restarted actor
 // starts from its constructor's state or its last checkpoint, as today's
-// Ray does.
+// Ray does. For an actor's creation only.
 func ReplayMethods() Option { return func(o *options) { o.Replay, o.set = true, o.set|optReplay } }
 
 // MaxConcurrency lets up to n of an actor's methods run at once, as Ray's
@@ -299,7 +308,8 @@ func MaxConcurrency(n int) Option {
 	}
 }
 
-// ActorName names an actor so others can find it with GetActor.
+// ActorName names an actor so others can find it with GetActor. For an
+// actor's creation only.
 func ActorName(s string) Option {
 	return func(o *options) { o.ActorName, o.set = s, o.set|optActorName }
 }

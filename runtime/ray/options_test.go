@@ -42,3 +42,40 @@ func TestOptionsMakeWellFormedRequests(t *testing.T) {
 		assert.Error(t, err, name)
 	}
 }
+
+// TestOptionsRefusedWhereTheyDoNotApply: every option sets its own bit,
+// and apply refuses it on the submissions its rule leaves out (an
+// ActorName on a task, a GPUs on a method call), naming it, and takes it
+// on the others.
+func TestOptionsRefusedWhereTheyDoNotApply(t *testing.T) {
+	pg := &PlacementGroup{id: 1, bundles: []transport.Resources{{CPU: 4 * transport.ResourceUnit, GPU: 4 * transport.ResourceUnit}}}
+	opts := map[optSet]Option{
+		optCPU: CPUs(1), optGPU: GPUs(1), optResource: Resource("x", 1), optMaxRetries: MaxRetries(1),
+		optRetryExceptions: RetryExceptions(), optName: Name("n"), optDuration: Duration(1),
+		optNodeAffinity: NodeAffinity(1, true), optSpread: Spread(), optDefaultScheduling: DefaultScheduling(),
+		optMaxRestarts: MaxRestarts(1), optCheckpoint: CheckpointEvery(1), optReplay: ReplayMethods(),
+		optConcurrency: MaxConcurrency(1), optActorName: ActorName("a"), optGroup: InPlacementGroup(pg, 0),
+	}
+	require.Len(t, opts, len(optRules))
+	for i, r := range optRules {
+		require.Equal(t, optSet(1)<<i, r.bit, "optRules in bit order")
+		o := defaultOptions().with([]Option{opts[r.bit]})
+		require.Equal(t, r.bit, o.set, r.name)
+		for _, kind := range []uint8{forTask, forActor, forMethod} {
+			var spec transport.TaskSpec
+			switch kind {
+			case forActor:
+				spec.Act = &transport.ActorSpec{Creation: true}
+			case forMethod:
+				spec.Actor = 7
+			}
+			err := o.apply(&spec, 0)
+			if r.where&kind != 0 {
+				assert.NoError(t, err, "%s on kind %d", r.name, kind)
+			} else {
+				assert.ErrorIs(t, err, ErrInvalidOption, "%s on kind %d", r.name, kind)
+				assert.ErrorContains(t, err, r.name+": for ")
+			}
+		}
+	}
+}
