@@ -112,6 +112,13 @@ var argCases = []semanticCase{
 		v, err = ray.Get(ctx, s.add.Remote(ctx, s.double.Remote(ctx, 2), 1))
 		require.NoError(t, err)
 		assert.Equal(t, 5, v)
+		i64, err := ray.Put(ctx, int64(4))
+		require.NoError(t, err)
+		v, err = ray.Get(ctx, s.add.Remote(ctx, i64, 1))
+		require.NoError(t, err, "int64 and int share a wire form")
+		assert.Equal(t, 5, v)
+		assert.ErrorContains(t, s.args.half.Remote(ctx, i64).Err(), "argument 1 of args.half: got a Ref of int64, want float64 (or a Ref of it)",
+			"a stored object is not converted")
 		str, err := ray.Put(ctx, "x")
 		require.NoError(t, err)
 		r = s.add.Remote(ctx, 1, str)

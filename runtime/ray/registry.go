@@ -216,15 +216,23 @@ func sign(v reflect.Value) int {
 	return cmp.Compare(v.Float(), 0)
 }
 
+// wireInt reports whether t is one of the types Encode writes as a
+// varint (int, int64, uint64), which decode into each other.
+func wireInt(t reflect.Type) bool {
+	return t == reflect.TypeFor[int]() || t == reflect.TypeFor[int64]() || t == reflect.TypeFor[uint64]()
+}
+
 // checkRef refuses a Ref argument whose element type can never decode
-// into parameter i (a Ref[string] for an int); a Ref of the parameter's
-// type, to or from an interface type, or of a composite type passes.
+// into parameter i (a Ref[string] for an int, a Ref[int] for a float64: a
+// stored object is not converted); a Ref of the parameter's type, to or
+// from an interface type, of a composite type, or of int, int64 or uint64
+// for another of them (one wire form) passes.
 func (p *params) checkRef(i int, et reflect.Type) error {
 	pt := p.types[i]
 	if et == pt || et.Kind() == reflect.Interface || pt.Kind() == reflect.Interface {
 		return nil
 	}
-	if argClass(et.Kind()) == 0 && argClass(pt.Kind()) == 0 {
+	if argClass(et.Kind()) == 0 && argClass(pt.Kind()) == 0 || wireInt(et) && wireInt(pt) {
 		return nil
 	}
 	return fmt.Errorf("%w: argument %d of %s: got a Ref of %s, want %s (or a Ref of it)", ErrBadArgs, i+1, p.name, et, pt)
@@ -263,8 +271,9 @@ func (f *Func[R]) Options(o ...Option) *Func[R] {
 // argument of another numeric type converts as an untyped constant would
 // (5 for a float64 or a time.Duration parameter), a value that does not
 // survive the conversion or of another kind (a string for an int) is
-// refused, and a Ref must be of the parameter's type (or of a composite
-// type, left to the task's decoding). Options the task has no use for
+// refused, and a Ref must be of the parameter's type (a stored object is
+// not converted; a Ref of a composite type is left to the task's
+// decoding). Options the task has no use for
 // (ActorName, MaxRestarts...) are refused (ErrInvalidOption), as is a nil
 // *Func (ErrUnknownFunction).
 func (f *Func[R]) Remote(ctx context.Context, args ...any) Ref[R] {
