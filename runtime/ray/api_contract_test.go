@@ -86,7 +86,7 @@ func TestActorHandlePassedToTask(t *testing.T) {
 var sentinels = []error{ray.ErrTaskFailed, ray.ErrCancelled, ray.ErrActorDied, ray.ErrObjectLost,
 	ray.ErrObjectTooLarge, ray.ErrUnknownFunction, ray.ErrRetriesExhausted, ray.ErrTimeout, ray.ErrNotInRay,
 	ray.ErrActorNotFound, ray.ErrBadWait, ray.ErrActorNameTaken, ray.ErrUnschedulable, ray.ErrInvalidOption, ray.ErrDecode,
-	ray.ErrInvalidPlacementGroup, ray.ErrPlacementGroupRemoved}
+	ray.ErrInvalidPlacementGroup, ray.ErrPlacementGroupRemoved, ray.ErrBadArgs}
 
 func wrapsSentinel(err error) bool {
 	for _, s := range sentinels {

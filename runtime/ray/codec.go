@@ -95,6 +95,28 @@ func Encode(v any) (transport.Value, error) {
 	return val, nil
 }
 
+// tagName says what a value's tag makes it, for decoding errors ("decode
+// *float64: the value is an int" reads better than a tag number).
+func tagName(tag byte) string {
+	switch tag {
+	case tagJSON:
+		return "JSON (a composite or other Go type)"
+	case tagInt:
+		return "an int"
+	case tagFloat:
+		return "a float64"
+	case tagString:
+		return "a string"
+	case tagBytes:
+		return "a []byte"
+	case tagBool:
+		return "a bool"
+	case tagBlob:
+		return "a Blob"
+	}
+	return fmt.Sprintf("of unknown tag %d", tag)
+}
+
 // Decode reads an object value into *T.
 func Decode[T any](v transport.Value) (T, error) {
 	var out T
@@ -109,7 +131,7 @@ func decodeInto(dst any, b []byte) error {
 		return fmt.Errorf("ray: decode %T: empty value", dst)
 	}
 	tag, body := b[0], b[1:]
-	bad := func() error { return fmt.Errorf("ray: decode %T: value has tag %d", dst, tag) }
+	bad := func() error { return fmt.Errorf("ray: decode %T: the value is %s", dst, tagName(tag)) }
 	varint := func() (int64, error) {
 		x, n := binary.Varint(body)
 		if n <= 0 {
