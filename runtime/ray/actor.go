@@ -260,7 +260,7 @@ func Method1[S, A, R any](c *ActorClass[S], name string, fn func(context.Context
 		}
 		a, err := Decode[A](args[0])
 		if err != nil {
-			return transport.Value{}, fmt.Errorf("%s: argument 1: %w", name, err)
+			return argError(name, 1, err)
 		}
 		return result(fn(ctx, self.(*S), a))
 	})

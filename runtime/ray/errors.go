@@ -165,6 +165,8 @@ func kindErr(k uint8) error {
 		return ErrRetriesExhausted
 	case transport.ErrKindUnschedulable:
 		return ErrUnschedulable
+	case transport.ErrKindDecode:
+		return ErrDecode
 	}
 	return ErrTaskFailed
 }

@@ -324,7 +324,7 @@ func Register1[A, R any](r *Registry, name string, fn func(context.Context, A) (
 		}
 		a, err := Decode[A](args[0])
 		if err != nil {
-			return transport.Value{}, fmt.Errorf("%s: argument 1: %w", name, err)
+			return argError(name, 1, err)
 		}
 		return result(fn(ctx, a))
 	}
@@ -340,11 +340,11 @@ func Register2[A, B, R any](r *Registry, name string, fn func(context.Context, A
 		}
 		a, err := Decode[A](args[0])
 		if err != nil {
-			return transport.Value{}, fmt.Errorf("%s: argument 1: %w", name, err)
+			return argError(name, 1, err)
 		}
 		b, err := Decode[B](args[1])
 		if err != nil {
-			return transport.Value{}, fmt.Errorf("%s: argument 2: %w", name, err)
+			return argError(name, 2, err)
 		}
 		return result(fn(ctx, a, b))
 	}
@@ -360,13 +360,21 @@ func RegisterN[A, R any](r *Registry, name string, fn func(context.Context, []A)
 		for i, v := range args {
 			a, err := Decode[A](v)
 			if err != nil {
-				return transport.Value{}, fmt.Errorf("%s: argument %d: %w", name, i+1, err)
+				return argError(name, i+1, err)
 			}
 			as[i] = a
 		}
 		return result(fn(ctx, as))
 	}
 	return &Func[R]{name: name, opts: defaultOptions()}
+}
+
+// argError is the result of a task or method whose argument i does not
+// decode (its code does not run): an error value of kind ErrKindDecode,
+// which Get reads as ErrDecode, and which RetryExceptions does not retry
+// (it would fail alike).
+func argError(name string, i int, err error) (transport.Value, error) {
+	return transport.Value{ErrKind: transport.ErrKindDecode, Data: []byte(fmt.Sprintf("%s: argument %d: %v", name, i, err))}, nil
 }
 
 func arity(name string, args []transport.Value, n int) error {

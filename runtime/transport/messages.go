@@ -27,6 +27,7 @@ const (
 	ErrKindUnknownFunction       // no function of that name on the executing node
 	ErrKindRetriesExhausted
 	ErrKindUnschedulable // its hard affinity names a node that does not exist or cannot run it
+	ErrKindDecode        // an argument does not decode into its parameter's type
 )
 
 // SizeOf is the accounted size of v.
