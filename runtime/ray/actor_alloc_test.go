@@ -2,9 +2,7 @@ package ray_test
 
 import (
 	"context"
-	"runtime"
 	"testing"
-	"time"
 
 	"raysim/runtime/ray"
 )
@@ -51,16 +49,7 @@ func TestSimActorCallAllocations(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		if err := c.Run(nil); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.RunUntilGCSCaughtUp(context.Background(), time.Hour); err != nil {
-			t.Fatal(err)
-		}
-		runtime.ReadMemStats(&after)
-		return float64(after.Mallocs - before.Mallocs)
+		return mallocsToFinish(t, c)
 	}
 	per := func(opts ...ray.Option) float64 {
 		small, large := run(window, opts...), run(calls, opts...)

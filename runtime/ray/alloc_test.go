@@ -56,16 +56,7 @@ func TestSimTaskAllocations(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		if err := c.Run(nil); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.RunUntilGCSCaughtUp(context.Background(), time.Hour); err != nil {
-			t.Fatal(err)
-		}
-		runtime.ReadMemStats(&after)
-		return float64(after.Mallocs - before.Mallocs)
+		return mallocsToFinish(t, c)
 	}
 	// The difference of two runs cancels the cluster's fixed costs (start,
 	// registration, the tables' first blocks).
@@ -75,4 +66,20 @@ func TestSimTaskAllocations(t *testing.T) {
 	if per > maxAllocsPerTask {
 		t.Errorf("%.2f allocations per empty task, more than %.1f: something on the task path allocates again", per, maxAllocsPerTask)
 	}
+}
+
+// mallocsToFinish runs c's drivers to their end and its GCS until it has
+// caught up, and returns the heap allocations that took.
+func mallocsToFinish(t *testing.T, c *ray.Sim) float64 {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if err := c.Run(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RunUntilGCSCaughtUp(context.Background(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	return float64(after.Mallocs - before.Mallocs)
 }
