@@ -71,6 +71,13 @@ type TaskCounts struct {
 	Reexecuted                                                   uint64
 	ActorsCreated, ActorsRestarted, ActorsDied                   uint64
 	ObjectsLost, ObjectsReconstructed                            uint64
+	// ObjectsSpilled and ObjectsRestored count object.spilled and
+	// object.restored (a node's spill tier; the runner's objects_spilled
+	// and objects_restored); BytesSpilled the bytes written to the tiers
+	// (a copy still on disk from an earlier spill writes nothing) and
+	// BytesRestored those read back.
+	ObjectsSpilled, ObjectsRestored uint64
+	BytesSpilled, BytesRestored     int64
 }
 
 // Series is a quantity binned over the trace's time: Values[i] covers
@@ -161,6 +168,11 @@ type NodeStats struct {
 	BytesIn     int64         // object transfers received
 	BytesOut    int64         // object transfers served
 	Dead        int           // node.dead events
+	// ObjectsSpilled, BytesSpilled, ObjectsRestored and BytesRestored are
+	// this node's share of TaskCounts' (its store under pressure). Not
+	// Spilled, which counts tasks sent to the global scheduler.
+	ObjectsSpilled, ObjectsRestored uint64 `json:",omitempty"`
+	BytesSpilled, BytesRestored     int64  `json:",omitempty"`
 }
 
 // Placement counts where tasks went at their first placement.
@@ -651,6 +663,25 @@ func (a *analyzer) record(r *traces.Record) {
 		l.Count++
 		l.Bytes += r.Bytes
 		a.lastObj[r.Node] = readyCause{at: r.At, object: r.Object, remote: true}
+	case transport.EvObjectSpilled:
+		c.ObjectsSpilled++
+		n := a.node(r.Node)
+		if n != nil {
+			n.ObjectsSpilled++
+		}
+		if r.Detail != transport.DetailOnDisk { // bytes written (the runner's rule)
+			c.BytesSpilled += r.Bytes
+			if n != nil {
+				n.BytesSpilled += r.Bytes
+			}
+		}
+	case transport.EvObjectRestored:
+		c.ObjectsRestored++
+		c.BytesRestored += r.Bytes
+		if n := a.node(r.Node); n != nil {
+			n.ObjectsRestored++
+			n.BytesRestored += r.Bytes
+		}
 	case transport.EvObjectLost:
 		c.ObjectsLost++
 	case transport.EvObjectReconstructed:

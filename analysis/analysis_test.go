@@ -3,6 +3,7 @@ package analysis_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,6 +101,20 @@ func checkConsistent(t *testing.T, x *run) {
 	assert.Equal(t, res.TasksCancelled, rep.Tasks.Cancelled, "cancelled")
 	assert.Equal(t, res.ObjectsLost, rep.Tasks.ObjectsLost)
 	assert.Equal(t, res.ObjectsReconstructed, rep.Tasks.ObjectsReconstructed)
+	assert.Equal(t, res.ObjectsSpilled, rep.Tasks.ObjectsSpilled, "spilled")
+	assert.Equal(t, res.ObjectsRestored, rep.Tasks.ObjectsRestored, "restored")
+	assert.Equal(t, res.BytesSpilled, rep.Tasks.BytesSpilled, "bytes spilled")
+	assert.Equal(t, res.BytesRestored, rep.Tasks.BytesRestored, "bytes restored")
+	var spilled, restored uint64
+	var written, read int64
+	for _, n := range rep.Nodes {
+		spilled, restored = spilled+n.ObjectsSpilled, restored+n.ObjectsRestored
+		written, read = written+n.BytesSpilled, read+n.BytesRestored
+	}
+	assert.Equal(t, rep.Tasks.ObjectsSpilled, spilled, "nodes' spills add up")
+	assert.Equal(t, rep.Tasks.ObjectsRestored, restored, "nodes' restores add up")
+	assert.Equal(t, rep.Tasks.BytesSpilled, written)
+	assert.Equal(t, rep.Tasks.BytesRestored, read)
 	assert.Equal(t, res.FaultsInjected, len(rep.Faults), "one fault row per injected fault")
 	assert.InDelta(t, res.VirtualSeconds, rep.End.Seconds(), 0.01)
 
@@ -210,6 +225,37 @@ func TestCrashRestartConsistent(t *testing.T) {
 		assert.Equal(t, "chain", p.Func, "the critical path runs along a chain")
 	}
 	assert.Positive(t, x.rep.Transfers.Bytes)
+}
+
+// TestSpillingConsistent: a run whose stores spill reports its spills
+// and restores as the runner counts them, per node too, in the text, the
+// HTML report and a comparison.
+func TestSpillingConsistent(t *testing.T) {
+	x := traced(t, "object-spilling.yaml")
+	checkConsistent(t, x)
+	c := x.rep.Tasks
+	require.Positive(t, c.ObjectsSpilled, "the scenario spills")
+	require.Positive(t, c.ObjectsRestored, "and restores")
+	var text bytes.Buffer
+	require.NoError(t, analysis.WriteText(&text, x.rep))
+	assert.Contains(t, text.String(), fmt.Sprintf("objects spilled %d (", c.ObjectsSpilled))
+	assert.Contains(t, text.String(), "-- object spilling")
+	path, err := analysis.WriteReport(t.TempDir(), x.rep)
+	require.NoError(t, err)
+	html, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(html), fmt.Sprintf("%d spilled (", c.ObjectsSpilled))
+	q := quickstart(t)
+	var names []string
+	for _, m := range analysis.Compare(q.rep, x.rep) {
+		if m.Section == "spilling" {
+			names = append(names, m.Name)
+		}
+	}
+	assert.Equal(t, []string{"objects spilled", "bytes written", "objects restored"}, names)
+	for _, m := range analysis.Compare(q.rep, q.rep) {
+		assert.NotEqual(t, "spilling", m.Section, "no spilling rows for runs that did not spill")
+	}
 }
 
 func TestTextAndCompare(t *testing.T) {

@@ -165,6 +165,11 @@ func Compare(a, b *Report) []Metric {
 		}
 		return 100 * s / float64(max(k, 1))
 	})
+	if a.Tasks.ObjectsSpilled+a.Tasks.ObjectsRestored+b.Tasks.ObjectsSpilled+b.Tasks.ObjectsRestored > 0 {
+		add("spilling", "objects spilled", "", -1, func(r *Report) float64 { return float64(r.Tasks.ObjectsSpilled) })
+		add("spilling", "bytes written", "B", -1, func(r *Report) float64 { return float64(r.Tasks.BytesSpilled) })
+		add("spilling", "objects restored", "", -1, func(r *Report) float64 { return float64(r.Tasks.ObjectsRestored) })
+	}
 	add("transfers", "count", "", -1, func(r *Report) float64 { return float64(r.Transfers.Count) })
 	add("transfers", "bytes", "B", -1, func(r *Report) float64 { return float64(r.Transfers.Bytes) })
 	add("transfers", "locality hit rate", "%", 1, func(r *Report) float64 { return 100 * r.Transfers.LocalityRatio })

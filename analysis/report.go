@@ -172,7 +172,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 {{end}}<tr><th class="l">seed / policy / transport</th><td class="l">{{.Seed}} / {{.Policy}} / {{.Transport}} (raysim {{.Version}})</td></tr>
 <tr><th class="l">trace</th><td class="l">{{.Records}} records over {{.End}} {{.Clock}}; digest {{.Digest}}</td></tr>
 <tr><th class="l">tasks</th><td class="l">{{.Tasks.Submitted}} submitted, {{.Tasks.Completed}} completed (incl. {{.Tasks.ActorsCreated}} actor creations), {{.Tasks.Failed}} failed, {{.Tasks.Retried}} retried, {{.Tasks.Cancelled}} cancelled</td></tr>
-<tr><th class="l">objects</th><td class="l">{{.Tasks.ObjectsLost}} lost, {{.Tasks.ObjectsReconstructed}} reconstructed; actors restarted {{.Tasks.ActorsRestarted}}, died {{.Tasks.ActorsDied}}</td></tr>
+<tr><th class="l">objects</th><td class="l">{{.Tasks.ObjectsLost}} lost, {{.Tasks.ObjectsReconstructed}} reconstructed;{{if or .Tasks.ObjectsSpilled .Tasks.ObjectsRestored}} {{.Tasks.ObjectsSpilled}} spilled ({{bytes .Tasks.BytesSpilled}} written), {{.Tasks.ObjectsRestored}} restored ({{bytes .Tasks.BytesRestored}} read);{{end}} actors restarted {{.Tasks.ActorsRestarted}}, died {{.Tasks.ActorsDied}}</td></tr>
 </table>
 
 <h3>Throughput</h3>

@@ -100,6 +100,10 @@ func WriteText(w io.Writer, r *Report) error {
 	p("submitted %d, completed %d (incl. %d actor creations), failed %d, retried %d, cancelled %d, infeasible %d\n",
 		c.Submitted, c.Completed, c.ActorsCreated, c.Failed, c.Retried, c.Cancelled, c.Infeasible)
 	p("actors restarted %d, died %d; objects lost %d, reconstructed %d\n", c.ActorsRestarted, c.ActorsDied, c.ObjectsLost, c.ObjectsReconstructed)
+	if c.ObjectsSpilled > 0 || c.ObjectsRestored > 0 {
+		p("objects spilled %d (%s written), restored %d (%s read)\n", c.ObjectsSpilled, bytesStr(float64(c.BytesSpilled)),
+			c.ObjectsRestored, bytesStr(float64(c.BytesRestored)))
+	}
 
 	p("\n-- throughput (completions/s, bins of %v)\n", r.Throughput.Bin)
 	p("mean %.0f/s, peak %.0f/s\n", r.MeanThroughput(), r.PeakThroughput())
@@ -144,6 +148,18 @@ func WriteText(w io.Writer, r *Report) error {
 			bytesStr(float64(n.BytesIn)), bytesStr(float64(n.BytesOut)), n.Dead)
 	}
 	tw.Flush()
+	if c.ObjectsSpilled > 0 || c.ObjectsRestored > 0 {
+		p("\n-- object spilling (primary copies moved to a node's spill tier, and read back)\n")
+		tw = newTab(ew)
+		fmt.Fprintln(tw, "node\tspilled\twritten\trestored\tread\t")
+		for _, n := range r.Nodes {
+			if n.ObjectsSpilled > 0 || n.ObjectsRestored > 0 {
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t\n", n.Name, n.ObjectsSpilled, bytesStr(float64(n.BytesSpilled)),
+					n.ObjectsRestored, bytesStr(float64(n.BytesRestored)))
+			}
+		}
+		tw.Flush()
+	}
 
 	pl := r.Placement
 	p("\n-- placement (first placement of each task)\n")
