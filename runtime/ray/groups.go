@@ -165,7 +165,10 @@ type groupOptions struct {
 }
 
 // GroupName names a placement group (traces and warnings name it;
-// GetPlacementGroup finds it by it).
+// GetPlacementGroup finds it by it). As Ray's, a name is unique among live
+// groups: a group created under a name a live group holds is refused by
+// the global scheduler, and its Wait returns an error wrapping
+// ErrInvalidPlacementGroup that says so. A removed group's name is free.
 func GroupName(name string) GroupOption { return func(o *groupOptions) { o.name = name } }
 
 // GroupDetached makes a placement group detached, as Ray's
@@ -217,9 +220,8 @@ func NewPlacementGroup(ctx context.Context, bundles []Bundle, strategy Placement
 // task, detached or not, pending or ready. The handle runs tasks in the
 // group, Waits for it and removes it, as its creator's does. A name no
 // live group has (never created, or the group was removed) is an error
-// wrapping ErrPlacementGroupNotFound. Ray refuses a second live group of a
-// name; here names are not checked for uniqueness, and the one created
-// first is returned. It asks the global scheduler, so a group whose
+// wrapping ErrPlacementGroupNotFound (names are unique among live groups:
+// see GroupName). It asks the global scheduler, so a group whose
 // creation has not reached it yet is not found (a creation from the same
 // caller goes first).
 func GetPlacementGroup(ctx context.Context, name string) (*PlacementGroup, error) {

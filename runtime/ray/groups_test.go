@@ -244,6 +244,31 @@ var placementCases = []semanticCase{
 		_, err = ray.GetPlacementGroup(ctx, "named")
 		assert.ErrorIs(t, err, ray.ErrPlacementGroupNotFound, "removed: no longer found")
 	}},
+	{"placement group names are unique among live groups", func(t *testing.T, ctx context.Context, s *suite) {
+		first, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}}, ray.Pack, ray.GroupName("only"))
+		require.NoError(t, err)
+		require.NoError(t, first.Wait(ctx, readyIn))
+		second, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}}, ray.Pack, ray.GroupName("only"))
+		require.NoError(t, err, "refused by the global scheduler, as Ray's GCS refuses it")
+		err = second.Wait(ctx, readyIn)
+		require.ErrorIs(t, err, ray.ErrInvalidPlacementGroup)
+		assert.Contains(t, err.Error(), `name "only" is taken`)
+		found, err := ray.GetPlacementGroup(ctx, "only")
+		require.NoError(t, err)
+		assert.Equal(t, first.ID(), found.ID())
+		unnamed, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}}, ray.Pack)
+		require.NoError(t, err)
+		require.NoError(t, unnamed.Wait(ctx, readyIn), "unnamed groups are not checked")
+		require.NoError(t, ray.RemovePlacementGroup(ctx, unnamed))
+		require.NoError(t, ray.RemovePlacementGroup(ctx, first))
+		third, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}}, ray.Pack, ray.GroupName("only"))
+		require.NoError(t, err)
+		require.NoError(t, third.Wait(ctx, readyIn), "a removed group's name is free again")
+		found, err = ray.GetPlacementGroup(ctx, "only")
+		require.NoError(t, err)
+		assert.Equal(t, third.ID(), found.ID())
+		require.NoError(t, ray.RemovePlacementGroup(ctx, third))
+	}},
 	{"placement group input is checked", func(t *testing.T, ctx context.Context, s *suite) {
 		for _, bad := range [][]ray.Bundle{nil, {{}}, {{CPU: -1}}, {{GPU: 1.5}}, {{Resources: map[string]float64{"CPU": 1}}}, {{CPU: 1}, {}}} {
 			_, err := ray.NewPlacementGroup(ctx, bad, ray.Pack)

@@ -111,6 +111,9 @@ func (g *Global) onGroupCreate(from transport.NodeID, m *transport.GroupCreate) 
 			reject = fmt.Sprintf("bundle %d asks for nothing", i)
 		}
 	}
+	if reject == "" {
+		reject = g.nameTaken(m.Name)
+	}
 	if reject != "" {
 		g.env.Send(from, &transport.GroupState{Group: m.Group, State: transport.GroupRejected, Detail: reject})
 		return
@@ -143,6 +146,10 @@ func (g *Global) recreateGroup(from transport.NodeID, gr *group, m *transport.Gr
 	if len(m.Bundles) == 0 || len(m.Bundles) > transport.MaxBundles || m.Strategy > transport.GroupStrictSpread ||
 		slices.ContainsFunc(m.Bundles, transport.Resources.IsZero) {
 		g.env.Send(from, &transport.GroupState{Group: m.Group, State: transport.GroupRejected, Detail: "bad bundles or strategy"})
+		return
+	}
+	if taken := g.nameTaken(m.Name); taken != "" {
+		g.env.Send(from, &transport.GroupState{Group: m.Group, State: transport.GroupRejected, Detail: taken})
 		return
 	}
 	*gr = group{id: m.Group, name: m.Name, strategy: m.Strategy, owner: from, ownerInc: g.incOf(from), byDriver: m.ByDriver,
@@ -461,10 +468,25 @@ func (g *Global) onGroupWatch(from transport.NodeID, m *transport.GroupWatch) {
 	}
 }
 
+// nameTaken says why a creation of a group named name is refused: a live
+// group holds the name, as Ray's GCS refuses a second live placement
+// group of a name ("" when it is free, or empty). A removed group's name
+// is free again.
+func (g *Global) nameTaken(name string) string {
+	if name == "" {
+		return ""
+	}
+	for _, gr := range g.groupOrder { // the live groups
+		if gr.name == name && !gr.removed {
+			return fmt.Sprintf("name %q is taken by the live %s", name, gr.label())
+		}
+	}
+	return ""
+}
+
 // onGroupLookup answers a node looking a group up by name (Ray's
-// get_placement_group): the first created of the live groups of that
-// name, or not found. Names are not unique here (Ray refuses a second
-// live group of a name): the earliest holds it.
+// get_placement_group): the live group of that name (names are unique
+// among live groups: nameTaken), or not found.
 func (g *Global) onGroupLookup(from transport.NodeID, m *transport.GroupLookup) {
 	if !g.isNode(from) {
 		return
