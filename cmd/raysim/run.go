@@ -232,9 +232,12 @@ func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr i
 					p.Virtual.Round(time.Millisecond), p.TasksDone, p.TasksSubmitted, p.EventsPerSec/1e6)
 			}
 		}
-		finishTrace, err := startRunTrace(f, s, idx, len(files), &opts)
+		finishTrace, err := startRunTrace(f, s, idx, files, &opts)
 		if err != nil {
 			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, err)
+			if errors.Is(err, errBadOutput) {
+				return exitUsage
+			}
 			return exitFailed
 		}
 		run := check.RunExpect // runner.Run, and the invariants expect names

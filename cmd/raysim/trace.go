@@ -37,12 +37,15 @@ func init() {
 // finish: finish writes its records so far but not the end block, so the
 // trace reads as truncated (docs/traces.md), writes no Chrome JSON, and
 // returns an error saying so.
-func startRunTrace(f *runFlags, s *scenarios.Scenario, idx, nfiles int, opts *runner.Options) (finish func(runErr error) error, err error) {
+func startRunTrace(f *runFlags, s *scenarios.Scenario, idx int, files []string, opts *runner.Options) (finish func(runErr error) error, err error) {
 	if f.trace == "" && f.chrome == "" {
 		return func(error) error { return nil }, nil
 	}
-	perRun := func(p string) string { return perRunPath(p, idx, nfiles, s.Name) }
+	perRun := func(p string) string { return perRunPath(p, idx, len(files), s.Name) }
 	tracePath, chromePath := perRun(f.trace), perRun(f.chrome)
+	if err := checkOutputs(files, tracePath, chromePath); err != nil {
+		return nil, err
+	}
 	temp := false
 	if tracePath == "" {
 		tf, err := os.CreateTemp("", "raysim-*.trace")
@@ -93,6 +96,54 @@ func startRunTrace(f *runFlags, s *scenarios.Scenario, idx, nfiles int, opts *ru
 		}
 		return exportFile(tracePath, chromePath, "chrome", exportFlags{})
 	}, nil
+}
+
+// errBadOutput refuses a run whose --trace or --chrome file is one of its
+// scenario files, or the other output (writing it would destroy the
+// input), or cannot be created: a bad flag, found before the run.
+var errBadOutput = errors.New("bad output file")
+
+// checkOutputs refuses, before a run starts, the outputs trace and chrome
+// ("" for none) when one is a scenario file or both are one file, and an
+// output whose directory cannot take a new file (found now, not after the
+// run). It creates nothing that stays.
+func checkOutputs(inputs []string, trace, chrome string) error {
+	if trace != "" && chrome != "" && samePath(trace, chrome) {
+		return fmt.Errorf("%w: --trace and --chrome are one file (%s): give each its own", errBadOutput, chrome)
+	}
+	for _, out := range []string{trace, chrome} {
+		if out == "" {
+			continue
+		}
+		for _, in := range inputs {
+			if samePath(in, out) {
+				return fmt.Errorf("%w: %s is the scenario file %s: writing it would destroy the scenario; choose another output file", errBadOutput, out, in)
+			}
+		}
+		if st, err := os.Stat(out); err == nil && !st.Mode().IsRegular() {
+			continue // /dev/stdout, a pipe: written in place
+		}
+		probe, err := os.CreateTemp(filepath.Dir(out), ".raysim-probe-*")
+		if err != nil {
+			return fmt.Errorf("%w: cannot create %s: %w", errBadOutput, out, err)
+		}
+		probe.Close()
+		os.Remove(probe.Name())
+	}
+	return nil
+}
+
+// samePath reports whether two paths name one file: the same existing
+// file (links included), or the same cleaned absolute path.
+func samePath(a, b string) bool {
+	sa, ea := os.Stat(a)
+	sb, eb := os.Stat(b)
+	if ea == nil && eb == nil {
+		return os.SameFile(sa, sb)
+	}
+	aa, err1 := filepath.Abs(a)
+	ab, err2 := filepath.Abs(b)
+	return err1 == nil && err2 == nil && aa == ab
 }
 
 // perRunPath is the --trace or --chrome file p of run idx of nfiles, of the

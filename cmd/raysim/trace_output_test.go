@@ -155,3 +155,41 @@ func TestExportOntoInputKeepsTrace(t *testing.T) {
 		t.Errorf("export -o onto its input: exit %d, stderr %q; want 2 and the reason", code, errOut)
 	}
 }
+
+// TestRunOutputOntoScenarioRefused guards `raysim run S --trace S` (and
+// --chrome S): it overwrote the scenario file with the trace and exited 0.
+// Both are refused before the run (exit 2) and the scenario is kept; so
+// are --trace and --chrome naming one file, and an output whose directory
+// does not exist (found before the run, not after it).
+func TestRunOutputOntoScenarioRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src, err := os.ReadFile("testdata/tiny.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(s, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--trace", s}, "is the scenario file"},
+		{[]string{"--chrome", filepath.Join(dir, ".", "s.yaml")}, "is the scenario file"},
+		{[]string{"--trace", filepath.Join(dir, "x"), "--chrome", filepath.Join(dir, "x")}, "--trace and --chrome are one file"},
+		{[]string{"--chrome", filepath.Join(dir, "no", "such", "dir.json")}, "cannot create"},
+	} {
+		code, _, errOut := call(t, append([]string{"run", s, "-q"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("run %v: exit %d, stderr %q; want 2 and %q", tc.args, code, errOut, tc.want)
+		}
+		if got, _ := os.ReadFile(s); string(got) != string(src) {
+			t.Fatalf("run %v changed the scenario file", tc.args)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the refused runs left files behind: %v", entries)
+	}
+}
