@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -91,6 +92,10 @@ scenario or bad flags.
 		fmt.Fprintln(stderr, "raysim check: -o: want a directory for the failing scenarios (got nothing)")
 		return exitUsage
 	}
+	if err := usableDir(*out); err != nil {
+		fmt.Fprintf(stderr, "raysim check: -o %s: %v (checked before the search, so that a failure found is not lost)\n", *out, err)
+		return exitUsage
+	}
 	shrinkBudget := *budget
 	if shrinkBudget == 0 {
 		shrinkBudget = -1 // check.SearchConfig: none
@@ -144,7 +149,7 @@ scenario or bad flags.
 	lastLine := time.Time{}
 	cfg := check.SearchConfig{Gen: g, Runs: *runs, Seed: searchSeed, MaxFailures: *maxFail, ShrinkBudget: shrinkBudget}
 	cfg.Progress = func(p check.SearchProgress) {
-		if !show && p.Run%100 != 0 && !(p.Shrinking && p.ShrinkRuns == 1) {
+		if *progress == "off" || !show && p.Run%100 != 0 && !(p.Shrinking && p.ShrinkRuns == 1) {
 			return
 		}
 		if show && time.Since(lastLine) < 100*time.Millisecond {
@@ -167,28 +172,76 @@ scenario or bad flags.
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "raysim check: %s: %v\n", files[0], err)
-		if !errors.Is(err, context.Canceled) {
-			return exitUsage
-		}
 		if len(found) == 0 {
+			if !errors.Is(err, context.Canceled) {
+				return exitUsage
+			}
 			return exitFailed
 		}
-		// Interrupted: the failures found so far (the last one shrunk as
-		// far as it got) are written; say so.
+		// Interrupted, or the last failure could not be written: the
+		// failures found so far (the last shrunk as far as it got) are
+		// reported; one not written is printed whole below.
 	}
 	if len(found) == 0 {
 		fmt.Fprintf(stdout, "PASS %s: %d random fault schedules, no invariant violated (seeds %d..%d, %.1fs)\n",
 			name, *runs, searchSeed, searchSeed+int64(*runs)-1, time.Since(start).Seconds())
 		return exitOK
 	}
+	written := 0
 	for _, f := range found {
+		if f.File == "" { // not written (see above): the scenario itself, so nothing is lost
+			fmt.Fprintf(stdout, "FAIL %s: invariant %s violated\n  %v\n  minimal scenario (seed %d, %d faults), not written:\n",
+				name, f.Invariant, f.Err, f.Scenario.Seed, len(f.Scenario.Faults))
+			if data, merr := f.Scenario.Marshal(); merr == nil {
+				stdout.Write(data)
+			}
+			continue
+		}
+		written++
 		fmt.Fprintf(stdout, "FAIL %s: invariant %s violated\n  %v\n  minimal scenario: %s (seed %d, %d faults)\n  replay: %s\n",
 			name, f.Invariant, f.Err, f.File, f.Scenario.Seed, len(f.Scenario.Faults), f.Replay())
+	}
+	if written == 0 {
+		return exitFailed
 	}
 	dir := *out
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	fmt.Fprintf(stdout, "wrote %d failing %s to %s\n", len(found), plural(len(found), "scenario", "scenarios"), dir)
+	fmt.Fprintf(stdout, "wrote %d failing %s to %s\n", written, plural(written, "scenario", "scenarios"), dir)
 	return exitFailed
+}
+
+// usableDir reports whether dir can hold new files: an existing directory
+// that takes one, or a path whose nearest existing ancestor is such a
+// directory (dir itself is made when a failure is found). It leaves
+// nothing behind.
+func usableDir(dir string) error {
+	probeIn := dir
+	for {
+		st, err := os.Stat(probeIn)
+		if err == nil {
+			if !st.IsDir() {
+				if probeIn == dir {
+					return errors.New("not a directory")
+				}
+				return fmt.Errorf("%s is not a directory", probeIn)
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		parent := filepath.Dir(probeIn)
+		if parent == probeIn {
+			return err
+		}
+		probeIn = parent
+	}
+	f, err := os.CreateTemp(probeIn, ".raysim-probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot create files in %s: %w", probeIn, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }

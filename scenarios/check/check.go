@@ -34,6 +34,10 @@ type Failure struct {
 	Result    *runner.Result
 	// File is where the scenario was written ("" if it was not).
 	File string
+	// foreign: File was written from outside raysim's module (a property
+	// test in the user's own module), so the replay runs raysim's CLI by
+	// its package path, on the absolute file.
+	foreign bool
 }
 
 // Error names the invariant, the scenario and its seed, and the violation.
@@ -41,11 +45,17 @@ func (f *Failure) Error() string {
 	return fmt.Sprintf("invariant %s violated (scenario %s, seed %d): %v", f.Invariant, f.Scenario.Name, f.Scenario.Seed, f.Err)
 }
 
-// Replay is the command that replays the written scenario, to be run from
-// the module root.
+// Replay is the command that replays the written scenario: from raysim's
+// module root, `go run ./cmd/raysim run FILE`; for a failure written from
+// another module (a property test of the user's own, which requires
+// raysim), `go run raysim/cmd/raysim run /ABS/FILE`, to be run from that
+// module.
 func (f *Failure) Replay() string {
 	if f.File == "" {
 		return ""
+	}
+	if f.foreign {
+		return "go run raysim/cmd/raysim run " + ShellQuote(f.File)
 	}
 	return "go run ./cmd/raysim run " + ShellQuote(f.File)
 }
@@ -114,8 +124,9 @@ func Property(t *rapid.T, g Gen, inv ...Invariant) {
 
 // Write saves the failure's scenario (canonical YAML, with its seed) as
 // dir/name.yaml, headed by comments naming the violation and the replay
-// command, and sets f.File (relative to the module root when the file is
-// inside one, else absolute).
+// command, and sets f.File (relative to raysim's module root when run from
+// inside raysim's module and the file is in it, else absolute: see
+// Failure.Replay).
 func Write(dir, name string, f *Failure) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -135,7 +146,7 @@ func Write(dir, name string, f *Failure) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f.File = displayPath(path)
+	f.File, f.foreign = displayPath(path)
 	var b strings.Builder
 	fmt.Fprintf(&b, "# A failing case found by property-based fault testing (scenarios/check).\n")
 	fmt.Fprintf(&b, "# invariant: %s\n", f.Invariant)
@@ -150,22 +161,46 @@ func Write(dir, name string, f *Failure) (string, error) {
 	return path, nil
 }
 
-// displayPath is path relative to the enclosing Go module's root, or
-// absolute when there is none.
-func displayPath(path string) string {
+// displayPath is path relative to raysim's module root when the current
+// directory is inside raysim's module (the replay runs from its root), and
+// absolute otherwise; foreign reports the second case when the current
+// directory is inside another Go module (see Failure.Replay).
+func displayPath(path string) (shown string, foreign bool) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return path
+		return path, false
 	}
-	for dir := filepath.Dir(abs); ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			if rel, err := filepath.Rel(dir, abs); err == nil {
-				return rel
+	wd, err := os.Getwd()
+	if err != nil {
+		return abs, false
+	}
+	root, module := moduleOf(wd)
+	if root == "" {
+		return abs, false
+	}
+	if module != "raysim" {
+		return abs, true
+	}
+	if rel, err := filepath.Rel(root, abs); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel, false
+	}
+	return abs, false
+}
+
+// moduleOf finds the Go module enclosing dir: its root and its module
+// path ("" and "" when there is none).
+func moduleOf(dir string) (root, module string) {
+	for ; ; dir = filepath.Dir(dir) {
+		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			for _, line := range strings.Split(string(data), "\n") {
+				if f := strings.Fields(line); len(f) >= 2 && f[0] == "module" {
+					return dir, strings.Trim(f[1], `"`)
+				}
 			}
-			return abs
+			return dir, ""
 		}
 		if filepath.Dir(dir) == dir {
-			return abs
+			return "", ""
 		}
 	}
 }

@@ -18,7 +18,7 @@ func Example_property() {
 	testPolicy := func(t *testing.T) {
 		g := check.DefaultGen()
 		g.Policies = []string{"locality-aware"} // the policy under test
-		g.Dir = t.TempDir()                     // or leave testdata/failures
+		g.Dir = "testdata/failures"             // kept after the test (not t.TempDir(), which goes with it)
 		rapid.Check(t, func(rt *rapid.T) { check.Property(rt, g) })
 	}
 	_ = testPolicy // in a _test.go file: func TestLocalityAwareUnderFaults(t *testing.T) { ... }

@@ -2,8 +2,10 @@ package check
 
 import (
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"raysim/scenarios"
@@ -59,5 +61,42 @@ func TestWriteNameWithSlash(t *testing.T) {
 	}
 	if filepath.Dir(path) != dir {
 		t.Errorf("written to %s, want a file in %s", path, dir)
+	}
+}
+
+// Guards the replay command of a failure found by a property test in the
+// user's own module (QA): it said `go run ./cmd/raysim run FILE` with FILE
+// relative to that module's root, but ./cmd/raysim exists only in
+// raysim's module, and the path only in the user's: runnable from
+// nowhere. Right: from another module, `go run raysim/cmd/raysim run
+// /ABS/FILE` (the module requires raysim); from raysim's, as before.
+func TestReplayFromAnotherModule(t *testing.T) {
+	s, err := scenarios.Parse("base.yaml", []byte(interruptBase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := t.TempDir()
+	if err := os.WriteFile(filepath.Join(mine, "go.mod"), []byte("module example.com/mine\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(mine)
+	f := &Failure{Scenario: s, Invariant: "correct", Err: errors.New("made up")}
+	path, err := Write("failures", "mine-1", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	abs := filepath.Join(mine, "failures", "mine-1.yaml")
+	if want := "go run raysim/cmd/raysim run " + ShellQuote(abs); f.Replay() != want {
+		t.Errorf("replay from another module: %q, want %q", f.Replay(), want)
+	}
+	if f.File != abs || path != filepath.Join("failures", "mine-1.yaml") {
+		t.Errorf("File %q (path %q), want the absolute %q", f.File, path, abs)
+	}
+	data, err := os.ReadFile(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "# replay (from the module root): go run raysim/cmd/raysim run ") {
+		t.Errorf("the file's header does not carry the replay command:\n%s", data)
 	}
 }

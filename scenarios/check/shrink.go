@@ -305,7 +305,9 @@ func Search(ctx context.Context, cfg SearchConfig) ([]*Failure, error) {
 		// Interrupted while shrinking, the failure found is kept, shrunk
 		// as far as it got, and the interrupt returned with it.
 		if _, werr := Write(g.Dir, fmt.Sprintf("%s-%d", g.Name, seed), f); werr != nil {
-			return found, werr
+			// The failure is returned all the same (its Scenario in hand,
+			// File empty): a search's find is not lost to a bad directory.
+			return append(found, f), werr
 		}
 		found = append(found, f)
 		if err != nil {

@@ -56,3 +56,27 @@ func TestShrinkAndReplay(t *testing.T) {
 		t.Errorf("replaying %s gives digest %s, the failing run had %s", files[0], a.Digest, f.Result.Digest)
 	}
 }
+
+// Guards a search whose failure cannot be written (QA: `raysim check -o`
+// naming a file): Search returned the write's error without the failure
+// it had just found and shrunk, so the find was lost. Right: the failure
+// comes back with the error, its scenario in hand and File empty.
+func TestUnwrittenFailureIsReturned(t *testing.T) {
+	always := Invariant{Name: "always", Check: func(*Run) error { return errors.New("made up") }}
+	base, err := scenarios.LoadWithOverrides("../quickstart.yaml", []string{"workload.0.params.tasks=20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g := Gen{Base: base, FaultKinds: []string{scenarios.Heal}, MaxFaults: 1, Dir: notDir, Name: "lost"}
+	found, err := Search(context.Background(), SearchConfig{Gen: g, Runs: 1, Seed: 1, ShrinkBudget: -1, Invariants: []Invariant{always}})
+	if err == nil {
+		t.Fatal("writing into a file succeeded")
+	}
+	if len(found) != 1 || found[0].Scenario == nil || found[0].File != "" {
+		t.Fatalf("found %+v with the write's error %v: want the failure, unwritten", found, err)
+	}
+}
