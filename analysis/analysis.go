@@ -205,7 +205,7 @@ type Transfers struct {
 	Fetched       uint64
 	WaitedLocal   uint64
 	LocalityRatio float64 // 1 - Fetched/Accepted
-	Approximate   bool    // no task.arg events: the counts above are inferred
+	Approximate   bool    // task.args_ready but no task.arg events (a trace from before them): the counts above are inferred
 	// By-reference arguments of accepted attempts (task.arg): in the store
 	// at acceptance, brought by a transfer, or produced on the node later.
 	// ArgsPending never arrived (the attempt died or was cancelled first).
@@ -406,11 +406,13 @@ type readyCause struct {
 }
 
 type analyzer struct {
-	rep       *Report
-	tasks     map[transport.TaskID]*taskState
-	running   map[[2]uint64]time.Duration // (task, node) -> start
-	busy      []interval
-	completes []time.Duration
+	// argsReadySeen: a task.args_ready was read (see Transfers.Approximate).
+	argsReadySeen bool
+	rep           *Report
+	tasks         map[transport.TaskID]*taskState
+	running       map[[2]uint64]time.Duration // (task, node) -> start
+	busy          []interval
+	completes     []time.Duration
 	// The backlog's steps: when a task became outstanding (submitted while
 	// not pending) and when it stopped being (its first end: finished,
 	// failed, cancelled or actor created), in time order.
@@ -561,6 +563,7 @@ func (a *analyzer) record(r *traces.Record) {
 	case transport.EvTaskPlaced:
 		a.placed(r)
 	case transport.EvTaskArgsReady:
+		a.argsReadySeen = true
 		t := a.task(r.Task)
 		if at := t.attempt(r.Node); at != nil {
 			at.argsReady, at.hasArgs = r.At, true
@@ -595,6 +598,10 @@ func (a *analyzer) record(r *traces.Record) {
 			a.argWait[k] = append(a.argWait[k], r.Task)
 		}
 	case transport.EvTaskRunning:
+		// A run again on the node running it (its code failed and
+		// RetryExceptions runs it again there): the failed run's
+		// worker-time counts, its time goes to the queue phase.
+		a.stopRunning(r.Task, r.Node, r.At)
 		t := a.task(r.Task)
 		if at := t.attempt(r.Node); at != nil {
 			at.running, at.hasRun = r.At, true
@@ -967,7 +974,12 @@ func (a *analyzer) finish() {
 	slices.SortFunc(tr.Links, func(x, y Link) int {
 		return cmp.Or(cmp.Compare(y.Bytes, x.Bytes), cmp.Compare(x.From, y.From), cmp.Compare(x.To, y.To))
 	})
-	tr.Approximate = tr.Args == 0
+	// The runtime emits task.args_ready only for a task that fetched an
+	// argument, and then task.arg too: args_ready without any task.arg is
+	// a trace from before task.arg, whose counts are inferred. A trace
+	// with neither had no argument to fetch (no by-reference arguments at
+	// all, or every one local): nothing is inferred.
+	tr.Approximate = tr.Args == 0 && a.argsReadySeen
 	if !tr.Approximate {
 		tr.Fetched = uint64(len(a.argRemote))
 		tr.WaitedLocal = 0

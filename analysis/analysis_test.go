@@ -258,6 +258,16 @@ func TestSpillingConsistent(t *testing.T) {
 	}
 }
 
+// TestRetriedInPlaceConsistent: tasks whose code fails and runs again
+// in place (retry_exceptions) have a task.running per run; the analysis
+// agrees with the runner, and each such task's execution is its last run
+// (the failed runs count in its queue phase).
+func TestRetriedInPlaceConsistent(t *testing.T) {
+	x := traced(t, "fault-task-errors.yaml", "workload.0.params.tasks=1000", "workload.1.params.roots=4")
+	checkConsistent(t, x)
+	require.Positive(t, x.rep.Tasks.Retried)
+}
+
 func TestTextAndCompare(t *testing.T) {
 	a, b := quickstart(t), crashRestart(t)
 	var out bytes.Buffer

@@ -170,3 +170,25 @@ func TestDetectionNotStolenFromLaterFault(t *testing.T) {
 	assert.Equal(t, ms(300), crash.DetectAfter, "the crash's detection")
 	assert.Equal(t, "not detected", pause.DetectText(), "the pause's: none (the node.dead is the crash's)")
 }
+
+// TestApproximateOnlyForOldTraces (QA): a current trace of a workload
+// with no by-reference arguments has no task.arg events, and was labelled
+// "approximate: the trace has no task.arg events" with "0 edges
+// inferred", which reads as a trace from an old version. Only a trace
+// whose tasks became ready after a fetch (task.args_ready) with no
+// task.arg at all is one from before task.arg.
+func TestApproximateOnlyForOldTraces(t *testing.T) {
+	var noArgs, old []traces.Record
+	for _, r := range chainTrace() {
+		switch transport.EventKind(r.Kind) {
+		case transport.EvTaskArg: // in neither
+		case transport.EvTaskArgsReady:
+			old = append(old, r)
+		default:
+			noArgs, old = append(noArgs, r), append(old, r)
+		}
+	}
+	assert.False(t, synth(t, twoNodes, noArgs).Transfers.Approximate, "no argument fetched: nothing inferred")
+	assert.True(t, synth(t, twoNodes, old).Transfers.Approximate, "args_ready without task.arg: an old trace")
+	assert.False(t, synth(t, twoNodes, chainTrace()).Transfers.Approximate)
+}

@@ -385,8 +385,15 @@ func (c *chromeWriter) record(r *Record) {
 		}
 	case transport.EvObjectTransferred:
 		c.transfer(r)
+	case transport.EvTaskRetried:
+		// A run whose code failed, retried in place (RetryExceptions):
+		// its slice ends here, and the retry's task.running opens the next.
+		if n.running[r.Task] != nil {
+			c.endTask(id, n, r.Task, r.At, "failed, retried")
+		}
+		c.instant(id, r.KindName(), r, "p")
 	case transport.EvObjectLost, transport.EvNodeDead, transport.EvActorDied, transport.EvActorRestarted,
-		transport.EvTaskRetried, transport.EvTaskInfeasible:
+		transport.EvTaskInfeasible:
 		c.instant(id, r.KindName(), r, "p")
 	}
 }

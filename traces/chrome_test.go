@@ -339,3 +339,25 @@ func TestChromeSpillCounters(t *testing.T) {
 	assert.Positive(t, seen["spilled"], "spilled counters")
 	assert.Positive(t, seen["object store"], "object store counters")
 }
+
+// TestChromeRetriedRunsAreSlices: a task whose code failed and runs again
+// on its node (retry_exceptions) shows each run as a slice, the failed
+// ones ending "failed, retried" at their task.retried.
+func TestChromeRetriedRunsAreSlices(t *testing.T) {
+	ms := time.Millisecond
+	evs := chromeOf(t, []traces.Record{
+		rtRec(0, transport.EvTaskSubmitted, 1, 0, 7, "f"),
+		rtRec(ms, transport.EvTaskPlaced, 1, 1, 7, "local"),
+		rtRec(2*ms, transport.EvTaskRunning, 1, 0, 7, "f"),
+		rtRec(3*ms, transport.EvTaskRetried, 1, 0, 7, "its code failed: boom (retry 1)"),
+		rtRec(3*ms, transport.EvTaskRunning, 1, 0, 7, "f"),
+		rtRec(5*ms, transport.EvTaskFinished, 1, 0, 7, "f"),
+	})
+	var statuses []any
+	for _, e := range evs {
+		if e["ph"] == "X" && e["cat"] == "task" {
+			statuses = append(statuses, e["args"].(map[string]any)["status"])
+		}
+	}
+	assert.Equal(t, []any{"failed, retried", "finished"}, statuses)
+}

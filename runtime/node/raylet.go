@@ -1259,8 +1259,10 @@ func (j *taskJob) Done() {
 	if out.ErrKind == transport.ErrKindTask && r.retryOnError(t, j.retries, out) {
 		// Again, on this worker and with the resources the task holds:
 		// a fresh Caller, as for any run (the last one's blocks are over).
-		// It is one run in the trace, from its task.running to its end,
-		// with a task.retried for each retry inside.
+		// Each run is its own in the trace: the failed one ends at its
+		// task.retried, the next starts at a task.running (its execution
+		// is the last run's, as for a retry after a node's death).
+		r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
 		j.retries++
 		j.out = transport.Value{}
 		j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec)}

@@ -244,10 +244,23 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 			}
 		case transport.EvTaskRetried:
 			if st != nil {
-				st.phase = "" // the interrupted phase is dropped
+				inPlace := st.phase == "execute" && rec.Node == st.node
+				if inPlace {
+					// Its code failed and it runs again here
+					// (RetryExceptions): the failed run is an execute
+					// span of its own, marked so; the next run's
+					// task.running opens the next.
+					child(st, "execute", st.phaseStart, rec.At, attribute.String("raysim.node", nodeName(st.node)),
+						attribute.Int("raysim.attempt", st.attempt), attribute.String("raysim.retried", utf8Text(rec.Detail)))
+				}
 				st.attempt++
 				st.root.AddEvent("retried", trace.WithTimestamp(ts(rec.At)))
+				// An interrupted phase elsewhere (its node died) is
+				// dropped: the task is scheduled again.
 				st.phaseStart, st.phase, st.accepted = rec.At, "schedule", false
+				if inPlace {
+					st.phase = ""
+				}
 			}
 		}
 	}

@@ -150,3 +150,55 @@ func TestNestedTasksShareATrace(t *testing.T) {
 	assert.Equal(t, 2, roots, "one trace per root task")
 	assert.Positive(t, nested, "nested tasks are children")
 }
+
+// TestRetriedRunsAreExecuteSpans guards tasks retried in place after their
+// code failed (retry_exceptions; QA): the failed runs had no task.running
+// of their own, so their spans read schedule, queue, schedule with no
+// execute span at all. Right: every run is an execute span; the failed
+// ones carry raysim.retried, and a finished task's last run finished it.
+func TestRetriedRunsAreExecuteSpans(t *testing.T) {
+	buf, res := recordRun(t, "../../scenarios/fault-task-errors.yaml", "workload.0.params.tasks=1000", "workload.1.params.roots=4")
+	require.Positive(t, res.TasksRetried)
+	r, err := traces.NewReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	exp := tracetest.NewInMemoryExporter()
+	_, err = Export(context.Background(), r, exp, Options{})
+	require.NoError(t, err)
+	type runs struct{ failed, clean int }
+	per := map[string]*runs{}
+	finished := map[string]bool{}
+	for _, sp := range exp.GetSpans() {
+		id := sp.SpanContext.TraceID().String() + sp.Parent.SpanID().String()
+		if strings.HasPrefix(sp.Name, "task ") {
+			for _, a := range sp.Attributes {
+				if a.Key == "raysim.status" && a.Value.AsString() == "finished" {
+					finished[sp.SpanContext.TraceID().String()+sp.SpanContext.SpanID().String()] = true
+				}
+			}
+			continue
+		}
+		if sp.Name != "execute" {
+			continue
+		}
+		if per[id] == nil {
+			per[id] = &runs{}
+		}
+		retried := false
+		for _, a := range sp.Attributes {
+			retried = retried || a.Key == "raysim.retried"
+		}
+		if retried {
+			per[id].failed++
+		} else {
+			per[id].clean++
+		}
+	}
+	failedRuns := 0
+	for id := range finished {
+		rs := per[id]
+		require.NotNil(t, rs, "finished task %s has no execute span", id)
+		assert.Equal(t, 1, rs.clean, "a finished task's last run is its one unmarked execute span")
+		failedRuns += rs.failed
+	}
+	assert.Positive(t, failedRuns, "failed runs retried in place are execute spans of their own")
+}
