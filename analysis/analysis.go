@@ -316,6 +316,28 @@ func (f Fault) DetailText() string {
 	return f.Detail
 }
 
+// FaultDetail is f's detail column (DetailText) with the endpoint IDs a
+// partition's groups and a degraded link are recorded with given as the
+// trace's node names (worker-1, not 3), as the node column names them.
+func (r *Report) FaultDetail(f Fault) string {
+	text := f.DetailText()
+	switch f.Kind {
+	case "partition":
+		groups, rest, ok := strings.Cut(text, ", until ")
+		named := traces.NameGroups(groups, r.NodeName)
+		if ok {
+			named += ", until " + rest
+		}
+		return named
+	case "degrade":
+		ids := fmt.Sprintf("%d->%d ", f.Node, f.Peer)
+		if strings.HasPrefix(text, ids) {
+			return r.NodeName(f.Node) + "->" + r.NodeName(f.Peer) + " " + strings.TrimPrefix(text, ids)
+		}
+	}
+	return text
+}
+
 // CriticalPath is the dependency chain with the most work (execution plus
 // argument fetch after the predecessor finished) found in the trace: the
 // part of the run no amount of parallelism shortens. Tasks holds each

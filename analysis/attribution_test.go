@@ -192,3 +192,20 @@ func TestApproximateOnlyForOldTraces(t *testing.T) {
 	assert.True(t, synth(t, twoNodes, old).Transfers.Approximate, "args_ready without task.arg: an old trace")
 	assert.False(t, synth(t, twoNodes, chainTrace()).Transfers.Approximate)
 }
+
+// TestFaultRowsNameNodes (QA): a partition's groups and a degraded link
+// were listed by endpoint ID ([1 2 3][4 5], 3->4) beside a node column
+// that names nodes (worker-1); one node read as three names.
+func TestFaultRowsNameNodes(t *testing.T) {
+	rep := synth(t, twoNodes, append(chainTrace(),
+		traces.Record{At: ms(1), Source: traces.Net, Kind: uint8(netsim.EvPartition), Detail: "[1][2]"},
+		traces.Record{At: ms(2), Source: traces.Net, Kind: uint8(netsim.EvDegrade), Node: 1, Peer: 2, Bytes: int64(ms(5)), Detail: "loss 10%"}))
+	var got []string
+	for _, f := range rep.Faults {
+		got = append(got, rep.FaultDetail(f))
+	}
+	a, b := rep.NodeName(1), rep.NodeName(2)
+	require.NotEqual(t, "node-1", a, "the scenario names its nodes")
+	assert.Contains(t, got, "["+a+"]["+b+"]")
+	assert.Contains(t, got, a+"->"+b+" +5ms loss 10%")
+}

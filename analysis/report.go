@@ -236,7 +236,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 {{if .Faults}}
 <table class="faults">
 <tr><th>at</th><th class="l">fault</th><th class="l">node</th><th class="l">detail</th><th>detected after</th><th>baseline (tasks/s)</th><th>dip (tasks/s)</th><th>throughput recovered after</th></tr>
-{{range .Faults}}<tr><td>{{round .At}}</td><td class="l">{{.Kind}}</td><td class="l">{{$r.NodeName .Node}}</td><td class="l">{{.DetailText}}</td><td>{{.DetectText}}</td><td>{{.BaselineText}}</td><td>{{.DipText}}</td><td>{{.RecoverText}}</td></tr>
+{{range .Faults}}<tr><td>{{round .At}}</td><td class="l">{{.Kind}}</td><td class="l">{{$r.NodeName .Node}}</td><td class="l">{{$r.FaultDetail .}}</td><td>{{.DetectText}}</td><td>{{.BaselineText}}</td><td>{{.DipText}}</td><td>{{.RecoverText}}</td></tr>
 {{end}}</table>
 {{else}}<p>No faults injected.</p>{{end}}
 

@@ -204,7 +204,7 @@ func WriteText(w io.Writer, r *Report) error {
 		tw = newTab(ew)
 		fmt.Fprintln(tw, "at\tfault\tnode\tdetail\tdetected after\tbaseline/s\tdip/s\tthroughput recovered after\t")
 		for _, f := range r.Faults {
-			fmt.Fprintf(tw, "%v\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", f.At.Round(time.Microsecond), f.Kind, r.NodeName(f.Node), f.DetailText(),
+			fmt.Fprintf(tw, "%v\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", f.At.Round(time.Microsecond), f.Kind, r.NodeName(f.Node), r.FaultDetail(f),
 				f.DetectText(), f.BaselineText(), f.DipText(), f.RecoverText())
 		}
 		tw.Flush()

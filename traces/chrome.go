@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"raysim/netsim"
@@ -155,6 +157,32 @@ func (c *chromeWriter) name(id transport.NodeID) string {
 		}
 	}
 	return endpointName(id)
+}
+
+// NameGroups rewrites a partition record's Detail ("[1 2 3][4 5]": the
+// groups' endpoint IDs, as netsim writes them) with each ID named by name
+// ("[head, worker-0, worker-1][worker-2, worker-3]"); any other Detail
+// comes back as it is.
+func NameGroups(detail string, name func(transport.NodeID) string) string {
+	if !strings.HasPrefix(detail, "[") || !strings.HasSuffix(detail, "]") {
+		return detail
+	}
+	var b strings.Builder
+	for _, g := range strings.Split(detail[1:len(detail)-1], "][") {
+		b.WriteByte('[')
+		for i, field := range strings.Fields(g) {
+			n, err := strconv.ParseUint(field, 10, 64)
+			if err != nil {
+				return detail
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(name(transport.NodeID(n)))
+		}
+		b.WriteByte(']')
+	}
+	return b.String()
 }
 
 // endpointName names an endpoint for the Chrome export.
@@ -410,7 +438,7 @@ func (c *chromeWriter) instant(pid transport.NodeID, name string, r *Record, sco
 		args["detail"] = r.Detail
 	}
 	if r.Peer != 0 {
-		args["peer"] = endpointName(r.Peer)
+		args["peer"] = c.name(r.Peer)
 	}
 	c.emit(&ChromeEvent{Name: name, Cat: "event", Ph: "i", Scope: scope, Ts: usec(r.At), Pid: uint32(pid), Tid: tidSubmit, Args: args})
 }
@@ -457,7 +485,7 @@ func (c *chromeWriter) transfer(r *Record) {
 	c.emit(&ChromeEvent{Name: "transfer", Cat: "transfer", Ph: "s", Ts: usec(start), Pid: uint32(r.Peer), Tid: tidServe, ID: fid})
 	c.emit(&ChromeEvent{Name: "transfer", Cat: "transfer", Ph: "f", Bp: "e", Ts: usec(start), Pid: uint32(r.Node), Tid: tid, ID: fid})
 	c.slice(r.Node, tid, "fetch "+r.Object.String(), "transfer", start, r.At,
-		map[string]any{"object": r.Object.String(), "bytes": r.Bytes, "from": endpointName(r.Peer)})
+		map[string]any{"object": r.Object.String(), "bytes": r.Bytes, "from": c.name(r.Peer)})
 }
 
 func (c *chromeWriter) netRecord(r *Record) {
@@ -499,19 +527,19 @@ func (c *chromeWriter) netRecord(r *Record) {
 		}
 		c.counter(r.Node, "queue", r.At, "tasks", 0)
 		c.counter(r.Node, "object store", r.At, "bytes", 0)
-		c.fault("crash "+endpointName(r.Node), r)
+		c.fault("crash "+c.name(r.Node), r)
 	case netsim.EvRestart:
-		c.fault("restart "+endpointName(r.Node), r)
+		c.fault("restart "+c.name(r.Node), r)
 	case netsim.EvPartition:
-		c.fault("partition "+r.Detail, r)
+		c.fault("partition "+NameGroups(r.Detail, c.name), r)
 	case netsim.EvHeal:
 		c.fault("heal", r)
 	case netsim.EvPause:
-		c.fault(fmt.Sprintf("pause %s %v", endpointName(r.Node), time.Duration(r.Bytes)), r)
+		c.fault(fmt.Sprintf("pause %s %v", c.name(r.Node), time.Duration(r.Bytes)), r)
 	case netsim.EvDegrade:
-		c.fault(fmt.Sprintf("degrade %s->%s %s", endpointName(r.Node), endpointName(r.Peer), r.Detail), r)
+		c.fault(fmt.Sprintf("degrade %s->%s %s", c.name(r.Node), c.name(r.Peer), r.Detail), r)
 	case netsim.EvSkew:
-		c.fault(fmt.Sprintf("skew %s %v", endpointName(r.Node), time.Duration(r.Bytes)), r)
+		c.fault(fmt.Sprintf("skew %s %v", c.name(r.Node), time.Duration(r.Bytes)), r)
 	case netsim.EvCustom:
 		c.fault(r.Detail, r)
 	}
