@@ -330,9 +330,11 @@ func (r *Report) FaultDetail(f Fault) string {
 		}
 		return named
 	case "degrade":
-		ids := fmt.Sprintf("%d->%d ", f.Node, f.Peer)
-		if strings.HasPrefix(text, ids) {
-			return r.NodeName(f.Node) + "->" + r.NodeName(f.Peer) + " " + strings.TrimPrefix(text, ids)
+		for _, arrow := range []string{"->", "<->"} {
+			ids := fmt.Sprintf("%d%s%d ", f.Node, arrow, f.Peer)
+			if strings.HasPrefix(text, ids) {
+				return r.NodeName(f.Node) + arrow + r.NodeName(f.Peer) + " " + strings.TrimPrefix(text, ids)
+			}
 		}
 	}
 	return text

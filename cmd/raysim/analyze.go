@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,9 +19,10 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write the report (report.html, SVG and PNG plots, summary.txt) to this directory")
+	asJSON := fs.Bool("json", false, "print the analysis as one JSON object instead of the tables (two traces: {\"A\", \"B\", \"Metrics\"}); per-task phases are left out")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: raysim analyze RUN.trace [-o DIR]
-       raysim analyze A.trace B.trace [-o DIR]
+		fmt.Fprint(stderr, `Usage: raysim analyze RUN.trace [-o DIR] [--json]
+       raysim analyze A.trace B.trace [-o DIR] [--json]
 
 Analyzes a trace written by 'raysim run FILE --trace RUN.trace': throughput
 over time, task latency split into queueing, argument fetch and execution,
@@ -59,9 +61,12 @@ Flags:
 		}
 		reps = append(reps, rep)
 	}
-	if len(reps) == 1 {
+	switch {
+	case *asJSON:
+		err = writeAnalysisJSON(stdout, reps)
+	case len(reps) == 1:
 		err = analysis.WriteText(stdout, reps[0])
-	} else {
+	default:
 		err = analysis.WriteCompare(stdout, reps[0], reps[1])
 	}
 	if err != nil {
@@ -74,7 +79,33 @@ Flags:
 			fmt.Fprintf(stderr, "raysim analyze: %v\n", err)
 			return exitFailed
 		}
-		fmt.Fprintf(stdout, "\nreport: %s\n", path)
+		if *asJSON { // stdout is the JSON alone
+			fmt.Fprintf(stderr, "raysim analyze: report: %s\n", path)
+		} else {
+			fmt.Fprintf(stdout, "\nreport: %s\n", path)
+		}
 	}
 	return exitOK
+}
+
+// writeAnalysisJSON prints one report, or two and their metrics side by
+// side, as JSON (the field names docs/analysis.md gives), without the
+// per-task phases (Latency.Split: a record per task, too big to print for
+// a large run; the percentiles over them stay).
+func writeAnalysisJSON(w io.Writer, reps []*analysis.Report) error {
+	trimmed := make([]*analysis.Report, len(reps))
+	for i, r := range reps {
+		c := *r
+		c.Latency.Split = nil
+		trimmed[i] = &c
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if len(reps) == 1 {
+		return enc.Encode(trimmed[0])
+	}
+	return enc.Encode(struct {
+		A, B    *analysis.Report
+		Metrics []analysis.Metric
+	}{trimmed[0], trimmed[1], analysis.Compare(reps[0], reps[1])})
 }

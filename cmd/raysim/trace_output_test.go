@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"bytes"
 	"context"
 	"errors"
@@ -191,5 +192,44 @@ func TestRunOutputOntoScenarioRefused(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
 		t.Errorf("the refused runs left files behind: %v", entries)
+	}
+}
+
+// TestAnalyzeJSON: `raysim analyze --json` prints the report as one JSON
+// object (the fields docs/analysis.md names), whose counts are the run's;
+// with two traces, both and the metrics side by side.
+func TestAnalyzeJSON(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tr := filepath.Join(dir, "run.trace")
+	code, out, errOut := call(t, "run", "testdata/tiny.yaml", "--trace", tr, "--json")
+	if code != exitOK {
+		t.Fatalf("run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var res struct {
+		TasksSubmitted uint64 `json:"tasks_submitted"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.TasksSubmitted == 0 {
+		t.Fatalf("run --json: %v: %s", err, out)
+	}
+	code, out, errOut = call(t, "analyze", tr, "--json")
+	var rep struct {
+		Tasks   struct{ Submitted uint64 }
+		Nodes   []struct{ Name string }
+		Latency struct{ Split []any }
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &rep) != nil {
+		t.Fatalf("analyze --json: exit %d, stdout not one JSON object: %s%s", code, out, errOut)
+	}
+	if rep.Tasks.Submitted != res.TasksSubmitted || len(rep.Nodes) == 0 || rep.Latency.Split != nil {
+		t.Errorf("analyze --json: %d submitted (the run: %d), %d nodes, split %v", rep.Tasks.Submitted, res.TasksSubmitted, len(rep.Nodes), rep.Latency.Split != nil)
+	}
+	code, out, errOut = call(t, "analyze", tr, tr, "--json")
+	var cmp struct {
+		A, B    *struct{ Digest string }
+		Metrics []struct{ Name string }
+	}
+	if code != exitOK || json.Unmarshal([]byte(out), &cmp) != nil || cmp.A == nil || cmp.B == nil || cmp.A.Digest != cmp.B.Digest || len(cmp.Metrics) == 0 {
+		t.Errorf("analyze A A --json: exit %d: %s%s", code, out, errOut)
 	}
 }
