@@ -113,7 +113,7 @@ func (r *Record) String() string {
 	}
 	if r.Msg != 0 {
 		b = append(b, " msg="...)
-		b = strconv.AppendUint(b, uint64(r.Msg), 10)
+		b = append(b, r.Msg.String()...)
 	}
 	if r.Task != 0 {
 		b = append(b, " task="...)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -82,9 +83,23 @@ scenario or bad flags.
 		fs.Usage()
 		return exitUsage
 	}
-	if *runs <= 0 || *maxFaults < 0 || *horizon <= 0 || *settle <= 0 || *maxFail <= 0 || *budget < 0 {
-		fmt.Fprintln(stderr, "raysim check: --runs, --max-failures, --horizon and --settle must be positive, --max-faults and --shrink-budget >= 0")
-		return exitUsage
+	for _, bad := range []struct {
+		bad  bool
+		flag string
+		want string
+		got  any
+	}{
+		{*runs <= 0, "runs", "a number of runs > 0", *runs},
+		{*maxFail <= 0, "max-failures", "a number > 0", *maxFail},
+		{*horizon <= 0, "horizon", "a duration > 0", *horizon},
+		{*settle <= 0, "settle", "a duration > 0", *settle},
+		{*maxFaults < 0, "max-faults", "a number >= 0 (0: no faults)", *maxFaults},
+		{*budget < 0, "shrink-budget", "a number of runs >= 0 (0: no shrinking)", *budget},
+	} {
+		if bad.bad {
+			fmt.Fprintf(stderr, "raysim check: --%s %v: want %s\n", bad.flag, bad.got, bad.want)
+			return exitUsage
+		}
 	}
 	if strings.TrimSpace(*out) == "" {
 		// check.Gen would read it as its own default, testdata/failures,
@@ -111,6 +126,10 @@ scenario or bad flags.
 			fmt.Fprintf(stderr, "raysim check: --seed %q: want an integer\n", *seed)
 			return exitUsage
 		}
+	}
+	if last := math.MaxInt64 - int64(*runs-1); searchSeed > last { // run i uses seed+i
+		fmt.Fprintf(stderr, "raysim check: seed %d: want at most %d for %d runs (run i uses the seed plus i)\n", searchSeed, last, *runs)
+		return exitUsage
 	}
 	var kindList []string
 	for _, k := range strings.Split(*kinds, ",") {
@@ -187,19 +206,27 @@ scenario or bad flags.
 			name, *runs, searchSeed, searchSeed+int64(*runs)-1, time.Since(start).Seconds())
 		return exitOK
 	}
+	// A failure is minimal only when the shrinker ran to its end.
+	shrunkWord := "minimal"
+	switch {
+	case shrinkBudget < 0:
+		shrunkWord = "failing (not shrunk: --shrink-budget 0)"
+	case ctx.Err() != nil:
+		shrunkWord = "failing (shrinking interrupted)"
+	}
 	written := 0
 	for _, f := range found {
 		if f.File == "" { // not written (see above): the scenario itself, so nothing is lost
-			fmt.Fprintf(stdout, "FAIL %s: invariant %s violated\n  %v\n  minimal scenario (seed %d, %d faults), not written:\n",
-				name, f.Invariant, f.Err, f.Scenario.Seed, len(f.Scenario.Faults))
+			fmt.Fprintf(stdout, "FAIL %s: invariant %s violated\n  %v\n  %s scenario (seed %d, %d faults), not written:\n",
+				name, f.Invariant, f.Err, shrunkWord, f.Scenario.Seed, len(f.Scenario.Faults))
 			if data, merr := f.Scenario.Marshal(); merr == nil {
 				stdout.Write(data)
 			}
 			continue
 		}
 		written++
-		fmt.Fprintf(stdout, "FAIL %s: invariant %s violated\n  %v\n  minimal scenario: %s (seed %d, %d faults)\n  replay: %s\n",
-			name, f.Invariant, f.Err, f.File, f.Scenario.Seed, len(f.Scenario.Faults), f.Replay())
+		fmt.Fprintf(stdout, "FAIL %s: invariant %s violated\n  %v\n  %s scenario: %s (seed %d, %d faults)\n  replay: %s\n",
+			name, f.Invariant, f.Err, shrunkWord, f.File, f.Scenario.Seed, len(f.Scenario.Faults), f.Replay())
 	}
 	if written == 0 {
 		return exitFailed

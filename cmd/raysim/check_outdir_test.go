@@ -54,3 +54,27 @@ func TestCheckUnusableOutDirRefusedFirst(t *testing.T) {
 		t.Errorf("the checks left files behind: %v", entries)
 	}
 }
+
+// Guards check's flag errors (QA): one message listed every rule without
+// naming the flag given wrong, and a seed near the top of int64 wrapped
+// to negative seeds for the later runs. Each bad flag is named with what
+// it wants; a seed whose runs would overflow is refused.
+func TestCheckFlagErrorsNameTheFlag(t *testing.T) {
+	for _, tc := range []struct{ args []string }{
+		{[]string{"--runs", "0"}},
+		{[]string{"--max-failures", "-1"}},
+		{[]string{"--horizon", "0s"}},
+		{[]string{"--settle", "-1s"}},
+		{[]string{"--max-faults", "-2"}},
+		{[]string{"--shrink-budget", "-1"}},
+	} {
+		code, _, errOut := call(t, append([]string{"check", "testdata/tiny.yaml"}, tc.args...)...)
+		if code != exitUsage || !strings.Contains(errOut, tc.args[0]+" "+tc.args[1]+": want") {
+			t.Errorf("check %v: exit %d, stderr %q; want 2 naming the flag", tc.args, code, errOut)
+		}
+	}
+	code, _, errOut := call(t, "check", "testdata/tiny.yaml", "--seed", "9223372036854775807", "--runs", "2")
+	if code != exitUsage || !strings.Contains(errOut, "want at most 9223372036854775806") {
+		t.Errorf("check at the top seed: exit %d, stderr %q", code, errOut)
+	}
+}

@@ -167,8 +167,9 @@ Flags:
 `)
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, `
-Exit status: 0 when every expectation holds, 1 when one fails, 2 for a bad
-scenario or bad flags.
+Exit status: 0 when every expectation holds, 1 when one fails (or the run
+is interrupted, Ctrl-C, or cannot finish writing its trace), 2 for a bad
+scenario or bad flags (an output file that is a scenario file, say).
 `)
 	}
 	files, err := parseInterspersed(fs, args)

@@ -471,7 +471,7 @@ func TestCheckRefusesBadCounts(t *testing.T) {
 	}{
 		{[]string{"--max-failures", "0"}, "--max-failures"},
 		{[]string{"--max-failures", "-1"}, "--max-failures"},
-		{[]string{"--shrink-budget", "-5"}, "--shrink-budget >= 0"},
+		{[]string{"--shrink-budget", "-5"}, "--shrink-budget -5: want a number of runs >= 0"},
 		{[]string{"--faults", ","}, "--faults: no fault kind given"},
 		{[]string{"--faults", ""}, "--faults: no fault kind given"},
 	} {
