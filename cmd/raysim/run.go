@@ -209,6 +209,10 @@ func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr i
 			return exitFailed
 		}
 	}
+	// Every file is loaded (--set and --seed applied) before the first
+	// run: a bad file or override is reported at once, not after the runs
+	// of the files before it.
+	loaded := make([]*scenarios.Scenario, len(files))
 	for idx, path := range files {
 		g := *f
 		if live != "" {
@@ -216,12 +220,21 @@ func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr i
 		}
 		s, err := loadScenario(path, &g)
 		if err != nil {
-			fmt.Fprintln(stderr, err)
+			if msg := err.Error(); len(files) > 1 && !strings.Contains(msg, path) {
+				fmt.Fprintf(stderr, "%s: %s\n", path, msg) // which of the files (an override's error names none)
+			} else {
+				fmt.Fprintln(stderr, err)
+			}
 			if live != "" {
 				fmt.Fprintln(stderr, liveNote(f.cluster.address, liveNames))
 			}
 			return exitUsage
 		}
+		loaded[idx] = s
+	}
+	for idx, path := range files {
+		s := loaded[idx]
+		loaded[idx] = nil // a run's scenario is not kept past it
 		opts := runner.Options{WireCheck: f.wireCheck, Buggify: f.buggify}
 		opts.Log = func(format string, args ...any) { // e.g. a fault that matched nothing
 			fmt.Fprintf(stderr, "raysim: %s: warning: %s\n", s.Name, fmt.Sprintf(format, args...))

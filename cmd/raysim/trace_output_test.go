@@ -233,3 +233,14 @@ func TestAnalyzeJSON(t *testing.T) {
 		t.Errorf("analyze A A --json: exit %d: %s%s", code, out, errOut)
 	}
 }
+
+// TestRunLoadsEveryFileFirst (QA): with several files, an override bad
+// for a later file was found only when its turn came, after the earlier
+// runs; it is found before any run, naming the file.
+func TestRunLoadsEveryFileFirst(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "run", "testdata/tiny.yaml", "../../scenarios/chain.yaml", "--set", "workload.0.params.tasks=10", "-q")
+	if code != exitUsage || strings.Contains(out, "PASS") || !strings.Contains(errOut, "chain.yaml: --set workload.0.params.tasks=10") {
+		t.Errorf("exit %d, stdout %q, stderr %q: want 2 before any run, naming chain.yaml", code, out, errOut)
+	}
+}
