@@ -227,6 +227,9 @@ scenario or bad flags.
 		written++
 		fmt.Fprintf(stdout, "FAIL %s: invariant %s violated\n  %v\n  %s scenario: %s (seed %d, %d faults)\n  replay: %s\n",
 			name, f.Invariant, f.Err, shrunkWord, f.File, f.Scenario.Seed, len(f.Scenario.Faults), f.Replay())
+		if f.Result != nil {
+			fmt.Fprintf(stdout, "  digest: %s (the replay's must match)\n", f.Result.Digest)
+		}
 	}
 	if written == 0 {
 		return exitFailed

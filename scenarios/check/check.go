@@ -154,6 +154,9 @@ func Write(dir, name string, f *Failure) (string, error) {
 		fmt.Fprintf(&b, "#   %s\n", line)
 	}
 	fmt.Fprintf(&b, "# replay (from the module root): %s\n", f.Replay())
+	if f.Result != nil && f.Result.Digest != "" {
+		fmt.Fprintf(&b, "# digest of the failing run: %s (its replay prints the same)\n", f.Result.Digest)
+	}
 	b.Write(data)
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		return "", err

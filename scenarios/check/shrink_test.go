@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"raysim/scenarios"
@@ -54,6 +55,9 @@ func TestShrinkAndReplay(t *testing.T) {
 	}
 	if a.Digest != f.Result.Digest {
 		t.Errorf("replaying %s gives digest %s, the failing run had %s", files[0], a.Digest, f.Result.Digest)
+	}
+	if !strings.Contains(string(data), "# digest of the failing run: "+f.Result.Digest) {
+		t.Errorf("%s does not record the failing run's digest", files[0])
 	}
 }
 
