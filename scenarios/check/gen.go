@@ -62,12 +62,12 @@ type Gen struct {
 	Base       *scenarios.Scenario
 	KeepFaults bool
 
-	MaxNodes   int      // total nodes of a generated cluster, >= 2 (default 5)
+	MaxNodes   int      // total nodes of a generated cluster, >= 2 (0: default 5)
 	MaxEntries int      // workload entries (default 2)
 	Generators []string // workload generators to draw from (default all)
 	Policies   []string // scheduling policies to draw from (default all)
-	// MaxFaults bounds the explicit fault entries (default 5; a kill and its
-	// restart count as one).
+	// MaxFaults bounds the explicit fault entries (0: default 5; a kill and
+	// its restart count as one). For none, see Validate.
 	MaxFaults  int
 	FaultKinds []string // default DefaultFaultKinds
 	// NoNetworkFaults keeps the cluster's network from losing, duplicating
@@ -103,8 +103,28 @@ func DefaultGen() Gen {
 
 // Validate reports a Gen naming a policy, generator or fault kind the
 // scenario format does not have (each would make every drawn scenario
-// invalid, reported as a generator bug).
+// invalid, reported as a generator bug), and bounds that are neither 0
+// (the default) nor usable: a negative count or duration, MaxNodes 1 (a
+// cluster needs two nodes). MaxFaults 0 is the default (5); for a search
+// without faults give FaultKinds []string{scenarios.Heal}, as raysim
+// check --max-faults 0 does.
 func (g Gen) Validate() error {
+	for _, c := range []struct {
+		what string
+		bad  bool
+		got  any
+		want string
+	}{
+		{"MaxNodes", g.MaxNodes < 0 || g.MaxNodes == 1, g.MaxNodes, "0 (default 5) or at least 2"},
+		{"MaxEntries", g.MaxEntries < 0, g.MaxEntries, "0 (default 2) or more"},
+		{"MaxFaults", g.MaxFaults < 0, g.MaxFaults, "0 (default 5) or more; no faults: FaultKinds {heal}"},
+		{"Horizon", g.Horizon < 0, g.Horizon, "0 (default 1s) or more"},
+		{"Settle", g.Settle < 0, g.Settle, "0 (default 10s) or more"},
+	} {
+		if c.bad {
+			return fmt.Errorf("check: Gen: %s %v: want %s", c.what, c.got, c.want)
+		}
+	}
 	for _, c := range []struct {
 		what       string
 		got, known []string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -78,5 +79,26 @@ func TestGenValidateNamesUnknownPolicy(t *testing.T) {
 	}
 	if _, err := check.Search(context.Background(), check.SearchConfig{Gen: g, Runs: 1}); err == nil {
 		t.Fatal("Search ran with an unknown policy")
+	}
+}
+
+// TestGenValidateRefusesBadBounds (QA): a negative MaxFaults, Horizon or
+// Settle, or MaxNodes 1, was silently replaced by its default; Validate
+// refuses them, naming the field, while 0 still means the default.
+func TestGenValidateRefusesBadBounds(t *testing.T) {
+	if err := (check.Gen{}).Validate(); err != nil {
+		t.Fatalf("the zero Gen (all defaults): %v", err)
+	}
+	for name, g := range map[string]check.Gen{
+		"MaxNodes 1":  {MaxNodes: 1},
+		"MaxEntries":  {MaxEntries: -1},
+		"MaxFaults":   {MaxFaults: -1},
+		"Horizon":     {Horizon: -time.Second},
+		"Settle -1ns": {Settle: -1},
+	} {
+		field, _, _ := strings.Cut(name, " ")
+		if err := g.Validate(); err == nil || !strings.Contains(err.Error(), "Gen: "+field) {
+			t.Errorf("%s: %v, want an error naming %s", name, err, field)
+		}
 	}
 }
