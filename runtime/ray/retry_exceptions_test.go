@@ -81,7 +81,8 @@ func init() {
 }
 
 // TestRetryExceptionsTraced: each retry is a task.retried event naming the
-// error, inside the task's one run.
+// error, ending the failed run; the next run starts with a task.running of
+// its own (the exporters and the analysis show each run).
 func TestRetryExceptionsTraced(t *testing.T) {
 	s := newSuite()
 	var events []transport.Event
@@ -104,9 +105,7 @@ func TestRetryExceptionsTraced(t *testing.T) {
 			}
 		}
 	}
-	// One run in the trace (the analysis's execution time and utilization
-	// span all of them), with a retry inside for each error.
-	assert.Equal(t, []string{"task.running", "task.retried", "task.retried", "task.finished"}, kinds)
+	assert.Equal(t, []string{"task.running", "task.retried", "task.running", "task.retried", "task.running", "task.finished"}, kinds)
 }
 
 // TestInjectedTaskErrors: Config.TaskErrors fails runs as the task's own
