@@ -735,6 +735,21 @@ func (c *Caller) copyIn(v transport.Value, n int64) {
 	}
 }
 
+// copyInAll models the caller copying each of vs into the store (a task's
+// several returns), as copyIn.
+func (c *Caller) copyInAll(vs []transport.Value) {
+	if !c.r.cfg.Simulated || len(vs) == 0 {
+		return
+	}
+	var n int64
+	for _, v := range vs {
+		n += v.SizeOf()
+	}
+	if d := c.r.cfg.Costs.Copy(n); d > 0 {
+		c.spend(d)
+	}
+}
+
 // submitted queues a spec the caller submitted (on the loop). A task or
 // an actor method call keeps its children's IDs for a cancel of itself to
 // reach them, and a child submitted once it is cancelled is cancelled at

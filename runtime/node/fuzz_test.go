@@ -80,6 +80,7 @@ type fzRegistry struct{}
 func (fzRegistry) Func(name string) (Func, bool) {
 	return func(context.Context, []transport.Value) (transport.Value, error) { return transport.Value{}, nil }, name == "f"
 }
+func (fzRegistry) MultiFunc(string) (MultiFunc, bool) { return nil, false }
 func (fzRegistry) Actor(name string) (*ActorType, bool) {
 	m := func(context.Context, any, []transport.Value) (transport.Value, error) { return transport.Value{}, nil }
 	return &ActorType{New: func(context.Context, []transport.Value) (any, error) { return struct{}{}, nil },

@@ -1226,9 +1226,12 @@ func (r *Raylet) run(t *task, now time.Duration) {
 // as in Ray, where a worker's context is its current task's, code that
 // kept a finished task's context acts for whichever task has it now.
 type taskJob struct {
-	r      *Raylet
-	t      *task
-	out    transport.Value
+	r   *Raylet
+	t   *task
+	out transport.Value
+	// outs: a task of several returns' values, one per return (nil: out
+	// is every return's value).
+	outs   []transport.Value
 	caller Caller
 	// retries: the runs this task's errors took here (retryOnError).
 	retries int32
@@ -1245,17 +1248,66 @@ func (j *taskJob) Run() {
 		j.out = errValue(transport.ErrKindTask, InjectedTaskError)
 		return
 	}
-	fn, ok := j.r.lookupFunc(j.t.spec.Func)
+	spec := j.t.spec
+	fn, ok := j.r.lookupFunc(spec.Func)
 	if !ok {
-		j.out = errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("no function %q registered on node %d", j.t.spec.Func, j.r.self))
+		if mf, ok := j.r.lookupMulti(spec.Func); ok {
+			j.out, j.outs = callMulti(spec, func() ([]transport.Value, error) { return mf(c.Context(), j.t.args, int(spec.NumReturns)) })
+			c.copyInAll(j.outs)
+			return
+		}
+		j.out = errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("no function %q registered on node %d", spec.Func, j.r.self))
 		return
 	}
 	j.out = callUser(func() (transport.Value, error) { return fn(c.Context(), j.t.args) })
-	c.copyIn(j.out, int64(j.t.spec.NumReturns))
+	if spec.NumReturns > 1 && j.out.ErrKind == transport.ErrKindNone {
+		j.out = countError(spec, 1)
+		return
+	}
+	c.copyIn(j.out, int64(spec.NumReturns))
+}
+
+// callMulti runs the code of a task of several returns (f), turning an
+// error or a panic into an error value (out, with outs nil: every return
+// is that error), as does a count of values other than the spec's
+// NumReturns. Otherwise outs holds one value per return and out is the
+// first.
+func callMulti(spec *transport.TaskSpec, f func() ([]transport.Value, error)) (out transport.Value, outs []transport.Value) {
+	out = callUser(func() (transport.Value, error) {
+		vs, err := f()
+		if err != nil {
+			return transport.Value{}, err
+		}
+		for _, v := range vs {
+			if v.ErrKind != transport.ErrKindNone { // an argument that did not decode: every return's error
+				return v, nil
+			}
+		}
+		outs = vs
+		if len(vs) == 0 {
+			return transport.Value{}, nil
+		}
+		return vs[0], nil
+	})
+	switch {
+	case out.ErrKind != transport.ErrKindNone:
+		return out, nil
+	case len(outs) != int(spec.NumReturns):
+		return countError(spec, len(outs)), nil
+	}
+	return out, outs
+}
+
+// countError is the error every return of a task gets when its code made
+// got values where its spec asks for NumReturns (Ray's "Task returned 1
+// objects, but num_returns=2"): an error of the task's code, which
+// RetryExceptions retries as any.
+func countError(spec *transport.TaskSpec, got int) transport.Value {
+	return errValue(transport.ErrKindTask, fmt.Sprintf("%s returned %d values, but num_returns is %d", spec.Name, got, spec.NumReturns))
 }
 
 func (j *taskJob) Done() {
-	r, t, out := j.r, j.t, j.out
+	r, t, out, outs := j.r, j.t, j.out, j.outs
 	if out.ErrKind == transport.ErrKindTask && r.retryOnError(t, j.retries, out) {
 		// Again, on this worker and with the resources the task holds:
 		// a fresh Caller, as for any run (the last one's blocks are over).
@@ -1264,7 +1316,7 @@ func (j *taskJob) Done() {
 		// is the last run's, as for a retry after a node's death).
 		r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
 		j.retries++
-		j.out = transport.Value{}
+		j.out, j.outs = transport.Value{}, nil
 		j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec)}
 		t.caller = &j.caller
 		j.inject = r.injectError()
@@ -1276,11 +1328,11 @@ func (j *taskJob) Done() {
 	// the task's spec and argument values (a freed object's bytes) alive
 	// until the job is reused, which after a burst may be never.
 	t.caller = nil
-	j.t, j.out = nil, transport.Value{}
+	j.t, j.out, j.outs = nil, transport.Value{}, nil
 	c := &j.caller // what it points to goes (dispatch makes the next task's Caller afresh)
 	c.t, c.seqs, c.blocks, c.kids = nil, nil, nil, nil
 	r.jobs = append(r.jobs, j)
-	r.finish(t, out)
+	r.finishAll(t, out, outs)
 }
 
 // injectError draws whether the run starting now fails by a TaskErrors
@@ -1319,6 +1371,13 @@ func (r *Raylet) lookupFunc(name string) (Func, bool) {
 	return r.cfg.Registry.Func(name)
 }
 
+func (r *Raylet) lookupMulti(name string) (MultiFunc, bool) {
+	if r.cfg.Registry == nil {
+		return nil, false
+	}
+	return r.cfg.Registry.MultiFunc(name)
+}
+
 // callUser runs user code, turning an error or a panic into an error value.
 func callUser(f func() (transport.Value, error)) (out transport.Value) {
 	defer func() {
@@ -1345,7 +1404,11 @@ func errValue(kind uint8, msg string) transport.Value {
 }
 
 // finish records a finished task's result.
-func (r *Raylet) finish(t *task, out transport.Value) {
+func (r *Raylet) finish(t *task, out transport.Value) { r.finishAll(t, out, nil) }
+
+// finishAll records a finished task's results: outs one per return, or
+// (nil) out for every return.
+func (r *Raylet) finishAll(t *task, out transport.Value, outs []transport.Value) {
 	r.giveBack(t)
 	t.holds = false
 	r.unpinArgs(t)
@@ -1359,7 +1422,7 @@ func (r *Raylet) finish(t *task, out transport.Value) {
 	}
 	r.tasks.Delete(t.spec.ID)
 	if t.cancelled {
-		out = errValue(transport.ErrKindCancelled, "task cancelled")
+		out, outs = errValue(transport.ErrKindCancelled, "task cancelled"), nil
 	}
 	took := r.since() - t.start
 	if r.meanTask == 0 {
@@ -1369,13 +1432,26 @@ func (r *Raylet) finish(t *task, out transport.Value) {
 	}
 	ret := t.ret
 	t.ret = nil
-	r.storeResults(t.spec, out, ret)
+	r.storeAll(t.spec, out, outs, ret)
 	r.dispatch()
 }
 
-// storeResults puts a task's return objects here and announces them. ret,
-// if not nil, is the store's entry for the first (task.ret).
+// storeResults puts a task's return objects here and announces them, out
+// as every return. ret, if not nil, is the store's entry for the first
+// (task.ret).
 func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value, ret *objstore.Entry) {
+	r.storeAll(spec, out, nil, ret)
+}
+
+// storeAll is storeResults with, when outs is not nil, each return's own
+// value (a task of several returns: outs[i] is return i, out is outs[0]).
+func (r *Raylet) storeAll(spec *transport.TaskSpec, out transport.Value, outs []transport.Value, ret *objstore.Entry) {
+	value := func(i uint32) transport.Value {
+		if outs != nil {
+			return outs[i]
+		}
+		return out
+	}
 	kind := transport.EvTaskFinished
 	switch out.ErrKind {
 	case transport.ErrKindNone:
@@ -1401,7 +1477,7 @@ func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value, ret
 	}
 	if spec.NumReturns == 0 || spec.Owner == r.self {
 		for i := uint32(0); i < spec.NumReturns; i++ {
-			r.putNotify(spec.Return(i), out, true, 0, ret)
+			r.putNotify(spec.Return(i), value(i), true, 0, ret)
 			ret = nil
 		}
 		r.notifyOwner(spec)
@@ -1411,10 +1487,11 @@ func (r *Raylet) storeResults(spec *transport.TaskSpec, out transport.Value, ret
 	// result's location is recorded there: the owner can never forget a task
 	// whose result the GCS has not heard of (lost with a crash in flight).
 	for i := uint32(0); i < spec.NumReturns-1; i++ {
-		r.putNotify(spec.Return(i), out, true, 0, ret)
+		r.putNotify(spec.Return(i), value(i), true, 0, ret)
 		ret = nil
 	}
-	r.putNotify(spec.Return(spec.NumReturns-1), out, true, spec.Owner, ret)
+	last := spec.NumReturns - 1
+	r.putNotify(spec.Return(last), value(last), true, spec.Owner, ret)
 }
 
 // notifyOwner tells a task's owner it is done (here, or by a message).

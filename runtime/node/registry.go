@@ -15,6 +15,13 @@ import (
 // encoded result out. runtime/ray adapts typed Go functions to it.
 type Func func(ctx context.Context, args []transport.Value) (transport.Value, error)
 
+// MultiFunc is a remote function of several returns (Ray's num_returns) in
+// its wire form: encoded arguments in, one encoded value per return out. n
+// is the number of returns the task was submitted with (its spec's
+// NumReturns); a function that makes another count fails the task, every
+// return with the same error, as Ray's does.
+type MultiFunc func(ctx context.Context, args []transport.Value, n int) ([]transport.Value, error)
+
 // Method is an actor method in wire form; self is the actor's instance.
 type Method func(ctx context.Context, self any, args []transport.Value) (transport.Value, error)
 
@@ -28,6 +35,9 @@ type ActorType struct {
 // run the same binary, so functions are found by name).
 type Registry interface {
 	Func(name string) (Func, bool)
+	// MultiFunc finds a function registered with several returns (a name
+	// is either a Func or a MultiFunc).
+	MultiFunc(name string) (MultiFunc, bool)
 	Actor(name string) (*ActorType, bool)
 	// Digest identifies the set of names and signatures: nodes whose
 	// digests differ refuse to form one cluster.

@@ -12,7 +12,8 @@ import (
 // oneActorRegistry registers one actor type, "A", with no methods.
 type oneActorRegistry struct{}
 
-func (oneActorRegistry) Func(string) (Func, bool) { return nil, false }
+func (oneActorRegistry) Func(string) (Func, bool)           { return nil, false }
+func (oneActorRegistry) MultiFunc(string) (MultiFunc, bool) { return nil, false }
 func (oneActorRegistry) Actor(name string) (*ActorType, bool) {
 	if name != "A" {
 		return nil, false

@@ -23,13 +23,14 @@ import (
 // found at init rather than at every call.
 type Registry struct {
 	funcs  map[string]node.Func
+	multi  map[string]node.MultiFunc // functions of several returns (multi.go)
 	actors map[string]*node.ActorType
 	sigs   map[string]string
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{funcs: map[string]node.Func{}, actors: map[string]*node.ActorType{}, sigs: map[string]string{}}
+	return &Registry{funcs: map[string]node.Func{}, multi: map[string]node.MultiFunc{}, actors: map[string]*node.ActorType{}, sigs: map[string]string{}}
 }
 
 // Func implements node.Registry.

@@ -69,6 +69,8 @@ type suite struct {
 	gates *gates
 	// args are the functions of the argument checks' case (argCases).
 	args *argFuncs
+	// multi are the functions of several returns (multiCases).
+	multi *multiFuncs
 }
 
 // spinSteps bounds the spin method: a run that never sees its cancel
@@ -79,6 +81,7 @@ func newSuite() *suite {
 	s := &suite{reg: ray.NewRegistry()}
 	s.gates = newGates(s.reg)
 	s.args = newArgFuncs(s.reg)
+	s.multi = newMultiFuncs(s.reg)
 	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
 	// makeNamed creates a counter named "race" holding x and reads it:
 	// x, or -1 when New refused the name, or -2 when the actor was ended.

@@ -1,0 +1,285 @@
+package ray_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+)
+
+// multiFuncs are the semantic suite's functions of several returns
+// (Ray's num_returns).
+type multiFuncs struct {
+	// divmod returns a/b and a%b; b == 0 is an error.
+	divmod *ray.Func2[int, int]
+	// label returns x, "x=<x>" and x > 0: three returns of three types.
+	label *ray.Func3[int, string, bool]
+	// split returns as many values as its call asks for, x+i for return i;
+	// with x < 0 it returns one more than asked (a wrong count).
+	split *ray.FuncN[int]
+	// blobs returns a Blob of a MB and one of b MB (virtual sizes).
+	blobs *ray.Func2[ray.Blob, ray.Blob]
+	// runs counts every run of divmod and split.
+	runs atomic.Int64
+}
+
+func newMultiFuncs(reg *ray.Registry) *multiFuncs {
+	m := &multiFuncs{}
+	m.divmod = ray.Register2x2(reg, "divmod", func(ctx context.Context, a, b int) (int, int, error) {
+		m.runs.Add(1)
+		if b == 0 {
+			return 0, 0, fmt.Errorf("divmod %d by zero", a)
+		}
+		return a / b, a % b, nil
+	})
+	m.label = ray.Register1x3(reg, "label", func(ctx context.Context, x int) (int, string, bool, error) {
+		return x, fmt.Sprintf("x=%d", x), x > 0, nil
+	})
+	m.split = ray.Register1xN(reg, "split", func(ctx context.Context, x int) ([]int, error) {
+		m.runs.Add(1)
+		n := ray.ReturnsOf(ctx)
+		if x < 0 {
+			n++
+		}
+		out := make([]int, n)
+		for i := range out {
+			out[i] = x + i
+		}
+		return out, nil
+	})
+	m.blobs = ray.Register2x2(reg, "blobs", func(ctx context.Context, a, b int64) (ray.Blob, ray.Blob, error) {
+		return ray.Blob{Bytes: a << 20, Sum: uint64(a)}, ray.Blob{Bytes: b << 20, Sum: uint64(b)}, nil
+	})
+	return m
+}
+
+func init() { semanticCases = append(semanticCases, multiCases...) }
+
+// multiCases are the semantic cases of tasks with several returns: each
+// return its own object, on netsim and on loopback TCP alike.
+var multiCases = []semanticCase{
+	{"num_returns: each return its own object", func(t *testing.T, ctx context.Context, s *suite) {
+		q, r := s.multi.divmod.Remote(ctx, 17, 5)
+		require.NoError(t, q.Err())
+		require.NotEqual(t, q.ObjectID(), r.ObjectID())
+		assert.Equal(t, q.ObjectID().Task, r.ObjectID().Task, "one task makes both")
+		vr, err := ray.Get(ctx, r) // the second first
+		require.NoError(t, err)
+		vq, err := ray.Get(ctx, q)
+		require.NoError(t, err)
+		assert.Equal(t, []int{3, 2}, []int{vq, vr})
+		x, l, pos := s.multi.label.Options(ray.Spread()).Remote(ctx, 4)
+		vx, err := ray.Get(ctx, x)
+		require.NoError(t, err)
+		vl, err := ray.Get(ctx, l)
+		require.NoError(t, err)
+		vp, err := ray.Get(ctx, pos)
+		require.NoError(t, err)
+		assert.Equal(t, 4, vx)
+		assert.Equal(t, "x=4", vl)
+		assert.True(t, vp)
+		refs, err := s.multi.split.Remote(ctx, 4, 10)
+		require.NoError(t, err)
+		vs, err := ray.GetAll(ctx, refs, -1)
+		require.NoError(t, err)
+		assert.Equal(t, []int{10, 11, 12, 13}, vs)
+		one, err := s.multi.split.Remote(ctx, 1, 7) // num_returns=1: one object
+		require.NoError(t, err)
+		v, err := ray.Get(ctx, one[0])
+		require.NoError(t, err)
+		assert.Equal(t, 7, v)
+	}},
+	{"num_returns: wait and pass one return to another task", func(t *testing.T, ctx context.Context, s *suite) {
+		q, r := s.multi.divmod.Options(ray.Spread()).Remote(ctx, 23, 7)
+		ready, notReady, err := ray.Wait(ctx, []ray.Ref[int]{r, q}, 2, 10*time.Second)
+		require.NoError(t, err)
+		assert.Len(t, ready, 2)
+		assert.Empty(t, notReady)
+		// Each return is an argument on its own, on any node.
+		sum, err := ray.Get(ctx, s.add.Options(ray.Spread()).Remote(ctx, q, r))
+		require.NoError(t, err)
+		assert.Equal(t, 3+2, sum)
+		d, err := ray.Get(ctx, s.double.Remote(ctx, r))
+		require.NoError(t, err)
+		assert.Equal(t, 4, d)
+		// A return waited for before its task has run.
+		refs, err := s.multi.split.Remote(ctx, 3, 100)
+		require.NoError(t, err)
+		ready, _, err = ray.Wait(ctx, refs[2:], 1, 10*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, refs[2:], ready)
+		// Refs travel inside values and keep their index.
+		all, err := ray.Get(ctx, s.sum.Remote(ctx, refs[0], refs[1], refs[2]))
+		require.NoError(t, err)
+		assert.Equal(t, 303, all)
+	}},
+	{"num_returns: free one return, the other stays readable", func(t *testing.T, ctx context.Context, s *suite) {
+		q, r := s.multi.divmod.Remote(ctx, 9, 4)
+		_, err := ray.Get(ctx, q)
+		require.NoError(t, err)
+		runs := s.multi.runs.Load()
+		require.NoError(t, ray.Free(ctx, q))
+		v, err := ray.GetTimeout(ctx, r, 10*time.Second)
+		require.NoError(t, err, "the other return after a free of the first")
+		assert.Equal(t, 1, v)
+		assert.Equal(t, runs, s.multi.runs.Load(), "reading the return not freed ran the task again")
+		// The freed return is rebuilt from lineage: the task runs again.
+		v, err = ray.GetTimeout(ctx, q, 10*time.Second)
+		require.NoError(t, err, "the freed return, rebuilt")
+		assert.Equal(t, 2, v)
+		assert.Greater(t, s.multi.runs.Load(), runs, "the freed return was not rebuilt by a run")
+	}},
+	{"num_returns: an error fails every return", func(t *testing.T, ctx context.Context, s *suite) {
+		q, r := s.multi.divmod.Remote(ctx, 1, 0)
+		_, err := ray.Get(ctx, r)
+		require.ErrorIs(t, err, ray.ErrTaskFailed)
+		assert.Contains(t, err.Error(), "divmod 1 by zero")
+		_, err = ray.Get(ctx, q)
+		require.ErrorIs(t, err, ray.ErrTaskFailed)
+		assert.Contains(t, err.Error(), "divmod 1 by zero")
+		// An argument that does not decode: ErrDecode on each.
+		q, r = s.multi.divmod.Remote(ctx, ray.RefOf[int](mustPut(ctx, t, "seven")), 2)
+		_, err = ray.Get(ctx, q)
+		require.ErrorIs(t, err, ray.ErrDecode)
+		_, err = ray.Get(ctx, r)
+		require.ErrorIs(t, err, ray.ErrDecode)
+		// Checked at submission as any function's arguments.
+		q, r = s.multi.divmod.Remote(ctx, 1)
+		require.ErrorIs(t, q.Err(), ray.ErrBadArgs)
+		require.ErrorIs(t, r.Err(), ray.ErrBadArgs)
+		_, err = ray.Get(ctx, r)
+		require.ErrorIs(t, err, ray.ErrBadArgs)
+	}},
+	{"num_returns: a wrong count fails every return", func(t *testing.T, ctx context.Context, s *suite) {
+		refs, err := s.multi.split.Remote(ctx, 2, -5) // makes 3
+		require.NoError(t, err)
+		for i, ref := range refs {
+			_, err := ray.Get(ctx, ref)
+			require.ErrorIs(t, err, ray.ErrTaskFailed, "return %d", i)
+			assert.Contains(t, err.Error(), "split returned 3 values, but num_returns is 2")
+		}
+		_, err = s.multi.split.Remote(ctx, 0, 1)
+		require.ErrorIs(t, err, ray.ErrReturnCount)
+		require.ErrorIs(t, err, ray.ErrInvalidOption)
+		_, err = s.multi.split.Remote(ctx, transport.MaxReturns+1, 1)
+		require.ErrorIs(t, err, ray.ErrReturnCount)
+	}},
+	{"num_returns: each return has its own size", func(t *testing.T, ctx context.Context, s *suite) {
+		a, b := s.multi.blobs.Remote(ctx, 3, 1)
+		va, err := ray.Get(ctx, a)
+		require.NoError(t, err)
+		vb, err := ray.Get(ctx, b)
+		require.NoError(t, err)
+		assert.Equal(t, ray.Blob{Bytes: 3 << 20, Sum: 3}, va)
+		assert.Equal(t, ray.Blob{Bytes: 1 << 20, Sum: 1}, vb)
+	}},
+}
+
+// mustPut puts v and returns its object's ID.
+func mustPut[T any](ctx context.Context, t *testing.T, v T) transport.ObjectID {
+	ref, err := ray.Put(ctx, v)
+	require.NoError(t, err)
+	return ref.ObjectID()
+}
+
+// TestMultiReturnSizes: each return of a task is stored and announced with
+// its own value's size (a Blob's virtual size), not the first's, in the
+// trace's object.created events and the object table.
+func TestMultiReturnSizes(t *testing.T) {
+	s := newSuite()
+	sizes := map[transport.ObjectID]int64{}
+	cfg := ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true, OnEvent: func(ev *transport.Event) {
+		if ev.Kind == transport.EvObjectCreated {
+			sizes[ev.Object] = ev.Bytes
+		}
+	}}
+	c, err := ray.NewSim(cfg, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	var a, b ray.Ref[ray.Blob]
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		a, b = s.multi.blobs.Remote(ctx, 3, 1)
+		_, err := ray.GetAll(ctx, []ray.Ref[ray.Blob]{a, b}, -1)
+		return err
+	}))
+	assert.Equal(t, int64(3<<20), sizes[a.ObjectID()])
+	assert.Equal(t, int64(1<<20), sizes[b.ObjectID()])
+}
+
+// TestMultiReturnRebuiltAfterNodeDeath: the node that ran a task of two
+// returns (and so holds their only copies) dies; a read of each return
+// rebuilds it from lineage, by running the task again elsewhere, and a
+// return read after the rebuild is the rebuild's copy (no second run).
+func TestMultiReturnRebuiltAfterNodeDeath(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
+		w1 := ray.RayletID(1)
+		q, r := s.multi.divmod.Options(ray.NodeAffinity(w1, true), ray.Resource("w", 1)).Remote(ctx, 47, 10)
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{q, r}, 2, 10*time.Second) // done; no copy fetched here
+		require.NoError(t, err)
+		require.Len(t, ready, 2)
+		refs, err := s.multi.split.Options(ray.NodeAffinity(w1, true), ray.Resource("w", 1)).Remote(ctx, 3, 5)
+		require.NoError(t, err)
+		ready, _, err = ray.Wait(ctx, refs, 3, 10*time.Second)
+		require.NoError(t, err)
+		require.Len(t, ready, 3)
+		runs := s.multi.runs.Load()
+		c.Netsim().Crash(netsim.NodeID(w1)) // the only copies go
+		v, err := ray.GetTimeout(ctx, r, 20*time.Second)
+		require.NoError(t, err, "the second return, rebuilt")
+		assert.Equal(t, 7, v)
+		v, err = ray.GetTimeout(ctx, q, 20*time.Second)
+		require.NoError(t, err, "the first return, rebuilt")
+		assert.Equal(t, 4, v)
+		vs, err := ray.GetAll(ctx, refs, 20*time.Second)
+		require.NoError(t, err, "a FuncN's returns, rebuilt")
+		assert.Equal(t, []int{5, 6, 7}, vs)
+		assert.Equal(t, runs+2, s.multi.runs.Load(), "one rebuild run per task")
+		return nil
+	})
+}
+
+// TestMultiReturnOptions: the options a task takes apply to one of several
+// returns: MaxRetries with RetryExceptions retries its errors (every
+// return then gets the run that succeeded), resources place it, and
+// options that apply to actors only are refused.
+func TestMultiReturnOptions(t *testing.T) {
+	s := newSuite()
+	var runs atomic.Int64
+	flaky := ray.Register1x2(s.reg, "flaky2", func(ctx context.Context, k int) (int, uint64, error) {
+		if n := runs.Add(1); n <= int64(k) {
+			return 0, 0, fmt.Errorf("flaky2 run %d", n)
+		}
+		return int(runs.Load()), uint64(ray.NodeOf(ctx)), nil
+	})
+	faultSim(t, s, ray.Config{}, func(ctx context.Context, c *ray.Sim) error {
+		n, where := flaky.Options(ray.MaxRetries(3), ray.RetryExceptions(), ray.Resource("special", 1)).Remote(ctx, 2)
+		v, err := ray.Get(ctx, n)
+		require.NoError(t, err)
+		assert.Equal(t, 3, v, "the third run's")
+		node, err := ray.Get(ctx, where)
+		require.NoError(t, err)
+		special, _ := c.NodeIndex("special")
+		assert.Equal(t, uint64(ray.RayletID(special)), node, "placed by its resources")
+		runs.Store(0)
+		n, _ = flaky.Options(ray.MaxRetries(1), ray.RetryExceptions()).Remote(ctx, 5)
+		_, err = ray.Get(ctx, n)
+		require.ErrorIs(t, err, ray.ErrTaskFailed, "retries spent")
+		a, b := flaky.Options(ray.MaxRestarts(1)).Remote(ctx, 0)
+		require.ErrorIs(t, a.Err(), ray.ErrInvalidOption)
+		require.ErrorIs(t, b.Err(), ray.ErrInvalidOption)
+		var nilFunc *ray.Func2[int, int]
+		a2, _ := nilFunc.Remote(ctx)
+		require.True(t, errors.Is(a2.Err(), ray.ErrUnknownFunction))
+		return nil
+	})
+}
