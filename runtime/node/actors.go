@@ -224,7 +224,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	})
 	for !a.stopped {
 		call, spec := a.cur, a.curSpec
-		out := r.runMethod(a, call, spec)
+		out, outs := r.runMethod(a, call, spec)
 		ckpt := r.checkpointActor(a)
 		calls := a.calls
 		r.env.Await(func(wake func()) {
@@ -241,12 +241,12 @@ func (r *Raylet) actorLoop(a *actorHost) {
 				return
 			}
 			if call.cancelled { // it ran to its end: its effects stay, its result does not
-				out = errValue(transport.ErrKindCancelled, "task cancelled")
+				out, outs = errValue(transport.ErrKindCancelled, "task cancelled"), nil
 			}
 			// Saved or logged before the result is published (stamped
 			// here, on the loop, with the incarnation the actor table
 			// judges it by), and the result held until the table answers.
-			held := heldResult{spec: call.spec, out: out}
+			held := heldResult{spec: call.spec, out: out, outs: outs}
 			if ckpt != nil {
 				ckpt.Incarnation, ckpt.Attempt = r.cfg.Incarnation, a.creation.spec.Attempt
 				held.write, held.calls = ckpt, ckpt.Calls
@@ -267,7 +267,9 @@ func (r *Raylet) actorLoop(a *actorHost) {
 // runMethod runs call t, whose spec (t.spec when it started) was read on
 // the loop: on TCP this runs off it, where raiseAttempt may replace t.spec
 // meanwhile.
-func (r *Raylet) runMethod(a *actorHost, t *task, spec *transport.TaskSpec) transport.Value {
+// It returns the call's result as finishAll takes it: outs one value per
+// return for a method of several returns, else out for every return.
+func (r *Raylet) runMethod(a *actorHost, t *task, spec *transport.TaskSpec) (out transport.Value, outs []transport.Value) {
 	c := t.caller // made on the loop (pumpActor): a cancel reads it there
 	if c == nil { // a replayed call
 		c = r.newCaller(spec.ID, t)
@@ -277,14 +279,22 @@ func (r *Raylet) runMethod(a *actorHost, t *task, spec *transport.TaskSpec) tran
 	if d := spec.Duration; d > 0 {
 		c.Compute(d)
 	}
+	ctx := c.Context()
 	m, ok := a.typ.Methods[spec.Func]
 	if !ok {
-		return errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("actor %s (class %q) has no method %q", a.id, a.creation.spec.Func, spec.Func))
+		if mm, ok := a.typ.MultiMethods[spec.Func]; ok {
+			out, outs = callMulti(spec, func() ([]transport.Value, error) { return mm(ctx, a.instance, t.args, int(spec.NumReturns)) })
+			c.copyInAll(outs)
+			return out, outs
+		}
+		return errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("actor %s (class %q) has no method %q", a.id, a.creation.spec.Func, spec.Func)), nil
 	}
-	ctx := c.Context()
-	out := callUser(func() (transport.Value, error) { return m(ctx, a.instance, t.args) })
+	out = callUser(func() (transport.Value, error) { return m(ctx, a.instance, t.args) })
+	if spec.NumReturns > 1 && out.ErrKind == transport.ErrKindNone {
+		return countError(spec, 1), nil
+	}
 	c.copyIn(out, int64(spec.NumReturns))
-	return out
+	return out, nil
 }
 
 // pumpActor hands the next ready call to the parked actor coroutine.
@@ -358,16 +368,17 @@ type methodJob struct {
 	t    *task
 	spec *transport.TaskSpec // t.spec as the call started (see runMethod)
 	out  transport.Value
+	outs []transport.Value // a method of several returns' values (see runMethod)
 }
 
-func (j *methodJob) Run() { j.out = j.r.runMethod(j.a, j.t, j.spec) }
+func (j *methodJob) Run() { j.out, j.outs = j.r.runMethod(j.a, j.t, j.spec) }
 
 // Done ends a threaded actor's method as actorLoop ends a one-at-a-time
 // actor's (without its checkpoint or method log: CheckConcurrency refuses
 // them for a threaded actor), and starts the next ready calls.
 func (j *methodJob) Done() {
-	r, a, call, out := j.r, j.a, j.t, j.out
-	j.t, j.spec, j.out = nil, nil, transport.Value{}
+	r, a, call, out, outs := j.r, j.a, j.t, j.out, j.outs
+	j.t, j.spec, j.out, j.outs = nil, nil, transport.Value{}, nil
 	if i := slices.Index(a.running, call); i >= 0 {
 		a.running = slices.Delete(a.running, i, i+1)
 	}
@@ -380,9 +391,9 @@ func (j *methodJob) Done() {
 	}
 	a.calls++
 	if call.cancelled {
-		out = errValue(transport.ErrKindCancelled, "task cancelled")
+		out, outs = errValue(transport.ErrKindCancelled, "task cancelled"), nil
 	}
-	r.holdResult(a, heldResult{spec: call.spec, out: out})
+	r.holdResult(a, heldResult{spec: call.spec, out: out, outs: outs})
 	r.pumpActor(a)
 }
 
@@ -1070,6 +1081,7 @@ func (r *Raylet) askCheckpoint(a *actorHost) {
 type heldResult struct {
 	spec  *transport.TaskSpec
 	out   transport.Value
+	outs  []transport.Value // a method of several returns' values (see runMethod)
 	write transport.Message // GcsActorCheckpoint or GcsActorMethod
 	calls uint64
 }
@@ -1083,7 +1095,7 @@ type heldResult struct {
 // to its caller as its node's death says, and a call read is in the state.
 func (r *Raylet) holdResult(a *actorHost, h heldResult) {
 	if h.write == nil && len(a.held) == 0 {
-		r.storeResults(h.spec, h.out, nil)
+		r.storeAll(h.spec, h.out, h.outs, nil)
 		return
 	}
 	a.held = append(a.held, h)
@@ -1125,7 +1137,7 @@ func (r *Raylet) resendWrites(a *actorHost) {
 // them.
 func (r *Raylet) publishHeld(a *actorHost) {
 	for _, h := range a.held {
-		r.storeResults(h.spec, h.out, nil)
+		r.storeAll(h.spec, h.out, h.outs, nil)
 	}
 	a.held = nil
 }
@@ -1194,7 +1206,7 @@ func (r *Raylet) releaseHeld(a *actorHost, calls uint64) {
 			return
 		}
 		a.held = a.held[1:]
-		r.storeResults(h.spec, h.out, nil)
+		r.storeAll(h.spec, h.out, h.outs, nil)
 	}
 	a.held = nil
 }

@@ -25,10 +25,16 @@ type MultiFunc func(ctx context.Context, args []transport.Value, n int) ([]trans
 // Method is an actor method in wire form; self is the actor's instance.
 type Method func(ctx context.Context, self any, args []transport.Value) (transport.Value, error)
 
-// ActorType is a registered actor class: a constructor and its methods.
+// MultiMethod is an actor method of several returns in wire form, as
+// MultiFunc is a function's.
+type MultiMethod func(ctx context.Context, self any, args []transport.Value, n int) ([]transport.Value, error)
+
+// ActorType is a registered actor class: a constructor and its methods
+// (a method's name is in Methods or in MultiMethods, which may be nil).
 type ActorType struct {
-	New     func(ctx context.Context, args []transport.Value) (any, error)
-	Methods map[string]Method
+	New          func(ctx context.Context, args []transport.Value) (any, error)
+	Methods      map[string]Method
+	MultiMethods map[string]MultiMethod
 }
 
 // Registry is the function table every node of a cluster shares (all nodes

@@ -291,30 +291,40 @@ func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args .
 	if !ok {
 		return Ref[R]{err: ErrNotInRay}
 	}
-	if h.err != nil {
-		return Ref[R]{err: h.err}
+	id, err := submitCall(cl, h.id, h.err, m.name, m.fn, &m.opts, m.sig, 1, args)
+	if err != nil {
+		return Ref[R]{err: err}
 	}
-	if h.id == 0 {
+	return Ref[R]{id: transport.ObjectID{Task: id}}
+}
+
+// submitCall checks and submits a call of method name (fn: "Class.method")
+// on actor id (hErr: its handle's error) with n returns, and returns the
+// call's task ID.
+func submitCall(cl *node.Caller, id transport.ActorID, hErr error, name, fn string, opts *options, sig *params, n uint32, args []any) (transport.TaskID, error) {
+	if hErr != nil {
+		return 0, hErr
+	}
+	if id == 0 {
 		// A zero handle names no actor: with Actor 0 the call would run as
 		// a plain task of the same name, if one were registered.
-		return Ref[R]{err: fmt.Errorf("%w: %s: the handle names no actor (a zero ActorHandle)", ErrActorNotFound, m.name)}
+		return 0, fmt.Errorf("%w: %s: the handle names no actor (a zero ActorHandle)", ErrActorNotFound, name)
 	}
-	spec := &transport.TaskSpec{Func: m.name, Actor: h.id, NumReturns: 1}
-	if err := m.opts.apply(spec, 0); err != nil { // a call runs where its actor is: nothing to capture
-		return Ref[R]{err: err}
+	spec := &transport.TaskSpec{Func: name, Actor: id, NumReturns: n}
+	if err := opts.apply(spec, 0); err != nil { // a call runs where its actor is: nothing to capture
+		return 0, err
 	}
 	// Named by the method alone (events, traces); the call names its class
 	// too: two classes may share a Go type (so a handle of one passes for
 	// the other's), and GetActor's handle is of the class asked for, not
 	// necessarily the name holder's. The actor runs only its own class's
 	// methods.
-	spec.Func = m.fn
+	spec.Func = fn
 	spec.Resources = transport.Resources{}
-	if err := encodeArgs(spec, m.fn, m.sig, args); err != nil {
-		return Ref[R]{err: err}
+	if err := encodeArgs(spec, fn, sig, args); err != nil {
+		return 0, err
 	}
-	id := cl.Submit(spec)
-	return Ref[R]{id: transport.ObjectID{Task: id}}
+	return cl.Submit(spec), nil
 }
 
 // ActorHandleOf rebuilds a handle from an actor ID (IDs travel as values, so

@@ -397,3 +397,157 @@ func ReturnsOf(ctx context.Context) int {
 	}
 	return 1
 }
+
+// ActorMethod2 is a registered method of class S with two returns, of
+// types R1 and R2 (Method0x2, Method1x2).
+type ActorMethod2[S, R1, R2 any] struct{ m methodOf }
+
+// ActorMethodN is a registered method of class S returning a number of
+// results of type R that each call fixes (Method0xN, Method1xN).
+type ActorMethodN[S, R any] struct{ m methodOf }
+
+// methodOf is what a method of several returns is, whatever its types.
+type methodOf struct {
+	name string
+	fn   string // "Class.method"
+	opts options
+	sig  *params
+}
+
+// addMultiMethod registers a method of several returns as addMethod does
+// a method of one.
+func addMultiMethod[S any](c *ActorClass[S], name string, sig any, types []reflect.Type, m node.MultiMethod) methodOf {
+	if c == nil {
+		panic(fmt.Sprintf("ray: registering method %q of a nil *ActorClass", name))
+	}
+	if name == "" {
+		panic(fmt.Sprintf("ray: registering a method of %q with an empty name", c.name))
+	}
+	fn := c.name + "." + name
+	c.reg.add(fn, sig)
+	if c.typ.MultiMethods == nil {
+		c.typ.MultiMethods = map[string]node.MultiMethod{}
+	}
+	c.typ.MultiMethods[fn] = m
+	o := defaultOptions()
+	o.CPU = 0
+	o.MaxRetries = 0
+	return methodOf{name: name, fn: fn, opts: o, sig: paramsOf(fn, types...)}
+}
+
+// call submits a call of m on h with n returns.
+func (m *methodOf) call(ctx context.Context, id transport.ActorID, hErr error, n int, args []any) (transport.TaskID, error) {
+	cl, ok := node.CallerFrom(ctx)
+	if !ok {
+		return 0, ErrNotInRay
+	}
+	return submitCall(cl, id, hErr, m.name, m.fn, &m.opts, m.sig, uint32(n), args)
+}
+
+// Options returns a copy of the method with options applied (Name,
+// Duration and MaxRetries, as ActorMethod's). On a nil method it returns
+// nil, whose Remote reports the mistake.
+func (m *ActorMethod2[S, R1, R2]) Options(o ...Option) *ActorMethod2[S, R1, R2] {
+	if m == nil {
+		return nil
+	}
+	d := *m
+	d.m.opts = m.m.opts.with(o)
+	return &d
+}
+
+// Remote calls the method on the actor and returns a reference to each of
+// its results; the arguments are checked as ActorMethod.Remote checks
+// them, and a failed submission is each ref's Err.
+func (m *ActorMethod2[S, R1, R2]) Remote(ctx context.Context, h ActorHandle[S], args ...any) (Ref[R1], Ref[R2]) {
+	if m == nil {
+		err := fmt.Errorf("%w: Remote on a nil *ActorMethod2 (not registered)", ErrUnknownFunction)
+		return Ref[R1]{err: err}, Ref[R2]{err: err}
+	}
+	id, err := m.m.call(ctx, h.id, h.err, 2, args)
+	return refAt[R1](id, 0, err), refAt[R2](id, 1, err)
+}
+
+// Options returns a copy of the method with options applied (Name,
+// Duration and MaxRetries, as ActorMethod's). On a nil method it returns
+// nil, whose Remote reports the mistake.
+func (m *ActorMethodN[S, R]) Options(o ...Option) *ActorMethodN[S, R] {
+	if m == nil {
+		return nil
+	}
+	d := *m
+	d.m.opts = m.m.opts.with(o)
+	return &d
+}
+
+// Remote calls the method on the actor for n results and returns a
+// reference to each, as FuncN.Remote does for a function.
+func (m *ActorMethodN[S, R]) Remote(ctx context.Context, h ActorHandle[S], n int, args ...any) ([]Ref[R], error) {
+	if m == nil {
+		return nil, fmt.Errorf("%w: Remote on a nil *ActorMethodN (not registered)", ErrUnknownFunction)
+	}
+	if n < 1 || n > transport.MaxReturns {
+		return nil, fmt.Errorf("%w: %s asked for %d returns (1 to %d)", ErrReturnCount, m.m.fn, n, transport.MaxReturns)
+	}
+	id, err := m.m.call(ctx, h.id, h.err, n, args)
+	if err != nil {
+		return nil, err
+	}
+	refs := make([]Ref[R], n)
+	for i := range refs {
+		refs[i] = refAt[R](id, uint32(i), nil)
+	}
+	return refs, nil
+}
+
+// Method0x2 registers a method without arguments and with two returns.
+func Method0x2[S, R1, R2 any](c *ActorClass[S], name string, fn func(context.Context, *S) (R1, R2, error)) *ActorMethod2[S, R1, R2] {
+	return &ActorMethod2[S, R1, R2]{addMultiMethod(c, name, fn, nil, func(ctx context.Context, self any, args []transport.Value, _ int) ([]transport.Value, error) {
+		if bad := decodeArgs(name, args); bad != nil {
+			return bad, nil
+		}
+		r1, r2, err := fn(ctx, self.(*S))
+		if err != nil {
+			return nil, err
+		}
+		return encodeAll(r1, r2)
+	})}
+}
+
+// Method1x2 registers a method of one argument with two returns.
+func Method1x2[S, A, R1, R2 any](c *ActorClass[S], name string, fn func(context.Context, *S, A) (R1, R2, error)) *ActorMethod2[S, R1, R2] {
+	return &ActorMethod2[S, R1, R2]{addMultiMethod(c, name, fn, []reflect.Type{reflect.TypeFor[A]()}, func(ctx context.Context, self any, args []transport.Value, _ int) ([]transport.Value, error) {
+		var a A
+		if bad := decodeArgs(name, args, into(&a)); bad != nil {
+			return bad, nil
+		}
+		r1, r2, err := fn(ctx, self.(*S), a)
+		if err != nil {
+			return nil, err
+		}
+		return encodeAll(r1, r2)
+	})}
+}
+
+// Method0xN registers a method without arguments returning as many
+// results of type R as each call asks for (ReturnsOf(ctx) in the method).
+func Method0xN[S, R any](c *ActorClass[S], name string, fn func(context.Context, *S) ([]R, error)) *ActorMethodN[S, R] {
+	return &ActorMethodN[S, R]{addMultiMethod(c, name, fn, nil, func(ctx context.Context, self any, args []transport.Value, n int) ([]transport.Value, error) {
+		if bad := decodeArgs(name, args); bad != nil {
+			return bad, nil
+		}
+		return encodeList(fn(withReturns(ctx, n), self.(*S)))
+	})}
+}
+
+// Method1xN registers a method of one argument returning as many results
+// of type R as each call asks for (ReturnsOf(ctx) in the method).
+func Method1xN[S, A, R any](c *ActorClass[S], name string, fn func(context.Context, *S, A) ([]R, error)) *ActorMethodN[S, R] {
+	return &ActorMethodN[S, R]{addMultiMethod(c, name, fn, []reflect.Type{reflect.TypeFor[A]()}, func(ctx context.Context, self any, args []transport.Value, n int) ([]transport.Value, error) {
+		var a A
+		if bad := decodeArgs(name, args, into(&a)); bad != nil {
+			return bad, nil
+		}
+		return encodeList(fn(withReturns(ctx, n), self.(*S), a))
+	})}
+}

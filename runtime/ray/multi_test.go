@@ -30,6 +30,34 @@ type multiFuncs struct {
 	blobs *ray.Func2[ray.Blob, ray.Blob]
 	// runs counts every run of divmod and split.
 	runs atomic.Int64
+	// step adds by to a counter and returns its value before and after
+	// (by < 0 is an error); steps adds 1 as many times as its call has
+	// returns and returns each value it passed (one more with k < 0).
+	step  *ray.ActorMethod2[counter, int, int]
+	steps *ray.ActorMethodN[counter, int]
+}
+
+// addMethods registers multiFuncs' methods of class cls.
+func (m *multiFuncs) addMethods(cls *ray.ActorClass[counter]) {
+	m.step = ray.Method1x2(cls, "step", func(ctx context.Context, c *counter, by int) (int, int, error) {
+		if by < 0 {
+			return 0, 0, fmt.Errorf("step by %d", by)
+		}
+		c.n += by
+		return c.n - by, c.n, nil
+	})
+	m.steps = ray.Method1xN(cls, "steps", func(ctx context.Context, c *counter, k int) ([]int, error) {
+		n := ray.ReturnsOf(ctx)
+		if k < 0 {
+			n++
+		}
+		var out []int
+		for range n {
+			c.n++
+			out = append(out, c.n)
+		}
+		return out, nil
+	})
 }
 
 func newMultiFuncs(reg *ray.Registry) *multiFuncs {
@@ -62,7 +90,10 @@ func newMultiFuncs(reg *ray.Registry) *multiFuncs {
 	return m
 }
 
-func init() { semanticCases = append(semanticCases, multiCases...) }
+func init() {
+	semanticCases = append(semanticCases, multiCases...)
+	semanticCases = append(semanticCases, multiActorCases...)
+}
 
 // multiCases are the semantic cases of tasks with several returns: each
 // return its own object, on netsim and on loopback TCP alike.
@@ -181,6 +212,60 @@ var multiCases = []semanticCase{
 		require.NoError(t, err)
 		assert.Equal(t, ray.Blob{Bytes: 3 << 20, Sum: 3}, va)
 		assert.Equal(t, ray.Blob{Bytes: 1 << 20, Sum: 1}, vb)
+	}},
+}
+
+// multiActorCases are the semantic cases of actor methods with several
+// returns.
+var multiActorCases = []semanticCase{
+	{"num_returns: actor methods", func(t *testing.T, ctx context.Context, s *suite) {
+		h := s.counter.New(ctx, 10)
+		before, after := s.multi.step.Remote(ctx, h, 5)
+		va, err := ray.Get(ctx, after)
+		require.NoError(t, err)
+		vb, err := ray.Get(ctx, before)
+		require.NoError(t, err)
+		assert.Equal(t, []int{10, 15}, []int{vb, va})
+		refs, err := s.multi.steps.Remote(ctx, h, 3, 0)
+		require.NoError(t, err)
+		vs, err := ray.GetAll(ctx, refs, -1)
+		require.NoError(t, err)
+		assert.Equal(t, []int{16, 17, 18}, vs)
+		// A return passed to a task, and to the actor's own method.
+		d, err := ray.Get(ctx, s.double.Remote(ctx, refs[1]))
+		require.NoError(t, err)
+		assert.Equal(t, 34, d)
+		b2, a2 := s.multi.step.Remote(ctx, h, refs[0])
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{a2, b2}, 2, 10*time.Second)
+		require.NoError(t, err)
+		assert.Len(t, ready, 2)
+		v, err := ray.Get(ctx, a2)
+		require.NoError(t, err)
+		assert.Equal(t, 18+16, v)
+		// An error fails both; a wrong count fails every return.
+		b3, a3 := s.multi.step.Remote(ctx, h, -1)
+		_, err = ray.Get(ctx, a3)
+		require.ErrorIs(t, err, ray.ErrTaskFailed)
+		_, err = ray.Get(ctx, b3)
+		require.ErrorIs(t, err, ray.ErrTaskFailed)
+		assert.Contains(t, err.Error(), "step by -1")
+		refs, err = s.multi.steps.Remote(ctx, h, 2, -1)
+		require.NoError(t, err)
+		for _, ref := range refs {
+			_, err = ray.Get(ctx, ref)
+			require.ErrorIs(t, err, ray.ErrTaskFailed)
+			assert.Contains(t, err.Error(), "returned 3 values, but num_returns is 2")
+		}
+		_, err = s.multi.steps.Remote(ctx, h, 0, 0)
+		require.ErrorIs(t, err, ray.ErrReturnCount)
+		// Free one return of a call: the other stays readable.
+		b4, a4 := s.multi.step.Remote(ctx, h, 1)
+		_, err = ray.Get(ctx, a4)
+		require.NoError(t, err)
+		require.NoError(t, ray.Free(ctx, a4))
+		v, err = ray.GetTimeout(ctx, b4, 10*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 37, v, "the counter before the step: 34, then the 3 steps of the call that failed")
 	}},
 }
 

@@ -255,6 +255,7 @@ func newSuite() *suite {
 	s.callGet = ray.Register1(s.reg, "callGet", func(ctx context.Context, h ray.ActorHandle[counter]) (int, error) {
 		return ray.Get(ctx, s.get.Remote(ctx, h))
 	})
+	s.multi.addMethods(s.counter)
 	return s
 }
 
