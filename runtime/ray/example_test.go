@@ -292,3 +292,54 @@ func ExampleActorPool() {
 	// seed 20 on sim 0
 	// seed 30 on sim 1
 }
+
+// A function of several returns (Ray's num_returns) makes one object per
+// return, each its own ref: got, waited for, passed to another task and
+// freed on its own. Register1xN's functions return as many values as each
+// call asks for.
+func ExampleRegister2x2() {
+	reg := ray.NewRegistry()
+	divmod := ray.Register2x2(reg, "divmod", func(ctx context.Context, a, b int) (int, int, error) { return a / b, a % b, nil })
+	double := ray.Register1(reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
+	chunks := ray.Register1xN(reg, "chunks", func(ctx context.Context, s string) ([]string, error) {
+		n := ray.ReturnsOf(ctx) // the call's number of returns
+		out := make([]string, n)
+		for i := range out {
+			out[i] = s[i*len(s)/n : (i+1)*len(s)/n]
+		}
+		return out, nil
+	})
+	c, err := ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "head", CPUs: 4}}, Seed: 1}, reg)
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	err = c.Run(func(ctx context.Context) error {
+		q, r := divmod.Remote(ctx, 17, 5)
+		twice, err := ray.Get(ctx, double.Remote(ctx, r)) // one return as another task's argument
+		if err != nil {
+			return err
+		}
+		quot, err := ray.Get(ctx, q)
+		if err != nil {
+			return err
+		}
+		fmt.Println("17/5 =", quot, "remainder doubled =", twice)
+		refs, err := chunks.Remote(ctx, 3, "abcdef")
+		if err != nil {
+			return err
+		}
+		parts, err := ray.GetAll(ctx, refs, -1)
+		if err != nil {
+			return err
+		}
+		fmt.Println(parts)
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	// Output:
+	// 17/5 = 3 remainder doubled = 4
+	// [ab cd ef]
+}
