@@ -23,8 +23,9 @@ type multiFuncs struct {
 	divmod *ray.Func2[int, int]
 	// label returns x, "x=<x>" and x > 0: three returns of three types.
 	label *ray.Func3[int, string, bool]
-	// split returns as many values as its call asks for, x+i for return i;
-	// with x < 0 it returns one more than asked (a wrong count).
+	// split computes for a millisecond and returns as many values as its
+	// call asks for, x+i for return i; with x < 0 it returns one more than
+	// asked (a wrong count).
 	split *ray.FuncN[int]
 	// blobs returns a Blob of a MB and one of b MB (virtual sizes).
 	blobs *ray.Func2[ray.Blob, ray.Blob]
@@ -74,6 +75,9 @@ func newMultiFuncs(reg *ray.Registry) *multiFuncs {
 	})
 	m.split = ray.Register1xN(reg, "split", func(ctx context.Context, x int) ([]int, error) {
 		m.runs.Add(1)
+		if err := ray.Compute(ctx, time.Millisecond); err != nil { // its ctx is the task's
+			return nil, err
+		}
 		n := ray.ReturnsOf(ctx)
 		if x < 0 {
 			n++
@@ -266,6 +270,12 @@ var multiActorCases = []semanticCase{
 		v, err = ray.GetTimeout(ctx, b4, 10*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, 37, v, "the counter before the step: 34, then the 3 steps of the call that failed")
+		// A threaded actor's method (run on a pool worker).
+		th := s.counter.Options(ray.MaxConcurrency(2)).New(ctx, 0)
+		b5, a5 := s.multi.step.Remote(ctx, th, 2)
+		vs, err = ray.GetAll(ctx, []ray.Ref[int]{b5, a5}, -1)
+		require.NoError(t, err)
+		assert.Equal(t, []int{0, 2}, vs)
 	}},
 }
 
