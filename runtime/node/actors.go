@@ -240,13 +240,15 @@ func (r *Raylet) actorLoop(a *actorHost) {
 				wake()
 				return
 			}
-			if call.cancelled { // it ran to its end: its effects stay, its result does not
-				out, outs = errValue(transport.ErrKindCancelled, "task cancelled"), nil
-			}
 			// Saved or logged before the result is published (stamped
 			// here, on the loop, with the incarnation the actor table
 			// judges it by), and the result held until the table answers.
+			// (out and outs are not assigned here: captured by value, they
+			// cost the closure no allocation of their own.)
 			held := heldResult{spec: call.spec, out: out, outs: outs}
+			if call.cancelled { // it ran to its end: its effects stay, its result does not
+				held.out, held.outs = errValue(transport.ErrKindCancelled, "task cancelled"), nil
+			}
 			if ckpt != nil {
 				ckpt.Incarnation, ckpt.Attempt = r.cfg.Incarnation, a.creation.spec.Attempt
 				held.write, held.calls = ckpt, ckpt.Calls
