@@ -343,10 +343,40 @@ func TestMultiReturnRebuiltAfterNodeDeath(t *testing.T) {
 	})
 }
 
+// TestMultiReturnRetriedAfterNodeDeath: a task of two returns whose node
+// dies while it runs is retried elsewhere (MaxRetries), and both returns
+// are the retry's.
+func TestMultiReturnRetriedAfterNodeDeath(t *testing.T) {
+	s := newSuite()
+	var runs atomic.Int64
+	slowPair := ray.Register1x2(s.reg, "slowPair", func(ctx context.Context, ms int) (int, uint64, error) {
+		n := runs.Add(1)
+		if err := ray.Compute(ctx, time.Duration(ms)*time.Millisecond); err != nil {
+			return 0, 0, err
+		}
+		return int(n), uint64(ray.NodeOf(ctx)), nil
+	})
+	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
+		w1 := ray.RayletID(1)
+		run, where := slowPair.Options(ray.NodeAffinity(w1, true), ray.Resource("w", 1), ray.MaxRetries(2)).Remote(ctx, 500)
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond)) // it runs on w1
+		require.Equal(t, int64(1), runs.Load())
+		c.Netsim().Crash(netsim.NodeID(w1))
+		node, err := ray.GetTimeout(ctx, where, 30*time.Second)
+		require.NoError(t, err, "the second return, from the retry")
+		assert.NotEqual(t, uint64(w1), node)
+		v, err := ray.GetTimeout(ctx, run, 30*time.Second)
+		require.NoError(t, err, "the first return, from the retry")
+		assert.Equal(t, 2, v)
+		return nil
+	})
+}
+
 // TestMultiReturnOptions: the options a task takes apply to one of several
 // returns: MaxRetries with RetryExceptions retries its errors (every
-// return then gets the run that succeeded), resources place it, and
-// options that apply to actors only are refused.
+// return then gets the run that succeeded), resources and a placement
+// group's bundle place it, and options that apply to actors only are
+// refused.
 func TestMultiReturnOptions(t *testing.T) {
 	s := newSuite()
 	var runs atomic.Int64
@@ -369,6 +399,18 @@ func TestMultiReturnOptions(t *testing.T) {
 		n, _ = flaky.Options(ray.MaxRetries(1), ray.RetryExceptions()).Remote(ctx, 5)
 		_, err = ray.Get(ctx, n)
 		require.ErrorIs(t, err, ray.ErrTaskFailed, "retries spent")
+		// In a placement group's bundle, reserved on the "special" node.
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1, Resources: map[string]float64{"special": 1}}}, ray.StrictPack)
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, 10*time.Second))
+		runs.Store(0)
+		n, where = flaky.Options(ray.InPlacementGroup(pg, 0)).Remote(ctx, 0)
+		vs, err := ray.GetAll(ctx, []ray.Ref[uint64]{where}, 10*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, uint64(ray.RayletID(special)), vs[0], "run in its bundle")
+		v, err = ray.Get(ctx, n)
+		require.NoError(t, err)
+		assert.Equal(t, 1, v)
 		a, b := flaky.Options(ray.MaxRestarts(1)).Remote(ctx, 0)
 		require.ErrorIs(t, a.Err(), ray.ErrInvalidOption)
 		require.ErrorIs(t, b.Err(), ray.ErrInvalidOption)
