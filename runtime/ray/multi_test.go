@@ -27,6 +27,8 @@ type multiFuncs struct {
 	// call asks for, x+i for return i; with x < 0 it returns one more than
 	// asked (a wrong count).
 	split *ray.FuncN[int]
+	// hold computes for ms milliseconds and returns ms twice.
+	hold *ray.Func2[int, int]
 	// blobs returns a Blob of a MB and one of b MB (virtual sizes).
 	blobs *ray.Func2[ray.Blob, ray.Blob]
 	// runs counts every run of divmod and split.
@@ -87,6 +89,12 @@ func newMultiFuncs(reg *ray.Registry) *multiFuncs {
 			out[i] = x + i
 		}
 		return out, nil
+	})
+	m.hold = ray.Register1x2(reg, "hold", func(ctx context.Context, ms int) (int, int, error) {
+		if err := ray.Compute(ctx, time.Duration(ms)*time.Millisecond); err != nil {
+			return 0, 0, err
+		}
+		return ms, ms, nil
 	})
 	m.blobs = ray.Register2x2(reg, "blobs", func(ctx context.Context, a, b int64) (ray.Blob, ray.Blob, error) {
 		return ray.Blob{Bytes: a << 20, Sum: uint64(a)}, ray.Blob{Bytes: b << 20, Sum: uint64(b)}, nil
@@ -173,7 +181,7 @@ var multiCases = []semanticCase{
 		assert.Equal(t, 2, v)
 		assert.Greater(t, s.multi.runs.Load(), runs, "the freed return was not rebuilt by a run")
 	}},
-	{"num_returns: an error fails every return", func(t *testing.T, ctx context.Context, s *suite) {
+	{"num_returns: an error or a cancel fails every return", func(t *testing.T, ctx context.Context, s *suite) {
 		q, r := s.multi.divmod.Remote(ctx, 1, 0)
 		_, err := ray.Get(ctx, r)
 		require.ErrorIs(t, err, ray.ErrTaskFailed)
@@ -181,6 +189,14 @@ var multiCases = []semanticCase{
 		_, err = ray.Get(ctx, q)
 		require.ErrorIs(t, err, ray.ErrTaskFailed)
 		assert.Contains(t, err.Error(), "divmod 1 by zero")
+		// A cancel through either return cancels the task: both are
+		// ErrCancelled.
+		a, b := s.multi.hold.Remote(ctx, 100_000)
+		require.NoError(t, ray.Cancel(ctx, b))
+		_, err = ray.GetTimeout(ctx, a, 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrCancelled)
+		_, err = ray.GetTimeout(ctx, b, 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrCancelled)
 		// An argument that does not decode: ErrDecode on each.
 		q, r = s.multi.divmod.Remote(ctx, ray.RefOf[int](mustPut(ctx, t, "seven")), 2)
 		_, err = ray.Get(ctx, q)
