@@ -1,0 +1,62 @@
+package ray_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+)
+
+// TestMultiReturnRebuiltAfterNodeDeathTCP: on a live cluster over
+// loopback TCP (a head and a node, each endpoint on its own listener, as
+// separate processes), the node that ran a task of two returns, and so
+// holds their only copies, is killed; the driver's reads of each return
+// rebuild them from lineage by running the task again on the head.
+func TestMultiReturnRebuiltAfterNodeDeathTCP(t *testing.T) {
+	var runs atomic.Int64
+	registry := func() (*ray.Registry, *ray.Func2[int, int]) {
+		reg := ray.NewRegistry()
+		f := ray.Register2x2(reg, "divmod", func(ctx context.Context, a, b int) (int, int, error) {
+			runs.Add(1)
+			return a / b, a % b, nil
+		})
+		return reg, f
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tok := []byte("multi-return-token")
+	reg, _ := registry()
+	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 1}}, reg)
+	require.NoError(t, err)
+	defer head.Close()
+	reg, _ = registry()
+	w, err := ray.JoinNode(ctx, ray.DeployConfig{Address: head.Addr(), Token: tok, Name: "w1", Node: ray.NodeConfig{CPUs: 1}}, reg)
+	require.NoError(t, err)
+	defer w.Close()
+	reg, divmod := registry()
+	s, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	require.NoError(t, err)
+	defer s.Close()
+	require.NoError(t, s.Run(func(ctx context.Context) error {
+		q, r := divmod.Options(ray.NodeAffinity(w.Self(), true), ray.MaxRetries(3)).Remote(ctx, 47, 10)
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{q, r}, 2, 30*time.Second) // done; no copy fetched here
+		require.NoError(t, err)
+		require.Len(t, ready, 2)
+		require.Equal(t, int64(1), runs.Load())
+		w.Control(&transport.NodeControl{Op: transport.ControlKill, Node: w.Self()}) // the only copies go
+		v, err := ray.GetTimeout(ctx, r, 60*time.Second)
+		require.NoError(t, err, "the second return, rebuilt")
+		assert.Equal(t, 7, v)
+		v, err = ray.GetTimeout(ctx, q, 60*time.Second)
+		require.NoError(t, err, "the first return, rebuilt")
+		assert.Equal(t, 4, v)
+		assert.Equal(t, int64(2), runs.Load(), "one rebuild run for both returns")
+		return nil
+	}))
+}
