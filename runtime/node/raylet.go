@@ -1269,33 +1269,33 @@ func (j *taskJob) Run() {
 
 // callMulti runs the code of a task of several returns (f), turning an
 // error or a panic into an error value (out, with outs nil: every return
-// is that error), as does a count of values other than the spec's
-// NumReturns. Otherwise outs holds one value per return and out is the
-// first.
+// is that error), as it does a value of an error kind among the results
+// (an argument that did not decode) and a count of values other than the
+// spec's NumReturns. Otherwise outs holds one value per return and out is
+// the first. (No closure around f, as callUser's: one would cost outs an
+// allocation of its own.)
 func callMulti(spec *transport.TaskSpec, f func() ([]transport.Value, error)) (out transport.Value, outs []transport.Value) {
-	out = callUser(func() (transport.Value, error) {
-		vs, err := f()
-		if err != nil {
-			return transport.Value{}, err
+	defer func() {
+		if p := recover(); p != nil {
+			out, outs = panicValue(p), nil
 		}
-		for _, v := range vs {
-			if v.ErrKind != transport.ErrKindNone { // an argument that did not decode: every return's error
-				return v, nil
-			}
-		}
-		outs = vs
-		if len(vs) == 0 {
-			return transport.Value{}, nil
-		}
-		return vs[0], nil
-	})
-	switch {
-	case out.ErrKind != transport.ErrKindNone:
-		return out, nil
-	case len(outs) != int(spec.NumReturns):
-		return countError(spec, len(outs)), nil
+	}()
+	vs, err := f()
+	if err != nil {
+		return errValue(transport.ErrKindTask, err.Error()), nil
 	}
-	return out, outs
+	for _, v := range vs {
+		if v.ErrKind != transport.ErrKindNone {
+			return v, nil
+		}
+	}
+	switch {
+	case len(vs) != int(spec.NumReturns):
+		return countError(spec, len(vs)), nil
+	case len(vs) == 0:
+		return transport.Value{}, nil
+	}
+	return vs[0], vs
 }
 
 // countError is the error every return of a task gets when its code made
@@ -1382,10 +1382,7 @@ func (r *Raylet) lookupMulti(name string) (MultiFunc, bool) {
 func callUser(f func() (transport.Value, error)) (out transport.Value) {
 	defer func() {
 		if p := recover(); p != nil {
-			if u, ok := p.(unwinder); ok {
-				panic(u)
-			}
-			out = errValue(transport.ErrKindTask, fmt.Sprintf("panic: %v", p))
+			out = panicValue(p)
 		}
 	}()
 	v, err := f()
@@ -1393,6 +1390,15 @@ func callUser(f func() (transport.Value, error)) (out transport.Value) {
 		return errValue(transport.ErrKindTask, err.Error())
 	}
 	return v
+}
+
+// panicValue is the error value of user code that panicked with p; an
+// Env's unwinding (unwinder) goes on up.
+func panicValue(p any) transport.Value {
+	if u, ok := p.(unwinder); ok {
+		panic(u)
+	}
+	return errValue(transport.ErrKindTask, fmt.Sprintf("panic: %v", p))
 }
 
 // unwinder marks a panic an Env uses to stop user code (netsim stops the

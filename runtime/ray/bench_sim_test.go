@@ -121,3 +121,51 @@ func BenchmarkSimActorCalls(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// BenchmarkSimTwoReturnTasks is BenchmarkSimWindowTasks with tasks of two
+// returns (Register0x2): each driver keeps 100 tasks in flight, gets both
+// results of each and frees them. One op is one task (two objects): set
+// against SimWindowTasks, it is the cost of a second return.
+//
+//	go test -run '^$' -bench 'Sim(Window|TwoReturn)Tasks' -benchmem ./runtime/ray/
+func BenchmarkSimTwoReturnTasks(b *testing.B) {
+	const nodes, window = 10, 100
+	reg := ray.NewRegistry()
+	pair := ray.Register0x2(reg, "pair", func(ctx context.Context) (int, int, error) { return 0, 1, nil })
+	cfg := ray.Config{Seed: 1, SpillThreshold: 1 << 30}
+	for i := 0; i < nodes; i++ {
+		cfg.Nodes = append(cfg.Nodes, ray.NodeConfig{Name: fmt.Sprintf("n%d", i), CPUs: 16})
+	}
+	c, err := ray.NewSim(cfg, reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	per := b.N/nodes + 1
+	for i := 0; i < nodes; i++ {
+		if err := c.Go(i, func(ctx context.Context) error {
+			refs := make([]ray.Ref[int], 2*window)
+			for done := 0; done < per; done += window {
+				refs = refs[:2*min(window, per-done)]
+				for j := 0; j < len(refs); j += 2 {
+					refs[j], refs[j+1] = pair.Remote(ctx)
+				}
+				if _, err := ray.GetAll(ctx, refs, -1); err != nil {
+					return err
+				}
+				if err := ray.Free(ctx, refs...); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	if err := c.Run(nil); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(c.Netsim().Stats().Events)/float64(b.N), "events/task")
+}

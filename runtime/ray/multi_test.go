@@ -19,7 +19,7 @@ import (
 // multiFuncs are the semantic suite's functions of several returns
 // (Ray's num_returns).
 type multiFuncs struct {
-	// divmod returns a/b and a%b; b == 0 is an error.
+	// divmod returns a/b and a%b; b == 0 is an error, b < 0 a panic.
 	divmod *ray.Func2[int, int]
 	// label returns x, "x=<x>" and x > 0: three returns of three types.
 	label *ray.Func3[int, string, bool]
@@ -67,8 +67,11 @@ func newMultiFuncs(reg *ray.Registry) *multiFuncs {
 	m := &multiFuncs{}
 	m.divmod = ray.Register2x2(reg, "divmod", func(ctx context.Context, a, b int) (int, int, error) {
 		m.runs.Add(1)
-		if b == 0 {
+		switch {
+		case b == 0:
 			return 0, 0, fmt.Errorf("divmod %d by zero", a)
+		case b < 0:
+			panic(fmt.Sprintf("divmod by %d", b))
 		}
 		return a / b, a % b, nil
 	})
@@ -189,6 +192,13 @@ var multiCases = []semanticCase{
 		_, err = ray.Get(ctx, q)
 		require.ErrorIs(t, err, ray.ErrTaskFailed)
 		assert.Contains(t, err.Error(), "divmod 1 by zero")
+		// So does a panic.
+		q, r = s.multi.divmod.Remote(ctx, 1, -3)
+		for _, ref := range []ray.Ref[int]{q, r} {
+			_, err = ray.Get(ctx, ref)
+			require.ErrorIs(t, err, ray.ErrTaskFailed)
+			assert.Contains(t, err.Error(), "panic: divmod by -3")
+		}
 		// A cancel through either return cancels the task: both are
 		// ErrCancelled.
 		a, b := s.multi.hold.Remote(ctx, 100_000)
