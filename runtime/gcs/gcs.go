@@ -150,6 +150,13 @@ type actorEntry struct {
 	hostInc  uint64
 	subs     []transport.NodeID
 	restarts int32
+	// owner and ownerInc: the node incarnation whose driver or worker
+	// created the actor (the creator's "pending" update says it; zero: not
+	// told, or a detached actor). The actor's shard buries the actor when
+	// that incarnation dies (ownerDied), as Ray's non-detached actors die
+	// with their owner.
+	owner    transport.NodeID
+	ownerInc uint64
 	// The last checkpoint of a checkpointable actor: its state after
 	// ckptCalls methods.
 	ckptCalls uint64
@@ -867,6 +874,15 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		}
 		return
 	}
+	if m.State == transport.ActorPending && m.Owner != 0 && m.Incarnation != 0 && e.ownerInc == 0 && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+		// The creator names itself the owner (the actor is not detached).
+		// An owner already known dead (its news came first, or it was a
+		// zombie) leaves the actor dead at once, once this update is in.
+		e.owner, e.ownerInc = m.Owner, m.Incarnation
+		if inc, dead := s.deadInc[m.Owner]; dead && m.Incarnation <= inc {
+			defer s.buryOrphan(m.Actor)
+		}
+	}
 	if m.Name != "" && m.State != transport.ActorDead && s.layout.ShardOfName(m.Name) == s.env.Self() && s.nameTaken(m.Name, m.Actor) {
 		s.refuseName(m, e)
 		return
@@ -1180,6 +1196,7 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	for _, id := range touched {
 		s.saveObject(id)
 	}
+	s.ownerDied(m.Node, m.Incarnation) // first: an actor it owned and hosted is buried, not restarted
 	var hosted []transport.ActorID
 	for id, e := range s.actors {
 		// An actor a later incarnation reported alive is not this death's
@@ -1193,6 +1210,50 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	slices.SortFunc(hosted, func(a, b transport.ActorID) int { return cmp.Compare(a, b) })
 	for _, id := range hosted {
 		s.restartActor(id)
+	}
+}
+
+// ownerDied buries, in actor order, this shard's live actors that an
+// incarnation of node up to inc owns (created, not detached): they die
+// with their owner, restarts left or not, as Ray's do. An actor the dead
+// incarnation also hosted is buried, not restarted.
+func (s *Shard) ownerDied(node transport.NodeID, inc uint64) {
+	var orphans []transport.ActorID
+	for id, e := range s.actors {
+		if e.owner == node && e.ownerInc != 0 && e.ownerInc <= inc && e.info.State != transport.ActorDead && s.layout.ShardOfTask(id) == s.env.Self() {
+			orphans = append(orphans, id)
+		}
+	}
+	slices.Sort(orphans)
+	for _, id := range orphans {
+		s.buryOrphan(id)
+	}
+}
+
+// buryOrphan marks an actor dead for good because its owner died, frees
+// its name (here, or on the name's shard) and tells its host, if it is up
+// somewhere, to end it and free its resources. An instance that comes up
+// later (a creation or restart in flight) is told to end by actorUpdate
+// ("death is final").
+func (s *Shard) buryOrphan(id transport.ActorID) {
+	e := s.actors[id]
+	if e == nil || e.info.State == transport.ActorDead {
+		return
+	}
+	var host transport.NodeID
+	if e.info.State == transport.ActorAlive {
+		host = e.info.Node
+	}
+	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name, State: transport.ActorDead, Cause: transport.OwnerDiedCause(e.owner)}
+	s.emit(transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: transport.DetailOwnerDied})
+	s.actorUpdate(up)
+	if up.Name != "" {
+		if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
+			s.env.Send(ns, up)
+		}
+	}
+	if host != 0 {
+		s.env.Send(host, &transport.KillActor{Actor: id, NoRestart: true, Cause: up.Cause})
 	}
 }
 

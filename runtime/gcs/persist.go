@@ -107,6 +107,8 @@ func (s *Shard) saveActor(id transport.ActorID) {
 	enc.Bytes8(e.ckpt)
 	enc.Uvarint(e.hostInc)
 	enc.Bool(e.hasCkpt)
+	enc.Node(e.owner)
+	enc.Uvarint(e.ownerInc)
 	s.scratch = enc.Bytes()
 	s.store.Put(TableActors, taskKey(id), s.scratch)
 	s.written()
@@ -253,6 +255,7 @@ func (s *Shard) load() {
 		e.ckptCalls, e.ckpt = d.Uvarint(), d.Bytes8()
 		e.hostInc = d.Uvarint()
 		e.hasCkpt = d.Bool() || e.ckpt != nil // false in an entry written before the field was
+		e.owner, e.ownerInc = d.Node(), d.Uvarint()
 		s.actors[transport.ActorID(transport.NewDecoder(k).U64())] = e
 		return true
 	})

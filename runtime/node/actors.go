@@ -858,11 +858,15 @@ func (r *Raylet) killActorSaying(id transport.ActorID, why, cause string) {
 	}
 	a.queue, a.early = nil, nil
 	detail, inc := a.creation.spec.A().Name, r.cfg.Incarnation
-	if why == whyRayKill || why == whyGroupRemoved {
+	switch why {
+	case whyRayKill, whyGroupRemoved:
 		// Its owner's doing, not a fault, and final whatever this node's
 		// fate: the actor table takes it from any incarnation. (An actor
 		// of a removed placement group is killed for good too, as Ray's.)
 		detail, inc = transport.DetailRayKill, 0
+	case whyOwnerDied:
+		// The table buried it already; final too.
+		detail, inc = transport.DetailOwnerDied, 0
 	}
 	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, cause, inc)
 	r.pumpActor(a)
@@ -872,6 +876,10 @@ func (r *Raylet) killActorSaying(id transport.ActorID, why, cause string) {
 // whyRayKill is killActor's why for ray.Kill: the killer's own raylet, or
 // a host told by the killer or the actor table (transport.KillActor).
 const whyRayKill = transport.DetailRayKill
+
+// whyOwnerDied is killActor's why for an actor the actor table buried
+// with its owner (a KillActor whose cause is transport.OwnerDiedCause).
+const whyOwnerDied = transport.DetailOwnerDied
 
 // actorDied tells the actor table an actor whose creation failed here is
 // dead, and why (cause).

@@ -472,7 +472,11 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.CancelTask:
 		r.cancelLocal(m.Task, m.Rebuild)
 	case *transport.KillActor:
-		r.killActorSaying(m.Actor, whyRayKill, cmp.Or(m.Cause, whyRayKill))
+		why := whyRayKill
+		if transport.IsOwnerDied(m.Cause) {
+			why = whyOwnerDied // the actor table buried it with its owner
+		}
+		r.killActorSaying(m.Actor, why, cmp.Or(m.Cause, whyRayKill))
 	case *transport.TaskPlaced:
 		o := r.owned[m.Task]
 		if transport.IsRestart(m.Attempt) {
@@ -683,6 +687,11 @@ func (r *Raylet) submit(spec *transport.TaskSpec) {
 		return
 	case spec.IsCreation():
 		up := &transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorPending, Name: spec.A().Name, Class: namedClass(spec)}
+		if !spec.A().Detached {
+			// This incarnation owns the actor: it dies with it (the
+			// actor's shard buries it when the incarnation is dead).
+			up.Owner, up.Incarnation = r.self, r.cfg.Incarnation
+		}
 		r.sendActorUpdate(up)
 	}
 	r.schedule(spec)

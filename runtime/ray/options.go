@@ -24,6 +24,8 @@ type options struct {
 	Replay      bool
 	// Concurrency: an actor's max concurrency (MaxConcurrency; 0: not set).
 	Concurrency int
+	// Detached: the actor outlives its owner (Detached).
+	Detached    bool
 	RetryErrors bool
 	// group and bundle: run in a placement group's bundle (InPlacementGroup).
 	group  *PlacementGroup
@@ -59,6 +61,7 @@ const (
 	optConcurrency
 	optActorName
 	optGroup
+	optDetached
 )
 
 // The submissions an option applies to.
@@ -92,6 +95,7 @@ var optRules = [...]struct {
 	{optConcurrency, "MaxConcurrency", forActor},
 	{optActorName, "ActorName", forActor},
 	{optGroup, "InPlacementGroup", forTask | forActor},
+	{optDetached, "Detached", forActor},
 }
 
 // whereText says where an option applies, for its refusal.
@@ -114,7 +118,7 @@ func (o *options) checkWhere(kind uint8) error {
 	var refused optSet
 	switch kind {
 	case forTask:
-		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName
+		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName | optDetached
 	case forActor:
 		refused = optRetryExceptions
 	case forMethod:
@@ -314,6 +318,20 @@ func ActorName(s string) Option {
 	return func(o *options) { o.ActorName, o.set = s, o.set|optActorName }
 }
 
+// Detached makes an actor outlive its owner, as Ray's
+// lifetime="detached". An actor's owner is the node incarnation whose
+// driver or worker created it (a task's or an actor's node, for an actor
+// created in a task or a method): by default, as Ray's, an actor dies for
+// good when its owner does — its restarts left do not matter, its host
+// ends it and frees its resources, its name is released, and its calls
+// fail with ErrActorDied saying its owner died. A node that rejoins as a
+// new incarnation (it was declared dead while it ran) is a dead owner for
+// the actors its earlier incarnation created. A detached actor lives on
+// until ray.Kill, or its own death with no restart left; give it a name
+// (ActorName) so another driver can find it with GetActor. For an actor's
+// creation only.
+func Detached() Option { return func(o *options) { o.Detached, o.set = true, o.set|optDetached } }
+
 // apply writes the options into spec. capture is the submitting caller's
 // capturing placement group (node.Caller.CaptureGroup; 0: none): a task
 // that names no scheduling strategy runs in it, in any bundle, and
@@ -370,7 +388,7 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 	if o.Concurrency > 1 {
 		conc = uint32(o.Concurrency)
 	}
-	if spec.Act == nil && (o.MaxRestarts != 0 || o.ActorName != "" || o.Checkpoint != 0 || o.Replay || conc != 0) {
+	if spec.Act == nil && (o.MaxRestarts != 0 || o.ActorName != "" || o.Checkpoint != 0 || o.Replay || conc != 0 || o.Detached) {
 		spec.Act = new(transport.ActorSpec) // the spec is new: nothing shares its Act yet
 	}
 	if a := spec.Act; a != nil {
@@ -379,6 +397,7 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 		a.CheckpointEvery = o.Checkpoint
 		a.Replay = o.Replay
 		a.MaxConcurrency = conc
+		a.Detached = o.Detached
 		if conc != 0 && (a.Replay || a.CheckpointEvery != 0) {
 			// The method log and the checkpoint count assume one method
 			// at a time: a restart could not rebuild the state they saw.

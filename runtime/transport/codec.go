@@ -11,7 +11,9 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 27: a NodeControl carries a task_errors Rate, a
+// version is refused. 28: an actor spec's Replay byte has a Detached flag,
+// and the creator's "pending" GcsActorUpdate names the actor's owner
+// (Owner, Incarnation), which the actor dies with unless detached. 27: a NodeControl carries a task_errors Rate, a
 // StatusReply may say its asker was Removed, a spec's strategy byte has a
 // CaptureChildTasks bit and an actor spec's Replay byte a MaxConcurrency
 // flag; placement groups are looked up by name (GroupLookup, GroupFound);
@@ -48,7 +50,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 27
+const ProtocolVersion = 28
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -46,6 +46,12 @@ const DetailFaultKill = "killed by the fault schedule"
 // the program's own doing, not a fault.
 const DetailRayKill = "killed by ray.Kill"
 
+// DetailOwnerDied is the Detail of the EvActorDied of an actor that died
+// with its owner (the node incarnation whose driver or worker created it),
+// as Ray's non-detached actors do: the actor table's burial, and the
+// host's kill it orders.
+const DetailOwnerDied = "its owner died"
+
 // DetailFreed is the Detail of the EvObjectEvicted of a copy dropped
 // because its owner freed the object (ray.Free).
 const DetailFreed = "freed"

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -134,7 +135,13 @@ type ActorSpec struct {
 	// refuses such a spec). On the wire behind a flag in Replay's byte: a
 	// spec without it is as long as before it existed.
 	MaxConcurrency uint32
-	Name           string
+	// Detached (creation tasks): the actor outlives its owner, the node
+	// incarnation whose driver or worker created it (Ray's
+	// lifetime="detached"); without it the actor dies with its owner. On
+	// the wire as a flag in Replay's byte: a spec without it is as long as
+	// before it existed.
+	Detached bool
+	Name     string
 	// Caller is a method call's submitting task, Seq its per-(caller,
 	// actor) sequence number.
 	Caller TaskID
@@ -194,6 +201,13 @@ const MaxActorConcurrency = 1 << 16
 // MaxConcurrency follows.
 const specConcurrent = 0x02
 
+// specDetached is the flag in the byte of ActorSpec.Replay saying the
+// actor is detached (ActorSpec.Detached).
+const specDetached = 0x04
+
+// specReplay is the bit of ActorSpec.Replay in its byte.
+const specReplay = 0x01
+
 // CheckConcurrency checks an actor's MaxConcurrency against its other
 // creation options: a threaded actor (more than one method at a time)
 // cannot checkpoint or log its methods for replay, whose counts and order
@@ -250,6 +264,9 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if a.MaxConcurrency != 0 {
 		rb |= specConcurrent
 	}
+	if a.Detached {
+		rb |= specDetached
+	}
 	e.U8(rb)
 	if a.MaxConcurrency != 0 {
 		e.Uvarint(uint64(a.MaxConcurrency))
@@ -293,7 +310,10 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	a.Name = d.String()
 	a.CheckpointEvery = uint32(d.Count(1<<32-1, 0))
 	rb := d.U8()
-	a.Replay = rb&^specConcurrent != 0
+	a.Replay, a.Detached = rb&specReplay != 0, rb&specDetached != 0
+	if rb&^(specReplay|specConcurrent|specDetached) != 0 && d.err == nil {
+		d.Fail(fmt.Errorf("%w: actor spec flags %#x", ErrInvalid, rb))
+	}
 	if rb&specConcurrent != 0 {
 		a.MaxConcurrency = uint32(d.Count(MaxActorConcurrency, 0))
 		if a.MaxConcurrency == 0 && d.err == nil {
@@ -950,6 +970,17 @@ const (
 // (CutCause).
 const MaxActorCause = 2048
 
+// OwnerDiedCause is the cause of death of an actor whose owner, node
+// owner's incarnation that created it, died (see ActorSpec.Detached).
+func OwnerDiedCause(owner NodeID) string {
+	return fmt.Sprintf("%snode %d, died (the actor was not detached)", ownerDiedPrefix, owner)
+}
+
+const ownerDiedPrefix = "its owner, "
+
+// IsOwnerDied reports whether cause is an OwnerDiedCause.
+func IsOwnerDied(cause string) bool { return strings.HasPrefix(cause, ownerDiedPrefix) }
+
 // CutCause returns cause cut to MaxActorCause bytes (at a rune boundary,
 // with an ellipsis when cut).
 func CutCause(cause string) string {
@@ -1016,7 +1047,12 @@ type GcsActorUpdate struct {
 	State uint8
 	Name  string
 	// Owner, when non-zero on an "alive" update, is told TaskDone for the
-	// creation task once the actor's shard has recorded it alive.
+	// creation task once the actor's shard has recorded it alive. On the
+	// creator's "pending" update (sent at submission) it is the creator's
+	// own node, the actor's owner, with its incarnation in Incarnation,
+	// for an actor that is not detached (ActorSpec.Detached): the actor's
+	// shard buries the actor when that incarnation dies (zero: a detached
+	// actor, which outlives its creator).
 	Owner NodeID
 	// Restart, on a "restarting" update from the actor's owner, says the
 	// node the GCS's restart with Attempt Restart (RestartAttempt) was
@@ -1027,7 +1063,8 @@ type GcsActorUpdate struct {
 	// (every shard, not only the node table's, which alone registers nodes).
 	// On a host's "restarting" report (its worker crashed) it is the
 	// host's too: a report from another incarnation than the actor's is
-	// stale.
+	// stale. On the creator's "pending" update, with Owner, it is the
+	// owner's.
 	Incarnation uint64
 	// Attempt, on an "alive" update from the actor's host, is the creation
 	// attempt that came up (a GCS restart's is a RestartAttempt): the
