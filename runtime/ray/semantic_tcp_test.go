@@ -23,6 +23,7 @@ func TestSemanticsTCP(t *testing.T) {
 			c, err := ray.NewTCP(context.Background(), ray.Config{Nodes: testNodes, Seed: 1}, s.reg)
 			require.NoError(t, err)
 			defer func() { require.NoError(t, c.Close()) }()
+			s.crash = func(i int) { require.NoError(t, c.Crash(i)) }
 			require.NoError(t, c.Run(func(ctx context.Context) error {
 				tc.run(t, ctx, s)
 				return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"raysim/netsim"
 	"raysim/runtime/ray"
 )
 
@@ -71,6 +72,12 @@ type suite struct {
 	args *argFuncs
 	// multi are the functions of several returns (multiCases).
 	multi *multiFuncs
+	// makeOwned creates, in a task, a counter on node 1 (see
+	// fateshareCases) and returns its handle.
+	makeOwned *ray.Func[ray.ActorHandle[counter]]
+	// crash crashes node i of the case's cluster (not the driver's, 0);
+	// nil where the runner cannot (a run of many cases on one cluster).
+	crash func(i int)
 }
 
 // spinSteps bounds the spin method: a run that never sees its cancel
@@ -82,6 +89,7 @@ func newSuite() *suite {
 	s.gates = newGates(s.reg)
 	s.args = newArgFuncs(s.reg)
 	s.multi = newMultiFuncs(s.reg)
+	s.makeOwned = newMakeOwned(s)
 	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
 	// makeNamed creates a counter named "race" holding x and reads it:
 	// x, or -1 when New refused the name, or -2 when the actor was ended.
@@ -697,6 +705,7 @@ func runSimCase(t *testing.T, tc semanticCase, after func(*testing.T, *ray.Sim))
 	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
 	require.NoError(t, err)
 	defer c.Close()
+	s.crash = func(i int) { c.Netsim().Crash(netsim.NodeID(ray.RayletID(i))) }
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		tc.run(t, ctx, s)
 		return nil

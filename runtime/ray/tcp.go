@@ -306,6 +306,22 @@ func (c *TCP) Wait() error {
 	return err
 }
 
+// Crash stops node i's raylet as a crash would: its host closes without a
+// goodbye, user code blocked in a runtime call there is ended, and the node
+// table declares the node dead once it has missed its heartbeats for
+// NodeTimeout (3 s by default). The node does not come back. For tests of
+// failures on real TCP (a live cluster's agents kill and restart nodes:
+// runtime/deploy).
+func (c *TCP) Crash(i int) error {
+	if i < 0 || i >= len(c.raylets) {
+		return fmt.Errorf("ray: crash node %d: the cluster has nodes 0 to %d", i, len(c.raylets)-1)
+	}
+	if err := c.byID[RayletID(i)].Close(); err != nil {
+		return fmt.Errorf("ray: crash node %d: %w", i, err)
+	}
+	return nil
+}
+
 // Close stops every host and waits for their loops. User code still blocked
 // in a runtime call is ended (its goroutine exits); user code that is
 // computing finishes on its own and then ends at its next runtime call.

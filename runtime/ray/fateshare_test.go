@@ -1,0 +1,127 @@
+package ray_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/ray"
+)
+
+// Fate-sharing: an actor dies with its owner, the node incarnation whose
+// driver or worker created it, unless it is detached (Ray's
+// lifetime="detached"). These cases join the semantic suite (both
+// transports); they need a runner that can crash a node (suite.crash) and
+// do nothing without one.
+func init() { semanticCases = append(semanticCases, fateshareCases...) }
+
+// newMakeOwned registers makeOwned: in a task, it creates a counter
+// holding x and returns its handle. how "owned": on node 1 (hard
+// affinity), holding node 1's only "special", named "owned", restarted
+// without bound; "detached": on node 1, detached, named "kept", restarted
+// without bound; "pending": asking for 2 "special", which no node has, so
+// its creation is held.
+func newMakeOwned(s *suite) *ray.Func[ray.ActorHandle[counter]] {
+	return ray.Register2(s.reg, "makeOwned", func(ctx context.Context, x int, how string) (ray.ActorHandle[counter], error) {
+		var opts []ray.Option
+		switch how {
+		case "owned":
+			opts = []ray.Option{ray.NodeAffinity(ray.RayletID(1), false), ray.MaxRestarts(-1), ray.Resource("special", 1), ray.ActorName("owned")}
+		case "detached":
+			opts = []ray.Option{ray.NodeAffinity(ray.RayletID(1), false), ray.MaxRestarts(-1), ray.Detached(), ray.ActorName("kept")}
+		case "pending":
+			opts = []ray.Option{ray.MaxRestarts(-1), ray.Resource("special", 2)}
+		default:
+			return ray.ActorHandle[counter]{}, fmt.Errorf("makeOwned: how %q", how)
+		}
+		h := s.counter.Options(opts...).New(ctx, x)
+		return h, h.Err()
+	})
+}
+
+// awaitActorDied calls get on h until a call fails (its owner's death
+// takes the node timeout to be declared: 1 s in netsim, 3 s on TCP), at
+// most about 30 s, and returns that call's error.
+func awaitActorDied(ctx context.Context, s *suite, h ray.ActorHandle[counter]) error {
+	for range 150 {
+		if _, err := ray.GetTimeout(ctx, s.get.Remote(ctx, h), 5*time.Second); err != nil {
+			return err
+		}
+		if err := ray.Compute(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	return errors.New("the actor's calls never failed")
+}
+
+var fateshareCases = []semanticCase{
+	{"an actor dies with its owner, a task's node, unless detached", func(t *testing.T, ctx context.Context, s *suite) {
+		// Three actors created by a task on node 2 (their owner): one
+		// hosted on node 1, one detached on node 1, one whose creation
+		// is held (no node can host it).
+		on2 := ray.NodeAffinity(ray.RayletID(2), false)
+		owned, err := ray.Get(ctx, s.makeOwned.Options(on2).Remote(ctx, 5, "owned"))
+		require.NoError(t, err)
+		kept, err := ray.Get(ctx, s.makeOwned.Options(on2).Remote(ctx, 7, "detached"))
+		require.NoError(t, err)
+		pending, err := ray.Get(ctx, s.makeOwned.Options(on2).Remote(ctx, 9, "pending"))
+		require.NoError(t, err)
+		v, err := ray.Get(ctx, s.get.Remote(ctx, owned))
+		require.NoError(t, err)
+		assert.Equal(t, 5, v)
+		v, err = ray.Get(ctx, s.get.Remote(ctx, kept))
+		require.NoError(t, err)
+		assert.Equal(t, 7, v)
+		if s.crash == nil {
+			return
+		}
+		s.crash(2)
+		// The owned actor dies, its restarts left notwithstanding, and its
+		// calls say the owner died.
+		err = awaitActorDied(ctx, s, owned)
+		require.ErrorIs(t, err, ray.ErrActorDied)
+		owner := fmt.Sprintf("its owner, node %d, died", ray.RayletID(2))
+		assert.Contains(t, err.Error(), owner)
+		_, err = ray.GetTimeout(ctx, s.incr.Remote(ctx, owned, 1), 10*time.Second)
+		assert.ErrorIs(t, err, ray.ErrActorDied, "a later call")
+		assert.Contains(t, err.Error(), owner)
+		// So does the one not created yet.
+		_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, pending), 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrActorDied, "an actor whose creation was held")
+		assert.Contains(t, err.Error(), owner)
+		// Its name is free, and its host gave its resources back.
+		_, err = ray.GetActor(ctx, s.counter, "owned")
+		assert.ErrorIs(t, err, ray.ErrActorNotFound)
+		v, err = ray.GetTimeout(ctx, s.double.Options(ray.Resource("special", 1)).Remote(ctx, 4), 10*time.Second)
+		require.NoError(t, err, "the dead actor's special")
+		assert.Equal(t, 8, v)
+		// The detached actor lives on, found by name too, until killed.
+		v, err = ray.GetTimeout(ctx, s.incr.Remote(ctx, kept, 1), 10*time.Second)
+		require.NoError(t, err, "the detached actor")
+		assert.Equal(t, 8, v)
+		found, err := ray.GetActor(ctx, s.counter, "kept")
+		require.NoError(t, err)
+		v, err = ray.GetTimeout(ctx, s.get.Remote(ctx, found), 10*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 8, v)
+		require.NoError(t, ray.Kill(ctx, found))
+		_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, kept), 10*time.Second)
+		assert.ErrorIs(t, err, ray.ErrActorDied, "the detached actor, killed")
+	}},
+	{"detached is for actor creations only", func(t *testing.T, ctx context.Context, s *suite) {
+		_, err := ray.Get(ctx, s.double.Options(ray.Detached()).Remote(ctx, 1))
+		assert.ErrorIs(t, err, ray.ErrInvalidOption, "a task")
+		h := s.counter.New(ctx, 1)
+		_, err = ray.Get(ctx, s.get.Options(ray.Detached()).Remote(ctx, h))
+		assert.ErrorIs(t, err, ray.ErrInvalidOption, "a method call")
+		d := s.counter.Options(ray.Detached()).New(ctx, 2)
+		v, err := ray.Get(ctx, s.get.Remote(ctx, d))
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+	}},
+}
