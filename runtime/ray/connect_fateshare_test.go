@@ -1,0 +1,79 @@
+package ray_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/ray"
+)
+
+// ownedBox is the actor of TestDriverExitEndsItsActors.
+type ownedBox struct{ v int }
+
+func boxRegistry() (*ray.Registry, *ray.ActorClass[ownedBox], *ray.ActorMethod[ownedBox, int]) {
+	reg := ray.NewRegistry()
+	cls := ray.RegisterActor1(reg, "Box", func(ctx context.Context, v int) (*ownedBox, error) { return &ownedBox{v: v}, nil })
+	get := ray.Method0(cls, "get", func(ctx context.Context, b *ownedBox) (int, error) { return b.v, nil })
+	return reg, cls, get
+}
+
+// TestDriverExitEndsItsActors: on a live cluster, a driver's actors that
+// are not detached end when the driver's session does (its raylet stops
+// heartbeating and the node table declares it dead: the actors' owner
+// died), as Ray's end with their job; a detached one lives on for another
+// driver, which finds it by name and kills it.
+func TestDriverExitEndsItsActors(t *testing.T) {
+	tok := []byte("fateshare-test-token")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	reg, cls, get := boxRegistry()
+	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 2}}, reg)
+	require.NoError(t, err)
+	t.Cleanup(func() { head.Close() })
+
+	first, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	require.NoError(t, err)
+	require.NoError(t, first.Run(func(ctx context.Context) error {
+		owned := cls.Options(ray.ActorName("owned"), ray.MaxRestarts(-1)).New(ctx, 1)
+		kept := cls.Options(ray.ActorName("kept"), ray.Detached()).New(ctx, 2)
+		for _, h := range []ray.ActorHandle[ownedBox]{owned, kept} {
+			if _, err := ray.GetTimeout(ctx, get.Remote(ctx, h), 10*time.Second); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	require.NoError(t, first.Close())
+
+	second, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	require.NoError(t, err)
+	defer second.Close()
+	require.NoError(t, second.Run(func(ctx context.Context) error {
+		// The first driver's raylet is declared dead after the node
+		// timeout (3 s): its non-detached actor goes, and its name.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, err := ray.GetActor(ctx, cls, "owned")
+			if errors.Is(err, ray.ErrActorNotFound) {
+				break
+			}
+			require.NoError(t, err)
+			require.True(t, time.Now().Before(deadline), "the exited driver's actor is still alive")
+			time.Sleep(100 * time.Millisecond)
+		}
+		kept, err := ray.GetActor(ctx, cls, "kept")
+		require.NoError(t, err, "the detached actor")
+		v, err := ray.GetTimeout(ctx, get.Remote(ctx, kept), 10*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 2, v)
+		require.NoError(t, ray.Kill(ctx, kept))
+		_, err = ray.GetTimeout(ctx, get.Remote(ctx, kept), 10*time.Second)
+		assert.ErrorIs(t, err, ray.ErrActorDied)
+		return nil
+	}))
+}
