@@ -13,14 +13,18 @@ import (
 )
 
 // TestActorErrorsOnShardedGCS runs the semantic cases of GetActor's class
-// check, a failed constructor's error and a kill's on a GCS of several
-// replicated shards, where an actor's name lives on another shard than the
-// actor: the class and the cause of death reach the name's shard too.
+// check, a failed constructor's error, a kill's and an owner's death on a
+// GCS of several replicated shards, where an actor's name lives on another
+// shard than the actor: the class and the cause of death reach the name's
+// shard too.
 func TestActorErrorsOnShardedGCS(t *testing.T) {
 	want := map[string]bool{
 		"get actor checks the class":                     true,
 		"a failed constructor's error reaches the calls": true,
 		"a call after kill says killed":                  true,
+		// the burial of an owner's actors on every replica of the actor's
+		// chain, its name freed on the name's
+		"an actor dies with its owner, a task's node, unless detached": true,
 	}
 	ran := 0
 	for _, tc := range semanticCases {
@@ -33,6 +37,7 @@ func TestActorErrorsOnShardedGCS(t *testing.T) {
 				s := newSuite()
 				c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: int64(shards), GCSShards: shards, GCSReplicas: 2, WireCheck: true}, s.reg)
 				require.NoError(t, err)
+				s.crash = func(i int) { c.Netsim().Crash(netsim.NodeID(ray.RayletID(i))) }
 				require.NoError(t, c.Run(func(ctx context.Context) error {
 					tc.run(t, ctx, s)
 					return nil

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"raysim/netsim"
 	"raysim/runtime/ray"
 )
 
@@ -124,4 +125,88 @@ var fateshareCases = []semanticCase{
 		require.NoError(t, err)
 		assert.Equal(t, 2, v)
 	}},
+}
+
+// TestActorDiesWithRejoinedOwner: a driver's node paused past the node
+// timeout is declared dead and rejoins as a new incarnation while its
+// driver runs on. The actors its dead incarnation created are dead (its
+// calls say the owner died), restarts left or not; one it creates after
+// the rejoin lives, owned by the new incarnation.
+func TestActorDiesWithRejoinedOwner(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: xNodes(), Seed: 1, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	x1, x2 := ray.RayletID(1), ray.RayletID(2)
+	var before, after error
+	var v int
+	require.NoError(t, c.Go(1, func(ctx context.Context) error {
+		h := s.counter.Options(ray.NodeAffinity(x2, false), ray.MaxRestarts(-1)).New(ctx, 3)
+		if _, err := ray.Get(ctx, s.get.Remote(ctx, h)); err != nil {
+			return err
+		}
+		c.Netsim().Pause(netsim.NodeID(x1), 1500*time.Millisecond)
+		before = awaitActorDied(ctx, s, h)
+		// The raylet learns its own death from the answer to its next
+		// heartbeat: a creation submitted before that is its dead
+		// incarnation's (a zombie's), dead too. After it, the new
+		// incarnation owns what the driver creates.
+		if err := ray.Compute(ctx, time.Second); err != nil {
+			return err
+		}
+		again := s.counter.Options(ray.NodeAffinity(x2, false)).New(ctx, 4)
+		if err := ray.Compute(ctx, 3*time.Second); err != nil {
+			return err
+		}
+		v, after = ray.GetTimeout(ctx, s.get.Remote(ctx, again), 10*time.Second)
+		return nil
+	}))
+	require.NoError(t, c.Run(func(ctx context.Context) error { return ray.Compute(ctx, 10*time.Second) }))
+	require.ErrorIs(t, before, ray.ErrActorDied)
+	assert.Contains(t, before.Error(), fmt.Sprintf("its owner, node %d, died", x1))
+	require.NoError(t, after, "an actor the rejoined incarnation created")
+	assert.Equal(t, 4, v)
+	assert.Len(t, c.Raylet(2).HostedActors(), 1, "the dead owner's actor was ended on its host")
+}
+
+// TestOwnerDiesWhileRestartHeld: an actor's node dies and its restart is
+// held (no other node can host it); then its owner's node dies: the actor
+// is dead for good, saying its owner died. When its node comes back the
+// held restart comes up there and is ended at once, giving back what it
+// holds.
+func TestOwnerDiesWhileRestartHeld(t *testing.T) {
+	s := newSuite()
+	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "x1", CPUs: 2, Resources: map[string]float64{"only1": 1}}, {Name: "x2", CPUs: 2}}
+	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	x1, x2 := netsim.NodeID(ray.RayletID(1)), netsim.NodeID(ray.RayletID(2))
+	require.NoError(t, c.Go(2, func(ctx context.Context) error {
+		h := s.counter.Options(ray.Resource("only1", 1), ray.MaxRestarts(-1), ray.ActorName("a")).New(ctx, 3)
+		if _, err := ray.Get(ctx, s.get.Remote(ctx, h)); err != nil {
+			return err
+		}
+		return ray.Compute(ctx, time.Hour) // until its node dies
+	}))
+	c.Netsim().At(time.Second, func() { c.Netsim().Crash(x1) })
+	c.Netsim().At(3*time.Second, func() { c.Netsim().Crash(x2) })
+	c.Netsim().At(6*time.Second, func() { c.Netsim().Restart(x1) })
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond))
+		h, err := ray.GetActor(ctx, s.counter, "a")
+		require.NoError(t, err)
+		v, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err)
+		require.Equal(t, 3, v)
+		require.NoError(t, ray.Compute(ctx, 4*time.Second)) // x1 dead, restart held; x2 dead
+		_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrActorDied)
+		assert.Contains(t, err.Error(), fmt.Sprintf("its owner, node %d, died", ray.RayletID(2)))
+		// x1 back: the held restart comes up there and is ended.
+		v, err = ray.GetTimeout(ctx, s.double.Options(ray.Resource("only1", 1)).Remote(ctx, 5), 10*time.Second)
+		require.NoError(t, err, "x1's only1, held by the late instance")
+		assert.Equal(t, 10, v)
+		return nil
+	}))
+	assert.Empty(t, c.Raylet(1).HostedActors(), "the late instance was ended")
 }
