@@ -499,6 +499,7 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 		r.shard.republishDeaths()      // what the old tail published may be lost
 		r.shard.replaceRestarts()      // and the restarts it asked the scheduler for
 		r.shard.republishNamedDeaths() // and the burials it forwarded to name shards
+		r.shard.rekillOrphans()        // and its word to the hosts of actors buried with their owner
 	}
 	// A joining successor gets a snapshot even when it was the successor
 	// before: a member removed and re-added (a false suspicion, a pause)

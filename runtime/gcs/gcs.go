@@ -157,6 +157,11 @@ type actorEntry struct {
 	// with their owner.
 	owner    transport.NodeID
 	ownerInc uint64
+	// killAt is the node the actor's shard last told to end the actor
+	// once it held it dead (buryOrphan): a replica that becomes its
+	// chain's tail tells it again (rekillOrphans), as the old tail's word
+	// may have died with it.
+	killAt transport.NodeID
 	// The last checkpoint of a checkpointable actor: its state after
 	// ckptCalls methods.
 	ckptCalls uint64
@@ -870,6 +875,9 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		// of a pending actor) may come up after all: its host is told to
 		// end it, or it would hold its resources for good.
 		if m.State == transport.ActorAlive && m.Node != 0 && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+			if transport.IsOwnerDied(e.info.Cause) {
+				e.killAt = m.Node // told again by a new tail (rekillOrphans)
+			}
 			s.env.Send(m.Node, &transport.KillActor{Actor: m.Actor, NoRestart: true, Cause: killCause(e.info.Cause)})
 		}
 		return
@@ -1253,7 +1261,29 @@ func (s *Shard) buryOrphan(id transport.ActorID) {
 		}
 	}
 	if host != 0 {
+		e.killAt = host
+		s.saveActor(id)
 		s.env.Send(host, &transport.KillActor{Actor: id, NoRestart: true, Cause: up.Cause})
+	}
+}
+
+// rekillOrphans tells again, in actor order, the hosts of this shard's
+// actors buried with their owner to end them. A replica that becomes its
+// chain's tail calls it: the old tail's KillActor may have died with it
+// (sent, but behind a lost frame when it crashed), and the host would keep
+// serving an actor the table holds dead. A host ends an actor once; one it
+// does not host it ignores.
+func (s *Shard) rekillOrphans() {
+	var ids []transport.ActorID
+	for id, e := range s.actors {
+		if e.killAt != 0 && e.info.State == transport.ActorDead && s.layout.ShardOfTask(id) == s.env.Self() {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		e := s.actors[id]
+		s.env.Send(e.killAt, &transport.KillActor{Actor: id, NoRestart: true, Cause: e.info.Cause})
 	}
 }
 

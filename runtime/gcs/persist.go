@@ -109,6 +109,7 @@ func (s *Shard) saveActor(id transport.ActorID) {
 	enc.Bool(e.hasCkpt)
 	enc.Node(e.owner)
 	enc.Uvarint(e.ownerInc)
+	enc.Node(e.killAt)
 	s.scratch = enc.Bytes()
 	s.store.Put(TableActors, taskKey(id), s.scratch)
 	s.written()
@@ -255,7 +256,7 @@ func (s *Shard) load() {
 		e.ckptCalls, e.ckpt = d.Uvarint(), d.Bytes8()
 		e.hostInc = d.Uvarint()
 		e.hasCkpt = d.Bool() || e.ckpt != nil // false in an entry written before the field was
-		e.owner, e.ownerInc = d.Node(), d.Uvarint()
+		e.owner, e.ownerInc, e.killAt = d.Node(), d.Uvarint(), d.Node()
 		s.actors[transport.ActorID(transport.NewDecoder(k).U64())] = e
 		return true
 	})
