@@ -120,7 +120,8 @@ func (c *ActorClass[S]) Options(o ...Option) *ActorClass[S] {
 
 // New creates an actor: its constructor runs as a task placed like any other,
 // then the actor lives on that node, running its methods one at a time (up
-// to n at once with MaxConcurrency(n)).
+// to n at once with MaxConcurrency(n)). It dies with its owner, the node
+// incarnation of the driver or task that called New, unless Detached.
 // With ActorName, New first asks the GCS whether a live actor holds the name
 // (as Ray's creation of a named actor does): if one does, the handle's Err
 // is ErrActorNameTaken and nothing is created. Two creators racing past

@@ -55,8 +55,10 @@ var (
 	ErrTaskFailed = errors.New("ray: task failed")
 	// ErrCancelled: the task was cancelled (Cancel) before it finished.
 	ErrCancelled = node.ErrCancelled
-	// ErrActorDied: the actor is dead (killed, its constructor failed, or
-	// its restarts are spent), or the call's retries are spent.
+	// ErrActorDied: the actor is dead (killed, its constructor failed, its
+	// restarts are spent, or its owner died and it was not Detached), or
+	// the call's retries are spent. The error's text says why when the
+	// runtime knows ("its owner, node N, died ...").
 	ErrActorDied = errors.New("ray: actor died")
 	// ErrObjectLost: every copy of the object is gone and it cannot be
 	// rebuilt (a Put's, or its lineage's retries are spent).
