@@ -216,7 +216,7 @@ func TestRejoinKeepsWhatItStores(t *testing.T) {
 		x1 := ray.RayletID(1)
 		var err error
 		onNode(ctx, t, c, 1, func(ctx context.Context) error {
-			h := s.counter.Options(ray.NodeAffinity(x1, false)).New(ctx, 5)
+			h := s.counter.Options(ray.NodeAffinity(x1, false), ray.Detached()).New(ctx, 5) // outlives its creator's death
 			if _, err := ray.Get(ctx, s.get.Remote(ctx, h)); err != nil {
 				return err
 			}

@@ -45,7 +45,7 @@ func TestOneInstanceWhenLocalCreatorRejoinsBeforeCreationDone(t *testing.T) {
 	defer c.Close()
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		for {
-			h := cls.Options(ray.Resource("w", 1), ray.MaxRestarts(3), ray.NodeAffinity(ray.RayletID(0), true)).New(ctx)
+			h := cls.Options(ray.Resource("w", 1), ray.MaxRestarts(3), ray.NodeAffinity(ray.RayletID(0), true), ray.Detached()).New(ctx) // outlives its creator's death
 			if c.Layout().ShardOfTask(h.ID()) != ray.ShardID(0) {
 				id = h.ID()
 				require.NoError(t, ray.Compute(ctx, 6*time.Second))

@@ -83,7 +83,7 @@ func TestRejoinedCreatorRestartOnOldIncarnation(t *testing.T) {
 		sim := c.Netsim()
 		var h ray.ActorHandle[counter]
 		for {
-			h = s.counter.Options(ray.NodeAffinity(head, true), ray.MaxRestarts(3)).New(ctx, 10)
+			h = s.counter.Options(ray.NodeAffinity(head, true), ray.MaxRestarts(3), ray.Detached()).New(ctx, 10) // outlives its creator's death
 			if l.ShardOfTask(h.ID()) != nt {
 				break
 			}
@@ -128,7 +128,7 @@ func TestOrphanRestartDroppedByNewIncarnation(t *testing.T) {
 	var id transport.ActorID
 	require.NoError(t, c.Go(2, func(ctx context.Context) error {
 		for {
-			h := s.counter.Options(ray.NodeAffinity(n1, true), ray.MaxRestarts(3)).New(ctx, 10)
+			h := s.counter.Options(ray.NodeAffinity(n1, true), ray.MaxRestarts(3), ray.Detached()).New(ctx, 10) // outlives its creator
 			if _, err := ray.GetTimeout(ctx, s.incr.Remote(ctx, h, 1), 5*time.Second); err != nil {
 				return err
 			}

@@ -37,7 +37,7 @@ func TestRestartStartingAtRejoinWithCreatorGone(t *testing.T) {
 		x1, w := ray.RayletID(1), ray.RayletID(3)
 		sim := c.Netsim()
 		onNode(ctx, t, c, 3, func(ctx context.Context) error {
-			h = slow.Options(ray.NodeAffinity(x1, false), ray.Resource("x", 1), ray.MaxRestarts(3)).New(ctx, 7)
+			h = slow.Options(ray.NodeAffinity(x1, false), ray.Resource("x", 1), ray.MaxRestarts(3), ray.Detached()).New(ctx, 7) // outlives its creator
 			v, err := ray.GetTimeout(ctx, get.Remote(ctx, h), 5*time.Second)
 			require.Equal(t, 7, v)
 			return err
