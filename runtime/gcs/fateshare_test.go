@@ -40,8 +40,8 @@ func kills(sent []sentTo) map[transport.ActorID]transport.NodeID {
 // told again by a replica that becomes the tail), restarting, or pending —
 // and one whose owner is known dead when its creator's news comes (a
 // zombie's submission); not a detached actor, not the actors of the
-// owner's next incarnation, and not through a store reload: the owner is
-// kept with the entry.
+// owner's next incarnation, not one whose creator named another node its
+// owner, and not through a store reload: the owner is kept with the entry.
 func TestActorsDieWithTheirOwner(t *testing.T) {
 	store := NewMemStore()
 	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
@@ -73,6 +73,9 @@ func TestActorsDieWithTheirOwner(t *testing.T) {
 	alive(9, 2)
 	pending(11, 1, 2)
 	alive(11, 3)
+	// Actor 13's creator, node 4, claims node 1 owns it: refused.
+	sh.Handle(4, &transport.GcsActorUpdate{Actor: 13, State: transport.ActorPending, Owner: 1, Incarnation: 1})
+	alive(13, 3)
 
 	sent = nil
 	sh.Handle(10, &transport.NodeDead{Node: 1, Incarnation: 1})
@@ -81,6 +84,7 @@ func TestActorsDieWithTheirOwner(t *testing.T) {
 	require.Equal(t, transport.ActorDead, state(8).State)
 	require.Equal(t, transport.ActorAlive, state(9).State, "detached")
 	require.Equal(t, transport.ActorAlive, state(11).State, "owned by the next incarnation")
+	require.Equal(t, transport.ActorAlive, state(13).State, "another node's claim that node 1 owns it")
 	require.Equal(t, map[transport.ActorID]transport.NodeID{7: 2}, kills(sent), "the live one's host ends it")
 
 	// The pending one comes up after all: its host is told to end it.

@@ -419,6 +419,13 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			s.env.Send(from, info)
 		}
 	case *transport.GcsActorUpdate:
+		if m.State == transport.ActorPending && m.Owner != 0 && m.Owner != from {
+			// A creator names itself the owner, never another node: a
+			// peer's forged claim would bury the actor with that node.
+			c := *m
+			c.Owner, c.Incarnation = 0, 0
+			m = &c
+		}
 		s.killUp(m)
 		s.actorUpdate(m)
 	case *transport.GcsCreationLost:
