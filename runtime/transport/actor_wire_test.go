@@ -91,3 +91,48 @@ func TestActorConcurrencyOnTheWire(t *testing.T) {
 	require.ErrorIs(t, transport.CheckConcurrency(transport.ActorSpec{MaxConcurrency: 8, Replay: true}), transport.ErrInvalid)
 	require.NoError(t, transport.CheckConcurrency(transport.ActorSpec{MaxConcurrency: 1, Replay: true}))
 }
+
+// TestActorDetachedOnTheWire: a detached actor's creation spec says so in
+// a flag of its Replay byte (as long as a spec without it), beside Replay
+// and MaxConcurrency; a byte with a flag the decoder does not know is
+// refused. A creator's "pending" update naming itself the owner is as
+// long as one naming none for small node IDs and incarnations.
+func TestActorDetachedOnTheWire(t *testing.T) {
+	spec := func(a transport.ActorSpec) *transport.PlaceTask {
+		a.Creation = true
+		return &transport.PlaceTask{Spec: transport.TaskSpec{ID: 5, Actor: 5, Act: &a}}
+	}
+	plain := transport.Marshal(nil, spec(transport.ActorSpec{}))
+	for _, a := range []transport.ActorSpec{{Detached: true}, {Detached: true, Replay: true}, {Detached: true, MaxConcurrency: 4}} {
+		m := spec(a)
+		b := transport.Marshal(nil, m)
+		if a.MaxConcurrency == 0 {
+			require.Len(t, b, len(plain))
+		}
+		got, err := transport.Unmarshal(b)
+		require.NoError(t, err)
+		require.Equal(t, m, got)
+	}
+	got, err := transport.Unmarshal(plain)
+	require.NoError(t, err)
+	require.False(t, got.(*transport.PlaceTask).Spec.A().Detached)
+
+	// The flags' byte is the one byte that differs between a spec with
+	// Replay and one without.
+	replay := transport.Marshal(nil, spec(transport.ActorSpec{Replay: true}))
+	at := -1
+	for i := range plain {
+		if plain[i] != replay[i] {
+			at = i
+		}
+	}
+	require.GreaterOrEqual(t, at, 0)
+	bad := bytes.Clone(plain)
+	bad[at] = 0x80
+	_, err = transport.Unmarshal(bad)
+	require.ErrorIs(t, err, transport.ErrInvalid, "an unknown flag")
+
+	up := transport.Marshal(nil, &transport.GcsActorUpdate{Actor: 9, State: transport.ActorPending})
+	owned := transport.Marshal(nil, &transport.GcsActorUpdate{Actor: 9, State: transport.ActorPending, Owner: 3, Incarnation: 1})
+	require.Len(t, owned, len(up))
+}
