@@ -135,6 +135,13 @@ type MapReduceParams struct {
 	// once it has them, and the partitions and the reduces' results once it
 	// has checked the reduces.
 	Free bool
+	// Returns: each map returns its partitions as its own return objects
+	// (Ray's shuffle with num_returns): the reduces are submitted at once,
+	// on refs the maps have not made yet, and a lost partition is rebuilt
+	// by re-running its map. Without it each map Puts its partitions and
+	// returns their refs: the driver waits for every map's list, and a
+	// partition lost with its node is lost for good (a Put has no lineage).
+	Returns bool
 }
 
 // ChainParams: Chains independent chains of Length tasks, each task taking
@@ -321,6 +328,7 @@ func (p *MapReduceParams) fields() []param {
 		durP("reduce_duration", &p.ReduceDuration, "10ms"),
 		sizeP("partition_size", &p.PartitionSize, "64KiB"),
 		boolP("free", &p.Free),
+		boolP("returns", &p.Returns),
 	}
 }
 

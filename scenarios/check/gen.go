@@ -375,6 +375,7 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		p.ReduceDuration = durP(t, "reduce_duration", 0, 10)
 		p.PartitionSize = sizeP(t, "partition_size")
 		p.Free = rapid.Bool().Draw(t, "free")
+		p.Returns = rapid.Bool().Draw(t, "returns")
 	case *scenarios.ChainParams:
 		p.Chains = rapid.IntRange(1, 4).Draw(t, "chains")
 		p.Length = rapid.IntRange(1, 10).Draw(t, "length")

@@ -55,6 +55,7 @@ func TestChecksCatchTampering(t *testing.T) {
 		{"map-reduce: truncated partitions", "map-reduce.yaml", []string{"workload.0.params.maps=8", "workload.0.params.reduces=4"}, only("wl.map", halve)},
 		{"map-reduce: a map lost a partition", "map-reduce.yaml", []string{"workload.0.params.maps=8", "workload.0.params.reduces=4"},
 			only("wl.map.parts", func(v any) any { p := v.([]ray.Ref[ray.Blob]); return p[:len(p)-1] })},
+		{"map-reduce (returns): truncated partitions", "map-reduce.yaml", []string{"workload.0.params.maps=8", "workload.0.params.reduces=4", "workload.0.params.returns=true"}, only("wl.map", halve)},
 		{"parameter-server: truncated pulls", "parameter-server.yaml", []string{"workload.0.params.workers=4", "workload.0.params.iterations=5"}, only("wl.pull", halve)},
 		{"parameter-server: wrong worker result", "parameter-server.yaml", []string{"workload.0.params.workers=4", "workload.0.params.iterations=5"},
 			only("wl.psworker", func(v any) any { return v.(int64) - 1 })},
@@ -88,4 +89,21 @@ func TestParameterServerDurationPerIteration(t *testing.T) {
 		"workload.0.params.duration={dist: uniform, min: 0ms, max: 2s}"}, nil)
 	require.Zero(t, r.Incorrect)
 	require.InDelta(t, 200, r.VirtualSeconds, 50, "200 iterations of U(0, 2s)")
+}
+
+// TestMapReduceReturnsRebuiltAfterCrash: a shuffle whose maps return their
+// partitions (returns: true, Ray's num_returns) survives a node's crash —
+// the lost partitions are rebuilt by re-running their maps — where the
+// same shuffle over Put partitions fails the reduces that needed one (a
+// Put has no lineage).
+func TestMapReduceReturnsRebuiltAfterCrash(t *testing.T) {
+	sets := []string{"workload.0.params.maps=32", "workload.0.params.reduces=8", "faults=" +
+		`[{at: 200ms, kill_node: node-2}, {at: 400ms, restart_node: node-2}]`, "expect.no_lost_objects=false"}
+	put := run(t, "map-reduce.yaml", sets, nil)
+	require.False(t, put.OK, "Put partitions lost with their node fail their reduces")
+	require.Positive(t, put.ObjectsLost)
+	ret := run(t, "map-reduce.yaml", append(sets, "workload.0.params.returns=true"), nil)
+	require.True(t, ret.OK, "returns rebuilt from lineage: %+v", ret.Expectations)
+	require.Positive(t, ret.ObjectsReconstructed)
+	require.Zero(t, ret.Incorrect)
 }

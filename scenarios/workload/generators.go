@@ -142,6 +142,7 @@ func (d *driver) treeReduce(ctx context.Context, p *scenarios.TreeReduceParams) 
 
 func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) error {
 	maps := make([]ray.Ref[[]ray.Ref[ray.Blob]], p.Maps)
+	parts := make([][]ray.Ref[ray.Blob], p.Maps) // partition j of map i: parts[i][j]
 	sizes := make([]int64, p.Maps)
 	for i := range maps {
 		if err := d.gap(ctx, i == 0); err != nil {
@@ -149,21 +150,31 @@ func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) er
 		}
 		sizes[i] = p.PartitionSize.Sample(d.rng)
 		shape := [2]int64{int64(p.Reduces), sizes[i]}
-		maps[i] = d.f.mapper.Options(d.opts(p.MapDuration.Sample(d.rng), "map")...).Remote(ctx, Mix(d.key, uint64(i)), shape)
-	}
-	parts, err := ray.GetAll(ctx, maps, -1)
-	if err != nil {
-		return err
-	}
-	for i, part := range parts { // a map's list of partitions is a result too
-		if len(part) != p.Reduces {
-			d.t.check(false, fmt.Sprintf("map %d: %d partitions, want %d", i, len(part), p.Reduces))
-			return nil
+		opts := d.opts(p.MapDuration.Sample(d.rng), "map")
+		if p.Returns { // the partitions are the map's returns: refs now
+			var err error
+			if parts[i], err = d.f.mapperN.Options(opts...).Remote(ctx, p.Reduces, Mix(d.key, uint64(i)), shape); err != nil {
+				return err
+			}
+			continue
 		}
+		maps[i] = d.f.mapper.Options(opts...).Remote(ctx, Mix(d.key, uint64(i)), shape)
 	}
-	if p.Free { // the driver holds the partitions' refs now, not the lists
-		if err := ray.Free(ctx, maps...); err != nil {
+	if !p.Returns {
+		var err error
+		if parts, err = ray.GetAll(ctx, maps, -1); err != nil {
 			return err
+		}
+		for i, part := range parts { // a map's list of partitions is a result too
+			if len(part) != p.Reduces {
+				d.t.check(false, fmt.Sprintf("map %d: %d partitions, want %d", i, len(part), p.Reduces))
+				return nil
+			}
+		}
+		if p.Free { // the driver holds the partitions' refs now, not the lists
+			if err := ray.Free(ctx, maps...); err != nil {
+				return err
+			}
 		}
 	}
 	reduces := make([]ray.Ref[ray.Blob], p.Reduces)
@@ -174,7 +185,7 @@ func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) er
 		}
 		reduces[j] = d.f.reducer.Options(d.opts(p.ReduceDuration.Sample(d.rng), "reduce")...).Remote(ctx, args...)
 	}
-	err = d.collect(ctx, reduces, func(j int, b ray.Blob) bool {
+	err := d.collect(ctx, reduces, func(j int, b ray.Blob) bool {
 		var want uint64
 		for i := 0; i < p.Maps; i++ {
 			want += Mix(Mix(d.key, uint64(i)), uint64(j)) + uint64(sizes[i]) // the reducer counts the sizes

@@ -60,10 +60,13 @@ func out[T any](t Tamper, what string, v T) T {
 // registered together so that every node has the same function table
 // whatever the scenario.
 type Funcs struct {
-	task     *ray.Func[ray.Blob]
-	leaf     *ray.Func[int64]
-	sum      *ray.Func[int64]
-	mapper   *ray.Func[[]ray.Ref[ray.Blob]]
+	task   *ray.Func[ray.Blob]
+	leaf   *ray.Func[int64]
+	sum    *ray.Func[int64]
+	mapper *ray.Func[[]ray.Ref[ray.Blob]]
+	// mapperN returns a map's partitions as its return objects
+	// (map-reduce's returns: true).
+	mapperN  *ray.FuncN[ray.Blob]
 	reducer  *ray.Func[ray.Blob]
 	link     *ray.Func[ray.Blob]
 	nested   *ray.Func[int64]
@@ -156,6 +159,13 @@ func RegisterTampered(reg *ray.Registry, tamper Tamper) *Funcs {
 			parts[j] = r
 		}
 		return out(tamper, "wl.map.parts", parts), nil
+	})
+	f.mapperN = ray.Register2xN(reg, "wl.map.returns", func(ctx context.Context, key uint64, shape [2]int64) ([]ray.Blob, error) {
+		parts := make([]ray.Blob, shape[0])
+		for j := range parts {
+			parts[j] = out(tamper, "wl.map", ray.Blob{Bytes: shape[1], Sum: Mix(key, uint64(j))})
+		}
+		return parts, nil
 	})
 	f.reducer = ray.RegisterN(reg, "wl.reduce", func(ctx context.Context, parts []ray.Blob) (ray.Blob, error) {
 		var out ray.Blob
