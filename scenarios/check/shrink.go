@@ -86,12 +86,8 @@ func candidates(s *scenarios.Scenario) []*scenarios.Scenario {
 		}
 		out = append(out, c)
 	}
-	open := false
-	for _, g := range s.Faults {
-		open = open || ((g.Kind == scenarios.Partition || g.Kind == scenarios.DegradeLink) && g.For == 0)
-	}
 	for i := range s.Faults {
-		if k := s.Faults[i].Kind; k == scenarios.RestartNode || (k == scenarios.Heal && open) {
+		if k := s.Faults[i].Kind; k == scenarios.RestartNode || (k == scenarios.Heal && healsSomething(s.Faults, s.Faults[i])) {
 			continue // removed with what they end (removeFault)
 		}
 		edit(func(c *scenarios.Scenario) bool { c.Faults = removeFault(c.Faults, i); return true })
@@ -197,14 +193,21 @@ func removeFault(fs []scenarios.Fault, i int) []scenarios.Fault {
 			}
 		}
 	}
-	open := false
+	all := fs
+	return slices.DeleteFunc(slices.Clone(fs), func(g scenarios.Fault) bool { return g.Kind == scenarios.Heal && !healsSomething(all, g) })
+}
+
+// healsSomething reports whether heal ends a fault of fs: an open-ended
+// partition or link degradation (no for:) that starts no later than it. A
+// heal before every such fault (or with none) ends nothing, and the
+// shrinker drops it.
+func healsSomething(fs []scenarios.Fault, heal scenarios.Fault) bool {
 	for _, g := range fs {
-		open = open || ((g.Kind == scenarios.Partition || g.Kind == scenarios.DegradeLink) && g.For == 0)
+		if (g.Kind == scenarios.Partition || g.Kind == scenarios.DegradeLink) && g.For == 0 && g.At <= heal.At {
+			return true
+		}
 	}
-	if !open {
-		fs = slices.DeleteFunc(fs, func(g scenarios.Fault) bool { return g.Kind == scenarios.Heal })
-	}
-	return fs
+	return false
 }
 
 type intParam struct {

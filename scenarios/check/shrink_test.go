@@ -84,3 +84,39 @@ func TestUnwrittenFailureIsReturned(t *testing.T) {
 		t.Fatalf("found %+v with the write's error %v: want the failure, unwritten", found, err)
 	}
 }
+
+// TestShrinkDropsAHealThatEndsNothing (QA): with an open-ended partition
+// in the schedule, the shrinker kept every heal, one at 0s before the
+// partition too, which ends nothing. A heal is kept only when an
+// open-ended partition or degradation starts no later than it.
+func TestShrinkDropsAHealThatEndsNothing(t *testing.T) {
+	s, err := scenarios.Parse("h.yaml", []byte(`
+name: h
+cluster:
+  nodes: [{name: a, cpus: 1}, {name: b, cpus: 1}, {name: c, cpus: 1}]
+workload:
+  - {generator: parallel, params: {tasks: 4}}
+faults:
+  - {at: 0s, heal: true}
+  - {at: 100ms, partition: [[a, b], [c]]}
+  - {at: 400ms, heal: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, late := false, false
+	for _, c := range candidates(s) {
+		if len(c.Faults) == 2 && c.Faults[0].Kind == scenarios.Partition && c.Faults[1].Kind == scenarios.Heal {
+			early = true // the 0s heal removed, the partition and its heal kept
+		}
+		if len(c.Faults) == 2 && c.Faults[0].Kind == scenarios.Heal && c.Faults[1].Kind == scenarios.Partition {
+			late = true
+		}
+	}
+	if !early {
+		t.Error("no candidate drops the heal at 0s")
+	}
+	if late {
+		t.Error("a candidate drops the heal that ends the partition")
+	}
+}
