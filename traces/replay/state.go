@@ -385,12 +385,20 @@ func (st *State) Print(w io.Writer) {
 			}
 			fmt.Fprintln(w, line)
 		}
-		for _, n := range s.Nodes {
+		for i, n := range s.Nodes {
+			if i == lim {
+				fmt.Fprint(w, more(lim, len(s.Nodes)))
+				break
+			}
 			fmt.Fprintf(w, "  node %s inc %d alive %v queue %d available %v\n", endpoint(st, n.Node), n.Incarnation, n.Alive, n.QueueLen, n.Available)
 		}
 	}
 	fmt.Fprintln(w, "\nglobal scheduler:")
-	for _, l := range st.Scheduler {
+	for i, l := range st.Scheduler {
+		if i == lim {
+			fmt.Fprint(w, more(lim, len(st.Scheduler)))
+			break
+		}
 		fmt.Fprintf(w, "  %s: queue %d, available %v, dead %v, mean task %v, mean bandwidth %d B/s\n", endpoint(st, l.Node), l.QueueLen, l.Available, l.Dead,
 			l.MeanTaskTime, l.MeanBandwidth)
 	}

@@ -1,11 +1,14 @@
 package replay
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 
 	"raysim/netsim"
+	"raysim/runtime/gcs"
+	"raysim/runtime/scheduler"
 	"raysim/traces"
 )
 
@@ -24,4 +27,15 @@ func TestStateHealsOnePartition(t *testing.T) {
 	s.add(net(netsim.EvPartition, "[2][3]"))
 	s.add(net(netsim.EvHeal, ""))
 	assert.Empty(t, s.parts)
+}
+
+// TestPrintLimitsEveryTable (QA): --limit bounded every table of the
+// state dump but the GCS node table and the global scheduler's.
+func TestPrintLimitsEveryTable(t *testing.T) {
+	st := &State{Limit: 1, Shards: []ShardState{{Alive: true, Nodes: make([]gcs.NodeRow, 3)}},
+		Scheduler: make([]scheduler.NodeLoad, 3)}
+	var b strings.Builder
+	st.Print(&b)
+	assert.Equal(t, 1, strings.Count(b.String(), "  node "), b.String())
+	assert.Equal(t, 2, strings.Count(b.String(), "... 2 more"), b.String())
 }
