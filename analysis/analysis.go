@@ -497,7 +497,7 @@ func newAnalyzer(h *traces.Header) *analyzer {
 	}
 	if len(h.Scenario) > 0 {
 		if s, err := scenarios.Parse(h.File, h.Scenario); err != nil {
-			rep.ScenarioErr = err.Error()
+			rep.ScenarioErr = "the trace header's copy of the scenario (lines count in that copy, not in the file on disk): " + err.Error()
 		} else {
 			rep.Scenario = s.Name
 			rep.Policy = s.Cluster.Scheduler.Policy

@@ -546,6 +546,7 @@ func TestScenarioErrSurfaced(t *testing.T) {
 		rt(ms(10), transport.EvTaskFinished, 1, 0, 0x100, "f"),
 	})
 	require.NotEmpty(t, rep.ScenarioErr, "the header's scenario does not parse")
+	assert.Contains(t, rep.ScenarioErr, "the trace header's copy of the scenario", "its lines are not the file's on disk (QA)")
 	assert.Equal(t, uint64(1), rep.Tasks.Completed, "the records are analyzed all the same")
 	js, err := json.Marshal(rep)
 	require.NoError(t, err)

@@ -65,13 +65,19 @@ type Result struct {
 // OK reports a faithful replay.
 func (r *Result) OK() bool { return r.Divergence == nil }
 
-// Scenario decodes the scenario held in a trace's header.
+// Scenario decodes the scenario held in a trace's header. An error's
+// lines count in the header's copy (canonical YAML, overrides applied),
+// not in the file it was recorded from, and the error says so.
 func Scenario(h *traces.Header) (*scenarios.Scenario, error) {
 	name := h.File
 	if name == "" {
 		name = "trace header"
 	}
-	return scenarios.Parse(name, h.Scenario)
+	s, err := scenarios.Parse(name, h.Scenario)
+	if err != nil {
+		return nil, fmt.Errorf("the trace header's copy of the scenario (lines count in that copy, not in %s on disk): %w", name, err)
+	}
+	return s, nil
 }
 
 // Run re-runs the trace's scenario and compares. The error is for a replay
