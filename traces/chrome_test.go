@@ -165,6 +165,18 @@ func TestJSONLAndStats(t *testing.T) {
 	assert.Equal(t, st.Records, sum)
 	assert.Positive(t, st.ByKind["task.finished"])
 	assert.Positive(t, st.ByKind["net.send"])
+	assert.False(t, st.Truncated)
+
+	// A truncated trace's statistics say so (QA: its prefix digest read
+	// as the run's, and the JSON had no field for it).
+	r, err = traces.NewReader(bytes.NewReader(data[:len(data)/2]))
+	require.NoError(t, err)
+	st, err = traces.ComputeStats(r)
+	require.Error(t, err)
+	assert.True(t, st.Truncated)
+	var text bytes.Buffer
+	st.Print(&text)
+	assert.Contains(t, text.String(), "prefix digest (the trace is truncated")
 }
 
 // chromeOf writes recs to a trace and exports it as Chrome trace events.

@@ -93,6 +93,10 @@ type Stats struct {
 	Records   uint64            `json:"records"`
 	End       time.Duration     `json:"end_ns"`
 	Digest    string            `json:"digest"`
+	// Truncated: the trace ends early (no end block, or damaged): the
+	// counts and Digest cover the records before the damage only (a
+	// prefix digest, not the run's).
+	Truncated bool `json:"truncated,omitempty"`
 	ByKind    map[string]uint64 `json:"by_kind"`
 	ByNode    map[string]uint64 `json:"by_node"`    // node ID -> records
 	BySecond  []uint64          `json:"per_second"` // records per virtual second, up to MaxStatsSeconds
@@ -153,6 +157,7 @@ func ComputeStats(r *Reader) (*Stats, error) {
 		}
 	}
 	st.Digest = r.Digest().String()
+	st.Truncated = r.Err() != nil
 	return st, r.Err()
 }
 
@@ -162,7 +167,11 @@ func (st *Stats) Print(w io.Writer) {
 	if clock == "" {
 		clock = "virtual"
 	}
-	fmt.Fprintf(w, "records   %d over %v %s, digest %s\n", st.Records, st.End, clock, st.Digest)
+	digest := "digest"
+	if st.Truncated {
+		digest = "prefix digest (the trace is truncated: not the run's)"
+	}
+	fmt.Fprintf(w, "records   %d over %v %s, %s %s\n", st.Records, st.End, clock, digest, st.Digest)
 	table := func(title string, m map[string]uint64, numeric bool) {
 		keys := make([]string, 0, len(m))
 		for k := range m {
