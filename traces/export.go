@@ -90,13 +90,13 @@ func appendJSON(b []byte, i uint64, r *Record) []byte {
 
 // Stats summarises a trace.
 type Stats struct {
-	Records   uint64            `json:"records"`
-	End       time.Duration     `json:"end_ns"`
-	Digest    string            `json:"digest"`
+	Records uint64        `json:"records"`
+	End     time.Duration `json:"end_ns"`
+	Digest  string        `json:"digest"`
 	// Truncated: the trace ends early (no end block, or damaged): the
 	// counts and Digest cover the records before the damage only (a
 	// prefix digest, not the run's).
-	Truncated bool `json:"truncated,omitempty"`
+	Truncated bool              `json:"truncated,omitempty"`
 	ByKind    map[string]uint64 `json:"by_kind"`
 	ByNode    map[string]uint64 `json:"by_node"`    // node ID -> records
 	BySecond  []uint64          `json:"per_second"` // records per virtual second, up to MaxStatsSeconds
