@@ -247,6 +247,36 @@ func (c *Caller) Put(v transport.Value) (transport.ObjectID, error) {
 	return id, nil
 }
 
+// ErrNotGenerator: Yield outside a running normal task (a driver, an
+// actor method): only a task's run has returns of its own to stream.
+var ErrNotGenerator = errors.New("ray: yield outside a running task")
+
+// Yield stores v as return index of the caller's running task and
+// announces it, while the task goes on (a streaming generator's item,
+// Ray's num_returns="streaming": each yielded value is its own object,
+// readable before the task ends). The readers of that object wake as for
+// any result; a retry or a rebuild of the task stores the same indices
+// again. A cancel of the task makes it return ErrCancelled without storing
+// v, so that the generator stops; a value larger than the whole store is
+// stored as an ErrObjectTooLarge value, as a task's result is.
+func (c *Caller) Yield(index uint32, v transport.Value) error {
+	if !c.interruptible() {
+		return ErrNotGenerator
+	}
+	c.copyIn(v, 1)
+	cancelled := false
+	c.r.env.Await(func(wake func()) {
+		if cancelled = c.cancelledNow(); !cancelled {
+			c.r.put(transport.ObjectID{Task: c.task, Index: index}, v, true)
+		}
+		wake()
+	})
+	if cancelled {
+		return ErrCancelled
+	}
+	return nil
+}
+
 // ErrTimeout is returned by Get when its timeout passes first.
 var ErrTimeout = errors.New("ray: timed out (the timeout passed before the object was ready)")
 

@@ -668,7 +668,11 @@ func (r *Raylet) localProducer(id transport.ObjectID) *task {
 	if id.Put {
 		return nil
 	}
-	if t, _ := r.tasks.Get(id.Task); t != nil && t.actor == nil && !t.spec.IsCreation() {
+	// A streaming generator's items (indices from NumReturns on) are
+	// announced while it runs, and a reader of one subscribes as for a
+	// remote object: were the task to spill or its node to rejoin, only
+	// its fixed returns are moved back to a subscription (spill).
+	if t, _ := r.tasks.Get(id.Task); t != nil && t.actor == nil && !t.spec.IsCreation() && id.Index < t.spec.NumReturns {
 		return t
 	}
 	return nil

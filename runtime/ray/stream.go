@@ -1,0 +1,312 @@
+package ray
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"reflect"
+	"time"
+
+	"raysim/runtime/node"
+	"raysim/runtime/transport"
+)
+
+// Generator tasks (Ray's streaming generators, num_returns="streaming"): a
+// remote function that yields values one at a time, each its own object,
+// readable by the caller as soon as it is yielded while the task still
+// runs. The caller iterates the refs in order (Stream.Next, Stream.All), as
+// Ray's `for ref in gen.remote(): ray.get(ref)`.
+//
+// On the wire a generator task is a task of one return (NumReturns 1), the
+// stream's end: return 0 holds the number of items once the generator has
+// returned, or the task's failure when it fails as a whole (a cancel, its
+// retries spent, an argument that does not decode). Item i (1, 2, ...) is
+// return i, stored and announced by the executor as it is yielded
+// (node.Caller.Yield). An error the generator returns, or a panic, after k
+// items is item k+1 (its Get fails with ErrTaskFailed), and the end then
+// counts k+1: the caller reads every item yielded before it, in order,
+// then the error, then the end. Nothing else on the wire changed.
+//
+// Faults, as Ray's: a task whose node dies mid-stream is retried from the
+// start (MaxRetries); the retry yields the same indices again, and the
+// caller, which iterates by index, takes up at the first item it has not
+// taken (items already taken are not delivered twice; a ref taken from
+// the dead run reads the retry's copy). A yielded object lost after the
+// task ended is rebuilt from lineage: the task runs again and makes every
+// item (and the end) again.
+
+// ErrStreamEnd is returned by Stream.Next once every item of the stream,
+// and its error if it failed, has been taken (Python's StopIteration).
+var ErrStreamEnd = errors.New("ray: end of stream")
+
+// GenFunc is a registered generator function yielding values of type R
+// (RegisterGen0, RegisterGen1, RegisterGen2).
+type GenFunc[R any] struct {
+	name string
+	opts options
+	sig  *params
+}
+
+// Name is the registered name ("" for a nil *GenFunc).
+func (f *GenFunc[R]) Name() string {
+	if f == nil {
+		return ""
+	}
+	return f.name
+}
+
+// Options returns a copy of f with options applied (like Ray's
+// .options()); a generator task takes the options any task does.
+// RetryExceptions does not retry an error the generator returns: that
+// error is an item of the stream. On a nil *GenFunc it returns nil, whose
+// Remote reports the mistake.
+func (f *GenFunc[R]) Options(o ...Option) *GenFunc[R] {
+	if f == nil {
+		return nil
+	}
+	g := *f
+	g.opts = f.opts.with(o)
+	return &g
+}
+
+// Remote submits the generator with args, checked as Func.Remote checks
+// them, and returns its stream (Ray's ObjectRefGenerator). A failed
+// submission is every Next's error.
+func (f *GenFunc[R]) Remote(ctx context.Context, args ...any) *Stream[R] {
+	if f == nil {
+		return &Stream[R]{err: fmt.Errorf("%w: Remote on a nil *GenFunc (not registered)", ErrUnknownFunction)}
+	}
+	c, ok := node.CallerFrom(ctx)
+	if !ok {
+		return &Stream[R]{err: ErrNotInRay}
+	}
+	spec := &transport.TaskSpec{Func: f.name, NumReturns: 1}
+	if err := f.opts.apply(spec, c.CaptureGroup()); err != nil {
+		return &Stream[R]{err: err}
+	}
+	if err := encodeArgs(spec, f.name, f.sig, args); err != nil {
+		return &Stream[R]{err: err}
+	}
+	return &Stream[R]{task: c.Submit(spec), next: 1}
+}
+
+// Stream is the caller's side of a generator task: the refs of its items
+// in the order yielded (Ray's ObjectRefGenerator). It is not safe for use
+// by several goroutines at once, and does not travel to other tasks.
+type Stream[R any] struct {
+	task  transport.TaskID
+	err   error  // the submission's failure
+	next  uint32 // index of the next item to hand out
+	count uint32 // the number of items, once the end is read
+	ended bool   // the end was read: count is known
+	done  bool   // everything was handed out
+}
+
+// Task is the generator task's ID (0 if its submission failed).
+func (s *Stream[R]) Task() transport.TaskID { return s.task }
+
+// Err is the submission's failure, or nil.
+func (s *Stream[R]) Err() error { return s.err }
+
+// Ref is the stream's end object: its value is the number of items once
+// the generator has returned, or the task's failure (Get returns it). It
+// can be waited for, or given to Cancel.
+func (s *Stream[R]) Ref() Ref[int] {
+	if s.err != nil {
+		return Ref[int]{err: s.err}
+	}
+	return Ref[int]{id: transport.ObjectID{Task: s.task}}
+}
+
+// Cancel cancels the generator task, as Cancel does a task: the running
+// generator's next yield (or block) returns an error wrapping
+// ErrCancelled, and the stream ends with that error as its next item
+// (items yielded before the cancel may be skipped).
+func (s *Stream[R]) Cancel(ctx context.Context) error { return Cancel(ctx, s.Ref()) }
+
+// Next returns the ref of the next item, waiting until the generator has
+// yielded it, or ErrStreamEnd once the stream is over. An error the
+// generator returned (or a failure of the whole task: a cancel, its
+// retries spent) comes as the ref of an item whose Get returns it, after
+// every item yielded before it. A failed submission is every call's
+// error.
+func (s *Stream[R]) Next(ctx context.Context) (Ref[R], error) { return s.NextTimeout(ctx, -1) }
+
+// NextTimeout is Next with a timeout (virtual time in netsim; <0: none; 0:
+// a poll): ErrTimeout when it passes before the next item or the end; the
+// stream is unchanged then, and the next call takes up where it was.
+func (s *Stream[R]) NextTimeout(ctx context.Context, timeout time.Duration) (Ref[R], error) {
+	if s.err != nil {
+		return Ref[R]{}, s.err
+	}
+	if s.done {
+		return Ref[R]{}, ErrStreamEnd
+	}
+	item := Ref[R]{id: transport.ObjectID{Task: s.task, Index: s.next}}
+	if s.ended {
+		if s.next <= s.count { // made before the end: it exists (or is rebuilt)
+			s.next++
+			return item, nil
+		}
+		s.done = true
+		return Ref[R]{}, ErrStreamEnd
+	}
+	c, err := caller(ctx)
+	if err != nil {
+		return Ref[R]{}, err
+	}
+	end := transport.ObjectID{Task: s.task}
+	ready, err := c.Wait(ctx, []transport.ObjectID{item.id, end}, 1, timeout)
+	switch {
+	case err != nil:
+		return Ref[R]{}, fmt.Errorf("ray: next of stream %v: %w", s.task, err)
+	case ready[0]:
+		s.next++
+		return item, nil
+	case !ready[1]:
+		return Ref[R]{}, fmt.Errorf("ray: next of stream %v: %w", s.task, ErrTimeout)
+	}
+	// The end came first: the count says whether items are still to be
+	// taken (announced after it, or lost), or it is the task's failure.
+	vs, err := c.Get(ctx, []transport.ObjectID{end}, timeout)
+	if err != nil {
+		return Ref[R]{}, fmt.Errorf("ray: next of stream %v: reading its end: %w", s.task, err)
+	}
+	if vs[0].ErrKind != transport.ErrKindNone {
+		s.done = true
+		return Ref[R]{id: end}, nil // its Get is the failure
+	}
+	n, err := Decode[int](vs[0])
+	if err != nil || n < 0 || n > 1<<32-1 {
+		return Ref[R]{}, fmt.Errorf("ray: next of stream %v: its end does not hold a count (%d): %w", s.task, n, err)
+	}
+	s.ended, s.count = true, uint32(n)
+	return s.NextTimeout(ctx, timeout)
+}
+
+// All iterates the stream's refs with Next (Go 1.23 range-over-func): a
+// Next error other than ErrStreamEnd is yielded once, with a zero ref, and
+// ends the iteration.
+//
+//	for ref, err := range stream.All(ctx) { ... }
+func (s *Stream[R]) All(ctx context.Context) iter.Seq2[Ref[R], error] {
+	return func(yield func(Ref[R], error) bool) {
+		for {
+			ref, err := s.Next(ctx)
+			if errors.Is(err, ErrStreamEnd) {
+				return
+			}
+			if !yield(ref, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// addGen registers a generator's body as name: a node.Func whose result
+// is the stream's end.
+func (r *Registry) addGen(name string, fn any, body node.Func, types ...reflect.Type) *params {
+	r.add(name, fn)
+	r.funcs[name] = body
+	return paramsOf(name, types...)
+}
+
+// generate runs a generator's code (run) in a task: each value it yields
+// becomes the next item, an error it returns or a panic the item after
+// the last, and the result is the count (the stream's end). A cancel is
+// the task's result (ErrCancelled), not an item.
+func generate[R any](ctx context.Context, run func(yield func(R) error) error) (out transport.Value, err error) {
+	c, ok := node.CallerFrom(ctx)
+	if !ok {
+		return transport.Value{}, ErrNotInRay
+	}
+	var n uint32
+	yield := func(v R) error {
+		val, err := Encode(v)
+		if err != nil {
+			return fmt.Errorf("yield of item %d: %w", n+1, err)
+		}
+		if err := c.Yield(n+1, val); err != nil {
+			return fmt.Errorf("yield of item %d: %w", n+1, err)
+		}
+		n++
+		return nil
+	}
+	if err := guard(func() error { return run(yield) }); err != nil {
+		if c.Cancelled() {
+			return transport.Value{}, err
+		}
+		ev := transport.Value{ErrKind: transport.ErrKindTask, Data: []byte(err.Error())}
+		if yerr := c.Yield(n+1, ev); yerr != nil {
+			return transport.Value{}, err
+		}
+		n++
+	}
+	return Encode(int(n))
+}
+
+// guard runs f, turning a panic of user code into an error ("panic: ...",
+// as a task's). The simulator's unwinding of a crashed node's coroutines
+// (a panic whose value has an Unwind method) goes on up.
+func guard(f func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if _, unwind := p.(interface{ Unwind() }); unwind {
+				panic(p)
+			}
+			err = fmt.Errorf("panic: %v", p)
+		}
+	}()
+	return f()
+}
+
+// RegisterGen0 registers a generator function without arguments: fn
+// yields values with yield (which fails once the task is cancelled: stop
+// then) and returns nil at the end of the stream, or an error, which is
+// the stream's last item.
+func RegisterGen0[R any](r *Registry, name string, fn func(ctx context.Context, yield func(R) error) error) *GenFunc[R] {
+	sig := r.addGen(name, fn, func(ctx context.Context, args []transport.Value) (transport.Value, error) {
+		if err := arity(name, args, 0); err != nil {
+			return transport.Value{}, err
+		}
+		return generate(ctx, func(yield func(R) error) error { return fn(ctx, yield) })
+	})
+	return &GenFunc[R]{name: name, opts: defaultOptions(), sig: sig}
+}
+
+// RegisterGen1 registers a generator function of one argument (see
+// RegisterGen0).
+func RegisterGen1[A, R any](r *Registry, name string, fn func(ctx context.Context, a A, yield func(R) error) error) *GenFunc[R] {
+	sig := r.addGen(name, fn, func(ctx context.Context, args []transport.Value) (transport.Value, error) {
+		if err := arity(name, args, 1); err != nil {
+			return transport.Value{}, err
+		}
+		a, err := Decode[A](args[0])
+		if err != nil {
+			return argError(name, 1, err)
+		}
+		return generate(ctx, func(yield func(R) error) error { return fn(ctx, a, yield) })
+	}, reflect.TypeFor[A]())
+	return &GenFunc[R]{name: name, opts: defaultOptions(), sig: sig}
+}
+
+// RegisterGen2 registers a generator function of two arguments (see
+// RegisterGen0).
+func RegisterGen2[A, B, R any](r *Registry, name string, fn func(ctx context.Context, a A, b B, yield func(R) error) error) *GenFunc[R] {
+	sig := r.addGen(name, fn, func(ctx context.Context, args []transport.Value) (transport.Value, error) {
+		if err := arity(name, args, 2); err != nil {
+			return transport.Value{}, err
+		}
+		a, err := Decode[A](args[0])
+		if err != nil {
+			return argError(name, 1, err)
+		}
+		b, err := Decode[B](args[1])
+		if err != nil {
+			return argError(name, 2, err)
+		}
+		return generate(ctx, func(yield func(R) error) error { return fn(ctx, a, b, yield) })
+	}, reflect.TypeFor[A](), reflect.TypeFor[B]())
+	return &GenFunc[R]{name: name, opts: defaultOptions(), sig: sig}
+}
