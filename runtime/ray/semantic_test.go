@@ -72,6 +72,8 @@ type suite struct {
 	args *argFuncs
 	// multi are the functions of several returns (multiCases).
 	multi *multiFuncs
+	// gen are the generator functions (genCases).
+	gen *genFuncs
 	// makeOwned creates, in a task, a counter on node 1 (see
 	// fateshareCases) and returns its handle.
 	makeOwned *ray.Func[ray.ActorHandle[counter]]
@@ -90,6 +92,7 @@ func newSuite() *suite {
 	s.args = newArgFuncs(s.reg)
 	s.multi = newMultiFuncs(s.reg)
 	s.makeOwned = newMakeOwned(s)
+	s.gen = newGenFuncs(s.reg)
 	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
 	// makeNamed creates a counter named "race" holding x and reads it:
 	// x, or -1 when New refused the name, or -2 when the actor was ended.

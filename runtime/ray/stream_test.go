@@ -1,0 +1,255 @@
+package ray_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+)
+
+// genFuncs are the semantic suite's generator functions (Ray's streaming
+// generators).
+type genFuncs struct {
+	// count yields 10*i for i from 0 to n-1, each after ms milliseconds
+	// of Compute; runs counts its runs.
+	count *ray.GenFunc[int]
+	runs  atomic.Int64
+	// failAfter yields 0 to |k|-1, then returns an error (k >= 0) or
+	// panics (k < 0).
+	failAfter *ray.GenFunc[int]
+	// hold yields 1, then computes for an hour (a cancel ends it), then
+	// yields 2.
+	hold *ray.GenFunc[int]
+	// drain iterates count(n, 1) on node 1 from a task and returns the
+	// sum of its items and the nodes they were made on.
+	drain *ray.Func[[]int]
+	// where yields the node it runs on, n times.
+	where *ray.GenFunc[uint64]
+}
+
+func newGenFuncs(reg *ray.Registry) *genFuncs {
+	g := &genFuncs{}
+	g.count = ray.RegisterGen2(reg, "countGen", func(ctx context.Context, n, ms int, yield func(int) error) error {
+		g.runs.Add(1)
+		for i := range n {
+			if err := ray.Compute(ctx, time.Duration(ms)*time.Millisecond); err != nil {
+				return err
+			}
+			if err := yield(10 * i); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	g.failAfter = ray.RegisterGen1(reg, "failAfterGen", func(ctx context.Context, k int, yield func(int) error) error {
+		for i := range max(k, -k) {
+			if err := yield(i); err != nil {
+				return err
+			}
+		}
+		if k < 0 {
+			panic(fmt.Sprintf("failAfter %d", -k))
+		}
+		return fmt.Errorf("failed after %d", k)
+	})
+	g.hold = ray.RegisterGen0(reg, "holdGen", func(ctx context.Context, yield func(int) error) error {
+		if err := yield(1); err != nil {
+			return err
+		}
+		if err := ray.Compute(ctx, time.Hour); err != nil {
+			return err
+		}
+		return yield(2)
+	})
+	g.drain = ray.Register1(reg, "drainGen", func(ctx context.Context, n int) ([]int, error) {
+		st := g.count.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, n, 1)
+		sum, items := 0, 0
+		for ref, err := range st.All(ctx) {
+			if err != nil {
+				return nil, err
+			}
+			v, err := ray.Get(ctx, ref)
+			if err != nil {
+				return nil, err
+			}
+			sum += v
+			items++
+		}
+		return []int{sum, items}, nil
+	})
+	g.where = ray.RegisterGen1(reg, "whereGen", func(ctx context.Context, n int, yield func(uint64) error) error {
+		for range n {
+			if err := yield(uint64(ray.NodeOf(ctx))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return g
+}
+
+func init() { semanticCases = append(semanticCases, genCases...) }
+
+// collect takes every item of st and reads it.
+func collect[R any](t *testing.T, ctx context.Context, st *ray.Stream[R]) []R {
+	t.Helper()
+	var out []R
+	for ref, err := range st.All(ctx) {
+		require.NoError(t, err)
+		v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+		require.NoError(t, err)
+		out = append(out, v)
+	}
+	return out
+}
+
+// genCases are the semantic cases of generator tasks.
+var genCases = []semanticCase{
+	{"generator: items in order, on another node, from a task, and the empty stream", func(t *testing.T, ctx context.Context, s *suite) {
+		st := s.gen.count.Options(ray.Resource("special", 1)).Remote(ctx, 5, 1)
+		require.NoError(t, st.Err())
+		assert.Equal(t, []int{0, 10, 20, 30, 40}, collect(t, ctx, st))
+		_, err := st.Next(ctx)
+		require.ErrorIs(t, err, ray.ErrStreamEnd, "after the end, the end again")
+		n, err := ray.Get(ctx, st.Ref())
+		require.NoError(t, err)
+		assert.Equal(t, 5, n, "the end holds the count")
+		// Each item is made where the generator runs.
+		for _, node := range collect(t, ctx, s.gen.where.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx, 3)) {
+			assert.Equal(t, uint64(ray.RayletID(2)), node)
+		}
+		// Consumed by a task on another node than the generator's.
+		got, err := ray.Get(ctx, s.gen.drain.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx, 4))
+		require.NoError(t, err)
+		assert.Equal(t, []int{60, 4}, got)
+		// The empty stream ends at once.
+		empty := s.gen.count.Remote(ctx, 0, 1)
+		_, err = empty.Next(ctx)
+		require.ErrorIs(t, err, ray.ErrStreamEnd)
+		_, err = empty.NextTimeout(ctx, 0)
+		require.ErrorIs(t, err, ray.ErrStreamEnd)
+		// Arguments are checked at submission: every Next says so.
+		bad := s.gen.count.Remote(ctx, "five", 1)
+		require.ErrorIs(t, bad.Err(), ray.ErrBadArgs)
+		_, err = bad.Next(ctx)
+		require.ErrorIs(t, err, ray.ErrBadArgs)
+		var nilGen *ray.GenFunc[int]
+		_, err = nilGen.Remote(ctx).Next(ctx)
+		require.ErrorIs(t, err, ray.ErrUnknownFunction)
+	}},
+	{"generator: an item is read while the task runs; a timeout; a cancel ends the stream", func(t *testing.T, ctx context.Context, s *suite) {
+		st := s.gen.hold.Remote(ctx)
+		ref, err := st.NextTimeout(ctx, 30*time.Second)
+		require.NoError(t, err)
+		v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 1, v, "the first item, yielded before an hour's compute")
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{st.Ref()}, 1, 0)
+		require.NoError(t, err)
+		assert.Empty(t, ready, "the task still runs")
+		_, err = st.NextTimeout(ctx, 50*time.Millisecond)
+		require.ErrorIs(t, err, ray.ErrTimeout, "the second item is an hour away")
+		require.NoError(t, st.Cancel(ctx))
+		ref, err = st.NextTimeout(ctx, 30*time.Second)
+		require.NoError(t, err, "the cancel is the next item")
+		_, err = ray.GetTimeout(ctx, ref, 30*time.Second)
+		require.ErrorIs(t, err, ray.ErrCancelled)
+		_, err = st.Next(ctx)
+		require.ErrorIs(t, err, ray.ErrStreamEnd)
+	}},
+	{"generator: an error mid-stream is the item after the values yielded before it", func(t *testing.T, ctx context.Context, s *suite) {
+		for _, k := range []int{3, 0, -2} {
+			st := s.gen.failAfter.Remote(ctx, k)
+			for i := range max(k, -k) {
+				ref, err := st.Next(ctx)
+				require.NoError(t, err)
+				v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+				require.NoError(t, err)
+				assert.Equal(t, i, v)
+			}
+			ref, err := st.Next(ctx)
+			require.NoError(t, err, "k=%d: the error is an item", k)
+			_, err = ray.GetTimeout(ctx, ref, 30*time.Second)
+			require.ErrorIs(t, err, ray.ErrTaskFailed)
+			if k >= 0 {
+				assert.Contains(t, err.Error(), fmt.Sprintf("failed after %d", k))
+			} else {
+				assert.Contains(t, err.Error(), "panic: failAfter 2")
+			}
+			_, err = st.Next(ctx)
+			require.ErrorIs(t, err, ray.ErrStreamEnd, "k=%d", k)
+		}
+	}},
+	{"generator: retried from the start when its node dies mid-stream, no item twice or missed", func(t *testing.T, ctx context.Context, s *suite) {
+		if s.crash == nil {
+			return
+		}
+		st := s.gen.count.Options(ray.NodeAffinity(ray.RayletID(1), true), ray.MaxRetries(2)).Remote(ctx, 10, 100)
+		var got []int
+		for range 3 {
+			ref, err := st.NextTimeout(ctx, 30*time.Second)
+			require.NoError(t, err)
+			v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+			require.NoError(t, err)
+			got = append(got, v)
+		}
+		require.Equal(t, int64(1), s.gen.runs.Load())
+		s.crash(1)
+		got = append(got, collect(t, ctx, st)...)
+		assert.Equal(t, []int{0, 10, 20, 30, 40, 50, 60, 70, 80, 90}, got)
+		assert.Equal(t, int64(2), s.gen.runs.Load(), "one retry")
+	}},
+	{"generator: a lost item is rebuilt by running the generator again", func(t *testing.T, ctx context.Context, s *suite) {
+		if s.crash == nil {
+			return
+		}
+		st := s.gen.count.Options(ray.NodeAffinity(ray.RayletID(1), true)).Remote(ctx, 4, 1)
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{st.Ref()}, 1, 30*time.Second) // done; no item fetched here
+		require.NoError(t, err)
+		require.Len(t, ready, 1)
+		var refs []ray.Ref[int]
+		for ref, err := range st.All(ctx) {
+			require.NoError(t, err)
+			refs = append(refs, ref)
+		}
+		require.Len(t, refs, 4)
+		runs := s.gen.runs.Load()
+		s.crash(1) // the only copies go
+		vs, err := ray.GetAll(ctx, refs, 30*time.Second)
+		require.NoError(t, err, "the items, rebuilt")
+		assert.Equal(t, []int{0, 10, 20, 30}, vs)
+		assert.Equal(t, runs+1, s.gen.runs.Load(), "one rebuild run")
+	}},
+}
+
+// TestGeneratorRetriedAfterNodeDeath: a generator on a worker whose node
+// dies after the caller took some items is retried on the other worker
+// from the start; the caller goes on from the first item it had not
+// taken, and the items it took from the dead run read the retry's copies.
+func TestGeneratorRetriedAfterNodeDeath(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
+		w1 := ray.RayletID(1)
+		st := s.gen.count.Options(ray.NodeAffinity(w1, true), ray.Resource("w", 1), ray.MaxRetries(2)).Remote(ctx, 6, 100)
+		var taken []ray.Ref[int]
+		for range 3 { // taken, not read: their only copies are on w1
+			ref, err := st.Next(ctx)
+			require.NoError(t, err)
+			taken = append(taken, ref)
+		}
+		c.Netsim().Crash(netsim.NodeID(w1))
+		vs, err := ray.GetAll(ctx, taken, 30*time.Second)
+		require.NoError(t, err, "the items taken from the dead run")
+		assert.Equal(t, []int{0, 10, 20}, vs)
+		assert.Equal(t, []int{30, 40, 50}, collect(t, ctx, st))
+		assert.Equal(t, int64(2), s.gen.runs.Load(), "one retry, no rebuild")
+		return nil
+	})
+}
