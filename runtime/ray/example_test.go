@@ -343,3 +343,51 @@ func ExampleRegister2x2() {
 	// 17/5 = 3 remainder doubled = 4
 	// [ab cd ef]
 }
+
+// A generator task (Ray's streaming generator) yields its results one at a
+// time, each its own object that the caller reads as soon as it is
+// yielded, while the task still runs; an error it returns is the item
+// after the values yielded before it, and Next says ErrStreamEnd at the
+// end.
+func ExampleRegisterGen1() {
+	reg := ray.NewRegistry()
+	squares := ray.RegisterGen1(reg, "squares", func(ctx context.Context, n int, yield func(int) error) error {
+		for i := 1; i <= n; i++ {
+			if err := ray.Compute(ctx, time.Second); err != nil { // a second of work per item
+				return err
+			}
+			if err := yield(i * i); err != nil {
+				return err // cancelled
+			}
+		}
+		return errors.New("no more squares today")
+	})
+	c, err := ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "head", CPUs: 4}}, Seed: 1}, reg)
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	err = c.Run(func(ctx context.Context) error {
+		start := ray.Now(ctx)
+		for ref, err := range squares.Remote(ctx, 3).All(ctx) {
+			if err != nil {
+				return err
+			}
+			v, err := ray.Get(ctx, ref)
+			if err != nil {
+				fmt.Println("error:", errors.Is(err, ray.ErrTaskFailed))
+				continue
+			}
+			fmt.Printf("%d after %v\n", v, ray.Now(ctx).Sub(start).Round(time.Second))
+		}
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	// Output:
+	// 1 after 1s
+	// 4 after 2s
+	// 9 after 3s
+	// error: true
+}
