@@ -454,7 +454,7 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 		r.loseObject(id, "the object was made by Put and every copy is gone (its node died, or it was freed): it has no lineage to rebuild it from")
 		return
 	}
-	if o := r.owned[id.Task]; o != nil && !r.reconstructing[id.Task] && (!o.retried || (o.freed && o.spec.Actor == 0)) && !o.spec.IsCreation() && id.Index < o.spec.NumReturns {
+	if o := r.owned[id.Task]; o != nil && !r.reconstructing[id.Task] && (!o.retried || (o.freed && o.spec.Actor == 0)) && !o.spec.IsCreation() {
 		if _, queued := r.tasks.Get(id.Task); !queued {
 			// The GCS recorded a result of the task's only run: the run is
 			// over, and its TaskDone, a side effect of a GCS chain's tail,
@@ -468,10 +468,6 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 			// as retries are); without a free it waits for the retry. Not
 			// an actor call: its retry may be running on the restarted
 			// actor, and a second run would change the actor's state twice.
-			// Nor for a generator's item (an index past NumReturns): it
-			// exists before its task ends, so its loss says nothing of the
-			// run being over; the owner retries the task when it hears of
-			// the death, and the retry yields the item again.
 			r.ownedDone(id.Task)
 		}
 	}

@@ -187,6 +187,21 @@ var genCases = []semanticCase{
 			require.ErrorIs(t, err, ray.ErrStreamEnd, "k=%d", k)
 		}
 	}},
+	{"generator: an item freed while the generator runs is rebuilt when read again", func(t *testing.T, ctx context.Context, s *suite) {
+		st := s.gen.count.Options(ray.Resource("special", 1)).Remote(ctx, 3, 500)
+		first, err := st.NextTimeout(ctx, 30*time.Second)
+		require.NoError(t, err)
+		v, err := ray.GetTimeout(ctx, first, 30*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 0, v)
+		runs := s.gen.runs.Load()
+		require.NoError(t, ray.Free(ctx, first))
+		v, err = ray.GetTimeout(ctx, first, 30*time.Second)
+		require.NoError(t, err, "the freed item, rebuilt (its run has gone past it)")
+		assert.Equal(t, 0, v)
+		assert.Equal(t, runs+1, s.gen.runs.Load(), "rebuilt by a second run")
+		assert.Equal(t, []int{10, 20}, collect(t, ctx, st), "the stream goes on")
+	}},
 	{"generator: retried from the start when its node dies mid-stream, no item twice or missed", func(t *testing.T, ctx context.Context, s *suite) {
 		if s.crash == nil {
 			return
