@@ -247,8 +247,9 @@ func (c *Caller) Put(v transport.Value) (transport.ObjectID, error) {
 	return id, nil
 }
 
-// ErrNotGenerator: Yield outside a running normal task (a driver, an
-// actor method): only a task's run has returns of its own to stream.
+// ErrNotGenerator: Yield outside a running task or actor method call (a
+// driver, an actor's constructor): only a call's run has returns of its
+// own to stream.
 var ErrNotGenerator = errors.New("ray: yield outside a running task")
 
 // Yield stores v as return index of the caller's running task and
@@ -256,11 +257,13 @@ var ErrNotGenerator = errors.New("ray: yield outside a running task")
 // Ray's num_returns="streaming": each yielded value is its own object,
 // readable before the task ends). The readers of that object wake as for
 // any result; a retry or a rebuild of the task stores the same indices
-// again. A cancel of the task makes it return ErrCancelled without storing
-// v, so that the generator stops; a value larger than the whole store is
+// again (so does an actor's replay of the call). A cancel of a normal task
+// makes it return ErrCancelled without storing v, so that the generator
+// stops (an actor method is not interrupted: Cancelled tells it); a value
+// larger than the whole store is
 // stored as an ErrObjectTooLarge value, as a task's result is.
 func (c *Caller) Yield(index uint32, v transport.Value) error {
-	if !c.interruptible() {
+	if c.t == nil {
 		return ErrNotGenerator
 	}
 	c.copyIn(v, 1)

@@ -267,6 +267,7 @@ func newSuite() *suite {
 		return ray.Get(ctx, s.get.Remote(ctx, h))
 	})
 	s.multi.addMethods(s.counter)
+	s.gen.addMethods(s.counter)
 	return s
 }
 

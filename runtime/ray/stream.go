@@ -310,3 +310,78 @@ func RegisterGen2[A, B, R any](r *Registry, name string, fn func(ctx context.Con
 	}, reflect.TypeFor[A](), reflect.TypeFor[B]())
 	return &GenFunc[R]{name: name, opts: defaultOptions(), sig: sig}
 }
+
+// ActorGenMethod is a registered generator method of class S yielding
+// values of type R (MethodGen0, MethodGen1), as Ray's generator actor
+// methods: its calls run in the actor's order, as any method's.
+type ActorGenMethod[S, R any] struct{ m methodOf }
+
+// Options returns a copy of the method with options applied (Name,
+// Duration and MaxRetries, as ActorMethod's). On a nil method it returns
+// nil, whose Remote reports the mistake.
+func (m *ActorGenMethod[S, R]) Options(o ...Option) *ActorGenMethod[S, R] {
+	if m == nil {
+		return nil
+	}
+	d := *m
+	d.m.opts = m.m.opts.with(o)
+	return &d
+}
+
+// Remote calls the method on the actor and returns the call's stream; the
+// arguments are checked as ActorMethod.Remote checks them, and a failed
+// submission is every Next's error.
+func (m *ActorGenMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args ...any) *Stream[R] {
+	if m == nil {
+		return &Stream[R]{err: fmt.Errorf("%w: Remote on a nil *ActorGenMethod (not registered)", ErrUnknownFunction)}
+	}
+	id, err := m.m.call(ctx, h.id, h.err, 1, args)
+	if err != nil {
+		return &Stream[R]{err: err}
+	}
+	return &Stream[R]{task: id, next: 1}
+}
+
+// addGenMethod registers a generator method's body as a method of one
+// return (the stream's end).
+func addGenMethod[S any](c *ActorClass[S], name string, sig any, types []reflect.Type, body node.Method) methodOf {
+	if c == nil {
+		panic(fmt.Sprintf("ray: registering method %q of a nil *ActorClass", name))
+	}
+	if name == "" {
+		panic(fmt.Sprintf("ray: registering a method of %q with an empty name", c.name))
+	}
+	fn := c.name + "." + name
+	c.reg.add(fn, sig)
+	c.typ.Methods[fn] = body
+	o := defaultOptions()
+	o.CPU = 0
+	o.MaxRetries = 0
+	return methodOf{name: name, fn: fn, opts: o, sig: paramsOf(fn, types...)}
+}
+
+// MethodGen0 registers a generator method without arguments (see
+// RegisterGen0).
+func MethodGen0[S, R any](c *ActorClass[S], name string, fn func(ctx context.Context, self *S, yield func(R) error) error) *ActorGenMethod[S, R] {
+	return &ActorGenMethod[S, R]{addGenMethod(c, name, fn, nil, func(ctx context.Context, self any, args []transport.Value) (transport.Value, error) {
+		if err := arity(name, args, 0); err != nil {
+			return transport.Value{}, err
+		}
+		return generate(ctx, func(yield func(R) error) error { return fn(ctx, self.(*S), yield) })
+	})}
+}
+
+// MethodGen1 registers a generator method of one argument (see
+// RegisterGen0).
+func MethodGen1[S, A, R any](c *ActorClass[S], name string, fn func(ctx context.Context, self *S, a A, yield func(R) error) error) *ActorGenMethod[S, R] {
+	return &ActorGenMethod[S, R]{addGenMethod(c, name, fn, []reflect.Type{reflect.TypeFor[A]()}, func(ctx context.Context, self any, args []transport.Value) (transport.Value, error) {
+		if err := arity(name, args, 1); err != nil {
+			return transport.Value{}, err
+		}
+		a, err := Decode[A](args[0])
+		if err != nil {
+			return argError(name, 1, err)
+		}
+		return generate(ctx, func(yield func(R) error) error { return fn(ctx, self.(*S), a, yield) })
+	})}
+}

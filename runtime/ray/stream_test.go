@@ -32,6 +32,25 @@ type genFuncs struct {
 	drain *ray.Func[[]int]
 	// where yields the node it runs on, n times.
 	where *ray.GenFunc[uint64]
+	// ticks adds 1 to a counter k times, yielding each value, and fails
+	// after them with k < 0 (|k| ticks).
+	ticks *ray.ActorGenMethod[counter, int]
+}
+
+// addMethods registers genFuncs' methods of class cls.
+func (g *genFuncs) addMethods(cls *ray.ActorClass[counter]) {
+	g.ticks = ray.MethodGen1(cls, "ticks", func(ctx context.Context, c *counter, k int, yield func(int) error) error {
+		for range max(k, -k) {
+			c.n++
+			if err := yield(c.n); err != nil {
+				return err
+			}
+		}
+		if k < 0 {
+			return fmt.Errorf("ticks: %d", k)
+		}
+		return nil
+	})
 }
 
 func newGenFuncs(reg *ray.Registry) *genFuncs {
@@ -201,6 +220,30 @@ var genCases = []semanticCase{
 		assert.Equal(t, 0, v)
 		assert.Equal(t, runs+1, s.gen.runs.Load(), "rebuilt by a second run")
 		assert.Equal(t, []int{10, 20}, collect(t, ctx, st), "the stream goes on")
+	}},
+	{"generator: an actor's generator method streams in the actor's order", func(t *testing.T, ctx context.Context, s *suite) {
+		h := s.counter.Options(ray.Resource("special", 1)).New(ctx, 100)
+		a := s.gen.ticks.Remote(ctx, h, 3)
+		b := s.gen.ticks.Remote(ctx, h, -2)
+		v, err := ray.Get(ctx, s.incr.Remote(ctx, h, 10))
+		require.NoError(t, err)
+		assert.Equal(t, 115, v, "the calls ran in order")
+		assert.Equal(t, []int{101, 102, 103}, collect(t, ctx, a))
+		var got []int
+		for ref, err := range b.All(ctx) {
+			require.NoError(t, err)
+			x, err := ray.Get(ctx, ref)
+			if err != nil {
+				require.ErrorIs(t, err, ray.ErrTaskFailed)
+				assert.Contains(t, err.Error(), "ticks: -2")
+				got = append(got, -1)
+				continue
+			}
+			got = append(got, x)
+		}
+		assert.Equal(t, []int{104, 105, -1}, got, "two items, then the error")
+		bad := s.gen.ticks.Remote(ctx, h, "three")
+		require.ErrorIs(t, bad.Err(), ray.ErrBadArgs)
 	}},
 	{"generator: retried from the start when its node dies mid-stream, no item twice or missed", func(t *testing.T, ctx context.Context, s *suite) {
 		if s.crash == nil {
