@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"reflect"
 	"time"
 
@@ -39,6 +40,14 @@ import (
 // ErrStreamEnd is returned by Stream.Next once every item of the stream,
 // and its error if it failed, has been taken (Python's StopIteration).
 var ErrStreamEnd = errors.New("ray: end of stream")
+
+// ErrStreamTooLong is what yield returns past a stream's last possible
+// item (an item's index is a uint32 return index; one is kept for the
+// error the generator may end with).
+var ErrStreamTooLong = errors.New("ray: stream too long")
+
+// maxItems bounds the items of one stream.
+const maxItems = math.MaxUint32 - 1
 
 // GenFunc is a registered generator function yielding values of type R
 // (RegisterGen0, RegisterGen1, RegisterGen2).
@@ -223,6 +232,9 @@ func generate[R any](ctx context.Context, run func(yield func(R) error) error) (
 	}
 	var n uint32
 	yield := func(v R) error {
+		if n >= maxItems {
+			return fmt.Errorf("%w: a stream of more than %d items", ErrStreamTooLong, maxItems)
+		}
 		val, err := Encode(v)
 		if err != nil {
 			return fmt.Errorf("yield of item %d: %w", n+1, err)
