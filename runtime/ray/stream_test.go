@@ -308,6 +308,7 @@ func TestGeneratorRetriedAfterNodeDeath(t *testing.T) {
 		assert.Equal(t, []int{0, 10, 20}, vs)
 		assert.Equal(t, []int{30, 40, 50}, collect(t, ctx, st))
 		assert.Equal(t, int64(2), s.gen.runs.Load(), "one retry, no rebuild")
+		assert.Equal(t, uint64(1), uint64(c.Raylet(0).Stats.Retried), "the owner retried it once")
 		return nil
 	})
 }
