@@ -131,7 +131,9 @@ func (s *Stream[R]) Ref() Ref[int] {
 // Cancel cancels the generator task, as Cancel does a task: the running
 // generator's next yield (or block) returns an error wrapping
 // ErrCancelled, and the stream ends with that error as its next item
-// (items yielded before the cancel may be skipped).
+// (after the items yielded before the cancel that were not taken yet, as
+// the task's GCS shard records them before the end; see
+// docs/fault-tolerance.md).
 func (s *Stream[R]) Cancel(ctx context.Context) error { return Cancel(ctx, s.Ref()) }
 
 // Next returns the ref of the next item, waiting until the generator has

@@ -12,6 +12,7 @@ import (
 
 	"raysim/netsim"
 	"raysim/runtime/ray"
+	"raysim/runtime/transport"
 )
 
 // genFuncs are the semantic suite's generator functions (Ray's streaming
@@ -24,8 +25,8 @@ type genFuncs struct {
 	// failAfter yields 0 to |k|-1, then returns an error (k >= 0) or
 	// panics (k < 0).
 	failAfter *ray.GenFunc[int]
-	// hold yields 1, then computes for an hour (a cancel ends it), then
-	// yields 2.
+	// hold yields 1 to k, then computes for an hour (a cancel ends it),
+	// then yields k+1.
 	hold *ray.GenFunc[int]
 	// drain iterates count(n, 1) on node 1 from a task and returns the
 	// sum of its items and the nodes they were made on.
@@ -78,14 +79,16 @@ func newGenFuncs(reg *ray.Registry) *genFuncs {
 		}
 		return fmt.Errorf("failed after %d", k)
 	})
-	g.hold = ray.RegisterGen0(reg, "holdGen", func(ctx context.Context, yield func(int) error) error {
-		if err := yield(1); err != nil {
-			return err
+	g.hold = ray.RegisterGen1(reg, "holdGen", func(ctx context.Context, k int, yield func(int) error) error {
+		for i := 1; i <= k; i++ {
+			if err := yield(i); err != nil {
+				return err
+			}
 		}
 		if err := ray.Compute(ctx, time.Hour); err != nil {
 			return err
 		}
-		return yield(2)
+		return yield(k + 1)
 	})
 	g.drain = ray.Register1(reg, "drainGen", func(ctx context.Context, n int) ([]int, error) {
 		st := g.count.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, n, 1)
@@ -164,7 +167,7 @@ var genCases = []semanticCase{
 		require.ErrorIs(t, err, ray.ErrUnknownFunction)
 	}},
 	{"generator: an item is read while the task runs; a timeout; a cancel ends the stream", func(t *testing.T, ctx context.Context, s *suite) {
-		st := s.gen.hold.Remote(ctx)
+		st := s.gen.hold.Remote(ctx, 1)
 		ref, err := st.NextTimeout(ctx, 30*time.Second)
 		require.NoError(t, err)
 		v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
@@ -182,6 +185,26 @@ var genCases = []semanticCase{
 		require.ErrorIs(t, err, ray.ErrCancelled)
 		_, err = st.Next(ctx)
 		require.ErrorIs(t, err, ray.ErrStreamEnd)
+		// Items yielded before the cancel and not yet taken come first:
+		// the task's GCS shard records them before its end.
+		st = s.gen.hold.Remote(ctx, 3)
+		third := ray.RefOf[int](transport.ObjectID{Task: st.Task(), Index: 3})
+		ready, _, err = ray.Wait(ctx, []ray.Ref[int]{third}, 1, 30*time.Second)
+		require.NoError(t, err)
+		require.Len(t, ready, 1, "the third item is yielded")
+		require.NoError(t, ray.Cancel(ctx, third), "a cancel through an item's ref")
+		var got []int
+		for ref, err := range st.All(ctx) {
+			require.NoError(t, err)
+			v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+			if err != nil {
+				require.ErrorIs(t, err, ray.ErrCancelled)
+				got = append(got, -1)
+				continue
+			}
+			got = append(got, v)
+		}
+		assert.Equal(t, []int{1, 2, 3, -1}, got)
 	}},
 	{"generator: an error mid-stream is the item after the values yielded before it", func(t *testing.T, ctx context.Context, s *suite) {
 		for _, k := range []int{3, 0, -2} {
