@@ -41,7 +41,7 @@ type Client struct {
 	// leave together.
 	holding   bool
 	held      []*transport.GcsAddTasks // nil, or a batch being built
-	enc       *transport.Encoder       // Add's scratch, if env meters the wire (else nil)
+	meter     bool                     // env meters the wire: Add measures each spec
 	heldBytes []int                    // about what each shard's held specs take on the wire
 	coming    []int                    // specs announced to Hold not yet added, per shard
 
@@ -82,9 +82,7 @@ type request struct {
 func NewClient(env transport.Env, layout *Layout) *Client {
 	c := &Client{env: env, clock: transport.NewClock(env), layout: layout, RetryTimeout: 30 * time.Millisecond, pending: make(map[uint64]*request)}
 	_, c.batchObjects = env.(transport.QueuedTimer)
-	if _, ok := env.(transport.WireMeter); ok {
-		c.enc = new(transport.Encoder)
-	}
+	_, c.meter = env.(transport.WireMeter)
 	for _, ch := range layout.Chains {
 		c.chains = append(c.chains, clientChain{epoch: 1, members: slices.Clone(ch)})
 	}
@@ -208,7 +206,7 @@ func (c *Client) AddTask(to transport.NodeID, spec *transport.TaskSpec) {
 				cp := *spec
 				spec = &cp
 			}
-			b.Add(spec, c.enc)
+			b.Add(spec, c.meter)
 			c.heldBytes[j] += specOverhead + argOverhead*len(spec.Args) + len(spec.Func) + len(spec.Name) + int(spec.InlineBytes())
 			if c.heldBytes[j] >= maxBatchBytes || len(b.Specs) >= maxBatchSpecs {
 				c.release(j) // a batch must fit in a frame (transport.MaxBodyBytes)
