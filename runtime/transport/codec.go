@@ -188,9 +188,12 @@ func (e *Encoder) Bytes8(b []byte) {
 }
 
 // String encodes a length-prefixed string.
-func (e *Encoder) String(s string) {
-	e.Uvarint(uint64(len(s)))
-	e.buf = append(e.buf, s...)
+func (e *Encoder) String(s string) { e.buf = appendString(e.buf, s) }
+
+// appendString appends s's encoding (Encoder.String) to b.
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
 func b2u(v bool) uint8 {

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"strings"
@@ -224,43 +225,58 @@ func CheckConcurrency(a ActorSpec) error {
 }
 
 func (e *Encoder) Spec(s *TaskSpec) {
-	e.Task(s.ID)
-	e.Task(s.Parent)
-	e.Node(s.Owner)
-	e.String(s.Func)
-	e.String(s.Name)
-	e.Uvarint(uint64(len(s.Args)))
-	for _, a := range s.Args {
-		e.Bool(a.IsRef)
+	// One local slice, stored back once: every append through e.buf wrote
+	// the slice back and read it again (a spec is encoded twice per task,
+	// for the wire or the link's charge and for the GCS's store).
+	// TestSpecEncodingUnchanged holds the bytes to the field-by-field form.
+	b := e.buf
+	b = binary.LittleEndian.AppendUint64(b, uint64(s.ID))
+	b = binary.LittleEndian.AppendUint64(b, uint64(s.Parent))
+	b = binary.AppendUvarint(b, uint64(s.Owner))
+	b = appendString(b, s.Func)
+	b = appendString(b, s.Name)
+	b = binary.AppendUvarint(b, uint64(len(s.Args)))
+	for i := range s.Args {
+		a := &s.Args[i]
+		b = append(b, b2u(a.IsRef))
 		if a.IsRef {
-			e.Object(a.Ref)
+			b = AppendObject(b, a.Ref)
 		} else {
-			e.Value(a.Value)
+			b = binary.AppendUvarint(b, uint64(len(a.Value.Data)))
+			b = append(b, a.Value.Data...)
+			b = binary.AppendVarint(b, a.Value.Size)
+			b = append(b, a.Value.ErrKind)
 		}
 	}
-	e.Uvarint(uint64(s.NumReturns))
-	e.Resources(s.Resources)
-	e.Varint(int64(s.MaxRetries))
-	e.Uvarint(uint64(s.Attempt))
-	e.Duration(s.Duration)
-	b := s.Strategy
+	b = binary.AppendUvarint(b, uint64(s.NumReturns))
+	b = appendResources(b, s.Resources)
+	b = binary.AppendVarint(b, int64(s.MaxRetries))
+	b = binary.AppendUvarint(b, uint64(s.Attempt))
+	b = binary.AppendVarint(b, int64(s.Duration))
+	f := s.Strategy
 	if s.Rebuild {
-		b |= strategyRebuild
+		f |= strategyRebuild
 	}
 	if s.RetryExceptions {
-		b |= strategyRetryErrors
+		f |= strategyRetryErrors
 	}
 	if s.CaptureChildTasks {
-		b |= strategyCapture
+		f |= strategyCapture
 	}
-	e.U8(b)
-	e.Node(s.Target)
-	e.Task(s.Actor)
-	a := s.A()
-	e.Bool(a.Creation)
-	e.Varint(int64(a.MaxRestarts))
-	e.String(a.Name)
-	e.Uvarint(uint64(a.CheckpointEvery))
+	b = append(b, f)
+	b = binary.AppendUvarint(b, uint64(s.Target))
+	b = binary.LittleEndian.AppendUint64(b, uint64(s.Actor))
+	a := s.Act
+	if a == nil {
+		// A zero ActorSpec: Creation, MaxRestarts, the name's length,
+		// CheckpointEvery and the replay byte, then Caller, Seq and SeqBase.
+		e.buf = append(b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+		return
+	}
+	b = append(b, b2u(a.Creation))
+	b = binary.AppendVarint(b, int64(a.MaxRestarts))
+	b = appendString(b, a.Name)
+	b = binary.AppendUvarint(b, uint64(a.CheckpointEvery))
 	rb := b2u(a.Replay)
 	if a.MaxConcurrency != 0 {
 		rb |= specConcurrent
@@ -268,13 +284,13 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if a.Detached {
 		rb |= specDetached
 	}
-	e.U8(rb)
+	b = append(b, rb)
 	if a.MaxConcurrency != 0 {
-		e.Uvarint(uint64(a.MaxConcurrency))
+		b = binary.AppendUvarint(b, uint64(a.MaxConcurrency))
 	}
-	e.Task(a.Caller)
-	e.Uvarint(a.Seq)
-	e.Uvarint(a.SeqBase)
+	b = binary.LittleEndian.AppendUint64(b, uint64(a.Caller))
+	b = binary.AppendUvarint(b, a.Seq)
+	e.buf = binary.AppendUvarint(b, a.SeqBase)
 }
 
 // SpecSize is len of s's encoding (Encoder.Spec), counted without writing

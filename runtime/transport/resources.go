@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"sort"
@@ -163,14 +164,18 @@ func (r Resources) String() string {
 	return s
 }
 
-func (e *Encoder) Resources(r Resources) {
-	e.Varint(r.CPU)
-	e.Varint(r.GPU)
-	e.Uvarint(uint64(len(r.Custom)))
+func (e *Encoder) Resources(r Resources) { e.buf = appendResources(e.buf, r) }
+
+// appendResources appends r's encoding (Encoder.Resources) to b.
+func appendResources(b []byte, r Resources) []byte {
+	b = binary.AppendVarint(b, r.CPU)
+	b = binary.AppendVarint(b, r.GPU)
+	b = binary.AppendUvarint(b, uint64(len(r.Custom)))
 	for _, q := range r.Custom {
-		e.String(q.Name)
-		e.Varint(q.Amount)
+		b = appendString(b, q.Name)
+		b = binary.AppendVarint(b, q.Amount)
 	}
+	return b
 }
 
 // Resources decodes a bundle and refuses one whose custom names are not
