@@ -253,6 +253,15 @@ var placementCases = []semanticCase{
 		err = second.Wait(ctx, readyIn)
 		require.ErrorIs(t, err, ray.ErrInvalidPlacementGroup)
 		assert.Contains(t, err.Error(), `name "only" is taken`)
+		// Work submitted to the refused group fails saying so (QA: it
+		// waited for good for bundles that never come).
+		_, err = ray.GetTimeout(ctx, s.double.Options(ray.InPlacementGroup(second, 0)).Remote(ctx, 1), readyIn)
+		require.ErrorIs(t, err, ray.ErrUnschedulable)
+		assert.Contains(t, err.Error(), "placement group rejected")
+		h := s.counter.Options(ray.InPlacementGroup(second, 0)).New(ctx, 1)
+		_, err = ray.GetTimeout(ctx, s.incr.Remote(ctx, h, 1), readyIn)
+		require.Error(t, err, "an actor in the refused group never comes up")
+		assert.NotErrorIs(t, err, ray.ErrTimeout)
 		found, err := ray.GetPlacementGroup(ctx, "only")
 		require.NoError(t, err)
 		assert.Equal(t, first.ID(), found.ID())

@@ -277,8 +277,8 @@ const (
 func (g *Global) place(m *transport.SpillTask) {
 	g.env.Charge(g.cfg.Costs.Schedule)
 	spec := &m.Spec
-	if g.removedGroup(spec) {
-		g.failRemoved(m, "placement group removed")
+	if why, removed := g.removedGroup(spec); removed {
+		g.failRemoved(m, why)
 		return
 	}
 	d := Decision{Spec: spec, Bandwidth: g.cfg.Bandwidth, QueueLimit: g.cfg.SpillThreshold}

@@ -54,6 +54,10 @@ type group struct {
 	// ready: every bundle was committed once (the owner was told);
 	// removed: the owner removed it; warned: its pending warning is out.
 	ready, removed, warned bool
+	// rejected says why its creation was refused (a live group's name, bad
+	// bundles): it is kept as removed, so that tasks submitted to it fail
+	// saying so instead of waiting for bundles that never come.
+	rejected string
 }
 
 type bundleAt struct {
@@ -114,12 +118,12 @@ func (g *Global) onGroupCreate(from transport.NodeID, m *transport.GroupCreate) 
 	if reject == "" {
 		reject = g.nameTaken(m.Name)
 	}
-	if reject != "" {
-		g.env.Send(from, &transport.GroupState{Group: m.Group, State: transport.GroupRejected, Detail: reject})
-		return
-	}
 	if g.groups == nil {
 		g.groups = make(map[transport.GroupID]*group)
+	}
+	if reject != "" {
+		g.reject(from, &group{id: m.Group, name: m.Name, owner: from}, reject)
+		return
 	}
 	gr := &group{id: m.Group, name: m.Name, strategy: m.Strategy, owner: from, ownerInc: g.incOf(from), byDriver: m.ByDriver,
 		detached: m.Detached, bundles: m.Bundles, at: make([]bundleAt, len(m.Bundles))}
@@ -145,11 +149,12 @@ func (g *Global) recreateGroup(from transport.NodeID, gr *group, m *transport.Gr
 	}
 	if len(m.Bundles) == 0 || len(m.Bundles) > transport.MaxBundles || m.Strategy > transport.GroupStrictSpread ||
 		slices.ContainsFunc(m.Bundles, transport.Resources.IsZero) {
-		g.env.Send(from, &transport.GroupState{Group: m.Group, State: transport.GroupRejected, Detail: "bad bundles or strategy"})
+		g.reject(from, gr, "bad bundles or strategy")
 		return
 	}
 	if taken := g.nameTaken(m.Name); taken != "" {
-		g.env.Send(from, &transport.GroupState{Group: m.Group, State: transport.GroupRejected, Detail: taken})
+		gr.name, gr.owner = m.Name, from
+		g.reject(from, gr, taken)
 		return
 	}
 	*gr = group{id: m.Group, name: m.Name, strategy: m.Strategy, owner: from, ownerInc: g.incOf(from), byDriver: m.ByDriver,
@@ -468,6 +473,16 @@ func (g *Global) onGroupWatch(from transport.NodeID, m *transport.GroupWatch) {
 	}
 }
 
+// reject refuses a group's creation, telling its creator why, and keeps
+// it as a removed group (gr, in g.groups, not in groupOrder): a task or an
+// actor submitted to it fails as unschedulable, naming why, where it
+// waited for good for bundles that never come (QA).
+func (g *Global) reject(from transport.NodeID, gr *group, why string) {
+	gr.removed, gr.rejected = true, why
+	g.groups[gr.id] = gr
+	g.env.Send(from, &transport.GroupState{Group: gr.id, State: transport.GroupRejected, Detail: why})
+}
+
 // nameTaken says why a creation of a group named name is refused: a live
 // group holds the name, as Ray's GCS refuses a second live placement
 // group of a name ("" when it is free, or empty). A removed group's name
@@ -581,13 +596,20 @@ func (g *Global) failRemoved(s *transport.SpillTask, why string) {
 	g.env.Send(s.Spec.Owner, &transport.PlaceTask{Spec: s.Spec, Reason: ReasonUnschedulable + ": " + why})
 }
 
-// removedGroup reports whether a task's request names a removed group.
-func (g *Global) removedGroup(spec *transport.TaskSpec) bool {
+// removedGroup reports whether a task's request names a removed (or
+// rejected) group, and why it cannot run in it.
+func (g *Global) removedGroup(spec *transport.TaskSpec) (why string, removed bool) {
 	if len(g.groups) == 0 {
-		return false
+		return "", false
 	}
 	id, ok := transport.GroupOf(spec.Resources)
-	return ok && g.groups[id] != nil && g.groups[id].removed
+	if !ok || g.groups[id] == nil || !g.groups[id].removed {
+		return "", false
+	}
+	if r := g.groups[id].rejected; r != "" {
+		return "placement group rejected: " + r, true
+	}
+	return "placement group removed", true
 }
 
 // liveGroup reports whether a task's request names a group not removed:
