@@ -158,6 +158,16 @@ func (c *Caller) Mono() time.Time {
 	return t
 }
 
+// NextID is the ID the caller's next Submit will assign (IDs derive from
+// the caller's task and its count of children, so a re-run of the task
+// assigns the IDs its first run did). Another goroutine's Submit in
+// between takes it first.
+func (c *Caller) NextID() transport.TaskID {
+	c.sub.Lock()
+	defer c.sub.Unlock()
+	return transport.ChildTaskID(c.task, c.children)
+}
+
 // Submit assigns the task its derived ID and submits it on this node. For an
 // actor method call it also assigns the per-(caller, actor) sequence number.
 func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {

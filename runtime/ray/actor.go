@@ -157,7 +157,10 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 		if err != nil {
 			return ActorHandle[S]{err: fmt.Errorf("ray: %s: name %q: %w", c.name, name, err)}
 		}
-		if taken {
+		// A holder this very creation would be (a retry or rebuild of
+		// the task that created it: IDs derive from the task) is not a
+		// clash: the creation joins it, as an unnamed one's does.
+		if taken && holder != transport.ActorID(cl.NextID()) {
 			if class != "" && class != c.name { // say so: a name clash across classes reads as a typo
 				return ActorHandle[S]{err: fmt.Errorf("%w: %q (actor %s, a %q, not a %q)", ErrActorNameTaken, name, holder, class, c.name)}
 			}
