@@ -48,10 +48,13 @@ type nodeView struct {
 // no node can run (infeasible) until a node that can joins.
 type Global struct {
 	evbuf transport.Event // see emit
-	env   transport.Env
-	cfg   GlobalConfig
-	nodes []*nodeView // in registration order
-	index map[transport.NodeID]*nodeView
+	// spiller is the raylet whose SpillTask is being placed (0: none, a
+	// held task's retry): see place.
+	spiller transport.NodeID
+	env     transport.Env
+	cfg     GlobalConfig
+	nodes   []*nodeView // in registration order
+	index   map[transport.NodeID]*nodeView
 
 	infeasible []*transport.SpillTask
 	warned     map[transport.TaskID]bool // infeasible tasks already warned about
@@ -172,7 +175,11 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			g.early = append(g.early, m)
 			return
 		}
+		if g.isNode(from) {
+			g.spiller = from
+		}
 		g.place(m)
+		g.spiller = 0
 	case *transport.CancelTask:
 		drop := func(s *transport.SpillTask) bool {
 			if s.Spec.ID != m.Task || s.Spec.IsCreation() { // actors end by Kill, not Cancel
@@ -306,6 +313,16 @@ func (g *Global) place(m *transport.SpillTask) {
 		// does a task of a group that captures child tasks (see
 		// placedOnFree).
 		if placedOnFree(spec) && !spec.Resources.Fits(v.avail) {
+			continue
+		}
+		// A captured task its node spilled does not fit there now,
+		// whatever the view says: the raylet tells its free resources
+		// before the spill, but in a heartbeat, a datagram the spill can
+		// overtake (or that is lost), and a captured task placed back
+		// there waits behind its blocked ancestors for good. It goes to
+		// another node with room, or is held until a heartbeat shows one
+		// (the spiller's included: a held task's retry names no spiller).
+		if v.id == g.spiller && placedOnFree(spec) && !spec.IsCreation() {
 			continue
 		}
 		if (spec.Strategy == transport.StrategyNodeHard || soft) && v.id != spec.Target {

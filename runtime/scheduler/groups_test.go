@@ -261,15 +261,16 @@ func TestCapturedTaskPlacedOnFreeBundles(t *testing.T) {
 		return &transport.SpillTask{Spec: transport.TaskSpec{ID: id, Func: "f", NumReturns: 1, Owner: 1, CaptureChildTasks: true,
 			Resources: transport.InBundle(9, -1, transport.MakeResources(cpus, 0, nil))}}
 	}
+	const spiller = 50 // spilled through the GCS here: no raylet is kept out (see TestCapturedTaskNotPlacedBackOnItsSpiller)
 	mark := len(env.sent)
-	g.Handle(1, captured(100, 1))
-	g.Handle(1, captured(101, 1))
+	g.Handle(spiller, captured(100, 1))
+	g.Handle(spiller, captured(101, 1))
 	placed, to := sentOf[*transport.PlaceTask](env, mark)
 	require.Len(t, placed, 2)
 	require.NotEqual(t, to[0], to[1], "one per bundle's node")
 	// Both bundles are taken in the view: a third waits at the scheduler.
 	mark = len(env.sent)
-	g.Handle(1, captured(102, 1))
+	g.Handle(spiller, captured(102, 1))
 	placed, _ = sentOf[*transport.PlaceTask](env, mark)
 	require.Empty(t, placed, "held, not queued behind a busy bundle")
 	require.Len(t, g.Infeasible(), 1)
@@ -284,7 +285,7 @@ func TestCapturedTaskPlacedOnFreeBundles(t *testing.T) {
 	require.Empty(t, g.Infeasible())
 	// Two CPUs: no node holds two of the group's (a bundle of one each).
 	mark = len(env.sent)
-	g.Handle(1, captured(103, 2))
+	g.Handle(spiller, captured(103, 2))
 	placed, _ = sentOf[*transport.PlaceTask](env, mark)
 	require.Empty(t, placed)
 	infeasible := 0
@@ -294,4 +295,31 @@ func TestCapturedTaskPlacedOnFreeBundles(t *testing.T) {
 		}
 	}
 	require.Equal(t, 1, infeasible, "warned: it would wait for good")
+}
+
+// TestCapturedTaskNotPlacedBackOnItsSpiller: a captured task a raylet
+// spilled is not placed back there, even when the view shows its bundle
+// free: the raylet spilled it because its blocked ancestors hold the
+// bundle, and told so in a heartbeat the spill can overtake (the fault
+// search's captured-child-placed-back-on-stale-view). It goes to another
+// node with room.
+func TestCapturedTaskNotPlacedBackOnItsSpiller(t *testing.T) {
+	g, env := groupScheduler(t)
+	g.Handle(1, &transport.GroupCreate{Group: 9, Strategy: transport.GroupSpread, Bundles: bundles(3, 1)})
+	answerAll(g, env, 0, true)
+	spill := func(from transport.NodeID, id transport.TaskID) []transport.NodeID {
+		mark := len(env.sent)
+		g.Handle(from, &transport.SpillTask{Spec: transport.TaskSpec{ID: id, Func: "f", NumReturns: 1, Owner: from,
+			CaptureChildTasks: true, Resources: transport.InBundle(9, -1, transport.MakeResources(1, 0, nil))}})
+		_, to := sentOf[*transport.PlaceTask](env, mark)
+		return to
+	}
+	for id := transport.TaskID(100); id < 102; id++ {
+		to := spill(1, id)
+		require.Len(t, to, 1)
+		require.NotEqual(t, transport.NodeID(1), to[0], "placed back on the node that spilled it")
+	}
+	require.Empty(t, spill(1, 102), "only the spiller's bundle has room: held")
+	require.Len(t, g.Infeasible(), 1)
+	require.Equal(t, []transport.NodeID{1}, spill(2, 103), "another node's spill may go there")
 }
