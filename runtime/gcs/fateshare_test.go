@@ -110,3 +110,28 @@ func TestActorsDieWithTheirOwner(t *testing.T) {
 	require.Equal(t, map[transport.ActorID]transport.NodeID{11: 3}, kills(sent))
 	require.Equal(t, transport.ActorAlive, state(9).State, "detached")
 }
+
+// TestRekillForgetsDeadHosts (review): actors buried with their owner
+// whose host has since been declared dead are not killed again at every
+// tail change: killAt was never cleared, so each failover resent a kill
+// for every such actor of the shard's history.
+func TestRekillForgetsDeadHosts(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	var sent []sentTo
+	env := toEnv{fakeEnv{self: 10}, &sent}
+	sh := New(env, Config{Layout: l, Store: NewMemStore(), SyncEvery: -1})
+	const n = 1000
+	for a := transport.ActorID(100); a < 100+n; a++ {
+		sh.Handle(1, &transport.GcsActorUpdate{Actor: a, State: transport.ActorPending, Owner: 1, Incarnation: 1})
+		sh.Handle(2, &transport.GcsActorUpdate{Actor: a, Node: 2, State: transport.ActorAlive, Incarnation: 1})
+	}
+	sh.Handle(10, &transport.NodeDead{Node: 1, Incarnation: 1}) // owner dies: n orphans buried
+	sh.Handle(10, &transport.NodeDead{Node: 2, Incarnation: 1}) // their host dies too
+	for round := range 3 {                                      // three tail changes later
+		sent = nil
+		sh.rekillOrphans()
+		if k := len(kills(sent)); k != 0 {
+			t.Errorf("tail change %d: %d KillActors sent to dead host 2 for actors buried earlier", round, k)
+		}
+	}
+}

@@ -1226,6 +1226,21 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	for _, id := range hosted {
 		s.restartActor(id)
 	}
+	// A host told to end an actor buried with its owner, dead now, hosts
+	// nothing (a restarted raylet starts empty): no new tail need tell it
+	// again (rekillOrphans), or every failover would resend a kill for
+	// every such actor of the shard's history.
+	var told []transport.ActorID
+	for id, e := range s.actors {
+		if e.killAt == m.Node {
+			told = append(told, id)
+		}
+	}
+	slices.Sort(told)
+	for _, id := range told {
+		s.actors[id].killAt = 0
+		s.saveActor(id)
+	}
 }
 
 // ownerDied buries, in actor order, this shard's live actors that an
