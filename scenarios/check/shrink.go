@@ -197,13 +197,13 @@ func removeFault(fs []scenarios.Fault, i int) []scenarios.Fault {
 	return slices.DeleteFunc(slices.Clone(fs), func(g scenarios.Fault) bool { return g.Kind == scenarios.Heal && !healsSomething(all, g) })
 }
 
-// healsSomething reports whether heal ends a fault of fs: an open-ended
-// partition or link degradation (no for:) that starts no later than it. A
-// heal before every such fault (or with none) ends nothing, and the
-// shrinker drops it.
+// healsSomething reports whether heal ends a fault of fs: a partition or
+// link degradation in force at its time (started no later, and open-ended
+// or lasting past it: a heal cuts a timed one short too). A heal before
+// or after every such fault ends nothing, and the shrinker drops it.
 func healsSomething(fs []scenarios.Fault, heal scenarios.Fault) bool {
 	for _, g := range fs {
-		if (g.Kind == scenarios.Partition || g.Kind == scenarios.DegradeLink) && g.For == 0 && g.At <= heal.At {
+		if (g.Kind == scenarios.Partition || g.Kind == scenarios.DegradeLink) && g.At <= heal.At && (g.For == 0 || g.At+g.For > heal.At) {
 			return true
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"raysim/scenarios"
 	"raysim/scenarios/runner"
@@ -119,4 +120,22 @@ faults:
 	if late {
 		t.Error("a candidate drops the heal that ends the partition")
 	}
+}
+
+// TestShrinkKeepsAHealThatCutsATimedPartitionShort (review): a heal during
+// a timed partition ends it early (the runner heals every partition and
+// degradation, for: or not); removing an unrelated fault dropped it.
+func TestShrinkKeepsAHealThatCutsATimedPartitionShort(t *testing.T) {
+	fs := []scenarios.Fault{
+		{At: 500 * time.Millisecond, Kind: scenarios.KillNode, Node: "worker-1"},
+		{At: 1 * time.Second, Kind: scenarios.Partition, Groups: [][]string{{"head"}, {"worker-0"}}, For: 10 * time.Second},
+		{At: 2 * time.Second, Kind: scenarios.Heal},
+	}
+	out := removeFault(fs, 0)
+	for _, f := range out {
+		if f.Kind == scenarios.Heal {
+			return
+		}
+	}
+	t.Fatalf("removing the kill also dropped the heal that cuts the 10s partition short at 2s: %+v", out)
 }
