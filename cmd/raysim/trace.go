@@ -120,7 +120,9 @@ func checkOutputs(inputs []string, trace, chrome string) error {
 				return fmt.Errorf("%w: %s is the scenario file %s: writing it would destroy the scenario; choose another output file", errBadOutput, out, in)
 			}
 		}
-		if st, err := os.Stat(out); err == nil && !st.Mode().IsRegular() {
+		if st, err := os.Stat(out); err == nil && st.IsDir() {
+			return fmt.Errorf("%w: %s is a directory: want a file", errBadOutput, out)
+		} else if err == nil && !st.Mode().IsRegular() {
 			continue // /dev/stdout, a pipe: written in place
 		}
 		probe, err := os.CreateTemp(filepath.Dir(out), ".raysim-probe-*")

@@ -181,6 +181,8 @@ func TestRunOutputOntoScenarioRefused(t *testing.T) {
 		{[]string{"--chrome", filepath.Join(dir, ".", "s.yaml")}, "is the scenario file"},
 		{[]string{"--trace", filepath.Join(dir, "x"), "--chrome", filepath.Join(dir, "x")}, "--trace and --chrome are one file"},
 		{[]string{"--chrome", filepath.Join(dir, "no", "such", "dir.json")}, "cannot create"},
+		{[]string{"--chrome", dir}, "is a directory"},
+		{[]string{"--trace", dir}, "is a directory"},
 	} {
 		code, _, errOut := call(t, append([]string{"run", s, "-q"}, tc.args...)...)
 		if code != exitUsage || !strings.Contains(errOut, tc.want) {
