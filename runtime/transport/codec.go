@@ -13,7 +13,8 @@ import (
 // ProtocolVersion is written in every frame header; a peer speaking another
 // version is refused. 28: an actor spec's Replay byte has a Detached flag,
 // and the creator's "pending" GcsActorUpdate names the actor's owner
-// (Owner, Incarnation), which the actor dies with unless detached. 27: a NodeControl carries a task_errors Rate, a
+// (Owner, Incarnation), which the actor dies with unless detached.
+// 27: a NodeControl carries a task_errors Rate, a
 // StatusReply may say its asker was Removed, a spec's strategy byte has a
 // CaptureChildTasks bit and an actor spec's Replay byte a MaxConcurrency
 // flag; placement groups are looked up by name (GroupLookup, GroupFound);

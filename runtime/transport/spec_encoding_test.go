@@ -61,6 +61,9 @@ func specFieldByField(e *Encoder, s *TaskSpec) {
 	if a.MaxConcurrency != 0 {
 		rb |= specConcurrent
 	}
+	if a.Detached {
+		rb |= specDetached
+	}
 	e.U8(rb)
 	if a.MaxConcurrency != 0 {
 		e.Uvarint(uint64(a.MaxConcurrency))
@@ -104,7 +107,7 @@ func TestSpecEncodingUnchanged(t *testing.T) {
 		if rapid.Bool().Draw(t, "act") {
 			s.Act = &ActorSpec{Creation: rapid.Bool().Draw(t, "creation"), Replay: rapid.Bool().Draw(t, "replay"),
 				MaxRestarts: rapid.Int32().Draw(t, "restarts"), CheckpointEvery: rapid.Uint32().Draw(t, "ckpt"),
-				MaxConcurrency: rapid.Uint32().Draw(t, "conc"), Name: str.Draw(t, "aname"),
+				MaxConcurrency: rapid.Uint32().Draw(t, "conc"), Detached: rapid.Bool().Draw(t, "detached"), Name: str.Draw(t, "aname"),
 				Caller: TaskID(rapid.Uint64().Draw(t, "caller")), Seq: rapid.Uint64().Draw(t, "seq"),
 				SeqBase: rapid.Uint64().Draw(t, "seqbase")}
 		}
