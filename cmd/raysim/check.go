@@ -207,18 +207,22 @@ scenario or bad flags.
 		return exitOK
 	}
 	// A failure is minimal only when the shrinker ran to its end.
-	shrunkWord := "minimal"
-	switch {
-	case shrinkBudget < 0:
-		shrunkWord = "failing (not shrunk: --shrink-budget 0)"
-	case ctx.Err() != nil:
-		shrunkWord = "failing (shrinking interrupted)"
+	shrunkWord := func(f *check.Failure) string {
+		switch {
+		case f.Minimal:
+			return "minimal"
+		case shrinkBudget < 0:
+			return "failing (not shrunk: --shrink-budget 0)"
+		case ctx.Err() != nil:
+			return "failing (shrinking interrupted)"
+		}
+		return fmt.Sprintf("failing (shrinking stopped at its budget, --shrink-budget %d)", shrinkBudget)
 	}
 	written := 0
 	for _, f := range found {
 		if f.File == "" { // not written (see above): the scenario itself, so nothing is lost
 			fmt.Fprintf(stdout, "FAIL %s: invariant %s violated\n  %v\n  %s scenario (seed %d, %d faults), not written:\n",
-				name, f.Invariant, f.Err, shrunkWord, f.Scenario.Seed, len(f.Scenario.Faults))
+				name, f.Invariant, f.Err, shrunkWord(f), f.Scenario.Seed, len(f.Scenario.Faults))
 			if data, merr := f.Scenario.Marshal(); merr == nil {
 				stdout.Write(data)
 			}
@@ -226,7 +230,7 @@ scenario or bad flags.
 		}
 		written++
 		fmt.Fprintf(stdout, "FAIL %s: invariant %s violated\n  %v\n  %s scenario: %s (seed %d, %d faults)\n  replay: %s\n",
-			name, f.Invariant, f.Err, shrunkWord, f.File, f.Scenario.Seed, len(f.Scenario.Faults), f.Replay())
+			name, f.Invariant, f.Err, shrunkWord(f), f.File, f.Scenario.Seed, len(f.Scenario.Faults), f.Replay())
 		if f.Result != nil {
 			fmt.Fprintf(stdout, "  digest: %s (the replay's must match)\n", f.Result.Digest)
 		}

@@ -34,6 +34,10 @@ type Failure struct {
 	Result    *runner.Result
 	// File is where the scenario was written ("" if it was not).
 	File string
+	// Minimal: Shrink ran to its end (no one-step simplification of the
+	// scenario fails); false when it was not shrunk, or its budget or an
+	// interrupt stopped it first.
+	Minimal bool
 	// foreign: File was written from outside raysim's module (a property
 	// test in the user's own module), so the replay runs raysim's CLI by
 	// its package path, on the absolute file.

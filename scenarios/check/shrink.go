@@ -24,10 +24,12 @@ import (
 // after budget runs. step, if set, is called after every run.
 func Shrink(ctx context.Context, f *Failure, invs []Invariant, budget int, step func(runs int, cur *Failure)) (*Failure, error) {
 	runs := 0
-	for progress := true; progress && runs < budget; {
+	progress, cut := true, false // cut: the budget ended a pass
+	for progress && runs < budget {
 		progress = false
 		for _, cand := range candidates(f.Scenario) {
 			if runs >= budget {
+				cut = true
 				break
 			}
 			if err := ctx.Err(); err != nil {
@@ -53,6 +55,10 @@ func Shrink(ctx context.Context, f *Failure, invs []Invariant, budget int, step 
 			}
 		}
 	}
+	// A whole pass with no progress: no one-step simplification fails,
+	// the failure is minimal (the budget or an interrupt may end it
+	// before).
+	f.Minimal = !progress && !cut
 	return f, nil
 }
 

@@ -38,6 +38,9 @@ func TestShrinkAndReplay(t *testing.T) {
 		t.Fatalf("found %d failures, want 1", len(found))
 	}
 	f := found[0]
+	if !f.Minimal {
+		t.Error("shrunk to its end, the failure is not marked minimal")
+	}
 	if n := len(f.Scenario.Faults); n != 2 || f.Scenario.Faults[0].Kind != scenarios.KillNode || f.Scenario.Faults[1].Kind != scenarios.RestartNode {
 		t.Errorf("shrunk to %d faults, want a kill and its restart: %+v", n, f.Scenario.Faults)
 	}
@@ -138,4 +141,29 @@ func TestShrinkKeepsAHealThatCutsATimedPartitionShort(t *testing.T) {
 		}
 	}
 	t.Fatalf("removing the kill also dropped the heal that cuts the 10s partition short at 2s: %+v", out)
+}
+
+// TestShrinkBudgetSpentIsNotMinimal (review): a shrink its budget stopped
+// was called minimal.
+func TestShrinkBudgetSpentIsNotMinimal(t *testing.T) {
+	noKills := Invariant{Name: "no-kills", Check: func(r *Run) error {
+		for _, f := range r.Scenario.Faults {
+			if f.Kind == scenarios.KillNode {
+				return errors.New("a node was killed")
+			}
+		}
+		return nil
+	}}
+	base, err := scenarios.Load("../quickstart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := Gen{Base: base, FaultKinds: []string{scenarios.KillNode, scenarios.PauseNode, scenarios.Partition}, MaxFaults: 5, Dir: t.TempDir(), Name: "cut"}
+	found, err := Search(context.Background(), SearchConfig{Gen: g, Runs: 50, Seed: 1, ShrinkBudget: 1, Invariants: []Invariant{noKills}})
+	if err != nil || len(found) != 1 {
+		t.Fatalf("found %d, %v", len(found), err)
+	}
+	if found[0].Minimal {
+		t.Error("a shrink stopped after one run is marked minimal")
+	}
 }
