@@ -51,10 +51,12 @@ type Global struct {
 	// spiller is the raylet whose SpillTask is being placed (0: none, a
 	// held task's retry): see place.
 	spiller transport.NodeID
-	env     transport.Env
-	cfg     GlobalConfig
-	nodes   []*nodeView // in registration order
-	index   map[transport.NodeID]*nodeView
+	// rejected: the refused groups kept, oldest first (see reject).
+	rejected []transport.GroupID
+	env      transport.Env
+	cfg      GlobalConfig
+	nodes    []*nodeView // in registration order
+	index    map[transport.NodeID]*nodeView
 
 	infeasible []*transport.SpillTask
 	warned     map[transport.TaskID]bool // infeasible tasks already warned about

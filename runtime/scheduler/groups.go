@@ -477,11 +477,25 @@ func (g *Global) onGroupWatch(from transport.NodeID, m *transport.GroupWatch) {
 // it as a removed group (gr, in g.groups, not in groupOrder): a task or an
 // actor submitted to it fails as unschedulable, naming why, where it
 // waited for good for bundles that never come (QA).
+// At most maxRejected refused groups are kept (the oldest forgotten
+// first: a node sending creations without end cannot grow the map for
+// good); a task of a forgotten one waits as for a group not yet created.
 func (g *Global) reject(from transport.NodeID, gr *group, why string) {
 	gr.removed, gr.rejected = true, why
 	g.groups[gr.id] = gr
+	g.rejected = append(g.rejected, gr.id)
+	if len(g.rejected) > maxRejected {
+		old := g.rejected[0]
+		g.rejected = slices.Delete(g.rejected, 0, 1)
+		if o := g.groups[old]; o != nil && o.rejected != "" { // not created since (recreateGroup)
+			delete(g.groups, old)
+		}
+	}
 	g.env.Send(from, &transport.GroupState{Group: gr.id, State: transport.GroupRejected, Detail: why})
 }
+
+// maxRejected bounds the refused groups kept (see reject).
+const maxRejected = 1024
 
 // nameTaken says why a creation of a group named name is refused: a live
 // group holds the name, as Ray's GCS refuses a second live placement

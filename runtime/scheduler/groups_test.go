@@ -323,3 +323,19 @@ func TestCapturedTaskNotPlacedBackOnItsSpiller(t *testing.T) {
 	require.Len(t, g.Infeasible(), 1)
 	require.Equal(t, []transport.NodeID{1}, spill(2, 103), "another node's spill may go there")
 }
+
+// TestRejectedGroupsBounded (review): refused creations are kept (so their
+// tasks fail saying why), but at most maxRejected: a node sending refused
+// creations without end cannot grow the scheduler's map for good.
+func TestRejectedGroupsBounded(t *testing.T) {
+	g, _ := groupScheduler(t)
+	for i := range maxRejected + 10 {
+		g.Handle(1, &transport.GroupCreate{Group: transport.GroupID(1000 + i), Strategy: transport.GroupPack})
+	}
+	if n := len(g.groups); n != maxRejected {
+		t.Fatalf("%d refused groups kept, want %d", n, maxRejected)
+	}
+	if g.groups[1000] != nil || g.groups[transport.GroupID(1000+maxRejected+9)] == nil {
+		t.Fatal("not the oldest forgotten")
+	}
+}
