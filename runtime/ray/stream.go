@@ -146,7 +146,11 @@ func (s *Stream[R]) Next(ctx context.Context) (Ref[R], error) { return s.NextTim
 
 // NextTimeout is Next with a timeout (virtual time in netsim; <0: none; 0:
 // a poll): ErrTimeout when it passes before the next item or the end; the
-// stream is unchanged then, and the next call takes up where it was.
+// stream is unchanged then, and the next call takes up where it was. The
+// end (return 0) is read where it is: made on another node, it is
+// fetched first, so a poll may answer ErrTimeout once after the end was
+// made, and a timeout may pass twice (waiting for the end, then reading
+// it).
 func (s *Stream[R]) NextTimeout(ctx context.Context, timeout time.Duration) (Ref[R], error) {
 	if s.err != nil {
 		return Ref[R]{}, s.err
