@@ -50,6 +50,21 @@ func TestMultiReturnRebuiltAfterNodeDeathTCP(t *testing.T) {
 		require.Len(t, ready, 2)
 		require.Equal(t, int64(1), runs.Load())
 		w.Control(&transport.NodeControl{Op: transport.ControlKill, Node: w.Self()}) // the only copies go
+		// The kill is applied on a goroutine of its own: until the node
+		// table has declared the node dead, a read could still fetch a
+		// copy from it (the test then saw one run, not two).
+		require.Eventually(t, func() bool {
+			st, err := s.Status(ctx)
+			if err != nil {
+				return false
+			}
+			for _, n := range st.Nodes {
+				if n.Node == w.Self() {
+					return !n.Alive
+				}
+			}
+			return false
+		}, 30*time.Second, 50*time.Millisecond, "the killed node declared dead")
 		v, err := ray.GetTimeout(ctx, r, 60*time.Second)
 		require.NoError(t, err, "the second return, rebuilt")
 		assert.Equal(t, 7, v)
