@@ -13,18 +13,20 @@ import (
 	"raysim/scenarios/runner"
 )
 
+// noKills is a made-up invariant: no node is ever killed.
+var noKills = Invariant{Name: "no-kills", Check: func(r *Run) error {
+	for _, f := range r.Scenario.Faults {
+		if f.Kind == scenarios.KillNode {
+			return errors.New("a node was killed")
+		}
+	}
+	return nil
+}}
+
 // A made-up invariant ("no node is ever killed") fails on any schedule
 // with a kill; shrinking must leave just one kill and its restart, and the
 // written file must replay to the same digest.
 func TestShrinkAndReplay(t *testing.T) {
-	noKills := Invariant{Name: "no-kills", Check: func(r *Run) error {
-		for _, f := range r.Scenario.Faults {
-			if f.Kind == scenarios.KillNode {
-				return errors.New("a node was killed")
-			}
-		}
-		return nil
-	}}
 	base, err := scenarios.Load("../quickstart.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -146,14 +148,6 @@ func TestShrinkKeepsAHealThatCutsATimedPartitionShort(t *testing.T) {
 // TestShrinkBudgetSpentIsNotMinimal (review): a shrink its budget stopped
 // was called minimal.
 func TestShrinkBudgetSpentIsNotMinimal(t *testing.T) {
-	noKills := Invariant{Name: "no-kills", Check: func(r *Run) error {
-		for _, f := range r.Scenario.Faults {
-			if f.Kind == scenarios.KillNode {
-				return errors.New("a node was killed")
-			}
-		}
-		return nil
-	}}
 	base, err := scenarios.Load("../quickstart.yaml")
 	if err != nil {
 		t.Fatal(err)
