@@ -20,14 +20,6 @@ import (
 // prints no FAIL and no file. Right: the failure (shrunk as far as it got)
 // is written to Gen.Dir and returned with the error.
 func TestSearchKeepsFailureInterruptedWhileShrinking(t *testing.T) {
-	noKills := Invariant{Name: "no-kills", Check: func(r *Run) error {
-		for _, f := range r.Scenario.Faults {
-			if f.Kind == scenarios.KillNode {
-				return errors.New("a node was killed")
-			}
-		}
-		return nil
-	}}
 	base, err := scenarios.Parse("base.yaml", []byte(`
 name: base
 seed: 1
