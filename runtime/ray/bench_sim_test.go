@@ -31,15 +31,7 @@ func benchSimTasks(b *testing.B, window int) {
 	const nodes = 10
 	reg := ray.NewRegistry()
 	empty := ray.Register0(reg, "empty", func(ctx context.Context) (int, error) { return 0, nil })
-	cfg := ray.Config{Seed: 1, SpillThreshold: 1 << 30}
-	for i := 0; i < nodes; i++ {
-		cfg.Nodes = append(cfg.Nodes, ray.NodeConfig{Name: fmt.Sprintf("n%d", i), CPUs: 16})
-	}
-	c, err := ray.NewSim(cfg, reg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	c := benchCluster(b, reg, nodes)
 	per := b.N/nodes + 1
 	if window <= 0 {
 		window = per
@@ -127,15 +119,7 @@ func BenchmarkSimTwoReturnTasks(b *testing.B) {
 	const nodes, window = 10, 100
 	reg := ray.NewRegistry()
 	pair := ray.Register0x2(reg, "pair", func(ctx context.Context) (int, int, error) { return 0, 1, nil })
-	cfg := ray.Config{Seed: 1, SpillThreshold: 1 << 30}
-	for i := 0; i < nodes; i++ {
-		cfg.Nodes = append(cfg.Nodes, ray.NodeConfig{Name: fmt.Sprintf("n%d", i), CPUs: 16})
-	}
-	c, err := ray.NewSim(cfg, reg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	c := benchCluster(b, reg, nodes)
 	per := b.N/nodes + 1
 	for i := 0; i < nodes; i++ {
 		if err := c.Go(i, func(ctx context.Context) error {
@@ -179,15 +163,7 @@ func BenchmarkSimGeneratorItems(b *testing.B) {
 		}
 		return nil
 	})
-	cfg := ray.Config{Seed: 1, SpillThreshold: 1 << 30}
-	for i := 0; i < nodes; i++ {
-		cfg.Nodes = append(cfg.Nodes, ray.NodeConfig{Name: fmt.Sprintf("n%d", i), CPUs: 16})
-	}
-	c, err := ray.NewSim(cfg, reg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
+	c := benchCluster(b, reg, nodes)
 	per := b.N/nodes + 1
 	for i := 0; i < nodes; i++ {
 		if err := c.Go(i, func(ctx context.Context) error {
@@ -228,4 +204,21 @@ func timedRun(b *testing.B, c *ray.Sim) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(c.Netsim().Stats().Events)/float64(b.N), "events/task")
+}
+
+// benchCluster is the simulated cluster of the task benchmarks: nodes of
+// 16 CPUs each that never spill (every driver's tasks stay on its node),
+// closed when the benchmark ends.
+func benchCluster(b *testing.B, reg *ray.Registry, nodes int) *ray.Sim {
+	b.Helper()
+	cfg := ray.Config{Seed: 1, SpillThreshold: 1 << 30}
+	for i := 0; i < nodes; i++ {
+		cfg.Nodes = append(cfg.Nodes, ray.NodeConfig{Name: fmt.Sprintf("n%d", i), CPUs: 16})
+	}
+	c, err := ray.NewSim(cfg, reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close() })
+	return c
 }

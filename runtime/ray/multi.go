@@ -219,17 +219,7 @@ func into[A any](p *A) func(transport.Value) error {
 }
 
 // encodeAll encodes a task's results, one value per return.
-func encodeAll(vs ...any) ([]transport.Value, error) {
-	out := make([]transport.Value, len(vs))
-	for i, v := range vs {
-		e, err := Encode(v)
-		if err != nil {
-			return nil, fmt.Errorf("return %d: %w", i+1, err)
-		}
-		out[i] = e
-	}
-	return out, nil
-}
+func encodeAll(vs ...any) ([]transport.Value, error) { return encodeList(vs, nil) }
 
 // encodeList encodes the results of a FuncN, one value per return.
 func encodeList[R any](rs []R, err error) ([]transport.Value, error) {
