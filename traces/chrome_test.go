@@ -373,3 +373,11 @@ func TestChromeRetriedRunsAreSlices(t *testing.T) {
 	}
 	assert.Equal(t, []any{"failed, retried", "finished"}, statuses)
 }
+
+// TestRecordNamesMessageKinds: a record's text (replay's divergence lines)
+// names a message by its type, not its wire number (it said msg=23).
+func TestRecordNamesMessageKinds(t *testing.T) {
+	r := traces.Record{Source: traces.Net, Node: 1, Peer: 2, Msg: transport.KindPlaceTask}
+	assert.Contains(t, r.String(), "msg=PlaceTask")
+	assert.Equal(t, "kind60000", traces.MsgName(60000))
+}

@@ -113,7 +113,7 @@ func (r *Record) String() string {
 	}
 	if r.Msg != 0 {
 		b = append(b, " msg="...)
-		b = append(b, r.Msg.String()...)
+		b = append(b, MsgName(r.Msg)...)
 	}
 	if r.Task != 0 {
 		b = append(b, " task="...)

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"reflect"
-	"strconv"
 	"time"
 )
 
@@ -134,16 +132,6 @@ func New(k Kind) (Message, error) {
 		return nil, fmt.Errorf("%w %d", ErrUnknownKind, k)
 	}
 	return registry[k](), nil
-}
-
-// String names the message type of a kind (PlaceTask), for traces and
-// logs; an unknown kind is "kind N".
-func (k Kind) String() string {
-	m, err := New(k)
-	if err != nil {
-		return "kind " + strconv.FormatUint(uint64(k), 10)
-	}
-	return reflect.TypeOf(m).Elem().Name()
 }
 
 // Encoder appends values in a compact little-endian/varint form.

@@ -498,20 +498,3 @@ func TestSetActCopies(t *testing.T) {
 	normal.SetAct(func(a *transport.ActorSpec) { a.Creation = true })
 	require.True(t, normal.IsCreation())
 }
-
-// TestKindString: traces and logs name a message by its type (replay's
-// divergence lines said msg=23), every registered kind has a name, and an
-// unknown kind still prints.
-func TestKindString(t *testing.T) {
-	if got := transport.KindPlaceTask.String(); got != "PlaceTask" {
-		t.Errorf("KindPlaceTask: %q", got)
-	}
-	for _, k := range transport.Kinds() {
-		if s := k.String(); s == "" || strings.HasPrefix(s, "kind ") {
-			t.Errorf("registered kind %d has no name: %q", uint16(k), s)
-		}
-	}
-	if got := transport.Kind(60000).String(); got != "kind 60000" {
-		t.Errorf("unknown kind: %q", got)
-	}
-}
