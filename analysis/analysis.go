@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -1257,15 +1256,8 @@ func partitioned(r *traces.Record) []transport.NodeID {
 	if r.Detail == "cut" {
 		return []transport.NodeID{r.Node, r.Peer}
 	}
-	var ids []transport.NodeID
-	for _, f := range strings.FieldsFunc(r.Detail, func(c rune) bool { return c == '[' || c == ']' || c == ' ' }) {
-		n, err := strconv.ParseUint(f, 10, 64)
-		if err != nil {
-			return nil
-		}
-		ids = append(ids, transport.NodeID(n))
-	}
-	return ids
+	groups, _ := traces.PartitionGroups(r.Detail)
+	return slices.Concat(groups...)
 }
 
 func (a *analyzer) criticalPath() {

@@ -159,26 +159,43 @@ func (c *chromeWriter) name(id transport.NodeID) string {
 	return endpointName(id)
 }
 
-// NameGroups rewrites a partition record's Detail ("[1 2 3][4 5]": the
-// groups' endpoint IDs, as netsim writes them) with each ID named by name
-// ("[head, worker-0, worker-1][worker-2, worker-3]"); any other Detail
-// comes back as it is.
-func NameGroups(detail string, name func(transport.NodeID) string) string {
+// PartitionGroups parses a partition record's Detail ("[1 2 3][4 5]":
+// the groups' endpoint IDs, as netsim writes them); ok is false for any
+// other Detail.
+func PartitionGroups(detail string) (groups [][]transport.NodeID, ok bool) {
 	if !strings.HasPrefix(detail, "[") || !strings.HasSuffix(detail, "]") {
+		return nil, false
+	}
+	for _, g := range strings.Split(detail[1:len(detail)-1], "][") {
+		var ids []transport.NodeID
+		for _, field := range strings.Fields(g) {
+			n, err := strconv.ParseUint(field, 10, 64)
+			if err != nil {
+				return nil, false
+			}
+			ids = append(ids, transport.NodeID(n))
+		}
+		groups = append(groups, ids)
+	}
+	return groups, true
+}
+
+// NameGroups rewrites a partition record's Detail with each endpoint ID
+// named by name ("[head, worker-0, worker-1][worker-2, worker-3]"); any
+// other Detail comes back as it is.
+func NameGroups(detail string, name func(transport.NodeID) string) string {
+	groups, ok := PartitionGroups(detail)
+	if !ok {
 		return detail
 	}
 	var b strings.Builder
-	for _, g := range strings.Split(detail[1:len(detail)-1], "][") {
+	for _, g := range groups {
 		b.WriteByte('[')
-		for i, field := range strings.Fields(g) {
-			n, err := strconv.ParseUint(field, 10, 64)
-			if err != nil {
-				return detail
-			}
+		for i, id := range g {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(name(transport.NodeID(n)))
+			b.WriteString(name(id))
 		}
 		b.WriteByte(']')
 	}
