@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"raysim/runtime/node"
@@ -102,16 +103,70 @@ func GetTimeout[T any](ctx context.Context, ref Ref[T], timeout time.Duration) (
 // without waiting for the rest: the first error (in ref order) among those
 // that have come.
 func GetAll[T any](ctx context.Context, refs []Ref[T], timeout time.Duration) ([]T, error) {
+	vals, err := getValues(ctx, refs, timeout)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, len(refs))
+	for i, v := range vals {
+		if out[i], err = Decode[T](v); err != nil {
+			return nil, fmt.Errorf("ray: get %s: %w", refs[i].id, err)
+		}
+	}
+	return out, nil
+}
+
+// ObjectRef is what every Ref[T] is, whatever its T: a handle on an
+// object, as Ray's ObjectRef. A slice of them holds refs of different
+// types, for WaitObjects and GetObjects (Ray's wait and get of a mixed
+// list); a type switch or assertion (r.(ray.Ref[int])) gives the typed
+// ref back. Only this package's refs implement it.
+type ObjectRef interface {
+	ObjectID() transport.ObjectID
+	refErr() error
+	elemType() reflect.Type
+}
+
+// GetObjects is GetAll over refs of different types: each value is
+// decoded as its ref's type (an int for a Ref[int]) and returned in an
+// any, in ref order. Errors as GetAll's.
+func GetObjects(ctx context.Context, refs []ObjectRef, timeout time.Duration) ([]any, error) {
+	vals, err := getValues(ctx, refs, timeout)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(refs))
+	for i, v := range vals {
+		p := reflect.New(refs[i].elemType())
+		if err := decodeInto(p.Interface(), v.Data); err != nil {
+			return nil, fmt.Errorf("ray: get %s: %w: %w", refs[i].ObjectID(), ErrDecode, err)
+		}
+		out[i] = p.Elem().Interface()
+	}
+	return out, nil
+}
+
+// checkRef is refErr, and ErrZeroRef for a nil ObjectRef (refs[i]).
+func checkRef[R ObjectRef](r R, i int) error {
+	if any(r) == nil {
+		return fmt.Errorf("%w: refs[%d] is nil", ErrZeroRef, i)
+	}
+	return r.refErr()
+}
+
+// getValues is what GetAll and GetObjects share: the refs' values, or the
+// first error among them.
+func getValues[R ObjectRef](ctx context.Context, refs []R, timeout time.Duration) ([]transport.Value, error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
 	ids := make([]transport.ObjectID, len(refs))
 	for i, r := range refs {
-		if err := r.refErr(); err != nil {
+		if err := checkRef(r, i); err != nil {
 			return nil, err
 		}
-		ids[i] = r.id
+		ids[i] = r.ObjectID()
 	}
 	vals, err := c.Get(ctx, ids, timeout)
 	if err != nil {
@@ -122,13 +177,7 @@ func GetAll[T any](ctx context.Context, refs []Ref[T], timeout time.Duration) ([
 			return nil, err
 		}
 	}
-	out := make([]T, len(refs))
-	for i, v := range vals {
-		if out[i], err = Decode[T](v); err != nil {
-			return nil, fmt.Errorf("ray: get %s: %w", ids[i], err)
-		}
-	}
-	return out, nil
+	return vals, nil
 }
 
 // Wait returns once numReturns of refs are available (or timeout passes; <0:
@@ -140,6 +189,16 @@ func GetAll[T any](ctx context.Context, refs []Ref[T], timeout time.Duration) ([
 // ready once its object exists on some node (Ray's fetch_local=False: Wait
 // does not fetch it here; a Get does).
 func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout time.Duration) (ready, notReady []Ref[T], err error) {
+	return wait(ctx, refs, numReturns, timeout)
+}
+
+// WaitObjects is Wait over refs of different types (Ray's wait of a mixed
+// list): the same rules, the same split.
+func WaitObjects(ctx context.Context, refs []ObjectRef, numReturns int, timeout time.Duration) (ready, notReady []ObjectRef, err error) {
+	return wait(ctx, refs, numReturns, timeout)
+}
+
+func wait[R ObjectRef](ctx context.Context, refs []R, numReturns int, timeout time.Duration) (ready, notReady []R, err error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -153,15 +212,16 @@ func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout tim
 	ids := make([]transport.ObjectID, len(refs))
 	seen := make(map[transport.ObjectID]struct{}, len(refs))
 	for i, r := range refs {
-		if err := r.refErr(); err != nil {
+		if err := checkRef(r, i); err != nil {
 			return nil, nil, err
 		}
-		if _, dup := seen[r.id]; dup {
+		id := r.ObjectID()
+		if _, dup := seen[id]; dup {
 			// As Ray's: a duplicate would count twice toward numReturns.
-			return nil, nil, fmt.Errorf("%w: %s is in the list twice: want unique refs", ErrBadWait, r.id)
+			return nil, nil, fmt.Errorf("%w: %s is in the list twice: want unique refs", ErrBadWait, id)
 		}
-		seen[r.id] = struct{}{}
-		ids[i] = r.id
+		seen[id] = struct{}{}
+		ids[i] = id
 	}
 	ok, err := c.Wait(ctx, ids, numReturns, timeout)
 	for i, r := range refs {

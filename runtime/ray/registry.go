@@ -392,13 +392,6 @@ func result[R any](v R, err error) (transport.Value, error) {
 	return Encode(v)
 }
 
-// objectRef is what every Ref[T] is, whatever T: a handle on an object.
-type objectRef interface {
-	ObjectID() transport.ObjectID
-	refErr() error
-	elemType() reflect.Type
-}
-
 // elemType is T, which Remote checks against the parameter a Ref is
 // given for.
 func (r Ref[T]) elemType() reflect.Type { return reflect.TypeFor[T]() }
@@ -413,7 +406,7 @@ func encodeArgs(spec *transport.TaskSpec, name string, sig *params, args []any) 
 	}
 	spec.Args = make([]transport.Arg, len(args))
 	for i, a := range args {
-		if r, ok := a.(objectRef); ok {
+		if r, ok := a.(ObjectRef); ok {
 			if err := r.refErr(); err != nil {
 				return fmt.Errorf("ray: %s: argument %d: %w", name, i+1, err)
 			}
