@@ -621,8 +621,34 @@ func (c *Caller) emitSelfWait(op string, id transport.ObjectID) {
 
 // Wait blocks until k of the objects exist somewhere in the cluster (or
 // timeout, <0: none, passes) and reports which are ready: at most k, the
-// first in order when k are ready at once. It does not fetch.
+// first in order when k are ready at once. It does not fetch (Ray's
+// fetch_local=False).
 func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, timeout time.Duration) ([]bool, error) {
+	return c.wait(ctx, ids, k, timeout, false)
+}
+
+// WaitLocal is Wait where an object is ready once it is in this node's
+// store (Ray's wait with fetch_local=True, its default): it fetches the
+// objects not here, as a Get does, and takes the fetches back when it
+// returns, as Ray's raylet cancels a wait's pulls; a poll (timeout 0)
+// fetches nothing and reports what is here.
+func (c *Caller) WaitLocal(ctx context.Context, ids []transport.ObjectID, k int, timeout time.Duration) ([]bool, error) {
+	return c.wait(ctx, ids, k, timeout, true)
+}
+
+// localWait is one object a WaitLocal fetches (a waiter of need).
+type localWait struct {
+	i    int
+	told bool // need told it: the fetch is over
+	f    func(i int)
+}
+
+func (w *localWait) ready(*objstore.Entry) {
+	w.told = true
+	w.f(w.i)
+}
+
+func (c *Caller) wait(ctx context.Context, ids []transport.ObjectID, k int, timeout time.Duration, local bool) ([]bool, error) {
 	ready := make([]bool, len(ids))
 	k = min(k, len(ids))
 	var err error
@@ -639,6 +665,7 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 		n := 0
 		done, blocking := false, false
 		var registered []transport.ObjectID // whenLocated's, taken back when done
+		var fetches []*localWait            // WaitLocal's needs, taken back when done
 		unblock := func() {}
 		var timer transport.Timer // the timeout's, stopped when the Wait ends first (it holds finish)
 		var stop *waitStop        // a cancel's way in (a normal task's)
@@ -646,6 +673,7 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 			if !done {
 				done = true
 				r.forgetLocated(registered, &done)
+				unfetch(r, ids, fetches)
 				if stop != nil {
 					c.unblock(stop)
 				}
@@ -665,7 +693,7 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 		if r.abandon.err != nil { // the cluster is lost: what this node knows is all
 			for i, id := range ids {
 				_, located := r.locations[id]
-				if ready[i] = located || r.store.Contains(id); ready[i] {
+				if ready[i] = !local && located || r.store.Contains(id); ready[i] {
 					n++
 				}
 			}
@@ -676,6 +704,16 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 			wake()
 			return
 		}
+		arrived := func(i int) {
+			if done || ready[i] {
+				return
+			}
+			ready[i] = true
+			n++
+			if blocking && n >= k {
+				finish()
+			}
+		}
 		for i, id := range ids {
 			if n >= k {
 				// k are ready, the first k in order (all Wait reports):
@@ -683,23 +721,24 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 				// over done refs costs one ref a round, not all of them).
 				break
 			}
-			i := i
-			if r.whenLocated(id, locWaiter{owner: &done, f: func() {
-				if done || ready[i] {
-					return
+			if local {
+				if r.store.Contains(id) {
+					arrived(i)
+				} else if timeout != 0 { // a poll fetches nothing: it would take the fetch back at once
+					w := &localWait{i: i, f: arrived}
+					r.need(id, w) // tells w from the loop, never now
+					fetches = append(fetches, w)
 				}
-				ready[i] = true
-				n++
-				if blocking && n >= k {
-					finish()
-				}
-			}}) {
+				continue
+			}
+			if r.whenLocated(id, locWaiter{owner: &done, f: func() { arrived(i) }}) {
 				registered = append(registered, id)
 			}
 		}
 		if n >= k || timeout == 0 { // k ready, or a poll: what is ready now (see Get)
 			done = true
 			r.forgetLocated(registered, &done)
+			unfetch(r, ids, fetches)
 			wake()
 			return
 		}
@@ -731,6 +770,16 @@ func (c *Caller) Wait(ctx context.Context, ids []transport.ObjectID, k int, time
 		err = ErrCancelled
 	}
 	return ready, err
+}
+
+// unfetch takes back the fetches of an ended WaitLocal that have not come
+// (Raylet.unneed), as forgetLocated takes back a Wait's registrations.
+func unfetch(r *Raylet, ids []transport.ObjectID, fetches []*localWait) {
+	for _, w := range fetches {
+		if !w.told {
+			r.unneed(ids[w.i], w)
+		}
+	}
 }
 
 // Compute spends d of virtual CPU time (netsim) or sleeps d (TCP). A

@@ -53,6 +53,7 @@ type FetchView struct {
 	Source     transport.NodeID
 	Pulling    bool
 	Got, Total int64
+	Readers    int // who waits for it here (Get, WaitLocal, a task's argument); 0 once all left
 }
 
 // Fetches lists the objects being fetched, in ID order.
@@ -62,6 +63,12 @@ func (r *Raylet) Fetches() []FetchView {
 	for _, id := range ids {
 		f := r.fetchOf(id)
 		v := FetchView{Object: id, Pulling: f.pulling}
+		if f.first != nil {
+			v.Readers = 1
+		}
+		if f.more != nil {
+			v.Readers += len(*f.more)
+		}
 		if f.pull != nil {
 			v.Source, v.Got, v.Total = f.source, f.got, f.total
 		}

@@ -187,18 +187,33 @@ func getValues[R ObjectRef](ctx context.Context, refs []R, timeout time.Duration
 // Wait(rest, 1) takes one ref per round; numReturns must be 1 to len(refs)
 // and the refs unique (ErrBadWait), and no refs return at once. A ref is
 // ready once its object exists on some node (Ray's fetch_local=False: Wait
-// does not fetch it here; a Get does).
-func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout time.Duration) (ready, notReady []Ref[T], err error) {
-	return wait(ctx, refs, numReturns, timeout)
+// does not fetch it here; a Get does); with FetchLocal, once it is here.
+func Wait[T any](ctx context.Context, refs []Ref[T], numReturns int, timeout time.Duration, opts ...WaitOption) (ready, notReady []Ref[T], err error) {
+	return wait(ctx, refs, numReturns, timeout, opts)
 }
 
 // WaitObjects is Wait over refs of different types (Ray's wait of a mixed
 // list): the same rules, the same split.
-func WaitObjects(ctx context.Context, refs []ObjectRef, numReturns int, timeout time.Duration) (ready, notReady []ObjectRef, err error) {
-	return wait(ctx, refs, numReturns, timeout)
+func WaitObjects(ctx context.Context, refs []ObjectRef, numReturns int, timeout time.Duration, opts ...WaitOption) (ready, notReady []ObjectRef, err error) {
+	return wait(ctx, refs, numReturns, timeout, opts)
 }
 
-func wait[R ObjectRef](ctx context.Context, refs []R, numReturns int, timeout time.Duration) (ready, notReady []R, err error) {
+// WaitOption changes what Wait counts as ready.
+type WaitOption func(*waitOptions)
+
+type waitOptions struct{ fetchLocal bool }
+
+// FetchLocal makes Wait count a ref ready once its object is in the
+// caller's node's object store, and fetch the objects that are elsewhere
+// meanwhile, as Ray's wait with fetch_local=True (Ray's default; Wait's
+// is fetch_local=False, ready once the object exists anywhere). When the
+// Wait returns, the fetches of objects that have not come are taken back,
+// as Ray's raylet cancels a wait's pulls: a poll (timeout 0) fetches
+// nothing and reports the objects already here, so a loop that polls for
+// remote objects needs a timeout above 0, or a Get.
+func FetchLocal() WaitOption { return func(o *waitOptions) { o.fetchLocal = true } }
+
+func wait[R ObjectRef](ctx context.Context, refs []R, numReturns int, timeout time.Duration, opts []WaitOption) (ready, notReady []R, err error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -223,7 +238,18 @@ func wait[R ObjectRef](ctx context.Context, refs []R, numReturns int, timeout ti
 		seen[id] = struct{}{}
 		ids[i] = id
 	}
-	ok, err := c.Wait(ctx, ids, numReturns, timeout)
+	var o waitOptions
+	for _, f := range opts {
+		if f != nil {
+			f(&o)
+		}
+	}
+	var ok []bool
+	if o.fetchLocal {
+		ok, err = c.WaitLocal(ctx, ids, numReturns, timeout)
+	} else {
+		ok, err = c.Wait(ctx, ids, numReturns, timeout)
+	}
 	for i, r := range refs {
 		if ok[i] && len(ready) < numReturns {
 			ready = append(ready, r)

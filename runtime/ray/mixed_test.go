@@ -58,3 +58,74 @@ func init() {
 		require.NoError(t, ray.Cancel(ctx, slow))
 	}})
 }
+
+// FetchLocal: Wait counts a ref ready once its object is in the caller's
+// node's store (Ray's fetch_local=True) and fetches it meanwhile; without
+// it, once the object exists anywhere. A poll fetches nothing.
+func init() {
+	semanticCases = append(semanticCases, semanticCase{"wait with FetchLocal waits for the object here", func(t *testing.T, ctx context.Context, s *suite) {
+		there := s.double.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, 21)
+		refs := []ray.Ref[int]{there}
+		ready, _, err := ray.Wait(ctx, refs, 1, -1)
+		require.NoError(t, err)
+		require.Equal(t, refs, ready, "made on node 1")
+		ready, notReady, err := ray.Wait(ctx, refs, 1, 0, ray.FetchLocal())
+		require.NoError(t, err)
+		assert.Empty(t, ready, "not here yet: a Wait without FetchLocal fetched nothing")
+		assert.Equal(t, refs, notReady)
+		ready, notReady, err = ray.Wait(ctx, refs, 1, 0, ray.FetchLocal())
+		require.NoError(t, err)
+		assert.Empty(t, ready, "a poll fetched nothing either")
+		assert.Equal(t, refs, notReady)
+		ready, _, err = ray.Wait(ctx, refs, 1, 10*time.Second, ray.FetchLocal())
+		require.NoError(t, err)
+		assert.Equal(t, refs, ready, "fetched")
+		ready, _, err = ray.Wait(ctx, refs, 1, 0, ray.FetchLocal())
+		require.NoError(t, err)
+		assert.Equal(t, refs, ready, "here now")
+
+		// A task's ref and a failed task's, mixed: ready once here, the
+		// error too (it is a value like any other).
+		never := s.slow.Options(ray.Resource("nowhere", 1)).Remote(ctx, 1)
+		bad := s.fail.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, 1)
+		ready2, notReady2, err := ray.WaitObjects(ctx, []ray.ObjectRef{never, bad}, 1, 10*time.Second, ray.FetchLocal())
+		require.NoError(t, err)
+		assert.Equal(t, []ray.ObjectRef{bad}, ready2)
+		assert.Equal(t, []ray.ObjectRef{never}, notReady2)
+		ready, _, err = ray.Wait(ctx, []ray.Ref[int]{never}, 1, 20*time.Millisecond, ray.FetchLocal())
+		require.NoError(t, err)
+		assert.Empty(t, ready, "timed out")
+		require.NoError(t, ray.Cancel(ctx, never))
+	}})
+}
+
+// TestWaitLocalTakesBackItsFetches: a Wait with FetchLocal that ends
+// without an object (its timeout; enough others here) takes back its
+// fetch, as a Get does (Ray cancels a wait's pulls when it returns), so
+// Waits in a loop leave no readers behind.
+func TestWaitLocalTakesBackItsFetches(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		never := s.slow.Options(ray.Resource("nowhere", 1)).Remote(ctx, 1)
+		done := s.double.Remote(ctx, 1)
+		_, err := ray.Get(ctx, done)
+		require.NoError(t, err)
+		for range 50 {
+			ready, _, err := ray.Wait(ctx, []ray.Ref[int]{never}, 1, time.Millisecond, ray.FetchLocal())
+			require.NoError(t, err)
+			require.Empty(t, ready)
+			ready, _, err = ray.Wait(ctx, []ray.Ref[int]{done, never}, 1, -1, ray.FetchLocal()) // done is enough
+			require.NoError(t, err)
+			require.Equal(t, []ray.Ref[int]{done}, ready)
+		}
+		readers := 0
+		for _, f := range c.Raylet(0).Fetches() { // netsim: this coroutine holds the loop
+			readers += f.Readers
+		}
+		assert.Zero(t, readers, "readers left by ended Waits")
+		return ray.Cancel(ctx, never)
+	}))
+}
