@@ -78,6 +78,9 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 				}
 			}
 		}
+		if mr, ok := w.Params.(*MapReduceParams); ok && mr.Returns && mr.Stream {
+			d.errAt(po.get("stream"), po.at("stream"), "false beside returns: true (a map returns its partitions or streams them, not both)")
+		}
 		if rl, ok := w.Params.(*RLParams); ok && rl.MaxConcurrency > 1 && (rl.CheckpointEvery > 0 || rl.Replay) {
 			d.errAt(po.get("max_concurrency"), po.at("max_concurrency"), fmt.Sprintf(
 				"1 beside checkpoint_every or replay: their logs assume one rollout at a time (got %d)", rl.MaxConcurrency))

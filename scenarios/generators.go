@@ -142,6 +142,13 @@ type MapReduceParams struct {
 	// returns their refs: the driver waits for every map's list, and a
 	// partition lost with its node is lost for good (a Put has no lineage).
 	Returns bool
+	// Stream: each map is a generator task (Ray's streaming generator,
+	// ray.RegisterGen2) that yields its partitions one at a time; the
+	// driver takes each map's items as they come, then submits the
+	// reduces. A map whose node dies is retried from its start, and a
+	// lost partition is rebuilt by running its map again. Not with
+	// Returns.
+	Stream bool
 }
 
 // ChainParams: Chains independent chains of Length tasks, each task taking
@@ -329,6 +336,7 @@ func (p *MapReduceParams) fields() []param {
 		sizeP("partition_size", &p.PartitionSize, "64KiB"),
 		boolP("free", &p.Free),
 		boolP("returns", &p.Returns),
+		boolP("stream", &p.Stream),
 	}
 }
 

@@ -225,6 +225,8 @@ func TestRejects(t *testing.T) {
 		{"group for actors", "cluster:\n  nodes:\n    - {name: a, count: 2}\n    - {name: b}\nworkload:\n  - generator: rl\n    placement_group: {bundles: 1}\n", `x.yaml:7:22: workload.0.placement_group: a placement group for a task generator's entry (rl makes actors, which would hold its bundles for good)`},
 		{"threaded simulators with replay", "cluster:\n  nodes:\n    - {name: a}\nworkload:\n  - generator: rl\n    params: {replay: true, max_concurrency: 2}\n",
 			`x.yaml:6:45: workload.0.params.max_concurrency: 1 beside checkpoint_every or replay: their logs assume one rollout at a time (got 2)`},
+		{"map-reduce returns and stream", "cluster:\n  nodes:\n    - {name: a}\nworkload:\n  - generator: map-reduce\n    params: {returns: true, stream: true}\n",
+			`x.yaml:6:37: workload.0.params.stream: false beside returns: true (a map returns its partitions or streams them, not both)`},
 		{"retry_exceptions not bool", base + "    retry_exceptions: 3\n", `x.yaml:7:23: workload.0.retry_exceptions: true or false (got 3)`},
 		{"fault after limit", "duration_limit: 1s\n" + base + "faults: [{at: 2s, kill_node: b}]\n", "x.yaml:8:15: faults.0.at: a time within duration_limit 1s (got \"2s\")"},
 		{"uniform min>max", base + "    params: {duration: {dist: uniform, min: 2ms, max: 1ms}}\n", `x.yaml:7:55: workload.0.params.duration.max: max >= min (got "1ms")`},

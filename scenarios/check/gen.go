@@ -376,6 +376,9 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		p.PartitionSize = sizeP(t, "partition_size")
 		p.Free = rapid.Bool().Draw(t, "free")
 		p.Returns = rapid.Bool().Draw(t, "returns")
+		if !p.Returns {
+			p.Stream = rapid.Bool().Draw(t, "stream")
+		}
 	case *scenarios.ChainParams:
 		p.Chains = rapid.IntRange(1, 4).Draw(t, "chains")
 		p.Length = rapid.IntRange(1, 10).Draw(t, "length")

@@ -56,6 +56,7 @@ func TestChecksCatchTampering(t *testing.T) {
 		{"map-reduce: a map lost a partition", "map-reduce.yaml", []string{"workload.0.params.maps=8", "workload.0.params.reduces=4"},
 			only("wl.map.parts", func(v any) any { p := v.([]ray.Ref[ray.Blob]); return p[:len(p)-1] })},
 		{"map-reduce (returns): truncated partitions", "map-reduce.yaml", []string{"workload.0.params.maps=8", "workload.0.params.reduces=4", "workload.0.params.returns=true"}, only("wl.map", halve)},
+		{"map-reduce (stream): truncated partitions", "map-reduce.yaml", []string{"workload.0.params.maps=8", "workload.0.params.reduces=4", "workload.0.params.stream=true"}, only("wl.map", halve)},
 		{"parameter-server: truncated pulls", "parameter-server.yaml", []string{"workload.0.params.workers=4", "workload.0.params.iterations=5"}, only("wl.pull", halve)},
 		{"parameter-server: wrong worker result", "parameter-server.yaml", []string{"workload.0.params.workers=4", "workload.0.params.iterations=5"},
 			only("wl.psworker", func(v any) any { return v.(int64) - 1 })},
@@ -92,7 +93,8 @@ func TestParameterServerDurationPerIteration(t *testing.T) {
 }
 
 // TestMapReduceReturnsRebuiltAfterCrash: a shuffle whose maps return their
-// partitions (returns: true, Ray's num_returns) survives a node's crash —
+// partitions (returns: true, Ray's num_returns), or stream them (stream:
+// true, Ray's streaming generators), survives a node's crash —
 // the lost partitions are rebuilt by re-running their maps — where the
 // same shuffle over Put partitions fails the reduces that needed one (a
 // Put has no lineage).
@@ -102,8 +104,10 @@ func TestMapReduceReturnsRebuiltAfterCrash(t *testing.T) {
 	put := run(t, "map-reduce.yaml", sets, nil)
 	require.False(t, put.OK, "Put partitions lost with their node fail their reduces")
 	require.Positive(t, put.ObjectsLost)
-	ret := run(t, "map-reduce.yaml", append(sets, "workload.0.params.returns=true"), nil)
-	require.True(t, ret.OK, "returns rebuilt from lineage: %+v", ret.Expectations)
-	require.Positive(t, ret.ObjectsReconstructed)
-	require.Zero(t, ret.Incorrect)
+	for _, how := range []string{"returns", "stream"} {
+		ret := run(t, "map-reduce.yaml", append(sets, "workload.0.params."+how+"=true"), nil)
+		require.True(t, ret.OK, "%s: rebuilt from lineage: %+v", how, ret.Expectations)
+		require.Positive(t, ret.ObjectsReconstructed, how)
+		require.Zero(t, ret.Incorrect, how)
+	}
 }

@@ -143,6 +143,7 @@ func (d *driver) treeReduce(ctx context.Context, p *scenarios.TreeReduceParams) 
 func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) error {
 	maps := make([]ray.Ref[[]ray.Ref[ray.Blob]], p.Maps)
 	parts := make([][]ray.Ref[ray.Blob], p.Maps) // partition j of map i: parts[i][j]
+	var streams []*ray.Stream[ray.Blob]          // stream: true, map i's
 	sizes := make([]int64, p.Maps)
 	for i := range maps {
 		if err := d.gap(ctx, i == 0); err != nil {
@@ -151,16 +152,36 @@ func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) er
 		sizes[i] = p.PartitionSize.Sample(d.rng)
 		shape := [2]int64{int64(p.Reduces), sizes[i]}
 		opts := d.opts(p.MapDuration.Sample(d.rng), "map")
-		if p.Returns { // the partitions are the map's returns: refs now
+		switch {
+		case p.Returns: // the partitions are the map's returns: refs now
 			var err error
 			if parts[i], err = d.f.mapperN.Options(opts...).Remote(ctx, p.Reduces, Mix(d.key, uint64(i)), shape); err != nil {
 				return err
 			}
-			continue
+		case p.Stream: // the partitions come as the map yields them
+			streams = append(streams, d.f.mapperGen.Options(opts...).Remote(ctx, Mix(d.key, uint64(i)), shape))
+		default:
+			maps[i] = d.f.mapper.Options(opts...).Remote(ctx, Mix(d.key, uint64(i)), shape)
 		}
-		maps[i] = d.f.mapper.Options(opts...).Remote(ctx, Mix(d.key, uint64(i)), shape)
 	}
-	if !p.Returns {
+	for i, s := range streams {
+		for ref, err := range s.All(ctx) {
+			if err != nil {
+				return err
+			}
+			parts[i] = append(parts[i], ref)
+		}
+		if n := len(parts[i]); n != p.Reduces {
+			if n > 0 { // a map that failed ends its stream with its error, as an item
+				if _, err := ray.Get(ctx, parts[i][n-1]); err != nil {
+					return err
+				}
+			}
+			d.t.check(false, fmt.Sprintf("map %d: %d partitions streamed, want %d", i, len(parts[i]), p.Reduces))
+			return nil
+		}
+	}
+	if !p.Returns && !p.Stream {
 		var err error
 		if parts, err = ray.GetAll(ctx, maps, -1); err != nil {
 			return err
@@ -197,6 +218,11 @@ func (d *driver) mapReduce(ctx context.Context, p *scenarios.MapReduceParams) er
 	}
 	for _, part := range parts {
 		if err := ray.Free(ctx, part...); err != nil {
+			return err
+		}
+	}
+	for _, s := range streams { // and each stream's end
+		if err := ray.Free(ctx, s.Ref()); err != nil {
 			return err
 		}
 	}

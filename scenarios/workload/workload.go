@@ -66,18 +66,21 @@ type Funcs struct {
 	mapper *ray.Func[[]ray.Ref[ray.Blob]]
 	// mapperN returns a map's partitions as its return objects
 	// (map-reduce's returns: true).
-	mapperN  *ray.FuncN[ray.Blob]
-	reducer  *ray.Func[ray.Blob]
-	link     *ray.Func[ray.Blob]
-	nested   *ray.Func[int64]
-	update   *ray.Func[uint64]
-	sim      *ray.ActorClass[simulator]
-	rollout  *ray.ActorMethod[simulator, ray.Blob]
-	simState *ray.ActorMethod[simulator, [2]uint64]
-	ps       *ray.ActorClass[paramShard]
-	pull     *ray.ActorMethod[paramShard, ray.Blob]
-	push     *ray.ActorMethod[paramShard, uint64]
-	psWorker *ray.Func[int64]
+	mapperN *ray.FuncN[ray.Blob]
+	// mapperGen yields a map's partitions one at a time (map-reduce's
+	// stream: true).
+	mapperGen *ray.GenFunc[ray.Blob]
+	reducer   *ray.Func[ray.Blob]
+	link      *ray.Func[ray.Blob]
+	nested    *ray.Func[int64]
+	update    *ray.Func[uint64]
+	sim       *ray.ActorClass[simulator]
+	rollout   *ray.ActorMethod[simulator, ray.Blob]
+	simState  *ray.ActorMethod[simulator, [2]uint64]
+	ps        *ray.ActorClass[paramShard]
+	pull      *ray.ActorMethod[paramShard, ray.Blob]
+	push      *ray.ActorMethod[paramShard, uint64]
+	psWorker  *ray.Func[int64]
 }
 
 // rolloutSize is the size of a rollout's result.
@@ -166,6 +169,14 @@ func RegisterTampered(reg *ray.Registry, tamper Tamper) *Funcs {
 			parts[j] = out(tamper, "wl.map", ray.Blob{Bytes: shape[1], Sum: Mix(key, uint64(j))})
 		}
 		return parts, nil
+	})
+	f.mapperGen = ray.RegisterGen2(reg, "wl.map.stream", func(ctx context.Context, key uint64, shape [2]int64, yield func(ray.Blob) error) error {
+		for j := range shape[0] {
+			if err := yield(out(tamper, "wl.map", ray.Blob{Bytes: shape[1], Sum: Mix(key, uint64(j))})); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	f.reducer = ray.RegisterN(reg, "wl.reduce", func(ctx context.Context, parts []ray.Blob) (ray.Blob, error) {
 		var out ray.Blob
