@@ -270,6 +270,24 @@ func Method1[S, A, R any](c *ActorClass[S], name string, fn func(context.Context
 	})
 }
 
+// Method2 registers a method of two arguments.
+func Method2[S, A, B, R any](c *ActorClass[S], name string, fn func(context.Context, *S, A, B) (R, error)) *ActorMethod[S, R] {
+	return addMethod[S, R](c, name, fn, []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B]()}, func(ctx context.Context, self any, args []transport.Value) (transport.Value, error) {
+		if err := arity(name, args, 2); err != nil {
+			return transport.Value{}, err
+		}
+		a, err := Decode[A](args[0])
+		if err != nil {
+			return argError(name, 1, err)
+		}
+		b, err := Decode[B](args[1])
+		if err != nil {
+			return argError(name, 2, err)
+		}
+		return result(fn(ctx, self.(*S), a, b))
+	})
+}
+
 // Options returns a copy of the method with options applied: Name,
 // Duration and MaxRetries; Remote refuses any other (ErrInvalidOption): a
 // call runs where its actor lives, on the actor's resources. On a nil

@@ -392,6 +392,10 @@ func ReturnsOf(ctx context.Context) int {
 // types R1 and R2 (Method0x2, Method1x2).
 type ActorMethod2[S, R1, R2 any] struct{ m methodOf }
 
+// ActorMethod3 is a registered method of class S with three returns, of
+// types R1, R2 and R3 (Method0x3, Method1x3, Method2x3).
+type ActorMethod3[S, R1, R2, R3 any] struct{ m methodOf }
+
 // ActorMethodN is a registered method of class S returning a number of
 // results of type R that each call fixes (Method0xN, Method1xN).
 type ActorMethodN[S, R any] struct{ m methodOf }
@@ -461,6 +465,29 @@ func (m *ActorMethod2[S, R1, R2]) Remote(ctx context.Context, h ActorHandle[S], 
 // Options returns a copy of the method with options applied (Name,
 // Duration and MaxRetries, as ActorMethod's). On a nil method it returns
 // nil, whose Remote reports the mistake.
+func (m *ActorMethod3[S, R1, R2, R3]) Options(o ...Option) *ActorMethod3[S, R1, R2, R3] {
+	if m == nil {
+		return nil
+	}
+	d := *m
+	d.m.opts = m.m.opts.with(o)
+	return &d
+}
+
+// Remote calls the method on the actor and returns a reference to each of
+// its results, as ActorMethod2.Remote does.
+func (m *ActorMethod3[S, R1, R2, R3]) Remote(ctx context.Context, h ActorHandle[S], args ...any) (Ref[R1], Ref[R2], Ref[R3]) {
+	if m == nil {
+		err := fmt.Errorf("%w: Remote on a nil *ActorMethod3 (not registered)", ErrUnknownFunction)
+		return Ref[R1]{err: err}, Ref[R2]{err: err}, Ref[R3]{err: err}
+	}
+	id, err := m.m.call(ctx, h.id, h.err, 3, args)
+	return refAt[R1](id, 0, err), refAt[R2](id, 1, err), refAt[R3](id, 2, err)
+}
+
+// Options returns a copy of the method with options applied (Name,
+// Duration and MaxRetries, as ActorMethod's). On a nil method it returns
+// nil, whose Remote reports the mistake.
 func (m *ActorMethodN[S, R]) Options(o ...Option) *ActorMethodN[S, R] {
 	if m == nil {
 		return nil
@@ -519,6 +546,67 @@ func Method1x2[S, A, R1, R2 any](c *ActorClass[S], name string, fn func(context.
 	})}
 }
 
+// Method2x2 registers a method of two arguments with two returns.
+func Method2x2[S, A, B, R1, R2 any](c *ActorClass[S], name string, fn func(context.Context, *S, A, B) (R1, R2, error)) *ActorMethod2[S, R1, R2] {
+	return &ActorMethod2[S, R1, R2]{addMultiMethod(c, name, fn, []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B]()}, func(ctx context.Context, self any, args []transport.Value, _ int) ([]transport.Value, error) {
+		var a A
+		var b B
+		if bad := decodeArgs(name, args, into(&a), into(&b)); bad != nil {
+			return bad, nil
+		}
+		r1, r2, err := fn(ctx, self.(*S), a, b)
+		if err != nil {
+			return nil, err
+		}
+		return encodeAll(r1, r2)
+	})}
+}
+
+// Method0x3 registers a method without arguments and with three returns.
+func Method0x3[S, R1, R2, R3 any](c *ActorClass[S], name string, fn func(context.Context, *S) (R1, R2, R3, error)) *ActorMethod3[S, R1, R2, R3] {
+	return &ActorMethod3[S, R1, R2, R3]{addMultiMethod(c, name, fn, nil, func(ctx context.Context, self any, args []transport.Value, _ int) ([]transport.Value, error) {
+		if bad := decodeArgs(name, args); bad != nil {
+			return bad, nil
+		}
+		r1, r2, r3, err := fn(ctx, self.(*S))
+		if err != nil {
+			return nil, err
+		}
+		return encodeAll(r1, r2, r3)
+	})}
+}
+
+// Method1x3 registers a method of one argument with three returns.
+func Method1x3[S, A, R1, R2, R3 any](c *ActorClass[S], name string, fn func(context.Context, *S, A) (R1, R2, R3, error)) *ActorMethod3[S, R1, R2, R3] {
+	return &ActorMethod3[S, R1, R2, R3]{addMultiMethod(c, name, fn, []reflect.Type{reflect.TypeFor[A]()}, func(ctx context.Context, self any, args []transport.Value, _ int) ([]transport.Value, error) {
+		var a A
+		if bad := decodeArgs(name, args, into(&a)); bad != nil {
+			return bad, nil
+		}
+		r1, r2, r3, err := fn(ctx, self.(*S), a)
+		if err != nil {
+			return nil, err
+		}
+		return encodeAll(r1, r2, r3)
+	})}
+}
+
+// Method2x3 registers a method of two arguments with three returns.
+func Method2x3[S, A, B, R1, R2, R3 any](c *ActorClass[S], name string, fn func(context.Context, *S, A, B) (R1, R2, R3, error)) *ActorMethod3[S, R1, R2, R3] {
+	return &ActorMethod3[S, R1, R2, R3]{addMultiMethod(c, name, fn, []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B]()}, func(ctx context.Context, self any, args []transport.Value, _ int) ([]transport.Value, error) {
+		var a A
+		var b B
+		if bad := decodeArgs(name, args, into(&a), into(&b)); bad != nil {
+			return bad, nil
+		}
+		r1, r2, r3, err := fn(ctx, self.(*S), a, b)
+		if err != nil {
+			return nil, err
+		}
+		return encodeAll(r1, r2, r3)
+	})}
+}
+
 // Method0xN registers a method without arguments returning as many
 // results of type R as each call asks for (ReturnsOf(ctx) in the method).
 func Method0xN[S, R any](c *ActorClass[S], name string, fn func(context.Context, *S) ([]R, error)) *ActorMethodN[S, R] {
@@ -539,5 +627,18 @@ func Method1xN[S, A, R any](c *ActorClass[S], name string, fn func(context.Conte
 			return bad, nil
 		}
 		return encodeList(fn(withReturns(ctx, n), self.(*S), a))
+	})}
+}
+
+// Method2xN registers a method of two arguments returning as many results
+// of type R as each call asks for (ReturnsOf(ctx) in the method).
+func Method2xN[S, A, B, R any](c *ActorClass[S], name string, fn func(context.Context, *S, A, B) ([]R, error)) *ActorMethodN[S, R] {
+	return &ActorMethodN[S, R]{addMultiMethod(c, name, fn, []reflect.Type{reflect.TypeFor[A](), reflect.TypeFor[B]()}, func(ctx context.Context, self any, args []transport.Value, n int) ([]transport.Value, error) {
+		var a A
+		var b B
+		if bad := decodeArgs(name, args, into(&a), into(&b)); bad != nil {
+			return bad, nil
+		}
+		return encodeList(fn(withReturns(ctx, n), self.(*S), a, b))
 	})}
 }

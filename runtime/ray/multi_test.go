@@ -38,6 +38,19 @@ type multiFuncs struct {
 	// returns and returns each value it passed (one more with k < 0).
 	step  *ray.ActorMethod2[counter, int, int]
 	steps *ray.ActorMethodN[counter, int]
+	// The two-argument methods: scale multiplies the counter by a and adds
+	// b, returning its new value (Method2); scale2 returns it before and
+	// after (Method2x2); trio returns it, its label and whether it is
+	// positive, without changing it (Method0x3), after adding a
+	// (Method1x3), after multiplying by a and adding b (Method2x3);
+	// range2 adds a then returns n values from it stepping by b
+	// (Method2xN).
+	scale  *ray.ActorMethod[counter, int]
+	scale2 *ray.ActorMethod2[counter, int, int]
+	trio0  *ray.ActorMethod3[counter, int, string, bool]
+	trio1  *ray.ActorMethod3[counter, int, string, bool]
+	trio2  *ray.ActorMethod3[counter, int, string, bool]
+	range2 *ray.ActorMethodN[counter, int]
 }
 
 // addMethods registers multiFuncs' methods of class cls.
@@ -48,6 +61,37 @@ func (m *multiFuncs) addMethods(cls *ray.ActorClass[counter]) {
 		}
 		c.n += by
 		return c.n - by, c.n, nil
+	})
+	m.scale = ray.Method2(cls, "scale", func(ctx context.Context, c *counter, a, b int) (int, error) {
+		c.n = c.n*a + b
+		return c.n, nil
+	})
+	m.scale2 = ray.Method2x2(cls, "scale2", func(ctx context.Context, c *counter, a, b int) (int, int, error) {
+		before := c.n
+		c.n = c.n*a + b
+		return before, c.n, nil
+	})
+	trio := func(c *counter) (int, string, bool, error) { return c.n, fmt.Sprintf("n=%d", c.n), c.n > 0, nil }
+	m.trio0 = ray.Method0x3(cls, "trio0", func(ctx context.Context, c *counter) (int, string, bool, error) { return trio(c) })
+	m.trio1 = ray.Method1x3(cls, "trio1", func(ctx context.Context, c *counter, a int) (int, string, bool, error) {
+		c.n += a
+		return trio(c)
+	})
+	m.trio2 = ray.Method2x3(cls, "trio2", func(ctx context.Context, c *counter, a int, b string) (int, string, bool, error) {
+		if b == "" {
+			return 0, "", false, errors.New("trio2: empty label")
+		}
+		c.n *= a
+		n, l, pos, err := trio(c)
+		return n, b + l, pos, err
+	})
+	m.range2 = ray.Method2xN(cls, "range2", func(ctx context.Context, c *counter, a, step int) ([]int, error) {
+		c.n += a
+		out := make([]int, ray.ReturnsOf(ctx))
+		for i := range out {
+			out[i] = c.n + i*step
+		}
+		return out, nil
 	})
 	m.steps = ray.Method1xN(cls, "steps", func(ctx context.Context, c *counter, k int) ([]int, error) {
 		n := ray.ReturnsOf(ctx)
@@ -248,6 +292,54 @@ var multiCases = []semanticCase{
 // multiActorCases are the semantic cases of actor methods with several
 // returns.
 var multiActorCases = []semanticCase{
+	{"actor methods of two arguments and of three returns", func(t *testing.T, ctx context.Context, s *suite) {
+		h := s.counter.New(ctx, 2)
+		v, err := ray.Get(ctx, s.multi.scale.Remote(ctx, h, 3, 1)) // 2*3+1
+		require.NoError(t, err)
+		assert.Equal(t, 7, v)
+		before, after := s.multi.scale2.Remote(ctx, h, 2, 0)
+		vs, err := ray.GetAll(ctx, []ray.Ref[int]{before, after}, -1)
+		require.NoError(t, err)
+		assert.Equal(t, []int{7, 14}, vs)
+		get3 := func(n ray.Ref[int], l ray.Ref[string], p ray.Ref[bool]) (int, string, bool) {
+			t.Helper()
+			vs, err := ray.GetObjects(ctx, []ray.ObjectRef{n, l, p}, -1)
+			require.NoError(t, err)
+			return vs[0].(int), vs[1].(string), vs[2].(bool)
+		}
+		n, l, p := get3(s.multi.trio0.Remote(ctx, h))
+		assert.Equal(t, 14, n)
+		assert.Equal(t, "n=14", l)
+		assert.True(t, p)
+		n, l, p = get3(s.multi.trio1.Remote(ctx, h, -20))
+		assert.Equal(t, -6, n)
+		assert.Equal(t, "n=-6", l)
+		assert.False(t, p)
+		n, l, p = get3(s.multi.trio2.Options(ray.Name("trio")).Remote(ctx, h, -1, "got "))
+		assert.Equal(t, 6, n)
+		assert.Equal(t, "got n=6", l)
+		assert.True(t, p)
+		refs, err := s.multi.range2.Remote(ctx, h, 4, 4, 5) // 4 returns: n 6+4, then steps of 5
+		require.NoError(t, err)
+		vs, err = ray.GetAll(ctx, refs, -1)
+		require.NoError(t, err)
+		assert.Equal(t, []int{10, 15, 20, 25}, vs)
+		// Arguments are checked at the call as for one-argument methods;
+		// an error fails all three returns.
+		bad := s.multi.scale.Remote(ctx, h, 1)
+		require.ErrorIs(t, bad.Err(), ray.ErrBadArgs)
+		_, bl, _ := s.multi.trio2.Remote(ctx, h, 1, 2)
+		require.ErrorIs(t, bl.Err(), ray.ErrBadArgs)
+		e1, e2, e3 := s.multi.trio2.Remote(ctx, h, 1, "")
+		for _, r := range []ray.ObjectRef{e1, e2, e3} {
+			_, err := ray.GetObjects(ctx, []ray.ObjectRef{r}, -1)
+			require.ErrorIs(t, err, ray.ErrTaskFailed)
+			assert.Contains(t, err.Error(), "empty label")
+		}
+		var nilMethod *ray.ActorMethod3[counter, int, string, bool]
+		x, _, _ := nilMethod.Remote(ctx, h)
+		require.ErrorIs(t, x.Err(), ray.ErrUnknownFunction)
+	}},
 	{"num_returns: actor methods", func(t *testing.T, ctx context.Context, s *suite) {
 		h := s.counter.New(ctx, 10)
 		before, after := s.multi.step.Remote(ctx, h, 5)
