@@ -350,6 +350,13 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		} else {
 			s.nodeDead(m)
 		}
+	case *transport.NodeLeaving:
+		if from != m.Node {
+			return // only a node may say it leaves
+		}
+		if e := s.nodes[m.Node]; e != nil && e.alive && e.reg.Incarnation == m.Incarnation {
+			s.declareDead(e, e.reg.Incarnation, deadLeft)
+		}
 	case *transport.GcsActorCheckpoint:
 		s.env.Charge(s.costs.GCSWrite + s.costs.Copy(int64(len(m.Data))))
 		if s.deadSender(from, m.Incarnation) {
@@ -1138,6 +1145,7 @@ func (s *Shard) scheduleCheck() {
 // Why a node incarnation was declared dead (the node.dead event's Detail).
 const (
 	deadSilent    = "missed heartbeats"
+	deadLeft      = "left the cluster (NodeLeaving)"
 	deadRestarted = "restarted: a new incarnation registered before its heartbeats were missed"
 )
 

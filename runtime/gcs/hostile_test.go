@@ -71,3 +71,27 @@ func TestNodeDeadFromOutsideIgnored(t *testing.T) {
 	s.Handle(7, &transport.GcsAddObject{Object: id, Node: 7, Size: 1, Incarnation: 2})
 	require.Equal(t, []transport.NodeID{7}, s.Locations(id), "the live incarnation's copy is listed")
 }
+
+// TestNodeLeavingOnlyFromItself: a node's goodbye (NodeLeaving) declares
+// it dead at once, but only from the node itself and for its live
+// incarnation: one raylet cannot end another, nor an old incarnation's
+// goodbye the new one.
+func TestNodeLeavingOnlyFromItself(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99, Raylets: []transport.NodeID{1, 7}}
+	s := New(fakeEnv{self: 10}, Config{Layout: l})
+	alive := func() bool {
+		for _, n := range s.NodeRows() {
+			if n.Node == 7 {
+				return n.Alive
+			}
+		}
+		return false
+	}
+	s.Handle(7, &transport.RegisterNode{Node: 7, Incarnation: 2})
+	s.Handle(1, wire(t, &transport.NodeLeaving{Node: 7, Incarnation: 2}))
+	require.True(t, alive(), "another raylet's word")
+	s.Handle(7, wire(t, &transport.NodeLeaving{Node: 7, Incarnation: 1}))
+	require.True(t, alive(), "an earlier incarnation's")
+	s.Handle(7, wire(t, &transport.NodeLeaving{Node: 7, Incarnation: 2}))
+	require.False(t, alive(), "its own goodbye")
+}

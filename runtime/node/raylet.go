@@ -331,6 +331,14 @@ func (r *Raylet) heartbeat() {
 	r.env.After(r.cfg.HeartbeatPeriod, r.heartbeat)
 }
 
+// Leave tells the node table this incarnation is going away on purpose
+// (transport.NodeLeaving): it is declared dead at once, not after the node
+// timeout. The caller closes the node after it; a goodbye lost on the way
+// leaves the timeout to do it.
+func (r *Raylet) Leave() {
+	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.NodeLeaving{Node: r.self, Incarnation: r.cfg.Incarnation})
+}
+
 // tellScheduler sends the global scheduler this node's load now, ahead of
 // the next heartbeat the node table forwards: its view is stale, and a
 // placement it makes from that view must not be the one this node is

@@ -794,6 +794,12 @@ func (p *Process) Close() error {
 			close(p.flushStop)
 			<-p.flushDone
 		}
+		p.mu.Lock()
+		h, rl, killed := p.rayH, p.raylet, p.killed
+		p.mu.Unlock()
+		if h != nil && rl != nil && !killed {
+			leave(h, rl)
+		}
 		if p.member != nil {
 			p.member.Leave(p.self)
 		}
@@ -816,6 +822,19 @@ func (p *Process) Close() error {
 		p.closeErr = closeStores(p.stores) // the GCS endpoints have stopped: sync what they wrote last
 	})
 	return p.closeErr
+}
+
+// leave has the raylet say goodbye to the node table (Raylet.Leave), so
+// that it is declared dead at once, and waits briefly for the frame to be
+// written, as deploy.Member.Leave does for the coordinator's.
+func leave(h *tcp.Host, rl *node.Raylet) {
+	before := h.Stats().FramesOut
+	if !h.Do(rl.Leave) {
+		return // stopped already
+	}
+	for i := 0; i < 40 && h.Stats().FramesOut == before; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (p *Process) closeHosts() {

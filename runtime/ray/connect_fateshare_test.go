@@ -77,3 +77,44 @@ func TestDriverExitEndsItsActors(t *testing.T) {
 		return nil
 	}))
 }
+
+// TestDriverLeaveEndsItsActorsAtOnce: a driver whose session closes says
+// goodbye (NodeLeaving), and the node table declares its raylet dead at
+// once: its non-detached actor ends well before a node timeout of two
+// minutes would have ended it (before, it lived on until then).
+func TestDriverLeaveEndsItsActorsAtOnce(t *testing.T) {
+	tok := []byte("leave-test-token")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	reg, cls, get := boxRegistry()
+	dc := ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 2}}
+	dc.Cluster.NodeTimeout = 2 * time.Minute
+	head, err := ray.StartHead(ctx, dc, reg)
+	require.NoError(t, err)
+	t.Cleanup(func() { head.Close() })
+
+	first, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	require.NoError(t, err)
+	require.NoError(t, first.Run(func(ctx context.Context) error {
+		owned := cls.Options(ray.ActorName("owned")).New(ctx, 1)
+		_, err := ray.GetTimeout(ctx, get.Remote(ctx, owned), 10*time.Second)
+		return err
+	}))
+	require.NoError(t, first.Close())
+
+	second, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	require.NoError(t, err)
+	defer second.Close()
+	require.NoError(t, second.Run(func(ctx context.Context) error {
+		deadline := time.Now().Add(30 * time.Second) // far below the node timeout
+		for {
+			_, err := ray.GetActor(ctx, cls, "owned")
+			if errors.Is(err, ray.ErrActorNotFound) {
+				return nil
+			}
+			require.NoError(t, err)
+			require.True(t, time.Now().Before(deadline), "the actor of a driver that left is alive until its node timeout")
+			time.Sleep(50 * time.Millisecond)
+		}
+	}))
+}

@@ -486,6 +486,7 @@ const (
 	KindCallsDone
 	KindHeartbeatAck
 	KindActorWritten
+	KindNodeLeaving
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -502,6 +503,17 @@ type GcsActorCheckpoint struct {
 	// caller, and one whose result was read is in the actor's state.
 	Incarnation uint64
 	Attempt     uint32 // the writing instance's creation attempt, echoed in ActorWritten
+}
+
+// NodeLeaving is a raylet's goodbye to the node table: its process is
+// going away on purpose (a driver's session ends, a node is stopped), so
+// the node table declares the incarnation dead at once instead of after
+// NodeTimeout of silence, and its actors' owners, callers and waiting
+// readers learn of it then (a driver's non-detached actors end with it, as
+// Ray's end with their job). Taken only from the node itself.
+type NodeLeaving struct {
+	Node        NodeID
+	Incarnation uint64
 }
 
 // ActorWritten answers an actor's checkpoint or method-log write: the
@@ -590,6 +602,16 @@ func (m *GcsActorCheckpoint) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Calls, m.Data, m.Incarnation = d.Task(), d.Uvarint(), d.Bytes8(), d.Uvarint()
 	m.Attempt = uint32(d.Count(1<<32-1, 0))
 }
+func (*NodeLeaving) Kind() Kind { return KindNodeLeaving }
+func (m *NodeLeaving) MarshalWire(e *Encoder) {
+	e.Node(m.Node)
+	e.U64(m.Incarnation)
+}
+func (m *NodeLeaving) UnmarshalWire(d *Decoder) {
+	m.Node = d.Node()
+	m.Incarnation = d.U64()
+}
+
 func (*ActorWritten) Kind() Kind { return KindActorWritten }
 func (m *ActorWritten) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
@@ -1609,4 +1631,5 @@ func init() {
 	register(KindCallsDone, func() Message { return new(CallsDone) })
 	register(KindHeartbeatAck, func() Message { return new(HeartbeatAck) })
 	register(KindActorWritten, func() Message { return new(ActorWritten) })
+	register(KindNodeLeaving, func() Message { return new(NodeLeaving) })
 }
