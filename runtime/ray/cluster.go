@@ -37,6 +37,13 @@ type NodeConfig struct {
 	// restored at their next read instead of the store going over
 	// capacity (see node.Config.ObjectSpillBytes). It needs a bounded store.
 	ObjectSpillBytes int64
+	// Start is when the node joins the cluster, in virtual time (0: with
+	// the cluster): until then it does not exist, as a machine not booted
+	// yet; then it registers as any node does, and what waits for its
+	// resources (an infeasible task, a placement group) goes ahead. The
+	// simulator's only (NewTCP refuses it), and not the first node, which
+	// hosts Run's driver.
+	Start time.Duration
 }
 
 // ErrBadSpill is a node's spill tier that cannot be: negative, or beside an
@@ -52,6 +59,9 @@ var ErrBadSpill = errors.New("ray: bad object spill capacity")
 const MaxNodeGPUs = 1 << 16
 
 func (n NodeConfig) check() error {
+	if n.Start < 0 {
+		return fmt.Errorf("ray: node %q: Start %v: want 0 (with the cluster) or later", n.Name, n.Start)
+	}
 	if n.ObjectSpillBytes < 0 {
 		return fmt.Errorf("%w: node %q: %d bytes (want 0, none, or more)", ErrBadSpill, n.Name, n.ObjectSpillBytes)
 	}
@@ -144,6 +154,9 @@ func (cfg *Config) defaults() error {
 		if err := n.check(); err != nil {
 			return err
 		}
+	}
+	if cfg.Nodes[0].Start != 0 {
+		return fmt.Errorf("ray: node %q: Start %v: the first node starts with the cluster (it hosts Run's driver)", cfg.Nodes[0].Name, cfg.Nodes[0].Start)
 	}
 	if cfg.GCSShards <= 0 {
 		cfg.GCSShards = 1
@@ -330,7 +343,13 @@ func NewSim(cfg Config, reg *Registry) (*Sim, error) {
 	for i := range cfg.Nodes {
 		i := i
 		var last *node.Raylet // the previous incarnation's raylet
-		c.net.Add(RayletID(i), func(env transport.Env) transport.Handler {
+		add := c.net.Add
+		if at := cfg.Nodes[i].Start; at > 0 { // it joins later: until then no such node
+			add = func(id transport.NodeID, h func(transport.Env) transport.Handler) {
+				ns.At(at, func() { c.net.Add(id, h) })
+			}
+		}
+		add(RayletID(i), func(env transport.Env) transport.Handler {
 			inc := ns.Node(netsim.NodeID(RayletID(i))).Incarnation()
 			if last != nil {
 				// Above every incarnation the node had: one that rejoined
@@ -366,7 +385,8 @@ func (c *Sim) NodeIndex(name string) (int, bool) {
 	return 0, false
 }
 
-// Raylet returns node i's raylet (nil while the node is down).
+// Raylet returns node i's raylet (nil while the node is down, or has not
+// joined yet: NodeConfig.Start).
 func (c *Sim) Raylet(i int) *node.Raylet {
 	r, _ := c.net.Handler(RayletID(i)).(*node.Raylet)
 	return r

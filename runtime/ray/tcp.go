@@ -61,6 +61,11 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
+	for _, n := range cfg.Nodes {
+		if n.Start != 0 {
+			return nil, fmt.Errorf("ray: node %q: Start %v: a node joining later is the simulator's (a TCP cluster starts its nodes together)", n.Name, n.Start)
+		}
+	}
 	if cfg.NodeTimeout <= 0 {
 		// Wall clock: a loop stalled by the Go scheduler, the GC or the
 		// race detector must not get a live node declared dead.

@@ -1,0 +1,47 @@
+package ray_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/ray"
+)
+
+// TestNodeJoinsLater: a node with a Start joins the simulated cluster then
+// (NodeConfig.Start): before it, it does not exist, and a task needing
+// its resource waits as an infeasible one does; once it has registered,
+// the task runs there. The first node must start with the cluster, and a
+// TCP cluster refuses a later start.
+func TestNodeJoinsLater(t *testing.T) {
+	reg := ray.NewRegistry()
+	where := ray.Register0(reg, "where", func(ctx context.Context) (uint64, error) { return uint64(ray.NodeOf(ctx)), nil })
+	nodes := []ray.NodeConfig{{Name: "head", CPUs: 1}, {Name: "late", CPUs: 1, Resources: map[string]float64{"accel": 1}, Start: 500 * time.Millisecond}}
+	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true, MaxVirtual: time.Minute}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.Nil(t, c.Raylet(1), "not joined yet")
+	var at time.Duration
+	var ran uint64
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		start := ray.Mono(ctx)
+		_, err := ray.GetTimeout(ctx, where.Options(ray.Resource("accel", 1)).Remote(ctx), 100*time.Millisecond)
+		assert.ErrorIs(t, err, ray.ErrTimeout, "no node has accel before the late one joins")
+		ran, err = ray.Get(ctx, where.Options(ray.Resource("accel", 1)).Remote(ctx))
+		at = ray.Mono(ctx).Sub(start)
+		return err
+	}))
+	assert.Equal(t, uint64(ray.RayletID(1)), ran, "it ran on the late node")
+	assert.GreaterOrEqual(t, at, 500*time.Millisecond, "not before the node joined")
+	assert.NotNil(t, c.Raylet(1))
+
+	_, err = ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "head", Start: time.Second}}}, reg)
+	assert.ErrorContains(t, err, "the first node starts with the cluster")
+	_, err = ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "head"}, {Name: "x", Start: -time.Second}}}, reg)
+	assert.ErrorContains(t, err, "want 0")
+	_, err = ray.NewTCP(context.Background(), ray.Config{Nodes: nodes}, reg)
+	assert.ErrorContains(t, err, "a node joining later is the simulator's")
+}
