@@ -859,7 +859,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 	var counts []*yaml.Node            // each group's count value, if given
 	for i, g := range groups {
 		path := fmt.Sprintf("cluster.nodes.%d", i)
-		go_ := d.object(g, path, "name", "count", "cpus", "gpus", "resources", "object_store", "object_spill")
+		go_ := d.object(g, path, "name", "count", "cpus", "gpus", "resources", "object_store", "object_spill", "start")
 		if deref(g) == nil || deref(g).Kind != yaml.MappingNode {
 			d.nodesUnknown = true
 			continue
@@ -904,6 +904,18 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 					d.expected(v, go_.at("object_spill"), "0 (no spill tier) beside an unbounded object_store (0): only a bounded store spills")
 				} else {
 					grp.ObjectSpillBytes = n
+				}
+			}
+		}
+		if v := go_.get("start"); v != nil {
+			if t, ok := d.duration(v, go_.at("start"), false); ok {
+				switch {
+				case len(c.Nodes) == 0 && grp.Count > 0 && t > 0:
+					d.expected(v, go_.at("start"), "0: the cluster's first node starts with it (the head: the first driver runs there)")
+				case t > s.DurationLimit && !d.limitUnknown:
+					d.expectedBy(v, go_.at("start"), fmt.Sprintf("a time within duration_limit %s", FormatDuration(s.DurationLimit)), d.limitAt)
+				default:
+					grp.Start = t
 				}
 			}
 		}
@@ -952,7 +964,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 			d.nodes[name] = len(c.Nodes)
 			members = append(members, name)
 			c.Nodes = append(c.Nodes, NodeSpec{Name: name, Group: grp.Name, CPUs: grp.CPUs, GPUs: grp.GPUs, Resources: grp.Resources,
-				ObjectStoreBytes: grp.ObjectStoreBytes, ObjectSpillBytes: grp.ObjectSpillBytes})
+				ObjectStoreBytes: grp.ObjectStoreBytes, ObjectSpillBytes: grp.ObjectSpillBytes, Start: grp.Start})
 		}
 		d.groups[grp.Name] = members
 	}

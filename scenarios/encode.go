@@ -143,6 +143,9 @@ func (c *Cluster) node() *yaml.Node {
 		if g.ObjectSpillBytes > 0 { // absent: no tier (files without one stay as they were)
 			add(gn, "object_spill", str(FormatSize(g.ObjectSpillBytes)))
 		}
+		if g.Start > 0 { // absent: with the cluster
+			add(gn, "start", str(FormatDuration(g.Start)))
+		}
 		groups.Content = append(groups.Content, gn)
 	}
 	add(n, "nodes", groups)

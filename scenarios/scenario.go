@@ -76,6 +76,9 @@ type NodeGroup struct {
 	Resources        map[string]float64 // custom resources; never CPU or GPU
 	ObjectStoreBytes int64
 	ObjectSpillBytes int64 // object_spill: the spill tier (0 = none, the default)
+	// Start: the group's nodes join the cluster at this virtual time (a
+	// machine booting; 0, the default: with the cluster). Simulator only.
+	Start time.Duration
 }
 
 // NodeSpec is one node of the expanded cluster.
@@ -87,6 +90,19 @@ type NodeSpec struct {
 	Resources        map[string]float64
 	ObjectStoreBytes int64
 	ObjectSpillBytes int64
+	Start            time.Duration // when it joins (NodeGroup.Start)
+}
+
+// StartNodes lists the indices of the nodes up when the run starts (no
+// Start), in order: where the drivers run.
+func (c *Cluster) StartNodes() []int {
+	var out []int
+	for i, n := range c.Nodes {
+		if n.Start == 0 {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // Network is the link model. Every ordered pair of nodes gets the defaults,

@@ -156,6 +156,12 @@ func (f *faultInjector) apply(fl *scenarios.Fault, warn bool) bool {
 		return false
 	}
 	switch fl.Kind {
+	case scenarios.KillNode, scenarios.RestartNode, scenarios.PauseNode, scenarios.SkewClock:
+		if sim.Node(f.node(fl.Node)) == nil {
+			return noop("%s at %v: node %s has not joined yet (its group's start); nothing to do", fl.Kind, fl.At, fl.Node)
+		}
+	}
+	switch fl.Kind {
 	case scenarios.KillNode:
 		if !f.alive(f.node(fl.Node)) {
 			return noop("kill_node at %v: node %s is down already; nothing to kill", fl.At, fl.Node)
@@ -166,7 +172,7 @@ func (f *faultInjector) apply(fl *scenarios.Fault, warn bool) bool {
 		}
 		f.crashes[fl.Node] = append(f.crashes[fl.Node], sim.Now())
 	case scenarios.RestartNode:
-		if sim.Node(f.node(fl.Node)) == nil || f.alive(f.node(fl.Node)) {
+		if f.alive(f.node(fl.Node)) {
 			return noop("restart_node at %v: node %s is up; nothing to restart", fl.At, fl.Node)
 		}
 		sim.Restart(f.node(fl.Node))

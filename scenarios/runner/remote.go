@@ -132,6 +132,11 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	r := m.result(s, "remote", end)
 	r.FaultsInjected = fi.count()
 	r.Warnings = append(r.Warnings, fi.warnings()...)
+	for _, g := range s.Cluster.Groups {
+		if g.Start > 0 {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("cluster.nodes %s: start %s is not applied on a live cluster (its nodes are there or not)", g.Name, scenarios.FormatDuration(g.Start)))
+		}
+	}
 	r.Digest = rec.Digest().String()
 	r.Events = rec.Count()
 	r.EventsPerSecond = float64(r.Events) / max(end.Seconds(), 1e-9)

@@ -135,13 +135,14 @@ func finishResult(s *scenarios.Scenario, r *Result, m *metrics, tallies []*workl
 // entries' tallies.
 func startDrivers(s *scenarios.Scenario, funcs *workload.Funcs, start func(node int, driver func(context.Context) error) error) ([]*workload.Tally, error) {
 	tallies := make([]*workload.Tally, len(s.Workload))
+	hosts := s.Cluster.StartNodes()
 	for e := range s.Workload {
 		w := &s.Workload[e]
-		n := max(w.Drivers.N(len(s.Cluster.Nodes)), 1)
+		n := max(w.Drivers.N(len(hosts)), 1)
 		t := &workload.Tally{Name: w.Name, Generator: w.Generator, Drivers: n}
 		tallies[e] = t
 		for k := 0; k < n; k++ {
-			if err := start(k%len(s.Cluster.Nodes), funcs.Driver(w, e, k, n, s.Seed, t)); err != nil {
+			if err := start(hosts[k%len(hosts)], funcs.Driver(w, e, k, n, s.Seed, t)); err != nil {
 				return nil, err
 			}
 		}
