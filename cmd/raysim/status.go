@@ -153,12 +153,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		if n.Alive {
 			state = "alive"
 		}
-		res := fmt.Sprintf("%g/%g CPU %g/%g GPU", n.Available["CPU"], n.Total["CPU"], n.Available["GPU"], n.Total["GPU"])
-		for _, k := range slices.Sorted(maps.Keys(n.Total)) {
-			if k != "CPU" && k != "GPU" {
-				res += fmt.Sprintf(" %g/%g %s", n.Available[k], n.Total[k], k)
-			}
-		}
+		res := resourcesText(n)
 		task, pull := "-", "-"
 		if n.MeanTaskMs > 0 {
 			task = threeDigits(n.MeanTaskMs) + "ms"
@@ -169,6 +164,44 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%-4d %-12s %-6s %-22s %-6s %-24s %-6d %-10s %s\n", n.ID, n.Name, n.Role, n.Address, state, res, n.QueueLen, task, pull)
 	}
 	return exitOK
+}
+
+// resourcesText is a node's resources for the table, available/total. A
+// placement group's bundles rename what they reserve (CPU_group_0_<g>,
+// bundle_group_0_<g>, ...: transport.BundleResources) and take it out of
+// the node's own CPU and GPU: listed one by one they made rows hundreds of
+// characters wide and a node whose CPUs a group holds read "0/0 CPU". So
+// the reserved CPUs and GPUs count toward the node's totals (in use: only
+// the group's tasks may take them, as Ray's status counts them), and the
+// bundles are counted instead of listed. --json keeps every resource.
+func resourcesText(n statusNode) string {
+	total := map[string]float64{"CPU": n.Total["CPU"], "GPU": n.Total["GPU"]}
+	bundles := 0
+	for k, v := range n.Total {
+		_, index, ok := transport.ParseBundleResource(k)
+		switch {
+		case !ok:
+			total[k] += v
+		case index >= 0: // bundle i's own names: its marker counts the bundle
+			if strings.HasPrefix(k, "bundle_group_") {
+				bundles++
+			}
+		default: // the group-wide name: every bundle of the group here, once
+			if base := k[:strings.LastIndex(k, "_group_")]; base != "bundle" {
+				total[base] += v
+			}
+		}
+	}
+	res := fmt.Sprintf("%g/%g CPU %g/%g GPU", n.Available["CPU"], total["CPU"], n.Available["GPU"], total["GPU"])
+	for _, k := range slices.Sorted(maps.Keys(total)) {
+		if k != "CPU" && k != "GPU" {
+			res += fmt.Sprintf(" %g/%g %s", n.Available[k], total[k], k)
+		}
+	}
+	if bundles > 0 {
+		res += fmt.Sprintf(" (%d %s)", bundles, plural(bundles, "group bundle", "group bundles"))
+	}
+	return res
 }
 
 // remote builds a runner.Remote from the flags.
