@@ -1235,11 +1235,24 @@ func (d *decoder) costProfile(n *yaml.Node, path string, c *Costs) {
 	}
 	file := name
 	if !filepath.IsAbs(file) {
-		file = filepath.Join(d.dir, file)
+		if _, override := d.origin[n]; override {
+			// A --set value is the command line's: relative to where the
+			// command runs, as a path argument is (raysim calibrate -o
+			// profile.yaml, then --set cluster.costs.profile=profile.yaml).
+			if abs, err := filepath.Abs(file); err == nil {
+				file = abs
+			}
+		} else {
+			file = filepath.Join(d.dir, file)
+		}
+	}
+	if d.depth > 4 {
+		d.expected(n, path, "a costs file that does not name costs files more than 4 deep")
+		return
 	}
 	data, err := os.ReadFile(file)
-	if err != nil || d.depth > 4 {
-		d.expected(n, path, "a readable costs file")
+	if err != nil {
+		d.expected(n, path, fmt.Sprintf("a readable costs file (%v)", err))
 		return
 	}
 	sub := &decoder{file: file, dir: filepath.Dir(file), origin: map[*yaml.Node]string{}, depth: d.depth + 1}

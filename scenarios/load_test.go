@@ -245,7 +245,7 @@ func TestRejects(t *testing.T) {
 		{"finish_by limit", "duration_limit: 1s\n" + base + "expect: {finish_by: 2s}\n", `x.yaml:8:21: expect.finish_by: a time within duration_limit 1s (got "2s")`},
 		{"nested explosion", base + "  - {generator: nested, params: {roots: 10, depth: 9, fanout: 10}}\n", "x.yaml:7:33: workload.1.params: at most 1e8 tasks, calls and objects in all (roots*(1+fanout+...+fanout^(depth-1)) = 1.11e+09) (got a mapping)"},
 		{"costs name", "cluster: {nodes: [{name: a}], costs: fast}\nworkload: [{generator: chain}]\n", `x.yaml:1:38: cluster.costs: one of default, zero, or a path to a costs file (got "fast")`},
-		{"costs file missing", "cluster: {nodes: [{name: a}], costs: {profile: nope.yaml}}\nworkload: [{generator: chain}]\n", `x.yaml:1:48: cluster.costs.profile: a readable costs file (got "nope.yaml")`},
+		{"costs file missing", "cluster: {nodes: [{name: a}], costs: {profile: nope.yaml}}\nworkload: [{generator: chain}]\n", `x.yaml:1:48: cluster.costs.profile: a readable costs file (open nope.yaml: no such file or directory) (got "nope.yaml")`},
 		{"gcs replicas", "cluster: {nodes: [{name: a}], gcs: {replicas: 0}}\nworkload: [{generator: chain}]\n", `x.yaml:1:47: cluster.gcs.replicas: an integer >= 1 (got 0)`},
 		{"all count zero", "cluster: {nodes: [{name: a, count: 0}]}\nworkload: [{generator: chain}]\n", `x.yaml:1:18: cluster.nodes: at least one node (got none: every count is 0)`},
 		{"link unknown node", "cluster: {nodes: [{name: a}], network: {links: [{from: a, to: z}]}}\nworkload: [{generator: chain}]\n", `x.yaml:1:63: cluster.network.links.0.to: a node or group name of the cluster, or of the control plane: scheduler, gcs or gcs-0 (got "z")`},
