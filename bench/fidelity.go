@@ -77,7 +77,7 @@ func LoadFidelity(path string, sets []string) (*scenarios.Scenario, error) {
 		return nil, err
 	}
 	if n := len(s.Faults); n > 0 {
-		return nil, fmt.Errorf("%s: %d faults: the TCP run does not apply faults and the simulator would, so the fidelity check takes scenarios without them", path, n)
+		return nil, fmt.Errorf("%s: %d faults: the TCP run does not apply faults and the simulator would, so the fidelity check takes scenarios without them (clear them with --set faults=)", path, n)
 	}
 	return s, nil
 }

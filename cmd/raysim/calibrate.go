@@ -129,7 +129,7 @@ load.
 		}
 	} else {
 		if !*jsonOut {
-			fmt.Fprintln(stderr, "measuring (about 15 s) ...")
+			fmt.Fprintln(stderr, "measuring (about 10 s) ...")
 		}
 		cal, err := bench.Calibrate(ctx, *dur)
 		if err != nil {
