@@ -44,6 +44,10 @@ type NodeConfig struct {
 	// simulator's only (NewTCP refuses it), and not the first node, which
 	// hosts Run's driver.
 	Start time.Duration
+	// Standby: the node does not start with the cluster, nor at a Start,
+	// but when Sim.Launch starts it (an autoscaler's pool; Sim.Terminate
+	// stops it again). The simulator's only, and not the first node.
+	Standby bool
 }
 
 // ErrBadSpill is a node's spill tier that cannot be: negative, or beside an
@@ -61,6 +65,9 @@ const MaxNodeGPUs = 1 << 16
 func (n NodeConfig) check() error {
 	if n.Start < 0 {
 		return fmt.Errorf("ray: node %q: Start %v: want 0 (with the cluster) or later", n.Name, n.Start)
+	}
+	if n.Standby && n.Start != 0 {
+		return fmt.Errorf("ray: node %q: Standby with Start %v: a standby node starts when launched", n.Name, n.Start)
 	}
 	if n.ObjectSpillBytes < 0 {
 		return fmt.Errorf("%w: node %q: %d bytes (want 0, none, or more)", ErrBadSpill, n.Name, n.ObjectSpillBytes)
@@ -154,6 +161,9 @@ func (cfg *Config) defaults() error {
 		if err := n.check(); err != nil {
 			return err
 		}
+	}
+	if cfg.Nodes[0].Standby {
+		return fmt.Errorf("ray: node %q: Standby: the first node starts with the cluster (it hosts Run's driver)", cfg.Nodes[0].Name)
 	}
 	if cfg.Nodes[0].Start != 0 {
 		return fmt.Errorf("ray: node %q: Start %v: the first node starts with the cluster (it hosts Run's driver)", cfg.Nodes[0].Name, cfg.Nodes[0].Start)
@@ -318,6 +328,9 @@ type Sim struct {
 	running int
 	errs    []error
 	closed  bool // Close was called: Run and Go refuse (ErrClosed)
+	// standby[i] adds node i, not started yet (NodeConfig.Standby); nil
+	// once added.
+	standby map[int]func()
 }
 
 // NewSim builds a simulated cluster (nothing runs until Run).
@@ -344,9 +357,17 @@ func NewSim(cfg Config, reg *Registry) (*Sim, error) {
 		i := i
 		var last *node.Raylet // the previous incarnation's raylet
 		add := c.net.Add
-		if at := cfg.Nodes[i].Start; at > 0 { // it joins later: until then no such node
+		switch n := cfg.Nodes[i]; {
+		case n.Standby: // it starts when launched: until then no such node
 			add = func(id transport.NodeID, h func(transport.Env) transport.Handler) {
-				ns.At(at, func() { c.net.Add(id, h) })
+				if c.standby == nil {
+					c.standby = map[int]func(){}
+				}
+				c.standby[i] = func() { c.net.Add(id, h) }
+			}
+		case n.Start > 0: // it joins later: until then no such node
+			add = func(id transport.NodeID, h func(transport.Env) transport.Handler) {
+				ns.At(n.Start, func() { c.net.Add(id, h) })
 			}
 		}
 		add(RayletID(i), func(env transport.Env) transport.Handler {
@@ -367,6 +388,51 @@ func NewSim(cfg Config, reg *Registry) (*Sim, error) {
 		})
 	}
 	return c, nil
+}
+
+// Launch starts node i now: a standby node's first start
+// (NodeConfig.Standby), or a new incarnation of one down (terminated or
+// crashed), which registers as any node does. A node that is up is an
+// error.
+func (c *Sim) Launch(i int) error {
+	if i < 0 || i >= len(c.cfg.Nodes) {
+		return fmt.Errorf("ray: launch node %d: the cluster has nodes 0 to %d", i, len(c.cfg.Nodes)-1)
+	}
+	if add := c.standby[i]; add != nil {
+		delete(c.standby, i)
+		add()
+		return nil
+	}
+	n := c.net.Sim.Node(netsim.NodeID(RayletID(i)))
+	switch {
+	case n == nil:
+		return fmt.Errorf("ray: launch node %q: it joins at its Start", c.cfg.Nodes[i].Name)
+	case n.Alive():
+		return fmt.Errorf("ray: launch node %q: it is up", c.cfg.Nodes[i].Name)
+	}
+	c.net.Sim.Restart(netsim.NodeID(RayletID(i)))
+	return nil
+}
+
+// Terminate stops node i on purpose, as an autoscaler ends an idle node:
+// its raylet says goodbye to the node table (node.Raylet.Leave, so the
+// node is declared dead at once) and the node stops a millisecond later,
+// once the goodbye has left; what it held is lost as in a crash. A node
+// that is not up is an error.
+func (c *Sim) Terminate(i int) error {
+	r := c.Raylet(i)
+	if r == nil {
+		return fmt.Errorf("ray: terminate node %d: it is not up", i)
+	}
+	r.Leave()
+	id := netsim.NodeID(RayletID(i))
+	inc := c.net.Sim.Node(id).Incarnation()
+	c.net.Sim.After(time.Millisecond, func() {
+		if n := c.net.Sim.Node(id); n.Alive() && n.Incarnation() == inc {
+			c.net.Sim.Crash(id)
+		}
+	})
+	return nil
 }
 
 // Netsim is the simulator, for fault injection and statistics.

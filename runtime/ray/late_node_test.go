@@ -45,3 +45,46 @@ func TestNodeJoinsLater(t *testing.T) {
 	_, err = ray.NewTCP(context.Background(), ray.Config{Nodes: nodes}, reg)
 	assert.ErrorContains(t, err, "a node joining later is the simulator's")
 }
+
+// TestStandbyNodeLaunchedAndTerminated: a standby node (NodeConfig.Standby)
+// is not there until Launch; a task needing its resource waits for it;
+// Terminate declares it dead at once (its goodbye) and stops it; a second
+// Launch brings it back as a new incarnation.
+func TestStandbyNodeLaunchedAndTerminated(t *testing.T) {
+	reg := ray.NewRegistry()
+	where := ray.Register0(reg, "where", func(ctx context.Context) (uint64, error) { return uint64(ray.NodeOf(ctx)), nil })
+	nodes := []ray.NodeConfig{{Name: "head", CPUs: 1}, {Name: "pool", CPUs: 1, Resources: map[string]float64{"accel": 1}, Standby: true}}
+	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true, MaxVirtual: time.Minute}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	sim := c.Netsim()
+	sim.At(300*time.Millisecond, func() { require.NoError(t, c.Launch(1)) })
+	var dead time.Duration
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		accel := where.Options(ray.Resource("accel", 1))
+		_, err := ray.GetTimeout(ctx, accel.Remote(ctx), 100*time.Millisecond)
+		assert.ErrorIs(t, err, ray.ErrTimeout, "no accel before the launch")
+		v, err := ray.Get(ctx, accel.Remote(ctx))
+		require.NoError(t, err)
+		assert.Equal(t, uint64(ray.RayletID(1)), v)
+		assert.Error(t, c.Launch(1), "it is up")
+		require.NoError(t, c.Terminate(1))
+		start := ray.Mono(ctx)
+		for c.Global().Loads()[1].Dead == false {
+			if err := ray.Compute(ctx, time.Millisecond); err != nil {
+				return err
+			}
+		}
+		dead = ray.Mono(ctx).Sub(start)
+		require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
+		assert.Nil(t, c.Raylet(1), "stopped")
+		require.NoError(t, c.Launch(1))
+		v, err = ray.Get(ctx, accel.Remote(ctx))
+		require.NoError(t, err)
+		assert.Equal(t, uint64(ray.RayletID(1)), v, "back")
+		return nil
+	}))
+	assert.Less(t, dead, 500*time.Millisecond, "declared dead on its goodbye, not after the 1s node timeout")
+	_, err = ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "head", Standby: true}}}, reg)
+	assert.ErrorContains(t, err, "the first node starts with the cluster")
+}

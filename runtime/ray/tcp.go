@@ -62,8 +62,8 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 		return nil, err
 	}
 	for _, n := range cfg.Nodes {
-		if n.Start != 0 {
-			return nil, fmt.Errorf("ray: node %q: Start %v: a node joining later is the simulator's (a TCP cluster starts its nodes together)", n.Name, n.Start)
+		if n.Start != 0 || n.Standby {
+			return nil, fmt.Errorf("ray: node %q: Start %v, Standby %v: a node joining later is the simulator's (a TCP cluster starts its nodes together)", n.Name, n.Start, n.Standby)
 		}
 	}
 	if cfg.NodeTimeout <= 0 {
