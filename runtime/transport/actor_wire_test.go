@@ -3,6 +3,8 @@ package transport_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,4 +137,82 @@ func TestActorDetachedOnTheWire(t *testing.T) {
 	up := transport.Marshal(nil, &transport.GcsActorUpdate{Actor: 9, State: transport.ActorPending})
 	owned := transport.Marshal(nil, &transport.GcsActorUpdate{Actor: 9, State: transport.ActorPending, Owner: 3, Incarnation: 1})
 	require.Len(t, owned, len(up))
+}
+
+// groupsSpec is a PlaceTask of a creation with these concurrency groups,
+// encoded as given (the encoder checks nothing).
+func groupsSpec(gs ...transport.ConcurrencyGroup) []byte {
+	return transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{ID: 5, Actor: 5,
+		Act: &transport.ActorSpec{Creation: true, ConcurrencyGroups: gs}}})
+}
+
+// manyGroups is n concurrency groups, sorted by name, of this limit each.
+func manyGroups(n int, limit uint32) []transport.ConcurrencyGroup {
+	gs := make([]transport.ConcurrencyGroup, n)
+	for i := range gs {
+		gs[i] = transport.ConcurrencyGroup{Name: fmt.Sprintf("g%04d", i), Limit: limit}
+	}
+	return gs
+}
+
+// flaggedNoGroups is a creation whose groups flag is set with a count of
+// 0 (no encoder writes it).
+func flaggedNoGroups() []byte {
+	b := groupsSpec(transport.ConcurrencyGroup{Name: "g", Limit: 1})
+	one := []byte{0x08, 1, 1, 'g', 1} // the flag, one group, its name "g", its limit 1
+	i := bytes.LastIndex(b, one)
+	if i < 0 {
+		panic("no flagged groups in the encoding")
+	}
+	return append(append(slices.Clone(b[:i]), 0x08, 0), b[i+len(one):]...)
+}
+
+// flaggedEmptyGroup is a method call whose group flag is set with an
+// empty name (no encoder writes it).
+func flaggedEmptyGroup() []byte {
+	b := transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{ID: 6, Actor: 5, Act: &transport.ActorSpec{ConcurrencyGroup: "g", Seq: 1}}})
+	one := []byte{0x10, 1, 'g'} // the flag, then the name "g"
+	i := bytes.LastIndex(b, one)
+	if i < 0 {
+		panic("no flagged group in the encoding")
+	}
+	return append(append(slices.Clone(b[:i]), 0x10, 0), b[i+len(one):]...)
+}
+
+// TestConcurrencyGroupsOnTheWire: a creation's concurrency groups and a
+// call's group travel behind flags in Replay's byte: specs without them
+// are as long as before, and specs with them round-trip (bad ones are
+// refused: TestHostileBodies). CheckConcurrency holds groups to what the
+// decoder takes.
+func TestConcurrencyGroupsOnTheWire(t *testing.T) {
+	plain := groupsSpec()
+	gs := []transport.ConcurrencyGroup{{Name: "compute", Limit: 4}, {Name: "io", Limit: 2}}
+	b := groupsSpec(gs...)
+	require.Len(t, b, len(plain)+1+(1+len("compute")+1)+(1+len("io")+1))
+	got, err := transport.Unmarshal(b)
+	require.NoError(t, err)
+	require.Equal(t, gs, got.(*transport.PlaceTask).Spec.A().ConcurrencyGroups)
+	most := manyGroups(transport.MaxConcurrencyGroups, 1)
+	got, err = transport.Unmarshal(groupsSpec(most...))
+	require.NoError(t, err, "the most groups")
+	require.Equal(t, most, got.(*transport.PlaceTask).Spec.A().ConcurrencyGroups)
+	long := []transport.ConcurrencyGroup{{Name: strings.Repeat("x", transport.MaxConcurrencyGroupName), Limit: transport.MaxActorConcurrency - 1}}
+	got, err = transport.Unmarshal(groupsSpec(long...))
+	require.NoError(t, err, "the longest name, the largest limit beside the default group")
+	require.Equal(t, long, got.(*transport.PlaceTask).Spec.A().ConcurrencyGroups)
+
+	call := func(group string) *transport.ActorCall {
+		return &transport.ActorCall{Spec: transport.TaskSpec{ID: 6, Actor: 5, Act: &transport.ActorSpec{ConcurrencyGroup: group, Caller: 1, Seq: 3}}}
+	}
+	bare := transport.Marshal(nil, call(""))
+	named := transport.Marshal(nil, call("io"))
+	require.Len(t, named, len(bare)+1+len("io"))
+	m, err := transport.Unmarshal(named)
+	require.NoError(t, err)
+	require.Equal(t, call("io"), m)
+
+	require.NoError(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, MaxConcurrency: 3, ConcurrencyGroups: gs}))
+	require.ErrorIs(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, Replay: true, ConcurrencyGroups: gs}), transport.ErrInvalid)
+	require.ErrorIs(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, MaxConcurrency: transport.MaxActorConcurrency, ConcurrencyGroups: gs}), transport.ErrTooLarge)
+	require.ErrorIs(t, transport.CheckGroupName(""), transport.ErrInvalid)
 }

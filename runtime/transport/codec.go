@@ -9,8 +9,12 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 29: a raylet leaving on purpose says so
-// (NodeLeaving), and the node table declares it dead at once. 28: an actor spec's Replay byte has a Detached flag,
+// version is refused. 30: an actor spec's Replay byte has flags for a
+// creation's concurrency groups and a method call's group
+// (ActorSpec.ConcurrencyGroups, ConcurrencyGroup), and a value's error
+// kind may be ErrKindUnknownConcurrencyGroup. 29: a raylet leaving on
+// purpose says so (NodeLeaving), and the node table declares it dead at
+// once. 28: an actor spec's Replay byte has a Detached flag,
 // and the creator's "pending" GcsActorUpdate names the actor's owner
 // (Owner, Incarnation), which the actor dies with unless detached.
 // 27: a NodeControl carries a task_errors Rate, a
@@ -50,7 +54,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 29
+const ProtocolVersion = 30
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -85,7 +85,9 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	// Its returns are bounded (MaxReturns); the decoder refuses more. Its
 	// strategy shares a byte with Rebuild, RetryExceptions and
 	// CaptureChildTasks: strategies use the low 5 bits. An actor's max
-	// concurrency is bounded, and refused with replay or checkpoints.
+	// concurrency is bounded, and refused with replay or checkpoints; so
+	// are its concurrency groups (a creation's, named, sorted without
+	// repeats, limits of 1 and more), and a call's group is a call's.
 	reflect.TypeFor[transport.TaskSpec](): func(v reflect.Value) {
 		s := v.Addr().Interface().(*transport.TaskSpec)
 		if a := s.Act; a != nil {
@@ -93,8 +95,27 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			if a.MaxConcurrency > 1 {
 				a.Replay, a.CheckpointEvery = false, 0
 			}
+			gs := a.ConcurrencyGroups[:0:0]
+			for _, g := range a.ConcurrencyGroups {
+				if g.Name = truncate(g.Name, transport.MaxConcurrencyGroupName); g.Name != "" {
+					g.Limit = 1 + g.Limit%1000
+					gs = append(gs, g)
+				}
+			}
+			slices.SortFunc(gs, func(x, y transport.ConcurrencyGroup) int { return strings.Compare(x.Name, y.Name) })
+			a.ConcurrencyGroups = slices.CompactFunc(gs, func(x, y transport.ConcurrencyGroup) bool { return x.Name == y.Name })
+			if len(a.ConcurrencyGroups) > 0 {
+				a.Creation, a.Replay, a.CheckpointEvery = true, false, 0
+				a.MaxConcurrency %= 1000
+			} else {
+				a.ConcurrencyGroups = nil
+			}
+			a.ConcurrencyGroup = truncate(a.ConcurrencyGroup, transport.MaxConcurrencyGroupName)
+			if a.Creation {
+				a.ConcurrencyGroup = ""
+			}
 		}
-		if s.Act != nil && *s.Act == (transport.ActorSpec{}) {
+		if s.Act != nil && reflect.ValueOf(*s.Act).IsZero() {
 			s.Act = nil
 		}
 		s.NumReturns %= transport.MaxReturns + 1
@@ -375,6 +396,22 @@ func TestHostileBodies(t *testing.T) {
 		{"actor max concurrency with replay", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Replay: true, MaxConcurrency: 2}}}), transport.ErrInvalid},
 		{"actor max concurrency with checkpoints", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, CheckpointEvery: 1, MaxConcurrency: 4}}}), transport.ErrInvalid},
 		{"actor max concurrency flagged 0", flaggedZeroConcurrency(), transport.ErrInvalid},
+		{"concurrency groups flagged but none", flaggedNoGroups(), transport.ErrInvalid},
+		{"call's concurrency group flagged but empty", flaggedEmptyGroup(), transport.ErrInvalid},
+		{"too many concurrency groups", groupsSpec(manyGroups(transport.MaxConcurrencyGroups+1, 1)...), transport.ErrTooLarge},
+		{"concurrency groups' limits above the bound", groupsSpec(manyGroups(2, transport.MaxActorConcurrency/2)...), transport.ErrTooLarge},
+		{"concurrency group limit 0", groupsSpec(transport.ConcurrencyGroup{Name: "io"}), transport.ErrInvalid},
+		{"concurrency group limit above the bound", groupsSpec(transport.ConcurrencyGroup{Name: "io", Limit: transport.MaxActorConcurrency + 1}), transport.ErrTooLarge},
+		{"concurrency group limit 2^32-1", groupsSpec(transport.ConcurrencyGroup{Name: "io", Limit: 1<<32 - 1}), transport.ErrTooLarge},
+		{"concurrency group with an empty name", groupsSpec(transport.ConcurrencyGroup{Limit: 1}), transport.ErrInvalid},
+		{"concurrency group name too long", groupsSpec(transport.ConcurrencyGroup{Name: strings.Repeat("x", transport.MaxConcurrencyGroupName+1), Limit: 1}), transport.ErrTooLarge},
+		{"concurrency groups unsorted", groupsSpec(transport.ConcurrencyGroup{Name: "io", Limit: 1}, transport.ConcurrencyGroup{Name: "compute", Limit: 1}), transport.ErrInvalid},
+		{"concurrency groups repeated", groupsSpec(transport.ConcurrencyGroup{Name: "io", Limit: 1}, transport.ConcurrencyGroup{Name: "io", Limit: 2}), transport.ErrInvalid},
+		{"concurrency groups with replay", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Replay: true, ConcurrencyGroups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}), transport.ErrInvalid},
+		{"concurrency groups with checkpoints", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, CheckpointEvery: 2, ConcurrencyGroups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}), transport.ErrInvalid},
+		{"concurrency groups on a method call", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{Act: &transport.ActorSpec{ConcurrencyGroups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}), transport.ErrInvalid},
+		{"a creation's call group", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, ConcurrencyGroup: "io"}}}), transport.ErrInvalid},
+		{"call's concurrency group name too long", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{Act: &transport.ActorSpec{ConcurrencyGroup: strings.Repeat("x", transport.MaxConcurrencyGroupName+1)}}}), transport.ErrTooLarge},
 		{"custom beyond bound", transport.Marshal(nil, &transport.RegisterNode{Total: custom("a", math.MaxInt64)}), transport.ErrTooLarge},
 	}
 	for _, tt := range tests {

@@ -31,6 +31,9 @@ const (
 	ErrKindRetriesExhausted
 	ErrKindUnschedulable // its hard affinity names a node that does not exist or cannot run it
 	ErrKindDecode        // an argument does not decode into its parameter's type
+	// ErrKindUnknownConcurrencyGroup: a method call names a concurrency
+	// group its actor does not declare.
+	ErrKindUnknownConcurrencyGroup
 )
 
 // SizeOf is the accounted size of v.
@@ -143,7 +146,18 @@ type ActorSpec struct {
 	// the wire as a flag in Replay's byte: a spec without it is as long as
 	// before it existed.
 	Detached bool
-	Name     string
+	// ConcurrencyGroups (creation tasks): the actor's named concurrency
+	// groups (Ray's concurrency_groups), sorted by name, each running at
+	// most its Limit of methods at once beside the others; a method call
+	// naming none of them runs in the default group, whose limit is
+	// MaxConcurrency. Checked by CheckConcurrency. On the wire behind a
+	// flag in Replay's byte: a spec without groups is as long as before
+	// they existed.
+	ConcurrencyGroups []ConcurrencyGroup
+	// ConcurrencyGroup (method calls): the group the call runs in ("": the
+	// default group). On the wire behind a flag in Replay's byte.
+	ConcurrencyGroup string
+	Name             string
 	// Caller is a method call's submitting task, Seq its per-(caller,
 	// actor) sequence number.
 	Caller TaskID
@@ -199,6 +213,31 @@ const MaxReturns = 1 << 16
 // method in flight is a coroutine (netsim) or goroutine (TCP) of its host.
 const MaxActorConcurrency = 1 << 16
 
+// ConcurrencyGroup is one of an actor's named concurrency groups
+// (ActorSpec.ConcurrencyGroups): at most Limit of the methods called in it
+// run at once.
+type ConcurrencyGroup struct {
+	Name  string
+	Limit uint32
+}
+
+// MaxConcurrencyGroups bounds how many concurrency groups an actor
+// declares (ActorSpec.ConcurrencyGroups): each is a queue and a count on
+// its host, and every call's group is looked up among them.
+const MaxConcurrencyGroups = 256
+
+// MaxConcurrencyGroupName bounds a concurrency group's name in bytes (a
+// creation's groups, a call's group).
+const MaxConcurrencyGroupName = 128
+
+// specGroups is the flag in the byte of ActorSpec.Replay saying a
+// creation's concurrency groups follow (ActorSpec.ConcurrencyGroups).
+const specGroups = 0x08
+
+// specGroup is the flag in the byte of ActorSpec.Replay saying a method
+// call's concurrency group follows (ActorSpec.ConcurrencyGroup).
+const specGroup = 0x10
+
 // specConcurrent is the flag in the byte of ActorSpec.Replay saying a
 // MaxConcurrency follows.
 const specConcurrent = 0x02
@@ -210,10 +249,17 @@ const specDetached = 0x04
 // specReplay is the bit of ActorSpec.Replay in its byte.
 const specReplay = 0x01
 
-// CheckConcurrency checks an actor's MaxConcurrency against its other
-// creation options: a threaded actor (more than one method at a time)
-// cannot checkpoint or log its methods for replay, whose counts and order
-// assume one method at a time. It wraps ErrInvalid or ErrTooLarge.
+// CheckConcurrency checks an actor's MaxConcurrency and concurrency
+// groups against its other creation options: a threaded actor (more than
+// one method at a time) and an actor with concurrency groups (whose
+// groups' methods run beside each other) cannot checkpoint or log their
+// methods for replay, whose counts and order assume one method at a time.
+// Groups are a creation's only, sorted by name without repeats, named (at
+// most MaxConcurrencyGroupName bytes), at most MaxConcurrencyGroups, each
+// with a limit of 1 or more, and all the actor's groups with the default
+// one (MaxConcurrency) run at most MaxActorConcurrency methods at once; a
+// call's group is a method call's only, named as a group is. It wraps
+// ErrInvalid or ErrTooLarge.
 func CheckConcurrency(a ActorSpec) error {
 	switch {
 	case a.MaxConcurrency > MaxActorConcurrency:
@@ -221,7 +267,62 @@ func CheckConcurrency(a ActorSpec) error {
 	case a.MaxConcurrency > 1 && (a.Replay || a.CheckpointEvery > 0):
 		return fmt.Errorf("%w: actor max concurrency %d with method replay or checkpoints (they assume one method at a time)", ErrInvalid, a.MaxConcurrency)
 	}
+	if a.ConcurrencyGroup != "" {
+		if a.Creation {
+			return fmt.Errorf("%w: an actor's creation names a concurrency group to run in (%q): a method call's option", ErrInvalid, a.ConcurrencyGroup)
+		}
+		if err := CheckGroupName(a.ConcurrencyGroup); err != nil {
+			return err
+		}
+	}
+	if len(a.ConcurrencyGroups) == 0 {
+		return nil
+	}
+	switch {
+	case !a.Creation:
+		return fmt.Errorf("%w: concurrency groups on a method call (an actor's creation declares them)", ErrInvalid)
+	case len(a.ConcurrencyGroups) > MaxConcurrencyGroups:
+		return fmt.Errorf("%w: %d concurrency groups, more than %d", ErrTooLarge, len(a.ConcurrencyGroups), MaxConcurrencyGroups)
+	case a.Replay || a.CheckpointEvery > 0:
+		return fmt.Errorf("%w: concurrency groups with method replay or checkpoints (they assume one method at a time)", ErrInvalid)
+	}
+	total := uint64(max(1, a.MaxConcurrency)) // the default group's
+	for i, g := range a.ConcurrencyGroups {
+		if err := CheckGroupName(g.Name); err != nil {
+			return err
+		}
+		if i > 0 && a.ConcurrencyGroups[i-1].Name >= g.Name {
+			return fmt.Errorf("%w: concurrency groups not sorted by name without repeats (%q after %q)", ErrInvalid, g.Name, a.ConcurrencyGroups[i-1].Name)
+		}
+		if g.Limit == 0 {
+			return fmt.Errorf("%w: concurrency group %q with a limit of 0", ErrInvalid, g.Name)
+		}
+		total += uint64(g.Limit)
+	}
+	if total > MaxActorConcurrency {
+		return fmt.Errorf("%w: concurrency groups' limits and max concurrency add up to %d, more than %d methods at once", ErrTooLarge, total, MaxActorConcurrency)
+	}
 	return nil
+}
+
+// CheckGroupName checks a concurrency group's name: not empty (the
+// default group has none) and at most MaxConcurrencyGroupName bytes. It
+// wraps ErrInvalid or ErrTooLarge.
+func CheckGroupName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: a concurrency group with an empty name", ErrInvalid)
+	case len(name) > MaxConcurrencyGroupName:
+		return fmt.Errorf("%w: concurrency group name of %d bytes, more than %d", ErrTooLarge, len(name), MaxConcurrencyGroupName)
+	}
+	return nil
+}
+
+// isZero reports whether a holds no field (a normal task's).
+func (a *ActorSpec) isZero() bool {
+	return !a.Creation && !a.Replay && a.MaxRestarts == 0 && a.CheckpointEvery == 0 && a.MaxConcurrency == 0 &&
+		!a.Detached && len(a.ConcurrencyGroups) == 0 && a.ConcurrencyGroup == "" && a.Name == "" &&
+		a.Caller == 0 && a.Seq == 0 && a.SeqBase == 0
 }
 
 func (e *Encoder) Spec(s *TaskSpec) {
@@ -284,9 +385,25 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if a.Detached {
 		rb |= specDetached
 	}
+	if len(a.ConcurrencyGroups) > 0 {
+		rb |= specGroups
+	}
+	if a.ConcurrencyGroup != "" {
+		rb |= specGroup
+	}
 	b = append(b, rb)
 	if a.MaxConcurrency != 0 {
 		b = binary.AppendUvarint(b, uint64(a.MaxConcurrency))
+	}
+	if len(a.ConcurrencyGroups) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(a.ConcurrencyGroups)))
+		for _, g := range a.ConcurrencyGroups {
+			b = appendString(b, g.Name)
+			b = binary.AppendUvarint(b, uint64(g.Limit))
+		}
+	}
+	if a.ConcurrencyGroup != "" {
+		b = appendString(b, a.ConcurrencyGroup)
 	}
 	b = binary.LittleEndian.AppendUint64(b, uint64(a.Caller))
 	b = binary.AppendUvarint(b, a.Seq)
@@ -325,6 +442,15 @@ func SpecSize(s *TaskSpec) int {
 	n += 1 + varintLen(int64(a.MaxRestarts)) + stringLen(a.Name) + uvarintLen(uint64(a.CheckpointEvery)) + 1
 	if a.MaxConcurrency != 0 {
 		n += uvarintLen(uint64(a.MaxConcurrency))
+	}
+	if len(a.ConcurrencyGroups) > 0 {
+		n += uvarintLen(uint64(len(a.ConcurrencyGroups)))
+		for _, g := range a.ConcurrencyGroups {
+			n += stringLen(g.Name) + uvarintLen(uint64(g.Limit))
+		}
+	}
+	if a.ConcurrencyGroup != "" {
+		n += stringLen(a.ConcurrencyGroup)
 	}
 	return n + 8 + uvarintLen(a.Seq) + uvarintLen(a.SeqBase)
 }
@@ -377,13 +503,35 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	a.CheckpointEvery = uint32(d.Count(1<<32-1, 0))
 	rb := d.U8()
 	a.Replay, a.Detached = rb&specReplay != 0, rb&specDetached != 0
-	if rb&^(specReplay|specConcurrent|specDetached) != 0 && d.err == nil {
+	if rb&^(specReplay|specConcurrent|specDetached|specGroups|specGroup) != 0 && d.err == nil {
 		d.Fail(fmt.Errorf("%w: actor spec flags %#x", ErrInvalid, rb))
 	}
 	if rb&specConcurrent != 0 {
 		a.MaxConcurrency = uint32(d.Count(MaxActorConcurrency, 0))
 		if a.MaxConcurrency == 0 && d.err == nil {
 			d.Fail(fmt.Errorf("%w: actor max concurrency flagged but 0", ErrInvalid))
+		}
+	}
+	if rb&specGroups != 0 {
+		// A group is at least its name's length, a byte of name and a
+		// limit: the count is bounded before anything is allocated.
+		n := d.Count(MaxConcurrencyGroups, 3)
+		if n == 0 && d.err == nil {
+			d.Fail(fmt.Errorf("%w: actor concurrency groups flagged but none", ErrInvalid))
+		}
+		if n > 0 && d.err == nil {
+			a.ConcurrencyGroups = make([]ConcurrencyGroup, n)
+			for i := range a.ConcurrencyGroups {
+				g := &a.ConcurrencyGroups[i]
+				g.Name = d.String()
+				g.Limit = uint32(d.Count(MaxActorConcurrency, 0))
+			}
+		}
+	}
+	if rb&specGroup != 0 {
+		a.ConcurrencyGroup = d.String()
+		if a.ConcurrencyGroup == "" && d.err == nil {
+			d.Fail(fmt.Errorf("%w: a call's concurrency group flagged but empty", ErrInvalid))
 		}
 	}
 	if err := CheckConcurrency(a); err != nil && d.err == nil {
@@ -393,7 +541,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	a.Seq = d.Uvarint()
 	a.SeqBase = d.Uvarint()
 	s.Act = nil
-	if a != (ActorSpec{}) { // a normal task's: no allocation
+	if !a.isZero() { // a normal task's: no allocation
 		s.Act = new(ActorSpec)
 		*s.Act = a
 	}
