@@ -13,10 +13,11 @@ import (
 
 // actorHost is an actor living on this raylet: its instance, a dedicated
 // coroutine that runs its methods one at a time, and per-caller ordering.
-// A threaded actor (conc above 1, Ray's max_concurrency) runs up to conc
-// methods at once, each as a job on the raylet's worker pool (running);
-// its own coroutine then only runs its constructor (and restore), and
-// stays parked until the actor ends.
+// A threaded actor (conc above 1, Ray's max_concurrency, or concurrency
+// groups) runs up to conc methods at once (per group: each its limit),
+// each as a job on the raylet's worker pool (running); its own coroutine
+// then only runs its constructor (and restore), and stays parked until
+// the actor ends.
 type actorHost struct {
 	id       transport.ActorID
 	creation *task
@@ -39,8 +40,14 @@ type actorHost struct {
 	// conc is how many methods may run at once: 1 (on the actor's
 	// coroutine, in cur), or a threaded actor's max concurrency, its
 	// methods in running (in the order they started).
-	conc     int
-	running  []*task
+	conc    int
+	running []*task
+	// groups are the actor's concurrency groups (its creation's
+	// ActorSpec.ConcurrencyGroups, sorted by name), and inGroup counts the
+	// methods running in each: the default group's (limit conc) at 0,
+	// groups[i]'s at i+1. Both nil for an actor without groups.
+	groups   []transport.ConcurrencyGroup
+	inGroup  []int
 	wake     func() // set while the actor's coroutine is parked
 	calls    uint64 // methods run (since creation, or as of the restored checkpoint)
 	restored func(*transport.ActorCheckpoint)
@@ -154,6 +161,9 @@ func (r *Raylet) startActor(t *task) {
 	}
 	a := &actorHost{id: t.spec.Actor, creation: t, typ: typ, conc: max(1, int(t.spec.A().MaxConcurrency)),
 		expected: make(map[transport.TaskID]uint64), early: make(map[transport.TaskID]map[uint64]*transport.TaskSpec)}
+	if gs := t.spec.A().ConcurrencyGroups; len(gs) > 0 {
+		a.groups, a.inGroup = gs, make([]int, 1+len(gs))
+	}
 	r.actors[a.id] = a
 	r.tasks.Delete(t.spec.ID)
 	r.env.Go(func() { r.actorLoop(a) })
@@ -315,10 +325,15 @@ func (r *Raylet) pumpActor(a *actorHost) {
 		if a.cur != nil || len(a.queue) == 0 || r.lease.fenced {
 			return
 		}
-		if a.conc > 1 && len(a.running) >= a.conc {
-			return
+		var i int
+		if a.groups != nil {
+			i = a.nextGroupCall()
+		} else {
+			if a.conc > 1 && len(a.running) >= a.conc {
+				return
+			}
+			i = nextCall(a.queue)
 		}
-		i := nextCall(a.queue)
 		if i < 0 || r.leaseOut(r.since()) {
 			return
 		}
@@ -347,11 +362,16 @@ func (r *Raylet) pumpActor(a *actorHost) {
 		t.caller = r.newCaller(t.spec.ID, t)
 		t.caller.capture = captureOf(a.creation.spec)
 		r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
-		if a.conc > 1 {
+		if a.threaded() {
 			// A threaded actor: the call runs on a pool worker of its
 			// own, and the next may start at once.
 			a.running = append(a.running, t)
-			r.pool.Submit(&methodJob{r: r, a: a, t: t, spec: t.spec})
+			j := &methodJob{r: r, a: a, t: t, spec: t.spec}
+			if a.groups != nil {
+				j.group, _ = a.groupOf(t.spec) // known: enqueueCall failed the others
+				a.inGroup[j.group]++
+			}
+			r.pool.Submit(j)
 			continue
 		}
 		a.cur, a.curSpec = t, t.spec
@@ -362,15 +382,16 @@ func (r *Raylet) pumpActor(a *actorHost) {
 	}
 }
 
-// methodJob runs a method of a threaded actor (actorHost.conc above 1)
-// on a pool worker: Run off the loop, Done on it.
+// methodJob runs a method of a threaded actor (actorHost.threaded) on a
+// pool worker: Run off the loop, Done on it.
 type methodJob struct {
-	r    *Raylet
-	a    *actorHost
-	t    *task
-	spec *transport.TaskSpec // t.spec as the call started (see runMethod)
-	out  transport.Value
-	outs []transport.Value // a method of several returns' values (see runMethod)
+	r     *Raylet
+	a     *actorHost
+	t     *task
+	spec  *transport.TaskSpec // t.spec as the call started (see runMethod)
+	group int                 // its concurrency group (actorHost.inGroup's index), for an actor with groups
+	out   transport.Value
+	outs  []transport.Value // a method of several returns' values (see runMethod)
 }
 
 func (j *methodJob) Run() { j.out, j.outs = j.r.runMethod(j.a, j.t, j.spec) }
@@ -383,6 +404,9 @@ func (j *methodJob) Done() {
 	j.t, j.spec, j.out, j.outs = nil, nil, transport.Value{}, nil
 	if i := slices.Index(a.running, call); i >= 0 {
 		a.running = slices.Delete(a.running, i, i+1)
+		if a.groups != nil {
+			a.inGroup[j.group]--
+		}
 	}
 	call.caller = nil
 	r.unpinArgs(call)
@@ -397,6 +421,60 @@ func (j *methodJob) Done() {
 	}
 	r.holdResult(a, heldResult{spec: call.spec, out: out, outs: outs})
 	r.pumpActor(a)
+}
+
+// threaded reports whether the actor runs its methods on pool workers,
+// several at once: it has a max concurrency above 1, or concurrency
+// groups (which run beside each other even with limits of 1).
+func (a *actorHost) threaded() bool { return a.conc > 1 || a.groups != nil }
+
+// groupOf returns the index in inGroup of the concurrency group a call
+// runs in (0: the default group, for a call naming none), and false if
+// the call names a group the actor does not declare.
+func (a *actorHost) groupOf(spec *transport.TaskSpec) (int, bool) {
+	name := spec.A().ConcurrencyGroup
+	if name == "" {
+		return 0, true
+	}
+	i, ok := slices.BinarySearchFunc(a.groups, name, func(g transport.ConcurrencyGroup, name string) int { return cmp.Compare(g.Name, name) })
+	return i + 1, ok
+}
+
+// groupLimit is how many methods group g (an inGroup index) runs at once.
+func (a *actorHost) groupLimit(g int) int {
+	if g == 0 {
+		return a.conc
+	}
+	return int(a.groups[g-1].Limit)
+}
+
+// nextGroupCall is nextCall for an actor with concurrency groups: the
+// first queued call whose group has room, whose arguments are all here,
+// and that no earlier call of its caller in its group precedes. Each
+// caller's calls start in their order within a group, as in Ray a group is
+// an executor of its own: a full group, or a call waiting for an argument,
+// holds up no call of another group.
+func (a *actorHost) nextGroupCall() int {
+	type key struct {
+		caller transport.TaskID
+		group  int
+	}
+	var blocked []key
+	for i, t := range a.queue {
+		g, _ := a.groupOf(t.spec)
+		if a.inGroup[g] >= a.groupLimit(g) {
+			continue // full: none of its calls starts now
+		}
+		k := key{t.spec.A().Caller, g}
+		if slices.Contains(blocked, k) {
+			continue
+		}
+		if t.missing == 0 {
+			return i
+		}
+		blocked = append(blocked, k)
+	}
+	return -1
 }
 
 // runningCall returns the call with this ID running on the actor, or nil.
@@ -597,6 +675,17 @@ func (r *Raylet) onCallsDone(m *transport.CallsDone) {
 }
 
 func (r *Raylet) enqueueCall(a *actorHost, spec *transport.TaskSpec) {
+	if spec.A().ConcurrencyGroup != "" {
+		if _, ok := a.groupOf(spec); !ok {
+			// A group its actor does not declare: the call fails without
+			// running (Ray's worker aborts on it; its code says the task
+			// should fail), in its turn, and the actor lives on. Not
+			// queued, it holds up no later call of its caller.
+			why := fmt.Sprintf("actor %s (class %q) has no concurrency group %q", a.id, a.creation.spec.Func, spec.A().ConcurrencyGroup)
+			r.holdResult(a, heldResult{spec: spec, out: errValue(transport.ErrKindUnknownConcurrencyGroup, why)})
+			return
+		}
+	}
 	r.emit(transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.self, Task: spec.ID, Detail: "actor"})
 	t := &task{spec: spec, actor: a}
 	a.queue = append(a.queue, t)

@@ -593,8 +593,8 @@ func (c *Caller) warnSelfWaitK(ids []transport.ObjectID, ready []bool, k int) {
 // call on the caller's own actor (the caller being one of its methods)
 // that is not here (nor ready, when ready is given), or -1.
 func (c *Caller) selfWaits(ids []transport.ObjectID, ready []bool) int {
-	if c.t == nil || c.t.actor == nil || c.t.actor.conc > 1 {
-		return -1 // a threaded actor runs the call while the method waits
+	if c.t == nil || c.t.actor == nil || c.t.actor.threaded() {
+		return -1 // a threaded actor (or one with concurrency groups) may run the call while the method waits
 	}
 	r, a := c.r, c.t.actor
 	for i, id := range ids {

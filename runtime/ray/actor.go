@@ -289,8 +289,11 @@ func Method2[S, A, B, R any](c *ActorClass[S], name string, fn func(context.Cont
 }
 
 // Options returns a copy of the method with options applied: Name,
-// Duration and MaxRetries; Remote refuses any other (ErrInvalidOption): a
-// call runs where its actor lives, on the actor's resources. On a nil
+// Duration, MaxRetries and ConcurrencyGroup (the group its calls run in,
+// as Ray's @ray.method(concurrency_group=...); given again on a copy for
+// one call, as Ray's .options(concurrency_group=...)); Remote refuses any
+// other (ErrInvalidOption): a call runs where its actor lives, on the
+// actor's resources. On a nil
 // method it returns nil, whose Remote reports the mistake.
 func (m *ActorMethod[S, R]) Options(o ...Option) *ActorMethod[S, R] {
 	if m == nil {

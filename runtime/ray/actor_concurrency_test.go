@@ -80,6 +80,8 @@ type gates struct {
 	// spin computes a millisecond at a time until it is cancelled (at
 	// most its argument's steps) and returns the steps it took.
 	spin *ray.ActorMethod[gate, int]
+	// where returns the node the actor runs on.
+	where *ray.ActorMethod[gate, uint64]
 }
 
 func newGates(reg *ray.Registry) *gates {
@@ -119,6 +121,7 @@ func newGates(reg *ray.Registry) *gates {
 		}
 		return i, nil
 	})
+	g.where = ray.Method0(g.cls, "where", func(ctx context.Context, s *gate) (uint64, error) { return uint64(ray.NodeOf(ctx)), nil })
 	g.most = ray.Method0(g.cls, "most", func(ctx context.Context, s *gate) (int, error) {
 		s.mu.Lock()
 		defer s.mu.Unlock()

@@ -120,6 +120,11 @@ var (
 	// ErrDecode: a value does not decode into the type asked for (a ref
 	// rebuilt with another type than its task's result, RefOf).
 	ErrDecode = errors.New("ray: value does not decode into the type asked for")
+	// ErrUnknownConcurrencyGroup: a method call names a concurrency group
+	// (ConcurrencyGroup) its actor does not declare (ConcurrencyGroups).
+	// The call fails without running, and the actor lives on (Ray's worker
+	// aborts on such a call, its code saying it should fail the task).
+	ErrUnknownConcurrencyGroup = errors.New("ray: unknown concurrency group")
 )
 
 // ActorClassError is GetActor's error for a name held by an actor of
@@ -169,6 +174,8 @@ func kindErr(k uint8) error {
 		return ErrUnschedulable
 	case transport.ErrKindDecode:
 		return ErrDecode
+	case transport.ErrKindUnknownConcurrencyGroup:
+		return ErrUnknownConcurrencyGroup
 	}
 	return ErrTaskFailed
 }

@@ -439,7 +439,7 @@ func (m *methodOf) call(ctx context.Context, id transport.ActorID, hErr error, n
 }
 
 // Options returns a copy of the method with options applied (Name,
-// Duration and MaxRetries, as ActorMethod's). On a nil method it returns
+// Duration, MaxRetries and ConcurrencyGroup, as ActorMethod's). On a nil method it returns
 // nil, whose Remote reports the mistake.
 func (m *ActorMethod2[S, R1, R2]) Options(o ...Option) *ActorMethod2[S, R1, R2] {
 	if m == nil {
@@ -463,7 +463,7 @@ func (m *ActorMethod2[S, R1, R2]) Remote(ctx context.Context, h ActorHandle[S], 
 }
 
 // Options returns a copy of the method with options applied (Name,
-// Duration and MaxRetries, as ActorMethod's). On a nil method it returns
+// Duration, MaxRetries and ConcurrencyGroup, as ActorMethod's). On a nil method it returns
 // nil, whose Remote reports the mistake.
 func (m *ActorMethod3[S, R1, R2, R3]) Options(o ...Option) *ActorMethod3[S, R1, R2, R3] {
 	if m == nil {

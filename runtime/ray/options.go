@@ -2,6 +2,7 @@ package ray
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -24,6 +25,11 @@ type options struct {
 	Replay      bool
 	// Concurrency: an actor's max concurrency (MaxConcurrency; 0: not set).
 	Concurrency int
+	// Groups: an actor's concurrency groups, sorted by name
+	// (ConcurrencyGroups); Group: the concurrency group a method call runs
+	// in (ConcurrencyGroup; "": the default group).
+	Groups []transport.ConcurrencyGroup
+	Group  string
 	// Detached: the actor outlives its owner (Detached).
 	Detached    bool
 	RetryErrors bool
@@ -62,6 +68,8 @@ const (
 	optActorName
 	optGroup
 	optDetached
+	optConcurrencyGroups
+	optConcurrencyGroup
 )
 
 // The submissions an option applies to.
@@ -96,6 +104,8 @@ var optRules = [...]struct {
 	{optActorName, "ActorName", forActor},
 	{optGroup, "InPlacementGroup", forTask | forActor},
 	{optDetached, "Detached", forActor},
+	{optConcurrencyGroups, "ConcurrencyGroups", forActor},
+	{optConcurrencyGroup, "ConcurrencyGroup", forMethod},
 }
 
 // whereText says where an option applies, for its refusal.
@@ -107,6 +117,8 @@ func whereText(where uint8) string {
 		return "for an actor's creation (ActorClass.Options), not a task or a method call"
 	case forTask | forActor:
 		return "for tasks and actor creations, not a method call (a method runs where its actor lives, on its resources)"
+	case forMethod:
+		return "for an actor method's calls (ActorMethod.Options), not a task or an actor's creation"
 	}
 	return "not here"
 }
@@ -118,11 +130,12 @@ func (o *options) checkWhere(kind uint8) error {
 	var refused optSet
 	switch kind {
 	case forTask:
-		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName | optDetached
+		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName | optDetached |
+			optConcurrencyGroups | optConcurrencyGroup
 	case forActor:
-		refused = optRetryExceptions
+		refused = optRetryExceptions | optConcurrencyGroup
 	case forMethod:
-		refused = ^(optName | optDuration | optMaxRetries)
+		refused = ^(optName | optDuration | optMaxRetries | optConcurrencyGroup)
 	}
 	if o.set&refused == 0 {
 		return nil
@@ -141,12 +154,13 @@ func defaultOptions() options { return options{CPU: 1, MaxRetries: 3} }
 // only (tasks, actor creations, method calls; see each option): one given
 // where it does not apply is refused (ErrInvalidOption on the ref or
 // handle, naming the option and where it applies), not dropped. A method
-// call takes Name, Duration and MaxRetries only: it runs where its actor
-// lives, on the actor's resources.
+// call takes Name, Duration, MaxRetries and ConcurrencyGroup only: it runs
+// where its actor lives, on the actor's resources.
 type Option func(*options)
 
 // with returns a copy of o with opts applied; the copy shares nothing
-// with o (Resource edits its custom list in place).
+// with o that an option edits (Resource edits its custom list in place;
+// ConcurrencyGroups replaces its list whole).
 func (o options) with(opts []Option) options {
 	o.Custom = slices.Clone(o.Custom)
 	for _, opt := range opts {
@@ -312,6 +326,63 @@ func MaxConcurrency(n int) Option {
 	}
 }
 
+// ConcurrencyGroups declares an actor's named concurrency groups and how
+// many of its methods each runs at once, as Ray's
+// concurrency_groups={"io": 2, "compute": 4}: a call runs in the group its
+// method's ConcurrencyGroup option names, and a call that names none in
+// the default group, whose limit is MaxConcurrency (1 by default). The
+// groups run beside each other and the default group: a method blocked or
+// computing in one holds up no call of another. Within a group, at most
+// its limit run at once, and each caller's calls start in the order they
+// were made (calls of one caller in two groups may start out of order).
+// The methods share the instance: on a real cluster they run on goroutines
+// at once, and its state needs a lock. The names are sorted (the map's
+// order does not show); each must be non-empty and at most
+// transport.MaxConcurrencyGroupName bytes, each limit 1 or more, at most
+// transport.MaxConcurrencyGroups groups, and all the limits with
+// MaxConcurrency at most transport.MaxActorConcurrency. A restarted actor
+// keeps its groups (they are its creation's). Refused (ErrInvalidOption)
+// otherwise, anywhere but an actor's creation, and alongside
+// ReplayMethods or CheckpointEvery, whose method counts and logs assume
+// one method at a time. An empty map declares none.
+func ConcurrencyGroups(groups map[string]int) Option {
+	return func(o *options) {
+		o.set |= optConcurrencyGroups
+		o.Groups = nil
+		for _, name := range slices.Sorted(maps.Keys(groups)) {
+			n := groups[name]
+			if err := transport.CheckGroupName(name); err != nil {
+				o.err = fmt.Errorf("%w: ConcurrencyGroups: %w", ErrInvalidOption, err)
+				return
+			}
+			if n < 1 || n > transport.MaxActorConcurrency {
+				o.err = fmt.Errorf("%w: ConcurrencyGroups: group %q with a limit of %d: want 1 to %d", ErrInvalidOption, name, n, transport.MaxActorConcurrency)
+				return
+			}
+			o.Groups = append(o.Groups, transport.ConcurrencyGroup{Name: name, Limit: uint32(n)})
+		}
+	}
+}
+
+// ConcurrencyGroup runs a method's calls in the named concurrency group of
+// their actor (ConcurrencyGroups), as Ray's
+// @ray.method(concurrency_group=...) on a method handle's Options, and
+// .options(concurrency_group=...) on one call's. "" names the default
+// group. A call naming a group its actor does not declare fails with
+// ErrUnknownConcurrencyGroup (the actor lives on). For method calls only;
+// a name longer than transport.MaxConcurrencyGroupName is refused
+// (ErrInvalidOption).
+func ConcurrencyGroup(name string) Option {
+	return func(o *options) {
+		o.set |= optConcurrencyGroup
+		if len(name) > transport.MaxConcurrencyGroupName {
+			o.err = fmt.Errorf("%w: ConcurrencyGroup: a name of %d bytes, more than %d", ErrInvalidOption, len(name), transport.MaxConcurrencyGroupName)
+			return
+		}
+		o.Group = name
+	}
+}
+
 // ActorName names an actor so others can find it with GetActor. For an
 // actor's creation only.
 func ActorName(s string) Option {
@@ -388,7 +459,8 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 	if o.Concurrency > 1 {
 		conc = uint32(o.Concurrency)
 	}
-	if spec.Act == nil && (o.MaxRestarts != 0 || o.ActorName != "" || o.Checkpoint != 0 || o.Replay || conc != 0 || o.Detached) {
+	if spec.Act == nil && (o.MaxRestarts != 0 || o.ActorName != "" || o.Checkpoint != 0 || o.Replay || conc != 0 || o.Detached ||
+		len(o.Groups) > 0 || o.Group != "") {
 		spec.Act = new(transport.ActorSpec) // the spec is new: nothing shares its Act yet
 	}
 	if a := spec.Act; a != nil {
@@ -398,10 +470,19 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 		a.Replay = o.Replay
 		a.MaxConcurrency = conc
 		a.Detached = o.Detached
+		a.ConcurrencyGroups = o.Groups // never edited: ConcurrencyGroups makes a new list
+		a.ConcurrencyGroup = o.Group
 		if conc != 0 && (a.Replay || a.CheckpointEvery != 0) {
 			// The method log and the checkpoint count assume one method
 			// at a time: a restart could not rebuild the state they saw.
 			return fmt.Errorf("%w: MaxConcurrency(%d) with ReplayMethods or CheckpointEvery: they assume one method at a time", ErrInvalidOption, o.Concurrency)
+		}
+		if len(a.ConcurrencyGroups) > 0 {
+			// Groups run beside each other: the same holds, and their
+			// limits together are bounded as MaxConcurrency is.
+			if err := transport.CheckConcurrency(*a); err != nil {
+				return fmt.Errorf("%w: ConcurrencyGroups: %w", ErrInvalidOption, err)
+			}
 		}
 	}
 	return nil

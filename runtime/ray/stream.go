@@ -335,7 +335,7 @@ func RegisterGen2[A, B, R any](r *Registry, name string, fn func(ctx context.Con
 type ActorGenMethod[S, R any] struct{ m methodOf }
 
 // Options returns a copy of the method with options applied (Name,
-// Duration and MaxRetries, as ActorMethod's). On a nil method it returns
+// Duration, MaxRetries and ConcurrencyGroup, as ActorMethod's). On a nil method it returns
 // nil, whose Remote reports the mistake.
 func (m *ActorGenMethod[S, R]) Options(o ...Option) *ActorGenMethod[S, R] {
 	if m == nil {
