@@ -82,6 +82,9 @@ type gates struct {
 	spin *ray.ActorMethod[gate, int]
 	// where returns the node the actor runs on.
 	where *ray.ActorMethod[gate, uint64]
+	// later is a task that computes for ms and then returns a's
+	// arguments: an argument that comes late.
+	later *ray.Func[enterArgs]
 }
 
 func newGates(reg *ray.Registry) *gates {
@@ -120,6 +123,9 @@ func newGates(reg *ray.Registry) *gates {
 			}
 		}
 		return i, nil
+	})
+	g.later = ray.Register2(reg, "later", func(ctx context.Context, a enterArgs, ms int) (enterArgs, error) {
+		return a, ray.Compute(ctx, time.Duration(ms)*time.Millisecond)
 	})
 	g.where = ray.Method0(g.cls, "where", func(ctx context.Context, s *gate) (uint64, error) { return uint64(ray.NodeOf(ctx)), nil })
 	g.most = ray.Method0(g.cls, "most", func(ctx context.Context, s *gate) (int, error) {

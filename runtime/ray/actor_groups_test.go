@@ -105,6 +105,32 @@ var groupCases = []semanticCase{
 		require.NoError(t, err)
 		assert.Equal(t, 2, v)
 	}},
+	{"concurrency groups: a call waiting for its argument holds up only its group", func(t *testing.T, ctx context.Context, s *suite) {
+		// A caller's calls start in their order within a group: the
+		// second io call waits for the first's argument though io has
+		// room; the compute call does not.
+		h := s.gates.cls.Options(ioCompute()).New(ctx)
+		_, err := ray.GetTimeout(ctx, s.gates.most.Remote(ctx, h), 10*time.Second) // it lives
+		require.NoError(t, err)
+		arg := s.gates.later.Remote(ctx, enterArgs{Tag: 1, Ms: 1}, 1000)
+		first := s.gates.enter.Options(inGroup("io")).Remote(ctx, h, arg)
+		second := s.gates.enter.Options(inGroup("io")).Remote(ctx, h, enterArgs{Tag: 2, Ms: 1})
+		v, err := ray.GetTimeout(ctx, s.gates.enter.Options(inGroup("compute")).Remote(ctx, h, enterArgs{Tag: 3, Ms: 1}), 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 3, v)
+		made, _, err := ray.Wait(ctx, []ray.Ref[enterArgs]{arg}, 1, 0)
+		require.NoError(t, err)
+		assert.Empty(t, made, "the compute call ran before the io call's argument was made")
+		_, err = ray.GetTimeout(ctx, second, 0)
+		require.ErrorIs(t, err, ray.ErrTimeout, "the second io call waits for the first")
+		vs, err := ray.GetAll(ctx, []ray.Ref[int]{first, second}, 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, []int{1, 2}, vs)
+		order, err := ray.GetTimeout(ctx, s.gates.order.Remote(ctx, h), 10*time.Second)
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []int{3, 1, 2}, order)
+		assert.Equal(t, 3, order[0], "the compute call started first")
+	}},
 	{"concurrency groups: a call naming an unknown group fails, the actor lives on", func(t *testing.T, ctx context.Context, s *suite) {
 		for _, cls := range []*ray.ActorClass[gate]{
 			s.gates.cls.Options(ioCompute()),
