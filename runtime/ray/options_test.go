@@ -55,7 +55,8 @@ func TestOptionsRefusedWhereTheyDoNotApply(t *testing.T) {
 		optNodeAffinity: NodeAffinity(1, true), optSpread: Spread(), optDefaultScheduling: DefaultScheduling(),
 		optMaxRestarts: MaxRestarts(1), optCheckpoint: CheckpointEvery(1), optReplay: ReplayMethods(),
 		optConcurrency: MaxConcurrency(1), optActorName: ActorName("a"), optGroup: InPlacementGroup(pg, 0),
-		optDetached: Detached(),
+		optDetached: Detached(), optConcurrencyGroups: ConcurrencyGroups(map[string]int{"io": 2}),
+		optConcurrencyGroup: ConcurrencyGroup("io"),
 	}
 	require.Len(t, opts, len(optRules))
 	for i, r := range optRules {
