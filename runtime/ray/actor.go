@@ -120,7 +120,8 @@ func (c *ActorClass[S]) Options(o ...Option) *ActorClass[S] {
 
 // New creates an actor: its constructor runs as a task placed like any other,
 // then the actor lives on that node, running its methods one at a time (up
-// to n at once with MaxConcurrency(n)). It dies with its owner, the node
+// to n at once with MaxConcurrency(n); per group, each group's limit, with
+// ConcurrencyGroups). It dies with its owner, the node
 // incarnation of the driver or task that called New, unless Detached.
 // With ActorName, New first asks the GCS whether a live actor holds the name
 // (as Ray's creation of a named actor does): if one does, the handle's Err
@@ -305,7 +306,8 @@ func (m *ActorMethod[S, R]) Options(o ...Option) *ActorMethod[S, R] {
 }
 
 // Remote calls the method on the actor. Calls from one caller run in the
-// order they were made. The arguments are checked here as Func.Remote
+// order they were made (on a threaded actor they start in that order, and
+// on one with concurrency groups in that order within each group). The arguments are checked here as Func.Remote
 // checks a function's (ErrBadArgs on the ref); a nil method is
 // ErrUnknownFunction.
 func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args ...any) Ref[R] {
