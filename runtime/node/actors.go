@@ -675,7 +675,7 @@ func (r *Raylet) onCallsDone(m *transport.CallsDone) {
 }
 
 func (r *Raylet) enqueueCall(a *actorHost, spec *transport.TaskSpec) {
-	if spec.A().ConcurrencyGroup != "" {
+	if act := spec.Act; act != nil && act.ConcurrencyGroup != "" {
 		if _, ok := a.groupOf(spec); !ok {
 			// A group its actor does not declare: the call fails without
 			// running (Ray's worker aborts on it; its code says the task

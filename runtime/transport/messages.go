@@ -152,7 +152,8 @@ type ActorSpec struct {
 	// naming none of them runs in the default group, whose limit is
 	// MaxConcurrency. Checked by CheckConcurrency. On the wire behind a
 	// flag in Replay's byte: a spec without groups is as long as before
-	// they existed.
+	// they existed. Copies of a spec share the list: it is never edited
+	// in place.
 	ConcurrencyGroups []ConcurrencyGroup
 	// ConcurrencyGroup (method calls): the group the call runs in ("": the
 	// default group). On the wire behind a flag in Replay's byte.
