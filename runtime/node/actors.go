@@ -161,7 +161,7 @@ func (r *Raylet) startActor(t *task) {
 	}
 	a := &actorHost{id: t.spec.Actor, creation: t, typ: typ, conc: max(1, int(t.spec.A().MaxConcurrency)),
 		expected: make(map[transport.TaskID]uint64), early: make(map[transport.TaskID]map[uint64]*transport.TaskSpec)}
-	if gs := t.spec.A().ConcurrencyGroups; len(gs) > 0 {
+	if gs := t.spec.A().ConcurrencyGroups(); len(gs) > 0 {
 		a.groups, a.inGroup = gs, make([]int, 1+len(gs))
 	}
 	r.actors[a.id] = a
@@ -432,7 +432,7 @@ func (a *actorHost) threaded() bool { return a.conc > 1 || a.groups != nil }
 // runs in (0: the default group, for a call naming none), and false if
 // the call names a group the actor does not declare.
 func (a *actorHost) groupOf(spec *transport.TaskSpec) (int, bool) {
-	name := spec.A().ConcurrencyGroup
+	name := spec.A().ConcurrencyGroup()
 	if name == "" {
 		return 0, true
 	}
@@ -675,13 +675,13 @@ func (r *Raylet) onCallsDone(m *transport.CallsDone) {
 }
 
 func (r *Raylet) enqueueCall(a *actorHost, spec *transport.TaskSpec) {
-	if act := spec.Act; act != nil && act.ConcurrencyGroup != "" {
+	if act := spec.Act; act != nil && act.Concurrency != nil && act.Concurrency.Group != "" {
 		if _, ok := a.groupOf(spec); !ok {
 			// A group its actor does not declare: the call fails without
 			// running (Ray's worker aborts on it; its code says the task
 			// should fail), in its turn, and the actor lives on. Not
 			// queued, it holds up no later call of its caller.
-			why := fmt.Sprintf("actor %s (class %q) has no concurrency group %q", a.id, a.creation.spec.Func, spec.A().ConcurrencyGroup)
+			why := fmt.Sprintf("actor %s (class %q) has no concurrency group %q", a.id, a.creation.spec.Func, act.Concurrency.Group)
 			r.holdResult(a, heldResult{spec: spec, out: errValue(transport.ErrKindUnknownConcurrencyGroup, why)})
 			return
 		}

@@ -470,14 +470,16 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 		a.Replay = o.Replay
 		a.MaxConcurrency = conc
 		a.Detached = o.Detached
-		a.ConcurrencyGroups = o.Groups // never edited: ConcurrencyGroups makes a new list
-		a.ConcurrencyGroup = o.Group
+		a.Concurrency = nil
+		if len(o.Groups) > 0 || o.Group != "" {
+			a.Concurrency = &transport.ConcurrencySpec{Groups: o.Groups, Group: o.Group} // never edited: ConcurrencyGroups makes a new list
+		}
 		if conc != 0 && (a.Replay || a.CheckpointEvery != 0) {
 			// The method log and the checkpoint count assume one method
 			// at a time: a restart could not rebuild the state they saw.
 			return fmt.Errorf("%w: MaxConcurrency(%d) with ReplayMethods or CheckpointEvery: they assume one method at a time", ErrInvalidOption, o.Concurrency)
 		}
-		if len(a.ConcurrencyGroups) > 0 {
+		if len(o.Groups) > 0 {
 			// Groups run beside each other: the same holds, and their
 			// limits together are bounded as MaxConcurrency is.
 			if err := transport.CheckConcurrency(*a); err != nil {

@@ -143,7 +143,7 @@ func TestActorDetachedOnTheWire(t *testing.T) {
 // encoded as given (the encoder checks nothing).
 func groupsSpec(gs ...transport.ConcurrencyGroup) []byte {
 	return transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{ID: 5, Actor: 5,
-		Act: &transport.ActorSpec{Creation: true, ConcurrencyGroups: gs}}})
+		Act: &transport.ActorSpec{Creation: true, Concurrency: &transport.ConcurrencySpec{Groups: gs}}}})
 }
 
 // manyGroups is n concurrency groups, sorted by name, of this limit each.
@@ -170,7 +170,7 @@ func flaggedNoGroups() []byte {
 // flaggedEmptyGroup is a method call whose group flag is set with an
 // empty name (no encoder writes it).
 func flaggedEmptyGroup() []byte {
-	b := transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{ID: 6, Actor: 5, Act: &transport.ActorSpec{ConcurrencyGroup: "g", Seq: 1}}})
+	b := transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{ID: 6, Actor: 5, Act: &transport.ActorSpec{Concurrency: &transport.ConcurrencySpec{Group: "g"}, Seq: 1}}})
 	one := []byte{0x10, 1, 'g'} // the flag, then the name "g"
 	i := bytes.LastIndex(b, one)
 	if i < 0 {
@@ -191,18 +191,22 @@ func TestConcurrencyGroupsOnTheWire(t *testing.T) {
 	require.Len(t, b, len(plain)+1+(1+len("compute")+1)+(1+len("io")+1))
 	got, err := transport.Unmarshal(b)
 	require.NoError(t, err)
-	require.Equal(t, gs, got.(*transport.PlaceTask).Spec.A().ConcurrencyGroups)
+	require.Equal(t, gs, got.(*transport.PlaceTask).Spec.A().ConcurrencyGroups())
 	most := manyGroups(transport.MaxConcurrencyGroups, 1)
 	got, err = transport.Unmarshal(groupsSpec(most...))
 	require.NoError(t, err, "the most groups")
-	require.Equal(t, most, got.(*transport.PlaceTask).Spec.A().ConcurrencyGroups)
+	require.Equal(t, most, got.(*transport.PlaceTask).Spec.A().ConcurrencyGroups())
 	long := []transport.ConcurrencyGroup{{Name: strings.Repeat("x", transport.MaxConcurrencyGroupName), Limit: transport.MaxActorConcurrency - 1}}
 	got, err = transport.Unmarshal(groupsSpec(long...))
 	require.NoError(t, err, "the longest name, the largest limit beside the default group")
-	require.Equal(t, long, got.(*transport.PlaceTask).Spec.A().ConcurrencyGroups)
+	require.Equal(t, long, got.(*transport.PlaceTask).Spec.A().ConcurrencyGroups())
 
 	call := func(group string) *transport.ActorCall {
-		return &transport.ActorCall{Spec: transport.TaskSpec{ID: 6, Actor: 5, Act: &transport.ActorSpec{ConcurrencyGroup: group, Caller: 1, Seq: 3}}}
+		a := &transport.ActorSpec{Caller: 1, Seq: 3}
+		if group != "" {
+			a.Concurrency = &transport.ConcurrencySpec{Group: group}
+		}
+		return &transport.ActorCall{Spec: transport.TaskSpec{ID: 6, Actor: 5, Act: a}}
 	}
 	bare := transport.Marshal(nil, call(""))
 	named := transport.Marshal(nil, call("io"))
@@ -211,8 +215,8 @@ func TestConcurrencyGroupsOnTheWire(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, call("io"), m)
 
-	require.NoError(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, MaxConcurrency: 3, ConcurrencyGroups: gs}))
-	require.ErrorIs(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, Replay: true, ConcurrencyGroups: gs}), transport.ErrInvalid)
-	require.ErrorIs(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, MaxConcurrency: transport.MaxActorConcurrency, ConcurrencyGroups: gs}), transport.ErrTooLarge)
+	require.NoError(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, MaxConcurrency: 3, Concurrency: &transport.ConcurrencySpec{Groups: gs}}))
+	require.ErrorIs(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, Replay: true, Concurrency: &transport.ConcurrencySpec{Groups: gs}}), transport.ErrInvalid)
+	require.ErrorIs(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, MaxConcurrency: transport.MaxActorConcurrency, Concurrency: &transport.ConcurrencySpec{Groups: gs}}), transport.ErrTooLarge)
 	require.ErrorIs(t, transport.CheckGroupName(""), transport.ErrInvalid)
 }

@@ -11,7 +11,7 @@ import (
 // ProtocolVersion is written in every frame header; a peer speaking another
 // version is refused. 30: an actor spec's Replay byte has flags for a
 // creation's concurrency groups and a method call's group
-// (ActorSpec.ConcurrencyGroups, ConcurrencyGroup), and a value's error
+// (ActorSpec.Concurrency), and a value's error
 // kind may be ErrKindUnknownConcurrencyGroup. 29: a raylet leaving on
 // purpose says so (NodeLeaving), and the node table declares it dead at
 // once. 28: an actor spec's Replay byte has a Detached flag,

@@ -95,24 +95,32 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			if a.MaxConcurrency > 1 {
 				a.Replay, a.CheckpointEvery = false, 0
 			}
-			gs := a.ConcurrencyGroups[:0:0]
-			for _, g := range a.ConcurrencyGroups {
+			c := a.Concurrency
+			if c == nil {
+				c = new(transport.ConcurrencySpec)
+			}
+			gs := c.Groups[:0:0]
+			for _, g := range c.Groups {
 				if g.Name = truncate(g.Name, transport.MaxConcurrencyGroupName); g.Name != "" {
 					g.Limit = 1 + g.Limit%1000
 					gs = append(gs, g)
 				}
 			}
 			slices.SortFunc(gs, func(x, y transport.ConcurrencyGroup) int { return strings.Compare(x.Name, y.Name) })
-			a.ConcurrencyGroups = slices.CompactFunc(gs, func(x, y transport.ConcurrencyGroup) bool { return x.Name == y.Name })
-			if len(a.ConcurrencyGroups) > 0 {
+			c.Groups = slices.CompactFunc(gs, func(x, y transport.ConcurrencyGroup) bool { return x.Name == y.Name })
+			if len(c.Groups) > 0 {
 				a.Creation, a.Replay, a.CheckpointEvery = true, false, 0
 				a.MaxConcurrency %= 1000
 			} else {
-				a.ConcurrencyGroups = nil
+				c.Groups = nil
 			}
-			a.ConcurrencyGroup = truncate(a.ConcurrencyGroup, transport.MaxConcurrencyGroupName)
+			c.Group = truncate(c.Group, transport.MaxConcurrencyGroupName)
 			if a.Creation {
-				a.ConcurrencyGroup = ""
+				c.Group = ""
+			}
+			a.Concurrency = c
+			if len(c.Groups) == 0 && c.Group == "" {
+				a.Concurrency = nil
 			}
 		}
 		if s.Act != nil && reflect.ValueOf(*s.Act).IsZero() {
@@ -407,11 +415,11 @@ func TestHostileBodies(t *testing.T) {
 		{"concurrency group name too long", groupsSpec(transport.ConcurrencyGroup{Name: strings.Repeat("x", transport.MaxConcurrencyGroupName+1), Limit: 1}), transport.ErrTooLarge},
 		{"concurrency groups unsorted", groupsSpec(transport.ConcurrencyGroup{Name: "io", Limit: 1}, transport.ConcurrencyGroup{Name: "compute", Limit: 1}), transport.ErrInvalid},
 		{"concurrency groups repeated", groupsSpec(transport.ConcurrencyGroup{Name: "io", Limit: 1}, transport.ConcurrencyGroup{Name: "io", Limit: 2}), transport.ErrInvalid},
-		{"concurrency groups with replay", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Replay: true, ConcurrencyGroups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}), transport.ErrInvalid},
-		{"concurrency groups with checkpoints", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, CheckpointEvery: 2, ConcurrencyGroups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}), transport.ErrInvalid},
-		{"concurrency groups on a method call", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{Act: &transport.ActorSpec{ConcurrencyGroups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}), transport.ErrInvalid},
-		{"a creation's call group", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, ConcurrencyGroup: "io"}}}), transport.ErrInvalid},
-		{"call's concurrency group name too long", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{Act: &transport.ActorSpec{ConcurrencyGroup: strings.Repeat("x", transport.MaxConcurrencyGroupName+1)}}}), transport.ErrTooLarge},
+		{"concurrency groups with replay", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Replay: true, Concurrency: &transport.ConcurrencySpec{Groups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}}), transport.ErrInvalid},
+		{"concurrency groups with checkpoints", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, CheckpointEvery: 2, Concurrency: &transport.ConcurrencySpec{Groups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}}), transport.ErrInvalid},
+		{"concurrency groups on a method call", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Concurrency: &transport.ConcurrencySpec{Groups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}}), transport.ErrInvalid},
+		{"a creation's call group", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Concurrency: &transport.ConcurrencySpec{Group: "io"}}}}), transport.ErrInvalid},
+		{"call's concurrency group name too long", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Concurrency: &transport.ConcurrencySpec{Group: strings.Repeat("x", transport.MaxConcurrencyGroupName+1)}}}}), transport.ErrTooLarge},
 		{"custom beyond bound", transport.Marshal(nil, &transport.RegisterNode{Total: custom("a", math.MaxInt64)}), transport.ErrTooLarge},
 	}
 	for _, tt := range tests {
@@ -515,6 +523,12 @@ func TestKnownWireSize(t *testing.T) {
 func TestTaskSpecSize(t *testing.T) {
 	if n := unsafe.Sizeof(transport.TaskSpec{}); n > 160 {
 		t.Fatalf("TaskSpec is %d bytes, more than the 160-byte size class", n)
+	}
+	// An actor call allocates its ActorSpec too: the concurrency groups
+	// live behind a pointer, so it stays in the 80-byte class (112 with
+	// them inline).
+	if n := unsafe.Sizeof(transport.ActorSpec{}); n > 80 {
+		t.Fatalf("ActorSpec is %d bytes, more than the 80-byte size class", n)
 	}
 }
 

@@ -146,19 +146,13 @@ type ActorSpec struct {
 	// the wire as a flag in Replay's byte: a spec without it is as long as
 	// before it existed.
 	Detached bool
-	// ConcurrencyGroups (creation tasks): the actor's named concurrency
-	// groups (Ray's concurrency_groups), sorted by name, each running at
-	// most its Limit of methods at once beside the others; a method call
-	// naming none of them runs in the default group, whose limit is
-	// MaxConcurrency. Checked by CheckConcurrency. On the wire behind a
-	// flag in Replay's byte: a spec without groups is as long as before
-	// they existed. Copies of a spec share the list: it is never edited
-	// in place.
-	ConcurrencyGroups []ConcurrencyGroup
-	// ConcurrencyGroup (method calls): the group the call runs in ("": the
-	// default group). On the wire behind a flag in Replay's byte.
-	ConcurrencyGroup string
-	Name             string
+	// Concurrency holds a creation's concurrency groups or a method
+	// call's group (nil: none, as for most actors and calls; read them
+	// with ConcurrencyGroups and ConcurrencyGroup). Behind a pointer, an
+	// ActorSpec stays in its allocation size class (80 bytes, not 112).
+	// Copies of a spec share it: it is never edited in place.
+	Concurrency *ConcurrencySpec
+	Name        string
 	// Caller is a method call's submitting task, Seq its per-(caller,
 	// actor) sequence number.
 	Caller TaskID
@@ -214,8 +208,39 @@ const MaxReturns = 1 << 16
 // method in flight is a coroutine (netsim) or goroutine (TCP) of its host.
 const MaxActorConcurrency = 1 << 16
 
+// ConcurrencySpec is the part of an ActorSpec about concurrency groups.
+// On the wire each field is behind a flag in Replay's byte: a spec without
+// them is as long as before they existed. Checked by CheckConcurrency.
+type ConcurrencySpec struct {
+	// Groups (creation tasks): the actor's named concurrency groups (Ray's
+	// concurrency_groups), sorted by name, each running at most its Limit
+	// of methods at once beside the others; a method call naming none of
+	// them runs in the default group, whose limit is MaxConcurrency.
+	Groups []ConcurrencyGroup
+	// Group (method calls): the group the call runs in ("": the default
+	// group).
+	Group string
+}
+
+// ConcurrencyGroups returns a creation's concurrency groups (none: nil).
+func (a ActorSpec) ConcurrencyGroups() []ConcurrencyGroup {
+	if a.Concurrency == nil {
+		return nil
+	}
+	return a.Concurrency.Groups
+}
+
+// ConcurrencyGroup returns the concurrency group a method call runs in
+// ("": the default group).
+func (a ActorSpec) ConcurrencyGroup() string {
+	if a.Concurrency == nil {
+		return ""
+	}
+	return a.Concurrency.Group
+}
+
 // ConcurrencyGroup is one of an actor's named concurrency groups
-// (ActorSpec.ConcurrencyGroups): at most Limit of the methods called in it
+// (ConcurrencySpec.Groups): at most Limit of the methods called in it
 // run at once.
 type ConcurrencyGroup struct {
 	Name  string
@@ -223,7 +248,7 @@ type ConcurrencyGroup struct {
 }
 
 // MaxConcurrencyGroups bounds how many concurrency groups an actor
-// declares (ActorSpec.ConcurrencyGroups): each is a queue and a count on
+// declares (ConcurrencySpec.Groups): each is a queue and a count on
 // its host, and every call's group is looked up among them.
 const MaxConcurrencyGroups = 256
 
@@ -232,11 +257,11 @@ const MaxConcurrencyGroups = 256
 const MaxConcurrencyGroupName = 128
 
 // specGroups is the flag in the byte of ActorSpec.Replay saying a
-// creation's concurrency groups follow (ActorSpec.ConcurrencyGroups).
+// creation's concurrency groups follow (ConcurrencySpec.Groups).
 const specGroups = 0x08
 
 // specGroup is the flag in the byte of ActorSpec.Replay saying a method
-// call's concurrency group follows (ActorSpec.ConcurrencyGroup).
+// call's concurrency group follows (ConcurrencySpec.Group).
 const specGroup = 0x10
 
 // specConcurrent is the flag in the byte of ActorSpec.Replay saying a
@@ -268,32 +293,33 @@ func CheckConcurrency(a ActorSpec) error {
 	case a.MaxConcurrency > 1 && (a.Replay || a.CheckpointEvery > 0):
 		return fmt.Errorf("%w: actor max concurrency %d with method replay or checkpoints (they assume one method at a time)", ErrInvalid, a.MaxConcurrency)
 	}
-	if a.ConcurrencyGroup != "" {
+	if call := a.ConcurrencyGroup(); call != "" {
 		if a.Creation {
-			return fmt.Errorf("%w: an actor's creation names a concurrency group to run in (%q): a method call's option", ErrInvalid, a.ConcurrencyGroup)
+			return fmt.Errorf("%w: an actor's creation names a concurrency group to run in (%q): a method call's option", ErrInvalid, call)
 		}
-		if err := CheckGroupName(a.ConcurrencyGroup); err != nil {
+		if err := CheckGroupName(call); err != nil {
 			return err
 		}
 	}
-	if len(a.ConcurrencyGroups) == 0 {
+	gs := a.ConcurrencyGroups()
+	if len(gs) == 0 {
 		return nil
 	}
 	switch {
 	case !a.Creation:
 		return fmt.Errorf("%w: concurrency groups on a method call (an actor's creation declares them)", ErrInvalid)
-	case len(a.ConcurrencyGroups) > MaxConcurrencyGroups:
-		return fmt.Errorf("%w: %d concurrency groups, more than %d", ErrTooLarge, len(a.ConcurrencyGroups), MaxConcurrencyGroups)
+	case len(gs) > MaxConcurrencyGroups:
+		return fmt.Errorf("%w: %d concurrency groups, more than %d", ErrTooLarge, len(gs), MaxConcurrencyGroups)
 	case a.Replay || a.CheckpointEvery > 0:
 		return fmt.Errorf("%w: concurrency groups with method replay or checkpoints (they assume one method at a time)", ErrInvalid)
 	}
 	total := uint64(max(1, a.MaxConcurrency)) // the default group's
-	for i, g := range a.ConcurrencyGroups {
+	for i, g := range gs {
 		if err := CheckGroupName(g.Name); err != nil {
 			return err
 		}
-		if i > 0 && a.ConcurrencyGroups[i-1].Name >= g.Name {
-			return fmt.Errorf("%w: concurrency groups not sorted by name without repeats (%q after %q)", ErrInvalid, g.Name, a.ConcurrencyGroups[i-1].Name)
+		if i > 0 && gs[i-1].Name >= g.Name {
+			return fmt.Errorf("%w: concurrency groups not sorted by name without repeats (%q after %q)", ErrInvalid, g.Name, gs[i-1].Name)
 		}
 		if g.Limit == 0 {
 			return fmt.Errorf("%w: concurrency group %q with a limit of 0", ErrInvalid, g.Name)
@@ -322,7 +348,7 @@ func CheckGroupName(name string) error {
 // isZero reports whether a holds no field (a normal task's).
 func (a *ActorSpec) isZero() bool {
 	return !a.Creation && !a.Replay && a.MaxRestarts == 0 && a.CheckpointEvery == 0 && a.MaxConcurrency == 0 &&
-		!a.Detached && len(a.ConcurrencyGroups) == 0 && a.ConcurrencyGroup == "" && a.Name == "" &&
+		!a.Detached && a.Concurrency == nil && a.Name == "" &&
 		a.Caller == 0 && a.Seq == 0 && a.SeqBase == 0
 }
 
@@ -386,25 +412,26 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if a.Detached {
 		rb |= specDetached
 	}
-	if len(a.ConcurrencyGroups) > 0 {
+	gs, call := a.ConcurrencyGroups(), a.ConcurrencyGroup()
+	if len(gs) > 0 {
 		rb |= specGroups
 	}
-	if a.ConcurrencyGroup != "" {
+	if call != "" {
 		rb |= specGroup
 	}
 	b = append(b, rb)
 	if a.MaxConcurrency != 0 {
 		b = binary.AppendUvarint(b, uint64(a.MaxConcurrency))
 	}
-	if len(a.ConcurrencyGroups) > 0 {
-		b = binary.AppendUvarint(b, uint64(len(a.ConcurrencyGroups)))
-		for _, g := range a.ConcurrencyGroups {
+	if len(gs) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(gs)))
+		for _, g := range gs {
 			b = appendString(b, g.Name)
 			b = binary.AppendUvarint(b, uint64(g.Limit))
 		}
 	}
-	if a.ConcurrencyGroup != "" {
-		b = appendString(b, a.ConcurrencyGroup)
+	if call != "" {
+		b = appendString(b, call)
 	}
 	b = binary.LittleEndian.AppendUint64(b, uint64(a.Caller))
 	b = binary.AppendUvarint(b, a.Seq)
@@ -444,14 +471,14 @@ func SpecSize(s *TaskSpec) int {
 	if a.MaxConcurrency != 0 {
 		n += uvarintLen(uint64(a.MaxConcurrency))
 	}
-	if len(a.ConcurrencyGroups) > 0 {
-		n += uvarintLen(uint64(len(a.ConcurrencyGroups)))
-		for _, g := range a.ConcurrencyGroups {
+	if gs := a.ConcurrencyGroups(); len(gs) > 0 {
+		n += uvarintLen(uint64(len(gs)))
+		for _, g := range gs {
 			n += stringLen(g.Name) + uvarintLen(uint64(g.Limit))
 		}
 	}
-	if a.ConcurrencyGroup != "" {
-		n += stringLen(a.ConcurrencyGroup)
+	if call := a.ConcurrencyGroup(); call != "" {
+		n += stringLen(call)
 	}
 	return n + 8 + uvarintLen(a.Seq) + uvarintLen(a.SeqBase)
 }
@@ -513,27 +540,8 @@ func (d *Decoder) Spec(s *TaskSpec) {
 			d.Fail(fmt.Errorf("%w: actor max concurrency flagged but 0", ErrInvalid))
 		}
 	}
-	if rb&specGroups != 0 {
-		// A group is at least its name's length, a byte of name and a
-		// limit: the count is bounded before anything is allocated.
-		n := d.Count(MaxConcurrencyGroups, 3)
-		if n == 0 && d.err == nil {
-			d.Fail(fmt.Errorf("%w: actor concurrency groups flagged but none", ErrInvalid))
-		}
-		if n > 0 && d.err == nil {
-			a.ConcurrencyGroups = make([]ConcurrencyGroup, n)
-			for i := range a.ConcurrencyGroups {
-				g := &a.ConcurrencyGroups[i]
-				g.Name = d.String()
-				g.Limit = uint32(d.Count(MaxActorConcurrency, 0))
-			}
-		}
-	}
-	if rb&specGroup != 0 {
-		a.ConcurrencyGroup = d.String()
-		if a.ConcurrencyGroup == "" && d.err == nil {
-			d.Fail(fmt.Errorf("%w: a call's concurrency group flagged but empty", ErrInvalid))
-		}
+	if rb&(specGroups|specGroup) != 0 {
+		a.Concurrency = d.concurrency(rb)
 	}
 	if err := CheckConcurrency(a); err != nil && d.err == nil {
 		d.Fail(err)
@@ -546,6 +554,35 @@ func (d *Decoder) Spec(s *TaskSpec) {
 		s.Act = new(ActorSpec)
 		*s.Act = a
 	}
+}
+
+// concurrency reads a spec's concurrency groups or call group, as the
+// flags of its Replay byte (rb) say they follow.
+func (d *Decoder) concurrency(rb uint8) *ConcurrencySpec {
+	c := new(ConcurrencySpec)
+	if rb&specGroups != 0 {
+		// A group is at least its name's length, a byte of name and a
+		// limit: the count is bounded before anything is allocated.
+		n := d.Count(MaxConcurrencyGroups, 3)
+		if n == 0 && d.err == nil {
+			d.Fail(fmt.Errorf("%w: actor concurrency groups flagged but none", ErrInvalid))
+		}
+		if n > 0 && d.err == nil {
+			c.Groups = make([]ConcurrencyGroup, n)
+			for i := range c.Groups {
+				g := &c.Groups[i]
+				g.Name = d.String()
+				g.Limit = uint32(d.Count(MaxActorConcurrency, 0))
+			}
+		}
+	}
+	if rb&specGroup != 0 {
+		c.Group = d.String()
+		if c.Group == "" && d.err == nil {
+			d.Fail(fmt.Errorf("%w: a call's concurrency group flagged but empty", ErrInvalid))
+		}
+	}
+	return c
 }
 
 // ObjectLoc tells where copies of an object are, as far as the sender knows.

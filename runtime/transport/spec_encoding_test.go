@@ -64,25 +64,25 @@ func specFieldByField(e *Encoder, s *TaskSpec) {
 	if a.Detached {
 		rb |= specDetached
 	}
-	if len(a.ConcurrencyGroups) > 0 {
+	if len(a.ConcurrencyGroups()) > 0 {
 		rb |= specGroups
 	}
-	if a.ConcurrencyGroup != "" {
+	if a.ConcurrencyGroup() != "" {
 		rb |= specGroup
 	}
 	e.U8(rb)
 	if a.MaxConcurrency != 0 {
 		e.Uvarint(uint64(a.MaxConcurrency))
 	}
-	if len(a.ConcurrencyGroups) > 0 {
-		e.Uvarint(uint64(len(a.ConcurrencyGroups)))
-		for _, g := range a.ConcurrencyGroups {
+	if len(a.ConcurrencyGroups()) > 0 {
+		e.Uvarint(uint64(len(a.ConcurrencyGroups())))
+		for _, g := range a.ConcurrencyGroups() {
 			e.String(g.Name)
 			e.Uvarint(uint64(g.Limit))
 		}
 	}
-	if a.ConcurrencyGroup != "" {
-		e.String(a.ConcurrencyGroup)
+	if a.ConcurrencyGroup() != "" {
+		e.String(a.ConcurrencyGroup())
 	}
 	e.Task(a.Caller)
 	e.Uvarint(a.Seq)
@@ -125,9 +125,13 @@ func TestSpecEncodingUnchanged(t *testing.T) {
 				MaxRestarts: rapid.Int32().Draw(t, "restarts"), CheckpointEvery: rapid.Uint32().Draw(t, "ckpt"),
 				MaxConcurrency: rapid.Uint32().Draw(t, "conc"), Detached: rapid.Bool().Draw(t, "detached"), Name: str.Draw(t, "aname"),
 				Caller: TaskID(rapid.Uint64().Draw(t, "caller")), Seq: rapid.Uint64().Draw(t, "seq"),
-				SeqBase: rapid.Uint64().Draw(t, "seqbase"), ConcurrencyGroup: str.Draw(t, "group")}
-			for range rapid.IntRange(0, 3).Draw(t, "groups") {
-				s.Act.ConcurrencyGroups = append(s.Act.ConcurrencyGroups, ConcurrencyGroup{Name: str.Draw(t, "gname"), Limit: rapid.Uint32().Draw(t, "limit")})
+				SeqBase: rapid.Uint64().Draw(t, "seqbase")}
+			if rapid.Bool().Draw(t, "concurrency") {
+				c := &ConcurrencySpec{Group: str.Draw(t, "group")}
+				for range rapid.IntRange(0, 3).Draw(t, "groups") {
+					c.Groups = append(c.Groups, ConcurrencyGroup{Name: str.Draw(t, "gname"), Limit: rapid.Uint32().Draw(t, "limit")})
+				}
+				s.Act.Concurrency = c
 			}
 		}
 		prefix := []byte(str.Draw(t, "prefix"))

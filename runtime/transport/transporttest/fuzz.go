@@ -290,7 +290,7 @@ func (f filler) fill(v reflect.Value) {
 			switch t.Field(i).Name {
 			case "Index", "Shard", "Part", "Offset", "Attempt", "Restart", "Restarts", "ErrKind", "Strategy", "Table":
 				continue // 0 is the plausible value (the first shard, return, part...)
-			case "MaxConcurrency", "ConcurrencyGroups", "ConcurrencyGroup":
+			case "MaxConcurrency", "Concurrency":
 				continue // 0 (one at a time) and none: with the fill's CheckpointEvery the decoder refuses any other (transport.CheckConcurrency)
 			}
 			f.fill(v.Field(i))
