@@ -43,7 +43,7 @@ type actorHost struct {
 	conc    int
 	running []*task
 	// groups are the actor's concurrency groups (its creation's
-	// ActorSpec.ConcurrencyGroups, sorted by name), and inGroup counts the
+	// ActorSpec.ConcurrencyGroups(), sorted by name), and inGroup counts the
 	// methods running in each: the default group's (limit conc) at 0,
 	// groups[i]'s at i+1. Both nil for an actor without groups.
 	groups   []transport.ConcurrencyGroup
