@@ -391,3 +391,50 @@ func ExampleRegisterGen1() {
 	// 9 after 3s
 	// error: true
 }
+
+// An actor's concurrency groups (Ray's concurrency_groups) each run up to
+// their limit of methods at once, beside each other and beside the
+// default group (MaxConcurrency, 1 here): a method handle's
+// ConcurrencyGroup option places its calls, and a call's own Options may
+// choose another group. A slow "io" call holds up no "compute" call; on
+// the simulator each declares its cost with Compute, in virtual time.
+func ExampleConcurrencyGroups() {
+	reg := ray.NewRegistry()
+	type service struct{}
+	cls := ray.RegisterActor0(reg, "Service", func(ctx context.Context) (*service, error) { return &service{}, nil })
+	work := func(ctx context.Context, _ *service, ms int) (int, error) {
+		return ms, ray.Compute(ctx, time.Duration(ms)*time.Millisecond)
+	}
+	fetch := ray.Method1(cls, "fetch", work).Options(ray.ConcurrencyGroup("io"))
+	crunch := ray.Method1(cls, "crunch", work).Options(ray.ConcurrencyGroup("compute"))
+	c, err := ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "head", CPUs: 4}}, Seed: 1}, reg)
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	err = c.Run(func(ctx context.Context) error {
+		h := cls.Options(ray.ConcurrencyGroups(map[string]int{"io": 1, "compute": 2})).New(ctx)
+		slow := fetch.Remote(ctx, h, 1000)
+		start := ray.Now(ctx)
+		refs := []ray.Ref[int]{
+			crunch.Remote(ctx, h, 100),
+			crunch.Remote(ctx, h, 100),
+			fetch.Options(ray.ConcurrencyGroup("compute")).Remote(ctx, h, 100), // this call in "compute"
+		}
+		if _, err := ray.GetAll(ctx, refs, 10*time.Second); err != nil {
+			return err
+		}
+		fmt.Println("three compute calls beside a slow io call, in", ray.Now(ctx).Sub(start).Round(100*time.Millisecond))
+		if _, err := ray.Get(ctx, fetch.Options(ray.ConcurrencyGroup("disk")).Remote(ctx, h, 1)); errors.Is(err, ray.ErrUnknownConcurrencyGroup) {
+			fmt.Println("no group disk")
+		}
+		_, err := ray.Get(ctx, slow)
+		return err
+	})
+	if err != nil {
+		panic(err)
+	}
+	// Output:
+	// three compute calls beside a slow io call, in 200ms
+	// no group disk
+}
