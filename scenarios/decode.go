@@ -859,7 +859,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 	var counts []*yaml.Node            // each group's count value, if given
 	for i, g := range groups {
 		path := fmt.Sprintf("cluster.nodes.%d", i)
-		go_ := d.object(g, path, "name", "count", "cpus", "gpus", "resources", "object_store", "object_spill", "start")
+		go_ := d.object(g, path, "name", "count", "cpus", "gpus", "resources", "object_store", "object_spill", "start", "autoscale")
 		if deref(g) == nil || deref(g).Kind != yaml.MappingNode {
 			d.nodesUnknown = true
 			continue
@@ -919,6 +919,18 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 				}
 			}
 		}
+		if v := go_.get("autoscale"); v != nil {
+			grp.Autoscale = d.autoscale(v, path+".autoscale", grp.Count)
+			switch {
+			case grp.Autoscale == nil:
+			case len(c.Nodes) == 0 && grp.Count > 0:
+				d.expected(v, path+".autoscale", "no autoscale on the group of the cluster's first node (the head: the first driver runs there)")
+				grp.Autoscale = nil
+			case grp.Start > 0:
+				d.expected(v, path+".autoscale", "no autoscale beside start: an autoscaled group's nodes start when launched")
+				grp.Autoscale = nil
+			}
+		}
 		if grp.Name == "" {
 			continue
 		}
@@ -964,7 +976,8 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 			d.nodes[name] = len(c.Nodes)
 			members = append(members, name)
 			c.Nodes = append(c.Nodes, NodeSpec{Name: name, Group: grp.Name, CPUs: grp.CPUs, GPUs: grp.GPUs, Resources: grp.Resources,
-				ObjectStoreBytes: grp.ObjectStoreBytes, ObjectSpillBytes: grp.ObjectSpillBytes, Start: grp.Start})
+				ObjectStoreBytes: grp.ObjectStoreBytes, ObjectSpillBytes: grp.ObjectSpillBytes, Start: grp.Start,
+				Standby: grp.Autoscale != nil && k >= grp.Autoscale.Min})
 		}
 		d.groups[grp.Name] = members
 	}
@@ -1216,6 +1229,39 @@ func (c Costs) Resolve() (costs.Profile, error) {
 		*f = c.Overrides[op]
 	}
 	return prof, nil
+}
+
+// autoscale reads a node group's autoscale mapping; nil if broken (an
+// error said).
+func (d *decoder) autoscale(n *yaml.Node, path string, count int) *Autoscale {
+	o := d.object(n, path, "min", "boot", "idle_timeout")
+	if deref(n) == nil || deref(n).Kind != yaml.MappingNode {
+		return nil
+	}
+	a := &Autoscale{IdleTimeout: DefaultIdleTimeout}
+	ok := true
+	if v := o.get("min"); v != nil {
+		var good bool
+		if a.Min, good = d.integer(v, o.at("min"), 0); good && a.Min > count {
+			d.expected(v, o.at("min"), fmt.Sprintf("at most the group's count, %d", count))
+			good = false
+		}
+		ok = ok && good
+	}
+	if v := o.get("boot"); v != nil {
+		var good bool
+		a.Boot, good = d.duration(v, o.at("boot"), false)
+		ok = ok && good
+	}
+	if v := o.get("idle_timeout"); v != nil {
+		var good bool
+		a.IdleTimeout, good = d.positive(v, o.at("idle_timeout"))
+		ok = ok && good
+	}
+	if !ok {
+		return nil
+	}
+	return a
 }
 
 // costProfile reads a profile name, or a costs file (a mapping like

@@ -146,6 +146,13 @@ func (c *Cluster) node() *yaml.Node {
 		if g.Start > 0 { // absent: with the cluster
 			add(gn, "start", str(FormatDuration(g.Start)))
 		}
+		if a := g.Autoscale; a != nil {
+			an := mapping()
+			add(an, "min", num(strconv.Itoa(a.Min)))
+			add(an, "boot", str(FormatDuration(a.Boot)))
+			add(an, "idle_timeout", str(FormatDuration(a.IdleTimeout)))
+			add(gn, "autoscale", an)
+		}
 		groups.Content = append(groups.Content, gn)
 	}
 	add(n, "nodes", groups)

@@ -167,7 +167,7 @@ func TestAllErrorsAtOnce(t *testing.T) {
 	require.True(t, errors.As(err, &errs))
 	want := []string{
 		`testdata/bad.yaml:2:7: seed: an integer seed (got "seven")`,
-		`testdata/bad.yaml:6:7: cluster.nodes.0.cpu: unknown key; expected one of name, count, cpus, gpus, resources, object_store, object_spill, start (got "cpu")`,
+		`testdata/bad.yaml:6:7: cluster.nodes.0.cpu: unknown key; expected one of name, count, cpus, gpus, resources, object_store, object_spill, start, autoscale (got "cpu")`,
 		`testdata/bad.yaml:8:14: cluster.nodes.1.count: an integer >= 0 (got -2)`,
 		`testdata/bad.yaml:12:21: cluster.nodes.2.object_store: a size like 512MB, 2GiB or 4096 (bytes) (got "2 gigs")`,
 		`testdata/bad.yaml:14:21: cluster.network.latency.dist: one of constant, uniform, normal, lognormal, exponential (got "gaussian")`,
@@ -229,6 +229,12 @@ func TestRejects(t *testing.T) {
 			`x.yaml:3:24: cluster.nodes.0.start: 0: the cluster's first node starts with it (the head: the first driver runs there) (got "1s")`},
 		{"node starts after the limit", "duration_limit: 1s\ncluster:\n  nodes:\n    - {name: a}\n    - {name: b, start: 2s}\nworkload:\n  - generator: parallel\n",
 			`x.yaml:5:24: cluster.nodes.1.start: a time within duration_limit 1s (got "2s")`},
+		{"autoscale the head", "cluster:\n  nodes:\n    - {name: a, autoscale: {min: 1}}\nworkload:\n  - generator: parallel\n",
+			`x.yaml:3:28: cluster.nodes.0.autoscale: no autoscale on the group of the cluster's first node (the head: the first driver runs there) (got a mapping)`},
+		{"autoscale min over count", "cluster:\n  nodes:\n    - {name: a}\n    - {name: b, count: 2, autoscale: {min: 3}}\nworkload:\n  - generator: parallel\n",
+			`x.yaml:4:44: cluster.nodes.1.autoscale.min: at most the group's count, 2 (got 3)`},
+		{"autoscale beside start", "cluster:\n  nodes:\n    - {name: a}\n    - {name: b, start: 1s, autoscale: {}}\nworkload:\n  - generator: parallel\n",
+			`x.yaml:4:39: cluster.nodes.1.autoscale: no autoscale beside start: an autoscaled group's nodes start when launched (got an empty mapping)`},
 		{"map-reduce returns and stream", "cluster:\n  nodes:\n    - {name: a}\nworkload:\n  - generator: map-reduce\n    params: {returns: true, stream: true}\n",
 			`x.yaml:6:37: workload.0.params.stream: false beside returns: true (a map returns its partitions or streams them, not both)`},
 		{"retry_exceptions not bool", base + "    retry_exceptions: 3\n", `x.yaml:7:23: workload.0.retry_exceptions: true or false (got 3)`},

@@ -79,7 +79,35 @@ type NodeGroup struct {
 	// Start: the group's nodes join the cluster at this virtual time (a
 	// machine booting; 0, the default: with the cluster). Simulator only.
 	Start time.Duration
+	// Autoscale makes the group an autoscaler's pool (nil: none): Count
+	// is its most nodes. Simulator only.
+	Autoscale *Autoscale
 }
+
+// Autoscale is a node group's autoscaling (Ray's autoscaler: a node
+// type's min_workers, max_workers — the group's count — and
+// idle_timeout). The runner's autoscaler looks at the cluster every
+// AutoscalePeriod of virtual time: it launches the group's nodes for the
+// demand no node up can meet (tasks the global scheduler holds as
+// infeasible that one of the group's nodes could run, packed first fit
+// onto nodes of the group's shape) and for the tasks queued on the nodes
+// up (one CPU each, beyond the CPUs free); a launched node joins Boot
+// later. A node of the group above Min that has been idle (nothing
+// queued or running, every resource free, no actor) for IdleTimeout is
+// terminated: it says goodbye and stops (ray.Sim.Terminate).
+type Autoscale struct {
+	Min         int           // nodes up from the start (default 0)
+	Boot        time.Duration // from a launch to the node joining (default 0)
+	IdleTimeout time.Duration // default 60s
+}
+
+// AutoscalePeriod is how often the runner's autoscaler looks at the
+// cluster (Ray's autoscaler updates every 5 s; a simulated run is often
+// shorter).
+const AutoscalePeriod = time.Second
+
+// DefaultIdleTimeout is an autoscaled group's idle_timeout unless set.
+const DefaultIdleTimeout = time.Minute
 
 // NodeSpec is one node of the expanded cluster.
 type NodeSpec struct {
@@ -91,6 +119,9 @@ type NodeSpec struct {
 	ObjectStoreBytes int64
 	ObjectSpillBytes int64
 	Start            time.Duration // when it joins (NodeGroup.Start)
+	// Standby: an autoscaled group's node beyond its Min, which starts
+	// when the autoscaler launches it.
+	Standby bool
 }
 
 // StartNodes lists the indices of the nodes up when the run starts (no
@@ -98,7 +129,7 @@ type NodeSpec struct {
 func (c *Cluster) StartNodes() []int {
 	var out []int
 	for i, n := range c.Nodes {
-		if n.Start == 0 {
+		if n.Start == 0 && !n.Standby {
 			out = append(out, i)
 		}
 	}

@@ -153,7 +153,7 @@ func (r *Raylet) ownedDone(id transport.TaskID) {
 // from it, and holds calls to the actors it hosted until they restart.
 func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 	if m.Node == r.self {
-		if m.Incarnation == r.cfg.Incarnation {
+		if m.Incarnation == r.cfg.Incarnation && !r.left { // one that said goodbye is going: no rejoin
 			r.rejoin()
 		}
 		return

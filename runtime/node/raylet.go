@@ -235,7 +235,10 @@ type Raylet struct {
 	// Until it does, what the node would tell the GCS it holds (object
 	// locations, its actors' updates) waits in unannounced, in order (see
 	// announce), and the registration is sent again with every heartbeat.
-	registered  bool
+	registered bool
+	// left: Leave said goodbye; the node is going (no more heartbeats,
+	// no rejoin when told it is dead).
+	left        bool
 	regSent     time.Duration // when the registration was last sent, since born
 	unannounced []unannounced
 
@@ -319,6 +322,9 @@ func (r *Raylet) register() {
 }
 
 func (r *Raylet) heartbeat() {
+	if r.left {
+		return // it said goodbye: it is going, not to be heard again
+	}
 	if !r.registered && r.since()-r.regSent >= r.cfg.HeartbeatPeriod {
 		r.register() // no answer yet: it, or the answer, may be lost
 	}
@@ -336,6 +342,7 @@ func (r *Raylet) heartbeat() {
 // timeout. The caller closes the node after it; a goodbye lost on the way
 // leaves the timeout to do it.
 func (r *Raylet) Leave() {
+	r.left = true
 	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.NodeLeaving{Node: r.self, Incarnation: r.cfg.Incarnation})
 }
 

@@ -513,13 +513,34 @@ func placedOnFree(spec *transport.TaskSpec) bool {
 	return ok
 }
 
-// retryInfeasible places again every held task (a node joined).
+// retryInfeasible places again the held tasks that a node has free
+// resources for now (a node joined); the others stay held until a
+// heartbeat (retryOn). Placed at once, every held task went to the first
+// of several nodes joining at about the same time (an autoscaler's launch,
+// a restart of many) and queued there behind its resources while the
+// others, registered a moment later, stayed idle; by the next heartbeat
+// they are all known, and the placements spread.
 func (g *Global) retryInfeasible() {
 	held := g.infeasible
 	g.infeasible = nil
 	for _, m := range held {
-		g.place(m)
+		if g.freeFor(&m.Spec) {
+			g.place(m)
+		} else {
+			g.infeasible = append(g.infeasible, m)
+		}
 	}
+}
+
+// freeFor reports whether a live node the task may run on has its
+// resources free now, in the view.
+func (g *Global) freeFor(spec *transport.TaskSpec) bool {
+	for _, v := range g.nodes {
+		if !v.dead && spec.Resources.Fits(v.avail) && (spec.Strategy != transport.StrategyNodeHard || v.id == spec.Target) {
+			return true
+		}
+	}
+	return false
 }
 
 // Infeasible returns the tasks held because no node can run them.

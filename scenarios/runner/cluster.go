@@ -23,7 +23,7 @@ func clusterConfig(s *scenarios.Scenario) (ray.Config, error) {
 	}
 	for _, n := range cl.Nodes {
 		cfg.Nodes = append(cfg.Nodes, ray.NodeConfig{Name: n.Name, CPUs: n.CPUs, GPUs: n.GPUs,
-			Resources: n.Resources, ObjectStoreBytes: n.ObjectStoreBytes, ObjectSpillBytes: n.ObjectSpillBytes, Start: n.Start})
+			Resources: n.Resources, ObjectStoreBytes: n.ObjectStoreBytes, ObjectSpillBytes: n.ObjectSpillBytes, Start: n.Start, Standby: n.Standby})
 	}
 	prof, err := cl.Costs.Resolve()
 	if err != nil {

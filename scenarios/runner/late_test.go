@@ -2,12 +2,14 @@ package runner
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"raysim/netsim"
 	"raysim/runtime/transport"
 	"raysim/scenarios"
 )
@@ -66,4 +68,73 @@ expect:
 	out, err := s.Marshal()
 	require.NoError(t, err)
 	assert.Contains(t, string(out), "start: 1s")
+}
+
+// TestAutoscalerGrowsAndShrinks: a pool of GPU nodes (autoscale) behind a
+// head without GPUs: the autoscaler launches nodes for the infeasible
+// burst (none runs before the first joins, boot after the launch), the
+// burst spreads over the launched nodes (the scheduler does not pile the
+// held tasks onto the first to register: before, all 12 went to one),
+// idle nodes are terminated, a second burst launches again (no third
+// launch for nodes started but not registered yet); every result right, the same digest twice.
+func TestAutoscalerGrowsAndShrinks(t *testing.T) {
+	const yaml = `
+name: auto
+seed: 1
+duration_limit: 2m
+cluster:
+  nodes:
+    - {name: head, cpus: 2}
+    - {name: gpu, count: 3, cpus: 2, gpus: 1, autoscale: {boot: 2s, idle_timeout: 5s}}
+workload:
+  - generator: parallel
+    params: {tasks: 12, duration: 1s}
+    resources: {CPU: 1, GPU: 1}
+  - generator: parallel
+    params: {tasks: 2, duration: 1s}
+    resources: {CPU: 1, GPU: 1}
+    start: 40s
+expect:
+  all_complete: true
+  results_correct: true
+`
+	s, err := scenarios.Parse("auto.yaml", []byte(yaml))
+	require.NoError(t, err)
+	var digests []string
+	for range 2 {
+		var launches, terminations []time.Duration
+		first := time.Duration(-1)
+		nodes := map[transport.NodeID]bool{}
+		r, err := Run(context.Background(), s, Options{
+			OnNetEvent: func(ev *netsim.Event) {
+				if ev.Kind == netsim.EvCustom && strings.HasPrefix(ev.Detail, "autoscaler ") {
+					if strings.Contains(ev.Detail, ": launch") {
+						launches = append(launches, ev.At)
+					} else {
+						terminations = append(terminations, ev.At)
+					}
+				}
+			},
+			OnEvent: func(at time.Duration, ev *transport.Event) {
+				if ev.Kind == transport.EvTaskRunning && ev.Detail == "parallel" && at < 30*time.Second {
+					nodes[ev.Node] = true
+					if first < 0 {
+						first = at
+					}
+				}
+			}})
+		require.NoError(t, err)
+		assert.True(t, r.OK, "%+v", r.Expectations)
+		require.Len(t, launches, 3+2, "3 for the burst, then 2 for the second")
+		assert.Equal(t, time.Second, launches[0], "the first round")
+		assert.GreaterOrEqual(t, first, launches[0]+2*time.Second, "nothing ran before a node booted")
+		assert.Len(t, nodes, 3, "the burst spread over the 3 launched nodes")
+		assert.Len(t, terminations, 3, "the burst's nodes went once idle (the run ends with the second burst)")
+		assert.Greater(t, launches[3], terminations[2], "the second burst launched after the first's nodes were gone")
+		digests = append(digests, r.Digest)
+	}
+	assert.Equal(t, digests[0], digests[1])
+	out, err := s.Marshal()
+	require.NoError(t, err)
+	assert.Contains(t, string(out), "autoscale:")
 }

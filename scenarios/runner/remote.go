@@ -136,6 +136,9 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 		if g.Start > 0 {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("cluster.nodes %s: start %s is not applied on a live cluster (its nodes are there or not)", g.Name, scenarios.FormatDuration(g.Start)))
 		}
+		if g.Autoscale != nil {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("cluster.nodes %s: autoscale is not applied on a live cluster (its nodes are there or not)", g.Name))
+		}
 	}
 	r.Digest = rec.Digest().String()
 	r.Events = rec.Count()

@@ -309,6 +309,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 
 	fi.c = c
 	fi.schedule()
+	if as := newAutoscaler(s, c); as != nil {
+		as.start()
+	}
 	defer func() { fi.actors = actors }()
 
 	tallies, err := startDrivers(s, funcs, c.Go)

@@ -1,0 +1,189 @@
+package runner
+
+import (
+	"fmt"
+	"time"
+
+	"raysim/netsim"
+	"raysim/runtime/ray"
+	"raysim/runtime/transport"
+	"raysim/scenarios"
+)
+
+// autoscaler is the runner's model of Ray's autoscaler for the groups
+// with autoscale (scenarios.Autoscale): every AutoscalePeriod of virtual
+// time it reads the demand the cluster cannot meet and launches nodes of
+// those groups, and terminates their nodes idle past their timeout. It
+// reads the global scheduler's views as Ray's autoscaler reads the GCS's
+// resource demand reports, taking no virtual time and sending no message
+// of its own; its launches and terminations are logged as custom events
+// ("autoscaler ...") in the trace.
+type autoscaler struct {
+	s     *scenarios.Scenario
+	c     *ray.Sim
+	pools []*pool
+}
+
+// pool is one autoscaled group.
+type pool struct {
+	name      string
+	cfg       scenarios.Autoscale
+	nodes     []int               // the group's node indices
+	shape     transport.Resources // one node's resources
+	booting   map[int]bool        // launched, not registered yet
+	launched  map[int]time.Duration
+	idleSince map[int]time.Duration
+}
+
+// newAutoscaler returns the autoscaler of s's autoscaled groups, or nil if
+// it has none.
+func newAutoscaler(s *scenarios.Scenario, c *ray.Sim) *autoscaler {
+	a := &autoscaler{s: s, c: c}
+	for _, g := range s.Cluster.Groups {
+		if g.Autoscale == nil {
+			continue
+		}
+		p := &pool{name: g.Name, cfg: *g.Autoscale, booting: map[int]bool{}, launched: map[int]time.Duration{}, idleSince: map[int]time.Duration{},
+			shape: transport.MakeResources(g.CPUs, g.GPUs, g.Resources)}
+		for i, n := range s.Cluster.Nodes {
+			if n.Group == g.Name {
+				p.nodes = append(p.nodes, i)
+			}
+		}
+		a.pools = append(a.pools, p)
+	}
+	if len(a.pools) == 0 {
+		return nil
+	}
+	return a
+}
+
+// start schedules the autoscaler's rounds.
+func (a *autoscaler) start() {
+	sim := a.c.Netsim()
+	var round func()
+	round = func() {
+		a.round()
+		sim.After(scenarios.AutoscalePeriod, round)
+	}
+	sim.After(scenarios.AutoscalePeriod, round)
+}
+
+func (a *autoscaler) up(i int) bool {
+	n := a.c.Netsim().Node(netsim.NodeID(ray.RayletID(i)))
+	return n != nil && n.Alive()
+}
+
+// round launches nodes for the unmet demand and terminates idle ones.
+func (a *autoscaler) round() {
+	g := a.c.Global()
+	if g == nil {
+		return // the global scheduler is down: no demand to read
+	}
+	loads := map[transport.NodeID]bool{} // registered, alive, idle by the scheduler's view
+	queued, free := 0, int64(0)
+	for _, l := range g.Loads() {
+		if l.Dead {
+			continue
+		}
+		queued += l.QueueLen
+		free += max(l.Available.CPU, 0)
+		loads[l.Node] = l.QueueLen == 0 && l.Available.CPU == l.Total.CPU && l.Available.GPU == l.Total.GPU &&
+			transport.Resources{Custom: l.Total.Custom}.Fits(transport.Resources{Custom: l.Available.Custom})
+	}
+	infeasible := g.Infeasible()
+	taken := make([]bool, len(infeasible))
+	now := a.c.Netsim().Now()
+	for k, p := range a.pools {
+		// Infeasible tasks this group's nodes could run, packed first fit
+		// onto nodes of its shape.
+		var bins []transport.Resources
+		for j, spec := range infeasible {
+			if taken[j] || !spec.Resources.Fits(p.shape) {
+				continue
+			}
+			taken[j] = true
+			placed := false
+			for b := range bins {
+				if spec.Resources.Fits(bins[b]) {
+					bins[b] = bins[b].Sub(spec.Resources)
+					placed = true
+					break
+				}
+			}
+			if !placed {
+				bins = append(bins, p.shape.Sub(spec.Resources))
+			}
+		}
+		need := len(bins)
+		if k == 0 && p.shape.CPU > 0 && int64(queued)*transport.ResourceUnit > free {
+			// Queued tasks beyond the free CPUs, one CPU each: the first
+			// group with CPUs takes them.
+			need += int((int64(queued)*transport.ResourceUnit - free + p.shape.CPU - 1) / p.shape.CPU)
+		}
+		up := 0
+		for _, i := range p.nodes {
+			_, known := loads[transport.NodeID(ray.RayletID(i))]
+			switch {
+			case a.up(i) && known:
+				up++
+				delete(p.booting, i)
+			case a.up(i): // started, not registered yet: still booting for the demand
+				p.booting[i] = true
+			case p.booting[i] && now >= p.launched[i]+p.cfg.Boot:
+				delete(p.booting, i) // started and down again (a fault): launchable again
+			}
+		}
+		launch := need - len(p.booting)
+		if min := p.cfg.Min - up - len(p.booting); min > launch { // a node of the floor that died
+			launch = min
+		}
+		for _, i := range p.nodes {
+			if launch <= 0 {
+				break
+			}
+			if a.up(i) || p.booting[i] {
+				continue
+			}
+			p.booting[i] = true
+			p.launched[i] = now
+			delete(p.idleSince, i)
+			launch--
+			a.log(i, fmt.Sprintf("launch (%d pending, %d queued): joins in %s", need, queued, scenarios.FormatDuration(p.cfg.Boot)))
+			a.c.Netsim().After(p.cfg.Boot, func() {
+				if !a.up(i) { // (a fault may have restarted it meanwhile)
+					a.c.Launch(i)
+				}
+			})
+		}
+		// Idle nodes above the floor, longest idle first in node order.
+		for _, i := range p.nodes {
+			if !a.up(i) || up <= p.cfg.Min {
+				delete(p.idleSince, i)
+				continue
+			}
+			r := a.c.Raylet(i)
+			if idle := loads[transport.NodeID(ray.RayletID(i))] && r != nil && len(r.HostedActors()) == 0; !idle {
+				delete(p.idleSince, i)
+				continue
+			}
+			since, ok := p.idleSince[i]
+			if !ok {
+				p.idleSince[i] = now
+				continue
+			}
+			if now-since >= p.cfg.IdleTimeout {
+				a.log(i, fmt.Sprintf("terminate: idle for %s", scenarios.FormatDuration(now-since)))
+				a.c.Terminate(i)
+				delete(p.idleSince, i)
+				up--
+			}
+		}
+	}
+}
+
+// log records an autoscaler decision about node i in the trace.
+func (a *autoscaler) log(i int, what string) {
+	a.c.Netsim().Emit(netsim.EvCustom, netsim.NodeID(ray.RayletID(i)),
+		fmt.Sprintf("autoscaler %s: %s", a.s.Cluster.Nodes[i].Name, what))
+}
