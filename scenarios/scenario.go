@@ -89,7 +89,8 @@ type NodeGroup struct {
 // idle_timeout). The runner's autoscaler looks at the cluster every
 // AutoscalePeriod of virtual time: it launches the group's nodes for the
 // demand no node up can meet (tasks the global scheduler holds as
-// infeasible that one of the group's nodes could run, packed first fit
+// infeasible, and unplaced bundles of pending placement groups, that one
+// of the group's nodes could hold, packed first fit
 // onto nodes of the group's shape) and for the tasks queued on the nodes
 // up (one CPU each, beyond the CPUs free); a launched node joins Boot
 // later. A node of the group above Min that has been idle (nothing

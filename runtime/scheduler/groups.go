@@ -734,6 +734,8 @@ type GroupInfo struct {
 	Detached bool
 	// Nodes is where each bundle is committed now (0: not placed).
 	Nodes []transport.NodeID
+	// Bundles are the resources of each bundle (shared: do not edit).
+	Bundles []transport.Resources
 }
 
 // Groups returns the groups the scheduler knows, removed ones too, sorted
@@ -747,7 +749,7 @@ func (g *Global) Groups() []GroupInfo {
 	slices.Sort(ids)
 	for _, id := range ids {
 		gr := g.groups[id]
-		info := GroupInfo{ID: gr.id, Name: gr.name, Ready: gr.ready, Removed: gr.removed, Detached: gr.detached}
+		info := GroupInfo{ID: gr.id, Name: gr.name, Ready: gr.ready, Removed: gr.removed, Detached: gr.detached, Bundles: gr.bundles}
 		for _, a := range gr.at {
 			info.Nodes = append(info.Nodes, a.node)
 		}

@@ -270,7 +270,8 @@ func clone(s *scenarios.Scenario) *scenarios.Scenario {
 var storeSizes = []int64{32 << 20, 256 << 20, 1 << 30, 2 << 30}
 
 // Cluster generates a cluster: a head node and one or two worker groups
-// (2..MaxNodes nodes; a quarter of second groups join later), CPUs, GPUs,
+// (2..MaxNodes nodes; a sixth of second groups join later, a sixth are
+// autoscaled), CPUs, GPUs,
 // a custom resource, object store sizes
 // (a quarter of the groups small, with a spill tier), a
 // GCS layout, a scheduling policy and a network (latency, and unless
@@ -301,12 +302,18 @@ func (g Gen) Cluster() *rapid.Generator[scenarios.Cluster] {
 			if rapid.IntRange(0, 3).Draw(t, "custom") == 0 {
 				ng.Resources = map[string]float64{"accel": float64(rapid.IntRange(1, 2).Draw(t, "accel"))}
 			}
-			if i == 1 && rapid.IntRange(0, 3).Draw(t, "late") == 0 {
-				// The second worker group joins later (a machine booting):
-				// what needs its resources waits for it. Never the head or
-				// the first worker group, whose first nodes host the
-				// drivers (DriverNodes).
-				ng.Start = ms(t, "start", 1, int(g.Horizon/time.Millisecond))
+			if i == 1 {
+				// The second worker group joins later (a machine booting),
+				// or is an autoscaler's pool: what needs its resources
+				// waits for it. Never the head or the first worker group,
+				// whose first nodes host the drivers (DriverNodes).
+				switch rapid.IntRange(0, 5).Draw(t, "late") {
+				case 0:
+					ng.Start = ms(t, "start", 1, int(g.Horizon/time.Millisecond))
+				case 1:
+					ng.Autoscale = &scenarios.Autoscale{Min: rapid.IntRange(0, n).Draw(t, "autoscale.min"),
+						Boot: ms(t, "autoscale.boot", 0, 500), IdleTimeout: ms(t, "autoscale.idle_timeout", 1, 3000)}
+				}
 			}
 			c.Groups = append(c.Groups, ng)
 		}

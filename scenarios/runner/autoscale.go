@@ -91,28 +91,43 @@ func (a *autoscaler) round() {
 		loads[l.Node] = l.QueueLen == 0 && l.Available.CPU == l.Total.CPU && l.Available.GPU == l.Total.GPU &&
 			transport.Resources{Custom: l.Total.Custom}.Fits(transport.Resources{Custom: l.Available.Custom})
 	}
-	infeasible := g.Infeasible()
-	taken := make([]bool, len(infeasible))
+	// The demand: tasks held as infeasible, and the unplaced bundles of
+	// placement groups (Ray's autoscaler counts both).
+	var demand []transport.Resources
+	for _, spec := range g.Infeasible() {
+		demand = append(demand, spec.Resources)
+	}
+	for _, gr := range g.Groups() {
+		if gr.Removed {
+			continue
+		}
+		for b, at := range gr.Nodes {
+			if at == 0 && b < len(gr.Bundles) {
+				demand = append(demand, gr.Bundles[b])
+			}
+		}
+	}
+	taken := make([]bool, len(demand))
 	now := a.c.Netsim().Now()
 	for k, p := range a.pools {
-		// Infeasible tasks this group's nodes could run, packed first fit
-		// onto nodes of its shape.
+		// The demand this group's nodes could meet, packed first fit onto
+		// nodes of its shape.
 		var bins []transport.Resources
-		for j, spec := range infeasible {
-			if taken[j] || !spec.Resources.Fits(p.shape) {
+		for j, req := range demand {
+			if taken[j] || !req.Fits(p.shape) {
 				continue
 			}
 			taken[j] = true
 			placed := false
 			for b := range bins {
-				if spec.Resources.Fits(bins[b]) {
-					bins[b] = bins[b].Sub(spec.Resources)
+				if req.Fits(bins[b]) {
+					bins[b] = bins[b].Sub(req)
 					placed = true
 					break
 				}
 			}
 			if !placed {
-				bins = append(bins, p.shape.Sub(spec.Resources))
+				bins = append(bins, p.shape.Sub(req))
 			}
 		}
 		need := len(bins)
