@@ -9,7 +9,9 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 30: an actor spec's Replay byte has flags for a
+// version is refused. 31: a generator task's spec may carry its
+// Backpressure (a flag in the strategy byte, then a uvarint), and
+// raylets exchange StreamWait, StreamConsumed and StreamEnded. 30: an actor spec's Replay byte has flags for a
 // creation's concurrency groups and a method call's group
 // (ActorSpec.Concurrency), and a value's error
 // kind may be ErrKindUnknownConcurrencyGroup. 29: a raylet leaving on
@@ -54,7 +56,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 30
+const ProtocolVersion = 31
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

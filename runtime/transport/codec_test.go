@@ -127,7 +127,7 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			s.Act = nil
 		}
 		s.NumReturns %= transport.MaxReturns + 1
-		s.Strategy &= 0x1f
+		s.Strategy &= 0x0f
 	},
 	// Resource names are strictly increasing and amounts bounded; requests
 	// and capacities are never negative (kept non-negative everywhere here,

@@ -68,7 +68,10 @@ const (
 	strategyRebuild     uint8 = 0x80
 	strategyRetryErrors uint8 = 0x40
 	strategyCapture     uint8 = 0x20
-	strategyFlags             = strategyRebuild | strategyRetryErrors | strategyCapture
+	// strategyBackpressure says a generator's Backpressure follows the
+	// strategy byte (a uvarint): a spec without it is as long as before.
+	strategyBackpressure uint8 = 0x10
+	strategyFlags              = strategyRebuild | strategyRetryErrors | strategyCapture | strategyBackpressure
 )
 
 // Scheduling strategies of a task (TaskSpec.Strategy).
@@ -121,8 +124,18 @@ type TaskSpec struct {
 	Act *ActorSpec
 }
 
-// ActorSpec is the part of a TaskSpec only actor tasks have.
+// ActorSpec is the part of a TaskSpec only actor tasks have, and the
+// rare fields of other tasks (a generator's Backpressure), kept behind
+// a pointer so that a spec fits its allocation size class.
 type ActorSpec struct {
+	// Backpressure (generator tasks and methods; 0: none): the
+	// generator's yield blocks once this many items it yielded are not
+	// yet taken by the caller (Ray's _generator_backpressure_num_objects);
+	// the executor asks the owner (StreamWait), which answers as the
+	// caller takes items (StreamConsumed). On the wire behind a flag in
+	// the strategy byte, after it: a spec without it is as long as before
+	// it existed.
+	Backpressure uint32
 	// Creation marks an actor's creation task (Actor == ID).
 	Creation bool
 	// Replay (creation tasks): a restarted actor re-runs the methods it ran
@@ -169,6 +182,14 @@ func (s *TaskSpec) A() ActorSpec {
 		return ActorSpec{}
 	}
 	return *s.Act
+}
+
+// Backpressure is the spec's generator backpressure (ActorSpec; 0: none).
+func (s *TaskSpec) Backpressure() uint32 {
+	if s.Act == nil {
+		return 0
+	}
+	return s.Act.Backpressure
 }
 
 // IsCreation reports whether the spec is an actor's creation task.
@@ -391,7 +412,14 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if s.CaptureChildTasks {
 		f |= strategyCapture
 	}
+	bp := s.Backpressure()
+	if bp != 0 {
+		f |= strategyBackpressure
+	}
 	b = append(b, f)
+	if bp != 0 {
+		b = binary.AppendUvarint(b, uint64(bp))
+	}
 	b = binary.AppendUvarint(b, uint64(s.Target))
 	b = binary.LittleEndian.AppendUint64(b, uint64(s.Actor))
 	a := s.Act
@@ -463,7 +491,10 @@ func SpecSize(s *TaskSpec) int {
 	}
 	n += varintLen(int64(s.MaxRetries)) + uvarintLen(uint64(s.Attempt)) + varintLen(int64(s.Duration))
 	n += 1 + uvarintLen(uint64(s.Target)) + 8 // strategy byte, Target, Actor
-	if s.Act == nil {                         // a zero ActorSpec: every varint and the name's length one byte
+	if bp := s.Backpressure(); bp != 0 {
+		n += uvarintLen(uint64(bp))
+	}
+	if s.Act == nil { // a zero ActorSpec: every varint and the name's length one byte
 		return n + 1 + 1 + 1 + 1 + 1 + 8 + 1 + 1
 	}
 	a := s.Act
@@ -520,11 +551,17 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	s.Attempt = uint32(d.Count(1<<32-1, 0))
 	s.Duration = d.Duration()
 	b := d.U8()
-	s.Strategy, s.Rebuild, s.RetryExceptions = b&^strategyFlags, b&strategyRebuild != 0, b&strategyRetryErrors != 0
+	s.Strategy, s.Rebuild, s.RetryExceptions = b&^strategyFlags, b&strategyRebuild != 0, b&strategyRetryErrors != 0 // strategyBackpressure: below
 	s.CaptureChildTasks = b&strategyCapture != 0
+	var a ActorSpec
+	if b&strategyBackpressure != 0 {
+		a.Backpressure = uint32(d.Count(1<<32-1, 0))
+		if a.Backpressure == 0 && d.err == nil {
+			d.Fail(fmt.Errorf("%w: generator backpressure flagged but 0", ErrInvalid))
+		}
+	}
 	s.Target = d.Node()
 	s.Actor = d.Task()
-	var a ActorSpec
 	a.Creation = d.Bool()
 	a.MaxRestarts = int32(d.Varint())
 	a.Name = d.String()
@@ -673,6 +710,9 @@ const (
 	KindHeartbeatAck
 	KindActorWritten
 	KindNodeLeaving
+	KindStreamWait
+	KindStreamConsumed
+	KindStreamEnded
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -1818,4 +1858,61 @@ func init() {
 	register(KindHeartbeatAck, func() Message { return new(HeartbeatAck) })
 	register(KindActorWritten, func() Message { return new(ActorWritten) })
 	register(KindNodeLeaving, func() Message { return new(NodeLeaving) })
+	register(KindStreamWait, func() Message { return new(StreamWait) })
+	register(KindStreamConsumed, func() Message { return new(StreamConsumed) })
+	register(KindStreamEnded, func() Message { return new(StreamEnded) })
+}
+
+// StreamWait asks a generator task's owner (TaskSpec.Owner) to answer
+// with StreamConsumed once the caller has taken Need of the stream's
+// items (Stream.Next): the generator, run with TaskSpec.Backpressure, has
+// that many items or more yielded and not taken, and its yield blocks
+// until then (Ray's held ReportGeneratorItemReturns reply). The owner
+// holds one such ask per asking node, the last.
+type StreamWait struct {
+	Task TaskID
+	Need uint32
+}
+
+// StreamConsumed answers a StreamWait: the caller has taken Consumed
+// items of the stream. Gone: the owner has no such stream (its caller
+// reached the end, or the owner is a later incarnation, or a rebuild's
+// owner, which no caller iterates): the generator runs on without
+// backpressure, as Ray's executor does when the caller deleted the
+// stream.
+type StreamConsumed struct {
+	Task     TaskID
+	Consumed uint32
+	Gone     bool
+}
+
+// StreamEnded tells the owner of a generator task's re-run (a retry, a
+// lineage rebuild) how many items the run yielded: items past Count that
+// an earlier run yielded will not be made again, and the owner's readers
+// of them get ErrKindObjectLost at once rather than wait for good (Ray
+// fails them too).
+type StreamEnded struct {
+	Task  TaskID
+	Count uint32
+}
+
+func (*StreamWait) Kind() Kind     { return KindStreamWait }
+func (*StreamConsumed) Kind() Kind { return KindStreamConsumed }
+func (*StreamEnded) Kind() Kind    { return KindStreamEnded }
+
+func (m *StreamWait) MarshalWire(e *Encoder) { e.Task(m.Task); e.Uvarint(uint64(m.Need)) }
+func (m *StreamWait) UnmarshalWire(d *Decoder) {
+	m.Task, m.Need = d.Task(), uint32(d.Count(1<<32-1, 0))
+}
+func (m *StreamConsumed) MarshalWire(e *Encoder) {
+	e.Task(m.Task)
+	e.Uvarint(uint64(m.Consumed))
+	e.Bool(m.Gone)
+}
+func (m *StreamConsumed) UnmarshalWire(d *Decoder) {
+	m.Task, m.Consumed, m.Gone = d.Task(), uint32(d.Count(1<<32-1, 0)), d.Bool()
+}
+func (m *StreamEnded) MarshalWire(e *Encoder) { e.Task(m.Task); e.Uvarint(uint64(m.Count)) }
+func (m *StreamEnded) UnmarshalWire(d *Decoder) {
+	m.Task, m.Count = d.Task(), uint32(d.Count(1<<32-1, 0))
 }
