@@ -272,20 +272,38 @@ var ErrNotGenerator = errors.New("ray: yield outside a running task")
 // stops (an actor method is not interrupted: Cancelled tells it); a value
 // larger than the whole store is
 // stored as an ErrObjectTooLarge value, as a task's result is.
-func (c *Caller) Yield(index uint32, v transport.Value) error {
+//
+// With backpressure (the spec's Backpressure n; see stream.go) Yield then
+// blocks while n or more stored items are not yet taken by the caller,
+// unless last (the error a generator ends with: its end follows at once);
+// a cancel ends the block (ErrCancelled), and so does the owner's death
+// (ErrOwnerDied, then every later Yield of the run).
+func (c *Caller) Yield(index uint32, v transport.Value, last bool) error {
 	if c.t == nil {
 		return ErrNotGenerator
 	}
 	c.copyIn(v, 1)
 	cancelled := false
+	var w *flowWait
 	c.r.env.Await(func(wake func()) {
-		if cancelled = c.cancelledNow(); !cancelled {
-			c.r.put(transport.ObjectID{Task: c.task, Index: index}, v, true)
+		if cancelled = c.cancelledNow(); cancelled {
+			wake()
+			return
+		}
+		c.r.put(transport.ObjectID{Task: c.task, Index: index}, v, true)
+		if !last && c.t.spec.Backpressure() != 0 {
+			var blocked bool
+			if w, blocked = c.r.throttle(c, index, wake); blocked {
+				return // the wait wakes the code
+			}
 		}
 		wake()
 	})
 	if cancelled {
 		return ErrCancelled
+	}
+	if w != nil && w.err != nil {
+		return w.err
 	}
 	return nil
 }

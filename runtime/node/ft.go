@@ -162,6 +162,7 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 		return
 	}
 	r.deadInc[m.Node] = m.Incarnation
+	r.genOwnerDied(m.Node)
 	var lost []transport.TaskID
 	for id, o := range r.owned {
 		if o.node == m.Node && (o.inc == 0 || o.inc <= m.Incarnation) {

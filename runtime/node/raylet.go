@@ -183,8 +183,12 @@ type Raylet struct {
 
 	gcs *gcs.Client // routes GCS messages (to chain heads and tails when replicated)
 
-	tasks   idmap.Map[*task] // accepted and not finished
-	classes []*class         // ready tasks by resource shape, in first-seen order
+	tasks idmap.Map[*task] // accepted and not finished
+	// gens are the generator tasks with backpressure running here, and
+	// streams those owned here that a caller iterates (stream.go).
+	gens    map[transport.TaskID]*genRun
+	streams map[transport.TaskID]*streamFlow
+	classes []*class // ready tasks by resource shape, in first-seen order
 	byShape map[shape]*class
 	ready   int // tasks in classes
 	waiting int // accepted tasks whose arguments are not all local
@@ -552,6 +556,14 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.ActorWritten:
 		if r.cfg.Layout.IsGCS(from) {
 			r.onActorWritten(m)
+		}
+	case *transport.StreamWait:
+		r.onStreamWait(from, m)
+	case *transport.StreamConsumed:
+		r.onStreamConsumed(from, m)
+	case *transport.StreamEnded:
+		if !r.cfg.Layout.IsGCS(from) { // a raylet's, the re-run's executor
+			r.onStreamEnded(m)
 		}
 	case *transport.HeartbeatAck:
 		if r.cfg.Layout.IsGCS(from) && m.Node == r.self && m.Incarnation == r.cfg.Incarnation {
@@ -1245,6 +1257,7 @@ func (r *Raylet) run(t *task, now time.Duration) {
 	// on the loop (Caller.interrupt) while the task's code runs.
 	j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec)}
 	t.caller = &j.caller
+	r.trackGen(t)
 	r.pool.Submit(j)
 }
 
@@ -1443,6 +1456,9 @@ func (r *Raylet) finish(t *task, out transport.Value) { r.finishAll(t, out, nil)
 // finishAll records a finished task's results: outs one per return, or
 // (nil) out for every return.
 func (r *Raylet) finishAll(t *task, out transport.Value, outs []transport.Value) {
+	if len(r.gens) > 0 {
+		r.untrackGen(t)
+	}
 	r.giveBack(t)
 	t.holds = false
 	r.unpinArgs(t)

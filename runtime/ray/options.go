@@ -33,6 +33,11 @@ type options struct {
 	// Detached: the actor outlives its owner (Detached).
 	Detached    bool
 	RetryErrors bool
+	// Backpressure: a generator's GeneratorBackpressure (0: none).
+	Backpressure int
+	// gen: the options of a generator function (GenFunc), which alone
+	// take GeneratorBackpressure.
+	gen bool
 	// group and bundle: run in a placement group's bundle (InPlacementGroup).
 	group  *PlacementGroup
 	bundle int
@@ -70,6 +75,7 @@ const (
 	optDetached
 	optConcurrencyGroups
 	optConcurrencyGroup
+	optBackpressure
 )
 
 // The submissions an option applies to.
@@ -77,6 +83,7 @@ const (
 	forTask   = 1 << iota // a remote function's call (Func.Remote)
 	forActor              // an actor's creation (ActorClass.New)
 	forMethod             // an actor method's call (ActorMethod.Remote)
+	forGen                // a generator function's call (GenFunc.Remote)
 )
 
 // optRules says, per option, its name and where it applies: anywhere
@@ -87,35 +94,38 @@ var optRules = [...]struct {
 	name  string
 	where uint8
 }{
-	{optCPU, "CPUs", forTask | forActor},
-	{optGPU, "GPUs", forTask | forActor},
-	{optResource, "Resource", forTask | forActor},
-	{optMaxRetries, "MaxRetries", forTask | forActor | forMethod},
-	{optRetryExceptions, "RetryExceptions", forTask},
-	{optName, "Name", forTask | forActor | forMethod},
-	{optDuration, "Duration", forTask | forActor | forMethod},
-	{optNodeAffinity, "NodeAffinity", forTask | forActor},
-	{optSpread, "Spread", forTask | forActor},
-	{optDefaultScheduling, "DefaultScheduling", forTask | forActor},
+	{optCPU, "CPUs", forTask | forGen | forActor},
+	{optGPU, "GPUs", forTask | forGen | forActor},
+	{optResource, "Resource", forTask | forGen | forActor},
+	{optMaxRetries, "MaxRetries", forTask | forGen | forActor | forMethod},
+	{optRetryExceptions, "RetryExceptions", forTask | forGen},
+	{optName, "Name", forTask | forGen | forActor | forMethod},
+	{optDuration, "Duration", forTask | forGen | forActor | forMethod},
+	{optNodeAffinity, "NodeAffinity", forTask | forGen | forActor},
+	{optSpread, "Spread", forTask | forGen | forActor},
+	{optDefaultScheduling, "DefaultScheduling", forTask | forGen | forActor},
 	{optMaxRestarts, "MaxRestarts", forActor},
 	{optCheckpoint, "CheckpointEvery", forActor},
 	{optReplay, "ReplayMethods", forActor},
 	{optConcurrency, "MaxConcurrency", forActor},
 	{optActorName, "ActorName", forActor},
-	{optGroup, "InPlacementGroup", forTask | forActor},
+	{optGroup, "InPlacementGroup", forTask | forGen | forActor},
 	{optDetached, "Detached", forActor},
 	{optConcurrencyGroups, "ConcurrencyGroups", forActor},
 	{optConcurrencyGroup, "ConcurrencyGroup", forMethod},
+	{optBackpressure, "GeneratorBackpressure", forGen},
 }
 
 // whereText says where an option applies, for its refusal.
 func whereText(where uint8) string {
 	switch where {
-	case forTask:
+	case forTask | forGen:
 		return "for tasks only, not an actor's constructor or methods"
+	case forGen:
+		return "for generator tasks only (RegisterGen0, 1, 2), not other tasks, actors or methods"
 	case forActor:
 		return "for an actor's creation (ActorClass.Options), not a task or a method call"
-	case forTask | forActor:
+	case forTask | forGen | forActor:
 		return "for tasks and actor creations, not a method call (a method runs where its actor lives, on its resources)"
 	case forMethod:
 		return "for an actor method's calls (ActorMethod.Options), not a task or an actor's creation"
@@ -131,9 +141,12 @@ func (o *options) checkWhere(kind uint8) error {
 	switch kind {
 	case forTask:
 		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName | optDetached |
+			optConcurrencyGroups | optConcurrencyGroup | optBackpressure
+	case forGen:
+		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName | optDetached |
 			optConcurrencyGroups | optConcurrencyGroup
 	case forActor:
-		refused = optRetryExceptions | optConcurrencyGroup
+		refused = optRetryExceptions | optConcurrencyGroup | optBackpressure
 	case forMethod:
 		refused = ^(optName | optDuration | optMaxRetries | optConcurrencyGroup)
 	}
@@ -403,6 +416,33 @@ func ActorName(s string) Option {
 // creation only.
 func Detached() Option { return func(o *options) { o.Detached, o.set = true, o.set|optDetached } }
 
+// GeneratorBackpressure makes a generator task's yield block once n of
+// the items it yielded are not yet taken by the caller (Stream.Next), as
+// Ray's _generator_backpressure_num_objects: the generator runs at most n
+// items ahead of its caller. 1 is most like a local generator (the next
+// item is made once the last is taken); -1 (the default) is none, and 0
+// or below -1 is refused (ErrInvalidOption), as Ray refuses 0. The blocked
+// generator keeps its CPU, as Ray's does; a cancel ends the block (yield
+// returns ErrCancelled), and so does the death of the caller's node
+// (yield returns an error wrapping node.ErrOwnerDied: nobody is left to
+// take the items). A Stream that its caller stops taking from keeps the
+// generator blocked (as Ray's, while the ObjectRefGenerator lives):
+// Cancel it. For generator tasks only (RegisterGen0, 1, 2), not other
+// tasks, actors or methods (ErrInvalidOption).
+func GeneratorBackpressure(n int) Option {
+	return func(o *options) {
+		o.set |= optBackpressure
+		switch {
+		case n == -1:
+			o.Backpressure = 0
+		case n < 1 || n > math.MaxUint32:
+			o.err = fmt.Errorf("%w: GeneratorBackpressure(%d): want n >= 1, or -1 for none", ErrInvalidOption, n)
+		default:
+			o.Backpressure = n
+		}
+	}
+}
+
 // apply writes the options into spec. capture is the submitting caller's
 // capturing placement group (node.Caller.CaptureGroup; 0: none): a task
 // that names no scheduling strategy runs in it, in any bundle, and
@@ -433,6 +473,8 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 		kind = forActor
 	} else if spec.Actor != 0 {
 		kind = forMethod
+	} else if o.gen {
+		kind = forGen
 	}
 	if err := o.checkWhere(kind); err != nil {
 		return err
@@ -453,6 +495,9 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 		spec.Name = spec.Func
 	}
 	spec.Duration = o.Duration
+	if o.Backpressure > 0 {
+		spec.SetAct(func(a *transport.ActorSpec) { a.Backpressure = uint32(o.Backpressure) })
+	}
 	spec.Strategy = o.Strategy
 	spec.Target = o.Target
 	conc := uint32(0) // one at a time (1) travels as none: such an actor's spec stays as it was

@@ -97,7 +97,22 @@ func (f *GenFunc[R]) Remote(ctx context.Context, args ...any) *Stream[R] {
 	if err := encodeArgs(spec, f.name, f.sig, args); err != nil {
 		return &Stream[R]{err: err}
 	}
-	return &Stream[R]{task: c.Submit(spec), next: 1}
+	st := &Stream[R]{task: c.Submit(spec), next: 1}
+	if spec.Backpressure() != 0 {
+		// Registered before the generator can ask about it: the caller's
+		// node answers for it (node.Caller.StreamTaken).
+		st.flow = true
+		c.OpenStream(st.task)
+	}
+	return st
+}
+
+// genOptions are a generator function's default options: a task's, and
+// GeneratorBackpressure allowed.
+func genOptions() options {
+	o := defaultOptions()
+	o.gen = true
+	return o
 }
 
 // Stream is the caller's side of a generator task: the refs of its items
@@ -110,6 +125,10 @@ type Stream[R any] struct {
 	count uint32 // the number of items, once the end is read
 	ended bool   // the end was read: count is known
 	done  bool   // everything was handed out
+	// flow: the generator runs with backpressure (GeneratorBackpressure):
+	// each item taken is reported to the caller's node, which lets the
+	// generator run on, and the end closes the stream there.
+	flow bool
 }
 
 // Task is the generator task's ID (0 if its submission failed).
@@ -164,7 +183,7 @@ func (s *Stream[R]) NextTimeout(ctx context.Context, timeout time.Duration) (Ref
 			s.next++
 			return item, nil
 		}
-		s.done = true
+		s.finish(ctx)
 		return Ref[R]{}, ErrStreamEnd
 	}
 	c, err := caller(ctx)
@@ -178,6 +197,9 @@ func (s *Stream[R]) NextTimeout(ctx context.Context, timeout time.Duration) (Ref
 		return Ref[R]{}, fmt.Errorf("ray: next of stream %v: %w", s.task, err)
 	case ready[0]:
 		s.next++
+		if s.flow {
+			c.StreamTaken(s.task, s.next-1)
+		}
 		return item, nil
 	case !ready[1]:
 		return Ref[R]{}, fmt.Errorf("ray: next of stream %v: %w", s.task, ErrTimeout)
@@ -189,7 +211,7 @@ func (s *Stream[R]) NextTimeout(ctx context.Context, timeout time.Duration) (Ref
 		return Ref[R]{}, fmt.Errorf("ray: next of stream %v: reading its end: %w", s.task, err)
 	}
 	if vs[0].ErrKind != transport.ErrKindNone {
-		s.done = true
+		s.finish(ctx)
 		return Ref[R]{id: end}, nil // its Get is the failure
 	}
 	n, err := Decode[int](vs[0])
@@ -198,6 +220,18 @@ func (s *Stream[R]) NextTimeout(ctx context.Context, timeout time.Duration) (Ref
 	}
 	s.ended, s.count = true, uint32(n)
 	return s.NextTimeout(ctx, timeout)
+}
+
+// finish marks the stream handed out, and closes it at the caller's node
+// when it ran with backpressure.
+func (s *Stream[R]) finish(ctx context.Context) {
+	s.done = true
+	if s.flow {
+		s.flow = false
+		if c, ok := node.CallerFrom(ctx); ok {
+			c.CloseStream(s.task)
+		}
+	}
 }
 
 // All iterates the stream's refs with Next (Go 1.23 range-over-func): a
@@ -245,7 +279,7 @@ func generate[R any](ctx context.Context, run func(yield func(R) error) error) (
 		if err != nil {
 			return fmt.Errorf("yield of item %d: %w", n+1, err)
 		}
-		if err := c.Yield(n+1, val); err != nil {
+		if err := c.Yield(n+1, val, false); err != nil {
 			return fmt.Errorf("yield of item %d: %w", n+1, err)
 		}
 		n++
@@ -256,11 +290,12 @@ func generate[R any](ctx context.Context, run func(yield func(R) error) error) (
 			return transport.Value{}, err
 		}
 		ev := transport.Value{ErrKind: transport.ErrKindTask, Data: []byte(err.Error())}
-		if yerr := c.Yield(n+1, ev); yerr != nil {
+		if yerr := c.Yield(n+1, ev, true); yerr != nil {
 			return transport.Value{}, err
 		}
 		n++
 	}
+	c.StreamEnd(n) // a re-run's count: its owner fails readers of items past it
 	return Encode(int(n))
 }
 
@@ -290,7 +325,7 @@ func RegisterGen0[R any](r *Registry, name string, fn func(ctx context.Context, 
 		}
 		return generate(ctx, func(yield func(R) error) error { return fn(ctx, yield) })
 	})
-	return &GenFunc[R]{name: name, opts: defaultOptions(), sig: sig}
+	return &GenFunc[R]{name: name, opts: genOptions(), sig: sig}
 }
 
 // RegisterGen1 registers a generator function of one argument (see
@@ -306,7 +341,7 @@ func RegisterGen1[A, R any](r *Registry, name string, fn func(ctx context.Contex
 		}
 		return generate(ctx, func(yield func(R) error) error { return fn(ctx, a, yield) })
 	}, reflect.TypeFor[A]())
-	return &GenFunc[R]{name: name, opts: defaultOptions(), sig: sig}
+	return &GenFunc[R]{name: name, opts: genOptions(), sig: sig}
 }
 
 // RegisterGen2 registers a generator function of two arguments (see
@@ -326,7 +361,7 @@ func RegisterGen2[A, B, R any](r *Registry, name string, fn func(ctx context.Con
 		}
 		return generate(ctx, func(yield func(R) error) error { return fn(ctx, a, b, yield) })
 	}, reflect.TypeFor[A](), reflect.TypeFor[B]())
-	return &GenFunc[R]{name: name, opts: defaultOptions(), sig: sig}
+	return &GenFunc[R]{name: name, opts: genOptions(), sig: sig}
 }
 
 // ActorGenMethod is a registered generator method of class S yielding

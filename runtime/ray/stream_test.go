@@ -36,6 +36,16 @@ type genFuncs struct {
 	// ticks adds 1 to a counter k times, yielding each value, and fails
 	// after them with k < 0 (|k| ticks).
 	ticks *ray.ActorGenMethod[counter, int]
+	// paced yields 0 to n-1, counting in made each item it is about to
+	// yield; a yield that fails ends it, its error kept in pacedErr.
+	paced    *ray.GenFunc[int]
+	made     atomic.Int64
+	pacedErr atomic.Value
+	// shrink yields 10*i for i from 0 to n-1 on its first run, two items
+	// fewer on every later run (a generator that is not deterministic);
+	// shrinkRuns counts its runs.
+	shrink     *ray.GenFunc[int]
+	shrinkRuns atomic.Int64
 }
 
 // addMethods registers genFuncs' methods of class cls.
@@ -105,6 +115,27 @@ func newGenFuncs(reg *ray.Registry) *genFuncs {
 			items++
 		}
 		return []int{sum, items}, nil
+	})
+	g.paced = ray.RegisterGen1(reg, "pacedGen", func(ctx context.Context, n int, yield func(int) error) error {
+		for i := range n {
+			g.made.Add(1)
+			if err := yield(i); err != nil {
+				g.pacedErr.Store(err.Error())
+				return err
+			}
+		}
+		return nil
+	})
+	g.shrink = ray.RegisterGen1(reg, "shrinkGen", func(ctx context.Context, n int, yield func(int) error) error {
+		if g.shrinkRuns.Add(1) > 1 {
+			n -= 2
+		}
+		for i := range n {
+			if err := yield(10 * i); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	g.where = ray.RegisterGen1(reg, "whereGen", func(ctx context.Context, n int, yield func(uint64) error) error {
 		for range n {
@@ -309,6 +340,108 @@ var genCases = []semanticCase{
 		assert.Equal(t, runs+1, s.gen.runs.Load(), "one rebuild run")
 	}},
 }
+
+// backpressureCases are the semantic cases of generator backpressure
+// (GeneratorBackpressure) and of a re-run that yields fewer items.
+var backpressureCases = []semanticCase{
+	{"generator: with backpressure n the generator runs at most n items ahead of its caller", func(t *testing.T, ctx context.Context, s *suite) {
+		const n, items = 2, 8
+		// settle waits until made stops moving (the generator blocked, or
+		// done) and returns it.
+		settle := func() int64 {
+			last := int64(-1)
+			for range 400 {
+				require.NoError(t, ray.Compute(ctx, 20*time.Millisecond))
+				cur := s.gen.made.Load()
+				if cur == last {
+					return cur
+				}
+				last = cur
+			}
+			return last
+		}
+		for _, node := range []int{0, 1} { // its owner's node, another
+			s.gen.made.Store(0)
+			st := s.gen.paced.Options(ray.GeneratorBackpressure(n), ray.NodeAffinity(ray.RayletID(node), false)).Remote(ctx, items)
+			require.NoError(t, st.Err())
+			assert.Equal(t, int64(n), settle(), "node %d: none taken: n items made, then the generator waits", node)
+			for taken := 1; taken <= items; taken++ {
+				ref, err := st.NextTimeout(ctx, 30*time.Second)
+				require.NoError(t, err)
+				v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+				require.NoError(t, err)
+				require.Equal(t, taken-1, v)
+				assert.Equal(t, int64(min(items, taken+n)), settle(), "node %d: %d taken", node, taken)
+			}
+			_, err := st.NextTimeout(ctx, 30*time.Second)
+			require.ErrorIs(t, err, ray.ErrStreamEnd)
+		}
+		// Without it the generator runs to its end at once.
+		s.gen.made.Store(0)
+		st := s.gen.paced.Remote(ctx, items)
+		assert.Equal(t, int64(items), settle())
+		assert.Len(t, collect(t, ctx, st), items)
+		// Only generator tasks take it, n >= 1 or -1.
+		_, err := ray.Get(ctx, s.double.Options(ray.GeneratorBackpressure(1)).Remote(ctx, 1))
+		require.ErrorIs(t, err, ray.ErrInvalidOption)
+		assert.Contains(t, err.Error(), "GeneratorBackpressure")
+		for _, bad := range []int{0, -2} {
+			_, err = s.gen.paced.Options(ray.GeneratorBackpressure(bad)).Remote(ctx, 1).Next(ctx)
+			require.ErrorIs(t, err, ray.ErrInvalidOption)
+		}
+		assert.Len(t, collect(t, ctx, s.gen.paced.Options(ray.GeneratorBackpressure(-1)).Remote(ctx, 3)), 3, "-1: none")
+	}},
+	{"generator: a cancel ends a generator blocked by backpressure", func(t *testing.T, ctx context.Context, s *suite) {
+		st := s.gen.paced.Options(ray.GeneratorBackpressure(1), ray.Resource("special", 1)).Remote(ctx, 5)
+		ref, err := st.NextTimeout(ctx, 30*time.Second)
+		require.NoError(t, err)
+		v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, 0, v)
+		for s.gen.made.Load() < 2 { // the second item is yielded, and blocks
+			require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
+		}
+		require.NoError(t, st.Cancel(ctx))
+		var got []int
+		for ref, err := range st.All(ctx) {
+			require.NoError(t, err)
+			v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+			if err != nil {
+				require.ErrorIs(t, err, ray.ErrCancelled)
+				got = append(got, -1)
+				continue
+			}
+			got = append(got, v)
+		}
+		assert.Equal(t, []int{1, -1}, got, "the item stored before the block, then the cancel")
+		assert.Equal(t, int64(2), s.gen.made.Load(), "the generator stopped at its blocked yield")
+		assert.Contains(t, s.gen.pacedErr.Load(), "cancelled")
+	}},
+	{"generator: a re-run that yields fewer items fails the readers of the others", func(t *testing.T, ctx context.Context, s *suite) {
+		if s.crash == nil {
+			return
+		}
+		st := s.gen.shrink.Options(ray.NodeAffinity(ray.RayletID(1), true)).Remote(ctx, 4)
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{st.Ref()}, 1, 30*time.Second) // done; no item fetched here
+		require.NoError(t, err)
+		require.Len(t, ready, 1)
+		var refs []ray.Ref[int]
+		for ref, err := range st.All(ctx) {
+			require.NoError(t, err)
+			refs = append(refs, ref)
+		}
+		require.Len(t, refs, 4)
+		s.crash(1) // the only copies go
+		_, err = ray.GetTimeout(ctx, refs[3], 30*time.Second)
+		require.ErrorIs(t, err, ray.ErrObjectLost, "the fourth item: the re-run yielded two")
+		assert.Contains(t, err.Error(), "fewer items")
+		v, err := ray.GetTimeout(ctx, refs[1], 30*time.Second)
+		require.NoError(t, err, "the second item, rebuilt")
+		assert.Equal(t, 10, v)
+	}},
+}
+
+func init() { semanticCases = append(semanticCases, backpressureCases...) }
 
 // TestGeneratorRetriedAfterNodeDeath: a generator on a worker whose node
 // dies after the caller took some items is retried on the other worker

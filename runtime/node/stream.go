@@ -1,0 +1,299 @@
+package node
+
+import (
+	"cmp"
+	"errors"
+	"slices"
+
+	"raysim/runtime/transport"
+)
+
+// Generator backpressure (Ray's _generator_backpressure_num_objects),
+// between a generator task's executor and its owner (the caller's node):
+//
+//   - The executor: a generator run with a spec Backpressure of n stores
+//     item i (Yield), then, while fewer than i-n+1 items are known taken,
+//     blocks the generator's code and asks the owner (StreamWait, Need
+//     i-n+1). As in Ray (GeneratorBackpressureWaiter), the blocked
+//     generator keeps its CPU: it is not blocked in Get or Wait, and
+//     giving its CPU back would let the node start more work than it has
+//     room for, only to stall it when the caller catches up.
+//   - The owner: the caller's Stream registers the stream (OpenStream) and
+//     reports each item it takes with Next (StreamTaken); the owner
+//     answers an ask at once when enough are taken, else holds it (one per
+//     asking node) until they are (StreamConsumed). A stream the caller
+//     finished (CloseStream), or one the owner does not know (a later
+//     incarnation of the owner; a rebuild's owner, which no caller
+//     iterates), answers Gone: the generator runs on unthrottled, as Ray's
+//     executor does once the caller deleted its ObjectRefGenerator.
+//
+// A cancel ends a blocked yield (ErrCancelled, as any block of a normal
+// task); the executor's node dying ends the run, which its owner retries
+// as any (the retry throttles against the items taken so far); the
+// owner's death, announced by the GCS (NodeDead), ends a blocked yield
+// and every later one of the run with ErrOwnerDied, as Ray's raylet kills
+// the workers of a dead owner's tasks (a task fate-shares with its
+// owner): nobody is left to take the items.
+
+// ErrOwnerDied is what a backpressured generator's yield returns once the
+// node that owns its stream (the caller's) is dead: the generator should
+// stop, nobody will take its items.
+var ErrOwnerDied = errors.New("ray: the stream's owner died")
+
+// genRun is a running generator task with backpressure, at its executor.
+type genRun struct {
+	t         *task
+	consumed  uint32 // items the owner last said the caller took
+	gone      bool   // the owner has no such stream: no more backpressure
+	ownerDead bool   // the owner died: yields fail (ErrOwnerDied)
+	wait      *flowWait
+}
+
+// flowWait is a yield blocked by backpressure (a blocker: a cancel ends
+// it).
+type flowWait struct {
+	c    *Caller
+	g    *genRun
+	need uint32
+	wake func()
+	err  error // why it ended early (ErrCancelled, ErrOwnerDied), nil when enough were taken
+	done bool
+}
+
+func (w *flowWait) interrupt() { w.end(ErrCancelled) }
+
+// end ends the wait (on the loop) with err (nil: enough items taken).
+func (w *flowWait) end(err error) {
+	if w.done {
+		return
+	}
+	w.done, w.err = true, err
+	if w.g.wait == w {
+		w.g.wait = nil
+	}
+	w.c.unblock(w)
+	w.wake()
+}
+
+// trackGen registers a generator task with backpressure as it starts
+// running here (its yields look it up: backpressure and its owner's
+// death).
+func (r *Raylet) trackGen(t *task) {
+	if t.spec.Backpressure() == 0 || t.spec.Actor != 0 {
+		return
+	}
+	if r.gens == nil {
+		r.gens = make(map[transport.TaskID]*genRun)
+	}
+	r.gens[t.spec.ID] = &genRun{t: t}
+}
+
+// untrackGen forgets a run as it finishes.
+func (r *Raylet) untrackGen(t *task) {
+	if g := r.gens[t.spec.ID]; g != nil && g.t == t {
+		delete(r.gens, t.spec.ID)
+	}
+}
+
+// throttle blocks the generator code of c (on the loop, inside Yield's
+// Await, wake its wake) after it stored item index, while the caller has
+// taken too few items: it reports whether it blocked (the wait then wakes
+// the code) and the wait, whose err says why it ended early.
+func (r *Raylet) throttle(c *Caller, index uint32, wake func()) (*flowWait, bool) {
+	g := r.gens[c.task]
+	if g == nil || g.t != c.t {
+		return nil, false
+	}
+	w := &flowWait{c: c, g: g, wake: wake}
+	if g.ownerDead {
+		w.done, w.err = true, ErrOwnerDied
+		return w, false
+	}
+	n := c.t.spec.Backpressure()
+	if g.gone || index < n || g.consumed >= index-n+1 {
+		return w, false
+	}
+	w.need = index - n + 1
+	g.wait = w
+	if c.interruptible() {
+		c.block(w)
+	}
+	r.streamSend(c.t.spec.Owner, &transport.StreamWait{Task: c.task, Need: w.need})
+	return w, true
+}
+
+// onStreamConsumed takes the owner's word of the items the caller took
+// (from must be the run's owner).
+func (r *Raylet) onStreamConsumed(from transport.NodeID, m *transport.StreamConsumed) {
+	g := r.gens[m.Task]
+	if g == nil || g.t.spec.Owner != from {
+		return
+	}
+	g.consumed = max(g.consumed, m.Consumed)
+	g.gone = g.gone || m.Gone
+	if w := g.wait; w != nil && (g.gone || g.consumed >= w.need) {
+		w.end(nil)
+	}
+}
+
+// genOwnerDied ends the backpressure of the generators running here that
+// the dead node owned: each blocked or later yield fails with
+// ErrOwnerDied.
+func (r *Raylet) genOwnerDied(node transport.NodeID) {
+	if len(r.gens) == 0 {
+		return
+	}
+	var ids []transport.TaskID
+	for id, g := range r.gens {
+		if g.t.spec.Owner == node {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, cmp.Compare)
+	for _, id := range ids {
+		g := r.gens[id]
+		g.ownerDead = true
+		if w := g.wait; w != nil {
+			w.end(ErrOwnerDied)
+		}
+	}
+}
+
+// streamFlow is a stream with backpressure at its owner: what its caller
+// took, and the executors' asks held until it takes more.
+type streamFlow struct {
+	consumed uint32
+	held     []heldAsk
+}
+
+// heldAsk is an executor's StreamWait held by the owner.
+type heldAsk struct {
+	from transport.NodeID
+	need uint32
+}
+
+// onStreamWait answers, or holds, an executor's ask (see streamFlow).
+func (r *Raylet) onStreamWait(from transport.NodeID, m *transport.StreamWait) {
+	st := r.streams[m.Task]
+	switch {
+	case st == nil:
+		r.streamSend(from, &transport.StreamConsumed{Task: m.Task, Gone: true})
+	case st.consumed >= m.Need:
+		r.streamSend(from, &transport.StreamConsumed{Task: m.Task, Consumed: st.consumed})
+	default:
+		for i := range st.held {
+			if st.held[i].from == from { // the node's last ask stands (a retry's run there)
+				st.held[i].need = m.Need
+				return
+			}
+		}
+		st.held = append(st.held, heldAsk{from: from, need: m.Need})
+	}
+}
+
+// streamSend sends a backpressure message, or handles it here when to is
+// this node (an executor that is its own owner).
+func (r *Raylet) streamSend(to transport.NodeID, m transport.Message) {
+	if to != r.self {
+		r.send(to, m)
+		return
+	}
+	switch m := m.(type) {
+	case *transport.StreamWait:
+		r.onStreamWait(r.self, m)
+	case *transport.StreamConsumed:
+		r.onStreamConsumed(r.self, m)
+	}
+}
+
+// OpenStream registers a stream with backpressure that the caller
+// submitted (task), before its generator can ask about it.
+func (c *Caller) OpenStream(task transport.TaskID) {
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		if r.streams == nil {
+			r.streams = make(map[transport.TaskID]*streamFlow)
+		}
+		if r.streams[task] == nil {
+			r.streams[task] = &streamFlow{}
+		}
+		wake()
+	})
+}
+
+// StreamTaken tells the owner that the caller has taken n items of the
+// stream (Next): the asks it held that this satisfies are answered.
+func (c *Caller) StreamTaken(task transport.TaskID, n uint32) {
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		if st := r.streams[task]; st != nil && n > st.consumed {
+			st.consumed = n
+			kept := st.held[:0]
+			for _, h := range st.held {
+				if h.need <= n {
+					r.streamSend(h.from, &transport.StreamConsumed{Task: task, Consumed: n})
+				} else {
+					kept = append(kept, h)
+				}
+			}
+			st.held = kept
+		}
+		wake()
+	})
+}
+
+// CloseStream forgets a stream the caller has finished: its held asks are
+// answered Gone (nothing more will be taken), and so are later ones.
+func (c *Caller) CloseStream(task transport.TaskID) {
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		if st := r.streams[task]; st != nil {
+			delete(r.streams, task)
+			for _, h := range st.held {
+				r.streamSend(h.from, &transport.StreamConsumed{Task: task, Consumed: st.consumed, Gone: true})
+			}
+		}
+		wake()
+	})
+}
+
+// StreamEnd tells the owner of a generator task's re-run (a retry, a
+// rebuild: spec Attempt above 0) how many items the run yielded, as it
+// ends (count): items past it that an earlier run yielded will not come
+// again, and the owner fails its readers of them (onStreamEnded). A first
+// run sends nothing.
+func (c *Caller) StreamEnd(count uint32) {
+	if c.t == nil || c.t.spec.Attempt == 0 && !c.t.spec.Rebuild {
+		return
+	}
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		m := &transport.StreamEnded{Task: c.task, Count: count}
+		if c.t.spec.Owner == r.self {
+			r.onStreamEnded(m)
+		} else {
+			r.send(c.t.spec.Owner, m)
+		}
+		wake()
+	})
+}
+
+// onStreamEnded fails the readers here of the items of a generator task
+// past the count a re-run of it yielded: no run will make them again (a
+// run is expected to yield what the first did; Ray fails such readers
+// too). Objects of another kind (a Put, a fixed return) are left alone.
+//
+// A Wait here on an item together with the stream's end (a Stream's Next)
+// is left alone: the end comes, and tells Next the stream is over.
+func (r *Raylet) onStreamEnded(m *transport.StreamEnded) {
+	_, nextWaits := r.located[transport.ObjectID{Task: m.Task}]
+	for _, id := range r.awaitedOf(m.Task) {
+		if id.Put || id.Index <= m.Count || r.store.Contains(id) {
+			continue
+		}
+		if _, waited := r.located[id]; waited && nextWaits && r.fetchOf(id) == nil {
+			continue
+		}
+		r.loseObject(id, "its generator's re-run yielded fewer items than the run that made it")
+	}
+}
