@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"raysim/netsim"
+	"raysim/runtime/node"
 	"raysim/runtime/ray"
 	"raysim/runtime/transport"
 )
@@ -46,6 +47,9 @@ type genFuncs struct {
 	// shrinkRuns counts its runs.
 	shrink     *ray.GenFunc[int]
 	shrinkRuns atomic.Int64
+	// own submits paced(10) with backpressure 1 to node 1, takes one
+	// item, then computes for an hour: the stream's owner is its node.
+	own *ray.Func[int]
 }
 
 // addMethods registers genFuncs' methods of class cls.
@@ -136,6 +140,13 @@ func newGenFuncs(reg *ray.Registry) *genFuncs {
 			}
 		}
 		return nil
+	})
+	g.own = ray.Register0(reg, "ownGen", func(ctx context.Context) (int, error) {
+		st := g.paced.Options(ray.GeneratorBackpressure(1), ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, 10)
+		if _, err := st.Next(ctx); err != nil {
+			return 0, err
+		}
+		return 0, ray.Compute(ctx, time.Hour)
 	})
 	g.where = ray.RegisterGen1(reg, "whereGen", func(ctx context.Context, n int, yield func(uint64) error) error {
 		for range n {
@@ -391,6 +402,24 @@ var backpressureCases = []semanticCase{
 		}
 		assert.Len(t, collect(t, ctx, s.gen.paced.Options(ray.GeneratorBackpressure(-1)).Remote(ctx, 3)), 3, "-1: none")
 	}},
+	{"generator: with backpressure, retried from the start when its node dies, every item once", func(t *testing.T, ctx context.Context, s *suite) {
+		if s.crash == nil {
+			return
+		}
+		st := s.gen.count.Options(ray.GeneratorBackpressure(2), ray.NodeAffinity(ray.RayletID(1), true), ray.MaxRetries(2)).Remote(ctx, 8, 10)
+		var got []int
+		for range 3 {
+			ref, err := st.NextTimeout(ctx, 30*time.Second)
+			require.NoError(t, err)
+			v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+			require.NoError(t, err)
+			got = append(got, v)
+		}
+		s.crash(1)
+		got = append(got, collect(t, ctx, st)...)
+		assert.Equal(t, []int{0, 10, 20, 30, 40, 50, 60, 70}, got)
+		assert.Equal(t, int64(2), s.gen.runs.Load(), "one retry")
+	}},
 	{"generator: a cancel ends a generator blocked by backpressure", func(t *testing.T, ctx context.Context, s *suite) {
 		st := s.gen.paced.Options(ray.GeneratorBackpressure(1), ray.Resource("special", 1)).Remote(ctx, 5)
 		ref, err := st.NextTimeout(ctx, 30*time.Second)
@@ -398,9 +427,10 @@ var backpressureCases = []semanticCase{
 		v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
 		require.NoError(t, err)
 		require.Equal(t, 0, v)
-		for s.gen.made.Load() < 2 { // the second item is yielded, and blocks
-			require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
-		}
+		second := ray.RefOf[int](transport.ObjectID{Task: st.Task(), Index: 2})
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{second}, 1, 30*time.Second)
+		require.NoError(t, err)
+		require.Len(t, ready, 1, "the second item is yielded (and its yield blocks)")
 		require.NoError(t, st.Cancel(ctx))
 		var got []int
 		for ref, err := range st.All(ctx) {
@@ -442,6 +472,31 @@ var backpressureCases = []semanticCase{
 }
 
 func init() { semanticCases = append(semanticCases, backpressureCases...) }
+
+// TestGeneratorBackpressureOwnerDies: a generator blocked by backpressure
+// whose owner (the node of the task that iterates it) dies ends: its
+// yield fails with ErrOwnerDied once the GCS declares the owner dead, as
+// Ray's raylet kills the workers of a dead owner's tasks. Before, nothing
+// would ever have let it go on.
+func TestGeneratorBackpressureOwnerDies(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		s.gen.own.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx)
+		for s.gen.made.Load() < 2 { // one taken, the second yielded: it blocks
+			require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
+		}
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond))
+		require.Nil(t, s.gen.pacedErr.Load(), "blocked, not ended")
+		c.Netsim().Crash(netsim.NodeID(ray.RayletID(2)))
+		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // the node timeout is 1s
+		assert.Equal(t, int64(2), s.gen.made.Load(), "the generator stopped at its blocked yield")
+		assert.Contains(t, s.gen.pacedErr.Load(), node.ErrOwnerDied.Error())
+		return nil
+	}))
+}
 
 // TestGeneratorRetriedAfterNodeDeath: a generator on a worker whose node
 // dies after the caller took some items is retried on the other worker
