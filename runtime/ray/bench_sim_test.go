@@ -152,7 +152,19 @@ func BenchmarkSimTwoReturnTasks(b *testing.B) {
 // cost of streaming a result instead of returning it at the end.
 //
 //	go test -run '^$' -bench 'Sim(TwoReturnTasks|GeneratorItems)' -benchmem ./runtime/ray/
-func BenchmarkSimGeneratorItems(b *testing.B) {
+func BenchmarkSimGeneratorItems(b *testing.B) { simGeneratorItems(b) }
+
+// BenchmarkSimGeneratorItemsBackpressure is SimGeneratorItems with
+// GeneratorBackpressure(4): each item taken is reported to the caller's
+// node, and the generator blocks while 4 are not taken, woken as they are.
+//
+//	go test -run '^$' -bench 'SimGeneratorItems' -benchmem ./runtime/ray/
+func BenchmarkSimGeneratorItemsBackpressure(b *testing.B) {
+	simGeneratorItems(b, ray.GeneratorBackpressure(4))
+}
+
+// simGeneratorItems is SimGeneratorItems with the generator's options.
+func simGeneratorItems(b *testing.B, opts ...ray.Option) {
 	const nodes, items = 10, 100
 	reg := ray.NewRegistry()
 	gen := ray.RegisterGen1(reg, "items", func(ctx context.Context, n int, yield func(int) error) error {
@@ -162,7 +174,7 @@ func BenchmarkSimGeneratorItems(b *testing.B) {
 			}
 		}
 		return nil
-	})
+	}).Options(opts...)
 	c := benchCluster(b, reg, nodes)
 	per := b.N/nodes + 1
 	for i := 0; i < nodes; i++ {

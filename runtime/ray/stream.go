@@ -167,9 +167,11 @@ func (s *Stream[R]) Next(ctx context.Context) (Ref[R], error) { return s.NextTim
 // a poll): ErrTimeout when it passes before the next item or the end; the
 // stream is unchanged then, and the next call takes up where it was. The
 // end (return 0) is read where it is: made on another node, it is
-// fetched first, so a poll may answer ErrTimeout once after the end was
-// made, and a timeout may pass twice (waiting for the end, then reading
-// it).
+// fetched first, so a timeout may pass twice (waiting for the end, then
+// reading it), and a poll that finds the end made waits for its fetch.
+// A poll answers from what the caller's node knows: an item or end made
+// on another node that it has not yet heard of is not ready (the poll
+// asks the GCS, and a later poll finds it).
 func (s *Stream[R]) NextTimeout(ctx context.Context, timeout time.Duration) (Ref[R], error) {
 	if s.err != nil {
 		return Ref[R]{}, s.err
@@ -206,7 +208,13 @@ func (s *Stream[R]) NextTimeout(ctx context.Context, timeout time.Duration) (Ref
 	}
 	// The end came first: the count says whether items are still to be
 	// taken (announced after it, or lost), or it is the task's failure.
-	vs, err := c.Get(ctx, []transport.ObjectID{end}, timeout)
+	// It is made: a poll fetches it too (one pull), rather than answer
+	// ErrTimeout for a stream that is over.
+	read := timeout
+	if read == 0 {
+		read = -1
+	}
+	vs, err := c.Get(ctx, []transport.ObjectID{end}, read)
 	if err != nil {
 		return Ref[R]{}, fmt.Errorf("ray: next of stream %v: reading its end: %w", s.task, err)
 	}

@@ -447,6 +447,23 @@ var backpressureCases = []semanticCase{
 		assert.Equal(t, int64(2), s.gen.made.Load(), "the generator stopped at its blocked yield")
 		assert.Contains(t, s.gen.pacedErr.Load(), "cancelled")
 	}},
+	{"generator: a poll (NextTimeout 0) of a stream whose end is made on another node reads the end", func(t *testing.T, ctx context.Context, s *suite) {
+		st := s.gen.count.Options(ray.Resource("special", 1)).Remote(ctx, 2, 1)
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{st.Ref()}, 1, 30*time.Second) // located here, not fetched
+		require.NoError(t, err)
+		require.Len(t, ready, 1)
+		var got []int
+		for range 2 {
+			ref, err := st.NextTimeout(ctx, 0)
+			require.NoError(t, err, "the end is made: no timeout")
+			v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+			require.NoError(t, err)
+			got = append(got, v)
+		}
+		assert.Equal(t, []int{0, 10}, got)
+		_, err = st.NextTimeout(ctx, 0)
+		require.ErrorIs(t, err, ray.ErrStreamEnd)
+	}},
 	{"generator: a re-run that yields fewer items fails the readers of the others", func(t *testing.T, ctx context.Context, s *suite) {
 		if s.crash == nil {
 			return
