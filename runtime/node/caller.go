@@ -49,6 +49,9 @@ type Caller struct {
 	// submitted so far (not its actors' creations), as their specs reached
 	// the loop: a cancel of it cancels them too (Ray's recursive cancel).
 	kids []transport.TaskID
+	// flowErr is why a Yield's backpressure ended it early (ErrCancelled,
+	// ErrOwnerDied; see stream.go), set on the loop before its wake.
+	flowErr error
 	// capture is the placement group the tasks and actors this caller
 	// submits run in unless they name a scheduling strategy (0: none):
 	// its task's, or its actor's, when that runs in a group with
@@ -284,28 +287,22 @@ func (c *Caller) Yield(index uint32, v transport.Value, last bool) error {
 	}
 	c.copyIn(v, 1)
 	cancelled := false
-	var w *flowWait
 	c.r.env.Await(func(wake func()) {
+		c.flowErr = nil
 		if cancelled = c.cancelledNow(); cancelled {
 			wake()
 			return
 		}
 		c.r.put(transport.ObjectID{Task: c.task, Index: index}, v, true)
-		if !last && c.t.spec.Backpressure() != 0 {
-			var blocked bool
-			if w, blocked = c.r.throttle(c, index, wake); blocked {
-				return // the wait wakes the code
-			}
+		if !last && c.t.spec.Backpressure() != 0 && c.r.throttle(c, index, wake) {
+			return // the wait wakes the code
 		}
 		wake()
 	})
 	if cancelled {
 		return ErrCancelled
 	}
-	if w != nil && w.err != nil {
-		return w.err
-	}
-	return nil
+	return c.flowErr // set on the loop before the wake
 }
 
 // ErrTimeout is returned by Get when its timeout passes first.

@@ -558,9 +558,9 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			r.onActorWritten(m)
 		}
 	case *transport.StreamWait:
-		r.onStreamWait(from, m)
+		r.streamWait(from, m.Task, m.Need)
 	case *transport.StreamConsumed:
-		r.onStreamConsumed(from, m)
+		r.streamConsumed(from, m.Task, m.Consumed, m.Gone)
 	case *transport.StreamEnded:
 		if !r.cfg.Layout.IsGCS(from) { // a raylet's, the re-run's executor
 			r.onStreamEnded(m)

@@ -56,18 +56,19 @@ type flowWait struct {
 	g    *genRun
 	need uint32
 	wake func()
-	err  error // why it ended early (ErrCancelled, ErrOwnerDied), nil when enough were taken
 	done bool
 }
 
 func (w *flowWait) interrupt() { w.end(ErrCancelled) }
 
-// end ends the wait (on the loop) with err (nil: enough items taken).
+// end ends the wait (on the loop) with err, the Yield's error (nil:
+// enough items were taken).
 func (w *flowWait) end(err error) {
 	if w.done {
 		return
 	}
-	w.done, w.err = true, err
+	w.done = true
+	w.c.flowErr = err
 	if w.g.wait == w {
 		w.g.wait = nil
 	}
@@ -97,40 +98,44 @@ func (r *Raylet) untrackGen(t *task) {
 
 // throttle blocks the generator code of c (on the loop, inside Yield's
 // Await, wake its wake) after it stored item index, while the caller has
-// taken too few items: it reports whether it blocked (the wait then wakes
-// the code) and the wait, whose err says why it ended early.
-func (r *Raylet) throttle(c *Caller, index uint32, wake func()) (*flowWait, bool) {
+// taken too few items, and reports whether it blocked (the wait then
+// wakes the code). A yield of a run whose owner died fails at once
+// (c.flowErr).
+func (r *Raylet) throttle(c *Caller, index uint32, wake func()) bool {
 	g := r.gens[c.task]
 	if g == nil || g.t != c.t {
-		return nil, false
+		return false
 	}
-	w := &flowWait{c: c, g: g, wake: wake}
 	if g.ownerDead {
-		w.done, w.err = true, ErrOwnerDied
-		return w, false
+		c.flowErr = ErrOwnerDied
+		return false
 	}
 	n := c.t.spec.Backpressure()
 	if g.gone || index < n || g.consumed >= index-n+1 {
-		return w, false
+		return false
 	}
-	w.need = index - n + 1
+	w := &flowWait{c: c, g: g, need: index - n + 1, wake: wake}
 	g.wait = w
 	if c.interruptible() {
 		c.block(w)
 	}
-	r.streamSend(c.t.spec.Owner, &transport.StreamWait{Task: c.task, Need: w.need})
-	return w, true
+	if owner := c.t.spec.Owner; owner == r.self {
+		r.streamWait(r.self, c.task, w.need)
+	} else {
+		r.send(owner, &transport.StreamWait{Task: c.task, Need: w.need})
+	}
+	return true
 }
 
-// onStreamConsumed takes the owner's word of the items the caller took
-// (from must be the run's owner).
-func (r *Raylet) onStreamConsumed(from transport.NodeID, m *transport.StreamConsumed) {
-	g := r.gens[m.Task]
+// streamConsumed takes the owner's word (StreamConsumed) of the items the
+// caller took (from must be the run's owner).
+func (r *Raylet) streamConsumed(from transport.NodeID, task transport.TaskID, consumed uint32, gone bool) {
+	g := r.gens[task]
 	if g == nil || g.t.spec.Owner != from {
 		return
 	}
-	g.consumed = max(g.consumed, m.Consumed)
-	g.gone = g.gone || m.Gone
+	g.consumed = max(g.consumed, consumed)
+	g.gone = g.gone || gone
 	if w := g.wait; w != nil && (g.gone || g.consumed >= w.need) {
 		w.end(nil)
 	}
@@ -172,38 +177,35 @@ type heldAsk struct {
 	need uint32
 }
 
-// onStreamWait answers, or holds, an executor's ask (see streamFlow).
-func (r *Raylet) onStreamWait(from transport.NodeID, m *transport.StreamWait) {
-	st := r.streams[m.Task]
+// streamWait answers, or holds, an executor's ask (StreamWait from
+// from; see streamFlow).
+func (r *Raylet) streamWait(from transport.NodeID, task transport.TaskID, need uint32) {
+	st := r.streams[task]
 	switch {
 	case st == nil:
-		r.streamSend(from, &transport.StreamConsumed{Task: m.Task, Gone: true})
-	case st.consumed >= m.Need:
-		r.streamSend(from, &transport.StreamConsumed{Task: m.Task, Consumed: st.consumed})
+		r.answerStream(from, task, 0, true)
+	case st.consumed >= need:
+		r.answerStream(from, task, st.consumed, false)
 	default:
 		for i := range st.held {
 			if st.held[i].from == from { // the node's last ask stands (a retry's run there)
-				st.held[i].need = m.Need
+				st.held[i].need = need
 				return
 			}
 		}
-		st.held = append(st.held, heldAsk{from: from, need: m.Need})
+		st.held = append(st.held, heldAsk{from: from, need: need})
 	}
 }
 
-// streamSend sends a backpressure message, or handles it here when to is
-// this node (an executor that is its own owner).
-func (r *Raylet) streamSend(to transport.NodeID, m transport.Message) {
-	if to != r.self {
-		r.send(to, m)
+// answerStream tells the executor on node to (this one, or by a
+// StreamConsumed) what the caller took of the stream, or that the stream
+// is gone.
+func (r *Raylet) answerStream(to transport.NodeID, task transport.TaskID, consumed uint32, gone bool) {
+	if to == r.self {
+		r.streamConsumed(r.self, task, consumed, gone)
 		return
 	}
-	switch m := m.(type) {
-	case *transport.StreamWait:
-		r.onStreamWait(r.self, m)
-	case *transport.StreamConsumed:
-		r.onStreamConsumed(r.self, m)
-	}
+	r.send(to, &transport.StreamConsumed{Task: task, Consumed: consumed, Gone: gone})
 }
 
 // OpenStream registers a stream with backpressure that the caller
@@ -231,7 +233,7 @@ func (c *Caller) StreamTaken(task transport.TaskID, n uint32) {
 			kept := st.held[:0]
 			for _, h := range st.held {
 				if h.need <= n {
-					r.streamSend(h.from, &transport.StreamConsumed{Task: task, Consumed: n})
+					r.answerStream(h.from, task, n, false)
 				} else {
 					kept = append(kept, h)
 				}
@@ -250,7 +252,7 @@ func (c *Caller) CloseStream(task transport.TaskID) {
 		if st := r.streams[task]; st != nil {
 			delete(r.streams, task)
 			for _, h := range st.held {
-				r.streamSend(h.from, &transport.StreamConsumed{Task: task, Consumed: st.consumed, Gone: true})
+				r.answerStream(h.from, task, st.consumed, true)
 			}
 		}
 		wake()
