@@ -240,6 +240,9 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		r.env.Await(func(wake func()) {
 			a.cur, a.curSpec = nil, nil
 			call.caller = nil
+			if len(r.gens) > 0 {
+				r.untrackGen(call)
+			}
 			r.unpinArgs(call)
 			if a.dead {
 				// Dropped (its worker crashed, its node rejoined) or killed
@@ -361,6 +364,7 @@ func (r *Raylet) pumpActor(a *actorHost) {
 		t.start = r.since()
 		t.caller = r.newCaller(t.spec.ID, t)
 		t.caller.capture = captureOf(a.creation.spec)
+		r.trackGen(t)
 		r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
 		if a.threaded() {
 			// A threaded actor: the call runs on a pool worker of its
@@ -409,6 +413,9 @@ func (j *methodJob) Done() {
 		}
 	}
 	call.caller = nil
+	if len(r.gens) > 0 {
+		r.untrackGen(call)
+	}
 	r.unpinArgs(call)
 	if a.dead {
 		// Dropped or killed while the method ran: its caller retries or
@@ -545,6 +552,7 @@ func (r *Raylet) cancelCall(id transport.TaskID, rebuild bool) bool {
 			if c := cur.caller; c != nil {
 				c.cancelKids() // not interrupted, but its children are cancelled, as Ray's are
 			}
+			r.endCallFlow(cur, ErrCancelled) // a yield blocked by backpressure is
 			return true
 		}
 		for i, t := range a.queue {
@@ -1044,6 +1052,7 @@ func (r *Raylet) Kill(id transport.ActorID, why string) {
 // publishes the actor's new state) and its resources freed.
 func (r *Raylet) dropActor(a *actorHost) {
 	a.dead = true
+	r.endActorFlows(a)
 	r.endRestore(a)
 	delete(r.actors, a.id)
 	r.giveBack(a.creation)

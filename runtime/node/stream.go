@@ -40,6 +40,11 @@ import (
 // stop, nobody will take its items.
 var ErrOwnerDied = errors.New("ray: the stream's owner died")
 
+// ErrActorEnded is what a generator method's yield blocked by
+// backpressure returns when its actor ends (killed, its worker crashed,
+// its node rejoined): the call's result will not be stored.
+var ErrActorEnded = errors.New("ray: the generator's actor ended")
+
 // genRun is a running generator task with backpressure, at its executor.
 type genRun struct {
 	t         *task
@@ -80,8 +85,11 @@ func (w *flowWait) end(err error) {
 // running here (its yields look it up: backpressure and its owner's
 // death).
 func (r *Raylet) trackGen(t *task) {
-	if t.spec.Backpressure() == 0 || t.spec.Actor != 0 {
+	if t.spec.Backpressure() == 0 {
 		return
+	}
+	if a := t.actor; a != nil && a.creation.spec.A().Replay {
+		return // its replay must do what it did: no blocking on a caller (see ReplayMethods)
 	}
 	if r.gens == nil {
 		r.gens = make(map[transport.TaskID]*genRun)
@@ -108,6 +116,15 @@ func (r *Raylet) throttle(c *Caller, index uint32, wake func()) bool {
 	}
 	if g.ownerDead {
 		c.flowErr = ErrOwnerDied
+		return false
+	}
+	if a := c.t.actor; a != nil && (a.dead || c.t.cancelled) {
+		// A method call is not interrupted by its cancel, but its
+		// yields stop blocking: nobody need take its items.
+		c.flowErr = ErrCancelled
+		if a.dead {
+			c.flowErr = ErrActorEnded
+		}
 		return false
 	}
 	n := c.t.spec.Backpressure()
@@ -161,6 +178,27 @@ func (r *Raylet) genOwnerDied(node transport.NodeID) {
 		if w := g.wait; w != nil {
 			w.end(ErrOwnerDied)
 		}
+	}
+}
+
+// endCallFlow ends the blocked yield, if any, of a generator method call
+// cancelled (ErrCancelled) or whose actor ended (ErrActorEnded).
+func (r *Raylet) endCallFlow(t *task, err error) {
+	if g := r.gens[t.spec.ID]; g != nil && g.t == t && g.wait != nil {
+		g.wait.end(err)
+	}
+}
+
+// endActorFlows ends the blocked yields of an ending actor's calls.
+func (r *Raylet) endActorFlows(a *actorHost) {
+	if len(r.gens) == 0 {
+		return
+	}
+	if a.cur != nil {
+		r.endCallFlow(a.cur, ErrActorEnded)
+	}
+	for _, t := range a.running {
+		r.endCallFlow(t, ErrActorEnded)
 	}
 }
 

@@ -35,8 +35,8 @@ type options struct {
 	RetryErrors bool
 	// Backpressure: a generator's GeneratorBackpressure (0: none).
 	Backpressure int
-	// gen: the options of a generator function (GenFunc), which alone
-	// take GeneratorBackpressure.
+	// gen: the options of a generator function or method (GenFunc,
+	// ActorGenMethod), which alone take GeneratorBackpressure.
 	gen bool
 	// group and bundle: run in a placement group's bundle (InPlacementGroup).
 	group  *PlacementGroup
@@ -80,10 +80,11 @@ const (
 
 // The submissions an option applies to.
 const (
-	forTask   = 1 << iota // a remote function's call (Func.Remote)
-	forActor              // an actor's creation (ActorClass.New)
-	forMethod             // an actor method's call (ActorMethod.Remote)
-	forGen                // a generator function's call (GenFunc.Remote)
+	forTask      = 1 << iota // a remote function's call (Func.Remote)
+	forActor                 // an actor's creation (ActorClass.New)
+	forMethod                // an actor method's call (ActorMethod.Remote)
+	forGen                   // a generator function's call (GenFunc.Remote)
+	forGenMethod             // a generator method's call (ActorGenMethod.Remote)
 )
 
 // optRules says, per option, its name and where it applies: anywhere
@@ -97,10 +98,10 @@ var optRules = [...]struct {
 	{optCPU, "CPUs", forTask | forGen | forActor},
 	{optGPU, "GPUs", forTask | forGen | forActor},
 	{optResource, "Resource", forTask | forGen | forActor},
-	{optMaxRetries, "MaxRetries", forTask | forGen | forActor | forMethod},
+	{optMaxRetries, "MaxRetries", forTask | forGen | forActor | forMethod | forGenMethod},
 	{optRetryExceptions, "RetryExceptions", forTask | forGen},
-	{optName, "Name", forTask | forGen | forActor | forMethod},
-	{optDuration, "Duration", forTask | forGen | forActor | forMethod},
+	{optName, "Name", forTask | forGen | forActor | forMethod | forGenMethod},
+	{optDuration, "Duration", forTask | forGen | forActor | forMethod | forGenMethod},
 	{optNodeAffinity, "NodeAffinity", forTask | forGen | forActor},
 	{optSpread, "Spread", forTask | forGen | forActor},
 	{optDefaultScheduling, "DefaultScheduling", forTask | forGen | forActor},
@@ -112,8 +113,8 @@ var optRules = [...]struct {
 	{optGroup, "InPlacementGroup", forTask | forGen | forActor},
 	{optDetached, "Detached", forActor},
 	{optConcurrencyGroups, "ConcurrencyGroups", forActor},
-	{optConcurrencyGroup, "ConcurrencyGroup", forMethod},
-	{optBackpressure, "GeneratorBackpressure", forGen},
+	{optConcurrencyGroup, "ConcurrencyGroup", forMethod | forGenMethod},
+	{optBackpressure, "GeneratorBackpressure", forGen | forGenMethod},
 }
 
 // whereText says where an option applies, for its refusal.
@@ -121,8 +122,8 @@ func whereText(where uint8) string {
 	switch where {
 	case forTask | forGen:
 		return "for tasks only, not an actor's constructor or methods"
-	case forGen:
-		return "for generator tasks only (RegisterGen0, 1, 2), not other tasks, actors or methods"
+	case forGen | forGenMethod:
+		return "for generator tasks and generator methods only (RegisterGen0, 1, 2, MethodGen0, 1), not other tasks, actors or methods"
 	case forActor:
 		return "for an actor's creation (ActorClass.Options), not a task or a method call"
 	case forTask | forGen | forActor:
@@ -149,6 +150,8 @@ func (o *options) checkWhere(kind uint8) error {
 		refused = optRetryExceptions | optConcurrencyGroup | optBackpressure
 	case forMethod:
 		refused = ^(optName | optDuration | optMaxRetries | optConcurrencyGroup)
+	case forGenMethod:
+		refused = ^(optName | optDuration | optMaxRetries | optConcurrencyGroup | optBackpressure)
 	}
 	if o.set&refused == 0 {
 		return nil
@@ -168,7 +171,8 @@ func defaultOptions() options { return options{CPU: 1, MaxRetries: 3} }
 // where it does not apply is refused (ErrInvalidOption on the ref or
 // handle, naming the option and where it applies), not dropped. A method
 // call takes Name, Duration, MaxRetries and ConcurrencyGroup only: it runs
-// where its actor lives, on the actor's resources.
+// where its actor lives, on the actor's resources (and a generator method's
+// call GeneratorBackpressure).
 type Option func(*options)
 
 // with returns a copy of o with opts applied; the copy shares nothing
@@ -427,8 +431,13 @@ func Detached() Option { return func(o *options) { o.Detached, o.set = true, o.s
 // (yield returns an error wrapping node.ErrOwnerDied: nobody is left to
 // take the items). A Stream that its caller stops taking from keeps the
 // generator blocked (as Ray's, while the ObjectRefGenerator lives):
-// Cancel it. For generator tasks only (RegisterGen0, 1, 2), not other
-// tasks, actors or methods (ErrInvalidOption).
+// Cancel it. For generator tasks and generator actor methods only
+// (RegisterGen0, 1, 2, MethodGen0, 1), not other tasks, actors or
+// methods (ErrInvalidOption). A generator method's blocked yield ends too
+// when the call is cancelled (a running method is otherwise not
+// interrupted) or its actor ends; a method of an actor created with
+// ReplayMethods runs without backpressure (its replay must do what the
+// run did, and replays block on nobody).
 func GeneratorBackpressure(n int) Option {
 	return func(o *options) {
 		o.set |= optBackpressure
@@ -473,6 +482,9 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 		kind = forActor
 	} else if spec.Actor != 0 {
 		kind = forMethod
+		if o.gen {
+			kind = forGenMethod
+		}
 	} else if o.gen {
 		kind = forGen
 	}

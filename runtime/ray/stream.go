@@ -378,7 +378,7 @@ func RegisterGen2[A, B, R any](r *Registry, name string, fn func(ctx context.Con
 type ActorGenMethod[S, R any] struct{ m methodOf }
 
 // Options returns a copy of the method with options applied (Name,
-// Duration, MaxRetries and ConcurrencyGroup, as ActorMethod's). On a nil method it returns
+// Duration, MaxRetries and ConcurrencyGroup, as ActorMethod's, and GeneratorBackpressure). On a nil method it returns
 // nil, whose Remote reports the mistake.
 func (m *ActorGenMethod[S, R]) Options(o ...Option) *ActorGenMethod[S, R] {
 	if m == nil {
@@ -400,7 +400,14 @@ func (m *ActorGenMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], arg
 	if err != nil {
 		return &Stream[R]{err: err}
 	}
-	return &Stream[R]{task: id, next: 1}
+	st := &Stream[R]{task: id, next: 1}
+	if m.m.opts.Backpressure > 0 {
+		if c, ok := node.CallerFrom(ctx); ok {
+			st.flow = true
+			c.OpenStream(id)
+		}
+	}
+	return st
 }
 
 // addGenMethod registers a generator method's body as a method of one
@@ -418,6 +425,7 @@ func addGenMethod[S any](c *ActorClass[S], name string, sig any, types []reflect
 	o := defaultOptions()
 	o.CPU = 0
 	o.MaxRetries = 0
+	o.gen = true
 	return methodOf{name: name, fn: fn, opts: o, sig: paramsOf(fn, types...)}
 }
 

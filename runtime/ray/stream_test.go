@@ -420,6 +420,44 @@ var backpressureCases = []semanticCase{
 		assert.Equal(t, []int{0, 10, 20, 30, 40, 50, 60, 70}, got)
 		assert.Equal(t, int64(2), s.gen.runs.Load(), "one retry")
 	}},
+	{"generator: an actor's generator method with backpressure; a cancel ends its blocked yield", func(t *testing.T, ctx context.Context, s *suite) {
+		h := s.counter.Options(ray.Resource("special", 1)).New(ctx, 0)
+		st := s.gen.ticks.Options(ray.GeneratorBackpressure(1)).Remote(ctx, h, 5)
+		require.NoError(t, st.Err())
+		item := func(i uint32) ray.Ref[int] { return ray.RefOf[int](transport.ObjectID{Task: st.Task(), Index: i}) }
+		located := func(i uint32, timeout time.Duration) bool {
+			ready, _, err := ray.Wait(ctx, []ray.Ref[int]{item(i)}, 1, timeout)
+			require.NoError(t, err)
+			return len(ready) == 1
+		}
+		require.True(t, located(1, 30*time.Second))
+		assert.False(t, located(2, 300*time.Millisecond), "the method waits for the first to be taken")
+		ref, err := st.NextTimeout(ctx, 30*time.Second)
+		require.NoError(t, err)
+		v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 1, v)
+		require.True(t, located(2, 30*time.Second), "taken: the next is made")
+		assert.False(t, located(3, 300*time.Millisecond))
+		require.NoError(t, st.Cancel(ctx))
+		var got []int
+		for ref, err := range st.All(ctx) {
+			require.NoError(t, err)
+			v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
+			if err != nil {
+				require.ErrorIs(t, err, ray.ErrCancelled)
+				got = append(got, -1)
+				continue
+			}
+			got = append(got, v)
+		}
+		assert.Equal(t, []int{2, -1}, got, "the item made before the cancel, then the cancel")
+		n, err := ray.GetTimeout(ctx, s.get.Remote(ctx, h), 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 2, n, "the method stopped at its blocked yield; the actor goes on")
+		_, err = ray.Get(ctx, s.incr.Options(ray.GeneratorBackpressure(1)).Remote(ctx, h, 1))
+		require.ErrorIs(t, err, ray.ErrInvalidOption, "not for other methods")
+	}},
 	{"generator: a cancel ends a generator blocked by backpressure", func(t *testing.T, ctx context.Context, s *suite) {
 		st := s.gen.paced.Options(ray.GeneratorBackpressure(1), ray.Resource("special", 1)).Remote(ctx, 5)
 		ref, err := st.NextTimeout(ctx, 30*time.Second)
