@@ -3,6 +3,7 @@ package node
 import (
 	"cmp"
 	"errors"
+	"fmt"
 	"slices"
 
 	"raysim/runtime/transport"
@@ -320,8 +321,11 @@ func (c *Caller) StreamEnd(count uint32) {
 
 // onStreamEnded fails the readers here of the items of a generator task
 // past the count a re-run of it yielded: no run will make them again (a
-// run is expected to yield what the first did; Ray fails such readers
-// too). Objects of another kind (a Put, a fixed return) are left alone.
+// run is expected to yield what the first did). They get
+// ErrKindReplayInconsistent, as Ray's owner fails a replay that yields a
+// different count (StreamingGeneratorReplayInconsistentError) rather
+// than let its readers hang. Objects of another kind (a Put, a fixed
+// return) are left alone.
 //
 // A Wait here on an item together with the stream's end (a Stream's Next)
 // is left alone: the end comes, and tells Next the stream is over.
@@ -334,6 +338,10 @@ func (r *Raylet) onStreamEnded(m *transport.StreamEnded) {
 		if _, waited := r.located[id]; waited && nextWaits && r.fetchOf(id) == nil {
 			continue
 		}
-		r.loseObject(id, "its generator's re-run yielded fewer items than the run that made it")
+		why := fmt.Sprintf("object %s lost: its generator's re-run yielded %d items, fewer than the run that made it", id, m.Count)
+		r.emit(transport.Event{Kind: transport.EvObjectLost, Node: r.self, Object: id, Detail: why})
+		e, evicted, _, _ := r.store.PutAt(nil, id, errValue(transport.ErrKindReplayInconsistent, why), false)
+		r.evicted(evicted)
+		r.wake(id, e)
 	}
 }

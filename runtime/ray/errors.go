@@ -63,6 +63,13 @@ var (
 	// ErrObjectLost: every copy of the object is gone and it cannot be
 	// rebuilt (a Put's, or its lineage's retries are spent).
 	ErrObjectLost = errors.New("ray: object lost")
+	// ErrStreamReplayInconsistent: a generator's item that a re-run of
+	// the generator (a retry after its node died, a rebuild of a lost
+	// item) did not make again, the re-run yielding fewer items than the
+	// run that made it (Ray's StreamingGeneratorReplayInconsistentError:
+	// a generator is expected to be deterministic). It is an
+	// ErrObjectLost (errors.Is matches both): the item is gone for good.
+	ErrStreamReplayInconsistent = fmt.Errorf("%w: a generator's re-run yielded fewer items than the run that made it", ErrObjectLost)
 	// ErrObjectTooLarge: the object does not fit the object store.
 	ErrObjectTooLarge = errors.New("ray: object larger than the object store")
 	// ErrUnknownFunction: no function or method of that name is registered.
@@ -176,6 +183,8 @@ func kindErr(k uint8) error {
 		return ErrDecode
 	case transport.ErrKindUnknownConcurrencyGroup:
 		return ErrUnknownConcurrencyGroup
+	case transport.ErrKindReplayInconsistent:
+		return ErrStreamReplayInconsistent
 	}
 	return ErrTaskFailed
 }

@@ -57,18 +57,20 @@ func TestOptionsRefusedWhereTheyDoNotApply(t *testing.T) {
 		optConcurrency: MaxConcurrency(1), optActorName: ActorName("a"), optGroup: InPlacementGroup(pg, 0),
 		optDetached: Detached(), optConcurrencyGroups: ConcurrencyGroups(map[string]int{"io": 2}),
 		optConcurrencyGroup: ConcurrencyGroup("io"),
+		optBackpressure: GeneratorBackpressure(2),
 	}
 	require.Len(t, opts, len(optRules))
 	for i, r := range optRules {
 		require.Equal(t, optSet(1)<<i, r.bit, "optRules in bit order")
 		o := defaultOptions().with([]Option{opts[r.bit]})
 		require.Equal(t, r.bit, o.set, r.name)
-		for _, kind := range []uint8{forTask, forActor, forMethod} {
+		for _, kind := range []uint8{forTask, forActor, forMethod, forGen, forGenMethod} {
 			var spec transport.TaskSpec
+			o.gen = kind == forGen || kind == forGenMethod
 			switch kind {
 			case forActor:
 				spec.Act = &transport.ActorSpec{Creation: true}
-			case forMethod:
+			case forMethod, forGenMethod:
 				spec.Actor = 7
 			}
 			err := o.apply(&spec, 0)

@@ -518,8 +518,9 @@ var backpressureCases = []semanticCase{
 		require.Len(t, refs, 4)
 		s.crash(1) // the only copies go
 		_, err = ray.GetTimeout(ctx, refs[3], 30*time.Second)
-		require.ErrorIs(t, err, ray.ErrObjectLost, "the fourth item: the re-run yielded two")
-		assert.Contains(t, err.Error(), "fewer items")
+		require.ErrorIs(t, err, ray.ErrStreamReplayInconsistent, "the fourth item: the re-run yielded two")
+		require.ErrorIs(t, err, ray.ErrObjectLost)
+		assert.Contains(t, err.Error(), "yielded 2 items")
 		v, err := ray.GetTimeout(ctx, refs[1], 30*time.Second)
 		require.NoError(t, err, "the second item, rebuilt")
 		assert.Equal(t, 10, v)

@@ -11,7 +11,8 @@ import (
 // ProtocolVersion is written in every frame header; a peer speaking another
 // version is refused. 31: a generator task's spec may carry its
 // Backpressure (a flag in the strategy byte, then a uvarint), and
-// raylets exchange StreamWait, StreamConsumed and StreamEnded. 30: an actor spec's Replay byte has flags for a
+// raylets exchange StreamWait, StreamConsumed and StreamEnded; a value's
+// error kind may be ErrKindReplayInconsistent. 30: an actor spec's Replay byte has flags for a
 // creation's concurrency groups and a method call's group
 // (ActorSpec.Concurrency), and a value's error
 // kind may be ErrKindUnknownConcurrencyGroup. 29: a raylet leaving on

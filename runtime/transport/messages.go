@@ -34,6 +34,11 @@ const (
 	// ErrKindUnknownConcurrencyGroup: a method call names a concurrency
 	// group its actor does not declare.
 	ErrKindUnknownConcurrencyGroup
+	// ErrKindReplayInconsistent: a generator's item that a re-run of the
+	// generator (a retry, a rebuild) did not yield again, yielding fewer
+	// items than the run that made it (Ray's
+	// StreamingGeneratorReplayInconsistentError).
+	ErrKindReplayInconsistent
 )
 
 // SizeOf is the accounted size of v.
