@@ -42,9 +42,9 @@ type genFuncs struct {
 	paced    *ray.GenFunc[int]
 	made     atomic.Int64
 	pacedErr atomic.Value
-	// shrink yields 10*i for i from 0 to n-1 on its first run, two items
-	// fewer on every later run (a generator that is not deterministic);
-	// shrinkRuns counts its runs.
+	// shrink yields 10*i for i from 0 to n-1, each after ms milliseconds
+	// of Compute, on its first run, two items fewer on every later run (a
+	// generator that is not deterministic); shrinkRuns counts its runs.
 	shrink     *ray.GenFunc[int]
 	shrinkRuns atomic.Int64
 	// own submits paced(10) with backpressure 1 to node 1, takes one
@@ -130,11 +130,14 @@ func newGenFuncs(reg *ray.Registry) *genFuncs {
 		}
 		return nil
 	})
-	g.shrink = ray.RegisterGen1(reg, "shrinkGen", func(ctx context.Context, n int, yield func(int) error) error {
+	g.shrink = ray.RegisterGen2(reg, "shrinkGen", func(ctx context.Context, n, ms int, yield func(int) error) error {
 		if g.shrinkRuns.Add(1) > 1 {
 			n -= 2
 		}
 		for i := range n {
+			if err := ray.Compute(ctx, time.Duration(ms)*time.Millisecond); err != nil {
+				return err
+			}
 			if err := yield(10 * i); err != nil {
 				return err
 			}
@@ -506,7 +509,7 @@ var backpressureCases = []semanticCase{
 		if s.crash == nil {
 			return
 		}
-		st := s.gen.shrink.Options(ray.NodeAffinity(ray.RayletID(1), true)).Remote(ctx, 4)
+		st := s.gen.shrink.Options(ray.NodeAffinity(ray.RayletID(1), true)).Remote(ctx, 4, 0)
 		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{st.Ref()}, 1, 30*time.Second) // done; no item fetched here
 		require.NoError(t, err)
 		require.Len(t, ready, 1)
@@ -524,6 +527,28 @@ var backpressureCases = []semanticCase{
 		v, err := ray.GetTimeout(ctx, refs[1], 30*time.Second)
 		require.NoError(t, err, "the second item, rebuilt")
 		assert.Equal(t, 10, v)
+	}},
+	{"generator: a retry that yields fewer items fails the readers of the others", func(t *testing.T, ctx context.Context, s *suite) {
+		if s.crash == nil {
+			return
+		}
+		// The generator's node dies mid-stream: the caller took three
+		// items, the retry yields two.
+		st := s.gen.shrink.Options(ray.NodeAffinity(ray.RayletID(1), true), ray.MaxRetries(2)).Remote(ctx, 4, 100)
+		var refs []ray.Ref[int]
+		for range 3 {
+			ref, err := st.NextTimeout(ctx, 30*time.Second)
+			require.NoError(t, err)
+			refs = append(refs, ref)
+		}
+		s.crash(1)
+		_, err := ray.GetTimeout(ctx, refs[2], 30*time.Second)
+		require.ErrorIs(t, err, ray.ErrStreamReplayInconsistent, "the third item: the retry yielded two")
+		v, err := ray.GetTimeout(ctx, refs[1], 30*time.Second)
+		require.NoError(t, err, "the second item, the retry's")
+		assert.Equal(t, 10, v)
+		_, err = st.NextTimeout(ctx, 30*time.Second)
+		require.ErrorIs(t, err, ray.ErrStreamEnd, "the retry's end: two items, both taken")
 	}},
 }
 
@@ -562,7 +587,7 @@ func TestGeneratorRetriedAfterNodeDeath(t *testing.T) {
 	s := newSuite()
 	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
 		w1 := ray.RayletID(1)
-		st := s.gen.count.Options(ray.NodeAffinity(w1, true), ray.Resource("w", 1), ray.MaxRetries(2)).Remote(ctx, 6, 100)
+		st := s.gen.count.Options(ray.NodeAffinity(w1, true), ray.Resource("w", 1), ray.MaxRetries(2)).Remote(ctx, 4, 100)
 		var taken []ray.Ref[int]
 		for range 3 { // taken, not read: their only copies are on w1
 			ref, err := st.Next(ctx)
