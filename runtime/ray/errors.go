@@ -70,6 +70,11 @@ var (
 	// a generator is expected to be deterministic). It is an
 	// ErrObjectLost (errors.Is matches both): the item is gone for good.
 	ErrStreamReplayInconsistent = fmt.Errorf("%w: a generator's re-run yielded fewer items than the run that made it", ErrObjectLost)
+	// ErrStreamOwnerDied: what a generator's yield returns, under
+	// GeneratorBackpressure, once the node of the caller that iterates
+	// its stream is dead: nobody is left to take its items (Ray kills the
+	// workers of a dead owner's tasks). Stop then.
+	ErrStreamOwnerDied = node.ErrOwnerDied
 	// ErrObjectTooLarge: the object does not fit the object store.
 	ErrObjectTooLarge = errors.New("ray: object larger than the object store")
 	// ErrUnknownFunction: no function or method of that name is registered.

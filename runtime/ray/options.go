@@ -428,7 +428,7 @@ func Detached() Option { return func(o *options) { o.Detached, o.set = true, o.s
 // or below -1 is refused (ErrInvalidOption), as Ray refuses 0. The blocked
 // generator keeps its CPU, as Ray's does; a cancel ends the block (yield
 // returns ErrCancelled), and so does the death of the caller's node
-// (yield returns an error wrapping node.ErrOwnerDied: nobody is left to
+// (yield returns an error wrapping ErrStreamOwnerDied: nobody is left to
 // take the items). A Stream that its caller stops taking from keeps the
 // generator blocked (as Ray's, while the ObjectRefGenerator lives):
 // Cancel it. For generator tasks and generator actor methods only

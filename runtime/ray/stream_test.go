@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"raysim/netsim"
-	"raysim/runtime/node"
 	"raysim/runtime/ray"
 	"raysim/runtime/transport"
 )
@@ -556,7 +555,7 @@ func init() { semanticCases = append(semanticCases, backpressureCases...) }
 
 // TestGeneratorBackpressureOwnerDies: a generator blocked by backpressure
 // whose owner (the node of the task that iterates it) dies ends: its
-// yield fails with ErrOwnerDied once the GCS declares the owner dead, as
+// yield fails with ErrStreamOwnerDied once the GCS declares the owner dead, as
 // Ray's raylet kills the workers of a dead owner's tasks. Before, nothing
 // would ever have let it go on.
 func TestGeneratorBackpressureOwnerDies(t *testing.T) {
@@ -574,7 +573,7 @@ func TestGeneratorBackpressureOwnerDies(t *testing.T) {
 		c.Netsim().Crash(netsim.NodeID(ray.RayletID(2)))
 		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // the node timeout is 1s
 		assert.Equal(t, int64(2), s.gen.made.Load(), "the generator stopped at its blocked yield")
-		assert.Contains(t, s.gen.pacedErr.Load(), node.ErrOwnerDied.Error())
+		assert.Contains(t, s.gen.pacedErr.Load(), ray.ErrStreamOwnerDied.Error())
 		return nil
 	}))
 }
