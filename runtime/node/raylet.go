@@ -3,6 +3,7 @@ package node
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -562,7 +563,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.StreamConsumed:
 		r.streamConsumed(from, m.Task, m.Consumed, m.Gone)
 	case *transport.StreamEnded:
-		if !r.cfg.Layout.IsGCS(from) { // a raylet's, the re-run's executor
+		if slices.Contains(r.cfg.Layout.Raylets, from) { // a raylet's, the re-run's executor
 			r.onStreamEnded(m)
 		}
 	case *transport.HeartbeatAck:

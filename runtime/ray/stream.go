@@ -36,6 +36,13 @@ import (
 // the dead run reads the retry's copy). A yielded object lost after the
 // task ended is rebuilt from lineage: the task runs again and makes every
 // item (and the end) again.
+// A re-run that yields fewer items than the run before it fails the
+// owner's readers of the others (ErrStreamReplayInconsistent).
+//
+// Backpressure (GeneratorBackpressure, runtime/node/stream.go): the
+// generator's yield blocks while n of its items are not taken by Next;
+// the Stream reports each item it takes to its node, the owner, which
+// answers the executor's asks.
 
 // ErrStreamEnd is returned by Stream.Next once every item of the stream,
 // and its error if it failed, has been taken (Python's StopIteration).
@@ -66,9 +73,9 @@ func (f *GenFunc[R]) Name() string {
 }
 
 // Options returns a copy of f with options applied (like Ray's
-// .options()); a generator task takes the options any task does.
-// RetryExceptions does not retry an error the generator returns: that
-// error is an item of the stream. On a nil *GenFunc it returns nil, whose
+// .options()); a generator task takes the options any task does, and
+// GeneratorBackpressure. RetryExceptions does not retry an error the
+// generator returns: that error is an item of the stream. On a nil *GenFunc it returns nil, whose
 // Remote reports the mistake.
 func (f *GenFunc[R]) Options(o ...Option) *GenFunc[R] {
 	if f == nil {
