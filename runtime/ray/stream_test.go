@@ -423,7 +423,7 @@ var backpressureCases = []semanticCase{
 		assert.Equal(t, int64(2), s.gen.runs.Load(), "one retry")
 	}},
 	{"generator: an actor's generator method with backpressure; a cancel ends its blocked yield", func(t *testing.T, ctx context.Context, s *suite) {
-		h := s.counter.Options(ray.Resource("special", 1)).New(ctx, 0)
+		h := s.counter.New(ctx, 0)
 		st := s.gen.ticks.Options(ray.GeneratorBackpressure(1)).Remote(ctx, h, 5)
 		require.NoError(t, st.Err())
 		item := func(i uint32) ray.Ref[int] { return ray.RefOf[int](transport.ObjectID{Task: st.Task(), Index: i}) }
@@ -461,7 +461,8 @@ var backpressureCases = []semanticCase{
 		require.ErrorIs(t, err, ray.ErrInvalidOption, "not for other methods")
 	}},
 	{"generator: a cancel ends a generator blocked by backpressure", func(t *testing.T, ctx context.Context, s *suite) {
-		st := s.gen.paced.Options(ray.GeneratorBackpressure(1), ray.Resource("special", 1)).Remote(ctx, 5)
+		s.gen.made.Store(0)
+		st := s.gen.paced.Options(ray.GeneratorBackpressure(1), ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, 5)
 		ref, err := st.NextTimeout(ctx, 30*time.Second)
 		require.NoError(t, err)
 		v, err := ray.GetTimeout(ctx, ref, 30*time.Second)
@@ -488,7 +489,7 @@ var backpressureCases = []semanticCase{
 		assert.Contains(t, s.gen.pacedErr.Load(), "cancelled")
 	}},
 	{"generator: a poll (NextTimeout 0) of a stream whose end is made on another node reads the end", func(t *testing.T, ctx context.Context, s *suite) {
-		st := s.gen.count.Options(ray.Resource("special", 1)).Remote(ctx, 2, 1)
+		st := s.gen.count.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, 2, 1)
 		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{st.Ref()}, 1, 30*time.Second) // located here, not fetched
 		require.NoError(t, err)
 		require.Len(t, ready, 1)
@@ -586,7 +587,7 @@ func TestGeneratorRetriedAfterNodeDeath(t *testing.T) {
 	s := newSuite()
 	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
 		w1 := ray.RayletID(1)
-		st := s.gen.count.Options(ray.NodeAffinity(w1, true), ray.Resource("w", 1), ray.MaxRetries(2)).Remote(ctx, 4, 100)
+		st := s.gen.count.Options(ray.NodeAffinity(w1, true), ray.Resource("w", 1), ray.MaxRetries(2)).Remote(ctx, 6, 100)
 		var taken []ray.Ref[int]
 		for range 3 { // taken, not read: their only copies are on w1
 			ref, err := st.Next(ctx)
