@@ -239,6 +239,9 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		calls := a.calls
 		r.env.Await(func(wake func()) {
 			a.cur, a.curSpec = nil, nil
+			if c := call.caller; c != nil && len(c.opened) > 0 {
+				r.closeStreams(c)
+			}
 			call.caller = nil
 			if len(r.gens) > 0 {
 				r.untrackGen(call)
@@ -411,6 +414,9 @@ func (j *methodJob) Done() {
 		if a.groups != nil {
 			a.inGroup[j.group]--
 		}
+	}
+	if c := call.caller; c != nil && len(c.opened) > 0 {
+		r.closeStreams(c)
 	}
 	call.caller = nil
 	if len(r.gens) > 0 {

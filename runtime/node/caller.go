@@ -49,6 +49,10 @@ type Caller struct {
 	// submitted so far (not its actors' creations), as their specs reached
 	// the loop: a cancel of it cancels them too (Ray's recursive cancel).
 	kids []transport.TaskID
+	// opened are the streams with backpressure this task or method call
+	// submitted (OpenStream), closed when it ends (closeStreams); on the
+	// loop only.
+	opened []transport.TaskID
 	// flowErr is why a Yield's backpressure ended it early (ErrCancelled,
 	// ErrOwnerDied; see stream.go), set on the loop before its wake.
 	flowErr error

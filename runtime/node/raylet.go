@@ -1359,6 +1359,9 @@ func (j *taskJob) Done() {
 		r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: t.spec.ID, Detail: t.spec.Name})
 		j.retries++
 		j.out, j.outs = transport.Value{}, nil
+		if len(j.caller.opened) > 0 {
+			r.closeStreams(&j.caller)
+		}
 		j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec)}
 		t.caller = &j.caller
 		j.inject = r.injectError()
@@ -1372,6 +1375,9 @@ func (j *taskJob) Done() {
 	t.caller = nil
 	j.t, j.out, j.outs = nil, transport.Value{}, nil
 	c := &j.caller // what it points to goes (dispatch makes the next task's Caller afresh)
+	if len(c.opened) > 0 {
+		r.closeStreams(c)
+	}
 	c.t, c.seqs, c.blocks, c.kids = nil, nil, nil, nil
 	r.jobs = append(r.jobs, j)
 	r.finishAll(t, out, outs)

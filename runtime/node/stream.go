@@ -26,7 +26,8 @@ import (
 //     finished (CloseStream), or one the owner does not know (a later
 //     incarnation of the owner; a rebuild's owner, which no caller
 //     iterates), answers Gone: the generator runs on unthrottled, as Ray's
-//     executor does once the caller deleted its ObjectRefGenerator.
+//     executor does once the caller deleted its ObjectRefGenerator. A task
+//     or method call closes the streams it left unfinished as it ends.
 //
 // A cancel ends a blocked yield (ErrCancelled, as any block of a normal
 // task); the executor's node dying ends the run, which its owner retries
@@ -248,7 +249,8 @@ func (r *Raylet) answerStream(to transport.NodeID, task transport.TaskID, consum
 }
 
 // OpenStream registers a stream with backpressure that the caller
-// submitted (task), before its generator can ask about it.
+// submitted (task), before its generator can ask about it. A task's or
+// method call's streams close when it ends (closeStreams).
 func (c *Caller) OpenStream(task transport.TaskID) {
 	c.r.env.Await(func(wake func()) {
 		r := c.r
@@ -257,9 +259,34 @@ func (c *Caller) OpenStream(task transport.TaskID) {
 		}
 		if r.streams[task] == nil {
 			r.streams[task] = &streamFlow{}
+			if c.t != nil {
+				c.opened = append(c.opened, task)
+			}
 		}
 		wake()
 	})
+}
+
+// closeStreams closes the streams a task or method call opened and left
+// unfinished, as it ends (on the loop): nobody can take their items any
+// more, and their generators run on unthrottled, as Ray's executor does
+// once the caller's ObjectRefGenerator is collected.
+func (r *Raylet) closeStreams(c *Caller) {
+	for _, task := range c.opened {
+		r.closeStream(task)
+	}
+	c.opened = nil
+}
+
+// closeStream forgets a stream at its owner, answering its held asks
+// Gone (nothing more will be taken), as it will later ones.
+func (r *Raylet) closeStream(task transport.TaskID) {
+	if st := r.streams[task]; st != nil {
+		delete(r.streams, task)
+		for _, h := range st.held {
+			r.answerStream(h.from, task, st.consumed, true)
+		}
+	}
 }
 
 // StreamTaken tells the owner that the caller has taken n items of the
@@ -287,13 +314,7 @@ func (c *Caller) StreamTaken(task transport.TaskID, n uint32) {
 // answered Gone (nothing more will be taken), and so are later ones.
 func (c *Caller) CloseStream(task transport.TaskID) {
 	c.r.env.Await(func(wake func()) {
-		r := c.r
-		if st := r.streams[task]; st != nil {
-			delete(r.streams, task)
-			for _, h := range st.held {
-				r.answerStream(h.from, task, st.consumed, true)
-			}
-		}
+		c.r.closeStream(task)
 		wake()
 	})
 }

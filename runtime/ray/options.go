@@ -429,9 +429,10 @@ func Detached() Option { return func(o *options) { o.Detached, o.set = true, o.s
 // generator keeps its CPU, as Ray's does; a cancel ends the block (yield
 // returns ErrCancelled), and so does the death of the caller's node
 // (yield returns an error wrapping ErrStreamOwnerDied: nobody is left to
-// take the items). A Stream that its caller stops taking from keeps the
-// generator blocked (as Ray's, while the ObjectRefGenerator lives):
-// Cancel it. For generator tasks and generator actor methods only
+// take the items). A task or method call that returns with its stream
+// unfinished lets the generator run on unthrottled (as Ray's, once the
+// ObjectRefGenerator is collected); a Stream that a live caller stops
+// taking from keeps the generator blocked: Cancel it. For generator tasks and generator actor methods only
 // (RegisterGen0, 1, 2, MethodGen0, 1), not other tasks, actors or
 // methods (ErrInvalidOption). A generator method's blocked yield ends too
 // when the call is cancelled (a running method is otherwise not

@@ -49,6 +49,9 @@ type genFuncs struct {
 	// own submits paced(10) with backpressure 1 to node 1, takes one
 	// item, then computes for an hour: the stream's owner is its node.
 	own *ray.Func[int]
+	// takeOne submits paced(10) with backpressure 1 to node 1, takes one
+	// item and returns, its stream unfinished.
+	takeOne *ray.Func[int]
 }
 
 // addMethods registers genFuncs' methods of class cls.
@@ -149,6 +152,11 @@ func newGenFuncs(reg *ray.Registry) *genFuncs {
 			return 0, err
 		}
 		return 0, ray.Compute(ctx, time.Hour)
+	})
+	g.takeOne = ray.Register0(reg, "takeOneGen", func(ctx context.Context) (int, error) {
+		st := g.paced.Options(ray.GeneratorBackpressure(1), ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, 10)
+		_, err := st.Next(ctx)
+		return 0, err
 	})
 	g.where = ray.RegisterGen1(reg, "whereGen", func(ctx context.Context, n int, yield func(uint64) error) error {
 		for range n {
@@ -487,6 +495,15 @@ var backpressureCases = []semanticCase{
 		assert.Equal(t, []int{1, -1}, got, "the item stored before the block, then the cancel")
 		assert.Equal(t, int64(2), s.gen.made.Load(), "the generator stopped at its blocked yield")
 		assert.Contains(t, s.gen.pacedErr.Load(), "cancelled")
+	}},
+	{"generator: a task that ends with its stream unfinished lets its generator run on", func(t *testing.T, ctx context.Context, s *suite) {
+		s.gen.made.Store(0)
+		_, err := ray.GetTimeout(ctx, s.gen.takeOne.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx), 30*time.Second)
+		require.NoError(t, err)
+		for i := 0; i < 3000 && s.gen.made.Load() < 10; i++ {
+			require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
+		}
+		assert.Equal(t, int64(10), s.gen.made.Load(), "its caller gone, the generator is no longer held back")
 	}},
 	{"generator: a poll (NextTimeout 0) of a stream whose end is made on another node reads the end", func(t *testing.T, ctx context.Context, s *suite) {
 		st := s.gen.count.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, 2, 1)
