@@ -57,7 +57,7 @@ func TestOptionsRefusedWhereTheyDoNotApply(t *testing.T) {
 		optConcurrency: MaxConcurrency(1), optActorName: ActorName("a"), optGroup: InPlacementGroup(pg, 0),
 		optDetached: Detached(), optConcurrencyGroups: ConcurrencyGroups(map[string]int{"io": 2}),
 		optConcurrencyGroup: ConcurrencyGroup("io"),
-		optBackpressure: GeneratorBackpressure(2),
+		optBackpressure:     GeneratorBackpressure(2),
 	}
 	require.Len(t, opts, len(optRules))
 	for i, r := range optRules {
