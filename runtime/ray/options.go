@@ -128,7 +128,7 @@ func whereText(where uint8) string {
 		return "for an actor's creation (ActorClass.Options), not a task or a method call"
 	case forTask | forGen | forActor:
 		return "for tasks and actor creations, not a method call (a method runs where its actor lives, on its resources)"
-	case forMethod:
+	case forMethod, forMethod | forGenMethod:
 		return "for an actor method's calls (ActorMethod.Options), not a task or an actor's creation"
 	}
 	return "not here"

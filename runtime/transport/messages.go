@@ -375,7 +375,7 @@ func CheckGroupName(name string) error {
 func (a *ActorSpec) isZero() bool {
 	return !a.Creation && !a.Replay && a.MaxRestarts == 0 && a.CheckpointEvery == 0 && a.MaxConcurrency == 0 &&
 		!a.Detached && a.Concurrency == nil && a.Name == "" &&
-		a.Caller == 0 && a.Seq == 0 && a.SeqBase == 0
+		a.Caller == 0 && a.Seq == 0 && a.SeqBase == 0 && a.Backpressure == 0
 }
 
 func (e *Encoder) Spec(s *TaskSpec) {
