@@ -642,14 +642,17 @@ func (p *Process) event(ev *transport.Event) {
 	p.mu.Unlock()
 }
 
-const traceFlushEvery = 20 * time.Millisecond
+// TraceFlushEvery is how often a process sends the events it buffered to
+// its trace subscribers (Session.Trace): a record reaches a subscriber up
+// to this long after it happened, plus the network's delay.
+const TraceFlushEvery = 20 * time.Millisecond
 
 // startFlusher streams buffered events to the trace sinks.
 func (p *Process) startFlusher() {
 	p.flushStop, p.flushDone = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(p.flushDone)
-		t := time.NewTicker(traceFlushEvery)
+		t := time.NewTicker(TraceFlushEvery)
 		defer t.Stop()
 		for {
 			select {
@@ -1039,6 +1042,24 @@ func (s *Session) driverContext() (context.Context, error) {
 	return p.raylet.NewDriver(transport.DriverTaskID(s.seed, n)).Context(), nil
 }
 
+// DriverTasks returns the root task IDs of the drivers the session has
+// started so far (Run, Go), in the order started. Every task a driver
+// submits descends from its root (task.submitted events name the parent
+// in Object.Task), and the roots are salted with the session, so they
+// tell this session's events from other drivers' in the cluster-wide
+// trace stream (Session.Trace).
+func (s *Session) DriverTasks() []transport.TaskID {
+	p := s.p
+	p.mu.Lock()
+	n := p.drivers
+	p.mu.Unlock()
+	out := make([]transport.TaskID, n)
+	for i := range out {
+		out[i] = transport.DriverTaskID(s.seed, uint64(i))
+	}
+	return out
+}
+
 // Run runs driver on the calling goroutine, bound to a new driver of the
 // session, and returns its error.
 func (s *Session) Run(driver func(ctx context.Context) error) error {
@@ -1193,6 +1214,12 @@ func (s *Session) LinkFault(f *transport.LinkFault) { s.p.member.Send(deploy.Coo
 // Trace streams every process's events to fn (called on a transport
 // goroutine, one batch at a time); the session's own events reach
 // DeployConfig.OnEvent. Call it once.
+//
+// The stream is the whole cluster's: every job's events, in batches each
+// process sends every 20 ms (TraceFlushEvery), so batches from different
+// processes arrive out of timestamp order. A consumer that wants one
+// job's events in order filters them by descent from its DriverTasks and
+// reorders them by TraceRecord.At (see scenarios/runner's liveStream).
 func (s *Session) Trace(fn func(*transport.TraceBatch)) {
 	s.p.mu.Lock()
 	s.p.onTrace = fn

@@ -20,12 +20,29 @@ func expectations(s *scenarios.Scenario, r *Result, m *metrics, notDone string, 
 		out = append(out, Expectation{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
 	}
 	if x.AllComplete {
-		ok := allDone && len(errs) == 0
-		detail := fmt.Sprintf("%d/%d tasks completed, every driver finished", r.TasksCompleted, r.TasksSubmitted)
-		if !allDone {
-			detail = fmt.Sprintf("%s; %d/%d tasks completed", notDone, r.TasksCompleted, r.TasksSubmitted)
-		} else if len(errs) > 0 {
+		// Every task submitted ends (completed, failed, cancelled). A
+		// re-executed parent submits its children again (same IDs): each
+		// submission counts, as analyze counts them, and one whose task
+		// had ended with its result kept need not run again, so the
+		// detail says how many tasks the submissions were.
+		never := m.neverEnded()
+		ok := allDone && len(errs) == 0 && never == 0
+		counts := fmt.Sprintf("%d/%d tasks completed", r.TasksCompleted, r.TasksSubmitted)
+		if m.resubmits > 0 {
+			counts += fmt.Sprintf("; the %d submissions were of %d tasks (re-executed parents submit their children again)",
+				r.TasksSubmitted, r.TasksSubmitted-m.resubmits)
+			if never == 0 {
+				counts += ", every one of which ended"
+			}
+		}
+		detail := counts + ", every driver finished"
+		switch {
+		case !allDone:
+			detail = fmt.Sprintf("%s; %s", notDone, counts)
+		case len(errs) > 0:
 			detail = strings.Join(append(errs, firstErrs...), "; ")
+		case never > 0:
+			detail = fmt.Sprintf("%s: %d submitted %s never ended, though every driver finished", counts, never, plural(never, "task", "tasks"))
 		}
 		add("all_complete", ok, "%s", detail)
 	}

@@ -63,10 +63,22 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	var mu sync.Mutex // events arrive from every loop and the trace stream
 	at := time.Duration(0)
 	m.now = func() time.Duration { return at }
+	// Events go to the counters and the trace in timestamp order, and only
+	// the run's own (see liveStream); those from before the run started
+	// (the subscription's first batches) are not the run's.
+	live := newLiveStream(liveHold, func(t time.Time, ev *transport.Event) {
+		if d := t.Sub(start); d >= 0 {
+			at = d
+			m.event(ev)
+		}
+	})
+	live.net = func(t time.Time, ev *netsim.Event) {
+		ev.At = max(t.Sub(start), 0)
+		rec.Net(ev)
+	}
 	record := func(t time.Time, ev *transport.Event) {
 		mu.Lock()
-		at = t.Sub(start)
-		m.event(ev)
+		live.add(t, ev, time.Now())
 		mu.Unlock()
 	}
 	reg := ray.NewRegistry()
@@ -86,8 +98,11 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	}
 	defer sess.Close()
 	sess.Trace(func(b *transport.TraceBatch) {
+		mu.Lock()
+		defer mu.Unlock()
+		now := time.Now()
 		for i := range b.Records {
-			record(b.Records[i].At, &b.Records[i].Event)
+			live.add(b.Records[i].At, &b.Records[i].Event, now)
 		}
 	})
 	// Let the subscription reach every process before work starts.
@@ -106,14 +121,19 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	mu.Unlock()
 	fi.note = func(ev *netsim.Event) { // a fault as the simulator traces it, so analyze sees it
 		mu.Lock()
-		ev.At = time.Since(start)
-		rec.Net(ev)
+		live.addNet(time.Now(), ev) // in its place among the runtime events
 		mu.Unlock()
 	}
 	stopFaults := fi.schedule()
 	defer stopFaults()
 
-	tallies, err := startDrivers(s, funcs, func(_ int, d func(context.Context) error) error { return sess.Go(d) })
+	tallies, err := startDrivers(s, funcs, func(_ int, d func(context.Context) error) error {
+		err := sess.Go(d)
+		mu.Lock()
+		live.setRoots(sess.DriverTasks()) // long before its first event leaves the buffer (liveHold)
+		mu.Unlock()
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +149,7 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	time.Sleep(traceGrace)
 	mu.Lock()
 	defer mu.Unlock()
+	live.flush()
 	r := m.result(s, "remote", end)
 	r.FaultsInjected = fi.count()
 	r.Warnings = append(r.Warnings, fi.warnings()...)
@@ -139,6 +160,13 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 		if g.Autoscale != nil {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("cluster.nodes %s: autoscale is not applied on a live cluster (its nodes are there or not)", g.Name))
 		}
+	}
+	if n := rec.Clamped(); n > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d trace %s came after later ones were written (a process's clock or its event stream lagged more than %v): written at the time before them",
+			n, plural(int(n), "record", "records"), liveHold))
+	}
+	if live.others > 0 {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("the cluster ran other jobs' tasks during the run: their %d events are not in its counters or trace, but they shared its CPUs", live.others))
 	}
 	r.Digest = rec.Digest().String()
 	r.Events = rec.Count()

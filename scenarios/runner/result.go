@@ -178,7 +178,7 @@ func (m *metrics) result(s *scenarios.Scenario, transport string, end time.Durat
 	r := &Result{
 		Scenario: s.Name, File: s.File, Seed: s.Seed, Transport: transport,
 		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed,
-		TasksRetried: m.retried, TasksCancelled: m.cancelled, TasksReexecuted: m.reexecuted, MethodsReplayed: m.replayed,
+		TasksRetried: m.retried, TasksCancelled: m.cancelled, TasksReexecuted: m.reexecuted + uint64(len(m.early)), MethodsReplayed: m.replayed,
 		ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt, ObjectCopiesFreed: m.freed,
 		ObjectsSpilled: m.spilled, ObjectsRestored: m.restored, BytesSpilled: m.spillBytes, BytesRestored: m.restBytes,
 		VirtualSeconds: end.Seconds(), WallSeconds: end.Seconds(), Speed: 1, Warnings: m.warnings,

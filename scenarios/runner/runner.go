@@ -157,7 +157,18 @@ type metrics struct {
 	restored   uint64
 	spillBytes int64
 	restBytes  int64
-	submitAt   map[transport.TaskID]time.Duration
+	submitAt   map[transport.TaskID]time.Duration // submitted, not ended since
+	// ended holds every task that has ended once: a later end is a
+	// re-execution, and a submission still without an end when the run
+	// ends (pending) is one re-submitted after it ended, not one that
+	// never ran. early holds ends that came before their task's
+	// submission (a live run whose clocks disagree): the submission
+	// counts them.
+	ended map[transport.TaskID]struct{}
+	// resubmits counts submissions of a task submitted before (a
+	// re-executed parent submits its children again, same IDs).
+	resubmits uint64
+	early map[transport.TaskID]earlyEnd
 	rereads    map[transport.TaskID]bool // verification tasks (scenarios.RereadTaskName): not counted
 	latencies  []time.Duration
 	warnings   []string
@@ -189,6 +200,7 @@ func (m *metrics) name(id transport.NodeID) string {
 // actors, and every event also to onEvent (if set).
 func newMetrics(actors *[]transport.ActorID, onEvent func(time.Duration, *transport.Event)) *metrics {
 	return &metrics{submitAt: map[transport.TaskID]time.Duration{}, rereads: map[transport.TaskID]bool{},
+		ended: map[transport.TaskID]struct{}{}, early: map[transport.TaskID]earlyEnd{},
 		actors: actors, onEvent: onEvent}
 }
 
@@ -201,7 +213,16 @@ func (m *metrics) event(ev *transport.Event) {
 			break
 		}
 		m.submitted++
+		if _, pending := m.submitAt[ev.Task]; pending {
+			m.resubmits++
+		} else if _, done := m.ended[ev.Task]; done {
+			m.resubmits++
+		}
 		m.submitAt[ev.Task] = at
+		if e, ok := m.early[ev.Task]; ok {
+			delete(m.early, ev.Task)
+			m.end(ev.Task, max(e.at, at), e.count)
+		}
 	case transport.EvTaskFinished:
 		if ev.Detail == "replay" {
 			m.replayed++
@@ -256,12 +277,38 @@ func (m *metrics) end(id transport.TaskID, at time.Duration, count *uint64) {
 	}
 	t, ok := m.submitAt[id]
 	if !ok {
-		m.reexecuted++
+		if _, before := m.ended[id]; before {
+			m.reexecuted++
+		} else if _, twice := m.early[id]; twice {
+			m.reexecuted++
+		} else {
+			m.early[id] = earlyEnd{at: at, count: count}
+		}
 		return
 	}
 	*count++
 	m.latencies = append(m.latencies, at-t)
 	delete(m.submitAt, id)
+	m.ended[id] = struct{}{}
+}
+
+// earlyEnd is a task's end that came before its submission: when, and the
+// counter it goes to.
+type earlyEnd struct {
+	at    time.Duration
+	count *uint64
+}
+
+// neverEnded counts the tasks submitted that never ended (a task
+// re-submitted after it ended, whose result was kept, need not run again).
+func (m *metrics) neverEnded() int {
+	n := 0
+	for id := range m.submitAt {
+		if _, ok := m.ended[id]; !ok {
+			n++
+		}
+	}
+	return n
 }
 
 // ErrBadScenario wraps errors in a scenario the loader could not catch (the
