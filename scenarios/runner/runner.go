@@ -167,8 +167,8 @@ type metrics struct {
 	ended map[transport.TaskID]struct{}
 	// resubmits counts submissions of a task submitted before (a
 	// re-executed parent submits its children again, same IDs).
-	resubmits uint64
-	early map[transport.TaskID]earlyEnd
+	resubmits  uint64
+	early      map[transport.TaskID]earlyEnd
 	rereads    map[transport.TaskID]bool // verification tasks (scenarios.RereadTaskName): not counted
 	latencies  []time.Duration
 	warnings   []string
