@@ -161,6 +161,11 @@ type NodeStats struct {
 	Utilization float64       // BusyTime / (CPUs * End); 0 on a node without CPUs (see NoCPUs)
 	Busy        Series        // running tasks per bin divided by CPUs (0..1+); running tasks on a node without CPUs
 	NoCPUs      bool          `json:",omitempty"` // the node has no CPUs: its utilization is not defined (0-CPU actors run there)
+	// Unlisted: the trace's header does not describe this ID (its CPUs
+	// are unknown: 0, NoCPUs). In a live trace these are the drivers'
+	// raylets (named driver-N when they submitted tasks and ran none)
+	// and nodes that joined after the run's start; see Idle.
+	Unlisted bool `json:",omitempty"`
 	Owned       uint64        // tasks submitted here
 	Local       uint64        // of those, placed here at once
 	Spilled     uint64        // of those, sent to the global scheduler
@@ -512,17 +517,27 @@ func newAnalyzer(h *traces.Header) *analyzer {
 		argWait: make(map[nodeObject][]transport.TaskID), argRemote: make(map[[2]uint64]bool), argLocal: make(map[[2]uint64]bool)}
 }
 
-// node returns the stats of raylet id, growing the table for nodes the
-// header did not describe (CPUs unknown: 1).
+// node returns the stats of raylet id, growing the table for IDs the
+// header did not describe: Unlisted, with no CPUs (they are unknown, and
+// in a live trace such an ID is mostly a driver's raylet, which has
+// none), so that no utilization is made up for them.
 func (a *analyzer) node(id transport.NodeID) *NodeStats {
 	if id == 0 || id >= schedulerID {
 		return nil
 	}
 	for int(id) > len(a.rep.Nodes) {
 		n := transport.NodeID(len(a.rep.Nodes) + 1)
-		a.rep.Nodes = append(a.rep.Nodes, NodeStats{ID: n, Name: fmt.Sprintf("node-%d", n), CPUs: 1})
+		a.rep.Nodes = append(a.rep.Nodes, NodeStats{ID: n, Name: fmt.Sprintf("node-%d", n), Unlisted: true})
 	}
 	return &a.rep.Nodes[id-1]
+}
+
+// Idle reports whether n is an ID the header did not describe that did
+// nothing in the trace but, at most, die (a driver that came and went
+// before the run, its ID skipped over): tables leave it out.
+func (n NodeStats) Idle() bool {
+	return n.Unlisted && n.Executed == 0 && n.Owned == 0 && n.BusyTime == 0 && n.BytesIn == 0 && n.BytesOut == 0 &&
+		n.ObjectsSpilled == 0 && n.ObjectsRestored == 0
 }
 
 // countEnd counts a task's end in count when it is the first since the
@@ -967,6 +982,9 @@ func (a *analyzer) finish() {
 	}
 	for i := range rep.Nodes {
 		n := &rep.Nodes[i]
+		if n.Unlisted && n.Executed == 0 && n.Owned > 0 {
+			n.Name = fmt.Sprintf("driver-%d", n.ID) // submitted work, ran none: a driver's raylet
+		}
 		if n.CPUs <= 0 {
 			n.NoCPUs = true // busy with 0-CPU actors, say: no share of CPUs to speak of
 			continue

@@ -202,7 +202,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 <p>Utilization: worker-time spent running tasks divided by CPUs × {{.End}}.</p>
 <table>
 <tr><th class="l">node</th><th>CPUs</th><th>executed</th><th>busy</th><th>utilization</th><th>owned</th><th>local</th><th>spilled</th><th>bytes in</th><th>bytes out</th><th>node.dead</th></tr>
-{{range .Nodes}}<tr><td class="l">{{.Name}}</td><td>{{.CPUs}}</td><td>{{.Executed}}</td><td>{{round .BusyTime}}</td><td>{{if .NoCPUs}}-{{else}}{{pct .Utilization}}{{end}}</td><td>{{.Owned}}</td><td>{{.Local}}</td><td>{{.Spilled}}</td><td>{{bytes .BytesIn}}</td><td>{{bytes .BytesOut}}</td><td>{{.Dead}}</td></tr>
+{{range .Nodes}}{{if not .Idle}}<tr><td class="l">{{.Name}}</td><td>{{.CPUs}}</td><td>{{.Executed}}</td><td>{{round .BusyTime}}</td><td>{{if .NoCPUs}}-{{else}}{{pct .Utilization}}{{end}}</td><td>{{.Owned}}</td><td>{{.Local}}</td><td>{{.Spilled}}</td><td>{{bytes .BytesIn}}</td><td>{{bytes .BytesOut}}</td><td>{{.Dead}}</td></tr>{{end}}
 {{end}}</table>
 {{with $run.Fig "utilization"}}<figure><img class="plot" alt="{{.Title}}" src="{{svgURI .SVG}}"><figcaption>{{.Title}} — <a download="{{.Name}}.png" href="{{pngURI .PNG}}">PNG</a></figcaption></figure>{{end}}
 

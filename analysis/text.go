@@ -139,6 +139,9 @@ func WriteText(w io.Writer, r *Report) error {
 	tw = newTab(ew)
 	fmt.Fprintln(tw, "node\tCPUs\texecuted\tbusy\tutil\towned\tlocal\tspilled\tbytes in\tbytes out\tdead\t")
 	for _, n := range r.Nodes {
+		if n.Idle() {
+			continue
+		}
 		util := fmt.Sprintf("%.1f%%", 100*n.Utilization)
 		if n.NoCPUs {
 			util = "-"

@@ -392,7 +392,11 @@ func printSummary(w io.Writer, r *runner.Result) {
 		}
 		fmt.Fprintf(w, "  %s %-18s %s\n", mark, e.Name, e.Detail)
 	}
-	if r.Digest != "" {
+	if r.Digest != "" && !r.DigestReproducible {
+		// A wall-clock run's trace differs every time: its digest is no
+		// name for the run (JSON: digest_reproducible false).
+		fmt.Fprintf(w, "digest: %s (%s: wall-clock times, differs on every run, identifies nothing)\n", r.Digest, r.Transport)
+	} else if r.Digest != "" {
 		fmt.Fprintf(w, "digest: %s\n", r.Digest)
 	}
 	fmt.Fprintln(w, verdict(r))

@@ -183,6 +183,10 @@ func (m *metrics) result(s *scenarios.Scenario, transport string, end time.Durat
 		ObjectsSpilled: m.spilled, ObjectsRestored: m.restored, BytesSpilled: m.spillBytes, BytesRestored: m.restBytes,
 		VirtualSeconds: end.Seconds(), WallSeconds: end.Seconds(), Speed: 1, Warnings: m.warnings,
 	}
+	r.Clock, r.DigestReproducible = "wall", false
+	if transport == "sim" {
+		r.Clock, r.DigestReproducible = "virtual", true
+	}
 	if end > 0 {
 		r.Throughput = float64(m.completed) / end.Seconds()
 	}
