@@ -165,13 +165,13 @@ type NodeStats struct {
 	// are unknown: 0, NoCPUs). In a live trace these are the drivers'
 	// raylets (named driver-N when they submitted tasks and ran none)
 	// and nodes that joined after the run's start; see Idle.
-	Unlisted bool `json:",omitempty"`
-	Owned       uint64        // tasks submitted here
-	Local       uint64        // of those, placed here at once
-	Spilled     uint64        // of those, sent to the global scheduler
-	BytesIn     int64         // object transfers received
-	BytesOut    int64         // object transfers served
-	Dead        int           // node.dead events
+	Unlisted bool   `json:",omitempty"`
+	Owned    uint64 // tasks submitted here
+	Local    uint64 // of those, placed here at once
+	Spilled  uint64 // of those, sent to the global scheduler
+	BytesIn  int64  // object transfers received
+	BytesOut int64  // object transfers served
+	Dead     int    // node.dead events
 	// ObjectsSpilled, BytesSpilled, ObjectsRestored and BytesRestored are
 	// this node's share of TaskCounts' (its store under pressure). Not
 	// Spilled, which counts tasks sent to the global scheduler.

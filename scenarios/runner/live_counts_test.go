@@ -33,7 +33,9 @@ func TestCountersOrderIndependent(t *testing.T) {
 	sub := func(id transport.TaskID) transport.Event {
 		return transport.Event{Kind: transport.EvTaskSubmitted, Task: id, Object: transport.ObjectID{Task: 1}}
 	}
-	fin := func(id transport.TaskID) transport.Event { return transport.Event{Kind: transport.EvTaskFinished, Task: id} }
+	fin := func(id transport.TaskID) transport.Event {
+		return transport.Event{Kind: transport.EvTaskFinished, Task: id}
+	}
 	ms := time.Millisecond
 	feed(m, []transport.Event{fin(7), sub(7), sub(8), fin(8), fin(8)},
 		[]time.Duration{5 * ms, 1 * ms, 2 * ms, 4 * ms, 6 * ms})
@@ -63,7 +65,9 @@ func TestAllCompleteAgreesWithItsCounts(t *testing.T) {
 	sub := func(id transport.TaskID) transport.Event {
 		return transport.Event{Kind: transport.EvTaskSubmitted, Task: id, Object: transport.ObjectID{Task: 1}}
 	}
-	fin := func(id transport.TaskID) transport.Event { return transport.Event{Kind: transport.EvTaskFinished, Task: id} }
+	fin := func(id transport.TaskID) transport.Event {
+		return transport.Event{Kind: transport.EvTaskFinished, Task: id}
+	}
 
 	x := check(sub(2), fin(2), sub(3))
 	assert.False(t, x.OK, x.Detail)
