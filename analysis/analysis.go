@@ -161,22 +161,22 @@ type NodeStats struct {
 	Utilization float64       // BusyTime / (CPUs * End); 0 on a node without CPUs (see NoCPUs)
 	Busy        Series        // running tasks per bin divided by CPUs (0..1+); running tasks on a node without CPUs
 	NoCPUs      bool          `json:",omitempty"` // the node has no CPUs: its utilization is not defined (0-CPU actors run there)
-	// Unlisted: the trace's header does not describe this ID (its CPUs
-	// are unknown: 0, NoCPUs). In a live trace these are the drivers'
-	// raylets (named driver-N when they submitted tasks and ran none)
-	// and nodes that joined after the run's start; see Idle.
-	Unlisted bool   `json:",omitempty"`
-	Owned    uint64 // tasks submitted here
-	Local    uint64 // of those, placed here at once
-	Spilled  uint64 // of those, sent to the global scheduler
-	BytesIn  int64  // object transfers received
-	BytesOut int64  // object transfers served
-	Dead     int    // node.dead events
+	Owned       uint64        // tasks submitted here
+	Local       uint64        // of those, placed here at once
+	Spilled     uint64        // of those, sent to the global scheduler
+	BytesIn     int64         // object transfers received
+	BytesOut    int64         // object transfers served
+	Dead        int           // node.dead events
 	// ObjectsSpilled, BytesSpilled, ObjectsRestored and BytesRestored are
 	// this node's share of TaskCounts' (its store under pressure). Not
 	// Spilled, which counts tasks sent to the global scheduler.
 	ObjectsSpilled, ObjectsRestored uint64 `json:",omitempty"`
 	BytesSpilled, BytesRestored     int64  `json:",omitempty"`
+	// Unlisted: the trace's header does not describe this ID (its CPUs
+	// are unknown: 0, NoCPUs). In a live trace these are the drivers'
+	// raylets (named driver-N when they submitted tasks and ran none);
+	// see Idle.
+	Unlisted bool `json:",omitempty"`
 }
 
 // Placement counts where tasks went at their first placement.
