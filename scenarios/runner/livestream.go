@@ -10,12 +10,18 @@ import (
 	"raysim/runtime/transport"
 )
 
-// liveHold is how long a live run holds an event before it takes it as in
-// order: every process sends its events in batches every
+// liveHold is how long a live run holds an event at first before it takes
+// it as in order: every process sends its events in batches every
 // ray.TraceFlushEvery, so a record can arrive that long after later
-// records of other processes, plus the network's and the receiving loop's
-// delays (the margin).
-const liveHold = ray.TraceFlushEvery + 230*time.Millisecond
+// records of other processes, plus the network's and both ends' delays (a
+// process starved of CPU flushes late). The hold grows to the largest lag
+// seen plus liveMargin (up to liveMaxHold): a host whose clock is behind,
+// or a loaded one, makes every later record wait longer, not come late.
+const (
+	liveHold    = ray.TraceFlushEvery + 480*time.Millisecond
+	liveMargin  = 200 * time.Millisecond
+	liveMaxHold = 10 * time.Second
+)
 
 // liveReleaseEvery spaces releases, so that a stream of single events (the
 // driver raylet's own, which come one at a time) does not sort the
@@ -27,8 +33,9 @@ const liveReleaseEvery = 20 * time.Millisecond
 // from every job on the cluster — into the run's events: its own job's,
 // in timestamp order.
 //
-// Order: events wait in a buffer until they are liveHold old (by the
-// receiving clock), then leave it sorted by timestamp; ties go by node ID
+// Order: events wait in a buffer until they are hold old (by the
+// receiving clock; liveHold at first, then the largest lag seen plus a
+// margin), then leave it sorted by timestamp; ties go by node ID
 // (deterministic), then by arrival (one process's events arrive in the
 // order it emitted them). flush empties the buffer at the end of the run.
 // A record that arrives after later ones have left is passed on as it is
@@ -55,6 +62,15 @@ type liveStream struct {
 	net     func(at time.Time, ev *netsim.Event) // the faults the run applied (addNet)
 	// others counts the events left out as other jobs'.
 	others uint64
+	// maxLag is the largest delay seen from an event's time to its
+	// arrival (by the receiving clock).
+	maxLag time.Duration
+}
+
+// grace is how long to wait at the end of the run for the last events:
+// the largest lag seen plus a margin, at least min, at most liveMaxHold.
+func (l *liveStream) grace(least time.Duration) time.Duration {
+	return max(least, min(l.maxLag+liveMargin, liveMaxHold))
 }
 
 type liveRecord struct {
@@ -82,6 +98,10 @@ func (l *liveStream) add(at time.Time, ev *transport.Event, now time.Time) {
 		if _, ok := l.parents[ev.Task]; !ok {
 			l.parents[ev.Task] = ev.Object.Task
 		}
+	}
+	if lag := now.Sub(at); lag > l.maxLag {
+		l.maxLag = lag
+		l.hold = max(l.hold, min(lag+liveMargin, liveMaxHold))
 	}
 	l.pending = append(l.pending, liveRecord{at: at, ev: *ev})
 	if now.Sub(l.last) >= liveReleaseEvery {

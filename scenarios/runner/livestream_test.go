@@ -47,7 +47,8 @@ func TestLiveStreamOrdersAndFilters(t *testing.T) {
 	l.add(at(1), sub(child, root, 4), now)
 	l.add(at(9), ev(transport.EvTaskPlaced, grandchild, 4), now)
 	assert.Empty(t, got, "nothing is liveHold old yet")
-	l.add(at(20), &transport.Event{Kind: transport.EvObjectCreated, Node: 2, Object: transport.ObjectID{Task: grandchild}}, at(9).Add(liveHold))
+	later := at(9).Add(liveHold)
+	l.add(later, &transport.Event{Kind: transport.EvObjectCreated, Node: 2, Object: transport.ObjectID{Task: grandchild}}, later)
 	assert.Equal(t, []out{
 		{1, transport.EvTaskSubmitted, child, 4},
 		{3, transport.EvTaskRunning, child, 2},
@@ -59,5 +60,35 @@ func TestLiveStreamOrdersAndFilters(t *testing.T) {
 	assert.Equal(t, uint64(1), l.others)
 	l.flush()
 	assert.Len(t, got, 7, "flush releases the rest")
-	assert.Equal(t, 20, got[6].ms)
+	assert.Equal(t, int(later.Sub(t0)/time.Millisecond), got[6].ms)
+}
+
+// TestLiveStreamHoldGrows: a batch that arrives later than the hold (a
+// starved process, a host whose clock is behind) makes the stream hold
+// every later event longer, so that the next such batch still finds its
+// place, and the run wait longer at its end.
+func TestLiveStreamHoldGrows(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var got []time.Time
+	l := newLiveStream(liveHold, func(tm time.Time, ev *transport.Event) { got = append(got, tm) })
+	lag := 2 * liveHold
+	l.add(t0, &transport.Event{Kind: transport.EvNodeAlive, Node: 1}, t0.Add(lag))
+	assert.Equal(t, lag+liveMargin, l.hold)
+	assert.Equal(t, lag+liveMargin, l.grace(300*time.Millisecond))
+	ev := func(n transport.NodeID) *transport.Event {
+		return &transport.Event{Kind: transport.EvNodeAlive, Node: n}
+	}
+	late := t0.Add(lag - 10*time.Millisecond)
+	l.add(late, ev(2), late)
+	assert.Empty(t, got, "the first record is not hold old yet")
+	// Another lagging batch, less late than the first: its record still
+	// goes before the one written at late.
+	early := t0.Add(110 * time.Millisecond)
+	l.add(early, ev(3), early.Add(lag-100*time.Millisecond))
+	assert.Empty(t, got)
+	now := t0.Add(lag + liveMargin + 200*time.Millisecond)
+	l.add(now, ev(4), now)
+	assert.Equal(t, []time.Time{t0, early}, got, "released up to now - hold, in order")
+	l.flush()
+	assert.Equal(t, []time.Time{t0, early, late, now}, got)
 }

@@ -35,8 +35,9 @@ type Remote struct {
 // ErrHeadLost ends a run on a live cluster whose head stopped answering.
 var ErrHeadLost = ray.ErrHeadLost
 
-// traceGrace is how long RunRemote waits after the drivers return for the
-// last events streamed from the other processes.
+// traceGrace is how long RunRemote waits at least after the drivers return
+// for the last events streamed from the other processes (longer when
+// their events came with a larger lag: liveStream.grace).
 const traceGrace = 300 * time.Millisecond
 
 // RunRemote runs a scenario's workload, fault schedule and expectations on
@@ -67,13 +68,13 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	// the run's own (see liveStream); those from before the run started
 	// (the subscription's first batches) are not the run's.
 	live := newLiveStream(liveHold, func(t time.Time, ev *transport.Event) {
-		if d := t.Sub(start); d >= 0 {
+		if d := t.Sub(start.Round(0)); d >= 0 {
 			at = d
 			m.event(ev)
 		}
 	})
 	live.net = func(t time.Time, ev *netsim.Event) {
-		ev.At = max(t.Sub(start), 0)
+		ev.At = max(t.Sub(start.Round(0)), 0)
 		rec.Net(ev)
 	}
 	record := func(t time.Time, ev *transport.Event) {
@@ -91,7 +92,11 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 		ray.WithHeadTimeout(headTimeout),
 		ray.WithDeployConfig(func(dc *ray.DeployConfig) {
 			dc.Logger = rm.Logger
-			dc.OnEvent = func(ev *transport.Event) { record(time.Now(), ev) }
+			// Wall clock only (Round(0) drops the monotonic reading), as
+			// the other processes' records are: a time with one and a
+			// time without compare by the wall clock, while two with one
+			// compare by the monotonic one, and the order would differ.
+			dc.OnEvent = func(ev *transport.Event) { record(time.Now().Round(0), ev) }
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("runner: connect to %s: %w", rm.Address, err)
@@ -121,7 +126,7 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	mu.Unlock()
 	fi.note = func(ev *netsim.Event) { // a fault as the simulator traces it, so analyze sees it
 		mu.Lock()
-		live.addNet(time.Now(), ev) // in its place among the runtime events
+		live.addNet(time.Now().Round(0), ev) // in its place among the runtime events
 		mu.Unlock()
 	}
 	stopFaults := fi.schedule()
@@ -148,6 +153,10 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	stopFaults()
 	time.Sleep(traceGrace)
 	mu.Lock()
+	more := live.grace(traceGrace) - traceGrace // a lagging process's last batch
+	mu.Unlock()
+	time.Sleep(more)
+	mu.Lock()
 	defer mu.Unlock()
 	live.flush()
 	r := m.result(s, "remote", end)
@@ -165,8 +174,8 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 		}
 	}
 	if n := rec.Clamped(); n > 0 {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%d trace %s came after later ones were written (a process's clock or its event stream lagged more than %v): written at the time before them",
-			n, plural(int(n), "record", "records"), liveHold))
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d trace %s came after later ones were written (a process's clock or its event stream lagged more than the %v the run held events for): written at the time before them",
+			n, plural(int(n), "record", "records"), live.hold.Round(time.Millisecond)))
 	}
 	if live.others > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the cluster ran other jobs' tasks during the run: their %d events are not in its counters or trace, but they shared its CPUs", live.others))
