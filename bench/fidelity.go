@@ -37,7 +37,7 @@ type FidelitySide struct {
 }
 
 func side(r *runner.Result) FidelitySide {
-	return FidelitySide{Throughput: r.Throughput, Latency: r.LatencyMs, Seconds: r.VirtualSeconds,
+	return FidelitySide{Throughput: r.Throughput, Latency: r.LatencyMs, Seconds: r.Seconds(),
 		Completed: r.TasksCompleted, OK: r.OK, Runs: 1, ThroughputRange: [2]float64{r.Throughput, r.Throughput}}
 }
 
@@ -54,7 +54,7 @@ func medianSide(rs []*runner.Result) FidelitySide {
 	out := side(rs[0])
 	out.Runs = len(rs)
 	out.Throughput = med(func(r *runner.Result) float64 { return r.Throughput })
-	out.Seconds = med(func(r *runner.Result) float64 { return r.VirtualSeconds })
+	out.Seconds = med(func(r *runner.Result) float64 { return r.Seconds() })
 	out.Latency.P50 = med(func(r *runner.Result) float64 { return r.LatencyMs.P50 })
 	out.Latency.P90 = med(func(r *runner.Result) float64 { return r.LatencyMs.P90 })
 	out.Latency.P99 = med(func(r *runner.Result) float64 { return r.LatencyMs.P99 })

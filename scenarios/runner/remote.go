@@ -160,9 +160,6 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	defer mu.Unlock()
 	live.flush()
 	r := m.result(s, "remote", end)
-	// No virtual time on a live cluster: its JSON says so rather than
-	// passing wall time off as virtual (and a speed of 1).
-	r.VirtualSeconds, r.Speed = 0, 0
 	r.FaultsInjected = fi.count()
 	r.Warnings = append(r.Warnings, fi.warnings()...)
 	for _, g := range s.Cluster.Groups {

@@ -172,6 +172,15 @@ func waitWall(ctx context.Context, s *scenarios.Scenario, wait func() error, los
 	}
 }
 
+// Seconds is the run's time on its clock (Clock): virtual seconds in
+// netsim, wall seconds on TCP and a live cluster.
+func (r *Result) Seconds() float64 {
+	if r.Clock == "wall" {
+		return r.WallSeconds
+	}
+	return r.VirtualSeconds
+}
+
 // result fills the counters every transport reports; end is the run's
 // duration (virtual in netsim, wall on TCP).
 func (m *metrics) result(s *scenarios.Scenario, transport string, end time.Duration) *Result {
@@ -183,9 +192,13 @@ func (m *metrics) result(s *scenarios.Scenario, transport string, end time.Durat
 		ObjectsSpilled: m.spilled, ObjectsRestored: m.restored, BytesSpilled: m.spillBytes, BytesRestored: m.restBytes,
 		VirtualSeconds: end.Seconds(), WallSeconds: end.Seconds(), Speed: 1, Warnings: m.warnings,
 	}
-	r.Clock, r.DigestReproducible = "wall", false
-	if transport == "sim" {
-		r.Clock, r.DigestReproducible = "virtual", true
+	r.Clock, r.DigestReproducible = "virtual", true
+	if transport != "sim" {
+		// No virtual time on real sockets: say so rather than pass wall
+		// time off as virtual (and a speed of 1); WallSeconds is the
+		// run's time (Seconds).
+		r.Clock, r.DigestReproducible = "wall", false
+		r.VirtualSeconds, r.Speed = 0, 0
 	}
 	if end > 0 {
 		r.Throughput = float64(m.completed) / end.Seconds()

@@ -94,39 +94,37 @@ type Result struct {
 	// and came back; BytesSpilled the bytes written to the tiers (an object
 	// spilled again after a restore writes none: its copy was kept) and
 	// BytesRestored the bytes read back. Absent without spilling.
-	ObjectsSpilled  uint64 `json:"objects_spilled,omitempty"`
-	ObjectsRestored uint64 `json:"objects_restored,omitempty"`
-	BytesSpilled    int64  `json:"bytes_spilled,omitempty"`
-	BytesRestored   int64  `json:"bytes_restored,omitempty"`
-	FaultsInjected  int    `json:"faults_injected"`
-	// VirtualSeconds is the run's virtual time (0 on a live cluster,
-	// which has none: Clock says which clock timed the run).
-	VirtualSeconds float64 `json:"virtual_seconds"`
-	// Clock is the clock of the run's times and trace: "virtual"
-	// (netsim) or "wall" (tcp, remote).
-	Clock           string        `json:"clock"`
-	WallSeconds     float64       `json:"wall_seconds"`
-	Events          uint64        `json:"events"`
-	EventsPerSecond float64       `json:"events_per_second"`
-	Speed           float64       `json:"speed"`
-	Throughput      float64       `json:"throughput"`
-	LatencyMs       Latency       `json:"latency_ms"`
-	Checked         int           `json:"results_checked"`
-	Incorrect       int           `json:"results_incorrect"`
-	Warnings        []string      `json:"warnings,omitempty"`
-	Expectations    []Expectation `json:"expectations"`
-	OK              bool          `json:"ok"`
-	Digest          string        `json:"digest"`
-	// DigestReproducible says whether the same scenario and seed give the
-	// same digest again: true in netsim; false on a wall clock, whose
-	// trace's times (and, on a live cluster, what else runs) differ on
-	// every run, so that digest identifies nothing.
-	DigestReproducible bool             `json:"digest_reproducible"`
-	Workloads          []WorkloadResult `json:"workloads"`
+	ObjectsSpilled  uint64           `json:"objects_spilled,omitempty"`
+	ObjectsRestored uint64           `json:"objects_restored,omitempty"`
+	BytesSpilled    int64            `json:"bytes_spilled,omitempty"`
+	BytesRestored   int64            `json:"bytes_restored,omitempty"`
+	FaultsInjected  int              `json:"faults_injected"`
+	VirtualSeconds  float64          `json:"virtual_seconds"` // 0 on TCP and a live cluster, which have none (Clock)
+	WallSeconds     float64          `json:"wall_seconds"`
+	Events          uint64           `json:"events"`
+	EventsPerSecond float64          `json:"events_per_second"`
+	Speed           float64          `json:"speed"`
+	Throughput      float64          `json:"throughput"`
+	LatencyMs       Latency          `json:"latency_ms"`
+	Checked         int              `json:"results_checked"`
+	Incorrect       int              `json:"results_incorrect"`
+	Warnings        []string         `json:"warnings,omitempty"`
+	Expectations    []Expectation    `json:"expectations"`
+	OK              bool             `json:"ok"`
+	Digest          string           `json:"digest"`
+	Workloads       []WorkloadResult `json:"workloads"`
 	// Unfinished names the drivers that had not returned when the run
 	// ended, and why ("" when every driver returned). Such a run has
 	// failed, whatever its expectations.
 	Unfinished string `json:"unfinished,omitempty"`
+	// Clock is the clock of the run's times and trace: "virtual"
+	// (netsim) or "wall" (tcp, remote).
+	Clock string `json:"clock"`
+	// DigestReproducible says whether the same scenario and seed give the
+	// same digest again: true in netsim; false on a wall clock, whose
+	// trace's times (and, on a live cluster, what else runs) differ on
+	// every run, so that digest identifies nothing.
+	DigestReproducible bool `json:"digest_reproducible"`
 }
 
 // WorkloadResult is the outcome of one workload entry.
