@@ -505,8 +505,23 @@ func newAnalyzer(h *traces.Header) *analyzer {
 		} else {
 			rep.Scenario = s.Name
 			rep.Policy = s.Cluster.Scheduler.Policy
+			ids := h.NodeIDs // a live cluster's: its drivers' IDs come between
+			if len(ids) != len(s.Cluster.Nodes) {
+				ids = nil
+			}
 			for i, n := range s.Cluster.Nodes {
-				rep.Nodes = append(rep.Nodes, NodeStats{ID: transport.NodeID(i + 1), Name: n.Name, CPUs: n.CPUs})
+				id := transport.NodeID(i + 1)
+				if ids != nil {
+					id = ids[i]
+				}
+				if id == 0 || id >= schedulerID {
+					continue
+				}
+				for int(id) > len(rep.Nodes) { // the IDs between: unlisted until seen
+					k := transport.NodeID(len(rep.Nodes) + 1)
+					rep.Nodes = append(rep.Nodes, NodeStats{ID: k, Name: fmt.Sprintf("node-%d", k), Unlisted: true})
+				}
+				rep.Nodes[id-1] = NodeStats{ID: id, Name: n.Name, CPUs: n.CPUs}
 			}
 		}
 	}

@@ -73,3 +73,44 @@ workload:
 	}
 	assert.Contains(t, text, "driver-5")
 }
+
+// TestLiveNodeIDsFromHeader: a live cluster's node that joined after a
+// driver has an ID past the drivers' (n1 here is ID 6, driver 5 came
+// between), and the header's nodes were matched to IDs by position: n1's
+// work showed on an invented node-6 and n1's row stayed empty. The header
+// now names each node's ID (traces.Header.NodeIDs).
+func TestLiveNodeIDsFromHeader(t *testing.T) {
+	s, err := scenarios.Parse("live.yaml", []byte(`
+name: live
+cluster:
+  nodes: [{name: head, cpus: 2}, {name: n1, cpus: 4}]
+workload:
+  - {generator: parallel, params: {tasks: 1}}
+`))
+	require.NoError(t, err)
+	yaml, err := s.Marshal()
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	w, err := traces.NewWriter(&buf, traces.Header{File: "live.yaml", Scenario: yaml, Transport: "remote",
+		NodeIDs: []transport.NodeID{1, 6}}, traces.WriterOptions{})
+	require.NoError(t, err)
+	rec := traces.NewRecorder(w)
+	ms := time.Millisecond
+	rec.Runtime(1*ms, &transport.Event{Kind: transport.EvTaskSubmitted, Node: 5, Task: 9, Object: transport.ObjectID{Task: 1}, Detail: "wl.task"})
+	rec.Runtime(3*ms, &transport.Event{Kind: transport.EvTaskRunning, Node: 6, Task: 9})
+	rec.Runtime(8*ms, &transport.Event{Kind: transport.EvTaskFinished, Node: 6, Task: 9})
+	require.NoError(t, rec.Close())
+	rd, err := traces.NewReader(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	rep, err := analysis.Analyze(rd)
+	require.NoError(t, err)
+	require.Len(t, rep.Nodes, 6)
+	n1 := rep.Nodes[5]
+	assert.Equal(t, "n1", n1.Name)
+	assert.Equal(t, float64(4), n1.CPUs)
+	assert.Equal(t, uint64(1), n1.Executed)
+	assert.False(t, n1.Unlisted)
+	assert.Equal(t, "driver-5", rep.Nodes[4].Name)
+	assert.True(t, rep.Nodes[1].Idle(), "ID 2: not n1")
+	assert.Equal(t, "n1", rep.NodeName(6))
+}

@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"raysim/runtime/transport"
 )
 
 // The file format (all integers varints unless said otherwise):
@@ -53,6 +55,13 @@ type Header struct {
 	// turns them on too. Stored after Transport as a flags varint (absent in
 	// older traces: false).
 	Buggify bool
+	// NodeIDs is the raylet ID of each of the scenario's cluster nodes
+	// (cluster.nodes expanded, in order) when they are not 1, 2, ... N: a
+	// live cluster's (raysim run --address), whose drivers' raylets take
+	// IDs between its nodes'. Nil: node i is ID i+1. Stored after the
+	// flags (flag 2: present) as a count and the IDs; absent in older
+	// traces.
+	NodeIDs []transport.NodeID
 }
 
 // Trailer is the end block.
@@ -100,7 +109,17 @@ func (h *Header) marshal() []byte {
 	if h.Buggify {
 		flags |= 1
 	}
-	return binary.AppendUvarint(b, flags)
+	if len(h.NodeIDs) > 0 {
+		flags |= 2
+	}
+	b = binary.AppendUvarint(b, flags)
+	if len(h.NodeIDs) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(h.NodeIDs)))
+		for _, id := range h.NodeIDs {
+			b = binary.AppendUvarint(b, uint64(id))
+		}
+	}
+	return b
 }
 
 func (h *Header) unmarshal(b []byte) error {
@@ -118,9 +137,19 @@ func (h *Header) unmarshal(b []byte) error {
 		h.Overrides = append(h.Overrides, d.str())
 	}
 	h.Transport = d.str()
-	h.Buggify = false
+	h.Buggify, h.NodeIDs = false, nil
 	if d.err == nil && len(d.b) > 0 { // older traces end at Transport
-		h.Buggify = d.uvarint()&1 != 0
+		flags := d.uvarint()
+		h.Buggify = flags&1 != 0
+		if flags&2 != 0 {
+			n := d.uvarint()
+			if n > uint64(len(b)) {
+				return errors.New("node ID count out of range")
+			}
+			for i := uint64(0); i < n && d.err == nil; i++ {
+				h.NodeIDs = append(h.NodeIDs, transport.NodeID(d.uvarint()))
+			}
+		}
 	}
 	return d.err
 }

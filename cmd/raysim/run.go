@@ -43,6 +43,9 @@ type runFlags struct {
 	traceRaw  bool
 	cluster   clusterFlags // --address: run on a live cluster
 	headWait  time.Duration
+	// liveIDs are the live nodes' IDs in the order of the cluster.nodes
+	// override (liveNodes), for the trace header (traces.Header.NodeIDs).
+	liveIDs []transport.NodeID
 }
 
 func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
@@ -109,14 +112,14 @@ func loadScenario(path string, f *runFlags) (*scenarios.Scenario, error) {
 }
 
 // liveNodes asks a live cluster's head for its nodes and returns them as a
-// cluster.nodes override, so that a scenario run there is validated against
+// cluster.nodes override (with their names and IDs, in its order), so that a scenario run there is validated against
 // the cluster it runs on: its faults name live nodes by their --name, and
 // its demands must fit their resources. (The runner applies no cluster
 // section to a live cluster.)
-func liveNodes(ctx context.Context, rm runner.Remote) (set string, names []string, err error) {
+func liveNodes(ctx context.Context, rm runner.Remote) (set string, names []string, ids []transport.NodeID, err error) {
 	st, err := deploy.Status(ctx, deploy.QueryConfig{Address: rm.Address, Token: rm.Token, TLS: rm.TLS, Timeout: 5 * time.Second})
 	if err != nil {
-		return "", nil, fmt.Errorf("ask %s for its nodes: %w", rm.Address, err)
+		return "", nil, nil, fmt.Errorf("ask %s for its nodes: %w", rm.Address, err)
 	}
 	var nodes []string
 	for _, n := range st.Nodes {
@@ -136,11 +139,12 @@ func liveNodes(ctx context.Context, rm runner.Remote) (set string, names []strin
 		}
 		nodes = append(nodes, entry+"}")
 		names = append(names, n.Name)
+		ids = append(ids, n.Node)
 	}
 	if len(nodes) == 0 {
-		return "", nil, fmt.Errorf("%s has no live node", rm.Address)
+		return "", nil, nil, fmt.Errorf("%s has no live node", rm.Address)
 	}
-	return "cluster.nodes=[" + strings.Join(nodes, ", ") + "]", names, nil
+	return "cluster.nodes=[" + strings.Join(nodes, ", ") + "]", names, ids, nil
 }
 
 // liveNote explains a scenario refused on a live cluster: its node names
@@ -202,7 +206,7 @@ func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr i
 	if f.cluster.address != "" {
 		rm, err := f.cluster.remote()
 		if err == nil {
-			live, liveNames, err = liveNodes(ctx, rm)
+			live, liveNames, f.liveIDs, err = liveNodes(ctx, rm)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "raysim run: %v\n", err)

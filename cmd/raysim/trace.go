@@ -64,7 +64,7 @@ func startRunTrace(f *runFlags, s *scenarios.Scenario, idx int, files []string, 
 		sets = append(sets, "seed="+f.seed)
 	}
 	w, err := traces.Create(tracePath, traces.Header{File: s.File, Scenario: yaml, Seed: s.Seed, Overrides: sets, Transport: f.transport(),
-		Buggify: f.buggify},
+		Buggify: f.buggify, NodeIDs: f.liveIDs},
 		traces.WriterOptions{NoCompression: f.traceRaw})
 	if err != nil {
 		return nil, err
