@@ -245,6 +245,11 @@ type Shard struct {
 	// failures: some task's failure is recorded here (TableFailures is not
 	// empty), so a value's location may have to be refused (refuseValue).
 	failures bool
+	// reruns: some task's re-executions are recorded here (TableReruns is
+	// not empty); claims: the tasks with a rebuild under way (a claimant
+	// in their rerunRecord), whose next result location ends it.
+	reruns bool
+	claims map[transport.TaskID]struct{}
 }
 
 // New returns an empty shard. The node-table shard starts checking node
@@ -412,6 +417,10 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GcsGetTask:
 		s.env.Charge(s.costs.GCSRead)
 		s.env.Send(from, s.taskInfo(m.Task))
+	case *transport.GcsRebuild:
+		s.rebuild(from, m)
+	case *transport.GcsTaskRerun:
+		s.taskRerun(m)
 	case *transport.GcsTaskFailed:
 		s.env.Charge(s.costs.GCSWrite)
 		if !transport.IsFailureOfRecord(m.ErrKind) {
@@ -528,6 +537,9 @@ func (s *Shard) addTask(spec *transport.TaskSpec) {
 
 func (s *Shard) addObject(m *transport.GcsAddObject) {
 	s.env.Charge(s.costs.GCSWrite)
+	if len(s.claims) > 0 {
+		s.rebuildDone(m)
+	}
 	if s.addNewObject(m) {
 		return
 	}

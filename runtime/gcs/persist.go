@@ -202,6 +202,7 @@ func (s *Shard) load() {
 		s.failures = true
 		return false
 	})
+	s.loadReruns()
 	now := s.clock.Now() // see nodeEntry.lastSeen
 	// The deaths first: a stored object entry drops, as it is read, the
 	// copies of incarnations that died after it was written (a flushed

@@ -30,7 +30,8 @@ const (
 	TableMeta     // shard-wide values: function digest, dead incarnations, chain position
 	TableActorLog // methods of replaying actors since their last checkpoint
 	TableFailures // tasks whose results were recorded as an error their owner decided: its kind (transport.GcsTaskFailed)
-	numTables     = int(TableFailures)
+	TableReruns   // tasks re-executed (retried or rebuilt): the count charged to max_retries and the rebuild under way (rerunRecord)
+	numTables     = int(TableReruns)
 )
 
 // Store holds a shard's tables durably. Writes are buffered until Sync: a

@@ -257,14 +257,22 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 	}
 	spec := *o.spec
 	spec.Attempt++
+	charged := true
 	if node != 0 && o.charge(node, inc) {
 		o.free++
+		charged = false
 	}
 	budget := spec.MaxRetries
 	if spec.IsCreation() {
 		budget = spec.A().MaxRestarts
 	}
 	if budget >= 0 && int64(spec.Attempt)-int64(o.free) > int64(budget) { // -1: without bound, as in Ray
+		if o.rebuilt {
+			// The rebuild is given up: the table's claim on it ends (a
+			// count past the budget), and other readers waiting for it
+			// read the loss.
+			r.reportRerun(&spec, o)
+		}
 		// Done first: an actor call's sequence number is then done for its
 		// caller, whose next call names it in SeqBase; deleted without it
 		// (failTask finds no owner to tell), a restarted actor waited for
@@ -308,6 +316,9 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 	}
 	r.Stats.Retried++
 	r.emit(transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: spec.ID, Detail: why})
+	if charged {
+		r.reportRerun(&spec, o)
+	}
 	o.spec, o.node, o.inc, o.retried = &spec, 0, 0, true
 	if spec.Actor != 0 && !spec.IsCreation() {
 		rt := r.routes[spec.Actor]
@@ -334,6 +345,23 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		return
 	}
 	r.schedule(&spec)
+}
+
+// reportRerun tells the task's shard how many re-executions the task has
+// used (GcsTaskRerun): the retries its owner charged, on the count the
+// table gave a rebuild. A rebuild of a lost result is charged after them,
+// as in Ray, where one max_retries budget covers both. A task of no
+// returns has nothing to rebuild and an actor's creation restarts under
+// max_restarts: neither is reported.
+func (r *Raylet) reportRerun(spec *transport.TaskSpec, o *ownedTask) {
+	if spec.IsCreation() || spec.NumReturns == 0 {
+		return
+	}
+	n := int64(spec.Attempt) - int64(o.free)
+	if n <= 0 {
+		return
+	}
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsTaskRerun{Task: spec.ID, Reruns: uint32(n)})
 }
 
 // checkCancel decides the fate of a cancelled task whose node died. The
@@ -411,8 +439,8 @@ func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
 func (r *Raylet) failureAnswered(m *transport.TaskInfo) {
 	o := r.owned[m.Task]
 	v, asked := r.asking[m.Task]
-	if o == nil || !asked {
-		return
+	if o == nil || !asked || m.Claim != transport.ClaimNone {
+		return // a claim's answer (onTaskInfo) is no verdict
 	}
 	switch {
 	case m.Found && m.Recorded:
@@ -476,7 +504,35 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 		return // already being (re)made
 	}
 	r.reconstructing[id.Task] = true
-	r.gcs.Send(r.cfg.Layout.ShardOfTask(id.Task), &transport.GcsGetTask{Task: id.Task})
+	r.claimRebuild(id)
+}
+
+// claimRebuild asks the task table to rebuild a lost object (GcsRebuild):
+// the task's shard keeps its re-executions, which its max_retries bound
+// (retries and rebuilds alike), and the rebuild under way, so that readers
+// hearing of one loss at once run one rebuild between them (onTaskInfo).
+func (r *Raylet) claimRebuild(id transport.ObjectID) {
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(id.Task), &transport.GcsRebuild{Object: id})
+}
+
+// awaitRebuild waits for a rebuild another node runs (or for a copy the
+// table knows of: ClaimWait), asking the task table again every
+// lookupTimeout while a reader here still waits for an object of the task:
+// the rebuild may be given up (its retries spent) or die with the node
+// that claimed it, and the table then answers otherwise.
+func (r *Raylet) awaitRebuild(task transport.TaskID) {
+	r.env.After(lookupTimeout, func() {
+		if !r.reconstructing[task] || r.owned[task] != nil {
+			return // the object came (put clears it), or a rebuild is ours
+		}
+		for _, id := range r.awaitedOf(task) {
+			if !r.store.Contains(id) {
+				r.claimRebuild(id)
+				return
+			}
+		}
+		delete(r.reconstructing, task) // nobody here waits any more
+	})
 }
 
 func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
@@ -494,11 +550,19 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		// spent): that is what they are.
 		r.failedTask(m.Task, m.Failed)
 		return
+	case m.Claim == transport.ClaimWait:
+		// Another reader's rebuild is under way (or a copy exists): its
+		// result reaches this node's readers through their subscriptions.
+		r.awaitRebuild(m.Task)
+		return
+	case m.Claim == transport.ClaimSpent:
+		r.loseTask(m.Task, spentMsg(&spec))
+		return
+	case m.Claim != transport.ClaimRun:
+		// Not an answer to a claim (a verdict's, asked for something
+		// else): the claim's own answer comes.
+		return
 	case spec.Actor != 0 && !spec.IsCreation():
-		if spec.MaxRetries >= 0 && int64(spec.Attempt) >= int64(spec.MaxRetries) { // -1: without bound
-			r.loseTask(m.Task, "it was made by an actor method with no retries left (actor state cannot be replayed)")
-			return
-		}
 		// As Ray does for a restartable actor's method with retries left,
 		// re-run the call on the (restarted) actor. It travels as the
 		// first call of a fresh caller, outside any caller's order: fresh
@@ -506,8 +570,10 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		// so a caller derived from it alone would name a rebuild done
 		// before: its sequence here says call 0 is done (SeqBase 1), and an
 		// actor that took the caller's order from that, or saw its call 0,
-		// drops the call as a duplicate and the object never comes.
-		spec.Attempt++
+		// drops the call as a duplicate and the object never comes. The
+		// table numbers the task's re-executions (Attempt: this one's);
+		// the claimant and its count of rebuilds keep callers apart even
+		// where that number repeats (a shard that lost unsynced writes).
 		r.rebuilds++
 		caller := transport.ChildTaskID(spec.ID, uint64(spec.Attempt)<<32)
 		caller = transport.ChildTaskID(caller, uint64(r.self))
@@ -530,12 +596,22 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		// one's. The offset is not charged to the retries (free).
 		r.rebuildSeq = (r.rebuildSeq + 1) % (1 << 22)
 		offset = r.rebuildSeq << 8
-		spec.Attempt += offset
+		spec.Attempt += offset // on the table's count of re-executions, this one's included
 	}
 	o := r.own(&spec)
 	o.rebuilt, o.free = true, offset
 	r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
 	r.schedule(&spec)
+}
+
+// spentMsg says why a task's lost result is not rebuilt: its retries are
+// spent (the task table's count, spec.Attempt), or it has none.
+func spentMsg(spec *transport.TaskSpec) string {
+	if spec.MaxRetries == 0 {
+		return "its task has max_retries 0, which disables lineage reconstruction (Ray's ObjectReconstructionFailedMaxAttemptsExceededError)"
+	}
+	return fmt.Sprintf("its task's retries are spent: max_retries %d, and its retries and rebuilds ran it again %d times (Ray's ObjectReconstructionFailedMaxAttemptsExceededError)",
+		spec.MaxRetries, spec.Attempt)
 }
 
 // loseTask fails every object of a task this node is waiting for.

@@ -3,6 +3,7 @@ package transport
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"strings"
 	"time"
@@ -718,6 +719,8 @@ const (
 	KindStreamWait
 	KindStreamConsumed
 	KindStreamEnded
+	KindGcsRebuild
+	KindGcsTaskRerun
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -950,12 +953,60 @@ type GcsGetTask struct{ Task TaskID }
 // lost one is that error again, not a run. Recorded: the object table has
 // a result of the task (its last return, which its node announces last),
 // copies left or not: the task finished.
+//
+// Claim answers a GcsRebuild (ClaimNone for every other question): whether
+// the asker runs the rebuild (ClaimRun: Spec.Attempt is then the count of
+// the task's re-executions, this one included), waits for another's
+// (ClaimWait), or gives up because the task's retries are spent
+// (ClaimSpent). On the wire it shares Recorded's byte.
 type TaskInfo struct {
 	Task     TaskID
 	Found    bool
 	Spec     TaskSpec
 	Failed   uint8
 	Recorded bool
+	Claim    uint8
+}
+
+// The task table's answers to a GcsRebuild (TaskInfo.Claim).
+const (
+	// ClaimNone: the answer is not to a GcsRebuild, or the task has no
+	// rebuild to run (not found, or its results were recorded as a
+	// failure: Found, Failed say which).
+	ClaimNone uint8 = iota
+	// ClaimRun: the asker rebuilds the task; one unit of its max_retries
+	// is charged.
+	ClaimRun
+	// ClaimWait: a rebuild of the task is under way elsewhere (claimed by
+	// a node not declared dead since), or the object asked for has a copy:
+	// the asker waits for it, asking again while it waits.
+	ClaimWait
+	// ClaimSpent: every re-execution the task's max_retries allow was
+	// used (retries and rebuilds share the budget, as in Ray): the object
+	// is lost for good.
+	ClaimSpent
+)
+
+// GcsRebuild claims from the task table the rebuild of a lost object
+// (every copy gone) by re-running its task. The task's shard decides,
+// because a task's max_retries is one budget shared by its retries and
+// its rebuilds, as in Ray: it charges one unit per rebuild and answers
+// with TaskInfo (Claim). Readers that hear of the same loss at once claim
+// the same rebuild: the first runs it and the others wait for it, so one
+// loss costs one unit and runs the task once. A write (the claim is
+// recorded), so on a chain it enters at the head.
+type GcsRebuild struct{ Object ObjectID }
+
+// GcsTaskRerun tells the task table that a task was re-executed after a
+// failure (its node died, or its actor) by the node that owns the run:
+// Reruns is the count of the task's re-executions so far, charged to its
+// max_retries, this one included. The table keeps the highest it heard,
+// so a later rebuild is charged after the retries. A count past the
+// budget says the owner gave the run up (a rebuild whose node died with
+// its retries spent): the rebuild it claimed is over.
+type GcsTaskRerun struct {
+	Task   TaskID
+	Reruns uint32
 }
 
 // GcsTaskFailed records in the task table that a task's results are an
@@ -1023,12 +1074,30 @@ func (m *TaskInfo) MarshalWire(e *Encoder) {
 	e.Bool(m.Found)
 	e.Spec(&m.Spec)
 	e.U8(m.Failed)
-	e.Bool(m.Recorded)
+	e.U8(b2u(m.Recorded) | m.Claim<<1)
 }
 func (m *TaskInfo) UnmarshalWire(d *Decoder) {
 	m.Task, m.Found = d.Task(), d.Bool()
 	d.Spec(&m.Spec)
-	m.Failed, m.Recorded = d.U8(), d.Bool()
+	m.Failed = d.U8()
+	b := d.U8()
+	m.Recorded, m.Claim = b&1 != 0, b>>1
+	if m.Claim > ClaimSpent {
+		d.Fail(fmt.Errorf("%w: task info claim %d", ErrInvalid, m.Claim))
+	}
+}
+func (*GcsRebuild) Kind() Kind                 { return KindGcsRebuild }
+func (m *GcsRebuild) MarshalWire(e *Encoder)   { e.Object(m.Object) }
+func (m *GcsRebuild) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
+func (*GcsTaskRerun) Kind() Kind               { return KindGcsTaskRerun }
+func (m *GcsTaskRerun) MarshalWire(e *Encoder) { e.Task(m.Task); e.Uvarint(uint64(m.Reruns)) }
+func (m *GcsTaskRerun) UnmarshalWire(d *Decoder) {
+	m.Task = d.Task()
+	v := d.Uvarint()
+	if v > math.MaxUint32 {
+		d.Fail(fmt.Errorf("%w: reruns %d", ErrTooLarge, v))
+	}
+	m.Reruns = uint32(v)
 }
 func (*CallsDone) Kind() Kind { return KindCallsDone }
 func (m *CallsDone) MarshalWire(e *Encoder) {
@@ -1866,6 +1935,8 @@ func init() {
 	register(KindStreamWait, func() Message { return new(StreamWait) })
 	register(KindStreamConsumed, func() Message { return new(StreamConsumed) })
 	register(KindStreamEnded, func() Message { return new(StreamEnded) })
+	register(KindGcsRebuild, func() Message { return new(GcsRebuild) })
+	register(KindGcsTaskRerun, func() Message { return new(GcsTaskRerun) })
 }
 
 // StreamWait asks a generator task's owner (TaskSpec.Owner) to answer

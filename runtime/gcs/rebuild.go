@@ -1,0 +1,179 @@
+package gcs
+
+import (
+	"encoding/binary"
+
+	"raysim/runtime/transport"
+)
+
+// A task's max_retries is one budget shared by the retries after its node
+// (or actor) died and the rebuilds of its lost results, as in Ray, where
+// the owner's task manager counts both (num_retries_left) and a rebuild
+// asked of a task with none left fails with
+// ObjectReconstructionFailedMaxAttemptsExceededError. Here any reader may
+// start a rebuild, and the reader's raylet may be gone by the next loss,
+// so the task's shard keeps the count (TableReruns): owners report the
+// retries they charge (GcsTaskRerun), and every rebuild is claimed from
+// the shard (GcsRebuild), which charges it or refuses it. A rebuild of an
+// argument is claimed from the argument's task: it is that task that
+// runs again. max_retries -1 never runs out.
+
+// rerunRecord is what the task table keeps of a task's re-executions.
+type rerunRecord struct {
+	// reruns: the re-executions charged to the task's max_retries (its
+	// retries and its rebuilds, the rebuilds' own retries too). Past the
+	// budget: a rebuild was given up with its retries spent.
+	reruns uint32
+	// claimant: the node running the rebuild under way (0: none), and
+	// deadAt the death of that node the shard knew of when it claimed
+	// (deadInc): a later death ends the claim, and the next reader to ask
+	// takes the rebuild over.
+	claimant transport.NodeID
+	deadAt   uint64
+}
+
+// rerunsOf reads a task's record (zero if there is none).
+func (s *Shard) rerunsOf(id transport.TaskID) rerunRecord {
+	if !s.reruns {
+		return rerunRecord{}
+	}
+	s.kbuf = appendTaskKey(s.kbuf[:0], id)
+	v, ok := s.store.Get(TableReruns, s.kbuf)
+	if !ok {
+		return rerunRecord{}
+	}
+	rec, ok := decodeReruns(v)
+	if !ok {
+		return rerunRecord{}
+	}
+	return rec
+}
+
+func decodeReruns(v []byte) (rerunRecord, bool) {
+	d := transport.NewDecoder(v)
+	n := d.Uvarint()
+	rec := rerunRecord{reruns: uint32(min(n, 1<<32-1)), claimant: d.Node(), deadAt: d.Uvarint()}
+	return rec, d.Err() == nil
+}
+
+// saveReruns writes a task's record and keeps claims in step with it.
+func (s *Shard) saveReruns(id transport.TaskID, rec rerunRecord) {
+	enc := transport.NewEncoder(s.scratch[:0])
+	enc.Uvarint(uint64(rec.reruns))
+	enc.Node(rec.claimant)
+	enc.Uvarint(rec.deadAt)
+	s.scratch = enc.Bytes()
+	s.kbuf = appendTaskKey(s.kbuf[:0], id)
+	s.store.Put(TableReruns, s.kbuf, s.scratch)
+	s.reruns = true
+	if rec.claimant != 0 {
+		s.claims[id] = struct{}{}
+	} else {
+		delete(s.claims, id)
+	}
+	s.written()
+}
+
+// loadReruns reads back, as the shard loads its store, whether any task's
+// re-executions are recorded and which rebuilds are under way.
+func (s *Shard) loadReruns() {
+	s.reruns, s.claims = false, make(map[transport.TaskID]struct{})
+	s.store.Scan(TableReruns, func(k, v []byte) bool {
+		s.reruns = true
+		if rec, ok := decodeReruns(v); ok && rec.claimant != 0 && len(k) == 8 {
+			s.claims[transport.TaskID(binary.LittleEndian.Uint64(k))] = struct{}{}
+		}
+		return true
+	})
+}
+
+// rebuild answers a reader's claim to rebuild a lost object (GcsRebuild):
+// the task's record first (not found, or its results a failure of record:
+// the reader reads that, as before); then, the object has a copy after
+// all (the reader heard of a loss a rebuild has since repaired), or a
+// rebuild of the task is under way by another node that has not died
+// since it claimed it: wait (the reader hears of the copy through its
+// subscription, and asks again while it waits). Else the task's retries
+// decide: spent, the object is lost for good; left, one is charged and
+// the reader runs the rebuild, numbered by the count (Spec.Attempt).
+func (s *Shard) rebuild(from transport.NodeID, m *transport.GcsRebuild) {
+	s.env.Charge(s.costs.GCSWrite)
+	id := m.Object.Task
+	info := s.taskInfo(id)
+	if !info.Found || info.Failed != 0 || m.Object.Put {
+		s.env.Send(from, info)
+		return
+	}
+	if e := s.object(m.Object); e != nil {
+		located := len(e.nodes) > 0
+		s.flushObject(m.Object)
+		if located {
+			info.Claim = transport.ClaimWait
+			s.env.Send(from, info)
+			return
+		}
+	}
+	rec := s.rerunsOf(id)
+	if rec.claimant != 0 && rec.claimant != from && s.deadInc[rec.claimant] == rec.deadAt {
+		info.Claim = transport.ClaimWait
+		s.env.Send(from, info)
+		return
+	}
+	if info.Spec.MaxRetries >= 0 && int64(rec.reruns) >= int64(info.Spec.MaxRetries) {
+		if rec.claimant != 0 { // a claim whose node died: nothing runs
+			rec.claimant, rec.deadAt = 0, 0
+			s.saveReruns(id, rec)
+		}
+		info.Claim = transport.ClaimSpent
+		info.Spec.Attempt = rec.reruns
+		s.env.Send(from, info)
+		return
+	}
+	rec = rerunRecord{reruns: rec.reruns + 1, claimant: from, deadAt: s.deadInc[from]}
+	s.saveReruns(id, rec)
+	info.Claim = transport.ClaimRun
+	info.Spec.Attempt = rec.reruns
+	s.env.Send(from, info)
+}
+
+// taskRerun records an owner's count of a task's re-executions
+// (GcsTaskRerun): the highest heard stands. A count past the task's budget
+// ends the rebuild under way: its owner gave it up.
+func (s *Shard) taskRerun(m *transport.GcsTaskRerun) {
+	s.env.Charge(s.costs.GCSWrite)
+	spec, ok := s.task(m.Task)
+	if !ok {
+		return
+	}
+	rec := s.rerunsOf(m.Task)
+	over := spec.MaxRetries >= 0 && int64(m.Reruns) > int64(spec.MaxRetries)
+	if m.Reruns <= rec.reruns && !(over && rec.claimant != 0) {
+		return
+	}
+	rec.reruns = max(rec.reruns, m.Reruns)
+	if over {
+		rec.claimant, rec.deadAt = 0, 0
+	}
+	s.saveReruns(m.Task, rec)
+}
+
+// rebuildDone ends the rebuild under way of the object's task when a live
+// node announces the task's last return (a run's last word: the returns
+// before it, a generator's items, are announced first): the next loss is
+// a new one, charged again.
+func (s *Shard) rebuildDone(m *transport.GcsAddObject) {
+	id := m.Object.Task
+	if _, ok := s.claims[id]; !ok || m.Object.Put {
+		return
+	}
+	if inc, dead := s.deadInc[m.Node]; dead && m.Incarnation <= inc {
+		return
+	}
+	spec, ok := s.task(id)
+	if !ok || spec.NumReturns == 0 || m.Object.Index != spec.NumReturns-1 {
+		return
+	}
+	rec := s.rerunsOf(id)
+	rec.claimant, rec.deadAt = 0, 0
+	s.saveReruns(id, rec)
+}
