@@ -45,20 +45,22 @@ func TestStalePlacementIsNotTheRebuilds(t *testing.T) {
 func TestStalePlacementOfEarlierRebuildIsNotTheNextRebuilds(t *testing.T) {
 	r, _ := hostileRaylet(t, 0)
 	const task, node = transport.TaskID(42), transport.NodeID(7)
-	spec := transport.TaskSpec{ID: task, Func: "f", NumReturns: 1, Owner: 9, Strategy: transport.StrategySpread} // spilled
+	spec := transport.TaskSpec{ID: task, Func: "f", NumReturns: 1, Owner: 9, Strategy: transport.StrategySpread, MaxRetries: 2} // spilled
 	obj := spec.Return(0)
 	r.need(obj, waitFunc(func(*objstore.Entry) {})) // a reader here
 	// Rebuild 1, placed on node 7's incarnation 1 (its TaskPlaced held
-	// up), finishes.
+	// up), finishes. The task table numbers the task's re-executions.
 	r.Handle(50, &transport.ObjectLost{Object: obj})
-	r.Handle(50, &transport.TaskInfo{Task: task, Found: true, Recorded: true, Spec: spec})
+	spec.Attempt = 1
+	r.Handle(50, &transport.TaskInfo{Task: task, Found: true, Recorded: true, Spec: spec, Claim: transport.ClaimRun})
 	first := *r.owned[task].spec
 	require.True(t, r.owned[task].rebuilt)
 	r.Handle(50, &transport.TaskDone{Task: task, Node: node})
 	// Node 7's incarnation 1 dies with the only copy: rebuild 2.
 	r.Handle(50, &transport.NodeDead{Node: node, Incarnation: 1})
 	r.Handle(50, &transport.ObjectLost{Object: obj})
-	r.Handle(50, &transport.TaskInfo{Task: task, Found: true, Recorded: true, Spec: spec})
+	spec.Attempt = 2
+	r.Handle(50, &transport.TaskInfo{Task: task, Found: true, Recorded: true, Spec: spec, Claim: transport.ClaimRun})
 	// Rebuild 1's placement arrives at last.
 	r.Handle(60, &transport.TaskPlaced{Task: task, Node: node, Incarnation: 1, Attempt: first.Attempt, Rebuild: true})
 	e, _ := r.store.Get(obj)
@@ -66,8 +68,8 @@ func TestStalePlacementOfEarlierRebuildIsNotTheNextRebuilds(t *testing.T) {
 	o := r.owned[task]
 	require.NotNil(t, o, "rebuild 2 was charged rebuild 1's node death")
 	require.Zero(t, o.node)
-	// Its retries are the task's, as for the first rebuild: one node death
-	// (no retries) ends it.
+	// Its retries are the task's, shared with the first rebuild: one node
+	// death (the task's two spent) ends it.
 	r.Handle(60, &transport.TaskPlaced{Task: task, Node: node, Incarnation: 2, Attempt: o.spec.Attempt, Rebuild: true})
 	require.Equal(t, uint64(2), o.inc)
 	r.Handle(50, &transport.NodeDead{Node: node, Incarnation: 2})

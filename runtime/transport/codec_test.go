@@ -45,6 +45,11 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		m := v.Addr().Interface().(*transport.GcsAddObject)
 		m.Size = abs(m.Size)
 	},
+	// A task info's claim is an enum (ClaimNone..ClaimSpent).
+	reflect.TypeFor[transport.TaskInfo](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.TaskInfo)
+		m.Claim %= transport.ClaimSpent + 1
+	},
 	// A group's strategy and state are enums, names and details bounded,
 	// bundle indices below MaxBundles: the decoders refuse others.
 	reflect.TypeFor[transport.GroupCreate](): func(v reflect.Value) {
