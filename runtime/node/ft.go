@@ -301,7 +301,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 			// would tell other readers the task failed, and the rebuild
 			// may have made its value all the same (on a node cut off, not
 			// dead), which that node announces when it rejoins.
-			r.loseTask(spec.ID, "its rebuild's "+msg)
+			r.loseTask(spec.ID, RetriesSpent+": its rebuild's "+msg)
 			return
 		}
 		kind := transport.ErrKindRetriesExhausted
@@ -604,14 +604,21 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 	r.schedule(&spec)
 }
 
+// RetriesSpent is in the text of the ErrObjectLost a reader gets for a
+// result whose task cannot run again: its max_retries, shared by its
+// retries and its rebuilds, are spent, or are 0 (which disables lineage
+// reconstruction, as Ray's max_retries=0). The fault search tells such a
+// loss from others by it.
+const RetriesSpent = "its task's retries are spent"
+
 // spentMsg says why a task's lost result is not rebuilt: its retries are
 // spent (the task table's count, spec.Attempt), or it has none.
 func spentMsg(spec *transport.TaskSpec) string {
 	if spec.MaxRetries == 0 {
-		return "its task has max_retries 0, which disables lineage reconstruction (Ray's ObjectReconstructionFailedMaxAttemptsExceededError)"
+		return RetriesSpent + ": max_retries 0 disables lineage reconstruction (Ray's ObjectReconstructionFailedMaxAttemptsExceededError)"
 	}
-	return fmt.Sprintf("its task's retries are spent: max_retries %d, and its retries and rebuilds ran it again %d times (Ray's ObjectReconstructionFailedMaxAttemptsExceededError)",
-		spec.MaxRetries, spec.Attempt)
+	return fmt.Sprintf("%s: max_retries %d, and its retries and rebuilds ran it again %d times (Ray's ObjectReconstructionFailedMaxAttemptsExceededError)",
+		RetriesSpent, spec.MaxRetries, spec.Attempt)
 }
 
 // loseTask fails every object of a task this node is waiting for.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"testing"
 
+	"raysim/runtime/node"
 	"raysim/scenarios"
 	"raysim/scenarios/runner"
 )
@@ -143,5 +144,38 @@ func TestAllowedErrorsChecksEveryKind(t *testing.T) {
 	res.Workloads[0].KindErrs = res.Workloads[0].KindErrs[:1]
 	if err := AllowedErrors.Check(&Run{Scenario: r.Scenario, Result: &res, Events: r.Events}); err != nil {
 		t.Errorf("an object lost after a node kill: %v", err)
+	}
+}
+
+// Guards the shared retry budget: an object lost because its task's
+// retries are spent (node.RetriesSpent: its retries and rebuilds share
+// max_retries) takes more node failures than max_retries, each
+// re-execution following one; with max_retries -1 it never happens. A
+// plain loss after a fault stays allowed.
+func TestAllowedErrorsSpentRebuildBudget(t *testing.T) {
+	spent := "p: ray: object lost (t1.0): object t1.0 lost: " + node.RetriesSpent + ": max_retries 1, and its retries and rebuilds ran it again 1 times"
+	check := func(r *Run) error {
+		res := *r.Result
+		res.Workloads = []runner.WorkloadResult{{Name: "p", Generator: "parallel", Drivers: 1, Finished: 1, Errors: 1, FirstErr: spent}}
+		return AllowedErrors.Check(&Run{Scenario: r.Scenario, Result: &res, Events: r.Events})
+	}
+	one := `
+  - {at: 60ms, kill_node: worker-1}
+  - {at: 120ms, restart_node: worker-1}
+`
+	if err := check(faultRun(t, "1", one)); err == nil {
+		t.Errorf("retries spent with max_retries 1 after one node failure passes allowed-errors")
+	}
+	if err := check(faultRun(t, "-1", one)); err == nil {
+		t.Errorf("retries spent with max_retries -1 passes allowed-errors")
+	}
+	if err := check(faultRun(t, "0", one)); err != nil {
+		t.Errorf("max_retries 0, one node failure: %v", err)
+	}
+	two := one + `
+  - {at: 200ms, kill_node: worker-0}
+`
+	if err := check(faultRun(t, "1", two)); err != nil {
+		t.Errorf("max_retries 1, two node failures: %v", err)
 	}
 }

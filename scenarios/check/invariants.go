@@ -162,7 +162,9 @@ var Correct = Invariant{Name: "correct", Check: func(r *Run) error {
 // actor calls, after a node failure or an actor kill), an actor died only
 // after the runtime declared one dead (other than by the drivers' own
 // ray.Kill) or a node failed, an object lost or a timeout only after a
-// fault. A node failure is a raylet's life ending (Events.NodeFailures): a
+// fault (an object lost because its task's retries are spent, which its
+// retries and rebuilds share, only after more node failures than
+// max_retries: a task's every re-execution follows one). A node failure is a raylet's life ending (Events.NodeFailures): a
 // kill_node counts once, a GCS replica's or the scheduler's crash not at
 // all. Never cancelled (the refs a driver cancels,
 // cancel_every, count apart: ErrCancelled or the right value is their right
@@ -232,8 +234,15 @@ func notAllowed(r *Run, e string, failures, retries int, gen string) string {
 			why = "no actor was declared dead and no node failed"
 		}
 	case ray.ErrObjectLost, ray.ErrTimeout:
-		if r.Events.Faults == 0 {
+		switch {
+		case r.Events.Faults == 0:
 			why = "no fault happened"
+		case kind == ray.ErrObjectLost && strings.Contains(e, node.RetriesSpent) && !actorTask(gen) && retries < 0:
+			why = "a rebuild refused for spent retries, but max_retries -1 never runs out"
+		case kind == ray.ErrObjectLost && strings.Contains(e, node.RetriesSpent) && !actorTask(gen) && failures <= retries:
+			// Each re-execution, a retry or a rebuild, follows the loss of
+			// a run or of its result: a node failure.
+			why = fmt.Sprintf("a rebuild refused for spent retries after only %d node failures, max_retries %d", failures, retries)
 		}
 	case ray.ErrObjectTooLarge:
 		// a configuration matter (an object larger than a store), not a fault
