@@ -104,6 +104,13 @@ func (s *Shard) rebuild(from transport.NodeID, m *transport.GcsRebuild) {
 		s.env.Send(from, info)
 		return
 	}
+	if info.Spec.IsCreation() {
+		// An actor's creation restarts under max_restarts, which the
+		// actor table counts: its rebuild is not charged here.
+		info.Claim = transport.ClaimRun
+		s.env.Send(from, info)
+		return
+	}
 	if e := s.object(m.Object); e != nil {
 		located := len(e.nodes) > 0
 		s.flushObject(m.Object)

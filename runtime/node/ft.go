@@ -537,8 +537,16 @@ func (r *Raylet) awaitRebuild(task transport.TaskID) {
 
 func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 	r.failureAnswered(m)
-	if !r.reconstructing[m.Task] || r.owned[m.Task] != nil {
-		return // not asked, or a second answer (questions are asked again): one rebuild
+	if r.owned[m.Task] != nil {
+		// A run of it is ours (a claim granted meanwhile is ended by
+		// that run's result, or by our report if it fails for good).
+		return
+	}
+	if !r.reconstructing[m.Task] && m.Claim != transport.ClaimRun {
+		// Not asked, or no longer needed here (the object came). A
+		// granted claim is run all the same: the task table holds the
+		// rebuild as ours, and other readers wait for it.
+		return
 	}
 	spec := m.Spec
 	switch {
