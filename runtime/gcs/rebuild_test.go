@@ -1,0 +1,91 @@
+package gcs
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/transport"
+)
+
+// TestRebuildClaims: the task table's claims on a task's rebuilds. A claim
+// is charged to the task's max_retries, after the retries its owner
+// reported; a second reader's claim while the rebuild is under way waits,
+// and is charged only once the claimant is declared dead; the rebuild's
+// last return announced ends the claim, so the next loss is charged
+// again; past the budget a claim is refused (spent), and the count and the
+// claim under way survive a reload of the store.
+func TestRebuildClaims(t *testing.T) {
+	var sent []regSent
+	var events []transport.Event
+	l := &Layout{Shards: []transport.NodeID{10, 11}, Scheduler: 99}
+	sh := New(recEnv{fakeEnv{self: 10}, &sent, &events}, Config{Layout: l})
+	const task = transport.TaskID(7)
+	last := transport.ObjectID{Task: task, Index: 1}
+	claim := func(from transport.NodeID) *transport.TaskInfo {
+		t.Helper()
+		sent = sent[:0]
+		sh.Handle(from, &transport.GcsRebuild{Object: last})
+		require.Len(t, sent, 1)
+		require.Equal(t, from, sent[0].to)
+		return sent[0].m.(*transport.TaskInfo)
+	}
+	sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: task, NumReturns: 2, Func: "f", Owner: 1, MaxRetries: 3}})
+	sh.Handle(1, &transport.GcsTaskRerun{Task: task, Reruns: 1}) // the owner retried it once
+	sh.Handle(2, &transport.GcsAddObject{Object: transport.ObjectID{Task: task}, Node: 2, Size: 8, Incarnation: 1})
+	sh.Handle(2, &transport.GcsAddObject{Object: last, Node: 2, Size: 8, Incarnation: 1})
+	require.Equal(t, transport.ClaimWait, claim(3).Claim, "a claim for an object that has a copy")
+
+	sh.Handle(11, &transport.NodeDead{Node: 2, Incarnation: 1}) // the copies go
+	info := claim(3)
+	require.Equal(t, transport.ClaimRun, info.Claim)
+	require.Equal(t, uint32(2), info.Spec.Attempt, "the owner's retry, then this rebuild")
+	require.Equal(t, transport.ClaimWait, claim(4).Claim, "a second reader of the same loss")
+	sh.load()
+	require.Equal(t, transport.ClaimWait, claim(4).Claim, "the claim, reloaded")
+
+	sh.Handle(11, &transport.NodeDead{Node: 3, Incarnation: 1}) // the claimant dies
+	info = claim(4)
+	require.Equal(t, transport.ClaimRun, info.Claim, "the rebuild taken over")
+	require.Equal(t, uint32(3), info.Spec.Attempt)
+	// The rebuild's returns are announced: the claim is over.
+	sh.Handle(5, &transport.GcsAddObject{Object: transport.ObjectID{Task: task}, Node: 5, Size: 8, Incarnation: 1})
+	require.Equal(t, transport.ClaimWait, claim(6).Claim, "the first return is not the run's end")
+	sh.Handle(5, &transport.GcsAddObject{Object: last, Node: 5, Size: 8, Incarnation: 1})
+	sh.Handle(11, &transport.NodeDead{Node: 5, Incarnation: 1}) // lost again
+	info = claim(6)
+	require.Equal(t, transport.ClaimSpent, info.Claim, "three re-executions of max_retries 3")
+	require.Equal(t, uint32(3), info.Spec.Attempt)
+}
+
+// TestRebuildGivenUpEndsTheClaim: a claimant whose rebuild's node died
+// with the retries spent reports a count past the budget: the claim ends,
+// and the next reader is told the retries are spent rather than to wait.
+// max_retries 0 refuses every claim, -1 none.
+func TestRebuildGivenUpEndsTheClaim(t *testing.T) {
+	var sent []regSent
+	var events []transport.Event
+	l := &Layout{Shards: []transport.NodeID{10, 11}, Scheduler: 99}
+	sh := New(recEnv{fakeEnv{self: 10}, &sent, &events}, Config{Layout: l})
+	claim := func(from transport.NodeID, task transport.TaskID) uint8 {
+		t.Helper()
+		sent = sent[:0]
+		sh.Handle(from, &transport.GcsRebuild{Object: transport.ObjectID{Task: task}})
+		require.Len(t, sent, 1)
+		return sent[0].m.(*transport.TaskInfo).Claim
+	}
+	for id, retries := range map[transport.TaskID]int32{7: 1, 8: 0, 9: -1} {
+		sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: id, NumReturns: 1, Func: "f", Owner: 1, MaxRetries: retries}})
+		sh.Handle(2, &transport.GcsAddObject{Object: transport.ObjectID{Task: id}, Node: 2, Size: 8, Incarnation: 1})
+	}
+	sh.Handle(11, &transport.NodeDead{Node: 2, Incarnation: 1})
+	require.Equal(t, transport.ClaimRun, claim(3, 7))
+	require.Equal(t, transport.ClaimWait, claim(4, 7))
+	sh.Handle(3, &transport.GcsTaskRerun{Task: 7, Reruns: 2}) // given up
+	require.Equal(t, transport.ClaimSpent, claim(4, 7))
+	require.Equal(t, transport.ClaimSpent, claim(3, 8), "max_retries 0")
+	for i := range 5 {
+		require.Equal(t, transport.ClaimRun, claim(transport.NodeID(3+i), 9), "max_retries -1, claim %d", i+1)
+		sh.Handle(11, &transport.NodeDead{Node: transport.NodeID(3 + i), Incarnation: 1})
+	}
+}
