@@ -63,9 +63,14 @@ func countedFunc(s *suite) (*ray.Func[int], *atomic.Int64) {
 // the other node; the first it does not is ErrObjectLost, and the task is
 // not run for it.
 func lossesUntilLost(t *testing.T, maxRetries, losses int) {
+	lossesUntilLostOn(t, ray.Config{Nodes: withW(2)}, maxRetries, losses)
+}
+
+// lossesUntilLostOn is lossesUntilLost on a cluster of cfg (nodes withW(2)).
+func lossesUntilLostOn(t *testing.T, cfg ray.Config, maxRetries, losses int) {
 	s := newSuite()
 	counted, runs := countedFunc(s)
-	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
+	faultSim(t, s, cfg, func(ctx context.Context, c *ray.Sim) error {
 		holder, other := ray.RayletID(1), ray.RayletID(2)
 		ref := counted.Options(ray.NodeAffinity(holder, true), ray.Resource("w", 1), ray.MaxRetries(maxRetries)).Remote(ctx, 7, 1)
 		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{ref}, 1, 30*time.Second) // done; no copy fetched here
@@ -103,6 +108,13 @@ func lossesUntilLost(t *testing.T, maxRetries, losses int) {
 // TestRebuildBudgetOneRebuild: a task of max_retries 1 is rebuilt once;
 // its result lost again is ErrObjectLost (before, every loss was rebuilt).
 func TestRebuildBudgetOneRebuild(t *testing.T) { lossesUntilLost(t, 1, 2) }
+
+// TestRebuildBudgetOnReplicatedGCS: as TestRebuildBudgetOneRebuild, with
+// the task table on sharded chains (claims and retry reports are writes:
+// they enter at a chain's head, answers leave its tail).
+func TestRebuildBudgetOnReplicatedGCS(t *testing.T) {
+	lossesUntilLostOn(t, ray.Config{Nodes: withW(2), GCSShards: 2, GCSReplicas: 2}, 1, 2)
+}
 
 // TestRebuildBudgetDefault: the default max_retries, 3, allows three
 // rebuilds, not four.
