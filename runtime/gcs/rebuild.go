@@ -21,8 +21,7 @@ import (
 // rerunRecord is what the task table keeps of a task's re-executions.
 type rerunRecord struct {
 	// reruns: the re-executions charged to the task's max_retries (its
-	// retries and its rebuilds, the rebuilds' own retries too). Past the
-	// budget: a rebuild was given up with its retries spent.
+	// retries and its rebuilds, the rebuilds' own retries too).
 	reruns uint32
 	// claimant: the node running the rebuild under way (0: none), and
 	// deadAt the death of that node the shard knew of when it claimed
@@ -143,9 +142,9 @@ func (s *Shard) rebuild(from transport.NodeID, m *transport.GcsRebuild) {
 	s.env.Send(from, info)
 }
 
-// taskRerun records an owner's count of a task's re-executions
-// (GcsTaskRerun): the highest heard stands. A count past the task's budget
-// ends the rebuild under way: its owner gave it up.
+// taskRerun records a re-execution an owner charged to a task
+// (GcsTaskRerun): one more unit. A rebuild given up ends the claim under
+// way and leaves the budget spent.
 func (s *Shard) taskRerun(m *transport.GcsTaskRerun) {
 	s.env.Charge(s.costs.GCSWrite)
 	spec, ok := s.task(m.Task)
@@ -153,12 +152,13 @@ func (s *Shard) taskRerun(m *transport.GcsTaskRerun) {
 		return
 	}
 	rec := s.rerunsOf(m.Task)
-	over := spec.MaxRetries >= 0 && int64(m.Reruns) > int64(spec.MaxRetries)
-	if m.Reruns <= rec.reruns && !(over && rec.claimant != 0) {
-		return
-	}
-	rec.reruns = max(rec.reruns, m.Reruns)
-	if over {
+	switch {
+	case !m.GiveUp:
+		rec.reruns = min(rec.reruns, 1<<32-2) + 1
+	case spec.MaxRetries >= 0:
+		rec.reruns = max(rec.reruns, uint32(spec.MaxRetries))
+		rec.claimant, rec.deadAt = 0, 0
+	default: // -1: nothing is spent; the claim ends
 		rec.claimant, rec.deadAt = 0, 0
 	}
 	s.saveReruns(m.Task, rec)

@@ -31,7 +31,7 @@ func TestRebuildClaims(t *testing.T) {
 		return sent[0].m.(*transport.TaskInfo)
 	}
 	sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: task, NumReturns: 2, Func: "f", Owner: 1, MaxRetries: 3}})
-	sh.Handle(1, &transport.GcsTaskRerun{Task: task, Reruns: 1}) // the owner retried it once
+	sh.Handle(1, &transport.GcsTaskRerun{Task: task}) // the owner retried it once
 	sh.Handle(2, &transport.GcsAddObject{Object: transport.ObjectID{Task: task}, Node: 2, Size: 8, Incarnation: 1})
 	sh.Handle(2, &transport.GcsAddObject{Object: last, Node: 2, Size: 8, Incarnation: 1})
 	require.Equal(t, transport.ClaimWait, claim(3).Claim, "a claim for an object that has a copy")
@@ -81,7 +81,7 @@ func TestRebuildGivenUpEndsTheClaim(t *testing.T) {
 	sh.Handle(11, &transport.NodeDead{Node: 2, Incarnation: 1})
 	require.Equal(t, transport.ClaimRun, claim(3, 7))
 	require.Equal(t, transport.ClaimWait, claim(4, 7))
-	sh.Handle(3, &transport.GcsTaskRerun{Task: 7, Reruns: 2}) // given up
+	sh.Handle(3, &transport.GcsTaskRerun{Task: 7, GiveUp: true}) // given up
 	require.Equal(t, transport.ClaimSpent, claim(4, 7))
 	require.Equal(t, transport.ClaimSpent, claim(3, 8), "max_retries 0")
 	for i := range 5 {

@@ -268,10 +268,9 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 	}
 	if budget >= 0 && int64(spec.Attempt)-int64(o.free) > int64(budget) { // -1: without bound, as in Ray
 		if o.rebuilt {
-			// The rebuild is given up: the table's claim on it ends (a
-			// count past the budget), and other readers waiting for it
-			// read the loss.
-			r.reportRerun(&spec, o)
+			// The rebuild is given up: the table's claim on it ends, and
+			// other readers waiting for it read the loss.
+			r.reportRerun(&spec, true)
 		}
 		// Done first: an actor call's sequence number is then done for its
 		// caller, whose next call names it in SeqBase; deleted without it
@@ -317,7 +316,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 	r.Stats.Retried++
 	r.emit(transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: spec.ID, Detail: why})
 	if charged {
-		r.reportRerun(&spec, o)
+		r.reportRerun(&spec, false)
 	}
 	o.spec, o.node, o.inc, o.retried = &spec, 0, 0, true
 	if spec.Actor != 0 && !spec.IsCreation() {
@@ -347,21 +346,18 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 	r.schedule(&spec)
 }
 
-// reportRerun tells the task's shard how many re-executions the task has
-// used (GcsTaskRerun): the retries its owner charged, on the count the
-// table gave a rebuild. A rebuild of a lost result is charged after them,
-// as in Ray, where one max_retries budget covers both. A task of no
-// returns has nothing to rebuild and an actor's creation restarts under
-// max_restarts: neither is reported.
-func (r *Raylet) reportRerun(spec *transport.TaskSpec, o *ownedTask) {
+// reportRerun tells the task's shard that one more re-execution of the
+// task was charged to its max_retries (GcsTaskRerun): a retry its owner
+// made, of a first run or of a rebuild; or, with giveUp, that a rebuild
+// was given up with the retries spent. A rebuild of a lost result is
+// charged after them, as in Ray, where one max_retries budget covers both.
+// A task of no returns has nothing to rebuild and an actor's creation
+// restarts under max_restarts: neither is reported.
+func (r *Raylet) reportRerun(spec *transport.TaskSpec, giveUp bool) {
 	if spec.IsCreation() || spec.NumReturns == 0 {
 		return
 	}
-	n := int64(spec.Attempt) - int64(o.free)
-	if n <= 0 {
-		return
-	}
-	r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsTaskRerun{Task: spec.ID, Reruns: uint32(n)})
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsTaskRerun{Task: spec.ID, GiveUp: giveUp})
 }
 
 // checkCancel decides the fate of a cancelled task whose node died. The

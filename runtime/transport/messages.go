@@ -3,7 +3,6 @@ package transport
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 	"math/bits"
 	"strings"
 	"time"
@@ -997,16 +996,17 @@ const (
 // recorded), so on a chain it enters at the head.
 type GcsRebuild struct{ Object ObjectID }
 
-// GcsTaskRerun tells the task table that a task was re-executed after a
-// failure (its node died, or its actor) by the node that owns the run:
-// Reruns is the count of the task's re-executions so far, charged to its
-// max_retries, this one included. The table keeps the highest it heard,
-// so a later rebuild is charged after the retries. A count past the
-// budget says the owner gave the run up (a rebuild whose node died with
-// its retries spent): the rebuild it claimed is over.
+// GcsTaskRerun tells the task table that the node owning a run of a task
+// charged one more re-execution to the task's max_retries: a retry after
+// its node (or its actor) died, of a first run or of a rebuild. Each is
+// one unit, added to the claims the table charged itself (GcsRebuild), so
+// the count is the same in whatever order the reports and the claims
+// reach the table. With GiveUp it says instead that a rebuild was given up
+// with the retries spent (its node died and no retry was left): the
+// rebuild it claimed is over, and the task's budget is spent.
 type GcsTaskRerun struct {
 	Task   TaskID
-	Reruns uint32
+	GiveUp bool
 }
 
 // GcsTaskFailed records in the task table that a task's results are an
@@ -1086,19 +1086,13 @@ func (m *TaskInfo) UnmarshalWire(d *Decoder) {
 		d.Fail(fmt.Errorf("%w: task info claim %d", ErrInvalid, m.Claim))
 	}
 }
-func (*GcsRebuild) Kind() Kind                 { return KindGcsRebuild }
-func (m *GcsRebuild) MarshalWire(e *Encoder)   { e.Object(m.Object) }
-func (m *GcsRebuild) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
-func (*GcsTaskRerun) Kind() Kind               { return KindGcsTaskRerun }
-func (m *GcsTaskRerun) MarshalWire(e *Encoder) { e.Task(m.Task); e.Uvarint(uint64(m.Reruns)) }
-func (m *GcsTaskRerun) UnmarshalWire(d *Decoder) {
-	m.Task = d.Task()
-	v := d.Uvarint()
-	if v > math.MaxUint32 {
-		d.Fail(fmt.Errorf("%w: reruns %d", ErrTooLarge, v))
-	}
-	m.Reruns = uint32(v)
-}
+func (*GcsRebuild) Kind() Kind                   { return KindGcsRebuild }
+func (m *GcsRebuild) MarshalWire(e *Encoder)     { e.Object(m.Object) }
+func (m *GcsRebuild) UnmarshalWire(d *Decoder)   { m.Object = d.Object() }
+func (*GcsTaskRerun) Kind() Kind                 { return KindGcsTaskRerun }
+func (m *GcsTaskRerun) MarshalWire(e *Encoder)   { e.Task(m.Task); e.Bool(m.GiveUp) }
+func (m *GcsTaskRerun) UnmarshalWire(d *Decoder) { m.Task, m.GiveUp = d.Task(), d.Bool() }
+
 func (*CallsDone) Kind() Kind { return KindCallsDone }
 func (m *CallsDone) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
