@@ -1409,6 +1409,7 @@ func (r *Raylet) retryOnError(t *task, tries int32, out transport.Value) bool {
 	r.Stats.Retried++
 	r.emit(transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: s.ID,
 		Detail: fmt.Sprintf("its code failed: %s (retry %d)", out.Data, tries+1)})
+	r.reportRerun(s, false) // a unit of the budget its rebuilds share too
 	return true
 }
 

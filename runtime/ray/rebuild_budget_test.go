@@ -152,6 +152,29 @@ func TestRebuildBudgetSharedWithRetries(t *testing.T) {
 	})
 }
 
+// TestRebuildBudgetSharedWithRetryExceptions: a task of max_retries 1 run
+// again on its node after its code failed (ray.RetryExceptions) has spent
+// its budget: its result lost afterwards is ErrObjectLost (the executing
+// node reports the re-run to the task table).
+func TestRebuildBudgetSharedWithRetryExceptions(t *testing.T) {
+	s := newSuite()
+	faultSim(t, s, ray.Config{Nodes: withW(2)}, func(ctx context.Context, c *ray.Sim) error {
+		w1 := ray.RayletID(1)
+		ref := s.flaky.Options(ray.NodeAffinity(w1, true), ray.Resource("w", 1), ray.MaxRetries(1), ray.RetryExceptions()).Remote(ctx, 1)
+		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{ref}, 1, 30*time.Second) // no copy fetched here
+		require.NoError(t, err)
+		require.Len(t, ready, 1)
+		require.Equal(t, int64(2), s.flakyRuns.Load(), "a failed run and its retry")
+		c.Netsim().Crash(netsim.NodeID(w1))
+		require.NoError(t, ray.Compute(ctx, 2*time.Second)) // its death is known
+		_, err = ray.GetTimeout(ctx, ref, 30*time.Second)
+		require.ErrorIs(t, err, ray.ErrObjectLost)
+		assert.Contains(t, err.Error(), "retries are spent")
+		assert.Equal(t, int64(2), s.flakyRuns.Load(), "not rebuilt")
+		return nil
+	})
+}
+
 // TestRebuildOfArgumentChargesItsTask: a lost argument is rebuilt under
 // its own task's budget, not its reader's: a reader of max_retries 3 whose
 // argument's task has max_retries 0 fails with that argument lost, and
