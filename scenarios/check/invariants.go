@@ -179,10 +179,11 @@ var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error 
 		}
 		var retries int
 		var gen string
-		grouped := false
+		grouped, retryErrs := false, false
 		if i < len(r.Scenario.Workload) {
 			retries, gen = r.Scenario.Workload[i].MaxRetries, r.Scenario.Workload[i].Generator
 			grouped = r.Scenario.Workload[i].Group != nil
+			retryErrs = r.Scenario.Workload[i].RetryExceptions
 		}
 		errs := w.KindErrs
 		if len(errs) == 0 {
@@ -197,7 +198,7 @@ var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error 
 				// are unschedulable.
 				continue
 			}
-			if why := notAllowed(r, e, failures, retries, gen); why != "" {
+			if why := notAllowed(r, e, failures, retries, gen, retryErrs); why != "" {
 				return fmt.Errorf("workload %s: %d errors, %q: %s", w.Name, w.Errors, e, why)
 			}
 		}
@@ -212,8 +213,10 @@ func groupRemoval(kind error) bool {
 }
 
 // notAllowed says why the faults of run r do not allow error text e in a
-// workload of generator gen with max_retries retries ("" when they do).
-func notAllowed(r *Run, e string, failures, retries int, gen string) string {
+// workload of generator gen with max_retries retries ("" when they do);
+// retryErrs: its tasks are retried after their own errors
+// (retry_exceptions), which spend the same budget.
+func notAllowed(r *Run, e string, failures, retries int, gen string, retryErrs bool) string {
 	var why string
 	switch kind := ErrorKind(e); kind {
 	case ray.ErrTaskFailed:
@@ -239,9 +242,12 @@ func notAllowed(r *Run, e string, failures, retries int, gen string) string {
 			why = "no fault happened"
 		case kind == ray.ErrObjectLost && strings.Contains(e, node.RetriesSpent) && !actorTask(gen) && retries < 0:
 			why = "a rebuild refused for spent retries, but max_retries -1 never runs out"
-		case kind == ray.ErrObjectLost && strings.Contains(e, node.RetriesSpent) && !actorTask(gen) && failures <= retries:
+		case kind == ray.ErrObjectLost && strings.Contains(e, node.RetriesSpent) && !actorTask(gen) && failures <= retries &&
+			!(retryErrs && hasTaskErrors(r.Scenario) && failures > 0):
 			// Each re-execution, a retry or a rebuild, follows the loss of
-			// a run or of its result: a node failure.
+			// a run or of its result: a node failure; or, retried after
+			// its own errors, an injected one (task_errors), and then
+			// a loss of its result takes one node failure.
 			why = fmt.Sprintf("a rebuild refused for spent retries after only %d node failures, max_retries %d", failures, retries)
 		}
 	case ray.ErrObjectTooLarge:
