@@ -39,6 +39,14 @@ type CoordinatorConfig struct {
 	Dir    *Directory
 	Local  Local        // the head process's own actions
 	Logger *slog.Logger // nil: no log
+	// SessionBase is the first session number less one: the coordinator
+	// numbers each join SessionBase+1, SessionBase+2, … (JoinReply.Session),
+	// and drivers salt their task, object and actor IDs with it. The
+	// number is in memory only, while a head with --gcs-dir keeps its
+	// tables across a restart: a head on TCP draws it at random at each
+	// start, so that the drivers after a restart do not reuse the IDs of
+	// those before it. 0 (tests, simulations) counts from 1.
+	SessionBase uint64
 	// DriverGrace is how long a driver's two signals of a dead process
 	// must hold before it leaves the book (see sweep; 0: the node
 	// timeout, at least minDriverGrace).
@@ -109,7 +117,7 @@ const forgetDelay = 2 * time.Second
 // NewCoordinator builds the coordinator and publishes the initial book.
 func NewCoordinator(env transport.Env, cfg CoordinatorConfig) *Coordinator {
 	c := &Coordinator{env: env, cfg: cfg, book: make(map[transport.NodeID]transport.BookEntry),
-		next: cfg.Next, sinks: make(map[transport.NodeID]bool), left: make(map[string]transport.BookEntry),
+		next: cfg.Next, session: cfg.SessionBase, sinks: make(map[transport.NodeID]bool), left: make(map[string]transport.BookEntry),
 		auto: make(map[transport.NodeID]bool), forgetAfter: forgetDelay,
 		queries: make(map[transport.NodeID]string), forgets: make(map[transport.NodeID]int),
 		gone: make(map[transport.NodeID]time.Time), grace: cfg.DriverGrace,

@@ -2,7 +2,9 @@ package ray
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -265,13 +267,17 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 			return e
 		})
 	}
+	// The sessions' numbers start at random (see
+	// deploy.CoordinatorConfig.SessionBase): the IDs of the drivers after
+	// a restart of a head with --gcs-dir differ from those before it.
+	sessionBase := randomSessionBase()
 	ready := make(chan struct{})
 	p.goLoop(p.coordH, deploy.CoordinatorID, func(env transport.Env) transport.Handler {
 		p.coordEnv = env
 		defer close(ready)
 		return deploy.NewCoordinator(env, deploy.CoordinatorConfig{Host: p.coordH, Spec: p.spec(),
 			Functions: reg.Signatures(), Book: book, RayletID: RayletID, Next: 1, Limit: SchedulerID, Dir: p.dir, Local: p,
-			Logger: dc.Logger})
+			Logger: dc.Logger, SessionBase: sessionBase})
 	})
 	<-ready
 	if err := p.startRaylet(ln); err != nil {
@@ -280,6 +286,15 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 	}
 	p.startFlusher()
 	return p, nil
+}
+
+// randomSessionBase draws deploy.CoordinatorConfig.SessionBase (TCP only:
+// there is no determinism to keep). Its top bits are clear so that the
+// count never wraps to 0.
+func randomSessionBase() uint64 {
+	var b [8]byte
+	rand.Read(b[:]) // never fails (crypto/rand.Read's contract)
+	return binary.LittleEndian.Uint64(b[:]) >> 1
 }
 
 func (p *Process) spec() transport.ClusterSpec {

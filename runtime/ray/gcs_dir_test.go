@@ -51,3 +51,36 @@ func TestHeadRefusesAStoreItCannotKeep(t *testing.T) {
 	_, err = start(dir)
 	assert.Error(t, err, "a corrupt store")
 }
+
+// TestHeadRestartKeepsIDsUnique: the first driver after a restart of a
+// head with --gcs-dir gets other task and object IDs than the first one
+// before it. The session number that salts them was counted from 0 at
+// each head start while the tables persisted, so the new driver's tasks
+// met the old run's entries (its actors killed, its objects "lost") and
+// the run failed.
+func TestHeadRestartKeepsIDsUnique(t *testing.T) {
+	ctx := context.Background()
+	reg, sq := deployRegistry()
+	tok := []byte("gcs-restart-token")
+	dir := t.TempDir()
+	firstID := func() string {
+		head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok,
+			Node: ray.NodeConfig{CPUs: 2}, Cluster: ray.Config{GCSDataDir: dir}}, reg)
+		require.NoError(t, err)
+		defer head.Close()
+		s, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+		require.NoError(t, err)
+		defer s.Close()
+		var id string
+		require.NoError(t, s.Run(func(ctx context.Context) error {
+			r := sq.Remote(ctx, 3)
+			id = r.String()
+			_, err := ray.Get(ctx, r)
+			return err
+		}))
+		return id
+	}
+	before := firstID()
+	after := firstID()
+	assert.NotEqual(t, before, after, "the first driver after the restart reuses the IDs of the first before it")
+}
