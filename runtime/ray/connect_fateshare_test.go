@@ -118,3 +118,59 @@ func TestDriverLeaveEndsItsActorsAtOnce(t *testing.T) {
 		}
 	}))
 }
+
+// TestDriverExitEndsItsPlacementGroups: on a live cluster, a placement
+// group a driver created (not detached) is removed when the driver ends,
+// freeing its name and its CPUs, as its actors end; a detached one lives
+// on. The scheduler never learned a driver raylet's incarnation (what a
+// driver's raylet reports is kept from it), so it skipped the driver's
+// groups when the node table declared the driver dead, and they stayed
+// for good.
+func TestDriverExitEndsItsPlacementGroups(t *testing.T) {
+	tok := []byte("pg-fateshare-test-token")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	reg, _, _ := boxRegistry()
+	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 2}}, reg)
+	require.NoError(t, err)
+	t.Cleanup(func() { head.Close() })
+
+	first, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	require.NoError(t, err)
+	require.NoError(t, first.Run(func(ctx context.Context) error {
+		for _, opts := range [][]ray.GroupOption{{ray.GroupName("owned")}, {ray.GroupName("kept"), ray.GroupDetached()}} {
+			pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}}, ray.Pack, opts...)
+			if err != nil {
+				return err
+			}
+			if err := pg.Wait(ctx, 10*time.Second); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	require.NoError(t, first.Close())
+
+	second, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	require.NoError(t, err)
+	defer second.Close()
+	require.NoError(t, second.Run(func(ctx context.Context) error {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, err := ray.GetPlacementGroup(ctx, "owned")
+			if errors.Is(err, ray.ErrPlacementGroupNotFound) {
+				break
+			}
+			require.NoError(t, err)
+			require.True(t, time.Now().Before(deadline), "the exited driver's placement group is still there")
+			time.Sleep(100 * time.Millisecond)
+		}
+		// Its name and CPU are free again: the same group is created anew.
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}}, ray.Pack, ray.GroupName("owned"))
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, 10*time.Second))
+		_, err = ray.GetPlacementGroup(ctx, "kept")
+		assert.NoError(t, err, "the detached group lives on")
+		return nil
+	}))
+}

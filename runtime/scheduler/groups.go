@@ -686,11 +686,18 @@ func (g *Global) incOf(id transport.NodeID) uint64 {
 // bundles again. The groups a driver there created are removed, as Ray
 // removes a driver's groups when it ends, but for detached ones (a group
 // a task created lives on too: the task's retry elsewhere takes it over,
-// see recreateGroup).
+// see recreateGroup). A group whose owner's incarnation is not known goes
+// too if the owner never registered in the view: a driver's raylet on a
+// live cluster (its reports are kept from the scheduler, see
+// deploy.Directory.Filter), which the node table declares dead when the
+// driver ends.
 func (g *Global) groupsLost(node transport.NodeID, inc uint64) {
 	var orphans []*group
 	for _, gr := range g.groupOrder {
-		if gr.byDriver && !gr.detached && gr.owner == node && gr.ownerInc != 0 && gr.ownerInc <= inc {
+		if !gr.byDriver || gr.detached || gr.owner != node {
+			continue
+		}
+		if gr.ownerInc != 0 && gr.ownerInc <= inc || gr.ownerInc == 0 && g.index[node] == nil {
 			orphans = append(orphans, gr)
 		}
 	}
