@@ -131,7 +131,7 @@ func TestDriverExitEndsItsPlacementGroups(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	reg, _, _ := boxRegistry()
-	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 2}}, reg)
+	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 3}}, reg)
 	require.NoError(t, err)
 	t.Cleanup(func() { head.Close() })
 
@@ -173,4 +173,32 @@ func TestDriverExitEndsItsPlacementGroups(t *testing.T) {
 		assert.NoError(t, err, "the detached group lives on")
 		return nil
 	}))
+
+	// A driver that ends without a goodbye (its process killed: here its
+	// endpoints stop with its context) loses its group once the node table
+	// declares it dead, after the node timeout.
+	crashCtx, crash := context.WithCancel(ctx)
+	third, err := ray.Connect(crashCtx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	require.NoError(t, err)
+	require.NoError(t, third.Run(func(ctx context.Context) error {
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}}, ray.Pack, ray.GroupName("crashed"))
+		if err != nil {
+			return err
+		}
+		return pg.Wait(ctx, 10*time.Second)
+	}))
+	crash()
+	require.NoError(t, second.Run(func(ctx context.Context) error {
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, err := ray.GetPlacementGroup(ctx, "crashed")
+			if errors.Is(err, ray.ErrPlacementGroupNotFound) {
+				return nil
+			}
+			require.NoError(t, err)
+			require.True(t, time.Now().Before(deadline), "the crashed driver's placement group is still there")
+			time.Sleep(100 * time.Millisecond)
+		}
+	}))
+	third.Close()
 }
