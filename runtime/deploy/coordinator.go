@@ -254,6 +254,14 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 	}
 	var id transport.NodeID
 	if old, ok := c.raylet(m.Name, 0); ok && m.Name != "" && old.Role == m.Role && old.Agent != c.env.Self() {
+		if old.Agent != from && c.live(old) {
+			// Another process that holds the name is alive: a second
+			// process under the same name (a typo, a copied unit) would
+			// evict it, and the evicted one would go on unlisted.
+			c.refuse(from, reply, fmt.Sprintf("the name %q is taken by a live %s (ID %d, connected and heartbeating): "+
+				"choose another --name, or stop that process first", m.Name, roleName(old.Role), old.Node))
+			return
+		}
 		// A node rejoining under its name keeps its ID (a new incarnation).
 		id = old.Node
 		if old.Agent != from {
@@ -292,6 +300,28 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 	for _, s := range sortedKeys(c.sinks) {
 		c.env.Send(from, &transport.TraceSubscribe{Sink: s})
 	}
+}
+
+// live reports whether the process that holds a raylet's book entry is
+// alive: its agent's connection to the coordinator is open (the kernel
+// closes a process's connections however it ended) and its raylet has
+// not been lost in the node table's eyes (it heartbeats, or it has just
+// joined and not registered yet). A process restarted after a crash
+// finds its predecessor's connection closed and rejoins under its name;
+// one frozen or cut off past the node timeout is lost.
+func (c *Coordinator) live(b transport.BookEntry) bool {
+	if c.cfg.Host == nil || c.cfg.Dir == nil || !c.cfg.Host.ConnectedFrom(b.Agent) {
+		return false
+	}
+	return !c.cfg.Dir.lost(b.Node, c.env.Now())
+}
+
+// roleName names a raylet's role in messages.
+func roleName(role uint8) string {
+	if role == transport.RoleDriver {
+		return "driver"
+	}
+	return "node"
 }
 
 // autoName names a raylet that joined without a name: node-<ID> or

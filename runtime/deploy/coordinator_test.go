@@ -19,18 +19,34 @@ const testForgetAfter = 100 * time.Millisecond
 // on a host of its own and returns the host and the cluster token.
 func startCoordinator(t *testing.T) (*tcp.Host, []byte) {
 	t.Helper()
+	h, tok, _ := startCoordinatorDir(t)
+	return h, tok
+}
+
+// startCoordinatorDir is startCoordinator that also returns the
+// coordinator's directory (a test marks raylets lost on it).
+func startCoordinatorDir(t *testing.T) (*tcp.Host, []byte, *Directory) {
+	t.Helper()
 	tok := []byte("tok")
+	dir := NewDirectory(0)
 	h, err := tcp.Listen(tcp.Config{ClusterID: ClusterID(tok), Token: tok, Self: CoordinatorID, Listen: "127.0.0.1:0"})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); h.Close() })
 	go h.Run(ctx, func(env transport.Env) transport.Handler {
-		c := NewCoordinator(env, CoordinatorConfig{Host: h, Functions: []string{"f=func()"}, Dir: NewDirectory(0),
+		c := NewCoordinator(env, CoordinatorConfig{Host: h, Functions: []string{"f=func()"}, Dir: dir,
 			Local: &recLocal{}, RayletID: func(i int) transport.NodeID { return transport.NodeID(i + 1) }})
 		c.forgetAfter = testForgetAfter
 		return c
 	})
-	return h, tok
+	return h, tok, dir
+}
+
+// markLost makes raylet id lost in dir's eyes: registered, then declared
+// dead by the node table (a hung or cut-off process).
+func markLost(dir *Directory, id transport.NodeID) {
+	dir.Tap(id, &transport.RegisterNode{Node: id, Incarnation: 1})
+	dir.Event(&transport.Event{Kind: transport.EvNodeDead, Node: id})
 }
 
 // requireNoRedials fails if h keeps dialing: its writers back off to at

@@ -249,6 +249,19 @@ func (d *Directory) down(id transport.NodeID, now time.Time) bool {
 	return !e.alive || d.NodeTimeout > 0 && now.Sub(e.last) >= d.NodeTimeout
 }
 
+// lost reports whether raylet id, once registered, is not alive as the
+// GCS sees it: declared dead, or silent past the node timeout (one that
+// never registered is not lost: it may have just joined).
+func (d *Directory) lost(id transport.NodeID, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.nodes[id]
+	if e == nil || !e.seen {
+		return false
+	}
+	return !e.alive || d.NodeTimeout > 0 && now.Sub(e.last) >= d.NodeTimeout
+}
+
 // status fills what the directory knows of raylet id.
 func (d *Directory) status(s *transport.NodeStatus, now time.Time) {
 	d.mu.Lock()

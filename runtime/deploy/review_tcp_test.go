@@ -52,9 +52,12 @@ func TestReviewAutoNameUnique(t *testing.T) {
 // then closes, it sends Leave{its raylet ID} (Process.Close ->
 // Member.Leave); the coordinator must not take that for the new
 // incarnation's leave, but it deletes the live node B from the book.
+// (The old one must be lost to the node table for B to take its name:
+// see TestJoinRefusesALiveName.)
 func TestReviewStaleLeaveKeepsRejoinedNode(t *testing.T) {
-	h, tok := startCoordinator(t)
+	h, tok, dir := startCoordinatorDir(t)
 	old := reviewJoin(t, h.Addr(), tok, "n1")
+	markLost(dir, old.Reply.Node)
 	cur := reviewJoin(t, h.Addr(), tok, "n1")
 	require.Equal(t, old.Reply.Node, cur.Reply.Node, "a rejoin under the name keeps the ID")
 	st, err := Status(context.Background(), QueryConfig{Address: h.Addr(), Token: tok})
@@ -72,4 +75,22 @@ func TestReviewStaleLeaveKeepsRejoinedNode(t *testing.T) {
 	}
 	require.True(t, found, "the live node n1 (agent %d) was removed by the stale Leave of its old incarnation (agent %d): status %+v",
 		cur.ID, old.ID, st.Nodes)
+}
+
+// TestJoinRefusesALiveName: a join under the name of a raylet whose
+// process is alive (its agent connected, its raylet not lost) is refused,
+// as a join under the head's name is; the live one keeps its name and ID.
+// Before, the newcomer took the ID and the live process went on unlisted.
+// Once the old raylet is lost (a hung or cut-off process), the name is
+// free for a rejoin.
+func TestJoinRefusesALiveName(t *testing.T) {
+	h, tok, dir := startCoordinatorDir(t)
+	old := reviewJoin(t, h.Addr(), tok, "n1")
+	_, err := Join(context.Background(), JoinConfig{Address: h.Addr(), Token: tok, Timeout: 5 * time.Second,
+		Request: transport.JoinRequest{Role: transport.RoleNode, Name: "n1", Functions: []string{"f=func()"}, Addr: "127.0.0.1:1"}})
+	require.ErrorIs(t, err, ErrRefused)
+	require.ErrorContains(t, err, `the name "n1" is taken by a live node`)
+	markLost(dir, old.Reply.Node)
+	cur := reviewJoin(t, h.Addr(), tok, "n1")
+	require.Equal(t, old.Reply.Node, cur.Reply.Node, "a rejoin under the name keeps the ID")
 }
