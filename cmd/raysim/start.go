@@ -55,6 +55,7 @@ type startFlags struct {
 	spillThreshold            int
 	nodeTimeout, heartbeat    time.Duration
 	drainTimeout, joinTimeout time.Duration
+	headTimeout               time.Duration
 	logLevel                  string
 	seed                      int64
 }
@@ -64,7 +65,7 @@ type startFlags struct {
 // refused rather than ignored.
 var (
 	headOnlyFlags = []string{"gcs-shards", "gcs-replicas", "gcs-dir", "policy", "spill-threshold", "node-timeout", "heartbeat", "seed"}
-	nodeOnlyFlags = []string{"join-timeout"}
+	nodeOnlyFlags = []string{"join-timeout", "head-timeout"}
 )
 
 func stateDir() string {
@@ -107,6 +108,8 @@ func newStartFlagSet(f *startFlags, stderr io.Writer) *flag.FlagSet {
 	fs.Int64Var(&f.seed, "seed", 0, "head: cluster seed (0: none)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, how long a node may take to finish its work")
 	fs.DurationVar(&f.joinTimeout, "join-timeout", 15*time.Second, "node: how long to wait for the head")
+	fs.DurationVar(&f.headTimeout, "head-timeout", 30*time.Second,
+		"node: exit with status 1 once the head has not listed this node for this long (it died, or restarted without it): a supervisor restarts the node into the cluster")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	return fs
 }
@@ -133,8 +136,8 @@ Flags:
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, `
 Exit status: 0 after a clean stop, 1 when the process cannot start or join
-(cluster unreachable, token refused, function table mismatch), 2 for bad
-flags.
+(cluster unreachable, token refused, function table mismatch, name taken by a
+live node) or a node has lost its head (--head-timeout), 2 for bad flags.
 `)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -244,7 +247,7 @@ flags.
 	reg := ray.NewRegistry()
 	workload.Register(reg)
 	dc := ray.DeployConfig{Advertise: f.advertise, Name: f.name, Node: node, TLS: tlsCfg, Logger: log,
-		DrainTimeout: f.drainTimeout, JoinTimeout: f.joinTimeout}
+		DrainTimeout: f.drainTimeout, JoinTimeout: f.joinTimeout, HeadTimeout: f.headTimeout}
 	var p *ray.Process
 	if f.head {
 		if dc.Token, err = headToken(f.tokenFile); err != nil {
@@ -332,7 +335,11 @@ flags.
 		log.Info("raysim: stopped")
 		return exitOK
 	case err := <-p.Err():
-		log.Error("raysim: endpoint failed", "err", err)
+		if errors.Is(err, ray.ErrHeadLost) {
+			log.Error("raysim: lost the head: exiting (restart this node to join the cluster again)", "err", err)
+		} else {
+			log.Error("raysim: endpoint failed", "err", err)
+		}
 		p.Close()
 		return exitFailed
 	}
@@ -429,7 +436,7 @@ func checkStartValues(f *startFlags) error {
 		v    time.Duration
 	}{
 		{"--node-timeout", f.nodeTimeout}, {"--heartbeat", f.heartbeat},
-		{"--drain-timeout", f.drainTimeout}, {"--join-timeout", f.joinTimeout},
+		{"--drain-timeout", f.drainTimeout}, {"--join-timeout", f.joinTimeout}, {"--head-timeout", f.headTimeout},
 	} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s %v: want a positive duration", d.flag, d.v)

@@ -113,6 +113,7 @@ type dirEntry struct {
 	meanTask    time.Duration
 	meanBW      uint64
 	last        time.Time
+	joined      time.Time // when its process last joined (SetRole)
 }
 
 // NewDirectory returns an empty directory.
@@ -134,7 +135,7 @@ func (d *Directory) SetRole(id transport.NodeID, role uint8) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.entry(id)
-	e.role, e.draining = role, false
+	e.role, e.draining, e.joined = role, false, time.Now()
 }
 
 // SetDraining marks a raylet as draining: the scheduler sees it with no
@@ -249,15 +250,19 @@ func (d *Directory) down(id transport.NodeID, now time.Time) bool {
 	return !e.alive || d.NodeTimeout > 0 && now.Sub(e.last) >= d.NodeTimeout
 }
 
-// lost reports whether raylet id, once registered, is not alive as the
-// GCS sees it: declared dead, or silent past the node timeout (one that
-// never registered is not lost: it may have just joined).
+// lost reports whether raylet id is not alive as the GCS sees it:
+// declared dead, or silent past the node timeout. A process that joined
+// and has not registered its raylet since is lost only once the node
+// timeout has passed since its join (it may have just joined).
 func (d *Directory) lost(id transport.NodeID, now time.Time) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	e := d.nodes[id]
-	if e == nil || !e.seen {
+	if e == nil {
 		return false
+	}
+	if !e.seen || e.joined.After(e.last) {
+		return d.NodeTimeout > 0 && now.Sub(e.joined) >= d.NodeTimeout
 	}
 	return !e.alive || d.NodeTimeout > 0 && now.Sub(e.last) >= d.NodeTimeout
 }

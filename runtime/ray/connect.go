@@ -57,9 +57,11 @@ type DeployConfig struct {
 	JoinTimeout time.Duration
 	// DrainTimeout bounds Shutdown's drain (default 30s).
 	DrainTimeout time.Duration
-	// HeadTimeout (Connect only) is how long the head may leave the
-	// session's status requests unanswered before the session is lost
-	// (default 30s; <0: never): see Session.HeadLost.
+	// HeadTimeout is how long the head may leave the session's status
+	// requests unanswered before the session is lost (Connect; see
+	// Session.HeadLost), or leave a joined node unlisted before the
+	// node's Err reports ErrHeadLost (JoinNode: its head died, or
+	// restarted without it). Default 30s; <0: never.
 	HeadTimeout time.Duration
 }
 
@@ -126,6 +128,11 @@ type Process struct {
 	// under mu); lastStatus is when one last came (unix ns).
 	statusSubs []chan *transport.StatusReply
 	lastStatus atomic.Int64
+	// listed is when a status reply last listed this raylet (unix ns);
+	// a node's head watch (watchHead, closed by watchStop) reads it.
+	listed    atomic.Int64
+	watchStop chan struct{}
+	watchDone chan struct{}
 }
 
 // wallMasterTimeout is the chain master's timeout on the wall clock (a
@@ -348,7 +355,7 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 		return nil, fmt.Errorf("ray: listen: %w", err)
 	}
 	p.rayAddr = ln.Addr().String()
-	p.loopErr = make(chan error, 2)
+	p.loopErr = make(chan error, 3) // endpoint failures and the head watch's
 	m, err := deploy.Join(ctx, deploy.JoinConfig{Address: dc.Address, Token: dc.Token, TLS: dc.TLS,
 		Bind: host, Advertise: dc.Advertise, Local: p, Logger: dc.Logger, Timeout: dc.JoinTimeout, OnEvent: p.event,
 		Request: transport.JoinRequest{Role: role, Name: dc.Name, Addr: deploy.Advertised(p.rayAddr, dc.Advertise),
@@ -370,7 +377,11 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 			p.mu.Unlock()
 		},
 		OnStatus: func(r *transport.StatusReply) {
-			p.lastStatus.Store(time.Now().UnixNano())
+			now := time.Now().UnixNano()
+			p.lastStatus.Store(now)
+			if slices.ContainsFunc(r.Nodes, func(n transport.NodeStatus) bool { return n.Node == p.self && n.Role == role }) {
+				p.listed.Store(now)
+			}
 			if r.Removed != "" {
 				p.removed.Store(&r.Removed)
 			}
@@ -413,7 +424,66 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 		return nil, err
 	}
 	p.startFlusher()
+	if role == transport.RoleNode {
+		p.startHeadWatch()
+	}
 	return p, nil
+}
+
+// startHeadWatch has a joined node watch its head (watchHead): once the
+// head has not listed this node for the head timeout (dead, unreachable,
+// or restarted and not knowing it), the node's Err says so, with an error
+// wrapping ErrHeadLost, and raysim start exits non-zero so that a
+// supervisor restarts it into the cluster (a node does not rejoin on its
+// own).
+func (p *Process) startHeadWatch() {
+	timeout := p.dc.HeadTimeout
+	if timeout == 0 {
+		timeout = defaultHeadTimeout
+	}
+	if timeout < 0 {
+		return
+	}
+	p.watchStop, p.watchDone = make(chan struct{}), make(chan struct{})
+	go p.watchHead(timeout)
+}
+
+// watchHead asks the head for its status every headPollPeriod (less
+// under a short timeout) and notes when a reply listed this raylet under
+// its ID (Process.listed, set by the agent's OnStatus), until the process
+// closes or the head has not listed it for timeout: it then sends the
+// error on loopErr (see startHeadWatch).
+func (p *Process) watchHead(timeout time.Duration) {
+	defer close(p.watchDone)
+	start := time.Now()
+	period := min(headPollPeriod, max(timeout/4, 10*time.Millisecond))
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		p.member.Send(deploy.CoordinatorID, &transport.StatusRequest{})
+		heard := start
+		if ns := p.listed.Load(); ns != 0 && time.Unix(0, ns).After(heard) {
+			heard = time.Unix(0, ns)
+		}
+		if silent := time.Since(heard); silent >= timeout {
+			why := "no answer"
+			if ns := p.lastStatus.Load(); ns != 0 && time.Unix(0, ns).After(heard) {
+				why = "it answers but no longer lists this node (restarted?)"
+			} else if e := p.member.LastError(); e != "" {
+				why += " (last connection error: " + e + ")"
+			}
+			select { // loopErr has room for one error of each source
+			case p.loopErr <- fmt.Errorf("%w at %s: %s for %v", ErrHeadLost, p.dc.Address, why, silent.Round(time.Second)):
+			default:
+			}
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-p.watchStop:
+			return
+		}
+	}
 }
 
 // startRaylet starts a raylet incarnation on ln (nil: listen again on the
@@ -808,6 +878,10 @@ func (p *Process) rayletIdle() bool {
 // on its raylet is ended.
 func (p *Process) Close() error {
 	p.closeOnce.Do(func() {
+		if p.watchStop != nil {
+			close(p.watchStop)
+			<-p.watchDone
+		}
 		if p.flushStop != nil {
 			close(p.flushStop)
 			<-p.flushDone

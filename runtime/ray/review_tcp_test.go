@@ -18,13 +18,14 @@ import (
 
 // TestReviewStaleShutdownKeepsRejoinedNode: a node process A named n1 is
 // replaced by a new process B started with the same --name while A is
-// still up (a hung process, a restart racing the old one's exit, or two
-// machines given the same name): the head admits B as n1's rejoin and gives
-// it n1's ID. When A is then stopped with SIGTERM (Process.Shutdown), its
-// drain request and its Leave name the raylet ID, not the agent, and the
-// coordinator applies both to B: the drain is forwarded to B's agent, which
-// shuts B down, and the Leave deletes B from the book. The live node B
-// must survive the old process's exit.
+// still up but lost to the node table (a hung process: here its endpoints
+// stopped with its context; a live A's name is refused, see
+// TestJoinRefusesTheNameOfALiveNode): the head admits B as n1's rejoin and
+// gives it n1's ID. When A is then stopped with SIGTERM
+// (Process.Shutdown), its drain request and its Leave name the raylet ID,
+// not the agent, and the coordinator applies both to B: the drain is
+// forwarded to B's agent, which shuts B down, and the Leave deletes B from
+// the book. The live node B must survive the old process's exit.
 func TestReviewStaleShutdownKeepsRejoinedNode(t *testing.T) {
 	tok := []byte("review-stale-shutdown")
 	ctx := context.Background()
@@ -32,15 +33,20 @@ func TestReviewStaleShutdownKeepsRejoinedNode(t *testing.T) {
 	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 1}}, reg)
 	require.NoError(t, err)
 	defer head.Close()
-	join := func() *ray.Process {
-		n, err := ray.JoinNode(ctx, ray.DeployConfig{Address: head.Addr(), Token: tok, Name: "n1",
+	join := func(ctx context.Context) (*ray.Process, error) {
+		return ray.JoinNode(ctx, ray.DeployConfig{Address: head.Addr(), Token: tok, Name: "n1",
 			Node: ray.NodeConfig{CPUs: 1}, DrainTimeout: 2 * time.Second}, reg)
-		require.NoError(t, err)
-		return n
 	}
-	a := join()
+	aCtx, hang := context.WithCancel(ctx)
+	a, err := join(aCtx)
+	require.NoError(t, err)
 	defer a.Close()
-	b := join()
+	hang()
+	var b *ray.Process
+	require.Eventually(t, func() bool { // once the node table has lost A
+		b, err = join(ctx)
+		return err == nil
+	}, 20*time.Second, 100*time.Millisecond, "B is refused: %v", err)
 	defer b.Close()
 	require.Equal(t, a.Self(), b.Self(), "the rejoin under n1 keeps n1's ID")
 
