@@ -134,6 +134,16 @@ func TestConnectTLS(t *testing.T) {
 	bad, err := deploy.TLSConfig(cert, key, filepath.Join(odir, "ca.pem"))
 	require.NoError(t, err)
 	short := ray.WithDeployConfig(func(dc *ray.DeployConfig) { dc.JoinTimeout = 500 * time.Millisecond })
+	// The head's rejection of a client certificate (its alert:
+	// "certificate required", the client having none the head's CA list
+	// takes) is final: the join says so at once, not at its timeout.
+	// Its CA list is the cluster's, its certificate another CA's.
+	rogue, err := deploy.TLSConfig(cert, key, filepath.Join(dir, "ca.pem"))
+	require.NoError(t, err)
+	long := ray.WithDeployConfig(func(dc *ray.DeployConfig) { dc.JoinTimeout = time.Minute })
+	_, err = ray.Connect(ctx, addr, ray.WithToken(tok), ray.WithRegistry(reg), ray.WithTLS(rogue), long)
+	require.ErrorIs(t, err, deploy.ErrUnreachable)
+	assert.ErrorContains(t, err, "every process needs a certificate signed by the cluster's CA")
 	_, err = ray.Connect(ctx, addr, ray.WithToken(tok), ray.WithRegistry(reg), ray.WithTLS(bad), short)
 	require.ErrorIs(t, err, deploy.ErrUnreachable)
 	_, err = ray.Connect(ctx, addr, ray.WithToken(tok), ray.WithRegistry(reg), short)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"raysim/runtime/transport"
 )
@@ -145,7 +146,23 @@ func IsFinal(err error) bool {
 	var verify *tls.CertificateVerificationError
 	var unknownCA x509.UnknownAuthorityError
 	var invalid x509.CertificateInvalidError
-	return errors.As(err, &alert) || errors.As(err, &verify) || errors.As(err, &unknownCA) || errors.As(err, &invalid)
+	return errors.As(err, &alert) || errors.As(err, &verify) || errors.As(err, &unknownCA) || errors.As(err, &invalid) ||
+		isRemoteTLSAlert(err)
+}
+
+// isRemoteTLSAlert reports whether err is a TLS alert the peer sent
+// during the handshake (it rejected this host's certificate: "bad
+// certificate", "unknown certificate authority", or "certificate
+// required" when this host sent none its CA list takes). crypto/tls
+// reports one as a *net.OpError of Op "remote error" around an unexported
+// alert, not as a tls.AlertError (that is QUIC's). The peer's "internal
+// error" alone is not final: it may be passing.
+func isRemoteTLSAlert(err error) bool {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "remote error" || op.Err == nil {
+		return false
+	}
+	return !strings.Contains(op.Err.Error(), "internal error")
 }
 
 // looksLikeTLS reports whether b, a connection's first bytes, open a TLS
