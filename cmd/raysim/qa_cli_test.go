@@ -99,7 +99,8 @@ func TestRunWarningsInResult(t *testing.T) {
 }
 
 // Flags a run would ignore are refused (exit 2) with the reason: a live
-// cluster's flags without --address, --tcp with it.
+// cluster's flags without --address, --tcp with it, --buggify and
+// --wire-check with either.
 func TestRunRefusesIgnoredFlags(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -112,6 +113,11 @@ func TestRunRefusesIgnoredFlags(t *testing.T) {
 		{[]string{"--tls-key", "k.pem"}, "--tls-key only with --address"},
 		{[]string{"--token-file", "tok"}, "--token-file only with --address"},
 		{[]string{"--tcp", "--address", "127.0.0.1:1"}, "--tcp and --address: give one"},
+		// The simulator's own flags (they were ignored, and the run PASSed).
+		{[]string{"--address", "127.0.0.1:1", "--buggify"}, "--buggify only in the simulator"},
+		{[]string{"--address", "127.0.0.1:1", "--wire-check"}, "--wire-check only in the simulator"},
+		{[]string{"--tcp", "--buggify"}, "it would be ignored with --tcp"},
+		{[]string{"--tcp", "--wire-check"}, "--wire-check only in the simulator"},
 	} {
 		code, out, errOut := call(t, append([]string{"run", "testdata/tiny.yaml", "-q"}, tc.args...)...)
 		if code != exitUsage || !strings.Contains(errOut, tc.want) {

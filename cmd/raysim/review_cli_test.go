@@ -134,6 +134,11 @@ func TestReviewStartBadFlagValues(t *testing.T) {
 		{"--drain-timeout", []string{"--address", "127.0.0.1:7379", "--drain-timeout", "-1s"}},
 		{"--join-timeout", []string{"--address", "127.0.0.1:7379", "--join-timeout", "0s"}},
 		{"--join-timeout", []string{"--address", "127.0.0.1:7379", "--join-timeout", "-1s"}},
+		{"--head-timeout", []string{"--address", "127.0.0.1:7379", "--head-timeout", "0s"}},
+		{"--head-timeout", []string{"--head", "--head-timeout", "5s"}}, // a node's setting
+		// A custom resource named CPU or GPU: exit 1 from StartHead before.
+		{"--cpus", []string{"--head", "--resources", "CPU=2"}},
+		{"--gpus", []string{"--address", "127.0.0.1:7379", "--resources", "x=1,GPU=1"}},
 	} {
 		code, out, errOut := call(t, startArgs(t, tc.args...)...)
 		if code != exitUsage || !strings.Contains(errOut, tc.flag) {

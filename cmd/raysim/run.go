@@ -80,15 +80,28 @@ func (f *runFlags) transport() string {
 }
 
 // check refuses flags that the others given make meaningless, rather than
-// ignore them silently: the live cluster's flags without --address, and
-// --tcp (a loopback cluster of its own) with it.
+// ignore them silently: the live cluster's flags without --address,
+// --tcp (a loopback cluster of its own) with it, and the simulator's own
+// --buggify and --wire-check with either (on TCP every message crosses
+// the codec already, and the fault points are the simulator's).
 func (f *runFlags) check(fs *flag.FlagSet) error {
 	given := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
-	if f.cluster.address != "" {
-		if f.tcp {
-			return errors.New("--tcp and --address: give one (--tcp runs on a loopback cluster of its own, --address on a live one)")
+	if f.tcp && f.cluster.address != "" {
+		return errors.New("--tcp and --address: give one (--tcp runs on a loopback cluster of its own, --address on a live one)")
+	}
+	if f.tcp || f.cluster.address != "" {
+		where := "--tcp"
+		if f.cluster.address != "" {
+			where = "--address"
 		}
+		for _, name := range []string{"buggify", "wire-check"} {
+			if given[name] {
+				return fmt.Errorf("--%s only in the simulator (without --tcp or --address): it would be ignored with %s", name, where)
+			}
+		}
+	}
+	if f.cluster.address != "" {
 		return nil
 	}
 	for _, name := range []string{"head-timeout", "token-file", "tls-cert", "tls-key", "tls-ca"} {

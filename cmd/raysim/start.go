@@ -195,6 +195,10 @@ live node) or a node has lost its head (--head-timeout), 2 for bad flags.
 					fmt.Fprintf(stderr, "raysim start: --resources %q: %v\n", kv, err)
 					return exitUsage
 				}
+				if k == "CPU" || k == "GPU" {
+					fmt.Fprintf(stderr, "raysim start: --resources %q: %s is not a custom resource: give it with --%ss\n", kv, k, strings.ToLower(k))
+					return exitUsage
+				}
 				node.Resources[k] = amt
 			}
 		}
@@ -223,6 +227,10 @@ live node) or a node has lost its head (--head-timeout), 2 for bad flags.
 			fmt.Fprintf(stderr, "raysim start: %s: %v\n", a.flag, err)
 			return exitUsage
 		}
+	}
+	if err := node.Check(); err != nil { // what StartHead or JoinNode would refuse, after starting nothing
+		fmt.Fprintf(stderr, "raysim start: %v\n", err)
+		return exitUsage
 	}
 	tlsCfg, err := tlsFromFlags(f.tlsCert, f.tlsKey, f.tlsCA)
 	if err != nil {

@@ -62,6 +62,12 @@ var ErrBadSpill = errors.New("ray: bad object spill capacity")
 // (to place fractional GPU requests on one device, as Ray does).
 const MaxNodeGPUs = 1 << 16
 
+// Check reports what StartHead, JoinNode and NewSim would refuse in a
+// node's configuration (a bad amount, a custom resource named CPU or GPU,
+// a spill tier without a bounded store), so that a command line can
+// refuse it before anything starts.
+func (n NodeConfig) Check() error { return n.check() }
+
 func (n NodeConfig) check() error {
 	if n.Start < 0 {
 		return fmt.Errorf("ray: node %q: Start %v: want 0 (with the cluster) or later", n.Name, n.Start)
