@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -156,4 +158,20 @@ func TestRefusalSaysNothingMore(t *testing.T) {
 
 	assert.Empty(t, hear([]byte("GET / HTTP/1.1\r\n\r\n")), "garbage")
 	require.Eventually(t, func() bool { return a.Stats().Refused >= 4 }, guard, time.Millisecond)
+}
+
+// TestIsFinalPeerTLSAlert: a TLS alert the peer sent in the handshake
+// comes back from crypto/tls as a *net.OpError of Op "remote error" (not
+// a tls.AlertError): it says the peer rejected this host's certificate,
+// and is final (a join used to retry it until its timeout); the peer's
+// "internal error" alert is not.
+func TestIsFinalPeerTLSAlert(t *testing.T) {
+	alert := func(text string) error {
+		return fmt.Errorf("handshake with 127.0.0.1:1: %w", &net.OpError{Op: "remote error", Err: errors.New(text)})
+	}
+	assert.True(t, IsFinal(alert("tls: certificate required")))
+	assert.True(t, IsFinal(alert("tls: bad certificate")))
+	assert.True(t, IsFinal(alert("tls: unknown certificate authority")))
+	assert.False(t, IsFinal(alert("tls: internal error")))
+	assert.False(t, IsFinal(&net.OpError{Op: "dial", Err: errors.New("connection refused")}))
 }
