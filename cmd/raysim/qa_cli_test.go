@@ -216,4 +216,14 @@ func TestRunAddressNamesLiveNodes(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
 	}
+	// An error that has nothing to do with the live nodes gets no such
+	// note (QA: it was appended to every load error).
+	_, errOut, code = c.raysim(nil, "run", "--address", c.addr, "--set", "faults=", "--set", "expect.finish_by=60s",
+		filepath.Join("..", "..", "scenarios", "quickstart.yaml"))
+	if code != exitUsage || !strings.Contains(errOut, "expect.finish_by: a time within duration_limit") {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(errOut, "checked against the live cluster") {
+		t.Errorf("a duration error got the live-cluster note:\n%s", errOut)
+	}
 }

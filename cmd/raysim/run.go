@@ -57,7 +57,7 @@ func newRunFlags(name string, stderr io.Writer, f *runFlags) *flag.FlagSet {
 	fs.BoolVar(&f.quiet, "q", false, "print only the verdict line")
 	fs.BoolVar(&f.wireCheck, "wire-check", false, "round-trip every message through the wire codec (slower)")
 	fs.BoolVar(&f.buggify, "buggify", false, "turn on the runtime's fault points (late replies, spurious retries, short timeouts), chosen by the seed")
-	fs.BoolVar(&f.tcp, "tcp", false, "run on an in-process loopback TCP cluster instead of the simulator (wall-clock time; faults not applied yet)")
+	fs.BoolVar(&f.tcp, "tcp", false, "run on an in-process loopback TCP cluster instead of the simulator (wall-clock time; of the faults, only task_errors is applied)")
 	addProgressFlag(fs, &f.progress, "progress line")
 	fs.StringVar(&f.trace, "trace", "", "record the run's event log to this file (replay it with raysim replay)")
 	fs.StringVar(&f.chrome, "chrome", "", "write the run as Chrome trace-event JSON (Perfetto) to this file")
@@ -169,6 +169,25 @@ func liveNote(address string, names []string) string {
 		address, strings.Join(names, ", "))
 }
 
+// aboutLiveNodes reports whether a load error may come of checking the
+// scenario against the live cluster (liveNote): one about its faults, its
+// cluster or a workload's demand. Any other (a duration bound, a bad
+// parameter) gets no note, which would mislead there.
+func aboutLiveNodes(err error) bool {
+	var errs scenarios.Errors
+	if !errors.As(err, &errs) {
+		return true // not a field error: say it, to be safe
+	}
+	for _, e := range errs {
+		f := e.Field
+		if strings.HasPrefix(f, "faults") || strings.HasPrefix(f, "cluster") ||
+			strings.Contains(f, ".resources") || strings.Contains(f, ".placement_group") || strings.Contains(f, ".drivers") {
+			return true
+		}
+	}
+	return false
+}
+
 func cmdRun(args []string, stdout, stderr io.Writer) int {
 	var f runFlags
 	fs := newRunFlags("run", stderr, &f)
@@ -242,7 +261,7 @@ func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr i
 			} else {
 				fmt.Fprintln(stderr, err)
 			}
-			if live != "" {
+			if live != "" && aboutLiveNodes(err) {
 				fmt.Fprintln(stderr, liveNote(f.cluster.address, liveNames))
 			}
 			return exitUsage
