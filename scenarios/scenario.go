@@ -91,9 +91,8 @@ type NodeGroup struct {
 // demand no node up can meet (tasks the global scheduler holds as
 // infeasible, and unplaced bundles of pending placement groups, that one
 // of the group's nodes could hold, packed first fit
-// onto nodes of the group's shape) and for the tasks queued on the nodes
-// up (one CPU each, beyond the CPUs free); a launched node joins Boot
-// later. A node of the group above Min that has been idle (nothing
+// onto nodes of the group's shape; not the tasks queued on the nodes up,
+// which stay where they are); a launched node joins Boot later. A node of the group above Min that has been idle (nothing
 // queued or running, every resource free, no actor) for IdleTimeout is
 // terminated: it says goodbye and stops (ray.Sim.Terminate).
 type Autoscale struct {

@@ -337,6 +337,9 @@ type Sim struct {
 	// standby[i] adds node i, not started yet (NodeConfig.Standby); nil
 	// once added.
 	standby map[int]func()
+	// driversOn[i] counts the drivers running on node i (Go, Run), which
+	// Terminate refuses to end.
+	driversOn map[int]int
 }
 
 // NewSim builds a simulated cluster (nothing runs until Run).
@@ -424,11 +427,18 @@ func (c *Sim) Launch(i int) error {
 // its raylet says goodbye to the node table (node.Raylet.Leave, so the
 // node is declared dead at once) and the node stops a millisecond later,
 // once the goodbye has left; what it held is lost as in a crash. A node
-// that is not up is an error.
+// that is not up, or where drivers run (Go, Run), is an error.
 func (c *Sim) Terminate(i int) error {
+	if i < 0 || i >= len(c.cfg.Nodes) {
+		return fmt.Errorf("ray: terminate node %d: the cluster has nodes 0 to %d", i, len(c.cfg.Nodes)-1)
+	}
+	name := c.cfg.Nodes[i].Name
 	r := c.Raylet(i)
 	if r == nil {
-		return fmt.Errorf("ray: terminate node %d: it is not up", i)
+		return fmt.Errorf("ray: terminate node %q: it is not up", name)
+	}
+	if n := c.driversOn[i]; n > 0 {
+		return fmt.Errorf("ray: terminate node %q: %d drivers run there (a driver's node ends its job: crash it to mean that)", name, n)
 	}
 	r.Leave()
 	id := netsim.NodeID(RayletID(i))
@@ -562,9 +572,13 @@ func (c *Sim) Go(i int, driver func(ctx context.Context) error) error {
 	id := transport.DriverTaskID(c.cfg.Seed, uint64(c.drivers))
 	c.drivers++
 	c.running++
+	if c.driversOn == nil {
+		c.driversOn = map[int]int{}
+	}
+	c.driversOn[i]++
 	caller := r.NewDriver(id)
 	c.net.Env(RayletID(i)).Go(func() {
-		defer func() { c.running--; caller.End() }()
+		defer func() { c.running--; c.driversOn[i]--; caller.End() }()
 		if err := driver(caller.Context()); err != nil {
 			c.errs = append(c.errs, err)
 		}

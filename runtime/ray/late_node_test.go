@@ -88,3 +88,19 @@ func TestStandbyNodeLaunchedAndTerminated(t *testing.T) {
 	_, err = ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "head", Standby: true}}}, reg)
 	assert.ErrorContains(t, err, "the first node starts with the cluster")
 }
+
+// TestTerminateRefusesADriversNode: Terminate of the node running Run's
+// driver (or any driver) is refused: the driver vanished mid-function and
+// Run returned nil (QA). Out of range is an error too.
+func TestTerminateRefusesADriversNode(t *testing.T) {
+	reg := ray.NewRegistry()
+	c, err := ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "head"}, {Name: "w"}}, Seed: 1}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		assert.ErrorContains(t, c.Terminate(0), "drivers run there")
+		assert.ErrorContains(t, c.Terminate(7), "the cluster has nodes 0 to 1")
+		assert.NoError(t, c.Terminate(1))
+		return nil
+	}))
+}

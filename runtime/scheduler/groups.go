@@ -741,8 +741,10 @@ type GroupInfo struct {
 	Detached bool
 	// Nodes is where each bundle is committed now (0: not placed).
 	Nodes []transport.NodeID
-	// Bundles are the resources of each bundle (shared: do not edit).
-	Bundles []transport.Resources
+	// Bundles are the resources of each bundle (shared: do not edit), and
+	// Strategy the group's (transport.GroupPack...).
+	Bundles  []transport.Resources
+	Strategy uint8
 }
 
 // Groups returns the groups the scheduler knows, removed ones too, sorted
@@ -756,7 +758,7 @@ func (g *Global) Groups() []GroupInfo {
 	slices.Sort(ids)
 	for _, id := range ids {
 		gr := g.groups[id]
-		info := GroupInfo{ID: gr.id, Name: gr.name, Ready: gr.ready, Removed: gr.removed, Detached: gr.detached, Bundles: gr.bundles}
+		info := GroupInfo{ID: gr.id, Name: gr.name, Ready: gr.ready, Removed: gr.removed, Detached: gr.detached, Bundles: gr.bundles, Strategy: gr.strategy}
 		for _, a := range gr.at {
 			info.Nodes = append(info.Nodes, a.node)
 		}

@@ -74,28 +74,36 @@ func (a *autoscaler) up(i int) bool {
 	return n != nil && n.Alive()
 }
 
+// request is one demand the nodes up cannot meet: a task held as
+// infeasible, or an unplaced bundle of a pending placement group; alone
+// (a STRICT_SPREAD group's bundles) it takes a node of its own.
+type request struct {
+	res   transport.Resources
+	alone bool
+}
+
 // round launches nodes for the unmet demand and terminates idle ones.
 func (a *autoscaler) round() {
 	g := a.c.Global()
 	if g == nil {
 		return // the global scheduler is down: no demand to read
 	}
-	loads := map[transport.NodeID]bool{} // registered, alive, idle by the scheduler's view
-	queued, free := 0, int64(0)
+	idle := map[transport.NodeID]bool{} // registered and alive, by the scheduler's view: idle or not
 	for _, l := range g.Loads() {
 		if l.Dead {
 			continue
 		}
-		queued += l.QueueLen
-		free += max(l.Available.CPU, 0)
-		loads[l.Node] = l.QueueLen == 0 && l.Available.CPU == l.Total.CPU && l.Available.GPU == l.Total.GPU &&
+		idle[l.Node] = l.QueueLen == 0 && l.Available.CPU == l.Total.CPU && l.Available.GPU == l.Total.GPU &&
 			transport.Resources{Custom: l.Total.Custom}.Fits(transport.Resources{Custom: l.Available.Custom})
 	}
 	// The demand: tasks held as infeasible, and the unplaced bundles of
-	// placement groups (Ray's autoscaler counts both).
-	var demand []transport.Resources
+	// placement groups (Ray's autoscaler counts both). Not the tasks
+	// queued on the nodes up: a raylet keeps what it queued (it does not
+	// spill it again when a node joins, as Ray's does), so nodes launched
+	// for them would stay idle and be terminated, again and again.
+	var demand []request
 	for _, spec := range g.Infeasible() {
-		demand = append(demand, spec.Resources)
+		demand = append(demand, request{res: spec.Resources})
 	}
 	for _, gr := range g.Groups() {
 		if gr.Removed {
@@ -103,42 +111,39 @@ func (a *autoscaler) round() {
 		}
 		for b, at := range gr.Nodes {
 			if at == 0 && b < len(gr.Bundles) {
-				demand = append(demand, gr.Bundles[b])
+				demand = append(demand, request{res: gr.Bundles[b], alone: gr.Strategy == transport.GroupStrictSpread})
 			}
 		}
 	}
 	taken := make([]bool, len(demand))
 	now := a.c.Netsim().Now()
-	for k, p := range a.pools {
+	for _, p := range a.pools {
 		// The demand this group's nodes could meet, packed first fit onto
 		// nodes of its shape.
 		var bins []transport.Resources
+		requests := 0
 		for j, req := range demand {
-			if taken[j] || !req.Fits(p.shape) {
+			if taken[j] || !req.res.Fits(p.shape) {
 				continue
 			}
 			taken[j] = true
+			requests++
 			placed := false
 			for b := range bins {
-				if req.Fits(bins[b]) {
-					bins[b] = bins[b].Sub(req)
+				if !req.alone && req.res.Fits(bins[b]) {
+					bins[b] = bins[b].Sub(req.res)
 					placed = true
 					break
 				}
 			}
 			if !placed {
-				bins = append(bins, p.shape.Sub(req))
+				bins = append(bins, p.shape.Sub(req.res))
 			}
 		}
 		need := len(bins)
-		if k == 0 && p.shape.CPU > 0 && int64(queued)*transport.ResourceUnit > free {
-			// Queued tasks beyond the free CPUs, one CPU each: the first
-			// group with CPUs takes them.
-			need += int((int64(queued)*transport.ResourceUnit - free + p.shape.CPU - 1) / p.shape.CPU)
-		}
 		up := 0
 		for _, i := range p.nodes {
-			_, known := loads[transport.NodeID(ray.RayletID(i))]
+			_, known := idle[transport.NodeID(ray.RayletID(i))]
 			switch {
 			case a.up(i) && known:
 				up++
@@ -164,21 +169,22 @@ func (a *autoscaler) round() {
 			p.launched[i] = now
 			delete(p.idleSince, i)
 			launch--
-			a.log(i, fmt.Sprintf("launch (%d pending, %d queued): joins in %s", need, queued, scenarios.FormatDuration(p.cfg.Boot)))
+			a.log(i, fmt.Sprintf("launch: %d %s needed for %d %s; joins in %s", need, plural(need, "node", "nodes"),
+				requests, plural(requests, "request", "requests"), scenarios.FormatDuration(p.cfg.Boot)))
 			a.c.Netsim().After(p.cfg.Boot, func() {
 				if !a.up(i) { // (a fault may have restarted it meanwhile)
 					a.c.Launch(i)
 				}
 			})
 		}
-		// Idle nodes above the floor, longest idle first in node order.
+		// Idle nodes above the floor, in node order.
 		for _, i := range p.nodes {
 			if !a.up(i) || up <= p.cfg.Min {
 				delete(p.idleSince, i)
 				continue
 			}
 			r := a.c.Raylet(i)
-			if idle := loads[transport.NodeID(ray.RayletID(i))] && r != nil && len(r.HostedActors()) == 0; !idle {
+			if !idle[transport.NodeID(ray.RayletID(i))] || r == nil || len(r.HostedActors()) > 0 {
 				delete(p.idleSince, i)
 				continue
 			}

@@ -133,10 +133,12 @@ func (f *faultInjector) schedule() {
 // kill_node or pause_node of a node that is down, a restart_node of one that
 // is up (each said with a warning when the file wrote it; a random process's
 // are not).
-func (f *faultInjector) inject(fl *scenarios.Fault, written bool) {
+func (f *faultInjector) inject(fl *scenarios.Fault, written bool) bool {
 	if f.apply(fl, written) {
 		f.injected++
+		return true
 	}
+	return false
 }
 
 // alive reports whether the netsim node id is up.
@@ -158,7 +160,7 @@ func (f *faultInjector) apply(fl *scenarios.Fault, warn bool) bool {
 	switch fl.Kind {
 	case scenarios.KillNode, scenarios.RestartNode, scenarios.PauseNode, scenarios.SkewClock:
 		if sim.Node(f.node(fl.Node)) == nil {
-			return noop("%s at %v: node %s has not joined yet (its group's start); nothing to do", fl.Kind, fl.At, fl.Node)
+			return noop("%s at %v: node %s is not up yet (its group's start, or its autoscaler has not launched it); nothing to do", fl.Kind, fl.At, fl.Node)
 		}
 	}
 	switch fl.Kind {
@@ -350,8 +352,17 @@ func (f *faultInjector) expandRandom(entry int, r *scenarios.RandomFaults) {
 		case scenarios.RandomCrash:
 			fl.Kind = scenarios.KillNode
 			if r.RestartAfter > 0 {
+				// The restart belongs to its kill: a kill that found the
+				// node down (killed already, not launched yet, terminated
+				// by the autoscaler) restarts nothing.
+				kill := fl
 				re := scenarios.Fault{At: t + r.RestartAfter, Kind: scenarios.RestartNode, Node: name}
-				sim.At(re.At, func() { f.inject(&re, false) })
+				sim.At(kill.At, func() {
+					if f.inject(&kill, false) {
+						sim.At(re.At, func() { f.inject(&re, false) })
+					}
+				})
+				continue
 			}
 		case scenarios.RandomPause:
 			fl.Kind, fl.For = scenarios.PauseNode, r.For
