@@ -831,6 +831,17 @@ func (a *analyzer) done(id transport.TaskID, node transport.NodeID, at time.Dura
 	t.phases = len(a.rep.Latency.Split)
 }
 
+// endRunning ends the runs of the tasks running on a node that stops
+// (r, its crash): they are lost with it.
+func (a *analyzer) endRunning(r *traces.Record) {
+	for key, s := range a.running {
+		if transport.NodeID(key[1]) == r.Node {
+			a.busy = append(a.busy, interval{node: r.Node, start: s, end: r.At})
+			delete(a.running, key)
+		}
+	}
+}
+
 func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 	switch k {
 	case netsim.EvCrash, netsim.EvRestart, netsim.EvPartition, netsim.EvHeal, netsim.EvPause, netsim.EvDegrade, netsim.EvSkew:
@@ -838,6 +849,15 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 		a.taskErrors(r)
 		return
 	default:
+		return
+	}
+	if (k == netsim.EvCrash && r.Detail == netsim.DetailTerminated) || (k == netsim.EvRestart && r.Detail == netsim.DetailLaunched) {
+		// A node stopped or started on purpose (an autoscaler's, see
+		// ray.Sim.Terminate, Launch): no fault. A terminated node runs
+		// nothing, but what it ran ends with it.
+		if k == netsim.EvCrash {
+			a.endRunning(r)
+		}
 		return
 	}
 	f := Fault{Kind: k.String(), At: r.At, Detail: r.Detail}
@@ -848,12 +868,7 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 			f.Detail = "offset " + time.Duration(r.Bytes).String()
 		}
 		if k == netsim.EvCrash {
-			for key, s := range a.running { // tasks running there are lost
-				if transport.NodeID(key[1]) == r.Node {
-					a.busy = append(a.busy, interval{node: r.Node, start: s, end: r.At})
-					delete(a.running, key)
-				}
-			}
+			a.endRunning(r)
 		}
 	case netsim.EvPartition:
 		f.cut = partitioned(r)

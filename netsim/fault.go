@@ -33,7 +33,20 @@ func (s *Sim) mustNode(op string, id NodeID) *Node {
 //
 // When called from a coroutine of the crashed node itself, Crash does not
 // return: the coroutine unwinds at once.
-func (s *Sim) Crash(id NodeID) {
+func (s *Sim) Crash(id NodeID) { s.CrashAs(id, "") }
+
+// The details of a node's stop and start on purpose (CrashAs, RestartAs:
+// an autoscaler's termination and launch), by which analyses tell them
+// from a fault's crash and restart.
+const (
+	DetailTerminated = "terminated"
+	DetailLaunched   = "launched"
+)
+
+// CrashAs is Crash with the crash event's detail: why the node stops
+// ("terminated": a node stopped on purpose, which analyses tell from a
+// fault).
+func (s *Sim) CrashAs(id NodeID, detail string) {
 	n := s.mustNode("Crash", id)
 	if !n.alive {
 		return
@@ -53,7 +66,7 @@ func (s *Sim) Crash(id NodeID) {
 		clear(ls.tx)
 		ls.tx = ls.tx[:0]
 	}
-	s.emit(EvCrash, id, id, 0, nil, "")
+	s.emit(EvCrash, id, id, 0, nil, detail)
 	var it item
 	for n.dqLen() > 0 {
 		n.dqPop(&it)
@@ -75,8 +88,13 @@ func (s *Sim) Crash(id NodeID) {
 // by the node itself, the new incarnation starts once the calling code is
 // done: from one of its coroutines Restart does not return (as Crash), and
 // the rest of a handler or timer that calls it runs with the node down.
-func (s *Sim) Restart(id NodeID) {
+func (s *Sim) Restart(id NodeID) { s.RestartAs(id, "") }
+
+// RestartAs is Restart with the restart event's detail ("launched": a
+// node started on purpose, which analyses tell from a fault's restart).
+func (s *Sim) RestartAs(id NodeID, detail string) {
 	n := s.mustNode("Restart", id)
+	n.why = detail // the restart event's, whichever path starts it
 	c := s.cur
 	self := (c != nil && c.node == n) || (c == nil && s.inItem == n)
 	if n.restarting && self {

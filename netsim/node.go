@@ -45,6 +45,8 @@ type Node struct {
 	// restarting: the node's own handler, timer or coroutine called
 	// Restart; runNodeItem starts the new incarnation once it is done.
 	restarting bool
+	// why is the next restart event's detail (RestartAs).
+	why string
 }
 
 // MaxNodes bounds a simulation's nodes: an item names its node by a 24-bit
@@ -90,7 +92,8 @@ func (n *Node) start(restart bool) {
 	seed := uint64(n.sim.cfg.Seed)
 	n.rng = rand.New(rand.NewPCG(splitmix(seed^splitmix(uint64(n.id))), splitmix(n.inc^splitmix(seed+uint64(n.id)))))
 	if restart {
-		n.sim.emit(EvRestart, n.id, n.id, int64(n.inc), nil, "")
+		n.sim.emit(EvRestart, n.id, n.id, int64(n.inc), nil, n.why)
+		n.why = ""
 	}
 	if n.factory != nil {
 		n.handler = n.factory(n)

@@ -544,9 +544,17 @@ func (c *chromeWriter) netRecord(r *Record) {
 		}
 		c.counter(r.Node, "queue", r.At, "tasks", 0)
 		c.counter(r.Node, "object store", r.At, "bytes", 0)
-		c.fault("crash "+c.name(r.Node), r)
+		if r.Detail == netsim.DetailTerminated { // on purpose: an autoscaler's
+			c.marker("terminate "+c.name(r.Node), "scaling", r)
+		} else {
+			c.fault("crash "+c.name(r.Node), r)
+		}
 	case netsim.EvRestart:
-		c.fault("restart "+c.name(r.Node), r)
+		if r.Detail == netsim.DetailLaunched {
+			c.marker("launch "+c.name(r.Node), "scaling", r)
+		} else {
+			c.fault("restart "+c.name(r.Node), r)
+		}
 	case netsim.EvPartition:
 		c.fault("partition "+NameGroups(r.Detail, c.name), r)
 	case netsim.EvHeal:
@@ -558,7 +566,11 @@ func (c *chromeWriter) netRecord(r *Record) {
 	case netsim.EvSkew:
 		c.fault(fmt.Sprintf("skew %s %v", c.name(r.Node), time.Duration(r.Bytes)), r)
 	case netsim.EvCustom:
-		c.fault(r.Detail, r)
+		if strings.HasPrefix(r.Detail, "autoscaler ") { // its decisions, not faults
+			c.marker(r.Detail, "scaling", r)
+		} else {
+			c.fault(r.Detail, r)
+		}
 	}
 }
 
@@ -598,10 +610,13 @@ func (c *chromeWriter) forgetPulls(node transport.NodeID) {
 	}
 }
 
-func (c *chromeWriter) fault(name string, r *Record) {
+func (c *chromeWriter) fault(name string, r *Record) { c.marker(name, "fault", r) }
+
+// marker is a global instant event of category cat on r's node.
+func (c *chromeWriter) marker(name, cat string, r *Record) {
 	pid := r.Node
 	c.node(pid)
-	c.emit(&ChromeEvent{Name: name, Cat: "fault", Ph: "i", Scope: "g", Ts: usec(r.At), Pid: uint32(pid), Tid: tidSubmit,
+	c.emit(&ChromeEvent{Name: name, Cat: cat, Ph: "i", Scope: "g", Ts: usec(r.At), Pid: uint32(pid), Tid: tidSubmit,
 		Args: map[string]any{"kind": r.KindName()}})
 }
 

@@ -419,7 +419,7 @@ func (c *Sim) Launch(i int) error {
 	case n.Alive():
 		return fmt.Errorf("ray: launch node %q: it is up", c.cfg.Nodes[i].Name)
 	}
-	c.net.Sim.Restart(netsim.NodeID(RayletID(i)))
+	c.net.Sim.RestartAs(netsim.NodeID(RayletID(i)), netsim.DetailLaunched)
 	return nil
 }
 
@@ -445,7 +445,7 @@ func (c *Sim) Terminate(i int) error {
 	inc := c.net.Sim.Node(id).Incarnation()
 	c.net.Sim.After(time.Millisecond, func() {
 		if n := c.net.Sim.Node(id); n.Alive() && n.Incarnation() == inc {
-			c.net.Sim.Crash(id)
+			c.net.Sim.CrashAs(id, netsim.DetailTerminated)
 		}
 	})
 	return nil
