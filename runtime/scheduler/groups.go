@@ -690,14 +690,16 @@ func (g *Global) incOf(id transport.NodeID) uint64 {
 // too if the owner never registered in the view: a driver's raylet on a
 // live cluster (its reports are kept from the scheduler, see
 // deploy.Directory.Filter), which the node table declares dead when the
-// driver ends.
+// driver ends; or if it registered later (a report that passed the filter
+// before the directory knew the driver's role) with no incarnation newer
+// than the dead one.
 func (g *Global) groupsLost(node transport.NodeID, inc uint64) {
 	var orphans []*group
 	for _, gr := range g.groupOrder {
 		if !gr.byDriver || gr.detached || gr.owner != node {
 			continue
 		}
-		if gr.ownerInc != 0 && gr.ownerInc <= inc || gr.ownerInc == 0 && g.index[node] == nil {
+		if gr.ownerInc != 0 && gr.ownerInc <= inc || gr.ownerInc == 0 && (g.index[node] == nil || g.index[node].inc <= inc) {
 			orphans = append(orphans, gr)
 		}
 	}
