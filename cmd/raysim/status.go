@@ -175,7 +175,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 // the group's tasks may take them, as Ray's status counts them), and the
 // bundles are counted instead of listed. --json keeps every resource.
 func resourcesText(n statusNode) string {
-	total := map[string]float64{"CPU": n.Total["CPU"], "GPU": n.Total["GPU"]}
+	total := map[string]float64{"CPU": 0, "GPU": 0} // the loop adds the node's own
 	bundles := 0
 	for k, v := range n.Total {
 		_, index, ok := transport.ParseBundleResource(k)

@@ -26,3 +26,17 @@ func TestStatusFoldsGroupBundles(t *testing.T) {
 	}
 	assert.Equal(t, "0/2 CPU 0/0 GPU 1/3 accel (2 group bundles)", resourcesText(n))
 }
+
+// TestStatusPlainNode: a node's own CPUs and GPUs are counted once, with a
+// bundle's or without (review: every node showed them twice, 3/8 CPU for
+// 4 CPUs, 3 free).
+func TestStatusPlainNode(t *testing.T) {
+	n := statusNode{Total: map[string]float64{"CPU": 4, "GPU": 1}, Available: map[string]float64{"CPU": 3, "GPU": 1}}
+	assert.Equal(t, "3/4 CPU 1/1 GPU", resourcesText(n))
+	g := transport.GroupID(7)
+	for _, q := range transport.BundleResources(g, 0, transport.Resources{CPU: transport.Units(2)}).Custom {
+		n.Total[q.Name] = float64(q.Amount) / float64(transport.Units(1))
+		n.Available[q.Name] = n.Total[q.Name]
+	}
+	assert.Equal(t, "3/6 CPU 1/1 GPU (1 group bundle)", resourcesText(n))
+}
