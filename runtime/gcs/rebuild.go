@@ -120,8 +120,14 @@ func (s *Shard) rebuild(from transport.NodeID, m *transport.GcsRebuild) {
 		}
 	}
 	rec := s.rerunsOf(id)
-	if rec.claimant != 0 && rec.claimant != from && s.deadInc[rec.claimant] == rec.deadAt {
+	if rec.claimant != 0 && s.deadInc[rec.claimant] == rec.deadAt {
 		info.Claim = transport.ClaimWait
+		if rec.claimant == from {
+			// Its claimant asks again: the answer granting it was lost
+			// (or it crossed the run's start). The same run, uncharged.
+			info.Claim = transport.ClaimRun
+			info.Spec.Attempt = rec.reruns
+		}
 		s.env.Send(from, info)
 		return
 	}

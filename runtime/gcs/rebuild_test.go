@@ -41,6 +41,12 @@ func TestRebuildClaims(t *testing.T) {
 	require.Equal(t, transport.ClaimRun, info.Claim)
 	require.Equal(t, uint32(2), info.Spec.Attempt, "the owner's retry, then this rebuild")
 	require.Equal(t, transport.ClaimWait, claim(4).Claim, "a second reader of the same loss")
+	// The claimant asks again (the answer granting it was lost at a
+	// failover): the same run, not charged again (review: it was charged
+	// a second unit, and the claimant did not ask again at all).
+	info = claim(3)
+	require.Equal(t, transport.ClaimRun, info.Claim, "the claimant's re-ask")
+	require.Equal(t, uint32(2), info.Spec.Attempt, "uncharged")
 	sh.load()
 	require.Equal(t, transport.ClaimWait, claim(4).Claim, "the claim, reloaded")
 

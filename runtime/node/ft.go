@@ -501,6 +501,7 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 	}
 	r.reconstructing[id.Task] = true
 	r.claimRebuild(id)
+	r.awaitRebuild(id.Task) // its answer may be lost (a GCS failover): asked again
 }
 
 // claimRebuild asks the task table to rebuild a lost object (GcsRebuild):
@@ -516,14 +517,28 @@ func (r *Raylet) claimRebuild(id transport.ObjectID) {
 // lookupTimeout while a reader here still waits for an object of the task:
 // the rebuild may be given up (its retries spent) or die with the node
 // that claimed it, and the table then answers otherwise.
+//
+// A claim's answer granting the rebuild can be lost too (a reply that
+// dies with a GCS tail at a failover is not sent again: the chain answers
+// a re-sent request it applied with an acknowledgement only), and the
+// table then holds the rebuild as this node's while nothing runs it and
+// every other reader waits: so every claim is asked again until a run is
+// ours or the object came (the table grants its live claimant the same
+// run again, uncharged). One re-ask is pending per task at a time.
 func (r *Raylet) awaitRebuild(task transport.TaskID) {
+	if r.rebuildAsk[task] {
+		return
+	}
+	r.rebuildAsk[task] = true
 	r.env.After(lookupTimeout, func() {
+		delete(r.rebuildAsk, task)
 		if !r.reconstructing[task] || r.owned[task] != nil {
 			return // the object came (put clears it), or a rebuild is ours
 		}
 		for _, id := range r.awaitedOf(task) {
 			if !r.store.Contains(id) {
 				r.claimRebuild(id)
+				r.awaitRebuild(task)
 				return
 			}
 		}

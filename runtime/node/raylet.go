@@ -227,6 +227,9 @@ type Raylet struct {
 	deadInc        map[transport.NodeID]uint64
 	restarts       map[transport.ActorID]*transport.TaskPlaced // see watchRestart
 	reconstructing map[transport.TaskID]bool
+	// rebuildAsk: a re-ask of a task's rebuild claim is pending
+	// (awaitRebuild): one timer per task, however many answers come.
+	rebuildAsk map[transport.TaskID]bool
 	rebuilds       uint64                               // actor calls re-run from lineage (each a fresh caller: onTaskInfo)
 	rebuildSeq     uint32                               // normal tasks re-run from lineage (each numbered apart: onTaskInfo)
 	locating       map[transport.ObjectID]time.Duration // retry backoff of subscriptions
@@ -300,6 +303,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 		deadInc:        make(map[transport.NodeID]uint64),
 		restarts:       make(map[transport.ActorID]*transport.TaskPlaced),
 		reconstructing: make(map[transport.TaskID]bool),
+		rebuildAsk:     make(map[transport.TaskID]bool),
 		locating:       make(map[transport.ObjectID]time.Duration),
 		heard:          make(map[transport.NodeID]time.Duration),
 		asking:         make(map[transport.TaskID]verdict),
