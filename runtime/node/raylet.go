@@ -229,15 +229,15 @@ type Raylet struct {
 	reconstructing map[transport.TaskID]bool
 	// rebuildAsk: a re-ask of a task's rebuild claim is pending
 	// (awaitRebuild): one timer per task, however many answers come.
-	rebuildAsk map[transport.TaskID]bool
-	rebuilds       uint64                               // actor calls re-run from lineage (each a fresh caller: onTaskInfo)
-	rebuildSeq     uint32                               // normal tasks re-run from lineage (each numbered apart: onTaskInfo)
-	locating       map[transport.ObjectID]time.Duration // retry backoff of subscriptions
-	heard          map[transport.NodeID]time.Duration   // when a chunk last came from each node (watchPull)
-	pullWatches    uint64                               // stall timers set so far: each one's number (watchPull)
-	submitQ        []*transport.TaskSpec                // submissions waiting for the loop
-	jobs           []*taskJob                           // finished tasks' jobs, for the next (run)
-	drainArmed     bool                                 // drainTimer is set
+	rebuildAsk  map[transport.TaskID]bool
+	rebuilds    uint64                               // actor calls re-run from lineage (each a fresh caller: onTaskInfo)
+	rebuildSeq  uint32                               // normal tasks re-run from lineage (each numbered apart: onTaskInfo)
+	locating    map[transport.ObjectID]time.Duration // retry backoff of subscriptions
+	heard       map[transport.NodeID]time.Duration   // when a chunk last came from each node (watchPull)
+	pullWatches uint64                               // stall timers set so far: each one's number (watchPull)
+	submitQ     []*transport.TaskSpec                // submissions waiting for the loop
+	jobs        []*taskJob                           // finished tasks' jobs, for the next (run)
+	drainArmed  bool                                 // drainTimer is set
 
 	// registered: the node table answered this incarnation's registration.
 	// Until it does, what the node would tell the GCS it holds (object
