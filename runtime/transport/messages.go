@@ -992,8 +992,11 @@ const (
 // its rebuilds, as in Ray: it charges one unit per rebuild and answers
 // with TaskInfo (Claim). Readers that hear of the same loss at once claim
 // the same rebuild: the first runs it and the others wait for it, so one
-// loss costs one unit and runs the task once. A write (the claim is
-// recorded), so on a chain it enters at the head.
+// loss costs one unit and runs the task once (but for a generator's
+// re-run that yields fewer items: a reader elsewhere of an item it did not
+// make finds no claim and no copy once it ends, and runs it again, one
+// more unit, to learn so). A write (the claim is recorded), so on a chain
+// it enters at the head.
 type GcsRebuild struct{ Object ObjectID }
 
 // GcsTaskRerun tells the task table that the node owning a run of a task
