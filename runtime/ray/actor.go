@@ -232,19 +232,28 @@ type ActorMethod[S, R any] struct {
 // addMethod registers a method; like the Register functions it panics on
 // a programming error (a nil class, an empty name, a nil fn, a name taken).
 func addMethod[S, R any](c *ActorClass[S], name string, sig any, types []reflect.Type, m node.Method) *ActorMethod[S, R] {
+	fn, o := newMethod(c, name, sig)
+	c.typ.Methods[fn] = m
+	return &ActorMethod[S, R]{name: name, fn: fn, opts: o, sig: paramsOf(fn, types...)}
+}
+
+// newMethod is what every method's registration does first (addMethod,
+// addMultiMethod, addGenMethod): it checks the class and the name, enters
+// the method ("Class.method") in the registry and returns its name and
+// its default options (no CPU of its own, no retries).
+func newMethod[S any](c *ActorClass[S], name string, sig any) (fn string, o options) {
 	if c == nil {
 		panic(fmt.Sprintf("ray: registering method %q of a nil *ActorClass", name))
 	}
 	if name == "" {
 		panic(fmt.Sprintf("ray: registering a method of %q with an empty name", c.name))
 	}
-	fn := c.name + "." + name
+	fn = c.name + "." + name
 	c.reg.add(fn, sig)
-	c.typ.Methods[fn] = m
-	o := defaultOptions()
+	o = defaultOptions()
 	o.CPU = 0
 	o.MaxRetries = 0
-	return &ActorMethod[S, R]{name: name, fn: fn, opts: o, sig: paramsOf(fn, types...)}
+	return fn, o
 }
 
 // Method0 registers a method without arguments.

@@ -411,21 +411,11 @@ type methodOf struct {
 // addMultiMethod registers a method of several returns as addMethod does
 // a method of one.
 func addMultiMethod[S any](c *ActorClass[S], name string, sig any, types []reflect.Type, m node.MultiMethod) methodOf {
-	if c == nil {
-		panic(fmt.Sprintf("ray: registering method %q of a nil *ActorClass", name))
-	}
-	if name == "" {
-		panic(fmt.Sprintf("ray: registering a method of %q with an empty name", c.name))
-	}
-	fn := c.name + "." + name
-	c.reg.add(fn, sig)
+	fn, o := newMethod(c, name, sig)
 	if c.typ.MultiMethods == nil {
 		c.typ.MultiMethods = map[string]node.MultiMethod{}
 	}
 	c.typ.MultiMethods[fn] = m
-	o := defaultOptions()
-	o.CPU = 0
-	o.MaxRetries = 0
 	return methodOf{name: name, fn: fn, opts: o, sig: paramsOf(fn, types...)}
 }
 

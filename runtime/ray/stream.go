@@ -420,18 +420,8 @@ func (m *ActorGenMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], arg
 // addGenMethod registers a generator method's body as a method of one
 // return (the stream's end).
 func addGenMethod[S any](c *ActorClass[S], name string, sig any, types []reflect.Type, body node.Method) methodOf {
-	if c == nil {
-		panic(fmt.Sprintf("ray: registering method %q of a nil *ActorClass", name))
-	}
-	if name == "" {
-		panic(fmt.Sprintf("ray: registering a method of %q with an empty name", c.name))
-	}
-	fn := c.name + "." + name
-	c.reg.add(fn, sig)
+	fn, o := newMethod(c, name, sig)
 	c.typ.Methods[fn] = body
-	o := defaultOptions()
-	o.CPU = 0
-	o.MaxRetries = 0
 	o.gen = true
 	return methodOf{name: name, fn: fn, opts: o, sig: paramsOf(fn, types...)}
 }
