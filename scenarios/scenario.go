@@ -92,9 +92,11 @@ type NodeGroup struct {
 // infeasible, and unplaced bundles of pending placement groups, that one
 // of the group's nodes could hold, packed first fit
 // onto nodes of the group's shape; not the tasks queued on the nodes up,
-// which stay where they are); a launched node joins Boot later. A node of the group above Min that has been idle (nothing
-// queued or running, every resource free, no actor) for IdleTimeout is
-// terminated: it says goodbye and stops (ray.Sim.Terminate).
+// which stay where they are); a launched node joins Boot later. A node of
+// the group above Min that has been idle (nothing queued or running,
+// every resource free, no actor, no primary copy in its store) for
+// IdleTimeout is terminated: it says goodbye and stops
+// (ray.Sim.Terminate).
 type Autoscale struct {
 	Min         int           // nodes up from the start (default 0)
 	Boot        time.Duration // from a launch to the node joining (default 0)

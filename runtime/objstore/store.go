@@ -68,6 +68,7 @@ type Store struct {
 	used     int64
 	objects  idmap.Objects[*Entry] // the objects here, and the ones awaited (by task block: see idmap)
 	present  int                   // entries whose object is here
+	primary  int                   // of them, primary copies (Primaries)
 	awaiting int                   // entries with something awaiting
 	head     Entry                 // sentinel of the LRU list of evictable entries
 	// The spill tier (spillCap 0: none). Its primaries leave memory for it
@@ -129,6 +130,11 @@ func NewSpilling(capacity, spill int64) *Store {
 func (s *Store) Capacity() int64 { return s.capacity }
 func (s *Store) Used() int64     { return s.used }
 func (s *Store) Len() int        { return s.present }
+
+// Primaries is how many of the objects here are primary copies (made
+// here: the only copy until another node fetches one), spilled ones too:
+// what a node's stop would lose (an autoscaler keeps such a node).
+func (s *Store) Primaries() int { return s.primary }
 
 // SpillCapacity and SpillUsed are the spill tier's bytes (0: no tier).
 func (s *Store) SpillCapacity() int64 { return s.spillCap }
@@ -346,6 +352,7 @@ func (s *Store) PutAt(hint *Entry, id transport.ObjectID, v transport.Value, pri
 				s.unlink(e)
 			}
 			e.Primary = true
+			s.primary++
 			s.relink(e)
 		}
 		return e, nil, false, nil
@@ -363,6 +370,9 @@ func (s *Store) PutAt(hint *Entry, id transport.ObjectID, v transport.Value, pri
 	}
 	e.Value, e.Primary, e.present = v, primary, true
 	s.present++
+	if primary {
+		s.primary++
+	}
 	s.used += size
 	if s.used > s.PeakUsedBytes {
 		s.PeakUsedBytes = s.used
@@ -445,6 +455,9 @@ func (s *Store) remove(e *Entry) {
 		s.unlink(e)
 	}
 	s.present--
+	if e.Primary {
+		s.primary--
+	}
 	if e.flags&entryOnDisk != 0 {
 		s.spillUsed -= e.Value.SizeOf()
 	}

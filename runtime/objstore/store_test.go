@@ -238,3 +238,34 @@ func TestDeleteLeavesPinnedObject(t *testing.T) {
 	assert.Equal(t, int64(70), s.Used())
 	assert.Equal(t, 1, s.Len())
 }
+
+// TestPrimariesCounted: Primaries counts the primary copies here: a put
+// made here, a fetched copy promoted by the put of its own task's run,
+// less what is freed or deleted; fetched copies do not count.
+func TestPrimariesCounted(t *testing.T) {
+	s := New(0)
+	a, b, c := transport.ObjectID{Task: 1}, transport.ObjectID{Task: 2}, transport.ObjectID{Task: 3}
+	v := transport.Value{Data: []byte("x")}
+	mustPut := func(id transport.ObjectID, primary bool) {
+		t.Helper()
+		if _, _, err := s.Put(id, v, primary); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustPut(a, true)
+	mustPut(b, false)
+	if got := s.Primaries(); got != 1 {
+		t.Fatalf("after a primary and a fetched copy: %d, want 1", got)
+	}
+	mustPut(b, true) // its task ran here too
+	mustPut(c, true)
+	mustPut(a, true) // again: no second count
+	if got := s.Primaries(); got != 3 {
+		t.Fatalf("after a promotion: %d, want 3", got)
+	}
+	s.Free(a)
+	s.Delete(b)
+	if got := s.Primaries(); got != 1 {
+		t.Fatalf("after a free and a delete: %d, want 1", got)
+	}
+}

@@ -184,7 +184,10 @@ func (a *autoscaler) round() {
 				continue
 			}
 			r := a.c.Raylet(i)
-			if !idle[transport.NodeID(ray.RayletID(i))] || r == nil || len(r.HostedActors()) > 0 {
+			// Busy: a task queued or running, a resource in use, an actor,
+			// or a primary copy in its store (its stop would lose the only
+			// copy: Ray keeps a node holding objects, too).
+			if !idle[transport.NodeID(ray.RayletID(i))] || r == nil || len(r.HostedActors()) > 0 || r.Store().Primaries() > 0 {
 				delete(p.idleSince, i)
 				continue
 			}

@@ -88,10 +88,10 @@ cluster:
     - {name: gpu, count: 3, cpus: 2, gpus: 1, autoscale: {boot: 2s, idle_timeout: 5s}}
 workload:
   - generator: parallel
-    params: {tasks: 12, duration: 1s}
+    params: {tasks: 12, duration: 1s, free: true}
     resources: {CPU: 1, GPU: 1}
   - generator: parallel
-    params: {tasks: 2, duration: 1s}
+    params: {tasks: 2, duration: 1s, free: true}
     resources: {CPU: 1, GPU: 1}
     start: 40s
 expect:
@@ -137,4 +137,18 @@ expect:
 	out, err := s.Marshal()
 	require.NoError(t, err)
 	assert.Contains(t, string(out), "autoscale:")
+
+	// Results kept (no free): the burst's nodes hold their primary copies,
+	// are not idle, and serve the second burst without a launch.
+	kept, err := scenarios.ParseWithOverrides("auto.yaml", []byte(yaml), []string{"workload.0.params.free=false", "workload.1.params.free=false"})
+	require.NoError(t, err)
+	var decisions []string
+	r, err := Run(context.Background(), kept, Options{OnNetEvent: func(ev *netsim.Event) {
+		if ev.Kind == netsim.EvCustom && strings.HasPrefix(ev.Detail, "autoscaler ") {
+			decisions = append(decisions, ev.Detail)
+		}
+	}})
+	require.NoError(t, err)
+	assert.True(t, r.OK, "%+v", r.Expectations)
+	assert.Len(t, decisions, 3, "3 launches, no termination: %v", decisions)
 }
