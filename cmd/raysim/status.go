@@ -135,8 +135,12 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		if n.Role == transport.RoleDriver {
 			role = "driver"
 		}
+		avail := n.Available
+		if !n.Alive {
+			avail = transport.Resources{} // its last heartbeat's: nothing is available on a dead node (QA)
+		}
 		nodes = append(nodes, statusNode{ID: uint32(n.Node), Name: n.Name, Role: role, Address: n.Addr, Alive: n.Alive,
-			Incarnation: n.Incarnation, Total: resMap(n.Total), Available: resMap(n.Available), QueueLen: n.QueueLen,
+			Incarnation: n.Incarnation, Total: resMap(n.Total), Available: resMap(avail), QueueLen: n.QueueLen,
 			LastSeenMs: float64(n.Age) / float64(time.Millisecond),
 			MeanTaskMs: float64(n.MeanTaskTime) / float64(time.Millisecond), MeanPullBytesPerS: n.MeanBandwidth})
 	}

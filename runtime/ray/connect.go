@@ -1072,7 +1072,9 @@ func (s *Session) watchHead(timeout time.Duration) {
 			if why != "" {
 				why = " (" + why + ")"
 			}
-			s.lostErr = fmt.Errorf("%w at %s: no answer for %v%s", ErrHeadLost, s.p.dc.Address, silent.Round(time.Second), why)
+			// The silence as measured (checked every second, so up to a
+			// second past the timeout), and the timeout it passed.
+			s.lostErr = fmt.Errorf("%w at %s: no answer for %v, past the head timeout %v%s", ErrHeadLost, s.p.dc.Address, silent.Round(time.Second), timeout, why)
 			close(s.lost)
 			s.abandon()
 			return
