@@ -74,6 +74,18 @@ func (a *autoscaler) up(i int) bool {
 	return n != nil && n.Alive()
 }
 
+// holdsBundle reports whether a node's resources include a placement
+// group's bundle (its renamed resources): such a node is in use, whether
+// the group's tasks run or not, as Ray keeps it.
+func holdsBundle(total transport.Resources) bool {
+	for _, q := range total.Custom {
+		if transport.IsBundleResource(q.Name) {
+			return true
+		}
+	}
+	return false
+}
+
 // request is one demand the nodes up cannot meet: a task held as
 // infeasible, or an unplaced bundle of a pending placement group; alone
 // (a STRICT_SPREAD group's bundles) it takes a node of its own.
@@ -94,7 +106,8 @@ func (a *autoscaler) round() {
 			continue
 		}
 		idle[l.Node] = l.QueueLen == 0 && l.Available.CPU == l.Total.CPU && l.Available.GPU == l.Total.GPU &&
-			transport.Resources{Custom: l.Total.Custom}.Fits(transport.Resources{Custom: l.Available.Custom})
+			transport.Resources{Custom: l.Total.Custom}.Fits(transport.Resources{Custom: l.Available.Custom}) &&
+			!holdsBundle(l.Total)
 	}
 	// The demand: tasks held as infeasible, and the unplaced bundles of
 	// placement groups (Ray's autoscaler counts both). Not the tasks

@@ -152,3 +152,14 @@ expect:
 	assert.True(t, r.OK, "%+v", r.Expectations)
 	assert.Len(t, decisions, 3, "3 launches, no termination: %v", decisions)
 }
+
+// TestHoldsBundle: a node whose resources include a placement group's
+// bundle is in use for the autoscaler, whether the group's tasks run or
+// not (its bundle resources are all free when none does).
+func TestHoldsBundle(t *testing.T) {
+	plain := transport.MakeResources(4, 1, map[string]float64{"accel": 1})
+	assert.False(t, holdsBundle(plain))
+	g := transport.GroupID(9)
+	withBundle := plain.Add(transport.BundleResources(g, 0, transport.Resources{CPU: transport.Units(1)}))
+	assert.True(t, holdsBundle(withBundle))
+}
