@@ -372,11 +372,16 @@ func TestDeployKillAndTerm(t *testing.T) {
 
 	// SIGKILL worker-1 mid-run, then start it again.
 	results := make(chan *runner.Result, 1)
-	go func() { results <- c.runRemote(file, sets...) }()
+	go func() {
+		var r *runner.Result
+		defer func() { results <- r }() // also when runRemote fails the test (Goexit): the test hung here for good
+		r = c.runRemote(file, sets...)
+	}()
 	time.Sleep(300 * time.Millisecond)
 	c.stop("worker-1", syscall.SIGKILL)
 	c.node("worker-1")
 	live := <-results
+	require.NotNil(t, live, "the live run failed")
 	assert.Equal(t, answers(sim), answers(live), "after a node process was killed and restarted")
 	c.waitStatus("worker-1 back", func(st statusJSON) bool { return len(aliveNames(st)) == 3 })
 
@@ -390,10 +395,15 @@ func TestDeployKillAndTerm(t *testing.T) {
 		return 0
 	}
 	id0 := idOf(c.status(), "worker-0")
-	go func() { results <- c.runRemote(file, sets...) }()
+	go func() {
+		var r *runner.Result
+		defer func() { results <- r }()
+		r = c.runRemote(file, sets...)
+	}()
 	time.Sleep(300 * time.Millisecond)
 	c.stop("worker-0", syscall.SIGTERM)
 	live = <-results
+	require.NotNil(t, live, "the live run failed")
 	assert.Equal(t, answers(sim), answers(live), "after a node was drained with SIGTERM")
 	st := c.waitStatus("worker-0 gone", func(st statusJSON) bool {
 		for _, n := range st.Nodes {

@@ -26,7 +26,11 @@ func expectations(s *scenarios.Scenario, r *Result, m *metrics, notDone string, 
 		// had ended with its result kept need not run again, so the
 		// detail says how many tasks the submissions were.
 		never := m.neverEnded()
-		ok := allDone && len(errs) == 0 && never == 0
+		// On a live cluster a task whose end was not heard may have ended
+		// on a node process killed before it sent the event: with every
+		// driver finished (each read what it waited for), that does not
+		// fail the run, and the detail says so.
+		ok := allDone && len(errs) == 0 && (never == 0 || m.lossy)
 		counts := fmt.Sprintf("%d/%d tasks completed", r.TasksCompleted, r.TasksSubmitted)
 		if m.resubmits > 0 {
 			counts += fmt.Sprintf("; the %d submissions were of %d tasks (re-executed parents submit their children again)",
@@ -41,6 +45,8 @@ func expectations(s *scenarios.Scenario, r *Result, m *metrics, notDone string, 
 			detail = fmt.Sprintf("%s; %s", notDone, counts)
 		case len(errs) > 0:
 			detail = strings.Join(append(errs, firstErrs...), "; ")
+		case never > 0 && m.lossy:
+			detail = fmt.Sprintf("%s, every driver finished; %d submitted %s ended unheard (a node process killed mid-run loses the events it had not sent)", counts, never, plural(never, "task", "tasks"))
 		case never > 0:
 			detail = fmt.Sprintf("%s: %d submitted %s never ended, though every driver finished", counts, never, plural(never, "task", "tasks"))
 		}

@@ -82,4 +82,18 @@ func TestAllCompleteAgreesWithItsCounts(t *testing.T) {
 	x = check(sub(2), fin(2))
 	assert.True(t, x.OK, x.Detail)
 	assert.Equal(t, "1/1 tasks completed, every driver finished", x.Detail)
+
+	// A live run's events are lossy (a node process SIGKILLed mid-run
+	// takes the events it had not sent): with every driver finished, an
+	// end not heard does not fail it (TestDeployKillAndTerm failed so, and
+	// then hung in its goroutine), and the detail says why.
+	var actors []transport.ActorID
+	m := newMetrics(&actors, nil)
+	m.lossy = true
+	evs := []transport.Event{sub(2), fin(2), sub(3)}
+	feed(m, evs, make([]time.Duration, len(evs)))
+	lx := expectations(s, m.result(s, "remote", time.Second), m, "", nil, nil, time.Second)
+	require.Len(t, lx, 1)
+	assert.True(t, lx[0].OK, lx[0].Detail)
+	assert.Contains(t, lx[0].Detail, "1 submitted task ended unheard")
 }

@@ -59,6 +59,7 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	start := time.Now()
 	var actors []transport.ActorID
 	m := newMetrics(&actors, o.OnEvent)
+	m.lossy = true // a process killed mid-run loses the events it had not sent
 	var cfg ray.Config
 	rec := startTrace(&o, &cfg, m)
 	var mu sync.Mutex // events arrive from every loop and the trace stream

@@ -150,6 +150,10 @@ type WorkloadResult struct {
 // metrics folds runtime events into counters and latencies (the run's
 // digest is the trace recorder's, see trace.go).
 type metrics struct {
+	// lossy: the events come from other processes, and one killed mid-run
+	// (a node's SIGKILL) takes the events it had not sent yet with it: a
+	// task whose end was not heard may have ended (a live run's).
+	lossy      bool
 	now        func() time.Duration
 	submitted  uint64
 	completed  uint64
