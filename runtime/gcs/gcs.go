@@ -887,7 +887,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		// The owner reports that the node restart number m.Restart was
 		// placed on died before the actor came up there.
 		if e != nil && e.info.State == transport.ActorRestarting && transport.RestartAttempt(uint32(e.restarts)) == m.Restart && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
-			s.restartActor(m.Actor)
+			s.restartActor(m.Actor, "the node its restart was placed on died before it came up")
 		}
 		return
 	}
@@ -931,7 +931,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		// Only the actor's own shard decides.
 		sameHost := m.Node == e.info.Node && (m.Incarnation == 0 || e.hostInc == 0 || m.Incarnation == e.hostInc)
 		if e.info.State == transport.ActorAlive && sameHost && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
-			s.restartActor(m.Actor)
+			s.restartActor(m.Actor, fmt.Sprintf("its worker on node %d crashed", m.Node))
 		}
 		return
 	}
@@ -1244,7 +1244,7 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	}
 	slices.SortFunc(hosted, func(a, b transport.ActorID) int { return cmp.Compare(a, b) })
 	for _, id := range hosted {
-		s.restartActor(id)
+		s.restartActor(id, fmt.Sprintf("its node %d died", m.Node))
 	}
 	// A host told to end an actor buried with its owner, dead now, hosts
 	// nothing (a restarted raylet starts empty): no new tail need tell it
@@ -1345,7 +1345,10 @@ func (s *Shard) creationLost(from transport.NodeID, m *transport.GcsCreationLost
 // restartActor re-places a dead node's actor (its constructor runs again)
 // while it has restarts left (MaxRestarts -1: always, as Ray's
 // max_restarts=-1); otherwise the actor is dead for good.
-func (s *Shard) restartActor(id transport.ActorID) {
+//
+// why is what ended its instance ("its node 3 died", "its worker
+// crashed"): a dead actor's callers' errors say it.
+func (s *Shard) restartActor(id transport.ActorID, why string) {
 	e := s.actors[id]
 	spec, ok := s.task(id)
 	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name}
@@ -1358,7 +1361,7 @@ func (s *Shard) restartActor(id transport.ActorID) {
 	} else {
 		up.State = transport.ActorDead
 		// Its callers' errors say why, as Ray's ActorDiedError does.
-		up.Cause = fmt.Sprintf("its node %d died", e.info.Node)
+		up.Cause = why
 		if ok {
 			up.Cause += fmt.Sprintf(" and its restarts are spent (max_restarts %d)", spec.A().MaxRestarts)
 		}

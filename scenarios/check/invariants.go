@@ -26,8 +26,13 @@ type Run struct {
 	opts     runner.Options
 }
 
-// Rerun runs the same scenario again (the determinism invariant uses it).
-func (r *Run) Rerun() (*runner.Result, error) { return runner.Run(r.ctx, r.Scenario, r.opts) }
+// Rerun runs the same scenario again (the determinism invariant uses it),
+// quietly: its warnings are the first run's, said once already.
+func (r *Run) Rerun() (*runner.Result, error) {
+	o := r.opts
+	o.Log, o.Progress = nil, nil
+	return runner.Run(r.ctx, r.Scenario, o)
+}
 
 // Events is what the event stream of a run showed, folded as it went.
 type Events struct {

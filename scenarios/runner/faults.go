@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -126,6 +127,33 @@ func (f *faultInjector) schedule() {
 		}
 		sim.At(fl.At, func() { f.inject(fl, true) })
 	}
+}
+
+// lateFaults is the warning for the faults the file wrote for after end,
+// which the run did not reach ("kill_node worker-1 at 2s, ...: not
+// injected"), or "" for none; a random process's are left out (drawn over
+// its window, any may fall past the end).
+func lateFaults(s *scenarios.Scenario, end time.Duration) string {
+	var late []string
+	for _, fl := range s.Faults {
+		if fl.Kind == scenarios.Random || fl.At <= end {
+			continue
+		}
+		what := fl.Kind
+		if fl.Node != "" {
+			what += " " + fl.Node
+		}
+		late = append(late, what+" at "+scenarios.FormatDuration(fl.At))
+	}
+	if len(late) == 0 {
+		return ""
+	}
+	them := "them"
+	if len(late) == 1 {
+		them = "it"
+	}
+	return fmt.Sprintf("%s: not injected: the run ended at %v, before %s (put the faults earlier, or lengthen the workload)",
+		strings.Join(late, ", "), end.Round(time.Microsecond), them)
 }
 
 // inject applies fl and counts it if it did something: the summary's

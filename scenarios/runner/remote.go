@@ -163,6 +163,9 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	r := m.result(s, "remote", end)
 	r.FaultsInjected = fi.count()
 	r.Warnings = append(r.Warnings, fi.warnings()...)
+	if w := lateFaults(s, end); w != "" {
+		r.Warnings = append(r.Warnings, w)
+	}
 	for _, g := range s.Cluster.Groups {
 		if g.Start > 0 {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("cluster.nodes %s: start %s is not applied on a live cluster (its nodes are there or not)", g.Name, scenarios.FormatDuration(g.Start)))

@@ -1,0 +1,106 @@
+package runner
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/scenarios"
+)
+
+// runSmall runs a small scenario (head and two workers, 200 short tasks)
+// with the given extra YAML and overrides.
+func runSmall(t *testing.T, extra string, o Options, sets ...string) *Result {
+	t.Helper()
+	s, err := scenarios.ParseWithOverrides("small.yaml", []byte(`
+name: small
+seed: 1
+duration_limit: 5s
+cluster:
+  nodes:
+    - {name: head, cpus: 2}
+    - {name: worker, count: 2, cpus: 2}
+workload:
+  - generator: parallel
+    params: {tasks: 200, duration: 1ms}
+`+extra), sets)
+	require.NoError(t, err)
+	r, err := Run(context.Background(), s, o)
+	require.NoError(t, err)
+	return r
+}
+
+// TestLateFaultsWarned: faults the file wrote for after the workload's
+// end were silently not injected, and the run passed "under faults" that
+// never happened (QA).
+func TestLateFaultsWarned(t *testing.T) {
+	r := runSmall(t, `faults:
+  - {at: 1ms, kill_node: worker-0}
+  - {at: 3s, restart_node: worker-0}
+  - {at: 4s, partition: [[head], [worker-1]]}
+`, Options{})
+	assert.Equal(t, 1, r.FaultsInjected)
+	var late []string
+	for _, w := range r.Warnings {
+		if strings.Contains(w, "not injected") {
+			late = append(late, w)
+		}
+	}
+	require.Len(t, late, 1, "%q", r.Warnings)
+	assert.Contains(t, late[0], "restart_node worker-0 at 3s, partition at 4s: not injected: the run ended at")
+}
+
+// TestRepeatedWarningsFolded: the first 20 runtime warnings were listed and
+// the rest dropped without a word, so one node's repeated warning hid every
+// other kind after it (QA). A repeat now counts on its first line, and what
+// is not listed is counted.
+func TestRepeatedWarningsFolded(t *testing.T) {
+	var m metrics
+	for i := range 30 {
+		m.runtimeWarning(time.Duration(i)*time.Millisecond, "a-0: object store over capacity")
+	}
+	m.runtimeWarning(40*time.Millisecond, "a-1: fenced")
+	for i := range 25 {
+		m.runtimeWarning(50*time.Millisecond, "b: distinct "+strings.Repeat("x", i))
+	}
+	m.infeasible = 7
+	w := m.resultWarnings()
+	require.Len(t, w, maxRuntimeWarnings+2)
+	assert.Equal(t, "at 0s: a-0: object store over capacity (and 29 more times, the last at 29ms)", w[0])
+	assert.Equal(t, "at 40ms: a-1: fenced", w[1])
+	assert.Equal(t, "7 more runtime warnings, of other kinds or nodes, not listed (every one is in a --trace: raysim trace stats counts them)", w[maxRuntimeWarnings])
+	assert.Equal(t, "2 more tasks infeasible when submitted, not listed", w[maxRuntimeWarnings+1])
+}
+
+// TestLatencyBoundNeedsTasks: a latency bound held over no task at all
+// ("ok latency.p99 0.000ms" with 0 of 7 tasks done), and over the few that
+// ended of a run cut short without saying so (QA).
+func TestLatencyBoundNeedsTasks(t *testing.T) {
+	r := runSmall(t, "expect: {latency: {p99: 1s}}\n", Options{},
+		"workload.0.params.duration=10s", "duration_limit=100ms")
+	require.Len(t, r.Expectations, 1)
+	assert.False(t, r.Expectations[0].OK)
+	assert.Contains(t, r.Expectations[0].Detail, "no task ended")
+
+	r = runSmall(t, "expect: {latency: {max: 10s}}\n", Options{},
+		"workload.0.params.duration=10ms", "cluster.nodes.1.count=0", "duration_limit=200ms")
+	require.Len(t, r.Expectations, 1)
+	assert.Contains(t, r.Expectations[0].Detail, "over the ")
+	assert.Contains(t, r.Expectations[0].Detail, "never did")
+}
+
+// TestResultSaysBuggifyAndOverrides: a buggified run's result (and so its
+// summary and JSON) did not say so, nor which --set overrides it ran with,
+// though both change its digest (QA).
+func TestResultSaysBuggifyAndOverrides(t *testing.T) {
+	r := runSmall(t, "", Options{Buggify: true}, "workload.0.params.tasks=20")
+	assert.True(t, r.Buggify)
+	assert.Equal(t, []string{"workload.0.params.tasks=20"}, r.Overrides)
+	r = runSmall(t, "", Options{})
+	assert.False(t, r.Buggify)
+	assert.Empty(t, r.Overrides)
+}
