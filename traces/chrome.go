@@ -17,17 +17,25 @@ import (
 // ChromeEvent is one Chrome trace-event (the JSON Object Format that
 // chrome://tracing and Perfetto read).
 type ChromeEvent struct {
-	Name  string         `json:"name,omitempty"`
-	Cat   string         `json:"cat,omitempty"`
-	Ph    string         `json:"ph"`
-	Ts    float64        `json:"ts"` // microseconds
-	Dur   *float64       `json:"dur,omitempty"`
-	Pid   uint32         `json:"pid"`
-	Tid   uint32         `json:"tid"`
-	ID    string         `json:"id,omitempty"`
-	Bp    string         `json:"bp,omitempty"`
-	Scope string         `json:"s,omitempty"`
-	Args  map[string]any `json:"args,omitempty"`
+	Name  string   `json:"name,omitempty"`
+	Cat   string   `json:"cat,omitempty"`
+	Ph    string   `json:"ph"`
+	Ts    float64  `json:"ts"` // microseconds
+	Dur   *float64 `json:"dur,omitempty"`
+	Pid   uint32   `json:"pid"`
+	Tid   uint32   `json:"tid"`
+	ID    string   `json:"id,omitempty"`
+	Bp    string   `json:"bp,omitempty"`
+	Scope string   `json:"s,omitempty"`
+	// BindID, FlowOut and FlowIn are a v2 flow (Chrome's bind_id events,
+	// which Perfetto's JSON importer and chrome://tracing read): the flow
+	// starts at the slice carrying FlowOut and ends at the one carrying
+	// FlowIn, each binding to the event it is written on, never to a slice
+	// found by timestamp as a v1 flow ("ph":"s"/"f") does.
+	BindID  string         `json:"bind_id,omitempty"`
+	FlowOut bool           `json:"flow_out,omitempty"`
+	FlowIn  bool           `json:"flow_in,omitempty"`
+	Args    map[string]any `json:"args,omitempty"`
 }
 
 // Thread IDs within a node's process: worker lanes are 1..; the others are
@@ -48,6 +56,9 @@ type openSlice struct {
 	lane  int
 	cat   string
 	args  map[string]any
+	// flow is the bind_id of the submission arrow that ends at this slice
+	// ("": none).
+	flow string
 }
 
 type chromeNode struct {
@@ -64,11 +75,14 @@ type chromeNode struct {
 	named     map[uint32]bool // threads named
 }
 
-// flowStart is a task's submission, whose flow arrow is drawn when the task
-// runs.
+// flowStart is a task's first pending submission: its "submit" slice is
+// held back until the task runs (then it is written as the arrow's start,
+// flow_out) or ends without running (written without an arrow), so a task
+// that never runs has no dangling flow.
 type flowStart struct {
-	at  time.Duration
-	pid uint32
+	at   time.Duration
+	pid  uint32
+	name string
 }
 
 // chromeWriter turns records into trace events as they stream by.
@@ -291,11 +305,6 @@ func takeLane(lanes *[]bool) int {
 	return len(*lanes) - 1
 }
 
-func (c *chromeWriter) slice(pid transport.NodeID, tid uint32, name, cat string, start, end time.Duration, args map[string]any) {
-	d := usec(end - start)
-	c.emit(&ChromeEvent{Name: name, Cat: cat, Ph: "X", Ts: usec(start), Dur: &d, Pid: uint32(pid), Tid: tid, Args: args})
-}
-
 func (c *chromeWriter) counter(pid transport.NodeID, name string, at time.Duration, key string, v int64) {
 	c.emit(&ChromeEvent{Name: name, Ph: "C", Ts: usec(at), Pid: uint32(pid), Args: map[string]any{key: v}})
 }
@@ -322,6 +331,29 @@ func (c *chromeWriter) dequeue(id transport.NodeID, n *chromeNode, task transpor
 	c.counter(id, "queue", at, "tasks", int64(len(n.queued)))
 }
 
+// nextFlow allocates a flow's bind_id.
+func (c *chromeWriter) nextFlow() string {
+	c.flowSeq++
+	return "0x" + strconv.FormatUint(c.flowSeq, 16)
+}
+
+// submitSlice writes a submission's zero-length slice on its node's submit
+// thread, with the start of flow bind (flow_out) unless bind is "".
+func (c *chromeWriter) submitSlice(task transport.TaskID, f flowStart, bind string) {
+	z := 0.0
+	c.emit(&ChromeEvent{Name: f.name, Cat: "submit", Ph: "X", Ts: usec(f.at), Dur: &z, Pid: f.pid, Tid: tidSubmit,
+		BindID: bind, FlowOut: bind != "", Args: map[string]any{"task": task.String()}})
+}
+
+// unflow writes the held submission slice of a task that ended without
+// running, without an arrow.
+func (c *chromeWriter) unflow(task transport.TaskID) {
+	if f, ok := c.flows[task]; ok {
+		delete(c.flows, task)
+		c.submitSlice(task, f, "")
+	}
+}
+
 func (c *chromeWriter) endTask(id transport.NodeID, n *chromeNode, task transport.TaskID, at time.Duration, status string) {
 	s := n.running[task]
 	if s == nil {
@@ -334,7 +366,9 @@ func (c *chromeWriter) endTask(id transport.NodeID, n *chromeNode, task transpor
 	}
 	s.args["task"] = task.String()
 	s.args["status"] = status
-	c.slice(id, uint32(tidWorker+s.lane), s.name, s.cat, s.start, at, s.args)
+	d := usec(at - s.start)
+	c.emit(&ChromeEvent{Name: s.name, Cat: s.cat, Ph: "X", Ts: usec(s.start), Dur: &d, Pid: uint32(id), Tid: uint32(tidWorker + s.lane),
+		BindID: s.flow, FlowIn: s.flow != "", Args: s.args})
 }
 
 func (c *chromeWriter) record(r *Record) {
@@ -348,16 +382,16 @@ func (c *chromeWriter) record(r *Record) {
 	switch transport.EventKind(r.Kind) {
 	case transport.EvTaskSubmitted:
 		c.thread(id, n, tidSubmit)
-		z := 0.0
-		c.emit(&ChromeEvent{Name: "submit " + r.Detail, Cat: "submit", Ph: "X", Ts: usec(r.At), Dur: &z, Pid: uint32(id), Tid: tidSubmit,
-			Args: map[string]any{"task": r.Task.String()}})
-		// The arrow is drawn (both ends) when the task starts running, so
-		// a task that never runs — cancelled or failed while queued,
-		// infeasible — has none. A task re-submitted before it ran (a
-		// parent re-run after a crash re-submits its children with the
-		// same IDs) keeps the arrow of its first submission.
+		// The arrow starts at the submission's slice and ends at the
+		// run's, both written when the task starts running, so a task
+		// that never runs — cancelled or failed while queued, infeasible
+		// — has none. A task re-submitted before it ran (a parent re-run
+		// after a crash re-submits its children with the same IDs) keeps
+		// the arrow of its first submission; the others are plain slices.
 		if _, pending := c.flows[r.Task]; !pending {
-			c.flows[r.Task] = flowStart{at: r.At, pid: uint32(id)}
+			c.flows[r.Task] = flowStart{at: r.At, pid: uint32(id), name: "submit " + r.Detail}
+		} else {
+			c.submitSlice(r.Task, flowStart{at: r.At, pid: uint32(id), name: "submit " + r.Detail}, "")
 		}
 	case transport.EvTaskPlaced:
 		if r.Peer == r.Node {
@@ -372,26 +406,29 @@ func (c *chromeWriter) record(r *Record) {
 		}
 		lane := takeLane(&n.lanes)
 		c.thread(id, n, uint32(tidWorker+lane))
-		n.running[r.Task] = &openSlice{name: r.Detail, start: r.At, lane: lane, cat: "task"}
+		s := &openSlice{name: r.Detail, start: r.At, lane: lane, cat: "task"}
+		n.running[r.Task] = s
 		if f, ok := c.flows[r.Task]; ok {
 			delete(c.flows, r.Task)
-			c.flowSeq++
-			fid := fmt.Sprint(c.flowSeq)
-			c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "s", Ts: usec(f.at), Pid: f.pid, Tid: tidSubmit, ID: fid})
-			c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "f", Bp: "e", Ts: usec(r.At), Pid: uint32(id), Tid: uint32(tidWorker + lane), ID: fid})
+			s.flow = c.nextFlow()
+			c.submitSlice(r.Task, f, s.flow)
 		}
 	case transport.EvTaskFinished:
 		c.dequeue(id, n, r.Task, r.At)
+		c.unflow(r.Task)
 		c.endTask(id, n, r.Task, r.At, "finished")
 	case transport.EvActorCreated:
 		c.dequeue(id, n, r.Task, r.At)
+		c.unflow(r.Task)
 		c.endTask(id, n, r.Task, r.At, "actor created")
 	case transport.EvTaskFailed: // a queued task fails or is cancelled without running
 		c.dequeue(id, n, r.Task, r.At)
+		c.unflow(r.Task)
 		c.endTask(id, n, r.Task, r.At, "failed")
 		c.instant(id, "task failed", r, "t")
 	case transport.EvTaskCancelled:
 		c.dequeue(id, n, r.Task, r.At)
+		c.unflow(r.Task)
 		c.endTask(id, n, r.Task, r.At, "cancelled")
 	case transport.EvObjectCreated:
 		n.objects[r.Object] = r.Bytes
@@ -495,14 +532,12 @@ func (c *chromeWriter) transfer(r *Record) {
 	c.thread(r.Node, n, tid)
 	src := c.node(r.Peer)
 	c.thread(r.Peer, src, tidServe)
-	c.flowSeq++
-	fid := fmt.Sprint(c.flowSeq)
-	z := 0.0
-	c.emit(&ChromeEvent{Name: "serve " + r.Object.String(), Cat: "transfer", Ph: "X", Ts: usec(start), Dur: &z, Pid: uint32(r.Peer), Tid: tidServe})
-	c.emit(&ChromeEvent{Name: "transfer", Cat: "transfer", Ph: "s", Ts: usec(start), Pid: uint32(r.Peer), Tid: tidServe, ID: fid})
-	c.emit(&ChromeEvent{Name: "transfer", Cat: "transfer", Ph: "f", Bp: "e", Ts: usec(start), Pid: uint32(r.Node), Tid: tid, ID: fid})
-	c.slice(r.Node, tid, "fetch "+r.Object.String(), "transfer", start, r.At,
-		map[string]any{"object": r.Object.String(), "bytes": r.Bytes, "from": c.name(r.Peer)})
+	fid := c.nextFlow()
+	z, d := 0.0, usec(r.At-start)
+	c.emit(&ChromeEvent{Name: "serve " + r.Object.String(), Cat: "transfer", Ph: "X", Ts: usec(start), Dur: &z, Pid: uint32(r.Peer), Tid: tidServe,
+		BindID: fid, FlowOut: true})
+	c.emit(&ChromeEvent{Name: "fetch " + r.Object.String(), Cat: "transfer", Ph: "X", Ts: usec(start), Dur: &d, Pid: uint32(r.Node), Tid: tid,
+		BindID: fid, FlowIn: true, Args: map[string]any{"object": r.Object.String(), "bytes": r.Bytes, "from": c.name(r.Peer)}})
 }
 
 func (c *chromeWriter) netRecord(r *Record) {
@@ -620,8 +655,17 @@ func (c *chromeWriter) marker(name, cat string, r *Record) {
 		Args: map[string]any{"kind": r.KindName()}})
 }
 
-// finish closes the slices still open at the end of the trace.
+// finish closes the slices still open at the end of the trace and writes
+// the held submissions of tasks that never ran (in task order).
 func (c *chromeWriter) finish() {
+	held := make([]transport.TaskID, 0, len(c.flows))
+	for t := range c.flows {
+		held = append(held, t)
+	}
+	slices.Sort(held)
+	for _, t := range held {
+		c.unflow(t)
+	}
 	for _, id := range c.order {
 		n := c.nodes[id]
 		ids := make([]transport.TaskID, 0, len(n.running))
