@@ -286,12 +286,10 @@ func (r *Reader) Next() bool {
 }
 
 func (r *Reader) endBlock() error {
-	d := decoder{b: r.block}
-	t := Trailer{Records: d.uvarint(), End: time.Duration(d.uvarint())}
-	if d.err != nil || len(d.b) != 16 {
-		return &FormatError{Offset: r.blockOff, Msg: "malformed end block"}
+	t, err := parseTrailer(r.block)
+	if err != nil {
+		return &FormatError{Offset: r.blockOff, Msg: err.Error()}
 	}
-	t.Digest = Digest{binary.BigEndian.Uint64(d.b), binary.BigEndian.Uint64(d.b[8:])}
 	r.trailer = &t
 	if t.Records != r.n {
 		return &FormatError{Offset: r.blockOff, Msg: fmt.Sprintf("end block counts %d records, the file holds %d", t.Records, r.n)}

@@ -184,6 +184,7 @@ func traceExit(err error) int {
 type exportFlags struct {
 	format, out, endpoint, protocol string
 	insecure                        bool
+	digest                          string    // the run's digest for the OTLP export ("" unknown)
 	log                             io.Writer // where an OTLP export says what it sent (the command's stderr)
 }
 
@@ -377,6 +378,11 @@ func exportTo(tracePath string, w io.Writer, ef exportFlags) error {
 	case "chrome":
 		err = traces.WriteChromeWith(w, r, traces.ChromeOptions{Name: nodeNames(r.Header())})
 	default:
+		// The run's digest, from the end block, makes the spans' IDs and
+		// resource the run's own (otelspans.Options.Digest).
+		if t, ok, terr := traces.ReadTrailer(tracePath); terr == nil && ok {
+			ef.digest = t.Digest.String()
+		}
 		err = exportOTel(r, w, ef)
 	}
 	if err != nil {
@@ -464,7 +470,7 @@ func exportOTel(r *traces.Reader, w io.Writer, ef exportFlags) error {
 		return err
 	}
 	fe := &failFast{SpanExporter: exp}
-	n, err := otelspans.Export(ctx, r, fe, otelspans.Options{NodeName: nodeNames(r.Header()), Batch: ef.format == "otlp"})
+	n, err := otelspans.Export(ctx, r, fe, otelspans.Options{NodeName: nodeNames(r.Header()), Batch: ef.format == "otlp", Digest: ef.digest})
 	if e := exp.Shutdown(ctx); err == nil {
 		err = e
 	}
