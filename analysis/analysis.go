@@ -57,6 +57,10 @@ type Report struct {
 	Transfers    Transfers
 	Faults       []Fault
 	CriticalPath CriticalPath
+
+	// names is traces.NodeNamer of the trace's header: NodeName's and the
+	// nodes' names, as the Chrome and OpenTelemetry exports give them.
+	names func(transport.NodeID) string
 }
 
 // TaskCounts counts task lifecycle events, as the runner's Result does: the
@@ -526,6 +530,12 @@ func newAnalyzer(h *traces.Header) *analyzer {
 		}
 	}
 	rep.Name = rep.Scenario
+	rep.names = traces.NodeNamer(h)
+	for i := range rep.Nodes {
+		if rep.Nodes[i].Unlisted {
+			rep.Nodes[i].Name = rep.names(rep.Nodes[i].ID)
+		}
+	}
 	return &analyzer{rep: rep, tasks: make(map[transport.TaskID]*taskState),
 		running: make(map[[2]uint64]time.Duration), links: make(map[[2]transport.NodeID]*Link),
 		lastObj: make(map[transport.NodeID]readyCause), decisions: make(map[string]uint64),
@@ -542,7 +552,7 @@ func (a *analyzer) node(id transport.NodeID) *NodeStats {
 	}
 	for int(id) > len(a.rep.Nodes) {
 		n := transport.NodeID(len(a.rep.Nodes) + 1)
-		a.rep.Nodes = append(a.rep.Nodes, NodeStats{ID: n, Name: fmt.Sprintf("node-%d", n), Unlisted: true})
+		a.rep.Nodes = append(a.rep.Nodes, NodeStats{ID: n, Name: a.rep.names(n), Unlisted: true})
 	}
 	return &a.rep.Nodes[id-1]
 }
@@ -1012,9 +1022,6 @@ func (a *analyzer) finish() {
 	}
 	for i := range rep.Nodes {
 		n := &rep.Nodes[i]
-		if n.Unlisted && n.Executed == 0 && n.Owned > 0 {
-			n.Name = fmt.Sprintf("driver-%d", n.ID) // submitted work, ran none: a driver's raylet
-		}
 		if n.CPUs <= 0 {
 			n.NoCPUs = true // busy with 0-CPU actors, say: no share of CPUs to speak of
 			continue
@@ -1429,11 +1436,15 @@ func (a *analyzer) criticalPath() {
 	}
 }
 
-// NodeName is the scenario name of raylet id, or the endpoint's role.
+// NodeName is the scenario name of raylet id, or the endpoint's role:
+// traces.NodeNamer's name from the trace's header, the one the Chrome and
+// OpenTelemetry exports give; "-" for none (ID 0).
 func (r *Report) NodeName(id transport.NodeID) string {
 	switch {
 	case id == 0:
 		return "-"
+	case r.names != nil:
+		return r.names(id)
 	case int(id) <= len(r.Nodes):
 		return r.Nodes[id-1].Name
 	case id >= schedulerID: // the scheduler, GCS shards and replicas, the chain master

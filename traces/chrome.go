@@ -97,6 +97,7 @@ type chromeWriter struct {
 	flowSeq uint64
 	pulls   map[[2]transport.NodeID][]time.Duration // unanswered PullRequest sends per (requester, source), oldest first
 	end     time.Duration
+	names   func(transport.NodeID) string // NodeNamer of the trace's header
 }
 
 // WriteChrome writes a trace as Chrome trace-event JSON, as `ray timeline`
@@ -111,8 +112,8 @@ func WriteChrome(w io.Writer, r *Reader) error { return WriteChromeWith(w, r, Ch
 
 // ChromeOptions tune WriteChromeWith.
 type ChromeOptions struct {
-	// Name names an endpoint's process ("" or nil: EndpointName's "node i",
-	// "gcs-j", "gcs-j replica i", "global scheduler" ...).
+	// Name names an endpoint's process ("" or nil: NodeNamer's name from
+	// the trace's header, as `raysim analyze` names it).
 	Name func(transport.NodeID) string
 }
 
@@ -120,8 +121,9 @@ type ChromeOptions struct {
 func WriteChromeWith(w io.Writer, r *Reader, o ChromeOptions) error {
 	cw := &chromeWriter{opts: o, w: bufio.NewWriterSize(w, 256<<10), nodes: map[transport.NodeID]*chromeNode{},
 		flows: map[transport.TaskID]flowStart{}, pulls: map[[2]transport.NodeID][]time.Duration{}}
-	cw.w.WriteString(`{"displayTimeUnit":"ms","otherData":{"generator":"raysim",`)
 	h := r.Header()
+	cw.names = NodeNamer(h)
+	cw.w.WriteString(`{"displayTimeUnit":"ms","otherData":{"generator":"raysim",`)
 	meta, _ := json.Marshal(map[string]any{"scenario": h.File, "seed": h.Seed, "version": h.Version})
 	cw.w.Write(meta[1 : len(meta)-1])
 	cw.w.WriteString("},\n\"traceEvents\":[\n")
@@ -170,7 +172,7 @@ func (c *chromeWriter) name(id transport.NodeID) string {
 			return s
 		}
 	}
-	return endpointName(id)
+	return c.names(id)
 }
 
 // PartitionGroups parses a partition record's Detail ("[1 2 3][4 5]":
@@ -216,9 +218,6 @@ func NameGroups(detail string, name func(transport.NodeID) string) string {
 	return b.String()
 }
 
-// endpointName names an endpoint for the Chrome export.
-func endpointName(id transport.NodeID) string { return EndpointName(id) }
-
 // The endpoint IDs of the ray.Sim layout (runtime/ray/cluster.go, which
 // this package does not import; TestEndpointNameLayout checks they agree):
 // raylet i is i+1, the global scheduler 1<<20, GCS shard j the one after
@@ -247,8 +246,8 @@ func GCSEndpoint(id transport.NodeID) (shard, replica int, ok bool) {
 }
 
 // EndpointName names an endpoint by the ray.Sim layout, for exports and
-// analyses that have no better name (a raylet's scenario name): "node i"
-// (raylet i, from 0), "global scheduler", "gcs-j" (GCS shard j),
+// analyses that have no better name (a raylet's scenario name, NodeNamer):
+// "node-N" (the raylet of endpoint ID N), "global scheduler", "gcs-j" (GCS shard j),
 // "gcs-j replica i" (its i-th chain replica: replica IDs are far from the
 // shard's, so naming them by the ID's offset would print "gcs-4096"),
 // "gcs master" (the chain configuration master), "cluster" (ID 0).
@@ -257,7 +256,7 @@ func EndpointName(id transport.NodeID) string {
 	case id == 0:
 		return "cluster"
 	case id < schedulerID:
-		return fmt.Sprintf("node %d", id-1)
+		return fmt.Sprintf("node-%d", id)
 	case id == schedulerID:
 		return "global scheduler"
 	case id == gcsMasterID:

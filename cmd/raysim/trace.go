@@ -19,10 +19,8 @@ import (
 	"raysim/scenarios"
 	"raysim/scenarios/runner"
 
-	"raysim/runtime/transport"
 	"raysim/traces"
 	"raysim/traces/otelspans"
-	"raysim/traces/replay"
 )
 
 func init() {
@@ -376,7 +374,7 @@ func exportTo(tracePath string, w io.Writer, ef exportFlags) error {
 	case "jsonl":
 		_, err = traces.WriteJSONL(w, r)
 	case "chrome":
-		err = traces.WriteChromeWith(w, r, traces.ChromeOptions{Name: nodeNames(r.Header())})
+		err = traces.WriteChromeWith(w, r, traces.ChromeOptions{})
 	default:
 		// The run's digest, from the end block, makes the spans' IDs and
 		// resource the run's own (otelspans.Options.Digest).
@@ -470,7 +468,7 @@ func exportOTel(r *traces.Reader, w io.Writer, ef exportFlags) error {
 		return err
 	}
 	fe := &failFast{SpanExporter: exp}
-	n, err := otelspans.Export(ctx, r, fe, otelspans.Options{NodeName: nodeNames(r.Header()), Batch: ef.format == "otlp", Digest: ef.digest})
+	n, err := otelspans.Export(ctx, r, fe, otelspans.Options{Batch: ef.format == "otlp", Digest: ef.digest})
 	if e := exp.Shutdown(ctx); err == nil {
 		err = e
 	}
@@ -484,20 +482,6 @@ func exportOTel(r *traces.Reader, w io.Writer, ef exportFlags) error {
 		fmt.Fprintf(ef.log, "sent %d task spans (with their phase spans) to %s over OTLP/%s\n", n, ef.endpoint, ef.protocol)
 	}
 	return nil
-}
-
-// nodeNames names raylets by the scenario in a trace's header.
-func nodeNames(h *traces.Header) func(transport.NodeID) string {
-	s, err := replay.Scenario(h)
-	if err != nil {
-		return nil
-	}
-	return func(id transport.NodeID) string {
-		if i := int(id) - 1; i >= 0 && i < len(s.Cluster.Nodes) {
-			return s.Cluster.Nodes[i].Name
-		}
-		return ""
-	}
 }
 
 // failFast remembers the first export error (the SDK would only log it) and

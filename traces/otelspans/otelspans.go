@@ -97,7 +97,8 @@ type taskState struct {
 type Options struct {
 	// ServiceName is the resource's service.name (default "raysim").
 	ServiceName string
-	// NodeName names an endpoint (nil: its number).
+	// NodeName names an endpoint ("" or nil: traces.NodeNamer's name, as
+	// `raysim analyze` and the Chrome export name it).
 	NodeName func(transport.NodeID) string
 	// Batch exports in batches (for a network exporter) instead of span by
 	// span.
@@ -180,13 +181,14 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 			LinkCountLimit: 8, AttributePerEventCountLimit: 8, AttributePerLinkCountLimit: 8, AttributeValueLengthLimit: -1}))
 	tracer := tp.Tracer("raysim/traces")
 	ts := func(d time.Duration) time.Time { return Epoch.Add(d) }
+	names := traces.NodeNamer(h)
 	nodeName := func(id transport.NodeID) string {
 		if o.NodeName != nil {
 			if s := o.NodeName(id); s != "" {
 				return s
 			}
 		}
-		return "node" + itoa(uint64(id))
+		return names(id)
 	}
 	open := map[transport.TaskID]*taskState{}
 	tasks := 0
@@ -346,18 +348,4 @@ func utf8Text(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
-}
-
-func itoa(v uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return string(b[i:])
 }
