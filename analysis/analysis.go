@@ -890,7 +890,7 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 		if r.Detail == "restore" {
 			f.Kind, f.Detail = "restore", ""
 		} else {
-			f.Detail = fmt.Sprintf("%d->%d +%v %s", r.Node, r.Peer, time.Duration(r.Bytes), r.Detail)
+			f.Detail = fmt.Sprintf("%d->%d %s", r.Node, r.Peer, traces.DegradeText(r))
 			if a.reverseDegrade(f, r) {
 				return // the other direction of a fault already listed
 			}
@@ -952,12 +952,12 @@ func (a *analyzer) taskErrors(r *traces.Record) {
 // mirror each other at the same instant read as one as well: the trace
 // cannot tell them apart, and what they do to the link is the same.
 func (a *analyzer) reverseDegrade(f Fault, r *traces.Record) bool {
-	want := fmt.Sprintf("%d->%d +%v %s", r.Peer, r.Node, time.Duration(r.Bytes), r.Detail)
+	want := fmt.Sprintf("%d->%d %s", r.Peer, r.Node, traces.DegradeText(r))
 	for i := len(a.netFaults) - 1; i >= 0 && a.netFaults[i].At == f.At; i-- {
 		g := &a.netFaults[i]
 		if g.Kind == "degrade" && !g.Symmetric && g.Ended == 0 && g.Node == r.Peer && g.Peer == r.Node && g.Detail == want {
 			g.Symmetric = true
-			g.Detail = fmt.Sprintf("%d<->%d +%v %s", g.Node, g.Peer, time.Duration(r.Bytes), r.Detail)
+			g.Detail = fmt.Sprintf("%d<->%d %s", g.Node, g.Peer, traces.DegradeText(r))
 			return true
 		}
 	}

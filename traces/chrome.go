@@ -2,6 +2,7 @@ package traces
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -98,6 +99,8 @@ type chromeWriter struct {
 	pulls   map[[2]transport.NodeID][]time.Duration // unanswered PullRequest sends per (requester, source), oldest first
 	end     time.Duration
 	names   func(transport.NodeID) string // NodeNamer of the trace's header
+	buf     bytes.Buffer                  // emit's
+	enc     *json.Encoder                 // emit's, into buf
 }
 
 // WriteChrome writes a trace as Chrome trace-event JSON, as `ray timeline`
@@ -141,9 +144,16 @@ func WriteChromeWith(w io.Writer, r *Reader, o ChromeOptions) error {
 	return r.Err()
 }
 
+// emit writes one event. Its JSON leaves <, > and & as they are (not
+// json.Marshal's HTML-safe \u003e): the file is no HTML, and a fault's
+// name says head->worker-1.
 func (c *chromeWriter) emit(ev *ChromeEvent) {
-	b, err := json.Marshal(ev)
-	if err != nil {
+	c.buf.Reset()
+	if c.enc == nil {
+		c.enc = json.NewEncoder(&c.buf)
+		c.enc.SetEscapeHTML(false)
+	}
+	if err := c.enc.Encode(ev); err != nil {
 		c.err = err
 		return
 	}
@@ -151,7 +161,7 @@ func (c *chromeWriter) emit(ev *ChromeEvent) {
 		c.w.WriteString(",\n")
 	}
 	c.n++
-	c.w.Write(b)
+	c.w.Write(bytes.TrimSuffix(c.buf.Bytes(), []byte("\n")))
 }
 
 func (c *chromeWriter) node(id transport.NodeID) *chromeNode {
@@ -594,11 +604,15 @@ func (c *chromeWriter) netRecord(r *Record) {
 	case netsim.EvHeal:
 		c.fault("heal", r)
 	case netsim.EvPause:
-		c.fault(fmt.Sprintf("pause %s %v", c.name(r.Node), time.Duration(r.Bytes)), r)
+		c.fault(fmt.Sprintf("pause %s for %v", c.name(r.Node), time.Duration(r.Bytes)), r)
 	case netsim.EvDegrade:
-		c.fault(fmt.Sprintf("degrade %s->%s %s", c.name(r.Node), c.name(r.Peer), r.Detail), r)
+		if r.Detail == "restore" {
+			c.fault(fmt.Sprintf("restore %s->%s", c.name(r.Node), c.name(r.Peer)), r)
+		} else {
+			c.fault(fmt.Sprintf("degrade %s->%s %s", c.name(r.Node), c.name(r.Peer), DegradeText(r)), r)
+		}
 	case netsim.EvSkew:
-		c.fault(fmt.Sprintf("skew %s %v", c.name(r.Node), time.Duration(r.Bytes)), r)
+		c.fault(fmt.Sprintf("skew %s offset %v", c.name(r.Node), time.Duration(r.Bytes)), r)
 	case netsim.EvCustom:
 		if strings.HasPrefix(r.Detail, "autoscaler ") { // its decisions, not faults
 			c.marker(r.Detail, "scaling", r)
@@ -606,6 +620,14 @@ func (c *chromeWriter) netRecord(r *Record) {
 			c.fault(r.Detail, r)
 		}
 	}
+}
+
+// DegradeText describes a link degradation record (netsim.EvDegrade, not
+// a restore) as the Chrome export's marker and `raysim analyze`'s faults
+// table do: the added latency (the record's Bytes, in nanoseconds) and the
+// loss model (its Detail), "+5ms loss=0.2".
+func DegradeText(r *Record) string {
+	return fmt.Sprintf("+%v %s", time.Duration(r.Bytes), r.Detail)
 }
 
 // setPulls stores a pair's unanswered pulls (none: the pair is forgotten).
