@@ -19,6 +19,9 @@ import (
 var (
 	ErrTruncated = errors.New("traces: truncated trace")
 	ErrCorrupt   = errors.New("traces: corrupted trace")
+	// ErrNewerFormat: the trace was written by a newer raysim, in a file
+	// format version this one does not read (not damage).
+	ErrNewerFormat = errors.New("traces: trace written by a newer raysim")
 )
 
 // FormatError reports a damaged trace file and where: Offset is the byte
@@ -27,10 +30,16 @@ var (
 type FormatError struct {
 	Offset    int64
 	Truncated bool
-	Msg       string
+	// Newer: the file's format version is newer than this binary reads
+	// (Msg says which); the file is not known to be damaged.
+	Newer bool
+	Msg   string
 }
 
 func (e *FormatError) Error() string {
+	if e.Newer {
+		return fmt.Sprintf("traces: trace written by a newer raysim (%s)", e.Msg)
+	}
 	what := "corrupted"
 	if e.Truncated {
 		what = "truncated"
@@ -38,9 +47,27 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("traces: %s trace at byte offset %d: %s", what, e.Offset, e.Msg)
 }
 
-// Is makes errors.Is(err, ErrTruncated/ErrCorrupt) work.
+// Is makes errors.Is(err, ErrTruncated/ErrCorrupt/ErrNewerFormat) work.
 func (e *FormatError) Is(target error) bool {
-	return (target == ErrTruncated && e.Truncated) || (target == ErrCorrupt && !e.Truncated)
+	switch target {
+	case ErrNewerFormat:
+		return e.Newer
+	case ErrTruncated:
+		return e.Truncated
+	case ErrCorrupt:
+		return !e.Truncated && !e.Newer
+	}
+	return false
+}
+
+// versionError reports a format version byte this binary does not read:
+// a newer raysim's, or (0) damage.
+func versionError(v byte) error {
+	if v > formatVersion {
+		return &FormatError{Offset: int64(len(magic)), Newer: true,
+			Msg: fmt.Sprintf("trace format %d; this raysim reads format %d", v, formatVersion)}
+	}
+	return &FormatError{Offset: int64(len(magic)), Msg: fmt.Sprintf("unsupported format version %d", v)}
 }
 
 // countingReader counts the bytes consumed from the file.
@@ -99,7 +126,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 		return nil, &FormatError{Offset: 0, Msg: "not a raysim trace (bad magic)"}
 	}
 	if m[len(magic)] != formatVersion {
-		return nil, &FormatError{Offset: int64(len(magic)), Msg: fmt.Sprintf("unsupported format version %d", m[len(magic)])}
+		return nil, versionError(m[len(magic)])
 	}
 	tr.comp = m[len(magic)+1]
 	if tr.comp != compNone && tr.comp != compFlate {

@@ -32,7 +32,7 @@ func ReadTrailer(path string) (t Trailer, ok bool, err error) {
 		return Trailer{}, false, &FormatError{Offset: 0, Msg: "not a raysim trace (bad magic)"}
 	}
 	if m[len(magic)] != formatVersion {
-		return Trailer{}, false, &FormatError{Offset: int64(len(magic)), Msg: fmt.Sprintf("unsupported format version %d", m[len(magic)])}
+		return Trailer{}, false, versionError(m[len(magic)])
 	}
 	comp := m[len(magic)+1]
 	off := int64(len(m))
