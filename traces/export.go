@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"raysim/scenarios"
 )
 
 // WriteJSONL writes one JSON object per record (for scripts):
@@ -90,6 +92,18 @@ func appendJSON(b []byte, i uint64, r *Record) []byte {
 
 // Stats summarises a trace.
 type Stats struct {
+	// The header's: the scenario's name ("" when the header's copy cannot
+	// be read), its file as given to `raysim run`, the seed, the --set
+	// overrides, the transport (sim, tcp, remote), the raysim version that
+	// wrote it, and whether --buggify was on.
+	Scenario  string   `json:"scenario"`
+	File      string   `json:"file"`
+	Seed      int64    `json:"seed"`
+	Overrides []string `json:"overrides"`
+	Transport string   `json:"transport"`
+	Version   string   `json:"version"`
+	Buggify   bool     `json:"buggify"`
+
 	Records uint64        `json:"records"`
 	End     time.Duration `json:"end_ns"`
 	Digest  string        `json:"digest"`
@@ -129,8 +143,16 @@ const MaxStatsSeconds = 1_000_000
 // ComputeStats reads a whole trace. Records at or after MaxStatsSeconds
 // virtual seconds are counted in Later instead of BySecond.
 func ComputeStats(r *Reader) (*Stats, error) {
+	h := r.Header()
 	st := &Stats{ByKind: map[string]uint64{}, ByNode: map[string]uint64{}, ByMessage: map[string]uint64{},
-		Clock: clockOf(r.Header().Transport)}
+		Clock: clockOf(h.Transport), File: h.File, Seed: h.Seed, Overrides: append([]string{}, h.Overrides...),
+		Transport: h.Transport, Version: h.Version, Buggify: h.Buggify}
+	if st.Transport == "" {
+		st.Transport = "sim"
+	}
+	if s, err := scenarios.Parse(h.File, h.Scenario); err == nil && len(h.Scenario) > 0 {
+		st.Scenario = s.Name
+	}
 	kindNames := map[uint16]string{}
 	for _, rec := range r.All() {
 		st.Records++

@@ -227,3 +227,35 @@ func TestRunAddressNamesLiveNodes(t *testing.T) {
 		t.Errorf("a duration error got the live-cluster note:\n%s", errOut)
 	}
 }
+
+// TestTraceStatsJSONHeader: `trace stats --json` had no header fields (the
+// text form's scenario, seed, transport, version, overrides lines), so a
+// script could not learn which run a trace is of. It now has them, beside
+// the keys it had.
+func TestTraceStatsJSONHeader(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "tiny.trace")
+	if code, out, errOut := call(t, "run", "testdata/tiny.yaml", "-q", "--seed", "7", "--set", "duration_limit=5s", "--trace", p); code == exitUsage {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := call(t, "trace", "stats", p, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"records", "end_ns", "digest", "by_kind", "by_node", "per_second", "by_message", "bytes_sent", "clock",
+		"scenario", "file", "seed", "overrides", "transport", "version", "buggify"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("no %q in %s", k, out)
+		}
+	}
+	if m["file"] != "testdata/tiny.yaml" || m["seed"] != float64(7) || m["transport"] != "sim" || m["buggify"] != false || m["scenario"] == "" {
+		t.Errorf("header fields: %v", m)
+	}
+	if ov, _ := m["overrides"].([]any); len(ov) != 2 || ov[0] != "duration_limit=5s" || ov[1] != "seed=7" {
+		t.Errorf("overrides: %v", m["overrides"])
+	}
+}
