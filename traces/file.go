@@ -6,10 +6,12 @@ import (
 	"compress/flate"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,23 +73,80 @@ type Trailer struct {
 	Digest  Digest
 }
 
-// RaysimVersion is the version of this binary (module version and VCS
-// revision when known).
+// RaysimVersion is the version of this binary, as traces stamp it: the
+// module version Go stamped (a pseudo-version holding the commit for a
+// build from a VCS checkout), with the VCS revision appended only when the
+// version does not already hold it, and "+dirty" for a build from a
+// modified tree. A build without VCS information (-buildvcs=false, a
+// build outside a checkout) is "devel+bin-" and a CRC-32 of the
+// executable, so two different builds never read as one version (replay's
+// "trace written by another version" note).
 func RaysimVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
+	versionOnce.Do(func() {
+		bi, ok := debug.ReadBuildInfo()
+		if !ok {
+			bi = nil
+		}
+		version = versionOf(bi, binaryHash)
+	})
+	return version
+}
+
+var (
+	versionOnce sync.Once
+	version     string
+)
+
+// versionOf is RaysimVersion for the build information bi (nil: none);
+// binHash names the executable's contents ("" when unknown).
+func versionOf(bi *debug.BuildInfo, binHash func() string) string {
+	v := "devel"
+	var rev string
+	dirty := false
+	if bi != nil {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
 	}
-	v := bi.Main.Version
-	if v == "" || v == "(devel)" {
-		v = "devel"
+	if len(rev) >= 12 && !strings.Contains(v, rev[:12]) {
+		v += "+" + rev[:12]
 	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += "+" + s.Value[:12]
+	if dirty && !strings.Contains(v, "dirty") {
+		v += "+dirty"
+	}
+	if rev == "" && v == "devel" {
+		if h := binHash(); h != "" {
+			v += "+bin-" + h
 		}
 	}
 	return v
+}
+
+// binaryHash is the CRC-32 of this executable in hex ("" when it cannot be
+// read).
+func binaryHash() string {
+	path, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := crc32.NewIEEE()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%08x", h.Sum32())
 }
 
 func appendString(b []byte, s string) []byte {
