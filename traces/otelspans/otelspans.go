@@ -313,13 +313,22 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 					child(st, "execute", st.phaseStart, rec.At, attribute.String("raysim.node", nodeName(st.node)),
 						attribute.Int("raysim.attempt", st.attempt), attribute.String("raysim.retried", utf8Text(rec.Detail)))
 				}
+				if !inPlace && st.phase != "" {
+					// The attempt was lost (its node died, its spill
+					// target was gone): its interrupted phase lasts until
+					// the retry, marked raysim.lost, so the phases tile
+					// the task span (raysim analyze counts that time as
+					// the attempt's queueing).
+					child(st, st.phase, st.phaseStart, rec.At, attribute.String("raysim.node", nodeName(st.node)),
+						attribute.Int("raysim.attempt", st.attempt), attribute.String("raysim.lost", utf8Text(rec.Detail)))
+				}
 				st.attempt++
 				st.root.AddEvent("retried", trace.WithTimestamp(ts(rec.At)))
-				// An interrupted phase elsewhere (its node died) is
-				// dropped: the task is scheduled again.
+				// The task is scheduled again; a run retried in place
+				// waits for a worker here (queue) until it runs again.
 				st.phaseStart, st.phase, st.accepted = rec.At, "schedule", false
 				if inPlace {
-					st.phase = ""
+					st.phase = "queue"
 				}
 			}
 		}
