@@ -120,6 +120,9 @@ type Stats struct {
 	// MaxStatsSeconds virtual seconds (or before 0, which a Reader never
 	// yields).
 	Later uint64 `json:"per_second_later,omitempty"`
+	// OtherJobsEvents: a live run's count of other jobs' events left out
+	// of the trace (Trailer.OtherJobsEvents): the cluster was shared.
+	OtherJobsEvents uint64 `json:"other_jobs_events,omitempty"`
 	// Clock is the time axis of End and BySecond: "virtual" for a
 	// simulated run, "wall clock" for one on real sockets (the header's
 	// transport tcp or remote).
@@ -180,6 +183,9 @@ func ComputeStats(r *Reader) (*Stats, error) {
 	}
 	st.Digest = r.Digest().String()
 	st.Truncated = r.Err() != nil
+	if t, ok := r.Trailer(); ok {
+		st.OtherJobsEvents = t.OtherJobsEvents
+	}
 	return st, r.Err()
 }
 
@@ -194,6 +200,9 @@ func (st *Stats) Print(w io.Writer) {
 		digest = "prefix digest (the trace is truncated: not the run's)"
 	}
 	fmt.Fprintf(w, "records   %d over %v %s, %s %s\n", st.Records, st.End, clock, digest, st.Digest)
+	if st.OtherJobsEvents > 0 {
+		fmt.Fprintf(w, "warning   %s\n", OtherJobsWarning(st.OtherJobsEvents))
+	}
 	table := func(title string, m map[string]uint64, numeric bool) {
 		keys := make([]string, 0, len(m))
 		for k := range m {
@@ -235,4 +244,12 @@ func (st *Stats) Print(w io.Writer) {
 	if st.Later > 0 {
 		fmt.Fprintf(w, "  >= %ds %10d\n", MaxStatsSeconds, st.Later)
 	}
+}
+
+// OtherJobsWarning is the warning for a live trace whose cluster ran other
+// jobs' tasks during the run (Trailer.OtherJobsEvents n > 0), as `raysim
+// run` printed it at the end of the run.
+func OtherJobsWarning(n uint64) string {
+	return fmt.Sprintf("the cluster ran other jobs' tasks during the run: their %d events are not in its trace, "+
+		"but they shared its CPUs: utilization and latencies include contention the trace cannot show", n)
 }

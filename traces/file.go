@@ -24,13 +24,21 @@ import (
 //	blocks   type (1 byte: 'H' header, 'R' records, 'E' end), raw length, stored length,
 //	         CRC-32 (IEEE) of the stored bytes (4 bytes little-endian), the stored bytes
 //
+// Format 2 adds, after the end block's digest, the count of other jobs'
+// events (Trailer.OtherJobsEvents); a reader of format 2 ignores any bytes
+// after the fields it knows in the end block (fields a later minor
+// revision adds). Format 1 files, whose end block ends at the digest,
+// still read.
+//
 // The header block comes first and the end block last; records blocks hold
 // about BlockSize bytes of canonical record encodings each, compressed
 // independently (so a reader reports a damaged block by its file offset). A
 // file without its end block is truncated (the run was interrupted).
 const (
 	magic         = "RAYSIMTR"
-	formatVersion = 1
+	formatVersion = 2
+	// minFormatVersion is the oldest format this binary reads.
+	minFormatVersion = 1
 	// BlockSize is the raw size at which a records block is flushed.
 	BlockSize = 64 << 10
 	// maxBlock bounds a block's lengths before any allocation.
@@ -71,6 +79,13 @@ type Trailer struct {
 	Records uint64
 	End     time.Duration // virtual time of the last record
 	Digest  Digest
+	// OtherJobsEvents counts the events a live cluster's processes sent
+	// during the run for other jobs' tasks (another driver's run sharing
+	// the cluster): they are not in the trace, but those tasks shared its
+	// nodes' CPUs, so its utilization and latencies include contention the
+	// trace cannot show. 0 for a simulated or --tcp run, and in format-1
+	// traces.
+	OtherJobsEvents uint64
 }
 
 // RaysimVersion is the version of this binary, as traces stamp it: the
@@ -416,6 +431,7 @@ func (w *Writer) finish(t *Trailer) error {
 		b = binary.AppendUvarint(b, uint64(t.End))
 		b = binary.BigEndian.AppendUint64(b, t.Digest[0])
 		b = binary.BigEndian.AppendUint64(b, t.Digest[1])
+		b = binary.AppendUvarint(b, t.OtherJobsEvents) // format 2
 		w.writeBlock(blockEnd, b)
 	}
 	err := w.fail()

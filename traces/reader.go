@@ -95,6 +95,7 @@ func (c *countingReader) readFull(p []byte) error {
 type Reader struct {
 	cr       countingReader
 	closer   io.Closer
+	version  byte // the file's format version
 	comp     byte
 	hdr      Header
 	block    []byte
@@ -125,9 +126,10 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if string(m[:len(magic)]) != magic {
 		return nil, &FormatError{Offset: 0, Msg: "not a raysim trace (bad magic)"}
 	}
-	if m[len(magic)] != formatVersion {
-		return nil, versionError(m[len(magic)])
+	if v := m[len(magic)]; v < minFormatVersion || v > formatVersion {
+		return nil, versionError(v)
 	}
+	tr.version = m[len(magic)]
 	tr.comp = m[len(magic)+1]
 	if tr.comp != compNone && tr.comp != compFlate {
 		return nil, &FormatError{Offset: int64(len(magic)) + 1, Msg: fmt.Sprintf("unknown compression %d", tr.comp)}
@@ -313,7 +315,7 @@ func (r *Reader) Next() bool {
 }
 
 func (r *Reader) endBlock() error {
-	t, err := parseTrailer(r.block)
+	t, err := parseTrailer(r.block, r.version)
 	if err != nil {
 		return &FormatError{Offset: r.blockOff, Msg: err.Error()}
 	}

@@ -31,8 +31,9 @@ func ReadTrailer(path string) (t Trailer, ok bool, err error) {
 	if _, err := io.ReadFull(f, m[:]); err != nil || string(m[:len(magic)]) != magic {
 		return Trailer{}, false, &FormatError{Offset: 0, Msg: "not a raysim trace (bad magic)"}
 	}
-	if m[len(magic)] != formatVersion {
-		return Trailer{}, false, versionError(m[len(magic)])
+	version := m[len(magic)]
+	if version < minFormatVersion || version > formatVersion {
+		return Trailer{}, false, versionError(version)
 	}
 	comp := m[len(magic)+1]
 	off := int64(len(m))
@@ -78,7 +79,7 @@ func ReadTrailer(path string) (t Trailer, ok bool, err error) {
 				return Trailer{}, false, &FormatError{Offset: off, Msg: "end block does not decompress: " + err.Error()}
 			}
 		}
-		t, err := parseTrailer(raw)
+		t, err := parseTrailer(raw, version)
 		if err != nil {
 			return Trailer{}, false, &FormatError{Offset: off, Msg: err.Error()}
 		}
@@ -91,13 +92,22 @@ func uvarintLen(v uint64) int {
 	return binary.PutUvarint(b[:], v)
 }
 
-// parseTrailer decodes an end block's raw bytes.
-func parseTrailer(b []byte) (Trailer, error) {
+// parseTrailer decodes an end block's raw bytes, of a file of format
+// version.
+func parseTrailer(b []byte, version byte) (Trailer, error) {
 	d := decoder{b: b}
 	t := Trailer{Records: d.uvarint(), End: time.Duration(d.uvarint())}
-	if d.err != nil || len(d.b) != 16 {
+	if d.err != nil || len(d.b) < 16 || (version == 1 && len(d.b) != 16) {
 		return Trailer{}, fmt.Errorf("malformed end block")
 	}
 	t.Digest = Digest{binary.BigEndian.Uint64(d.b), binary.BigEndian.Uint64(d.b[8:])}
+	if version >= 2 {
+		d.b = d.b[16:]
+		t.OtherJobsEvents = d.uvarint()
+		if d.err != nil {
+			return Trailer{}, fmt.Errorf("malformed end block: other jobs' events: %w", d.err)
+		}
+		// Bytes after: fields of a later minor revision, ignored.
+	}
 	return t, nil
 }

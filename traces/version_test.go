@@ -2,6 +2,7 @@ package traces_test
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // TestNewerFormatIsNotCorrupt: a trace whose format version is newer than
 // this binary reads was reported as "corrupted trace at byte offset 8:
 // unsupported format version 2". It is now "written by a newer raysim
-// (trace format 2; this raysim reads format 1)", errors.Is ErrNewerFormat
+// (trace format 3; this raysim reads format 2)", errors.Is ErrNewerFormat
 // and not ErrCorrupt; version 0 is still damage.
 func TestNewerFormatIsNotCorrupt(t *testing.T) {
 	var buf bytes.Buffer
@@ -32,7 +33,7 @@ func TestNewerFormatIsNotCorrupt(t *testing.T) {
 	assert.ErrorIs(t, err, traces.ErrNewerFormat)
 	assert.NotErrorIs(t, err, traces.ErrCorrupt)
 	assert.Contains(t, err.Error(), "written by a newer raysim")
-	assert.Contains(t, err.Error(), "trace format 2; this raysim reads format 1")
+	assert.Contains(t, err.Error(), fmt.Sprintf("trace format %d; this raysim reads format %d", cur+1, cur))
 	assert.NotContains(t, err.Error(), "corrupt")
 
 	zero := bytes.Clone(data)

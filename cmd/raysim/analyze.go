@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"raysim/analysis"
+	"raysim/traces"
 )
 
 func init() {
@@ -53,6 +54,7 @@ Flags:
 		return exitUsage
 	}
 	var reps []*analysis.Report
+	var warnings []string
 	for _, f := range files {
 		rep, err := analysis.AnalyzeFile(f)
 		if err != nil { // AnalyzeFile only reads: the trace is bad input
@@ -60,6 +62,11 @@ Flags:
 			return exitUsage
 		}
 		reps = append(reps, rep)
+		// A live run on a shared cluster: its end block counts the other
+		// jobs' events it left out.
+		if t, ok, err := traces.ReadTrailer(f); err == nil && ok && t.OtherJobsEvents > 0 {
+			warnings = append(warnings, fmt.Sprintf("warning: %s: %s", f, traces.OtherJobsWarning(t.OtherJobsEvents)))
+		}
 	}
 	switch {
 	case *asJSON:
@@ -72,6 +79,13 @@ Flags:
 	if err != nil {
 		fmt.Fprintf(stderr, "raysim analyze: %v\n", err)
 		return exitFailed
+	}
+	for _, w := range warnings { // after the tables; on stderr beside --json
+		if *asJSON {
+			fmt.Fprintln(stderr, "raysim analyze: "+w)
+		} else {
+			fmt.Fprintln(stdout, "\n"+w)
+		}
 	}
 	if *out != "" {
 		path, err := analysis.WriteReport(*out, reps...)

@@ -10,6 +10,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"raysim/runtime/transport"
+	"raysim/traces"
 )
 
 // docCommands are the `raysim ARGS` command lines of an indented block of
@@ -257,5 +261,34 @@ func TestTraceStatsJSONHeader(t *testing.T) {
 	}
 	if ov, _ := m["overrides"].([]any); len(ov) != 2 || ov[0] != "duration_limit=5s" || ov[1] != "seed=7" {
 		t.Errorf("overrides: %v", m["overrides"])
+	}
+}
+
+// TestAnalyzeWarnsOfOtherJobs: a live trace whose cluster ran other jobs'
+// tasks (their events counted in its end block) is analyzed with a
+// warning: its utilization and latencies include contention it cannot
+// show. analyze said nothing of it.
+func TestAnalyzeWarnsOfOtherJobs(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "shared.trace")
+	w, err := traces.Create(p, traces.Header{File: "x.yaml", Transport: "remote"}, traces.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := traces.NewRecorder(w)
+	rec.Runtime(time.Millisecond, &transport.Event{Kind: transport.EvTaskSubmitted, Node: 1, Task: 7, Detail: "f"})
+	rec.Runtime(2*time.Millisecond, &transport.Event{Kind: transport.EvTaskRunning, Node: 1, Task: 7, Detail: "f"})
+	rec.Runtime(3*time.Millisecond, &transport.Event{Kind: transport.EvTaskFinished, Node: 1, Task: 7, Detail: "f"})
+	rec.SetOtherJobsEvents(13010)
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := call(t, "analyze", p)
+	if code != exitOK || !strings.Contains(out, "warning: "+p+": the cluster ran other jobs' tasks during the run: their 13010 events") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = call(t, "analyze", p, "--json")
+	if code != exitOK || !json.Valid([]byte(out)) || !strings.Contains(errOut, "13010 events") {
+		t.Errorf("--json: exit %d\n%s%s", code, out, errOut)
 	}
 }
