@@ -109,6 +109,8 @@ type Reader struct {
 	digest   Digest
 	trailer  *Trailer
 	err      error
+	partial  bool  // SetPartial
+	cut      error // the truncation a partial read stopped at
 	intern   map[string]string
 }
 
@@ -280,12 +282,17 @@ func (r *Reader) varintErr(err error, what string) error {
 // Next advances to the next record; false at the end or on an error (see
 // Err).
 func (r *Reader) Next() bool {
-	if r.err != nil || r.trailer != nil {
+	if r.err != nil || r.trailer != nil || r.cut != nil {
 		return false
 	}
 	for r.pos >= len(r.block) {
 		typ, err := r.readBlock()
 		if err != nil {
+			var fe *FormatError
+			if r.partial && errors.As(err, &fe) && fe.Truncated {
+				r.cut = err // the readable prefix ends here
+				return false
+			}
 			r.err = err
 			return false
 		}
@@ -343,6 +350,21 @@ func (r *Reader) checkEOF() error {
 	}
 	return &FormatError{Offset: off, Msg: "data after the end block"}
 }
+
+// SetPartial makes the Reader read a truncated trace's readable prefix:
+// an interrupted run's file, without its end block or cut inside a block,
+// ends the iteration without an error (Err is nil, Trailer absent) and
+// Cut reports where. Corruption (a checksum or decoding failure) is still
+// an error. For exports and analyses of a run that hung or was stopped
+// (`raysim trace export --partial`, `raysim analyze --partial`).
+func (r *Reader) SetPartial(on bool) { r.partial = on }
+
+// Cut is the truncation a partial read (SetPartial) stopped at, once Next
+// has returned false: nil for an intact trace.
+func (r *Reader) Cut() error { return r.cut }
+
+// Count is the number of records read so far.
+func (r *Reader) Count() uint64 { return r.n }
 
 // Record is the current record (valid until the next call to Next).
 func (r *Reader) Record() *Record { return &r.rec }

@@ -292,3 +292,42 @@ func TestAnalyzeWarnsOfOtherJobs(t *testing.T) {
 		t.Errorf("--json: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestPartialTrace: an interrupted run's trace (no end block) was refused
+// by analyze and trace export alike ("truncated trace ... the run was
+// interrupted?", exit 2). With --partial they read its records, with a
+// warning; without it the refusal says --partial would.
+func TestPartialTrace(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "tiny.trace")
+	if code, out, errOut := call(t, "run", "testdata/tiny.yaml", "-q", "--trace", p); code == exitUsage {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.trace")
+	if err := os.WriteFile(cut, data[:len(data)-5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"analyze", cut}, {"trace", "export", cut, "-o", filepath.Join(dir, "cut.json")}} {
+		code, _, errOut := call(t, args...)
+		if code != exitUsage || !strings.Contains(errOut, "--partial") {
+			t.Errorf("%v: exit %d, want 2 and a pointer to --partial: %s", args, code, errOut)
+		}
+		code, out, errOut := call(t, append(args, "--partial")...)
+		if code != exitOK || !strings.Contains(out+errOut, "warning: "+cut+": traces: truncated trace") {
+			t.Errorf("%v --partial: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cut.json")); err != nil {
+		t.Errorf("no partial export: %v", err)
+	}
+	for _, format := range []string{"jsonl", "otel-stdout"} {
+		if code, _, errOut := call(t, "trace", "export", cut, "--partial", "--format", format); code != exitOK {
+			t.Errorf("%s: exit %d: %s", format, code, errOut)
+		}
+	}
+}

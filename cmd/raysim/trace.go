@@ -79,7 +79,7 @@ func startRunTrace(f *runFlags, s *scenarios.Scenario, idx int, files []string, 
 			}
 			var left []string
 			if !temp {
-				left = append(left, fmt.Sprintf("trace %s left without its end block (it reads as truncated)", tracePath))
+				left = append(left, fmt.Sprintf("trace %s left without its end block (it reads as truncated; analyze and trace export read its records with --partial)", tracePath))
 			}
 			if chromePath != "" {
 				left = append(left, "no --chrome export")
@@ -183,13 +183,14 @@ type exportFlags struct {
 	format, out, endpoint, protocol string
 	insecure                        bool
 	digest                          string    // the run's digest for the OTLP export ("" unknown)
-	log                             io.Writer // where an OTLP export says what it sent (the command's stderr)
+	partial                         bool      // export a truncated trace's readable prefix (--partial)
+	log                             io.Writer // where an OTLP export says what it sent, and a --partial export its warning (the command's stderr)
 }
 
 func cmdTrace(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stderr, `Usage:
-  raysim trace export FILE [--format chrome|jsonl|otlp|otel-stdout] [-o OUT]
+  raysim trace export FILE [--format chrome|jsonl|otlp|otel-stdout] [-o OUT] [--partial]
          [--otlp-endpoint HOST:PORT] [--otlp-protocol http|grpc] [--otlp-insecure=false]
   raysim trace stats FILE [--json]
 
@@ -198,7 +199,9 @@ https://ui.perfetto.dev or chrome://tracing), as JSON lines (one record per
 line), or as OpenTelemetry spans (one span per task with scheduling,
 argument-fetch and execution children, in virtual time) to an OTLP collector
 (Jaeger) or stdout. The --otlp-* flags are for --format otlp alone; OTLP is
-plain text unless --otlp-insecure=false (TLS). stats
+plain text unless --otlp-insecure=false (TLS). --partial exports an
+interrupted run's trace (no end block) up to where it ends, with a warning
+on stderr. stats
 prints event counts by kind, per node and per virtual second.
 
 Exit status: 0 on success, 2 for a bad command line or a trace that cannot
@@ -229,6 +232,7 @@ func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&ef.endpoint, "otlp-endpoint", "", "OTLP collector host:port (default localhost:4318 for http, localhost:4317 for grpc)")
 	fs.StringVar(&ef.protocol, "otlp-protocol", "http", "OTLP protocol: http or grpc")
 	fs.BoolVar(&ef.insecure, "otlp-insecure", true, "plain-text OTLP, no TLS (the default); --otlp-insecure=false for TLS")
+	fs.BoolVar(&ef.partial, "partial", false, "export a truncated trace's readable prefix (an interrupted run's), with a warning, instead of refusing it")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -285,6 +289,9 @@ func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "raysim trace export: %v\n", err)
+		if errors.Is(err, traces.ErrTruncated) {
+			fmt.Fprintln(stderr, "raysim trace export: --partial exports the records before the cut")
+		}
 		return traceExit(err)
 	}
 	return exitOK
@@ -370,6 +377,13 @@ func exportTo(tracePath string, w io.Writer, ef exportFlags) error {
 		return badTraceError{err}
 	}
 	defer r.Close()
+	r.SetPartial(ef.partial)
+	defer func() {
+		if cut := r.Cut(); cut != nil && ef.log != nil {
+			fmt.Fprintf(ef.log, "raysim trace export: warning: %s: %v: exported the %d records before it (--partial); tasks still running there are unfinished\n",
+				tracePath, cut, r.Count())
+		}
+	}()
 	switch ef.format {
 	case "jsonl":
 		_, err = traces.WriteJSONL(w, r)
