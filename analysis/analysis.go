@@ -39,9 +39,14 @@ type Report struct {
 	Seed      int64
 	Transport string
 	Version   string
+	// Overrides are the --set overrides the run applied to its scenario
+	// file, and Buggify whether its runtime fault points were on (the
+	// trace header's): two variants of one file tell apart by them.
+	Overrides []string `json:",omitempty"`
+	Buggify   bool     `json:",omitempty"`
 	// ScenarioErr: the header's scenario could not be parsed (the error);
 	// the records are analyzed all the same, but without the scenario's
-	// name, policy and nodes (named node-N, 1 CPU each).
+	// name, policy and nodes (named node-N, their CPUs unknown).
 	ScenarioErr string `json:",omitempty"`
 	Records     uint64
 	End         time.Duration // virtual time of the last record
@@ -81,6 +86,12 @@ type TaskCounts struct {
 	// BytesRestored those read back.
 	ObjectsSpilled, ObjectsRestored uint64
 	BytesSpilled, BytesRestored     int64
+	// Unfinished counts the tasks submitted and not ended when the trace
+	// ends (a run cut off by its duration_limit, or interrupted): the
+	// latency percentiles leave them out, though each had waited at least
+	// from its submission to the end, the longest of them Waited.
+	Unfinished uint64        `json:",omitempty"`
+	Waited     time.Duration `json:",omitempty"`
 }
 
 // Series is a quantity binned over the trace's time: Values[i] covers
@@ -186,6 +197,10 @@ type NodeStats struct {
 // Placement counts where tasks went at their first placement.
 type Placement struct {
 	Local, Spilled, Actor, Other uint64
+	// Unplaced counts the tasks submitted and never placed (cancelled
+	// first, infeasible, or unfinished at the end): the four counts above
+	// and Unplaced add up to the tasks submitted.
+	Unplaced uint64 `json:",omitempty"`
 	// Decisions counts acceptances by reason (the global scheduler's policy
 	// name for spilled tasks, local, actor ...), sorted by count.
 	Decisions []NameCount
@@ -245,6 +260,11 @@ type Fault struct {
 	// node before it (see Detectable); DetectAfter = Detected - At.
 	Detected    time.Duration
 	DetectAfter time.Duration
+	// AtRestart: the node.dead came from the node's restart (its new
+	// incarnation registered before its heartbeats were missed), not from
+	// failure detection: DetectAfter is then the crash-to-restart gap the
+	// fault schedule set, and the mean detection delay leaves it out.
+	AtRestart bool `json:",omitempty"`
 	// Baseline is the completion rate before the fault (tasks/s: the median
 	// of up to 5 bins), Dip the lowest smoothed rate after it; Recovered
 	// the first time the smoothed rate is back to 90% of Baseline after a
@@ -457,18 +477,24 @@ type analyzer struct {
 	lastObj   map[transport.NodeID]readyCause
 	decisions map[string]uint64
 	netFaults []Fault
-	dead      []struct {
-		at   time.Duration
-		node transport.NodeID
-	}
-	edges int
-	last  time.Duration
+	dead      []death
+	edges     int
+	last      time.Duration
 	// task.arg bookkeeping: the attempts waiting for an argument on a node
 	// (Detail "fetch"), and the attempts that got one by a transfer or
 	// from a local producer.
 	argWait   map[nodeObject][]transport.TaskID
 	argRemote map[[2]uint64]bool // (task, node)
 	argLocal  map[[2]uint64]bool
+}
+
+// death is a node.dead: when, of which node, and whether the node's
+// restart declared it (its new incarnation registered before its
+// heartbeats were missed: the failure detector never saw the crash).
+type death struct {
+	at        time.Duration
+	node      transport.NodeID
+	byRestart bool
 }
 
 type nodeObject struct {
@@ -499,7 +525,8 @@ func (a *analyzer) resolveArgs(node transport.NodeID, obj transport.ObjectID, re
 }
 
 func newAnalyzer(h *traces.Header) *analyzer {
-	rep := &Report{File: h.File, Seed: h.Seed, Transport: h.Transport, Version: h.Version}
+	rep := &Report{File: h.File, Seed: h.Seed, Transport: h.Transport, Version: h.Version,
+		Overrides: slices.Clone(h.Overrides), Buggify: h.Buggify}
 	if rep.Transport == "" {
 		rep.Transport = "sim"
 	}
@@ -535,6 +562,12 @@ func newAnalyzer(h *traces.Header) *analyzer {
 		if rep.Nodes[i].Unlisted {
 			rep.Nodes[i].Name = rep.names(rep.Nodes[i].ID)
 		}
+	}
+	if rep.ScenarioErr != "" || len(h.Scenario) == 0 {
+		// Nothing to name the run or its policy by: "-", not an empty
+		// field in the header lines.
+		rep.Scenario, rep.Policy = "-", "-"
+		rep.Name = "-"
 	}
 	return &analyzer{rep: rep, tasks: make(map[transport.TaskID]*taskState),
 		running: make(map[[2]uint64]time.Duration), links: make(map[[2]transport.NodeID]*Link),
@@ -760,10 +793,7 @@ func (a *analyzer) record(r *traces.Record) {
 		if n := a.node(r.Node); n != nil {
 			n.Dead++
 		}
-		a.dead = append(a.dead, struct {
-			at   time.Duration
-			node transport.NodeID
-		}{r.At, r.Node})
+		a.dead = append(a.dead, death{r.At, r.Node, strings.HasPrefix(r.Detail, "restarted")})
 	}
 }
 
@@ -975,6 +1005,18 @@ func (a *analyzer) finish() {
 
 	// Throughput.
 	rep.Throughput = a.rate(bin, nbins, rep.End)
+
+	// Tasks that never ended (a count and a maximum: the map's order does
+	// not matter).
+	for _, t := range a.tasks {
+		if t.pending && !t.reread {
+			rep.Tasks.Unfinished++
+			rep.Tasks.Waited = max(rep.Tasks.Waited, rep.End-t.submit)
+		}
+		if t.submitted && !t.placed && !t.reread {
+			rep.Placement.Unplaced++
+		}
+	}
 
 	// Latency.
 	var total, queue, sched, fetch, exec []time.Duration
@@ -1287,7 +1329,7 @@ func (a *analyzer) matchDetections() {
 			continue // no fault it detects (a live cluster's own failure)
 		}
 		if f := &a.netFaults[owner]; f.Detected == 0 {
-			f.Detected, f.DetectAfter = d.at, d.at-f.At
+			f.Detected, f.DetectAfter, f.AtRestart = d.at, d.at-f.At, d.byRestart
 		}
 	}
 }

@@ -399,7 +399,7 @@ func printSummary(w io.Writer, r *runner.Result) {
 	if r.Transport != "sim" {
 		per = "second"
 	}
-	fmt.Fprintf(w, "rate      %s tasks per %s\n", threeDigits(r.Throughput), per) // 0.4, not 0, for a slow run
+	fmt.Fprintf(w, "rate      %s tasks per %s\n", scenarios.FormatNumber(r.Throughput), per) // 0.4, not 0, for a slow run
 	fmt.Fprintf(w, "latency   p50 %.3fms  p90 %.3fms  p99 %.3fms  max %.3fms\n", r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.Max)
 	fmt.Fprintf(w, "results   %d checked, %d wrong\n", r.Checked, r.Incorrect)
 	for _, wl := range r.Workloads {

@@ -10,12 +10,12 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"raysim/runtime/deploy"
 	"raysim/runtime/transport"
+	"raysim/scenarios"
 	"raysim/scenarios/runner"
 )
 
@@ -160,10 +160,10 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		res := resourcesText(n)
 		task, pull := "-", "-"
 		if n.MeanTaskMs > 0 {
-			task = threeDigits(n.MeanTaskMs) + "ms"
+			task = scenarios.FormatNumber(n.MeanTaskMs) + "ms"
 		}
 		if n.MeanPullBytesPerS > 0 {
-			pull = threeDigits(float64(n.MeanPullBytesPerS)/1e6) + " MB/s"
+			pull = scenarios.FormatNumber(float64(n.MeanPullBytesPerS)/1e6) + " MB/s"
 		}
 		fmt.Fprintf(stdout, "%-4d %-12s %-6s %-22s %-6s %-24s %-6d %-10s %s\n", n.ID, n.Name, n.Role, n.Address, state, res, n.QueueLen, task, pull)
 	}
@@ -219,13 +219,4 @@ func (c *clusterFlags) remote() (runner.Remote, error) {
 		return runner.Remote{}, err
 	}
 	return runner.Remote{Address: c.address, Token: tok, TLS: tlsCfg}, nil
-}
-
-// threeDigits formats v with three significant digits below 100 and as a
-// whole number from there (%.3g wrote 1234 as 1.23e+03).
-func threeDigits(v float64) string {
-	if v >= 100 {
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v, 'g', 3, 64)
 }

@@ -278,6 +278,9 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		// that number for good and held the caller's later calls.
 		msg := fmt.Sprintf("%s; %d retries allowed", why, budget)
 		if spec.Actor != 0 && !spec.IsCreation() {
+			// Ray's ActorUnavailableError or ActorDiedError: a call lost
+			// with an instance is retried only as its MaxRetries say.
+			msg = fmt.Sprintf("%s; %d retries allowed (the method's or call's MaxRetries)", why, budget)
 			if rt := r.routes[spec.Actor]; rt != nil && rt.state == transport.ActorDead {
 				// The actor is dead (killed here, or the table said so):
 				// that, not where the call was lost, is why it failed.

@@ -168,6 +168,10 @@ type Raylet struct {
 	groupLookups map[string][]groupLookup
 	groupAsks    map[string]uint64
 	groupRound   uint64
+	// views are the callers waiting for the scheduler's ClusterView, by
+	// the query's number (ClusterView).
+	views   map[uint64]func(*transport.ClusterView)
+	viewSeq uint64
 	// blocked: what tasks blocked in Get or Wait hold besides their CPU
 	// (given back: Caller.release), which comes back only when what they
 	// wait for ends (see blockedOut); blockedSpills the submissions (a
@@ -595,6 +599,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GroupFound:
 		if from == r.cfg.Layout.Scheduler {
 			r.onGroupFound(m)
+		}
+	case *transport.ClusterView:
+		if from == r.cfg.Layout.Scheduler {
+			r.onClusterView(m)
 		}
 	}
 }

@@ -62,9 +62,13 @@ type Global struct {
 	warned     map[transport.TaskID]bool // infeasible tasks already warned about
 	// early holds the spills that came during start-up, until every raylet
 	// of the layout has registered or StartupGrace has passed (see place).
-	early    []*transport.SpillTask
-	starting bool
-	cands    []Candidate // scratch
+	early []*transport.SpillTask
+	// earlyViews: the ClusterQuery answers held through start-up (a
+	// resent query while held is answered twice; the asker drops the
+	// second).
+	earlyViews []earlyView
+	starting   bool
+	cands      []Candidate // scratch
 	// spread is where the next spread task's round-robin over the
 	// candidates starts (Ray's spread policy); only spread placements
 	// move it, so other traffic cannot fix where spread tasks land.
@@ -114,6 +118,16 @@ func (g *Global) started() {
 		g.place(m)
 	}
 	g.retryGroups()
+	for _, q := range g.earlyViews {
+		g.env.Send(q.from, g.clusterView(q.seq))
+	}
+	g.earlyViews = nil
+}
+
+// earlyView is a ClusterQuery held through start-up.
+type earlyView struct {
+	from transport.NodeID
+	seq  uint64
 }
 
 // allRegistered reports whether every raylet of the layout has registered.
@@ -206,7 +220,30 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		g.onGroupWatch(from, m)
 	case *transport.GroupLookup:
 		g.onGroupLookup(from, m)
+	case *transport.ClusterQuery:
+		if !g.isNode(from) {
+			return
+		}
+		if g.starting {
+			// The view would list the raylets whose registration
+			// happened to arrive first: answered once start-up ends.
+			g.earlyViews = append(g.earlyViews, earlyView{from, m.Seq})
+			return
+		}
+		g.env.Send(from, g.clusterView(m.Seq))
 	}
+}
+
+// clusterView is the scheduler's view of the raylets (ray.Nodes): each
+// incarnation it has heard register, in registration order, as of its
+// last heartbeat.
+func (g *Global) clusterView(seq uint64) *transport.ClusterView {
+	m := &transport.ClusterView{Seq: seq, Nodes: make([]transport.NodeView, 0, len(g.nodes))}
+	for _, v := range g.nodes {
+		m.Nodes = append(m.Nodes, transport.NodeView{Node: v.id, Incarnation: v.inc, Alive: !v.dead,
+			Total: v.total, Available: v.avail, QueueLen: uint32(min(max(v.queue, 0), 1<<32-1))})
+	}
+	return m
 }
 
 // register adds (or renews) a node incarnation in the view.

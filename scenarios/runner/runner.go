@@ -75,20 +75,23 @@ type Expectation struct {
 
 // Result is what a run reports (the --json output).
 type Result struct {
-	Scenario             string `json:"scenario"`
-	File                 string `json:"file"`
-	Seed                 int64  `json:"seed"`
-	Transport            string `json:"transport"`
-	TasksSubmitted       uint64 `json:"tasks_submitted"`
-	TasksCompleted       uint64 `json:"tasks_completed"`
-	TasksFailed          uint64 `json:"tasks_failed"`
-	TasksRetried         uint64 `json:"tasks_retried"`
-	TasksCancelled       uint64 `json:"tasks_cancelled"`
-	TasksReexecuted      uint64 `json:"tasks_reexecuted"`       // ends after the first: retries racing the original, lineage rebuilds, actor replays
-	MethodsReplayed      uint64 `json:"actor_methods_replayed"` // methods re-run by restarted actors to rebuild their state (replay)
-	ObjectsLost          uint64 `json:"objects_lost"`
-	ObjectsReconstructed uint64 `json:"objects_reconstructed"`
-	ObjectCopiesFreed    uint64 `json:"object_copies_freed"` // copies dropped because their owner freed them (ray.Free) before the run ended
+	Scenario  string `json:"scenario"`
+	File      string `json:"file"`
+	Seed      int64  `json:"seed"`
+	Transport string `json:"transport"`
+	// Overrides are the --set overrides the run's scenario was loaded
+	// with, as "path=value" (scenarios.Scenario.Overrides).
+	Overrides            []string `json:"overrides,omitempty"`
+	TasksSubmitted       uint64   `json:"tasks_submitted"`
+	TasksCompleted       uint64   `json:"tasks_completed"`
+	TasksFailed          uint64   `json:"tasks_failed"`
+	TasksRetried         uint64   `json:"tasks_retried"`
+	TasksCancelled       uint64   `json:"tasks_cancelled"`
+	TasksReexecuted      uint64   `json:"tasks_reexecuted"`       // ends after the first: retries racing the original, lineage rebuilds, actor replays
+	MethodsReplayed      uint64   `json:"actor_methods_replayed"` // methods re-run by restarted actors to rebuild their state (replay)
+	ObjectsLost          uint64   `json:"objects_lost"`
+	ObjectsReconstructed uint64   `json:"objects_reconstructed"`
+	ObjectCopiesFreed    uint64   `json:"object_copies_freed"` // copies dropped because their owner freed them (ray.Free) before the run ended
 	// ObjectsSpilled and ObjectsRestored count the primary copies that
 	// left memory for a node's spill tier (cluster.nodes[].object_spill)
 	// and came back; BytesSpilled the bytes written to the tiers (an object
