@@ -178,6 +178,7 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d trace %s came after later ones were written (a process's clock or its event stream lagged more than the %v the run held events for): written at the time before them",
 			n, plural(int(n), "record", "records"), live.hold.Round(time.Millisecond)))
 	}
+	rec.SetOtherJobsEvents(live.others) // in the trace's end block, for analyze
 	if live.others > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the cluster ran other jobs' tasks during the run: their %d events are not in its counters or trace, but they shared its CPUs", live.others))
 	}
