@@ -104,3 +104,25 @@ func TestResultSaysBuggifyAndOverrides(t *testing.T) {
 	assert.False(t, r.Buggify)
 	assert.Empty(t, r.Overrides)
 }
+
+// TestTCPRefusesLateNodes: --tcp refused a group that joins later (start,
+// autoscale) with the runtime's internal error (Standby, exit 1) rather
+// than as a bad scenario naming the key (QA).
+func TestTCPRefusesLateNodes(t *testing.T) {
+	for _, key := range []string{"start: 1s", "autoscale: {min: 0}"} {
+		s, err := scenarios.Parse("late.yaml", []byte(`
+name: late
+cluster:
+  nodes:
+    - {name: head, cpus: 2}
+    - {name: extra, cpus: 2, `+key+`}
+workload:
+  - generator: parallel
+    params: {tasks: 2, duration: 1ms}
+`))
+		require.NoError(t, err)
+		_, err = RunTCP(context.Background(), s, Options{})
+		require.ErrorIs(t, err, ErrBadScenario, key)
+		assert.ErrorContains(t, err, "cluster.nodes extra: "+strings.Fields(key)[0][:len(strings.Fields(key)[0])-1]+" is simulator only")
+	}
+}
