@@ -264,18 +264,33 @@ func (f *faultInjector) apply(fl *scenarios.Fault, warn bool) bool {
 		sim.Pause(f.node(fl.Node), fl.For)
 	case scenarios.SkewClock:
 		sim.SetSkew(f.node(fl.Node), fl.Offset)
-	case scenarios.KillGCSReplica:
+	case scenarios.KillGCSReplica, scenarios.RestartGCSReplica:
 		shards := max(f.s.Cluster.GCS.Shards, 1)
 		replicas := max(f.s.Cluster.GCS.Replicas, 1)
 		shard, i := fl.Replica/replicas, fl.Replica%replicas
 		if shard >= shards {
-			return noop("kill_gcs_replica at %v: no replica %d", fl.At, fl.Replica)
+			return noop("%s at %v: no replica %d", fl.Kind, fl.At, fl.Replica)
 		}
 		id := netsim.NodeID(ray.ReplicaID(shard, i))
-		if !f.alive(id) {
+		switch up := f.alive(id); {
+		case fl.Kind == scenarios.KillGCSReplica && !up:
 			return noop("kill_gcs_replica at %v: replica %d is down already; nothing to kill", fl.At, fl.Replica)
+		case fl.Kind == scenarios.RestartGCSReplica && up:
+			return noop("restart_gcs_replica at %v: replica %d is up; nothing to restart", fl.At, fl.Replica)
+		case fl.Kind == scenarios.KillGCSReplica:
+			sim.Crash(id)
+			left := 0
+			for k := range replicas {
+				if f.alive(netsim.NodeID(ray.ReplicaID(shard, k))) {
+					left++
+				}
+			}
+			if left == 0 {
+				f.log("kill_gcs_replica at %v: GCS shard %d has no live replica left (outside the failure model, replicas-1 per shard): its tables are out of reach until one comes back (restart_gcs_replica)", fl.At, shard)
+			}
+		default:
+			sim.Restart(id) // it rejoins its chain at the tail, from a snapshot
 		}
-		sim.Crash(id)
 	case scenarios.KillActor:
 		return f.killActor(fl)
 	case scenarios.TaskErrors:

@@ -126,3 +126,32 @@ workload:
 		assert.ErrorContains(t, err, "cluster.nodes extra: "+strings.Fields(key)[0][:len(strings.Fields(key)[0])-1]+" is simulator only")
 	}
 }
+
+// TestRestartGCSReplica: a scenario could kill GCS replicas but not bring
+// one back, so killing every replica of a shard hung the run with no word
+// why (QA). restart_gcs_replica rejoins a replica at its chain's tail; a
+// kill that leaves a shard no replica is warned of.
+func TestRestartGCSReplica(t *testing.T) {
+	faults := `
+  - {at: 100ms, kill_gcs_replica: 0}
+  - {at: 150ms, restart_gcs_replica: 0}
+  - {at: 300ms, kill_gcs_replica: 1}
+  - {at: 400ms, restart_gcs_replica: 1}
+`
+	extra := "expect: {all_complete: true, results_correct: true}\nfaults:" + faults
+	r := runSmall(t, extra, Options{}, "cluster.gcs={shards: 1, replicas: 2}", "workload.0.params.tasks=600",
+		"workload.0.arrival={kind: rate, rate: 1000/s}")
+	assert.Equal(t, 4, r.FaultsInjected)
+	assert.True(t, r.OK, "%+v", r.Expectations)
+
+	// Killing both: the shard has no replica left, said in a warning.
+	r = runSmall(t, "faults:\n  - {at: 100ms, kill_gcs_replica: 0}\n  - {at: 120ms, kill_gcs_replica: 1}\n  - {at: 400ms, restart_gcs_replica: 1}\n",
+		Options{}, "cluster.gcs={shards: 1, replicas: 2}", "workload.0.params.tasks=600", "workload.0.arrival={kind: rate, rate: 1000/s}")
+	assert.Equal(t, 3, r.FaultsInjected)
+	var warned bool
+	for _, w := range r.Warnings {
+		warned = warned || strings.Contains(w, "GCS shard 0 has no live replica left")
+	}
+	assert.True(t, warned, "%q", r.Warnings)
+	assert.Empty(t, r.Unfinished, "the restart brings the shard back")
+}
