@@ -440,12 +440,16 @@ func printSummary(w io.Writer, r *runner.Result) {
 	if len(r.Expectations) > 0 {
 		fmt.Fprintln(w, "expect")
 	}
+	width := 18 // the names' column: as wide as the longest name
+	for _, e := range r.Expectations {
+		width = max(width, len(e.Name))
+	}
 	for _, e := range r.Expectations {
 		mark := "ok  "
 		if !e.OK {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(w, "  %s %-18s %s\n", mark, e.Name, e.Detail)
+		fmt.Fprintf(w, "  %s %-*s %s\n", mark, width, e.Name, e.Detail)
 	}
 	if r.Digest != "" && !r.DigestReproducible {
 		// A wall-clock run's trace differs every time: its digest is no

@@ -320,7 +320,7 @@ func runSeed(ctx context.Context, path string, sets []string, seed int64) seedRu
 func printSweep(w io.Writer, r *sweepReport) {
 	fmt.Fprintf(w, "sweep     %s (%s)", r.Scenario, r.File)
 	for _, s := range r.Overrides {
-		fmt.Fprintf(w, " --set %s", s)
+		fmt.Fprintf(w, " --set %s", check.ShellQuote(s)) // as the replay lines quote it
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "seeds     %d run of %d, %d passed, %d failed", r.Run, r.Seeds, r.Passed, r.Failed)
