@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,53 @@ type faultInjector struct {
 	crashes  map[string][]time.Duration // node name -> when it was killed
 	degraded [][2]netsim.NodeID         // control-plane pairs degraded since the last heal
 	errs     *taskErrorRates            // nil without task_errors faults
+	// fired lists every fault reached, in the order reached, injected or
+	// not (Result.Faults).
+	fired []FaultOutcome
+}
+
+// FaultOutcome is one fault of a run's schedule (Result.Faults): what it
+// was, its target, when, whether it did anything, and why not.
+type FaultOutcome struct {
+	Kind   string  `json:"kind"`
+	Target string  `json:"target,omitempty"` // a node's name, a replica's index, a partition's groups, a link, an actor
+	At     float64 `json:"at_seconds"`
+	// Injected: it did something (the summary's "faults N injected"
+	// counts these); not: it found nothing to do (a node down already), or
+	// the run ended before it (Note says which).
+	Injected bool   `json:"injected"`
+	Random   bool   `json:"random,omitempty"` // drawn by a random process, not written in the file
+	Note     string `json:"note,omitempty"`
+}
+
+// faultTarget is what a fault acts on, as the file names it.
+func faultTarget(fl *scenarios.Fault) string {
+	switch fl.Kind {
+	case scenarios.KillNode, scenarios.RestartNode, scenarios.PauseNode, scenarios.SkewClock:
+		return fl.Node
+	case scenarios.KillGCSReplica, scenarios.RestartGCSReplica:
+		return strconv.Itoa(fl.Replica)
+	case scenarios.KillActor:
+		if fl.Actor != "" {
+			return fl.Actor
+		}
+		return strconv.Itoa(fl.ActorIndex)
+	case scenarios.Partition:
+		var gs []string
+		for _, g := range fl.Groups {
+			gs = append(gs, "["+strings.Join(g, " ")+"]")
+		}
+		return strings.Join(gs, "")
+	case scenarios.DegradeLink:
+		if fl.Link != nil {
+			return fl.Link.From + "->" + fl.Link.To
+		}
+	case scenarios.TaskErrors:
+		if fl.Errors != nil {
+			return fl.Errors.Describe()
+		}
+	}
+	return ""
 }
 
 // taskErrorRates is each node's task_errors rate now, which the cluster's
@@ -162,11 +210,29 @@ func lateFaults(s *scenarios.Scenario, end time.Duration) string {
 // is up (each said with a warning when the file wrote it; a random process's
 // are not).
 func (f *faultInjector) inject(fl *scenarios.Fault, written bool) bool {
-	if f.apply(fl, written) {
-		f.injected++
-		return true
+	ok := f.apply(fl, written)
+	out := FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: f.c.Netsim().Now().Seconds(), Injected: ok, Random: !written}
+	if !ok {
+		out.Note = "nothing to do (see the warnings)"
 	}
-	return false
+	f.fired = append(f.fired, out)
+	if ok {
+		f.injected++
+	}
+	return ok
+}
+
+// outcomes is Result.Faults: the faults reached, then those the file
+// wrote for after end.
+func (f *faultInjector) outcomes(end time.Duration) []FaultOutcome {
+	out := f.fired
+	for i := range f.s.Faults {
+		fl := &f.s.Faults[i]
+		if fl.Kind != scenarios.Random && fl.At > end {
+			out = append(out, FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: fl.At.Seconds(), Note: "not reached: the run ended first"})
+		}
+	}
+	return out
 }
 
 // alive reports whether the netsim node id is up.

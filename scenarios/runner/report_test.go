@@ -52,6 +52,11 @@ func TestLateFaultsWarned(t *testing.T) {
 	}
 	require.Len(t, late, 1, "%q", r.Warnings)
 	assert.Contains(t, late[0], "restart_node worker-0 at 3s, partition at 4s: not injected: the run ended at")
+	// --json's faults list says the same, fault by fault.
+	require.Len(t, r.Faults, 3)
+	assert.Equal(t, FaultOutcome{Kind: "kill_node", Target: "worker-0", At: 0.001, Injected: true}, r.Faults[0])
+	assert.Equal(t, FaultOutcome{Kind: "restart_node", Target: "worker-0", At: 3, Note: "not reached: the run ended first"}, r.Faults[1])
+	assert.Equal(t, "[head][worker-1]", r.Faults[2].Target)
 }
 
 // TestRepeatedWarningsFolded: the first 20 runtime warnings were listed and

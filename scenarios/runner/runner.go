@@ -100,11 +100,15 @@ type Result struct {
 	// and came back; BytesSpilled the bytes written to the tiers (an object
 	// spilled again after a restore writes none: its copy was kept) and
 	// BytesRestored the bytes read back. Absent without spilling.
-	ObjectsSpilled  uint64           `json:"objects_spilled,omitempty"`
-	ObjectsRestored uint64           `json:"objects_restored,omitempty"`
-	BytesSpilled    int64            `json:"bytes_spilled,omitempty"`
-	BytesRestored   int64            `json:"bytes_restored,omitempty"`
-	FaultsInjected  int              `json:"faults_injected"`
+	ObjectsSpilled  uint64 `json:"objects_spilled,omitempty"`
+	ObjectsRestored uint64 `json:"objects_restored,omitempty"`
+	BytesSpilled    int64  `json:"bytes_spilled,omitempty"`
+	BytesRestored   int64  `json:"bytes_restored,omitempty"`
+	FaultsInjected  int    `json:"faults_injected"`
+	// Faults lists the schedule's faults as the run met them (the
+	// simulator's runs): each reached, injected or not, in order, then any
+	// the file wrote for after the run's end.
+	Faults          []FaultOutcome   `json:"faults,omitempty"`
 	VirtualSeconds  float64          `json:"virtual_seconds"` // 0 on TCP and a live cluster, which have none (Clock)
 	WallSeconds     float64          `json:"wall_seconds"`
 	Events          uint64           `json:"events"`
@@ -501,6 +505,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	r := m.result(s, "sim", end)
 	r.Buggify = o.Buggify
 	r.FaultsInjected = fi.injected
+	r.Faults = fi.outcomes(end)
 	r.WallSeconds = wall.Seconds()
 	r.Events = st.Events
 	r.EventsPerSecond = float64(st.Events) / max(wall.Seconds(), 1e-9)
