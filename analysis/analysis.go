@@ -44,6 +44,11 @@ type Report struct {
 	// trace header's): two variants of one file tell apart by them.
 	Overrides []string `json:",omitempty"`
 	Buggify   bool     `json:",omitempty"`
+	// OtherJobsEvents: a live run's count of other jobs' events it left
+	// out (traces.Trailer.OtherJobsEvents): the cluster was shared, so
+	// its utilization and latencies include contention the trace cannot
+	// show.
+	OtherJobsEvents uint64 `json:",omitempty"`
 	// ScenarioErr: the header's scenario could not be parsed (the error);
 	// the records are analyzed all the same, but without the scenario's
 	// name, policy and nodes (named node-N, their CPUs unknown).
@@ -402,7 +407,7 @@ func Analyze(r *traces.Reader) (*Report, error) {
 		return nil, err
 	}
 	tr, _ := r.Trailer()
-	a.rep.Records, a.rep.Digest = tr.Records, tr.Digest.String()
+	a.rep.Records, a.rep.Digest, a.rep.OtherJobsEvents = tr.Records, tr.Digest.String(), tr.OtherJobsEvents
 	a.rep.End = max(tr.End, a.last)
 	a.finish()
 	return a.rep, nil

@@ -74,10 +74,10 @@ Flags:
 		if cut != "" {
 			warnings = append(warnings, "warning: "+cut)
 		}
-		// A live run on a shared cluster: its end block counts the other
-		// jobs' events it left out.
-		if t, ok, err := traces.ReadTrailer(f); err == nil && ok && t.OtherJobsEvents > 0 {
-			warnings = append(warnings, fmt.Sprintf("warning: %s: %s", f, traces.OtherJobsWarning(t.OtherJobsEvents)))
+		// A live run on a shared cluster (its end block counts the other
+		// jobs' events it left out): the tables say it; --json's stderr too.
+		if n := rep.OtherJobsEvents; n > 0 && *asJSON {
+			warnings = append(warnings, fmt.Sprintf("warning: %s: %s", f, traces.OtherJobsWarning(n)))
 		}
 	}
 	switch {

@@ -284,11 +284,11 @@ func TestAnalyzeWarnsOfOtherJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := call(t, "analyze", p)
-	if code != exitOK || !strings.Contains(out, "warning: "+p+": the cluster ran other jobs' tasks during the run: their 13010 events") {
+	if code != exitOK || !strings.Contains(out, "warning    the cluster ran other jobs' tasks during the run: their 13010 events") {
 		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = call(t, "analyze", p, "--json")
-	if code != exitOK || !json.Valid([]byte(out)) || !strings.Contains(errOut, "13010 events") {
+	if code != exitOK || !json.Valid([]byte(out)) || !strings.Contains(errOut, "13010 events") || !strings.Contains(out, `"OtherJobsEvents": 13010`) {
 		t.Errorf("--json: exit %d\n%s%s", code, out, errOut)
 	}
 }
