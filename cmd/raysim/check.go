@@ -41,7 +41,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	maxFaults := fs.Int("max-faults", 5, "at most this many fault entries per schedule")
 	noControl := fs.Bool("no-control-plane", false, "partitions and degraded links name nodes only (default: also the scheduler and the GCS shards)")
 	horizon := fs.Duration("horizon", time.Second, "faults start before this virtual time")
-	settle := fs.Duration("settle", 10*time.Second, "liveness bound: all work must finish this long after the last fault (or by the scenario's own duration_limit, if it sets a later one)")
+	settle := fs.Duration("settle", 10*time.Second, "liveness bound: all work must finish this long after the last fault plus twice the scenario's fault-free run time (or by the scenario's own duration_limit, if it sets a later one)")
 	maxFail := fs.Int("max-failures", 1, "stop after this many failures")
 	budget := fs.Int("shrink-budget", 200, "runs spent shrinking one failure (0: none, the failure is written as found)")
 	var sets multiFlag
@@ -58,7 +58,15 @@ degraded links may cut or slow the scheduler and the GCS shards too, unless
 --no-control-plane), runs each in the simulator and checks the invariants:
 every result correct, only errors the retries and restarts allow, all work
 finished once faults stop (liveness), no object reported available that is
-not, and the same digest on a second run. A failure is shrunk (faults
+not, and the same digest on a second run.
+
+Before the search it runs FILE once without faults (at its own seed and
+duration_limit): if that fails an invariant or does not finish, check
+stops with exit 2 (fix the scenario first, or raise its duration_limit
+if its work needs longer). Twice the fault-free run time is added to
+the liveness bound (--settle), so slow work is no liveness violation.
+
+A failure is shrunk (faults
 deleted one at a time, counts halved) and written as a scenario file that
 'raysim run' replays to the -o directory (default ./raysim-failures, created
 when a failure is found); the summary says where.
@@ -233,6 +241,9 @@ scenario or bad flags.
 			name, f.Invariant, f.Err, shrunkWord(f), f.File, f.Scenario.Seed, len(f.Scenario.Faults), f.Replay())
 		if f.Result != nil {
 			fmt.Fprintf(stdout, "  digest: %s (the replay's must match)\n", f.Result.Digest)
+		}
+		if len(f.Scenario.Faults) == 0 {
+			fmt.Fprintf(stdout, "  the failure needs no fault: %s\n", check.NoFaultNote(f.Scenario.Seed))
 		}
 	}
 	if written == 0 {

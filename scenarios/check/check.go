@@ -161,11 +161,25 @@ func Write(dir, name string, f *Failure) (string, error) {
 	if f.Result != nil && f.Result.Digest != "" {
 		fmt.Fprintf(&b, "# digest of the failing run: %s (its replay prints the same)\n", f.Result.Digest)
 	}
+	if len(s.Faults) == 0 {
+		fmt.Fprintf(&b, "# needs no fault: %s\n", NoFaultNote(s.Seed))
+	}
 	b.Write(data)
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		return "", err
 	}
 	return path, nil
+}
+
+// NoFaultNote says what a failure without faults is: not a fault bug. A
+// search's base passed without faults at its own seed (Baseline), so the
+// scenario fails at this other seed with none: a bug outside fault
+// tolerance, or work whose run time varies with the seed beyond the
+// liveness bound.
+func NoFaultNote(seed int64) string {
+	return fmt.Sprintf("the scenario fails at seed %d without any fault, so this is no fault-tolerance bug: "+
+		"a bug that needs no fault, or (a liveness violation) work that takes longer at this seed than the bound allows "+
+		"(raise --settle, Gen.Settle, or duration_limit)", seed)
 }
 
 // displayPath is path relative to raysim's module root when the current

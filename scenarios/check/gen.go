@@ -85,6 +85,14 @@ type Gen struct {
 	// Base scenario's own duration_limit when it sets a later one.
 	Horizon time.Duration
 	Settle  time.Duration
+	// BaseTime is the Base scenario's fault-free run time (Search measures
+	// it with Baseline before it draws; 0: unknown). The liveness bound
+	// adds twice it, duration_limit = last fault end + Settle + 2*BaseTime
+	// (a crash may make all the work so far run again, and the retried
+	// tasks then queue behind the rest), so a workload that needs longer
+	// than Settle without any fault is not reported as a liveness
+	// violation.
+	BaseTime time.Duration
 
 	// Dir is where Property writes a failing scenario (default
 	// testdata/failures); Name its file name without .yaml (default
@@ -204,7 +212,7 @@ func (g Gen) finish(t *rapid.T, s *scenarios.Scenario) *scenarios.Scenario {
 	for _, w := range s.Workload {
 		start = max(start, w.Start)
 	}
-	limit := max(end, start) + g.Settle
+	limit := max(end, start) + g.Settle + 2*g.BaseTime
 	if g.Base != nil && g.Base.DurationLimit != scenarios.DefaultDurationLimit {
 		// A scenario that sets its own limit (its work may need longer)
 		// keeps it if later; the default hour would make Settle moot.

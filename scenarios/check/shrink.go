@@ -254,6 +254,10 @@ type SearchConfig struct {
 	ShrinkBudget int
 	// Progress, if set, is called after every run and every shrink step.
 	Progress func(p SearchProgress)
+	// NoBaseline skips the fault-free run of Gen.Base before the search
+	// (Baseline): no refusal of a base that fails without faults, and
+	// Gen.BaseTime stays as given.
+	NoBaseline bool
 }
 
 // SearchProgress is a snapshot of a running Search.
@@ -267,11 +271,26 @@ type SearchProgress struct {
 // Search is the property search outside `go test`: Runs scenarios drawn
 // from cfg.Gen with seeds Seed, Seed+1, ..., each run and checked; each
 // failure is shrunk (Shrink) and written to cfg.Gen.Dir as NAME-SEED.yaml.
+//
+// Around a Base scenario it first runs the base once without faults
+// (Baseline, unless cfg.NoBaseline): if that fails or does not finish it
+// returns an error wrapping ErrBaseFails and searches nothing; else the
+// fault-free run time becomes Gen.BaseTime (unless set).
 func Search(ctx context.Context, cfg SearchConfig) ([]*Failure, error) {
 	if err := cfg.Gen.Validate(); err != nil {
 		return nil, err
 	}
 	g := cfg.Gen.withDefaults()
+	if cfg.Gen.Base != nil && !cfg.NoBaseline {
+		r, err := Baseline(ctx, g, cfg.Invariants...)
+		if err != nil {
+			return nil, err
+		}
+		t := runTime(r)
+		if g.BaseTime == 0 {
+			g.BaseTime = t
+		}
+	}
 	if cfg.Runs <= 0 {
 		cfg.Runs = 100
 	}
