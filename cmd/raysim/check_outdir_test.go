@@ -63,7 +63,7 @@ func TestCheckFlagErrorsNameTheFlag(t *testing.T) {
 	for _, tc := range []struct{ args []string }{
 		{[]string{"--runs", "0"}},
 		{[]string{"--max-failures", "-1"}},
-		{[]string{"--horizon", "0s"}},
+		{[]string{"--horizon", "-1s"}}, // 0: the fault-free run time
 		{[]string{"--settle", "-1s"}},
 		{[]string{"--max-faults", "-2"}},
 		{[]string{"--shrink-budget", "-1"}},

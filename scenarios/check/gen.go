@@ -79,7 +79,8 @@ type Gen struct {
 	// the GCS shards: scenarios.EndpointScheduler, EndpointGCS), so that
 	// news between it and the nodes is delayed and reordered too.
 	NoControlPlane bool
-	// Horizon: every fault starts before it (default 1s). Settle: the
+	// Horizon: every fault starts before it (default 1s; Search around a
+	// Base defaults it to the base's fault-free run time). Settle: the
 	// liveness bound, how long after the last fault ends all work must be
 	// done (default 10s); duration_limit = last fault end + Settle, or the
 	// Base scenario's own duration_limit when it sets a later one.
@@ -667,4 +668,36 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 		}
 		return out
 	})
+}
+
+// Inapplicable is a fault kind that cannot apply to a scenario, and why.
+type Inapplicable struct{ Kind, Why string }
+
+// InapplicableKinds lists the kinds of kinds that Gen.Faults around s (as
+// Base) would never draw, or would draw only as no-ops: kill_node when
+// every node hosts a driver (the search never kills a driver's node),
+// kill_gcs_replica with fewer than two replicas per shard (a shard's last
+// replica is outside the failure model), kill_actor when no workload
+// entry creates the actors it kills (rl's simulators, parameter-server's
+// shards). A search asked for only such kinds would pass having tested
+// nothing.
+func InapplicableKinds(s *scenarios.Scenario, kinds []string) []Inapplicable {
+	var out []Inapplicable
+	for _, k := range kinds {
+		switch k {
+		case scenarios.KillNode:
+			if DriverNodes(s) >= len(nodeNames(s)) {
+				out = append(out, Inapplicable{k, fmt.Sprintf("every one of the %d nodes hosts a driver (workload drivers: per-node, or as many as nodes), and the search never kills a driver's node", len(nodeNames(s)))})
+			}
+		case scenarios.KillGCSReplica:
+			if s.Cluster.GCS.Replicas < 2 {
+				out = append(out, Inapplicable{k, fmt.Sprintf("needs cluster.gcs.replicas >= 2 (the scenario has %d: a shard's last replica is never killed)", max(s.Cluster.GCS.Replicas, 1))})
+			}
+		case scenarios.KillActor:
+			if !slices.ContainsFunc(s.Workload, func(w scenarios.Workload) bool { return actorTask(w.Generator) }) {
+				out = append(out, Inapplicable{k, "no workload entry creates the actors it kills (rl's simulators, parameter-server's shards)"})
+			}
+		}
+	}
+	return out
 }
