@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
+	"reflect"
 	"strings"
 
 	"pgregory.net/rapid"
@@ -42,6 +42,10 @@ type Failure struct {
 	// test in the user's own module), so the replay runs raysim's CLI by
 	// its package path, on the absolute file.
 	foreign bool
+	// baseExpect is the expect section of the scenario the search was
+	// drawn around (Gen.Base), as YAML lines, which Write leaves out of
+	// the file and shows in its header as comments ("" for none).
+	baseExpect string
 }
 
 // Error names the invariant, the scenario and its seed, and the violation.
@@ -120,6 +124,7 @@ func Property(t *rapid.T, g Gen, inv ...Invariant) {
 	if f == nil {
 		return
 	}
+	f.baseExpect = expectBlock(g.Base)
 	if _, werr := Write(g.Dir, g.Name, f); werr != nil {
 		t.Fatalf("%v\n(writing the scenario failed: %v)", f, werr)
 	}
@@ -130,7 +135,11 @@ func Property(t *rapid.T, g Gen, inv ...Invariant) {
 // dir/name.yaml, headed by comments naming the violation and the replay
 // command, and sets f.File (relative to raysim's module root when run from
 // inside raysim's module and the file is in it, else absolute: see
-// Failure.Replay).
+// Failure.Replay). The file expects only what the search checked: the
+// violated invariant (expect.invariants, when it is a built-in one, which
+// `raysim run` checks), so that its replay fails on the violation and on
+// nothing the search never evaluated; a base scenario's own expectations
+// are left out, shown as comments in the header.
 func Write(dir, name string, f *Failure) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -141,10 +150,11 @@ func Write(dir, name string, f *Failure) (string, error) {
 	s := *f.Scenario
 	s.Name = name
 	s.Description = fmt.Sprintf("Found by raysim's property-based fault search: invariant %s violated: %v", f.Invariant, f.Err)
-	if _, known := ByName(f.Invariant); known && !slices.Contains(s.Expect.Invariants, f.Invariant) {
+	s.Expect = scenarios.Expect{}
+	if _, known := ByName(f.Invariant); known {
 		// Its replay (raysim run) checks the invariant, so it shows the
-		// violation, not only the expectations a run checks anyway.
-		s.Expect.Invariants = append(slices.Clone(s.Expect.Invariants), f.Invariant)
+		// violation.
+		s.Expect.Invariants = []string{f.Invariant}
 	}
 	data, err := s.Marshal()
 	if err != nil {
@@ -164,12 +174,42 @@ func Write(dir, name string, f *Failure) (string, error) {
 	if len(s.Faults) == 0 {
 		fmt.Fprintf(&b, "# needs no fault: %s\n", NoFaultNote(s.Seed))
 	}
+	if f.baseExpect != "" {
+		fmt.Fprintf(&b, "# The scenario searched expected more, left out here: the search checks the invariants only\n")
+		fmt.Fprintf(&b, "# (not expect), and a replay checks what the search did. Its expectations were:\n")
+		for _, line := range strings.Split(strings.TrimRight(f.baseExpect, "\n"), "\n") {
+			fmt.Fprintf(&b, "#   %s\n", line)
+		}
+	}
 	b.Write(data)
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
 		return "", err
 	}
 	return path, nil
 }
+
+// expectBlock is s's expect section as YAML lines ("" when s is nil or
+// expects nothing).
+func expectBlock(s *scenarios.Scenario) string {
+	if s == nil || reflect.DeepEqual(s.Expect, scenarios.Expect{}) {
+		return ""
+	}
+	only := scenarios.Scenario{Expect: s.Expect}
+	data, err := only.Marshal()
+	if err != nil {
+		return ""
+	}
+	text := string(data)
+	i := strings.Index(text, "\nexpect:")
+	if i < 0 {
+		return ""
+	}
+	return text[i+1:]
+}
+
+// HasExpectations reports whether s's expect section expects anything,
+// which the fault search does not check (raysim check warns of it).
+func HasExpectations(s *scenarios.Scenario) bool { return expectBlock(s) != "" }
 
 // NoFaultNote says what a failure without faults is: not a fault bug. A
 // search's base passed without faults at its own seed (Baseline), so the

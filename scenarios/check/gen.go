@@ -220,9 +220,11 @@ func (g Gen) finish(t *rapid.T, s *scenarios.Scenario) *scenarios.Scenario {
 		limit = max(limit, g.Base.DurationLimit)
 	}
 	s.DurationLimit = max(limit, s.Expect.FinishBy) // a limit must allow the scenario's own finish_by
-	// Not all_complete: a crash beyond the retries may end work in a typed
-	// error, which the invariants allow, and a replay must agree with them.
-	s.Expect.ResultsCorrect = true
+	// The search checks invariants, not a Base's expectations (they may
+	// not hold under faults: finish_by, all_complete, latency bounds), so
+	// the drawn scenario expects only correct results; a failure file
+	// expects only the invariant violated (Write).
+	s.Expect = scenarios.Expect{ResultsCorrect: true}
 	out, err := Reparse(s)
 	if err != nil {
 		t.Fatalf("check: generated an invalid scenario (a generator bug): %v", err)

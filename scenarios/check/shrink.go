@@ -400,6 +400,7 @@ func Search(ctx context.Context, cfg SearchConfig) ([]*Failure, error) {
 		})
 		// Interrupted while shrinking, the failure found is kept, shrunk
 		// as far as it got, and the interrupt returned with it.
+		f.baseExpect = expectBlock(g.Base)
 		if _, werr := Write(g.Dir, fmt.Sprintf("%s-%d", g.Name, seed), f); werr != nil {
 			// The failure is returned all the same (its Scenario in hand,
 			// File empty): a search's find is not lost to a bad directory.
