@@ -32,6 +32,14 @@ func init() {
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return runCheck(ctx, args, stdout, stderr)
+}
+
+// runCheck is raysim check with ctx: cancelled (Ctrl-C), the search stops
+// and the summary says how far it got.
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	runs := fs.Int("runs", 100, "random fault schedules to try")
@@ -204,8 +212,6 @@ scenario or bad flags.
 		g.FaultKinds = []string{scenarios.Heal} // nothing that breaks: a plain determinism and correctness check
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	show := showProgress(*progress, stderr)
 	start := time.Now()
 	lastLine := time.Time{}
@@ -233,18 +239,18 @@ scenario or bad flags.
 	if show {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
-	if err != nil {
+	interrupted := err != nil && ctx.Err() != nil
+	if err != nil && !interrupted {
 		fmt.Fprintf(stderr, "raysim check: %s: %v\n", files[0], err)
 		if len(found) == 0 {
-			if !errors.Is(err, context.Canceled) {
-				return exitUsage
-			}
-			return exitFailed
+			return exitUsage
 		}
-		// Interrupted, or the last failure could not be written: the
-		// failures found so far (the last shrunk as far as it got) are
-		// reported; one not written is printed whole below.
+		// The last failure could not be written: it is printed whole
+		// below.
 	}
+	// Interrupted (Ctrl-C), the summary says how far the search got, and
+	// reports the failures found so far (the last shrunk as far as it
+	// got), as raysim sweep does; exit 1 as sweep.
 	what := "random fault schedules"
 	if *maxFaults == 0 {
 		what = "runs without faults (random seeds)"
@@ -253,7 +259,8 @@ scenario or bad flags.
 		SeedFrom: searchSeed, SeedTo: searchSeed + int64(*runs) - 1, MaxFaults: *maxFaults,
 		BaseVirtualSeconds: stats.BaseTime.Seconds(), HorizonSeconds: stats.Horizon.Seconds(), HorizonFromBase: *horizon == 0,
 		FaultsDrawn: stats.FaultsDrawn, FaultsAfterEnd: stats.FaultsLate, FaultsInjected: stats.FaultsInjected,
-		SchedulesWithoutFaults: stats.NoFaultRuns, SchedulesNoneDrawn: stats.NoneDrawn, Failures: []checkFailure{}}
+		SchedulesWithoutFaults: stats.NoFaultRuns, SchedulesNoneDrawn: stats.NoneDrawn, Failures: []checkFailure{},
+		Interrupted: interrupted, BaselineDone: stats.Horizon > 0}
 	if abs, aerr := filepath.Abs(*out); aerr == nil {
 		rep.Dir = abs
 	}
@@ -276,13 +283,16 @@ scenario or bad flags.
 			cf.Digest = f.Result.Digest
 		}
 		if f.File != "" {
-			cf.File, cf.Replay = f.File, f.Replay()
+			// The command as raysim sweep prints it, on the absolute
+			// file: it works from any directory (the file's header
+			// keeps the go run form too).
+			cf.File, cf.Replay = f.Path, "raysim run "+check.ShellQuote(f.Path)
 		} else if data, merr := f.Scenario.Marshal(); merr == nil {
 			cf.Scenario = string(data)
 		}
 		rep.Failures = append(rep.Failures, cf)
 	}
-	rep.OK = len(found) == 0
+	rep.OK = len(found) == 0 && !interrupted
 	rep.WallSeconds = time.Since(start).Seconds()
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -305,9 +315,13 @@ type checkReport struct {
 	Overrides []string `json:"overrides"`
 	Runs      int      `json:"runs"` // schedules asked for (--runs)
 	Run       int      `json:"run"`  // schedules run and checked
-	SeedFrom  int64    `json:"seed_from"`
-	SeedTo    int64    `json:"seed_to"`
-	MaxFaults int      `json:"max_faults"`
+	// Interrupted: Ctrl-C stopped the search after Run schedules (or,
+	// without BaselineDone, during the fault-free run before them).
+	Interrupted  bool  `json:"interrupted"`
+	BaselineDone bool  `json:"-"`
+	SeedFrom     int64 `json:"seed_from"`
+	SeedTo       int64 `json:"seed_to"`
+	MaxFaults    int   `json:"max_faults"`
 	// BaseVirtualSeconds is the scenario's fault-free run time (the run
 	// before the search); HorizonSeconds the time every drawn fault
 	// starts before (--horizon, or by default that run time).
@@ -351,9 +365,19 @@ type checkFailure struct {
 // printCheck prints the search's summary: a verdict per failure (or PASS),
 // then what was exercised.
 func printCheck(w io.Writer, r *checkReport, what string) {
-	if r.OK {
+	switch {
+	case r.OK:
 		fmt.Fprintf(w, "PASS %s: %d %s, no invariant violated (seeds %d..%d, %.1fs)\n",
 			r.Scenario, r.Run, what, r.SeedFrom, r.SeedTo, r.WallSeconds)
+	case r.Interrupted && !r.BaselineDone:
+		fmt.Fprintf(w, "INTERRUPTED %s: during the fault-free run before the search, no schedule run (%.1fs)\n", r.Scenario, r.WallSeconds)
+	case r.Interrupted && len(r.Failures) == 0:
+		seeds := "no seed"
+		if r.Run > 0 {
+			seeds = fmt.Sprintf("seeds %d..%d", r.SeedFrom, r.SeedFrom+int64(r.Run)-1)
+		}
+		fmt.Fprintf(w, "INTERRUPTED %s: after %d of %d %s (%s), no invariant violated so far (%.1fs)\n",
+			r.Scenario, r.Run, r.Runs, what, seeds, r.WallSeconds)
 	}
 	written := 0
 	for _, f := range r.Failures {
@@ -390,12 +414,15 @@ func printCheck(w io.Writer, r *checkReport, what string) {
 		switch {
 		case 2*r.FaultsAfterEnd > r.FaultsDrawn:
 			fmt.Fprintf(w, "  most faults came after the work had ended (at %.3fs without faults): lower --horizon\n", r.BaseVirtualSeconds)
-		case 2*r.SchedulesWithoutFaults > r.Run:
-			fmt.Fprintln(w, "  most schedules injected no fault: raise --max-faults, or check that the --faults kinds act on this scenario")
+		case r.Run >= 10 && 2*(r.SchedulesWithoutFaults-r.SchedulesNoneDrawn) > r.Run-r.SchedulesNoneDrawn:
+			fmt.Fprintln(w, "  most schedules that drew faults injected none: check that the --faults kinds act on this scenario, and --horizon")
 		}
 	}
 	if written > 0 {
 		fmt.Fprintf(w, "wrote %d failing %s to %s\n", written, plural(written, "scenario", "scenarios"), r.Dir)
+	}
+	if r.Interrupted && len(r.Failures) > 0 {
+		fmt.Fprintf(w, "interrupted after %d of %d %s\n", r.Run, r.Runs, what)
 	}
 }
 

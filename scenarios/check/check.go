@@ -32,8 +32,9 @@ type Failure struct {
 	Invariant string
 	Err       error
 	Result    *runner.Result
-	// File is where the scenario was written ("" if it was not).
-	File string
+	// File is where the scenario was written ("" if it was not), as the
+	// replay command names it (see Replay); Path is its absolute path.
+	File, Path string
 	// Minimal: Shrink ran to its end (no one-step simplification of the
 	// scenario fails); false when it was not shrunk, or its budget or an
 	// interrupt stopped it first.
@@ -161,6 +162,9 @@ func Write(dir, name string, f *Failure) (string, error) {
 		return "", err
 	}
 	f.File, f.foreign = displayPath(path)
+	if f.Path, err = filepath.Abs(path); err != nil {
+		f.Path = path
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# A failing case found by property-based fault testing (scenarios/check).\n")
 	fmt.Fprintf(&b, "# invariant: %s\n", f.Invariant)
@@ -168,6 +172,7 @@ func Write(dir, name string, f *Failure) (string, error) {
 		fmt.Fprintf(&b, "#   %s\n", line)
 	}
 	fmt.Fprintf(&b, "# replay (from the module root): %s\n", f.Replay())
+	fmt.Fprintf(&b, "#   or, with the raysim command installed: raysim run %s\n", ShellQuote(f.Path))
 	if f.Result != nil && f.Result.Digest != "" {
 		fmt.Fprintf(&b, "# digest of the failing run: %s (its replay prints the same)\n", f.Result.Digest)
 	}
