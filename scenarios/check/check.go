@@ -43,6 +43,10 @@ type Failure struct {
 	// test in the user's own module), so the replay runs raysim's CLI by
 	// its package path, on the absolute file.
 	foreign bool
+	// tool: that module's go.mod has raysim's CLI as a tool (`tool
+	// raysim/cmd/raysim`, go get -tool), so the replay is `go tool raysim
+	// run /ABS/FILE`, which survives go mod tidy.
+	tool bool
 	// baseExpect is the expect section of the scenario the search was
 	// drawn around (Gen.Base), as YAML lines, which Write leaves out of
 	// the file and shows in its header as comments ("" for none).
@@ -57,11 +61,17 @@ func (f *Failure) Error() string {
 // Replay is the command that replays the written scenario: from raysim's
 // module root, `go run ./cmd/raysim run FILE`; for a failure written from
 // another module (a property test of the user's own, which requires
-// raysim), `go run raysim/cmd/raysim run /ABS/FILE`, to be run from that
-// module.
+// raysim), to be run from that module, `go tool raysim run /ABS/FILE` when
+// its go.mod has raysim's CLI as a tool (go get -tool raysim/cmd/raysim),
+// else `go run raysim/cmd/raysim run /ABS/FILE` (which needs the CLI's
+// dependencies in go.sum: go mod tidy drops them from a module that does
+// not import the CLI; see ToolHint).
 func (f *Failure) Replay() string {
 	if f.File == "" {
 		return ""
+	}
+	if f.foreign && f.tool {
+		return "go tool raysim run " + ShellQuote(f.File)
 	}
 	if f.foreign {
 		return "go run raysim/cmd/raysim run " + ShellQuote(f.File)
@@ -129,7 +139,19 @@ func Property(t *rapid.T, g Gen, inv ...Invariant) {
 	if _, werr := Write(g.Dir, g.Name, f); werr != nil {
 		t.Fatalf("%v\n(writing the scenario failed: %v)", f, werr)
 	}
-	t.Fatalf("%v\nminimal failing scenario: %s\nreplay: %s", f, f.File, f.Replay())
+	t.Fatalf("%v\nminimal failing scenario: %s\nreplay: %s%s", f, f.File, f.Replay(), f.ToolHint())
+}
+
+// ToolHint is what to do when the replay of a failure written from another
+// module fails after go mod tidy ("missing go.sum entry ... imported by
+// raysim/cmd/raysim": tidy drops the CLI's dependencies from a module that
+// only imports raysim's packages): add the CLI as a tool. "" when the
+// module has it already, or the failure was written in raysim's module.
+func (f *Failure) ToolHint() string {
+	if f.File == "" || !f.foreign || f.tool {
+		return ""
+	}
+	return "\n(if that fails with \"missing go.sum entry\" after go mod tidy: go get -tool raysim/cmd/raysim, then go tool raysim run " + ShellQuote(f.File) + ")"
 }
 
 // Write saves the failure's scenario (canonical YAML, with its seed) as
@@ -161,7 +183,7 @@ func Write(dir, name string, f *Failure) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f.File, f.foreign = displayPath(path)
+	f.File, f.foreign, f.tool = displayPath(path)
 	if f.Path, err = filepath.Abs(path); err != nil {
 		f.Path = path
 	}
@@ -230,43 +252,62 @@ func NoFaultNote(seed int64) string {
 // displayPath is path relative to raysim's module root when the current
 // directory is inside raysim's module (the replay runs from its root), and
 // absolute otherwise; foreign reports the second case when the current
-// directory is inside another Go module (see Failure.Replay).
-func displayPath(path string) (shown string, foreign bool) {
+// directory is inside another Go module, tool that this module has
+// raysim's CLI as a tool (see Failure.Replay).
+func displayPath(path string) (shown string, foreign, tool bool) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return path, false
+		return path, false, false
 	}
 	wd, err := os.Getwd()
 	if err != nil {
-		return abs, false
+		return abs, false, false
 	}
-	root, module := moduleOf(wd)
+	root, module, tool := moduleOf(wd)
 	if root == "" {
-		return abs, false
+		return abs, false, false
 	}
 	if module != "raysim" {
-		return abs, true
+		return abs, true, tool
 	}
 	if rel, err := filepath.Rel(root, abs); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel, false
+		return rel, false, false
 	}
-	return abs, false
+	return abs, false, false
 }
 
+// cliPackage is raysim's command, as a go.mod tool directive names it.
+const cliPackage = "raysim/cmd/raysim"
+
 // moduleOf finds the Go module enclosing dir: its root and its module
-// path ("" and "" when there is none).
-func moduleOf(dir string) (root, module string) {
+// path ("" and "" when there is none), and whether its go.mod names
+// raysim's CLI in a tool directive (`tool raysim/cmd/raysim`, or a line
+// of a `tool (...)` block).
+func moduleOf(dir string) (root, module string, tool bool) {
 	for ; ; dir = filepath.Dir(dir) {
 		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			inTools := false
 			for _, line := range strings.Split(string(data), "\n") {
-				if f := strings.Fields(line); len(f) >= 2 && f[0] == "module" {
-					return dir, strings.Trim(f[1], `"`)
+				if i := strings.Index(line, "//"); i >= 0 {
+					line = line[:i]
+				}
+				f := strings.Fields(line)
+				switch {
+				case len(f) >= 2 && f[0] == "module":
+					module = strings.Trim(f[1], `"`)
+				case len(f) == 2 && f[0] == "tool" && f[1] == "(":
+					inTools = true
+				case inTools && len(f) == 1 && f[0] == ")":
+					inTools = false
+				case len(f) == 2 && f[0] == "tool" && strings.Trim(f[1], `"`) == cliPackage,
+					inTools && len(f) == 1 && strings.Trim(f[0], `"`) == cliPackage:
+					tool = true
 				}
 			}
-			return dir, ""
+			return dir, module, tool
 		}
 		if filepath.Dir(dir) == dir {
-			return "", ""
+			return "", "", false
 		}
 	}
 }
