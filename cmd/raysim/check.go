@@ -86,17 +86,19 @@ schedules that injected none. A --faults kind that cannot apply to FILE
 (kill_gcs_replica with one replica, kill_node when every node hosts a
 driver, kill_actor without actors) is refused.
 
-A failure is shrunk (faults
-deleted one at a time, counts halved) and written as a scenario file that
-'raysim run' replays to the -o directory (default ./raysim-failures, created
-when a failure is found); the summary says where.
+A failure is shrunk (faults deleted one at a time, counts halved) and
+written as a scenario file to the -o directory (default ./raysim-failures,
+created when a failure is found); the summary names it with the command
+that replays it, 'raysim run FILE'. Ctrl-C stops the search and says how
+far it got.
 
 Flags:
 `)
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, `
-Exit status: 0 when no invariant is violated, 1 when one is, 2 for a bad
-scenario or bad flags.
+Exit status: 0 when no invariant is violated, 1 when one is or the search
+was interrupted (as raysim sweep), 2 for a bad scenario (one that fails
+without faults too), a --faults kind that cannot apply, or bad flags.
 `)
 	}
 	files, err := parseInterspersed(fs, args)
