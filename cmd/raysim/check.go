@@ -333,8 +333,8 @@ type checkReport struct {
 	// The faults drawn (a kill with its restart once, heals not
 	// counted), those of them that start after their run had ended
 	// (never injected), the faults the runs injected (as raysim run's
-	// faults_injected, summed), the schedules that injected none and
-	// those of them that drew none.
+	// faults_injected, summed, heals left out), the schedules that
+	// injected none and those of them that drew none.
 	FaultsDrawn            int            `json:"faults_drawn"`
 	FaultsAfterEnd         int            `json:"faults_after_end"`
 	FaultsInjected         int            `json:"faults_injected"`

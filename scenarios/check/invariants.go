@@ -54,11 +54,6 @@ type Events struct {
 	Phantoms []string
 	// LastFault is the virtual time of the last fault event seen.
 	LastFault time.Duration
-	// Injected counts the fault events of every kind the run saw: those
-	// of Faults (but not a degradation's end), clock skews and task_errors
-	// starts; a fault on several links counts once per link. 0 means the
-	// schedule injected nothing (Search's SearchStats.NoFaultRuns).
-	Injected int
 
 	held map[transport.NodeID]map[transport.ObjectID]bool
 	// lives counts each raylet's registrations (node.alive events) so far;
@@ -128,7 +123,6 @@ func (e *Events) runtime(at time.Duration, ev *transport.Event) {
 		if ev.Detail == transport.DetailFaultKill {
 			e.ActorKills++
 			e.Faults++
-			e.Injected++
 			e.LastFault = at
 		}
 	}
@@ -140,19 +134,8 @@ func (e *Events) net(ev *netsim.Event) {
 		e.Crashes++
 		e.nodeFailed(transport.NodeID(ev.From))
 	case netsim.EvPartition, netsim.EvPause, netsim.EvDegrade:
-	case netsim.EvSkew:
-		e.Injected++
-		return
-	case netsim.EvCustom:
-		if strings.HasPrefix(ev.Detail, scenarios.TaskErrorsStarted) {
-			e.Injected++
-		}
-		return
 	default:
 		return
-	}
-	if ev.Kind != netsim.EvDegrade || ev.Detail != "restore" {
-		e.Injected++
 	}
 	e.Faults++
 	e.LastFault = ev.At

@@ -277,13 +277,14 @@ type SearchStats struct {
 	// counted: they only end other faults); FaultsLate those of them that
 	// start at or after their run's end, never injected.
 	FaultsDrawn, FaultsLate int
-	// FaultsInjected sums the runs' runner.Result.FaultsInjected (what
-	// `raysim run` prints as "faults N injected": each fault of a random
-	// process, a restart and a heal count one each).
+	// FaultsInjected sums the faults the runs injected: their
+	// runner.Result.FaultsInjected (what `raysim run` prints as "faults N
+	// injected": each fault of a random process and each restart count
+	// one) less the heals among them.
 	FaultsInjected int
-	// NoFaultRuns counts the schedules whose run saw no fault event at
-	// all (Events.Injected == 0); NoneDrawn those of them with no fault
-	// entry (the generator draws 0..MaxFaults).
+	// NoFaultRuns counts the schedules whose run injected no fault;
+	// NoneDrawn those of them with no fault entry (the generator draws
+	// 0..MaxFaults).
 	NoFaultRuns, NoneDrawn int
 }
 
@@ -300,7 +301,11 @@ func (st *SearchStats) add(s *scenarios.Scenario, r *Run) {
 			st.NoneDrawn++
 		}
 	}()
+	heals := 0 // heals the run applied (the runner counts them injected)
 	for _, f := range s.Faults {
+		if f.Kind == scenarios.Heal && f.At < end {
+			heals++
+		}
 		if f.Kind == scenarios.RestartNode || f.Kind == scenarios.Heal {
 			continue
 		}
@@ -313,8 +318,9 @@ func (st *SearchStats) add(s *scenarios.Scenario, r *Run) {
 			st.FaultsLate++
 		}
 	}
-	st.FaultsInjected += r.Result.FaultsInjected
-	if r.Events.Injected == 0 {
+	injected := max(r.Result.FaultsInjected-heals, 0)
+	st.FaultsInjected += injected
+	if injected == 0 {
 		st.NoFaultRuns++
 	}
 }
