@@ -55,3 +55,24 @@ func TestBaseTimeWidensTheLivenessBound(t *testing.T) {
 		t.Errorf("duration_limit %v, want %v", s.DurationLimit, want)
 	}
 }
+
+// SearchStats counts what a search exercised. A schedule that drew no
+// fault injected none: an autoscaler's idle node stops (crash events) are
+// no injected fault (counted from the event stream, scenarios/autoscaling
+// had 0 schedules without faults of 4 that drew none).
+func TestSearchStatsCountInjectedFaults(t *testing.T) {
+	base, err := scenarios.Load("../autoscaling.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st SearchStats
+	g := Gen{Base: base, FaultKinds: []string{scenarios.PauseNode, scenarios.Partition}, Dir: t.TempDir()}
+	found, err := Search(context.Background(), SearchConfig{Gen: g, Runs: 10, Seed: 1, Stats: &st})
+	if err != nil || len(found) > 0 {
+		t.Fatalf("found %v, err %v", found, err)
+	}
+	if st.Runs != 10 || st.NoneDrawn == 0 || st.NoFaultRuns < st.NoneDrawn || st.FaultsDrawn == 0 || st.FaultsInjected == 0 ||
+		st.BaseTime < time.Minute || st.Horizon != st.BaseTime || st.FaultsLate > 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
