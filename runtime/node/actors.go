@@ -181,6 +181,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	t := a.creation
 	c := r.newCaller(t.spec.ID, nil)
 	c.capture = captureOf(t.spec)
+	c.job = actorJob(t.spec)
 	if d := t.spec.Duration; d > 0 {
 		c.Compute(d)
 	}
@@ -970,6 +971,9 @@ func (r *Raylet) killActorSaying(id transport.ActorID, why, cause string) {
 	case whyOwnerDied:
 		// The table buried it already; final too.
 		detail, inc = transport.DetailOwnerDied, 0
+	case whyJobEnded:
+		// Its job is over (endJob): final, whatever this node's fate.
+		detail, inc = whyJobEnded, 0
 	}
 	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, cause, inc)
 	r.pumpActor(a)

@@ -163,6 +163,7 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 	}
 	r.deadInc[m.Node] = m.Incarnation
 	r.genOwnerDied(m.Node)
+	r.endJob(m.Node) // first: a task of the job lost with the node is not retried
 	var lost []transport.TaskID
 	for id, o := range r.owned {
 		if o.node == m.Node && (o.inc == 0 || o.inc <= m.Incarnation) {
@@ -251,6 +252,9 @@ func (r *Raylet) onCreationLost(m *transport.CreationLost) {
 // for the actor to restart. node and inc name the death that caused it (0
 // for none): a death already charged to the task is not charged again.
 func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint64) {
+	if o.spec.Actor == 0 && r.jobEnded(o.spec) {
+		o.cancelled = true // its job is over: no retry resurrects it
+	}
 	if o.cancelled && !o.spec.IsCreation() {
 		r.checkCancel(o)
 		return
@@ -583,6 +587,12 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 	case m.Claim != transport.ClaimRun:
 		// Not an answer to a claim (a verdict's, asked for something
 		// else): the claim's own answer comes.
+		return
+	case spec.Actor == 0 && r.jobEnded(&spec):
+		// Its job is over: its results are not made again. The claim is
+		// given up, so other readers read the loss too.
+		r.reportRerun(&spec, true)
+		r.loseTask(m.Task, "not rebuilt: "+jobEndedMsg(spec.JobNode()))
 		return
 	case spec.Actor != 0 && !spec.IsCreation():
 		// As Ray does for a restartable actor's method with retries left,

@@ -1268,7 +1268,7 @@ func (r *Raylet) run(t *task, now time.Duration) {
 	j.inject = r.injectError()
 	// The Caller is made here, on the loop, not in Run: a cancel reads it
 	// on the loop (Caller.interrupt) while the task's code runs.
-	j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec)}
+	j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec), job: r.jobFor(t)}
 	t.caller = &j.caller
 	r.trackGen(t)
 	r.pool.Submit(j)
@@ -1374,7 +1374,7 @@ func (j *taskJob) Done() {
 		if len(j.caller.opened) > 0 {
 			r.closeStreams(&j.caller)
 		}
-		j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec)}
+		j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec), job: r.jobFor(t)}
 		t.caller = &j.caller
 		j.inject = r.injectError()
 		r.pool.Submit(j)
@@ -1492,7 +1492,7 @@ func (r *Raylet) finishAll(t *task, out transport.Value, outs []transport.Value)
 	}
 	r.tasks.Delete(t.spec.ID)
 	if t.cancelled {
-		out, outs = errValue(transport.ErrKindCancelled, "task cancelled"), nil
+		out, outs = errValue(transport.ErrKindCancelled, r.cancelledMsg(t.spec)), nil
 	}
 	took := r.since() - t.start
 	if r.meanTask == 0 {

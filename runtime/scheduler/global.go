@@ -156,6 +156,7 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			v.dead = true
 		}
 		g.groupsLost(m.Node, m.Incarnation)
+		g.jobEnded(m.Node)
 	case *transport.Heartbeat:
 		// Forwarded by the node table, or from the node itself (a raylet
 		// that corrects a stale placement, see node.Raylet).
@@ -244,6 +245,24 @@ func (g *Global) clusterView(seq uint64) *transport.ClusterView {
 			Total: v.total, Available: v.avail, QueueLen: uint32(min(max(v.queue, 0), 1<<32-1))})
 	}
 	return m
+}
+
+// jobEnded hands the tasks held here (infeasible, or early) of the job
+// whose driver ran on node back to their owners as cancelled: the job
+// ended with the driver node's incarnation (transport.TaskSpec.JobNode;
+// node.Raylet.endJob ends what the raylets hold). An actor's creation
+// stays: the actor table or its creator's raylet ends the actor.
+func (g *Global) jobEnded(node transport.NodeID) {
+	drop := func(s *transport.SpillTask) bool {
+		if s.Spec.JobNode() != node || s.Spec.Actor != 0 {
+			return false
+		}
+		g.env.Send(s.Spec.Owner, &transport.PlaceTask{Spec: s.Spec, Reason: ReasonCancelled})
+		delete(g.warned, s.Spec.ID)
+		return true
+	}
+	g.infeasible = slices.DeleteFunc(g.infeasible, drop)
+	g.early = slices.DeleteFunc(g.early, drop)
 }
 
 // register adds (or renews) a node incarnation in the view.

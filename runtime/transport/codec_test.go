@@ -96,6 +96,9 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	reflect.TypeFor[transport.TaskSpec](): func(v reflect.Value) {
 		s := v.Addr().Interface().(*transport.TaskSpec)
 		if a := s.Act; a != nil {
+			if !a.JobSet {
+				a.Job = 0 // carried only when set
+			}
 			a.MaxConcurrency %= transport.MaxActorConcurrency + 1
 			if a.MaxConcurrency > 1 {
 				a.Replay, a.CheckpointEvery = false, 0
@@ -132,7 +135,7 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			s.Act = nil
 		}
 		s.NumReturns %= transport.MaxReturns + 1
-		s.Strategy &= 0x0f
+		s.Strategy &= 0x07
 	},
 	// Resource names are strictly increasing and amounts bounded; requests
 	// and capacities are never negative (kept non-negative everywhere here,
