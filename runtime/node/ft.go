@@ -163,7 +163,11 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 	}
 	r.deadInc[m.Node] = m.Incarnation
 	r.genOwnerDied(m.Node)
-	r.endJob(m.Node) // first: a task of the job lost with the node is not retried
+	if m.JobsEnd {
+		r.endJob(m.Node) // first: a task of the job lost with the node is not retried
+	} else if r.jobsEnded != nil {
+		delete(r.jobsEnded, m.Node) // a newer incarnation registered: its drivers' jobs live
+	}
 	var lost []transport.TaskID
 	for id, o := range r.owned {
 		if o.node == m.Node && (o.inc == 0 || o.inc <= m.Incarnation) {

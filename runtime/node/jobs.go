@@ -33,20 +33,21 @@ func jobEndedMsg(node transport.NodeID) string {
 	return fmt.Sprintf("its job ended (its driver's node %d left or died)", node)
 }
 
-// jobEnded reports whether spec's job is known here to have ended: its
-// driver's node has died (an incarnation of it was declared dead). A
-// driver node fenced and rejoined is not told apart from a dead one (a
-// spec names the job's node, not its incarnation): its job ended with the
-// incarnation, as its placement groups and actors did, and what of its
-// work runs on is its new incarnation's only if the driver submits it
-// again. This node's own job never ends here.
+// jobEnded reports whether spec's job is known here to have ended: the
+// last news of its driver's node was a death that ends its jobs
+// (NodeDead.JobsEnd: by silence or goodbye), not a newer incarnation's
+// registration. A spec names its job's node, not the incarnation: a
+// driver node fenced (declared dead while alive) lost its job with that
+// incarnation, as its placement groups and actors; once it rejoins, its
+// job is alive again for what its driver submits next. This node's own
+// job never ends here.
 func (r *Raylet) jobEnded(spec *transport.TaskSpec) bool {
 	j := spec.JobNode()
-	if j == 0 || j == r.self {
+	if j == 0 || j == r.self || r.jobsEnded == nil {
 		return false
 	}
-	_, dead := r.deadInc[j]
-	return dead
+	_, ended := r.jobsEnded[j]
+	return ended
 }
 
 // endJob ends what this raylet holds of the job whose driver ran on node,
@@ -58,6 +59,10 @@ func (r *Raylet) jobEnded(spec *transport.TaskSpec) bool {
 // driver: the actor table buries those with their owner) are killed for
 // good. Tasks in flight to this node when the news came are not caught.
 func (r *Raylet) endJob(node transport.NodeID) {
+	if r.jobsEnded == nil {
+		r.jobsEnded = make(map[transport.NodeID]struct{})
+	}
+	r.jobsEnded[node] = struct{}{}
 	r.drainSubmits() // a submission not yet drained is in no table
 	of := func(spec *transport.TaskSpec) bool {
 		if spec.JobNode() != node {

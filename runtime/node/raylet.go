@@ -226,9 +226,12 @@ type Raylet struct {
 	// finished, with the node running them, so they can be retried when it
 	// dies; per-(caller, actor) call sequence tracking; node deaths seen; and
 	// objects being rebuilt from lineage.
-	owned          map[transport.TaskID]*ownedTask
-	seqs           map[seqKey]*seqTrack
-	deadInc        map[transport.NodeID]uint64
+	owned   map[transport.TaskID]*ownedTask
+	seqs    map[seqKey]*seqTrack
+	deadInc map[transport.NodeID]uint64
+	// jobsEnded are the driver nodes whose jobs ended (endJob) and have
+	// not registered a newer incarnation since (see jobEnded); nil until one.
+	jobsEnded      map[transport.NodeID]struct{}
 	restarts       map[transport.ActorID]*transport.TaskPlaced // see watchRestart
 	reconstructing map[transport.TaskID]bool
 	// rebuildAsk: a re-ask of a task's rebuild claim is pending

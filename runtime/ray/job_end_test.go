@@ -137,3 +137,67 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// TestJobEndsWithItsDriverTCP: on a live cluster over TCP, a driver that
+// exits (its session's goodbye) or is killed (its endpoints stop with no
+// goodbye: the node table declares its raylet dead after the node
+// timeout) takes its running hour-long task with it: the head's CPUs are
+// free for the next driver's task, which needs them all. Before jobs
+// ended, the next driver waited for the hour.
+func TestJobEndsWithItsDriverTCP(t *testing.T) {
+	tok := []byte("job-end-test-token")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	started := make(chan struct{}, 4)
+	reg := ray.NewRegistry()
+	long := ray.Register1(reg, "long", func(ctx context.Context, d time.Duration) (int, error) {
+		started <- struct{}{}
+		if err := ray.Compute(ctx, d); err != nil {
+			return 0, err
+		}
+		return 1, nil
+	})
+	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 2}}, reg)
+	require.NoError(t, err)
+	t.Cleanup(func() { head.Close() })
+
+	// runLong starts an hour-long task on both of the head's CPUs from a
+	// new driver, and returns once it runs.
+	runLong := func(ctx context.Context) *ray.Session {
+		s, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+		require.NoError(t, err)
+		require.NoError(t, s.Run(func(ctx context.Context) error {
+			long.Options(ray.CPUs(2)).Remote(ctx, time.Hour)
+			return nil
+		}))
+		select {
+		case <-started:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the hour-long task did not start")
+		}
+		return s
+	}
+	// next runs a task that needs both CPUs from another driver.
+	next := func(what string) {
+		s, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+		require.NoError(t, err)
+		defer s.Close()
+		require.NoError(t, s.Run(func(ctx context.Context) error {
+			v, err := ray.GetTimeout(ctx, long.Options(ray.CPUs(2)).Remote(ctx, time.Millisecond), 30*time.Second)
+			require.NoError(t, err, "the %s driver's task still holds the head's CPUs", what)
+			require.Equal(t, 1, v)
+			return nil
+		}))
+		<-started
+	}
+
+	exited := runLong(ctx)
+	require.NoError(t, exited.Close())
+	next("exited")
+
+	crashCtx, crash := context.WithCancel(ctx)
+	killed := runLong(crashCtx)
+	crash()
+	next("killed")
+	killed.Close()
+}

@@ -156,7 +156,9 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			v.dead = true
 		}
 		g.groupsLost(m.Node, m.Incarnation)
-		g.jobEnded(m.Node)
+		if m.JobsEnd {
+			g.jobEnded(m.Node)
+		}
 	case *transport.Heartbeat:
 		// Forwarded by the node table, or from the node itself (a raylet
 		// that corrects a stale placement, see node.Raylet).

@@ -93,6 +93,11 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	// concurrency is bounded, and refused with replay or checkpoints; so
 	// are its concurrency groups (a creation's, named, sorted without
 	// repeats, limits of 1 and more), and a call's group is a call's.
+	// Beats shares its uvarint with JobsEnd (the low bit).
+	reflect.TypeFor[transport.NodeDead](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.NodeDead)
+		m.Beats &= 1<<63 - 1
+	},
 	reflect.TypeFor[transport.TaskSpec](): func(v reflect.Value) {
 		s := v.Addr().Interface().(*transport.TaskSpec)
 		if a := s.Act; a != nil {

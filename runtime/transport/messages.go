@@ -922,8 +922,14 @@ type NodeDead struct {
 	// chain), is one more than the number of the node's heartbeats the
 	// proposer had applied: a replica that has applied more by then holds
 	// a stale verdict (the node was heard from while it crossed the chain)
-	// and ignores it. 0: no check (every other NodeDead).
+	// and ignores it. 0: no check (every other NodeDead). Below 2^63.
 	Beats uint64
+	// JobsEnd: the incarnation is gone for good — its heartbeats were
+	// missed, or it said goodbye (NodeLeaving) — not replaced by a newer
+	// incarnation that registered, so the jobs of the drivers it ran end
+	// with it (TaskSpec.JobNode). On the wire as the low bit of Beats'
+	// uvarint: a message is as long as before it existed.
+	JobsEnd bool
 }
 
 // TaskPlaced tells a task's owner where the global scheduler sent it.
@@ -1085,10 +1091,12 @@ func (*TaskInfo) Kind() Kind   { return KindTaskInfo }
 func (m *NodeDead) MarshalWire(e *Encoder) {
 	e.Node(m.Node)
 	e.Uvarint(m.Incarnation)
-	e.Uvarint(m.Beats)
+	e.Uvarint(m.Beats<<1 | uint64(b2u(m.JobsEnd)))
 }
 func (m *NodeDead) UnmarshalWire(d *Decoder) {
-	m.Node, m.Incarnation, m.Beats = d.Node(), d.Uvarint(), d.Uvarint()
+	m.Node, m.Incarnation = d.Node(), d.Uvarint()
+	b := d.Uvarint()
+	m.Beats, m.JobsEnd = b>>1, b&1 != 0
 }
 func (m *TaskPlaced) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
