@@ -27,10 +27,15 @@ import (
 // a ray.Kill.
 const whyJobEnded = "job ended"
 
+// JobEnded is in the text of the error a task or actor of an ended job
+// fails with (ErrCancelled, ErrActorDied): the fault search tells a job's
+// end, which a partition can bring on a driver that runs on, by it.
+const JobEnded = "its job ended"
+
 // jobEndedMsg says why a task or actor of the job whose driver ran on node
 // was ended.
 func jobEndedMsg(node transport.NodeID) string {
-	return fmt.Sprintf("its job ended (its driver's node %d left or died)", node)
+	return fmt.Sprintf("%s (its driver's node %d left or was declared dead)", JobEnded, node)
 }
 
 // jobEnded reports whether spec's job is known here to have ended: the

@@ -255,6 +255,13 @@ func notAllowed(r *Run, e string, failures, retries int, gen string, retryErrs b
 			// a loss of its result takes one node failure.
 			why = fmt.Sprintf("a rebuild refused for spent retries after only %d node failures, max_retries %d", failures, retries)
 		}
+	case ray.ErrCancelled:
+		// Not a driver's own cancel (those count apart): its job ended
+		// with its node's life, which a partition or a pause can end while
+		// the driver runs on (as its placement groups and actors).
+		if !strings.Contains(e, node.JobEnded) || failures == 0 {
+			why = "a task cancelled by no driver, and not by its job's end after a node failure"
+		}
 	case ray.ErrObjectTooLarge:
 		// a configuration matter (an object larger than a store), not a fault
 	default:
