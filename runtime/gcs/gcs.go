@@ -1173,7 +1173,7 @@ func (s *Shard) declareDead(e *nodeEntry, inc uint64, why string) {
 	// A death by silence or goodbye ends the jobs of the node's drivers; a
 	// restart's does not (the node lives on as its new incarnation, whose
 	// drivers' tasks are not told apart from its dead one's).
-	m := &transport.NodeDead{Node: e.reg.Node, Incarnation: inc, JobsEnd: why != deadRestarted}
+	m := &transport.NodeDead{Node: e.reg.Node, Incarnation: inc, JobsEnd: why != deadRestarted, Left: why == deadLeft}
 	for _, sh := range s.layout.Shards {
 		if sh != s.env.Self() {
 			s.env.Send(sh, m)

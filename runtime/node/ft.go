@@ -163,11 +163,7 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 	}
 	r.deadInc[m.Node] = m.Incarnation
 	r.genOwnerDied(m.Node)
-	if m.JobsEnd {
-		r.endJob(m.Node) // first: a task of the job lost with the node is not retried
-	} else if r.jobsEnded != nil {
-		delete(r.jobsEnded, m.Node) // a newer incarnation registered: its drivers' jobs live
-	}
+	r.jobNews(m) // first: a task of an ended job lost with the node is not retried
 	var lost []transport.TaskID
 	for id, o := range r.owned {
 		if o.node == m.Node && (o.inc == 0 || o.inc <= m.Incarnation) {
@@ -396,7 +392,7 @@ func (r *Raylet) checkCancel(o *ownedTask) {
 		r.failCancelled(spec)
 		return
 	}
-	r.askFailure(o, transport.ErrKindCancelled, "task cancelled")
+	r.askFailure(o, transport.ErrKindCancelled, r.cancelledMsg(spec))
 }
 
 // askFailure asks the task's shard to record a failure of an owned task (a
@@ -435,7 +431,7 @@ func (r *Raylet) sendAsk(o *ownedTask) {
 // waited for it, a restart of a live one none at all.
 func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
 	r.ownedDone(spec.ID)
-	r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
+	r.failTask(spec, transport.ErrKindCancelled, r.cancelledMsg(spec))
 }
 
 // failureAnswered takes the task table's verdict (askFailure): a result

@@ -55,8 +55,45 @@ func (r *Raylet) jobEnded(spec *transport.TaskSpec) bool {
 	return ended
 }
 
+// jobNews takes a node's death (onNodeDead, a death not seen before) as
+// news of the jobs of the drivers it ran. A goodbye ends them at once. A
+// death by silence ends them once a node timeout has passed with no newer
+// news of the node: a node cut off (a partition, a pause) is declared
+// dead as a crashed one is, and rejoins once it hears so, as a new
+// incarnation whose registration the node table announces as the old
+// one's replacement; its driver runs on, and its job with it. A
+// replacement (a newer incarnation registered) ends nothing and revives
+// an ended job: what the node's driver submits from then on is a live
+// job's, since a spec names its job's node, not the incarnation.
+func (r *Raylet) jobNews(m *transport.NodeDead) {
+	node := m.Node
+	switch {
+	case !m.JobsEnd:
+		delete(r.jobsEnded, node)
+		delete(r.jobsEnding, node)
+	case m.Left:
+		delete(r.jobsEnding, node)
+		r.endJob(node)
+	default:
+		if _, ended := r.jobsEnded[node]; ended {
+			return
+		}
+		if r.jobsEnding == nil {
+			r.jobsEnding = make(map[transport.NodeID]uint64)
+		}
+		inc := m.Incarnation
+		r.jobsEnding[node] = inc
+		r.env.After(r.cfg.NodeTimeout, func() {
+			if got, ok := r.jobsEnding[node]; ok && got == inc {
+				delete(r.jobsEnding, node)
+				r.endJob(node)
+			}
+		})
+	}
+}
+
 // endJob ends what this raylet holds of the job whose driver ran on node,
-// an incarnation of which was just declared dead (onNodeDead): its normal
+// an incarnation of which was declared dead (jobNews): its normal
 // tasks queued, waiting for their inputs or running here are cancelled
 // (running ones interrupted at their block, with the tasks they
 // submitted, as a cancel does), a queued creation of its actor that is not

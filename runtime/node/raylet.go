@@ -40,6 +40,11 @@ type Config struct {
 	ChunkBytes       int64         // transfer chunk size, default 1 MiB
 	Incarnation      uint64
 	Buggify          *Buggify // fault points; nil (always on TCP) = off
+	// StoreReportTo, when not 0, is where the raylet sends its object
+	// store's use with each heartbeat (transport.StoreReport): a live
+	// cluster's coordinator, which `raysim status` asks. 0 (the
+	// simulator's): not sent.
+	StoreReportTo transport.NodeID
 	// Simulated: costs are virtual (netsim). The bytes of a task's result
 	// or of a Put are copied into the store by the worker or driver that
 	// made them, as Plasma's clients write into shared memory: in netsim
@@ -230,8 +235,11 @@ type Raylet struct {
 	seqs    map[seqKey]*seqTrack
 	deadInc map[transport.NodeID]uint64
 	// jobsEnded are the driver nodes whose jobs ended (endJob) and have
-	// not registered a newer incarnation since (see jobEnded); nil until one.
+	// not registered a newer incarnation since (see jobEnded); jobsEnding
+	// those declared dead by silence whose jobs end after a grace unless
+	// they rejoin (jobNews), by the incarnation declared. nil until one.
 	jobsEnded      map[transport.NodeID]struct{}
+	jobsEnding     map[transport.NodeID]uint64
 	restarts       map[transport.ActorID]*transport.TaskPlaced // see watchRestart
 	reconstructing map[transport.TaskID]bool
 	// rebuildAsk: a re-ask of a task's rebuild claim is pending
@@ -350,6 +358,9 @@ func (r *Raylet) heartbeat() {
 	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.Heartbeat{
 		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.total, Available: r.free(),
 		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW, Sent: r.since()})
+	if to := r.cfg.StoreReportTo; to != 0 {
+		r.env.Send(to, &transport.StoreReport{Node: r.self, Incarnation: r.cfg.Incarnation, Usage: r.StoreUsage()})
+	}
 	r.env.After(r.cfg.HeartbeatPeriod, r.heartbeat)
 }
 
@@ -378,6 +389,14 @@ func (r *Raylet) since() time.Duration { return r.mono.Since(r.born) }
 
 // Store exposes the object store (for status and tests; loop only).
 func (r *Raylet) Store() *objstore.Store { return r.store }
+
+// StoreUsage is the object store's use now (loop only): what StoreReport
+// carries.
+func (r *Raylet) StoreUsage() transport.StoreUsage {
+	s := r.store
+	return transport.StoreUsage{Used: s.Used(), Capacity: s.Capacity(), Primaries: uint64(s.Primaries()),
+		SpillUsed: s.SpillUsed(), SpillCapacity: s.SpillCapacity()}
+}
 
 // Incarnation is the raylet's current incarnation (a rejoin raises it).
 func (r *Raylet) Incarnation() uint64 { return r.cfg.Incarnation }
@@ -458,6 +477,13 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		spec := m.Spec
 		if !spec.IsCreation() && !spec.Rebuild && r.tombstones.take(spec.ID) {
 			r.failCancelled(&spec)
+			return
+		}
+		if spec.Actor == 0 && r.jobEnded(&spec) {
+			// Its job ended (held at the scheduler, or in flight, when the
+			// news came): it does not run.
+			r.ownedDone(spec.ID)
+			r.failTask(&spec, transport.ErrKindCancelled, r.cancelledMsg(&spec))
 			return
 		}
 		if !spec.Resources.Fits(r.total) { // stale view: hand it back

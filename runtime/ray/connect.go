@@ -534,6 +534,7 @@ func (p *Process) startRaylet(ln net.Listener) error {
 		h.Run(p.ctx, func(env transport.Env) transport.Handler {
 			rc := p.cfg.rayletConfig(l, 0, p.reg, inc)
 			rc.Driver = p.role == transport.RoleDriver
+			rc.StoreReportTo = deploy.CoordinatorID // raysim status shows the store's use
 			rc.TaskErrors = func() float64 { return math.Float64frombits(p.taskErrors.Load()) }
 			r := node.New(env, rc)
 			p.mu.Lock()

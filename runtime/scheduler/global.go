@@ -156,7 +156,7 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			v.dead = true
 		}
 		g.groupsLost(m.Node, m.Incarnation)
-		if m.JobsEnd {
+		if m.Left {
 			g.jobEnded(m.Node)
 		}
 	case *transport.Heartbeat:
@@ -251,9 +251,11 @@ func (g *Global) clusterView(seq uint64) *transport.ClusterView {
 
 // jobEnded hands the tasks held here (infeasible, or early) of the job
 // whose driver ran on node back to their owners as cancelled: the job
-// ended with the driver node's incarnation (transport.TaskSpec.JobNode;
-// node.Raylet.endJob ends what the raylets hold). An actor's creation
-// stays: the actor table or its creator's raylet ends the actor.
+// ended with the driver node's goodbye (transport.TaskSpec.JobNode;
+// node.Raylet.endJob ends what the raylets hold). A driver node declared
+// dead by silence may be cut off and rejoin: its held tasks stay, and a
+// raylet refuses one placed once the job has ended there. An actor's
+// creation stays: the actor table or its creator's raylet ends the actor.
 func (g *Global) jobEnded(node transport.NodeID) {
 	drop := func(s *transport.SpillTask) bool {
 		if s.Spec.JobNode() != node || s.Spec.Actor != 0 {

@@ -9,9 +9,12 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 33: a spec may carry its job (ActorSpec.Job, a
+// version is refused. 34: raylets of a live cluster report their object
+// store's use to the coordinator (StoreReport), and a NodeStatus carries
+// it (Store). 33: a spec may carry its job (ActorSpec.Job, a
 // flag in the strategy byte, then a uvarint), and NodeDead says whether
-// the jobs of the node's drivers end (JobsEnd, the low bit of Beats). 32: a lost object's rebuild is claimed from the task
+// the jobs of the node's drivers end (JobsEnd, Left: the low bits of
+// Beats). 32: a lost object's rebuild is claimed from the task
 // table (GcsRebuild), which answers with TaskInfo's Claim (sharing the
 // Recorded byte), and owners report a task's re-executions to it
 // (GcsTaskRerun): retries and rebuilds share max_retries.

@@ -93,10 +93,15 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	// concurrency is bounded, and refused with replay or checkpoints; so
 	// are its concurrency groups (a creation's, named, sorted without
 	// repeats, limits of 1 and more), and a call's group is a call's.
-	// Beats shares its uvarint with JobsEnd (the low bit).
+	// Object store sizes are never negative.
+	reflect.TypeFor[transport.StoreUsage](): func(v reflect.Value) {
+		u := v.Addr().Interface().(*transport.StoreUsage)
+		u.Used, u.Capacity, u.SpillUsed, u.SpillCapacity = abs(u.Used), abs(u.Capacity), abs(u.SpillUsed), abs(u.SpillCapacity)
+	},
+	// Beats shares its uvarint with JobsEnd and Left (the low bits).
 	reflect.TypeFor[transport.NodeDead](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.NodeDead)
-		m.Beats &= 1<<63 - 1
+		m.Beats &= 1<<62 - 1
 	},
 	reflect.TypeFor[transport.TaskSpec](): func(v reflect.Value) {
 		s := v.Addr().Interface().(*transport.TaskSpec)

@@ -922,14 +922,17 @@ type NodeDead struct {
 	// chain), is one more than the number of the node's heartbeats the
 	// proposer had applied: a replica that has applied more by then holds
 	// a stale verdict (the node was heard from while it crossed the chain)
-	// and ignores it. 0: no check (every other NodeDead). Below 2^63.
+	// and ignores it. 0: no check (every other NodeDead). Below 2^62.
 	Beats uint64
-	// JobsEnd: the incarnation is gone for good — its heartbeats were
-	// missed, or it said goodbye (NodeLeaving) — not replaced by a newer
-	// incarnation that registered, so the jobs of the drivers it ran end
-	// with it (TaskSpec.JobNode). On the wire as the low bit of Beats'
-	// uvarint: a message is as long as before it existed.
-	JobsEnd bool
+	// JobsEnd: the incarnation was not replaced by a newer one that
+	// registered — its heartbeats were missed, or it said goodbye — so
+	// the jobs of the drivers it ran end with it (TaskSpec.JobNode): at
+	// once when it Left (NodeLeaving), else once a raylet has heard
+	// nothing newer of the node for a node timeout (a node cut off, not
+	// dead, rejoins meanwhile). On the wire as the low two bits of
+	// Beats' uvarint (Beats is 0 wherever they are set): such a message
+	// is as long as before they existed.
+	JobsEnd, Left bool
 }
 
 // TaskPlaced tells a task's owner where the global scheduler sent it.
@@ -1091,12 +1094,12 @@ func (*TaskInfo) Kind() Kind   { return KindTaskInfo }
 func (m *NodeDead) MarshalWire(e *Encoder) {
 	e.Node(m.Node)
 	e.Uvarint(m.Incarnation)
-	e.Uvarint(m.Beats<<1 | uint64(b2u(m.JobsEnd)))
+	e.Uvarint(m.Beats<<2 | uint64(b2u(m.JobsEnd)) | uint64(b2u(m.Left))<<1)
 }
 func (m *NodeDead) UnmarshalWire(d *Decoder) {
 	m.Node, m.Incarnation = d.Node(), d.Uvarint()
 	b := d.Uvarint()
-	m.Beats, m.JobsEnd = b>>1, b&1 != 0
+	m.Beats, m.JobsEnd, m.Left = b>>2, b&1 != 0, b&2 != 0
 }
 func (m *TaskPlaced) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
