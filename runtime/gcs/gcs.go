@@ -190,6 +190,10 @@ type Config struct {
 	// lost twice and resent after 200ms and 400ms does not kill a node).
 	HeartbeatPeriod time.Duration
 	NodeTimeout     time.Duration
+	// NodeName, if set, names a node for the causes of death the actor
+	// table records (transport.NodeText; "" unknown): a live cluster's
+	// address book. Not set in netsim, whose texts are in the trace.
+	NodeName func(transport.NodeID) string
 	// Store keeps the tables durably (default: a fresh MemStore). A shard
 	// started on a non-empty store recovers its tables from it.
 	Store Store
@@ -931,7 +935,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		// Only the actor's own shard decides.
 		sameHost := m.Node == e.info.Node && (m.Incarnation == 0 || e.hostInc == 0 || m.Incarnation == e.hostInc)
 		if e.info.State == transport.ActorAlive && sameHost && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
-			s.restartActor(m.Actor, fmt.Sprintf("its worker on node %d crashed", m.Node))
+			s.restartActor(m.Actor, fmt.Sprintf("its worker on %s crashed", s.nodeText(m.Node)))
 		}
 		return
 	}
@@ -1247,7 +1251,7 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	}
 	slices.SortFunc(hosted, func(a, b transport.ActorID) int { return cmp.Compare(a, b) })
 	for _, id := range hosted {
-		s.restartActor(id, fmt.Sprintf("its node %d died", m.Node))
+		s.restartActor(id, fmt.Sprintf("its %s died", s.nodeText(m.Node)))
 	}
 	// A host told to end an actor buried with its owner, dead now, hosts
 	// nothing (a restarted raylet starts empty): no new tail need tell it
@@ -1283,6 +1287,17 @@ func (s *Shard) ownerDied(node transport.NodeID, inc uint64) {
 	}
 }
 
+// nodeName is a node's name as Config.NodeName gives it ("": unknown).
+func (s *Shard) nodeName(id transport.NodeID) string {
+	if s.cfg.NodeName == nil {
+		return ""
+	}
+	return s.cfg.NodeName(id)
+}
+
+// nodeText names a node in a cause of death (transport.NodeText).
+func (s *Shard) nodeText(id transport.NodeID) string { return transport.NodeText(id, s.nodeName(id)) }
+
 // buryOrphan marks an actor dead for good because its owner died, frees
 // its name (here, or on the name's shard) and tells its host, if it is up
 // somewhere, to end it and free its resources. An instance that comes up
@@ -1297,7 +1312,7 @@ func (s *Shard) buryOrphan(id transport.ActorID) {
 	if e.info.State == transport.ActorAlive {
 		host = e.info.Node
 	}
-	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name, State: transport.ActorDead, Cause: transport.OwnerDiedCause(e.owner)}
+	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name, State: transport.ActorDead, Cause: transport.OwnerDiedCause(e.owner, s.nodeName(e.owner))}
 	s.emit(transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: transport.DetailOwnerDied})
 	s.actorUpdate(up)
 	if up.Name != "" {

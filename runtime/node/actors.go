@@ -795,13 +795,13 @@ func (r *Raylet) onCallBounced(from transport.NodeID, m *transport.CallBounced) 
 	if rt := r.routes[id]; rt != nil && rt.node == from && rt.state == transport.ActorAlive {
 		rt.bounced, rt.bouncedAt = from, rt.restarts
 	}
-	node, inc, why := from, m.Incarnation, fmt.Sprintf("actor %s is not on node %d (it ended there, or is restarting, since this caller last heard where it lived)", id, from)
+	node, inc, why := from, m.Incarnation, fmt.Sprintf("actor %s is not on %s (it ended there, or is restarting, since this caller last heard where it lived)", id, r.nodeText(from))
 	if m.Dropped {
 		// The instance died (its worker crashed, its node rejoined):
 		// charged every time. A worker crash leaves the node's incarnation
 		// as it was, so one charge per (node, incarnation) would let a
 		// call whose actor keeps crashing there retry for ever.
-		node, inc, why = 0, 0, fmt.Sprintf("actor %s lost its instance on node %d with the call there (its worker crashed, or the node rejoined)", id, from)
+		node, inc, why = 0, 0, fmt.Sprintf("actor %s lost its instance on %s with the call there (its worker crashed, or the node rejoined)", id, r.nodeText(from))
 	}
 	r.retry(o, why, node, inc)
 	if rt := r.routes[id]; rt != nil && len(rt.pending) > 0 && rt.state != transport.ActorAlive && rt.state != transport.ActorDead {

@@ -209,7 +209,7 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 // alive — it restarts what it saw alive, and only one of them may.
 func (r *Raylet) retryOrAsk(o *ownedTask, node transport.NodeID, inc uint64) {
 	if !o.spec.IsCreation() {
-		r.retry(o, fmt.Sprintf("node %d died", node), node, inc)
+		r.retry(o, r.nodeText(node)+" died", node, inc)
 		return
 	}
 	o.node, o.inc = 0, 0
@@ -244,7 +244,7 @@ func (r *Raylet) onCreationLost(m *transport.CreationLost) {
 		r.ownedDone(m.Actor)
 		return
 	}
-	r.retry(o, fmt.Sprintf("node %d died", q.Node), q.Node, q.Incarnation)
+	r.retry(o, r.nodeText(q.Node)+" died", q.Node, q.Incarnation)
 }
 
 // retry resubmits an owned task whose node died, or fails it when its
@@ -592,7 +592,7 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		// Its job is over: its results are not made again. The claim is
 		// given up, so other readers read the loss too.
 		r.reportRerun(&spec, true)
-		r.loseTask(m.Task, "not rebuilt: "+jobEndedMsg(spec.JobNode()))
+		r.loseTask(m.Task, "not rebuilt: "+r.jobEndedMsg(spec.JobNode()))
 		return
 	case spec.Actor != 0 && !spec.IsCreation():
 		// As Ray does for a restartable actor's method with retries left,

@@ -34,8 +34,8 @@ const JobEnded = "its job ended"
 
 // jobEndedMsg says why a task or actor of the job whose driver ran on node
 // was ended.
-func jobEndedMsg(node transport.NodeID) string {
-	return fmt.Sprintf("%s (its driver's node %d left or was declared dead)", JobEnded, node)
+func (r *Raylet) jobEndedMsg(node transport.NodeID) string {
+	return fmt.Sprintf("%s (its driver's %s left or was declared dead)", JobEnded, r.nodeText(node))
 }
 
 // jobEnded reports whether spec's job is known here to have ended: the
@@ -130,7 +130,7 @@ func (r *Raylet) endJob(node transport.NodeID) {
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	why := jobEndedMsg(node)
+	why := r.jobEndedMsg(node)
 	for _, id := range ids {
 		r.cancelForJob(id, why)
 	}
@@ -147,7 +147,7 @@ func (r *Raylet) endJob(node transport.NodeID) {
 	r.dispatch() // their resources are free
 	if len(ids) > 0 || len(actors) > 0 {
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self,
-			Detail: fmt.Sprintf("job of node %d ended: %d tasks cancelled, %d actors killed here", node, len(ids), len(actors))})
+			Detail: fmt.Sprintf("job of %s ended: %d tasks cancelled, %d actors killed here", r.nodeText(node), len(ids), len(actors))})
 	}
 }
 
@@ -193,7 +193,7 @@ func (r *Raylet) cancelForJob(id transport.TaskID, why string) {
 // job's end says so.
 func (r *Raylet) cancelledMsg(spec *transport.TaskSpec) string {
 	if r.jobEnded(spec) {
-		return "task cancelled: " + jobEndedMsg(spec.JobNode())
+		return "task cancelled: " + r.jobEndedMsg(spec.JobNode())
 	}
 	return "task cancelled"
 }

@@ -45,6 +45,10 @@ type Config struct {
 	// cluster's coordinator, which `raysim status` asks. 0 (the
 	// simulator's): not sent.
 	StoreReportTo transport.NodeID
+	// NodeName, if set, names a node for error texts (transport.NodeText;
+	// "" unknown): a live cluster's address book. Not set in netsim,
+	// whose error texts are in the trace and in objects' sizes.
+	NodeName func(transport.NodeID) string
 	// Simulated: costs are virtual (netsim). The bytes of a task's result
 	// or of a Put are copied into the store by the worker or driver that
 	// made them, as Plasma's clients write into shared memory: in netsim
@@ -389,6 +393,16 @@ func (r *Raylet) since() time.Duration { return r.mono.Since(r.born) }
 
 // Store exposes the object store (for status and tests; loop only).
 func (r *Raylet) Store() *objstore.Store { return r.store }
+
+// nodeText names a node in an error text: "node 3 (n1)" where its name
+// is known (Config.NodeName), else "node 3".
+func (r *Raylet) nodeText(id transport.NodeID) string {
+	name := ""
+	if r.cfg.NodeName != nil {
+		name = r.cfg.NodeName(id)
+	}
+	return transport.NodeText(id, name)
+}
 
 // StoreUsage is the object store's use now (loop only): what StoreReport
 // carries.
@@ -1339,7 +1353,7 @@ func (j *taskJob) Run() {
 			c.copyInAll(j.outs)
 			return
 		}
-		j.out = errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("no function %q registered on node %d", spec.Func, j.r.self))
+		j.out = errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("no function %q registered on %s", spec.Func, j.r.nodeText(j.r.self)))
 		return
 	}
 	j.out = callUser(func() (transport.Value, error) { return fn(c.Context(), j.t.args) })

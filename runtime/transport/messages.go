@@ -1396,9 +1396,20 @@ const (
 const MaxActorCause = 2048
 
 // OwnerDiedCause is the cause of death of an actor whose owner, node
-// owner's incarnation that created it, died (see ActorSpec.Detached).
-func OwnerDiedCause(owner NodeID) string {
-	return fmt.Sprintf("%snode %d, died (the actor was not detached)", ownerDiedPrefix, owner)
+// owner's incarnation that created it, died (see ActorSpec.Detached);
+// name is the owner's name, when known ("": none).
+func OwnerDiedCause(owner NodeID, name string) string {
+	return ownerDiedPrefix + NodeText(owner, name) + ", died (the actor was not detached)"
+}
+
+// NodeText names a node in an error text or a log line: "node 3", or
+// "node 3 (worker-1)" when its name is known (a live cluster's --name),
+// so that a reader need not map IDs to machines.
+func NodeText(id NodeID, name string) string {
+	if name == "" {
+		return fmt.Sprintf("node %d", id)
+	}
+	return fmt.Sprintf("node %d (%s)", id, name)
 }
 
 const ownerDiedPrefix = "its owner, "
