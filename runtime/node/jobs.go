@@ -12,8 +12,10 @@ import (
 // (transport.TaskSpec.JobNode names the driver's node). It ends with the
 // driver's node incarnation: the driver's clean exit on a live cluster
 // (its raylet's goodbye, transport.NodeLeaving) or its node's death as
-// the node table declares it. Each raylet hears of that death
-// (NodeDead) and ends what it holds of the job (endJob), as Ray's raylets
+// the node table declares it, a node timeout later unless the node rejoins
+// (jobNews). Each raylet hears of that death (NodeDead) and then ends
+// what it holds of the job (endJob) and refuses its tasks placed later,
+// as Ray's raylets
 // kill a finished job's workers: its queued and running tasks are
 // cancelled, freeing their resources, and its actors die unless
 // detached. Its actors the driver created itself are buried by the actor
@@ -38,10 +40,10 @@ func (r *Raylet) jobEndedMsg(node transport.NodeID) string {
 	return fmt.Sprintf("%s (its driver's %s left or was declared dead)", JobEnded, r.nodeText(node))
 }
 
-// jobEnded reports whether spec's job is known here to have ended: the
-// last news of its driver's node was a death that ends its jobs
-// (NodeDead.JobsEnd: by silence or goodbye), not a newer incarnation's
-// registration. A spec names its job's node, not the incarnation: a
+// jobEnded reports whether spec's job is known here to have ended: its
+// driver's node said goodbye, or was declared dead and not heard of again
+// for the grace (jobNews), and no newer incarnation of it registered
+// since. A spec names its job's node, not the incarnation: a
 // driver node fenced (declared dead while alive) lost its job with that
 // incarnation, as its placement groups and actors; once it rejoins, its
 // job is alive again for what its driver submits next. This node's own
