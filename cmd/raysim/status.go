@@ -131,7 +131,7 @@ func memText(n int64) string {
 		v /= 1024
 		i++
 	}
-	return threeDigits(v) + " " + units[i]
+	return scenarios.FormatNumber(v) + " " + units[i]
 }
 
 // storeText is a node's store for the table: used/capacity ("-" for a
