@@ -222,7 +222,14 @@ func Resource(name string, amount float64) Option {
 
 // MaxRetries sets how often a task is retried after a node failure (default
 // 3; 0 for actor methods), or, with -1, retries it without bound, as Ray's
-// max_retries=-1. Below -1 is an error.
+// max_retries=-1. Below -1 is an error. On an actor's creation
+// (ActorClass.Options) it is Ray's max_task_retries: the default budget of
+// every call of the actor's methods, kept by its handle (and by a copy of
+// the handle passed to a task; a restart keeps it), unless the method
+// handle or the call sets its own. The constructor's own budget is not
+// MaxRetries but MaxRestarts. A handle found by GetActor or rebuilt by
+// ActorHandleOf does not know the creation's value: its calls take their
+// method's (0 unless set).
 func MaxRetries(n int) Option {
 	return func(o *options) { o.MaxRetries, o.set = n, o.set|optMaxRetries }
 }

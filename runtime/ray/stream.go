@@ -403,7 +403,7 @@ func (m *ActorGenMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], arg
 	if m == nil {
 		return &Stream[R]{err: fmt.Errorf("%w: Remote on a nil *ActorGenMethod (not registered)", ErrUnknownFunction)}
 	}
-	id, err := m.m.call(ctx, h.id, h.err, 1, args)
+	id, err := m.m.call(ctx, h.target(), 1, args)
 	if err != nil {
 		return &Stream[R]{err: err}
 	}
