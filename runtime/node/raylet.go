@@ -131,6 +131,7 @@ type pull struct {
 	attempt int
 	total   int64
 	errKind uint8
+	causes  uint16 // the value's (transport.Value.Causes)
 	data    []byte
 	seen    []bool
 	got     int64

@@ -189,7 +189,7 @@ func (r *Registry) MultiFunc(name string) (node.MultiFunc, bool) {
 // in wire form w.
 func (r *Registry) addMulti(name string, fn any, w node.MultiFunc, types ...reflect.Type) multiFunc {
 	r.add(name, fn)
-	r.multi[name] = w
+	r.multi[name] = withCausesMulti(w)
 	return multiFunc{name: name, opts: defaultOptions(), sig: paramsOf(name, types...)}
 }
 
@@ -415,7 +415,7 @@ func addMultiMethod[S any](c *ActorClass[S], name string, sig any, types []refle
 	if c.typ.MultiMethods == nil {
 		c.typ.MultiMethods = map[string]node.MultiMethod{}
 	}
-	c.typ.MultiMethods[fn] = m
+	c.typ.MultiMethods[fn] = multiMethodWithCauses(m)
 	return methodOf{name: name, fn: fn, opts: o, sig: paramsOf(fn, types...)}
 }
 

@@ -272,7 +272,7 @@ func (s *Stream[R]) All(ctx context.Context) iter.Seq2[Ref[R], error] {
 // is the stream's end.
 func (r *Registry) addGen(name string, fn any, body node.Func, types ...reflect.Type) *params {
 	r.add(name, fn)
-	r.funcs[name] = body
+	r.funcs[name] = withCauses(body)
 	return paramsOf(name, types...)
 }
 
@@ -304,7 +304,7 @@ func generate[R any](ctx context.Context, run func(yield func(R) error) error) (
 		if c.Cancelled() {
 			return transport.Value{}, err
 		}
-		ev := transport.Value{ErrKind: transport.ErrKindTask, Data: []byte(err.Error())}
+		ev := transport.Value{ErrKind: transport.ErrKindTask, Data: []byte(err.Error()), Causes: causesOf(err)}
 		if yerr := c.Yield(n+1, ev, true); yerr != nil {
 			return transport.Value{}, err
 		}
@@ -421,7 +421,7 @@ func (m *ActorGenMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], arg
 // return (the stream's end).
 func addGenMethod[S any](c *ActorClass[S], name string, sig any, types []reflect.Type, body node.Method) methodOf {
 	fn, o := newMethod(c, name, sig)
-	c.typ.Methods[fn] = body
+	c.typ.Methods[fn] = methodWithCauses(body)
 	o.gen = true
 	return methodOf{name: name, fn: fn, opts: o, sig: paramsOf(fn, types...)}
 }

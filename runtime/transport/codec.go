@@ -9,7 +9,9 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 34: raylets of a live cluster report their object
+// version is refused. 35: an error value may carry the runtime error
+// kinds its user code's error wrapped (Value.Causes, ObjectChunk.Causes:
+// a flag in the ErrKind byte, then a uvarint). 34: raylets of a live cluster report their object
 // store's use to the coordinator (StoreReport), and a NodeStatus carries
 // it (Store). 33: a spec may carry its job (ActorSpec.Job, a
 // flag in the strategy byte, then a uvarint), and NodeDead says whether
