@@ -24,6 +24,8 @@ type causeFuncs struct {
 	late *ray.Func[int]
 	// relayPair is relay for a function of two returns.
 	relayPair *ray.Func2[int, int]
+	// failing is a counter's method that fails.
+	failing *ray.ActorMethod[counter, int]
 }
 
 func newCauseFuncs(s *suite) *causeFuncs {
@@ -48,6 +50,9 @@ func newCauseFuncs(s *suite) *causeFuncs {
 	f.relayPair = ray.Register1x2(s.reg, "causes.relayPair", func(ctx context.Context, h ray.ActorHandle[counter]) (int, int, error) {
 		v, err := ray.Get(ctx, s.get.Remote(ctx, h))
 		return v, v, err
+	})
+	f.failing = ray.Method0(s.counter, "failing", func(ctx context.Context, c *counter) (int, error) {
+		return 0, fmt.Errorf("counter at %d fails", c.n)
 	})
 	return f
 }

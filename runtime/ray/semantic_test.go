@@ -97,7 +97,6 @@ func newSuite() *suite {
 	s.multi = newMultiFuncs(s.reg)
 	s.makeOwned = newMakeOwned(s)
 	s.gen = newGenFuncs(s.reg)
-	s.causes = newCauseFuncs(s)
 	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
 	s.countNodes = ray.Register0(s.reg, "countNodes", func(ctx context.Context) (int, error) {
 		nodes, err := ray.Nodes(ctx)
@@ -277,6 +276,7 @@ func newSuite() *suite {
 	})
 	s.multi.addMethods(s.counter)
 	s.gen.addMethods(s.counter)
+	s.causes = newCauseFuncs(s) // after counter: it adds a method
 	return s
 }
 
