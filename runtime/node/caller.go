@@ -174,6 +174,17 @@ func CallerFrom(ctx context.Context) (*Caller, bool) {
 // coroutine, as it returns.
 func (c *Caller) End() { c.ended = true }
 
+// OutsideItsNode reports whether the call being made cannot be this
+// caller's: in the simulator, no coroutine of the caller's node is
+// running (the call comes from a goroutine of its own, or from a task on
+// another node that was handed this caller's ctx), and a suspension would
+// break netsim's rule (it panics). Always false on TCP, where any
+// goroutine may call, and for an Env that cannot tell.
+func (c *Caller) OutsideItsNode() bool {
+	ic, ok := c.r.env.(interface{ InCoroutine() bool })
+	return ok && !ic.InCoroutine()
+}
+
 // TaskID is the ID of the running task (or the driver's root ID).
 func (c *Caller) TaskID() transport.TaskID { return c.task }
 

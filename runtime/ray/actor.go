@@ -170,9 +170,9 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 	if c == nil {
 		return ActorHandle[S]{err: fmt.Errorf("%w: New on a nil *ActorClass (not registered)", ErrUnknownFunction)}
 	}
-	cl, ok := node.CallerFrom(ctx)
-	if !ok {
-		return ActorHandle[S]{err: ErrNotInRay}
+	cl, cerr := caller(ctx)
+	if cerr != nil {
+		return ActorHandle[S]{err: cerr}
 	}
 	if c.opts.Checkpoint != 0 {
 		if _, ok := any((*S)(nil)).(Checkpointer); !ok {
@@ -366,9 +366,9 @@ func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args .
 	if m == nil {
 		return Ref[R]{err: fmt.Errorf("%w: Remote on a nil *ActorMethod (not registered)", ErrUnknownFunction)}
 	}
-	cl, ok := node.CallerFrom(ctx)
-	if !ok {
-		return Ref[R]{err: ErrNotInRay}
+	cl, cerr := caller(ctx)
+	if cerr != nil {
+		return Ref[R]{err: cerr}
 	}
 	id, err := submitCall(cl, h.target(), m.name, m.fn, &m.opts, m.sig, 1, args)
 	if err != nil {

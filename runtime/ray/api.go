@@ -69,10 +69,18 @@ func (r *Ref[T]) UnmarshalJSON(b []byte) error {
 // RefOf rebuilds a typed reference from an object ID.
 func RefOf[T any](id transport.ObjectID) Ref[T] { return Ref[T]{id: id} }
 
+// caller is the driver or task ctx belongs to: ErrNotInRay for a ctx of
+// none, and ErrWrongContext, in the simulator, for a call that does not
+// run in a coroutine of that caller's node (from a goroutine of the
+// caller's own, or from a task on another node handed this ctx), which
+// would otherwise crash the process in netsim's suspension.
 func caller(ctx context.Context) (*node.Caller, error) {
 	c, ok := node.CallerFrom(ctx)
 	if !ok {
 		return nil, ErrNotInRay
+	}
+	if c.OutsideItsNode() {
+		return nil, ErrWrongContext
 	}
 	return c, nil
 }

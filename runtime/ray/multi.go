@@ -35,9 +35,9 @@ type multiFunc struct {
 // submit checks and submits a call of f with n returns and returns its
 // task's ID.
 func (f *multiFunc) submit(ctx context.Context, n int, args []any) (transport.TaskID, error) {
-	c, ok := node.CallerFrom(ctx)
-	if !ok {
-		return 0, ErrNotInRay
+	c, cerr := caller(ctx)
+	if cerr != nil {
+		return 0, cerr
 	}
 	spec := &transport.TaskSpec{Func: f.name, NumReturns: uint32(n)}
 	if err := f.opts.apply(spec, c.CaptureGroup()); err != nil {
@@ -421,9 +421,9 @@ func addMultiMethod[S any](c *ActorClass[S], name string, sig any, types []refle
 
 // call submits a call of m on h with n returns.
 func (m *methodOf) call(ctx context.Context, h callTarget, n int, args []any) (transport.TaskID, error) {
-	cl, ok := node.CallerFrom(ctx)
-	if !ok {
-		return 0, ErrNotInRay
+	cl, cerr := caller(ctx)
+	if cerr != nil {
+		return 0, cerr
 	}
 	return submitCall(cl, h, m.name, m.fn, &m.opts, m.sig, uint32(n), args)
 }

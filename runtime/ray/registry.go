@@ -281,9 +281,9 @@ func (f *Func[R]) Remote(ctx context.Context, args ...any) Ref[R] {
 	if f == nil {
 		return Ref[R]{err: fmt.Errorf("%w: Remote on a nil *Func (not registered)", ErrUnknownFunction)}
 	}
-	c, ok := node.CallerFrom(ctx)
-	if !ok {
-		return Ref[R]{err: ErrNotInRay}
+	c, cerr := caller(ctx)
+	if cerr != nil {
+		return Ref[R]{err: cerr}
 	}
 	spec := &transport.TaskSpec{Func: f.name, NumReturns: 1}
 	if err := f.opts.apply(spec, c.CaptureGroup()); err != nil {

@@ -93,9 +93,9 @@ func (f *GenFunc[R]) Remote(ctx context.Context, args ...any) *Stream[R] {
 	if f == nil {
 		return &Stream[R]{err: fmt.Errorf("%w: Remote on a nil *GenFunc (not registered)", ErrUnknownFunction)}
 	}
-	c, ok := node.CallerFrom(ctx)
-	if !ok {
-		return &Stream[R]{err: ErrNotInRay}
+	c, cerr := caller(ctx)
+	if cerr != nil {
+		return &Stream[R]{err: cerr}
 	}
 	spec := &transport.TaskSpec{Func: f.name, NumReturns: 1}
 	if err := f.opts.apply(spec, c.CaptureGroup()); err != nil {
@@ -243,7 +243,7 @@ func (s *Stream[R]) finish(ctx context.Context) {
 	s.done = true
 	if s.flow {
 		s.flow = false
-		if c, ok := node.CallerFrom(ctx); ok {
+		if c, err := caller(ctx); err == nil {
 			c.CloseStream(s.task)
 		}
 	}
@@ -281,9 +281,9 @@ func (r *Registry) addGen(name string, fn any, body node.Func, types ...reflect.
 // the last, and the result is the count (the stream's end). A cancel is
 // the task's result (ErrCancelled), not an item.
 func generate[R any](ctx context.Context, run func(yield func(R) error) error) (out transport.Value, err error) {
-	c, ok := node.CallerFrom(ctx)
-	if !ok {
-		return transport.Value{}, ErrNotInRay
+	c, cerr := caller(ctx)
+	if cerr != nil {
+		return transport.Value{}, cerr
 	}
 	var n uint32
 	yield := func(v R) error {
@@ -409,7 +409,7 @@ func (m *ActorGenMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], arg
 	}
 	st := &Stream[R]{task: id, next: 1}
 	if m.m.opts.Backpressure > 0 {
-		if c, ok := node.CallerFrom(ctx); ok {
+		if c, err := caller(ctx); err == nil {
 			st.flow = true
 			c.OpenStream(id)
 		}

@@ -391,6 +391,11 @@ func (e *env) Send(to transport.NodeID, m transport.Message) {
 	e.transmit(f)
 }
 
+// InCoroutine reports whether the caller runs in a coroutine of this
+// node, the only place Await may be called from (a runtime API call made
+// elsewhere is refused before it suspends: node.Caller.OutsideItsNode).
+func (e *env) InCoroutine() bool { return e.node.InCoroutine() }
+
 // Await runs register at once; only when it does not wake the caller
 // synchronously, or when register left the node busy (service time charged),
 // does the coroutine yield to the loop. A call that completes inside
