@@ -305,7 +305,8 @@ func Put[T any](ctx context.Context, v T) (Ref[T], error) {
 // stays so: the task table keeps the cancel, and a copy lost with its node
 // is not rebuilt by running the task. An actor's creation is never
 // cancelled: Kill ends an actor. A ref whose submission failed makes
-// Cancel return its error.
+// Cancel return its error; a ref made by Put, which no task makes, is
+// refused with ErrInvalidOption (as Ray's cancel takes task refs only).
 func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	c, err := caller(ctx)
 	if err != nil {
@@ -316,8 +317,9 @@ func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	}
 	if ref.id.Put {
 		// No task makes a Put object (its ID names the task that put it,
-		// which a cancel would end instead): nothing to cancel.
-		return nil
+		// which a cancel would end instead): nothing to cancel, and Ray's
+		// cancel takes task refs only.
+		return fmt.Errorf("%w: Cancel of %s: an object made by Put, not a task's result (only a task's ref can be cancelled)", ErrInvalidOption, ref.id)
 	}
 	c.Cancel(ref.id.Task, false)
 	return nil
