@@ -344,14 +344,17 @@ func ActorRestarted(ctx context.Context) bool {
 	return err == nil && c.ActorRestarted()
 }
 
-// Free says the caller is done with the objects of refs, as Ray's free
-// does: every copy is dropped from the object stores (a copy a running task
-// reads, once the task is done with it), so a long run's stores hold only
-// what is still wanted. raysim has no distributed reference counting: a
-// ref's objects stay until it is freed or its node dies. Free does not wait
-// for the drops. A ref freed before its task finished frees nothing. A later
-// Get of a freed ref rebuilds the object from lineage, as for a lost one
-// (the task runs again; a Put object cannot be rebuilt). A ref whose
+// Free says the caller is done with the objects of refs, as Ray's
+// internal free does: every copy is dropped from the object stores (a copy
+// a running task reads, once the task is done with it), so a long run's
+// stores hold only what is still wanted. raysim has no distributed
+// reference counting: a ref's objects stay until it is freed or its node
+// dies. Free does not wait for the drops. A ref freed before its task
+// finished frees nothing. Unlike Ray's free, after which a Get of the ref
+// fails, a later Get of a freed ref here rebuilds the object from lineage,
+// as for a lost one: the task runs again, silently, and the value comes
+// back (a Put object cannot be rebuilt: its Get fails with
+// ErrObjectLost). A ref whose
 // submission failed makes Free return its error and free nothing.
 func Free[T any](ctx context.Context, refs ...Ref[T]) error {
 	c, err := caller(ctx)

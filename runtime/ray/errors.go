@@ -59,7 +59,9 @@ import (
 // Sentinel errors; Get's errors wrap one of them (errors.Is).
 var (
 	// ErrTaskFailed: the task's own code returned an error or panicked
-	// (Ray's RayTaskError); not retried.
+	// (Ray's RayTaskError); retried only when the task was submitted with
+	// RetryExceptions (while its MaxRetries allow; Get then returns the
+	// last run's error).
 	ErrTaskFailed = errors.New("ray: task failed")
 	// ErrCancelled: the task was cancelled (Cancel) before it finished.
 	ErrCancelled = node.ErrCancelled
