@@ -71,15 +71,15 @@ func RefOf[T any](id transport.ObjectID) Ref[T] { return Ref[T]{id: id} }
 
 // caller is the driver or task ctx belongs to: ErrNotInRay for a ctx of
 // none, and ErrWrongContext, in the simulator, for a call that does not
-// run in a coroutine of that caller's node (from a goroutine of the
-// caller's own, or from a task on another node handed this ctx), which
-// would otherwise crash the process in netsim's suspension.
+// run in that caller's coroutine (from a goroutine of the caller's own,
+// or from another task handed this ctx), which would otherwise crash the
+// process in netsim's suspension, or act as the other caller.
 func caller(ctx context.Context) (*node.Caller, error) {
 	c, ok := node.CallerFrom(ctx)
 	if !ok {
 		return nil, ErrNotInRay
 	}
-	if c.OutsideItsNode() {
+	if c.WrongCoroutine() {
 		return nil, ErrWrongContext
 	}
 	return c, nil

@@ -19,9 +19,10 @@
 // every call must come from the driver's or the task's own goroutine: the
 // simulator runs one coroutine at a time in virtual time, and a call from
 // another goroutine races it. Such a call, and one with a ctx captured from
-// a driver or task on another node, returns ErrWrongContext when the
-// runtime can tell (no coroutine of the ctx's node is running); otherwise
-// it may work, hang or crash the process.
+// another driver or task, returns ErrWrongContext when the runtime can
+// tell (the ctx's own coroutine is not the one running); otherwise (a
+// goroutine calling while its driver blocks outside ray, in a
+// sync.WaitGroup's Wait, say) it may work, hang or crash the process.
 // Fan out with more tasks (or drivers: Sim.Go), not goroutines. A
 // simulated driver's ctx ends when the driver returns (ErrNotInRay).
 //
@@ -102,14 +103,14 @@ var (
 	ErrNotInRay = errors.New("ray: context carries no ray caller (use the ctx given to a running driver or task)")
 	// ErrWrongContext: in the simulator, a call made outside the
 	// coroutine of its ctx's driver or task: from a goroutine the driver
-	// or task started, or with a ctx captured from a driver or task on
-	// another node. The simulator runs one coroutine at a time, and only
-	// the driver's or task's own may call ray with its own ctx; fan out
-	// with tasks (or drivers: Sim.Go), not goroutines. Where the runtime
-	// cannot tell (a goroutine of a driver or task that is itself blocked
-	// outside ray, not in a ray call; another task's ctx on the same node)
-	// the call may still work, hang or crash the process. On TCP any
-	// goroutine may call.
+	// or task started, or with a ctx captured from another driver or
+	// task. The simulator runs one coroutine at a time, and only the
+	// driver's or task's own may call ray with its own ctx; fan out with
+	// tasks (or drivers: Sim.Go), not goroutines. Where the runtime cannot
+	// tell (a goroutine calling while its driver or task is itself blocked
+	// outside ray, in a sync.WaitGroup's Wait, say: to the simulator that
+	// is the driver's coroutine running) the call may still work, hang or
+	// crash the process. On TCP any goroutine may call.
 	ErrWrongContext = errors.New("ray: simulator: ray called outside its ctx's driver or task coroutine (call ray only from the driver's or task's own goroutine, with its own ctx)")
 	// ErrClosed: Run or Go on a cluster that was closed.
 	ErrClosed = errors.New("ray: the cluster is closed")

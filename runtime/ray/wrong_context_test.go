@@ -14,8 +14,9 @@ import (
 // TestWrongContextIsAnError: QA28b finding 11. In the simulator a task
 // that used a ctx captured from the driver, on another node than the
 // driver's, crashed the whole process ("netsim: Await called outside a
-// coroutine of this node"). The API returns ErrWrongContext instead,
-// before anything suspends.
+// coroutine of this node"), and on the driver's node it silently acted as
+// the driver. The API returns ErrWrongContext instead, before anything
+// suspends, on either node.
 func TestWrongContextIsAnError(t *testing.T) {
 	reg := ray.NewRegistry()
 	var driverCtx context.Context
@@ -47,9 +48,15 @@ func TestWrongContextIsAnError(t *testing.T) {
 	defer c.Close()
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		driverCtx = ctx
-		got, err := ray.Get(ctx, misuse.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx))
+		for _, node := range []int{2, 0} { // another node, the driver's
+			got, err := ray.Get(ctx, misuse.Options(ray.NodeAffinity(ray.RayletID(node), false)).Remote(ctx))
+			require.NoError(t, err)
+			assert.Equal(t, []string{"Get", "Remote", "Put", "Compute", "Wait"}, got, "a task on node index %d", node)
+		}
+		// The driver's own calls still work.
+		v, err := ray.Get(ctx, double.Remote(ctx, 6))
 		require.NoError(t, err)
-		assert.Equal(t, []string{"Get", "Remote", "Put", "Compute", "Wait"}, got)
+		assert.Equal(t, 12, v)
 		return nil
 	}))
 }
