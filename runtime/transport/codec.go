@@ -9,9 +9,10 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 35: an error value may carry the runtime error
+// version is refused. 36: an error value may carry the runtime error
 // kinds its user code's error wrapped (Value.Causes, ObjectChunk.Causes:
-// a flag in the ErrKind byte, then a uvarint). 34: raylets of a live cluster report their object
+// a flag in the ErrKind byte, then a uvarint). 35: the merge of a task's
+// job (33 on its branch) and the store report (34 on its). 34: raylets of a live cluster report their object
 // store's use to the coordinator (StoreReport), and a NodeStatus carries
 // it (Store). 33: a spec may carry its job (ActorSpec.Job, a
 // flag in the strategy byte, then a uvarint), and NodeDead says whether
@@ -68,7 +69,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 35
+const ProtocolVersion = 36
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.
