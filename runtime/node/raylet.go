@@ -65,6 +65,11 @@ type Config struct {
 	// each run; the draw comes from the node's seeded randomness, only
 	// while it is above 0 (a run without it draws nothing).
 	TaskErrors func() float64
+	// OnRegistered, when set, is called on the loop once the node table
+	// has answered this incarnation's registration. A live driver's
+	// session waits for it (ray.Connect): a driver killed before its
+	// raylet registered was never declared dead, and its job never ended.
+	OnRegistered func()
 }
 
 // InjectedTaskError is the error text of a run a TaskErrors fault failed.
@@ -693,6 +698,9 @@ func (r *Raylet) onRegistered(m *transport.RegisterNode) {
 		return // an earlier incarnation's, or a duplicate
 	}
 	r.registered = true
+	if f := r.cfg.OnRegistered; f != nil {
+		f()
+	}
 	held := r.unannounced
 	r.unannounced = nil
 	for _, u := range held {

@@ -520,6 +520,8 @@ func (p *Process) startRaylet(ln net.Listener) error {
 	inc := uint64(time.Now().UnixNano())
 	made := make(chan struct{})
 	done := make(chan struct{})
+	registered := make(chan struct{})
+	onRegistered := sync.OnceFunc(func() { close(registered) })
 	p.mu.Lock()
 	if p.closed {
 		// A restart that lost the race with Close: Close has stopped, or
@@ -543,6 +545,7 @@ func (p *Process) startRaylet(ln net.Listener) error {
 			rc.Driver = p.role == transport.RoleDriver
 			rc.StoreReportTo = deploy.CoordinatorID // raysim status shows the store's use
 			rc.TaskErrors = func() float64 { return math.Float64frombits(p.taskErrors.Load()) }
+			rc.OnRegistered = onRegistered
 			r := node.New(env, rc)
 			p.mu.Lock()
 			p.raylet, p.rayEnv = r, env
@@ -553,6 +556,20 @@ func (p *Process) startRaylet(ln net.Listener) error {
 	}()
 	select {
 	case <-made:
+		if p.role != transport.RoleDriver {
+			return nil
+		}
+		// A driver's programs start once the node table knows its raylet:
+		// one killed before would never be declared dead, and the tasks
+		// it submitted would run on for good (its job never ending). A
+		// node table that does not answer in the join timeout is not
+		// waited for longer (its death is then the head's to notice).
+		select {
+		case <-registered:
+		case <-done:
+		case <-p.ctx.Done():
+		case <-time.After(p.dc.JoinTimeout):
+		}
 		return nil
 	case <-done:
 		p.mu.Lock()

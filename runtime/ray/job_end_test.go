@@ -3,6 +3,9 @@ package ray_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -148,33 +151,65 @@ func TestJobEndsWithItsDriverTCP(t *testing.T) {
 	tok := []byte("job-end-test-token")
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	started := make(chan struct{}, 4)
+	// started says which driver's task started (a run of another's, or
+	// a second run, is told apart: a token left over from one made the
+	// killed driver's crash come before its task was even placed).
+	started := make(chan string, 16)
 	reg := ray.NewRegistry()
-	long := ray.Register1(reg, "long", func(ctx context.Context, d time.Duration) (int, error) {
-		started <- struct{}{}
+	long := ray.Register2(reg, "long", func(ctx context.Context, d time.Duration, who string) (int, error) {
+		started <- who
 		if err := ray.Compute(ctx, d); err != nil {
 			return 0, err
 		}
 		return 1, nil
 	})
-	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 2}}, reg)
+	await := func(who string) {
+		t.Helper()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case got := <-started:
+				if got == who {
+					return
+				}
+			case <-deadline:
+				t.Fatalf("the %s driver's task did not start", who)
+			}
+		}
+	}
+	// The head's node and task events, shown if the test fails.
+	var evMu sync.Mutex
+	var evLog []string
+	t0 := time.Now()
+	onEvent := func(ev *transport.Event) {
+		switch ev.Kind {
+		case transport.EvNodeDead, transport.EvNodeAlive, transport.EvTaskCancelled, transport.EvTaskRunning, transport.EvTaskSubmitted, transport.EvWarning:
+			evMu.Lock()
+			evLog = append(evLog, fmt.Sprintf("%v %s node %d task %v %s", time.Since(t0).Round(time.Millisecond), ev.Kind, ev.Node, ev.Task, ev.Detail))
+			evMu.Unlock()
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			evMu.Lock()
+			defer evMu.Unlock()
+			t.Logf("head events:\n%s", strings.Join(evLog, "\n"))
+		}
+	})
+	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 2}, OnEvent: onEvent}, reg)
 	require.NoError(t, err)
 	t.Cleanup(func() { head.Close() })
 
 	// runLong starts an hour-long task on both of the head's CPUs from a
 	// new driver, and returns once it runs.
-	runLong := func(ctx context.Context) *ray.Session {
+	runLong := func(ctx context.Context, who string) *ray.Session {
 		s, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
 		require.NoError(t, err)
 		require.NoError(t, s.Run(func(ctx context.Context) error {
-			long.Options(ray.CPUs(2)).Remote(ctx, time.Hour)
+			long.Options(ray.CPUs(2)).Remote(ctx, time.Hour, who)
 			return nil
 		}))
-		select {
-		case <-started:
-		case <-time.After(30 * time.Second):
-			t.Fatal("the hour-long task did not start")
-		}
+		await(who)
 		return s
 	}
 	// next runs a task that needs both CPUs from another driver.
@@ -183,20 +218,20 @@ func TestJobEndsWithItsDriverTCP(t *testing.T) {
 		require.NoError(t, err)
 		defer s.Close()
 		require.NoError(t, s.Run(func(ctx context.Context) error {
-			v, err := ray.GetTimeout(ctx, long.Options(ray.CPUs(2)).Remote(ctx, time.Millisecond), 30*time.Second)
+			v, err := ray.GetTimeout(ctx, long.Options(ray.CPUs(2)).Remote(ctx, time.Millisecond, "after "+what), 30*time.Second)
 			require.NoError(t, err, "the %s driver's task still holds the head's CPUs", what)
 			require.Equal(t, 1, v)
 			return nil
 		}))
-		<-started
+		await("after " + what)
 	}
 
-	exited := runLong(ctx)
+	exited := runLong(ctx, "exited")
 	require.NoError(t, exited.Close())
 	next("exited")
 
 	crashCtx, crash := context.WithCancel(ctx)
-	killed := runLong(crashCtx)
+	killed := runLong(crashCtx, "killed")
 	crash()
 	next("killed")
 	killed.Close()
