@@ -263,6 +263,9 @@ type unannounced struct {
 // Stats counts what a raylet did.
 type Stats struct {
 	Submitted, Spilled, Placed, Finished, Failed, Cancelled, Retried uint64
+	// Respilled counts the queued tasks handed back to the global
+	// scheduler because another node had room for them (respill).
+	Respilled uint64
 	PullsStarted, PullsDone, BytesIn, BytesOut                       int64
 }
 
@@ -596,6 +599,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		if from == r.cfg.Layout.Scheduler {
 			r.onGroupFound(m)
 		}
+	case *transport.ClusterRoom:
+		if from == r.cfg.Layout.Scheduler {
+			r.respill(m.Nodes)
+		}
 	}
 }
 
@@ -811,6 +818,17 @@ func (r *Raylet) spillBlocked(spec *transport.TaskSpec) {
 }
 
 func (r *Raylet) spill(spec *transport.TaskSpec) {
+	r.leaving(spec)
+	if scheduler.WaitsForArgs(r.cfg.Policy) && r.awaitArgs(spec) {
+		return
+	}
+	r.sendSpill(spec)
+}
+
+// leaving prepares a task's departure from this node (a spill): its owner
+// here keeps a record of it from now on, and the readers here that
+// expected its results made here subscribe to their locations.
+func (r *Raylet) leaving(spec *transport.TaskSpec) {
 	if spec.Owner == r.self && r.owned[spec.ID] == nil {
 		r.own(spec)
 	}
@@ -823,10 +841,6 @@ func (r *Raylet) spill(spec *transport.TaskSpec) {
 			r.subscribe(id)
 		}
 	}
-	if scheduler.WaitsForArgs(r.cfg.Policy) && r.awaitArgs(spec) {
-		return
-	}
-	r.sendSpill(spec)
 }
 
 // awaitArgs defers spec's spill until each of its by-reference arguments
@@ -928,7 +942,15 @@ func (r *Raylet) sendSpill(spec *transport.TaskSpec) {
 	}
 	r.Stats.Spilled++
 	m := &transport.SpillTask{Spec: *spec}
-	for _, a := range spec.Args {
+	r.argLocs(m)
+	r.emit(transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.cfg.Layout.Scheduler, Task: spec.ID, Detail: "spilled"})
+	r.send(r.cfg.Layout.Scheduler, m)
+}
+
+// argLocs fills a spill's Locs: where its by-reference arguments are, as
+// far as this node knows.
+func (r *Raylet) argLocs(m *transport.SpillTask) {
+	for _, a := range m.Spec.Args {
 		if !a.IsRef {
 			continue
 		}
@@ -938,8 +960,6 @@ func (r *Raylet) sendSpill(spec *transport.TaskSpec) {
 			m.Locs = append(m.Locs, l)
 		}
 	}
-	r.emit(transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.cfg.Layout.Scheduler, Task: spec.ID, Detail: "spilled"})
-	r.send(r.cfg.Layout.Scheduler, m)
 }
 
 // accept queues a task here: its arguments are fetched, then it waits for

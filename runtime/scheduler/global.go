@@ -51,6 +51,10 @@ type Global struct {
 	// spiller is the raylet whose SpillTask is being placed (0: none, a
 	// held task's retry): see place.
 	spiller transport.NodeID
+	// respill: the task being placed is a RespillTask (see place).
+	respill bool
+	// room is the scratch list of a ClusterRoom (offerRoom).
+	room []transport.NodeRoom
 	// rejected: the refused groups kept, oldest first (see reject).
 	rejected []transport.GroupID
 	env      transport.Env
@@ -165,6 +169,9 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			if len(g.groupOrder) > 0 {
 				g.retryGroups()
 			}
+			if m.QueueLen > 0 && from != m.Node {
+				g.offerRoom(v)
+			}
 		}
 	case *transport.SpillTask:
 		if m.Spec.IsCreation() && transport.IsRestart(m.Spec.Attempt) && !g.takeRestart(from, &m.Spec) {
@@ -182,6 +189,17 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		}
 		g.place(m)
 		g.spiller = 0
+	case *transport.RespillTask:
+		if !g.isNode(from) || m.Spec.IsCreation() {
+			return // only a raylet re-spills, and never an actor's creation
+		}
+		if g.starting {
+			g.early = append(g.early, &m.SpillTask) // placed as a spill, after start-up
+			return
+		}
+		g.spiller, g.respill = from, true
+		g.place(&m.SpillTask)
+		g.spiller, g.respill = 0, false
 	case *transport.CancelTask:
 		drop := func(s *transport.SpillTask) bool {
 			if s.Spec.ID != m.Task || s.Spec.IsCreation() { // actors end by Kill, not Cancel
@@ -324,13 +342,26 @@ func (g *Global) place(m *transport.SpillTask) {
 		// there waits behind its blocked ancestors for good. It goes to
 		// another node with room, or is held until a heartbeat shows one
 		// (the spiller's included: a held task's retry names no spiller).
-		if v.id == g.spiller && placedOnFree(spec) && !spec.IsCreation() {
+		if v.id == g.spiller && placedOnFree(spec) && !spec.IsCreation() && !g.respill {
 			continue
 		}
 		if (spec.Strategy == transport.StrategyNodeHard || soft) && v.id != spec.Target {
 			continue
 		}
 		c := Candidate{Node: v.id, Total: v.total, Available: v.avail, QueueLen: v.queue, MeanTaskTime: v.meanTask, Bandwidth: float64(v.meanBW)}
+		if g.respill {
+			// A queued task handed back (RespillTask) goes where its
+			// resources are free now, or stays with its sender, whose
+			// queue it waits in (nothing free there for it: that is why
+			// it came) and which may still be the best, holding its
+			// inputs: the policy chooses, as Ray's raylet re-runs its
+			// policy over its queue.
+			if v.id == g.spiller {
+				c.Available = transport.Resources{}
+			} else if !spec.Resources.Fits(v.avail) {
+				continue
+			}
+		}
 		for _, l := range m.Locs {
 			if slices.Contains(l.Nodes, v.id) {
 				c.LocalBytes = addBytes(c.LocalBytes, l.Size)
@@ -383,6 +414,12 @@ func (g *Global) place(m *transport.SpillTask) {
 	}
 	g.placed++
 	target := g.cands[i].Node
+	if g.respill {
+		reason = "respill (" + reason + ")"
+		if v := g.index[g.spiller]; v != nil && v.queue > 0 {
+			v.queue-- // it left the sender's queue (placed back there, it counts again below)
+		}
+	}
 	// Count the task in the view at once, so a burst of spills between two
 	// heartbeats spreads instead of piling onto one node.
 	g.index[target].queue++
@@ -392,6 +429,48 @@ func (g *Global) place(m *transport.SpillTask) {
 	// The owner learns where its task went, so it can retry it if that node
 	// dies.
 	g.env.Send(spec.Owner, &transport.TaskPlaced{Task: spec.ID, Node: target, Incarnation: inc, Attempt: spec.Attempt, Rebuild: spec.Rebuild})
+}
+
+// offerRoom answers the heartbeat of node q, which reported a queue, with
+// the other live nodes that have resources free (ClusterRoom), as Ray's
+// raylets see the cluster's resources through their resource view and
+// spill queued tasks to a node with room. The view is this scheduler's
+// (heartbeats less its placements since), and a re-spill is placed only
+// where it still shows room (see place), so two raylets offered the same
+// room do not both fill it. Nothing is sent when no other node has room,
+// nor during start-up (the spills then wait for every node: see place).
+func (g *Global) offerRoom(q *nodeView) {
+	if g.starting {
+		return
+	}
+	g.room = g.room[:0]
+	for _, v := range g.nodes {
+		if v == q || v.dead || !hasRoom(v.avail) {
+			continue
+		}
+		g.room = append(g.room, transport.NodeRoom{Node: v.id, Available: v.avail})
+		if len(g.room) == transport.MaxRoomNodes {
+			break
+		}
+	}
+	if len(g.room) == 0 {
+		return
+	}
+	g.env.Charge(g.cfg.Costs.Schedule)
+	g.env.Send(q.id, &transport.ClusterRoom{Nodes: slices.Clone(g.room)})
+}
+
+// hasRoom reports whether r has any resource free (a positive amount).
+func hasRoom(r transport.Resources) bool {
+	if r.CPU > 0 || r.GPU > 0 {
+		return true
+	}
+	for _, q := range r.Custom {
+		if q.Amount > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // pickSpread is Ray's spread policy: round-robin over the candidates,

@@ -720,6 +720,8 @@ const (
 	KindStreamEnded
 	KindGcsRebuild
 	KindGcsTaskRerun
+	KindClusterRoom
+	KindRespillTask
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -1142,6 +1144,33 @@ type SpillTask struct {
 	Spec TaskSpec
 	Locs []ObjectLoc
 }
+
+// RespillTask: a raylet hands back to the global scheduler a task it had
+// queued (accepted, its arguments here, waiting for resources) because the
+// scheduler's ClusterRoom showed another node with the task's resources
+// free, as Ray's raylet spills a queued task back when its resource view
+// shows room elsewhere. The scheduler places it as a spill, among the
+// nodes with the resources free now and the sender (which has not: it may
+// still be the best, holding the task's inputs); none but the sender, it
+// goes back there.
+type RespillTask struct{ SpillTask }
+
+// ClusterRoom: the global scheduler's answer to a heartbeat that reported
+// a queue: the other live nodes with resources free, as its view has them
+// (their heartbeats less its placements since), at most MaxRoomNodes of
+// them. The raylet re-spills (RespillTask) as many of its queued tasks as
+// fit there, no more.
+type ClusterRoom struct{ Nodes []NodeRoom }
+
+// NodeRoom is one node's free resources in a ClusterRoom.
+type NodeRoom struct {
+	Node      NodeID
+	Available Resources
+}
+
+// MaxRoomNodes bounds the nodes one ClusterRoom lists: a raylet re-spills
+// at most what fits on them in one round.
+const MaxRoomNodes = 64
 
 // PlaceTask: the global scheduler assigns a task to a raylet. Incarnation
 // is the raylet's incarnation the scheduler placed it on (0: not known),
@@ -1638,6 +1667,23 @@ func (m *SpillTask) UnmarshalWire(d *Decoder) {
 		}
 	}
 }
+func (*RespillTask) Kind() Kind { return KindRespillTask }
+func (*ClusterRoom) Kind() Kind { return KindClusterRoom }
+func (m *ClusterRoom) MarshalWire(e *Encoder) {
+	e.Uvarint(uint64(len(m.Nodes)))
+	for _, n := range m.Nodes {
+		e.Node(n.Node)
+		e.Resources(n.Available)
+	}
+}
+func (m *ClusterRoom) UnmarshalWire(d *Decoder) {
+	if n := d.Count(MaxRoomNodes, minNodeRoomBytes); n > 0 {
+		m.Nodes = make([]NodeRoom, n)
+		for i := range m.Nodes {
+			m.Nodes[i] = NodeRoom{Node: d.Node(), Available: d.Resources()}
+		}
+	}
+}
 func (m *PlaceTask) MarshalWire(e *Encoder) {
 	e.Spec(&m.Spec)
 	e.String(m.Reason)
@@ -1680,6 +1726,9 @@ const (
 	// an ObjectLoc: an object ID (8-byte task and a varint), Size, and
 	// the count of Nodes.
 	minObjectLocBytes = 9 + 1 + 1
+	// a NodeRoom: a node ID (a varint) and a Resources (CPU, GPU and the
+	// count of custom amounts, a varint each).
+	minNodeRoomBytes = 1 + 3
 )
 
 func (m *GcsAddTasks) UnmarshalWire(d *Decoder) {
@@ -1934,6 +1983,8 @@ func init() {
 	register(KindStreamEnded, func() Message { return new(StreamEnded) })
 	register(KindGcsRebuild, func() Message { return new(GcsRebuild) })
 	register(KindGcsTaskRerun, func() Message { return new(GcsTaskRerun) })
+	register(KindClusterRoom, func() Message { return new(ClusterRoom) })
+	register(KindRespillTask, func() Message { return new(RespillTask) })
 }
 
 // StreamWait asks a generator task's owner (TaskSpec.Owner) to answer
