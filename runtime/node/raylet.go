@@ -265,8 +265,8 @@ type Stats struct {
 	Submitted, Spilled, Placed, Finished, Failed, Cancelled, Retried uint64
 	// Respilled counts the queued tasks handed back to the global
 	// scheduler because another node had room for them (respill).
-	Respilled uint64
-	PullsStarted, PullsDone, BytesIn, BytesOut                       int64
+	Respilled                                  uint64
+	PullsStarted, PullsDone, BytesIn, BytesOut int64
 }
 
 // New returns a raylet; it registers with the GCS and starts heartbeating on
