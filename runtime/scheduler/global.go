@@ -53,8 +53,11 @@ type Global struct {
 	spiller transport.NodeID
 	// respill: the task being placed is a RespillTask (see place).
 	respill bool
-	// room is the scratch list of a ClusterRoom (offerRoom).
-	room []transport.NodeRoom
+	// room is the scratch list of a ClusterRoom (offerRoom); backlogged
+	// the nodes whose last heartbeat reported a queue, in the order they
+	// did (offerRoomTo).
+	room       []transport.NodeRoom
+	backlogged []*nodeView
 	// rejected: the refused groups kept, oldest first (see reject).
 	rejected []transport.GroupID
 	env      transport.Env
@@ -169,8 +172,14 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			if len(g.groupOrder) > 0 {
 				g.retryGroups()
 			}
-			if m.QueueLen > 0 && from != m.Node {
-				g.offerRoom(v)
+			if from != m.Node { // once per heartbeat period: the node table's copy
+				switch {
+				case m.QueueLen > 0:
+					g.noteBacklog(v)
+					g.offerRoom(v)
+				case len(g.backlogged) > 0 && hasRoom(v.avail):
+					g.offerRoomTo(v)
+				}
 			}
 		}
 	case *transport.SpillTask:
@@ -458,6 +467,34 @@ func (g *Global) offerRoom(q *nodeView) {
 	}
 	g.env.Charge(g.cfg.Costs.Schedule)
 	g.env.Send(q.id, &transport.ClusterRoom{Nodes: slices.Clone(g.room)})
+}
+
+// noteBacklog records that v's heartbeat reported a queue (offerRoomTo).
+func (g *Global) noteBacklog(v *nodeView) {
+	if !slices.Contains(g.backlogged, v) {
+		g.backlogged = append(g.backlogged, v)
+	}
+}
+
+// offerRoomTo offers the room node v's heartbeat shows to the node with
+// the longest queue per CPU (of those whose last heartbeat reported one;
+// the first of them on a tie), at once: waiting for that node's own
+// heartbeat left v idle for up to a heartbeat period each time a task
+// ended there, and a backlog drained at the pace of heartbeats.
+func (g *Global) offerRoomTo(v *nodeView) {
+	var best *nodeView
+	g.backlogged = slices.DeleteFunc(g.backlogged, func(b *nodeView) bool { return b.dead || b.queue <= 0 })
+	for _, b := range g.backlogged {
+		if b == v {
+			continue
+		}
+		if best == nil || shorterPerCPU(&Candidate{Total: best.total, QueueLen: best.queue}, &Candidate{Total: b.total, QueueLen: b.queue}) {
+			best = b
+		}
+	}
+	if best != nil {
+		g.offerRoom(best)
+	}
 }
 
 // hasRoom reports whether r has any resource free (a positive amount).
