@@ -73,6 +73,7 @@ type task struct {
 	borrowed  bool  // CPU given back while blocked in Get/Wait
 	cancelled bool
 	running   bool
+	respilled bool // placed here by a re-spill (respill.go): it moves no more
 	args      []transport.Value
 	start     time.Duration // when it began running, since the raylet's born
 	actor     *actorHost    // method calls: the actor they run on
@@ -972,7 +973,7 @@ func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
 	if old, _ := r.tasks.Get(spec.ID); old != nil {
 		return // a duplicate (a retry racing the original): one run is enough
 	}
-	t := &task{spec: spec}
+	t := &task{spec: spec, respilled: strings.HasPrefix(reason, scheduler.ReasonRespill+" (")}
 	r.tasks.Set(spec.ID, t)
 	if spec.IsCreation() {
 		r.promised = r.promised.Add(spec.Resources) // until it runs (run) or goes (dropQueued)

@@ -33,10 +33,12 @@ import (
 //
 // Nothing ping-pongs: a round re-spills at most what fits in the room
 // offered (first fit over the listed nodes, each task's resources taken
-// from a copy of it), and the scheduler places a re-spilled task only on
-// a node whose resources for it are free in its view (which counts its
-// own placements at once) or back on this node, whose queue it then
-// rejoins. Nor is a task lost or run twice: it leaves the node's tables
+// from a copy of it), the scheduler places a re-spilled task only on a
+// node whose resources for it are free in its view (which counts its own
+// placements at once) or back on this node, whose queue it then rejoins,
+// and a task placed by a re-spill (its PlaceTask's reason says so) moves
+// no more: a view gone stale (a heartbeat sent before the node took
+// tasks of its own) can leave it queued, but not sent round again. Nor is a task lost or run twice: it leaves the node's tables
 // as a cancelled one does (dropQueued), so nothing here runs it, and it
 // travels as a spill does (the owner's record, a cancel's tombstones, its
 // readers' subscriptions: see spill).
@@ -45,7 +47,7 @@ import (
 func (r *Raylet) movable(t *task) bool {
 	s := t.spec
 	switch {
-	case t.cancelled || t.running || t.missing > 0 || t.actor != nil:
+	case t.cancelled || t.running || t.missing > 0 || t.actor != nil || t.respilled:
 		return false
 	case s.Actor != 0: // an actor's creation or method call
 		return false

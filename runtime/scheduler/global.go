@@ -41,6 +41,9 @@ type nodeView struct {
 	queue    int
 	meanTask time.Duration
 	meanBW   uint64 // bytes/s, 0: not measured
+	// offered: of avail, what a ClusterRoom offered since the node's last
+	// heartbeat and no placement has taken yet (see offerRoom).
+	offered transport.Resources
 }
 
 // Global is the global scheduler: it places spilled tasks on raylets from
@@ -166,6 +169,7 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		}
 		if v := g.index[m.Node]; v != nil && !v.dead && v.inc == m.Incarnation {
 			v.total, v.avail, v.queue, v.meanTask, v.meanBW = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime, m.MeanBandwidth
+			v.offered = transport.Resources{}
 			if len(g.infeasible) > 0 {
 				g.retryOn(v)
 			}
@@ -305,9 +309,17 @@ func addBytes(sum, size int64) int64 {
 // ReasonUnschedulable means no node can ever run it (a hard affinity to a
 // node the cluster does not have, or one too small for it): the owner
 // fails it with ErrKindUnschedulable, as Ray fails such a task.
+//
+// ReasonRespill begins the reason of a re-spilled task's placement on
+// another node than its sender ("respill (bottom-up)"): the raylet there
+// does not re-spill it again. ReasonRespillBack begins that of one placed
+// back on its sender (the room it was sent for was taken meanwhile, or
+// the policy prefers the sender), which may send it again.
 const (
 	ReasonCancelled     = "cancelled"
 	ReasonUnschedulable = "unschedulable"
+	ReasonRespill       = "respill"
+	ReasonRespillBack   = "respill back"
 )
 
 func (g *Global) place(m *transport.SpillTask) {
@@ -424,7 +436,11 @@ func (g *Global) place(m *transport.SpillTask) {
 	g.placed++
 	target := g.cands[i].Node
 	if g.respill {
-		reason = "respill (" + reason + ")"
+		if target == g.spiller {
+			reason = ReasonRespillBack + " (" + reason + ")"
+		} else {
+			reason = ReasonRespill + " (" + reason + ")"
+		}
 		if v := g.index[g.spiller]; v != nil && v.queue > 0 {
 			v.queue-- // it left the sender's queue (placed back there, it counts again below)
 		}
@@ -433,6 +449,9 @@ func (g *Global) place(m *transport.SpillTask) {
 	// heartbeats spreads instead of piling onto one node.
 	g.index[target].queue++
 	g.index[target].avail = g.index[target].avail.Sub(spec.Resources)
+	if t := g.index[target]; !t.offered.IsZero() {
+		t.offered = nonNegative(t.offered.Sub(spec.Resources))
+	}
 	inc := g.index[target].inc
 	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason, Incarnation: inc})
 	// The owner learns where its task went, so it can retry it if that node
@@ -445,9 +464,14 @@ func (g *Global) place(m *transport.SpillTask) {
 // raylets see the cluster's resources through their resource view and
 // spill queued tasks to a node with room. The view is this scheduler's
 // (heartbeats less its placements since), and a re-spill is placed only
-// where it still shows room (see place), so two raylets offered the same
-// room do not both fill it. Nothing is sent when no other node has room,
-// nor during start-up (the spills then wait for every node: see place).
+// where it still shows room (see place). Room offered once is not offered
+// again until the node's next heartbeat (nodeView.offered, less what
+// placements took of it since): two offers of the same room, to two
+// raylets or twice to one before its re-spills came, sent twice the
+// tasks it holds, and the second half back (228 of 356 re-spills in
+// scenarios/autoscale-backlog.yaml). Nothing is sent when no other node
+// has room, nor during start-up (the spills then wait for every node: see
+// place).
 func (g *Global) offerRoom(q *nodeView) {
 	if g.starting {
 		return
@@ -457,7 +481,15 @@ func (g *Global) offerRoom(q *nodeView) {
 		if v == q || v.dead || !hasRoom(v.avail) {
 			continue
 		}
-		g.room = append(g.room, transport.NodeRoom{Node: v.id, Available: v.avail})
+		room := v.avail
+		if !v.offered.IsZero() {
+			room = nonNegative(room.Sub(v.offered))
+			if !hasRoom(room) {
+				continue
+			}
+		}
+		g.room = append(g.room, transport.NodeRoom{Node: v.id, Available: room})
+		v.offered = v.offered.Add(room)
 		if len(g.room) == transport.MaxRoomNodes {
 			break
 		}
@@ -467,6 +499,18 @@ func (g *Global) offerRoom(q *nodeView) {
 	}
 	g.env.Charge(g.cfg.Costs.Schedule)
 	g.env.Send(q.id, &transport.ClusterRoom{Nodes: slices.Clone(g.room)})
+}
+
+// nonNegative is r with its negative amounts zero.
+func nonNegative(r transport.Resources) transport.Resources {
+	r.CPU, r.GPU = max(r.CPU, 0), max(r.GPU, 0)
+	if slices.ContainsFunc(r.Custom, func(q transport.Quantity) bool { return q.Amount < 0 }) {
+		r.Custom = slices.Clone(r.Custom)
+		for i := range r.Custom {
+			r.Custom[i].Amount = max(r.Custom[i].Amount, 0)
+		}
+	}
+	return r
 }
 
 // noteBacklog records that v's heartbeat reported a queue (offerRoomTo).

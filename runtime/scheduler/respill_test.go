@@ -1,0 +1,79 @@
+package scheduler
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/gcs"
+	"raysim/runtime/transport"
+)
+
+// TestRespillOfferAndPlacement: a heartbeat (the node table's copy) that
+// reports a queue is answered with the other nodes' free room
+// (ClusterRoom), room offered is not offered again before the node's
+// next heartbeat, and a re-spilled task goes only where its resources are
+// free, else back to its sender, with a reason saying which; the sender's
+// own heartbeat, sent to the scheduler directly, is not answered.
+func TestRespillOfferAndPlacement(t *testing.T) {
+	env := &sendEnv{}
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{5, 6, 7}}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+	two, four := transport.MakeResources(2, 0, nil), transport.MakeResources(4, 0, nil)
+	for _, n := range []transport.NodeID{5, 6, 7} {
+		g.Handle(50, &transport.RegisterNode{Node: n, Incarnation: 1, Total: four})
+	}
+	beat := func(from, n transport.NodeID, avail transport.Resources, queue uint32) {
+		g.Handle(from, &transport.Heartbeat{Node: n, Incarnation: 1, Total: four, Available: avail, QueueLen: queue})
+	}
+	rooms := func() []*transport.ClusterRoom {
+		var out []*transport.ClusterRoom
+		for _, m := range env.sent {
+			if r, ok := m.(*transport.ClusterRoom); ok {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	beat(50, 6, two, 0)                  // node 6 has 2 CPUs free
+	beat(50, 7, transport.Resources{}, 0) // node 7 none
+	beat(5, 5, transport.Resources{}, 9)  // node 5's own, direct: no answer
+	require.Empty(t, rooms())
+	beat(50, 5, transport.Resources{}, 9)
+	require.Len(t, rooms(), 1)
+	assert.Equal(t, []transport.NodeRoom{{Node: 6, Available: two}}, rooms()[0].Nodes)
+	assert.Equal(t, transport.NodeID(5), env.to[len(env.to)-1])
+	beat(50, 5, transport.Resources{}, 9)
+	require.Len(t, rooms(), 1, "node 6's room was offered already")
+
+	one := transport.MakeResources(1, 0, nil)
+	respill := func(id transport.TaskID) (transport.NodeID, string) {
+		env.sent, env.to = nil, nil
+		g.Handle(5, &transport.RespillTask{SpillTask: transport.SpillTask{Spec: transport.TaskSpec{ID: id, Owner: 5, Func: "f", Resources: one}}})
+		for i, m := range env.sent {
+			if p, ok := m.(*transport.PlaceTask); ok {
+				return env.to[i], p.Reason
+			}
+		}
+		return 0, ""
+	}
+	for id := transport.TaskID(1); id <= 2; id++ {
+		at, why := respill(id)
+		assert.Equal(t, transport.NodeID(6), at, "the node with room")
+		assert.True(t, strings.HasPrefix(why, ReasonRespill+" ("), why)
+	}
+	at, why := respill(3)
+	assert.Equal(t, transport.NodeID(5), at, "no room left anywhere: back to its sender")
+	assert.True(t, strings.HasPrefix(why, ReasonRespillBack+" ("), why)
+
+	// Node 7's heartbeat shows room: offered at once to the backlogged node.
+	env.sent, env.to = nil, nil
+	beat(50, 7, one, 0)
+	require.Len(t, rooms(), 1)
+	assert.Equal(t, []transport.NodeRoom{{Node: 7, Available: one}}, rooms()[0].Nodes)
+	assert.Equal(t, transport.NodeID(5), env.to[0])
+}
