@@ -39,7 +39,7 @@ func TestRespillOfferAndPlacement(t *testing.T) {
 		}
 		return out
 	}
-	beat(50, 6, two, 0)                  // node 6 has 2 CPUs free
+	beat(50, 6, two, 0)                   // node 6 has 2 CPUs free
 	beat(50, 7, transport.Resources{}, 0) // node 7 none
 	beat(5, 5, transport.Resources{}, 9)  // node 5's own, direct: no answer
 	require.Empty(t, rooms())
