@@ -102,6 +102,13 @@ func (r *Raylet) respillTask(t *task, at transport.NodeID) {
 	r.env.Charge(r.cfg.Costs.Schedule)
 	r.dropQueued(t) // the dispatch loop skips it now
 	spec := t.spec
+	if o := r.owned[spec.ID]; o != nil && spec.Owner == r.self {
+		// Placed nowhere until the scheduler says where (TaskPlaced), as
+		// a task spilled at submission: a rejoin of this node meanwhile
+		// must not retry it as one lost with the old incarnation (it
+		// would run twice), nor a death of this node's old self.
+		o.node, o.inc = 0, 0
+	}
 	r.leaving(spec)
 	r.Stats.Respilled++
 	m := &transport.RespillTask{SpillTask: transport.SpillTask{Spec: *spec}}
