@@ -73,10 +73,13 @@ type task struct {
 	borrowed  bool  // CPU given back while blocked in Get/Wait
 	cancelled bool
 	running   bool
-	respilled bool // placed here by a re-spill (respill.go): it moves no more
 	args      []transport.Value
-	start     time.Duration // when it began running, since the raylet's born
-	actor     *actorHost    // method calls: the actor they run on
+	// start is when it began running, since the raylet was born; before
+	// it runs, movedIn marks a task placed here by a re-spill (respill.go),
+	// which moves no more (a flag of its own took the task to a larger
+	// size class).
+	start time.Duration
+	actor *actorHost // method calls: the actor they run on
 	// pinned: the by-reference arguments pinned for it, behind a pointer
 	// (nil for a task without any): 16 bytes less per task, a size class.
 	pinned *[]transport.ObjectID
@@ -973,7 +976,10 @@ func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
 	if old, _ := r.tasks.Get(spec.ID); old != nil {
 		return // a duplicate (a retry racing the original): one run is enough
 	}
-	t := &task{spec: spec, respilled: strings.HasPrefix(reason, scheduler.ReasonRespill+" (")}
+	t := &task{spec: spec}
+	if strings.HasPrefix(reason, scheduler.ReasonRespill+" (") {
+		t.start = movedIn
+	}
 	r.tasks.Set(spec.ID, t)
 	if spec.IsCreation() {
 		r.promised = r.promised.Add(spec.Resources) // until it runs (run) or goes (dropQueued)

@@ -2,6 +2,7 @@ package node
 
 import (
 	"strconv"
+	"time"
 
 	"raysim/runtime/scheduler"
 	"raysim/runtime/transport"
@@ -43,11 +44,15 @@ import (
 // travels as a spill does (the owner's record, a cancel's tombstones, its
 // readers' subscriptions: see spill).
 
+// movedIn is the start (task.start) of a queued task placed here by a
+// re-spill: it moves no more.
+const movedIn time.Duration = -1
+
 // movable reports whether t, queued here, may be re-spilled (see above).
 func (r *Raylet) movable(t *task) bool {
 	s := t.spec
 	switch {
-	case t.cancelled || t.running || t.missing > 0 || t.actor != nil || t.respilled:
+	case t.cancelled || t.running || t.missing > 0 || t.actor != nil || t.start == movedIn:
 		return false
 	case s.Actor != 0: // an actor's creation or method call
 		return false
