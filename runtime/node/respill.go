@@ -37,12 +37,13 @@ import (
 // from a copy of it), the scheduler places a re-spilled task only on a
 // node whose resources for it are free in its view (which counts its own
 // placements at once) or back on this node, whose queue it then rejoins,
-// and a task placed by a re-spill (its PlaceTask's reason says so) moves
-// no more: a view gone stale (a heartbeat sent before the node took
-// tasks of its own) can leave it queued, but not sent round again. Nor is a task lost or run twice: it leaves the node's tables
-// as a cancelled one does (dropQueued), so nothing here runs it, and it
-// travels as a spill does (the owner's record, a cancel's tombstones, its
-// readers' subscriptions: see spill).
+// and a task placed by a re-spill on another node (its PlaceTask's reason
+// says so) moves no more: a view gone stale (a heartbeat sent before the
+// node took tasks of its own) can leave it queued there, but not sent
+// round again. Nor is a task lost or run twice: it leaves the node's
+// tables as a cancelled one does (dropQueued), so nothing here runs it,
+// and it travels as a spill does (the owner's record, a cancel's
+// tombstones, its readers' subscriptions: see spill).
 
 // movedIn is the start (task.start) of a queued task placed here by a
 // re-spill: it moves no more.
