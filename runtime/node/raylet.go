@@ -255,6 +255,9 @@ type Raylet struct {
 	unannounced []unannounced
 
 	lease lease // until when this node may start work (see lease.go)
+	// placedSeq is the highest PlaceTask.Seq had from the global
+	// scheduler, echoed in heartbeats (Heartbeat.Placed).
+	placedSeq uint64
 }
 
 // unannounced is news for the GCS waiting for the registration's answer;
@@ -349,7 +352,7 @@ func (r *Raylet) heartbeat() {
 	}
 	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.Heartbeat{
 		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.total, Available: r.free(),
-		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW, Sent: r.since()})
+		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW, Sent: r.since(), Placed: r.placedSeq})
 	r.env.After(r.cfg.HeartbeatPeriod, r.heartbeat)
 }
 
@@ -369,7 +372,7 @@ func (r *Raylet) Leave() {
 func (r *Raylet) tellScheduler() {
 	r.send(r.cfg.Layout.Scheduler, &transport.Heartbeat{
 		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.total, Available: r.free(),
-		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW})
+		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW, Placed: r.placedSeq})
 }
 
 // since is the time since the raylet was made (see task.start), on its
@@ -414,6 +417,9 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	r.env.Charge(r.cfg.Costs.Message)
 	switch m := m.(type) {
 	case *transport.PlaceTask:
+		if from == r.cfg.Layout.Scheduler && m.Seq > r.placedSeq {
+			r.placedSeq = m.Seq // echoed in heartbeats (Heartbeat.Placed)
+		}
 		if m.Reason == scheduler.ReasonCancelled {
 			spec := m.Spec
 			r.failCancelled(&spec)

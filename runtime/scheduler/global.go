@@ -44,6 +44,38 @@ type nodeView struct {
 	// offered: of avail, what a ClusterRoom offered since the node's last
 	// heartbeat and no placement has taken yet (see offerRoom).
 	offered transport.Resources
+	// inflight are the placements sent to this incarnation that its last
+	// heartbeat did not count yet (numbered above its Heartbeat.Placed),
+	// oldest first: their resources are taken from its Available.
+	inflight []inflight
+}
+
+// inflight is one placement on its way to a node (nodeView.inflight).
+type inflight struct {
+	seq uint64
+	res transport.Resources
+}
+
+// beat takes a heartbeat of the view's incarnation: its load, less the
+// placements sent after it was (the node had not had them: its
+// Available counted their resources free, and a second placement, or a
+// re-spill, took them again).
+func (v *nodeView) beat(m *transport.Heartbeat) {
+	v.total, v.avail, v.queue, v.meanTask, v.meanBW = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime, m.MeanBandwidth
+	v.offered = transport.Resources{}
+	n := 0
+	for n < len(v.inflight) && v.inflight[n].seq <= m.Placed {
+		n++
+	}
+	if n > 0 {
+		k := copy(v.inflight, v.inflight[n:])
+		clear(v.inflight[k:])
+		v.inflight = v.inflight[:k]
+	}
+	for _, p := range v.inflight {
+		v.avail = v.avail.Sub(p.res)
+	}
+	v.queue += len(v.inflight)
 }
 
 // Global is the global scheduler: it places spilled tasks on raylets from
@@ -168,8 +200,7 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			g.register(m.Node, m.Incarnation, m.Total)
 		}
 		if v := g.index[m.Node]; v != nil && !v.dead && v.inc == m.Incarnation {
-			v.total, v.avail, v.queue, v.meanTask, v.meanBW = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime, m.MeanBandwidth
-			v.offered = transport.Resources{}
+			v.beat(m)
 			if len(g.infeasible) > 0 {
 				g.retryOn(v)
 			}
@@ -255,9 +286,16 @@ func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resou
 		// A new incarnation: the raylet dropped its old one's bundles.
 		g.groupsLost(id, v.inc)
 	}
+	if inc > v.inc {
+		v.inflight = v.inflight[:0] // placements on an earlier incarnation
+	}
 	v.inc, v.dead = inc, false
 	g.ownersKnown(id, inc)
 	v.total, v.avail, v.queue = total, total, 0
+	for _, p := range v.inflight { // a registration again: what is on its way still is
+		v.avail = v.avail.Sub(p.res)
+	}
+	v.queue += len(v.inflight)
 	if g.starting {
 		if g.allRegistered() {
 			g.started()
@@ -453,7 +491,8 @@ func (g *Global) place(m *transport.SpillTask) {
 		t.offered = nonNegative(t.offered.Sub(spec.Resources))
 	}
 	inc := g.index[target].inc
-	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason, Incarnation: inc})
+	g.index[target].inflight = append(g.index[target].inflight, inflight{seq: g.placed, res: spec.Resources})
+	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason, Incarnation: inc, Seq: g.placed})
 	// The owner learns where its task went, so it can retry it if that node
 	// dies.
 	g.env.Send(spec.Owner, &transport.TaskPlaced{Task: spec.ID, Node: target, Incarnation: inc, Attempt: spec.Attempt, Rebuild: spec.Rebuild})

@@ -77,3 +77,38 @@ func TestRespillOfferAndPlacement(t *testing.T) {
 	assert.Equal(t, []transport.NodeRoom{{Node: 7, Available: one}}, rooms()[0].Nodes)
 	assert.Equal(t, transport.NodeID(5), env.to[0])
 }
+
+// TestHeartbeatCountsPlacementsInFlight: a heartbeat sent before the node
+// had the scheduler's latest placements (its Placed below their Seq)
+// shows their resources free; the view keeps them taken until a
+// heartbeat that had them. Before, such a heartbeat undid the view's
+// count of its own placements, and the next spills (or re-spills) went to
+// the same resources again: a node of 4 CPUs got 8 tasks.
+func TestHeartbeatCountsPlacementsInFlight(t *testing.T) {
+	env := &sendEnv{}
+	pol, err := NewPolicy("")
+	require.NoError(t, err)
+	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{5}}
+	g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+	four, one := transport.MakeResources(4, 0, nil), transport.MakeResources(1, 0, nil)
+	g.Handle(50, &transport.RegisterNode{Node: 5, Incarnation: 1, Total: four})
+	for id := transport.TaskID(1); id <= 3; id++ {
+		g.Handle(7, &transport.SpillTask{Spec: transport.TaskSpec{ID: id, Owner: 7, Func: "f", Resources: one}})
+	}
+	var seqs []uint64
+	for _, m := range env.sent {
+		if p, ok := m.(*transport.PlaceTask); ok {
+			seqs = append(seqs, p.Seq)
+		}
+	}
+	require.Equal(t, []uint64{1, 2, 3}, seqs, "placements are numbered")
+	load := func() NodeLoad { return g.Loads()[0] }
+	g.Handle(50, &transport.Heartbeat{Node: 5, Incarnation: 1, Total: four, Available: transport.MakeResources(3, 0, nil), Placed: 1})
+	assert.Equal(t, int64(1), load().Available.CPU/transport.ResourceUnit, "placement 1 runs (the heartbeat's count); 2 and 3 are on their way")
+	assert.Equal(t, 2, load().QueueLen)
+	g.Handle(50, &transport.Heartbeat{Node: 5, Incarnation: 1, Total: four, Available: transport.MakeResources(1, 0, nil), Placed: 3})
+	assert.Equal(t, int64(1), load().Available.CPU/transport.ResourceUnit, "all had: the heartbeat's own count")
+	assert.Zero(t, load().QueueLen)
+	g.Handle(50, &transport.RegisterNode{Node: 5, Incarnation: 2, Total: four})
+	assert.Equal(t, int64(4), load().Available.CPU/transport.ResourceUnit, "a new incarnation had none of its predecessor's")
+}

@@ -11,7 +11,9 @@ import (
 // ProtocolVersion is written in every frame header; a peer speaking another
 // version is refused. 33: the global scheduler answers a heartbeat that
 // reports a queue with the other nodes' free room (ClusterRoom), and a
-// raylet hands queued tasks that fit there back (RespillTask).
+// raylet hands queued tasks that fit there back (RespillTask); placements
+// are numbered (PlaceTask.Seq) and heartbeats echo the highest had
+// (Heartbeat.Placed).
 // 32: a lost object's rebuild is claimed from the task
 // table (GcsRebuild), which answers with TaskInfo's Claim (sharing the
 // Recorded byte), and owners report a task's re-executions to it

@@ -1180,6 +1180,11 @@ type PlaceTask struct {
 	Spec        TaskSpec
 	Reason      string
 	Incarnation uint64
+	// Seq numbers the scheduler's placements (0: not one, an owner's
+	// cancelled or unschedulable answer); the raylet's heartbeats echo
+	// the highest it has had (Heartbeat.Placed), so the scheduler knows
+	// which of its placements a heartbeat's Available already counts.
+	Seq uint64
 }
 
 // GcsAddTask writes a task spec to the task table (lineage).
@@ -1329,6 +1334,12 @@ type Heartbeat struct {
 	// (time since its raylet was made): the node table answers with it
 	// (HeartbeatAck.From). No other node reads it.
 	Sent time.Duration
+	// Placed is the highest PlaceTask.Seq the node had from the global
+	// scheduler when it sent the heartbeat: the scheduler's placements
+	// numbered above it were still on their way, and the scheduler takes
+	// their resources from Available (a stale Available showed room a
+	// placement had taken, and re-spills filled it twice).
+	Placed uint64
 	// Held is how long the heartbeat waited at the head of the node
 	// table's chain before the head took it (on the head's monotonic
 	// clock), stamped there over whatever the sender wrote; unused by an
@@ -1688,10 +1699,11 @@ func (m *PlaceTask) MarshalWire(e *Encoder) {
 	e.Spec(&m.Spec)
 	e.String(m.Reason)
 	e.Uvarint(m.Incarnation)
+	e.Uvarint(m.Seq)
 }
 func (m *PlaceTask) UnmarshalWire(d *Decoder) {
 	d.Spec(&m.Spec)
-	m.Reason, m.Incarnation = d.String(), d.Uvarint()
+	m.Reason, m.Incarnation, m.Seq = d.String(), d.Uvarint(), d.Uvarint()
 }
 func (m *GcsAddTask) MarshalWire(e *Encoder) { e.Spec(&m.Spec) }
 func (m *GcsAddTask) UnmarshalWire(d *Decoder) {
@@ -1844,11 +1856,12 @@ func (m *Heartbeat) MarshalWire(e *Encoder) {
 	e.Uvarint(m.MeanBandwidth)
 	e.Duration(m.Sent)
 	e.Duration(m.Held)
+	e.Uvarint(m.Placed)
 }
 func (m *Heartbeat) UnmarshalWire(d *Decoder) {
 	m.Node, m.Incarnation, m.Total, m.Available = d.Node(), d.Uvarint(), d.ResourcesNonNeg(), d.Resources()
 	m.QueueLen, m.MeanTaskTime, m.MeanBandwidth = uint32(d.Count(1<<32-1, 0)), d.Duration(), d.Uvarint()
-	m.Sent, m.Held = d.Duration(), d.Duration()
+	m.Sent, m.Held, m.Placed = d.Duration(), d.Duration(), d.Uvarint()
 	if m.MeanTaskTime < 0 {
 		d.Fail(fmt.Errorf("%w: negative mean task time %v", ErrInvalid, m.MeanTaskTime))
 	}
