@@ -182,6 +182,11 @@ type NodeStats struct {
 // Placement counts where tasks went at their first placement.
 type Placement struct {
 	Local, Spilled, Actor, Other uint64
+	// Respilled counts the queued tasks raylets handed back to the global
+	// scheduler because other nodes had room (task.placed "respilled: ..."),
+	// not first placements; RespilledBack those the scheduler placed back
+	// on their sender (the room taken meanwhile, or the policy's choice).
+	Respilled, RespilledBack uint64
 	// Decisions counts acceptances by reason (the global scheduler's policy
 	// name for spilled tasks, local, actor ...), sorted by count.
 	Decisions []NameCount
@@ -768,6 +773,12 @@ func (t *taskState) attempt(node transport.NodeID) *attempt {
 
 func (a *analyzer) placed(r *traces.Record) {
 	t := a.task(r.Task)
+	switch {
+	case strings.HasPrefix(r.Detail, "respilled"):
+		a.rep.Placement.Respilled++
+	case strings.HasPrefix(r.Detail, "respill back"):
+		a.rep.Placement.RespilledBack++
+	}
 	if !t.placed && !t.reread { // a driver's re-read is no workload task (see submitted)
 		t.placed = true
 		p := &a.rep.Placement

@@ -482,3 +482,17 @@ func TestZeroCPUNodeHasNoUtilization(t *testing.T) {
 	require.True(t, zero.NoCPUs)
 	require.Zero(t, zero.Utilization)
 }
+
+// TestRespillsCounted: the queued tasks raylets hand back to the global
+// scheduler (task.placed "respilled: ...") are counted apart from first
+// placements, with those placed back on their node, and printed.
+func TestRespillsCounted(t *testing.T) {
+	x := traced(t, "autoscale-backlog.yaml")
+	p := x.rep.Placement
+	assert.Positive(t, p.Respilled)
+	assert.Less(t, p.RespilledBack, p.Respilled)
+	assert.Equal(t, uint64(200), p.Local+p.Spilled+p.Actor+p.Other, "first placements only")
+	var out bytes.Buffer
+	require.NoError(t, analysis.WriteText(&out, x.rep))
+	assert.Contains(t, out.String(), fmt.Sprintf("re-spilled from queues %d (%d placed back on their node)", p.Respilled, p.RespilledBack))
+}
