@@ -39,9 +39,19 @@ type Report struct {
 	Seed      int64
 	Transport string
 	Version   string
+	// Overrides are the --set overrides the run applied to its scenario
+	// file, and Buggify whether its runtime fault points were on (the
+	// trace header's): two variants of one file tell apart by them.
+	Overrides []string `json:",omitempty"`
+	Buggify   bool     `json:",omitempty"`
+	// OtherJobsEvents: a live run's count of other jobs' events it left
+	// out (traces.Trailer.OtherJobsEvents): the cluster was shared, so
+	// its utilization and latencies include contention the trace cannot
+	// show.
+	OtherJobsEvents uint64 `json:",omitempty"`
 	// ScenarioErr: the header's scenario could not be parsed (the error);
 	// the records are analyzed all the same, but without the scenario's
-	// name, policy and nodes (named node-N, 1 CPU each).
+	// name, policy and nodes (named node-N, their CPUs unknown).
 	ScenarioErr string `json:",omitempty"`
 	Records     uint64
 	End         time.Duration // virtual time of the last record
@@ -57,6 +67,10 @@ type Report struct {
 	Transfers    Transfers
 	Faults       []Fault
 	CriticalPath CriticalPath
+
+	// names is traces.NodeNamer of the trace's header: NodeName's and the
+	// nodes' names, as the Chrome and OpenTelemetry exports give them.
+	names func(transport.NodeID) string
 }
 
 // TaskCounts counts task lifecycle events, as the runner's Result does: the
@@ -77,6 +91,12 @@ type TaskCounts struct {
 	// BytesRestored those read back.
 	ObjectsSpilled, ObjectsRestored uint64
 	BytesSpilled, BytesRestored     int64
+	// Unfinished counts the tasks submitted and not ended when the trace
+	// ends (a run cut off by its duration_limit, or interrupted): the
+	// latency percentiles leave them out, though each had waited at least
+	// from its submission to the end, the longest of them Waited.
+	Unfinished uint64        `json:",omitempty"`
+	Waited     time.Duration `json:",omitempty"`
 }
 
 // Series is a quantity binned over the trace's time: Values[i] covers
@@ -182,11 +202,15 @@ type NodeStats struct {
 // Placement counts where tasks went at their first placement.
 type Placement struct {
 	Local, Spilled, Actor, Other uint64
+	// Unplaced counts the tasks submitted and never placed (cancelled
+	// first, infeasible, or unfinished at the end): the four counts above
+	// and Unplaced add up to the tasks submitted.
+	Unplaced uint64 `json:",omitempty"`
 	// Respilled counts the queued tasks raylets handed back to the global
 	// scheduler because other nodes had room (task.placed "respilled: ..."),
 	// not first placements; RespilledBack those the scheduler placed back
 	// on their sender (the room taken meanwhile, or the policy's choice).
-	Respilled, RespilledBack uint64
+	Respilled, RespilledBack uint64 `json:",omitempty"`
 	// Decisions counts acceptances by reason (the global scheduler's policy
 	// name for spilled tasks, local, actor ...), sorted by count.
 	Decisions []NameCount
@@ -246,6 +270,11 @@ type Fault struct {
 	// node before it (see Detectable); DetectAfter = Detected - At.
 	Detected    time.Duration
 	DetectAfter time.Duration
+	// AtRestart: the node.dead came from the node's restart (its new
+	// incarnation registered before its heartbeats were missed), not from
+	// failure detection: DetectAfter is then the crash-to-restart gap the
+	// fault schedule set, and the mean detection delay leaves it out.
+	AtRestart bool `json:",omitempty"`
 	// Baseline is the completion rate before the fault (tasks/s: the median
 	// of up to 5 bins), Dip the lowest smoothed rate after it; Recovered
 	// the first time the smoothed rate is back to 90% of Baseline after a
@@ -383,7 +412,7 @@ func Analyze(r *traces.Reader) (*Report, error) {
 		return nil, err
 	}
 	tr, _ := r.Trailer()
-	a.rep.Records, a.rep.Digest = tr.Records, tr.Digest.String()
+	a.rep.Records, a.rep.Digest, a.rep.OtherJobsEvents = tr.Records, tr.Digest.String(), tr.OtherJobsEvents
 	a.rep.End = max(tr.End, a.last)
 	a.finish()
 	return a.rep, nil
@@ -458,18 +487,24 @@ type analyzer struct {
 	lastObj   map[transport.NodeID]readyCause
 	decisions map[string]uint64
 	netFaults []Fault
-	dead      []struct {
-		at   time.Duration
-		node transport.NodeID
-	}
-	edges int
-	last  time.Duration
+	dead      []death
+	edges     int
+	last      time.Duration
 	// task.arg bookkeeping: the attempts waiting for an argument on a node
 	// (Detail "fetch"), and the attempts that got one by a transfer or
 	// from a local producer.
 	argWait   map[nodeObject][]transport.TaskID
 	argRemote map[[2]uint64]bool // (task, node)
 	argLocal  map[[2]uint64]bool
+}
+
+// death is a node.dead: when, of which node, and whether the node's
+// restart declared it (its new incarnation registered before its
+// heartbeats were missed: the failure detector never saw the crash).
+type death struct {
+	at        time.Duration
+	node      transport.NodeID
+	byRestart bool
 }
 
 type nodeObject struct {
@@ -500,7 +535,8 @@ func (a *analyzer) resolveArgs(node transport.NodeID, obj transport.ObjectID, re
 }
 
 func newAnalyzer(h *traces.Header) *analyzer {
-	rep := &Report{File: h.File, Seed: h.Seed, Transport: h.Transport, Version: h.Version}
+	rep := &Report{File: h.File, Seed: h.Seed, Transport: h.Transport, Version: h.Version,
+		Overrides: slices.Clone(h.Overrides), Buggify: h.Buggify}
 	if rep.Transport == "" {
 		rep.Transport = "sim"
 	}
@@ -531,6 +567,18 @@ func newAnalyzer(h *traces.Header) *analyzer {
 		}
 	}
 	rep.Name = rep.Scenario
+	rep.names = traces.NodeNamer(h)
+	for i := range rep.Nodes {
+		if rep.Nodes[i].Unlisted {
+			rep.Nodes[i].Name = rep.names(rep.Nodes[i].ID)
+		}
+	}
+	if rep.ScenarioErr != "" || len(h.Scenario) == 0 {
+		// Nothing to name the run or its policy by: "-", not an empty
+		// field in the header lines.
+		rep.Scenario, rep.Policy = "-", "-"
+		rep.Name = "-"
+	}
 	return &analyzer{rep: rep, tasks: make(map[transport.TaskID]*taskState),
 		running: make(map[[2]uint64]time.Duration), links: make(map[[2]transport.NodeID]*Link),
 		lastObj: make(map[transport.NodeID]readyCause), decisions: make(map[string]uint64),
@@ -547,7 +595,7 @@ func (a *analyzer) node(id transport.NodeID) *NodeStats {
 	}
 	for int(id) > len(a.rep.Nodes) {
 		n := transport.NodeID(len(a.rep.Nodes) + 1)
-		a.rep.Nodes = append(a.rep.Nodes, NodeStats{ID: n, Name: fmt.Sprintf("node-%d", n), Unlisted: true})
+		a.rep.Nodes = append(a.rep.Nodes, NodeStats{ID: n, Name: a.rep.names(n), Unlisted: true})
 	}
 	return &a.rep.Nodes[id-1]
 }
@@ -755,10 +803,7 @@ func (a *analyzer) record(r *traces.Record) {
 		if n := a.node(r.Node); n != nil {
 			n.Dead++
 		}
-		a.dead = append(a.dead, struct {
-			at   time.Duration
-			node transport.NodeID
-		}{r.At, r.Node})
+		a.dead = append(a.dead, death{r.At, r.Node, strings.HasPrefix(r.Detail, "restarted")})
 	}
 }
 
@@ -891,7 +936,7 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 		if r.Detail == "restore" {
 			f.Kind, f.Detail = "restore", ""
 		} else {
-			f.Detail = fmt.Sprintf("%d->%d +%v %s", r.Node, r.Peer, time.Duration(r.Bytes), r.Detail)
+			f.Detail = fmt.Sprintf("%d->%d %s", r.Node, r.Peer, traces.DegradeText(r))
 			if a.reverseDegrade(f, r) {
 				return // the other direction of a fault already listed
 			}
@@ -953,12 +998,12 @@ func (a *analyzer) taskErrors(r *traces.Record) {
 // mirror each other at the same instant read as one as well: the trace
 // cannot tell them apart, and what they do to the link is the same.
 func (a *analyzer) reverseDegrade(f Fault, r *traces.Record) bool {
-	want := fmt.Sprintf("%d->%d +%v %s", r.Peer, r.Node, time.Duration(r.Bytes), r.Detail)
+	want := fmt.Sprintf("%d->%d %s", r.Peer, r.Node, traces.DegradeText(r))
 	for i := len(a.netFaults) - 1; i >= 0 && a.netFaults[i].At == f.At; i-- {
 		g := &a.netFaults[i]
 		if g.Kind == "degrade" && !g.Symmetric && g.Ended == 0 && g.Node == r.Peer && g.Peer == r.Node && g.Detail == want {
 			g.Symmetric = true
-			g.Detail = fmt.Sprintf("%d<->%d +%v %s", g.Node, g.Peer, time.Duration(r.Bytes), r.Detail)
+			g.Detail = fmt.Sprintf("%d<->%d %s", g.Node, g.Peer, traces.DegradeText(r))
 			return true
 		}
 	}
@@ -976,6 +1021,18 @@ func (a *analyzer) finish() {
 
 	// Throughput.
 	rep.Throughput = a.rate(bin, nbins, rep.End)
+
+	// Tasks that never ended (a count and a maximum: the map's order does
+	// not matter).
+	for _, t := range a.tasks {
+		if t.pending && !t.reread {
+			rep.Tasks.Unfinished++
+			rep.Tasks.Waited = max(rep.Tasks.Waited, rep.End-t.submit)
+		}
+		if t.submitted && !t.placed && !t.reread {
+			rep.Placement.Unplaced++
+		}
+	}
 
 	// Latency.
 	var total, queue, sched, fetch, exec []time.Duration
@@ -1023,9 +1080,6 @@ func (a *analyzer) finish() {
 	}
 	for i := range rep.Nodes {
 		n := &rep.Nodes[i]
-		if n.Unlisted && n.Executed == 0 && n.Owned > 0 {
-			n.Name = fmt.Sprintf("driver-%d", n.ID) // submitted work, ran none: a driver's raylet
-		}
 		if n.CPUs <= 0 {
 			n.NoCPUs = true // busy with 0-CPU actors, say: no share of CPUs to speak of
 			continue
@@ -1291,7 +1345,7 @@ func (a *analyzer) matchDetections() {
 			continue // no fault it detects (a live cluster's own failure)
 		}
 		if f := &a.netFaults[owner]; f.Detected == 0 {
-			f.Detected, f.DetectAfter = d.at, d.at-f.At
+			f.Detected, f.DetectAfter, f.AtRestart = d.at, d.at-f.At, d.byRestart
 		}
 	}
 }
@@ -1440,11 +1494,15 @@ func (a *analyzer) criticalPath() {
 	}
 }
 
-// NodeName is the scenario name of raylet id, or the endpoint's role.
+// NodeName is the scenario name of raylet id, or the endpoint's role:
+// traces.NodeNamer's name from the trace's header, the one the Chrome and
+// OpenTelemetry exports give; "-" for none (ID 0).
 func (r *Report) NodeName(id transport.NodeID) string {
 	switch {
 	case id == 0:
 		return "-"
+	case r.names != nil:
+		return r.names(id)
 	case int(id) <= len(r.Nodes):
 		return r.Nodes[id-1].Name
 	case id >= schedulerID: // the scheduler, GCS shards and replicas, the chain master

@@ -6,6 +6,9 @@ import (
 	"io"
 	"math"
 	"time"
+
+	"raysim/scenarios"
+	"raysim/traces"
 )
 
 // Metric is one number of two runs side by side.
@@ -20,6 +23,11 @@ type Metric struct {
 	// detected"): it is shown instead of A or B (a 0 there would read as
 	// a measurement) and the two are not compared as numbers.
 	NoA, NoB string
+	// Partial: a run has tasks that never ended (TaskCounts.Unfinished):
+	// its time, rates and latencies leave them out, and the rest describe
+	// a run cut short, so the difference is shown but judged neither
+	// better nor worse (every metric after the task counts).
+	Partial bool `json:",omitempty"`
 }
 
 // Delta is (B-A)/A, or ±Inf when A is 0 and B is not; 0 when either run has
@@ -48,7 +56,7 @@ func (m Metric) Significant() bool {
 
 // Verdict is "better", "worse" or "" for B relative to A.
 func (m Metric) Verdict() string {
-	if !m.Significant() || m.Better == 0 || m.NoA != "" || m.NoB != "" {
+	if !m.Significant() || m.Better == 0 || m.NoA != "" || m.NoB != "" || m.Partial {
 		return ""
 	}
 	if (m.B > m.A) == (m.Better > 0) {
@@ -63,7 +71,7 @@ func (m Metric) Format(v float64) string {
 	case "ms":
 		return fmt.Sprintf("%.3f ms", v)
 	case "/s":
-		return fmt.Sprintf("%.0f/s", v)
+		return scenarios.FormatNumber(v) + "/s"
 	case "%":
 		return fmt.Sprintf("%.1f%%", v)
 	case "B":
@@ -117,6 +125,8 @@ func Compare(a, b *Report) []Metric {
 	add("tasks", "completed", "", 0, func(r *Report) float64 { return float64(r.Tasks.Completed) })
 	add("tasks", "failed", "", -1, func(r *Report) float64 { return float64(r.Tasks.Failed) })
 	add("tasks", "retried", "", -1, func(r *Report) float64 { return float64(r.Tasks.Retried) })
+	add("tasks", "unfinished", "", -1, func(r *Report) float64 { return float64(r.Tasks.Unfinished) })
+	partialFrom := len(out) // the metrics after this leave unfinished tasks out
 	runTime := a.Clock() + " time"
 	if a.Clock() != b.Clock() {
 		runTime = "run time (A " + a.Clock() + ", B " + b.Clock() + ")"
@@ -194,23 +204,33 @@ func Compare(a, b *Report) []Metric {
 		return ""
 	})
 	add("critical path", "tasks", "", 0, func(r *Report) float64 { return float64(len(r.CriticalPath.Tasks)) })
+	if a.Tasks.Unfinished > 0 || b.Tasks.Unfinished > 0 {
+		for i := partialFrom; i < len(out); i++ {
+			out[i].Partial = true
+		}
+	}
 	add("faults", "injected", "", 0, func(r *Report) float64 { return float64(len(r.Faults)) })
 	add("faults", "mean detection", "ms", -1, func(r *Report) float64 { d, _ := meanDetect(r); return msf(d) })
 	unless(func(r *Report) string { _, why := meanDetect(r); return why })
 	return out
 }
 
-// meanDetect is the mean detection delay over the faults that were
-// detected; with none, why not: "not detected" when the run had faults a
-// node death detects (Fault.Detectable), "no fault to detect" else.
+// meanDetect is the mean detection delay over the faults the failure
+// detector found (not those only a restart declared: Fault.AtRestart);
+// with none, why not: "only at restarts", "not detected" when the run had
+// faults a node death detects (Fault.Detectable), "no fault to detect"
+// else.
 func meanDetect(r *Report) (time.Duration, string) {
 	var s time.Duration
-	n, detectable := 0, 0
+	n, detectable, atRestart := 0, 0, 0
 	for _, f := range r.Faults {
 		if f.Detectable() {
 			detectable++
 		}
-		if f.Detected > 0 {
+		switch {
+		case f.AtRestart:
+			atRestart++
+		case f.Detected > 0:
 			s += f.DetectAfter
 			n++
 		}
@@ -218,6 +238,8 @@ func meanDetect(r *Report) (time.Duration, string) {
 	switch {
 	case n > 0:
 		return s / time.Duration(n), ""
+	case atRestart > 0:
+		return 0, "only at restarts"
 	case detectable > 0:
 		return 0, "not detected"
 	}
@@ -228,18 +250,38 @@ func meanDetect(r *Report) (time.Duration, string) {
 // marked (better/worse for B against A where the direction means something).
 func WriteCompare(w io.Writer, a, b *Report) error {
 	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "== A: %s (%s seed %d, policy %s, %s)\n", a.Name, a.Scenario, a.Seed, a.Policy, a.Transport)
-	fmt.Fprintf(ew, "== B: %s (%s seed %d, policy %s, %s)\n", b.Name, b.Scenario, b.Seed, b.Policy, b.Transport)
+	for _, r := range []struct {
+		label string
+		r     *Report
+	}{{"A", a}, {"B", b}} {
+		variant := ""
+		if v := r.r.Variant(); v != "" {
+			variant = "; " + v
+		}
+		fmt.Fprintf(ew, "== %s: %s (%s seed %d, policy %s, %s%s)\n", r.label, r.r.Name, r.r.Scenario, r.r.Seed, r.r.Policy, r.r.Transport, variant)
+	}
 	for _, r := range []struct {
 		label string
 		r     *Report
 	}{{"A", a}, {"B", b}} {
 		if r.r.ScenarioErr != "" {
-			fmt.Fprintf(ew, "%s's header scenario cannot be read (nodes named by ID, 1 CPU each): %s\n", r.label, r.r.ScenarioErr)
+			fmt.Fprintf(ew, "%s's header scenario cannot be read (nodes named by ID, their CPUs unknown): %s\n", r.label, r.r.ScenarioErr)
 		}
 	}
 	if a.Digest == b.Digest {
 		fmt.Fprintf(ew, "identical digests: the two runs are the same run\n")
+	}
+	for _, r := range []struct {
+		label string
+		r     *Report
+	}{{"A", a}, {"B", b}} {
+		if n := r.r.OtherJobsEvents; n > 0 {
+			fmt.Fprintf(ew, "%s: %s\n", r.label, traces.OtherJobsWarning(n))
+		}
+		if t := r.r.Tasks; t.Unfinished > 0 {
+			fmt.Fprintf(ew, "%s did not finish: %d tasks never ended (the longest had waited %v); its times, rates and latencies leave them out, so neither run is judged better on them\n",
+				r.label, t.Unfinished, t.Waited.Round(time.Microsecond))
+		}
 	}
 	fmt.Fprintln(ew)
 	tw := newTab(ew)

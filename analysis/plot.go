@@ -31,6 +31,7 @@ const (
 
 // Render draws p as SVG and PNG at the reports' size; name is the file stem.
 func Render(name string, p *plot.Plot) (Figure, error) {
+	settleAxes(p)
 	f := Figure{Name: name, Title: p.Title.Text}
 	for _, format := range []string{"svg", "png"} {
 		wt, err := p.WriterTo(figW, figH, format)
@@ -176,20 +177,53 @@ func peak(vs ...[]float64) float64 {
 	return hi
 }
 
-// cdfXY is the empirical CDF of ds in milliseconds.
+// cdfXY is the empirical CDF of ds in milliseconds, drawn as the step
+// function it is: from 0 below the smallest latency, up by 1/n at each
+// (a line between the points would show latencies no task had, which
+// matters for a few tasks).
 func cdfXY(ds []time.Duration) plotter.XYs {
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	// At most ~400 points: enough for a smooth curve, small SVGs.
-	step := max(len(s)/400, 1)
+	n := len(s)
+	// At most 200 steps (400 points): enough for a smooth curve, small
+	// SVGs.
+	step := max((n+199)/200, 1)
 	var xy plotter.XYs
-	for i := 0; i < len(s); i += step {
-		xy = append(xy, plotter.XY{X: msf(s[i]), Y: float64(i+1) / float64(len(s))})
-	}
-	if n := len(s); n > 0 && (n-1)%step != 0 {
-		xy = append(xy, plotter.XY{X: msf(s[n-1]), Y: 1})
+	below := 0.0 // the fraction of tasks faster than the point
+	for i := 0; i < n; i += step {
+		j := min(i+step, n) - 1 // the last of this step's tasks
+		x := msf(s[j])
+		xy = append(xy, plotter.XY{X: x, Y: below}, plotter.XY{X: x, Y: float64(j+1) / float64(n)})
+		below = float64(j+1) / float64(n)
 	}
 	return xy
+}
+
+// settleAxes gives a plot axes that show its data: a plot with no data
+// (a run with no task) gets 0..1 and "no data" in its title, not gonum's
+// -1..1; a single value (one task's latency) a range from 0 to just past
+// it, not an empty frame that ends before it.
+func settleAxes(p *plot.Plot) {
+	empty := false
+	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
+		switch {
+		case ax.Min > ax.Max || math.IsInf(ax.Min, 0) || math.IsInf(ax.Max, 0):
+			ax.Min, ax.Max = 0, 1
+			empty = true
+		case ax.Min == ax.Max:
+			switch v := ax.Min; {
+			case v > 0:
+				ax.Min, ax.Max = 0, v*1.05
+			case v < 0:
+				ax.Min, ax.Max = v*1.05, 0
+			default:
+				ax.Max = 1
+			}
+		}
+	}
+	if empty && !strings.HasSuffix(p.Title.Text, "(no data)") {
+		p.Title.Text += " (no data)"
+	}
 }
 
 func phase(r *Report, pick func(TaskPhases) time.Duration) []time.Duration {

@@ -3,11 +3,16 @@ package analysis
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
+
+	"raysim/scenarios"
+	"raysim/traces"
 )
 
 // WriteReport writes, into dir, every plot as NAME.svg and NAME.png, the
@@ -19,6 +24,9 @@ func WriteReport(dir string, reps ...*Report) (string, error) {
 		return "", fmt.Errorf("analysis: WriteReport wants one or two reports, got %d", len(reps))
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := removeStale(dir); err != nil {
 		return "", err
 	}
 	page := htmlPage{Generated: "raysim analyze"}
@@ -71,6 +79,30 @@ func WriteReport(dir string, reps ...*Report) (string, error) {
 	return path, os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
+// figureStems are the file stems WriteReport can write: Figures' (alone,
+// or prefixed a- and b- in a comparison) and CompareFigures'.
+var figureStems = []string{
+	"throughput", "latency-cdf", "latency-time", "utilization", "transfers",
+	"compare-throughput", "compare-latency-cdf", "compare-transfers",
+}
+
+// removeStale deletes the plots an earlier report left in dir (a
+// comparison's a-*.png beside a later single run's), and nothing else: a
+// report directory holds only this report's files.
+func removeStale(dir string) error {
+	for _, stem := range figureStems {
+		for _, prefix := range []string{"", "a-", "b-"} {
+			for _, ext := range []string{".svg", ".png"} {
+				err := os.Remove(filepath.Join(dir, prefix+stem+ext))
+				if err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("analysis: clearing %s: %w", dir, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 func writeFigures(dir, prefix string, figs []Figure) error {
 	for _, f := range figs {
 		if err := os.WriteFile(filepath.Join(dir, prefix+f.Name+".svg"), f.SVG, 0o644); err != nil {
@@ -118,14 +150,22 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"pngURI": func(b []byte) template.URL {
 		return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
 	},
-	"ms":    ms,
-	"bytes": func(n int64) string { return bytesStr(float64(n)) },
-	"pct":   func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
-	"pctOf": func(n, a, b, c, d uint64) string { return fmt.Sprintf("%.1f%%", pct(n, a+b+c+d)) },
-	"round": func(d time.Duration) time.Duration { return d.Round(time.Microsecond) },
-	"rate":  func(f float64) string { return fmt.Sprintf("%.0f", f) },
-	"add":   func(a, b int) int { return a + b },
+	"ms":        ms,
+	"bytes":     func(n int64) string { return bytesStr(float64(n)) },
+	"pct":       func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
+	"pctOf":     func(n, a, b, c, d uint64) string { return fmt.Sprintf("%.1f%%", pct(n, a+b+c+d)) },
+	"round":     func(d time.Duration) time.Duration { return d.Round(time.Microsecond) },
+	"rate":      scenarios.FormatNumber,
+	"add":       func(a, b int) int { return a + b },
+	"lat":       func(name string, p Percentiles) latRow { return latRow{name, p} },
+	"otherJobs": traces.OtherJobsWarning,
 }).Parse(pageHTML))
+
+// latRow is a latency table row of the page: a phase's name and numbers.
+type latRow struct {
+	Name string
+	P    Percentiles
+}
 
 const pageHTML = `<!DOCTYPE html>
 <html lang="en">
@@ -168,11 +208,14 @@ code { background: #f4f4f4; padding: 0 3px; }
 <h2 id="run{{$run.Label}}">{{with $run.Label}}Run {{.}}: {{end}}{{.Name}}</h2>
 <table>
 <tr><th class="l">scenario</th><td class="l">{{.Scenario}} ({{.File}})</td></tr>
-{{with .ScenarioErr}}<tr id="scenario-error"><th class="l">scenario error</th><td class="l">the header's scenario cannot be read (nodes named by ID, 1 CPU each): {{.}}</td></tr>
+{{with .ScenarioErr}}<tr id="scenario-error"><th class="l">scenario error</th><td class="l">the header's scenario cannot be read (nodes named by ID, their CPUs unknown): {{.}}</td></tr>
 {{end}}<tr><th class="l">seed / policy / transport</th><td class="l">{{.Seed}} / {{.Policy}} / {{.Transport}} (raysim {{.Version}})</td></tr>
-<tr><th class="l">trace</th><td class="l">{{.Records}} records over {{.End}} {{.Clock}}; digest {{.Digest}}</td></tr>
-<tr><th class="l">tasks</th><td class="l">{{.Tasks.Submitted}} submitted, {{.Tasks.Completed}} completed (incl. {{.Tasks.ActorsCreated}} actor creations), {{.Tasks.Failed}} failed, {{.Tasks.Retried}} retried, {{.Tasks.Cancelled}} cancelled</td></tr>
-<tr><th class="l">objects</th><td class="l">{{.Tasks.ObjectsLost}} lost, {{.Tasks.ObjectsReconstructed}} reconstructed;{{if or .Tasks.ObjectsSpilled .Tasks.ObjectsRestored}} {{.Tasks.ObjectsSpilled}} spilled ({{bytes .Tasks.BytesSpilled}} written), {{.Tasks.ObjectsRestored}} restored ({{bytes .Tasks.BytesRestored}} read);{{end}} actors restarted {{.Tasks.ActorsRestarted}}, died {{.Tasks.ActorsDied}}</td></tr>
+{{with .Variant}}<tr id="variant"><th class="l">variant</th><td class="l">{{.}}</td></tr>
+{{end}}{{with .OtherJobsEvents}}<tr id="other-jobs"><th class="l">warning</th><td class="l">{{otherJobs .}}</td></tr>
+{{end}}<tr><th class="l">trace</th><td class="l">{{.Records}} records over {{.End}} {{.Clock}}; digest {{.Digest}}</td></tr>
+<tr><th class="l">tasks</th><td class="l">{{.Tasks.Submitted}} submitted, {{.Tasks.Completed}} completed (incl. {{.Tasks.ActorsCreated}} actor creations), {{.Tasks.Failed}} failed, {{.Tasks.Retried}} retried, {{.Tasks.Cancelled}} cancelled, {{.Tasks.Infeasible}} infeasible</td></tr>
+{{if .Tasks.Unfinished}}<tr id="unfinished"><th class="l">unfinished</th><td class="l">{{.Tasks.Unfinished}} tasks never ended: the trace ended before they did (the longest had waited {{.Tasks.Waited}}); the latencies below leave them out</td></tr>
+{{end}}<tr><th class="l">objects</th><td class="l">{{.Tasks.ObjectsLost}} lost, {{.Tasks.ObjectsReconstructed}} reconstructed;{{if or .Tasks.ObjectsSpilled .Tasks.ObjectsRestored}} {{.Tasks.ObjectsSpilled}} spilled ({{bytes .Tasks.BytesSpilled}} written), {{.Tasks.ObjectsRestored}} restored ({{bytes .Tasks.BytesRestored}} read);{{end}} actors restarted {{.Tasks.ActorsRestarted}}, died {{.Tasks.ActorsDied}}</td></tr>
 </table>
 
 <h3>Throughput</h3>
@@ -184,11 +227,11 @@ code { background: #f4f4f4; padding: 0 3px; }
 <table class="latency">
 <tr><th class="l">phase (ms)</th><th>n</th><th>mean</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>
 {{with .Latency.Phase}}
-<tr><td class="l">total</td><td>{{.Total.N}}</td><td>{{ms .Total.Mean}}</td><td>{{ms .Total.P50}}</td><td>{{ms .Total.P90}}</td><td>{{ms .Total.P99}}</td><td>{{ms .Total.Max}}</td></tr>
-<tr><td class="l">queue</td><td>{{.Queue.N}}</td><td>{{ms .Queue.Mean}}</td><td>{{ms .Queue.P50}}</td><td>{{ms .Queue.P90}}</td><td>{{ms .Queue.P99}}</td><td>{{ms .Queue.Max}}</td></tr>
-<tr><td class="l">&nbsp;&nbsp;of which scheduling</td><td>{{.Sched.N}}</td><td>{{ms .Sched.Mean}}</td><td>{{ms .Sched.P50}}</td><td>{{ms .Sched.P90}}</td><td>{{ms .Sched.P99}}</td><td>{{ms .Sched.Max}}</td></tr>
-<tr><td class="l">arg fetch</td><td>{{.Fetch.N}}</td><td>{{ms .Fetch.Mean}}</td><td>{{ms .Fetch.P50}}</td><td>{{ms .Fetch.P90}}</td><td>{{ms .Fetch.P99}}</td><td>{{ms .Fetch.Max}}</td></tr>
-<tr><td class="l">execution</td><td>{{.Exec.N}}</td><td>{{ms .Exec.Mean}}</td><td>{{ms .Exec.P50}}</td><td>{{ms .Exec.P90}}</td><td>{{ms .Exec.P99}}</td><td>{{ms .Exec.Max}}</td></tr>
+{{template "latrow" lat "total" .Total}}
+{{template "latrow" lat "queue" .Queue}}
+{{template "latrow" lat "\u00a0\u00a0of which scheduling" .Sched}}
+{{template "latrow" lat "arg fetch" .Fetch}}
+{{template "latrow" lat "execution" .Exec}}
 {{end}}
 </table>
 {{with $run.Fig "latency-cdf"}}<figure><img class="plot" alt="{{.Title}}" src="{{svgURI .SVG}}"><figcaption>{{.Title}} — <a download="{{.Name}}.png" href="{{pngURI .PNG}}">PNG</a></figcaption></figure>{{end}}
@@ -213,6 +256,8 @@ code { background: #f4f4f4; padding: 0 3px; }
 <tr><td class="l">local</td><td>{{.Local}}</td><td>{{pctOf .Local .Local .Spilled .Actor .Other}}</td></tr>
 <tr><td class="l">spilled to the global scheduler</td><td>{{.Spilled}}</td><td>{{pctOf .Spilled .Local .Spilled .Actor .Other}}</td></tr>
 <tr><td class="l">actor method</td><td>{{.Actor}}</td><td>{{pctOf .Actor .Local .Spilled .Actor .Other}}</td></tr>
+{{if .Other}}<tr><td class="l">other</td><td>{{.Other}}</td><td>{{pctOf .Other .Local .Spilled .Actor .Other}}</td></tr>{{end}}
+{{if .Unplaced}}<tr><td class="l">never placed (cancelled, infeasible or unfinished first)</td><td>{{.Unplaced}}</td><td></td></tr>{{end}}
 </table>
 <table>
 <tr><th class="l">accepted by reason</th><th>count</th></tr>
@@ -222,8 +267,8 @@ code { background: #f4f4f4; padding: 0 3px; }
 
 <h3>Object transfers and locality</h3>
 {{with .Transfers}}
-<p>{{.Count}} transfers, {{bytes .Bytes}}. Of {{.Accepted}} accepted task attempts, {{.Fetched}} fetched an argument from another node and {{.WaitedLocal}} (fetching none) waited for a producer on their own node: locality hit rate {{pct .LocalityRatio}}{{if .Approximate}} (approximate: the trace has no task.arg events, see docs/analysis.md){{end}}.</p>
-{{if not .Approximate}}<p>By-reference arguments: {{.Args}} — {{.ArgsLocal}} local at acceptance, {{.ArgsProducedHere}} produced on the same node later, {{.ArgsFetched}} fetched from another node, {{.ArgsPending}} never arrived; {{pct .ArgLocality}} crossed no link.</p>{{end}}
+<p>{{.Count}} transfers, {{bytes .Bytes}}. Of {{.Accepted}} accepted task attempts, {{.Fetched}} fetched an argument from another node and {{.WaitedLocal}} (fetching none) waited for a producer on their own node: locality hit rate {{if .Accepted}}{{pct .LocalityRatio}}{{else}}- (no task accepted){{end}}{{if .Approximate}} (approximate: the trace has no task.arg events, see docs/analysis.md){{end}}.</p>
+{{if not .Approximate}}<p>By-reference arguments: {{.Args}} — {{.ArgsLocal}} local at acceptance, {{.ArgsProducedHere}} produced on the same node later, {{.ArgsFetched}} fetched from another node, {{.ArgsPending}} never arrived; {{if or .ArgsLocal .ArgsFetched .ArgsProducedHere}}{{pct .ArgLocality}} crossed no link{{else}}none resolved, so no share crossed a link or not{{end}}.</p>{{end}}
 {{end}}
 {{with $run.Fig "transfers"}}<figure><img class="plot" alt="{{.Title}}" src="{{svgURI .SVG}}"><figcaption>{{.Title}} — <a download="{{.Name}}.png" href="{{pngURI .PNG}}">PNG</a></figcaption></figure>{{end}}
 {{$r := .}}
@@ -264,4 +309,4 @@ window.addEventListener("load", function () {
 </script>
 </body>
 </html>
-`
+{{define "latrow"}}<tr><td class="l">{{.Name}}</td>{{with .P}}<td>{{.N}}</td>{{if .N}}<td>{{ms .Mean}}</td><td>{{ms .P50}}</td><td>{{ms .P90}}</td><td>{{ms .P99}}</td><td>{{ms .Max}}</td>{{else}}<td>-</td><td>-</td><td>-</td><td>-</td><td>-</td>{{end}}{{end}}</tr>{{end}}`

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"raysim/scenarios"
+	"raysim/traces"
 )
 
 // ms formats a duration in milliseconds with 3 significant decimals.
@@ -67,6 +70,19 @@ func sparkline(v []float64) string {
 
 func newTab(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
 
+// Variant says what set the run apart from its scenario file as written:
+// its --set overrides and buggify ("" when neither).
+func (r *Report) Variant() string {
+	var parts []string
+	if len(r.Overrides) > 0 {
+		parts = append(parts, "overrides "+strings.Join(r.Overrides, " "))
+	}
+	if r.Buggify {
+		parts = append(parts, "buggify on")
+	}
+	return strings.Join(parts, "; ")
+}
+
 // MeanThroughput is completions per second over the whole run (its end,
 // Report.End).
 func (r *Report) MeanThroughput() float64 {
@@ -91,14 +107,24 @@ func WriteText(w io.Writer, r *Report) error {
 	p := func(format string, args ...any) { fmt.Fprintf(ew, format, args...) }
 	p("== %s\n", r.Name)
 	p("scenario   %s (%s), seed %d, policy %s, transport %s, raysim %s\n", r.Scenario, r.File, r.Seed, r.Policy, r.Transport, r.Version)
+	if v := r.Variant(); v != "" {
+		p("           %s\n", v)
+	}
+	if r.OtherJobsEvents > 0 {
+		p("warning    %s\n", traces.OtherJobsWarning(r.OtherJobsEvents))
+	}
 	if r.ScenarioErr != "" {
-		p("           the header's scenario cannot be read (nodes named by ID, 1 CPU each): %s\n", r.ScenarioErr)
+		p("           the header's scenario cannot be read (nodes named by ID, their CPUs unknown): %s\n", r.ScenarioErr)
 	}
 	p("trace      %d records over %v %s, digest %s\n", r.Records, r.End, r.Clock(), r.Digest)
 	c := r.Tasks
 	p("\n-- tasks\n")
 	p("submitted %d, completed %d (incl. %d actor creations), failed %d, retried %d, cancelled %d, infeasible %d\n",
 		c.Submitted, c.Completed, c.ActorsCreated, c.Failed, c.Retried, c.Cancelled, c.Infeasible)
+	if c.Unfinished > 0 {
+		p("unfinished %d: the trace ended before they did (the longest had waited %v); the latencies below leave them out\n",
+			c.Unfinished, c.Waited.Round(time.Microsecond))
+	}
 	p("actors restarted %d, died %d; objects lost %d, reconstructed %d\n", c.ActorsRestarted, c.ActorsDied, c.ObjectsLost, c.ObjectsReconstructed)
 	if c.ObjectsSpilled > 0 || c.ObjectsRestored > 0 {
 		p("objects spilled %d (%s written), restored %d (%s read)\n", c.ObjectsSpilled, bytesStr(float64(c.BytesSpilled)),
@@ -106,7 +132,7 @@ func WriteText(w io.Writer, r *Report) error {
 	}
 
 	p("\n-- throughput (completions/s, bins of %v)\n", r.Throughput.Bin)
-	p("mean %.0f/s, peak %.0f/s\n", r.MeanThroughput(), r.PeakThroughput())
+	p("mean %s/s, peak %s/s\n", scenarios.FormatNumber(r.MeanThroughput()), scenarios.FormatNumber(r.PeakThroughput()))
 	spark, per := fitWidth(r.Throughput.Values, 80)
 	if per > 1 {
 		p("%s  (a character per %v)\n", sparkline(spark), time.Duration(per)*r.Throughput.Bin)
@@ -122,6 +148,10 @@ func WriteText(w io.Writer, r *Report) error {
 		name string
 		p    Percentiles
 	}{{"total", ph.Total}, {"queue", ph.Queue}, {"  of which scheduling", ph.Sched}, {"arg fetch", ph.Fetch}, {"execution", ph.Exec}} {
+		if row.p.N == 0 { // nothing to measure: not a 0.000 ms measurement
+			fmt.Fprintf(tw, "%s\t0\t-\t-\t-\t-\t-\t\n", row.name)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", row.name, row.p.N, ms(row.p.Mean), ms(row.p.P50), ms(row.p.P90), ms(row.p.P99), ms(row.p.Max))
 	}
 	tw.Flush()
@@ -167,7 +197,11 @@ func WriteText(w io.Writer, r *Report) error {
 	pl := r.Placement
 	p("\n-- placement (first placement of each task)\n")
 	tot := pl.Local + pl.Spilled + pl.Actor + pl.Other
-	p("local %d (%.1f%%), spilled %d (%.1f%%), actor %d, other %d\n", pl.Local, pct(pl.Local, tot), pl.Spilled, pct(pl.Spilled, tot), pl.Actor, pl.Other)
+	p("local %d (%.1f%%), spilled %d (%.1f%%), actor %d, other %d", pl.Local, pct(pl.Local, tot), pl.Spilled, pct(pl.Spilled, tot), pl.Actor, pl.Other)
+	if pl.Unplaced > 0 {
+		p(", never placed %d (cancelled, infeasible or unfinished first)", pl.Unplaced)
+	}
+	p("\n")
 	var ds []string
 	for _, d := range pl.Decisions {
 		ds = append(ds, fmt.Sprintf("%s %d", d.Name, d.Count))
@@ -185,10 +219,18 @@ func WriteText(w io.Writer, r *Report) error {
 	if t.Approximate {
 		approx = ", approximate: the trace has no task.arg events"
 	}
-	p("locality hit rate (attempts that fetched nothing): %.1f%%%s\n", 100*t.LocalityRatio, approx)
+	hit := fmt.Sprintf("%.1f%%", 100*t.LocalityRatio)
+	if t.Accepted == 0 {
+		hit = "- (no task accepted)"
+	}
+	p("locality hit rate (attempts that fetched nothing): %s%s\n", hit, approx)
 	if !t.Approximate {
-		p("by-reference arguments %d: %d local at acceptance, %d produced on the same node later, %d fetched from another node, %d never arrived; %.1f%% crossed no link\n",
-			t.Args, t.ArgsLocal, t.ArgsProducedHere, t.ArgsFetched, t.ArgsPending, 100*t.ArgLocality)
+		crossed := fmt.Sprintf("%.1f%%", 100*t.ArgLocality)
+		if t.ArgsLocal+t.ArgsFetched+t.ArgsProducedHere == 0 {
+			crossed = "- (no argument resolved)"
+		}
+		p("by-reference arguments %d: %d local at acceptance, %d produced on the same node later, %d fetched from another node, %d never arrived; crossed no link: %s\n",
+			t.Args, t.ArgsLocal, t.ArgsProducedHere, t.ArgsFetched, t.ArgsPending, crossed)
 	}
 	if len(t.Links) > 0 {
 		tw = newTab(ew)
@@ -256,16 +298,17 @@ func (f Fault) BaselineText() string {
 	if f.Kind == "restart" || f.Kind == "heal" {
 		return "-"
 	}
-	return fmt.Sprintf("%.0f", f.Baseline)
+	return scenarios.FormatNumber(f.Baseline)
 }
 
 // DipText is the lowest smoothed rate after the fault (tasks/s), or "-"
-// where there is none: a restart or heal, a fault nothing ended after.
+// where there is none: a restart or heal, a fault nothing ended after, a
+// rate that never fell below the baseline.
 func (f Fault) DipText() string {
-	if f.Kind == "restart" || f.Kind == "heal" || f.Unjudged {
+	if f.Kind == "restart" || f.Kind == "heal" || f.Unjudged || f.NoDip && f.Dip >= f.Baseline {
 		return "-"
 	}
-	return fmt.Sprintf("%.0f", f.Dip)
+	return scenarios.FormatNumber(f.Dip)
 }
 
 // DetectText is the detection delay, or why there is none.
@@ -275,6 +318,9 @@ func (f Fault) DetectText() string {
 	}
 	if f.Detected == 0 {
 		return "not detected"
+	}
+	if f.AtRestart {
+		return "at its restart, " + f.DetectAfter.Round(time.Microsecond).String()
 	}
 	return f.DetectAfter.Round(time.Microsecond).String()
 }

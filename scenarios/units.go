@@ -248,6 +248,16 @@ func FormatRate(perSecond float64) string {
 	return strconv.FormatFloat(perSecond, 'g', -1, 64) + "/s"
 }
 
+// FormatNumber writes a measured quantity (a rate, a mean) with three
+// significant digits below 100 and as a whole number from there: a slow
+// run's 0.372 tasks/s is not "0", and 1234 is not "1.23e+03" (%.3g).
+func FormatNumber(v float64) string {
+	if math.Abs(v) >= 100 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
 // FormatDuration writes a duration ParseDuration reads back ("0s" for zero).
 func FormatDuration(d time.Duration) string {
 	if d == 0 {

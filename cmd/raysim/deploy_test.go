@@ -438,7 +438,7 @@ func TestDeployFaultsNameLiveNodes(t *testing.T) {
 	// reports them.
 	out, errOut, code := c.raysim(nil, "analyze", trace)
 	require.Equal(t, 0, code, "raysim analyze: %s", errOut)
-	assert.Regexp(t, `(?m)^\S+\s+crash\s+n1\s+\S+ms`, out, "the kill of n1, detected, in analyze's faults:\n%s", out)
+	assert.Regexp(t, `(?m)^\S+\s+crash\s+n1\s+(at its restart, )?\S+ms`, out, "the kill of n1, detected, in analyze's faults:\n%s", out)
 	assert.Regexp(t, `(?m)^\S+\s+restart\s+n1\b`, out, "the restart of n1 in analyze's faults:\n%s", out)
 }
 

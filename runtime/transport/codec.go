@@ -9,12 +9,17 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 33: the global scheduler answers a heartbeat that
+// version is refused. 36: the global scheduler answers a heartbeat that
 // reports a queue with the other nodes' free room (ClusterRoom), and a
 // raylet hands queued tasks that fit there back (RespillTask); placements
 // are numbered (PlaceTask.Seq) and heartbeats echo the highest had
-// (Heartbeat.Placed).
-// 32: a lost object's rebuild is claimed from the task
+// (Heartbeat.Placed). 35: ray.Nodes and friends ask the scheduler for its
+// view (ClusterQuery, ClusterView). 34: raylets of a live cluster report their object
+// store's use to the coordinator (StoreReport), and a NodeStatus carries
+// it (Store). 33: a spec may carry its job (ActorSpec.Job, a
+// flag in the strategy byte, then a uvarint), and NodeDead says whether
+// the jobs of the node's drivers end (JobsEnd, Left: the low bits of
+// Beats). 32: a lost object's rebuild is claimed from the task
 // table (GcsRebuild), which answers with TaskInfo's Claim (sharing the
 // Recorded byte), and owners report a task's re-executions to it
 // (GcsTaskRerun): retries and rebuilds share max_retries.
@@ -66,7 +71,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 33
+const ProtocolVersion = 36
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.
