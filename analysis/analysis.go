@@ -206,6 +206,11 @@ type Placement struct {
 	// first, infeasible, or unfinished at the end): the four counts above
 	// and Unplaced add up to the tasks submitted.
 	Unplaced uint64 `json:",omitempty"`
+	// Respilled counts the queued tasks raylets handed back to the global
+	// scheduler because other nodes had room (task.placed "respilled: ..."),
+	// not first placements; RespilledBack those the scheduler placed back
+	// on their sender (the room taken meanwhile, or the policy's choice).
+	Respilled, RespilledBack uint64 `json:",omitempty"`
 	// Decisions counts acceptances by reason (the global scheduler's policy
 	// name for spilled tasks, local, actor ...), sorted by count.
 	Decisions []NameCount
@@ -807,6 +812,12 @@ func (t *taskState) attempt(node transport.NodeID) *attempt {
 
 func (a *analyzer) placed(r *traces.Record) {
 	t := a.task(r.Task)
+	switch {
+	case strings.HasPrefix(r.Detail, "respilled"):
+		a.rep.Placement.Respilled++
+	case strings.HasPrefix(r.Detail, "respill back"):
+		a.rep.Placement.RespilledBack++
+	}
 	if !t.placed && !t.reread { // a driver's re-read is no workload task (see submitted)
 		t.placed = true
 		p := &a.rep.Placement

@@ -212,6 +212,9 @@ func WriteText(w io.Writer, r *Report) error {
 		ds = append(ds, fmt.Sprintf("%s %d", d.Name, d.Count))
 	}
 	p("acceptances by reason: %s\n", strings.Join(ds, ", "))
+	if pl.Respilled > 0 {
+		p("re-spilled from queues %d (%d placed back on their node)\n", pl.Respilled, pl.RespilledBack)
+	}
 
 	t := r.Transfers
 	p("\n-- object transfers\n")

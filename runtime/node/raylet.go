@@ -88,8 +88,12 @@ type task struct {
 	cancelled bool
 	running   bool
 	args      []transport.Value
-	start     time.Duration // when it began running, since the raylet's born
-	actor     *actorHost    // method calls: the actor they run on
+	// start is when it began running, since the raylet was born; before
+	// it runs, movedIn marks a task placed here by a re-spill (respill.go),
+	// which moves no more (a flag of its own took the task to a larger
+	// size class).
+	start time.Duration
+	actor *actorHost // method calls: the actor they run on
 	// pinned: the by-reference arguments pinned for it, behind a pointer
 	// (nil for a task without any): 16 bytes less per task, a size class.
 	pinned *[]transport.ObjectID
@@ -276,6 +280,9 @@ type Raylet struct {
 	unannounced []unannounced
 
 	lease lease // until when this node may start work (see lease.go)
+	// placedSeq is the highest PlaceTask.Seq had from the global
+	// scheduler, echoed in heartbeats (Heartbeat.Placed).
+	placedSeq uint64
 }
 
 // unannounced is news for the GCS waiting for the registration's answer;
@@ -288,7 +295,10 @@ type unannounced struct {
 // Stats counts what a raylet did.
 type Stats struct {
 	Submitted, Spilled, Placed, Finished, Failed, Cancelled, Retried uint64
-	PullsStarted, PullsDone, BytesIn, BytesOut                       int64
+	// Respilled counts the queued tasks handed back to the global
+	// scheduler because another node had room for them (respill).
+	Respilled                                  uint64
+	PullsStarted, PullsDone, BytesIn, BytesOut int64
 }
 
 // New returns a raylet; it registers with the GCS and starts heartbeating on
@@ -367,7 +377,7 @@ func (r *Raylet) heartbeat() {
 	}
 	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.Heartbeat{
 		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.total, Available: r.free(),
-		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW, Sent: r.since()})
+		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW, Sent: r.since(), Placed: r.placedSeq})
 	if to := r.cfg.StoreReportTo; to != 0 {
 		r.env.Send(to, &transport.StoreReport{Node: r.self, Incarnation: r.cfg.Incarnation, Usage: r.StoreUsage()})
 	}
@@ -390,7 +400,7 @@ func (r *Raylet) Leave() {
 func (r *Raylet) tellScheduler() {
 	r.send(r.cfg.Layout.Scheduler, &transport.Heartbeat{
 		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.total, Available: r.free(),
-		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW})
+		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW, Placed: r.placedSeq})
 }
 
 // since is the time since the raylet was made (see task.start), on its
@@ -453,6 +463,9 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	r.env.Charge(r.cfg.Costs.Message)
 	switch m := m.(type) {
 	case *transport.PlaceTask:
+		if from == r.cfg.Layout.Scheduler && m.Seq > r.placedSeq {
+			r.placedSeq = m.Seq // echoed in heartbeats (Heartbeat.Placed)
+		}
 		if m.Reason == scheduler.ReasonCancelled {
 			spec := m.Spec
 			r.failCancelled(&spec)
@@ -648,6 +661,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GroupFound:
 		if from == r.cfg.Layout.Scheduler {
 			r.onGroupFound(m)
+		}
+	case *transport.ClusterRoom:
+		if from == r.cfg.Layout.Scheduler {
+			r.respill(m.Nodes)
 		}
 	case *transport.ClusterView:
 		if from == r.cfg.Layout.Scheduler {
@@ -871,6 +888,17 @@ func (r *Raylet) spillBlocked(spec *transport.TaskSpec) {
 }
 
 func (r *Raylet) spill(spec *transport.TaskSpec) {
+	r.leaving(spec)
+	if scheduler.WaitsForArgs(r.cfg.Policy) && r.awaitArgs(spec) {
+		return
+	}
+	r.sendSpill(spec)
+}
+
+// leaving prepares a task's departure from this node (a spill): its owner
+// here keeps a record of it from now on, and the readers here that
+// expected its results made here subscribe to their locations.
+func (r *Raylet) leaving(spec *transport.TaskSpec) {
 	if spec.Owner == r.self && r.owned[spec.ID] == nil {
 		r.own(spec)
 	}
@@ -883,10 +911,6 @@ func (r *Raylet) spill(spec *transport.TaskSpec) {
 			r.subscribe(id)
 		}
 	}
-	if scheduler.WaitsForArgs(r.cfg.Policy) && r.awaitArgs(spec) {
-		return
-	}
-	r.sendSpill(spec)
 }
 
 // awaitArgs defers spec's spill until each of its by-reference arguments
@@ -988,7 +1012,15 @@ func (r *Raylet) sendSpill(spec *transport.TaskSpec) {
 	}
 	r.Stats.Spilled++
 	m := &transport.SpillTask{Spec: *spec}
-	for _, a := range spec.Args {
+	r.argLocs(m)
+	r.emit(transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.cfg.Layout.Scheduler, Task: spec.ID, Detail: "spilled"})
+	r.send(r.cfg.Layout.Scheduler, m)
+}
+
+// argLocs fills a spill's Locs: where its by-reference arguments are, as
+// far as this node knows.
+func (r *Raylet) argLocs(m *transport.SpillTask) {
+	for _, a := range m.Spec.Args {
 		if !a.IsRef {
 			continue
 		}
@@ -998,8 +1030,6 @@ func (r *Raylet) sendSpill(spec *transport.TaskSpec) {
 			m.Locs = append(m.Locs, l)
 		}
 	}
-	r.emit(transport.Event{Kind: transport.EvTaskPlaced, Node: r.self, Peer: r.cfg.Layout.Scheduler, Task: spec.ID, Detail: "spilled"})
-	r.send(r.cfg.Layout.Scheduler, m)
 }
 
 // accept queues a task here: its arguments are fetched, then it waits for
@@ -1013,6 +1043,9 @@ func (r *Raylet) accept(spec *transport.TaskSpec, reason string) {
 		return // a duplicate (a retry racing the original): one run is enough
 	}
 	t := &task{spec: spec}
+	if strings.HasPrefix(reason, scheduler.ReasonRespill+" (") {
+		t.start = movedIn
+	}
 	r.tasks.Set(spec.ID, t)
 	if spec.IsCreation() {
 		r.promised = r.promised.Add(spec.Resources) // until it runs (run) or goes (dropQueued)

@@ -41,6 +41,41 @@ type nodeView struct {
 	queue    int
 	meanTask time.Duration
 	meanBW   uint64 // bytes/s, 0: not measured
+	// offered: of avail, what a ClusterRoom offered since the node's last
+	// heartbeat and no placement has taken yet (see offerRoom).
+	offered transport.Resources
+	// inflight are the placements sent to this incarnation that its last
+	// heartbeat did not count yet (numbered above its Heartbeat.Placed),
+	// oldest first: their resources are taken from its Available.
+	inflight []inflight
+}
+
+// inflight is one placement on its way to a node (nodeView.inflight).
+type inflight struct {
+	seq uint64
+	res transport.Resources
+}
+
+// beat takes a heartbeat of the view's incarnation: its load, less the
+// placements sent after it was (the node had not had them: its
+// Available counted their resources free, and a second placement, or a
+// re-spill, took them again).
+func (v *nodeView) beat(m *transport.Heartbeat) {
+	v.total, v.avail, v.queue, v.meanTask, v.meanBW = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime, m.MeanBandwidth
+	v.offered = transport.Resources{}
+	n := 0
+	for n < len(v.inflight) && v.inflight[n].seq <= m.Placed {
+		n++
+	}
+	if n > 0 {
+		k := copy(v.inflight, v.inflight[n:])
+		clear(v.inflight[k:])
+		v.inflight = v.inflight[:k]
+	}
+	for _, p := range v.inflight {
+		v.avail = v.avail.Sub(p.res)
+	}
+	v.queue += len(v.inflight)
 }
 
 // Global is the global scheduler: it places spilled tasks on raylets from
@@ -51,6 +86,13 @@ type Global struct {
 	// spiller is the raylet whose SpillTask is being placed (0: none, a
 	// held task's retry): see place.
 	spiller transport.NodeID
+	// respill: the task being placed is a RespillTask (see place).
+	respill bool
+	// room is the scratch list of a ClusterRoom (offerRoom); backlogged
+	// the nodes whose last heartbeat reported a queue, in the order they
+	// did (offerRoomTo).
+	room       []transport.NodeRoom
+	backlogged []*nodeView
 	// rejected: the refused groups kept, oldest first (see reject).
 	rejected []transport.GroupID
 	env      transport.Env
@@ -175,12 +217,21 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			g.register(m.Node, m.Incarnation, m.Total)
 		}
 		if v := g.index[m.Node]; v != nil && !v.dead && v.inc == m.Incarnation {
-			v.total, v.avail, v.queue, v.meanTask, v.meanBW = m.Total, m.Available, int(m.QueueLen), m.MeanTaskTime, m.MeanBandwidth
+			v.beat(m)
 			if len(g.infeasible) > 0 {
 				g.retryOn(v)
 			}
 			if len(g.groupOrder) > 0 {
 				g.retryGroups()
+			}
+			if from != m.Node { // once per heartbeat period: the node table's copy
+				switch {
+				case m.QueueLen > 0:
+					g.noteBacklog(v)
+					g.offerRoom(v)
+				case len(g.backlogged) > 0 && hasRoom(v.avail):
+					g.offerRoomTo(v)
+				}
 			}
 		}
 	case *transport.SpillTask:
@@ -199,6 +250,17 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		}
 		g.place(m)
 		g.spiller = 0
+	case *transport.RespillTask:
+		if !g.isNode(from) || m.Spec.IsCreation() {
+			return // only a raylet re-spills, and never an actor's creation
+		}
+		if g.starting {
+			g.early = append(g.early, &m.SpillTask) // placed as a spill, after start-up
+			return
+		}
+		g.spiller, g.respill = from, true
+		g.place(&m.SpillTask)
+		g.spiller, g.respill = 0, false
 	case *transport.CancelTask:
 		drop := func(s *transport.SpillTask) bool {
 			if s.Spec.ID != m.Task || s.Spec.IsCreation() { // actors end by Kill, not Cancel
@@ -284,9 +346,16 @@ func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resou
 		// A new incarnation: the raylet dropped its old one's bundles.
 		g.groupsLost(id, v.inc)
 	}
+	if inc > v.inc {
+		v.inflight = v.inflight[:0] // placements on an earlier incarnation
+	}
 	v.inc, v.dead = inc, false
 	g.ownersKnown(id, inc)
 	v.total, v.avail, v.queue = total, total, 0
+	for _, p := range v.inflight { // a registration again: what is on its way still is
+		v.avail = v.avail.Sub(p.res)
+	}
+	v.queue += len(v.inflight)
 	if g.starting {
 		if g.allRegistered() {
 			g.started()
@@ -338,9 +407,17 @@ func addBytes(sum, size int64) int64 {
 // ReasonUnschedulable means no node can ever run it (a hard affinity to a
 // node the cluster does not have, or one too small for it): the owner
 // fails it with ErrKindUnschedulable, as Ray fails such a task.
+//
+// ReasonRespill begins the reason of a re-spilled task's placement on
+// another node than its sender ("respill (bottom-up)"): the raylet there
+// does not re-spill it again. ReasonRespillBack begins that of one placed
+// back on its sender (the room it was sent for was taken meanwhile, or
+// the policy prefers the sender), which may send it again.
 const (
 	ReasonCancelled     = "cancelled"
 	ReasonUnschedulable = "unschedulable"
+	ReasonRespill       = "respill"
+	ReasonRespillBack   = "respill back"
 )
 
 func (g *Global) place(m *transport.SpillTask) {
@@ -384,13 +461,26 @@ func (g *Global) place(m *transport.SpillTask) {
 		// there waits behind its blocked ancestors for good. It goes to
 		// another node with room, or is held until a heartbeat shows one
 		// (the spiller's included: a held task's retry names no spiller).
-		if v.id == g.spiller && placedOnFree(spec) && !spec.IsCreation() {
+		if v.id == g.spiller && placedOnFree(spec) && !spec.IsCreation() && !g.respill {
 			continue
 		}
 		if (spec.Strategy == transport.StrategyNodeHard || soft) && v.id != spec.Target {
 			continue
 		}
 		c := Candidate{Node: v.id, Total: v.total, Available: v.avail, QueueLen: v.queue, MeanTaskTime: v.meanTask, Bandwidth: float64(v.meanBW)}
+		if g.respill {
+			// A queued task handed back (RespillTask) goes where its
+			// resources are free now, or stays with its sender, whose
+			// queue it waits in (nothing free there for it: that is why
+			// it came) and which may still be the best, holding its
+			// inputs: the policy chooses, as Ray's raylet re-runs its
+			// policy over its queue.
+			if v.id == g.spiller {
+				c.Available = transport.Resources{}
+			} else if !spec.Resources.Fits(v.avail) {
+				continue
+			}
+		}
 		for _, l := range m.Locs {
 			if slices.Contains(l.Nodes, v.id) {
 				c.LocalBytes = addBytes(c.LocalBytes, l.Size)
@@ -443,15 +533,124 @@ func (g *Global) place(m *transport.SpillTask) {
 	}
 	g.placed++
 	target := g.cands[i].Node
+	if g.respill {
+		if target == g.spiller {
+			reason = ReasonRespillBack + " (" + reason + ")"
+		} else {
+			reason = ReasonRespill + " (" + reason + ")"
+		}
+		if v := g.index[g.spiller]; v != nil && v.queue > 0 {
+			v.queue-- // it left the sender's queue (placed back there, it counts again below)
+		}
+	}
 	// Count the task in the view at once, so a burst of spills between two
 	// heartbeats spreads instead of piling onto one node.
 	g.index[target].queue++
 	g.index[target].avail = g.index[target].avail.Sub(spec.Resources)
+	if t := g.index[target]; !t.offered.IsZero() {
+		t.offered = nonNegative(t.offered.Sub(spec.Resources))
+	}
 	inc := g.index[target].inc
-	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason, Incarnation: inc})
+	g.index[target].inflight = append(g.index[target].inflight, inflight{seq: g.placed, res: spec.Resources})
+	g.env.Send(target, &transport.PlaceTask{Spec: m.Spec, Reason: reason, Incarnation: inc, Seq: g.placed})
 	// The owner learns where its task went, so it can retry it if that node
 	// dies.
 	g.env.Send(spec.Owner, &transport.TaskPlaced{Task: spec.ID, Node: target, Incarnation: inc, Attempt: spec.Attempt, Rebuild: spec.Rebuild})
+}
+
+// offerRoom answers the heartbeat of node q, which reported a queue, with
+// the other live nodes that have resources free (ClusterRoom), as Ray's
+// raylets see the cluster's resources through their resource view and
+// spill queued tasks to a node with room. The view is this scheduler's
+// (heartbeats less its placements since), and a re-spill is placed only
+// where it still shows room (see place). Room offered once is not offered
+// again until the node's next heartbeat (nodeView.offered, less what
+// placements took of it since): two offers of the same room, to two
+// raylets or twice to one before its re-spills came, sent twice the
+// tasks it holds, and the second half back (228 of 356 re-spills in
+// scenarios/autoscale-backlog.yaml). Nothing is sent when no other node
+// has room, nor during start-up (the spills then wait for every node: see
+// place).
+func (g *Global) offerRoom(q *nodeView) {
+	if g.starting {
+		return
+	}
+	g.room = g.room[:0]
+	for _, v := range g.nodes {
+		if v == q || v.dead || !hasRoom(v.avail) {
+			continue
+		}
+		room := v.avail
+		if !v.offered.IsZero() {
+			room = nonNegative(room.Sub(v.offered))
+			if !hasRoom(room) {
+				continue
+			}
+		}
+		g.room = append(g.room, transport.NodeRoom{Node: v.id, Available: room})
+		v.offered = v.offered.Add(room)
+		if len(g.room) == transport.MaxRoomNodes {
+			break
+		}
+	}
+	if len(g.room) == 0 {
+		return
+	}
+	g.env.Charge(g.cfg.Costs.Schedule)
+	g.env.Send(q.id, &transport.ClusterRoom{Nodes: slices.Clone(g.room)})
+}
+
+// nonNegative is r with its negative amounts zero.
+func nonNegative(r transport.Resources) transport.Resources {
+	r.CPU, r.GPU = max(r.CPU, 0), max(r.GPU, 0)
+	if slices.ContainsFunc(r.Custom, func(q transport.Quantity) bool { return q.Amount < 0 }) {
+		r.Custom = slices.Clone(r.Custom)
+		for i := range r.Custom {
+			r.Custom[i].Amount = max(r.Custom[i].Amount, 0)
+		}
+	}
+	return r
+}
+
+// noteBacklog records that v's heartbeat reported a queue (offerRoomTo).
+func (g *Global) noteBacklog(v *nodeView) {
+	if !slices.Contains(g.backlogged, v) {
+		g.backlogged = append(g.backlogged, v)
+	}
+}
+
+// offerRoomTo offers the room node v's heartbeat shows to the node with
+// the longest queue per CPU (of those whose last heartbeat reported one;
+// the first of them on a tie), at once: waiting for that node's own
+// heartbeat left v idle for up to a heartbeat period each time a task
+// ended there, and a backlog drained at the pace of heartbeats.
+func (g *Global) offerRoomTo(v *nodeView) {
+	var best *nodeView
+	g.backlogged = slices.DeleteFunc(g.backlogged, func(b *nodeView) bool { return b.dead || b.queue <= 0 })
+	for _, b := range g.backlogged {
+		if b == v {
+			continue
+		}
+		if best == nil || shorterPerCPU(&Candidate{Total: best.total, QueueLen: best.queue}, &Candidate{Total: b.total, QueueLen: b.queue}) {
+			best = b
+		}
+	}
+	if best != nil {
+		g.offerRoom(best)
+	}
+}
+
+// hasRoom reports whether r has any resource free (a positive amount).
+func hasRoom(r transport.Resources) bool {
+	if r.CPU > 0 || r.GPU > 0 {
+		return true
+	}
+	for _, q := range r.Custom {
+		if q.Amount > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // pickSpread is Ray's spread policy: round-robin over the candidates,

@@ -278,7 +278,9 @@ func TestCapturedTaskPlacedOnFreeBundles(t *testing.T) {
 	node := to[0]
 	total := g.index[node].total // its CPUs, and its bundle's renamed
 	require.NotEmpty(t, total.Custom)
-	g.Handle(50, &transport.Heartbeat{Node: node, Incarnation: 1, Total: total, Available: total})
+	// (It has had every placement: Placed; one still on its way would
+	// keep its resources taken in the view.)
+	g.Handle(50, &transport.Heartbeat{Node: node, Incarnation: 1, Total: total, Available: total, Placed: g.Placed()})
 	placed, to2 := sentOf[*transport.PlaceTask](env, mark)
 	require.Len(t, placed, 1)
 	require.Equal(t, node, to2[0])

@@ -9,9 +9,13 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 36: an error value may carry the runtime error
+// version is refused. 37: the global scheduler answers a heartbeat that
+// reports a queue with the other nodes' free room (ClusterRoom), and a
+// raylet hands queued tasks that fit there back (RespillTask); placements
+// are numbered (PlaceTask.Seq) and heartbeats echo the highest had
+// (Heartbeat.Placed) (36 on its branch). 36: an error value may carry the runtime error
 // kinds its user code's error wrapped (Value.Causes, ObjectChunk.Causes:
-// a flag in the ErrKind byte, then a uvarint). 35: the merge of a task's
+// a flag in the ErrKind byte, then a uvarint). 35: ray.Nodes asks the scheduler for its view (ClusterQuery, ClusterView), and the merge of a task's
 // job (33 on its branch) and the store report (34 on its). 34: raylets of a live cluster report their object
 // store's use to the coordinator (StoreReport), and a NodeStatus carries
 // it (Store). 33: a spec may carry its job (ActorSpec.Job, a
@@ -69,7 +73,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 36
+const ProtocolVersion = 37
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -813,6 +813,8 @@ const (
 	KindStreamEnded
 	KindGcsRebuild
 	KindGcsTaskRerun
+	KindClusterRoom
+	KindRespillTask
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -1247,6 +1249,33 @@ type SpillTask struct {
 	Locs []ObjectLoc
 }
 
+// RespillTask: a raylet hands back to the global scheduler a task it had
+// queued (accepted, its arguments here, waiting for resources) because the
+// scheduler's ClusterRoom showed another node with the task's resources
+// free, as Ray's raylet spills a queued task back when its resource view
+// shows room elsewhere. The scheduler places it as a spill, among the
+// nodes with the resources free now and the sender (which has not: it may
+// still be the best, holding the task's inputs); none but the sender, it
+// goes back there.
+type RespillTask struct{ SpillTask }
+
+// ClusterRoom: the global scheduler's answer to a heartbeat that reported
+// a queue: the other live nodes with resources free, as its view has them
+// (their heartbeats less its placements since), at most MaxRoomNodes of
+// them. The raylet re-spills (RespillTask) as many of its queued tasks as
+// fit there, no more.
+type ClusterRoom struct{ Nodes []NodeRoom }
+
+// NodeRoom is one node's free resources in a ClusterRoom.
+type NodeRoom struct {
+	Node      NodeID
+	Available Resources
+}
+
+// MaxRoomNodes bounds the nodes one ClusterRoom lists: a raylet re-spills
+// at most what fits on them in one round.
+const MaxRoomNodes = 64
+
 // PlaceTask: the global scheduler assigns a task to a raylet. Incarnation
 // is the raylet's incarnation the scheduler placed it on (0: not known),
 // the one its TaskPlaced names to the owner: a later incarnation does not
@@ -1255,6 +1284,11 @@ type PlaceTask struct {
 	Spec        TaskSpec
 	Reason      string
 	Incarnation uint64
+	// Seq numbers the scheduler's placements (0: not one, an owner's
+	// cancelled or unschedulable answer); the raylet's heartbeats echo
+	// the highest it has had (Heartbeat.Placed), so the scheduler knows
+	// which of its placements a heartbeat's Available already counts.
+	Seq uint64
 }
 
 // GcsAddTask writes a task spec to the task table (lineage).
@@ -1405,6 +1439,12 @@ type Heartbeat struct {
 	// (time since its raylet was made): the node table answers with it
 	// (HeartbeatAck.From). No other node reads it.
 	Sent time.Duration
+	// Placed is the highest PlaceTask.Seq the node had from the global
+	// scheduler when it sent the heartbeat: the scheduler's placements
+	// numbered above it were still on their way, and the scheduler takes
+	// their resources from Available (a stale Available showed room a
+	// placement had taken, and re-spills filled it twice).
+	Placed uint64
 	// Held is how long the heartbeat waited at the head of the node
 	// table's chain before the head took it (on the head's monotonic
 	// clock), stamped there over whatever the sender wrote; unused by an
@@ -1754,14 +1794,32 @@ func (m *SpillTask) UnmarshalWire(d *Decoder) {
 		}
 	}
 }
+func (*RespillTask) Kind() Kind { return KindRespillTask }
+func (*ClusterRoom) Kind() Kind { return KindClusterRoom }
+func (m *ClusterRoom) MarshalWire(e *Encoder) {
+	e.Uvarint(uint64(len(m.Nodes)))
+	for _, n := range m.Nodes {
+		e.Node(n.Node)
+		e.Resources(n.Available)
+	}
+}
+func (m *ClusterRoom) UnmarshalWire(d *Decoder) {
+	if n := d.Count(MaxRoomNodes, minNodeRoomBytes); n > 0 {
+		m.Nodes = make([]NodeRoom, n)
+		for i := range m.Nodes {
+			m.Nodes[i] = NodeRoom{Node: d.Node(), Available: d.Resources()}
+		}
+	}
+}
 func (m *PlaceTask) MarshalWire(e *Encoder) {
 	e.Spec(&m.Spec)
 	e.String(m.Reason)
 	e.Uvarint(m.Incarnation)
+	e.Uvarint(m.Seq)
 }
 func (m *PlaceTask) UnmarshalWire(d *Decoder) {
 	d.Spec(&m.Spec)
-	m.Reason, m.Incarnation = d.String(), d.Uvarint()
+	m.Reason, m.Incarnation, m.Seq = d.String(), d.Uvarint(), d.Uvarint()
 }
 func (m *GcsAddTask) MarshalWire(e *Encoder) { e.Spec(&m.Spec) }
 func (m *GcsAddTask) UnmarshalWire(d *Decoder) {
@@ -1796,6 +1854,9 @@ const (
 	// an ObjectLoc: an object ID (8-byte task and a varint), Size, and
 	// the count of Nodes.
 	minObjectLocBytes = 9 + 1 + 1
+	// a NodeRoom: a node ID (a varint) and a Resources (CPU, GPU and the
+	// count of custom amounts, a varint each).
+	minNodeRoomBytes = 1 + 3
 )
 
 func (m *GcsAddTasks) UnmarshalWire(d *Decoder) {
@@ -1912,11 +1973,12 @@ func (m *Heartbeat) MarshalWire(e *Encoder) {
 	e.Uvarint(m.MeanBandwidth)
 	e.Duration(m.Sent)
 	e.Duration(m.Held)
+	e.Uvarint(m.Placed)
 }
 func (m *Heartbeat) UnmarshalWire(d *Decoder) {
 	m.Node, m.Incarnation, m.Total, m.Available = d.Node(), d.Uvarint(), d.ResourcesNonNeg(), d.Resources()
 	m.QueueLen, m.MeanTaskTime, m.MeanBandwidth = uint32(d.Count(1<<32-1, 0)), d.Duration(), d.Uvarint()
-	m.Sent, m.Held = d.Duration(), d.Duration()
+	m.Sent, m.Held, m.Placed = d.Duration(), d.Duration(), d.Uvarint()
 	if m.MeanTaskTime < 0 {
 		d.Fail(fmt.Errorf("%w: negative mean task time %v", ErrInvalid, m.MeanTaskTime))
 	}
@@ -2051,6 +2113,8 @@ func init() {
 	register(KindStreamEnded, func() Message { return new(StreamEnded) })
 	register(KindGcsRebuild, func() Message { return new(GcsRebuild) })
 	register(KindGcsTaskRerun, func() Message { return new(GcsTaskRerun) })
+	register(KindClusterRoom, func() Message { return new(ClusterRoom) })
+	register(KindRespillTask, func() Message { return new(RespillTask) })
 }
 
 // StreamWait asks a generator task's owner (TaskSpec.Owner) to answer

@@ -6,6 +6,7 @@ import (
 
 	"raysim/netsim"
 	"raysim/runtime/ray"
+	"raysim/runtime/scheduler"
 	"raysim/runtime/transport"
 	"raysim/scenarios"
 )
@@ -13,9 +14,14 @@ import (
 // autoscaler is the runner's model of Ray's autoscaler for the groups
 // with autoscale (scenarios.Autoscale): every AutoscalePeriod of virtual
 // time it reads the demand the cluster cannot meet and launches nodes of
-// those groups, and terminates their nodes idle past their timeout. It
-// reads the global scheduler's views as Ray's autoscaler reads the GCS's
-// resource demand reports, taking no virtual time and sending no message
+// those groups, and terminates their nodes idle past their timeout. The
+// demand is the tasks held as infeasible, the unplaced bundles of pending
+// placement groups, and the raylets' queued backlog that cannot start
+// soon and fits no node's free resources (backlog): the raylets re-spill
+// such tasks onto nodes with room, the launched ones included. It reads
+// the global scheduler's views and the raylets' queues as Ray's
+// autoscaler reads the GCS's resource demand reports (the raylets' load,
+// queued tasks included), taking no virtual time and sending no message
 // of its own; its launches and terminations are logged as custom events
 // ("autoscaler ...") in the trace.
 type autoscaler struct {
@@ -87,7 +93,8 @@ func holdsBundle(total transport.Resources) bool {
 }
 
 // request is one demand the nodes up cannot meet: a task held as
-// infeasible, or an unplaced bundle of a pending placement group; alone
+// infeasible, an unplaced bundle of a pending placement group, or a task
+// of a node's backlog (see backlog); alone
 // (a STRICT_SPREAD group's bundles) it takes a node of its own.
 type request struct {
 	res   transport.Resources
@@ -109,11 +116,10 @@ func (a *autoscaler) round() {
 			transport.Resources{Custom: l.Total.Custom}.Fits(transport.Resources{Custom: l.Available.Custom}) &&
 			!holdsBundle(l.Total)
 	}
-	// The demand: tasks held as infeasible, and the unplaced bundles of
-	// placement groups (Ray's autoscaler counts both). Not the tasks
-	// queued on the nodes up: a raylet keeps what it queued (it does not
-	// spill it again when a node joins, as Ray's does), so nodes launched
-	// for them would stay idle and be terminated, again and again.
+	// The demand: tasks held as infeasible, the unplaced bundles of
+	// placement groups, and the backlog queued on the nodes up (Ray's
+	// autoscaler counts all three: its raylets report their queued
+	// resource load).
 	var demand []request
 	for _, spec := range g.Infeasible() {
 		demand = append(demand, request{res: spec.Resources})
@@ -128,6 +134,7 @@ func (a *autoscaler) round() {
 			}
 		}
 	}
+	demand = append(demand, a.backlog(g.Loads())...)
 	taken := make([]bool, len(demand))
 	now := a.c.Netsim().Now()
 	for _, p := range a.pools {
@@ -217,6 +224,45 @@ func (a *autoscaler) round() {
 			}
 		}
 	}
+}
+
+// backlog is the queued demand of the nodes up that the cluster cannot
+// meet soon: each node's tasks queued beyond its next wave that another
+// node could run (node.Raylet.Backlog), less what fits the resources free
+// on the live nodes (loads, the scheduler's view; packed first fit, as
+// Ray's autoscaler packs demand onto the nodes it has before it launches
+// any). Raylets re-spill such tasks to nodes with room (a launched node
+// once it registers), so a node launched for them gets them; the rest
+// fits nowhere now, or on a node just registered, which the next round
+// sees with room, so a backlog being moved launches nothing more.
+func (a *autoscaler) backlog(loads []scheduler.NodeLoad) []request {
+	var room []transport.Resources
+	for _, l := range loads {
+		if !l.Dead {
+			room = append(room, l.Available)
+		}
+	}
+	var out []request
+	for i := range a.s.Cluster.Nodes {
+		if !a.up(i) {
+			continue
+		}
+		r := a.c.Raylet(i)
+		if r == nil {
+			continue
+		}
+	next:
+		for _, res := range r.Backlog() {
+			for b := range room {
+				if res.Fits(room[b]) {
+					room[b] = room[b].Sub(res)
+					continue next
+				}
+			}
+			out = append(out, request{res: res})
+		}
+	}
+	return out
 }
 
 // log records an autoscaler decision about node i in the trace.

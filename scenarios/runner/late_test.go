@@ -163,3 +163,69 @@ func TestHoldsBundle(t *testing.T) {
 	withBundle := plain.Add(transport.BundleResources(g, 0, transport.Resources{CPU: transport.Units(1)}))
 	assert.True(t, holdsBundle(withBundle))
 }
+
+// TestAutoscalerLaunchesForBacklog: a burst queued on the only node up (a
+// 2-CPU head keeps the 200 tasks it can run) is demand: the autoscaler
+// launches the pool's nodes in its first round, the head's raylet
+// re-spills its backlog onto them once they register, and the burst ends
+// well before the 10s the head alone takes (before: no launch, 10s). No
+// flapping: nothing is launched again, and each launched node is
+// terminated once, idle after the burst; a later burst the head can run
+// at once launches nothing. Every result right, the same digest twice.
+func TestAutoscalerLaunchesForBacklog(t *testing.T) {
+	const yaml = `
+name: backlog
+seed: 1
+duration_limit: 1m
+cluster:
+  nodes:
+    - {name: head, cpus: 2}
+    - {name: pool, count: 4, cpus: 4, autoscale: {min: 0, boot: 1s, idle_timeout: 5s}}
+workload:
+  - generator: parallel
+    params: {tasks: 200, duration: 100ms, free: true}
+  - generator: parallel
+    params: {tasks: 2, duration: 100ms, free: true}
+    start: 20s
+expect:
+  all_complete: true
+  results_correct: true
+`
+	s, err := scenarios.Parse("backlog.yaml", []byte(yaml))
+	require.NoError(t, err)
+	var digests []string
+	for range 2 {
+		var launches, terminations []time.Duration
+		var lastBurst time.Duration
+		ranOn := map[transport.NodeID]int{}
+		r, err := Run(context.Background(), s, Options{
+			OnNetEvent: func(ev *netsim.Event) {
+				if ev.Kind == netsim.EvCustom && strings.HasPrefix(ev.Detail, "autoscaler ") {
+					if strings.Contains(ev.Detail, ": launch") {
+						launches = append(launches, ev.At)
+					} else {
+						terminations = append(terminations, ev.At)
+					}
+				}
+			},
+			OnEvent: func(at time.Duration, ev *transport.Event) {
+				if ev.Kind == transport.EvTaskFinished && at < 15*time.Second {
+					lastBurst = max(lastBurst, at)
+				}
+				if ev.Kind == transport.EvTaskRunning && ev.Detail == "parallel" && at < 15*time.Second {
+					ranOn[ev.Node]++
+				}
+			}})
+		require.NoError(t, err)
+		assert.True(t, r.OK, "%+v", r.Expectations)
+		require.Len(t, launches, 4, "the pool's 4 nodes, once each")
+		for _, at := range launches {
+			assert.Equal(t, time.Second, at, "all in the first round")
+		}
+		assert.Less(t, lastBurst, 5*time.Second, "the burst ends well before the head alone would (10s)")
+		assert.Len(t, ranOn, 5, "the head and the 4 launched nodes ran the burst: %v", ranOn)
+		assert.Len(t, terminations, 4, "each launched node terminated once, idle after the burst")
+		digests = append(digests, r.Digest)
+	}
+	assert.Equal(t, digests[0], digests[1])
+}
