@@ -77,6 +77,8 @@ type suite struct {
 	// makeOwned creates, in a task, a counter on node 1 (see
 	// fateshareCases) and returns its handle.
 	makeOwned *ray.Func[ray.ActorHandle[counter]]
+	// owner are the functions of ownerDeathCases.
+	owner *ownerFuncs
 	// crash crashes node i of the case's cluster (not the driver's, 0);
 	// nil where the runner cannot (a run of many cases on one cluster).
 	crash func(i int)
@@ -93,6 +95,7 @@ func newSuite() *suite {
 	s.multi = newMultiFuncs(s.reg)
 	s.makeOwned = newMakeOwned(s)
 	s.gen = newGenFuncs(s.reg)
+	s.owner = newOwnerFuncs(s.reg)
 	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
 	// makeNamed creates a counter named "race" holding x and reads it:
 	// x, or -1 when New refused the name, or -2 when the actor was ended.

@@ -140,6 +140,9 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		}
 		if v := g.index[m.Node]; v != nil && v.inc <= m.Incarnation {
 			v.dead = true
+			if len(g.infeasible) > 0 {
+				g.failDeadTarget(m.Node)
+			}
 		}
 		g.groupsLost(m.Node, m.Incarnation)
 	case *transport.Heartbeat:
@@ -416,19 +419,21 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 	if spec.Strategy == transport.StrategyNodeHard {
 		// Only its target can run it. A target the cluster does not have,
 		// or one too small for it, never will: the task fails, as Ray's
-		// does (TaskUnschedulableError). One not registered yet, or dead,
-		// may come (back): the task waits for it, with a warning.
+		// does (TaskUnschedulableError). So does one declared dead, as a
+		// dead Ray node never comes back (see failDeadTarget). One not
+		// registered yet may come: the task waits for it, with a warning.
 		var fail string
 		v := g.index[spec.Target]
 		switch {
 		case v == nil && (g.cfg.Layout == nil || !slices.Contains(g.cfg.Layout.Raylets, spec.Target)):
 			fail = fmt.Sprintf("its hard affinity's node %d is not in the cluster (node IDs count from 1: ray.RayletID(i) is the i-th node's)", spec.Target)
+		case v != nil && v.dead && !heldForDeadTarget(spec):
+			fail = deadTargetMsg(spec.Target)
 		case v != nil && !spec.Resources.Fits(v.total):
 			fail = fmt.Sprintf("its hard affinity's node %d has not %s (%s)", spec.Target, spec.Resources, spec.Resources.Missing(v.total))
 		}
 		if fail != "" {
-			g.emit(transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: spec.ID, Detail: fail + ": the task fails"})
-			g.env.Send(spec.Owner, &transport.PlaceTask{Spec: m.Spec, Reason: ReasonUnschedulable + ": " + fail})
+			g.failUnschedulable(m, fail)
 			return
 		}
 	}
@@ -467,6 +472,54 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 	}
 	g.warned[spec.ID] = true
 	g.emit(transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: spec.ID, Detail: detail})
+}
+
+// failUnschedulable fails a task with a hard affinity no node can meet:
+// its owner stores ErrKindUnschedulable (and buries an actor whose
+// creation it was).
+func (g *Global) failUnschedulable(m *transport.SpillTask, why string) {
+	g.emit(transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: m.Spec.ID, Detail: why + ": the task fails"})
+	g.env.Send(m.Spec.Owner, &transport.PlaceTask{Spec: m.Spec, Reason: ReasonUnschedulable + ": " + why})
+}
+
+// deadTargetMsg says why a task pinned to a dead node fails.
+func deadTargetMsg(target transport.NodeID) string {
+	return fmt.Sprintf("its hard affinity's node %d is dead (declared dead by the node table; a task or actor pinned to a dead node fails, as Ray's, whose dead nodes never come back)", target)
+}
+
+// heldForDeadTarget reports whether a task pinned to a dead node is held
+// for the node's return instead of failing: a GCS restart of an actor
+// (transport.IsRestart). Its owner, which would take the failure and bury
+// the actor, is not the one placing it (the actor table is), and may be
+// dead itself; held, the restart is placed when the node registers again
+// (a simulated restart under the same NodeID), as before.
+func heldForDeadTarget(spec *transport.TaskSpec) bool {
+	return spec.IsCreation() && transport.IsRestart(spec.Attempt)
+}
+
+// failDeadTarget fails, in the order they were held, the held tasks and
+// actor creations pinned by a hard affinity to a node just declared dead
+// (an actor waiting there for its resources): as Ray fails a task whose
+// hard affinity names a dead node (TaskUnschedulableError,
+// ActorUnschedulableError), a dead node never coming back there. A node
+// that restarts under the same NodeID (the simulator's restart, a fenced
+// node rejoining) is a live target again once it registers: what is
+// placed from then on goes there. Only the held tasks are looked at, not
+// every task (those queued on the dead node died with it, and their
+// owners retry them, which fails them here).
+func (g *Global) failDeadTarget(node transport.NodeID) {
+	var failed []*transport.SpillTask
+	g.infeasible = slices.DeleteFunc(g.infeasible, func(s *transport.SpillTask) bool {
+		if s.Spec.Strategy == transport.StrategyNodeHard && s.Spec.Target == node && !heldForDeadTarget(&s.Spec) {
+			failed = append(failed, s)
+			return true
+		}
+		return false
+	})
+	for _, s := range failed {
+		delete(g.warned, s.Spec.ID)
+		g.failUnschedulable(s, deadTargetMsg(node))
+	}
 }
 
 // retryOn places again the held tasks node v could take now, as its

@@ -9,7 +9,10 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 32: a lost object's rebuild is claimed from the task
+// version is refused. 33: ObjectOrphaned (the owner of an object's task
+// died before the task finished: its readers rebuild it) and GcsAdoptRun
+// (a node running such a task holds the rebuild, so readers wait for its
+// run). 32: a lost object's rebuild is claimed from the task
 // table (GcsRebuild), which answers with TaskInfo's Claim (sharing the
 // Recorded byte), and owners report a task's re-executions to it
 // (GcsTaskRerun): retries and rebuilds share max_retries.
@@ -61,7 +64,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 32
+const ProtocolVersion = 33
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.
