@@ -250,9 +250,14 @@ func Duration(d time.Duration) Option {
 // NodeAffinity pins the task (or actor; not a method call) to a node. As Ray's
 // NodeAffinitySchedulingStrategy: while the node is alive and can run it
 // (its total resources suffice), it runs there only, waiting for the
-// node's resources when they are busy; otherwise hard affinity fails the
-// task (ErrUnschedulable) or holds it until the node comes back, and soft
-// lets it run elsewhere.
+// node's resources when they are busy; otherwise soft lets it run
+// elsewhere, and hard fails it (ErrUnschedulable; an actor is then dead)
+// when the node is not in the cluster, too small, or declared dead —
+// submitted after the death, or pending at it (held for the node's
+// resources, or running there and retried) — and holds it while the node
+// has not registered yet. A simulated node restarting under the same
+// NodeID takes what is placed once it has registered again; a GCS
+// restart of a pinned actor waits for the node's return.
 func NodeAffinity(n transport.NodeID, soft bool) Option {
 	return func(o *options) {
 		o.group, o.strategySet = nil, true // one scheduling strategy: the last given
