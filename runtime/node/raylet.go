@@ -430,6 +430,15 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 					r.sendActorUpdate(&transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorDead, Name: spec.A().Name,
 						Cause: transport.CutCause("its creation can never be placed: " + why)})
 				}
+			} else if spec.IsCreation() && transport.IsRestart(spec.Attempt) && spec.Owner == r.self {
+				// A GCS restart of an actor created here that can never
+				// be placed (its hard affinity's node is dead): the
+				// actor is dead for good, as Ray's, and its owner says
+				// so (the scheduler fails a restart only while the owner
+				// lives).
+				delete(r.restarts, spec.Actor)
+				r.sendActorUpdate(&transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorDead, Name: spec.A().Name,
+					Cause: transport.CutCause("its restart can never be placed: " + why)})
 			}
 			return
 		}

@@ -20,7 +20,8 @@ import (
 // for good. Now one pinned to a node declared dead fails with
 // ErrUnschedulable, when it is submitted after the death and when it is
 // pending at the death (held for the node's resources, or running there
-// and retried by its owner).
+// and retried by its owner); an actor pinned there with restarts left is
+// dead, its restart never placed.
 func init() { semanticCases = append(semanticCases, deadAffinityCases...) }
 
 var deadAffinityCases = []semanticCase{
@@ -36,6 +37,9 @@ var deadAffinityCases = []semanticCase{
 		holder := s.counter.Options(on1, ray.Resource("special", 1)).New(ctx, 1)
 		_, err := ray.Get(ctx, s.get.Remote(ctx, holder))
 		require.NoError(t, err)
+		restartable := s.counter.Options(on1, ray.MaxRestarts(2)).New(ctx, 4)
+		_, err = ray.Get(ctx, s.get.Remote(ctx, restartable))
+		require.NoError(t, err)
 		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond)) // the scheduler hears the holder's node
 		waiting := s.counter.Options(on1, ray.Resource("special", 1)).New(ctx, 2)
 		running := s.slow.Options(on1).Remote(ctx, 60000)
@@ -48,6 +52,11 @@ var deadAffinityCases = []semanticCase{
 		assert.Contains(t, err.Error(), dead)
 		_, err = ray.GetTimeout(ctx, running, 30*time.Second)
 		require.ErrorIs(t, err, ray.ErrUnschedulable, "a task running on the node, retried")
+		assert.Contains(t, err.Error(), dead)
+		// An actor pinned there with restarts left: its restart can
+		// never be placed, so it is dead.
+		err = awaitActorDied(ctx, s, restartable)
+		require.ErrorIs(t, err, ray.ErrActorDied, "a restartable actor on the node")
 		assert.Contains(t, err.Error(), dead)
 		// Submitted after the death.
 		_, err = ray.GetTimeout(ctx, s.where.Options(on1).Remote(ctx), 30*time.Second)

@@ -256,8 +256,9 @@ func Duration(d time.Duration) Option {
 // submitted after the death, or pending at it (held for the node's
 // resources, or running there and retried) — and holds it while the node
 // has not registered yet. A simulated node restarting under the same
-// NodeID takes what is placed once it has registered again; a GCS
-// restart of a pinned actor waits for the node's return.
+// NodeID takes what is placed once it has registered again. An actor
+// pinned to a node that dies is dead, restarts left or not (its restart
+// is held for the node only while its owner is dead too).
 func NodeAffinity(n transport.NodeID, soft bool) Option {
 	return func(o *options) {
 		o.group, o.strategySet = nil, true // one scheduling strategy: the last given

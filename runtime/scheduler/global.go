@@ -427,7 +427,7 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 		switch {
 		case v == nil && (g.cfg.Layout == nil || !slices.Contains(g.cfg.Layout.Raylets, spec.Target)):
 			fail = fmt.Sprintf("its hard affinity's node %d is not in the cluster (node IDs count from 1: ray.RayletID(i) is the i-th node's)", spec.Target)
-		case v != nil && v.dead && !heldForDeadTarget(spec):
+		case v != nil && v.dead && !g.heldForDeadTarget(spec):
 			fail = deadTargetMsg(spec.Target)
 		case v != nil && !spec.Resources.Fits(v.total):
 			fail = fmt.Sprintf("its hard affinity's node %d has not %s (%s)", spec.Target, spec.Resources, spec.Resources.Missing(v.total))
@@ -489,12 +489,17 @@ func deadTargetMsg(target transport.NodeID) string {
 
 // heldForDeadTarget reports whether a task pinned to a dead node is held
 // for the node's return instead of failing: a GCS restart of an actor
-// (transport.IsRestart). Its owner, which would take the failure and bury
-// the actor, is not the one placing it (the actor table is), and may be
-// dead itself; held, the restart is placed when the node registers again
-// (a simulated restart under the same NodeID), as before.
-func heldForDeadTarget(spec *transport.TaskSpec) bool {
-	return spec.IsCreation() && transport.IsRestart(spec.Attempt)
+// (transport.IsRestart) whose owner, the creator's node that takes the
+// failure and buries the actor, is not alive in the view (a detached
+// actor's creator gone): nobody would take the failure. Held, the restart
+// is placed when the node registers again (a simulated restart under the
+// same NodeID), as before.
+func (g *Global) heldForDeadTarget(spec *transport.TaskSpec) bool {
+	if !spec.IsCreation() || !transport.IsRestart(spec.Attempt) {
+		return false
+	}
+	v := g.index[spec.Owner]
+	return v == nil || v.dead
 }
 
 // failDeadTarget fails, in the order they were held, the held tasks and
@@ -510,7 +515,7 @@ func heldForDeadTarget(spec *transport.TaskSpec) bool {
 func (g *Global) failDeadTarget(node transport.NodeID) {
 	var failed []*transport.SpillTask
 	g.infeasible = slices.DeleteFunc(g.infeasible, func(s *transport.SpillTask) bool {
-		if s.Spec.Strategy == transport.StrategyNodeHard && s.Spec.Target == node && !heldForDeadTarget(&s.Spec) {
+		if s.Spec.Strategy == transport.StrategyNodeHard && s.Spec.Target == node && !g.heldForDeadTarget(&s.Spec) {
 			failed = append(failed, s)
 			return true
 		}
