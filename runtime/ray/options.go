@@ -254,11 +254,12 @@ func Duration(d time.Duration) Option {
 // elsewhere, and hard fails it (ErrUnschedulable; an actor is then dead)
 // when the node is not in the cluster, too small, or declared dead —
 // submitted after the death, or pending at it (held for the node's
-// resources, or running there and retried) — and holds it while the node
-// has not registered yet. A simulated node restarting under the same
-// NodeID takes what is placed once it has registered again. An actor
-// pinned to a node that dies is dead, restarts left or not (its restart
-// is held for the node only while its owner is dead too).
+// resources, or running there and retried): at once on TCP, after 10 s
+// of virtual time in the simulator, whose nodes restart under their
+// NodeID, if the node has not registered again by then. It holds the
+// task while the node has not registered yet. An actor pinned to a node
+// that dies is dead, restarts left or not (its restart is held for the
+// node only while its owner is dead too).
 func NodeAffinity(n transport.NodeID, soft bool) Option {
 	return func(o *options) {
 		o.group, o.strategySet = nil, true // one scheduling strategy: the last given
