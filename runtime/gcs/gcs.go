@@ -1234,15 +1234,17 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	// order: which unsynced writes a crash loses must not depend on Go's map
 	// order. (Flushed entries drop the dead node's copies when read back.)
 	// The same pass finds the objects readers wait for whose task the dead
-	// node owned and has not made yet (orphans): only entries in memory
-	// with a subscriber, never the whole task table.
+	// node owned and has not made yet (orphans), or whose orphaned run the
+	// dead node held (a claim: adoptRun, or a reader's rebuild): only
+	// entries in memory with a subscriber, never the whole task table.
 	var touched, orphans []transport.ObjectID
 	for id, e := range s.objects.All() {
 		if e.dropLoc(m.Node, m.Incarnation) {
 			touched = append(touched, id)
 		}
 		if !e.created && len(e.subs) > 0 && !id.Put {
-			if t, ok := s.tasks.Get(id.Task); ok && t.owner == m.Node {
+			_, claimed := s.claims[id.Task]
+			if t, ok := s.tasks.Get(id.Task); ok && (t.owner == m.Node || claimed) {
 				orphans = append(orphans, id)
 			}
 		}
