@@ -238,7 +238,7 @@ func (r *Raylet) onOrphaned(m *transport.ObjectOrphaned) {
 		return
 	}
 	r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Object: id,
-		Detail: fmt.Sprintf("the owner of the task making it, node %d, died before the task finished: rebuilt from lineage", m.Owner)})
+		Detail: fmt.Sprintf("the owner of the task making it, node %d, died before the task finished: its rebuild from lineage is claimed in a second (a node still running the task may hold it first)", m.Owner)})
 	if r.ownerless == nil {
 		r.ownerless = make(map[transport.TaskID]transport.NodeID)
 	}
