@@ -44,6 +44,11 @@ type Report struct {
 	// trace header's): two variants of one file tell apart by them.
 	Overrides []string `json:",omitempty"`
 	Buggify   bool     `json:",omitempty"`
+	// OtherJobsEvents: a live run's count of other jobs' events it left
+	// out (traces.Trailer.OtherJobsEvents): the cluster was shared, so
+	// its utilization and latencies include contention the trace cannot
+	// show.
+	OtherJobsEvents uint64 `json:",omitempty"`
 	// ScenarioErr: the header's scenario could not be parsed (the error);
 	// the records are analyzed all the same, but without the scenario's
 	// name, policy and nodes (named node-N, their CPUs unknown).
@@ -62,6 +67,10 @@ type Report struct {
 	Transfers    Transfers
 	Faults       []Fault
 	CriticalPath CriticalPath
+
+	// names is traces.NodeNamer of the trace's header: NodeName's and the
+	// nodes' names, as the Chrome and OpenTelemetry exports give them.
+	names func(transport.NodeID) string
 }
 
 // TaskCounts counts task lifecycle events, as the runner's Result does: the
@@ -398,7 +407,7 @@ func Analyze(r *traces.Reader) (*Report, error) {
 		return nil, err
 	}
 	tr, _ := r.Trailer()
-	a.rep.Records, a.rep.Digest = tr.Records, tr.Digest.String()
+	a.rep.Records, a.rep.Digest, a.rep.OtherJobsEvents = tr.Records, tr.Digest.String(), tr.OtherJobsEvents
 	a.rep.End = max(tr.End, a.last)
 	a.finish()
 	return a.rep, nil
@@ -553,6 +562,12 @@ func newAnalyzer(h *traces.Header) *analyzer {
 		}
 	}
 	rep.Name = rep.Scenario
+	rep.names = traces.NodeNamer(h)
+	for i := range rep.Nodes {
+		if rep.Nodes[i].Unlisted {
+			rep.Nodes[i].Name = rep.names(rep.Nodes[i].ID)
+		}
+	}
 	if rep.ScenarioErr != "" || len(h.Scenario) == 0 {
 		// Nothing to name the run or its policy by: "-", not an empty
 		// field in the header lines.
@@ -575,7 +590,7 @@ func (a *analyzer) node(id transport.NodeID) *NodeStats {
 	}
 	for int(id) > len(a.rep.Nodes) {
 		n := transport.NodeID(len(a.rep.Nodes) + 1)
-		a.rep.Nodes = append(a.rep.Nodes, NodeStats{ID: n, Name: fmt.Sprintf("node-%d", n), Unlisted: true})
+		a.rep.Nodes = append(a.rep.Nodes, NodeStats{ID: n, Name: a.rep.names(n), Unlisted: true})
 	}
 	return &a.rep.Nodes[id-1]
 }
@@ -910,7 +925,7 @@ func (a *analyzer) netRecord(k netsim.EventKind, r *traces.Record) {
 		if r.Detail == "restore" {
 			f.Kind, f.Detail = "restore", ""
 		} else {
-			f.Detail = fmt.Sprintf("%d->%d +%v %s", r.Node, r.Peer, time.Duration(r.Bytes), r.Detail)
+			f.Detail = fmt.Sprintf("%d->%d %s", r.Node, r.Peer, traces.DegradeText(r))
 			if a.reverseDegrade(f, r) {
 				return // the other direction of a fault already listed
 			}
@@ -972,12 +987,12 @@ func (a *analyzer) taskErrors(r *traces.Record) {
 // mirror each other at the same instant read as one as well: the trace
 // cannot tell them apart, and what they do to the link is the same.
 func (a *analyzer) reverseDegrade(f Fault, r *traces.Record) bool {
-	want := fmt.Sprintf("%d->%d +%v %s", r.Peer, r.Node, time.Duration(r.Bytes), r.Detail)
+	want := fmt.Sprintf("%d->%d %s", r.Peer, r.Node, traces.DegradeText(r))
 	for i := len(a.netFaults) - 1; i >= 0 && a.netFaults[i].At == f.At; i-- {
 		g := &a.netFaults[i]
 		if g.Kind == "degrade" && !g.Symmetric && g.Ended == 0 && g.Node == r.Peer && g.Peer == r.Node && g.Detail == want {
 			g.Symmetric = true
-			g.Detail = fmt.Sprintf("%d<->%d +%v %s", g.Node, g.Peer, time.Duration(r.Bytes), r.Detail)
+			g.Detail = fmt.Sprintf("%d<->%d %s", g.Node, g.Peer, traces.DegradeText(r))
 			return true
 		}
 	}
@@ -1054,9 +1069,6 @@ func (a *analyzer) finish() {
 	}
 	for i := range rep.Nodes {
 		n := &rep.Nodes[i]
-		if n.Unlisted && n.Executed == 0 && n.Owned > 0 {
-			n.Name = fmt.Sprintf("driver-%d", n.ID) // submitted work, ran none: a driver's raylet
-		}
 		if n.CPUs <= 0 {
 			n.NoCPUs = true // busy with 0-CPU actors, say: no share of CPUs to speak of
 			continue
@@ -1471,11 +1483,15 @@ func (a *analyzer) criticalPath() {
 	}
 }
 
-// NodeName is the scenario name of raylet id, or the endpoint's role.
+// NodeName is the scenario name of raylet id, or the endpoint's role:
+// traces.NodeNamer's name from the trace's header, the one the Chrome and
+// OpenTelemetry exports give; "-" for none (ID 0).
 func (r *Report) NodeName(id transport.NodeID) string {
 	switch {
 	case id == 0:
 		return "-"
+	case r.names != nil:
+		return r.names(id)
 	case int(id) <= len(r.Nodes):
 		return r.Nodes[id-1].Name
 	case id >= schedulerID: // the scheduler, GCS shards and replicas, the chain master

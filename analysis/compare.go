@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"raysim/scenarios"
+	"raysim/traces"
 )
 
 // Metric is one number of two runs side by side.
@@ -274,6 +275,9 @@ func WriteCompare(w io.Writer, a, b *Report) error {
 		label string
 		r     *Report
 	}{{"A", a}, {"B", b}} {
+		if n := r.r.OtherJobsEvents; n > 0 {
+			fmt.Fprintf(ew, "%s: %s\n", r.label, traces.OtherJobsWarning(n))
+		}
 		if t := r.r.Tasks; t.Unfinished > 0 {
 			fmt.Fprintf(ew, "%s did not finish: %d tasks never ended (the longest had waited %v); its times, rates and latencies leave them out, so neither run is judged better on them\n",
 				r.label, t.Unfinished, t.Waited.Round(time.Microsecond))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"raysim/scenarios"
+	"raysim/traces"
 )
 
 // WriteReport writes, into dir, every plot as NAME.svg and NAME.png, the
@@ -149,14 +150,15 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"pngURI": func(b []byte) template.URL {
 		return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
 	},
-	"ms":    ms,
-	"bytes": func(n int64) string { return bytesStr(float64(n)) },
-	"pct":   func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
-	"pctOf": func(n, a, b, c, d uint64) string { return fmt.Sprintf("%.1f%%", pct(n, a+b+c+d)) },
-	"round": func(d time.Duration) time.Duration { return d.Round(time.Microsecond) },
-	"rate":  scenarios.FormatNumber,
-	"add":   func(a, b int) int { return a + b },
-	"lat":   func(name string, p Percentiles) latRow { return latRow{name, p} },
+	"ms":        ms,
+	"bytes":     func(n int64) string { return bytesStr(float64(n)) },
+	"pct":       func(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) },
+	"pctOf":     func(n, a, b, c, d uint64) string { return fmt.Sprintf("%.1f%%", pct(n, a+b+c+d)) },
+	"round":     func(d time.Duration) time.Duration { return d.Round(time.Microsecond) },
+	"rate":      scenarios.FormatNumber,
+	"add":       func(a, b int) int { return a + b },
+	"lat":       func(name string, p Percentiles) latRow { return latRow{name, p} },
+	"otherJobs": traces.OtherJobsWarning,
 }).Parse(pageHTML))
 
 // latRow is a latency table row of the page: a phase's name and numbers.
@@ -209,6 +211,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 {{with .ScenarioErr}}<tr id="scenario-error"><th class="l">scenario error</th><td class="l">the header's scenario cannot be read (nodes named by ID, their CPUs unknown): {{.}}</td></tr>
 {{end}}<tr><th class="l">seed / policy / transport</th><td class="l">{{.Seed}} / {{.Policy}} / {{.Transport}} (raysim {{.Version}})</td></tr>
 {{with .Variant}}<tr id="variant"><th class="l">variant</th><td class="l">{{.}}</td></tr>
+{{end}}{{with .OtherJobsEvents}}<tr id="other-jobs"><th class="l">warning</th><td class="l">{{otherJobs .}}</td></tr>
 {{end}}<tr><th class="l">trace</th><td class="l">{{.Records}} records over {{.End}} {{.Clock}}; digest {{.Digest}}</td></tr>
 <tr><th class="l">tasks</th><td class="l">{{.Tasks.Submitted}} submitted, {{.Tasks.Completed}} completed (incl. {{.Tasks.ActorsCreated}} actor creations), {{.Tasks.Failed}} failed, {{.Tasks.Retried}} retried, {{.Tasks.Cancelled}} cancelled, {{.Tasks.Infeasible}} infeasible</td></tr>
 {{if .Tasks.Unfinished}}<tr id="unfinished"><th class="l">unfinished</th><td class="l">{{.Tasks.Unfinished}} tasks never ended: the trace ended before they did (the longest had waited {{.Tasks.Waited}}); the latencies below leave them out</td></tr>

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"raysim/scenarios"
+	"raysim/traces"
 )
 
 // ms formats a duration in milliseconds with 3 significant decimals.
@@ -108,6 +109,9 @@ func WriteText(w io.Writer, r *Report) error {
 	p("scenario   %s (%s), seed %d, policy %s, transport %s, raysim %s\n", r.Scenario, r.File, r.Seed, r.Policy, r.Transport, r.Version)
 	if v := r.Variant(); v != "" {
 		p("           %s\n", v)
+	}
+	if r.OtherJobsEvents > 0 {
+		p("warning    %s\n", traces.OtherJobsWarning(r.OtherJobsEvents))
 	}
 	if r.ScenarioErr != "" {
 		p("           the header's scenario cannot be read (nodes named by ID, their CPUs unknown): %s\n", r.ScenarioErr)

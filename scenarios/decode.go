@@ -598,13 +598,17 @@ func (d *decoder) duration(n *yaml.Node, path string, neg bool) (time.Duration, 
 	return v, ok
 }
 
-// positive decodes a duration > 0.
+// positive decodes a duration > 0: a negative one and 0 get the same
+// message.
 func (d *decoder) positive(n *yaml.Node, path string) (time.Duration, bool) {
-	v, ok := d.duration(n, path, false)
-	if ok && v == 0 {
-		d.expected(n, path, "a positive duration")
-		return 0, false
-	}
+	var v time.Duration
+	ok := d.unit(n, path, "a duration like 10ms", func(s string) (err error) {
+		v, err = ParseDuration(s)
+		if err == nil && v <= 0 {
+			err = fmt.Errorf("a positive duration")
+		}
+		return err
+	})
 	return v, ok
 }
 
@@ -622,11 +626,12 @@ func (d *decoder) bandwidth(n *yaml.Node, path string) (float64, bool) {
 
 func (d *decoder) rate(n *yaml.Node, path string) (float64, bool) {
 	var v float64
-	ok := d.unit(n, path, "a rate like 100/s", func(s string) (err error) { v, err = ParseRate(s); return })
-	if ok && v == 0 {
-		d.expected(n, path, "a positive rate")
-		return 0, false
-	}
+	ok := d.unit(n, path, "a rate like 100/s", func(s string) (err error) {
+		if v, err = ParseRate(s); err == nil && v == 0 || err != nil && strings.Contains(err.Error(), "non-negative") {
+			err = fmt.Errorf("a positive rate") // 0 and a negative rate get the same message
+		}
+		return
+	})
 	return v, ok
 }
 

@@ -533,7 +533,7 @@ func (d *decoder) fault(n *yaml.Node, path string, s *Scenario) (Fault, bool) {
 				aok = false
 			}
 		}
-	case KillGCSReplica:
+	case KillGCSReplica, RestartGCSReplica:
 		total := s.Cluster.GCS.Shards * s.Cluster.GCS.Replicas
 		var x int
 		if x, aok = d.integer(v, ap, 0); aok && x >= total && !d.gcsUnknown {

@@ -290,7 +290,7 @@ func (f *Fault) node() *yaml.Node {
 		add(sk, "node", str(f.Node))
 		add(sk, "offset", dur(f.Offset))
 		add(n, f.Kind, sk)
-	case KillGCSReplica:
+	case KillGCSReplica, RestartGCSReplica:
 		add(n, f.Kind, num(strconv.Itoa(f.Replica)))
 	case KillActor:
 		if f.Actor != "" {

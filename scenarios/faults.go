@@ -17,13 +17,16 @@ const (
 	PauseNode      = "pause_node"
 	SkewClock      = "skew_clock"
 	KillGCSReplica = "kill_gcs_replica"
+	// RestartGCSReplica brings a killed replica back: it rejoins its
+	// chain at the tail from a snapshot.
+	RestartGCSReplica = "restart_gcs_replica"
 	KillActor      = "kill_actor"
 	TaskErrors     = "task_errors"
 	Random         = "random"
 )
 
 // FaultKinds lists the fault actions in documentation order.
-var FaultKinds = []string{KillNode, RestartNode, Partition, Heal, DegradeLink, PauseNode, SkewClock, KillGCSReplica, KillActor, TaskErrors, Random}
+var FaultKinds = []string{KillNode, RestartNode, Partition, Heal, DegradeLink, PauseNode, SkewClock, KillGCSReplica, RestartGCSReplica, KillActor, TaskErrors, Random}
 
 // Fault is one entry of faults: at time At, do Kind. Which other fields are
 // set depends on Kind:
@@ -35,6 +38,7 @@ var FaultKinds = []string{KillNode, RestartNode, Partition, Heal, DegradeLink, P
 //	degrade_link             Link, For (0 = until a heal)
 //	skew_clock               Node, Offset (may be negative)
 //	kill_gcs_replica         Replica (flat index, see GCSConfig)
+//	restart_gcs_replica      Replica (flat index)
 //	kill_actor               Actor (a name) or ActorIndex (>= 0; -1 when Actor is set)
 //	task_errors              Errors, For (0 = until the run ends)
 //	random                   Random; At is Random.From

@@ -57,3 +57,19 @@ func TestSubUnitValuesRefused(t *testing.T) {
 		assert.NoError(t, err, in)
 	}
 }
+
+// A negative `for` or rate said "a non-negative duration/rate" and a zero
+// one "a positive duration/rate" (QA): both want a positive value, and say
+// so.
+func TestPositiveSaysPositive(t *testing.T) {
+	for _, tc := range []struct{ set, want string }{
+		{"faults=[{at: 1ms, pause_node: node-0, for: -5ms}]", "faults.0.for: a positive duration (got \"-5ms\")"},
+		{"faults=[{at: 1ms, pause_node: node-0, for: 0}]", "faults.0.for: a positive duration (got 0)"},
+		{"expect.throughput={min: -5}", "expect.throughput.min: a positive rate"},
+		{"expect.throughput={min: 0}", "expect.throughput.min: a positive rate"},
+	} {
+		_, err := ParseWithOverrides("t.yaml", []byte(edgeBase), []string{tc.set})
+		require.Error(t, err, tc.set)
+		assert.Contains(t, err.Error(), tc.want, tc.set)
+	}
+}

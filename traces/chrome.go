@@ -2,6 +2,7 @@ package traces
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,17 +18,25 @@ import (
 // ChromeEvent is one Chrome trace-event (the JSON Object Format that
 // chrome://tracing and Perfetto read).
 type ChromeEvent struct {
-	Name  string         `json:"name,omitempty"`
-	Cat   string         `json:"cat,omitempty"`
-	Ph    string         `json:"ph"`
-	Ts    float64        `json:"ts"` // microseconds
-	Dur   *float64       `json:"dur,omitempty"`
-	Pid   uint32         `json:"pid"`
-	Tid   uint32         `json:"tid"`
-	ID    string         `json:"id,omitempty"`
-	Bp    string         `json:"bp,omitempty"`
-	Scope string         `json:"s,omitempty"`
-	Args  map[string]any `json:"args,omitempty"`
+	Name  string   `json:"name,omitempty"`
+	Cat   string   `json:"cat,omitempty"`
+	Ph    string   `json:"ph"`
+	Ts    float64  `json:"ts"` // microseconds
+	Dur   *float64 `json:"dur,omitempty"`
+	Pid   uint32   `json:"pid"`
+	Tid   uint32   `json:"tid"`
+	ID    string   `json:"id,omitempty"`
+	Bp    string   `json:"bp,omitempty"`
+	Scope string   `json:"s,omitempty"`
+	// BindID, FlowOut and FlowIn are a v2 flow (Chrome's bind_id events,
+	// which Perfetto's JSON importer and chrome://tracing read): the flow
+	// starts at the slice carrying FlowOut and ends at the one carrying
+	// FlowIn, each binding to the event it is written on, never to a slice
+	// found by timestamp as a v1 flow ("ph":"s"/"f") does.
+	BindID  string         `json:"bind_id,omitempty"`
+	FlowOut bool           `json:"flow_out,omitempty"`
+	FlowIn  bool           `json:"flow_in,omitempty"`
+	Args    map[string]any `json:"args,omitempty"`
 }
 
 // Thread IDs within a node's process: worker lanes are 1..; the others are
@@ -48,6 +57,9 @@ type openSlice struct {
 	lane  int
 	cat   string
 	args  map[string]any
+	// flow is the bind_id of the submission arrow that ends at this slice
+	// ("": none).
+	flow string
 }
 
 type chromeNode struct {
@@ -64,11 +76,14 @@ type chromeNode struct {
 	named     map[uint32]bool // threads named
 }
 
-// flowStart is a task's submission, whose flow arrow is drawn when the task
-// runs.
+// flowStart is a task's first pending submission: its "submit" slice is
+// held back until the task runs (then it is written as the arrow's start,
+// flow_out) or ends without running (written without an arrow), so a task
+// that never runs has no dangling flow.
 type flowStart struct {
-	at  time.Duration
-	pid uint32
+	at   time.Duration
+	pid  uint32
+	name string
 }
 
 // chromeWriter turns records into trace events as they stream by.
@@ -83,6 +98,9 @@ type chromeWriter struct {
 	flowSeq uint64
 	pulls   map[[2]transport.NodeID][]time.Duration // unanswered PullRequest sends per (requester, source), oldest first
 	end     time.Duration
+	names   func(transport.NodeID) string // NodeNamer of the trace's header
+	buf     bytes.Buffer                  // emit's
+	enc     *json.Encoder                 // emit's, into buf
 }
 
 // WriteChrome writes a trace as Chrome trace-event JSON, as `ray timeline`
@@ -97,8 +115,8 @@ func WriteChrome(w io.Writer, r *Reader) error { return WriteChromeWith(w, r, Ch
 
 // ChromeOptions tune WriteChromeWith.
 type ChromeOptions struct {
-	// Name names an endpoint's process ("" or nil: EndpointName's "node i",
-	// "gcs-j", "gcs-j replica i", "global scheduler" ...).
+	// Name names an endpoint's process ("" or nil: NodeNamer's name from
+	// the trace's header, as `raysim analyze` names it).
 	Name func(transport.NodeID) string
 }
 
@@ -106,8 +124,9 @@ type ChromeOptions struct {
 func WriteChromeWith(w io.Writer, r *Reader, o ChromeOptions) error {
 	cw := &chromeWriter{opts: o, w: bufio.NewWriterSize(w, 256<<10), nodes: map[transport.NodeID]*chromeNode{},
 		flows: map[transport.TaskID]flowStart{}, pulls: map[[2]transport.NodeID][]time.Duration{}}
-	cw.w.WriteString(`{"displayTimeUnit":"ms","otherData":{"generator":"raysim",`)
 	h := r.Header()
+	cw.names = NodeNamer(h)
+	cw.w.WriteString(`{"displayTimeUnit":"ms","otherData":{"generator":"raysim",`)
 	meta, _ := json.Marshal(map[string]any{"scenario": h.File, "seed": h.Seed, "version": h.Version})
 	cw.w.Write(meta[1 : len(meta)-1])
 	cw.w.WriteString("},\n\"traceEvents\":[\n")
@@ -125,9 +144,16 @@ func WriteChromeWith(w io.Writer, r *Reader, o ChromeOptions) error {
 	return r.Err()
 }
 
+// emit writes one event. Its JSON leaves <, > and & as they are (not
+// json.Marshal's HTML-safe \u003e): the file is no HTML, and a fault's
+// name says head->worker-1.
 func (c *chromeWriter) emit(ev *ChromeEvent) {
-	b, err := json.Marshal(ev)
-	if err != nil {
+	c.buf.Reset()
+	if c.enc == nil {
+		c.enc = json.NewEncoder(&c.buf)
+		c.enc.SetEscapeHTML(false)
+	}
+	if err := c.enc.Encode(ev); err != nil {
 		c.err = err
 		return
 	}
@@ -135,7 +161,7 @@ func (c *chromeWriter) emit(ev *ChromeEvent) {
 		c.w.WriteString(",\n")
 	}
 	c.n++
-	c.w.Write(b)
+	c.w.Write(bytes.TrimSuffix(c.buf.Bytes(), []byte("\n")))
 }
 
 func (c *chromeWriter) node(id transport.NodeID) *chromeNode {
@@ -156,7 +182,7 @@ func (c *chromeWriter) name(id transport.NodeID) string {
 			return s
 		}
 	}
-	return endpointName(id)
+	return c.names(id)
 }
 
 // PartitionGroups parses a partition record's Detail ("[1 2 3][4 5]":
@@ -202,9 +228,6 @@ func NameGroups(detail string, name func(transport.NodeID) string) string {
 	return b.String()
 }
 
-// endpointName names an endpoint for the Chrome export.
-func endpointName(id transport.NodeID) string { return EndpointName(id) }
-
 // The endpoint IDs of the ray.Sim layout (runtime/ray/cluster.go, which
 // this package does not import; TestEndpointNameLayout checks they agree):
 // raylet i is i+1, the global scheduler 1<<20, GCS shard j the one after
@@ -233,8 +256,8 @@ func GCSEndpoint(id transport.NodeID) (shard, replica int, ok bool) {
 }
 
 // EndpointName names an endpoint by the ray.Sim layout, for exports and
-// analyses that have no better name (a raylet's scenario name): "node i"
-// (raylet i, from 0), "global scheduler", "gcs-j" (GCS shard j),
+// analyses that have no better name (a raylet's scenario name, NodeNamer):
+// "node-N" (the raylet of endpoint ID N), "global scheduler", "gcs-j" (GCS shard j),
 // "gcs-j replica i" (its i-th chain replica: replica IDs are far from the
 // shard's, so naming them by the ID's offset would print "gcs-4096"),
 // "gcs master" (the chain configuration master), "cluster" (ID 0).
@@ -243,7 +266,7 @@ func EndpointName(id transport.NodeID) string {
 	case id == 0:
 		return "cluster"
 	case id < schedulerID:
-		return fmt.Sprintf("node %d", id-1)
+		return fmt.Sprintf("node-%d", id)
 	case id == schedulerID:
 		return "global scheduler"
 	case id == gcsMasterID:
@@ -291,11 +314,6 @@ func takeLane(lanes *[]bool) int {
 	return len(*lanes) - 1
 }
 
-func (c *chromeWriter) slice(pid transport.NodeID, tid uint32, name, cat string, start, end time.Duration, args map[string]any) {
-	d := usec(end - start)
-	c.emit(&ChromeEvent{Name: name, Cat: cat, Ph: "X", Ts: usec(start), Dur: &d, Pid: uint32(pid), Tid: tid, Args: args})
-}
-
 func (c *chromeWriter) counter(pid transport.NodeID, name string, at time.Duration, key string, v int64) {
 	c.emit(&ChromeEvent{Name: name, Ph: "C", Ts: usec(at), Pid: uint32(pid), Args: map[string]any{key: v}})
 }
@@ -322,6 +340,29 @@ func (c *chromeWriter) dequeue(id transport.NodeID, n *chromeNode, task transpor
 	c.counter(id, "queue", at, "tasks", int64(len(n.queued)))
 }
 
+// nextFlow allocates a flow's bind_id.
+func (c *chromeWriter) nextFlow() string {
+	c.flowSeq++
+	return "0x" + strconv.FormatUint(c.flowSeq, 16)
+}
+
+// submitSlice writes a submission's zero-length slice on its node's submit
+// thread, with the start of flow bind (flow_out) unless bind is "".
+func (c *chromeWriter) submitSlice(task transport.TaskID, f flowStart, bind string) {
+	z := 0.0
+	c.emit(&ChromeEvent{Name: f.name, Cat: "submit", Ph: "X", Ts: usec(f.at), Dur: &z, Pid: f.pid, Tid: tidSubmit,
+		BindID: bind, FlowOut: bind != "", Args: map[string]any{"task": task.String()}})
+}
+
+// unflow writes the held submission slice of a task that ended without
+// running, without an arrow.
+func (c *chromeWriter) unflow(task transport.TaskID) {
+	if f, ok := c.flows[task]; ok {
+		delete(c.flows, task)
+		c.submitSlice(task, f, "")
+	}
+}
+
 func (c *chromeWriter) endTask(id transport.NodeID, n *chromeNode, task transport.TaskID, at time.Duration, status string) {
 	s := n.running[task]
 	if s == nil {
@@ -334,7 +375,9 @@ func (c *chromeWriter) endTask(id transport.NodeID, n *chromeNode, task transpor
 	}
 	s.args["task"] = task.String()
 	s.args["status"] = status
-	c.slice(id, uint32(tidWorker+s.lane), s.name, s.cat, s.start, at, s.args)
+	d := usec(at - s.start)
+	c.emit(&ChromeEvent{Name: s.name, Cat: s.cat, Ph: "X", Ts: usec(s.start), Dur: &d, Pid: uint32(id), Tid: uint32(tidWorker + s.lane),
+		BindID: s.flow, FlowIn: s.flow != "", Args: s.args})
 }
 
 func (c *chromeWriter) record(r *Record) {
@@ -348,16 +391,16 @@ func (c *chromeWriter) record(r *Record) {
 	switch transport.EventKind(r.Kind) {
 	case transport.EvTaskSubmitted:
 		c.thread(id, n, tidSubmit)
-		z := 0.0
-		c.emit(&ChromeEvent{Name: "submit " + r.Detail, Cat: "submit", Ph: "X", Ts: usec(r.At), Dur: &z, Pid: uint32(id), Tid: tidSubmit,
-			Args: map[string]any{"task": r.Task.String()}})
-		// The arrow is drawn (both ends) when the task starts running, so
-		// a task that never runs — cancelled or failed while queued,
-		// infeasible — has none. A task re-submitted before it ran (a
-		// parent re-run after a crash re-submits its children with the
-		// same IDs) keeps the arrow of its first submission.
+		// The arrow starts at the submission's slice and ends at the
+		// run's, both written when the task starts running, so a task
+		// that never runs — cancelled or failed while queued, infeasible
+		// — has none. A task re-submitted before it ran (a parent re-run
+		// after a crash re-submits its children with the same IDs) keeps
+		// the arrow of its first submission; the others are plain slices.
 		if _, pending := c.flows[r.Task]; !pending {
-			c.flows[r.Task] = flowStart{at: r.At, pid: uint32(id)}
+			c.flows[r.Task] = flowStart{at: r.At, pid: uint32(id), name: "submit " + r.Detail}
+		} else {
+			c.submitSlice(r.Task, flowStart{at: r.At, pid: uint32(id), name: "submit " + r.Detail}, "")
 		}
 	case transport.EvTaskPlaced:
 		if r.Peer == r.Node {
@@ -372,26 +415,29 @@ func (c *chromeWriter) record(r *Record) {
 		}
 		lane := takeLane(&n.lanes)
 		c.thread(id, n, uint32(tidWorker+lane))
-		n.running[r.Task] = &openSlice{name: r.Detail, start: r.At, lane: lane, cat: "task"}
+		s := &openSlice{name: r.Detail, start: r.At, lane: lane, cat: "task"}
+		n.running[r.Task] = s
 		if f, ok := c.flows[r.Task]; ok {
 			delete(c.flows, r.Task)
-			c.flowSeq++
-			fid := fmt.Sprint(c.flowSeq)
-			c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "s", Ts: usec(f.at), Pid: f.pid, Tid: tidSubmit, ID: fid})
-			c.emit(&ChromeEvent{Name: "task", Cat: "submit", Ph: "f", Bp: "e", Ts: usec(r.At), Pid: uint32(id), Tid: uint32(tidWorker + lane), ID: fid})
+			s.flow = c.nextFlow()
+			c.submitSlice(r.Task, f, s.flow)
 		}
 	case transport.EvTaskFinished:
 		c.dequeue(id, n, r.Task, r.At)
+		c.unflow(r.Task)
 		c.endTask(id, n, r.Task, r.At, "finished")
 	case transport.EvActorCreated:
 		c.dequeue(id, n, r.Task, r.At)
+		c.unflow(r.Task)
 		c.endTask(id, n, r.Task, r.At, "actor created")
 	case transport.EvTaskFailed: // a queued task fails or is cancelled without running
 		c.dequeue(id, n, r.Task, r.At)
+		c.unflow(r.Task)
 		c.endTask(id, n, r.Task, r.At, "failed")
 		c.instant(id, "task failed", r, "t")
 	case transport.EvTaskCancelled:
 		c.dequeue(id, n, r.Task, r.At)
+		c.unflow(r.Task)
 		c.endTask(id, n, r.Task, r.At, "cancelled")
 	case transport.EvObjectCreated:
 		n.objects[r.Object] = r.Bytes
@@ -495,14 +541,12 @@ func (c *chromeWriter) transfer(r *Record) {
 	c.thread(r.Node, n, tid)
 	src := c.node(r.Peer)
 	c.thread(r.Peer, src, tidServe)
-	c.flowSeq++
-	fid := fmt.Sprint(c.flowSeq)
-	z := 0.0
-	c.emit(&ChromeEvent{Name: "serve " + r.Object.String(), Cat: "transfer", Ph: "X", Ts: usec(start), Dur: &z, Pid: uint32(r.Peer), Tid: tidServe})
-	c.emit(&ChromeEvent{Name: "transfer", Cat: "transfer", Ph: "s", Ts: usec(start), Pid: uint32(r.Peer), Tid: tidServe, ID: fid})
-	c.emit(&ChromeEvent{Name: "transfer", Cat: "transfer", Ph: "f", Bp: "e", Ts: usec(start), Pid: uint32(r.Node), Tid: tid, ID: fid})
-	c.slice(r.Node, tid, "fetch "+r.Object.String(), "transfer", start, r.At,
-		map[string]any{"object": r.Object.String(), "bytes": r.Bytes, "from": c.name(r.Peer)})
+	fid := c.nextFlow()
+	z, d := 0.0, usec(r.At-start)
+	c.emit(&ChromeEvent{Name: "serve " + r.Object.String(), Cat: "transfer", Ph: "X", Ts: usec(start), Dur: &z, Pid: uint32(r.Peer), Tid: tidServe,
+		BindID: fid, FlowOut: true})
+	c.emit(&ChromeEvent{Name: "fetch " + r.Object.String(), Cat: "transfer", Ph: "X", Ts: usec(start), Dur: &d, Pid: uint32(r.Node), Tid: tid,
+		BindID: fid, FlowIn: true, Args: map[string]any{"object": r.Object.String(), "bytes": r.Bytes, "from": c.name(r.Peer)}})
 }
 
 func (c *chromeWriter) netRecord(r *Record) {
@@ -560,11 +604,15 @@ func (c *chromeWriter) netRecord(r *Record) {
 	case netsim.EvHeal:
 		c.fault("heal", r)
 	case netsim.EvPause:
-		c.fault(fmt.Sprintf("pause %s %v", c.name(r.Node), time.Duration(r.Bytes)), r)
+		c.fault(fmt.Sprintf("pause %s for %v", c.name(r.Node), time.Duration(r.Bytes)), r)
 	case netsim.EvDegrade:
-		c.fault(fmt.Sprintf("degrade %s->%s %s", c.name(r.Node), c.name(r.Peer), r.Detail), r)
+		if r.Detail == "restore" {
+			c.fault(fmt.Sprintf("restore %s->%s", c.name(r.Node), c.name(r.Peer)), r)
+		} else {
+			c.fault(fmt.Sprintf("degrade %s->%s %s", c.name(r.Node), c.name(r.Peer), DegradeText(r)), r)
+		}
 	case netsim.EvSkew:
-		c.fault(fmt.Sprintf("skew %s %v", c.name(r.Node), time.Duration(r.Bytes)), r)
+		c.fault(fmt.Sprintf("skew %s offset %v", c.name(r.Node), time.Duration(r.Bytes)), r)
 	case netsim.EvCustom:
 		if strings.HasPrefix(r.Detail, "autoscaler ") { // its decisions, not faults
 			c.marker(r.Detail, "scaling", r)
@@ -572,6 +620,14 @@ func (c *chromeWriter) netRecord(r *Record) {
 			c.fault(r.Detail, r)
 		}
 	}
+}
+
+// DegradeText describes a link degradation record (netsim.EvDegrade, not
+// a restore) as the Chrome export's marker and `raysim analyze`'s faults
+// table do: the added latency (the record's Bytes, in nanoseconds) and the
+// loss model (its Detail), "+5ms loss=0.2".
+func DegradeText(r *Record) string {
+	return fmt.Sprintf("+%v %s", time.Duration(r.Bytes), r.Detail)
 }
 
 // setPulls stores a pair's unanswered pulls (none: the pair is forgotten).
@@ -620,8 +676,17 @@ func (c *chromeWriter) marker(name, cat string, r *Record) {
 		Args: map[string]any{"kind": r.KindName()}})
 }
 
-// finish closes the slices still open at the end of the trace.
+// finish closes the slices still open at the end of the trace and writes
+// the held submissions of tasks that never ran (in task order).
 func (c *chromeWriter) finish() {
+	held := make([]transport.TaskID, 0, len(c.flows))
+	for t := range c.flows {
+		held = append(held, t)
+	}
+	slices.Sort(held)
+	for _, t := range held {
+		c.unflow(t)
+	}
 	for _, id := range c.order {
 		n := c.nodes[id]
 		ids := make([]transport.TaskID, 0, len(n.running))

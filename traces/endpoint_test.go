@@ -12,8 +12,8 @@ import (
 // EndpointName follows ray.Sim's layout: a GCS replica is named after its
 // shard and its place in the chain, not after its ID's offset ("gcs-4096").
 func TestEndpointNameLayout(t *testing.T) {
-	assert.Equal(t, "node 0", traces.EndpointName(ray.RayletID(0)))
-	assert.Equal(t, "node 7", traces.EndpointName(ray.RayletID(7)))
+	assert.Equal(t, "node-1", traces.EndpointName(ray.RayletID(0)), "by endpoint ID, as analyze and the JSON lines name it")
+	assert.Equal(t, "node-8", traces.EndpointName(ray.RayletID(7)))
 	assert.Equal(t, "global scheduler", traces.EndpointName(ray.SchedulerID))
 	assert.Equal(t, "gcs master", traces.EndpointName(ray.GCSMasterID))
 	assert.Equal(t, "gcs-0", traces.EndpointName(ray.ShardID(0)))

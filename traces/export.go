@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"raysim/scenarios"
 )
 
 // WriteJSONL writes one JSON object per record (for scripts):
@@ -90,6 +92,18 @@ func appendJSON(b []byte, i uint64, r *Record) []byte {
 
 // Stats summarises a trace.
 type Stats struct {
+	// The header's: the scenario's name ("" when the header's copy cannot
+	// be read), its file as given to `raysim run`, the seed, the --set
+	// overrides, the transport (sim, tcp, remote), the raysim version that
+	// wrote it, and whether --buggify was on.
+	Scenario  string   `json:"scenario"`
+	File      string   `json:"file"`
+	Seed      int64    `json:"seed"`
+	Overrides []string `json:"overrides"`
+	Transport string   `json:"transport"`
+	Version   string   `json:"version"`
+	Buggify   bool     `json:"buggify"`
+
 	Records uint64        `json:"records"`
 	End     time.Duration `json:"end_ns"`
 	Digest  string        `json:"digest"`
@@ -106,6 +120,9 @@ type Stats struct {
 	// MaxStatsSeconds virtual seconds (or before 0, which a Reader never
 	// yields).
 	Later uint64 `json:"per_second_later,omitempty"`
+	// OtherJobsEvents: a live run's count of other jobs' events left out
+	// of the trace (Trailer.OtherJobsEvents): the cluster was shared.
+	OtherJobsEvents uint64 `json:"other_jobs_events,omitempty"`
 	// Clock is the time axis of End and BySecond: "virtual" for a
 	// simulated run, "wall clock" for one on real sockets (the header's
 	// transport tcp or remote).
@@ -129,8 +146,16 @@ const MaxStatsSeconds = 1_000_000
 // ComputeStats reads a whole trace. Records at or after MaxStatsSeconds
 // virtual seconds are counted in Later instead of BySecond.
 func ComputeStats(r *Reader) (*Stats, error) {
+	h := r.Header()
 	st := &Stats{ByKind: map[string]uint64{}, ByNode: map[string]uint64{}, ByMessage: map[string]uint64{},
-		Clock: clockOf(r.Header().Transport)}
+		Clock: clockOf(h.Transport), File: h.File, Seed: h.Seed, Overrides: append([]string{}, h.Overrides...),
+		Transport: h.Transport, Version: h.Version, Buggify: h.Buggify}
+	if st.Transport == "" {
+		st.Transport = "sim"
+	}
+	if s, err := scenarios.Parse(h.File, h.Scenario); err == nil && len(h.Scenario) > 0 {
+		st.Scenario = s.Name
+	}
 	kindNames := map[uint16]string{}
 	for _, rec := range r.All() {
 		st.Records++
@@ -158,6 +183,9 @@ func ComputeStats(r *Reader) (*Stats, error) {
 	}
 	st.Digest = r.Digest().String()
 	st.Truncated = r.Err() != nil
+	if t, ok := r.Trailer(); ok {
+		st.OtherJobsEvents = t.OtherJobsEvents
+	}
 	return st, r.Err()
 }
 
@@ -172,6 +200,9 @@ func (st *Stats) Print(w io.Writer) {
 		digest = "prefix digest (the trace is truncated: not the run's)"
 	}
 	fmt.Fprintf(w, "records   %d over %v %s, %s %s\n", st.Records, st.End, clock, digest, st.Digest)
+	if st.OtherJobsEvents > 0 {
+		fmt.Fprintf(w, "warning   %s\n", OtherJobsWarning(st.OtherJobsEvents))
+	}
 	table := func(title string, m map[string]uint64, numeric bool) {
 		keys := make([]string, 0, len(m))
 		for k := range m {
@@ -213,4 +244,12 @@ func (st *Stats) Print(w io.Writer) {
 	if st.Later > 0 {
 		fmt.Fprintf(w, "  >= %ds %10d\n", MaxStatsSeconds, st.Later)
 	}
+}
+
+// OtherJobsWarning is the warning for a live trace whose cluster ran other
+// jobs' tasks during the run (Trailer.OtherJobsEvents n > 0), as `raysim
+// run` printed it at the end of the run.
+func OtherJobsWarning(n uint64) string {
+	return fmt.Sprintf("the cluster ran other jobs' tasks during the run: their %d events are not in its trace, "+
+		"but they shared its CPUs: utilization and latencies include contention the trace cannot show", n)
 }

@@ -34,11 +34,11 @@ func TestChromeFlowOfTaskThatNeverRuns(t *testing.T) {
 	})
 	starts, finishes := map[any]int{}, map[any]int{}
 	for _, e := range evs {
-		if e["ph"] == "s" {
-			starts[e["id"]]++
+		if e["flow_out"] == true {
+			starts[e["bind_id"]]++
 		}
-		if e["ph"] == "f" {
-			finishes[e["id"]]++
+		if e["flow_in"] == true {
+			finishes[e["bind_id"]]++
 		}
 	}
 	assert.Equal(t, starts, finishes, "every flow start has its finish")

@@ -6,10 +6,12 @@ import (
 	"compress/flate"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,13 +24,21 @@ import (
 //	blocks   type (1 byte: 'H' header, 'R' records, 'E' end), raw length, stored length,
 //	         CRC-32 (IEEE) of the stored bytes (4 bytes little-endian), the stored bytes
 //
+// Format 2 adds, after the end block's digest, the count of other jobs'
+// events (Trailer.OtherJobsEvents); a reader of format 2 ignores any bytes
+// after the fields it knows in the end block (fields a later minor
+// revision adds). Format 1 files, whose end block ends at the digest,
+// still read.
+//
 // The header block comes first and the end block last; records blocks hold
 // about BlockSize bytes of canonical record encodings each, compressed
 // independently (so a reader reports a damaged block by its file offset). A
 // file without its end block is truncated (the run was interrupted).
 const (
 	magic         = "RAYSIMTR"
-	formatVersion = 1
+	formatVersion = 2
+	// minFormatVersion is the oldest format this binary reads.
+	minFormatVersion = 1
 	// BlockSize is the raw size at which a records block is flushed.
 	BlockSize = 64 << 10
 	// maxBlock bounds a block's lengths before any allocation.
@@ -69,25 +79,89 @@ type Trailer struct {
 	Records uint64
 	End     time.Duration // virtual time of the last record
 	Digest  Digest
+	// OtherJobsEvents counts the events a live cluster's processes sent
+	// during the run for other jobs' tasks (another driver's run sharing
+	// the cluster): they are not in the trace, but those tasks shared its
+	// nodes' CPUs, so its utilization and latencies include contention the
+	// trace cannot show. 0 for a simulated or --tcp run, and in format-1
+	// traces.
+	OtherJobsEvents uint64
 }
 
-// RaysimVersion is the version of this binary (module version and VCS
-// revision when known).
+// RaysimVersion is the version of this binary, as traces stamp it: the
+// module version Go stamped (a pseudo-version holding the commit for a
+// build from a VCS checkout), with the VCS revision appended only when the
+// version does not already hold it, and "+dirty" for a build from a
+// modified tree. A build without VCS information (-buildvcs=false, a
+// build outside a checkout) is "devel+bin-" and a CRC-32 of the
+// executable, so two different builds never read as one version (replay's
+// "trace written by another version" note).
 func RaysimVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
+	versionOnce.Do(func() {
+		bi, ok := debug.ReadBuildInfo()
+		if !ok {
+			bi = nil
+		}
+		version = versionOf(bi, binaryHash)
+	})
+	return version
+}
+
+var (
+	versionOnce sync.Once
+	version     string
+)
+
+// versionOf is RaysimVersion for the build information bi (nil: none);
+// binHash names the executable's contents ("" when unknown).
+func versionOf(bi *debug.BuildInfo, binHash func() string) string {
+	v := "devel"
+	var rev string
+	dirty := false
+	if bi != nil {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
 	}
-	v := bi.Main.Version
-	if v == "" || v == "(devel)" {
-		v = "devel"
+	if len(rev) >= 12 && !strings.Contains(v, rev[:12]) {
+		v += "+" + rev[:12]
 	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += "+" + s.Value[:12]
+	if dirty && !strings.Contains(v, "dirty") {
+		v += "+dirty"
+	}
+	if rev == "" && v == "devel" {
+		if h := binHash(); h != "" {
+			v += "+bin-" + h
 		}
 	}
 	return v
+}
+
+// binaryHash is the CRC-32 of this executable in hex ("" when it cannot be
+// read).
+func binaryHash() string {
+	path, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := crc32.NewIEEE()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%08x", h.Sum32())
 }
 
 func appendString(b []byte, s string) []byte {
@@ -357,6 +431,7 @@ func (w *Writer) finish(t *Trailer) error {
 		b = binary.AppendUvarint(b, uint64(t.End))
 		b = binary.BigEndian.AppendUint64(b, t.Digest[0])
 		b = binary.BigEndian.AppendUint64(b, t.Digest[1])
+		b = binary.AppendUvarint(b, t.OtherJobsEvents) // format 2
 		w.writeBlock(blockEnd, b)
 	}
 	err := w.fail()

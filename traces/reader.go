@@ -19,6 +19,9 @@ import (
 var (
 	ErrTruncated = errors.New("traces: truncated trace")
 	ErrCorrupt   = errors.New("traces: corrupted trace")
+	// ErrNewerFormat: the trace was written by a newer raysim, in a file
+	// format version this one does not read (not damage).
+	ErrNewerFormat = errors.New("traces: trace written by a newer raysim")
 )
 
 // FormatError reports a damaged trace file and where: Offset is the byte
@@ -27,10 +30,16 @@ var (
 type FormatError struct {
 	Offset    int64
 	Truncated bool
-	Msg       string
+	// Newer: the file's format version is newer than this binary reads
+	// (Msg says which); the file is not known to be damaged.
+	Newer bool
+	Msg   string
 }
 
 func (e *FormatError) Error() string {
+	if e.Newer {
+		return fmt.Sprintf("traces: trace written by a newer raysim (%s)", e.Msg)
+	}
 	what := "corrupted"
 	if e.Truncated {
 		what = "truncated"
@@ -38,9 +47,27 @@ func (e *FormatError) Error() string {
 	return fmt.Sprintf("traces: %s trace at byte offset %d: %s", what, e.Offset, e.Msg)
 }
 
-// Is makes errors.Is(err, ErrTruncated/ErrCorrupt) work.
+// Is makes errors.Is(err, ErrTruncated/ErrCorrupt/ErrNewerFormat) work.
 func (e *FormatError) Is(target error) bool {
-	return (target == ErrTruncated && e.Truncated) || (target == ErrCorrupt && !e.Truncated)
+	switch target {
+	case ErrNewerFormat:
+		return e.Newer
+	case ErrTruncated:
+		return e.Truncated
+	case ErrCorrupt:
+		return !e.Truncated && !e.Newer
+	}
+	return false
+}
+
+// versionError reports a format version byte this binary does not read:
+// a newer raysim's, or (0) damage.
+func versionError(v byte) error {
+	if v > formatVersion {
+		return &FormatError{Offset: int64(len(magic)), Newer: true,
+			Msg: fmt.Sprintf("trace format %d; this raysim reads format %d", v, formatVersion)}
+	}
+	return &FormatError{Offset: int64(len(magic)), Msg: fmt.Sprintf("unsupported format version %d", v)}
 }
 
 // countingReader counts the bytes consumed from the file.
@@ -68,6 +95,7 @@ func (c *countingReader) readFull(p []byte) error {
 type Reader struct {
 	cr       countingReader
 	closer   io.Closer
+	version  byte // the file's format version
 	comp     byte
 	hdr      Header
 	block    []byte
@@ -81,6 +109,8 @@ type Reader struct {
 	digest   Digest
 	trailer  *Trailer
 	err      error
+	partial  bool  // SetPartial
+	cut      error // the truncation a partial read stopped at
 	intern   map[string]string
 }
 
@@ -98,9 +128,10 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if string(m[:len(magic)]) != magic {
 		return nil, &FormatError{Offset: 0, Msg: "not a raysim trace (bad magic)"}
 	}
-	if m[len(magic)] != formatVersion {
-		return nil, &FormatError{Offset: int64(len(magic)), Msg: fmt.Sprintf("unsupported format version %d", m[len(magic)])}
+	if v := m[len(magic)]; v < minFormatVersion || v > formatVersion {
+		return nil, versionError(v)
 	}
+	tr.version = m[len(magic)]
 	tr.comp = m[len(magic)+1]
 	if tr.comp != compNone && tr.comp != compFlate {
 		return nil, &FormatError{Offset: int64(len(magic)) + 1, Msg: fmt.Sprintf("unknown compression %d", tr.comp)}
@@ -251,12 +282,17 @@ func (r *Reader) varintErr(err error, what string) error {
 // Next advances to the next record; false at the end or on an error (see
 // Err).
 func (r *Reader) Next() bool {
-	if r.err != nil || r.trailer != nil {
+	if r.err != nil || r.trailer != nil || r.cut != nil {
 		return false
 	}
 	for r.pos >= len(r.block) {
 		typ, err := r.readBlock()
 		if err != nil {
+			var fe *FormatError
+			if r.partial && errors.As(err, &fe) && fe.Truncated {
+				r.cut = err // the readable prefix ends here
+				return false
+			}
 			r.err = err
 			return false
 		}
@@ -286,12 +322,10 @@ func (r *Reader) Next() bool {
 }
 
 func (r *Reader) endBlock() error {
-	d := decoder{b: r.block}
-	t := Trailer{Records: d.uvarint(), End: time.Duration(d.uvarint())}
-	if d.err != nil || len(d.b) != 16 {
-		return &FormatError{Offset: r.blockOff, Msg: "malformed end block"}
+	t, err := parseTrailer(r.block, r.version)
+	if err != nil {
+		return &FormatError{Offset: r.blockOff, Msg: err.Error()}
 	}
-	t.Digest = Digest{binary.BigEndian.Uint64(d.b), binary.BigEndian.Uint64(d.b[8:])}
 	r.trailer = &t
 	if t.Records != r.n {
 		return &FormatError{Offset: r.blockOff, Msg: fmt.Sprintf("end block counts %d records, the file holds %d", t.Records, r.n)}
@@ -316,6 +350,21 @@ func (r *Reader) checkEOF() error {
 	}
 	return &FormatError{Offset: off, Msg: "data after the end block"}
 }
+
+// SetPartial makes the Reader read a truncated trace's readable prefix:
+// an interrupted run's file, without its end block or cut inside a block,
+// ends the iteration without an error (Err is nil, Trailer absent) and
+// Cut reports where. Corruption (a checksum or decoding failure) is still
+// an error. For exports and analyses of a run that hung or was stopped
+// (`raysim trace export --partial`, `raysim analyze --partial`).
+func (r *Reader) SetPartial(on bool) { r.partial = on }
+
+// Cut is the truncation a partial read (SetPartial) stopped at, once Next
+// has returned false: nil for an intact trace.
+func (r *Reader) Cut() error { return r.cut }
+
+// Count is the number of records read so far.
+func (r *Reader) Count() uint64 { return r.n }
 
 // Record is the current record (valid until the next call to Next).
 func (r *Reader) Record() *Record { return &r.rec }

@@ -221,6 +221,33 @@ func AppendRecord(b []byte, prev time.Duration, r *Record) []byte {
 
 var errRecord = errors.New("malformed record")
 
+// knownKind reports whether this binary knows the record kind.
+func knownKind(src Source, kind uint8) bool {
+	if src == Net {
+		return kind < numNetKinds
+	}
+	return kind < numRuntimeKinds
+}
+
+// The kinds this binary knows: the first name each kind enum does not have.
+var numNetKinds, numRuntimeKinds = func() (uint8, uint8) {
+	var n, m uint8
+	for !strings.HasPrefix(netsim.EventKind(n).String(), "EventKind(") && n < 127 {
+		n++
+	}
+	for transport.EventKind(m).String() != "unknown" && m < 127 {
+		m++
+	}
+	return n, m
+}()
+
+func sourceName(s Source) string {
+	if s == Net {
+		return "net"
+	}
+	return "runtime"
+}
+
 // decodeRecord reads one record from b into r (prev: the previous record's
 // time); it returns the bytes consumed. intern, if set, dedups detail strings.
 func decodeRecord(b []byte, prev time.Duration, r *Record, intern map[string]string) (int, error) {
@@ -232,6 +259,12 @@ func decodeRecord(b []byte, prev time.Duration, r *Record, intern map[string]str
 		return 0, fmt.Errorf("%w: unknown field flags %#x", errRecord, flags)
 	}
 	*r = Record{Source: Source(code >> 7), Kind: code & 0x7f}
+	if !knownKind(r.Source, r.Kind) {
+		// Decoded anyway it would read as, say, net.EventKind(126) and be
+		// skipped by every analysis: a newer raysim's record, or damage.
+		return 0, fmt.Errorf("%w: %s record kind %d, unknown to this raysim (a newer raysim's record kind, or damage)",
+			errRecord, sourceName(r.Source), r.Kind)
+	}
 	i := 2
 	uv := func() (uint64, error) {
 		v, n := binary.Uvarint(b[i:])

@@ -28,6 +28,7 @@ type Recorder struct {
 	onStop  func()
 	rec     Record
 	clamped uint64
+	others  uint64 // SetOtherJobsEvents
 }
 
 // NewRecorder returns a recorder; w may be nil (digest only).
@@ -143,8 +144,13 @@ func (r *Recorder) Close() error {
 	if r.w == nil {
 		return nil
 	}
-	return r.w.close(Trailer{Records: r.n, End: r.prev, Digest: r.digest})
+	return r.w.close(Trailer{Records: r.n, End: r.prev, Digest: r.digest, OtherJobsEvents: r.others})
 }
+
+// SetOtherJobsEvents records in the end block (Trailer.OtherJobsEvents)
+// how many events of other jobs' tasks a live run left out of the trace:
+// those tasks shared the cluster, and an analysis should say so.
+func (r *Recorder) SetOtherJobsEvents(n uint64) { r.others = n }
 
 // Abandon ends the file without its end block, as an interrupted run
 // leaves it: the records so far are written, and a reader reports them,

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"raysim/analysis"
+	"raysim/traces"
 )
 
 func init() {
@@ -19,6 +20,7 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "write the report (report.html, SVG and PNG plots, summary.txt) to this directory")
+	partial := fs.Bool("partial", false, "analyze a truncated trace's readable prefix (an interrupted run's), with a warning, instead of refusing it")
 	asJSON := fs.Bool("json", false, "print the analysis as one JSON object instead of the tables (two traces: {\"A\", \"B\", \"Metrics\"}); per-task phases are left out")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: raysim analyze RUN.trace [-o DIR] [--json]
@@ -32,9 +34,14 @@ With two traces, prints them side by side and marks differences of 10% or
 more. Tables go to the terminal; with -o, also plots (SVG and PNG) and one
 self-contained report.html (docs/analysis.md explains each section).
 
+With --partial, a truncated trace (an interrupted run's, without its end
+block) is analyzed up to where it ends, with a warning: tasks still
+running there count as not completed, and its digest is of the records
+read (a prefix digest, not the run's).
+
 Exit status: 0 on success, 2 for a bad command line or a trace that cannot
-be read (missing, not a trace, truncated or corrupt), 1 when the report
-cannot be written.
+be read (missing, not a trace, truncated without --partial, or corrupt),
+1 when the report cannot be written.
 
 Flags:
 `)
@@ -53,13 +60,25 @@ Flags:
 		return exitUsage
 	}
 	var reps []*analysis.Report
+	var warnings []string
 	for _, f := range files {
-		rep, err := analysis.AnalyzeFile(f)
-		if err != nil { // AnalyzeFile only reads: the trace is bad input
+		rep, cut, err := analyzeFile(f, *partial)
+		if err != nil { // it only reads: the trace is bad input
 			fmt.Fprintf(stderr, "raysim analyze: %v\n", err)
+			if errors.Is(err, traces.ErrTruncated) {
+				fmt.Fprintln(stderr, "raysim analyze: --partial analyzes the records before the cut")
+			}
 			return exitUsage
 		}
 		reps = append(reps, rep)
+		if cut != "" {
+			warnings = append(warnings, "warning: "+cut)
+		}
+		// A live run on a shared cluster (its end block counts the other
+		// jobs' events it left out): the tables say it; --json's stderr too.
+		if n := rep.OtherJobsEvents; n > 0 && *asJSON {
+			warnings = append(warnings, fmt.Sprintf("warning: %s: %s", f, traces.OtherJobsWarning(n)))
+		}
 	}
 	switch {
 	case *asJSON:
@@ -72,6 +91,13 @@ Flags:
 	if err != nil {
 		fmt.Fprintf(stderr, "raysim analyze: %v\n", err)
 		return exitFailed
+	}
+	for _, w := range warnings { // after the tables; on stderr beside --json
+		if *asJSON {
+			fmt.Fprintln(stderr, "raysim analyze: "+w)
+		} else {
+			fmt.Fprintln(stdout, "\n"+w)
+		}
 	}
 	if *out != "" {
 		path, err := analysis.WriteReport(*out, reps...)
@@ -86,6 +112,34 @@ Flags:
 		}
 	}
 	return exitOK
+}
+
+// analyzeFile analyzes the trace at path; with partial, a truncated trace's
+// readable prefix (traces.Reader.SetPartial), cut then saying where it
+// stopped ("" for an intact trace). The report's Records and Digest are
+// then the prefix's (the trace has no end block to give the run's).
+func analyzeFile(path string, partial bool) (rep *analysis.Report, cut string, err error) {
+	if !partial {
+		rep, err = analysis.AnalyzeFile(path)
+		return rep, "", err
+	}
+	r, err := traces.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer r.Close()
+	r.SetPartial(true)
+	rep, err = analysis.Analyze(r)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	rep.Name = path
+	if c := r.Cut(); c != nil {
+		rep.Records, rep.Digest = r.Count(), r.Digest().String()
+		cut = fmt.Sprintf("%s: %v: analyzed the %d records before it (--partial); its digest %s is of those records (a prefix digest, not the run's)",
+			path, c, r.Count(), rep.Digest)
+	}
+	return rep, cut, nil
 }
 
 // writeAnalysisJSON prints one report, or two and their metrics side by

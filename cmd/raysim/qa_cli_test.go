@@ -10,6 +10,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"raysim/runtime/transport"
+	"raysim/traces"
 )
 
 // docCommands are the `raysim ARGS` command lines of an indented block of
@@ -225,5 +229,105 @@ func TestRunAddressNamesLiveNodes(t *testing.T) {
 	}
 	if strings.Contains(errOut, "checked against the live cluster") {
 		t.Errorf("a duration error got the live-cluster note:\n%s", errOut)
+	}
+}
+
+// TestTraceStatsJSONHeader: `trace stats --json` had no header fields (the
+// text form's scenario, seed, transport, version, overrides lines), so a
+// script could not learn which run a trace is of. It now has them, beside
+// the keys it had.
+func TestTraceStatsJSONHeader(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "tiny.trace")
+	if code, out, errOut := call(t, "run", "testdata/tiny.yaml", "-q", "--seed", "7", "--set", "duration_limit=5s", "--trace", p); code == exitUsage {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := call(t, "trace", "stats", p, "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"records", "end_ns", "digest", "by_kind", "by_node", "per_second", "by_message", "bytes_sent", "clock",
+		"scenario", "file", "seed", "overrides", "transport", "version", "buggify"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("no %q in %s", k, out)
+		}
+	}
+	if m["file"] != "testdata/tiny.yaml" || m["seed"] != float64(7) || m["transport"] != "sim" || m["buggify"] != false || m["scenario"] == "" {
+		t.Errorf("header fields: %v", m)
+	}
+	if ov, _ := m["overrides"].([]any); len(ov) != 2 || ov[0] != "duration_limit=5s" || ov[1] != "seed=7" {
+		t.Errorf("overrides: %v", m["overrides"])
+	}
+}
+
+// TestAnalyzeWarnsOfOtherJobs: a live trace whose cluster ran other jobs'
+// tasks (their events counted in its end block) is analyzed with a
+// warning: its utilization and latencies include contention it cannot
+// show. analyze said nothing of it.
+func TestAnalyzeWarnsOfOtherJobs(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "shared.trace")
+	w, err := traces.Create(p, traces.Header{File: "x.yaml", Transport: "remote"}, traces.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := traces.NewRecorder(w)
+	rec.Runtime(time.Millisecond, &transport.Event{Kind: transport.EvTaskSubmitted, Node: 1, Task: 7, Detail: "f"})
+	rec.Runtime(2*time.Millisecond, &transport.Event{Kind: transport.EvTaskRunning, Node: 1, Task: 7, Detail: "f"})
+	rec.Runtime(3*time.Millisecond, &transport.Event{Kind: transport.EvTaskFinished, Node: 1, Task: 7, Detail: "f"})
+	rec.SetOtherJobsEvents(13010)
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := call(t, "analyze", p)
+	if code != exitOK || !strings.Contains(out, "warning    the cluster ran other jobs' tasks during the run: their 13010 events") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = call(t, "analyze", p, "--json")
+	if code != exitOK || !json.Valid([]byte(out)) || !strings.Contains(errOut, "13010 events") || !strings.Contains(out, `"OtherJobsEvents": 13010`) {
+		t.Errorf("--json: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestPartialTrace: an interrupted run's trace (no end block) was refused
+// by analyze and trace export alike ("truncated trace ... the run was
+// interrupted?", exit 2). With --partial they read its records, with a
+// warning; without it the refusal says --partial would.
+func TestPartialTrace(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "tiny.trace")
+	if code, out, errOut := call(t, "run", "testdata/tiny.yaml", "-q", "--trace", p); code == exitUsage {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.trace")
+	if err := os.WriteFile(cut, data[:len(data)-5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"analyze", cut}, {"trace", "export", cut, "-o", filepath.Join(dir, "cut.json")}} {
+		code, _, errOut := call(t, args...)
+		if code != exitUsage || !strings.Contains(errOut, "--partial") {
+			t.Errorf("%v: exit %d, want 2 and a pointer to --partial: %s", args, code, errOut)
+		}
+		code, out, errOut := call(t, append(args, "--partial")...)
+		if code != exitOK || !strings.Contains(out+errOut, "warning: "+cut+": traces: truncated trace") {
+			t.Errorf("%v --partial: exit %d\n%s%s", args, code, out, errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cut.json")); err != nil {
+		t.Errorf("no partial export: %v", err)
+	}
+	for _, format := range []string{"jsonl", "otel-stdout"} {
+		if code, _, errOut := call(t, "trace", "export", cut, "--partial", "--format", format); code != exitOK {
+			t.Errorf("%s: exit %d: %s", format, code, errOut)
+		}
 	}
 }

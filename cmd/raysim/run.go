@@ -366,14 +366,25 @@ func verdict(r *runner.Result) string {
 	if !r.OK {
 		v = "FAIL"
 	}
-	if r.Digest == "" {
-		return fmt.Sprintf("%s %s seed=%d", v, r.Scenario, r.Seed)
+	seed := fmt.Sprintf("seed=%d", r.Seed)
+	if r.Buggify {
+		seed += " buggify=on" // the digest is of a run with the fault points on
 	}
-	return fmt.Sprintf("%s %s seed=%d digest=%s", v, r.Scenario, r.Seed, r.Digest)
+	if r.Digest == "" {
+		return fmt.Sprintf("%s %s %s", v, r.Scenario, seed)
+	}
+	return fmt.Sprintf("%s %s %s digest=%s", v, r.Scenario, seed, r.Digest)
 }
 
 func printSummary(w io.Writer, r *runner.Result) {
-	fmt.Fprintf(w, "scenario  %s (%s), seed %d, transport %s\n", r.Scenario, r.File, r.Seed, r.Transport)
+	variant := ""
+	if r.Buggify {
+		variant = ", buggify on"
+	}
+	fmt.Fprintf(w, "scenario  %s (%s), seed %d, transport %s%s\n", r.Scenario, r.File, r.Seed, r.Transport, variant)
+	if len(r.Overrides) > 0 {
+		fmt.Fprintf(w, "overrides %s\n", strings.Join(r.Overrides, " "))
+	}
 	fmt.Fprintf(w, "tasks     %d submitted, %d completed, %d failed, %d retried, %d cancelled, %d re-executed\n",
 		r.TasksSubmitted, r.TasksCompleted, r.TasksFailed, r.TasksRetried, r.TasksCancelled, r.TasksReexecuted)
 	if r.MethodsReplayed > 0 {
@@ -400,8 +411,16 @@ func printSummary(w io.Writer, r *runner.Result) {
 		per = "second"
 	}
 	fmt.Fprintf(w, "rate      %s tasks per %s\n", scenarios.FormatNumber(r.Throughput), per) // 0.4, not 0, for a slow run
-	fmt.Fprintf(w, "latency   p50 %.3fms  p90 %.3fms  p99 %.3fms  max %.3fms\n", r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.Max)
-	fmt.Fprintf(w, "results   %d checked, %d wrong\n", r.Checked, r.Incorrect)
+	if r.TasksCompleted+r.TasksFailed+r.TasksCancelled == 0 {
+		fmt.Fprintf(w, "latency   - (no task ended)\n")
+	} else {
+		fmt.Fprintf(w, "latency   p50 %.3fms  p90 %.3fms  p99 %.3fms  max %.3fms\n", r.LatencyMs.P50, r.LatencyMs.P90, r.LatencyMs.P99, r.LatencyMs.Max)
+	}
+	rereads := ""
+	if r.Rereads > 0 {
+		rereads = fmt.Sprintf(" (%d values, %d second reads of failed or cancelled refs)", r.Checked-r.Rereads, r.Rereads)
+	}
+	fmt.Fprintf(w, "results   %d checked%s, %d wrong\n", r.Checked, rereads, r.Incorrect)
 	for _, wl := range r.Workloads {
 		line := fmt.Sprintf("  %-16s %-16s drivers %d/%d, %d checked, %d wrong, %d errors", wl.Name, wl.Generator, wl.Finished, wl.Drivers, wl.Checked, wl.Incorrect, wl.Errors)
 		if wl.Cancelled > 0 {
@@ -421,12 +440,16 @@ func printSummary(w io.Writer, r *runner.Result) {
 	if len(r.Expectations) > 0 {
 		fmt.Fprintln(w, "expect")
 	}
+	width := 18 // the names' column: as wide as the longest name
+	for _, e := range r.Expectations {
+		width = max(width, len(e.Name))
+	}
 	for _, e := range r.Expectations {
 		mark := "ok  "
 		if !e.OK {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(w, "  %s %-18s %s\n", mark, e.Name, e.Detail)
+		fmt.Fprintf(w, "  %s %-*s %s\n", mark, width, e.Name, e.Detail)
 	}
 	if r.Digest != "" && !r.DigestReproducible {
 		// A wall-clock run's trace differs every time: its digest is no

@@ -403,9 +403,13 @@ func TestCheckWritesWhereItSays(t *testing.T) {
 	}
 	dir := t.TempDir()
 	t.Chdir(dir)
-	// Work that cannot finish within the limit: liveness fails at once.
+	// Work that overruns a 1ns liveness bound at another seed than the
+	// base's own (one task of 1ms..1s: at seed 7 it takes 12ms, the
+	// fault-free run before the search; at others longer than twice
+	// that): liveness fails at once.
 	code, out, errOut := call(t, "check", file, "--runs", "1", "--max-faults", "0", "--shrink-budget", "0",
-		"--set", "workload.0.params.duration=20s", "--set", "expect.finish_by=null", "--set", "duration_limit=1m")
+		"--settle", "1ns", "--horizon", "1ms", "--set", "seed=7", "--set", "duration_limit=1h",
+		"--set", "workload.0.params.tasks=1", "--set", "workload.0.params.duration={dist: uniform, min: 1ms, max: 1s}", "--set", "expect.finish_by=null")
 	if code != exitFailed {
 		t.Fatalf("exit %d, want 1\n%s\n%s", code, out, errOut)
 	}

@@ -80,6 +80,75 @@ type statusNode struct {
 	// global scheduler (0 until measured).
 	MeanTaskMs        float64 `json:"mean_task_ms"`
 	MeanPullBytesPerS uint64  `json:"mean_pull_bytes_per_s"`
+	// The node's object store as its last report gave it (Ray's `ray
+	// status` object store memory): bytes its copies take, its capacity
+	// (0: unbounded), its primary copies (made there, kept until freed),
+	// and its spill tier's bytes and capacity (0: none).
+	StoreUsedBytes     int64  `json:"object_store_used_bytes"`
+	StoreCapacityBytes int64  `json:"object_store_capacity_bytes"`
+	StorePrimaries     uint64 `json:"object_store_primaries"`
+	SpilledBytes       int64  `json:"spilled_bytes"`
+	SpillCapacityBytes int64  `json:"spill_capacity_bytes"`
+}
+
+// storeTotal is the cluster's object store, summed over its live nodes
+// (a dead node's copies are gone): `raysim status`'s last line, and
+// "object_store" in its JSON.
+type storeTotal struct {
+	UsedBytes     int64  `json:"used_bytes"`
+	CapacityBytes int64  `json:"capacity_bytes"` // of the bounded stores
+	Unbounded     int    `json:"unbounded_stores"`
+	Primaries     uint64 `json:"primaries"`
+	SpilledBytes  int64  `json:"spilled_bytes"`
+	Nodes         int    `json:"nodes"` // the live nodes summed
+}
+
+// sumStores adds up the live nodes' stores.
+func sumStores(nodes []statusNode) storeTotal {
+	var t storeTotal
+	for _, n := range nodes {
+		if !n.Alive {
+			continue
+		}
+		t.Nodes++
+		t.UsedBytes += n.StoreUsedBytes
+		t.CapacityBytes += n.StoreCapacityBytes
+		if n.StoreCapacityBytes == 0 {
+			t.Unbounded++
+		}
+		t.Primaries += n.StorePrimaries
+		t.SpilledBytes += n.SpilledBytes
+	}
+	return t
+}
+
+// memText writes a byte count with a binary unit and three significant
+// digits ("1.5 MiB", "512 B").
+func memText(n int64) string {
+	v, units := float64(n), []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
+	i := 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	return scenarios.FormatNumber(v) + " " + units[i]
+}
+
+// storeText is a node's store for the table: used/capacity ("-" for a
+// dead node's), its primary copies, and what it spilled if anything.
+func storeText(n statusNode) string {
+	if !n.Alive {
+		return "-"
+	}
+	capacity := "unbounded"
+	if n.StoreCapacityBytes > 0 {
+		capacity = memText(n.StoreCapacityBytes)
+	}
+	s := fmt.Sprintf("%s/%s (%d %s)", memText(n.StoreUsedBytes), capacity, n.StorePrimaries, plural(int(n.StorePrimaries), "primary", "primaries"))
+	if n.SpilledBytes > 0 {
+		s += ", " + memText(n.SpilledBytes) + " spilled"
+	}
+	return s
 }
 
 func resMap(r transport.Resources) map[string]float64 {
@@ -100,7 +169,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
 	fs.DurationVar(&timeout, "timeout", 5*time.Second, "how long to wait for the head")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: raysim status --address HOST:7379 [flags]\n\nLists the cluster's nodes: name, role, address, liveness, resources (available/total), queue length, and the mean task time and pull bandwidth each measured (what the global scheduler's wait estimate uses).\n\nFlags:\n")
+		fmt.Fprint(stderr, "Usage: raysim status --address HOST:7379 [flags]\n\nLists the cluster's nodes: name, role, address, liveness, resources (available/total), queue length, the mean task time and pull bandwidth each measured (what the global scheduler's wait estimate uses), and its object store's use (bytes used of its capacity, primary copies, spilled bytes); then the cluster's object store, summed over its live nodes.\n\nFlags:\n")
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, "\nExit status: 0 when the head answered, 1 when it cannot be reached or refuses the token, 2 for bad flags.\n")
 	}
@@ -142,16 +211,19 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		nodes = append(nodes, statusNode{ID: uint32(n.Node), Name: n.Name, Role: role, Address: n.Addr, Alive: n.Alive,
 			Incarnation: n.Incarnation, Total: resMap(n.Total), Available: resMap(avail), QueueLen: n.QueueLen,
 			LastSeenMs: float64(n.Age) / float64(time.Millisecond),
-			MeanTaskMs: float64(n.MeanTaskTime) / float64(time.Millisecond), MeanPullBytesPerS: n.MeanBandwidth})
+			MeanTaskMs: float64(n.MeanTaskTime) / float64(time.Millisecond), MeanPullBytesPerS: n.MeanBandwidth,
+			StoreUsedBytes: n.Store.Used, StoreCapacityBytes: n.Store.Capacity, StorePrimaries: n.Store.Primaries,
+			SpilledBytes: n.Store.SpillUsed, SpillCapacityBytes: n.Store.SpillCapacity})
 	}
+	total := sumStores(nodes)
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		enc.Encode(map[string]any{"address": c.address, "nodes": nodes})
+		enc.Encode(map[string]any{"address": c.address, "nodes": nodes, "object_store": total})
 		return exitOK
 	}
 	fmt.Fprintf(stdout, "cluster %s: %d %s\n", c.address, len(nodes), plural(len(nodes), "node", "nodes"))
-	fmt.Fprintf(stdout, "%-4s %-12s %-6s %-22s %-6s %-24s %-6s %-10s %s\n", "ID", "NAME", "ROLE", "ADDRESS", "STATE", "CPU/GPU (avail/total)", "QUEUE", "MEAN TASK", "MEAN PULL")
+	fmt.Fprintf(stdout, "%-4s %-12s %-6s %-22s %-6s %-24s %-6s %-10s %-12s %s\n", "ID", "NAME", "ROLE", "ADDRESS", "STATE", "CPU/GPU (avail/total)", "QUEUE", "MEAN TASK", "MEAN PULL", "OBJECT STORE (used/capacity)")
 	for _, n := range nodes {
 		state := "dead"
 		if n.Alive {
@@ -165,8 +237,20 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		if n.MeanPullBytesPerS > 0 {
 			pull = scenarios.FormatNumber(float64(n.MeanPullBytesPerS)/1e6) + " MB/s"
 		}
-		fmt.Fprintf(stdout, "%-4d %-12s %-6s %-22s %-6s %-24s %-6d %-10s %s\n", n.ID, n.Name, n.Role, n.Address, state, res, n.QueueLen, task, pull)
+		fmt.Fprintf(stdout, "%-4d %-12s %-6s %-22s %-6s %-24s %-6d %-10s %-12s %s\n", n.ID, n.Name, n.Role, n.Address, state, res, n.QueueLen, task, pull, storeText(n))
 	}
+	capacity := memText(total.CapacityBytes)
+	if unbounded := fmt.Sprintf("%d unbounded %s", total.Unbounded, plural(total.Unbounded, "store", "stores")); total.Unbounded > 0 && total.CapacityBytes > 0 {
+		capacity += " + " + unbounded
+	} else if total.Unbounded > 0 {
+		capacity = unbounded
+	}
+	fmt.Fprintf(stdout, "object store: %s used of %s, %d primary %s on %d live %s", memText(total.UsedBytes), capacity,
+		total.Primaries, plural(int(total.Primaries), "copy", "copies"), total.Nodes, plural(total.Nodes, "node", "nodes"))
+	if total.SpilledBytes > 0 {
+		fmt.Fprintf(stdout, ", %s spilled", memText(total.SpilledBytes))
+	}
+	fmt.Fprintln(stdout)
 	return exitOK
 }
 

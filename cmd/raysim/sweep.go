@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,6 +96,14 @@ type seedOutcome struct {
 	Virtual    float64 `json:"virtual_seconds"`
 	Wall       float64 `json:"wall_seconds"`
 	TasksOK    uint64  `json:"tasks_completed"`
+	// What a comparison across seeds reads (a policy's tail latency or
+	// makespan over 100 seeds): the run's throughput (tasks per virtual
+	// second), latency percentiles (ms), failed tasks, retries and faults.
+	Throughput float64        `json:"throughput"`
+	LatencyMs  runner.Latency `json:"latency_ms"`
+	TasksFail  uint64         `json:"tasks_failed"`
+	Retried    uint64         `json:"tasks_retried"`
+	Faults     int            `json:"faults_injected"`
 	finished   bool
 }
 
@@ -112,6 +121,9 @@ type sweepReport struct {
 	WallSeconds float64       `json:"wall_seconds"`
 	OK          bool          `json:"ok"`
 	Failures    []seedOutcome `json:"failures"`
+	// Results: every seed's outcome, in seed order (with --all).
+	Results []seedOutcome `json:"results,omitempty"`
+	ran     []seedOutcome // every seed that ran to its end, for spread
 }
 
 func cmdSweep(args []string, stdout, stderr io.Writer) int {
@@ -122,12 +134,14 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 		jobs     int
 		sets     multiFlag
 		asJSON   bool
+		all      bool
 		progress string
 	)
 	fs.StringVar(&seedSpec, "seeds", "", "seeds to run: FROM-TO, N, or a comma list of both (required), e.g. 1-1000")
 	fs.IntVar(&jobs, "j", runtime.GOMAXPROCS(0), "runs at once")
 	fs.Var(&sets, "set", "override a scenario key: path=value (repeatable), as for raysim run")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object (counts and every failing seed) instead of the summary")
+	fs.BoolVar(&all, "all", false, "with --json, list every seed's outcome (digest, virtual time, throughput, latency) under results, not only the failing ones")
 	addProgressFlag(fs, &progress, "progress bar")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: raysim sweep FILE --seeds RANGE [-j N] [--set path=value]... [--json]
@@ -240,6 +254,12 @@ feed:
 			continue
 		}
 		rep.Run++
+		if r.Error == "" {
+			rep.ran = append(rep.ran, r)
+		}
+		if all {
+			rep.Results = append(rep.Results, r)
+		}
 		if r.OK {
 			rep.Passed++
 		} else {
@@ -275,6 +295,7 @@ func runSeed(ctx context.Context, path string, sets []string, seed int64) seedRu
 		r, err = check.RunExpect(ctx, s, runner.Options{}) // runner.Run, and the invariants expect names
 		if err == nil {
 			out.OK, out.Digest, out.Virtual, out.Wall, out.TasksOK = r.OK, r.Digest, r.VirtualSeconds, r.WallSeconds, r.TasksCompleted
+			out.Throughput, out.LatencyMs, out.TasksFail, out.Retried, out.Faults = r.Throughput, r.LatencyMs, r.TasksFailed, r.TasksRetried, r.FaultsInjected
 			out.Unfinished = r.Unfinished
 			for _, e := range r.Expectations {
 				if !e.OK {
@@ -299,7 +320,7 @@ func runSeed(ctx context.Context, path string, sets []string, seed int64) seedRu
 func printSweep(w io.Writer, r *sweepReport) {
 	fmt.Fprintf(w, "sweep     %s (%s)", r.Scenario, r.File)
 	for _, s := range r.Overrides {
-		fmt.Fprintf(w, " --set %s", s)
+		fmt.Fprintf(w, " --set %s", check.ShellQuote(s)) // as the replay lines quote it
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "seeds     %d run of %d, %d passed, %d failed", r.Run, r.Seeds, r.Passed, r.Failed)
@@ -308,6 +329,9 @@ func printSweep(w io.Writer, r *sweepReport) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "time      %.2fs wall, %d at a time\n", r.WallSeconds, r.Jobs)
+	if d := spread(r.ran); d != "" {
+		fmt.Fprintln(w, d)
+	}
 	if len(r.Failures) > 0 {
 		fmt.Fprintln(w, "failing seeds (replay each with the command under it):")
 	}
@@ -379,4 +403,28 @@ func (b *seedBar) finish() {
 	if b.on {
 		fmt.Fprint(b.w, "\r\033[K")
 	}
+}
+
+// spread summarizes the seeds that ran to their end (errors left out):
+// the median and range of virtual time, throughput and p99 latency, the
+// first things a comparison of two settings over many seeds reads ("" with
+// fewer than two).
+func spread(runs []seedOutcome) string {
+	if len(runs) < 2 {
+		return ""
+	}
+	stat := func(pick func(seedOutcome) float64) (med, lo, hi float64) {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = pick(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2], v[0], v[len(v)-1]
+	}
+	t, tl, th := stat(func(r seedOutcome) float64 { return r.Virtual })
+	q, ql, qh := stat(func(r seedOutcome) float64 { return r.Throughput })
+	p, pl, ph := stat(func(r seedOutcome) float64 { return r.LatencyMs.P99 })
+	f := scenarios.FormatNumber
+	return fmt.Sprintf("spread    over %d seeds, median (min-max): virtual time %ss (%s-%s), throughput %s/s (%s-%s), latency p99 %sms (%s-%s)",
+		len(runs), f(t), f(tl), f(th), f(q), f(ql), f(qh), f(p), f(pl), f(ph))
 }

@@ -105,3 +105,34 @@ func TestParseSeeds(t *testing.T) {
 		t.Errorf("replayCommand = %s", q)
 	}
 }
+
+// TestSweepAllAndSpread: --json reported nothing of the passing seeds, so
+// comparing a setting's tail latency over many seeds needed a shell loop
+// of raysim run (QA). --all lists every seed's outcome, and the summary
+// gives the spread of virtual time, throughput and p99 latency.
+func TestSweepAllAndSpread(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "sweep", "testdata/tiny.yaml", "--seeds", "1-4", "--json", "--all")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var rep sweepReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 4 {
+		t.Fatalf("results: %d, want every seed's", len(rep.Results))
+	}
+	for i, r := range rep.Results {
+		if r.Seed != int64(i+1) || r.Digest == "" || r.Virtual <= 0 || r.Throughput <= 0 || r.LatencyMs.Max <= 0 {
+			t.Errorf("seed %d: %+v", i+1, r)
+		}
+	}
+	_, out, _ = call(t, "sweep", "testdata/tiny.yaml", "--seeds", "1-4")
+	if !strings.Contains(out, "spread    over 4 seeds, median (min-max): virtual time ") {
+		t.Errorf("no spread line:\n%s", out)
+	}
+	if _, out, _ = call(t, "sweep", "testdata/tiny.yaml", "--seeds", "1-4", "--json"); strings.Contains(out, `"results"`) {
+		t.Errorf("results without --all:\n%s", out)
+	}
+}

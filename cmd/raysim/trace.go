@@ -19,10 +19,8 @@ import (
 	"raysim/scenarios"
 	"raysim/scenarios/runner"
 
-	"raysim/runtime/transport"
 	"raysim/traces"
 	"raysim/traces/otelspans"
-	"raysim/traces/replay"
 )
 
 func init() {
@@ -81,7 +79,7 @@ func startRunTrace(f *runFlags, s *scenarios.Scenario, idx int, files []string, 
 			}
 			var left []string
 			if !temp {
-				left = append(left, fmt.Sprintf("trace %s left without its end block (it reads as truncated)", tracePath))
+				left = append(left, fmt.Sprintf("trace %s left without its end block (it reads as truncated; analyze and trace export read its records with --partial)", tracePath))
 			}
 			if chromePath != "" {
 				left = append(left, "no --chrome export")
@@ -184,13 +182,15 @@ func traceExit(err error) int {
 type exportFlags struct {
 	format, out, endpoint, protocol string
 	insecure                        bool
-	log                             io.Writer // where an OTLP export says what it sent (the command's stderr)
+	digest                          string    // the run's digest for the OTLP export ("" unknown)
+	partial                         bool      // export a truncated trace's readable prefix (--partial)
+	log                             io.Writer // where an OTLP export says what it sent, and a --partial export its warning (the command's stderr)
 }
 
 func cmdTrace(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stderr, `Usage:
-  raysim trace export FILE [--format chrome|jsonl|otlp|otel-stdout] [-o OUT]
+  raysim trace export FILE [--format chrome|jsonl|otlp|otel-stdout] [-o OUT] [--partial]
          [--otlp-endpoint HOST:PORT] [--otlp-protocol http|grpc] [--otlp-insecure=false]
   raysim trace stats FILE [--json]
 
@@ -199,7 +199,9 @@ https://ui.perfetto.dev or chrome://tracing), as JSON lines (one record per
 line), or as OpenTelemetry spans (one span per task with scheduling,
 argument-fetch and execution children, in virtual time) to an OTLP collector
 (Jaeger) or stdout. The --otlp-* flags are for --format otlp alone; OTLP is
-plain text unless --otlp-insecure=false (TLS). stats
+plain text unless --otlp-insecure=false (TLS). --partial exports an
+interrupted run's trace (no end block) up to where it ends, with a warning
+on stderr. stats
 prints event counts by kind, per node and per virtual second.
 
 Exit status: 0 on success, 2 for a bad command line or a trace that cannot
@@ -230,6 +232,7 @@ func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&ef.endpoint, "otlp-endpoint", "", "OTLP collector host:port (default localhost:4318 for http, localhost:4317 for grpc)")
 	fs.StringVar(&ef.protocol, "otlp-protocol", "http", "OTLP protocol: http or grpc")
 	fs.BoolVar(&ef.insecure, "otlp-insecure", true, "plain-text OTLP, no TLS (the default); --otlp-insecure=false for TLS")
+	fs.BoolVar(&ef.partial, "partial", false, "export a truncated trace's readable prefix (an interrupted run's), with a warning, instead of refusing it")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -286,6 +289,9 @@ func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "raysim trace export: %v\n", err)
+		if errors.Is(err, traces.ErrTruncated) {
+			fmt.Fprintln(stderr, "raysim trace export: --partial exports the records before the cut")
+		}
 		return traceExit(err)
 	}
 	return exitOK
@@ -371,12 +377,24 @@ func exportTo(tracePath string, w io.Writer, ef exportFlags) error {
 		return badTraceError{err}
 	}
 	defer r.Close()
+	r.SetPartial(ef.partial)
+	defer func() {
+		if cut := r.Cut(); cut != nil && ef.log != nil {
+			fmt.Fprintf(ef.log, "raysim trace export: warning: %s: %v: exported the %d records before it (--partial); tasks still running there are unfinished\n",
+				tracePath, cut, r.Count())
+		}
+	}()
 	switch ef.format {
 	case "jsonl":
 		_, err = traces.WriteJSONL(w, r)
 	case "chrome":
-		err = traces.WriteChromeWith(w, r, traces.ChromeOptions{Name: nodeNames(r.Header())})
+		err = traces.WriteChromeWith(w, r, traces.ChromeOptions{})
 	default:
+		// The run's digest, from the end block, makes the spans' IDs and
+		// resource the run's own (otelspans.Options.Digest).
+		if t, ok, terr := traces.ReadTrailer(tracePath); terr == nil && ok {
+			ef.digest = t.Digest.String()
+		}
 		err = exportOTel(r, w, ef)
 	}
 	if err != nil {
@@ -464,7 +482,7 @@ func exportOTel(r *traces.Reader, w io.Writer, ef exportFlags) error {
 		return err
 	}
 	fe := &failFast{SpanExporter: exp}
-	n, err := otelspans.Export(ctx, r, fe, otelspans.Options{NodeName: nodeNames(r.Header()), Batch: ef.format == "otlp"})
+	n, err := otelspans.Export(ctx, r, fe, otelspans.Options{Batch: ef.format == "otlp", Digest: ef.digest})
 	if e := exp.Shutdown(ctx); err == nil {
 		err = e
 	}
@@ -478,20 +496,6 @@ func exportOTel(r *traces.Reader, w io.Writer, ef exportFlags) error {
 		fmt.Fprintf(ef.log, "sent %d task spans (with their phase spans) to %s over OTLP/%s\n", n, ef.endpoint, ef.protocol)
 	}
 	return nil
-}
-
-// nodeNames names raylets by the scenario in a trace's header.
-func nodeNames(h *traces.Header) func(transport.NodeID) string {
-	s, err := replay.Scenario(h)
-	if err != nil {
-		return nil
-	}
-	return func(id transport.NodeID) string {
-		if i := int(id) - 1; i >= 0 && i < len(s.Cluster.Nodes) {
-			return s.Cluster.Nodes[i].Name
-		}
-		return ""
-	}
 }
 
 // failFast remembers the first export error (the SDK would only log it) and

@@ -202,6 +202,10 @@ func (c *Coordinator) Handle(from transport.NodeID, m transport.Message) {
 		}
 		c.env.Send(from, r)
 		c.forgetLater(from)
+	case *transport.StoreReport:
+		if from == m.Node {
+			c.cfg.Dir.Store(m) // a raylet speaks for itself alone
+		}
 	case *transport.NodeControl:
 		c.control(from, m)
 	case *transport.LinkFault:

@@ -112,6 +112,7 @@ type dirEntry struct {
 	queue       uint32
 	meanTask    time.Duration
 	meanBW      uint64
+	store       transport.StoreUsage // its last StoreReport's
 	last        time.Time
 	joined      time.Time // when its process last joined (SetRole)
 }
@@ -185,6 +186,17 @@ func (d *Directory) Tap(from transport.NodeID, m transport.Message) {
 			}
 		}
 		d.mu.Unlock()
+	}
+}
+
+// Store takes a raylet's object store report (its sender checked): kept
+// for a raylet the directory knows, from its latest incarnation, so a
+// stranger's reports for made-up IDs add no entries.
+func (d *Directory) Store(m *transport.StoreReport) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e := d.nodes[m.Node]; e != nil && m.Incarnation >= e.inc {
+		e.store = m.Usage
 	}
 }
 
@@ -277,6 +289,7 @@ func (d *Directory) status(s *transport.NodeStatus, now time.Time) {
 	}
 	s.Incarnation, s.Total, s.Available, s.QueueLen = e.inc, e.total, e.avail, e.queue
 	s.MeanTaskTime, s.MeanBandwidth = e.meanTask, e.meanBW
+	s.Store = e.store
 	s.Age = now.Sub(e.last)
 	s.Alive = e.alive && (d.NodeTimeout <= 0 || s.Age < d.NodeTimeout)
 }

@@ -80,7 +80,7 @@ func TestActorsDieWithTheirOwner(t *testing.T) {
 	sent = nil
 	sh.Handle(10, &transport.NodeDead{Node: 1, Incarnation: 1})
 	require.Equal(t, transport.ActorDead, state(7).State)
-	require.Equal(t, transport.OwnerDiedCause(1), state(7).Cause)
+	require.Equal(t, transport.OwnerDiedCause(1, ""), state(7).Cause)
 	require.Equal(t, transport.ActorDead, state(8).State)
 	require.Equal(t, transport.ActorAlive, state(9).State, "detached")
 	require.Equal(t, transport.ActorAlive, state(11).State, "owned by the next incarnation")

@@ -190,6 +190,10 @@ type Config struct {
 	// lost twice and resent after 200ms and 400ms does not kill a node).
 	HeartbeatPeriod time.Duration
 	NodeTimeout     time.Duration
+	// NodeName, if set, names a node for the causes of death the actor
+	// table records (transport.NodeText; "" unknown): a live cluster's
+	// address book. Not set in netsim, whose texts are in the trace.
+	NodeName func(transport.NodeID) string
 	// Store keeps the tables durably (default: a fresh MemStore). A shard
 	// started on a non-empty store recovers its tables from it.
 	Store Store
@@ -897,7 +901,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		// The owner reports that the node restart number m.Restart was
 		// placed on died before the actor came up there.
 		if e != nil && e.info.State == transport.ActorRestarting && transport.RestartAttempt(uint32(e.restarts)) == m.Restart && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
-			s.restartActor(m.Actor)
+			s.restartActor(m.Actor, "the node its restart was placed on died before it came up")
 		}
 		return
 	}
@@ -941,7 +945,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		// Only the actor's own shard decides.
 		sameHost := m.Node == e.info.Node && (m.Incarnation == 0 || e.hostInc == 0 || m.Incarnation == e.hostInc)
 		if e.info.State == transport.ActorAlive && sameHost && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
-			s.restartActor(m.Actor)
+			s.restartActor(m.Actor, fmt.Sprintf("its worker on %s crashed", s.nodeText(m.Node)))
 		}
 		return
 	}
@@ -1180,7 +1184,10 @@ func (s *Shard) declareDead(e *nodeEntry, inc uint64, why string) {
 		s.saveNode(e.reg.Node)
 		s.emit(transport.Event{Kind: transport.EvNodeDead, Node: e.reg.Node, Detail: why})
 	}
-	m := &transport.NodeDead{Node: e.reg.Node, Incarnation: inc}
+	// A death by silence or goodbye ends the jobs of the node's drivers; a
+	// restart's does not (the node lives on as its new incarnation, whose
+	// drivers' tasks are not told apart from its dead one's).
+	m := &transport.NodeDead{Node: e.reg.Node, Incarnation: inc, JobsEnd: why != deadRestarted, Left: why == deadLeft}
 	for _, sh := range s.layout.Shards {
 		if sh != s.env.Self() {
 			s.env.Send(sh, m)
@@ -1274,7 +1281,7 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	}
 	slices.SortFunc(hosted, func(a, b transport.ActorID) int { return cmp.Compare(a, b) })
 	for _, id := range hosted {
-		s.restartActor(id)
+		s.restartActor(id, fmt.Sprintf("its %s died", s.nodeText(m.Node)))
 	}
 	// A host told to end an actor buried with its owner, dead now, hosts
 	// nothing (a restarted raylet starts empty): no new tail need tell it
@@ -1310,6 +1317,17 @@ func (s *Shard) ownerDied(node transport.NodeID, inc uint64) {
 	}
 }
 
+// nodeName is a node's name as Config.NodeName gives it ("": unknown).
+func (s *Shard) nodeName(id transport.NodeID) string {
+	if s.cfg.NodeName == nil {
+		return ""
+	}
+	return s.cfg.NodeName(id)
+}
+
+// nodeText names a node in a cause of death (transport.NodeText).
+func (s *Shard) nodeText(id transport.NodeID) string { return transport.NodeText(id, s.nodeName(id)) }
+
 // buryOrphan marks an actor dead for good because its owner died, frees
 // its name (here, or on the name's shard) and tells its host, if it is up
 // somewhere, to end it and free its resources. An instance that comes up
@@ -1324,7 +1342,7 @@ func (s *Shard) buryOrphan(id transport.ActorID) {
 	if e.info.State == transport.ActorAlive {
 		host = e.info.Node
 	}
-	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name, State: transport.ActorDead, Cause: transport.OwnerDiedCause(e.owner)}
+	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name, State: transport.ActorDead, Cause: transport.OwnerDiedCause(e.owner, s.nodeName(e.owner))}
 	s.emit(transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: transport.DetailOwnerDied})
 	s.actorUpdate(up)
 	if up.Name != "" {
@@ -1375,7 +1393,10 @@ func (s *Shard) creationLost(from transport.NodeID, m *transport.GcsCreationLost
 // restartActor re-places a dead node's actor (its constructor runs again)
 // while it has restarts left (MaxRestarts -1: always, as Ray's
 // max_restarts=-1); otherwise the actor is dead for good.
-func (s *Shard) restartActor(id transport.ActorID) {
+//
+// why is what ended its instance ("its node 3 died", "its worker
+// crashed"): a dead actor's callers' errors say it.
+func (s *Shard) restartActor(id transport.ActorID, why string) {
 	e := s.actors[id]
 	spec, ok := s.task(id)
 	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name}
@@ -1388,7 +1409,7 @@ func (s *Shard) restartActor(id transport.ActorID) {
 	} else {
 		up.State = transport.ActorDead
 		// Its callers' errors say why, as Ray's ActorDiedError does.
-		up.Cause = fmt.Sprintf("its node %d died", e.info.Node)
+		up.Cause = why
 		if ok {
 			up.Cause += fmt.Sprintf(" and its restarts are spent (max_restarts %d)", spec.A().MaxRestarts)
 		}

@@ -181,6 +181,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	t := a.creation
 	c := r.newCaller(t.spec.ID, nil)
 	c.capture = captureOf(t.spec)
+	c.job = actorJob(t.spec)
 	if d := t.spec.Duration; d > 0 {
 		c.Compute(d)
 	}
@@ -794,13 +795,13 @@ func (r *Raylet) onCallBounced(from transport.NodeID, m *transport.CallBounced) 
 	if rt := r.routes[id]; rt != nil && rt.node == from && rt.state == transport.ActorAlive {
 		rt.bounced, rt.bouncedAt = from, rt.restarts
 	}
-	node, inc, why := from, m.Incarnation, fmt.Sprintf("actor %s is not on node %d", id, from)
+	node, inc, why := from, m.Incarnation, fmt.Sprintf("actor %s is not on %s (it ended there, or is restarting, since this caller last heard where it lived)", id, r.nodeText(from))
 	if m.Dropped {
 		// The instance died (its worker crashed, its node rejoined):
 		// charged every time. A worker crash leaves the node's incarnation
 		// as it was, so one charge per (node, incarnation) would let a
 		// call whose actor keeps crashing there retry for ever.
-		node, inc, why = 0, 0, fmt.Sprintf("actor %s lost its instance on node %d", id, from)
+		node, inc, why = 0, 0, fmt.Sprintf("actor %s lost its instance on %s with the call there (its worker crashed, or the node rejoined)", id, r.nodeText(from))
 	}
 	r.retry(o, why, node, inc)
 	if rt := r.routes[id]; rt != nil && len(rt.pending) > 0 && rt.state != transport.ActorAlive && rt.state != transport.ActorDead {
@@ -970,6 +971,9 @@ func (r *Raylet) killActorSaying(id transport.ActorID, why, cause string) {
 	case whyOwnerDied:
 		// The table buried it already; final too.
 		detail, inc = transport.DetailOwnerDied, 0
+	case whyJobEnded:
+		// Its job is over (endJob): final, whatever this node's fate.
+		detail, inc = whyJobEnded, 0
 	}
 	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, cause, inc)
 	r.pumpActor(a)

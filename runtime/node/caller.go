@@ -61,6 +61,12 @@ type Caller struct {
 	// its task's, or its actor's, when that runs in a group with
 	// CaptureChildTasks. Set before user code runs, then only read.
 	capture transport.GroupID
+	// job is the job of the tasks and actors this caller submits
+	// (TaskSpec.JobNode): its driver's node for a driver, its task's job
+	// for a task, its actor's for an actor's code (none, 0, for a
+	// detached actor's). Set on the loop as the caller is made (jobFor),
+	// then only read.
+	job transport.NodeID
 }
 
 // captureOf is the group a task's (or actor's creation's) spec makes its
@@ -82,8 +88,32 @@ func (c *Caller) CaptureGroup() transport.GroupID { return c.capture }
 type callerKey struct{}
 
 func (r *Raylet) newCaller(id transport.TaskID, t *task) *Caller {
-	c := &Caller{r: r, task: id, t: t}
+	c := &Caller{r: r, task: id, t: t, job: r.jobFor(t)}
 	return c
+}
+
+// jobFor is the job of what the code of t submits (Caller.job): a normal
+// task's own job, its actor's for a method call (actorJob), this node's
+// for a driver (t nil; an actor's constructor sets its own).
+func (r *Raylet) jobFor(t *task) transport.NodeID {
+	switch {
+	case t == nil:
+		return r.self
+	case t.actor != nil:
+		return actorJob(t.actor.creation.spec)
+	default:
+		return t.spec.JobNode()
+	}
+}
+
+// actorJob is the job of what an actor's code submits: its creation's,
+// or none (0) for a detached actor, which outlives its creator's job, as
+// what it submits must.
+func actorJob(creation *transport.TaskSpec) transport.NodeID {
+	if creation.A().Detached {
+		return 0
+	}
+	return creation.JobNode()
 }
 
 // NewDriver returns the caller of a driver program running on this node, with
@@ -184,6 +214,10 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 	c.children++
 	spec.Parent = c.task
 	spec.Owner = c.r.self
+	// The job travels only when it is not the owner's (TaskSpec.JobNode):
+	// a driver's submissions are as long on the wire as before jobs were.
+	job := c.job
+	otherJob := job != c.r.self
 	if spec.IsCreation() {
 		spec.Actor = spec.ID
 	} else if spec.Actor != 0 {
@@ -192,7 +226,16 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 		}
 		seq := c.seqs[spec.Actor]
 		c.seqs[spec.Actor]++
-		spec.SetAct(func(a *transport.ActorSpec) { a.Caller, a.Seq = c.task, seq })
+		spec.SetAct(func(a *transport.ActorSpec) {
+			a.Caller, a.Seq = c.task, seq
+			if otherJob {
+				a.JobSet, a.Job = true, job
+			}
+		})
+		otherJob = false
+	}
+	if otherJob {
+		spec.SetAct(func(a *transport.ActorSpec) { a.JobSet, a.Job = true, job })
 	}
 	if spec.NumReturns == 0 && !spec.IsCreation() {
 		spec.NumReturns = 1

@@ -163,6 +163,7 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 	}
 	r.deadInc[m.Node] = m.Incarnation
 	r.genOwnerDied(m.Node)
+	r.jobNews(m) // first: a task of an ended job lost with the node is not retried
 	r.adoptOrphans(m.Node)
 	var lost []transport.TaskID
 	for id, o := range r.owned {
@@ -252,7 +253,7 @@ func (r *Raylet) onOrphaned(m *transport.ObjectOrphaned) {
 // alive — it restarts what it saw alive, and only one of them may.
 func (r *Raylet) retryOrAsk(o *ownedTask, node transport.NodeID, inc uint64) {
 	if !o.spec.IsCreation() {
-		r.retry(o, fmt.Sprintf("node %d died", node), node, inc)
+		r.retry(o, r.nodeText(node)+" died", node, inc)
 		return
 	}
 	o.node, o.inc = 0, 0
@@ -287,7 +288,7 @@ func (r *Raylet) onCreationLost(m *transport.CreationLost) {
 		r.ownedDone(m.Actor)
 		return
 	}
-	r.retry(o, fmt.Sprintf("node %d died", q.Node), q.Node, q.Incarnation)
+	r.retry(o, r.nodeText(q.Node)+" died", q.Node, q.Incarnation)
 }
 
 // retry resubmits an owned task whose node died, or fails it when its
@@ -295,6 +296,9 @@ func (r *Raylet) onCreationLost(m *transport.CreationLost) {
 // for the actor to restart. node and inc name the death that caused it (0
 // for none): a death already charged to the task is not charged again.
 func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint64) {
+	if o.spec.Actor == 0 && r.jobEnded(o.spec) {
+		o.cancelled = true // its job is over: no retry resurrects it
+	}
 	if o.cancelled && !o.spec.IsCreation() {
 		r.checkCancel(o)
 		return
@@ -322,6 +326,9 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 		// that number for good and held the caller's later calls.
 		msg := fmt.Sprintf("%s; %d retries allowed", why, budget)
 		if spec.Actor != 0 && !spec.IsCreation() {
+			// Ray's ActorUnavailableError or ActorDiedError: a call lost
+			// with an instance is retried only as its MaxRetries say.
+			msg = fmt.Sprintf("%s; %d retries allowed (the method's or call's MaxRetries)", why, budget)
 			if rt := r.routes[spec.Actor]; rt != nil && rt.state == transport.ActorDead {
 				// The actor is dead (killed here, or the table said so):
 				// that, not where the call was lost, is why it failed.
@@ -429,7 +436,7 @@ func (r *Raylet) checkCancel(o *ownedTask) {
 		r.failCancelled(spec)
 		return
 	}
-	r.askFailure(o, transport.ErrKindCancelled, "task cancelled")
+	r.askFailure(o, transport.ErrKindCancelled, r.cancelledMsg(spec))
 }
 
 // askFailure asks the task's shard to record a failure of an owned task (a
@@ -468,7 +475,7 @@ func (r *Raylet) sendAsk(o *ownedTask) {
 // waited for it, a restart of a live one none at all.
 func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
 	r.ownedDone(spec.ID)
-	r.failTask(spec, transport.ErrKindCancelled, "task cancelled")
+	r.failTask(spec, transport.ErrKindCancelled, r.cancelledMsg(spec))
 }
 
 // failureAnswered takes the task table's verdict (askFailure): a result
@@ -629,6 +636,12 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 	case m.Claim != transport.ClaimRun:
 		// Not an answer to a claim (a verdict's, asked for something
 		// else): the claim's own answer comes.
+		return
+	case spec.Actor == 0 && r.jobEnded(&spec):
+		// Its job is over: its results are not made again. The claim is
+		// given up, so other readers read the loss too.
+		r.reportRerun(&spec, true)
+		r.loseTask(m.Task, "not rebuilt: "+r.jobEndedMsg(spec.JobNode()))
 		return
 	case spec.Actor != 0 && !spec.IsCreation():
 		// As Ray does for a restartable actor's method with retries left,

@@ -40,6 +40,15 @@ type Config struct {
 	ChunkBytes       int64         // transfer chunk size, default 1 MiB
 	Incarnation      uint64
 	Buggify          *Buggify // fault points; nil (always on TCP) = off
+	// StoreReportTo, when not 0, is where the raylet sends its object
+	// store's use with each heartbeat (transport.StoreReport): a live
+	// cluster's coordinator, which `raysim status` asks. 0 (the
+	// simulator's): not sent.
+	StoreReportTo transport.NodeID
+	// NodeName, if set, names a node for error texts (transport.NodeText;
+	// "" unknown): a live cluster's address book. Not set in netsim,
+	// whose error texts are in the trace and in objects' sizes.
+	NodeName func(transport.NodeID) string
 	// Simulated: costs are virtual (netsim). The bytes of a task's result
 	// or of a Put are copied into the store by the worker or driver that
 	// made them, as Plasma's clients write into shared memory: in netsim
@@ -168,6 +177,10 @@ type Raylet struct {
 	groupLookups map[string][]groupLookup
 	groupAsks    map[string]uint64
 	groupRound   uint64
+	// views are the callers waiting for the scheduler's ClusterView, by
+	// the query's number (ClusterView).
+	views   map[uint64]func(*transport.ClusterView)
+	viewSeq uint64
 	// blocked: what tasks blocked in Get or Wait hold besides their CPU
 	// (given back: Caller.release), which comes back only when what they
 	// wait for ends (see blockedOut); blockedSpills the submissions (a
@@ -222,9 +235,15 @@ type Raylet struct {
 	// finished, with the node running them, so they can be retried when it
 	// dies; per-(caller, actor) call sequence tracking; node deaths seen; and
 	// objects being rebuilt from lineage.
-	owned          map[transport.TaskID]*ownedTask
-	seqs           map[seqKey]*seqTrack
-	deadInc        map[transport.NodeID]uint64
+	owned   map[transport.TaskID]*ownedTask
+	seqs    map[seqKey]*seqTrack
+	deadInc map[transport.NodeID]uint64
+	// jobsEnded are the driver nodes whose jobs ended (endJob) and have
+	// not registered a newer incarnation since (see jobEnded); jobsEnding
+	// those declared dead by silence whose jobs end after a grace unless
+	// they rejoin (jobNews), by the incarnation declared. nil until one.
+	jobsEnded      map[transport.NodeID]struct{}
+	jobsEnding     map[transport.NodeID]uint64
 	restarts       map[transport.ActorID]*transport.TaskPlaced // see watchRestart
 	reconstructing map[transport.TaskID]bool
 	// ownerless: tasks being rebuilt here because their owner died before
@@ -347,6 +366,9 @@ func (r *Raylet) heartbeat() {
 	r.gcs.Send(r.cfg.Layout.NodeTable(), &transport.Heartbeat{
 		Node: r.self, Incarnation: r.cfg.Incarnation, Total: r.total, Available: r.free(),
 		QueueLen: uint32(r.queueLen()), MeanTaskTime: r.meanTask, MeanBandwidth: r.meanBW, Sent: r.since()})
+	if to := r.cfg.StoreReportTo; to != 0 {
+		r.env.Send(to, &transport.StoreReport{Node: r.self, Incarnation: r.cfg.Incarnation, Usage: r.StoreUsage()})
+	}
 	r.env.After(r.cfg.HeartbeatPeriod, r.heartbeat)
 }
 
@@ -375,6 +397,24 @@ func (r *Raylet) since() time.Duration { return r.mono.Since(r.born) }
 
 // Store exposes the object store (for status and tests; loop only).
 func (r *Raylet) Store() *objstore.Store { return r.store }
+
+// nodeText names a node in an error text: "node 3 (n1)" where its name
+// is known (Config.NodeName), else "node 3".
+func (r *Raylet) nodeText(id transport.NodeID) string {
+	name := ""
+	if r.cfg.NodeName != nil {
+		name = r.cfg.NodeName(id)
+	}
+	return transport.NodeText(id, name)
+}
+
+// StoreUsage is the object store's use now (loop only): what StoreReport
+// carries.
+func (r *Raylet) StoreUsage() transport.StoreUsage {
+	s := r.store
+	return transport.StoreUsage{Used: s.Used(), Capacity: s.Capacity(), Primaries: uint64(s.Primaries()),
+		SpillUsed: s.SpillUsed(), SpillCapacity: s.SpillCapacity()}
+}
 
 // Incarnation is the raylet's current incarnation (a rejoin raises it).
 func (r *Raylet) Incarnation() uint64 { return r.cfg.Incarnation }
@@ -464,6 +504,13 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		spec := m.Spec
 		if !spec.IsCreation() && !spec.Rebuild && r.tombstones.take(spec.ID) {
 			r.failCancelled(&spec)
+			return
+		}
+		if spec.Actor == 0 && r.jobEnded(&spec) {
+			// Its job ended (held at the scheduler, or in flight, when the
+			// news came): it does not run.
+			r.ownedDone(spec.ID)
+			r.failTask(&spec, transport.ErrKindCancelled, r.cancelledMsg(&spec))
 			return
 		}
 		if !spec.Resources.Fits(r.total) { // stale view: hand it back
@@ -612,6 +659,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GroupFound:
 		if from == r.cfg.Layout.Scheduler {
 			r.onGroupFound(m)
+		}
+	case *transport.ClusterView:
+		if from == r.cfg.Layout.Scheduler {
+			r.onClusterView(m)
 		}
 	}
 }
@@ -1277,7 +1328,7 @@ func (r *Raylet) run(t *task, now time.Duration) {
 	j.inject = r.injectError()
 	// The Caller is made here, on the loop, not in Run: a cancel reads it
 	// on the loop (Caller.interrupt) while the task's code runs.
-	j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec)}
+	j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec), job: r.jobFor(t)}
 	t.caller = &j.caller
 	r.trackGen(t)
 	r.pool.Submit(j)
@@ -1319,7 +1370,7 @@ func (j *taskJob) Run() {
 			c.copyInAll(j.outs)
 			return
 		}
-		j.out = errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("no function %q registered on node %d", spec.Func, j.r.self))
+		j.out = errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("no function %q registered on %s", spec.Func, j.r.nodeText(j.r.self)))
 		return
 	}
 	j.out = callUser(func() (transport.Value, error) { return fn(c.Context(), j.t.args) })
@@ -1383,7 +1434,7 @@ func (j *taskJob) Done() {
 		if len(j.caller.opened) > 0 {
 			r.closeStreams(&j.caller)
 		}
-		j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec)}
+		j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec), job: r.jobFor(t)}
 		t.caller = &j.caller
 		j.inject = r.injectError()
 		r.pool.Submit(j)
@@ -1501,7 +1552,7 @@ func (r *Raylet) finishAll(t *task, out transport.Value, outs []transport.Value)
 	}
 	r.tasks.Delete(t.spec.ID)
 	if t.cancelled {
-		out, outs = errValue(transport.ErrKindCancelled, "task cancelled"), nil
+		out, outs = errValue(transport.ErrKindCancelled, r.cancelledMsg(t.spec)), nil
 	}
 	took := r.since() - t.start
 	if r.meanTask == 0 {

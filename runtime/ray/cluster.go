@@ -103,6 +103,10 @@ func (n NodeConfig) check() error {
 
 // Config describes a cluster, simulated or real.
 type Config struct {
+	// nodeName names a node for error texts (a live process's address
+	// book: Process.nodeName); nil in netsim and ray.TCP.
+	nodeName func(transport.NodeID) string
+
 	Nodes       []NodeConfig
 	Seed        int64
 	GCSShards   int // default 1
@@ -228,7 +232,8 @@ func (cfg *Config) layout() *gcs.Layout {
 }
 
 func (cfg *Config) shardConfig(l *gcs.Layout, store gcs.Store) gcs.Config {
-	return gcs.Config{Layout: l, Costs: *cfg.Costs, HeartbeatPeriod: cfg.HeartbeatPeriod, NodeTimeout: cfg.NodeTimeout, Store: store}
+	return gcs.Config{Layout: l, Costs: *cfg.Costs, HeartbeatPeriod: cfg.HeartbeatPeriod, NodeTimeout: cfg.NodeTimeout, Store: store,
+		NodeName: cfg.nodeName}
 }
 
 // diskStores opens the bbolt stores of the GCS endpoints ids under
@@ -316,6 +321,7 @@ func (cfg *Config) rayletConfig(l *gcs.Layout, i int, reg *Registry, inc uint64)
 		Layout: l, Resources: transport.MakeResources(n.CPUs, n.GPUs, n.Resources),
 		ObjectStoreBytes: n.ObjectStoreBytes, ObjectSpillBytes: n.ObjectSpillBytes, Policy: pol, SpillThreshold: cfg.SpillThreshold,
 		Costs: *cfg.Costs, Registry: reg, HeartbeatPeriod: cfg.HeartbeatPeriod, NodeTimeout: cfg.NodeTimeout, Incarnation: inc,
+		NodeName: cfg.nodeName,
 	}
 	if f := cfg.TaskErrors; f != nil {
 		nc.TaskErrors = func() float64 { return f(i) }

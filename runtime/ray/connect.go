@@ -78,10 +78,11 @@ type Process struct {
 	bindHost  string
 	dir       *deploy.Directory // head only
 
-	member   *deploy.Member // joined processes
-	coordEnv transport.Env  // head: the coordinator's
-	coordH   *tcp.Host      // head
-	hosts    []*tcp.Host    // head's GCS and scheduler endpoints
+	member   *deploy.Member                              // joined processes
+	names    atomic.Pointer[map[transport.NodeID]string] // raylets' names (nodeName)
+	coordEnv transport.Env                               // head: the coordinator's
+	coordH   *tcp.Host                                   // head
+	hosts    []*tcp.Host                                 // head's GCS and scheduler endpoints
 	loops    sync.WaitGroup
 	loopErr  chan error
 	ctx      context.Context
@@ -192,6 +193,7 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 	p := &Process{dc: dc, reg: reg, role: transport.RoleNode, clusterID: deploy.ClusterID(dc.Token),
 		cfg: cfg, layout: cfg.layout(), self: RayletID(0), bindHost: host, ctx: ctx,
 		dir: deploy.NewDirectory(cfg.NodeTimeout), sinks: map[transport.NodeID]bool{}}
+	p.cfg.nodeName = p.nodeName
 	p.dir.SetRole(p.self, transport.RoleNode)
 	// The stores first: a head whose tables cannot be kept must not say ready.
 	if p.stores, err = cfg.diskStores(p.layout.GCSMembers()); err != nil {
@@ -216,7 +218,7 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 		}
 		for _, id := range ids {
 			eps = append(eps, endpoint{id: id, tap: j == 0, ctor: func(env transport.Env, l *gcs.Layout) transport.Handler {
-				return cfg.newGCS(env, l, j, p.stores[id], false, uint64(time.Now().UnixNano()))
+				return p.cfg.newGCS(env, l, j, p.stores[id], false, uint64(time.Now().UnixNano()))
 			}})
 		}
 	}
@@ -255,6 +257,7 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 	book = append(book, transport.BookEntry{Node: p.self, Addr: adv(p.rayAddr), Name: dc.Name,
 		Role: transport.RoleNode, Agent: deploy.CoordinatorID})
 	p.book = book
+	p.setNames(book)
 	for _, h := range append([]*tcp.Host{p.coordH}, p.hosts...) {
 		deploy.ApplyBook(h, nil, book)
 	}
@@ -413,10 +416,12 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 		ln.Close()
 		return nil, err
 	}
+	p.cfg.nodeName = p.nodeName
 	p.layout = p.cfg.layout()
 	p.mu.Lock()
 	if p.book == nil {
 		p.book = r.Book
+		p.setNames(r.Book)
 	}
 	p.mu.Unlock()
 	if err := p.startRaylet(ln); err != nil {
@@ -534,6 +539,7 @@ func (p *Process) startRaylet(ln net.Listener) error {
 		h.Run(p.ctx, func(env transport.Env) transport.Handler {
 			rc := p.cfg.rayletConfig(l, 0, p.reg, inc)
 			rc.Driver = p.role == transport.RoleDriver
+			rc.StoreReportTo = deploy.CoordinatorID // raysim status shows the store's use
 			rc.TaskErrors = func() float64 { return math.Float64frombits(p.taskErrors.Load()) }
 			r := node.New(env, rc)
 			p.mu.Lock()
@@ -571,11 +577,33 @@ func (p *Process) killRaylet() {
 
 // Book implements deploy.Local.
 func (p *Process) Book(es []transport.BookEntry) {
+	p.setNames(es)
 	p.mu.Lock()
 	p.book = es
 	p.mu.Unlock()
 	// Only the agent's host follows the book here: every component
 	// endpoint receives the book itself.
+}
+
+// setNames keeps the raylets' names of an address book for nodeName.
+func (p *Process) setNames(es []transport.BookEntry) {
+	names := make(map[transport.NodeID]string, len(es))
+	for _, b := range es {
+		if b.Role == transport.RoleNode || b.Role == transport.RoleDriver {
+			names[b.Node] = b.Name
+		}
+	}
+	p.names.Store(&names)
+}
+
+// nodeName is a raylet's name in the latest address book ("" unknown),
+// for the error texts of this process's components (node.Config.NodeName,
+// gcs.Config.NodeName). Lock-free: components call it on their loops.
+func (p *Process) nodeName(id transport.NodeID) string {
+	if m := p.names.Load(); m != nil {
+		return (*m)[id]
+	}
+	return ""
 }
 
 // Control implements deploy.Local. It queues the operation and returns

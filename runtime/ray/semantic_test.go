@@ -36,6 +36,8 @@ type suite struct {
 	cancelPut *ray.Func[int]
 	makeNamed *ray.Func[int]
 	useGroup  *ray.Func[uint64]
+	// countNodes counts the nodes ray.Nodes lists, from a task.
+	countNodes *ray.Func[int]
 	// tree runs on a node and, for depth > 0, submits a tree of depth-1
 	// (CPUs 0.5; with how 1 Spread, with how 2 DefaultScheduling, else
 	// no strategy) and returns its node followed by its child's list;
@@ -97,6 +99,10 @@ func newSuite() *suite {
 	s.gen = newGenFuncs(s.reg)
 	s.owner = newOwnerFuncs(s.reg)
 	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
+	s.countNodes = ray.Register0(s.reg, "countNodes", func(ctx context.Context) (int, error) {
+		nodes, err := ray.Nodes(ctx)
+		return len(nodes), err
+	})
 	// makeNamed creates a counter named "race" holding x and reads it:
 	// x, or -1 when New refused the name, or -2 when the actor was ended.
 	s.makeNamed = ray.Register1(s.reg, "makeNamed", func(ctx context.Context, x int) (int, error) {

@@ -77,9 +77,13 @@ type Global struct {
 	warned     map[transport.TaskID]bool // infeasible tasks already warned about
 	// early holds the spills that came during start-up, until every raylet
 	// of the layout has registered or StartupGrace has passed (see place).
-	early    []*transport.SpillTask
-	starting bool
-	cands    []Candidate // scratch
+	early []*transport.SpillTask
+	// earlyViews: the ClusterQuery answers held through start-up (a
+	// resent query while held is answered twice; the asker drops the
+	// second).
+	earlyViews []earlyView
+	starting   bool
+	cands      []Candidate // scratch
 	// spread is where the next spread task's round-robin over the
 	// candidates starts (Ray's spread policy); only spread placements
 	// move it, so other traffic cannot fix where spread tasks land.
@@ -129,6 +133,16 @@ func (g *Global) started() {
 		g.place(m)
 	}
 	g.retryGroups()
+	for _, q := range g.earlyViews {
+		g.env.Send(q.from, g.clusterView(q.seq))
+	}
+	g.earlyViews = nil
+}
+
+// earlyView is a ClusterQuery held through start-up.
+type earlyView struct {
+	from transport.NodeID
+	seq  uint64
 }
 
 // allRegistered reports whether every raylet of the layout has registered.
@@ -158,6 +172,9 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 			g.deadTarget(v)
 		}
 		g.groupsLost(m.Node, m.Incarnation)
+		if m.Left {
+			g.jobEnded(m.Node)
+		}
 	case *transport.Heartbeat:
 		// Forwarded by the node table, or from the node itself (a raylet
 		// that corrects a stale placement, see node.Raylet).
@@ -222,7 +239,50 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		g.onGroupWatch(from, m)
 	case *transport.GroupLookup:
 		g.onGroupLookup(from, m)
+	case *transport.ClusterQuery:
+		if !g.isNode(from) {
+			return
+		}
+		if g.starting {
+			// The view would list the raylets whose registration
+			// happened to arrive first: answered once start-up ends.
+			g.earlyViews = append(g.earlyViews, earlyView{from, m.Seq})
+			return
+		}
+		g.env.Send(from, g.clusterView(m.Seq))
 	}
+}
+
+// clusterView is the scheduler's view of the raylets (ray.Nodes): each
+// incarnation it has heard register, in registration order, as of its
+// last heartbeat.
+func (g *Global) clusterView(seq uint64) *transport.ClusterView {
+	m := &transport.ClusterView{Seq: seq, Nodes: make([]transport.NodeView, 0, len(g.nodes))}
+	for _, v := range g.nodes {
+		m.Nodes = append(m.Nodes, transport.NodeView{Node: v.id, Incarnation: v.inc, Alive: !v.dead,
+			Total: v.total, Available: v.avail, QueueLen: uint32(min(max(v.queue, 0), 1<<32-1))})
+	}
+	return m
+}
+
+// jobEnded hands the tasks held here (infeasible, or early) of the job
+// whose driver ran on node back to their owners as cancelled: the job
+// ended with the driver node's goodbye (transport.TaskSpec.JobNode;
+// node.Raylet.endJob ends what the raylets hold). A driver node declared
+// dead by silence may be cut off and rejoin: its held tasks stay, and a
+// raylet refuses one placed once the job has ended there. An actor's
+// creation stays: the actor table or its creator's raylet ends the actor.
+func (g *Global) jobEnded(node transport.NodeID) {
+	drop := func(s *transport.SpillTask) bool {
+		if s.Spec.JobNode() != node || s.Spec.Actor != 0 {
+			return false
+		}
+		g.env.Send(s.Spec.Owner, &transport.PlaceTask{Spec: s.Spec, Reason: ReasonCancelled})
+		delete(g.warned, s.Spec.ID)
+		return true
+	}
+	g.infeasible = slices.DeleteFunc(g.infeasible, drop)
+	g.early = slices.DeleteFunc(g.early, drop)
 }
 
 // register adds (or renews) a node incarnation in the view.

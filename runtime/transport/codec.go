@@ -9,10 +9,15 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 33: ObjectOrphaned (the owner of an object's task
+// version is refused. 36: ObjectOrphaned (the owner of an object's task
 // died before the task finished: its readers rebuild it) and GcsAdoptRun
 // (a node running such a task holds the rebuild, so readers wait for its
-// run). 32: a lost object's rebuild is claimed from the task
+// run). 34: raylets of a live cluster report their object
+// store's use to the coordinator (StoreReport), and a NodeStatus carries
+// it (Store). 33: a spec may carry its job (ActorSpec.Job, a
+// flag in the strategy byte, then a uvarint), and NodeDead says whether
+// the jobs of the node's drivers end (JobsEnd, Left: the low bits of
+// Beats). 32: a lost object's rebuild is claimed from the task
 // table (GcsRebuild), which answers with TaskInfo's Claim (sharing the
 // Recorded byte), and owners report a task's re-executions to it
 // (GcsTaskRerun): retries and rebuilds share max_retries.
@@ -64,7 +69,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 33
+const ProtocolVersion = 36
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -93,9 +93,22 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	// concurrency is bounded, and refused with replay or checkpoints; so
 	// are its concurrency groups (a creation's, named, sorted without
 	// repeats, limits of 1 and more), and a call's group is a call's.
+	// Object store sizes are never negative.
+	reflect.TypeFor[transport.StoreUsage](): func(v reflect.Value) {
+		u := v.Addr().Interface().(*transport.StoreUsage)
+		u.Used, u.Capacity, u.SpillUsed, u.SpillCapacity = abs(u.Used), abs(u.Capacity), abs(u.SpillUsed), abs(u.SpillCapacity)
+	},
+	// Beats shares its uvarint with JobsEnd and Left (the low bits).
+	reflect.TypeFor[transport.NodeDead](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.NodeDead)
+		m.Beats &= 1<<62 - 1
+	},
 	reflect.TypeFor[transport.TaskSpec](): func(v reflect.Value) {
 		s := v.Addr().Interface().(*transport.TaskSpec)
 		if a := s.Act; a != nil {
+			if !a.JobSet {
+				a.Job = 0 // carried only when set
+			}
 			a.MaxConcurrency %= transport.MaxActorConcurrency + 1
 			if a.MaxConcurrency > 1 {
 				a.Replay, a.CheckpointEvery = false, 0
@@ -132,7 +145,7 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			s.Act = nil
 		}
 		s.NumReturns %= transport.MaxReturns + 1
-		s.Strategy &= 0x0f
+		s.Strategy &= 0x07
 	},
 	// Resource names are strictly increasing and amounts bounded; requests
 	// and capacities are never negative (kept non-negative everywhere here,

@@ -21,6 +21,7 @@ const (
 	KindLinkFault
 	KindTraceSubscribe
 	KindTraceBatch
+	KindStoreReport
 )
 
 // Roles of a process in a deployed cluster.
@@ -112,6 +113,29 @@ type NodeStatus struct {
 	// estimate uses, and what a simulation's cost profile is compared with.
 	MeanTaskTime  time.Duration
 	MeanBandwidth uint64 // bytes/s; 0 until a pull of a chunk or more is measured
+	// Store is the node's object store as its last StoreReport gave it
+	// (zero until one came: a raylet reports with its heartbeats).
+	Store StoreUsage
+}
+
+// StoreUsage is a node's object store use, as Ray's `ray status` shows
+// object store memory: the bytes its copies take and its capacity (0:
+// unbounded), its primary copies (an object made here, kept until freed,
+// which the node may not evict), and its spill tier's bytes and capacity
+// (0: none).
+type StoreUsage struct {
+	Used, Capacity           int64
+	Primaries                uint64
+	SpillUsed, SpillCapacity int64
+}
+
+// StoreReport is a raylet's object store use, sent with each heartbeat to
+// the head's coordinator of a live cluster (node.Config.StoreReportTo),
+// which `raysim status` reads. A raylet speaks for itself alone.
+type StoreReport struct {
+	Node        NodeID
+	Incarnation uint64
+	Usage       StoreUsage
 }
 
 // StatusReply lists the cluster's raylets, by NodeID.
@@ -195,6 +219,33 @@ func (*NodeControl) Kind() Kind    { return KindNodeControl }
 func (*LinkFault) Kind() Kind      { return KindLinkFault }
 func (*TraceSubscribe) Kind() Kind { return KindTraceSubscribe }
 func (*TraceBatch) Kind() Kind     { return KindTraceBatch }
+func (*StoreReport) Kind() Kind    { return KindStoreReport }
+
+func (u *StoreUsage) marshal(e *Encoder) {
+	e.Varint(u.Used)
+	e.Varint(u.Capacity)
+	e.Uvarint(u.Primaries)
+	e.Varint(u.SpillUsed)
+	e.Varint(u.SpillCapacity)
+}
+
+// unmarshal reads a StoreUsage; a negative size is refused.
+func (u *StoreUsage) unmarshal(d *Decoder) {
+	u.Used, u.Capacity, u.Primaries, u.SpillUsed, u.SpillCapacity = d.Varint(), d.Varint(), d.Uvarint(), d.Varint(), d.Varint()
+	if (u.Used < 0 || u.Capacity < 0 || u.SpillUsed < 0 || u.SpillCapacity < 0) && d.err == nil {
+		d.Fail(fmt.Errorf("%w: negative object store size", ErrInvalid))
+	}
+}
+
+func (m *StoreReport) MarshalWire(e *Encoder) {
+	e.Node(m.Node)
+	e.Uvarint(m.Incarnation)
+	m.Usage.marshal(e)
+}
+func (m *StoreReport) UnmarshalWire(d *Decoder) {
+	m.Node, m.Incarnation = d.Node(), d.Uvarint()
+	m.Usage.unmarshal(d)
+}
 
 func (e *Encoder) strings(ss []string) {
 	e.Uvarint(uint64(len(ss)))
@@ -306,6 +357,7 @@ func (m *StatusReply) MarshalWire(e *Encoder) {
 		e.Duration(n.Age)
 		e.Duration(n.MeanTaskTime)
 		e.Uvarint(n.MeanBandwidth)
+		n.Store.marshal(e)
 	}
 	e.String(m.Removed)
 }
@@ -315,8 +367,8 @@ func (m *StatusReply) MarshalWire(e *Encoder) {
 const (
 	// a NodeStatus: Node, Name, Role, Addr, Incarnation (a byte each), two
 	// resource bundles (CPU, GPU, count: 3 bytes each), QueueLen (4),
-	// Alive, Age, MeanTaskTime, MeanBandwidth.
-	minNodeStatusBytes = 5 + 2*3 + 4 + 1 + 1 + 2
+	// Alive, Age, MeanTaskTime, MeanBandwidth, the store's five numbers.
+	minNodeStatusBytes = 5 + 2*3 + 4 + 1 + 1 + 2 + 5
 	// a TraceRecord: At, Kind, Node, Peer (a byte each), Task (8), Object
 	// (9), Bytes, Detail (a byte each).
 	minTraceRecordBytes = 4 + 8 + 9 + 2
@@ -336,6 +388,7 @@ func (m *StatusReply) UnmarshalWire(d *Decoder) {
 		if s.MeanTaskTime < 0 {
 			d.Fail(fmt.Errorf("%w: negative mean task time %v", ErrInvalid, s.MeanTaskTime))
 		}
+		s.Store.unmarshal(d)
 	}
 	m.Removed = d.String()
 }
@@ -417,4 +470,5 @@ func init() {
 	register(KindLinkFault, func() Message { return new(LinkFault) })
 	register(KindTraceSubscribe, func() Message { return new(TraceSubscribe) })
 	register(KindTraceBatch, func() Message { return new(TraceBatch) })
+	register(KindStoreReport, func() Message { return new(StoreReport) })
 }

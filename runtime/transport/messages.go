@@ -76,7 +76,10 @@ const (
 	// strategyBackpressure says a generator's Backpressure follows the
 	// strategy byte (a uvarint): a spec without it is as long as before.
 	strategyBackpressure uint8 = 0x10
-	strategyFlags              = strategyRebuild | strategyRetryErrors | strategyCapture | strategyBackpressure
+	// strategyJob says ActorSpec.Job follows (a uvarint, after the
+	// backpressure): the task's job is not its owner's (JobNode).
+	strategyJob   uint8 = 0x08
+	strategyFlags       = strategyRebuild | strategyRetryErrors | strategyCapture | strategyBackpressure | strategyJob
 )
 
 // Scheduling strategies of a task (TaskSpec.Strategy).
@@ -146,7 +149,15 @@ type ActorSpec struct {
 	// Replay (creation tasks): a restarted actor re-runs the methods it ran
 	// since its last checkpoint (or since creation), in their original
 	// order, to rebuild its state (the Ray paper's actor reconstruction).
-	Replay      bool
+	Replay bool
+	// JobSet says the task's job is Job, not its owner's (see
+	// TaskSpec.JobNode): set on the tasks a task or actor submits from
+	// another node than its job's driver. Job is that driver's node (0:
+	// no job, the submissions of a detached actor, which outlive every
+	// job). On the wire behind a flag in the strategy byte (a uvarint
+	// after it): a spec without it is as long as before it existed.
+	JobSet      bool
+	Job         NodeID
 	MaxRestarts int32
 	// CheckpointEvery (creation tasks): a checkpointable actor's state is
 	// saved to the GCS after every n-th method (0: never).
@@ -199,6 +210,20 @@ func (s *TaskSpec) Backpressure() uint32 {
 
 // IsCreation reports whether the spec is an actor's creation task.
 func (s *TaskSpec) IsCreation() bool { return s.Act != nil && s.Act.Creation }
+
+// JobNode is the node whose driver the task's job belongs to, as Ray's
+// JobID: the job ends with that driver node's incarnation (a driver's
+// exit, NodeLeaving, or its node's death), and the raylets then cancel
+// the job's tasks (node.Raylet.endJob). The tasks a driver submits carry
+// no job of their own (it is their owner, the driver's node); those a
+// task or actor submits inherit its job (ActorSpec.JobSet), and a
+// detached actor's have none (0: never ended).
+func (s *TaskSpec) JobNode() NodeID {
+	if s.Act != nil && s.Act.JobSet {
+		return s.Act.Job
+	}
+	return s.Owner
+}
 
 // SetAct changes the spec's actor fields: f edits a fresh copy, which then
 // becomes the spec's, so copies of the spec made before keep theirs.
@@ -375,7 +400,7 @@ func CheckGroupName(name string) error {
 func (a *ActorSpec) isZero() bool {
 	return !a.Creation && !a.Replay && a.MaxRestarts == 0 && a.CheckpointEvery == 0 && a.MaxConcurrency == 0 &&
 		!a.Detached && a.Concurrency == nil && a.Name == "" &&
-		a.Caller == 0 && a.Seq == 0 && a.SeqBase == 0 && a.Backpressure == 0
+		a.Caller == 0 && a.Seq == 0 && a.SeqBase == 0 && a.Backpressure == 0 && !a.JobSet && a.Job == 0
 }
 
 func (e *Encoder) Spec(s *TaskSpec) {
@@ -421,9 +446,16 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if bp != 0 {
 		f |= strategyBackpressure
 	}
+	jobSet := s.Act != nil && s.Act.JobSet
+	if jobSet {
+		f |= strategyJob
+	}
 	b = append(b, f)
 	if bp != 0 {
 		b = binary.AppendUvarint(b, uint64(bp))
+	}
+	if jobSet {
+		b = binary.AppendUvarint(b, uint64(s.Act.Job))
 	}
 	b = binary.AppendUvarint(b, uint64(s.Target))
 	b = binary.LittleEndian.AppendUint64(b, uint64(s.Actor))
@@ -496,6 +528,9 @@ func SpecSize(s *TaskSpec) int {
 	}
 	n += varintLen(int64(s.MaxRetries)) + uvarintLen(uint64(s.Attempt)) + varintLen(int64(s.Duration))
 	n += 1 + uvarintLen(uint64(s.Target)) + 8 // strategy byte, Target, Actor
+	if s.Act != nil && s.Act.JobSet {
+		n += uvarintLen(uint64(s.Act.Job))
+	}
 	if bp := s.Backpressure(); bp != 0 {
 		n += uvarintLen(uint64(bp))
 	}
@@ -564,6 +599,9 @@ func (d *Decoder) Spec(s *TaskSpec) {
 		if a.Backpressure == 0 && d.err == nil {
 			d.Fail(fmt.Errorf("%w: generator backpressure flagged but 0", ErrInvalid))
 		}
+	}
+	if b&strategyJob != 0 {
+		a.JobSet, a.Job = true, d.Node()
 	}
 	s.Target = d.Node()
 	s.Actor = d.Task()
@@ -886,8 +924,17 @@ type NodeDead struct {
 	// chain), is one more than the number of the node's heartbeats the
 	// proposer had applied: a replica that has applied more by then holds
 	// a stale verdict (the node was heard from while it crossed the chain)
-	// and ignores it. 0: no check (every other NodeDead).
+	// and ignores it. 0: no check (every other NodeDead). Below 2^62.
 	Beats uint64
+	// JobsEnd: the incarnation was not replaced by a newer one that
+	// registered — its heartbeats were missed, or it said goodbye — so
+	// the jobs of the drivers it ran end with it (TaskSpec.JobNode): at
+	// once when it Left (NodeLeaving), else once a raylet has heard
+	// nothing newer of the node for a node timeout (a node cut off, not
+	// dead, rejoins meanwhile). On the wire as the low two bits of
+	// Beats' uvarint (Beats is 0 wherever they are set): such a message
+	// is as long as before they existed.
+	JobsEnd, Left bool
 }
 
 // TaskPlaced tells a task's owner where the global scheduler sent it.
@@ -1075,10 +1122,12 @@ func (*TaskInfo) Kind() Kind   { return KindTaskInfo }
 func (m *NodeDead) MarshalWire(e *Encoder) {
 	e.Node(m.Node)
 	e.Uvarint(m.Incarnation)
-	e.Uvarint(m.Beats)
+	e.Uvarint(m.Beats<<2 | uint64(b2u(m.JobsEnd)) | uint64(b2u(m.Left))<<1)
 }
 func (m *NodeDead) UnmarshalWire(d *Decoder) {
-	m.Node, m.Incarnation, m.Beats = d.Node(), d.Uvarint(), d.Uvarint()
+	m.Node, m.Incarnation = d.Node(), d.Uvarint()
+	b := d.Uvarint()
+	m.Beats, m.JobsEnd, m.Left = b>>2, b&1 != 0, b&2 != 0
 }
 func (m *TaskPlaced) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
@@ -1385,9 +1434,20 @@ const (
 const MaxActorCause = 2048
 
 // OwnerDiedCause is the cause of death of an actor whose owner, node
-// owner's incarnation that created it, died (see ActorSpec.Detached).
-func OwnerDiedCause(owner NodeID) string {
-	return fmt.Sprintf("%snode %d, died (the actor was not detached)", ownerDiedPrefix, owner)
+// owner's incarnation that created it, died (see ActorSpec.Detached);
+// name is the owner's name, when known ("": none).
+func OwnerDiedCause(owner NodeID, name string) string {
+	return ownerDiedPrefix + NodeText(owner, name) + ", died (the actor was not detached)"
+}
+
+// NodeText names a node in an error text or a log line: "node 3", or
+// "node 3 (worker-1)" when its name is known (a live cluster's --name),
+// so that a reader need not map IDs to machines.
+func NodeText(id NodeID, name string) string {
+	if name == "" {
+		return fmt.Sprintf("node %d", id)
+	}
+	return fmt.Sprintf("node %d (%s)", id, name)
 }
 
 const ownerDiedPrefix = "its owner, "

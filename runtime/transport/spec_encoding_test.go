@@ -52,9 +52,15 @@ func specFieldByField(e *Encoder, s *TaskSpec) {
 	if s.Backpressure() != 0 {
 		b |= strategyBackpressure
 	}
+	if s.A().JobSet {
+		b |= strategyJob
+	}
 	e.U8(b)
 	if s.Backpressure() != 0 {
 		e.Uvarint(uint64(s.Backpressure()))
+	}
+	if s.A().JobSet {
+		e.Node(s.A().Job)
 	}
 	e.Node(s.Target)
 	e.Task(s.Actor)
@@ -108,7 +114,7 @@ func TestSpecEncodingUnchanged(t *testing.T) {
 			NumReturns: rapid.Uint32().Draw(t, "returns"),
 			Resources:  Resources{CPU: rapid.Int64().Draw(t, "cpu"), GPU: rapid.Int64().Draw(t, "gpu")},
 			MaxRetries: rapid.Int32().Draw(t, "retries"), Attempt: rapid.Uint32().Draw(t, "attempt"),
-			Duration: time.Duration(rapid.Int64().Draw(t, "duration")), Strategy: rapid.Uint8Range(0, 0x0f).Draw(t, "strategy"),
+			Duration: time.Duration(rapid.Int64().Draw(t, "duration")), Strategy: rapid.Uint8Range(0, 0x07).Draw(t, "strategy"),
 			Rebuild: rapid.Bool().Draw(t, "rebuild"), RetryExceptions: rapid.Bool().Draw(t, "retryexc"),
 			CaptureChildTasks: rapid.Bool().Draw(t, "capture"), Target: NodeID(rapid.Uint32().Draw(t, "target")),
 			Actor: ActorID(rapid.Uint64().Draw(t, "actor")),
@@ -131,7 +137,11 @@ func TestSpecEncodingUnchanged(t *testing.T) {
 				MaxRestarts: rapid.Int32().Draw(t, "restarts"), CheckpointEvery: rapid.Uint32().Draw(t, "ckpt"),
 				MaxConcurrency: rapid.Uint32().Draw(t, "conc"), Detached: rapid.Bool().Draw(t, "detached"), Name: str.Draw(t, "aname"),
 				Caller: TaskID(rapid.Uint64().Draw(t, "caller")), Seq: rapid.Uint64().Draw(t, "seq"),
-				SeqBase: rapid.Uint64().Draw(t, "seqbase"), Backpressure: rapid.Uint32().Draw(t, "backpressure")}
+				SeqBase: rapid.Uint64().Draw(t, "seqbase"), Backpressure: rapid.Uint32().Draw(t, "backpressure"),
+				JobSet: rapid.Bool().Draw(t, "jobset")}
+			if s.Act.JobSet {
+				s.Act.Job = NodeID(rapid.Uint32().Draw(t, "job"))
+			}
 			if rapid.Bool().Draw(t, "concurrency") {
 				c := &ConcurrencySpec{Group: str.Draw(t, "group")}
 				for range rapid.IntRange(0, 3).Draw(t, "groups") {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
+	"reflect"
 	"strings"
 
 	"pgregory.net/rapid"
@@ -32,8 +32,9 @@ type Failure struct {
 	Invariant string
 	Err       error
 	Result    *runner.Result
-	// File is where the scenario was written ("" if it was not).
-	File string
+	// File is where the scenario was written ("" if it was not), as the
+	// replay command names it (see Replay); Path is its absolute path.
+	File, Path string
 	// Minimal: Shrink ran to its end (no one-step simplification of the
 	// scenario fails); false when it was not shrunk, or its budget or an
 	// interrupt stopped it first.
@@ -42,6 +43,14 @@ type Failure struct {
 	// test in the user's own module), so the replay runs raysim's CLI by
 	// its package path, on the absolute file.
 	foreign bool
+	// tool: that module's go.mod has raysim's CLI as a tool (`tool
+	// raysim/cmd/raysim`, go get -tool), so the replay is `go tool raysim
+	// run /ABS/FILE`, which survives go mod tidy.
+	tool bool
+	// baseExpect is the expect section of the scenario the search was
+	// drawn around (Gen.Base), as YAML lines, which Write leaves out of
+	// the file and shows in its header as comments ("" for none).
+	baseExpect string
 }
 
 // Error names the invariant, the scenario and its seed, and the violation.
@@ -52,11 +61,17 @@ func (f *Failure) Error() string {
 // Replay is the command that replays the written scenario: from raysim's
 // module root, `go run ./cmd/raysim run FILE`; for a failure written from
 // another module (a property test of the user's own, which requires
-// raysim), `go run raysim/cmd/raysim run /ABS/FILE`, to be run from that
-// module.
+// raysim), to be run from that module, `go tool raysim run /ABS/FILE` when
+// its go.mod has raysim's CLI as a tool (go get -tool raysim/cmd/raysim),
+// else `go run raysim/cmd/raysim run /ABS/FILE` (which needs the CLI's
+// dependencies in go.sum: go mod tidy drops them from a module that does
+// not import the CLI; see ToolHint).
 func (f *Failure) Replay() string {
 	if f.File == "" {
 		return ""
+	}
+	if f.foreign && f.tool {
+		return "go tool raysim run " + ShellQuote(f.File)
 	}
 	if f.foreign {
 		return "go run raysim/cmd/raysim run " + ShellQuote(f.File)
@@ -120,17 +135,34 @@ func Property(t *rapid.T, g Gen, inv ...Invariant) {
 	if f == nil {
 		return
 	}
+	f.baseExpect = expectBlock(g.Base)
 	if _, werr := Write(g.Dir, g.Name, f); werr != nil {
 		t.Fatalf("%v\n(writing the scenario failed: %v)", f, werr)
 	}
-	t.Fatalf("%v\nminimal failing scenario: %s\nreplay: %s", f, f.File, f.Replay())
+	t.Fatalf("%v\nminimal failing scenario: %s\nreplay: %s%s", f, f.File, f.Replay(), f.ToolHint())
+}
+
+// ToolHint is what to do when the replay of a failure written from another
+// module fails after go mod tidy ("missing go.sum entry ... imported by
+// raysim/cmd/raysim": tidy drops the CLI's dependencies from a module that
+// only imports raysim's packages): add the CLI as a tool. "" when the
+// module has it already, or the failure was written in raysim's module.
+func (f *Failure) ToolHint() string {
+	if f.File == "" || !f.foreign || f.tool {
+		return ""
+	}
+	return "\n(if that fails with \"missing go.sum entry\" after go mod tidy: go get -tool raysim/cmd/raysim, then go tool raysim run " + ShellQuote(f.File) + ")"
 }
 
 // Write saves the failure's scenario (canonical YAML, with its seed) as
 // dir/name.yaml, headed by comments naming the violation and the replay
 // command, and sets f.File (relative to raysim's module root when run from
 // inside raysim's module and the file is in it, else absolute: see
-// Failure.Replay).
+// Failure.Replay). The file expects only what the search checked: the
+// violated invariant (expect.invariants, when it is a built-in one, which
+// `raysim run` checks), so that its replay fails on the violation and on
+// nothing the search never evaluated; a base scenario's own expectations
+// are left out, shown as comments in the header.
 func Write(dir, name string, f *Failure) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -141,16 +173,20 @@ func Write(dir, name string, f *Failure) (string, error) {
 	s := *f.Scenario
 	s.Name = name
 	s.Description = fmt.Sprintf("Found by raysim's property-based fault search: invariant %s violated: %v", f.Invariant, f.Err)
-	if _, known := ByName(f.Invariant); known && !slices.Contains(s.Expect.Invariants, f.Invariant) {
+	s.Expect = scenarios.Expect{}
+	if _, known := ByName(f.Invariant); known {
 		// Its replay (raysim run) checks the invariant, so it shows the
-		// violation, not only the expectations a run checks anyway.
-		s.Expect.Invariants = append(slices.Clone(s.Expect.Invariants), f.Invariant)
+		// violation.
+		s.Expect.Invariants = []string{f.Invariant}
 	}
 	data, err := s.Marshal()
 	if err != nil {
 		return "", err
 	}
-	f.File, f.foreign = displayPath(path)
+	f.File, f.foreign, f.tool = displayPath(path)
+	if f.Path, err = filepath.Abs(path); err != nil {
+		f.Path = path
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# A failing case found by property-based fault testing (scenarios/check).\n")
 	fmt.Fprintf(&b, "# invariant: %s\n", f.Invariant)
@@ -158,8 +194,19 @@ func Write(dir, name string, f *Failure) (string, error) {
 		fmt.Fprintf(&b, "#   %s\n", line)
 	}
 	fmt.Fprintf(&b, "# replay (from the module root): %s\n", f.Replay())
+	fmt.Fprintf(&b, "#   or, with the raysim command installed: raysim run %s\n", ShellQuote(f.Path))
 	if f.Result != nil && f.Result.Digest != "" {
 		fmt.Fprintf(&b, "# digest of the failing run: %s (its replay prints the same)\n", f.Result.Digest)
+	}
+	if len(s.Faults) == 0 {
+		fmt.Fprintf(&b, "# needs no fault: %s\n", NoFaultNote(s.Seed))
+	}
+	if f.baseExpect != "" {
+		fmt.Fprintf(&b, "# The scenario searched expected more, left out here: the search checks the invariants only\n")
+		fmt.Fprintf(&b, "# (not expect), and a replay checks what the search did. Its expectations were:\n")
+		for _, line := range strings.Split(strings.TrimRight(f.baseExpect, "\n"), "\n") {
+			fmt.Fprintf(&b, "#   %s\n", line)
+		}
 	}
 	b.Write(data)
 	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
@@ -168,46 +215,99 @@ func Write(dir, name string, f *Failure) (string, error) {
 	return path, nil
 }
 
+// expectBlock is s's expect section as YAML lines ("" when s is nil or
+// expects nothing).
+func expectBlock(s *scenarios.Scenario) string {
+	if s == nil || reflect.DeepEqual(s.Expect, scenarios.Expect{}) {
+		return ""
+	}
+	only := scenarios.Scenario{Expect: s.Expect}
+	data, err := only.Marshal()
+	if err != nil {
+		return ""
+	}
+	text := string(data)
+	i := strings.Index(text, "\nexpect:")
+	if i < 0 {
+		return ""
+	}
+	return text[i+1:]
+}
+
+// HasExpectations reports whether s's expect section expects anything,
+// which the fault search does not check (raysim check warns of it).
+func HasExpectations(s *scenarios.Scenario) bool { return expectBlock(s) != "" }
+
+// NoFaultNote says what a failure without faults is: not a fault bug. A
+// search's base passed without faults at its own seed (Baseline), so the
+// scenario fails at this other seed with none: a bug outside fault
+// tolerance, or work whose run time varies with the seed beyond the
+// liveness bound.
+func NoFaultNote(seed int64) string {
+	return fmt.Sprintf("the scenario fails at seed %d without any fault, so this is no fault-tolerance bug: "+
+		"a bug that needs no fault, or (a liveness violation) work that takes longer at this seed than the bound allows "+
+		"(raise --settle, Gen.Settle, or duration_limit)", seed)
+}
+
 // displayPath is path relative to raysim's module root when the current
 // directory is inside raysim's module (the replay runs from its root), and
 // absolute otherwise; foreign reports the second case when the current
-// directory is inside another Go module (see Failure.Replay).
-func displayPath(path string) (shown string, foreign bool) {
+// directory is inside another Go module, tool that this module has
+// raysim's CLI as a tool (see Failure.Replay).
+func displayPath(path string) (shown string, foreign, tool bool) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return path, false
+		return path, false, false
 	}
 	wd, err := os.Getwd()
 	if err != nil {
-		return abs, false
+		return abs, false, false
 	}
-	root, module := moduleOf(wd)
+	root, module, tool := moduleOf(wd)
 	if root == "" {
-		return abs, false
+		return abs, false, false
 	}
 	if module != "raysim" {
-		return abs, true
+		return abs, true, tool
 	}
 	if rel, err := filepath.Rel(root, abs); err == nil && !strings.HasPrefix(rel, "..") {
-		return rel, false
+		return rel, false, false
 	}
-	return abs, false
+	return abs, false, false
 }
 
+// cliPackage is raysim's command, as a go.mod tool directive names it.
+const cliPackage = "raysim/cmd/raysim"
+
 // moduleOf finds the Go module enclosing dir: its root and its module
-// path ("" and "" when there is none).
-func moduleOf(dir string) (root, module string) {
+// path ("" and "" when there is none), and whether its go.mod names
+// raysim's CLI in a tool directive (`tool raysim/cmd/raysim`, or a line
+// of a `tool (...)` block).
+func moduleOf(dir string) (root, module string, tool bool) {
 	for ; ; dir = filepath.Dir(dir) {
 		if data, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil {
+			inTools := false
 			for _, line := range strings.Split(string(data), "\n") {
-				if f := strings.Fields(line); len(f) >= 2 && f[0] == "module" {
-					return dir, strings.Trim(f[1], `"`)
+				if i := strings.Index(line, "//"); i >= 0 {
+					line = line[:i]
+				}
+				f := strings.Fields(line)
+				switch {
+				case len(f) >= 2 && f[0] == "module":
+					module = strings.Trim(f[1], `"`)
+				case len(f) == 2 && f[0] == "tool" && f[1] == "(":
+					inTools = true
+				case inTools && len(f) == 1 && f[0] == ")":
+					inTools = false
+				case len(f) == 2 && f[0] == "tool" && strings.Trim(f[1], `"`) == cliPackage,
+					inTools && len(f) == 1 && strings.Trim(f[0], `"`) == cliPackage:
+					tool = true
 				}
 			}
-			return dir, ""
+			return dir, module, tool
 		}
 		if filepath.Dir(dir) == dir {
-			return "", ""
+			return "", "", false
 		}
 	}
 }

@@ -79,12 +79,21 @@ type Gen struct {
 	// the GCS shards: scenarios.EndpointScheduler, EndpointGCS), so that
 	// news between it and the nodes is delayed and reordered too.
 	NoControlPlane bool
-	// Horizon: every fault starts before it (default 1s). Settle: the
+	// Horizon: every fault starts before it (default 1s; Search around a
+	// Base defaults it to the base's fault-free run time). Settle: the
 	// liveness bound, how long after the last fault ends all work must be
 	// done (default 10s); duration_limit = last fault end + Settle, or the
 	// Base scenario's own duration_limit when it sets a later one.
 	Horizon time.Duration
 	Settle  time.Duration
+	// BaseTime is the Base scenario's fault-free run time (Search measures
+	// it with Baseline before it draws; 0: unknown). The liveness bound
+	// adds twice it, duration_limit = last fault end + Settle + 2*BaseTime
+	// (a crash may make all the work so far run again, and the retried
+	// tasks then queue behind the rest), so a workload that needs longer
+	// than Settle without any fault is not reported as a liveness
+	// violation.
+	BaseTime time.Duration
 
 	// Dir is where Property writes a failing scenario (default
 	// testdata/failures); Name its file name without .yaml (default
@@ -204,16 +213,18 @@ func (g Gen) finish(t *rapid.T, s *scenarios.Scenario) *scenarios.Scenario {
 	for _, w := range s.Workload {
 		start = max(start, w.Start)
 	}
-	limit := max(end, start) + g.Settle
+	limit := max(end, start) + g.Settle + 2*g.BaseTime
 	if g.Base != nil && g.Base.DurationLimit != scenarios.DefaultDurationLimit {
 		// A scenario that sets its own limit (its work may need longer)
 		// keeps it if later; the default hour would make Settle moot.
 		limit = max(limit, g.Base.DurationLimit)
 	}
 	s.DurationLimit = max(limit, s.Expect.FinishBy) // a limit must allow the scenario's own finish_by
-	// Not all_complete: a crash beyond the retries may end work in a typed
-	// error, which the invariants allow, and a replay must agree with them.
-	s.Expect.ResultsCorrect = true
+	// The search checks invariants, not a Base's expectations (they may
+	// not hold under faults: finish_by, all_complete, latency bounds), so
+	// the drawn scenario expects only correct results; a failure file
+	// expects only the invariant violated (Write).
+	s.Expect = scenarios.Expect{ResultsCorrect: true}
 	out, err := Reparse(s)
 	if err != nil {
 		t.Fatalf("check: generated an invalid scenario (a generator bug): %v", err)
@@ -659,4 +670,36 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 		}
 		return out
 	})
+}
+
+// Inapplicable is a fault kind that cannot apply to a scenario, and why.
+type Inapplicable struct{ Kind, Why string }
+
+// InapplicableKinds lists the kinds of kinds that Gen.Faults around s (as
+// Base) would never draw, or would draw only as no-ops: kill_node when
+// every node hosts a driver (the search never kills a driver's node),
+// kill_gcs_replica with fewer than two replicas per shard (a shard's last
+// replica is outside the failure model), kill_actor when no workload
+// entry creates the actors it kills (rl's simulators, parameter-server's
+// shards). A search asked for only such kinds would pass having tested
+// nothing.
+func InapplicableKinds(s *scenarios.Scenario, kinds []string) []Inapplicable {
+	var out []Inapplicable
+	for _, k := range kinds {
+		switch k {
+		case scenarios.KillNode:
+			if DriverNodes(s) >= len(nodeNames(s)) {
+				out = append(out, Inapplicable{k, fmt.Sprintf("every one of the %d nodes hosts a driver (workload drivers: per-node, or as many as nodes), and the search never kills a driver's node", len(nodeNames(s)))})
+			}
+		case scenarios.KillGCSReplica:
+			if s.Cluster.GCS.Replicas < 2 {
+				out = append(out, Inapplicable{k, fmt.Sprintf("needs cluster.gcs.replicas >= 2 (the scenario has %d: a shard's last replica is never killed)", max(s.Cluster.GCS.Replicas, 1))})
+			}
+		case scenarios.KillActor:
+			if !slices.ContainsFunc(s.Workload, func(w scenarios.Workload) bool { return actorTask(w.Generator) }) {
+				out = append(out, Inapplicable{k, "no workload entry creates the actors it kills (rl's simulators, parameter-server's shards)"})
+			}
+		}
+	}
+	return out
 }

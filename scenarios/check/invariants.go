@@ -26,8 +26,13 @@ type Run struct {
 	opts     runner.Options
 }
 
-// Rerun runs the same scenario again (the determinism invariant uses it).
-func (r *Run) Rerun() (*runner.Result, error) { return runner.Run(r.ctx, r.Scenario, r.opts) }
+// Rerun runs the same scenario again (the determinism invariant uses it),
+// quietly: its warnings are the first run's, said once already.
+func (r *Run) Rerun() (*runner.Result, error) {
+	o := r.opts
+	o.Log, o.Progress = nil, nil
+	return runner.Run(r.ctx, r.Scenario, o)
+}
 
 // Events is what the event stream of a run showed, folded as it went.
 type Events struct {
@@ -249,6 +254,13 @@ func notAllowed(r *Run, e string, failures, retries int, gen string, retryErrs b
 			// its own errors, an injected one (task_errors), and then
 			// a loss of its result takes one node failure.
 			why = fmt.Sprintf("a rebuild refused for spent retries after only %d node failures, max_retries %d", failures, retries)
+		}
+	case ray.ErrCancelled:
+		// Not a driver's own cancel (those count apart): its job ended
+		// with its node's life, which a partition or a pause can end while
+		// the driver runs on (as its placement groups and actors).
+		if !strings.Contains(e, node.JobEnded) || failures == 0 {
+			why = "a task cancelled by no driver, and not by its job's end after a node failure"
 		}
 	case ray.ErrObjectTooLarge:
 		// a configuration matter (an object larger than a store), not a fault

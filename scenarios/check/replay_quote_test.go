@@ -100,3 +100,43 @@ func TestReplayFromAnotherModule(t *testing.T) {
 		t.Errorf("the file's header does not carry the replay command:\n%s", data)
 	}
 }
+
+// QA qa28 item 10: in the user's own module the printed replay, `go run
+// raysim/cmd/raysim run FILE`, fails after go mod tidy ("missing go.sum
+// entry ... imported by raysim/cmd/raysim": tidy drops the CLI's
+// dependencies). Right: with raysim's CLI as a tool of that module (go get
+// -tool raysim/cmd/raysim: a tool directive, single or in a block) the
+// replay is `go tool raysim run /ABS/FILE`; without, the failure message
+// says how to add it.
+func TestReplayAsAToolOfAnotherModule(t *testing.T) {
+	s, err := scenarios.Parse("base.yaml", []byte(interruptBase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		gomod string
+		tool  bool
+	}{
+		{"module example.com/mine\n\ngo 1.26\n\ntool raysim/cmd/raysim\n", true},
+		{"module example.com/mine\n\ngo 1.26\n\ntool (\n\texample.com/other\n\traysim/cmd/raysim // the replays\n)\n", true},
+		{"module example.com/mine\n\ngo 1.26\n\n// tool raysim/cmd/raysim\ntool example.com/other\n", false},
+	} {
+		mine := t.TempDir()
+		if err := os.WriteFile(filepath.Join(mine, "go.mod"), []byte(tc.gomod), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Chdir(mine)
+		f := &Failure{Scenario: s, Invariant: "correct", Err: errors.New("made up")}
+		if _, err := Write("failures", "mine-1", f); err != nil {
+			t.Fatal(err)
+		}
+		abs := filepath.Join(mine, "failures", "mine-1.yaml")
+		want, hint := "go run raysim/cmd/raysim run "+ShellQuote(abs), "go get -tool raysim/cmd/raysim, then go tool raysim run "+ShellQuote(abs)
+		if tc.tool {
+			want, hint = "go tool raysim run "+ShellQuote(abs), ""
+		}
+		if f.Replay() != want || !strings.Contains(f.ToolHint(), hint) || (hint == "") != (f.ToolHint() == "") {
+			t.Errorf("go.mod %q: replay %q, hint %q; want %q and a hint naming %q", tc.gomod, f.Replay(), f.ToolHint(), want, hint)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -254,6 +255,74 @@ type SearchConfig struct {
 	ShrinkBudget int
 	// Progress, if set, is called after every run and every shrink step.
 	Progress func(p SearchProgress)
+	// NoBaseline skips the fault-free run of Gen.Base before the search
+	// (Baseline): no refusal of a base that fails without faults, and
+	// Gen.BaseTime and Gen.Horizon stay as given.
+	NoBaseline bool
+	// Stats, if set, is filled in as the search goes: what it exercised.
+	Stats *SearchStats
+}
+
+// SearchStats is what a search exercised, so that "no invariant violated"
+// can be weighed: faults drawn after their run had ended were never
+// injected, and a schedule that injected none tested no fault tolerance.
+type SearchStats struct {
+	// BaseTime is the base's fault-free run time (Baseline; 0 without
+	// one), Horizon the time every drawn fault starts before.
+	BaseTime, Horizon time.Duration
+	// Runs counts the schedules run and checked.
+	Runs int
+	// FaultsDrawn counts the fault entries of the schedules (a kill and
+	// its restart count once, as Gen.MaxFaults does; heals are not
+	// counted: they only end other faults); FaultsLate those of them that
+	// start at or after their run's end, never injected.
+	FaultsDrawn, FaultsLate int
+	// FaultsInjected sums the faults the runs injected: their
+	// runner.Result.FaultsInjected (what `raysim run` prints as "faults N
+	// injected": each fault of a random process and each restart count
+	// one) less the heals among them.
+	FaultsInjected int
+	// NoFaultRuns counts the schedules whose run injected no fault;
+	// NoneDrawn those of them with no fault entry (the generator draws
+	// 0..MaxFaults).
+	NoFaultRuns, NoneDrawn int
+}
+
+// add counts one checked run of scenario s.
+func (st *SearchStats) add(s *scenarios.Scenario, r *Run) {
+	if st == nil || r == nil {
+		return
+	}
+	st.Runs++
+	end := time.Duration(r.Result.VirtualSeconds * float64(time.Second))
+	drawn := st.FaultsDrawn
+	defer func() {
+		if st.FaultsDrawn == drawn {
+			st.NoneDrawn++
+		}
+	}()
+	heals := 0 // heals the run applied (the runner counts them injected)
+	for _, f := range s.Faults {
+		if f.Kind == scenarios.Heal && f.At < end {
+			heals++
+		}
+		if f.Kind == scenarios.RestartNode || f.Kind == scenarios.Heal {
+			continue
+		}
+		st.FaultsDrawn++
+		start := f.At
+		if f.Kind == scenarios.Random && f.Random != nil {
+			start = f.Random.From
+		}
+		if start >= end {
+			st.FaultsLate++
+		}
+	}
+	injected := max(r.Result.FaultsInjected-heals, 0)
+	st.FaultsInjected += injected
+	if injected == 0 {
+		st.NoFaultRuns++
+	}
 }
 
 // SearchProgress is a snapshot of a running Search.
@@ -267,11 +336,34 @@ type SearchProgress struct {
 // Search is the property search outside `go test`: Runs scenarios drawn
 // from cfg.Gen with seeds Seed, Seed+1, ..., each run and checked; each
 // failure is shrunk (Shrink) and written to cfg.Gen.Dir as NAME-SEED.yaml.
+//
+// Around a Base scenario it first runs the base once without faults
+// (Baseline, unless cfg.NoBaseline): if that fails or does not finish it
+// returns an error wrapping ErrBaseFails and searches nothing; else the
+// fault-free run time becomes Gen.BaseTime (unless set) and, when
+// Gen.Horizon is 0, the horizon: faults are drawn while the work runs,
+// not after it has ended, where they would never be injected.
 func Search(ctx context.Context, cfg SearchConfig) ([]*Failure, error) {
 	if err := cfg.Gen.Validate(); err != nil {
 		return nil, err
 	}
 	g := cfg.Gen.withDefaults()
+	if cfg.Gen.Base != nil && !cfg.NoBaseline {
+		r, err := Baseline(ctx, g, cfg.Invariants...)
+		if err != nil {
+			return nil, err
+		}
+		t := runTime(r)
+		if g.BaseTime == 0 {
+			g.BaseTime = t
+		}
+		if cfg.Gen.Horizon == 0 {
+			g.Horizon = t
+		}
+	}
+	if cfg.Stats != nil {
+		cfg.Stats.BaseTime, cfg.Stats.Horizon = g.BaseTime, g.Horizon
+	}
 	if cfg.Runs <= 0 {
 		cfg.Runs = 100
 	}
@@ -296,10 +388,11 @@ func Search(ctx context.Context, cfg SearchConfig) ([]*Failure, error) {
 		if err != nil {
 			return found, err
 		}
-		_, f, err := Execute(ctx, s, invs...)
+		r, f, err := Execute(ctx, s, invs...)
 		if err != nil {
 			return found, err
 		}
+		cfg.Stats.add(s, r)
 		if cfg.Progress != nil {
 			cfg.Progress(SearchProgress{Run: i + 1, Runs: cfg.Runs, Failures: len(found)})
 		}
@@ -313,6 +406,7 @@ func Search(ctx context.Context, cfg SearchConfig) ([]*Failure, error) {
 		})
 		// Interrupted while shrinking, the failure found is kept, shrunk
 		// as far as it got, and the interrupt returned with it.
+		f.baseExpect = expectBlock(g.Base)
 		if _, werr := Write(g.Dir, fmt.Sprintf("%s-%d", g.Name, seed), f); werr != nil {
 			// The failure is returned all the same (its Scenario in hand,
 			// File empty): a search's find is not lost to a bad directory.

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +26,53 @@ type faultInjector struct {
 	crashes  map[string][]time.Duration // node name -> when it was killed
 	degraded [][2]netsim.NodeID         // control-plane pairs degraded since the last heal
 	errs     *taskErrorRates            // nil without task_errors faults
+	// fired lists every fault reached, in the order reached, injected or
+	// not (Result.Faults).
+	fired []FaultOutcome
+}
+
+// FaultOutcome is one fault of a run's schedule (Result.Faults): what it
+// was, its target, when, whether it did anything, and why not.
+type FaultOutcome struct {
+	Kind   string  `json:"kind"`
+	Target string  `json:"target,omitempty"` // a node's name, a replica's index, a partition's groups, a link, an actor
+	At     float64 `json:"at_seconds"`
+	// Injected: it did something (the summary's "faults N injected"
+	// counts these); not: it found nothing to do (a node down already), or
+	// the run ended before it (Note says which).
+	Injected bool   `json:"injected"`
+	Random   bool   `json:"random,omitempty"` // drawn by a random process, not written in the file
+	Note     string `json:"note,omitempty"`
+}
+
+// faultTarget is what a fault acts on, as the file names it.
+func faultTarget(fl *scenarios.Fault) string {
+	switch fl.Kind {
+	case scenarios.KillNode, scenarios.RestartNode, scenarios.PauseNode, scenarios.SkewClock:
+		return fl.Node
+	case scenarios.KillGCSReplica, scenarios.RestartGCSReplica:
+		return strconv.Itoa(fl.Replica)
+	case scenarios.KillActor:
+		if fl.Actor != "" {
+			return fl.Actor
+		}
+		return strconv.Itoa(fl.ActorIndex)
+	case scenarios.Partition:
+		var gs []string
+		for _, g := range fl.Groups {
+			gs = append(gs, "["+strings.Join(g, " ")+"]")
+		}
+		return strings.Join(gs, "")
+	case scenarios.DegradeLink:
+		if fl.Link != nil {
+			return fl.Link.From + "->" + fl.Link.To
+		}
+	case scenarios.TaskErrors:
+		if fl.Errors != nil {
+			return fl.Errors.Describe()
+		}
+	}
+	return ""
 }
 
 // taskErrorRates is each node's task_errors rate now, which the cluster's
@@ -128,17 +177,62 @@ func (f *faultInjector) schedule() {
 	}
 }
 
+// lateFaults is the warning for the faults the file wrote for after end,
+// which the run did not reach ("kill_node worker-1 at 2s, ...: not
+// injected"), or "" for none; a random process's are left out (drawn over
+// its window, any may fall past the end).
+func lateFaults(s *scenarios.Scenario, end time.Duration) string {
+	var late []string
+	for _, fl := range s.Faults {
+		if fl.Kind == scenarios.Random || fl.At <= end {
+			continue
+		}
+		what := fl.Kind
+		if fl.Node != "" {
+			what += " " + fl.Node
+		}
+		late = append(late, what+" at "+scenarios.FormatDuration(fl.At))
+	}
+	if len(late) == 0 {
+		return ""
+	}
+	them := "them"
+	if len(late) == 1 {
+		them = "it"
+	}
+	return fmt.Sprintf("%s: not injected: the run ended at %v, before %s (put the faults earlier, or lengthen the workload)",
+		strings.Join(late, ", "), end.Round(time.Microsecond), them)
+}
+
 // inject applies fl and counts it if it did something: the summary's
 // "faults N injected" leaves out a kill_actor that found no live actor, a
 // kill_node or pause_node of a node that is down, a restart_node of one that
 // is up (each said with a warning when the file wrote it; a random process's
 // are not).
 func (f *faultInjector) inject(fl *scenarios.Fault, written bool) bool {
-	if f.apply(fl, written) {
-		f.injected++
-		return true
+	ok := f.apply(fl, written)
+	out := FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: f.c.Netsim().Now().Seconds(), Injected: ok, Random: !written}
+	if !ok {
+		out.Note = "nothing to do (see the warnings)"
 	}
-	return false
+	f.fired = append(f.fired, out)
+	if ok {
+		f.injected++
+	}
+	return ok
+}
+
+// outcomes is Result.Faults: the faults reached, then those the file
+// wrote for after end.
+func (f *faultInjector) outcomes(end time.Duration) []FaultOutcome {
+	out := f.fired
+	for i := range f.s.Faults {
+		fl := &f.s.Faults[i]
+		if fl.Kind != scenarios.Random && fl.At > end {
+			out = append(out, FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: fl.At.Seconds(), Note: "not reached: the run ended first"})
+		}
+	}
+	return out
 }
 
 // alive reports whether the netsim node id is up.
@@ -236,18 +330,33 @@ func (f *faultInjector) apply(fl *scenarios.Fault, warn bool) bool {
 		sim.Pause(f.node(fl.Node), fl.For)
 	case scenarios.SkewClock:
 		sim.SetSkew(f.node(fl.Node), fl.Offset)
-	case scenarios.KillGCSReplica:
+	case scenarios.KillGCSReplica, scenarios.RestartGCSReplica:
 		shards := max(f.s.Cluster.GCS.Shards, 1)
 		replicas := max(f.s.Cluster.GCS.Replicas, 1)
 		shard, i := fl.Replica/replicas, fl.Replica%replicas
 		if shard >= shards {
-			return noop("kill_gcs_replica at %v: no replica %d", fl.At, fl.Replica)
+			return noop("%s at %v: no replica %d", fl.Kind, fl.At, fl.Replica)
 		}
 		id := netsim.NodeID(ray.ReplicaID(shard, i))
-		if !f.alive(id) {
+		switch up := f.alive(id); {
+		case fl.Kind == scenarios.KillGCSReplica && !up:
 			return noop("kill_gcs_replica at %v: replica %d is down already; nothing to kill", fl.At, fl.Replica)
+		case fl.Kind == scenarios.RestartGCSReplica && up:
+			return noop("restart_gcs_replica at %v: replica %d is up; nothing to restart", fl.At, fl.Replica)
+		case fl.Kind == scenarios.KillGCSReplica:
+			sim.Crash(id)
+			left := 0
+			for k := range replicas {
+				if f.alive(netsim.NodeID(ray.ReplicaID(shard, k))) {
+					left++
+				}
+			}
+			if left == 0 {
+				f.log("kill_gcs_replica at %v: GCS shard %d has no live replica left (outside the failure model, replicas-1 per shard): its tables are out of reach until one comes back (restart_gcs_replica)", fl.At, shard)
+			}
+		default:
+			sim.Restart(id) // it rejoins its chain at the tail, from a snapshot
 		}
-		sim.Crash(id)
 	case scenarios.KillActor:
 		return f.killActor(fl)
 	case scenarios.TaskErrors:

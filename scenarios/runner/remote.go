@@ -163,6 +163,9 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	r := m.result(s, "remote", end)
 	r.FaultsInjected = fi.count()
 	r.Warnings = append(r.Warnings, fi.warnings()...)
+	if w := lateFaults(s, end); w != "" {
+		r.Warnings = append(r.Warnings, w)
+	}
 	for _, g := range s.Cluster.Groups {
 		if g.Start > 0 {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("cluster.nodes %s: start %s is not applied on a live cluster (its nodes are there or not)", g.Name, scenarios.FormatDuration(g.Start)))
@@ -175,6 +178,7 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d trace %s came after later ones were written (a process's clock or its event stream lagged more than the %v the run held events for): written at the time before them",
 			n, plural(int(n), "record", "records"), live.hold.Round(time.Millisecond)))
 	}
+	rec.SetOtherJobsEvents(live.others) // in the trace's end block, for analyze
 	if live.others > 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("the cluster ran other jobs' tasks during the run: their %d events are not in its counters or trace, but they shared its CPUs", live.others))
 	}

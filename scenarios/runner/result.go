@@ -97,7 +97,7 @@ func finishResult(s *scenarios.Scenario, r *Result, m *metrics, tallies []*workl
 		// A driver on a crashed node never returns: it did not complete.
 		allDone = allDone && t.Done == t.Drivers
 		wr := WorkloadResult{Name: t.Name, Generator: t.Generator, Drivers: t.Drivers, Finished: t.Done,
-			Checked: t.Checked, Incorrect: t.Incorrect, Errors: t.Errors, Cancelled: t.Cancelled, Unfinished: t.Unfinished()}
+			Checked: t.Checked, Rereads: t.Rereads, Incorrect: t.Incorrect, Errors: t.Errors, Cancelled: t.Cancelled, Unfinished: t.Unfinished()}
 		if t.FirstErr != nil {
 			wr.FirstErr = t.FirstErr.Error()
 			firstErrs = append(firstErrs, wr.FirstErr)
@@ -107,6 +107,7 @@ func finishResult(s *scenarios.Scenario, r *Result, m *metrics, tallies []*workl
 		}
 		r.Workloads = append(r.Workloads, wr)
 		r.Checked += t.Checked
+		r.Rereads += t.Rereads
 		r.Incorrect += t.Incorrect
 		if t.Errors > 0 {
 			errs = append(errs, fmt.Sprintf("%s: %d errors", t.Name, t.Errors))
@@ -190,7 +191,7 @@ func (m *metrics) result(s *scenarios.Scenario, transport string, end time.Durat
 		TasksRetried: m.retried, TasksCancelled: m.cancelled, TasksReexecuted: m.reexecuted + uint64(len(m.early)), MethodsReplayed: m.replayed,
 		ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt, ObjectCopiesFreed: m.freed,
 		ObjectsSpilled: m.spilled, ObjectsRestored: m.restored, BytesSpilled: m.spillBytes, BytesRestored: m.restBytes,
-		VirtualSeconds: end.Seconds(), WallSeconds: end.Seconds(), Speed: 1, Warnings: m.warnings,
+		VirtualSeconds: end.Seconds(), WallSeconds: end.Seconds(), Speed: 1, Warnings: m.resultWarnings(),
 	}
 	r.Clock, r.DigestReproducible = "virtual", true
 	if transport != "sim" {

@@ -81,27 +81,34 @@ type Result struct {
 	Transport string `json:"transport"`
 	// Overrides are the --set overrides the run's scenario was loaded
 	// with, as "path=value" (scenarios.Scenario.Overrides).
-	Overrides            []string `json:"overrides,omitempty"`
-	TasksSubmitted       uint64   `json:"tasks_submitted"`
-	TasksCompleted       uint64   `json:"tasks_completed"`
-	TasksFailed          uint64   `json:"tasks_failed"`
-	TasksRetried         uint64   `json:"tasks_retried"`
-	TasksCancelled       uint64   `json:"tasks_cancelled"`
-	TasksReexecuted      uint64   `json:"tasks_reexecuted"`       // ends after the first: retries racing the original, lineage rebuilds, actor replays
-	MethodsReplayed      uint64   `json:"actor_methods_replayed"` // methods re-run by restarted actors to rebuild their state (replay)
-	ObjectsLost          uint64   `json:"objects_lost"`
-	ObjectsReconstructed uint64   `json:"objects_reconstructed"`
-	ObjectCopiesFreed    uint64   `json:"object_copies_freed"` // copies dropped because their owner freed them (ray.Free) before the run ended
+	Overrides []string `json:"overrides,omitempty"`
+	// Buggify: the run had the runtime's fault points on (Options.Buggify,
+	// raysim run --buggify): its digest is another run's than without.
+	Buggify              bool   `json:"buggify,omitempty"`
+	TasksSubmitted       uint64 `json:"tasks_submitted"`
+	TasksCompleted       uint64 `json:"tasks_completed"`
+	TasksFailed          uint64 `json:"tasks_failed"`
+	TasksRetried         uint64 `json:"tasks_retried"`
+	TasksCancelled       uint64 `json:"tasks_cancelled"`
+	TasksReexecuted      uint64 `json:"tasks_reexecuted"`       // ends after the first: retries racing the original, lineage rebuilds, actor replays
+	MethodsReplayed      uint64 `json:"actor_methods_replayed"` // methods re-run by restarted actors to rebuild their state (replay)
+	ObjectsLost          uint64 `json:"objects_lost"`
+	ObjectsReconstructed uint64 `json:"objects_reconstructed"`
+	ObjectCopiesFreed    uint64 `json:"object_copies_freed"` // copies dropped because their owner freed them (ray.Free) before the run ended
 	// ObjectsSpilled and ObjectsRestored count the primary copies that
 	// left memory for a node's spill tier (cluster.nodes[].object_spill)
 	// and came back; BytesSpilled the bytes written to the tiers (an object
 	// spilled again after a restore writes none: its copy was kept) and
 	// BytesRestored the bytes read back. Absent without spilling.
-	ObjectsSpilled  uint64           `json:"objects_spilled,omitempty"`
-	ObjectsRestored uint64           `json:"objects_restored,omitempty"`
-	BytesSpilled    int64            `json:"bytes_spilled,omitempty"`
-	BytesRestored   int64            `json:"bytes_restored,omitempty"`
-	FaultsInjected  int              `json:"faults_injected"`
+	ObjectsSpilled  uint64 `json:"objects_spilled,omitempty"`
+	ObjectsRestored uint64 `json:"objects_restored,omitempty"`
+	BytesSpilled    int64  `json:"bytes_spilled,omitempty"`
+	BytesRestored   int64  `json:"bytes_restored,omitempty"`
+	FaultsInjected  int    `json:"faults_injected"`
+	// Faults lists the schedule's faults as the run met them (the
+	// simulator's runs): each reached, injected or not, in order, then any
+	// the file wrote for after the run's end.
+	Faults          []FaultOutcome   `json:"faults,omitempty"`
 	VirtualSeconds  float64          `json:"virtual_seconds"` // 0 on TCP and a live cluster, which have none (Clock)
 	WallSeconds     float64          `json:"wall_seconds"`
 	Events          uint64           `json:"events"`
@@ -110,6 +117,7 @@ type Result struct {
 	Throughput      float64          `json:"throughput"`
 	LatencyMs       Latency          `json:"latency_ms"`
 	Checked         int              `json:"results_checked"`
+	Rereads         int              `json:"rereads_checked,omitempty"` // of Checked: see WorkloadResult.Rereads
 	Incorrect       int              `json:"results_incorrect"`
 	Warnings        []string         `json:"warnings,omitempty"`
 	Expectations    []Expectation    `json:"expectations"`
@@ -139,6 +147,10 @@ type WorkloadResult struct {
 	Checked   int    `json:"results_checked"`
 	Incorrect int    `json:"results_incorrect"`
 	Errors    int    `json:"errors"`
+	// Rereads: of Checked, the second reads of cancelled or failed refs
+	// checked for agreeing with the first (values compared with the
+	// sequential evaluation are the rest).
+	Rereads int `json:"rereads_checked,omitempty"`
 	// Cancelled counts the refs the driver cancelled whose Get returned
 	// ErrCancelled (the workload's cancel_every); not errors.
 	Cancelled int    `json:"cancelled,omitempty"`
@@ -189,7 +201,13 @@ type metrics struct {
 	warnings   []string
 	actors     *[]transport.ActorID
 	infeasible int
-	onEvent    func(time.Duration, *transport.Event)
+	// warnSeen: the runtime warnings listed, by text, at their index in
+	// warnings; repeats their repeats; warnDropped those not listed (see
+	// runtimeWarning).
+	warnSeen    map[string]int
+	repeats     map[int]repeat
+	warnDropped int
+	onEvent     func(time.Duration, *transport.Event)
 	// nodeName names an event's node in warnings (the scenario's node
 	// name, gcs-0, scheduler); nil or "" for one it does not know: "node N".
 	nodeName func(transport.NodeID) string
@@ -199,6 +217,64 @@ type metrics struct {
 // --json's warnings).
 func (m *metrics) warn(format string, args ...any) {
 	m.warnings = append(m.warnings, fmt.Sprintf(format, args...))
+}
+
+// The runtime's warnings a result lists: at most maxRuntimeWarnings
+// different ones (a repeat of one listed counts on its line), and the
+// first maxInfeasibleWarnings infeasible tasks; the rest are counted in a
+// last line (every one is in the trace).
+const (
+	maxRuntimeWarnings    = 20
+	maxInfeasibleWarnings = 5
+)
+
+// repeat is a listed runtime warning seen again: how often, the last time.
+type repeat struct {
+	n    int
+	last time.Duration
+}
+
+// runtimeWarning lists a runtime warning (text: its node's name and
+// detail) the first time it is seen, counts its repeats on that line, and
+// counts a different one past maxRuntimeWarnings as dropped: 20 lines of
+// one node's full store used to hide the partition's fencing after them.
+func (m *metrics) runtimeWarning(at time.Duration, text string) {
+	if i, ok := m.warnSeen[text]; ok {
+		r := m.repeats[i]
+		r.n++
+		r.last = at
+		m.repeats[i] = r
+		return
+	}
+	if len(m.warnSeen) >= maxRuntimeWarnings {
+		m.warnDropped++
+		return
+	}
+	if m.warnSeen == nil {
+		m.warnSeen, m.repeats = map[string]int{}, map[int]repeat{}
+	}
+	m.warnSeen[text] = len(m.warnings)
+	m.warnings = append(m.warnings, fmt.Sprintf("at %v: %s", at, text))
+}
+
+// resultWarnings are the warnings as a result lists them: repeats told on
+// their line, and what was left out counted at the end.
+func (m *metrics) resultWarnings() []string {
+	out := slices.Clone(m.warnings)
+	for i, r := range m.repeats { // each writes its own line: the order does not matter
+		times := "times"
+		if r.n == 1 {
+			times = "time"
+		}
+		out[i] += fmt.Sprintf(" (and %d more %s, the last at %v)", r.n, times, r.last)
+	}
+	if m.warnDropped > 0 {
+		out = append(out, fmt.Sprintf("%d more runtime warnings, of other kinds or nodes, not listed (every one is in a --trace: raysim trace stats counts them)", m.warnDropped))
+	}
+	if n := m.infeasible - maxInfeasibleWarnings; n > 0 {
+		out = append(out, fmt.Sprintf("%d more tasks infeasible when submitted, not listed", n))
+	}
+	return out
 }
 
 // name is how warnings name node id.
@@ -270,13 +346,11 @@ func (m *metrics) event(ev *transport.Event) {
 		m.restBytes += ev.Bytes
 	case transport.EvTaskInfeasible:
 		m.infeasible++
-		if m.infeasible <= 5 {
+		if m.infeasible <= maxInfeasibleWarnings {
 			m.warnings = append(m.warnings, fmt.Sprintf("at %v: task %v infeasible: %s", at, ev.Task, ev.Detail))
 		}
 	case transport.EvWarning:
-		if len(m.warnings) < 20 {
-			m.warnings = append(m.warnings, fmt.Sprintf("at %v: %s: %s", at, m.name(ev.Node), ev.Detail))
-		}
+		m.runtimeWarning(at, m.name(ev.Node)+": "+ev.Detail)
 	}
 	if m.onEvent != nil {
 		m.onEvent(at, ev)
@@ -422,11 +496,16 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 			sim.Now(), total, most, worst))
 	}
 	end := sim.Now()
+	if w := lateFaults(s, end); w != "" {
+		m.warn("%s", w)
+	}
 	wall := time.Since(wallStart)
 	st := sim.Stats()
 
 	r := m.result(s, "sim", end)
+	r.Buggify = o.Buggify
 	r.FaultsInjected = fi.injected
+	r.Faults = fi.outcomes(end)
 	r.WallSeconds = wall.Seconds()
 	r.Events = st.Events
 	r.EventsPerSecond = float64(st.Events) / max(wall.Seconds(), 1e-9)

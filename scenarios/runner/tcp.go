@@ -24,6 +24,21 @@ import (
 // wall clock (no network events: there is no simulated network); such a
 // trace can be read and exported but not replayed.
 func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error) {
+	for _, g := range s.Cluster.Groups {
+		// Nodes that join later are the simulator's: an in-process TCP
+		// cluster starts its nodes together.
+		key := ""
+		switch {
+		case g.Autoscale != nil:
+			key = "autoscale"
+		case g.Start > 0:
+			key = "start"
+		}
+		if key != "" {
+			return nil, fmt.Errorf("%w: cluster.nodes %s: %s is simulator only (nodes that join later); --tcp starts every node together: drop it, or run without --tcp",
+				ErrBadScenario, g.Name, key)
+		}
+	}
 	cfg, err := clusterConfig(s)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadScenario, err)

@@ -365,6 +365,10 @@ type Tally struct {
 	Name      string
 	Generator string
 	Checked   int // results compared with the sequential evaluation
+	// Rereads: of Checked, the second reads of a cancelled or failed ref
+	// that agreed, or not, with the first (reread): consistency checks,
+	// not values compared with the sequential evaluation.
+	Rereads   int
 	Incorrect int // of which wrong
 	Errors    int // Gets that returned an error
 	Cancelled int // Gets of refs the driver cancelled that returned ErrCancelled (not errors)
@@ -393,10 +397,16 @@ func (t *Tally) Unfinished() []int {
 	return out
 }
 
-func (t *Tally) check(ok bool, what string) {
+func (t *Tally) check(ok bool, what string) { t.checkAs(ok, what, false) }
+
+// checkAs counts a check, a reread's (see Rereads) or a value's.
+func (t *Tally) checkAs(ok bool, what string, reread bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.Checked++
+	if reread {
+		t.Rereads++
+	}
 	if !ok {
 		t.Incorrect++
 		if t.FirstErr == nil {
@@ -424,7 +434,9 @@ func (t *Tally) verify(ok bool, what string) {
 // cancelled takes the outcome of a Get of a ref the driver cancelled: its
 // value (checked by ok) or ErrCancelled, both right; any other error is a
 // failure as for any Get.
-func (t *Tally) cancelled(err error, ok bool, what string) {
+func (t *Tally) cancelled(err error, ok bool, what string) { t.cancelledAs(err, ok, what, false) }
+
+func (t *Tally) cancelledAs(err error, ok bool, what string, reread bool) {
 	switch {
 	case errors.Is(err, ray.ErrCancelled):
 		t.mu.Lock()
@@ -433,7 +445,7 @@ func (t *Tally) cancelled(err error, ok bool, what string) {
 	case err != nil:
 		t.fail(err)
 	default:
-		t.check(ok, what)
+		t.checkAs(ok, what, reread)
 	}
 }
 
@@ -447,19 +459,19 @@ func (t *Tally) reread(first, err error, ok bool, what string) {
 	wasCancelled := errors.Is(first, ray.ErrCancelled)
 	switch {
 	case failedForGood(first):
-		t.check(err != nil, what+": read failed for good, then a value")
+		t.checkAs(err != nil, what+": read failed for good, then a value", true)
 	case first != nil && !wasCancelled:
 		// Nothing to agree with (a timeout, an object lost): the second
 		// read is a read of a cancelled ref as any, value or ErrCancelled.
-		t.cancelled(err, ok, what+": read again")
+		t.cancelledAs(err, ok, what+": read again", true)
 	case errors.Is(err, ray.ErrCancelled):
-		t.check(wasCancelled, what+": read its value, then ErrCancelled")
+		t.checkAs(wasCancelled, what+": read its value, then ErrCancelled", true)
 	case err != nil:
 		t.fail(err)
 	case wasCancelled:
-		t.check(false, what+": read ErrCancelled, then a value")
+		t.checkAs(false, what+": read ErrCancelled, then a value", true)
 	default:
-		t.check(ok, what+": read again")
+		t.checkAs(ok, what+": read again", true)
 	}
 }
 

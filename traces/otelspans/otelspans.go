@@ -4,7 +4,10 @@
 // (acceptance to all arguments local), "queue" (to a worker starting it)
 // and "execute" (running to finished) — stamped with virtual time (netsim's
 // epoch plus the record's virtual time). Trace and span IDs are derived
-// from the task IDs, so the same trace exports the same spans.
+// from the task IDs and the run's identity (its digest, Options.Digest,
+// else a hash of the trace's header), so the same trace exports the same
+// spans and two runs — two policies, a simulated and a TCP run — exported
+// to one collector do not merge.
 //
 // task.submitted records the submitting task (Object.Task), so a task
 // submitted by a running task is a child span of that task's span and a
@@ -30,6 +33,7 @@ import (
 
 	"raysim/netsim"
 	"raysim/runtime/transport"
+	"raysim/scenarios"
 	"raysim/traces"
 )
 
@@ -37,10 +41,12 @@ import (
 var Epoch = netsim.DefaultEpoch
 
 // idGen derives IDs deterministically: the trace ID from the task being
-// started (set in the context), span IDs from a counter.
+// started (set in the context), span IDs from a counter, both mixed with
+// the run's identity.
 type idGen struct {
 	mu   sync.Mutex
 	next uint64
+	run  traces.Digest
 }
 
 type taskKey struct{}
@@ -59,15 +65,15 @@ func (g *idGen) spanID() trace.SpanID {
 	n := g.next
 	g.mu.Unlock()
 	var s trace.SpanID
-	binary.BigEndian.PutUint64(s[:], mix(n)|1)
+	binary.BigEndian.PutUint64(s[:], mix(n^g.run[1])|1)
 	return s
 }
 
 func (g *idGen) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
 	var t trace.TraceID
 	k, _ := ctx.Value(taskKey{}).(uint64)
-	binary.BigEndian.PutUint64(t[:8], mix(k)|1)
-	binary.BigEndian.PutUint64(t[8:], mix(k^0x5851f42d4c957f2d))
+	binary.BigEndian.PutUint64(t[:8], mix(k^g.run[0])|1)
+	binary.BigEndian.PutUint64(t[8:], mix(k^g.run[1]^0x5851f42d4c957f2d))
 	return t, g.spanID()
 }
 
@@ -91,11 +97,46 @@ type taskState struct {
 type Options struct {
 	// ServiceName is the resource's service.name (default "raysim").
 	ServiceName string
-	// NodeName names an endpoint (nil: its number).
+	// NodeName names an endpoint ("" or nil: traces.NodeNamer's name, as
+	// `raysim analyze` and the Chrome export name it).
 	NodeName func(transport.NodeID) string
 	// Batch exports in batches (for a network exporter) instead of span by
 	// span.
 	Batch bool
+	// Digest is the run's digest (traces.ReadTrailer, from the end block;
+	// "" when unknown, an interrupted run's trace): it is mixed into the
+	// trace and span IDs with the header (RunIdentity) and set as the
+	// resource's raysim.digest.
+	Digest string
+}
+
+// RunIdentity is what Export mixes into its IDs: a hash of the header's
+// scenario (seed and policy included), overrides, transport and buggify,
+// and of the run's digest when given (two live runs of one scenario differ
+// in their records alone; two runs of one scenario whose records agree —
+// a one-node cluster under two policies — in their headers alone).
+func RunIdentity(h *traces.Header, digest string) traces.Digest {
+	d := traces.NewDigest()
+	d.Add([]byte(digest))
+	d.Add(h.Scenario)
+	d.Add([]byte(h.Transport))
+	for _, o := range h.Overrides {
+		d.Add([]byte(o))
+	}
+	if h.Buggify {
+		d.Add([]byte("buggify"))
+	}
+	return d
+}
+
+// policyOf is the scheduling policy of the header's scenario ("" when it
+// cannot be read).
+func policyOf(h *traces.Header) string {
+	s, err := scenarios.Parse(h.File, h.Scenario)
+	if err != nil {
+		return ""
+	}
+	return s.Cluster.Scheduler.Policy
 }
 
 // Export reads the trace and sends its task spans to exp (synchronously;
@@ -105,30 +146,49 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 		o.ServiceName = "raysim"
 	}
 	h := r.Header()
-	res := resource.NewSchemaless(
+	transportName := h.Transport
+	if transportName == "" {
+		transportName = "sim"
+	}
+	overrides := make([]string, len(h.Overrides))
+	for i, ov := range h.Overrides {
+		overrides[i] = utf8Text(ov)
+	}
+	attrs := []attribute.KeyValue{
 		attribute.String("service.name", o.ServiceName),
 		attribute.String("raysim.scenario", utf8Text(h.File)),
 		attribute.Int64("raysim.seed", h.Seed),
 		attribute.String("raysim.version", utf8Text(h.Version)),
-	)
+		attribute.String("raysim.transport", utf8Text(transportName)),
+		attribute.String("raysim.policy", utf8Text(policyOf(h))),
+		attribute.StringSlice("raysim.overrides", overrides),
+	}
+	if o.Digest != "" {
+		attrs = append(attrs, attribute.String("raysim.digest", utf8Text(o.Digest)))
+	}
+	if h.Buggify {
+		attrs = append(attrs, attribute.Bool("raysim.buggify", true))
+	}
+	res := resource.NewSchemaless(attrs...)
 	proc := sdktrace.WithSyncer(exp)
 	if o.Batch {
 		proc = sdktrace.WithBatcher(exp, sdktrace.WithMaxExportBatchSize(2048), sdktrace.WithMaxQueueSize(1<<16),
 			sdktrace.WithBlocking())
 	}
 	tp := sdktrace.NewTracerProvider(proc, sdktrace.WithResource(res),
-		sdktrace.WithIDGenerator(&idGen{}), sdktrace.WithSampler(sdktrace.AlwaysSample()),
+		sdktrace.WithIDGenerator(&idGen{run: RunIdentity(h, o.Digest)}), sdktrace.WithSampler(sdktrace.AlwaysSample()),
 		sdktrace.WithSpanLimits(sdktrace.SpanLimits{AttributeCountLimit: 32, EventCountLimit: 64,
 			LinkCountLimit: 8, AttributePerEventCountLimit: 8, AttributePerLinkCountLimit: 8, AttributeValueLengthLimit: -1}))
 	tracer := tp.Tracer("raysim/traces")
 	ts := func(d time.Duration) time.Time { return Epoch.Add(d) }
+	names := traces.NodeNamer(h)
 	nodeName := func(id transport.NodeID) string {
 		if o.NodeName != nil {
 			if s := o.NodeName(id); s != "" {
 				return s
 			}
 		}
-		return "node" + itoa(uint64(id))
+		return names(id)
 	}
 	open := map[transport.TaskID]*taskState{}
 	tasks := 0
@@ -253,13 +313,22 @@ func Export(ctx context.Context, r *traces.Reader, exp sdktrace.SpanExporter, o 
 					child(st, "execute", st.phaseStart, rec.At, attribute.String("raysim.node", nodeName(st.node)),
 						attribute.Int("raysim.attempt", st.attempt), attribute.String("raysim.retried", utf8Text(rec.Detail)))
 				}
+				if !inPlace && st.phase != "" {
+					// The attempt was lost (its node died, its spill
+					// target was gone): its interrupted phase lasts until
+					// the retry, marked raysim.lost, so the phases tile
+					// the task span (raysim analyze counts that time as
+					// the attempt's queueing).
+					child(st, st.phase, st.phaseStart, rec.At, attribute.String("raysim.node", nodeName(st.node)),
+						attribute.Int("raysim.attempt", st.attempt), attribute.String("raysim.lost", utf8Text(rec.Detail)))
+				}
 				st.attempt++
 				st.root.AddEvent("retried", trace.WithTimestamp(ts(rec.At)))
-				// An interrupted phase elsewhere (its node died) is
-				// dropped: the task is scheduled again.
+				// The task is scheduled again; a run retried in place
+				// waits for a worker here (queue) until it runs again.
 				st.phaseStart, st.phase, st.accepted = rec.At, "schedule", false
 				if inPlace {
-					st.phase = ""
+					st.phase = "queue"
 				}
 			}
 		}
@@ -288,18 +357,4 @@ func utf8Text(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
-}
-
-func itoa(v uint64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return string(b[i:])
 }
