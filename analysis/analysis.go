@@ -568,12 +568,6 @@ func newAnalyzer(h *traces.Header) *analyzer {
 			rep.Nodes[i].Name = rep.names(rep.Nodes[i].ID)
 		}
 	}
-	if rep.ScenarioErr != "" || len(h.Scenario) == 0 {
-		// Nothing to name the run or its policy by: "-", not an empty
-		// field in the header lines.
-		rep.Scenario, rep.Policy = "-", "-"
-		rep.Name = "-"
-	}
 	return &analyzer{rep: rep, tasks: make(map[transport.TaskID]*taskState),
 		running: make(map[[2]uint64]time.Duration), links: make(map[[2]transport.NodeID]*Link),
 		lastObj: make(map[transport.NodeID]readyCause), decisions: make(map[string]uint64),

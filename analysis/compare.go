@@ -258,7 +258,7 @@ func WriteCompare(w io.Writer, a, b *Report) error {
 		if v := r.r.Variant(); v != "" {
 			variant = "; " + v
 		}
-		fmt.Fprintf(ew, "== %s: %s (%s seed %d, policy %s, %s%s)\n", r.label, r.r.Name, r.r.Scenario, r.r.Seed, r.r.Policy, r.r.Transport, variant)
+		fmt.Fprintf(ew, "== %s: %s (%s seed %d, policy %s, %s%s)\n", r.label, orDash(r.r.Name), orDash(r.r.Scenario), r.r.Seed, orDash(r.r.Policy), r.r.Transport, variant)
 	}
 	for _, r := range []struct {
 		label string

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -83,6 +84,10 @@ func (r *Report) Variant() string {
 	return strings.Join(parts, "; ")
 }
 
+// orDash is s, or "-" for an empty field (a trace whose header's scenario
+// could not be read has no name or policy): the JSON keeps "".
+func orDash(s string) string { return cmp.Or(s, "-") }
+
 // MeanThroughput is completions per second over the whole run (its end,
 // Report.End).
 func (r *Report) MeanThroughput() float64 {
@@ -105,8 +110,8 @@ func (r *Report) PeakThroughput() float64 {
 func WriteText(w io.Writer, r *Report) error {
 	ew := &errWriter{w: w}
 	p := func(format string, args ...any) { fmt.Fprintf(ew, format, args...) }
-	p("== %s\n", r.Name)
-	p("scenario   %s (%s), seed %d, policy %s, transport %s, raysim %s\n", r.Scenario, r.File, r.Seed, r.Policy, r.Transport, r.Version)
+	p("== %s\n", orDash(r.Name))
+	p("scenario   %s (%s), seed %d, policy %s, transport %s, raysim %s\n", orDash(r.Scenario), r.File, r.Seed, orDash(r.Policy), r.Transport, r.Version)
 	if v := r.Variant(); v != "" {
 		p("           %s\n", v)
 	}

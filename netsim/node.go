@@ -574,6 +574,17 @@ func (c *coro) suspend() {
 // (running or suspended): a count that only grows points at a leak.
 func (n *Node) Coroutines() int { return len(n.coros) }
 
+// Coroutine is the ID of n's coroutine running now, 0 when none of n's
+// runs (the loop, another node's coroutine). IDs are unique over the run:
+// a caller bound to one coroutine tells it from another of the same node.
+func (n *Node) Coroutine() uint64 {
+	c := n.sim.cur
+	if c == nil || c.node != n {
+		return 0
+	}
+	return c.id
+}
+
 // InCoroutine reports whether the caller runs inside one of n's coroutines.
 func (n *Node) InCoroutine() bool {
 	c := n.sim.cur

@@ -627,7 +627,7 @@ func (d *decoder) bandwidth(n *yaml.Node, path string) (float64, bool) {
 func (d *decoder) rate(n *yaml.Node, path string) (float64, bool) {
 	var v float64
 	ok := d.unit(n, path, "a rate like 100/s", func(s string) (err error) {
-		if v, err = ParseRate(s); err == nil && v == 0 || err != nil && strings.Contains(err.Error(), "non-negative") {
+		if v, err = ParseRate(s); err == nil && v == 0 || errors.Is(err, ErrNegativeRate) {
 			err = fmt.Errorf("a positive rate") // 0 and a negative rate get the same message
 		}
 		return

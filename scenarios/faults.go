@@ -20,9 +20,9 @@ const (
 	// RestartGCSReplica brings a killed replica back: it rejoins its
 	// chain at the tail from a snapshot.
 	RestartGCSReplica = "restart_gcs_replica"
-	KillActor      = "kill_actor"
-	TaskErrors     = "task_errors"
-	Random         = "random"
+	KillActor         = "kill_actor"
+	TaskErrors        = "task_errors"
+	Random            = "random"
 )
 
 // FaultKinds lists the fault actions in documentation order.

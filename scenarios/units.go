@@ -146,9 +146,13 @@ var rateUnits = []struct {
 	{"/min", time.Minute}, {"/m", time.Minute}, {"/h", time.Hour},
 }
 
+// ErrNegativeRate is ParseRate's error for a rate below 0 (callers that
+// want a positive rate say so for 0 and negatives alike).
+var ErrNegativeRate = errors.New("a non-negative rate")
+
 // ParseRate parses an event rate into events per second: "0.5/s", "100000/s",
 // "10/ms", "2/min", "3/h" or a plain number (per second). Negative rates are
-// rejected.
+// rejected (ErrNegativeRate).
 func ParseRate(s string) (float64, error) {
 	const want = "a rate like 100/s, 10/ms or 2/min"
 	t := strings.TrimSpace(s)
@@ -170,7 +174,7 @@ func ParseRate(s string) (float64, error) {
 		}
 	}
 	if f < 0 {
-		return 0, fmt.Errorf("a non-negative rate")
+		return 0, ErrNegativeRate
 	}
 	r := f * float64(time.Second) / float64(per)
 	if math.IsInf(r, 0) {

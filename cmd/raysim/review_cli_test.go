@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -349,5 +350,40 @@ func TestTraceExportOTLPFlagsNeedOTLP(t *testing.T) {
 	// With --format otlp they are what configures the export.
 	if code, _, errOut := call(t, "trace", "export", filepath.Join(dir, "missing.trace"), "--format", "otlp", "--otlp-protocol", "grpc", "--otlp-insecure"); code == exitUsage && strings.Contains(errOut, "--otlp-") {
 		t.Errorf("--format otlp refused its own flags: %s", errOut)
+	}
+}
+
+// TestTraceExportOTelFromAPipe: the OTLP exports read a trace's end block
+// for the run's digest by opening the path a second time; from a pipe
+// (/dev/stdin) that second read took the bytes from under the first, and
+// the export failed as a corrupted trace (review).
+func TestTraceExportOTelFromAPipe(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "tiny.trace")
+	if code, _, errOut := call(t, "run", "testdata/tiny.yaml", "--trace", trace); code != exitOK {
+		t.Fatalf("run: %s", errOut)
+	}
+	data, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		f.Write(data)
+		f.Close()
+	}()
+	out := filepath.Join(dir, "spans.json")
+	if code, _, errOut := call(t, "trace", "export", fifo, "--format", "otel-stdout", "-o", out); code != exitOK {
+		t.Fatalf("export from a pipe: exit %d: %s", code, errOut)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Size() == 0 {
+		t.Fatalf("no spans written: %v", err)
 	}
 }

@@ -141,7 +141,7 @@ func cmdSweep(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&jobs, "j", runtime.GOMAXPROCS(0), "runs at once")
 	fs.Var(&sets, "set", "override a scenario key: path=value (repeatable), as for raysim run")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object (counts and every failing seed) instead of the summary")
-	fs.BoolVar(&all, "all", false, "with --json, list every seed's outcome (digest, virtual time, throughput, latency) under results, not only the failing ones")
+	fs.BoolVar(&all, "all", false, "list every seed's outcome (digest, virtual time, throughput, latency), not only the failing ones: a line each in the summary, results in --json")
 	addProgressFlag(fs, &progress, "progress bar")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: raysim sweep FILE --seeds RANGE [-j N] [--set path=value]... [--json]
@@ -332,6 +332,14 @@ func printSweep(w io.Writer, r *sweepReport) {
 	if d := spread(r.ran); d != "" {
 		fmt.Fprintln(w, d)
 	}
+	for _, o := range r.Results { // --all
+		verdict := "PASS"
+		if !o.OK {
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(w, "  seed %d: %s digest %s, virtual %ss, %s tasks/s, latency p99 %sms\n", o.Seed, verdict, o.Digest,
+			scenarios.FormatNumber(o.Virtual), scenarios.FormatNumber(o.Throughput), scenarios.FormatNumber(o.LatencyMs.P99))
+	}
 	if len(r.Failures) > 0 {
 		fmt.Fprintln(w, "failing seeds (replay each with the command under it):")
 	}
@@ -419,7 +427,11 @@ func spread(runs []seedOutcome) string {
 			v[i] = pick(r)
 		}
 		slices.Sort(v)
-		return v[len(v)/2], v[0], v[len(v)-1]
+		med = v[len(v)/2]
+		if len(v)%2 == 0 { // an even count: the mean of the middle two
+			med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+		}
+		return med, v[0], v[len(v)-1]
 	}
 	t, tl, th := stat(func(r seedOutcome) float64 { return r.Virtual })
 	q, ql, qh := stat(func(r seedOutcome) float64 { return r.Throughput })

@@ -132,6 +132,9 @@ func TestSweepAllAndSpread(t *testing.T) {
 	if !strings.Contains(out, "spread    over 4 seeds, median (min-max): virtual time ") {
 		t.Errorf("no spread line:\n%s", out)
 	}
+	if _, out, _ = call(t, "sweep", "testdata/tiny.yaml", "--seeds", "1-4", "--all"); !strings.Contains(out, "  seed 3: PASS digest ") {
+		t.Errorf("--all without --json lists no seed:\n%s", out)
+	}
 	if _, out, _ = call(t, "sweep", "testdata/tiny.yaml", "--seeds", "1-4", "--json"); strings.Contains(out, `"results"`) {
 		t.Errorf("results without --all:\n%s", out)
 	}

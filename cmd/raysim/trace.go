@@ -391,9 +391,14 @@ func exportTo(tracePath string, w io.Writer, ef exportFlags) error {
 		err = traces.WriteChromeWith(w, r, traces.ChromeOptions{})
 	default:
 		// The run's digest, from the end block, makes the spans' IDs and
-		// resource the run's own (otelspans.Options.Digest).
-		if t, ok, terr := traces.ReadTrailer(tracePath); terr == nil && ok {
-			ef.digest = t.Digest.String()
+		// resource the run's own (otelspans.Options.Digest). Only a file
+		// can be read twice: from a pipe (/dev/stdin) the second read
+		// took the bytes from under the first, and the IDs come from the
+		// header alone.
+		if fi, serr := os.Stat(tracePath); serr == nil && fi.Mode().IsRegular() {
+			if t, ok, terr := traces.ReadTrailer(tracePath); terr == nil && ok {
+				ef.digest = t.Digest.String()
+			}
 		}
 		err = exportOTel(r, w, ef)
 	}

@@ -304,11 +304,11 @@ func (r *Raylet) runMethod(a *actorHost, t *task, spec *transport.TaskSpec) (out
 		if mm, ok := a.typ.MultiMethods[spec.Func]; ok {
 			out, outs = callMulti(spec, func() ([]transport.Value, error) { return mm(ctx, a.instance, t.args, int(spec.NumReturns)) })
 			c.copyInAll(outs)
-			return out, outs
+			return r.named(spec, out), outs
 		}
 		return errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("actor %s (class %q) has no method %q", a.id, a.creation.spec.Func, spec.Func)), nil
 	}
-	out = callUser(func() (transport.Value, error) { return m(ctx, a.instance, t.args) })
+	out = r.named(spec, callUser(func() (transport.Value, error) { return m(ctx, a.instance, t.args) }))
 	if spec.NumReturns > 1 && out.ErrKind == transport.ErrKindNone {
 		return countError(spec, 1), nil
 	}

@@ -22,6 +22,9 @@ type Caller struct {
 	driver bool   // a driver's (NewDriver): its blocked calls end on Abandon
 	ended  bool   // the driver has returned (End): its ctx carries no caller
 	puts   uint32 // the Puts so far (read and written on the loop: see Put)
+	// coro is the simulator's coroutine the caller's code runs in, bound
+	// by its first API call (WrongCoroutine); 0: not yet, or on TCP.
+	coro uint64
 	// sub guards what Submit numbers on the calling goroutine: a driver's
 	// goroutines may submit at once on TCP, and two submissions given one
 	// index would make one task, two actor calls given one sequence number
@@ -173,6 +176,32 @@ func CallerFrom(ctx context.Context) (*Caller, bool) {
 // would have blocked outside any coroutine. Call it on the driver's own
 // coroutine, as it returns.
 func (c *Caller) End() { c.ended = true }
+
+// WrongCoroutine reports whether the call being made cannot be this
+// caller's: in the simulator, it does not run in the caller's coroutine,
+// the one its first call came from (its driver's or task's): the call
+// comes from a goroutine of its own while that coroutine is suspended or
+// another runs, or from another task handed this caller's ctx. A
+// suspension there would break netsim's rule (it panics, or two
+// goroutines share one coroutine). Not caught: a goroutine calling while
+// the caller's coroutine itself runs, blocked outside the runtime (in a
+// sync.WaitGroup's Wait, say), for it is that coroutine as netsim sees
+// it. Always false on TCP, where any goroutine may call, and for an Env
+// that cannot tell. Call it from the calling goroutine.
+func (c *Caller) WrongCoroutine() bool {
+	ce, ok := c.r.env.(interface{ Coroutine() uint64 })
+	if !ok {
+		return false
+	}
+	id := ce.Coroutine()
+	if id == 0 {
+		return true
+	}
+	if c.coro == 0 {
+		c.coro = id // a fresh Caller (each run of a task has its own): bound by its first call
+	}
+	return c.coro != id
+}
 
 // TaskID is the ID of the running task (or the driver's root ID).
 func (c *Caller) TaskID() transport.TaskID { return c.task }

@@ -7,9 +7,9 @@ import (
 )
 
 // ClusterView asks the global scheduler for its view of the cluster's
-// raylets (ray.Nodes, ray.ClusterResources): every incarnation it has
-// heard register, alive or declared dead, with its last heartbeat's
-// totals and free resources. The question is asked again every
+// raylets (ray.Nodes, ray.ClusterResources): every raylet it has heard
+// register, at its latest incarnation, alive or declared dead, with its
+// last heartbeat's totals and free resources. The question is asked again every
 // lookupTimeout until answered (a lost query or answer); ctx's end and a
 // driver's abandoned cluster end the wait with their error.
 func (c *Caller) ClusterView(ctx context.Context) (view *transport.ClusterView, err error) {

@@ -385,7 +385,7 @@ func (r *Raylet) servePull(to transport.NodeID, m *transport.PullRequest) {
 		for i := max(int64(rg.First), next); i < min(int64(rg.End), chunks); i++ {
 			off := i * chunk
 			n := min(chunk, total-off)
-			c := &transport.ObjectChunk{Object: id, Offset: off, Total: total, ErrKind: v.ErrKind}
+			c := &transport.ObjectChunk{Object: id, Offset: off, Total: total, ErrKind: v.ErrKind, Causes: v.Causes}
 			if dl := int64(len(v.Data)); off < dl {
 				c.Data = v.Data[off:min(off+n, dl)]
 				n -= int64(len(c.Data))
@@ -426,7 +426,7 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 			return
 		}
 		fe.seen = make([]bool, chunks)
-		fe.total, fe.errKind = m.Total, m.ErrKind
+		fe.total, fe.errKind, fe.causes = m.Total, m.ErrKind, m.Causes
 	}
 	i := int(m.Offset / r.cfg.ChunkBytes)
 	if i < 0 || i >= len(fe.seen) || fe.seen[i] || int64(len(m.Data)) > r.cfg.ChunkBytes || m.Offset+int64(len(m.Data)) > fe.total {
@@ -468,7 +468,7 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 	r.sampleBandwidth(fe.total, r.since()-fe.started)
 	r.emit(transport.Event{Kind: transport.EvObjectTransferred, Node: r.self, Peer: from, Object: m.Object, Bytes: fe.total})
 	r.env.Charge(r.cfg.Costs.Copy(fe.total)) // the object manager writes the pulled bytes in
-	r.put(m.Object, transport.Value{Data: fe.data, Size: fe.total, ErrKind: fe.errKind}, false)
+	r.put(m.Object, transport.Value{Data: fe.data, Size: fe.total, ErrKind: fe.errKind, Causes: fe.causes}, false)
 }
 
 // sampleBandwidth folds a finished pull of n bytes that took d into the

@@ -131,6 +131,7 @@ type pull struct {
 	attempt int
 	total   int64
 	errKind uint8
+	causes  uint16 // the value's (transport.Value.Causes)
 	data    []byte
 	seen    []bool
 	got     int64
@@ -1367,13 +1368,14 @@ func (j *taskJob) Run() {
 	if !ok {
 		if mf, ok := j.r.lookupMulti(spec.Func); ok {
 			j.out, j.outs = callMulti(spec, func() ([]transport.Value, error) { return mf(c.Context(), j.t.args, int(spec.NumReturns)) })
+			j.out = j.r.named(spec, j.out)
 			c.copyInAll(j.outs)
 			return
 		}
 		j.out = errValue(transport.ErrKindUnknownFunction, fmt.Sprintf("no function %q registered on %s", spec.Func, j.r.nodeText(j.r.self)))
 		return
 	}
-	j.out = callUser(func() (transport.Value, error) { return fn(c.Context(), j.t.args) })
+	j.out = j.r.named(spec, callUser(func() (transport.Value, error) { return fn(c.Context(), j.t.args) }))
 	if spec.NumReturns > 1 && j.out.ErrKind == transport.ErrKindNone {
 		j.out = countError(spec, 1)
 		return
@@ -1525,6 +1527,23 @@ func panicValue(p any) transport.Value {
 // unwinder marks a panic an Env uses to stop user code (netsim stops the
 // coroutines of a crashed node this way): it must not become a task error.
 type unwinder interface{ Unwind() }
+
+// named is out, and for an error of the task's own code (ErrKindTask)
+// the same with its message naming the task (its function or method, or
+// its Name) and this node, as Ray's RayTaskError names ray::f() and where
+// it ran: a reader of many tasks' errors (Get's TaskError) tells which
+// failed. outs, if any, are not touched: an error has none.
+func (r *Raylet) named(spec *transport.TaskSpec, out transport.Value) transport.Value {
+	if out.ErrKind != transport.ErrKindTask {
+		return out
+	}
+	name := spec.Name
+	if spec.Actor != 0 && strings.HasSuffix(spec.Func, "."+name) {
+		name = spec.Func // a method's call is named by its method alone: name its class too
+	}
+	out.Data = fmt.Appendf(nil, "%s on node %d: %s", name, r.self, out.Data)
+	return out
+}
 
 func errValue(kind uint8, msg string) transport.Value {
 	return transport.Value{Data: []byte(msg), ErrKind: kind}

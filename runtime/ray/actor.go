@@ -29,6 +29,25 @@ type ActorHandle[S any] struct {
 	id   transport.ActorID
 	name string // its name, when created with one or found by it (Kill frees it)
 	err  error
+	// retries is the actor's max_task_retries (MaxRetries given to its
+	// creation): its method calls' retry budget where the method handle
+	// or the call sets none; retriesSet says one was given.
+	retries    int32
+	retriesSet bool
+}
+
+// target is what a method call needs of the handle it is made on.
+func (h ActorHandle[S]) target() callTarget {
+	return callTarget{id: h.id, err: h.err, retries: h.retries, retriesSet: h.retriesSet}
+}
+
+// callTarget is an actor handle without its class: the actor, the
+// handle's error and the actor-wide retry budget of its calls.
+type callTarget struct {
+	id         transport.ActorID
+	err        error
+	retries    int32
+	retriesSet bool
 }
 
 // ID is the actor's ID (the ID of its creation task).
@@ -37,16 +56,24 @@ func (h ActorHandle[S]) ID() transport.ActorID { return h.id }
 type handleJSON struct {
 	Actor uint64 `json:"actor"`
 	Name  string `json:"name,omitempty"`
+	// Retries: the actor's max_task_retries, when its creation set one
+	// (a handle passed to a task keeps it, as Ray's does).
+	Retries *int32 `json:"max_task_retries,omitempty"`
 }
 
 // MarshalJSON lets a handle travel inside values (a task's argument or
-// result, as Ray passes actor handles): the actor's ID and name. A handle
+// result, as Ray passes actor handles): the actor's ID, name and
+// max_task_retries (MaxRetries on its creation). A handle
 // whose creation or lookup failed does not travel: its error is returned.
 func (h ActorHandle[S]) MarshalJSON() ([]byte, error) {
 	if h.err != nil {
 		return nil, h.err
 	}
-	return json.Marshal(handleJSON{Actor: uint64(h.id), Name: h.name})
+	j := handleJSON{Actor: uint64(h.id), Name: h.name}
+	if h.retriesSet {
+		j.Retries = &h.retries
+	}
+	return json.Marshal(j)
 }
 
 // UnmarshalJSON reads a handle written by MarshalJSON.
@@ -56,6 +83,12 @@ func (h *ActorHandle[S]) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*h = ActorHandle[S]{id: transport.ActorID(j.Actor), name: j.Name}
+	if j.Retries != nil {
+		if err := checkBudget("max_task_retries", int(*j.Retries)); err != nil {
+			return err
+		}
+		h.retries, h.retriesSet = *j.Retries, true
+	}
 	return nil
 }
 
@@ -67,7 +100,7 @@ func registerActor[S any](r *Registry, name string, sig any, ps *params, ctor fu
 	typ := &node.ActorType{New: ctor, Methods: map[string]node.Method{}}
 	r.actors[name] = typ
 	o := defaultOptions()
-	o.CPU = 0 // like Ray: an actor needs no CPU to live unless asked
+	o.CPU = 0 // an actor holds no CPU unless asked (Ray's needs 1 to be scheduled, 0 to run; see CPUs)
 	o.MaxRetries = 0
 	return &ActorClass[S]{reg: r, name: name, typ: typ, opts: o, sig: ps}
 }
@@ -137,9 +170,9 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 	if c == nil {
 		return ActorHandle[S]{err: fmt.Errorf("%w: New on a nil *ActorClass (not registered)", ErrUnknownFunction)}
 	}
-	cl, ok := node.CallerFrom(ctx)
-	if !ok {
-		return ActorHandle[S]{err: ErrNotInRay}
+	cl, cerr := caller(ctx)
+	if cerr != nil {
+		return ActorHandle[S]{err: cerr}
 	}
 	if c.opts.Checkpoint != 0 {
 		if _, ok := any((*S)(nil)).(Checkpointer); !ok {
@@ -168,7 +201,17 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 			return ActorHandle[S]{err: fmt.Errorf("%w: %q (actor %s)", ErrActorNameTaken, name, holder)}
 		}
 	}
-	return ActorHandle[S]{id: cl.Submit(spec), name: spec.A().Name}
+	h := ActorHandle[S]{name: spec.A().Name}
+	if c.opts.set&optMaxRetries != 0 {
+		// Ray's max_task_retries: the default budget of the actor's
+		// method calls, kept by the handle (a restart does not change
+		// it). The constructor's own budget is MaxRestarts: the spec's
+		// MaxRetries goes unused for a creation, and is left at 0.
+		h.retries, h.retriesSet = spec.MaxRetries, true
+	}
+	spec.MaxRetries = 0
+	h.id = cl.Submit(spec)
+	return h
 }
 
 // GetActor finds a live actor by name: one whose creation was submitted and
@@ -323,11 +366,11 @@ func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args .
 	if m == nil {
 		return Ref[R]{err: fmt.Errorf("%w: Remote on a nil *ActorMethod (not registered)", ErrUnknownFunction)}
 	}
-	cl, ok := node.CallerFrom(ctx)
-	if !ok {
-		return Ref[R]{err: ErrNotInRay}
+	cl, cerr := caller(ctx)
+	if cerr != nil {
+		return Ref[R]{err: cerr}
 	}
-	id, err := submitCall(cl, h.id, h.err, m.name, m.fn, &m.opts, m.sig, 1, args)
+	id, err := submitCall(cl, h.target(), m.name, m.fn, &m.opts, m.sig, 1, args)
 	if err != nil {
 		return Ref[R]{err: err}
 	}
@@ -335,12 +378,14 @@ func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args .
 }
 
 // submitCall checks and submits a call of method name (fn: "Class.method")
-// on actor id (hErr: its handle's error) with n returns, and returns the
-// call's task ID.
-func submitCall(cl *node.Caller, id transport.ActorID, hErr error, name, fn string, opts *options, sig *params, n uint32, args []any) (transport.TaskID, error) {
-	if hErr != nil {
-		return 0, hErr
+// on the actor h names with n returns, and returns the call's task ID. A
+// call whose method handle and options set no MaxRetries takes the
+// actor's (h.retries; Ray's max_task_retries), if its creation set one.
+func submitCall(cl *node.Caller, h callTarget, name, fn string, opts *options, sig *params, n uint32, args []any) (transport.TaskID, error) {
+	if h.err != nil {
+		return 0, h.err
 	}
+	id := h.id
 	if id == 0 {
 		// A zero handle names no actor: with Actor 0 the call would run as
 		// a plain task of the same name, if one were registered.
@@ -349,6 +394,9 @@ func submitCall(cl *node.Caller, id transport.ActorID, hErr error, name, fn stri
 	spec := &transport.TaskSpec{Func: name, Actor: id, NumReturns: n}
 	if err := opts.apply(spec, 0); err != nil { // a call runs where its actor is: nothing to capture
 		return 0, err
+	}
+	if h.retriesSet && opts.set&optMaxRetries == 0 {
+		spec.MaxRetries = h.retries
 	}
 	// Named by the method alone (events, traces); the call names its class
 	// too: two classes may share a Go type (so a handle of one passes for

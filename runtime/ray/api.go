@@ -69,10 +69,18 @@ func (r *Ref[T]) UnmarshalJSON(b []byte) error {
 // RefOf rebuilds a typed reference from an object ID.
 func RefOf[T any](id transport.ObjectID) Ref[T] { return Ref[T]{id: id} }
 
+// caller is the driver or task ctx belongs to: ErrNotInRay for a ctx of
+// none, and ErrWrongContext, in the simulator, for a call that does not
+// run in that caller's coroutine (from a goroutine of the caller's own,
+// or from another task handed this ctx), which would otherwise crash the
+// process in netsim's suspension, or act as the other caller.
 func caller(ctx context.Context) (*node.Caller, error) {
 	c, ok := node.CallerFrom(ctx)
 	if !ok {
 		return nil, ErrNotInRay
+	}
+	if c.WrongCoroutine() {
+		return nil, ErrWrongContext
 	}
 	return c, nil
 }
@@ -297,7 +305,8 @@ func Put[T any](ctx context.Context, v T) (Ref[T], error) {
 // stays so: the task table keeps the cancel, and a copy lost with its node
 // is not rebuilt by running the task. An actor's creation is never
 // cancelled: Kill ends an actor. A ref whose submission failed makes
-// Cancel return its error.
+// Cancel return its error; a ref made by Put, which no task makes, is
+// refused with ErrInvalidOption (as Ray's cancel takes task refs only).
 func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	c, err := caller(ctx)
 	if err != nil {
@@ -308,8 +317,9 @@ func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 	}
 	if ref.id.Put {
 		// No task makes a Put object (its ID names the task that put it,
-		// which a cancel would end instead): nothing to cancel.
-		return nil
+		// which a cancel would end instead): nothing to cancel, and Ray's
+		// cancel takes task refs only.
+		return fmt.Errorf("%w: Cancel of %s: an object made by Put, not a task's result (only a task's ref can be cancelled)", ErrInvalidOption, ref.id)
 	}
 	c.Cancel(ref.id.Task, false)
 	return nil
@@ -334,14 +344,17 @@ func ActorRestarted(ctx context.Context) bool {
 	return err == nil && c.ActorRestarted()
 }
 
-// Free says the caller is done with the objects of refs, as Ray's free
-// does: every copy is dropped from the object stores (a copy a running task
-// reads, once the task is done with it), so a long run's stores hold only
-// what is still wanted. raysim has no distributed reference counting: a
-// ref's objects stay until it is freed or its node dies. Free does not wait
-// for the drops. A ref freed before its task finished frees nothing. A later
-// Get of a freed ref rebuilds the object from lineage, as for a lost one
-// (the task runs again; a Put object cannot be rebuilt). A ref whose
+// Free says the caller is done with the objects of refs, as Ray's
+// internal free does: every copy is dropped from the object stores (a copy
+// a running task reads, once the task is done with it), so a long run's
+// stores hold only what is still wanted. raysim has no distributed
+// reference counting: a ref's objects stay until it is freed or its node
+// dies. Free does not wait for the drops. A ref freed before its task
+// finished frees nothing. Unlike Ray's free, after which a Get of the ref
+// fails, a later Get of a freed ref here rebuilds the object from lineage,
+// as for a lost one: the task runs again, silently, and the value comes
+// back (a Put object cannot be rebuilt: its Get fails with
+// ErrObjectLost). A ref whose
 // submission failed makes Free return its error and free nothing.
 func Free[T any](ctx context.Context, refs ...Ref[T]) error {
 	c, err := caller(ctx)

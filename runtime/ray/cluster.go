@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"path/filepath"
 	"slices"
 	"time"
@@ -58,6 +59,10 @@ var ErrBadSpill = errors.New("ray: bad object spill capacity")
 // over TCP the wire would refuse its registration, and the cluster would
 // wait for a node that never comes; and a custom resource named CPU or
 // GPU (or unnamed), which no task could ask for.
+// SpillAlways is Config.SpillThreshold's "threshold 0": a node's scheduler
+// spills every task to the global scheduler, however short its queue.
+const SpillAlways = -1
+
 // MaxNodeGPUs bounds a node's GPUs: its raylet keeps one entry per device
 // (to place fractional GPU requests on one device, as Ray does).
 const MaxNodeGPUs = 1 << 16
@@ -118,8 +123,14 @@ type Config struct {
 	GCSMasterTimeout time.Duration
 	GCSDataDir       string // TCP: directory of the GCS stores (bbolt files); empty: in memory
 	Policy           string // default "bottom-up"
-	SpillThreshold   int    // default 8
-	Costs            *costs.Profile
+	// SpillThreshold is the local queue length at which a node's
+	// scheduler (bottom-up, locality-aware) spills a task it could run to
+	// the global scheduler: a task stays while fewer are queued. 0: the
+	// default, 8. SpillAlways (any negative value) is a threshold of 0:
+	// every task spills, and the global scheduler places it (a scenario's
+	// spill_threshold: 0).
+	SpillThreshold int
+	Costs          *costs.Profile
 	// Simulation only.
 	Link            netsim.Link   // default link model (default: 100µs constant latency, 10 Gbps)
 	WireCheck       bool          // round-trip every message through the codec
@@ -196,8 +207,13 @@ func (cfg *Config) defaults() error {
 		// would lapse between two answers.
 		return fmt.Errorf("ray: node timeout %v is less than two heartbeat periods (%v)", cfg.NodeTimeout, hb)
 	}
-	if cfg.SpillThreshold <= 0 {
+	switch {
+	case cfg.SpillThreshold == 0:
 		cfg.SpillThreshold = 8
+	case cfg.SpillThreshold < 0:
+		cfg.SpillThreshold = SpillAlways // node.Config: 0 would mean "never spill"
+	case cfg.SpillThreshold > math.MaxInt32:
+		return fmt.Errorf("ray: spill threshold %d: want at most %d", cfg.SpillThreshold, math.MaxInt32)
 	}
 	if cfg.Costs == nil {
 		c := costs.Default()

@@ -307,10 +307,12 @@ func randomSessionBase() uint64 {
 	return binary.LittleEndian.Uint64(b[:]) >> 1
 }
 
+// spec is the cluster's settings a joining process is handed. The spill
+// threshold travels as an int32's bits: SpillAlways (-1) comes back as -1.
 func (p *Process) spec() transport.ClusterSpec {
 	c := &p.cfg
 	return transport.ClusterSpec{Shards: uint32(c.GCSShards), Replicas: uint32(c.GCSReplicas), Policy: c.Policy,
-		SpillThreshold: uint32(c.SpillThreshold), HeartbeatPeriod: c.HeartbeatPeriod, NodeTimeout: c.NodeTimeout, Seed: c.Seed}
+		SpillThreshold: uint32(int32(c.SpillThreshold)), HeartbeatPeriod: c.HeartbeatPeriod, NodeTimeout: c.NodeTimeout, Seed: c.Seed}
 }
 
 func (p *Process) goLoop(h *tcp.Host, id transport.NodeID, ctor func(env transport.Env) transport.Handler) {
@@ -405,7 +407,7 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 	r := m.Reply
 	p.self, p.session = r.Node, r.Session
 	p.cfg = Config{GCSShards: int(r.Spec.Shards), GCSReplicas: int(r.Spec.Replicas), Policy: r.Spec.Policy,
-		SpillThreshold: int(r.Spec.SpillThreshold), HeartbeatPeriod: r.Spec.HeartbeatPeriod, NodeTimeout: r.Spec.NodeTimeout,
+		SpillThreshold: int(int32(r.Spec.SpillThreshold)), HeartbeatPeriod: r.Spec.HeartbeatPeriod, NodeTimeout: r.Spec.NodeTimeout,
 		Seed: r.Spec.Seed, Nodes: []NodeConfig{dc.Node}}
 	p.cfg.Nodes[0].Name = dc.Name
 	if role == transport.RoleDriver {

@@ -18,17 +18,25 @@
 // of its own (as a Ray task's threads call ray.get). In the simulator
 // every call must come from the driver's or the task's own goroutine: the
 // simulator runs one coroutine at a time in virtual time, and a call from
-// another goroutine races it (it may work, hang or crash the process).
+// another goroutine races it. Such a call, and one with a ctx captured from
+// another driver or task, returns ErrWrongContext when the runtime can
+// tell (the ctx's own coroutine is not the one running); otherwise (a
+// goroutine calling while its driver blocks outside ray, in a
+// sync.WaitGroup's Wait, say) it may work, hang or crash the process.
 // Fan out with more tasks (or drivers: Sim.Go), not goroutines. A
 // simulated driver's ctx ends when the driver returns (ErrNotInRay).
 //
-// Errors. A task's failure crosses the cluster as its kind and its text:
-// Get returns a *TaskError whose Kind is one of the sentinels below
-// (errors.Is works with them) and whose message is the task's error text,
-// or "panic: " and the panic's value. The task's own error value and its
-// chain do not travel (errors.Is or errors.As on your own error types
-// does not match), as between Ray's processes; test the text, or return a
-// value that says what happened.
+// Errors. A task's failure crosses the cluster as its kind, its text and
+// its causes: Get returns a *TaskError whose Kind is one of the sentinels
+// below (errors.Is works with them) and whose message is the task's error
+// text, or "panic: " and the panic's value. When the task's error wraps
+// this package's sentinels (it returned, wrapped, the ErrActorDied or
+// ErrObjectLost a Get gave it), they travel too, as the TaskError's
+// Causes: errors.Is matches them on the reader's side, through any number
+// of hops, as Ray's RayTaskError keeps its cause. Your own error types and
+// values do not travel (errors.Is or errors.As on them does not match),
+// where Ray keeps the user's exception type when it can: test the text,
+// or return a value that says what happened.
 //
 // Values. Arguments and results are encoded to cross nodes (codec.go):
 // common types (ints, floats, strings, bools, byte slices, Refs, actor
@@ -41,6 +49,7 @@
 package ray
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -51,7 +60,9 @@ import (
 // Sentinel errors; Get's errors wrap one of them (errors.Is).
 var (
 	// ErrTaskFailed: the task's own code returned an error or panicked
-	// (Ray's RayTaskError); not retried.
+	// (Ray's RayTaskError); retried only when the task was submitted with
+	// RetryExceptions (while its MaxRetries allow; Get then returns the
+	// last run's error).
 	ErrTaskFailed = errors.New("ray: task failed")
 	// ErrCancelled: the task was cancelled (Cancel) before it finished.
 	ErrCancelled = node.ErrCancelled
@@ -90,6 +101,17 @@ var (
 	// In the simulator a driver's ctx ends when the driver returns (a
 	// goroutine or closure that kept it gets this error).
 	ErrNotInRay = errors.New("ray: context carries no ray caller (use the ctx given to a running driver or task)")
+	// ErrWrongContext: in the simulator, a call made outside the
+	// coroutine of its ctx's driver or task: from a goroutine the driver
+	// or task started, or with a ctx captured from another driver or
+	// task. The simulator runs one coroutine at a time, and only the
+	// driver's or task's own may call ray with its own ctx; fan out with
+	// tasks (or drivers: Sim.Go), not goroutines. Where the runtime cannot
+	// tell (a goroutine calling while its driver or task is itself blocked
+	// outside ray, in a sync.WaitGroup's Wait, say: to the simulator that
+	// is the driver's coroutine running) the call may still work, hang or
+	// crash the process. On TCP any goroutine may call.
+	ErrWrongContext = errors.New("ray: simulator: ray called outside its ctx's driver or task coroutine (call ray only from the driver's or task's own goroutine, with its own ctx)")
 	// ErrClosed: Run or Go on a cluster that was closed.
 	ErrClosed = errors.New("ray: the cluster is closed")
 	// ErrActorNotFound: no live actor has that name (GetActor), or the
@@ -160,18 +182,142 @@ func (e *ActorClassError) Error() string {
 func (e *ActorClassError) Unwrap() error { return ErrActorClass }
 
 // TaskError is the error of a failed task as seen by Get: which object, which
-// kind of failure (one of the sentinels above) and the message.
+// kind of failure (one of the sentinels above) and the message. A task
+// whose code failed with an error wrapping this package's sentinels (the
+// ErrActorDied of a Get it made, say) is an ErrTaskFailed whose Causes
+// hold them: errors.Is matches the kind and each cause, as Ray's
+// RayTaskError is an instance of its cause's type too.
 type TaskError struct {
 	Object transport.ObjectID
 	Kind   error
 	Msg    string
+	// Causes are the sentinels the task's own error wrapped, in the
+	// order of causeKinds (none for most failures).
+	Causes []error
 }
 
 // Error names the kind, the object and the message.
 func (e *TaskError) Error() string { return fmt.Sprintf("%v (%s): %s", e.Kind, e.Object, e.Msg) }
 
-// Unwrap lets errors.Is match the kind.
-func (e *TaskError) Unwrap() error { return e.Kind }
+// Unwrap lets errors.Is match the kind and the causes.
+func (e *TaskError) Unwrap() []error {
+	if len(e.Causes) == 0 {
+		return []error{e.Kind}
+	}
+	return append([]error{e.Kind}, e.Causes...)
+}
+
+// causeKinds are the sentinels a task's error carries across the cluster
+// (transport.Value.Causes): each with its bit, that of its value kind.
+// ErrTaskFailed is not among them: a failed task's error is one already.
+var causeKinds = [...]struct {
+	bit uint16
+	err error
+}{
+	{1 << transport.ErrKindCancelled, ErrCancelled},
+	{1 << transport.ErrKindActorDied, ErrActorDied},
+	{1 << transport.ErrKindObjectLost, ErrObjectLost},
+	{1 << transport.ErrKindObjectTooLarge, ErrObjectTooLarge},
+	{1 << transport.ErrKindUnknownFunction, ErrUnknownFunction},
+	{1 << transport.ErrKindRetriesExhausted, ErrRetriesExhausted},
+	{1 << transport.ErrKindUnschedulable, ErrUnschedulable},
+	{1 << transport.ErrKindDecode, ErrDecode},
+	{1 << transport.ErrKindUnknownConcurrencyGroup, ErrUnknownConcurrencyGroup},
+	{1 << transport.ErrKindReplayInconsistent, ErrStreamReplayInconsistent},
+	{transport.CauseTimeout, ErrTimeout},
+	{transport.CauseOwnerDied, ErrStreamOwnerDied},
+}
+
+// causesOf is the Causes bits of the sentinels err wraps.
+func causesOf(err error) uint16 {
+	var bits uint16
+	for _, c := range causeKinds {
+		if errors.Is(err, c.err) {
+			bits |= c.bit
+		}
+	}
+	return bits
+}
+
+// causeErrs is the sentinels of Causes bits.
+func causeErrs(bits uint16) []error {
+	if bits == 0 {
+		return nil
+	}
+	var out []error
+	for _, c := range causeKinds {
+		if bits&c.bit != 0 {
+			out = append(out, c.err)
+		}
+	}
+	return out
+}
+
+// failedValue is the error value of a task or method whose code returned
+// err (what the raylet makes of it, ErrKindTask and its text) with the
+// sentinels err wraps as its Causes, or ok false when it wraps none (the
+// raylet makes the value then, as it always did).
+func failedValue(err error) (v transport.Value, ok bool) {
+	c := causesOf(err)
+	if c == 0 {
+		return transport.Value{}, false
+	}
+	return transport.Value{ErrKind: transport.ErrKindTask, Data: []byte(err.Error()), Causes: c}, true
+}
+
+// withCauses wraps a function's body so that an error wrapping the
+// runtime's sentinels becomes an error value carrying them (failedValue).
+func withCauses(f node.Func) node.Func {
+	return func(ctx context.Context, args []transport.Value) (transport.Value, error) {
+		v, err := f(ctx, args)
+		if err != nil {
+			if ev, ok := failedValue(err); ok {
+				return ev, nil
+			}
+		}
+		return v, err
+	}
+}
+
+// withCausesMulti is withCauses for a function of several returns: the
+// one error value fails every return, as the raylet's does.
+func withCausesMulti(f node.MultiFunc) node.MultiFunc {
+	return func(ctx context.Context, args []transport.Value, n int) ([]transport.Value, error) {
+		vs, err := f(ctx, args, n)
+		if err != nil {
+			if ev, ok := failedValue(err); ok {
+				return []transport.Value{ev}, nil
+			}
+		}
+		return vs, err
+	}
+}
+
+// methodWithCauses is withCauses for a method.
+func methodWithCauses(m node.Method) node.Method {
+	return func(ctx context.Context, self any, args []transport.Value) (transport.Value, error) {
+		v, err := m(ctx, self, args)
+		if err != nil {
+			if ev, ok := failedValue(err); ok {
+				return ev, nil
+			}
+		}
+		return v, err
+	}
+}
+
+// multiMethodWithCauses is withCausesMulti for a method.
+func multiMethodWithCauses(m node.MultiMethod) node.MultiMethod {
+	return func(ctx context.Context, self any, args []transport.Value, n int) ([]transport.Value, error) {
+		vs, err := m(ctx, self, args, n)
+		if err != nil {
+			if ev, ok := failedValue(err); ok {
+				return []transport.Value{ev}, nil
+			}
+		}
+		return vs, err
+	}
+}
 
 func kindErr(k uint8) error {
 	switch k {
@@ -203,5 +349,5 @@ func valueErr(id transport.ObjectID, v transport.Value) error {
 	if v.ErrKind == transport.ErrKindNone {
 		return nil
 	}
-	return &TaskError{Object: id, Kind: kindErr(v.ErrKind), Msg: string(v.Data)}
+	return &TaskError{Object: id, Kind: kindErr(v.ErrKind), Msg: string(v.Data), Causes: causeErrs(v.Causes)}
 }

@@ -3,6 +3,7 @@ package ray
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -259,8 +260,30 @@ func (pg *PlacementGroup) Wait(ctx context.Context, timeout time.Duration) error
 	if pg == nil || pg.id == 0 {
 		return fmt.Errorf("%w: a nil or zero PlacementGroup", ErrInvalidPlacementGroup)
 	}
-	return c.WaitGroup(ctx, pg.id, timeout)
+	err = c.WaitGroup(ctx, pg.id, timeout)
+	if errors.Is(err, ErrTimeout) {
+		// ErrTimeout's own text speaks of an object: say what is late.
+		what := fmt.Sprintf("placement group %s not placed", pg.id)
+		if pg.name != "" {
+			what = fmt.Sprintf("placement group %s (%q) not placed", pg.id, pg.name)
+		}
+		if timeout > 0 {
+			what += fmt.Sprintf(" after %v", timeout)
+		}
+		return &timeoutError{what: what + " (its bundles are not all reserved)"}
+	}
+	return err
 }
+
+// timeoutError is an ErrTimeout (errors.Is) that says what was not ready,
+// where ErrTimeout's text speaks of an object.
+type timeoutError struct{ what string }
+
+// Error says what timed out.
+func (e *timeoutError) Error() string { return "ray: timed out: " + e.what }
+
+// Unwrap lets errors.Is match ErrTimeout.
+func (e *timeoutError) Unwrap() error { return ErrTimeout }
 
 // RemovePlacementGroup removes a group, as Ray's remove_placement_group
 // (from the driver or task that created it, or one it was handed to):

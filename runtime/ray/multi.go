@@ -35,9 +35,9 @@ type multiFunc struct {
 // submit checks and submits a call of f with n returns and returns its
 // task's ID.
 func (f *multiFunc) submit(ctx context.Context, n int, args []any) (transport.TaskID, error) {
-	c, ok := node.CallerFrom(ctx)
-	if !ok {
-		return 0, ErrNotInRay
+	c, cerr := caller(ctx)
+	if cerr != nil {
+		return 0, cerr
 	}
 	spec := &transport.TaskSpec{Func: f.name, NumReturns: uint32(n)}
 	if err := f.opts.apply(spec, c.CaptureGroup()); err != nil {
@@ -189,7 +189,7 @@ func (r *Registry) MultiFunc(name string) (node.MultiFunc, bool) {
 // in wire form w.
 func (r *Registry) addMulti(name string, fn any, w node.MultiFunc, types ...reflect.Type) multiFunc {
 	r.add(name, fn)
-	r.multi[name] = w
+	r.multi[name] = withCausesMulti(w)
 	return multiFunc{name: name, opts: defaultOptions(), sig: paramsOf(name, types...)}
 }
 
@@ -415,17 +415,17 @@ func addMultiMethod[S any](c *ActorClass[S], name string, sig any, types []refle
 	if c.typ.MultiMethods == nil {
 		c.typ.MultiMethods = map[string]node.MultiMethod{}
 	}
-	c.typ.MultiMethods[fn] = m
+	c.typ.MultiMethods[fn] = multiMethodWithCauses(m)
 	return methodOf{name: name, fn: fn, opts: o, sig: paramsOf(fn, types...)}
 }
 
 // call submits a call of m on h with n returns.
-func (m *methodOf) call(ctx context.Context, id transport.ActorID, hErr error, n int, args []any) (transport.TaskID, error) {
-	cl, ok := node.CallerFrom(ctx)
-	if !ok {
-		return 0, ErrNotInRay
+func (m *methodOf) call(ctx context.Context, h callTarget, n int, args []any) (transport.TaskID, error) {
+	cl, cerr := caller(ctx)
+	if cerr != nil {
+		return 0, cerr
 	}
-	return submitCall(cl, id, hErr, m.name, m.fn, &m.opts, m.sig, uint32(n), args)
+	return submitCall(cl, h, m.name, m.fn, &m.opts, m.sig, uint32(n), args)
 }
 
 // Options returns a copy of the method with options applied (Name,
@@ -448,7 +448,7 @@ func (m *ActorMethod2[S, R1, R2]) Remote(ctx context.Context, h ActorHandle[S], 
 		err := fmt.Errorf("%w: Remote on a nil *ActorMethod2 (not registered)", ErrUnknownFunction)
 		return Ref[R1]{err: err}, Ref[R2]{err: err}
 	}
-	id, err := m.m.call(ctx, h.id, h.err, 2, args)
+	id, err := m.m.call(ctx, h.target(), 2, args)
 	return refAt[R1](id, 0, err), refAt[R2](id, 1, err)
 }
 
@@ -471,7 +471,7 @@ func (m *ActorMethod3[S, R1, R2, R3]) Remote(ctx context.Context, h ActorHandle[
 		err := fmt.Errorf("%w: Remote on a nil *ActorMethod3 (not registered)", ErrUnknownFunction)
 		return Ref[R1]{err: err}, Ref[R2]{err: err}, Ref[R3]{err: err}
 	}
-	id, err := m.m.call(ctx, h.id, h.err, 3, args)
+	id, err := m.m.call(ctx, h.target(), 3, args)
 	return refAt[R1](id, 0, err), refAt[R2](id, 1, err), refAt[R3](id, 2, err)
 }
 
@@ -496,7 +496,7 @@ func (m *ActorMethodN[S, R]) Remote(ctx context.Context, h ActorHandle[S], n int
 	if n < 1 || n > transport.MaxReturns {
 		return nil, fmt.Errorf("%w: %s asked for %d returns (1 to %d)", ErrReturnCount, m.m.fn, n, transport.MaxReturns)
 	}
-	id, err := m.m.call(ctx, h.id, h.err, n, args)
+	id, err := m.m.call(ctx, h.target(), n, args)
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,9 @@ type NodeInfo struct {
 }
 
 // Nodes lists the cluster's raylets, alive and dead, in the order the
-// global scheduler heard them register (Ray's ray.nodes()). The answer is
+// global scheduler heard them register (Ray's ray.nodes()), each once at
+// its latest incarnation (Ray lists a restarted node again, under a new
+// node ID). The answer is
 // as fresh as the nodes' last heartbeats (every 100ms by default): a task
 // placed a moment ago may not show in Available yet. A driver's raylet
 // (a live cluster's driver, Config.Drivers) is a node of no resources.

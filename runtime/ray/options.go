@@ -187,7 +187,11 @@ func (o options) with(opts []Option) options {
 }
 
 // CPUs sets the CPUs a task or actor needs (fractions allowed, to 0.0001,
-// as in Ray; default 1 for tasks, 0 for actors). Not for method calls.
+// as in Ray; default 1 for tasks, 0 for actors). Not for method calls. An
+// actor's default of 0 is half of Ray's: a Ray actor needs 1 logical CPU
+// to be scheduled and 0 to run, so a node with no CPU (a head started
+// with --num-cpus=0) gets no default actors there; here it may get every
+// one. Keep actors off such a node with CPUs, or NodeAffinity or Spread.
 func CPUs(n float64) Option { return func(o *options) { o.CPU, o.set = n, o.set|optCPU } }
 
 // GPUs sets the GPUs a task or actor needs: a fraction below 1 (to
@@ -222,7 +226,14 @@ func Resource(name string, amount float64) Option {
 
 // MaxRetries sets how often a task is retried after a node failure (default
 // 3; 0 for actor methods), or, with -1, retries it without bound, as Ray's
-// max_retries=-1. Below -1 is an error.
+// max_retries=-1. Below -1 is an error. On an actor's creation
+// (ActorClass.Options) it is Ray's max_task_retries: the default budget of
+// every call of the actor's methods, kept by its handle (and by a copy of
+// the handle passed to a task; a restart keeps it), unless the method
+// handle or the call sets its own. The constructor's own budget is not
+// MaxRetries but MaxRestarts. A handle found by GetActor or rebuilt by
+// ActorHandleOf does not know the creation's value: its calls take their
+// method's (0 unless set).
 func MaxRetries(n int) Option {
 	return func(o *options) { o.MaxRetries, o.set = n, o.set|optMaxRetries }
 }
@@ -241,8 +252,10 @@ func RetryExceptions() Option {
 // Name names the task in traces.
 func Name(s string) Option { return func(o *options) { o.Name, o.set = s, o.set|optName } }
 
-// Duration declares the task's CPU time: charged in virtual time before the
-// function runs (the simulation's duration model).
+// Duration declares the task's CPU time, spent before the function runs:
+// in virtual time in the simulator (the simulation's duration model), as a
+// wall-clock sleep on TCP (as Compute is), the worker busy meanwhile. A
+// cancel ends it (the function then never runs).
 func Duration(d time.Duration) Option {
 	return func(o *options) { o.Duration, o.set = d, o.set|optDuration }
 }
@@ -294,8 +307,13 @@ func DefaultScheduling() Option {
 }
 
 // MaxRestarts sets how often an actor is restarted after its node dies
-// (default 0), or, with -1, restarts it without bound, as Ray's
-// max_restarts=-1. Below -1 is an error. For an actor's creation only.
+// or its worker crashes (Sim.Raylet(i).Kill, a scenario's kill_actor)
+// (default 0), or, with
+// -1, restarts it without bound, as Ray's max_restarts=-1. ray.Kill ends
+// an actor for good whatever its restarts. It is also the actor's
+// constructor's retry budget when its node dies while the constructor
+// runs (MaxRetries on a creation is its calls' budget instead). Below -1
+// is an error. For an actor's creation only.
 func MaxRestarts(n int) Option {
 	return func(o *options) { o.MaxRestarts, o.set = n, o.set|optMaxRestarts }
 }

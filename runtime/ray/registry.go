@@ -281,9 +281,9 @@ func (f *Func[R]) Remote(ctx context.Context, args ...any) Ref[R] {
 	if f == nil {
 		return Ref[R]{err: fmt.Errorf("%w: Remote on a nil *Func (not registered)", ErrUnknownFunction)}
 	}
-	c, ok := node.CallerFrom(ctx)
-	if !ok {
-		return Ref[R]{err: ErrNotInRay}
+	c, cerr := caller(ctx)
+	if cerr != nil {
+		return Ref[R]{err: cerr}
 	}
 	spec := &transport.TaskSpec{Func: f.name, NumReturns: 1}
 	if err := f.opts.apply(spec, c.CaptureGroup()); err != nil {
@@ -300,7 +300,7 @@ func (f *Func[R]) Remote(ctx context.Context, args ...any) Ref[R] {
 // the fastest path, used by the workload generators.
 func RegisterRaw[R any](r *Registry, name string, fn node.Func) *Func[R] {
 	r.add(name, fn)
-	r.funcs[name] = fn
+	r.funcs[name] = withCauses(fn)
 	return &Func[R]{name: name, opts: defaultOptions()}
 }
 
@@ -385,8 +385,14 @@ func arity(name string, args []transport.Value, n int) error {
 	return nil
 }
 
+// result is a function's or method's result as the raylet takes it: an
+// error wrapping the runtime's sentinels as an error value carrying them
+// (failedValue), another error as it is.
 func result[R any](v R, err error) (transport.Value, error) {
 	if err != nil {
+		if ev, ok := failedValue(err); ok {
+			return ev, nil
+		}
 		return transport.Value{}, err
 	}
 	return Encode(v)

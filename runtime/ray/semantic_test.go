@@ -81,6 +81,8 @@ type suite struct {
 	makeOwned *ray.Func[ray.ActorHandle[counter]]
 	// owner are the functions of ownerDeathCases.
 	owner *ownerFuncs
+	// causes are the functions of the error causes' cases (causeCases).
+	causes *causeFuncs
 	// crash crashes node i of the case's cluster (not the driver's, 0);
 	// nil where the runner cannot (a run of many cases on one cluster).
 	crash func(i int)
@@ -121,8 +123,8 @@ func newSuite() *suite {
 		if err != nil {
 			return 0, err
 		}
-		if err := ray.Cancel(ctx, ref); err != nil {
-			return 0, err
+		if err := ray.Cancel(ctx, ref); !errors.Is(err, ray.ErrInvalidOption) {
+			return 0, fmt.Errorf("cancel of a put ref: %v, want ErrInvalidOption", err)
 		}
 		return ray.Get(ctx, ref)
 	})
@@ -277,6 +279,7 @@ func newSuite() *suite {
 	})
 	s.multi.addMethods(s.counter)
 	s.gen.addMethods(s.counter)
+	s.causes = newCauseFuncs(s) // after counter: it adds a method
 	return s
 }
 
@@ -384,14 +387,18 @@ var semanticCases = []semanticCase{
 		require.NoError(t, ray.Cancel(ctx, never))
 	}},
 	{"cancel of a put ref", func(t *testing.T, ctx context.Context, s *suite) {
-		// No task makes a Put object: its cancel is a no-op, not a cancel
-		// of the task that put it (whose ID the object's ID carries).
+		// No task makes a Put object: its cancel is refused (Ray cancels
+		// task refs only; QA28b finding 10: it returned nil and did
+		// nothing), not a cancel of the task that put it (whose ID the
+		// object's ID carries).
 		v, err := ray.GetTimeout(ctx, s.cancelPut.Remote(ctx, 5), 5*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, 5, v)
 		ref, err := ray.Put(ctx, 6)
 		require.NoError(t, err)
-		require.NoError(t, ray.Cancel(ctx, ref))
+		err = ray.Cancel(ctx, ref)
+		require.ErrorIs(t, err, ray.ErrInvalidOption)
+		assert.Contains(t, err.Error(), "made by Put")
 		v, err = ray.Get(ctx, ref)
 		require.NoError(t, err)
 		assert.Equal(t, 6, v)

@@ -93,9 +93,9 @@ func (f *GenFunc[R]) Remote(ctx context.Context, args ...any) *Stream[R] {
 	if f == nil {
 		return &Stream[R]{err: fmt.Errorf("%w: Remote on a nil *GenFunc (not registered)", ErrUnknownFunction)}
 	}
-	c, ok := node.CallerFrom(ctx)
-	if !ok {
-		return &Stream[R]{err: ErrNotInRay}
+	c, cerr := caller(ctx)
+	if cerr != nil {
+		return &Stream[R]{err: cerr}
 	}
 	spec := &transport.TaskSpec{Func: f.name, NumReturns: 1}
 	if err := f.opts.apply(spec, c.CaptureGroup()); err != nil {
@@ -243,7 +243,7 @@ func (s *Stream[R]) finish(ctx context.Context) {
 	s.done = true
 	if s.flow {
 		s.flow = false
-		if c, ok := node.CallerFrom(ctx); ok {
+		if c, err := caller(ctx); err == nil {
 			c.CloseStream(s.task)
 		}
 	}
@@ -272,7 +272,7 @@ func (s *Stream[R]) All(ctx context.Context) iter.Seq2[Ref[R], error] {
 // is the stream's end.
 func (r *Registry) addGen(name string, fn any, body node.Func, types ...reflect.Type) *params {
 	r.add(name, fn)
-	r.funcs[name] = body
+	r.funcs[name] = withCauses(body)
 	return paramsOf(name, types...)
 }
 
@@ -281,9 +281,9 @@ func (r *Registry) addGen(name string, fn any, body node.Func, types ...reflect.
 // the last, and the result is the count (the stream's end). A cancel is
 // the task's result (ErrCancelled), not an item.
 func generate[R any](ctx context.Context, run func(yield func(R) error) error) (out transport.Value, err error) {
-	c, ok := node.CallerFrom(ctx)
-	if !ok {
-		return transport.Value{}, ErrNotInRay
+	c, cerr := caller(ctx)
+	if cerr != nil {
+		return transport.Value{}, cerr
 	}
 	var n uint32
 	yield := func(v R) error {
@@ -304,7 +304,7 @@ func generate[R any](ctx context.Context, run func(yield func(R) error) error) (
 		if c.Cancelled() {
 			return transport.Value{}, err
 		}
-		ev := transport.Value{ErrKind: transport.ErrKindTask, Data: []byte(err.Error())}
+		ev := transport.Value{ErrKind: transport.ErrKindTask, Data: []byte(err.Error()), Causes: causesOf(err)}
 		if yerr := c.Yield(n+1, ev, true); yerr != nil {
 			return transport.Value{}, err
 		}
@@ -403,13 +403,13 @@ func (m *ActorGenMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], arg
 	if m == nil {
 		return &Stream[R]{err: fmt.Errorf("%w: Remote on a nil *ActorGenMethod (not registered)", ErrUnknownFunction)}
 	}
-	id, err := m.m.call(ctx, h.id, h.err, 1, args)
+	id, err := m.m.call(ctx, h.target(), 1, args)
 	if err != nil {
 		return &Stream[R]{err: err}
 	}
 	st := &Stream[R]{task: id, next: 1}
 	if m.m.opts.Backpressure > 0 {
-		if c, ok := node.CallerFrom(ctx); ok {
+		if c, err := caller(ctx); err == nil {
 			st.flow = true
 			c.OpenStream(id)
 		}
@@ -421,7 +421,7 @@ func (m *ActorGenMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], arg
 // return (the stream's end).
 func addGenMethod[S any](c *ActorClass[S], name string, sig any, types []reflect.Type, body node.Method) methodOf {
 	fn, o := newMethod(c, name, sig)
-	c.typ.Methods[fn] = body
+	c.typ.Methods[fn] = methodWithCauses(body)
 	o.gen = true
 	return methodOf{name: name, fn: fn, opts: o, sig: paramsOf(fn, types...)}
 }

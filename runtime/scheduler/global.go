@@ -253,9 +253,9 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 	}
 }
 
-// clusterView is the scheduler's view of the raylets (ray.Nodes): each
-// incarnation it has heard register, in registration order, as of its
-// last heartbeat.
+// clusterView is the scheduler's view of the raylets (ray.Nodes): each it
+// has heard register, at its latest incarnation, in registration order,
+// as of its last heartbeat.
 func (g *Global) clusterView(seq uint64) *transport.ClusterView {
 	m := &transport.ClusterView{Seq: seq, Nodes: make([]transport.NodeView, 0, len(g.nodes))}
 	for _, v := range g.nodes {

@@ -16,9 +16,10 @@ const MaxViewNodes = 1 << 16
 // answers ClusterView with the same Seq.
 type ClusterQuery struct{ Seq uint64 }
 
-// ClusterView answers a ClusterQuery: every raylet incarnation the global
-// scheduler has heard register, in registration order, with the totals
-// and free resources of its last heartbeat.
+// ClusterView answers a ClusterQuery: every raylet the global scheduler
+// has heard register, once, at its latest incarnation (a node that
+// restarted is one entry), in registration order, with the totals and
+// free resources of its last heartbeat.
 type ClusterView struct {
 	Seq   uint64
 	Nodes []NodeView

@@ -9,10 +9,13 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 36: ObjectOrphaned (the owner of an object's task
+// version is refused. 37: ObjectOrphaned (the owner of an object's task
 // died before the task finished: its readers rebuild it) and GcsAdoptRun
 // (a node running such a task holds the rebuild, so readers wait for its
-// run). 34: raylets of a live cluster report their object
+// run). 36: an error value may carry the runtime error
+// kinds its user code's error wrapped (Value.Causes, ObjectChunk.Causes:
+// a flag in the ErrKind byte, then a uvarint). 35: the merge of a task's
+// job (33 on its branch) and the store report (34 on its). 34: raylets of a live cluster report their object
 // store's use to the coordinator (StoreReport), and a NodeStatus carries
 // it (Store). 33: a spec may carry its job (ActorSpec.Job, a
 // flag in the strategy byte, then a uvarint), and NodeDead says whether
@@ -69,7 +72,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 36
+const ProtocolVersion = 37
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -36,9 +36,16 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		}
 	},
 	// Chunk sizes and offsets are never negative; the decoder refuses them.
+	// An error kind is below 0x80 (the byte's top bit flags Causes), and
+	// causes come only with an error kind.
 	reflect.TypeFor[transport.ObjectChunk](): func(v reflect.Value) {
 		c := v.Addr().Interface().(*transport.ObjectChunk)
 		c.Offset, c.Total, c.Virtual = abs(c.Offset), abs(c.Total), abs(c.Virtual)
+		c.ErrKind, c.Causes = errKindCauses(c.ErrKind, c.Causes)
+	},
+	reflect.TypeFor[transport.Value](): func(v reflect.Value) {
+		x := v.Addr().Interface().(*transport.Value)
+		x.ErrKind, x.Causes = errKindCauses(x.ErrKind, x.Causes)
 	},
 	// A location's size is never negative: its sign carries Failed.
 	reflect.TypeFor[transport.GcsAddObject](): func(v reflect.Value) {
@@ -314,6 +321,16 @@ func fill(t *rapid.T, v reflect.Value, label string, depth int) {
 	if c := canonical[ty]; c != nil && v.CanAddr() {
 		c(v)
 	}
+}
+
+// errKindCauses brings a random error kind and causes to ones a value
+// carries: a kind below 0x80, and causes only with a kind.
+func errKindCauses(kind uint8, causes uint16) (uint8, uint16) {
+	kind &= 0x7f
+	if kind == 0 {
+		causes = 0
+	}
+	return kind, causes
 }
 
 // randomMessage draws a message of kind k with every exported field random.

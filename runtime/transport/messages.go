@@ -3,6 +3,7 @@ package transport
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/bits"
 	"strings"
 	"time"
@@ -17,6 +18,58 @@ type Value struct {
 	Data    []byte
 	Size    int64
 	ErrKind uint8
+	// Causes, for an error value of user code (ErrKindTask), are the
+	// runtime's error kinds the code's error wrapped (it returned, say,
+	// the ErrActorDied a Get gave it), so a reader's errors.Is finds them
+	// after the hop, as Ray's RayTaskError keeps its cause: bit k is
+	// error kind k, and CauseTimeout and CauseOwnerDied stand for the
+	// runtime's errors that have no kind (runtime/ray maps them). On the
+	// wire behind a flag in the ErrKind byte (errKindCauses): a value
+	// without causes is as long as before they existed. In padding: a
+	// Value stays 40 bytes.
+	Causes uint16
+}
+
+// Causes bits for runtime errors that are no value's kind (Value.Causes).
+const (
+	CauseTimeout   uint16 = 1 << 14 // a Get's timeout (ErrTimeout)
+	CauseOwnerDied uint16 = 1 << 15 // a generator's caller died (ErrStreamOwnerDied)
+)
+
+// errKindCauses flags, in an encoded value's ErrKind byte, that its
+// Causes follow (a uvarint).
+const errKindCauses = 0x80
+
+// appendErrKind appends a value's ErrKind byte, and its Causes behind the
+// flag when it has any.
+func appendErrKind(b []byte, v *Value) []byte {
+	if v.Causes == 0 {
+		return append(b, v.ErrKind)
+	}
+	return binary.AppendUvarint(append(b, v.ErrKind|errKindCauses), uint64(v.Causes))
+}
+
+// errKindLen is the length of appendErrKind's encoding.
+func errKindLen(v *Value) int {
+	if v.Causes == 0 {
+		return 1
+	}
+	return 1 + uvarintLen(uint64(v.Causes))
+}
+
+// errKind reads what appendErrKind wrote. Causes come only with an error
+// kind.
+func (d *Decoder) errKind() (kind uint8, causes uint16) {
+	kind = d.U8()
+	if kind&errKindCauses == 0 {
+		return kind, 0
+	}
+	kind &^= errKindCauses
+	causes = uint16(d.Count(math.MaxUint16, 0))
+	if (kind == ErrKindNone || causes == 0) && d.err == nil {
+		d.Fail(fmt.Errorf("%w: error causes %#x flagged on error kind %d", ErrInvalid, causes, kind))
+	}
+	return kind, causes
 }
 
 // Error kinds carried by error values; runtime/ray maps them to typed errors.
@@ -52,11 +105,13 @@ func (v Value) SizeOf() int64 {
 func (e *Encoder) Value(v Value) {
 	e.Bytes8(v.Data)
 	e.Varint(v.Size)
-	e.U8(v.ErrKind)
+	e.buf = appendErrKind(e.buf, &v)
 }
 
 func (d *Decoder) Value() Value {
-	return Value{Data: d.Bytes8(), Size: d.Varint(), ErrKind: d.U8()}
+	v := Value{Data: d.Bytes8(), Size: d.Varint()}
+	v.ErrKind, v.Causes = d.errKind()
+	return v
 }
 
 // Arg is one task argument: an inline value or a reference to an object.
@@ -424,7 +479,7 @@ func (e *Encoder) Spec(s *TaskSpec) {
 			b = binary.AppendUvarint(b, uint64(len(a.Value.Data)))
 			b = append(b, a.Value.Data...)
 			b = binary.AppendVarint(b, a.Value.Size)
-			b = append(b, a.Value.ErrKind)
+			b = appendErrKind(b, &a.Value)
 		}
 	}
 	b = binary.AppendUvarint(b, uint64(s.NumReturns))
@@ -518,7 +573,7 @@ func SpecSize(s *TaskSpec) int {
 		if a.IsRef {
 			n += 8 + uvarintLen(uint64(a.Ref.Index)<<1|uint64(b2u(a.Ref.Put)))
 		} else {
-			n += uvarintLen(uint64(len(a.Value.Data))) + len(a.Value.Data) + varintLen(a.Value.Size) + 1
+			n += uvarintLen(uint64(len(a.Value.Data))) + len(a.Value.Data) + varintLen(a.Value.Size) + errKindLen(&a.Value)
 		}
 	}
 	n += uvarintLen(uint64(s.NumReturns))
@@ -1359,6 +1414,7 @@ type ObjectChunk struct {
 	Offset  int64
 	Total   int64
 	ErrKind uint8
+	Causes  uint16 // the value's (Value.Causes)
 	Data    []byte
 	Virtual int64
 }
@@ -1870,12 +1926,13 @@ func (m *ObjectChunk) MarshalWire(e *Encoder) {
 	e.Object(m.Object)
 	e.Varint(m.Offset)
 	e.Varint(m.Total)
-	e.U8(m.ErrKind)
+	e.buf = appendErrKind(e.buf, &Value{ErrKind: m.ErrKind, Causes: m.Causes})
 	e.Bytes8(m.Data)
 	e.Varint(m.Virtual)
 }
 func (m *ObjectChunk) UnmarshalWire(d *Decoder) {
-	m.Object, m.Offset, m.Total, m.ErrKind = d.Object(), d.Varint(), d.Varint(), d.U8()
+	m.Object, m.Offset, m.Total = d.Object(), d.Varint(), d.Varint()
+	m.ErrKind, m.Causes = d.errKind()
 	m.Data, m.Virtual = d.Bytes8(), d.Varint()
 	if m.Virtual < 0 || m.Total < 0 || m.Offset < 0 {
 		d.Fail(fmt.Errorf("%w: negative size in object chunk", ErrTooLarge))

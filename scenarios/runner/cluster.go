@@ -18,7 +18,7 @@ func clusterConfig(s *scenarios.Scenario) (ray.Config, error) {
 		GCSShards:      cl.GCS.Shards,
 		GCSReplicas:    cl.GCS.Replicas,
 		Policy:         cl.Scheduler.Policy,
-		SpillThreshold: cl.Scheduler.SpillThreshold,
+		SpillThreshold: spillThreshold(cl.Scheduler.SpillThreshold),
 		MaxVirtual:     s.DurationLimit,
 	}
 	for _, n := range cl.Nodes {
@@ -171,4 +171,13 @@ func linkModels(s *scenarios.Scenario, base netsim.Link) ([][2]netsim.NodeID, ma
 		}
 	}
 	return pairs, models
+}
+
+// spillThreshold maps a scenario's spill_threshold to ray.Config's: 0
+// (spill every task) is ray.SpillAlways there, where 0 is the default.
+func spillThreshold(t int) int {
+	if t == 0 {
+		return ray.SpillAlways
+	}
+	return t
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -64,8 +65,14 @@ func faultTarget(fl *scenarios.Fault) string {
 		}
 		return strings.Join(gs, "")
 	case scenarios.DegradeLink:
-		if fl.Link != nil {
-			return fl.Link.From + "->" + fl.Link.To
+		if l := fl.Link; l != nil {
+			// As written, or (a random loss process's) the resolved nodes.
+			from, to := cmp.Or(l.From, strings.Join(l.FromNodes, " ")), cmp.Or(l.To, strings.Join(l.ToNodes, " "))
+			arrow := "->"
+			if l.Symmetric {
+				arrow = "<->"
+			}
+			return from + arrow + to
 		}
 	case scenarios.TaskErrors:
 		if fl.Errors != nil {
@@ -177,31 +184,39 @@ func (f *faultInjector) schedule() {
 	}
 }
 
-// lateFaults is the warning for the faults the file wrote for after end,
-// which the run did not reach ("kill_node worker-1 at 2s, ...: not
-// injected"), or "" for none; a random process's are left out (drawn over
-// its window, any may fall past the end).
-func lateFaults(s *scenarios.Scenario, end time.Duration) string {
-	var late []string
-	for _, fl := range s.Faults {
-		if fl.Kind == scenarios.Random || fl.At <= end {
-			continue
+// late lists the faults the file wrote for after end, which the run did
+// not reach; a random process's are left out (drawn over its window, any
+// may fall past the end).
+func late(s *scenarios.Scenario, end time.Duration) []*scenarios.Fault {
+	var out []*scenarios.Fault
+	for i := range s.Faults {
+		if fl := &s.Faults[i]; fl.Kind != scenarios.Random && fl.At > end {
+			out = append(out, fl)
 		}
-		what := fl.Kind
-		if fl.Node != "" {
-			what += " " + fl.Node
-		}
-		late = append(late, what+" at "+scenarios.FormatDuration(fl.At))
 	}
-	if len(late) == 0 {
+	return out
+}
+
+// lateFaults is the warning for the faults late lists ("kill_node
+// worker-1 at 2s, ...: not injected"), or "" for none.
+func lateFaults(s *scenarios.Scenario, end time.Duration) string {
+	var names []string
+	for _, fl := range late(s, end) {
+		what := fl.Kind
+		if t := faultTarget(fl); t != "" {
+			what += " " + t
+		}
+		names = append(names, what+" at "+scenarios.FormatDuration(fl.At))
+	}
+	if len(names) == 0 {
 		return ""
 	}
 	them := "them"
-	if len(late) == 1 {
+	if len(names) == 1 {
 		them = "it"
 	}
 	return fmt.Sprintf("%s: not injected: the run ended at %v, before %s (put the faults earlier, or lengthen the workload)",
-		strings.Join(late, ", "), end.Round(time.Microsecond), them)
+		strings.Join(names, ", "), end.Round(time.Microsecond), them)
 }
 
 // inject applies fl and counts it if it did something: the summary's
@@ -212,8 +227,12 @@ func lateFaults(s *scenarios.Scenario, end time.Duration) string {
 func (f *faultInjector) inject(fl *scenarios.Fault, written bool) bool {
 	ok := f.apply(fl, written)
 	out := FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: f.c.Netsim().Now().Seconds(), Injected: ok, Random: !written}
-	if !ok {
-		out.Note = "nothing to do (see the warnings)"
+	switch {
+	case ok:
+	case written:
+		out.Note = "nothing to do (a warning says why)"
+	default: // a random process's say nothing
+		out.Note = "nothing to do (its target was down, or up for a restart)"
 	}
 	f.fired = append(f.fired, out)
 	if ok {
@@ -226,11 +245,8 @@ func (f *faultInjector) inject(fl *scenarios.Fault, written bool) bool {
 // wrote for after end.
 func (f *faultInjector) outcomes(end time.Duration) []FaultOutcome {
 	out := f.fired
-	for i := range f.s.Faults {
-		fl := &f.s.Faults[i]
-		if fl.Kind != scenarios.Random && fl.At > end {
-			out = append(out, FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: fl.At.Seconds(), Note: "not reached: the run ended first"})
-		}
+	for _, fl := range late(f.s, end) {
+		out = append(out, FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: fl.At.Seconds(), Note: "not reached: the run ended first"})
 	}
 	return out
 }

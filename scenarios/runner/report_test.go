@@ -51,7 +51,7 @@ func TestLateFaultsWarned(t *testing.T) {
 		}
 	}
 	require.Len(t, late, 1, "%q", r.Warnings)
-	assert.Contains(t, late[0], "restart_node worker-0 at 3s, partition at 4s: not injected: the run ended at")
+	assert.Contains(t, late[0], "restart_node worker-0 at 3s, partition [head][worker-1] at 4s: not injected: the run ended at")
 	// --json's faults list says the same, fault by fault.
 	require.Len(t, r.Faults, 3)
 	assert.Equal(t, FaultOutcome{Kind: "kill_node", Target: "worker-0", At: 0.001, Injected: true}, r.Faults[0])
@@ -159,4 +159,28 @@ func TestRestartGCSReplica(t *testing.T) {
 	}
 	assert.True(t, warned, "%q", r.Warnings)
 	assert.Empty(t, r.Unfinished, "the restart brings the shard back")
+}
+
+// TestRandomFaultOutcomes: a random loss process's faults showed their
+// target as "->" (its link names resolved nodes, not the written ends),
+// and a random fault that did nothing pointed at warnings it never gives
+// (review).
+func TestRandomFaultOutcomes(t *testing.T) {
+	r := runSmall(t, "faults:\n  - {random: {kind: loss, rate: 50/s, from: 1ms, until: 50ms, for: 5ms, loss: 0.1}}\n  - {random: {kind: crash, rate: 200/s, from: 1ms, until: 30ms}}\n", Options{},
+		"workload.0.params.duration=20ms")
+	var loss, noop int
+	for _, f := range r.Faults {
+		require.True(t, f.Random, "%+v", f)
+		if f.Kind == "degrade_link" {
+			loss++
+			assert.Regexp(t, `^\S+ ?.*<->.+$`, f.Target)
+			assert.NotEqual(t, "->", f.Target)
+		}
+		if !f.Injected {
+			noop++
+			assert.NotContains(t, f.Note, "warning")
+		}
+	}
+	assert.Positive(t, loss)
+	assert.Positive(t, noop, "some random kill found its node down already: %+v", r.Faults)
 }

@@ -477,8 +477,13 @@ func (t *Tally) reread(first, err error, ok bool, what string) {
 
 // failedForGood reports whether a Get's error is a task's result for
 // good (its retries spent, its actor dead): a later read must not find a
-// value.
+// value. The task's own kind decides: a task whose code failed with such
+// an error of another (a TaskError's Causes) failed by itself, and a run
+// again may succeed.
 func failedForGood(err error) bool {
+	if te, ok := errors.AsType[*ray.TaskError](err); ok {
+		return te.Kind == ray.ErrRetriesExhausted || te.Kind == ray.ErrActorDied
+	}
 	return errors.Is(err, ray.ErrRetriesExhausted) || errors.Is(err, ray.ErrActorDied)
 }
 

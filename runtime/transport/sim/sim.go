@@ -391,6 +391,12 @@ func (e *env) Send(to transport.NodeID, m transport.Message) {
 	e.transmit(f)
 }
 
+// Coroutine is the ID of this node's coroutine running now (0: none), the
+// only place Await may be called from: a runtime API call made elsewhere,
+// or in another coroutine than its caller's, is refused before it
+// suspends (node.Caller.WrongCoroutine).
+func (e *env) Coroutine() uint64 { return e.node.Coroutine() }
+
 // Await runs register at once; only when it does not wake the caller
 // synchronously, or when register left the node busy (service time charged),
 // does the coroutine yield to the loop. A call that completes inside
