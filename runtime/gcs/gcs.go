@@ -215,6 +215,11 @@ type Shard struct {
 	costs   costs.Profile
 	cfg     Config
 	deadInc map[transport.NodeID]uint64 // highest incarnation declared dead
+	// deathSeq counts the node deaths this shard applied, and diedAt is
+	// the count at each node's latest death: a task's owner died after
+	// its spec arrived if diedAt[owner] > its taskMeta.epoch (orphaned).
+	deathSeq uint32
+	diedAt   map[transport.NodeID]uint32
 	// refused: the incarnation of each node last refused for its function
 	// table, so that the warning comes once, not with every re-sent
 	// registration (a raylet re-sends it each heartbeat until answered).
@@ -425,6 +430,8 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.rebuild(from, m)
 	case *transport.GcsTaskRerun:
 		s.taskRerun(m)
+	case *transport.GcsAdoptRun:
+		s.adoptRun(from, m)
 	case *transport.GcsTaskFailed:
 		s.env.Charge(s.costs.GCSWrite)
 		if !transport.IsFailureOfRecord(m.ErrKind) {
@@ -528,6 +535,7 @@ func (s *Shard) addTask(spec *transport.TaskSpec) {
 	_, early := s.early[spec.ID]
 	m := metaOf(spec)
 	m.fresh = isNew && !early
+	m.epoch = s.deathSeq
 	s.tasks.Set(spec.ID, m)
 	// A task the shard never saw has no object yet, unless one overtook
 	// its spec (early): only then, or for a spec written again (a retry, a
@@ -795,6 +803,8 @@ func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID, avoid tr
 		}
 		if e.created { // existed, every copy gone: the subscriber rebuilds it
 			s.env.Send(from, &transport.ObjectLost{Object: id})
+		} else if owner, ok := s.orphaned(id); ok {
+			s.env.Send(from, &transport.ObjectOrphaned{Object: id, Owner: owner})
 		}
 		return
 	}
@@ -1224,19 +1234,39 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 		return
 	}
 	s.deadInc[m.Node] = m.Incarnation
+	s.deathSeq++
+	s.diedAt[m.Node] = s.deathSeq
 	s.saveMeta()
 	// Removal commutes, but the writes to the store must come in a fixed
 	// order: which unsynced writes a crash loses must not depend on Go's map
 	// order. (Flushed entries drop the dead node's copies when read back.)
-	var touched []transport.ObjectID
+	// The same pass finds the objects readers wait for whose task the dead
+	// node owned and has not made yet (orphans), or whose orphaned run the
+	// dead node held (a claim: adoptRun, or a reader's rebuild): only
+	// entries in memory with a subscriber, never the whole task table.
+	var touched, orphans []transport.ObjectID
 	for id, e := range s.objects.All() {
 		if e.dropLoc(m.Node, m.Incarnation) {
 			touched = append(touched, id)
+		}
+		if !e.created && len(e.subs) > 0 && !id.Put {
+			_, claimed := s.claims[id.Task]
+			if t, ok := s.tasks.Get(id.Task); ok && (t.owner == m.Node || claimed) {
+				orphans = append(orphans, id)
+			}
 		}
 	}
 	slices.SortFunc(touched, transport.CompareObjects)
 	for _, id := range touched {
 		s.saveObject(id)
+	}
+	slices.SortFunc(orphans, transport.CompareObjects)
+	for _, id := range orphans {
+		if owner, ok := s.orphaned(id); ok {
+			for _, sub := range s.objectOrNew(id).subs {
+				s.env.Send(sub, &transport.ObjectOrphaned{Object: id, Owner: owner})
+			}
+		}
 	}
 	s.ownerDied(m.Node, m.Incarnation) // first: an actor it owned and hosted is buried, not restarted
 	var hosted []transport.ActorID

@@ -215,6 +215,13 @@ func (s *Shard) load() {
 			s.deadInc[node] = d.Uvarint()
 		}
 	}
+	// The order of deaths and specs is not stored: every dead node counts
+	// as dead since every loaded spec (epoch 0), as an owner that died
+	// (its restart resubmitting a task writes its spec again, epoch 1).
+	s.deathSeq, s.diedAt = 1, make(map[transport.NodeID]uint32, len(s.deadInc))
+	for n := range s.deadInc {
+		s.diedAt[n] = 1
+	}
 	// Objects made before their task's spec arrived (see objectMade) are
 	// found as the entries are read: only a store that tells new keys needs
 	// them (see addTask). A settled entry stays in the store only, as
@@ -360,6 +367,15 @@ type taskMeta struct {
 	// memory, or was made and, for a task with one return, finished it (see
 	// freshReturn).
 	fresh bool
+	// call: an actor method call (not a creation), which is not rebuilt
+	// for its owner's death (see orphaned).
+	call bool
+	// owner is the node that submitted the spec the shard holds (its
+	// last writer: a retry's, a rebuild's), and epoch the shard's count of
+	// deaths (deathSeq) when that spec arrived: the owner died since if
+	// its latest death (diedAt) is counted later. See orphaned.
+	owner transport.NodeID
+	epoch uint32
 }
 
 // freshReturn reports whether id is the only return of a fresh task still
@@ -375,7 +391,7 @@ func (s *Shard) freshReturn(id transport.ObjectID) bool {
 }
 
 func metaOf(spec *transport.TaskSpec) taskMeta {
-	return taskMeta{returns: spec.NumReturns, creation: spec.IsCreation()}
+	return taskMeta{returns: spec.NumReturns, creation: spec.IsCreation(), call: spec.Actor != 0 && !spec.IsCreation(), owner: spec.Owner}
 }
 
 // objectMade is flushTask for the task of an object just created (a task's

@@ -190,3 +190,62 @@ func (s *Shard) rebuildDone(m *transport.GcsAddObject) {
 	rec.claimant, rec.deadAt = 0, 0
 	s.saveReruns(id, rec)
 }
+
+// A task's owner is the node that retries it when its run is lost (its
+// node died). When the owner dies first, nobody would: a reader waiting
+// for a result of the task would wait for good once the run died too
+// (QA28b: both the owner and the executor crash while the task runs).
+// raysim keeps lineage in the GCS, so a ref outlives its owner: such a
+// reader rebuilds the result from lineage, as it would a lost one. The
+// task's shard tells the readers it knows of (ObjectOrphaned) when it
+// hears of the owner's death, and a reader subscribing later; a reader
+// then claims the rebuild (GcsRebuild) after a grace, charged to the
+// task's max_retries, or reads ErrObjectLost with them spent. A node
+// still running the task claims it first, uncharged (GcsAdoptRun): the
+// readers wait for its run, and rebuild only if that node dies too.
+// Where that news comes late (a reader claims first, a lossy link), the
+// task runs twice; the first value announced is what readers get.
+
+// orphaned reports whether readers waiting for an object not made yet
+// must rebuild it because its task's owner died since the task's spec
+// reached the shard, and which node that was: a normal task's result
+// (not a Put, an actor's creation, which restarts under the actor table,
+// nor an actor call, whose re-run would change its actor twice while the
+// call may still run), of a task resident here (not finished), with no
+// run under way that the shard knows of (a claim of a live node).
+func (s *Shard) orphaned(id transport.ObjectID) (transport.NodeID, bool) {
+	if id.Put || len(s.diedAt) == 0 {
+		return 0, false
+	}
+	t, ok := s.tasks.Get(id.Task)
+	if !ok || t.creation || t.call || t.returns == 0 || t.owner == 0 || s.diedAt[t.owner] <= t.epoch {
+		return 0, false
+	}
+	if rec := s.rerunsOf(id.Task); rec.claimant != 0 && s.deadInc[rec.claimant] == rec.deadAt {
+		return 0, false
+	}
+	return t.owner, true
+}
+
+// adoptRun takes a node's word that it queues or runs a task whose owner
+// died (GcsAdoptRun): the task's rebuild is held as that node's, as a
+// claim is, but uncharged (it is the run under way, not another), so
+// readers told of the orphan wait for it. Not over a live claim, nor for
+// a task whose results are recorded, nor from an incarnation declared
+// dead. The run's last return, announced, ends the hold (rebuildDone).
+func (s *Shard) adoptRun(from transport.NodeID, m *transport.GcsAdoptRun) {
+	s.env.Charge(s.costs.GCSWrite)
+	if s.deadSender(from, m.Incarnation) {
+		return
+	}
+	info := s.taskInfo(m.Task)
+	if !info.Found || info.Recorded || info.Failed != 0 || info.Spec.NumReturns == 0 || info.Spec.Actor != 0 {
+		return
+	}
+	rec := s.rerunsOf(m.Task)
+	if rec.claimant != 0 && s.deadInc[rec.claimant] == rec.deadAt {
+		return
+	}
+	rec.claimant, rec.deadAt = from, s.deadInc[from]
+	s.saveReruns(m.Task, rec)
+}

@@ -164,6 +164,7 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 	r.deadInc[m.Node] = m.Incarnation
 	r.genOwnerDied(m.Node)
 	r.jobNews(m) // first: a task of an ended job lost with the node is not retried
+	r.adoptOrphans(m.Node)
 	var lost []transport.TaskID
 	for id, o := range r.owned {
 		if o.node == m.Node && (o.inc == 0 || o.inc <= m.Incarnation) {
@@ -202,6 +203,49 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 			rt.state = transport.ActorRestarting
 		}
 	}
+}
+
+// adoptOrphans tells the task table of each task queued or running here
+// whose owner, node, just died that this node runs it (GcsAdoptRun): the
+// task's readers, told its owner died (ObjectOrphaned), then wait for
+// this run instead of rebuilding its results at once, and rebuild them
+// only if this node dies too. It looks at this node's own tasks only,
+// as onNodeDead looks at the tasks it owns.
+func (r *Raylet) adoptOrphans(node transport.NodeID) {
+	var ids []transport.TaskID
+	for id, t := range r.tasks.All() {
+		if s := t.spec; s.Owner == node && t.actor == nil && s.Actor == 0 && s.NumReturns > 0 {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		r.gcs.Send(r.cfg.Layout.ShardOfTask(id), &transport.GcsAdoptRun{Task: id, Incarnation: r.cfg.Incarnation})
+	}
+}
+
+// onOrphaned starts rebuilding an object readers here wait for whose
+// task's owner died before the task made it (ObjectOrphaned): nobody is
+// left to retry the task should its run be lost, so it is rebuilt from
+// lineage as a lost object is (claimRebuild, charged to the task's
+// max_retries). Not at once: the claim goes after lookupTimeout
+// (awaitRebuild), so that a node still running the task, told of the
+// death at the same time, holds the rebuild first (GcsAdoptRun); the
+// claim then waits for that run. A task queued or running here needs
+// nothing: its result is made here.
+func (r *Raylet) onOrphaned(m *transport.ObjectOrphaned) {
+	id := m.Object
+	if r.store.Contains(id) || !r.waited(id) || r.reconstructing[id.Task] || r.owned[id.Task] != nil || r.producesLocally(id) {
+		return
+	}
+	r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Object: id,
+		Detail: fmt.Sprintf("the owner of the task making it, node %d, died before the task finished: its rebuild from lineage is claimed in a second (a node still running the task may hold it first)", m.Owner)})
+	if r.ownerless == nil {
+		r.ownerless = make(map[transport.TaskID]transport.NodeID)
+	}
+	r.ownerless[id.Task] = m.Owner
+	r.reconstructing[id.Task] = true
+	r.awaitRebuild(id.Task)
 }
 
 // retryOrAsk handles an owned task whose node died: a task is retried; an
@@ -550,6 +594,7 @@ func (r *Raylet) awaitRebuild(task transport.TaskID) {
 			}
 		}
 		delete(r.reconstructing, task) // nobody here waits any more
+		delete(r.ownerless, task)
 	})
 }
 
@@ -582,7 +627,11 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		r.awaitRebuild(m.Task)
 		return
 	case m.Claim == transport.ClaimSpent:
-		r.loseTask(m.Task, spentMsg(&spec))
+		why := spentMsg(&spec)
+		if owner, ok := r.ownerless[m.Task]; ok {
+			why = fmt.Sprintf("its owner, node %d, died before the task finished (Ray's OwnerDiedError), and %s", owner, why)
+		}
+		r.loseTask(m.Task, why)
 		return
 	case m.Claim != transport.ClaimRun:
 		// Not an answer to a claim (a verdict's, asked for something
@@ -656,6 +705,7 @@ func spentMsg(spec *transport.TaskSpec) string {
 // loseTask fails every object of a task this node is waiting for.
 func (r *Raylet) loseTask(task transport.TaskID, why string) {
 	delete(r.reconstructing, task)
+	delete(r.ownerless, task)
 	for _, id := range r.awaitedOf(task) {
 		r.loseObject(id, why)
 	}
@@ -687,6 +737,7 @@ func (r *Raylet) awaitedOf(task transport.TaskID) []transport.ObjectID {
 // rebuild its results.
 func (r *Raylet) failedTask(task transport.TaskID, kind uint8) {
 	delete(r.reconstructing, task)
+	delete(r.ownerless, task)
 	v := errValue(kind, failureMsg(kind))
 	for _, id := range r.awaitedOf(task) {
 		e, evicted, _, _ := r.store.PutAt(nil, id, v, false)

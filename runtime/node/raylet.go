@@ -256,6 +256,10 @@ type Raylet struct {
 	jobsEnding     map[transport.NodeID]uint64
 	restarts       map[transport.ActorID]*transport.TaskPlaced // see watchRestart
 	reconstructing map[transport.TaskID]bool
+	// ownerless: tasks being rebuilt here because their owner died before
+	// they finished (ObjectOrphaned), with that owner: the error readers
+	// get if the rebuild cannot run says so. Nil until one is.
+	ownerless map[transport.TaskID]transport.NodeID
 	// rebuildAsk: a re-ask of a task's rebuild claim is pending
 	// (awaitRebuild): one timer per task, however many answers come.
 	rebuildAsk  map[transport.TaskID]bool
@@ -485,6 +489,15 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 					r.sendActorUpdate(&transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorDead, Name: spec.A().Name,
 						Cause: transport.CutCause("its creation can never be placed: " + why)})
 				}
+			} else if spec.IsCreation() && transport.IsRestart(spec.Attempt) && spec.Owner == r.self {
+				// A GCS restart of an actor created here that can never
+				// be placed (its hard affinity's node is dead): the
+				// actor is dead for good, as Ray's, and its owner says
+				// so (the scheduler fails a restart only while the owner
+				// lives).
+				delete(r.restarts, spec.Actor)
+				r.sendActorUpdate(&transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorDead, Name: spec.A().Name,
+					Cause: transport.CutCause("its restart can never be placed: " + why)})
 			}
 			return
 		}
@@ -609,6 +622,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.ObjectLost:
 		if r.cfg.Layout.IsGCS(from) { // the object table's verdict
 			r.onObjectLost(m.Object)
+		}
+	case *transport.ObjectOrphaned:
+		if r.cfg.Layout.IsGCS(from) {
+			r.onOrphaned(m)
 		}
 	case *transport.FreeObjects:
 		if r.cfg.Layout.IsGCS(from) { // the object table's order (a free, a refused value)
@@ -1717,6 +1734,9 @@ func (r *Raylet) putNotify(id transport.ObjectID, v transport.Value, primary boo
 	}
 	delete(r.locations, id) // the store is the authority on local copies
 	delete(r.reconstructing, id.Task)
+	if len(r.ownerless) > 0 {
+		delete(r.ownerless, id.Task)
+	}
 	r.wake(id, e)
 }
 

@@ -381,8 +381,10 @@ func NewSim(cfg Config, reg *Registry) (*Sim, error) {
 	pol, _ := scheduler.NewPolicy(cfg.Policy)
 	c.addGCS()
 	c.net.Add(SchedulerID, func(env transport.Env) transport.Handler {
+		// Simulated nodes restart under their NodeID: a task pinned to a
+		// dead one waits a while for it (on TCP it fails at once).
 		return scheduler.NewGlobal(env, scheduler.GlobalConfig{Layout: c.layout, Policy: pol, Costs: *cfg.Costs,
-			Bandwidth: cfg.Link.Bandwidth, SpillThreshold: cfg.SpillThreshold})
+			Bandwidth: cfg.Link.Bandwidth, SpillThreshold: cfg.SpillThreshold, DeadTargetGrace: scheduler.SimDeadTargetGrace})
 	})
 	for i := range cfg.Nodes {
 		i := i

@@ -129,9 +129,14 @@ var (
 	// ErrActorNameTaken: New with ActorName found a live actor holding it.
 	ErrActorNameTaken = errors.New("ray: the actor name is taken by a live actor")
 	// ErrUnschedulable: the task's hard node affinity names a node the
-	// cluster does not have, or one that can never run it (Ray's
-	// TaskUnschedulableError). A node of the cluster that is dead or not
-	// registered yet holds the task instead: it may come back.
+	// cluster does not have, one that can never run it, or one declared
+	// dead (Ray's TaskUnschedulableError; an actor creation so failed
+	// leaves the actor dead, ErrActorDied, as Ray's
+	// ActorUnschedulableError): a dead Ray node never comes back. On TCP
+	// a dead target fails the task at once; the simulator, whose nodes
+	// restart under their NodeID, holds it 10 s (virtual) for the node to
+	// register again first. A node of the cluster not registered yet
+	// holds the task instead: it may come.
 	ErrUnschedulable = errors.New("ray: task unschedulable")
 	// ErrInvalidOption: a task or actor option Ray would refuse (a negative
 	// or too fine resource amount, a custom resource named CPU or GPU, a

@@ -263,9 +263,16 @@ func Duration(d time.Duration) Option {
 // NodeAffinity pins the task (or actor; not a method call) to a node. As Ray's
 // NodeAffinitySchedulingStrategy: while the node is alive and can run it
 // (its total resources suffice), it runs there only, waiting for the
-// node's resources when they are busy; otherwise hard affinity fails the
-// task (ErrUnschedulable) or holds it until the node comes back, and soft
-// lets it run elsewhere.
+// node's resources when they are busy; otherwise soft lets it run
+// elsewhere, and hard fails it (ErrUnschedulable; an actor is then dead)
+// when the node is not in the cluster, too small, or declared dead —
+// submitted after the death, or pending at it (held for the node's
+// resources, or running there and retried): at once on TCP, after 10 s
+// of virtual time in the simulator, whose nodes restart under their
+// NodeID, if the node has not registered again by then. It holds the
+// task while the node has not registered yet. An actor pinned to a node
+// that dies is dead, restarts left or not (its restart is held for the
+// node only while its owner is dead too).
 func NodeAffinity(n transport.NodeID, soft bool) Option {
 	return func(o *options) {
 		o.group, o.strategySet = nil, true // one scheduling strategy: the last given

@@ -79,6 +79,8 @@ type suite struct {
 	// makeOwned creates, in a task, a counter on node 1 (see
 	// fateshareCases) and returns its handle.
 	makeOwned *ray.Func[ray.ActorHandle[counter]]
+	// owner are the functions of ownerDeathCases.
+	owner *ownerFuncs
 	// causes are the functions of the error causes' cases (causeCases).
 	causes *causeFuncs
 	// crash crashes node i of the case's cluster (not the driver's, 0);
@@ -97,6 +99,7 @@ func newSuite() *suite {
 	s.multi = newMultiFuncs(s.reg)
 	s.makeOwned = newMakeOwned(s)
 	s.gen = newGenFuncs(s.reg)
+	s.owner = newOwnerFuncs(s.reg)
 	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
 	s.countNodes = ray.Register0(s.reg, "countNodes", func(ctx context.Context) (int, error) {
 		nodes, err := ray.Nodes(ctx)

@@ -26,16 +26,31 @@ type GlobalConfig struct {
 	// StartupGrace bounds how long spills wait at start-up for the
 	// layout's raylets to register (default 100ms; negative: no wait).
 	StartupGrace time.Duration
+	// DeadTargetGrace is how long a task or actor creation whose hard
+	// node affinity names a node declared dead is held for that node to
+	// register again before it fails (ErrKindUnschedulable); 0, the
+	// default, fails it at once, as Ray's (a dead Ray node never comes
+	// back). The simulator sets it (SimDeadTargetGrace): its nodes restart
+	// under their NodeID (a crash with restart, a fenced node rejoining).
+	DeadTargetGrace time.Duration
 }
+
+// SimDeadTargetGrace is the simulated cluster's DeadTargetGrace: long
+// beside a pause or a restart a fault schedule makes, short beside the
+// virtual minutes a run may last.
+const SimDeadTargetGrace = 10 * time.Second
 
 // defaultStartupGrace is StartupGrace's default: ample for registrations
 // on any network a cluster runs on, short beside any workload.
 const defaultStartupGrace = 100 * time.Millisecond
 
 type nodeView struct {
-	id       transport.NodeID
-	inc      uint64
-	dead     bool
+	id   transport.NodeID
+	inc  uint64
+	dead bool
+	// gone: dead for longer than DeadTargetGrace without registering
+	// again: tasks pinned to it by hard affinity fail.
+	gone     bool
 	total    transport.Resources
 	avail    transport.Resources
 	queue    int
@@ -194,8 +209,9 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		if !g.cfg.Layout.IsGCS(from) {
 			return // the node table's verdict, published by the GCS
 		}
-		if v := g.index[m.Node]; v != nil && v.inc <= m.Incarnation {
+		if v := g.index[m.Node]; v != nil && v.inc <= m.Incarnation && !v.dead {
 			v.dead = true
+			g.deadTarget(v)
 		}
 		g.groupsLost(m.Node, m.Incarnation)
 		if m.Left {
@@ -349,7 +365,7 @@ func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resou
 	if inc > v.inc {
 		v.inflight = v.inflight[:0] // placements on an earlier incarnation
 	}
-	v.inc, v.dead = inc, false
+	v.inc, v.dead, v.gone = inc, false, false
 	g.ownersKnown(id, inc)
 	v.total, v.avail, v.queue = total, total, 0
 	for _, p := range v.inflight { // a registration again: what is on its way still is
@@ -675,19 +691,23 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 	if spec.Strategy == transport.StrategyNodeHard {
 		// Only its target can run it. A target the cluster does not have,
 		// or one too small for it, never will: the task fails, as Ray's
-		// does (TaskUnschedulableError). One not registered yet, or dead,
-		// may come (back): the task waits for it, with a warning.
+		// does (TaskUnschedulableError). So does one declared dead and not
+		// back within DeadTargetGrace, as a dead Ray node never comes back
+		// (see deadTarget); within it, the task waits for the node. One
+		// not registered yet may come: the task waits for it, with a
+		// warning.
 		var fail string
 		v := g.index[spec.Target]
 		switch {
 		case v == nil && (g.cfg.Layout == nil || !slices.Contains(g.cfg.Layout.Raylets, spec.Target)):
 			fail = fmt.Sprintf("its hard affinity's node %d is not in the cluster (node IDs count from 1: ray.RayletID(i) is the i-th node's)", spec.Target)
+		case v != nil && v.gone && !g.heldForDeadTarget(spec):
+			fail = g.deadTargetMsg(spec.Target)
 		case v != nil && !spec.Resources.Fits(v.total):
 			fail = fmt.Sprintf("its hard affinity's node %d has not %s (%s)", spec.Target, spec.Resources, spec.Resources.Missing(v.total))
 		}
 		if fail != "" {
-			g.emit(transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: spec.ID, Detail: fail + ": the task fails"})
-			g.env.Send(spec.Owner, &transport.PlaceTask{Spec: m.Spec, Reason: ReasonUnschedulable + ": " + fail})
+			g.failUnschedulable(m, fail)
 			return
 		}
 	}
@@ -701,7 +721,7 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 		case v == nil:
 			detail = fmt.Sprintf("its hard affinity's node %d has not registered", spec.Target)
 		case v.dead:
-			detail = fmt.Sprintf("its hard affinity's node %d is dead", spec.Target)
+			detail = fmt.Sprintf("its hard affinity's node %d is dead: held for %v for it to come back", spec.Target, g.cfg.DeadTargetGrace)
 		default:
 			return // an actor waits for the target's resources to free up
 		}
@@ -726,6 +746,86 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 	}
 	g.warned[spec.ID] = true
 	g.emit(transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: spec.ID, Detail: detail})
+}
+
+// failUnschedulable fails a task with a hard affinity no node can meet:
+// its owner stores ErrKindUnschedulable (and buries an actor whose
+// creation it was).
+func (g *Global) failUnschedulable(m *transport.SpillTask, why string) {
+	g.emit(transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: m.Spec.ID, Detail: why + ": the task fails"})
+	g.env.Send(m.Spec.Owner, &transport.PlaceTask{Spec: m.Spec, Reason: ReasonUnschedulable + ": " + why})
+}
+
+// deadTargetMsg says why a task pinned to a dead node fails.
+func (g *Global) deadTargetMsg(target transport.NodeID) string {
+	back := ""
+	if g.cfg.DeadTargetGrace > 0 {
+		back = fmt.Sprintf(" and not back within %v", g.cfg.DeadTargetGrace)
+	}
+	return fmt.Sprintf("its hard affinity's node %d is dead (declared dead by the node table%s; a task or actor pinned to a dead node fails, as Ray's, whose dead nodes never come back)", target, back)
+}
+
+// heldForDeadTarget reports whether a task pinned to a dead node is held
+// for the node's return instead of failing: a GCS restart of an actor
+// (transport.IsRestart) whose owner, the creator's node that takes the
+// failure and buries the actor, is not alive in the view (a detached
+// actor's creator gone): nobody would take the failure. Held, the restart
+// is placed when the node registers again (a simulated restart under the
+// same NodeID), as before.
+func (g *Global) heldForDeadTarget(spec *transport.TaskSpec) bool {
+	if !spec.IsCreation() || !transport.IsRestart(spec.Attempt) {
+		return false
+	}
+	v := g.index[spec.Owner]
+	return v == nil || v.dead
+}
+
+// deadTarget starts the grace (DeadTargetGrace) of a node just declared
+// dead: past it, with the node not registered again, the node is gone
+// for the tasks pinned to it (failDeadTarget).
+func (g *Global) deadTarget(v *nodeView) {
+	if g.cfg.DeadTargetGrace <= 0 {
+		v.gone = true
+		g.failDeadTarget(v.id)
+		return
+	}
+	inc := v.inc
+	g.env.After(g.cfg.DeadTargetGrace, func() {
+		if v.dead && !v.gone && v.inc == inc {
+			v.gone = true
+			g.failDeadTarget(v.id)
+		}
+	})
+}
+
+// failDeadTarget fails, in the order they were held, the held tasks and
+// actor creations pinned by a hard affinity to a node just declared dead
+// and gone (see deadTarget; an actor waiting there for its resources, a
+// task held for the node's return): as Ray fails a task whose hard
+// affinity names a dead node (TaskUnschedulableError,
+// ActorUnschedulableError), a dead node never coming back there. A node
+// that restarts under the same NodeID (the simulator's restart, a fenced
+// node rejoining) within the grace takes them; after it, it is a live
+// target again once it registers: what is placed from then on goes
+// there. Only the held tasks are looked at, not
+// every task (those queued on the dead node died with it, and their
+// owners retry them, which fails them here).
+func (g *Global) failDeadTarget(node transport.NodeID) {
+	if len(g.infeasible) == 0 {
+		return
+	}
+	var failed []*transport.SpillTask
+	g.infeasible = slices.DeleteFunc(g.infeasible, func(s *transport.SpillTask) bool {
+		if s.Spec.Strategy == transport.StrategyNodeHard && s.Spec.Target == node && !g.heldForDeadTarget(&s.Spec) {
+			failed = append(failed, s)
+			return true
+		}
+		return false
+	})
+	for _, s := range failed {
+		delete(g.warned, s.Spec.ID)
+		g.failUnschedulable(s, g.deadTargetMsg(node))
+	}
 }
 
 // retryOn places again the held tasks node v could take now, as its

@@ -61,7 +61,8 @@ func TestSpreadIgnoresOtherPlacements(t *testing.T) {
 // warning: holdInfeasible stayed quiet when any live node's total fit,
 // ignoring that the hard affinity excludes every other node. A target too
 // small fails the task now (ReasonUnschedulable to its owner, as Ray's
-// TaskUnschedulableError), with the warning; a dead one holds it, warned.
+// TaskUnschedulableError), with the warning; a dead one holds it, warned,
+// while DeadTargetGrace lasts (TestDeadTargetFails).
 func TestHardAffinityInfeasibleWarns(t *testing.T) {
 	pol, err := NewPolicy("")
 	require.NoError(t, err)
@@ -84,7 +85,7 @@ func TestHardAffinityInfeasibleWarns(t *testing.T) {
 	})
 	t.Run("target dead", func(t *testing.T) {
 		env := &emitEnv{}
-		g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l})
+		g := NewGlobal(env, GlobalConfig{Policy: pol, StartupGrace: -1, Layout: l, DeadTargetGrace: time.Second})
 		cpu := transport.MakeResources(4, 0, nil)
 		g.Handle(50, &transport.RegisterNode{Node: 1, Incarnation: 1, Total: cpu})
 		g.Handle(50, &transport.RegisterNode{Node: 2, Incarnation: 1, Total: cpu})

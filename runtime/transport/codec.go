@@ -9,7 +9,10 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 37: the global scheduler answers a heartbeat that
+// version is refused. 38: ObjectOrphaned (the owner of an object's task
+// died before the task finished: its readers rebuild it) and GcsAdoptRun
+// (a node running such a task holds the rebuild, so readers wait for its
+// run) (37 on its branch). 37: the global scheduler answers a heartbeat that
 // reports a queue with the other nodes' free room (ClusterRoom), and a
 // raylet hands queued tasks that fit there back (RespillTask); placements
 // are numbered (PlaceTask.Seq) and heartbeats echo the highest had
@@ -73,7 +76,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 37
+const ProtocolVersion = 38
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -815,6 +815,8 @@ const (
 	KindGcsTaskRerun
 	KindClusterRoom
 	KindRespillTask
+	KindObjectOrphaned
+	KindGcsAdoptRun
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -1103,6 +1105,32 @@ const (
 // it enters at the head.
 type GcsRebuild struct{ Object ObjectID }
 
+// ObjectOrphaned tells a subscriber to an object that the owner of the
+// object's task (TaskSpec.Owner, the node that submitted it and would
+// retry it) died before the task made the object, and that no run of the
+// task is known under way: nobody is left to retry the task if its run is
+// lost too. The reader rebuilds the object from lineage as it would a
+// lost one (GcsRebuild, charged to the task's max_retries), after a grace
+// that lets a node still running the task hold the rebuild first
+// (GcsAdoptRun): raysim keeps lineage in the GCS, so a ref outlives its
+// owner. Sent by the object's shard when it hears of the owner's death
+// (to the subscribers then) and at a later subscription.
+type ObjectOrphaned struct {
+	Object ObjectID
+	Owner  NodeID
+}
+
+// GcsAdoptRun tells a task's shard that the sender, incarnation
+// Incarnation, queues or runs the task while its owner is dead: the shard
+// holds the task's rebuild as the sender's (uncharged: it is the run under
+// way), so readers that claim it (ObjectOrphaned) wait for that run
+// instead of starting another; the sender's death ends the hold, and the
+// next claim rebuilds. A write: on a chain it enters at the head.
+type GcsAdoptRun struct {
+	Task        TaskID
+	Incarnation uint64
+}
+
 // GcsTaskRerun tells the task table that the node owning a run of a task
 // charged one more re-execution to the task's max_retries: a retry after
 // its node (or its actor) died, of a first run or of a rebuild. Each is
@@ -1198,6 +1226,16 @@ func (m *TaskInfo) UnmarshalWire(d *Decoder) {
 func (*GcsRebuild) Kind() Kind                   { return KindGcsRebuild }
 func (m *GcsRebuild) MarshalWire(e *Encoder)     { e.Object(m.Object) }
 func (m *GcsRebuild) UnmarshalWire(d *Decoder)   { m.Object = d.Object() }
+func (*ObjectOrphaned) Kind() Kind               { return KindObjectOrphaned }
+func (m *ObjectOrphaned) MarshalWire(e *Encoder) { e.Object(m.Object); e.Node(m.Owner) }
+func (m *ObjectOrphaned) UnmarshalWire(d *Decoder) {
+	m.Object, m.Owner = d.Object(), d.Node()
+}
+func (*GcsAdoptRun) Kind() Kind               { return KindGcsAdoptRun }
+func (m *GcsAdoptRun) MarshalWire(e *Encoder) { e.Task(m.Task); e.Uvarint(m.Incarnation) }
+func (m *GcsAdoptRun) UnmarshalWire(d *Decoder) {
+	m.Task, m.Incarnation = d.Task(), d.Uvarint()
+}
 func (*GcsTaskRerun) Kind() Kind                 { return KindGcsTaskRerun }
 func (m *GcsTaskRerun) MarshalWire(e *Encoder)   { e.Task(m.Task); e.Bool(m.GiveUp) }
 func (m *GcsTaskRerun) UnmarshalWire(d *Decoder) { m.Task, m.GiveUp = d.Task(), d.Bool() }
@@ -2115,6 +2153,8 @@ func init() {
 	register(KindGcsTaskRerun, func() Message { return new(GcsTaskRerun) })
 	register(KindClusterRoom, func() Message { return new(ClusterRoom) })
 	register(KindRespillTask, func() Message { return new(RespillTask) })
+	register(KindObjectOrphaned, func() Message { return new(ObjectOrphaned) })
+	register(KindGcsAdoptRun, func() Message { return new(GcsAdoptRun) })
 }
 
 // StreamWait asks a generator task's owner (TaskSpec.Owner) to answer
