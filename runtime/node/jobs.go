@@ -57,9 +57,18 @@ func (r *Raylet) jobEnded(spec *transport.TaskSpec) bool {
 	return ended
 }
 
+// jobGrace is how many node timeouts a driver node declared dead by
+// silence has to rejoin before its jobs end. One was too few: a node cut
+// off for 1.3s (declared dead at 1s in netsim) re-registers only once the
+// frames its connections lost in the cut are resent, up to an RTO (3.2s)
+// after the heal, and a quickstart with its head cut off so lost a
+// quarter of its tasks, cancelled (review). A crashed driver's work is
+// freed three node timeouts after its death (9s on TCP).
+const jobGrace = 3
+
 // jobNews takes a node's death (onNodeDead, a death not seen before) as
 // news of the jobs of the drivers it ran. A goodbye ends them at once. A
-// death by silence ends them once a node timeout has passed with no newer
+// death by silence ends them once jobGrace node timeouts have passed with no newer
 // news of the node: a node cut off (a partition, a pause) is declared
 // dead as a crashed one is, and rejoins once it hears so, as a new
 // incarnation whose registration the node table announces as the old
@@ -85,7 +94,7 @@ func (r *Raylet) jobNews(m *transport.NodeDead) {
 		}
 		inc := m.Incarnation
 		r.jobsEnding[node] = inc
-		r.env.After(r.cfg.NodeTimeout, func() {
+		r.env.After(jobGrace*r.cfg.NodeTimeout, func() {
 			if got, ok := r.jobsEnding[node]; ok && got == inc {
 				delete(r.jobsEnding, node)
 				r.endJob(node)
