@@ -13,6 +13,30 @@ import (
 // lookupTimeout until answered (a lost query or answer); ctx's end and a
 // driver's abandoned cluster end the wait with their error.
 func (c *Caller) ClusterView(ctx context.Context) (view *transport.ClusterView, err error) {
+	err = c.awaitAnswer(ctx, func(finish func(error), _ *bool) (forget func()) {
+		r := c.r
+		if r.views == nil {
+			r.views = make(map[uint64]func(*transport.ClusterView))
+		}
+		r.viewSeq++
+		seq := r.viewSeq
+		r.views[seq] = func(v *transport.ClusterView) {
+			view = v
+			finish(nil)
+		}
+		r.askView(seq)
+		return func() { delete(r.views, seq) } // its asking stops with it
+	})
+	return view, err
+}
+
+// awaitAnswer blocks the caller until a question start asks (on the loop)
+// is answered, the driver's cluster is abandoned, or, on TCP, ctx ends.
+// start registers its waiter, sends the question and returns how to forget
+// the waiter (nil: nothing to); the waiter calls finish(nil) once the
+// answer is in. ended is true once the wait is over (a waiter list may
+// drop such waiters). The error is the abandonment's or ctx's, or nil.
+func (c *Caller) awaitAnswer(ctx context.Context, start func(finish func(error), ended *bool) (forget func())) (err error) {
 	var unwatch func() bool
 	defer func() {
 		if unwatch != nil {
@@ -26,29 +50,29 @@ func (c *Caller) ClusterView(ctx context.Context) (view *transport.ClusterView, 
 			wake()
 			return
 		}
-		if r.views == nil {
-			r.views = make(map[uint64]func(*transport.ClusterView))
-		}
-		r.viewSeq++
-		seq := r.viewSeq
 		done := false
-		unblock := func() {}
-		finish := func(v *transport.ClusterView, e error) {
+		unblock, forget := func() {}, func() {}
+		finish := func(e error) {
 			if done {
 				return
 			}
 			done = true
-			delete(r.views, seq)
 			unblock()
-			view, err = v, e
+			forget()
+			err = e
 			wake()
 		}
-		r.views[seq] = func(v *transport.ClusterView) { finish(v, nil) }
-		unblock = c.onAbandon(func() { finish(nil, r.abandon.err) })
-		unwatch = c.watch(ctx, func(cerr error) { finish(nil, cerr) })
-		r.askView(seq)
+		if f := start(finish, &done); f != nil {
+			forget = f
+		}
+		if done {
+			forget()
+			return
+		}
+		unblock = c.onAbandon(func() { finish(r.abandon.err) })
+		unwatch = c.watch(ctx, finish)
 	})
-	return view, err
+	return err
 }
 
 // askView sends the query numbered seq, and again while it is unanswered.

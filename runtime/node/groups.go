@@ -448,40 +448,19 @@ func (c *Caller) awaitGroup(ctx context.Context, id transport.GroupID, timeout t
 // again every lookupTimeout while none has: a lost message, a scheduler
 // not up yet), the cluster is lost, or, on TCP, ctx is done.
 func (c *Caller) LookupGroup(ctx context.Context, name string) (found *transport.GroupFound, err error) {
-	var unwatch func() bool
-	defer func() {
-		if unwatch != nil {
-			unwatch()
-		}
-	}()
-	c.r.env.Await(func(wake func()) {
+	err = c.awaitAnswer(ctx, func(finish func(error), ended *bool) func() {
 		r := c.r
-		if r.abandon.err != nil {
-			err = r.abandon.err
-			wake()
-			return
-		}
 		// A creation this caller just sent goes first (one ordered link
 		// to the scheduler): a lookup right after it finds the group.
 		if r.groupLookups == nil {
 			r.groupLookups = make(map[string][]groupLookup)
 			r.groupAsks = make(map[string]uint64)
 		}
-		done := false
-		unblock := func() {}
-		finish := func(f *transport.GroupFound, e error) {
-			if done {
-				return
-			}
-			done = true
-			unblock()
-			found, err = f, e
-			wake()
-		}
 		first := len(r.groupLookups[name]) == 0
-		r.groupLookups[name] = append(r.groupLookups[name], groupLookup{done: &done, f: func(f *transport.GroupFound) { finish(f, nil) }})
-		unblock = c.onAbandon(func() { finish(nil, r.abandon.err) })
-		unwatch = c.watch(ctx, func(cerr error) { finish(nil, cerr) })
+		r.groupLookups[name] = append(r.groupLookups[name], groupLookup{done: ended, f: func(f *transport.GroupFound) {
+			found = f
+			finish(nil)
+		}})
 		if first {
 			// A new round of asking: an older round's timer stops (rounds
 			// are numbered across names, so a name asked again after its
@@ -490,6 +469,7 @@ func (c *Caller) LookupGroup(ctx context.Context, name string) (found *transport
 			r.groupAsks[name] = r.groupRound
 			r.lookupGroup(name, r.groupRound)
 		}
+		return nil // the asking drops ended waiters (lookupGroup)
 	})
 	if err == nil && !found.Found {
 		found = nil
