@@ -65,7 +65,11 @@ Flags:
 		rep, cut, err := analyzeFile(f, *partial)
 		if err != nil { // it only reads: the trace is bad input
 			fmt.Fprintf(stderr, "raysim analyze: %v\n", err)
-			if errors.Is(err, traces.ErrTruncated) {
+			switch {
+			case !errors.Is(err, traces.ErrTruncated):
+			case *partial: // cut inside the header: nothing to read
+				fmt.Fprintln(stderr, "raysim analyze: the cut is inside the trace's header: there are no records to analyze")
+			default:
 				fmt.Fprintln(stderr, "raysim analyze: --partial analyzes the records before the cut")
 			}
 			return exitUsage

@@ -289,7 +289,11 @@ func cmdTraceExport(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "raysim trace export: %v\n", err)
-		if errors.Is(err, traces.ErrTruncated) {
+		switch {
+		case !errors.Is(err, traces.ErrTruncated):
+		case ef.partial: // cut inside the header: nothing to read
+			fmt.Fprintln(stderr, "raysim trace export: the cut is inside the trace's header: there are no records to export")
+		default:
 			fmt.Fprintln(stderr, "raysim trace export: --partial exports the records before the cut")
 		}
 		return traceExit(err)

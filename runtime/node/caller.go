@@ -1062,54 +1062,25 @@ func (c *Caller) KillActor(id transport.ActorID, name string) {
 // class is the actor's class (its creation's Func) as the name's shard
 // recorded it ("" when it has none on record).
 func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.ActorID, class string, ok bool, err error) {
-	var unwatch func() bool
-	defer func() {
-		if unwatch != nil {
-			unwatch()
-		}
-	}()
-	c.r.env.Await(func(wake func()) {
+	err = c.awaitAnswer(ctx, func(finish func(error), ended *bool) func() {
 		r := c.r
-		if r.abandon.err != nil {
-			err = r.abandon.err
-			wake()
-			return
-		}
 		// A named creation just submitted tells the name's shard first
 		// (the same link): the lookup finds it pending, as Ray's, and a
 		// second New with the name is refused.
 		r.drainSubmits()
-		done := false
-		var unblock func()
 		first := len(r.nameWaiters[name]) == 0
 		r.nameWaiters[name] = append(r.nameWaiters[name], func(info transport.ActorInfo) {
-			if done {
+			if *ended {
 				return
 			}
-			done = true
-			unblock()
 			id, class, ok = info.Actor, info.Class, info.Found && info.State != transport.ActorDead
-			wake()
-		})
-		unblock = c.onAbandon(func() {
-			if !done {
-				done = true
-				err = r.abandon.err
-				wake()
-			}
-		})
-		unwatch = c.watch(ctx, func(cerr error) {
-			if !done {
-				done = true
-				unblock()
-				err = cerr
-				wake()
-			}
+			finish(nil)
 		})
 		if first {
 			r.nameAsks[name]++ // a new round of asking: an older round's timer stops
 			r.lookupName(name, r.nameAsks[name])
 		}
+		return nil
 	})
 	return id, class, ok, err
 }
