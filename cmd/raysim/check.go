@@ -404,7 +404,10 @@ func printCheck(w io.Writer, r *checkReport, what string) {
 		if r.HorizonFromBase {
 			horizon = fmt.Sprintf("in the first %v: the scenario's fault-free run time", h)
 		}
-		fmt.Fprintf(w, "faults    %d drawn (%s), %d injected", r.FaultsDrawn, horizon, r.FaultsInjected)
+		// Drawn counts schedule entries (a kill with its restart, a random
+		// process, once); injected the faults the runs applied (a restart,
+		// and each of a random process's, apart): not a ratio.
+		fmt.Fprintf(w, "faults    %d entries drawn (%s), %d faults injected (restarts and each random process's counted apart)", r.FaultsDrawn, horizon, r.FaultsInjected)
 		if r.FaultsAfterEnd > 0 {
 			fmt.Fprintf(w, "; %d drawn after their run had ended (never injected)", r.FaultsAfterEnd)
 		}
