@@ -950,7 +950,12 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		if countOK && len(c.Nodes)+grp.Count > MaxNodes {
 			want := fmt.Sprintf("at most %d nodes in the cluster", MaxNodes)
 			if v := go_.get("count"); v != nil {
-				d.expected(v, go_.at("count"), want)
+				// The count alone may be within the bound: say the total.
+				before := fmt.Sprintf("the %d nodes", len(c.Nodes))
+				if len(c.Nodes) == 1 {
+					before = "the node"
+				}
+				d.errAt(v, go_.at("count"), fmt.Sprintf("%s (got %d: %d in all, with %s before)", want, grp.Count, len(c.Nodes)+grp.Count, before))
 			} else { // count left out: the group's one node is too many
 				d.errAt(g, go_.at("count"), fmt.Sprintf("%s (got count 1, the default, after %d nodes)", want, len(c.Nodes)))
 			}

@@ -73,3 +73,11 @@ func TestPositiveSaysPositive(t *testing.T) {
 		assert.Contains(t, err.Error(), tc.want, tc.set)
 	}
 }
+
+// A count over the node limit with the nodes before it said "(got
+// 1000000)" for a limit of 1000000 (QA): the total is what is over.
+func TestNodeLimitSaysTheTotal(t *testing.T) {
+	_, err := ParseWithOverrides("t.yaml", []byte("duration_limit: 5s\ncluster:\n  nodes:\n    - {name: head, cpus: 1}\n    - {name: w, count: 1000000, cpus: 1}\nworkload:\n  - {generator: parallel, params: {tasks: 1}}\n"), nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "(got 1000000: 1000001 in all, with the node before)")
+}
