@@ -63,8 +63,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprint(stderr, `Usage: raysim check FILE [flags]
 
 Property-based fault search: keeps FILE's cluster and workload, draws --runs
-random fault schedules around them (node kills with restarts, partitions and
-heals, link degradation, pauses, random fault processes; partitions and
+random fault schedules around them (node kills with restarts, or for good
+where the node's group has others; partitions and heals, link
+degradation, pauses, random fault processes; partitions and
 degraded links may cut or slow the scheduler and the GCS shards too, unless
 --no-control-plane), runs each in the simulator and checks the invariants:
 every result correct, only errors the retries and restarts allow, all work

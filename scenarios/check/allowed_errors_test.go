@@ -7,6 +7,7 @@ package check
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"raysim/runtime/node"
@@ -135,7 +136,7 @@ func TestAllowedErrorsChecksEveryKind(t *testing.T) {
   - {at: 120ms, restart_node: worker-1}
 `)
 	res := *r.Result
-	lost := "p: ray: object lost (t1.0): its copies died with their nodes"
+	lost := "p: ray: object lost (t1.0): object t1.0 lost: the object was made by Put and every copy is gone (its node died, or it was freed): it has no lineage to rebuild it from"
 	res.Workloads = []runner.WorkloadResult{{Name: "p", Generator: "parallel", Drivers: 1, Finished: 1, Errors: 2, FirstErr: lost,
 		KindErrs: []string{lost, "p: ray: task failed (t2.0): boom"}}}
 	if err := AllowedErrors.Check(&Run{Scenario: r.Scenario, Result: &res, Events: r.Events}); err == nil {
@@ -143,7 +144,67 @@ func TestAllowedErrorsChecksEveryKind(t *testing.T) {
 	}
 	res.Workloads[0].KindErrs = res.Workloads[0].KindErrs[:1]
 	if err := AllowedErrors.Check(&Run{Scenario: r.Scenario, Result: &res, Events: r.Events}); err != nil {
-		t.Errorf("an object lost after a node kill: %v", err)
+		t.Errorf("a Put's object lost after a node kill: %v", err)
+	}
+}
+
+// A lost object with lineage and retries left is rebuilt: an
+// ErrObjectLost after a fault must give one of the runtime's reasons to
+// give an object up (lostReasons), else it is a bug that a fault exposed
+// (the planted no-lineage bug of bench/mutants.txt gives none).
+func TestAllowedErrorsLostNeedsAReason(t *testing.T) {
+	r := faultRun(t, "-1", `
+  - {at: 60ms, kill_node: worker-1}
+  - {at: 120ms, restart_node: worker-1}
+`)
+	for _, tc := range []struct {
+		why string
+		ok  bool
+	}{
+		{"its copies died with their nodes", false},
+		{"mutant: no rebuild", false},
+		{"the object was made by Put and every copy is gone", true},
+		{"its owner, node 2, died before the task finished (Ray's OwnerDiedError)", true},
+		{"not rebuilt: " + node.JobEnded + " (its driver's node 1 left or was declared dead)", true},
+		{"its task is not in the task table", true},
+	} {
+		res := *r.Result
+		lost := "p: ray: object lost (t1.0): object t1.0 lost: " + tc.why
+		res.Workloads = []runner.WorkloadResult{{Name: "p", Generator: "parallel", Drivers: 1, Finished: 1, Errors: 1, FirstErr: lost}}
+		err := AllowedErrors.Check(&Run{Scenario: r.Scenario, Result: &res, Events: r.Events})
+		if tc.ok && err != nil {
+			t.Errorf("%q: %v", tc.why, err)
+		}
+		if !tc.ok && err == nil {
+			t.Errorf("%q passes allowed-errors", tc.why)
+		}
+	}
+}
+
+// An rl simulator (max_restarts 3) dead for good took four deaths, or its
+// owner's or job's end: the planted no-actor-restart bug of
+// bench/mutants.txt kills one at its first.
+func TestAllowedErrorsSimulatorRestarts(t *testing.T) {
+	r := faultRun(t, "-1", `
+  - {at: 60ms, kill_node: worker-1}
+  - {at: 120ms, restart_node: worker-1}
+`)
+	sc := *r.Scenario
+	sc.Workload = slices.Clone(sc.Workload)
+	sc.Workload[0].Generator = "rl"
+	check := func(text string) error {
+		res := *r.Result
+		res.Workloads = []runner.WorkloadResult{{Name: "rl", Generator: "rl", Drivers: 1, Finished: 1, Errors: 1, FirstErr: "rl: ray: actor died (t1.0): " + text}}
+		return AllowedErrors.Check(&Run{Scenario: &sc, Result: &res, Events: r.Events})
+	}
+	if err := check("actor a1 is dead: node 3 died; 0 retries allowed"); err == nil {
+		t.Errorf("a simulator dead for good after one node failure passes allowed-errors")
+	}
+	if err := check("actor a1 is dead: its owner, node 1, died (the actor was not detached)"); err != nil {
+		t.Errorf("a simulator dead with its owner: %v", err)
+	}
+	if err := check("actor a1 is dead: " + node.JobEnded); err != nil {
+		t.Errorf("a simulator dead with its job: %v", err)
 	}
 }
 

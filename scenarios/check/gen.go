@@ -38,9 +38,11 @@ import (
 )
 
 // Fault kinds the generator draws from (a subset of scenarios.FaultKinds).
-// Every kill_node is paired with a restart_node, every partition and link
-// degradation ends (a `for`, or a heal), so once the schedule is over the
-// cluster is whole again and all work must finish (liveness).
+// A kill_node is paired with a restart_node, but for a node whose group's
+// others can run its work (spareNodes), which may die for good; every
+// partition and link degradation ends (a `for`, or a heal), so once the
+// schedule is over the cluster is whole again (less those nodes) and all
+// work must finish (liveness).
 var (
 	// DefaultFaultKinds are drawn unless Gen.FaultKinds says otherwise.
 	DefaultFaultKinds = []string{scenarios.KillNode, scenarios.Partition, scenarios.Heal,
@@ -542,10 +544,37 @@ func nodeNames(s *scenarios.Scenario) []string {
 	return out
 }
 
+// spareNodes maps each node that may die for good to its group's index:
+// a node of a group of two or more, always in the cluster (not joining
+// late, not an autoscaler's), so the others of its group can run what
+// it would have, in a scenario without placement groups (whose bundles
+// may need every node: a group of STRICT_SPREAD would wait for good).
+// One per group dies for good at most (Faults).
+func spareNodes(s *scenarios.Scenario) map[string]int {
+	out := map[string]int{}
+	for _, w := range s.Workload {
+		if w.Group != nil {
+			return out
+		}
+	}
+	for i, g := range s.Cluster.Groups {
+		if g.Count < 2 || g.Start > 0 || g.Autoscale != nil {
+			continue
+		}
+		for k := 0; k < g.Count; k++ {
+			out[fmt.Sprintf("%s-%d", g.Name, k)] = i
+		}
+	}
+	return out
+}
+
 // Faults generates a fault schedule for the scenario's cluster: up to
 // MaxFaults entries of the kinds in FaultKinds, every one starting before
-// Horizon, every kill followed by a restart, every partition and
-// degradation bounded by a `for` or a later heal.
+// Horizon, a kill followed by a restart (after up to 500ms, or a quarter
+// of the time up to 3s: past the node timeout), or, a quarter of the
+// kills of a node whose group has others (spareNodes), none: the node is
+// dead for good, which only the node table's timeout detects; every
+// partition and degradation bounded by a `for` or a later heal.
 func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 	g = g.withDefaults()
 	names := nodeNames(s)
@@ -555,6 +584,7 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 		ends = append(slices.Clone(names), s.ControlEndpoints()...)
 	}
 	replicas := s.Cluster.GCS.Replicas * s.Cluster.GCS.Shards
+	spare := spareNodes(s)
 	var kinds []string
 	for _, k := range g.FaultKinds {
 		switch {
@@ -575,13 +605,30 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 		n := rapid.IntRange(0, g.MaxFaults).Draw(t, "faults")
 		healAfter := time.Duration(0)
 		killedReplica, killedPerShard := map[int]bool{}, map[int]int{}
+		// gone: nodes killed for good; lost: their groups (one each).
+		gone, lost := map[string]bool{}, map[int]bool{}
 		for i := 0; i < n; i++ {
 			at := ms(t, "at", 0, horizon-1)
 			switch kind := rapid.SampledFrom(kinds).Draw(t, "kind"); kind {
 			case scenarios.KillNode:
-				node := rapid.SampledFrom(killable).Draw(t, "node")
-				out = append(out, scenarios.Fault{At: at, Kind: kind, Node: node},
-					scenarios.Fault{At: at + ms(t, "down", 1, 500), Kind: scenarios.RestartNode, Node: node})
+				alive := slices.DeleteFunc(slices.Clone(killable), func(n string) bool { return gone[n] })
+				if len(alive) == 0 {
+					continue
+				}
+				node := rapid.SampledFrom(alive).Draw(t, "node")
+				out = append(out, scenarios.Fault{At: at, Kind: kind, Node: node})
+				if g, ok := spare[node]; ok && !lost[g] && rapid.IntRange(0, 3).Draw(t, "permanent") == 0 {
+					// Dead for good, as a machine that never comes back:
+					// its group's others run its work (only the node
+					// table's timeout declares it dead).
+					gone[node], lost[g] = true, true
+					continue
+				}
+				down := ms(t, "down", 1, 500)
+				if rapid.IntRange(0, 3).Draw(t, "long") == 0 {
+					down = ms(t, "down_long", 500, 3000) // past the node timeout: declared dead first
+				}
+				out = append(out, scenarios.Fault{At: at + down, Kind: scenarios.RestartNode, Node: node})
 			case scenarios.Partition:
 				perm := rapid.Permutation(ends).Draw(t, "perm")
 				cut := rapid.IntRange(1, len(perm)-1).Draw(t, "cut")

@@ -238,13 +238,22 @@ func notAllowed(r *Run, e string, failures, retries int, gen string, retryErrs b
 			why = fmt.Sprintf("only %d node failures, max_retries %d", failures, retries)
 		}
 	case ray.ErrActorDied:
-		if r.Events.ActorDeaths == 0 && failures == 0 {
+		switch {
+		case r.Events.ActorDeaths == 0 && failures == 0:
 			why = "no actor was declared dead and no node failed"
+		case gen == "rl" && !actorGoneForAReason(e) && failures+r.Events.ActorKills <= workload.SimulatorRestarts:
+			// Each death of a simulator is a node failure or a kill_actor
+			// fault's: one dead for good by its deaths took more than its
+			// restarts.
+			why = fmt.Sprintf("an rl simulator (max_restarts %d) dead for good after only %d node failures and %d actor kills",
+				workload.SimulatorRestarts, failures, r.Events.ActorKills)
 		}
 	case ray.ErrObjectLost, ray.ErrTimeout:
 		switch {
 		case r.Events.Faults == 0:
 			why = "no fault happened"
+		case kind == ray.ErrObjectLost && !lostForAReason(e):
+			why = "an object lost for none of the reasons the runtime has to give one up (a Put's copies gone, its task's retries spent, its owner's or its job's end, its task not in the task table, a generator's re-run short of items): a lost object with lineage is rebuilt"
 		case kind == ray.ErrObjectLost && strings.Contains(e, node.RetriesSpent) && !actorTask(gen) && retries < 0:
 			why = "a rebuild refused for spent retries, but max_retries -1 never runs out"
 		case kind == ray.ErrObjectLost && strings.Contains(e, node.RetriesSpent) && !actorTask(gen) && failures <= retries &&
@@ -268,6 +277,41 @@ func notAllowed(r *Run, e string, failures, retries int, gen string, retryErrs b
 		why = "not a typed error that faults may cause"
 	}
 	return why
+}
+
+// lostReasons are the texts of the reasons the runtime gives an object up
+// for (runtime/node's loseObject callers, ray.ErrStreamReplayInconsistent):
+// any other ErrObjectLost is one lineage reconstruction should have
+// prevented.
+var lostReasons = []string{
+	"made by Put",           // a Put has no lineage
+	node.RetriesSpent,       // its task's retries and rebuilds are spent (counted apart)
+	"OwnerDied",             // its owner died before its task finished
+	node.JobEnded,           // its job ended: not rebuilt
+	"not in the task table", // the task table lost it (a GCS fault)
+	"yielded fewer items",   // a generator's re-run was short
+}
+
+// actorGoneReasons are the texts of the reasons an actor ends for good
+// other than by its deaths, whatever its max_restarts: its owner's death,
+// its job's end, a ray.Kill (the program's), placement it can never get.
+var actorGoneReasons = []string{
+	"died (the actor was not detached)", // transport.OwnerDiedCause
+	node.JobEnded,
+	transport.DetailRayKill,
+	"can never be placed",
+}
+
+// actorGoneForAReason reports whether an ErrActorDied's text e gives one
+// of actorGoneReasons.
+func actorGoneForAReason(e string) bool {
+	return slices.ContainsFunc(actorGoneReasons, func(r string) bool { return strings.Contains(e, r) })
+}
+
+// lostForAReason reports whether an ErrObjectLost's text e gives one of the
+// reasons the runtime has to give an object up (lostReasons).
+func lostForAReason(e string) bool {
+	return slices.ContainsFunc(lostReasons, func(r string) bool { return strings.Contains(e, r) })
 }
 
 // hasTaskErrors reports whether s injects application errors (a

@@ -293,6 +293,11 @@ func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error
 	return nil
 }
 
+// SimulatorRestarts is the max_restarts of rl's simulator actors: one
+// dies for good only after this many deaths and one more (the fault
+// search's allowed-errors counts them).
+const SimulatorRestarts = 3
+
 func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 	actors := make([]ray.ActorHandle[simulator], p.Actors)
 	for a := range actors {
@@ -300,7 +305,7 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 		// restarted and its calls retried, as an RL user of Ray would set
 		// max_restarts and max_task_retries. Its state (the rollouts it has
 		// run) can be checkpointed, and rebuilt by replay (figure 11b).
-		opts := []ray.Option{ray.Name("simulator"), ray.MaxRestarts(3), ray.Spread(), ray.CheckpointEvery(p.CheckpointEvery)}
+		opts := []ray.Option{ray.Name("simulator"), ray.MaxRestarts(SimulatorRestarts), ray.Spread(), ray.CheckpointEvery(p.CheckpointEvery)}
 		if p.Replay {
 			opts = append(opts, ray.ReplayMethods())
 		}
