@@ -65,11 +65,22 @@ type Caller struct {
 	// CaptureChildTasks. Set before user code runs, then only read.
 	capture transport.GroupID
 	// job is the job of the tasks and actors this caller submits
-	// (TaskSpec.JobNode): its driver's node for a driver, its task's job
+	// (TaskSpec.Job): its own for a driver (NewJobDriver), its task's job
 	// for a task, its actor's for an actor's code (none, 0, for a
-	// detached actor's). Set on the loop as the caller is made (jobFor),
-	// then only read.
-	job transport.NodeID
+	// detached actor's). Set as the caller is made (jobFor), then only
+	// read.
+	job transport.JobID
+	// ownActors and ownGroups are the actors (not detached) and placement
+	// groups (not detached) a driver created, which its job's end ends
+	// wherever they are (EndJob); guarded by sub.
+	ownActors []ownActor
+	ownGroups []transport.GroupID
+}
+
+// ownActor is an actor a driver created (Caller.ownActors).
+type ownActor struct {
+	id   transport.ActorID
+	name string
 }
 
 // captureOf is the group a task's (or actor's creation's) spec makes its
@@ -97,36 +108,52 @@ func (r *Raylet) newCaller(id transport.TaskID, t *task) *Caller {
 
 // jobFor is the job of what the code of t submits (Caller.job): a normal
 // task's own job, its actor's for a method call (actorJob), this node's
-// for a driver (t nil; an actor's constructor sets its own).
-func (r *Raylet) jobFor(t *task) transport.NodeID {
+// first driver's for a driver (t nil: NewJobDriver sets another; an
+// actor's constructor sets its own).
+func (r *Raylet) jobFor(t *task) transport.JobID {
 	switch {
 	case t == nil:
-		return r.self
+		return transport.JobOf(r.self, 0)
 	case t.actor != nil:
 		return actorJob(t.actor.creation.spec)
 	default:
-		return t.spec.JobNode()
+		return t.spec.Job()
 	}
 }
 
 // actorJob is the job of what an actor's code submits: its creation's,
 // or none (0) for a detached actor, which outlives its creator's job, as
 // what it submits must.
-func actorJob(creation *transport.TaskSpec) transport.NodeID {
+func actorJob(creation *transport.TaskSpec) transport.JobID {
 	if creation.A().Detached {
 		return 0
 	}
-	return creation.JobNode()
+	return creation.Job()
 }
 
 // NewDriver returns the caller of a driver program running on this node, with
-// root task ID id. It may be used from any goroutine on TCP, and from a
+// root task ID id, in the node's first driver's job (transport.JobOf(node,
+// 0)), which ends with the node (a live cluster's session: its raylet is
+// the driver's). It may be used from any goroutine on TCP, and from a
 // coroutine started by Env.Go in netsim.
 func (r *Raylet) NewDriver(id transport.TaskID) *Caller {
+	return r.NewJobDriver(id, 0)
+}
+
+// NewJobDriver is NewDriver for the driver numbered n among those started
+// on this node (counted across its incarnations by whoever starts them):
+// its job is transport.JobOf(node, n), and EndJob ends it as the driver
+// returns, leaving the node's other drivers' jobs be.
+func (r *Raylet) NewJobDriver(id transport.TaskID, n uint32) *Caller {
 	c := r.newCaller(id, nil)
 	c.driver = true
+	c.job = transport.JobOf(r.self, n)
 	return c
 }
+
+// Job is the job of what the caller submits (0: none, a detached actor's
+// code).
+func (c *Caller) Job() transport.JobID { return c.job }
 
 // Context carries the caller; runtime/ray finds it with CallerFrom.
 func (c *Caller) Context() context.Context { return c }
@@ -249,9 +276,12 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 	// The job travels only when it is not the owner's (TaskSpec.JobNode):
 	// a driver's submissions are as long on the wire as before jobs were.
 	job := c.job
-	otherJob := job != c.r.self
+	otherJob := job != transport.JobOf(c.r.self, 0)
 	if spec.IsCreation() {
 		spec.Actor = spec.ID
+		if c.driver && !spec.A().Detached {
+			c.ownActors = append(c.ownActors, ownActor{spec.ID, spec.A().Name})
+		}
 	} else if spec.Actor != 0 {
 		if c.seqs == nil {
 			c.seqs = make(map[transport.ActorID]uint64)

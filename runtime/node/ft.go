@@ -641,7 +641,7 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		// Its job is over: its results are not made again. The claim is
 		// given up, so other readers read the loss too.
 		r.reportRerun(&spec, true)
-		r.loseTask(m.Task, "not rebuilt: "+r.jobEndedMsg(spec.JobNode()))
+		r.loseTask(m.Task, "not rebuilt: "+r.jobEndedMsg(spec.Job()))
 		return
 	case spec.Actor != 0 && !spec.IsCreation():
 		// As Ray does for a restartable actor's method with retries left,

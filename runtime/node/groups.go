@@ -282,6 +282,9 @@ func (c *Caller) CreateGroup(name string, strategy uint8, detached bool, bundles
 	c.sub.Lock()
 	id := transport.GroupID(transport.ChildTaskID(c.task, c.children))
 	c.children++
+	if c.driver && !detached {
+		c.ownGroups = append(c.ownGroups, id)
+	}
 	c.sub.Unlock()
 	m := &transport.GroupCreate{Group: id, Name: name, Strategy: strategy, ByDriver: c.driver, Detached: detached, Bundles: bundles}
 	c.r.env.Await(func(wake func()) {

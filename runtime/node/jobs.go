@@ -9,21 +9,23 @@ import (
 
 // A job is a driver's work, as Ray's JobID: every task and actor its
 // driver submits, and, transitively, those they submit
-// (transport.TaskSpec.JobNode names the driver's node). It ends with the
-// driver's node incarnation: the driver's clean exit on a live cluster
-// (its raylet's goodbye, transport.NodeLeaving) or its node's death as
-// the node table declares it, a node timeout later unless the node rejoins
-// (jobNews). Each raylet hears of that death (NodeDead) and then ends
-// what it holds of the job (endJob) and refuses its tasks placed later,
-// as Ray's raylets
-// kill a finished job's workers: its queued and running tasks are
-// cancelled, freeing their resources, and its actors die unless
-// detached. Its actors the driver created itself are buried by the actor
-// table, which knows them by owner (gcs ownerDied); those a task created
-// are ended by their hosts here. What the job's tasks submit after they
-// are cancelled is cancelled too (Caller.Submit of a cancelled task), the
-// owners of its tasks do not retry them (retry), and a lost result of one
-// is not rebuilt (onTaskInfo).
+// (transport.TaskSpec.Job names the driver: its node and its number
+// there). It ends when the driver returns (EndJob: its node tells every
+// raylet and the scheduler, transport.JobEnd, as Ray's GCS marks a job
+// finished when its driver exits), or with the driver's node incarnation:
+// its goodbye (transport.NodeLeaving) or its death as the node table
+// declares it, a node timeout later unless the node rejoins (jobNews),
+// which ends every job of the node's drivers. Each raylet then ends what
+// it holds of the job (endJob, endDriverJob) and refuses its tasks placed
+// later, as Ray's raylets kill a finished job's workers: its queued and
+// running tasks are cancelled, freeing their resources, and its actors
+// die unless detached. At a node's death the actor table buries the
+// actors the node's drivers created (gcs ownerDied, by owner); at a
+// driver's return its node tells the table of the driver's own (EndJob),
+// and the hosts end those of the job they hold. What the job's tasks
+// submit after they are cancelled is cancelled too (Caller.Submit of a
+// cancelled task), the owners of its tasks do not retry them (retry), and
+// a lost result of one is not rebuilt (onTaskInfo).
 
 // whyJobEnded is killActor's why for an actor whose job ended: final, as
 // a ray.Kill.
@@ -34,26 +36,36 @@ const whyJobEnded = "job ended"
 // end, which a partition can bring on a driver that runs on, by it.
 const JobEnded = "its job ended"
 
-// jobEndedMsg says why a task or actor of the job whose driver ran on node
-// was ended.
-func (r *Raylet) jobEndedMsg(node transport.NodeID) string {
-	return fmt.Sprintf("%s (its driver's %s left or was declared dead)", JobEnded, r.nodeText(node))
+// jobEndedMsg says why a task or actor of job was ended: its driver
+// returned, or its driver's node left or was declared dead.
+func (r *Raylet) jobEndedMsg(job transport.JobID) string {
+	if _, done := r.jobsDone[job]; done {
+		return fmt.Sprintf("%s (its driver on %s returned)", JobEnded, r.nodeText(job.Node()))
+	}
+	return fmt.Sprintf("%s (its driver's %s left or was declared dead)", JobEnded, r.nodeText(job.Node()))
 }
 
 // jobEnded reports whether spec's job is known here to have ended: its
-// driver's node said goodbye, or was declared dead and not heard of again
-// for the grace (jobNews), and no newer incarnation of it registered
-// since. A spec names its job's node, not the incarnation: a
-// driver node fenced (declared dead while alive) lost its job with that
-// incarnation, as its placement groups and actors; once it rejoins, its
-// job is alive again for what its driver submits next. This node's own
-// job never ends here.
+// driver returned (jobsDone: for good), or its driver's node said
+// goodbye, or was declared dead and not heard of again for the grace
+// (jobNews), and no newer incarnation of it registered since. A spec
+// names its job's node, not the incarnation: a driver node fenced
+// (declared dead while alive) lost its jobs with that incarnation, as its
+// placement groups and actors; once it rejoins, the jobs of its drivers
+// still running are alive again for what they submit next. This node's
+// own drivers' jobs end here only as they return.
 func (r *Raylet) jobEnded(spec *transport.TaskSpec) bool {
-	j := spec.JobNode()
-	if j == 0 || j == r.self || r.jobsEnded == nil {
+	j := spec.Job()
+	if j == 0 {
 		return false
 	}
-	_, ended := r.jobsEnded[j]
+	if _, done := r.jobsDone[j]; done {
+		return true
+	}
+	if j.Node() == r.self || r.jobsEnded == nil {
+		return false
+	}
+	_, ended := r.jobsEnded[j.Node()]
 	return ended
 }
 
@@ -103,31 +115,54 @@ func (r *Raylet) jobNews(m *transport.NodeDead) {
 	}
 }
 
-// endJob ends what this raylet holds of the job whose driver ran on node,
-// an incarnation of which was declared dead (jobNews): its normal
-// tasks queued, waiting for their inputs or running here are cancelled
-// (running ones interrupted at their block, with the tasks they
-// submitted, as a cancel does), a queued creation of its actor that is not
-// detached fails, and its actors hosted here that a task created (not the
-// driver: the actor table buries those with their owner) are killed for
-// good. Tasks in flight to this node when the news came are not caught.
+// endJob ends what this raylet holds of the jobs of the drivers that ran
+// on node, an incarnation of which was declared dead (jobNews): every
+// job whose spec names that node (endJobWhere). The actors the node's
+// drivers created themselves are not this node's to end: the actor table
+// buries them with their owner.
 func (r *Raylet) endJob(node transport.NodeID) {
 	if r.jobsEnded == nil {
 		r.jobsEnded = make(map[transport.NodeID]struct{})
 	}
 	r.jobsEnded[node] = struct{}{}
-	r.drainSubmits() // a submission not yet drained is in no table
-	of := func(spec *transport.TaskSpec) bool {
+	r.endJobWhere(func(spec *transport.TaskSpec) bool {
 		if spec.JobNode() != node {
 			return false
 		}
-		if spec.Actor == 0 {
-			return true
-		}
 		// The actor table buries the driver's own actors (it knows their
 		// owner): only a task's are this node's to end.
-		return spec.IsCreation() && !spec.A().Detached && spec.Owner != node
+		return spec.Actor == 0 || spec.IsCreation() && !spec.A().Detached && spec.Owner != node
+	}, "job of "+r.nodeText(node))
+}
+
+// endDriverJob ends what this raylet holds of job, whose driver returned
+// (JobEnd, or EndJob on its own node): for good, whatever its node's fate
+// (jobsDone). Its actors here end whoever created them, the driver too:
+// its owner lives on.
+func (r *Raylet) endDriverJob(job transport.JobID) {
+	if _, done := r.jobsDone[job]; done {
+		return
 	}
+	if r.jobsDone == nil {
+		r.jobsDone = make(map[transport.JobID]struct{})
+	}
+	r.jobsDone[job] = struct{}{}
+	r.endJobWhere(func(spec *transport.TaskSpec) bool {
+		return spec.Job() == job && (spec.Actor == 0 || spec.IsCreation() && !spec.A().Detached)
+	}, fmt.Sprintf("job of %s's driver %d", r.nodeText(job.Node()), job.Driver()))
+}
+
+// endJobWhere ends what this raylet holds of an ended job, the specs of
+// which of matches (its normal tasks, and the creations of the actors of
+// it to end here): its normal tasks queued, waiting for their inputs or
+// running here are cancelled (running ones interrupted at their block,
+// with the tasks they submitted, as a cancel does), a queued creation of
+// its actor fails, and its actors hosted here are killed for good. Tasks
+// in flight to this node when the news came are not caught here (they
+// are refused as they arrive: jobEnded). what names the job in the
+// warning event.
+func (r *Raylet) endJobWhere(of func(spec *transport.TaskSpec) bool, what string) {
+	r.drainSubmits() // a submission not yet drained is in no table
 	var ids []transport.TaskID
 	for id, t := range r.tasks.All() {
 		if of(t.spec) {
@@ -141,8 +176,8 @@ func (r *Raylet) endJob(node transport.NodeID) {
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	why := r.jobEndedMsg(node)
 	for _, id := range ids {
+		why := r.jobEndedMsg(r.jobOfTask(id))
 		r.cancelForJob(id, why)
 	}
 	var actors []transport.ActorID
@@ -153,12 +188,82 @@ func (r *Raylet) endJob(node transport.NodeID) {
 	}
 	slices.Sort(actors)
 	for _, id := range actors {
-		r.killActorSaying(id, whyJobEnded, why)
+		a := r.actors[id]
+		if a == nil {
+			continue
+		}
+		r.killActorSaying(id, whyJobEnded, r.jobEndedMsg(a.creation.spec.Job()))
 	}
 	r.dispatch() // their resources are free
 	if len(ids) > 0 || len(actors) > 0 {
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self,
-			Detail: fmt.Sprintf("job of %s ended: %d tasks cancelled, %d actors killed here", r.nodeText(node), len(ids), len(actors))})
+			Detail: fmt.Sprintf("%s ended: %d tasks cancelled, %d actors killed here", what, len(ids), len(actors))})
+	}
+}
+
+// jobOfTask is the job of a task held here (queued or owned; 0 if
+// neither).
+func (r *Raylet) jobOfTask(id transport.TaskID) transport.JobID {
+	if t, ok := r.tasks.Get(id); ok {
+		return t.spec.Job()
+	}
+	if o := r.owned[id]; o != nil {
+		return o.spec.Job()
+	}
+	return 0
+}
+
+// EndJob ends the job of a driver that returned (NewJobDriver), as Ray
+// ends a job when its driver exits: this raylet ends what it holds of it
+// and tells every other raylet and the global scheduler (JobEnd), which
+// do the same; the actors the driver created that are not detached are
+// told dead to the actor table, wherever they are (pending, alive,
+// restarting: a host still running one is told to end it), and its
+// placement groups that are not detached are removed. Call it from the
+// driver's own goroutine or coroutine once the driver has returned, not
+// on a driver whose node crashed (its death ends the job). A driver made
+// by NewDriver (a live cluster's session) is ended by its node's
+// goodbye instead; calling EndJob on it ends the job of the node's first
+// driver all the same.
+func (c *Caller) EndJob() {
+	if !c.driver {
+		return
+	}
+	c.sub.Lock()
+	actors, groups := c.ownActors, c.ownGroups
+	c.ownActors, c.ownGroups = nil, nil
+	c.sub.Unlock()
+	c.r.env.Post(func() { c.r.driverReturned(c.job, actors, groups) })
+}
+
+// driverReturned ends job, whose driver returned (EndJob), here and
+// across the cluster.
+func (r *Raylet) driverReturned(job transport.JobID, actors []ownActor, groups []transport.GroupID) {
+	if _, done := r.jobsDone[job]; done {
+		return
+	}
+	r.drainSubmits()
+	r.endDriverJob(job)
+	for _, n := range r.cfg.Layout.Raylets {
+		if n != r.self {
+			r.send(n, &transport.JobEnd{Job: job})
+		}
+	}
+	r.send(r.cfg.Layout.Scheduler, &transport.JobEnd{Job: job})
+	cause := transport.CutCause(r.jobEndedMsg(job))
+	for _, a := range actors {
+		// Killed here if it lived here (endDriverJob); the table is told
+		// in any case, as for a ray.Kill by its owner: it may be pending,
+		// restarting, or up on a host the JobEnd has not reached.
+		r.sendActorUpdate(&transport.GcsActorUpdate{Actor: a.id, State: transport.ActorDead, Name: a.name, Cause: cause})
+	}
+	for _, id := range groups {
+		og := r.groups[id]
+		if og == nil || og.removing || og.state == transport.GroupRemoved || og.state == transport.GroupRejected {
+			continue
+		}
+		og.removing = true
+		r.send(r.cfg.Layout.Scheduler, &transport.GroupRemove{Group: id})
 	}
 }
 
@@ -204,7 +309,7 @@ func (r *Raylet) cancelForJob(id transport.TaskID, why string) {
 // job's end says so.
 func (r *Raylet) cancelledMsg(spec *transport.TaskSpec) string {
 	if r.jobEnded(spec) {
-		return "task cancelled: " + r.jobEndedMsg(spec.JobNode())
+		return "task cancelled: " + r.jobEndedMsg(spec.Job())
 	}
 	return "task cancelled"
 }

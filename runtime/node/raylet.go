@@ -252,8 +252,11 @@ type Raylet struct {
 	// not registered a newer incarnation since (see jobEnded); jobsEnding
 	// those declared dead by silence whose jobs end after a grace unless
 	// they rejoin (jobNews), by the incarnation declared. nil until one.
-	jobsEnded      map[transport.NodeID]struct{}
-	jobsEnding     map[transport.NodeID]uint64
+	jobsEnded  map[transport.NodeID]struct{}
+	jobsEnding map[transport.NodeID]uint64
+	// jobsDone are the jobs whose drivers returned (JobEnd, EndJob): ended
+	// for good, whatever their node's fate. nil until one.
+	jobsDone       map[transport.JobID]struct{}
 	restarts       map[transport.ActorID]*transport.TaskPlaced // see watchRestart
 	reconstructing map[transport.TaskID]bool
 	// ownerless: tasks being rebuilt here because their owner died before
@@ -618,6 +621,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.NodeDead:
 		if r.cfg.Layout.IsGCS(from) { // the node table's verdict, published by the GCS
 			r.onNodeDead(m)
+		}
+	case *transport.JobEnd:
+		if from == m.Job.Node() && m.Job != 0 { // only a job's own node ends it
+			r.endDriverJob(m.Job)
 		}
 	case *transport.ObjectLost:
 		if r.cfg.Layout.IsGCS(from) { // the object table's verdict

@@ -360,8 +360,12 @@ type Sim struct {
 	// once added.
 	standby map[int]func()
 	// driversOn[i] counts the drivers running on node i (Go, Run), which
-	// Terminate refuses to end.
+	// Terminate refuses to end; startedOn[i] the jobs of their own (Go,
+	// not GoThread) ever started there, across the node's incarnations: a
+	// driver's number on its node, in its job's ID (transport.JobOf; 0 is
+	// the node's own job, its threads').
 	driversOn map[int]int
+	startedOn map[int]uint32
 }
 
 // NewSim builds a simulated cluster (nothing runs until Run).
@@ -584,8 +588,32 @@ func (c *Sim) Replica(j, i int) *gcs.Replica {
 }
 
 // Go starts a driver program on node i at the current virtual time. Its
-// error, if any, is returned by Run.
+// error, if any, is returned by Run. The driver is a job of its own, as a
+// Ray driver script is: when it returns, its job ends (node.Caller.EndJob)
+// — its tasks still queued or running are cancelled, its actors that are
+// not detached are killed and its placement groups that are not detached
+// removed, wherever they are — and the other drivers' jobs, on the same
+// node too, go on. A driver whose node crashes under it ends with the
+// node (its job ends when the node table declares the node dead).
 func (c *Sim) Go(i int, driver func(ctx context.Context) error) error {
+	return c.start(i, driver, true)
+}
+
+// GoThread starts driver on node i as a thread of the node's standing
+// driver program rather than a program of its own: it runs in the node's
+// job (transport.JobOf(node, 0)), which all the node's threads share and
+// which ends only with the node, not when a thread returns. The scenario
+// runner's workloads are such threads (one driver program per node, a
+// thread per workload driver, as a Ray script that starts threads), so a
+// workload that finishes first leaves the others' work be. Otherwise as
+// Go.
+func (c *Sim) GoThread(i int, driver func(ctx context.Context) error) error {
+	return c.start(i, driver, false)
+}
+
+// start starts a driver on node i (Go, GoThread): a job of its own that
+// ends as it returns if own, else a thread of the node's job.
+func (c *Sim) start(i int, driver func(ctx context.Context) error, own bool) error {
 	if c.closed {
 		return ErrClosed
 	}
@@ -601,9 +629,22 @@ func (c *Sim) Go(i int, driver func(ctx context.Context) error) error {
 	}
 	c.driversOn[i]++
 	caller := r.NewDriver(id)
+	if own {
+		if c.startedOn == nil {
+			c.startedOn = map[int]uint32{}
+		}
+		c.startedOn[i]++ // from 1: 0 is the node's own job (GoThread)
+		caller = r.NewJobDriver(id, c.startedOn[i])
+	}
 	c.net.Env(RayletID(i)).Go(func() {
 		defer func() { c.running--; c.driversOn[i]--; caller.End() }()
-		if err := driver(caller.Context()); err != nil {
+		err := driver(caller.Context())
+		if own {
+			// A normal return (a crash of the node unwinds the coroutine
+			// past this, and its death ends the job).
+			caller.EndJob()
+		}
+		if err != nil {
 			c.errs = append(c.errs, err)
 		}
 	})

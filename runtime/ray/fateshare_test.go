@@ -139,7 +139,7 @@ func TestActorDiesWithRejoinedOwner(t *testing.T) {
 	defer c.Close()
 	x1, x2 := ray.RayletID(1), ray.RayletID(2)
 	var before, after error
-	var v int
+	var v, hosted int
 	require.NoError(t, c.Go(1, func(ctx context.Context) error {
 		h := s.counter.Options(ray.NodeAffinity(x2, false), ray.MaxRestarts(-1)).New(ctx, 3)
 		if _, err := ray.Get(ctx, s.get.Remote(ctx, h)); err != nil {
@@ -159,6 +159,7 @@ func TestActorDiesWithRejoinedOwner(t *testing.T) {
 			return err
 		}
 		v, after = ray.GetTimeout(ctx, s.get.Remote(ctx, again), 10*time.Second)
+		hosted = len(c.Raylet(2).HostedActors())
 		return nil
 	}))
 	require.NoError(t, c.Run(func(ctx context.Context) error { return ray.Compute(ctx, 10*time.Second) }))
@@ -166,7 +167,8 @@ func TestActorDiesWithRejoinedOwner(t *testing.T) {
 	assert.Contains(t, before.Error(), fmt.Sprintf("its owner, node %d, died", x1))
 	require.NoError(t, after, "an actor the rejoined incarnation created")
 	assert.Equal(t, 4, v)
-	assert.Len(t, c.Raylet(2).HostedActors(), 1, "the dead owner's actor was ended on its host")
+	assert.Equal(t, 1, hosted, "the dead owner's actor was ended on its host")
+	assert.Empty(t, c.Raylet(2).HostedActors(), "the second actor ended with its driver's job")
 }
 
 // TestOwnerDiesWhileRestartHeld: an actor's node dies and its restart is

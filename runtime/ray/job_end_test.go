@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"raysim/netsim"
@@ -48,6 +49,97 @@ func jobRegistry() (reg *ray.Registry, long, spawn *ray.Func[int], counter *ray.
 }
 
 type jobCounter struct{ n int }
+
+func init() { semanticCases = append(semanticCases, driverJobCases...) }
+
+// eventually polls cond every 100ms (of virtual time in netsim, of the
+// wall clock on TCP), at most 100 times, and fails the test saying what
+// if it never holds.
+func eventually(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for range 100 {
+		if cond() {
+			return
+		}
+		require.NoError(t, ray.Compute(ctx, 100*time.Millisecond))
+	}
+	require.Fail(t, what)
+}
+
+// driverJobCases: a driver's return ends its job (Sim.Go, TCP.Go), as a
+// Ray driver script's exit does, and leaves another driver's job on the
+// same node be.
+var driverJobCases = []semanticCase{
+	{"a driver's return ends its job", func(t *testing.T, ctx context.Context, s *suite) {
+		if s.drive == nil {
+			t.Skip("the runner starts no second driver")
+		}
+		// This driver's own work, on the same node as the other driver:
+		// the other's end leaves it be.
+		mine := s.counter.Options(ray.ActorName("job-mine")).New(ctx, 10)
+		_, err := ray.Get(ctx, s.incr.Remote(ctx, mine, 1))
+		require.NoError(t, err)
+		myPG, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}}, ray.Pack, ray.GroupName("job-mine"))
+		require.NoError(t, err)
+		require.NoError(t, myPG.Wait(ctx, 10*time.Second))
+		myLong := s.slow.Remote(ctx, 2000)
+
+		var long ray.Ref[int]
+		var owned, kept ray.ActorHandle[counter]
+		require.NoError(t, s.drive(ctx, 0, func(ctx context.Context) error {
+			// Ten minutes on the only "special" node, left running.
+			long = s.slow.Options(ray.Resource("special", 1)).Remote(ctx, 600_000)
+			owned = s.counter.Options(ray.ActorName("job-owned")).New(ctx, 1)
+			kept = s.counter.Options(ray.ActorName("job-kept"), ray.Detached()).New(ctx, 2)
+			for _, h := range []ray.ActorHandle[counter]{owned, kept} {
+				if _, err := ray.GetTimeout(ctx, s.get.Remote(ctx, h), 10*time.Second); err != nil {
+					return err
+				}
+			}
+			pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}}, ray.Pack, ray.GroupName("job-pg"))
+			if err != nil {
+				return err
+			}
+			return pg.Wait(ctx, 10*time.Second)
+		}))
+
+		// Its task left running is cancelled, saying why, and its
+		// resource is free again.
+		_, err = ray.GetTimeout(ctx, long, 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrCancelled)
+		assert.Contains(t, err.Error(), "its job ended")
+		v, err := ray.GetTimeout(ctx, s.double.Options(ray.Resource("special", 1)).Remote(ctx, 4), 10*time.Second)
+		require.NoError(t, err, "the special resource, freed")
+		assert.Equal(t, 8, v)
+		// Its actor is dead and its name free; its group is removed.
+		eventually(t, ctx, "the ended job's actor is still found", func() bool {
+			_, err := ray.GetActor(ctx, s.counter, "job-owned")
+			return errors.Is(err, ray.ErrActorNotFound)
+		})
+		_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, owned), 10*time.Second)
+		assert.ErrorIs(t, err, ray.ErrActorDied)
+		eventually(t, ctx, "the ended job's placement group is still there", func() bool {
+			_, err := ray.GetPlacementGroup(ctx, "job-pg")
+			return errors.Is(err, ray.ErrPlacementGroupNotFound)
+		})
+		// Its detached actor lives on.
+		v, err = ray.GetTimeout(ctx, s.get.Remote(ctx, kept), 10*time.Second)
+		require.NoError(t, err, "the detached actor")
+		assert.Equal(t, 2, v)
+		require.NoError(t, ray.Kill(ctx, kept))
+
+		// This driver's job goes on: its actor, group and task.
+		v, err = ray.GetTimeout(ctx, s.incr.Remote(ctx, mine, 1), 10*time.Second)
+		require.NoError(t, err, "this driver's actor")
+		assert.Equal(t, 12, v)
+		_, err = ray.GetPlacementGroup(ctx, "job-mine")
+		assert.NoError(t, err, "this driver's group")
+		v, err = ray.GetTimeout(ctx, myLong, 10*time.Second)
+		require.NoError(t, err, "this driver's task")
+		assert.Equal(t, 2000, v)
+		require.NoError(t, ray.RemovePlacementGroup(ctx, myPG))
+	}},
+}
 
 // TestJobEndsWithItsDriverNode: a driver's node crashes mid-run (netsim).
 // Once the node table declares it dead, its job's tasks on the other

@@ -24,6 +24,13 @@ func TestSemanticsTCP(t *testing.T) {
 			require.NoError(t, err)
 			defer func() { require.NoError(t, c.Close()) }()
 			s.crash = func(i int) { require.NoError(t, c.Crash(i)) }
+			s.drive = func(ctx context.Context, i int, f func(ctx context.Context) error) error {
+				ch := make(chan error, 1)
+				if err := c.Go(i, func(ctx context.Context) error { ch <- f(ctx); return nil }); err != nil {
+					return err
+				}
+				return <-ch
+			}
 			require.NoError(t, c.Run(func(ctx context.Context) error {
 				tc.run(t, ctx, s)
 				return nil

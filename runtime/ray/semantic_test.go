@@ -86,6 +86,10 @@ type suite struct {
 	// crash crashes node i of the case's cluster (not the driver's, 0);
 	// nil where the runner cannot (a run of many cases on one cluster).
 	crash func(i int)
+	// drive runs f as a driver of its own (its own job) on node i of the
+	// case's cluster and returns once it has returned, with its error;
+	// nil where the runner cannot.
+	drive func(ctx context.Context, i int, f func(ctx context.Context) error) error
 }
 
 // spinSteps bounds the spin method: a run that never sees its cancel
@@ -726,6 +730,18 @@ func runSimCase(t *testing.T, tc semanticCase, after func(*testing.T, *ray.Sim))
 	require.NoError(t, err)
 	defer c.Close()
 	s.crash = func(i int) { c.Netsim().Crash(netsim.NodeID(ray.RayletID(i))) }
+	s.drive = func(ctx context.Context, i int, f func(ctx context.Context) error) error {
+		done, ferr := false, error(nil)
+		if err := c.Go(i, func(ctx context.Context) error { ferr, done = f(ctx), true; return nil }); err != nil {
+			return err
+		}
+		for !done { // the driver's return and its job's end run on its coroutine, at once
+			if err := ray.Compute(ctx, time.Millisecond); err != nil {
+				return err
+			}
+		}
+		return ferr
+	}
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		tc.run(t, ctx, s)
 		return nil

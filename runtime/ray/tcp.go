@@ -45,7 +45,10 @@ type TCP struct {
 
 	mu      sync.Mutex // guards the fields below
 	drivers uint64
-	errs    []error
+	// startedOn[i] counts the drivers started on node i (a driver's
+	// number on its node, in its job's ID); guarded by mu.
+	startedOn map[int]uint32
+	errs      []error
 
 	drv       sync.WaitGroup // drivers started with Go
 	closeOnce sync.Once
@@ -247,9 +250,11 @@ func (c *TCP) NodeIndex(name string) (int, bool) {
 	return 0, false
 }
 
-// driverContext returns the context of a new driver on node i, with a root
-// task ID derived like Sim's (DriverTaskID(Seed, n), n counting drivers).
-func (c *TCP) driverContext(i int) (context.Context, error) {
+// driverCaller returns a new driver on node i, with a root task ID
+// derived like Sim's (DriverTaskID(Seed, n), n counting drivers): a job
+// of its own if own (numbered among the node's drivers from 1, as Sim's),
+// else a thread of the node's job (GoThread).
+func (c *TCP) driverCaller(i int, own bool) (*node.Caller, error) {
 	if i < 0 || i >= len(c.raylets) {
 		return nil, fmt.Errorf("ray: no node %d (the cluster has %d)", i, len(c.raylets))
 	}
@@ -260,38 +265,66 @@ func (c *TCP) driverContext(i int) (context.Context, error) {
 	}
 	n := c.drivers
 	c.drivers++
+	var k uint32
+	if own {
+		if c.startedOn == nil {
+			c.startedOn = make(map[int]uint32)
+		}
+		c.startedOn[i]++
+		k = c.startedOn[i]
+	}
 	c.mu.Unlock()
-	// NewDriver only builds the caller; every later use of the raylet goes
-	// through Env.Await onto the raylet's loop.
-	return c.raylets[i].NewDriver(transport.DriverTaskID(c.cfg.Seed, n)).Context(), nil
+	// NewJobDriver only builds the caller; every later use of the raylet
+	// goes through Env.Await onto the raylet's loop.
+	return c.raylets[i].NewJobDriver(transport.DriverTaskID(c.cfg.Seed, n), k), nil
 }
 
 // Run runs driver on the calling goroutine, bound to a new driver of node 0,
 // and returns its error. It does not wait for drivers started with Go (see
 // Wait). Several Runs may proceed concurrently, each from its own goroutine.
-// If the cluster is closed while the driver is blocked in a runtime call,
-// that call never returns: the calling goroutine exits (runtime.Goexit)
-// once the hosts have stopped. On a closed cluster Run (and Go) return
-// ErrClosed.
+// Each driver is a job of its own, which ends as it returns (see Sim.Go):
+// what it left running is cancelled, its actors and placement groups that
+// are not detached end. If the cluster is closed while the driver is
+// blocked in a runtime call, that call never returns: the calling
+// goroutine exits (runtime.Goexit) once the hosts have stopped. On a
+// closed cluster Run (and Go) return ErrClosed.
 func (c *TCP) Run(driver func(ctx context.Context) error) error {
-	ctx, err := c.driverContext(0)
+	caller, err := c.driverCaller(0, true)
 	if err != nil {
 		return err
 	}
-	return driver(ctx)
+	err = driver(caller.Context())
+	caller.EndJob()
+	return err
 }
 
-// Go starts driver on node i in its own goroutine. Its error, if any, is
-// returned by Wait.
+// Go starts driver on node i in its own goroutine, as a job of its own
+// (see Run). Its error, if any, is returned by Wait.
 func (c *TCP) Go(i int, driver func(ctx context.Context) error) error {
-	ctx, err := c.driverContext(i)
+	return c.start(i, driver, true)
+}
+
+// GoThread starts driver on node i as a thread of the node's standing
+// driver program, in the node's job, which does not end when it returns
+// (see Sim.GoThread). Its error, if any, is returned by Wait.
+func (c *TCP) GoThread(i int, driver func(ctx context.Context) error) error {
+	return c.start(i, driver, false)
+}
+
+// start starts a driver in its own goroutine (Go, GoThread).
+func (c *TCP) start(i int, driver func(ctx context.Context) error, own bool) error {
+	caller, err := c.driverCaller(i, own)
 	if err != nil {
 		return err
 	}
 	c.drv.Add(1)
 	go func() {
 		defer c.drv.Done()
-		if err := driver(ctx); err != nil {
+		err := driver(caller.Context())
+		if own {
+			caller.EndJob()
+		}
+		if err != nil {
 			c.mu.Lock()
 			c.errs = append(c.errs, err)
 			c.mu.Unlock()

@@ -215,7 +215,11 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		}
 		g.groupsLost(m.Node, m.Incarnation)
 		if m.Left {
-			g.jobEnded(m.Node)
+			g.jobEnded(func(spec *transport.TaskSpec) bool { return spec.JobNode() == m.Node })
+		}
+	case *transport.JobEnd:
+		if from == m.Job.Node() && m.Job != 0 && g.isNode(from) { // a driver returned: its node says so
+			g.jobEnded(func(spec *transport.TaskSpec) bool { return spec.Job() == m.Job })
 		}
 	case *transport.Heartbeat:
 		// Forwarded by the node table, or from the node itself (a raylet
@@ -327,16 +331,17 @@ func (g *Global) clusterView(seq uint64) *transport.ClusterView {
 	return m
 }
 
-// jobEnded hands the tasks held here (infeasible, or early) of the job
-// whose driver ran on node back to their owners as cancelled: the job
-// ended with the driver node's goodbye (transport.TaskSpec.JobNode;
-// node.Raylet.endJob ends what the raylets hold). A driver node declared
-// dead by silence may be cut off and rejoin: its held tasks stay, and a
-// raylet refuses one placed once the job has ended there. An actor's
-// creation stays: the actor table or its creator's raylet ends the actor.
-func (g *Global) jobEnded(node transport.NodeID) {
+// jobEnded hands the tasks held here (infeasible, or early) of an ended
+// job, those of matches, back to their owners as cancelled: the job ended
+// with its driver's return (transport.JobEnd) or the driver node's goodbye
+// (transport.TaskSpec.Job; node.Raylet.endJob ends what the raylets hold).
+// A driver node declared dead by silence may be cut off and rejoin: its
+// held tasks stay, and a raylet refuses one placed once the job has ended
+// there. An actor's creation stays: the actor table or its creator's
+// raylet ends the actor.
+func (g *Global) jobEnded(of func(spec *transport.TaskSpec) bool) {
 	drop := func(s *transport.SpillTask) bool {
-		if s.Spec.JobNode() != node || s.Spec.Actor != 0 {
+		if s.Spec.Actor != 0 || !of(&s.Spec) {
 			return false
 		}
 		g.env.Send(s.Spec.Owner, &transport.PlaceTask{Spec: s.Spec, Reason: ReasonCancelled})

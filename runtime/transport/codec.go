@@ -9,7 +9,11 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 39: Value.Causes is 32 bits wide, and CauseUser
+// version is refused. 40: a job is a driver's, not its node's (JobID:
+// the node and the driver's number there; ActorSpec.Job, a uvarint of up
+// to 64 bits, the same bytes as before for a node's first driver), and a
+// driver's return ends its job (JobEnd, from its node to every raylet and
+// the scheduler). 39: Value.Causes is 32 bits wide, and CauseUser
 // says the names of registered user errors follow an error value's text
 // (runtime/ray's RegisterError). 38: ObjectOrphaned (the owner of an object's task
 // died before the task finished: its readers rebuild it) and GcsAdoptRun
@@ -78,7 +82,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 39
+const ProtocolVersion = 40
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -221,14 +221,15 @@ type ActorSpec struct {
 	// since its last checkpoint (or since creation), in their original
 	// order, to rebuild its state (the Ray paper's actor reconstruction).
 	Replay bool
-	// JobSet says the task's job is Job, not its owner's (see
-	// TaskSpec.JobNode): set on the tasks a task or actor submits from
-	// another node than its job's driver. Job is that driver's node (0:
-	// no job, the submissions of a detached actor, which outlive every
-	// job). On the wire behind a flag in the strategy byte (a uvarint
-	// after it): a spec without it is as long as before it existed.
+	// JobSet says the task's job is Job, not its owner's first driver's
+	// (see TaskSpec.Job): set on the tasks a task or actor submits from
+	// another node than its job's driver, and on every task of a node's
+	// later drivers. Job is that driver's job (0: no job, the submissions
+	// of a detached actor, which outlive every job). On the wire behind a
+	// flag in the strategy byte (a uvarint after it): a spec without it is
+	// as long as before it existed.
 	JobSet      bool
-	Job         NodeID
+	Job         JobID
 	MaxRestarts int32
 	// CheckpointEvery (creation tasks): a checkpointable actor's state is
 	// saved to the GCS after every n-th method (0: never).
@@ -282,18 +283,51 @@ func (s *TaskSpec) Backpressure() uint32 {
 // IsCreation reports whether the spec is an actor's creation task.
 func (s *TaskSpec) IsCreation() bool { return s.Act != nil && s.Act.Creation }
 
-// JobNode is the node whose driver the task's job belongs to, as Ray's
-// JobID: the job ends with that driver node's incarnation (a driver's
-// exit, NodeLeaving, or its node's death), and the raylets then cancel
-// the job's tasks (node.Raylet.endJob). The tasks a driver submits carry
-// no job of their own (it is their owner, the driver's node); those a
-// task or actor submits inherit its job (ActorSpec.JobSet), and a
-// detached actor's have none (0: never ended).
-func (s *TaskSpec) JobNode() NodeID {
+// Job is the task's job, as Ray's JobID: the driver whose work it is.
+// The job ends when that driver returns (JobEnd) or with its node's
+// incarnation (a node's exit, NodeLeaving, or its death), and the
+// raylets then cancel the job's tasks (node.Raylet.endJob). The tasks a
+// node's first driver submits carry no job of their own (it is their
+// owner's, JobOf(Owner, 0)); those a later driver of the node submits,
+// and those a task or actor submits on another node, carry theirs
+// (ActorSpec.JobSet), and a detached actor's have none (0: never ended).
+func (s *TaskSpec) Job() JobID {
 	if s.Act != nil && s.Act.JobSet {
 		return s.Act.Job
 	}
-	return s.Owner
+	return JobOf(s.Owner, 0)
+}
+
+// JobNode is the node whose driver the task's job belongs to (Job's
+// node; 0 for none).
+func (s *TaskSpec) JobNode() NodeID { return s.Job().Node() }
+
+// JobID names a job: a driver, as Ray's JobID. The low 32 bits are the
+// driver's node, the high 32 the driver's number among those started on
+// that node (0 for its first), so a node's first driver's job is the
+// node's ID and travels in as few bytes as a node ID does. 0 is no job
+// (a detached actor's work, never ended). A driver's number is counted
+// by whoever starts drivers on the node (ray.Sim, ray.TCP) across the
+// node's incarnations, so a restarted node's drivers get jobs of their
+// own.
+type JobID uint64
+
+// JobOf is the job of the driver numbered n among those of node.
+func JobOf(node NodeID, n uint32) JobID { return JobID(uint64(n)<<32 | uint64(node)) }
+
+// Node is the job's driver's node.
+func (j JobID) Node() NodeID { return NodeID(uint32(j)) }
+
+// Driver is the job's driver's number on its node (0: its first).
+func (j JobID) Driver() uint32 { return uint32(j >> 32) }
+
+// String says the job in a message: "node 3's driver 2" ("node 3" for
+// a node's first driver).
+func (j JobID) String() string {
+	if j.Driver() == 0 {
+		return fmt.Sprintf("node %d", j.Node())
+	}
+	return fmt.Sprintf("node %d's driver %d", j.Node(), j.Driver())
 }
 
 // SetAct changes the spec's actor fields: f edits a fresh copy, which then
@@ -672,7 +706,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 		}
 	}
 	if b&strategyJob != 0 {
-		a.JobSet, a.Job = true, d.Node()
+		a.JobSet, a.Job = true, JobID(d.Uvarint())
 	}
 	s.Target = d.Node()
 	s.Actor = d.Task()
@@ -833,6 +867,7 @@ const (
 	KindRespillTask
 	KindObjectOrphaned
 	KindGcsAdoptRun
+	KindJobEnd
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -860,6 +895,25 @@ type GcsActorCheckpoint struct {
 type NodeLeaving struct {
 	Node        NodeID
 	Incarnation uint64
+}
+
+// JobEnd says a driver returned, and with it its job ended (Ray's job
+// finishing as its driver exits): its node sends it to every other
+// raylet and to the global scheduler, which end what they hold of the
+// job (its tasks are cancelled, its actors that are not detached are
+// killed, its held tasks handed back) and refuse what of it comes later.
+// Taken only from the job's node. A node's death ends all its drivers'
+// jobs without it (NodeDead).
+type JobEnd struct {
+	Job JobID
+}
+
+func (*JobEnd) Kind() Kind { return KindJobEnd }
+func (m *JobEnd) MarshalWire(e *Encoder) {
+	e.Uvarint(uint64(m.Job))
+}
+func (m *JobEnd) UnmarshalWire(d *Decoder) {
+	m.Job = JobID(d.Uvarint())
 }
 
 // ActorWritten answers an actor's checkpoint or method-log write: the
@@ -2171,6 +2225,7 @@ func init() {
 	register(KindRespillTask, func() Message { return new(RespillTask) })
 	register(KindObjectOrphaned, func() Message { return new(ObjectOrphaned) })
 	register(KindGcsAdoptRun, func() Message { return new(GcsAdoptRun) })
+	register(KindJobEnd, func() Message { return new(JobEnd) })
 }
 
 // StreamWait asks a generator task's owner (TaskSpec.Owner) to answer

@@ -60,7 +60,7 @@ func specFieldByField(e *Encoder, s *TaskSpec) {
 		e.Uvarint(uint64(s.Backpressure()))
 	}
 	if s.A().JobSet {
-		e.Node(s.A().Job)
+		e.Uvarint(uint64(s.A().Job))
 	}
 	e.Node(s.Target)
 	e.Task(s.Actor)
@@ -140,7 +140,7 @@ func TestSpecEncodingUnchanged(t *testing.T) {
 				SeqBase: rapid.Uint64().Draw(t, "seqbase"), Backpressure: rapid.Uint32().Draw(t, "backpressure"),
 				JobSet: rapid.Bool().Draw(t, "jobset")}
 			if s.Act.JobSet {
-				s.Act.Job = NodeID(rapid.Uint32().Draw(t, "job"))
+				s.Act.Job = JobID(rapid.Uint64().Draw(t, "job"))
 			}
 			if rapid.Bool().Draw(t, "concurrency") {
 				c := &ConcurrencySpec{Group: str.Draw(t, "group")}

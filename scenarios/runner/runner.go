@@ -450,7 +450,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	}
 	defer func() { fi.actors = actors }()
 
-	tallies, err := startDrivers(s, funcs, c.Go)
+	tallies, err := startDrivers(s, funcs, c.GoThread)
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,7 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	if n := len(s.Faults) - applied; n > 0 {
 		m.warnings = append(m.warnings, fmt.Sprintf("%d faults not applied: the fault schedule runs in the simulator only, but for task_errors (an in-process --tcp cluster has no fault layer; a live cluster, raysim run --address, applies kills, restarts, partitions, degraded links, heals and task_errors)", n))
 	}
-	tallies, err := startDrivers(s, funcs, c.Go)
+	tallies, err := startDrivers(s, funcs, c.GoThread)
 	if err != nil {
 		return nil, err
 	}
