@@ -604,7 +604,7 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 		var out []scenarios.Fault
 		n := rapid.IntRange(0, g.MaxFaults).Draw(t, "faults")
 		healAfter := time.Duration(0)
-		killedReplica, killedPerShard := map[int]bool{}, map[int]int{}
+		var downs []replicaDown // the replicas' down spells drawn so far
 		// gone: nodes killed for good; lost: their groups (one each).
 		gone, lost := map[string]bool{}, map[int]bool{}
 		for i := 0; i < n; i++ {
@@ -673,18 +673,25 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 				out = append(out, scenarios.Fault{At: at, Kind: kind, ActorIndex: -1,
 					Actor: rapid.SampledFrom([]string{"simulator", "param-shard"}).Draw(t, "actor")})
 			case scenarios.KillGCSReplica:
-				// The failure model: at most replicas-1 members of a shard's
-				// chain die (replicas are not restarted by the schedule).
+				// A replica stays down, or comes back (restart_gcs_replica:
+				// it rejoins its chain at the tail, from a snapshot) up to
+				// 500ms later. The failure model: at most replicas-1
+				// members of a shard's chain down at once, so a kill whose
+				// spell would overlap the shard's others' beyond that, or
+				// the same replica's, is not drawn.
 				r := rapid.IntRange(0, replicas-1).Draw(t, "replica")
-				shard := r / s.Cluster.GCS.Replicas
-				if !killedReplica[r] && killedPerShard[shard] >= s.Cluster.GCS.Replicas-1 {
+				d := replicaDown{replica: r, shard: r / s.Cluster.GCS.Replicas, from: at, until: -1}
+				if rapid.Bool().Draw(t, "replica_back") {
+					d.until = at + ms(t, "replica_down", 1, 500)
+				}
+				if !d.fits(downs, s.Cluster.GCS.Replicas-1) {
 					continue
 				}
-				if !killedReplica[r] {
-					killedReplica[r] = true
-					killedPerShard[shard]++
-				}
+				downs = append(downs, d)
 				out = append(out, scenarios.Fault{At: at, Kind: kind, Replica: r})
+				if d.until >= 0 {
+					out = append(out, scenarios.Fault{At: d.until, Kind: scenarios.RestartGCSReplica, Replica: r})
+				}
 			case scenarios.TaskErrors:
 				te := &scenarios.TaskErrorRate{Rate: float64(rapid.IntRange(1, 50).Draw(t, "task_errors.rate")) / 100}
 				if rapid.Bool().Draw(t, "task_errors.one_node") {
@@ -717,6 +724,38 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 		}
 		return out
 	})
+}
+
+// replicaDown is a GCS replica's down spell in a drawn schedule (Faults):
+// from its kill until its restart (until; -1: for good).
+type replicaDown struct {
+	replica, shard int
+	from, until    time.Duration
+}
+
+// overlaps reports whether two spells share an instant (a restart and a
+// kill at the same time do: the schedule's order of the two is not
+// theirs to count on).
+func (d replicaDown) overlaps(o replicaDown) bool {
+	return (o.until < 0 || d.from <= o.until) && (d.until < 0 || o.from <= d.until)
+}
+
+// fits reports whether d can join downs within the failure model: its
+// replica is not down during it already, and fewer than most of its
+// shard's others' spells overlap it (counted whether or not they overlap
+// each other: a bound, not the exact count).
+func (d replicaDown) fits(downs []replicaDown, most int) bool {
+	n := 0
+	for _, o := range downs {
+		if o.shard != d.shard || !d.overlaps(o) {
+			continue
+		}
+		if o.replica == d.replica {
+			return false
+		}
+		n++
+	}
+	return n < most
 }
 
 // Inapplicable is a fault kind that cannot apply to a scenario, and why.

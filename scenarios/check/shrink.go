@@ -94,7 +94,7 @@ func candidates(s *scenarios.Scenario) []*scenarios.Scenario {
 		out = append(out, c)
 	}
 	for i := range s.Faults {
-		if k := s.Faults[i].Kind; k == scenarios.RestartNode || (k == scenarios.Heal && healsSomething(s.Faults, s.Faults[i])) {
+		if k := s.Faults[i].Kind; k == scenarios.RestartNode || k == scenarios.RestartGCSReplica || (k == scenarios.Heal && healsSomething(s.Faults, s.Faults[i])) {
 			continue // removed with what they end (removeFault)
 		}
 		edit(func(c *scenarios.Scenario) bool { c.Faults = removeFault(c.Faults, i); return true })
@@ -186,18 +186,25 @@ func driverTargets(s *scenarios.Scenario) map[string]bool {
 	return out
 }
 
-// removeFault deletes fault i; a kill takes its node's next restart with
-// it, and a heal no longer needed by an open-ended partition or link
-// degradation goes too.
+// removeFault deletes fault i; a kill takes its node's (or GCS
+// replica's) next restart with it, and a heal no longer needed by an
+// open-ended partition or link degradation goes too.
 func removeFault(fs []scenarios.Fault, i int) []scenarios.Fault {
 	f := fs[i]
 	fs = slices.Delete(slices.Clone(fs), i, i+1)
-	if f.Kind == scenarios.KillNode {
-		for j := i; j < len(fs); j++ {
-			if fs[j].Kind == scenarios.RestartNode && fs[j].Node == f.Node {
-				fs = slices.Delete(fs, j, j+1)
-				break
-			}
+	restartOf := func(g scenarios.Fault) bool {
+		switch f.Kind {
+		case scenarios.KillNode:
+			return g.Kind == scenarios.RestartNode && g.Node == f.Node
+		case scenarios.KillGCSReplica:
+			return g.Kind == scenarios.RestartGCSReplica && g.Replica == f.Replica
+		}
+		return false
+	}
+	for j := i; j < len(fs); j++ {
+		if restartOf(fs[j]) {
+			fs = slices.Delete(fs, j, j+1)
+			break
 		}
 	}
 	all := fs

@@ -1,0 +1,113 @@
+package check
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"raysim/scenarios"
+)
+
+// replicatedBase is a scenario whose GCS has 2 shards of 3 replicas.
+func replicatedBase(t *testing.T) *scenarios.Scenario {
+	t.Helper()
+	s, err := scenarios.Parse("replicated.yaml", []byte(`
+name: replicated
+seed: 1
+cluster:
+  nodes:
+    - {name: head, cpus: 2}
+    - {name: w, count: 2, cpus: 2}
+  gcs: {shards: 2, replicas: 3}
+workload:
+  - name: w
+    generator: tree-reduce
+    params: {leaves: 4, fanin: 2, duration: 1ms}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestFaultsRestartGCSReplicas: around a replicated GCS the search draws
+// restart_gcs_replica (a killed replica rejoining its chain), which it
+// never did: every restart follows a kill of its replica, and at no
+// instant are more than replicas-1 members of a shard's chain down (the
+// failure model), restarts or not.
+func TestFaultsRestartGCSReplicas(t *testing.T) {
+	s := replicatedBase(t)
+	g := Gen{Base: s, FaultKinds: []string{scenarios.KillGCSReplica}, MaxFaults: 6, Horizon: time.Second}
+	restarts := 0
+	rapid.Check(t, func(rt *rapid.T) {
+		fs := g.Faults(s).Draw(rt, "faults")
+		slices.SortStableFunc(fs, func(a, b scenarios.Fault) int { return int(a.At - b.At) })
+		down := map[int]bool{}
+		for _, f := range fs {
+			shard := f.Replica / 3
+			switch f.Kind {
+			case scenarios.KillGCSReplica:
+				if down[f.Replica] {
+					rt.Fatalf("replica %d killed while down: %v", f.Replica, fs)
+				}
+				down[f.Replica] = true
+				n := 0
+				for r := range down {
+					if down[r] && r/3 == shard {
+						n++
+					}
+				}
+				if n > 2 {
+					rt.Fatalf("%d replicas of shard %d down at %v: %v", n, shard, f.At, fs)
+				}
+			case scenarios.RestartGCSReplica:
+				if !down[f.Replica] {
+					rt.Fatalf("replica %d restarted while up: %v", f.Replica, fs)
+				}
+				down[f.Replica] = false
+				restarts++
+			default:
+				rt.Fatalf("drew %s", f.Kind)
+			}
+		}
+	})
+	if restarts == 0 {
+		t.Error("no restart_gcs_replica drawn in 100 schedules")
+	}
+}
+
+// TestShrinkRemovesAReplicaKillWithItsRestart: the shrinker removes a
+// kill_gcs_replica together with its replica's restart (a restart alone
+// is no candidate), as a kill_node with its restart_node.
+func TestShrinkRemovesAReplicaKillWithItsRestart(t *testing.T) {
+	s := replicatedBase(t)
+	s.Faults = []scenarios.Fault{
+		{At: time.Millisecond, Kind: scenarios.KillGCSReplica, Replica: 1},
+		{At: 2 * time.Millisecond, Kind: scenarios.KillGCSReplica, Replica: 4},
+		{At: 3 * time.Millisecond, Kind: scenarios.RestartGCSReplica, Replica: 1},
+		{At: 5 * time.Millisecond, Kind: scenarios.RestartGCSReplica, Replica: 4},
+	}
+	var schedules [][]scenarios.Fault
+	for _, c := range candidates(s) {
+		if len(c.Faults) < len(s.Faults) {
+			schedules = append(schedules, c.Faults)
+		}
+	}
+	want := [][]scenarios.Fault{
+		{s.Faults[1], s.Faults[3]},
+		{s.Faults[0], s.Faults[2]},
+	}
+	if len(schedules) != len(want) {
+		t.Fatalf("candidates with fewer faults: %v, want %v", schedules, want)
+	}
+	for i := range want {
+		if !slices.EqualFunc(schedules[i], want[i], func(a, b scenarios.Fault) bool {
+			return a.Kind == b.Kind && a.Replica == b.Replica && a.At == b.At
+		}) {
+			t.Errorf("candidate %d: %v, want %v", i, schedules[i], want[i])
+		}
+	}
+}
+
