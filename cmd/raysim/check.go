@@ -331,11 +331,13 @@ type checkReport struct {
 	BaseVirtualSeconds float64 `json:"base_virtual_seconds"`
 	HorizonSeconds     float64 `json:"horizon_seconds"`
 	HorizonFromBase    bool    `json:"horizon_from_base"`
-	// The faults drawn (a kill with its restart once, heals not
-	// counted), those of them that start after their run had ended
-	// (never injected), the faults the runs injected (as raysim run's
-	// faults_injected, summed, heals left out), the schedules that
-	// injected none and those of them that drew none.
+	// The faults drawn, those of them that start after their run had
+	// ended (never injected), those of them the runs injected, the
+	// schedules that injected none and those of them that drew none. One
+	// unit (check.SearchStats): a drawn fault is a schedule entry, a kill
+	// with its restart one, a random process one, heals none; injected
+	// counts the drawn faults applied (not raysim run's faults_injected,
+	// which counts each action apart).
 	FaultsDrawn            int            `json:"faults_drawn"`
 	FaultsAfterEnd         int            `json:"faults_after_end"`
 	FaultsInjected         int            `json:"faults_injected"`
@@ -405,10 +407,9 @@ func printCheck(w io.Writer, r *checkReport, what string) {
 		if r.HorizonFromBase {
 			horizon = fmt.Sprintf("in the first %v: the scenario's fault-free run time", h)
 		}
-		// Drawn counts schedule entries (a kill with its restart, a random
-		// process, once); injected the faults the runs applied (a restart,
-		// and each of a random process's, apart): not a ratio.
-		fmt.Fprintf(w, "faults    %d entries drawn (%s), %d faults injected (restarts and each random process's counted apart)", r.FaultsDrawn, horizon, r.FaultsInjected)
+		// One unit (check.SearchStats): the drawn fault, a kill with its
+		// restart once, a random process once.
+		fmt.Fprintf(w, "faults    %d drawn (%s), %d of them injected (counted per drawn fault: a kill with its restart, or a random process, is one)", r.FaultsDrawn, horizon, r.FaultsInjected)
 		if r.FaultsAfterEnd > 0 {
 			fmt.Fprintf(w, "; %d drawn after their run had ended (never injected)", r.FaultsAfterEnd)
 		}

@@ -48,7 +48,8 @@ var (
 	DefaultFaultKinds = []string{scenarios.KillNode, scenarios.Partition, scenarios.Heal,
 		scenarios.DegradeLink, scenarios.PauseNode, scenarios.Random, scenarios.KillActor, scenarios.SkewClock}
 	// AllFaultKinds adds kill_gcs_replica (drawn only when the cluster's GCS
-	// has at least two replicas per shard) and task_errors (injected
+	// has at least two replicas per shard, half the time with its
+	// restart_gcs_replica) and task_errors (injected
 	// application errors: a task failing with one is allowed, so they test
 	// that retry_exceptions and the failures around them never make a
 	// wrong value or a hang).

@@ -8,6 +8,7 @@ import (
 	"pgregory.net/rapid"
 
 	"raysim/scenarios"
+	"raysim/scenarios/runner"
 )
 
 // replicatedBase is a scenario whose GCS has 2 shards of 3 replicas.
@@ -111,3 +112,38 @@ func TestShrinkRemovesAReplicaKillWithItsRestart(t *testing.T) {
 	}
 }
 
+// TestSearchStatsCountInOneUnit: drawn and injected count the same thing,
+// the drawn fault. A kill with its restart is one drawn fault and, both
+// applied, one injected (it counted two: the run's faults_injected); a
+// random process is one drawn fault and, three of its faults applied, one
+// injected (it counted three); a heal is neither; a kill that found its
+// node down is drawn, not injected.
+func TestSearchStatsCountInOneUnit(t *testing.T) {
+	s := replicatedBase(t)
+	s.Faults = []scenarios.Fault{
+		{At: time.Millisecond, Kind: scenarios.KillNode, Node: "w-0"},
+		{At: 2 * time.Millisecond, Kind: scenarios.RestartNode, Node: "w-0"},
+		{At: 3 * time.Millisecond, Kind: scenarios.Random, Random: &scenarios.RandomFaults{Kind: scenarios.RandomPause, From: 3 * time.Millisecond}},
+		{At: 4 * time.Millisecond, Kind: scenarios.Heal},
+		{At: 5 * time.Millisecond, Kind: scenarios.KillGCSReplica, Replica: 1},
+		{At: 6 * time.Millisecond, Kind: scenarios.RestartGCSReplica, Replica: 1},
+		{At: 7 * time.Millisecond, Kind: scenarios.PauseNode, Node: "w-1"},
+	}
+	res := &runner.Result{VirtualSeconds: 1, FaultsInjected: 9, Faults: []runner.FaultOutcome{
+		{Kind: scenarios.KillNode, Injected: true, Entry: 0},
+		{Kind: scenarios.RestartNode, Injected: true, Entry: 1},
+		{Kind: scenarios.PauseNode, Injected: true, Random: true, Entry: 2},
+		{Kind: scenarios.PauseNode, Injected: true, Random: true, Entry: 2},
+		{Kind: scenarios.PauseNode, Injected: true, Random: true, Entry: 2},
+		{Kind: scenarios.Heal, Injected: true, Entry: 3},
+		{Kind: scenarios.KillGCSReplica, Injected: true, Entry: 4},
+		{Kind: scenarios.RestartGCSReplica, Injected: true, Entry: 5},
+		{Kind: scenarios.PauseNode, Entry: 6, Note: "nothing to do"},
+	}}
+	var st SearchStats
+	st.add(s, &Run{Scenario: s, Result: res})
+	if st.FaultsDrawn != 4 || st.FaultsInjected != 3 || st.FaultsLate != 0 || st.NoFaultRuns != 0 || st.NoneDrawn != 0 {
+		t.Errorf("drawn %d, injected %d, late %d, runs without %d, none drawn %d; want 4, 3, 0, 0, 0",
+			st.FaultsDrawn, st.FaultsInjected, st.FaultsLate, st.NoFaultRuns, st.NoneDrawn)
+	}
+}

@@ -273,26 +273,40 @@ type SearchConfig struct {
 // SearchStats is what a search exercised, so that "no invariant violated"
 // can be weighed: faults drawn after their run had ended were never
 // injected, and a schedule that injected none tested no fault tolerance.
+//
+// Drawn and injected count in one unit, the drawn fault (what
+// Gen.MaxFaults bounds): a schedule entry, with a kill and the restart
+// paired with it (restart_node, restart_gcs_replica) one fault, a random
+// process one fault, and heals none (they only end other faults). A drawn
+// fault counts injected once its run applied it, or for a random process
+// any of the faults it drew (runner.FaultOutcome.Entry names the entry).
 type SearchStats struct {
 	// BaseTime is the base's fault-free run time (Baseline; 0 without
 	// one), Horizon the time every drawn fault starts before.
 	BaseTime, Horizon time.Duration
 	// Runs counts the schedules run and checked.
 	Runs int
-	// FaultsDrawn counts the fault entries of the schedules (a kill and
-	// its restart count once, as Gen.MaxFaults does; heals are not
-	// counted: they only end other faults); FaultsLate those of them that
-	// start at or after their run's end, never injected.
+	// FaultsDrawn counts the drawn faults of the schedules; FaultsLate
+	// those of them that start at or after their run's end, never
+	// injected.
 	FaultsDrawn, FaultsLate int
-	// FaultsInjected sums the faults the runs injected: their
-	// runner.Result.FaultsInjected (what `raysim run` prints as "faults N
-	// injected": each fault of a random process and each restart count
-	// one) less the heals among them.
+	// FaultsInjected counts the drawn faults the runs injected (at most
+	// FaultsDrawn - FaultsLate). It is not the runs' own
+	// runner.Result.FaultsInjected ("faults N injected" of `raysim run`),
+	// which counts each action apart: a restart, each of a random
+	// process's faults, a heal.
 	FaultsInjected int
-	// NoFaultRuns counts the schedules whose run injected no fault;
-	// NoneDrawn those of them with no fault entry (the generator draws
+	// NoFaultRuns counts the schedules whose run injected no drawn fault;
+	// NoneDrawn those of them with no fault drawn (the generator draws
 	// 0..MaxFaults).
 	NoFaultRuns, NoneDrawn int
+}
+
+// drawnFault reports whether a schedule entry of kind k is a drawn fault
+// of its own (SearchStats): not a restart, which is its kill's, nor a
+// heal.
+func drawnFault(k string) bool {
+	return k != scenarios.RestartNode && k != scenarios.RestartGCSReplica && k != scenarios.Heal
 }
 
 // add counts one checked run of scenario s.
@@ -302,21 +316,18 @@ func (st *SearchStats) add(s *scenarios.Scenario, r *Run) {
 	}
 	st.Runs++
 	end := time.Duration(r.Result.VirtualSeconds * float64(time.Second))
-	drawn := st.FaultsDrawn
-	defer func() {
-		if st.FaultsDrawn == drawn {
-			st.NoneDrawn++
+	applied := make(map[int]bool) // entries of s.Faults the run injected something of
+	for _, o := range r.Result.Faults {
+		if o.Injected {
+			applied[o.Entry] = true
 		}
-	}()
-	heals := 0 // heals the run applied (the runner counts them injected)
-	for _, f := range s.Faults {
-		if f.Kind == scenarios.Heal && f.At < end {
-			heals++
-		}
-		if f.Kind == scenarios.RestartNode || f.Kind == scenarios.Heal {
+	}
+	drawn, injected := 0, 0
+	for i, f := range s.Faults {
+		if !drawnFault(f.Kind) {
 			continue
 		}
-		st.FaultsDrawn++
+		drawn++
 		start := f.At
 		if f.Kind == scenarios.Random && f.Random != nil {
 			start = f.Random.From
@@ -324,9 +335,15 @@ func (st *SearchStats) add(s *scenarios.Scenario, r *Run) {
 		if start >= end {
 			st.FaultsLate++
 		}
+		if applied[i] {
+			injected++
+		}
 	}
-	injected := max(r.Result.FaultsInjected-heals, 0)
+	st.FaultsDrawn += drawn
 	st.FaultsInjected += injected
+	if drawn == 0 {
+		st.NoneDrawn++
+	}
 	if injected == 0 {
 		st.NoFaultRuns++
 	}

@@ -41,9 +41,14 @@ type FaultOutcome struct {
 	// Injected: it did something (the summary's "faults N injected"
 	// counts these); not: it found nothing to do (a node down already), or
 	// the run ended before it (Note says which).
-	Injected bool   `json:"injected"`
-	Random   bool   `json:"random,omitempty"` // drawn by a random process, not written in the file
-	Note     string `json:"note,omitempty"`
+	Injected bool `json:"injected"`
+	Random   bool `json:"random,omitempty"` // drawn by a random process, not written in the file
+	// Entry is the schedule entry it came from: its index among the
+	// scenario's faults (from 0), a random process's for the faults it
+	// drew. A search counts drawn and injected faults by entry with it
+	// (check.SearchStats).
+	Entry int    `json:"entry"`
+	Note  string `json:"note,omitempty"`
 }
 
 // faultTarget is what a fault acts on, as the file names it.
@@ -180,7 +185,7 @@ func (f *faultInjector) schedule() {
 			f.expandRandom(i, fl.Random)
 			continue
 		}
-		sim.At(fl.At, func() { f.inject(fl, true) })
+		sim.At(fl.At, func() { f.inject(fl, i, true) })
 	}
 }
 
@@ -189,9 +194,18 @@ func (f *faultInjector) schedule() {
 // may fall past the end).
 func late(s *scenarios.Scenario, end time.Duration) []*scenarios.Fault {
 	var out []*scenarios.Fault
+	for _, i := range lateEntries(s, end) {
+		out = append(out, &s.Faults[i])
+	}
+	return out
+}
+
+// lateEntries are late's faults' indices among the scenario's.
+func lateEntries(s *scenarios.Scenario, end time.Duration) []int {
+	var out []int
 	for i := range s.Faults {
 		if fl := &s.Faults[i]; fl.Kind != scenarios.Random && fl.At > end {
-			out = append(out, fl)
+			out = append(out, i)
 		}
 	}
 	return out
@@ -224,9 +238,10 @@ func lateFaults(s *scenarios.Scenario, end time.Duration) string {
 // kill_node or pause_node of a node that is down, a restart_node of one that
 // is up (each said with a warning when the file wrote it; a random process's
 // are not).
-func (f *faultInjector) inject(fl *scenarios.Fault, written bool) bool {
+// entry is fl's schedule entry (FaultOutcome.Entry).
+func (f *faultInjector) inject(fl *scenarios.Fault, entry int, written bool) bool {
 	ok := f.apply(fl, written)
-	out := FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: f.c.Netsim().Now().Seconds(), Injected: ok, Random: !written}
+	out := FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: f.c.Netsim().Now().Seconds(), Injected: ok, Random: !written, Entry: entry}
 	switch {
 	case ok:
 	case written:
@@ -245,8 +260,9 @@ func (f *faultInjector) inject(fl *scenarios.Fault, written bool) bool {
 // wrote for after end.
 func (f *faultInjector) outcomes(end time.Duration) []FaultOutcome {
 	out := f.fired
-	for _, fl := range late(f.s, end) {
-		out = append(out, FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: fl.At.Seconds(), Note: "not reached: the run ended first"})
+	for _, i := range lateEntries(f.s, end) {
+		fl := &f.s.Faults[i]
+		out = append(out, FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: fl.At.Seconds(), Note: "not reached: the run ended first", Entry: i})
 	}
 	return out
 }
@@ -483,8 +499,8 @@ func (f *faultInjector) expandRandom(entry int, r *scenarios.RandomFaults) {
 				kill := fl
 				re := scenarios.Fault{At: t + r.RestartAfter, Kind: scenarios.RestartNode, Node: name}
 				sim.At(kill.At, func() {
-					if f.inject(&kill, false) {
-						sim.At(re.At, func() { f.inject(&re, false) })
+					if f.inject(&kill, entry, false) {
+						sim.At(re.At, func() { f.inject(&re, entry, false) })
 					}
 				})
 				continue
@@ -512,7 +528,7 @@ func (f *faultInjector) expandRandom(entry int, r *scenarios.RandomFaults) {
 		default:
 			panic(fmt.Sprintf("runner: random fault kind %q passed validation", r.Kind))
 		}
-		sim.At(fl.At, func() { f.inject(&fl, false) })
+		sim.At(fl.At, func() { f.inject(&fl, entry, false) })
 	}
 }
 

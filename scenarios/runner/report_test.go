@@ -55,7 +55,7 @@ func TestLateFaultsWarned(t *testing.T) {
 	// --json's faults list says the same, fault by fault.
 	require.Len(t, r.Faults, 3)
 	assert.Equal(t, FaultOutcome{Kind: "kill_node", Target: "worker-0", At: 0.001, Injected: true}, r.Faults[0])
-	assert.Equal(t, FaultOutcome{Kind: "restart_node", Target: "worker-0", At: 3, Note: "not reached: the run ended first"}, r.Faults[1])
+	assert.Equal(t, FaultOutcome{Kind: "restart_node", Target: "worker-0", At: 3, Note: "not reached: the run ended first", Entry: 1}, r.Faults[1])
 	assert.Equal(t, "[head][worker-1]", r.Faults[2].Target)
 }
 
