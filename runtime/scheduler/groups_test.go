@@ -341,3 +341,34 @@ func TestRejectedGroupsBounded(t *testing.T) {
 		t.Fatal("not the oldest forgotten")
 	}
 }
+
+// TestDriverGroupsEndWithUnregisteredDriverNode: on a live cluster a
+// driver's raylet never registers with the scheduler (its reports are
+// kept from it, deploy.Directory.Filter), so the groups its driver
+// created name no incarnation of their owner. When the node table
+// declares that node dead (the driver's process ended without a goodbye)
+// its driver's groups that are not detached are removed, freeing their
+// bundles; a detached one, and one a task created there, stay. This is
+// the live cluster's crash path of TestDriverExitEndsItsPlacementGroups
+// (runtime/ray), whose wait for a real node timeout it spares.
+func TestDriverGroupsEndWithUnregisteredDriverNode(t *testing.T) {
+	g, env := groupScheduler(t)
+	const driver = transport.NodeID(7) // not registered
+	g.Handle(driver, &transport.GroupCreate{Group: 9, Name: "owned", Strategy: transport.GroupPack, ByDriver: true, Bundles: bundles(1, 1)})
+	g.Handle(driver, &transport.GroupCreate{Group: 10, Name: "kept", Strategy: transport.GroupPack, ByDriver: true, Detached: true, Bundles: bundles(1, 1)})
+	g.Handle(driver, &transport.GroupCreate{Group: 11, Name: "a task's", Strategy: transport.GroupPack, Bundles: bundles(1, 1)})
+	answerAll(g, env, 0, true)
+	for _, gr := range g.Groups() {
+		require.True(t, gr.Ready, gr.Name)
+	}
+	mark := len(env.sent)
+	g.Handle(50, &transport.NodeDead{Node: driver, Incarnation: 1, JobsEnd: true})
+	removed := map[string]bool{}
+	for _, gr := range g.Groups() {
+		removed[gr.Name] = gr.Removed
+	}
+	require.Equal(t, map[string]bool{"owned": true, "kept": false, "a task's": false}, removed)
+	rels, _ := sentOf[*transport.BundleRelease](env, mark)
+	require.Len(t, rels, 1, "the removed group's bundle is released")
+	require.Equal(t, transport.GroupID(9), rels[0].Group)
+}
