@@ -185,8 +185,10 @@ func newActors(ctx context.Context, e *Env, n, nodes int) error {
 	return nil
 }
 
-// multiDrivers runs body on d drivers (driver i on node i%nodes), each doing
-// a share of n operations in batches of AsyncBatch, started together.
+// multiDrivers runs body on d drivers (driver i on node i%nodes, threads of
+// its standing program: the benchmark is one driver script, whose actors
+// outlive each thread), each doing a share of n operations in batches of
+// AsyncBatch, started together.
 func multiDrivers(e *Env, d, nodes, n int, body func(ctx context.Context, k int) error) (int, error) {
 	share := (n + d - 1) / d
 	share = (share + AsyncBatch - 1) / AsyncBatch * AsyncBatch
@@ -194,7 +196,7 @@ func multiDrivers(e *Env, d, nodes, n int, body func(ctx context.Context, k int)
 	ready.Add(d)
 	start := make(chan struct{})
 	for i := 0; i < d; i++ {
-		if err := e.C.Go(i%nodes, func(ctx context.Context) error {
+		if err := e.C.GoThread(i%nodes, func(ctx context.Context) error {
 			ready.Done()
 			<-start
 			for done := 0; done < share; done += AsyncBatch {
@@ -426,7 +428,7 @@ func RunMicro(ctx context.Context, m *Micro, o Options) Result {
 			return err
 		}
 		e = &Env{C: c, S: s}
-		return c.Run(func(ctx context.Context) error {
+		return c.RunThread(func(ctx context.Context) error {
 			// warm up: a worker started, every connection dialled
 			if _, err := ray.Get(ctx, s.Small.Remote(ctx)); err != nil {
 				return err
@@ -486,7 +488,7 @@ func measure(m *Micro, e *Env, d time.Duration) (ops int, bytes int64, el time.D
 		n, err = m.Multi(e, want)
 		return n, 0, time.Since(t0), err
 	}
-	err = e.C.Run(func(ctx context.Context) error {
+	err = e.C.RunThread(func(ctx context.Context) error {
 		t0 := time.Now()
 		for time.Since(t0) < d || ops == 0 {
 			k, b, err := m.Batch(ctx, e)

@@ -70,6 +70,10 @@ type Caller struct {
 	// detached actor's). Set as the caller is made (jobFor), then only
 	// read.
 	job transport.JobID
+	// jobAct is the Act of the normal tasks the caller submits when their
+	// job is not their owner's node's (see Submit), shared; guarded by
+	// sub.
+	jobAct *transport.ActorSpec
 	// ownActors and ownGroups are the actors (not detached) and placement
 	// groups (not detached) a driver created, which its job's end ends
 	// wherever they are (EndJob); guarded by sub.
@@ -297,7 +301,17 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 		otherJob = false
 	}
 	if otherJob {
-		spec.SetAct(func(a *transport.ActorSpec) { a.JobSet, a.Job = true, job })
+		if spec.Act == nil {
+			// A normal task's whole Act is its job: the caller's one
+			// copy serves all of them (specs share an Act, which nobody
+			// edits in place), so a spec costs no allocation for it.
+			if c.jobAct == nil || c.jobAct.Job != job {
+				c.jobAct = &transport.ActorSpec{JobSet: true, Job: job}
+			}
+			spec.Act = c.jobAct
+		} else {
+			spec.SetAct(func(a *transport.ActorSpec) { a.JobSet, a.Job = true, job })
+		}
 	}
 	if spec.NumReturns == 0 && !spec.IsCreation() {
 		spec.NumReturns = 1

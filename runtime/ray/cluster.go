@@ -668,6 +668,17 @@ func (c *Sim) Run(driver func(ctx context.Context) error) error {
 	return c.Err()
 }
 
+// RunThread is Run for a thread of node 0's standing driver program (see
+// GoThread): its job, the node's, does not end as it returns, so what it
+// created (actors, placement groups, refs) serves the threads run after
+// it, as in one Ray driver script.
+func (c *Sim) RunThread(driver func(ctx context.Context) error) error {
+	if err := c.GoThread(0, driver); err != nil {
+		return err
+	}
+	return c.Run(nil)
+}
+
 // RunUntil advances the simulation while drivers are running, up to virtual
 // time t; it reports whether every driver has returned. Callers that want
 // progress reports call it in slices.

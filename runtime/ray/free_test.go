@@ -22,7 +22,7 @@ func TestFreeEmptiesStores(t *testing.T) {
 	defer c.Close()
 	var refs []ray.Ref[int]
 	var put ray.Ref[int]
-	require.NoError(t, runThread(c, func(ctx context.Context) error {
+	require.NoError(t, c.RunThread(func(ctx context.Context) error {
 		for i := 0; i < 30; i++ {
 			refs = append(refs, s.double.Options(ray.Spread()).Remote(ctx, i))
 		}
@@ -42,7 +42,7 @@ func TestFreeEmptiesStores(t *testing.T) {
 		return nil
 	}))
 	assertFreedEverywhere(t, c, 100*time.Millisecond) // Free does not wait for the drops: let them happen
-	require.NoError(t, runThread(c, func(ctx context.Context) error {
+	require.NoError(t, c.RunThread(func(ctx context.Context) error {
 		v, err := ray.Get(ctx, refs[7])
 		require.NoError(t, err)
 		assert.Equal(t, 14, v)
@@ -50,17 +50,6 @@ func TestFreeEmptiesStores(t *testing.T) {
 		assert.ErrorIs(t, err, ray.ErrObjectLost, "a Put object has no lineage")
 		return nil
 	}))
-}
-
-// runThread runs driver as a thread of node 0's standing driver program
-// (Sim.GoThread) until it returns: its job does not end with it, so a
-// later thread reads what it submitted (a driver of its own, Run, would
-// end its job as it returned, and its results could not be rebuilt).
-func runThread(c *ray.Sim, driver func(ctx context.Context) error) error {
-	if err := c.GoThread(0, driver); err != nil {
-		return err
-	}
-	return c.Run(nil)
 }
 
 // assertFreedEverywhere runs the simulation for d more, then asserts that
@@ -200,7 +189,7 @@ func TestFreeCrossingHolderDeath(t *testing.T) {
 	defer c.Close()
 	n1 := ray.RayletID(1)
 	var p ray.Ref[int]
-	require.NoError(t, runThread(c, func(ctx context.Context) error {
+	require.NoError(t, c.RunThread(func(ctx context.Context) error {
 		p = s.double.Options(ray.NodeAffinity(n1, false)).Remote(ctx, 21)
 		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{p}, 1, -1) // node 1 holds the only copy
 		require.NoError(t, err)
@@ -220,7 +209,7 @@ func TestFreeCrossingHolderDeath(t *testing.T) {
 	for j := 0; j < c.Shards(); j++ {
 		assert.Empty(t, c.Shard(j).Locations(p.ObjectID()), "shard %d lists a copy of the freed object", j)
 	}
-	require.NoError(t, runThread(c, func(ctx context.Context) error {
+	require.NoError(t, c.RunThread(func(ctx context.Context) error {
 		v, err := ray.GetTimeout(ctx, p, 10*time.Second)
 		require.NoError(t, err, "a freed object read again is rebuilt")
 		assert.Equal(t, 42, v)
@@ -238,7 +227,7 @@ func TestFreeBeforeMade(t *testing.T) {
 	require.NoError(t, err)
 	defer c.Close()
 	var refs []ray.Ref[int]
-	require.NoError(t, runThread(c, func(ctx context.Context) error {
+	require.NoError(t, c.RunThread(func(ctx context.Context) error {
 		for i := 0; i < 8; i++ {
 			refs = append(refs, s.slow.Options(ray.Spread()).Remote(ctx, 20+i))
 		}
@@ -248,7 +237,7 @@ func TestFreeBeforeMade(t *testing.T) {
 	for j := 0; j < c.Shards(); j++ {
 		assert.Zero(t, c.Shard(j).Stats().ResidentTasks, "shard %d keeps task entries in memory", j)
 	}
-	require.NoError(t, runThread(c, func(ctx context.Context) error {
+	require.NoError(t, c.RunThread(func(ctx context.Context) error {
 		v, err := ray.Get(ctx, refs[3])
 		require.NoError(t, err)
 		assert.Equal(t, 23, v, "rebuilt from lineage")

@@ -298,6 +298,18 @@ func (c *TCP) Run(driver func(ctx context.Context) error) error {
 	return err
 }
 
+// RunThread is Run for a thread of node 0's standing driver program (see
+// GoThread): its job, the node's, does not end as it returns, so what it
+// created (actors, placement groups, refs) serves the threads run after
+// it, as in one Ray driver script.
+func (c *TCP) RunThread(driver func(ctx context.Context) error) error {
+	caller, err := c.driverCaller(0, false)
+	if err != nil {
+		return err
+	}
+	return driver(caller.Context())
+}
+
 // Go starts driver on node i in its own goroutine, as a job of its own
 // (see Run). Its error, if any, is returned by Wait.
 func (c *TCP) Go(i int, driver func(ctx context.Context) error) error {
