@@ -25,6 +25,9 @@ func TestActorErrorsOnShardedGCS(t *testing.T) {
 		// the burial of an owner's actors on every replica of the actor's
 		// chain, its name freed on the name's
 		"an actor dies with its owner, a task's node, unless detached": true,
+		// a driver's actors told dead to their shards, names freed on the
+		// names' shards, at its return
+		"a driver's return ends its job": true,
 	}
 	ran := 0
 	for _, tc := range semanticCases {
@@ -38,6 +41,7 @@ func TestActorErrorsOnShardedGCS(t *testing.T) {
 				c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: int64(shards), GCSShards: shards, GCSReplicas: 2, WireCheck: true}, s.reg)
 				require.NoError(t, err)
 				s.crash = func(i int) { c.Netsim().Crash(netsim.NodeID(ray.RayletID(i))) }
+				s.drive = simDrive(c)
 				require.NoError(t, c.Run(func(ctx context.Context) error {
 					tc.run(t, ctx, s)
 					return nil

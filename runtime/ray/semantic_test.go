@@ -730,7 +730,20 @@ func runSimCase(t *testing.T, tc semanticCase, after func(*testing.T, *ray.Sim))
 	require.NoError(t, err)
 	defer c.Close()
 	s.crash = func(i int) { c.Netsim().Crash(netsim.NodeID(ray.RayletID(i))) }
-	s.drive = func(ctx context.Context, i int, f func(ctx context.Context) error) error {
+	s.drive = simDrive(c)
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		tc.run(t, ctx, s)
+		return nil
+	}))
+	if after != nil {
+		after(t, c)
+	}
+}
+
+// simDrive is a suite's drive on a simulated cluster: the case's driver
+// computes a millisecond at a time (virtual) until the other returns.
+func simDrive(c *ray.Sim) func(ctx context.Context, i int, f func(ctx context.Context) error) error {
+	return func(ctx context.Context, i int, f func(ctx context.Context) error) error {
 		done, ferr := false, error(nil)
 		if err := c.Go(i, func(ctx context.Context) error { ferr, done = f(ctx), true; return nil }); err != nil {
 			return err
@@ -741,13 +754,6 @@ func runSimCase(t *testing.T, tc semanticCase, after func(*testing.T, *ray.Sim))
 			}
 		}
 		return ferr
-	}
-	require.NoError(t, c.Run(func(ctx context.Context) error {
-		tc.run(t, ctx, s)
-		return nil
-	}))
-	if after != nil {
-		after(t, c)
 	}
 }
 
