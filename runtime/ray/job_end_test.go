@@ -226,6 +226,89 @@ func TestJobEndsWithItsDriverNode(t *testing.T) {
 	require.Equal(t, transport.Units(3), w.Available().CPU, "w's CPUs are free again")
 }
 
+// TestJobEndsWithItsDriversReturn: as TestJobEndsWithItsDriverNode, but
+// job A's driver returns (Sim.Go) at one second, leaving its hour-long
+// tasks running, and job B's driver runs on the same node, which lives
+// on. Job A's running and nested tasks on w stop and give their CPUs
+// back, the actor its task created dies and its detached one lives; job
+// B's task beside them finishes, and its next, which needs every CPU of
+// w, runs. Before, a returned driver's job ran on for the hour.
+func TestJobEndsWithItsDriversReturn(t *testing.T) {
+	reg, long, spawn, _, hold, incr := jobRegistry()
+	nodes := []ray.NodeConfig{
+		{Name: "a", CPUs: 0}, // both drivers
+		{Name: "w", CPUs: 3, Resources: map[string]float64{"w": 3}}, // the work
+	}
+	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 7, WireCheck: true, MaxVirtual: 30 * time.Second}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+
+	const hour = time.Hour
+	var aErr error
+	var owned, kept ray.ActorHandle[jobCounter]
+	w := c.Raylet(1)
+	require.NoError(t, c.Go(0, func(ctx context.Context) error {
+		var err error
+		if owned, err = ray.Get(ctx, hold.Options(ray.CPUs(0), ray.Resource("w", 1)).Remote(ctx, false)); err != nil {
+			aErr = err
+			return err
+		}
+		if kept, err = ray.Get(ctx, hold.Options(ray.CPUs(0), ray.Resource("w", 1)).Remote(ctx, true)); err != nil {
+			aErr = err
+			return err
+		}
+		// One CPU each: long, and spawn, whose child long runs on the CPU
+		// spawn lends while it waits in Get. The driver returns with them
+		// running.
+		long.Options(ray.CPUs(1)).Remote(ctx, hour)
+		spawn.Options(ray.CPUs(1)).Remote(ctx, hour)
+		if aErr = ray.Compute(ctx, time.Second); aErr != nil {
+			return aErr
+		}
+		if got := w.Available().CPU; got != 0 {
+			aErr = fmt.Errorf("job A's tasks and job B's hold %v CPUs of w's 3", 3-got)
+		}
+		return aErr
+	}))
+	var medium, whole int
+	var bErr error
+	bDone := false
+	require.NoError(t, c.Go(0, func(ctx context.Context) error {
+		// Beside job A's tasks: one CPU for two seconds, across A's return.
+		if err := ray.Compute(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
+		medium, bErr = ray.Get(ctx, long.Options(ray.CPUs(1)).Remote(ctx, 2*time.Second))
+		if bErr != nil {
+			return bErr
+		}
+		// Every CPU of the node: it runs once job A's tasks are gone.
+		whole, bErr = ray.Get(ctx, long.Options(ray.CPUs(3)).Remote(ctx, 10*time.Millisecond))
+		if bErr != nil {
+			return bErr
+		}
+		// The detached actor job A's task created lives on; the other is dead.
+		if _, bErr = ray.Get(ctx, incr.Remote(ctx, kept)); bErr != nil {
+			return bErr
+		}
+		_, err := ray.Get(ctx, incr.Remote(ctx, owned))
+		if !errors.Is(err, ray.ErrActorDied) {
+			bErr = errors.New("job A's actor still answers: " + errString(err))
+			return bErr
+		}
+		require.Contains(t, err.Error(), "its job ended (its driver on node")
+		bDone = true
+		return nil
+	}))
+	c.RunUntil(20 * time.Second)
+	require.NoError(t, aErr)
+	require.NoError(t, bErr)
+	require.True(t, bDone, "job B did not finish: job A's tasks still hold w's CPUs")
+	require.Equal(t, 1, medium)
+	require.Equal(t, 1, whole)
+	require.Equal(t, transport.Units(3), w.Available().CPU, "w's CPUs are free again")
+}
+
 func errString(err error) string {
 	if err == nil {
 		return "no error"
