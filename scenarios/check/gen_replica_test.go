@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -11,22 +12,23 @@ import (
 	"raysim/scenarios/runner"
 )
 
-// replicatedBase is a scenario whose GCS has 2 shards of 3 replicas.
-func replicatedBase(t *testing.T) *scenarios.Scenario {
+// replicatedBase is a scenario whose GCS has 2 shards of the given
+// replicas.
+func replicatedBase(t *testing.T, replicas int) *scenarios.Scenario {
 	t.Helper()
-	s, err := scenarios.Parse("replicated.yaml", []byte(`
+	s, err := scenarios.Parse("replicated.yaml", []byte(fmt.Sprintf(`
 name: replicated
 seed: 1
 cluster:
   nodes:
     - {name: head, cpus: 2}
     - {name: w, count: 2, cpus: 2}
-  gcs: {shards: 2, replicas: 3}
+  gcs: {shards: 2, replicas: %d}
 workload:
   - name: w
     generator: tree-reduce
     params: {leaves: 4, fanin: 2, duration: 1ms}
-`))
+`, replicas)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,18 +38,27 @@ workload:
 // TestFaultsRestartGCSReplicas: around a replicated GCS the search draws
 // restart_gcs_replica (a killed replica rejoining its chain), which it
 // never did: every restart follows a kill of its replica, and at no
-// instant are more than replicas-1 members of a shard's chain down (the
-// failure model), restarts or not.
+// instant are more than replicas-1 members of a shard's chain down or
+// rejoining (a restarted replica counts down for rejoinAllowance after
+// its restart: the failure model counts members holding the chain's
+// state).
 func TestFaultsRestartGCSReplicas(t *testing.T) {
-	s := replicatedBase(t)
+	for _, replicas := range []int{2, 3} {
+		t.Run(fmt.Sprint(replicas), func(t *testing.T) { checkReplicaFaults(t, replicas) })
+	}
+}
+
+func checkReplicaFaults(t *testing.T, replicas int) {
+	s := replicatedBase(t, replicas)
 	g := Gen{Base: s, FaultKinds: []string{scenarios.KillGCSReplica}, MaxFaults: 6, Horizon: time.Second}
 	restarts := 0
 	rapid.Check(t, func(rt *rapid.T) {
 		fs := g.Faults(s).Draw(rt, "faults")
 		slices.SortStableFunc(fs, func(a, b scenarios.Fault) int { return int(a.At - b.At) })
 		down := map[int]bool{}
+		back := map[int]time.Duration{} // a restarted replica's restart time
 		for _, f := range fs {
-			shard := f.Replica / 3
+			shard := f.Replica / replicas
 			switch f.Kind {
 			case scenarios.KillGCSReplica:
 				if down[f.Replica] {
@@ -55,19 +66,21 @@ func TestFaultsRestartGCSReplicas(t *testing.T) {
 				}
 				down[f.Replica] = true
 				n := 0
-				for r := range down {
-					if down[r] && r/3 == shard {
+				for r := range 2 * replicas {
+					at, restarted := back[r]
+					if r/replicas == shard && (down[r] || restarted && f.At-at <= rejoinAllowance) {
 						n++
 					}
 				}
-				if n > 2 {
-					rt.Fatalf("%d replicas of shard %d down at %v: %v", n, shard, f.At, fs)
+				if n > replicas-1 {
+					rt.Fatalf("%d replicas of shard %d down or rejoining at %v: %v", n, shard, f.At, fs)
 				}
 			case scenarios.RestartGCSReplica:
 				if !down[f.Replica] {
 					rt.Fatalf("replica %d restarted while up: %v", f.Replica, fs)
 				}
 				down[f.Replica] = false
+				back[f.Replica] = f.At
 				restarts++
 			default:
 				rt.Fatalf("drew %s", f.Kind)
@@ -83,7 +96,7 @@ func TestFaultsRestartGCSReplicas(t *testing.T) {
 // kill_gcs_replica together with its replica's restart (a restart alone
 // is no candidate), as a kill_node with its restart_node.
 func TestShrinkRemovesAReplicaKillWithItsRestart(t *testing.T) {
-	s := replicatedBase(t)
+	s := replicatedBase(t, 3)
 	s.Faults = []scenarios.Fault{
 		{At: time.Millisecond, Kind: scenarios.KillGCSReplica, Replica: 1},
 		{At: 2 * time.Millisecond, Kind: scenarios.KillGCSReplica, Replica: 4},
@@ -119,7 +132,7 @@ func TestShrinkRemovesAReplicaKillWithItsRestart(t *testing.T) {
 // injected (it counted three); a heal is neither; a kill that found its
 // node down is drawn, not injected.
 func TestSearchStatsCountInOneUnit(t *testing.T) {
-	s := replicatedBase(t)
+	s := replicatedBase(t, 3)
 	s.Faults = []scenarios.Fault{
 		{At: time.Millisecond, Kind: scenarios.KillNode, Node: "w-0"},
 		{At: 2 * time.Millisecond, Kind: scenarios.RestartNode, Node: "w-0"},
