@@ -419,8 +419,9 @@ func printCheck(w io.Writer, r *checkReport, what string) {
 		}
 		fmt.Fprintln(w)
 		switch {
-		case 2*r.FaultsAfterEnd > r.FaultsDrawn:
-			fmt.Fprintf(w, "  most faults came after the work had ended (at %.3fs without faults): lower --horizon\n", r.BaseVirtualSeconds)
+		case 3*r.FaultsAfterEnd >= r.FaultsDrawn:
+			// A third or more of the search wasted: worth a hint.
+			fmt.Fprintf(w, "  %d of %d faults came after the work had ended (at %.3fs without faults): lower --horizon\n", r.FaultsAfterEnd, r.FaultsDrawn, r.BaseVirtualSeconds)
 		case r.Run >= 10 && 2*(r.SchedulesWithoutFaults-r.SchedulesNoneDrawn) > r.Run-r.SchedulesNoneDrawn:
 			fmt.Fprintln(w, "  most schedules that drew faults injected none: check that the --faults kinds act on this scenario, and --horizon")
 		}
