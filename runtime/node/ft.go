@@ -661,13 +661,15 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		caller = transport.ChildTaskID(caller, r.cfg.Incarnation)
 		caller = transport.ChildTaskID(caller, r.rebuilds)
 		spec.SetAct(func(a *transport.ActorSpec) { a.Caller, a.Seq, a.SeqBase = caller, 0, 0 })
-		spec.Owner, spec.Rebuild = r.self, true
+		r.reown(&spec)
+		spec.Rebuild = true
 		r.own(&spec).rebuilt = true
 		r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
 		r.routeCall(&spec)
 		return
 	}
-	spec.Owner, spec.Rebuild = r.self, true
+	r.reown(&spec)
+	spec.Rebuild = true
 	var offset uint32
 	if !spec.IsCreation() { // a creation's attempts mean more (restarts): not renumbered
 		// Each rebuild's submissions are numbered apart from every other
@@ -683,6 +685,20 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 	o.rebuilt, o.free = true, offset
 	r.emit(transport.Event{Kind: transport.EvObjectReconstructed, Node: r.self, Task: spec.ID, Object: spec.Return(0), Detail: spec.Name})
 	r.schedule(&spec)
+}
+
+// reown makes this node the owner of a rebuild's spec, keeping the job the
+// task belongs to: a spec's job is its owner's unless it says otherwise
+// (TaskSpec.Job), and a driver's task rebuilt by a reader on another node
+// is still that driver's work. Under the reader's node's own job, it was
+// cancelled where that job had ended with an earlier incarnation of the
+// node (declared dead by silence, then restarted: QA29 finding 19, the
+// paper-scale figure 11a run lost 4 of its 1,000 chains).
+func (r *Raylet) reown(spec *transport.TaskSpec) {
+	if job := spec.Job(); job != transport.JobOf(r.self, 0) {
+		spec.SetAct(func(a *transport.ActorSpec) { a.JobSet, a.Job = true, job })
+	}
+	spec.Owner = r.self
 }
 
 // RetriesSpent is in the text of the ErrObjectLost a reader gets for a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -268,8 +269,12 @@ func notAllowed(r *Run, e string, failures, retries int, gen string, retryErrs b
 		// Not a driver's own cancel (those count apart): its job ended
 		// with its node's life, which a partition or a pause can end while
 		// the driver runs on (as its placement groups and actors).
-		if !strings.Contains(e, node.JobEnded) || failures == 0 {
+		switch n, named := jobNode(e); {
+		case !strings.Contains(e, node.JobEnded) || failures == 0:
 			why = "a task cancelled by no driver, and not by its job's end after a node failure"
+		case named && (n < 1 || n > DriverNodes(r.Scenario)):
+			// The runner places drivers on the first nodes (IDs 1, 2...).
+			why = fmt.Sprintf("a job ended with node %d, which hosts no driver (the first %d nodes do)", n, DriverNodes(r.Scenario))
 		}
 	case ray.ErrObjectTooLarge:
 		// a configuration matter (an object larger than a store), not a fault
@@ -277,6 +282,21 @@ func notAllowed(r *Run, e string, failures, retries int, gen string, retryErrs b
 		why = "not a typed error that faults may cause"
 	}
 	return why
+}
+
+// jobNode is the driver's node an error of an ended job names ("its
+// driver's node 6"), and whether it names one.
+func jobNode(e string) (int, bool) {
+	_, rest, ok := strings.Cut(e, "its driver's node ")
+	if !ok {
+		return 0, false
+	}
+	end := strings.IndexFunc(rest, func(r rune) bool { return r < '0' || r > '9' })
+	if end < 0 {
+		end = len(rest)
+	}
+	n, err := strconv.Atoi(rest[:end])
+	return n, err == nil
 }
 
 // lostReasons are the texts of the reasons the runtime gives an object up
