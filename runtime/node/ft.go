@@ -473,9 +473,13 @@ func (r *Raylet) sendAsk(o *ownedTask) {
 // an actor creation: as in Ray, Cancel does not end actors (Kill does), and
 // a cancelled creation would make no actor while its callers and name
 // waited for it, a restart of a live one none at all.
-func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
+func (r *Raylet) failCancelled(spec *transport.TaskSpec) { r.failCancelledBy(spec, 0) }
+
+// failCancelledBy is failCancelled for a cancel in mode (a removed
+// placement group's says so: cancelValue).
+func (r *Raylet) failCancelledBy(spec *transport.TaskSpec, mode CancelMode) {
 	r.ownedDone(spec.ID)
-	r.failTask(spec, transport.ErrKindCancelled, r.cancelledMsg(spec))
+	r.storeResults(spec, r.cancelValue(spec, mode&cancelGroup), nil)
 }
 
 // failureAnswered takes the task table's verdict (askFailure): a result

@@ -253,7 +253,7 @@ func (r *Raylet) endGroup(g transport.GroupID) {
 			}
 			continue
 		}
-		r.cancelLocal(id, true)
+		r.cancelLocal(id, true, cancelGroup)
 	}
 }
 

@@ -64,8 +64,15 @@ var (
 	// RetryExceptions (while its MaxRetries allow; Get then returns the
 	// last run's error).
 	ErrTaskFailed = errors.New("ray: task failed")
-	// ErrCancelled: the task was cancelled (Cancel) before it finished.
+	// ErrCancelled: the task was cancelled (Cancel) before it finished,
+	// or its placement group was removed (the error then wraps
+	// ErrPlacementGroupRemoved too), or its job ended.
 	ErrCancelled = node.ErrCancelled
+	// ErrWorkerCrashed: the worker that ran the task was killed, by a
+	// force cancel (Cancel with Force), as Ray's WorkerCrashedError. Such
+	// an error wraps ErrCancelled too. (A node's death is
+	// ErrRetriesExhausted once the task's retries are spent, as before.)
+	ErrWorkerCrashed = errors.New("ray: the task's worker was killed")
 	// ErrActorDied: the actor is dead (killed, its constructor failed, its
 	// restarts are spent, or its owner died and it was not Detached), or
 	// the call's retries are spent. The error's text says why when the
@@ -151,7 +158,10 @@ var (
 	// of range or asking for more than the bundle holds (that error wraps
 	// ErrInvalidOption too).
 	ErrInvalidPlacementGroup = node.ErrGroupInvalid
-	// ErrPlacementGroupRemoved: the placement group was removed (its Wait).
+	// ErrPlacementGroupRemoved: the placement group was removed (its
+	// Wait), or, with ErrCancelled, a task of the group that was queued
+	// or running when it was removed (Ray's TaskPlacementGroupRemoved:
+	// errors.Is tells it from a Cancel's).
 	ErrPlacementGroupRemoved = node.ErrGroupRemoved
 	// ErrPlacementGroupNotFound: no live placement group has the name
 	// GetPlacementGroup was given (never created, or removed).
@@ -224,6 +234,8 @@ var causeKinds = [...]struct {
 	{1 << transport.ErrKindDecode, ErrDecode},
 	{1 << transport.ErrKindUnknownConcurrencyGroup, ErrUnknownConcurrencyGroup},
 	{1 << transport.ErrKindReplayInconsistent, ErrStreamReplayInconsistent},
+	{transport.CauseGroupRemoved, ErrPlacementGroupRemoved},
+	{transport.CauseWorkerCrashed, ErrWorkerCrashed},
 	{transport.CauseTimeout, ErrTimeout},
 	{transport.CauseOwnerDied, ErrStreamOwnerDied},
 }

@@ -9,7 +9,11 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 38: ObjectOrphaned (the owner of an object's task
+// version is refused. 39: CancelTask's Force is honoured (the worker is
+// taken for killed) and its flags byte has Shallow (Ray's
+// recursive=False); an error value's Causes may hold CauseGroupRemoved and
+// CauseWorkerCrashed (a cancel's), and CauseOwnerDied on an
+// ErrKindObjectLost (a Put whose owner died). 38: ObjectOrphaned (the owner of an object's task
 // died before the task finished: its readers rebuild it) and GcsAdoptRun
 // (a node running such a task holds the rebuild, so readers wait for its
 // run) (37 on its branch). 37: the global scheduler answers a heartbeat that
@@ -76,7 +80,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 38
+const ProtocolVersion = 39
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

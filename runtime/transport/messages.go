@@ -31,9 +31,23 @@ type Value struct {
 }
 
 // Causes bits for runtime errors that are no value's kind (Value.Causes).
+// Bits 12 to 15 are taken: a new error kind must stay below 12. Besides
+// user code's errors, the runtime's own error values carry them to say
+// more than their kind: a force cancel's ErrKindCancelled (the worker was
+// killed), the cancel of a removed placement group's task, a Put whose
+// owner died (ErrKindObjectLost).
 const (
-	CauseTimeout   uint16 = 1 << 14 // a Get's timeout (ErrTimeout)
-	CauseOwnerDied uint16 = 1 << 15 // a generator's caller died (ErrStreamOwnerDied)
+	// CauseGroupRemoved: a task cancelled because its placement group was
+	// removed (Ray's TaskPlacementGroupRemoved), on ErrKindCancelled.
+	CauseGroupRemoved uint16 = 1 << 12
+	// CauseWorkerCrashed: the task's worker was killed (a force cancel:
+	// Ray's WorkerCrashedError), on ErrKindCancelled.
+	CauseWorkerCrashed uint16 = 1 << 13
+	CauseTimeout       uint16 = 1 << 14 // a Get's timeout (ErrTimeout)
+	// CauseOwnerDied: the owner died — a generator's caller
+	// (ErrStreamOwnerDied), or, on ErrKindObjectLost, the node of the
+	// worker that Put the object (Ray's OwnerDiedError).
+	CauseOwnerDied uint16 = 1 << 15
 )
 
 // errKindCauses flags, in an encoded value's ErrKind byte, that its
@@ -1752,10 +1766,15 @@ const MaxCallsDone = 4096
 // without it leaves rebuilds alone: a task is rebuilt only because a run
 // of it finished, and a cancel of a finished task is a no-op — one held
 // in flight since before the rebuild began must not end it.
+// Force (Ray's force=True): a running normal task's worker is taken for
+// killed — its result is the cancel at once, its resources freed, and
+// what its code still does is discarded. Shallow (Ray's recursive=False):
+// the tasks the cancelled task submitted are left alone.
 type CancelTask struct {
 	Task    TaskID
 	Force   bool
 	Rebuild bool
+	Shallow bool
 }
 
 // KillActor ends an actor (no restart when NoRestart).
@@ -2076,11 +2095,14 @@ func (m *CallBounced) UnmarshalWire(d *Decoder) {
 }
 func (m *ActorCall) MarshalWire(e *Encoder)   { e.Spec(&m.Spec); e.Uvarint(m.Incarnation) }
 func (m *ActorCall) UnmarshalWire(d *Decoder) { d.Spec(&m.Spec); m.Incarnation = d.Uvarint() }
-func (m *CancelTask) MarshalWire(e *Encoder)  { e.Task(m.Task); e.U8(b2u(m.Force) | b2u(m.Rebuild)<<1) }
+func (m *CancelTask) MarshalWire(e *Encoder) {
+	e.Task(m.Task)
+	e.U8(b2u(m.Force) | b2u(m.Rebuild)<<1 | b2u(m.Shallow)<<2)
+}
 func (m *CancelTask) UnmarshalWire(d *Decoder) {
 	m.Task = d.Task()
 	f := d.U8()
-	m.Force, m.Rebuild = f&1 != 0, f&2 != 0
+	m.Force, m.Rebuild, m.Shallow = f&1 != 0, f&2 != 0, f&4 != 0
 }
 func (m *KillActor) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
