@@ -137,3 +137,34 @@ func (r *Raylet) promiseGPUs(want int64, take bool) {
 		r.promisedGPUs = slices.Delete(r.promisedGPUs, i, i+1)
 	}
 }
+
+// GPUIDs returns the indices of this node's GPUs (0 to its GPU count
+// less one) that the caller's task holds, or its actor (for a method
+// call or the constructor), in the order they were taken: one device
+// for a fractional request, as many as asked for a whole one. Empty for a
+// driver, for a task or actor asking for no GPU, and for one running in
+// a placement group's bundle (bundles reserve a GPU amount, not devices).
+func (c *Caller) GPUIDs() []int {
+	var ids []int
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		var holder *task
+		switch {
+		case c.t != nil && c.t.actor != nil:
+			holder = c.t.actor.creation
+		case c.t != nil:
+			holder = c.t
+		default:
+			if a := r.actors[c.task]; a != nil { // a constructor runs with no task of its own
+				holder = a.creation
+			}
+		}
+		if holder != nil {
+			for _, s := range r.gpuHeld[holder] {
+				ids = append(ids, s.dev)
+			}
+		}
+		wake()
+	})
+	return ids
+}

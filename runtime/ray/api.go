@@ -469,3 +469,22 @@ func NodeOf(ctx context.Context) transport.NodeID {
 	}
 	return 0
 }
+
+// GPUIDs returns the GPU devices the calling task or actor holds on its
+// node, as Ray's ray.get_gpu_ids(): each an index from 0 to the node's GPU
+// count less one (what Ray would put in CUDA_VISIBLE_DEVICES), in the
+// order they were assigned. A fractional request (GPUs(0.5)) holds one
+// device, shared with the other fractions placed on it; a whole request
+// as many devices as it asks for, each its own. An actor's methods and
+// constructor see the actor's devices, held for its life. Empty for a
+// driver and for a task or actor that asked for no GPU; empty too, unlike
+// Ray, for one running in a placement group's bundle (a bundle reserves
+// an amount of GPU, not devices). ErrNotInRay if ctx is no driver's or
+// task's.
+func GPUIDs(ctx context.Context) ([]int, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.GPUIDs(), nil
+}
