@@ -634,7 +634,11 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.ObjectLost:
 		if r.cfg.Layout.IsGCS(from) { // the object table's verdict
-			r.onObjectLost(m.Object)
+			r.onObjectLost(m.Object, false)
+		}
+	case *transport.PutOwnerLost:
+		if r.cfg.Layout.IsGCS(from) { // the object table's verdict: lost with its owner
+			r.onObjectLost(m.Object, true)
 		}
 	case *transport.ObjectOrphaned:
 		if r.cfg.Layout.IsGCS(from) {

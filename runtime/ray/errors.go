@@ -52,6 +52,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"raysim/runtime/node"
 	"raysim/runtime/transport"
@@ -81,6 +82,14 @@ var (
 	// ErrObjectLost: every copy of the object is gone and it cannot be
 	// rebuilt (a Put's, or its lineage's retries are spent).
 	ErrObjectLost = errors.New("ray: object lost")
+	// ErrOwnerDied: the object was lost with its owner, as Ray's
+	// OwnerDiedError: a Put's object whose node (the worker that put it,
+	// its owner) died with every copy. Such an error wraps ErrObjectLost
+	// too. (Ray loses an object with its owner even when copies are left;
+	// raysim still serves a copy left on another node.) Where the object
+	// table could not tell (the object was freed, or the table restarted
+	// from its store without the free), the error is ErrObjectLost alone.
+	ErrOwnerDied = errors.New("ray: the object's owner died")
 	// ErrStreamReplayInconsistent: a generator's item that a re-run of
 	// the generator (a retry after its node died, a rebuild of a lost
 	// item) did not make again, the re-run yielding fewer items than the
@@ -238,6 +247,7 @@ var causeKinds = [...]struct {
 	{transport.CauseWorkerCrashed, ErrWorkerCrashed},
 	{transport.CauseTimeout, ErrTimeout},
 	{transport.CauseOwnerDied, ErrStreamOwnerDied},
+	{transport.CauseOwnerDied, ErrOwnerDied}, // one bit for both: a task's error wrapping either carries both across
 }
 
 // causesOf is the Causes bits of the sentinels err wraps.
@@ -361,5 +371,11 @@ func valueErr(id transport.ObjectID, v transport.Value) error {
 	if v.ErrKind == transport.ErrKindNone {
 		return nil
 	}
-	return &TaskError{Object: id, Kind: kindErr(v.ErrKind), Msg: string(v.Data), Causes: causeErrs(v.Causes)}
+	causes := causeErrs(v.Causes)
+	if v.ErrKind != transport.ErrKindTask && v.Causes&transport.CauseOwnerDied != 0 {
+		// The runtime's own error (a Put lost with its owner): an owner's
+		// death, not a stream's.
+		causes = slices.DeleteFunc(causes, func(e error) bool { return e == ErrStreamOwnerDied })
+	}
+	return &TaskError{Object: id, Kind: kindErr(v.ErrKind), Msg: string(v.Data), Causes: causes}
 }

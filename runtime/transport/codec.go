@@ -13,7 +13,8 @@ import (
 // taken for killed) and its flags byte has Shallow (Ray's
 // recursive=False); an error value's Causes may hold CauseGroupRemoved and
 // CauseWorkerCrashed (a cancel's), and CauseOwnerDied on an
-// ErrKindObjectLost (a Put whose owner died). 38: ObjectOrphaned (the owner of an object's task
+// ErrKindObjectLost (a Put whose owner died), which the object table
+// tells a reader with PutOwnerLost instead of ObjectLost. 38: ObjectOrphaned (the owner of an object's task
 // died before the task finished: its readers rebuild it) and GcsAdoptRun
 // (a node running such a task holds the rebuild, so readers wait for its
 // run) (37 on its branch). 37: the global scheduler answers a heartbeat that

@@ -831,6 +831,7 @@ const (
 	KindRespillTask
 	KindObjectOrphaned
 	KindGcsAdoptRun
+	KindPutOwnerLost
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -1063,6 +1064,13 @@ type TaskDone struct {
 // ObjectLost: the GCS knows the object existed but no copy is left.
 type ObjectLost struct{ Object ObjectID }
 
+// PutOwnerLost is ObjectLost for an object made by Put that was not freed:
+// its primary copy, pinned on its owner's node until freed, went with that
+// node's death, so the reader's error says the owner died (Ray's
+// OwnerDiedError). A kind of its own, so ObjectLost's encoding and size
+// stay as they were.
+type PutOwnerLost struct{ Object ObjectID }
+
 // GcsGetTask reads a task's spec from the task table (for reconstruction).
 type GcsGetTask struct{ Task TaskID }
 
@@ -1214,12 +1222,14 @@ func (m *TaskPlaced) UnmarshalWire(d *Decoder) {
 	m.Task, m.Node, m.Incarnation, m.Attempt = d.Task(), d.Node(), d.Uvarint(), d.U32()
 	m.Rebuild, m.Attempt = m.Attempt&rebuildBit != 0, m.Attempt&^rebuildBit
 }
-func (m *TaskDone) MarshalWire(e *Encoder)     { e.Task(m.Task); e.Node(m.Node); e.U32(m.Attempt) }
-func (m *TaskDone) UnmarshalWire(d *Decoder)   { m.Task, m.Node, m.Attempt = d.Task(), d.Node(), d.U32() }
-func (m *ObjectLost) MarshalWire(e *Encoder)   { e.Object(m.Object) }
-func (m *ObjectLost) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
-func (m *GcsGetTask) MarshalWire(e *Encoder)   { e.Task(m.Task) }
-func (m *GcsGetTask) UnmarshalWire(d *Decoder) { m.Task = d.Task() }
+func (m *TaskDone) MarshalWire(e *Encoder)       { e.Task(m.Task); e.Node(m.Node); e.U32(m.Attempt) }
+func (m *TaskDone) UnmarshalWire(d *Decoder)     { m.Task, m.Node, m.Attempt = d.Task(), d.Node(), d.U32() }
+func (m *ObjectLost) MarshalWire(e *Encoder)     { e.Object(m.Object) }
+func (m *ObjectLost) UnmarshalWire(d *Decoder)   { m.Object = d.Object() }
+func (m *PutOwnerLost) MarshalWire(e *Encoder)   { e.Object(m.Object) }
+func (m *PutOwnerLost) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
+func (m *GcsGetTask) MarshalWire(e *Encoder)     { e.Task(m.Task) }
+func (m *GcsGetTask) UnmarshalWire(d *Decoder)   { m.Task = d.Task() }
 func (m *TaskInfo) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
 	e.Bool(m.Found)
@@ -1246,6 +1256,7 @@ func (m *ObjectOrphaned) UnmarshalWire(d *Decoder) {
 	m.Object, m.Owner = d.Object(), d.Node()
 }
 func (*GcsAdoptRun) Kind() Kind               { return KindGcsAdoptRun }
+func (*PutOwnerLost) Kind() Kind              { return KindPutOwnerLost }
 func (m *GcsAdoptRun) MarshalWire(e *Encoder) { e.Task(m.Task); e.Uvarint(m.Incarnation) }
 func (m *GcsAdoptRun) UnmarshalWire(d *Decoder) {
 	m.Task, m.Incarnation = d.Task(), d.Uvarint()
@@ -2177,6 +2188,7 @@ func init() {
 	register(KindRespillTask, func() Message { return new(RespillTask) })
 	register(KindObjectOrphaned, func() Message { return new(ObjectOrphaned) })
 	register(KindGcsAdoptRun, func() Message { return new(GcsAdoptRun) })
+	register(KindPutOwnerLost, func() Message { return new(PutOwnerLost) })
 }
 
 // StreamWait asks a generator task's owner (TaskSpec.Owner) to answer

@@ -41,3 +41,12 @@ func TestValueCauses(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, m, back)
 }
+
+// TestCancelTaskFlags: CancelTask's flags round-trip, Shallow included.
+func TestCancelTaskFlags(t *testing.T) {
+	for _, c := range []transport.CancelTask{{Task: 3}, {Task: 3, Force: true}, {Task: 3, Rebuild: true, Shallow: true}, {Task: 3, Force: true, Shallow: true}} {
+		m, err := transport.Unmarshal(transport.Marshal(nil, &c))
+		require.NoError(t, err)
+		assert.Equal(t, c, *m.(*transport.CancelTask))
+	}
+}
