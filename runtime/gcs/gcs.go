@@ -808,7 +808,7 @@ func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID, avoid tr
 	e := s.objectOrNew(id)
 	defer s.flushObject(id)
 	if len(e.nodes) == 0 {
-		lost := lostMsg(id, e) // before a free's mark could change
+		lost := lostMsg(id, e)              // before a free's mark could change
 		if !slices.Contains(e.subs, from) { // always so when freed, but for a Put's entry
 			e.subs = append(e.subs, from)
 			if !id.Put { // a Put is never rebuilt: its free stands, for lostWithOwner
