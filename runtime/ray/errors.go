@@ -84,11 +84,12 @@ var (
 	ErrObjectLost = errors.New("ray: object lost")
 	// ErrOwnerDied: the object was lost with its owner, as Ray's
 	// OwnerDiedError: a Put's object whose node (the worker that put it,
-	// its owner) died with every copy. Such an error wraps ErrObjectLost
-	// too. (Ray loses an object with its owner even when copies are left;
-	// raysim still serves a copy left on another node.) Where the object
-	// table could not tell (the object was freed, or the table restarted
-	// from its store without the free), the error is ErrObjectLost alone.
+	// its owner) died with every copy, or a task's result lost after the
+	// task's owner died and its retries were spent. Such an error wraps
+	// ErrObjectLost too. (Ray loses an object with its owner even when
+	// copies are left; raysim still serves a copy left on another node.)
+	// A Put freed and then read is ErrObjectLost alone. A task's error wrapping it (or ErrStreamOwnerDied) crosses the
+	// cluster as both: one bit of the error value carries the two.
 	ErrOwnerDied = errors.New("ray: the object's owner died")
 	// ErrStreamReplayInconsistent: a generator's item that a re-run of
 	// the generator (a retry after its node died, a rebuild of a lost
