@@ -19,16 +19,36 @@ type forceFuncs struct {
 	// counting its ends in ends.
 	stubborn *ray.Func[int]
 	ends     atomic.Int64
+	// parent submits a child that holds the only GPU for 10 s and blocks
+	// in Get on it.
+	parent *ray.Func[int]
+	// starts counts the runs of stubborn and parent begun.
+	starts atomic.Int64
 }
 
 func newForceFuncs(s *suite) *forceFuncs {
 	f := &forceFuncs{}
 	f.stubborn = ray.Register1(s.reg, "force.stubborn", func(ctx context.Context, pg *ray.PlacementGroup) (int, error) {
+		f.starts.Add(1)
 		defer f.ends.Add(1)
 		_ = pg.Wait(ctx, -1)
 		return 42, nil
 	})
+	f.parent = ray.Register0(s.reg, "force.parent", func(ctx context.Context) (int, error) {
+		f.starts.Add(1)
+		return ray.Get(ctx, s.slow.Options(ray.GPUs(1)).Remote(ctx, 10000))
+	})
 	return f
+}
+
+// started waits (in steps of 10ms of the driver's time) until n runs of
+// stubborn or parent have begun: a cancel must find the task running.
+func (f *forceFuncs) started(t *testing.T, ctx context.Context, n int64) {
+	t.Helper()
+	for i := 0; f.starts.Load() < n; i++ {
+		require.Less(t, i, 3000, "the task never started")
+		require.NoError(t, ray.Compute(ctx, 10*time.Millisecond))
+	}
 }
 
 // QA28b finding 10: Ray's ray.cancel(ref, force=True) kills the worker of
@@ -42,8 +62,7 @@ var forceCases = []semanticCase{
 		never, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{Resources: map[string]float64{"nowhere": 1}}}, ray.Pack)
 		require.NoError(t, err)
 		ref := s.force.stubborn.Options(special).Remote(ctx, never)
-		_, err = ray.GetTimeout(ctx, ref, 100*time.Millisecond)
-		require.ErrorIs(t, err, ray.ErrTimeout)
+		s.force.started(t, ctx, 1)
 		// A cancel without force does not end it: its wait is not
 		// interrupted, and it keeps the one "special".
 		require.NoError(t, ray.Cancel(ctx, ref))
@@ -79,13 +98,12 @@ var forceCases = []semanticCase{
 		require.NoError(t, ray.Cancel(ctx, ref, ray.Force()))
 	}},
 	{"force cancel of a task blocked in Get, and of its children", func(t *testing.T, ctx context.Context, s *suite) {
-		// parent(0) blocks in Get on its child, which holds the only GPU
-		// for 10 s: a forced cancel reaches the child, forced too.
-		p := s.parent.Remote(ctx, 0)
-		_, err := ray.GetTimeout(ctx, p, 100*time.Millisecond)
-		require.ErrorIs(t, err, ray.ErrTimeout)
+		// parent blocks in Get on its child, which holds the only GPU for
+		// 10 s: a forced cancel reaches the child, forced too.
+		p := s.force.parent.Remote(ctx)
+		s.force.started(t, ctx, 1)
 		require.NoError(t, ray.Cancel(ctx, p, ray.Force()))
-		_, err = ray.GetTimeout(ctx, p, 5*time.Second)
+		_, err := ray.GetTimeout(ctx, p, 5*time.Second)
 		assert.ErrorIs(t, err, ray.ErrWorkerCrashed)
 		v, err := ray.GetTimeout(ctx, s.gpu.Options(ray.GPUs(1)).Remote(ctx), 5*time.Second)
 		require.NoError(t, err, "the child of a force-cancelled task still holds the GPU")
@@ -109,8 +127,9 @@ var forceCases = []semanticCase{
 		assert.Equal(t, 300, v2)
 	}},
 	{"cancel NonRecursive leaves the children running", func(t *testing.T, ctx context.Context, s *suite) {
-		p := s.parent.Remote(ctx, 0) // its child holds the GPU for 10 s
-		_, err := ray.GetTimeout(ctx, p, 100*time.Millisecond)
+		p := s.force.parent.Remote(ctx) // its child holds the GPU for 10 s
+		s.force.started(t, ctx, 1)
+		_, err := ray.GetTimeout(ctx, p, 200*time.Millisecond) // the child is submitted, and starts
 		require.ErrorIs(t, err, ray.ErrTimeout)
 		require.NoError(t, ray.Cancel(ctx, p, ray.NonRecursive()))
 		_, err = ray.GetTimeout(ctx, p, 5*time.Second)

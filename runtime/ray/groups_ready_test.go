@@ -34,7 +34,7 @@ var readyCases = []semanticCase{
 		v, err := ray.Get(ctx, ready)
 		require.NoError(t, err)
 		assert.True(t, v)
-		require.NoError(t, pg.Wait(ctx, 0), "Ready says the group is placed")
+		require.NoError(t, pg.Wait(ctx, 10*time.Second), "Ready says the group is placed (its creator may hear it a moment later)")
 		// Of a group that can never be placed, it stays not ready; the
 		// group's removal fails it.
 		never, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{Resources: map[string]float64{"nowhere": 1}}}, ray.Pack)
