@@ -476,11 +476,12 @@ func NodeOf(ctx context.Context) transport.NodeID {
 // order they were assigned. A fractional request (GPUs(0.5)) holds one
 // device, shared with the other fractions placed on it; a whole request
 // as many devices as it asks for, each its own. An actor's methods and
-// constructor see the actor's devices, held for its life. Empty for a
-// driver and for a task or actor that asked for no GPU; empty too, unlike
-// Ray, for one running in a placement group's bundle (a bundle reserves
-// an amount of GPU, not devices). ErrNotInRay if ctx is no driver's or
-// task's.
+// constructor see the actor's devices, held for its life. A placement
+// group's bundle holds devices of its own, set aside with it: a task or
+// actor in the bundle asking for GPUs gets the bundle's devices, all of
+// them (Ray gives each its share of the bundle's GPUs; raysim does not
+// split them). Empty for a driver and for a task or actor that asked for
+// no GPU. ErrNotInRay if ctx is no driver's or task's.
 func GPUIDs(ctx context.Context) ([]int, error) {
 	c, err := caller(ctx)
 	if err != nil {

@@ -80,7 +80,8 @@ func init() { semanticCases = append(semanticCases, gpuIDCases...) }
 
 // TestGPUIDsManyDevices: on a node of three GPUs, concurrent tasks get
 // distinct devices, a request of two gets two, fractions share the first
-// device with room; on the simulator and on TCP alike.
+// device with room; a placement group's bundle holds devices of its own,
+// which its tasks see; on the simulator and on TCP alike.
 func TestGPUIDsManyDevices(t *testing.T) {
 	nodes := []ray.NodeConfig{{Name: "head", CPUs: 1}, {Name: "gpus", CPUs: 8, GPUs: 3}}
 	body := func(t *testing.T, ctx context.Context, f *gpuIDFuncs) {
@@ -106,6 +107,36 @@ func TestGPUIDsManyDevices(t *testing.T) {
 		require.Len(t, vh, 1)
 		assert.NotEqual(t, v2[0], v2[1])
 		assert.NotContains(t, v2, vh[0], "a half shares no device with a whole request")
+		// A bundle of two GPUs holds two devices: its task sees them, and
+		// a task outside the group gets the third.
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1, GPU: 2}}, ray.Pack)
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, 30*time.Second))
+		in, out := gpu(1).Options(ray.InPlacementGroup(pg, 0)).Remote(ctx, 300), gpu(1).Remote(ctx, 300)
+		vin, err := ray.GetTimeout(ctx, in, 30*time.Second)
+		require.NoError(t, err)
+		vout, err := ray.GetTimeout(ctx, out, 30*time.Second)
+		require.NoError(t, err)
+		require.Len(t, vin, 2, "the bundle's devices")
+		require.Len(t, vout, 1)
+		assert.NotContains(t, vin, vout[0], "a task outside the group got a device of its bundle")
+		anyIn, err := ray.GetTimeout(ctx, gpu(0.5).Options(ray.InPlacementGroup(pg, -1)).Remote(ctx, 0), 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, vin, anyIn, "a task in any bundle of the group")
+		noGPU, err := ray.GetTimeout(ctx, f.ids.Options(ray.InPlacementGroup(pg, 0)).Remote(ctx, 0), 30*time.Second)
+		require.NoError(t, err)
+		assert.Empty(t, noGPU, "a task of the group asking for no GPU")
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+		// Its devices are free again: three wholes run at once.
+		refs = []ray.Ref[[]int]{gpu(1).Remote(ctx, 300), gpu(1).Remote(ctx, 300), gpu(1).Remote(ctx, 300)}
+		vs, err = ray.GetAll(ctx, refs, 30*time.Second)
+		require.NoError(t, err)
+		all = all[:0]
+		for _, v := range vs {
+			all = append(all, v...)
+		}
+		slices.Sort(all)
+		assert.Equal(t, []int{0, 1, 2}, all, "the removed bundle's devices came back")
 	}
 	run := func(t *testing.T, tcp bool) {
 		reg := ray.NewRegistry()
