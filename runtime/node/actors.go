@@ -1381,7 +1381,7 @@ func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) error {
 				r.whenLeased(a, func() {
 					t.args = r.argValues(t)
 					if bad, ok := failedArg(t.args); ok {
-						diverged = fmt.Errorf("replay of %s (%s): an argument is now an error: %s", spec.Func, spec.ID, bad.Data)
+						diverged = fmt.Errorf("replay of %s (%s): an argument is now an error: %s", spec.Func, spec.ID, transport.ErrText(bad))
 						r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Task: a.id, Detail: fmt.Sprintf("actor %s: %v: dead for good", a.id, diverged)})
 						r.unpinArgs(t)
 						wake()

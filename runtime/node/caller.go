@@ -209,6 +209,9 @@ func (c *Caller) TaskID() transport.TaskID { return c.task }
 // Node is the node the caller runs on.
 func (c *Caller) Node() transport.NodeID { return c.r.self }
 
+// Registry is the function table of the caller's node (Config.Registry).
+func (c *Caller) Registry() Registry { return c.r.cfg.Registry }
+
 // Now is the caller's node's clock (virtual in netsim; skewed by
 // skew_clock).
 func (c *Caller) Now() time.Time {

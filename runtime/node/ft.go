@@ -720,7 +720,7 @@ func spentMsg(spec *transport.TaskSpec) string {
 func (r *Raylet) loseTask(task transport.TaskID, why string) { r.loseTaskCaused(task, why, 0) }
 
 // loseTaskCaused is loseTask with the errors' causes (loseObjectCaused).
-func (r *Raylet) loseTaskCaused(task transport.TaskID, why string, causes uint16) {
+func (r *Raylet) loseTaskCaused(task transport.TaskID, why string, causes uint32) {
 	delete(r.reconstructing, task)
 	delete(r.ownerless, task)
 	for _, id := range r.awaitedOf(task) {
@@ -769,7 +769,7 @@ func (r *Raylet) loseObject(id transport.ObjectID, why string) { r.loseObjectCau
 
 // loseObjectCaused is loseObject with the error's causes
 // (transport.Value.Causes): CauseOwnerDied for a Put lost with its owner.
-func (r *Raylet) loseObjectCaused(id transport.ObjectID, why string, causes uint16) {
+func (r *Raylet) loseObjectCaused(id transport.ObjectID, why string, causes uint32) {
 	r.emit(transport.Event{Kind: transport.EvObjectLost, Node: r.self, Object: id, Detail: why})
 	v := errValue(transport.ErrKindObjectLost, fmt.Sprintf("object %s lost: %s", id, why))
 	v.Causes = causes

@@ -140,7 +140,7 @@ type pull struct {
 	attempt int
 	total   int64
 	errKind uint8
-	causes  uint16 // the value's (transport.Value.Causes)
+	causes  uint32 // the value's (transport.Value.Causes)
 	data    []byte
 	seen    []bool
 	got     int64
@@ -1540,7 +1540,7 @@ func (r *Raylet) retryOnError(t *task, tries int32, out transport.Value) bool {
 	}
 	r.Stats.Retried++
 	r.emit(transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: s.ID,
-		Detail: fmt.Sprintf("its code failed: %s (retry %d)", out.Data, tries+1)})
+		Detail: fmt.Sprintf("its code failed: %s (retry %d)", transport.ErrText(out), tries+1)})
 	r.reportRerun(s, false) // a unit of the budget its rebuilds share too
 	return true
 }
@@ -1677,7 +1677,7 @@ func (r *Raylet) storeAll(spec *transport.TaskSpec, out transport.Value, outs []
 	}
 	detail := spec.Name
 	if out.ErrKind != 0 {
-		detail = string(out.Data)
+		detail = string(transport.ErrText(out))
 	}
 	r.emit(transport.Event{Kind: kind, Node: r.self, Task: spec.ID, Detail: detail})
 	if transport.IsFailureOfRecord(out.ErrKind) && spec.NumReturns > 0 {
@@ -1921,8 +1921,8 @@ func (r *Raylet) noteCancel(t *task, mode CancelMode) {
 
 // cancelCauses are the causes (transport.Value.Causes) of a cancel in
 // mode.
-func cancelCauses(mode CancelMode) uint16 {
-	var c uint16
+func cancelCauses(mode CancelMode) uint32 {
+	var c uint32
 	if mode&CancelForce != 0 {
 		c |= transport.CauseWorkerCrashed
 	}

@@ -305,7 +305,8 @@ func Method0[S, R any](c *ActorClass[S], name string, fn func(context.Context, *
 		if err := arity(name, args, 0); err != nil {
 			return transport.Value{}, err
 		}
-		return result(fn(ctx, self.(*S)))
+		out, ferr := fn(ctx, self.(*S))
+		return result(ctx, out, ferr)
 	})
 }
 
@@ -319,7 +320,8 @@ func Method1[S, A, R any](c *ActorClass[S], name string, fn func(context.Context
 		if err != nil {
 			return argError(name, 1, err)
 		}
-		return result(fn(ctx, self.(*S), a))
+		out, ferr := fn(ctx, self.(*S), a)
+		return result(ctx, out, ferr)
 	})
 }
 
@@ -337,7 +339,8 @@ func Method2[S, A, B, R any](c *ActorClass[S], name string, fn func(context.Cont
 		if err != nil {
 			return argError(name, 2, err)
 		}
-		return result(fn(ctx, self.(*S), a, b))
+		out, ferr := fn(ctx, self.(*S), a, b)
+		return result(ctx, out, ferr)
 	})
 }
 

@@ -180,8 +180,9 @@ func getValues[R ObjectRef](ctx context.Context, refs []R, timeout time.Duration
 	if err != nil {
 		return nil, err
 	}
+	reg, _ := c.Registry().(*Registry)
 	for i, v := range vals { // the Get ended at the first error to arrive, perhaps before the rest
-		if err := valueErr(ids[i], v); err != nil {
+		if err := valueErr(reg, ids[i], v); err != nil {
 			return nil, err
 		}
 	}

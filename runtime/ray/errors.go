@@ -33,10 +33,11 @@
 // this package's sentinels (it returned, wrapped, the ErrActorDied or
 // ErrObjectLost a Get gave it), they travel too, as the TaskError's
 // Causes: errors.Is matches them on the reader's side, through any number
-// of hops, as Ray's RayTaskError keeps its cause. Your own error types and
-// values do not travel (errors.Is or errors.As on them does not match),
-// where Ray keeps the user's exception type when it can: test the text,
-// or return a value that says what happened.
+// of hops, as Ray's RayTaskError keeps its cause. So do your own sentinel
+// errors once registered by name (RegisterError): errors.Is(err, yours)
+// holds on every reader, as Ray keeps a user exception's type. Other
+// errors of yours travel as text only (errors.Is or errors.As on them
+// does not match).
 //
 // Values. Arguments and results are encoded to cross nodes (codec.go):
 // common types (ints, floats, strings, bools, byte slices, Refs, actor
@@ -49,6 +50,7 @@
 package ray
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -231,7 +233,7 @@ func (e *TaskError) Unwrap() []error {
 // (transport.Value.Causes): each with its bit, that of its value kind.
 // ErrTaskFailed is not among them: a failed task's error is one already.
 var causeKinds = [...]struct {
-	bit uint16
+	bit uint32
 	err error
 }{
 	{1 << transport.ErrKindCancelled, ErrCancelled},
@@ -251,9 +253,9 @@ var causeKinds = [...]struct {
 	{transport.CauseOwnerDied, ErrOwnerDied}, // one bit for both: a task's error wrapping either carries both across
 }
 
-// causesOf is the Causes bits of the sentinels err wraps.
-func causesOf(err error) uint16 {
-	var bits uint16
+// causesOf is the Causes bits of the runtime's sentinels err wraps.
+func causesOf(err error) uint32 {
+	var bits uint32
 	for _, c := range causeKinds {
 		if errors.Is(err, c.err) {
 			bits |= c.bit
@@ -262,30 +264,75 @@ func causesOf(err error) uint16 {
 	return bits
 }
 
-// causeErrs is the sentinels of Causes bits.
-func causeErrs(bits uint16) []error {
-	if bits == 0 {
+// causeErrs is the sentinels of Causes bits: the runtime's, then those
+// of the registered errors the value names (CauseUser), known to reg.
+func causeErrs(reg *Registry, v transport.Value) []error {
+	if v.Causes == 0 {
 		return nil
 	}
 	var out []error
 	for _, c := range causeKinds {
-		if bits&c.bit != 0 {
+		if v.Causes&c.bit != 0 {
 			out = append(out, c.err)
+		}
+	}
+	if v.Causes&transport.CauseUser != 0 {
+		names := v.Data[len(transport.ErrText(v)):]
+		for len(names) > 0 {
+			names = names[1:] // the NUL before each name
+			name := names
+			if i := bytes.IndexByte(names, 0); i >= 0 {
+				name = names[:i]
+			}
+			names = names[len(name):]
+			if err, ok := reg.userError(string(name)); ok {
+				out = append(out, err)
+			}
 		}
 	}
 	return out
 }
 
+// errorValue is the error value (ErrKindTask) of a task or method whose
+// code returned err: its text, the runtime's sentinels it wraps, and the
+// names of the errors registered with reg that it wraps (CauseUser),
+// each after a NUL byte (so a NUL of the text itself is escaped).
+func errorValue(reg *Registry, err error) transport.Value {
+	v := transport.Value{ErrKind: transport.ErrKindTask, Data: []byte(err.Error()), Causes: causesOf(err)}
+	for _, u := range reg.userErrors() {
+		if errors.Is(err, u.err) {
+			if v.Causes&transport.CauseUser == 0 {
+				v.Causes |= transport.CauseUser
+				v.Data = bytes.ReplaceAll(v.Data, []byte{0}, []byte(`\x00`))
+			}
+			v.Data = append(append(v.Data, 0), u.name...)
+		}
+	}
+	return v
+}
+
 // failedValue is the error value of a task or method whose code returned
 // err (what the raylet makes of it, ErrKindTask and its text) with the
-// sentinels err wraps as its Causes, or ok false when it wraps none (the
+// sentinels err wraps as its Causes (the runtime's, and those registered
+// with ctx's registry: RegisterError), or ok false when it wraps none (the
 // raylet makes the value then, as it always did).
-func failedValue(err error) (v transport.Value, ok bool) {
-	c := causesOf(err)
-	if c == 0 {
+func failedValue(ctx context.Context, err error) (v transport.Value, ok bool) {
+	v = errorValue(registryOf(ctx), err)
+	if v.Causes == 0 {
 		return transport.Value{}, false
 	}
-	return transport.Value{ErrKind: transport.ErrKindTask, Data: []byte(err.Error()), Causes: c}, true
+	return v, true
+}
+
+// registryOf is the registry of the node ctx runs on (nil outside a task
+// or a driver, or with a registry of another kind).
+func registryOf(ctx context.Context) *Registry {
+	c, ok := node.CallerFrom(ctx)
+	if !ok {
+		return nil
+	}
+	reg, _ := c.Registry().(*Registry)
+	return reg
 }
 
 // withCauses wraps a function's body so that an error wrapping the
@@ -294,7 +341,7 @@ func withCauses(f node.Func) node.Func {
 	return func(ctx context.Context, args []transport.Value) (transport.Value, error) {
 		v, err := f(ctx, args)
 		if err != nil {
-			if ev, ok := failedValue(err); ok {
+			if ev, ok := failedValue(ctx, err); ok {
 				return ev, nil
 			}
 		}
@@ -308,7 +355,7 @@ func withCausesMulti(f node.MultiFunc) node.MultiFunc {
 	return func(ctx context.Context, args []transport.Value, n int) ([]transport.Value, error) {
 		vs, err := f(ctx, args, n)
 		if err != nil {
-			if ev, ok := failedValue(err); ok {
+			if ev, ok := failedValue(ctx, err); ok {
 				return []transport.Value{ev}, nil
 			}
 		}
@@ -321,7 +368,7 @@ func methodWithCauses(m node.Method) node.Method {
 	return func(ctx context.Context, self any, args []transport.Value) (transport.Value, error) {
 		v, err := m(ctx, self, args)
 		if err != nil {
-			if ev, ok := failedValue(err); ok {
+			if ev, ok := failedValue(ctx, err); ok {
 				return ev, nil
 			}
 		}
@@ -334,7 +381,7 @@ func multiMethodWithCauses(m node.MultiMethod) node.MultiMethod {
 	return func(ctx context.Context, self any, args []transport.Value, n int) ([]transport.Value, error) {
 		vs, err := m(ctx, self, args, n)
 		if err != nil {
-			if ev, ok := failedValue(err); ok {
+			if ev, ok := failedValue(ctx, err); ok {
 				return []transport.Value{ev}, nil
 			}
 		}
@@ -368,15 +415,15 @@ func kindErr(k uint8) error {
 	return ErrTaskFailed
 }
 
-func valueErr(id transport.ObjectID, v transport.Value) error {
+func valueErr(reg *Registry, id transport.ObjectID, v transport.Value) error {
 	if v.ErrKind == transport.ErrKindNone {
 		return nil
 	}
-	causes := causeErrs(v.Causes)
+	causes := causeErrs(reg, v)
 	if v.ErrKind != transport.ErrKindTask && v.Causes&transport.CauseOwnerDied != 0 {
-		// The runtime's own error (a Put lost with its owner): an owner's
-		// death, not a stream's.
+		// The runtime's own error (an object lost with its owner): an
+		// owner's death, not a stream's.
 		causes = slices.DeleteFunc(causes, func(e error) bool { return e == ErrStreamOwnerDied })
 	}
-	return &TaskError{Object: id, Kind: kindErr(v.ErrKind), Msg: string(v.Data), Causes: causes}
+	return &TaskError{Object: id, Kind: kindErr(v.ErrKind), Msg: string(transport.ErrText(v)), Causes: causes}
 }

@@ -302,7 +302,7 @@ var readyFunc node.Func = func(ctx context.Context, args []transport.Value) (tra
 	if err := arity(readyFuncName, args, 0); err != nil {
 		return transport.Value{}, err
 	}
-	return result(true, nil)
+	return result(ctx, true, nil)
 }
 
 // timeoutError is an ErrTimeout (errors.Is) that says what was not ready,

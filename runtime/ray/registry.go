@@ -26,6 +26,53 @@ type Registry struct {
 	multi  map[string]node.MultiFunc // functions of several returns (multi.go)
 	actors map[string]*node.ActorType
 	sigs   map[string]string
+	errs   []userError // RegisterError's, in the order registered
+}
+
+// userError is an error registered by name (RegisterError).
+type userError struct {
+	name string
+	err  error
+}
+
+// RegisterError names a sentinel error of your program so that it crosses
+// the cluster as the runtime's own do: a task or method whose error wraps
+// it (errors.Is) fails with a *TaskError that wraps it too, so a reader's
+// errors.Is(err, yourErr) holds after Get, through any number of hops (a
+// task that returns, wrapped, the error a Get gave it passes it on) — as
+// Ray keeps a user exception's type across tasks. The error's identity
+// travels by name, its text as the error's message: errors.As on your
+// own error types does not match (register a sentinel, and wrap it). Every
+// process registers the same errors (they run the same binary; the name
+// is part of the registry's digest). It panics as the Register functions
+// do, and on a nil error or a name with a NUL byte.
+func RegisterError(r *Registry, name string, err error) {
+	if err == nil {
+		panic(fmt.Sprintf("ray: registering error %q as nil", name))
+	}
+	if strings.IndexByte(name, 0) >= 0 {
+		panic(fmt.Sprintf("ray: registering error %q: a name has no NUL byte", name))
+	}
+	r.add("error:"+name, err)
+	r.errs = append(r.errs, userError{name: name, err: err})
+}
+
+// userErrors is the registered errors (none for a nil registry).
+func (r *Registry) userErrors() []userError {
+	if r == nil {
+		return nil
+	}
+	return r.errs
+}
+
+// userError is the error registered as name.
+func (r *Registry) userError(name string) (error, bool) {
+	for _, u := range r.userErrors() {
+		if u.name == name {
+			return u.err, true
+		}
+	}
+	return nil, false
 }
 
 // NewRegistry returns an empty registry.
@@ -321,7 +368,8 @@ func Register0[R any](r *Registry, name string, fn func(context.Context) (R, err
 		if err := arity(name, args, 0); err != nil {
 			return transport.Value{}, err
 		}
-		return result(fn(ctx))
+		out, ferr := fn(ctx)
+		return result(ctx, out, ferr)
 	}
 	return &Func[R]{name: name, opts: defaultOptions(), sig: paramsOf(name)}
 }
@@ -337,7 +385,8 @@ func Register1[A, R any](r *Registry, name string, fn func(context.Context, A) (
 		if err != nil {
 			return argError(name, 1, err)
 		}
-		return result(fn(ctx, a))
+		out, ferr := fn(ctx, a)
+		return result(ctx, out, ferr)
 	}
 	return &Func[R]{name: name, opts: defaultOptions(), sig: paramsOf(name, reflect.TypeFor[A]())}
 }
@@ -357,7 +406,8 @@ func Register2[A, B, R any](r *Registry, name string, fn func(context.Context, A
 		if err != nil {
 			return argError(name, 2, err)
 		}
-		return result(fn(ctx, a, b))
+		out, ferr := fn(ctx, a, b)
+		return result(ctx, out, ferr)
 	}
 	return &Func[R]{name: name, opts: defaultOptions(), sig: paramsOf(name, reflect.TypeFor[A](), reflect.TypeFor[B]())}
 }
@@ -375,7 +425,8 @@ func RegisterN[A, R any](r *Registry, name string, fn func(context.Context, []A)
 			}
 			as[i] = a
 		}
-		return result(fn(ctx, as))
+		out, ferr := fn(ctx, as)
+		return result(ctx, out, ferr)
 	}
 	return &Func[R]{name: name, opts: defaultOptions()}
 }
@@ -398,9 +449,9 @@ func arity(name string, args []transport.Value, n int) error {
 // result is a function's or method's result as the raylet takes it: an
 // error wrapping the runtime's sentinels as an error value carrying them
 // (failedValue), another error as it is.
-func result[R any](v R, err error) (transport.Value, error) {
+func result[R any](ctx context.Context, v R, err error) (transport.Value, error) {
 	if err != nil {
-		if ev, ok := failedValue(err); ok {
+		if ev, ok := failedValue(ctx, err); ok {
 			return ev, nil
 		}
 		return transport.Value{}, err

@@ -306,7 +306,8 @@ func generate[R any](ctx context.Context, run func(yield func(R) error) error) (
 		if c.Cancelled() {
 			return transport.Value{}, err
 		}
-		ev := transport.Value{ErrKind: transport.ErrKindTask, Data: []byte(err.Error()), Causes: causesOf(err)}
+		reg, _ := c.Registry().(*Registry)
+		ev := errorValue(reg, err)
 		if yerr := c.Yield(n+1, ev, true); yerr != nil {
 			return transport.Value{}, err
 		}

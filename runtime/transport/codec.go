@@ -9,12 +9,14 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 39: CancelTask's Force is honoured (the worker is
+// version is refused. 40: CancelTask's Force is honoured (the worker is
 // taken for killed) and its flags byte has Shallow (Ray's
 // recursive=False); an error value's Causes may hold CauseGroupRemoved and
 // CauseWorkerCrashed (a cancel's), and CauseOwnerDied on an
 // ErrKindObjectLost (a Put whose owner died), which the object table
-// tells a reader with PutOwnerLost instead of ObjectLost. 38: ObjectOrphaned (the owner of an object's task
+// tells a reader with PutOwnerLost instead of ObjectLost. 39: Value.Causes is 32 bits wide, and CauseUser
+// says the names of registered user errors follow an error value's text
+// (runtime/ray's RegisterError). 38: ObjectOrphaned (the owner of an object's task
 // died before the task finished: its readers rebuild it) and GcsAdoptRun
 // (a node running such a task holds the rebuild, so readers wait for its
 // run) (37 on its branch). 37: the global scheduler answers a heartbeat that
@@ -81,7 +83,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 39
+const ProtocolVersion = 40
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

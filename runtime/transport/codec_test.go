@@ -325,7 +325,7 @@ func fill(t *rapid.T, v reflect.Value, label string, depth int) {
 
 // errKindCauses brings a random error kind and causes to ones a value
 // carries: a kind below 0x80, and causes only with a kind.
-func errKindCauses(kind uint8, causes uint16) (uint8, uint16) {
+func errKindCauses(kind uint8, causes uint32) (uint8, uint32) {
 	kind &= 0x7f
 	if kind == 0 {
 		causes = 0

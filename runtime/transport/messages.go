@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -27,28 +28,44 @@ type Value struct {
 	// wire behind a flag in the ErrKind byte (errKindCauses): a value
 	// without causes is as long as before they existed. In padding: a
 	// Value stays 40 bytes.
-	Causes uint16
+	Causes uint32
 }
 
-// Causes bits for runtime errors that are no value's kind (Value.Causes).
-// Bits 12 to 15 are taken: a new error kind must stay below 12. Besides
-// user code's errors, the runtime's own error values carry them to say
-// more than their kind: a force cancel's ErrKindCancelled (the worker was
-// killed), the cancel of a removed placement group's task, a Put whose
-// owner died (ErrKindObjectLost).
+// Causes bits for runtime errors that are no value's kind (Value.Causes):
+// from bit 14 up (a new error kind must stay below 14). Besides user
+// code's errors, the runtime's own error values carry them to say more
+// than their kind: a force cancel's ErrKindCancelled (the worker was
+// killed), the cancel of a removed placement group's task, an object lost
+// with its owner (ErrKindObjectLost).
 const (
-	// CauseGroupRemoved: a task cancelled because its placement group was
-	// removed (Ray's TaskPlacementGroupRemoved), on ErrKindCancelled.
-	CauseGroupRemoved uint16 = 1 << 12
-	// CauseWorkerCrashed: the task's worker was killed (a force cancel:
-	// Ray's WorkerCrashedError), on ErrKindCancelled.
-	CauseWorkerCrashed uint16 = 1 << 13
-	CauseTimeout       uint16 = 1 << 14 // a Get's timeout (ErrTimeout)
+	CauseTimeout uint32 = 1 << 14 // a Get's timeout (ErrTimeout)
 	// CauseOwnerDied: the owner died — a generator's caller
 	// (ErrStreamOwnerDied), or, on ErrKindObjectLost, the node of the
-	// worker that Put the object (Ray's OwnerDiedError).
-	CauseOwnerDied uint16 = 1 << 15
+	// worker that Put the object, or a task's owner (Ray's
+	// OwnerDiedError).
+	CauseOwnerDied uint32 = 1 << 15
+	// CauseGroupRemoved: a task cancelled because its placement group was
+	// removed (Ray's TaskPlacementGroupRemoved), on ErrKindCancelled.
+	CauseGroupRemoved uint32 = 1 << 16
+	// CauseWorkerCrashed: the task's worker was killed (a force cancel:
+	// Ray's WorkerCrashedError), on ErrKindCancelled.
+	CauseWorkerCrashed uint32 = 1 << 17
+	// CauseUser: the code's error wrapped sentinels its program registered
+	// (runtime/ray's RegisterError), whose names follow the error's text
+	// in Data, each behind a NUL byte (ErrText cuts them off).
+	CauseUser uint32 = 1 << 31
 )
+
+// ErrText is an error value's text: its Data, without the names of the
+// user errors it carries (CauseUser).
+func ErrText(v Value) []byte {
+	if v.Causes&CauseUser != 0 {
+		if i := bytes.IndexByte(v.Data, 0); i >= 0 {
+			return v.Data[:i]
+		}
+	}
+	return v.Data
+}
 
 // errKindCauses flags, in an encoded value's ErrKind byte, that its
 // Causes follow (a uvarint).
@@ -73,13 +90,13 @@ func errKindLen(v *Value) int {
 
 // errKind reads what appendErrKind wrote. Causes come only with an error
 // kind.
-func (d *Decoder) errKind() (kind uint8, causes uint16) {
+func (d *Decoder) errKind() (kind uint8, causes uint32) {
 	kind = d.U8()
 	if kind&errKindCauses == 0 {
 		return kind, 0
 	}
 	kind &^= errKindCauses
-	causes = uint16(d.Count(math.MaxUint16, 0))
+	causes = uint32(d.Count(math.MaxUint32, 0))
 	if (kind == ErrKindNone || causes == 0) && d.err == nil {
 		d.Fail(fmt.Errorf("%w: error causes %#x flagged on error kind %d", ErrInvalid, causes, kind))
 	}
@@ -1473,7 +1490,7 @@ type ObjectChunk struct {
 	Offset  int64
 	Total   int64
 	ErrKind uint8
-	Causes  uint16 // the value's (Value.Causes)
+	Causes  uint32 // the value's (Value.Causes)
 	Data    []byte
 	Virtual int64
 }

@@ -40,6 +40,17 @@ func TestValueCauses(t *testing.T) {
 	back, err := transport.Unmarshal(transport.Marshal(nil, m))
 	require.NoError(t, err)
 	assert.Equal(t, m, back)
+
+	// A user error's: the top bit, its names behind the text.
+	user := transport.Value{ErrKind: transport.ErrKindTask, Data: []byte("f on node 2: boom\x00app.quota\x00app.busy"), Causes: transport.CauseUser | 1<<transport.ErrKindActorDied}
+	e = transport.NewEncoder(nil)
+	e.Value(user)
+	d = transport.NewDecoder(e.Bytes())
+	got = d.Value()
+	require.NoError(t, d.Err())
+	assert.Equal(t, user, got)
+	assert.Equal(t, "f on node 2: boom", string(transport.ErrText(got)))
+	assert.Equal(t, "a\x00b", string(transport.ErrText(transport.Value{ErrKind: transport.ErrKindTask, Data: []byte("a\x00b")})), "without CauseUser, all of it")
 }
 
 // TestCancelTaskFlags: CancelTask's flags round-trip, Shallow included.
