@@ -575,7 +575,7 @@ func (s *Shard) addObject(m *transport.GcsAddObject) {
 			e.size, e.created = m.Size, true
 			if len(e.nodes) == 0 {
 				for _, sub := range e.subs {
-					s.env.Send(sub, &transport.ObjectLost{Object: m.Object})
+					s.env.Send(sub, lostMsg(m.Object, e))
 				}
 			}
 			s.saveObject(m.Object)
@@ -790,19 +790,34 @@ func (s *Shard) freeFlushed(id transport.ObjectID, order *[]transport.NodeID, pe
 	return true
 }
 
+// lostMsg tells a reader an object has no copy left: PutOwnerLost for a
+// Put's not freed, ObjectLost otherwise. A Put has no lineage, and its
+// primary copy stays pinned on the node of the worker that put it, its
+// owner, until freed: with no copy left and no free, that node died
+// (Ray's OwnerDiedError).
+func lostMsg(id transport.ObjectID, e *objectEntry) transport.Message {
+	if id.Put && e.created && !e.freed {
+		return &transport.PutOwnerLost{Object: id}
+	}
+	return &transport.ObjectLost{Object: id}
+}
+
 func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID, avoid transport.NodeID) {
 	s.env.Charge(s.costs.GCSRead)
 	s.emit(transport.Event{Kind: transport.EvGCSSubscribe, Node: s.env.Self(), Peer: from, Object: id})
 	e := s.objectOrNew(id)
 	defer s.flushObject(id)
 	if len(e.nodes) == 0 {
-		if !slices.Contains(e.subs, from) { // always so when freed: a freed entry has no subscriber
+		lost := lostMsg(id, e)              // before a free's mark could change
+		if !slices.Contains(e.subs, from) { // always so when freed, but for a Put's entry
 			e.subs = append(e.subs, from)
-			e.freed = false  // read again: its rebuilt copies stay
+			if !id.Put { // a Put is never rebuilt: its free stands, for lostWithOwner
+				e.freed = false // read again: its rebuilt copies stay
+			}
 			s.saveObject(id) // a new subscriber is state to keep; a read is not
 		}
 		if e.created { // existed, every copy gone: the subscriber rebuilds it
-			s.env.Send(from, &transport.ObjectLost{Object: id})
+			s.env.Send(from, lost)
 		} else if owner, ok := s.orphaned(id); ok {
 			s.env.Send(from, &transport.ObjectOrphaned{Object: id, Owner: owner})
 		}

@@ -549,7 +549,7 @@ func (r *Raylet) sendCallsDone(node transport.NodeID, actor transport.ActorID, c
 // not be left half-changed, but Caller.Cancelled tells its code, and its
 // result is replaced by ErrCancelled. It reports whether the call was
 // here.
-func (r *Raylet) cancelCall(id transport.TaskID, rebuild bool) bool {
+func (r *Raylet) cancelCall(id transport.TaskID, rebuild bool, mode CancelMode) bool {
 	for _, a := range r.actors { // one actor at most has the call: the order cannot show
 		if cur := a.runningCall(id); cur != nil {
 			if cur.spec.Rebuild && !rebuild {
@@ -557,7 +557,9 @@ func (r *Raylet) cancelCall(id transport.TaskID, rebuild bool) bool {
 			}
 			cur.cancelled = true
 			if c := cur.caller; c != nil {
-				c.cancelKids() // not interrupted, but its children are cancelled, as Ray's are
+				if mode&CancelShallow == 0 {
+					c.cancelKids(mode & CancelForce) // not interrupted, but its children are cancelled, as Ray's are
+				}
 			}
 			r.endCallFlow(cur, ErrCancelled) // a yield blocked by backpressure is
 			return true
@@ -839,7 +841,7 @@ func (r *Raylet) deliverCall(node transport.NodeID, inc uint64, spec *transport.
 	cancelled := o != nil && o.cancelled
 	if node == r.self {
 		if cancelled {
-			r.cancelLocal(spec.ID, spec.Rebuild)
+			r.cancelLocal(spec.ID, spec.Rebuild, 0)
 		}
 		if inc != 0 && inc != r.cfg.Incarnation {
 			r.bounceCall(spec) // meant for this node's earlier incarnation

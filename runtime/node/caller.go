@@ -509,13 +509,14 @@ type waitStop struct{ stop func() }
 func (w *waitStop) interrupt() { w.stop() }
 
 // cancelKids cancels the tasks a cancelled task or method call submitted
-// (Ray's recursive cancel; on the loop). Each that runs somewhere cancels
-// its own there, since its node owns them.
-func (c *Caller) cancelKids() {
+// (Ray's recursive cancel; on the loop), in mode (a force cancel's force
+// reaches them, as Ray's does). Each that runs somewhere cancels its own
+// there, since its node owns them.
+func (c *Caller) cancelKids(mode CancelMode) {
 	kids := c.kids
 	c.kids = nil
 	for _, id := range kids {
-		c.r.cancelTask(id, false)
+		c.r.cancelTask(id, mode)
 	}
 }
 
@@ -992,20 +993,39 @@ func (c *Caller) submitted(spec *transport.TaskSpec) {
 	if a := c.t.actor; a != nil && a.creation.spec.A().Replay {
 		return // a replay re-runs the call, children too, with no cancel in its log (see Cancelled)
 	}
-	if c.t.cancelled {
-		c.r.cancelTask(spec.ID, false)
+	if c.t.cancelled && c.r.cancelNotes[c.t].mode&CancelShallow == 0 {
+		c.r.cancelTask(spec.ID, 0)
 		return
 	}
 	c.kids = append(c.kids, spec.ID)
 }
 
+// ErrForceActorTask is Cancel's error for a force cancel of an actor's
+// method call, which Ray refuses ("force=True is not supported for actor
+// tasks"): killing the worker would kill the actor (Kill does that).
+var ErrForceActorTask = errors.New("force cancel is not supported for actor tasks (kill the actor instead)")
+
 // Cancel asks every raylet and the global scheduler to drop a task (see
-// Raylet.cancelTask).
-func (c *Caller) Cancel(id transport.TaskID, force bool) {
+// Raylet.cancelTask), as mode says. A force cancel of an actor method
+// call this node owns is refused (ErrForceActorTask); one it does not
+// own (a borrowed ref: the call's kind is not known here) reaches the
+// actor's host, which cancels the call without force.
+func (c *Caller) Cancel(id transport.TaskID, mode CancelMode) error {
+	var err error
 	c.r.env.Await(func(wake func()) {
-		c.r.cancelTask(id, force)
+		r := c.r
+		if mode&CancelForce != 0 {
+			r.drainSubmits() // a call just submitted is owned once drained
+			if o := r.owned[id]; o != nil && o.spec.Actor != 0 {
+				err = fmt.Errorf("cancel of task %s (%s): %w", id, o.spec.Name, ErrForceActorTask)
+				wake()
+				return
+			}
+		}
+		r.cancelTask(id, mode&(CancelForce|CancelShallow))
 		wake()
 	})
+	return err
 }
 
 // Cancelled reports whether the task this caller runs was cancelled while

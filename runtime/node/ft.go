@@ -473,9 +473,13 @@ func (r *Raylet) sendAsk(o *ownedTask) {
 // an actor creation: as in Ray, Cancel does not end actors (Kill does), and
 // a cancelled creation would make no actor while its callers and name
 // waited for it, a restart of a live one none at all.
-func (r *Raylet) failCancelled(spec *transport.TaskSpec) {
+func (r *Raylet) failCancelled(spec *transport.TaskSpec) { r.failCancelledBy(spec, 0) }
+
+// failCancelledBy is failCancelled for a cancel in mode (a removed
+// placement group's says so: cancelValue).
+func (r *Raylet) failCancelledBy(spec *transport.TaskSpec, mode CancelMode) {
 	r.ownedDone(spec.ID)
-	r.failTask(spec, transport.ErrKindCancelled, r.cancelledMsg(spec))
+	r.storeResults(spec, r.cancelValue(spec, mode&cancelGroup), nil)
 }
 
 // failureAnswered takes the task table's verdict (askFailure): a result
@@ -516,7 +520,11 @@ func failureMsg(kind uint8) string {
 // onObjectLost starts rebuilding an object this node needs whose every copy
 // is gone: from lineage (re-running the task that made it), unless it has
 // none (a Put, an actor method's result), which makes it an error.
-func (r *Raylet) onObjectLost(id transport.ObjectID) {
+//
+// ownerDied (the object table's word: transport.PutOwnerLost) says
+// a Put's object went with its owner's node: its error then carries
+// CauseOwnerDied (Ray's OwnerDiedError).
+func (r *Raylet) onObjectLost(id transport.ObjectID, ownerDied bool) {
 	if fe := r.fetchOf(id); fe != nil && fe.pull != nil && !fe.pulling {
 		// Every copy is gone: the next is a rebuild's, perhaps of other
 		// bytes (a task need not be deterministic); the chunks kept from
@@ -527,7 +535,11 @@ func (r *Raylet) onObjectLost(id transport.ObjectID) {
 		return
 	}
 	if id.Put {
-		r.loseObject(id, "the object was made by Put and every copy is gone (its node died, or it was freed): it has no lineage to rebuild it from")
+		if ownerDied {
+			r.loseObjectCaused(id, "its owner died: the object was made by Put on a node that has died since (with every copy), and it has no lineage to rebuild it from", transport.CauseOwnerDied)
+			return
+		}
+		r.loseObject(id, "the object was made by Put and every copy is gone (it was freed): it has no lineage to rebuild it from")
 		return
 	}
 	if o := r.owned[id.Task]; o != nil && !r.reconstructing[id.Task] && (!o.retried || (o.freed && o.spec.Actor == 0)) && !o.spec.IsCreation() {
@@ -630,6 +642,8 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		why := spentMsg(&spec)
 		if owner, ok := r.ownerless[m.Task]; ok {
 			why = fmt.Sprintf("its owner, node %d, died before the task finished (Ray's OwnerDiedError), and %s", owner, why)
+			r.loseTaskCaused(m.Task, why, transport.CauseOwnerDied)
+			return
 		}
 		r.loseTask(m.Task, why)
 		return
@@ -719,11 +733,14 @@ func spentMsg(spec *transport.TaskSpec) string {
 }
 
 // loseTask fails every object of a task this node is waiting for.
-func (r *Raylet) loseTask(task transport.TaskID, why string) {
+func (r *Raylet) loseTask(task transport.TaskID, why string) { r.loseTaskCaused(task, why, 0) }
+
+// loseTaskCaused is loseTask with the errors' causes (loseObjectCaused).
+func (r *Raylet) loseTaskCaused(task transport.TaskID, why string, causes uint32) {
 	delete(r.reconstructing, task)
 	delete(r.ownerless, task)
 	for _, id := range r.awaitedOf(task) {
-		r.loseObject(id, why)
+		r.loseObjectCaused(id, why, causes)
 	}
 }
 
@@ -764,9 +781,14 @@ func (r *Raylet) failedTask(task transport.TaskID, kind uint8) {
 
 // loseObject makes an unrecoverable object an error value, here only: the
 // readers waiting on this node get ErrObjectLost.
-func (r *Raylet) loseObject(id transport.ObjectID, why string) {
+func (r *Raylet) loseObject(id transport.ObjectID, why string) { r.loseObjectCaused(id, why, 0) }
+
+// loseObjectCaused is loseObject with the error's causes
+// (transport.Value.Causes): CauseOwnerDied for a Put lost with its owner.
+func (r *Raylet) loseObjectCaused(id transport.ObjectID, why string, causes uint32) {
 	r.emit(transport.Event{Kind: transport.EvObjectLost, Node: r.self, Object: id, Detail: why})
 	v := errValue(transport.ErrKindObjectLost, fmt.Sprintf("object %s lost: %s", id, why))
+	v.Causes = causes
 	e, evicted, _, _ := r.store.PutAt(nil, id, v, false) // e is nil if even the error does not fit
 	r.evicted(evicted)
 	r.wake(id, e)

@@ -2,6 +2,7 @@ package node
 
 import (
 	"slices"
+	"strings"
 
 	"raysim/runtime/transport"
 )
@@ -136,4 +137,93 @@ func (r *Raylet) promiseGPUs(want int64, take bool) {
 	} else if i := slices.Index(r.promisedGPUs, want); i >= 0 {
 		r.promisedGPUs = slices.Delete(r.promisedGPUs, i, i+1)
 	}
+}
+
+// bundleGPUs returns the devices each of bundles would hold of the free
+// GPUs, fitted in order as takeGPUs fits a task's (a fraction from one
+// device, a whole number from wholly free ones), or ok false if they do
+// not all fit. It takes nothing.
+func (r *Raylet) bundleGPUs(bundles []transport.Bundle) (devices [][]gpuShare, ok bool) {
+	saved := r.gpus
+	r.gpus = slices.Clone(saved)
+	defer func() { r.gpus = saved }()
+	devices = make([][]gpuShare, len(bundles))
+	for i, b := range bundles {
+		shares, fit := r.gpuFit(b.Resources.GPU, nil)
+		if !fit {
+			return nil, false
+		}
+		for _, sh := range shares {
+			r.gpus[sh.dev] -= sh.amount
+		}
+		devices[i] = shares
+	}
+	return devices, true
+}
+
+// groupGPUs is the devices of the bundle a task or actor of a placement
+// group asking for GPUs runs in (spec: its spec, its request renamed to
+// the bundle's resources): the bundle it names, or, placed in any bundle
+// of the group, the first of the group's bundles here that holds GPUs.
+func (r *Raylet) groupGPUs(spec *transport.TaskSpec) []gpuShare {
+	index, asked := -1, false
+	var g transport.GroupID
+	for _, q := range spec.Resources.Custom {
+		if !strings.HasPrefix(q.Name, "GPU_group_") {
+			continue
+		}
+		if gq, i, ok := transport.ParseBundleResource(q.Name); ok {
+			g, asked = gq, true
+			if i >= 0 {
+				index = i
+			}
+		}
+	}
+	if !asked {
+		return nil
+	}
+	for _, b := range r.bundles {
+		if b.group == g && b.committed && len(b.gpus) > 0 && (index < 0 || int(b.index) == index) {
+			return b.gpus
+		}
+	}
+	return nil
+}
+
+// GPUIDs returns the indices of this node's GPUs (0 to its GPU count
+// less one) that the caller's task holds, or its actor (for a method
+// call or the constructor), in the order they were taken: one device
+// for a fractional request, as many as asked for a whole one. A task or
+// actor in a placement group's bundle that asks for GPUs gets the
+// bundle's devices, all of them (Ray hands each task its share of the
+// bundle's GPU instances; raysim does not split a bundle's devices
+// between its tasks). Empty for a driver and for a task or actor asking
+// for no GPU.
+func (c *Caller) GPUIDs() []int {
+	var ids []int
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		var holder *task
+		switch {
+		case c.t != nil && c.t.actor != nil:
+			holder = c.t.actor.creation
+		case c.t != nil:
+			holder = c.t
+		default:
+			if a := r.actors[c.task]; a != nil { // a constructor runs with no task of its own
+				holder = a.creation
+			}
+		}
+		if holder != nil {
+			shares, ok := r.gpuHeld[holder]
+			if !ok && len(r.bundles) > 0 {
+				shares = r.groupGPUs(holder.spec)
+			}
+			for _, s := range shares {
+				ids = append(ids, s.dev)
+			}
+		}
+		wake()
+	})
+	return ids
 }

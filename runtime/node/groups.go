@@ -36,10 +36,14 @@ var ErrGroupInvalid = errors.New("ray: invalid placement group")
 
 // heldBundle is a bundle reserved on this node.
 type heldBundle struct {
-	group     transport.GroupID
-	index     uint32
-	res       transport.Resources // what it takes of the node
-	named     transport.Resources // what committing adds (renamed)
+	group transport.GroupID
+	index uint32
+	res   transport.Resources // what it takes of the node
+	named transport.Resources // what committing adds (renamed)
+	// gpus are the devices it holds of the node's GPUs for res.GPU, set
+	// aside with it (as Ray's bundle holds GPU instances): the tasks and
+	// actors in it read them (Caller.GPUIDs).
+	gpus      []gpuShare
 	round     uint64
 	committed bool
 }
@@ -102,11 +106,22 @@ func (r *Raylet) onBundlePrepare(m *transport.BundlePrepare) {
 		sum = sum.Add(b.Resources)
 	}
 	ok = ok && sum.Fits(r.free()) && r.creationGPUsFit(sum.GPU)
+	var devices [][]gpuShare
+	if ok && sum.GPU > 0 {
+		devices, ok = r.bundleGPUs(m.Bundles)
+	}
 	if ok {
 		r.avail = r.avail.Sub(sum)
-		for _, b := range m.Bundles {
-			r.bundles = append(r.bundles, &heldBundle{group: m.Group, index: b.Index, res: b.Resources,
-				named: transport.BundleResources(m.Group, int(b.Index), b.Resources), round: m.Round})
+		for i, b := range m.Bundles {
+			h := &heldBundle{group: m.Group, index: b.Index, res: b.Resources,
+				named: transport.BundleResources(m.Group, int(b.Index), b.Resources), round: m.Round}
+			if devices != nil {
+				h.gpus = devices[i]
+				for _, sh := range h.gpus {
+					r.gpus[sh.dev] -= sh.amount
+				}
+			}
+			r.bundles = append(r.bundles, h)
 		}
 	}
 	r.send(r.cfg.Layout.Scheduler, &transport.BundlePrepared{Group: m.Group, Round: m.Round, Incarnation: m.Incarnation, OK: ok})
@@ -154,6 +169,10 @@ func (r *Raylet) onBundleRelease(m *transport.BundleRelease) {
 func (r *Raylet) releaseBundle(k int) bool {
 	b := r.bundles[k]
 	r.bundles = slices.Delete(r.bundles, k, k+1)
+	for _, sh := range b.gpus {
+		r.gpus[sh.dev] += sh.amount
+	}
+	b.gpus = nil
 	if b.committed {
 		r.avail = r.avail.Sub(b.named).Add(b.res)
 		r.total = r.total.Sub(b.named).Add(b.res)
@@ -253,7 +272,7 @@ func (r *Raylet) endGroup(g transport.GroupID) {
 			}
 			continue
 		}
-		r.cancelLocal(id, true)
+		r.cancelLocal(id, true, cancelGroup)
 	}
 }
 

@@ -158,13 +158,13 @@ func TestCancelTombstonesAgeOut(t *testing.T) {
 		env.now = time.Unix(int64(sec), 0)
 		for range perSecond {
 			id++
-			r.cancelLocal(id, false)
+			r.cancelLocal(id, false, 0)
 		}
 		require.LessOrEqual(t, live(), 2*60*perSecond+perSecond, "at %ds", sec)
 	}
 
 	// A placement that crossed its cancel is failed, within the age.
-	r.cancelLocal(7, false)
+	r.cancelLocal(7, false, 0)
 	env.now = env.now.Add(tombstoneAge - time.Second)
 	env.sent = nil
 	r.Handle(60, &transport.PlaceTask{Spec: transport.TaskSpec{ID: 7, Func: "f", NumReturns: 1, Owner: 9}})
@@ -173,7 +173,7 @@ func TestCancelTombstonesAgeOut(t *testing.T) {
 
 	// Long after the last cancel, one more drops both old generations.
 	env.now = env.now.Add(3 * tombstoneAge)
-	r.cancelLocal(8, false)
+	r.cancelLocal(8, false, 0)
 	require.Equal(t, 1, live())
 }
 

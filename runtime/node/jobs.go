@@ -296,7 +296,7 @@ func (r *Raylet) cancelForJob(id transport.TaskID, why string) {
 		t.cancelled = true
 		if c := t.caller; c != nil {
 			c.interrupt() // a normal task's block ends now
-			c.cancelKids()
+			c.cancelKids(0)
 		}
 		return // finish stores the cancellation
 	}

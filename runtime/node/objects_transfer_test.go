@@ -248,7 +248,7 @@ func TestCancelledQueuedTaskTakesItsWaitsBack(t *testing.T) {
 		}
 		r.accept(spec, "test")
 		require.True(t, r.waited(arg))
-		r.cancelLocal(spec.ID, false)
+		r.cancelLocal(spec.ID, false, 0)
 		require.Equal(t, other, r.waited(arg), "other reader %v", other)
 		if other {
 			require.Equal(t, waiter(w), r.fetchOf(arg).first, "the other reader's wait stays")

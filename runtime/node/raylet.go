@@ -232,7 +232,13 @@ type Raylet struct {
 	// tombstones age out (see the tombstones type).
 	tombstones tombstones
 	asking     map[transport.TaskID]verdict // failures of owned tasks the task table is asked to record (askFailure)
-	staleRuns  map[*task]struct{}           // runs of other owners' tasks this node held when it rejoined (dropStaleRuns)
+	// staleRuns: runs of other owners' tasks this node held when it
+	// rejoined (dropStaleRuns), and runs a force cancel abandoned
+	// (forceEnd): their code runs on, and what it makes is discarded.
+	staleRuns map[*task]struct{}
+	// cancelNotes: how running tasks were cancelled, when it says more
+	// than a cancel (noteCancel).
+	cancelNotes map[*task]cancelNote
 
 	meanTask time.Duration
 	// meanBW is the mean throughput of this node's pulls of at least a
@@ -576,7 +582,14 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.CreationLost:
 		r.onCreationLost(m)
 	case *transport.CancelTask:
-		r.cancelLocal(m.Task, m.Rebuild)
+		mode := CancelMode(0)
+		if m.Force {
+			mode |= CancelForce
+		}
+		if m.Shallow {
+			mode |= CancelShallow
+		}
+		r.cancelLocal(m.Task, m.Rebuild, mode)
 	case *transport.KillActor:
 		why := whyRayKill
 		if transport.IsOwnerDied(m.Cause) {
@@ -628,7 +641,11 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.ObjectLost:
 		if r.cfg.Layout.IsGCS(from) { // the object table's verdict
-			r.onObjectLost(m.Object)
+			r.onObjectLost(m.Object, false)
+		}
+	case *transport.PutOwnerLost:
+		if r.cfg.Layout.IsGCS(from) { // the object table's verdict: lost with its owner
+			r.onObjectLost(m.Object, true)
 		}
 	case *transport.ObjectOrphaned:
 		if r.cfg.Layout.IsGCS(from) {
@@ -1619,7 +1636,12 @@ func (r *Raylet) finishAll(t *task, out transport.Value, outs []transport.Value)
 	}
 	r.tasks.Delete(t.spec.ID)
 	if t.cancelled {
-		out, outs = errValue(transport.ErrKindCancelled, r.cancelledMsg(t.spec)), nil
+		var mode CancelMode
+		if len(r.cancelNotes) > 0 {
+			mode = r.cancelNotes[t].mode
+			delete(r.cancelNotes, t)
+		}
+		out, outs = r.cancelValue(t.spec, mode), nil
 	}
 	took := r.since() - t.start
 	if r.meanTask == 0 {
@@ -1782,11 +1804,12 @@ func (r *Raylet) wake(id transport.ObjectID, e *objstore.Entry) {
 }
 
 // cancelTask asks every raylet and the global scheduler to drop a task
-// (Cancel, on the loop). A task this node knows finished (it holds or has
-// located its result) is left alone: a cancel of a finished task is a
-// no-op, as in Ray, and the tombstones it would leave on raylets that never
-// saw the task would fail a rebuild of the result placed there.
-func (r *Raylet) cancelTask(id transport.TaskID, force bool) {
+// (Cancel, on the loop) as mode says (CancelForce, CancelShallow). A task
+// this node knows finished (it holds or has located its result) is left
+// alone: a cancel of a finished task is a no-op, as in Ray, and the
+// tombstones it would leave on raylets that never saw the task would fail
+// a rebuild of the result placed there.
+func (r *Raylet) cancelTask(id transport.TaskID, mode CancelMode) {
 	if ret := (transport.ObjectID{Task: id}); r.store.Contains(ret) {
 		return
 	} else if _, located := r.locations[ret]; located {
@@ -1794,10 +1817,10 @@ func (r *Raylet) cancelTask(id transport.TaskID, force bool) {
 	}
 	o := r.owned[id]
 	rebuild := o != nil && o.rebuilt // a rebuild of ours: the cancel ends it too
-	m := &transport.CancelTask{Task: id, Force: force, Rebuild: rebuild}
+	m := &transport.CancelTask{Task: id, Force: mode&CancelForce != 0, Rebuild: rebuild, Shallow: mode&CancelShallow != 0}
 	for _, n := range r.cfg.Layout.Raylets {
 		if n == r.self {
-			r.cancelLocal(id, rebuild)
+			r.cancelLocal(id, rebuild, mode)
 		} else {
 			r.send(n, m)
 		}
@@ -1807,9 +1830,11 @@ func (r *Raylet) cancelTask(id transport.TaskID, force bool) {
 
 // cancelLocal drops a task queued here, or marks a running one cancelled
 // and interrupts it (a normal task: Caller.interrupt), cancelling the
-// tasks it submitted. A rebuild is left alone unless rebuild says the
-// cancel is for it (transport.CancelTask.Rebuild).
-func (r *Raylet) cancelLocal(id transport.TaskID, rebuild bool) {
+// tasks it submitted unless mode is CancelShallow. Under CancelForce a
+// running normal task's worker is taken for killed (forceEnd). A rebuild
+// is left alone unless rebuild says the cancel is for it
+// (transport.CancelTask.Rebuild).
+func (r *Raylet) cancelLocal(id transport.TaskID, rebuild bool, mode CancelMode) {
 	// A submission not yet drained is in no table: it would be
 	// tombstoned, then accepted here by the drain (which does not look at
 	// tombstones) and run as if never cancelled.
@@ -1825,12 +1850,18 @@ func (r *Raylet) cancelLocal(id transport.TaskID, rebuild bool) {
 	}
 	t, ok := r.tasks.Get(id)
 	if !ok {
-		if !r.cancelCall(id, rebuild) {
+		if !r.cancelCall(id, rebuild, mode) {
 			r.tombstones.add(id, r.since()) // in flight to us, or never coming
 		}
 		return
 	}
-	if t.cancelled || t.spec.IsCreation() { // an actor is ended by Kill, not Cancel
+	if t.spec.IsCreation() { // an actor is ended by Kill, not Cancel
+		return
+	}
+	if t.cancelled {
+		if t.running && mode&CancelForce != 0 && t.actor == nil && t.caller != nil {
+			r.forceEnd(t) // a force after a cancel that did not end it
+		}
 		return
 	}
 	if t.spec.Rebuild && !rebuild {
@@ -1838,14 +1869,113 @@ func (r *Raylet) cancelLocal(id transport.TaskID, rebuild bool) {
 	}
 	if t.running {
 		t.cancelled = true
+		if mode&(CancelShallow|cancelGroup) != 0 {
+			r.noteCancel(t, mode)
+		}
 		if c := t.caller; c != nil {
 			c.interrupt() // a normal task's block ends now
-			c.cancelKids()
+			if mode&CancelShallow == 0 {
+				c.cancelKids(mode & CancelForce)
+			}
+			if mode&CancelForce != 0 && t.actor == nil {
+				r.forceEnd(t)
+			}
 		}
 		return // finish stores the cancellation
 	}
 	r.dropQueued(t)
-	r.failCancelled(t.spec)
+	r.failCancelledBy(t.spec, mode)
+}
+
+// CancelMode says how a cancel ends a task, as the arguments of Ray's
+// ray.cancel do; the zero mode is Ray's default (force=False,
+// recursive=True).
+type CancelMode uint8
+
+const (
+	// CancelForce (Ray's force=True) takes the worker of a running
+	// normal task for killed: the task's result is the cancel at once
+	// (ErrCancelled, with CauseWorkerCrashed: Ray's WorkerCrashedError),
+	// its resources are free at once, and what its code still makes is
+	// discarded (forceEnd). A queued task is dropped as by any cancel.
+	// Ray refuses it for actor tasks (Caller.Cancel does too); a running
+	// method call reached anyway is cancelled without force.
+	CancelForce CancelMode = 1 << iota
+	// CancelShallow (Ray's recursive=False): the tasks the cancelled task
+	// submitted, and submits from now on, are left alone.
+	CancelShallow
+	// cancelGroup: the task's placement group was removed (endGroup): its
+	// error says so (CauseGroupRemoved).
+	cancelGroup
+)
+
+// cancelNote is what a running task's cancel said beyond the cancel
+// itself (Raylet.cancelNotes): kept aside, as few cancels say anything
+// more and task must stay in its size class.
+type cancelNote struct {
+	mode CancelMode
+}
+
+// noteCancel records how a running task was cancelled, for finishAll (its
+// error's causes) and Caller.submitted (a shallow cancel's new children
+// run).
+func (r *Raylet) noteCancel(t *task, mode CancelMode) {
+	if r.cancelNotes == nil {
+		r.cancelNotes = make(map[*task]cancelNote)
+	}
+	r.cancelNotes[t] = cancelNote{mode: mode}
+}
+
+// cancelCauses are the causes (transport.Value.Causes) of a cancel in
+// mode.
+func cancelCauses(mode CancelMode) uint32 {
+	var c uint32
+	if mode&CancelForce != 0 {
+		c |= transport.CauseWorkerCrashed
+	}
+	if mode&cancelGroup != 0 {
+		c |= transport.CauseGroupRemoved
+	}
+	return c
+}
+
+// cancelValue is the error value of a task cancelled in mode.
+func (r *Raylet) cancelValue(spec *transport.TaskSpec, mode CancelMode) transport.Value {
+	msg := r.cancelledMsg(spec)
+	switch {
+	case mode&cancelGroup != 0:
+		msg += ": its placement group was removed"
+	case mode&CancelForce != 0:
+		msg += " (force: its worker was killed)"
+	}
+	v := errValue(transport.ErrKindCancelled, msg)
+	v.Causes = cancelCauses(mode)
+	return v
+}
+
+// forceEnd ends a running normal task whose cancel was forced, as Ray's
+// ray.cancel(force=True) kills the worker that runs it: its result is
+// the cancel now (with CauseWorkerCrashed), its resources go back to the
+// node now, and its run is abandoned. Go cannot kill the goroutine (on
+// TCP) or unwind the coroutine (in the simulator) that runs the code, so
+// the code is not stopped: its blocks were interrupted and every later
+// Get, Wait or Compute of it fails at once with ErrCancelled (so code that
+// checks errors unwinds), its submissions are cancelled, and whatever it
+// returns is discarded (staleRuns), as a killed worker's would be. Code
+// that never calls the runtime runs on to its end meanwhile, on a CPU the
+// node has given to another task (TCP only: in the simulator user code
+// takes no time between runtime calls).
+func (r *Raylet) forceEnd(t *task) {
+	if t.borrowed {
+		t.caller.reacquire() // its CPU was lent while it blocked: taken back, then given back below
+	}
+	r.noteCancel(t, r.cancelNotes[t].mode|CancelForce)
+	r.finishAll(t, transport.Value{}, nil) // t.cancelled: stores the cancel
+	if r.staleRuns == nil {
+		r.staleRuns = make(map[*task]struct{})
+	}
+	r.staleRuns[t] = struct{}{} // its later blocks end at once too (cancelledNow); finish discards its result
+	r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Task: t.spec.ID, Detail: "force cancel: worker taken for killed, its run abandoned"})
 }
 
 // dropQueued takes a task that has not started out of the node: out of

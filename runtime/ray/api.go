@@ -296,19 +296,23 @@ func Put[T any](ctx context.Context, v T) (Ref[T], error) {
 // code. Code that blocks on nothing can ask Cancelled. Whatever the task
 // returns, its result is ErrCancelled, and a cancelled task is not retried
 // when its node dies. As Ray's recursive cancel, the tasks and actor calls
-// a running task submitted, and submits once cancelled, are cancelled too. Get on the ref then returns an error wrapping
-// ErrCancelled. Actor method calls are cancelled the same way, as in Ray: a
-// queued call never runs, and a running one is not interrupted (Cancelled
-// tells its code). As in Ray
-// it is best effort: a task this node knows finished is left alone (a
-// no-op), and one that finishes before the cancel reaches it keeps its
-// value (see docs/fault-tolerance.md). A result recorded as ErrCancelled
-// stays so: the task table keeps the cancel, and a copy lost with its node
-// is not rebuilt by running the task. An actor's creation is never
-// cancelled: Kill ends an actor. A ref whose submission failed makes
-// Cancel return its error; a ref made by Put, which no task makes, is
-// refused with ErrInvalidOption (as Ray's cancel takes task refs only).
-func Cancel[T any](ctx context.Context, ref Ref[T]) error {
+// a running task submitted, and submits once cancelled, are cancelled too
+// (NonRecursive leaves them alone). Get on the ref then returns an error
+// wrapping ErrCancelled. Actor method calls are cancelled the same way, as
+// in Ray: a queued call never runs, and a running one is not interrupted
+// (Cancelled tells its code). As in Ray it is best effort: a task this
+// node knows finished is left alone (a no-op), and one that finishes
+// before the cancel reaches it keeps its value (see
+// docs/fault-tolerance.md). A result recorded as ErrCancelled stays so:
+// the task table keeps the cancel, and a copy lost with its node is not
+// rebuilt by running the task. An actor's creation is never cancelled:
+// Kill ends an actor. A ref whose submission failed makes Cancel return
+// its error; a ref made by Put, which no task makes, is refused with
+// ErrInvalidOption (as Ray's cancel takes task refs only).
+//
+// With Force (Ray's force=True) a running task does not get to finish:
+// see Force.
+func Cancel[T any](ctx context.Context, ref Ref[T], opts ...CancelOption) error {
 	c, err := caller(ctx)
 	if err != nil {
 		return err
@@ -322,9 +326,53 @@ func Cancel[T any](ctx context.Context, ref Ref[T]) error {
 		// cancel takes task refs only.
 		return fmt.Errorf("%w: Cancel of %s: an object made by Put, not a task's result (only a task's ref can be cancelled)", ErrInvalidOption, ref.id)
 	}
-	c.Cancel(ref.id.Task, false)
+	var mode node.CancelMode
+	for _, o := range opts {
+		if o != nil {
+			o(&mode)
+		}
+	}
+	if err := c.Cancel(ref.id.Task, mode); err != nil {
+		if errors.Is(err, node.ErrForceActorTask) {
+			return fmt.Errorf("%w: %w", ErrInvalidOption, err)
+		}
+		return err
+	}
 	return nil
 }
+
+// CancelOption changes how Cancel ends a task: Force, NonRecursive.
+type CancelOption func(*node.CancelMode)
+
+// Force makes Cancel end a running task as Ray's ray.cancel(force=True)
+// does, by killing the worker that runs it: Get on the ref returns at once
+// an error wrapping both ErrCancelled and ErrWorkerCrashed (Ray raises
+// WorkerCrashedError), the task's CPU (and GPUs, and other resources) go
+// back to its node at once, and it is not retried. The force reaches the
+// tasks it submitted too (unless NonRecursive). A queued task is
+// dropped as by any cancel.
+//
+// Go cannot kill a goroutine, so the task's code is not stopped: its run
+// is abandoned. Its current block (Compute, Get, Wait) ends, every later
+// Get, Wait, Compute or yield returns ErrCancelled at once, the tasks it
+// submits are cancelled, and whatever it returns is discarded. In the
+// simulator user code takes no virtual time between runtime calls, so it
+// unwinds at once (if it checks those errors); on TCP, code busy in a loop
+// that never calls ray runs on until it returns, on a CPU its node has
+// already given to another task: the node is oversubscribed meanwhile, as
+// it is by a task blocked in Get.
+//
+// As Ray does, Cancel refuses Force for an actor method call (an error
+// wrapping ErrInvalidOption): Kill ends an actor. Only a call the caller
+// submitted is recognised as one; a borrowed ref of a method call is
+// cancelled at its actor without force.
+func Force() CancelOption { return func(m *node.CancelMode) { *m |= node.CancelForce } }
+
+// NonRecursive makes Cancel leave alone the tasks and actor calls the
+// cancelled task submitted, as Ray's ray.cancel(recursive=False): only the
+// task itself ends (a running normal task's later submissions are left
+// alone too; a running actor call's later ones are still cancelled).
+func NonRecursive() CancelOption { return func(m *node.CancelMode) { *m |= node.CancelShallow } }
 
 // Cancelled reports whether the calling task (or actor method call) was
 // cancelled while it ran, as Ray's is_canceled does: its result will be
@@ -421,4 +469,24 @@ func NodeOf(ctx context.Context) transport.NodeID {
 		return c.Node()
 	}
 	return 0
+}
+
+// GPUIDs returns the GPU devices the calling task or actor holds on its
+// node, as Ray's ray.get_gpu_ids(): each an index from 0 to the node's GPU
+// count less one (what Ray would put in CUDA_VISIBLE_DEVICES), in the
+// order they were assigned. A fractional request (GPUs(0.5)) holds one
+// device, shared with the other fractions placed on it; a whole request
+// as many devices as it asks for, each its own. An actor's methods and
+// constructor see the actor's devices, held for its life. A placement
+// group's bundle holds devices of its own, set aside with it: a task or
+// actor in the bundle asking for GPUs gets the bundle's devices, all of
+// them (Ray gives each its share of the bundle's GPUs; raysim does not
+// split them). Empty for a driver and for a task or actor that asked for
+// no GPU. ErrNotInRay if ctx is no driver's or task's.
+func GPUIDs(ctx context.Context) ([]int, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.GPUIDs(), nil
 }

@@ -54,6 +54,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"raysim/runtime/node"
 	"raysim/runtime/transport"
@@ -66,8 +67,15 @@ var (
 	// RetryExceptions (while its MaxRetries allow; Get then returns the
 	// last run's error).
 	ErrTaskFailed = errors.New("ray: task failed")
-	// ErrCancelled: the task was cancelled (Cancel) before it finished.
+	// ErrCancelled: the task was cancelled (Cancel) before it finished,
+	// or its placement group was removed (the error then wraps
+	// ErrPlacementGroupRemoved too), or its job ended.
 	ErrCancelled = node.ErrCancelled
+	// ErrWorkerCrashed: the worker that ran the task was killed, by a
+	// force cancel (Cancel with Force), as Ray's WorkerCrashedError. Such
+	// an error wraps ErrCancelled too. (A node's death is
+	// ErrRetriesExhausted once the task's retries are spent, as before.)
+	ErrWorkerCrashed = errors.New("ray: the task's worker was killed")
 	// ErrActorDied: the actor is dead (killed, its constructor failed, its
 	// restarts are spent, or its owner died and it was not Detached), or
 	// the call's retries are spent. The error's text says why when the
@@ -76,6 +84,15 @@ var (
 	// ErrObjectLost: every copy of the object is gone and it cannot be
 	// rebuilt (a Put's, or its lineage's retries are spent).
 	ErrObjectLost = errors.New("ray: object lost")
+	// ErrOwnerDied: the object was lost with its owner, as Ray's
+	// OwnerDiedError: a Put's object whose node (the worker that put it,
+	// its owner) died with every copy, or a task's result lost after the
+	// task's owner died and its retries were spent. Such an error wraps
+	// ErrObjectLost too. (Ray loses an object with its owner even when
+	// copies are left; raysim still serves a copy left on another node.)
+	// A Put freed and then read is ErrObjectLost alone. A task's error wrapping it (or ErrStreamOwnerDied) crosses the
+	// cluster as both: one bit of the error value carries the two.
+	ErrOwnerDied = errors.New("ray: the object's owner died")
 	// ErrStreamReplayInconsistent: a generator's item that a re-run of
 	// the generator (a retry after its node died, a rebuild of a lost
 	// item) did not make again, the re-run yielding fewer items than the
@@ -153,7 +170,10 @@ var (
 	// of range or asking for more than the bundle holds (that error wraps
 	// ErrInvalidOption too).
 	ErrInvalidPlacementGroup = node.ErrGroupInvalid
-	// ErrPlacementGroupRemoved: the placement group was removed (its Wait).
+	// ErrPlacementGroupRemoved: the placement group was removed (its
+	// Wait), or, with ErrCancelled, a task of the group that was queued
+	// or running when it was removed (Ray's TaskPlacementGroupRemoved:
+	// errors.Is tells it from a Cancel's).
 	ErrPlacementGroupRemoved = node.ErrGroupRemoved
 	// ErrPlacementGroupNotFound: no live placement group has the name
 	// GetPlacementGroup was given (never created, or removed).
@@ -226,8 +246,11 @@ var causeKinds = [...]struct {
 	{1 << transport.ErrKindDecode, ErrDecode},
 	{1 << transport.ErrKindUnknownConcurrencyGroup, ErrUnknownConcurrencyGroup},
 	{1 << transport.ErrKindReplayInconsistent, ErrStreamReplayInconsistent},
+	{transport.CauseGroupRemoved, ErrPlacementGroupRemoved},
+	{transport.CauseWorkerCrashed, ErrWorkerCrashed},
 	{transport.CauseTimeout, ErrTimeout},
 	{transport.CauseOwnerDied, ErrStreamOwnerDied},
+	{transport.CauseOwnerDied, ErrOwnerDied}, // one bit for both: a task's error wrapping either carries both across
 }
 
 // causesOf is the Causes bits of the runtime's sentinels err wraps.
@@ -396,5 +419,11 @@ func valueErr(reg *Registry, id transport.ObjectID, v transport.Value) error {
 	if v.ErrKind == transport.ErrKindNone {
 		return nil
 	}
-	return &TaskError{Object: id, Kind: kindErr(v.ErrKind), Msg: string(transport.ErrText(v)), Causes: causeErrs(reg, v)}
+	causes := causeErrs(reg, v)
+	if v.ErrKind != transport.ErrKindTask && v.Causes&transport.CauseOwnerDied != 0 {
+		// The runtime's own error (an object lost with its owner): an
+		// owner's death, not a stream's.
+		causes = slices.DeleteFunc(causes, func(e error) bool { return e == ErrStreamOwnerDied })
+	}
+	return &TaskError{Object: id, Kind: kindErr(v.ErrKind), Msg: string(transport.ErrText(v)), Causes: causes}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"raysim/runtime/node"
 	"raysim/runtime/transport"
 )
 
@@ -273,6 +274,35 @@ func (pg *PlacementGroup) Wait(ctx context.Context, timeout time.Duration) error
 		return &timeoutError{what: what + " (its bundles are not all reserved)"}
 	}
 	return err
+}
+
+// Ready returns a ref that becomes ready, holding true, once every bundle
+// of the group is reserved, as Ray's pg.ready(): a ref like any task's, so
+// it can be given to Wait (WaitObjects for refs of mixed types) with others,
+// or to Get. As Ray's, it is a task of no resources placed in the group's
+// bundle 0, which runs once the group is placed (all its bundles are
+// reserved together). A group removed before that fails it
+// (ErrUnschedulable, as any task submitted to a removed group); a bad
+// handle makes the ref's Err ErrInvalidPlacementGroup. Wait(ctx, timeout)
+// is the blocking form.
+func (pg *PlacementGroup) Ready(ctx context.Context) Ref[bool] {
+	if pg == nil || pg.id == 0 {
+		return Ref[bool]{err: fmt.Errorf("%w: a nil or zero PlacementGroup", ErrInvalidPlacementGroup)}
+	}
+	f := &Func[bool]{name: readyFuncName, opts: defaultOptions(), sig: paramsOf(readyFuncName)}
+	return f.Options(CPUs(0), InPlacementGroup(pg, 0), Name(fmt.Sprintf("%s.ready", pg.id))).Remote(ctx)
+}
+
+// readyFuncName is the function of Ready's task, which every Registry
+// serves (Registry.Func) unregistered.
+const readyFuncName = "ray.PlacementGroup.ready"
+
+// readyFunc is Ready's task: it runs once the group is placed, and says so.
+var readyFunc node.Func = func(ctx context.Context, args []transport.Value) (transport.Value, error) {
+	if err := arity(readyFuncName, args, 0); err != nil {
+		return transport.Value{}, err
+	}
+	return result(ctx, true, nil)
 }
 
 // timeoutError is an ErrTimeout (errors.Is) that says what was not ready,

@@ -132,9 +132,21 @@ var placementCases = []semanticCase{
 		ready, _, err := ray.Wait(ctx, []ray.Ref[int]{long}, 1, 100*time.Millisecond)
 		require.NoError(t, err)
 		require.Empty(t, ready)
+		queued := s.slow.Options(ray.InPlacementGroup(pg, 0), ray.GPUs(1)).Remote(ctx, 1) // behind long, for the bundle's GPU
+		ready, _, err = ray.Wait(ctx, []ray.Ref[int]{queued}, 1, 100*time.Millisecond)
+		require.NoError(t, err)
+		require.Empty(t, ready)
 		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+		_, err = ray.GetTimeout(ctx, queued, readyIn)
+		assert.ErrorIs(t, err, ray.ErrCancelled, "a queued task of the removed group")
+		assert.ErrorIs(t, err, ray.ErrPlacementGroupRemoved, "a queued task of the removed group")
 		_, err = ray.GetTimeout(ctx, long, readyIn)
 		assert.ErrorIs(t, err, ray.ErrCancelled)
+		// Told apart from a Cancel (QA28b finding 13: Ray's
+		// TaskPlacementGroupRemoved).
+		assert.ErrorIs(t, err, ray.ErrPlacementGroupRemoved, "the running task's error names its group's removal")
+		assert.NotErrorIs(t, err, ray.ErrWorkerCrashed)
+		assert.Contains(t, err.Error(), "placement group was removed")
 		_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), readyIn)
 		assert.ErrorIs(t, err, ray.ErrActorDied)
 		// A task of the removed group fails; the GPU is free for others.

@@ -2,6 +2,7 @@ package ray_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -38,6 +39,11 @@ type ownerFuncs struct {
 	// submitHere is submit pinning work to its own node: the child's
 	// owner runs it.
 	submitHere *ray.Func[ray.Ref[int]]
+	// put puts x and returns its ref: its node is the object's owner.
+	put *ray.Func[ray.Ref[int]]
+	// lostHow reads refs[0] and says how it failed: "owner died",
+	// "lost", or "read" when it did not.
+	lostHow *ray.Func[string]
 }
 
 func newOwnerFuncs(reg *ray.Registry) *ownerFuncs {
@@ -56,6 +62,19 @@ func newOwnerFuncs(reg *ray.Registry) *ownerFuncs {
 	f.submitHere = ray.Register2(reg, "ownerSubmitHere", func(ctx context.Context, x, retries int) (ray.Ref[int], error) {
 		ref := f.work.Options(ray.NodeAffinity(ray.NodeOf(ctx), true), ray.MaxRetries(retries)).Remote(ctx, x)
 		return ref, ref.Err()
+	})
+	f.put = ray.Register1(reg, "ownerPut", func(ctx context.Context, x int) (ray.Ref[int], error) {
+		return ray.Put(ctx, x)
+	})
+	f.lostHow = ray.Register1(reg, "ownerLostHow", func(ctx context.Context, refs []ray.Ref[int]) (string, error) {
+		_, err := ray.GetTimeout(ctx, refs[0], 30*time.Second)
+		switch {
+		case errors.Is(err, ray.ErrOwnerDied):
+			return "owner died", nil
+		case errors.Is(err, ray.ErrObjectLost):
+			return "lost", nil
+		}
+		return "read", err
 	})
 	return f
 }
@@ -86,6 +105,35 @@ func startChild(t *testing.T, ctx context.Context, s *suite, submit *ray.Func[ra
 }
 
 var ownerDeathCases = []semanticCase{
+	{"owner death: a Put's object lost with the node that put it is ErrOwnerDied", func(t *testing.T, ctx context.Context, s *suite) {
+		// QA28b finding 13 (R03): Ray's OwnerDiedError; raysim said
+		// ErrObjectLost alone.
+		if s.crash == nil {
+			return
+		}
+		ref, err := ray.GetTimeout(ctx, s.owner.put.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, 5), 30*time.Second)
+		require.NoError(t, err)
+		s.crash(1)
+		_, err = ray.GetTimeout(ctx, ref, 60*time.Second)
+		require.ErrorIs(t, err, ray.ErrObjectLost)
+		assert.ErrorIs(t, err, ray.ErrOwnerDied)
+		assert.NotErrorIs(t, err, ray.ErrStreamOwnerDied)
+		assert.Contains(t, err.Error(), "its owner died")
+		// A Put freed is lost, but not with its owner: read twice (the
+		// first read must not make the second an owner's death).
+		mine, err := ray.Put(ctx, 6)
+		require.NoError(t, err)
+		require.NoError(t, ray.Free(ctx, mine))
+		for i := range 2 {
+			_, err = ray.GetTimeout(ctx, mine, 30*time.Second)
+			require.ErrorIs(t, err, ray.ErrObjectLost, "read %d", i)
+			assert.NotErrorIs(t, err, ray.ErrOwnerDied, "read %d", i)
+		}
+		// Nor read from another node, after the driver's reads.
+		got, err := ray.GetTimeout(ctx, s.owner.lostHow.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx, []ray.Ref[int]{mine}), 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, "lost", got)
+	}},
 	{"owner death: the owner and the node running its task die: a reader rebuilds the result", func(t *testing.T, ctx context.Context, s *suite) {
 		if s.crash == nil {
 			return
@@ -107,6 +155,8 @@ var ownerDeathCases = []semanticCase{
 		s.crash(2)
 		_, err := ray.GetTimeout(ctx, child, 60*time.Second)
 		require.ErrorIs(t, err, ray.ErrObjectLost)
+		assert.ErrorIs(t, err, ray.ErrOwnerDied, "Ray's OwnerDiedError")
+		assert.NotErrorIs(t, err, ray.ErrStreamOwnerDied)
 		assert.Contains(t, err.Error(), fmt.Sprintf("its owner, node %d, died", ray.RayletID(1)))
 		assert.Contains(t, err.Error(), "max_retries 0")
 		assert.Equal(t, int64(1), s.owner.runs.Load(), "no rebuild with max_retries 0")

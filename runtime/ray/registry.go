@@ -80,8 +80,18 @@ func NewRegistry() *Registry {
 	return &Registry{funcs: map[string]node.Func{}, multi: map[string]node.MultiFunc{}, actors: map[string]*node.ActorType{}, sigs: map[string]string{}}
 }
 
-// Func implements node.Registry.
-func (r *Registry) Func(name string) (node.Func, bool) { f, ok := r.funcs[name]; return f, ok }
+// Func implements node.Registry. Every registry serves the task of
+// PlacementGroup.Ready too, without registering it (Digest and
+// Signatures leave it out).
+func (r *Registry) Func(name string) (node.Func, bool) {
+	if f, ok := r.funcs[name]; ok {
+		return f, true
+	}
+	if name == readyFuncName {
+		return readyFunc, true
+	}
+	return nil, false
+}
 
 // Actor implements node.Registry.
 func (r *Registry) Actor(name string) (*node.ActorType, bool) { a, ok := r.actors[name]; return a, ok }

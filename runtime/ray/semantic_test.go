@@ -83,6 +83,10 @@ type suite struct {
 	owner *ownerFuncs
 	// causes are the functions of the error causes' cases (causeCases).
 	causes *causeFuncs
+	// force are the functions of the force cancel's cases (forceCases).
+	force *forceFuncs
+	// gpuIDs are the functions of the GPU IDs' cases (gpuIDCases).
+	gpuIDs *gpuIDFuncs
 	// crash crashes node i of the case's cluster (not the driver's, 0);
 	// nil where the runner cannot (a run of many cases on one cluster).
 	crash func(i int)
@@ -104,6 +108,8 @@ func newSuite() *suite {
 	s.makeOwned = newMakeOwned(s)
 	s.gen = newGenFuncs(s.reg)
 	s.owner = newOwnerFuncs(s.reg)
+	s.force = newForceFuncs(s)
+	s.gpuIDs = newGPUIDFuncs(s.reg)
 	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })
 	s.countNodes = ray.Register0(s.reg, "countNodes", func(ctx context.Context) (int, error) {
 		nodes, err := ray.Nodes(ctx)

@@ -160,7 +160,9 @@ func (s *Stream[R]) Ref() Ref[int] {
 // (after the items yielded before the cancel that were not taken yet, as
 // the task's GCS shard records them before the end; see
 // docs/fault-tolerance.md).
-func (s *Stream[R]) Cancel(ctx context.Context) error { return Cancel(ctx, s.Ref()) }
+func (s *Stream[R]) Cancel(ctx context.Context, opts ...CancelOption) error {
+	return Cancel(ctx, s.Ref(), opts...)
+}
 
 // Next returns the ref of the next item, waiting until the generator has
 // yielded it, or ErrStreamEnd once the stream is over. An error the

@@ -9,7 +9,12 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 40: a job is a driver's, not its node's (JobID:
+// version is refused. 41: CancelTask's Force is honoured (the worker is
+// taken for killed) and its flags byte has Shallow (Ray's
+// recursive=False); an error value's Causes may hold CauseGroupRemoved and
+// CauseWorkerCrashed (a cancel's), and CauseOwnerDied on an
+// ErrKindObjectLost (a Put whose owner died), which the object table
+// tells a reader with PutOwnerLost instead of ObjectLost. 40: a job is a driver's, not its node's (JobID:
 // the node and the driver's number there; ActorSpec.Job, a uvarint of up
 // to 64 bits, the same bytes as before for a node's first driver), and a
 // driver's return ends its job (JobEnd, from its node to every raylet and
@@ -82,7 +87,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 40
+const ProtocolVersion = 41
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

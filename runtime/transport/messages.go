@@ -31,10 +31,25 @@ type Value struct {
 	Causes uint32
 }
 
-// Causes bits for runtime errors that are no value's kind (Value.Causes).
+// Causes bits for runtime errors that are no value's kind (Value.Causes):
+// from bit 14 up (a new error kind must stay below 14). Besides user
+// code's errors, the runtime's own error values carry them to say more
+// than their kind: a force cancel's ErrKindCancelled (the worker was
+// killed), the cancel of a removed placement group's task, an object lost
+// with its owner (ErrKindObjectLost).
 const (
-	CauseTimeout   uint32 = 1 << 14 // a Get's timeout (ErrTimeout)
-	CauseOwnerDied uint32 = 1 << 15 // a generator's caller died (ErrStreamOwnerDied)
+	CauseTimeout uint32 = 1 << 14 // a Get's timeout (ErrTimeout)
+	// CauseOwnerDied: the owner died — a generator's caller
+	// (ErrStreamOwnerDied), or, on ErrKindObjectLost, the node of the
+	// worker that Put the object, or a task's owner (Ray's
+	// OwnerDiedError).
+	CauseOwnerDied uint32 = 1 << 15
+	// CauseGroupRemoved: a task cancelled because its placement group was
+	// removed (Ray's TaskPlacementGroupRemoved), on ErrKindCancelled.
+	CauseGroupRemoved uint32 = 1 << 16
+	// CauseWorkerCrashed: the task's worker was killed (a force cancel:
+	// Ray's WorkerCrashedError), on ErrKindCancelled.
+	CauseWorkerCrashed uint32 = 1 << 17
 	// CauseUser: the code's error wrapped sentinels its program registered
 	// (runtime/ray's RegisterError), whose names follow the error's text
 	// in Data, each behind a NUL byte (ErrText cuts them off).
@@ -868,6 +883,7 @@ const (
 	KindObjectOrphaned
 	KindGcsAdoptRun
 	KindJobEnd
+	KindPutOwnerLost
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -1119,6 +1135,13 @@ type TaskDone struct {
 // ObjectLost: the GCS knows the object existed but no copy is left.
 type ObjectLost struct{ Object ObjectID }
 
+// PutOwnerLost is ObjectLost for an object made by Put that was not freed:
+// its primary copy, pinned on its owner's node until freed, went with that
+// node's death, so the reader's error says the owner died (Ray's
+// OwnerDiedError). A kind of its own, so ObjectLost's encoding and size
+// stay as they were.
+type PutOwnerLost struct{ Object ObjectID }
+
 // GcsGetTask reads a task's spec from the task table (for reconstruction).
 type GcsGetTask struct{ Task TaskID }
 
@@ -1270,12 +1293,14 @@ func (m *TaskPlaced) UnmarshalWire(d *Decoder) {
 	m.Task, m.Node, m.Incarnation, m.Attempt = d.Task(), d.Node(), d.Uvarint(), d.U32()
 	m.Rebuild, m.Attempt = m.Attempt&rebuildBit != 0, m.Attempt&^rebuildBit
 }
-func (m *TaskDone) MarshalWire(e *Encoder)     { e.Task(m.Task); e.Node(m.Node); e.U32(m.Attempt) }
-func (m *TaskDone) UnmarshalWire(d *Decoder)   { m.Task, m.Node, m.Attempt = d.Task(), d.Node(), d.U32() }
-func (m *ObjectLost) MarshalWire(e *Encoder)   { e.Object(m.Object) }
-func (m *ObjectLost) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
-func (m *GcsGetTask) MarshalWire(e *Encoder)   { e.Task(m.Task) }
-func (m *GcsGetTask) UnmarshalWire(d *Decoder) { m.Task = d.Task() }
+func (m *TaskDone) MarshalWire(e *Encoder)       { e.Task(m.Task); e.Node(m.Node); e.U32(m.Attempt) }
+func (m *TaskDone) UnmarshalWire(d *Decoder)     { m.Task, m.Node, m.Attempt = d.Task(), d.Node(), d.U32() }
+func (m *ObjectLost) MarshalWire(e *Encoder)     { e.Object(m.Object) }
+func (m *ObjectLost) UnmarshalWire(d *Decoder)   { m.Object = d.Object() }
+func (m *PutOwnerLost) MarshalWire(e *Encoder)   { e.Object(m.Object) }
+func (m *PutOwnerLost) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
+func (m *GcsGetTask) MarshalWire(e *Encoder)     { e.Task(m.Task) }
+func (m *GcsGetTask) UnmarshalWire(d *Decoder)   { m.Task = d.Task() }
 func (m *TaskInfo) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
 	e.Bool(m.Found)
@@ -1302,6 +1327,7 @@ func (m *ObjectOrphaned) UnmarshalWire(d *Decoder) {
 	m.Object, m.Owner = d.Object(), d.Node()
 }
 func (*GcsAdoptRun) Kind() Kind               { return KindGcsAdoptRun }
+func (*PutOwnerLost) Kind() Kind              { return KindPutOwnerLost }
 func (m *GcsAdoptRun) MarshalWire(e *Encoder) { e.Task(m.Task); e.Uvarint(m.Incarnation) }
 func (m *GcsAdoptRun) UnmarshalWire(d *Decoder) {
 	m.Task, m.Incarnation = d.Task(), d.Uvarint()
@@ -1822,10 +1848,15 @@ const MaxCallsDone = 4096
 // without it leaves rebuilds alone: a task is rebuilt only because a run
 // of it finished, and a cancel of a finished task is a no-op — one held
 // in flight since before the rebuild began must not end it.
+// Force (Ray's force=True): a running normal task's worker is taken for
+// killed — its result is the cancel at once, its resources freed, and
+// what its code still does is discarded. Shallow (Ray's recursive=False):
+// the tasks the cancelled task submitted are left alone.
 type CancelTask struct {
 	Task    TaskID
 	Force   bool
 	Rebuild bool
+	Shallow bool
 }
 
 // KillActor ends an actor (no restart when NoRestart).
@@ -2146,11 +2177,14 @@ func (m *CallBounced) UnmarshalWire(d *Decoder) {
 }
 func (m *ActorCall) MarshalWire(e *Encoder)   { e.Spec(&m.Spec); e.Uvarint(m.Incarnation) }
 func (m *ActorCall) UnmarshalWire(d *Decoder) { d.Spec(&m.Spec); m.Incarnation = d.Uvarint() }
-func (m *CancelTask) MarshalWire(e *Encoder)  { e.Task(m.Task); e.U8(b2u(m.Force) | b2u(m.Rebuild)<<1) }
+func (m *CancelTask) MarshalWire(e *Encoder) {
+	e.Task(m.Task)
+	e.U8(b2u(m.Force) | b2u(m.Rebuild)<<1 | b2u(m.Shallow)<<2)
+}
 func (m *CancelTask) UnmarshalWire(d *Decoder) {
 	m.Task = d.Task()
 	f := d.U8()
-	m.Force, m.Rebuild = f&1 != 0, f&2 != 0
+	m.Force, m.Rebuild, m.Shallow = f&1 != 0, f&2 != 0, f&4 != 0
 }
 func (m *KillActor) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
@@ -2226,6 +2260,7 @@ func init() {
 	register(KindObjectOrphaned, func() Message { return new(ObjectOrphaned) })
 	register(KindGcsAdoptRun, func() Message { return new(GcsAdoptRun) })
 	register(KindJobEnd, func() Message { return new(JobEnd) })
+	register(KindPutOwnerLost, func() Message { return new(PutOwnerLost) })
 }
 
 // StreamWait asks a generator task's owner (TaskSpec.Owner) to answer

@@ -52,3 +52,12 @@ func TestValueCauses(t *testing.T) {
 	assert.Equal(t, "f on node 2: boom", string(transport.ErrText(got)))
 	assert.Equal(t, "a\x00b", string(transport.ErrText(transport.Value{ErrKind: transport.ErrKindTask, Data: []byte("a\x00b")})), "without CauseUser, all of it")
 }
+
+// TestCancelTaskFlags: CancelTask's flags round-trip, Shallow included.
+func TestCancelTaskFlags(t *testing.T) {
+	for _, c := range []transport.CancelTask{{Task: 3}, {Task: 3, Force: true}, {Task: 3, Rebuild: true, Shallow: true}, {Task: 3, Force: true, Shallow: true}} {
+		m, err := transport.Unmarshal(transport.Marshal(nil, &c))
+		require.NoError(t, err)
+		assert.Equal(t, c, *m.(*transport.CancelTask))
+	}
+}
