@@ -9,7 +9,11 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 41: CancelTask's Force is honoured (the worker is
+// version is refused. 42: an actor spec's Replay byte has a ScheduleCPU
+// flag (an actor created with no resource option needs a CPU free to be
+// placed, as Ray's default actor, and holds none), and the global
+// scheduler tells a task's owner the task is infeasible (TaskInfeasible)
+// (40 on its branch). 41: CancelTask's Force is honoured (the worker is
 // taken for killed) and its flags byte has Shallow (Ray's
 // recursive=False); an error value's Causes may hold CauseGroupRemoved and
 // CauseWorkerCrashed (a cancel's), and CauseOwnerDied on an
@@ -87,7 +91,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 41
+const ProtocolVersion = 42
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -93,6 +93,12 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		m := v.Addr().Interface().(*transport.TaskPlaced)
 		m.Attempt &^= 1 << 30
 	},
+	// So does an infeasible notice's, and its detail is bounded.
+	reflect.TypeFor[transport.TaskInfeasible](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.TaskInfeasible)
+		m.Attempt &^= 1 << 30
+		m.Detail = transport.CutInfeasible(m.Detail)
+	},
 	// A spec's actor fields travel inline: all zero they decode as none.
 	// Its returns are bounded (MaxReturns); the decoder refuses more. Its
 	// strategy shares a byte with Rebuild, RetryExceptions and

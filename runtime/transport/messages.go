@@ -262,6 +262,15 @@ type ActorSpec struct {
 	// the wire as a flag in Replay's byte: a spec without it is as long as
 	// before it existed.
 	Detached bool
+	// ScheduleCPU (creation tasks): the actor was created with no resource
+	// option (no CPUs, GPUs nor Resource), Ray's default actor, which
+	// needs 1 logical CPU to be scheduled and 0 to run: it is placed only
+	// on a node with a CPU free (TaskSpec.Placement), and holds none
+	// while it lives (its Resources ask for no CPU). Not set for an actor
+	// in a placement group, which runs on its bundle's resources. On the
+	// wire as a flag in Replay's byte: a spec without it is as long as
+	// before it existed.
+	ScheduleCPU bool
 	// Concurrency holds a creation's concurrency groups or a method
 	// call's group (nil: none, as for most actors and calls; read them
 	// with ConcurrencyGroups and ConcurrencyGroup). Behind a pointer, an
@@ -352,6 +361,21 @@ func (s *TaskSpec) SetAct(f func(a *ActorSpec)) {
 	*a = s.A()
 	f(a)
 	s.Act = a
+}
+
+// Placement is what a node must have free for the task to be placed
+// there: its Resources, and for an actor created with no resource option
+// (ActorSpec.ScheduleCPU) one CPU more, which it does not hold while it
+// lives (Ray's default actor: 1 logical CPU to schedule, 0 to run). A
+// node with no CPU (a head started with --num-cpus=0) never gets such an
+// actor.
+func (s *TaskSpec) Placement() Resources {
+	if !s.IsCreation() || !s.Act.ScheduleCPU {
+		return s.Resources
+	}
+	p := s.Resources
+	p.CPU += Units(1)
+	return p
 }
 
 // Return is the i-th return object of the task.
@@ -446,6 +470,10 @@ const specDetached = 0x04
 // specReplay is the bit of ActorSpec.Replay in its byte.
 const specReplay = 0x01
 
+// specScheduleCPU is the flag in the byte of ActorSpec.Replay saying the
+// actor needs a CPU free to be placed (ActorSpec.ScheduleCPU).
+const specScheduleCPU = 0x20
+
 // CheckConcurrency checks an actor's MaxConcurrency and concurrency
 // groups against its other creation options: a threaded actor (more than
 // one method at a time) and an actor with concurrency groups (whose
@@ -519,7 +547,7 @@ func CheckGroupName(name string) error {
 // isZero reports whether a holds no field (a normal task's).
 func (a *ActorSpec) isZero() bool {
 	return !a.Creation && !a.Replay && a.MaxRestarts == 0 && a.CheckpointEvery == 0 && a.MaxConcurrency == 0 &&
-		!a.Detached && a.Concurrency == nil && a.Name == "" &&
+		!a.Detached && !a.ScheduleCPU && a.Concurrency == nil && a.Name == "" &&
 		a.Caller == 0 && a.Seq == 0 && a.SeqBase == 0 && a.Backpressure == 0 && !a.JobSet && a.Job == 0
 }
 
@@ -596,6 +624,9 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	}
 	if a.Detached {
 		rb |= specDetached
+	}
+	if a.ScheduleCPU {
+		rb |= specScheduleCPU
 	}
 	gs, call := a.ConcurrencyGroups(), a.ConcurrencyGroup()
 	if len(gs) > 0 {
@@ -730,8 +761,8 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	a.Name = d.String()
 	a.CheckpointEvery = uint32(d.Count(1<<32-1, 0))
 	rb := d.U8()
-	a.Replay, a.Detached = rb&specReplay != 0, rb&specDetached != 0
-	if rb&^(specReplay|specConcurrent|specDetached|specGroups|specGroup) != 0 && d.err == nil {
+	a.Replay, a.Detached, a.ScheduleCPU = rb&specReplay != 0, rb&specDetached != 0, rb&specScheduleCPU != 0
+	if rb&^(specReplay|specConcurrent|specDetached|specGroups|specGroup|specScheduleCPU) != 0 && d.err == nil {
 		d.Fail(fmt.Errorf("%w: actor spec flags %#x", ErrInvalid, rb))
 	}
 	if rb&specConcurrent != 0 {
@@ -884,6 +915,7 @@ const (
 	KindGcsAdoptRun
 	KindJobEnd
 	KindPutOwnerLost
+	KindTaskInfeasible
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -1213,6 +1245,37 @@ type ObjectOrphaned struct {
 	Owner  NodeID
 }
 
+// TaskInfeasible tells a task's owner that the global scheduler holds the
+// task because no live node of the cluster has the resources it asks for
+// (Ray's "infeasible" warning): it stays held, and runs once a node that
+// has them joins (an autoscaler's launch, a node started late). Attempt
+// and Rebuild name the submission held, as TaskPlaced's do. Detail says
+// what it asks for and what the nodes lack (at most MaxInfeasibleDetail
+// bytes: CutInfeasible).
+type TaskInfeasible struct {
+	Task    TaskID
+	Attempt uint32
+	Rebuild bool
+	Detail  string
+}
+
+// MaxInfeasibleDetail bounds TaskInfeasible.Detail in bytes.
+const MaxInfeasibleDetail = 1024
+
+// CutInfeasible shortens a detail to MaxInfeasibleDetail bytes, on a rune
+// boundary, marking the cut.
+func CutInfeasible(detail string) string {
+	if len(detail) <= MaxInfeasibleDetail {
+		return detail
+	}
+	const more = "..."
+	n := MaxInfeasibleDetail - len(more)
+	for n > 0 && !utf8.RuneStart(detail[n]) {
+		n--
+	}
+	return detail[:n] + more
+}
+
 // GcsAdoptRun tells a task's shard that the sender, incarnation
 // Incarnation, queues or runs the task while its owner is dead: the shard
 // holds the task's rebuild as the sender's (uncharged: it is the run under
@@ -1326,6 +1389,28 @@ func (m *ObjectOrphaned) MarshalWire(e *Encoder) { e.Object(m.Object); e.Node(m.
 func (m *ObjectOrphaned) UnmarshalWire(d *Decoder) {
 	m.Object, m.Owner = d.Object(), d.Node()
 }
+func (*TaskInfeasible) Kind() Kind { return KindTaskInfeasible }
+func (m *TaskInfeasible) MarshalWire(e *Encoder) {
+	e.Task(m.Task)
+	a := m.Attempt &^ rebuildBit // Rebuild in its word, as TaskPlaced's
+	if m.Rebuild {
+		a |= rebuildBit
+	}
+	e.U32(a)
+	e.String(m.Detail)
+}
+func (m *TaskInfeasible) UnmarshalWire(d *Decoder) {
+	m.Task, m.Attempt = d.Task(), d.U32()
+	m.Rebuild, m.Attempt = m.Attempt&rebuildBit != 0, m.Attempt&^rebuildBit
+	m.Detail = d.boundedString("infeasible detail", MaxInfeasibleDetail)
+}
+
+// Holds reports whether m is about spec's submission (its Attempt and
+// Rebuild), as TaskPlaced.Places.
+func (m *TaskInfeasible) Holds(spec *TaskSpec) bool {
+	return m.Attempt == spec.Attempt&^rebuildBit && m.Rebuild == spec.Rebuild
+}
+
 func (*GcsAdoptRun) Kind() Kind               { return KindGcsAdoptRun }
 func (*PutOwnerLost) Kind() Kind              { return KindPutOwnerLost }
 func (m *GcsAdoptRun) MarshalWire(e *Encoder) { e.Task(m.Task); e.Uvarint(m.Incarnation) }
@@ -2261,6 +2346,7 @@ func init() {
 	register(KindGcsAdoptRun, func() Message { return new(GcsAdoptRun) })
 	register(KindJobEnd, func() Message { return new(JobEnd) })
 	register(KindPutOwnerLost, func() Message { return new(PutOwnerLost) })
+	register(KindTaskInfeasible, func() Message { return new(TaskInfeasible) })
 }
 
 // StreamWait asks a generator task's owner (TaskSpec.Owner) to answer
