@@ -454,9 +454,10 @@ func (r *Raylet) queueLen() int { return r.waiting + r.ready }
 
 // creationFits reports whether an actor's creation fits what the node has
 // free for it: the resources (free) and the GPU devices, once the actors
-// promised here have theirs.
+// promised here have theirs. Ray's default actor needs a CPU free besides,
+// which it does not hold (transport.TaskSpec.Placement).
 func (r *Raylet) creationFits(spec *transport.TaskSpec) bool {
-	return spec.Resources.Fits(r.free()) && r.creationGPUsFit(spec.Resources.GPU)
+	return spec.Placement().Fits(r.free()) && r.creationGPUsFit(spec.Resources.GPU)
 }
 
 // free is what the node has for an actor: its available resources less
@@ -541,7 +542,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			r.failTask(&spec, transport.ErrKindCancelled, r.cancelledMsg(&spec))
 			return
 		}
-		if !spec.Resources.Fits(r.total) { // stale view: hand it back
+		if !spec.Placement().Fits(r.total) { // stale view: hand it back
 			r.spill(&spec)
 			return
 		}
@@ -853,7 +854,7 @@ func (r *Raylet) submit(spec *transport.TaskSpec) {
 
 func (r *Raylet) schedule(spec *transport.TaskSpec) {
 	r.env.Charge(r.cfg.Costs.Schedule)
-	feasible := spec.Resources.Fits(r.total) && !r.cfg.Driver
+	feasible := spec.Placement().Fits(r.total) && !r.cfg.Driver
 	var local bool
 	switch spec.Strategy {
 	case transport.StrategyNodeHard, transport.StrategyNodeSoft:

@@ -100,7 +100,7 @@ func registerActor[S any](r *Registry, name string, sig any, ps *params, ctor fu
 	typ := &node.ActorType{New: ctor, Methods: map[string]node.Method{}}
 	r.actors[name] = typ
 	o := defaultOptions()
-	o.CPU = 0 // an actor holds no CPU unless asked (Ray's needs 1 to be scheduled, 0 to run; see CPUs)
+	o.CPU = 0 // an actor holds no CPU unless asked; with no resource option it needs 1 free to be placed (see CPUs)
 	o.MaxRetries = 0
 	return &ActorClass[S]{reg: r, name: name, typ: typ, opts: o, sig: ps}
 }

@@ -38,7 +38,7 @@ func TestActorErrorsOnShardedGCS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, shards := range []int{2, 3, 5} {
 				s := newSuite()
-				c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: int64(shards), GCSShards: shards, GCSReplicas: 2, WireCheck: true}, s.reg)
+				c, err := ray.NewSim(ray.Config{Nodes: tc.cluster(), Seed: int64(shards), GCSShards: shards, GCSReplicas: 2, WireCheck: true}, s.reg)
 				require.NoError(t, err)
 				s.crash = func(i int) { c.Netsim().Crash(netsim.NodeID(ray.RayletID(i))) }
 				s.drive = simDrive(c)

@@ -187,11 +187,14 @@ func (o options) with(opts []Option) options {
 }
 
 // CPUs sets the CPUs a task or actor needs (fractions allowed, to 0.0001,
-// as in Ray; default 1 for tasks, 0 for actors). Not for method calls. An
-// actor's default of 0 is half of Ray's: a Ray actor needs 1 logical CPU
-// to be scheduled and 0 to run, so a node with no CPU (a head started
-// with --num-cpus=0) gets no default actors there; here it may get every
-// one. Keep actors off such a node with CPUs, or NodeAffinity or Spread.
+// as in Ray; default 1 for tasks). An actor given none of CPUs, GPUs and
+// Resource is Ray's default actor: it needs 1 logical CPU free to be
+// scheduled and holds 0 while it lives, so a node with no CPU (a head
+// started with --num-cpus=0) never gets one. An actor given CPUs(n) needs
+// and holds n; CPUs(0) asks for nothing, and such an actor may go to any
+// node, a 0-CPU one included (Ray's num_cpus=0). One in a placement group
+// runs on its bundle and needs no CPU of its own unless asked. Not for
+// method calls.
 func CPUs(n float64) Option { return func(o *options) { o.CPU, o.set = n, o.set|optCPU } }
 
 // GPUs sets the GPUs a task or actor needs: a fraction below 1 (to
@@ -553,6 +556,11 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 		a.Replay = o.Replay
 		a.MaxConcurrency = conc
 		a.Detached = o.Detached
+		// Ray's default actor (no CPUs, GPUs nor Resource) needs a CPU
+		// free to be placed and holds none; one in a placement group
+		// runs on its bundle (its marker places it there).
+		_, grouped := transport.GroupOf(spec.Resources)
+		a.ScheduleCPU = a.Creation && o.set&(optCPU|optGPU|optResource) == 0 && !grouped
 		a.Concurrency = nil
 		if len(o.Groups) > 0 || o.Group != "" {
 			a.Concurrency = &transport.ConcurrencySpec{Groups: o.Groups, Group: o.Group} // never edited: ConcurrencyGroups makes a new list

@@ -20,7 +20,7 @@ func TestSemanticsTCP(t *testing.T) {
 	for _, tc := range semanticCases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSuite()
-			c, err := ray.NewTCP(context.Background(), ray.Config{Nodes: testNodes, Seed: 1}, s.reg)
+			c, err := ray.NewTCP(context.Background(), ray.Config{Nodes: tc.cluster(), Seed: 1}, s.reg)
 			require.NoError(t, err)
 			defer func() { require.NoError(t, c.Close()) }()
 			s.crash = func(i int) { require.NoError(t, c.Crash(i)) }

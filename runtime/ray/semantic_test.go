@@ -299,6 +299,18 @@ type semanticCase struct {
 	run  func(t *testing.T, ctx context.Context, s *suite)
 }
 
+// caseNodes names, by case name, the cases that run on another cluster
+// than testNodes, and that cluster.
+var caseNodes = map[string][]ray.NodeConfig{}
+
+// cluster is the nodes the case runs on.
+func (tc semanticCase) cluster() []ray.NodeConfig {
+	if n, ok := caseNodes[tc.name]; ok {
+		return n
+	}
+	return testNodes
+}
+
 var semanticCases = []semanticCase{
 	{"tasks", func(t *testing.T, ctx context.Context, s *suite) {
 		var refs []ray.Ref[int]
@@ -727,12 +739,12 @@ func TestSemanticsSim(t *testing.T) {
 	}
 }
 
-// runSimCase runs a semantic case on a fresh simulated cluster of
-// testNodes, then after (if not nil) on the cluster.
+// runSimCase runs a semantic case on a fresh simulated cluster of its
+// nodes (testNodes unless it names others), then after (if not nil) on the cluster.
 func runSimCase(t *testing.T, tc semanticCase, after func(*testing.T, *ray.Sim)) {
 	t.Helper()
 	s := newSuite()
-	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, WireCheck: true}, s.reg)
+	c, err := ray.NewSim(ray.Config{Nodes: tc.cluster(), Seed: 1, WireCheck: true}, s.reg)
 	require.NoError(t, err)
 	defer c.Close()
 	s.crash = func(i int) { c.Netsim().Crash(netsim.NodeID(ray.RayletID(i))) }

@@ -449,6 +449,10 @@ func (g *Global) place(m *transport.SpillTask) {
 		return
 	}
 	d := Decision{Spec: spec, Bandwidth: g.cfg.Bandwidth, QueueLimit: g.cfg.SpillThreshold}
+	// need is what a node must have for the task to be placed there: its
+	// resources, and a CPU free for Ray's default actor, which it does
+	// not hold (transport.TaskSpec.Placement).
+	need := spec.Placement()
 	for _, l := range m.Locs {
 		d.ArgBytes = addBytes(d.ArgBytes, l.Size)
 	}
@@ -459,20 +463,20 @@ func (g *Global) place(m *transport.SpillTask) {
 	soft := false
 	if spec.Strategy == transport.StrategyNodeSoft {
 		v := g.index[spec.Target]
-		soft = v != nil && !v.dead && spec.Resources.Fits(v.total)
+		soft = v != nil && !v.dead && need.Fits(v.total)
 	}
 	g.cands = g.cands[:0]
 	known, sum := 0, 0.0     // candidates reporting a mean task time, and their sum
 	knownBW, sumBW := 0, 0.0 // and a mean bandwidth
 	for _, v := range g.nodes {
-		if v.dead || !spec.Resources.Fits(v.total) {
+		if v.dead || !need.Fits(v.total) {
 			continue
 		}
 		// An actor keeps its resources for life: place it only where they
 		// are free now, or it may wait forever behind other actors. So
 		// does a task of a group that captures child tasks (see
 		// placedOnFree).
-		if placedOnFree(spec) && !spec.Resources.Fits(v.avail) {
+		if placedOnFree(spec) && !need.Fits(v.avail) {
 			continue
 		}
 		// A captured task its node spilled does not fit there now,
@@ -498,7 +502,7 @@ func (g *Global) place(m *transport.SpillTask) {
 			// policy over its queue.
 			if v.id == g.spiller {
 				c.Available = transport.Resources{}
-			} else if !spec.Resources.Fits(v.avail) {
+			} else if !need.Fits(v.avail) {
 				continue
 			}
 		}
@@ -682,7 +686,7 @@ func (g *Global) pickSpread(spec *transport.TaskSpec) int {
 	start := g.spread % n
 	i := int(start)
 	for k := range n {
-		if j := int((start + k) % n); spec.Resources.Fits(g.cands[j].Available) {
+		if j := int((start + k) % n); spec.Placement().Fits(g.cands[j].Available) {
 			i = j
 			break
 		}
@@ -708,8 +712,8 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 			fail = fmt.Sprintf("its hard affinity's node %d is not in the cluster (node IDs count from 1: ray.RayletID(i) is the i-th node's)", spec.Target)
 		case v != nil && v.gone && !g.heldForDeadTarget(spec):
 			fail = g.deadTargetMsg(spec.Target)
-		case v != nil && !spec.Resources.Fits(v.total):
-			fail = fmt.Sprintf("its hard affinity's node %d has not %s (%s)", spec.Target, spec.Resources, spec.Resources.Missing(v.total))
+		case v != nil && !spec.Placement().Fits(v.total):
+			fail = fmt.Sprintf("its hard affinity's node %d has not %s (%s)", spec.Target, asked(spec), spec.Placement().Missing(v.total))
 		}
 		if fail != "" {
 			g.failUnschedulable(m, fail)
@@ -734,7 +738,7 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 		live, fits := false, false
 		for _, v := range g.nodes {
 			live = live || !v.dead
-			fits = fits || (!v.dead && spec.Resources.Fits(v.total))
+			fits = fits || (!v.dead && spec.Placement().Fits(v.total))
 		}
 		if !live || fits || (g.liveGroup(spec) && g.groupMayHold(spec)) {
 			// No node has registered yet (start-up), all are down, an
@@ -744,13 +748,37 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 			// or heartbeat.
 			return
 		}
-		detail = "no node has " + spec.Resources.String() + " (" + g.missingOn(spec.Resources) + ")"
+		detail = "no node has " + asked(spec) + " (" + g.missingOn(spec.Placement()) + ")" + g.largest()
 	}
 	if g.warned == nil {
 		g.warned = make(map[transport.TaskID]bool)
 	}
 	g.warned[spec.ID] = true
 	g.emit(transport.Event{Kind: transport.EvTaskInfeasible, Node: g.env.Self(), Task: spec.ID, Detail: detail})
+	// Its owner hears it too, once a hold (Ray's driver prints the
+	// warning): a Get of its results that times out says why. The task
+	// stays held, and runs once a node that can run it joins.
+	g.env.Send(spec.Owner, &transport.TaskInfeasible{Task: spec.ID, Attempt: spec.Attempt, Rebuild: spec.Rebuild,
+		Detail: transport.CutInfeasible(detail)})
+}
+
+// largest names the live node with the most CPUs (then GPUs; the first
+// registered on a tie) and what it has, for an infeasible warning ("" when
+// none is alive).
+func (g *Global) largest() string {
+	var best *nodeView
+	for _, v := range g.nodes {
+		if v.dead {
+			continue
+		}
+		if best == nil || v.total.CPU > best.total.CPU || v.total.CPU == best.total.CPU && v.total.GPU > best.total.GPU {
+			best = v
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return fmt.Sprintf("; the largest node, %d, has %s", best.id, best.total)
 }
 
 // failUnschedulable fails a task with a hard affinity no node can meet:
@@ -844,8 +872,8 @@ func (g *Global) retryOn(v *nodeView) {
 	kept := g.infeasible[:0]
 	for _, m := range g.infeasible {
 		s := &m.Spec
-		if (s.Strategy != transport.StrategyNodeHard || s.Target == v.id) && s.Resources.Fits(v.total) &&
-			(!placedOnFree(s) || s.Resources.Fits(v.avail)) {
+		if need := s.Placement(); (s.Strategy != transport.StrategyNodeHard || s.Target == v.id) && need.Fits(v.total) &&
+			(!placedOnFree(s) || need.Fits(v.avail)) {
 			again = append(again, m)
 		} else {
 			kept = append(kept, m)
@@ -900,11 +928,21 @@ func (g *Global) retryInfeasible() {
 // resources free now, in the view.
 func (g *Global) freeFor(spec *transport.TaskSpec) bool {
 	for _, v := range g.nodes {
-		if !v.dead && spec.Resources.Fits(v.avail) && (spec.Strategy != transport.StrategyNodeHard || v.id == spec.Target) {
+		if !v.dead && spec.Placement().Fits(v.avail) && (spec.Strategy != transport.StrategyNodeHard || v.id == spec.Target) {
 			return true
 		}
 	}
 	return false
+}
+
+// asked names what a task asks a node for: its resources, and for Ray's
+// default actor the CPU it needs free to be placed (and does not hold).
+func asked(spec *transport.TaskSpec) string {
+	need := spec.Placement()
+	if need.CPU == spec.Resources.CPU {
+		return need.String()
+	}
+	return need.String() + " (an actor with no resource option needs 1 CPU to be placed, 0 to run)"
 }
 
 // Infeasible returns the tasks held because no node can run them.

@@ -75,7 +75,7 @@ func EstimatedWait(d *Decision, c *Candidate) time.Duration {
 	if cpus := c.Total.CPU; cpus > 0 {
 		w = w * transport.ResourceUnit / float64(cpus)
 	}
-	if d.Spec != nil && !d.Spec.Resources.Fits(c.Available) {
+	if d.Spec != nil && !d.Spec.Placement().Fits(c.Available) {
 		w += mean
 	}
 	wait := saturate(w)
@@ -138,8 +138,8 @@ func minWait(d *Decision, c []Candidate) int {
 // free first, then the shorter queue per CPU.
 func before(d *Decision, a, b *Candidate) bool {
 	if d.Spec != nil {
-		if fa, fb := d.Spec.Resources.Fits(a.Available), d.Spec.Resources.Fits(b.Available); fa != fb {
-			return fa
+		if need := d.Spec.Placement(); need.Fits(a.Available) != need.Fits(b.Available) {
+			return need.Fits(a.Available)
 		}
 	}
 	return shorterPerCPU(a, b)

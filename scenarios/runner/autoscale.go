@@ -122,7 +122,9 @@ func (a *autoscaler) round() {
 	// resource load).
 	var demand []request
 	for _, spec := range g.Infeasible() {
-		demand = append(demand, request{res: spec.Resources})
+		// What placing it needs: a default actor's CPU too (it holds
+		// none, but a node with no CPU cannot take it).
+		demand = append(demand, request{res: spec.Placement()})
 	}
 	for _, gr := range g.Groups() {
 		if gr.Removed {
