@@ -583,6 +583,7 @@ func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time
 			// (a timer of 0 fired after a local task that ended at the
 			// same virtual instant in netsim, before it on TCP).
 			g.timedOut, g.done = true, true
+			g.why = r.infeasibleWhy(ids)
 			g.unneed()
 			wake()
 			return
@@ -600,6 +601,7 @@ func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time
 			g.timer = r.env.After(timeout, func() {
 				if !g.done {
 					g.timedOut = true
+					g.why = r.infeasibleWhy(ids)
 					g.finish()
 				}
 			})
@@ -618,6 +620,11 @@ func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time
 		return nil, ErrCancelled
 	}
 	if g.timedOut {
+		if g.why != "" {
+			// Not merely late: its task can run on no node of the
+			// cluster now (Ray warns of such a task).
+			return nil, fmt.Errorf("%w: %s", ErrTimeout, g.why)
+		}
 		return nil, ErrTimeout
 	}
 	return g.vals, nil
@@ -631,8 +638,9 @@ type getState struct {
 	refs           []getRef // the waits (need) on the objects not here, as far as registered
 	left           int      // objects not here yet
 	done, timedOut bool
-	cancelled      bool  // a cancel of the caller's task ended it (interrupt)
-	err            error // the cluster was abandoned (see Abandon)
+	cancelled      bool   // a cancel of the caller's task ended it (interrupt)
+	err            error  // the cluster was abandoned (see Abandon)
+	why            string // timed out: why an object is not ready, if known (infeasibleWhy)
 	wake           func()
 	unblock        func()          // unregisters the Get from Abandon
 	timer          transport.Timer // the timeout's, stopped when the Get ends first (it holds g)

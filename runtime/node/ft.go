@@ -125,6 +125,9 @@ func (r *Raylet) ownedDone(id transport.TaskID) {
 	if len(r.asking) > 0 {
 		delete(r.asking, id) // the verdict is no longer awaited
 	}
+	if len(r.infeasible) > 0 {
+		delete(r.infeasible, id) // placed or ended: no longer held
+	}
 	// A rebuild that ran elsewhere is over: should its result be lost
 	// again, the next ObjectLost starts another.
 	delete(r.reconstructing, id)

@@ -262,8 +262,11 @@ type Raylet struct {
 	jobsEnding map[transport.NodeID]uint64
 	// jobsDone are the jobs whose drivers returned (JobEnd, EndJob): ended
 	// for good, whatever their node's fate. nil until one.
-	jobsDone       map[transport.JobID]struct{}
-	restarts       map[transport.ActorID]*transport.TaskPlaced // see watchRestart
+	jobsDone map[transport.JobID]struct{}
+	restarts map[transport.ActorID]*transport.TaskPlaced // see watchRestart
+	// infeasible: the owned submissions the global scheduler holds as
+	// infeasible, by task, as it told (see onInfeasible). nil until one.
+	infeasible     map[transport.TaskID]infeasibleNote
 	reconstructing map[transport.TaskID]bool
 	// ownerless: tasks being rebuilt here because their owner died before
 	// they finished (ObjectOrphaned), with that owner: the error readers
@@ -598,6 +601,9 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		}
 		r.killActorSaying(m.Actor, why, cmp.Or(m.Cause, whyRayKill))
 	case *transport.TaskPlaced:
+		if len(r.infeasible) > 0 {
+			r.placedFeasible(m.Task, m.Attempt, m.Rebuild)
+		}
 		o := r.owned[m.Task]
 		if transport.IsRestart(m.Attempt) {
 			// The GCS's restart of an actor this node created (numbered
@@ -621,6 +627,8 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 				}
 			}
 		}
+	case *transport.TaskInfeasible:
+		r.onInfeasible(from, m)
 	case *transport.TaskDone:
 		if p := r.restarts[m.Task]; p != nil && p.Attempt == m.Attempt {
 			delete(r.restarts, m.Task) // the watched restart came up
