@@ -549,12 +549,14 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			r.spill(&spec)
 			return
 		}
-		if _, dup := r.tasks.Get(spec.ID); !dup && spec.IsCreation() && spec.Strategy != transport.StrategyNodeHard && !r.creationFits(&spec) {
+		if _, dup := r.tasks.Get(spec.ID); !dup && spec.IsCreation() && !spec.A().ScheduleCPU && spec.Strategy != transport.StrategyNodeHard && !r.creationFits(&spec) {
 			// An actor keeps its resources for life, and the scheduler
 			// places one only where they are free: its view was stale (a
 			// heartbeat sent before another actor took them). Queued here
 			// it could wait for good behind actors while another node has
-			// room; a local submission spills it too (schedule).
+			// room; a local submission spills it too (schedule). Ray's
+			// default actor holds nothing for life: it queues here as a
+			// task does, for the CPU it needs to start (dispatch).
 			r.spill(&spec)
 			return
 		}
@@ -1316,11 +1318,15 @@ func shapeOf(res transport.Resources) shape {
 	return k
 }
 
+// enqueueReady queues t in its class, by what it needs to start (its
+// Placement: Ray's default actor waits for a CPU with the 1-CPU tasks,
+// though it holds none once it runs).
 func (r *Raylet) enqueueReady(t *task) {
-	k := shapeOf(t.spec.Resources)
+	need := t.spec.Placement()
+	k := shapeOf(need)
 	c := r.byShape[k]
 	if c == nil {
-		c = &class{shape: t.spec.Resources}
+		c = &class{shape: need}
 		r.byShape[k] = c
 		r.classes = append(r.classes, c)
 	}
@@ -1329,7 +1335,8 @@ func (r *Raylet) enqueueReady(t *task) {
 }
 
 // dispatch starts ready tasks whose resources are free: the head of each
-// class, in order, while it fits.
+// class, in order, while it fits. A task takes its Resources (Ray's default
+// actor, which needs a CPU free to start, takes none).
 func (r *Raylet) dispatch() {
 	if r.lease.fenced {
 		return // see lease.go: started again when the lease is renewed
@@ -1338,7 +1345,7 @@ func (r *Raylet) dispatch() {
 	for _, c := range r.classes {
 		for c.head < len(c.q) {
 			t := c.q[c.head]
-			if !t.cancelled && (!t.spec.Resources.Fits(r.avail) || t.spec.Resources.GPU > 0 && !r.gpusFit(t.spec.Resources.GPU)) {
+			if !t.cancelled && (!t.spec.Placement().Fits(r.avail) || t.spec.Resources.GPU > 0 && !r.gpusFit(t.spec.Resources.GPU)) {
 				if r.blockedOut(t.spec) {
 					r.dropQueued(t) // the loop skips it now
 					r.spillBlocked(t.spec)

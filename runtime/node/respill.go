@@ -138,8 +138,8 @@ func (r *Raylet) Backlog() []transport.Resources {
 			if t.cancelled {
 				continue
 			}
-			if t.spec.Resources.Fits(wave) {
-				wave = wave.Sub(t.spec.Resources)
+			if need := t.spec.Placement(); need.Fits(wave) {
+				wave = wave.Sub(need)
 				continue
 			}
 			if r.movable(t) {

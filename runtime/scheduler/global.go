@@ -893,10 +893,14 @@ func (g *Global) retryOn(v *nodeView) {
 // for children in the same group while keeping their bundles (as Ray's
 // do), so a child queued on a node whose bundles its blocked ancestors
 // hold would wait for good, while another node's bundles of the group
-// (placed again after a death, say) were free.
+// (placed again after a death, say) were free. Ray's default actor
+// (transport.ActorSpec.ScheduleCPU) keeps nothing for life: it is placed
+// as a task is, and waits in its node's queue for the CPU it needs to
+// start (held here until a node had one free, it waited for a backlog
+// of tasks to drain: 550ms instead of a few in the quickstart).
 func placedOnFree(spec *transport.TaskSpec) bool {
 	if spec.IsCreation() {
-		return true
+		return !spec.Act.ScheduleCPU
 	}
 	if !spec.CaptureChildTasks {
 		return false
