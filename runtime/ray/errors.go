@@ -112,9 +112,13 @@ var (
 	// ErrRetriesExhausted: the task's node died more often than its
 	// max_retries allow.
 	ErrRetriesExhausted = errors.New("ray: task failed after its retries")
-	// ErrTimeout: GetTimeout's (or GetAll's) timeout passed first. Wait
-	// does not return it: at its timeout it returns what is ready, as
-	// Ray's wait does.
+	// ErrTimeout: GetTimeout's (or GetAll's) timeout passed first. When
+	// the global scheduler has told this node (the task's owner) that the
+	// task is infeasible, held because no live node has the resources it
+	// asks for, the error says so, with what it asked for and the largest
+	// node (Ray warns of such a task; it still runs once a node that has
+	// them joins). Wait does not return it: at its timeout it returns what
+	// is ready, as Ray's wait does.
 	ErrTimeout = node.ErrTimeout
 	// ErrNotInRay: the context is not a driver's or a task's.
 	// In the simulator a driver's ctx ends when the driver returns (a
