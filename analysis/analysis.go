@@ -180,7 +180,7 @@ type NodeStats struct {
 	BusyTime    time.Duration // sum of running intervals (worker-time)
 	Utilization float64       // BusyTime / (CPUs * End); 0 on a node without CPUs (see NoCPUs)
 	Busy        Series        // running tasks per bin divided by CPUs (0..1+); running tasks on a node without CPUs
-	NoCPUs      bool          `json:",omitempty"` // the node has no CPUs: its utilization is not defined (0-CPU actors run there)
+	NoCPUs      bool          `json:",omitempty"` // the node has no CPUs: its utilization is not defined (tasks and actors asking for no CPU may run there)
 	Owned       uint64        // tasks submitted here
 	Local       uint64        // of those, placed here at once
 	Spilled     uint64        // of those, sent to the global scheduler

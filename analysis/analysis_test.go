@@ -433,11 +433,20 @@ func TestQuickstartCrashDips(t *testing.T) {
 			// rollouts) is offered load, not the crash's dip. Judged to the
 			// end, the dip read 217/s of 3350. (Before the scheduler's view
 			// counted its placements in flight, the rate stayed low until
-			// the backlog drained, at 720ms.)
-			assert.False(t, f.NotRecovered, "the rate came back")
-			assert.Greater(t, f.RecoverAfter, 300*time.Millisecond, "not before worker-1's restart")
+			// the backlog drained, at 720ms.) Since default actors need
+			// a CPU to be placed (the rl loop's spread over three nodes),
+			// the first three bins after the restart average 3233/s
+			// against 90% of 3600, 3240: the rate is back near its level
+			// only as the backlog drains (720ms), and the analysis says
+			// so rather than give a recovery time; either way not before
+			// the restart.
+			if f.NotRecovered {
+				assert.GreaterOrEqual(t, f.Drained, 600*time.Millisecond, "the backlog drained after worker-1's restart")
+			} else {
+				assert.Greater(t, f.RecoverAfter, 300*time.Millisecond, "not before worker-1's restart")
+				assert.Equal(t, f.RecoverAfter.Round(time.Millisecond).String(), f.RecoverText())
+			}
 			assert.Greater(t, f.Dip, 0.3*f.Baseline, "the dip is the crash's, not the final drain's")
-			assert.Equal(t, f.RecoverAfter.Round(time.Millisecond).String(), f.RecoverText())
 			return
 		}
 	}
@@ -469,8 +478,11 @@ func TestRereadsConsistent(t *testing.T) {
 // percentage of nothing, 300% with three actors busy), and the mean over
 // nodes leaves it out.
 func TestZeroCPUNodeHasNoUtilization(t *testing.T) {
-	r := traced(t, "rl.yaml", "cluster.nodes=[{name: learner, cpus: 4, gpus: 1}, {name: sim, count: 2, cpus: 8}, {name: zero, cpus: 0}]",
-		"workload.0.params.actors=6", "workload.0.params.rounds=3")
+	// Tasks of no CPU run on it (its custom resource draws them there).
+	// Default actors did, before they needed a CPU to be placed, as
+	// Ray's do.
+	r := traced(t, "parallel.yaml", "cluster.nodes=[{name: head, cpus: 2}, {name: zero, cpus: 0, resources: {z: 4}}]",
+		"workload=[{generator: parallel, params: {tasks: 20, duration: 10ms}, resources: {CPU: 0, z: 1}}]", "expect=")
 	var zero *analysis.NodeStats
 	for i := range r.rep.Nodes {
 		if r.rep.Nodes[i].Name == "zero" {
@@ -478,7 +490,7 @@ func TestZeroCPUNodeHasNoUtilization(t *testing.T) {
 		}
 	}
 	require.NotNil(t, zero, "the node without CPUs: %+v", r.rep.Nodes)
-	require.Positive(t, zero.BusyTime, "actors ran on the node without CPUs")
+	require.Positive(t, zero.BusyTime, "tasks ran on the node without CPUs")
 	require.True(t, zero.NoCPUs)
 	require.Zero(t, zero.Utilization)
 }
