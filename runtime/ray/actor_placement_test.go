@@ -67,6 +67,21 @@ var actorPlacementCases = []semanticCase{
 		require.NoError(t, err)
 		assert.NotEqual(t, uint64(head), at)
 	}},
+	{"a default actor restarts off a 0-CPU head", func(t *testing.T, ctx context.Context, s *suite) {
+		if s.crash == nil {
+			return
+		}
+		// Its restart is placed as its creation was: w1 dies, the head
+		// has no CPU, so it comes back on w2.
+		h := s.counter.Options(ray.MaxRestarts(1), ray.MaxRetries(2), ray.NodeAffinity(ray.RayletID(1), true)).New(ctx, 7)
+		at, err := ray.GetTimeout(ctx, s.here.Remote(ctx, h), 30*time.Second)
+		require.NoError(t, err)
+		require.Equal(t, uint64(ray.RayletID(1)), at)
+		s.crash(1)
+		at, err = ray.GetTimeout(ctx, s.here.Remote(ctx, h), 60*time.Second)
+		require.NoError(t, err, "the call is retried on the restarted actor")
+		assert.Equal(t, uint64(ray.RayletID(2)), at, "restarted on the other worker, not the 0-CPU head")
+	}},
 }
 
 func init() {
