@@ -229,3 +229,51 @@ expect:
 	}
 	assert.Equal(t, digests[0], digests[1])
 }
+
+// TestAutoscalerLaunchesForDefaultActors: a default actor needs a CPU to
+// be placed (as Ray's), so on a head without CPUs it is infeasible until
+// the autoscaler, counting that CPU as demand, launches a node of the pool
+// that has CPUs (counted as asking for nothing, it launched the first
+// pool, of no CPU, for good); it then runs there, not on the head (where
+// it ran at once before).
+func TestAutoscalerLaunchesForDefaultActors(t *testing.T) {
+	const yaml = `
+name: actors
+seed: 1
+duration_limit: 1m
+cluster:
+  nodes:
+    - {name: learner, cpus: 0, gpus: 1}
+    - {name: gpus, count: 1, cpus: 0, gpus: 1, autoscale: {min: 0, boot: 2s}}
+    - {name: pool, count: 2, cpus: 4, autoscale: {min: 0, boot: 2s}}
+workload:
+  - generator: rl
+    params: {actors: 4, rounds: 3}
+    resources: {CPU: 0, GPU: 1}
+expect:
+  all_complete: true
+  results_correct: true
+`
+	s, err := scenarios.Parse("actors.yaml", []byte(yaml))
+	require.NoError(t, err)
+	launches := 0
+	created := map[transport.NodeID]int{}
+	r, err := Run(context.Background(), s, Options{
+		OnNetEvent: func(ev *netsim.Event) {
+			if ev.Kind == netsim.EvCustom && strings.Contains(ev.Detail, ": launch") {
+				launches++
+			}
+		},
+		OnEvent: func(_ time.Duration, ev *transport.Event) {
+			if ev.Kind == transport.EvActorCreated {
+				created[ev.Node]++
+			}
+		},
+	})
+	require.NoError(t, err)
+	require.True(t, r.OK, "%+v", r.Expectations)
+	assert.Positive(t, launches, "a node launched for the actors")
+	// Node IDs: the learner 1, the gpus node 2, the pool's nodes 3 and 4.
+	assert.Zero(t, created[1], "no actor on the head without CPUs: %v", created)
+	assert.Equal(t, 4, created[3]+created[4], "on the launched nodes with CPUs: %v", created)
+}
