@@ -275,6 +275,31 @@ func (c *Caller) Submit(spec *transport.TaskSpec) transport.TaskID {
 	defer c.sub.Unlock()
 	spec.ID = transport.ChildTaskID(c.task, c.children)
 	c.children++
+	return c.submitLocked(spec)
+}
+
+// Reserve takes the ID the caller's next Submit would assign, for a
+// submission made later with SubmitReserved (a creation that first claims
+// its actor's name: ClaimActorName). A reserved ID never submitted is
+// simply skipped, as a task's count of children moves on.
+func (c *Caller) Reserve() transport.TaskID {
+	c.sub.Lock()
+	defer c.sub.Unlock()
+	id := transport.ChildTaskID(c.task, c.children)
+	c.children++
+	return id
+}
+
+// SubmitReserved is Submit under an ID Reserve returned.
+func (c *Caller) SubmitReserved(spec *transport.TaskSpec, id transport.TaskID) transport.TaskID {
+	c.sub.Lock()
+	defer c.sub.Unlock()
+	spec.ID = id
+	return c.submitLocked(spec)
+}
+
+// submitLocked submits spec under the ID it was given; c.sub is held.
+func (c *Caller) submitLocked(spec *transport.TaskSpec) transport.TaskID {
 	spec.Parent = c.task
 	spec.Owner = c.r.self
 	// The job travels only when it is not the owner's (TaskSpec.JobNode):
@@ -1137,12 +1162,21 @@ func (c *Caller) KillActor(id transport.ActorID, name string) {
 // class is the actor's class (its creation's Func) as the name's shard
 // recorded it ("" when it has none on record).
 func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.ActorID, class string, ok bool, err error) {
+	return c.awaitName(ctx, name, nil)
+}
+
+// awaitName asks the name's shard who holds name, after before (if not
+// nil) has run on the loop, and waits for the answer (LookupActor).
+func (c *Caller) awaitName(ctx context.Context, name string, before func(r *Raylet)) (id transport.ActorID, class string, ok bool, err error) {
 	err = c.awaitAnswer(ctx, func(finish func(error), ended *bool) func() {
 		r := c.r
 		// A named creation just submitted tells the name's shard first
 		// (the same link): the lookup finds it pending, as Ray's, and a
 		// second New with the name is refused.
 		r.drainSubmits()
+		if before != nil {
+			before(r)
+		}
 		first := len(r.nameWaiters[name]) == 0
 		r.nameWaiters[name] = append(r.nameWaiters[name], func(info transport.ActorInfo) {
 			if *ended {
@@ -1158,6 +1192,42 @@ func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.Act
 		return nil
 	})
 	return id, class, ok, err
+}
+
+// ClaimActorName claims name for the actor id (an ID from Reserve, of a
+// creation of class not submitted yet) and says who holds the name once
+// the claim is in: the name's shard decides, as for two creations racing
+// with the name (see gcs.Shard.refuseName), so of claims racing for a free
+// name exactly one finds itself the holder. The claim is the creation's
+// own "pending" actor update (its owner named unless detached), sent
+// ahead of the creation: a claim that won is followed by SubmitReserved,
+// whose update repeats it; one that lost is dead in the actor table
+// already (refused), and ReleaseActorName makes sure of it. ok is false
+// when no live actor holds the name. The answer is the first the name's
+// shard sends for the name after the claim was sent, or one that was
+// already on its way (a lookup of the name in flight): an answer that
+// does not name id may be older than the claim, and is worth asking again
+// (LookupActor) before the claim is given up.
+func (c *Caller) ClaimActorName(ctx context.Context, id transport.ActorID, name, class string, detached bool) (holder transport.ActorID, holderClass string, ok bool, err error) {
+	return c.awaitName(ctx, name, func(r *Raylet) {
+		up := &transport.GcsActorUpdate{Actor: id, State: transport.ActorPending, Name: name, Class: class}
+		if !detached {
+			up.Owner, up.Incarnation = r.self, r.cfg.Incarnation
+		}
+		r.sendActorUpdate(up)
+	})
+}
+
+// ReleaseActorName ends the claim of ClaimActorName for actor id, which
+// will not be created: the actor table holds it dead (a no-op where the
+// name's shard refused the claim already), so the name is never held by
+// an actor nobody creates.
+func (c *Caller) ReleaseActorName(id transport.ActorID, name string) {
+	c.r.env.Await(func(wake func()) {
+		c.r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, State: transport.ActorDead, Name: name,
+			Cause: transport.CutCause(fmt.Sprintf("its creator found the name %q held by another actor (get if exists): it was never created", name))})
+		wake()
+	})
 }
 
 // watch ends a blocking call (stop, run on the loop, with an error wrapping

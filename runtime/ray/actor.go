@@ -186,6 +186,12 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 	if err := encodeArgs(spec, c.name, c.sig, args); err != nil {
 		return ActorHandle[S]{err: err}
 	}
+	if c.opts.GetIfExists {
+		if spec.A().Name == "" {
+			return ActorHandle[S]{err: fmt.Errorf("%w: GetIfExists: %s: an actor without ActorName (the name is what finds the actor)", ErrInvalidOption, c.name)}
+		}
+		return c.newOrGet(ctx, cl, spec)
+	}
 	if name := spec.A().Name; name != "" {
 		holder, class, taken, err := cl.LookupActor(ctx, name)
 		if err != nil {
@@ -201,6 +207,14 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 			return ActorHandle[S]{err: fmt.Errorf("%w: %q (actor %s)", ErrActorNameTaken, name, holder)}
 		}
 	}
+	h := c.created(spec)
+	h.id = cl.Submit(spec)
+	return h
+}
+
+// created is the handle of an actor New creates with spec, before its
+// submission gives it its ID.
+func (c *ActorClass[S]) created(spec *transport.TaskSpec) ActorHandle[S] {
 	h := ActorHandle[S]{name: spec.A().Name}
 	if c.opts.set&optMaxRetries != 0 {
 		// Ray's max_task_retries: the default budget of the actor's
@@ -210,8 +224,63 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 		h.retries, h.retriesSet = spec.MaxRetries, true
 	}
 	spec.MaxRetries = 0
-	h.id = cl.Submit(spec)
 	return h
+}
+
+// maxNameClaims bounds newOrGet's rounds: each ends with a live holder
+// found, or a claim won, unless the name keeps changing hands (a holder
+// that dies as it is found, again and again).
+const maxNameClaims = 8
+
+// newOrGet is New with GetIfExists: it returns the live actor holding
+// the spec's name, or creates it under the name. A claim of the name
+// (node.Caller.ClaimActorName) goes to the name's shard ahead of the
+// creation, which is submitted only when the claim won: of creators
+// racing for a free name, one creates the actor and the others find it.
+func (c *ActorClass[S]) newOrGet(ctx context.Context, cl *node.Caller, spec *transport.TaskSpec) ActorHandle[S] {
+	name := spec.A().Name
+	found := func(holder transport.ActorID, class string) ActorHandle[S] {
+		if class != "" && class != c.name {
+			return ActorHandle[S]{err: &ActorClassError{Name: name, Want: c.name, Have: class}}
+		}
+		return ActorHandle[S]{id: holder, name: name}
+	}
+	fail := func(err error) ActorHandle[S] {
+		return ActorHandle[S]{err: fmt.Errorf("ray: %s: name %q: %w", c.name, name, err)}
+	}
+	for range maxNameClaims {
+		holder, class, ok, err := cl.LookupActor(ctx, name)
+		if err != nil {
+			return fail(err)
+		}
+		// A holder this very creation would be (a re-run of the task
+		// that created it) is claimed again, and joined.
+		if ok && holder != transport.ActorID(cl.NextID()) {
+			return found(holder, class)
+		}
+		id := cl.Reserve()
+		holder, class, ok, err = cl.ClaimActorName(ctx, id, name, c.name, spec.A().Detached)
+		if err == nil && !(ok && holder == id) {
+			// The answer may be older than the claim (a lookup of the
+			// name was on its way): ask again, now surely after it.
+			holder, class, ok, err = cl.LookupActor(ctx, name)
+		}
+		if err != nil {
+			cl.ReleaseActorName(id, name)
+			return fail(err)
+		}
+		if ok && holder == id {
+			h := c.created(spec)
+			h.id = cl.SubmitReserved(spec, id)
+			return h
+		}
+		cl.ReleaseActorName(id, name) // refused: dead already, made sure of
+		if ok {
+			return found(holder, class)
+		}
+		// Free again (the holder died since): claim it anew.
+	}
+	return ActorHandle[S]{err: fmt.Errorf("%w: %q: the name changed hands %d times while %s's creation claimed it", ErrActorNameTaken, name, maxNameClaims, c.name)}
 }
 
 // GetActor finds a live actor by name: one whose creation was submitted and

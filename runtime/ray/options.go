@@ -31,7 +31,10 @@ type options struct {
 	Groups []transport.ConcurrencyGroup
 	Group  string
 	// Detached: the actor outlives its owner (Detached).
-	Detached    bool
+	Detached bool
+	// GetIfExists: New returns the live actor holding ActorName, if any,
+	// and creates one otherwise (GetIfExists).
+	GetIfExists bool
 	RetryErrors bool
 	// Backpressure: a generator's GeneratorBackpressure (0: none).
 	Backpressure int
@@ -76,6 +79,7 @@ const (
 	optConcurrencyGroups
 	optConcurrencyGroup
 	optBackpressure
+	optGetIfExists
 )
 
 // The submissions an option applies to.
@@ -115,6 +119,7 @@ var optRules = [...]struct {
 	{optConcurrencyGroups, "ConcurrencyGroups", forActor},
 	{optConcurrencyGroup, "ConcurrencyGroup", forMethod | forGenMethod},
 	{optBackpressure, "GeneratorBackpressure", forGen | forGenMethod},
+	{optGetIfExists, "GetIfExists", forActor},
 }
 
 // whereText says where an option applies, for its refusal.
@@ -142,10 +147,10 @@ func (o *options) checkWhere(kind uint8) error {
 	switch kind {
 	case forTask:
 		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName | optDetached |
-			optConcurrencyGroups | optConcurrencyGroup | optBackpressure
+			optConcurrencyGroups | optConcurrencyGroup | optBackpressure | optGetIfExists
 	case forGen:
 		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName | optDetached |
-			optConcurrencyGroups | optConcurrencyGroup
+			optConcurrencyGroups | optConcurrencyGroup | optGetIfExists
 	case forActor:
 		refused = optRetryExceptions | optConcurrencyGroup | optBackpressure
 	case forMethod:
@@ -432,6 +437,23 @@ func ConcurrencyGroup(name string) Option {
 // actor's creation only.
 func ActorName(s string) Option {
 	return func(o *options) { o.ActorName, o.set = s, o.set|optActorName }
+}
+
+// GetIfExists makes New return the live actor that holds the name
+// ActorName gives, and create the actor only when none does, as Ray's
+// .options(name=..., get_if_exists=True): without it a second New of the
+// name fails (ErrActorNameTaken). It is race-free: creators racing for a
+// free name all end with handles to one actor, the first whose claim
+// reaches the name's GCS shard (the shard that already settles two
+// creations racing for a name). A loser's constructor never runs. The
+// existing actor is returned as it is: the other options of this New
+// (resources, MaxRestarts...) and its arguments do not apply to it, and
+// its handle knows no max_task_retries (MaxRetries on the creation), as
+// GetActor's. A holder of another class is an *ActorClassError
+// (ErrActorClass), as GetActor's. For an actor's creation only, and with
+// ActorName (ErrInvalidOption without: Ray requires the name too).
+func GetIfExists() Option {
+	return func(o *options) { o.GetIfExists, o.set = true, o.set|optGetIfExists }
 }
 
 // Detached makes an actor outlive its owner, as Ray's

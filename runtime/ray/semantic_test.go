@@ -87,6 +87,8 @@ type suite struct {
 	force *forceFuncs
 	// gpuIDs are the functions of the GPU IDs' cases (gpuIDCases).
 	gpuIDs *gpuIDFuncs
+	// api are the functions of the actor API cases (actorAPICases).
+	api *actorAPIFuncs
 	// crash crashes node i of the case's cluster (not the driver's, 0);
 	// nil where the runner cannot (a run of many cases on one cluster).
 	crash func(i int)
@@ -290,6 +292,7 @@ func newSuite() *suite {
 	s.multi.addMethods(s.counter)
 	s.gen.addMethods(s.counter)
 	s.causes = newCauseFuncs(s) // after counter: it adds a method
+	s.api = newActorAPIFuncs(s)
 	return s
 }
 

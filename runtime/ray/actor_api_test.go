@@ -1,0 +1,97 @@
+package ray_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/ray"
+)
+
+// actorAPIFuncs are the functions of actorAPICases: the actor APIs of QA28b
+// finding 13 (GetIfExists, ExitActor, MaxPendingCalls, KillRestart,
+// CurrentActor).
+type actorAPIFuncs struct {
+	// shared is a counter class whose constructor counts its runs
+	// (sharedCtors).
+	shared      *ray.ActorClass[counter]
+	sharedCtors atomic.Int64
+	sharedIncr  *ray.ActorMethod[counter, int]
+	// getOrMake makes or finds the shared counter named "shared" (with
+	// GetIfExists, starting at x), adds 1 to it and returns its ID.
+	getOrMake *ray.Func[uint64]
+}
+
+func newActorAPIFuncs(s *suite) *actorAPIFuncs {
+	f := &actorAPIFuncs{}
+	f.shared = ray.RegisterActor1(s.reg, "Shared", func(ctx context.Context, start int) (*counter, error) {
+		f.sharedCtors.Add(1)
+		return &counter{n: start}, nil
+	})
+	f.sharedIncr = ray.Method1(f.shared, "incr", func(ctx context.Context, c *counter, by int) (int, error) {
+		c.n += by
+		return c.n, nil
+	})
+	f.getOrMake = ray.Register1(s.reg, "getOrMake", func(ctx context.Context, x int) (uint64, error) {
+		h := f.shared.Options(ray.ActorName("shared"), ray.GetIfExists()).New(ctx, x)
+		if err := h.Err(); err != nil {
+			return 0, err
+		}
+		if _, err := ray.Get(ctx, f.sharedIncr.Remote(ctx, h, 1)); err != nil {
+			return 0, err
+		}
+		return uint64(h.ID()), nil
+	})
+	return f
+}
+
+var actorAPICases = []semanticCase{
+	{"get if exists: racing creators on three nodes share one actor", func(t *testing.T, ctx context.Context, s *suite) {
+		// Ray's .options(name=..., get_if_exists=True): racing creators
+		// used to get ErrActorNameTaken, or a handle to an actor the
+		// name's shard then ended (QA28b finding 13).
+		var refs []ray.Ref[uint64]
+		for i := range 6 {
+			refs = append(refs, s.api.getOrMake.Options(ray.CPUs(0.5), ray.NodeAffinity(ray.RayletID(i%3), false)).Remote(ctx, 100*(i+1)))
+		}
+		ids, err := ray.GetAll(ctx, refs, 30*time.Second)
+		require.NoError(t, err)
+		for _, id := range ids[1:] {
+			assert.Equal(t, ids[0], id, "every creator has the one actor: %v", ids)
+		}
+		assert.Equal(t, int64(1), s.api.sharedCtors.Load(), "one constructor ran")
+		h, err := ray.GetActor(ctx, s.api.shared, "shared")
+		require.NoError(t, err)
+		assert.Equal(t, ids[0], uint64(h.ID()))
+		v, err := ray.Get(ctx, s.api.sharedIncr.Remote(ctx, h, 0))
+		require.NoError(t, err)
+		assert.Equal(t, 6, v%100, "each creator's incr reached the one actor (%d)", v)
+		// The driver finds it too, its arguments unused.
+		again := s.api.shared.Options(ray.ActorName("shared"), ray.GetIfExists()).New(ctx, 1)
+		require.NoError(t, again.Err())
+		assert.Equal(t, h.ID(), again.ID())
+		assert.Equal(t, int64(1), s.api.sharedCtors.Load())
+		// A holder of another class is refused as GetActor refuses it.
+		wrong := s.counter.Options(ray.ActorName("shared"), ray.GetIfExists()).New(ctx, 1)
+		assert.ErrorIs(t, wrong.Err(), ray.ErrActorClass)
+		// Without a name there is nothing to find.
+		anon := s.api.shared.Options(ray.GetIfExists()).New(ctx, 1)
+		assert.ErrorIs(t, anon.Err(), ray.ErrInvalidOption)
+		_, err = ray.Get(ctx, s.double.Options(ray.GetIfExists()).Remote(ctx, 1))
+		assert.ErrorIs(t, err, ray.ErrInvalidOption, "not for tasks")
+		// Once the holder is killed, the next one creates it anew.
+		require.NoError(t, ray.Kill(ctx, h))
+		fresh := s.api.shared.Options(ray.ActorName("shared"), ray.GetIfExists()).New(ctx, 7)
+		require.NoError(t, fresh.Err())
+		assert.NotEqual(t, h.ID(), fresh.ID())
+		v, err = ray.Get(ctx, s.api.sharedIncr.Remote(ctx, fresh, 1))
+		require.NoError(t, err)
+		assert.Equal(t, 8, v)
+	}},
+}
+
+func init() { semanticCases = append(semanticCases, actorAPICases...) }
