@@ -29,6 +29,9 @@ type actorHost struct {
 	// (dead itself may change on the loop while the coroutine runs a
 	// method: on TCP that read would race).
 	stopped bool
+	// exiting: a method called ExitActor (Caller.ExitActor); the actor
+	// ends for good once that method returns (set on the loop).
+	exiting bool
 
 	expected map[transport.TaskID]uint64                         // next seq per caller
 	early    map[transport.TaskID]map[uint64]*transport.TaskSpec // arrived ahead of order
@@ -257,6 +260,11 @@ func (r *Raylet) actorLoop(a *actorHost) {
 				wake()
 				return
 			}
+			if a.exiting {
+				a.wake = wake // killActor's pumpActor ends the coroutine
+				r.exitActor(a, call.spec)
+				return
+			}
 			// Saved or logged before the result is published (stamped
 			// here, on the loop, with the incarnation the actor table
 			// judges it by), and the result held until the table answers.
@@ -427,6 +435,10 @@ func (j *methodJob) Done() {
 	if a.dead {
 		// Dropped or killed while the method ran: its caller retries or
 		// fails it (heldCalls listed it), as a one-at-a-time actor's.
+		return
+	}
+	if a.exiting {
+		r.exitActor(a, call.spec)
 		return
 	}
 	a.calls++
@@ -976,6 +988,10 @@ func (r *Raylet) killActorSaying(id transport.ActorID, why, cause string) {
 	case whyJobEnded:
 		// Its job is over (endJob): final, whatever this node's fate.
 		detail, inc = whyJobEnded, 0
+	case whyExited:
+		// It ended itself (ExitActor): final, no restart, as Ray's
+		// exit_actor (an intended exit).
+		detail, inc = transport.DetailExitActor, 0
 	}
 	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, cause, inc)
 	r.pumpActor(a)
@@ -985,6 +1001,21 @@ func (r *Raylet) killActorSaying(id transport.ActorID, why, cause string) {
 // whyRayKill is killActor's why for ray.Kill: the killer's own raylet, or
 // a host told by the killer or the actor table (transport.KillActor).
 const whyRayKill = transport.DetailRayKill
+
+// whyExited is killActor's why for an actor that ended itself
+// (Caller.ExitActor); the calls' errors say so.
+const whyExited = "it exited itself (ray.ExitActor in one of its methods; no restart)"
+
+// exitActor ends an actor one of whose methods called ExitActor, once
+// that method (call) has returned: the results held before it are
+// published, the call itself fails with ErrKindActorDied (Ray's get of
+// the method that called exit_actor raises ActorDiedError), and the actor
+// is killed for good, its queued calls failing the same way.
+func (r *Raylet) exitActor(a *actorHost, call *transport.TaskSpec) {
+	r.publishHeld(a)
+	r.failTask(call, transport.ErrKindActorDied, deadMsg(a.id, whyExited))
+	r.killActor(a.id, whyExited)
+}
 
 // whyOwnerDied is killActor's why for an actor the actor table buried
 // with its owner (a KillActor whose cause is transport.OwnerDiedCause).

@@ -1061,6 +1061,21 @@ func (c *Caller) Cancel(id transport.TaskID, mode CancelMode) error {
 	return err
 }
 
+// ExitActor marks the actor whose method this caller runs to end once
+// the method returns (Ray's exit_actor); see Raylet.exitActor. It reports
+// false, doing nothing, where the caller runs no actor method (a task, a
+// driver, an actor's constructor).
+func (c *Caller) ExitActor() bool {
+	var ok bool
+	c.r.env.Await(func(wake func()) {
+		if t := c.t; t != nil && t.actor != nil {
+			t.actor.exiting, ok = true, true
+		}
+		wake()
+	})
+	return ok
+}
+
 // Cancelled reports whether the task this caller runs was cancelled while
 // it ran (Cancel): its result will be ErrCancelled whatever it returns, so
 // code that checks can stop early, as Ray's is_canceled lets it. An actor

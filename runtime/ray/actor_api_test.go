@@ -2,6 +2,8 @@ package ray_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,6 +26,13 @@ type actorAPIFuncs struct {
 	// getOrMake makes or finds the shared counter named "shared" (with
 	// GetIfExists, starting at x), adds 1 to it and returns its ID.
 	getOrMake *ray.Func[uint64]
+	// quit is a counter's method that ends its actor (ExitActor) and
+	// returns its count; exitTask calls ExitActor from a task and
+	// returns its error's text ("" for none).
+	quit     *ray.ActorMethod[counter, int]
+	exitTask *ray.Func[string]
+	// callFrom calls get on h from the task it runs in.
+	callFrom *ray.Func[int]
 }
 
 func newActorAPIFuncs(s *suite) *actorAPIFuncs {
@@ -45,6 +54,18 @@ func newActorAPIFuncs(s *suite) *actorAPIFuncs {
 			return 0, err
 		}
 		return uint64(h.ID()), nil
+	})
+	f.quit = ray.Method0(s.counter, "quit", func(ctx context.Context, c *counter) (int, error) {
+		return c.n, ray.ExitActor(ctx)
+	})
+	f.exitTask = ray.Register0(s.reg, "exitTask", func(ctx context.Context) (string, error) {
+		if err := ray.ExitActor(ctx); !errors.Is(err, ray.ErrNotInActor) {
+			return "", fmt.Errorf("ExitActor in a task: %v, want ErrNotInActor", err)
+		}
+		return "ok", nil
+	})
+	f.callFrom = ray.Register1(s.reg, "callFrom", func(ctx context.Context, h ray.ActorHandle[counter]) (int, error) {
+		return ray.Get(ctx, s.get.Remote(ctx, h))
 	})
 	return f
 }
@@ -91,6 +112,41 @@ var actorAPICases = []semanticCase{
 		v, err = ray.Get(ctx, s.api.sharedIncr.Remote(ctx, fresh, 1))
 		require.NoError(t, err)
 		assert.Equal(t, 8, v)
+	}},
+	{"exit actor: a method ends its actor for good", func(t *testing.T, ctx context.Context, s *suite) {
+		// Ray's ray.actor.exit_actor(): the exiting method's get and the
+		// calls after it raise ActorDiedError, no restart follows.
+		h := s.counter.Options(ray.MaxRestarts(3), ray.ActorName("quitter"), ray.NodeAffinity(ray.RayletID(1), false)).New(ctx, 5)
+		v, err := ray.Get(ctx, s.incr.Remote(ctx, h, 1))
+		require.NoError(t, err)
+		assert.Equal(t, 6, v)
+		busy := s.nap.Remote(ctx, h, 200) // holds the actor while quit and a call queue
+		quit := s.api.quit.Remote(ctx, h)
+		queued := s.get.Remote(ctx, h)
+		v, err = ray.GetTimeout(ctx, busy, 10*time.Second)
+		require.NoError(t, err, "a call that finished before the exit stands")
+		assert.Equal(t, 6, v)
+		for i, ref := range []ray.Ref[int]{quit, queued} {
+			what := []string{"the exiting call", "a call queued behind it"}[i]
+			_, err = ray.GetTimeout(ctx, ref, 10*time.Second)
+			require.ErrorIs(t, err, ray.ErrActorDied, what)
+			assert.Contains(t, err.Error(), "exited itself", what)
+		}
+		// Later calls, here and from another node, fail the same way: no
+		// restart, whatever MaxRestarts allows.
+		_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrActorDied)
+		assert.Contains(t, err.Error(), "exited itself")
+		_, err = ray.GetTimeout(ctx, s.api.callFrom.Options(ray.NodeAffinity(ray.RayletID(2), false)).Remote(ctx, h), 10*time.Second)
+		require.ErrorIs(t, err, ray.ErrActorDied)
+		assert.Contains(t, err.Error(), "exited itself")
+		_, err = ray.GetActor(ctx, s.counter, "quitter")
+		assert.ErrorIs(t, err, ray.ErrActorNotFound, "its name is free")
+		// Not in an actor's method: refused.
+		assert.ErrorIs(t, ray.ExitActor(ctx), ray.ErrNotInActor, "in the driver")
+		got, err := ray.GetTimeout(ctx, s.api.exitTask.Remote(ctx), 10*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, "ok", got)
 	}},
 }
 

@@ -490,3 +490,27 @@ func GPUIDs(ctx context.Context) ([]int, error) {
 	}
 	return c.GPUIDs(), nil
 }
+
+// ExitActor ends the actor whose method calls it, for good, as Ray's
+// ray.actor.exit_actor(): once the method returns, the actor is dead, its
+// resources free and its name too. Its calls not yet run, and every later
+// call, fail with ErrActorDied saying it exited itself, and so does the
+// calling method's own result, whatever it returns (Ray's get of that
+// method raises ActorDiedError); results of calls that finished before it
+// stand. No restart follows, whatever MaxRestarts allows: the exit is
+// intended, as a ray.Kill is. Go has no exception to unwind the method
+// with, so the method goes on to its return: return right after. On a
+// threaded actor (MaxConcurrency, ConcurrencyGroups) the methods running
+// beside it are ended with it, their results lost as a kill's are.
+// Called anywhere but in an actor's method (a task, a driver, a
+// constructor) it is ErrNotInActor and does nothing.
+func ExitActor(ctx context.Context) error {
+	c, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	if !c.ExitActor() {
+		return fmt.Errorf("%w: ExitActor called outside an actor's method (in task %s)", ErrNotInActor, c.TaskID())
+	}
+	return nil
+}

@@ -190,6 +190,10 @@ var (
 	// The call fails without running, and the actor lives on (Ray's worker
 	// aborts on such a call, its code saying it should fail the task).
 	ErrUnknownConcurrencyGroup = errors.New("ray: unknown concurrency group")
+	// ErrNotInActor: an API for an actor's own methods (ExitActor) was
+	// called elsewhere: in a task, a driver or an actor's constructor
+	// (Ray's exit_actor raises TypeError outside an actor).
+	ErrNotInActor = errors.New("ray: not in an actor method")
 )
 
 // ActorClassError is GetActor's error for a name held by an actor of

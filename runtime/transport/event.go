@@ -26,7 +26,7 @@ const (
 	EvGCSSubscribe
 	EvActorCreated
 	EvActorRestarted
-	EvActorDied // Detail: why (DetailFaultKill for a fault schedule's kill_actor, DetailRayKill for ray.Kill)
+	EvActorDied // Detail: why (DetailFaultKill for a fault schedule's kill_actor, DetailRayKill for ray.Kill, DetailExitActor for ray.ExitActor)
 	EvNodeAlive
 	EvNodeDead
 	EvWarning
@@ -45,6 +45,11 @@ const DetailFaultKill = "killed by the fault schedule"
 // table told to end it; the table also ends so an actor refused its name):
 // the program's own doing, not a fault.
 const DetailRayKill = "killed by ray.Kill"
+
+// DetailExitActor is the Detail of the EvActorDied of an actor that ended
+// itself (ray.ExitActor in one of its methods, Ray's exit_actor): the
+// program's own doing, not a fault, and final as a ray.Kill is.
+const DetailExitActor = "exited itself by ray.ExitActor"
 
 // DetailOwnerDied is the Detail of the EvActorDied of an actor that died
 // with its owner (the node incarnation whose driver or worker created it),

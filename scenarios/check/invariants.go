@@ -45,8 +45,9 @@ type Events struct {
 	// then the GCS's death notice). GCS replicas and the scheduler are not
 	// nodes: their crashes fail no task. This is what charges task retries.
 	NodeFailures int
-	// ActorDeaths counts actor.died events except those of ray.Kill (the
-	// drivers end their actors themselves: transport.DetailRayKill).
+	// ActorDeaths counts actor.died events except those of ray.Kill and
+	// ray.ExitActor (the program ends its actors itself:
+	// transport.DetailRayKill, DetailExitActor).
 	ActorDeaths int
 	ActorKills  int // actors a kill_actor fault killed (their worker crashed)
 	Faults      int // any injected fault: crash, partition, pause, degradation, actor kill
@@ -117,8 +118,8 @@ func (e *Events) runtime(at time.Duration, ev *transport.Event) {
 		e.NodeDeaths++
 		e.nodeFailed(ev.Node)
 	case transport.EvActorDied:
-		if ev.Detail == transport.DetailRayKill {
-			return // the program's own ray.Kill
+		if ev.Detail == transport.DetailRayKill || ev.Detail == transport.DetailExitActor {
+			return // the program's own ray.Kill or ray.ExitActor
 		}
 		e.ActorDeaths++
 		if ev.Detail == transport.DetailFaultKill {
