@@ -184,6 +184,8 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	t := a.creation
 	c := r.newCaller(t.spec.ID, nil)
 	c.capture = captureOf(t.spec)
+	c.actor = a.id
+	c.group, _ = transport.GroupOf(t.spec.Resources)
 	c.job = actorJob(t.spec)
 	if d := t.spec.Duration; d > 0 {
 		c.Compute(d)

@@ -25,6 +25,11 @@ type Caller struct {
 	// coro is the simulator's coroutine the caller's code runs in, bound
 	// by its first API call (WrongCoroutine); 0: not yet, or on TCP.
 	coro uint64
+	// actor is the actor whose constructor or method the caller runs (0:
+	// none); group the placement group its task or actor runs in (0:
+	// none). Both fixed when the caller is made.
+	actor transport.ActorID
+	group transport.GroupID
 	// sub guards what Submit numbers on the calling goroutine: a driver's
 	// goroutines may submit at once on TCP, and two submissions given one
 	// index would make one task, two actor calls given one sequence number
@@ -107,8 +112,31 @@ type callerKey struct{}
 
 func (r *Raylet) newCaller(id transport.TaskID, t *task) *Caller {
 	c := &Caller{r: r, task: id, t: t, job: r.jobFor(t)}
+	c.placeIn(t)
 	return c
 }
+
+// placeIn sets the actor and placement group the caller of t runs in
+// (ActorID, GroupID), on the loop as the caller is made; t nil: none (a
+// driver; an actor's constructor sets its own).
+func (c *Caller) placeIn(t *task) {
+	switch {
+	case t == nil:
+	case t.actor != nil:
+		c.actor = t.actor.id
+		c.group, _ = transport.GroupOf(t.actor.creation.spec.Resources)
+	default:
+		c.group, _ = transport.GroupOf(t.spec.Resources)
+	}
+}
+
+// ActorID is the actor whose constructor or method the caller runs (0
+// in a task or a driver).
+func (c *Caller) ActorID() transport.ActorID { return c.actor }
+
+// GroupID is the placement group the caller's task, or its actor, runs
+// in (0: none).
+func (c *Caller) GroupID() transport.GroupID { return c.group }
 
 // jobFor is the job of what the code of t submits (Caller.job): a normal
 // task's own job, its actor's for a method call (actorJob), this node's

@@ -33,6 +33,15 @@ type actorAPIFuncs struct {
 	exitTask *ray.Func[string]
 	// callFrom calls get on h from the task it runs in.
 	callFrom *ray.Func[int]
+	// whoAmI is the actor a counter's method and constructor see
+	// (ray.ActorID; the counter keeps its constructor's in n), and
+	// groupOf the placement group a counter's method or a task (inTask)
+	// sees (ray.PlacementGroupID).
+	whoAmI  *ray.ActorMethod[counter, uint64]
+	ctorSaw *ray.ActorMethod[counter, int]
+	seer    *ray.ActorClass[counter]
+	groupOf *ray.ActorMethod[counter, uint64]
+	inTask  *ray.Func[[]uint64]
 }
 
 func newActorAPIFuncs(s *suite) *actorAPIFuncs {
@@ -63,6 +72,17 @@ func newActorAPIFuncs(s *suite) *actorAPIFuncs {
 			return "", fmt.Errorf("ExitActor in a task: %v, want ErrNotInActor", err)
 		}
 		return "ok", nil
+	})
+	f.seer = ray.RegisterActor0(s.reg, "Seer", func(ctx context.Context) (*counter, error) {
+		return &counter{n: int(ray.ActorID(ctx))}, nil
+	})
+	f.whoAmI = ray.Method0(f.seer, "whoAmI", func(ctx context.Context, c *counter) (uint64, error) { return uint64(ray.ActorID(ctx)), nil })
+	f.ctorSaw = ray.Method0(f.seer, "ctorSaw", func(ctx context.Context, c *counter) (int, error) { return c.n, nil })
+	f.groupOf = ray.Method0(f.seer, "groupOf", func(ctx context.Context, c *counter) (uint64, error) {
+		return uint64(ray.PlacementGroupID(ctx)), nil
+	})
+	f.inTask = ray.Register0(s.reg, "inTask", func(ctx context.Context) ([]uint64, error) {
+		return []uint64{uint64(ray.ActorID(ctx)), uint64(ray.PlacementGroupID(ctx))}, nil
 	})
 	f.callFrom = ray.Register1(s.reg, "callFrom", func(ctx context.Context, h ray.ActorHandle[counter]) (int, error) {
 		return ray.Get(ctx, s.get.Remote(ctx, h))
@@ -147,6 +167,36 @@ var actorAPICases = []semanticCase{
 		got, err := ray.GetTimeout(ctx, s.api.exitTask.Remote(ctx), 10*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, "ok", got)
+	}},
+	{"runtime context: the current actor and placement group", func(t *testing.T, ctx context.Context, s *suite) {
+		// Ray's get_runtime_context().get_actor_id() and
+		// get_current_placement_group().
+		assert.Zero(t, ray.ActorID(ctx), "a driver is no actor")
+		assert.Zero(t, ray.PlacementGroupID(ctx), "a driver runs in no group")
+		h := s.api.seer.New(ctx)
+		who, err := ray.Get(ctx, s.api.whoAmI.Remote(ctx, h))
+		require.NoError(t, err)
+		assert.Equal(t, uint64(h.ID()), who, "a method sees its actor")
+		saw, err := ray.Get(ctx, s.api.ctorSaw.Remote(ctx, h))
+		require.NoError(t, err)
+		assert.Equal(t, int(h.ID()), saw, "the constructor sees its actor")
+		g, err := ray.Get(ctx, s.api.groupOf.Remote(ctx, h))
+		require.NoError(t, err)
+		assert.Zero(t, g)
+		v, err := ray.Get(ctx, s.api.inTask.Remote(ctx))
+		require.NoError(t, err)
+		assert.Equal(t, []uint64{0, 0}, v, "a task outside any group")
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1}, {CPU: 1}}, ray.Pack)
+		require.NoError(t, err)
+		require.NoError(t, pg.Wait(ctx, 10*time.Second))
+		v, err = ray.Get(ctx, s.api.inTask.Options(ray.InPlacementGroup(pg, 1)).Remote(ctx))
+		require.NoError(t, err)
+		assert.Equal(t, []uint64{0, uint64(pg.ID())}, v, "a task in a group")
+		ha := s.api.seer.Options(ray.CPUs(1), ray.InPlacementGroup(pg, 0)).New(ctx)
+		g, err = ray.Get(ctx, s.api.groupOf.Remote(ctx, ha))
+		require.NoError(t, err)
+		assert.Equal(t, uint64(pg.ID()), g, "an actor in a group")
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
 	}},
 }
 

@@ -463,6 +463,32 @@ func TaskID(ctx context.Context) transport.TaskID {
 	return 0
 }
 
+// ActorID is the ID of the actor whose method or constructor calls it
+// (its ActorHandle's ID), and 0 in a task or a driver: Ray's
+// get_runtime_context().get_actor_id(), which is None there. A method
+// can hand itself to others with ActorHandleOf(ray.ActorID(ctx)).
+func ActorID(ctx context.Context) transport.ActorID {
+	if c, err := caller(ctx); err == nil {
+		return c.ActorID()
+	}
+	return 0
+}
+
+// PlacementGroupID is the ID of the placement group the calling task, or
+// the actor whose method or constructor calls it, runs in
+// (InPlacementGroup, or a capturing parent's group), and 0 elsewhere (a
+// driver never runs in one), as Ray's get_current_placement_group() is
+// None there. Ray's returns a handle; here it is the group's ID alone
+// (compare it with PlacementGroup.ID): a task that submits into its
+// group is given the handle (it travels as a value), or runs with
+// CaptureChildTasks, whose children join the group by themselves.
+func PlacementGroupID(ctx context.Context) transport.GroupID {
+	if c, err := caller(ctx); err == nil {
+		return c.GroupID()
+	}
+	return 0
+}
+
 // NodeOf is the node the calling code runs on.
 func NodeOf(ctx context.Context) transport.NodeID {
 	if c, err := caller(ctx); err == nil {
