@@ -1201,6 +1201,28 @@ func (c *Caller) KillActor(id transport.ActorID, name string) {
 	})
 }
 
+// KillActorRestart ends the worker of an actor as a crash would (Ray's
+// ray.kill with no_restart=False): its host, this node or any other told
+// so, ends it (Raylet.Kill), and the actor table restarts it while its
+// MaxRestarts allow, or holds it dead. An actor no node hosts (its
+// creation still queued, or on its way to a node) is not affected.
+func (c *Caller) KillActorRestart(id transport.ActorID) {
+	c.r.env.Await(func(wake func()) {
+		r := c.r
+		r.drainSubmits()
+		if _, ok := r.actors[id]; ok {
+			r.Kill(id, transport.DetailRayKillRestart)
+		} else {
+			for _, n := range r.cfg.Layout.Raylets {
+				if n != r.self {
+					r.send(n, &transport.KillActor{Actor: id})
+				}
+			}
+		}
+		wake()
+	})
+}
+
 // LookupActor finds a named actor; ok is false when no live actor has it.
 // class is the actor's class (its creation's Func) as the name's shard
 // recorded it ("" when it has none on record).

@@ -597,6 +597,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		}
 		r.cancelLocal(m.Task, m.Rebuild, mode)
 	case *transport.KillActor:
+		if !m.NoRestart {
+			r.Kill(m.Actor, transport.DetailRayKillRestart) // not hosted here: nothing to do
+			return
+		}
 		why := whyRayKill
 		if transport.IsOwnerDied(m.Cause) {
 			why = whyOwnerDied // the actor table buried it with its owner

@@ -312,11 +312,33 @@ func GetActor[S any](ctx context.Context, c *ActorClass[S], name string) (ActorH
 	return ActorHandle[S]{id: id, name: name}, nil
 }
 
+// KillOption sets an option of Kill.
+type KillOption func(*killOptions)
+
+type killOptions struct{ restart bool }
+
+// AllowRestart makes Kill end the actor's worker as Ray's
+// ray.kill(actor, no_restart=False) does, rather than the actor: the
+// actor is restarted as after a worker crash while its MaxRestarts allow
+// (a restart counts against them; a checkpointed actor comes back from
+// its checkpoint), and is dead (ErrActorDied) when none is left. Calls
+// running or queued on it fail, or are retried as their MaxRetries allow
+// (MaxRetries on the creation for every call: Ray's max_task_retries);
+// later calls wait for the restart. Its name stays taken meanwhile. The
+// kill reaches the actor where it runs: one not up yet (its creation
+// still queued) is not affected.
+func AllowRestart() KillOption { return func(o *killOptions) { o.restart = true } }
+
 // Kill ends an actor: pending and future calls fail with ErrActorDied, and
-// its name is free again. As Ray's kill, it ends one not created yet too
-// (its creation queued, or infeasible for now): the actor never runs, or is
-// killed where it comes up.
-func Kill[S any](ctx context.Context, h ActorHandle[S]) error {
+// its name is free again, whatever its MaxRestarts (Ray's default
+// no_restart=True; see AllowRestart for no_restart=False). As Ray's kill,
+// it ends one not created yet too (its creation queued, or infeasible for
+// now): the actor never runs, or is killed where it comes up.
+func Kill[S any](ctx context.Context, h ActorHandle[S], opts ...KillOption) error {
+	var o killOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	cl, err := caller(ctx)
 	if err != nil {
 		return err
@@ -328,6 +350,10 @@ func Kill[S any](ctx context.Context, h ActorHandle[S]) error {
 		// A zero handle names no actor: killing "actor 0" would tell every
 		// raylet and the actor table of a death that is nobody's.
 		return fmt.Errorf("%w: kill: the handle names no actor (a zero ActorHandle)", ErrActorNotFound)
+	}
+	if o.restart {
+		cl.KillActorRestart(h.id)
+		return nil
 	}
 	cl.KillActor(h.id, h.name)
 	return nil

@@ -198,6 +198,29 @@ var actorAPICases = []semanticCase{
 		assert.Equal(t, uint64(pg.ID()), g, "an actor in a group")
 		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
 	}},
+	{"kill with restart allowed restarts the actor", func(t *testing.T, ctx context.Context, s *suite) {
+		// Ray's ray.kill(actor, no_restart=False): the actor comes back
+		// while its max_restarts allow (ray.Kill never restarted it). As
+		// in Ray, a call that reaches the killed instance fails unless
+		// retried: MaxRetries(1) is max_task_retries=1.
+		for _, node := range []int{0, 1} {
+			h := s.counter.Options(ray.MaxRestarts(1), ray.MaxRetries(1), ray.ActorName(fmt.Sprintf("phoenix%d", node)), ray.NodeAffinity(ray.RayletID(node), false)).New(ctx, 5)
+			v, err := ray.Get(ctx, s.incr.Remote(ctx, h, 1))
+			require.NoError(t, err)
+			require.Equal(t, 6, v)
+			require.NoError(t, ray.Kill(ctx, h, ray.AllowRestart()))
+			v, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), 30*time.Second)
+			require.NoError(t, err, "node %d: a call after the kill waits for the restart", node)
+			assert.Equal(t, 5, v, "node %d: the restarted actor starts from its constructor", node)
+			found, err := ray.GetActor(ctx, s.counter, fmt.Sprintf("phoenix%d", node))
+			require.NoError(t, err, "the name stays with the restarted actor")
+			assert.Equal(t, h.ID(), found.ID())
+			// No restart left: the next such kill ends it.
+			require.NoError(t, ray.Kill(ctx, h, ray.AllowRestart()))
+			_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), 30*time.Second)
+			assert.ErrorIs(t, err, ray.ErrActorDied, "node %d: its restarts spent", node)
+		}
+	}},
 }
 
 func init() { semanticCases = append(semanticCases, actorAPICases...) }

@@ -46,6 +46,12 @@ const DetailFaultKill = "killed by the fault schedule"
 // the program's own doing, not a fault.
 const DetailRayKill = "killed by ray.Kill"
 
+// DetailRayKillRestart is the Detail of the EvActorDied of an actor whose
+// worker ray.Kill ended with AllowRestart (Ray's ray.kill(actor,
+// no_restart=False)): the program's own doing, not a fault; the actor is
+// restarted as after a worker crash while its MaxRestarts allow.
+const DetailRayKillRestart = "killed by ray.Kill, restart allowed"
+
 // DetailExitActor is the Detail of the EvActorDied of an actor that ended
 // itself (ray.ExitActor in one of its methods, Ray's exit_actor): the
 // program's own doing, not a fault, and final as a ray.Kill is.

@@ -1944,7 +1944,9 @@ type CancelTask struct {
 	Shallow bool
 }
 
-// KillActor ends an actor (no restart when NoRestart).
+// KillActor ends an actor: for good when NoRestart; else (ray.Kill with
+// AllowRestart) its host ends its worker as a crash would, and the actor
+// table restarts it while its restarts allow (node.Raylet.Kill).
 type KillActor struct {
 	Actor     ActorID
 	NoRestart bool

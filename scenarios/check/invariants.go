@@ -47,7 +47,7 @@ type Events struct {
 	NodeFailures int
 	// ActorDeaths counts actor.died events except those of ray.Kill and
 	// ray.ExitActor (the program ends its actors itself:
-	// transport.DetailRayKill, DetailExitActor).
+	// transport.DetailRayKill, DetailRayKillRestart, DetailExitActor).
 	ActorDeaths int
 	ActorKills  int // actors a kill_actor fault killed (their worker crashed)
 	Faults      int // any injected fault: crash, partition, pause, degradation, actor kill
@@ -118,7 +118,8 @@ func (e *Events) runtime(at time.Duration, ev *transport.Event) {
 		e.NodeDeaths++
 		e.nodeFailed(ev.Node)
 	case transport.EvActorDied:
-		if ev.Detail == transport.DetailRayKill || ev.Detail == transport.DetailExitActor {
+		switch ev.Detail {
+		case transport.DetailRayKill, transport.DetailRayKillRestart, transport.DetailExitActor:
 			return // the program's own ray.Kill or ray.ExitActor
 		}
 		e.ActorDeaths++
