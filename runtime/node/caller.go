@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -30,6 +31,9 @@ type Caller struct {
 	// none). Both fixed when the caller is made.
 	actor transport.ActorID
 	group transport.GroupID
+	// limited holds, per actor, the calls SubmitLimited submitted (under
+	// sub) that were not yet found finished.
+	limited map[transport.ActorID][]transport.TaskID
 	// sub guards what Submit numbers on the calling goroutine: a driver's
 	// goroutines may submit at once on TCP, and two submissions given one
 	// index would make one task, two actor calls given one sequence number
@@ -324,6 +328,52 @@ func (c *Caller) SubmitReserved(spec *transport.TaskSpec, id transport.TaskID) t
 	defer c.sub.Unlock()
 	spec.ID = id
 	return c.submitLocked(spec)
+}
+
+// SubmitLimited submits an actor method call (spec.Actor set) unless
+// limit or more of this caller's calls to the actor submitted by
+// SubmitLimited have not finished yet (Ray's max_pending_calls: a
+// finished call is one whose owner, this node, no longer follows it, its
+// result or failure in); ok is false then, and nothing is submitted. The
+// count is the caller's own (a task run's, or a driver's): the nearest
+// thing here to Ray's per-process count of a handle's calls. Only when
+// the calls on record reach limit does it ask the loop which of them are
+// done, so a caller far below its limit pays nothing for it.
+func (c *Caller) SubmitLimited(spec *transport.TaskSpec, limit int) (id transport.TaskID, ok bool) {
+	actor := spec.Actor
+	c.sub.Lock()
+	if len(c.limited[actor]) >= limit {
+		ids := slices.Clone(c.limited[actor])
+		c.sub.Unlock() // the loop's takePosted takes sub: not held across the Await
+		var done []transport.TaskID
+		c.r.env.Await(func(wake func()) {
+			r := c.r
+			r.drainSubmits() // a call just posted is owned first
+			for _, id := range ids {
+				if r.owned[id] == nil {
+					done = append(done, id)
+				}
+			}
+			wake()
+		})
+		c.sub.Lock()
+		c.limited[actor] = slices.DeleteFunc(c.limited[actor], func(id transport.TaskID) bool { return slices.Contains(done, id) })
+		if len(c.limited[actor]) == 0 {
+			delete(c.limited, actor)
+		}
+		if len(c.limited[actor]) >= limit {
+			c.sub.Unlock()
+			return 0, false
+		}
+	}
+	defer c.sub.Unlock()
+	spec.ID = transport.ChildTaskID(c.task, c.children)
+	c.children++
+	if c.limited == nil {
+		c.limited = make(map[transport.ActorID][]transport.TaskID)
+	}
+	c.limited[actor] = append(c.limited[actor], spec.ID)
+	return c.submitLocked(spec), true
 }
 
 // submitLocked submits spec under the ID it was given; c.sub is held.

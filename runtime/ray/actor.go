@@ -34,20 +34,25 @@ type ActorHandle[S any] struct {
 	// or the call sets none; retriesSet says one was given.
 	retries    int32
 	retriesSet bool
+	// pending is the actor's max_pending_calls (MaxPendingCalls on its
+	// creation; 0: no bound).
+	pending int32
 }
 
 // target is what a method call needs of the handle it is made on.
 func (h ActorHandle[S]) target() callTarget {
-	return callTarget{id: h.id, err: h.err, retries: h.retries, retriesSet: h.retriesSet}
+	return callTarget{id: h.id, err: h.err, retries: h.retries, retriesSet: h.retriesSet, pending: h.pending}
 }
 
 // callTarget is an actor handle without its class: the actor, the
-// handle's error and the actor-wide retry budget of its calls.
+// handle's error, the actor-wide retry budget of its calls and its bound
+// on pending calls.
 type callTarget struct {
 	id         transport.ActorID
 	err        error
 	retries    int32
 	retriesSet bool
+	pending    int32
 }
 
 // ID is the actor's ID (the ID of its creation task).
@@ -59,6 +64,8 @@ type handleJSON struct {
 	// Retries: the actor's max_task_retries, when its creation set one
 	// (a handle passed to a task keeps it, as Ray's does).
 	Retries *int32 `json:"max_task_retries,omitempty"`
+	// Pending: the actor's max_pending_calls, when its creation set one.
+	Pending int32 `json:"max_pending_calls,omitempty"`
 }
 
 // MarshalJSON lets a handle travel inside values (a task's argument or
@@ -69,7 +76,7 @@ func (h ActorHandle[S]) MarshalJSON() ([]byte, error) {
 	if h.err != nil {
 		return nil, h.err
 	}
-	j := handleJSON{Actor: uint64(h.id), Name: h.name}
+	j := handleJSON{Actor: uint64(h.id), Name: h.name, Pending: h.pending}
 	if h.retriesSet {
 		j.Retries = &h.retries
 	}
@@ -89,6 +96,10 @@ func (h *ActorHandle[S]) UnmarshalJSON(b []byte) error {
 		}
 		h.retries, h.retriesSet = *j.Retries, true
 	}
+	if j.Pending < 0 {
+		return fmt.Errorf("%w: a handle's max_pending_calls of %d", ErrInvalidOption, j.Pending)
+	}
+	h.pending = j.Pending
 	return nil
 }
 
@@ -215,7 +226,7 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 // created is the handle of an actor New creates with spec, before its
 // submission gives it its ID.
 func (c *ActorClass[S]) created(spec *transport.TaskSpec) ActorHandle[S] {
-	h := ActorHandle[S]{name: spec.A().Name}
+	h := ActorHandle[S]{name: spec.A().Name, pending: int32(c.opts.PendingCalls)}
 	if c.opts.set&optMaxRetries != 0 {
 		// Ray's max_task_retries: the default budget of the actor's
 		// method calls, kept by the handle (a restart does not change
@@ -505,6 +516,13 @@ func submitCall(cl *node.Caller, h callTarget, name, fn string, opts *options, s
 	spec.Resources = transport.Resources{}
 	if err := encodeArgs(spec, fn, sig, args); err != nil {
 		return 0, err
+	}
+	if h.pending > 0 {
+		sub, ok := cl.SubmitLimited(spec, int(h.pending))
+		if !ok {
+			return 0, fmt.Errorf("%w: %s on actor %s: %d calls not finished yet (MaxPendingCalls(%d))", ErrPendingCallsLimitExceeded, name, id, h.pending, h.pending)
+		}
+		return sub, nil
 	}
 	return cl.Submit(spec), nil
 }

@@ -15,8 +15,8 @@ import (
 )
 
 // actorAPIFuncs are the functions of actorAPICases: the actor APIs of QA28b
-// finding 13 (GetIfExists, ExitActor, MaxPendingCalls, KillRestart,
-// CurrentActor).
+// finding 13 (GetIfExists, ExitActor, MaxPendingCalls, Kill with
+// AllowRestart, ActorID and PlacementGroupID).
 type actorAPIFuncs struct {
 	// shared is a counter class whose constructor counts its runs
 	// (sharedCtors).
@@ -27,8 +27,8 @@ type actorAPIFuncs struct {
 	// GetIfExists, starting at x), adds 1 to it and returns its ID.
 	getOrMake *ray.Func[uint64]
 	// quit is a counter's method that ends its actor (ExitActor) and
-	// returns its count; exitTask calls ExitActor from a task and
-	// returns its error's text ("" for none).
+	// returns its count; exitTask checks that ExitActor in a task is
+	// ErrNotInActor, and returns "ok".
 	quit     *ray.ActorMethod[counter, int]
 	exitTask *ray.Func[string]
 	// callFrom calls get on h from the task it runs in.
@@ -42,6 +42,9 @@ type actorAPIFuncs struct {
 	seer    *ray.ActorClass[counter]
 	groupOf *ray.ActorMethod[counter, uint64]
 	inTask  *ray.Func[[]uint64]
+	// overLimit makes three nap calls at once on h and returns which
+	// were refused (1) or not (0).
+	overLimit *ray.Func[[]int]
 }
 
 func newActorAPIFuncs(s *suite) *actorAPIFuncs {
@@ -83,6 +86,21 @@ func newActorAPIFuncs(s *suite) *actorAPIFuncs {
 	})
 	f.inTask = ray.Register0(s.reg, "inTask", func(ctx context.Context) ([]uint64, error) {
 		return []uint64{uint64(ray.ActorID(ctx)), uint64(ray.PlacementGroupID(ctx))}, nil
+	})
+	f.overLimit = ray.Register1(s.reg, "overLimit", func(ctx context.Context, h ray.ActorHandle[counter]) ([]int, error) {
+		var out []int
+		var refs []ray.Ref[int]
+		for range 3 {
+			r := s.nap.Remote(ctx, h, 100)
+			if errors.Is(r.Err(), ray.ErrPendingCallsLimitExceeded) {
+				out = append(out, 1)
+				continue
+			}
+			out = append(out, 0)
+			refs = append(refs, r)
+		}
+		_, err := ray.GetAll(ctx, refs, -1)
+		return out, err
 	})
 	f.callFrom = ray.Register1(s.reg, "callFrom", func(ctx context.Context, h ray.ActorHandle[counter]) (int, error) {
 		return ray.Get(ctx, s.get.Remote(ctx, h))
@@ -220,6 +238,37 @@ var actorAPICases = []semanticCase{
 			_, err = ray.GetTimeout(ctx, s.get.Remote(ctx, h), 30*time.Second)
 			assert.ErrorIs(t, err, ray.ErrActorDied, "node %d: its restarts spent", node)
 		}
+	}},
+	{"max pending calls refuses calls beyond the bound at once", func(t *testing.T, ctx context.Context, s *suite) {
+		// Ray's max_pending_calls and PendingCallsLimitExceeded.
+		h := s.counter.Options(ray.MaxPendingCalls(2), ray.NodeAffinity(ray.RayletID(1), false)).New(ctx, 1)
+		a, b := s.nap.Remote(ctx, h, 200), s.nap.Remote(ctx, h, 200)
+		require.NoError(t, a.Err())
+		require.NoError(t, b.Err())
+		c := s.get.Remote(ctx, h)
+		require.ErrorIs(t, c.Err(), ray.ErrPendingCallsLimitExceeded, "a third call while two run")
+		_, err := ray.Get(ctx, c)
+		assert.ErrorIs(t, err, ray.ErrPendingCallsLimitExceeded)
+		_, err = ray.GetAll(ctx, []ray.Ref[int]{a, b}, 30*time.Second)
+		require.NoError(t, err)
+		v, err := ray.Get(ctx, s.get.Remote(ctx, h))
+		require.NoError(t, err, "calls are taken again once the earlier ones finished")
+		assert.Equal(t, 1, v)
+		// The bound travels with the handle; a task counts its own calls.
+		got, err := ray.GetTimeout(ctx, s.api.overLimit.Remote(ctx, h), 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, []int{0, 0, 1}, got)
+		// Without the option, no bound.
+		free := s.counter.New(ctx, 1)
+		got, err = ray.GetTimeout(ctx, s.api.overLimit.Remote(ctx, free), 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, []int{0, 0, 0}, got)
+		for _, n := range []int{0, -2} {
+			bad := s.counter.Options(ray.MaxPendingCalls(n)).New(ctx, 1)
+			assert.ErrorIs(t, bad.Err(), ray.ErrInvalidOption, "MaxPendingCalls(%d)", n)
+		}
+		_, err = ray.Get(ctx, s.double.Options(ray.MaxPendingCalls(1)).Remote(ctx, 1))
+		assert.ErrorIs(t, err, ray.ErrInvalidOption, "not for tasks")
 	}},
 }
 

@@ -194,6 +194,11 @@ var (
 	// called elsewhere: in a task, a driver or an actor's constructor
 	// (Ray's exit_actor raises TypeError outside an actor).
 	ErrNotInActor = errors.New("ray: not in an actor method")
+	// ErrPendingCallsLimitExceeded: a method call was refused at once
+	// because the caller has as many calls to the actor not finished yet
+	// as the actor's MaxPendingCalls allows (Ray's
+	// PendingCallsLimitExceeded); nothing was submitted.
+	ErrPendingCallsLimitExceeded = errors.New("ray: pending calls limit exceeded")
 )
 
 // ActorClassError is GetActor's error for a name held by an actor of

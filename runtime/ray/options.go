@@ -35,6 +35,9 @@ type options struct {
 	// GetIfExists: New returns the live actor holding ActorName, if any,
 	// and creates one otherwise (GetIfExists).
 	GetIfExists bool
+	// PendingCalls: an actor's max_pending_calls (MaxPendingCalls; 0:
+	// none).
+	PendingCalls int
 	RetryErrors bool
 	// Backpressure: a generator's GeneratorBackpressure (0: none).
 	Backpressure int
@@ -80,6 +83,7 @@ const (
 	optConcurrencyGroup
 	optBackpressure
 	optGetIfExists
+	optMaxPendingCalls
 )
 
 // The submissions an option applies to.
@@ -120,6 +124,7 @@ var optRules = [...]struct {
 	{optConcurrencyGroup, "ConcurrencyGroup", forMethod | forGenMethod},
 	{optBackpressure, "GeneratorBackpressure", forGen | forGenMethod},
 	{optGetIfExists, "GetIfExists", forActor},
+	{optMaxPendingCalls, "MaxPendingCalls", forActor},
 }
 
 // whereText says where an option applies, for its refusal.
@@ -147,10 +152,10 @@ func (o *options) checkWhere(kind uint8) error {
 	switch kind {
 	case forTask:
 		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName | optDetached |
-			optConcurrencyGroups | optConcurrencyGroup | optBackpressure | optGetIfExists
+			optConcurrencyGroups | optConcurrencyGroup | optBackpressure | optGetIfExists | optMaxPendingCalls
 	case forGen:
 		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName | optDetached |
-			optConcurrencyGroups | optConcurrencyGroup | optGetIfExists
+			optConcurrencyGroups | optConcurrencyGroup | optGetIfExists | optMaxPendingCalls
 	case forActor:
 		refused = optRetryExceptions | optConcurrencyGroup | optBackpressure
 	case forMethod:
@@ -454,6 +459,32 @@ func ActorName(s string) Option {
 // ActorName (ErrInvalidOption without: Ray requires the name too).
 func GetIfExists() Option {
 	return func(o *options) { o.GetIfExists, o.set = true, o.set|optGetIfExists }
+}
+
+// MaxPendingCalls bounds the calls a caller may have on the actor not
+// finished yet, as Ray's max_pending_calls: a call beyond n is refused at
+// once, its ref's error ErrPendingCallsLimitExceeded (Ray raises
+// PendingCallsLimitExceeded at .remote()), and nothing is submitted; once
+// earlier calls finish (their result or failure in), calls are taken
+// again. -1 (the default) is no bound; 0 and below -1 are refused
+// (ErrInvalidOption). Ray counts per handle in each process; here each
+// caller counts its own (the driver, or one run of a task or method) over
+// all its copies of the handle. The bound is the handle's, kept when it
+// travels to a task (as Ray's handle keeps it); a handle found by GetActor
+// (or GetIfExists) or rebuilt by ActorHandleOf does not know it, and its
+// calls are not bounded. For an actor's creation only.
+func MaxPendingCalls(n int) Option {
+	return func(o *options) {
+		o.set |= optMaxPendingCalls
+		switch {
+		case n == -1:
+			o.PendingCalls = 0
+		case n < 1 || n > math.MaxInt32:
+			o.err = fmt.Errorf("%w: MaxPendingCalls(%d): want n >= 1, or -1 for no bound", ErrInvalidOption, n)
+		default:
+			o.PendingCalls = n
+		}
+	}
 }
 
 // Detached makes an actor outlive its owner, as Ray's
