@@ -38,7 +38,7 @@ type options struct {
 	// PendingCalls: an actor's max_pending_calls (MaxPendingCalls; 0:
 	// none).
 	PendingCalls int
-	RetryErrors bool
+	RetryErrors  bool
 	// Backpressure: a generator's GeneratorBackpressure (0: none).
 	Backpressure int
 	// gen: the options of a generator function or method (GenFunc,
