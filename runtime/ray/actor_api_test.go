@@ -273,3 +273,21 @@ var actorAPICases = []semanticCase{
 }
 
 func init() { semanticCases = append(semanticCases, actorAPICases...) }
+
+// TestGetIfExistsReplicatedGCS runs the GetIfExists race on a simulated
+// cluster whose GCS shards are 2-replica chains, over a few seeds: the
+// claim (a write, to the chain's head) and the lookup after it are
+// ordered by the client's sequence numbers, so the answer still follows
+// the claim.
+func TestGetIfExistsReplicatedGCS(t *testing.T) {
+	for seed := range int64(4) {
+		s := newSuite()
+		c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: seed + 1, WireCheck: true, GCSShards: 2, GCSReplicas: 2}, s.reg)
+		require.NoError(t, err)
+		require.NoError(t, c.Run(func(ctx context.Context) error {
+			actorAPICases[0].run(t, ctx, s)
+			return nil
+		}))
+		c.Close()
+	}
+}
