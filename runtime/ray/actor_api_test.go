@@ -30,6 +30,7 @@ type actorAPIFuncs struct {
 	// returns its count; exitTask checks that ExitActor in a task is
 	// ErrNotInActor, and returns "ok".
 	quit     *ray.ActorMethod[counter, int]
+	gateQuit *ray.ActorMethod[gate, int]
 	exitTask *ray.Func[string]
 	// callFrom calls get on h from the task it runs in.
 	callFrom *ray.Func[int]
@@ -69,6 +70,9 @@ func newActorAPIFuncs(s *suite) *actorAPIFuncs {
 	})
 	f.quit = ray.Method0(s.counter, "quit", func(ctx context.Context, c *counter) (int, error) {
 		return c.n, ray.ExitActor(ctx)
+	})
+	f.gateQuit = ray.Method0(s.gates.cls, "quit", func(ctx context.Context, g *gate) (int, error) {
+		return 0, ray.ExitActor(ctx)
 	})
 	f.exitTask = ray.Register0(s.reg, "exitTask", func(ctx context.Context) (string, error) {
 		if err := ray.ExitActor(ctx); !errors.Is(err, ray.ErrNotInActor) {
@@ -180,6 +184,15 @@ var actorAPICases = []semanticCase{
 		assert.Contains(t, err.Error(), "exited itself")
 		_, err = ray.GetActor(ctx, s.counter, "quitter")
 		assert.ErrorIs(t, err, ray.ErrActorNotFound, "its name is free")
+		// A threaded actor: the methods running beside the exiting one
+		// end with it.
+		g := s.gates.cls.Options(ray.MaxConcurrency(2), ray.MaxRestarts(1)).New(ctx)
+		long := s.gates.enter.Remote(ctx, g, enterArgs{Tag: 1, Ms: 500})
+		gq := s.api.gateQuit.Remote(ctx, g)
+		for i, ref := range []ray.Ref[int]{gq, long, s.gates.enter.Remote(ctx, g, enterArgs{Tag: 2, Ms: 1})} {
+			_, err = ray.GetTimeout(ctx, ref, 10*time.Second)
+			require.ErrorIs(t, err, ray.ErrActorDied, "threaded actor's call %d", i)
+		}
 		// Not in an actor's method: refused.
 		assert.ErrorIs(t, ray.ExitActor(ctx), ray.ErrNotInActor, "in the driver")
 		got, err := ray.GetTimeout(ctx, s.api.exitTask.Remote(ctx), 10*time.Second)
