@@ -438,3 +438,48 @@ func ExampleConcurrencyGroups() {
 	// three compute calls beside a slow io call, in 200ms
 	// no group disk
 }
+
+// GetIfExists finds the named actor or creates it (Ray's
+// get_if_exists=True), and ExitActor lets a method end its own actor
+// (Ray's exit_actor): its call and later ones fail with ErrActorDied.
+func ExampleGetIfExists() {
+	reg := ray.NewRegistry()
+	counters := ray.RegisterActor1(reg, "Counter", func(ctx context.Context, start int) (*tally, error) {
+		return &tally{n: start}, nil
+	})
+	add := ray.Method1(counters, "add", func(ctx context.Context, c *tally, d int) (int, error) {
+		c.n += d
+		return c.n, nil
+	})
+	quit := ray.Method0(counters, "quit", func(ctx context.Context, c *tally) (int, error) {
+		return c.n, ray.ExitActor(ctx)
+	})
+	c, err := ray.NewSim(ray.Config{Nodes: []ray.NodeConfig{{Name: "head", CPUs: 2}}, Seed: 1}, reg)
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	err = c.Run(func(ctx context.Context) error {
+		named := counters.Options(ray.ActorName("tally"), ray.GetIfExists())
+		a := named.New(ctx, 100) // created
+		b := named.New(ctx, 5)   // found: 5 is not used
+		add.Remote(ctx, a, 1)
+		v, err := ray.Get(ctx, add.Remote(ctx, b, 1))
+		if err != nil {
+			return err
+		}
+		fmt.Println("one actor:", a.ID() == b.ID(), v)
+		_, err = ray.Get(ctx, quit.Remote(ctx, a))
+		fmt.Println("quit:", errors.Is(err, ray.ErrActorDied))
+		_, err = ray.Get(ctx, add.Remote(ctx, b, 1))
+		fmt.Println("after:", errors.Is(err, ray.ErrActorDied))
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	// Output:
+	// one actor: true 102
+	// quit: true
+	// after: true
+}
