@@ -58,6 +58,7 @@ func TestOptionsRefusedWhereTheyDoNotApply(t *testing.T) {
 		optDetached: Detached(), optConcurrencyGroups: ConcurrencyGroups(map[string]int{"io": 2}),
 		optConcurrencyGroup: ConcurrencyGroup("io"),
 		optBackpressure:     GeneratorBackpressure(2),
+		optGetIfExists:      GetIfExists(), optMaxPendingCalls: MaxPendingCalls(2),
 	}
 	require.Len(t, opts, len(optRules))
 	for i, r := range optRules {
