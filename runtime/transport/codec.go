@@ -9,7 +9,9 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 43: a KillActor with NoRestart false (ray.Kill with
+// version is refused. 44: an ObjectChunk's frame is followed by its
+// virtual bytes (PadBytes) on a real network, so TCP moves a Blob's
+// declared size (40 on its branch). 43: a KillActor with NoRestart false (ray.Kill with
 // AllowRestart, Ray's no_restart=False) ends the actor's worker as a crash
 // does, and the actor table restarts it while its restarts allow (a peer
 // of 42 took every KillActor as final) (39 on its branch). 42: an actor spec's Replay byte has a ScheduleCPU
@@ -94,7 +96,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 43
+const ProtocolVersion = 44
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

@@ -22,6 +22,28 @@ var (
 	ErrBadFrame = errors.New("transport: bad frame")
 )
 
+// MaxPadBytes bounds the payload that may follow one frame (PadBytes): a
+// frame announcing more is refused like an oversized one. An object chunk
+// (1 MiB by default) is well below it.
+const MaxPadBytes = MaxFrameBytes
+
+// PadBytes is the payload a real network carries right after m's frame:
+// the virtual bytes of a Sized message (the part of an object chunk that
+// stands for a Blob's declared size), that many bytes of any content. So
+// TCP moves what netsim charges for m (WireSize) and a Blob of 64 MiB
+// costs 64 MiB on the wire, not the dozen bytes that encode it; the
+// receiver reads and drops them (the object store counts the value's
+// declared size, not the bytes it keeps). 0 for any other message.
+func PadBytes(m Message) int64 {
+	if s, ok := m.(Sized); ok {
+		return max(s.VirtualBytes(), 0)
+	}
+	return 0
+}
+
+// ErrPadTooLarge: a frame's payload (PadBytes) exceeds MaxPadBytes.
+var ErrPadTooLarge = errors.New("transport: frame payload too large")
+
 // AppendFrame appends the frame [u32 little-endian len(body)][body] to buf.
 func AppendFrame(buf, body []byte) []byte {
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(body)))

@@ -184,8 +184,24 @@ func (h *Host) serve(c net.Conn) {
 			h.log.Warn("tcp: undecodable frame, closing connection", "peer", uint32(from), "err", err)
 			return
 		}
+		// A chunk's payload follows its frame (transport.PadBytes): read
+		// and dropped here, so the bytes cross the socket but are not kept.
+		pad := transport.PadBytes(m)
+		if pad > transport.MaxPadBytes {
+			h.stats.decodeErrors.Add(1)
+			h.log.Warn("tcp: bad frame, closing connection", "peer", uint32(from), "err", fmt.Errorf("%w: %d bytes", transport.ErrPadTooLarge, pad))
+			return
+		}
+		if pad > 0 {
+			if _, err := br.Discard(int(pad)); err != nil {
+				if !errors.Is(err, net.ErrClosed) {
+					h.log.Debug("tcp: connection lost", "peer", uint32(from), "err", err)
+				}
+				return
+			}
+		}
 		h.stats.framesIn.Add(1)
-		h.stats.bytesIn.Add(uint64(len(body) + transport.FrameHeaderBytes))
+		h.stats.bytesIn.Add(uint64(int64(len(body)+transport.FrameHeaderBytes) + pad))
 		batch = append(batch, m)
 		// Hand over what has arrived as one inbox item, but never hold a
 		// message back while waiting for more bytes.
@@ -243,6 +259,7 @@ type peer struct {
 
 	mu       sync.Mutex
 	pend     []byte            // encoded frames, ready to write as they are
+	pads     []pad             // payloads to write after frames in pend, in order
 	enc      transport.Encoder // encodes into pend
 	frames   int               // frames in pend
 	dropping bool              // a drop was logged and no write has succeeded since
@@ -259,6 +276,24 @@ func newPeer(h *Host, id transport.NodeID) *peer {
 	}
 }
 
+// pad is a frame's payload (transport.PadBytes) in a pending batch: n
+// bytes, written from zeros, go at offset at of the batch's frames. It
+// takes no memory in the queue, and does not count against its bound,
+// which bounds memory.
+type pad struct {
+	at int
+	n  int64
+}
+
+// zeros is what payloads are written from; never written itself, so every
+// writer shares it.
+var zeros [256 << 10]byte
+
+// writeChunkBytes bounds what one write call of the writer is given, so
+// writeTimeout bounds a write's lack of progress, not the time a large
+// batch of payloads takes to drain.
+const writeChunkBytes = 4 << 20
+
 // enqueue encodes m straight into the pending batch (drop-new past the
 // bound) and wakes the writer.
 func (p *peer) enqueue(m transport.Message) {
@@ -267,10 +302,13 @@ func (p *peer) enqueue(m transport.Message) {
 	p.pend = append(p.pend, 0, 0, 0, 0)
 	p.pend = p.enc.AppendMessage(p.pend, m)
 	n := len(p.pend) - start - transport.FrameHeaderBytes
+	padN := transport.PadBytes(m)
 	var why string
 	switch {
 	case n > transport.MaxBodyBytes:
 		why = "message larger than a frame"
+	case padN > transport.MaxPadBytes:
+		why = "payload larger than a frame"
 	case p.ended:
 		why = "no address for peer"
 	case len(p.pend) > p.h.queueMax:
@@ -291,6 +329,9 @@ func (p *peer) enqueue(m transport.Message) {
 		return
 	}
 	binary.LittleEndian.PutUint32(p.pend[start:], uint32(n))
+	if padN > 0 {
+		p.pads = append(p.pads, pad{at: len(p.pend), n: padN})
+	}
 	p.frames++
 	p.mu.Unlock()
 	select {
@@ -308,11 +349,13 @@ func (p *peer) enqueue(m transport.Message) {
 func (p *peer) run() {
 	h := p.h
 	var (
-		conn    net.Conn
-		dead    <-chan struct{}
-		spare   []byte
-		backoff = backoffMin
-		failing = false
+		conn      net.Conn
+		dead      <-chan struct{}
+		spare     []byte
+		sparePads []pad
+		bufs      net.Buffers // write's scratch
+		backoff   = backoffMin
+		failing   = false
 		// noAddrSince is when dialing first failed for want of an
 		// address (zero while the peer has one).
 		noAddrSince time.Time
@@ -401,15 +444,26 @@ func (p *peer) run() {
 			return
 		}
 		p.mu.Lock()
-		batch, frames := p.pend, p.frames
-		p.pend, p.frames = spare[:0], 0
+		batch, frames, pads := p.pend, p.frames, p.pads
+		p.pend, p.frames, p.pads = spare[:0], 0, sparePads[:0]
 		p.mu.Unlock()
 		if frames == 0 {
-			spare = batch
+			spare, sparePads = batch, pads
 			continue
 		}
-		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-		if _, err := conn.Write(batch); err != nil {
+		var (
+			wrote int64
+			err   error
+		)
+		if len(pads) == 0 {
+			conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+			var n int
+			n, err = conn.Write(batch)
+			wrote = int64(n)
+		} else {
+			wrote, err = writePadded(conn, batch, pads, &bufs)
+		}
+		if err != nil {
 			h.stats.dropped.Add(uint64(frames))
 			h.log.Warn("tcp: write failed, reconnecting", "peer", uint32(p.id), "frames_lost", frames, "err", err)
 			conn.Close()
@@ -417,16 +471,72 @@ func (p *peer) run() {
 			conn = nil
 		} else {
 			h.stats.framesOut.Add(uint64(frames))
-			h.stats.bytesOut.Add(uint64(len(batch)))
+			h.stats.bytesOut.Add(uint64(wrote))
 			p.mu.Lock()
 			p.dropping = false
 			p.mu.Unlock()
 		}
-		spare = batch[:0]
+		spare, sparePads = batch[:0], pads[:0]
 		if cap(spare) > keepBufBytes {
 			spare = nil
 		}
+		if cap(sparePads) > keepBufBytes/16 {
+			sparePads = nil
+		}
 	}
+}
+
+// writePadded writes batch with each pad's payload (zero bytes) inserted
+// at its offset, in calls of at most about writeChunkBytes (vectored where
+// the connection allows), each under its own writeTimeout. It returns the
+// bytes written; bufs is scratch kept between calls.
+func writePadded(conn net.Conn, batch []byte, pads []pad, bufs *net.Buffers) (int64, error) {
+	var total int64
+	b := (*bufs)[:0]
+	size := 0
+	flush := func() error {
+		if len(b) == 0 {
+			return nil
+		}
+		conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+		w := b // WriteTo consumes its receiver; b keeps the backing array
+		n, err := w.WriteTo(conn)
+		total += n
+		clear(b) // drop references to the batch (the array is kept as scratch)
+		b, size = b[:0], 0
+		return err
+	}
+	add := func(seg []byte) error {
+		b = append(b, seg)
+		if size += len(seg); size >= writeChunkBytes {
+			return flush()
+		}
+		return nil
+	}
+	last := 0
+	for _, pd := range pads {
+		if pd.at > last {
+			if err := add(batch[last:pd.at]); err != nil {
+				return total, err
+			}
+			last = pd.at
+		}
+		for left := pd.n; left > 0; {
+			k := min(left, int64(len(zeros)))
+			if err := add(zeros[:k]); err != nil {
+				return total, err
+			}
+			left -= k
+		}
+	}
+	if last < len(batch) {
+		if err := add(batch[last:]); err != nil {
+			return total, err
+		}
+	}
+	err := flush()
+	*bufs = b
+	return total, err
 }
 
 // expire ends a writer that never found an address for its peer: its
@@ -437,7 +547,7 @@ func (p *peer) expire() {
 	p.mu.Lock()
 	p.ended = true
 	frames := p.frames
-	p.pend, p.frames = nil, 0
+	p.pend, p.frames, p.pads = nil, 0, nil
 	p.mu.Unlock()
 	h.stats.dropped.Add(uint64(frames))
 	h.log.Warn("tcp: no address for peer, giving up", "peer", uint32(p.id), "frames_lost", frames)
