@@ -1,0 +1,100 @@
+package tcp
+
+import (
+	"bufio"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/transport"
+)
+
+// TestChunkPayloadCrossesTheWire: an object chunk's virtual bytes (a
+// Blob's declared size, which netsim charges) cross the socket after its
+// frame, and the frames around it arrive intact: chunks of payloads on
+// both sides of the write batching bound (writeChunkBytes), with a small
+// message after each, in order; both hosts count the payloads.
+func TestChunkPayloadCrossesTheWire(t *testing.T) {
+	a := listen(t, 1, "127.0.0.1:0", token)
+	b := listen(t, 2, "127.0.0.1:0", token)
+	meshed(t, a, b)
+	virtual := []int64{3<<20 + 5, 1, transport.MaxPadBytes, 0, 700 << 10}
+	var (
+		mu  sync.Mutex
+		got []transport.Message
+	)
+	done := make(chan struct{})
+	run(t, b, func(transport.Env) transport.Handler {
+		return handlerFunc(func(from transport.NodeID, m transport.Message) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, m)
+			if len(got) == 2*len(virtual) {
+				close(done)
+			}
+		})
+	})
+	var want []transport.Message
+	var payload int64
+	for i, v := range virtual {
+		want = append(want,
+			&transport.ObjectChunk{Object: transport.ObjectID{Task: transport.TaskID(i + 1)}, Total: v + 3, Data: []byte{1, 2, 3}, Virtual: v},
+			&transport.Ping{Seq: uint64(i)})
+		payload += v
+	}
+	run(t, a, func(env transport.Env) transport.Handler {
+		env.After(0, func() {
+			for _, m := range want {
+				env.Send(2, m)
+			}
+		})
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	waitDone(t, "every message", done)
+	mu.Lock()
+	require.Len(t, got, len(want))
+	for i := range want {
+		assert.Equal(t, want[i], got[i], "message %d", i)
+	}
+	mu.Unlock()
+	require.Eventually(t, func() bool { return a.Stats().BytesOut == b.Stats().BytesIn }, guard, time.Millisecond,
+		"a wrote what b read: %+v, %+v", a.Stats(), b.Stats())
+	s := b.Stats()
+	assert.Greater(t, s.BytesIn, uint64(payload), "the payloads are counted")
+	assert.Less(t, s.BytesIn, uint64(payload)+4096, "frames of a few bytes each")
+	assert.Zero(t, s.DecodeErrors+a.Stats().Dropped)
+}
+
+// TestChunkPayloadBounded: a chunk announcing a payload over MaxPadBytes
+// is refused by its sender (dropped) and, from a hostile peer, closes the
+// connection before its bytes are read.
+func TestChunkPayloadBounded(t *testing.T) {
+	a := listen(t, 1, "127.0.0.1:0", token)
+	b := listen(t, 2, "127.0.0.1:0", token)
+	meshed(t, a, b)
+	run(t, b, func(transport.Env) transport.Handler {
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	sent := make(chan struct{})
+	run(t, a, func(env transport.Env) transport.Handler {
+		env.After(0, func() {
+			env.Send(2, &transport.ObjectChunk{Total: transport.MaxPadBytes + 1, Virtual: transport.MaxPadBytes + 1})
+			close(sent)
+		})
+		return handlerFunc(func(transport.NodeID, transport.Message) {})
+	})
+	waitDone(t, "send", sent)
+	assert.Equal(t, uint64(1), a.Stats().Dropped)
+
+	assertClosedAfter(t, b.Addr(), func(c net.Conn, r *bufio.Reader) {
+		require.NoError(t, clientHandshake(r, c, cluster, token, 5, 2))
+		m := &transport.ObjectChunk{Total: 1 << 40, Virtual: 1 << 40}
+		c.Write(transport.AppendFrame(nil, transport.Marshal(nil, m)))
+	})
+	require.Eventually(t, func() bool { return b.Stats().DecodeErrors == 1 }, guard, time.Millisecond, "%+v", b.Stats())
+	assert.Zero(t, b.Stats().FramesIn)
+}
