@@ -24,8 +24,10 @@ const (
 
 // Blob is a synthetic payload for simulations: Bytes is the size it stands
 // for (what stores and links account), Sum the value it carries (so results
-// can be checked). A task returning a Blob of 100 MB costs 100 MB of
-// transfer in netsim but a few real bytes of memory.
+// can be checked). A task returning a Blob of 100 MB costs 100 MB of store
+// capacity and of transfer, in netsim and over TCP alike (a pull's chunks
+// carry the bytes past the encoded value as zero bytes on a real socket:
+// transport.PadBytes), but a few real bytes of memory.
 type Blob struct {
 	Bytes int64
 	Sum   uint64

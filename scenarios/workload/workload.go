@@ -7,6 +7,8 @@
 //
 // Sizes are virtual: a task "returning 1 MiB" returns a ray.Blob whose
 // Bytes is 1 MiB (what stores and links account) and whose Sum is the value.
+// Links carry the declared size in netsim and over TCP alike (see ray.Blob);
+// memory holds a dozen bytes.
 //
 // How entries divide among drivers: scenarios.Split says. For parallel,
 // chain and nested the roots (tasks, chains, roots) are split among the
