@@ -234,18 +234,15 @@ func wait[R ObjectRef](ctx context.Context, refs []R, numReturns int, timeout ti
 		return nil, nil, fmt.Errorf("%w: numReturns %d of %d refs: want 1 to %d", ErrBadWait, numReturns, len(refs), len(refs))
 	}
 	ids := make([]transport.ObjectID, len(refs))
-	seen := make(map[transport.ObjectID]struct{}, len(refs))
 	for i, r := range refs {
 		if err := checkRef(r, i); err != nil {
 			return nil, nil, err
 		}
-		id := r.ObjectID()
-		if _, dup := seen[id]; dup {
-			// As Ray's: a duplicate would count twice toward numReturns.
-			return nil, nil, fmt.Errorf("%w: %s is in the list twice: want unique refs", ErrBadWait, id)
-		}
-		seen[id] = struct{}{}
-		ids[i] = id
+		ids[i] = r.ObjectID()
+	}
+	if id, dup := dupObjectID(ids); dup {
+		// As Ray's: a duplicate would count twice toward numReturns.
+		return nil, nil, fmt.Errorf("%w: %s is in the list twice: want unique refs", ErrBadWait, id)
 	}
 	var o waitOptions
 	for _, f := range opts {
