@@ -34,6 +34,12 @@ type Calibration struct {
 	// (single_client_tasks_async), for comparison.
 	TaskAPIUs  float64 `json:"tcp_api_task_us"`
 	FramesTask float64 `json:"raylet_frames_per_task"`
+	// RangeUs is, per cost that is measured more than once, the lowest
+	// and highest value over the repeats of this calibration (the profile
+	// takes the best round of a component measurement, the median of a
+	// TCP one): a cost whose range is wide is as uncertain as that, and
+	// another calibration can land outside it (qa29 #22).
+	RangeUs map[string][2]float64 `json:"profile_range_us"`
 }
 
 // stubEnv is a loopback Env that runs a component alone: sends are
@@ -74,18 +80,25 @@ func (e *stubEnv) Emit(*transport.Event) {}
 // perOp times f over n calls (after a warm-up of n/10) and returns the
 // mean, the best of three rounds.
 func perOp(n int, f func(i int)) time.Duration {
+	best, _ := perOpRange(n, f)
+	return best
+}
+
+// perOpRange is perOp's best round and its worst.
+func perOpRange(n int, f func(i int)) (best, worst time.Duration) {
 	for i := 0; i < n/10; i++ {
 		f(i)
 	}
-	best := time.Duration(1 << 62)
+	best = time.Duration(1 << 62)
 	for r := 0; r < 3; r++ {
 		t0 := time.Now()
 		for i := 0; i < n; i++ {
 			f(n*(r+1) + i)
 		}
-		best = min(best, time.Since(t0)/time.Duration(n))
+		d := time.Since(t0) / time.Duration(n)
+		best, worst = min(best, d), max(worst, d)
 	}
-	return best
+	return best, worst
 }
 
 func sampleSpec(id int) transport.TaskSpec {
@@ -95,29 +108,30 @@ func sampleSpec(id int) transport.TaskSpec {
 
 // gcsCosts measures a GCS shard's table write (GcsAddTask) and read
 // (GcsGetTask) directly through its Handler, message handling included.
-func gcsCosts() (read, write time.Duration) {
+func gcsCosts() (read, write [2]time.Duration) {
 	read, write, _ = gcsCostsN(100_000)
 	return read, write
 }
 
-// gcsCostsN is gcsCosts over n operations per round; env is the shard's.
-func gcsCostsN(n int) (read, write time.Duration, env *stubEnv) {
+// gcsCostsN is gcsCosts over n operations per round, each cost its best
+// and worst round; env is the shard's.
+func gcsCostsN(n int) (read, write [2]time.Duration, env *stubEnv) {
 	layout := &gcs.Layout{Shards: []transport.NodeID{2}, Scheduler: 3, Raylets: []transport.NodeID{1}}
 	env = &stubEnv{self: 2, rnd: rand.New(rand.NewPCG(1, 2))}
 	s := gcs.New(env, gcs.Config{Layout: layout, SyncEvery: -1})
-	write = perOp(n, func(i int) { s.Handle(1, &transport.GcsAddTask{Spec: sampleSpec(i)}) })
+	write[0], write[1] = perOpRange(n, func(i int) { s.Handle(1, &transport.GcsAddTask{Spec: sampleSpec(i)}) })
 	// perOp's bodies see n(r+1)+i: the writes stored tasks n+1..4n (and
 	// the warm-up's 1..n/10); read n+1..2n, every one of them there.
-	read = perOp(n, func(i int) { s.Handle(1, &transport.GcsGetTask{Task: transport.TaskID(n + i%n + 1)}) })
+	read[0], read[1] = perOpRange(n, func(i int) { s.Handle(1, &transport.GcsGetTask{Task: transport.TaskID(n + i%n + 1)}) })
 	return read, write, env
 }
 
 // messageCost is the codec's cost for one message each way (a spilled task
-// spec: the commonest large message).
-func messageCost() time.Duration {
+// spec: the commonest large message): best and worst round.
+func messageCost() (best, worst time.Duration) {
 	m := &transport.SpillTask{Spec: sampleSpec(1)}
 	buf := make([]byte, 0, 512)
-	return perOp(200_000, func(i int) {
+	return perOpRange(200_000, func(i int) {
 		buf = transport.Marshal(buf[:0], m)
 		if _, err := transport.Unmarshal(buf); err != nil {
 			panic(err)
@@ -125,8 +139,9 @@ func messageCost() time.Duration {
 	})
 }
 
-// scheduleCost is one bottom-up placement decision over 4 candidates.
-func scheduleCost() time.Duration {
+// scheduleCost is one bottom-up placement decision over 4 candidates: best
+// and worst round.
+func scheduleCost() (best, worst time.Duration) {
 	pol, _ := scheduler.NewPolicy("bottom-up")
 	spec := sampleSpec(1)
 	d := &scheduler.Decision{Spec: &spec, Bandwidth: 1.25e9, QueueLimit: 8}
@@ -136,7 +151,7 @@ func scheduleCost() time.Duration {
 		cands[i] = scheduler.Candidate{Node: transport.NodeID(i + 1), QueueLen: i, MeanTaskTime: time.Millisecond}
 	}
 	sink := 0
-	return perOp(1_000_000, func(i int) {
+	return perOpRange(1_000_000, func(i int) {
 		if pol.Local(true, i%16, 8) {
 			sink++
 		}
@@ -178,15 +193,25 @@ func loopbackLatency() (time.Duration, error) {
 // that only exist end to end, microbenchmarks (object put/get) and a
 // scenario-runner run (dispatch) on a 1-node loopback TCP cluster.
 func Calibrate(ctx context.Context, d time.Duration) (Calibration, error) {
-	cal := Calibration{Sources: map[string]string{}, Machine: ThisMachine()}
+	cal := Calibration{Sources: map[string]string{}, Machine: ThisMachine(), RangeUs: map[string][2]float64{}}
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	rng := func(name string, lo, hi time.Duration) {
+		cal.RangeUs[name] = [2]float64{us(min(lo, hi)), us(max(lo, hi))}
+	}
 	p := &cal.Profile
-	p.GCSRead, p.GCSWrite = gcsCosts()
-	cal.Sources["gcs_read"] = "gcs.Shard.Handle(GcsGetTask) on a populated shard, loopback Env"
-	cal.Sources["gcs_write"] = "gcs.Shard.Handle(GcsAddTask) (MemStore write-through), loopback Env"
-	p.Message = messageCost()
-	cal.Sources["message"] = "transport.Marshal + Unmarshal of a SpillTask"
-	p.Schedule = scheduleCost()
-	cal.Sources["schedule"] = "bottom-up Policy.Local + Pick over 4 candidates"
+	read, write := gcsCosts()
+	p.GCSRead, p.GCSWrite = read[0], write[0]
+	rng("gcs_read", read[0], read[1])
+	rng("gcs_write", write[0], write[1])
+	cal.Sources["gcs_read"] = "gcs.Shard.Handle(GcsGetTask) on a populated shard, loopback Env (best of 3 rounds)"
+	cal.Sources["gcs_write"] = "gcs.Shard.Handle(GcsAddTask) (MemStore write-through), loopback Env (best of 3 rounds)"
+	var worst time.Duration
+	p.Message, worst = messageCost()
+	rng("message", p.Message, worst)
+	cal.Sources["message"] = "transport.Marshal + Unmarshal of a SpillTask (best of 3 rounds)"
+	p.Schedule, worst = scheduleCost()
+	rng("schedule", p.Schedule, worst)
+	cal.Sources["schedule"] = "bottom-up Policy.Local + Pick over 4 candidates (best of 3 rounds)"
 	lat, err := loopbackLatency()
 	if err != nil {
 		return cal, err
@@ -211,18 +236,22 @@ func Calibrate(ctx context.Context, d time.Duration) (Calibration, error) {
 		return cal, err
 	}
 	p.ObjectPut = time.Duration(float64(time.Second) / put.Median)
+	rng("object_put", time.Duration(float64(time.Second)/put.Max), time.Duration(float64(time.Second)/put.Min))
 	cal.Sources["object_put"] = "1 / single_client_put_calls (TCP, median)"
 	g, err := get("single_client_get_calls_Plasma_Store")
 	if err != nil {
 		return cal, err
 	}
 	p.ObjectGet = time.Duration(float64(time.Second) / g.Median)
+	rng("object_get", time.Duration(float64(time.Second)/g.Max), time.Duration(float64(time.Second)/g.Min))
 	cal.Sources["object_get"] = "1 / single_client_get_calls (TCP, median)"
 	gb, err := get("single_client_put_gigabytes")
 	if err != nil {
 		return cal, err
 	}
-	p.PerMB = time.Duration(float64(time.Second) * (1 << 20) / (gb.Median * 1e9))
+	perMB := func(gbs float64) time.Duration { return time.Duration(float64(time.Second) * (1 << 20) / (gbs * 1e9)) }
+	p.PerMB = perMB(gb.Median)
+	rng("object_per_mb", perMB(gb.Max), perMB(gb.Min))
 	cal.Sources["object_per_mb"] = "1 MiB / single_client_put_gigabytes (TCP, median)"
 	// The spill tier keeps its bytes in memory on TCP: there is no disk
 	// write to measure, so a calibrated profile keeps the defaults.
@@ -245,7 +274,7 @@ func Calibrate(ctx context.Context, d time.Duration) (Calibration, error) {
 		return cal, err
 	}
 	cal.TaskAPIUs = 1e6 / tasks.Median
-	perTask, err := runnerTaskTime(ctx, 3)
+	perTask, perLo, perHi, err := runnerTaskTime(ctx, 3)
 	if err != nil {
 		return cal, err
 	}
@@ -257,6 +286,7 @@ func Calibrate(ctx context.Context, d time.Duration) (Calibration, error) {
 	cal.FramesTask = frames
 	modeled := p.Schedule + time.Duration(frames*float64(p.Message)) + p.ObjectPut
 	p.Dispatch = max(perTask-modeled, time.Microsecond)
+	rng("dispatch", max(perLo-modeled, time.Microsecond), max(perHi-modeled, time.Microsecond))
 	cal.Sources["dispatch"] = fmt.Sprintf("a runner task on 1 TCP node (%.1fµs: CalibrationScenario, median of 3) - schedule - %.1f raylet frames x message - object_put", cal.TaskTCPUs, frames)
 
 	p.ComputeOvershoot, p.ComputeOvershootP90, err = computeOvershoot(ctx, 300)
@@ -271,6 +301,7 @@ func Calibrate(ctx context.Context, d time.Duration) (Calibration, error) {
 		f, _ := p.Field(name)
 		cal.ProfileUs[name] = float64(*f) / float64(time.Microsecond)
 	}
+	cal.Machine.Finish()
 	return cal, nil
 }
 
@@ -287,24 +318,25 @@ workload:
 `
 
 // runnerTaskTime runs CalibrationScenario on a loopback TCP cluster
-// repeats times and returns the median time per task.
-func runnerTaskTime(ctx context.Context, repeats int) (time.Duration, error) {
+// repeats times and returns the median time per task, and the lowest and
+// highest.
+func runnerTaskTime(ctx context.Context, repeats int) (med, lo, hi time.Duration, err error) {
 	s, err := scenarios.Parse("calibrate-dispatch", []byte(CalibrationScenario))
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
 	var per []float64
 	for range repeats {
 		r, err := runner.RunTCP(ctx, s, runner.Options{})
 		if err != nil {
-			return 0, fmt.Errorf("calibration run: %w", err)
+			return 0, 0, 0, fmt.Errorf("calibration run: %w", err)
 		}
 		if r.Throughput <= 0 {
-			return 0, fmt.Errorf("calibration run: no task completed")
+			return 0, 0, 0, fmt.Errorf("calibration run: no task completed")
 		}
 		per = append(per, float64(time.Second)/r.Throughput)
 	}
-	return time.Duration(median(per)), nil
+	return time.Duration(median(per)), time.Duration(slices.Min(per)), time.Duration(slices.Max(per)), nil
 }
 
 // computeOvershoot measures how late ray.Compute(1ms) returns on a 1-node
@@ -370,12 +402,18 @@ func rayletFramesPerTask(ctx context.Context) (float64, error) {
 func (cal Calibration) ProfileYAML() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# raysim cost profile measured by `raysim calibrate` on %s (%d CPUs, %s).\n", cal.Machine.CPU, cal.Machine.NumCPU, cal.Machine.Go)
+	fmt.Fprintf(&b, "# raysim %s, started %s, load average (1 min) %.2f at the start, %.2f at the end.\n", cal.Machine.Raysim, cal.Machine.Started, cal.Machine.LoadAvg, cal.Machine.LoadAvgEnd)
+	fmt.Fprintf(&b, "# Each cost's range over this calibration's repeats is in its comment (lo..hi): on a shared machine another calibration can land outside it.\n")
 	fmt.Fprintf(&b, "# Name it from a scenario: cluster: {costs: {profile: PATH}}.\n")
 	fmt.Fprintf(&b, "# Loopback one-way latency measured: %.1fus (a network setting: --set cluster.network.latency=%.0fus).\n", cal.LatencyUs, cal.LatencyUs)
 	fmt.Fprintf(&b, "profile: zero\n")
 	for _, name := range costs.Names {
 		f, _ := cal.Profile.Field(name)
-		fmt.Fprintf(&b, "%s: %dns   # %s\n", name, f.Nanoseconds(), cal.Sources[name])
+		spread := ""
+		if r, ok := cal.RangeUs[name]; ok {
+			spread = fmt.Sprintf(" [range %.0f..%.0fns]", r[0]*1000, r[1]*1000)
+		}
+		fmt.Fprintf(&b, "%s: %dns   # %s%s\n", name, f.Nanoseconds(), cal.Sources[name], spread)
 	}
 	return b.String()
 }

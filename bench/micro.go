@@ -43,7 +43,10 @@ const defaultDuration = 500 * time.Millisecond
 
 // Result is one benchmark's outcome over its repeats.
 type Result struct {
-	Name    string    `json:"name"`
+	Name string `json:"name"`
+	// RayName is Ray's metric name for this benchmark; empty when it is
+	// raysim's own (not in Ray's microbenchmark).
+	RayName string    `json:"ray_name"`
 	Unit    string    `json:"unit"` // "ops/s" or "GB/s"
 	Median  float64   `json:"median"`
 	Min     float64   `json:"min"`
@@ -82,10 +85,14 @@ func median(v []float64) float64 {
 
 // Micro is one microbenchmark.
 type Micro struct {
-	Name  string // Ray's metric name where Ray has one
-	Nodes int    // nodes of the loopback cluster
-	Unit  string
-	Note  string
+	Name string // Ray's metric name where Ray has one (see RayName)
+	// RayName is the metric of Ray's `ray microbenchmark` this one is
+	// (its spelling there, e.g. placement_group_create/removal); empty for
+	// raysim's own benchmarks, which Ray's suite does not have.
+	RayName string
+	Nodes   int // nodes of the loopback cluster
+	Unit    string
+	Note    string
 	// Fresh: a new cluster per repeat (benchmarks that keep memory).
 	Fresh bool
 	// Prepare runs once per cluster before measuring (create actors...).
@@ -218,7 +225,7 @@ func multiDrivers(e *Env, d, nodes, n int, body func(ctx context.Context, k int)
 func Micros() []*Micro {
 	const nMulti = 4
 	return []*Micro{
-		{Name: "single_client_tasks_sync", Nodes: 1, Unit: "ops/s",
+		{Name: "single_client_tasks_sync", RayName: "single_client_tasks_sync", Nodes: 1, Unit: "ops/s",
 			Batch: func(ctx context.Context, e *Env) (int, int64, error) {
 				for i := 0; i < 100; i++ {
 					if _, err := ray.Get(ctx, e.S.Small.Remote(ctx)); err != nil {
@@ -227,15 +234,15 @@ func Micros() []*Micro {
 				}
 				return 100, 0, nil
 			}},
-		{Name: "single_client_tasks_async", Nodes: 1, Unit: "ops/s",
+		{Name: "single_client_tasks_async", RayName: "single_client_tasks_async", Nodes: 1, Unit: "ops/s",
 			Batch: func(ctx context.Context, e *Env) (int, int64, error) {
 				return AsyncBatch, 0, asyncTasks(ctx, e.S.Small, AsyncBatch)
 			}},
-		{Name: "multi_client_tasks_async", Nodes: 2, Unit: "ops/s", Note: "4 drivers on 2 nodes",
+		{Name: "multi_client_tasks_async", RayName: "multi_client_tasks_async", Nodes: 2, Unit: "ops/s", Note: "4 drivers on 2 nodes",
 			Multi: func(e *Env, n int) (int, error) {
 				return multiDrivers(e, nMulti, 2, n, func(ctx context.Context, k int) error { return asyncTasks(ctx, e.S.Small, k) })
 			}},
-		{Name: "1_1_actor_calls_sync", Nodes: 1, Unit: "ops/s",
+		{Name: "1_1_actor_calls_sync", RayName: "1_1_actor_calls_sync", Nodes: 1, Unit: "ops/s",
 			Prepare: func(ctx context.Context, e *Env) error { return newActors(ctx, e, 1, 1) },
 			Batch: func(ctx context.Context, e *Env) (int, int64, error) {
 				for i := 0; i < 100; i++ {
@@ -245,22 +252,22 @@ func Micros() []*Micro {
 				}
 				return 100, 0, nil
 			}},
-		{Name: "1_1_actor_calls_async", Nodes: 1, Unit: "ops/s",
+		{Name: "1_1_actor_calls_async", RayName: "1_1_actor_calls_async", Nodes: 1, Unit: "ops/s",
 			Prepare: func(ctx context.Context, e *Env) error { return newActors(ctx, e, 1, 1) },
 			Batch: func(ctx context.Context, e *Env) (int, int64, error) {
 				return AsyncBatch, 0, actorCalls(ctx, e.S, e.Actors, AsyncBatch)
 			}},
-		{Name: "1_n_actor_calls_async", Nodes: 1, Unit: "ops/s", Note: "1 driver, 4 actors",
+		{Name: "1_n_actor_calls_async", RayName: "1_n_actor_calls_async", Nodes: 1, Unit: "ops/s", Note: "1 driver, 4 actors",
 			Prepare: func(ctx context.Context, e *Env) error { return newActors(ctx, e, nMulti, 1) },
 			Batch: func(ctx context.Context, e *Env) (int, int64, error) {
 				return AsyncBatch, 0, actorCalls(ctx, e.S, e.Actors, AsyncBatch)
 			}},
-		{Name: "n_n_actor_calls_async", Nodes: nMulti, Unit: "ops/s", Note: "4 drivers x 4 actors, 4 nodes",
+		{Name: "n_n_actor_calls_async", RayName: "n_n_actor_calls_async", Nodes: nMulti, Unit: "ops/s", Note: "4 drivers x 4 actors, 4 nodes",
 			Prepare: func(ctx context.Context, e *Env) error { return newActors(ctx, e, nMulti, nMulti) },
 			Multi: func(e *Env, n int) (int, error) {
 				return multiDrivers(e, nMulti, nMulti, n, func(ctx context.Context, k int) error { return actorCalls(ctx, e.S, e.Actors, k) })
 			}},
-		{Name: "single_client_put_calls_Plasma_Store", Nodes: 1, Unit: "ops/s", Fresh: true,
+		{Name: "single_client_put_calls_Plasma_Store", RayName: "single_client_put_calls_Plasma_Store", Nodes: 1, Unit: "ops/s", Fresh: true,
 			Batch: func(ctx context.Context, e *Env) (int, int64, error) {
 				for i := 0; i < 1000; i++ {
 					if _, err := ray.Put(ctx, i); err != nil {
@@ -269,7 +276,7 @@ func Micros() []*Micro {
 				}
 				return 1000, 0, nil
 			}},
-		{Name: "single_client_get_calls_Plasma_Store", Nodes: 1, Unit: "ops/s",
+		{Name: "single_client_get_calls_Plasma_Store", RayName: "single_client_get_calls_Plasma_Store", Nodes: 1, Unit: "ops/s",
 			Prepare: func(ctx context.Context, e *Env) error {
 				var err error
 				e.Ref, err = ray.Put(ctx, 42)
@@ -289,7 +296,7 @@ func Micros() []*Micro {
 		// it kept them all (a fresh cluster per repeat), every put copied
 		// into pages never touched before, and measured the page faults
 		// (0.38 GB/s on the 2-core VM, against ~5 GB/s now).
-		{Name: "single_client_put_gigabytes", Nodes: 1, Unit: "GB/s",
+		{Name: "single_client_put_gigabytes", RayName: "single_client_put_gigabytes", Nodes: 1, Unit: "GB/s",
 			Note: "64 MiB []byte puts, each freed once made (ray.Free), as Ray's dropped ref frees it",
 			Prepare: func(ctx context.Context, e *Env) error {
 				e.Data = largeData()
@@ -318,7 +325,7 @@ func Micros() []*Micro {
 				}
 				return 1, LargeSize, nil
 			}},
-		{Name: "single_client_wait_1k_refs", Nodes: 1, Unit: "ops/s",
+		{Name: "single_client_wait_1k_refs", RayName: "single_client_wait_1k_refs", Nodes: 1, Unit: "ops/s",
 			Note: "one op: submit 1000 tasks, then ray.Wait(num_returns=1) until none is left",
 			Batch: func(ctx context.Context, e *Env) (int, int64, error) {
 				notReady := make([]ray.Ref[int], 0, 1000)
@@ -342,7 +349,7 @@ func Micros() []*Micro {
 		// Ray's placement_group_create/removal: 100 groups of one bundle
 		// {"custom": 0.001} created, each waited for, then each removed;
 		// one op per group.
-		{Name: "placement_group_create_removal", Nodes: nMulti, Unit: "ops/s",
+		{Name: "placement_group_create_removal", RayName: "placement_group_create/removal", Nodes: nMulti, Unit: "ops/s",
 			Note: "one op: a group of one bundle {accel: 0.001} created, ready (Wait) and removed; 100 created, then waited for, then removed",
 			Batch: func(ctx context.Context, e *Env) (int, int64, error) {
 				const groups = 100
@@ -414,7 +421,7 @@ func RunMicros(ctx context.Context, o Options) []Result {
 // RunMicro runs one microbenchmark o.Repeat times.
 func RunMicro(ctx context.Context, m *Micro, o Options) Result {
 	o.defaults()
-	r := Result{Name: m.Name, Unit: m.Unit, Nodes: m.Nodes, Note: m.Note, Command: m.Command(o)}
+	r := Result{Name: m.Name, RayName: m.RayName, Unit: m.Unit, Nodes: m.Nodes, Note: m.Note, Command: m.Command(o)}
 	fail := func(err error) Result {
 		r.Err = err.Error()
 		r.summarize()
@@ -512,12 +519,23 @@ func measure(m *Micro, e *Env, d time.Duration) (ops int, bytes int64, el time.D
 func Format(rs []Result) string {
 	var b []byte
 	b = fmt.Appendf(b, "%-38s %14s %14s %14s %8s  %s\n", "benchmark", "median", "min", "max", "spread", "unit")
+	own := false
 	for _, r := range rs {
+		name := r.Name
+		if r.RayName == "" {
+			name += " *"
+			own = true
+		}
 		if r.Err != "" {
-			b = fmt.Appendf(b, "%-38s ERROR %s\n", r.Name, r.Err)
+			b = fmt.Appendf(b, "%-38s ERROR %s\n", name, r.Err)
 			continue
 		}
-		b = fmt.Appendf(b, "%-38s %14s %14s %14s %7.1f%%  %s\n", r.Name, num(r.Median), num(r.Min), num(r.Max), r.Spread, r.Unit)
+		b = fmt.Appendf(b, "%-38s %14s %14s %14s %7.1f%%  %s\n", name, num(r.Median), num(r.Min), num(r.Max), r.Spread, r.Unit)
+	}
+	b = append(b, "\nmin, max and spread ((max-min)/median) are over the repeats of this one invocation:\n"+
+		"not an uncertainty; another invocation can land outside them (alternate invocations before citing).\n"...)
+	if own {
+		b = append(b, "* raysim's own benchmark, not one of Ray's 'ray microbenchmark' (ray_name is empty in --json).\n"...)
 	}
 	return string(b)
 }

@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -16,32 +14,6 @@ import (
 	"raysim/runtime/node"
 	"raysim/runtime/ray"
 )
-
-// Machine describes where a benchmark ran.
-type Machine struct {
-	CPU        string `json:"cpu"`
-	NumCPU     int    `json:"num_cpu"`
-	GOMAXPROCS int    `json:"gomaxprocs"`
-	Go         string `json:"go"`
-	OS         string `json:"os"`
-}
-
-// ThisMachine reads /proc/cpuinfo (model name) and the Go runtime.
-func ThisMachine() Machine {
-	m := Machine{NumCPU: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version(),
-		OS: runtime.GOOS + "/" + runtime.GOARCH, CPU: "unknown"}
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.CPU = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	return m
-}
 
 // ScaleConfig is one scale run in the simulator: Tasks empty tasks spread
 // over one driver per node (the Ray paper's figure 8b setup: each node's
@@ -351,11 +323,16 @@ func RunPending(ctx context.Context, n int) (PendingResult, error) {
 // FormatScale renders scale results as text.
 func FormatScale(rs []ScaleResult, p *PendingResult) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-28s %6s %9s %10s %9s %13s %12s %12s %8s %9s\n", "run", "nodes", "tasks", "virtual-s", "wall-s",
-		"sim-tasks/s", "tasks/wall-s", "events/s", "v/wall", "heap-MiB")
+	if len(rs) > 0 { // none with --filter pending
+		fmt.Fprintf(&b, "%-28s %6s %9s %10s %9s %13s %13s %12s %12s %8s %9s\n", "run", "nodes", "tasks", "virtual-s", "wall-s",
+			"sim-tasks/s", "incl-GCS/s", "tasks/wall-s", "events/s", "v/wall", "heap-MiB")
+	}
 	for _, r := range rs {
-		fmt.Fprintf(&b, "%-28s %6d %9d %10.3f %9.2f %13s %12s %12s %8.2f %9.0f\n", r.Name, r.Nodes, r.Tasks, r.VirtualSeconds,
-			r.WallSeconds, num(r.SimThroughput), num(r.TasksPerWallSec), num(r.EventsPerSec), r.Speed, r.PeakHeapMiB)
+		fmt.Fprintf(&b, "%-28s %6d %9d %10.3f %9.2f %13s %13s %12s %12s %8.2f %9.0f\n", r.Name, r.Nodes, r.Tasks, r.VirtualSeconds,
+			r.WallSeconds, num(r.SimThroughput), num(r.SustainedThroughput), num(r.TasksPerWallSec), num(r.EventsPerSec), r.Speed, r.PeakHeapMiB)
+	}
+	if len(rs) > 0 {
+		b.WriteString("  sim-tasks/s: tasks over the virtual time the drivers took (the raylets' rate); incl-GCS/s: over the virtual time until the GCS had recorded them all too\n")
 	}
 	for _, r := range rs {
 		if r.GCSBacklog > 0 {

@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"time"
 
@@ -37,7 +36,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	jsonOut := fs.Bool("json", false, "print the results as JSON instead of a table")
 	out := fs.String("o", "", "also write the JSON report to this file")
-	repeat := fs.Int("repeat", 3, "repeats per benchmark (median and spread over them); with --scale, runs of each scale run (default there 1)")
+	repeat := fs.Int("repeat", 3, "repeats per benchmark, all in this process (median and spread over them); with --scale, runs of each scale run (default there 1)")
 	filter := fs.String("filter", "", "run only benchmarks whose name matches this regular expression")
 	dur := fs.Duration("duration", 500*time.Millisecond, "measured time per repeat of a microbenchmark")
 	scale := fs.Bool("scale", false, "run the simulator's scale runs instead of the microbenchmarks")
@@ -53,10 +52,15 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: raysim bench [flags]
 
-Runs the microbenchmark suite (the metric names of Ray's 'ray microbenchmark')
-on an in-process loopback TCP cluster, each benchmark --repeat times, and
-prints the median, min, max and spread. Every result names the command that
-reproduces it.
+Runs the microbenchmark suite on an in-process loopback TCP cluster, each
+benchmark --repeat times, and prints the median, min, max and spread. Most
+names are the metric names of Ray's 'ray microbenchmark'; those marked * (an
+empty ray_name in --json) are raysim's own. The spread, min and max are over
+the repeats of this one invocation: not an uncertainty, as another
+invocation on a shared machine can land outside them; alternate invocations
+before citing a number. Every result names the command that reproduces it,
+and the report names the raysim version, the date, GOMAXPROCS, GOGC and the
+load average at the start and end.
 
   raysim bench --scale   the simulator's scale runs: 1M empty tasks on 100
                          nodes (the Ray paper's figure 8b), a sweep over node
@@ -280,8 +284,13 @@ cannot be written, 2 for bad flags.
 			}
 		}
 	}
+	rep.Machine.Finish()
 	if !*jsonOut {
-		fmt.Fprintf(stdout, "\nmachine: %s, %d CPUs, %s, GOMAXPROCS=%d\n", rep.Machine.CPU, rep.Machine.NumCPU, rep.Machine.Go, runtime.GOMAXPROCS(0))
+		simProcs := 0 // the process's
+		if *scale && *oneCore && len(rep.Scale) > 0 {
+			simProcs = rep.Scale[0].GOMAXPROCS // what the simulations really ran at
+		}
+		fmt.Fprintf(stdout, "\n%s\n", rep.Machine.Line(simProcs))
 	}
 	js, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil { // a NaN or Inf a run should never have produced
