@@ -49,6 +49,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) int {
 	pending := fs.Int("pending", 1_000_000, "--scale: tasks queued on one node for the memory-per-pending-task run (0: skip)")
 	flush := fs.Int("gcs-flush", 0, "run N empty tasks in sequence and sample the GCS's resident task table (the paper's figure 10b)")
 	es := fs.Bool("es", false, "run the evolution-strategies workload (bench/es) instead")
+	esGoStep := fs.Duration("es-go-step", 0, "--es: the gocost rows' per-step cost (0: measure this machine's once, for all of them)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: raysim bench [flags]
 
@@ -105,6 +106,7 @@ cannot be written, 2 for bad flags.
 		{"scale-gcs-shards", *scaleShards < 1, "at least 1"},
 		{"pending", *pending < 0, "0 (skip) or more"},
 		{"gcs-flush", *flush < 0, "0 (skip) or more"},
+		{"es-go-step", *esGoStep < 0, "0 (measure) or a positive duration"},
 	} {
 		if c.bad {
 			fmt.Fprintf(stderr, "raysim bench: --%s: want %s, got %s\n", c.name, c.want, fs.Lookup(c.name).Value)
@@ -130,6 +132,10 @@ cannot be written, 2 for bad flags.
 	}
 	if set["repeat"] && (*es || *flush > 0) {
 		fmt.Fprintf(stderr, "raysim bench: --repeat: want it with the microbenchmarks or --scale (%s runs once)\n", kinds[0])
+		return exitUsage
+	}
+	if set["es-go-step"] && !*es {
+		fmt.Fprintln(stderr, "raysim bench: --es-go-step: want it with --es (the gocost rows' step cost)")
 		return exitUsage
 	}
 	// The runs, chosen before any starts: a --filter that matches none of
@@ -261,6 +267,17 @@ cannot be written, 2 for bad flags.
 			}
 		}
 	case *es:
+		var goStep time.Duration // one for every gocost row, so that they compare
+		for i := range esRuns {
+			if esRuns[i].StepCost == "go" {
+				if goStep == 0 {
+					if goStep = *esGoStep; goStep <= 0 {
+						goStep = bench.GoStepCost()
+					}
+				}
+				esRuns[i].GoStep = goStep
+			}
+		}
 		for _, cfg := range esRuns {
 			progress("%s ...\n", cfg.Name)
 			r, err := bench.RunES(ctx, cfg)

@@ -30,6 +30,7 @@ func TestBenchRefusesBadCounts(t *testing.T) {
 		{"--scale", "--repeat", "0", "--sweep", "", "--pending", "0"},
 		{"--scale", "--pending", "-1"},
 		{"--gcs-flush", "-1"},
+		{"--es", "--es-go-step", "-1us"},
 	} {
 		code, out, errOut := call(t, append([]string{"bench"}, args...)...)
 		assert.Equal(t, exitUsage, code, "raysim bench %s: stdout %q stderr %q", strings.Join(args, " "), out, errOut)
@@ -159,8 +160,36 @@ func TestBenchRefusesIgnoredFlags(t *testing.T) {
 		{"--scale", "--es", "--filter", "^none$", "--pending", "0"},
 		{"--gcs-flush", "10", "--scale", "--filter", "^none$", "--pending", "0"},
 		{"--gcs-flush", "10", "--es", "--filter", "^none$"},
+		{"--scale", "--es-go-step", "1us", "--filter", "^none$", "--pending", "0"},
 	} {
 		code, out, errOut := call(t, append([]string{"bench", "--json"}, args...)...)
 		assert.Equal(t, exitUsage, code, "raysim bench %s: stdout %q stderr %q", strings.Join(args, " "), out, errOut)
 	}
+}
+
+// TestBenchESGoCostRowsShareOneStepCost: the gocost rows of one `bench
+// --es` use one Go step cost measured once (each measured its own in wall
+// time, so rows of one invocation did not compare: qa29 #11), carry no
+// paper rate (theirs is another step cost), and their commands fix the
+// cost; --es-go-step sets it.
+func TestBenchESGoCostRowsShareOneStepCost(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "bench", "--es", "--filter", "^es_sim_(1|16)cpu_gocost$", "--json")
+	require.Equal(t, exitOK, code, errOut)
+	var rep benchReport
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	require.Len(t, rep.ES, 2)
+	assert.Positive(t, rep.ES[0].StepCostUs)
+	assert.Equal(t, rep.ES[0].StepCostUs, rep.ES[1].StepCostUs)
+	for _, r := range rep.ES {
+		assert.Zero(t, r.PaperRay, r.Name)
+		assert.Contains(t, r.Command, "--es-go-step ", r.Name)
+	}
+	code, out, errOut = call(t, "bench", "--es", "--filter", "^es_sim_1cpu_gocost$", "--es-go-step", "1.5us", "--json")
+	require.Equal(t, exitOK, code, errOut)
+	rep = benchReport{}
+	require.NoError(t, json.Unmarshal([]byte(out), &rep))
+	require.Len(t, rep.ES, 1)
+	assert.Equal(t, 1.5, rep.ES[0].StepCostUs)
+	assert.Contains(t, rep.ES[0].Command, "--es-go-step 1.5µs")
 }
