@@ -246,6 +246,13 @@ func meanDetect(r *Report) (time.Duration, string) {
 	return 0, "no fault to detect"
 }
 
+// SeedNoiseNote is what a comparison of one run per side says about its
+// marks: two seeds of one scenario differ by 10% or more on many rows
+// (quickstart, seeds 4 and 6: ten marked rows; qa29 #16).
+const SeedNoiseNote = "One run per side (one seed each) cannot tell a difference from seed noise: two seeds of the same scenario\n" +
+	"differ by 10% or more on many rows. Before calling B better or worse, compare distributions over seeds:\n" +
+	"raysim sweep SCENARIO --seeds 1-8 --all (a per-seed table and a median (min-max) line) for each side."
+
 // WriteCompare prints two runs side by side; differences of 10% or more are
 // marked (better/worse for B against A where the direction means something).
 func WriteCompare(w io.Writer, a, b *Report) error {
@@ -303,6 +310,9 @@ func WriteCompare(w io.Writer, a, b *Report) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", s, m.Name, m.TextA(), m.TextB(), m.DeltaText(), mark)
 	}
 	tw.Flush()
-	fmt.Fprintln(ew, "\n<< marks a difference of 10% or more")
+	fmt.Fprintln(ew, "\n<< marks a difference of 10% or more; better/worse is its direction, not evidence.")
+	if a.Digest != b.Digest {
+		fmt.Fprintln(ew, SeedNoiseNote)
+	}
 	return ew.err
 }

@@ -196,7 +196,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 <tr><td class="l">A</td><td class="l">{{.A.Name}}</td><td class="l">{{.A.Scenario}}</td><td>{{.A.Seed}}</td><td class="l">{{.A.Policy}}</td><td class="l">{{.A.Transport}}</td><td class="l">{{.A.Digest}}</td></tr>
 <tr><td class="l">B</td><td class="l">{{.B.Name}}</td><td class="l">{{.B.Scenario}}</td><td>{{.B.Seed}}</td><td class="l">{{.B.Policy}}</td><td class="l">{{.B.Transport}}</td><td class="l">{{.B.Digest}}</td></tr>
 </table>
-<p class="note">Rows that differ by 10% or more are highlighted: green where B is better, red where it is worse, yellow where neither direction is better.</p>
+<p class="note">Rows that differ by 10% or more are highlighted: green where B is better, red where it is worse, yellow where neither direction is better. One run per side (one seed each) cannot tell a difference from seed noise: two seeds of the same scenario differ by 10% or more on many rows. Compare distributions over seeds (<code>raysim sweep SCENARIO --seeds 1-8 --all</code> for each side) before calling B better or worse.</p>
 <table id="compare-table">
 <tr><th class="l">section</th><th class="l">metric</th><th>A</th><th>B</th><th>B vs A</th><th class="l">verdict</th></tr>
 {{range .Metrics}}<tr class="{{if .Significant}}{{with .Verdict}}{{.}}{{else}}diff{{end}}{{end}}"><td class="l">{{.Section}}</td><td class="l">{{.Name}}</td><td>{{.TextA}}</td><td>{{.TextB}}</td><td>{{.DeltaText}}</td><td class="l">{{.Verdict}}</td></tr>
