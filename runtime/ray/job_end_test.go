@@ -182,36 +182,8 @@ func TestJobEndsWithItsDriverNode(t *testing.T) {
 		_, _ = ray.Get(ctx, r2)
 		return nil
 	}))
-	var medium, whole int
-	var bErr error
-	bDone := false
-	require.NoError(t, c.Go(2, func(ctx context.Context) error {
-		// Beside job A's tasks: one CPU for two seconds, across the crash.
-		if err := ray.Compute(ctx, 200*time.Millisecond); err != nil {
-			return err
-		}
-		medium, bErr = ray.Get(ctx, long.Options(ray.CPUs(1)).Remote(ctx, 2*time.Second))
-		if bErr != nil {
-			return bErr
-		}
-		// Every CPU of the node: it runs once job A's tasks are gone.
-		whole, bErr = ray.Get(ctx, long.Options(ray.CPUs(3)).Remote(ctx, 10*time.Millisecond))
-		if bErr != nil {
-			return bErr
-		}
-		// The detached actor job A's task created lives on; the other is dead.
-		if _, bErr = ray.Get(ctx, incr.Remote(ctx, kept)); bErr != nil {
-			return bErr
-		}
-		_, err := ray.Get(ctx, incr.Remote(ctx, owned))
-		if !errors.Is(err, ray.ErrActorDied) {
-			bErr = errors.New("job A's actor still answers: " + errString(err))
-			return bErr
-		}
-		require.Contains(t, err.Error(), "its job ended")
-		bDone = true
-		return nil
-	}))
+	b := &jobB{}
+	require.NoError(t, c.Go(2, b.driver(t, long, incr, &kept, &owned, "its job ended"))) // across the crash
 	w := c.Raylet(1)
 	c.Netsim().At(time.Second, func() {
 		require.Equal(t, int64(0), w.Available().CPU, "job A's tasks and job B's hold every CPU of w")
@@ -219,10 +191,7 @@ func TestJobEndsWithItsDriverNode(t *testing.T) {
 	})
 	c.RunUntil(20 * time.Second)
 	require.NoError(t, aErr, "job A's driver saw no error before its node died")
-	require.NoError(t, bErr)
-	require.True(t, bDone, "job B did not finish: job A's tasks still hold w's CPUs")
-	require.Equal(t, 1, medium)
-	require.Equal(t, 1, whole)
+	b.check(t)
 	require.Equal(t, transport.Units(3), w.Available().CPU, "w's CPUs are free again")
 }
 
@@ -270,43 +239,57 @@ func TestJobEndsWithItsDriversReturn(t *testing.T) {
 		}
 		return aErr
 	}))
-	var medium, whole int
-	var bErr error
-	bDone := false
-	require.NoError(t, c.Go(0, func(ctx context.Context) error {
-		// Beside job A's tasks: one CPU for two seconds, across A's return.
+	b := &jobB{}
+	require.NoError(t, c.Go(0, b.driver(t, long, incr, &kept, &owned, "its job ended (its driver on node"))) // across A's return
+	c.RunUntil(20 * time.Second)
+	require.NoError(t, aErr)
+	b.check(t)
+	require.Equal(t, transport.Units(3), w.Available().CPU, "w's CPUs are free again")
+}
+
+// jobB is the other job of the job-end tests: its driver runs beside job
+// A's tasks a task on one CPU across A's end, then one on every CPU of w
+// (it runs once A's tasks are gone), and finds A's detached actor alive and
+// the other dead, its error saying why (wantDead); kept and owned are
+// read when it runs (job A's driver sets them).
+type jobB struct {
+	medium, whole int
+	err           error
+	done          bool
+}
+
+func (b *jobB) driver(t *testing.T, long *ray.Func[int], incr *ray.ActorMethod[jobCounter, int], kept, owned *ray.ActorHandle[jobCounter], wantDead string) func(context.Context) error {
+	return func(ctx context.Context) error {
 		if err := ray.Compute(ctx, 200*time.Millisecond); err != nil {
 			return err
 		}
-		medium, bErr = ray.Get(ctx, long.Options(ray.CPUs(1)).Remote(ctx, 2*time.Second))
-		if bErr != nil {
-			return bErr
+		if b.medium, b.err = ray.Get(ctx, long.Options(ray.CPUs(1)).Remote(ctx, 2*time.Second)); b.err != nil {
+			return b.err
 		}
-		// Every CPU of the node: it runs once job A's tasks are gone.
-		whole, bErr = ray.Get(ctx, long.Options(ray.CPUs(3)).Remote(ctx, 10*time.Millisecond))
-		if bErr != nil {
-			return bErr
+		if b.whole, b.err = ray.Get(ctx, long.Options(ray.CPUs(3)).Remote(ctx, 10*time.Millisecond)); b.err != nil {
+			return b.err
 		}
-		// The detached actor job A's task created lives on; the other is dead.
-		if _, bErr = ray.Get(ctx, incr.Remote(ctx, kept)); bErr != nil {
-			return bErr
+		if _, b.err = ray.Get(ctx, incr.Remote(ctx, *kept)); b.err != nil {
+			return b.err
 		}
-		_, err := ray.Get(ctx, incr.Remote(ctx, owned))
+		_, err := ray.Get(ctx, incr.Remote(ctx, *owned))
 		if !errors.Is(err, ray.ErrActorDied) {
-			bErr = errors.New("job A's actor still answers: " + errString(err))
-			return bErr
+			b.err = errors.New("job A's actor still answers: " + errString(err))
+			return b.err
 		}
-		require.Contains(t, err.Error(), "its job ended (its driver on node")
-		bDone = true
+		require.Contains(t, err.Error(), wantDead)
+		b.done = true
 		return nil
-	}))
-	c.RunUntil(20 * time.Second)
-	require.NoError(t, aErr)
-	require.NoError(t, bErr)
-	require.True(t, bDone, "job B did not finish: job A's tasks still hold w's CPUs")
-	require.Equal(t, 1, medium)
-	require.Equal(t, 1, whole)
-	require.Equal(t, transport.Units(3), w.Available().CPU, "w's CPUs are free again")
+	}
+}
+
+// check asserts job B's driver finished with both its tasks run.
+func (b *jobB) check(t *testing.T) {
+	t.Helper()
+	require.NoError(t, b.err)
+	require.True(t, b.done, "job B did not finish: job A's tasks still hold w's CPUs")
+	require.Equal(t, 1, b.medium)
+	require.Equal(t, 1, b.whole)
 }
 
 func errString(err error) string {
