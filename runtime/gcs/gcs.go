@@ -429,7 +429,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GcsRebuild:
 		s.rebuild(from, m)
 	case *transport.GcsTaskRerun:
-		s.taskRerun(m)
+		s.taskRerun(from, m)
 	case *transport.GcsAdoptRun:
 		s.adoptRun(from, m)
 	case *transport.GcsTaskFailed:

@@ -148,10 +148,16 @@ func (s *Shard) rebuild(from transport.NodeID, m *transport.GcsRebuild) {
 	s.env.Send(from, info)
 }
 
-// taskRerun records a re-execution an owner charged to a task
-// (GcsTaskRerun): one more unit. A rebuild given up ends the claim under
-// way and leaves the budget spent.
-func (s *Shard) taskRerun(m *transport.GcsTaskRerun) {
+// taskRerun records a re-execution a node charged to a task
+// (GcsTaskRerun: an owner's retry, an executor's RetryExceptions re-run, a
+// rebuild's retry): one more unit, and the run under way is that node's,
+// as a claimed rebuild is (until a live node announces the task's last
+// return, or the node dies): a reader that finds the result lost
+// meanwhile (its copy dropped with the incarnation that made it) waits
+// for that run instead of claiming a rebuild, which the spent budget
+// would refuse and lose the object the run is about to make. A rebuild
+// given up ends the claim under way and leaves the budget spent.
+func (s *Shard) taskRerun(from transport.NodeID, m *transport.GcsTaskRerun) {
 	s.env.Charge(s.costs.GCSWrite)
 	spec, ok := s.task(m.Task)
 	if !ok {
@@ -161,6 +167,7 @@ func (s *Shard) taskRerun(m *transport.GcsTaskRerun) {
 	switch {
 	case !m.GiveUp:
 		rec.reruns = min(rec.reruns, 1<<32-2) + 1
+		rec.claimant, rec.deadAt = from, s.deadInc[from]
 	case spec.MaxRetries >= 0:
 		rec.reruns = max(rec.reruns, uint32(spec.MaxRetries))
 		rec.claimant, rec.deadAt = 0, 0
