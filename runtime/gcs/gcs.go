@@ -793,8 +793,11 @@ func (s *Shard) freeFlushed(id transport.ObjectID, order *[]transport.NodeID, pe
 // lostMsg tells a reader an object has no copy left: PutOwnerLost for a
 // Put's not freed, ObjectLost otherwise. A Put has no lineage, and its
 // primary copy stays pinned on the node of the worker that put it, its
-// owner, until freed: with no copy left and no free, that node died
-// (Ray's OwnerDiedError).
+// owner, until freed: with no copy left and no free, this shard declared
+// that node dead (Ray's OwnerDiedError). Declared, not necessarily
+// crashed: a raylet whose heartbeats wait too long behind the work queued
+// on its loop (the pulls of large objects it serves) is declared dead for
+// missed heartbeats as a silent one is, and its copies are dropped alike.
 func lostMsg(id transport.ObjectID, e *objectEntry) transport.Message {
 	if id.Put && e.created && !e.freed {
 		return &transport.PutOwnerLost{Object: id}
@@ -1185,7 +1188,7 @@ func (s *Shard) scheduleCheck() {
 
 // Why a node incarnation was declared dead (the node.dead event's Detail).
 const (
-	deadSilent    = "missed heartbeats"
+	deadSilent    = transport.DetailMissedHeartbeats
 	deadLeft      = "left the cluster (NodeLeaving)"
 	deadRestarted = "restarted: a new incarnation registered before its heartbeats were missed"
 )

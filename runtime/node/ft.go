@@ -539,7 +539,7 @@ func (r *Raylet) onObjectLost(id transport.ObjectID, ownerDied bool) {
 	}
 	if id.Put {
 		if ownerDied {
-			r.loseObjectCaused(id, "its owner died: the object was made by Put on a node that has died since (with every copy), and it has no lineage to rebuild it from", transport.CauseOwnerDied)
+			r.loseObjectCaused(id, "its owner died: the object was made by Put on a node the GCS has since declared dead (crashed, or its heartbeats missed), which dropped every copy, and it has no lineage to rebuild it from", transport.CauseOwnerDied)
 			return
 		}
 		r.loseObject(id, "the object was made by Put and every copy is gone (it was freed): it has no lineage to rebuild it from")

@@ -63,6 +63,13 @@ const DetailExitActor = "exited itself by ray.ExitActor"
 // host's kill it orders.
 const DetailOwnerDied = "its owner died"
 
+// DetailMissedHeartbeats is the Detail of the EvNodeDead of a node
+// incarnation the GCS declared dead because its heartbeats stopped
+// arriving for longer than the node timeout: a crash, a pause or a
+// partition, or a raylet too busy to send them (its heartbeat timer waits
+// behind the work queued on its loop).
+const DetailMissedHeartbeats = "missed heartbeats"
+
 // DetailFreed is the Detail of the EvObjectEvicted of a copy dropped
 // because its owner freed the object (ray.Free).
 const DetailFreed = "freed"

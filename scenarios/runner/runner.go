@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"raysim/netsim"
@@ -208,9 +209,39 @@ type metrics struct {
 	repeats     map[int]repeat
 	warnDropped int
 	onEvent     func(time.Duration, *transport.Event)
+	// silent lists the node deaths the GCS declared for missed heartbeats,
+	// in order: with no fault injected, each is a raylet too busy to send
+	// them (see unfaultedDeaths).
+	silent []silentDeath
 	// nodeName names an event's node in warnings (the scenario's node
 	// name, gcs-0, scheduler); nil or "" for one it does not know: "node N".
 	nodeName func(transport.NodeID) string
+}
+
+// silentDeath is a node declared dead for missed heartbeats: when, which.
+type silentDeath struct {
+	at   time.Duration
+	node transport.NodeID
+}
+
+// unfaultedDeaths warns of the nodes declared dead for missed heartbeats
+// in a run that injected no fault: no crash, pause or partition silenced
+// them, so their raylets were too busy to send heartbeats (a heartbeat
+// waits behind the work queued on the raylet's loop: serving the pulls of
+// large objects costs object_per_mb per MiB there). Such a death is no
+// less final for it: the GCS drops the node's copies, so a Put's object
+// there is lost ("its owner died"), and the summary's "faults 0 injected"
+// alone would hide why.
+func (m *metrics) unfaultedDeaths(injected int) {
+	if injected > 0 || len(m.silent) == 0 {
+		return
+	}
+	names := make([]string, 0, len(m.silent))
+	for _, d := range m.silent {
+		names = append(names, fmt.Sprintf("%s at %v", m.name(d.node), d.at))
+	}
+	m.warn("%d nodes declared dead for missed heartbeats though no fault was injected (%s): each raylet was too busy to send heartbeats (they wait behind the work queued on its loop, such as serving pulls of large objects at object_per_mb per MiB), and the GCS dropped its objects' copies",
+		len(m.silent), strings.Join(names, ", "))
 }
 
 // warn adds a warning to the run's result (its summary's warning lines,
@@ -351,6 +382,10 @@ func (m *metrics) event(ev *transport.Event) {
 		}
 	case transport.EvWarning:
 		m.runtimeWarning(at, m.name(ev.Node)+": "+ev.Detail)
+	case transport.EvNodeDead:
+		if ev.Detail == transport.DetailMissedHeartbeats {
+			m.silent = append(m.silent, silentDeath{at: at, node: ev.Node})
+		}
 	}
 	if m.onEvent != nil {
 		m.onEvent(at, ev)
@@ -495,6 +530,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 		m.warnings = append(m.warnings, fmt.Sprintf("at %v: the GCS had %d messages left to handle (%d at endpoint %d): it could not keep up, and the counts here do not wait for it (more cluster.gcs.shards, or a cheaper gcs_write, would)",
 			sim.Now(), total, most, worst))
 	}
+	m.unfaultedDeaths(fi.injected)
 	end := sim.Now()
 	if w := lateFaults(s, end); w != "" {
 		m.warn("%s", w)
