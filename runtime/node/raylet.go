@@ -274,15 +274,22 @@ type Raylet struct {
 	ownerless map[transport.TaskID]transport.NodeID
 	// rebuildAsk: a re-ask of a task's rebuild claim is pending
 	// (awaitRebuild): one timer per task, however many answers come.
-	rebuildAsk  map[transport.TaskID]bool
-	rebuilds    uint64                               // actor calls re-run from lineage (each a fresh caller: onTaskInfo)
-	rebuildSeq  uint32                               // normal tasks re-run from lineage (each numbered apart: onTaskInfo)
-	locating    map[transport.ObjectID]time.Duration // retry backoff of subscriptions
-	heard       map[transport.NodeID]time.Duration   // when a chunk last came from each node (watchPull)
-	pullWatches uint64                               // stall timers set so far: each one's number (watchPull)
-	submitQ     []*transport.TaskSpec                // submissions waiting for the loop
-	jobs        []*taskJob                           // finished tasks' jobs, for the next (run)
-	drainArmed  bool                                 // drainTimer is set
+	rebuildAsk map[transport.TaskID]bool
+	rebuilds   uint64                               // actor calls re-run from lineage (each a fresh caller: onTaskInfo)
+	rebuildSeq uint32                               // normal tasks re-run from lineage (each numbered apart: onTaskInfo)
+	locating   map[transport.ObjectID]time.Duration // retry backoff of subscriptions
+	heard      map[transport.NodeID]time.Duration   // when a chunk last came from each node (watchPull)
+	// beatDue is when the next heartbeat's timer is due (0: none armed):
+	// past it, the timer waits behind the work queued on this loop, and
+	// onPull queues pulls behind it (serveQ).
+	beatDue time.Duration
+	// serveQ holds the pulls to serve, in arrival order, while the loop is
+	// behind (see onPull); drainPulls serves them one per turn.
+	serveQ      []queuedPull
+	pullWatches uint64                // stall timers set so far: each one's number (watchPull)
+	submitQ     []*transport.TaskSpec // submissions waiting for the loop
+	jobs        []*taskJob            // finished tasks' jobs, for the next (run)
+	drainArmed  bool                  // drainTimer is set
 
 	// registered: the node table answered this incarnation's registration.
 	// Until it does, what the node would tell the GCS it holds (object
@@ -383,7 +390,8 @@ func (r *Raylet) register() {
 
 func (r *Raylet) heartbeat() {
 	if r.left {
-		return // it said goodbye: it is going, not to be heard again
+		r.beatDue = 0 // no heartbeat to wait for (onPull)
+		return        // it said goodbye: it is going, not to be heard again
 	}
 	if !r.registered && r.since()-r.regSent >= r.cfg.HeartbeatPeriod {
 		r.register() // no answer yet: it, or the answer, may be lost
@@ -397,6 +405,7 @@ func (r *Raylet) heartbeat() {
 	if to := r.cfg.StoreReportTo; to != 0 {
 		r.env.Send(to, &transport.StoreReport{Node: r.self, Incarnation: r.cfg.Incarnation, Usage: r.StoreUsage()})
 	}
+	r.beatDue = r.since() + r.cfg.HeartbeatPeriod
 	r.env.After(r.cfg.HeartbeatPeriod, r.heartbeat)
 }
 
@@ -567,7 +576,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			r.onLocated(m)
 		}
 	case *transport.PullRequest:
-		r.servePull(from, m)
+		r.onPull(from, m)
 	case *transport.ObjectChunk:
 		r.onChunk(from, m)
 	case *transport.PullFailed:

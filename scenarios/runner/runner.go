@@ -227,8 +227,9 @@ type silentDeath struct {
 // unfaultedDeaths warns of the nodes declared dead for missed heartbeats
 // in a run that injected no fault: no crash, pause or partition silenced
 // them, so their raylets were too busy to send heartbeats (a heartbeat
-// waits behind the work queued on the raylet's loop: serving the pulls of
-// large objects costs object_per_mb per MiB there). Such a death is no
+// waits behind the work under way on the raylet's loop: serving one pull
+// of a large object costs object_per_mb per MiB there; a burst of pulls
+// no longer queues ahead of it, see node.Raylet.onPull). Such a death is no
 // less final for it: the GCS drops the node's copies, so a Put's object
 // there is lost ("its owner died"), and the summary's "faults 0 injected"
 // alone would hide why.
@@ -240,8 +241,8 @@ func (m *metrics) unfaultedDeaths(injected int) {
 	for _, d := range m.silent {
 		names = append(names, fmt.Sprintf("%s at %v", m.name(d.node), d.at))
 	}
-	m.warn("%d nodes declared dead for missed heartbeats though no fault was injected (%s): each raylet was too busy to send heartbeats (they wait behind the work queued on its loop, such as serving pulls of large objects at object_per_mb per MiB), and the GCS dropped its objects' copies",
-		len(m.silent), strings.Join(names, ", "))
+	m.warn("%d %s declared dead for missed heartbeats though no fault was injected (%s): a raylet too busy to send heartbeats (they wait behind the work under way on its loop, such as one pull of a large object served at object_per_mb per MiB) is declared dead as a crashed one is, and the GCS dropped its objects' copies",
+		len(m.silent), plural(len(m.silent), "node incarnation", "node incarnations"), strings.Join(names, ", "))
 }
 
 // warn adds a warning to the run's result (its summary's warning lines,
