@@ -167,7 +167,12 @@ func (s *Shard) taskRerun(from transport.NodeID, m *transport.GcsTaskRerun) {
 	switch {
 	case !m.GiveUp:
 		rec.reruns = min(rec.reruns, 1<<32-2) + 1
-		rec.claimant, rec.deadAt = from, s.deadInc[from]
+		if !s.lastReturnLocated(spec) {
+			// Not when the run's result is here already (the report
+			// came late, behind a slow link): no run is under way then,
+			// and a claim nothing would end would hold every reader.
+			rec.claimant, rec.deadAt = from, s.deadInc[from]
+		}
 	case spec.MaxRetries >= 0:
 		rec.reruns = max(rec.reruns, uint32(spec.MaxRetries))
 		rec.claimant, rec.deadAt = 0, 0
@@ -175,6 +180,22 @@ func (s *Shard) taskRerun(from transport.NodeID, m *transport.GcsTaskRerun) {
 		rec.claimant, rec.deadAt = 0, 0
 	}
 	s.saveReruns(m.Task, rec)
+}
+
+// lastReturnLocated reports whether the task's last return has a copy the
+// shard knows of (its run is over).
+func (s *Shard) lastReturnLocated(spec *transport.TaskSpec) bool {
+	if spec.NumReturns == 0 {
+		return false
+	}
+	id := spec.Return(spec.NumReturns - 1)
+	e := s.object(id)
+	if e == nil {
+		return false
+	}
+	located := len(e.nodes) > 0
+	s.flushObject(id)
+	return located
 }
 
 // rebuildDone ends the rebuild under way of the object's task when a live
