@@ -193,6 +193,15 @@ func (h *Host) serve(c net.Conn) {
 			return
 		}
 		if pad > 0 {
+			// The messages before it have arrived whole: hand them over
+			// before waiting for the pad's bytes (a chunk's megabyte on a
+			// slow link), never holding them behind it.
+			if len(batch) > 0 {
+				if !h.deliver(&fl, from, batch) {
+					return
+				}
+				batch = make([]transport.Message, 0, maxReadBatch)
+			}
 			if _, err := br.Discard(int(pad)); err != nil {
 				if !errors.Is(err, net.ErrClosed) {
 					h.log.Debug("tcp: connection lost", "peer", uint32(from), "err", err)
