@@ -1321,7 +1321,10 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 // ownerDied buries, in actor order, this shard's live actors that an
 // incarnation of node up to inc owns (created, not detached): they die
 // with their owner, restarts left or not, as Ray's do. An actor the dead
-// incarnation also hosted is buried, not restarted.
+// incarnation also hosted is buried, not restarted. A detached actor's
+// name claim (GetIfExists) names its claimer as owner until the creation
+// is recorded: the claim dies with a claimer that never submitted it, the
+// actor, once its creation says it is detached, does not.
 func (s *Shard) ownerDied(node transport.NodeID, inc uint64) {
 	var orphans []transport.ActorID
 	for id, e := range s.actors {
@@ -1331,6 +1334,9 @@ func (s *Shard) ownerDied(node transport.NodeID, inc uint64) {
 	}
 	slices.Sort(orphans)
 	for _, id := range orphans {
+		if spec, ok := s.task(transport.TaskID(id)); ok && spec.A().Detached {
+			continue // a claim's owner: the creation it claimed for is recorded
+		}
 		s.buryOrphan(id)
 	}
 }

@@ -1314,7 +1314,7 @@ func (c *Caller) awaitName(ctx context.Context, name string, before func(r *Rayl
 // the claim is in: the name's shard decides, as for two creations racing
 // with the name (see gcs.Shard.refuseName), so of claims racing for a free
 // name exactly one finds itself the holder. The claim is the creation's
-// own "pending" actor update (its owner named unless detached), sent
+// own "pending" actor update (its owner named, detached or not), sent
 // ahead of the creation: a claim that won is followed by SubmitReserved,
 // whose update repeats it; one that lost is dead in the actor table
 // already (refused), and ReleaseActorName makes sure of it. ok is false
@@ -1325,11 +1325,13 @@ func (c *Caller) awaitName(ctx context.Context, name string, before func(r *Rayl
 // (LookupActor) before the claim is given up.
 func (c *Caller) ClaimActorName(ctx context.Context, id transport.ActorID, name, class string, detached bool) (holder transport.ActorID, holderClass string, ok bool, err error) {
 	return c.awaitName(ctx, name, func(r *Raylet) {
-		up := &transport.GcsActorUpdate{Actor: id, State: transport.ActorPending, Name: name, Class: class}
-		if !detached {
-			up.Owner, up.Incarnation = r.self, r.cfg.Incarnation
-		}
-		r.sendActorUpdate(up)
+		// Owned by its claimer even when detached: a claimer that dies
+		// before it submits the creation takes the claim with it (the
+		// name is not held for good by an actor nobody creates); once
+		// the creation is recorded, a detached actor outlives it
+		// (gcs.Shard.ownerDied reads the creation's spec).
+		r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, State: transport.ActorPending, Name: name, Class: class,
+			Owner: r.self, Incarnation: r.cfg.Incarnation})
 	})
 }
 
