@@ -194,6 +194,23 @@ func (r *Raylet) endJobWhere(of func(spec *transport.TaskSpec) bool, what string
 		}
 		r.killActorSaying(id, whyJobEnded, r.jobEndedMsg(a.creation.spec.Job()))
 	}
+	// The job's actors created here and not up here (their creations
+	// held at the scheduler, infeasible or early, or up elsewhere): the
+	// actor table buries them, as Ray's GCS kills every actor of a
+	// finished job, pending ones too. Else a pending one kept its name
+	// and its callers waited for good (review29 finding 13).
+	var created []transport.TaskID
+	for id, o := range r.owned {
+		if o.spec.IsCreation() && !o.spec.A().Detached && of(o.spec) {
+			created = append(created, id)
+		}
+	}
+	slices.Sort(created)
+	for _, id := range created {
+		spec := r.owned[id].spec
+		r.sendActorUpdate(&transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorDead, Name: spec.A().Name,
+			Cause: transport.CutCause(r.jobEndedMsg(spec.Job()))})
+	}
 	r.dispatch() // their resources are free
 	if len(ids) > 0 || len(actors) > 0 {
 		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self,

@@ -394,3 +394,43 @@ func TestJobEndsWithItsDriverTCP(t *testing.T) {
 	next("killed")
 	killed.Close()
 }
+
+// TestJobEndBuriesItsPendingActors: an actor a task of job A created,
+// named and infeasible (its creation held at the scheduler), dies when
+// A's driver returns, as Ray's GCS kills every actor of a finished job:
+// job B does not find it by name (or finds it dead). Before (review29
+// finding 13) it kept its name, and B's call waited for good.
+func TestJobEndBuriesItsPendingActors(t *testing.T) {
+	reg := ray.NewRegistry()
+	cls := ray.RegisterActor1(reg, "Pending", func(ctx context.Context, start int) (*jobCounter, error) { return &jobCounter{n: start}, nil })
+	get := ray.Method0(cls, "get", func(ctx context.Context, c *jobCounter) (int, error) { return c.n, nil })
+	mk := ray.Register1(reg, "mk", func(ctx context.Context, n int) (int, error) {
+		h := cls.Options(ray.ActorName("pend"), ray.Resource("nope", 1)).New(ctx, n)
+		return 0, h.Err()
+	})
+	c, err := ray.NewSim(ray.Config{Seed: 1, Nodes: []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "w", CPUs: 2}}}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Go(0, func(ctx context.Context) error { // job A: its task on w creates the actor
+		_, err := ray.Get(ctx, mk.Options(ray.NodeAffinity(ray.RayletID(1), false)).Remote(ctx, 1))
+		return err
+	}))
+	var lookErr, callErr error
+	looked := false
+	require.NoError(t, c.Go(1, func(ctx context.Context) error { // job B, later
+		if err := ray.Compute(ctx, 3*time.Second); err != nil {
+			return err
+		}
+		looked = true
+		h, err := ray.GetActor(ctx, cls, "pend")
+		if lookErr = err; err == nil {
+			_, callErr = ray.GetTimeout(ctx, get.Remote(ctx, h), 20*time.Second)
+		}
+		return nil
+	}))
+	c.RunUntil(60 * time.Second)
+	require.True(t, looked)
+	if lookErr == nil {
+		require.ErrorIs(t, callErr, ray.ErrActorDied, "job A's pending actor outlived its job")
+	}
+}
