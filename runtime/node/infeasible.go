@@ -66,6 +66,11 @@ func (r *Raylet) infeasibleWhy(ids []transport.ObjectID) string {
 			if o := r.owned[id.Task]; o != nil {
 				name = " (" + o.spec.Name + ")"
 			}
+			if o := r.owned[id.Task]; o != nil && o.spec.Strategy == transport.StrategyNodeHard {
+				// Pinned to a node: held for that node, not for any
+				// that joins (the scheduler's detail says for how long).
+				return fmt.Sprintf("task %s%s is held by the scheduler: %s", id.Task, name, n.detail)
+			}
 			return fmt.Sprintf("task %s%s is infeasible, held until a node that can run it joins: %s", id.Task, name, n.detail)
 		}
 		o := r.owned[id.Task]
