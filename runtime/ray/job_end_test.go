@@ -166,11 +166,7 @@ func TestJobEndsWithItsDriverNode(t *testing.T) {
 	var owned, kept ray.ActorHandle[jobCounter]
 	require.NoError(t, c.Go(0, func(ctx context.Context) error {
 		var err error
-		if owned, err = ray.Get(ctx, hold.Options(ray.CPUs(0), ray.Resource("w", 1)).Remote(ctx, false)); err != nil {
-			aErr = err
-			return err
-		}
-		if kept, err = ray.Get(ctx, hold.Options(ray.CPUs(0), ray.Resource("w", 1)).Remote(ctx, true)); err != nil {
+		if owned, kept, err = holdBoth(ctx, hold); err != nil {
 			aErr = err
 			return err
 		}
@@ -218,11 +214,7 @@ func TestJobEndsWithItsDriversReturn(t *testing.T) {
 	w := c.Raylet(1)
 	require.NoError(t, c.Go(0, func(ctx context.Context) error {
 		var err error
-		if owned, err = ray.Get(ctx, hold.Options(ray.CPUs(0), ray.Resource("w", 1)).Remote(ctx, false)); err != nil {
-			aErr = err
-			return err
-		}
-		if kept, err = ray.Get(ctx, hold.Options(ray.CPUs(0), ray.Resource("w", 1)).Remote(ctx, true)); err != nil {
+		if owned, kept, err = holdBoth(ctx, hold); err != nil {
 			aErr = err
 			return err
 		}
@@ -290,6 +282,16 @@ func (b *jobB) check(t *testing.T) {
 	require.True(t, b.done, "job B did not finish: job A's tasks still hold w's CPUs")
 	require.Equal(t, 1, b.medium)
 	require.Equal(t, 1, b.whole)
+}
+
+// holdBoth has a task of the calling job create an actor on w, and another,
+// detached: job A's actors in the job-end tests.
+func holdBoth(ctx context.Context, hold *ray.Func[ray.ActorHandle[jobCounter]]) (owned, kept ray.ActorHandle[jobCounter], err error) {
+	if owned, err = ray.Get(ctx, hold.Options(ray.CPUs(0), ray.Resource("w", 1)).Remote(ctx, false)); err != nil {
+		return owned, kept, err
+	}
+	kept, err = ray.Get(ctx, hold.Options(ray.CPUs(0), ray.Resource("w", 1)).Remote(ctx, true))
+	return owned, kept, err
 }
 
 func errString(err error) string {
