@@ -240,3 +240,21 @@ func TestAllowedErrorsSpentRebuildBudget(t *testing.T) {
 		t.Errorf("max_retries 1, two node failures: %v", err)
 	}
 }
+
+// A first error that faults allow does not hide a later one of the same
+// kind that they do not: allowed-errors judges the first of each reason
+// too (runner.WorkloadResult.ReasonErrs; review29 finding 5).
+func TestAllowedErrorsJudgesEveryReason(t *testing.T) {
+	r := faultRun(t, "-1", `
+  - {at: 60ms, kill_node: worker-1}
+  - {at: 120ms, restart_node: worker-1}
+`)
+	put := "p: ray: object lost (t1.0): object t1.0 lost: the object was made by Put and every copy is gone"
+	bad := "p: ray: object lost (t2.0): object t2.0 lost: mutant: no rebuild"
+	res := *r.Result
+	res.Workloads = []runner.WorkloadResult{{Name: "p", Generator: "parallel", Drivers: 1, Finished: 1, Errors: 2, FirstErr: put,
+		KindErrs: []string{put}, ReasonErrs: []string{put, bad}}}
+	if err := AllowedErrors.Check(&Run{Scenario: r.Scenario, Result: &res, Events: r.Events}); err == nil {
+		t.Errorf("a lost object without a reason, after a Put's allowed loss, passes allowed-errors")
+	}
+}

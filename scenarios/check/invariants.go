@@ -193,7 +193,10 @@ var AllowedErrors = Invariant{Name: "allowed-errors", Check: func(r *Run) error 
 			grouped = r.Scenario.Workload[i].Group != nil
 			retryErrs = r.Scenario.Workload[i].RetryExceptions
 		}
-		errs := w.KindErrs
+		// The first error of each kind, and of each reason: a first
+		// error that faults allow must not hide a later one of the same
+		// kind that they do not (review29 finding 5).
+		errs := append(slices.Clone(w.KindErrs), w.ReasonErrs...)
 		if len(errs) == 0 {
 			errs = []string{w.FirstErr}
 		}

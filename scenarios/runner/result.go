@@ -105,6 +105,9 @@ func finishResult(s *scenarios.Scenario, r *Result, m *metrics, tallies []*workl
 		for _, e := range t.KindErrs {
 			wr.KindErrs = append(wr.KindErrs, e.Error())
 		}
+		for _, e := range t.ReasonErrs {
+			wr.ReasonErrs = append(wr.ReasonErrs, e.Error())
+		}
 		r.Workloads = append(r.Workloads, wr)
 		r.Checked += t.Checked
 		r.Rereads += t.Rereads

@@ -159,6 +159,11 @@ type WorkloadResult struct {
 	// KindErrs is the first error of each kind the drivers saw (a ray
 	// sentinel, or untyped), in the order seen.
 	KindErrs []string `json:"errors_by_kind,omitempty"`
+	// ReasonErrs is the first error of each distinct reason the drivers
+	// saw (its text with IDs and numbers stripped), at most
+	// workload.MaxReasons: what the fault search's allowed-errors judges
+	// beside KindErrs.
+	ReasonErrs []string `json:"errors_by_reason,omitempty"`
 	// Unfinished are the indices of the drivers that had not returned.
 	Unfinished []int `json:"drivers_unfinished,omitempty"`
 }

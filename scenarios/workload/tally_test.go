@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -42,5 +43,17 @@ func TestRereadAfterTransientFirstFailureIsChecked(t *testing.T) {
 	tl.reread(first, ray.ErrCancelled, false, "task 3")
 	if tl.Cancelled != 1 || tl.Errors != 1 {
 		t.Errorf("ErrCancelled on the second read: cancelled %d errors %d, want 1, 1", tl.Cancelled, tl.Errors)
+	}
+}
+
+// TestTallyKeepsEachReason: the first error of each reason is kept (IDs
+// and numbers aside), beside the first of each kind.
+func TestTallyKeepsEachReason(t *testing.T) {
+	var tl Tally
+	tl.fail(errors.New("ray: object lost (t1a.0): object t1a.0 lost: made by Put on node 3"))
+	tl.fail(errors.New("ray: object lost (t2b.0): object t2b.0 lost: made by Put on node 4"))
+	tl.fail(errors.New("ray: object lost (t3c.0): object t3c.0 lost: its task's retries are spent: max_retries 1"))
+	if len(tl.KindErrs) != 1 || len(tl.ReasonErrs) != 2 {
+		t.Fatalf("kinds %d, reasons %d: %v", len(tl.KindErrs), len(tl.ReasonErrs), tl.ReasonErrs)
 	}
 }

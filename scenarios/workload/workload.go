@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"slices"
 	"sync"
 	"time"
@@ -379,10 +380,16 @@ type Tally struct {
 	// or none), in the order seen: a check of which errors faults allow
 	// must see them all, not only the first.
 	KindErrs []error
-	Done     int // drivers that finished
-	Drivers  int
-	finished []bool     // by driver index, once it returned
-	mu       sync.Mutex // drivers of one entry run concurrently on TCP
+	// ReasonErrs holds the first error of each distinct reason seen (its
+	// text with IDs and numbers stripped: reasonOf), up to MaxReasons: a
+	// first error of a kind that faults allow must not hide a later one
+	// of the same kind that they do not.
+	ReasonErrs []error
+	reasons    []string
+	Done       int // drivers that finished
+	Drivers    int
+	finished   []bool     // by driver index, once it returned
+	mu         sync.Mutex // drivers of one entry run concurrently on TCP
 }
 
 // Unfinished returns the indices of the drivers that have not returned, in
@@ -501,7 +508,24 @@ func (t *Tally) fail(err error) {
 	if !slices.ContainsFunc(t.KindErrs, func(x error) bool { return errKind(x) == k }) {
 		t.KindErrs = append(t.KindErrs, e)
 	}
+	if len(t.reasons) < MaxReasons {
+		if r := reasonOf(err.Error()); !slices.Contains(t.reasons, r) {
+			t.reasons = append(t.reasons, r)
+			t.ReasonErrs = append(t.ReasonErrs, e)
+		}
+	}
 }
+
+// MaxReasons bounds Tally.ReasonErrs.
+const MaxReasons = 16
+
+// idOrNumber matches what differs between two errors of one reason: task
+// and object IDs ("t188bcfe1e5244b12", "t1.0", "a3") and numbers.
+var idOrNumber = regexp.MustCompile(`\b[ta][0-9a-f]+(\.[0-9a-zA-Z]+)?\b|[0-9]+`)
+
+// reasonOf is an error text with its IDs and numbers replaced by '#': two
+// errors of one reason, on different tasks or nodes, share it.
+func reasonOf(text string) string { return idOrNumber.ReplaceAllString(text, "#") }
 
 // ErrKinds are the ray sentinels a driver's Get may fail with, those
 // whose text another's contains first (ErrTaskFailed's text is a prefix of
