@@ -157,6 +157,12 @@ type actorEntry struct {
 	// with their owner.
 	owner    transport.NodeID
 	ownerInc uint64
+	// specWait: its instance died before the shard had its creation's
+	// spec (the creator's record behind a slow, lossy link, the host's
+	// word of it alive not): the restart is decided when the spec comes
+	// (addTask), why saying what ended the instance.
+	specWait bool
+	specWhy  string
 	// killAt is the node the actor's shard last told to end the actor
 	// once it held it dead (buryOrphan): a replica that becomes its
 	// chain's tail tells it again (rekillOrphans), as the old tail's word
@@ -544,6 +550,12 @@ func (s *Shard) addTask(spec *transport.TaskSpec) {
 	if early || !isNew {
 		delete(s.early, spec.ID)
 		s.flushTask(spec.ID)
+	}
+	if spec.IsCreation() {
+		if e := s.actors[spec.Actor]; e != nil && e.specWait && e.info.State == transport.ActorRestarting {
+			e.specWait = false
+			s.restartActor(spec.Actor, e.specWhy)
+		}
 	}
 }
 
@@ -1424,7 +1436,23 @@ func (s *Shard) restartActor(id transport.ActorID, why string) {
 	e := s.actors[id]
 	spec, ok := s.task(id)
 	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name}
-	if ok && (spec.A().MaxRestarts < 0 || e.restarts < spec.A().MaxRestarts) {
+	if !ok {
+		// Its creation's spec has not reached the shard: without it the
+		// restart budget is unknown. Restarting until it comes (callers
+		// wait); dead for good was wrong for an actor with restarts left
+		// (found by the fault search: an rl simulator dead after one node
+		// failure, its creator's link lossy).
+		e.specWait, e.specWhy = true, why
+		up.State = transport.ActorRestarting
+		s.actorUpdate(up)
+		if up.Name != "" {
+			if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
+				s.env.Send(ns, up)
+			}
+		}
+		return
+	}
+	if spec.A().MaxRestarts < 0 || e.restarts < spec.A().MaxRestarts {
 		e.restarts++
 		s.saveActor(id)
 		up.State = transport.ActorRestarting
@@ -1433,10 +1461,7 @@ func (s *Shard) restartActor(id transport.ActorID, why string) {
 	} else {
 		up.State = transport.ActorDead
 		// Its callers' errors say why, as Ray's ActorDiedError does.
-		up.Cause = why
-		if ok {
-			up.Cause += fmt.Sprintf(" and its restarts are spent (max_restarts %d)", spec.A().MaxRestarts)
-		}
+		up.Cause = why + fmt.Sprintf(" and its restarts are spent (max_restarts %d)", spec.A().MaxRestarts)
 		s.emit(transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: "its node died"})
 	}
 	s.actorUpdate(up)
