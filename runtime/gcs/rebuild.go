@@ -110,14 +110,10 @@ func (s *Shard) rebuild(from transport.NodeID, m *transport.GcsRebuild) {
 		s.env.Send(from, info)
 		return
 	}
-	if e := s.object(m.Object); e != nil {
-		located := len(e.nodes) > 0
-		s.flushObject(m.Object)
-		if located {
-			info.Claim = transport.ClaimWait
-			s.env.Send(from, info)
-			return
-		}
+	if s.hasCopy(m.Object) {
+		info.Claim = transport.ClaimWait
+		s.env.Send(from, info)
+		return
 	}
 	rec := s.rerunsOf(id)
 	if rec.claimant != 0 && s.deadInc[rec.claimant] == rec.deadAt {
@@ -167,7 +163,7 @@ func (s *Shard) taskRerun(from transport.NodeID, m *transport.GcsTaskRerun) {
 	switch {
 	case !m.GiveUp:
 		rec.reruns = min(rec.reruns, 1<<32-2) + 1
-		if !s.lastReturnLocated(spec) {
+		if spec.NumReturns == 0 || !s.hasCopy(spec.Return(spec.NumReturns-1)) {
 			// Not when the run's result is here already (the report
 			// came late, behind a slow link): no run is under way then,
 			// and a claim nothing would end would hold every reader.
@@ -182,13 +178,8 @@ func (s *Shard) taskRerun(from transport.NodeID, m *transport.GcsTaskRerun) {
 	s.saveReruns(m.Task, rec)
 }
 
-// lastReturnLocated reports whether the task's last return has a copy the
-// shard knows of (its run is over).
-func (s *Shard) lastReturnLocated(spec *transport.TaskSpec) bool {
-	if spec.NumReturns == 0 {
-		return false
-	}
-	id := spec.Return(spec.NumReturns - 1)
+// hasCopy reports whether the shard knows of a copy of object id.
+func (s *Shard) hasCopy(id transport.ObjectID) bool {
 	e := s.object(id)
 	if e == nil {
 		return false
