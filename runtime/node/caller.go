@@ -1236,11 +1236,7 @@ func (c *Caller) KillActor(id transport.ActorID, name string) {
 		if _, ok := r.actors[id]; ok {
 			r.killActor(id, whyRayKill)
 		} else {
-			for _, n := range r.cfg.Layout.Raylets {
-				if n != r.self {
-					r.send(n, &transport.KillActor{Actor: id, NoRestart: true})
-				}
-			}
+			r.sendOthers(&transport.KillActor{Actor: id, NoRestart: true})
 			// The actor table is told every time, as Ray's kill goes
 			// through the GCS: a host that crashed and is not yet
 			// declared dead cannot report the kill, and the table would
@@ -1263,11 +1259,7 @@ func (c *Caller) KillActorRestart(id transport.ActorID) {
 		if _, ok := r.actors[id]; ok {
 			r.Kill(id, transport.DetailRayKillRestart)
 		} else {
-			for _, n := range r.cfg.Layout.Raylets {
-				if n != r.self {
-					r.send(n, &transport.KillActor{Actor: id})
-				}
-			}
+			r.sendOthers(&transport.KillActor{Actor: id})
 		}
 		wake()
 	})

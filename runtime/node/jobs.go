@@ -261,11 +261,7 @@ func (r *Raylet) driverReturned(job transport.JobID, actors []ownActor, groups [
 	}
 	r.drainSubmits()
 	r.endDriverJob(job)
-	for _, n := range r.cfg.Layout.Raylets {
-		if n != r.self {
-			r.send(n, &transport.JobEnd{Job: job})
-		}
-	}
+	r.sendOthers(&transport.JobEnd{Job: job})
 	r.send(r.cfg.Layout.Scheduler, &transport.JobEnd{Job: job})
 	cause := transport.CutCause(r.jobEndedMsg(job))
 	for _, a := range actors {

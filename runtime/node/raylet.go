@@ -2075,6 +2075,16 @@ func (ts *tombstones) take(id transport.TaskID) bool {
 // reader then waits for the location until the registration is answered,
 // or, if this incarnation dies unregistered, until its owner's retry (the
 // same IDs) makes the object again.
+// sendOthers sends m to every other raylet of the cluster (a kill of an
+// actor not hosted here, a job's end): the same message value to each.
+func (r *Raylet) sendOthers(m transport.Message) {
+	for _, n := range r.cfg.Layout.Raylets {
+		if n != r.self {
+			r.send(n, m)
+		}
+	}
+}
+
 func (r *Raylet) send(to transport.NodeID, m transport.Message) {
 	r.gcs.Flush()
 	r.env.Send(to, m)
