@@ -106,15 +106,7 @@ expect:
 		first := time.Duration(-1)
 		nodes := map[transport.NodeID]bool{}
 		r, err := Run(context.Background(), s, Options{
-			OnNetEvent: func(ev *netsim.Event) {
-				if ev.Kind == netsim.EvCustom && strings.HasPrefix(ev.Detail, "autoscaler ") {
-					if strings.Contains(ev.Detail, ": launch") {
-						launches = append(launches, ev.At)
-					} else {
-						terminations = append(terminations, ev.At)
-					}
-				}
-			},
+			OnNetEvent: autoscalerDecisions(&launches, &terminations),
 			OnEvent: func(at time.Duration, ev *transport.Event) {
 				if ev.Kind == transport.EvTaskRunning && ev.Detail == "parallel" && at < 30*time.Second {
 					nodes[ev.Node] = true
@@ -199,15 +191,7 @@ expect:
 		var lastBurst time.Duration
 		ranOn := map[transport.NodeID]int{}
 		r, err := Run(context.Background(), s, Options{
-			OnNetEvent: func(ev *netsim.Event) {
-				if ev.Kind == netsim.EvCustom && strings.HasPrefix(ev.Detail, "autoscaler ") {
-					if strings.Contains(ev.Detail, ": launch") {
-						launches = append(launches, ev.At)
-					} else {
-						terminations = append(terminations, ev.At)
-					}
-				}
-			},
+			OnNetEvent: autoscalerDecisions(&launches, &terminations),
 			OnEvent: func(at time.Duration, ev *transport.Event) {
 				if ev.Kind == transport.EvTaskFinished && at < 15*time.Second {
 					lastBurst = max(lastBurst, at)
@@ -276,4 +260,18 @@ expect:
 	// Node IDs: the learner 1, the gpus node 2, the pool's nodes 3 and 4.
 	assert.Zero(t, created[1], "no actor on the head without CPUs: %v", created)
 	assert.Equal(t, 4, created[3]+created[4], "on the launched nodes with CPUs: %v", created)
+}
+
+// autoscalerDecisions collects the times of the autoscaler's launches and
+// terminations from the simulator's events.
+func autoscalerDecisions(launches, terminations *[]time.Duration) func(*netsim.Event) {
+	return func(ev *netsim.Event) {
+		if ev.Kind == netsim.EvCustom && strings.HasPrefix(ev.Detail, "autoscaler ") {
+			if strings.Contains(ev.Detail, ": launch") {
+				*launches = append(*launches, ev.At)
+			} else {
+				*terminations = append(*terminations, ev.At)
+			}
+		}
+	}
 }
