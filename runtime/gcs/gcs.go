@@ -1004,13 +1004,13 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 			s.env.Send(ns, &transport.GcsActorUpdate{Actor: m.Actor, Name: name, State: transport.ActorDead, Cause: m.Cause})
 		}
 	}
-	// The class stays once told (an update that does not say it keeps
-	// it); a cause is a dead actor's alone.
-	class, cause := cmp.Or(m.Class, e.info.Class), ""
+	// The class and the call defaults stay once told (an update that
+	// does not say them keeps them); a cause is a dead actor's alone.
+	class, calls, cause := cmp.Or(m.Class, e.info.Class), cmp.Or(m.Calls, e.info.Calls), ""
 	if m.State == transport.ActorDead {
 		cause = m.Cause
 	}
-	e.info = transport.ActorInfo{Actor: m.Actor, Node: m.Node, State: m.State, Name: name, Found: true, Class: class, Cause: cause}
+	e.info = transport.ActorInfo{Actor: m.Actor, Node: m.Node, State: m.State, Name: name, Found: true, Class: class, Cause: cause, Calls: calls}
 	e.hostInc = 0
 	if m.State == transport.ActorAlive {
 		e.hostInc = m.Incarnation
@@ -1088,7 +1088,8 @@ func (s *Shard) refuseName(m *transport.GcsActorUpdate, e *actorEntry) {
 		}
 		return
 	}
-	e.info = transport.ActorInfo{Actor: m.Actor, State: transport.ActorDead, Found: true, Class: cmp.Or(m.Class, e.info.Class), Cause: dead.Cause}
+	e.info = transport.ActorInfo{Actor: m.Actor, State: transport.ActorDead, Found: true, Class: cmp.Or(m.Class, e.info.Class), Cause: dead.Cause,
+		Calls: cmp.Or(m.Calls, e.info.Calls)}
 	s.env.Send(s.layout.ShardOfTask(m.Actor), dead)
 }
 

@@ -111,6 +111,17 @@ func namedClass(spec *transport.TaskSpec) string {
 	return spec.Func
 }
 
+// namedCalls is what an actor's updates tell the actor table of its
+// call defaults (ActorSpec.Calls): a named actor's, which a lookup by
+// name hands to the handle it makes; none for an unnamed actor, which
+// no lookup finds.
+func namedCalls(spec *transport.TaskSpec) transport.CallDefaults {
+	if spec.A().Name == "" {
+		return transport.CallDefaults{}
+	}
+	return spec.A().Calls()
+}
+
 func (r *Raylet) sendActorUpdate(up *transport.GcsActorUpdate) {
 	if up.Node == r.self && !r.registered {
 		// An actor hosted here: its shard hears of it, as of the node's
@@ -228,7 +239,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		// already declared dead, must not leave the creator thinking its
 		// creation done (see rejoin).
 		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.A().Name, Owner: t.spec.Owner, Incarnation: r.cfg.Incarnation, Attempt: t.spec.Attempt,
-			Class: namedClass(t.spec)}
+			Class: namedClass(t.spec), Calls: namedCalls(t.spec)}
 		r.sendActorUpdate(up)
 		a.announced = true
 		a.wake = wake
@@ -706,13 +717,13 @@ func (r *Raylet) onCallsDone(m *transport.CallsDone) {
 }
 
 func (r *Raylet) enqueueCall(a *actorHost, spec *transport.TaskSpec) {
-	if act := spec.Act; act != nil && act.Concurrency != nil && act.Concurrency.Group != "" {
+	if act := spec.Act; act != nil && act.Extra != nil && act.Extra.Group != "" {
 		if _, ok := a.groupOf(spec); !ok {
 			// A group its actor does not declare: the call fails without
 			// running (Ray's worker aborts on it; its code says the task
 			// should fail), in its turn, and the actor lives on. Not
 			// queued, it holds up no later call of its caller.
-			why := fmt.Sprintf("actor %s (class %q) has no concurrency group %q", a.id, a.creation.spec.Func, act.Concurrency.Group)
+			why := fmt.Sprintf("actor %s (class %q) has no concurrency group %q", a.id, a.creation.spec.Func, act.Extra.Group)
 			r.holdResult(a, heldResult{spec: spec, out: errValue(transport.ErrKindUnknownConcurrencyGroup, why)})
 			return
 		}

@@ -1265,16 +1265,24 @@ func (c *Caller) KillActorRestart(id transport.ActorID) {
 	})
 }
 
+// NamedActor is what the actor table says of the actor holding a name:
+// its ID, its class (its creation's Func; "" when the table has none on
+// record) and its creation's call defaults (ActorSpec.Calls), which a
+// handle found by the name calls with.
+type NamedActor struct {
+	ID    transport.ActorID
+	Class string
+	Calls transport.CallDefaults
+}
+
 // LookupActor finds a named actor; ok is false when no live actor has it.
-// class is the actor's class (its creation's Func) as the name's shard
-// recorded it ("" when it has none on record).
-func (c *Caller) LookupActor(ctx context.Context, name string) (id transport.ActorID, class string, ok bool, err error) {
+func (c *Caller) LookupActor(ctx context.Context, name string) (found NamedActor, ok bool, err error) {
 	return c.awaitName(ctx, name, nil)
 }
 
 // awaitName asks the name's shard who holds name, after before (if not
 // nil) has run on the loop, and waits for the answer (LookupActor).
-func (c *Caller) awaitName(ctx context.Context, name string, before func(r *Raylet)) (id transport.ActorID, class string, ok bool, err error) {
+func (c *Caller) awaitName(ctx context.Context, name string, before func(r *Raylet)) (found NamedActor, ok bool, err error) {
 	err = c.awaitAnswer(ctx, func(finish func(error), ended *bool) func() {
 		r := c.r
 		// A named creation just submitted tells the name's shard first
@@ -1289,7 +1297,7 @@ func (c *Caller) awaitName(ctx context.Context, name string, before func(r *Rayl
 			if *ended {
 				return
 			}
-			id, class, ok = info.Actor, info.Class, info.Found && info.State != transport.ActorDead
+			found, ok = NamedActor{ID: info.Actor, Class: info.Class, Calls: info.Calls}, info.Found && info.State != transport.ActorDead
 			finish(nil)
 		})
 		if first {
@@ -1298,14 +1306,15 @@ func (c *Caller) awaitName(ctx context.Context, name string, before func(r *Rayl
 		}
 		return nil
 	})
-	return id, class, ok, err
+	return found, ok, err
 }
 
 // ClaimActorName claims name for the actor id (an ID from Reserve, of a
-// creation of class not submitted yet) and says who holds the name once
-// the claim is in: the name's shard decides, as for two creations racing
-// with the name (see gcs.Shard.refuseName), so of claims racing for a free
-// name exactly one finds itself the holder. The claim is the creation's
+// creation of class, with call defaults calls, not submitted yet) and
+// says who holds the name once the claim is in: the name's shard
+// decides, as for two creations racing with the name (see
+// gcs.Shard.refuseName), so of claims racing for a free name exactly one
+// finds itself the holder. The claim is the creation's
 // own "pending" actor update (its owner named, detached or not), sent
 // ahead of the creation: a claim that won is followed by SubmitReserved,
 // whose update repeats it; one that lost is dead in the actor table
@@ -1315,7 +1324,7 @@ func (c *Caller) awaitName(ctx context.Context, name string, before func(r *Rayl
 // already on its way (a lookup of the name in flight): an answer that
 // does not name id may be older than the claim, and is worth asking again
 // (LookupActor) before the claim is given up.
-func (c *Caller) ClaimActorName(ctx context.Context, id transport.ActorID, name, class string, detached bool) (holder transport.ActorID, holderClass string, ok bool, err error) {
+func (c *Caller) ClaimActorName(ctx context.Context, id transport.ActorID, name, class string, detached bool, calls transport.CallDefaults) (holder NamedActor, ok bool, err error) {
 	return c.awaitName(ctx, name, func(r *Raylet) {
 		// Owned by its claimer even when detached: a claimer that dies
 		// before it submits the creation takes the claim with it (the
@@ -1323,7 +1332,7 @@ func (c *Caller) ClaimActorName(ctx context.Context, id transport.ActorID, name,
 		// the creation is recorded, a detached actor outlives it
 		// (gcs.Shard.ownerDied reads the creation's spec).
 		r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, State: transport.ActorPending, Name: name, Class: class,
-			Owner: r.self, Incarnation: r.cfg.Incarnation})
+			Owner: r.self, Incarnation: r.cfg.Incarnation, Calls: calls})
 	})
 }
 

@@ -864,7 +864,7 @@ func (r *Raylet) submit(spec *transport.TaskSpec) {
 		r.routeCall(spec)
 		return
 	case spec.IsCreation():
-		up := &transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorPending, Name: spec.A().Name, Class: namedClass(spec)}
+		up := &transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorPending, Name: spec.A().Name, Class: namedClass(spec), Calls: namedCalls(spec)}
 		if !spec.A().Detached {
 			// This incarnation owns the actor: it dies with it (the
 			// actor's shard buries it when the incarnation is dead).

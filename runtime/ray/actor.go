@@ -204,14 +204,14 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 		return c.newOrGet(ctx, cl, spec)
 	}
 	if name := spec.A().Name; name != "" {
-		holder, class, taken, err := cl.LookupActor(ctx, name)
+		found, taken, err := cl.LookupActor(ctx, name)
 		if err != nil {
 			return ActorHandle[S]{err: fmt.Errorf("ray: %s: name %q: %w", c.name, name, err)}
 		}
 		// A holder this very creation would be (a retry or rebuild of
 		// the task that created it: IDs derive from the task) is not a
 		// clash: the creation joins it, as an unnamed one's does.
-		if taken && holder != transport.ActorID(cl.NextID()) {
+		if holder, class := found.ID, found.Class; taken && holder != transport.ActorID(cl.NextID()) {
 			if class != "" && class != c.name { // say so: a name clash across classes reads as a typo
 				return ActorHandle[S]{err: fmt.Errorf("%w: %q (actor %s, a %q, not a %q)", ErrActorNameTaken, name, holder, class, c.name)}
 			}
@@ -224,18 +224,21 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 }
 
 // created is the handle of an actor New creates with spec, before its
-// submission gives it its ID.
+// submission gives it its ID. Ray's max_task_retries (MaxRetries on the
+// creation), the default budget of the actor's method calls, travels in
+// the spec's call defaults (ActorSpec.Calls; a restart does not change
+// it): the constructor's own budget is MaxRestarts, so the spec's
+// MaxRetries goes unused for a creation, and is left at 0.
 func (c *ActorClass[S]) created(spec *transport.TaskSpec) ActorHandle[S] {
-	h := ActorHandle[S]{name: spec.A().Name, pending: int32(c.opts.PendingCalls)}
-	if c.opts.set&optMaxRetries != 0 {
-		// Ray's max_task_retries: the default budget of the actor's
-		// method calls, kept by the handle (a restart does not change
-		// it). The constructor's own budget is MaxRestarts: the spec's
-		// MaxRetries goes unused for a creation, and is left at 0.
-		h.retries, h.retriesSet = spec.MaxRetries, true
-	}
 	spec.MaxRetries = 0
-	return h
+	return handleOf[S](spec.ID, spec.A().Name, spec.A().Calls())
+}
+
+// handleOf is the handle of actor id, named name ("": none), whose
+// creation set the call defaults calls: the creator's (created) and any
+// found by the name (GetActor, GetIfExists) call alike.
+func handleOf[S any](id transport.ActorID, name string, calls transport.CallDefaults) ActorHandle[S] {
+	return ActorHandle[S]{id: id, name: name, retries: calls.Retries, retriesSet: calls.RetriesSet, pending: int32(calls.Pending)}
 }
 
 // maxNameClaims bounds newOrGet's rounds: each ends with a live holder
@@ -250,44 +253,44 @@ const maxNameClaims = 8
 // racing for a free name, one creates the actor and the others find it.
 func (c *ActorClass[S]) newOrGet(ctx context.Context, cl *node.Caller, spec *transport.TaskSpec) ActorHandle[S] {
 	name := spec.A().Name
-	found := func(holder transport.ActorID, class string) ActorHandle[S] {
-		if class != "" && class != c.name {
-			return ActorHandle[S]{err: &ActorClassError{Name: name, Want: c.name, Have: class}}
+	found := func(holder node.NamedActor) ActorHandle[S] {
+		if holder.Class != "" && holder.Class != c.name {
+			return ActorHandle[S]{err: &ActorClassError{Name: name, Want: c.name, Have: holder.Class}}
 		}
-		return ActorHandle[S]{id: holder, name: name}
+		return handleOf[S](holder.ID, name, holder.Calls)
 	}
 	fail := func(err error) ActorHandle[S] {
 		return ActorHandle[S]{err: fmt.Errorf("ray: %s: name %q: %w", c.name, name, err)}
 	}
 	for range maxNameClaims {
-		holder, class, ok, err := cl.LookupActor(ctx, name)
+		holder, ok, err := cl.LookupActor(ctx, name)
 		if err != nil {
 			return fail(err)
 		}
 		// A holder this very creation would be (a re-run of the task
 		// that created it) is claimed again, and joined.
-		if ok && holder != transport.ActorID(cl.NextID()) {
-			return found(holder, class)
+		if ok && holder.ID != transport.ActorID(cl.NextID()) {
+			return found(holder)
 		}
 		id := cl.Reserve()
-		holder, class, ok, err = cl.ClaimActorName(ctx, id, name, c.name, spec.A().Detached)
-		if err == nil && !(ok && holder == id) {
+		holder, ok, err = cl.ClaimActorName(ctx, id, name, c.name, spec.A().Detached, spec.A().Calls())
+		if err == nil && !(ok && holder.ID == id) {
 			// The answer may be older than the claim (a lookup of the
 			// name was on its way): ask again, now surely after it.
-			holder, class, ok, err = cl.LookupActor(ctx, name)
+			holder, ok, err = cl.LookupActor(ctx, name)
 		}
 		if err != nil {
 			cl.ReleaseActorName(id, name)
 			return fail(err)
 		}
-		if ok && holder == id {
+		if ok && holder.ID == id {
 			h := c.created(spec)
 			h.id = cl.SubmitReserved(spec, id)
 			return h
 		}
 		cl.ReleaseActorName(id, name) // refused: dead already, made sure of
 		if ok {
-			return found(holder, class)
+			return found(holder)
 		}
 		// Free again (the holder died since): claim it anew.
 	}
@@ -307,7 +310,7 @@ func GetActor[S any](ctx context.Context, c *ActorClass[S], name string) (ActorH
 	if err != nil {
 		return ActorHandle[S]{}, err
 	}
-	id, class, ok, err := cl.LookupActor(ctx, name)
+	found, ok, err := cl.LookupActor(ctx, name)
 	if err != nil {
 		return ActorHandle[S]{}, err
 	}
@@ -317,10 +320,12 @@ func GetActor[S any](ctx context.Context, c *ActorClass[S], name string) (ActorH
 	// The actor table records a named actor's class from its creation;
 	// none on record (a table written before it kept classes) passes, and
 	// a wrong class still fails at the first call (ErrUnknownFunction).
-	if class != "" && class != c.name {
-		return ActorHandle[S]{}, &ActorClassError{Name: name, Want: c.name, Have: class}
+	if found.Class != "" && found.Class != c.name {
+		return ActorHandle[S]{}, &ActorClassError{Name: name, Want: c.name, Have: found.Class}
 	}
-	return ActorHandle[S]{id: id, name: name}, nil
+	// Its creation's call defaults (MaxRetries, MaxPendingCalls), kept
+	// with the actor: calls through this handle behave as the creator's.
+	return handleOf[S](found.ID, name, found.Calls), nil
 }
 
 // KillOption sets an option of Kill.
@@ -528,7 +533,10 @@ func submitCall(cl *node.Caller, h callTarget, name, fn string, opts *options, s
 }
 
 // ActorHandleOf rebuilds a handle from an actor ID (IDs travel as values, so
-// a task can be told which actors to call).
+// a task can be told which actors to call). It asks nobody: the handle
+// does not know the actor's call defaults (MaxRetries, MaxPendingCalls on
+// its creation). Pass the handle itself (it travels as JSON with them) or
+// find a named actor with GetActor to call as its creator does.
 func ActorHandleOf[S any](id transport.ActorID) ActorHandle[S] { return ActorHandle[S]{id: id} }
 
 // TaskIDOf converts an ID carried as a number back to a task (or actor) ID.

@@ -241,12 +241,14 @@ func Resource(name string, amount float64) Option {
 // 3; 0 for actor methods), or, with -1, retries it without bound, as Ray's
 // max_retries=-1. Below -1 is an error. On an actor's creation
 // (ActorClass.Options) it is Ray's max_task_retries: the default budget of
-// every call of the actor's methods, kept by its handle (and by a copy of
-// the handle passed to a task; a restart keeps it), unless the method
-// handle or the call sets its own. The constructor's own budget is not
-// MaxRetries but MaxRestarts. A handle found by GetActor or rebuilt by
-// ActorHandleOf does not know the creation's value: its calls take their
-// method's (0 unless set).
+// every call of the actor's methods, unless the method handle or the call
+// sets its own. As Ray's, it is kept with the actor (its creation spec, and
+// the actor table for a named actor; a restart keeps it): the creator's
+// handle, a copy of it passed to a task and a handle found by name
+// (GetActor, GetIfExists) all call with it. Only a handle rebuilt from a
+// bare ID by ActorHandleOf does not know it: its calls take their
+// method's (0 unless set). The constructor's own budget is not
+// MaxRetries but MaxRestarts.
 func MaxRetries(n int) Option {
 	return func(o *options) { o.MaxRetries, o.set = n, o.set|optMaxRetries }
 }
@@ -469,10 +471,12 @@ func GetIfExists() Option {
 // again. -1 (the default) is no bound; 0 and below -1 are refused
 // (ErrInvalidOption). Ray counts per handle in each process; here each
 // caller counts its own (the driver, or one run of a task or method) over
-// all its copies of the handle. The bound is the handle's, kept when it
-// travels to a task (as Ray's handle keeps it); a handle found by GetActor
-// (or GetIfExists) or rebuilt by ActorHandleOf does not know it, and its
-// calls are not bounded. For an actor's creation only.
+// all its copies of the handle. The bound is kept with the actor, as
+// Ray's (its creation spec, and the actor table for a named actor): the
+// creator's handle, a copy passed to a task and a handle found by name
+// (GetActor, GetIfExists) are bounded alike; only a handle rebuilt from a
+// bare ID by ActorHandleOf does not know it, and its calls are not
+// bounded. For an actor's creation only.
 func MaxPendingCalls(n int) Option {
 	return func(o *options) {
 		o.set |= optMaxPendingCalls
@@ -614,9 +618,18 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 		// runs on its bundle (its marker places it there).
 		_, grouped := transport.GroupOf(spec.Resources)
 		a.ScheduleCPU = a.Creation && o.set&(optCPU|optGPU|optResource) == 0 && !grouped
-		a.Concurrency = nil
-		if len(o.Groups) > 0 || o.Group != "" {
-			a.Concurrency = &transport.ConcurrencySpec{Groups: o.Groups, Group: o.Group} // never edited: ConcurrencyGroups makes a new list
+		var calls transport.CallDefaults
+		if a.Creation {
+			// Ray's max_task_retries and max_pending_calls, kept with the
+			// actor (its spec, the actor table) for every handle's calls.
+			calls.Pending = uint32(o.PendingCalls)
+			if o.set&optMaxRetries != 0 {
+				calls.Retries, calls.RetriesSet = int32(o.MaxRetries), true
+			}
+		}
+		a.Extra = nil
+		if len(o.Groups) > 0 || o.Group != "" || !calls.IsZero() {
+			a.Extra = &transport.SpecExtra{Groups: o.Groups, Group: o.Group, Calls: calls} // never edited: ConcurrencyGroups makes a new list
 		}
 		if conc != 0 && (a.Replay || a.CheckpointEvery != 0) {
 			// The method log and the checkpoint count assume one method

@@ -143,7 +143,7 @@ func TestActorDetachedOnTheWire(t *testing.T) {
 // encoded as given (the encoder checks nothing).
 func groupsSpec(gs ...transport.ConcurrencyGroup) []byte {
 	return transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{ID: 5, Actor: 5,
-		Act: &transport.ActorSpec{Creation: true, Concurrency: &transport.ConcurrencySpec{Groups: gs}}}})
+		Act: &transport.ActorSpec{Creation: true, Extra: &transport.SpecExtra{Groups: gs}}}})
 }
 
 // manyGroups is n concurrency groups, sorted by name, of this limit each.
@@ -170,7 +170,7 @@ func flaggedNoGroups() []byte {
 // flaggedEmptyGroup is a method call whose group flag is set with an
 // empty name (no encoder writes it).
 func flaggedEmptyGroup() []byte {
-	b := transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{ID: 6, Actor: 5, Act: &transport.ActorSpec{Concurrency: &transport.ConcurrencySpec{Group: "g"}, Seq: 1}}})
+	b := transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{ID: 6, Actor: 5, Act: &transport.ActorSpec{Extra: &transport.SpecExtra{Group: "g"}, Seq: 1}}})
 	one := []byte{0x10, 1, 'g'} // the flag, then the name "g"
 	i := bytes.LastIndex(b, one)
 	if i < 0 {
@@ -204,7 +204,7 @@ func TestConcurrencyGroupsOnTheWire(t *testing.T) {
 	call := func(group string) *transport.ActorCall {
 		a := &transport.ActorSpec{Caller: 1, Seq: 3}
 		if group != "" {
-			a.Concurrency = &transport.ConcurrencySpec{Group: group}
+			a.Extra = &transport.SpecExtra{Group: group}
 		}
 		return &transport.ActorCall{Spec: transport.TaskSpec{ID: 6, Actor: 5, Act: a}}
 	}
@@ -215,8 +215,62 @@ func TestConcurrencyGroupsOnTheWire(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, call("io"), m)
 
-	require.NoError(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, MaxConcurrency: 3, Concurrency: &transport.ConcurrencySpec{Groups: gs}}))
-	require.ErrorIs(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, Replay: true, Concurrency: &transport.ConcurrencySpec{Groups: gs}}), transport.ErrInvalid)
-	require.ErrorIs(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, MaxConcurrency: transport.MaxActorConcurrency, Concurrency: &transport.ConcurrencySpec{Groups: gs}}), transport.ErrTooLarge)
+	require.NoError(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, MaxConcurrency: 3, Extra: &transport.SpecExtra{Groups: gs}}))
+	require.ErrorIs(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, Replay: true, Extra: &transport.SpecExtra{Groups: gs}}), transport.ErrInvalid)
+	require.ErrorIs(t, transport.CheckConcurrency(transport.ActorSpec{Creation: true, MaxConcurrency: transport.MaxActorConcurrency, Extra: &transport.SpecExtra{Groups: gs}}), transport.ErrTooLarge)
 	require.ErrorIs(t, transport.CheckGroupName(""), transport.ErrInvalid)
+}
+
+// TestCallDefaultsOnTheWire: an actor's call defaults (max_task_retries,
+// max_pending_calls) travel in its creation spec behind Replay's specMore
+// flag, and in actor updates and infos behind a flag in the state byte.
+// Without them a spec and a message are as long as before they existed;
+// with them they round-trip; a budget below -1, a flagged bound of 0 and
+// an unknown flag are refused.
+func TestCallDefaultsOnTheWire(t *testing.T) {
+	creation := func(c transport.CallDefaults) *transport.PlaceTask {
+		a := &transport.ActorSpec{Creation: true, Name: "n"}
+		if !c.IsZero() {
+			a.Extra = &transport.SpecExtra{Calls: c}
+		}
+		return &transport.PlaceTask{Spec: transport.TaskSpec{ID: 5, Actor: 5, Act: a}}
+	}
+	plain := transport.Marshal(nil, creation(transport.CallDefaults{}))
+	for _, c := range []transport.CallDefaults{
+		{Retries: 2, RetriesSet: true, Pending: 3},
+		{Retries: -1, RetriesSet: true},
+		{RetriesSet: true}, // MaxRetries(0): set, and told apart from not set
+		{Pending: 1 << 30},
+	} {
+		m := creation(c)
+		b := transport.Marshal(nil, m)
+		require.Greater(t, len(b), len(plain), "%+v", c)
+		got, err := transport.Unmarshal(b)
+		require.NoError(t, err, "%+v", c)
+		require.Equal(t, c, got.(*transport.PlaceTask).Spec.A().Calls())
+		require.Equal(t, len(b)-len(plain), transport.SpecSize(&m.Spec)-transport.SpecSize(&creation(transport.CallDefaults{}).Spec))
+
+		info := &transport.ActorInfo{Actor: 5, State: transport.ActorAlive, Name: "n", Found: true, Class: "C", Calls: c}
+		got, err = transport.Unmarshal(transport.Marshal(nil, info))
+		require.NoError(t, err)
+		require.Equal(t, info, got)
+		up := &transport.GcsActorUpdate{Actor: 5, State: transport.ActorPending, Name: "n", Calls: c}
+		got, err = transport.Unmarshal(transport.Marshal(nil, up))
+		require.NoError(t, err)
+		require.Equal(t, up, got)
+	}
+	require.Len(t, transport.Marshal(nil, &transport.ActorInfo{Actor: 5, Name: "n"}), len(transport.Marshal(nil, &transport.ActorInfo{Actor: 5, Name: "n", Calls: transport.CallDefaults{}})))
+
+	// Hostile bytes: the info's tail is the flags byte then the fields.
+	flagged := transport.Marshal(nil, &transport.ActorInfo{Actor: 5, State: transport.ActorAlive, Calls: transport.CallDefaults{Pending: 1}})
+	base := flagged[:len(flagged)-2] // without the flags byte and the bound
+	for name, tail := range map[string][]byte{
+		"no flag":         {0},
+		"unknown flag":    {0x04},
+		"budget of -2":    {0x01, 3}, // zig-zag 3 is -2
+		"flagged 0 bound": {0x02, 0},
+	} {
+		_, err := transport.Unmarshal(append(slices.Clone(base), tail...))
+		require.ErrorIs(t, err, transport.ErrInvalid, name)
+	}
 }

@@ -126,9 +126,9 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			if a.MaxConcurrency > 1 {
 				a.Replay, a.CheckpointEvery = false, 0
 			}
-			c := a.Concurrency
+			c := a.Extra
 			if c == nil {
-				c = new(transport.ConcurrencySpec)
+				c = new(transport.SpecExtra)
 			}
 			gs := c.Groups[:0:0]
 			for _, g := range c.Groups {
@@ -149,9 +149,10 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			if a.Creation {
 				c.Group = ""
 			}
-			a.Concurrency = c
-			if len(c.Groups) == 0 && c.Group == "" {
-				a.Concurrency = nil
+			c.Calls = validCalls(c.Calls)
+			a.Extra = c
+			if len(c.Groups) == 0 && c.Group == "" && c.Calls.IsZero() {
+				a.Extra = nil
 			}
 		}
 		if s.Act != nil && reflect.ValueOf(*s.Act).IsZero() {
@@ -174,15 +175,18 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	},
 	// An actor's state shares its byte with two flags (a class, a cause
 	// follow): states use the low 6 bits. A cause is bounded.
+	// A third flag says call defaults follow (bounded as a spec's).
 	reflect.TypeFor[transport.GcsActorUpdate](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.GcsActorUpdate)
-		m.State &= 0x3f
+		m.State &= 0x1f
 		m.Cause = transport.CutCause(m.Cause)
+		m.Calls = validCalls(m.Calls)
 	},
 	reflect.TypeFor[transport.ActorInfo](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.ActorInfo)
-		m.State &= 0x3f
+		m.State &= 0x1f
 		m.Cause = transport.CutCause(m.Cause)
+		m.Calls = validCalls(m.Calls)
 	},
 	// A heartbeat's mean task time is never negative.
 	reflect.TypeFor[transport.Heartbeat](): func(v reflect.Value) {
@@ -206,6 +210,18 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			v.Set(reflect.ValueOf(new(transport.TaskSpec)))
 		}
 	},
+}
+
+// validCalls is c as the codec carries it: a retry budget of -1 or more
+// (carried only when set), a bound on pending calls within int32.
+func validCalls(c transport.CallDefaults) transport.CallDefaults {
+	if c.RetriesSet {
+		c.Retries = int32(abs(int64(c.Retries))%(math.MaxInt32+2) - 1)
+	} else {
+		c.Retries = 0
+	}
+	c.Pending %= math.MaxInt32 + 1
+	return c
 }
 
 // custom builds a bundle of custom amounts from name, amount pairs, in the
@@ -456,11 +472,11 @@ func TestHostileBodies(t *testing.T) {
 		{"concurrency group name too long", groupsSpec(transport.ConcurrencyGroup{Name: strings.Repeat("x", transport.MaxConcurrencyGroupName+1), Limit: 1}), transport.ErrTooLarge},
 		{"concurrency groups unsorted", groupsSpec(transport.ConcurrencyGroup{Name: "io", Limit: 1}, transport.ConcurrencyGroup{Name: "compute", Limit: 1}), transport.ErrInvalid},
 		{"concurrency groups repeated", groupsSpec(transport.ConcurrencyGroup{Name: "io", Limit: 1}, transport.ConcurrencyGroup{Name: "io", Limit: 2}), transport.ErrInvalid},
-		{"concurrency groups with replay", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Replay: true, Concurrency: &transport.ConcurrencySpec{Groups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}}), transport.ErrInvalid},
-		{"concurrency groups with checkpoints", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, CheckpointEvery: 2, Concurrency: &transport.ConcurrencySpec{Groups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}}), transport.ErrInvalid},
-		{"concurrency groups on a method call", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Concurrency: &transport.ConcurrencySpec{Groups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}}), transport.ErrInvalid},
-		{"a creation's call group", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Concurrency: &transport.ConcurrencySpec{Group: "io"}}}}), transport.ErrInvalid},
-		{"call's concurrency group name too long", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Concurrency: &transport.ConcurrencySpec{Group: strings.Repeat("x", transport.MaxConcurrencyGroupName+1)}}}}), transport.ErrTooLarge},
+		{"concurrency groups with replay", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Replay: true, Extra: &transport.SpecExtra{Groups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}}), transport.ErrInvalid},
+		{"concurrency groups with checkpoints", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, CheckpointEvery: 2, Extra: &transport.SpecExtra{Groups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}}), transport.ErrInvalid},
+		{"concurrency groups on a method call", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Extra: &transport.SpecExtra{Groups: []transport.ConcurrencyGroup{{Name: "io", Limit: 1}}}}}}), transport.ErrInvalid},
+		{"a creation's call group", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Extra: &transport.SpecExtra{Group: "io"}}}}), transport.ErrInvalid},
+		{"call's concurrency group name too long", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Extra: &transport.SpecExtra{Group: strings.Repeat("x", transport.MaxConcurrencyGroupName+1)}}}}), transport.ErrTooLarge},
 		{"custom beyond bound", transport.Marshal(nil, &transport.RegisterNode{Total: custom("a", math.MaxInt64)}), transport.ErrTooLarge},
 	}
 	for _, tt := range tests {

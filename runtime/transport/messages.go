@@ -271,13 +271,14 @@ type ActorSpec struct {
 	// wire as a flag in Replay's byte: a spec without it is as long as
 	// before it existed.
 	ScheduleCPU bool
-	// Concurrency holds a creation's concurrency groups or a method
-	// call's group (nil: none, as for most actors and calls; read them
-	// with ConcurrencyGroups and ConcurrencyGroup). Behind a pointer, an
+	// Extra holds the fields few specs set: a creation's concurrency
+	// groups or a method call's group, a creation's call defaults (nil:
+	// none, as for most actors and calls; read them with
+	// ConcurrencyGroups, ConcurrencyGroup and Calls). Behind a pointer, an
 	// ActorSpec stays in its allocation size class (80 bytes, not 112).
 	// Copies of a spec share it: it is never edited in place.
-	Concurrency *ConcurrencySpec
-	Name        string
+	Extra *SpecExtra
+	Name  string
 	// Caller is a method call's submitting task, Seq its per-(caller,
 	// actor) sequence number.
 	Caller TaskID
@@ -403,10 +404,12 @@ const MaxReturns = 1 << 16
 // method in flight is a coroutine (netsim) or goroutine (TCP) of its host.
 const MaxActorConcurrency = 1 << 16
 
-// ConcurrencySpec is the part of an ActorSpec about concurrency groups.
-// On the wire each field is behind a flag in Replay's byte: a spec without
-// them is as long as before they existed. Checked by CheckConcurrency.
-type ConcurrencySpec struct {
+// SpecExtra is the part of an ActorSpec few specs set: concurrency
+// groups (checked by CheckConcurrency) and an actor's call defaults. On
+// the wire each field is behind a flag in Replay's byte (the call
+// defaults behind a byte of flags of their own, specMore): a spec without
+// them is as long as before they existed.
+type SpecExtra struct {
 	// Groups (creation tasks): the actor's named concurrency groups (Ray's
 	// concurrency_groups), sorted by name, each running at most its Limit
 	// of methods at once beside the others; a method call naming none of
@@ -415,27 +418,41 @@ type ConcurrencySpec struct {
 	// Group (method calls): the group the call runs in ("": the default
 	// group).
 	Group string
+	// Calls (creation tasks): the defaults of every call of the actor's
+	// methods its creation set (Ray's max_task_retries and
+	// max_pending_calls, which Ray keeps with the actor): the actor table
+	// tells them to whoever finds the actor by name, so every handle's
+	// calls behave as the creator's.
+	Calls CallDefaults
+}
+
+// Calls returns a creation's call defaults (none: zero).
+func (a ActorSpec) Calls() CallDefaults {
+	if a.Extra == nil {
+		return CallDefaults{}
+	}
+	return a.Extra.Calls
 }
 
 // ConcurrencyGroups returns a creation's concurrency groups (none: nil).
 func (a ActorSpec) ConcurrencyGroups() []ConcurrencyGroup {
-	if a.Concurrency == nil {
+	if a.Extra == nil {
 		return nil
 	}
-	return a.Concurrency.Groups
+	return a.Extra.Groups
 }
 
 // ConcurrencyGroup returns the concurrency group a method call runs in
 // ("": the default group).
 func (a ActorSpec) ConcurrencyGroup() string {
-	if a.Concurrency == nil {
+	if a.Extra == nil {
 		return ""
 	}
-	return a.Concurrency.Group
+	return a.Extra.Group
 }
 
 // ConcurrencyGroup is one of an actor's named concurrency groups
-// (ConcurrencySpec.Groups): at most Limit of the methods called in it
+// (SpecExtra.Groups): at most Limit of the methods called in it
 // run at once.
 type ConcurrencyGroup struct {
 	Name  string
@@ -443,7 +460,7 @@ type ConcurrencyGroup struct {
 }
 
 // MaxConcurrencyGroups bounds how many concurrency groups an actor
-// declares (ConcurrencySpec.Groups): each is a queue and a count on
+// declares (SpecExtra.Groups): each is a queue and a count on
 // its host, and every call's group is looked up among them.
 const MaxConcurrencyGroups = 256
 
@@ -452,11 +469,11 @@ const MaxConcurrencyGroups = 256
 const MaxConcurrencyGroupName = 128
 
 // specGroups is the flag in the byte of ActorSpec.Replay saying a
-// creation's concurrency groups follow (ConcurrencySpec.Groups).
+// creation's concurrency groups follow (SpecExtra.Groups).
 const specGroups = 0x08
 
 // specGroup is the flag in the byte of ActorSpec.Replay saying a method
-// call's concurrency group follows (ConcurrencySpec.Group).
+// call's concurrency group follows (SpecExtra.Group).
 const specGroup = 0x10
 
 // specConcurrent is the flag in the byte of ActorSpec.Replay saying a
@@ -473,6 +490,104 @@ const specReplay = 0x01
 // specScheduleCPU is the flag in the byte of ActorSpec.Replay saying the
 // actor needs a CPU free to be placed (ActorSpec.ScheduleCPU).
 const specScheduleCPU = 0x20
+
+// specMore is the flag in the byte of ActorSpec.Replay saying a byte of
+// more flags follows, after the call's concurrency group (moreRetries,
+// morePending), then the fields they announce. (0x80 is free too.)
+const specMore = 0x40
+
+// The flags of the byte specMore announces (an actor state's
+// actorHasCalls too): a creation's default call retry budget
+// (CallDefaults.Retries) and bound on pending calls
+// (CallDefaults.Pending) follow.
+const (
+	moreRetries uint8 = 0x01
+	morePending uint8 = 0x02
+	moreFlags         = moreRetries | morePending
+)
+
+// CallDefaults are what an actor's creation sets for every call of its
+// methods, wherever the handle it is called through came from (Ray keeps
+// them in the actor's creation spec): Retries is Ray's max_task_retries,
+// the retry budget of a call whose method and options set none (-1: no
+// bound), when RetriesSet; Pending is Ray's max_pending_calls, the calls
+// one caller may have on the actor not finished yet (0: no bound).
+type CallDefaults struct {
+	Retries    int32
+	RetriesSet bool
+	Pending    uint32
+}
+
+// IsZero reports whether c sets nothing.
+func (c CallDefaults) IsZero() bool { return c == CallDefaults{} }
+
+// flags returns the flags of c in the byte specMore announces.
+func (c CallDefaults) flags() uint8 {
+	var b uint8
+	if c.RetriesSet {
+		b |= moreRetries
+	}
+	if c.Pending != 0 {
+		b |= morePending
+	}
+	return b
+}
+
+// appendCallDefaults appends c's flags byte and the fields it announces
+// (nothing for a zero c).
+func appendCallDefaults(b []byte, c CallDefaults) []byte {
+	if c.IsZero() {
+		return b
+	}
+	b = append(b, c.flags())
+	if c.RetriesSet {
+		b = binary.AppendVarint(b, int64(c.Retries))
+	}
+	if c.Pending != 0 {
+		b = binary.AppendUvarint(b, uint64(c.Pending))
+	}
+	return b
+}
+
+// callDefaultsLen is the length of appendCallDefaults's bytes.
+func callDefaultsLen(c CallDefaults) int {
+	if c.IsZero() {
+		return 0
+	}
+	n := 1
+	if c.RetriesSet {
+		n += varintLen(int64(c.Retries))
+	}
+	if c.Pending != 0 {
+		n += uvarintLen(uint64(c.Pending))
+	}
+	return n
+}
+
+// callDefaults decodes CallDefaults written by appendCallDefaults (not
+// zero): a flags byte, then a retry budget of -1 or more within int32,
+// a bound of 1 or more within int32.
+func (d *Decoder) callDefaults() CallDefaults {
+	var c CallDefaults
+	b := d.U8()
+	if (b == 0 || b&^moreFlags != 0) && d.err == nil {
+		d.Fail(fmt.Errorf("%w: an actor's call defaults flags %#x", ErrInvalid, b))
+	}
+	if b&moreRetries != 0 {
+		r := d.Varint()
+		if (r < -1 || r > math.MaxInt32) && d.err == nil {
+			d.Fail(fmt.Errorf("%w: an actor's call retries of %d", ErrInvalid, r))
+		}
+		c.Retries, c.RetriesSet = int32(r), true
+	}
+	if b&morePending != 0 {
+		c.Pending = uint32(d.Count(math.MaxInt32, 0))
+		if c.Pending == 0 && d.err == nil {
+			d.Fail(fmt.Errorf("%w: an actor's pending calls bound flagged but 0", ErrInvalid))
+		}
+	}
+	return c
+}
 
 // CheckConcurrency checks an actor's MaxConcurrency and concurrency
 // groups against its other creation options: a threaded actor (more than
@@ -547,7 +662,7 @@ func CheckGroupName(name string) error {
 // isZero reports whether a holds no field (a normal task's).
 func (a *ActorSpec) isZero() bool {
 	return !a.Creation && !a.Replay && a.MaxRestarts == 0 && a.CheckpointEvery == 0 && a.MaxConcurrency == 0 &&
-		!a.Detached && !a.ScheduleCPU && a.Concurrency == nil && a.Name == "" &&
+		!a.Detached && !a.ScheduleCPU && a.Extra == nil && a.Name == "" &&
 		a.Caller == 0 && a.Seq == 0 && a.SeqBase == 0 && a.Backpressure == 0 && !a.JobSet && a.Job == 0
 }
 
@@ -635,6 +750,10 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if call != "" {
 		rb |= specGroup
 	}
+	calls := a.Calls()
+	if !calls.IsZero() {
+		rb |= specMore
+	}
 	b = append(b, rb)
 	if a.MaxConcurrency != 0 {
 		b = binary.AppendUvarint(b, uint64(a.MaxConcurrency))
@@ -649,6 +768,7 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if call != "" {
 		b = appendString(b, call)
 	}
+	b = appendCallDefaults(b, calls)
 	b = binary.LittleEndian.AppendUint64(b, uint64(a.Caller))
 	b = binary.AppendUvarint(b, a.Seq)
 	e.buf = binary.AppendUvarint(b, a.SeqBase)
@@ -702,6 +822,7 @@ func SpecSize(s *TaskSpec) int {
 	if call := a.ConcurrencyGroup(); call != "" {
 		n += stringLen(call)
 	}
+	n += callDefaultsLen(a.Calls())
 	return n + 8 + uvarintLen(a.Seq) + uvarintLen(a.SeqBase)
 }
 
@@ -762,7 +883,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	a.CheckpointEvery = uint32(d.Count(1<<32-1, 0))
 	rb := d.U8()
 	a.Replay, a.Detached, a.ScheduleCPU = rb&specReplay != 0, rb&specDetached != 0, rb&specScheduleCPU != 0
-	if rb&^(specReplay|specConcurrent|specDetached|specGroups|specGroup|specScheduleCPU) != 0 && d.err == nil {
+	if rb&^(specReplay|specConcurrent|specDetached|specGroups|specGroup|specScheduleCPU|specMore) != 0 && d.err == nil {
 		d.Fail(fmt.Errorf("%w: actor spec flags %#x", ErrInvalid, rb))
 	}
 	if rb&specConcurrent != 0 {
@@ -771,8 +892,11 @@ func (d *Decoder) Spec(s *TaskSpec) {
 			d.Fail(fmt.Errorf("%w: actor max concurrency flagged but 0", ErrInvalid))
 		}
 	}
-	if rb&(specGroups|specGroup) != 0 {
-		a.Concurrency = d.concurrency(rb)
+	if rb&(specGroups|specGroup|specMore) != 0 {
+		a.Extra = d.extra(rb)
+		if rb&specMore != 0 {
+			a.Extra.Calls = d.callDefaults()
+		}
 	}
 	if err := CheckConcurrency(a); err != nil && d.err == nil {
 		d.Fail(err)
@@ -787,10 +911,11 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	}
 }
 
-// concurrency reads a spec's concurrency groups or call group, as the
-// flags of its Replay byte (rb) say they follow.
-func (d *Decoder) concurrency(rb uint8) *ConcurrencySpec {
-	c := new(ConcurrencySpec)
+// extra reads the part of a spec's SpecExtra before its call defaults:
+// its concurrency groups or call group, as the flags of its Replay byte
+// (rb) say they follow.
+func (d *Decoder) extra(rb uint8) *SpecExtra {
+	c := new(SpecExtra)
 	if rb&specGroups != 0 {
 		// A group is at least its name's length, a byte of name and a
 		// limit: the count is bounded before anything is allocated.
@@ -1746,40 +1871,47 @@ func CutCause(cause string) string {
 	return cause[:n] + more
 }
 
-// On the wire an actor's state shares its byte with two flags, which say
-// whether a class name and a cause follow at the end of the message:
-// news without them (an actor without a name, not dead of an error)
-// costs no byte more than before they existed.
+// On the wire an actor's state shares its byte with three flags, which
+// say whether a class name, a cause and the actor's call defaults follow
+// at the end of the message: news without them (an actor without a name,
+// not dead of an error) costs no byte more than before they existed.
 const (
 	actorHasClass uint8 = 0x80
 	actorHasCause uint8 = 0x40
+	actorHasCalls uint8 = 0x20
+	actorFlags          = actorHasClass | actorHasCause | actorHasCalls
 )
 
 // actorState encodes an actor's state byte with its flags.
-func actorState(state uint8, class, cause string) uint8 {
-	b := state &^ (actorHasClass | actorHasCause)
+func actorState(state uint8, class, cause string, calls CallDefaults) uint8 {
+	b := state &^ actorFlags
 	if class != "" {
 		b |= actorHasClass
 	}
 	if cause != "" {
 		b |= actorHasCause
 	}
+	if !calls.IsZero() {
+		b |= actorHasCalls
+	}
 	return b
 }
 
-// actorTail encodes the class and cause actorState announced.
-func (e *Encoder) actorTail(class, cause string) {
+// actorTail encodes the class, cause and call defaults actorState
+// announced (the call defaults as a flags byte, then their fields).
+func (e *Encoder) actorTail(class, cause string, calls CallDefaults) {
 	if class != "" {
 		e.String(class)
 	}
 	if cause != "" {
 		e.String(cause)
 	}
+	e.buf = appendCallDefaults(e.buf, calls)
 }
 
-// actorTail decodes the class and cause the state byte b announced, and
-// returns the state without its flags.
-func (d *Decoder) actorTail(b uint8) (state uint8, class, cause string) {
+// actorTail decodes the class, cause and call defaults the state byte b
+// announced, and returns the state without its flags.
+func (d *Decoder) actorTail(b uint8) (state uint8, class, cause string, calls CallDefaults) {
 	if b&actorHasClass != 0 {
 		class = d.String()
 	}
@@ -1788,7 +1920,10 @@ func (d *Decoder) actorTail(b uint8) (state uint8, class, cause string) {
 			d.Fail(fmt.Errorf("%w: an actor's cause of %d bytes (at most %d)", ErrInvalid, len(cause), MaxActorCause))
 		}
 	}
-	return b &^ (actorHasClass | actorHasCause), class, cause
+	if b&actorHasCalls != 0 {
+		calls = d.callDefaults()
+	}
+	return b &^ actorFlags, class, cause, calls
 }
 
 // GcsActorUpdate writes an actor's state and location to the actor table.
@@ -1830,6 +1965,11 @@ type GcsActorUpdate struct {
 	// killer knows (its constructor's error, ray.Kill): callers' errors
 	// carry it. At most MaxActorCause bytes.
 	Cause string
+	// Calls, on the updates of a named actor, are its creation's call
+	// defaults (ActorSpec.Calls): the name's shard keeps them, so that a
+	// lookup by name tells them (ray.GetActor's handle calls as the
+	// creator's does). Zero: not said (the table keeps what it had).
+	Calls CallDefaults
 }
 
 // GcsLookupActor asks for an actor by ID (or by Name when Actor is zero) and
@@ -1860,6 +2000,9 @@ type ActorInfo struct {
 	// Cause, for a dead actor, is why it died, when the table was told
 	// (GcsActorUpdate.Cause).
 	Cause string
+	// Calls are the actor's call defaults, when the table knows them (a
+	// named actor's; see GcsActorUpdate.Calls).
+	Calls CallDefaults
 }
 
 // GcsCreationLost: the creator of an actor still owns its creation (no
@@ -2221,37 +2364,37 @@ func (m *RegisterNode) UnmarshalWire(d *Decoder) {
 func (m *GcsActorUpdate) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
 	e.Node(m.Node)
-	e.U8(actorState(m.State, m.Class, m.Cause))
+	e.U8(actorState(m.State, m.Class, m.Cause, m.Calls))
 	e.String(m.Name)
 	e.Node(m.Owner)
 	e.U32(m.Restart)
 	e.Uvarint(m.Incarnation)
 	e.U32(m.Attempt)
-	e.actorTail(m.Class, m.Cause)
+	e.actorTail(m.Class, m.Cause, m.Calls)
 }
 func (m *GcsActorUpdate) UnmarshalWire(d *Decoder) {
 	var b uint8
 	m.Actor, m.Node, b, m.Name, m.Owner, m.Restart = d.Task(), d.Node(), d.U8(), d.String(), d.Node(), d.U32()
 	m.Incarnation, m.Attempt = d.Uvarint(), d.U32()
-	m.State, m.Class, m.Cause = d.actorTail(b)
+	m.State, m.Class, m.Cause, m.Calls = d.actorTail(b)
 }
 func (m *GcsLookupActor) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.String(m.Name) }
 func (m *GcsLookupActor) UnmarshalWire(d *Decoder) { m.Actor, m.Name = d.Task(), d.String() }
 func (m *ActorInfo) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
 	e.Node(m.Node)
-	e.U8(actorState(m.State, m.Class, m.Cause))
+	e.U8(actorState(m.State, m.Class, m.Cause, m.Calls))
 	e.String(m.Name)
 	e.Bool(m.Found)
 	e.U32(m.Restarts)
 	e.Uvarint(m.Incarnation)
-	e.actorTail(m.Class, m.Cause)
+	e.actorTail(m.Class, m.Cause, m.Calls)
 }
 func (m *ActorInfo) UnmarshalWire(d *Decoder) {
 	var b uint8
 	m.Actor, m.Node, b, m.Name, m.Found, m.Restarts = d.Task(), d.Node(), d.U8(), d.String(), d.Bool(), d.U32()
 	m.Incarnation = d.Uvarint()
-	m.State, m.Class, m.Cause = d.actorTail(b)
+	m.State, m.Class, m.Cause, m.Calls = d.actorTail(b)
 }
 func (m *CallBounced) MarshalWire(e *Encoder) {
 	e.Task(m.Task)

@@ -143,11 +143,11 @@ func TestSpecEncodingUnchanged(t *testing.T) {
 				s.Act.Job = JobID(rapid.Uint64().Draw(t, "job"))
 			}
 			if rapid.Bool().Draw(t, "concurrency") {
-				c := &ConcurrencySpec{Group: str.Draw(t, "group")}
+				c := &SpecExtra{Group: str.Draw(t, "group")}
 				for range rapid.IntRange(0, 3).Draw(t, "groups") {
 					c.Groups = append(c.Groups, ConcurrencyGroup{Name: str.Draw(t, "gname"), Limit: rapid.Uint32().Draw(t, "limit")})
 				}
-				s.Act.Concurrency = c
+				s.Act.Extra = c
 			}
 		}
 		prefix := []byte(str.Draw(t, "prefix"))

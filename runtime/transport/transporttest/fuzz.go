@@ -290,8 +290,8 @@ func (f filler) fill(v reflect.Value) {
 			switch t.Field(i).Name {
 			case "Index", "Shard", "Part", "Offset", "Attempt", "Restart", "Restarts", "ErrKind", "Causes", "Strategy", "Table":
 				continue // 0 is the plausible value (the first shard, return, part...; Causes come only with an error kind)
-			case "MaxConcurrency", "Concurrency":
-				continue // 0 (one at a time) and none: with the fill's CheckpointEvery the decoder refuses any other (transport.CheckConcurrency)
+			case "MaxConcurrency", "Extra":
+				continue // 0 (one at a time) and none: with the fill's CheckpointEvery the decoder refuses any other (transport.CheckConcurrency), and a creation's call group
 			}
 			f.fill(v.Field(i))
 		}
