@@ -80,7 +80,7 @@ func TestLateCancelThenCrashRebuildOfActorCall(t *testing.T) {
 	defer c.Close()
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		w1 := ray.RayletID(1)
-		h := cls.Options(ray.Resource("w", 1), ray.NodeAffinity(w1, true), ray.MaxRestarts(1)).New(ctx)
+		h := cls.Options(ray.Resource("w", 1), ray.CPUs(0), ray.NodeAffinity(w1, true), ray.MaxRestarts(1)).New(ctx)
 		ref := echo.Options(ray.MaxRetries(2)).Remote(ctx, h, 7)
 		seen, err := ray.GetTimeout(ctx, plus.Options(ray.NodeAffinity(w1, false)).Remote(ctx, ref, 0), 5*time.Second)
 		require.NoError(t, err)

@@ -47,7 +47,7 @@ func TestErrorsNameTheNode(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Run(func(ctx context.Context) error {
-		h := cls.Options(ray.Resource("w", 1), ray.MaxRestarts(0)).New(ctx)
+		h := cls.Options(ray.Resource("w", 1), ray.CPUs(0), ray.MaxRestarts(0)).New(ctx)
 		_, err := ray.GetTimeout(ctx, incr.Remote(ctx, h), 30*time.Second)
 		require.NoError(t, err)
 		ref := long.Options(ray.Resource("w", 1), ray.MaxRetries(0)).Remote(ctx, time.Hour)

@@ -176,6 +176,13 @@ func (o *options) checkWhere(kind uint8) error {
 
 func defaultOptions() options { return options{CPU: 1, MaxRetries: 3} }
 
+// actorCPUSpecified is the CPU an actor holds when its creation names
+// GPUs or a Resource but no CPUs: Ray's DEFAULT_ACTOR_CREATION_CPU_SPECIFIED
+// (python/ray/actor.py: "If any resources are specified ..., then all
+// resources are acquired for the actor's lifetime"; the CPU defaults to 1
+// then, to 0 for an actor that names none).
+const actorCPUSpecified = 1
+
 // Option sets a task or actor option. Each applies to some submissions
 // only (tasks, actor creations, method calls; see each option): one given
 // where it does not apply is refused (ErrInvalidOption on the ref or
@@ -200,11 +207,14 @@ func (o options) with(opts []Option) options {
 // as in Ray; default 1 for tasks). An actor given none of CPUs, GPUs and
 // Resource is Ray's default actor: it needs 1 logical CPU free to be
 // scheduled and holds 0 while it lives, so a node with no CPU (a head
-// started with --num-cpus=0) never gets one. An actor given CPUs(n) needs
-// and holds n; CPUs(0) asks for nothing, and such an actor may go to any
-// node, a 0-CPU one included (Ray's num_cpus=0). One in a placement group
-// runs on its bundle and needs no CPU of its own unless asked. Not for
-// method calls.
+// started with --num-cpus=0) never gets one; one in a placement group
+// runs on its bundle and needs no CPU of its own. An actor given GPUs or
+// a Resource but not CPUs needs and holds 1 CPU for its life besides them
+// (Ray's DEFAULT_ACTOR_CREATION_CPU_SPECIFIED), in a placement group's
+// bundle too: give CPUs(0) for an actor that holds only its GPUs. An
+// actor given CPUs(n) needs and holds n; CPUs(0) asks for nothing, and
+// such an actor may go to any node, a 0-CPU one included (Ray's
+// num_cpus=0). Not for method calls.
 func CPUs(n float64) Option { return func(o *options) { o.CPU, o.set = n, o.set|optCPU } }
 
 // GPUs sets the GPUs a task or actor needs: a fraction below 1 (to
@@ -578,7 +588,14 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 		return err
 	}
 	spec.RetryExceptions = o.RetryErrors
-	spec.Resources = transport.Resources{CPU: transport.Units(o.CPU), GPU: transport.Units(o.GPU), Custom: custom}
+	cpu := o.CPU
+	if kind == forActor && o.set&optCPU == 0 && o.set&(optGPU|optResource) != 0 {
+		// Ray's actor that names resources but no CPUs holds 1 CPU for
+		// its life (DEFAULT_ACTOR_CREATION_CPU_SPECIFIED), in a
+		// placement group's bundle too.
+		cpu = actorCPUSpecified
+	}
+	spec.Resources = transport.Resources{CPU: transport.Units(cpu), GPU: transport.Units(o.GPU), Custom: custom}
 	if o.group != nil {
 		if err := o.inGroup(spec); err != nil {
 			return err
