@@ -1564,13 +1564,17 @@ func (r *Raylet) injectError() bool {
 }
 
 // retryOnError reports whether a task whose code failed (out) runs again,
-// having done tries such runs here: its spec asks for it (RetryExceptions),
-// it was not cancelled, its owner has not moved on from this run, and its
+// having done tries such runs here: its spec asks for it (RetryExceptions,
+// and, when it names errors to retry, RetryOn, out names one of them, as
+// Ray's retry_exceptions=[...] retries only those), it was not cancelled, its owner has not moved on from this run, and its
 // MaxRetries are not spent by the attempts its nodes' deaths took
 // (spec.Attempt) and these. It counts and traces the retry.
 func (r *Raylet) retryOnError(t *task, tries int32, out transport.Value) bool {
 	s := t.spec
 	if !s.RetryExceptions || t.cancelled || s.MaxRetries >= 0 && int64(s.Attempt)+int64(tries) >= int64(s.MaxRetries) {
+		return false
+	}
+	if on := s.A().RetryOn(); len(on) > 0 && !slices.ContainsFunc(on, func(name string) bool { return transport.NamesError(out, name) }) {
 		return false
 	}
 	if _, stale := r.staleRuns[t]; stale {

@@ -191,7 +191,7 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 		}
 	}
 	spec := &transport.TaskSpec{Func: c.name, Act: &transport.ActorSpec{Creation: true}}
-	if err := c.opts.apply(spec, cl.CaptureGroup()); err != nil {
+	if err := c.opts.apply(spec, cl.CaptureGroup(), c.reg); err != nil {
 		return ActorHandle[S]{err: err}
 	}
 	if err := encodeArgs(spec, c.name, c.sig, args); err != nil {
@@ -506,7 +506,7 @@ func submitCall(cl *node.Caller, h callTarget, name, fn string, opts *options, s
 		return 0, fmt.Errorf("%w: %s: the handle names no actor (a zero ActorHandle)", ErrActorNotFound, name)
 	}
 	spec := &transport.TaskSpec{Func: name, Actor: id, NumReturns: n}
-	if err := opts.apply(spec, 0); err != nil { // a call runs where its actor is: nothing to capture
+	if err := opts.apply(spec, 0, nil); err != nil { // a call runs where its actor is: nothing to capture; RetryExceptions is refused
 		return 0, err
 	}
 	if h.retriesSet && opts.set&optMaxRetries == 0 {

@@ -40,7 +40,7 @@ func (f *multiFunc) submit(ctx context.Context, n int, args []any) (transport.Ta
 		return 0, cerr
 	}
 	spec := &transport.TaskSpec{Func: f.name, NumReturns: uint32(n)}
-	if err := f.opts.apply(spec, c.CaptureGroup()); err != nil {
+	if err := f.opts.apply(spec, c.CaptureGroup(), registryOf(ctx)); err != nil {
 		return 0, err
 	}
 	if err := encodeArgs(spec, f.name, f.sig, args); err != nil {

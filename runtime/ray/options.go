@@ -39,6 +39,9 @@ type options struct {
 	// none).
 	PendingCalls int
 	RetryErrors  bool
+	// retryOn: with RetryErrors, the registered errors whose failures
+	// alone are retried (RetryExceptions with errors; none: every one).
+	retryOn []error
 	// Backpressure: a generator's GeneratorBackpressure (0: none).
 	Backpressure int
 	// gen: the options of a generator function or method (GenFunc,
@@ -268,10 +271,39 @@ func MaxRetries(n int) Option {
 // while its MaxRetries allow (the runs its nodes' deaths took count against
 // the same budget; -1 retries without bound). Each retry is a task.retried
 // event naming the error; Get returns the last run's error once they are
-// spent. For tasks only: an actor's constructor or methods refuse it
-// (ErrInvalidOption).
-func RetryExceptions() Option {
-	return func(o *options) { o.RetryErrors, o.set = true, o.set|optRetryExceptions }
+// spent. Given errors, it retries only a failure whose error matches one
+// of them (errors.Is, as the reader of the result would see it), as Ray's
+// retry_exceptions=[ValueError, ...]: each must be registered with the
+// program's registry (RegisterError), whose name the task's spec carries
+// to where it runs; any other failure, a panic included, is final. An
+// error not registered is refused (ErrInvalidOption on the ref). Given
+// again, the last one counts. For tasks only: an actor's constructor or
+// methods refuse it (ErrInvalidOption).
+func RetryExceptions(errs ...error) Option {
+	errs = slices.Clone(errs)
+	return func(o *options) { o.RetryErrors, o.retryOn, o.set = true, errs, o.set|optRetryExceptions }
+}
+
+// retryNames are the registered names of the errors RetryExceptions was
+// given (none: every error is retried), known to reg.
+func (o *options) retryNames(reg *Registry) ([]string, error) {
+	if len(o.retryOn) == 0 {
+		return nil, nil
+	}
+	if len(o.retryOn) > transport.MaxRetryOn {
+		return nil, fmt.Errorf("%w: RetryExceptions with %d errors, more than %d", ErrInvalidOption, len(o.retryOn), transport.MaxRetryOn)
+	}
+	names := make([]string, 0, len(o.retryOn))
+	for _, e := range o.retryOn {
+		name, ok := reg.errorName(e)
+		if !ok {
+			return nil, fmt.Errorf("%w: RetryExceptions: error %q is not registered (RegisterError): its name is how a failure is matched where the task runs", ErrInvalidOption, fmt.Sprint(e))
+		}
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	return names, nil
 }
 
 // Name names the task in traces.
@@ -551,8 +583,9 @@ func GeneratorBackpressure(n int) Option {
 // apply writes the options into spec. capture is the submitting caller's
 // capturing placement group (node.Caller.CaptureGroup; 0: none): a task
 // that names no scheduling strategy runs in it, in any bundle, and
-// captures its own children in turn.
-func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) error {
+// captures its own children in turn. reg is the submitting program's
+// registry, which names the errors RetryExceptions was given.
+func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID, reg *Registry) error {
 	if o.err != nil {
 		return o.err
 	}
@@ -588,6 +621,10 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 		return err
 	}
 	spec.RetryExceptions = o.RetryErrors
+	retryOn, err := o.retryNames(reg)
+	if err != nil {
+		return err
+	}
 	cpu := o.CPU
 	if kind == forActor && o.set&optCPU == 0 && o.set&(optGPU|optResource) != 0 {
 		// Ray's actor that names resources but no CPUs holds 1 CPU for
@@ -620,7 +657,7 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 		conc = uint32(o.Concurrency)
 	}
 	if spec.Act == nil && (o.MaxRestarts != 0 || o.ActorName != "" || o.Checkpoint != 0 || o.Replay || conc != 0 || o.Detached ||
-		len(o.Groups) > 0 || o.Group != "") {
+		len(o.Groups) > 0 || o.Group != "" || len(retryOn) > 0) {
 		spec.Act = new(transport.ActorSpec) // the spec is new: nothing shares its Act yet
 	}
 	if a := spec.Act; a != nil {
@@ -645,8 +682,10 @@ func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID) err
 			}
 		}
 		a.Extra = nil
-		if len(o.Groups) > 0 || o.Group != "" || !calls.IsZero() {
-			a.Extra = &transport.SpecExtra{Groups: o.Groups, Group: o.Group, Calls: calls} // never edited: ConcurrencyGroups makes a new list
+		if len(o.Groups) > 0 || o.Group != "" || !calls.IsZero() || len(retryOn) > 0 {
+			// Never edited: ConcurrencyGroups makes a new list, and
+			// retryNames a new slice for each spec.
+			a.Extra = &transport.SpecExtra{Groups: o.Groups, Group: o.Group, Calls: calls, RetryOn: retryOn}
 		}
 		if conc != 0 && (a.Replay || a.CheckpointEvery != 0) {
 			// The method log and the checkpoint count assume one method

@@ -20,7 +20,7 @@ func TestOptionsMakeWellFormedRequests(t *testing.T) {
 			f(&o)
 		}
 		var s transport.TaskSpec
-		return s, o.apply(&s, 0)
+		return s, o.apply(&s, 0, nil)
 	}
 	s, err := spec(Resource("b", 1), Resource("a", 2), Resource("b", 3))
 	require.NoError(t, err)
@@ -74,7 +74,7 @@ func TestOptionsRefusedWhereTheyDoNotApply(t *testing.T) {
 			case forMethod, forGenMethod:
 				spec.Actor = 7
 			}
-			err := o.apply(&spec, 0)
+			err := o.apply(&spec, 0, nil)
 			if r.where&kind != 0 {
 				assert.NoError(t, err, "%s on kind %d", r.name, kind)
 			} else {

@@ -75,6 +75,17 @@ func (r *Registry) userError(name string) (error, bool) {
 	return nil, false
 }
 
+// errorName is the name err is registered under (RegisterError): the
+// first registration of that very error value.
+func (r *Registry) errorName(err error) (string, bool) {
+	for _, u := range r.userErrors() {
+		if u.err == err {
+			return u.name, true
+		}
+	}
+	return "", false
+}
+
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{funcs: map[string]node.Func{}, multi: map[string]node.MultiFunc{}, actors: map[string]*node.ActorType{}, sigs: map[string]string{}}
@@ -343,7 +354,7 @@ func (f *Func[R]) Remote(ctx context.Context, args ...any) Ref[R] {
 		return Ref[R]{err: cerr}
 	}
 	spec := &transport.TaskSpec{Func: f.name, NumReturns: 1}
-	if err := f.opts.apply(spec, c.CaptureGroup()); err != nil {
+	if err := f.opts.apply(spec, c.CaptureGroup(), registryOf(ctx)); err != nil {
 		return Ref[R]{err: err}
 	}
 	if err := encodeArgs(spec, f.name, f.sig, args); err != nil {

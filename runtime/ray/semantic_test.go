@@ -89,6 +89,9 @@ type suite struct {
 	gpuIDs *gpuIDFuncs
 	// api are the functions of the actor API cases (actorAPICases).
 	api *actorAPIFuncs
+	// retryOn are the functions of the RetryExceptions-with-errors cases
+	// (retryOnCases).
+	retryOn *retryOnFuncs
 	// crash crashes node i of the case's cluster (not the driver's, 0);
 	// nil where the runner cannot (a run of many cases on one cluster).
 	crash func(i int)
@@ -293,6 +296,7 @@ func newSuite() *suite {
 	s.gen.addMethods(s.counter)
 	s.causes = newCauseFuncs(s) // after counter: it adds a method
 	s.api = newActorAPIFuncs(s)
+	s.retryOn = newRetryOnFuncs(s) // after causes: it fails with their registered errors
 	return s
 }
 

@@ -98,7 +98,7 @@ func (f *GenFunc[R]) Remote(ctx context.Context, args ...any) *Stream[R] {
 		return &Stream[R]{err: cerr}
 	}
 	spec := &transport.TaskSpec{Func: f.name, NumReturns: 1}
-	if err := f.opts.apply(spec, c.CaptureGroup()); err != nil {
+	if err := f.opts.apply(spec, c.CaptureGroup(), registryOf(ctx)); err != nil {
 		return &Stream[R]{err: err}
 	}
 	if err := encodeArgs(spec, f.name, f.sig, args); err != nil {

@@ -274,3 +274,47 @@ func TestCallDefaultsOnTheWire(t *testing.T) {
 		require.ErrorIs(t, err, transport.ErrInvalid, name)
 	}
 }
+
+// TestRetryOnOnTheWire: a task's errors to retry (SpecExtra.RetryOn)
+// travel behind the specMore flag; a spec without them is as long as
+// before. A list on a spec without RetryExceptions, an empty or NUL name,
+// and more than MaxRetryOn names are refused.
+func TestRetryOnOnTheWire(t *testing.T) {
+	task := func(retry bool, names ...string) *transport.PlaceTask {
+		s := transport.TaskSpec{ID: 7, Func: "f", RetryExceptions: retry}
+		if len(names) > 0 {
+			s.Act = &transport.ActorSpec{Extra: &transport.SpecExtra{RetryOn: names}}
+		}
+		return &transport.PlaceTask{Spec: s}
+	}
+	plain := transport.Marshal(nil, task(true))
+	m := task(true, "app.quota", "app.busy")
+	b := transport.Marshal(nil, m)
+	require.Equal(t, len(plain)+1+1+1+len("app.quota")+1+len("app.busy"), len(b), "flags byte, count, two names")
+	require.Equal(t, len(b)-len(plain), transport.SpecSize(&m.Spec)-transport.SpecSize(&task(true).Spec))
+	got, err := transport.Unmarshal(b)
+	require.NoError(t, err)
+	require.Equal(t, []string{"app.quota", "app.busy"}, got.(*transport.PlaceTask).Spec.A().RetryOn())
+
+	many := make([]string, transport.MaxRetryOn+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("e%d", i)
+	}
+	for name, m := range map[string]*transport.PlaceTask{
+		"without RetryExceptions": task(false, "app.quota"),
+		"an empty name":           task(true, ""),
+		"a NUL in a name":         task(true, "a\x00b"),
+		"too many names":          task(true, many...),
+	} {
+		_, err := transport.Unmarshal(transport.Marshal(nil, m))
+		require.Error(t, err, name)
+		require.True(t, errors.Is(err, transport.ErrInvalid) || errors.Is(err, transport.ErrTooLarge), "%s: %v", name, err)
+	}
+
+	// An error value names its registered errors after its text.
+	v := transport.Value{ErrKind: transport.ErrKindTask, Causes: transport.CauseUser, Data: []byte("boom\x00app.quota\x00app.busy")}
+	require.True(t, transport.NamesError(v, "app.busy"))
+	require.True(t, transport.NamesError(v, "app.quota"))
+	require.False(t, transport.NamesError(v, "app"))
+	require.False(t, transport.NamesError(transport.Value{ErrKind: transport.ErrKindTask, Data: []byte("boom\x00app.busy")}, "app.busy"), "no CauseUser: no names")
+}

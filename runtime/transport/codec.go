@@ -10,11 +10,12 @@ import (
 
 // ProtocolVersion is written in every frame header; a peer speaking another
 // version is refused. 45: an actor's creation spec may carry its call
-// defaults (SpecExtra.Calls: max_task_retries, max_pending_calls) behind
-// the specMore flag of its Replay byte (a byte of flags, then the
-// fields), and actor updates and infos carry them behind a flag in the
-// state byte (actorHasCalls), so a handle found by name calls as the
-// creator's. 44: an ObjectChunk's frame is followed by its
+// defaults (SpecExtra.Calls: max_task_retries, max_pending_calls), and a
+// task's spec the names of the registered errors RetryExceptions retries
+// (SpecExtra.RetryOn), behind the specMore flag of the Replay byte (a
+// byte of flags, then the fields); actor updates and infos carry the
+// call defaults behind a flag in the state byte (actorHasCalls), so a
+// handle found by name calls as the creator's. 44: an ObjectChunk's frame is followed by its
 // virtual bytes (PadBytes) on a real network, so TCP moves a Blob's
 // declared size (40 on its branch). 43: a KillActor with NoRestart false (ray.Kill with
 // AllowRestart, Ray's no_restart=False) ends the actor's worker as a crash

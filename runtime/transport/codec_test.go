@@ -150,8 +150,20 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 				c.Group = ""
 			}
 			c.Calls = validCalls(c.Calls)
+			// Errors to retry: named (no NUL), bounded, on a task that
+			// retries errors.
+			names := c.RetryOn[:0:0]
+			for _, n := range c.RetryOn {
+				if n = strings.ReplaceAll(truncate(n, transport.MaxErrorName), "\x00", ""); n != "" && len(names) < transport.MaxRetryOn {
+					names = append(names, n)
+				}
+			}
+			c.RetryOn = nil
+			if len(names) > 0 {
+				c.RetryOn, s.RetryExceptions = names, true
+			}
 			a.Extra = c
-			if len(c.Groups) == 0 && c.Group == "" && c.Calls.IsZero() {
+			if len(c.Groups) == 0 && c.Group == "" && c.Calls.IsZero() && len(c.RetryOn) == 0 {
 				a.Extra = nil
 			}
 		}

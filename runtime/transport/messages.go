@@ -405,7 +405,8 @@ const MaxReturns = 1 << 16
 const MaxActorConcurrency = 1 << 16
 
 // SpecExtra is the part of an ActorSpec few specs set: concurrency
-// groups (checked by CheckConcurrency) and an actor's call defaults. On
+// groups (checked by CheckConcurrency), an actor's call defaults and a
+// task's errors to retry. On
 // the wire each field is behind a flag in Replay's byte (the call
 // defaults behind a byte of flags of their own, specMore): a spec without
 // them is as long as before they existed.
@@ -424,6 +425,22 @@ type SpecExtra struct {
 	// tells them to whoever finds the actor by name, so every handle's
 	// calls behave as the creator's.
 	Calls CallDefaults
+	// RetryOn (tasks with RetryExceptions): the names of the registered
+	// user errors (runtime/ray's RegisterError) whose failures are retried,
+	// as Ray's retry_exceptions=[ValueError, ...]: a failure whose error
+	// value names none of them (CauseUser; NamesError) is final. Empty:
+	// every failure of the code is retried. At most MaxRetryOn names, each
+	// checked by CheckErrorName.
+	RetryOn []string
+}
+
+// RetryOn returns a task's errors to retry (RetryExceptions for every
+// error: none).
+func (a ActorSpec) RetryOn() []string {
+	if a.Extra == nil {
+		return nil
+	}
+	return a.Extra.RetryOn
 }
 
 // Calls returns a creation's call defaults (none: zero).
@@ -493,17 +510,27 @@ const specScheduleCPU = 0x20
 
 // specMore is the flag in the byte of ActorSpec.Replay saying a byte of
 // more flags follows, after the call's concurrency group (moreRetries,
-// morePending), then the fields they announce. (0x80 is free too.)
+// morePending, moreRetryOn), then the fields they announce. (0x80 is
+// free too.)
 const specMore = 0x40
 
 // The flags of the byte specMore announces (an actor state's
-// actorHasCalls too): a creation's default call retry budget
-// (CallDefaults.Retries) and bound on pending calls
-// (CallDefaults.Pending) follow.
+// actorHasCalls too, without moreRetryOn): a creation's default call
+// retry budget (CallDefaults.Retries) and bound on pending calls
+// (CallDefaults.Pending), and a task's errors to retry
+// (SpecExtra.RetryOn), follow.
 const (
 	moreRetries uint8 = 0x01
 	morePending uint8 = 0x02
-	moreFlags         = moreRetries | morePending
+	moreRetryOn uint8 = 0x04
+	moreFlags         = moreRetries | morePending | moreRetryOn
+)
+
+// MaxRetryOn bounds the errors a task's RetryOn names, and
+// MaxErrorName the length of each name in bytes.
+const (
+	MaxRetryOn   = 64
+	MaxErrorName = 256
 )
 
 // CallDefaults are what an actor's creation sets for every call of its
@@ -521,8 +548,9 @@ type CallDefaults struct {
 // IsZero reports whether c sets nothing.
 func (c CallDefaults) IsZero() bool { return c == CallDefaults{} }
 
-// flags returns the flags of c in the byte specMore announces.
-func (c CallDefaults) flags() uint8 {
+// moreOf returns the flags of the byte specMore announces for c and
+// retryOn.
+func moreOf(c CallDefaults, retryOn []string) uint8 {
 	var b uint8
 	if c.RetriesSet {
 		b |= moreRetries
@@ -530,28 +558,38 @@ func (c CallDefaults) flags() uint8 {
 	if c.Pending != 0 {
 		b |= morePending
 	}
+	if len(retryOn) > 0 {
+		b |= moreRetryOn
+	}
 	return b
 }
 
-// appendCallDefaults appends c's flags byte and the fields it announces
-// (nothing for a zero c).
-func appendCallDefaults(b []byte, c CallDefaults) []byte {
-	if c.IsZero() {
+// appendMore appends the flags byte of c and retryOn and the fields it
+// announces (nothing when they are all zero).
+func appendMore(b []byte, c CallDefaults, retryOn []string) []byte {
+	f := moreOf(c, retryOn)
+	if f == 0 {
 		return b
 	}
-	b = append(b, c.flags())
+	b = append(b, f)
 	if c.RetriesSet {
 		b = binary.AppendVarint(b, int64(c.Retries))
 	}
 	if c.Pending != 0 {
 		b = binary.AppendUvarint(b, uint64(c.Pending))
 	}
+	if len(retryOn) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(retryOn)))
+		for _, name := range retryOn {
+			b = appendString(b, name)
+		}
+	}
 	return b
 }
 
-// callDefaultsLen is the length of appendCallDefaults's bytes.
-func callDefaultsLen(c CallDefaults) int {
-	if c.IsZero() {
+// moreLen is the length of appendMore's bytes.
+func moreLen(c CallDefaults, retryOn []string) int {
+	if moreOf(c, retryOn) == 0 {
 		return 0
 	}
 	n := 1
@@ -561,17 +599,23 @@ func callDefaultsLen(c CallDefaults) int {
 	if c.Pending != 0 {
 		n += uvarintLen(uint64(c.Pending))
 	}
+	if len(retryOn) > 0 {
+		n += uvarintLen(uint64(len(retryOn)))
+		for _, name := range retryOn {
+			n += stringLen(name)
+		}
+	}
 	return n
 }
 
-// callDefaults decodes CallDefaults written by appendCallDefaults (not
-// zero): a flags byte, then a retry budget of -1 or more within int32,
-// a bound of 1 or more within int32.
-func (d *Decoder) callDefaults() CallDefaults {
-	var c CallDefaults
+// more decodes what appendMore wrote (not nothing), allowing the flags
+// in allowed: a flags byte, then a retry budget of -1 or more within
+// int32, a bound of 1 or more within int32, and up to MaxRetryOn error
+// names (CheckErrorName).
+func (d *Decoder) more(allowed uint8) (c CallDefaults, retryOn []string) {
 	b := d.U8()
-	if (b == 0 || b&^moreFlags != 0) && d.err == nil {
-		d.Fail(fmt.Errorf("%w: an actor's call defaults flags %#x", ErrInvalid, b))
+	if (b == 0 || b&^allowed != 0) && d.err == nil {
+		d.Fail(fmt.Errorf("%w: spec flags %#x after specMore", ErrInvalid, b))
 	}
 	if b&moreRetries != 0 {
 		r := d.Varint()
@@ -586,7 +630,57 @@ func (d *Decoder) callDefaults() CallDefaults {
 			d.Fail(fmt.Errorf("%w: an actor's pending calls bound flagged but 0", ErrInvalid))
 		}
 	}
-	return c
+	if b&moreRetryOn != 0 {
+		n := d.Count(MaxRetryOn, 2) // a name is at least its length and a byte
+		if n == 0 && d.err == nil {
+			d.Fail(fmt.Errorf("%w: errors to retry flagged but none", ErrInvalid))
+		}
+		if d.err == nil {
+			retryOn = make([]string, n)
+			for i := range retryOn {
+				retryOn[i] = d.String()
+				if err := CheckErrorName(retryOn[i]); err != nil && d.err == nil {
+					d.Fail(err)
+				}
+			}
+		}
+	}
+	return c, retryOn
+}
+
+// CheckErrorName checks the name of a registered error a task's RetryOn
+// names: not empty, no NUL byte (an error value's names are separated by
+// NULs), at most MaxErrorName bytes. It wraps ErrInvalid or ErrTooLarge.
+func CheckErrorName(name string) error {
+	switch {
+	case name == "" || strings.IndexByte(name, 0) >= 0:
+		return fmt.Errorf("%w: error name %q (empty, or with a NUL byte)", ErrInvalid, name)
+	case len(name) > MaxErrorName:
+		return fmt.Errorf("%w: error name of %d bytes, more than %d", ErrTooLarge, len(name), MaxErrorName)
+	}
+	return nil
+}
+
+// NamesError reports whether the error value v carries the registered
+// user error name (CauseUser: the names after its text, each behind a
+// NUL byte).
+func NamesError(v Value, name string) bool {
+	if v.Causes&CauseUser == 0 {
+		return false
+	}
+	names := v.Data[len(ErrText(v)):]
+	for len(names) > 0 {
+		names = names[1:] // the NUL before each name
+		n := names
+		if i := bytes.IndexByte(names, 0); i >= 0 {
+			n = names[:i]
+		}
+		if string(n) == name {
+			return true
+		}
+		names = names[len(n):]
+	}
+	return false
 }
 
 // CheckConcurrency checks an actor's MaxConcurrency and concurrency
@@ -750,8 +844,8 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if call != "" {
 		rb |= specGroup
 	}
-	calls := a.Calls()
-	if !calls.IsZero() {
+	calls, retryOn := a.Calls(), a.RetryOn()
+	if moreOf(calls, retryOn) != 0 {
 		rb |= specMore
 	}
 	b = append(b, rb)
@@ -768,7 +862,7 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if call != "" {
 		b = appendString(b, call)
 	}
-	b = appendCallDefaults(b, calls)
+	b = appendMore(b, calls, retryOn)
 	b = binary.LittleEndian.AppendUint64(b, uint64(a.Caller))
 	b = binary.AppendUvarint(b, a.Seq)
 	e.buf = binary.AppendUvarint(b, a.SeqBase)
@@ -822,7 +916,7 @@ func SpecSize(s *TaskSpec) int {
 	if call := a.ConcurrencyGroup(); call != "" {
 		n += stringLen(call)
 	}
-	n += callDefaultsLen(a.Calls())
+	n += moreLen(a.Calls(), a.RetryOn())
 	return n + 8 + uvarintLen(a.Seq) + uvarintLen(a.SeqBase)
 }
 
@@ -895,7 +989,10 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	if rb&(specGroups|specGroup|specMore) != 0 {
 		a.Extra = d.extra(rb)
 		if rb&specMore != 0 {
-			a.Extra.Calls = d.callDefaults()
+			a.Extra.Calls, a.Extra.RetryOn = d.more(moreFlags)
+			if len(a.Extra.RetryOn) > 0 && !s.RetryExceptions && d.err == nil {
+				d.Fail(fmt.Errorf("%w: errors to retry on a spec without RetryExceptions", ErrInvalid))
+			}
 		}
 	}
 	if err := CheckConcurrency(a); err != nil && d.err == nil {
@@ -1906,7 +2003,7 @@ func (e *Encoder) actorTail(class, cause string, calls CallDefaults) {
 	if cause != "" {
 		e.String(cause)
 	}
-	e.buf = appendCallDefaults(e.buf, calls)
+	e.buf = appendMore(e.buf, calls, nil)
 }
 
 // actorTail decodes the class, cause and call defaults the state byte b
@@ -1921,7 +2018,7 @@ func (d *Decoder) actorTail(b uint8) (state uint8, class, cause string, calls Ca
 		}
 	}
 	if b&actorHasCalls != 0 {
-		calls = d.callDefaults()
+		calls, _ = d.more(moreRetries | morePending)
 	}
 	return b &^ actorFlags, class, cause, calls
 }
