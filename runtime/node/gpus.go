@@ -88,7 +88,8 @@ func (r *Raylet) takeGPUs(t *task) {
 }
 
 // giveBack returns what t holds of the node's resources (t.res()) and of
-// its GPUs. Its devices are returned once, however often it is called.
+// its GPUs, or of its bundle's. Its devices are returned once, however
+// often it is called.
 func (r *Raylet) giveBack(t *task) {
 	r.avail = r.avail.Add(t.res())
 	if shares, ok := r.gpuHeld[t]; ok {
@@ -97,6 +98,120 @@ func (r *Raylet) giveBack(t *task) {
 			r.gpus[s.dev] += s.amount
 		}
 	}
+	if h, ok := r.groupGPUHeld[t]; ok {
+		delete(r.groupGPUHeld, t)
+		for _, s := range h.shares { // to a bundle released since: nobody reads it again
+			h.bundle.gpuFree[s.slot] += s.amount
+		}
+	}
+}
+
+// groupGPUHold is what a task or actor running in a placement group's
+// bundle holds of the bundle's devices (takeGroupGPUs).
+type groupGPUHold struct {
+	bundle *heldBundle
+	shares []bundleShare
+}
+
+// bundleShare is what a task holds of one of its bundle's devices: the
+// device's slot in heldBundle.gpus and the amount.
+type bundleShare struct {
+	slot   int
+	amount int64
+}
+
+// groupGPURequest is the GPUs a task or actor of a placement group asks
+// for (its request renamed to the bundle's resources): the group, the
+// bundle it names (-1: any of the group's) and the amount; want 0 for
+// none.
+func groupGPURequest(spec *transport.TaskSpec) (g transport.GroupID, index int, want int64) {
+	index = -1
+	for _, q := range spec.Resources.Custom {
+		if !strings.HasPrefix(q.Name, "GPU_group_") {
+			continue
+		}
+		if gq, i, ok := transport.ParseBundleResource(q.Name); ok {
+			g, want = gq, q.Amount
+			if i >= 0 {
+				index = i
+			}
+		}
+	}
+	return g, index, want
+}
+
+// bundleGPUFit returns the shares of b's devices that would serve a
+// request of want, as gpuFit serves one of the node's: a fraction from the
+// first device of the bundle with that much free, a whole number from as
+// many of its whole devices wholly free; ok false if they cannot.
+func bundleGPUFit(b *heldBundle, want int64) (shares []bundleShare, ok bool) {
+	if want < transport.ResourceUnit {
+		for i, free := range b.gpuFree {
+			if free >= want {
+				return []bundleShare{{slot: i, amount: want}}, true
+			}
+		}
+		return nil, false
+	}
+	n := (want + transport.ResourceUnit - 1) / transport.ResourceUnit
+	for i, free := range b.gpuFree {
+		if n == 0 {
+			break
+		}
+		if free == transport.ResourceUnit && b.gpus[i].amount == transport.ResourceUnit {
+			shares = append(shares, bundleShare{slot: i, amount: free})
+			n--
+		}
+	}
+	return shares, n == 0
+}
+
+// groupGPUFit finds the bundle and the shares of its devices that would
+// serve spec's GPUs in its placement group: the bundle it names, or the
+// first committed one of its group here whose devices can. b is nil when
+// spec asks for no GPU in a group; ok false when no bundle's devices can
+// serve it now.
+func (r *Raylet) groupGPUFit(spec *transport.TaskSpec) (b *heldBundle, shares []bundleShare, ok bool) {
+	if len(spec.Resources.Custom) == 0 || len(r.bundles) == 0 {
+		return nil, nil, true
+	}
+	g, index, want := groupGPURequest(spec)
+	if want <= 0 {
+		return nil, nil, true
+	}
+	for _, hb := range r.bundles {
+		if hb.group != g || !hb.committed || len(hb.gpus) == 0 || index >= 0 && int(hb.index) != index {
+			continue
+		}
+		if shares, fit := bundleGPUFit(hb, want); fit {
+			return hb, shares, true
+		}
+	}
+	return nil, nil, false
+}
+
+// groupGPUsFit reports whether the devices of spec's bundle can serve its
+// GPUs in its placement group (true for a task asking for none there).
+func (r *Raylet) groupGPUsFit(spec *transport.TaskSpec) bool {
+	_, _, ok := r.groupGPUFit(spec)
+	return ok
+}
+
+// takeGroupGPUs gives t, which runs in a placement group's bundle, the
+// devices for its GPUs out of the bundle's (which groupGPUFit said fit),
+// as Ray gives a task its share of the bundle's GPU instances.
+func (r *Raylet) takeGroupGPUs(t *task) {
+	b, shares, ok := r.groupGPUFit(t.spec)
+	if !ok || b == nil {
+		return
+	}
+	for _, s := range shares {
+		b.gpuFree[s.slot] -= s.amount
+	}
+	if r.groupGPUHeld == nil {
+		r.groupGPUHeld = make(map[*task]groupGPUHold)
+	}
+	r.groupGPUHeld[t] = groupGPUHold{bundle: b, shares: shares}
 }
 
 // creationGPUsFit reports whether an actor asking for want GPUs fits the
@@ -161,44 +276,14 @@ func (r *Raylet) bundleGPUs(bundles []transport.Bundle) (devices [][]gpuShare, o
 	return devices, true
 }
 
-// groupGPUs is the devices of the bundle a task or actor of a placement
-// group asking for GPUs runs in (spec: its spec, its request renamed to
-// the bundle's resources): the bundle it names, or, placed in any bundle
-// of the group, the first of the group's bundles here that holds GPUs.
-func (r *Raylet) groupGPUs(spec *transport.TaskSpec) []gpuShare {
-	index, asked := -1, false
-	var g transport.GroupID
-	for _, q := range spec.Resources.Custom {
-		if !strings.HasPrefix(q.Name, "GPU_group_") {
-			continue
-		}
-		if gq, i, ok := transport.ParseBundleResource(q.Name); ok {
-			g, asked = gq, true
-			if i >= 0 {
-				index = i
-			}
-		}
-	}
-	if !asked {
-		return nil
-	}
-	for _, b := range r.bundles {
-		if b.group == g && b.committed && len(b.gpus) > 0 && (index < 0 || int(b.index) == index) {
-			return b.gpus
-		}
-	}
-	return nil
-}
-
 // GPUIDs returns the indices of this node's GPUs (0 to its GPU count
 // less one) that the caller's task holds, or its actor (for a method
 // call or the constructor), in the order they were taken: one device
 // for a fractional request, as many as asked for a whole one. A task or
-// actor in a placement group's bundle that asks for GPUs gets the
-// bundle's devices, all of them (Ray hands each task its share of the
-// bundle's GPU instances; raysim does not split a bundle's devices
-// between its tasks). Empty for a driver and for a task or actor asking
-// for no GPU.
+// actor in a placement group's bundle that asks for GPUs gets them out of
+// the bundle's devices, as Ray hands each its share of the bundle's GPU
+// instances (takeGroupGPUs). Empty for a driver and for a task or actor
+// asking for no GPU.
 func (c *Caller) GPUIDs() []int {
 	var ids []int
 	c.r.env.Await(func(wake func()) {
@@ -215,12 +300,13 @@ func (c *Caller) GPUIDs() []int {
 			}
 		}
 		if holder != nil {
-			shares, ok := r.gpuHeld[holder]
-			if !ok && len(r.bundles) > 0 {
-				shares = r.groupGPUs(holder.spec)
-			}
-			for _, s := range shares {
+			for _, s := range r.gpuHeld[holder] {
 				ids = append(ids, s.dev)
+			}
+			if h, ok := r.groupGPUHeld[holder]; ok {
+				for _, s := range h.shares {
+					ids = append(ids, h.bundle.gpus[s.slot].dev)
+				}
 			}
 		}
 		wake()

@@ -41,9 +41,12 @@ type heldBundle struct {
 	res   transport.Resources // what it takes of the node
 	named transport.Resources // what committing adds (renamed)
 	// gpus are the devices it holds of the node's GPUs for res.GPU, set
-	// aside with it (as Ray's bundle holds GPU instances): the tasks and
-	// actors in it read them (Caller.GPUIDs).
+	// aside with it (as Ray's bundle holds GPU instances); gpuFree is the
+	// amount of each not held by a task or actor running in the bundle:
+	// each takes the GPUs it asked for out of them (takeGroupGPUs), and
+	// reads those (Caller.GPUIDs).
 	gpus      []gpuShare
+	gpuFree   []int64
 	round     uint64
 	committed bool
 }
@@ -117,8 +120,10 @@ func (r *Raylet) onBundlePrepare(m *transport.BundlePrepare) {
 				named: transport.BundleResources(m.Group, int(b.Index), b.Resources), round: m.Round}
 			if devices != nil {
 				h.gpus = devices[i]
-				for _, sh := range h.gpus {
+				h.gpuFree = make([]int64, len(h.gpus))
+				for j, sh := range h.gpus {
 					r.gpus[sh.dev] -= sh.amount
+					h.gpuFree[j] = sh.amount
 				}
 			}
 			r.bundles = append(r.bundles, h)
@@ -172,7 +177,9 @@ func (r *Raylet) releaseBundle(k int) bool {
 	for _, sh := range b.gpus {
 		r.gpus[sh.dev] += sh.amount
 	}
-	b.gpus = nil
+	// b keeps its devices and their free amounts: a task still running
+	// in it (until its group's end reaches it) reads and gives back
+	// its own, which nobody takes again (b is no longer in r.bundles).
 	if b.committed {
 		r.avail = r.avail.Sub(b.named).Add(b.res)
 		r.total = r.total.Sub(b.named).Add(b.res)

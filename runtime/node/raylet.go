@@ -200,6 +200,9 @@ type Raylet struct {
 	blockedSpills map[submission]struct{}
 	gpus          []int64 // free amount of each GPU (gpus.go)
 	gpuHeld       map[*task][]gpuShare
+	// groupGPUHeld: what the tasks and actors running in placement
+	// groups' bundles hold of their bundles' devices (takeGroupGPUs).
+	groupGPUHeld map[*task]groupGPUHold
 	// promisedGPUs: the GPU requests of the actors in promised, in the
 	// order accepted (creationGPUsFit).
 	promisedGPUs []int64
@@ -1358,7 +1361,7 @@ func (r *Raylet) dispatch() {
 	for _, c := range r.classes {
 		for c.head < len(c.q) {
 			t := c.q[c.head]
-			if !t.cancelled && (!t.spec.Placement().Fits(r.avail) || t.spec.Resources.GPU > 0 && !r.gpusFit(t.spec.Resources.GPU)) {
+			if !t.cancelled && (!t.spec.Placement().Fits(r.avail) || t.spec.Resources.GPU > 0 && !r.gpusFit(t.spec.Resources.GPU) || !r.groupGPUsFit(t.spec)) {
 				if r.blockedOut(t.spec) {
 					r.dropQueued(t) // the loop skips it now
 					r.spillBlocked(t.spec)
@@ -1381,6 +1384,8 @@ func (r *Raylet) dispatch() {
 			t.holds = true
 			if t.spec.Resources.GPU > 0 {
 				r.takeGPUs(t)
+			} else if len(t.spec.Resources.Custom) > 0 && len(r.bundles) > 0 {
+				r.takeGroupGPUs(t)
 			}
 			r.run(t, now)
 		}

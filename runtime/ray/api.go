@@ -502,10 +502,12 @@ func NodeOf(ctx context.Context) transport.NodeID {
 // as many devices as it asks for, each its own. An actor's methods and
 // constructor see the actor's devices, held for its life. A placement
 // group's bundle holds devices of its own, set aside with it: a task or
-// actor in the bundle asking for GPUs gets the bundle's devices, all of
-// them (Ray gives each its share of the bundle's GPUs; raysim does not
-// split them). Empty for a driver and for a task or actor that asked for
-// no GPU. ErrNotInRay if ctx is no driver's or task's.
+// actor in the bundle asking for GPUs gets what it asks for out of them,
+// as from a node's (a fraction from one of the bundle's devices, a whole
+// number from as many of its devices wholly free; one that does not fit
+// the bundle's free devices waits), as Ray gives each its share of the
+// bundle's GPUs. Empty for a driver and for a task or actor that asked
+// for no GPU. ErrNotInRay if ctx is no driver's or task's.
 func GPUIDs(ctx context.Context) ([]int, error) {
 	c, err := caller(ctx)
 	if err != nil {

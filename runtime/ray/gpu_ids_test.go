@@ -81,7 +81,8 @@ func init() { semanticCases = append(semanticCases, gpuIDCases...) }
 // TestGPUIDsManyDevices: on a node of three GPUs, concurrent tasks get
 // distinct devices, a request of two gets two, fractions share the first
 // device with room; a placement group's bundle holds devices of its own,
-// which its tasks see; on the simulator and on TCP alike.
+// out of which each of its tasks gets what it asks for; on the simulator
+// and on TCP alike.
 func TestGPUIDsManyDevices(t *testing.T) {
 	nodes := []ray.NodeConfig{{Name: "head", CPUs: 1}, {Name: "gpus", CPUs: 8, GPUs: 3}}
 	body := func(t *testing.T, ctx context.Context, f *gpuIDFuncs) {
@@ -107,22 +108,34 @@ func TestGPUIDsManyDevices(t *testing.T) {
 		require.Len(t, vh, 1)
 		assert.NotEqual(t, v2[0], v2[1])
 		assert.NotContains(t, v2, vh[0], "a half shares no device with a whole request")
-		// A bundle of two GPUs holds two devices: its task sees them, and
-		// a task outside the group gets the third.
-		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 1, GPU: 2}}, ray.Pack)
+		// A bundle of two GPUs holds two devices. As Ray's, a task in it
+		// gets the GPUs it asks for out of them: two tasks of one GPU
+		// each, at once, one device each; a task outside the group gets
+		// the third. (Each got both of the bundle's devices.)
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 2, GPU: 2}}, ray.Pack)
 		require.NoError(t, err)
 		require.NoError(t, pg.Wait(ctx, 30*time.Second))
-		in, out := gpu(1).Options(ray.InPlacementGroup(pg, 0)).Remote(ctx, 300), gpu(1).Remote(ctx, 300)
-		vin, err := ray.GetTimeout(ctx, in, 30*time.Second)
+		in1, in2 := gpu(1).Options(ray.InPlacementGroup(pg, 0)).Remote(ctx, 1000), gpu(1).Options(ray.InPlacementGroup(pg, 0)).Remote(ctx, 1000)
+		out := gpu(1).Remote(ctx, 300)
+		vin, err := ray.GetAll(ctx, []ray.Ref[[]int]{in1, in2}, 30*time.Second)
 		require.NoError(t, err)
 		vout, err := ray.GetTimeout(ctx, out, 30*time.Second)
 		require.NoError(t, err)
-		require.Len(t, vin, 2, "the bundle's devices")
+		require.Len(t, vin[0], 1, "a task of one GPU in a bundle of two")
+		require.Len(t, vin[1], 1, "a task of one GPU in a bundle of two")
+		assert.NotEqual(t, vin[0][0], vin[1][0], "two tasks at once in the bundle share a device")
+		bundle := []int{vin[0][0], vin[1][0]}
+		slices.Sort(bundle)
 		require.Len(t, vout, 1)
-		assert.NotContains(t, vin, vout[0], "a task outside the group got a device of its bundle")
+		assert.NotContains(t, bundle, vout[0], "a task outside the group got a device of its bundle")
+		both, err := ray.GetTimeout(ctx, gpu(2).Options(ray.InPlacementGroup(pg, 0)).Remote(ctx, 0), 30*time.Second)
+		require.NoError(t, err)
+		slices.Sort(both)
+		assert.Equal(t, bundle, both, "a task of two GPUs gets the bundle's two")
 		anyIn, err := ray.GetTimeout(ctx, gpu(0.5).Options(ray.InPlacementGroup(pg, -1)).Remote(ctx, 0), 30*time.Second)
 		require.NoError(t, err)
-		assert.Equal(t, vin, anyIn, "a task in any bundle of the group")
+		require.Len(t, anyIn, 1, "a half in any bundle of the group")
+		assert.Contains(t, bundle, anyIn[0], "a task in any bundle of the group")
 		noGPU, err := ray.GetTimeout(ctx, f.ids.Options(ray.InPlacementGroup(pg, 0)).Remote(ctx, 0), 30*time.Second)
 		require.NoError(t, err)
 		assert.Empty(t, noGPU, "a task of the group asking for no GPU")
