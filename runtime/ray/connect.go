@@ -163,7 +163,8 @@ func (p *Process) hostConfig(self transport.NodeID, listen string) tcp.Config {
 
 // StartHead starts a head: the coordinator on dc.Listen, the GCS endpoints,
 // the global scheduler and the head's raylet (dc.Node). It returns once
-// every endpoint is listening; the process runs until ctx is done,
+// every endpoint is listening and the head's raylet is registered with
+// the node table (or after dc.JoinTimeout without its answer); the process runs until ctx is done,
 // Shutdown or Close.
 func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, error) {
 	if err := dc.defaults(); err != nil {
@@ -327,7 +328,8 @@ func (p *Process) goLoop(h *tcp.Host, id transport.NodeID, ctor func(env transpo
 
 // JoinNode starts a node that joins the cluster at dc.Address with one
 // raylet (dc.Node). It returns once the head admitted it and the raylet
-// runs; the error wraps deploy.ErrRefused (e.g. a function table
+// runs, registered with the node table (or after dc.JoinTimeout without
+// the table's answer): a task pinned to it right after runs there; the error wraps deploy.ErrRefused (e.g. a function table
 // mismatch, named) or deploy.ErrUnreachable.
 func JoinNode(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, error) {
 	n := dc.Node
@@ -556,12 +558,15 @@ func (p *Process) startRaylet(ln net.Listener) error {
 	}()
 	select {
 	case <-made:
-		if p.role != transport.RoleDriver {
-			return nil
-		}
-		// A driver's programs start once the node table knows its raylet:
-		// one killed before would never be declared dead, and the tasks
-		// it submitted would run on for good (its job never ending). A
+		// The raylet is up once the node table knows it, whatever its
+		// role. A driver's programs start only then: one killed before
+		// would never be declared dead, and the tasks it submitted would
+		// run on for good (its job never ending). A node (or the head's
+		// raylet) is returned only then: until its registration reaches
+		// the global scheduler, work pinned to it by a soft NodeAffinity
+		// runs elsewhere, and the head's status lists it as not alive
+		// (TestJoinNodeReturnsRegisteredTCP). A restart waits too, so an
+		// operation queued behind it (a kill) finds it registered. A
 		// node table that does not answer in the join timeout is not
 		// waited for longer (its death is then the head's to notice).
 		select {
