@@ -105,6 +105,11 @@ type Replica struct {
 	snapSent    time.Time
 	snapResends int
 	snapIn      *snapshotIn // the parts of a snapshot received so far, as a joiner
+	// installedEpoch and installedIndex name the last snapshot this replica
+	// installed as a joiner: a re-sent snapshot of that join is answered
+	// with its index (what the predecessor completes on the joiner's
+	// behalf, see onAck), not with what the replica applied since.
+	installedEpoch, installedIndex uint64
 
 	// ahead: requests this replica could not take under its configuration,
 	// sent under a later one it has not heard of yet (see holdAhead), in
@@ -391,6 +396,14 @@ func (r *Replica) forward(e *entry) {
 
 func (r *Replica) send(e *entry) {
 	if s := r.succ(); s != 0 {
+		if s == r.snapTo && !r.snapAcked {
+			// A joiner still being synced: the update waits in pending,
+			// forwarded once the joiner says which snapshot it installed
+			// (onAck). Applied by the joiner before that, the predecessor
+			// could not tell the updates the joiner completed as tail from
+			// those it holds only in its snapshot.
+			return
+		}
 		e.sent = r.env.Mono()
 		up := e.up
 		r.env.Send(s, &up)
@@ -443,11 +456,19 @@ func (r *Replica) onAck(from transport.NodeID, m *transport.ChainAck) {
 	// is not an ack of anything, and taken as one it would leave every
 	// later ack below it, so nothing pending would ever be trimmed.
 	idx := min(m.Index, r.applied)
-	if m.Epoch != 0 && m.Epoch == r.snapEpoch && from == r.snapTo && !r.snapAcked {
+	if from == r.snapTo && !r.snapAcked {
+		if m.Epoch == 0 || m.Epoch != r.snapEpoch {
+			// Not the joiner's word on its snapshot: an acknowledgement from
+			// before it (an earlier incarnation, an earlier join). Nothing
+			// pending is trimmed until the joiner says what it installed.
+			return
+		}
 		r.snapAcked = true
+		r.completeSnapshotted(idx)
 		for _, e := range r.pending { // it dropped them while it had no state
 			r.forward(e)
 		}
+		return
 	}
 	if idx <= r.acked {
 		return
@@ -458,6 +479,30 @@ func (r *Replica) onAck(from transport.NodeID, m *transport.ChainAck) {
 		n++
 	}
 	r.pending = slices.Delete(r.pending, 0, n)
+}
+
+// completeSnapshotted completes, on the joining tail's behalf, the pending
+// updates up to idx, the index of the snapshot the joiner installed: their
+// effects are in its state, so it never applies them, and no tail
+// completed them (this replica applied them while the joiner, already the
+// chain's tail, had no state; or forwarded them to a tail that died before
+// acknowledging them). They are committed now — every member holds them,
+// the joiner durably (it synced its store before acknowledging) — and
+// their side effects (publications, events, the client's acknowledgement)
+// are the ones this replica captured when it applied them, released as the
+// tail's would have been. Trimmed without this, they were lost: a worker's
+// registration applied during a join declared its old incarnation dead to
+// no raylet, and the tasks placed there were never retried (QA30).
+// Duplicates (an old tail that completed some before it died) are harmless,
+// as at a failover.
+func (r *Replica) completeSnapshotted(idx uint64) {
+	n := 0
+	for n < len(r.pending) && r.pending[n].up.Index <= idx {
+		r.complete(r.pending[n])
+		n++
+	}
+	r.pending = slices.Delete(r.pending, 0, n)
+	r.acked = max(r.acked, idx)
 }
 
 func (r *Replica) onConfig(m *transport.ChainConfig) {
@@ -559,15 +604,23 @@ type snapshotIn struct {
 }
 
 func (r *Replica) onSnapshot(from transport.NodeID, m *transport.ChainSnapshot) {
+	if r.synced && m.Epoch != 0 && m.Epoch == r.installedEpoch && from == r.pred() {
+		// Installed already; the acknowledgement was lost or late. It names
+		// the snapshot's index, what the predecessor completes for us (see
+		// completeSnapshotted), whatever this replica applied since — and
+		// under a later configuration too, if that one no longer names it
+		// the joiner.
+		r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.installedIndex, Epoch: m.Epoch})
+		return
+	}
 	if m.Epoch != r.epoch || r.join != r.env.Self() || from != r.pred() {
 		// For another configuration than ours (a late one from an earlier
 		// join, or one ahead of our config): its sender re-sends it while
 		// it is wanted.
 		return
 	}
-	if r.synced { // installed already; the acknowledgement was lost or late
-		r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.applied, Epoch: m.Epoch})
-		return
+	if r.synced {
+		return // synced by another way (the chain's last holder): no join to answer
 	}
 	for _, e := range m.Entries {
 		if e.Table < 1 || int(e.Table) > numTables {
@@ -616,6 +669,7 @@ func (r *Replica) onSnapshot(from transport.NodeID, m *transport.ChainSnapshot) 
 		return
 	}
 	r.synced = true
+	r.installedEpoch, r.installedIndex = m.Epoch, m.Index
 	r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.applied, Epoch: m.Epoch})
 }
 
