@@ -541,10 +541,7 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 		r.pending = nil
 		r.acked = r.applied
 		r.ackMembers()
-		r.shard.republishDeaths()      // what the old tail published may be lost
-		r.shard.replaceRestarts()      // and the restarts it asked the scheduler for
-		r.shard.republishNamedDeaths() // and the burials it forwarded to name shards
-		r.shard.rekillOrphans()        // and its word to the hosts of actors buried with their owner
+		r.takeOver()
 	}
 	// A joining successor gets a snapshot even when it was the successor
 	// before: a member removed and re-added (a false suspicion, a pause)
@@ -559,6 +556,18 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 			}
 		}
 	}
+}
+
+// takeOver re-sends, from a replica that has just become its chain's tail,
+// what the previous tail's side effects may have lost: the old tail sent
+// them, then died with some behind a lost frame, after its successors had
+// trimmed the updates on its acknowledgement. All of it is derived from
+// the state and idempotent at the receivers.
+func (r *Replica) takeOver() {
+	r.shard.republishDeaths()      // what the old tail published may be lost
+	r.shard.replaceRestarts()      // and the restarts it asked the scheduler for
+	r.shard.republishNamedDeaths() // and the burials it forwarded to name shards
+	r.shard.rekillOrphans()        // and its word to the hosts of actors buried with their owner
 }
 
 // snapshotPartBytes and snapshotPartEntries bound one part of a chain
@@ -671,6 +680,15 @@ func (r *Replica) onSnapshot(from transport.NodeID, m *transport.ChainSnapshot) 
 	r.synced = true
 	r.installedEpoch, r.installedIndex = m.Epoch, m.Index
 	r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.applied, Epoch: m.Epoch})
+	if r.isTail() {
+		// A joiner is the chain's new tail (the master appends it), and it
+		// may replace one that died without the master noticing (restarted
+		// within the timeout: its predecessor never became the tail). What
+		// that tail sent and acknowledged may be lost with it, as at a
+		// failover (onConfig); the updates it never acknowledged are
+		// completed by the predecessor (completeSnapshotted).
+		r.takeOver()
+	}
 }
 
 // tick pings the master and re-sends what the successor has not
