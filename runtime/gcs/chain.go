@@ -251,6 +251,13 @@ func (r *Replica) Handle(from transport.NodeID, m transport.Message) {
 		}
 		if m.Index <= r.applied {
 			if r.isTail() {
+				if m.Index <= r.installedIndex {
+					// It came in the snapshot this replica joined with: it
+					// never applied it as the tail, and the predecessor that
+					// sent the snapshot may have died before it released it.
+					// Said so (the snapshot's epoch), this sender releases it.
+					r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.installedIndex, Epoch: r.installedEpoch})
+				}
 				r.env.Send(from, &transport.ChainAck{Shard: uint32(r.cfg.Index), Index: r.applied})
 			}
 			return
@@ -468,6 +475,15 @@ func (r *Replica) onAck(from transport.NodeID, m *transport.ChainAck) {
 		for _, e := range r.pending { // it dropped them while it had no state
 			r.forward(e)
 		}
+		return
+	}
+	if m.Epoch != 0 {
+		// The tail's word that it holds the updates up to m.Index by the
+		// snapshot it joined with: the predecessor that sent the snapshot
+		// (the joiner's, which completed them) may have died before it
+		// did, and this replica, its successor now, re-sent them. Released
+		// here: at worst twice, as at a failover.
+		r.completeSnapshotted(idx)
 		return
 	}
 	if idx <= r.acked {

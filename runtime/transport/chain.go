@@ -61,10 +61,14 @@ type ChainAck struct {
 	Shard uint32
 	Index uint64
 	// Epoch, when set, marks a joining member's acknowledgement of the
-	// snapshot it installed, sent for that configuration epoch (its
-	// predecessor then forwards what followed). A tail's acknowledgement of
-	// updates, or of an earlier join's snapshot, may still be in flight when
-	// its predecessor starts a new snapshot, and must not pass for it.
+	// snapshot it installed, sent for that configuration epoch, Index being
+	// the snapshot's (its predecessor then releases the side effects of the
+	// updates up to Index, which the joiner holds but never applied, and
+	// forwards what followed). A tail's acknowledgement of updates, or of an
+	// earlier join's snapshot, may still be in flight when its predecessor
+	// starts a new snapshot, and must not pass for it. A tail re-sent
+	// updates its snapshot held (its predecessor changed) answers the same
+	// way, with the epoch it joined under: the sender releases them.
 	Epoch uint64
 }
 
