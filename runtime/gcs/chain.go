@@ -534,6 +534,7 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 	if r.pos() < 0 {
 		r.member, r.synced = false, false // removed: rejoin with a fresh copy
 		r.pending = nil
+		r.snapTo, r.snapAcked = 0, false // and serve no join of the old chain
 		return
 	}
 	r.member = true
