@@ -611,6 +611,14 @@ func (r *Raylet) cancelCall(id transport.TaskID, rebuild bool, mode CancelMode) 
 func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 	a := r.actors[spec.Actor]
 	if a == nil || a.dead {
+		if rt := r.routes[spec.Actor]; rt != nil && rt.state == transport.ActorDead {
+			// Dead for good (ended here, or this node was told so): the
+			// call fails with the cause, as a call queued at the death
+			// did. A bounce would fail it for where it was sent ("not on
+			// node N"), its caller not knowing the death yet.
+			r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
+			return
+		}
 		r.bounceCall(spec)
 		return
 	}
@@ -946,7 +954,19 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 // (ray.Kill) dead: the kill is final, and a call made after it fails at
 // once, saying so, instead of going to where the actor was (whose host
 // bounced it: "not on node N").
-func (r *Raylet) killedHere(id transport.ActorID) {
+func (r *Raylet) killedHere(id transport.ActorID) { r.routeDead(id, transport.DetailRayKill) }
+
+// routeDead marks this node's route to an actor dead for good, of cause:
+// its caller's ray.Kill (killedHere), a kill this node was told of
+// (transport.KillActor without restart: the killer's, or the actor
+// table's), or an end this node gave the actor it hosted for good
+// (killActorSaying). Calls waiting on the route fail now, later calls from
+// here fail at once, and a call another node sends here for the actor
+// (its owner took the actor table's word, older than the death) fails
+// saying why (hostCall) rather than bouncing with "not on node N", which
+// would fail it for where it was sent rather than for the kill. Death is
+// final in the actor table too, so no later news revives the route.
+func (r *Raylet) routeDead(id transport.ActorID, cause string) {
 	rt := r.routes[id]
 	if rt == nil {
 		rt = &route{}
@@ -956,7 +976,7 @@ func (r *Raylet) killedHere(id transport.ActorID) {
 		return
 	}
 	pending := rt.pending
-	rt.state, rt.cause, rt.pending, rt.bounced = transport.ActorDead, transport.DetailRayKill, nil, 0
+	rt.state, rt.cause, rt.pending, rt.bounced = transport.ActorDead, cause, nil, 0
 	for _, spec := range pending {
 		r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 	}
@@ -1005,6 +1025,13 @@ func (r *Raylet) killActorSaying(id transport.ActorID, why, cause string) {
 		// It ended itself (ExitActor): final, no restart, as Ray's
 		// exit_actor (an intended exit).
 		detail, inc = transport.DetailExitActor, 0
+	}
+	if inc == 0 {
+		// Final: a call that still comes here for it (sent by an owner
+		// whose word from the actor table predates the death) fails
+		// saying why (hostCall). A constructor's failure is not final
+		// here (the table ignores it from an incarnation known dead).
+		r.routeDead(id, cause)
 	}
 	r.actorDiedDetail(id, a.creation.spec.A().Name, detail, cause, inc)
 	r.pumpActor(a)

@@ -618,6 +618,12 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			why = whyOwnerDied // the actor table buried it with its owner
 		}
 		r.killActorSaying(m.Actor, why, cmp.Or(m.Cause, whyRayKill))
+		// Final, hosted here or not: this node's own calls to the actor
+		// fail at once, saying why, rather than taking the actor table's
+		// word, which may predate the kill (the killer's news to the
+		// table can come after this node's lookup), to a host that may
+		// not have had the kill yet (and would run them).
+		r.routeDead(m.Actor, cmp.Or(m.Cause, whyRayKill))
 	case *transport.TaskPlaced:
 		if len(r.infeasible) > 0 {
 			r.placedFeasible(m.Task, m.Attempt, m.Rebuild)
