@@ -586,7 +586,7 @@ var semanticCases = []semanticCase{
 		} {
 			_, err := ray.Get(ctx, s.get.Remote(ctx, h)) // it lives
 			require.NoError(t, err)
-			busy := s.nap.Remote(ctx, h, 300)
+			busy := s.nap.Remote(ctx, h, 5000) // ended by the kill, not run out: long, so that a loaded machine still finds it running
 			queued := s.incr.Remote(ctx, h, 1)
 			_, err = ray.GetTimeout(ctx, busy, 50*time.Millisecond)
 			require.ErrorIs(t, err, ray.ErrTimeout)
