@@ -615,7 +615,12 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 			// Dead for good (ended here, or this node was told so): the
 			// call fails with the cause, as a call queued at the death
 			// did. A bounce would fail it for where it was sent ("not on
-			// node N"), its caller not knowing the death yet.
+			// node N"), its caller not knowing the death yet. A copy of
+			// a call failed here already (a duplicated frame) is dropped:
+			// its failure stands, and is not traced twice.
+			if spec.NumReturns > 0 && r.store.Contains(spec.Return(0)) {
+				return
+			}
 			r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 			return
 		}
