@@ -45,7 +45,28 @@ func Parse(name string, data []byte) (*Scenario, error) { return ParseWithOverri
 // such key); an index may name an existing entry or append one. The value is
 // read as YAML, so "[a, b]" and "{dist: uniform, min: 1ms, max: 2ms}" work.
 func ParseWithOverrides(name string, data []byte, sets []string) (*Scenario, error) {
-	d := &decoder{file: name, dir: filepath.Dir(name), origin: map[*yaml.Node]string{}}
+	return ParseWith(name, data, sets, nil)
+}
+
+// LoadWith reads the scenario file at path as ParseWith does.
+func LoadWith(path string, sets []string, ext *Extensions) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWith(path, data, sets, ext)
+}
+
+// ParseWith is ParseWithOverrides for a scenario that may name what a Go
+// program added to the format (ext, nil for none): its own scheduling
+// policies. The scenario keeps ext (Extensions), so its Set, and the
+// runner that runs it, know them too. Unusable extensions are an error
+// (scheduler.ErrBadPolicy).
+func ParseWith(name string, data []byte, sets []string, ext *Extensions) (*Scenario, error) {
+	if err := ext.check(); err != nil {
+		return nil, fmt.Errorf("%s: extensions: %w", name, err)
+	}
+	d := &decoder{file: name, dir: filepath.Dir(name), origin: map[*yaml.Node]string{}, ext: ext}
 	root := d.parseYAML(data)
 	if root == nil {
 		return nil, d.errs
@@ -71,14 +92,14 @@ func ParseWithOverrides(name string, data []byte, sets []string) (*Scenario, err
 		})
 		return nil, d.errs
 	}
-	s.File, s.root, s.data, s.sets = name, root, data, append([]string(nil), sets...)
+	s.File, s.root, s.data, s.sets, s.ext = name, root, data, append([]string(nil), sets...), ext
 	return s, nil
 }
 
 // Set applies one --set override (path as in ParseWithOverrides) and decodes
 // the scenario again; on error the scenario is unchanged.
 func (s *Scenario) Set(path, value string) error {
-	ns, err := ParseWithOverrides(s.File, s.data, append(s.Overrides(), path+"="+value))
+	ns, err := ParseWith(s.File, s.data, append(s.Overrides(), path+"="+value), s.ext)
 	if err != nil {
 		return err
 	}
@@ -87,6 +108,7 @@ func (s *Scenario) Set(path, value string) error {
 }
 
 type decoder struct {
+	ext    *Extensions
 	file   string
 	dir    string
 	errs   Errors
@@ -1026,10 +1048,10 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 	sc := d.object(o.get("scheduler"), "cluster.scheduler", "policy", "spill_threshold")
 	if v := sc.get("policy"); v != nil {
 		p, _ := d.scalar(v, sc.at("policy"), "a policy")
-		if contains(Policies, p) {
+		if names := d.ext.PolicyNames(); contains(names, p) {
 			c.Scheduler.Policy = p
 		} else {
-			d.expected(v, sc.at("policy"), "one of "+strings.Join(Policies, ", "))
+			d.expected(v, sc.at("policy"), "one of "+strings.Join(names, ", "))
 		}
 	}
 	if v := sc.get("spill_threshold"); v != nil {

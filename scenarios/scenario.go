@@ -7,6 +7,7 @@
 package scenarios
 
 import (
+	"raysim/runtime/scheduler"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -45,7 +46,60 @@ type Scenario struct {
 	data      []byte
 	sets      []string
 	nodeIndex map[string]int
+	ext       *Extensions // what the program added to the format (ParseWith)
 }
+
+// Extensions are what a Go program adds to the scenario format: scheduling
+// policies of its own, which cluster.scheduler.policy may then name beside
+// the built-ins. They are a value handed to ParseWith (and kept with the
+// scenario it returns, so Set, check's generator and shrinker and the
+// runner see the same ones), not entries in a package-level table: two
+// loads in one process may use different extensions.
+type Extensions struct {
+	// Policies are the program's own scheduling policies
+	// (scheduler.CheckPolicies: named, no name twice, none a built-in's).
+	Policies []scheduler.Policy
+}
+
+// check reports extensions that cannot be used.
+func (e *Extensions) check() error {
+	if e == nil {
+		return nil
+	}
+	return scheduler.CheckPolicies(e.Policies)
+}
+
+// PolicyNames lists the scheduling policies e's scenarios may name: the
+// built-ins and e's own, sorted (the one list of them; nil e: the
+// built-ins).
+func (e *Extensions) PolicyNames() []string {
+	if e == nil {
+		return scheduler.PolicyNames()
+	}
+	return scheduler.PolicyNames(e.Policies...)
+}
+
+// Policy returns the scheduling policy of the program's own named name, or
+// nil when name is a built-in's (or unknown).
+func (e *Extensions) Policy(name string) scheduler.Policy {
+	if e == nil {
+		return nil
+	}
+	for _, p := range e.Policies {
+		if p != nil && p.Name() == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Extensions returns the extensions s was loaded with (nil: none).
+func (s *Scenario) Extensions() *Extensions { return s.ext }
+
+// SetExtensions gives a scenario assembled from structs (check's
+// generator's) the extensions its names may use; they are checked when it
+// is written and parsed back (Marshal, ParseWith with s.Extensions()).
+func (s *Scenario) SetExtensions(e *Extensions) { s.ext = e }
 
 // NodeIndex returns the position of the named node in Cluster.Nodes.
 func (s *Scenario) NodeIndex(name string) (int, bool) {
@@ -170,9 +224,6 @@ type GCSConfig struct {
 	Shards   int
 	Replicas int
 }
-
-// Scheduling policies.
-var Policies = []string{"bottom-up", "centralized", "random", "power-of-two", "locality-aware"}
 
 // SchedulerConfig picks the scheduling policy.
 type SchedulerConfig struct {

@@ -122,7 +122,13 @@ type Config struct {
 	// get a live member removed).
 	GCSMasterTimeout time.Duration
 	GCSDataDir       string // TCP: directory of the GCS stores (bbolt files); empty: in memory
-	Policy           string // default "bottom-up"
+	Policy           string // a built-in policy's name (scheduler.PolicyNames); default "bottom-up"
+	// PolicyImpl, if set, is the scheduling policy itself: a program's
+	// own (any scheduler.Policy), used instead of a built-in. Policy must
+	// then be "" or its Name. A value in the config rather than a name
+	// registered in a package-level table: two clusters in one process
+	// (two tests in parallel) may use different policies of the same name.
+	PolicyImpl scheduler.Policy
 	// SpillThreshold is the local queue length at which a node's
 	// scheduler (bottom-up, locality-aware) spills a task it could run to
 	// the global scheduler: a task stays while fewer are queued. 0: the
@@ -225,8 +231,20 @@ func (cfg *Config) defaults() error {
 	if cfg.Link == (netsim.Link{}) {
 		cfg.Link = netsim.Link{Latency: netsim.Constant(100 * time.Microsecond), Bandwidth: 1.25e9}
 	}
-	_, err := scheduler.NewPolicy(cfg.Policy)
+	_, err := cfg.policy()
 	return err
+}
+
+// policy resolves the cluster's scheduling policy: PolicyImpl when set
+// (Policy may only repeat its name), else the built-in named Policy.
+func (cfg *Config) policy() (scheduler.Policy, error) {
+	if cfg.PolicyImpl == nil {
+		return scheduler.NewPolicy(cfg.Policy)
+	}
+	if cfg.Policy != "" && cfg.Policy != cfg.PolicyImpl.Name() {
+		return nil, fmt.Errorf("ray: Policy %q beside PolicyImpl %q: want \"\" or the same name", cfg.Policy, cfg.PolicyImpl.Name())
+	}
+	return scheduler.NewPolicy(cfg.PolicyImpl.Name(), cfg.PolicyImpl)
 }
 
 func (cfg *Config) layout() *gcs.Layout {
@@ -332,7 +350,7 @@ func (c *Sim) addGCS() {
 
 func (cfg *Config) rayletConfig(l *gcs.Layout, i int, reg *Registry, inc uint64) node.Config {
 	n := cfg.Nodes[i]
-	pol, _ := scheduler.NewPolicy(cfg.Policy)
+	pol, _ := cfg.policy() // checked by defaults
 	nc := node.Config{
 		Layout: l, Resources: transport.MakeResources(n.CPUs, n.GPUs, n.Resources),
 		ObjectStoreBytes: n.ObjectStoreBytes, ObjectSpillBytes: n.ObjectSpillBytes, Policy: pol, SpillThreshold: cfg.SpillThreshold,
@@ -382,7 +400,7 @@ func NewSim(cfg Config, reg *Registry) (*Sim, error) {
 		OnDrop: func(ev *netsim.Event) { net.OnNetEvent(ev) }})
 	net = sim.New(ns, sim.Options{WireCheck: cfg.WireCheck, OnEvent: cfg.OnEvent})
 	c.net = net
-	pol, _ := scheduler.NewPolicy(cfg.Policy)
+	pol, _ := cfg.policy() // checked by defaults
 	c.addGCS()
 	c.net.Add(SchedulerID, func(env transport.Env) transport.Handler {
 		// Simulated nodes restart under their NodeID: a task pinned to a

@@ -49,7 +49,9 @@ type DeployConfig struct {
 	// Cluster is the head's cluster configuration (GCS shards and
 	// replicas, GCSDataDir, policy, spill threshold, heartbeat period, node
 	// timeout); joining processes receive it from the head. Nodes is
-	// ignored.
+	// ignored. A policy of the program's own (Cluster.PolicyImpl) travels
+	// by name only: every process built from the program sets the same
+	// PolicyImpl, and a joining node uses it when the head names it.
 	Cluster Config
 	Logger  *slog.Logger
 	OnEvent func(*transport.Event) // every event of this process's endpoints
@@ -228,7 +230,7 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 			return gcs.NewMaster(env, gcs.MasterConfig{Layout: l, Timeout: wallMasterTimeout})
 		}})
 	}
-	pol, _ := scheduler.NewPolicy(cfg.Policy)
+	pol, _ := cfg.policy() // checked by defaults
 	eps = append(eps, endpoint{id: SchedulerID, ctor: func(env transport.Env, l *gcs.Layout) transport.Handler {
 		return scheduler.NewGlobal(env, scheduler.GlobalConfig{Layout: l, Policy: pol, Costs: *cfg.Costs,
 			Bandwidth: cfg.Link.Bandwidth, SpillThreshold: cfg.SpillThreshold})
@@ -312,7 +314,11 @@ func randomSessionBase() uint64 {
 // threshold travels as an int32's bits: SpillAlways (-1) comes back as -1.
 func (p *Process) spec() transport.ClusterSpec {
 	c := &p.cfg
-	return transport.ClusterSpec{Shards: uint32(c.GCSShards), Replicas: uint32(c.GCSReplicas), Policy: c.Policy,
+	policy := c.Policy
+	if c.PolicyImpl != nil {
+		policy = c.PolicyImpl.Name()
+	}
+	return transport.ClusterSpec{Shards: uint32(c.GCSShards), Replicas: uint32(c.GCSReplicas), Policy: policy,
 		SpillThreshold: uint32(int32(c.SpillThreshold)), HeartbeatPeriod: c.HeartbeatPeriod, NodeTimeout: c.NodeTimeout, Seed: c.Seed}
 }
 
@@ -411,6 +417,9 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 	p.cfg = Config{GCSShards: int(r.Spec.Shards), GCSReplicas: int(r.Spec.Replicas), Policy: r.Spec.Policy,
 		SpillThreshold: int(int32(r.Spec.SpillThreshold)), HeartbeatPeriod: r.Spec.HeartbeatPeriod, NodeTimeout: r.Spec.NodeTimeout,
 		Seed: r.Spec.Seed, Nodes: []NodeConfig{dc.Node}}
+	if own := dc.Cluster.PolicyImpl; own != nil && own.Name() == r.Spec.Policy {
+		p.cfg.PolicyImpl = own // the head's is the program's own
+	}
 	p.cfg.Nodes[0].Name = dc.Name
 	if role == transport.RoleDriver {
 		p.cfg.Nodes[0] = NodeConfig{Name: dc.Name}

@@ -138,7 +138,7 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 	}
 
 	// Constructors, as in NewSim. Each runs on its host's loop goroutine.
-	pol, _ := scheduler.NewPolicy(cfg.Policy)
+	pol, _ := cfg.policy() // checked by defaults
 	registered := make(chan struct{})
 	made := make(chan int, len(cfg.Nodes))
 	ctors := append(make([]func(transport.Env) transport.Handler, 0, len(ids)), gcsCtors...)

@@ -10,26 +10,37 @@
 package scheduler
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"time"
 
 	"raysim/runtime/transport"
 )
 
-// Candidate is the global scheduler's view of one feasible node.
+// Candidate is the global scheduler's view of one feasible node (one whose
+// total resources can hold the task's). Its numbers come from the node's
+// last heartbeat (every HeartbeatPeriod), less what the scheduler placed
+// there since: they may be stale by a heartbeat, and a node that died since
+// may still be a candidate until its death is heard (the task then comes
+// back and is placed again).
 type Candidate struct {
-	Node         transport.NodeID
-	Total        transport.Resources
-	Available    transport.Resources
-	QueueLen     int
+	Node      transport.NodeID
+	Total     transport.Resources // the node's capacity
+	Available transport.Resources // free at its last heartbeat, less the placements since
+	// QueueLen is the node's tasks waiting to start (not the running
+	// ones), plus those placed on it since its heartbeat.
+	QueueLen int
+	// MeanTaskTime is an exponential average of the node's tasks' run
+	// times (0 before any ended).
 	MeanTaskTime time.Duration
 	// Bandwidth is the node's mean pull throughput, bytes/s (0: not
 	// measured yet; the Decision's then stands for it).
 	Bandwidth  float64
-	LocalBytes int64 // bytes of the task's arguments already on this node
+	LocalBytes int64 // bytes of the task's by-reference arguments already on this node (the GCS object table's view)
 }
 
 // Decision is what a policy needs to know about the task being placed.
@@ -40,13 +51,38 @@ type Decision struct {
 	QueueLimit int     // the spill threshold
 }
 
-// Policy is a placement policy.
+// Policy is a placement policy. The built-ins are named by NewPolicy; a
+// program's own is any value with these methods, handed to the runtime in
+// ray.Config.PolicyImpl (or, for scenarios, scenarios.Extensions.Policies).
+//
+// A policy is called on the runtime's event loops (every raylet's for Local,
+// the global scheduler's for Pick; on TCP those are different goroutines at
+// once), so it must keep no mutable state of its own: everything it needs
+// comes in its arguments. Two optional methods change how the raylets use
+// it:
+//
+//   - WaitsForArgs() bool: true makes a raylet spill a task only once every
+//     by-reference argument of it exists somewhere, so Pick sees where they
+//     are (locality-aware); such a task, once queued, is never re-spilled.
+//   - "local first" is no method: LocalFirst(p) is derived by calling
+//     p.Local(true, 0, 1) (a feasible node with an empty queue and a
+//     threshold of 1). A local-first policy (bottom-up) has the only node
+//     of a one-node cluster keep a task it would spill (a round trip that
+//     could only bring it back); one that sends every task to the global
+//     scheduler (centralized) spills it all the same.
 type Policy interface {
+	// Name is the policy's name in a scenario (cluster.scheduler.policy),
+	// traces and results; unique among the policies a run knows.
 	Name() string
 	// Local reports whether a raylet that can run the task (feasible) with
-	// queueLen tasks waiting keeps it rather than spilling it.
+	// queueLen tasks waiting keeps it rather than spilling it to the
+	// global scheduler; threshold is the spill threshold
+	// (ray.Config.SpillThreshold, 0 when every task must spill).
 	Local(feasible bool, queueLen, threshold int) bool
-	// Pick returns the index of the chosen candidate (len(c) > 0).
+	// Pick returns the index of the chosen candidate (len(c) > 0, in
+	// the order the nodes registered). It must be deterministic given its arguments: its only
+	// randomness is r, the global scheduler's seeded source (in netsim the
+	// same seed gives the same run), and it must not keep c or d.
 	Pick(d *Decision, c []Candidate, r *rand.Rand) int
 }
 
@@ -206,7 +242,11 @@ func (localityAware) Pick(d *Decision, c []Candidate, _ *rand.Rand) int {
 	return best
 }
 
-var policies = map[string]Policy{
+// builtins are the built-in policies by name: a read-only table, never
+// written after init (a program's own policies travel as values, in
+// ray.Config.PolicyImpl or the own list NewPolicy and PolicyNames take,
+// not as entries added here: no global mutable state).
+var builtins = map[string]Policy{
 	"bottom-up":      bottomUp{},
 	"centralized":    centralized{},
 	"random":         random{},
@@ -214,23 +254,74 @@ var policies = map[string]Policy{
 	"locality-aware": localityAware{},
 }
 
-// PolicyNames lists the built-in policies, sorted.
-func PolicyNames() []string {
-	names := make([]string, 0, len(policies))
-	for n := range policies {
+// ErrBadPolicy is returned for a program's own policy that cannot be used:
+// nil, without a name, or named as another one (a built-in or one of its
+// own).
+var ErrBadPolicy = errors.New("scheduler: bad policy")
+
+// ErrUnknownPolicy is returned by NewPolicy for a name that is neither a
+// built-in nor one of the program's own policies.
+var ErrUnknownPolicy = errors.New("scheduler: unknown policy")
+
+// CheckPolicies reports a program's own policies that cannot be used
+// beside the built-ins (ErrBadPolicy): a nil one, one whose Name is empty,
+// and two with the same name, or one named as a built-in (a scenario names
+// a policy, so a name must say which one it is).
+func CheckPolicies(own []Policy) error {
+	seen := map[string]bool{}
+	for i, p := range own {
+		if p == nil {
+			return fmt.Errorf("%w: policy %d is nil", ErrBadPolicy, i)
+		}
+		n := p.Name()
+		switch {
+		case n == "":
+			return fmt.Errorf("%w: policy %d (%T) has no name", ErrBadPolicy, i, p)
+		case builtins[n] != nil:
+			return fmt.Errorf("%w: %q (%T) is a built-in policy's name", ErrBadPolicy, n, p)
+		case seen[n]:
+			return fmt.Errorf("%w: two policies are named %q", ErrBadPolicy, n)
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+// PolicyNames lists the built-in policies and the program's own (own),
+// sorted: the one list of the names a scenario's cluster.scheduler.policy,
+// raysim start --policy and check.Gen.Policies may use.
+func PolicyNames(own ...Policy) []string {
+	names := make([]string, 0, len(builtins)+len(own))
+	for n := range builtins {
 		names = append(names, n)
+	}
+	for _, p := range own {
+		if p != nil && p.Name() != "" && builtins[p.Name()] == nil && !slices.Contains(names, p.Name()) {
+			names = append(names, p.Name())
+		}
 	}
 	sort.Strings(names)
 	return names
 }
 
-// NewPolicy returns a built-in policy by name ("" is bottom-up).
-func NewPolicy(name string) (Policy, error) {
+// NewPolicy returns the policy named name ("" is bottom-up): a built-in,
+// or one of own, the program's own policies (see CheckPolicies; an
+// unusable own list is an ErrBadPolicy). An unknown name is an
+// ErrUnknownPolicy.
+func NewPolicy(name string, own ...Policy) (Policy, error) {
+	if err := CheckPolicies(own); err != nil {
+		return nil, err
+	}
 	if name == "" {
 		name = "bottom-up"
 	}
-	if p, ok := policies[name]; ok {
+	if p, ok := builtins[name]; ok {
 		return p, nil
 	}
-	return nil, fmt.Errorf("scheduler: unknown policy %q (want one of %v)", name, PolicyNames())
+	for _, p := range own {
+		if p.Name() == name {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("%w %q (want one of %v)", ErrUnknownPolicy, name, PolicyNames(own...))
 }

@@ -5,8 +5,9 @@
 // and shrink-to-scenario: a failing case is written out as a scenario file
 // that `raysim run FILE` replays exactly.
 //
-// A property test for one of the scheduling policies (scenarios.Policies;
-// a new one is added in runtime/scheduler) or workloads is a few lines:
+// A property test for one of the scheduling policies (the built-ins,
+// scheduler.PolicyNames, or a program's own: Gen.Extensions) or workloads
+// is a few lines:
 //
 //	func TestLocalityAwareSurvivesFaults(t *testing.T) {
 //		g := check.DefaultGen()
@@ -34,6 +35,7 @@ import (
 
 	"pgregory.net/rapid"
 
+	"raysim/runtime/scheduler"
 	"raysim/scenarios"
 )
 
@@ -68,7 +70,12 @@ type Gen struct {
 	MaxNodes   int      // total nodes of a generated cluster, >= 2 (0: default 5)
 	MaxEntries int      // workload entries (default 2)
 	Generators []string // workload generators to draw from (default all)
-	Policies   []string // scheduling policies to draw from (default all)
+	Policies   []string // scheduling policies to draw from (default all: the built-ins and Extensions')
+	// Extensions are the program's own additions to the scenario format
+	// (its scheduling policies) that Policies may name; every drawn
+	// scenario carries them (scenarios.Scenario.Extensions), so its run
+	// and its shrinking use them too. With Base, Base's own are used.
+	Extensions *scenarios.Extensions
 	// MaxFaults bounds the explicit fault entries (0: default 5; a kill and
 	// its restart count as one). For none, see Validate.
 	MaxFaults  int
@@ -109,7 +116,7 @@ type Gen struct {
 // DefaultGen returns the defaults spelled out.
 func DefaultGen() Gen {
 	return Gen{MaxNodes: 5, MaxEntries: 2, Generators: slices.Clone(scenarios.Generators),
-		Policies: slices.Clone(scenarios.Policies), MaxFaults: 5, FaultKinds: slices.Clone(DefaultFaultKinds),
+		Policies: scheduler.PolicyNames(), MaxFaults: 5, FaultKinds: slices.Clone(DefaultFaultKinds),
 		Horizon: time.Second, Settle: 10 * time.Second, Dir: "testdata/failures", Name: "failure"}
 }
 
@@ -140,7 +147,7 @@ func (g Gen) Validate() error {
 	for _, c := range []struct {
 		what       string
 		got, known []string
-	}{{"policy", g.Policies, scenarios.Policies}, {"generator", g.Generators, scenarios.Generators}, {"fault kind", g.FaultKinds, AllFaultKinds}} {
+	}{{"policy", g.Policies, g.ext().PolicyNames()}, {"generator", g.Generators, scenarios.Generators}, {"fault kind", g.FaultKinds, AllFaultKinds}} {
 		for _, x := range c.got {
 			if !slices.Contains(c.known, x) {
 				return fmt.Errorf("check: Gen: unknown %s %q (known: %s)", c.what, x, strings.Join(c.known, ", "))
@@ -148,6 +155,14 @@ func (g Gen) Validate() error {
 		}
 	}
 	return nil
+}
+
+// ext is the extensions the drawn scenarios may name: Base's, with a Base.
+func (g Gen) ext() *scenarios.Extensions {
+	if g.Base != nil {
+		return g.Base.Extensions()
+	}
+	return g.Extensions
 }
 
 func (g Gen) withDefaults() Gen {
@@ -162,7 +177,7 @@ func (g Gen) withDefaults() Gen {
 		g.Generators = d.Generators
 	}
 	if len(g.Policies) == 0 {
-		g.Policies = d.Policies
+		g.Policies = g.ext().PolicyNames()
 	}
 	if g.MaxFaults <= 0 {
 		g.MaxFaults = d.MaxFaults
@@ -199,6 +214,7 @@ func (g Gen) Scenario() *rapid.Generator[*scenarios.Scenario] {
 			}
 		} else {
 			s = &scenarios.Scenario{Name: "check", DurationLimit: time.Hour}
+			s.SetExtensions(g.Extensions)
 			s.Cluster = g.Cluster().Draw(t, "cluster")
 			s.Workload = g.Workload(&s.Cluster).Draw(t, "workload")
 		}
@@ -264,7 +280,7 @@ func Reparse(s *scenarios.Scenario) (*scenarios.Scenario, error) {
 	if name == "" {
 		name = s.Name + ".yaml"
 	}
-	out, err := scenarios.Parse(name, data)
+	out, err := scenarios.ParseWith(name, data, nil, s.Extensions())
 	if err != nil {
 		return nil, fmt.Errorf("%w\n%s", err, data)
 	}

@@ -14,10 +14,12 @@ import (
 func clusterConfig(s *scenarios.Scenario) (ray.Config, error) {
 	cl := &s.Cluster
 	cfg := ray.Config{
-		Seed:           s.Seed,
-		GCSShards:      cl.GCS.Shards,
-		GCSReplicas:    cl.GCS.Replicas,
-		Policy:         cl.Scheduler.Policy,
+		Seed:        s.Seed,
+		GCSShards:   cl.GCS.Shards,
+		GCSReplicas: cl.GCS.Replicas,
+		Policy:      cl.Scheduler.Policy,
+		// A policy of the program's own (nil for a built-in's name).
+		PolicyImpl:     s.Extensions().Policy(cl.Scheduler.Policy),
 		SpillThreshold: spillThreshold(cl.Scheduler.SpillThreshold),
 		MaxVirtual:     s.DurationLimit,
 	}
