@@ -25,10 +25,10 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 		return w
 	}
 	if v := o.get("generator"); v == nil {
-		d.missing(n, o.at("generator"), "a generator: one of "+strings.Join(Generators, ", "))
+		d.missing(n, o.at("generator"), "a generator: one of "+strings.Join(d.ext.GeneratorNames(), ", "))
 	} else if g, ok := d.scalar(v, o.at("generator"), "a generator name"); ok {
-		if w.Params = NewParams(g); w.Params == nil {
-			d.expected(v, o.at("generator"), "one of "+strings.Join(Generators, ", "))
+		if w.Params = d.ext.NewParams(g); w.Params == nil {
+			d.expected(v, o.at("generator"), "one of "+strings.Join(d.ext.GeneratorNames(), ", "))
 		} else {
 			w.Generator = g
 		}
@@ -45,7 +45,19 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 		path string
 	}
 	var ints []intParam
-	if w.Params != nil {
+	if own, ok := w.Params.(*OwnParams); ok {
+		// An own workload's params: the names it declares, values kept
+		// as written (scalars) for its driver to parse.
+		names := d.ext.Workload(own.generator).Params
+		po := d.object(o.get("params"), o.at("params"), names...)
+		for _, name := range names {
+			if v := po.get(name); v != nil {
+				if x, ok := d.scalar(v, po.at(name), "a value (a scalar)"); ok {
+					own.Values[name] = x
+				}
+			}
+		}
+	} else if w.Params != nil {
 		fields := w.Params.fields()
 		var names []string
 		for _, f := range fields {
@@ -87,6 +99,11 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 		}
 	}
 	rateAt := d.arrival(o.get("arrival"), o.at("arrival"), &w.Arrival)
+	if _, own := w.Params.(*OwnParams); own && w.Arrival.Kind != Burst {
+		// Its driver submits as it likes: no stream for an arrival to space.
+		d.errAt(o.get("arrival"), o.at("arrival"), fmt.Sprintf("burst: %s is a workload of the program's own, whose driver submits as it likes (got kind: %s)", w.Generator, w.Arrival.Kind))
+		rateAt = nil
+	}
 	if w.Arrival.Kind != Burst && !TakesArrival(w.Generator) && w.Generator != "" {
 		// Its drivers make their actors and run at once: no stream of
 		// root tasks for an arrival to space.
@@ -240,7 +257,11 @@ func (d *decoder) group(n *yaml.Node, path string, w *Workload) *GroupSpec {
 	if g.CaptureChildTasks {
 		need = d.capturedTasks(w)
 	}
+	_, own := w.Params.(*OwnParams)
 	switch {
+	case own:
+		d.errAt(n, path, fmt.Sprintf("a built-in generator's entry (%s is a workload of the program's own: its driver makes its own groups)", w.Generator))
+		ok = false
 	case !TakesArrival(w.Generator) && w.Generator != "":
 		d.errAt(n, path, fmt.Sprintf("a placement group for a task generator's entry (%s makes actors, which would hold its bundles for good)", w.Generator))
 		ok = false

@@ -222,7 +222,13 @@ func (w *Workload) node() *yaml.Node {
 	n := mapping()
 	add(n, "name", str(w.Name))
 	add(n, "generator", str(w.Generator))
-	if w.Params != nil {
+	if own, ok := w.Params.(*OwnParams); ok {
+		p := mapping()
+		for _, k := range sortedKeys(own.Values) {
+			add(p, k, str(own.Values[k]))
+		}
+		add(n, "params", p)
+	} else if w.Params != nil {
 		p := mapping()
 		for _, f := range w.Params.fields() {
 			switch {

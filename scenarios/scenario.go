@@ -7,7 +7,6 @@
 package scenarios
 
 import (
-	"raysim/runtime/scheduler"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -47,50 +46,6 @@ type Scenario struct {
 	sets      []string
 	nodeIndex map[string]int
 	ext       *Extensions // what the program added to the format (ParseWith)
-}
-
-// Extensions are what a Go program adds to the scenario format: scheduling
-// policies of its own, which cluster.scheduler.policy may then name beside
-// the built-ins. They are a value handed to ParseWith (and kept with the
-// scenario it returns, so Set, check's generator and shrinker and the
-// runner see the same ones), not entries in a package-level table: two
-// loads in one process may use different extensions.
-type Extensions struct {
-	// Policies are the program's own scheduling policies
-	// (scheduler.CheckPolicies: named, no name twice, none a built-in's).
-	Policies []scheduler.Policy
-}
-
-// check reports extensions that cannot be used.
-func (e *Extensions) check() error {
-	if e == nil {
-		return nil
-	}
-	return scheduler.CheckPolicies(e.Policies)
-}
-
-// PolicyNames lists the scheduling policies e's scenarios may name: the
-// built-ins and e's own, sorted (the one list of them; nil e: the
-// built-ins).
-func (e *Extensions) PolicyNames() []string {
-	if e == nil {
-		return scheduler.PolicyNames()
-	}
-	return scheduler.PolicyNames(e.Policies...)
-}
-
-// Policy returns the scheduling policy of the program's own named name, or
-// nil when name is a built-in's (or unknown).
-func (e *Extensions) Policy(name string) scheduler.Policy {
-	if e == nil {
-		return nil
-	}
-	for _, p := range e.Policies {
-		if p != nil && p.Name() == name {
-			return p
-		}
-	}
-	return nil
 }
 
 // Extensions returns the extensions s was loaded with (nil: none).

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 
 	"pgregory.net/rapid"
@@ -195,6 +196,12 @@ func Write(dir, name string, f *Failure) (string, error) {
 	}
 	fmt.Fprintf(&b, "# replay (from the module root): %s\n", f.Replay())
 	fmt.Fprintf(&b, "#   or, with the raysim command installed: raysim run %s\n", ShellQuote(f.Path))
+	if ext := s.Extensions(); ext != nil && (ext.Policy(s.Cluster.Scheduler.Policy) != nil || slices.ContainsFunc(s.Workload, func(w scenarios.Workload) bool {
+		return ext.Workload(w.Generator) != nil
+	})) {
+		fmt.Fprintf(&b, "# It names a policy or workload of the program's own, which the raysim command does not know:\n")
+		fmt.Fprintf(&b, "# replay it from Go, scenarios.LoadWith(file, nil, ext) with the same Extensions, then runner.Run.\n")
+	}
 	if f.Result != nil && f.Result.Digest != "" {
 		fmt.Fprintf(&b, "# digest of the failing run: %s (its replay prints the same)\n", f.Result.Digest)
 	}

@@ -72,7 +72,9 @@ type Gen struct {
 	Generators []string // workload generators to draw from (default all)
 	Policies   []string // scheduling policies to draw from (default all: the built-ins and Extensions')
 	// Extensions are the program's own additions to the scenario format
-	// (its scheduling policies) that Policies may name; every drawn
+	// (its scheduling policies and workloads) that Policies and
+	// Generators may name (Generators' default stays the built-ins: an
+	// own workload is drawn only when named); every drawn
 	// scenario carries them (scenarios.Scenario.Extensions), so its run
 	// and its shrinking use them too. With Base, Base's own are used.
 	Extensions *scenarios.Extensions
@@ -147,7 +149,7 @@ func (g Gen) Validate() error {
 	for _, c := range []struct {
 		what       string
 		got, known []string
-	}{{"policy", g.Policies, g.ext().PolicyNames()}, {"generator", g.Generators, scenarios.Generators}, {"fault kind", g.FaultKinds, AllFaultKinds}} {
+	}{{"policy", g.Policies, g.ext().PolicyNames()}, {"generator", g.Generators, g.ext().GeneratorNames()}, {"fault kind", g.FaultKinds, AllFaultKinds}} {
 		for _, x := range c.got {
 			if !slices.Contains(c.known, x) {
 				return fmt.Errorf("check: Gen: unknown %s %q (known: %s)", c.what, x, strings.Join(c.known, ", "))
@@ -401,7 +403,9 @@ func (g Gen) Workload(c *scenarios.Cluster) *rapid.Generator[[]scenarios.Workloa
 
 func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 	gen := rapid.SampledFrom(g.Generators).Draw(t, "generator")
-	w := scenarios.Workload{Name: fmt.Sprintf("%s-%d", gen, i), Generator: gen, Params: scenarios.NewParams(gen)}
+	// An own workload (Extensions) gets no params (its driver's defaults).
+	w := scenarios.Workload{Name: fmt.Sprintf("%s-%d", gen, i), Generator: gen, Params: g.ext().NewParams(gen)}
+	_, own := w.Params.(*scenarios.OwnParams)
 	switch p := w.Params.(type) {
 	case *scenarios.ParallelParams:
 		p.Tasks = rapid.IntRange(1, 40).Draw(t, "tasks")
@@ -461,7 +465,7 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 	case 3:
 		w.Arrival = scenarios.Arrival{Kind: scenarios.Poisson, Rate: float64(rapid.IntRange(100, 5000).Draw(t, "rate"))}
 	}
-	if !scenarios.TakesArrival(gen) {
+	if !scenarios.TakesArrival(gen) || own {
 		w.Arrival = scenarios.Arrival{Kind: scenarios.Burst} // drawn all the same: the draws after it stay as they were
 	}
 	w.Drivers = scenarios.Drivers{Count: rapid.IntRange(1, 2).Draw(t, "drivers")}

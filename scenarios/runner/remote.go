@@ -85,6 +85,11 @@ func RunRemote(ctx context.Context, s *scenarios.Scenario, o Options, rm Remote)
 	}
 	reg := ray.NewRegistry()
 	funcs := workload.Register(reg)
+	// An own workload's functions too: a cluster started from the same
+	// program has them; raysim start's does not, and refuses the driver.
+	if err := funcs.RegisterOwn(reg, s.Extensions()); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadScenario, s.File, err)
+	}
 	headTimeout := rm.HeadTimeout
 	if headTimeout <= 0 {
 		headTimeout = 10 * time.Second

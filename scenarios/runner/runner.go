@@ -472,6 +472,9 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	rec := startTrace(&o, &cfg, m)
 	reg := ray.NewRegistry()
 	funcs := workload.RegisterTampered(reg, o.Tamper)
+	if err := funcs.RegisterOwn(reg, s.Extensions()); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadScenario, s.File, err)
+	}
 	fi := &faultInjector{s: s, log: o.Log, errs: newTaskErrorRates(s)}
 	cfg.TaskErrors = fi.errs.hook()
 	c, err := ray.NewSim(cfg, reg)

@@ -72,6 +72,9 @@ func RunTCP(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, err
 	cfg.TaskErrors = errs.hook()
 	reg := ray.NewRegistry()
 	funcs := workload.Register(reg)
+	if err := funcs.RegisterOwn(reg, s.Extensions()); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrBadScenario, s.File, err)
+	}
 	c, err := ray.NewTCP(ctx, cfg, reg)
 	if err != nil {
 		return nil, fmt.Errorf("runner: start a loopback TCP cluster: %w", err)

@@ -21,6 +21,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"regexp"
@@ -84,6 +85,45 @@ type Funcs struct {
 	pull      *ray.ActorMethod[paramShard, ray.Blob]
 	push      *ray.ActorMethod[paramShard, uint64]
 	psWorker  *ray.Func[int64]
+	// own are the drivers of the program's own workloads
+	// (scenarios.Extensions.Workloads), by name (RegisterOwn).
+	own map[string]scenarios.OwnDriver
+}
+
+// RegisterOwn registers the program's own workloads of ext in reg (each
+// one's Setup, in order) beside the built-ins, so that entries naming them
+// get their drivers. Call it once, after Register, before the cluster is
+// built; nil ext registers nothing.
+func (f *Funcs) RegisterOwn(reg *ray.Registry, ext *scenarios.Extensions) error {
+	if ext == nil {
+		return nil
+	}
+	for _, w := range ext.Workloads {
+		if w.Setup == nil {
+			return fmt.Errorf("workload: %w: %q has no Setup", scenarios.ErrBadWorkload, w.Name)
+		}
+		d := w.Setup(reg)
+		if d == nil {
+			return fmt.Errorf("workload: %w: %q: Setup returned no driver", scenarios.ErrBadWorkload, w.Name)
+		}
+		if f.own == nil {
+			f.own = map[string]scenarios.OwnDriver{}
+		}
+		f.own[w.Name] = d
+	}
+	return nil
+}
+
+// ownRun runs an own workload's driver with its DriverInfo.
+func (d *driver) ownRun(ctx context.Context, p *scenarios.OwnParams) error {
+	run := d.f.own[p.Generator()]
+	if run == nil {
+		return fmt.Errorf("workload: generator %q has no driver (its Setup was not registered: Funcs.RegisterOwn)", p.Generator())
+	}
+	info := &scenarios.DriverInfo{Entry: d.w.Name, Index: d.k, Drivers: d.n, Params: maps.Clone(p.Values), Rand: d.rng,
+		Options: entryOptions(d.w.MaxRetries, d.w.Resources, d.w.RetryExceptions),
+		Check:   func(ok bool, what string) { d.t.check(ok, what) }}
+	return run(ctx, info)
 }
 
 // rolloutSize is the size of a rollout's result.
@@ -716,7 +756,13 @@ func (d *driver) rereadOpts() []ray.Option {
 // taskOptions are the options of a task of an entry with the given
 // max_retries, resources (none: the defaults) and retry_exceptions.
 func taskOptions(dur time.Duration, name string, retries int, res map[string]float64, retryErrors bool) []ray.Option {
-	o := []ray.Option{ray.Duration(dur), ray.Name(name), ray.MaxRetries(retries)}
+	return append([]ray.Option{ray.Duration(dur), ray.Name(name)}, entryOptions(retries, res, retryErrors)...)
+}
+
+// entryOptions are the options an entry's max_retries, resources and
+// retry_exceptions say (an own workload's DriverInfo.Options).
+func entryOptions(retries int, res map[string]float64, retryErrors bool) []ray.Option {
+	o := []ray.Option{ray.MaxRetries(retries)}
 	if retryErrors {
 		o = append(o, ray.RetryExceptions())
 	}
@@ -747,6 +793,8 @@ func (d *driver) run(ctx context.Context) error {
 		return d.rl(ctx, p)
 	case *scenarios.ParameterServerParams:
 		return d.paramServer(ctx, p)
+	case *scenarios.OwnParams:
+		return d.ownRun(ctx, p)
 	}
 	return fmt.Errorf("workload: generator %q has no driver", d.w.Generator)
 }
