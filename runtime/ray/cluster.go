@@ -151,7 +151,18 @@ type Config struct {
 	// error (node.InjectedTaskError), read at each run; the scenario
 	// runner's task_errors faults set it.
 	TaskErrors func(i int) float64
-	OnEvent    func(*transport.Event)
+	// OnEvent sees every runtime trace event of every endpoint (raylets,
+	// the global scheduler, GCS shards). An event carries no time: in
+	// netsim read it from the simulator (Sim.Netsim().Now()), on TCP from
+	// the wall clock. In netsim (NewSim) it is called on the one event
+	// loop, in virtual-time order, never concurrently. On TCP (NewTCP) it
+	// is called concurrently, from each endpoint's own loop goroutine, and
+	// the events of different endpoints are not in time order: a hook that
+	// keeps state (a map, a traces.Recorder) needs a mutex, and must
+	// expect times that go backwards across endpoints.
+	OnEvent func(*transport.Event)
+	// OnNetEvent sees every simulated network event (netsim only: never
+	// called on TCP); on the one event loop, in order.
 	OnNetEvent func(*netsim.Event)
 }
 

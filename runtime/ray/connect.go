@@ -54,7 +54,10 @@ type DeployConfig struct {
 	// PolicyImpl, and a joining node uses it when the head names it.
 	Cluster Config
 	Logger  *slog.Logger
-	OnEvent func(*transport.Event) // every event of this process's endpoints
+	// OnEvent sees every event of this process's endpoints (a head's GCS,
+	// scheduler and raylet), called concurrently from each endpoint's loop
+	// goroutine, not in time order across them (see Config.OnEvent).
+	OnEvent func(*transport.Event)
 	// JoinTimeout bounds the wait for the head's answer (default 10s).
 	JoinTimeout time.Duration
 	// DrainTimeout bounds Shutdown's drain (default 30s).
