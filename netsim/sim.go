@@ -252,6 +252,27 @@ func (s *Sim) RunUntil(t time.Duration) {
 	}
 }
 
+// RunUntilWhile runs every event with time <= t while cond() holds
+// (checked before each event; unless Stop is called). If cond still holds
+// and events remain, all of them after t, it then advances Now to t, as
+// RunUntil does; with none left (nothing can happen any more) Now stays at
+// the last event's time. So a caller stepping a run to t finds it at t
+// (not at the first event past it), every event due by then run.
+func (s *Sim) RunUntilWhile(t time.Duration, cond func() bool) {
+	defer s.end(s.begin("RunUntilWhile"))
+	lim := int64(t)
+	for !s.stopped {
+		at, ok := s.q.peekAt()
+		if !ok || at > lim || !cond() {
+			break
+		}
+		s.stepUntil(lim)
+	}
+	if !s.stopped && lim > s.now && s.live > 0 && cond() {
+		s.now = lim
+	}
+}
+
 // RunWhile runs events while cond() holds and events remain (cond is
 // checked before each event).
 func (s *Sim) RunWhile(cond func() bool) {

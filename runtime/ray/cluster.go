@@ -750,11 +750,15 @@ func (c *Sim) RunThread(driver func(ctx context.Context) error) error {
 }
 
 // RunUntil advances the simulation while drivers are running, up to virtual
-// time t; it reports whether every driver has returned. Callers that want
-// progress reports call it in slices.
+// time t: it runs every event due by t, none after, and leaves the clock at
+// t (netsim.Sim.RunUntilWhile), so that what a caller then inspects
+// (Sim.Global, Raylet) and injects (a fault "now") is the state at t. It
+// stops earlier when every driver has returned (the clock then stays at
+// the last event), or when nothing is left to happen. It reports whether
+// every driver has returned. Callers that want progress reports call it
+// in slices.
 func (c *Sim) RunUntil(t time.Duration) (done bool) {
-	s := c.net.Sim
-	s.RunWhile(func() bool { return c.running > 0 && s.Now() <= t })
+	c.net.Sim.RunUntilWhile(t, func() bool { return c.running > 0 })
 	return c.running == 0
 }
 

@@ -22,7 +22,10 @@ type faultInjector struct {
 	s        *scenarios.Scenario
 	c        *ray.Sim
 	injected int
-	actors   []transport.ActorID // in creation order, for kill_actor by index
+	// actors are the workload's actors in creation order, for kill_actor
+	// by index: the runner's list itself, so a fault sees every actor
+	// created before it (not a copy taken between the run's slices).
+	actors   *[]transport.ActorID
 	log      func(format string, args ...any)
 	crashes  map[string][]time.Duration // node name -> when it was killed
 	degraded [][2]netsim.NodeID         // control-plane pairs degraded since the last heal
@@ -441,7 +444,11 @@ func (f *faultInjector) killActor(fl *scenarios.Fault) bool {
 			}
 		}
 	}
-	for i, id := range f.actors {
+	var actors []transport.ActorID
+	if f.actors != nil {
+		actors = *f.actors
+	}
+	for i, id := range actors {
 		h, ok := live[id]
 		if !ok {
 			continue

@@ -492,7 +492,7 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	if as := newAutoscaler(s, c); as != nil {
 		as.start()
 	}
-	defer func() { fi.actors = actors }()
+	fi.actors = &actors
 
 	tallies, err := startDrivers(s, funcs, c.GoThread)
 	if err != nil {
@@ -511,11 +511,12 @@ func Run(ctx context.Context, s *scenarios.Scenario, o Options) (*Result, error)
 	}
 	const slice = 10 * time.Millisecond
 	done := false
-	for !done && sim.Now() <= limit {
+	// RunUntil stops at its time exactly (with events left): the loop ends
+	// at the limit, having run every event due by then.
+	for !done && sim.Now() < limit {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fi.actors = actors
 		done = c.RunUntil(min(sim.Now()+slice, limit))
 		if rec.Stopped() {
 			break
