@@ -218,7 +218,11 @@ func (powerOfTwo) Pick(_ *Decision, c []Candidate, r *rand.Rand) int {
 	return a
 }
 
-// localityAware places a task where most of its argument bytes are. Its
+// localityAware places a task where most of its argument bytes are: it
+// ranks by LocalBytes first and by estimated wait only among equal bytes,
+// so any bytes beat any load (tasks sharing one tiny argument pile onto its
+// node; docs/scenarios.md says so), and a queued task with by-reference
+// arguments is never re-spilled under it (node/respill.go). Its
 // submitter spills a task only once every argument exists somewhere
 // (WaitsForArgs), as Ray's owner resolves a task's dependencies before it
 // asks for a lease: placed at submission, a task whose inputs were still
