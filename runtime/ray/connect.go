@@ -50,8 +50,10 @@ type DeployConfig struct {
 	// replicas, GCSDataDir, policy, spill threshold, heartbeat period, node
 	// timeout); joining processes receive it from the head. Nodes is
 	// ignored. A policy of the program's own (Cluster.PolicyImpl) travels
-	// by name only: every process built from the program sets the same
-	// PolicyImpl, and a joining node uses it when the head names it.
+	// by name only: every process built from the program (nodes, and
+	// drivers through WithDeployConfig) sets the same PolicyImpl and uses
+	// it when the head names it; one without it cannot join
+	// (scheduler.ErrUnknownPolicy).
 	Cluster Config
 	Logger  *slog.Logger
 	// OnEvent sees every event of this process's endpoints (a head's GCS,
@@ -430,6 +432,11 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 	if err := p.cfg.defaults(); err != nil {
 		m.Close()
 		ln.Close()
+		if errors.Is(err, scheduler.ErrUnknownPolicy) {
+			// The head runs a policy of its program's own: every process
+			// of the cluster must be built with it.
+			err = fmt.Errorf("%w: the head's policy is its program's own; set DeployConfig.Cluster.PolicyImpl to it (ray.WithDeployConfig for Connect)", err)
+		}
 		return nil, err
 	}
 	p.cfg.nodeName = p.nodeName
@@ -1062,7 +1069,8 @@ func WithHeadTimeout(d time.Duration) ConnectOption {
 }
 
 // WithDeployConfig edits the rest of the driver process's configuration
-// (Listen, Advertise, Name, Logger, OnEvent, JoinTimeout).
+// (Listen, Advertise, Name, Logger, OnEvent, JoinTimeout, and
+// Cluster.PolicyImpl when the head runs a policy of the program's own).
 func WithDeployConfig(f func(*DeployConfig)) ConnectOption {
 	return func(dc *DeployConfig, _ **Registry) { f(dc) }
 }
