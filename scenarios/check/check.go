@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"pgregory.net/rapid"
@@ -67,9 +68,15 @@ func (f *Failure) Error() string {
 // else `go run raysim/cmd/raysim run /ABS/FILE` (which needs the CLI's
 // dependencies in go.sum: go mod tidy drops them from a module that does
 // not import the CLI; see ToolHint).
+//
+// A scenario naming a policy or workload of the program's own
+// (scenarios.Extensions) replays from Go only: Replay says how.
 func (f *Failure) Replay() string {
 	if f.File == "" {
 		return ""
+	}
+	if usesExtensions(f.Scenario) {
+		return "from Go: scenarios.LoadWith(" + strconv.Quote(f.File) + ", nil, ext) with the same Extensions, then runner.Run (the raysim command knows only the built-ins)"
 	}
 	if f.foreign && f.tool {
 		return "go tool raysim run " + ShellQuote(f.File)
@@ -78,6 +85,15 @@ func (f *Failure) Replay() string {
 		return "go run raysim/cmd/raysim run " + ShellQuote(f.File)
 	}
 	return "go run ./cmd/raysim run " + ShellQuote(f.File)
+}
+
+// usesExtensions reports whether s names a policy or workload of the
+// program's own, which the raysim command cannot run.
+func usesExtensions(s *scenarios.Scenario) bool {
+	ext := s.Extensions()
+	return ext != nil && (ext.Policy(s.Cluster.Scheduler.Policy) != nil || slices.ContainsFunc(s.Workload, func(w scenarios.Workload) bool {
+		return ext.Workload(w.Generator) != nil
+	}))
 }
 
 // ShellQuote quotes an argument for a POSIX shell when it needs it (the
@@ -194,13 +210,12 @@ func Write(dir, name string, f *Failure) (string, error) {
 	for _, line := range strings.Split(f.Err.Error(), "\n") {
 		fmt.Fprintf(&b, "#   %s\n", line)
 	}
-	fmt.Fprintf(&b, "# replay (from the module root): %s\n", f.Replay())
-	fmt.Fprintf(&b, "#   or, with the raysim command installed: raysim run %s\n", ShellQuote(f.Path))
-	if ext := s.Extensions(); ext != nil && (ext.Policy(s.Cluster.Scheduler.Policy) != nil || slices.ContainsFunc(s.Workload, func(w scenarios.Workload) bool {
-		return ext.Workload(w.Generator) != nil
-	})) {
-		fmt.Fprintf(&b, "# It names a policy or workload of the program's own, which the raysim command does not know:\n")
-		fmt.Fprintf(&b, "# replay it from Go, scenarios.LoadWith(file, nil, ext) with the same Extensions, then runner.Run.\n")
+	if usesExtensions(&s) {
+		fmt.Fprintf(&b, "# It names a policy or workload of the program's own (scenarios.Extensions).\n")
+		fmt.Fprintf(&b, "# replay it %s\n", f.Replay())
+	} else {
+		fmt.Fprintf(&b, "# replay (from the module root): %s\n", f.Replay())
+		fmt.Fprintf(&b, "#   or, with the raysim command installed: raysim run %s\n", ShellQuote(f.Path))
 	}
 	if f.Result != nil && f.Result.Digest != "" {
 		fmt.Fprintf(&b, "# digest of the failing run: %s (its replay prints the same)\n", f.Result.Digest)
