@@ -103,7 +103,7 @@ func (e *Extensions) check() error {
 }
 
 // PolicyNames lists the scheduling policies e's scenarios may name: the
-// built-ins and e's own, sorted (the one list of them; nil e: the
+// built-ins, then e's own (the one list of them; nil e: the
 // built-ins).
 func (e *Extensions) PolicyNames() []string {
 	if e == nil {

@@ -175,7 +175,7 @@ func TestAllErrorsAtOnce(t *testing.T) {
 		`testdata/bad.yaml:14:21: cluster.network.latency.dist: one of constant, uniform, normal, lognormal, exponential (got "gaussian")`,
 		`testdata/bad.yaml:15:11: cluster.network.loss: a probability in [0, 1] (or 0%..100%) (got 1.5)`,
 		`testdata/bad.yaml:16:16: cluster.network.bandwidth: a bandwidth like 10Gbps, 100MB/s or unlimited (got 100)`,
-		`testdata/bad.yaml:18:23: cluster.scheduler.policy: one of bottom-up, centralized, locality-aware, power-of-two, random (got "fifo")`,
+		`testdata/bad.yaml:18:23: cluster.scheduler.policy: one of bottom-up, centralized, random, power-of-two, locality-aware (got "fifo")`,
 		`testdata/bad.yaml:19:11: cluster.costs.gcs_reads: unknown key; expected one of profile, gcs_read, gcs_write, schedule, dispatch, object_put, object_get, object_per_mb, spill_per_mb, restore_per_mb, message, compute_overshoot, compute_overshoot_p90 (got "gcs_reads")`,
 		`testdata/bad.yaml:22:25: workload.0.params.durations: unknown key; expected one of tasks, duration, output_size, free, cancel_every (got "durations")`,
 		`testdata/bad.yaml:23:14: workload.0.arrival.rate: a rate like 1000/s for a poisson arrival (got nothing)`,
@@ -333,7 +333,7 @@ func TestSetOverrides(t *testing.T) {
 	assert.Equal(t, "random", s.Cluster.Scheduler.Policy)
 	assert.Equal(t, int64(7), s.Seed, "earlier overrides are kept")
 	err = s.Set("cluster.scheduler.policy", "fifo")
-	assert.EqualError(t, err, `--set cluster.scheduler.policy=fifo: cluster.scheduler.policy: one of bottom-up, centralized, locality-aware, power-of-two, random (got "fifo")`)
+	assert.EqualError(t, err, `--set cluster.scheduler.policy=fifo: cluster.scheduler.policy: one of bottom-up, centralized, random, power-of-two, locality-aware (got "fifo")`)
 	assert.Equal(t, "random", s.Cluster.Scheduler.Policy)
 	assert.Len(t, s.Overrides(), 9)
 

@@ -15,7 +15,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"time"
 
 	"raysim/runtime/transport"
@@ -291,20 +290,22 @@ func CheckPolicies(own []Policy) error {
 	return nil
 }
 
-// PolicyNames lists the built-in policies and the program's own (own),
-// sorted: the one list of the names a scenario's cluster.scheduler.policy,
-// raysim start --policy and check.Gen.Policies may use.
+// builtinOrder is the built-ins' order in lists: the one the scenario
+// format has always listed them in (and check.Gen draws from, so that a
+// seed draws the same policies as before).
+var builtinOrder = []string{"bottom-up", "centralized", "random", "power-of-two", "locality-aware"}
+
+// PolicyNames lists the built-in policies, then the program's own (own) in
+// their order: the one list of the names a scenario's
+// cluster.scheduler.policy, raysim start --policy and check.Gen.Policies
+// may use.
 func PolicyNames(own ...Policy) []string {
-	names := make([]string, 0, len(builtins)+len(own))
-	for n := range builtins {
-		names = append(names, n)
-	}
+	names := slices.Clone(builtinOrder)
 	for _, p := range own {
-		if p != nil && p.Name() != "" && builtins[p.Name()] == nil && !slices.Contains(names, p.Name()) {
+		if p != nil && p.Name() != "" && !slices.Contains(names, p.Name()) {
 			names = append(names, p.Name())
 		}
 	}
-	sort.Strings(names)
 	return names
 }
 
