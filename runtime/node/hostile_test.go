@@ -15,7 +15,7 @@ import (
 )
 
 // hostileEnv is an Env that runs nothing later (timers, coroutines) and
-// records what the raylet sends; it panics with errManyPuts once the
+// records what the raylet sends and warns; it panics with errManyPuts once the
 // raylet has created more than maxPuts objects in the store (a handler
 // looping over a hostile count is stopped, not waited for).
 type hostileEnv struct {
@@ -24,6 +24,8 @@ type hostileEnv struct {
 	sent    []transport.Message
 	puts    int
 	maxPuts int
+	// warnings are the warning events emitted.
+	warnings []transport.Event
 }
 
 type noTimer struct{}
@@ -44,6 +46,9 @@ func (*hostileEnv) Go(func())            {}
 func (*hostileEnv) Await(func(func()))   {}
 func (*hostileEnv) Post(func())          {}
 func (e *hostileEnv) Emit(ev *transport.Event) {
+	if ev.Kind == transport.EvWarning {
+		e.warnings = append(e.warnings, *ev)
+	}
 	if ev.Kind == transport.EvObjectCreated {
 		e.puts++
 		if e.maxPuts > 0 && e.puts > e.maxPuts {

@@ -39,7 +39,7 @@ const JobEnded = "its job ended"
 // jobEndedMsg says why a task or actor of job was ended: its driver
 // returned, or its driver's node left or was declared dead.
 func (r *Raylet) jobEndedMsg(job transport.JobID) string {
-	if _, done := r.jobsDone[job]; done {
+	if r.jobsDone.has(job) {
 		return fmt.Sprintf("%s (its driver on %s returned)", JobEnded, r.nodeText(job.Node()))
 	}
 	return fmt.Sprintf("%s (its driver's %s left or was declared dead)", JobEnded, r.nodeText(job.Node()))
@@ -59,7 +59,7 @@ func (r *Raylet) jobEnded(spec *transport.TaskSpec) bool {
 	if j == 0 {
 		return false
 	}
-	if _, done := r.jobsDone[j]; done {
+	if r.jobsDone.has(j) {
 		return true
 	}
 	if j.Node() == r.self || r.jobsEnded == nil {
@@ -138,15 +138,19 @@ func (r *Raylet) endJob(node transport.NodeID) {
 // endDriverJob ends what this raylet holds of job, whose driver returned
 // (JobEnd, or EndJob on its own node): for good, whatever its node's fate
 // (jobsDone). Its actors here end whoever created them, the driver too:
-// its owner lives on.
+// its owner lives on. An end jobsDone has no room left for (a node that
+// ended a thousand drivers around ones still running, or a hostile peer:
+// jobSet.add) is acted on all the same, but not remembered: a task of
+// the job placed here later runs.
 func (r *Raylet) endDriverJob(job transport.JobID) {
-	if _, done := r.jobsDone[job]; done {
+	if r.jobsDone.has(job) {
 		return
 	}
-	if r.jobsDone == nil {
-		r.jobsDone = make(map[transport.JobID]struct{})
+	if ok, first := r.jobsDone.add(job); !ok && first {
+		r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self,
+			Detail: fmt.Sprintf("%s ended drivers around more than %d still running: the ends of its jobs are no longer remembered here",
+				r.nodeText(job.Node()), maxJobSpans)})
 	}
-	r.jobsDone[job] = struct{}{}
 	r.endJobWhere(func(spec *transport.TaskSpec) bool {
 		return spec.Job() == job && (spec.Actor == 0 || spec.IsCreation() && !spec.A().Detached)
 	}, fmt.Sprintf("job of %s's driver %d", r.nodeText(job.Node()), job.Driver()))
@@ -256,7 +260,7 @@ func (c *Caller) EndJob() {
 // driverReturned ends job, whose driver returned (EndJob), here and
 // across the cluster.
 func (r *Raylet) driverReturned(job transport.JobID, actors []ownActor, groups []transport.GroupID) {
-	if _, done := r.jobsDone[job]; done {
+	if r.jobsDone.has(job) {
 		return
 	}
 	r.drainSubmits()

@@ -264,8 +264,8 @@ type Raylet struct {
 	jobsEnded  map[transport.NodeID]struct{}
 	jobsEnding map[transport.NodeID]uint64
 	// jobsDone are the jobs whose drivers returned (JobEnd, EndJob): ended
-	// for good, whatever their node's fate. nil until one.
-	jobsDone map[transport.JobID]struct{}
+	// for good, whatever their node's fate. Bounded: see jobSet.
+	jobsDone jobSet
 	restarts map[transport.ActorID]*transport.TaskPlaced // see watchRestart
 	// infeasible: the owned submissions the global scheduler holds as
 	// infeasible, by task, as it told (see onInfeasible). nil until one.
