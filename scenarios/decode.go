@@ -992,10 +992,8 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 		groupNames = append(groupNames, go_)
 		var members []string
 		for k := 0; k < grp.Count; k++ {
-			name := grp.Name
-			if grp.Count > 1 {
-				name = fmt.Sprintf("%s-%d", grp.Name, k)
-			}
+			spec := grp.Node(k)
+			name := spec.Name
 			if _, dup := d.nodes[name]; dup {
 				by := fmt.Sprintf("the group at line %d", groupAt[name].Line)
 				if o, set := d.origin[groupAt[name]]; set { // its line is the override's value's
@@ -1007,9 +1005,7 @@ func (d *decoder) cluster(n, parent *yaml.Node, s *Scenario) {
 			groupAt[name] = nameNode
 			d.nodes[name] = len(c.Nodes)
 			members = append(members, name)
-			c.Nodes = append(c.Nodes, NodeSpec{Name: name, Group: grp.Name, CPUs: grp.CPUs, GPUs: grp.GPUs, Resources: grp.Resources,
-				ObjectStoreBytes: grp.ObjectStoreBytes, ObjectSpillBytes: grp.ObjectSpillBytes, Start: grp.Start,
-				Standby: grp.Autoscale != nil && k >= grp.Autoscale.Min})
+			c.Nodes = append(c.Nodes, spec)
 		}
 		d.groups[grp.Name] = members
 	}

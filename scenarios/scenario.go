@@ -7,6 +7,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -135,11 +136,42 @@ type NodeSpec struct {
 	Standby bool
 }
 
+// Node is the spec of the group's k-th node, as the decoder expands the
+// group into Cluster.Nodes: named as the group if it is the only one,
+// else "name-k"; standby if the group is an autoscaler's and k is at or
+// above its Min.
+func (g *NodeGroup) Node(k int) NodeSpec {
+	name := g.Name
+	if g.Count > 1 {
+		name = fmt.Sprintf("%s-%d", g.Name, k)
+	}
+	return NodeSpec{Name: name, Group: g.Name, CPUs: g.CPUs, GPUs: g.GPUs, Resources: g.Resources,
+		ObjectStoreBytes: g.ObjectStoreBytes, ObjectSpillBytes: g.ObjectSpillBytes, Start: g.Start,
+		Standby: g.Autoscale != nil && k >= g.Autoscale.Min}
+}
+
+// NodeSpecs is the cluster's nodes: Nodes, which the decoder sets; or,
+// for a Cluster built in code with Groups only (the fault search's
+// generator draws groups, and asks which nodes host drivers before the
+// scenario is parsed back), Groups expanded as the decoder expands them.
+func (c *Cluster) NodeSpecs() []NodeSpec {
+	if len(c.Nodes) > 0 || len(c.Groups) == 0 {
+		return c.Nodes
+	}
+	var out []NodeSpec
+	for i := range c.Groups {
+		for k := range c.Groups[i].Count {
+			out = append(out, c.Groups[i].Node(k))
+		}
+	}
+	return out
+}
+
 // StartNodes lists the indices of the nodes up when the run starts (no
-// Start), in order: where the drivers run.
+// Start, not standby), in order: where the drivers run.
 func (c *Cluster) StartNodes() []int {
 	var out []int
-	for i, n := range c.Nodes {
+	for i, n := range c.NodeSpecs() {
 		if n.Start == 0 && !n.Standby {
 			out = append(out, i)
 		}

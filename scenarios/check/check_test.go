@@ -43,10 +43,10 @@ func TestGeneratedScenariosAreValid(t *testing.T) {
 		if FaultsEnd(s)+g.Settle > s.DurationLimit {
 			rt.Fatalf("duration_limit %v leaves less than Settle after the faults (end %v)", s.DurationLimit, FaultsEnd(s))
 		}
-		drivers := DriverNodes(s)
+		drivers := DriverHosts(s)
 		for _, f := range s.Faults {
 			if f.Kind == scenarios.KillNode {
-				if i, _ := s.NodeIndex(f.Node); i < drivers {
+				if drivers[f.Node] {
 					rt.Fatalf("kill_node %s hosts a driver", f.Node)
 				}
 			}

@@ -37,6 +37,7 @@ import (
 
 	"raysim/runtime/scheduler"
 	"raysim/scenarios"
+	"raysim/scenarios/runner"
 )
 
 // Fault kinds the generator draws from (a subset of scenarios.FaultKinds).
@@ -338,7 +339,8 @@ func (g Gen) Cluster() *rapid.Generator[scenarios.Cluster] {
 				// The second worker group joins later (a machine booting),
 				// or is an autoscaler's pool: what needs its resources
 				// waits for it. Never the head or the first worker group,
-				// whose first nodes host the drivers (DriverNodes).
+				// which host the drivers (DriverHosts: the nodes up at the
+				// start).
 				switch rapid.IntRange(0, 5).Draw(t, "late") {
 				case 0:
 					ng.Start = ms(t, "start", 1, int(g.Horizon/time.Millisecond))
@@ -539,15 +541,18 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 	return w
 }
 
-// DriverNodes is how many of the scenario's first nodes host drivers (the
-// runner places workload k's drivers on nodes 0, 1, ...). Killing a driver's
-// node ends its job, as in Ray, so the generator never kills those nodes.
-func DriverNodes(s *scenarios.Scenario) int {
-	n := 0
-	for _, w := range s.Workload {
-		n = max(n, w.Drivers.N(len(s.Cluster.Nodes)))
+// DriverHosts is the set of the names of the nodes that host drivers:
+// those the runner starts them on (runner.DriverHosts), the first nodes
+// up at the start, wherever a late or standby group is listed. Killing a
+// driver's node ends its job, as in Ray, so the generator never kills
+// those nodes.
+func DriverHosts(s *scenarios.Scenario) map[string]bool {
+	nodes := s.Cluster.NodeSpecs() // a generated scenario's Nodes are not set yet
+	out := map[string]bool{}
+	for _, i := range runner.DriverHosts(s) {
+		out[nodes[i].Name] = true
 	}
-	return min(max(n, 1), len(nodeNames(s)))
+	return out
 }
 
 func nodeNames(s *scenarios.Scenario) []string {
@@ -599,7 +604,8 @@ func spareNodes(s *scenarios.Scenario) map[string]int {
 func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 	g = g.withDefaults()
 	names := nodeNames(s)
-	killable := names[DriverNodes(s):]
+	hosts := DriverHosts(s)
+	killable := slices.DeleteFunc(slices.Clone(names), func(n string) bool { return hosts[n] })
 	ends := names // what a partition or a degraded link may name
 	if !g.NoControlPlane {
 		ends = append(slices.Clone(names), s.ControlEndpoints()...)
@@ -816,7 +822,7 @@ func InapplicableKinds(s *scenarios.Scenario, kinds []string) []Inapplicable {
 	for _, k := range kinds {
 		switch k {
 		case scenarios.KillNode:
-			if DriverNodes(s) >= len(nodeNames(s)) {
+			if len(DriverHosts(s)) >= len(nodeNames(s)) {
 				out = append(out, Inapplicable{k, fmt.Sprintf("every one of the %d nodes hosts a driver (workload drivers: per-node, or as many as nodes), and the search never kills a driver's node", len(nodeNames(s)))})
 			}
 		case scenarios.KillGCSReplica:

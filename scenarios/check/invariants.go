@@ -277,9 +277,8 @@ func notAllowed(r *Run, e string, failures, retries int, gen string, retryErrs b
 		switch n, named := jobNode(e); {
 		case !strings.Contains(e, node.JobEnded) || failures == 0:
 			why = "a task cancelled by no driver, and not by its job's end after a node failure"
-		case named && (n < 1 || n > DriverNodes(r.Scenario)):
-			// The runner places drivers on the first nodes (IDs 1, 2...).
-			why = fmt.Sprintf("a job ended with node %d, which hosts no driver (the first %d nodes do)", n, DriverNodes(r.Scenario))
+		case named && !slices.Contains(driverIDs(r.Scenario), n):
+			why = fmt.Sprintf("a job ended with node %d, which hosts no driver (nodes %v do)", n, driverIDs(r.Scenario))
 		}
 	case ray.ErrObjectTooLarge:
 		// a configuration matter (an object larger than a store), not a fault
@@ -287,6 +286,16 @@ func notAllowed(r *Run, e string, failures, retries int, gen string, retryErrs b
 		why = "not a typed error that faults may cause"
 	}
 	return why
+}
+
+// driverIDs are the node IDs of the nodes that host drivers
+// (runner.DriverHosts; node i is ray.RayletID(i), ID i+1), ascending.
+func driverIDs(s *scenarios.Scenario) []int {
+	var out []int
+	for _, i := range runner.DriverHosts(s) {
+		out = append(out, int(ray.RayletID(i)))
+	}
+	return out
 }
 
 // jobNode is the driver's node an error of an ended job names ("its

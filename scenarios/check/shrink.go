@@ -145,7 +145,7 @@ func candidates(s *scenarios.Scenario) []*scenarios.Scenario {
 	return out
 }
 
-// driverTargets are the nodes hosting a driver (the first DriverNodes)
+// driverTargets are the nodes hosting a driver (DriverHosts)
 // that a kill_node, a pause_node or a random crash or pause names. Removing
 // a node, or a driver, moves drivers and nodes: a shrink step could put a
 // driver on a node the schedule kills, whose loss ends the driver's work
@@ -154,11 +154,7 @@ func candidates(s *scenarios.Scenario) []*scenarios.Scenario {
 // the original spared. candidates keeps a candidate only if its set is
 // within the original's.
 func driverTargets(s *scenarios.Scenario) map[string]bool {
-	names := nodeNames(s)
-	hosts := make(map[string]bool)
-	for _, n := range names[:DriverNodes(s)] {
-		hosts[n] = true
-	}
+	hosts := DriverHosts(s)
 	out := make(map[string]bool)
 	hit := func(n string) {
 		if hosts[n] {
@@ -176,7 +172,7 @@ func driverTargets(s *scenarios.Scenario) map[string]bool {
 			}
 			targets := r.Nodes
 			if len(targets) == 0 { // every node
-				targets = names
+				targets = nodeNames(s)
 			}
 			for _, n := range targets {
 				hit(n)

@@ -9,7 +9,7 @@ import (
 )
 
 // Guards that Shrink's candidates stay within the failure model the
-// generator keeps: no kill of a node that hosts a driver (DriverNodes).
+// generator keeps: no kill of a node that hosts a driver (DriverHosts).
 // Removing a node from an earlier group shifts later nodes down into the
 // driver positions (drivers go to the first nodes in order), so a kill of
 // b-0, legal in the original, would kill a driver's node in the candidate,
@@ -36,7 +36,7 @@ faults:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if i, _ := s.NodeIndex("b-0"); i < DriverNodes(s) {
+	if DriverHosts(s)["b-0"] {
 		t.Fatalf("setup: b-0 hosts a driver in the original")
 	}
 	for _, c := range candidates(s) {
@@ -48,9 +48,9 @@ faults:
 			if f.Kind != scenarios.KillNode {
 				continue
 			}
-			if i, _ := c.NodeIndex(f.Node); i < DriverNodes(c) {
-				t.Errorf("a shrink candidate (groups %v) kills %s, which hosts a driver (node %d of the first %d)",
-					groupCounts(c), f.Node, i, DriverNodes(c))
+			if DriverHosts(c)[f.Node] {
+				t.Errorf("a shrink candidate (groups %v) kills %s, which hosts a driver (of %v)",
+					groupCounts(c), f.Node, DriverHosts(c))
 			}
 		}
 	}

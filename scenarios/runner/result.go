@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -134,24 +135,54 @@ func finishResult(s *scenarios.Scenario, r *Result, m *metrics, tallies []*workl
 	}
 }
 
-// startDrivers starts every workload entry's drivers through start (driver k
-// of an entry goes to node k modulo the cluster size) and returns the
-// entries' tallies.
+// startDrivers starts every workload entry's drivers through start, each
+// on its node (driverHost), and returns the entries' tallies.
 func startDrivers(s *scenarios.Scenario, funcs *workload.Funcs, start func(node int, driver func(context.Context) error) error) ([]*workload.Tally, error) {
 	tallies := make([]*workload.Tally, len(s.Workload))
 	hosts := s.Cluster.StartNodes()
 	for e := range s.Workload {
 		w := &s.Workload[e]
-		n := max(w.Drivers.N(len(hosts)), 1)
+		n := driverCount(w, hosts)
 		t := &workload.Tally{Name: w.Name, Generator: w.Generator, Drivers: n}
 		tallies[e] = t
 		for k := 0; k < n; k++ {
-			if err := start(hosts[k%len(hosts)], funcs.Driver(w, e, k, n, s.Seed, t)); err != nil {
+			if err := start(driverHost(hosts, k), funcs.Driver(w, e, k, n, s.Seed, t)); err != nil {
 				return nil, err
 			}
 		}
 	}
 	return tallies, nil
+}
+
+// driverCount is how many drivers workload entry w runs, given the nodes
+// up at the start (hosts: per_node counts those).
+func driverCount(w *scenarios.Workload, hosts []int) int {
+	return max(w.Drivers.N(len(hosts)), 1)
+}
+
+// driverHost is the node (an index into Cluster.Nodes) a workload entry's
+// driver k runs on: the k-th node up at the start (hosts,
+// Cluster.StartNodes), modulo their count. A late or standby node hosts
+// none, wherever it is listed.
+func driverHost(hosts []int, k int) int { return hosts[k%len(hosts)] }
+
+// DriverHosts lists, ascending, the nodes (indices into s.Cluster.Nodes;
+// node i is ray.RayletID(i)) the runner starts drivers on: the placement
+// startDrivers makes, for whoever must know which nodes host a driver (the
+// fault search never kills one, and a job's end names one).
+func DriverHosts(s *scenarios.Scenario) []int {
+	hosts := s.Cluster.StartNodes()
+	if len(hosts) == 0 {
+		return nil
+	}
+	var out []int
+	for e := range s.Workload {
+		for k := range min(driverCount(&s.Workload[e], hosts), len(hosts)) {
+			out = append(out, driverHost(hosts, k))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // waitWall waits, on the wall clock, for wait to return, the scenario's
