@@ -2,6 +2,7 @@ package node
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -37,9 +38,12 @@ type Config struct {
 	Registry         Registry
 	HeartbeatPeriod  time.Duration // default 100ms
 	NodeTimeout      time.Duration // the node table's death timeout, default 10 heartbeats (see lease)
-	ChunkBytes       int64         // transfer chunk size, default 1 MiB
-	Incarnation      uint64
-	Buggify          *Buggify // fault points; nil (always on TCP) = off
+	// ChunkBytes is the object transfer chunk size, default 1 MiB; at
+	// most transport.MaxChunkBytes, which a chunk needs to fit one TCP
+	// frame (Validate).
+	ChunkBytes  int64
+	Incarnation uint64
+	Buggify     *Buggify // fault points; nil (always on TCP) = off
 	// StoreReportTo, when not 0, is where the raylet sends its object
 	// store's use with each heartbeat (transport.StoreReport): a live
 	// cluster's coordinator, which `raysim status` asks. 0 (the
@@ -327,9 +331,31 @@ type Stats struct {
 	PullsStarted, PullsDone, BytesIn, BytesOut int64
 }
 
+// ErrChunkBytes: Config.ChunkBytes is negative or above
+// transport.MaxChunkBytes.
+var ErrChunkBytes = errors.New("node: invalid chunk size")
+
+// Validate reports what of the configuration New cannot honour: a
+// ChunkBytes out of range (ErrChunkBytes), whose chunks would not fit
+// one TCP frame.
+func (c *Config) Validate() error {
+	if c.ChunkBytes < 0 || c.ChunkBytes > transport.MaxChunkBytes {
+		return fmt.Errorf("%w: ChunkBytes %d is not within 0..%d (transport.MaxChunkBytes: a chunk's real bytes go in one frame body, at most transport.MaxBodyBytes %d with its header, and its virtual bytes are the frame's pad, at most transport.MaxPadBytes %d)",
+			ErrChunkBytes, c.ChunkBytes, transport.MaxChunkBytes, transport.MaxBodyBytes, transport.MaxPadBytes)
+	}
+	return nil
+}
+
 // New returns a raylet; it registers with the GCS and starts heartbeating on
-// its first loop turn.
+// its first loop turn. A configuration Validate refuses is corrected (a
+// ChunkBytes out of range is clamped into it) and said in a warning event
+// as the raylet starts: New has no error to return, and a node that runs
+// beats one that never moves an object.
 func New(env transport.Env, cfg Config) *Raylet {
+	bad := cfg.Validate()
+	if bad != nil {
+		cfg.ChunkBytes = min(max(cfg.ChunkBytes, 0), transport.MaxChunkBytes)
+	}
 	if cfg.HeartbeatPeriod == 0 {
 		cfg.HeartbeatPeriod = 100 * time.Millisecond
 	}
@@ -371,6 +397,12 @@ func New(env transport.Env, cfg Config) *Raylet {
 	}
 	r.gcs = gcs.NewClient(env, cfg.Layout)
 	r.gcs.Epoch = cfg.Incarnation // a rejoin keeps the client: its numbers go on
+	if bad != nil {
+		env.After(0, func() {
+			r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self,
+				Detail: fmt.Sprintf("%v: using ChunkBytes %d", bad, r.cfg.ChunkBytes)})
+		})
+	}
 	env.After(0, r.start)
 	return r
 }

@@ -27,6 +27,20 @@ var (
 // (1 MiB by default) is well below it.
 const MaxPadBytes = MaxFrameBytes
 
+// chunkHeaderBytes is room enough for an ObjectChunk's encoding besides
+// its Data: its kind, object, offset, total, error kind and causes, data
+// length and virtual bytes, each at most a ten-byte varint (well under
+// it: TestMaxChunkFitsAFrame).
+const chunkHeaderBytes = 1 << 10
+
+// MaxChunkBytes bounds an object transfer's chunk size (node.Config's
+// ChunkBytes): a chunk carries up to that many real bytes in its frame
+// body (MaxBodyBytes, less its header) and up to that many virtual bytes
+// as the frame's pad (MaxPadBytes). A larger chunk size made every chunk
+// of a large enough object undeliverable on TCP: the sender drops it as
+// larger than a frame, and the puller retries for good.
+const MaxChunkBytes = min(MaxBodyBytes-chunkHeaderBytes, MaxPadBytes)
+
 // PadBytes is the payload a real network carries right after m's frame:
 // the virtual bytes of a Sized message (the part of an object chunk that
 // stands for a Blob's declared size), that many bytes of any content. So

@@ -81,3 +81,27 @@ func TestFrameRejects(t *testing.T) {
 	assert.ErrorIs(t, transport.WriteFrame(w, make([]byte, transport.MaxBodyBytes+1)), transport.ErrFrameTooLarge)
 	assert.NoError(t, transport.WriteFrame(w, make([]byte, transport.MaxBodyBytes)))
 }
+
+// TestMaxChunkFitsAFrame: an object chunk of MaxChunkBytes, its real
+// bytes or its virtual ones, with every header field at its widest, fits
+// one frame: its body within MaxBodyBytes, its pad within MaxPadBytes
+// (review29 finding 2: a ChunkBytes above 8 MiB made every chunk too
+// large for a frame, dropped by its sender).
+func TestMaxChunkFitsAFrame(t *testing.T) {
+	const wide = 1<<63 - 1
+	big := transport.ObjectID{Task: transport.TaskID(1<<64 - 1), Index: 1<<32 - 1}
+	for _, m := range []*transport.ObjectChunk{
+		{Object: big, Offset: wide, Total: wide, ErrKind: transport.ErrKindReplayInconsistent, Causes: 1<<32 - 1,
+			Data: make([]byte, transport.MaxChunkBytes), Virtual: wide},
+		{Object: big, Offset: wide, Total: wide, Virtual: transport.MaxChunkBytes},
+	} {
+		body := transport.Marshal(nil, m)
+		assert.LessOrEqual(t, len(body), transport.MaxBodyBytes)
+		var buf bytes.Buffer
+		w := bufio.NewWriter(&buf)
+		require.NoError(t, transport.WriteFrame(w, body))
+	}
+	pad := transport.PadBytes(&transport.ObjectChunk{Virtual: transport.MaxChunkBytes})
+	assert.LessOrEqual(t, pad, int64(transport.MaxPadBytes))
+	assert.Greater(t, transport.MaxChunkBytes, 8<<20-4<<10, "the limit is most of a frame")
+}
