@@ -260,6 +260,8 @@ func notAllowed(r *Run, e string, failures, retries int, gen string, retryErrs b
 			why = "no fault happened"
 		case kind == ray.ErrObjectLost && !lostForAReason(e):
 			why = "an object lost for none of the reasons the runtime has to give one up (a Put's copies gone, its task's retries spent, its owner's or its job's end, its task not in the task table, a generator's re-run short of items): a lost object with lineage is rebuilt"
+		case kind == ray.ErrObjectLost && lostUnexplained(e, failures, r.Events.Crashes) != "":
+			why = lostUnexplained(e, failures, r.Events.Crashes)
 		case kind == ray.ErrObjectLost && strings.Contains(e, node.RetriesSpent) && !actorTask(gen) && retries < 0:
 			why = "a rebuild refused for spent retries, but max_retries -1 never runs out"
 		case kind == ray.ErrObjectLost && strings.Contains(e, node.RetriesSpent) && !actorTask(gen) && failures <= retries &&
@@ -346,6 +348,32 @@ func actorGoneForAReason(e string) bool {
 // reasons the runtime has to give an object up (lostReasons).
 func lostForAReason(e string) bool {
 	return slices.ContainsFunc(lostReasons, func(r string) bool { return strings.Contains(e, r) })
+}
+
+// lostUnexplained says why an ErrObjectLost's text e gives a reason that
+// the run's faults cannot explain ("" if they can, or e gives none of
+// these reasons): failures are its node failures (raylet lives ended,
+// by a crash, a kill or a death declared after a partition or a pause),
+// crashes its crashes of any component (a GCS replica's too). Its owner's
+// death, a Put's lost with its owner, and its job's end (the runner's
+// drivers are threads of their node's job, which ends only with the
+// node's life) each take a node failure; its task missing from the task
+// table takes a node failure (the owner died before its AddTask landed)
+// or a crash (a GCS replica's, with what it held). Other faults (a
+// degraded link, a clock skew, a partition no death followed) lose none
+// of these (review29 finding 11).
+func lostUnexplained(e string, failures, crashes int) string {
+	switch {
+	case failures > 0:
+		return ""
+	case strings.Contains(e, "OwnerDied") || strings.Contains(e, "its owner died"):
+		return "an object lost with its owner, but no node failed"
+	case strings.Contains(e, node.JobEnded):
+		return "an object not rebuilt for its job's end, but no node failed (the runner's drivers' jobs end only with their node)"
+	case strings.Contains(e, "not in the task table") && crashes == 0:
+		return "an object lost for its task missing from the task table, but no node failed and no GCS replica crashed"
+	}
+	return ""
 }
 
 // hasTaskErrors reports whether s injects application errors (a
