@@ -273,6 +273,23 @@ type peer struct {
 	frames   int               // frames in pend
 	dropping bool              // a drop was logged and no write has succeeded since
 	ended    bool              // the writer gave up waiting for an address: drop everything
+	// padBytes is the payload of the pads in pend, at most the host's
+	// padMax (or one pad's): the object chunks' bytes a message queued
+	// now waits behind, besides the batch being written.
+	padBytes int64
+	// held are the frames of padded messages (object chunks) queued past
+	// padMax, in order, encoded in heldBuf: they join pend, behind what
+	// was queued meanwhile, as its pads are written (refill). Their
+	// frames count against the queue's bound, their payloads not.
+	held    []heldFrame
+	heldBuf []byte
+}
+
+// heldFrame is one frame in peer.heldBuf: its encoded length (length
+// prefix included) and its payload.
+type heldFrame struct {
+	size int
+	pad  int64
 }
 
 func newPeer(h *Host, id transport.NodeID) *peer {
@@ -288,7 +305,8 @@ func newPeer(h *Host, id transport.NodeID) *peer {
 // pad is a frame's payload (transport.PadBytes) in a pending batch: n
 // bytes, written from zeros, go at offset at of the batch's frames. It
 // takes no memory in the queue, and does not count against its bound,
-// which bounds memory.
+// which bounds memory; the pads queued at once are bounded apart
+// (Host.padMax), which bounds the time a message waits behind them.
 type pad struct {
 	at int
 	n  int64
@@ -304,7 +322,14 @@ var zeros [256 << 10]byte
 const writeChunkBytes = 4 << 20
 
 // enqueue encodes m straight into the pending batch (drop-new past the
-// bound) and wakes the writer.
+// bound) and wakes the writer. A padded message (an object chunk) whose
+// payload would take the batch's pads past the host's padMax is held
+// instead, as are those after it, until the writer has room for them
+// (refill): a large object's chunks are written a budget at a time, and
+// what is queued meanwhile goes between, not behind every one of them
+// (a pull of a 64 GiB Blob held a link's other traffic behind 64 GiB of
+// writes: review29 finding 3). The runtime takes messages out of order,
+// as netsim's reordering delivers them.
 func (p *peer) enqueue(m transport.Message) {
 	p.mu.Lock()
 	start := len(p.pend)
@@ -320,9 +345,9 @@ func (p *peer) enqueue(m transport.Message) {
 		why = "payload larger than a frame"
 	case p.ended:
 		why = "no address for peer"
-	case len(p.pend) > p.h.queueMax:
+	case len(p.pend)+len(p.heldBuf) > p.h.queueMax:
 		why = "send queue full"
-	case start > 0 && len(p.pend) > unaddressedQueueBytes && !p.addressed.Load() && p.h.peerAddr(p.id) == "":
+	case (start > 0 || len(p.held) > 0) && len(p.pend)+len(p.heldBuf) > unaddressedQueueBytes && !p.addressed.Load() && p.h.peerAddr(p.id) == "":
 		// (One frame always fits, as in the full queue's bound.)
 		why = "no address for peer"
 	}
@@ -338,10 +363,18 @@ func (p *peer) enqueue(m transport.Message) {
 		return
 	}
 	binary.LittleEndian.PutUint32(p.pend[start:], uint32(n))
-	if padN > 0 {
+	switch {
+	case padN > 0 && (len(p.held) > 0 || p.padBytes > 0 && p.padBytes+padN > p.h.padMax):
+		p.heldBuf = append(p.heldBuf, p.pend[start:]...)
+		p.held = append(p.held, heldFrame{size: len(p.pend) - start, pad: padN})
+		p.pend = p.pend[:start]
+	case padN > 0:
 		p.pads = append(p.pads, pad{at: len(p.pend), n: padN})
+		p.padBytes += padN
+		p.frames++
+	default:
+		p.frames++
 	}
-	p.frames++
 	p.mu.Unlock()
 	select {
 	case p.wake <- struct{}{}:
@@ -388,7 +421,7 @@ func (p *peer) run() {
 				return
 			}
 			p.mu.Lock()
-			idle = p.frames == 0 // (a wake left over from a batch already written)
+			idle = p.frames == 0 && len(p.held) == 0 // (a wake left over from a batch already written)
 			p.mu.Unlock()
 			if !idle {
 				// Keep the signal for the write below.
@@ -444,7 +477,7 @@ func (p *peer) run() {
 			h.untrack(conn)
 			conn = nil
 			p.mu.Lock()
-			idle = p.frames == 0
+			idle = p.frames == 0 && len(p.held) == 0
 			p.mu.Unlock()
 			continue
 		case <-h.done:
@@ -453,8 +486,17 @@ func (p *peer) run() {
 			return
 		}
 		p.mu.Lock()
+		p.refill()
 		batch, frames, pads := p.pend, p.frames, p.pads
-		p.pend, p.frames, p.pads = spare[:0], 0, sparePads[:0]
+		p.pend, p.frames, p.pads, p.padBytes = spare[:0], 0, sparePads[:0], 0
+		if len(p.held) > 0 {
+			// Held chunks are next, once this batch is written: keep
+			// the signal (nothing else may come to wake the writer).
+			select {
+			case p.wake <- struct{}{}:
+			default:
+			}
+		}
 		p.mu.Unlock()
 		if frames == 0 {
 			spare, sparePads = batch, pads
@@ -492,6 +534,33 @@ func (p *peer) run() {
 		if cap(sparePads) > keepBufBytes/16 {
 			sparePads = nil
 		}
+	}
+}
+
+// refill moves held frames into pend, in order, while their pads fit the
+// host's padMax with pend's (one at least when pend has none). Called
+// with p.mu held.
+func (p *peer) refill() {
+	k, size := 0, 0
+	for k < len(p.held) {
+		h := p.held[k]
+		if p.padBytes > 0 && p.padBytes+h.pad > p.h.padMax {
+			break
+		}
+		p.pend = append(p.pend, p.heldBuf[size:size+h.size]...)
+		size += h.size
+		p.pads = append(p.pads, pad{at: len(p.pend), n: h.pad})
+		p.padBytes += h.pad
+		p.frames++
+		k++
+	}
+	if k == 0 {
+		return
+	}
+	p.held = p.held[k:]
+	p.heldBuf = p.heldBuf[size:]
+	if len(p.held) == 0 {
+		p.held, p.heldBuf = nil, nil // let the arrays go
 	}
 }
 
@@ -555,8 +624,9 @@ func (p *peer) expire() {
 	h := p.h
 	p.mu.Lock()
 	p.ended = true
-	frames := p.frames
-	p.pend, p.frames, p.pads = nil, 0, nil
+	frames := p.frames + len(p.held)
+	p.pend, p.frames, p.pads, p.padBytes = nil, 0, nil, 0
+	p.held, p.heldBuf = nil, nil
 	p.mu.Unlock()
 	h.stats.dropped.Add(uint64(frames))
 	h.log.Warn("tcp: no address for peer, giving up", "peer", uint32(p.id), "frames_lost", frames)

@@ -41,6 +41,7 @@ import (
 const (
 	defaultInboxSize      = 4096
 	defaultSendQueueBytes = 32 << 20 // per peer; holds at least one max frame
+	defaultSendPadBytes   = 64 << 20 // per peer; at least one max pad
 	maxInboundConns       = 1024     // concurrent authenticated inbound connections
 	maxLocalQueue         = 1 << 20  // self-sends waiting on the loop
 	handshakeTimeout      = 5 * time.Second
@@ -88,8 +89,16 @@ type Config struct {
 	// is slow or unreachable (default 32 MiB, at least MaxFrameBytes);
 	// frames beyond it are dropped (Stats.Dropped) and logged.
 	SendQueueBytes int
-	Logger         *slog.Logger           // nil discards
-	OnEvent        func(*transport.Event) // Env.Emit hook, called on the loop; nil drops
+	// SendPadBytes bounds the object chunks' payloads (transport.PadBytes:
+	// a Blob's declared bytes) queued for one peer at once (default 64
+	// MiB, at least transport.MaxPadBytes): a chunk past it waits, with
+	// the chunks after it, until the writer has written what is queued,
+	// and the messages queued meanwhile go first. So a large object's
+	// transfer holds a link's other traffic back for at most about twice
+	// this many bytes' time on the wire, not the whole object's.
+	SendPadBytes int64
+	Logger       *slog.Logger           // nil discards
+	OnEvent      func(*transport.Event) // Env.Emit hook, called on the loop; nil drops
 	// Listener, if set, is used instead of binding Listen (a caller that
 	// must know its address before it knows its NodeID binds first).
 	Listener net.Listener
@@ -149,6 +158,7 @@ type Host struct {
 	log      *slog.Logger
 	ln       net.Listener
 	queueMax int
+	padMax   int64 // Config.SendPadBytes
 	// handshakeTimeout bounds dialing plus the handshake on every
 	// connection (a constant; tests shorten it).
 	handshakeTimeout time.Duration
@@ -274,6 +284,10 @@ func Listen(cfg Config) (*Host, error) {
 		cfg.SendQueueBytes = defaultSendQueueBytes
 	}
 	cfg.SendQueueBytes = max(cfg.SendQueueBytes, transport.MaxFrameBytes)
+	if cfg.SendPadBytes <= 0 {
+		cfg.SendPadBytes = defaultSendPadBytes
+	}
+	cfg.SendPadBytes = max(cfg.SendPadBytes, transport.MaxPadBytes)
 	seed := uint64(cfg.Seed)
 	if seed == 0 {
 		var b [8]byte
@@ -301,6 +315,7 @@ func Listen(cfg Config) (*Host, error) {
 		log:              log.With("node", uint32(cfg.Self)),
 		ln:               ln,
 		queueMax:         cfg.SendQueueBytes,
+		padMax:           cfg.SendPadBytes,
 		handshakeTimeout: handshakeTimeout,
 		unaddressedTTL:   unaddressedTTL,
 		inbox:            make(chan item, cfg.InboxSize),
