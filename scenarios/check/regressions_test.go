@@ -13,7 +13,9 @@ import (
 // search found and that still fail; each names its cause. A scenario not
 // listed here must pass every invariant. When a fix lands, delete its line:
 // the test then guards the fix.
-var knownFailures = map[string]string{}
+var knownFailures = map[string]string{
+	"two-replicas-rejoin-fence-every-node": "two of a shard's three GCS replicas restarted within a few ms of each other: the node table answers no heartbeat again, every raylet fences itself",
+}
 
 func TestRegressions(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.yaml")
