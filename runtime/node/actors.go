@@ -40,6 +40,10 @@ type actorHost struct {
 	// curSpec is cur's spec as it started, set with cur on the loop and
 	// read by the actor's coroutine (see runMethod).
 	curSpec *transport.TaskSpec
+	// past: by task ID, the calls a restarted instance's restored state
+	// holds (replayed, or saved with its checkpoint), whose copies are
+	// answered with their results (see restorePast).
+	past map[transport.TaskID]*pastCall
 	// conc is how many methods may run at once: 1 (on the actor's
 	// coroutine, in cur), or a threaded actor's max concurrency, its
 	// methods in running (in the order they started).
@@ -289,6 +293,10 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			}
 			if ckpt != nil {
 				ckpt.Incarnation, ckpt.Attempt = r.cfg.Incarnation, a.creation.spec.Attempt
+				// With the results not published yet, this one's included:
+				// a retry of one of them after a restart is answered from
+				// the checkpoint, not applied again (see restorePast).
+				ckpt.Data = wrapCheckpoint(ckpt.Data, a.held, held)
 				held.write, held.calls = ckpt, ckpt.Calls
 			} else if a.creation.spec.A().Replay { // a checkpoint covers the method
 				// Logged with the call's spec as it is now, read here
@@ -643,6 +651,12 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 			}
 		}
 		r.advance(a, c)
+	}
+	if len(a.past) > 0 && r.answerPast(a, spec) {
+		// A call the restored state holds (replayed, or checkpointed):
+		// a retry (its result died with the previous instance), or a
+		// rebuild (its result was lost since), gets that run's result.
+		return
 	}
 	switch next := a.expected[c]; {
 	case call.Seq < next:
@@ -1187,6 +1201,9 @@ func (r *Raylet) heldCalls(a *actorHost) []*transport.TaskSpec {
 			}
 		}
 	}
+	if len(a.past) > 0 {
+		out = append(out, a.waitingPast()...) // retries waiting for a replayed run
+	}
 	return out
 }
 
@@ -1238,6 +1255,7 @@ func (r *Raylet) restoreActor(a *actorHost) error {
 		a.restored = func(m *transport.ActorCheckpoint) { got = m; wake() }
 		r.askCheckpoint(a)
 	})
+	var saved []savedCall // the calls the checkpoint covers, results unpublished when it was taken
 	if got.Found && checkpointed {
 		alive := false // user code (Restore) runs under the lease too (see whenLeased)
 		r.env.Await(func(wake func()) {
@@ -1246,14 +1264,31 @@ func (r *Raylet) restoreActor(a *actorHost) error {
 		if !alive {
 			return nil // dropped or killed meanwhile: the caller sees a.dead
 		}
+		data, calls, err := unwrapCheckpoint(got.Data)
+		if err != nil {
+			return fmt.Errorf("restore from checkpoint: %w", err)
+		}
+		saved = calls
 		a.calls = got.Calls
-		out := callUser(func() (transport.Value, error) { return transport.Value{}, cp.Restore(got.Data) })
+		out := callUser(func() (transport.Value, error) { return transport.Value{}, cp.Restore(data) })
 		if out.ErrKind != 0 {
 			return fmt.Errorf("restore from checkpoint: %s", out.Data)
 		}
 	}
+	var log []transport.TaskSpec
 	if a.creation.spec.A().Replay && a.calls == got.Calls {
-		return r.replayMethods(a, got.Log)
+		log = got.Log
+	}
+	if len(saved) > 0 || len(log) > 0 {
+		r.env.Await(func(wake func()) {
+			if !a.dead {
+				r.restorePast(a, saved, log)
+			}
+			wake()
+		})
+	}
+	if len(log) > 0 {
+		return r.replayMethods(a, log)
 	}
 	return nil
 }
@@ -1475,11 +1510,14 @@ func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) error {
 		if !started {
 			return diverged
 		}
-		r.runMethod(a, t, spec)
+		out, outs := r.runMethod(a, t, spec)
 		a.calls++
 		r.env.Await(func(wake func()) {
 			r.unpinArgs(t)
 			r.emit(transport.Event{Kind: transport.EvTaskFinished, Node: r.self, Task: spec.ID, Detail: "replay"})
+			if !a.dead {
+				r.replayedPast(a, spec, out, outs) // a retry of the call gets this run's result
+			}
 			wake()
 		})
 	}

@@ -1,0 +1,223 @@
+package node
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"slices"
+
+	"raysim/runtime/transport"
+)
+
+// A restarted actor's state can hold calls whose results never reached
+// their callers: a method's checkpoint or method-log write is answered
+// before its result is published (holdResult), and a node that crashes in
+// between loses the held result while the actor table keeps the write. The
+// call's owner retries it, with the same task ID and call number. Run
+// again, it would be applied twice (QA30: a counter read 21 after 20
+// increments). So, as the Ray paper's actor reconstruction has it, a
+// method in the log runs once in the rebuilt state, and its retry gets
+// that run's result: the restarted instance learns each caller's calls it
+// holds — the methods it replays (their specs name caller and number), and
+// the calls a checkpoint covers whose results were still held when it was
+// taken (saved with it, results included: pastCall) — and takes each
+// caller's order from past them, so a retry is a duplicate (hostCall),
+// answered with the result.
+
+// pastCall is a call the restored state of a restarted actor holds:
+// replayed from the method log, or saved with the checkpoint with its
+// result.
+type pastCall struct {
+	caller transport.TaskID
+	seq    uint64
+	out    transport.Value
+	outs   []transport.Value // a method of several returns' values (see runMethod)
+	ready  bool              // the result is known (saved, or the replayed run has ended)
+	// waiting is a copy of the call that came before its replayed run
+	// ended: answered when it does.
+	waiting *transport.TaskSpec
+	// answered: a copy of the call has been answered, the last with
+	// attempt answeredAt (a later one, with that attempt or below, is the
+	// same copy again, a duplicated frame).
+	answered   bool
+	answeredAt uint32
+}
+
+// ckptMagic opens the actor table's checkpoint bytes the raylet writes
+// (wrapCheckpoint): the instance's Checkpoint bytes, then the calls the
+// checkpoint covers whose results were not published yet. Bytes without
+// it (a store written before the format) are the instance's alone.
+var ckptMagic = []byte("\x00rck1")
+
+// maxSavedCalls bounds the saved calls a checkpoint's bytes may declare.
+const maxSavedCalls = 1 << 20
+
+// savedCall is a call a checkpoint covers, with its result.
+type savedCall struct {
+	id   transport.TaskID
+	past pastCall
+}
+
+// wrapCheckpoint is the bytes saved in the actor table for an actor's
+// checkpoint data, taken after the call of last: with data, the results of
+// the calls held unpublished (a.held) and last's, all in the checkpointed
+// state. On the loop.
+func wrapCheckpoint(data []byte, held []heldResult, last heldResult) []byte {
+	e := transport.NewEncoder(make([]byte, 0, len(ckptMagic)+len(data)+64))
+	for _, b := range ckptMagic {
+		e.U8(b)
+	}
+	e.Bytes8(data)
+	e.Uvarint(uint64(len(held) + 1))
+	put := func(h *heldResult) {
+		e.Task(h.spec.ID)
+		e.Task(h.spec.A().Caller)
+		e.Uvarint(h.spec.A().Seq)
+		e.Value(h.out)
+		e.Uvarint(uint64(len(h.outs)))
+		for _, v := range h.outs {
+			e.Value(v)
+		}
+	}
+	for i := range held {
+		put(&held[i])
+	}
+	put(&last)
+	return e.Bytes()
+}
+
+// unwrapCheckpoint splits the actor table's checkpoint bytes into the
+// instance's data and the calls saved with it.
+func unwrapCheckpoint(b []byte) ([]byte, []savedCall, error) {
+	if !bytes.HasPrefix(b, ckptMagic) {
+		return b, nil, nil
+	}
+	d := transport.NewDecoder(b[len(ckptMagic):])
+	data := d.Bytes8()
+	n := d.Count(maxSavedCalls, 8+8+1+2)
+	saved := make([]savedCall, 0, n)
+	for range n {
+		var s savedCall
+		s.id = d.Task()
+		s.past.caller = d.Task()
+		s.past.seq = d.Uvarint()
+		s.past.out = d.Value()
+		if k := d.Count(maxSavedCalls, 2); k > 0 {
+			s.past.outs = make([]transport.Value, k)
+			for i := range s.past.outs {
+				s.past.outs[i] = d.Value()
+			}
+		}
+		s.past.ready = true
+		saved = append(saved, s)
+	}
+	if err := d.Err(); err != nil {
+		return nil, nil, fmt.Errorf("actor checkpoint's saved calls: %w", err)
+	}
+	return data, saved, nil
+}
+
+// restorePast installs the calls a restarted actor's state holds (the
+// checkpoint's saved ones, then the log it is about to replay, each in
+// call order) and moves each caller's expected number past them: a retry
+// of one is then a duplicate, and answered with its result (answerPast),
+// as is a rebuild of its result (lost with the node, its lineage re-runs
+// the call: Rebuild) — the call's run is in the state once, and its
+// result is the one it made. Copies that came before (queued) are taken
+// off the queue and answered the same way. The entries stay for the
+// instance's life (the replayed log's results: as many as the log the
+// instance was sent): a result can be lost, and rebuilt, again. On the
+// loop.
+func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.TaskSpec) {
+	if a.past == nil {
+		a.past = make(map[transport.TaskID]*pastCall)
+	}
+	var callers []transport.TaskID
+	add := func(id transport.TaskID, p *pastCall) {
+		a.past[id] = p
+		if next, seen := a.expected[p.caller]; !seen || p.seq+1 > next {
+			a.expected[p.caller] = p.seq + 1
+			for n := range a.early[p.caller] { // deletes only: the order cannot show
+				if n <= p.seq {
+					delete(a.early[p.caller], n)
+				}
+			}
+			if !slices.Contains(callers, p.caller) {
+				callers = append(callers, p.caller)
+			}
+		}
+	}
+	for i := range saved {
+		p := saved[i].past
+		add(saved[i].id, &p)
+	}
+	for i := range log {
+		if s := &log[i]; s.Act != nil {
+			add(s.ID, &pastCall{caller: s.A().Caller, seq: s.A().Seq})
+		}
+	}
+	var dups []*transport.TaskSpec
+	a.queue = slices.DeleteFunc(a.queue, func(t *task) bool {
+		if a.past[t.spec.ID] == nil {
+			return false
+		}
+		r.dropWaits(t)
+		dups = append(dups, t.spec)
+		return true
+	})
+	for _, spec := range dups {
+		r.answerPast(a, spec)
+	}
+	for _, c := range callers {
+		r.advance(a, c)
+	}
+}
+
+// answerPast answers a copy of a call the restored state holds (its
+// caller's retry, or a rebuild of its lost result) with the call's result
+// (when its replayed run has ended; else then, see replayedPast), and
+// reports whether the call is one.
+func (r *Raylet) answerPast(a *actorHost, spec *transport.TaskSpec) bool {
+	p := a.past[spec.ID]
+	if p == nil {
+		return false
+	}
+	if !p.ready {
+		if p.waiting == nil || p.waiting.Attempt < spec.Attempt {
+			p.waiting = spec
+		}
+		return true
+	}
+	if p.answered && spec.Attempt <= p.answeredAt {
+		return true // a copy answered already
+	}
+	p.answered, p.answeredAt = true, spec.Attempt
+	r.storeAll(spec, p.out, p.outs, nil)
+	return true
+}
+
+// replayedPast records a replayed run's result, and answers a copy of the
+// call that waits for it. On the loop.
+func (r *Raylet) replayedPast(a *actorHost, spec *transport.TaskSpec, out transport.Value, outs []transport.Value) {
+	p := a.past[spec.ID]
+	if p == nil {
+		return
+	}
+	p.out, p.outs, p.ready = out, outs, true
+	if w := p.waiting; w != nil {
+		p.waiting = nil
+		r.answerPast(a, w)
+	}
+}
+
+// waitingPast lists the copies waiting for a replayed run (see
+// heldCalls), in a fixed order.
+func (a *actorHost) waitingPast() []*transport.TaskSpec {
+	var out []*transport.TaskSpec
+	for _, id := range slices.Sorted(maps.Keys(a.past)) {
+		if w := a.past[id].waiting; w != nil {
+			out = append(out, w)
+		}
+	}
+	return out
+}
