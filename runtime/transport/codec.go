@@ -9,7 +9,13 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 45: an actor's creation spec may carry its call
+// version is refused. 46: an actor's checkpoint bytes in the actor table
+// (GcsActorCheckpoint.Data, ActorCheckpoint.Data) are the raylet's
+// envelope (a magic, the instance's Checkpoint bytes, then the calls the
+// checkpoint covers whose results were still held, with those results:
+// node.wrapCheckpoint), so a restarted actor answers their retries instead
+// of running them again; a raylet of 45 would hand the envelope to
+// Restore. 45: an actor's creation spec may carry its call
 // defaults (SpecExtra.Calls: max_task_retries, max_pending_calls), and a
 // task's spec the names of the registered errors RetryExceptions retries
 // (SpecExtra.RetryOn), behind the specMore flag of the Replay byte (a
@@ -102,7 +108,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 45
+const ProtocolVersion = 46
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.
