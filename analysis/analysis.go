@@ -84,6 +84,10 @@ type TaskCounts struct {
 	Reexecuted                                                   uint64
 	ActorsCreated, ActorsRestarted, ActorsDied                   uint64
 	ObjectsLost, ObjectsReconstructed                            uint64
+	// MethodsReplayed counts the methods restarted actors re-ran from
+	// their logs to rebuild their state (task.finished with detail
+	// replay; the runner's actor_methods_replayed).
+	MethodsReplayed uint64 `json:",omitempty"`
 	// ObjectsSpilled and ObjectsRestored count object.spilled and
 	// object.restored (a node's spill tier; the runner's objects_spilled
 	// and objects_restored); BytesSpilled the bytes written to the tiers
@@ -710,6 +714,9 @@ func (a *analyzer) record(r *traces.Record) {
 		}
 		a.running[[2]uint64{uint64(r.Task), uint64(r.Node)}] = r.At
 	case transport.EvTaskFinished:
+		if r.Detail == transport.DetailReplay {
+			c.MethodsReplayed++
+		}
 		if a.countEnd(r, &c.Completed, true) {
 			a.completes = append(a.completes, r.At)
 		}

@@ -101,6 +101,7 @@ func checkConsistent(t *testing.T, x *run) {
 	assert.Equal(t, res.TasksCancelled, rep.Tasks.Cancelled, "cancelled")
 	assert.Equal(t, res.ObjectsLost, rep.Tasks.ObjectsLost)
 	assert.Equal(t, res.ObjectsReconstructed, rep.Tasks.ObjectsReconstructed)
+	assert.Equal(t, res.MethodsReplayed, rep.Tasks.MethodsReplayed, "methods replayed")
 	assert.Equal(t, res.ObjectsSpilled, rep.Tasks.ObjectsSpilled, "spilled")
 	assert.Equal(t, res.ObjectsRestored, rep.Tasks.ObjectsRestored, "restored")
 	assert.Equal(t, res.BytesSpilled, rep.Tasks.BytesSpilled, "bytes spilled")
@@ -266,6 +267,18 @@ func TestRetriedInPlaceConsistent(t *testing.T) {
 	x := traced(t, "fault-task-errors.yaml", "workload.0.params.tasks=1000", "workload.1.params.roots=4")
 	checkConsistent(t, x)
 	require.Positive(t, x.rep.Tasks.Retried)
+}
+
+// TestReplayedMethodsCounted: the analysis counts the methods restarted
+// actors replayed, as the runner's actor_methods_replayed, and the text
+// report prints them beside the actors restarted (QA30 finding 9).
+func TestReplayedMethodsCounted(t *testing.T) {
+	x := traced(t, "quickstart.yaml", "workload.0.params.tasks=500", "workload.1.params.replay=true")
+	checkConsistent(t, x)
+	require.Positive(t, x.rep.Tasks.MethodsReplayed)
+	var out bytes.Buffer
+	require.NoError(t, analysis.WriteText(&out, x.rep))
+	assert.Contains(t, out.String(), fmt.Sprintf(", methods replayed %d;", x.rep.Tasks.MethodsReplayed))
 }
 
 func TestTextAndCompare(t *testing.T) {

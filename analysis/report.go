@@ -215,7 +215,7 @@ code { background: #f4f4f4; padding: 0 3px; }
 {{end}}<tr><th class="l">trace</th><td class="l">{{.Records}} records over {{.End}} {{.Clock}}; digest {{.Digest}}</td></tr>
 <tr><th class="l">tasks</th><td class="l">{{.Tasks.Submitted}} submitted, {{.Tasks.Completed}} completed (incl. {{.Tasks.ActorsCreated}} actor creations), {{.Tasks.Failed}} failed, {{.Tasks.Retried}} retried, {{.Tasks.Cancelled}} cancelled, {{.Tasks.Infeasible}} infeasible</td></tr>
 {{if .Tasks.Unfinished}}<tr id="unfinished"><th class="l">unfinished</th><td class="l">{{.Tasks.Unfinished}} tasks never ended: the trace ended before they did (the longest had waited {{.Tasks.Waited}}); the latencies below leave them out</td></tr>
-{{end}}<tr><th class="l">objects</th><td class="l">{{.Tasks.ObjectsLost}} lost, {{.Tasks.ObjectsReconstructed}} reconstructed;{{if or .Tasks.ObjectsSpilled .Tasks.ObjectsRestored}} {{.Tasks.ObjectsSpilled}} spilled ({{bytes .Tasks.BytesSpilled}} written), {{.Tasks.ObjectsRestored}} restored ({{bytes .Tasks.BytesRestored}} read);{{end}} actors restarted {{.Tasks.ActorsRestarted}}, died {{.Tasks.ActorsDied}}</td></tr>
+{{end}}<tr><th class="l">objects</th><td class="l">{{.Tasks.ObjectsLost}} lost, {{.Tasks.ObjectsReconstructed}} reconstructed;{{if or .Tasks.ObjectsSpilled .Tasks.ObjectsRestored}} {{.Tasks.ObjectsSpilled}} spilled ({{bytes .Tasks.BytesSpilled}} written), {{.Tasks.ObjectsRestored}} restored ({{bytes .Tasks.BytesRestored}} read);{{end}} actors restarted {{.Tasks.ActorsRestarted}}, died {{.Tasks.ActorsDied}}{{if .Tasks.MethodsReplayed}}, methods replayed {{.Tasks.MethodsReplayed}}{{end}}</td></tr>
 </table>
 
 <h3>Throughput</h3>

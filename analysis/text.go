@@ -130,7 +130,11 @@ func WriteText(w io.Writer, r *Report) error {
 		p("unfinished %d: the trace ended before they did (the longest had waited %v); the latencies below leave them out\n",
 			c.Unfinished, c.Waited.Round(time.Microsecond))
 	}
-	p("actors restarted %d, died %d; objects lost %d, reconstructed %d\n", c.ActorsRestarted, c.ActorsDied, c.ObjectsLost, c.ObjectsReconstructed)
+	replayed := ""
+	if c.MethodsReplayed > 0 {
+		replayed = fmt.Sprintf(", methods replayed %d", c.MethodsReplayed)
+	}
+	p("actors restarted %d, died %d%s; objects lost %d, reconstructed %d\n", c.ActorsRestarted, c.ActorsDied, replayed, c.ObjectsLost, c.ObjectsReconstructed)
 	if c.ObjectsSpilled > 0 || c.ObjectsRestored > 0 {
 		p("objects spilled %d (%s written), restored %d (%s read)\n", c.ObjectsSpilled, bytesStr(float64(c.BytesSpilled)),
 			c.ObjectsRestored, bytesStr(float64(c.BytesRestored)))

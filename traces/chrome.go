@@ -101,6 +101,11 @@ type chromeWriter struct {
 	names   func(transport.NodeID) string // NodeNamer of the trace's header
 	buf     bytes.Buffer                  // emit's
 	enc     *json.Encoder                 // emit's, into buf
+	// ran is each task's name as its first run named it (EvTaskRunning's
+	// Detail), for the slice of a replayed actor method, whose events say
+	// only "replay": it is named "add (replay)", so a search for the
+	// method finds its replays too.
+	ran map[transport.TaskID]string
 }
 
 // WriteChrome writes a trace as Chrome trace-event JSON, as `ray timeline`
@@ -123,7 +128,7 @@ type ChromeOptions struct {
 // WriteChromeWith is WriteChrome with options.
 func WriteChromeWith(w io.Writer, r *Reader, o ChromeOptions) error {
 	cw := &chromeWriter{opts: o, w: bufio.NewWriterSize(w, 256<<10), nodes: map[transport.NodeID]*chromeNode{},
-		flows: map[transport.TaskID]flowStart{}, pulls: map[[2]transport.NodeID][]time.Duration{}}
+		flows: map[transport.TaskID]flowStart{}, ran: map[transport.TaskID]string{}, pulls: map[[2]transport.NodeID][]time.Duration{}}
 	h := r.Header()
 	cw.names = NodeNamer(h)
 	cw.w.WriteString(`{"displayTimeUnit":"ms","otherData":{"generator":"raysim",`)
@@ -380,6 +385,23 @@ func (c *chromeWriter) endTask(id transport.NodeID, n *chromeNode, task transpor
 		BindID: s.flow, FlowIn: s.flow != "", Args: s.args})
 }
 
+// runName names the slice of a task's run: its Detail, the task's name;
+// for a replayed actor method (DetailReplay), the method's name as its
+// first run gave it, followed by " (replay)" ("replay" alone if the trace
+// does not hold that run).
+func (c *chromeWriter) runName(r *Record) string {
+	if r.Detail != transport.DetailReplay {
+		if _, ok := c.ran[r.Task]; !ok {
+			c.ran[r.Task] = r.Detail
+		}
+		return r.Detail
+	}
+	if name := c.ran[r.Task]; name != "" {
+		return name + " (" + transport.DetailReplay + ")"
+	}
+	return r.Detail
+}
+
 func (c *chromeWriter) record(r *Record) {
 	c.end = r.At
 	if r.Source == Net {
@@ -415,7 +437,7 @@ func (c *chromeWriter) record(r *Record) {
 		}
 		lane := takeLane(&n.lanes)
 		c.thread(id, n, uint32(tidWorker+lane))
-		s := &openSlice{name: r.Detail, start: r.At, lane: lane, cat: "task"}
+		s := &openSlice{name: c.runName(r), start: r.At, lane: lane, cat: "task"}
 		n.running[r.Task] = s
 		if f, ok := c.flows[r.Task]; ok {
 			delete(c.flows, r.Task)

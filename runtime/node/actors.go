@@ -1499,7 +1499,7 @@ func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) error {
 						return
 					}
 					started = true
-					r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: spec.ID, Detail: "replay"})
+					r.emit(transport.Event{Kind: transport.EvTaskRunning, Node: r.self, Task: spec.ID, Detail: transport.DetailReplay})
 					wake()
 				}, func() {
 					r.unpinArgs(t)
@@ -1514,7 +1514,7 @@ func (r *Raylet) replayMethods(a *actorHost, log []transport.TaskSpec) error {
 		a.calls++
 		r.env.Await(func(wake func()) {
 			r.unpinArgs(t)
-			r.emit(transport.Event{Kind: transport.EvTaskFinished, Node: r.self, Task: spec.ID, Detail: "replay"})
+			r.emit(transport.Event{Kind: transport.EvTaskFinished, Node: r.self, Task: spec.ID, Detail: transport.DetailReplay})
 			if !a.dead {
 				r.replayedPast(a, spec, out, outs) // a retry of the call gets this run's result
 			}

@@ -40,6 +40,12 @@ const (
 // fault schedule (kill_actor), which analyses mark as a fault.
 const DetailFaultKill = "killed by the fault schedule"
 
+// DetailReplay is the Detail of the EvTaskRunning and EvTaskFinished of
+// a method a restarted actor re-runs from its method log to rebuild its
+// state (ray.ReplayMethods); the events carry no method name (the
+// method's first run named it: trace exports name the slice from there).
+const DetailReplay = "replay"
+
 // DetailRayKill is the Detail of the EvActorDied of an actor ended by
 // ray.Kill (by the killer's raylet, or by a host the killer or the actor
 // table told to end it; the table also ends so an actor refused its name):

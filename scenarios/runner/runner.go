@@ -352,7 +352,7 @@ func (m *metrics) event(ev *transport.Event) {
 			m.end(ev.Task, max(e.at, at), e.count)
 		}
 	case transport.EvTaskFinished:
-		if ev.Detail == "replay" {
+		if ev.Detail == transport.DetailReplay {
 			m.replayed++
 		}
 		m.end(ev.Task, at, &m.completed)
