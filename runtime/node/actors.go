@@ -1210,12 +1210,15 @@ func (r *Raylet) heldCalls(a *actorHost) []*transport.TaskSpec {
 // Checkpointer is implemented by actor instances whose state survives a
 // restart: with a checkpoint interval set (ray.CheckpointEvery), the raylet
 // saves Checkpoint's bytes in the GCS actor table after every n-th method,
-// before that method's result is published; an actor restarted elsewhere
-// runs its constructor and then Restore with the last checkpoint. Methods
+// before that method's result is published, with the results not published
+// yet (wrapCheckpoint); an actor restarted elsewhere runs its constructor
+// and then Restore with the last checkpoint, and answers a retry of a call
+// the checkpoint covers with its saved result (restorePast). Methods
 // that ran after the last checkpoint are not replayed unless the actor was
 // created with Replay (ray.ReplayMethods): otherwise their effects are lost
 // with the node (the calls in flight are retried as their max_retries
-// allow), so an interval of 1 loses only the call running at the crash.
+// allow), so with an interval of 1 the call running at the crash is
+// applied once: in the checkpoint (its retry answered), or by its retry.
 type Checkpointer interface {
 	Checkpoint() ([]byte, error)
 	Restore(data []byte) error
@@ -1464,7 +1467,9 @@ func (r *Raylet) whenLeased(a *actorHost, start, stop func()) {
 
 // replayMethods re-runs logged methods on a restarted actor, in order,
 // before it takes new calls: arguments are fetched as for any call, results
-// are dropped (the originals were published), and each run is traced as a
+// are kept to answer a copy of the call (its caller's retry, when the
+// original result died with its node before it was published; a rebuild
+// of a lost result: see restorePast), and each run is traced as a
 // re-execution (task.running and task.finished with detail "replay").
 //
 // A logged method ran with its arguments' values; one whose argument is now

@@ -378,6 +378,11 @@ func MaxRestarts(n int) Option {
 // CheckpointEvery makes a checkpointable actor (its instance implements
 // Checkpointer) save its state to the GCS after every n-th method, so a
 // restart restores it instead of starting from the constructor's state.
+// A checkpoint is saved before its method's result is published, with the
+// results not published yet: a call the restored state holds whose result
+// died with the node is answered with that result when its caller
+// retries it, not applied again (with n = 1, the call running at a crash
+// is applied once: in the checkpoint, or by its retry).
 // For an actor's creation only, and refused (ErrInvalidOption) with n > 0
 // for a class whose instances do not implement Checkpointer: there would
 // be nothing to save.
@@ -399,9 +404,12 @@ func CheckpointEvery(n int) Option {
 // log trimmed at each checkpoint). A logged method whose argument is an
 // error value by the restart (a Put its owner freed, an object lost for
 // good) cannot run as it ran: the actor then dies for good (ErrActorDied)
-// rather than come back with another state. Without it a restarted actor
-// starts from its constructor's state or its last checkpoint, as today's
-// Ray does. For an actor's creation only.
+// rather than come back with another state. A logged method runs once in
+// the rebuilt state: its caller's retry (its result died with the node
+// before it was published), or a rebuild of its lost result, gets the
+// replayed run's result instead of running it again. Without it a
+// restarted actor starts from its constructor's state or its last
+// checkpoint, as today's Ray does. For an actor's creation only.
 func ReplayMethods() Option { return func(o *options) { o.Replay, o.set = true, o.set|optReplay } }
 
 // MaxConcurrency lets up to n of an actor's methods run at once, as Ray's
