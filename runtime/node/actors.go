@@ -1397,9 +1397,11 @@ func (r *Raylet) orphanHeld(a *actorHost) {
 
 // dropOrphans bounces the calls ended instances still hold (a rejoin).
 // A write the table took before this node was declared dead, its answer
-// lost, is bounced too, and its call retried or failed while its effect
-// is in the state: known (TestAcceptedWriteOfDeadHostAgreesWithCall); the
-// live instances' held calls, bounced by dropActor, are in the same case.
+// lost, is bounced too, and its call failed while its effect is in the
+// state if it has no retries left: known
+// (TestAcceptedWriteOfDeadHostAgreesWithCall); retried, the restarted
+// instance answers it from its restored state (restorePast). The live
+// instances' held calls, bounced by dropActor, are in the same case.
 func (r *Raylet) dropOrphans() {
 	for _, o := range r.orphans {
 		o.orphan = false
