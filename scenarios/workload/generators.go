@@ -393,7 +393,7 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 		case !restarted:
 			d.t.verify(st[0] >= lo && st[0] <= hi, what)
 		case p.Replay:
-			d.t.verify(st[0] >= lo, what+" or more (restarted, replayed)")
+			d.t.verify(st[0] >= lo && st[0] <= hi, what+" (restarted, replayed: each once)")
 		}
 	}
 	for _, h := range actors {
