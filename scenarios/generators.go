@@ -4,7 +4,8 @@ import "math"
 
 // Params are a workload generator's parameters. The concrete type says which
 // generator: *ParallelParams, *TreeReduceParams, *MapReduceParams,
-// *ChainParams, *NestedParams, *RLParams or *ParameterServerParams.
+// *ChainParams, *NestedParams, *RLParams, *ParameterServerParams or
+// *ActorCallsParams.
 type Params interface {
 	Generator() string
 	fields() []param
@@ -19,7 +20,7 @@ type Params interface {
 // split among the entry's drivers (driver k of n takes count/n, the first
 // count%n one more), so the entry makes count of them in all whatever its
 // drivers. tree-reduce, map-reduce, rl and parameter-server have no such
-// count: each driver runs a whole instance of its own. The one place that
+// count: each driver runs a whole instance of its own (actor-calls too). The one place that
 // knows which generators split: the workload's drivers take their shares by
 // it and the loader bounds an entry's work by it.
 func Split(p Params) (count int, split bool) {
@@ -93,6 +94,11 @@ func (p *RLParams) work() (string, float64) {
 		return "actors + rounds*(actors+1)", a + r*(a+1)
 	}
 	return "actors + rounds*(actors*rollouts_per_actor+1)", a + r*(a*k+1)
+}
+
+func (p *ActorCallsParams) work() (string, float64) {
+	a, c, k := float64(p.Actors), float64(p.Callers), float64(p.Calls)
+	return "actors*(1+(callers+1)*calls) + callers", a*(1+(c+1)*k) + c
 }
 
 func (p *ParameterServerParams) work() (string, float64) {
@@ -215,6 +221,24 @@ type ParameterServerParams struct {
 	Duration   DurationDist // default 5ms (an extension: the workers' compute step)
 }
 
+// ActorCallsParams: Actors restartable actors (max_restarts 3), each
+// called Calls times by the driver and by each of Callers tasks, one call
+// after another without waiting for results (the entry's arrival spaces the
+// driver's calls; the tasks take the same gaps), each call running
+// Duration. Every actor instance checks what Ray guarantees of the calls
+// it runs: each caller's in submission order, none twice (a restart begins
+// a new instance, where a call in flight may run again); a rebuild of a
+// lost result (lineage reconstruction) runs outside that order and is left
+// out. The driver reads every call's verdict and, at the end, each
+// actor's. The fault search's oracle for an actor's ordering and
+// at-most-once execution (bench/mutants.txt: actor-reorder, actor-duplicate).
+type ActorCallsParams struct {
+	Actors   int          // default 2
+	Callers  int          // caller tasks besides the driver, default 1
+	Calls    int          // calls per caller and actor, default 20
+	Duration DurationDist // default 1ms
+}
+
 func (*ParallelParams) Generator() string        { return "parallel" }
 func (*TreeReduceParams) Generator() string      { return "tree-reduce" }
 func (*MapReduceParams) Generator() string       { return "map-reduce" }
@@ -222,9 +246,10 @@ func (*ChainParams) Generator() string           { return "chain" }
 func (*NestedParams) Generator() string          { return "nested" }
 func (*RLParams) Generator() string              { return "rl" }
 func (*ParameterServerParams) Generator() string { return "parameter-server" }
+func (*ActorCallsParams) Generator() string      { return "actor-calls" }
 
 // Generators are the workload generator names, in documentation order.
-var Generators = []string{"parallel", "tree-reduce", "map-reduce", "chain", "nested", "rl", "parameter-server"}
+var Generators = []string{"parallel", "tree-reduce", "map-reduce", "chain", "nested", "rl", "parameter-server", "actor-calls"}
 
 // NewParams returns the named generator's parameters with their defaults,
 // or nil for an unknown generator.
@@ -245,6 +270,8 @@ func NewParams(generator string) Params {
 		p = &RLParams{}
 	case "parameter-server":
 		p = &ParameterServerParams{}
+	case "actor-calls":
+		p = &ActorCallsParams{}
 	default:
 		return nil
 	}
@@ -380,5 +407,14 @@ func (p *ParameterServerParams) fields() []param {
 		intP("iterations", &p.Iterations, 10, 0),
 		sizeP("shard_size", &p.ShardSize, "1MiB"),
 		durP("duration", &p.Duration, "5ms"),
+	}
+}
+
+func (p *ActorCallsParams) fields() []param {
+	return []param{
+		intP("actors", &p.Actors, 2, 1),
+		intP("callers", &p.Callers, 1, 0),
+		intP("calls", &p.Calls, 20, 0),
+		durP("duration", &p.Duration, "1ms"),
 	}
 }

@@ -1185,6 +1185,21 @@ func (c *Caller) ActorRestarted() bool {
 	return yes
 }
 
+// Rebuild reports whether the caller runs a task or method call to rebuild
+// a result that was lost (lineage reconstruction, TaskSpec.Rebuild), not
+// as its submitter sent it: a method call so run travels outside its
+// caller's order (as the first call of a fresh caller) and may run again
+// on an instance that ran it before (its result freed or lost without the
+// instance). False outside a task.
+func (c *Caller) Rebuild() bool {
+	var yes bool
+	c.r.env.Await(func(wake func()) {
+		yes = c.t != nil && c.t.spec.Rebuild
+		wake()
+	})
+	return yes
+}
+
 // Free tells the GCS the caller is done with objects: every copy is dropped
 // (see transport.GcsFreeObjects). It does not wait for the drops elsewhere;
 // this node forgets at once what it knew of the objects (a copy in its

@@ -390,6 +390,18 @@ func ActorRestarted(ctx context.Context) bool {
 	return err == nil && c.ActorRestarted()
 }
 
+// Rebuilding reports whether the calling task or actor method runs to
+// rebuild a result that was lost (lineage reconstruction), not as its
+// submitter sent it. Ray has no such call; raysim's own workloads use it to
+// tell a rebuild of an actor call, which runs outside its caller's order
+// (see the Actor restart row of docs/fault-tolerance.md) and may run again
+// on an instance that ran it before, from a call run out of order or twice.
+// False outside a task.
+func Rebuilding(ctx context.Context) bool {
+	c, err := caller(ctx)
+	return err == nil && c.Rebuild()
+}
+
 // Free says the caller is done with the objects of refs, as Ray's
 // internal free does: every copy is dropped from the object stores (a copy
 // a running task reads, once the task is done with it), so a long run's

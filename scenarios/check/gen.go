@@ -459,6 +459,11 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		p.Iterations = rapid.IntRange(1, 4).Draw(t, "iterations")
 		p.ShardSize = sizeP(t, "shard_size")
 		p.Duration = durP(t, "duration", 0, 5)
+	case *scenarios.ActorCallsParams:
+		p.Actors = rapid.IntRange(1, 2).Draw(t, "actors")
+		p.Callers = rapid.IntRange(0, 2).Draw(t, "callers")
+		p.Calls = rapid.IntRange(1, 30).Draw(t, "calls")
+		p.Duration = durP(t, "duration", 0, 3)
 	}
 	w.Arrival = scenarios.Arrival{Kind: scenarios.Burst}
 	switch rapid.IntRange(0, 3).Draw(t, "arrival") {
@@ -695,10 +700,11 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 					Offset: time.Duration(rapid.IntRange(-2000, 2000).Draw(t, "offset_ms")) * time.Millisecond})
 			case scenarios.KillActor:
 				// The generators' actors by display name: rl's simulators
-				// restart (max_restarts 3), parameter-server's shards do
-				// not. With neither alive it is a no-op.
+				// and actor-calls' sequencers restart (max_restarts 3),
+				// parameter-server's shards do not. With none alive it
+				// is a no-op.
 				out = append(out, scenarios.Fault{At: at, Kind: kind, ActorIndex: -1,
-					Actor: rapid.SampledFrom([]string{"simulator", "param-shard"}).Draw(t, "actor")})
+					Actor: rapid.SampledFrom(killedActors).Draw(t, "actor")})
 			case scenarios.KillGCSReplica:
 				// A replica stays down, or comes back (restart_gcs_replica:
 				// it rejoins its chain at the tail, from a snapshot) up to
@@ -752,6 +758,11 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 		return out
 	})
 }
+
+// killedActors are the display names of the generators' actors, what a
+// drawn kill_actor names: rl's simulators, parameter-server's shards,
+// actor-calls' sequencers.
+var killedActors = []string{"simulator", "param-shard", "sequencer"}
 
 // replicaDown is a GCS replica's down spell in a drawn schedule (Faults):
 // from its kill until its restart (until; -1: for good), and then for
@@ -831,7 +842,7 @@ func InapplicableKinds(s *scenarios.Scenario, kinds []string) []Inapplicable {
 			}
 		case scenarios.KillActor:
 			if !slices.ContainsFunc(s.Workload, func(w scenarios.Workload) bool { return actorTask(w.Generator) }) {
-				out = append(out, Inapplicable{k, "no workload entry creates the actors it kills (rl's simulators, parameter-server's shards)"})
+				out = append(out, Inapplicable{k, "no workload entry creates the actors it kills (rl's simulators, parameter-server's shards, actor-calls' sequencers)"})
 			}
 		}
 	}

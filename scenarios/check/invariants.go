@@ -253,6 +253,9 @@ func notAllowed(r *Run, e string, failures, retries int, gen string, retryErrs b
 			// restarts.
 			why = fmt.Sprintf("an rl simulator (max_restarts %d) dead for good after only %d node failures and %d actor kills",
 				workload.SimulatorRestarts, failures, r.Events.ActorKills)
+		case gen == "actor-calls" && !actorGoneForAReason(e) && failures+r.Events.ActorKills <= workload.SequencerRestarts:
+			why = fmt.Sprintf("an actor-calls sequencer (max_restarts %d) dead for good after only %d node failures and %d actor kills",
+				workload.SequencerRestarts, failures, r.Events.ActorKills)
 		}
 	case ray.ErrObjectLost, ray.ErrTimeout:
 		switch {
@@ -396,7 +399,9 @@ func ErrorKind(text string) error {
 
 // actorTask says whether the generator's work goes through actors, whose
 // calls fail with their actor and not by a retry count.
-func actorTask(gen string) bool { return gen == "rl" || gen == "parameter-server" }
+func actorTask(gen string) bool {
+	return gen == "rl" || gen == "parameter-server" || gen == "actor-calls"
+}
 
 // Liveness: once faults stop, all work finishes within a bounded virtual
 // time: every driver of every workload returns before duration_limit (which

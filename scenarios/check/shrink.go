@@ -241,6 +241,8 @@ func intParams(p scenarios.Params) []intParam {
 		return []intParam{{&p.Actors, 1}, {&p.Rounds, 1}, {&p.CheckpointEvery, 0}, {&p.RolloutsPerActor, 1}, {&p.MaxConcurrency, 1}}
 	case *scenarios.ParameterServerParams:
 		return []intParam{{&p.Servers, 1}, {&p.Workers, 1}, {&p.Iterations, 1}}
+	case *scenarios.ActorCallsParams:
+		return []intParam{{&p.Actors, 1}, {&p.Callers, 0}, {&p.Calls, 1}}
 	}
 	return nil
 }

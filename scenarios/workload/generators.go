@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"raysim/runtime/ray"
@@ -455,6 +456,105 @@ func (d *driver) paramServer(ctx context.Context, p *scenarios.ParameterServerPa
 		}
 	}
 	return nil
+}
+
+// actorCalls runs actor-calls (scenarios.ActorCallsParams): the driver
+// makes the actors, starts the caller tasks, makes its own calls, then
+// reads every call's verdict, each caller's, and each actor's audit.
+func (d *driver) actorCalls(ctx context.Context, p *scenarios.ActorCallsParams) error {
+	actors := make([]ray.ActorHandle[sequencer], p.Actors)
+	ids := make([]uint64, p.Actors)
+	for a := range actors {
+		// Restartable, and its calls retried, as rl's simulators: a call
+		// in flight at a death runs again on the next instance.
+		actors[a] = d.f.seq.Options(ray.Name("sequencer"), ray.MaxRestarts(SequencerRestarts), ray.Spread()).New(ctx, Mix(d.key, uint64(a)))
+		ids[a] = uint64(actors[a].ID())
+	}
+	dur := p.Duration.Sample(d.rng)
+	callers := make([]ray.Ref[[]string], p.Callers)
+	for c := range callers {
+		a := seqCallerArgs{Caller: uint64(c + 1), Actors: ids, Calls: p.Calls, Duration: int64(dur)}
+		if g := d.arrivalGaps(p.Calls); g != nil {
+			a.Gaps = g
+		}
+		callers[c] = d.f.seqCaller.Options(d.opts(0, "sequencer-caller")...).Remote(ctx, a)
+	}
+	refs, err := d.f.seqCalls(ctx, actors, 0, p.Calls, dur, func(i int) error { return d.gap(ctx, i == 0) })
+	if err != nil {
+		return err
+	}
+	for i, r := range refs {
+		v, err := ray.Get(ctx, r)
+		if err != nil {
+			d.t.fail(err)
+			continue
+		}
+		d.t.check(v == "", orderWhat(v, fmt.Sprintf("actor-calls driver call %d to sequencer %d", i/len(actors), i%len(actors))))
+	}
+	for c, r := range callers {
+		bad, err := ray.Get(ctx, r)
+		if err != nil {
+			d.t.fail(err)
+			continue
+		}
+		d.t.check(len(bad) == 0, orderWhat(strings.Join(bad, "; "), fmt.Sprintf("actor-calls caller %d", c+1)))
+	}
+	for a, h := range actors {
+		v, err := ray.Get(ctx, d.f.audit.Options(ray.Name("sequencer-audit"), ray.MaxRetries(SequencerRetries)).Remote(ctx, h))
+		if err != nil {
+			d.t.fail(err)
+			continue
+		}
+		d.t.check(v == "", orderWhat(v, fmt.Sprintf("actor-calls sequencer %d audit", a)))
+	}
+	for _, h := range actors {
+		if err := ray.Kill(ctx, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// orderWhat names a checked verdict: the violation if there is one.
+func orderWhat(bad, what string) string {
+	if bad == "" {
+		return what
+	}
+	return what + ": " + bad
+}
+
+// seqCalls makes calls rounds of calls as caller, one to every actor each
+// round, gap(i) before round i, without waiting for any result.
+func (f *Funcs) seqCalls(ctx context.Context, actors []ray.ActorHandle[sequencer], caller uint64, calls int, dur time.Duration, gap func(int) error) ([]ray.Ref[string], error) {
+	refs := make([]ray.Ref[string], 0, calls*len(actors))
+	for i := range calls {
+		if err := gap(i); err != nil {
+			return nil, err
+		}
+		for _, h := range actors {
+			refs = append(refs, f.step.Options(ray.Duration(dur), ray.Name("sequencer-step"), ray.MaxRetries(SequencerRetries)).Remote(ctx, h, caller, uint64(i)))
+		}
+	}
+	return refs, nil
+}
+
+// arrivalGaps draws n gaps of the entry's arrival (nil for a burst), for
+// a caller task to space its calls as the driver spaces its own.
+func (d *driver) arrivalGaps(n int) []int64 {
+	a := d.w.Arrival
+	if a.Rate <= 0 || (a.Kind != scenarios.Steady && a.Kind != scenarios.Poisson) {
+		return nil
+	}
+	rate := a.Rate / float64(d.n)
+	gaps := make([]int64, n)
+	for i := 1; i < n; i++ {
+		f := float64(time.Second) / rate
+		if a.Kind == scenarios.Poisson {
+			f = d.rng.ExpFloat64() / rate * float64(time.Second)
+		}
+		gaps[i] = int64(min(f, float64(maxGap)))
+	}
+	return gaps
 }
 
 var _ = transport.TaskID(0)

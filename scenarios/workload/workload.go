@@ -1,6 +1,6 @@
 // Package workload turns a scenario's workload entries into drivers on the
 // ray API: the built-in generators (parallel, tree-reduce, map-reduce, chain,
-// nested, rl, parameter-server). Each generator knows the correct result of
+// nested, rl, parameter-server, actor-calls). Each generator knows the correct result of
 // what it computes — values are deterministic hashes of the task's position
 // in the graph — so a run can check results_correct against a sequential
 // evaluation.
@@ -12,8 +12,8 @@
 //
 // How entries divide among drivers: scenarios.Split says. For parallel,
 // chain and nested the roots (tasks, chains, roots) are split among the
-// entry's drivers; tree-reduce, map-reduce, rl and parameter-server run one
-// instance per driver.
+// entry's drivers; tree-reduce, map-reduce, rl, parameter-server and
+// actor-calls run one instance per driver.
 package workload
 
 import (
@@ -85,6 +85,10 @@ type Funcs struct {
 	pull      *ray.ActorMethod[paramShard, ray.Blob]
 	push      *ray.ActorMethod[paramShard, uint64]
 	psWorker  *ray.Func[int64]
+	seq       *ray.ActorClass[sequencer]
+	step      *ray.ActorMethod[sequencer, string]
+	audit     *ray.ActorMethod[sequencer, string]
+	seqCaller *ray.Func[[]string]
 	// own are the drivers of the program's own workloads
 	// (scenarios.Extensions.Workloads), by name (RegisterOwn).
 	own map[string]scenarios.OwnDriver
@@ -156,6 +160,59 @@ type paramShard struct {
 	size    int64
 	weights uint64
 }
+
+// sequencer is actor-calls' actor. Each instance (a restart makes a new
+// one) checks the calls it runs against what Ray guarantees: each caller's
+// calls in submission order, and no call twice. A call says who made it
+// and its place in the caller's order (the caller's call count to this
+// actor); the instance keeps the last place it ran of each caller and the
+// IDs of the calls it ran. A rebuild (lineage reconstruction of a lost
+// result) runs outside its caller's order and may repeat a call the
+// instance ran: it is not counted. bad is the first violation, which every
+// later call and the audit report (a call that ran twice has had its
+// result read already: a later one must tell).
+type sequencer struct {
+	id     uint64
+	mu     sync.Mutex // a TCP actor's methods may run on goroutines of their own
+	last   map[uint64]uint64
+	ran    map[uint64]bool
+	bad    string
+	tamper Tamper
+}
+
+// run takes call seq of caller (the task ID id) and returns the instance's
+// first violation so far ("" for none).
+func (s *sequencer) run(id, caller, seq uint64) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch last, seen := s.last[caller]; {
+	case s.bad != "":
+	case s.ran[id]:
+		s.bad = fmt.Sprintf("sequencer %d ran call %d of caller %d twice in one instance", s.id, seq, caller)
+	case seen && seq <= last:
+		s.bad = fmt.Sprintf("sequencer %d ran call %d of caller %d after its call %d in one instance (out of submission order)", s.id, seq, caller, last)
+	}
+	s.last[caller], s.ran[id] = seq, true
+	return out(s.tamper, "actor.order", s.bad)
+}
+
+// seqCallerArgs travel to each of actor-calls' caller tasks: its caller
+// number, the actors' IDs, its calls per actor, each call's duration and
+// the gap before each round of calls (nanoseconds).
+type seqCallerArgs struct {
+	Caller   uint64   `json:"c"`
+	Actors   []uint64 `json:"a"`
+	Calls    int      `json:"n"`
+	Duration int64    `json:"t"`
+	Gaps     []int64  `json:"g,omitempty"`
+}
+
+// SequencerRestarts is the max_restarts of actor-calls' actors, and
+// SequencerRetries its calls' max_retries.
+const (
+	SequencerRestarts = 3
+	SequencerRetries  = 3
+)
 
 // nestedArgs travel to each nested task. Retries and Resources are the
 // workload entry's max_retries and resources, which a task passes on to
@@ -290,6 +347,46 @@ func RegisterTampered(reg *ray.Registry, tamper Tamper) *Funcs {
 	f.push = ray.Method1(f.ps, "push", func(ctx context.Context, p *paramShard, grad ray.Blob) (uint64, error) {
 		p.weights += grad.Sum
 		return p.weights, nil
+	})
+	f.seq = ray.RegisterActor1(reg, "wl.Sequencer", func(ctx context.Context, id uint64) (*sequencer, error) {
+		return &sequencer{id: id, last: map[uint64]uint64{}, ran: map[uint64]bool{}, tamper: tamper}, nil
+	})
+	f.step = ray.Method2(f.seq, "step", func(ctx context.Context, s *sequencer, caller, seq uint64) (string, error) {
+		if ray.Rebuilding(ctx) {
+			return "", nil // outside its caller's order, and perhaps run here before
+		}
+		return s.run(uint64(ray.TaskID(ctx)), caller, seq), nil
+	})
+	f.audit = ray.Method0(f.seq, "audit", func(ctx context.Context, s *sequencer) (string, error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.bad, nil
+	})
+	f.seqCaller = ray.Register1(reg, "wl.seqcaller", func(ctx context.Context, a seqCallerArgs) ([]string, error) {
+		handles := make([]ray.ActorHandle[sequencer], len(a.Actors))
+		for i, id := range a.Actors {
+			handles[i] = ray.ActorHandleOf[sequencer](ray.TaskIDOf(id))
+		}
+		refs, err := f.seqCalls(ctx, handles, a.Caller, a.Calls, time.Duration(a.Duration), func(i int) error {
+			if i < len(a.Gaps) && a.Gaps[i] > 0 {
+				return ray.Compute(ctx, time.Duration(a.Gaps[i]))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		vs, err := ray.GetAll(ctx, refs, -1)
+		if err != nil {
+			return nil, err
+		}
+		var bad []string
+		for _, v := range vs {
+			if v != "" && !slices.Contains(bad, v) {
+				bad = append(bad, v)
+			}
+		}
+		return bad, nil
 	})
 	f.psWorker = ray.Register1(reg, "wl.psworker", func(ctx context.Context, a psArgs) (int64, error) {
 		handles := make([]ray.ActorHandle[paramShard], len(a.Servers))
@@ -795,6 +892,8 @@ func (d *driver) run(ctx context.Context) error {
 		return d.paramServer(ctx, p)
 	case *scenarios.OwnParams:
 		return d.ownRun(ctx, p)
+	case *scenarios.ActorCallsParams:
+		return d.actorCalls(ctx, p)
 	}
 	return fmt.Errorf("workload: generator %q has no driver", d.w.Generator)
 }
