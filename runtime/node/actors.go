@@ -846,7 +846,15 @@ func (r *Raylet) onCallBounced(from transport.NodeID, m *transport.CallBounced) 
 		return // settled, or sent on again, since
 	}
 	id := o.spec.Actor
-	if rt := r.routes[id]; rt != nil && rt.node == from && rt.state == transport.ActorAlive {
+	if rt := r.routes[id]; rt != nil && rt.node == from && rt.state == transport.ActorAlive && uint16(rt.restarts) == o.restarts {
+		// Only while the route points at the instance the call was sent
+		// to: a bounce that comes after news of a restart on the same
+		// node (the call reached the node between the instances, its
+		// bounce slowed on the way back) says nothing of the new
+		// instance, and marked so, the route would wait for a restart
+		// newer than it, which never comes; the retry then waits for
+		// good, and the caller's later calls wait at the new instance
+		// for its number.
 		rt.bounced, rt.bouncedAt = from, rt.restarts
 	}
 	node, inc, why := from, m.Incarnation, fmt.Sprintf("actor %s is not on %s (it ended there, or is restarting, since this caller last heard where it lived)", id, r.nodeText(from))
@@ -945,7 +953,14 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 	// lost, it failed or ran twice). Each is settled by what ended its
 	// instance: its host's death (onNodeDead), its host's drop of the actor
 	// (a bounce, CallBounced.Dropped), or, sent after the drop, a bounce.
+	// moved: alive at an instance other than the last one the route knew
+	// alive (not its first: rt.node is 0 until one, and after news of a
+	// restart; restarts counts the instances).
+	moved := m.State == transport.ActorAlive && (rt.restarts != m.Restarts || rt.node != 0 && (rt.node != m.Node || rt.inc != m.Incarnation))
 	rt.node, rt.inc, rt.state = m.Node, m.Incarnation, m.State
+	if moved {
+		r.tellDoneToNewInstance(m.Actor, m.Node)
+	}
 	if m.State == transport.ActorAlive {
 		// The instance the route now points at. Not the most restarts any
 		// info reported: a "restarting" (or a restart's "alive") can come
@@ -965,6 +980,52 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 		rt.pending, rt.cause = nil, m.Cause
 		for _, spec := range pending {
 			r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
+		}
+	}
+}
+
+// tellDoneToNewInstance tells an actor instance the route has just moved
+// to (on node) which numbers of each caller here are done, as far as a
+// call of theirs still on its way may not know: such a call, sent to an
+// earlier instance before its caller heard its predecessors done, may
+// reach this one (its bounce or loss still to come, or held up by a
+// partition), and the instance would take the caller's order from its
+// stale SeqBase and wait for good for numbers that never come again (the
+// fault search's actor-calls found it: a call done on the instance the
+// fault schedule then killed, its TaskDone in before the restart's news,
+// the caller's next calls held by a partition and taken by the new
+// instance). The numbers are those from the lowest SeqBase a call owned
+// here and not yet done carries up to the caller's base, and those done
+// above it; ownedDone tells an instance of the numbers done after the
+// route moved.
+func (r *Raylet) tellDoneToNewInstance(actor transport.ActorID, node transport.NodeID) {
+	low := map[transport.TaskID]uint64{}
+	for _, o := range r.owned { // a minimum per caller: the order cannot show
+		if o.spec.Actor != actor || o.spec.IsCreation() || o.spec.Rebuild || o.node == 0 {
+			continue
+		}
+		a := o.spec.A()
+		if b, ok := low[a.Caller]; !ok || a.SeqBase < b {
+			low[a.Caller] = a.SeqBase
+		}
+	}
+	callers := make([]transport.TaskID, 0, len(low))
+	for c := range low {
+		callers = append(callers, c)
+	}
+	slices.Sort(callers)
+	for _, c := range callers {
+		t := r.seqs[seqKey{c, actor}]
+		if t == nil {
+			continue
+		}
+		var seqs []uint64
+		for n := low[c]; n < t.base; n++ {
+			seqs = append(seqs, n)
+		}
+		seqs = append(seqs, slices.Sorted(maps.Keys(t.done))...)
+		if len(seqs) > 0 {
+			r.sendCallsDone(node, actor, c, seqs)
 		}
 	}
 }

@@ -462,12 +462,30 @@ func (d *driver) paramServer(ctx context.Context, p *scenarios.ParameterServerPa
 // makes the actors, starts the caller tasks, makes its own calls, then
 // reads every call's verdict, each caller's, and each actor's audit.
 func (d *driver) actorCalls(ctx context.Context, p *scenarios.ActorCallsParams) error {
+	// The actors live away from the driver's node where another node
+	// is up (soft affinity: elsewhere once it is gone), so that a node's
+	// death, which the fault search never deals the drivers' nodes, can
+	// meet them.
+	nodes, err := ray.Nodes(ctx)
+	if err != nil {
+		return err
+	}
+	var away []transport.NodeID
+	for _, n := range nodes {
+		if n.Alive && n.ID != ray.NodeOf(ctx) {
+			away = append(away, n.ID)
+		}
+	}
 	actors := make([]ray.ActorHandle[sequencer], p.Actors)
 	ids := make([]uint64, p.Actors)
 	for a := range actors {
 		// Restartable, and its calls retried, as rl's simulators: a call
 		// in flight at a death runs again on the next instance.
-		actors[a] = d.f.seq.Options(ray.Name("sequencer"), ray.MaxRestarts(SequencerRestarts), ray.Spread()).New(ctx, Mix(d.key, uint64(a)))
+		place := ray.Spread()
+		if len(away) > 0 {
+			place = ray.NodeAffinity(away[(a+d.k)%len(away)], true)
+		}
+		actors[a] = d.f.seq.Options(ray.Name("sequencer"), ray.MaxRestarts(SequencerRestarts), place).New(ctx, Mix(d.key, uint64(a)))
 		ids[a] = uint64(actors[a].ID())
 	}
 	dur := p.Duration.Sample(d.rng)
@@ -477,7 +495,7 @@ func (d *driver) actorCalls(ctx context.Context, p *scenarios.ActorCallsParams) 
 		if g := d.arrivalGaps(p.Calls); g != nil {
 			a.Gaps = g
 		}
-		callers[c] = d.f.seqCaller.Options(d.opts(0, "sequencer-caller")...).Remote(ctx, a)
+		callers[c] = d.f.seqCaller.Options(append(d.opts(0, "sequencer-caller"), ray.Spread())...).Remote(ctx, a)
 	}
 	refs, err := d.f.seqCalls(ctx, actors, 0, p.Calls, dur, func(i int) error { return d.gap(ctx, i == 0) })
 	if err != nil {
