@@ -495,7 +495,15 @@ func (d *driver) actorCalls(ctx context.Context, p *scenarios.ActorCallsParams) 
 		if g := d.arrivalGaps(p.Calls); g != nil {
 			a.Gaps = g
 		}
-		callers[c] = d.f.seqCaller.Options(append(d.opts(0, "sequencer-caller"), ray.Spread())...).Remote(ctx, a)
+		// Away from the driver's node too, and from the actors' where
+		// there are nodes enough: a caller's death while its actor lives
+		// retries it, and its calls come again to the same instance
+		// (duplicates, which the instance must not run).
+		place := ray.Spread()
+		if len(away) > 0 {
+			place = ray.NodeAffinity(away[(p.Actors+c+d.k)%len(away)], true)
+		}
+		callers[c] = d.f.seqCaller.Options(append(d.opts(0, "sequencer-caller"), place)...).Remote(ctx, a)
 	}
 	refs, err := d.f.seqCalls(ctx, actors, 0, p.Calls, dur, func(i int) error { return d.gap(ctx, i == 0) })
 	if err != nil {
