@@ -485,7 +485,7 @@ func (d *driver) actorCalls(ctx context.Context, p *scenarios.ActorCallsParams) 
 		if len(away) > 0 {
 			place = ray.NodeAffinity(away[(a+d.k)%len(away)], true)
 		}
-		actors[a] = d.f.seq.Options(ray.Name("sequencer"), ray.MaxRestarts(SequencerRestarts), place).New(ctx, Mix(d.key, uint64(a)))
+		actors[a] = d.f.seq.Options(ray.Name("sequencer"), ray.MaxRestarts(SequencerRestarts), place).New(ctx, uint64(a))
 		ids[a] = uint64(actors[a].ID())
 	}
 	dur := p.Duration.Sample(d.rng)
