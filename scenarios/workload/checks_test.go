@@ -111,3 +111,51 @@ func TestMapReduceReturnsRebuiltAfterCrash(t *testing.T) {
 		require.Zero(t, ret.Incorrect, how)
 	}
 }
+
+// actorCallsScenario: actor-calls on four nodes, the fault schedule
+// killing the sequencer's worker (a restart, the calls in flight
+// retried), then the node of one of its callers while the actor lives
+// (the caller is retried and its calls come again to the same instance,
+// which must not run them twice: with bench/mutants.txt's
+// actor-duplicate planted, this run fails), then the sequencer's node.
+const actorCallsScenario = `
+name: actor-calls-check
+seed: 7
+duration_limit: 20s
+cluster:
+  nodes:
+    - {name: head, cpus: 1}
+    - {name: w, count: 3, cpus: 2}
+  network: {latency: 500us}
+workload:
+  - name: ac
+    generator: actor-calls
+    params: {actors: 1, callers: 2, calls: 40, duration: 0s}
+    arrival: {kind: rate, rate: 500/s}
+    max_retries: 3
+faults:
+  - {at: 10ms, kill_actor: sequencer}
+  - {at: 30ms, kill_node: w-2}
+  - {at: 60ms, restart_node: w-2}
+  - {at: 100ms, kill_node: w-0}
+  - {at: 120ms, restart_node: w-0}
+expect: {results_correct: true, all_complete: true}
+`
+
+// TestActorCallsChecks: actor-calls' verdicts pass a run through actor
+// kills, a caller's retry and the actor's node's death, and a sequencer
+// that reports a call out of order or run twice fails it.
+func TestActorCallsChecks(t *testing.T) {
+	s, err := scenarios.Parse("actor-calls-check.yaml", []byte(actorCallsScenario))
+	require.NoError(t, err)
+	r, err := runner.Run(context.Background(), s, runner.Options{})
+	require.NoError(t, err)
+	require.True(t, r.OK, "untampered: %+v", r.Expectations)
+	require.Zero(t, r.Incorrect)
+	require.Equal(t, 40+2+1, r.Checked, "the driver's calls' verdicts, each caller's, the audit")
+	require.Positive(t, r.TasksRetried, "the faults met calls")
+	r, err = runner.Run(context.Background(), s, runner.Options{Tamper: only("actor.order", func(any) any { return "out of order" })})
+	require.NoError(t, err)
+	require.NotZero(t, r.Incorrect, "a violation passed the checks")
+	require.False(t, r.OK)
+}
