@@ -462,7 +462,7 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 	case *scenarios.ActorCallsParams:
 		p.Actors = rapid.IntRange(1, 2).Draw(t, "actors")
 		p.Callers = rapid.IntRange(0, 2).Draw(t, "callers")
-		p.Calls = rapid.IntRange(1, 30).Draw(t, "calls")
+		p.Calls = rapid.IntRange(1, 40).Draw(t, "calls")
 		p.Duration = durP(t, "duration", 0, 3)
 	}
 	w.Arrival = scenarios.Arrival{Kind: scenarios.Burst}
@@ -474,6 +474,17 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 	}
 	if !scenarios.TakesArrival(gen) || own {
 		w.Arrival = scenarios.Arrival{Kind: scenarios.Burst} // drawn all the same: the draws after it stay as they were
+	}
+	if gen == "actor-calls" {
+		// Its calls come over the time faults start in (Horizon), not at
+		// once: a restart racing calls still on their way (a bounce, a
+		// done call's news, a call held up by a partition) is what its
+		// sequencers check.
+		kind := scenarios.Steady
+		if w.Arrival.Kind == scenarios.Poisson {
+			kind = scenarios.Poisson
+		}
+		w.Arrival = scenarios.Arrival{Kind: kind, Rate: float64(rapid.IntRange(30, 300).Draw(t, "actor_calls.rate"))}
 	}
 	w.Drivers = scenarios.Drivers{Count: rapid.IntRange(1, 2).Draw(t, "drivers")}
 	w.Start = ms(t, "start", 0, int(g.withDefaults().Horizon/time.Millisecond)/2)
@@ -632,6 +643,7 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 		return rapid.Just[[]scenarios.Fault](nil)
 	}
 	horizon := int(g.Horizon / time.Millisecond)
+	actorNames := scenarioActors(s)
 	return rapid.Custom(func(t *rapid.T) []scenarios.Fault {
 		var out []scenarios.Fault
 		n := rapid.IntRange(0, g.MaxFaults).Draw(t, "faults")
@@ -704,7 +716,7 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 				// parameter-server's shards do not. With none alive it
 				// is a no-op.
 				out = append(out, scenarios.Fault{At: at, Kind: kind, ActorIndex: -1,
-					Actor: rapid.SampledFrom(killedActors).Draw(t, "actor")})
+					Actor: rapid.SampledFrom(actorNames).Draw(t, "actor")})
 			case scenarios.KillGCSReplica:
 				// A replica stays down, or comes back (restart_gcs_replica:
 				// it rejoins its chain at the tail, from a snapshot) up to
@@ -759,10 +771,32 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 	})
 }
 
-// killedActors are the display names of the generators' actors, what a
+// generatorActors are the display names of the generators' actors, what a
 // drawn kill_actor names: rl's simulators, parameter-server's shards,
 // actor-calls' sequencers.
-var killedActors = []string{"simulator", "param-shard", "sequencer"}
+var generatorActors = map[string]string{"rl": "simulator", "parameter-server": "param-shard", "actor-calls": "sequencer"}
+
+// scenarioActors are the display names of the actors s's workload entries
+// create, in generatorActors' order of generators (scenarios.Generators),
+// or, with none, all of them (a kill_actor is then a no-op, drawn all the
+// same): a kill_actor drawn names an actor that lives.
+func scenarioActors(s *scenarios.Scenario) []string {
+	var out, all []string
+	for _, gen := range scenarios.Generators {
+		name, ok := generatorActors[gen]
+		if !ok {
+			continue
+		}
+		all = append(all, name)
+		if slices.ContainsFunc(s.Workload, func(w scenarios.Workload) bool { return w.Generator == gen }) {
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		return all
+	}
+	return out
+}
 
 // replicaDown is a GCS replica's down spell in a drawn schedule (Faults):
 // from its kill until its restart (until; -1: for good), and then for
