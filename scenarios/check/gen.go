@@ -462,7 +462,7 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 	case *scenarios.ActorCallsParams:
 		p.Actors = rapid.IntRange(1, 2).Draw(t, "actors")
 		p.Callers = rapid.IntRange(0, 2).Draw(t, "callers")
-		p.Calls = rapid.IntRange(1, 40).Draw(t, "calls")
+		p.Calls = rapid.IntRange(5, 40).Draw(t, "calls")
 		p.Duration = durP(t, "duration", 0, 3)
 	}
 	w.Arrival = scenarios.Arrival{Kind: scenarios.Burst}
@@ -476,15 +476,17 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		w.Arrival = scenarios.Arrival{Kind: scenarios.Burst} // drawn all the same: the draws after it stay as they were
 	}
 	if gen == "actor-calls" {
-		// Its calls come over the time faults start in (Horizon), not at
-		// once: a restart racing calls still on their way (a bounce, a
-		// done call's news, a call held up by a partition) is what its
-		// sequencers check.
+		// Its calls come over the time faults start in (Horizon: spread
+		// over 100ms to all of it), not at once: a restart racing calls
+		// still on their way (a bounce, a done call's news, a call held
+		// up by a partition) is what its sequencers check.
 		kind := scenarios.Steady
 		if w.Arrival.Kind == scenarios.Poisson {
 			kind = scenarios.Poisson
 		}
-		w.Arrival = scenarios.Arrival{Kind: kind, Rate: float64(rapid.IntRange(30, 300).Draw(t, "actor_calls.rate"))}
+		calls := w.Params.(*scenarios.ActorCallsParams).Calls
+		span := rapid.IntRange(100, max(100, int(g.Horizon/time.Millisecond))).Draw(t, "actor_calls.span_ms")
+		w.Arrival = scenarios.Arrival{Kind: kind, Rate: float64(max(1, calls*1000/span))}
 	}
 	w.Drivers = scenarios.Drivers{Count: rapid.IntRange(1, 2).Draw(t, "drivers")}
 	w.Start = ms(t, "start", 0, int(g.withDefaults().Horizon/time.Millisecond)/2)
@@ -636,6 +638,11 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 		default:
 			kinds = append(kinds, k)
 		}
+	}
+	if slices.Contains(kinds, scenarios.KillActor) && slices.ContainsFunc(s.Workload, func(w scenarios.Workload) bool { return w.Generator == "actor-calls" }) {
+		// Twice as likely: actor-calls checks what a restart does to the
+		// calls on their way, and a kill_actor is its surest restart.
+		kinds = append(kinds, scenarios.KillActor)
 	}
 	if len(kinds) == 0 {
 		// Nothing applies to this cluster: no schedule. (Returned from a
