@@ -179,7 +179,7 @@ func TestAllErrorsAtOnce(t *testing.T) {
 		`testdata/bad.yaml:19:11: cluster.costs.gcs_reads: unknown key; expected one of profile, gcs_read, gcs_write, schedule, dispatch, object_put, object_get, object_per_mb, spill_per_mb, restore_per_mb, message, compute_overshoot, compute_overshoot_p90 (got "gcs_reads")`,
 		`testdata/bad.yaml:22:25: workload.0.params.durations: unknown key; expected one of tasks, duration, output_size, free, cancel_every (got "durations")`,
 		`testdata/bad.yaml:23:14: workload.0.arrival.rate: a rate like 1000/s for a poisson arrival (got nothing)`,
-		`testdata/bad.yaml:24:16: workload.1.generator: one of parallel, tree-reduce, map-reduce, chain, nested, rl, parameter-server (got "mapreduce")`,
+		`testdata/bad.yaml:24:16: workload.1.generator: one of parallel, tree-reduce, map-reduce, chain, nested, rl, parameter-server, actor-calls (got "mapreduce")`,
 		`testdata/bad.yaml:26:16: workload.2.resources: a demand that at least one node can meet (got GPU: 2; no node has that much)`,
 		`testdata/bad.yaml:29:16: faults.0.kill_node: a node name of the cluster (got "cpu-7")`,
 		`testdata/bad.yaml:31:33: faults.1.partition.1.0: disjoint groups; node gpu-0 is already in group 0 (got "gpu-0")`,
