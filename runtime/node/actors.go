@@ -666,6 +666,7 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 		// run now answers for it, so a drop's bounce must name the retry's
 		// attempt, or its owner takes the bounce for news of an older one.
 		r.raiseAttempt(a, spec)
+		r.answerFinished(a, spec)
 		return
 	case call.Seq > next:
 		m := a.early[c]
@@ -682,6 +683,40 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 	a.expected[c]++
 	r.takeCall(a, spec)
 	r.advance(a, c)
+}
+
+// answerFinished answers a duplicate of a call this instance ran and
+// finished (not one it holds, runs or has queued, whose run answers for
+// it): its result's location is announced again, naming the copy's owner,
+// so that the task table tells that owner the call is done (TaskDone), as
+// it told the owner of the first run. A caller task retried elsewhere owns
+// its calls anew, under the same IDs: without that word its sequence
+// never passes the call's number, and an instance restarted after it
+// takes the caller's order from that number (SeqBase) and waits for good
+// for a call nobody sends again (the fault search's actor-calls found it:
+// a caller retried on its rejoined node, then a kill_actor). A result no
+// longer here is not announced: the owner's read finds or rebuilds it.
+func (r *Raylet) answerFinished(a *actorHost, spec *transport.TaskSpec) {
+	if spec.NumReturns == 0 || a.runningCall(spec.ID) != nil {
+		return
+	}
+	for _, t := range a.queue {
+		if t.spec.ID == spec.ID {
+			return
+		}
+	}
+	for _, h := range a.held {
+		if h.spec.ID == spec.ID {
+			return
+		}
+	}
+	id := spec.Return(spec.NumReturns - 1)
+	e, ok := r.store.Peek(id)
+	if !ok || localOnly(e.Value, e.Primary) {
+		return
+	}
+	r.announce(transport.GcsAddObject{Object: id, Node: r.self, Size: e.Value.SizeOf(), Incarnation: r.cfg.Incarnation,
+		Owner: spec.Owner, Failed: transport.IsFailureOfRecord(e.Value.ErrKind)})
 }
 
 // advance takes the caller's calls that waited in a.early and are next in
