@@ -461,7 +461,10 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		p.Duration = durP(t, "duration", 0, 5)
 	case *scenarios.ActorCallsParams:
 		p.Actors = rapid.IntRange(1, 2).Draw(t, "actors")
-		p.Callers = rapid.IntRange(0, 2).Draw(t, "callers")
+		// At least one caller task besides the driver: callers run on
+		// the workers, whose links and deaths the faults meet far more
+		// often than the driver's node's (never killed).
+		p.Callers = rapid.IntRange(1, 3).Draw(t, "callers")
 		p.Calls = rapid.IntRange(5, 40).Draw(t, "calls")
 		p.Duration = durP(t, "duration", 0, 3)
 	}
@@ -640,9 +643,10 @@ func (g Gen) Faults(s *scenarios.Scenario) *rapid.Generator[[]scenarios.Fault] {
 		}
 	}
 	if slices.Contains(kinds, scenarios.KillActor) && slices.ContainsFunc(s.Workload, func(w scenarios.Workload) bool { return w.Generator == "actor-calls" }) {
-		// Twice as likely: actor-calls checks what a restart does to the
-		// calls on their way, and a kill_actor is its surest restart.
-		kinds = append(kinds, scenarios.KillActor)
+		// Three times as likely: actor-calls checks what a restart does
+		// to the calls on their way, and a kill_actor is its surest
+		// restart.
+		kinds = append(kinds, scenarios.KillActor, scenarios.KillActor)
 	}
 	if len(kinds) == 0 {
 		// Nothing applies to this cluster: no schedule. (Returned from a
