@@ -14,9 +14,8 @@ import (
 // listed here must pass every invariant. When a fix lands, delete its line:
 // the test then guards the fix.
 var knownFailures = map[string]string{
-	"two-replicas-rejoin-fence-every-node":     "two of a shard's three GCS replicas restarted within a few ms of each other: the node table answers no heartbeat again, every raylet fences itself",
-	"known-rerun-claim-never-ended":            "a rebuild claim held by the live owner, whose run is over, is never ended: readers wait for good (see the file's header)",
-	"known-reduce-lost-around-replica-restart": "a task running on a node killed around a GCS replica's kill and restart is never retried nor failed (see the file's header)",
+	"two-replicas-rejoin-fence-every-node": "two of a shard's three GCS replicas restarted within a few ms of each other: the node table answers no heartbeat again, every raylet fences itself",
+	"known-rerun-claim-never-ended":        "a rebuild claim held by the live owner, whose run is over, is never ended: readers wait for good (see the file's header)",
 }
 
 func TestRegressions(t *testing.T) {
