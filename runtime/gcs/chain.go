@@ -1054,6 +1054,20 @@ func (m *Master) Handle(from transport.NodeID, msg transport.Message) {
 		// alone, and the others (a joiner too) rejoin from it.
 		ch.members, ch.join = []transport.NodeID{from}, 0
 		m.announce(int(p.Shard))
+	case in && ch.join != 0 && slices.Contains(ch.members, ch.join):
+		// A member, not the joiner, that holds no state it may serve (it
+		// restarted before the master found it silent) while another
+		// replica's join is pending: removed now, it rejoins once that
+		// join is done (next case). Kept as a member, it dropped every
+		// update its predecessor forwarded, and, pinging, was never found
+		// silent; when it preceded the joiner it never sent the snapshot,
+		// the join never finished, and the shard acknowledged nothing
+		// again (two of three replicas restarted a few ms apart: every
+		// raylet fenced itself, regression
+		// two-replicas-rejoin-fence-every-node). Another holder is heard
+		// (lastHolder above), so the chain keeps its state.
+		ch.members = slices.DeleteFunc(ch.members, func(n transport.NodeID) bool { return n == from })
+		m.announce(int(p.Shard))
 	case ch.join != 0 && slices.Contains(ch.members, ch.join):
 		// one join at a time: it asks again on its next ping
 	default:
