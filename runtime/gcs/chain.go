@@ -188,9 +188,28 @@ func NewReplica(env transport.Env, cfg ReplicaConfig) *Replica {
 	r.loadChainState()
 	if !cfg.Rejoin {
 		r.epoch, r.members, r.member, r.synced = 1, slices.Clone(l.Chains[cfg.Index]), true, true
+	} else {
+		r.askConfig()
 	}
 	env.After(cfg.PingPeriod, r.tick)
 	return r
+}
+
+// askConfig asks the master, as a client does, for the shard's
+// configuration: a restarted replica that has heard none (epoch 0) asks at
+// its start and on every tick until one comes (the ping is a datagram).
+// The master takes the ask from its chain's joiner for the joiner's
+// restart (Master.Handle): the master named it the joiner, and it crashed
+// and restarted within the master's timeout, before it pinged as synced.
+// Its pings say only "no state" (epoch 0), as any joiner's waiting for its
+// snapshot do; before, the master kept it the joiner and announced
+// nothing, the restarted joiner refused the snapshot of a configuration it
+// had not heard of, or got none (its predecessor took the join as done
+// once the first incarnation acknowledged its snapshot) and dropped every
+// update: the shard's tail never synced again and the shard acknowledged
+// nothing again.
+func (r *Replica) askConfig() {
+	r.env.Send(r.layout.Master, &transport.ChainPing{Shard: uint32(r.cfg.Index), Epoch: r.epoch, Client: true})
 }
 
 // Shard is the replica's state machine.
@@ -715,6 +734,13 @@ func (r *Replica) tick() {
 	if !r.member || !r.synced {
 		epoch = 0
 	}
+	if r.epoch == 0 {
+		// Restarted, and no configuration came yet. Asked before the ping:
+		// the ping of a replica the master does not hold as the joiner
+		// makes it the joiner, and the ask after it would start that join
+		// over at once.
+		r.askConfig()
+	}
 	r.env.Send(r.layout.Master, &transport.ChainPing{Shard: uint32(r.cfg.Index), Epoch: epoch, Applied: r.applied})
 	if s := r.succ(); s != 0 && r.member && r.synced {
 		if s == r.snapTo && !r.snapAcked {
@@ -1020,6 +1046,15 @@ func (m *Master) Handle(from transport.NodeID, msg transport.Message) {
 		return
 	}
 	ch := m.chains[p.Shard]
+	if p.Client && p.Epoch == 0 && from == ch.join && slices.Contains(ch.members, from) {
+		// The joiner restarted (a replica that has heard no configuration
+		// asks for one: Replica.askConfig) before it pinged as synced:
+		// what its first incarnation installed, or was sent, is gone, and
+		// its predecessor may take the join as done. The join starts over
+		// under a new epoch: the predecessor sends a fresh snapshot.
+		m.announce(int(p.Shard))
+		return
+	}
 	if p.Client {
 		if p.Epoch < ch.epoch {
 			m.env.Send(from, m.config(int(p.Shard)))

@@ -39,3 +39,35 @@ func TestChainTwoReplicasRestartTogether(t *testing.T) {
 		})
 	}
 }
+
+// TestChainJoinerRestartsAgain: a 3-replica chain's tail crashes and
+// restarts (4ms later), the master names it the joiner, and it crashes
+// again 5–12ms after its restart and restarts 2ms later, within the
+// master's timeout. Between its snapshot's acknowledgement and its first
+// ping as synced, the master still held it the joiner and took its
+// pings ("no state", as a joiner's waiting for its snapshot) for the same
+// join; its predecessor took the join as done and forwarded every update
+// to it, and the restarted replica, which had heard no configuration,
+// dropped them: the shard acknowledged nothing again (5.5ms to 10ms
+// stalled before). A restarted replica now asks the master for the
+// configuration, and the master takes the ask from its joiner for the
+// joiner's restart and starts the join over under a new epoch.
+func TestChainJoinerRestartsAgain(t *testing.T) {
+	for d := 5 * time.Millisecond; d <= 12*time.Millisecond; d += 500 * time.Microsecond {
+		t.Run(fmt.Sprint("again ", d), func(t *testing.T) {
+			h := newChainHarness(t, 3, 400)
+			s := h.net.Sim
+			tail := netsim.NodeID(replicaID(2))
+			s.At(100*time.Millisecond, func() { s.Crash(tail) })
+			s.At(104*time.Millisecond, func() { s.Restart(tail) })
+			s.At(104*time.Millisecond+d, func() { s.Crash(tail) })
+			s.At(106*time.Millisecond+d, func() { s.Restart(tail) })
+			s.RunUntil(2 * time.Second)
+			h.requireSettled(t, 400)
+			for i := range 3 {
+				require.True(t, h.replica(i).Serving(), "replica %d serves", i)
+			}
+			h.requireWritesTraced(t)
+		})
+	}
+}
