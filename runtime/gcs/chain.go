@@ -51,9 +51,12 @@ import (
 // with epoch 0 and joins at the tail: the master appends it with Join set,
 // its predecessor sends it a snapshot of its store (the whole state, in
 // ChainSnapshot parts each well under a frame, installed once all came),
-// and from then on forwards the updates after the snapshot. If every member
-// of a chain died, the first to come back becomes the chain alone and
-// serves what its own store recovered. That is why a member syncs its store
+// and from then on forwards the updates after the snapshot. One join runs
+// at a time: a member that restarted before the master found it silent is
+// removed while another's join is pending and rejoins after it, and a
+// joiner that restarts asks for the configuration (askConfig), which starts
+// its join over. If every member of a chain died, the first to come back
+// becomes the chain alone and serves what its own store recovered. That is why a member syncs its store
 // before anything downstream can acknowledge what it applied (durableEnv):
 // a store loses its unsynced writes in a crash.
 
