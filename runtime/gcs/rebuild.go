@@ -153,6 +153,17 @@ func (s *Shard) rebuild(from transport.NodeID, m *transport.GcsRebuild) {
 // for that run instead of claiming a rebuild, which the spent budget
 // would refuse and lose the object the run is about to make. A rebuild
 // given up ends the claim under way and leaves the budget spent.
+//
+// The owner's Done (it heard a run finished: TaskDone) ends the claim its
+// report holds, uncharged. A report can reach the table after the run it
+// charged announced its result (the owner's requests held up behind ones
+// a partition dropped, the executor's not): a copy still there keeps the
+// claim from being recorded, but one lost meanwhile with its node does
+// not, and then nothing but the owner's Done would end a claim whose run
+// is over, and every reader would wait for good (the scenario
+// known-rerun-claim-never-ended). The owner's requests are applied in the
+// order it sent them, so the Done comes after its report. Only the
+// sender's own live claim ends: another node's claim is another run.
 func (s *Shard) taskRerun(from transport.NodeID, m *transport.GcsTaskRerun) {
 	s.env.Charge(s.costs.GCSWrite)
 	spec, ok := s.task(m.Task)
@@ -161,6 +172,11 @@ func (s *Shard) taskRerun(from transport.NodeID, m *transport.GcsTaskRerun) {
 	}
 	rec := s.rerunsOf(m.Task)
 	switch {
+	case m.Done:
+		if rec.claimant != from || s.deadInc[from] != rec.deadAt {
+			return
+		}
+		rec.claimant, rec.deadAt = 0, 0
 	case !m.GiveUp:
 		rec.reruns = min(rec.reruns, 1<<32-2) + 1
 		if spec.NumReturns == 0 || !s.hasCopy(spec.Return(spec.NumReturns-1)) {

@@ -46,6 +46,10 @@ type ownedTask struct {
 	// table knows the result from an earlier run, so its answer says
 	// nothing of this one (checkCancel fails a cancelled rebuild at once).
 	rebuilt bool
+	// reported: a retry of it was reported charged (reportRerun), which
+	// the task table holds as this node's run under way; its end is told
+	// the table when a run is heard finished (runOver).
+	reported bool
 }
 
 // verdict is a failure an owner asks the task table to record, and waits
@@ -371,6 +375,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 	r.emit(transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: spec.ID, Detail: why})
 	if charged {
 		r.reportRerun(&spec, false)
+		o.reported = true
 	}
 	o.spec, o.node, o.inc, o.retried = &spec, 0, 0, true
 	if spec.Actor != 0 && !spec.IsCreation() {
@@ -412,6 +417,22 @@ func (r *Raylet) reportRerun(spec *transport.TaskSpec, giveUp bool) {
 		return
 	}
 	r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsTaskRerun{Task: spec.ID, GiveUp: giveUp})
+}
+
+// runOver tells the task's shard that a run of a task whose retry this
+// owner reported charged has finished (it heard TaskDone, or the table's
+// verdict said a result was recorded): the rebuild the report holds as
+// this node's is over (GcsTaskRerun.Done). The run's announcement ends it
+// too when it comes after the report; when the report comes after it
+// (held up behind this node's requests a partition dropped) and the
+// result's copies were lost meanwhile, only this does, else every reader
+// of the loss waits for good. Sent after the report, so applied after it.
+func (r *Raylet) runOver(o *ownedTask) {
+	if o == nil || !o.reported {
+		return
+	}
+	o.reported = false
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(o.spec.ID), &transport.GcsTaskRerun{Task: o.spec.ID, Done: true})
 }
 
 // checkCancel decides the fate of a cancelled task whose node died. The
@@ -499,6 +520,7 @@ func (r *Raylet) failureAnswered(m *transport.TaskInfo) {
 	switch {
 	case m.Found && m.Recorded:
 		delete(r.asking, m.Task)
+		r.runOver(o)
 		r.ownedDone(m.Task)
 	case m.Failed != 0 || !m.Found:
 		delete(r.asking, m.Task)

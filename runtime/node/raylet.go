@@ -695,6 +695,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			// value's, which stored nothing a reader could take.
 			return
 		}
+		r.runOver(r.owned[m.Task])
 		r.ownedDone(m.Task)
 	case *transport.NodeDead:
 		if r.cfg.Layout.IsGCS(from) { // the node table's verdict, published by the GCS

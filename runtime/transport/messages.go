@@ -1516,10 +1516,18 @@ type GcsAdoptRun struct {
 // the count is the same in whatever order the reports and the claims
 // reach the table. With GiveUp it says instead that a rebuild was given up
 // with the retries spent (its node died and no retry was left): the
-// rebuild it claimed is over, and the task's budget is spent.
+// rebuild it claimed is over, and the task's budget is spent. With Done it
+// says that the owner heard a run of the task finished (TaskDone) after
+// it reported a retry: the rebuild its report holds is over, uncharged.
+// The owner's requests reach the table in the order it sent them, so a
+// Done comes after the report it ends even where the report came after
+// the run's announcement (a report held up behind the owner's lost
+// requests): without it the report's claim held every reader for good.
+// On the wire the two flags share one byte.
 type GcsTaskRerun struct {
 	Task   TaskID
 	GiveUp bool
+	Done   bool
 }
 
 // GcsTaskFailed records in the task table that a task's results are an
@@ -1640,8 +1648,15 @@ func (m *GcsAdoptRun) UnmarshalWire(d *Decoder) {
 	m.Task, m.Incarnation = d.Task(), d.Uvarint()
 }
 func (*GcsTaskRerun) Kind() Kind                 { return KindGcsTaskRerun }
-func (m *GcsTaskRerun) MarshalWire(e *Encoder)   { e.Task(m.Task); e.Bool(m.GiveUp) }
-func (m *GcsTaskRerun) UnmarshalWire(d *Decoder) { m.Task, m.GiveUp = d.Task(), d.Bool() }
+func (m *GcsTaskRerun) MarshalWire(e *Encoder) {
+	e.Task(m.Task)
+	e.U8(b2u(m.GiveUp) | b2u(m.Done)<<1)
+}
+func (m *GcsTaskRerun) UnmarshalWire(d *Decoder) {
+	m.Task = d.Task()
+	f := d.U8()
+	m.GiveUp, m.Done = f&1 != 0, f&2 != 0
+}
 
 func (*CallsDone) Kind() Kind { return KindCallsDone }
 func (m *CallsDone) MarshalWire(e *Encoder) {
