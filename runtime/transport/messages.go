@@ -1647,7 +1647,7 @@ func (m *GcsAdoptRun) MarshalWire(e *Encoder) { e.Task(m.Task); e.Uvarint(m.Inca
 func (m *GcsAdoptRun) UnmarshalWire(d *Decoder) {
 	m.Task, m.Incarnation = d.Task(), d.Uvarint()
 }
-func (*GcsTaskRerun) Kind() Kind                 { return KindGcsTaskRerun }
+func (*GcsTaskRerun) Kind() Kind { return KindGcsTaskRerun }
 func (m *GcsTaskRerun) MarshalWire(e *Encoder) {
 	e.Task(m.Task)
 	e.U8(b2u(m.GiveUp) | b2u(m.Done)<<1)

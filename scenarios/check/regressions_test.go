@@ -13,9 +13,7 @@ import (
 // search found and that still fail; each names its cause. A scenario not
 // listed here must pass every invariant. When a fix lands, delete its line:
 // the test then guards the fix.
-var knownFailures = map[string]string{
-	"known-rerun-claim-never-ended": "a rebuild claim held by the live owner, whose run is over, is never ended: readers wait for good (see the file's header)",
-}
+var knownFailures = map[string]string{}
 
 func TestRegressions(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.yaml")
