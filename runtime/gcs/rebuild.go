@@ -154,16 +154,17 @@ func (s *Shard) rebuild(from transport.NodeID, m *transport.GcsRebuild) {
 // would refuse and lose the object the run is about to make. A rebuild
 // given up ends the claim under way and leaves the budget spent.
 //
-// The owner's Done (it heard a run finished: TaskDone) ends the claim its
-// report holds, uncharged. A report can reach the table after the run it
-// charged announced its result (the owner's requests held up behind ones
-// a partition dropped, the executor's not): a copy still there keeps the
-// claim from being recorded, but one lost meanwhile with its node does
-// not, and then nothing but the owner's Done would end a claim whose run
-// is over, and every reader would wait for good (the scenario
-// known-rerun-claim-never-ended). The owner's requests are applied in the
-// order it sent them, so the Done comes after its report. Only the
-// sender's own live claim ends: another node's claim is another run.
+// A report can reach the table after the run it charged announced its
+// result (the owner's requests held up behind ones a partition dropped,
+// the executor's not): a copy still there keeps the claim from being
+// recorded, but one lost meanwhile with its node does not, and nothing
+// would then end a claim whose run is over: every reader of the loss
+// waited for good (the scenario known-rerun-claim-never-ended). The table
+// cannot tell that result from an earlier run's (whose node's death is
+// why the owner retried), so when a result was announced before the
+// report it asks the owner (TaskInfo with ClaimHeld), which answers Done
+// once it knows of no run under way. Done ends the sender's own live
+// claim alone, uncharged: another node's claim is another run.
 func (s *Shard) taskRerun(from transport.NodeID, m *transport.GcsTaskRerun) {
 	s.env.Charge(s.costs.GCSWrite)
 	spec, ok := s.task(m.Task)
@@ -184,6 +185,10 @@ func (s *Shard) taskRerun(from transport.NodeID, m *transport.GcsTaskRerun) {
 			// came late, behind a slow link): no run is under way then,
 			// and a claim nothing would end would hold every reader.
 			rec.claimant, rec.deadAt = from, s.deadInc[from]
+			if info := s.taskInfo(m.Task); info.Recorded {
+				info.Claim = transport.ClaimHeld
+				s.env.Send(from, info)
+			}
 		}
 	case spec.MaxRetries >= 0:
 		rec.reruns = max(rec.reruns, uint32(spec.MaxRetries))

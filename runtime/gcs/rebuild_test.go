@@ -99,17 +99,18 @@ func TestRebuildGivenUpEndsTheClaim(t *testing.T) {
 // TestRebuildReportAfterTheRunEndsWithDone: an owner's retry report that
 // reaches the table after the retry announced its result (the owner's
 // requests held up behind ones a partition dropped), the copy lost
-// meanwhile with its node, holds the rebuild as the owner's: readers wait.
-// The owner's Done (it heard TaskDone), applied after the report, ends the
-// claim, uncharged, and the next reader rebuilds. A Done ends only its
-// sender's claim (scenario known-rerun-claim-never-ended: every reader
-// waited for good).
+// meanwhile with its node, holds the rebuild as the owner's: readers wait,
+// and the table asks the owner (ClaimHeld). The owner's Done, applied
+// after the report, ends the claim, uncharged, and the next reader
+// rebuilds. A Done ends only its sender's claim; a report that comes
+// before any result is announced asks nothing (scenario
+// known-rerun-claim-never-ended: every reader waited for good).
 func TestRebuildReportAfterTheRunEndsWithDone(t *testing.T) {
 	var sent []regSent
 	var events []transport.Event
 	l := &Layout{Shards: []transport.NodeID{10, 11}, Scheduler: 99}
 	sh := New(recEnv{fakeEnv{self: 10}, &sent, &events}, Config{Layout: l})
-	const task = transport.TaskID(7)
+	const task, early = transport.TaskID(7), transport.TaskID(8)
 	obj := transport.ObjectID{Task: task}
 	claim := func(from transport.NodeID) *transport.TaskInfo {
 		t.Helper()
@@ -118,11 +119,21 @@ func TestRebuildReportAfterTheRunEndsWithDone(t *testing.T) {
 		require.Len(t, sent, 1)
 		return sent[0].m.(*transport.TaskInfo)
 	}
-	sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: task, NumReturns: 1, Func: "f", Owner: 1, MaxRetries: 3}})
+	for _, id := range []transport.TaskID{task, early} {
+		sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: id, NumReturns: 1, Func: "f", Owner: 1, MaxRetries: 3}})
+	}
+	sent = sent[:0]
+	sh.Handle(1, &transport.GcsTaskRerun{Task: early}) // before any result: no question
+	require.Empty(t, sent)
+
 	// The retry ran on node 3 and announced its result; node 3 then died.
 	sh.Handle(3, &transport.GcsAddObject{Object: obj, Node: 3, Size: 8, Incarnation: 2})
 	sh.Handle(11, &transport.NodeDead{Node: 3, Incarnation: 2})
+	sent = sent[:0]
 	sh.Handle(1, &transport.GcsTaskRerun{Task: task}) // the owner's report, late
+	require.Len(t, sent, 1, "the owner is asked")
+	require.Equal(t, transport.NodeID(1), sent[0].to)
+	require.Equal(t, transport.ClaimHeld, sent[0].m.(*transport.TaskInfo).Claim)
 	require.Equal(t, transport.ClaimWait, claim(2).Claim, "the report holds the rebuild as the owner's")
 	sh.Handle(4, &transport.GcsTaskRerun{Task: task, Done: true})
 	require.Equal(t, transport.ClaimWait, claim(2).Claim, "another node's Done ends no claim of the owner's")

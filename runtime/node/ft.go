@@ -46,10 +46,11 @@ type ownedTask struct {
 	// table knows the result from an earlier run, so its answer says
 	// nothing of this one (checkCancel fails a cancelled rebuild at once).
 	rebuilt bool
-	// reported: a retry of it was reported charged (reportRerun), which
-	// the task table holds as this node's run under way; its end is told
-	// the table when a run is heard finished (runOver).
-	reported bool
+	// held: the task table holds the rebuild as this node's run under way
+	// on the word of its retry report, a result having been announced
+	// before the report came (ClaimHeld): the table is told when a run is
+	// heard finished (runOver).
+	held bool
 }
 
 // verdict is a failure an owner asks the task table to record, and waits
@@ -375,7 +376,6 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 	r.emit(transport.Event{Kind: transport.EvTaskRetried, Node: r.self, Task: spec.ID, Detail: why})
 	if charged {
 		r.reportRerun(&spec, false)
-		o.reported = true
 	}
 	o.spec, o.node, o.inc, o.retried = &spec, 0, 0, true
 	if spec.Actor != 0 && !spec.IsCreation() {
@@ -419,20 +419,43 @@ func (r *Raylet) reportRerun(spec *transport.TaskSpec, giveUp bool) {
 	r.gcs.Send(r.cfg.Layout.ShardOfTask(spec.ID), &transport.GcsTaskRerun{Task: spec.ID, GiveUp: giveUp})
 }
 
-// runOver tells the task's shard that a run of a task whose retry this
-// owner reported charged has finished (it heard TaskDone, or the table's
-// verdict said a result was recorded): the rebuild the report holds as
-// this node's is over (GcsTaskRerun.Done). The run's announcement ends it
-// too when it comes after the report; when the report comes after it
-// (held up behind this node's requests a partition dropped) and the
-// result's copies were lost meanwhile, only this does, else every reader
-// of the loss waits for good. Sent after the report, so applied after it.
+// runOver tells the task's shard that a run of a task whose rebuild it
+// holds as this node's on the word of a retry report (ClaimHeld) has
+// finished (this node heard TaskDone, or the table's verdict said a result
+// was recorded): the claim is over (GcsTaskRerun.Done). Without it a report
+// applied after its run's announcement, that result's copies lost
+// meanwhile, held every reader of the loss for good. Sent after the
+// report, so applied after it.
 func (r *Raylet) runOver(o *ownedTask) {
-	if o == nil || !o.reported {
+	if o == nil || !o.held {
 		return
 	}
-	o.reported = false
-	r.gcs.Send(r.cfg.Layout.ShardOfTask(o.spec.ID), &transport.GcsTaskRerun{Task: o.spec.ID, Done: true})
+	o.held = false
+	r.sendRunOver(o.spec.ID)
+}
+
+func (r *Raylet) sendRunOver(task transport.TaskID) {
+	r.gcs.Send(r.cfg.Layout.ShardOfTask(task), &transport.GcsTaskRerun{Task: task, Done: true})
+}
+
+// onClaimHeld answers the table's ClaimHeld: with no run of the task owned
+// here (it finished: TaskDone came), the claim is over at once; with one,
+// when it is heard finished (runOver). A run that announces its result
+// after the report ends the claim itself (rebuildDone); the Done then
+// finds no claim of ours and changes nothing.
+//
+// Nor while this node claims the task's rebuild (a reader here found the
+// result lost): the table grants its live claimant that claim as the same
+// run, which this node then runs, and its announcement ends the claim.
+func (r *Raylet) onClaimHeld(m *transport.TaskInfo) {
+	if o := r.owned[m.Task]; o != nil {
+		o.held = true
+		return
+	}
+	if r.reconstructing[m.Task] {
+		return
+	}
+	r.sendRunOver(m.Task)
 }
 
 // checkCancel decides the fate of a cancelled task whose node died. The
@@ -636,6 +659,10 @@ func (r *Raylet) awaitRebuild(task transport.TaskID) {
 }
 
 func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
+	if m.Claim == transport.ClaimHeld {
+		r.onClaimHeld(m)
+		return
+	}
 	r.failureAnswered(m)
 	if r.owned[m.Task] != nil {
 		// A run of it is ours (a claim granted meanwhile is ended by

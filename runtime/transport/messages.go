@@ -1437,6 +1437,14 @@ const (
 	// used (retries and rebuilds share the budget, as in Ray): the object
 	// is lost for good.
 	ClaimSpent
+	// ClaimHeld is no answer to a GcsRebuild: the table tells an owner
+	// that its retry report (GcsTaskRerun) holds the task's rebuild as
+	// the owner's run under way although a result of the task was
+	// announced before the report came (its copies since lost). Was that
+	// result the reported run's own, the claim would hold every reader
+	// for good: the owner says when it knows of no run of the task still
+	// under way (GcsTaskRerun.Done), which ends the claim.
+	ClaimHeld
 )
 
 // GcsRebuild claims from the task table the rebuild of a lost object
@@ -1517,13 +1525,15 @@ type GcsAdoptRun struct {
 // reach the table. With GiveUp it says instead that a rebuild was given up
 // with the retries spent (its node died and no retry was left): the
 // rebuild it claimed is over, and the task's budget is spent. With Done it
-// says that the owner heard a run of the task finished (TaskDone) after
-// it reported a retry: the rebuild its report holds is over, uncharged.
-// The owner's requests reach the table in the order it sent them, so a
-// Done comes after the report it ends even where the report came after
-// the run's announcement (a report held up behind the owner's lost
-// requests): without it the report's claim held every reader for good.
-// On the wire the two flags share one byte.
+// answers the table's ClaimHeld: the owner knows of no run of the task
+// under way (it heard one finished: TaskDone, or a verdict that a result
+// was recorded), so the rebuild its report holds is over, uncharged. A
+// report reaches the table after the run it charged announced its result
+// when the owner's requests are held up behind ones a partition dropped
+// (the executor's are not); with that result's copies lost meanwhile,
+// nothing else would end its claim. The owner's requests are applied in
+// the order it sent them, so a Done comes after the report it ends. On
+// the wire the two flags share one byte.
 type GcsTaskRerun struct {
 	Task   TaskID
 	GiveUp bool
@@ -1607,7 +1617,7 @@ func (m *TaskInfo) UnmarshalWire(d *Decoder) {
 	m.Failed = d.U8()
 	b := d.U8()
 	m.Recorded, m.Claim = b&1 != 0, b>>1
-	if m.Claim > ClaimSpent {
+	if m.Claim > ClaimHeld {
 		d.Fail(fmt.Errorf("%w: task info claim %d", ErrInvalid, m.Claim))
 	}
 }
