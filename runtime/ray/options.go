@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"reflect"
 	"slices"
 	"sort"
 	"time"
@@ -296,6 +297,9 @@ func (o *options) retryNames(reg *Registry) ([]string, error) {
 	names := make([]string, 0, len(o.retryOn))
 	for _, e := range o.retryOn {
 		name, ok := reg.errorName(e)
+		if !ok && e != nil && !reflect.TypeOf(e).Comparable() {
+			return nil, fmt.Errorf("%w: RetryExceptions: error %q is of type %T, which is not comparable: it cannot be matched as that very value (pass a sentinel: a pointer, or a comparable value)", ErrInvalidOption, fmt.Sprint(e), e)
+		}
 		if !ok {
 			return nil, fmt.Errorf("%w: RetryExceptions: error %q is not registered (RegisterError): its name is how a failure is matched where the task runs", ErrInvalidOption, fmt.Sprint(e))
 		}

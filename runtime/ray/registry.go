@@ -76,8 +76,15 @@ func (r *Registry) userError(name string) (error, bool) {
 }
 
 // errorName is the name err is registered under (RegisterError): the
-// first registration of that very error value.
+// first registration of that very error value. Values are compared as
+// errors.Is compares them: only when err's dynamic type is comparable (==
+// on two interfaces holding, say, a struct with a slice field panics), so
+// an error of an uncomparable type is never "that very value" and is
+// reported not registered.
 func (r *Registry) errorName(err error) (string, bool) {
+	if err == nil || !reflect.TypeOf(err).Comparable() {
+		return "", false
+	}
 	for _, u := range r.userErrors() {
 		if u.err == err {
 			return u.name, true

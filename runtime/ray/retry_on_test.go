@@ -3,6 +3,7 @@ package ray_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -110,3 +111,34 @@ var retryOnCases = []semanticCase{
 }
 
 func init() { semanticCases = append(semanticCases, retryOnCases...) }
+
+// sliceErr is an error of an uncomparable type (a slice field), used by
+// value: == on two interfaces holding it panics.
+type sliceErr struct{ parts []string }
+
+func (e sliceErr) Error() string { return strings.Join(e.parts, ",") }
+
+// TestRetryExceptionsUncomparableError: RetryExceptions given an error
+// value of an uncomparable type refuses it with ErrInvalidOption (it
+// cannot be "that very value") instead of panicking in Remote, registered
+// or not; a registered comparable error beside it still works.
+func TestRetryExceptionsUncomparableError(t *testing.T) {
+	reg := ray.NewRegistry()
+	ray.RegisterError(reg, "slice", sliceErr{[]string{"a"}})
+	ray.RegisterError(reg, "quota", errQuota)
+	f := ray.Register0(reg, "f", func(ctx context.Context) (int, error) { return 1, nil })
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		_, err := ray.Get(ctx, f.Options(ray.RetryExceptions(sliceErr{[]string{"a"}})).Remote(ctx))
+		assert.ErrorIs(t, err, ray.ErrInvalidOption)
+		assert.ErrorContains(t, err, "not comparable")
+		_, err = ray.Get(ctx, f.Options(ray.RetryExceptions(errQuota, sliceErr{[]string{"b"}})).Remote(ctx))
+		assert.ErrorIs(t, err, ray.ErrInvalidOption)
+		v, err := ray.Get(ctx, f.Options(ray.RetryExceptions(errQuota)).Remote(ctx))
+		require.NoError(t, err)
+		assert.Equal(t, 1, v)
+		return nil
+	}))
+}
