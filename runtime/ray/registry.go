@@ -45,13 +45,17 @@ type userError struct {
 // own error types does not match (register a sentinel, and wrap it). Every
 // process registers the same errors (they run the same binary; the name
 // is part of the registry's digest). It panics as the Register functions
-// do, and on a nil error or a name with a NUL byte.
+// do, and on a nil error or a name the wire refuses
+// (transport.CheckErrorName: empty, with a NUL byte, or longer than
+// transport.MaxErrorName bytes) — a task's RetryExceptions carries the
+// name in its spec, and a spec the receiving node cannot decode would
+// never run on TCP.
 func RegisterError(r *Registry, name string, err error) {
 	if err == nil {
 		panic(fmt.Sprintf("ray: registering error %q as nil", name))
 	}
-	if strings.IndexByte(name, 0) >= 0 {
-		panic(fmt.Sprintf("ray: registering error %q: a name has no NUL byte", name))
+	if cerr := transport.CheckErrorName(name); cerr != nil {
+		panic(fmt.Sprintf("ray: registering error %.64q: %v (a name is 1 to %d bytes, no NUL)", name, cerr, transport.MaxErrorName))
 	}
 	r.add("error:"+name, err)
 	r.errs = append(r.errs, userError{name: name, err: err})

@@ -2,6 +2,7 @@ package ray_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"raysim/runtime/ray"
+	"raysim/runtime/transport"
 )
 
 // retryOnFuncs are the functions of retryOnCases.
@@ -141,4 +143,23 @@ func TestRetryExceptionsUncomparableError(t *testing.T) {
 		assert.Equal(t, 1, v)
 		return nil
 	}))
+}
+
+// TestRegisterErrorRefusesWireInvalidNames: RegisterError refuses a name
+// the wire refuses (empty, a NUL byte, over transport.MaxErrorName bytes):
+// accepted, a RetryExceptions spec naming it could not cross TCP (the
+// frame is refused at decode and the task never runs). A name of exactly
+// the limit is fine.
+func TestRegisterErrorRefusesWireInvalidNames(t *testing.T) {
+	for _, name := range []string{"", "a\x00b", strings.Repeat("x", transport.MaxErrorName+1)} {
+		msg := ""
+		func() {
+			defer func() { msg = fmt.Sprint(recover()) }()
+			ray.RegisterError(ray.NewRegistry(), name, errors.New("e"))
+		}()
+		assert.Contains(t, msg, fmt.Sprint(transport.MaxErrorName), "name of %d bytes: the panic names the limit", len(name))
+	}
+	assert.NotPanics(t, func() {
+		ray.RegisterError(ray.NewRegistry(), strings.Repeat("x", transport.MaxErrorName), errors.New("e"))
+	})
 }
