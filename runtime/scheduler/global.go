@@ -117,6 +117,9 @@ type Global struct {
 
 	infeasible []*transport.SpillTask
 	warned     map[transport.TaskID]bool // infeasible tasks already warned about
+	// badPickWarned: the policy's Pick answered no candidate once already
+	// (warned once per run: see holdBadPick).
+	badPickWarned bool
 	// early holds the spills that came during start-up, until every raylet
 	// of the layout has registered or StartupGrace has passed (see place).
 	early []*transport.SpillTask
@@ -525,7 +528,6 @@ func (g *Global) place(m *transport.SpillTask) {
 		g.holdInfeasible(m)
 		return
 	}
-	delete(g.warned, spec.ID) // placed now: a later hold warns again
 	if knownBW > 0 {
 		// A node that has pulled nothing yet counts at the others' mean
 		// bandwidth; the configured one stands until any is measured.
@@ -553,9 +555,15 @@ func (g *Global) place(m *transport.SpillTask) {
 		reason = "spread"
 	}
 	if i < 0 {
-		i = g.cfg.Policy.Pick(&d, g.cands, g.env.Rand())
+		var bad string
+		i, bad = g.pick(&d)
+		if bad != "" {
+			g.holdBadPick(m, bad)
+			return
+		}
 		reason = g.cfg.Policy.Name()
 	}
+	delete(g.warned, spec.ID) // placed now: a later hold warns again
 	g.placed++
 	target := g.cands[i].Node
 	if g.respill {
@@ -693,6 +701,48 @@ func (g *Global) pickSpread(spec *transport.TaskSpec) int {
 	}
 	g.spread = uint64(i) + 1
 	return i
+}
+
+// pick asks the policy for a candidate of g.cands. A policy may be a
+// program's own (ray.Config.PolicyImpl): an index out of range, or a
+// panic inside Pick, is no candidate (bad says what it answered), never a
+// crash of the scheduler's loop.
+func (g *Global) pick(d *Decision) (i int, bad string) {
+	defer func() {
+		if p := recover(); p != nil {
+			i, bad = -1, fmt.Sprintf("panicked: %v", p)
+		}
+	}()
+	i = g.cfg.Policy.Pick(d, g.cands, g.env.Rand())
+	if i < 0 || i >= len(g.cands) {
+		return -1, fmt.Sprintf("answered index %d of %d candidates", i, len(g.cands))
+	}
+	return i, ""
+}
+
+// holdBadPick holds a task the policy's Pick placed nowhere (see pick) as
+// an infeasible one is held: it is placed again, the policy asked again,
+// when a heartbeat shows a node that could take it. The scheduler warns
+// once per run (a broken policy would otherwise warn for every task), and
+// the task's owner hears why, once per hold, as for an infeasible task (a
+// Get that times out says so).
+func (g *Global) holdBadPick(m *transport.SpillTask, bad string) {
+	spec := &m.Spec
+	detail := fmt.Sprintf("the scheduling policy %q %s: the task is held, and placed again when a heartbeat shows a node that can take it", g.cfg.Policy.Name(), bad)
+	if !g.badPickWarned {
+		g.badPickWarned = true
+		g.emit(transport.Event{Kind: transport.EvWarning, Node: g.env.Self(), Task: spec.ID, Detail: detail})
+	}
+	g.infeasible = append(g.infeasible, m)
+	if g.warned[spec.ID] {
+		return
+	}
+	if g.warned == nil {
+		g.warned = make(map[transport.TaskID]bool)
+	}
+	g.warned[spec.ID] = true
+	g.env.Send(spec.Owner, &transport.TaskInfeasible{Task: spec.ID, Attempt: spec.Attempt, Rebuild: spec.Rebuild,
+		Detail: transport.CutInfeasible(detail)})
 }
 
 func (g *Global) holdInfeasible(m *transport.SpillTask) {

@@ -81,7 +81,9 @@ type Policy interface {
 	// Pick returns the index of the chosen candidate (len(c) > 0, in
 	// the order the nodes registered). It must be deterministic given its arguments: its only
 	// randomness is r, the global scheduler's seeded source (in netsim the
-	// same seed gives the same run), and it must not keep c or d.
+	// same seed gives the same run), and it must not keep c or d. An
+	// index out of range (or a panic) places the task nowhere: the global
+	// scheduler holds it, warns, and asks again on a later heartbeat.
 	Pick(d *Decision, c []Candidate, r *rand.Rand) int
 }
 
