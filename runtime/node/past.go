@@ -58,10 +58,29 @@ type savedCall struct {
 	past pastCall
 }
 
+// maxCheckpointBytes bounds the checkpoint bytes wrapCheckpoint makes
+// (the instance's data and the saved results): the GcsActorCheckpoint that
+// carries them must fit a TCP frame (transport.MaxBodyBytes), with room
+// for the message's other fields and the GCS's own envelopes (a chain
+// update, a snapshot). Over a frame the write was refused by TCP and
+// re-sent for good: the held results were never published.
+const maxCheckpointBytes = transport.MaxBodyBytes / 4
+
+// savedValueOverhead is what a saved value costs besides its data, at
+// most (its size, kind and causes, varint-framed), for the budget.
+const savedValueOverhead = 32
+
 // wrapCheckpoint is the bytes saved in the actor table for an actor's
 // checkpoint data, taken after the call of last: with data, the results of
 // the calls held unpublished (a.held) and last's, all in the checkpointed
-// state. On the loop.
+// state. The results are saved while the whole stays within
+// maxCheckpointBytes, in call order; a result past it is saved as an
+// ErrKindObjectLost error instead (bigResult): its call still counts as
+// run in the state (a retry after a restart is a duplicate, never applied
+// twice), and a retry that comes because the node died before publishing
+// the result reads that error — the result is lost with its node, as an
+// object with no copy left is. Its caller, if the node lives, gets the
+// result itself, published from a.held. On the loop.
 func wrapCheckpoint(data []byte, held []heldResult, last heldResult) []byte {
 	e := transport.NewEncoder(make([]byte, 0, len(ckptMagic)+len(data)+64))
 	for _, b := range ckptMagic {
@@ -69,13 +88,25 @@ func wrapCheckpoint(data []byte, held []heldResult, last heldResult) []byte {
 	}
 	e.Bytes8(data)
 	e.Uvarint(uint64(len(held) + 1))
+	budget := maxCheckpointBytes - len(ckptMagic) - len(data) - 16
 	put := func(h *heldResult) {
 		e.Task(h.spec.ID)
 		e.Task(h.spec.A().Caller)
 		e.Uvarint(h.spec.A().Seq)
-		e.Value(h.out)
-		e.Uvarint(uint64(len(h.outs)))
-		for _, v := range h.outs {
+		out, outs := h.out, h.outs
+		size := savedValueOverhead + len(out.Data) + 8
+		for _, v := range outs {
+			size += savedValueOverhead + len(v.Data)
+		}
+		budget -= 8 + 8 + 10 // the call's IDs and number
+		if size > budget {
+			out, outs = bigResult(h, size), nil
+			size = savedValueOverhead + len(out.Data) + 8
+		}
+		budget -= size
+		e.Value(out)
+		e.Uvarint(uint64(len(outs)))
+		for _, v := range outs {
 			e.Value(v)
 		}
 	}
@@ -84,6 +115,16 @@ func wrapCheckpoint(data []byte, held []heldResult, last heldResult) []byte {
 	}
 	put(&last)
 	return e.Bytes()
+}
+
+// bigResult is the error saved in place of a held result of size bytes
+// that does not fit the checkpoint (see wrapCheckpoint): for every return
+// of the call.
+func bigResult(h *heldResult, size int) transport.Value {
+	return errValue(transport.ErrKindObjectLost, fmt.Sprintf(
+		"the result of actor call %s (%d bytes) was lost with its node before it was published: "+
+			"the call ran once, in the actor's restored state, but its result was too large to save with the checkpoint "+
+			"(checkpoint bytes are at most %d, a TCP frame's quarter)", h.spec.ID, size, maxCheckpointBytes))
 }
 
 // unwrapCheckpoint splits the actor table's checkpoint bytes into the

@@ -1,0 +1,54 @@
+package ray_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/ray"
+)
+
+// bigCkpt is a checkpointing actor whose state is one small counter.
+type bigCkpt struct{ n int64 }
+
+func (c *bigCkpt) Checkpoint() ([]byte, error) { return []byte{byte(c.n)}, nil }
+func (c *bigCkpt) Restore(b []byte) error {
+	if len(b) != 1 {
+		return errBadCheckpoint
+	}
+	c.n = int64(b[0])
+	return nil
+}
+
+// TestCheckpointBigResultTCP: a checkpointing actor (CheckpointEvery(1))
+// whose method returns more than a TCP frame (8 MiB) answers on TCP. The
+// checkpoint saves the results not yet published; a 12 MiB one made it
+// larger than a frame, TCP refused the actor table's write for good and
+// the result was never published (ErrTimeout). Past a budget, a result is
+// saved as a "lost with its node" error instead (runtime/node
+// TestWrapCheckpointBoundsSavedResults); the caller gets the value itself.
+func TestCheckpointBigResultTCP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 13 MiB over loopback TCP")
+	}
+	reg := ray.NewRegistry()
+	cls := ray.RegisterActor0(reg, "BigCkpt", func(ctx context.Context) (*bigCkpt, error) { return &bigCkpt{}, nil })
+	get := ray.Method1(cls, "get", func(ctx context.Context, c *bigCkpt, n int) ([]byte, error) {
+		c.n++
+		return make([]byte, n), nil
+	})
+	c, err := ray.NewTCP(context.Background(), ray.Config{Seed: 1, Nodes: []ray.NodeConfig{{Name: "head"}, {Name: "a", CPUs: 1}}}, reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		h := cls.Options(ray.CheckpointEvery(1)).New(ctx)
+		for _, size := range []int{1 << 20, 12 << 20, 10} {
+			b, err := ray.GetTimeout(ctx, get.Remote(ctx, h, size), 20*time.Second)
+			require.NoError(t, err, "a result of %d bytes", size)
+			require.Len(t, b, size)
+		}
+		return nil
+	}))
+}
