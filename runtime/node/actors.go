@@ -29,6 +29,9 @@ type actorHost struct {
 	// (dead itself may change on the loop while the coroutine runs a
 	// method: on TCP that read would race).
 	stopped bool
+	// ckptTooBig: a Checkpoint's bytes were too large to save once
+	// already (warned once per instance: see actorLoop).
+	ckptTooBig bool
 	// exiting: a method called ExitActor (Caller.ExitActor); the actor
 	// ends for good once that method returns (set on the loop).
 	exiting bool
@@ -290,6 +293,19 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			held := heldResult{spec: call.spec, out: out, outs: outs}
 			if call.cancelled { // it ran to its end: its effects stay, its result does not
 				held.out, held.outs = errValue(transport.ErrKindCancelled, "task cancelled"), nil
+			}
+			if ckpt != nil && len(ckpt.Data) > maxCheckpointData {
+				// Its write could not cross TCP (a frame refused, re-sent
+				// for good, the result never published): a failed
+				// checkpoint, which leaves the previous one, with a
+				// warning once per instance.
+				if !a.ckptTooBig {
+					a.ckptTooBig = true
+					r.emit(transport.Event{Kind: transport.EvWarning, Node: r.self, Task: a.id, Detail: fmt.Sprintf(
+						"actor %s: Checkpoint returned %d bytes, more than %d (a checkpoint must fit a TCP frame): not saved, the previous checkpoint stands",
+						a.id, len(ckpt.Data), maxCheckpointData)})
+				}
+				ckpt = nil
 			}
 			if ckpt != nil {
 				ckpt.Incarnation, ckpt.Attempt = r.cfg.Incarnation, a.creation.spec.Attempt

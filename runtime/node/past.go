@@ -66,6 +66,17 @@ type savedCall struct {
 // re-sent for good: the held results were never published.
 const maxCheckpointBytes = transport.MaxBodyBytes / 4
 
+// maxCheckpointData bounds an instance's own Checkpoint bytes: past it
+// the checkpoint is not saved (a warning; the previous one stands), since
+// its write, with the envelope and the GCS's own (a chain update, a
+// snapshot part of one entry), would not fit a TCP frame.
+const maxCheckpointData = transport.MaxBodyBytes - 64<<10
+
+// savedResultsFloor is the budget for saved results beside Checkpoint
+// bytes of more than maxCheckpointBytes (within maxCheckpointData's
+// margin).
+const savedResultsFloor = 32 << 10
+
 // savedValueOverhead is what a saved value costs besides its data, at
 // most (its size, kind and causes, varint-framed), for the budget.
 const savedValueOverhead = 32
@@ -88,7 +99,9 @@ func wrapCheckpoint(data []byte, held []heldResult, last heldResult) []byte {
 	}
 	e.Bytes8(data)
 	e.Uvarint(uint64(len(held) + 1))
-	budget := maxCheckpointBytes - len(ckptMagic) - len(data) - 16
+	// A large Checkpoint (up to maxCheckpointData) leaves small results
+	// a floor within the frame's margin.
+	budget := max(maxCheckpointBytes-len(ckptMagic)-len(data)-16, savedResultsFloor)
 	put := func(h *heldResult) {
 		e.Task(h.spec.ID)
 		e.Task(h.spec.A().Caller)

@@ -46,3 +46,24 @@ func TestWrapCheckpointBoundsSavedResults(t *testing.T) {
 	assert.True(t, kept(4), "a small one after a big one still fits")
 	assert.Equal(t, held[2].out.Data, saved[2].past.out.Data)
 }
+
+// TestWrapCheckpointLargeDataKeepsSmallResults: beside Checkpoint bytes
+// over the results' budget (4 MiB, still within maxCheckpointData), small
+// results are still saved, a large one is not, and the whole fits a
+// frame.
+func TestWrapCheckpointLargeDataKeepsSmallResults(t *testing.T) {
+	call := func(id transport.TaskID, seq uint64, n int) heldResult {
+		spec := &transport.TaskSpec{ID: id, Act: &transport.ActorSpec{Caller: 7, Seq: seq}}
+		return heldResult{spec: spec, out: transport.Value{Data: make([]byte, n), Size: int64(n)}}
+	}
+	data := make([]byte, 4<<20)
+	b := wrapCheckpoint(data, []heldResult{call(1, 0, 1<<20)}, call(2, 1, 100))
+	require.Less(t, len(b), transport.MaxBodyBytes)
+	got, saved, err := unwrapCheckpoint(b)
+	require.NoError(t, err)
+	assert.Len(t, got, len(data))
+	require.Len(t, saved, 2)
+	assert.Equal(t, transport.ErrKindObjectLost, saved[0].past.out.ErrKind)
+	assert.Equal(t, transport.ErrKindNone, saved[1].past.out.ErrKind)
+	assert.Len(t, saved[1].past.out.Data, 100)
+}
