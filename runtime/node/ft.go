@@ -1031,13 +1031,50 @@ func (r *Raylet) dropStaleRuns() {
 			if c := t.caller; c != nil {
 				// Not cancelled: its children, submitted or to come, are
 				// left alone, as their IDs derive from the task's and the
-				// owner's retry submits children of the same IDs.
+				// owner's retry submits children of the same IDs. But its
+				// actor calls are forgotten (forgetStaleCalls).
 				c.interrupt()
+				r.forgetStaleCalls(c)
 			}
 		} else {
 			r.dropQueued(t)
 			r.restartDropped(t.spec)
 		}
+	}
+}
+
+// forgetStaleCalls forgets, as this node rejoins, the actor calls a
+// caller run it dropped as stale (dropStaleRuns) submitted: they are not
+// retried, delivered or answered any more, as a dead Ray worker's owned
+// calls are not. The caller's owner has retried it, on another node or
+// to come here, and that attempt owns calls of the same IDs and numbers
+// anew, from its own sequence (SeqBase 0 until they are done for it).
+// Retried from here (their instance's node declared dead), the stale
+// calls carried this node's base for the caller, past the numbers done
+// for the stale run; a restarted instance they reached first took the
+// caller's order from it, and passed over the calls the live attempt
+// sent for those numbers, which it had never run: that caller waited for
+// good (the fault search's actor-calls found it:
+// stale-caller-calls-skip-retried-callers). The caller's sequence
+// here goes too, so that an attempt retried here starts its own.
+func (r *Raylet) forgetStaleCalls(c *Caller) {
+	seqs := map[seqKey]bool{}
+	for _, id := range c.kids {
+		o := r.owned[id]
+		if o == nil || o.spec.Actor == 0 || o.spec.IsCreation() || o.spec.Owner != r.self {
+			continue
+		}
+		delete(r.owned, id)
+		if len(r.asking) > 0 {
+			delete(r.asking, id)
+		}
+		if rt := r.routes[o.spec.Actor]; rt != nil {
+			rt.pending = slices.DeleteFunc(rt.pending, func(s *transport.TaskSpec) bool { return s.ID == id })
+		}
+		seqs[seqKey{o.spec.A().Caller, o.spec.Actor}] = true
+	}
+	for k := range seqs { // deletes only: the order cannot show
+		delete(r.seqs, k)
 	}
 }
 
