@@ -3,6 +3,7 @@ package tcp
 import (
 	"bufio"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -23,21 +24,7 @@ func TestChunkPayloadCrossesTheWire(t *testing.T) {
 	b := listen(t, 2, "127.0.0.1:0", token)
 	meshed(t, a, b)
 	virtual := []int64{3<<20 + 5, 1, transport.MaxPadBytes, 0, 700 << 10}
-	var (
-		mu  sync.Mutex
-		got []transport.Message
-	)
-	done := make(chan struct{})
-	run(t, b, func(transport.Env) transport.Handler {
-		return handlerFunc(func(from transport.NodeID, m transport.Message) {
-			mu.Lock()
-			defer mu.Unlock()
-			got = append(got, m)
-			if len(got) == 2*len(virtual) {
-				close(done)
-			}
-		})
-	})
+	messages, done := collect(t, b, 2*len(virtual))
 	var want []transport.Message
 	var payload int64
 	for i, v := range virtual {
@@ -55,12 +42,11 @@ func TestChunkPayloadCrossesTheWire(t *testing.T) {
 		return handlerFunc(func(transport.NodeID, transport.Message) {})
 	})
 	waitDone(t, "every message", done)
-	mu.Lock()
+	got := messages()
 	require.Len(t, got, len(want))
 	for i := range want {
 		assert.Equal(t, want[i], got[i], "message %d", i)
 	}
-	mu.Unlock()
 	require.Eventually(t, func() bool { return a.Stats().BytesOut == b.Stats().BytesIn }, guard, time.Millisecond,
 		"a wrote what b read: %+v, %+v", a.Stats(), b.Stats())
 	s := b.Stats()
@@ -138,21 +124,7 @@ func TestChunkPayloadsDoNotHoldBackALink(t *testing.T) {
 	a.padMax = transport.MaxPadBytes // the smallest allowed budget: 8 MiB
 	meshed(t, a, b)
 	const chunks, virtual = 40, 4 << 20 // 160 MiB of payloads
-	var (
-		mu  sync.Mutex
-		got []transport.Message
-	)
-	done := make(chan struct{})
-	run(t, b, func(transport.Env) transport.Handler {
-		return handlerFunc(func(from transport.NodeID, m transport.Message) {
-			mu.Lock()
-			defer mu.Unlock()
-			got = append(got, m)
-			if len(got) == chunks+1 {
-				close(done)
-			}
-		})
-	})
+	messages, done := collect(t, b, chunks+1)
 	run(t, a, func(env transport.Env) transport.Handler {
 		env.After(0, func() {
 			for i := range chunks {
@@ -164,8 +136,7 @@ func TestChunkPayloadsDoNotHoldBackALink(t *testing.T) {
 		return handlerFunc(func(transport.NodeID, transport.Message) {})
 	})
 	waitDone(t, "every message", done)
-	mu.Lock()
-	defer mu.Unlock()
+	got := messages()
 	ping, next := -1, int64(0)
 	for i, m := range got {
 		switch m := m.(type) {
@@ -212,4 +183,30 @@ func TestHeldChunksCountAgainstTheQueue(t *testing.T) {
 	// One chunk fills the pad budget; the rest are held, until their
 	// frames, with the first's, fill the queue.
 	assert.Equal(t, uint64(chunks-a.queueMax/frame), a.Stats().Dropped)
+}
+
+// collect runs on h a handler that keeps every message it is given; done
+// closes once n came, and messages returns a copy of those kept so far.
+func collect(t *testing.T, h *Host, n int) (messages func() []transport.Message, done <-chan struct{}) {
+	t.Helper()
+	var (
+		mu  sync.Mutex
+		got []transport.Message
+	)
+	ch := make(chan struct{})
+	run(t, h, func(transport.Env) transport.Handler {
+		return handlerFunc(func(from transport.NodeID, m transport.Message) {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, m)
+			if len(got) == n {
+				close(ch)
+			}
+		})
+	})
+	return func() []transport.Message {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(got)
+	}, ch
 }
