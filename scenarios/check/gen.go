@@ -492,6 +492,15 @@ func (g Gen) entry(t *rapid.T, c *scenarios.Cluster, i int) scenarios.Workload {
 		w.Arrival = scenarios.Arrival{Kind: kind, Rate: float64(max(1, calls*1000/span))}
 	}
 	w.Drivers = scenarios.Drivers{Count: rapid.IntRange(1, 2).Draw(t, "drivers")}
+	if gen == "actor-calls" {
+		// The drivers share the entry's rate: each driver's calls, and
+		// its callers', must still fit the span drawn above. At the
+		// shared rate two drivers' callers took twice the span each,
+		// and where every caller waits for the one node that can hold
+		// it (a GPU entry on a one-GPU cluster), they ran one after the
+		// other past the settle time: a liveness failure with no fault.
+		w.Arrival.Rate *= float64(w.Drivers.Count)
+	}
 	w.Start = ms(t, "start", 0, int(g.withDefaults().Horizon/time.Millisecond)/2)
 	w.Resources = map[string]float64{"CPU": 1}
 	var gpus, accel bool
