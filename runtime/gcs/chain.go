@@ -607,6 +607,7 @@ func (r *Replica) takeOver() {
 	r.shard.replaceRestarts()      // and the restarts it asked the scheduler for
 	r.shard.republishNamedDeaths() // and the burials it forwarded to name shards
 	r.shard.rekillOrphans()        // and its word to the hosts of actors buried with their owner
+	r.shard.reaskHeldClaims()      // and its questions to owners whose retry report holds a rebuild
 }
 
 // snapshotPartBytes and snapshotPartEntries bound one part of a chain

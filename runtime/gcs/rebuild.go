@@ -2,6 +2,7 @@ package gcs
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"raysim/runtime/transport"
 )
@@ -29,6 +30,15 @@ type rerunRecord struct {
 	// takes the rebuild over.
 	claimant transport.NodeID
 	deadAt   uint64
+	// asked: the claim is held on the word of a retry report that came
+	// after a result was announced, and the claimant was asked whether its
+	// run is over (ClaimHeld). The question is a side effect of the report,
+	// sent by the chain's tail alone: a tail that dies with it behind a
+	// lost frame, after its predecessors trimmed the report on its
+	// acknowledgement, loses it, and nothing else ends that claim. So the
+	// record says so, and a new tail asks again (reaskHeldClaims). Kept in
+	// the store only when set: a record without it is encoded as before.
+	asked bool
 }
 
 // rerunsOf reads a task's record (zero if there is none).
@@ -52,15 +62,25 @@ func decodeReruns(v []byte) (rerunRecord, bool) {
 	d := transport.NewDecoder(v)
 	n := d.Uvarint()
 	rec := rerunRecord{reruns: uint32(min(n, 1<<32-1)), claimant: d.Node(), deadAt: d.Uvarint()}
+	if d.Remaining() > 0 {
+		rec.asked = d.Uvarint() != 0
+	}
 	return rec, d.Err() == nil
 }
 
-// saveReruns writes a task's record and keeps claims in step with it.
+// saveReruns writes a task's record and keeps claims in step with it. A
+// record with no claimant has no question out (asked).
 func (s *Shard) saveReruns(id transport.TaskID, rec rerunRecord) {
+	if rec.claimant == 0 {
+		rec.asked = false
+	}
 	enc := transport.NewEncoder(s.scratch[:0])
 	enc.Uvarint(uint64(rec.reruns))
 	enc.Node(rec.claimant)
 	enc.Uvarint(rec.deadAt)
+	if rec.asked {
+		enc.Uvarint(1)
+	}
 	s.scratch = enc.Bytes()
 	s.kbuf = appendTaskKey(s.kbuf[:0], id)
 	s.store.Put(TableReruns, s.kbuf, s.scratch)
@@ -184,10 +204,11 @@ func (s *Shard) taskRerun(from transport.NodeID, m *transport.GcsTaskRerun) {
 			// Not when the run's result is here already (the report
 			// came late, behind a slow link): no run is under way then,
 			// and a claim nothing would end would hold every reader.
-			rec.claimant, rec.deadAt = from, s.deadInc[from]
+			rec.claimant, rec.deadAt, rec.asked = from, s.deadInc[from], false
 			if info := s.taskInfo(m.Task); info.Recorded {
 				info.Claim = transport.ClaimHeld
 				s.env.Send(from, info)
+				rec.asked = true
 			}
 		}
 	case spec.MaxRetries >= 0:
@@ -286,6 +307,33 @@ func (s *Shard) adoptRun(from transport.NodeID, m *transport.GcsAdoptRun) {
 	if rec.claimant != 0 && s.deadInc[rec.claimant] == rec.deadAt {
 		return
 	}
-	rec.claimant, rec.deadAt = from, s.deadInc[from]
+	rec.claimant, rec.deadAt, rec.asked = from, s.deadInc[from], false
 	s.saveReruns(m.Task, rec)
+}
+
+// reaskHeldClaims asks again, in task order, every live claimant whose
+// claim is held on the word of a retry report (asked) whether its run is
+// over (TaskInfo with ClaimHeld). A replica that becomes its chain's tail
+// calls it (Replica.takeOver): the old tail's question may have died with
+// it, sent but behind a lost frame, and the claim would then hold every
+// reader of the loss for good. Asked twice, an owner answers twice: Done
+// ends only its own live claim, and changes nothing once it has.
+func (s *Shard) reaskHeldClaims() {
+	ids := make([]transport.TaskID, 0, len(s.claims))
+	for id := range s.claims {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		rec := s.rerunsOf(id)
+		if !rec.asked || rec.claimant == 0 || s.deadInc[rec.claimant] != rec.deadAt {
+			continue
+		}
+		info := s.taskInfo(id)
+		if !info.Found {
+			continue
+		}
+		info.Claim = transport.ClaimHeld
+		s.env.Send(rec.claimant, info)
+	}
 }

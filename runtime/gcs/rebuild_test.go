@@ -144,3 +144,49 @@ func TestRebuildReportAfterTheRunEndsWithDone(t *testing.T) {
 	sh.Handle(1, &transport.GcsTaskRerun{Task: task, Done: true})
 	require.Equal(t, transport.ClaimWait, claim(5).Claim, "a Done ends no claim of another node's")
 }
+
+// TestHeldClaimAskedAgainFromTheStore: a claim held on the word of a late
+// retry report records that its owner was asked (ClaimHeld), in the store,
+// so a shard loaded from it (a chain's new tail, by failover or by a
+// join's snapshot) asks the owner again (reaskHeldClaims): the first
+// question may have died with the old tail. The owner's Done ends the
+// claim and the question with it; a claim no report holds is never asked,
+// and its record is encoded as before the flag.
+func TestHeldClaimAskedAgainFromTheStore(t *testing.T) {
+	var sent []regSent
+	var events []transport.Event
+	l := &Layout{Shards: []transport.NodeID{10, 11}, Scheduler: 99}
+	store := NewMemStore()
+	sh := New(recEnv{fakeEnv{self: 10}, &sent, &events}, Config{Layout: l, Store: store})
+	const task, quiet = transport.TaskID(7), transport.TaskID(8)
+	obj := transport.ObjectID{Task: task}
+	for _, id := range []transport.TaskID{task, quiet} {
+		sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: id, NumReturns: 1, Func: "f", Owner: 1, MaxRetries: 3}})
+	}
+	sh.Handle(1, &transport.GcsTaskRerun{Task: quiet}) // before any result: a claim, no question
+	sh.Handle(3, &transport.GcsAddObject{Object: obj, Node: 3, Size: 8, Incarnation: 2})
+	sh.Handle(3, &transport.GcsRemoveObject{Object: obj, Node: 3, Incarnation: 2})
+	sent = sent[:0]
+	sh.Handle(1, &transport.GcsTaskRerun{Task: task}) // the owner's report, late
+	require.Len(t, sent, 1)
+	require.Equal(t, transport.ClaimHeld, sent[0].m.(*transport.TaskInfo).Claim)
+	v, ok := store.Get(TableReruns, appendTaskKey(nil, quiet))
+	require.True(t, ok)
+	require.Equal(t, []byte{1, 1, 0}, v, "a record with no question out: reruns, claimant, deadAt (varints)")
+
+	loaded := func() *Shard {
+		sent = sent[:0]
+		return New(recEnv{fakeEnv{self: 10}, &sent, &events}, Config{Layout: l, Store: store})
+	}
+	next := loaded()
+	next.reaskHeldClaims()
+	require.Len(t, sent, 1, "the owner is asked again, of the held claim alone")
+	require.Equal(t, transport.NodeID(1), sent[0].to)
+	require.Equal(t, task, sent[0].m.(*transport.TaskInfo).Task)
+	require.Equal(t, transport.ClaimHeld, sent[0].m.(*transport.TaskInfo).Claim)
+
+	next.Handle(1, &transport.GcsTaskRerun{Task: task, Done: true})
+	next = loaded()
+	next.reaskHeldClaims()
+	require.Empty(t, sent, "the owner's Done ended the claim and its question")
+}
