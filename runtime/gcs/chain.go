@@ -504,8 +504,14 @@ func (r *Replica) onAck(from transport.NodeID, m *transport.ChainAck) {
 		// snapshot it joined with: the predecessor that sent the snapshot
 		// (the joiner's, which completed them) may have died before it
 		// did, and this replica, its successor now, re-sent them. Released
-		// here: at worst twice, as at a failover.
-		r.completeSnapshotted(idx)
+		// here: at worst twice, as at a failover. Only from the successor:
+		// the tail sends it to the predecessor that re-sent the updates,
+		// and one that reached another member (sent under an earlier
+		// configuration) says nothing of what is committed downstream of
+		// it. The successor answers the next re-send again.
+		if from == r.succ() {
+			r.completeSnapshotted(idx)
+		}
 		return
 	}
 	if idx <= r.acked {
@@ -557,6 +563,10 @@ func (r *Replica) onConfig(m *transport.ChainConfig) {
 		r.member, r.synced = false, false // removed: rejoin with a fresh copy
 		r.pending = nil
 		r.snapTo, r.snapAcked = 0, false // and serve no join of the old chain
+		// Nor answer for a join it made in it: it joins again with a new
+		// snapshot, which sets them anew (see onSnapshot, and the
+		// ChainUpdate case of Handle).
+		r.installedEpoch, r.installedIndex = 0, 0
 		return
 	}
 	r.member = true
