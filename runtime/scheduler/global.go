@@ -139,6 +139,18 @@ type Global struct {
 	// over again the restarts its predecessor may have lost, and one
 	// already had must not be placed twice (two instances).
 	restarts map[transport.ActorID]uint32
+	// deadInc is, per node, the highest incarnation the node table
+	// published dead (NodeDead covers every incarnation up to it), known
+	// or not when the news came. An incarnation's death is final, and the
+	// table forwards no registration of one it declared dead, so a
+	// registration (or a heartbeat) of such an incarnation that comes
+	// after the death is older news, not a node alive again: a chain's
+	// tail that joins with a snapshot publishes from its state and what
+	// follows the snapshot while its predecessor releases the captured
+	// publications of the updates the snapshot held, so a node's
+	// registration can come after its death (a node that left stayed
+	// alive here for good; TestChainJoinPublicationsReachTheSchedulerInAnyOrder).
+	deadInc map[transport.NodeID]uint64
 
 	// Placement groups (groups.go): every group created, removed ones
 	// too (their late tasks fail); groupOrder the live ones in creation
@@ -212,6 +224,10 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		if !g.cfg.Layout.IsGCS(from) {
 			return // the node table's verdict, published by the GCS
 		}
+		if g.deadInc == nil {
+			g.deadInc = make(map[transport.NodeID]uint64)
+		}
+		g.deadInc[m.Node] = max(g.deadInc[m.Node], m.Incarnation)
 		if v := g.index[m.Node]; v != nil && v.inc <= m.Incarnation && !v.dead {
 			v.dead = true
 			g.deadTarget(v)
@@ -357,6 +373,9 @@ func (g *Global) jobEnded(of func(spec *transport.TaskSpec) bool) {
 
 // register adds (or renews) a node incarnation in the view.
 func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resources) {
+	if dead, ok := g.deadInc[id]; ok && inc <= dead {
+		return // an incarnation published dead: older news (see deadInc)
+	}
 	v := g.index[id]
 	if v == nil {
 		v = &nodeView{id: id}
