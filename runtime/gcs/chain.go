@@ -59,6 +59,26 @@ import (
 // becomes the chain alone and serves what its own store recovered. That is why a member syncs its store
 // before anything downstream can acknowledge what it applied (durableEnv):
 // a store loses its unsynced writes in a crash.
+//
+// During a join two replicas publish: the joiner, the tail at once, sends
+// what it derives from its state as it installs its snapshot (takeOver)
+// and then the side effects of the updates forwarded after the snapshot;
+// its predecessor releases, once the joiner acknowledges the snapshot,
+// the side effects it captured of the updates the snapshot held. So a
+// receiver can hear newer news from the joiner before older news from the
+// predecessor (at a failover the order is the reverse: pending updates
+// complete first, then takeOver). The predecessor's own releases keep
+// their order and end with each update's newest news, but what the
+// joiner sent first may be newer still. Receivers therefore take each
+// piece of news on its own version, not on arrival: a node incarnation's
+// death and an actor's death are final (the scheduler refuses a late
+// registration of an incarnation it heard dead), a restart is numbered
+// (the scheduler ignores one not newer than it had), a raylet's route to
+// an actor left older than the table is corrected by asking the table
+// again (a call's bounce; a lookup every second while calls wait), as it
+// is for the actor's news from a name shard, and an object's location or
+// a task's completion is idempotent
+// (TestChainJoinPublicationsReachTheSchedulerInAnyOrder).
 
 // ReplicaConfig configures a chain replica.
 type ReplicaConfig struct {
