@@ -110,6 +110,7 @@ func (s *Shard) saveActor(id transport.ActorID) {
 	enc.Node(e.owner)
 	enc.Uvarint(e.ownerInc)
 	enc.Node(e.killAt)
+	enc.Uvarint(uint64(e.attempt))
 	s.scratch = enc.Bytes()
 	s.store.Put(TableActors, taskKey(id), s.scratch)
 	s.written()
@@ -265,6 +266,8 @@ func (s *Shard) load() {
 		e.hostInc = d.Uvarint()
 		e.hasCkpt = d.Bool() || e.ckpt != nil // false in an entry written before the field was
 		e.owner, e.ownerInc, e.killAt = d.Node(), d.Uvarint(), d.Node()
+		// Restarts numbered their attempts in an entry written before the field was.
+		e.attempt = max(uint32(d.Uvarint()), uint32(max(e.restarts, 0)))
 		s.actors[transport.ActorID(transport.NewDecoder(k).U64())] = e
 		return true
 	})

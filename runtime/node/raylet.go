@@ -573,7 +573,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 				// A GCS restart: only its creator watches it, and the
 				// creator may be gone (or be this node's old self). Report
 				// it lost; the shard ignores a restart no longer current.
-				r.sendActorUpdate(&transport.GcsActorUpdate{Actor: s.Actor, Node: r.self, State: transport.ActorRestarting, Restart: s.Attempt})
+				r.sendActorUpdate(&transport.GcsActorUpdate{Actor: s.Actor, Node: r.self, State: transport.ActorRestarting, Restart: s.Attempt, Incarnation: m.Incarnation})
 			}
 			return
 		}
