@@ -158,9 +158,11 @@ type actorEntry struct {
 	// newer than the last it had, so every placement is numbered anew.
 	attempt uint32
 	// placedAt is the shard's count of node deaths (deathSeq) when it
-	// asked for the current restart: a node whose death the count covers
-	// was dead before the restart was placed. Zero after a reload (the
-	// order of deaths is not stored): every death counts as later.
+	// asked for the current restart: a node whose latest death the count
+	// covers was dead before the restart was placed. Stored with the
+	// entry, as the deaths' order is (a replica given a snapshot judges
+	// as the others do); zero from a store without that order: every
+	// death counts as later.
 	placedAt uint32
 	// owner and ownerInc: the node incarnation whose driver or worker
 	// created the actor (the creator's "pending" update says it; zero: not

@@ -88,14 +88,26 @@ func TestRestartOnNodeDeadBeforePlacementNotCharged(t *testing.T) {
 	require.Greater(t, placed[0], attempt)
 	attempt = placed[0]
 
+	// Reloaded from the store (a restarted shard, a replica given a
+	// snapshot): the attempt numbering and the order of the deaths stay,
+	// so the same stale report is judged the same.
+	sh.Sync()
+	sh = New(env, Config{Layout: l, Store: sh.cfg.Store, SyncEvery: -1})
+	require.Equal(t, int32(2), sh.actors[actor].restarts)
+	sent = nil
+	sh.Handle(1, &transport.GcsActorUpdate{Actor: actor, Node: 3, State: transport.ActorRestarting, Restart: attempt, Incarnation: 1})
+	require.Equal(t, int32(2), sh.actors[actor].restarts, "reloaded: a placement on a node dead before it was asked for charged")
+	placed = restartsPlaced(sent, 99)
+	require.Len(t, placed, 1)
+	require.Greater(t, placed[0], attempt, "reloaded: the attempts numbered past those placed")
+	attempt = placed[0]
+
 	// A report that names no incarnation (a host that crashed under a
 	// restart not yet up) is a failure too.
 	sh.Handle(1, &transport.GcsActorUpdate{Actor: actor, Node: 4, State: transport.ActorRestarting, Restart: attempt})
 	require.Equal(t, int32(3), sh.actors[actor].restarts)
-
-	// Reloaded from the store: the attempt numbering goes on past the
-	// attempts placed (the scheduler ignores one not newer than it had).
-	sh.Sync()
-	re := New(env, Config{Layout: l, Store: sh.cfg.Store, SyncEvery: -1})
-	require.Equal(t, sh.actors[actor].attempt, re.actors[actor].attempt)
+	require.Equal(t, transport.ActorRestarting, state().State)
+	// And the next failure, past max_restarts 3, buries the actor.
+	sh.Handle(1, &transport.GcsActorUpdate{Actor: actor, Node: 4, State: transport.ActorRestarting, Restart: transport.RestartAttempt(sh.actors[actor].attempt)})
+	require.Equal(t, transport.ActorDead, state().State)
 }
