@@ -33,12 +33,16 @@ type pastCall struct {
 	out    transport.Value
 	outs   []transport.Value // a method of several returns' values (see runMethod)
 	ready  bool              // the result is known (saved, or the replayed run has ended)
-	// waiting is a copy of the call that came before its replayed run
-	// ended: answered when it does.
-	waiting *transport.TaskSpec
-	// answered: a copy of the call has been answered, the last with
-	// attempt answeredAt (a later one, with that attempt or below, is the
-	// same copy again, a duplicated frame).
+	// waiting is the copy of the call from its caller (a retry) that came
+	// before its replayed run ended, the latest attempt's, and rebuilds
+	// the rebuilds of its result that came then: all answered when it
+	// does.
+	waiting  *transport.TaskSpec
+	rebuilds []*transport.TaskSpec
+	// answered: a copy of the call from its caller has been answered, the
+	// last with attempt answeredAt (a later one, with that attempt or
+	// below, is the same copy again, a duplicated frame). Rebuilds are
+	// always answered (see answerPast).
 	answered   bool
 	answeredAt uint32
 }
@@ -220,34 +224,71 @@ func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.Ta
 		return true
 	})
 	for _, spec := range dups {
-		r.answerPast(a, spec)
+		r.answerPast(a.past[spec.ID], spec)
 	}
 	for _, c := range callers {
 		r.advance(a, c)
 	}
 }
 
-// answerPast answers a copy of a call the restored state holds (its
-// caller's retry, or a rebuild of its lost result) with the call's result
-// (when its replayed run has ended; else then, see replayedPast), and
-// reports whether the call is one.
-func (r *Raylet) answerPast(a *actorHost, spec *transport.TaskSpec) bool {
-	p := a.past[spec.ID]
-	if p == nil {
-		return false
-	}
-	if !p.ready {
-		if p.waiting == nil || p.waiting.Attempt < spec.Attempt {
-			p.waiting = spec
-		}
+// answerCopy answers a copy of a call this instance already ran, and
+// reports whether spec is one: a call its restored state holds (a.past:
+// replayed, or saved with its checkpoint) gets that run's result
+// (answerPast), whether it is its caller's retry or a rebuild of its lost
+// result; otherwise a copy whose number its caller's order has passed (a
+// duplicate: a retry, a duplicated frame, a retried caller's call sent
+// anew under the same ID) is answered by the call's run if this instance
+// holds it (held, running or queued: see runsCall), else by its finished
+// result in the store (answerFinished). A call whose number is next or
+// ahead is not a copy. On the loop.
+func (r *Raylet) answerCopy(a *actorHost, spec *transport.TaskSpec) bool {
+	if p := a.past[spec.ID]; p != nil {
+		r.answerPast(p, spec)
 		return true
 	}
-	if p.answered && spec.Attempt <= p.answeredAt {
-		return true // a copy answered already
+	if spec.A().Seq >= a.expected[spec.A().Caller] {
+		return false
 	}
-	p.answered, p.answeredAt = true, spec.Attempt
-	r.storeAll(spec, p.out, p.outs, nil)
+	// A duplicate: its number was taken. If this instance holds the
+	// call, the copy is a retry its owner sent here (it took an earlier
+	// incarnation's death, or a bounce, for the call's end): the held
+	// run now answers for it, so a drop's bounce must name the retry's
+	// attempt, or its owner takes the bounce for news of an older one.
+	r.raiseAttempt(a, spec)
+	if spec.NumReturns > 0 && !a.runsCall(spec.ID) {
+		r.answerFinished(spec)
+	}
 	return true
+}
+
+// answerPast answers a copy of a call the restored state holds (p: its
+// caller's retry, or a rebuild of its lost result) with the call's result,
+// when its replayed run has ended (else then, see replayedPast). A copy
+// from its caller with an attempt at or below the last one answered is
+// that copy again (a duplicated frame), and dropped; a rebuild is always
+// answered: the table numbers an actor call's rebuild from its count of
+// re-executions, which can lag the owner's retries (a rerun record still
+// in flight, or lost with a shard's unsynced writes), so a rebuild that
+// comes after the retry was answered may carry an attempt no higher, and
+// dropped, its reader would wait for good. Storing a result again is
+// harmless: the store keeps one copy. On the loop.
+func (r *Raylet) answerPast(p *pastCall, spec *transport.TaskSpec) {
+	if !p.ready {
+		switch {
+		case spec.Rebuild:
+			p.rebuilds = append(p.rebuilds, spec)
+		case p.waiting == nil || p.waiting.Attempt < spec.Attempt:
+			p.waiting = spec
+		}
+		return
+	}
+	if !spec.Rebuild {
+		if p.answered && spec.Attempt <= p.answeredAt {
+			return // a copy answered already
+		}
+		p.answered, p.answeredAt = true, spec.Attempt
+	}
+	r.storeAll(spec, p.out, p.outs, nil)
 }
 
 // replayedPast records a replayed run's result, and answers a copy of the
@@ -260,7 +301,12 @@ func (r *Raylet) replayedPast(a *actorHost, spec *transport.TaskSpec, out transp
 	p.out, p.outs, p.ready = out, outs, true
 	if w := p.waiting; w != nil {
 		p.waiting = nil
-		r.answerPast(a, w)
+		r.answerPast(p, w)
+	}
+	rebuilds := p.rebuilds
+	p.rebuilds = nil
+	for _, w := range rebuilds {
+		r.answerPast(p, w)
 	}
 }
 
@@ -269,9 +315,11 @@ func (r *Raylet) replayedPast(a *actorHost, spec *transport.TaskSpec, out transp
 func (a *actorHost) waitingPast() []*transport.TaskSpec {
 	var out []*transport.TaskSpec
 	for _, id := range slices.Sorted(maps.Keys(a.past)) {
-		if w := a.past[id].waiting; w != nil {
-			out = append(out, w)
+		p := a.past[id]
+		if p.waiting != nil {
+			out = append(out, p.waiting)
 		}
+		out = append(out, p.rebuilds...)
 	}
 	return out
 }

@@ -67,3 +67,70 @@ func TestWrapCheckpointLargeDataKeepsSmallResults(t *testing.T) {
 	assert.Equal(t, transport.ErrKindNone, saved[1].past.out.ErrKind)
 	assert.Len(t, saved[1].past.out.Data, 100)
 }
+
+// pastActor hosts on r an actor (ID 5) restarted with a replayed log of
+// calls calls of one caller (ID 77, numbers 0..calls-1, task IDs 100+i,
+// each of one return, owned by node 9), each replayed run ended with the
+// value i.
+func pastActor(t *testing.T, r *Raylet, calls int) (*actorHost, []transport.TaskSpec) {
+	t.Helper()
+	const actor = transport.ActorID(5)
+	creation := &task{spec: &transport.TaskSpec{ID: actor, Actor: actor, Func: "A", Owner: 9, Act: &transport.ActorSpec{Creation: true, Replay: true}}}
+	a := &actorHost{id: actor, creation: creation,
+		expected: make(map[transport.TaskID]uint64), early: make(map[transport.TaskID]map[uint64]*transport.TaskSpec)}
+	r.actors[actor] = a
+	log := make([]transport.TaskSpec, calls)
+	for i := range log {
+		log[i] = transport.TaskSpec{ID: transport.TaskID(100 + i), Func: "m", Owner: 9, Actor: actor, NumReturns: 1,
+			Act: &transport.ActorSpec{Caller: 77, Seq: uint64(i)}}
+	}
+	r.restorePast(a, nil, log)
+	for i := range log {
+		r.replayedPast(a, &log[i], transport.Value{Data: []byte{byte(i)}, Size: 1}, nil)
+	}
+	return a, log
+}
+
+// addsOf counts the GcsAddObject messages r sent for the object.
+func addsOf(env *hostileEnv, id transport.ObjectID) int {
+	n := 0
+	for _, m := range env.sent {
+		if add, ok := m.(*transport.GcsAddObject); ok && add.Object == id {
+			n++
+		}
+	}
+	return n
+}
+
+// TestPastRebuildAnsweredAfterRetry (review30 finding 9): a restarted
+// actor answered its caller's retry of a replayed call (attempt 2) with
+// the replayed run's result; the result was lost again, and a rebuild of
+// it came, numbered from the task table's count of re-executions, which
+// lagged the retry (attempt 1). answerPast took it for the retry's copy
+// again (its attempt not above the one answered) and dropped it: the
+// result was never stored, and the reader that asked for the rebuild
+// waited for good. A rebuild is always answered now; a duplicated frame
+// of the retry is still dropped.
+func TestPastRebuildAnsweredAfterRetry(t *testing.T) {
+	r, env := hostileRaylet(t, 0)
+	a, log := pastActor(t, r, 1)
+	call := log[0]
+	obj := call.Return(0)
+	retry := call
+	retry.Attempt = 2
+	r.Handle(9, &transport.ActorCall{Spec: retry})
+	require.Equal(t, 1, addsOf(env, obj), "the retry is answered with the replayed result")
+	r.Handle(9, &transport.ActorCall{Spec: retry})
+	require.Equal(t, 1, addsOf(env, obj), "the retry's duplicated frame is answered once")
+
+	require.True(t, r.store.Delete(obj), "the result is lost (its copy dropped)")
+	rebuild := call
+	rebuild.Attempt, rebuild.Rebuild, rebuild.Owner = 1, true, 7
+	rebuild.SetAct(func(s *transport.ActorSpec) { s.Caller, s.Seq, s.SeqBase = 555, 0, 0 })
+	r.Handle(7, &transport.ActorCall{Spec: rebuild})
+	require.Equal(t, 2, addsOf(env, obj), "a rebuild whose attempt is not above the retry's was dropped: its reader waits for good")
+	e, ok := r.store.Peek(obj)
+	require.True(t, ok, "the rebuilt result is stored")
+	assert.Equal(t, []byte{0}, e.Value.Data, "the replayed run's result, not a second run's")
+	assert.Empty(t, a.queue, "the rebuild is not run again")
+}
