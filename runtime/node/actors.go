@@ -46,8 +46,15 @@ type actorHost struct {
 	curSpec *transport.TaskSpec
 	// past: by task ID, the calls a restarted instance's restored state
 	// holds (replayed, or saved with its checkpoint), whose copies are
-	// answered with their results (see restorePast).
-	past map[transport.TaskID]*pastCall
+	// answered with their results (see restorePast); pastOf: by caller,
+	// in call order, those their caller has not said done; pastKept: those
+	// it has, kept for a rebuild of their results in the order they were
+	// said done, within maxPastKeptBytes (pastKeptBytes: theirs; see
+	// pastDone).
+	past          map[transport.TaskID]*pastCall
+	pastOf        map[transport.TaskID][]*pastCall
+	pastKept      []*pastCall
+	pastKeptBytes int
 	// conc is how many methods may run at once: 1 (on the actor's
 	// coroutine, in cur), or a threaded actor's max concurrency, its
 	// methods in running (in the order they started).
@@ -669,6 +676,9 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 		}
 		r.advance(a, c)
 	}
+	if len(a.past) > 0 {
+		r.pastDone(a, c, call.SeqBase, nil) // every number below SeqBase is done for the caller
+	}
 	if r.answerCopy(a, spec) {
 		// A copy of a call this instance ran (or holds): its retry, a
 		// rebuild of its lost result, a duplicated frame.
@@ -753,6 +763,9 @@ func (r *Raylet) onCallsDone(m *transport.CallsDone) {
 	a := r.actors[m.Actor]
 	if a == nil || a.dead {
 		return // the calls it comes with bounce, and come again with it
+	}
+	if len(a.past) > 0 {
+		r.pastDone(a, m.Caller, 0, m.Seqs)
 	}
 	next, seen := a.expected[m.Caller]
 	early := a.early[m.Caller]

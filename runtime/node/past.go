@@ -2,6 +2,7 @@ package node
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -28,6 +29,7 @@ import (
 // replayed from the method log, or saved with the checkpoint with its
 // result.
 type pastCall struct {
+	id     transport.TaskID
 	caller transport.TaskID
 	seq    uint64
 	out    transport.Value
@@ -45,7 +47,22 @@ type pastCall struct {
 	// always answered (see answerPast).
 	answered   bool
 	answeredAt uint32
+	// done: its caller has said the call done (see pastDone); the entry
+	// is then among a.pastKept once its result is known.
+	done bool
 }
+
+// maxPastKeptBytes bounds the results a restarted actor keeps of the
+// calls of its restored state their callers have said done (a.pastKept,
+// their data and pastEntryOverhead each): for a rebuild of a result lost
+// with the previous instance's node, read after its caller was done with
+// it. Past it the oldest go (see keepDone). A frame's worth: a checkpoint
+// saves at most a quarter of one (maxCheckpointBytes).
+const maxPastKeptBytes = transport.MaxBodyBytes
+
+// pastEntryOverhead is what a past entry costs besides its result's data,
+// about, for maxPastKeptBytes: many small results are bounded too.
+const pastEntryOverhead = 128
 
 // ckptMagic opens the actor table's checkpoint bytes the raylet writes
 // (wrapCheckpoint): the instance's Checkpoint bytes, then the calls the
@@ -190,9 +207,17 @@ func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.Ta
 	if a.past == nil {
 		a.past = make(map[transport.TaskID]*pastCall)
 	}
+	if a.pastOf == nil {
+		a.pastOf = make(map[transport.TaskID][]*pastCall)
+	}
 	var callers []transport.TaskID
 	add := func(id transport.TaskID, p *pastCall) {
+		p.id = id
+		if old := a.past[id]; old != nil { // one call saved and logged: the later word stands
+			a.pastOf[old.caller] = slices.DeleteFunc(a.pastOf[old.caller], func(q *pastCall) bool { return q == old })
+		}
 		a.past[id] = p
+		a.pastOf[p.caller] = append(a.pastOf[p.caller], p)
 		if next, seen := a.expected[p.caller]; !seen || p.seq+1 > next {
 			a.expected[p.caller] = p.seq + 1
 			for n := range a.early[p.caller] { // deletes only: the order cannot show
@@ -213,6 +238,28 @@ func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.Ta
 		if s := &log[i]; s.Act != nil {
 			add(s.ID, &pastCall{caller: s.A().Caller, seq: s.A().Seq})
 		}
+	}
+	for _, list := range a.pastOf { // each list sorted alone: the order cannot show
+		slices.SortStableFunc(list, func(p, q *pastCall) int { return cmp.Compare(p.seq, q.seq) })
+	}
+	// A logged call's SeqBase is its caller's word, when it sent the
+	// call, that every number below it was done: the calls the log holds
+	// past that word are the ones a retry may still come for.
+	var said []transport.TaskID
+	base := make(map[transport.TaskID]uint64)
+	for i := range log {
+		if s := &log[i]; s.Act != nil {
+			c, b := s.A().Caller, s.A().SeqBase
+			if old, seen := base[c]; !seen {
+				said = append(said, c)
+				base[c] = b
+			} else if b > old {
+				base[c] = b
+			}
+		}
+	}
+	for _, c := range said {
+		r.pastDone(a, c, base[c], nil)
 	}
 	var dups []*transport.TaskSpec
 	a.queue = slices.DeleteFunc(a.queue, func(t *task) bool {
@@ -308,6 +355,81 @@ func (r *Raylet) replayedPast(a *actorHost, spec *transport.TaskSpec, out transp
 	for _, w := range rebuilds {
 		r.answerPast(p, w)
 	}
+	if p.done {
+		r.keepDone(a, p)
+	}
+}
+
+// pastDone takes a caller's word that calls of a restarted actor's
+// restored state are done: those numbered below base (a call's SeqBase,
+// a logged call's at the restore), and those in seqs (CallsDone). The
+// caller has the result (or the call failed for it) and sends no retry;
+// the result is kept only for a rebuild of it (lost with the previous
+// instance's node, and read since), among the done results the instance
+// keeps within maxPastKeptBytes (keepDone), and not for the instance's
+// life: a replaying instance restarted after n calls held the results of
+// all n (review30 finding 8). The calls not done, whose retries may come,
+// keep theirs: each caller's calls still open at the restart. On the
+// loop.
+func (r *Raylet) pastDone(a *actorHost, caller transport.TaskID, base uint64, seqs []uint64) {
+	list := a.pastOf[caller]
+	if len(list) == 0 {
+		return
+	}
+	done := func(p *pastCall) {
+		p.done = true
+		if p.ready { // else once its replayed run ends (replayedPast)
+			r.keepDone(a, p)
+		}
+	}
+	n := 0
+	for n < len(list) && list[n].seq < base {
+		done(list[n])
+		n++
+	}
+	list = slices.Delete(list, 0, n)
+	for _, seq := range seqs {
+		if i, ok := slices.BinarySearchFunc(list, seq, func(p *pastCall, s uint64) int { return cmp.Compare(p.seq, s) }); ok {
+			done(list[i])
+			list = slices.Delete(list, i, i+1)
+		}
+	}
+	if len(list) == 0 {
+		delete(a.pastOf, caller)
+	} else {
+		a.pastOf[caller] = list
+	}
+}
+
+// keepDone keeps the result of a done past call (see pastDone) among the
+// done ones, and forgets the oldest of them (in the order they were said
+// done) while they hold more than maxPastKeptBytes. A forgotten call's
+// number stays passed in its caller's order (restorePast), so a copy of
+// it from its caller is still a duplicate (answerCopy: answered by its
+// finished result in the store, if it is here); a rebuild of its result
+// runs the call again, as on an instance that ran it itself, or for a
+// call a checkpoint covers (Ray re-executes an actor task for its lost
+// object). On the loop.
+func (r *Raylet) keepDone(a *actorHost, p *pastCall) {
+	a.pastKept = append(a.pastKept, p)
+	a.pastKeptBytes += p.bytes()
+	n := 0
+	for a.pastKeptBytes > maxPastKeptBytes && n < len(a.pastKept) {
+		q := a.pastKept[n]
+		a.pastKeptBytes -= q.bytes()
+		delete(a.past, q.id)
+		n++
+	}
+	a.pastKept = slices.Delete(a.pastKept, 0, n)
+}
+
+// bytes is what a past call's entry holds, for maxPastKeptBytes.
+func (p *pastCall) bytes() int {
+	n := pastEntryOverhead + len(p.out.Data)
+	for _, v := range p.outs {
+		n += len(v.Data)
+	}
+	return n
 }
 
 // waitingPast lists the copies waiting for a replayed run (see
