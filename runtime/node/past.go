@@ -199,10 +199,10 @@ func unwrapCheckpoint(b []byte) ([]byte, []savedCall, error) {
 // as is a rebuild of its result (lost with the node, its lineage re-runs
 // the call: Rebuild) — the call's run is in the state once, and its
 // result is the one it made. Copies that came before (queued) are taken
-// off the queue and answered the same way. The entries stay for the
-// instance's life (the replayed log's results: as many as the log the
-// instance was sent): a result can be lost, and rebuilt, again. On the
-// loop.
+// off the queue and answered the same way. An entry keeps its result
+// while its caller has not said the call done (a retry may still come),
+// then for a rebuild within maxPastKeptBytes (see pastDone): a result can
+// be lost, and rebuilt, again. On the loop.
 func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.TaskSpec) {
 	if a.past == nil {
 		a.past = make(map[transport.TaskID]*pastCall)

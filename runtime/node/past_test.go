@@ -189,6 +189,18 @@ func TestPastKeepsBoundedResultsOfDoneCalls(t *testing.T) {
 	retry.Attempt = 1
 	r.Handle(9, &transport.ActorCall{Spec: retry})
 	assert.Len(t, a.queue, 1, "a retry of a call done is a duplicate")
+	// A rebuild of a kept result gets the replayed run's; of a dropped
+	// one, it runs again (as on an instance that ran the call itself).
+	rebuild := func(i int, caller transport.TaskID) {
+		s := log[i]
+		s.Rebuild, s.Owner, s.Attempt = true, 7, 1
+		s.SetAct(func(a *transport.ActorSpec) { a.Caller, a.Seq, a.SeqBase = caller, 0, 0 })
+		r.Handle(7, &transport.ActorCall{Spec: s})
+	}
+	rebuild(349, 555)
+	assert.Len(t, a.queue, 1, "a rebuild of a kept result is answered with it")
+	rebuild(0, 556)
+	assert.Len(t, a.queue, 2, "a rebuild of a dropped result runs the call again")
 
 	// All done: what is kept does not grow with the calls.
 	later := next
