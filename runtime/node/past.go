@@ -413,14 +413,16 @@ func (r *Raylet) pastDone(a *actorHost, caller transport.TaskID, base uint64, se
 func (r *Raylet) keepDone(a *actorHost, p *pastCall) {
 	a.pastKept = append(a.pastKept, p)
 	a.pastKeptBytes += p.bytes()
-	n := 0
-	for a.pastKeptBytes > maxPastKeptBytes && n < len(a.pastKept) {
-		q := a.pastKept[n]
+	for a.pastKeptBytes > maxPastKeptBytes && len(a.pastKept) > 0 {
+		q := a.pastKept[0]
+		a.pastKept[0] = nil
+		a.pastKept = a.pastKept[1:]
 		a.pastKeptBytes -= q.bytes()
 		delete(a.past, q.id)
-		n++
 	}
-	a.pastKept = slices.Delete(a.pastKept, 0, n)
+	if cap(a.pastKept) > 64 && len(a.pastKept) < cap(a.pastKept)/4 {
+		a.pastKept = slices.Clone(a.pastKept) // the dropped prefix's array goes
+	}
 }
 
 // bytes is what a past call's entry holds, for maxPastKeptBytes.
