@@ -145,6 +145,7 @@ type pull struct {
 	total   int64
 	errKind uint8
 	causes  uint32 // the value's (transport.Value.Causes)
+	sum     uint32 // its chunks' (transport.ObjectChunk.Sum): which copy they are of
 	data    []byte
 	seen    []bool
 	got     int64
