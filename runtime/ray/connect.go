@@ -165,7 +165,7 @@ func (dc *DeployConfig) defaults() error {
 
 func (p *Process) hostConfig(self transport.NodeID, listen string) tcp.Config {
 	return tcp.Config{ClusterID: p.clusterID, Token: p.dc.Token, Self: self, Listen: listen,
-		TLS: p.dc.TLS, Logger: p.dc.Logger, OnEvent: p.event}
+		TLS: p.dc.TLS, Logger: p.dc.Logger, OnEvent: p.event, SendPadBytes: p.dc.Cluster.SendPadBytes}
 }
 
 // StartHead starts a head: the coordinator on dc.Listen, the GCS endpoints,
