@@ -74,6 +74,14 @@ type Config struct {
 	// session waits for it (ray.Connect): a driver killed before its
 	// raylet registered was never declared dead, and its job never ended.
 	OnRegistered func()
+	// OnScheduled, when set, is called on the loop once the global
+	// scheduler's view (ClusterView) lists this incarnation alive, asked
+	// once the node table has answered the registration and again every
+	// scheduledRetry until it does. The node table tells the scheduler on
+	// another path than its answer to the raylet: a task pinned to the
+	// node by a soft NodeAffinity that reaches the scheduler first runs
+	// elsewhere. A joining node's process waits for it (ray.JoinNode).
+	OnScheduled func()
 }
 
 // InjectedTaskError is the error text of a run a TaskErrors fault failed.
@@ -825,6 +833,9 @@ func (r *Raylet) onRegistered(m *transport.RegisterNode) {
 	r.registered = true
 	if f := r.cfg.OnRegistered; f != nil {
 		f()
+	}
+	if r.cfg.OnScheduled != nil {
+		r.confirmScheduled()
 	}
 	held := r.unannounced
 	r.unannounced = nil
