@@ -120,7 +120,7 @@ func TestLargePullsAcrossFrees(t *testing.T) {
 		seed    int64
 		crash   bool
 		buggify bool
-	}{{1, false, false}, {2, true, false}, {3, false, true}, {4, true, true}, {5, true, false}, {6, false, false}} {
+	}{{2, true, false}, {3, false, true}, {4, true, true}, {6, false, false}} { // 4 and 6 read torn values before
 		t.Run(fmt.Sprintf("seed%d-crash%v-buggify%v", tc.seed, tc.crash, tc.buggify), func(t *testing.T) {
 			s := newSuite()
 			run, reads := freedPulls(t, s)
