@@ -9,7 +9,11 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 47: an ObjectChunk may carry the sum of its value's
+// version is refused. 48: the address book travels as deltas after a full
+// one (AddressBook.Full, Removed; JoinReply.Epoch), and an endpoint that
+// missed one asks for the full book (BookRequest); a forwarded NodeControl
+// names who asked (By). A peer of 47 would take a delta for the whole book.
+// 47: an ObjectChunk may carry the sum of its value's
 // real bytes (ObjectChunk.Sum, behind the sign of Offset), so a puller
 // tells copies of two runs of a task apart; a peer of 46 refuses such a
 // chunk as negative. 46: an actor's checkpoint bytes in the actor table
@@ -111,7 +115,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 47
+const ProtocolVersion = 48
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.
