@@ -164,7 +164,7 @@ func TestNodeControlOnlyFromJoinedProcess(t *testing.T) {
 	require.Equal(t, transport.ControlKill, got.Op)
 	require.Contains(t, got.By, `"d1"`, "the first kill n1 got was not the driver's: the stranger's was forwarded")
 	logs := log.String()
-	require.Contains(t, logs, "has not joined the cluster: ignored")
+	require.Contains(t, logs, "not in the cluster (never joined, or left): ignored")
 	require.Regexp(t, `node control.*op=kill node=n1.*d1`, logs)
 }
 

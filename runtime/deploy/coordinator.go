@@ -631,7 +631,7 @@ func (c *Coordinator) control(from transport.NodeID, m *transport.NodeControl) {
 		// A token holder that has not joined (a status query, a stray
 		// process): it could kill any raylet, the head's own included,
 		// and no one would know who did.
-		c.logWarn("deploy: a node control from a process that has not joined the cluster: ignored",
+		c.logWarn("deploy: a node control from a process not in the cluster (never joined, or left): ignored",
 			"from", uint32(from), "op", opName(m.Op), "node", m.Name, "id", uint32(m.Node))
 		if m.Ack {
 			c.env.Send(from, &transport.NodeControl{Op: m.Op, Name: m.Name, Node: m.Node, Done: true, Seq: m.Seq,
