@@ -1093,9 +1093,9 @@ func (s *Shard) nameTaken(name string, id transport.ActorID) bool {
 // actorUpdate). The newcomer's own shard, if another, is told so.
 func (s *Shard) refuseName(m *transport.GcsActorUpdate, e *actorEntry) {
 	s.emit(transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Task: m.Actor,
-		Detail: fmt.Sprintf("actor name %q is taken by a live actor: the new actor is ended", m.Name)})
+		Detail: fmt.Sprintf("actor name %s is taken by a live actor: the new actor is ended", transport.ActorNameText(m.Name))})
 	dead := &transport.GcsActorUpdate{Actor: m.Actor, State: transport.ActorDead,
-		Cause: transport.CutCause(fmt.Sprintf("its name %q is taken by another live actor", m.Name))}
+		Cause: transport.CutCause(fmt.Sprintf("its name %s is taken by another live actor", transport.ActorNameText(m.Name)))}
 	if s.layout.ShardOfTask(m.Actor) == s.env.Self() {
 		s.actorUpdate(dead)
 		if m.State == transport.ActorAlive && m.Node != 0 {
@@ -1477,7 +1477,7 @@ func (s *Shard) restartActor(id transport.ActorID, why string) {
 		e.placedAt = s.deathSeq
 		s.saveActor(id)
 		up.State = transport.ActorRestarting
-		s.emit(transport.Event{Kind: transport.EvActorRestarted, Node: s.env.Self(), Task: id, Detail: e.info.Name})
+		s.emit(transport.Event{Kind: transport.EvActorRestarted, Node: s.env.Self(), Task: id, Detail: transport.ActorNameOf(e.info.Name)})
 		s.placeRestart(id, spec, e)
 	} else {
 		up.State = transport.ActorDead

@@ -213,6 +213,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 	c.actor = a.id
 	c.group, _ = transport.GroupOf(t.spec.Resources)
 	c.job = actorJob(t.spec)
+	c.ns, c.nsJob = t.spec.A().Namespace(), t.spec.Job()
 	if d := t.spec.Duration; d > 0 {
 		c.Compute(d)
 	}
@@ -247,7 +248,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			r.killActor(a.id, why)
 			return
 		}
-		r.emit(transport.Event{Kind: transport.EvActorCreated, Node: r.self, Task: a.id, Detail: t.spec.A().Name})
+		r.emit(transport.Event{Kind: transport.EvActorCreated, Node: r.self, Task: a.id, Detail: transport.ActorNameOf(t.spec.A().Name)})
 		// The creator learns the actor is up from the GCS, once it has
 		// recorded it alive — even when it is this node: an update lost
 		// with this node's crash, or ignored as news from an incarnation
@@ -1129,7 +1130,7 @@ func (r *Raylet) killActorSaying(id transport.ActorID, why, cause string) {
 		r.failTask(spec, transport.ErrKindActorDied, msg)
 	}
 	a.queue, a.early = nil, nil
-	detail, inc := a.creation.spec.A().Name, r.cfg.Incarnation
+	detail, inc := transport.ActorNameOf(a.creation.spec.A().Name), r.cfg.Incarnation
 	switch why {
 	case whyRayKill, whyGroupRemoved:
 		// Its owner's doing, not a fault, and final whatever this node's
@@ -1185,7 +1186,7 @@ const whyOwnerDied = transport.DetailOwnerDied
 // actorDied tells the actor table an actor whose creation failed here is
 // dead, and why (cause).
 func (r *Raylet) actorDied(id transport.ActorID, name, cause string) {
-	r.actorDiedDetail(id, name, name, cause, 0)
+	r.actorDiedDetail(id, name, transport.ActorNameOf(name), cause, 0)
 }
 
 // actorDiedDetail emits the actor.died event (its Detail: detail) and tells
@@ -1210,7 +1211,7 @@ func (r *Raylet) GCSClient() *gcs.Client { return r.gcs }
 func (r *Raylet) HostedActors() []transport.ActorInfo {
 	out := make([]transport.ActorInfo, 0, len(r.actors))
 	for id, a := range r.actors {
-		name := cmp.Or(a.creation.spec.A().Name, a.creation.spec.Name)
+		name := cmp.Or(transport.ActorNameOf(a.creation.spec.A().Name), a.creation.spec.Name)
 		out = append(out, transport.ActorInfo{Actor: id, Node: r.self, State: transport.ActorAlive, Name: name, Found: true})
 	}
 	slices.SortFunc(out, func(a, b transport.ActorInfo) int { return cmp.Compare(a.Actor, b.Actor) })

@@ -79,6 +79,19 @@ type Caller struct {
 	// detached actor's). Set as the caller is made (jobFor), then only
 	// read.
 	job transport.JobID
+	// ns is the namespace the caller's code finds and names actors in
+	// (Ray's namespace) when not an anonymous one: a driver's as
+	// SetNamespace set it, the one its task's or actor's creation spec
+	// carries (SpecExtra.Namespace) for a task's or actor's code. Empty:
+	// the anonymous namespace of nsJob (transport.AnonymousNamespace),
+	// kept as the job alone so that a task's caller builds no string. The
+	// tasks and actors the caller submits carry it when it is not their
+	// job's anonymous one. Guarded by sub.
+	ns    string
+	nsJob transport.JobID
+	// nsAct is the Act of the normal tasks the caller submits when they
+	// carry ns (see stampNamespace), shared; guarded by sub.
+	nsAct *transport.ActorSpec
 	// jobAct is the Act of the normal tasks the caller submits when their
 	// job is not their owner's node's (see Submit), shared; guarded by
 	// sub.
@@ -116,8 +129,62 @@ type callerKey struct{}
 
 func (r *Raylet) newCaller(id transport.TaskID, t *task) *Caller {
 	c := &Caller{r: r, task: id, t: t, job: r.jobFor(t)}
+	c.ns, c.nsJob = namespaceFor(t, c.job)
 	c.placeIn(t)
 	return c
+}
+
+// namespaceFor is the namespace of the code of t (Caller.ns, nsJob):
+// the one its spec carries, an actor's code its creation's, else the
+// anonymous one of the spec's job; a driver's (t nil) its job's (job)
+// anonymous one.
+func namespaceFor(t *task, job transport.JobID) (string, transport.JobID) {
+	switch {
+	case t == nil:
+		return "", job
+	case t.actor != nil:
+		return t.actor.creation.spec.A().Namespace(), t.actor.creation.spec.Job()
+	default:
+		return t.spec.A().Namespace(), t.spec.Job()
+	}
+}
+
+// Namespace is the namespace the caller finds and names actors in (Ray's
+// namespace; see Caller.ns).
+func (c *Caller) Namespace() string {
+	c.sub.Lock()
+	defer c.sub.Unlock()
+	return c.namespace()
+}
+
+// namespace is Namespace with c.sub held.
+func (c *Caller) namespace() string {
+	if c.ns != "" {
+		return c.ns
+	}
+	return transport.AnonymousNamespace(c.nsJob)
+}
+
+// ErrNotDriver: a call only a driver makes (SetNamespace) came from a
+// task's or an actor's code.
+var ErrNotDriver = errors.New("ray: not a driver")
+
+// SetNamespace makes ns the namespace of a driver (Ray's
+// ray.init(namespace=...)): the actors it names from now on, the names
+// it looks up, and the code of the tasks and actors it submits from now
+// on. ns must pass transport.CheckNamespace; the caller must be a
+// driver's (a task's or actor's code has its job's, ErrNotDriver).
+func (c *Caller) SetNamespace(ns string) error {
+	if !c.driver {
+		return fmt.Errorf("%w: only a driver sets its namespace; a task's or actor's code runs in its job's", ErrNotDriver)
+	}
+	if err := transport.CheckNamespace(ns); err != nil {
+		return err
+	}
+	c.sub.Lock()
+	defer c.sub.Unlock()
+	c.ns = ns
+	return nil
 }
 
 // placeIn sets the actor and placement group the caller of t runs in
@@ -184,6 +251,7 @@ func (r *Raylet) NewJobDriver(id transport.TaskID, n uint32) *Caller {
 	c := r.newCaller(id, nil)
 	c.driver = true
 	c.job = transport.JobOf(r.self, n)
+	c.nsJob = c.job
 	return c
 }
 
@@ -330,6 +398,42 @@ func (c *Caller) SubmitReserved(spec *transport.TaskSpec, id transport.TaskID) t
 	return c.submitLocked(spec)
 }
 
+// stampNamespace makes a normal task's or a creation's spec carry the
+// caller's namespace when it is not the anonymous one of the spec's job
+// (SpecExtra.Namespace): a task's code, or the actor's, then runs in it.
+// A spec in its job's anonymous namespace is as long as before
+// namespaces. Method calls carry none: a method runs in its actor's
+// namespace. c.sub is held.
+func (c *Caller) stampNamespace(spec *transport.TaskSpec) {
+	job := spec.Job()
+	if c.ns == "" && c.nsJob == job {
+		return // the common case: no string built
+	}
+	ns := c.namespace()
+	if ns == transport.AnonymousNamespace(job) || ns == spec.A().Namespace() {
+		return
+	}
+	withNS := func(a *transport.ActorSpec) {
+		x := new(transport.SpecExtra)
+		if a.Extra != nil {
+			*x = *a.Extra
+		}
+		x.Namespace = ns
+		a.Extra = x
+	}
+	if spec.Act == nil || spec.Act == c.jobAct {
+		// A normal task's whole Act is its job and namespace: one copy
+		// serves all of them, as jobAct does.
+		if a := c.nsAct; a == nil || a.Job != spec.A().Job || a.JobSet != spec.A().JobSet || a.Extra.Namespace != ns {
+			c.nsAct = &transport.ActorSpec{JobSet: spec.A().JobSet, Job: spec.A().Job}
+			withNS(c.nsAct)
+		}
+		spec.Act = c.nsAct
+		return
+	}
+	spec.SetAct(withNS)
+}
+
 // SubmitLimited submits an actor method call (spec.Actor set) unless
 // limit or more of this caller's calls to the actor submitted by
 // SubmitLimited have not finished yet (Ray's max_pending_calls: a
@@ -415,6 +519,9 @@ func (c *Caller) submitLocked(spec *transport.TaskSpec) transport.TaskID {
 		} else {
 			spec.SetAct(func(a *transport.ActorSpec) { a.JobSet, a.Job = true, job })
 		}
+	}
+	if spec.Actor == 0 || spec.IsCreation() {
+		c.stampNamespace(spec)
 	}
 	if spec.NumReturns == 0 && !spec.IsCreation() {
 		spec.NumReturns = 1
@@ -1358,7 +1465,7 @@ func (c *Caller) ClaimActorName(ctx context.Context, id transport.ActorID, name,
 func (c *Caller) ReleaseActorName(id transport.ActorID, name string) {
 	c.r.env.Await(func(wake func()) {
 		c.r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, State: transport.ActorDead, Name: name,
-			Cause: transport.CutCause(fmt.Sprintf("its creator found the name %q held by another actor (get if exists): it was never created", name))})
+			Cause: transport.CutCause(fmt.Sprintf("its creator found the name %s held by another actor (get if exists): it was never created", transport.ActorNameText(name)))})
 		wake()
 	})
 }

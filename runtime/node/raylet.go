@@ -1480,6 +1480,7 @@ func (r *Raylet) run(t *task, now time.Duration) {
 	// The Caller is made here, on the loop, not in Run: a cancel reads it
 	// on the loop (Caller.interrupt) while the task's code runs.
 	j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec), job: r.jobFor(t)}
+	j.caller.ns, j.caller.nsJob = namespaceFor(t, j.caller.job)
 	j.caller.placeIn(t)
 	t.caller = &j.caller
 	r.trackGen(t)
@@ -1588,6 +1589,7 @@ func (j *taskJob) Done() {
 			r.closeStreams(&j.caller)
 		}
 		j.caller = Caller{r: r, task: t.spec.ID, t: t, capture: captureOf(t.spec), job: r.jobFor(t)}
+		j.caller.ns, j.caller.nsJob = namespaceFor(t, j.caller.job)
 		j.caller.placeIn(t)
 		t.caller = &j.caller
 		j.inject = r.injectError()

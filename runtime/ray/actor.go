@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 
 	"raysim/runtime/node"
 	"raysim/runtime/transport"
@@ -197,30 +198,70 @@ func (c *ActorClass[S]) New(ctx context.Context, args ...any) ActorHandle[S] {
 	if err := encodeArgs(spec, c.name, c.sig, args); err != nil {
 		return ActorHandle[S]{err: err}
 	}
+	if err := c.qualify(cl, spec); err != nil {
+		return ActorHandle[S]{err: err}
+	}
 	if c.opts.GetIfExists {
 		if spec.A().Name == "" {
 			return ActorHandle[S]{err: fmt.Errorf("%w: GetIfExists: %s: an actor without ActorName (the name is what finds the actor)", ErrInvalidOption, c.name)}
 		}
 		return c.newOrGet(ctx, cl, spec)
 	}
-	if name := spec.A().Name; name != "" {
-		found, taken, err := cl.LookupActor(ctx, name)
+	if q := spec.A().Name; q != "" {
+		found, taken, err := cl.LookupActor(ctx, q)
 		if err != nil {
-			return ActorHandle[S]{err: fmt.Errorf("ray: %s: name %q: %w", c.name, name, err)}
+			return ActorHandle[S]{err: fmt.Errorf("ray: %s: name %s: %w", c.name, nameText(cl, q), err)}
 		}
 		// A holder this very creation would be (a retry or rebuild of
 		// the task that created it: IDs derive from the task) is not a
 		// clash: the creation joins it, as an unnamed one's does.
 		if holder, class := found.ID, found.Class; taken && holder != transport.ActorID(cl.NextID()) {
 			if class != "" && class != c.name { // say so: a name clash across classes reads as a typo
-				return ActorHandle[S]{err: fmt.Errorf("%w: %q (actor %s, a %q, not a %q)", ErrActorNameTaken, name, holder, class, c.name)}
+				return ActorHandle[S]{err: fmt.Errorf("%w: %s (actor %s, a %q, not a %q)", ErrActorNameTaken, nameText(cl, q), holder, class, c.name)}
 			}
-			return ActorHandle[S]{err: fmt.Errorf("%w: %q (actor %s)", ErrActorNameTaken, name, holder)}
+			return ActorHandle[S]{err: fmt.Errorf("%w: %s (actor %s)", ErrActorNameTaken, nameText(cl, q), holder)}
 		}
 	}
 	h := c.created(spec)
 	h.id = cl.Submit(spec)
 	return h
+}
+
+// qualify checks the name a creation's spec got from ActorName and
+// registers it in its namespace (transport.QualifiedName): the one
+// ActorNamespace gives, else the creator's (cl.Namespace). The spec is
+// New's own: nothing shares its Act yet.
+func (c *ActorClass[S]) qualify(cl *node.Caller, spec *transport.TaskSpec) error {
+	name := spec.A().Name
+	if name == "" {
+		if c.opts.set&optNamespace != 0 {
+			return fmt.Errorf("%w: ActorNamespace(%q): %s: an actor without ActorName (the namespace is its name's)", ErrInvalidOption, c.opts.Namespace, c.name)
+		}
+		return nil
+	}
+	ns := cl.Namespace()
+	if c.opts.set&optNamespace != 0 {
+		if err := transport.CheckNamespace(c.opts.Namespace); err != nil {
+			return fmt.Errorf("%w: ActorNamespace: %s: %w", ErrInvalidOption, c.name, err)
+		}
+		ns = c.opts.Namespace
+	}
+	q := transport.QualifiedName(ns, name)
+	if err := transport.CheckActorName(q); err != nil {
+		return fmt.Errorf("%w: ActorName: %s: %w", ErrInvalidOption, c.name, err)
+	}
+	spec.Act.Name = q
+	return nil
+}
+
+// nameText says a qualified actor name in an error of cl's: the name,
+// and its namespace when it is not cl's own.
+func nameText(cl *node.Caller, q string) string {
+	ns, name := transport.SplitActorName(q)
+	if ns == cl.Namespace() {
+		return strconv.Quote(name)
+	}
+	return transport.ActorNameText(q)
 }
 
 // created is the handle of an actor New creates with spec, before its
@@ -252,15 +293,15 @@ const maxNameClaims = 8
 // creation, which is submitted only when the claim won: of creators
 // racing for a free name, one creates the actor and the others find it.
 func (c *ActorClass[S]) newOrGet(ctx context.Context, cl *node.Caller, spec *transport.TaskSpec) ActorHandle[S] {
-	name := spec.A().Name
+	name := spec.A().Name // qualified (qualify)
 	found := func(holder node.NamedActor) ActorHandle[S] {
 		if holder.Class != "" && holder.Class != c.name {
-			return ActorHandle[S]{err: &ActorClassError{Name: name, Want: c.name, Have: holder.Class}}
+			return ActorHandle[S]{err: &ActorClassError{Name: transport.ActorNameOf(name), Want: c.name, Have: holder.Class}}
 		}
 		return handleOf[S](holder.ID, name, holder.Calls)
 	}
 	fail := func(err error) ActorHandle[S] {
-		return ActorHandle[S]{err: fmt.Errorf("ray: %s: name %q: %w", c.name, name, err)}
+		return ActorHandle[S]{err: fmt.Errorf("ray: %s: name %s: %w", c.name, nameText(cl, name), err)}
 	}
 	for range maxNameClaims {
 		holder, ok, err := cl.LookupActor(ctx, name)
@@ -294,28 +335,68 @@ func (c *ActorClass[S]) newOrGet(ctx context.Context, cl *node.Caller, spec *tra
 		}
 		// Free again (the holder died since): claim it anew.
 	}
-	return ActorHandle[S]{err: fmt.Errorf("%w: %q: the name changed hands %d times while %s's creation claimed it", ErrActorNameTaken, name, maxNameClaims, c.name)}
+	return ActorHandle[S]{err: fmt.Errorf("%w: %s: the name changed hands %d times while %s's creation claimed it", ErrActorNameTaken, nameText(cl, name), maxNameClaims, c.name)}
+}
+
+// GetActorOption sets an option of GetActor.
+type GetActorOption func(*getActorOptions)
+
+type getActorOptions struct {
+	ns    string
+	nsSet bool
+}
+
+// InNamespace makes GetActor look the name up in namespace ns rather than
+// the caller's, as Ray's ray.get_actor(name, namespace=ns): how a job
+// finds an actor another job named (a driver's namespace is anonymous,
+// its own, unless set: SetNamespace, Config.Namespace). ns is 1 to
+// transport.MaxNamespace bytes, without a NUL byte (ErrInvalidOption).
+func InNamespace(ns string) GetActorOption {
+	return func(o *getActorOptions) { o.ns, o.nsSet = ns, true }
 }
 
 // GetActor finds a live actor by name: one whose creation was submitted and
-// is not done yet too, as Ray's (its calls wait for it to come up). The
-// actor must be of class c: one of another class is an *ActorClassError
-// (ErrActorClass) naming both classes, not a handle whose every call the
-// actor would refuse.
-func GetActor[S any](ctx context.Context, c *ActorClass[S], name string) (ActorHandle[S], error) {
+// is not done yet too, as Ray's (its calls wait for it to come up). As
+// Ray's ray.get_actor, it looks in the caller's namespace (Namespace: a
+// driver's own, a task's or actor's its job's), or in the one
+// InNamespace names: an actor named in another namespace is not found
+// (ErrActorNotFound). The actor must be of class c: one of another class
+// is an *ActorClassError (ErrActorClass) naming both classes, not a
+// handle whose every call the actor would refuse. A name the wire could
+// not carry (empty, with a NUL byte, or longer than
+// transport.MaxActorName) is refused (ErrInvalidOption).
+func GetActor[S any](ctx context.Context, c *ActorClass[S], name string, opts ...GetActorOption) (ActorHandle[S], error) {
 	if c == nil {
 		return ActorHandle[S]{}, fmt.Errorf("%w: GetActor of a nil *ActorClass (not registered)", ErrUnknownFunction)
+	}
+	var o getActorOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	cl, err := caller(ctx)
 	if err != nil {
 		return ActorHandle[S]{}, err
 	}
-	found, ok, err := cl.LookupActor(ctx, name)
+	ns := cl.Namespace()
+	if o.nsSet {
+		if err := transport.CheckNamespace(o.ns); err != nil {
+			return ActorHandle[S]{}, fmt.Errorf("%w: GetActor: InNamespace: %w", ErrInvalidOption, err)
+		}
+		ns = o.ns
+	}
+	if name == "" {
+		return ActorHandle[S]{}, fmt.Errorf("%w: GetActor: an empty name", ErrInvalidOption)
+	}
+	q := transport.QualifiedName(ns, name)
+	if err := transport.CheckActorName(q); err != nil {
+		return ActorHandle[S]{}, fmt.Errorf("%w: GetActor: %w", ErrInvalidOption, err)
+	}
+	found, ok, err := cl.LookupActor(ctx, q)
 	if err != nil {
 		return ActorHandle[S]{}, err
 	}
 	if !ok {
-		return ActorHandle[S]{}, fmt.Errorf("%w: %q", ErrActorNotFound, name)
+		return ActorHandle[S]{}, fmt.Errorf("%w: %s", ErrActorNotFound, nameText(cl, q))
 	}
 	// The actor table records a named actor's class from its creation;
 	// none on record (a table written before it kept classes) passes, and
@@ -325,7 +406,42 @@ func GetActor[S any](ctx context.Context, c *ActorClass[S], name string) (ActorH
 	}
 	// Its creation's call defaults (MaxRetries, MaxPendingCalls), kept
 	// with the actor: calls through this handle behave as the creator's.
-	return handleOf[S](found.ID, name, found.Calls), nil
+	return handleOf[S](found.ID, q, found.Calls), nil
+}
+
+// Namespace is the namespace the caller finds and names actors in, as
+// Ray's get_runtime_context().namespace: a driver's, set by SetNamespace
+// or Config.Namespace, else its job's anonymous one (unique to the job,
+// as Ray's: "anonymous-" and the job's ID; another job reaches its
+// actors only by naming it, InNamespace); a task's or actor's code's,
+// its job's. "" outside a driver or task (ctx carries no caller).
+func Namespace(ctx context.Context) string {
+	cl, err := caller(ctx)
+	if err != nil {
+		return ""
+	}
+	return cl.Namespace()
+}
+
+// SetNamespace sets a driver's namespace, as Ray's
+// ray.init(namespace=ns): the actors it names from then on are
+// registered there, GetActor looks there, and the tasks and actors it
+// submits from then on run in it (their GetActor and ActorName use it
+// too, however deep). Drivers in one namespace share named actors; a
+// driver that sets none is in an anonymous namespace of its own job's
+// (Namespace). Config.Namespace sets it for every driver a cluster
+// starts. Only a driver sets it (ErrInvalidOption from a task's or
+// actor's code, which runs in its job's); ns is 1 to
+// transport.MaxNamespace bytes, without a NUL byte (ErrInvalidOption).
+func SetNamespace(ctx context.Context, ns string) error {
+	cl, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	if err := cl.SetNamespace(ns); err != nil {
+		return fmt.Errorf("%w: SetNamespace: %w", ErrInvalidOption, err)
+	}
+	return nil
 }
 
 // KillOption sets an option of Kill.

@@ -142,6 +142,12 @@ type Config struct {
 	// spill_threshold: 0).
 	SpillThreshold int
 	Costs          *costs.Profile
+	// Namespace, when set, is the namespace of every driver the cluster
+	// starts (Run, Go, GoThread), as each driver's ray.init(namespace=...)
+	// in Ray: their named actors are shared. Empty: each driver's job is
+	// in an anonymous namespace of its own, as Ray's (ray.Namespace,
+	// SetNamespace). 1 to transport.MaxNamespace bytes, no NUL.
+	Namespace string
 	// Simulation only.
 	Link            netsim.Link   // default link model (default: 100µs constant latency, 10 Gbps)
 	WireCheck       bool          // round-trip every message through the codec
@@ -210,6 +216,11 @@ func (cfg *Config) defaults() error {
 	}
 	if cfg.Nodes[0].Start != 0 {
 		return fmt.Errorf("ray: node %q: Start %v: the first node starts with the cluster (it hosts Run's driver)", cfg.Nodes[0].Name, cfg.Nodes[0].Start)
+	}
+	if cfg.Namespace != "" {
+		if err := transport.CheckNamespace(cfg.Namespace); err != nil {
+			return fmt.Errorf("ray: Namespace: %w", err)
+		}
 	}
 	if cfg.GCSShards <= 0 {
 		cfg.GCSShards = 1
@@ -710,6 +721,11 @@ func (c *Sim) start(i int, driver func(ctx context.Context) error, own bool) err
 		}
 		c.startedOn[i]++ // from 1: 0 is the node's own job (GoThread)
 		caller = r.NewJobDriver(id, c.startedOn[i])
+	}
+	if c.cfg.Namespace != "" {
+		if err := caller.SetNamespace(c.cfg.Namespace); err != nil { // checked by defaults
+			return fmt.Errorf("ray: Namespace: %w", err)
+		}
 	}
 	c.net.Env(RayletID(i)).Go(func() {
 		defer func() { c.running--; c.driversOn[i]--; caller.End() }()

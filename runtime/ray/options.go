@@ -22,8 +22,11 @@ type options struct {
 	Target      transport.NodeID
 	MaxRestarts int
 	ActorName   string
-	Checkpoint  uint32
-	Replay      bool
+	// Namespace: the namespace an actor's name is registered in
+	// (ActorNamespace; "": its creator's).
+	Namespace  string
+	Checkpoint uint32
+	Replay     bool
 	// Concurrency: an actor's max concurrency (MaxConcurrency; 0: not set).
 	Concurrency int
 	// Groups: an actor's concurrency groups, sorted by name
@@ -88,6 +91,7 @@ const (
 	optBackpressure
 	optGetIfExists
 	optMaxPendingCalls
+	optNamespace
 )
 
 // The submissions an option applies to.
@@ -129,6 +133,7 @@ var optRules = [...]struct {
 	{optBackpressure, "GeneratorBackpressure", forGen | forGenMethod},
 	{optGetIfExists, "GetIfExists", forActor},
 	{optMaxPendingCalls, "MaxPendingCalls", forActor},
+	{optNamespace, "ActorNamespace", forActor},
 }
 
 // whereText says where an option applies, for its refusal.
@@ -156,10 +161,10 @@ func (o *options) checkWhere(kind uint8) error {
 	switch kind {
 	case forTask:
 		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName | optDetached |
-			optConcurrencyGroups | optConcurrencyGroup | optBackpressure | optGetIfExists | optMaxPendingCalls
+			optConcurrencyGroups | optConcurrencyGroup | optBackpressure | optGetIfExists | optMaxPendingCalls | optNamespace
 	case forGen:
 		refused = optMaxRestarts | optCheckpoint | optReplay | optConcurrency | optActorName | optDetached |
-			optConcurrencyGroups | optConcurrencyGroup | optGetIfExists | optMaxPendingCalls
+			optConcurrencyGroups | optConcurrencyGroup | optGetIfExists | optMaxPendingCalls | optNamespace
 	case forActor:
 		refused = optRetryExceptions | optConcurrencyGroup | optBackpressure
 	case forMethod:
@@ -494,10 +499,26 @@ func ConcurrencyGroup(name string) Option {
 	}
 }
 
-// ActorName names an actor so others can find it with GetActor. For an
-// actor's creation only.
+// ActorName names an actor so others can find it with GetActor. As
+// Ray's, a name is registered in a namespace: its creator's (Namespace:
+// the driver's, or its job's anonymous one), or the one ActorNamespace
+// gives. The same name in two namespaces is two actors. A name is 1 to
+// transport.MaxActorName bytes, without a NUL byte (ErrInvalidOption at
+// New). For an actor's creation only.
 func ActorName(s string) Option {
 	return func(o *options) { o.ActorName, o.set = s, o.set|optActorName }
+}
+
+// ActorNamespace registers the actor's name (ActorName) in namespace ns
+// rather than its creator's, as Ray's .options(name=..., namespace=...):
+// GetActor finds it there with InNamespace(ns), or from a driver whose
+// namespace is ns. The actor's own code still runs in its creator's
+// namespace (its GetActor looks there), as Ray's. ns is 1 to
+// transport.MaxNamespace bytes, without a NUL byte. For an actor's
+// creation only, and with ActorName (ErrInvalidOption without: the
+// namespace is the name's).
+func ActorNamespace(ns string) Option {
+	return func(o *options) { o.Namespace, o.set = ns, o.set|optNamespace }
 }
 
 // GetIfExists makes New return the live actor that holds the name
@@ -509,8 +530,10 @@ func ActorName(s string) Option {
 // creations racing for a name). A loser's constructor never runs. The
 // existing actor is returned as it is: the other options of this New
 // (resources, MaxRestarts...) and its arguments do not apply to it, and
-// its handle knows no max_task_retries (MaxRetries on the creation), as
-// GetActor's. A holder of another class is an *ActorClassError
+// its handle calls with the holder's call defaults (MaxRetries,
+// MaxPendingCalls on its creation), as GetActor's. The name is looked
+// up in the namespace it would be created in (ActorNamespace, else the
+// creator's). A holder of another class is an *ActorClassError
 // (ErrActorClass), as GetActor's. For an actor's creation only, and with
 // ActorName (ErrInvalidOption without: Ray requires the name too).
 func GetIfExists() Option {

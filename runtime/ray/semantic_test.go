@@ -92,6 +92,8 @@ type suite struct {
 	// retryOn are the functions of the RetryExceptions-with-errors cases
 	// (retryOnCases).
 	retryOn *retryOnFuncs
+	// ns are the functions of the namespace cases (namespaceCases).
+	ns *nsFuncs
 	// crash crashes node i of the case's cluster (not the driver's, 0);
 	// nil where the runner cannot (a run of many cases on one cluster).
 	crash func(i int)
@@ -297,6 +299,7 @@ func newSuite() *suite {
 	s.causes = newCauseFuncs(s) // after counter: it adds a method
 	s.api = newActorAPIFuncs(s)
 	s.retryOn = newRetryOnFuncs(s) // after causes: it fails with their registered errors
+	s.ns = newNSFuncs(s)
 	return s
 }
 

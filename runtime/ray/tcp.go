@@ -276,7 +276,13 @@ func (c *TCP) driverCaller(i int, own bool) (*node.Caller, error) {
 	c.mu.Unlock()
 	// NewJobDriver only builds the caller; every later use of the raylet
 	// goes through Env.Await onto the raylet's loop.
-	return c.raylets[i].NewJobDriver(transport.DriverTaskID(c.cfg.Seed, n), k), nil
+	cl := c.raylets[i].NewJobDriver(transport.DriverTaskID(c.cfg.Seed, n), k)
+	if c.cfg.Namespace != "" {
+		if err := cl.SetNamespace(c.cfg.Namespace); err != nil { // checked by defaults
+			return nil, fmt.Errorf("ray: Namespace: %w", err)
+		}
+	}
+	return cl, nil
 }
 
 // Run runs driver on the calling goroutine, bound to a new driver of node 0,

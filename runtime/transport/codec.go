@@ -9,7 +9,15 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 48: the address book travels as deltas after a full
+// version is refused. 49: actors are named per namespace, as Ray's:
+// an actor's name where it travels (ActorSpec.Name, GcsActorUpdate.Name,
+// GcsLookupActor.Name, ActorInfo.Name) is its namespace, a NUL byte and
+// the name (QualifiedName; CheckActorName at decode), so the actor table
+// keys names by namespace; and a task's spec may carry its job's
+// namespace (SpecExtra.Namespace, a moreNamespace flag in the specMore
+// byte, then the string; CheckNamespace) when it is not the job's
+// anonymous one. A peer of 48 would register and look up bare names.
+// 48: the address book travels as deltas after a full
 // one (AddressBook.Full, Removed; JoinReply.Epoch), and an endpoint that
 // missed one asks for the full book (BookRequest); a forwarded NodeControl
 // names who asked (By). A peer of 47 would take a delta for the whole book.
@@ -115,7 +123,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 48
+const ProtocolVersion = 49
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

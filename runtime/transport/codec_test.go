@@ -162,10 +162,13 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			if len(names) > 0 {
 				c.RetryOn, s.RetryExceptions = names, true
 			}
+			// A job's namespace: no NUL, bounded (empty: none).
+			c.Namespace = strings.ReplaceAll(truncate(c.Namespace, transport.MaxNamespace), "\x00", "")
 			a.Extra = c
-			if len(c.Groups) == 0 && c.Group == "" && c.Calls.IsZero() && len(c.RetryOn) == 0 {
+			if len(c.Groups) == 0 && c.Group == "" && c.Calls.IsZero() && len(c.RetryOn) == 0 && c.Namespace == "" {
 				a.Extra = nil
 			}
+			a.Name = validActorName(a.Name)
 		}
 		if s.Act != nil && reflect.ValueOf(*s.Act).IsZero() {
 			s.Act = nil
@@ -188,14 +191,22 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	// An actor's state shares its byte with two flags (a class, a cause
 	// follow): states use the low 6 bits. A cause is bounded.
 	// A third flag says call defaults follow (bounded as a spec's).
+	// An actor's name is a namespace, a NUL and a name (or a bare name),
+	// each bounded (validActorName).
+	reflect.TypeFor[transport.GcsLookupActor](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.GcsLookupActor)
+		m.Name = validActorName(m.Name)
+	},
 	reflect.TypeFor[transport.GcsActorUpdate](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.GcsActorUpdate)
+		m.Name = validActorName(m.Name)
 		m.State &= 0x1f
 		m.Cause = transport.CutCause(m.Cause)
 		m.Calls = validCalls(m.Calls)
 	},
 	reflect.TypeFor[transport.ActorInfo](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.ActorInfo)
+		m.Name = validActorName(m.Name)
 		m.State &= 0x1f
 		m.Cause = transport.CutCause(m.Cause)
 		m.Calls = validCalls(m.Calls)
@@ -222,6 +233,22 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			v.Set(reflect.ValueOf(new(transport.TaskSpec)))
 		}
 	},
+}
+
+// validActorName is q as the codec carries it (transport.CheckActorName):
+// a bare name or a namespace, a NUL and a name, each without another NUL
+// and bounded. A drawn name with a NUL keeps it as the separator.
+func validActorName(q string) string {
+	ns, name, qualified := strings.Cut(q, "\x00")
+	name = truncate(strings.ReplaceAll(name, "\x00", ""), transport.MaxActorName)
+	if !qualified {
+		return name
+	}
+	ns = truncate(ns, transport.MaxNamespace)
+	if ns == "" || name == "" {
+		return name
+	}
+	return transport.QualifiedName(ns, name)
 }
 
 // validCalls is c as the codec carries it: a retry budget of -1 or more
@@ -490,6 +517,15 @@ func TestHostileBodies(t *testing.T) {
 		{"a creation's call group", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Extra: &transport.SpecExtra{Group: "io"}}}}), transport.ErrInvalid},
 		{"call's concurrency group name too long", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Extra: &transport.SpecExtra{Group: strings.Repeat("x", transport.MaxConcurrencyGroupName+1)}}}}), transport.ErrTooLarge},
 		{"custom beyond bound", transport.Marshal(nil, &transport.RegisterNode{Total: custom("a", math.MaxInt64)}), transport.ErrTooLarge},
+		// Namespaces (protocol 47): a spec's job namespace and a qualified
+		// actor name are checked as they decode.
+		{"spec namespace with a NUL", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Extra: &transport.SpecExtra{Namespace: "a\x00b"}}}}), transport.ErrInvalid},
+		{"spec namespace too long", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Extra: &transport.SpecExtra{Namespace: strings.Repeat("n", transport.MaxNamespace+1)}}}}), transport.ErrTooLarge},
+		{"actor name with an empty namespace", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Name: "\x00svc"}}}), transport.ErrInvalid},
+		{"actor name empty in its namespace", transport.Marshal(nil, &transport.GcsActorUpdate{Name: "ns\x00"}), transport.ErrInvalid},
+		{"actor name with two NULs", transport.Marshal(nil, &transport.GcsLookupActor{Name: "ns\x00a\x00b"}), transport.ErrInvalid},
+		{"actor name too long", transport.Marshal(nil, &transport.ActorInfo{Name: transport.QualifiedName("ns", strings.Repeat("x", transport.MaxActorName+1))}), transport.ErrTooLarge},
+		{"actor name's namespace too long", transport.Marshal(nil, &transport.GcsLookupActor{Name: transport.QualifiedName(strings.Repeat("n", transport.MaxNamespace+1), "svc")}), transport.ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -617,4 +653,34 @@ func TestSetActCopies(t *testing.T) {
 
 	normal.SetAct(func(a *transport.ActorSpec) { a.Creation = true })
 	require.True(t, normal.IsCreation())
+}
+
+// TestNamespaceRoundTrip: a spec's job namespace and qualified actor
+// names cross the codec intact (protocol 47), and a spec without a
+// namespace is as long as before.
+func TestNamespaceRoundTrip(t *testing.T) {
+	q := transport.QualifiedName("shared", "svc")
+	ns, name := transport.SplitActorName(q)
+	require.Equal(t, "shared", ns)
+	require.Equal(t, "svc", name)
+	assert.Equal(t, `"svc" in namespace "shared"`, transport.ActorNameText(q))
+	plain := transport.TaskSpec{Func: "f", Act: &transport.ActorSpec{Creation: true, Name: q}}
+	withNS := plain
+	withNS.Act = &transport.ActorSpec{Creation: true, Name: q, Extra: &transport.SpecExtra{Namespace: "shared", Calls: transport.CallDefaults{Pending: 3}}}
+	for _, spec := range []transport.TaskSpec{plain, withNS, {Func: "g", Act: &transport.ActorSpec{Extra: &transport.SpecExtra{Namespace: "x"}}}} {
+		m, err := transport.Unmarshal(transport.Marshal(nil, &transport.PlaceTask{Spec: spec}))
+		require.NoError(t, err)
+		got := m.(*transport.PlaceTask).Spec
+		assert.Equal(t, spec.A().Name, got.A().Name)
+		assert.Equal(t, spec.A().Namespace(), got.A().Namespace())
+		assert.Equal(t, spec.A().Calls(), got.A().Calls())
+		assert.Equal(t, transport.SpecSize(&spec), transport.SpecSize(&got))
+	}
+	a, b := plain, withNS
+	assert.Equal(t, transport.SpecSize(&a)+2+len("shared")+1, transport.SpecSize(&b), "a flags byte, the pending bound, the namespace")
+	for _, m := range []transport.Message{&transport.GcsLookupActor{Name: q}, &transport.GcsActorUpdate{Name: q}, &transport.ActorInfo{Name: q, Found: true}} {
+		got, err := transport.Unmarshal(transport.Marshal(nil, m))
+		require.NoError(t, err)
+		assert.Equal(t, m, got)
+	}
 }

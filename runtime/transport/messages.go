@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"math"
 	"math/bits"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -433,6 +434,108 @@ type SpecExtra struct {
 	// every failure of the code is retried. At most MaxRetryOn names, each
 	// checked by CheckErrorName.
 	RetryOn []string
+	// Namespace (normal tasks and creations): the namespace of the job
+	// whose code submitted the task, when it is not the job's anonymous
+	// one (AnonymousNamespace of TaskSpec.Job): Ray's namespace, set by
+	// the driver (ray.init(namespace=...)), in which the task's code,
+	// and an actor's, finds and names actors. Checked by CheckNamespace.
+	Namespace string
+}
+
+// Namespace returns the namespace a task's spec carries ("": its job's
+// anonymous one; see SpecExtra.Namespace).
+func (a ActorSpec) Namespace() string {
+	if a.Extra == nil {
+		return ""
+	}
+	return a.Extra.Namespace
+}
+
+// NamespaceOf is the namespace of the code of the task spec: the one it
+// carries, or its job's anonymous one.
+func NamespaceOf(s *TaskSpec) string {
+	if ns := s.A().Namespace(); ns != "" {
+		return ns
+	}
+	return AnonymousNamespace(s.Job())
+}
+
+// AnonymousNamespace is the namespace of a job whose driver set none, as
+// Ray's anonymous namespace: one of its own, so its named actors are
+// found by its own tasks and by no other job unless that names the
+// namespace (ray.Namespace tells a program its own).
+func AnonymousNamespace(job JobID) string { return fmt.Sprintf("anonymous-%016x", uint64(job)) }
+
+// MaxNamespace bounds a namespace's name in bytes, MaxActorName an
+// actor's name within its namespace.
+const (
+	MaxNamespace = 256
+	MaxActorName = 1024
+)
+
+// QualifiedName is the name of actor name in namespace ns as the runtime
+// carries it (ActorSpec.Name, GcsActorUpdate.Name, GcsLookupActor.Name,
+// ActorInfo.Name: the actor table's key, so the same name in two
+// namespaces is two actors): the namespace, a NUL byte, the name.
+func QualifiedName(ns, name string) string { return ns + "\x00" + name }
+
+// SplitActorName splits a qualified name (QualifiedName) into its
+// namespace and name; a name without a namespace is returned whole, with
+// no namespace.
+func SplitActorName(q string) (ns, name string) {
+	if i := strings.IndexByte(q, 0); i >= 0 {
+		return q[:i], q[i+1:]
+	}
+	return "", q
+}
+
+// ActorNameOf is the name of a qualified actor name without its
+// namespace: what events and texts show.
+func ActorNameOf(q string) string { _, name := SplitActorName(q); return name }
+
+// ActorNameText says a qualified actor name in a message: the name,
+// quoted, and its namespace.
+func ActorNameText(q string) string {
+	ns, name := SplitActorName(q)
+	if ns == "" {
+		return strconv.Quote(name)
+	}
+	return fmt.Sprintf("%q in namespace %q", name, ns)
+}
+
+// CheckNamespace checks a namespace: not empty, no NUL byte (it ends
+// where a qualified name's NUL is), at most MaxNamespace bytes. It wraps
+// ErrInvalid or ErrTooLarge.
+func CheckNamespace(ns string) error {
+	switch {
+	case ns == "" || strings.IndexByte(ns, 0) >= 0:
+		return fmt.Errorf("%w: namespace %q (empty, or with a NUL byte)", ErrInvalid, ns)
+	case len(ns) > MaxNamespace:
+		return fmt.Errorf("%w: namespace of %d bytes, more than %d", ErrTooLarge, len(ns), MaxNamespace)
+	}
+	return nil
+}
+
+// CheckActorName checks an actor's name as it travels: none (""), or a
+// namespace that CheckNamespace accepts, a NUL byte and a name of 1 to
+// MaxActorName bytes without a NUL (QualifiedName). A name without a
+// namespace (no NUL) of at most MaxActorName bytes passes too: it is a
+// key like any other for the actor table, and no program's lookup names
+// it. It wraps ErrInvalid or ErrTooLarge.
+func CheckActorName(q string) error {
+	ns, name := SplitActorName(q)
+	if len(q) > len(name) {
+		if err := CheckNamespace(ns); err != nil {
+			return fmt.Errorf("actor name's %w", err)
+		}
+		if name == "" || strings.IndexByte(name, 0) >= 0 {
+			return fmt.Errorf("%w: actor name %q in namespace %q (empty, or with a NUL byte)", ErrInvalid, name, ns)
+		}
+	}
+	if len(name) > MaxActorName {
+		return fmt.Errorf("%w: actor name of %d bytes, more than %d", ErrTooLarge, len(name), MaxActorName)
+	}
+	return nil
 }
 
 // RetryOn returns a task's errors to retry (RetryExceptions for every
@@ -511,20 +614,22 @@ const specScheduleCPU = 0x20
 
 // specMore is the flag in the byte of ActorSpec.Replay saying a byte of
 // more flags follows, after the call's concurrency group (moreRetries,
-// morePending, moreRetryOn), then the fields they announce. (0x80 is
+// morePending, moreRetryOn, moreNamespace), then the fields they announce. (0x80 is
 // free too.)
 const specMore = 0x40
 
 // The flags of the byte specMore announces (an actor state's
-// actorHasCalls too, without moreRetryOn): a creation's default call
-// retry budget (CallDefaults.Retries) and bound on pending calls
-// (CallDefaults.Pending), and a task's errors to retry
-// (SpecExtra.RetryOn), follow.
+// actorHasCalls too, without moreRetryOn and moreNamespace): a
+// creation's default call retry budget (CallDefaults.Retries) and bound
+// on pending calls (CallDefaults.Pending), a task's errors to retry
+// (SpecExtra.RetryOn) and its job's namespace (SpecExtra.Namespace),
+// follow.
 const (
-	moreRetries uint8 = 0x01
-	morePending uint8 = 0x02
-	moreRetryOn uint8 = 0x04
-	moreFlags         = moreRetries | morePending | moreRetryOn
+	moreRetries   uint8 = 0x01
+	morePending   uint8 = 0x02
+	moreRetryOn   uint8 = 0x04
+	moreNamespace uint8 = 0x08
+	moreFlags           = moreRetries | morePending | moreRetryOn | moreNamespace
 )
 
 // MaxRetryOn bounds the errors a task's RetryOn names, and
@@ -549,9 +654,9 @@ type CallDefaults struct {
 // IsZero reports whether c sets nothing.
 func (c CallDefaults) IsZero() bool { return c == CallDefaults{} }
 
-// moreOf returns the flags of the byte specMore announces for c and
-// retryOn.
-func moreOf(c CallDefaults, retryOn []string) uint8 {
+// moreOf returns the flags of the byte specMore announces for c,
+// retryOn and ns (a task's SpecExtra.Namespace).
+func moreOf(c CallDefaults, retryOn []string, ns string) uint8 {
 	var b uint8
 	if c.RetriesSet {
 		b |= moreRetries
@@ -562,13 +667,16 @@ func moreOf(c CallDefaults, retryOn []string) uint8 {
 	if len(retryOn) > 0 {
 		b |= moreRetryOn
 	}
+	if ns != "" {
+		b |= moreNamespace
+	}
 	return b
 }
 
-// appendMore appends the flags byte of c and retryOn and the fields it
-// announces (nothing when they are all zero).
-func appendMore(b []byte, c CallDefaults, retryOn []string) []byte {
-	f := moreOf(c, retryOn)
+// appendMore appends the flags byte of c, retryOn and ns and the fields
+// it announces (nothing when they are all zero).
+func appendMore(b []byte, c CallDefaults, retryOn []string, ns string) []byte {
+	f := moreOf(c, retryOn, ns)
 	if f == 0 {
 		return b
 	}
@@ -585,12 +693,15 @@ func appendMore(b []byte, c CallDefaults, retryOn []string) []byte {
 			b = appendString(b, name)
 		}
 	}
+	if ns != "" {
+		b = appendString(b, ns)
+	}
 	return b
 }
 
 // moreLen is the length of appendMore's bytes.
-func moreLen(c CallDefaults, retryOn []string) int {
-	if moreOf(c, retryOn) == 0 {
+func moreLen(c CallDefaults, retryOn []string, ns string) int {
+	if moreOf(c, retryOn, ns) == 0 {
 		return 0
 	}
 	n := 1
@@ -606,14 +717,17 @@ func moreLen(c CallDefaults, retryOn []string) int {
 			n += stringLen(name)
 		}
 	}
+	if ns != "" {
+		n += stringLen(ns)
+	}
 	return n
 }
 
 // more decodes what appendMore wrote (not nothing), allowing the flags
 // in allowed: a flags byte, then a retry budget of -1 or more within
-// int32, a bound of 1 or more within int32, and up to MaxRetryOn error
-// names (CheckErrorName).
-func (d *Decoder) more(allowed uint8) (c CallDefaults, retryOn []string) {
+// int32, a bound of 1 or more within int32, up to MaxRetryOn error
+// names (CheckErrorName) and a namespace (CheckNamespace).
+func (d *Decoder) more(allowed uint8) (c CallDefaults, retryOn []string, ns string) {
 	b := d.U8()
 	if (b == 0 || b&^allowed != 0) && d.err == nil {
 		d.Fail(fmt.Errorf("%w: spec flags %#x after specMore", ErrInvalid, b))
@@ -646,7 +760,13 @@ func (d *Decoder) more(allowed uint8) (c CallDefaults, retryOn []string) {
 			}
 		}
 	}
-	return c, retryOn
+	if b&moreNamespace != 0 {
+		ns = d.String()
+		if err := CheckNamespace(ns); err != nil && d.err == nil {
+			d.Fail(err)
+		}
+	}
+	return c, retryOn, ns
 }
 
 // CheckErrorName checks the name of a registered error a task's RetryOn
@@ -845,8 +965,8 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if call != "" {
 		rb |= specGroup
 	}
-	calls, retryOn := a.Calls(), a.RetryOn()
-	if moreOf(calls, retryOn) != 0 {
+	calls, retryOn, ns := a.Calls(), a.RetryOn(), a.Namespace()
+	if moreOf(calls, retryOn, ns) != 0 {
 		rb |= specMore
 	}
 	b = append(b, rb)
@@ -863,7 +983,7 @@ func (e *Encoder) Spec(s *TaskSpec) {
 	if call != "" {
 		b = appendString(b, call)
 	}
-	b = appendMore(b, calls, retryOn)
+	b = appendMore(b, calls, retryOn, ns)
 	b = binary.LittleEndian.AppendUint64(b, uint64(a.Caller))
 	b = binary.AppendUvarint(b, a.Seq)
 	e.buf = binary.AppendUvarint(b, a.SeqBase)
@@ -917,7 +1037,7 @@ func SpecSize(s *TaskSpec) int {
 	if call := a.ConcurrencyGroup(); call != "" {
 		n += stringLen(call)
 	}
-	n += moreLen(a.Calls(), a.RetryOn())
+	n += moreLen(a.Calls(), a.RetryOn(), a.Namespace())
 	return n + 8 + uvarintLen(a.Seq) + uvarintLen(a.SeqBase)
 }
 
@@ -974,7 +1094,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	s.Actor = d.Task()
 	a.Creation = d.Bool()
 	a.MaxRestarts = int32(d.Varint())
-	a.Name = d.String()
+	a.Name = d.actorName()
 	a.CheckpointEvery = uint32(d.Count(1<<32-1, 0))
 	rb := d.U8()
 	a.Replay, a.Detached, a.ScheduleCPU = rb&specReplay != 0, rb&specDetached != 0, rb&specScheduleCPU != 0
@@ -990,7 +1110,7 @@ func (d *Decoder) Spec(s *TaskSpec) {
 	if rb&(specGroups|specGroup|specMore) != 0 {
 		a.Extra = d.extra(rb)
 		if rb&specMore != 0 {
-			a.Extra.Calls, a.Extra.RetryOn = d.more(moreFlags)
+			a.Extra.Calls, a.Extra.RetryOn, a.Extra.Namespace = d.more(moreFlags)
 			if len(a.Extra.RetryOn) > 0 && !s.RetryExceptions && d.err == nil {
 				d.Fail(fmt.Errorf("%w: errors to retry on a spec without RetryExceptions", ErrInvalid))
 			}
@@ -1007,6 +1127,15 @@ func (d *Decoder) Spec(s *TaskSpec) {
 		s.Act = new(ActorSpec)
 		*s.Act = a
 	}
+}
+
+// actorName reads an actor's name and checks it (CheckActorName).
+func (d *Decoder) actorName() string {
+	q := d.String()
+	if err := CheckActorName(q); err != nil && d.err == nil {
+		d.Fail(err)
+	}
+	return q
 }
 
 // extra reads the part of a spec's SpecExtra before its call defaults:
@@ -2051,7 +2180,7 @@ func (e *Encoder) actorTail(class, cause string, calls CallDefaults) {
 	if cause != "" {
 		e.String(cause)
 	}
-	e.buf = appendMore(e.buf, calls, nil)
+	e.buf = appendMore(e.buf, calls, nil, "")
 }
 
 // actorTail decodes the class, cause and call defaults the state byte b
@@ -2066,7 +2195,7 @@ func (d *Decoder) actorTail(b uint8) (state uint8, class, cause string, calls Ca
 		}
 	}
 	if b&actorHasCalls != 0 {
-		calls, _ = d.more(moreRetries | morePending)
+		calls, _, _ = d.more(moreRetries | morePending)
 	}
 	return b &^ actorFlags, class, cause, calls
 }
@@ -2533,12 +2662,12 @@ func (m *GcsActorUpdate) MarshalWire(e *Encoder) {
 }
 func (m *GcsActorUpdate) UnmarshalWire(d *Decoder) {
 	var b uint8
-	m.Actor, m.Node, b, m.Name, m.Owner, m.Restart = d.Task(), d.Node(), d.U8(), d.String(), d.Node(), d.U32()
+	m.Actor, m.Node, b, m.Name, m.Owner, m.Restart = d.Task(), d.Node(), d.U8(), d.actorName(), d.Node(), d.U32()
 	m.Incarnation, m.Attempt = d.Uvarint(), d.U32()
 	m.State, m.Class, m.Cause, m.Calls = d.actorTail(b)
 }
 func (m *GcsLookupActor) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.String(m.Name) }
-func (m *GcsLookupActor) UnmarshalWire(d *Decoder) { m.Actor, m.Name = d.Task(), d.String() }
+func (m *GcsLookupActor) UnmarshalWire(d *Decoder) { m.Actor, m.Name = d.Task(), d.actorName() }
 func (m *ActorInfo) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
 	e.Node(m.Node)
@@ -2551,7 +2680,7 @@ func (m *ActorInfo) MarshalWire(e *Encoder) {
 }
 func (m *ActorInfo) UnmarshalWire(d *Decoder) {
 	var b uint8
-	m.Actor, m.Node, b, m.Name, m.Found, m.Restarts = d.Task(), d.Node(), d.U8(), d.String(), d.Bool(), d.U32()
+	m.Actor, m.Node, b, m.Name, m.Found, m.Restarts = d.Task(), d.Node(), d.U8(), d.actorName(), d.Bool(), d.U32()
 	m.Incarnation = d.Uvarint()
 	m.State, m.Class, m.Cause, m.Calls = d.actorTail(b)
 }
