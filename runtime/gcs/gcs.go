@@ -1086,6 +1086,15 @@ func (s *Shard) nameTaken(name string, id transport.ActorID) bool {
 	return e != nil && e.info.State != transport.ActorDead
 }
 
+// inNamespace says where a qualified actor name is registered, for a
+// message: " in namespace" and the namespace ("" for a bare name).
+func inNamespace(q string) string {
+	if ns, _ := transport.SplitActorName(q); ns != "" {
+		return fmt.Sprintf(" in namespace %q", ns)
+	}
+	return ""
+}
+
 // refuseName ends an actor created under a name another live actor holds
 // (two creators raced past ray's check of the name): the name stays with
 // its holder, and the newcomer is dead (final), so its callers fail with
@@ -1093,9 +1102,9 @@ func (s *Shard) nameTaken(name string, id transport.ActorID) bool {
 // actorUpdate). The newcomer's own shard, if another, is told so.
 func (s *Shard) refuseName(m *transport.GcsActorUpdate, e *actorEntry) {
 	s.emit(transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Task: m.Actor,
-		Detail: fmt.Sprintf("actor name %s is taken by a live actor: the new actor is ended", transport.ActorNameText(m.Name))})
+		Detail: fmt.Sprintf("actor name %q is taken by a live actor%s: the new actor is ended", transport.ActorNameOf(m.Name), inNamespace(m.Name))})
 	dead := &transport.GcsActorUpdate{Actor: m.Actor, State: transport.ActorDead,
-		Cause: transport.CutCause(fmt.Sprintf("its name %s is taken by another live actor", transport.ActorNameText(m.Name)))}
+		Cause: transport.CutCause(fmt.Sprintf("its name %q is taken by another live actor%s", transport.ActorNameOf(m.Name), inNamespace(m.Name)))}
 	if s.layout.ShardOfTask(m.Actor) == s.env.Self() {
 		s.actorUpdate(dead)
 		if m.State == transport.ActorAlive && m.Node != 0 {

@@ -70,6 +70,10 @@ type DeployConfig struct {
 	// node's Err reports ErrHeadLost (JoinNode: its head died, or
 	// restarted without it). Default 30s; <0: never.
 	HeadTimeout time.Duration
+	// Namespace (Connect only) is the namespace of the session's drivers
+	// (WithNamespace; Ray's ray.init(address, namespace=...)). Empty:
+	// the anonymous one of the session's job.
+	Namespace string
 }
 
 // Process is one running process of a deployed cluster.
@@ -1088,6 +1092,16 @@ func WithHeadTimeout(d time.Duration) ConnectOption {
 	return func(dc *DeployConfig, _ **Registry) { dc.HeadTimeout = d }
 }
 
+// WithNamespace runs the session's drivers in namespace ns, as Ray's
+// ray.init(address, namespace=ns): drivers of any session in ns share
+// named actors (GetActor finds what another named there). Without it a
+// session's drivers are in an anonymous namespace of their own job's
+// (ray.Namespace). ns is 1 to transport.MaxNamespace bytes, without a
+// NUL byte (Connect refuses it otherwise).
+func WithNamespace(ns string) ConnectOption {
+	return func(dc *DeployConfig, _ **Registry) { dc.Namespace = ns }
+}
+
 // WithDeployConfig edits the rest of the driver process's configuration
 // (Listen, Advertise, Name, Logger, OnEvent, JoinTimeout, and
 // Cluster.PolicyImpl when the head runs a policy of the program's own).
@@ -1107,6 +1121,11 @@ func Connect(ctx context.Context, address string, opts ...ConnectOption) (*Sessi
 	}
 	if reg == nil {
 		reg = NewRegistry()
+	}
+	if dc.Namespace != "" {
+		if err := transport.CheckNamespace(dc.Namespace); err != nil {
+			return nil, fmt.Errorf("ray: WithNamespace: %w", err)
+		}
 	}
 	if len(dc.Token) == 0 {
 		tok, err := deploy.LoadToken("")
@@ -1222,7 +1241,13 @@ func (s *Session) driverContext() (context.Context, error) {
 	}
 	n := p.drivers
 	p.drivers++
-	return p.raylet.NewDriver(transport.DriverTaskID(s.seed, n)).Context(), nil
+	cl := p.raylet.NewDriver(transport.DriverTaskID(s.seed, n))
+	if ns := p.dc.Namespace; ns != "" {
+		if err := cl.SetNamespace(ns); err != nil { // checked by Connect
+			return nil, fmt.Errorf("ray: WithNamespace: %w", err)
+		}
+	}
+	return cl.Context(), nil
 }
 
 // DriverTasks returns the root task IDs of the drivers the session has

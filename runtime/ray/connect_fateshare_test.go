@@ -26,7 +26,9 @@ func boxRegistry() (*ray.Registry, *ray.ActorClass[ownedBox], *ray.ActorMethod[o
 // are not detached end when the driver's session does (its raylet stops
 // heartbeating and the node table declares it dead: the actors' owner
 // died), as Ray's end with their job; a detached one lives on for another
-// driver, which finds it by name and kills it.
+// driver, which finds it by name and kills it. Both sessions join one
+// namespace (WithNamespace, Ray's ray.init(namespace=...)): each driver
+// process's job is in an anonymous namespace of its own otherwise.
 func TestDriverExitEndsItsActors(t *testing.T) {
 	tok := []byte("fateshare-test-token")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -36,7 +38,7 @@ func TestDriverExitEndsItsActors(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { head.Close() })
 
-	first, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	first, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg), ray.WithNamespace("fateshare"))
 	require.NoError(t, err)
 	require.NoError(t, first.Run(func(ctx context.Context) error {
 		owned := cls.Options(ray.ActorName("owned"), ray.MaxRestarts(-1)).New(ctx, 1)
@@ -50,7 +52,7 @@ func TestDriverExitEndsItsActors(t *testing.T) {
 	}))
 	require.NoError(t, first.Close())
 
-	second, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	second, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg), ray.WithNamespace("fateshare"))
 	require.NoError(t, err)
 	defer second.Close()
 	require.NoError(t, second.Run(func(ctx context.Context) error {
@@ -93,7 +95,7 @@ func TestDriverLeaveEndsItsActorsAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { head.Close() })
 
-	first, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	first, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg), ray.WithNamespace("fateshare"))
 	require.NoError(t, err)
 	require.NoError(t, first.Run(func(ctx context.Context) error {
 		owned := cls.Options(ray.ActorName("owned")).New(ctx, 1)
@@ -102,7 +104,7 @@ func TestDriverLeaveEndsItsActorsAtOnce(t *testing.T) {
 	}))
 	require.NoError(t, first.Close())
 
-	second, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	second, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg), ray.WithNamespace("fateshare"))
 	require.NoError(t, err)
 	defer second.Close()
 	require.NoError(t, second.Run(func(ctx context.Context) error {
@@ -145,7 +147,7 @@ func TestDriverExitEndsItsPlacementGroups(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { head.Close() })
 
-	first, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	first, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg), ray.WithNamespace("fateshare"))
 	require.NoError(t, err)
 	require.NoError(t, first.Run(func(ctx context.Context) error {
 		for _, opts := range [][]ray.GroupOption{{ray.GroupName("owned")}, {ray.GroupName("kept"), ray.GroupDetached()}} {
@@ -161,7 +163,7 @@ func TestDriverExitEndsItsPlacementGroups(t *testing.T) {
 	}))
 	require.NoError(t, first.Close())
 
-	second, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
+	second, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg), ray.WithNamespace("fateshare"))
 	require.NoError(t, err)
 	defer second.Close()
 	require.NoError(t, second.Run(func(ctx context.Context) error {

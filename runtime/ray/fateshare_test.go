@@ -175,11 +175,12 @@ func TestActorDiesWithRejoinedOwner(t *testing.T) {
 // held (no other node can host it); then its owner's node dies: the actor
 // is dead for good, saying its owner died. When its node comes back the
 // held restart comes up there and is ended at once, giving back what it
-// holds.
+// holds. The drivers share a namespace (Config.Namespace), so the main
+// one finds the other's actor by name.
 func TestOwnerDiesWhileRestartHeld(t *testing.T) {
 	s := newSuite()
 	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "x1", CPUs: 2, Resources: map[string]float64{"only1": 1}}, {Name: "x2", CPUs: 2}}
-	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true}, s.reg)
+	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true, Namespace: "fateshare"}, s.reg)
 	require.NoError(t, err)
 	defer c.Close()
 	x1, x2 := netsim.NodeID(ray.RayletID(1)), netsim.NodeID(ray.RayletID(2))

@@ -59,6 +59,7 @@ func TestOptionsRefusedWhereTheyDoNotApply(t *testing.T) {
 		optConcurrencyGroup: ConcurrencyGroup("io"),
 		optBackpressure:     GeneratorBackpressure(2),
 		optGetIfExists:      GetIfExists(), optMaxPendingCalls: MaxPendingCalls(2),
+		optNamespace: ActorNamespace("ns"),
 	}
 	require.Len(t, opts, len(optRules))
 	for i, r := range optRules {
