@@ -105,6 +105,11 @@ type route struct {
 	// cause is why a dead actor died, when known (its ActorInfo's Cause,
 	// or this node's ray.Kill): its calls' errors say it.
 	cause string
+	// calls are the actor's call defaults as the actor table said them
+	// (ActorInfo.Calls), once callsKnown: handles rebuilt from the
+	// actor's ID on this node call with them (Caller.ActorCalls).
+	calls      transport.CallDefaults
+	callsKnown bool
 }
 
 // deadMsg is the error message of a call to a dead actor: why it died,
@@ -126,14 +131,12 @@ func namedClass(spec *transport.TaskSpec) string {
 	return spec.Func
 }
 
-// namedCalls is what an actor's updates tell the actor table of its
-// call defaults (ActorSpec.Calls): a named actor's, which a lookup by
-// name hands to the handle it makes; none for an unnamed actor, which
-// no lookup finds.
-func namedCalls(spec *transport.TaskSpec) transport.CallDefaults {
-	if spec.A().Name == "" {
-		return transport.CallDefaults{}
-	}
+// actorCalls is what an actor's updates tell the actor table of its
+// call defaults (ActorSpec.Calls), named or not: a lookup by name hands
+// them to the handle it makes (ray.GetActor), and a lookup by ID to a
+// handle rebuilt from the actor's ID (ray.ActorHandleOf). An actor whose
+// creation set none sends none: its updates stay as short as they were.
+func actorCalls(spec *transport.TaskSpec) transport.CallDefaults {
 	return spec.A().Calls()
 }
 
@@ -255,7 +258,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		// already declared dead, must not leave the creator thinking its
 		// creation done (see rejoin).
 		up := &transport.GcsActorUpdate{Actor: a.id, Node: r.self, State: transport.ActorAlive, Name: t.spec.A().Name, Owner: t.spec.Owner, Incarnation: r.cfg.Incarnation, Attempt: t.spec.Attempt,
-			Class: namedClass(t.spec), Calls: namedCalls(t.spec)}
+			Class: namedClass(t.spec), Calls: actorCalls(t.spec)}
 		r.sendActorUpdate(up)
 		a.announced = true
 		a.wake = wake
@@ -975,6 +978,7 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 		rt = &route{lookedUp: true}
 		r.routes[m.Actor] = rt
 	}
+	r.tellCalls(rt, m)
 	if rt.state == transport.ActorDead {
 		return // death is final (in the actor table too): older news, or this node's own kill
 	}

@@ -89,6 +89,9 @@ type Caller struct {
 	// job's anonymous one. Guarded by sub.
 	ns    string
 	nsJob transport.JobID
+	// knownCalls are the call defaults of the actors the caller asked
+	// about (ActorCalls); guarded by sub.
+	knownCalls map[transport.ActorID]transport.CallDefaults
 	// nsAct is the Act of the normal tasks the caller submits when they
 	// carry ns (see stampNamespace), shared; guarded by sub.
 	nsAct *transport.ActorSpec

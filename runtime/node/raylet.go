@@ -241,7 +241,10 @@ type Raylet struct {
 	routes      map[transport.ActorID]*route
 	nameWaiters map[string][]func(transport.ActorInfo)
 	nameAsks    map[string]uint64 // rounds of asking for each name (lookupName)
-	abandon     abandonment       // blocked driver calls, for Abandon
+	// callsWaiters wait for an actor's call defaults from the actor
+	// table (Caller.ActorCalls, askCalls).
+	callsWaiters map[transport.ActorID][]func(transport.ActorInfo)
+	abandon      abandonment // blocked driver calls, for Abandon
 	// tombstones are tasks cancelled before they reached this node: a
 	// PlaceTask crossing the CancelTask in flight is failed on arrival.
 	// A cancel reaches every raylet, most of which never see the task, so
@@ -381,18 +384,19 @@ func New(env transport.Env, cfg Config) *Raylet {
 	mono := transport.NewClock(env)
 	r := &Raylet{
 		env: env, mono: mono, inlinePost: inline, cfg: cfg, self: env.Self(), born: mono.Now(),
-		store:       objstore.NewSpilling(cfg.ObjectStoreBytes, cfg.ObjectSpillBytes),
-		pool:        worker.New(env),
-		avail:       cfg.Resources,
-		total:       cfg.Resources,
-		gpus:        newGPUs(cfg.Resources.GPU),
-		located:     make(map[transport.ObjectID][]locWaiter),
-		locations:   make(map[transport.ObjectID]transport.ObjectLoc),
-		actors:      make(map[transport.ActorID]*actorHost),
-		routes:      make(map[transport.ActorID]*route),
-		nameWaiters: make(map[string][]func(transport.ActorInfo)),
-		nameAsks:    make(map[string]uint64),
-		byShape:     make(map[shape]*class),
+		store:        objstore.NewSpilling(cfg.ObjectStoreBytes, cfg.ObjectSpillBytes),
+		pool:         worker.New(env),
+		avail:        cfg.Resources,
+		total:        cfg.Resources,
+		gpus:         newGPUs(cfg.Resources.GPU),
+		located:      make(map[transport.ObjectID][]locWaiter),
+		locations:    make(map[transport.ObjectID]transport.ObjectLoc),
+		actors:       make(map[transport.ActorID]*actorHost),
+		routes:       make(map[transport.ActorID]*route),
+		nameWaiters:  make(map[string][]func(transport.ActorInfo)),
+		nameAsks:     make(map[string]uint64),
+		callsWaiters: make(map[transport.ActorID][]func(transport.ActorInfo)),
+		byShape:      make(map[shape]*class),
 
 		owned:          make(map[transport.TaskID]*ownedTask),
 		seqs:           make(map[seqKey]*seqTrack),
@@ -918,7 +922,7 @@ func (r *Raylet) submit(spec *transport.TaskSpec) {
 		r.routeCall(spec)
 		return
 	case spec.IsCreation():
-		up := &transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorPending, Name: spec.A().Name, Class: namedClass(spec), Calls: namedCalls(spec)}
+		up := &transport.GcsActorUpdate{Actor: spec.Actor, State: transport.ActorPending, Name: spec.A().Name, Class: namedClass(spec), Calls: actorCalls(spec)}
 		if !spec.A().Detached {
 			// This incarnation owns the actor: it dies with it (the
 			// actor's shard buries it when the incarnation is dead).

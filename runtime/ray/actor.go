@@ -38,22 +38,27 @@ type ActorHandle[S any] struct {
 	// pending is the actor's max_pending_calls (MaxPendingCalls on its
 	// creation; 0: no bound).
 	pending int32
+	// byID: the handle was rebuilt from the actor's ID (ActorHandleOf)
+	// and knows not the actor's call defaults (retries, pending): its
+	// calls ask for them (node.Caller.ActorCalls).
+	byID bool
 }
 
 // target is what a method call needs of the handle it is made on.
 func (h ActorHandle[S]) target() callTarget {
-	return callTarget{id: h.id, err: h.err, retries: h.retries, retriesSet: h.retriesSet, pending: h.pending}
+	return callTarget{id: h.id, err: h.err, retries: h.retries, retriesSet: h.retriesSet, pending: h.pending, byID: h.byID}
 }
 
 // callTarget is an actor handle without its class: the actor, the
 // handle's error, the actor-wide retry budget of its calls and its bound
-// on pending calls.
+// on pending calls, or that it must ask for them (byID).
 type callTarget struct {
 	id         transport.ActorID
 	err        error
 	retries    int32
 	retriesSet bool
 	pending    int32
+	byID       bool
 }
 
 // ID is the actor's ID (the ID of its creation task).
@@ -67,6 +72,9 @@ type handleJSON struct {
 	Retries *int32 `json:"max_task_retries,omitempty"`
 	// Pending: the actor's max_pending_calls, when its creation set one.
 	Pending int32 `json:"max_pending_calls,omitempty"`
+	// ByID: a handle rebuilt from the actor's ID (ActorHandleOf), which
+	// learns the actor's call defaults at its first call, wherever it is.
+	ByID bool `json:"by_id,omitempty"`
 }
 
 // MarshalJSON lets a handle travel inside values (a task's argument or
@@ -77,7 +85,7 @@ func (h ActorHandle[S]) MarshalJSON() ([]byte, error) {
 	if h.err != nil {
 		return nil, h.err
 	}
-	j := handleJSON{Actor: uint64(h.id), Name: h.name, Pending: h.pending}
+	j := handleJSON{Actor: uint64(h.id), Name: h.name, Pending: h.pending, ByID: h.byID}
 	if h.retriesSet {
 		j.Retries = &h.retries
 	}
@@ -90,7 +98,7 @@ func (h *ActorHandle[S]) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*h = ActorHandle[S]{id: transport.ActorID(j.Actor), name: j.Name}
+	*h = ActorHandle[S]{id: transport.ActorID(j.Actor), name: j.Name, byID: j.ByID}
 	if j.Retries != nil {
 		if err := checkBudget("max_task_retries", int(*j.Retries)); err != nil {
 			return err
@@ -600,7 +608,7 @@ func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args .
 	if cerr != nil {
 		return Ref[R]{err: cerr}
 	}
-	id, err := submitCall(cl, h.target(), m.name, m.fn, &m.opts, m.sig, 1, args)
+	id, err := submitCall(ctx, cl, h.target(), m.name, m.fn, &m.opts, m.sig, 1, args)
 	if err != nil {
 		return Ref[R]{err: err}
 	}
@@ -611,7 +619,9 @@ func (m *ActorMethod[S, R]) Remote(ctx context.Context, h ActorHandle[S], args .
 // on the actor h names with n returns, and returns the call's task ID. A
 // call whose method handle and options set no MaxRetries takes the
 // actor's (h.retries; Ray's max_task_retries), if its creation set one.
-func submitCall(cl *node.Caller, h callTarget, name, fn string, opts *options, sig *params, n uint32, args []any) (transport.TaskID, error) {
+// A handle rebuilt from the actor's ID (ActorHandleOf) learns the actor's
+// call defaults first (node.Caller.ActorCalls: once per caller and actor).
+func submitCall(ctx context.Context, cl *node.Caller, h callTarget, name, fn string, opts *options, sig *params, n uint32, args []any) (transport.TaskID, error) {
 	if h.err != nil {
 		return 0, h.err
 	}
@@ -620,6 +630,13 @@ func submitCall(cl *node.Caller, h callTarget, name, fn string, opts *options, s
 		// A zero handle names no actor: with Actor 0 the call would run as
 		// a plain task of the same name, if one were registered.
 		return 0, fmt.Errorf("%w: %s: the handle names no actor (a zero ActorHandle)", ErrActorNotFound, name)
+	}
+	if h.byID {
+		calls, err := cl.ActorCalls(ctx, id)
+		if err != nil {
+			return 0, fmt.Errorf("ray: %s on actor %s: its call defaults: %w", name, id, err)
+		}
+		h.retries, h.retriesSet, h.pending = calls.Retries, calls.RetriesSet, int32(calls.Pending)
 	}
 	spec := &transport.TaskSpec{Func: name, Actor: id, NumReturns: n}
 	if err := opts.apply(spec, 0, nil); err != nil { // a call runs where its actor is: nothing to capture; RetryExceptions is refused
@@ -649,11 +666,22 @@ func submitCall(cl *node.Caller, h callTarget, name, fn string, opts *options, s
 }
 
 // ActorHandleOf rebuilds a handle from an actor ID (IDs travel as values, so
-// a task can be told which actors to call). It asks nobody: the handle
-// does not know the actor's call defaults (MaxRetries, MaxPendingCalls on
-// its creation). Pass the handle itself (it travels as JSON with them) or
-// find a named actor with GetActor to call as its creator does.
-func ActorHandleOf[S any](id transport.ActorID) ActorHandle[S] { return ActorHandle[S]{id: id} }
+// a task can be told which actors to call). It asks nobody; its first
+// method call from each caller (a driver, or one run of a task or method)
+// learns the actor's call defaults (MaxRetries and MaxPendingCalls on its
+// creation: Ray's max_task_retries and max_pending_calls, which Ray keeps
+// with the actor), so its calls behave as the creator's handle's, as a
+// Ray handle's do however it was obtained: from the actor itself (an
+// actor handing out ActorHandleOf(ray.ActorID(ctx))) or from its
+// creator's node at once, else from the actor table, whose answer the
+// node keeps (a GCS round trip, once, as the first call's routing needs
+// anyway). A handle rebuilt from an ID that reached the caller before the
+// actor table heard of the creation (sent ahead of it by another route)
+// may learn none. Passing the handle itself (it travels as JSON with
+// them) asks nobody.
+func ActorHandleOf[S any](id transport.ActorID) ActorHandle[S] {
+	return ActorHandle[S]{id: id, byID: true}
+}
 
 // TaskIDOf converts an ID carried as a number back to a task (or actor) ID.
 func TaskIDOf(v uint64) transport.TaskID { return transport.TaskID(v) }

@@ -55,7 +55,7 @@ func TestActorHandleJSONKeepsTaskRetries(t *testing.T) {
 	plain := ray.ActorHandleOf[counter](5)
 	b, err := json.Marshal(plain)
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"actor":5}`, string(b))
+	assert.JSONEq(t, `{"actor":5,"by_id":true}`, string(b), "rebuilt from its ID: it learns the actor's defaults at its first call")
 	var bad ray.ActorHandle[counter]
 	assert.ErrorIs(t, json.Unmarshal([]byte(`{"actor":5,"max_task_retries":-2}`), &bad), ray.ErrInvalidOption)
 }

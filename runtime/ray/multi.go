@@ -425,7 +425,7 @@ func (m *methodOf) call(ctx context.Context, h callTarget, n int, args []any) (t
 	if cerr != nil {
 		return 0, cerr
 	}
-	return submitCall(cl, h, m.name, m.fn, &m.opts, m.sig, uint32(n), args)
+	return submitCall(ctx, cl, h, m.name, m.fn, &m.opts, m.sig, uint32(n), args)
 }
 
 // Options returns a copy of the method with options applied (Name,

@@ -94,6 +94,8 @@ type suite struct {
 	retryOn *retryOnFuncs
 	// ns are the functions of the namespace cases (namespaceCases).
 	ns *nsFuncs
+	// byID are the functions of the by-ID handle cases (byIDCases).
+	byID *byIDFuncs
 	// crash crashes node i of the case's cluster (not the driver's, 0);
 	// nil where the runner cannot (a run of many cases on one cluster).
 	crash func(i int)
@@ -300,6 +302,7 @@ func newSuite() *suite {
 	s.api = newActorAPIFuncs(s)
 	s.retryOn = newRetryOnFuncs(s) // after causes: it fails with their registered errors
 	s.ns = newNSFuncs(s)
+	s.byID = newByIDFuncs(s)
 	return s
 }
 
