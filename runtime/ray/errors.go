@@ -37,7 +37,10 @@
 // errors once registered by name (RegisterError): errors.Is(err, yours)
 // holds on every reader, as Ray keeps a user exception's type. Other
 // errors of yours travel as text only (errors.Is or errors.As on them
-// does not match).
+// does not match), unless their type is registered (RegisterErrorType):
+// a value of it then travels with its fields (JSON), and errors.As on
+// the reader's side gets it, as Ray hands back the user's exception of
+// its own class.
 //
 // Values. Arguments and results are encoded to cross nodes (codec.go):
 // common types (ints, floats, strings, bools, byte slices, Refs, actor
@@ -293,12 +296,14 @@ func causeErrs(reg *Registry, v transport.Value) []error {
 		names := v.Data[len(transport.ErrText(v)):]
 		for len(names) > 0 {
 			names = names[1:] // the NUL before each name
-			name := names
+			entry := names
 			if i := bytes.IndexByte(names, 0); i >= 0 {
-				name = names[:i]
+				entry = names[:i]
 			}
-			names = names[len(name):]
-			if err, ok := reg.userError(string(name)); ok {
+			names = names[len(entry):]
+			// A registered type's value follows its name (RegisterErrorType).
+			name, payload, _ := bytes.Cut(entry, []byte{transport.ErrorValueSep})
+			if err, ok := reg.userError(string(name), payload); ok {
 				out = append(out, err)
 			}
 		}
@@ -309,16 +314,29 @@ func causeErrs(reg *Registry, v transport.Value) []error {
 // errorValue is the error value (ErrKindTask) of a task or method whose
 // code returned err: its text, the runtime's sentinels it wraps, and the
 // names of the errors registered with reg that it wraps (CauseUser),
-// each after a NUL byte (so a NUL of the text itself is escaped).
+// each after a NUL byte (so a NUL of the text itself is escaped); a
+// registered type's name (RegisterErrorType) is followed by
+// transport.ErrorValueSep and the value's JSON (which has no NUL).
 func errorValue(reg *Registry, err error) transport.Value {
 	v := transport.Value{ErrKind: transport.ErrKindTask, Data: []byte(err.Error()), Causes: causesOf(err)}
 	for _, u := range reg.userErrors() {
-		if errors.Is(err, u.err) {
-			if v.Causes&transport.CauseUser == 0 {
-				v.Causes |= transport.CauseUser
-				v.Data = bytes.ReplaceAll(v.Data, []byte{0}, []byte(`\x00`))
+		var payload []byte
+		if u.encode != nil {
+			b, ok := u.encode(err)
+			if !ok {
+				continue
 			}
-			v.Data = append(append(v.Data, 0), u.name...)
+			payload = b
+		} else if !errors.Is(err, u.err) {
+			continue
+		}
+		if v.Causes&transport.CauseUser == 0 {
+			v.Causes |= transport.CauseUser
+			v.Data = bytes.ReplaceAll(v.Data, []byte{0}, []byte(`\x00`))
+		}
+		v.Data = append(append(v.Data, 0), u.name...)
+		if u.encode != nil {
+			v.Data = append(append(v.Data, transport.ErrorValueSep), payload...)
 		}
 	}
 	return v

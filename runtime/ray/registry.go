@@ -3,6 +3,7 @@ package ray
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -29,10 +30,17 @@ type Registry struct {
 	errs   []userError // RegisterError's, in the order registered
 }
 
-// userError is an error registered by name (RegisterError).
+// userError is an error registered by name: a sentinel value
+// (RegisterError, err), or a type (RegisterErrorType: typ, with encode
+// and decode, which carry a value of it across the cluster).
 type userError struct {
 	name string
 	err  error
+	typ  reflect.Type
+	// encode finds a value of typ in an error's chain (errors.As) and
+	// encodes it (JSON); decode rebuilds it.
+	encode func(error) ([]byte, bool)
+	decode func([]byte) (error, bool)
 }
 
 // RegisterError names a sentinel error of your program so that it crosses
@@ -41,8 +49,9 @@ type userError struct {
 // errors.Is(err, yourErr) holds after Get, through any number of hops (a
 // task that returns, wrapped, the error a Get gave it passes it on) — as
 // Ray keeps a user exception's type across tasks. The error's identity
-// travels by name, its text as the error's message: errors.As on your
-// own error types does not match (register a sentinel, and wrap it). Every
+// travels by name, its text as the error's message; for errors.As on
+// your own error types, with their fields, register the type
+// (RegisterErrorType). Every
 // process registers the same errors (they run the same binary; the name
 // is part of the registry's digest). It panics as the Register functions
 // do, and on a nil error or a name the wire refuses
@@ -55,11 +64,64 @@ func RegisterError(r *Registry, name string, err error) {
 		panic(fmt.Sprintf("ray: registering error %q as nil", name))
 	}
 	if cerr := transport.CheckErrorName(name); cerr != nil {
-		panic(fmt.Sprintf("ray: registering error %.64q: %v (a name is 1 to %d bytes, no NUL)", name, cerr, transport.MaxErrorName))
+		panic(fmt.Sprintf("ray: registering error %.64q: %v (a name is 1 to %d bytes, no NUL or \\x01 byte)", name, cerr, transport.MaxErrorName))
 	}
 	r.add("error:"+name, err)
 	r.errs = append(r.errs, userError{name: name, err: err})
 }
+
+// RegisterErrorType names an error type of your program, E, so that its
+// values cross the cluster with their fields, as Ray gives a reader the
+// user's exception of its own class and arguments: a task or method
+// whose error has an E in its chain (errors.As) fails with a *TaskError
+// that wraps an E decoded from it, so a reader's errors.As(err, &e)
+// gets the value the code returned, fields and all, through any number
+// of hops (a task that returns, wrapped, the error a Get gave it passes
+// it on). The value travels as JSON: E's exported fields (and what its
+// MarshalJSON and UnmarshalJSON make of it) are what arrive, as for a
+// task's results; a value that does not encode travels as text only. E
+// may be a struct type or a pointer to one (errors.As matches the type
+// the code returns: register *E for code returning &E{...}). errors.Is
+// on such a value holds where E's == (or its Is method) says. Use
+// RegisterError for sentinels, which travel by name alone. Every process
+// registers the same types (the name and E are part of the registry's
+// digest). RetryExceptions takes a value of E (any value: its type
+// selects it) to retry the failures that carry an E. It panics as
+// RegisterError does, and when E is an interface type.
+func RegisterErrorType[E error](r *Registry, name string) {
+	typ := reflect.TypeFor[E]()
+	if typ.Kind() == reflect.Interface {
+		panic(fmt.Sprintf("ray: registering error type %q as the interface %v (register a concrete type)", name, typ))
+	}
+	if cerr := transport.CheckErrorName(name); cerr != nil {
+		panic(fmt.Sprintf("ray: registering error %.64q: %v (a name is 1 to %d bytes, no NUL or \\x01 byte)", name, cerr, transport.MaxErrorName))
+	}
+	var zero E
+	r.add("error:"+name, errorTypeSig[E]{zero})
+	r.errs = append(r.errs, userError{name: name, typ: typ,
+		encode: func(err error) ([]byte, bool) {
+			var e E
+			if !errors.As(err, &e) {
+				return nil, false
+			}
+			b, jerr := json.Marshal(e)
+			return b, jerr == nil
+		},
+		decode: func(b []byte) (error, bool) {
+			var e E
+			if json.Unmarshal(b, &e) != nil {
+				return nil, false
+			}
+			if v := reflect.ValueOf(&e).Elem(); v.Kind() == reflect.Pointer && v.IsNil() {
+				return nil, false // "null": no value to hand out
+			}
+			return e, true
+		}})
+}
+
+// errorTypeSig is what RegisterErrorType enters in the registry for E,
+// so that the digest names the type (and tells it from a sentinel's).
+type errorTypeSig[E error] struct{ zero E }
 
 // userErrors is the registered errors (none for a nil registry).
 func (r *Registry) userErrors() []userError {
@@ -69,12 +131,17 @@ func (r *Registry) userErrors() []userError {
 	return r.errs
 }
 
-// userError is the error registered as name.
-func (r *Registry) userError(name string) (error, bool) {
+// userError is the error registered as name: its sentinel, or for a
+// type (RegisterErrorType) the value payload decodes to.
+func (r *Registry) userError(name string, payload []byte) (error, bool) {
 	for _, u := range r.userErrors() {
-		if u.name == name {
-			return u.err, true
+		if u.name != name {
+			continue
 		}
+		if u.decode != nil {
+			return u.decode(payload)
+		}
+		return u.err, true
 	}
 	return nil, false
 }
@@ -84,13 +151,18 @@ func (r *Registry) userError(name string) (error, bool) {
 // errors.Is compares them: only when err's dynamic type is comparable (==
 // on two interfaces holding, say, a struct with a slice field panics), so
 // an error of an uncomparable type is never "that very value" and is
-// reported not registered.
+// reported not registered. A value of a type registered with
+// RegisterErrorType is its type's name, whatever the value.
 func (r *Registry) errorName(err error) (string, bool) {
-	if err == nil || !reflect.TypeOf(err).Comparable() {
+	if err == nil {
 		return "", false
 	}
+	typ := reflect.TypeOf(err)
 	for _, u := range r.userErrors() {
-		if u.err == err {
+		if u.typ != nil && u.typ == typ { // a registered type: any value of it
+			return u.name, true
+		}
+		if u.err != nil && typ.Comparable() && u.err == err {
 			return u.name, true
 		}
 	}

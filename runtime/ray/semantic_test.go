@@ -96,6 +96,8 @@ type suite struct {
 	ns *nsFuncs
 	// byID are the functions of the by-ID handle cases (byIDCases).
 	byID *byIDFuncs
+	// typed are the functions of the typed error cases (typedErrorCases).
+	typed *typedFuncs
 	// crash crashes node i of the case's cluster (not the driver's, 0);
 	// nil where the runner cannot (a run of many cases on one cluster).
 	crash func(i int)
@@ -303,6 +305,7 @@ func newSuite() *suite {
 	s.retryOn = newRetryOnFuncs(s) // after causes: it fails with their registered errors
 	s.ns = newNSFuncs(s)
 	s.byID = newByIDFuncs(s)
+	s.typed = newTypedFuncs(s)
 	return s
 }
 

@@ -154,7 +154,7 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 			// retries errors.
 			names := c.RetryOn[:0:0]
 			for _, n := range c.RetryOn {
-				if n = strings.ReplaceAll(truncate(n, transport.MaxErrorName), "\x00", ""); n != "" && len(names) < transport.MaxRetryOn {
+				if n = strings.NewReplacer("\x00", "", "\x01", "").Replace(truncate(n, transport.MaxErrorName)); n != "" && len(names) < transport.MaxRetryOn {
 					names = append(names, n)
 				}
 			}

@@ -54,9 +54,16 @@ const (
 	CauseWorkerCrashed uint32 = 1 << 17
 	// CauseUser: the code's error wrapped sentinels its program registered
 	// (runtime/ray's RegisterError), whose names follow the error's text
-	// in Data, each behind a NUL byte (ErrText cuts them off).
+	// in Data, each behind a NUL byte (ErrText cuts them off); the name
+	// of a registered error type (RegisterErrorType) is followed by
+	// ErrorValueSep and the value's encoding (JSON, without NUL bytes).
 	CauseUser uint32 = 1 << 31
 )
+
+// ErrorValueSep separates a registered error type's name from its
+// value's encoding after an error value's text (CauseUser). Error names
+// hold none (CheckErrorName).
+const ErrorValueSep = 0x01
 
 // ErrText is an error value's text: its Data, without the names of the
 // user errors it carries (CauseUser).
@@ -771,11 +778,12 @@ func (d *Decoder) more(allowed uint8) (c CallDefaults, retryOn []string, ns stri
 
 // CheckErrorName checks the name of a registered error a task's RetryOn
 // names: not empty, no NUL byte (an error value's names are separated by
-// NULs), at most MaxErrorName bytes. It wraps ErrInvalid or ErrTooLarge.
+// NULs) nor ErrorValueSep (which ends a name its value follows), at
+// most MaxErrorName bytes. It wraps ErrInvalid or ErrTooLarge.
 func CheckErrorName(name string) error {
 	switch {
-	case name == "" || strings.IndexByte(name, 0) >= 0:
-		return fmt.Errorf("%w: error name %q (empty, or with a NUL byte)", ErrInvalid, name)
+	case name == "" || strings.IndexByte(name, 0) >= 0 || strings.IndexByte(name, ErrorValueSep) >= 0:
+		return fmt.Errorf("%w: error name %q (empty, or with a NUL or \\x01 byte)", ErrInvalid, name)
 	case len(name) > MaxErrorName:
 		return fmt.Errorf("%w: error name of %d bytes, more than %d", ErrTooLarge, len(name), MaxErrorName)
 	}
@@ -796,10 +804,13 @@ func NamesError(v Value, name string) bool {
 		if i := bytes.IndexByte(names, 0); i >= 0 {
 			n = names[:i]
 		}
+		names = names[len(n):]
+		if i := bytes.IndexByte(n, ErrorValueSep); i >= 0 {
+			n = n[:i] // a registered type's value follows
+		}
 		if string(n) == name {
 			return true
 		}
-		names = names[len(n):]
 	}
 	return false
 }
