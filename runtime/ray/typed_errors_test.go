@@ -26,7 +26,9 @@ type quotaError struct {
 	Limit    int
 }
 
-func (e *quotaError) Error() string { return fmt.Sprintf("quota of %s exceeded (%d)", e.Resource, e.Limit) }
+func (e *quotaError) Error() string {
+	return fmt.Sprintf("quota of %s exceeded (%d)", e.Resource, e.Limit)
+}
 
 // codeError is registered as a value type.
 type codeError struct{ Code int }
