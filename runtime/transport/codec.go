@@ -17,6 +17,11 @@ import (
 // namespace (SpecExtra.Namespace, a moreNamespace flag in the specMore
 // byte, then the string; CheckNamespace) when it is not the job's
 // anonymous one. A peer of 48 would register and look up bare names.
+// Also in 49: a registered error name (CauseUser, SpecExtra.RetryOn) may
+// be followed in an error value by ErrorValueSep and the value of a
+// registered error type (runtime/ray's RegisterErrorType), so names hold
+// no ErrorValueSep (CheckErrorName); and every actor's updates carry its
+// call defaults, named or not, for handles rebuilt from its ID.
 // 48: the address book travels as deltas after a full
 // one (AddressBook.Full, Removed; JoinReply.Epoch), and an endpoint that
 // missed one asks for the full book (BookRequest); a forwarded NodeControl
