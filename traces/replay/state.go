@@ -374,7 +374,7 @@ func (st *State) Print(w io.Writer) {
 			}
 			line := fmt.Sprintf("  actor %v", a.Actor)
 			if a.Name != "" {
-				line += fmt.Sprintf(" %q", a.Name)
+				line += " " + transport.ActorNameText(a.Name) // the name, and its namespace
 			}
 			if a.Class != "" {
 				line += " (" + a.Class + ")"
