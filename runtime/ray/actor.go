@@ -98,6 +98,12 @@ func (h *ActorHandle[S]) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
+	if j.Name != "" {
+		// Kill sends the name on: one the wire refuses would never arrive.
+		if err := transport.CheckActorName(j.Name); err != nil {
+			return fmt.Errorf("%w: a handle's actor name: %w", ErrInvalidOption, err)
+		}
+	}
 	*h = ActorHandle[S]{id: transport.ActorID(j.Actor), name: j.Name, byID: j.ByID}
 	if j.Retries != nil {
 		if err := checkBudget("max_task_retries", int(*j.Retries)); err != nil {

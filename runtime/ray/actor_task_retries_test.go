@@ -58,4 +58,5 @@ func TestActorHandleJSONKeepsTaskRetries(t *testing.T) {
 	assert.JSONEq(t, `{"actor":5,"by_id":true}`, string(b), "rebuilt from its ID: it learns the actor's defaults at its first call")
 	var bad ray.ActorHandle[counter]
 	assert.ErrorIs(t, json.Unmarshal([]byte(`{"actor":5,"max_task_retries":-2}`), &bad), ray.ErrInvalidOption)
+	assert.ErrorIs(t, json.Unmarshal([]byte(`{"actor":5,"name":"ns\u0000"}`), &bad), ray.ErrInvalidOption, "a name the wire refuses")
 }
