@@ -33,6 +33,8 @@ type nsFuncs struct {
 	// create creates, from a task, a counter named by its argument
 	// holding 5 and returns its count (-1: New failed).
 	create *ray.Func[int]
+	// actorNS is a counter's namespace, and that of a task it submits.
+	actorNS *ray.ActorMethod[counter, []string]
 }
 
 func newNSFuncs(s *suite) *nsFuncs {
@@ -53,6 +55,10 @@ func newNSFuncs(s *suite) *nsFuncs {
 			return err.Error(), nil
 		}
 		return "", nil
+	})
+	f.actorNS = ray.Method0(s.counter, "nsOf", func(ctx context.Context, c *counter) ([]string, error) {
+		task, err := ray.Get(ctx, f.name.Remote(ctx))
+		return []string{ray.Namespace(ctx), task}, err
 	})
 	f.create = ray.Register1(s.reg, "nsCreate", func(ctx context.Context, name string) (int, error) {
 		h := s.counter.Options(ray.ActorName(name), ray.Detached()).New(ctx, 5)
@@ -92,6 +98,15 @@ var namespaceCases = []semanticCase{
 		fromTask, err := ray.GetActor(ctx, s.counter, "ns-from-task")
 		require.NoError(t, err, "an actor a task names is in the job's namespace")
 		assert.Equal(t, 5, count(t, ctx, s, fromTask))
+		// An actor's code, and its tasks, run in its creator's namespace,
+		// a detached one's too (whose submissions belong to no job).
+		for _, opts := range [][]ray.Option{nil, {ray.Detached()}} {
+			a := s.counter.Options(opts...).New(ctx, 0)
+			nss, err := ray.GetTimeout(ctx, s.ns.actorNS.Remote(ctx, a), 30*time.Second)
+			require.NoError(t, err)
+			assert.Equal(t, []string{mine, mine}, nss, "detached: %v", len(opts) > 0)
+			require.NoError(t, ray.Kill(ctx, a))
+		}
 		// Only a driver sets its namespace.
 		msg, err := ray.GetTimeout(ctx, s.ns.set.Remote(ctx), 30*time.Second)
 		require.NoError(t, err)
@@ -130,6 +145,9 @@ var namespaceCases = []semanticCase{
 			ns, err := ray.GetTimeout(ctx, s.ns.name.Remote(ctx), 30*time.Second)
 			assert.NoError(t, err)
 			assert.Equal(t, "shared", ns)
+			nss, err := ray.GetTimeout(ctx, s.ns.actorNS.Remote(ctx, keeper), 30*time.Second)
+			assert.NoError(t, err)
+			assert.Equal(t, []string{"shared", "shared"}, nss, "a detached actor of a job in a named namespace, and its task")
 			// An actor named in another namespace than its creator's.
 			put := s.counter.Options(ray.ActorName("ns-put"), ray.ActorNamespace(mine), ray.Detached()).New(ctx, 4)
 			assert.NoError(t, put.Err())
