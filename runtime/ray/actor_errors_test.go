@@ -28,6 +28,8 @@ func TestActorErrorsOnShardedGCS(t *testing.T) {
 		// a driver's actors told dead to their shards, names freed on the
 		// names' shards, at its return
 		"a driver's return ends its job": true,
+		// names qualified by namespace, on the names' shards
+		"namespaces: a job's named actors are its own; another job finds them by naming the namespace": true,
 	}
 	ran := 0
 	for _, tc := range semanticCases {
