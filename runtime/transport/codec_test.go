@@ -517,7 +517,7 @@ func TestHostileBodies(t *testing.T) {
 		{"a creation's call group", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Creation: true, Extra: &transport.SpecExtra{Group: "io"}}}}), transport.ErrInvalid},
 		{"call's concurrency group name too long", transport.Marshal(nil, &transport.ActorCall{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Extra: &transport.SpecExtra{Group: strings.Repeat("x", transport.MaxConcurrencyGroupName+1)}}}}), transport.ErrTooLarge},
 		{"custom beyond bound", transport.Marshal(nil, &transport.RegisterNode{Total: custom("a", math.MaxInt64)}), transport.ErrTooLarge},
-		// Namespaces (protocol 47): a spec's job namespace and a qualified
+		// Namespaces (protocol 49): a spec's job namespace and a qualified
 		// actor name are checked as they decode.
 		{"spec namespace with a NUL", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Extra: &transport.SpecExtra{Namespace: "a\x00b"}}}}), transport.ErrInvalid},
 		{"spec namespace too long", transport.Marshal(nil, &transport.PlaceTask{Spec: transport.TaskSpec{Act: &transport.ActorSpec{Extra: &transport.SpecExtra{Namespace: strings.Repeat("n", transport.MaxNamespace+1)}}}}), transport.ErrTooLarge},
@@ -656,7 +656,7 @@ func TestSetActCopies(t *testing.T) {
 }
 
 // TestNamespaceRoundTrip: a spec's job namespace and qualified actor
-// names cross the codec intact (protocol 47), and a spec without a
+// names cross the codec intact (protocol 49), and a spec without a
 // namespace is as long as before.
 func TestNamespaceRoundTrip(t *testing.T) {
 	q := transport.QualifiedName("shared", "svc")
