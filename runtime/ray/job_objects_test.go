@@ -1,0 +1,124 @@
+package ray_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"raysim/runtime/node"
+	"raysim/runtime/ray"
+)
+
+// keptRefs carries refs to an actor nested in a value, so they travel as
+// refs (not resolved to their values).
+type keptRefs struct {
+	R []ray.Ref[int]
+}
+
+// refKeeper is an actor that holds refs handed to it and reads them later
+// (a detached actor keeping another job's objects).
+type refKeeper struct{ refs []ray.Ref[int] }
+
+// jobObjFuncs: the keeper actor, its keep (stores the refs and returns
+// the sum of their values) and its read (the value of the i-th ref kept).
+type jobObjFuncs struct {
+	keeper *ray.ActorClass[refKeeper]
+	keep   *ray.ActorMethod[refKeeper, int]
+	read   *ray.ActorMethod[refKeeper, int]
+	// sq squares its argument.
+	sq *ray.Func[int]
+}
+
+func newJobObjFuncs(reg *ray.Registry) *jobObjFuncs {
+	f := &jobObjFuncs{}
+	f.keeper = ray.RegisterActor0(reg, "RefKeeper", func(ctx context.Context) (*refKeeper, error) { return &refKeeper{}, nil })
+	f.keep = ray.Method1(f.keeper, "keep", func(ctx context.Context, k *refKeeper, h keptRefs) (int, error) {
+		k.refs = append(k.refs, h.R...)
+		sum := 0
+		for _, r := range h.R {
+			v, err := ray.GetTimeout(ctx, r, 10*time.Second)
+			if err != nil {
+				return 0, err
+			}
+			sum += v
+		}
+		return sum, nil
+	})
+	f.read = ray.Method1(f.keeper, "read", func(ctx context.Context, k *refKeeper, i int) (int, error) {
+		return ray.GetTimeout(ctx, k.refs[i], 10*time.Second)
+	})
+	f.sq = ray.Register1(reg, "jobSquare", func(ctx context.Context, x int) (int, error) { return x * x, nil })
+	return f
+}
+
+func init() { semanticCases = append(semanticCases, jobObjectCases...) }
+
+// jobObjectCases: a job's end releases its objects, as Ray's does (a
+// finished driver's objects go with their owner).
+var jobObjectCases = []semanticCase{
+	{"a job's end releases its objects", func(t *testing.T, ctx context.Context, s *suite) {
+		if s.drive == nil {
+			t.Skip("the runner starts no second driver")
+		}
+		f := s.jobObjs
+		// A detached actor (of no job) that will hold the other job's refs.
+		k := f.keeper.Options(ray.Detached(), ray.ActorName("job-keeper")).New(ctx)
+		// This driver's own objects, a result on every node and a Put: the
+		// other job's end leaves them be.
+		var mine []ray.Ref[int]
+		for i := range 6 {
+			mine = append(mine, f.sq.Remote(ctx, i))
+		}
+		minePut, err := ray.Put(ctx, 1000)
+		require.NoError(t, err)
+		_, err = ray.GetAll(ctx, mine, 10*time.Second)
+		require.NoError(t, err)
+
+		var res []ray.Ref[int]
+		var put ray.Ref[int]
+		require.NoError(t, s.drive(ctx, 1, func(ctx context.Context) error {
+			for i := range 6 {
+				res = append(res, f.sq.Remote(ctx, 10+i))
+			}
+			var err error
+			if put, err = ray.Put(ctx, 7); err != nil {
+				return err
+			}
+			held := append([]ray.Ref[int]{put}, res...)
+			sum, err := ray.GetTimeout(ctx, f.keep.Remote(ctx, k, keptRefs{R: held}), 10*time.Second)
+			if err != nil {
+				return err
+			}
+			if want := 7 + 100 + 121 + 144 + 169 + 196 + 225; sum != want {
+				return errors.New("the keeper read wrong values")
+			}
+			return nil
+		}))
+
+		// The ended job's objects are gone: this driver's reads say their
+		// owner died, and so do the detached actor's; none is rebuilt.
+		for i, r := range append([]ray.Ref[int]{put}, res...) {
+			eventually(t, ctx, "an object of the ended job is still readable", func() bool {
+				_, err := ray.GetTimeout(ctx, r, 10*time.Second)
+				return errors.Is(err, ray.ErrOwnerDied)
+			})
+			_, err := ray.GetTimeout(ctx, r, 10*time.Second)
+			require.ErrorIs(t, err, ray.ErrObjectLost)
+			assert.Contains(t, err.Error(), node.OwnerJobEnded)
+			_, err = ray.GetTimeout(ctx, f.read.Remote(ctx, k, i), 10*time.Second)
+			require.ErrorIs(t, err, ray.ErrOwnerDied, "the detached actor's read of object %d", i)
+		}
+		// This driver's objects are untouched.
+		vs, err := ray.GetAll(ctx, mine, 10*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, []int{0, 1, 4, 9, 16, 25}, vs)
+		v, err := ray.GetTimeout(ctx, minePut, 10*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, 1000, v)
+		require.NoError(t, ray.Kill(ctx, k))
+	}},
+}
