@@ -272,7 +272,7 @@ type Raylet struct {
 	jobsDone jobSet
 	// jobObjs: the primary copies made here per job, released at its end
 	// (see jobobjects.go).
-	jobObjs jobObjects
+	jobObjs  jobObjects
 	restarts map[transport.ActorID]*transport.TaskPlaced // see watchRestart
 	// infeasible: the owned submissions the global scheduler holds as
 	// infeasible, by task, as it told (see onInfeasible). nil until one.

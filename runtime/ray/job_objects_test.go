@@ -122,3 +122,67 @@ var jobObjectCases = []semanticCase{
 		require.NoError(t, ray.Kill(ctx, k))
 	}},
 }
+
+// primaries sums the primary copies in the cluster's stores.
+func primaries(c *ray.Sim) uint64 {
+	var n uint64
+	for i := range c.Nodes() {
+		if r := c.Raylet(i); r != nil {
+			n += r.StoreUsage().Primaries
+		}
+	}
+	return n
+}
+
+// TestJobEndReleasesItsPrimaries (netsim): a driver that returns leaves
+// no primary copy behind in any store — its tasks' results, on every
+// node, and its Puts — while another job's stay. Before, every one stayed
+// for good (QA31 §3: a finished driver's 20,000 results filled three
+// stores), unless its driver freed them.
+func TestJobEndReleasesItsPrimaries(t *testing.T) {
+	s := newSuite()
+	f := s.jobObjs
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 3, WireCheck: true, MaxVirtual: time.Minute}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	const n = 200
+	var during, after, mineKept uint64
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		mine := make([]ray.Ref[int], 10)
+		for i := range mine {
+			mine[i] = f.sq.Remote(ctx, i)
+		}
+		if _, err := ray.GetAll(ctx, mine, 10*time.Second); err != nil {
+			return err
+		}
+		base := primaries(c)
+		require.NoError(t, simDrive(c)(ctx, 1, func(ctx context.Context) error {
+			refs := make([]ray.Ref[int], n)
+			for i := range refs {
+				refs[i] = f.sq.Remote(ctx, i)
+			}
+			for i := range 10 {
+				if _, err := ray.Put(ctx, i); err != nil {
+					return err
+				}
+			}
+			if _, err := ray.GetAll(ctx, refs, 30*time.Second); err != nil {
+				return err
+			}
+			during = primaries(c) - base
+			return nil
+		}))
+		require.NoError(t, ray.Compute(ctx, time.Second))
+		after = primaries(c) - base
+		vs, err := ray.GetAll(ctx, mine, 10*time.Second)
+		require.NoError(t, err)
+		for i, v := range vs {
+			require.Equal(t, i*i, v)
+		}
+		mineKept = base
+		return nil
+	}))
+	assert.Equal(t, uint64(n+10), during, "the job's primaries while it runs")
+	assert.Zero(t, after, "the ended job's primaries left in the stores")
+	assert.Equal(t, uint64(10), mineKept, "this driver's primaries")
+}
