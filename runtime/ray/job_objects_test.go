@@ -186,3 +186,73 @@ func TestJobEndReleasesItsPrimaries(t *testing.T) {
 	assert.Zero(t, after, "the ended job's primaries left in the stores")
 	assert.Equal(t, uint64(10), mineKept, "this driver's primaries")
 }
+
+// TestLiveSessionEndReleasesItsObjects: on a live cluster over TCP, the
+// objects a driver's session made — its tasks' results in the head's
+// store and its Puts — go when the session ends, cleanly (its goodbye)
+// or killed (its raylet declared dead, then the jobs' grace): the next
+// driver's reads of their refs get ErrOwnerDied. Before, the results
+// stayed in the head's store for good (QA31 §3), readable by any ref.
+func TestLiveSessionEndReleasesItsObjects(t *testing.T) {
+	tok := []byte("job-objects-test-token")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	s := newSuite()
+	f := s.jobObjs
+	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 2},
+		Cluster: ray.Config{HeartbeatPeriod: 20 * time.Millisecond, NodeTimeout: 200 * time.Millisecond}}, s.reg)
+	require.NoError(t, err)
+	t.Cleanup(func() { head.Close() })
+
+	// made runs a session that makes results and a Put, reads them, and
+	// returns their refs with the session, still open.
+	made := func(ctx context.Context) ([]ray.Ref[int], *ray.Session) {
+		sess, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(s.reg))
+		require.NoError(t, err)
+		var refs []ray.Ref[int]
+		require.NoError(t, sess.Run(func(ctx context.Context) error {
+			for i := range 20 {
+				refs = append(refs, f.sq.Remote(ctx, i))
+			}
+			p, err := ray.Put(ctx, 5)
+			if err != nil {
+				return err
+			}
+			refs = append(refs, p)
+			_, err = ray.GetAll(ctx, refs, 30*time.Second)
+			return err
+		}))
+		return refs, sess
+	}
+	// gone checks from a new driver that every ref reads ErrOwnerDied,
+	// within 30s.
+	gone := func(refs []ray.Ref[int], what string) {
+		sess, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(s.reg))
+		require.NoError(t, err)
+		defer sess.Close()
+		require.NoError(t, sess.Run(func(ctx context.Context) error {
+			deadline := time.Now().Add(30 * time.Second)
+			for _, r := range refs {
+				for {
+					_, err := ray.GetTimeout(ctx, r, 10*time.Second)
+					if errors.Is(err, ray.ErrOwnerDied) {
+						break
+					}
+					require.True(t, time.Now().Before(deadline), "%s driver's object %v still read: %v", what, r, err)
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+			return nil
+		}))
+	}
+
+	refs, sess := made(ctx)
+	require.NoError(t, sess.Close())
+	gone(refs, "the exited")
+
+	crashCtx, crash := context.WithCancel(ctx)
+	refs, sess = made(crashCtx)
+	crash()
+	gone(refs, "the killed")
+	sess.Close()
+}
