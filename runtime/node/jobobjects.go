@@ -169,8 +169,8 @@ func (r *Raylet) releaseJobsOf(node transport.NodeID) {
 }
 
 // releaseObjects drops this node's copies of objects of an ended job and
-// tells their object-table shards they are gone (GcsObjectsGone), each
-// shard once, in the order first met; after the announcements still
+// tells their object-table shards they are gone (GcsObjectsGone), shard
+// by shard in the order first met, in batches of maxGoneBatch; after the announcements still
 // waiting for this node's registration, as a free is.
 func (r *Raylet) releaseObjects(job transport.JobID, ids []transport.ObjectID) {
 	var order []transport.NodeID
@@ -184,7 +184,15 @@ func (r *Raylet) releaseObjects(job transport.JobID, ids []transport.ObjectID) {
 		per[sh] = append(per[sh], id)
 	}
 	for _, sh := range order {
-		m := &transport.GcsObjectsGone{Objects: per[sh]}
-		r.whenRegisteredObject(func() { r.gcs.Send(sh, m) })
+		for batch := range slices.Chunk(per[sh], maxGoneBatch) {
+			m := &transport.GcsObjectsGone{Objects: batch}
+			r.whenRegisteredObject(func() { r.gcs.Send(sh, m) })
+		}
 	}
 }
+
+// maxGoneBatch bounds the objects of one GcsObjectsGone (and so of the
+// FreeObjects the shard sends for it to one holder): a job of a million
+// objects would otherwise make a message larger than a TCP frame, which
+// the GCS client would send again for good.
+const maxGoneBatch = 8192

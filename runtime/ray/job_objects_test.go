@@ -256,3 +256,30 @@ func TestLiveSessionEndReleasesItsObjects(t *testing.T) {
 	gone(refs, "the killed")
 	sess.Close()
 }
+
+// TestJobEndReleasesMoreThanABatch: a job whose objects on one node are
+// more than one GcsObjectsGone batch (node.maxGoneBatch, 8192) leaves
+// none of them behind: its 9,000 Puts go in two messages.
+func TestJobEndReleasesMoreThanABatch(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 4, WireCheck: true, MaxVirtual: time.Minute}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	var during, after uint64
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		require.NoError(t, simDrive(c)(ctx, 1, func(ctx context.Context) error {
+			for i := range 9000 {
+				if _, err := ray.Put(ctx, i); err != nil {
+					return err
+				}
+			}
+			during = primaries(c)
+			return nil
+		}))
+		require.NoError(t, ray.Compute(ctx, time.Second))
+		after = primaries(c)
+		return nil
+	}))
+	assert.Equal(t, uint64(9000), during)
+	assert.Zero(t, after)
+}
