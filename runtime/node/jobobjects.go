@@ -115,20 +115,18 @@ func (r *Raylet) jobOver(job transport.JobID) bool {
 	return ended
 }
 
-// madeFor records objects whose primary copies were just made here for
+// madeFor records an object whose primary copy was just made here for
 // job: released with the job, at once if it ended already. Job 0 (a
 // detached actor's work) is never released.
-func (r *Raylet) madeFor(job transport.JobID, ids ...transport.ObjectID) {
+func (r *Raylet) madeFor(job transport.JobID, id transport.ObjectID) {
 	if job == 0 {
 		return
 	}
 	if r.jobOver(job) {
-		r.releaseObjects(job, ids)
+		r.releaseObjects(job, []transport.ObjectID{id})
 		return
 	}
-	for _, id := range ids {
-		r.jobObjs.add(job, id)
-	}
+	r.jobObjs.add(job, id)
 }
 
 // madeForSpec is madeFor of spec's returns, unless spec is an actor's
@@ -139,14 +137,9 @@ func (r *Raylet) madeForSpec(spec *transport.TaskSpec) {
 		return
 	}
 	job := spec.Job()
-	if job == 0 {
-		return
+	for i := range spec.NumReturns {
+		r.madeFor(job, spec.Return(i))
 	}
-	ids := make([]transport.ObjectID, spec.NumReturns)
-	for i := range ids {
-		ids[i] = spec.Return(uint32(i))
-	}
-	r.madeFor(job, ids...)
 }
 
 // releaseJob releases the objects made here for job, which ended.
