@@ -154,6 +154,20 @@ type actorEntry struct {
 	hostInc  uint64
 	subs     []transport.NodeID
 	restarts int32
+	// attempt numbers the latest restart the shard handed to the
+	// scheduler (its creation's Attempt is transport.RestartAttempt of
+	// it). It is restarts, unless a restart was placed again without a
+	// charge (a placement on a node known dead when it was asked for:
+	// see staleRestart): the scheduler takes a restart only if it is
+	// newer than the last it had, so every placement is numbered anew.
+	attempt uint32
+	// placedAt is the shard's count of node deaths (deathSeq) when it
+	// asked for the current restart: a node whose latest death the count
+	// covers was dead before the restart was placed. Stored with the
+	// entry, as the deaths' order is (a replica given a snapshot judges
+	// as the others do); zero from a store without that order: every
+	// death counts as later.
+	placedAt uint32
 	// owner and ownerInc: the node incarnation whose driver or worker
 	// created the actor (the creator's "pending" update says it; zero: not
 	// told, or a detached actor). The actor's shard buries the actor when
@@ -979,7 +993,11 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	if m.Restart > 0 {
 		// The owner reports that the node restart number m.Restart was
 		// placed on died before the actor came up there.
-		if e != nil && e.info.State == transport.ActorRestarting && transport.RestartAttempt(uint32(e.restarts)) == m.Restart && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+		if e != nil && e.info.State == transport.ActorRestarting && transport.RestartAttempt(e.attempt) == m.Restart && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
+			if s.staleRestart(e, m) {
+				s.replaceStale(m.Actor, e, m.Node)
+				return
+			}
 			s.restartActor(m.Actor, "the node its restart was placed on died before it came up")
 		}
 		return
@@ -1504,6 +1522,8 @@ func (s *Shard) restartActor(id transport.ActorID, why string) {
 	}
 	if spec.A().MaxRestarts < 0 || e.restarts < spec.A().MaxRestarts {
 		e.restarts++
+		e.attempt = max(e.attempt+1, uint32(e.restarts))
+		e.placedAt = s.deathSeq
 		s.saveActor(id)
 		up.State = transport.ActorRestarting
 		s.emit(transport.Event{Kind: transport.EvActorRestarted, Node: s.env.Self(), Task: id, Detail: e.info.Name})
@@ -1525,8 +1545,47 @@ func (s *Shard) restartActor(id transport.ActorID, why string) {
 // placeRestart hands the actor's current restart to the global scheduler.
 func (s *Shard) placeRestart(id transport.ActorID, spec *transport.TaskSpec, e *actorEntry) {
 	re := *spec
-	re.Attempt = transport.RestartAttempt(uint32(e.restarts))
+	re.Attempt = transport.RestartAttempt(e.attempt)
 	s.env.Send(s.layout.Scheduler, &transport.SpillTask{Spec: re})
+}
+
+// staleRestart reports whether the report m that the actor's current
+// restart was lost (GcsActorUpdate.Restart) names a node incarnation this
+// shard knew dead when it asked for the restart (e.placedAt): the global
+// scheduler, whose news of deaths can lag the shard's (a NodeDead held
+// behind a frame lost in a partition), placed it on a dead node. That is
+// no failure of the actor's: Ray's GCS restarts an actor, and counts a
+// restart, when its current instance fails, and places restarts from its
+// own node table, where a dead node is gone. Charged, the death that
+// caused the restart was charged again with every placement back on the
+// dead node (regression sequencer-restart-charged-once: an actor with
+// max_restarts 3 dead after one node failure). A node that died after
+// the restart was asked for, or a report that names no incarnation (a
+// host whose instance crashed before it came up), is a failure, charged
+// as Ray charges the rescheduling of an actor whose lease's node died.
+func (s *Shard) staleRestart(e *actorEntry, m *transport.GcsActorUpdate) bool {
+	dead, ok := s.deadInc[m.Node]
+	return ok && m.Incarnation != 0 && m.Incarnation <= dead && s.diedAt[m.Node] <= e.placedAt
+}
+
+// replaceStale places the actor's current restart again, uncharged, after
+// a placement on node, dead before it was asked for (see staleRestart).
+// The scheduler is told of the death first (on this shard's connection,
+// which the placement follows): its own news of it may be held up for
+// long, and it would place the restart on the dead node again and again.
+// Receivers ignore a death they know already.
+func (s *Shard) replaceStale(id transport.ActorID, e *actorEntry, node transport.NodeID) {
+	spec, ok := s.task(id)
+	if !ok {
+		return // the restart's spec is here (the shard placed it): never so
+	}
+	s.emit(transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Task: id, Peer: node,
+		Detail: fmt.Sprintf("restart placed on %s, dead before it was asked for: placed again, no restart charged", s.nodeText(node))})
+	s.env.Send(s.layout.Scheduler, &transport.NodeDead{Node: node, Incarnation: s.deadInc[node]})
+	e.attempt++
+	e.placedAt = s.deathSeq
+	s.saveActor(id)
+	s.placeRestart(id, spec, e)
 }
 
 // replaceRestarts hands every restart of this shard's actors not yet up

@@ -110,6 +110,8 @@ func (s *Shard) saveActor(id transport.ActorID) {
 	enc.Node(e.owner)
 	enc.Uvarint(e.ownerInc)
 	enc.Node(e.killAt)
+	enc.Uvarint(uint64(e.attempt))
+	enc.Uvarint(uint64(e.placedAt))
 	s.scratch = enc.Bytes()
 	s.store.Put(TableActors, taskKey(id), s.scratch)
 	s.written()
@@ -182,6 +184,13 @@ func (s *Shard) saveMeta() {
 		enc.Node(n)
 		enc.Uvarint(s.deadInc[n])
 	}
+	// The order of the deaths (deathSeq, diedAt), in the same node order:
+	// an actor's restart keeps the count it was asked for at (placedAt),
+	// which means something only against the same count.
+	enc.Uvarint(uint64(s.deathSeq))
+	for _, n := range dead {
+		enc.Uvarint(uint64(s.diedAt[n]))
+	}
 	s.store.Put(TableMeta, metaDead, enc.Bytes())
 	s.written()
 }
@@ -208,19 +217,35 @@ func (s *Shard) load() {
 	// copies of incarnations that died after it was written (a flushed
 	// entry is not touched by a death; in memory after the load, it never
 	// would be).
+	var deadOrder []transport.NodeID
+	ordered := false // the deaths' order was stored (not by an older shard)
+	s.diedAt = make(map[transport.NodeID]uint32)
 	if v, ok := s.store.Get(TableMeta, metaDead); ok {
 		d := transport.NewDecoder(v)
 		for n := d.Count(transport.MaxCount, 2); n > 0; n-- {
 			node := d.Node()
 			s.deadInc[node] = d.Uvarint()
+			deadOrder = append(deadOrder, node)
+		}
+		if d.Err() == nil && d.Remaining() > 0 {
+			s.deathSeq = uint32(d.Uvarint())
+			for _, n := range deadOrder {
+				s.diedAt[n] = uint32(d.Uvarint())
+			}
+			ordered = d.Err() == nil && s.deathSeq > 0
 		}
 	}
 	// The order of deaths and specs is not stored: every dead node counts
 	// as dead since every loaded spec (epoch 0), as an owner that died
-	// (its restart resubmitting a task writes its spec again, epoch 1).
-	s.deathSeq, s.diedAt = 1, make(map[transport.NodeID]uint32, len(s.deadInc))
-	for n := range s.deadInc {
-		s.diedAt[n] = 1
+	// (its restart resubmitting a task writes its spec again, epoch
+	// deathSeq, and no death is later than that). Without the deaths'
+	// order, every death counts as the latest.
+	if !ordered {
+		s.deathSeq = 1
+		clear(s.diedAt)
+		for n := range s.deadInc {
+			s.diedAt[n] = 1
+		}
 	}
 	// Objects made before their task's spec arrived (see objectMade) are
 	// found as the entries are read: only a store that tells new keys needs
@@ -265,6 +290,11 @@ func (s *Shard) load() {
 		e.hostInc = d.Uvarint()
 		e.hasCkpt = d.Bool() || e.ckpt != nil // false in an entry written before the field was
 		e.owner, e.ownerInc, e.killAt = d.Node(), d.Uvarint(), d.Node()
+		// Restarts numbered their attempts in an entry written before the field was.
+		e.attempt = max(uint32(d.Uvarint()), uint32(max(e.restarts, 0)))
+		if e.placedAt = uint32(d.Uvarint()); !ordered {
+			e.placedAt = 0 // against no stored order of deaths: every death is later
+		}
 		s.actors[transport.ActorID(transport.NewDecoder(k).U64())] = e
 		return true
 	})

@@ -3,6 +3,7 @@ package node
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"time"
@@ -45,8 +46,15 @@ type actorHost struct {
 	curSpec *transport.TaskSpec
 	// past: by task ID, the calls a restarted instance's restored state
 	// holds (replayed, or saved with its checkpoint), whose copies are
-	// answered with their results (see restorePast).
-	past map[transport.TaskID]*pastCall
+	// answered with their results (see restorePast); pastOf: by caller,
+	// in call order, those their caller has not said done; pastKept: those
+	// it has, kept for a rebuild of their results in the order they were
+	// said done, within maxPastKeptBytes (pastKeptBytes: theirs; see
+	// pastDone).
+	past          map[transport.TaskID]*pastCall
+	pastOf        map[transport.TaskID][]*pastCall
+	pastKept      []*pastCall
+	pastKeptBytes int
 	// conc is how many methods may run at once: 1 (on the actor's
 	// coroutine, in cur), or a threaded actor's max concurrency, its
 	// methods in running (in the order they started).
@@ -668,23 +676,15 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 		}
 		r.advance(a, c)
 	}
-	if len(a.past) > 0 && r.answerPast(a, spec) {
-		// A call the restored state holds (replayed, or checkpointed):
-		// a retry (its result died with the previous instance), or a
-		// rebuild (its result was lost since), gets that run's result.
+	if len(a.past) > 0 {
+		r.pastDone(a, c, call.SeqBase, nil) // every number below SeqBase is done for the caller
+	}
+	if r.answerCopy(a, spec) {
+		// A copy of a call this instance ran (or holds): its retry, a
+		// rebuild of its lost result, a duplicated frame.
 		return
 	}
-	switch next := a.expected[c]; {
-	case call.Seq < next:
-		// A duplicate: its number was taken. If this instance holds the
-		// call, the copy is a retry its owner sent here (it took an earlier
-		// incarnation's death, or a bounce, for the call's end): the held
-		// run now answers for it, so a drop's bounce must name the retry's
-		// attempt, or its owner takes the bounce for news of an older one.
-		r.raiseAttempt(a, spec)
-		r.answerFinished(a, spec)
-		return
-	case call.Seq > next:
+	if call.Seq > a.expected[c] {
 		m := a.early[c]
 		if m == nil {
 			m = make(map[uint64]*transport.TaskSpec)
@@ -702,30 +702,17 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 }
 
 // answerFinished answers a duplicate of a call this instance ran and
-// finished (not one it holds, runs or has queued, whose run answers for
-// it): its result's location is announced again, naming the copy's owner,
-// so that the task table tells that owner the call is done (TaskDone), as
-// it told the owner of the first run. A caller task retried elsewhere owns
-// its calls anew, under the same IDs: without that word its sequence
-// never passes the call's number, and an instance restarted after it
-// takes the caller's order from that number (SeqBase) and waits for good
-// for a call nobody sends again (the fault search's actor-calls found it:
-// a caller retried on its rejoined node, then a kill_actor). A result no
-// longer here is not announced: the owner's read finds or rebuilds it.
-func (r *Raylet) answerFinished(a *actorHost, spec *transport.TaskSpec) {
-	if spec.NumReturns == 0 || a.runningCall(spec.ID) != nil {
-		return
-	}
-	for _, t := range a.queue {
-		if t.spec.ID == spec.ID {
-			return
-		}
-	}
-	for _, h := range a.held {
-		if h.spec.ID == spec.ID {
-			return
-		}
-	}
+// finished (see answerCopy): its result's location is announced again,
+// naming the copy's owner, so that the task table tells that owner the
+// call is done (TaskDone), as it told the owner of the first run. A
+// caller task retried elsewhere owns its calls anew, under the same IDs:
+// without that word its sequence never passes the call's number, and an
+// instance restarted after it takes the caller's order from that number
+// (SeqBase) and waits for good for a call nobody sends again (the fault
+// search's actor-calls found it: a caller retried on its rejoined node,
+// then a kill_actor). A result no longer here is not announced: the
+// owner's read finds or rebuilds it.
+func (r *Raylet) answerFinished(spec *transport.TaskSpec) {
 	id := spec.Return(spec.NumReturns - 1)
 	e, ok := r.store.Peek(id)
 	if !ok || localOnly(e.Value, e.Primary) {
@@ -776,6 +763,9 @@ func (r *Raylet) onCallsDone(m *transport.CallsDone) {
 	a := r.actors[m.Actor]
 	if a == nil || a.dead {
 		return // the calls it comes with bounce, and come again with it
+	}
+	if len(a.past) > 0 {
+		r.pastDone(a, m.Caller, 0, m.Seqs)
 	}
 	next, seen := a.expected[m.Caller]
 	early := a.early[m.Caller]
@@ -1285,27 +1275,55 @@ func (r *Raylet) dropActor(a *actorHost) {
 	r.pumpActor(a)
 }
 
+// runs yields the calls whose run an actor answers for: those that ran
+// and whose results wait for the actor table's answer (held; an orphan's
+// are not listed: see orphanHeld), the one running, a threaded actor's
+// running ones, and the queued ones, in that order. A copy of one of them
+// is answered by that run (answerCopy), and they are what heldCalls lists
+// besides the calls waiting for their turn.
+func (a *actorHost) runs() iter.Seq[*transport.TaskSpec] {
+	return func(yield func(*transport.TaskSpec) bool) {
+		if !a.orphan { // an orphan's wait for the table's answer (orphanHeld)
+			for _, h := range a.held {
+				if !yield(h.spec) {
+					return
+				}
+			}
+		}
+		if a.cur != nil && !yield(a.cur.spec) {
+			return
+		}
+		for _, t := range a.running {
+			if !yield(t.spec) {
+				return
+			}
+		}
+		for _, t := range a.queue {
+			if !yield(t.spec) {
+				return
+			}
+		}
+	}
+}
+
+// runsCall reports whether the actor answers for the call id by its run
+// (see runs).
+func (a *actorHost) runsCall(id transport.TaskID) bool {
+	for spec := range a.runs() {
+		if spec.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
 // heldCalls lists the calls an actor hosted here holds: those that ran
 // and whose results wait for the actor table's answer (holdResult; at a
 // rejoin: they will not be stored), the one running (its result will not be stored
 // either: the run dies with the actor), the queued ones, and those waiting
 // for an earlier call of their caller, in a fixed order.
 func (r *Raylet) heldCalls(a *actorHost) []*transport.TaskSpec {
-	var out []*transport.TaskSpec
-	for _, h := range a.held {
-		if !a.orphan { // an orphan's wait for the table's answer (orphanHeld)
-			out = append(out, h.spec)
-		}
-	}
-	if a.cur != nil {
-		out = append(out, a.cur.spec)
-	}
-	for _, t := range a.running { // a threaded actor's
-		out = append(out, t.spec)
-	}
-	for _, t := range a.queue {
-		out = append(out, t.spec)
-	}
+	out := slices.Collect(a.runs())
 	for _, caller := range sortedCallers(a.early) {
 		for _, spec := range sortedSpecs(a.early[caller]) {
 			if spec != nil { // nil: a number its caller said done (onCallsDone)

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"time"
 
 	"raysim/runtime/transport"
 )
@@ -92,3 +93,30 @@ func (r *Raylet) onClusterView(m *transport.ClusterView) {
 		f(m)
 	}
 }
+
+// confirmScheduled asks the global scheduler for its view until it lists
+// this incarnation alive, then calls Config.OnScheduled (once: the
+// question is not asked again).
+func (r *Raylet) confirmScheduled() {
+	if r.views == nil {
+		r.views = make(map[uint64]func(*transport.ClusterView))
+	}
+	r.viewSeq++
+	seq := r.viewSeq
+	r.views[seq] = func(v *transport.ClusterView) {
+		delete(r.views, seq) // answered: askView stops asking
+		for _, n := range v.Nodes {
+			if n.Node == r.self && n.Incarnation >= r.cfg.Incarnation && n.Alive {
+				r.cfg.OnScheduled()
+				return
+			}
+		}
+		r.env.After(scheduledRetry, r.confirmScheduled)
+	}
+	r.askView(seq)
+}
+
+// scheduledRetry is how long confirmScheduled waits to ask again when the
+// scheduler's view does not list this node yet (its registration is on
+// its way from the node table).
+const scheduledRetry = 10 * time.Millisecond

@@ -910,7 +910,7 @@ func (r *Raylet) rejoin() {
 	for _, id := range ids {
 		a := r.actors[id]
 		r.dropActor(a)
-		r.restartDropped(a.creation.spec)
+		r.restartDropped(a.creation.spec, oldInc)
 	}
 	r.register()
 	// A creation of ours that ran here and has no TaskDone yet: the
@@ -956,7 +956,7 @@ func (r *Raylet) rejoin() {
 	for _, id := range restarts {
 		r.restartLost(r.restarts[id])
 	}
-	r.dropStaleRuns()
+	r.dropStaleRuns(oldInc)
 	r.respillUnfit() // its own tasks of groups whose bundles it dropped
 	for _, id := range objs {
 		e, ok := r.store.Peek(id) // no read: the LRU order stays
@@ -1026,8 +1026,9 @@ func decidedError(kind uint8) bool {
 // restart placed here, restartLost); run here as well, it made a second
 // instance of the actor. Actors' calls and running creations are not
 // here (dropActor bounced or ended them), and tasks this node owns run on
-// under the new incarnation.
-func (r *Raylet) dropStaleRuns() {
+// under the new incarnation. oldInc is the dead incarnation the dropped
+// runs were placed on (a dropped GCS restart's report names it).
+func (r *Raylet) dropStaleRuns(oldInc uint64) {
 	var stale []*task
 	for _, t := range r.tasks.All() {
 		if t.spec.Owner != r.self && t.actor == nil && (t.spec.IsCreation() || !r.awaitedHere(t.spec)) {
@@ -1057,7 +1058,7 @@ func (r *Raylet) dropStaleRuns() {
 			}
 		} else {
 			r.dropQueued(t)
-			r.restartDropped(t.spec)
+			r.restartDropped(t.spec, oldInc)
 		}
 	}
 }
@@ -1105,12 +1106,14 @@ func (r *Raylet) forgetStaleCalls(c *Caller) {
 // placement. The shard ignores the report if that restart is no longer
 // current, so a second report from the creator is harmless. It leaves
 // once this incarnation is registered (sendActorUpdate), as the
-// stale-placement path reports one (PlaceTask).
-func (r *Raylet) restartDropped(spec *transport.TaskSpec) {
+// stale-placement path reports one (PlaceTask). It names the dead
+// incarnation oldInc the restart was held by: placed there after the
+// shard knew it dead, it costs the actor no restart.
+func (r *Raylet) restartDropped(spec *transport.TaskSpec, oldInc uint64) {
 	if !spec.IsCreation() || !transport.IsRestart(spec.Attempt) {
 		return
 	}
-	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: spec.Actor, Node: r.self, State: transport.ActorRestarting, Restart: spec.Attempt})
+	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: spec.Actor, Node: r.self, State: transport.ActorRestarting, Restart: spec.Attempt, Incarnation: oldInc})
 }
 
 // awaitedHere reports whether a reader on this node waits for a result of
@@ -1181,8 +1184,11 @@ func (r *Raylet) queuedHere(m *transport.TaskPlaced) bool {
 
 // restartLost tells the actor's shard that restart number p.Attempt went
 // to a node that died; the shard ignores it if the actor has since come up
-// or been restarted again.
+// or been restarted again. The report names the incarnation the restart
+// was placed on: one the shard knew dead when it asked for the restart
+// (the scheduler had not heard yet) costs the actor no restart (see
+// gcs.Shard.staleRestart).
 func (r *Raylet) restartLost(p *transport.TaskPlaced) {
 	delete(r.restarts, p.Task)
-	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: p.Task, Node: p.Node, State: transport.ActorRestarting, Restart: p.Attempt})
+	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: p.Task, Node: p.Node, State: transport.ActorRestarting, Restart: p.Attempt, Incarnation: p.Incarnation})
 }

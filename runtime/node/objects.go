@@ -428,11 +428,12 @@ func (r *Raylet) servePull(to transport.NodeID, m *transport.PullRequest) {
 		ranges = []transport.ChunkRange{{First: 0, End: 1}}
 	}
 	next := int64(0)
+	sum := transport.ChunkSum(v.Data, chunk) // once per pull: only values of real bytes past a chunk have one
 	for _, rg := range ranges {
 		for i := max(int64(rg.First), next); i < min(int64(rg.End), chunks); i++ {
 			off := i * chunk
 			n := min(chunk, total-off)
-			c := &transport.ObjectChunk{Object: id, Offset: off, Total: total, ErrKind: v.ErrKind, Causes: v.Causes}
+			c := &transport.ObjectChunk{Object: id, Offset: off, Total: total, ErrKind: v.ErrKind, Causes: v.Causes, Sum: sum}
 			if dl := int64(len(v.Data)); off < dl {
 				c.Data = v.Data[off:min(off+n, dl)]
 				n -= int64(len(c.Data))
@@ -457,9 +458,17 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 	if fe == nil || fe.pull == nil || fe.source != from || r.store.Contains(m.Object) {
 		return
 	}
-	restart := fe.seen != nil && (m.Total != fe.total || m.ErrKind != fe.errKind)
+	// A chunk of another copy than the one counted: a rebuild's since
+	// (another size or kind), or a copy of another run of the task with
+	// other real bytes (Sum), which a node that pulled the run before a
+	// rebuild may still serve (the object freed or lost, then rebuilt,
+	// while that node's pull of the first run went on), or whose chunks a
+	// link delivers late (reordered, or held by TCP behind a budget of
+	// payloads while later messages pass them). Joined, they would make a
+	// value neither run made: start over.
+	restart := fe.seen != nil && (m.Total != fe.total || m.ErrKind != fe.errKind || m.Sum != fe.sum)
 	if restart {
-		fe.seen, fe.data, fe.got = nil, nil, 0 // another copy than the one counted (rebuilt since): start over
+		fe.seen, fe.data, fe.got = nil, nil, 0
 	}
 	if fe.seen == nil {
 		// The source chooses Total: count its chunks without overflow, and
@@ -473,7 +482,7 @@ func (r *Raylet) onChunk(from transport.NodeID, m *transport.ObjectChunk) {
 			return
 		}
 		fe.seen = make([]bool, chunks)
-		fe.total, fe.errKind, fe.causes = m.Total, m.ErrKind, m.Causes
+		fe.total, fe.errKind, fe.causes, fe.sum = m.Total, m.ErrKind, m.Causes, m.Sum
 	}
 	i := int(m.Offset / r.cfg.ChunkBytes)
 	if i < 0 || i >= len(fe.seen) || fe.seen[i] || int64(len(m.Data)) > r.cfg.ChunkBytes || m.Offset+int64(len(m.Data)) > fe.total {

@@ -74,6 +74,14 @@ type Config struct {
 	// session waits for it (ray.Connect): a driver killed before its
 	// raylet registered was never declared dead, and its job never ended.
 	OnRegistered func()
+	// OnScheduled, when set, is called on the loop once the global
+	// scheduler's view (ClusterView) lists this incarnation alive, asked
+	// once the node table has answered the registration and again every
+	// scheduledRetry until it does. The node table tells the scheduler on
+	// another path than its answer to the raylet: a task pinned to the
+	// node by a soft NodeAffinity that reaches the scheduler first runs
+	// elsewhere. A joining node's process waits for it (ray.JoinNode).
+	OnScheduled func()
 }
 
 // InjectedTaskError is the error text of a run a TaskErrors fault failed.
@@ -145,6 +153,7 @@ type pull struct {
 	total   int64
 	errKind uint8
 	causes  uint32 // the value's (transport.Value.Causes)
+	sum     uint32 // its chunks' (transport.ObjectChunk.Sum): which copy they are of
 	data    []byte
 	seen    []bool
 	got     int64
@@ -576,7 +585,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 				// A GCS restart: only its creator watches it, and the
 				// creator may be gone (or be this node's old self). Report
 				// it lost; the shard ignores a restart no longer current.
-				r.sendActorUpdate(&transport.GcsActorUpdate{Actor: s.Actor, Node: r.self, State: transport.ActorRestarting, Restart: s.Attempt})
+				r.sendActorUpdate(&transport.GcsActorUpdate{Actor: s.Actor, Node: r.self, State: transport.ActorRestarting, Restart: s.Attempt, Incarnation: m.Incarnation})
 			}
 			return
 		}
@@ -831,6 +840,9 @@ func (r *Raylet) onRegistered(m *transport.RegisterNode) {
 	r.registered = true
 	if f := r.cfg.OnRegistered; f != nil {
 		f()
+	}
+	if r.cfg.OnScheduled != nil {
+		r.confirmScheduled()
 	}
 	held := r.unannounced
 	r.unannounced = nil

@@ -116,3 +116,56 @@ func TestQueuedOwnCreationNotRetriedWhenPlacementNewsIsLate(t *testing.T) {
 	require.False(t, asked && left && stillQueued,
 		"the creation was retried (attempt %d, on its way to another node) while attempt 0 stays queued here to run under the new incarnation: two instances", o.spec.Attempt)
 }
+
+// restartReports lists the reports r sent that a GCS restart of an actor
+// was lost (GcsActorUpdate with Restart set).
+func restartReports(sent []transport.Message) []*transport.GcsActorUpdate {
+	var out []*transport.GcsActorUpdate
+	for _, m := range sent {
+		if up, ok := m.(*transport.GcsActorUpdate); ok && up.Restart != 0 && up.State == transport.ActorRestarting {
+			out = append(out, up)
+		}
+	}
+	return out
+}
+
+// TestRestartLostReportNamesIncarnation: a report that a GCS restart was
+// lost names the node incarnation the restart was placed on, so the
+// actor's shard can tell a placement on a node it knew dead when it asked
+// for the restart (the scheduler had not heard: no failure of the actor's,
+// charged nothing) from a node that died after (a failure, charged). The
+// report named none, and the shard charged every placement back on the
+// dead node that had caused the restart: an actor with max_restarts 3
+// dead after one node death (regression sequencer-restart-charged-once).
+// Each path: the owner told of the placement, then of the death; the
+// owner told of the placement after the death; a node dropping at its
+// rejoin a restart placed on its dead incarnation.
+func TestRestartLostReportNamesIncarnation(t *testing.T) {
+	restart := transport.RestartAttempt(1)
+	placed := &transport.TaskPlaced{Task: 42, Node: 7, Incarnation: 1, Attempt: restart}
+
+	r, env := hostileRaylet(t, 0)
+	r.Handle(60, placed)
+	env.sent = nil
+	r.Handle(50, &transport.NodeDead{Node: 7, Incarnation: 1})
+	reps := restartReports(env.sent)
+	require.Len(t, reps, 1, "placed, then the node died")
+	require.Equal(t, transport.GcsActorUpdate{Actor: 42, Node: 7, State: transport.ActorRestarting, Restart: restart, Incarnation: 1}, *reps[0])
+
+	r, env = hostileRaylet(t, 0)
+	r.Handle(50, &transport.NodeDead{Node: 7, Incarnation: 1})
+	env.sent = nil
+	r.Handle(60, placed)
+	reps = restartReports(env.sent)
+	require.Len(t, reps, 1, "placed on a node known dead")
+	require.Equal(t, uint64(1), reps[0].Incarnation)
+
+	r, env = hostileRaylet(t, 0)
+	queuedCreation(t, r, 9, restart, 0)
+	env.sent = nil
+	rejoinNow(t, r)
+	registerNow(r)
+	reps = restartReports(env.sent)
+	require.Len(t, reps, 1, "dropped at the rejoin")
+	require.Equal(t, uint64(1), reps[0].Incarnation, "the dead incarnation it was placed on")
+}

@@ -122,7 +122,12 @@ type Config struct {
 	// get a live member removed).
 	GCSMasterTimeout time.Duration
 	GCSDataDir       string // TCP: directory of the GCS stores (bbolt files); empty: in memory
-	Policy           string // a built-in policy's name (scheduler.PolicyNames); default "bottom-up"
+	// SendPadBytes (TCP) bounds the object chunks' payloads queued for one
+	// peer at once (tcp.Config.SendPadBytes; 0: its default, 64 MiB, and
+	// at least 8 MiB): chunks past it are held, and the messages queued
+	// after them go first.
+	SendPadBytes int64
+	Policy       string // a built-in policy's name (scheduler.PolicyNames); default "bottom-up"
 	// PolicyImpl, if set, is the scheduling policy itself: a program's
 	// own (any scheduler.Policy), used instead of a built-in. Policy must
 	// then be "" or its Name. A value in the config rather than a name

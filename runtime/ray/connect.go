@@ -165,13 +165,14 @@ func (dc *DeployConfig) defaults() error {
 
 func (p *Process) hostConfig(self transport.NodeID, listen string) tcp.Config {
 	return tcp.Config{ClusterID: p.clusterID, Token: p.dc.Token, Self: self, Listen: listen,
-		TLS: p.dc.TLS, Logger: p.dc.Logger, OnEvent: p.event}
+		TLS: p.dc.TLS, Logger: p.dc.Logger, OnEvent: p.event, SendPadBytes: p.dc.Cluster.SendPadBytes}
 }
 
 // StartHead starts a head: the coordinator on dc.Listen, the GCS endpoints,
 // the global scheduler and the head's raylet (dc.Node). It returns once
 // every endpoint is listening and the head's raylet is registered with
-// the node table (or after dc.JoinTimeout without its answer); the process runs until ctx is done,
+// the node table and listed alive in the global scheduler's view (or
+// after dc.JoinTimeout without them); the process runs until ctx is done,
 // Shutdown or Close.
 func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, error) {
 	if err := dc.defaults(); err != nil {
@@ -339,9 +340,10 @@ func (p *Process) goLoop(h *tcp.Host, id transport.NodeID, ctor func(env transpo
 
 // JoinNode starts a node that joins the cluster at dc.Address with one
 // raylet (dc.Node). It returns once the head admitted it and the raylet
-// runs, registered with the node table (or after dc.JoinTimeout without
-// the table's answer): a task pinned to it right after runs there; the error wraps deploy.ErrRefused (e.g. a function table
-// mismatch, named) or deploy.ErrUnreachable.
+// runs, registered with the node table and listed alive in the global
+// scheduler's view (or after dc.JoinTimeout without them): a task pinned
+// to it right after runs there; the error wraps deploy.ErrRefused (e.g. a
+// function table mismatch, named) or deploy.ErrUnreachable.
 func JoinNode(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, error) {
 	n := dc.Node
 	if err := n.check(); err != nil {
@@ -566,7 +568,13 @@ func (p *Process) startRaylet(ln net.Listener) error {
 			rc.Driver = p.role == transport.RoleDriver
 			rc.StoreReportTo = deploy.CoordinatorID // raysim status shows the store's use
 			rc.TaskErrors = func() float64 { return math.Float64frombits(p.taskErrors.Load()) }
-			rc.OnRegistered = onRegistered
+			if p.role == transport.RoleDriver {
+				rc.OnRegistered = onRegistered
+			} else {
+				// A node's raylet: once the scheduler knows it, not
+				// only the node table (review30 finding 12).
+				rc.OnScheduled = onRegistered
+			}
 			r := node.New(env, rc)
 			p.mu.Lock()
 			p.raylet, p.rayEnv = r, env
@@ -581,10 +589,12 @@ func (p *Process) startRaylet(ln net.Listener) error {
 		// role. A driver's programs start only then: one killed before
 		// would never be declared dead, and the tasks it submitted would
 		// run on for good (its job never ending). A node (or the head's
-		// raylet) is returned only then: until its registration reaches
-		// the global scheduler, work pinned to it by a soft NodeAffinity
-		// runs elsewhere, and the head's status lists it as not alive
-		// (TestJoinNodeReturnsRegisteredTCP). A restart waits too, so an
+		// raylet) is returned once the global scheduler knows it too
+		// (node.Config.OnScheduled): the node table tells it on another
+		// path than its answer, and until then work pinned to the node by
+		// a soft NodeAffinity runs elsewhere, and the head's status lists
+		// it as not alive (TestJoinNodeReturnsRegisteredTCP,
+		// TestJoinNodeKnownToSchedulerTCP). A restart waits too, so an
 		// operation queued behind it (a kill) finds it registered. A
 		// node table that does not answer in the join timeout is not
 		// waited for longer (its death is then the head's to notice).

@@ -120,7 +120,7 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 			seed = cfg.Seed + int64(k)
 		}
 		h, err := tcp.Listen(tcp.Config{ClusterID: clusterID, Token: token, Self: id,
-			Listen: "127.0.0.1:0", Seed: seed, OnEvent: cfg.OnEvent})
+			Listen: "127.0.0.1:0", Seed: seed, OnEvent: cfg.OnEvent, SendPadBytes: cfg.SendPadBytes})
 		if err != nil {
 			for _, h := range c.hosts {
 				h.Close()

@@ -9,10 +9,13 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 47: a raylet tells the object table the objects
+// version is refused. 48: a raylet tells the object table the objects
 // whose primary copies it holds for a job that ended (GcsObjectsGone),
 // and the table answers their readers with ObjectJobEnded from then on;
-// a peer of 46 would rebuild them from lineage. 46: an actor's checkpoint bytes in the actor table
+// a peer of 47 would rebuild them from lineage. 47: an ObjectChunk may carry the sum of its value's
+// real bytes (ObjectChunk.Sum, behind the sign of Offset), so a puller
+// tells copies of two runs of a task apart; a peer of 46 refuses such a
+// chunk as negative. 46: an actor's checkpoint bytes in the actor table
 // (GcsActorCheckpoint.Data, ActorCheckpoint.Data) are the raylet's
 // envelope (a magic, the instance's Checkpoint bytes, then the calls the
 // checkpoint covers whose results were still held, with those results:
@@ -111,7 +114,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 47
+const ProtocolVersion = 48
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

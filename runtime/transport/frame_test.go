@@ -92,7 +92,7 @@ func TestMaxChunkFitsAFrame(t *testing.T) {
 	big := transport.ObjectID{Task: transport.TaskID(1<<64 - 1), Index: 1<<32 - 1}
 	for _, m := range []*transport.ObjectChunk{
 		{Object: big, Offset: wide, Total: wide, ErrKind: transport.ErrKindReplayInconsistent, Causes: 1<<32 - 1,
-			Data: make([]byte, transport.MaxChunkBytes), Virtual: wide},
+			Data: make([]byte, transport.MaxChunkBytes), Virtual: wide, Sum: 1<<32 - 1},
 		{Object: big, Offset: wide, Total: wide, Virtual: transport.MaxChunkBytes},
 	} {
 		body := transport.Marshal(nil, m)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"math/bits"
 	"strings"
@@ -1905,7 +1906,29 @@ type ObjectChunk struct {
 	Causes  uint32 // the value's (Value.Causes)
 	Data    []byte
 	Virtual int64
+	// Sum is the CRC-32C of the value's real bytes (Data of every chunk),
+	// or 0 when they all fit the first chunk (ChunkSum): it tells two
+	// copies of an object apart, so a puller never joins chunks of
+	// different runs of a nondeterministic task (a rebuilt copy and a
+	// copy of the run before, still served by a node that pulled it
+	// before it was freed or lost). Chunks of copies whose real bytes fit
+	// the first chunk differ only in that chunk (the rest are zeros):
+	// they need none. On the wire behind the sign of Offset (-Offset-1),
+	// which costs no byte: a chunk without a sum is as long as before.
+	Sum uint32
 }
+
+// ChunkSum is the Sum of the chunks of a value of real bytes data served
+// in chunks of chunkBytes: 0 when data fits one chunk, else its CRC-32C
+// (1 in place of 0).
+func ChunkSum(data []byte, chunkBytes int64) uint32 {
+	if int64(len(data)) <= chunkBytes {
+		return 0
+	}
+	return max(crc32.Checksum(data, castagnoli), 1)
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // VirtualBytes implements Sized.
 func (m *ObjectChunk) VirtualBytes() int64 { return m.Virtual }
@@ -2464,17 +2487,31 @@ func (m *PullRequest) UnmarshalWire(d *Decoder) {
 }
 func (m *ObjectChunk) MarshalWire(e *Encoder) {
 	e.Object(m.Object)
-	e.Varint(m.Offset)
+	if m.Sum != 0 {
+		e.Varint(-m.Offset - 1) // a sum follows
+	} else {
+		e.Varint(m.Offset)
+	}
 	e.Varint(m.Total)
 	e.buf = appendErrKind(e.buf, &Value{ErrKind: m.ErrKind, Causes: m.Causes})
 	e.Bytes8(m.Data)
 	e.Varint(m.Virtual)
+	if m.Sum != 0 {
+		e.Uvarint(uint64(m.Sum))
+	}
 }
 func (m *ObjectChunk) UnmarshalWire(d *Decoder) {
 	m.Object, m.Offset, m.Total = d.Object(), d.Varint(), d.Varint()
 	m.ErrKind, m.Causes = d.errKind()
 	m.Data, m.Virtual = d.Bytes8(), d.Varint()
-	if m.Virtual < 0 || m.Total < 0 || m.Offset < 0 {
+	if m.Offset < 0 {
+		m.Offset = -(m.Offset + 1)
+		m.Sum = uint32(d.Count(math.MaxUint32, 0))
+		if m.Sum == 0 && d.err == nil {
+			d.Fail(fmt.Errorf("%w: object chunk flags a sum of 0", ErrInvalid))
+		}
+	}
+	if m.Virtual < 0 || m.Total < 0 {
 		d.Fail(fmt.Errorf("%w: negative size in object chunk", ErrTooLarge))
 	}
 }

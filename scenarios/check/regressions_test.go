@@ -13,9 +13,7 @@ import (
 // search found and that still fail; each names its cause. A scenario not
 // listed here must pass every invariant. When a fix lands, delete its line:
 // the test then guards the fix.
-var knownFailures = map[string]string{
-	"known-sequencer-restarts-spent-early": "an actor-calls sequencer (max_restarts 3) dead for good after 3 node failures: its restart placed on a node that died before it came up spent the last restart (not diagnosed: a death charged twice, or the invariant's count; see the file's header)",
-}
+var knownFailures = map[string]string{}
 
 func TestRegressions(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.yaml")

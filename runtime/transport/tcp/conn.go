@@ -328,8 +328,13 @@ const writeChunkBytes = 4 << 20
 // (refill): a large object's chunks are written a budget at a time, and
 // what is queued meanwhile goes between, not behind every one of them
 // (a pull of a 64 GiB Blob held a link's other traffic behind 64 GiB of
-// writes: review29 finding 3). The runtime takes messages out of order,
-// as netsim's reordering delivers them.
+// writes: review29 finding 3). So a connection is not FIFO for a chunk
+// held and what is queued after it (Stats.Overtook), unlike netsim's
+// connections. Of what a raylet sends a puller, only PullFailed touches a
+// pull's state; it may come before the chunks of the copy the source had
+// (they still count), and a pull tells a copy's chunks from another's
+// (transport.ObjectChunk.Sum): node's TestPullFailedOvertakesItsChunks
+// and ray's TestHeldChunksOvertakenTCP guard it.
 func (p *peer) enqueue(m transport.Message) {
 	p.mu.Lock()
 	start := len(p.pend)
@@ -374,6 +379,9 @@ func (p *peer) enqueue(m transport.Message) {
 		p.frames++
 	default:
 		p.frames++
+		if len(p.held) > 0 {
+			p.h.stats.overtook.Add(1) // it goes out ahead of the held chunks
+		}
 	}
 	p.mu.Unlock()
 	select {

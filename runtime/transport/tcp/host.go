@@ -122,6 +122,12 @@ type Stats struct {
 	DecodeErrors        uint64 // inbound connections closed on a malformed or oversized frame
 	Dropped             uint64 // outbound frames dropped: queue full, too large, or lost in a failed write
 	Dials, DialFailures uint64 // outbound connection attempts and those that failed (handshake included)
+	// Overtook counts the outbound frames queued while object chunks
+	// queued before them were held past the pad budget (SendPadBytes):
+	// they go out ahead of those chunks. A connection is FIFO for
+	// everything else; the runtime takes either order, as it takes
+	// netsim's reordering.
+	Overtook uint64
 }
 
 type counters struct {
@@ -129,6 +135,7 @@ type counters struct {
 	refused, decodeErrors, dropped         atomic.Uint64
 	evicted                                atomic.Uint64
 	dials, dialFailures                    atomic.Uint64
+	overtook                               atomic.Uint64
 }
 
 // item is one unit of work for the loop: a callback (timer, Await
@@ -356,6 +363,7 @@ func (h *Host) Stats() Stats {
 		BytesIn: c.bytesIn.Load(), BytesOut: c.bytesOut.Load(),
 		Refused: c.refused.Load(), Evicted: c.evicted.Load(), DecodeErrors: c.decodeErrors.Load(),
 		Dropped: c.dropped.Load(), Dials: c.dials.Load(), DialFailures: c.dialFailures.Load(),
+		Overtook: c.overtook.Load(),
 	}
 }
 

@@ -153,6 +153,7 @@ func TestChunkPayloadsDoNotHoldBackALink(t *testing.T) {
 	assert.LessOrEqual(t, ping, 5, "the Ping went out behind %d of the %d chunks", ping, chunks)
 	assert.Equal(t, int64(chunks*virtual), next)
 	assert.Zero(t, a.Stats().Dropped)
+	assert.Equal(t, uint64(1), a.Stats().Overtook, "the Ping, queued behind held chunks, counted as overtaking them")
 }
 
 // TestHeldChunksCountAgainstTheQueue: chunks held past the pad budget
