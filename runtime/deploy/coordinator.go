@@ -90,6 +90,24 @@ type Coordinator struct {
 	// told it was removed (StatusReply.Removed), and its session ends,
 	// instead of waiting for answers from a cluster that forgot it.
 	swept map[transport.NodeID]sweptDriver
+	// published is the book as last published: the next publication is
+	// the delta from it (nil: none yet, the first is the full book).
+	published map[transport.NodeID]transport.BookEntry
+	// fullSent holds, by endpoint, the epoch of the full book last sent
+	// to it on its request (BookRequest): one answer per epoch.
+	fullSent map[transport.NodeID]uint64
+	// killed holds, by raylet, the process whose control killed it and
+	// that has not restarted it since: when that process's session ends
+	// (it leaves, is removed as crashed, or is replaced under its name),
+	// the coordinator restarts the raylet (see endKills).
+	killed map[transport.NodeID]killer
+}
+
+// killer is the process that killed a raylet by control: its agent and
+// its name.
+type killer struct {
+	agent transport.NodeID
+	name  string
 }
 
 // sweptDriver is a driver sweep removed: its name and its agent's address.
@@ -121,7 +139,8 @@ func NewCoordinator(env transport.Env, cfg CoordinatorConfig) *Coordinator {
 		auto: make(map[transport.NodeID]bool), forgetAfter: forgetDelay,
 		queries: make(map[transport.NodeID]string), forgets: make(map[transport.NodeID]int),
 		gone: make(map[transport.NodeID]time.Time), grace: cfg.DriverGrace,
-		swept: make(map[transport.NodeID]sweptDriver)}
+		swept: make(map[transport.NodeID]sweptDriver), fullSent: make(map[transport.NodeID]uint64),
+		killed: make(map[transport.NodeID]killer)}
 	if c.cfg.Limit == 0 {
 		c.cfg.Limit = AgentBase
 	}
@@ -132,7 +151,7 @@ func NewCoordinator(env transport.Env, cfg CoordinatorConfig) *Coordinator {
 	for _, b := range cfg.Book {
 		c.book[b.Node] = b
 	}
-	env.After(0, c.publish)
+	env.After(0, func() { c.publish() })
 	return c
 }
 
@@ -145,18 +164,56 @@ func (c *Coordinator) entries() []transport.BookEntry {
 	return out
 }
 
-// publish sends the whole book to every endpoint but itself.
-func (c *Coordinator) publish() {
+// publish sends the book's changes since the last publication (the whole
+// book the first time) to every endpoint but itself and those in skip (a
+// joiner, whose reply carries the whole book). Nothing changed: nothing
+// is sent. Each delta is a few entries, so a membership change costs
+// O(N) bytes for N endpoints, not the O(N²) of sending everyone the
+// whole book (which let 300 drivers joining at once queue ~450 MiB of
+// books on the head).
+func (c *Coordinator) publish(skip ...transport.NodeID) {
+	var m *transport.AddressBook
+	if c.published == nil {
+		m = &transport.AddressBook{Full: true, Entries: c.entries()}
+		c.published = make(map[transport.NodeID]transport.BookEntry, len(c.book))
+		for _, b := range m.Entries {
+			c.published[b.Node] = b
+		}
+	} else {
+		m = bookDelta(0, c.published, c.book)
+		if len(m.Entries) == 0 && len(m.Removed) == 0 {
+			return
+		}
+		for _, id := range m.Removed {
+			delete(c.published, id)
+		}
+		for _, b := range m.Entries {
+			c.published[b.Node] = b
+		}
+	}
 	c.epoch++
+	m.Epoch = c.epoch
+	ApplyBook(c.cfg.Host, nil, m.Entries) // the departed are forgotten later (forgetLater)
 	es := c.entries()
-	m := &transport.AddressBook{Epoch: c.epoch, Entries: es}
-	ApplyBook(c.cfg.Host, nil, es)
 	for _, b := range es {
-		if b.Node != c.env.Self() {
+		if b.Node != c.env.Self() && !slices.Contains(skip, b.Node) {
 			c.env.Send(b.Node, m)
 		}
 	}
 	c.cfg.Local.Book(es)
+}
+
+// sendBook answers an endpoint's BookRequest with the full book, once per
+// epoch (a stranger, in no book, is not answered).
+func (c *Coordinator) sendBook(from transport.NodeID) {
+	if _, ok := c.book[from]; !ok || from == c.env.Self() || c.published == nil {
+		return
+	}
+	if sent, ok := c.fullSent[from]; ok && sent == c.epoch {
+		return
+	}
+	c.fullSent[from] = c.epoch
+	c.env.Send(from, &transport.AddressBook{Epoch: c.epoch, Full: true, Entries: c.entries()})
 }
 
 // agents lists the agents of joined processes (not the head's own).
@@ -186,11 +243,13 @@ func (c *Coordinator) Handle(from transport.NodeID, m transport.Message) {
 	switch m := m.(type) {
 	case *transport.AddressBook:
 		// Our own publication, looped back: nothing to do.
+	case *transport.BookRequest:
+		c.sendBook(from)
 	case *transport.JoinRequest:
 		c.join(from, m)
 	case *transport.Leave:
 		if b, ok := c.book[m.Node]; ok && b.Agent == from {
-			c.leave(m.Node) // only from the process itself: one its name has passed to since is not it
+			c.leave(m.Node, "it left") // only from the process itself: one its name has passed to since is not it
 		}
 	case *transport.StatusRequest:
 		r := c.status()
@@ -274,6 +333,7 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 			delete(c.book, old.Agent)
 			delete(c.sinks, old.Agent)
 			c.forgetLater(old.Agent)
+			c.endKills(old.Agent, old.Name, "its process was replaced by a new one under its name")
 		}
 	} else if ok {
 		c.refuse(from, reply, fmt.Sprintf("the name %q is taken", m.Name))
@@ -295,11 +355,12 @@ func (c *Coordinator) join(from transport.NodeID, m *transport.JoinRequest) {
 		c.auto[id] = true
 	}
 	c.session++
+	delete(c.killed, id) // a new process: its raylet runs
 	c.cfg.Dir.SetRole(id, m.Role)
 	c.book[id] = transport.BookEntry{Node: id, Addr: m.Addr, Name: name, Role: m.Role, Agent: from}
 	c.book[from] = transport.BookEntry{Node: from, Addr: m.AgentAddr, Name: name, Agent: from}
-	reply.Node, reply.Session, reply.Book = id, c.session, c.entries()
-	c.publish() // first: the endpoints learn the raylet's address before it registers
+	c.publish(from, id) // first: the endpoints learn the raylet's address before it registers
+	reply.Node, reply.Session, reply.Book, reply.Epoch = id, c.session, c.entries(), c.epoch
 	c.env.Send(from, reply)
 	for _, s := range sortedKeys(c.sinks) {
 		c.env.Send(from, &transport.TraceSubscribe{Sink: s})
@@ -346,11 +407,15 @@ func (c *Coordinator) autoName(role uint8, id transport.NodeID) string {
 	}
 }
 
-func (c *Coordinator) leave(id transport.NodeID) {
+// leave removes a raylet (and its process's agent) or a lone endpoint
+// from the book; why says why, for the log of any raylet its process had
+// killed and is restarted (endKills).
+func (c *Coordinator) leave(id transport.NodeID, why string) {
 	b, ok := c.book[id]
 	if !ok {
 		return
 	}
+	delete(c.killed, id)
 	if b.Role == transport.RoleNode || b.Role == transport.RoleDriver {
 		delete(c.book, b.Agent)
 		c.cfg.Dir.Remove(id)
@@ -365,6 +430,80 @@ func (c *Coordinator) leave(id transport.NodeID) {
 	c.publish()
 	c.forgetLater(id)
 	c.forgetLater(b.Agent)
+	c.endKills(b.Agent, b.Name, why)
+}
+
+// endKills restarts the raylets that the process of agent (named name)
+// killed by control and has not restarted: its session has ended (why),
+// and no one else would restart them. A scenario's kill_node is paired
+// with a restart_node; a driver killed between the two left the node's
+// raylet dead for good inside a live process, silently.
+func (c *Coordinator) endKills(agent transport.NodeID, name, why string) {
+	var ids []transport.NodeID
+	for id, k := range c.killed {
+		if k.agent == agent {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		delete(c.killed, id)
+		b, ok := c.book[id]
+		if !ok {
+			continue
+		}
+		by := fmt.Sprintf("the head: %q, which killed it, has ended its session (%s)", name, why)
+		c.logInfo("deploy: restarting a raylet killed by a session that has ended",
+			"node", b.Name, "id", uint32(b.Node), "killed_by", name, "why", why)
+		c.forward(b, &transport.NodeControl{Op: transport.ControlRestart, Name: b.Name, Node: b.Node, By: by})
+	}
+}
+
+// forward hands a control to the process that runs raylet b.
+func (c *Coordinator) forward(b transport.BookEntry, m *transport.NodeControl) {
+	if b.Agent == c.env.Self() {
+		c.cfg.Local.Control(m)
+	} else {
+		c.env.Send(b.Agent, m)
+	}
+}
+
+// logInfo and logWarn log to the coordinator's logger, if it has one.
+func (c *Coordinator) logInfo(msg string, args ...any) {
+	if c.cfg.Logger != nil {
+		c.cfg.Logger.Info(msg, args...)
+	}
+}
+
+func (c *Coordinator) logWarn(msg string, args ...any) {
+	if c.cfg.Logger != nil {
+		c.cfg.Logger.Warn(msg, args...)
+	}
+}
+
+// member returns the name of the joined process whose agent is id (a node
+// or a driver in the book), and whether there is one.
+func (c *Coordinator) member(id transport.NodeID) (string, bool) {
+	b, ok := c.book[id]
+	if !ok || b.Role != 0 || b.Agent != id || id < AgentBase {
+		return "", false
+	}
+	return b.Name, true
+}
+
+// opName names a control operation in logs and errors.
+func opName(op uint8) string {
+	switch op {
+	case transport.ControlKill:
+		return "kill"
+	case transport.ControlRestart:
+		return "restart"
+	case transport.ControlDrain:
+		return "drain"
+	case transport.ControlTaskErrors:
+		return "task_errors"
+	}
+	return fmt.Sprintf("op %d", op)
 }
 
 // refuse answers a join with why it is refused and forgets the joiner
@@ -399,6 +538,7 @@ func (c *Coordinator) forgetLater(id transport.NodeID) {
 		delete(c.forgets, id)
 		delete(c.queries, id)
 		if _, ok := c.book[id]; !ok {
+			delete(c.fullSent, id)
 			c.cfg.Host.ForgetPeer(id)
 		}
 	})
@@ -459,7 +599,7 @@ func (c *Coordinator) sweep() {
 				delete(c.swept, agent)
 			}
 		})
-		c.leave(b.Node)
+		c.leave(b.Node, fmt.Sprintf("removed: its process had no connection to the head and its raylet was dead for %v", c.grace))
 	}
 	c.gone = gone
 	c.env.After(c.sweepPeriod(), c.sweep)
@@ -479,7 +619,27 @@ func (c *Coordinator) status() *transport.StatusReply {
 	return r
 }
 
+// control acts on a process's control request: only a joined process (a
+// node's or a driver's agent in the book) may ask, and every kill, restart
+// and drain forwarded is logged with who asked.
 func (c *Coordinator) control(from transport.NodeID, m *transport.NodeControl) {
+	if m.Done {
+		return // an acknowledgement is the coordinator's to send, not to take
+	}
+	who, ok := c.member(from)
+	if !ok {
+		// A token holder that has not joined (a status query, a stray
+		// process): it could kill any raylet, the head's own included,
+		// and no one would know who did.
+		c.logWarn("deploy: a node control from a process not in the cluster (never joined, or left): ignored",
+			"from", uint32(from), "op", opName(m.Op), "node", m.Name, "id", uint32(m.Node))
+		if m.Ack {
+			c.env.Send(from, &transport.NodeControl{Op: m.Op, Name: m.Name, Node: m.Node, Done: true, Seq: m.Seq,
+				Err: "the head takes node controls only from a process that has joined the cluster (a node or a driver)"})
+			c.forgetLater(from)
+		}
+		return
+	}
 	b, ok := c.raylet(m.Name, m.Node)
 	if !ok {
 		if m.Ack {
@@ -505,12 +665,20 @@ func (c *Coordinator) control(from transport.NodeID, m *transport.NodeControl) {
 	if m.Op == transport.ControlDrain {
 		c.cfg.Dir.SetDraining(b.Node)
 	}
-	fwd := &transport.NodeControl{Op: m.Op, Name: b.Name, Node: b.Node, Rate: m.Rate}
-	switch {
-	case b.Agent == c.env.Self():
-		c.cfg.Local.Control(fwd)
-	case b.Agent != from:
-		c.env.Send(b.Agent, fwd)
+	by := fmt.Sprintf("%q (agent %d)", who, uint32(from))
+	switch m.Op {
+	case transport.ControlKill:
+		c.killed[b.Node] = killer{agent: from, name: who}
+	case transport.ControlRestart:
+		delete(c.killed, b.Node)
+	}
+	if m.Op == transport.ControlKill || m.Op == transport.ControlRestart || m.Op == transport.ControlDrain && b.Agent != from {
+		// (A process draining its own raylet as it closes is not news.)
+		c.logInfo("deploy: node control", "op", opName(m.Op), "node", b.Name, "id", uint32(b.Node), "by", by)
+	}
+	fwd := &transport.NodeControl{Op: m.Op, Name: b.Name, Node: b.Node, Rate: m.Rate, By: by}
+	if b.Agent == c.env.Self() || b.Agent != from {
+		c.forward(b, fwd)
 	}
 	if m.Ack {
 		c.env.Send(from, &transport.NodeControl{Op: m.Op, Name: b.Name, Node: b.Node, Done: true, Seq: m.Seq})
@@ -562,10 +730,9 @@ type AgentConfig struct {
 // Agent is a process's endpoint toward the coordinator (see the package
 // doc).
 type Agent struct {
-	env   transport.Env
-	cfg   AgentConfig
-	epoch uint64
-	known map[transport.NodeID]bool
+	env  transport.Env
+	cfg  AgentConfig
+	book bookCopy
 }
 
 // NewAgent builds the agent; it sends the join request at once.
@@ -599,12 +766,21 @@ func (a *Agent) Handle(from transport.NodeID, m transport.Message) {
 		if a.cfg.OnReply != nil {
 			a.cfg.OnReply(m)
 		}
-		if m.Err == "" && len(m.Book) > 0 {
-			a.book(0, m.Book)
+		if m.Err == "" && len(m.Book) > 0 && (a.book.entries == nil || m.Epoch > a.book.epoch) {
+			a.book.replace(a.cfg.Host, m.Epoch, m.Book)
+			a.tellBook()
 		}
 	case *transport.AddressBook:
-		if m.Epoch > a.epoch {
-			a.book(m.Epoch, m.Entries)
+		var now time.Time
+		if a.env != nil {
+			now = a.env.Now()
+		}
+		changed, ask := a.book.apply(a.cfg.Host, nil, m, now)
+		if ask && a.env != nil {
+			a.env.Send(CoordinatorID, &transport.BookRequest{Have: a.book.epoch})
+		}
+		if changed {
+			a.tellBook()
 		}
 	case *transport.StatusReply:
 		if a.cfg.OnStatus != nil {
@@ -629,13 +805,9 @@ func (a *Agent) Handle(from transport.NodeID, m transport.Message) {
 	}
 }
 
-func (a *Agent) book(epoch uint64, es []transport.BookEntry) {
-	if epoch > 0 {
-		a.epoch = epoch
-	}
-	ApplyBook(a.cfg.Host, nil, es)
-	a.known = forgetLeft(a.cfg.Host, a.known, es)
+// tellBook hands the process the agent's current book.
+func (a *Agent) tellBook() {
 	if a.cfg.Local != nil {
-		a.cfg.Local.Book(es)
+		a.cfg.Local.Book(a.book.list())
 	}
 }

@@ -11,18 +11,21 @@ import (
 )
 
 // Endpoint wraps a component so that it follows the address book on its own
-// loop: an AddressBook message points its host at every endpoint and
-// refreshes its layout's raylet list (its own copy), and is not passed on.
+// loop: an AddressBook message points its host at the endpoints it adds
+// and makes it forget those it removes, refreshes its layout's raylet list
+// (its own copy), and is not passed on. Env, if set, is the endpoint's:
+// it asks the coordinator for the full book through it when a delta does
+// not follow on from its copy (nil: it waits for the next full book).
 // Tap, if set, sees every message first; Filter, if set, may rewrite or
 // drop one (false) before the component sees it.
 type Endpoint struct {
 	transport.Handler
 	Host   *tcp.Host
 	Layout *gcs.Layout
+	Env    transport.Env
 	Tap    func(from transport.NodeID, m transport.Message)
 	Filter func(m transport.Message) (transport.Message, bool)
-	epoch  uint64
-	known  map[transport.NodeID]bool
+	book   bookCopy
 }
 
 // Handle implements transport.Handler.
@@ -30,10 +33,14 @@ func (e *Endpoint) Handle(from transport.NodeID, m transport.Message) {
 	if b, ok := m.(*transport.AddressBook); ok {
 		// Only the coordinator keeps the book: taken from any peer, one
 		// with epoch 2^64-1 would freeze this endpoint's addresses.
-		if from == CoordinatorID && b.Epoch > e.epoch {
-			e.epoch = b.Epoch
-			ApplyBook(e.Host, e.Layout, b.Entries)
-			e.known = forgetLeft(e.Host, e.known, b.Entries)
+		if from == CoordinatorID {
+			var now time.Time
+			if e.Env != nil {
+				now = e.Env.Now()
+			}
+			if _, ask := e.book.apply(e.Host, e.Layout, b, now); ask && e.Env != nil {
+				e.Env.Send(CoordinatorID, &transport.BookRequest{Have: e.book.epoch})
+			}
 		}
 		return
 	}
@@ -65,21 +72,6 @@ func ApplyBook(h *tcp.Host, l *gcs.Layout, book []transport.BookEntry) {
 		slices.Sort(raylets)
 		l.Raylets = raylets
 	}
-}
-
-// forgetLeft makes h forget the endpoints of known that the new book no
-// longer lists (they left) and returns the new known set. On h's loop.
-func forgetLeft(h *tcp.Host, known map[transport.NodeID]bool, book []transport.BookEntry) map[transport.NodeID]bool {
-	now := make(map[transport.NodeID]bool, len(book))
-	for _, b := range book {
-		now[b.Node] = true
-	}
-	for id := range known { // order does not matter: each is independent
-		if !now[id] && h != nil {
-			h.ForgetPeer(id)
-		}
-	}
-	return now
 }
 
 // CloneLayout copies a layout (each endpoint owns its copy).

@@ -26,6 +26,9 @@ func TestTaskErrorsControl(t *testing.T) {
 	const agent, driver = AgentBase + 1, AgentBase + 2
 	c.Handle(agent, &transport.JoinRequest{Role: transport.RoleNode, Name: "n1", Functions: []string{"f=func()"},
 		Addr: "127.0.0.1:1", AgentAddr: "127.0.0.1:2"})
+	// Only a joined process's controls are taken.
+	c.Handle(driver, &transport.JoinRequest{Role: transport.RoleDriver, Name: "d1", Functions: []string{"f=func()"},
+		Addr: "127.0.0.1:3", AgentAddr: "127.0.0.1:4"})
 
 	env.sent = nil
 	c.Handle(driver, &transport.NodeControl{Op: transport.ControlTaskErrors, Name: "n1", Rate: 0.25, Ack: true, Seq: 7})

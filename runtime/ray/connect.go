@@ -276,7 +276,7 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 		h := p.hosts[k]
 		p.goLoop(h, ep.id, func(env transport.Env) transport.Handler {
 			lc := deploy.CloneLayout(l)
-			e := &deploy.Endpoint{Host: h, Layout: lc, Handler: ep.ctor(env, lc)}
+			e := &deploy.Endpoint{Host: h, Layout: lc, Env: env, Handler: ep.ctor(env, lc)}
 			if ep.tap {
 				e.Tap = p.dir.Tap
 			}
@@ -580,7 +580,7 @@ func (p *Process) startRaylet(ln net.Listener) error {
 			p.raylet, p.rayEnv = r, env
 			p.mu.Unlock()
 			close(made)
-			return &deploy.Endpoint{Host: h, Layout: l, Handler: r}
+			return &deploy.Endpoint{Host: h, Layout: l, Env: env, Handler: r}
 		})
 	}()
 	select {
@@ -666,6 +666,16 @@ func (p *Process) nodeName(id transport.NodeID) string {
 func (p *Process) Control(m *transport.NodeControl) {
 	if m.Node != p.self {
 		return
+	}
+	switch m.Op {
+	case transport.ControlKill:
+		// Said on the node it acts on: a raylet stopped by a control
+		// is otherwise dead inside a live process without a word.
+		p.dc.Logger.Warn("raylet killed by a node control (kill_node)", "node", m.Name, "id", uint32(m.Node), "by", m.By)
+	case transport.ControlRestart:
+		p.dc.Logger.Info("raylet restarted by a node control (restart_node)", "node", m.Name, "id", uint32(m.Node), "by", m.By)
+	case transport.ControlDrain:
+		p.dc.Logger.Info("raylet draining by a node control", "node", m.Name, "id", uint32(m.Node), "by", m.By)
 	}
 	if m.Op == transport.ControlTaskErrors {
 		// Not queued behind kills and restarts: the rate is the

@@ -9,10 +9,14 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 48: a raylet tells the object table the objects
+// version is refused. 49: a raylet tells the object table the objects
 // whose primary copies it holds for a job that ended (GcsObjectsGone),
 // and the table answers their readers with ObjectJobEnded from then on;
-// a peer of 47 would rebuild them from lineage. 47: an ObjectChunk may carry the sum of its value's
+// a peer of 48 would rebuild them from lineage. 48: the address book travels as deltas after a full
+// one (AddressBook.Full, Removed; JoinReply.Epoch), and an endpoint that
+// missed one asks for the full book (BookRequest); a forwarded NodeControl
+// names who asked (By). A peer of 47 would take a delta for the whole book.
+// 47: an ObjectChunk may carry the sum of its value's
 // real bytes (ObjectChunk.Sum, behind the sign of Offset), so a puller
 // tells copies of two runs of a task apart; a peer of 46 refuses such a
 // chunk as negative. 46: an actor's checkpoint bytes in the actor table
@@ -114,7 +118,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 48
+const ProtocolVersion = 49
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

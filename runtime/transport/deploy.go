@@ -22,6 +22,7 @@ const (
 	KindTraceSubscribe
 	KindTraceBatch
 	KindStoreReport
+	KindBookRequest
 )
 
 // Roles of a process in a deployed cluster.
@@ -72,21 +73,36 @@ type JoinRequest struct {
 // JoinReply answers a JoinRequest: Err set means refused; else Node is the
 // raylet's assigned ID (0 for a query), Session a cluster-unique number
 // (drivers salt their task IDs with it), Spec the cluster's configuration
-// and Book every endpoint known so far.
+// and Book every endpoint known so far, as of publication Epoch (the
+// AddressBook deltas after it follow on).
 type JoinReply struct {
 	Err     string
 	Node    NodeID
 	Session uint64
 	Spec    ClusterSpec
 	Book    []BookEntry
+	Epoch   uint64
 }
 
-// AddressBook is the coordinator's publication of every endpoint (the whole
-// book each time; Epoch orders publications).
+// AddressBook is the coordinator's publication of the endpoints. Epoch
+// numbers publications, one apart. A Full one lists every endpoint as of
+// Epoch; any other is a delta: applied to the book as of Epoch-1, it adds
+// (or replaces) Entries and drops the endpoints in Removed. An endpoint
+// sends each membership change to every endpoint as a delta (a full book
+// to each of N endpoints per join would cost O(N²) bytes a change, O(N³)
+// for N joins: see docs/deploy.md); one that misses a delta (a lost frame,
+// a restarted raylet) asks for the full book (BookRequest).
 type AddressBook struct {
 	Epoch   uint64
+	Full    bool
 	Entries []BookEntry
+	Removed []NodeID
 }
+
+// BookRequest asks the coordinator for the full address book: the sender
+// (an endpoint in the book) has the book as of Have and received a delta
+// that does not follow on from it.
+type BookRequest struct{ Have uint64 }
 
 // Leave tells the coordinator a process is going away on purpose (its
 // raylet Node, or its agent for a query process).
@@ -170,6 +186,10 @@ type NodeControl struct {
 	Err  string
 	Seq  uint64  // the requester's number for the request, echoed in the ack
 	Rate float64 // ControlTaskErrors: in [0, 1]
+	// By, in a control the coordinator forwards to a process, says who
+	// asked for it (a driver's name, or the head itself and why), for the
+	// process's log; the coordinator ignores it in a request.
+	By string
 }
 
 // ValidRate reports whether r is a probability: ControlTaskErrors refuses
@@ -220,6 +240,7 @@ func (*LinkFault) Kind() Kind      { return KindLinkFault }
 func (*TraceSubscribe) Kind() Kind { return KindTraceSubscribe }
 func (*TraceBatch) Kind() Kind     { return KindTraceBatch }
 func (*StoreReport) Kind() Kind    { return KindStoreReport }
+func (*BookRequest) Kind() Kind    { return KindBookRequest }
 
 func (u *StoreUsage) marshal(e *Encoder) {
 	e.Varint(u.Used)
@@ -319,6 +340,7 @@ func (m *JoinReply) MarshalWire(e *Encoder) {
 	e.Duration(s.NodeTimeout)
 	e.Varint(s.Seed)
 	e.book(m.Book)
+	e.Uvarint(m.Epoch)
 }
 
 func (m *JoinReply) UnmarshalWire(d *Decoder) {
@@ -327,13 +349,26 @@ func (m *JoinReply) UnmarshalWire(d *Decoder) {
 	s.Shards, s.Replicas, s.Policy, s.SpillThreshold = d.U32(), d.U32(), d.String(), d.U32()
 	s.HeartbeatPeriod, s.NodeTimeout, s.Seed = d.Duration(), d.Duration(), d.Varint()
 	m.Book = d.book()
+	m.Epoch = d.Uvarint()
 }
 
-func (m *AddressBook) MarshalWire(e *Encoder) { e.Uvarint(m.Epoch); e.book(m.Entries) }
-func (m *AddressBook) UnmarshalWire(d *Decoder) {
-	m.Epoch = d.Uvarint()
-	m.Entries = d.book()
+func (m *AddressBook) MarshalWire(e *Encoder) {
+	e.Uvarint(m.Epoch)
+	e.Bool(m.Full)
+	e.book(m.Entries)
+	e.Nodes(m.Removed)
 }
+
+// UnmarshalWire reads an AddressBook (its lists bounded as every list; a
+// full book's Removed is ignored).
+func (m *AddressBook) UnmarshalWire(d *Decoder) {
+	m.Epoch, m.Full = d.Uvarint(), d.Bool()
+	m.Entries = d.book()
+	m.Removed = d.Nodes()
+}
+
+func (m *BookRequest) MarshalWire(e *Encoder)   { e.Uvarint(m.Have) }
+func (m *BookRequest) UnmarshalWire(d *Decoder) { m.Have = d.Uvarint() }
 
 func (m *Leave) MarshalWire(e *Encoder)   { e.Node(m.Node) }
 func (m *Leave) UnmarshalWire(d *Decoder) { m.Node = d.Node() }
@@ -402,11 +437,13 @@ func (m *NodeControl) MarshalWire(e *Encoder) {
 	e.String(m.Err)
 	e.Uvarint(m.Seq)
 	e.F64(m.Rate)
+	e.String(m.By)
 }
 
 func (m *NodeControl) UnmarshalWire(d *Decoder) {
 	m.Op, m.Name, m.Node, m.Ack, m.Done, m.Err, m.Seq = d.U8(), d.String(), d.Node(), d.Bool(), d.Bool(), d.String(), d.Uvarint()
 	m.Rate = d.F64()
+	m.By = d.String()
 }
 
 func (m *LinkFault) MarshalWire(e *Encoder) {
@@ -471,4 +508,5 @@ func init() {
 	register(KindTraceSubscribe, func() Message { return new(TraceSubscribe) })
 	register(KindTraceBatch, func() Message { return new(TraceBatch) })
 	register(KindStoreReport, func() Message { return new(StoreReport) })
+	register(KindBookRequest, func() Message { return new(BookRequest) })
 }

@@ -1,0 +1,139 @@
+package deploy
+
+import (
+	"slices"
+	"time"
+
+	"raysim/runtime/gcs"
+	"raysim/runtime/transport"
+	"raysim/runtime/transport/tcp"
+)
+
+// askAgain is how long an endpoint that asked for the full address book
+// waits for it before it asks again on the next delta it cannot apply (the
+// request or the answer may be lost with a broken connection).
+const askAgain = time.Second
+
+// bookCopy is an endpoint's copy of the coordinator's address book, kept
+// current by its publications (transport.AddressBook): a full book, then
+// deltas, each following on from the one before. A delta that does not
+// follow on (a frame lost with a broken connection, or an endpoint that
+// started after the publications it missed, as a restarted raylet does)
+// makes the endpoint ask for the full book (transport.BookRequest).
+type bookCopy struct {
+	epoch   uint64
+	entries map[transport.NodeID]transport.BookEntry
+	asked   time.Time // when the full book was last asked for (zero: not since one came)
+}
+
+// apply takes publication m from the coordinator: it points h at the new
+// endpoints and makes it forget the removed ones (h may be nil), and sets
+// l.Raylets to the book's raylets (l may be nil). It returns whether the
+// book changed, and whether the caller should ask the coordinator for the
+// full book now (m is a delta that does not follow on from the copy, and
+// no request is outstanding).
+func (b *bookCopy) apply(h *tcp.Host, l *gcs.Layout, m *transport.AddressBook, now time.Time) (changed, ask bool) {
+	switch {
+	case m.Epoch <= b.epoch:
+		return false, false // older news (or a repeat)
+	case m.Full:
+		b.replace(h, m.Epoch, m.Entries)
+	case m.Epoch == b.epoch+1:
+		b.epoch = m.Epoch
+		if b.entries == nil {
+			b.entries = make(map[transport.NodeID]transport.BookEntry, len(m.Entries))
+		}
+		for _, id := range m.Removed {
+			if _, ok := b.entries[id]; ok {
+				delete(b.entries, id)
+				if h != nil {
+					h.ForgetPeer(id)
+				}
+			}
+		}
+		for _, e := range m.Entries {
+			b.entries[e.Node] = e
+			if h != nil && e.Addr != "" {
+				h.SetPeer(e.Node, e.Addr)
+			}
+		}
+	default:
+		if !b.asked.IsZero() && now.Sub(b.asked) < askAgain {
+			return false, false
+		}
+		b.asked = now
+		return false, true
+	}
+	if l != nil {
+		l.Raylets = b.raylets()
+	}
+	return true, false
+}
+
+// replace makes the copy the full book es as of epoch (from a full
+// publication or a join reply): h follows it, forgetting the endpoints
+// the copy had that es lacks.
+func (b *bookCopy) replace(h *tcp.Host, epoch uint64, es []transport.BookEntry) {
+	now := make(map[transport.NodeID]transport.BookEntry, len(es))
+	for _, e := range es {
+		now[e.Node] = e
+	}
+	for _, id := range b.ids() { // sorted: the forgets happen in one order
+		if _, ok := now[id]; !ok && h != nil {
+			h.ForgetPeer(id)
+		}
+	}
+	ApplyBook(h, nil, es)
+	b.entries, b.epoch, b.asked = now, epoch, time.Time{}
+}
+
+// ids lists the copy's endpoints in ID order.
+func (b *bookCopy) ids() []transport.NodeID {
+	out := make([]transport.NodeID, 0, len(b.entries))
+	for id := range b.entries {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// list returns the copy's entries in ID order.
+func (b *bookCopy) list() []transport.BookEntry {
+	out := make([]transport.BookEntry, 0, len(b.entries))
+	for _, id := range b.ids() {
+		out = append(out, b.entries[id])
+	}
+	return out
+}
+
+// raylets lists the copy's raylets in ID order.
+func (b *bookCopy) raylets() []transport.NodeID {
+	var out []transport.NodeID
+	for id, e := range b.entries {
+		if e.Role == transport.RoleNode || e.Role == transport.RoleDriver {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// bookDelta returns the publication that turns book old into book now,
+// numbered epoch: the entries of now that old lacks or holds otherwise,
+// and the IDs of old that now lacks, in ID order.
+func bookDelta(epoch uint64, old, now map[transport.NodeID]transport.BookEntry) *transport.AddressBook {
+	m := &transport.AddressBook{Epoch: epoch}
+	for id, e := range now {
+		if o, ok := old[id]; !ok || o != e {
+			m.Entries = append(m.Entries, e)
+		}
+	}
+	for id := range old {
+		if _, ok := now[id]; !ok {
+			m.Removed = append(m.Removed, id)
+		}
+	}
+	slices.SortFunc(m.Entries, func(a, b transport.BookEntry) int { return int(a.Node) - int(b.Node) })
+	slices.Sort(m.Removed)
+	return m
+}
