@@ -118,6 +118,10 @@ type objectEntry struct {
 	// freed before it was made — is dropped, not listed.
 	// A subscription clears it: the reader rebuilds the object.
 	freed bool
+	// gone: the job the object was made for ended (GcsObjectsGone): freed
+	// for good, a subscription does not clear it, and a reader is
+	// answered ObjectJobEnded (lostMsg), never sent to rebuild it.
+	gone bool
 }
 
 // addLoc lists node n's copy, announced by its incarnation inc.
@@ -333,6 +337,8 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.GcsFreeObjects:
 		s.free(m.Objects)
+	case *transport.GcsObjectsGone:
+		s.gone(m.Objects)
 	case *transport.GcsSubscribeObject:
 		s.subscribe(from, m.Object, m.Avoid)
 	case *transport.RegisterNode:
@@ -743,6 +749,42 @@ func (s *Shard) free(ids []transport.ObjectID) {
 	}
 }
 
+// gone frees objects whose job ended (GcsObjectsGone) as free does — their
+// copies are forgotten, their holders told to drop them, one FreeObjects
+// per node in the order first met — and marks their entries gone for
+// good: the readers waiting for one (a rebuild's, or a first copy's) and
+// every later one are answered ObjectJobEnded, and a copy announced later
+// is dropped (addObject: freed).
+func (s *Shard) gone(ids []transport.ObjectID) {
+	var order []transport.NodeID
+	per := map[transport.NodeID][]transport.ObjectID{}
+	for _, id := range ids {
+		s.env.Charge(s.costs.GCSWrite)
+		e := s.objectOrNew(id)
+		if e.gone {
+			s.flushObject(id)
+			continue // a duplicate
+		}
+		e.gone, e.freed = true, true
+		for _, sub := range e.subs {
+			s.env.Send(sub, &transport.ObjectJobEnded{Object: id})
+		}
+		e.subs = nil
+		for _, n := range e.nodes {
+			if _, ok := per[n]; !ok {
+				order = append(order, n)
+			}
+			per[n] = append(per[n], id)
+		}
+		e.nodes, e.incs = nil, nil
+		s.saveObject(id)
+		s.flushObject(id)
+	}
+	for _, n := range order {
+		s.env.Send(n, &transport.FreeObjects{Objects: per[n]})
+	}
+}
+
 // maxFreeFlushedNodes bounds the copies freeFlushed reads on the stack.
 const maxFreeFlushedNodes = 4
 
@@ -825,6 +867,9 @@ func (s *Shard) freeFlushed(id transport.ObjectID, order *[]transport.NodeID, pe
 // on its loop (the pulls of large objects it serves) is declared dead for
 // missed heartbeats as a silent one is, and its copies are dropped alike.
 func lostMsg(id transport.ObjectID, e *objectEntry) transport.Message {
+	if e.gone {
+		return &transport.ObjectJobEnded{Object: id}
+	}
 	if id.Put && e.created && !e.freed {
 		return &transport.PutOwnerLost{Object: id}
 	}
@@ -836,6 +881,10 @@ func (s *Shard) subscribe(from transport.NodeID, id transport.ObjectID, avoid tr
 	s.emit(transport.Event{Kind: transport.EvGCSSubscribe, Node: s.env.Self(), Peer: from, Object: id})
 	e := s.objectOrNew(id)
 	defer s.flushObject(id)
+	if e.gone { // its job ended: no rebuild, and nothing to wait for
+		s.env.Send(from, lostMsg(id, e))
+		return
+	}
 	if len(e.nodes) == 0 {
 		lost := lostMsg(id, e)              // before a free's mark could change
 		if !slices.Contains(e.subs, from) { // always so when freed, but for a Put's entry

@@ -74,7 +74,7 @@ func (s *Shard) writeObject(id transport.ObjectID, e *objectEntry) {
 	for _, inc := range e.incs {
 		enc.Uvarint(inc)
 	}
-	enc.Bool(e.freed)
+	enc.U8(freedByte(e))
 	s.scratch = enc.Bytes()
 	s.kbuf = appendObjectKey(s.kbuf[:0], id)
 	s.store.Put(TableObjects, s.kbuf, s.scratch)
@@ -499,8 +499,24 @@ func (s *Shard) decodeObject(v []byte) *objectEntry {
 		}
 	}
 	e.nodes = live
-	e.freed = d.Bool() // false in an entry written before the field was
+	b := d.U8() // 0 in an entry written before the field was
+	e.freed, e.gone = b != 0, b == freedGone
 	return e
+}
+
+// freedGone is the freed byte of a stored entry whose job ended
+// (objectEntry.gone): a reader of the byte as a bool sees it freed.
+const freedGone = 2
+
+// freedByte is an entry's freed byte: 0, 1 if freed, freedGone if gone.
+func freedByte(e *objectEntry) uint8 {
+	switch {
+	case e.gone:
+		return freedGone
+	case e.freed:
+		return 1
+	}
+	return 0
 }
 
 // object returns an object's entry from memory or, for a flushed one, from

@@ -591,6 +591,7 @@ func (c *Caller) Put(v transport.Value) (transport.ObjectID, error) {
 		id = transport.ObjectID{Task: c.task, Index: c.puts, Put: true}
 		c.puts++
 		c.r.put(id, v, true)
+		c.r.madeFor(c.job, id)
 		wake()
 	})
 	return id, nil
@@ -630,6 +631,7 @@ func (c *Caller) Yield(index uint32, v transport.Value, last bool) error {
 			return
 		}
 		c.r.put(transport.ObjectID{Task: c.task, Index: index}, v, true)
+		c.r.madeFor(c.t.spec.Job(), transport.ObjectID{Task: c.task, Index: index})
 		if !last && c.t.spec.Backpressure() != 0 && c.r.throttle(c, index, wake) {
 			return // the wait wakes the code
 		}

@@ -615,6 +615,25 @@ func (r *Raylet) onObjectLost(id transport.ObjectID, ownerDied bool) {
 	r.awaitRebuild(id.Task) // its answer may be lost (a GCS failover): asked again
 }
 
+// OwnerJobEnded is in the text of the error a reader gets for an object
+// that went with the end of the job it was made for (ObjectJobEnded): an
+// ErrOwnerDied. The fault search tells such a loss from others by it.
+const OwnerJobEnded = "the job it was made for ended"
+
+// onObjectJobEnded fails the readers here of an object the object table
+// says went with its job's end (transport.ObjectJobEnded): an ErrOwnerDied
+// (CauseOwnerDied), as Ray's reader of an object whose owner's job
+// finished gets OwnerDiedError; it is not rebuilt from lineage.
+func (r *Raylet) onObjectJobEnded(id transport.ObjectID) {
+	if fe := r.fetchOf(id); fe != nil && fe.pull != nil && !fe.pulling {
+		fe.seen, fe.data, fe.got = nil, nil, 0 // as onObjectLost
+	}
+	if r.store.Contains(id) || !r.waited(id) {
+		return
+	}
+	r.loseObjectCaused(id, "its owner died: "+OwnerJobEnded+" ("+JobEnded+": its driver returned, or its driver's node left or was declared dead), and the objects a job made go with it (Ray's OwnerDiedError); it is not rebuilt", transport.CauseOwnerDied)
+}
+
 // claimRebuild asks the task table to rebuild a lost object (GcsRebuild):
 // the task's shard keeps its re-executions, which its max_retries bound
 // (retries and rebuilds alike), and the rebuild under way, so that readers
@@ -707,7 +726,7 @@ func (r *Raylet) onTaskInfo(m *transport.TaskInfo) {
 		// Its job is over: its results are not made again. The claim is
 		// given up, so other readers read the loss too.
 		r.reportRerun(&spec, true)
-		r.loseTask(m.Task, "not rebuilt: "+r.jobEndedMsg(spec.Job()))
+		r.loseTaskCaused(m.Task, "not rebuilt: "+r.jobEndedMsg(spec.Job())+", and its objects with it (Ray's OwnerDiedError)", transport.CauseOwnerDied)
 		return
 	case spec.Actor != 0 && !spec.IsCreation():
 		// As Ray does for a restartable actor's method with retries left,

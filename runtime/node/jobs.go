@@ -54,20 +54,7 @@ func (r *Raylet) jobEndedMsg(job transport.JobID) string {
 // placement groups and actors; once it rejoins, the jobs of its drivers
 // still running are alive again for what they submit next. This node's
 // own drivers' jobs end here only as they return.
-func (r *Raylet) jobEnded(spec *transport.TaskSpec) bool {
-	j := spec.Job()
-	if j == 0 {
-		return false
-	}
-	if r.jobsDone.has(j) {
-		return true
-	}
-	if j.Node() == r.self || r.jobsEnded == nil {
-		return false
-	}
-	_, ended := r.jobsEnded[j.Node()]
-	return ended
-}
+func (r *Raylet) jobEnded(spec *transport.TaskSpec) bool { return r.jobOver(spec.Job()) }
 
 // jobGrace is how many node timeouts a driver node declared dead by
 // silence has to rejoin before its jobs end. One was too few: a node cut
@@ -133,6 +120,7 @@ func (r *Raylet) endJob(node transport.NodeID) {
 		// owner): only a task's are this node's to end.
 		return spec.Actor == 0 || spec.IsCreation() && !spec.A().Detached && spec.Owner != node
 	}, "job of "+r.nodeText(node))
+	r.releaseJobsOf(node)
 }
 
 // endDriverJob ends what this raylet holds of job, whose driver returned
@@ -154,6 +142,7 @@ func (r *Raylet) endDriverJob(job transport.JobID) {
 	r.endJobWhere(func(spec *transport.TaskSpec) bool {
 		return spec.Job() == job && (spec.Actor == 0 || spec.IsCreation() && !spec.A().Detached)
 	}, fmt.Sprintf("job of %s's driver %d", r.nodeText(job.Node()), job.Driver()))
+	r.releaseJob(job)
 }
 
 // endJobWhere ends what this raylet holds of an ended job, the specs of

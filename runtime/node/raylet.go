@@ -282,6 +282,9 @@ type Raylet struct {
 	// jobsDone are the jobs whose drivers returned (JobEnd, EndJob): ended
 	// for good, whatever their node's fate. Bounded: see jobSet.
 	jobsDone jobSet
+	// jobObjs: the primary copies made here per job, released at its end
+	// (see jobobjects.go).
+	jobObjs  jobObjects
 	restarts map[transport.ActorID]*transport.TaskPlaced // see watchRestart
 	// infeasible: the owned submissions the global scheduler holds as
 	// infeasible, by task, as it told (see onInfeasible). nil until one.
@@ -725,6 +728,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.PutOwnerLost:
 		if r.cfg.Layout.IsGCS(from) { // the object table's verdict: lost with its owner
 			r.onObjectLost(m.Object, true)
+		}
+	case *transport.ObjectJobEnded:
+		if r.cfg.Layout.IsGCS(from) { // the object table's verdict: gone with its job
+			r.onObjectJobEnded(m.Object)
 		}
 	case *transport.ObjectOrphaned:
 		if r.cfg.Layout.IsGCS(from) {
@@ -1293,6 +1300,7 @@ func (r *Raylet) unpinArgs(t *task) {
 // heard of, which the free made stale (whenLocated would report the object
 // ready from them).
 func (r *Raylet) forget(id transport.ObjectID) {
+	r.jobObjs.remove(id)
 	delete(r.locations, id)
 	if r.store.Free(id) {
 		r.dropped(id)
@@ -1797,6 +1805,7 @@ func (r *Raylet) storeAll(spec *transport.TaskSpec, out transport.Value, outs []
 			ret = nil
 		}
 		r.notifyOwner(spec)
+		r.madeForSpec(spec)
 		return
 	}
 	// A remote owner learns the task is done from the GCS, once the last
@@ -1808,6 +1817,7 @@ func (r *Raylet) storeAll(spec *transport.TaskSpec, out transport.Value, outs []
 	}
 	last := spec.NumReturns - 1
 	r.putNotify(spec.Return(last), value(last), true, spec.Owner, ret)
+	r.madeForSpec(spec)
 }
 
 // notifyOwner tells a task's owner it is done (here, or by a message).

@@ -81,6 +81,8 @@ type suite struct {
 	makeOwned *ray.Func[ray.ActorHandle[counter]]
 	// owner are the functions of ownerDeathCases.
 	owner *ownerFuncs
+	// jobObjs are the functions of the job-objects cases (jobObjectCases).
+	jobObjs *jobObjFuncs
 	// causes are the functions of the error causes' cases (causeCases).
 	causes *causeFuncs
 	// force are the functions of the force cancel's cases (forceCases).
@@ -119,6 +121,7 @@ func newSuite() *suite {
 	s.makeOwned = newMakeOwned(s)
 	s.gen = newGenFuncs(s.reg)
 	s.owner = newOwnerFuncs(s.reg)
+	s.jobObjs = newJobObjFuncs(s.reg)
 	s.force = newForceFuncs(s)
 	s.gpuIDs = newGPUIDFuncs(s.reg)
 	s.double = ray.Register1(s.reg, "double", func(ctx context.Context, x int) (int, error) { return 2 * x, nil })

@@ -9,7 +9,11 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 49: actors are named per namespace, as Ray's:
+// version is refused. 50: a raylet tells the object table the objects
+// whose primary copies it holds for a job that ended (GcsObjectsGone),
+// and the table answers their readers with ObjectJobEnded from then on;
+// a peer of 49 would rebuild them from lineage.
+// 49: actors are named per namespace, as Ray's:
 // an actor's name where it travels (ActorSpec.Name, GcsActorUpdate.Name,
 // GcsLookupActor.Name, ActorInfo.Name) is its namespace, a NUL byte and
 // the name (QualifiedName; CheckActorName at decode), so the actor table
@@ -128,7 +132,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 49
+const ProtocolVersion = 50
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

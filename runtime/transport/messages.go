@@ -1279,6 +1279,8 @@ const (
 	KindJobEnd
 	KindPutOwnerLost
 	KindTaskInfeasible
+	KindGcsObjectsGone
+	KindObjectJobEnded
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -1374,6 +1376,30 @@ type GcsFreeObjects struct{ Objects []ObjectID }
 // FreeObjects tells a raylet to drop its copies of objects their owner
 // freed; a copy a task still reads goes when the task is done with it.
 type FreeObjects struct{ Objects []ObjectID }
+
+// GcsObjectsGone: the job these objects were made for ended (its driver
+// returned, or its driver's node left or was declared dead), and with it
+// their owner, as Ray's objects go with the worker that owns them. A
+// raylet sends it for the objects whose primary copies it made for the
+// job (a result of the job's task run there, a Put of its driver or
+// tasks there). The GCS forgets their copies and tells every node
+// holding one to drop it (FreeObjects), as for a free, and marks each
+// entry gone for good: a reader is answered ObjectJobEnded, never sent
+// to rebuild the object from lineage, and a copy announced later is
+// dropped.
+type GcsObjectsGone struct{ Objects []ObjectID }
+
+// ObjectJobEnded: the object went with the end of the job it was made
+// for (GcsObjectsGone): its reader's error says the owner died (Ray's
+// OwnerDiedError), and it is not rebuilt.
+type ObjectJobEnded struct{ Object ObjectID }
+
+func (*GcsObjectsGone) Kind() Kind                 { return KindGcsObjectsGone }
+func (*ObjectJobEnded) Kind() Kind                 { return KindObjectJobEnded }
+func (m *GcsObjectsGone) MarshalWire(e *Encoder)   { e.Objects(m.Objects) }
+func (m *GcsObjectsGone) UnmarshalWire(d *Decoder) { m.Objects = d.Objects() }
+func (m *ObjectJobEnded) MarshalWire(e *Encoder)   { e.Object(m.Object) }
+func (m *ObjectJobEnded) UnmarshalWire(d *Decoder) { m.Object = d.Object() }
 
 func (*GcsFreeObjects) Kind() Kind { return KindGcsFreeObjects }
 func (*FreeObjects) Kind() Kind    { return KindFreeObjects }
@@ -2791,6 +2817,8 @@ func init() {
 	register(KindJobEnd, func() Message { return new(JobEnd) })
 	register(KindPutOwnerLost, func() Message { return new(PutOwnerLost) })
 	register(KindTaskInfeasible, func() Message { return new(TaskInfeasible) })
+	register(KindGcsObjectsGone, func() Message { return new(GcsObjectsGone) })
+	register(KindObjectJobEnded, func() Message { return new(ObjectJobEnded) })
 }
 
 // StreamWait asks a generator task's owner (TaskSpec.Owner) to answer
