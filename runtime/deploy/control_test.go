@@ -15,24 +15,30 @@ import (
 	"raysim/runtime/transport/tcp"
 )
 
-// chanLocal is a Local that hands the controls it gets to a channel and
-// keeps the last book (any goroutine).
+// chanLocal is a Local that hands the controls, link faults and trace
+// subscriptions it gets to channels and keeps the last book (any
+// goroutine).
 type chanLocal struct {
 	controls chan *transport.NodeControl
+	faults   chan *transport.LinkFault
+	traces   chan transport.NodeID
 	mu       sync.Mutex
 	book     []transport.BookEntry
 }
 
-func newChanLocal() *chanLocal { return &chanLocal{controls: make(chan *transport.NodeControl, 16)} }
+func newChanLocal() *chanLocal {
+	return &chanLocal{controls: make(chan *transport.NodeControl, 16), faults: make(chan *transport.LinkFault, 16),
+		traces: make(chan transport.NodeID, 16)}
+}
 
 func (l *chanLocal) Book(es []transport.BookEntry) {
 	l.mu.Lock()
 	l.book = es
 	l.mu.Unlock()
 }
-func (l *chanLocal) Control(m *transport.NodeControl) { l.controls <- m }
-func (l *chanLocal) LinkFault(*transport.LinkFault)   {}
-func (l *chanLocal) Trace(transport.NodeID, bool)     {}
+func (l *chanLocal) Control(m *transport.NodeControl)    { l.controls <- m }
+func (l *chanLocal) LinkFault(m *transport.LinkFault)    { l.faults <- m }
+func (l *chanLocal) Trace(sink transport.NodeID, _ bool) { l.traces <- sink }
 
 func (l *chanLocal) ids() []transport.NodeID {
 	l.mu.Lock()
@@ -153,6 +159,11 @@ func TestNodeControlOnlyFromJoinedProcess(t *testing.T) {
 	st.SetPeer(CoordinatorID, h.Addr())
 	st.Do(func() {
 		env.Send(CoordinatorID, &transport.NodeControl{Op: transport.ControlKill, Name: "n1"})
+		// review31: a link fault and a trace subscription are as much
+		// the joined processes' alone (one cuts the cluster, the other
+		// streams every node's events to the stranger).
+		env.Send(CoordinatorID, &transport.LinkFault{From: []string{"n1"}, To: []string{"n1"}, Down: true})
+		env.Send(CoordinatorID, &transport.TraceSubscribe{Sink: AgentBase + 999})
 		env.Send(CoordinatorID, &transport.JoinRequest{Role: transport.RoleQuery, AgentAddr: st.Addr()})
 	})
 	next(t, replies, "reply to the stranger's query")
@@ -163,8 +174,18 @@ func TestNodeControlOnlyFromJoinedProcess(t *testing.T) {
 	got := next(t, n1.controls, "control at n1")
 	require.Equal(t, transport.ControlKill, got.Op)
 	require.Contains(t, got.By, `"d1"`, "the first kill n1 got was not the driver's: the stranger's was forwarded")
+	require.NoError(t, d1.Send(CoordinatorID, &transport.LinkFault{From: []string{"n1"}, To: []string{"n1"}, Delay: time.Millisecond}))
+	f := next(t, n1.faults, "link fault at n1")
+	require.False(t, f.Down, "the first link fault n1 got was not the driver's: the stranger's was forwarded")
+	select {
+	case sink := <-n1.traces:
+		t.Fatalf("the stranger's trace subscription (sink %d) was forwarded", sink)
+	default:
+	}
 	logs := log.String()
-	require.Contains(t, logs, "not in the cluster (never joined, or left): ignored")
+	require.Contains(t, logs, "a node control from a process not in the cluster (never joined, or left): ignored")
+	require.Contains(t, logs, "a link fault from a process not in the cluster (never joined, or left): ignored")
+	require.Contains(t, logs, "a trace subscription from a process not in the cluster (never joined, or left): ignored")
 	require.Regexp(t, `node control.*op=kill node=n1.*d1`, logs)
 }
 

@@ -268,8 +268,13 @@ func (c *Coordinator) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.NodeControl:
 		c.control(from, m)
 	case *transport.LinkFault:
-		c.linkFault(m)
+		if c.joined(from, "link fault") {
+			c.linkFault(m)
+		}
 	case *transport.TraceSubscribe:
+		if !c.joined(from, "trace subscription") {
+			return
+		}
 		if m.Stop {
 			delete(c.sinks, m.Sink)
 		} else {
@@ -489,6 +494,18 @@ func (c *Coordinator) member(id transport.NodeID) (string, bool) {
 		return "", false
 	}
 	return b.Name, true
+}
+
+// joined reports whether from is a joined process (see member), and logs
+// a request of what kind from any other token holder, which is ignored:
+// a stranger's link fault could cut the cluster, its trace subscription
+// would stream every node's events to it, and no one would know who.
+func (c *Coordinator) joined(from transport.NodeID, what string) bool {
+	if _, ok := c.member(from); ok {
+		return true
+	}
+	c.logWarn("deploy: a "+what+" from a process not in the cluster (never joined, or left): ignored", "from", uint32(from))
+	return false
 }
 
 // opName names a control operation in logs and errors.
