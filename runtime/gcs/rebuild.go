@@ -36,7 +36,9 @@ type rerunRecord struct {
 	// sent by the chain's tail alone: a tail that dies with it behind a
 	// lost frame, after its predecessors trimmed the report on its
 	// acknowledgement, loses it, and nothing else ends that claim. So the
-	// record says so, and a new tail asks again (reaskHeldClaims). Kept in
+	// record says so, and a new tail asks again (reaskHeldClaims), as does
+	// every claim of a waiting reader (rebuild: a question lost other than
+	// with a tail, review31 #3). Kept in
 	// the store only when set: a record without it is encoded as before.
 	asked bool
 }
@@ -145,6 +147,19 @@ func (s *Shard) rebuild(from transport.NodeID, m *transport.GcsRebuild) {
 			info.Spec.Attempt = rec.reruns
 		}
 		s.env.Send(from, info)
+		if rec.asked && rec.claimant != from {
+			// The claim is held on a late retry report's word, and its
+			// owner was asked whether its run is over: ask again with
+			// every reader's claim (each waiting reader claims every
+			// second). The question or its answer can be lost other
+			// than with a failed tail (a TCP write that fails while both
+			// ends live on), and the claim would hold every reader for
+			// good (review31 #3). Asked twice, the owner answers twice,
+			// harmlessly (see reaskHeldClaims).
+			q := s.taskInfo(id)
+			q.Claim = transport.ClaimHeld
+			s.env.Send(rec.claimant, q)
+		}
 		return
 	}
 	if info.Spec.MaxRetries >= 0 && int64(rec.reruns) >= int64(info.Spec.MaxRetries) {

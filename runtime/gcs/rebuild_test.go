@@ -112,12 +112,26 @@ func TestRebuildReportAfterTheRunEndsWithDone(t *testing.T) {
 	sh := New(recEnv{fakeEnv{self: 10}, &sent, &events}, Config{Layout: l})
 	const task, early = transport.TaskID(7), transport.TaskID(8)
 	obj := transport.ObjectID{Task: task}
+	var asked int // questions to the owner (node 1) in the last claim's answer
 	claim := func(from transport.NodeID) *transport.TaskInfo {
 		t.Helper()
 		sent = sent[:0]
 		sh.Handle(from, &transport.GcsRebuild{Object: obj})
-		require.Len(t, sent, 1)
-		return sent[0].m.(*transport.TaskInfo)
+		var reply *transport.TaskInfo
+		asked = 0
+		for _, s := range sent {
+			switch info := s.m.(*transport.TaskInfo); {
+			case s.to == from:
+				require.Nil(t, reply, "two answers to one claim")
+				reply = info
+			case s.to == 1 && info.Claim == transport.ClaimHeld:
+				asked++
+			default:
+				t.Fatalf("unexpected %v to %d", info, s.to)
+			}
+		}
+		require.NotNil(t, reply)
+		return reply
 	}
 	for _, id := range []transport.TaskID{task, early} {
 		sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: id, NumReturns: 1, Func: "f", Owner: 1, MaxRetries: 3}})
@@ -135,14 +149,18 @@ func TestRebuildReportAfterTheRunEndsWithDone(t *testing.T) {
 	require.Equal(t, transport.NodeID(1), sent[0].to)
 	require.Equal(t, transport.ClaimHeld, sent[0].m.(*transport.TaskInfo).Claim)
 	require.Equal(t, transport.ClaimWait, claim(2).Claim, "the report holds the rebuild as the owner's")
+	require.Equal(t, 1, asked, "a waiting reader's claim asks the owner again (the question may have been lost)")
 	sh.Handle(4, &transport.GcsTaskRerun{Task: task, Done: true})
 	require.Equal(t, transport.ClaimWait, claim(2).Claim, "another node's Done ends no claim of the owner's")
+	require.Equal(t, 1, asked)
 	sh.Handle(1, &transport.GcsTaskRerun{Task: task, Done: true})
 	info := claim(2)
 	require.Equal(t, transport.ClaimRun, info.Claim, "the owner's Done ends its claim")
+	require.Zero(t, asked, "no question once the claim ended")
 	require.Equal(t, uint32(2), info.Spec.Attempt, "the retry, then this rebuild: Done is not charged")
 	sh.Handle(1, &transport.GcsTaskRerun{Task: task, Done: true})
 	require.Equal(t, transport.ClaimWait, claim(5).Claim, "a Done ends no claim of another node's")
+	require.Zero(t, asked, "a claim no late report holds is never asked about")
 }
 
 // TestHeldClaimAskedAgainFromTheStore: a claim held on the word of a late
