@@ -194,6 +194,9 @@ type actorEntry struct {
 	// log: for an actor created with Replay, the methods it ran after the
 	// checkpoint, log[i] being its (ckptCalls+1+i)-th.
 	log []transport.TaskSpec
+	// queued: the entry, dead, is in the shard's deadQ (not stored: a
+	// loaded or read-back entry is queued again).
+	queued bool
 }
 
 type nodeEntry struct {
@@ -224,6 +227,12 @@ type Config struct {
 	// SyncEvery syncs the store after this many table writes (default 64;
 	// negative: never, the owner syncs).
 	SyncEvery int
+	// DeadActors is how many dead actors' entries the shard keeps in
+	// memory (default DefaultDeadActors), as Ray's GCS caches destroyed
+	// actors up to maximum_gcs_destroyed_actor_cached_count: the oldest
+	// deaths leave memory first and stay in the store only, read back
+	// when asked of (a lookup still says dead, with the cause).
+	DeadActors int
 	// Leader and Propose are set by a chain replica: only the leader (the
 	// tail) runs failure detection, and it proposes a node's death as an
 	// update through the chain (Propose) instead of applying it alone.
@@ -258,7 +267,13 @@ type Shard struct {
 	names   map[string]transport.ActorID
 	nodes   map[transport.NodeID]*nodeEntry
 	nodeIDs []transport.NodeID // registration order, for deterministic iteration
-	funcs   uint64             // function-table digest of the first node
+	// deadQ: the dead actors resident in memory, in the order they died
+	// (or were read back from the store); evictDead flushes the oldest
+	// beyond cfg.DeadActors. flushedActors counts the entries in the
+	// store only (TableActors), all of them dead.
+	deadQ         []transport.ActorID
+	flushedActors int
+	funcs         uint64 // function-table digest of the first node
 
 	store   Store
 	scratch []byte // values being written
@@ -300,6 +315,9 @@ func New(env transport.Env, cfg Config) *Shard {
 	if cfg.SyncEvery == 0 {
 		cfg.SyncEvery = 64
 	}
+	if cfg.DeadActors <= 0 {
+		cfg.DeadActors = DefaultDeadActors
+	}
 	s := &Shard{env: env, clock: transport.NewClock(env), layout: cfg.Layout, costs: cfg.Costs, cfg: cfg, store: cfg.Store}
 	s.putNew, _ = cfg.Store.(newPutter)
 	s.load()
@@ -312,6 +330,7 @@ func New(env transport.Env, cfg Config) *Shard {
 // Handle implements transport.Handler.
 func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	s.env.Charge(s.costs.Message)
+	defer s.evictDead() // between messages: no handler holds an entry then
 	switch m := m.(type) {
 	case *transport.GcsAddTask:
 		s.addTask(&m.Spec)
@@ -402,11 +421,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		if s.deadSender(from, m.Incarnation) {
 			return
 		}
-		e := s.actors[m.Actor]
-		if e == nil {
-			e = &actorEntry{}
-			s.actors[m.Actor] = e
-		}
+		e := s.actorOrNew(m.Actor)
 		if !e.hasCkpt || m.Calls >= e.ckptCalls {
 			// The checkpoint is stored before the log it covers is
 			// trimmed: a crash between the two leaves stale log entries
@@ -423,11 +438,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		if s.deadSender(from, m.Incarnation) {
 			return
 		}
-		e := s.actors[m.Actor]
-		if e == nil {
-			e = &actorEntry{}
-			s.actors[m.Actor] = e
-		}
+		e := s.actorOrNew(m.Actor)
 		// In order, once: a duplicate, or a late write of a method the
 		// checkpoint covers already, changes nothing. Every write is
 		// answered: one past a gap (the shard restarted and lost the
@@ -442,7 +453,7 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.GcsGetActorCheckpoint:
 		s.env.Charge(s.costs.GCSRead)
 		reply := &transport.ActorCheckpoint{Actor: m.Actor}
-		if e := s.actors[m.Actor]; e != nil {
+		if e := s.actor(m.Actor); e != nil {
 			if e.hasCkpt {
 				reply.Found, reply.Calls, reply.Data = true, e.ckptCalls, e.ckpt
 			}
@@ -572,9 +583,13 @@ func (s *Shard) addTask(spec *transport.TaskSpec) {
 		s.flushTask(spec.ID)
 	}
 	if spec.IsCreation() {
-		if e := s.actors[spec.Actor]; e != nil && e.specWait && e.info.State == transport.ActorRestarting {
+		e := s.actor(spec.Actor)
+		if e != nil && e.specWait && e.info.State == transport.ActorRestarting {
 			e.specWait = false
 			s.restartActor(spec.Actor, e.specWhy)
+		}
+		if e != nil && e.info.State == transport.ActorDead {
+			s.flushCreation(spec.Actor) // written again (a retry) after the actor's death: nothing will run it
 		}
 	}
 }
@@ -989,7 +1004,7 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 
 func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	s.env.Charge(s.costs.GCSWrite)
-	e := s.actors[m.Actor]
+	e := s.actor(m.Actor)
 	if m.Restart > 0 {
 		// The owner reports that the node restart number m.Restart was
 		// placed on died before the actor came up there.
@@ -1179,7 +1194,7 @@ func (s *Shard) lookupActor(from transport.NodeID, m *transport.GcsLookupActor) 
 			return
 		}
 	}
-	e := s.actors[id]
+	e := s.actor(id)
 	if e == nil {
 		e = &actorEntry{info: transport.ActorInfo{Actor: id, State: transport.ActorPending, Found: true}}
 		s.actors[id] = e
@@ -1200,22 +1215,24 @@ func (s *Shard) lookupActor(from transport.NodeID, m *transport.GcsLookupActor) 
 }
 
 // Stats is a snapshot of a shard's table sizes (for status and summaries).
-// Tasks counts every task entry (in memory or flushed to the store);
-// Resident counts the entries held in memory, of every table — the number
-// that flushing keeps bounded.
+// Tasks counts every task entry (in memory or flushed to the store), as
+// Actors does every actor entry; Resident counts the entries held in
+// memory, of every table — the number that flushing keeps bounded.
 type Stats struct {
 	Objects, Tasks, Actors, Nodes   int
 	ResidentTasks, FlushedTasks     int
 	ResidentObjects, FlushedObjects int
+	ResidentActors, FlushedActors   int
 	Resident                        int
 }
 
 // Stats returns the sizes of the shard's tables.
 func (s *Shard) Stats() Stats {
-	st := Stats{Objects: s.objects.Len() + s.flushedObjects, Tasks: s.store.Len(TableTasks), Actors: len(s.actors), Nodes: len(s.nodes),
+	st := Stats{Objects: s.objects.Len() + s.flushedObjects, Tasks: s.store.Len(TableTasks), Actors: len(s.actors) + s.flushedActors, Nodes: len(s.nodes),
 		ResidentTasks: s.tasks.Len(), FlushedTasks: s.flushed,
-		ResidentObjects: s.objects.Len(), FlushedObjects: s.flushedObjects}
-	st.Resident = st.ResidentObjects + st.ResidentTasks + st.Actors + st.Nodes
+		ResidentObjects: s.objects.Len(), FlushedObjects: s.flushedObjects,
+		ResidentActors: len(s.actors), FlushedActors: s.flushedActors}
+	st.Resident = st.ResidentObjects + st.ResidentTasks + st.ResidentActors + st.Nodes
 	return st
 }
 
@@ -1478,14 +1495,16 @@ func (s *Shard) buryOrphan(id transport.ActorID) {
 // does not host it ignores.
 func (s *Shard) rekillOrphans() {
 	var ids []transport.ActorID
-	for id, e := range s.actors {
+	entries := map[transport.ActorID]*actorEntry{}
+	s.eachActor(func(id transport.ActorID, e *actorEntry) {
 		if e.killAt != 0 && e.info.State == transport.ActorDead && s.layout.ShardOfTask(id) == s.env.Self() {
 			ids = append(ids, id)
+			entries[id] = e
 		}
-	}
+	})
 	slices.Sort(ids)
 	for _, id := range ids {
-		e := s.actors[id]
+		e := entries[id]
 		s.env.Send(e.killAt, &transport.KillActor{Actor: id, NoRestart: true, Cause: e.info.Cause})
 	}
 }
@@ -1498,7 +1517,7 @@ func (s *Shard) rekillOrphans() {
 func (s *Shard) creationLost(from transport.NodeID, m *transport.GcsCreationLost) {
 	s.env.Charge(s.costs.GCSWrite)
 	s.nodeDead(&transport.NodeDead{Node: m.Node, Incarnation: m.Incarnation})
-	e := s.actors[m.Actor]
+	e := s.actor(m.Actor)
 	seen := e != nil && e.info.Found && e.info.State != transport.ActorPending
 	s.env.Send(from, &transport.CreationLost{Actor: m.Actor, Node: m.Node, Incarnation: m.Incarnation, SeenAlive: seen})
 }
@@ -1627,15 +1646,17 @@ func (s *Shard) replaceRestarts() {
 // one it knows.
 func (s *Shard) republishNamedDeaths() {
 	var ids []transport.ActorID
-	for id, e := range s.actors {
+	entries := map[transport.ActorID]*actorEntry{}
+	s.eachActor(func(id transport.ActorID, e *actorEntry) {
 		if e.info.State == transport.ActorDead && e.info.Name != "" && s.layout.ShardOfTask(id) == s.env.Self() &&
 			s.layout.ShardOfName(e.info.Name) != s.env.Self() {
 			ids = append(ids, id)
+			entries[id] = e
 		}
-	}
+	})
 	slices.Sort(ids)
 	for _, id := range ids {
-		info := &s.actors[id].info
+		info := &entries[id].info
 		s.env.Send(s.layout.ShardOfName(info.Name), &transport.GcsActorUpdate{Actor: id, Name: info.Name, State: transport.ActorDead, Cause: info.Cause})
 	}
 }

@@ -63,12 +63,11 @@ func (s *Shard) TaskRows(limit int) ([]transport.TaskSpec, int) {
 	return out, len(ids)
 }
 
-// ActorRows lists the actor table in ID order.
+// ActorRows lists the actor table in ID order, the dead actors' entries
+// flushed to the store included.
 func (s *Shard) ActorRows() []transport.ActorInfo {
-	out := make([]transport.ActorInfo, 0, len(s.actors))
-	for _, e := range s.actors {
-		out = append(out, e.info)
-	}
+	out := make([]transport.ActorInfo, 0, len(s.actors)+s.flushedActors)
+	s.eachActor(func(_ transport.ActorID, e *actorEntry) { out = append(out, e.info) })
 	slices.SortFunc(out, func(a, b transport.ActorInfo) int { return cmp.Compare(a.Actor, b.Actor) })
 	return out
 }

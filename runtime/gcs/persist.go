@@ -99,6 +99,9 @@ func (s *Shard) saveTask(spec *transport.TaskSpec) (isNew bool) {
 
 func (s *Shard) saveActor(id transport.ActorID) {
 	e := s.actors[id]
+	if e.info.State == transport.ActorDead {
+		s.queueDead(id, e)
+	}
 	enc := transport.NewEncoder(s.scratch[:0])
 	e.info.MarshalWire(enc)
 	enc.Nodes(e.subs)
@@ -115,6 +118,122 @@ func (s *Shard) saveActor(id transport.ActorID) {
 	s.scratch = enc.Bytes()
 	s.store.Put(TableActors, taskKey(id), s.scratch)
 	s.written()
+}
+
+// decodeActor reads a stored actor entry.
+func decodeActor(v []byte) *actorEntry {
+	d := transport.NewDecoder(v)
+	e := &actorEntry{}
+	e.info.UnmarshalWire(d)
+	e.subs = d.Nodes()
+	e.restarts = int32(d.Varint())
+	e.ckptCalls, e.ckpt = d.Uvarint(), d.Bytes8()
+	e.hostInc = d.Uvarint()
+	e.hasCkpt = d.Bool() || e.ckpt != nil // false in an entry written before the field was
+	e.owner, e.ownerInc, e.killAt = d.Node(), d.Uvarint(), d.Node()
+	// Restarts numbered their attempts in an entry written before the field was.
+	e.attempt = max(uint32(d.Uvarint()), uint32(max(e.restarts, 0)))
+	e.placedAt = uint32(d.Uvarint())
+	return e
+}
+
+// DefaultDeadActors is Config.DeadActors's default: how many dead actors'
+// entries a shard keeps in memory.
+const DefaultDeadActors = 1000
+
+// actor returns an actor's entry from memory or, for a dead actor's entry
+// flushed out of memory (evictDead), from the store, bringing it back into
+// memory (it leaves again as the newest death); nil if the shard never
+// heard of the actor. A flushed entry is read back, not forgotten: an
+// evicted actor is still dead, with its cause, to a lookup (a caller with
+// a handle fails at once, as for a resident one), and a late "alive" from
+// its host is still told to end it (death is final).
+func (s *Shard) actor(id transport.ActorID) *actorEntry {
+	if e := s.actors[id]; e != nil {
+		return e
+	}
+	if s.flushedActors == 0 {
+		return nil // memory holds every actor the store does
+	}
+	v, ok := s.store.Get(TableActors, taskKey(id))
+	if !ok {
+		return nil
+	}
+	e := decodeActor(v)
+	s.actors[id] = e
+	s.flushedActors--
+	if e.info.State == transport.ActorDead {
+		s.queueDead(id, e)
+	}
+	return e
+}
+
+// actorOrNew is actor, creating an empty entry for an unknown actor.
+func (s *Shard) actorOrNew(id transport.ActorID) *actorEntry {
+	e := s.actor(id)
+	if e == nil {
+		e = &actorEntry{}
+		s.actors[id] = e
+	}
+	return e
+}
+
+// eachActor calls fn for every actor entry, in memory or flushed to the
+// store (read, not brought back), in no particular order: callers sort.
+func (s *Shard) eachActor(fn func(transport.ActorID, *actorEntry)) {
+	for id, e := range s.actors {
+		fn(id, e)
+	}
+	if s.flushedActors == 0 {
+		return
+	}
+	s.store.Scan(TableActors, func(k, v []byte) bool {
+		id := transport.ActorID(transport.NewDecoder(k).U64())
+		if s.actors[id] == nil {
+			fn(id, decodeActor(v))
+		}
+		return true
+	})
+}
+
+// queueDead notes a resident actor entry dead (saveActor, load, actor):
+// it joins deadQ, to leave memory once DeadActors later deaths are
+// resident, and its creation task, which a dead actor never runs again,
+// leaves memory now (it stays in the store, the lineage of record).
+func (s *Shard) queueDead(id transport.ActorID, e *actorEntry) {
+	if e.queued {
+		return
+	}
+	e.queued = true
+	s.deadQ = append(s.deadQ, id)
+	s.flushCreation(id)
+}
+
+// flushCreation drops a dead actor's creation task from memory (finished
+// never does: a live actor's restart re-runs it).
+func (s *Shard) flushCreation(id transport.ActorID) {
+	if m, ok := s.tasks.Get(id); ok && m.creation {
+		s.tasks.Delete(id)
+		s.flushed++
+	}
+}
+
+// evictDead flushes the oldest dead actors' entries out of memory while
+// more than cfg.DeadActors are resident, as Ray's GCS evicts the oldest
+// of its cached destroyed actors. An entry is written through on every
+// change (saveActor), so the store has it as it was; what is not stored
+// (subscribers: a dead actor has none; a replaying actor's log, which
+// stays in its own table) is not needed of a dead actor. Handle calls it
+// after each message, when no handler holds an entry.
+func (s *Shard) evictDead() {
+	for len(s.deadQ) > s.cfg.DeadActors {
+		id := s.deadQ[0]
+		s.deadQ = s.deadQ[1:]
+		if e := s.actors[id]; e != nil && e.queued && e.info.State == transport.ActorDead {
+			delete(s.actors, id)
+			s.flushedActors++
+		}
+	}
 }
 
 // logKey is the store key of an actor's calls-th logged method.
@@ -280,22 +399,17 @@ func (s *Shard) load() {
 		}
 		return true
 	})
+	var dead []transport.ActorID
 	s.store.Scan(TableActors, func(k, v []byte) bool {
-		d := transport.NewDecoder(v)
-		e := &actorEntry{}
-		e.info.UnmarshalWire(d)
-		e.subs = d.Nodes()
-		e.restarts = int32(d.Varint())
-		e.ckptCalls, e.ckpt = d.Uvarint(), d.Bytes8()
-		e.hostInc = d.Uvarint()
-		e.hasCkpt = d.Bool() || e.ckpt != nil // false in an entry written before the field was
-		e.owner, e.ownerInc, e.killAt = d.Node(), d.Uvarint(), d.Node()
-		// Restarts numbered their attempts in an entry written before the field was.
-		e.attempt = max(uint32(d.Uvarint()), uint32(max(e.restarts, 0)))
-		if e.placedAt = uint32(d.Uvarint()); !ordered {
+		e := decodeActor(v)
+		if !ordered {
 			e.placedAt = 0 // against no stored order of deaths: every death is later
 		}
-		s.actors[transport.ActorID(transport.NewDecoder(k).U64())] = e
+		id := transport.ActorID(transport.NewDecoder(k).U64())
+		s.actors[id] = e
+		if e.info.State == transport.ActorDead {
+			dead = append(dead, id)
+		}
 		return true
 	})
 	// The logs of replaying actors: keys are little-endian, so the entries
@@ -321,6 +435,14 @@ func (s *Shard) load() {
 			e.log = append(e.log, l.spec)
 		}
 	}
+	// The dead beyond the cap leave memory again, in ID order (the order
+	// of their deaths is not stored), after their logs are read.
+	s.deadQ, s.flushedActors = s.deadQ[:0], 0
+	slices.Sort(dead)
+	for _, id := range dead {
+		s.queueDead(id, s.actors[id])
+	}
+	s.evictDead()
 	s.store.Scan(TableNames, func(k, v []byte) bool {
 		s.names[string(k)] = transport.ActorID(transport.NewDecoder(v).U64())
 		return true
