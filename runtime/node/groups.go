@@ -88,6 +88,10 @@ func (r *Raylet) GroupWaiters(id transport.GroupID) int {
 	return 0
 }
 
+// GroupRecords is the number of groups this raylet keeps a record of
+// (loop only; tests).
+func (r *Raylet) GroupRecords() int { return len(r.groups) }
+
 // Total is the node's resources as the scheduler sees them: its own, with
 // those of the committed bundles renamed (loop only).
 func (r *Raylet) Total() transport.Resources { return r.total }
@@ -296,6 +300,36 @@ func (r *Raylet) onGroupState(m *transport.GroupState) {
 	og.waiters = nil
 	for _, w := range waiters {
 		w.f()
+	}
+	if m.State == transport.GroupRemoved || m.State == transport.GroupRejected {
+		r.groupsOver = append(r.groupsOver, m.Group)
+		r.forgetGroups()
+	}
+}
+
+// maxGroupsOver bounds the removed and rejected groups a raylet keeps the
+// record of (forgetGroups).
+const maxGroupsOver = 1024
+
+// forgetGroups drops the records of the oldest groups over (removed or
+// rejected) beyond maxGroupsOver, as the scheduler forgets them
+// (scheduler keepRemoved): a group per job created and removed no longer
+// grows the map for good (QA31). A record a caller still waits on is kept
+// for now (queued again). A forgotten group is asked of the scheduler
+// again by a later Wait (watchGroup), which answers while it knows it.
+func (r *Raylet) forgetGroups() {
+	for n := len(r.groupsOver) - maxGroupsOver; n > 0; n-- {
+		id := r.groupsOver[0]
+		r.groupsOver = r.groupsOver[1:]
+		og := r.groups[id]
+		if og == nil || og.state != transport.GroupRemoved && og.state != transport.GroupRejected {
+			continue
+		}
+		if og.active > 0 || len(og.waiters) > 0 {
+			r.groupsOver = append(r.groupsOver, id)
+			continue
+		}
+		delete(r.groups, id)
 	}
 }
 

@@ -193,6 +193,10 @@ type Raylet struct {
 	total   transport.Resources
 	bundles []*heldBundle
 	groups  map[transport.GroupID]*ownedGroup
+	// groupsOver: the groups of groups with a final word (removed,
+	// rejected), oldest first; the oldest beyond maxGroupsOver are
+	// forgotten (forgetGroups).
+	groupsOver []transport.GroupID
 	// groupLookups are the callers waiting for the scheduler's answer to
 	// a lookup of a group's name (LookupGroup), groupAsks the round of
 	// asking for each name being looked up (made on first use; dropped

@@ -108,8 +108,9 @@ type Global struct {
 	// did (offerRoomTo).
 	room       []transport.NodeRoom
 	backlogged []*nodeView
-	// rejected: the refused groups kept, oldest first (see reject).
-	rejected []transport.GroupID
+	// removedQ: the removed and refused groups kept, oldest first (see
+	// keepRemoved).
+	removedQ []transport.GroupID
 	env      transport.Env
 	cfg      GlobalConfig
 	nodes    []*nodeView // in registration order

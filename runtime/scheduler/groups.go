@@ -476,26 +476,37 @@ func (g *Global) onGroupWatch(from transport.NodeID, m *transport.GroupWatch) {
 // reject refuses a group's creation, telling its creator why, and keeps
 // it as a removed group (gr, in g.groups, not in groupOrder): a task or an
 // actor submitted to it fails as unschedulable, naming why, where it
-// waited for good for bundles that never come (QA).
-// At most maxRejected refused groups are kept (the oldest forgotten
-// first: a node sending creations without end cannot grow the map for
-// good); a task of a forgotten one waits as for a group not yet created.
+// waited for good for bundles that never come (QA). It is forgotten in
+// time as a removed group is (keepRemoved).
 func (g *Global) reject(from transport.NodeID, gr *group, why string) {
 	gr.removed, gr.rejected = true, why
 	g.groups[gr.id] = gr
-	g.rejected = append(g.rejected, gr.id)
-	if len(g.rejected) > maxRejected {
-		old := g.rejected[0]
-		g.rejected = slices.Delete(g.rejected, 0, 1)
-		if o := g.groups[old]; o != nil && o.rejected != "" { // not created since (recreateGroup)
-			delete(g.groups, old)
-		}
-	}
+	g.keepRemoved(gr)
 	g.env.Send(from, &transport.GroupState{Group: gr.id, State: transport.GroupRejected, Detail: why})
 }
 
-// maxRejected bounds the refused groups kept (see reject).
-const maxRejected = 1024
+// keepRemoved notes a group just removed or rejected, and forgets the
+// oldest such groups beyond maxRemoved, as Ray's GCS keeps a bounded
+// number of removed placement groups: a driver per request creating and
+// removing a group (or a node sending refused creations without end)
+// cannot grow the map for good. A forgotten group is unknown again: a
+// task submitted to it, or a Wait on it from a node that forgot it too,
+// waits as for a group not yet created (the Wait's timeout ends it).
+func (g *Global) keepRemoved(gr *group) {
+	g.removedQ = append(g.removedQ, gr.id)
+	for len(g.removedQ) > maxRemoved {
+		old := g.removedQ[0]
+		g.removedQ = g.removedQ[1:]
+		// Created again since (recreateGroup), it is live, or queued
+		// again when removed again: kept.
+		if o := g.groups[old]; o != nil && o.removed && !slices.Contains(g.removedQ, old) {
+			delete(g.groups, old)
+		}
+	}
+}
+
+// maxRemoved bounds the removed and refused groups kept (see keepRemoved).
+const maxRemoved = 1024
 
 // nameTaken says why a creation of a group named name is refused: a live
 // group holds the name, as Ray's GCS refuses a second live placement
@@ -583,6 +594,7 @@ func (g *Global) removeGroup(gr *group, why string) {
 		g.env.Send(a.node, rel)
 	}
 	gr.at, gr.bundles, gr.prep = nil, nil, nil // a removed group keeps its ID and owner only
+	g.keepRemoved(gr)
 	g.failGroupTasks(gr, why)
 	g.tellGroup(gr, transport.GroupRemoved)
 	// What it held is free: groups waiting for room may fit now.

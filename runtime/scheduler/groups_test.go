@@ -327,19 +327,55 @@ func TestCapturedTaskNotPlacedBackOnItsSpiller(t *testing.T) {
 }
 
 // TestRejectedGroupsBounded (review): refused creations are kept (so their
-// tasks fail saying why), but at most maxRejected: a node sending refused
+// tasks fail saying why), but at most maxRemoved: a node sending refused
 // creations without end cannot grow the scheduler's map for good.
 func TestRejectedGroupsBounded(t *testing.T) {
 	g, _ := groupScheduler(t)
-	for i := range maxRejected + 10 {
+	for i := range maxRemoved + 10 {
 		g.Handle(1, &transport.GroupCreate{Group: transport.GroupID(1000 + i), Strategy: transport.GroupPack})
 	}
-	if n := len(g.groups); n != maxRejected {
-		t.Fatalf("%d refused groups kept, want %d", n, maxRejected)
+	if n := len(g.groups); n != maxRemoved {
+		t.Fatalf("%d refused groups kept, want %d", n, maxRemoved)
 	}
-	if g.groups[1000] != nil || g.groups[transport.GroupID(1000+maxRejected+9)] == nil {
+	if g.groups[1000] != nil || g.groups[transport.GroupID(1000+maxRemoved+9)] == nil {
 		t.Fatal("not the oldest forgotten")
 	}
+}
+
+// TestRemovedGroupsBounded (QA31 finding 5c): removed groups are kept (a
+// task of one fails, a Wait answers), but at most maxRemoved, the oldest
+// removal forgotten first: a group per job created and removed no longer
+// grows the scheduler's map for good. A group removed, created again by
+// a retry of its creator and removed again is kept for its later removal.
+func TestRemovedGroupsBounded(t *testing.T) {
+	g, env := groupScheduler(t)
+	create := func(id transport.GroupID) {
+		mark := len(env.sent)
+		g.Handle(1, &transport.GroupCreate{Group: id, Strategy: transport.GroupPack, Bundles: bundles(1, 1)})
+		answerAll(g, env, mark, true)
+	}
+	create(999)
+	g.Handle(1, &transport.GroupRemove{Group: 999})
+	create(999) // its creator's retry: live again
+	for i := range maxRemoved + 10 {
+		id := transport.GroupID(1000 + i)
+		create(id)
+		g.Handle(1, &transport.GroupRemove{Group: id})
+		if i == 20 {
+			g.Handle(1, &transport.GroupRemove{Group: 999})
+		}
+	}
+	require.Len(t, g.groups, maxRemoved)
+	require.Nil(t, g.groups[1000], "the oldest removal is forgotten")
+	require.NotNil(t, g.groups[999], "removed again later: kept for that removal")
+	require.True(t, g.groups[transport.GroupID(1000+maxRemoved+9)].removed)
+	// A task of a removed group still known fails at once.
+	mark := len(env.sent)
+	g.Handle(1, &transport.SpillTask{Spec: transport.TaskSpec{ID: 77, Func: "f", NumReturns: 1, Owner: 1,
+		Resources: transport.InBundle(transport.GroupID(1000+maxRemoved+9), -1, transport.MakeResources(1, 0, nil))}})
+	ps, _ := sentOf[*transport.PlaceTask](env, mark)
+	require.Len(t, ps, 1)
+	require.Contains(t, ps[0].Reason, "placement group removed")
 }
 
 // TestDriverGroupsEndWithUnregisteredDriverNode: on a live cluster a
