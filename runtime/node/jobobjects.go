@@ -108,11 +108,10 @@ func (r *Raylet) jobOver(job transport.JobID) bool {
 	if r.jobsDone.has(job) {
 		return true
 	}
-	if job.Node() == r.self || r.jobsEnded == nil {
+	if job.Node() == r.self {
 		return false
 	}
-	_, ended := r.jobsEnded[job.Node()]
-	return ended
+	return r.jobsEnded.has(uint64(job.Node()))
 }
 
 // madeFor records an object whose primary copy was just made here for

@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"raysim/runtime/transport"
@@ -79,13 +80,13 @@ func (r *Raylet) jobNews(m *transport.NodeDead) {
 	node := m.Node
 	switch {
 	case !m.JobsEnd:
-		delete(r.jobsEnded, node)
+		r.jobsEnded.remove(uint64(node))
 		delete(r.jobsEnding, node)
 	case m.Left:
 		delete(r.jobsEnding, node)
 		r.endJob(node)
 	default:
-		if _, ended := r.jobsEnded[node]; ended {
+		if r.jobsEnded.has(uint64(node)) {
 			return
 		}
 		if r.jobsEnding == nil {
@@ -108,10 +109,7 @@ func (r *Raylet) jobNews(m *transport.NodeDead) {
 // drivers created themselves are not this node's to end: the actor table
 // buries them with their owner.
 func (r *Raylet) endJob(node transport.NodeID) {
-	if r.jobsEnded == nil {
-		r.jobsEnded = make(map[transport.NodeID]struct{})
-	}
-	r.jobsEnded[node] = struct{}{}
+	r.jobsEnded.add(uint64(node), math.MaxInt) // a NodeID is below 2^32: never refused
 	r.endJobWhere(func(spec *transport.TaskSpec) bool {
 		if spec.JobNode() != node {
 			return false

@@ -96,3 +96,58 @@ func TestHostileJobEnds(t *testing.T) {
 	r.Handle(1, &transport.JobEnd{Job: transport.JobOf(1, 3)})
 	require.True(t, r.jobsDone.has(transport.JobOf(1, 3)))
 }
+
+// TestSpanSetMatchesMap: a spanSet's adds and removes in any order hold
+// what a map would, as sorted disjoint spans apart.
+func TestSpanSetMatchesMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for round := range 200 {
+		var s spanSet
+		want := map[uint64]bool{}
+		for range rng.IntN(400) {
+			n := uint64(rng.IntN(80))
+			if rng.IntN(3) == 0 {
+				s.remove(n)
+				delete(want, n)
+			} else {
+				require.True(t, s.add(n, math.MaxInt))
+				want[n] = true
+			}
+		}
+		for n := range uint64(90) {
+			require.Equal(t, want[n], s.has(n), "round %d number %d", round, n)
+		}
+		for i := 1; i < len(s); i++ {
+			require.Less(t, s[i-1].hi, s[i].lo, "round %d: spans %v not sorted, disjoint and apart", round, s)
+		}
+	}
+}
+
+// TestJobsEndedBounded: ten thousand driver nodes (one per driver
+// session, as on a live cluster) say goodbye, in order, while one among
+// them lives on: the raylet remembers their jobs ended in two spans of
+// node IDs, where it kept a map entry per node, for good (QA31 finding
+// 6). A task of an ended node's job is refused, the live one's is not,
+// and a node that registers again is alive again for what it submits.
+func TestJobsEndedBounded(t *testing.T) {
+	r, _ := hostileRaylet(t, 0)
+	const first, nodes, live = 100, 10_000, 150
+	for n := transport.NodeID(first); n < first+nodes; n++ {
+		if n != live {
+			r.Handle(50, &transport.NodeDead{Node: n, Incarnation: 1, JobsEnd: true, Left: true})
+		}
+	}
+	require.Len(t, r.jobsEnded, 2)
+	spec := func(node transport.NodeID) *transport.TaskSpec {
+		return &transport.TaskSpec{ID: 1, Func: "f", NumReturns: 1, Owner: node, Act: &transport.ActorSpec{JobSet: true, Job: transport.JobOf(node, 1)}}
+	}
+	require.True(t, r.jobEnded(spec(5000)))
+	require.True(t, r.jobEnded(spec(first)))
+	require.False(t, r.jobEnded(spec(live)))
+	require.False(t, r.jobEnded(spec(first+nodes)))
+	r.Handle(50, &transport.NodeDead{Node: 5000, Incarnation: 2}) // a later incarnation, replaced by a newer one
+	require.False(t, r.jobEnded(spec(5000)))
+	require.True(t, r.jobEnded(spec(4999)))
+	require.True(t, r.jobEnded(spec(5001)))
+	require.Len(t, r.jobsEnded, 3)
+}

@@ -278,10 +278,14 @@ type Raylet struct {
 	seqs    map[seqKey]*seqTrack
 	deadInc map[transport.NodeID]uint64
 	// jobsEnded are the driver nodes whose jobs ended (endJob) and have
-	// not registered a newer incarnation since (see jobEnded); jobsEnding
-	// those declared dead by silence whose jobs end after a grace unless
-	// they rejoin (jobNews), by the incarnation declared. nil until one.
-	jobsEnded  map[transport.NodeID]struct{}
+	// not registered a newer incarnation since (see jobEnded), as spans
+	// of node IDs: the head hands IDs out upward and a driver session's
+	// node never comes back, so the set grows with the nodes still up
+	// between ended ones, not with every driver session ever run (QA31
+	// finding 6: a map entry per session, for good). jobsEnding are those
+	// declared dead by silence whose jobs end after a grace unless they
+	// rejoin (jobNews), by the incarnation declared. nil until one.
+	jobsEnded  spanSet
 	jobsEnding map[transport.NodeID]uint64
 	// jobsDone are the jobs whose drivers returned (JobEnd, EndJob): ended
 	// for good, whatever their node's fate. Bounded: see jobSet.
