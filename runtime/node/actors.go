@@ -1027,6 +1027,29 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 		for _, spec := range pending {
 			r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 		}
+		r.forgetDeadRoutes(m.Actor)
+	}
+}
+
+// maxDeadRoutes bounds the routes to dead actors a raylet keeps.
+const maxDeadRoutes = 1024
+
+// forgetDeadRoutes notes the route to id just turned dead and forgets the
+// oldest dead routes beyond maxDeadRoutes: a caller that called an actor
+// per job kept a route per actor ever called, for good (QA31 finding 5).
+// A dead route is a cache of the actor table's final word: a later call
+// to a forgotten one looks the actor up again, and the table (which keeps
+// dead actors' entries, in memory or in its store) answers dead with the
+// cause, so the call fails as it would have; a call another node sends
+// here for it is bounced, and its caller's lookup finds it dead.
+func (r *Raylet) forgetDeadRoutes(id transport.ActorID) {
+	r.deadRoutes = append(r.deadRoutes, id)
+	for len(r.deadRoutes) > maxDeadRoutes {
+		old := r.deadRoutes[0]
+		r.deadRoutes = r.deadRoutes[1:]
+		if rt := r.routes[old]; rt != nil && rt.state == transport.ActorDead && len(rt.pending) == 0 {
+			delete(r.routes, old)
+		}
 	}
 }
 
@@ -1106,6 +1129,7 @@ func (r *Raylet) routeDead(id transport.ActorID, cause string) {
 	for _, spec := range pending {
 		r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 	}
+	r.forgetDeadRoutes(id)
 }
 
 // killActor ends an actor hosted here: queued calls fail, its resources go

@@ -91,9 +91,14 @@ type seqKey struct {
 
 // seqTrack follows which of a caller's calls to an actor are done, so each
 // call can carry SeqBase: where a restarted actor starts the caller's order.
+// live counts the calls owned here and not done; over says the caller
+// (a task or a driver that ran here) has finished. A track whose caller
+// is over and whose calls are all done is dropped (dropTrack).
 type seqTrack struct {
 	base uint64
 	done map[uint64]bool
+	live int
+	over bool
 }
 
 func (t *seqTrack) markDone(seq uint64) {
@@ -110,14 +115,50 @@ func (t *seqTrack) markDone(seq uint64) {
 // own records a task submitted here.
 func (r *Raylet) own(spec *transport.TaskSpec) *ownedTask {
 	o := &ownedTask{spec: spec}
+	_, again := r.owned[spec.ID]
 	r.owned[spec.ID] = o
 	if spec.Actor != 0 && !spec.IsCreation() {
 		k := seqKey{spec.A().Caller, spec.Actor}
-		if r.seqs[k] == nil {
-			r.seqs[k] = &seqTrack{done: make(map[uint64]bool)}
+		t := r.seqs[k]
+		if t == nil {
+			t = &seqTrack{done: make(map[uint64]bool)}
+			r.seqs[k] = t
+		}
+		if !again {
+			t.live++
 		}
 	}
 	return o
+}
+
+// callerOver notes that caller, a task or driver that ran here, has
+// finished: its tracks (seqs) go once its calls are all done. Nothing of
+// this caller submits here any more, but a new run of the same task (a
+// retry, or a rebuild of its result) that comes here starts a track
+// afresh, its calls' SeqBase 0 — as a new run on any other node does: an
+// instance that has the caller's order passes over the numbers done
+// (duplicates are answered, not run), and one restarted since takes the
+// order from the new run's own calls. Before, the tracks stayed for good,
+// one per (calling task, actor) ever (QA31 finding 5b).
+func (r *Raylet) callerOver(caller transport.TaskID, actors []transport.ActorID) {
+	for _, actor := range actors {
+		k := seqKey{caller, actor}
+		if t := r.seqs[k]; t != nil {
+			t.over = true
+			r.dropTrack(k, t)
+		}
+	}
+}
+
+// CallTracks is the number of (caller, actor) call sequences this raylet
+// tracks (loop only; tests).
+func (r *Raylet) CallTracks() int { return len(r.seqs) }
+
+// dropTrack drops a track whose caller is over and whose calls are done.
+func (r *Raylet) dropTrack(k seqKey, t *seqTrack) {
+	if t.over && t.live <= 0 && r.seqs[k] == t {
+		delete(r.seqs, k)
+	}
 }
 
 // ownedDone forgets a finished task.
@@ -138,11 +179,14 @@ func (r *Raylet) ownedDone(id transport.TaskID) {
 	delete(r.reconstructing, id)
 	if s := o.spec; s.Actor != 0 && !s.IsCreation() {
 		seqs := []uint64{s.A().Seq}
-		if t := r.seqs[seqKey{s.A().Caller, s.Actor}]; t != nil {
+		k := seqKey{s.A().Caller, s.Actor}
+		if t := r.seqs[k]; t != nil {
 			if s.A().Seq >= t.base { // with those done above it, which markDone may pass over
 				seqs = append(seqs, slices.Sorted(maps.Keys(t.done))...)
 			}
 			t.markDone(s.A().Seq)
+			t.live--
+			defer r.dropTrack(k, t) // after the word to a new instance, which reads no track
 		}
 		// Done at an earlier instance (its TaskDone came after the actor
 		// restarted): the caller's later calls, delivered to the instance

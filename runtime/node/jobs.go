@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 
@@ -240,8 +241,12 @@ func (c *Caller) EndJob() {
 	c.sub.Lock()
 	actors, groups := c.ownActors, c.ownGroups
 	c.ownActors, c.ownGroups = nil, nil
+	called := slices.Collect(maps.Keys(c.seqs)) // dropping only: the order cannot show
 	c.sub.Unlock()
-	c.r.env.Post(func() { c.r.driverReturned(c.job, actors, groups) })
+	c.r.env.Post(func() {
+		c.r.callerOver(c.task, called)
+		c.r.driverReturned(c.job, actors, groups)
+	})
 }
 
 // driverReturned ends job, whose driver returned (EndJob), here and

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -241,8 +242,11 @@ type Raylet struct {
 	argWaits  map[transport.TaskID]*argWait              // spills waiting for their inputs (awaitArgs), by task
 	locations map[transport.ObjectID]transport.ObjectLoc // what this node has heard
 
-	actors      map[transport.ActorID]*actorHost
-	routes      map[transport.ActorID]*route
+	actors map[transport.ActorID]*actorHost
+	routes map[transport.ActorID]*route
+	// deadRoutes: the routes to dead actors, in the order they died here;
+	// the oldest beyond maxDeadRoutes are forgotten (forgetDeadRoutes).
+	deadRoutes  []transport.ActorID
 	nameWaiters map[string][]func(transport.ActorInfo)
 	nameAsks    map[string]uint64 // rounds of asking for each name (lookupName)
 	// callsWaiters wait for an actor's call defaults from the actor
@@ -1625,6 +1629,9 @@ func (j *taskJob) Done() {
 	c := &j.caller // what it points to goes (dispatch makes the next task's Caller afresh)
 	if len(c.opened) > 0 {
 		r.closeStreams(c)
+	}
+	if len(c.seqs) > 0 {
+		r.callerOver(c.task, slices.Collect(maps.Keys(c.seqs))) // dropping only: the order cannot show
 	}
 	c.t, c.seqs, c.blocks, c.kids = nil, nil, nil, nil
 	r.jobs = append(r.jobs, j)
