@@ -278,6 +278,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 			if c := call.caller; c != nil && len(c.opened) > 0 {
 				r.closeStreams(c)
 			}
+			r.methodOver(call.caller)
 			call.caller = nil
 			if len(r.gens) > 0 {
 				r.untrackGen(call)
@@ -476,6 +477,7 @@ func (j *methodJob) Done() {
 	if c := call.caller; c != nil && len(c.opened) > 0 {
 		r.closeStreams(c)
 	}
+	r.methodOver(call.caller)
 	call.caller = nil
 	if len(r.gens) > 0 {
 		r.untrackGen(call)

@@ -131,15 +131,15 @@ func (r *Raylet) own(spec *transport.TaskSpec) *ownedTask {
 	return o
 }
 
-// callerOver notes that caller, a task or driver that ran here, has
-// finished: its tracks (seqs) go once its calls are all done. Nothing of
-// this caller submits here any more, but a new run of the same task (a
-// retry, or a rebuild of its result) that comes here starts a track
-// afresh, its calls' SeqBase 0 — as a new run on any other node does: an
-// instance that has the caller's order passes over the numbers done
-// (duplicates are answered, not run), and one restarted since takes the
-// order from the new run's own calls. Before, the tracks stayed for good,
-// one per (calling task, actor) ever (QA31 finding 5b).
+// callerOver notes that caller, a task, a driver or an actor method that
+// ran here, has finished: its tracks (seqs) go once its calls are all
+// done. Nothing of this caller submits here any more, but a new run of
+// the same task (a retry, or a rebuild of its result) that comes here
+// starts a track afresh, its calls' SeqBase 0 — as a new run on any other
+// node does: an instance that has the caller's order passes over the
+// numbers done (duplicates are answered, not run), and one restarted
+// since takes the order from the new run's own calls. Before, the tracks
+// stayed for good, one per (calling task, actor) ever (QA31 finding 5b).
 func (r *Raylet) callerOver(caller transport.TaskID, actors []transport.ActorID) {
 	for _, actor := range actors {
 		k := seqKey{caller, actor}
@@ -153,6 +153,18 @@ func (r *Raylet) callerOver(caller transport.TaskID, actors []transport.ActorID)
 // CallTracks is the number of (caller, actor) call sequences this raylet
 // tracks (loop only; tests).
 func (r *Raylet) CallTracks() int { return len(r.seqs) }
+
+// methodOver is callerOver for an actor method's caller, as the method
+// ends (nil: none).
+func (r *Raylet) methodOver(c *Caller) {
+	if c == nil {
+		return
+	}
+	c.sub.Lock()
+	called := slices.Collect(maps.Keys(c.seqs)) // dropping only: the order cannot show
+	c.sub.Unlock()
+	r.callerOver(c.task, called)
+}
 
 // dropTrack drops a track whose caller is over and whose calls are done.
 func (r *Raylet) dropTrack(k seqKey, t *seqTrack) {

@@ -74,7 +74,8 @@ type boundAcc struct{ n int }
 // many tasks, and an actor per job called by its driver: the callers'
 // raylets drop each (caller, actor) call sequence once its caller has
 // finished and its calls are done, and forget the routes to dead actors
-// beyond a bound. (QA31 finding 5b: a track per calling task and a route
+// beyond a bound; an actor method that calls another actor is such a
+// caller too. (QA31 finding 5b: a track per calling task and a route
 // per actor ever called, for good.) The calls still run once each, in
 // order: the actor's sum is exact.
 func TestCallerStateStaysBounded(t *testing.T) {
@@ -84,6 +85,14 @@ func TestCallerStateStaysBounded(t *testing.T) {
 	var h ray.ActorHandle[boundAcc]
 	call := ray.Register1(reg, "call", func(ctx context.Context, x int) (int, error) {
 		r := add.Remote(ctx, h, 1)
+		v, err := ray.Get(ctx, r)
+		ray.Free(ctx, r)
+		return v, err
+	})
+	type relayState struct{}
+	relayCls := ray.RegisterActor0(reg, "BoundRelay", func(ctx context.Context) (*relayState, error) { return &relayState{}, nil })
+	relay := ray.Method1(relayCls, "relay", func(ctx context.Context, _ *relayState, d int) (int, error) {
+		r := add.Remote(ctx, h, d)
 		v, err := ray.Get(ctx, r)
 		ray.Free(ctx, r)
 		return v, err
@@ -116,6 +125,21 @@ func TestCallerStateStaysBounded(t *testing.T) {
 			return nil
 		}))
 	}
+	// An actor's methods as callers: each relays one call.
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		rl := relayCls.New(ctx)
+		var refs []ray.Ref[int]
+		for i := 0; i < perJob; i++ {
+			refs = append(refs, relay.Remote(ctx, rl, 1))
+		}
+		for _, r := range refs {
+			if _, err := ray.Get(ctx, r); err != nil {
+				return err
+			}
+		}
+		ray.Free(ctx, refs...)
+		return nil
+	}))
 	tracks := 0
 	for i := 0; i < 2; i++ {
 		tracks += c.Raylet(i).CallTracks()
@@ -123,7 +147,7 @@ func TestCallerStateStaysBounded(t *testing.T) {
 	require.Less(t, tracks, perJob, "call sequences of finished callers are kept")
 	require.NoError(t, c.Run(func(ctx context.Context) error {
 		v, err := ray.Get(ctx, add.Remote(ctx, h, 0))
-		if err == nil && v != jobs*perJob {
+		if err == nil && v != (jobs+1)*perJob {
 			return errors.New("the calls did not each run once")
 		}
 		return err
