@@ -42,6 +42,17 @@ func (c *Caller) ActorCalls(ctx context.Context, id transport.ActorID) (calls tr
 		if first {
 			r.askCalls(id)
 		}
+		// A lookup by ID is answered once the actor is placed, which may
+		// need this very task's CPU (the actor's creation queued behind it
+		// on its node): a task waiting holds no CPU, as a blocked Get does,
+		// and takes it back when the answer comes (oversubscribing for a
+		// while, as Ray does). Found by the fault search: a caller task
+		// on the one node with the actor's resources waited for good.
+		if c.t != nil && !c.t.borrowed { // not one another wait of the task's released
+			if c.release(); c.t.borrowed {
+				return c.reacquire
+			}
+		}
 		return nil
 	})
 	if err != nil {
