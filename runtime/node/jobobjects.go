@@ -25,62 +25,39 @@ import (
 // Detached actors' work (job 0) is never released.
 
 // jobObjects is a raylet's record of the primary copies it made per job
-// (see above). byJob is read only at a job's end, its keys sorted; of
-// maps an object to its job, so a copy that goes otherwise (ray.Free,
-// forget) leaves the record at once and a driver that frees what it no
-// longer needs does not grow it.
+// (see above): one map from an object to its job, so that recording a
+// result costs one insertion on the task's path, and a copy that goes
+// otherwise (ray.Free, forget) leaves the record at once (a driver that
+// frees what it no longer needs does not grow it). A job's end, rare,
+// walks the record for the job's objects and sorts them.
 type jobObjects struct {
-	byJob map[transport.JobID]map[transport.ObjectID]struct{}
-	of    map[transport.ObjectID]transport.JobID
+	of map[transport.ObjectID]transport.JobID
 }
 
 // add records id as made for job.
 func (j *jobObjects) add(job transport.JobID, id transport.ObjectID) {
 	if j.of == nil {
 		j.of = make(map[transport.ObjectID]transport.JobID)
-		j.byJob = make(map[transport.JobID]map[transport.ObjectID]struct{})
 	}
-	if old, ok := j.of[id]; ok {
-		if old == job {
-			return
-		}
-		j.remove(id)
-	}
-	set := j.byJob[job]
-	if set == nil {
-		set = make(map[transport.ObjectID]struct{})
-		j.byJob[job] = set
-	}
-	set[id] = struct{}{}
 	j.of[id] = job
 }
 
 // remove forgets id, if recorded.
 func (j *jobObjects) remove(id transport.ObjectID) {
-	job, ok := j.of[id]
-	if !ok {
-		return
-	}
-	delete(j.of, id)
-	set := j.byJob[job]
-	delete(set, id)
-	if len(set) == 0 {
-		delete(j.byJob, job)
+	if len(j.of) > 0 {
+		delete(j.of, id)
 	}
 }
 
 // take removes and returns job's objects, sorted.
 func (j *jobObjects) take(job transport.JobID) []transport.ObjectID {
-	set := j.byJob[job]
-	if len(set) == 0 {
-		return nil
-	}
-	ids := make([]transport.ObjectID, 0, len(set))
-	for id := range set {
-		ids = append(ids, id)
+	var ids []transport.ObjectID
+	for id, of := range j.of { // sorted below: the order cannot show
+		if of == job {
+			ids = append(ids, id)
+		}
 	}
 	slices.SortFunc(ids, transport.CompareObjects)
-	delete(j.byJob, job)
 	for _, id := range ids {
 		delete(j.of, id)
 	}
@@ -90,8 +67,10 @@ func (j *jobObjects) take(job transport.JobID) []transport.ObjectID {
 // jobsOf lists, sorted, the recorded jobs whose drivers ran on node.
 func (j *jobObjects) jobsOf(node transport.NodeID) []transport.JobID {
 	var jobs []transport.JobID
-	for job := range j.byJob {
-		if job.Node() == node {
+	seen := map[transport.JobID]bool{}
+	for _, job := range j.of { // sorted below: the order cannot show
+		if job.Node() == node && !seen[job] {
+			seen[job] = true
 			jobs = append(jobs, job)
 		}
 	}
