@@ -710,6 +710,31 @@ func (s *Shard) addNewObject(m *transport.GcsAddObject) bool {
 	return true
 }
 
+// frees gathers the FreeObjects a free or a job's release sends: one per
+// node holding copies, nodes in the order first met.
+type frees struct {
+	order []transport.NodeID
+	per   map[transport.NodeID][]transport.ObjectID
+}
+
+// add queues the free of node's copy of id.
+func (f *frees) add(node transport.NodeID, id transport.ObjectID) {
+	if f.per == nil {
+		f.per = map[transport.NodeID][]transport.ObjectID{}
+	}
+	if _, ok := f.per[node]; !ok {
+		f.order = append(f.order, node)
+	}
+	f.per[node] = append(f.per[node], id)
+}
+
+// send sends the queued frees.
+func (f *frees) send(env transport.Env) {
+	for _, n := range f.order {
+		env.Send(n, &transport.FreeObjects{Objects: f.per[n]})
+	}
+}
+
 // free forgets the copies of objects their owner freed and tells the nodes
 // holding them to drop them, one FreeObjects per node, nodes in the order
 // first met. The entries stay, with no copy: a later reader rebuilds the
@@ -719,11 +744,10 @@ func (s *Shard) addNewObject(m *transport.GcsAddObject) bool {
 // not reach: those of a holder declared dead that rejoins with them, and
 // the first copy of an object freed before it was made.
 func (s *Shard) free(ids []transport.ObjectID) {
-	var order []transport.NodeID
-	per := map[transport.NodeID][]transport.ObjectID{}
+	var fs frees
 	for _, id := range ids {
 		s.env.Charge(s.costs.GCSWrite)
-		if s.freeFlushed(id, &order, per) {
+		if s.freeFlushed(id, &fs) {
 			continue
 		}
 		e := s.object(id)
@@ -750,18 +774,13 @@ func (s *Shard) free(ids []transport.ObjectID) {
 			continue
 		}
 		for _, n := range e.nodes {
-			if _, ok := per[n]; !ok {
-				order = append(order, n)
-			}
-			per[n] = append(per[n], id)
+			fs.add(n, id)
 		}
 		e.nodes, e.incs = nil, nil
 		s.saveObject(id)
 		s.flushObject(id)
 	}
-	for _, n := range order {
-		s.env.Send(n, &transport.FreeObjects{Objects: per[n]})
-	}
+	fs.send(s.env)
 }
 
 // gone frees objects whose job ended (GcsObjectsGone) as free does — their
@@ -771,8 +790,7 @@ func (s *Shard) free(ids []transport.ObjectID) {
 // every later one are answered ObjectJobEnded, and a copy announced later
 // is dropped (addObject: freed).
 func (s *Shard) gone(ids []transport.ObjectID) {
-	var order []transport.NodeID
-	per := map[transport.NodeID][]transport.ObjectID{}
+	var fs frees
 	for _, id := range ids {
 		s.env.Charge(s.costs.GCSWrite)
 		e := s.objectOrNew(id)
@@ -786,18 +804,13 @@ func (s *Shard) gone(ids []transport.ObjectID) {
 		}
 		e.subs = nil
 		for _, n := range e.nodes {
-			if _, ok := per[n]; !ok {
-				order = append(order, n)
-			}
-			per[n] = append(per[n], id)
+			fs.add(n, id)
 		}
 		e.nodes, e.incs = nil, nil
 		s.saveObject(id)
 		s.flushObject(id)
 	}
-	for _, n := range order {
-		s.env.Send(n, &transport.FreeObjects{Objects: per[n]})
-	}
+	fs.send(s.env)
 }
 
 // maxFreeFlushedNodes bounds the copies freeFlushed reads on the stack.
@@ -808,11 +821,11 @@ const maxFreeFlushedNodes = 4
 // ever written there, addNewObject), with no subscriber. What free would
 // do — read the entry back into memory, take its live copies, write it
 // back freed and flush it again — it does on the stored bytes: the same
-// write (if any), the same copies queued in per and order, the same
+// write (if any), the same copies queued in fs, the same
 // fresh-task fix flushObject makes, and no allocation. It reports false,
 // having done nothing, in any other case (generalAdd turns it off, as it
 // does addNewObject).
-func (s *Shard) freeFlushed(id transport.ObjectID, order *[]transport.NodeID, per map[transport.NodeID][]transport.ObjectID) bool {
+func (s *Shard) freeFlushed(id transport.ObjectID, fs *frees) bool {
 	if s.generalAdd || s.flushedObjects == 0 {
 		return false
 	}
@@ -849,10 +862,7 @@ func (s *Shard) freeFlushed(id transport.ObjectID, order *[]transport.NodeID, pe
 		return false
 	}
 	for _, node := range live {
-		if _, ok := per[node]; !ok {
-			*order = append(*order, node)
-		}
-		per[node] = append(per[node], id)
+		fs.add(node, id)
 	}
 	if len(live) > 0 || !freed { // free's saveObject: no copy left, freed
 		enc := transport.NewEncoder(s.scratch[:0])
