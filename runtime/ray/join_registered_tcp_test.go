@@ -22,16 +22,10 @@ import (
 // TestMultiReturnRebuiltAfterNodeDeathTCP flaky: the task it meant to
 // lose with its node ran on the head, and survived the kill).
 func TestJoinNodeReturnsRegisteredTCP(t *testing.T) {
-	reg := ray.NewRegistry()
-	where := ray.Register0(reg, "where", func(ctx context.Context) (uint64, error) {
-		return uint64(ray.NodeOf(ctx)), nil
-	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tok := []byte("join-registered-token")
-	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 1},
-		Cluster: ray.Config{GCSShards: 1}}, reg)
-	require.NoError(t, err)
+	reg, where, head := startJoinHead(ctx, t, tok)
 	defer head.Close()
 	joiner := ray.RayletID(1) // the head's raylet is RayletID(0)
 	head.LinkFault(&transport.LinkFault{FromNodes: []transport.NodeID{joiner}, ToNodes: []transport.NodeID{ray.ShardID(0)},
@@ -58,4 +52,19 @@ func TestJoinNodeReturnsRegisteredTCP(t *testing.T) {
 		assert.Equal(t, uint64(w.Self()), node, "a task pinned (soft) to the joined node runs there")
 		return nil
 	}))
+}
+
+// startJoinHead starts a one-CPU head of a one-shard GCS on loopback for
+// the JoinNode tests, with a registry whose "where" task says the node it
+// ran on.
+func startJoinHead(ctx context.Context, t *testing.T, tok []byte) (*ray.Registry, *ray.Func[uint64], *ray.Process) {
+	t.Helper()
+	reg := ray.NewRegistry()
+	where := ray.Register0(reg, "where", func(ctx context.Context) (uint64, error) {
+		return uint64(ray.NodeOf(ctx)), nil
+	})
+	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 1},
+		Cluster: ray.Config{GCSShards: 1}}, reg)
+	require.NoError(t, err)
+	return reg, where, head
 }

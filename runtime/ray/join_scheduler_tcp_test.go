@@ -21,16 +21,10 @@ import (
 // the node never failed (the scheduler holds a task pinned to a node of
 // the address book that has not registered); it runs there too.
 func TestJoinNodeKnownToSchedulerTCP(t *testing.T) {
-	reg := ray.NewRegistry()
-	where := ray.Register0(reg, "whereJoined", func(ctx context.Context) (uint64, error) {
-		return uint64(ray.NodeOf(ctx)), nil
-	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tok := []byte("join-scheduler-token")
-	head, err := ray.StartHead(ctx, ray.DeployConfig{Listen: "127.0.0.1:0", Token: tok, Node: ray.NodeConfig{CPUs: 1},
-		Cluster: ray.Config{GCSShards: 1}}, reg)
-	require.NoError(t, err)
+	reg, where, head := startJoinHead(ctx, t, tok)
 	defer head.Close()
 	s, err := ray.Connect(ctx, head.Addr(), ray.WithToken(tok), ray.WithRegistry(reg))
 	require.NoError(t, err)
