@@ -597,12 +597,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			if r.registered {
 				r.tellScheduler()
 			}
-			if s := &m.Spec; s.IsCreation() && transport.IsRestart(s.Attempt) {
-				// A GCS restart: only its creator watches it, and the
-				// creator may be gone (or be this node's old self). Report
-				// it lost; the shard ignores a restart no longer current.
-				r.sendActorUpdate(&transport.GcsActorUpdate{Actor: s.Actor, Node: r.self, State: transport.ActorRestarting, Restart: s.Attempt, Incarnation: m.Incarnation})
-			}
+			// A GCS restart: only its creator watches it, and the creator
+			// may be gone (or be this node's old self). Report it lost;
+			// the shard ignores a restart no longer current.
+			r.restartDropped(&m.Spec, m.Incarnation)
 			return
 		}
 		spec := m.Spec
