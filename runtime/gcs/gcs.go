@@ -735,6 +735,17 @@ func (f *frees) send(env transport.Env) {
 	}
 }
 
+// freeCopies forgets e's copies of id, queueing the free of each in fs,
+// and writes the entry back (free, gone).
+func (s *Shard) freeCopies(fs *frees, id transport.ObjectID, e *objectEntry) {
+	for _, n := range e.nodes {
+		fs.add(n, id)
+	}
+	e.nodes, e.incs = nil, nil
+	s.saveObject(id)
+	s.flushObject(id)
+}
+
 // free forgets the copies of objects their owner freed and tells the nodes
 // holding them to drop them, one FreeObjects per node, nodes in the order
 // first met. The entries stay, with no copy: a later reader rebuilds the
@@ -773,12 +784,7 @@ func (s *Shard) free(ids []transport.ObjectID) {
 			s.flushObject(id)
 			continue
 		}
-		for _, n := range e.nodes {
-			fs.add(n, id)
-		}
-		e.nodes, e.incs = nil, nil
-		s.saveObject(id)
-		s.flushObject(id)
+		s.freeCopies(&fs, id, e)
 	}
 	fs.send(s.env)
 }
@@ -803,12 +809,7 @@ func (s *Shard) gone(ids []transport.ObjectID) {
 			s.env.Send(sub, &transport.ObjectJobEnded{Object: id})
 		}
 		e.subs = nil
-		for _, n := range e.nodes {
-			fs.add(n, id)
-		}
-		e.nodes, e.incs = nil, nil
-		s.saveObject(id)
-		s.flushObject(id)
+		s.freeCopies(&fs, id, e)
 	}
 	fs.send(s.env)
 }
@@ -1484,12 +1485,7 @@ func (s *Shard) buryOrphan(id transport.ActorID) {
 	}
 	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name, State: transport.ActorDead, Cause: transport.OwnerDiedCause(e.owner, s.nodeName(e.owner))}
 	s.emit(transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: transport.DetailOwnerDied})
-	s.actorUpdate(up)
-	if up.Name != "" {
-		if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
-			s.env.Send(ns, up)
-		}
-	}
+	s.applyActor(up)
 	if host != 0 {
 		e.killAt = host
 		s.saveActor(id)
@@ -1532,6 +1528,18 @@ func (s *Shard) creationLost(from transport.NodeID, m *transport.GcsCreationLost
 	s.env.Send(from, &transport.CreationLost{Actor: m.Actor, Node: m.Node, Incarnation: m.Incarnation, SeenAlive: seen})
 }
 
+// applyActor applies up, the shard's own decision on an actor's state, to
+// the actor table, and tells the name's shard of it when that is another
+// shard (a named actor's name is kept there, see nameTaken).
+func (s *Shard) applyActor(up *transport.GcsActorUpdate) {
+	s.actorUpdate(up)
+	if up.Name != "" {
+		if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
+			s.env.Send(ns, up)
+		}
+	}
+}
+
 // restartActor re-places a dead node's actor (its constructor runs again)
 // while it has restarts left (MaxRestarts -1: always, as Ray's
 // max_restarts=-1); otherwise the actor is dead for good.
@@ -1550,19 +1558,11 @@ func (s *Shard) restartActor(id transport.ActorID, why string) {
 		// failure, its creator's link lossy).
 		e.specWait, e.specWhy = true, why
 		up.State = transport.ActorRestarting
-		s.actorUpdate(up)
-		if up.Name != "" {
-			if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
-				s.env.Send(ns, up)
-			}
-		}
+		s.applyActor(up)
 		return
 	}
 	if spec.A().MaxRestarts < 0 || e.restarts < spec.A().MaxRestarts {
-		e.restarts++
-		e.attempt = max(e.attempt+1, uint32(e.restarts))
-		e.placedAt = s.deathSeq
-		s.saveActor(id)
+		s.nextRestart(id, e, true)
 		up.State = transport.ActorRestarting
 		s.emit(transport.Event{Kind: transport.EvActorRestarted, Node: s.env.Self(), Task: id, Detail: transport.ActorNameOf(e.info.Name)})
 		s.placeRestart(id, spec, e)
@@ -1572,12 +1572,7 @@ func (s *Shard) restartActor(id transport.ActorID, why string) {
 		up.Cause = why + fmt.Sprintf(" and its restarts are spent (max_restarts %d)", spec.A().MaxRestarts)
 		s.emit(transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: "its node died"})
 	}
-	s.actorUpdate(up)
-	if up.Name != "" {
-		if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
-			s.env.Send(ns, up)
-		}
-	}
+	s.applyActor(up)
 }
 
 // placeRestart hands the actor's current restart to the global scheduler.
@@ -1620,10 +1615,25 @@ func (s *Shard) replaceStale(id transport.ActorID, e *actorEntry, node transport
 	s.emit(transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Task: id, Peer: node,
 		Detail: fmt.Sprintf("restart placed on %s, dead before it was asked for: placed again, no restart charged", s.nodeText(node))})
 	s.env.Send(s.layout.Scheduler, &transport.NodeDead{Node: node, Incarnation: s.deadInc[node]})
-	e.attempt++
+	s.nextRestart(id, e, false)
+	s.placeRestart(id, spec, e)
+}
+
+// nextRestart numbers the actor's next restart (e.attempt, which the
+// report of its loss must name) and notes the deaths known as it is asked
+// for (e.placedAt: see staleRestart), durably. charged counts it against
+// the actor's max_restarts (e.restarts): a restart for a failure of the
+// actor's (restartActor), not a placement again after one on a node dead
+// before it was asked for (replaceStale).
+func (s *Shard) nextRestart(id transport.ActorID, e *actorEntry, charged bool) {
+	if charged {
+		e.restarts++
+		e.attempt = max(e.attempt+1, uint32(e.restarts))
+	} else {
+		e.attempt++
+	}
 	e.placedAt = s.deathSeq
 	s.saveActor(id)
-	s.placeRestart(id, spec, e)
 }
 
 // replaceRestarts hands every restart of this shard's actors not yet up
