@@ -1323,6 +1323,13 @@ func (s *Shard) declareDead(e *nodeEntry, inc uint64, why string) {
 	// restart's does not (the node lives on as its new incarnation, whose
 	// drivers' tasks are not told apart from its dead one's).
 	m := &transport.NodeDead{Node: e.reg.Node, Incarnation: inc, JobsEnd: why != deadRestarted, Left: why == deadLeft}
+	s.tellDeath(m, e.reg.Node)
+	s.nodeDead(m)
+}
+
+// tellDeath sends the news of a node's death m to the other shards, the
+// global scheduler and every raylet but skip (0: none), in layout order.
+func (s *Shard) tellDeath(m *transport.NodeDead, skip transport.NodeID) {
 	for _, sh := range s.layout.Shards {
 		if sh != s.env.Self() {
 			s.env.Send(sh, m)
@@ -1330,11 +1337,10 @@ func (s *Shard) declareDead(e *nodeEntry, inc uint64, why string) {
 	}
 	s.env.Send(s.layout.Scheduler, m)
 	for _, r := range s.layout.Raylets {
-		if r != e.reg.Node {
+		if r != skip {
 			s.env.Send(r, m)
 		}
 	}
-	s.nodeDead(m)
 }
 
 // republishDeaths re-sends every node death this shard knows of, in node
@@ -1349,16 +1355,7 @@ func (s *Shard) republishDeaths() {
 	}
 	slices.Sort(nodes)
 	for _, n := range nodes {
-		m := &transport.NodeDead{Node: n, Incarnation: s.deadInc[n]}
-		for _, sh := range s.layout.Shards {
-			if sh != s.env.Self() {
-				s.env.Send(sh, m)
-			}
-		}
-		s.env.Send(s.layout.Scheduler, m)
-		for _, r := range s.layout.Raylets {
-			s.env.Send(r, m)
-		}
+		s.tellDeath(&transport.NodeDead{Node: n, Incarnation: s.deadInc[n]}, 0)
 	}
 }
 
