@@ -197,6 +197,29 @@ type actorEntry struct {
 	// queued: the entry, dead, is in the shard's deadQ (not stored: a
 	// loaded or read-back entry is queued again).
 	queued bool
+	// order is the newest instance the entry's state speaks of
+	// (instanceOrder of the last "alive" or "restarting" applied): a
+	// name's shard other than the actor's hears the actor's shard's
+	// "restarting" and the restart's host's "alive" on different links,
+	// in any order, and takes neither when it is older than the state it
+	// has (0: none known; every update applies).
+	order uint64
+}
+
+// instanceOrder orders an "alive" or "restarting" actor update by the
+// instance it speaks of: its creation attempt (a GCS restart's,
+// transport.RestartAttempt, numbered past every creator's attempt), and
+// for one attempt "restarting" (the restart asked for) before "alive"
+// (that restart up). 0 for any other update, which the order does not
+// gate: "pending" has its own rule, "dead" is final.
+func instanceOrder(m *transport.GcsActorUpdate) uint64 {
+	switch m.State {
+	case transport.ActorRestarting:
+		return uint64(m.Attempt)<<1 | 0
+	case transport.ActorAlive:
+		return uint64(m.Attempt)<<1 | 1
+	}
+	return 0
 }
 
 type nodeEntry struct {
@@ -1088,6 +1111,13 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		// the actor's. (A kill names no incarnation: it is final.)
 		return
 	}
+	if o := instanceOrder(m); o != 0 && o < e.order {
+		// Older than the instance the entry speaks of: a "restarting" the
+		// actor's shard forwarded (restartActor), overtaken on its way to
+		// this name's shard by the restart's host's "alive", or an
+		// instance's "alive" that comes after news of its restart.
+		return
+	}
 	name := m.Name
 	if name == "" && m.State == transport.ActorDead && e.info.Name != "" {
 		// A kill by a holder that did not know the name frees it all the
@@ -1108,6 +1138,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	if m.State == transport.ActorAlive {
 		e.hostInc = m.Incarnation
 	}
+	e.order = max(e.order, instanceOrder(m))
 	e.info.Incarnation = e.hostInc
 	if m.Owner != 0 && m.State == transport.ActorAlive && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
 		s.env.Send(m.Owner, &transport.TaskDone{Task: m.Actor, Node: m.Node, Attempt: m.Attempt})
@@ -1554,13 +1585,18 @@ func (s *Shard) restartActor(id transport.ActorID, why string) {
 		// (found by the fault search: an rl simulator dead after one node
 		// failure, its creator's link lossy).
 		e.specWait, e.specWhy = true, why
-		up.State = transport.ActorRestarting
+		// The restart to come is numbered past this one (see below):
+		// newer than the instance that died, not than the restart's.
+		up.State, up.Attempt = transport.ActorRestarting, transport.RestartAttempt(e.attempt+1)
 		s.applyActor(up)
 		return
 	}
 	if spec.A().MaxRestarts < 0 || e.restarts < spec.A().MaxRestarts {
 		s.nextRestart(id, e, true)
-		up.State = transport.ActorRestarting
+		// The attempt of the restart: the name's shard, told below, takes
+		// this word only while it is newer than what it has (its host's
+		// "alive" may come first: see instanceOrder).
+		up.State, up.Attempt = transport.ActorRestarting, transport.RestartAttempt(e.attempt)
 		s.emit(transport.Event{Kind: transport.EvActorRestarted, Node: s.env.Self(), Task: id, Detail: transport.ActorNameOf(e.info.Name)})
 		s.placeRestart(id, spec, e)
 	} else {
