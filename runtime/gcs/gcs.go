@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"time"
 
 	"raysim/runtime/costs"
@@ -519,7 +520,37 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.creationLost(from, m)
 	case *transport.GcsLookupActor:
 		s.lookupActor(from, m)
+	case *transport.GcsListNames:
+		s.listNames(from, m)
 	}
+}
+
+// listNames answers a listing of named actors (Ray's list_named_actors):
+// the names this shard keeps, of m's namespace (or of every one), whose
+// actors are not dead (pending, alive or restarting: as Ray's GCS lists
+// every registered named actor not dead), after m.After, in order, a page
+// of at most MaxListedNames (More: ask again from the last).
+func (s *Shard) listNames(from transport.NodeID, m *transport.GcsListNames) {
+	s.env.Charge(s.costs.GCSRead)
+	var prefix string
+	if m.Namespace != "" {
+		prefix = transport.QualifiedName(m.Namespace, "")
+	}
+	var names []string
+	for q, id := range s.names { // sorted below
+		if q <= m.After || !strings.HasPrefix(q, prefix) {
+			continue
+		}
+		if e := s.actors[id]; e != nil && e.info.State != transport.ActorDead {
+			names = append(names, q)
+		}
+	}
+	slices.Sort(names)
+	ans := &transport.NamedActors{Seq: m.Seq, Names: names}
+	if len(names) > transport.MaxListedNames {
+		ans.Names, ans.More = names[:transport.MaxListedNames], true
+	}
+	s.env.Send(from, ans)
 }
 
 // taskInfo is the task table's record of a task (GcsGetTask): its spec,

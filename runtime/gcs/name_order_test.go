@@ -2,6 +2,7 @@ package gcs
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -122,4 +123,69 @@ func TestNameShardKeepsAliveOverLateRestarting(t *testing.T) {
 		}
 	}
 	require.Equal(t, transport.ActorRestarting, nameRow(t, names, id).State, "the next restart is news")
+}
+
+// TestListNamesPages: a shard lists the names it keeps whose actors are
+// not dead (pending, alive, restarting), of one namespace or of all, in
+// order, a page of at most MaxListedNames at a time after the asker's
+// last; a dead actor's name, and another namespace's, are not listed.
+func TestListNamesPages(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	var sent []sentTo
+	sh := New(toEnv{fakeEnv{self: 10}, &sent}, Config{Layout: l, Store: NewMemStore(), SyncEvery: -1})
+	n := transport.MaxListedNames + 5
+	var want []string
+	for i := range n {
+		id := transport.ActorID(uint64(i+1) << 20)
+		q := transport.QualifiedName("ns", fmt.Sprintf("a%05d", i))
+		sh.Handle(1, &transport.GcsActorUpdate{Actor: id, State: transport.ActorPending, Name: q})
+		switch i % 3 {
+		case 1:
+			sh.Handle(2, &transport.GcsActorUpdate{Actor: id, Node: 2, State: transport.ActorAlive, Name: q, Incarnation: 1})
+		case 2:
+			sh.Handle(1, &transport.GcsActorUpdate{Actor: id, State: transport.ActorDead, Name: q})
+			continue
+		}
+		want = append(want, q)
+	}
+	other := transport.QualifiedName("other", "b")
+	sh.Handle(1, &transport.GcsActorUpdate{Actor: 1 << 50, State: transport.ActorPending, Name: other})
+	list := func(ns, after string) *transport.NamedActors {
+		t.Helper()
+		sent = nil
+		sh.Handle(5, &transport.GcsListNames{Seq: 7, Namespace: ns, After: after})
+		require.Len(t, sent, 1)
+		require.Equal(t, transport.NodeID(5), sent[0].to)
+		ans, ok := sent[0].m.(*transport.NamedActors)
+		require.True(t, ok)
+		require.Equal(t, uint64(7), ans.Seq)
+		return ans
+	}
+	first := list("ns", "")
+	require.False(t, first.More, "fewer than a page of live names")
+	require.Equal(t, want, first.Names)
+	half := list("ns", want[len(want)/2-1])
+	require.Equal(t, want[len(want)/2:], half.Names, "after the asker's last")
+	all := list("", "")
+	require.Equal(t, append(slices.Clone(want), other), all.Names, "every namespace")
+
+	// More than a page: the rest after the page's last.
+	for i := range n {
+		id := transport.ActorID(uint64(n+i+1) << 20)
+		q := transport.QualifiedName("ns", fmt.Sprintf("b%05d", i))
+		sh.Handle(1, &transport.GcsActorUpdate{Actor: id, State: transport.ActorPending, Name: q})
+		want = append(want, q)
+	}
+	var got []string
+	after := ""
+	for range 4 {
+		page := list("ns", after)
+		require.LessOrEqual(t, len(page.Names), transport.MaxListedNames)
+		got = append(got, page.Names...)
+		if !page.More {
+			break
+		}
+		after = page.Names[len(page.Names)-1]
+	}
+	require.Equal(t, want, got)
 }
