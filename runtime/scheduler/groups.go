@@ -756,7 +756,9 @@ func (g *Global) retryGroups() {
 
 // GroupInfo is a placement group as the scheduler sees it (tests, status).
 type GroupInfo struct {
-	ID       transport.GroupID
+	ID transport.GroupID
+	// Name is as it traveled: qualified by its namespace
+	// (transport.QualifiedName), or "" for none.
 	Name     string
 	Ready    bool // every bundle was committed once
 	Removed  bool
