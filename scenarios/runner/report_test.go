@@ -55,8 +55,42 @@ func TestLateFaultsWarned(t *testing.T) {
 	// --json's faults list says the same, fault by fault.
 	require.Len(t, r.Faults, 3)
 	assert.Equal(t, FaultOutcome{Kind: "kill_node", Target: "worker-0", At: 0.001, Injected: true}, r.Faults[0])
-	assert.Equal(t, FaultOutcome{Kind: "restart_node", Target: "worker-0", At: 3, Note: "not reached: the run ended first", Entry: 1}, r.Faults[1])
+	assert.Equal(t, FaultOutcome{Kind: "restart_node", Target: "worker-0", At: 3, Note: "not reached: the run ended first", Entry: 1, Schedule: 1}, r.Faults[1])
 	assert.Equal(t, "[head][worker-1]", r.Faults[2].Target)
+}
+
+// TestFaultEntryIsFilePosition: --json's faults[].entry is the fault's
+// index in the file (faults.N, as loader errors and --set number it), not
+// its index after the loader's sort by time (QA32 #4: a file listing a
+// later fault first gave each the other's entry), for written faults,
+// those not reached, and a random process's draws.
+func TestFaultEntryIsFilePosition(t *testing.T) {
+	r := runSmall(t, `faults:
+  - {at: 4s, partition: [[head], [worker-1]]}
+  - {at: 30ms, restart_node: worker-0}
+  - {at: 1ms, kill_node: worker-0}
+  - random: {kind: crash, rate: 50/s, from: 0s, until: 40ms, nodes: [worker-1]}
+`, Options{})
+	type got struct {
+		Kind   string
+		Random bool
+		Entry  int
+	}
+	var gots []got
+	for _, f := range r.Faults {
+		gots = append(gots, got{f.Kind, f.Random, f.Entry})
+	}
+	want := map[got]bool{{"kill_node", false, 2}: true, {"restart_node", false, 1}: true, {"partition", false, 0}: true}
+	for _, g := range gots {
+		if g.Random {
+			assert.Equal(t, 3, g.Entry, "a random process's draw: %+v", g)
+			continue
+		}
+		assert.True(t, want[g], "fault %+v: its entry is not its position in the file (%v)", g, gots)
+		delete(want, g)
+	}
+	assert.Empty(t, want, "written faults missing from %v", gots)
+	assert.Contains(t, gots, got{"kill_node", true, 3}, "no random draw in %v", gots)
 }
 
 // TestRepeatedWarningsFolded: the first 20 runtime warnings were listed and
