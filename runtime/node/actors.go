@@ -55,6 +55,11 @@ type actorHost struct {
 	pastOf        map[transport.TaskID][]*pastCall
 	pastKept      []*pastCall
 	pastKeptBytes int
+	// jobCallers lists, per job, the callers of that job the instance
+	// keeps a place for in expected, in the order first met: the ones it
+	// forgets when the job ends for good (releaseJobCallers). Callers of
+	// no job (a detached actor's code) are not listed.
+	jobCallers map[transport.JobID][]transport.TaskID
 	// conc is how many methods may run at once: 1 (on the actor's
 	// coroutine, in cur), or a threaded actor's max concurrency, its
 	// methods in running (in the order they started).
@@ -664,9 +669,17 @@ func (r *Raylet) hostCall(spec *transport.TaskSpec) {
 		r.bounceCall(spec)
 		return
 	}
+	if job := spec.Job(); job != 0 && r.jobsDone.has(job) {
+		r.refuseEndedCall(spec)
+		return
+	}
 	call := spec.A()
 	c := call.Caller
-	if next, seen := a.expected[c]; !seen || call.SeqBase > next {
+	next, seen := a.expected[c]
+	if !seen {
+		a.noteCaller(c, spec.Job())
+	}
+	if !seen || call.SeqBase > next {
 		// A (re)started actor takes the caller's order from the oldest call
 		// the caller has not seen done, and passes over the numbers above it
 		// the caller said done (CallsDone). Every number below SeqBase is
@@ -764,15 +777,37 @@ func (r *Raylet) takeCall(a *actorHost, spec *transport.TaskSpec) {
 // done (transport.CallsDone): the actor passes over them in the caller's
 // order instead of waiting for them. A call with such a number that waits
 // here is a duplicate of a finished one, and is dropped.
+//
+// A caller's word that it is over (m.Over: every number below it done) is
+// a done word as a call's SeqBase is: the results a restored state kept
+// for the caller's retries go among the done ones (pastDone), and the
+// caller's order moves past the numbers. Its place in the order stays (a
+// new run of the caller task sends its calls again, and they must be
+// duplicates), until its job ends (releaseJobCallers). A caller this
+// instance never met gets no place from it.
 func (r *Raylet) onCallsDone(m *transport.CallsDone) {
 	a := r.actors[m.Actor]
 	if a == nil || a.dead {
 		return // the calls it comes with bounce, and come again with it
 	}
 	if len(a.past) > 0 {
-		r.pastDone(a, m.Caller, 0, m.Seqs)
+		r.pastDone(a, m.Caller, m.Over, m.Seqs)
 	}
 	next, seen := a.expected[m.Caller]
+	if m.Over > 0 {
+		if !seen {
+			return
+		}
+		if m.Over > next {
+			a.expected[m.Caller] = m.Over
+			next = m.Over
+			for n := range a.early[m.Caller] { // deletes only: the order cannot show
+				if n < m.Over {
+					delete(a.early[m.Caller], n)
+				}
+			}
+		}
+	}
 	early := a.early[m.Caller]
 	for _, n := range m.Seqs {
 		if seen && n < next {

@@ -166,10 +166,26 @@ func (r *Raylet) methodOver(c *Caller) {
 	r.callerOver(c.task, called)
 }
 
-// dropTrack drops a track whose caller is over and whose calls are done.
+// dropTrack drops a track whose caller is over and whose calls are done,
+// and tells a restarted instance of the actor, where the route points,
+// that the caller is over (CallsDone.Over): its restored state keeps the
+// result of each call of the caller not said done, for a retry that will
+// not come now (review31 #1: the last call of a caller that calls no
+// more was never said done). An actor's first instance restored nothing:
+// it is not told.
 func (r *Raylet) dropTrack(k seqKey, t *seqTrack) {
-	if t.over && t.live <= 0 && r.seqs[k] == t {
-		delete(r.seqs, k)
+	if !t.over || t.live > 0 || r.seqs[k] != t {
+		return
+	}
+	delete(r.seqs, k)
+	if rt := r.routes[k.actor]; rt != nil && rt.state == transport.ActorAlive && rt.restarts > 0 && t.base > 0 {
+		// Its calls all done, the numbers it made are those below base.
+		m := &transport.CallsDone{Actor: k.actor, Caller: k.caller, Over: t.base}
+		if rt.node == r.self {
+			r.onCallsDone(m)
+		} else {
+			r.send(rt.node, m)
+		}
 	}
 }
 

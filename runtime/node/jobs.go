@@ -142,6 +142,7 @@ func (r *Raylet) endDriverJob(job transport.JobID) {
 		return spec.Job() == job && (spec.Actor == 0 || spec.IsCreation() && !spec.A().Detached)
 	}, fmt.Sprintf("job of %s's driver %d", r.nodeText(job.Node()), job.Driver()))
 	r.releaseJob(job)
+	r.releaseJobCallers(job)
 }
 
 // endJobWhere ends what this raylet holds of an ended job, the specs of

@@ -211,14 +211,18 @@ func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.Ta
 		a.pastOf = make(map[transport.TaskID][]*pastCall)
 	}
 	var callers []transport.TaskID
-	add := func(id transport.TaskID, p *pastCall) {
+	add := func(id transport.TaskID, p *pastCall, job transport.JobID) {
 		p.id = id
 		if old := a.past[id]; old != nil { // one call saved and logged: the later word stands
 			a.pastOf[old.caller] = slices.DeleteFunc(a.pastOf[old.caller], func(q *pastCall) bool { return q == old })
 		}
 		a.past[id] = p
 		a.pastOf[p.caller] = append(a.pastOf[p.caller], p)
-		if next, seen := a.expected[p.caller]; !seen || p.seq+1 > next {
+		next, seen := a.expected[p.caller]
+		if !seen {
+			a.noteCaller(p.caller, job)
+		}
+		if !seen || p.seq+1 > next {
 			a.expected[p.caller] = p.seq + 1
 			for n := range a.early[p.caller] { // deletes only: the order cannot show
 				if n <= p.seq {
@@ -232,11 +236,13 @@ func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.Ta
 	}
 	for i := range saved {
 		p := saved[i].past
-		add(saved[i].id, &p)
+		add(saved[i].id, &p, 0) // its job is not saved: listed under none
 	}
 	for i := range log {
-		if s := &log[i]; s.Act != nil {
-			add(s.ID, &pastCall{caller: s.A().Caller, seq: s.A().Seq})
+		// A call of a job ended for good is refused, copies too
+		// (releaseJobCallers): nothing to keep for it.
+		if s := &log[i]; s.Act != nil && !r.jobsDone.has(s.Job()) {
+			add(s.ID, &pastCall{caller: s.A().Caller, seq: s.A().Seq}, s.Job())
 		}
 	}
 	for _, list := range a.pastOf { // each list sorted alone: the order cannot show
@@ -248,7 +254,7 @@ func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.Ta
 	var said []transport.TaskID
 	base := make(map[transport.TaskID]uint64)
 	for i := range log {
-		if s := &log[i]; s.Act != nil {
+		if s := &log[i]; s.Act != nil && !r.jobsDone.has(s.Job()) {
 			c, b := s.A().Caller, s.A().SeqBase
 			if old, seen := base[c]; !seen {
 				said = append(said, c)

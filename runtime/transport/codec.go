@@ -9,7 +9,11 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 51: placement group names are per namespace, as
+// version is refused. 52: CallsDone carries its caller's word that it is
+// over (Over: every number below it done), sent to a restarted actor as
+// the caller's call sequence is dropped; a host of an ended job's callers
+// forgets them, and refuses a late call of the job.
+// 51: placement group names are per namespace, as
 // actors' are: a group's name where it travels (GroupCreate.Name,
 // GroupLookup.Name, GroupFound.Name) is its namespace, a NUL byte and the
 // name (QualifiedName; CheckPlacementGroupName at decode), so a peer of
@@ -141,7 +145,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 51
+const ProtocolVersion = 52
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

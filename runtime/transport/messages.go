@@ -1843,17 +1843,17 @@ func (m *CallsDone) MarshalWire(e *Encoder) {
 	for _, s := range m.Seqs {
 		e.Uvarint(s)
 	}
+	e.Uvarint(m.Over)
 }
 func (m *CallsDone) UnmarshalWire(d *Decoder) {
 	m.Actor, m.Caller = d.Task(), d.Task()
-	n := d.Count(MaxCallsDone, 1)
-	if n == 0 {
-		return
+	if n := d.Count(MaxCallsDone, 1); n > 0 {
+		m.Seqs = make([]uint64, n)
+		for i := range m.Seqs {
+			m.Seqs[i] = d.Uvarint()
+		}
 	}
-	m.Seqs = make([]uint64, n)
-	for i := range m.Seqs {
-		m.Seqs[i] = d.Uvarint()
-	}
+	m.Over = d.Uvarint()
 }
 
 func (*HeartbeatAck) Kind() Kind { return KindHeartbeatAck }
@@ -2376,10 +2376,24 @@ type ActorCall struct {
 // the lowest number not done (ActorSpec.SeqBase) and would wait for these
 // for good. The owner sends it ahead of a retried call it delivers while
 // such numbers exist.
+//
+// Over, when not 0, is the caller's word that it is over (its task, or
+// its actor method, has finished, and every call it made is done for
+// it): its calls numbered below Over, all it made, are done. The owner
+// sends it as it drops the caller's call sequence (Raylet.dropTrack), to
+// a restarted instance, whose restored state keeps the result of a call
+// not said done for its caller's retry: the last call of a caller that
+// calls no more was never said done (review31 #1). It is a done word
+// only: the host keeps the caller's place in its order, since a new run
+// of the caller task (a retry, a rebuild of its result) sends its calls
+// again under the same IDs and numbers, and they must stay duplicates;
+// the host forgets a caller only once the caller's job has ended for
+// good (see Raylet.releaseJobCallers).
 type CallsDone struct {
 	Actor  ActorID
 	Caller TaskID
 	Seqs   []uint64
+	Over   uint64
 }
 
 // MaxCallsDone bounds CallsDone.Seqs at decode.
