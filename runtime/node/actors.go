@@ -115,6 +115,10 @@ type route struct {
 	// actor's ID on this node call with them (Caller.ActorCalls).
 	calls      transport.CallDefaults
 	callsKnown bool
+	// overs are the caller-over words (CallsDone.Over) of callers that
+	// ended while the actor restarted, for the instance it moves to
+	// (see overWord), at most maxHeldOvers.
+	overs []*transport.CallsDone
 }
 
 // deadMsg is the error message of a call to a dead actor: why it died,
@@ -1043,6 +1047,17 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 	if moved {
 		r.tellDoneToNewInstance(m.Actor, m.Node)
 	}
+	if len(rt.overs) > 0 && (m.State == transport.ActorAlive || m.State == transport.ActorDead) {
+		// The words held while the actor restarted go to the instance it
+		// moved to (to none, dead, or its first).
+		overs := rt.overs
+		rt.overs = nil
+		for _, o := range overs {
+			if m.State == transport.ActorAlive && m.Restarts > 0 {
+				r.sendOver(m.Node, o)
+			}
+		}
+	}
 	if m.State == transport.ActorAlive {
 		// The instance the route now points at. Not the most restarts any
 		// info reported: a "restarting" (or a restart's "alive") can come
@@ -1161,7 +1176,7 @@ func (r *Raylet) routeDead(id transport.ActorID, cause string) {
 		return
 	}
 	pending := rt.pending
-	rt.state, rt.cause, rt.pending, rt.bounced = transport.ActorDead, cause, nil, 0
+	rt.state, rt.cause, rt.pending, rt.bounced, rt.overs = transport.ActorDead, cause, nil, 0, nil
 	for _, spec := range pending {
 		r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 	}

@@ -167,25 +167,56 @@ func (r *Raylet) methodOver(c *Caller) {
 }
 
 // dropTrack drops a track whose caller is over and whose calls are done,
-// and tells a restarted instance of the actor, where the route points,
-// that the caller is over (CallsDone.Over): its restored state keeps the
-// result of each call of the caller not said done, for a retry that will
-// not come now (review31 #1: the last call of a caller that calls no
-// more was never said done). An actor's first instance restored nothing:
-// it is not told.
+// and tells a restarted instance of the actor that the caller is over
+// (CallsDone.Over; see overWord): its restored state keeps the result of
+// each call of the caller not said done, for a retry that will not come
+// now (review31 #1: the last call of a caller that calls no more was
+// never said done).
 func (r *Raylet) dropTrack(k seqKey, t *seqTrack) {
 	if !t.over || t.live > 0 || r.seqs[k] != t {
 		return
 	}
 	delete(r.seqs, k)
-	if rt := r.routes[k.actor]; rt != nil && rt.state == transport.ActorAlive && rt.restarts > 0 && t.base > 0 {
-		// Its calls all done, the numbers it made are those below base.
-		m := &transport.CallsDone{Actor: k.actor, Caller: k.caller, Over: t.base}
-		if rt.node == r.self {
-			r.onCallsDone(m)
-		} else {
-			r.send(rt.node, m)
+	if t.base > 0 { // its calls all done, the numbers it made are those below base
+		r.overWord(k.actor, k.caller, t.base)
+	}
+}
+
+// maxHeldOvers bounds the caller-over words a route holds while its
+// actor restarts (route.overs); past it the oldest go (their callers'
+// kept results then wait for their job's end).
+const maxHeldOvers = 4096
+
+// overWord tells actor's instance that caller is over, its calls below
+// over all done: an instance the route knows restarted (an actor's first
+// instance restored nothing, and is not told), or, while the actor
+// restarts, the instance the route moves to next (route.overs).
+func (r *Raylet) overWord(actor transport.ActorID, caller transport.TaskID, over uint64) {
+	rt := r.routes[actor]
+	if rt == nil {
+		return
+	}
+	switch rt.state {
+	case transport.ActorAlive:
+		if rt.restarts > 0 {
+			r.sendOver(rt.node, &transport.CallsDone{Actor: actor, Caller: caller, Over: over})
 		}
+	case transport.ActorDead:
+	default: // restarting, or pending: the next instance hears it
+		if len(rt.overs) >= maxHeldOvers {
+			rt.overs[0] = nil
+			rt.overs = rt.overs[1:]
+		}
+		rt.overs = append(rt.overs, &transport.CallsDone{Actor: actor, Caller: caller, Over: over})
+	}
+}
+
+// sendOver sends a caller-over word to the actor's host on node.
+func (r *Raylet) sendOver(node transport.NodeID, m *transport.CallsDone) {
+	if node == r.self {
+		r.onCallsDone(m)
+	} else {
+		r.send(node, m)
 	}
 }
 
