@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"raysim/netsim"
 	"raysim/runtime/node"
 	"raysim/runtime/ray"
 	"raysim/runtime/transport"
@@ -158,4 +159,124 @@ func TestCallerOverBoundsRestoredResults(t *testing.T) {
 		}
 		return nil
 	}))
+}
+
+// onceLedger counts the calls it ran by key; it replays its log.
+type onceLedger struct{ seen map[int64]int }
+
+// TestCallerOverCallsRunOnceUnderFaults: jobs one after another whose
+// caller tasks each call a detached actor once and work on, the callers'
+// node crashing in the middle job (its callers retried: their calls come
+// again, under the same IDs, to the same instance or, when the actor's
+// node crashes too, to a replayed one) and the callers' links to the
+// actor lossy and slow (frames resent, late). The actor forgets each job's
+// callers as it ends, hears callers over after its restart, and refuses
+// late calls of ended jobs: every call still runs exactly once, and the
+// host keeps no place for an ended job's callers.
+func TestCallerOverCallsRunOnceUnderFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		crashActor bool
+		at         time.Duration
+	}{
+		{"callers' node, early", false, 2 * time.Millisecond},
+		{"callers' node, late", false, 15 * time.Millisecond},
+		{"callers' and actor's nodes", true, 5 * time.Millisecond},
+		{"callers' and actor's nodes, late", true, 20 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := ray.NewRegistry()
+			cls := ray.RegisterActor0(reg, "OnceLedger", func(ctx context.Context) (*onceLedger, error) {
+				return &onceLedger{seen: map[int64]int{}}, nil
+			})
+			note := ray.Method1(cls, "note", func(ctx context.Context, l *onceLedger, k int64) (int, error) {
+				l.seen[k]++
+				return l.seen[k], nil
+			})
+			// bad: the keys not seen exactly once, of want keys 0..n-1.
+			bad := ray.Method1(cls, "bad", func(ctx context.Context, l *onceLedger, n int64) (string, error) {
+				var out string
+				for k := int64(0); k < n; k++ {
+					if l.seen[k] != 1 {
+						out += fmt.Sprintf(" key %d ran %d times;", k, l.seen[k])
+					}
+				}
+				if len(l.seen) != int(n) {
+					out += fmt.Sprintf(" %d keys, want %d", len(l.seen), n)
+				}
+				return out, nil
+			})
+			var h ray.ActorHandle[onceLedger]
+			caller := ray.Register1(reg, "noteOnce", func(ctx context.Context, k int64) (int, error) {
+				v, err := ray.Get(ctx, note.Remote(ctx, h, k))
+				if err != nil {
+					return 0, err
+				}
+				return v, ray.Compute(ctx, 10*time.Millisecond)
+			})
+			c, err := ray.NewSim(ray.Config{
+				Nodes: []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "w1", CPUs: 2}, {Name: "w2", CPUs: 8}, {Name: "w3", CPUs: 8}},
+				Seed:  3, MaxVirtual: time.Hour,
+			}, reg)
+			require.NoError(t, err)
+			defer c.Close()
+			sim := c.Netsim()
+			w1, w2, w3 := netsim.NodeID(ray.RayletID(1)), netsim.NodeID(ray.RayletID(2)), netsim.NodeID(ray.RayletID(3))
+			for _, from := range []netsim.NodeID{w2, w3} {
+				sim.Degrade(from, w1, time.Millisecond, 0.2)
+				sim.Degrade(w1, from, time.Millisecond, 0.2)
+			}
+			require.NoError(t, c.Run(func(ctx context.Context) error {
+				h = cls.Options(ray.Detached(), ray.ReplayMethods(), ray.MaxRestarts(-1), ray.MaxRetries(-1),
+					ray.NodeAffinity(ray.RayletID(1), true)).New(ctx)
+				_, err := ray.Get(ctx, bad.Remote(ctx, h, 0))
+				return err
+			}))
+			const jobs, perJob = 3, 40
+			for j := 0; j < jobs; j++ {
+				require.NoError(t, c.Run(func(ctx context.Context) error {
+					if j == 1 {
+						sim.After(tc.at, func() { sim.Crash(w2) })
+						sim.After(tc.at+50*time.Millisecond, func() { sim.Restart(w2) })
+						if tc.crashActor {
+							sim.After(tc.at+2*time.Millisecond, func() { sim.Crash(w1) })
+							sim.After(tc.at+30*time.Millisecond, func() { sim.Restart(w1) })
+						}
+					}
+					refs := make([]ray.Ref[int], 0, perJob)
+					for i := 0; i < perJob; i++ {
+						refs = append(refs, caller.Options(ray.MaxRetries(-1)).Remote(ctx, int64(j*perJob+i)))
+					}
+					for i, r := range refs {
+						if _, err := ray.Get(ctx, r); err != nil {
+							return fmt.Errorf("job %d caller %d: %w", j, i, err)
+						}
+					}
+					return nil
+				}), "job %d", j)
+			}
+			require.NoError(t, c.Run(func(ctx context.Context) error {
+				v, err := ray.Get(ctx, bad.Remote(ctx, h, jobs*perJob))
+				if err != nil {
+					return err
+				}
+				if v != "" {
+					return fmt.Errorf("calls not run exactly once:%s", v)
+				}
+				return nil
+			}))
+			e := callerEntries(c, 4, transport.ActorID(h.ID()))
+			if !tc.crashActor {
+				require.Less(t, e.Expected, 5, "places kept for ended jobs' callers: %+v", e)
+				return
+			}
+			// The actor's node restarted: its new raylet never heard that
+			// the first job ended (a raylet learns a job's end from its
+			// JobEnd only), and the instance restored that job's calls
+			// from its log, their callers over before it began: those stay
+			// (bounded by the log); the later jobs' are forgotten.
+			require.LessOrEqual(t, e.Expected, perJob+2, "places kept for the later jobs' callers: %+v", e)
+			require.LessOrEqual(t, e.PastOpen, perJob+1, "results kept open for the later jobs' callers: %+v", e)
+		})
+	}
 }
