@@ -141,6 +141,9 @@ func (r *Raylet) own(spec *transport.TaskSpec) *ownedTask {
 // since takes the order from the new run's own calls. Before, the tracks
 // stayed for good, one per (calling task, actor) ever (QA31 finding 5b).
 func (r *Raylet) callerOver(caller transport.TaskID, actors []transport.ActorID) {
+	// In order: a dropped track may send its actor a word (dropTrack),
+	// and the callers list the actors from a map.
+	slices.Sort(actors)
 	for _, actor := range actors {
 		k := seqKey{caller, actor}
 		if t := r.seqs[k]; t != nil {
@@ -161,7 +164,7 @@ func (r *Raylet) methodOver(c *Caller) {
 		return
 	}
 	c.sub.Lock()
-	called := slices.Collect(maps.Keys(c.seqs)) // dropping only: the order cannot show
+	called := slices.Collect(maps.Keys(c.seqs)) // callerOver sorts them
 	c.sub.Unlock()
 	r.callerOver(c.task, called)
 }

@@ -242,7 +242,7 @@ func (c *Caller) EndJob() {
 	c.sub.Lock()
 	actors, groups := c.ownActors, c.ownGroups
 	c.ownActors, c.ownGroups = nil, nil
-	called := slices.Collect(maps.Keys(c.seqs)) // dropping only: the order cannot show
+	called := slices.Collect(maps.Keys(c.seqs)) // callerOver sorts them
 	c.sub.Unlock()
 	c.r.env.Post(func() {
 		c.r.callerOver(c.task, called)

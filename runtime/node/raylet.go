@@ -1637,7 +1637,7 @@ func (j *taskJob) Done() {
 		r.closeStreams(c)
 	}
 	if len(c.seqs) > 0 {
-		r.callerOver(c.task, slices.Collect(maps.Keys(c.seqs))) // dropping only: the order cannot show
+		r.callerOver(c.task, slices.Collect(maps.Keys(c.seqs))) // callerOver sorts them
 	}
 	c.t, c.seqs, c.blocks, c.kids = nil, nil, nil, nil
 	r.jobs = append(r.jobs, j)
