@@ -43,7 +43,74 @@ import (
 //
 // Within a job, the results kept for a caller's retry are bounded by the
 // caller's own word that it is over (CallsDone.Over, from dropTrack), a
-// done word: they go among the done ones, within maxPastKeptBytes.
+// done word: they go among the done ones, within maxPastKeptBytes. A
+// caller over before its actor restarted cannot tell the restored
+// instance (its sequence is gone): the instance asks the owners of the
+// calls it restored open which are done (OpenCalls, askOpenCalls), and
+// each answers for the calls it will not retry.
+
+// askOpenCalls asks the owners of the calls a's restored state holds open
+// (pastOf; those from the log, whose owner is known) which are done for
+// them (transport.OpenCalls): an owner answers with CallsDone for the
+// numbers it will not retry (onOpenCalls). On the loop, at the restore.
+func (r *Raylet) askOpenCalls(a *actorHost) {
+	if len(a.pastOf) == 0 {
+		return
+	}
+	per := map[transport.NodeID]*transport.OpenCalls{}
+	for _, c := range slices.Sorted(maps.Keys(a.pastOf)) {
+		for _, p := range a.pastOf[c] {
+			if p.owner == 0 {
+				continue
+			}
+			m := per[p.owner]
+			if m == nil {
+				m = &transport.OpenCalls{Actor: a.id}
+				per[p.owner] = m
+			}
+			m.Calls = append(m.Calls, transport.CallNumber{Caller: c, Seq: p.seq})
+		}
+	}
+	for _, owner := range slices.Sorted(maps.Keys(per)) {
+		m := per[owner]
+		for part := range slices.Chunk(m.Calls, transport.MaxCallsDone) {
+			part := &transport.OpenCalls{Actor: a.id, Calls: part}
+			if owner == r.self {
+				r.onOpenCalls(r.self, part)
+			} else {
+				r.send(owner, part)
+			}
+		}
+	}
+}
+
+// onOpenCalls answers a restarted actor's host (from) that asks which of
+// the calls its restored state holds are done for this node, their owner
+// (transport.OpenCalls): a CallsDone per caller names the numbers this
+// node will not retry — its caller's sequence to the actor gone (the
+// caller over, its calls all done; or the calls were owned by an earlier
+// incarnation of this node, dead with it), or past those numbers, or
+// done above a gap. A number still open here is not named: its retry may
+// come.
+func (r *Raylet) onOpenCalls(from transport.NodeID, m *transport.OpenCalls) {
+	var callers []transport.TaskID
+	done := map[transport.TaskID][]uint64{}
+	for _, call := range m.Calls {
+		c, seq := call.Caller, call.Seq
+		if t := r.seqs[seqKey{c, m.Actor}]; t != nil && seq >= t.base && !t.done[seq] {
+			continue
+		}
+		if _, ok := done[c]; !ok {
+			callers = append(callers, c)
+		}
+		done[c] = append(done[c], seq)
+	}
+	for _, c := range callers {
+		seqs := done[c]
+		slices.Sort(seqs)
+		r.sendCallsDone(from, m.Actor, c, slices.Compact(seqs))
+	}
+}
 
 // noteCaller lists caller, met for the first time, under its job (0: no
 // job, never ended, not listed).

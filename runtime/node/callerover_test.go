@@ -121,3 +121,31 @@ func mustEntries(t *testing.T, r *Raylet, id transport.ActorID) CallerEntries {
 	require.True(t, ok)
 	return e
 }
+
+// TestOpenCallsAnsweredByOwner: a restarted instance asks the owner of
+// the calls its restored state holds open which are done (OpenCalls);
+// the owner names, per caller, the numbers it will not retry — its
+// caller's sequence gone (over), or past them — and not one still open.
+func TestOpenCallsAnsweredByOwner(t *testing.T) {
+	r, env := hostileRaylet(t, 0)
+	const actor = transport.ActorID(5)
+	open := transport.TaskSpec{ID: 300, Func: "m", Owner: 1, Actor: actor, NumReturns: 1, Act: &transport.ActorSpec{Caller: 77, Seq: 0}}
+	r.own(&open)
+	ask := func() map[transport.TaskID][]uint64 {
+		env.sent = nil
+		m, err := roundTrip(&transport.OpenCalls{Actor: actor, Calls: []transport.CallNumber{{Caller: 77, Seq: 0}, {Caller: 88, Seq: 3}, {Caller: 88, Seq: 1}}})
+		require.NoError(t, err)
+		r.Handle(7, m)
+		got := map[transport.TaskID][]uint64{}
+		for _, s := range env.sent {
+			if d, ok := s.(*transport.CallsDone); ok {
+				require.Equal(t, actor, d.Actor)
+				got[d.Caller] = append(got[d.Caller], d.Seqs...)
+			}
+		}
+		return got
+	}
+	assert.Equal(t, map[transport.TaskID][]uint64{88: {1, 3}}, ask(), "caller 88's sequence is gone: done; 77's call 0 is open here")
+	r.seqs[seqKey{77, actor}].markDone(0)
+	assert.Equal(t, map[transport.TaskID][]uint64{77: {0}, 88: {1, 3}}, ask(), "77's call 0 done")
+}

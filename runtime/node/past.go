@@ -32,6 +32,7 @@ type pastCall struct {
 	id     transport.TaskID
 	caller transport.TaskID
 	seq    uint64
+	owner  transport.NodeID // the call's owner, from the log (0: saved, not known)
 	out    transport.Value
 	outs   []transport.Value // a method of several returns' values (see runMethod)
 	ready  bool              // the result is known (saved, or the replayed run has ended)
@@ -242,7 +243,7 @@ func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.Ta
 		// A call of a job ended for good is refused, copies too
 		// (releaseJobCallers): nothing to keep for it.
 		if s := &log[i]; s.Act != nil && !r.jobsDone.has(s.Job()) {
-			add(s.ID, &pastCall{caller: s.A().Caller, seq: s.A().Seq}, s.Job())
+			add(s.ID, &pastCall{caller: s.A().Caller, seq: s.A().Seq, owner: s.Owner}, s.Job())
 		}
 	}
 	for _, list := range a.pastOf { // each list sorted alone: the order cannot show
@@ -267,6 +268,7 @@ func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.Ta
 	for _, c := range said {
 		r.pastDone(a, c, base[c], nil)
 	}
+	r.askOpenCalls(a)
 	var dups []*transport.TaskSpec
 	a.queue = slices.DeleteFunc(a.queue, func(t *task) bool {
 		if a.past[t.spec.ID] == nil {

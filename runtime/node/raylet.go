@@ -655,6 +655,8 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 		r.hostCall(&spec)
 	case *transport.CallsDone:
 		r.onCallsDone(m)
+	case *transport.OpenCalls:
+		r.onOpenCalls(from, m)
 	case *transport.ActorInfo:
 		r.onActorInfo(m)
 	case *transport.CallBounced:

@@ -12,7 +12,9 @@ import (
 // version is refused. 52: CallsDone carries its caller's word that it is
 // over (Over: every number below it done), sent to a restarted actor as
 // the caller's call sequence is dropped; a host of an ended job's callers
-// forgets them, and refuses a late call of the job.
+// forgets them, and refuses a late call of the job; a restarted actor's
+// host asks the owners of the calls its restored state holds which are
+// done (OpenCalls).
 // 51: placement group names are per namespace, as
 // actors' are: a group's name where it travels (GroupCreate.Name,
 // GroupLookup.Name, GroupFound.Name) is its namespace, a NUL byte and the

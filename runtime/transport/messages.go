@@ -1281,6 +1281,7 @@ const (
 	KindTaskInfeasible
 	KindGcsObjectsGone
 	KindObjectJobEnded
+	KindOpenCalls
 )
 
 // GcsActorCheckpoint saves an actor's state (its Checkpoint bytes) in the
@@ -1856,6 +1857,27 @@ func (m *CallsDone) UnmarshalWire(d *Decoder) {
 	m.Over = d.Uvarint()
 }
 
+func (*OpenCalls) Kind() Kind { return KindOpenCalls }
+func (m *OpenCalls) MarshalWire(e *Encoder) {
+	e.Task(m.Actor)
+	e.Uvarint(uint64(len(m.Calls)))
+	for _, c := range m.Calls {
+		e.Task(c.Caller)
+		e.Uvarint(c.Seq)
+	}
+}
+func (m *OpenCalls) UnmarshalWire(d *Decoder) {
+	m.Actor = d.Task()
+	n := d.Count(MaxCallsDone, 9)
+	if n == 0 {
+		return
+	}
+	m.Calls = make([]CallNumber, n)
+	for i := range m.Calls {
+		m.Calls[i] = CallNumber{Caller: d.Task(), Seq: d.Uvarint()}
+	}
+}
+
 func (*HeartbeatAck) Kind() Kind { return KindHeartbeatAck }
 
 // Datagram marks the answers best effort too: the next one renews the lease.
@@ -2399,6 +2421,24 @@ type CallsDone struct {
 // MaxCallsDone bounds CallsDone.Seqs at decode.
 const MaxCallsDone = 4096
 
+// OpenCalls asks the owner of calls a restarted actor's restored state
+// holds (the node that sent them, as the method log's specs say) which of
+// them are done for it. The owner answers with a CallsDone per caller, listing the numbers it will
+// not retry (its caller's sequence gone, or past them), so the host keeps
+// their results only for a rebuild, within its bound: a caller over before
+// the restart never tells the new instance itself (review31 #1).
+type OpenCalls struct {
+	Actor ActorID
+	Calls []CallNumber
+}
+
+// CallNumber names an actor call by its caller and its number in the
+// caller's order (ActorSpec.Caller, Seq).
+type CallNumber struct {
+	Caller TaskID
+	Seq    uint64
+}
+
 // CancelTask asks every raylet and the global scheduler to drop a task.
 // Rebuild: the canceller owns a rebuild of the task (a run started to
 // make again a result lost or freed), which the cancel ends too. A cancel
@@ -2837,6 +2877,7 @@ func init() {
 	register(KindTaskInfeasible, func() Message { return new(TaskInfeasible) })
 	register(KindGcsObjectsGone, func() Message { return new(GcsObjectsGone) })
 	register(KindObjectJobEnded, func() Message { return new(ObjectJobEnded) })
+	register(KindOpenCalls, func() Message { return new(OpenCalls) })
 }
 
 // StreamWait asks a generator task's owner (TaskSpec.Owner) to answer
