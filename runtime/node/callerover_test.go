@@ -149,3 +149,31 @@ func TestOpenCallsAnsweredByOwner(t *testing.T) {
 	r.seqs[seqKey{77, actor}].markDone(0)
 	assert.Equal(t, map[transport.TaskID][]uint64{77: {0}, 88: {1, 3}}, ask(), "77's call 0 done")
 }
+
+// TestRestoredCallersListedUnderTheirJob: a restored instance takes its
+// callers' places from its checkpoint's saved calls (their job is not
+// saved) and its log (whose specs name it): a caller met first in the
+// saved calls is still listed under the job its logged calls name, and
+// forgotten when that job ends; a logged call of a job ended already is
+// not restored at all.
+func TestRestoredCallersListedUnderTheirJob(t *testing.T) {
+	r, _ := hostileRaylet(t, 0)
+	const actor = transport.ActorID(5)
+	creation := &task{spec: &transport.TaskSpec{ID: actor, Actor: actor, Func: "A", Owner: 9, Act: &transport.ActorSpec{Creation: true, Replay: true, Detached: true}}}
+	a := &actorHost{id: actor, creation: creation,
+		expected: make(map[transport.TaskID]uint64), early: make(map[transport.TaskID]map[uint64]*transport.TaskSpec)}
+	r.actors[actor] = a
+	job, gone := transport.JobOf(9, 1), transport.JobOf(9, 2)
+	r.Handle(9, &transport.JobEnd{Job: gone})
+	logged := func(id, caller transport.TaskID, seq uint64, j transport.JobID) transport.TaskSpec {
+		s := transport.TaskSpec{ID: id, Func: "m", Owner: 9, Actor: actor, NumReturns: 1, Act: &transport.ActorSpec{Caller: caller, Seq: seq}}
+		s.SetAct(func(a *transport.ActorSpec) { a.Job, a.JobSet = j, true })
+		return s
+	}
+	saved := []savedCall{{id: 100, past: pastCall{caller: 77, seq: 0, ready: true}}}
+	r.restorePast(a, saved, []transport.TaskSpec{logged(101, 77, 1, job), logged(102, 88, 0, gone)})
+	require.Equal(t, CallerEntries{Expected: 1, Past: 2, PastOpen: 1, JobCallers: 1}, mustEntries(t, r, actor),
+		"caller 77 listed under its logged job; 88's job ended: not restored")
+	r.Handle(9, &transport.JobEnd{Job: job})
+	assert.Equal(t, CallerEntries{}, mustEntries(t, r, actor), "caller 77 forgotten with its job")
+}

@@ -211,8 +211,8 @@ func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.Ta
 	if a.pastOf == nil {
 		a.pastOf = make(map[transport.TaskID][]*pastCall)
 	}
-	var callers []transport.TaskID
-	add := func(id transport.TaskID, p *pastCall, job transport.JobID) {
+	var callers, fresh []transport.TaskID
+	add := func(id transport.TaskID, p *pastCall) {
 		p.id = id
 		if old := a.past[id]; old != nil { // one call saved and logged: the later word stands
 			a.pastOf[old.caller] = slices.DeleteFunc(a.pastOf[old.caller], func(q *pastCall) bool { return q == old })
@@ -221,7 +221,7 @@ func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.Ta
 		a.pastOf[p.caller] = append(a.pastOf[p.caller], p)
 		next, seen := a.expected[p.caller]
 		if !seen {
-			a.noteCaller(p.caller, job)
+			fresh = append(fresh, p.caller)
 		}
 		if !seen || p.seq+1 > next {
 			a.expected[p.caller] = p.seq + 1
@@ -237,14 +237,19 @@ func (r *Raylet) restorePast(a *actorHost, saved []savedCall, log []transport.Ta
 	}
 	for i := range saved {
 		p := saved[i].past
-		add(saved[i].id, &p, 0) // its job is not saved: listed under none
+		add(saved[i].id, &p)
 	}
+	jobOf := make(map[transport.TaskID]transport.JobID)
 	for i := range log {
 		// A call of a job ended for good is refused, copies too
 		// (releaseJobCallers): nothing to keep for it.
 		if s := &log[i]; s.Act != nil && !r.jobsDone.has(s.Job()) {
-			add(s.ID, &pastCall{caller: s.A().Caller, seq: s.A().Seq, owner: s.Owner}, s.Job())
+			add(s.ID, &pastCall{caller: s.A().Caller, seq: s.A().Seq, owner: s.Owner})
+			jobOf[s.A().Caller] = s.Job()
 		}
+	}
+	for _, c := range fresh { // listed under its job, as the log says it (a saved call's is not saved: none)
+		a.noteCaller(c, jobOf[c])
 	}
 	for _, list := range a.pastOf { // each list sorted alone: the order cannot show
 		slices.SortStableFunc(list, func(p, q *pastCall) int { return cmp.Compare(p.seq, q.seq) })
