@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,8 +18,11 @@ import (
 )
 
 // acceptLoop accepts inbound connections until the listener closes. A new
-// connection joins the pending handshakes (admitPending); it takes one of
-// the maxInboundConns slots only once it has authenticated (authenticated).
+// connection joins the pending handshakes (waitPending: it waits for a
+// slot while the host's MaxPendingHandshakes are taken, and the
+// connections behind it wait in the kernel's listen backlog); it takes one
+// of the maxInboundConns slots only once it has authenticated
+// (authenticated).
 func (h *Host) acceptLoop() {
 	defer h.wg.Done()
 	for {
@@ -40,47 +44,134 @@ func (h *Host) acceptLoop() {
 			c.Close()
 			return
 		}
-		if old := h.admitPending(c); old != nil {
+		if !h.waitPending(c) || !h.goTracked(func() { h.serve(c) }) {
+			h.leavePending(c)
+			h.untrack(c)
+			c.Close()
+			return // closing
+		}
+	}
+}
+
+// pendingConn is an inbound connection in its handshake.
+type pendingConn struct {
+	c  net.Conn
+	at time.Time // when it joined the pending handshakes
+	// spoke: its hello named this cluster and protocol version (see
+	// helloGrace); it is never evicted.
+	spoke bool
+}
+
+// waitPending adds c to the pending handshakes, waiting while the host's
+// maxPending are pending already: it admits c once one of them ends
+// (authenticated or failed, at the latest at its handshake deadline) or
+// once the oldest that has not presented its hello has been pending for
+// helloGrace, which it closes to make room (counted as evicted). A
+// dialer sends its hello as soon as it connects, so a connection that has
+// not within helloGrace is idle or hostile: a flood of silent
+// connections holds a slot for helloGrace each, not for the handshake
+// deadline, and never locks legitimate peers out. Nothing that has
+// spoken is closed to admit a newer connection: a burst of legitimate
+// dialers (hundreds of drivers connecting at once) is served in the
+// order it came, however far it exceeds maxPending. It reports false if
+// the host closes first.
+func (h *Host) waitPending(c net.Conn) bool {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		admitted, evicted, wait := h.admitPending(c, time.Now())
+		if evicted != nil {
 			// Closing it fails its handshake read; its serve returns.
 			h.stats.evicted.Add(1)
-			h.log.Debug("tcp: too many pending handshakes, closed the oldest", "remote", old.RemoteAddr())
-			old.Close()
+			h.log.Debug("tcp: pending handshakes full, closed one silent past the grace", "remote", evicted.RemoteAddr())
+			evicted.Close()
 		}
-		if !h.goTracked(func() { h.serve(c) }) {
-			h.leavePending(c)
-			c.Close()
-			return
+		if admitted {
+			return true
+		}
+		var grace <-chan time.Time
+		if wait > 0 {
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			grace = timer.C
+		}
+		select {
+		case <-h.freed:
+		case <-grace:
+		case <-h.done:
+			return false
 		}
 	}
 }
 
-// admitPending adds c to the pending handshakes. When maxPendingHandshakes
-// are pending already it removes the oldest and returns it for the caller
-// to close: a slow or idle connection gives way to a new one rather than
-// the new one being refused.
-func (h *Host) admitPending(c net.Conn) (evicted net.Conn) {
+// admitPending adds c to the pending handshakes if fewer than maxPending
+// are pending, or if the oldest silent one (no hello yet) has been pending
+// for helloGrace at now: that one is removed and returned for the caller
+// to close. Otherwise c is not admitted, and wait is how long until the
+// oldest silent one will have been pending for helloGrace (0: every
+// pending connection has spoken; wait for one to end).
+func (h *Host) admitPending(c net.Conn, now time.Time) (admitted bool, evicted net.Conn, wait time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.pending) >= maxPendingHandshakes {
-		evicted = h.pending[0]
-		h.pending = append(h.pending[:0], h.pending[1:]...)
+	if len(h.pending) >= h.maxPending {
+		i := slices.IndexFunc(h.pending, func(p pendingConn) bool { return !p.spoke })
+		if i < 0 {
+			return false, nil, 0
+		}
+		if idle := now.Sub(h.pending[i].at); idle < h.helloGrace {
+			return false, nil, h.helloGrace - idle
+		}
+		evicted = h.pending[i].c
+		h.pending = slices.Delete(h.pending, i, i+1)
 	}
-	h.pending = append(h.pending, c)
-	return evicted
+	h.pending = append(h.pending, pendingConn{c: c, at: now})
+	return true, evicted, 0
 }
 
-// leavePending removes c from the pending handshakes; false if it was not
-// there (it was evicted, and closed, to admit a newer connection).
+// spoke marks pending connection c as one whose hello named this cluster
+// and protocol version: it is no longer evicted to admit a newer one.
+func (h *Host) spoke(c net.Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if i := h.pendingIndex(c); i >= 0 {
+		h.pending[i].spoke = true
+	}
+}
+
+// pendingIndex is c's index in the pending handshakes, -1 if it is not
+// there (mu held).
+func (h *Host) pendingIndex(c net.Conn) int {
+	return slices.IndexFunc(h.pending, func(p pendingConn) bool { return p.c == c })
+}
+
+// leavePending removes c from the pending handshakes and tells a waiting
+// admission (waitPending) a slot is free; false if c was not there (it
+// was evicted, and closed, to admit a newer connection).
 func (h *Host) leavePending(c net.Conn) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for i, p := range h.pending {
-		if p == c {
-			h.pending = append(h.pending[:i], h.pending[i+1:]...)
-			return true
-		}
+	return h.dropPending(c)
+}
+
+// dropPending is leavePending with mu held.
+func (h *Host) dropPending(c net.Conn) bool {
+	i := h.pendingIndex(c)
+	if i < 0 {
+		return false
 	}
-	return false
+	h.pending = slices.Delete(h.pending, i, i+1)
+	select { // one waiter at most (the accept loop): a token is enough
+	case h.freed <- struct{}{}:
+	default:
+	}
+	return true
 }
 
 // errTooManyConns refuses an authenticated connection past maxInboundConns.
@@ -94,14 +185,9 @@ var errTooManyConns = errors.New("too many inbound connections")
 func (h *Host) authenticated(c net.Conn, from transport.NodeID) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	i := 0
-	for i < len(h.pending) && h.pending[i] != c {
-		i++
-	}
-	if i == len(h.pending) {
+	if !h.dropPending(c) {
 		return errEvicted
 	}
-	h.pending = append(h.pending[:i], h.pending[i+1:]...)
 	if h.inbound >= maxInboundConns {
 		return errTooManyConns
 	}
@@ -110,8 +196,9 @@ func (h *Host) authenticated(c net.Conn, from transport.NodeID) error {
 	return nil
 }
 
-// errEvicted: the connection was closed mid-handshake to admit a newer one.
-var errEvicted = errors.New("evicted: too many pending handshakes")
+// errEvicted: the connection was closed mid-handshake, silent past the
+// hello grace, to admit a newer one.
+var errEvicted = errors.New("evicted: silent past the hello grace while the pending handshakes were full")
 
 // leaveInbound releases an authenticated connection's slot (from: its
 // peer).
@@ -133,7 +220,7 @@ func (h *Host) serve(c net.Conn) {
 	defer fl.close()
 	br := bufio.NewReaderSize(c, readBufBytes)
 	c.SetDeadline(time.Now().Add(h.handshakeTimeout))
-	from, err := serverHandshake(br, c, h.cfg.ClusterID, h.cfg.Token, h.cfg.Self)
+	from, err := serverHandshake(br, c, h.cfg.ClusterID, h.cfg.Token, h.cfg.Self, func() { h.spoke(c) })
 	if err != nil {
 		if raw, ok := plainClientOnTLS(err); ok {
 			// A raysim client without TLS: tell it, in the clear, under
@@ -235,7 +322,8 @@ const (
 // lingerTime and lingerBytes, before the caller closes c: closing a socket
 // with unread input resets the connection, and a reset can destroy the
 // refusal before the peer reads it. The connection still counts as a
-// pending handshake meanwhile (evictable, within the pending budget).
+// pending handshake meanwhile (evictable past the hello grace: its hello,
+// if any, was refused).
 func lingerClose(c net.Conn) {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()

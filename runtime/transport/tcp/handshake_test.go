@@ -31,7 +31,7 @@ func TestHandshake(t *testing.T) {
 			var from transport.NodeID
 			go func() {
 				var err error
-				from, err = serverHandshake(bufio.NewReader(sc), sc, tt.serverClust, []byte(tt.serverToken), 2)
+				from, err = serverHandshake(bufio.NewReader(sc), sc, tt.serverClust, []byte(tt.serverToken), 2, nil)
 				sc.Close() // a refusing server hangs up
 				serr <- err
 			}()
@@ -60,7 +60,7 @@ func TestHandshakeForgedProof(t *testing.T) {
 	cc, sc := net.Pipe()
 	serr := make(chan error, 1)
 	go func() {
-		_, err := serverHandshake(bufio.NewReader(sc), sc, "c", []byte("t"), 2)
+		_, err := serverHandshake(bufio.NewReader(sc), sc, "c", []byte("t"), 2, nil)
 		sc.Close()
 		serr <- err
 	}()

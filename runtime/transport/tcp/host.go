@@ -52,14 +52,28 @@ const (
 	maxReadBatch          = 64      // messages per inbox item from one connection
 	keepBufBytes          = 1 << 20 // larger scratch buffers are released after use
 
-	// maxPendingHandshakes bounds the inbound connections still in their
-	// handshake. They do not count against maxInboundConns: when the
-	// budget is full the oldest pending one is closed to admit the new one
-	// (SSH's MaxStartups-style early drop), so idle unauthenticated
-	// connections cannot lock legitimate peers out; an attacker would have
-	// to open this many connections within one legitimate handshake's
-	// round trip (about a millisecond) to starve it.
-	maxPendingHandshakes = 64
+	// defaultMaxPendingHandshakes bounds the inbound connections in their
+	// handshake at once (Config.MaxPendingHandshakes). They do not count
+	// against maxInboundConns. A connection past the bound waits for a
+	// slot: the accept loop holds it and stops accepting, so the ones
+	// behind it wait in the kernel's listen backlog (bounded by the
+	// kernel: net.core.somaxconn, 4096 by default on Linux; a dialer past
+	// that retries its SYN), and each pending handshake ends at its
+	// deadline (handshakeTimeout). A burst of hundreds of dialers is
+	// served in order, none dropped. Only a pending connection that has
+	// not sent its hello within helloGrace is closed to make room: the
+	// SSH MaxStartups-style early drop this replaced closed the oldest
+	// pending one whatever it was doing, and under a burst of legitimate
+	// dialers (300 drivers connecting at once) closed most of them before
+	// their handshake's first round trip.
+	defaultMaxPendingHandshakes = 64
+
+	// helloGrace is how long a pending connection may stay silent (no
+	// hello for this cluster and version) before a connection waiting for
+	// a slot may close it: a dialer sends its hello as soon as it has
+	// connected, so this is the server's own scheduling delay under load,
+	// with a wide margin.
+	helloGrace = time.Second
 
 	// A peer nobody has given the host an address for (a node ID from a
 	// stale or hostile message, or a node the address book has not
@@ -99,6 +113,11 @@ type Config struct {
 	SendPadBytes int64
 	Logger       *slog.Logger           // nil discards
 	OnEvent      func(*transport.Event) // Env.Emit hook, called on the loop; nil drops
+	// MaxPendingHandshakes bounds the inbound connections in their
+	// handshake at once (default 64): more wait for a slot, in the listen
+	// backlog (see defaultMaxPendingHandshakes). It bounds the memory
+	// and goroutines unauthenticated peers can hold, not who gets in.
+	MaxPendingHandshakes int
 	// Listener, if set, is used instead of binding Listen (a caller that
 	// must know its address before it knows its NodeID binds first).
 	Listener net.Listener
@@ -118,7 +137,7 @@ type Stats struct {
 	FramesIn, FramesOut uint64 // frames decoded / written to a socket
 	BytesIn, BytesOut   uint64 // wire bytes of those frames, length prefixes included
 	Refused             uint64 // inbound connections that failed the handshake or the connection limit
-	Evicted             uint64 // inbound connections closed mid-handshake to admit a newer one (too many pending handshakes)
+	Evicted             uint64 // inbound connections closed mid-handshake to admit a waiting one: the pending handshakes were full and it had sent no hello within the grace
 	DecodeErrors        uint64 // inbound connections closed on a malformed or oversized frame
 	Dropped             uint64 // outbound frames dropped: queue full, too large, or lost in a failed write
 	Dials, DialFailures uint64 // outbound connection attempts and those that failed (handshake included)
@@ -169,6 +188,14 @@ type Host struct {
 	// handshakeTimeout bounds dialing plus the handshake on every
 	// connection (a constant; tests shorten it).
 	handshakeTimeout time.Duration
+	// maxPending is Config.MaxPendingHandshakes; helloGrace bounds how
+	// long a silent pending connection keeps its slot from a waiting
+	// one (a constant; tests change it). See waitPending.
+	maxPending int
+	helloGrace time.Duration
+	// freed has a token when a pending handshake has ended since the
+	// accept loop last looked (see waitPending).
+	freed chan struct{}
 	// unaddressedTTL is how long a writer waits for its peer's first
 	// address before it ends (a constant; tests shorten it).
 	unaddressedTTL time.Duration
@@ -192,9 +219,9 @@ type Host struct {
 	addrs  map[transport.NodeID]string
 	conns  map[net.Conn]struct{}
 	// pending holds the inbound connections still in their handshake,
-	// oldest first (at most maxPendingHandshakes); inbound counts the
-	// authenticated ones (at most maxInboundConns). See admitPending.
-	pending []net.Conn
+	// oldest first (at most maxPending); inbound counts the
+	// authenticated ones (at most maxInboundConns). See waitPending.
+	pending []pendingConn
 	inbound int
 	// inboundFrom counts the authenticated inbound connections by peer
 	// (see ConnectedFrom).
@@ -291,6 +318,9 @@ func Listen(cfg Config) (*Host, error) {
 		cfg.SendQueueBytes = defaultSendQueueBytes
 	}
 	cfg.SendQueueBytes = max(cfg.SendQueueBytes, transport.MaxFrameBytes)
+	if cfg.MaxPendingHandshakes <= 0 {
+		cfg.MaxPendingHandshakes = defaultMaxPendingHandshakes
+	}
 	if cfg.SendPadBytes <= 0 {
 		cfg.SendPadBytes = defaultSendPadBytes
 	}
@@ -324,6 +354,9 @@ func Listen(cfg Config) (*Host, error) {
 		queueMax:         cfg.SendQueueBytes,
 		padMax:           cfg.SendPadBytes,
 		handshakeTimeout: handshakeTimeout,
+		maxPending:       cfg.MaxPendingHandshakes,
+		helloGrace:       helloGrace,
+		freed:            make(chan struct{}, 1),
 		unaddressedTTL:   unaddressedTTL,
 		inbox:            make(chan item, cfg.InboxSize),
 		done:             make(chan struct{}),

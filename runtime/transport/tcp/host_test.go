@@ -286,13 +286,17 @@ func TestSilentPeerTimesOut(t *testing.T) {
 
 // TestIdleHandshakesCannotLockOutPeers: maxInboundConns TCP connections
 // that never send a byte (no token needed) must not lock legitimate peers
-// out. Pending handshakes have their own budget (maxPendingHandshakes) and
-// the oldest gives way to a new connection, so a peer gets in although the
-// idle connections would hold their slots for the whole handshake timeout
-// (an hour here: before the fix the peer waited that long).
+// out. Pending handshakes have their own budget (MaxPendingHandshakes) and
+// the oldest silent one gives way to a waiting connection once it has
+// been silent for the hello grace (shortened here), so a peer gets in
+// although the idle connections would hold their slots for the whole
+// handshake timeout (an hour here: before the early drop the peer
+// waited that long).
 func TestIdleHandshakesCannotLockOutPeers(t *testing.T) {
 	a := listen(t, 1, "127.0.0.1:0", token)
 	a.handshakeTimeout = time.Hour
+	a.helloGrace = 10 * time.Millisecond
+	maxPendingHandshakes := uint64(a.maxPending)
 	b := listen(t, 2, "127.0.0.1:0", token)
 	meshed(t, a, b)
 	var got atomic.Int64
