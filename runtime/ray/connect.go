@@ -133,7 +133,7 @@ type Process struct {
 	// (Control) not applied yet, in the order they came; one goroutine
 	// applies them, while ctlRunning (both under mu); Close waits for it
 	// (ctl), and none starts once closed.
-	ctlQueue   []uint8
+	ctlQueue   []*transport.NodeControl
 	ctlRunning bool
 	ctl        sync.WaitGroup
 	// statusSubs wait for the head's next status reply (Session.Status;
@@ -620,16 +620,18 @@ func (p *Process) startRaylet(ln net.Listener) error {
 	}
 }
 
-// killRaylet crashes the raylet: its host closes without a goodbye.
-func (p *Process) killRaylet() {
+// killRaylet crashes the raylet: its host closes without a goodbye. It
+// reports false if the raylet was killed already.
+func (p *Process) killRaylet() bool {
 	p.mu.Lock()
-	h, done := p.rayH, p.rayDone
+	h, done, was := p.rayH, p.rayDone, p.killed
 	p.killed = true
 	p.mu.Unlock()
 	if h != nil {
 		h.Close()
 		<-done
 	}
+	return !was
 }
 
 // Book implements deploy.Local.
@@ -671,16 +673,6 @@ func (p *Process) Control(m *transport.NodeControl) {
 	if m.Node != p.self {
 		return
 	}
-	switch m.Op {
-	case transport.ControlKill:
-		// Said on the node it acts on: a raylet stopped by a control
-		// is otherwise dead inside a live process without a word.
-		p.dc.Logger.Warn("raylet killed by a node control (kill_node)", "node", m.Name, "id", uint32(m.Node), "by", m.By)
-	case transport.ControlRestart:
-		p.dc.Logger.Info("raylet restarted by a node control (restart_node)", "node", m.Name, "id", uint32(m.Node), "by", m.By)
-	case transport.ControlDrain:
-		p.dc.Logger.Info("raylet draining by a node control", "node", m.Name, "id", uint32(m.Node), "by", m.By)
-	}
 	if m.Op == transport.ControlTaskErrors {
 		// Not queued behind kills and restarts: the rate is the
 		// process's, and every incarnation of its raylet reads it.
@@ -694,7 +686,7 @@ func (p *Process) Control(m *transport.NodeControl) {
 	if p.closed {
 		return // nothing left to kill, restart or drain
 	}
-	p.ctlQueue = append(p.ctlQueue, m.Op)
+	p.ctlQueue = append(p.ctlQueue, m)
 	if !p.ctlRunning {
 		p.ctlRunning = true
 		p.ctl.Add(1) // before Close's Wait: both under mu, and none once closed
@@ -703,7 +695,11 @@ func (p *Process) Control(m *transport.NodeControl) {
 }
 
 // runControls applies the queued control operations until none is left
-// (or the process closes: the rest are dropped).
+// (or the process closes: the rest are dropped), and logs what each did
+// on the node it acts on (a raylet stopped by a control is otherwise dead
+// inside a live process without a word): a kill of a raylet already
+// dead, or a restart of one that is running (never killed, or restarted
+// by an earlier control), says it did nothing.
 func (p *Process) runControls() {
 	defer p.ctl.Done()
 	for {
@@ -713,15 +709,30 @@ func (p *Process) runControls() {
 			p.mu.Unlock()
 			return
 		}
-		op := p.ctlQueue[0]
+		m := p.ctlQueue[0]
 		p.ctlQueue = p.ctlQueue[1:]
 		p.mu.Unlock()
-		switch op {
+		log := p.dc.Logger.With("node", m.Name, "id", uint32(m.Node), "by", m.By)
+		switch m.Op {
 		case transport.ControlKill:
-			p.killRaylet()
+			if p.killRaylet() {
+				log.Warn("raylet killed by a node control (kill_node)")
+			} else {
+				log.Info("kill_node: the raylet was dead already (killed by an earlier control): nothing to kill")
+			}
 		case transport.ControlRestart:
-			p.restartRaylet()
+			switch err := p.restartRaylet(); {
+			case err == nil:
+				log.Info("raylet restarted by a node control (restart_node)")
+			case errors.Is(err, errRayletRunning):
+				log.Info("restart_node: the raylet is running (never killed, or restarted by an earlier control): nothing to restart")
+			case errors.Is(err, errProcessClosed):
+				log.Info("restart_node: the process is closing: not restarted")
+			default:
+				log.Error("restart_node: the raylet did not restart", "err", err)
+			}
 		case transport.ControlDrain:
+			log.Info("raylet draining by a node control")
 			// Shutdown waits for the raylet to go idle and closes the
 			// process: the operations behind it must not wait for that.
 			go p.Shutdown(context.Background())
@@ -729,20 +740,21 @@ func (p *Process) runControls() {
 	}
 }
 
-// restartRaylet starts a new incarnation of a killed raylet (a running one
-// is left alone).
-func (p *Process) restartRaylet() {
+// restartRaylet starts a new incarnation of a killed raylet. A running
+// one is left alone (errRayletRunning).
+func (p *Process) restartRaylet() error {
 	p.mu.Lock()
 	killed, done := p.killed, p.rayDone
 	p.mu.Unlock()
 	if !killed {
-		return
+		return errRayletRunning
 	}
 	<-done
-	if err := p.startRaylet(nil); err != nil && !errors.Is(err, errProcessClosed) {
-		p.dc.Logger.Error("restart raylet", "err", err)
-	}
+	return p.startRaylet(nil)
 }
+
+// errRayletRunning: a restart found the raylet running.
+var errRayletRunning = errors.New("ray: raylet running")
 
 // errProcessClosed: a raylet was to start on a closed process.
 var errProcessClosed = errors.New("ray: process closed")
