@@ -70,6 +70,44 @@ func (b *bookCopy) apply(h *tcp.Host, l *gcs.Layout, m *transport.AddressBook, n
 	return true, false
 }
 
+// BookSource returns a full address book and its epoch, as a process
+// holds it outside the endpoint asking (its agent's copy): a copy that
+// a delta does not follow on from seeds itself from it before it asks
+// the coordinator (see bookCopy.follow).
+type BookSource func() (epoch uint64, entries []transport.BookEntry)
+
+// follow takes publication m from the coordinator, on the loop of env
+// (nil: no clock, and no request is sent), for a component's Endpoint
+// and for a process's Agent alike: it applies m (apply), pointing h (may
+// be nil) at the book and keeping l.Raylets (l may be nil) current. When
+// m does not follow on from the copy, the copy first takes seed's book
+// (seed may be nil) if that is newer, and applies m to it: a raylet
+// restarted in a live process starts from its agent's book and follows
+// on from it, without asking the head. Only a copy that still does not
+// follow on asks the coordinator for the full book (BookRequest). It
+// returns whether the copy changed.
+func (b *bookCopy) follow(env transport.Env, h *tcp.Host, l *gcs.Layout, m *transport.AddressBook, seed BookSource) bool {
+	var now time.Time
+	if env != nil {
+		now = env.Now()
+	}
+	changed, ask := b.apply(h, l, m, now)
+	if ask && seed != nil {
+		if epoch, es := seed(); epoch > b.epoch && len(es) > 0 {
+			b.replace(h, epoch, es)
+			if l != nil {
+				l.Raylets = b.raylets()
+			}
+			_, ask = b.apply(h, l, m, now)
+			changed = true
+		}
+	}
+	if ask && env != nil {
+		env.Send(CoordinatorID, &transport.BookRequest{Have: b.epoch})
+	}
+	return changed
+}
+
 // replace makes the copy the full book es as of epoch (from a full
 // publication or a join reply): h follows it, forgetting the endpoints
 // the copy had that es lacks.

@@ -1,7 +1,11 @@
 package deploy
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,4 +157,125 @@ func TestMembersFollowBookOverTCP(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
+}
+
+// TestEndpointSeedsFromItsProcess: a restarted raylet's endpoint (its
+// copy empty) asked the head for the whole book on the first delta it
+// saw, though its process's agent held the book. With Seed set it takes
+// the process's book when a delta does not follow on from its copy, and
+// follows on from it; it asks the head only when the process's book does
+// not help either (older than the copy, or the delta still a gap).
+func TestEndpointSeedsFromItsProcess(t *testing.T) {
+	node := func(id transport.NodeID) transport.BookEntry {
+		return transport.BookEntry{Node: id, Role: transport.RoleNode}
+	}
+	epoch, book := uint64(7), []transport.BookEntry{node(1), node(2), node(3)}
+	seeded := 0
+	env := &clockEnv{loopEnv: loopEnv{self: 2}, now: time.Unix(1000, 0)}
+	e := &Endpoint{Handler: nopHandler{}, Layout: &gcs.Layout{}, Env: env,
+		Seed: func() (uint64, []transport.BookEntry) { seeded++; return epoch, book }}
+
+	e.Handle(CoordinatorID, &transport.AddressBook{Epoch: 8, Entries: []transport.BookEntry{node(4)}, Removed: []transport.NodeID{1}})
+	require.Empty(t, env.sent, "asked the head though its process held the book")
+	require.Equal(t, []transport.NodeID{2, 3, 4}, e.Layout.Raylets, "the delta applied to the process's book")
+	require.Equal(t, 1, seeded)
+
+	e.Handle(CoordinatorID, &transport.AddressBook{Epoch: 9, Entries: []transport.BookEntry{node(5)}})
+	require.Equal(t, []transport.NodeID{2, 3, 4, 5}, e.Layout.Raylets)
+	require.Equal(t, 1, seeded, "a delta that follows on needs no seed")
+
+	// Epoch 10 lost; the process's book is older than the copy: asked.
+	e.Handle(CoordinatorID, &transport.AddressBook{Epoch: 11, Entries: []transport.BookEntry{node(6)}})
+	require.Equal(t, []transport.Message{&transport.BookRequest{Have: 9}}, env.sent)
+	require.Equal(t, []transport.NodeID{2, 3, 4, 5}, e.Layout.Raylets)
+
+	// The process has caught up (its agent got 10 and 11): the next gap
+	// seeds from it, and 12 follows on.
+	env.sent = nil
+	env.now = env.now.Add(askAgain)
+	epoch, book = 11, []transport.BookEntry{node(2), node(6), node(7)}
+	e.Handle(CoordinatorID, &transport.AddressBook{Epoch: 13, Entries: []transport.BookEntry{node(9)}}) // 12 lost too
+	require.Equal(t, []transport.Message{&transport.BookRequest{Have: 11}}, env.sent, "seeded to 11, 13 still a gap: asked")
+	require.Equal(t, []transport.NodeID{2, 6, 7}, e.Layout.Raylets, "the seed's book replaced the copy")
+	e.Handle(CoordinatorID, &transport.AddressBook{Epoch: 12, Removed: []transport.NodeID{7}})
+	require.Equal(t, []transport.NodeID{2, 6}, e.Layout.Raylets)
+}
+
+// TestAgentTellsBookEpoch: the agent hands its process the book with its
+// epoch (deploy.Local.Book), the seed of the process's endpoints.
+func TestAgentTellsBookEpoch(t *testing.T) {
+	l := &recLocal{}
+	a := NewAgent(&loopEnv{self: AgentBase}, AgentConfig{Local: l})
+	es := []transport.BookEntry{{Node: 1, Role: transport.RoleNode}}
+	a.Handle(CoordinatorID, &transport.JoinReply{Node: 1, Epoch: 4, Book: es})
+	require.Equal(t, uint64(4), l.epoch)
+	a.Handle(CoordinatorID, &transport.AddressBook{Epoch: 5, Entries: []transport.BookEntry{{Node: 2, Role: transport.RoleNode}}})
+	require.Equal(t, uint64(5), l.epoch)
+	require.Len(t, l.book, 2)
+}
+
+// seedLocal is a process's Local that keeps its agent's book and epoch,
+// as ray.Process does, for its endpoints' Seed.
+type seedLocal struct {
+	nopLocal
+	mu    sync.Mutex
+	epoch uint64
+	book  []transport.BookEntry
+}
+
+func (l *seedLocal) Book(epoch uint64, es []transport.BookEntry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.epoch, l.book = epoch, es
+}
+
+func (l *seedLocal) seed() (uint64, []transport.BookEntry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.epoch, l.book
+}
+
+// TestRestartedEndpointSeedsFromAgentTCP: a process's raylet endpoint
+// restarted in a live process (after a kill_node), on loopback TCP,
+// follows the next delta from its agent's book: the head sends it no
+// full book. Before, its empty copy took no delta, and it asked the
+// head for the whole book (a BookRequest, answered with every entry).
+func TestRestartedEndpointSeedsFromAgentTCP(t *testing.T) {
+	head, tok, _, log := startLoggedCoordinator(t, 0)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	local := &seedLocal{}
+	m, err := Join(context.Background(), JoinConfig{Address: head.Addr(), Token: tok, Timeout: 5 * time.Second, Local: local,
+		Request: transport.JoinRequest{Role: transport.RoleNode, Name: "n1", Functions: []string{"f=func()"}, Addr: addr}})
+	require.NoError(t, err)
+	t.Cleanup(m.Close)
+	self := m.Reply.Node
+
+	// The raylet's endpoint, as ray.Process.startRaylet starts it: its
+	// host pointed at the process's book, its copy empty (a restart).
+	h, err := tcp.Listen(tcp.Config{ClusterID: ClusterID(tok), Token: tok, Self: self, Listener: ln})
+	require.NoError(t, err)
+	t.Cleanup(func() { h.Close() })
+	epoch, book := local.seed()
+	require.NotZero(t, epoch)
+	l := &gcs.Layout{}
+	ApplyBook(h, l, book)
+	h.SetPeer(CoordinatorID, head.Addr()) // (a head's book lists it; this one's lists no endpoint of the head)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go h.Run(ctx, func(env transport.Env) transport.Handler {
+		return &Endpoint{Host: h, Layout: l, Env: env, Seed: local.seed, Handler: nopHandler{}}
+	})
+
+	other := joinWith(t, head.Addr(), tok, transport.RoleNode, "n2", nil, nil) // a delta to every endpoint
+	want := []transport.NodeID{self, other.Reply.Node}
+	slices.Sort(want)
+	var raylets []transport.NodeID
+	require.Eventually(t, func() bool {
+		require.True(t, h.Do(func() { raylets = slices.Clone(l.Raylets) }))
+		return slices.Equal(raylets, want)
+	}, 20*time.Second, 5*time.Millisecond, "the restarted endpoint's raylets never became %v", want)
+	require.NotContains(t, log.String(), fmt.Sprintf("full address book sent on request\" to=%d ", self),
+		"the restarted endpoint asked the head for the whole book")
 }

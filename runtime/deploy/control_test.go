@@ -31,7 +31,7 @@ func newChanLocal() *chanLocal {
 		traces: make(chan transport.NodeID, 16)}
 }
 
-func (l *chanLocal) Book(es []transport.BookEntry) {
+func (l *chanLocal) Book(_ uint64, es []transport.BookEntry) {
 	l.mu.Lock()
 	l.book = es
 	l.mu.Unlock()
@@ -82,7 +82,7 @@ func startLoggedCoordinator(t *testing.T, grace time.Duration) (*tcp.Host, []byt
 	go h.Run(ctx, func(env transport.Env) transport.Handler {
 		c := NewCoordinator(env, CoordinatorConfig{Host: h, Functions: []string{"f=func()"}, Dir: dir, DriverGrace: grace,
 			Local: &recLocal{}, RayletID: func(i int) transport.NodeID { return transport.NodeID(i + 1) },
-			Logger: slog.New(slog.NewTextHandler(log, nil))})
+			Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 		c.forgetAfter = testForgetAfter
 		return c
 	})

@@ -14,8 +14,10 @@ import (
 // to. Every method is called on the agent's (or coordinator's) loop and
 // must not block: long work goes to a goroutine.
 type Local interface {
-	// Book hands over the latest address book.
-	Book(entries []transport.BookEntry)
+	// Book hands over the latest address book, as of epoch (the
+	// coordinator's numbering of its publications): the process's
+	// endpoints seed their copies from it (Endpoint.Seed).
+	Book(epoch uint64, entries []transport.BookEntry)
 	// Control kills, restarts or drains the process's raylet.
 	Control(m *transport.NodeControl)
 	// LinkFault applies (or clears) link faults on the process's hosts.
@@ -200,7 +202,7 @@ func (c *Coordinator) publish(skip ...transport.NodeID) {
 			c.env.Send(b.Node, m)
 		}
 	}
-	c.cfg.Local.Book(es)
+	c.cfg.Local.Book(c.epoch, es)
 }
 
 // sendBook answers an endpoint's BookRequest with the full book, once per
@@ -213,6 +215,9 @@ func (c *Coordinator) sendBook(from transport.NodeID) {
 		return
 	}
 	c.fullSent[from] = c.epoch
+	if c.cfg.Logger != nil {
+		c.cfg.Logger.Debug("deploy: the full address book sent on request", "to", uint32(from), "epoch", c.epoch)
+	}
 	c.env.Send(from, &transport.AddressBook{Epoch: c.epoch, Full: true, Entries: c.entries()})
 }
 
@@ -788,15 +793,7 @@ func (a *Agent) Handle(from transport.NodeID, m transport.Message) {
 			a.tellBook()
 		}
 	case *transport.AddressBook:
-		var now time.Time
-		if a.env != nil {
-			now = a.env.Now()
-		}
-		changed, ask := a.book.apply(a.cfg.Host, nil, m, now)
-		if ask && a.env != nil {
-			a.env.Send(CoordinatorID, &transport.BookRequest{Have: a.book.epoch})
-		}
-		if changed {
+		if a.book.follow(a.env, a.cfg.Host, nil, m, nil) {
 			a.tellBook()
 		}
 	case *transport.StatusReply:
@@ -825,6 +822,6 @@ func (a *Agent) Handle(from transport.NodeID, m transport.Message) {
 // tellBook hands the process the agent's current book.
 func (a *Agent) tellBook() {
 	if a.cfg.Local != nil {
-		a.cfg.Local.Book(a.book.list())
+		a.cfg.Local.Book(a.book.epoch, a.book.list())
 	}
 }

@@ -13,16 +13,19 @@ import (
 // Endpoint wraps a component so that it follows the address book on its own
 // loop: an AddressBook message points its host at the endpoints it adds
 // and makes it forget those it removes, refreshes its layout's raylet list
-// (its own copy), and is not passed on. Env, if set, is the endpoint's:
-// it asks the coordinator for the full book through it when a delta does
-// not follow on from its copy (nil: it waits for the next full book).
-// Tap, if set, sees every message first; Filter, if set, may rewrite or
-// drop one (false) before the component sees it.
+// (its own copy), and is not passed on. When a delta does not follow on
+// from its copy, it takes Seed's book, if set and newer (the process's
+// agent's: a restarted raylet's endpoint starts from it), and otherwise
+// asks the coordinator for the full book through Env, if set (nil: it
+// waits for the next full book); see bookCopy.follow. Tap, if set, sees
+// every message first; Filter, if set, may rewrite or drop one (false)
+// before the component sees it.
 type Endpoint struct {
 	transport.Handler
 	Host   *tcp.Host
 	Layout *gcs.Layout
 	Env    transport.Env
+	Seed   BookSource
 	Tap    func(from transport.NodeID, m transport.Message)
 	Filter func(m transport.Message) (transport.Message, bool)
 	book   bookCopy
@@ -34,13 +37,7 @@ func (e *Endpoint) Handle(from transport.NodeID, m transport.Message) {
 		// Only the coordinator keeps the book: taken from any peer, one
 		// with epoch 2^64-1 would freeze this endpoint's addresses.
 		if from == CoordinatorID {
-			var now time.Time
-			if e.Env != nil {
-				now = e.Env.Now()
-			}
-			if _, ask := e.book.apply(e.Host, e.Layout, b, now); ask && e.Env != nil {
-				e.Env.Send(CoordinatorID, &transport.BookRequest{Have: e.book.epoch})
-			}
+			e.book.follow(e.Env, e.Host, e.Layout, b, e.Seed)
 		}
 		return
 	}

@@ -38,10 +38,10 @@ var fzHost = sync.OnceValue(func() *tcp.Host {
 
 type nopLocal struct{}
 
-func (nopLocal) Book([]transport.BookEntry)     {}
-func (nopLocal) Control(*transport.NodeControl) {}
-func (nopLocal) LinkFault(*transport.LinkFault) {}
-func (nopLocal) Trace(transport.NodeID, bool)   {}
+func (nopLocal) Book(uint64, []transport.BookEntry) {}
+func (nopLocal) Control(*transport.NodeControl)     {}
+func (nopLocal) LinkFault(*transport.LinkFault)     {}
+func (nopLocal) Trace(transport.NodeID, bool)       {}
 
 // fuzzCoordinator is a head's coordinator that has admitted a named
 // raylet, a driver, and a trace sink.

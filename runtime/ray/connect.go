@@ -98,8 +98,13 @@ type Process struct {
 	loopErr  chan error
 	ctx      context.Context
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// book is the process's address book as of bookEpoch (the
+	// coordinator's, or its agent's copy; 0: the head's own endpoints
+	// before the first publication): a raylet (re)starts with it, and
+	// every endpoint that misses a delta seeds its copy from it (seed).
 	book      []transport.BookEntry
+	bookEpoch uint64
 	rayH      *tcp.Host
 	raylet    *node.Raylet
 	rayEnv    transport.Env
@@ -280,7 +285,7 @@ func StartHead(ctx context.Context, dc DeployConfig, reg *Registry) (*Process, e
 		h := p.hosts[k]
 		p.goLoop(h, ep.id, func(env transport.Env) transport.Handler {
 			lc := deploy.CloneLayout(l)
-			e := &deploy.Endpoint{Host: h, Layout: lc, Env: env, Handler: ep.ctor(env, lc)}
+			e := &deploy.Endpoint{Host: h, Layout: lc, Env: env, Seed: p.seed, Handler: ep.ctor(env, lc)}
 			if ep.tap {
 				e.Tap = p.dir.Tap
 			}
@@ -449,7 +454,7 @@ func join(ctx context.Context, dc DeployConfig, reg *Registry, role uint8, res t
 	p.layout = p.cfg.layout()
 	p.mu.Lock()
 	if p.book == nil {
-		p.book = r.Book
+		p.book, p.bookEpoch = r.Book, r.Epoch
 		p.setNames(r.Book)
 	}
 	p.mu.Unlock()
@@ -584,7 +589,7 @@ func (p *Process) startRaylet(ln net.Listener) error {
 			p.raylet, p.rayEnv = r, env
 			p.mu.Unlock()
 			close(made)
-			return &deploy.Endpoint{Host: h, Layout: l, Env: env, Handler: r}
+			return &deploy.Endpoint{Host: h, Layout: l, Env: env, Seed: p.seed, Handler: r}
 		})
 	}()
 	select {
@@ -635,13 +640,23 @@ func (p *Process) killRaylet() bool {
 }
 
 // Book implements deploy.Local.
-func (p *Process) Book(es []transport.BookEntry) {
+func (p *Process) Book(epoch uint64, es []transport.BookEntry) {
 	p.setNames(es)
 	p.mu.Lock()
-	p.book = es
+	p.book, p.bookEpoch = es, epoch
 	p.mu.Unlock()
 	// Only the agent's host follows the book here: every component
-	// endpoint receives the book itself.
+	// endpoint receives the book itself, and seeds its copy from this
+	// one when it misses a delta (seed).
+}
+
+// seed is the process's book and its epoch, for its endpoints
+// (deploy.Endpoint.Seed): a raylet restarted after a kill_node starts
+// from it instead of asking the head for the whole book.
+func (p *Process) seed() (uint64, []transport.BookEntry) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.bookEpoch, p.book
 }
 
 // setNames keeps the raylets' names of an address book for nodeName.

@@ -192,7 +192,7 @@ func TestReviewRayletIDsRunIntoControlPlane(t *testing.T) {
 
 type nopLocal struct{}
 
-func (nopLocal) Book([]transport.BookEntry)     {}
-func (nopLocal) Control(*transport.NodeControl) {}
-func (nopLocal) LinkFault(*transport.LinkFault) {}
-func (nopLocal) Trace(transport.NodeID, bool)   {}
+func (nopLocal) Book(uint64, []transport.BookEntry) {}
+func (nopLocal) Control(*transport.NodeControl)     {}
+func (nopLocal) LinkFault(*transport.LinkFault)     {}
+func (nopLocal) Trace(transport.NodeID, bool)       {}
