@@ -72,8 +72,12 @@ const (
 	// hello for this cluster and version) before a connection waiting for
 	// a slot may close it: a dialer sends its hello as soon as it has
 	// connected, so this is the server's own scheduling delay under load,
-	// with a wide margin.
-	helloGrace = time.Second
+	// with a margin (300 drivers connecting at once to an in-process head
+	// on a loaded two-core machine: 1 s closed 1 to 48 of them on the
+	// coordinator, to be redialed; 2 s, 0 to 7). Under a flood of silent
+	// connections, legitimate ones get in at about
+	// MaxPendingHandshakes/helloGrace a second, sharing with the flood.
+	helloGrace = 2 * time.Second
 
 	// A peer nobody has given the host an address for (a node ID from a
 	// stale or hostile message, or a node the address book has not
