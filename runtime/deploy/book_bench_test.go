@@ -1,0 +1,71 @@
+package deploy
+
+import (
+	"testing"
+	"time"
+
+	"raysim/runtime/gcs"
+	"raysim/runtime/transport"
+)
+
+// BenchmarkFollowJoinBurst: an endpoint and an agent of a cluster of 300
+// processes follow the deltas of 300 more joining at once (one delta
+// each: the joiner's raylet and agent), arriving 16 at a time (the
+// messages one read of a connection hands over, more or less; the
+// agent's deferred work runs after each such batch). Per op: the 300
+// deltas, for one endpoint and one agent (every endpoint of the cluster
+// does this work).
+func BenchmarkFollowJoinBurst(b *testing.B) {
+	const have, joins = 300, 300
+	entries := func(i int) []transport.BookEntry {
+		return []transport.BookEntry{
+			{Node: transport.NodeID(i + 1), Addr: "10.0.0.1:40000", Name: "driver", Role: transport.RoleDriver, Agent: AgentBase + transport.NodeID(i)},
+			{Node: AgentBase + transport.NodeID(i), Addr: "10.0.0.1:40001", Name: "driver", Agent: AgentBase + transport.NodeID(i)},
+		}
+	}
+	var full []transport.BookEntry
+	for i := range have {
+		full = append(full, entries(i)...)
+	}
+	deltas := make([]*transport.AddressBook, joins)
+	for k := range deltas {
+		deltas[k] = &transport.AddressBook{Epoch: uint64(k + 2), Entries: entries(have + k)}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e := &Endpoint{Handler: nopHandler{}, Layout: &gcs.Layout{}}
+		env := &afterEnv{loopEnv: loopEnv{self: AgentBase}}
+		a := NewAgent(env, AgentConfig{Local: &seedLocal{}})
+		first := &transport.AddressBook{Epoch: 1, Full: true, Entries: full}
+		e.Handle(CoordinatorID, first)
+		a.Handle(CoordinatorID, first)
+		for k, d := range deltas {
+			e.Handle(CoordinatorID, d)
+			a.Handle(CoordinatorID, d)
+			if k%16 == 15 {
+				env.fire()
+			}
+		}
+		env.fire()
+	}
+}
+
+// afterEnv is a loopEnv whose After callbacks run when the test fires
+// them (in the order set).
+type afterEnv struct {
+	loopEnv
+	due []func()
+}
+
+func (e *afterEnv) After(_ time.Duration, f func()) transport.Timer {
+	e.due = append(e.due, f)
+	return noTimer{}
+}
+
+func (e *afterEnv) fire() {
+	due := e.due
+	e.due = nil
+	for _, f := range due {
+		f()
+	}
+}
