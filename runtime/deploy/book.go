@@ -24,6 +24,60 @@ type bookCopy struct {
 	epoch   uint64
 	entries map[transport.NodeID]transport.BookEntry
 	asked   time.Time // when the full book was last asked for (zero: not since one came)
+	// rays lists the copy's raylets in ID order, kept by each change
+	// (setEntry, removeEntry) rather than rebuilt from entries: a burst
+	// of N joins sends every endpoint N deltas, and rebuilding (a walk
+	// of the map and a sort) cost O(N log N) each. It is copied on
+	// write: a slice handed out (Layout.Raylets) never changes.
+	rays []transport.NodeID
+}
+
+// isRaylet reports whether e is a raylet's entry (a node's or a
+// driver's).
+func isRaylet(e transport.BookEntry) bool {
+	return e.Role == transport.RoleNode || e.Role == transport.RoleDriver
+}
+
+// setEntry adds or replaces e, keeping rays; it reports whether rays
+// changed.
+func (b *bookCopy) setEntry(e transport.BookEntry) bool {
+	old, had := b.entries[e.Node]
+	b.entries[e.Node] = e
+	switch was, is := had && isRaylet(old), isRaylet(e); {
+	case is && !was:
+		i, _ := slices.BinarySearch(b.rays, e.Node)
+		b.rays = slices.Insert(slices.Clip(b.rays), i, e.Node) // clipped: a new array
+		return true
+	case was && !is:
+		b.dropRay(e.Node)
+		return true
+	}
+	return false
+}
+
+// removeEntry removes id, keeping rays; it reports whether it was there
+// and whether rays changed.
+func (b *bookCopy) removeEntry(id transport.NodeID) (had, rays bool) {
+	old, had := b.entries[id]
+	if !had {
+		return false, false
+	}
+	delete(b.entries, id)
+	if isRaylet(old) {
+		b.dropRay(id)
+		return true, true
+	}
+	return true, false
+}
+
+// dropRay removes raylet id from rays, into a new array.
+func (b *bookCopy) dropRay(id transport.NodeID) {
+	i, ok := slices.BinarySearch(b.rays, id)
+	if !ok {
+		return
+	}
+	out := make([]transport.NodeID, 0, len(b.rays)-1)
+	b.rays = append(append(out, b.rays[:i]...), b.rays[i+1:]...)
 }
 
 // apply takes publication m from the coordinator: it points h at the new
@@ -43,20 +97,24 @@ func (b *bookCopy) apply(h *tcp.Host, l *gcs.Layout, m *transport.AddressBook, n
 		if b.entries == nil {
 			b.entries = make(map[transport.NodeID]transport.BookEntry, len(m.Entries))
 		}
+		rays := false
 		for _, id := range m.Removed {
-			if _, ok := b.entries[id]; ok {
-				delete(b.entries, id)
-				if h != nil {
-					h.ForgetPeer(id)
-				}
+			had, r := b.removeEntry(id)
+			rays = rays || r
+			if had && h != nil {
+				h.ForgetPeer(id)
 			}
 		}
 		for _, e := range m.Entries {
-			b.entries[e.Node] = e
+			rays = b.setEntry(e) || rays
 			if h != nil && e.Addr != "" {
 				h.SetPeer(e.Node, e.Addr)
 			}
 		}
+		if l != nil && (rays || l.Raylets == nil) {
+			l.Raylets = b.rays
+		}
+		return true, false
 	default:
 		if !b.asked.IsZero() && now.Sub(b.asked) < askAgain {
 			return false, false
@@ -65,7 +123,7 @@ func (b *bookCopy) apply(h *tcp.Host, l *gcs.Layout, m *transport.AddressBook, n
 		return false, true
 	}
 	if l != nil {
-		l.Raylets = b.raylets()
+		l.Raylets = b.rays
 	}
 	return true, false
 }
@@ -96,7 +154,7 @@ func (b *bookCopy) follow(env transport.Env, h *tcp.Host, l *gcs.Layout, m *tran
 		if epoch, es := seed(); epoch > b.epoch && len(es) > 0 {
 			b.replace(h, epoch, es)
 			if l != nil {
-				l.Raylets = b.raylets()
+				l.Raylets = b.rays
 			}
 			_, ask = b.apply(h, l, m, now)
 			changed = true
@@ -123,6 +181,7 @@ func (b *bookCopy) replace(h *tcp.Host, epoch uint64, es []transport.BookEntry) 
 	}
 	ApplyBook(h, nil, es)
 	b.entries, b.epoch, b.asked = now, epoch, time.Time{}
+	b.rays = b.raylets()
 }
 
 // ids lists the copy's endpoints in ID order.
@@ -144,11 +203,12 @@ func (b *bookCopy) list() []transport.BookEntry {
 	return out
 }
 
-// raylets lists the copy's raylets in ID order.
+// raylets lists the copy's raylets in ID order, from entries (rays
+// keeps the list between full books).
 func (b *bookCopy) raylets() []transport.NodeID {
 	var out []transport.NodeID
 	for id, e := range b.entries {
-		if e.Role == transport.RoleNode || e.Role == transport.RoleDriver {
+		if isRaylet(e) {
 			out = append(out, id)
 		}
 	}

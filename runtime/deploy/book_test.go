@@ -202,16 +202,25 @@ func TestEndpointSeedsFromItsProcess(t *testing.T) {
 }
 
 // TestAgentTellsBookEpoch: the agent hands its process the book with its
-// epoch (deploy.Local.Book), the seed of the process's endpoints.
+// epoch (deploy.Local.Book), the seed of the process's endpoints: at
+// once for the join reply's, and for deltas once the messages queued
+// with them are handled (one hand-over for a burst of deltas).
 func TestAgentTellsBookEpoch(t *testing.T) {
 	l := &recLocal{}
-	a := NewAgent(&loopEnv{self: AgentBase}, AgentConfig{Local: l})
+	env := &afterEnv{loopEnv: loopEnv{self: AgentBase}}
+	a := NewAgent(env, AgentConfig{Local: l})
 	es := []transport.BookEntry{{Node: 1, Role: transport.RoleNode}}
 	a.Handle(CoordinatorID, &transport.JoinReply{Node: 1, Epoch: 4, Book: es})
 	require.Equal(t, uint64(4), l.epoch)
-	a.Handle(CoordinatorID, &transport.AddressBook{Epoch: 5, Entries: []transport.BookEntry{{Node: 2, Role: transport.RoleNode}}})
-	require.Equal(t, uint64(5), l.epoch)
-	require.Len(t, l.book, 2)
+	require.Equal(t, 1, l.books)
+	for id := range transport.NodeID(3) {
+		a.Handle(CoordinatorID, &transport.AddressBook{Epoch: uint64(5 + id), Entries: []transport.BookEntry{{Node: 2 + id, Role: transport.RoleNode}}})
+	}
+	require.Equal(t, 1, l.books, "told before the queued deltas were handled")
+	env.fire()
+	require.Equal(t, 2, l.books, "one hand-over for the three deltas")
+	require.Equal(t, uint64(7), l.epoch)
+	require.Len(t, l.book, 4)
 }
 
 // seedLocal is a process's Local that keeps its agent's book and epoch,

@@ -755,6 +755,9 @@ type Agent struct {
 	env  transport.Env
 	cfg  AgentConfig
 	book bookCopy
+	// telling: a tellBook is due once the messages queued before it are
+	// handled (tellSoon).
+	telling bool
 }
 
 // NewAgent builds the agent; it sends the join request at once.
@@ -794,7 +797,7 @@ func (a *Agent) Handle(from transport.NodeID, m transport.Message) {
 		}
 	case *transport.AddressBook:
 		if a.book.follow(a.env, a.cfg.Host, nil, m, nil) {
-			a.tellBook()
+			a.tellSoon()
 		}
 	case *transport.StatusReply:
 		if a.cfg.OnStatus != nil {
@@ -817,6 +820,29 @@ func (a *Agent) Handle(from transport.NodeID, m transport.Message) {
 			a.cfg.Local.Trace(m.Sink, m.Stop)
 		}
 	}
+}
+
+// tellSoon hands the process the agent's book once the messages queued
+// for the agent before now are handled (env.After(0) queues behind
+// them): a burst of N joins sends the agent N deltas, often in one read,
+// and handing over the whole book (sorted, and indexed by the process)
+// after each cost O(N log N) a delta, most of the CPU of a burst of 300
+// drivers. The process's book may lag the agent's by those messages:
+// an endpoint that seeds from it and is still behind asks the head
+// (bookCopy.follow).
+func (a *Agent) tellSoon() {
+	if a.env == nil {
+		a.tellBook()
+		return
+	}
+	if a.telling {
+		return
+	}
+	a.telling = true
+	a.env.After(0, func() {
+		a.telling = false
+		a.tellBook()
+	})
 }
 
 // tellBook hands the process the agent's current book.

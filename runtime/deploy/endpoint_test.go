@@ -29,14 +29,18 @@ func TestAddressBookOnlyFromCoordinator(t *testing.T) {
 // recLocal records what an agent hands its process.
 type recLocal struct {
 	epoch   uint64
+	books   int // Book calls
 	book    []transport.BookEntry
 	control []*transport.NodeControl
 }
 
-func (l *recLocal) Book(epoch uint64, es []transport.BookEntry) { l.epoch, l.book = epoch, es }
-func (l *recLocal) Control(m *transport.NodeControl)            { l.control = append(l.control, m) }
-func (l *recLocal) LinkFault(*transport.LinkFault)              {}
-func (l *recLocal) Trace(transport.NodeID, bool)                {}
+func (l *recLocal) Book(epoch uint64, es []transport.BookEntry) {
+	l.epoch, l.book = epoch, es
+	l.books++
+}
+func (l *recLocal) Control(m *transport.NodeControl) { l.control = append(l.control, m) }
+func (l *recLocal) LinkFault(*transport.LinkFault)   {}
+func (l *recLocal) Trace(transport.NodeID, bool)     {}
 
 // TestAgentTakesCoordinatorOnly: 90bfb7a made an Endpoint take address
 // books from the coordinator only, but a process's Agent still takes an
