@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"slices"
 	"sync"
@@ -287,4 +288,35 @@ func TestRestartedEndpointSeedsFromAgentTCP(t *testing.T) {
 	}, 20*time.Second, 5*time.Millisecond, "the restarted endpoint's raylets never became %v", want)
 	require.NotContains(t, log.String(), fmt.Sprintf("full address book sent on request\" to=%d ", self),
 		"the restarted endpoint asked the head for the whole book")
+}
+
+// TestBookRayletsKeptByChanges: the raylet list a copy keeps change by
+// change (not rebuilt from the book) matches the book's raylets after
+// every delta, whatever it adds, removes or changes the role of, and a
+// list handed out as Layout.Raylets never changes afterwards.
+func TestBookRayletsKeptByChanges(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	roles := []uint8{0, transport.RoleNode, transport.RoleDriver}
+	var b bookCopy
+	l := &gcs.Layout{}
+	b.apply(nil, l, &transport.AddressBook{Epoch: 1, Full: true}, time.Time{})
+	type handed struct{ list, want []transport.NodeID }
+	var out []handed
+	for epoch := uint64(2); epoch < 500; epoch++ {
+		m := &transport.AddressBook{Epoch: epoch}
+		for range r.IntN(4) {
+			m.Entries = append(m.Entries, transport.BookEntry{Node: transport.NodeID(r.IntN(40)), Role: roles[r.IntN(3)]})
+		}
+		for range r.IntN(3) {
+			m.Removed = append(m.Removed, transport.NodeID(r.IntN(40)))
+		}
+		changed, ask := b.apply(nil, l, m, time.Time{})
+		require.True(t, changed)
+		require.False(t, ask)
+		require.True(t, slices.Equal(b.raylets(), l.Raylets), "epoch %d: kept %v, book %v", epoch, l.Raylets, b.raylets())
+		out = append(out, handed{l.Raylets, slices.Clone(l.Raylets)})
+	}
+	for i, h := range out {
+		require.Equal(t, h.want, h.list, "the list handed out at delta %d changed since", i)
+	}
 }
