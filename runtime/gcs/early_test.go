@@ -56,15 +56,16 @@ func dump(s Store) map[string]string {
 
 // TestEarlyMatchesConservative: random specs (new, repeated), object
 // locations (early, late, from dead incarnations, Puts, freed), frees,
-// subscriptions, removals, node deaths, syncs, crashes, reloads and
-// snapshot installs, applied to a shard on a MemStore (PutNew: early) and
-// to one on the same kind of store seen through the plain Store interface
-// (every spec looks for its objects, as before early). Both must keep the
-// same tasks and objects in memory, write the same store and send the same
-// messages; and the early set must be exactly the tasks with a made object
-// and no spec. The plain shard also adds every object through the general
-// path (no addNewObject, no freeFlushed), so the same comparison checks
-// those shortcuts.
+// subscriptions, removals, node deaths, syncs, crashes, reloads, snapshot
+// installs and jobs' ends (GcsObjectsGone), applied to a shard on a
+// MemStore (PutNew: early) and to one on the same kind of store seen
+// through the plain Store interface (every spec looks for its objects, as
+// before early). Both must keep the same tasks and objects in memory,
+// write the same store and send the same messages; and the early set must
+// be exactly the tasks with a made object and no spec. The plain shard
+// also adds every object through the general path (no addNewObject, no
+// freeFlushed: free's or gone's), so the same comparison checks those
+// shortcuts.
 func TestEarlyMatchesConservative(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99, Raylets: []transport.NodeID{1, 2, 3}}
@@ -104,7 +105,7 @@ func TestEarlyMatchesConservative(t *testing.T) {
 			b.Handle(1, m)
 		}
 		for range rapid.IntRange(1, 80).Draw(t, "ops") {
-			switch op := rapid.IntRange(0, 13).Draw(t, "op"); op {
+			switch op := rapid.IntRange(0, 14).Draw(t, "op"); op {
 			case 0, 1, 2:
 				both(&transport.GcsAddTask{Spec: spec(taskG.Draw(t, "spec"))})
 			case 3:
@@ -152,6 +153,12 @@ func TestEarlyMatchesConservative(t *testing.T) {
 					stB.Crash()
 				}
 				a, b = mk(stA, false, &sentA), mk(stB, true, &sentB)
+			case 14: // a job's end (gone): freeFlushed's other case
+				var ids []transport.ObjectID
+				for range rapid.IntRange(1, 3).Draw(t, "ngone") {
+					ids = append(ids, objG.Draw(t, "gone"))
+				}
+				both(&transport.GcsObjectsGone{Objects: ids})
 			case 13: // a snapshot installed as Replica.onSnapshot does
 				for _, pair := range []struct {
 					st *MemStore

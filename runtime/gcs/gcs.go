@@ -812,7 +812,7 @@ func (s *Shard) free(ids []transport.ObjectID) {
 	var fs frees
 	for _, id := range ids {
 		s.env.Charge(s.costs.GCSWrite)
-		if s.freeFlushed(id, &fs) {
+		if s.freeFlushed(id, &fs, false) {
 			continue
 		}
 		e := s.object(id)
@@ -853,6 +853,9 @@ func (s *Shard) gone(ids []transport.ObjectID) {
 	var fs frees
 	for _, id := range ids {
 		s.env.Charge(s.costs.GCSWrite)
+		if s.freeFlushed(id, &fs, true) {
+			continue
+		}
 		e := s.objectOrNew(id)
 		if e.gone {
 			s.flushObject(id)
@@ -871,16 +874,18 @@ func (s *Shard) gone(ids []transport.ObjectID) {
 // maxFreeFlushedNodes bounds the copies freeFlushed reads on the stack.
 const maxFreeFlushedNodes = 4
 
-// freeFlushed is free's common case for one object, done without an entry
-// in memory: a made object whose entry was flushed to the store (or only
-// ever written there, addNewObject), with no subscriber. What free would
-// do — read the entry back into memory, take its live copies, write it
-// back freed and flush it again — it does on the stored bytes: the same
-// write (if any), the same copies queued in fs, the same
-// fresh-task fix flushObject makes, and no allocation. It reports false,
-// having done nothing, in any other case (generalAdd turns it off, as it
-// does addNewObject).
-func (s *Shard) freeFlushed(id transport.ObjectID, fs *frees) bool {
+// freeFlushed is free's common case for one object (gone's, when gone),
+// done without an entry in memory: a made object whose entry was flushed
+// to the store (or only ever written there, addNewObject), with no
+// subscriber. What free (gone) would do — read the entry back into
+// memory, take its live copies, write it back freed (gone) and flush it
+// again — it does on the stored bytes: the same write (if any), the same
+// copies queued in fs, the same fresh-task fix flushObject makes, and no
+// allocation. It reports false, having done nothing, in any other case
+// (generalAdd turns it off, as it does addNewObject). A job's end sends
+// gone every object the job made (a benchmark's 200,000 at once): read
+// back into memory one by one, they cost more than the rest of its end.
+func (s *Shard) freeFlushed(id transport.ObjectID, fs *frees, gone bool) bool {
 	if s.generalAdd || s.flushedObjects == 0 {
 		return false
 	}
@@ -912,20 +917,33 @@ func (s *Shard) freeFlushed(id transport.ObjectID, fs *frees) bool {
 			live = append(live, node)
 		}
 	}
-	freed := d.Bool()
+	freed := d.U8() // freedByte
 	if d.Err() != nil {
 		return false
 	}
-	for _, node := range live {
-		fs.add(node, id)
+	if gone && freed == freedGone {
+		live = nil // gone's duplicate: nothing to free, nothing to write
+	} else {
+		for _, node := range live {
+			fs.add(node, id)
+		}
 	}
-	if len(live) > 0 || !freed { // free's saveObject: no copy left, freed
+	write := len(live) > 0 || freed == 0 // free's saveObject: no copy left, freed
+	if gone {
+		write = freed != freedGone // gone's saveObject: no copy left, gone
+	}
+	if write {
+		if gone || freed == freedGone { // a gone entry stays gone
+			freed = freedGone
+		} else {
+			freed = 1
+		}
 		enc := transport.NewEncoder(s.scratch[:0])
 		enc.Bool(true)
 		enc.Varint(size)
 		enc.Nodes(nil)
 		enc.Nodes(nil)
-		enc.Bool(true)
+		enc.U8(freed)
 		s.scratch = enc.Bytes()
 		s.kbuf = appendObjectKey(s.kbuf[:0], id)
 		s.store.Put(TableObjects, s.kbuf, s.scratch)
