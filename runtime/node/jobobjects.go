@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"raysim/runtime/idmap"
 	"raysim/runtime/transport"
 )
 
@@ -25,52 +26,164 @@ import (
 // Detached actors' work (job 0) is never released.
 
 // jobObjects is a raylet's record of the primary copies it made per job
-// (see above): one map from an object to its job, so that recording a
-// result costs one insertion on the task's path, and a copy that goes
-// otherwise (ray.Free, forget) leaves the record at once (a driver that
-// frees what it no longer needs does not grow it). A job's end, rare,
-// walks the record for the job's objects and sorts them.
+// (see above). Each job has a list of its objects in the order they were
+// recorded; where is the record itself: an object is recorded iff where
+// holds it, and then where names its job's list and its place in it. A
+// place whose object left the record is stale: a copy that goes otherwise
+// (ray.Free, forget) leaves where at once, and its job's list is compacted
+// once more than half of it is stale, so that a driver that frees what it
+// no longer needs does not grow it.
+//
+// This is the task path's cost of releasing a job's objects, paid per
+// result: where is keyed as the store is (idmap: a stream of a parent's
+// children finds its block without hashing) and a list grows by an
+// append. A job's end walks its own list only, in the order its objects
+// were made (deterministic: no map order, and no sort). Before, one Go map
+// from object to job cost a hashed insertion per result, and a job's end
+// walked every job's objects and sorted its own (BenchmarkSimLocalTasks:
+// docs/results.md, thirty-second session).
 type jobObjects struct {
-	of map[transport.ObjectID]transport.JobID
+	where idmap.Objects[jobPlace]
+	// lists by index (nil: free, in free for reuse); index finds a job's.
+	lists []*jobList
+	free  []uint32
+	index map[transport.JobID]uint32
+	// last is the list used last: a node's results come in runs of one
+	// job's.
+	last *jobList
 }
 
-// add records id as made for job.
-func (j *jobObjects) add(job transport.JobID, id transport.ObjectID) {
-	if j.of == nil {
-		j.of = make(map[transport.ObjectID]transport.JobID)
+// jobPlace is a recorded object's place: its job's list (by index) and
+// its place in that list.
+type jobPlace struct {
+	list, pos uint32
+}
+
+// jobList is one job's objects, in the order recorded, stale places
+// included; live counts the others.
+type jobList struct {
+	job   transport.JobID
+	index uint32
+	ids   []transport.ObjectID
+	live  int
+}
+
+// minCompact is the list length below which stale places are left: a
+// compaction per free of a short list would cost more than they do.
+const minCompact = 64
+
+// list returns job's list, made if it has none.
+func (j *jobObjects) list(job transport.JobID) *jobList {
+	if l := j.last; l != nil && l.job == job {
+		return l
 	}
-	j.of[id] = job
+	if i, ok := j.index[job]; ok {
+		j.last = j.lists[i]
+		return j.last
+	}
+	l := &jobList{job: job}
+	if n := len(j.free); n > 0 {
+		l.index = j.free[n-1]
+		j.free = j.free[:n-1]
+		j.lists[l.index] = l
+	} else {
+		l.index = uint32(len(j.lists))
+		j.lists = append(j.lists, l)
+	}
+	if j.index == nil {
+		j.index = make(map[transport.JobID]uint32)
+	}
+	j.index[job] = l.index
+	j.last = l
+	return l
+}
+
+// add records id as made for job (again: nothing changes).
+func (j *jobObjects) add(job transport.JobID, id transport.ObjectID) {
+	l := j.list(job)
+	p, had := j.where.Set(id, jobPlace{list: l.index, pos: uint32(len(l.ids))})
+	if had && p.list == l.index {
+		j.where.Set(id, p) // recorded already: it keeps its place
+		return
+	}
+	l.ids = append(l.ids, id)
+	l.live++
+	if had { // another job's until now: its place there goes stale
+		j.staled(j.lists[p.list])
+	}
 }
 
 // remove forgets id, if recorded.
 func (j *jobObjects) remove(id transport.ObjectID) {
-	if len(j.of) > 0 {
-		delete(j.of, id)
+	if j.where.Len() == 0 {
+		return
+	}
+	p, had := j.where.Delete(id)
+	if !had {
+		return
+	}
+	j.staled(j.lists[p.list])
+}
+
+// staled counts one more stale place in l, compacting it when more than
+// half of it is.
+func (j *jobObjects) staled(l *jobList) {
+	l.live--
+	switch {
+	case l.live == 0: // every place stale: nothing to move
+		l.ids = l.ids[:0]
+		if cap(l.ids) > 4*minCompact { // give back what a burst of objects took
+			l.ids = nil
+		}
+	case len(l.ids) >= minCompact && l.live < len(l.ids)/2:
+		j.compact(l)
 	}
 }
 
-// take removes and returns job's objects, sorted.
+// compact drops l's stale places, moving its objects' places up.
+func (j *jobObjects) compact(l *jobList) {
+	kept := l.ids[:0]
+	for pos, id := range l.ids {
+		if p, ok := j.where.Get(id); ok && p == (jobPlace{list: l.index, pos: uint32(pos)}) {
+			j.where.Set(id, jobPlace{list: l.index, pos: uint32(len(kept))})
+			kept = append(kept, id)
+		}
+	}
+	if cap(kept) > 4*len(kept)+minCompact { // give back what a burst of frees left
+		kept = slices.Clone(kept)
+	}
+	l.ids = kept
+}
+
+// take removes and returns job's objects, in the order recorded.
 func (j *jobObjects) take(job transport.JobID) []transport.ObjectID {
-	var ids []transport.ObjectID
-	for id, of := range j.of { // sorted below: the order cannot show
-		if of == job {
+	i, ok := j.index[job]
+	if !ok {
+		return nil
+	}
+	l := j.lists[i]
+	ids := l.ids[:0] // the list goes: its objects are written over it
+	for pos, id := range l.ids {
+		if p, ok := j.where.Get(id); ok && p == (jobPlace{list: i, pos: uint32(pos)}) {
+			j.where.Delete(id)
 			ids = append(ids, id)
 		}
 	}
-	slices.SortFunc(ids, transport.CompareObjects)
-	for _, id := range ids {
-		delete(j.of, id)
+	delete(j.index, job)
+	j.lists[i] = nil
+	j.free = append(j.free, i)
+	if j.last == l {
+		j.last = nil
 	}
 	return ids
 }
 
-// jobsOf lists, sorted, the recorded jobs whose drivers ran on node.
+// jobsOf lists, sorted, the jobs with a list here (objects recorded since
+// their last take, maybe freed since) whose drivers ran on node.
 func (j *jobObjects) jobsOf(node transport.NodeID) []transport.JobID {
 	var jobs []transport.JobID
-	seen := map[transport.JobID]bool{}
-	for _, job := range j.of { // sorted below: the order cannot show
-		if job.Node() == node && !seen[job] {
-			seen[job] = true
+	for job := range j.index { // sorted below: the order cannot show
+		if job.Node() == node {
 			jobs = append(jobs, job)
 		}
 	}
@@ -141,22 +254,31 @@ func (r *Raylet) releaseJobsOf(node transport.NodeID) {
 
 // releaseObjects drops this node's copies of objects of an ended job and
 // tells their object-table shards they are gone (GcsObjectsGone), shard
-// by shard in the order first met, in batches of maxGoneBatch; after the announcements still
-// waiting for this node's registration, as a free is.
+// by shard in the order first met, in batches of maxGoneBatch; after the
+// announcements still waiting for this node's registration, as a free is.
 func (r *Raylet) releaseObjects(job transport.JobID, ids []transport.ObjectID) {
-	var order []transport.NodeID
-	per := map[transport.NodeID][]transport.ObjectID{}
+	type shardIDs struct {
+		shard transport.NodeID
+		ids   []transport.ObjectID
+	}
+	var per []shardIDs // a few shards: looked up in order, the last one first
+	last := -1
 	for _, id := range ids {
 		r.forget(id)
 		sh := r.cfg.Layout.ShardOfObject(id)
-		if _, ok := per[sh]; !ok {
-			order = append(order, sh)
+		if last < 0 || per[last].shard != sh {
+			last = slices.IndexFunc(per, func(p shardIDs) bool { return p.shard == sh })
+			if last < 0 {
+				last = len(per)
+				per = append(per, shardIDs{shard: sh})
+			}
 		}
-		per[sh] = append(per[sh], id)
+		per[last].ids = append(per[last].ids, id)
 	}
-	for _, sh := range order {
-		for batch := range slices.Chunk(per[sh], maxGoneBatch) {
+	for _, p := range per {
+		for batch := range slices.Chunk(p.ids, maxGoneBatch) {
 			m := &transport.GcsObjectsGone{Objects: batch}
+			sh := p.shard
 			r.whenRegisteredObject(func() { r.gcs.Send(sh, m) })
 		}
 	}
