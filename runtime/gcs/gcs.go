@@ -765,27 +765,42 @@ func (s *Shard) addNewObject(m *transport.GcsAddObject) bool {
 }
 
 // frees gathers the FreeObjects a free or a job's release sends: one per
-// node holding copies, nodes in the order first met.
+// node holding copies, nodes in the order first met. Few nodes hold copies
+// of one message's objects (most often one: a job's release comes from
+// the node that made them), so they are looked up in order, the last one
+// first, and the first one met is given room for every object (hint).
 type frees struct {
-	order []transport.NodeID
-	per   map[transport.NodeID][]transport.ObjectID
+	per  []nodeFrees
+	last int
+	hint int
+}
+
+// nodeFrees is the objects one node is to free.
+type nodeFrees struct {
+	node transport.NodeID
+	ids  []transport.ObjectID
 }
 
 // add queues the free of node's copy of id.
 func (f *frees) add(node transport.NodeID, id transport.ObjectID) {
-	if f.per == nil {
-		f.per = map[transport.NodeID][]transport.ObjectID{}
+	if len(f.per) == 0 || f.per[f.last].node != node {
+		f.last = slices.IndexFunc(f.per, func(p nodeFrees) bool { return p.node == node })
+		if f.last < 0 {
+			f.last = len(f.per)
+			var ids []transport.ObjectID
+			if f.last == 0 {
+				ids = make([]transport.ObjectID, 0, f.hint)
+			}
+			f.per = append(f.per, nodeFrees{node: node, ids: ids})
+		}
 	}
-	if _, ok := f.per[node]; !ok {
-		f.order = append(f.order, node)
-	}
-	f.per[node] = append(f.per[node], id)
+	f.per[f.last].ids = append(f.per[f.last].ids, id)
 }
 
 // send sends the queued frees.
 func (f *frees) send(env transport.Env) {
-	for _, n := range f.order {
-		env.Send(n, &transport.FreeObjects{Objects: f.per[n]})
+	for _, p := range f.per {
+		env.Send(p.node, &transport.FreeObjects{Objects: p.ids})
 	}
 }
 
@@ -809,7 +824,7 @@ func (s *Shard) freeCopies(fs *frees, id transport.ObjectID, e *objectEntry) {
 // not reach: those of a holder declared dead that rejoins with them, and
 // the first copy of an object freed before it was made.
 func (s *Shard) free(ids []transport.ObjectID) {
-	var fs frees
+	fs := frees{hint: len(ids)}
 	for _, id := range ids {
 		s.env.Charge(s.costs.GCSWrite)
 		if s.freeFlushed(id, &fs, false) {
@@ -850,7 +865,7 @@ func (s *Shard) free(ids []transport.ObjectID) {
 // every later one are answered ObjectJobEnded, and a copy announced later
 // is dropped (addObject: freed).
 func (s *Shard) gone(ids []transport.ObjectID) {
-	var fs frees
+	fs := frees{hint: len(ids)}
 	for _, id := range ids {
 		s.env.Charge(s.costs.GCSWrite)
 		if s.freeFlushed(id, &fs, true) {

@@ -257,29 +257,38 @@ func (r *Raylet) releaseJobsOf(node transport.NodeID) {
 // by shard in the order first met, in batches of maxGoneBatch; after the
 // announcements still waiting for this node's registration, as a free is.
 func (r *Raylet) releaseObjects(job transport.JobID, ids []transport.ObjectID) {
+	for _, id := range ids {
+		r.forget(id)
+	}
 	type shardIDs struct {
 		shard transport.NodeID
 		ids   []transport.ObjectID
 	}
-	var per []shardIDs // a few shards: looked up in order, the last one first
-	last := -1
-	for _, id := range ids {
-		r.forget(id)
-		sh := r.cfg.Layout.ShardOfObject(id)
-		if last < 0 || per[last].shard != sh {
-			last = slices.IndexFunc(per, func(p shardIDs) bool { return p.shard == sh })
-			if last < 0 {
-				last = len(per)
-				per = append(per, shardIDs{shard: sh})
-			}
+	var per []shardIDs
+	if len(ids) > 0 {
+		first := r.cfg.Layout.ShardOfObject(ids[0])
+		if !slices.ContainsFunc(ids, func(id transport.ObjectID) bool { return r.cfg.Layout.ShardOfObject(id) != first }) {
+			per = []shardIDs{{first, ids}} // one shard (one in the layout, or a small job): ids as they are
 		}
-		per[last].ids = append(per[last].ids, id)
+	}
+	if per == nil {
+		last := -1 // a few shards: looked up in order, the last one first
+		for _, id := range ids {
+			sh := r.cfg.Layout.ShardOfObject(id)
+			if last < 0 || per[last].shard != sh {
+				last = slices.IndexFunc(per, func(p shardIDs) bool { return p.shard == sh })
+				if last < 0 {
+					last = len(per)
+					per = append(per, shardIDs{shard: sh})
+				}
+			}
+			per[last].ids = append(per[last].ids, id)
+		}
 	}
 	for _, p := range per {
 		for batch := range slices.Chunk(p.ids, maxGoneBatch) {
 			m := &transport.GcsObjectsGone{Objects: batch}
-			sh := p.shard
-			r.whenRegisteredObject(func() { r.gcs.Send(sh, m) })
+			r.whenRegisteredObject(func() { r.gcs.Send(p.shard, m) })
 		}
 	}
 }
