@@ -14,6 +14,7 @@ package analysis
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -53,9 +54,14 @@ type Report struct {
 	// the records are analyzed all the same, but without the scenario's
 	// name, policy and nodes (named node-N, their CPUs unknown).
 	ScenarioErr string `json:",omitempty"`
-	Records     uint64
-	End         time.Duration // virtual time of the last record
-	Digest      string
+	// DemandGuessed lists task names that workload entries of different
+	// resources share: the nodes' Resources and Utilization count such
+	// tasks at the first entry's demand (a trace names a task, not what
+	// it asked for).
+	DemandGuessed []string `json:",omitempty"`
+	Records       uint64
+	End           time.Duration // virtual time of the last record
+	Digest        string
 
 	Nodes []NodeStats // raylet i (endpoint i+1) at index i
 
@@ -177,20 +183,25 @@ type FunctionStats struct {
 
 // NodeStats is one raylet's share of the work.
 type NodeStats struct {
-	ID          transport.NodeID
-	Name        string
-	CPUs        float64
-	Executed    uint64        // task.finished here
-	BusyTime    time.Duration // sum of running intervals (worker-time)
-	Utilization float64       // BusyTime / (CPUs * End); 0 on a node without CPUs (see NoCPUs)
-	Busy        Series        // running tasks per bin divided by CPUs (0..1+); running tasks on a node without CPUs
-	NoCPUs      bool          `json:",omitempty"` // the node has no CPUs: its utilization is not defined (tasks and actors asking for no CPU may run there)
-	Owned       uint64        // tasks submitted here
-	Local       uint64        // of those, placed here at once
-	Spilled     uint64        // of those, sent to the global scheduler
-	BytesIn     int64         // object transfers received
-	BytesOut    int64         // object transfers served
-	Dead        int           // node.dead events
+	ID       transport.NodeID
+	Name     string
+	CPUs     float64
+	Executed uint64        // task.finished here
+	BusyTime time.Duration // sum of running intervals (worker-time)
+	// Utilization is the CPU-seconds the tasks running here asked for
+	// over CPUs × End (the CPU entry of Resources); 0 on a node without
+	// CPUs (see NoCPUs).
+	Utilization float64
+	// Busy is the CPUs the running tasks asked for per bin divided by
+	// CPUs (0..1); on a node without CPUs, running tasks per bin.
+	Busy     Series
+	NoCPUs   bool   `json:",omitempty"` // the node has no CPUs: its utilization is not defined (tasks and actors asking for no CPU may run there)
+	Owned    uint64 // tasks submitted here
+	Local    uint64 // of those, placed here at once
+	Spilled  uint64 // of those, sent to the global scheduler
+	BytesIn  int64  // object transfers received
+	BytesOut int64  // object transfers served
+	Dead     int    // node.dead events
 	// ObjectsSpilled, BytesSpilled, ObjectsRestored and BytesRestored are
 	// this node's share of TaskCounts' (its store under pressure). Not
 	// Spilled, which counts tasks sent to the global scheduler.
@@ -201,6 +212,26 @@ type NodeStats struct {
 	// raylets (named driver-N when they submitted tasks and ran none);
 	// see Idle.
 	Unlisted bool `json:",omitempty"`
+	// Resources is, per resource the node has or its tasks asked for
+	// (CPU, GPU, then custom names in order), the share of its capacity
+	// the running tasks held over the run (see ResourceUse).
+	Resources []ResourceUse `json:",omitempty"`
+
+	capacity map[string]float64 // from the header's scenario: CPU, GPU, custom
+}
+
+// ResourceUse is a node's use of one resource: what the tasks running
+// there asked for (scenarios.Workload.TaskDemand for the entries' tasks,
+// Ray's default of 1 CPU for the others; actor methods hold nothing),
+// integrated over their running time, over the node's capacity × the
+// run's time.
+type ResourceUse struct {
+	Name     string  // CPU, GPU or a custom resource's name
+	Capacity float64 // the node's (0: it has none, yet a task here asked for it)
+	// Held is the resource-seconds the running tasks asked for.
+	Held float64
+	// Utilization is Held / (Capacity × End) (0 when Capacity is 0).
+	Utilization float64
 }
 
 // Placement counts where tasks went at their first placement.
@@ -457,11 +488,13 @@ type taskState struct {
 	attempts  []attempt
 	pred      transport.TaskID   // dependency on the critical path (0: none)
 	phases    int                // index+1 into rep.Latency.Split
+	method    bool               // an actor method (placed "actor"): holds no resources
 	producers []transport.TaskID // of its by-reference arguments (task.arg)
 }
 
 type interval struct {
 	node       transport.NodeID
+	task       transport.TaskID
 	start, end time.Duration
 }
 
@@ -500,6 +533,9 @@ type analyzer struct {
 	argWait   map[nodeObject][]transport.TaskID
 	argRemote map[[2]uint64]bool // (task, node)
 	argLocal  map[[2]uint64]bool
+	// demand is what the tasks of each name ask for, from the header's
+	// scenario (scenarios.EntryTaskNames); a name not in it asks for 1 CPU.
+	demand map[string]map[string]float64
 }
 
 // death is a node.dead: when, of which node, and whether the node's
@@ -539,6 +575,7 @@ func (a *analyzer) resolveArgs(node transport.NodeID, obj transport.ObjectID, re
 }
 
 func newAnalyzer(h *traces.Header) *analyzer {
+	var demand map[string]map[string]float64
 	rep := &Report{File: h.File, Seed: h.Seed, Transport: h.Transport, Version: h.Version,
 		Overrides: slices.Clone(h.Overrides), Buggify: h.Buggify}
 	if rep.Transport == "" {
@@ -566,8 +603,9 @@ func newAnalyzer(h *traces.Header) *analyzer {
 					k := transport.NodeID(len(rep.Nodes) + 1)
 					rep.Nodes = append(rep.Nodes, NodeStats{ID: k, Name: fmt.Sprintf("node-%d", k), Unlisted: true})
 				}
-				rep.Nodes[id-1] = NodeStats{ID: id, Name: n.Name, CPUs: n.CPUs}
+				rep.Nodes[id-1] = NodeStats{ID: id, Name: n.Name, CPUs: n.CPUs, capacity: nodeCapacity(n)}
 			}
+			demand = entryDemands(s, rep)
 		}
 	}
 	rep.Name = rep.Scenario
@@ -580,7 +618,127 @@ func newAnalyzer(h *traces.Header) *analyzer {
 	return &analyzer{rep: rep, tasks: make(map[transport.TaskID]*taskState),
 		running: make(map[[2]uint64]time.Duration), links: make(map[[2]transport.NodeID]*Link),
 		lastObj: make(map[transport.NodeID]readyCause), decisions: make(map[string]uint64),
-		argWait: make(map[nodeObject][]transport.TaskID), argRemote: make(map[[2]uint64]bool), argLocal: make(map[[2]uint64]bool)}
+		argWait: make(map[nodeObject][]transport.TaskID), argRemote: make(map[[2]uint64]bool), argLocal: make(map[[2]uint64]bool),
+		demand: demand}
+}
+
+// nodeCapacity is node n's resources by the names tasks ask for them.
+func nodeCapacity(n scenarios.NodeSpec) map[string]float64 {
+	c := map[string]float64{"CPU": n.CPUs}
+	if n.GPUs > 0 {
+		c["GPU"] = n.GPUs
+	}
+	for k, v := range n.Resources {
+		c[k] = v
+	}
+	return c
+}
+
+// entryDemands maps the names of the workload entries' tasks to what they
+// ask for (scenarios.EntryTaskNames; rereads too). A name two entries give
+// different demands keeps the first entry's, and is listed in
+// rep.DemandGuessed.
+func entryDemands(s *scenarios.Scenario, rep *Report) map[string]map[string]float64 {
+	demand := map[string]map[string]float64{}
+	for i := range s.Workload {
+		w := &s.Workload[i]
+		d := w.TaskDemand()
+		for _, name := range append(scenarios.EntryTaskNames(w.Generator), scenarios.RereadTaskName) {
+			old, ok := demand[name]
+			if !ok {
+				demand[name] = d
+			} else if !maps.Equal(old, d) && !slices.Contains(rep.DemandGuessed, name) {
+				rep.DemandGuessed = append(rep.DemandGuessed, name)
+			}
+		}
+	}
+	return demand
+}
+
+// OtherResources is n's use of its resources other than CPU.
+func (n NodeStats) OtherResources() []ResourceUse {
+	var out []ResourceUse
+	for _, u := range n.Resources {
+		if u.Name != "CPU" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// OtherText is OtherResources as "GPU 50.0%, accel 100.0%" ("-" for
+// none; "accel held 1.2 s" for one the node does not have).
+func (n NodeStats) OtherText() string {
+	var parts []string
+	for _, u := range n.OtherResources() {
+		if u.Capacity > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.1f%%", u.Name, 100*u.Utilization))
+		} else {
+			parts = append(parts, fmt.Sprintf("%s held %.3gs", u.Name, u.Held))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// resourceUses lists a node's use of each resource it has (capacity) or
+// its tasks held (held, in resource-seconds) over a run of length end:
+// CPU, GPU, then the custom names in order. Nil when it has neither.
+func resourceUses(capacity, held map[string]float64, end time.Duration) []ResourceUse {
+	names := slices.Collect(maps.Keys(capacity))
+	for k := range held {
+		if !slices.Contains(names, k) {
+			names = append(names, k)
+		}
+	}
+	rank := func(k string) int {
+		switch k {
+		case "CPU":
+			return 0
+		case "GPU":
+			return 1
+		}
+		return 2
+	}
+	slices.SortFunc(names, func(x, y string) int { return cmp.Or(cmp.Compare(rank(x), rank(y)), strings.Compare(x, y)) })
+	var out []ResourceUse
+	for _, k := range names {
+		u := ResourceUse{Name: k, Capacity: capacity[k], Held: held[k]}
+		if u.Capacity <= 0 && u.Held == 0 {
+			continue
+		}
+		if u.Capacity > 0 {
+			u.Utilization = u.Held / (u.Capacity * end.Seconds())
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// defaultDemand is what a task the scenario does not describe asks for:
+// Ray's default.
+var defaultDemand = map[string]float64{"CPU": 1}
+
+// demandOf is what task id asked for while it ran: nothing for an actor
+// method (an actor's methods hold no CPU, as Ray's default actors).
+func (a *analyzer) demandOf(id transport.TaskID) map[string]float64 {
+	t := a.tasks[id]
+	if t == nil {
+		return defaultDemand
+	}
+	if t.method {
+		return nil
+	}
+	name := t.fn
+	if t.reread {
+		name = scenarios.RereadTaskName
+	}
+	if d, ok := a.demand[name]; ok {
+		return d
+	}
+	return defaultDemand
 }
 
 // node returns the stats of raylet id, growing the table for IDs the
@@ -832,6 +990,7 @@ func (a *analyzer) placed(r *traces.Record) {
 		switch {
 		case r.Detail == "actor":
 			p.Actor++
+			t.method = true
 		case r.Peer == r.Node && r.Detail == "local":
 			p.Local++
 			if n != nil {
@@ -857,7 +1016,7 @@ func (a *analyzer) placed(r *traces.Record) {
 func (a *analyzer) stopRunning(id transport.TaskID, node transport.NodeID, at time.Duration) {
 	k := [2]uint64{uint64(id), uint64(node)}
 	if s, ok := a.running[k]; ok {
-		a.busy = append(a.busy, interval{node: node, start: s, end: at})
+		a.busy = append(a.busy, interval{node: node, task: id, start: s, end: at})
 		delete(a.running, k)
 	}
 }
@@ -893,7 +1052,7 @@ func (a *analyzer) done(id transport.TaskID, node transport.NodeID, at time.Dura
 func (a *analyzer) endRunning(r *traces.Record) {
 	for key, s := range a.running {
 		if transport.NodeID(key[1]) == r.Node {
-			a.busy = append(a.busy, interval{node: r.Node, start: s, end: r.At})
+			a.busy = append(a.busy, interval{node: r.Node, task: transport.TaskID(key[0]), start: s, end: r.At})
 			delete(a.running, key)
 		}
 	}
@@ -1017,7 +1176,7 @@ func (a *analyzer) finish() {
 	bin, nbins := bins(end)
 
 	for key, s := range a.running { // still running at the end
-		a.busy = append(a.busy, interval{node: transport.NodeID(key[1]), start: s, end: end})
+		a.busy = append(a.busy, interval{node: transport.NodeID(key[1]), task: transport.TaskID(key[0]), start: s, end: end})
 	}
 
 	// Throughput.
@@ -1062,7 +1221,9 @@ func (a *analyzer) finish() {
 		return cmp.Or(cmp.Compare(y.Latency.N, x.Latency.N), strings.Compare(x.Func, y.Func))
 	})
 
-	// Utilization.
+	// Utilization: what the running tasks asked for, per resource, over
+	// the node's capacity (worker-time apart).
+	held := map[transport.NodeID]map[string]float64{}
 	for i := range rep.Nodes {
 		rep.Nodes[i].Busy = Series{Bin: bin, End: rep.End, Values: make([]float64, nbins)}
 	}
@@ -1072,20 +1233,35 @@ func (a *analyzer) finish() {
 			continue
 		}
 		n.BusyTime += iv.end - iv.start
+		d := a.demandOf(iv.task)
+		h := held[n.ID]
+		if h == nil {
+			h = map[string]float64{}
+			held[n.ID] = h
+		}
+		for _, k := range slices.Sorted(maps.Keys(d)) { // a fixed order: float sums
+			h[k] += d[k] * (iv.end - iv.start).Seconds()
+		}
+		share := d["CPU"] // the CPUs it held; a node without CPUs counts running tasks
+		if n.CPUs <= 0 {
+			share = 1
+		}
 		for b := min(int(iv.start/bin), nbins-1); b < nbins && n.Busy.At(b) < iv.end; b++ {
 			lo, hi := max(iv.start, n.Busy.At(b)), min(iv.end, n.Busy.stop(b))
 			if w := n.Busy.Width(b); hi > lo && w > 0 {
-				n.Busy.Values[b] += float64(hi-lo) / float64(w)
+				n.Busy.Values[b] += share * float64(hi-lo) / float64(w)
 			}
 		}
 	}
 	for i := range rep.Nodes {
 		n := &rep.Nodes[i]
+		h := held[n.ID]
+		n.Resources = resourceUses(n.capacity, h, end)
 		if n.CPUs <= 0 {
 			n.NoCPUs = true // busy with 0-CPU actors, say: no share of CPUs to speak of
 			continue
 		}
-		n.Utilization = float64(n.BusyTime) / (n.CPUs * float64(end))
+		n.Utilization = h["CPU"] / (n.CPUs * end.Seconds())
 		for b := range n.Busy.Values {
 			n.Busy.Values[b] /= n.CPUs
 		}

@@ -366,7 +366,7 @@ func logLatency(p *plot.Plot, cdfs ...plotter.XYs) {
 }
 
 func utilizationPlot(r *Report) (string, *plot.Plot, error) {
-	p := newPlot("Per-node utilization (running tasks / CPUs)", timeAxis(r), "utilization (%)")
+	p := newPlot("Per-node CPU utilization (CPUs the running tasks asked for / CPUs)", timeAxis(r), "utilization (%)")
 	var top float64 = 100
 	for i, n := range r.Nodes {
 		if n.NoCPUs {

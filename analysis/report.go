@@ -242,10 +242,10 @@ code { background: #f4f4f4; padding: 0 3px; }
 {{end}}</table>
 
 <h3>Nodes</h3>
-<p>Utilization: worker-time spent running tasks divided by CPUs × {{.End}}.</p>
+<p>Utilization: the CPU-seconds the running tasks asked for divided by CPUs × {{.End}} (other resources likewise, by their capacity); busy: worker-time spent running tasks.</p>
 <table>
-<tr><th class="l">node</th><th>CPUs</th><th>executed</th><th>busy</th><th>utilization</th><th>owned</th><th>local</th><th>spilled</th><th>bytes in</th><th>bytes out</th><th>node.dead</th></tr>
-{{range .Nodes}}{{if not .Idle}}<tr><td class="l">{{.Name}}</td><td>{{.CPUs}}</td><td>{{.Executed}}</td><td>{{round .BusyTime}}</td><td>{{if .NoCPUs}}-{{else}}{{pct .Utilization}}{{end}}</td><td>{{.Owned}}</td><td>{{.Local}}</td><td>{{.Spilled}}</td><td>{{bytes .BytesIn}}</td><td>{{bytes .BytesOut}}</td><td>{{.Dead}}</td></tr>{{end}}
+<tr><th class="l">node</th><th>CPUs</th><th>executed</th><th>busy</th><th>utilization</th><th>other resources</th><th>owned</th><th>local</th><th>spilled</th><th>bytes in</th><th>bytes out</th><th>node.dead</th></tr>
+{{range .Nodes}}{{if not .Idle}}<tr><td class="l">{{.Name}}</td><td>{{.CPUs}}</td><td>{{.Executed}}</td><td>{{round .BusyTime}}</td><td>{{if .NoCPUs}}-{{else}}{{pct .Utilization}}{{end}}</td><td>{{.OtherText}}</td><td>{{.Owned}}</td><td>{{.Local}}</td><td>{{.Spilled}}</td><td>{{bytes .BytesIn}}</td><td>{{bytes .BytesOut}}</td><td>{{.Dead}}</td></tr>{{end}}
 {{end}}</table>
 {{with $run.Fig "utilization"}}<figure><img class="plot" alt="{{.Title}}" src="{{svgURI .SVG}}"><figcaption>{{.Title}} — <a download="{{.Name}}.png" href="{{pngURI .PNG}}">PNG</a></figcaption></figure>{{end}}
 

@@ -121,6 +121,9 @@ func WriteText(w io.Writer, r *Report) error {
 	if r.ScenarioErr != "" {
 		p("           the header's scenario cannot be read (nodes named by ID, their CPUs unknown): %s\n", r.ScenarioErr)
 	}
+	if len(r.DemandGuessed) > 0 {
+		p("           tasks named %s ask for different resources in different workload entries: utilization counts them at the first entry's\n", strings.Join(r.DemandGuessed, ", "))
+	}
 	p("trace      %d records over %v %s, digest %s\n", r.Records, r.End, r.Clock(), r.Digest)
 	c := r.Tasks
 	p("\n-- tasks\n")
@@ -174,9 +177,17 @@ func WriteText(w io.Writer, r *Report) error {
 		tw.Flush()
 	}
 
-	p("\n-- nodes (utilization = worker-time running tasks / (CPUs x %v))\n", r.End.Round(time.Millisecond))
+	p("\n-- nodes (util = CPU-seconds the running tasks asked for / (CPUs x %v); busy = worker-time)\n", r.End.Round(time.Millisecond))
+	other := false // a column for the other resources when a node has or used any
+	for _, n := range r.Nodes {
+		other = other || (!n.Idle() && len(n.OtherResources()) > 0)
+	}
 	tw = newTab(ew)
-	fmt.Fprintln(tw, "node\tCPUs\texecuted\tbusy\tutil\towned\tlocal\tspilled\tbytes in\tbytes out\tdead\t")
+	head := "node\tCPUs\texecuted\tbusy\tutil\t"
+	if other {
+		head += "other resources\t"
+	}
+	fmt.Fprintln(tw, head+"owned\tlocal\tspilled\tbytes in\tbytes out\tdead\t")
 	for _, n := range r.Nodes {
 		if n.Idle() {
 			continue
@@ -185,8 +196,11 @@ func WriteText(w io.Writer, r *Report) error {
 		if n.NoCPUs {
 			util = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%g\t%d\t%v\t%s\t%d\t%d\t%d\t%s\t%s\t%d\t\n", n.Name, n.CPUs, n.Executed,
-			n.BusyTime.Round(time.Microsecond), util, n.Owned, n.Local, n.Spilled,
+		fmt.Fprintf(tw, "%s\t%g\t%d\t%v\t%s\t", n.Name, n.CPUs, n.Executed, n.BusyTime.Round(time.Microsecond), util)
+		if other {
+			fmt.Fprintf(tw, "%s\t", n.OtherText())
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%d\t\n", n.Owned, n.Local, n.Spilled,
 			bytesStr(float64(n.BytesIn)), bytesStr(float64(n.BytesOut)), n.Dead)
 	}
 	tw.Flush()

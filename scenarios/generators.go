@@ -1,6 +1,9 @@
 package scenarios
 
-import "math"
+import (
+	"maps"
+	"math"
+)
 
 // Params are a workload generator's parameters. The concrete type says which
 // generator: *ParallelParams, *TreeReduceParams, *MapReduceParams,
@@ -419,4 +422,44 @@ func (p *ActorCallsParams) fields() []param {
 		intP("calls", &p.Calls, 20, 0),
 		durP("duration", &p.Duration, "1ms"),
 	}
+}
+
+// EntryTaskNames are the task names (the Detail of their task.submitted,
+// ray.Name) of the tasks an entry of the built-in generator g runs with
+// the entry's resources, besides its verification rereads
+// (RereadTaskName), which ask for them too. The generators' other tasks
+// and actors take Ray's defaults. The analysis reads the resources a task
+// held from here (a trace records names, not demands); a test keeps the
+// table and the drivers alike. Nil for a generator that is not built in.
+func EntryTaskNames(g string) []string {
+	switch g {
+	case "parallel":
+		return []string{"parallel"}
+	case "tree-reduce":
+		return []string{"leaf", "reduce"}
+	case "map-reduce":
+		return []string{"map", "reduce"}
+	case "chain":
+		return []string{"chain"}
+	case "nested":
+		return []string{"nested"}
+	case "rl":
+		return []string{"update"}
+	case "parameter-server":
+		return []string{"ps-worker"}
+	case "actor-calls":
+		return []string{"sequencer-caller"}
+	}
+	return nil
+}
+
+// TaskDemand is the resources a task of entry w named EntryTaskNames asks
+// for, as the drivers pass them (keys CPU, GPU and custom names): the
+// entry's resources when it names any (a key it leaves out is 0), else
+// Ray's default of 1 CPU.
+func (w *Workload) TaskDemand() map[string]float64 {
+	if len(w.Resources) == 0 {
+		return map[string]float64{"CPU": 1}
+	}
+	return maps.Clone(w.Resources)
 }

@@ -1,0 +1,88 @@
+package analysis_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"raysim/analysis"
+	"raysim/scenarios"
+)
+
+// nodeNamed is the stats of the node named name in r.
+func nodeNamed(t *testing.T, r *analysis.Report, name string) *analysis.NodeStats {
+	t.Helper()
+	for i := range r.Nodes {
+		if r.Nodes[i].Name == name {
+			return &r.Nodes[i]
+		}
+	}
+	t.Fatalf("no node %s in %+v", name, r.Nodes)
+	return nil
+}
+
+// resourceUse is node n's use of resource name (nil: none listed).
+func resourceUse(n *analysis.NodeStats, name string) *analysis.ResourceUse {
+	for i := range n.Resources {
+		if n.Resources[i].Name == name {
+			return &n.Resources[i]
+		}
+	}
+	return nil
+}
+
+// TestUtilizationByDemand (qa32 #25): a node's utilization is the share of
+// its capacity the running tasks asked for, per resource, not running
+// tasks over CPUs. Three 0.1-CPU tasks at a time fill a 0.3-CPU node:
+// about 100%, not the 950% a count of running tasks gave; tasks of no CPU
+// and half an accel, four at a time on a node of 100 CPUs and 2 accels,
+// hold none of its CPUs and all of its accels (the count gave 4% of CPU).
+// Fails before: Utilization 9.5 in the first case, 0.04 (and no
+// Resources) in the second.
+func TestUtilizationByDemand(t *testing.T) {
+	frac := traced(t, "parallel.yaml", "cluster.nodes=[{name: head, cpus: 0.3}]",
+		"workload=[{generator: parallel, params: {tasks: 40, duration: 100ms}, resources: {CPU: 0.1}}]", "expect=")
+	head := nodeNamed(t, frac.rep, "head")
+	require.InDelta(t, 0.9, head.Utilization, 0.11, "three 0.1-CPU tasks at a time on 0.3 CPUs: %+v", head)
+	cpu := resourceUse(head, "CPU")
+	require.NotNil(t, cpu, "%+v", head.Resources)
+	require.Equal(t, head.Utilization, cpu.Utilization)
+	require.Equal(t, 0.3, cpu.Capacity)
+	for _, v := range head.Busy.Values {
+		require.LessOrEqual(t, v, 1.0+1e-9, "a bin's CPU share above the node's CPUs: %v", head.Busy.Values)
+	}
+
+	acc := traced(t, "parallel.yaml", "cluster.nodes=[{name: head, cpus: 100, resources: {accel: 2}}]",
+		"workload=[{generator: parallel, params: {tasks: 40, duration: 100ms}, resources: {CPU: 0, accel: 0.5}}]", "expect=")
+	head = nodeNamed(t, acc.rep, "head")
+	require.Zero(t, head.Utilization, "the tasks asked for no CPU")
+	require.Positive(t, head.BusyTime, "worker-time is still counted")
+	a := resourceUse(head, "accel")
+	require.NotNil(t, a, "%+v", head.Resources)
+	require.Equal(t, 2.0, a.Capacity)
+	require.InDelta(t, 0.9, a.Utilization, 0.11, "four half-accel tasks at a time on 2 accels: %+v", a)
+}
+
+// TestEntryTaskNamesSubmitted: every name scenarios.EntryTaskNames gives
+// for a built-in generator is a task its shipped scenario submits (a
+// renamed task would count as 1 CPU in the utilization unnoticed).
+func TestEntryTaskNamesSubmitted(t *testing.T) {
+	files := map[string]string{"parallel": "parallel.yaml", "tree-reduce": "tree-reduce.yaml", "map-reduce": "map-reduce.yaml",
+		"chain": "chain.yaml", "nested": "nested.yaml", "rl": "rl.yaml", "parameter-server": "parameter-server.yaml",
+		"actor-calls": "actor-calls.yaml"}
+	for _, g := range scenarios.Generators {
+		names := scenarios.EntryTaskNames(g)
+		require.NotEmpty(t, names, g)
+		f, ok := files[g]
+		require.True(t, ok, "no scenario for %s", g)
+		r := traced(t, f)
+		var seen []string
+		for _, fn := range r.rep.Functions {
+			seen = append(seen, fn.Func)
+		}
+		for _, n := range names {
+			require.True(t, slices.Contains(seen, n), "%s: %s submits no task %q (it submits %v)", g, f, n, seen)
+		}
+	}
+}
