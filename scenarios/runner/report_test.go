@@ -112,7 +112,7 @@ func TestRepeatedWarningsFolded(t *testing.T) {
 	assert.Equal(t, "at 0s: a-0: object store over capacity (and 29 more times, the last at 29ms)", w[0])
 	assert.Equal(t, "at 40ms: a-1: fenced", w[1])
 	assert.Equal(t, "7 more runtime warnings, of other kinds or nodes, not listed (every one is in a --trace: raysim trace stats counts them)", w[maxRuntimeWarnings])
-	assert.Equal(t, "2 more tasks infeasible when submitted, not listed", w[maxRuntimeWarnings+1])
+	assert.Equal(t, "2 more tasks found infeasible (when submitted, or when the nodes that could run them died), not listed", w[maxRuntimeWarnings+1])
 }
 
 // TestLatencyBoundNeedsTasks: a latency bound held over no task at all

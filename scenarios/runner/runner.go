@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -323,9 +325,45 @@ func (m *metrics) resultWarnings() []string {
 		out = append(out, fmt.Sprintf("%d more runtime warnings, of other kinds or nodes, not listed (every one is in a --trace: raysim trace stats counts them)", m.warnDropped))
 	}
 	if n := m.infeasible - maxInfeasibleWarnings; n > 0 {
-		out = append(out, fmt.Sprintf("%d more tasks infeasible when submitted, not listed", n))
+		out = append(out, fmt.Sprintf("%d more tasks found infeasible (when submitted, or when the nodes that could run them died), not listed", n))
 	}
 	return out
+}
+
+// nodeMention is a runtime text's mention of a raylet by ID: "node 3"
+// (transport.NodeText, not followed by its name in parentheses, which
+// names it already) or the infeasible warning's "largest node, 3,".
+var nodeMention = regexp.MustCompile(`\bnode (\d+)\b( \()?|largest node, (\d+),`)
+
+// nameNodes rewrites the runtime's mentions of nodes by ID in a warning's
+// text (the trace keeps the runtime's text: its digest does not depend on
+// the names) into the scenario's names, as the warning's prefix is: "node
+// 3" becomes "node worker-1", an ID without a name stays.
+func (m *metrics) nameNodes(text string) string {
+	if m.nodeName == nil || !strings.Contains(text, "node") {
+		return text
+	}
+	return nodeMention.ReplaceAllStringFunc(text, func(s string) string {
+		sub := nodeMention.FindStringSubmatch(s)
+		idText, largest := sub[1], false
+		if idText == "" {
+			idText, largest = sub[3], true
+		} else if sub[2] != "" {
+			return s // "node 3 (worker-1)": named already
+		}
+		id, err := strconv.ParseUint(idText, 10, 32)
+		if err != nil {
+			return s
+		}
+		n := m.nodeName(transport.NodeID(id))
+		if n == "" {
+			return s
+		}
+		if largest {
+			return "largest node, " + n + ","
+		}
+		return "node " + n
+	})
 }
 
 // name is how warnings name node id.
@@ -398,10 +436,10 @@ func (m *metrics) event(ev *transport.Event) {
 	case transport.EvTaskInfeasible:
 		m.infeasible++
 		if m.infeasible <= maxInfeasibleWarnings {
-			m.warnings = append(m.warnings, fmt.Sprintf("at %v: task %v infeasible: %s", at, ev.Task, ev.Detail))
+			m.warnings = append(m.warnings, fmt.Sprintf("at %v: task %v infeasible: %s", at, ev.Task, m.nameNodes(ev.Detail)))
 		}
 	case transport.EvWarning:
-		m.runtimeWarning(at, m.name(ev.Node)+": "+ev.Detail)
+		m.runtimeWarning(at, m.name(ev.Node)+": "+m.nameNodes(ev.Detail))
 	case transport.EvNodeDead:
 		if ev.Detail == transport.DetailMissedHeartbeats {
 			m.silent = append(m.silent, silentDeath{at: at, node: ev.Node})
