@@ -3,12 +3,14 @@ package check
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -152,11 +154,70 @@ func Property(t *rapid.T, g Gen, inv ...Invariant) {
 	if f == nil {
 		return
 	}
+	f = dropUnreached(context.Background(), f, inv)
 	f.baseExpect = expectBlock(g.Base)
 	if _, werr := Write(g.Dir, g.Name, f); werr != nil {
 		t.Fatalf("%v\n(writing the scenario failed: %v)", f, werr)
 	}
 	t.Fatalf("%v\nminimal failing scenario: %s\nreplay: %s%s", f, f.File, f.Replay(), f.ToolHint())
+}
+
+// dropUnreached returns f with the faults its scenario writes for after
+// its run's end removed (never injected: the run ended first), when the
+// scenario without them still violates the same invariant; else f as it
+// is (Write's header then names them as not injected). rapid shrinks the
+// choices it drew, which cannot drop such a fault: the minimal case kept
+// a kill_actor at 853ms of a run that ended at 113ms.
+func dropUnreached(ctx context.Context, f *Failure, invs []Invariant) *Failure {
+	late := unreached(f)
+	if len(late) == 0 {
+		return f
+	}
+	c := clone(f.Scenario)
+	c.Faults = slices.DeleteFunc(c.Faults, func(fl scenarios.Fault) bool {
+		return fl.Kind != scenarios.Random && fl.At > runEnd(f)
+	})
+	rc, err := Reparse(c)
+	if err != nil {
+		return f
+	}
+	_, nf, err := Execute(ctx, rc, same(invs, f.Invariant)...)
+	if err != nil || nf == nil || nf.Invariant != f.Invariant {
+		return f
+	}
+	return nf
+}
+
+// runEnd is when f's run ended (virtual time; 0 when unknown).
+func runEnd(f *Failure) time.Duration {
+	if f.Result == nil {
+		return 0
+	}
+	return time.Duration(math.Round(f.Result.VirtualSeconds * 1e9))
+}
+
+// unreached lists the faults f's scenario writes for after its run's end
+// ("kill_actor sequencer at 853ms"), which the run never injected.
+func unreached(f *Failure) []string {
+	end := runEnd(f)
+	if end <= 0 {
+		return nil
+	}
+	var out []string
+	for _, fl := range f.Scenario.Faults {
+		if fl.Kind == scenarios.Random || fl.At <= end {
+			continue
+		}
+		what := fl.Kind
+		for _, o := range f.Result.Faults {
+			if o.Kind == fl.Kind && !o.Injected && o.Target != "" && math.Abs(o.At-fl.At.Seconds()) < 1e-9 {
+				what += " " + o.Target
+				break
+			}
+		}
+		out = append(out, what+" at "+scenarios.FormatDuration(fl.At))
+	}
+	return out
 }
 
 // ToolHint is what to do when the replay of a failure written from another
@@ -215,6 +276,9 @@ func Write(dir, name string, f *Failure) (string, error) {
 		fmt.Fprintf(&b, "# replay it %s\n", f.Replay())
 	} else {
 		fmt.Fprintf(&b, "# replay (from the module root): %s\n", f.Replay())
+		if hint := f.ToolHint(); hint != "" {
+			fmt.Fprintf(&b, "#   %s\n", strings.TrimPrefix(hint, "\n"))
+		}
 		fmt.Fprintf(&b, "#   or, with the raysim command installed: raysim run %s\n", ShellQuote(f.Path))
 	}
 	if f.Result != nil && f.Result.Digest != "" {
@@ -222,6 +286,14 @@ func Write(dir, name string, f *Failure) (string, error) {
 	}
 	if len(s.Faults) == 0 {
 		fmt.Fprintf(&b, "# needs no fault: %s\n", NoFaultNote(s.Seed))
+	}
+	if late := unreached(f); len(late) > 0 {
+		fmt.Fprintf(&b, "# not injected: %s (the run ended at %v first); kept, as the case\n", strings.Join(late, ", "), runEnd(f))
+		fmt.Fprintf(&b, "#   without them did not fail the same way\n")
+	}
+	if _, known := ByName(f.Invariant); !known {
+		fmt.Fprintf(&b, "# %s is not a built-in invariant (expect.invariants names only %s):\n", f.Invariant, strings.Join(scenarios.InvariantNames, ", "))
+		fmt.Fprintf(&b, "#   raysim run checks nothing of it and may say PASS; its replay shows the run (the digest above), not the verdict\n")
 	}
 	if f.baseExpect != "" {
 		fmt.Fprintf(&b, "# The scenario searched expected more, left out here: the search checks the invariants only\n")
