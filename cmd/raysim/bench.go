@@ -76,7 +76,7 @@ Exit status: 0 on success, 1 when a benchmark run fails or the report
 cannot be written, 2 for bad flags.
 `)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if err == flag.ErrHelp {
 			return exitOK
 		}

@@ -65,7 +65,7 @@ the profile cannot be written, 2 for bad flags or a scenario that does not
 load.
 `)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if err == flag.ErrHelp {
 			return exitOK
 		}

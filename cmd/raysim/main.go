@@ -16,6 +16,7 @@
 //	raysim start --head|--address    start a head, or join a node to a live TCP cluster
 //	raysim status --address ADDR     list a live cluster's nodes, resources and load
 //	raysim stop                      stop what raysim start --detach started here
+//	raysim version                   this binary's version, VCS revision and wire protocol
 //	raysim help [COMMAND]            show help
 //
 // Exit status: 0 on success (every expectation holds), 1 when a run fails
@@ -207,6 +208,8 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	}
 	name := args[0]
 	switch name {
+	case "-version", "--version", "-V":
+		return commands["version"].run(args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		if len(args) > 2 {
 			fmt.Fprintf(stderr, "raysim help: one command at a time (got %s)\n\n", strings.Join(args[1:], " "))
@@ -257,6 +260,30 @@ Exit status: 0 on success (every expectation holds), 1 when a run fails
 its expectations or a command fails, 2 for bad flags or bad input (a
 scenario or trace that cannot be read); each command's help says which.
 `)
+}
+
+// parseFlags is fs.Parse, but a bad flag or value prints the error and a
+// one-line hint ("Run 'raysim run -h' for usage."), not the whole usage
+// after it, where the error scrolled away; -h prints the usage as before.
+// fs's name is the command's.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	out, full := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard) // the flag package's own copy of the error
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = full
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		if full != nil {
+			full()
+		} else {
+			fs.PrintDefaults()
+		}
+	case err != nil:
+		fmt.Fprintf(out, "raysim %s: %v\nRun 'raysim %s -h' for usage.\n", fs.Name(), err, fs.Name())
+	}
+	return err
 }
 
 // multiFlag collects a repeated string flag (--set a=b --set c=d).

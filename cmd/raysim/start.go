@@ -140,7 +140,7 @@ Exit status: 0 after a clean stop, 1 when the process cannot start or join
 live node) or a node has lost its head (--head-timeout), 2 for bad flags.
 `)
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}

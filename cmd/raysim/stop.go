@@ -30,7 +30,7 @@ func cmdStop(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 		fmt.Fprint(stderr, "\nExit status: 0 when every process stopped, 1 when one is still running, 2 for bad flags.\n")
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
@@ -130,7 +130,7 @@ func startedHead(line string) bool {
 	}
 	var f startFlags
 	fs := newStartFlagSet(&f, io.Discard)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return strings.Contains(line, "--head") // a line this binary cannot parse: the old test
 	}
 	return f.head
