@@ -413,6 +413,33 @@ func (r *Report) FaultDetail(f Fault) string {
 	return text
 }
 
+// FaultLabel is a short label of f for a plot's fault line: its kind and
+// what it hit, by name ("crash worker-1", "partition [head,
+// worker-0][worker-2]", "degrade head<->worker-2"); the kind alone for a
+// fault of no single node.
+func (r *Report) FaultLabel(f Fault) string {
+	switch f.Kind {
+	case "partition":
+		groups, _, _ := strings.Cut(r.FaultDetail(f), ", until ")
+		if groups == "" {
+			return f.Kind
+		}
+		return f.Kind + " " + groups
+	case "degrade":
+		if f.Peer != 0 {
+			arrow := "->"
+			if f.Symmetric {
+				arrow = "<->"
+			}
+			return f.Kind + " " + r.NodeName(f.Node) + arrow + r.NodeName(f.Peer)
+		}
+	}
+	if f.Node == 0 {
+		return f.Kind
+	}
+	return f.Kind + " " + r.NodeName(f.Node)
+}
+
 // CriticalPath is the dependency chain with the most work (execution plus
 // argument fetch after the predecessor finished) found in the trace: the
 // part of the run no amount of parallelism shortens. Tasks holds each

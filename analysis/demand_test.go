@@ -1,6 +1,8 @@
 package analysis_test
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -85,4 +87,27 @@ func TestEntryTaskNamesSubmitted(t *testing.T) {
 			require.True(t, slices.Contains(seen, n), "%s: %s submits no task %q (it submits %v)", g, f, n, seen)
 		}
 	}
+}
+
+// TestFaultLinesNamePartitions (qa32 #13): a plot's fault line labels a
+// partition by its groups and a degraded link by its ends, not "partition
+// -" (the node column's placeholder) or "degrade head" (one end). Fails
+// before: the throughput plot said "partition -".
+func TestFaultLinesNamePartitions(t *testing.T) {
+	r := traced(t, "fault-partition.yaml")
+	var labels []string
+	for _, f := range r.rep.Faults {
+		labels = append(labels, r.rep.FaultLabel(f))
+	}
+	require.Contains(t, labels, "partition [head, worker-0, worker-1][worker-2, worker-3]")
+	dir := t.TempDir()
+	_, err := analysis.WriteReport(dir, r.rep)
+	require.NoError(t, err)
+	svg, err := os.ReadFile(filepath.Join(dir, "throughput.svg"))
+	require.NoError(t, err)
+	require.NotContains(t, string(svg), "partition -")
+	require.Contains(t, string(svg), "partition [head")
+
+	deg := analysis.Fault{Kind: "degrade", Node: 1, Peer: 2, Symmetric: true, Detail: "1<->2 +5ms"}
+	require.Equal(t, "degrade head<->worker-0", r.rep.FaultLabel(deg))
 }

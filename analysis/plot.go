@@ -157,7 +157,7 @@ func faultLines(p *plot.Plot, r *Report, top float64, labelled bool) error {
 			lastX = x
 			y := top * (1 - 0.07*float64(step%6))
 			lbl, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: x, Y: y}},
-				Labels: []string{" " + f.Kind + " " + r.NodeName(f.Node)}})
+				Labels: []string{" " + r.FaultLabel(f)}})
 			if err != nil {
 				return err
 			}
