@@ -27,8 +27,8 @@ type State struct {
 	Infeasible []transport.TaskID
 	Pending    []PendingGroup // messages in flight
 	InFlight   int
-	Partitions []string // partitions and cuts in force
-	Degraded   []string // degraded links
+	Partitions []string // partitions and cuts in force, endpoints named
+	Degraded   []string // degraded links, endpoints named
 	Limit      int
 }
 
@@ -88,8 +88,8 @@ type netState struct {
 	at       time.Duration
 	n        uint64
 	pending  map[linkKey][]time.Duration
-	parts    []string
-	degraded map[[2]transport.NodeID]string
+	parts    []netFault
+	degraded map[[2]transport.NodeID]netFault
 	// sent: the previous record was a net.send of this link (a drop right
 	// after it is that message's, lost at the send: loss, partition, a
 	// down destination).
@@ -97,8 +97,28 @@ type netState struct {
 	hasSent bool
 }
 
+// netFault is a partition, a cut or a degraded link in force, as the
+// records give it (endpoint IDs), named when the state is printed.
+type netFault struct {
+	from, to transport.NodeID // a cut's or a degraded link's ends
+	detail   string           // a partition's groups ("[1 2][4]"); a degrade's model
+	cut      bool
+	extra    time.Duration // a degrade's added delay
+}
+
+// text is f for humans, endpoints named by name.
+func (f netFault) text(name func(transport.NodeID) string) string {
+	switch {
+	case f.cut:
+		return fmt.Sprintf("cut %s -> %s", name(f.from), name(f.to))
+	case f.from == 0 && f.to == 0:
+		return "partition " + traces.NameGroups(f.detail, name)
+	}
+	return fmt.Sprintf("%s -> %s: +%v %s", name(f.from), name(f.to), f.extra, f.detail)
+}
+
 func newNetState() *netState {
-	return &netState{pending: make(map[linkKey][]time.Duration), degraded: make(map[[2]transport.NodeID]string)}
+	return &netState{pending: make(map[linkKey][]time.Duration), degraded: make(map[[2]transport.NodeID]netFault)}
 }
 
 func (s *netState) add(r *traces.Record) {
@@ -132,9 +152,9 @@ func (s *netState) add(r *traces.Record) {
 		}
 	case netsim.EvPartition:
 		if r.Detail == "cut" {
-			s.parts = append(s.parts, fmt.Sprintf("cut %d -> %d", r.Node, r.Peer))
+			s.parts = append(s.parts, netFault{cut: true, from: r.Node, to: r.Peer})
 		} else {
-			s.parts = append(s.parts, "partition "+r.Detail)
+			s.parts = append(s.parts, netFault{detail: r.Detail})
 		}
 	case netsim.EvHeal:
 		if r.Detail == "" { // every partition and cut
@@ -143,7 +163,7 @@ func (s *netState) add(r *traces.Record) {
 		}
 		// One partition (HealPartition: a fault's own end), named by its
 		// groups (of two alike, either: they print the same).
-		if i := slices.Index(s.parts, "partition "+r.Detail); i >= 0 {
+		if i := slices.Index(s.parts, netFault{detail: r.Detail}); i >= 0 {
 			s.parts = slices.Delete(s.parts, i, i+1)
 		}
 	case netsim.EvDegrade:
@@ -151,7 +171,7 @@ func (s *netState) add(r *traces.Record) {
 		if r.Detail == "restore" {
 			delete(s.degraded, l)
 		} else {
-			s.degraded[l] = fmt.Sprintf("%d -> %d: +%v %s", r.Node, r.Peer, time.Duration(r.Bytes), r.Detail)
+			s.degraded[l] = netFault{from: r.Node, to: r.Peer, extra: time.Duration(r.Bytes), detail: r.Detail}
 		}
 	}
 }
@@ -214,12 +234,21 @@ func snapshot(c *ray.Sim, net *netState, limit int) *State {
 	slices.SortFunc(st.Pending, func(a, b PendingGroup) int {
 		return cmp.Or(cmp.Compare(a.Oldest, b.Oldest), cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Msg, b.Msg))
 	})
-	st.Partitions = slices.Clone(net.parts)
+	st.netFaults(net)
+	return st
+}
+
+// netFaults fills st's partitions and degraded links from net, endpoints
+// named as st's nodes are (not by ID: "partition [head, worker-0][worker-2]").
+func (st *State) netFaults(net *netState) {
+	name := func(id transport.NodeID) string { return endpoint(st, id) }
+	for _, p := range net.parts {
+		st.Partitions = append(st.Partitions, p.text(name))
+	}
 	for _, d := range net.degraded {
-		st.Degraded = append(st.Degraded, d)
+		st.Degraded = append(st.Degraded, d.text(name))
 	}
 	slices.Sort(st.Degraded)
-	return st
 }
 
 func compareObjects(a, b transport.ObjectID) int {
@@ -394,6 +423,7 @@ func (st *State) Print(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w, "\nglobal scheduler:")
+	overdrawn := false
 	for i, l := range st.Scheduler {
 		if i == lim {
 			fmt.Fprint(w, more(lim, len(st.Scheduler)))
@@ -401,6 +431,10 @@ func (st *State) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  %s: queue %d, available %v, dead %v, mean task %v, mean bandwidth %d B/s\n", endpoint(st, l.Node), l.QueueLen, l.Available, l.Dead,
 			l.MeanTaskTime, l.MeanBandwidth)
+		overdrawn = overdrawn || l.Available.CPU < 0 || l.Available.GPU < 0 || slices.ContainsFunc(l.Available.Custom, func(q transport.Quantity) bool { return q.Amount < 0 })
+	}
+	if overdrawn {
+		fmt.Fprintln(w, "  (a negative amount: the scheduler's optimistic view, what the node last heartbeated as free less what it placed there since: more placed than was free, the rest queue on the node)")
 	}
 	if len(st.Infeasible) > 0 {
 		fmt.Fprintf(w, "  %d infeasible tasks held\n", len(st.Infeasible))

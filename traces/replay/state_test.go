@@ -3,12 +3,14 @@ package replay
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
 	"raysim/netsim"
 	"raysim/runtime/gcs"
 	"raysim/runtime/scheduler"
+	"raysim/runtime/transport"
 	"raysim/traces"
 )
 
@@ -23,7 +25,7 @@ func TestStateHealsOnePartition(t *testing.T) {
 	s.add(net(netsim.EvPartition, "[1][2]"))
 	s.add(net(netsim.EvPartition, "[1][3]"))
 	s.add(net(netsim.EvHeal, "[1][2]"))
-	assert.Equal(t, []string{"partition [1][3]"}, s.parts)
+	assert.Equal(t, []netFault{{detail: "[1][3]"}}, s.parts)
 	s.add(net(netsim.EvPartition, "[2][3]"))
 	s.add(net(netsim.EvHeal, ""))
 	assert.Empty(t, s.parts)
@@ -38,4 +40,24 @@ func TestPrintLimitsEveryTable(t *testing.T) {
 	st.Print(&b)
 	assert.Equal(t, 1, strings.Count(b.String(), "  node "), b.String())
 	assert.Equal(t, 2, strings.Count(b.String(), "... 2 more"), b.String())
+}
+
+// TestStateNamesNetFaults (qa32 #9): time travel's partitions and degraded
+// links name their endpoints as the rest of the dump does, and a negative
+// availability in the scheduler's view is explained. Fails before:
+// "partition [1 2][4]", "1 -> 4: +5ms loss=0.05", no word on -19 CPUs.
+func TestStateNamesNetFaults(t *testing.T) {
+	s := newNetState()
+	s.add(&traces.Record{Source: traces.Net, Kind: uint8(netsim.EvPartition), Detail: "[1 2][4]"})
+	s.add(&traces.Record{Source: traces.Net, Kind: uint8(netsim.EvDegrade), Node: 1, Peer: 4, Bytes: int64(5 * time.Millisecond), Detail: "loss=0.05"})
+	s.add(&traces.Record{Source: traces.Net, Kind: uint8(netsim.EvPartition), Node: 2, Peer: 4, Detail: "cut"})
+	st := &State{Nodes: []NodeState{{ID: 1, Name: "head"}, {ID: 2, Name: "worker-0"}, {ID: 4, Name: "worker-2"}},
+		Scheduler: []scheduler.NodeLoad{{Node: 1, Available: transport.Resources{CPU: -19000}}}, Limit: 10}
+	st.netFaults(s)
+	assert.Equal(t, []string{"partition [head, worker-0][worker-2]", "cut worker-0 -> worker-2"}, st.Partitions)
+	assert.Equal(t, []string{"head -> worker-2: +5ms loss=0.05"}, st.Degraded)
+	var b strings.Builder
+	st.Print(&b)
+	assert.Contains(t, b.String(), "partitions: partition [head, worker-0][worker-2]")
+	assert.Contains(t, b.String(), "a negative amount: the scheduler's optimistic view")
 }
