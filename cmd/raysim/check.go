@@ -76,10 +76,11 @@ need not hold under faults. A failure file expects only the invariant
 violated, with FILE's expectations left out as comments, so its replay
 fails on what the search found and on nothing else.
 
-Before the search it runs FILE once without faults (at its own seed and
-duration_limit): if that fails an invariant or does not finish, check
+Before the search it runs FILE once without faults (with only its own
+faults under --keep-faults, which every schedule keeps too), at its own
+seed and duration_limit: if that fails an invariant or does not finish, check
 stops with exit 2 (fix the scenario first, or raise its duration_limit
-if its work needs longer). Twice the fault-free run time is added to
+if its work needs longer). Twice that run's time is added to
 the liveness bound (--settle), so slow work is no liveness violation,
 and faults are drawn within it (--horizon 0), not after the work ends.
 The summary (and --json) counts the faults drawn and injected, and the
@@ -263,7 +264,7 @@ without faults too), a --faults kind that cannot apply, or bad flags.
 		BaseVirtualSeconds: stats.BaseTime.Seconds(), HorizonSeconds: stats.Horizon.Seconds(), HorizonFromBase: *horizon == 0,
 		FaultsDrawn: stats.FaultsDrawn, FaultsAfterEnd: stats.FaultsLate, FaultsInjected: stats.FaultsInjected,
 		SchedulesWithoutFaults: stats.NoFaultRuns, SchedulesNoneDrawn: stats.NoneDrawn, Failures: []checkFailure{},
-		Interrupted: interrupted, BaselineDone: stats.Horizon > 0}
+		Interrupted: interrupted, BaselineDone: stats.Horizon > 0, KeptFaults: *keep && len(base.Faults) > 0}
 	if abs, aerr := filepath.Abs(*out); aerr == nil {
 		rep.Dir = abs
 	}
@@ -331,6 +332,9 @@ type checkReport struct {
 	BaseVirtualSeconds float64 `json:"base_virtual_seconds"`
 	HorizonSeconds     float64 `json:"horizon_seconds"`
 	HorizonFromBase    bool    `json:"horizon_from_base"`
+	// KeptFaults: --keep-faults with a file that has faults: the run
+	// before the search (BaseVirtualSeconds) had the file's own faults.
+	KeptFaults bool `json:"kept_faults,omitempty"`
 	// The faults drawn, those of them that start after their run had
 	// ended (never injected), those of them the runs injected, the
 	// schedules that injected none and those of them that drew none. One
@@ -402,9 +406,12 @@ func printCheck(w io.Writer, r *checkReport, what string) {
 		}
 	}
 	if r.MaxFaults > 0 && r.Run > 0 {
-		h := time.Duration(r.HorizonSeconds * float64(time.Second))
+		h := time.Duration(math.Round(r.HorizonSeconds * float64(time.Second)))
 		horizon := fmt.Sprintf("before --horizon %v", h)
-		if r.HorizonFromBase {
+		switch {
+		case r.HorizonFromBase && r.KeptFaults:
+			horizon = fmt.Sprintf("in the first %v: the scenario's run time with only its own faults (--keep-faults)", h)
+		case r.HorizonFromBase:
 			horizon = fmt.Sprintf("in the first %v: the scenario's fault-free run time", h)
 		}
 		// One unit (check.SearchStats): the drawn fault, a kill with its
@@ -421,7 +428,11 @@ func printCheck(w io.Writer, r *checkReport, what string) {
 		switch {
 		case 3*r.FaultsAfterEnd >= r.FaultsDrawn:
 			// A third or more of the search wasted: worth a hint.
-			fmt.Fprintf(w, "  %d of %d faults came after the work had ended (at %.3fs without faults): lower --horizon\n", r.FaultsAfterEnd, r.FaultsDrawn, r.BaseVirtualSeconds)
+			without := "without faults"
+			if r.KeptFaults {
+				without = "with only its own faults"
+			}
+			fmt.Fprintf(w, "  %d of %d faults came after the work had ended (at %.3fs %s): lower --horizon\n", r.FaultsAfterEnd, r.FaultsDrawn, r.BaseVirtualSeconds, without)
 		case r.Run >= 10 && 2*(r.SchedulesWithoutFaults-r.SchedulesNoneDrawn) > r.Run-r.SchedulesNoneDrawn:
 			fmt.Fprintln(w, "  most schedules that drew faults injected none: check that the --faults kinds act on this scenario, and --horizon")
 		}

@@ -71,3 +71,26 @@ func TestBadFlagValueShortUsage(t *testing.T) {
 		t.Errorf("run -h: exit %d, stderr %s", code, errOut)
 	}
 }
+
+// TestCheckKeepFaultsBaselineWording (qa32 #17): with --keep-faults the
+// run before the search has the file's own faults, and the summary says
+// so instead of calling it the fault-free run time; --json has
+// kept_faults. Fails before: "the scenario's fault-free run time".
+func TestCheckKeepFaultsBaselineWording(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "check", "testdata/tiny.yaml", "--runs", "2", "--progress", "off", "-o", t.TempDir(), "--keep-faults")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "the scenario's run time with only its own faults (--keep-faults)") || strings.Contains(out, "fault-free run time") {
+		t.Errorf("summary:\n%s", out)
+	}
+	code, out, errOut = call(t, "check", "testdata/tiny.yaml", "--runs", "2", "--progress", "off", "-o", t.TempDir(), "--keep-faults", "--json")
+	if code != exitOK || !strings.Contains(out, `"kept_faults": true`) {
+		t.Errorf("exit %d, --json:\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = call(t, "check", "testdata/tiny.yaml", "--runs", "2", "--progress", "off", "-o", t.TempDir())
+	if code != exitOK || !strings.Contains(out, "fault-free run time") {
+		t.Errorf("without --keep-faults: exit %d\n%s", code, out)
+	}
+}
