@@ -51,5 +51,5 @@ func TestWorkBoundOverrideOnlyIfCounted(t *testing.T) {
 	tree := edgeBase + "  - {name: t, generator: tree-reduce, params: {leaves: 30, fanin: 4}}\n"
 	_, err = ParseWithOverrides("t.yaml", []byte(tree), []string{"workload.1.params.leaves=50000000", "workload.1.params.fanin=4", "workload.1.drivers=3"})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "--set workload.1.params.leaves=50000000: workload.1.params.leaves: at most 1e8 tasks, calls and objects in all ((leaves*fanin/(fanin-1))*3 drivers = 2e+08)")
+	assert.Contains(t, err.Error(), "--set workload.1.params.leaves=50000000: workload.1.params.leaves: at most 1e8 tasks, calls and objects in all ((leaves*fanin/(fanin-1))*3 drivers = 200000000)")
 }

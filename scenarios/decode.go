@@ -304,7 +304,20 @@ func (d *decoder) expected(n *yaml.Node, field, want string) {
 }
 
 // missing reports a required key that is absent from the mapping n.
+// When the key is there with a null value that an override set (--set
+// faults.0.at=~), the error names the override, not the mapping's line in
+// the file.
 func (d *decoder) missing(n *yaml.Node, field, want string) {
+	if m := deref(n); m != nil && m.Kind == yaml.MappingNode {
+		key := field[strings.LastIndexByte(field, '.')+1:]
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if v := m.Content[i+1]; m.Content[i].Value == key {
+				if _, set := d.origin[v]; set {
+					n = v
+				}
+			}
+		}
+	}
 	d.errAt(n, field, want+" (got nothing)")
 }
 
@@ -524,8 +537,12 @@ func (d *decoder) integer(n *yaml.Node, path string, min int) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	if v < int64(min) || v > math.MaxInt32*int64(1<<16) {
+	if v < int64(min) {
 		d.expected(n, path, want)
+		return 0, false
+	}
+	if top := math.MaxInt32 * int64(1<<16); v > top {
+		d.expected(n, path, fmt.Sprintf("an integer from %d to %d", min, top))
 		return 0, false
 	}
 	return int(v), true

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -156,7 +157,12 @@ func (d *decoder) workload(n *yaml.Node, path string, index int, limit time.Dura
 					at, where = driversAt, o.at("drivers")
 				}
 			}
-			d.expected(at, where, fmt.Sprintf("at most 1e8 tasks, calls and objects in all (%s = %.3g)", formula, work))
+			msg := fmt.Sprintf("at most 1e8 tasks, calls and objects in all (%s = %s)", formula, countText(work))
+			if m := deref(at); m != nil && m.Kind == yaml.MappingNode {
+				d.errAt(at, where, msg) // the whole mapping: its "(got a mapping)" says nothing
+			} else {
+				d.expected(at, where, msg)
+			}
 		}
 	}
 	// Drivers are bounded by themselves too: with no work (tasks: 0) the
@@ -605,6 +611,10 @@ func (d *decoder) partition(n *yaml.Node, path string) ([][]string, bool) {
 		var members []string
 		for j, nn := range names {
 			np := fmt.Sprintf("%s.%d", gp, j)
+			if isNull(nn) { // d.list reported it: no follow-on
+				ok = false
+				continue
+			}
 			nodes, rok := d.endpoints(nn, np)
 			if !rok {
 				ok = false
@@ -726,6 +736,10 @@ func (d *decoder) nodeNames(o *object) ([]string, bool) {
 	var out []string
 	seen := map[string]bool{}
 	for i, nn := range d.list(o.get("nodes"), o.at("nodes"), "a node name") {
+		if isNull(nn) { // d.list reported it: no follow-on
+			ok = false
+			continue
+		}
 		nodes, rok := d.resolve(nn, fmt.Sprintf("%s.%d", o.at("nodes"), i))
 		ok = ok && rok
 		for _, m := range nodes {
@@ -808,6 +822,9 @@ func (d *decoder) expect(n *yaml.Node, s *Scenario) {
 	}
 	want := "one of " + strings.Join(InvariantNames, ", ")
 	for i, v := range d.list(o.get("invariants"), o.at("invariants"), want) {
+		if isNull(v) { // d.list reported it
+			continue
+		}
 		path := fmt.Sprintf("%s.%d", o.at("invariants"), i)
 		name, ok := d.scalar(v, path, want)
 		switch {
@@ -820,4 +837,14 @@ func (d *decoder) expect(n *yaml.Node, s *Scenario) {
 			e.Invariants = append(e.Invariants, name)
 		}
 	}
+}
+
+// countText is a work count as the bound's error shows it: exact while it
+// is a whole number a reader can compare with 1e8 (100000001, not the
+// 1e+08 that %.3g rounds it to), else in three digits.
+func countText(v float64) string {
+	if v == math.Trunc(v) && v < 1e15 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return fmt.Sprintf("%.3g", v)
 }

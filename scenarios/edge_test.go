@@ -140,13 +140,13 @@ func TestWorkTooLargeRefused(t *testing.T) {
 		set  []string
 		want string
 	}{
-		{[]string{"workload.0.params.tasks=100000000000"}, "(tasks = 1e+11)"},
-		{[]string{"workload.0={generator: tree-reduce, params: {leaves: 1e11}}"}, "leaves*fanin/(fanin-1) = 2e+11"},
-		{[]string{"workload.0={generator: map-reduce, params: {maps: 1000000, reduces: 1000000}}"}, "maps*reduces partitions + maps + reduces = 1e+12"},
-		{[]string{"workload.0={generator: chain, params: {chains: 1e12}}"}, "chains*length = 1e+13"},
-		{[]string{"workload.0={generator: rl, params: {actors: 1e9}}"}, "actors + rounds*(actors+1) = 1.1e+10"},
-		{[]string{"workload.0={generator: parameter-server, params: {workers: 1e6, iterations: 1e3}}"}, "= 5e+09"},
-		{[]string{"workload.0={generator: tree-reduce, params: {leaves: 7500000, fanin: 4}}", "workload.0.drivers=20"}, "(leaves*fanin/(fanin-1))*20 drivers = 2e+08"},
+		{[]string{"workload.0.params.tasks=100000000000"}, "(tasks = 100000000000)"},
+		{[]string{"workload.0={generator: tree-reduce, params: {leaves: 1e11}}"}, "leaves*fanin/(fanin-1) = 200000000000"},
+		{[]string{"workload.0={generator: map-reduce, params: {maps: 1000000, reduces: 1000000}}"}, "maps*reduces partitions + maps + reduces = 1000002000000"},
+		{[]string{"workload.0={generator: chain, params: {chains: 1e12}}"}, "chains*length = 10000000000000"},
+		{[]string{"workload.0={generator: rl, params: {actors: 1e9}}"}, "actors + rounds*(actors+1) = 11000000010"},
+		{[]string{"workload.0={generator: parameter-server, params: {workers: 1e6, iterations: 1e3}}"}, "= 5000000002"},
+		{[]string{"workload.0={generator: tree-reduce, params: {leaves: 7500000, fanin: 4}}", "workload.0.drivers=20"}, "(leaves*fanin/(fanin-1))*20 drivers = 200000000"},
 	} {
 		_, err := ParseWithOverrides("t.yaml", []byte(edgeBase), tc.set)
 		require.Error(t, err, tc.set)

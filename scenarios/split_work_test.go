@@ -21,11 +21,11 @@ func TestWorkBoundSplitAmongDrivers(t *testing.T) {
 		{"{generator: parallel, params: {tasks: 2000000}, drivers: per-node}", ""},
 		{"{generator: chain, params: {chains: 2000000, length: 10}, drivers: 100}", ""},
 		{"{generator: nested, params: {roots: 1000000, depth: 3, fanout: 3}, drivers: 100}", ""},
-		{"{generator: parallel, params: {tasks: 200000000}, drivers: 100}", "(tasks = 2e+08)"},
-		{"{generator: tree-reduce, params: {leaves: 3000000, fanin: 4}, drivers: 100}", "((leaves*fanin/(fanin-1))*100 drivers = 4e+08)"},
-		{"{generator: map-reduce, params: {maps: 1000, reduces: 1000}, drivers: 100}", "drivers = 1e+08"},
-		{"{generator: rl, params: {actors: 1000, rounds: 1000}, drivers: 200}", "drivers = 2e+08"},
-		{"{generator: parameter-server, params: {servers: 1, workers: 1000, iterations: 1000}, drivers: 100}", "drivers = 3e+08"},
+		{"{generator: parallel, params: {tasks: 200000000}, drivers: 100}", "(tasks = 200000000)"},
+		{"{generator: tree-reduce, params: {leaves: 3000000, fanin: 4}, drivers: 100}", "((leaves*fanin/(fanin-1))*100 drivers = 400000000)"},
+		{"{generator: map-reduce, params: {maps: 1000, reduces: 1000}, drivers: 100}", "drivers = 100200000"},
+		{"{generator: rl, params: {actors: 1000, rounds: 1000}, drivers: 200}", "drivers = 200400000"},
+		{"{generator: parameter-server, params: {servers: 1, workers: 1000, iterations: 1000}, drivers: 100}", "drivers = 300000100"},
 	} {
 		src := "cluster:\n  nodes:\n    - {name: n, count: 100, cpus: 4}\nworkload:\n  - " + tc.entry + "\n"
 		_, err := Parse("x.yaml", []byte(src))
