@@ -18,7 +18,8 @@ import (
 // "2min", "1h", "1m30s", "-50ms". A bare "0" is zero; any other bare number is
 // rejected because its unit would be a guess.
 func ParseDuration(s string) (time.Duration, error) {
-	t := strings.TrimSpace(s)
+	// "10 ms": a space between a number and its unit is how many write it.
+	t := strings.Join(strings.Fields(s), "")
 	if t == "0" || t == "-0" || t == "+0" {
 		return 0, nil
 	}
@@ -54,7 +55,8 @@ var durationUnit = regexp.MustCompile(`[^0-9.+-]+`)
 
 // durationAliases are the spellings of minutes and seconds ParseDuration
 // accepts beside time.ParseDuration's own units.
-var durationAliases = map[string]string{"min": "m", "mins": "m", "sec": "s", "secs": "s"}
+var durationAliases = map[string]string{"min": "m", "mins": "m", "sec": "s", "secs": "s",
+	"msec": "ms", "msecs": "ms", "usec": "us", "usecs": "us", "nsec": "ns", "nsecs": "ns", "hr": "h", "hrs": "h"}
 
 // sizeUnits are the size suffixes, longest first so that "KiB" wins over "B".
 var sizeUnits = []struct {
@@ -108,7 +110,13 @@ var bandwidthUnits = []struct {
 }{
 	{"KiB/s", 1 << 10}, {"MiB/s", 1 << 20}, {"GiB/s", 1 << 30}, {"TiB/s", 1 << 40},
 	{"kB/s", 1e3}, {"KB/s", 1e3}, {"MB/s", 1e6}, {"GB/s", 1e9}, {"TB/s", 1e12}, {"B/s", 1},
-	{"kbps", 1e3 / 8}, {"Kbps", 1e3 / 8}, {"Mbps", 1e6 / 8}, {"Gbps", 1e9 / 8}, {"Tbps", 1e12 / 8}, {"bps", 1.0 / 8},
+	{"kbps", 1e3 / 8}, {"Kbps", 1e3 / 8}, {"Mbps", 1e6 / 8}, {"Gbps", 1e9 / 8}, {"Tbps", 1e12 / 8},
+	// The other ways people write them: bits as Mb/s or lower-case gbps,
+	// bytes as MBps (B for bytes, b for bits, as above).
+	{"mbps", 1e6 / 8}, {"gbps", 1e9 / 8}, {"tbps", 1e12 / 8},
+	{"kb/s", 1e3 / 8}, {"Kb/s", 1e3 / 8}, {"Mb/s", 1e6 / 8}, {"Gb/s", 1e9 / 8}, {"Tb/s", 1e12 / 8}, {"b/s", 1.0 / 8},
+	{"kBps", 1e3}, {"KBps", 1e3}, {"MBps", 1e6}, {"GBps", 1e9}, {"TBps", 1e12}, {"Bps", 1},
+	{"bps", 1.0 / 8},
 }
 
 // ParseBandwidth parses a bandwidth into bytes per second. Bits: bps, Kbps,

@@ -37,6 +37,13 @@ func TestParseDuration(t *testing.T) {
 		{"", 0, true},
 		{"ten ms", 0, true},
 		{"10 parsecs", 0, true},
+		// qa32 #23: a space before the unit, msec/usec/nsec/hr (fail before).
+		{"10 ms", 10 * time.Millisecond, false},
+		{"1 m 30 s", 90 * time.Second, false},
+		{"10msec", 10 * time.Millisecond, false},
+		{"3usecs", 3 * time.Microsecond, false},
+		{"7nsec", 7, false},
+		{"2hrs", 2 * time.Hour, false},
 	} {
 		got, err := ParseDuration(tc.in)
 		if tc.err {
@@ -106,6 +113,12 @@ func TestParseBandwidth(t *testing.T) {
 		{"0Gbps", 0, true},
 		{"10Gb", 0, true},
 		{"fast", 0, true},
+		// qa32 #23: other spellings of bits and bytes (fail before).
+		{"10gbps", 1.25e9, false},
+		{"10Mb/s", 1.25e6, false},
+		{"10MBps", 1e7, false},
+		{"8b/s", 1, false},
+		{"3Bps", 3, false},
 	} {
 		got, err := ParseBandwidth(tc.in)
 		if tc.err {
