@@ -608,8 +608,10 @@ func (c *chromeWriter) netRecord(r *Record) {
 			n.spillUsed = 0
 			c.counter(r.Node, "spilled", r.At, "bytes", 0)
 		}
-		c.counter(r.Node, "queue", r.At, "tasks", 0)
-		c.counter(r.Node, "object store", r.At, "bytes", 0)
+		if r.Node < schedulerID { // a raylet's: the control plane has no queue or store
+			c.counter(r.Node, "queue", r.At, "tasks", 0)
+			c.counter(r.Node, "object store", r.At, "bytes", 0)
+		}
 		if r.Detail == netsim.DetailTerminated { // on purpose: an autoscaler's
 			c.marker("terminate "+c.name(r.Node), "scaling", r)
 		} else {
