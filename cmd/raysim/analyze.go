@@ -39,9 +39,10 @@ block) is analyzed up to where it ends, with a warning: tasks still
 running there count as not completed, and its digest is of the records
 read (a prefix digest, not the run's).
 
-Exit status: 0 on success, 2 for a bad command line or a trace that cannot
-be read (missing, not a trace, truncated without --partial, or corrupt),
-1 when the report cannot be written.
+Exit status: 0 on success, 2 for a bad command line (an -o that cannot be
+a directory, checked first) or a trace that cannot be read (missing, not a
+trace, truncated without --partial, or corrupt), 1 when the report cannot
+be written.
 
 Flags:
 `)
@@ -58,6 +59,12 @@ Flags:
 		fmt.Fprintln(stderr, "raysim analyze: want one trace, or two to compare")
 		fs.Usage()
 		return exitUsage
+	}
+	if *out != "" {
+		if err := usableDir(*out); err != nil {
+			fmt.Fprintf(stderr, "raysim analyze: -o %s: %v (checked before the analysis)\n", *out, err)
+			return exitUsage
+		}
 	}
 	var reps []*analysis.Report
 	var warnings []string

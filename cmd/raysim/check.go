@@ -473,6 +473,9 @@ func usableDir(dir string) error {
 	}
 	f, err := os.CreateTemp(probeIn, ".raysim-probe-*")
 	if err != nil {
+		if probeIn != dir { // it does not exist: name what it would be made in
+			return fmt.Errorf("cannot be made: cannot create files in %s: %w", probeIn, err)
+		}
 		return fmt.Errorf("cannot create files in %s: %w", probeIn, err)
 	}
 	f.Close()

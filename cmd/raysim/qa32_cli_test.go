@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,5 +94,32 @@ func TestCheckKeepFaultsBaselineWording(t *testing.T) {
 	code, out, _ = call(t, "check", "testdata/tiny.yaml", "--runs", "2", "--progress", "off", "-o", t.TempDir())
 	if code != exitOK || !strings.Contains(out, "fault-free run time") {
 		t.Errorf("without --keep-faults: exit %d\n%s", code, out)
+	}
+}
+
+// TestOutputErrorsNameTheOutput (qa32 #16): a --chrome write failure names
+// the --chrome file, not the temporary trace it is exported from, and
+// analyze checks -o before analyzing (as run and check probe theirs).
+// Fails before: "/tmp/raysim-NNN.trace: write /dev/full: ..."; analyze
+// printed every table, then "mkdir ...: not a directory", exit 1.
+func TestOutputErrorsNameTheOutput(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	code, out, errOut := call(t, "run", "-q", "testdata/tiny.yaml", "--chrome", "/dev/full")
+	if code != exitFailed || !strings.HasPrefix(out, "PASS tiny") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "writing --chrome /dev/full: ") || strings.Contains(errOut, "raysim-") || !strings.Contains(errOut, "exit 1 for its output") {
+		t.Errorf("stderr: %s", errOut)
+	}
+
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = call(t, "analyze", "testdata/no-such.trace", "-o", notDir)
+	if code != exitUsage || out != "" || !strings.Contains(errOut, "-o "+notDir+": not a directory") {
+		t.Errorf("analyze -o FILE: exit %d\nstdout %q\nstderr %s", code, out, errOut)
 	}
 }

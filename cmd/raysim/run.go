@@ -334,8 +334,7 @@ func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr i
 			return exitFailed
 		}
 		if terr != nil {
-			fmt.Fprintf(stderr, "raysim run: %s: %v\n", path, terr)
-			code = exitFailed
+			code = exitFailed // said after the summary: its last line, not above a PASS
 		} else if len(files) > 1 {
 			// Several files: each run's --trace and --chrome file is
 			// named after the flag's, its index and its scenario.
@@ -356,6 +355,13 @@ func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr i
 		}
 		if !res.OK {
 			code = exitFailed
+		}
+		if terr != nil {
+			v := "passed"
+			if !res.OK {
+				v = "failed"
+			}
+			fmt.Fprintf(stderr, "raysim run: %s: %v (the run %s; exit 1 for its output)\n", path, terr, v)
 		}
 	}
 	return code

@@ -92,9 +92,25 @@ func startRunTrace(f *runFlags, s *scenarios.Scenario, idx int, files []string, 
 		if chromePath == "" {
 			return nil
 		}
-		return exportFile(tracePath, chromePath, "chrome", exportFlags{})
+		err := exportFile(tracePath, chromePath, "chrome", exportFlags{})
+		if err != nil && temp {
+			// The temporary trace is ours, not the user's: name the
+			// --chrome file only.
+			return &outputError{msg: "writing --chrome " + chromePath + ": " + strings.ReplaceAll(err.Error(), tracePath+": ", ""), err: err}
+		}
+		return err
 	}, nil
 }
+
+// outputError is an export's error reworded for the user (a temporary
+// file's name left out), its chain kept.
+type outputError struct {
+	msg string
+	err error
+}
+
+func (e *outputError) Error() string { return e.msg }
+func (e *outputError) Unwrap() error { return e.err }
 
 // errBadOutput refuses a run whose --trace or --chrome file is one of its
 // scenario files, or the other output (writing it would destroy the
