@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -110,7 +111,10 @@ type Stats struct {
 	// Truncated: the trace ends early (no end block, or damaged): the
 	// counts and Digest cover the records before the damage only (a
 	// prefix digest, not the run's).
-	Truncated bool              `json:"truncated,omitempty"`
+	Truncated bool `json:"truncated,omitempty"`
+	// Corrupted: of a Truncated trace, one whose bytes are damaged (a
+	// checksum failed, ErrCorrupt), not merely cut short.
+	Corrupted bool              `json:"corrupted,omitempty"`
 	ByKind    map[string]uint64 `json:"by_kind"`
 	ByNode    map[string]uint64 `json:"by_node"`    // node ID -> records
 	BySecond  []uint64          `json:"per_second"` // records per virtual second, up to MaxStatsSeconds
@@ -183,6 +187,7 @@ func ComputeStats(r *Reader) (*Stats, error) {
 	}
 	st.Digest = r.Digest().String()
 	st.Truncated = r.Err() != nil
+	st.Corrupted = errors.Is(r.Err(), ErrCorrupt)
 	if t, ok := r.Trailer(); ok {
 		st.OtherJobsEvents = t.OtherJobsEvents
 	}
@@ -196,7 +201,10 @@ func (st *Stats) Print(w io.Writer) {
 		clock = "virtual"
 	}
 	digest := "digest"
-	if st.Truncated {
+	switch {
+	case st.Corrupted:
+		digest = "prefix digest (the trace is corrupted: not the run's)"
+	case st.Truncated:
 		digest = "prefix digest (the trace is truncated: not the run's)"
 	}
 	fmt.Fprintf(w, "records   %d over %v %s, %s %s\n", st.Records, st.End, clock, digest, st.Digest)

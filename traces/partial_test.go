@@ -59,4 +59,14 @@ func TestPartialRead(t *testing.T) {
 	}
 	assert.ErrorIs(t, r.Err(), traces.ErrCorrupt)
 	assert.NoError(t, r.Cut())
+
+	// qa32 #24: its stats say corrupted, not truncated (fails before).
+	r, err = traces.NewReader(bytes.NewReader(bad))
+	require.NoError(t, err)
+	st, err := traces.ComputeStats(r)
+	require.ErrorIs(t, err, traces.ErrCorrupt)
+	assert.True(t, st.Truncated && st.Corrupted)
+	var text bytes.Buffer
+	st.Print(&text)
+	assert.Contains(t, text.String(), "prefix digest (the trace is corrupted")
 }
