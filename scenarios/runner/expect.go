@@ -82,17 +82,19 @@ func expectations(s *scenarios.Scenario, r *Result, m *metrics, notDone string, 
 		if bound <= 0 {
 			return
 		}
-		b := float64(bound) / float64(time.Millisecond)
+		// The bound as the file writes it (100ms, 2s), as finish_by's;
+		// the latency in ms, with the digits that tell it from the bound.
+		b, bt := float64(bound)/float64(time.Millisecond), scenarios.FormatDuration(bound)
 		if ended == 0 {
-			add("latency."+name, false, "no task ended: no latency to bound (bound %sms)", strconv.FormatFloat(b, 'f', -1, 64))
+			add("latency."+name, false, "no task ended: no latency to bound (bound %s)", bt)
 			return
 		}
-		g, bs := apart(got, b, 3)
+		g, _ := apart(got, b, 3)
 		if never > 0 {
-			add("latency."+name, got <= b, "%sms (bound %sms) over the %d tasks that ended; %d never did", g, bs, ended, never)
+			add("latency."+name, got <= b, "%sms (bound %s) over the %d tasks that ended; %d never did", g, bt, ended, never)
 			return
 		}
-		add("latency."+name, got <= b, "%sms (bound %sms)", g, bs)
+		add("latency."+name, got <= b, "%sms (bound %s)", g, bt)
 	}
 	lat("p50", r.LatencyMs.P50, x.Latency.P50)
 	lat("p90", r.LatencyMs.P90, x.Latency.P90)

@@ -132,6 +132,18 @@ func TestLatencyBoundNeedsTasks(t *testing.T) {
 	assert.Contains(t, r.Expectations[0].Detail, "never did")
 }
 
+// TestLatencyBoundAsWritten (qa32 #24): a latency bound prints as the file
+// writes it, as finish_by's does ("bound 2s"), not "bound 2000.000ms"
+// (nor "bound 1000ms" when no task ended). Fails before.
+func TestLatencyBoundAsWritten(t *testing.T) {
+	r := runSmall(t, "expect: {latency: {p99: 2s}}\n", Options{}, "workload.0.params.duration=10ms")
+	require.Len(t, r.Expectations, 1)
+	assert.Regexp(t, `^[0-9]+\.[0-9]{3,}ms \(bound 2s\)$`, r.Expectations[0].Detail)
+	r = runSmall(t, "expect: {latency: {p99: 1s}}\n", Options{}, "workload.0.params.duration=10s", "duration_limit=100ms")
+	require.Len(t, r.Expectations, 1)
+	assert.Contains(t, r.Expectations[0].Detail, "(bound 1s)")
+}
+
 // TestResultSaysBuggifyAndOverrides: a buggified run's result (and so its
 // summary and JSON) did not say so, nor which --set overrides it ran with,
 // though both change its digest (QA).
