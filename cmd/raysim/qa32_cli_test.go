@@ -123,3 +123,17 @@ func TestOutputErrorsNameTheOutput(t *testing.T) {
 		t.Errorf("analyze -o FILE: exit %d\nstdout %q\nstderr %s", code, out, errOut)
 	}
 }
+
+// TestRunSeedConflict (qa32 #24): --seed and a --set seed= that disagree
+// are refused (the --set was dropped without a word); agreeing, they run.
+// Fails before: exit 0, seed 3.
+func TestRunSeedConflict(t *testing.T) {
+	t.Parallel()
+	code, _, errOut := call(t, "run", "-q", "testdata/tiny.yaml", "--seed", "3", "--set", "seed=5")
+	if code != exitUsage || !strings.Contains(errOut, "--seed 3 and --set seed=5 disagree") {
+		t.Errorf("exit %d, stderr %s", code, errOut)
+	}
+	if code, out, errOut := call(t, "run", "-q", "testdata/tiny.yaml", "--seed", "3", "--set", "seed=3"); code != exitOK || !strings.HasPrefix(out, "PASS tiny seed=3") {
+		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}

@@ -90,6 +90,15 @@ func (f *runFlags) check(fs *flag.FlagSet) error {
 	if f.tcp && f.cluster.address != "" {
 		return errors.New("--tcp and --address: give one (--tcp runs on a loopback cluster of its own, --address on a live one)")
 	}
+	if f.seed != "" {
+		// --seed is applied after the overrides: a --set seed= that says
+		// otherwise would be dropped without a word.
+		for _, s := range f.sets {
+			if v, ok := strings.CutPrefix(s, "seed="); ok && strings.TrimSpace(v) != f.seed {
+				return fmt.Errorf("--seed %s and --set %s disagree: give one", f.seed, s)
+			}
+		}
+	}
 	if f.tcp || f.cluster.address != "" {
 		where := "--tcp"
 		if f.cluster.address != "" {
