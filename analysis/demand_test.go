@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -110,4 +111,16 @@ func TestFaultLinesNamePartitions(t *testing.T) {
 
 	deg := analysis.Fault{Kind: "degrade", Node: 1, Peer: 2, Symmetric: true, Detail: "1<->2 +5ms"}
 	require.Equal(t, "degrade head<->worker-0", r.rep.FaultLabel(deg))
+}
+
+// TestZeroTaskReportShowsDash (qa32 #24): a run with no task and no run
+// time shows "-" for utilization and no placement shares, not "0.0%"
+// measurements. Fails before: "util 0.0%" and "local 0 (0.0%)".
+func TestZeroTaskReportShowsDash(t *testing.T) {
+	r := traced(t, "parallel.yaml", "workload.0.params.tasks=0", "expect=")
+	var b strings.Builder
+	require.NoError(t, analysis.WriteText(&b, r.rep))
+	text := b.String()
+	require.NotContains(t, text, "0.0%", text)
+	require.Contains(t, text, "(no task placed)")
 }

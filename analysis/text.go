@@ -193,7 +193,7 @@ func WriteText(w io.Writer, r *Report) error {
 			continue
 		}
 		util := fmt.Sprintf("%.1f%%", 100*n.Utilization)
-		if n.NoCPUs {
+		if n.NoCPUs || r.End <= 0 { // no CPUs, or no run time to share them over
 			util = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%g\t%d\t%v\t%s\t", n.Name, n.CPUs, n.Executed, n.BusyTime.Round(time.Microsecond), util)
@@ -220,7 +220,11 @@ func WriteText(w io.Writer, r *Report) error {
 	pl := r.Placement
 	p("\n-- placement (first placement of each task)\n")
 	tot := pl.Local + pl.Spilled + pl.Actor + pl.Other
-	p("local %d (%.1f%%), spilled %d (%.1f%%), actor %d, other %d", pl.Local, pct(pl.Local, tot), pl.Spilled, pct(pl.Spilled, tot), pl.Actor, pl.Other)
+	if tot == 0 {
+		p("local 0, spilled 0, actor 0, other 0 (no task placed)")
+	} else {
+		p("local %d (%.1f%%), spilled %d (%.1f%%), actor %d, other %d", pl.Local, pct(pl.Local, tot), pl.Spilled, pct(pl.Spilled, tot), pl.Actor, pl.Other)
+	}
 	if pl.Unplaced > 0 {
 		p(", never placed %d (cancelled, infeasible or unfinished first)", pl.Unplaced)
 	}
