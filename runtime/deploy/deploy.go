@@ -172,11 +172,12 @@ func ClusterID(token []byte) string {
 func TLSConfig(certFile, keyFile, caFile string) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
+		// crypto/tls's own errors say "tls: " already.
+		return nil, fmt.Errorf("TLS certificate %s and key %s: %w", certFile, keyFile, err)
 	}
 	caPEM, err := os.ReadFile(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("tls: %w", err)
+		return nil, fmt.Errorf("TLS CA: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(caPEM) {
