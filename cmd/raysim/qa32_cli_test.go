@@ -137,3 +137,19 @@ func TestRunSeedConflict(t *testing.T) {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestRunJSONHasVersion (qa32 #20): run --json says which binary ran it
+// (raysim_version, as raysim version prints). Fails before: no field.
+func TestRunJSONHasVersion(t *testing.T) {
+	t.Parallel()
+	code, out, errOut := call(t, "run", "testdata/tiny.yaml", "--json")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, errOut)
+	}
+	var r struct {
+		Version string `json:"raysim_version"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Version != traces.RaysimVersion() {
+		t.Errorf("raysim_version %q (err %v)", r.Version, err)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"raysim/scenarios"
 	"raysim/scenarios/check"
 	"raysim/scenarios/runner"
+	"raysim/traces"
 )
 
 func init() {
@@ -355,6 +356,7 @@ func runFiles(ctx context.Context, f *runFlags, files []string, stdout, stderr i
 		}
 		switch {
 		case f.json:
+			res.RaysimVersion = traces.RaysimVersion() // which binary, for a bug report (raysim version)
 			enc := json.NewEncoder(stdout)
 			enc.Encode(res)
 		case f.quiet:

@@ -87,7 +87,11 @@ type Result struct {
 	Overrides []string `json:"overrides,omitempty"`
 	// Buggify: the run had the runtime's fault points on (Options.Buggify,
 	// raysim run --buggify): its digest is another run's than without.
-	Buggify              bool   `json:"buggify,omitempty"`
+	Buggify bool `json:"buggify,omitempty"`
+	// RaysimVersion is the binary's version as traces stamp it
+	// (traces.RaysimVersion), set by raysim run --json ("": not set; a
+	// library caller fills it if it wants).
+	RaysimVersion        string `json:"raysim_version,omitempty"`
 	TasksSubmitted       uint64 `json:"tasks_submitted"`
 	TasksCompleted       uint64 `json:"tasks_completed"`
 	TasksFailed          uint64 `json:"tasks_failed"`
