@@ -124,3 +124,15 @@ func TestZeroTaskReportShowsDash(t *testing.T) {
 	require.NotContains(t, text, "0.0%", text)
 	require.Contains(t, text, "(no task placed)")
 }
+
+// TestDemandGuessedSaid: two entries of one generator with different
+// resources share their tasks' names, which a trace cannot tell apart:
+// the report lists the name (the first entry's demand is counted).
+func TestDemandGuessedSaid(t *testing.T) {
+	r := traced(t, "parallel.yaml", "cluster.nodes=[{name: head, cpus: 4, resources: {accel: 2}}]",
+		"workload=[{generator: parallel, params: {tasks: 4, duration: 10ms}}, {generator: parallel, params: {tasks: 4, duration: 10ms}, resources: {CPU: 0, accel: 1}}]", "expect=")
+	require.Equal(t, []string{"parallel"}, r.rep.DemandGuessed)
+	var b strings.Builder
+	require.NoError(t, analysis.WriteText(&b, r.rep))
+	require.Contains(t, b.String(), "tasks named parallel ask for different resources")
+}
