@@ -99,6 +99,11 @@ func TestReplayFromAnotherModule(t *testing.T) {
 	if !strings.Contains(string(data), "# replay (from the module root): go run raysim/cmd/raysim run ") {
 		t.Errorf("the file's header does not carry the replay command:\n%s", data)
 	}
+	// qa32 #6: nor only the test's message the go get -tool hint for
+	// after go mod tidy (fails before: the header lacked it).
+	if !strings.Contains(string(data), "#   (if that fails with \"missing go.sum entry\" after go mod tidy: go get -tool raysim/cmd/raysim") {
+		t.Errorf("the file's header does not carry the go get -tool hint:\n%s", data)
+	}
 }
 
 // QA qa28 item 10: in the user's own module the printed replay, `go run
