@@ -130,7 +130,7 @@ func startedHead(line string) bool {
 	}
 	var f startFlags
 	fs := newStartFlagSet(&f, io.Discard)
-	if err := parseFlags(fs, args[1:]); err != nil {
+	if err := fs.Parse(args[1:]); err != nil {
 		return strings.Contains(line, "--head") // a line this binary cannot parse: the old test
 	}
 	return f.head
