@@ -222,10 +222,10 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 		}
 		return
 	}
-	if inc, ok := r.deadInc[m.Node]; ok && inc >= m.Incarnation {
-		return
+	if r.dead.known(m.Node, m.Incarnation) {
+		return // older news (a folded node's: see deadNodes)
 	}
-	r.deadInc[m.Node] = m.Incarnation
+	r.dead.set(m.Node, m.Incarnation, r.cfg.Layout.Raylets)
 	r.genOwnerDied(m.Node)
 	r.jobNews(m) // first: a task of an ended job lost with the node is not retried
 	r.adoptOrphans(m.Node)
@@ -984,8 +984,8 @@ func (r *Raylet) rejoin() {
 	// held behind a lost frame, is dropped when it comes (see PlaceTask),
 	// so a task of ours the scheduler put there and not queued here is
 	// retried now, or when the news of its placement comes (TaskPlaced
-	// checks deadInc).
-	r.deadInc[r.self] = oldInc
+	// checks r.dead).
+	r.dead.set(r.self, oldInc, r.cfg.Layout.Raylets)
 	var placed []transport.TaskID
 	for id, o := range r.owned {
 		if _, queued := r.tasks.Get(id); !queued && o.node == r.self && o.inc != 0 && o.inc <= oldInc && !slices.Contains(ids, id) {
@@ -1217,7 +1217,7 @@ func (r *Raylet) redoCalls(id transport.ActorID) {
 func (r *Raylet) watchRestart(m *transport.TaskPlaced) {
 	p := *m
 	r.restarts[m.Task] = &p
-	if inc, dead := r.deadInc[m.Node]; dead && m.Incarnation <= inc {
+	if r.dead.known(m.Node, m.Incarnation) {
 		if r.queuedHere(m) {
 			p.Incarnation = r.cfg.Incarnation // kept at the rejoin: it comes up here
 			return
