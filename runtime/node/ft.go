@@ -680,9 +680,20 @@ const OwnerJobEnded = "the job it was made for ended"
 // says went with its job's end (transport.ObjectJobEnded): an ErrOwnerDied
 // (CauseOwnerDied), as Ray's reader of an object whose owner's job
 // finished gets OwnerDiedError; it is not rebuilt from lineage.
+//
+// A fetch every reader left (unneed keeps it, to pull the object once it
+// is located) is dropped: the object will never be located, and the
+// fetch stayed for good, one per object a job's reader gave up on (a Get
+// or a Wait that timed out, a task cancelled while it waited for an
+// argument) and the job's end took: TestLocatingLeaves.
 func (r *Raylet) onObjectJobEnded(id transport.ObjectID) {
-	if fe := r.fetchOf(id); fe != nil && fe.pull != nil && !fe.pulling {
+	fe := r.fetchOf(id)
+	if fe != nil && fe.pull != nil && !fe.pulling {
 		fe.seen, fe.data, fe.got = nil, nil, 0 // as onObjectLost
+	}
+	if fe != nil && fe.first == nil && !fe.pulling && !fe.local && len(r.located[id]) == 0 {
+		r.store.Await(id, nil) // nobody reads it here any more: see unneed
+		return
 	}
 	if r.store.Contains(id) || !r.waited(id) {
 		return
