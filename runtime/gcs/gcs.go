@@ -255,6 +255,9 @@ type Shard struct {
 	costs   costs.Profile
 	cfg     Config
 	deadInc map[transport.NodeID]uint64 // highest incarnation declared dead
+	// deadNodes are deadInc's nodes in node order (saveMeta writes them
+	// so, without sorting at each death).
+	deadNodes []transport.NodeID
 	// deathSeq counts the node deaths this shard applied, and diedAt is
 	// the count at each node's latest death: a task's owner died after
 	// its spec arrived if diedAt[owner] > its taskMeta.epoch (orphaned).
@@ -1030,7 +1033,7 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 	}
 	s.nodes[m.Node] = &nodeEntry{reg: *m, alive: true, lastSeen: s.clock.Now()}
 	s.saveNode(m.Node)
-	s.saveMeta()
+	s.saveOrder()
 	s.emit(transport.Event{Kind: transport.EvNodeAlive, Node: m.Node})
 	s.env.Send(s.layout.Scheduler, m)
 	// The answer: the raylet announces object locations only from now on
@@ -1406,6 +1409,10 @@ func (s *Shard) republishDeaths() {
 func (s *Shard) nodeDead(m *transport.NodeDead) {
 	if inc, ok := s.deadInc[m.Node]; ok && inc >= m.Incarnation {
 		return
+	}
+	if _, ok := s.deadInc[m.Node]; !ok {
+		i, _ := slices.BinarySearch(s.deadNodes, m.Node)
+		s.deadNodes = slices.Insert(s.deadNodes, i, m.Node)
 	}
 	s.deadInc[m.Node] = m.Incarnation
 	s.deathSeq++

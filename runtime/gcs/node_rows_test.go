@@ -1,6 +1,7 @@
 package gcs
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -73,4 +74,10 @@ func TestDeadNodeRowsBounded(t *testing.T) {
 	loaded := New(recEnv{fakeEnv{self: 10}, &sent, &events}, Config{Layout: l, Store: store, DeadNodes: keep})
 	require.Equal(t, st.Nodes, loaded.Stats().Nodes)
 	require.Equal(t, keep+1, loaded.Stats().ResidentNodes)
+	// The deaths, kept in node order for saveMeta, are the same loaded.
+	require.Len(t, sh.deadNodes, len(sh.deadInc))
+	require.True(t, slices.IsSorted(sh.deadNodes))
+	require.Equal(t, sh.deadNodes, loaded.deadNodes)
+	require.Equal(t, sh.deadInc, loaded.deadInc)
+	require.Equal(t, sh.diedAt, loaded.diedAt)
 }

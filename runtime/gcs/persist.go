@@ -343,19 +343,14 @@ func (s *Shard) saveNode(id transport.NodeID) {
 	s.written()
 }
 
+// saveMeta writes the shard's meta: the function digest and the node
+// order (saveOrder), and every node's death (the highest incarnation
+// declared dead and the death's count), rewritten whole: a death costs
+// the number of nodes ever dead here.
 func (s *Shard) saveMeta() {
+	s.putOrder()
 	enc := transport.NewEncoder(nil)
-	enc.U64(s.funcs)
-	s.store.Put(TableMeta, metaFuncs, enc.Bytes())
-	enc = transport.NewEncoder(nil)
-	enc.Nodes(s.nodeIDs)
-	s.store.Put(TableMeta, metaOrder, enc.Bytes())
-	enc = transport.NewEncoder(nil)
-	dead := make([]transport.NodeID, 0, len(s.deadInc))
-	for n := range s.deadInc {
-		dead = append(dead, n)
-	}
-	slices.SortFunc(dead, func(a, b transport.NodeID) int { return cmp.Compare(a, b) })
+	dead := s.deadNodes // in node order
 	enc.Uvarint(uint64(len(dead)))
 	for _, n := range dead {
 		enc.Node(n)
@@ -370,6 +365,25 @@ func (s *Shard) saveMeta() {
 	}
 	s.store.Put(TableMeta, metaDead, enc.Bytes())
 	s.written()
+}
+
+// saveOrder writes the function digest and the node order: what a
+// registration changes (a restart's death is written by nodeDead), without
+// the deaths (saveMeta), which a session per node made cost each
+// registration the number of nodes ever dead.
+func (s *Shard) saveOrder() {
+	s.putOrder()
+	s.written()
+}
+
+// putOrder puts what saveOrder writes (the caller counts the write).
+func (s *Shard) putOrder() {
+	enc := transport.NewEncoder(nil)
+	enc.U64(s.funcs)
+	s.store.Put(TableMeta, metaFuncs, enc.Bytes())
+	enc = transport.NewEncoder(nil)
+	enc.Nodes(s.nodeIDs)
+	s.store.Put(TableMeta, metaOrder, enc.Bytes())
 }
 
 // load replaces the in-memory tables with the store's content. Task entries
@@ -413,6 +427,11 @@ func (s *Shard) load() {
 			ordered = d.Err() == nil && s.deathSeq > 0
 		}
 	}
+	s.deadNodes = make([]transport.NodeID, 0, len(s.deadInc))
+	for n := range s.deadInc {
+		s.deadNodes = append(s.deadNodes, n)
+	}
+	slices.Sort(s.deadNodes)
 	// The order of deaths and specs is not stored: every dead node counts
 	// as dead since every loaded spec (epoch 0), as an owner that died
 	// (its restart resubmitting a task writes its spec again, epoch
