@@ -1113,7 +1113,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		return
 	}
 	if inc, dead := s.deadInc[m.Node]; dead && m.State == transport.ActorAlive && (m.Incarnation != 0 && m.Incarnation <= inc ||
-		s.nodeRow(m.Node) != nil && s.nodeRow(m.Node).reg.Incarnation <= inc) {
+		s.registeredUpTo(m.Node, inc)) {
 		return // news from a dead incarnation
 	}
 	if inc, dead := s.deadInc[m.Node]; dead && m.State == transport.ActorDead && m.Node != 0 && m.Incarnation != 0 && m.Incarnation <= inc {

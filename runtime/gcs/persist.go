@@ -282,6 +282,13 @@ func (s *Shard) nodeRow(id transport.NodeID) *nodeEntry {
 	return decodeNode(v, s.clock.Now())
 }
 
+// registeredUpTo reports whether node's latest registration here is of an
+// incarnation at or below inc (its row read back if flushed).
+func (s *Shard) registeredUpTo(node transport.NodeID, inc uint64) bool {
+	e := s.nodeRow(node)
+	return e != nil && e.reg.Incarnation <= inc
+}
+
 // decodeNode decodes a row saveNode wrote; lastSeen is now (see
 // nodeEntry.lastSeen: it is not stored).
 func decodeNode(v []byte, now time.Time) *nodeEntry {
