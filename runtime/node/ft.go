@@ -687,6 +687,7 @@ const OwnerJobEnded = "the job it was made for ended"
 // or a Wait that timed out, a task cancelled while it waited for an
 // argument) and the job's end took: TestLocatingLeaves.
 func (r *Raylet) onObjectJobEnded(id transport.ObjectID) {
+	delete(r.locations, id) // gone for good: no copy will be read
 	fe := r.fetchOf(id)
 	if fe != nil && fe.pull != nil && !fe.pulling {
 		fe.seen, fe.data, fe.got = nil, nil, 0 // as onObjectLost
