@@ -854,6 +854,7 @@ func (d *decoder) scenario(root *yaml.Node) *Scenario {
 	}
 	for i, n := range d.list(o.get("faults"), "faults", "a fault") {
 		if f, ok := d.fault(n, fmt.Sprintf("faults.%d", i), s); ok {
+			f.Pos = i + 1 // kept through the sort by time (Fault.EntryIndex)
 			s.Faults = append(s.Faults, f)
 		}
 	}

@@ -56,6 +56,22 @@ type Fault struct {
 	Errors     *TaskErrorRate
 	Random     *RandomFaults
 	Line       int // line of the entry in the file (0 if unknown), for reports
+	// Pos is the entry's position in the file's faults list, from 1 (its
+	// faults.N, as errors and --set name it, is Pos-1), 0 for a fault not
+	// read from a file. The decoder sorts Faults by time, so a fault's
+	// index in Faults need not be its file's: EntryIndex is what reports
+	// give.
+	Pos int
+}
+
+// EntryIndex is the fault's index among its file's faults (faults.N), or
+// i, its index in Scenario.Faults, for a fault not read from a file (Pos
+// 0: one built in Go).
+func (fl *Fault) EntryIndex(i int) int {
+	if fl.Pos > 0 {
+		return fl.Pos - 1
+	}
+	return i
 }
 
 // TaskErrorRate is a task_errors fault's setting: each run of a normal task

@@ -166,8 +166,10 @@ type ChainParams struct {
 	ObjectSize SizeDist     // default 1KiB
 }
 
-// NestedParams: Roots tasks that each submit Fanout children, to Depth
-// levels (a root alone is depth 1); every task runs Duration.
+// NestedParams: Roots tasks that each submit children, to Depth levels (a
+// root alone is depth 1): each task a random 0 to 2*Fanout of them (Fanout
+// on average, drawn from the seed: workload.nestedKids). A root runs a
+// draw of Duration, each child 0.5x to 1.5x its parent's.
 type NestedParams struct {
 	Roots    int          // default 4
 	Depth    int          // default 3

@@ -385,8 +385,12 @@ func printSummary(w io.Writer, r *runner.Result) {
 	if len(r.Overrides) > 0 {
 		fmt.Fprintf(w, "overrides %s\n", strings.Join(r.Overrides, " "))
 	}
-	fmt.Fprintf(w, "tasks     %d submitted, %d completed, %d failed, %d retried, %d cancelled, %d re-executed\n",
-		r.TasksSubmitted, r.TasksCompleted, r.TasksFailed, r.TasksRetried, r.TasksCancelled, r.TasksReexecuted)
+	later := "" // failed first, finished by a later run: why a driver's errors can be fewer
+	if r.TasksFailedThenFinished > 0 {
+		later = fmt.Sprintf(" (%d of them later finished with a value)", r.TasksFailedThenFinished)
+	}
+	fmt.Fprintf(w, "tasks     %d submitted, %d completed, %d failed%s, %d retried, %d cancelled, %d re-executed\n",
+		r.TasksSubmitted, r.TasksCompleted, r.TasksFailed, later, r.TasksRetried, r.TasksCancelled, r.TasksReexecuted)
 	if r.MethodsReplayed > 0 {
 		fmt.Fprintf(w, "actors    %d methods replayed to rebuild restarted actors\n", r.MethodsReplayed)
 	}

@@ -123,7 +123,7 @@ type sweepReport struct {
 	Failures    []seedOutcome `json:"failures"`
 	// Results: every seed's outcome, in seed order (with --all).
 	Results []seedOutcome `json:"results,omitempty"`
-	ran     []seedOutcome // every seed that ran to its end, for spread
+	ran     []seedOutcome // every seed that ran to its end (finished or not), for spread
 }
 
 func cmdSweep(args []string, stdout, stderr io.Writer) int {
@@ -416,9 +416,25 @@ func (b *seedBar) finish() {
 // spread summarizes the seeds that ran to their end (errors left out):
 // the median and range of virtual time, throughput and p99 latency, the
 // first things a comparison of two settings over many seeds reads ("" with
-// fewer than two).
-func spread(runs []seedOutcome) string {
+// fewer than two). A seed whose drivers did not all finish is left out
+// too, and the line says how many: its virtual time is when the run was
+// cut off (duration_limit) or ran dry (a driver lost with its node), not a
+// makespan, and its throughput and latencies are of part of the work.
+func spread(ran []seedOutcome) string {
+	var runs []seedOutcome
+	for _, r := range ran {
+		if r.Unfinished == "" {
+			runs = append(runs, r)
+		}
+	}
+	left := ""
+	if n := len(ran) - len(runs); n > 0 {
+		left = fmt.Sprintf(" (%d left out: %s did not finish)", n, plural(n, "seed's drivers", "seeds' drivers"))
+	}
 	if len(runs) < 2 {
+		if left != "" && len(ran) >= 2 {
+			return fmt.Sprintf("spread    none: %d of %d seeds left out (their drivers did not finish), too few left", len(ran)-len(runs), len(ran))
+		}
 		return ""
 	}
 	stat := func(pick func(seedOutcome) float64) (med, lo, hi float64) {
@@ -437,6 +453,6 @@ func spread(runs []seedOutcome) string {
 	q, ql, qh := stat(func(r seedOutcome) float64 { return r.Throughput })
 	p, pl, ph := stat(func(r seedOutcome) float64 { return r.LatencyMs.P99 })
 	f := scenarios.FormatNumber
-	return fmt.Sprintf("spread    over %d seeds, median (min-max): virtual time %ss (%s-%s), throughput %s/s (%s-%s), latency p99 %sms (%s-%s)",
-		len(runs), f(t), f(tl), f(th), f(q), f(ql), f(qh), f(p), f(pl), f(ph))
+	return fmt.Sprintf("spread    over %d seeds%s, median (min-max): virtual time %ss (%s-%s), throughput %s/s (%s-%s), latency p99 %sms (%s-%s)",
+		len(runs), left, f(t), f(tl), f(th), f(q), f(ql), f(qh), f(p), f(pl), f(ph))
 }

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"raysim/scenarios/runner"
 )
 
 func TestSweepAllPass(t *testing.T) {
@@ -137,5 +139,28 @@ func TestSweepAllAndSpread(t *testing.T) {
 	}
 	if _, out, _ = call(t, "sweep", "testdata/tiny.yaml", "--seeds", "1-4", "--json"); strings.Contains(out, `"results"`) {
 		t.Errorf("results without --all:\n%s", out)
+	}
+}
+
+// TestSpreadLeavesOutUnfinished: a seed whose drivers did not finish (cut
+// off at duration_limit, or a driver lost with its node) has a virtual
+// time that is no makespan; sweep's spread line mixed such seeds into its
+// medians (QA32 #22). They are left out, and the line says how many.
+func TestSpreadLeavesOutUnfinished(t *testing.T) {
+	done := func(v float64) seedOutcome {
+		return seedOutcome{Virtual: v, Throughput: 100 / v, LatencyMs: runner.Latency{P99: v}}
+	}
+	cut := done(30)
+	cut.Unfinished = "1 of 4 drivers still waiting when the run ended"
+	got := spread([]seedOutcome{done(1), cut, done(2), done(3), cut})
+	want := "spread    over 3 seeds (2 left out: seeds' drivers did not finish), median (min-max): virtual time 2s (1-3), "
+	if !strings.HasPrefix(got, want) {
+		t.Errorf("spread = %q\nwant it to begin %q", got, want)
+	}
+	if got := spread([]seedOutcome{done(1), done(3)}); !strings.HasPrefix(got, "spread    over 2 seeds, median (min-max): virtual time 2s (1-3)") {
+		t.Errorf("spread of finished seeds = %q", got)
+	}
+	if got := spread([]seedOutcome{done(1), cut}); got != "spread    none: 1 of 2 seeds left out (their drivers did not finish), too few left" {
+		t.Errorf("spread of one finished seed = %q", got)
 	}
 }

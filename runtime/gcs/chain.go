@@ -874,27 +874,28 @@ func (r *Replica) loadChainState() {
 	r.acked = r.applied
 	r.store.Scan(TableMeta, func(k, v []byte) bool {
 		if len(k) == 5 && k[0] == 'e' && len(v) == 8 {
-			c := transport.NodeID(binary.BigEndian.Uint32(k[1:]))
-			d := r.seen[c]
-			if d == nil {
-				d = &dedup{seqs: make(map[uint64]uint64)}
-				r.seen[c] = d
-			}
-			d.epoch = binary.BigEndian.Uint64(v)
+			r.loadedSeen(k).epoch = binary.BigEndian.Uint64(v)
 			return true
 		}
 		if len(k) != 13 || k[0] != 's' || len(v) != 8 {
 			return true
 		}
-		c := transport.NodeID(binary.BigEndian.Uint32(k[1:]))
-		d := r.seen[c]
-		if d == nil {
-			d = &dedup{seqs: make(map[uint64]uint64)}
-			r.seen[c] = d
-		}
-		d.seqs[binary.BigEndian.Uint64(k[5:])] = binary.BigEndian.Uint64(v)
+		r.loadedSeen(k).seqs[binary.BigEndian.Uint64(k[5:])] = binary.BigEndian.Uint64(v)
 		return true
 	})
+}
+
+// loadedSeen is the dedup record of the client a stored key k names
+// (epochKey, seenKey: its bytes 1 to 5), made empty the first time
+// loadChainState meets the client.
+func (r *Replica) loadedSeen(k []byte) *dedup {
+	c := transport.NodeID(binary.BigEndian.Uint32(k[1:]))
+	d := r.seen[c]
+	if d == nil {
+		d = &dedup{seqs: make(map[uint64]uint64)}
+		r.seen[c] = d
+	}
+	return d
 }
 
 // durableEnv holds back everything the replica sends while an update it

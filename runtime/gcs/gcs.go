@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"time"
 
 	"raysim/runtime/costs"
@@ -197,6 +198,29 @@ type actorEntry struct {
 	// queued: the entry, dead, is in the shard's deadQ (not stored: a
 	// loaded or read-back entry is queued again).
 	queued bool
+	// order is the newest instance the entry's state speaks of
+	// (instanceOrder of the last "alive" or "restarting" applied): a
+	// name's shard other than the actor's hears the actor's shard's
+	// "restarting" and the restart's host's "alive" on different links,
+	// in any order, and takes neither when it is older than the state it
+	// has (0: none known; every update applies).
+	order uint64
+}
+
+// instanceOrder orders an "alive" or "restarting" actor update by the
+// instance it speaks of: its creation attempt (a GCS restart's,
+// transport.RestartAttempt, numbered past every creator's attempt), and
+// for one attempt "restarting" (the restart asked for) before "alive"
+// (that restart up). 0 for any other update, which the order does not
+// gate: "pending" has its own rule, "dead" is final.
+func instanceOrder(m *transport.GcsActorUpdate) uint64 {
+	switch m.State {
+	case transport.ActorRestarting:
+		return uint64(m.Attempt)<<1 | 0
+	case transport.ActorAlive:
+		return uint64(m.Attempt)<<1 | 1
+	}
+	return 0
 }
 
 type nodeEntry struct {
@@ -522,7 +546,37 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 		s.creationLost(from, m)
 	case *transport.GcsLookupActor:
 		s.lookupActor(from, m)
+	case *transport.GcsListNames:
+		s.listNames(from, m)
 	}
+}
+
+// listNames answers a listing of named actors (Ray's list_named_actors):
+// the names this shard keeps, of m's namespace (or of every one), whose
+// actors are not dead (pending, alive or restarting: as Ray's GCS lists
+// every registered named actor not dead), after m.After, in order, a page
+// of at most MaxListedNames (More: ask again from the last).
+func (s *Shard) listNames(from transport.NodeID, m *transport.GcsListNames) {
+	s.env.Charge(s.costs.GCSRead)
+	var prefix string
+	if m.Namespace != "" {
+		prefix = transport.QualifiedName(m.Namespace, "")
+	}
+	var names []string
+	for q, id := range s.names { // sorted below
+		if q <= m.After || !strings.HasPrefix(q, prefix) {
+			continue
+		}
+		if e := s.actors[id]; e != nil && e.info.State != transport.ActorDead {
+			names = append(names, q)
+		}
+	}
+	slices.Sort(names)
+	ans := &transport.NamedActors{Seq: m.Seq, Names: names}
+	if len(names) > transport.MaxListedNames {
+		ans.Names, ans.More = names[:transport.MaxListedNames], true
+	}
+	s.env.Send(from, ans)
 }
 
 // taskInfo is the task table's record of a task (GcsGetTask): its spec,
@@ -761,6 +815,17 @@ func (f *frees) send(env transport.Env) {
 	}
 }
 
+// freeCopies forgets e's copies of id, queueing the free of each in fs,
+// and writes the entry back (free, gone).
+func (s *Shard) freeCopies(fs *frees, id transport.ObjectID, e *objectEntry) {
+	for _, n := range e.nodes {
+		fs.add(n, id)
+	}
+	e.nodes, e.incs = nil, nil
+	s.saveObject(id)
+	s.flushObject(id)
+}
+
 // free forgets the copies of objects their owner freed and tells the nodes
 // holding them to drop them, one FreeObjects per node, nodes in the order
 // first met. The entries stay, with no copy: a later reader rebuilds the
@@ -799,12 +864,7 @@ func (s *Shard) free(ids []transport.ObjectID) {
 			s.flushObject(id)
 			continue
 		}
-		for _, n := range e.nodes {
-			fs.add(n, id)
-		}
-		e.nodes, e.incs = nil, nil
-		s.saveObject(id)
-		s.flushObject(id)
+		s.freeCopies(&fs, id, e)
 	}
 	fs.send(s.env)
 }
@@ -829,12 +889,7 @@ func (s *Shard) gone(ids []transport.ObjectID) {
 			s.env.Send(sub, &transport.ObjectJobEnded{Object: id})
 		}
 		e.subs = nil
-		for _, n := range e.nodes {
-			fs.add(n, id)
-		}
-		e.nodes, e.incs = nil, nil
-		s.saveObject(id)
-		s.flushObject(id)
+		s.freeCopies(&fs, id, e)
 	}
 	fs.send(s.env)
 }
@@ -1123,6 +1178,13 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		// the actor's. (A kill names no incarnation: it is final.)
 		return
 	}
+	if o := instanceOrder(m); o != 0 && o < e.order {
+		// Older than the instance the entry speaks of: a "restarting" the
+		// actor's shard forwarded (restartActor), overtaken on its way to
+		// this name's shard by the restart's host's "alive", or an
+		// instance's "alive" that comes after news of its restart.
+		return
+	}
 	name := m.Name
 	if name == "" && m.State == transport.ActorDead && e.info.Name != "" {
 		// A kill by a holder that did not know the name frees it all the
@@ -1143,6 +1205,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	if m.State == transport.ActorAlive {
 		e.hostInc = m.Incarnation
 	}
+	e.order = max(e.order, instanceOrder(m))
 	e.info.Incarnation = e.hostInc
 	if m.Owner != 0 && m.State == transport.ActorAlive && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
 		s.env.Send(m.Owner, &transport.TaskDone{Task: m.Actor, Node: m.Node, Attempt: m.Attempt})
@@ -1365,6 +1428,13 @@ func (s *Shard) declareDead(e *nodeEntry, inc uint64, why string) {
 	// restart's does not (the node lives on as its new incarnation, whose
 	// drivers' tasks are not told apart from its dead one's).
 	m := &transport.NodeDead{Node: e.reg.Node, Incarnation: inc, JobsEnd: why != deadRestarted, Left: why == deadLeft}
+	s.tellDeath(m, e.reg.Node)
+	s.nodeDead(m)
+}
+
+// tellDeath sends the news of a node's death m to the other shards, the
+// global scheduler and every raylet but skip (0: none), in layout order.
+func (s *Shard) tellDeath(m *transport.NodeDead, skip transport.NodeID) {
 	for _, sh := range s.layout.Shards {
 		if sh != s.env.Self() {
 			s.env.Send(sh, m)
@@ -1372,11 +1442,10 @@ func (s *Shard) declareDead(e *nodeEntry, inc uint64, why string) {
 	}
 	s.env.Send(s.layout.Scheduler, m)
 	for _, r := range s.layout.Raylets {
-		if r != e.reg.Node {
+		if r != skip {
 			s.env.Send(r, m)
 		}
 	}
-	s.nodeDead(m)
 }
 
 // republishDeaths re-sends every node death this shard knows of, in node
@@ -1391,16 +1460,7 @@ func (s *Shard) republishDeaths() {
 	}
 	slices.Sort(nodes)
 	for _, n := range nodes {
-		m := &transport.NodeDead{Node: n, Incarnation: s.deadInc[n]}
-		for _, sh := range s.layout.Shards {
-			if sh != s.env.Self() {
-				s.env.Send(sh, m)
-			}
-		}
-		s.env.Send(s.layout.Scheduler, m)
-		for _, r := range s.layout.Raylets {
-			s.env.Send(r, m)
-		}
+		s.tellDeath(&transport.NodeDead{Node: n, Incarnation: s.deadInc[n]}, 0)
 	}
 }
 
@@ -1531,12 +1591,7 @@ func (s *Shard) buryOrphan(id transport.ActorID) {
 	}
 	up := &transport.GcsActorUpdate{Actor: id, Name: e.info.Name, State: transport.ActorDead, Cause: transport.OwnerDiedCause(e.owner, s.nodeName(e.owner))}
 	s.emit(transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: transport.DetailOwnerDied})
-	s.actorUpdate(up)
-	if up.Name != "" {
-		if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
-			s.env.Send(ns, up)
-		}
-	}
+	s.applyActor(up)
 	if host != 0 {
 		e.killAt = host
 		s.saveActor(id)
@@ -1579,6 +1634,18 @@ func (s *Shard) creationLost(from transport.NodeID, m *transport.GcsCreationLost
 	s.env.Send(from, &transport.CreationLost{Actor: m.Actor, Node: m.Node, Incarnation: m.Incarnation, SeenAlive: seen})
 }
 
+// applyActor applies up, the shard's own decision on an actor's state, to
+// the actor table, and tells the name's shard of it when that is another
+// shard (a named actor's name is kept there, see nameTaken).
+func (s *Shard) applyActor(up *transport.GcsActorUpdate) {
+	s.actorUpdate(up)
+	if up.Name != "" {
+		if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
+			s.env.Send(ns, up)
+		}
+	}
+}
+
 // restartActor re-places a dead node's actor (its constructor runs again)
 // while it has restarts left (MaxRestarts -1: always, as Ray's
 // max_restarts=-1); otherwise the actor is dead for good.
@@ -1596,21 +1663,18 @@ func (s *Shard) restartActor(id transport.ActorID, why string) {
 		// (found by the fault search: an rl simulator dead after one node
 		// failure, its creator's link lossy).
 		e.specWait, e.specWhy = true, why
-		up.State = transport.ActorRestarting
-		s.actorUpdate(up)
-		if up.Name != "" {
-			if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
-				s.env.Send(ns, up)
-			}
-		}
+		// The restart to come is numbered past this one (see below):
+		// newer than the instance that died, not than the restart's.
+		up.State, up.Attempt = transport.ActorRestarting, transport.RestartAttempt(e.attempt+1)
+		s.applyActor(up)
 		return
 	}
 	if spec.A().MaxRestarts < 0 || e.restarts < spec.A().MaxRestarts {
-		e.restarts++
-		e.attempt = max(e.attempt+1, uint32(e.restarts))
-		e.placedAt = s.deathSeq
-		s.saveActor(id)
-		up.State = transport.ActorRestarting
+		s.nextRestart(id, e, true)
+		// The attempt of the restart: the name's shard, told below, takes
+		// this word only while it is newer than what it has (its host's
+		// "alive" may come first: see instanceOrder).
+		up.State, up.Attempt = transport.ActorRestarting, transport.RestartAttempt(e.attempt)
 		s.emit(transport.Event{Kind: transport.EvActorRestarted, Node: s.env.Self(), Task: id, Detail: transport.ActorNameOf(e.info.Name)})
 		s.placeRestart(id, spec, e)
 	} else {
@@ -1619,12 +1683,7 @@ func (s *Shard) restartActor(id transport.ActorID, why string) {
 		up.Cause = why + fmt.Sprintf(" and its restarts are spent (max_restarts %d)", spec.A().MaxRestarts)
 		s.emit(transport.Event{Kind: transport.EvActorDied, Node: s.env.Self(), Task: id, Detail: "its node died"})
 	}
-	s.actorUpdate(up)
-	if up.Name != "" {
-		if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
-			s.env.Send(ns, up)
-		}
-	}
+	s.applyActor(up)
 }
 
 // placeRestart hands the actor's current restart to the global scheduler.
@@ -1667,10 +1726,25 @@ func (s *Shard) replaceStale(id transport.ActorID, e *actorEntry, node transport
 	s.emit(transport.Event{Kind: transport.EvWarning, Node: s.env.Self(), Task: id, Peer: node,
 		Detail: fmt.Sprintf("restart placed on %s, dead before it was asked for: placed again, no restart charged", s.nodeText(node))})
 	s.env.Send(s.layout.Scheduler, &transport.NodeDead{Node: node, Incarnation: s.deadInc[node]})
-	e.attempt++
+	s.nextRestart(id, e, false)
+	s.placeRestart(id, spec, e)
+}
+
+// nextRestart numbers the actor's next restart (e.attempt, which the
+// report of its loss must name) and notes the deaths known as it is asked
+// for (e.placedAt: see staleRestart), durably. charged counts it against
+// the actor's max_restarts (e.restarts): a restart for a failure of the
+// actor's (restartActor), not a placement again after one on a node dead
+// before it was asked for (replaceStale).
+func (s *Shard) nextRestart(id transport.ActorID, e *actorEntry, charged bool) {
+	if charged {
+		e.restarts++
+		e.attempt = max(e.attempt+1, uint32(e.restarts))
+	} else {
+		e.attempt++
+	}
 	e.placedAt = s.deathSeq
 	s.saveActor(id)
-	s.placeRestart(id, spec, e)
 }
 
 // replaceRestarts hands every restart of this shard's actors not yet up

@@ -116,6 +116,7 @@ func (s *Shard) saveActor(id transport.ActorID) {
 	enc.Node(e.killAt)
 	enc.Uvarint(uint64(e.attempt))
 	enc.Uvarint(uint64(e.placedAt))
+	enc.Uvarint(e.order)
 	s.scratch = enc.Bytes()
 	s.store.Put(TableActors, taskKey(id), s.scratch)
 	s.written()
@@ -135,6 +136,7 @@ func decodeActor(v []byte) *actorEntry {
 	// Restarts numbered their attempts in an entry written before the field was.
 	e.attempt = max(uint32(d.Uvarint()), uint32(max(e.restarts, 0)))
 	e.placedAt = uint32(d.Uvarint())
+	e.order = d.Uvarint() // 0 in an entry written before the field was: every update applies
 	return e
 }
 

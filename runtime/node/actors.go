@@ -275,15 +275,7 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		calls := a.calls
 		r.env.Await(func(wake func()) {
 			a.cur, a.curSpec = nil, nil
-			if c := call.caller; c != nil && len(c.opened) > 0 {
-				r.closeStreams(c)
-			}
-			r.methodOver(call.caller)
-			call.caller = nil
-			if len(r.gens) > 0 {
-				r.untrackGen(call)
-			}
-			r.unpinArgs(call)
+			r.endMethod(call)
 			if a.dead {
 				// Dropped (its worker crashed, its node rejoined) or killed
 				// while the method ran: the run died with the worker, and
@@ -462,6 +454,21 @@ type methodJob struct {
 
 func (j *methodJob) Run() { j.out, j.outs = j.r.runMethod(j.a, j.t, j.spec) }
 
+// endMethod lets go of what an actor method's run held, as it ends on
+// either kind of actor (actorLoop, methodJob.Done): its caller's open
+// streams and coroutine, its generator's tracking, its arguments' pins.
+func (r *Raylet) endMethod(call *task) {
+	if c := call.caller; c != nil && len(c.opened) > 0 {
+		r.closeStreams(c)
+	}
+	r.methodOver(call.caller)
+	call.caller = nil
+	if len(r.gens) > 0 {
+		r.untrackGen(call)
+	}
+	r.unpinArgs(call)
+}
+
 // Done ends a threaded actor's method as actorLoop ends a one-at-a-time
 // actor's (without its checkpoint or method log: CheckConcurrency refuses
 // them for a threaded actor), and starts the next ready calls.
@@ -474,15 +481,7 @@ func (j *methodJob) Done() {
 			a.inGroup[j.group]--
 		}
 	}
-	if c := call.caller; c != nil && len(c.opened) > 0 {
-		r.closeStreams(c)
-	}
-	r.methodOver(call.caller)
-	call.caller = nil
-	if len(r.gens) > 0 {
-		r.untrackGen(call)
-	}
-	r.unpinArgs(call)
+	r.endMethod(call)
 	if a.dead {
 		// Dropped or killed while the method ran: its caller retries or
 		// fails it (heldCalls listed it), as a one-at-a-time actor's.
@@ -1267,7 +1266,7 @@ func (r *Raylet) Kill(id transport.ActorID, why string) {
 			r.orphanHeld(a)
 			r.dropActor(a)
 			r.emit(transport.Event{Kind: transport.EvActorDied, Node: r.self, Task: id, Detail: why})
-			r.sendActorUpdate(&transport.GcsActorUpdate{Actor: id, Node: r.self, State: transport.ActorRestarting, Restart: s.Attempt})
+			r.reportRestartLost(id, r.self, s.Attempt, 0)
 			r.dispatch()
 			return
 		}

@@ -741,12 +741,8 @@ func (c *Caller) cancelKids(mode CancelMode) {
 // blocks, a task gives its CPU back so other tasks can run (as Ray does).
 func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time.Duration) ([]transport.Value, error) {
 	g := &getState{c: c, ids: ids, vals: make([]transport.Value, len(ids))}
-	var unwatch func() bool
-	defer func() {
-		if unwatch != nil {
-			unwatch()
-		}
-	}()
+	var cw ctxWatch
+	defer cw.end()
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		r.drainSubmits() // see drainSubmits
@@ -821,7 +817,7 @@ func (c *Caller) Get(ctx context.Context, ids []transport.ObjectID, timeout time
 				}
 			})
 		}
-		unwatch = c.watch(ctx, func(err error) {
+		cw.unwatch = c.watch(ctx, func(err error) {
 			if !g.done {
 				g.err = err
 				g.finish()
@@ -1015,12 +1011,8 @@ func (c *Caller) wait(ctx context.Context, ids []transport.ObjectID, k int, time
 	k = min(k, len(ids))
 	var err error
 	cancelled := false // a cancel of the caller's task ended it (interrupt)
-	var unwatch func() bool
-	defer func() {
-		if unwatch != nil {
-			unwatch()
-		}
-	}()
+	var cw ctxWatch
+	defer cw.end()
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		r.drainSubmits() // see drainSubmits
@@ -1121,7 +1113,7 @@ func (c *Caller) wait(ctx context.Context, ids []transport.ObjectID, k int, time
 		if timeout >= 0 {
 			timer = r.env.After(timeout, finish)
 		}
-		unwatch = c.watch(ctx, func(cerr error) {
+		cw.unwatch = c.watch(ctx, func(cerr error) {
 			if !done {
 				err = cerr
 				finish()
@@ -1473,6 +1465,18 @@ func (c *Caller) ReleaseActorName(id transport.ActorID, name string) {
 			Cause: transport.CutCause(fmt.Sprintf("its creator found the name %s held by another actor (get if exists): it was never created", transport.ActorNameText(name)))})
 		wake()
 	})
+}
+
+// ctxWatch holds what stops a blocking call's watch of its context
+// (watch's unwatch, set on the loop once the call registers), for the call
+// to stop it on its way out (end, deferred).
+type ctxWatch struct{ unwatch func() bool }
+
+// end stops the watch, if one was set.
+func (w *ctxWatch) end() {
+	if w.unwatch != nil {
+		w.unwatch()
+	}
 }
 
 // watch ends a blocking call (stop, run on the loop, with an error wrapping

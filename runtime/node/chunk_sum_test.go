@@ -83,3 +83,36 @@ func TestPullFailedOvertakesItsChunks(t *testing.T) {
 	r.Handle(7, served(two, 2))
 	require.True(t, bytes.Equal(two, got), "one copy's bytes, whole")
 }
+
+// TestServedSumIsTheCopysOwn: servePull takes a copy's Sum from the store,
+// which computes it once per copy (objstore.Store.ChunkSum). A copy of the
+// same object put after the first was dropped (a rebuild by a
+// nondeterministic task: other bytes, the same size) must be served with
+// its own Sum, or a puller would join chunks of the two copies.
+func TestServedSumIsTheCopysOwn(t *testing.T) {
+	const chunk = 1 << 10
+	r, env := hostileRaylet(t, chunk)
+	id := transport.ObjectID{Task: 77}
+	sums := func() []uint32 {
+		var out []uint32
+		for _, m := range env.sent {
+			if c, ok := m.(*transport.ObjectChunk); ok && c.Object == id {
+				out = append(out, c.Sum)
+			}
+		}
+		env.sent = nil
+		return out
+	}
+	one, two := bytes.Repeat([]byte{1}, 2*chunk), bytes.Repeat([]byte{2}, 2*chunk)
+	r.put(id, transport.Value{Data: one}, true)
+	r.Handle(7, &transport.PullRequest{Object: id})
+	require.Equal(t, []uint32{transport.ChunkSum(one, chunk), transport.ChunkSum(one, chunk)}, sums())
+	r.Handle(7, &transport.PullRequest{Object: id})
+	require.Equal(t, []uint32{transport.ChunkSum(one, chunk), transport.ChunkSum(one, chunk)}, sums(), "a second pull of the same copy")
+
+	require.True(t, r.store.Delete(id))
+	r.put(id, transport.Value{Data: two}, true)
+	env.sent = nil
+	r.Handle(7, &transport.PullRequest{Object: id})
+	assert.Equal(t, []uint32{transport.ChunkSum(two, chunk), transport.ChunkSum(two, chunk)}, sums(), "the rebuilt copy was served the first copy's Sum")
+}

@@ -38,12 +38,8 @@ func (c *Caller) ClusterView(ctx context.Context) (view *transport.ClusterView, 
 // answer is in. ended is true once the wait is over (a waiter list may
 // drop such waiters). The error is the abandonment's or ctx's, or nil.
 func (c *Caller) awaitAnswer(ctx context.Context, start func(finish func(error), ended *bool) (forget func())) (err error) {
-	var unwatch func() bool
-	defer func() {
-		if unwatch != nil {
-			unwatch()
-		}
-	}()
+	var cw ctxWatch
+	defer cw.end()
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		if r.abandon.err != nil {
@@ -71,7 +67,7 @@ func (c *Caller) awaitAnswer(ctx context.Context, start func(finish func(error),
 			return
 		}
 		unblock = c.onAbandon(func() { finish(r.abandon.err) })
-		unwatch = c.watch(ctx, finish)
+		cw.unwatch = c.watch(ctx, finish)
 	})
 	return err
 }

@@ -229,26 +229,13 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 	r.genOwnerDied(m.Node)
 	r.jobNews(m) // first: a task of an ended job lost with the node is not retried
 	r.adoptOrphans(m.Node)
-	var lost []transport.TaskID
-	for id, o := range r.owned {
-		if o.node == m.Node && (o.inc == 0 || o.inc <= m.Incarnation) {
-			lost = append(lost, id)
-		}
-	}
-	slices.Sort(lost)
+	lost := sortedKeysWhere(r.owned, func(_ transport.TaskID, o *ownedTask) bool {
+		return o.node == m.Node && (o.inc == 0 || o.inc <= m.Incarnation)
+	})
 	for _, id := range lost {
 		r.retryOrAsk(r.owned[id], m.Node, m.Incarnation)
 	}
-	var restarts []transport.ActorID
-	for id, p := range r.restarts {
-		if p.Node == m.Node && p.Incarnation <= m.Incarnation {
-			restarts = append(restarts, id)
-		}
-	}
-	slices.Sort(restarts)
-	for _, id := range restarts {
-		r.restartLost(r.restarts[id])
-	}
+	r.restartsLost(func(p *transport.TaskPlaced) bool { return p.Node == m.Node && p.Incarnation <= m.Incarnation })
 	var pulls []transport.ObjectID
 	for _, id := range r.store.Awaiting() {
 		if fe := r.fetchOf(id); fe.pulling && fe.source == m.Node {
@@ -998,13 +985,10 @@ func (r *Raylet) rejoin() {
 	// retried now, or when the news of its placement comes (TaskPlaced
 	// checks r.dead).
 	r.dead.set(r.self, oldInc, r.cfg.Layout.Raylets)
-	var placed []transport.TaskID
-	for id, o := range r.owned {
-		if _, queued := r.tasks.Get(id); !queued && o.node == r.self && o.inc != 0 && o.inc <= oldInc && !slices.Contains(ids, id) {
-			placed = append(placed, id)
-		}
-	}
-	slices.Sort(placed)
+	placed := sortedKeysWhere(r.owned, func(id transport.TaskID, o *ownedTask) bool {
+		_, queued := r.tasks.Get(id)
+		return !queued && o.node == r.self && o.inc != 0 && o.inc <= oldInc && !slices.Contains(ids, id)
+	})
 	for _, id := range placed {
 		r.retryOrAsk(r.owned[id], r.self, oldInc)
 	}
@@ -1014,16 +998,10 @@ func (r *Raylet) rejoin() {
 	// hears nothing of a restart until the actor is alive, and news of it
 	// alive from our old incarnation is ignored). A restart still queued
 	// here is not lost: it comes up under the new incarnation.
-	var restarts []transport.ActorID
-	for id, p := range r.restarts {
-		if _, queued := r.tasks.Get(id); !queued && p.Node == r.self && p.Incarnation <= oldInc {
-			restarts = append(restarts, id)
-		}
-	}
-	slices.Sort(restarts)
-	for _, id := range restarts {
-		r.restartLost(r.restarts[id])
-	}
+	r.restartsLost(func(p *transport.TaskPlaced) bool {
+		_, queued := r.tasks.Get(p.Task)
+		return !queued && p.Node == r.self && p.Incarnation <= oldInc
+	})
 	r.dropStaleRuns(oldInc)
 	r.respillUnfit() // its own tasks of groups whose bundles it dropped
 	for _, id := range objs {
@@ -1167,21 +1145,34 @@ func (r *Raylet) forgetStaleCalls(c *Caller) {
 }
 
 // restartDropped reports lost a GCS restart of an actor (a creation with a
-// restart attempt) that this node dropped as it rejoined, queued or
-// running: the actor's shard hears nothing of a restart until the actor
-// is alive, and the creator, which reports a restart placed on a dead
-// incarnation (restartLost), may be gone or may have missed the
+// restart attempt) that this node will not run: one it dropped as it
+// rejoined, queued or running, or one placed on an earlier incarnation of
+// it (PlaceTask). The actor's shard hears nothing of a restart until the
+// actor is alive, and the creator, which reports a restart placed on a
+// dead incarnation (restartLost), may be gone or may have missed the
 // placement. The shard ignores the report if that restart is no longer
 // current, so a second report from the creator is harmless. It leaves
-// once this incarnation is registered (sendActorUpdate), as the
-// stale-placement path reports one (PlaceTask). It names the dead
-// incarnation oldInc the restart was held by: placed there after the
+// once this incarnation is registered (sendActorUpdate). It names the
+// dead incarnation oldInc the restart was held by: placed there after the
 // shard knew it dead, it costs the actor no restart.
 func (r *Raylet) restartDropped(spec *transport.TaskSpec, oldInc uint64) {
 	if !spec.IsCreation() || !transport.IsRestart(spec.Attempt) {
 		return
 	}
-	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: spec.Actor, Node: r.self, State: transport.ActorRestarting, Restart: spec.Attempt, Incarnation: oldInc})
+	r.reportRestartLost(spec.Actor, r.self, spec.Attempt, oldInc)
+}
+
+// reportRestartLost tells the actor's shard that the GCS's restart
+// numbered attempt (a transport.RestartAttempt), placed on incarnation inc
+// of node, went lost before the actor came up there: the shard restarts
+// the actor again or buries it, and ignores the report if that restart is
+// no longer current (gcs.Shard.actorUpdate). The one builder of such a
+// report, for the creator that watched the placement (restartLost), the
+// node that dropped the restart (restartDropped) and the host whose
+// instance crashed before it came up (Kill). inc 0 names no incarnation:
+// the restart is charged (see gcs.Shard.staleRestart).
+func (r *Raylet) reportRestartLost(actor transport.ActorID, node transport.NodeID, attempt uint32, inc uint64) {
+	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: actor, Node: node, State: transport.ActorRestarting, Restart: attempt, Incarnation: inc})
 }
 
 // awaitedHere reports whether a reader on this node waits for a result of
@@ -1250,6 +1241,15 @@ func (r *Raylet) queuedHere(m *transport.TaskPlaced) bool {
 	return ok && m.Places(t.spec)
 }
 
+// restartsLost reports lost (restartLost), in actor order, the watched
+// restarts lost says are: those placed on a node incarnation now dead.
+func (r *Raylet) restartsLost(lost func(p *transport.TaskPlaced) bool) {
+	ids := sortedKeysWhere(r.restarts, func(_ transport.ActorID, p *transport.TaskPlaced) bool { return lost(p) })
+	for _, id := range ids {
+		r.restartLost(r.restarts[id])
+	}
+}
+
 // restartLost tells the actor's shard that restart number p.Attempt went
 // to a node that died; the shard ignores it if the actor has since come up
 // or been restarted again. The report names the incarnation the restart
@@ -1258,5 +1258,5 @@ func (r *Raylet) queuedHere(m *transport.TaskPlaced) bool {
 // gcs.Shard.staleRestart).
 func (r *Raylet) restartLost(p *transport.TaskPlaced) {
 	delete(r.restarts, p.Task)
-	r.sendActorUpdate(&transport.GcsActorUpdate{Actor: p.Task, Node: p.Node, State: transport.ActorRestarting, Restart: p.Attempt, Incarnation: p.Incarnation})
+	r.reportRestartLost(p.Task, p.Node, p.Attempt, p.Incarnation)
 }

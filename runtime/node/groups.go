@@ -433,12 +433,8 @@ func (r *Raylet) askGroup(id transport.GroupID, og *ownedGroup) {
 // caller, or timeout passes, or ctx ends (TCP), or the cluster is lost.
 func (c *Caller) awaitGroup(ctx context.Context, id transport.GroupID, timeout time.Duration, done func(uint8) bool) error {
 	var err error
-	var unwatch func() bool
-	defer func() {
-		if unwatch != nil {
-			unwatch()
-		}
-	}()
+	var cw ctxWatch
+	defer cw.end()
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		og := r.groups[id]
@@ -500,7 +496,7 @@ func (c *Caller) awaitGroup(ctx context.Context, id transport.GroupID, timeout t
 		if timeout > 0 {
 			timer = r.env.After(timeout, func() { finish(fmt.Errorf("%w: %s is not ready after %v", ErrTimeout, id, timeout)) })
 		}
-		unwatch = c.watch(ctx, func(cerr error) { finish(cerr) })
+		cw.unwatch = c.watch(ctx, func(cerr error) { finish(cerr) })
 	})
 	return err
 }

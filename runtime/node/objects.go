@@ -428,7 +428,7 @@ func (r *Raylet) servePull(to transport.NodeID, m *transport.PullRequest) {
 		ranges = []transport.ChunkRange{{First: 0, End: 1}}
 	}
 	next := int64(0)
-	sum := transport.ChunkSum(v.Data, chunk) // once per pull: only values of real bytes past a chunk have one
+	sum := r.store.ChunkSum(e, chunk) // once per copy: only values of real bytes past a chunk have one
 	for _, rg := range ranges {
 		for i := max(int64(rg.First), next); i < min(int64(rg.End), chunks); i++ {
 			off := i * chunk

@@ -14,8 +14,9 @@ import (
 )
 
 // boundedRaylet is hostileRaylet with an object store of capacity bytes
-// and a third raylet (8) in the layout.
-func boundedRaylet(t *testing.T, capacity int64) (*Raylet, *hostileEnv) {
+// (0: unbounded), the default chunk size and a third raylet (8) in the
+// layout. Benchmarks use it too.
+func boundedRaylet(t testing.TB, capacity int64) (*Raylet, *hostileEnv) {
 	t.Helper()
 	env := &hostileEnv{self: 1, now: time.Unix(0, 0)}
 	l := &gcs.Layout{Shards: []transport.NodeID{50}, Scheduler: 60, Raylets: []transport.NodeID{1, 7, 8}}

@@ -209,6 +209,10 @@ type Raylet struct {
 	// the query's number (ClusterView).
 	views   map[uint64]func(*transport.ClusterView)
 	viewSeq uint64
+	// nameLists are the pages of named actors asked of the GCS shards and
+	// not answered yet, by the question's number (ListNamedActors).
+	nameLists   map[uint64]*namesPage
+	nameListSeq uint64
 	// blocked: what tasks blocked in Get or Wait hold besides their CPU
 	// (given back: Caller.release), which comes back only when what they
 	// wait for ends (see blockedOut); blockedSpills the submissions (a
@@ -597,12 +601,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			if r.registered {
 				r.tellScheduler()
 			}
-			if s := &m.Spec; s.IsCreation() && transport.IsRestart(s.Attempt) {
-				// A GCS restart: only its creator watches it, and the
-				// creator may be gone (or be this node's old self). Report
-				// it lost; the shard ignores a restart no longer current.
-				r.sendActorUpdate(&transport.GcsActorUpdate{Actor: s.Actor, Node: r.self, State: transport.ActorRestarting, Restart: s.Attempt, Incarnation: m.Incarnation})
-			}
+			// A GCS restart: only its creator watches it, and the creator
+			// may be gone (or be this node's old self). Report it lost;
+			// the shard ignores a restart no longer current.
+			r.restartDropped(&m.Spec, m.Incarnation)
 			return
 		}
 		spec := m.Spec
@@ -808,6 +810,10 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 	case *transport.ClusterView:
 		if from == r.cfg.Layout.Scheduler {
 			r.onClusterView(m)
+		}
+	case *transport.NamedActors:
+		if r.cfg.Layout.IsGCS(from) {
+			r.onNamedActors(m)
 		}
 	}
 }

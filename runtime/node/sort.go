@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"slices"
 
 	"raysim/runtime/transport"
@@ -26,4 +27,18 @@ func sortedSpecs(m map[uint64]*transport.TaskSpec) []*transport.TaskSpec {
 		out[i] = m[k]
 	}
 	return out
+}
+
+// sortedKeysWhere returns, in order, the keys of m whose entries keep
+// takes: the order in which what is done for them shows (messages sent,
+// events), which a map's own order, random, must not decide.
+func sortedKeysWhere[K cmp.Ordered, V any](m map[K]V, keep func(K, V) bool) []K {
+	var ks []K
+	for k, v := range m {
+		if keep(k, v) {
+			ks = append(ks, k)
+		}
+	}
+	slices.Sort(ks)
+	return ks
 }

@@ -352,21 +352,41 @@ func (c *ActorClass[S]) newOrGet(ctx context.Context, cl *node.Caller, spec *tra
 	return ActorHandle[S]{err: fmt.Errorf("%w: %s: the name changed hands %d times while %s's creation claimed it", ErrActorNameTaken, nameText(cl, name), maxNameClaims, c.name)}
 }
 
-// GetActorOption sets an option of GetActor.
-type GetActorOption func(*getActorOptions)
+// LookupOption sets an option of a lookup by name: GetActor's, and
+// GetPlacementGroup's.
+type LookupOption func(*lookupOptions)
 
-type getActorOptions struct {
+// GetActorOption is LookupOption, by the name GetActor's options had
+// first.
+type GetActorOption = LookupOption
+
+type lookupOptions struct {
 	ns    string
 	nsSet bool
+}
+
+// namespace is the namespace a lookup of cl's looks in: the one
+// InNamespace names (checked: ErrInvalidOption, what says who asked),
+// else cl's.
+func (o *lookupOptions) namespace(cl *node.Caller, what string) (string, error) {
+	if !o.nsSet {
+		return cl.Namespace(), nil
+	}
+	if err := transport.CheckNamespace(o.ns); err != nil {
+		return "", fmt.Errorf("%w: %s: InNamespace: %w", ErrInvalidOption, what, err)
+	}
+	return o.ns, nil
 }
 
 // InNamespace makes GetActor look the name up in namespace ns rather than
 // the caller's, as Ray's ray.get_actor(name, namespace=ns): how a job
 // finds an actor another job named (a driver's namespace is anonymous,
-// its own, unless set: SetNamespace, Config.Namespace). ns is 1 to
-// transport.MaxNamespace bytes, without a NUL byte (ErrInvalidOption).
-func InNamespace(ns string) GetActorOption {
-	return func(o *getActorOptions) { o.ns, o.nsSet = ns, true }
+// its own, unless set: SetNamespace, Config.Namespace). GetPlacementGroup
+// takes it too (Ray's get_placement_group looks in the caller's
+// namespace alone). ns is 1 to transport.MaxNamespace bytes, without a
+// NUL byte (ErrInvalidOption).
+func InNamespace(ns string) LookupOption {
+	return func(o *lookupOptions) { o.ns, o.nsSet = ns, true }
 }
 
 // GetActor finds a live actor by name: one whose creation was submitted and
@@ -383,7 +403,7 @@ func GetActor[S any](ctx context.Context, c *ActorClass[S], name string, opts ..
 	if c == nil {
 		return ActorHandle[S]{}, fmt.Errorf("%w: GetActor of a nil *ActorClass (not registered)", ErrUnknownFunction)
 	}
-	var o getActorOptions
+	var o lookupOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -391,12 +411,9 @@ func GetActor[S any](ctx context.Context, c *ActorClass[S], name string, opts ..
 	if err != nil {
 		return ActorHandle[S]{}, err
 	}
-	ns := cl.Namespace()
-	if o.nsSet {
-		if err := transport.CheckNamespace(o.ns); err != nil {
-			return ActorHandle[S]{}, fmt.Errorf("%w: GetActor: InNamespace: %w", ErrInvalidOption, err)
-		}
-		ns = o.ns
+	ns, err := o.namespace(cl, "GetActor")
+	if err != nil {
+		return ActorHandle[S]{}, err
 	}
 	if name == "" {
 		return ActorHandle[S]{}, fmt.Errorf("%w: GetActor: an empty name", ErrInvalidOption)
@@ -421,6 +438,63 @@ func GetActor[S any](ctx context.Context, c *ActorClass[S], name string, opts ..
 	// Its creation's call defaults (MaxRetries, MaxPendingCalls), kept
 	// with the actor: calls through this handle behave as the creator's.
 	return handleOf[S](found.ID, q, found.Calls), nil
+}
+
+// NamespacedName is a named actor as ListNamedActorsAllNamespaces lists
+// it, as Ray's list_named_actors(all_namespaces=True) does: its
+// namespace and its name.
+type NamespacedName struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+// ListNamedActors lists the names of the named actors of the caller's
+// namespace (Namespace), as Ray's ray.util.list_named_actors(): those not
+// dead (pending, alive or restarting, as Ray's GCS lists them), detached
+// or not, in increasing order. The GCS shards keeping names (names are
+// spread over shards by name) are all asked and their lists merged. A
+// named creation this caller submitted before the call is listed, as
+// Ray's (which registers a named actor before its creation returns); an
+// actor that dies meanwhile may be listed still, as in Ray.
+func ListNamedActors(ctx context.Context) ([]string, error) {
+	cl, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	qs, err := cl.ListNamedActors(ctx, cl.Namespace())
+	if err != nil {
+		return nil, fmt.Errorf("ray: ListNamedActors: %w", err)
+	}
+	names := make([]string, 0, len(qs))
+	for _, q := range qs {
+		names = append(names, transport.ActorNameOf(q))
+	}
+	return names, nil
+}
+
+// ListNamedActorsAllNamespaces lists the named actors of every
+// namespace, as Ray's list_named_actors(all_namespaces=True): their
+// namespaces and names, ordered by namespace then name; which are listed
+// is as for ListNamedActors.
+func ListNamedActorsAllNamespaces(ctx context.Context) ([]NamespacedName, error) {
+	cl, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	qs, err := cl.ListNamedActors(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("ray: ListNamedActorsAllNamespaces: %w", err)
+	}
+	out := make([]NamespacedName, 0, len(qs))
+	for _, q := range qs {
+		// (A name with no namespace is no program's: none is listed.
+		// NUL sorts first, so qualified names sort by namespace, then
+		// name.)
+		if ns, name := transport.SplitActorName(q); ns != "" {
+			out = append(out, NamespacedName{Namespace: ns, Name: name})
+		}
+	}
+	return out, nil
 }
 
 // Namespace is the namespace the caller finds and names actors in, as

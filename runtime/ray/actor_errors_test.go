@@ -30,6 +30,8 @@ func TestActorErrorsOnShardedGCS(t *testing.T) {
 		"a driver's return ends its job": true,
 		// names qualified by namespace, on the names' shards
 		"namespaces: a job's named actors are its own; another job finds them by naming the namespace": true,
+		// listing names gathers every shard's, a page from each chain's tail
+		"namespaces: list_named_actors lists the named actors not dead, of the caller's namespace or of all": true,
 	}
 	ran := 0
 	for _, tc := range semanticCases {

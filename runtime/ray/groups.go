@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"raysim/runtime/node"
@@ -109,8 +110,10 @@ func (b Bundle) resources() (transport.Resources, error) {
 // PlacementGroup is a handle on a placement group this driver or task
 // created.
 type PlacementGroup struct {
-	id       transport.GroupID
-	name     string
+	id transport.GroupID
+	// name and ns: the group's name and the namespace it is registered in
+	// ("" and "": none).
+	name, ns string
 	strategy PlacementStrategy
 	bundles  []transport.Resources
 }
@@ -121,6 +124,18 @@ func (pg *PlacementGroup) ID() transport.GroupID { return pg.id }
 // Name is the group's name ("" if none was given).
 func (pg *PlacementGroup) Name() string { return pg.name }
 
+// Namespace is the namespace the group's name is registered in (see
+// GroupName; "" for a group without a name).
+func (pg *PlacementGroup) Namespace() string { return pg.ns }
+
+// label names the group in an error: its ID, and its name if it has one.
+func (pg *PlacementGroup) label() string {
+	if pg.name == "" {
+		return fmt.Sprintf("placement group %s", pg.id)
+	}
+	return fmt.Sprintf("placement group %s (%q)", pg.id, pg.name)
+}
+
 // Strategy is the group's strategy.
 func (pg *PlacementGroup) Strategy() PlacementStrategy { return pg.strategy }
 
@@ -128,10 +143,11 @@ func (pg *PlacementGroup) Strategy() PlacementStrategy { return pg.strategy }
 func (pg *PlacementGroup) BundleCount() int { return len(pg.bundles) }
 
 type groupJSON struct {
-	ID       uint64                `json:"id"`
-	Name     string                `json:"name,omitempty"`
-	Strategy uint8                 `json:"strategy"`
-	Bundles  []transport.Resources `json:"bundles"`
+	ID        uint64                `json:"id"`
+	Name      string                `json:"name,omitempty"`
+	Namespace string                `json:"namespace,omitempty"`
+	Strategy  uint8                 `json:"strategy"`
+	Bundles   []transport.Resources `json:"bundles"`
 }
 
 // MarshalJSON lets a group's handle travel inside values (a task's
@@ -141,7 +157,7 @@ func (pg *PlacementGroup) MarshalJSON() ([]byte, error) {
 	if pg == nil || pg.id == 0 {
 		return nil, fmt.Errorf("%w: a nil or zero PlacementGroup does not travel", ErrInvalidPlacementGroup)
 	}
-	return json.Marshal(groupJSON{ID: uint64(pg.id), Name: pg.name, Strategy: uint8(pg.strategy), Bundles: pg.bundles})
+	return json.Marshal(groupJSON{ID: uint64(pg.id), Name: pg.name, Namespace: pg.ns, Strategy: uint8(pg.strategy), Bundles: pg.bundles})
 }
 
 // UnmarshalJSON reads a handle written by MarshalJSON, refusing one with
@@ -154,7 +170,7 @@ func (pg *PlacementGroup) UnmarshalJSON(b []byte) error {
 	if j.ID == 0 || len(j.Bundles) == 0 || len(j.Bundles) > transport.MaxBundles || j.Strategy > uint8(StrictSpread) {
 		return fmt.Errorf("%w: a placement group handle with ID %d, %d bundles, strategy %d", ErrInvalidPlacementGroup, j.ID, len(j.Bundles), j.Strategy)
 	}
-	*pg = PlacementGroup{id: transport.GroupID(j.ID), name: j.Name, strategy: PlacementStrategy(j.Strategy), bundles: j.Bundles}
+	*pg = PlacementGroup{id: transport.GroupID(j.ID), name: j.Name, ns: j.Namespace, strategy: PlacementStrategy(j.Strategy), bundles: j.Bundles}
 	return nil
 }
 
@@ -164,14 +180,32 @@ type GroupOption func(*groupOptions)
 type groupOptions struct {
 	name     string
 	detached bool
+	ns       string
+	nsSet    bool
 }
 
 // GroupName names a placement group (traces and warnings name it;
-// GetPlacementGroup finds it by it). As Ray's, a name is unique among live
-// groups: a group created under a name a live group holds is refused by
-// the global scheduler, and its Wait returns an error wrapping
-// ErrInvalidPlacementGroup that says so. A removed group's name is free.
+// GetPlacementGroup finds it by it). As Ray's, a name is registered in a
+// namespace, as an actor's name is: its creator's (Namespace: a driver's,
+// or its job's anonymous one), or the one GroupNamespace gives; the same
+// name in two namespaces is two groups. A name is unique among live
+// groups of its namespace: a group created under a name a live group
+// holds there is refused by the global scheduler, and its Wait returns an
+// error wrapping ErrInvalidPlacementGroup that says so. A removed group's
+// name is free. A name is 1 to transport.MaxGroupName bytes, without a
+// NUL byte (ErrInvalidPlacementGroup).
 func GroupName(name string) GroupOption { return func(o *groupOptions) { o.name = name } }
+
+// GroupNamespace registers the group's name (GroupName) in namespace ns
+// rather than its creator's, as ActorNamespace does an actor's (Ray's
+// placement_group takes no namespace: its groups' names are in their
+// job's): GetPlacementGroup finds it there with InNamespace(ns), or from
+// a driver whose namespace is ns. ns is 1 to transport.MaxNamespace
+// bytes, without a NUL byte; with GroupName only (ErrInvalidPlacementGroup
+// without: the namespace is the name's).
+func GroupNamespace(ns string) GroupOption {
+	return func(o *groupOptions) { o.ns, o.nsSet = ns, true }
+}
 
 // GroupDetached makes a placement group detached, as Ray's
 // lifetime="detached": it is not removed when the driver that created it
@@ -204,47 +238,77 @@ func NewPlacementGroup(ctx context.Context, bundles []Bundle, strategy Placement
 	if strategy > StrictSpread {
 		return nil, fmt.Errorf("%w: unknown strategy %d: want Pack, SpreadBundles, StrictPack or StrictSpread", ErrInvalidPlacementGroup, uint8(strategy))
 	}
-	if len(o.name) > 256 {
-		return nil, fmt.Errorf("%w: name of %d bytes: at most 256", ErrInvalidPlacementGroup, len(o.name))
-	}
 	pg := &PlacementGroup{name: o.name, strategy: strategy, bundles: make([]transport.Resources, len(bundles))}
+	var q string // the name as it travels (qualified by its namespace)
+	switch {
+	case o.name != "":
+		pg.ns = c.Namespace()
+		if o.nsSet {
+			if err := transport.CheckNamespace(o.ns); err != nil {
+				return nil, fmt.Errorf("%w: GroupNamespace: %w", ErrInvalidPlacementGroup, err)
+			}
+			pg.ns = o.ns
+		}
+		q = transport.QualifiedName(pg.ns, o.name)
+		if err := transport.CheckPlacementGroupName(q); err != nil {
+			return nil, fmt.Errorf("%w: GroupName: %w", ErrInvalidPlacementGroup, err)
+		}
+	case o.nsSet:
+		return nil, fmt.Errorf("%w: GroupNamespace(%q) without GroupName (the namespace is the name's)", ErrInvalidPlacementGroup, o.ns)
+	}
 	for i, b := range bundles {
 		if pg.bundles[i], err = b.resources(); err != nil {
 			return nil, fmt.Errorf("%w: bundle %d: %w", ErrInvalidPlacementGroup, i, err)
 		}
 	}
-	pg.id = c.CreateGroup(o.name, uint8(strategy), o.detached, pg.bundles)
+	pg.id = c.CreateGroup(q, uint8(strategy), o.detached, pg.bundles)
 	return pg, nil
 }
 
 // GetPlacementGroup returns a handle on the live placement group of a
 // name, as Ray's ray.util.get_placement_group: created by any driver or
-// task, detached or not, pending or ready. The handle runs tasks in the
-// group, Waits for it and removes it, as its creator's does. A name no
-// live group has (never created, or the group was removed) is an error
-// wrapping ErrPlacementGroupNotFound (names are unique among live groups:
-// see GroupName). It asks the global scheduler, so a group whose
-// creation has not reached it yet is not found (a creation from the same
-// caller goes first).
-func GetPlacementGroup(ctx context.Context, name string) (*PlacementGroup, error) {
+// task, detached or not, pending or ready, and named in the caller's
+// namespace (Namespace: a driver's, or its job's anonymous one), as
+// Ray's looks in the caller's, or in the one InNamespace names. The
+// handle runs tasks in the group, Waits for it and removes it, as its
+// creator's does. A name no live group of that namespace has (never
+// created, named in another namespace, or the group was removed) is an
+// error wrapping ErrPlacementGroupNotFound (names are unique among live
+// groups of a namespace: see GroupName). It asks the global scheduler, so
+// a group whose creation has not reached it yet is not found (a creation
+// from the same caller goes first).
+func GetPlacementGroup(ctx context.Context, name string, opts ...LookupOption) (*PlacementGroup, error) {
 	c, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if name == "" || len(name) > 256 {
-		return nil, fmt.Errorf("%w: %w: name of %d bytes: want 1 to 256", ErrPlacementGroupNotFound, ErrInvalidPlacementGroup, len(name))
+	var o lookupOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
-	f, err := c.LookupGroup(ctx, name)
+	ns, err := o.namespace(c, "GetPlacementGroup")
 	if err != nil {
-		return nil, fmt.Errorf("ray: placement group %q: %w", name, err)
+		return nil, err
+	}
+	q := transport.QualifiedName(ns, name)
+	if err := transport.CheckPlacementGroupName(q); name == "" || err != nil {
+		return nil, fmt.Errorf("%w: %w: name of %d bytes: want 1 to %d, without a NUL byte", ErrPlacementGroupNotFound, ErrInvalidPlacementGroup, len(name), transport.MaxGroupName)
+	}
+	text := strconv.Quote(name)
+	if ns != c.Namespace() {
+		text = transport.ActorNameText(q)
+	}
+	f, err := c.LookupGroup(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("ray: placement group %s: %w", text, err)
 	}
 	if f == nil {
-		return nil, fmt.Errorf("%w: %q", ErrPlacementGroupNotFound, name)
+		return nil, fmt.Errorf("%w: %s", ErrPlacementGroupNotFound, text)
 	}
 	if f.Group == 0 || len(f.Bundles) == 0 || f.Strategy > uint8(StrictSpread) {
-		return nil, fmt.Errorf("%w: %w: the scheduler answered %q with group %s of %d bundles", ErrPlacementGroupNotFound, ErrInvalidPlacementGroup, name, f.Group, len(f.Bundles))
+		return nil, fmt.Errorf("%w: %w: the scheduler answered %s with group %s of %d bundles", ErrPlacementGroupNotFound, ErrInvalidPlacementGroup, text, f.Group, len(f.Bundles))
 	}
-	return &PlacementGroup{id: f.Group, name: name, strategy: PlacementStrategy(f.Strategy), bundles: f.Bundles}, nil
+	return &PlacementGroup{id: f.Group, name: name, ns: ns, strategy: PlacementStrategy(f.Strategy), bundles: f.Bundles}, nil
 }
 
 // Wait blocks until every bundle of the group is reserved (nil), as
@@ -264,10 +328,7 @@ func (pg *PlacementGroup) Wait(ctx context.Context, timeout time.Duration) error
 	err = c.WaitGroup(ctx, pg.id, timeout)
 	if errors.Is(err, ErrTimeout) {
 		// ErrTimeout's own text speaks of an object: say what is late.
-		what := fmt.Sprintf("placement group %s not placed", pg.id)
-		if pg.name != "" {
-			what = fmt.Sprintf("placement group %s (%q) not placed", pg.id, pg.name)
-		}
+		what := pg.label() + " not placed"
 		if timeout > 0 {
 			what += fmt.Sprintf(" after %v", timeout)
 		}

@@ -521,11 +521,12 @@ func TestPlacementGroupEndsWithItsDriversNode(t *testing.T) {
 // TestDetachedPlacementGroupOutlivesItsDriversNode: a detached group (Ray's
 // lifetime="detached") is not removed when its driver's node dies: it
 // keeps its resources, another driver finds it by name, runs a task in it
-// and removes it.
+// and removes it. (The drivers share a namespace: group names are per
+// namespace, as Ray's.)
 func TestDetachedPlacementGroupOutlivesItsDriversNode(t *testing.T) {
 	s := newSuite()
 	nodes := []ray.NodeConfig{{Name: "head", CPUs: 2}, {Name: "n1", CPUs: 1}, {Name: "n2", CPUs: 2, Resources: map[string]float64{"special": 1}}}
-	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true}, s.reg)
+	c, err := ray.NewSim(ray.Config{Nodes: nodes, Seed: 1, WireCheck: true, Namespace: "keepers"}, s.reg)
 	require.NoError(t, err)
 	defer c.Close()
 	n1 := ray.RayletID(1)

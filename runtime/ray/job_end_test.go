@@ -86,7 +86,14 @@ var driverJobCases = []semanticCase{
 
 		var long ray.Ref[int]
 		var owned, kept ray.ActorHandle[counter]
+		myNS := ray.Namespace(ctx)
 		require.NoError(t, s.drive(ctx, 0, func(ctx context.Context) error {
+			// In this driver's namespace, so that its named actors and
+			// group are this driver's to look for (names are per
+			// namespace; another job's anonymous one hides them).
+			if err := ray.SetNamespace(ctx, myNS); err != nil {
+				return err
+			}
 			// Ten minutes on the only "special" node, left running.
 			long = s.slow.Options(ray.Resource("special", 1)).Remote(ctx, 600_000)
 			owned = s.counter.Options(ray.ActorName("job-owned")).New(ctx, 1)

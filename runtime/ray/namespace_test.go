@@ -3,6 +3,8 @@ package ray_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"raysim/runtime/ray"
+	"raysim/runtime/transport"
 )
 
 // Ray names actors per namespace: a job runs in the namespace its
@@ -35,6 +38,8 @@ type nsFuncs struct {
 	create *ray.Func[int]
 	// actorNS is a counter's namespace, and that of a task it submits.
 	actorNS *ray.ActorMethod[counter, []string]
+	// list lists the named actors of the task's namespace.
+	list *ray.Func[[]string]
 }
 
 func newNSFuncs(s *suite) *nsFuncs {
@@ -67,6 +72,7 @@ func newNSFuncs(s *suite) *nsFuncs {
 		}
 		return ray.Get(ctx, s.get.Remote(ctx, h))
 	})
+	f.list = ray.Register0(s.reg, "nsList", func(ctx context.Context) ([]string, error) { return ray.ListNamedActors(ctx) })
 	return f
 }
 
@@ -199,6 +205,139 @@ var namespaceCases = []semanticCase{
 		require.NoError(t, err)
 		assert.Equal(t, 8, v)
 	}},
+	{"namespaces: list_named_actors lists the named actors not dead, of the caller's namespace or of all", func(t *testing.T, ctx context.Context, s *suite) {
+		// Ray's ray.util.list_named_actors(all_namespaces=False): raysim
+		// had no way to list them.
+		mine := ray.Namespace(ctx)
+		names, err := ray.ListNamedActors(ctx)
+		require.NoError(t, err)
+		assert.Empty(t, names)
+		b := s.counter.Options(ray.ActorName("ls-b")).New(ctx, 1)
+		a := s.counter.Options(ray.ActorName("ls-a"), ray.Detached()).New(ctx, 2)
+		unnamed := s.counter.New(ctx, 3)
+		gone := s.counter.Options(ray.ActorName("ls-gone")).New(ctx, 4)
+		put := s.counter.Options(ray.ActorName("ls-put"), ray.ActorNamespace("other"), ray.Detached()).New(ctx, 5)
+		for _, h := range []ray.ActorHandle[counter]{a, b, unnamed, gone, put} {
+			require.NoError(t, h.Err())
+			count(t, ctx, s, h)
+		}
+		require.NoError(t, ray.Kill(ctx, gone))
+		eventually(t, ctx, "a killed actor is still listed", func() bool {
+			names, err = ray.ListNamedActors(ctx)
+			require.NoError(t, err)
+			return !slices.Contains(names, "ls-gone")
+		})
+		assert.Equal(t, []string{"ls-a", "ls-b"}, names, "the namespace's live named actors, by name")
+		all, err := ray.ListNamedActorsAllNamespaces(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, []ray.NamespacedName{{Namespace: mine, Name: "ls-a"}, {Namespace: mine, Name: "ls-b"}, {Namespace: "other", Name: "ls-put"}}, all,
+			"every namespace's, by namespace then name")
+		fromTask, err := ray.GetTimeout(ctx, s.ns.list.Remote(ctx), 30*time.Second)
+		require.NoError(t, err)
+		assert.Equal(t, names, fromTask, "a task lists its job's namespace")
+		if s.drive == nil {
+			return
+		}
+		require.NoError(t, s.drive(ctx, 1, func(ctx context.Context) error {
+			names, err := ray.ListNamedActors(ctx)
+			assert.NoError(t, err)
+			assert.Empty(t, names, "another job's anonymous namespace has none")
+			c := s.counter.Options(ray.ActorName("ls-c"), ray.ActorNamespace(mine), ray.Detached()).New(ctx, 6)
+			assert.NoError(t, c.Err())
+			all, err := ray.ListNamedActorsAllNamespaces(ctx)
+			assert.NoError(t, err)
+			assert.Contains(t, all, ray.NamespacedName{Namespace: mine, Name: "ls-a"}, "all namespaces: another job's too")
+			assert.Contains(t, all, ray.NamespacedName{Namespace: mine, Name: "ls-c"}, "a creation this caller submitted is listed")
+			return nil
+		}))
+		names, err = ray.ListNamedActors(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, []string{"ls-a", "ls-b", "ls-c"}, names, "another job named one in this namespace")
+	}},
+	{"namespaces: placement group names are per namespace", func(t *testing.T, ctx context.Context, s *suite) {
+		// Ray's get_placement_group(name) looks in the caller's
+		// namespace; raysim's group names were one flat space.
+		mine := ray.Namespace(ctx)
+		pg, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 0.5}}, ray.Pack, ray.GroupName("pg-ns"))
+		require.NoError(t, err)
+		assert.Equal(t, mine, pg.Namespace())
+		require.NoError(t, pg.Wait(ctx, 30*time.Second))
+		found, err := ray.GetPlacementGroup(ctx, "pg-ns")
+		require.NoError(t, err)
+		assert.Equal(t, pg.ID(), found.ID())
+		assert.Equal(t, mine, found.Namespace())
+		_, err = ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 0.5}}, ray.Pack, ray.GroupNamespace("x"))
+		assert.ErrorIs(t, err, ray.ErrInvalidPlacementGroup, "a namespace without a name")
+		for _, ns := range []string{"", "a\x00b", strings.Repeat("n", 300)} {
+			_, err = ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 0.5}}, ray.Pack, ray.GroupName("g"), ray.GroupNamespace(ns))
+			assert.ErrorIs(t, err, ray.ErrInvalidPlacementGroup, "GroupNamespace(%.8q)", ns)
+			_, err = ray.GetPlacementGroup(ctx, "g", ray.InNamespace(ns))
+			assert.ErrorIs(t, err, ray.ErrInvalidOption, "InNamespace(%.8q)", ns)
+		}
+		_, err = ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 0.5}}, ray.Pack, ray.GroupName("a\x00b"))
+		assert.ErrorIs(t, err, ray.ErrInvalidPlacementGroup, "a name with a NUL byte")
+		if s.drive == nil {
+			require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+			return
+		}
+		var shared transport.GroupID
+		require.NoError(t, s.drive(ctx, 1, func(ctx context.Context) error {
+			_, err := ray.GetPlacementGroup(ctx, "pg-ns")
+			assert.ErrorIs(t, err, ray.ErrPlacementGroupNotFound, "another job's anonymous namespace does not see the driver's group")
+			theirs, err := ray.GetPlacementGroup(ctx, "pg-ns", ray.InNamespace(mine))
+			if assert.NoError(t, err, "named, the driver's namespace is reached") {
+				assert.Equal(t, pg.ID(), theirs.ID())
+			}
+			own, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 0.5}}, ray.Pack, ray.GroupName("pg-ns"))
+			if assert.NoError(t, err) {
+				assert.NoError(t, own.Wait(ctx, 30*time.Second), "the name is free in this job's namespace")
+				assert.NotEqual(t, pg.ID(), own.ID())
+				assert.NoError(t, ray.RemovePlacementGroup(ctx, own))
+			}
+			kept, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 0.5}}, ray.Pack, ray.GroupName("pg-shared"), ray.GroupNamespace("shared"), ray.GroupDetached())
+			if assert.NoError(t, err) {
+				assert.NoError(t, kept.Wait(ctx, 30*time.Second))
+				shared = kept.ID()
+			}
+			return nil
+		}))
+		_, err = ray.GetPlacementGroup(ctx, "pg-shared")
+		assert.ErrorIs(t, err, ray.ErrPlacementGroupNotFound, "named in another namespace")
+		kept, err := ray.GetPlacementGroup(ctx, "pg-shared", ray.InNamespace("shared"))
+		require.NoError(t, err, "a detached group in a named namespace outlives its job")
+		assert.Equal(t, shared, kept.ID())
+		dup, err := ray.NewPlacementGroup(ctx, []ray.Bundle{{CPU: 0.5}}, ray.Pack, ray.GroupName("pg-shared"), ray.GroupNamespace("shared"))
+		require.NoError(t, err)
+		err = dup.Wait(ctx, 30*time.Second)
+		assert.ErrorIs(t, err, ray.ErrInvalidPlacementGroup, "the name is taken in that namespace")
+		assert.ErrorContains(t, err, `name "pg-shared" is taken in namespace "shared"`)
+		require.NoError(t, ray.RemovePlacementGroup(ctx, kept))
+		require.NoError(t, ray.RemovePlacementGroup(ctx, pg))
+	}},
 }
 
 func init() { semanticCases = append(semanticCases, namespaceCases...) }
+
+// TestListNamedActorsPages: more named actors than a shard lists in one
+// answer (transport.MaxListedNames), spread over two shards, are all
+// listed, in order: each shard's pages are asked for after the last.
+// (Two shards of about 1,500 names each: each answers in two pages.)
+func TestListNamedActorsPages(t *testing.T) {
+	s := newSuite()
+	c, err := ray.NewSim(ray.Config{Nodes: testNodes, Seed: 1, GCSShards: 2, WireCheck: true}, s.reg)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.Run(func(ctx context.Context) error {
+		n := 3 * transport.MaxListedNames
+		want := make([]string, n)
+		for i := range n {
+			want[i] = fmt.Sprintf("p%05d", i)
+			h := s.counter.Options(ray.ActorName(want[i]), ray.CPUs(0)).New(ctx, i)
+			require.NoError(t, h.Err())
+		}
+		got, err := ray.ListNamedActors(ctx)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		return nil
+	}))
+}

@@ -76,7 +76,8 @@ type prepared struct {
 // groupLabel names a group in events and errors: its ID and name.
 func (gr *group) label() string {
 	if gr.name != "" {
-		return fmt.Sprintf("placement group %s (%q)", gr.id, gr.name)
+		// (Its name travels qualified by its namespace: the name alone.)
+		return fmt.Sprintf("placement group %s (%q)", gr.id, transport.ActorNameOf(gr.name))
 	}
 	return "placement group " + gr.id.String()
 }
@@ -510,23 +511,30 @@ const maxRemoved = 1024
 
 // nameTaken says why a creation of a group named name is refused: a live
 // group holds the name, as Ray's GCS refuses a second live placement
-// group of a name ("" when it is free, or empty). A removed group's name
-// is free again.
+// group of a name in a namespace ("" when it is free, or empty). Names
+// travel qualified by their namespace (transport.QualifiedName): the
+// same name in two namespaces is two names. A removed group's name is
+// free again.
 func (g *Global) nameTaken(name string) string {
 	if name == "" {
 		return ""
 	}
 	for _, gr := range g.groupOrder { // the live groups
 		if gr.name == name && !gr.removed {
-			return fmt.Sprintf("name %q is taken by the live %s", name, gr.label())
+			where := ""
+			if ns, _ := transport.SplitActorName(name); ns != "" {
+				where = fmt.Sprintf(" in namespace %q", ns)
+			}
+			return fmt.Sprintf("name %q is taken%s by the live %s", transport.ActorNameOf(name), where, gr.label())
 		}
 	}
 	return ""
 }
 
-// onGroupLookup answers a node looking a group up by name (Ray's
-// get_placement_group): the live group of that name (names are unique
-// among live groups: nameTaken), or not found.
+// onGroupLookup answers a node looking a group up by its qualified name
+// (Ray's get_placement_group, in a namespace): the live group of that
+// name (names are unique among live groups of a namespace: nameTaken),
+// or not found.
 func (g *Global) onGroupLookup(from transport.NodeID, m *transport.GroupLookup) {
 	if !g.isNode(from) {
 		return
@@ -748,7 +756,9 @@ func (g *Global) retryGroups() {
 
 // GroupInfo is a placement group as the scheduler sees it (tests, status).
 type GroupInfo struct {
-	ID       transport.GroupID
+	ID transport.GroupID
+	// Name is as it traveled: qualified by its namespace
+	// (transport.QualifiedName), or "" for none.
 	Name     string
 	Ready    bool // every bundle was committed once
 	Removed  bool

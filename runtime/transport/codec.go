@@ -9,7 +9,16 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 50: a raylet tells the object table the objects
+// version is refused. 51: placement group names are per namespace, as
+// actors' are: a group's name where it travels (GroupCreate.Name,
+// GroupLookup.Name, GroupFound.Name) is its namespace, a NUL byte and the
+// name (QualifiedName; CheckPlacementGroupName at decode), so a peer of
+// 50 would register and look up bare names; named actors are listed
+// (ray.ListNamedActors: GcsListNames to every shard, answered
+// NamedActors, a page at a time); and the "restarting" an actor's shard
+// tells its name's shard carries the restart's Attempt, by which the
+// name's shard orders it against the host's "alive" (a peer of 50 sends
+// none, and a late one overwrote the alive). 50: a raylet tells the object table the objects
 // whose primary copies it holds for a job that ended (GcsObjectsGone),
 // and the table answers their readers with ObjectJobEnded from then on;
 // a peer of 49 would rebuild them from lineage.
@@ -132,7 +141,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 50
+const ProtocolVersion = 51
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

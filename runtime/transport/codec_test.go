@@ -62,16 +62,16 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	reflect.TypeFor[transport.GroupCreate](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.GroupCreate)
 		m.Strategy %= 4
-		m.Name = truncate(m.Name, 256)
+		m.Name = validName(m.Name, transport.MaxGroupName)
 	},
 	reflect.TypeFor[transport.GroupFound](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.GroupFound)
 		m.Strategy %= 4
-		m.Name = truncate(m.Name, 256)
+		m.Name = validName(m.Name, transport.MaxGroupName)
 	},
 	reflect.TypeFor[transport.GroupLookup](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.GroupLookup)
-		m.Name = truncate(m.Name, 256)
+		m.Name = validName(m.Name, transport.MaxGroupName)
 	},
 	reflect.TypeFor[transport.GroupState](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.GroupState)
@@ -197,6 +197,25 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 		m := v.Addr().Interface().(*transport.GcsLookupActor)
 		m.Name = validActorName(m.Name)
 	},
+	// A listing's namespace passes CheckNamespace or is empty (every
+	// namespace); its names are actors' names, non-empty, in increasing
+	// order (a page of at most MaxListedNames).
+	reflect.TypeFor[transport.GcsListNames](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.GcsListNames)
+		m.Namespace = strings.ReplaceAll(truncate(m.Namespace, transport.MaxNamespace), "\x00", "")
+		m.After = validActorName(m.After)
+	},
+	reflect.TypeFor[transport.NamedActors](): func(v reflect.Value) {
+		m := v.Addr().Interface().(*transport.NamedActors)
+		names := m.Names[:0]
+		for _, q := range m.Names {
+			if q = validActorName(q); q != "" {
+				names = append(names, q)
+			}
+		}
+		slices.Sort(names)
+		m.Names = slices.Compact(names)
+	},
 	reflect.TypeFor[transport.GcsActorUpdate](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.GcsActorUpdate)
 		m.Name = validActorName(m.Name)
@@ -238,9 +257,13 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 // validActorName is q as the codec carries it (transport.CheckActorName):
 // a bare name or a namespace, a NUL and a name, each without another NUL
 // and bounded. A drawn name with a NUL keeps it as the separator.
-func validActorName(q string) string {
+func validActorName(q string) string { return validName(q, transport.MaxActorName) }
+
+// validName is q as the codec carries an actor's or a placement group's
+// name whose part after the namespace is at most max bytes.
+func validName(q string, max int) string {
 	ns, name, qualified := strings.Cut(q, "\x00")
-	name = truncate(strings.ReplaceAll(name, "\x00", ""), transport.MaxActorName)
+	name = truncate(strings.ReplaceAll(name, "\x00", ""), max)
 	if !qualified {
 		return name
 	}

@@ -61,9 +61,42 @@ const (
 // Bounds of a group on the wire.
 const (
 	MaxBundles    = 1024 // bundles in one group
-	maxGroupName  = 256  // bytes of a group's name
+	MaxGroupName  = 256  // bytes of a group's name within its namespace
 	maxGroupError = 1024 // bytes of a state's detail
 )
+
+// CheckPlacementGroupName checks a placement group's name as it travels
+// (GroupCreate.Name, GroupLookup.Name, GroupFound.Name): none (""), or,
+// as an actor's name (QualifiedName), a namespace that CheckNamespace
+// accepts, a NUL byte and a name of 1 to MaxGroupName bytes without a
+// NUL, so that group names are per namespace as Ray's are. A bare name
+// (no NUL) of at most MaxGroupName bytes passes too: a key like any
+// other for the scheduler, which no program's lookup names. It wraps
+// ErrInvalid or ErrTooLarge.
+func CheckPlacementGroupName(q string) error {
+	ns, name := SplitActorName(q)
+	if len(q) > len(name) {
+		if err := CheckNamespace(ns); err != nil {
+			return fmt.Errorf("placement group name's %w", err)
+		}
+		if name == "" || strings.IndexByte(name, 0) >= 0 {
+			return fmt.Errorf("%w: placement group name %q in namespace %q (empty, or with a NUL byte)", ErrInvalid, name, ns)
+		}
+	}
+	if len(name) > MaxGroupName {
+		return fmt.Errorf("%w: placement group name of %d bytes, more than %d", ErrTooLarge, len(name), MaxGroupName)
+	}
+	return nil
+}
+
+// groupName reads a group's name (CheckPlacementGroupName).
+func (d *Decoder) groupName() string {
+	q := d.String()
+	if err := CheckPlacementGroupName(q); err != nil && d.err == nil {
+		d.Fail(err)
+	}
+	return q
+}
 
 // BundleMarker is the amount of a bundle's marker resource ("bundle_group_i_<g>")
 // each bundle offers; a task in the group asks for one unit of it, so a task
@@ -214,7 +247,9 @@ type Bundle struct {
 // GroupCreate asks the global scheduler to place a group (from its owner's
 // raylet, which hears back GroupState). ByDriver: a driver created it (the
 // group ends with the driver's node, as Ray's with its driver), unless
-// Detached (Ray's lifetime="detached": only a removal ends it).
+// Detached (Ray's lifetime="detached": only a removal ends it). Name, if
+// any, is qualified by its namespace (QualifiedName; CheckPlacementGroupName), as
+// an actor's: names are unique among live groups of one namespace.
 type GroupCreate struct {
 	Group    GroupID
 	Name     string
@@ -226,7 +261,8 @@ type GroupCreate struct {
 
 // GroupLookup asks the global scheduler for the live group of a name
 // (Ray's get_placement_group), from a raylet whose caller looks it up:
-// the scheduler answers GroupFound.
+// the scheduler answers GroupFound. The name is qualified by the
+// namespace looked in (QualifiedName).
 type GroupLookup struct{ Name string }
 
 // GroupFound answers a GroupLookup: the live (not removed) group of the
@@ -321,7 +357,7 @@ func (*GroupFound) Kind() Kind     { return KindGroupFound }
 
 func (m *GroupLookup) MarshalWire(e *Encoder) { e.String(m.Name) }
 func (m *GroupLookup) UnmarshalWire(d *Decoder) {
-	m.Name = d.boundedString("group name", maxGroupName)
+	m.Name = d.groupName()
 }
 
 func (m *GroupFound) MarshalWire(e *Encoder) {
@@ -338,7 +374,7 @@ func (m *GroupFound) MarshalWire(e *Encoder) {
 // UnmarshalWire refuses an unknown strategy, more than MaxBundles bundles
 // and negative amounts, as GroupCreate's.
 func (m *GroupFound) UnmarshalWire(d *Decoder) {
-	m.Name = d.boundedString("group name", maxGroupName)
+	m.Name = d.groupName()
 	m.Found, m.Group, m.Strategy = d.Bool(), d.Group(), d.U8()
 	if d.err == nil && m.Strategy >= numGroupStrategies {
 		d.Fail(fmt.Errorf("%w: placement strategy %d", ErrInvalid, m.Strategy))
@@ -382,7 +418,7 @@ func (m *GroupCreate) MarshalWire(e *Encoder) {
 // and negative amounts.
 func (m *GroupCreate) UnmarshalWire(d *Decoder) {
 	m.Group = d.Group()
-	m.Name = d.boundedString("group name", maxGroupName)
+	m.Name = d.groupName()
 	m.Strategy = d.U8()
 	if d.err == nil && m.Strategy >= numGroupStrategies {
 		d.Fail(fmt.Errorf("%w: placement strategy %d", ErrInvalid, m.Strategy))

@@ -2265,7 +2265,11 @@ type GcsActorUpdate struct {
 	Incarnation uint64
 	// Attempt, on an "alive" update from the actor's host, is the creation
 	// attempt that came up (a GCS restart's is a RestartAttempt): the
-	// owner's TaskDone carries it.
+	// owner's TaskDone carries it. On a "restarting" update the actor's
+	// shard decides (and forwards to the name's shard), the attempt of
+	// the restart it asks for: a name's shard orders the two by it (a
+	// "restarting" that reaches it after its restart's "alive" is older
+	// news; protocol 51).
 	Attempt uint32
 	// Class, on the updates of a named actor, is its class (its creation
 	// task's Func): the name's shard keeps it, so that a lookup by name

@@ -143,15 +143,15 @@ func TestSearchStatsCountInOneUnit(t *testing.T) {
 		{At: 7 * time.Millisecond, Kind: scenarios.PauseNode, Node: "w-1"},
 	}
 	res := &runner.Result{VirtualSeconds: 1, FaultsInjected: 9, Faults: []runner.FaultOutcome{
-		{Kind: scenarios.KillNode, Injected: true, Entry: 0},
-		{Kind: scenarios.RestartNode, Injected: true, Entry: 1},
-		{Kind: scenarios.PauseNode, Injected: true, Random: true, Entry: 2},
-		{Kind: scenarios.PauseNode, Injected: true, Random: true, Entry: 2},
-		{Kind: scenarios.PauseNode, Injected: true, Random: true, Entry: 2},
-		{Kind: scenarios.Heal, Injected: true, Entry: 3},
-		{Kind: scenarios.KillGCSReplica, Injected: true, Entry: 4},
-		{Kind: scenarios.RestartGCSReplica, Injected: true, Entry: 5},
-		{Kind: scenarios.PauseNode, Entry: 6, Note: "nothing to do"},
+		{Kind: scenarios.KillNode, Injected: true, Entry: 0, Schedule: 0},
+		{Kind: scenarios.RestartNode, Injected: true, Entry: 1, Schedule: 1},
+		{Kind: scenarios.PauseNode, Injected: true, Random: true, Entry: 2, Schedule: 2},
+		{Kind: scenarios.PauseNode, Injected: true, Random: true, Entry: 2, Schedule: 2},
+		{Kind: scenarios.PauseNode, Injected: true, Random: true, Entry: 2, Schedule: 2},
+		{Kind: scenarios.Heal, Injected: true, Entry: 3, Schedule: 3},
+		{Kind: scenarios.KillGCSReplica, Injected: true, Entry: 4, Schedule: 4},
+		{Kind: scenarios.RestartGCSReplica, Injected: true, Entry: 5, Schedule: 5},
+		{Kind: scenarios.PauseNode, Entry: 6, Schedule: 6, Note: "nothing to do"},
 	}}
 	var st SearchStats
 	st.add(s, &Run{Scenario: s, Result: res})

@@ -277,7 +277,7 @@ type SearchConfig struct {
 // paired with it (restart_node, restart_gcs_replica) one fault, a random
 // process one fault, and heals none (they only end other faults). A drawn
 // fault counts injected once its run applied it, or for a random process
-// any of the faults it drew (runner.FaultOutcome.Entry names the entry).
+// any of the faults it drew (runner.FaultOutcome.Schedule names the entry).
 type SearchStats struct {
 	// BaseTime is the base's fault-free run time (Baseline; 0 without
 	// one), Horizon the time every drawn fault starts before.
@@ -317,7 +317,7 @@ func (st *SearchStats) add(s *scenarios.Scenario, r *Run) {
 	applied := make(map[int]bool) // entries of s.Faults the run injected something of
 	for _, o := range r.Result.Faults {
 		if o.Injected {
-			applied[o.Entry] = true
+			applied[o.Schedule] = true
 		}
 	}
 	drawn, injected := 0, 0

@@ -47,11 +47,15 @@ type FaultOutcome struct {
 	Injected bool `json:"injected"`
 	Random   bool `json:"random,omitempty"` // drawn by a random process, not written in the file
 	// Entry is the schedule entry it came from: its index among the
-	// scenario's faults (from 0), a random process's for the faults it
-	// drew. A search counts drawn and injected faults by entry with it
-	// (check.SearchStats).
+	// file's faults (from 0, the faults.N of loader errors and --set,
+	// whatever the file's order by time: scenarios.Fault.EntryIndex), a
+	// random process's for the faults it drew.
 	Entry int    `json:"entry"`
 	Note  string `json:"note,omitempty"`
+	// Schedule is the entry's index in Scenario.Faults (sorted by time
+	// when read from a file): a search counts drawn and injected faults
+	// by it (check.SearchStats). Not in the JSON: Entry names the entry.
+	Schedule int `json:"-"`
 }
 
 // faultTarget is what a fault acts on, as the file names it.
@@ -241,10 +245,12 @@ func lateFaults(s *scenarios.Scenario, end time.Duration) string {
 // kill_node or pause_node of a node that is down, a restart_node of one that
 // is up (each said with a warning when the file wrote it; a random process's
 // are not).
-// entry is fl's schedule entry (FaultOutcome.Entry).
+// entry is fl's schedule entry, its index in the scenario's Faults
+// (FaultOutcome.Schedule).
 func (f *faultInjector) inject(fl *scenarios.Fault, entry int, written bool) bool {
 	ok := f.apply(fl, written)
-	out := FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: f.c.Netsim().Now().Seconds(), Injected: ok, Random: !written, Entry: entry}
+	out := FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: f.c.Netsim().Now().Seconds(), Injected: ok, Random: !written,
+		Entry: f.s.Faults[entry].EntryIndex(entry), Schedule: entry}
 	switch {
 	case ok:
 	case written:
@@ -265,7 +271,8 @@ func (f *faultInjector) outcomes(end time.Duration) []FaultOutcome {
 	out := f.fired
 	for _, i := range lateEntries(f.s, end) {
 		fl := &f.s.Faults[i]
-		out = append(out, FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: fl.At.Seconds(), Note: "not reached: the run ended first", Entry: i})
+		out = append(out, FaultOutcome{Kind: fl.Kind, Target: faultTarget(fl), At: fl.At.Seconds(), Note: "not reached: the run ended first",
+			Entry: fl.EntryIndex(i), Schedule: i})
 	}
 	return out
 }
@@ -467,7 +474,8 @@ func (f *faultInjector) killActor(fl *scenarios.Fault) bool {
 }
 
 // expandRandom turns a random fault process into timed faults, drawn from a
-// stream seeded by the scenario seed and the entry's position.
+// stream seeded by the scenario seed and the entry's index in Faults (time
+// order: FaultOutcome.Schedule, not the file's Entry).
 func (f *faultInjector) expandRandom(entry int, r *scenarios.RandomFaults) {
 	if r == nil || !(r.Rate > 0) || math.IsInf(r.Rate, 0) {
 		return // the loader refuses these: no process, rather than one without end

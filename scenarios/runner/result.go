@@ -221,7 +221,7 @@ func (r *Result) Seconds() float64 {
 func (m *metrics) result(s *scenarios.Scenario, transport string, end time.Duration) *Result {
 	r := &Result{
 		Scenario: s.Name, File: s.File, Seed: s.Seed, Transport: transport, Overrides: s.Overrides(),
-		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed,
+		TasksSubmitted: m.submitted, TasksCompleted: m.completed, TasksFailed: m.failed, TasksFailedThenFinished: m.failedThenDone,
 		TasksRetried: m.retried, TasksCancelled: m.cancelled, TasksReexecuted: m.reexecuted + uint64(len(m.early)), MethodsReplayed: m.replayed,
 		ObjectsLost: m.lost, ObjectsReconstructed: m.rebuilt, ObjectCopiesFreed: m.freed,
 		ObjectsSpilled: m.spilled, ObjectsRestored: m.restored, BytesSpilled: m.spillBytes, BytesRestored: m.restBytes,

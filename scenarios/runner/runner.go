@@ -137,6 +137,13 @@ type Result struct {
 	// trace's times (and, on a live cluster, what else runs) differ on
 	// every run, so that digest identifies nothing.
 	DigestReproducible bool `json:"digest_reproducible"`
+	// TasksFailedThenFinished: of TasksFailed (tasks counted by their
+	// first end), those a later run finished with a value (a rebuild of
+	// the error result lost with its node, once the fault that failed it
+	// was over; a run that raced its retry). A driver that read such a
+	// task after the value came read the value, so the drivers' errors
+	// can be fewer than the failed tasks.
+	TasksFailedThenFinished uint64 `json:"tasks_failed_then_finished,omitempty"`
 }
 
 // WorkloadResult is the outcome of one workload entry.
@@ -221,6 +228,13 @@ type metrics struct {
 	// nodeName names an event's node in warnings (the scenario's node
 	// name, gcs-0, scheduler); nil or "" for one it does not know: "node N".
 	nodeName func(transport.NodeID) string
+
+	// failedFirst holds the tasks whose first end was a failure, until a
+	// later end finishes one (a rebuild of its lost error result, a run
+	// racing its retry), which failedThenDone counts (Result's
+	// TasksFailedThenFinished).
+	failedFirst    map[transport.TaskID]bool
+	failedThenDone uint64
 }
 
 // silentDeath is a node declared dead for missed heartbeats: when, which.
@@ -328,7 +342,7 @@ func (m *metrics) name(id transport.NodeID) string {
 // actors, and every event also to onEvent (if set).
 func newMetrics(actors *[]transport.ActorID, onEvent func(time.Duration, *transport.Event)) *metrics {
 	return &metrics{submitAt: map[transport.TaskID]time.Duration{}, rereads: map[transport.TaskID]bool{},
-		ended: map[transport.TaskID]struct{}{}, early: map[transport.TaskID]earlyEnd{},
+		ended: map[transport.TaskID]struct{}{}, early: map[transport.TaskID]earlyEnd{}, failedFirst: map[transport.TaskID]bool{},
 		actors: actors, onEvent: onEvent}
 }
 
@@ -409,6 +423,10 @@ func (m *metrics) end(id transport.TaskID, at time.Duration, count *uint64) {
 	if !ok {
 		if _, before := m.ended[id]; before {
 			m.reexecuted++
+			if count == &m.completed && m.failedFirst[id] {
+				delete(m.failedFirst, id)
+				m.failedThenDone++
+			}
 		} else if _, twice := m.early[id]; twice {
 			m.reexecuted++
 		} else {
@@ -417,6 +435,9 @@ func (m *metrics) end(id transport.TaskID, at time.Duration, count *uint64) {
 		return
 	}
 	*count++
+	if count == &m.failed {
+		m.failedFirst[id] = true
+	}
 	m.latencies = append(m.latencies, at-t)
 	delete(m.submitAt, id)
 	m.ended[id] = struct{}{}

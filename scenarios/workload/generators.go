@@ -54,19 +54,28 @@ func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) erro
 			}
 			cancelled = append(cancelled, i)
 		}
-		firsts := make([]error, len(cancelled))
+		crefs := make([]ray.Ref[ray.Blob], len(cancelled))
 		for j, i := range cancelled {
-			v, err := ray.Get(ctx, refs[i])
-			firsts[j] = err
+			crefs[j] = refs[i]
+		}
+		cvals, firsts := getEach(ctx, crefs)
+		for j, i := range cancelled {
+			v, err := cvals[j], firsts[j]
 			d.t.cancelled(err, err == nil && right(i, v), fmt.Sprintf("parallel task %d (cancelled)", i))
 		}
 		// Once the rest is read (the later the second read, the more can
 		// happen between), and before a free: a freed result would be
 		// rebuilt from lineage, and the two reads compared with a re-run.
+		// The second reads are all submitted, then read together: one at
+		// a time, they would add their round trips to the run's end.
 		reread = func() {
+			again := make([]ray.Ref[ray.Blob], len(cancelled))
 			for j, i := range cancelled {
-				again := d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, all[i])
-				v, err := ray.Get(ctx, again)
+				again[j] = d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, all[i])
+			}
+			vs, errs := getEach(ctx, again)
+			for j, i := range cancelled {
+				v, err := vs[j], errs[j]
 				d.t.reread(firsts[j], err, err == nil && rightReread(i, v), fmt.Sprintf("parallel task %d (cancelled)", i))
 			}
 		}
@@ -82,18 +91,12 @@ func (d *driver) parallel(ctx context.Context, p *scenarios.ParallelParams) erro
 	return ray.Free(ctx, all...)
 }
 
-// collect Gets refs (one at a time, so one failure does not hide the rest)
-// and checks each value.
+// collect reads refs (getEach: together, so that one failure neither hides
+// the rest nor makes them wait one at a time) and checks each value.
 func (d *driver) collect(ctx context.Context, refs []ray.Ref[ray.Blob], ok func(int, ray.Blob) bool, what string) error {
-	if vs, err := ray.GetAll(ctx, refs, -1); err == nil {
-		for i, v := range vs {
-			d.t.check(ok(i, v), fmt.Sprintf("%s %d", what, i))
-		}
-		return nil
-	}
+	vs, errs := getEach(ctx, refs)
 	var failed []int
-	for i, r := range refs {
-		v, err := ray.Get(ctx, r)
+	for i, err := range errs {
 		if err != nil {
 			d.t.fail(err)
 			if failedForGood(err) {
@@ -101,16 +104,53 @@ func (d *driver) collect(ctx context.Context, refs []ray.Ref[ray.Blob], ok func(
 			}
 			continue
 		}
-		d.t.check(ok(i, v), fmt.Sprintf("%s %d", what, i))
+		d.t.check(ok(i, vs[i]), fmt.Sprintf("%s %d", what, i))
 	}
 	// A task failed for good is its result: a second read, through a task
 	// elsewhere, must not find a value (a run its owner gave up on that
 	// finished after all, its value then located beside the failure).
-	for _, i := range failed {
-		_, err := ray.Get(ctx, d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, refs[i]))
-		d.t.checkAs(err != nil, fmt.Sprintf("%s %d: read failed for good, then a value", what, i), true)
+	again := make([]ray.Ref[ray.Blob], len(failed))
+	for j, i := range failed {
+		again[j] = d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, refs[i])
+	}
+	_, errs = getEach(ctx, again)
+	for j, i := range failed {
+		d.t.checkAs(errs[j] != nil, fmt.Sprintf("%s %d: read failed for good, then a value", what, i), true)
 	}
 	return nil
+}
+
+// getEach returns each ref's value or error, reading them together: a Get
+// of the whole list first (Ray's get of a list, which ends at the first
+// error), and after an error a wait for every ref to be here (Wait with
+// FetchLocal: each lost result is rebuilt and each remote one fetched side
+// by side, as the Get of the list does) before each is read. A Get of one
+// ref after another would find each lost result, and rebuild it, only when
+// the loop reached it: the run's end would then measure the reading loop,
+// not the tasks. Wait's own error (the cluster lost) is no answer: the
+// reads that follow give each ref its own.
+func getEach[T any](ctx context.Context, refs []ray.Ref[T]) ([]T, []error) {
+	errs := make([]error, len(refs))
+	if len(refs) == 0 {
+		return nil, errs
+	}
+	if vs, err := ray.GetAll(ctx, refs, -1); err == nil {
+		return vs, errs
+	}
+	// A ref whose submission failed names no object: Wait would refuse the
+	// whole list for it.
+	var waits []ray.Ref[T]
+	for _, r := range refs {
+		if r.Err() == nil {
+			waits = append(waits, r)
+		}
+	}
+	_, _, _ = ray.Wait(ctx, waits, len(waits), -1, ray.FetchLocal())
+	vs := make([]T, len(refs))
+	for i, r := range refs {
+		vs[i], errs[i] = ray.Get(ctx, r)
+	}
+	return vs, errs
 }
 
 func (d *driver) treeReduce(ctx context.Context, p *scenarios.TreeReduceParams) error {
@@ -271,10 +311,9 @@ func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error
 			}
 		}
 	}
-	firsts := make([]error, len(refs))
-	for i, r := range refs {
-		v, err := ray.Get(ctx, r)
-		firsts[i] = err
+	vs, firsts := getEach(ctx, refs)
+	for i, v := range vs {
+		err := firsts[i]
 		what := fmt.Sprintf("nested root %d: %d tasks", i, v)
 		switch {
 		case cancelled(i):
@@ -285,11 +324,18 @@ func (d *driver) nestedRun(ctx context.Context, p *scenarios.NestedParams) error
 			d.t.check(v == nestedCount(args[i]), what)
 		}
 	}
+	var again []ray.Ref[int64] // the second reads, submitted together (see getEach)
+	var idx []int
 	for i, r := range refs {
 		if cancelled(i) {
-			v, err := ray.Get(ctx, d.f.sum.Options(d.rereadOpts()...).Remote(ctx, r))
-			d.t.reread(firsts[i], err, err == nil && v == nestedCount(args[i]), fmt.Sprintf("nested root %d (cancelled)", i))
+			again = append(again, d.f.sum.Options(d.rereadOpts()...).Remote(ctx, r))
+			idx = append(idx, i)
 		}
+	}
+	vs, errs := getEach(ctx, again)
+	for j, i := range idx {
+		v, err := vs[j], errs[j]
+		d.t.reread(firsts[i], err, err == nil && v == nestedCount(args[i]), fmt.Sprintf("nested root %d (cancelled)", i))
 	}
 	return nil
 }
@@ -357,8 +403,13 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 		}
 		policy = want // keep the expected chain on track after a wrong value
 	}
-	for _, f := range firsts { // the actors still live: a rollout lost with its node is rebuilt
-		v, err := ray.Get(ctx, d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, f.ref))
+	again := make([]ray.Ref[ray.Blob], len(firsts)) // submitted together (see getEach)
+	for j, f := range firsts {                      // the actors still live: a rollout lost with its node is rebuilt
+		again[j] = d.f.reducer.Options(d.rereadOpts()...).Remote(ctx, f.ref)
+	}
+	avs, aerrs := getEach(ctx, again)
+	for j, f := range firsts {
+		v, err := avs[j], aerrs[j]
 		d.t.reread(f.err, err, err == nil && v.Sum == f.sum+rolloutSize, fmt.Sprintf("rl round %d cancelled rollout", f.round)) // the reducer adds the size
 	}
 	// Each actor's state counts the rollouts it ran: every round's, and on
@@ -375,8 +426,13 @@ func (d *driver) rl(ctx context.Context, p *scenarios.RLParams) error {
 			maybe++
 		}
 	}
+	states := make([]ray.Ref[[2]uint64], len(actors)) // asked of every actor, then read together (getEach)
 	for a, h := range actors {
-		st, err := ray.Get(ctx, d.f.simState.Options(ray.Name("simulator-state"), ray.MaxRetries(3)).Remote(ctx, h))
+		states[a] = d.f.simState.Options(ray.Name("simulator-state"), ray.MaxRetries(3)).Remote(ctx, h)
+	}
+	svs, serrs := getEach(ctx, states)
+	for a := range actors {
+		st, err := svs[a], serrs[a]
 		if err != nil {
 			d.t.fail(err)
 			continue
@@ -509,25 +565,30 @@ func (d *driver) actorCalls(ctx context.Context, p *scenarios.ActorCallsParams) 
 	if err != nil {
 		return err
 	}
-	for i, r := range refs {
-		v, err := ray.Get(ctx, r)
-		if err != nil {
+	vs, errs := getEach(ctx, refs)
+	for i, v := range vs {
+		if err := errs[i]; err != nil {
 			d.t.fail(err)
 			continue
 		}
 		d.t.check(v == "", orderWhat(v, fmt.Sprintf("actor-calls driver call %d to sequencer %d", i/len(actors), i%len(actors))))
 	}
-	for c, r := range callers {
-		bad, err := ray.Get(ctx, r)
-		if err != nil {
+	bads, errs := getEach(ctx, callers)
+	for c, bad := range bads {
+		if err := errs[c]; err != nil {
 			d.t.fail(err)
 			continue
 		}
 		d.t.check(len(bad) == 0, orderWhat(strings.Join(bad, "; "), fmt.Sprintf("actor-calls caller %d", c+1)))
 	}
+	// Every call is answered now: each actor's audit sees them all.
+	audits := make([]ray.Ref[string], len(actors))
 	for a, h := range actors {
-		v, err := ray.Get(ctx, d.f.audit.Options(ray.Name("sequencer-audit"), ray.MaxRetries(SequencerRetries)).Remote(ctx, h))
-		if err != nil {
+		audits[a] = d.f.audit.Options(ray.Name("sequencer-audit"), ray.MaxRetries(SequencerRetries)).Remote(ctx, h)
+	}
+	avs, errs := getEach(ctx, audits)
+	for a, v := range avs {
+		if err := errs[a]; err != nil {
 			d.t.fail(err)
 			continue
 		}
