@@ -257,6 +257,13 @@ type Config struct {
 	// deaths leave memory first and stay in the store only, read back
 	// when asked of (a lookup still says dead, with the cause).
 	DeadActors int
+	// DeadNodes is how many dead nodes' rows the node-table shard keeps
+	// in memory (default DefaultDeadNodes), as Ray's GCS caches dead nodes
+	// up to maximum_gcs_dead_node_cached_count: on a live cluster every
+	// driver session is a node of its own, whose row stayed in memory for
+	// good. The oldest deaths leave memory first and stay in the store,
+	// read back when the node registers again (see nodeRow).
+	DeadNodes int
 	// Leader and Propose are set by a chain replica: only the leader (the
 	// tail) runs failure detection, and it proposes a node's death as an
 	// update through the chain (Propose) instead of applying it alone.
@@ -272,6 +279,9 @@ type Shard struct {
 	costs   costs.Profile
 	cfg     Config
 	deadInc map[transport.NodeID]uint64 // highest incarnation declared dead
+	// deadNodes are deadInc's nodes in node order (saveMeta writes them
+	// so, without sorting at each death).
+	deadNodes []transport.NodeID
 	// deathSeq counts the node deaths this shard applied, and diedAt is
 	// the count at each node's latest death: a task's owner died after
 	// its spec arrived if diedAt[owner] > its taskMeta.epoch (orphaned).
@@ -290,7 +300,12 @@ type Shard struct {
 	actors  map[transport.ActorID]*actorEntry
 	names   map[string]transport.ActorID
 	nodes   map[transport.NodeID]*nodeEntry
-	nodeIDs []transport.NodeID // registration order, for deterministic iteration
+	nodeIDs []transport.NodeID // the rows in memory in registration order, for deterministic iteration
+	// deadNodeQ: the dead nodes' rows in memory, in the order they died
+	// (or were loaded); evictDeadNodes flushes the oldest beyond
+	// cfg.DeadNodes. flushedNodes counts the rows in the store only.
+	deadNodeQ    []transport.NodeID
+	flushedNodes int
 	// deadQ: the dead actors resident in memory, in the order they died
 	// (or were read back from the store); evictDead flushes the oldest
 	// beyond cfg.DeadActors. flushedActors counts the entries in the
@@ -341,6 +356,9 @@ func New(env transport.Env, cfg Config) *Shard {
 	}
 	if cfg.DeadActors <= 0 {
 		cfg.DeadActors = DefaultDeadActors
+	}
+	if cfg.DeadNodes <= 0 {
+		cfg.DeadNodes = DefaultDeadNodes
 	}
 	s := &Shard{env: env, clock: transport.NewClock(env), layout: cfg.Layout, costs: cfg.Costs, cfg: cfg, store: cfg.Store}
 	s.putNew, _ = cfg.Store.(newPutter)
@@ -395,15 +413,23 @@ func (s *Shard) Handle(from transport.NodeID, m transport.Message) {
 			return // a node speaks for itself alone
 		}
 		e := s.nodes[m.Node]
-		if e != nil && !e.alive && m.Incarnation == e.reg.Incarnation {
+		if e == nil {
+			// Not in memory: unknown, or a dead node's row flushed to the
+			// store (evictDeadNodes), whose last incarnation it may be.
+			if f := s.nodeRow(m.Node); f != nil && !f.alive && m.Incarnation == f.reg.Incarnation {
+				s.env.Send(m.Node, &transport.NodeDead{Node: m.Node, Incarnation: m.Incarnation})
+			}
+			return
+		}
+		if !e.alive && m.Incarnation == e.reg.Incarnation {
 			// A node we declared dead is alive after all (it was paused or
 			// cut off): tell it, so it fences itself and rejoins as a new
 			// incarnation instead of living on as a zombie.
 			s.env.Send(m.Node, &transport.NodeDead{Node: m.Node, Incarnation: m.Incarnation})
 			return
 		}
-		if e == nil || !e.alive || m.Incarnation != e.reg.Incarnation {
-			return // unknown or stale incarnation
+		if !e.alive || m.Incarnation != e.reg.Incarnation {
+			return // stale incarnation
 		}
 		e.last, e.lastSeen = *m, s.clock.Now()
 		e.beats++
@@ -1060,9 +1086,11 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 		return
 	}
 	old := s.nodes[m.Node]
+	if old == nil {
+		old = s.nodeRow(m.Node) // a dead node's row flushed to the store, if any
+	}
 	switch {
 	case old == nil:
-		s.nodeIDs = append(s.nodeIDs, m.Node)
 	case old.reg.Incarnation > m.Incarnation:
 		return // a stale registration
 	case old.reg.Incarnation == m.Incarnation:
@@ -1083,9 +1111,17 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 		// only the one we knew left those listed for good).
 		s.declareDead(old, m.Incarnation-1, deadRestarted)
 	}
+	if s.nodes[m.Node] == nil {
+		s.nodeIDs = append(s.nodeIDs, m.Node)
+		if old != nil {
+			s.flushedNodes-- // read back: in memory again
+		}
+	} else if i := slices.Index(s.deadNodeQ, m.Node); i >= 0 {
+		s.deadNodeQ = slices.Delete(s.deadNodeQ, i, i+1) // alive again
+	}
 	s.nodes[m.Node] = &nodeEntry{reg: *m, alive: true, lastSeen: s.clock.Now()}
 	s.saveNode(m.Node)
-	s.saveMeta()
+	s.saveOrder()
 	s.emit(transport.Event{Kind: transport.EvNodeAlive, Node: m.Node})
 	s.env.Send(s.layout.Scheduler, m)
 	// The answer: the raylet announces object locations only from now on
@@ -1165,7 +1201,7 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		return
 	}
 	if inc, dead := s.deadInc[m.Node]; dead && m.State == transport.ActorAlive && (m.Incarnation != 0 && m.Incarnation <= inc ||
-		s.nodes[m.Node] != nil && s.nodes[m.Node].reg.Incarnation <= inc) {
+		s.registeredUpTo(m.Node, inc)) {
 		return // news from a dead incarnation
 	}
 	if inc, dead := s.deadInc[m.Node]; dead && m.State == transport.ActorDead && m.Node != 0 && m.Incarnation != 0 && m.Incarnation <= inc {
@@ -1324,21 +1360,26 @@ func (s *Shard) lookupActor(from transport.NodeID, m *transport.GcsLookupActor) 
 // Tasks counts every task entry (in memory or flushed to the store), as
 // Actors does every actor entry; Resident counts the entries held in
 // memory, of every table — the number that flushing keeps bounded.
+//
+// Nodes counts the node table's rows, in memory or flushed (dead nodes'
+// rows beyond Config.DeadNodes).
 type Stats struct {
 	Objects, Tasks, Actors, Nodes   int
 	ResidentTasks, FlushedTasks     int
 	ResidentObjects, FlushedObjects int
 	ResidentActors, FlushedActors   int
+	ResidentNodes, FlushedNodes     int
 	Resident                        int
 }
 
 // Stats returns the sizes of the shard's tables.
 func (s *Shard) Stats() Stats {
-	st := Stats{Objects: s.objects.Len() + s.flushedObjects, Tasks: s.store.Len(TableTasks), Actors: len(s.actors) + s.flushedActors, Nodes: len(s.nodes),
+	st := Stats{Objects: s.objects.Len() + s.flushedObjects, Tasks: s.store.Len(TableTasks), Actors: len(s.actors) + s.flushedActors, Nodes: len(s.nodes) + s.flushedNodes,
 		ResidentTasks: s.tasks.Len(), FlushedTasks: s.flushed,
 		ResidentObjects: s.objects.Len(), FlushedObjects: s.flushedObjects,
-		ResidentActors: len(s.actors), FlushedActors: s.flushedActors}
-	st.Resident = st.ResidentObjects + st.ResidentTasks + st.ResidentActors + st.Nodes
+		ResidentActors: len(s.actors), FlushedActors: s.flushedActors,
+		ResidentNodes: len(s.nodes), FlushedNodes: s.flushedNodes}
+	st.Resident = st.ResidentObjects + st.ResidentTasks + st.ResidentActors + st.ResidentNodes
 	return st
 }
 
@@ -1390,6 +1431,7 @@ func (s *Shard) checkNodes() {
 			s.cfg.Propose(&transport.NodeDead{Node: e.reg.Node, Incarnation: e.reg.Incarnation, Beats: e.beats + 1})
 		}
 	}
+	s.evictDeadNodes()
 	s.scheduleCheck()
 }
 
@@ -1411,6 +1453,7 @@ const (
 func (s *Shard) declareDead(e *nodeEntry, inc uint64, why string) {
 	if e.alive {
 		e.alive = false
+		s.deadNodeQ = append(s.deadNodeQ, e.reg.Node) // an alive row is in memory
 		s.saveNode(e.reg.Node)
 		s.emit(transport.Event{Kind: transport.EvNodeDead, Node: e.reg.Node, Detail: why})
 	}
@@ -1459,6 +1502,10 @@ func (s *Shard) republishDeaths() {
 func (s *Shard) nodeDead(m *transport.NodeDead) {
 	if inc, ok := s.deadInc[m.Node]; ok && inc >= m.Incarnation {
 		return
+	}
+	if _, ok := s.deadInc[m.Node]; !ok {
+		i, _ := slices.BinarySearch(s.deadNodes, m.Node)
+		s.deadNodes = slices.Insert(s.deadNodes, i, m.Node)
 	}
 	s.deadInc[m.Node] = m.Incarnation
 	s.deathSeq++

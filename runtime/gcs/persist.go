@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"slices"
+	"time"
 
 	"raysim/runtime/idmap"
 	"raysim/runtime/transport"
@@ -236,6 +237,70 @@ func (s *Shard) evictDead() {
 			s.flushedActors++
 		}
 	}
+	s.evictDeadNodes()
+}
+
+// DefaultDeadNodes is Config.DeadNodes's default: how many dead nodes'
+// rows the node table keeps in memory (Ray's
+// maximum_gcs_dead_node_cached_count).
+const DefaultDeadNodes = 1000
+
+// evictDeadNodes flushes the oldest dead nodes' rows out of memory while
+// more than cfg.DeadNodes are resident. A row is written through on every
+// change (saveNode), so the store has it as it was. What reads a dead
+// node's row: the node's registration (a stale one refused, a repeated one
+// told its incarnation is dead, a restart's earlier incarnations declared
+// dead) and its zombie heartbeat, both through nodeRow, which reads a
+// flushed row back; the actor table's check of an alive report naming no
+// incarnation, the same way; checkNodes and NodeRows (a trace replay's
+// state) look at the rows in memory only: the live ones and the latest
+// deaths. The raylets, the scheduler and the deploy head keep views of
+// their own (NodeDead, registrations, heartbeats). Handle and checkNodes
+// call it between messages, when no handler holds a row.
+func (s *Shard) evictDeadNodes() {
+	for len(s.deadNodeQ) > s.cfg.DeadNodes {
+		id := s.deadNodeQ[0]
+		s.deadNodeQ = s.deadNodeQ[1:]
+		if e := s.nodes[id]; e != nil && !e.alive {
+			delete(s.nodes, id)
+			if i := slices.Index(s.nodeIDs, id); i >= 0 {
+				s.nodeIDs = slices.Delete(s.nodeIDs, i, i+1)
+			}
+			s.flushedNodes++
+		}
+	}
+}
+
+// nodeRow is node's row: in memory, or read back from the store (not put
+// back in memory) if it was flushed; nil if the node never registered here.
+func (s *Shard) nodeRow(id transport.NodeID) *nodeEntry {
+	if e := s.nodes[id]; e != nil {
+		return e
+	}
+	v, ok := s.store.Get(TableNodes, nodeKey(id))
+	if !ok {
+		return nil
+	}
+	return decodeNode(v, s.clock.Now())
+}
+
+// registeredUpTo reports whether node's latest registration here is of an
+// incarnation at or below inc (its row read back if flushed).
+func (s *Shard) registeredUpTo(node transport.NodeID, inc uint64) bool {
+	e := s.nodeRow(node)
+	return e != nil && e.reg.Incarnation <= inc
+}
+
+// decodeNode decodes a row saveNode wrote; lastSeen is now (see
+// nodeEntry.lastSeen: it is not stored).
+func decodeNode(v []byte, now time.Time) *nodeEntry {
+	d := transport.NewDecoder(v)
+	e := &nodeEntry{lastSeen: now}
+	e.reg.UnmarshalWire(d)
+	e.last.UnmarshalWire(d)
+	e.alive = d.Bool()
+	e.beats = d.Uvarint()
+	return e
 }
 
 // logKey is the store key of an actor's calls-th logged method.
@@ -287,19 +352,14 @@ func (s *Shard) saveNode(id transport.NodeID) {
 	s.written()
 }
 
+// saveMeta writes the shard's meta: the function digest and the node
+// order (saveOrder), and every node's death (the highest incarnation
+// declared dead and the death's count), rewritten whole: a death costs
+// the number of nodes ever dead here.
 func (s *Shard) saveMeta() {
+	s.putOrder()
 	enc := transport.NewEncoder(nil)
-	enc.U64(s.funcs)
-	s.store.Put(TableMeta, metaFuncs, enc.Bytes())
-	enc = transport.NewEncoder(nil)
-	enc.Nodes(s.nodeIDs)
-	s.store.Put(TableMeta, metaOrder, enc.Bytes())
-	enc = transport.NewEncoder(nil)
-	dead := make([]transport.NodeID, 0, len(s.deadInc))
-	for n := range s.deadInc {
-		dead = append(dead, n)
-	}
-	slices.SortFunc(dead, func(a, b transport.NodeID) int { return cmp.Compare(a, b) })
+	dead := s.deadNodes // in node order
 	enc.Uvarint(uint64(len(dead)))
 	for _, n := range dead {
 		enc.Node(n)
@@ -316,6 +376,25 @@ func (s *Shard) saveMeta() {
 	s.written()
 }
 
+// saveOrder writes the function digest and the node order: what a
+// registration changes (a restart's death is written by nodeDead), without
+// the deaths (saveMeta), which a session per node made cost each
+// registration the number of nodes ever dead.
+func (s *Shard) saveOrder() {
+	s.putOrder()
+	s.written()
+}
+
+// putOrder puts what saveOrder writes (the caller counts the write).
+func (s *Shard) putOrder() {
+	enc := transport.NewEncoder(nil)
+	enc.U64(s.funcs)
+	s.store.Put(TableMeta, metaFuncs, enc.Bytes())
+	enc = transport.NewEncoder(nil)
+	enc.Nodes(s.nodeIDs)
+	s.store.Put(TableMeta, metaOrder, enc.Bytes())
+}
+
 // load replaces the in-memory tables with the store's content. Task entries
 // of finished tasks stay flushed (in the store only).
 func (s *Shard) load() {
@@ -327,6 +406,7 @@ func (s *Shard) load() {
 	s.nodes = make(map[transport.NodeID]*nodeEntry)
 	s.deadInc = make(map[transport.NodeID]uint64)
 	s.nodeIDs, s.funcs, s.flushedObjects = nil, 0, 0
+	s.deadNodeQ, s.flushedNodes = nil, 0
 	s.failures = false
 	s.store.Scan(TableFailures, func(k, v []byte) bool {
 		s.failures = true
@@ -356,6 +436,11 @@ func (s *Shard) load() {
 			ordered = d.Err() == nil && s.deathSeq > 0
 		}
 	}
+	s.deadNodes = make([]transport.NodeID, 0, len(s.deadInc))
+	for n := range s.deadInc {
+		s.deadNodes = append(s.deadNodes, n)
+	}
+	slices.Sort(s.deadNodes)
 	// The order of deaths and specs is not stored: every dead node counts
 	// as dead since every loaded spec (epoch 0), as an owner that died
 	// (its restart resubmitting a task writes its spec again, epoch
@@ -450,12 +535,7 @@ func (s *Shard) load() {
 		return true
 	})
 	s.store.Scan(TableNodes, func(k, v []byte) bool {
-		d := transport.NewDecoder(v)
-		e := &nodeEntry{lastSeen: now}
-		e.reg.UnmarshalWire(d)
-		e.last.UnmarshalWire(d)
-		e.alive = d.Bool()
-		e.beats = d.Uvarint()
+		e := decodeNode(v, now)
 		s.nodes[e.reg.Node] = e
 		return true
 	})
@@ -467,6 +547,24 @@ func (s *Shard) load() {
 		// installed from a snapshot holds what the sender put there.
 		s.nodeIDs = slices.DeleteFunc(transport.NewDecoder(v).Nodes(), func(n transport.NodeID) bool { return s.nodes[n] == nil })
 	}
+	// The rows the order does not list were flushed (evictDeadNodes): they
+	// stay in the store only. The dead ones listed queue in the order
+	// listed (the deaths' own order is not stored), the oldest to leave
+	// memory first.
+	listed := make(map[transport.NodeID]bool, len(s.nodeIDs))
+	for _, n := range s.nodeIDs {
+		listed[n] = true
+		if !s.nodes[n].alive {
+			s.deadNodeQ = append(s.deadNodeQ, n)
+		}
+	}
+	for n, e := range s.nodes { // deletions only: the order is not observed
+		if !listed[n] && !e.alive {
+			delete(s.nodes, n)
+			s.flushedNodes++
+		}
+	}
+	s.evictDeadNodes()
 }
 
 // finished reports whether every return of a task was created: its entry

@@ -1022,7 +1022,7 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 	if rt.state == transport.ActorDead {
 		return // death is final (in the actor table too): older news, or this node's own kill
 	}
-	if inc, dead := r.deadInc[m.Node]; dead && m.State == transport.ActorAlive && m.Incarnation != 0 && m.Incarnation <= inc {
+	if m.State == transport.ActorAlive && m.Incarnation != 0 && r.dead.known(m.Node, m.Incarnation) {
 		return // alive on an incarnation known dead: older than the shard's restart, which is coming
 	}
 	if rt.bounced != 0 {

@@ -272,10 +272,10 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 		}
 		return
 	}
-	if inc, ok := r.deadInc[m.Node]; ok && inc >= m.Incarnation {
-		return
+	if r.dead.known(m.Node, m.Incarnation) {
+		return // older news (a folded node's: see deadNodes)
 	}
-	r.deadInc[m.Node] = m.Incarnation
+	r.dead.set(m.Node, m.Incarnation, r.cfg.Layout.Raylets)
 	r.genOwnerDied(m.Node)
 	r.jobNews(m) // first: a task of an ended job lost with the node is not retried
 	r.adoptOrphans(m.Node)
@@ -717,9 +717,21 @@ const OwnerJobEnded = "the job it was made for ended"
 // says went with its job's end (transport.ObjectJobEnded): an ErrOwnerDied
 // (CauseOwnerDied), as Ray's reader of an object whose owner's job
 // finished gets OwnerDiedError; it is not rebuilt from lineage.
+//
+// A fetch every reader left (unneed keeps it, to pull the object once it
+// is located) is dropped: the object will never be located, and the
+// fetch stayed for good, one per object a job's reader gave up on (a Get
+// or a Wait that timed out, a task cancelled while it waited for an
+// argument) and the job's end took: TestLocatingLeaves.
 func (r *Raylet) onObjectJobEnded(id transport.ObjectID) {
-	if fe := r.fetchOf(id); fe != nil && fe.pull != nil && !fe.pulling {
+	delete(r.locations, id) // gone for good: no copy will be read
+	fe := r.fetchOf(id)
+	if fe != nil && fe.pull != nil && !fe.pulling {
 		fe.seen, fe.data, fe.got = nil, nil, 0 // as onObjectLost
+	}
+	if fe != nil && fe.first == nil && !fe.pulling && !fe.local && len(r.located[id]) == 0 {
+		r.store.Await(id, nil) // nobody reads it here any more: see unneed
+		return
 	}
 	if r.store.Contains(id) || !r.waited(id) {
 		return
@@ -1021,8 +1033,8 @@ func (r *Raylet) rejoin() {
 	// held behind a lost frame, is dropped when it comes (see PlaceTask),
 	// so a task of ours the scheduler put there and not queued here is
 	// retried now, or when the news of its placement comes (TaskPlaced
-	// checks deadInc).
-	r.deadInc[r.self] = oldInc
+	// checks r.dead).
+	r.dead.set(r.self, oldInc, r.cfg.Layout.Raylets)
 	placed := sortedKeysWhere(r.owned, func(id transport.TaskID, o *ownedTask) bool {
 		_, queued := r.tasks.Get(id)
 		return !queued && o.node == r.self && o.inc != 0 && o.inc <= oldInc && !slices.Contains(ids, id)
@@ -1258,7 +1270,7 @@ func (r *Raylet) redoCalls(id transport.ActorID) {
 func (r *Raylet) watchRestart(m *transport.TaskPlaced) {
 	p := *m
 	r.restarts[m.Task] = &p
-	if inc, dead := r.deadInc[m.Node]; dead && m.Incarnation <= inc {
+	if r.dead.known(m.Node, m.Incarnation) {
 		if r.queuedHere(m) {
 			p.Incarnation = r.cfg.Incarnation // kept at the rejoin: it comes up here
 			return

@@ -128,3 +128,11 @@ func (r *Raylet) LocatedWaiters() int {
 	}
 	return n
 }
+
+// Locating is how many objects this raylet is asking the GCS where they
+// are (subscribe, relocate; loop only; tests).
+func (r *Raylet) Locating() int { return len(r.locating) }
+
+// LocationsKnown is how many objects this raylet keeps locations of
+// (onLocated; loop only; tests).
+func (r *Raylet) LocationsKnown() int { return len(r.locations) }

@@ -282,9 +282,9 @@ type Raylet struct {
 	// finished, with the node running them, so they can be retried when it
 	// dies; per-(caller, actor) call sequence tracking; node deaths seen; and
 	// objects being rebuilt from lineage.
-	owned   map[transport.TaskID]*ownedTask
-	seqs    map[seqKey]*seqTrack
-	deadInc map[transport.NodeID]uint64
+	owned map[transport.TaskID]*ownedTask
+	seqs  map[seqKey]*seqTrack
+	dead  deadNodes // node incarnations declared dead: see deadNodes
 	// jobsEnded are the driver nodes whose jobs ended (endJob) and have
 	// not registered a newer incarnation since (see jobEnded), as spans
 	// of node IDs: the head hands IDs out upward and a driver session's
@@ -419,7 +419,7 @@ func New(env transport.Env, cfg Config) *Raylet {
 
 		owned:          make(map[transport.TaskID]*ownedTask),
 		seqs:           make(map[seqKey]*seqTrack),
-		deadInc:        make(map[transport.NodeID]uint64),
+		dead:           newDeadNodes(),
 		restarts:       make(map[transport.ActorID]*transport.TaskPlaced),
 		reconstructing: make(map[transport.TaskID]bool),
 		rebuildAsk:     make(map[transport.TaskID]bool),
@@ -703,7 +703,7 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 			// The news of the placement of the submission owned now, not
 			// of an earlier one's.
 			o.node, o.inc = m.Node, m.Incarnation
-			if inc, dead := r.deadInc[m.Node]; dead && m.Incarnation <= inc {
+			if inc, dead := r.dead.upTo(m.Node, m.Incarnation); dead {
 				if r.queuedHere(m) {
 					// Our own, placed on our old incarnation and kept at
 					// the rejoin: it runs here under the new one.

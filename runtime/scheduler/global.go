@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -47,7 +48,8 @@ const defaultStartupGrace = 100 * time.Millisecond
 type nodeView struct {
 	id   transport.NodeID
 	inc  uint64
-	dead bool
+	ord  int  // its index in Global.nodes (registration order)
+	dead bool // see Global.setDead
 	// gone: dead for longer than DeadTargetGrace without registering
 	// again: tasks pinned to it by hard affinity fail.
 	gone     bool
@@ -114,7 +116,13 @@ type Global struct {
 	env      transport.Env
 	cfg      GlobalConfig
 	nodes    []*nodeView // in registration order
-	index    map[transport.NodeID]*nodeView
+	// live are the views of nodes not dead, in the same order (by ord):
+	// what every placement looks over. On a live cluster every driver
+	// session is a node that leaves for good, and its view stays listed
+	// (ClusterView lists dead nodes too): a placement went over every
+	// session ever run, dead ones skipped one by one.
+	live  []*nodeView
+	index map[transport.NodeID]*nodeView
 
 	infeasible []*transport.SpillTask
 	warned     map[transport.TaskID]bool // infeasible tasks already warned about
@@ -230,7 +238,7 @@ func (g *Global) Handle(from transport.NodeID, m transport.Message) {
 		}
 		g.deadInc[m.Node] = max(g.deadInc[m.Node], m.Incarnation)
 		if v := g.index[m.Node]; v != nil && v.inc <= m.Incarnation && !v.dead {
-			v.dead = true
+			g.setDead(v, true)
 			g.deadTarget(v)
 		}
 		g.groupsLost(m.Node, m.Incarnation)
@@ -372,6 +380,22 @@ func (g *Global) jobEnded(of func(spec *transport.TaskSpec) bool) {
 	g.early = slices.DeleteFunc(g.early, drop)
 }
 
+// setDead marks v dead or alive, keeping g.live (the views alive, in
+// registration order) in step.
+func (g *Global) setDead(v *nodeView, dead bool) {
+	if v.dead == dead {
+		return
+	}
+	v.dead = dead
+	i, found := slices.BinarySearchFunc(g.live, v.ord, func(x *nodeView, ord int) int { return cmp.Compare(x.ord, ord) })
+	switch {
+	case dead && found:
+		g.live = slices.Delete(g.live, i, i+1)
+	case !dead && !found:
+		g.live = slices.Insert(g.live, i, v)
+	}
+}
+
 // register adds (or renews) a node incarnation in the view.
 func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resources) {
 	if dead, ok := g.deadInc[id]; ok && inc <= dead {
@@ -379,7 +403,7 @@ func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resou
 	}
 	v := g.index[id]
 	if v == nil {
-		v = &nodeView{id: id}
+		v = &nodeView{id: id, ord: len(g.nodes), dead: true} // alive below
 		g.index[id] = v
 		g.nodes = append(g.nodes, v)
 	}
@@ -393,7 +417,8 @@ func (g *Global) register(id transport.NodeID, inc uint64, total transport.Resou
 	if inc > v.inc {
 		v.inflight = v.inflight[:0] // placements on an earlier incarnation
 	}
-	v.inc, v.dead, v.gone = inc, false, false
+	g.setDead(v, false)
+	v.inc, v.gone = inc, false
 	g.ownersKnown(id, inc)
 	v.total, v.avail, v.queue = total, total, 0
 	for _, p := range v.inflight { // a registration again: what is on its way still is
@@ -491,7 +516,7 @@ func (g *Global) place(m *transport.SpillTask) {
 	g.cands = g.cands[:0]
 	known, sum := 0, 0.0     // candidates reporting a mean task time, and their sum
 	knownBW, sumBW := 0, 0.0 // and a mean bandwidth
-	for _, v := range g.nodes {
+	for _, v := range g.live {
 		if v.dead || !need.Fits(v.total) {
 			continue
 		}
@@ -629,7 +654,7 @@ func (g *Global) offerRoom(q *nodeView) {
 		return
 	}
 	g.room = g.room[:0]
-	for _, v := range g.nodes {
+	for _, v := range g.live {
 		if v == q || v.dead || !hasRoom(v.avail) {
 			continue
 		}
@@ -806,7 +831,7 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 		}
 	} else {
 		live, fits := false, false
-		for _, v := range g.nodes {
+		for _, v := range g.live {
 			live = live || !v.dead
 			fits = fits || (!v.dead && spec.Placement().Fits(v.total))
 		}
@@ -837,7 +862,7 @@ func (g *Global) holdInfeasible(m *transport.SpillTask) {
 // none is alive).
 func (g *Global) largest() string {
 	var best *nodeView
-	for _, v := range g.nodes {
+	for _, v := range g.live {
 		if v.dead {
 			continue
 		}
@@ -1001,7 +1026,7 @@ func (g *Global) retryInfeasible() {
 // freeFor reports whether a live node the task may run on has its
 // resources free now, in the view.
 func (g *Global) freeFor(spec *transport.TaskSpec) bool {
-	for _, v := range g.nodes {
+	for _, v := range g.live {
 		if !v.dead && spec.Placement().Fits(v.avail) && (spec.Strategy != transport.StrategyNodeHard || v.id == spec.Target) {
 			return true
 		}
@@ -1045,7 +1070,7 @@ func (g *Global) missingOn(r transport.Resources) string {
 	var gaps []string
 	seen := map[string]bool{}
 	more := 0
-	for _, v := range g.nodes {
+	for _, v := range g.live {
 		if v.dead {
 			continue
 		}

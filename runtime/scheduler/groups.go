@@ -216,7 +216,7 @@ func (g *Global) placeGroup(gr *group) {
 // liveNodes counts the nodes not known dead.
 func (g *Global) liveNodes() int {
 	n := 0
-	for _, v := range g.nodes {
+	for _, v := range g.live {
 		if !v.dead {
 			n++
 		}
@@ -246,7 +246,7 @@ func (g *Global) bundleShapes(gr *group, idx []int) string {
 // order: the choice depends on nothing but the view (no map order).
 func (g *Global) pickBundles(gr *group, missing []int) []*nodeView {
 	var live []*nodeView
-	for _, v := range g.nodes {
+	for _, v := range g.live {
 		if !v.dead {
 			live = append(live, v)
 		}
