@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -17,12 +18,27 @@ import (
 	"raysim/runtime/transport"
 )
 
-// acceptLoop accepts inbound connections until the listener closes. A new
-// connection joins the pending handshakes (waitPending: it waits for a
-// slot while the host's MaxPendingHandshakes are taken, and the
-// connections behind it wait in the kernel's listen backlog); it takes one
-// of the maxInboundConns slots only once it has authenticated
-// (authenticated).
+// acceptLoop accepts inbound connections until the listener closes; it
+// never waits for anything but the listener. A connection's handshake
+// then runs on its own goroutine (serve) in two stages:
+//
+//   - the hello stage: from its accept until its hello has named this
+//     cluster and protocol version, then waiting for a proof slot. At most
+//     maxHello connections are in it; when it is full, a new connection
+//     closes the oldest one still silent (admit), at once: a flood of
+//     idle, slow or garbage connections turns over behind the new ones
+//     rather than in front of them, so a legitimate dialer is held back
+//     by it for no more than its own round trip, unless the flood brings
+//     maxHello connections within that round trip.
+//   - the proof stage: at most maxPending connections (one slot each,
+//     handed out in the order they spoke) that got the host's hello and
+//     proof and owe theirs, within proofWindow (awaitProof). A burst of
+//     legitimate dialers far past maxPending waits here in order, none
+//     closed: each slot turns over in a round trip.
+//
+// Only an authenticated connection takes one of the maxInboundConns
+// slots (authenticated). Every handshake ends at its deadline
+// (handshakeTimeout) at the latest.
 func (h *Host) acceptLoop() {
 	defer h.wg.Done()
 	for {
@@ -44,8 +60,23 @@ func (h *Host) acceptLoop() {
 			c.Close()
 			return
 		}
-		if !h.waitPending(c) || !h.goTracked(func() { h.serve(c) }) {
-			h.leavePending(c)
+		hs := &handshake{c: c}
+		admitted, evicted := h.admit(hs)
+		if evicted != nil {
+			// Closing it fails its hello's read; its serve returns.
+			h.stats.evicted.Add(1)
+			h.log.Debug("tcp: too many connections waiting for their hello, closed the oldest silent one", "remote", evicted.RemoteAddr())
+			evicted.Close()
+		}
+		if !admitted {
+			h.stats.refused.Add(1)
+			h.log.Debug("tcp: too many spoken connections waiting for a proof slot, refused a new one", "remote", c.RemoteAddr())
+			h.untrack(c)
+			c.Close()
+			continue
+		}
+		if !h.goTracked(func() { h.serve(hs) }) {
+			h.endHandshake(hs)
 			h.untrack(c)
 			c.Close()
 			return // closing
@@ -53,123 +84,122 @@ func (h *Host) acceptLoop() {
 	}
 }
 
-// pendingConn is an inbound connection in its handshake.
-type pendingConn struct {
-	c  net.Conn
-	at time.Time // when it joined the pending handshakes
-	// spoke: its hello named this cluster and protocol version (see
-	// helloGrace); it is never evicted.
-	spoke bool
+// handshake is an inbound connection in its handshake (see acceptLoop).
+// Its fields are guarded by Host.mu.
+type handshake struct {
+	c net.Conn
+	// spoke: its hello named this cluster and protocol version; it is
+	// never evicted, and waits for a proof slot (slot closes when it is
+	// given one) or holds one (proving).
+	spoke   bool
+	slot    chan struct{}
+	proving bool
 }
 
-// waitPending adds c to the pending handshakes, waiting while the host's
-// maxPending are pending already: it admits c once one of them ends
-// (authenticated or failed, at the latest at its handshake deadline) or
-// once the oldest that has not presented its hello has been pending for
-// helloGrace, which it closes to make room (counted as evicted). A
-// dialer sends its hello as soon as it connects, so a connection that has
-// not within helloGrace is idle or hostile: a flood of silent
-// connections holds a slot for helloGrace each, not for the handshake
-// deadline, and never locks legitimate peers out. Nothing that has
-// spoken is closed to admit a newer connection: a burst of legitimate
-// dialers (hundreds of drivers connecting at once) is served in the
-// order it came, however far it exceeds maxPending. It reports false if
-// the host closes first.
-func (h *Host) waitPending(c net.Conn) bool {
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		admitted, evicted, wait := h.admitPending(c, time.Now())
-		if evicted != nil {
-			// Closing it fails its handshake read; its serve returns.
-			h.stats.evicted.Add(1)
-			h.log.Debug("tcp: pending handshakes full, closed one silent past the grace", "remote", evicted.RemoteAddr())
-			evicted.Close()
-		}
-		if admitted {
-			return true
-		}
-		var grace <-chan time.Time
-		if wait > 0 {
-			if timer == nil {
-				timer = time.NewTimer(wait)
-			} else {
-				timer.Reset(wait)
-			}
-			grace = timer.C
-		}
-		select {
-		case <-h.freed:
-		case <-grace:
-		case <-h.done:
-			return false
-		}
-	}
-}
-
-// admitPending adds c to the pending handshakes if fewer than maxPending
-// are pending, or if the oldest silent one (no hello yet) has been pending
-// for helloGrace at now: that one is removed and returned for the caller
-// to close. Otherwise c is not admitted, and wait is how long until the
-// oldest silent one will have been pending for helloGrace (0: every
-// pending connection has spoken; wait for one to end).
-func (h *Host) admitPending(c net.Conn, now time.Time) (admitted bool, evicted net.Conn, wait time.Duration) {
+// admit adds hs, just accepted, to the hello stage. When maxHello
+// connections are in it already it removes the oldest silent one (its
+// hello not read yet) and returns it for the caller to close; if every
+// one of them has spoken (they wait for proof slots), hs is not admitted
+// (the caller closes it): the spoken ones are served first, in order.
+func (h *Host) admit(hs *handshake) (admitted bool, evicted net.Conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.pending) >= h.maxPending {
-		i := slices.IndexFunc(h.pending, func(p pendingConn) bool { return !p.spoke })
+	if len(h.hello) >= h.maxHello {
+		i := slices.IndexFunc(h.hello, func(p *handshake) bool { return !p.spoke })
 		if i < 0 {
-			return false, nil, 0
+			return false, nil
 		}
-		if idle := now.Sub(h.pending[i].at); idle < h.helloGrace {
-			return false, nil, h.helloGrace - idle
-		}
-		evicted = h.pending[i].c
-		h.pending = slices.Delete(h.pending, i, i+1)
+		evicted = h.hello[i].c
+		h.hello = slices.Delete(h.hello, i, i+1)
 	}
-	h.pending = append(h.pending, pendingConn{c: c, at: now})
-	return true, evicted, 0
+	h.hello = append(h.hello, hs)
+	return true, evicted
 }
 
-// spoke marks pending connection c as one whose hello named this cluster
-// and protocol version: it is no longer evicted to admit a newer one.
-func (h *Host) spoke(c net.Conn) {
+// errEvicted: the connection was closed before its hello was read, the
+// oldest silent one while the hello stage was full.
+var errEvicted = errors.New("evicted: silent while too many connections waited for their hello")
+
+// errNoProofSlot: a spoken connection's handshake deadline passed while it
+// waited for a proof slot.
+var errNoProofSlot = errors.New("handshake deadline passed waiting for a proof slot")
+
+// awaitProof is called once hs's hello has named this cluster and
+// protocol version: hs waits for a proof slot, behind the connections
+// that spoke before it, until deadline (hs's handshake deadline) or the
+// host closes. It fails if hs was evicted before it spoke (its hello was
+// read just as a newer connection closed it).
+func (h *Host) awaitProof(hs *handshake, deadline time.Time) error {
+	h.mu.Lock()
+	if !slices.Contains(h.hello, hs) {
+		h.mu.Unlock()
+		return errEvicted
+	}
+	hs.spoke = true
+	if len(h.waiting) == 0 && h.proving < h.maxPending {
+		h.takeSlot(hs)
+		h.mu.Unlock()
+		return nil
+	}
+	hs.slot = make(chan struct{})
+	h.waiting = append(h.waiting, hs)
+	h.mu.Unlock()
+
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	var err error
+	select {
+	case <-hs.slot:
+		return nil
+	case <-timer.C:
+		err = errNoProofSlot
+	case <-h.done:
+		err = net.ErrClosed
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if i := h.pendingIndex(c); i >= 0 {
-		h.pending[i].spoke = true
+	if hs.proving { // given a slot as the wait ended: the caller releases it
+		return nil
+	}
+	h.waiting = slices.DeleteFunc(h.waiting, func(p *handshake) bool { return p == hs })
+	h.hello = slices.DeleteFunc(h.hello, func(p *handshake) bool { return p == hs })
+	return err
+}
+
+// takeSlot moves hs from the hello stage to a proof slot (mu held).
+func (h *Host) takeSlot(hs *handshake) {
+	h.hello = slices.DeleteFunc(h.hello, func(p *handshake) bool { return p == hs })
+	h.proving++
+	hs.proving = true
+	if hs.slot != nil {
+		close(hs.slot)
 	}
 }
 
-// pendingIndex is c's index in the pending handshakes, -1 if it is not
-// there (mu held).
-func (h *Host) pendingIndex(c net.Conn) int {
-	return slices.IndexFunc(h.pending, func(p pendingConn) bool { return p.c == c })
-}
-
-// leavePending removes c from the pending handshakes and tells a waiting
-// admission (waitPending) a slot is free; false if c was not there (it
-// was evicted, and closed, to admit a newer connection).
-func (h *Host) leavePending(c net.Conn) bool {
+// endHandshake takes hs, whose handshake has ended (failed, or
+// succeeded: see authenticated), out of its stage, handing its proof
+// slot, if it held one, to the first spoken connection waiting for one.
+// It reports false if hs was in neither stage: it was evicted (and
+// closed) to admit a newer connection.
+func (h *Host) endHandshake(hs *handshake) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.dropPending(c)
+	return h.endHandshakeLocked(hs)
 }
 
-// dropPending is leavePending with mu held.
-func (h *Host) dropPending(c net.Conn) bool {
-	i := h.pendingIndex(c)
-	if i < 0 {
-		return false
+// endHandshakeLocked is endHandshake with mu held.
+func (h *Host) endHandshakeLocked(hs *handshake) bool {
+	if !hs.proving {
+		n := len(h.hello)
+		h.hello = slices.DeleteFunc(h.hello, func(p *handshake) bool { return p == hs })
+		return len(h.hello) < n
 	}
-	h.pending = slices.Delete(h.pending, i, i+1)
-	select { // one waiter at most (the accept loop): a token is enough
-	case h.freed <- struct{}{}:
-	default:
+	hs.proving = false
+	h.proving--
+	if len(h.waiting) > 0 && h.proving < h.maxPending {
+		next := h.waiting[0]
+		h.waiting = slices.Delete(h.waiting, 0, 1)
+		h.takeSlot(next)
 	}
 	return true
 }
@@ -177,17 +207,14 @@ func (h *Host) dropPending(c net.Conn) bool {
 // errTooManyConns refuses an authenticated connection past maxInboundConns.
 var errTooManyConns = errors.New("too many inbound connections")
 
-// authenticated moves c, whose handshake succeeded, from the pending
-// handshakes to the authenticated connections. It fails if c was evicted
-// meanwhile (errEvicted) or maxInboundConns are open (errTooManyConns); on
-// success the caller releases the slot with leaveInbound. from is the
-// peer the handshake authenticated.
-func (h *Host) authenticated(c net.Conn, from transport.NodeID) error {
+// authenticated ends hs's handshake, which succeeded, and counts it among
+// the authenticated connections. It fails if maxInboundConns are open
+// (errTooManyConns); on success the caller releases the slot with
+// leaveInbound. from is the peer the handshake authenticated.
+func (h *Host) authenticated(hs *handshake, from transport.NodeID) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.dropPending(c) {
-		return errEvicted
-	}
+	h.endHandshakeLocked(hs)
 	if h.inbound >= maxInboundConns {
 		return errTooManyConns
 	}
@@ -195,10 +222,6 @@ func (h *Host) authenticated(c net.Conn, from transport.NodeID) error {
 	h.inboundFrom[from]++
 	return nil
 }
-
-// errEvicted: the connection was closed mid-handshake, silent past the
-// hello grace, to admit a newer one.
-var errEvicted = errors.New("evicted: silent past the hello grace while the pending handshakes were full")
 
 // leaveInbound releases an authenticated connection's slot (from: its
 // peer).
@@ -213,14 +236,26 @@ func (h *Host) leaveInbound(from transport.NodeID) {
 
 // serve authenticates an inbound connection and reads frames from it into
 // the inbox until it fails, sends something malformed, or the host closes.
-func (h *Host) serve(c net.Conn) {
+func (h *Host) serve(hs *handshake) {
+	c := hs.c
 	defer h.untrack(c)
 	defer c.Close()
 	var fl faultLane // delays inbound frames while a link fault is set
 	defer fl.close()
-	br := bufio.NewReaderSize(c, readBufBytes)
-	c.SetDeadline(time.Now().Add(h.handshakeTimeout))
-	from, err := serverHandshake(br, c, h.cfg.ClusterID, h.cfg.Token, h.cfg.Self, func() { h.spoke(c) })
+	// A small buffer for the handshake: a connection waiting for its
+	// hello costs little (see maxHelloConns).
+	hr := bufio.NewReaderSize(c, handshakeBufBytes)
+	deadline := time.Now().Add(h.handshakeTimeout)
+	c.SetDeadline(deadline)
+	from, err := serverHandshake(hr, c, h.cfg.ClusterID, h.cfg.Token, h.cfg.Self, func() error {
+		if err := h.awaitProof(hs, deadline); err != nil {
+			return err
+		}
+		if d := time.Now().Add(h.proofWindow); d.Before(deadline) {
+			c.SetDeadline(d)
+		}
+		return nil
+	})
 	if err != nil {
 		if raw, ok := plainClientOnTLS(err); ok {
 			// A raysim client without TLS: tell it, in the clear, under
@@ -231,13 +266,13 @@ func (h *Host) serve(c net.Conn) {
 		} else if errors.As(err, new(refused)) {
 			lingerClose(c)
 		}
-		if h.leavePending(c) { // else evicted: counted as such by acceptLoop
+		if h.endHandshake(hs) { // else evicted: counted as such by acceptLoop
 			h.stats.refused.Add(1)
 			h.log.Warn("tcp: refused connection", "remote", c.RemoteAddr(), "err", err)
 		}
 		return
 	}
-	if err := h.authenticated(c, from); err != nil {
+	if err := h.authenticated(hs, from); err != nil {
 		if errors.Is(err, errTooManyConns) {
 			h.stats.refused.Add(1)
 			h.log.Warn("tcp: refused connection", "remote", c.RemoteAddr(), "peer", uint32(from), "err", err)
@@ -246,6 +281,7 @@ func (h *Host) serve(c net.Conn) {
 	}
 	defer h.leaveInbound(from)
 	c.SetDeadline(time.Time{})
+	br := bufio.NewReaderSize(afterHandshake(hr, c), readBufBytes)
 	h.log.Debug("tcp: peer connected", "peer", uint32(from), "remote", c.RemoteAddr())
 	var buf []byte
 	var dec transport.Decoder // one per connection: no allocation per frame
@@ -321,15 +357,29 @@ const (
 // (and drops) what the peer still sends, until it hangs up, for at most
 // lingerTime and lingerBytes, before the caller closes c: closing a socket
 // with unread input resets the connection, and a reset can destroy the
-// refusal before the peer reads it. The connection still counts as a
-// pending handshake meanwhile (evictable past the hello grace: its hello,
-// if any, was refused).
+// refusal before the peer reads it. The connection stays in the hello
+// stage meanwhile, as one that has not spoken (its hello, if any, was
+// refused before it could): a newer connection closes it at once when
+// the stage is full (see admit).
 func lingerClose(c net.Conn) {
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
 	c.SetReadDeadline(time.Now().Add(lingerTime))
 	io.CopyN(io.Discard, c, lingerBytes)
+}
+
+// afterHandshake is what serve reads frames from once the handshake over
+// hr (c's small handshake buffer) has succeeded: c, or, if the peer sent
+// bytes past its proof before the host's answer (a raysim dialer never
+// does), those bytes and then c.
+func afterHandshake(hr *bufio.Reader, c net.Conn) io.Reader {
+	n := hr.Buffered()
+	if n == 0 {
+		return c
+	}
+	early, _ := hr.Peek(n)
+	return io.MultiReader(bytes.NewReader(slices.Clone(early)), c)
 }
 
 // frameBuffered reports whether a whole frame sits in r's buffer already.

@@ -301,9 +301,10 @@ func clientHandshake(r *bufio.Reader, w io.Writer, cluster string, token []byte,
 
 // serverHandshake runs the acceptor's side and returns the authenticated
 // peer's NodeID. onHello, if set, is called once the peer's hello has
-// named this cluster and protocol version (the host then no longer
-// evicts the connection as silent: see Host.waitPending).
-func serverHandshake(r *bufio.Reader, w io.Writer, cluster string, token []byte, self transport.NodeID, onHello func()) (transport.NodeID, error) {
+// named this cluster and protocol version, before this side answers: the
+// host waits there for a proof slot (see Host.acceptLoop), and an error
+// from it ends the handshake.
+func serverHandshake(r *bufio.Reader, w io.Writer, cluster string, token []byte, self transport.NodeID, onHello func() error) (transport.NodeID, error) {
 	if b, err := r.Peek(2); err == nil && looksLikeTLS(b) {
 		w.Write(refusal(refuseNoTLS)) // best effort: the caller hangs up either way
 		return 0, refused{fmt.Errorf("%w: a TLS client hello, and this host does not use TLS", ErrBadMagic)}
@@ -320,7 +321,9 @@ func serverHandshake(r *bufio.Reader, w io.Writer, cluster string, token []byte,
 		return 0, err
 	}
 	if onHello != nil {
-		onHello()
+		if err := onHello(); err != nil {
+			return 0, err
+		}
 	}
 	me, err := newHello(cluster, self)
 	if err != nil {

@@ -52,32 +52,39 @@ const (
 	maxReadBatch          = 64      // messages per inbox item from one connection
 	keepBufBytes          = 1 << 20 // larger scratch buffers are released after use
 
-	// defaultMaxPendingHandshakes bounds the inbound connections in their
-	// handshake at once (Config.MaxPendingHandshakes). They do not count
-	// against maxInboundConns. A connection past the bound waits for a
-	// slot: the accept loop holds it and stops accepting, so the ones
-	// behind it wait in the kernel's listen backlog (bounded by the
-	// kernel: net.core.somaxconn, 4096 by default on Linux; a dialer past
-	// that retries its SYN), and each pending handshake ends at its
-	// deadline (handshakeTimeout). A burst of hundreds of dialers is
-	// served in order, none dropped. Only a pending connection that has
-	// not sent its hello within helloGrace is closed to make room: the
-	// SSH MaxStartups-style early drop this replaced closed the oldest
-	// pending one whatever it was doing, and under a burst of legitimate
-	// dialers (300 drivers connecting at once) closed most of them before
-	// their handshake's first round trip.
+	// An inbound connection's handshake has two stages (see acceptLoop).
+	// In the first it is accepted at once, always, and waits for its
+	// hello: at most maxHelloConns connections are in this stage (those
+	// that have spoken and wait for a proof slot included), and when it
+	// is full a newly accepted connection closes the oldest that has not
+	// sent its hello, at once. A dialer sends its hello as soon as it has
+	// connected, so the oldest silent one is far older than a
+	// legitimate dialer's round trip unless maxHelloConns connections
+	// arrived within it: a flood of silent (or slowly speaking)
+	// connections cannot hold a legitimate one back for longer than its
+	// own round trip, and the accept loop never stops. Each costs a
+	// goroutine, a socket and a handshakeBufBytes buffer (with TLS, the
+	// TLS state too), so the stage holds a few MiB at most.
+	maxHelloConns     = 1024
+	handshakeBufBytes = 512 // a hello (at most 297 bytes) and a proof (32)
+
+	// defaultMaxPendingHandshakes bounds the second stage
+	// (Config.MaxPendingHandshakes): the connections whose hello named
+	// this cluster and protocol version, answered with the host's hello
+	// and proof, whose own proof the host awaits. A spoken connection
+	// past the bound waits for a slot, in the order they spoke, until its
+	// handshake deadline: a burst of hundreds of dialers (300 drivers
+	// connecting at once) is served in order, none closed mid-handshake.
+	// The SSH MaxStartups-style early drop this replaced closed the
+	// oldest pending connection whatever it was doing, and under such a
+	// burst closed most of them before their first round trip.
 	defaultMaxPendingHandshakes = 64
 
-	// helloGrace is how long a pending connection may stay silent (no
-	// hello for this cluster and version) before a connection waiting for
-	// a slot may close it: a dialer sends its hello as soon as it has
-	// connected, so this is the server's own scheduling delay under load,
-	// with a margin (300 drivers connecting at once to an in-process head
-	// on a loaded two-core machine: 1 s closed 1 to 48 of them on the
-	// coordinator, to be redialed; 2 s, 0 to 7). Under a flood of silent
-	// connections, legitimate ones get in at about
-	// MaxPendingHandshakes/helloGrace a second, sharing with the flood.
-	helloGrace = 2 * time.Second
+	// proofWindow is how long a connection holding a proof slot has to
+	// send its proof (the dialer answers one round trip after the host's
+	// hello) before it is closed, so a peer that stalls after a valid
+	// hello holds a slot for this long, not for the handshake deadline.
+	proofWindow = time.Second
 
 	// A peer nobody has given the host an address for (a node ID from a
 	// stale or hostile message, or a node the address book has not
@@ -117,10 +124,14 @@ type Config struct {
 	SendPadBytes int64
 	Logger       *slog.Logger           // nil discards
 	OnEvent      func(*transport.Event) // Env.Emit hook, called on the loop; nil drops
-	// MaxPendingHandshakes bounds the inbound connections in their
-	// handshake at once (default 64): more wait for a slot, in the listen
-	// backlog (see defaultMaxPendingHandshakes). It bounds the memory
-	// and goroutines unauthenticated peers can hold, not who gets in.
+	// MaxPendingHandshakes bounds the inbound connections that have sent
+	// a hello for this cluster and protocol version and are proving they
+	// hold the token, at once (default 64): more that have spoken wait
+	// for a slot in the order they spoke, until their handshake
+	// deadline (see defaultMaxPendingHandshakes). Connections that have
+	// not yet sent their hello are bounded apart, and the oldest silent
+	// one gives way to a new connection when they are too many (see
+	// maxHelloConns).
 	MaxPendingHandshakes int
 	// Listener, if set, is used instead of binding Listen (a caller that
 	// must know its address before it knows its NodeID binds first).
@@ -141,7 +152,7 @@ type Stats struct {
 	FramesIn, FramesOut uint64 // frames decoded / written to a socket
 	BytesIn, BytesOut   uint64 // wire bytes of those frames, length prefixes included
 	Refused             uint64 // inbound connections that failed the handshake or the connection limit
-	Evicted             uint64 // inbound connections closed mid-handshake to admit a waiting one: the pending handshakes were full and it had sent no hello within the grace
+	Evicted             uint64 // inbound connections closed before their hello to admit a newer one: the oldest silent one while too many were waiting for their hello
 	DecodeErrors        uint64 // inbound connections closed on a malformed or oversized frame
 	Dropped             uint64 // outbound frames dropped: queue full, too large, or lost in a failed write
 	Dials, DialFailures uint64 // outbound connection attempts and those that failed (handshake included)
@@ -192,14 +203,14 @@ type Host struct {
 	// handshakeTimeout bounds dialing plus the handshake on every
 	// connection (a constant; tests shorten it).
 	handshakeTimeout time.Duration
-	// maxPending is Config.MaxPendingHandshakes; helloGrace bounds how
-	// long a silent pending connection keeps its slot from a waiting
-	// one (a constant; tests change it). See waitPending.
-	maxPending int
-	helloGrace time.Duration
-	// freed has a token when a pending handshake has ended since the
-	// accept loop last looked (see waitPending).
-	freed chan struct{}
+	// maxPending is Config.MaxPendingHandshakes (the proof slots),
+	// maxHello the bound of the connections waiting for their hello or
+	// for a proof slot (maxHelloConns), proofWindow how long a proof
+	// slot is held at most (proofWindow); the last two are constants
+	// that tests change. See acceptLoop.
+	maxPending  int
+	maxHello    int
+	proofWindow time.Duration
 	// unaddressedTTL is how long a writer waits for its peer's first
 	// address before it ends (a constant; tests shorten it).
 	unaddressedTTL time.Duration
@@ -222,10 +233,15 @@ type Host struct {
 	closed bool
 	addrs  map[transport.NodeID]string
 	conns  map[net.Conn]struct{}
-	// pending holds the inbound connections still in their handshake,
-	// oldest first (at most maxPending); inbound counts the
-	// authenticated ones (at most maxInboundConns). See waitPending.
-	pending []pendingConn
+	// hello holds the inbound connections in the first stage of their
+	// handshake, oldest first (at most maxHello): waiting for their
+	// hello, or spoken and waiting for a proof slot (those are in
+	// waiting too, in the order they spoke). proving counts the proof
+	// slots taken (at most maxPending), inbound the authenticated
+	// connections (at most maxInboundConns). See acceptLoop.
+	hello   []*handshake
+	waiting []*handshake
+	proving int
 	inbound int
 	// inboundFrom counts the authenticated inbound connections by peer
 	// (see ConnectedFrom).
@@ -359,8 +375,8 @@ func Listen(cfg Config) (*Host, error) {
 		padMax:           cfg.SendPadBytes,
 		handshakeTimeout: handshakeTimeout,
 		maxPending:       cfg.MaxPendingHandshakes,
-		helloGrace:       helloGrace,
-		freed:            make(chan struct{}, 1),
+		maxHello:         maxHelloConns,
+		proofWindow:      proofWindow,
 		unaddressedTTL:   unaddressedTTL,
 		inbox:            make(chan item, cfg.InboxSize),
 		done:             make(chan struct{}),
