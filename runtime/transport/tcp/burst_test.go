@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"io"
 	"net"
@@ -26,9 +27,9 @@ import (
 // default 64).
 func TestHandshakeBurstAllAdmitted(t *testing.T) {
 	for _, tc := range []struct {
-		peers, slots int
+		peers, slots int // slots 0: the default (64)
 	}{{300, 2}, {1000, 0}} {
-		t.Run(fmt.Sprintf("%d peers, %d slots", tc.peers, tc.slots), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d peers, %d slots", tc.peers, cmp.Or(tc.slots, defaultMaxPendingHandshakes)), func(t *testing.T) {
 			burstAllAdmitted(t, tc.peers, tc.slots)
 		})
 	}

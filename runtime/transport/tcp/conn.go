@@ -33,8 +33,8 @@ import (
 //   - the proof stage: at most maxPending connections (one slot each,
 //     handed out in the order they spoke) that got the host's hello and
 //     proof and owe theirs, within proofWindow (awaitProof). A burst of
-//     legitimate dialers far past maxPending waits here in order, none
-//     closed: each slot turns over in a round trip.
+//     legitimate dialers far past maxPending waits for these slots in
+//     order, none closed: each slot turns over in a round trip.
 //
 // Only an authenticated connection takes one of the maxInboundConns
 // slots (authenticated). Every handshake ends at its deadline

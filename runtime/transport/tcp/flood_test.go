@@ -65,7 +65,7 @@ func TestIdlePileThenPeer(t *testing.T) {
 // until the flood ended. The goroutines the flood leaves stay bounded by
 // the hello stage.
 func TestSilentFloodCannotLockOutPeers(t *testing.T) {
-	const flood = 3000 // connections the flood dials at most
+	const flood = 3500 // connections the flood dials at most
 	base := runtime.NumGoroutine()
 	h, err := Listen(Config{ClusterID: cluster, Token: token, Self: 1, Listen: "127.0.0.1:0"})
 	require.NoError(t, err)
