@@ -229,6 +229,12 @@ type nodeEntry struct {
 	lastSeen time.Time // on the shard's monotonic clock (transport.Monotonic)
 	alive    bool
 	beats    uint64 // heartbeats of this incarnation applied (the same on every replica)
+	// order is the row's place in the stored registration order (its
+	// meta key, orderKey): each row in memory has its own key, written
+	// when it enters nodeIDs and deleted when it leaves memory, where the
+	// whole order written again on each registration made a start-up of
+	// N nodes write N²/2 node IDs (QA32). Not in the row's own value.
+	order uint32
 }
 
 // Config configures a shard.
@@ -279,9 +285,6 @@ type Shard struct {
 	costs   costs.Profile
 	cfg     Config
 	deadInc map[transport.NodeID]uint64 // highest incarnation declared dead
-	// deadNodes are deadInc's nodes in node order (saveMeta writes them
-	// so, without sorting at each death).
-	deadNodes []transport.NodeID
 	// deathSeq counts the node deaths this shard applied, and diedAt is
 	// the count at each node's latest death: a task's owner died after
 	// its spec arrived if diedAt[owner] > its taskMeta.epoch (orphaned).
@@ -301,6 +304,9 @@ type Shard struct {
 	names   map[string]transport.ActorID
 	nodes   map[transport.NodeID]*nodeEntry
 	nodeIDs []transport.NodeID // the rows in memory in registration order, for deterministic iteration
+	// nextOrder is the next row's place in the stored order
+	// (nodeEntry.order): past every stored one.
+	nextOrder uint32
 	// deadNodeQ: the dead nodes' rows in memory, in the order they died
 	// (or were loaded); evictDeadNodes flushes the oldest beyond
 	// cfg.DeadNodes. flushedNodes counts the rows in the store only.
@@ -1111,17 +1117,24 @@ func (s *Shard) register(from transport.NodeID, m *transport.RegisterNode) {
 		// only the one we knew left those listed for good).
 		s.declareDead(old, m.Incarnation-1, deadRestarted)
 	}
-	if s.nodes[m.Node] == nil {
+	var order uint32
+	appended := s.nodes[m.Node] == nil
+	if appended {
 		s.nodeIDs = append(s.nodeIDs, m.Node)
+		order = s.nextOrder
+		s.nextOrder = max(s.nextOrder, s.nextOrder+1) // saturates (a hostile snapshot's order)
 		if old != nil {
 			s.flushedNodes-- // read back: in memory again
 		}
-	} else if i := slices.Index(s.deadNodeQ, m.Node); i >= 0 {
-		s.deadNodeQ = slices.Delete(s.deadNodeQ, i, i+1) // alive again
+	} else {
+		order = s.nodes[m.Node].order
+		if i := slices.Index(s.deadNodeQ, m.Node); i >= 0 {
+			s.deadNodeQ = slices.Delete(s.deadNodeQ, i, i+1) // alive again
+		}
 	}
-	s.nodes[m.Node] = &nodeEntry{reg: *m, alive: true, lastSeen: s.clock.Now()}
+	s.nodes[m.Node] = &nodeEntry{reg: *m, alive: true, lastSeen: s.clock.Now(), order: order}
 	s.saveNode(m.Node)
-	s.saveOrder()
+	s.saveOrder(m.Node, appended)
 	s.emit(transport.Event{Kind: transport.EvNodeAlive, Node: m.Node})
 	s.env.Send(s.layout.Scheduler, m)
 	// The answer: the raylet announces object locations only from now on
@@ -1503,14 +1516,10 @@ func (s *Shard) nodeDead(m *transport.NodeDead) {
 	if inc, ok := s.deadInc[m.Node]; ok && inc >= m.Incarnation {
 		return
 	}
-	if _, ok := s.deadInc[m.Node]; !ok {
-		i, _ := slices.BinarySearch(s.deadNodes, m.Node)
-		s.deadNodes = slices.Insert(s.deadNodes, i, m.Node)
-	}
 	s.deadInc[m.Node] = m.Incarnation
 	s.deathSeq++
 	s.diedAt[m.Node] = s.deathSeq
-	s.saveMeta()
+	s.saveDeath(m.Node)
 	// Removal commutes, but the writes to the store must come in a fixed
 	// order: which unsynced writes a crash loses must not depend on Go's map
 	// order. (Flushed entries drop the dead node's copies when read back.)

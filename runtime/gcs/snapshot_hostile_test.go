@@ -1,6 +1,7 @@
 package gcs
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -39,22 +40,42 @@ func TestSnapshotUnknownTable(t *testing.T) {
 	}
 }
 
-// TestSnapshotNodeOrderWithoutEntry: the node table's order (meta
-// "node-order") lists nodes whose entries are in the nodes table, and the
-// liveness check reads each listed node's entry. A snapshot listing a node
-// with no entry made every check dereference nil: the replica's process
-// died on its next check. Such nodes are left out of the order on load.
+// TestSnapshotNodeOrderWithoutEntry: the node table's order lists nodes
+// whose entries are in the nodes table, and the liveness check reads each
+// listed node's entry. A snapshot listing a node with no entry made every
+// check dereference nil: the replica's process died on its next check.
+// Such nodes are left out of the order on load. The order is one meta key
+// per place (orderKey; the whole list, "node-order", before store format
+// 19): a node listed twice is listed at its first place, and the next
+// place saturates rather than wrap to a place already taken.
 func TestSnapshotNodeOrderWithoutEntry(t *testing.T) {
 	r, _ := joiningReplica(t)
-	order := transport.NewEncoder(nil)
-	order.Nodes([]transport.NodeID{5})
+	entry := func(node transport.NodeID) transport.StoreEntry {
+		e := nodeEntry{reg: transport.RegisterNode{Node: node, Incarnation: 1}, alive: true}
+		enc := transport.NewEncoder(nil)
+		e.reg.MarshalWire(enc)
+		e.last.MarshalWire(enc)
+		enc.Bool(e.alive)
+		enc.Uvarint(e.beats)
+		return transport.StoreEntry{Table: uint8(TableNodes), Key: nodeKey(node), Value: enc.Bytes()}
+	}
+	place := func(p uint32, node transport.NodeID) transport.StoreEntry {
+		return transport.StoreEntry{Table: uint8(TableMeta), Key: orderKey(p), Value: binary.BigEndian.AppendUint32(nil, uint32(node))}
+	}
+	old := transport.NewEncoder(nil)
+	old.Nodes([]transport.NodeID{5})
 	snap, err := transport.Unmarshal(transport.Marshal(nil, &transport.ChainSnapshot{Shard: 0, Index: 5, Epoch: 2,
-		Entries: []transport.StoreEntry{{Table: uint8(TableMeta), Key: metaOrder, Value: order.Bytes()}}}))
+		Entries: []transport.StoreEntry{
+			{Table: uint8(TableMeta), Key: []byte("node-order"), Value: old.Bytes()},
+			place(0, 5), place(1, 9), place(2, 9), place(3, 8), place(^uint32(0), 7),
+			entry(7), entry(8), entry(9),
+		}}))
 	require.NoError(t, err)
 	r.Handle(replicaID(0), snap)
 	require.True(t, r.synced, "the snapshot is installed")
 	require.NotPanics(t, r.Shard().checkNodes)
-	require.Empty(t, r.Shard().nodeIDs)
+	require.Equal(t, []transport.NodeID{9, 8, 7}, r.Shard().nodeIDs)
+	require.Equal(t, ^uint32(0), r.Shard().nextOrder, "saturated, not wrapped to 0")
 }
 
 // TestSnapshotObjectNextOfAnySize: an object entry's round-robin counter

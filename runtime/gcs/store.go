@@ -528,8 +528,11 @@ func checkBoltFile(path string) error {
 // heartbeat with the time the chain's head took it (Heartbeat.TakenAt);
 // 17: the heartbeat there carries when its node sent it and how long it
 // waited at the chain's head instead (Heartbeat.Sent, Held); 18: and its
-// node's mean bandwidth (Heartbeat.MeanBandwidth).
-const storeFormat = 18
+// node's mean bandwidth (Heartbeat.MeanBandwidth); 19: the node order
+// and the deaths are one meta key per place (orderKey) and per death
+// (deadKey, with the count in "death-seq"), where "node-order" and "dead"
+// held whole lists written again on every registration and death.
+const storeFormat = 19
 
 var (
 	formatBucket = []byte("format")
