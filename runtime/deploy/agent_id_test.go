@@ -46,6 +46,7 @@ func TestCollidingAgentIDLeavesLiveAgent(t *testing.T) {
 	const agent = AgentBase + 7
 	c.Handle(agent, &transport.JoinRequest{Role: transport.RoleNode, Name: "n1", Functions: []string{"f=func()"},
 		Addr: "127.0.0.1:1", AgentAddr: "127.0.0.1:2"})
+	c.flush() // the publication that answers the join (its timer does not fire here)
 	require.Equal(t, "127.0.0.1:2", c.book[agent].Addr)
 
 	for _, role := range []uint8{transport.RoleNode, transport.RoleQuery} {

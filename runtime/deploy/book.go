@@ -24,11 +24,11 @@ type bookCopy struct {
 	epoch   uint64
 	entries map[transport.NodeID]transport.BookEntry
 	asked   time.Time // when the full book was last asked for (zero: not since one came)
-	// rays lists the copy's raylets in ID order, kept by each change
-	// (setEntry, removeEntry) rather than rebuilt from entries: a burst
-	// of N joins sends every endpoint N deltas, and rebuilding (a walk
-	// of the map and a sort) cost O(N log N) each. It is copied on
-	// write: a slice handed out (Layout.Raylets) never changes.
+	// rays lists the copy's raylets in ID order, kept by each delta
+	// (applyDelta) rather than rebuilt from entries: a burst of joins
+	// sends every endpoint many deltas, and rebuilding (a walk of the
+	// map and a sort) cost O(N log N) each. It is copied on write: a
+	// slice handed out (Layout.Raylets) never changes.
 	rays []transport.NodeID
 }
 
@@ -38,46 +38,69 @@ func isRaylet(e transport.BookEntry) bool {
 	return e.Role == transport.RoleNode || e.Role == transport.RoleDriver
 }
 
-// setEntry adds or replaces e, keeping rays; it reports whether rays
-// changed.
-func (b *bookCopy) setEntry(e transport.BookEntry) bool {
-	old, had := b.entries[e.Node]
-	b.entries[e.Node] = e
-	switch was, is := had && isRaylet(old), isRaylet(e); {
-	case is && !was:
-		i, _ := slices.BinarySearch(b.rays, e.Node)
-		b.rays = slices.Insert(slices.Clip(b.rays), i, e.Node) // clipped: a new array
-		return true
-	case was && !is:
-		b.dropRay(e.Node)
-		return true
+// applyDelta applies delta m's changes to the copy, its removals first,
+// then its entries, pointing h (may be nil) at the entries and making it
+// forget the removed; it reports whether rays changed. A delta may carry
+// many changes (the coordinator publishes the joins and leaves of a
+// burst together, see Coordinator.changed): rays is rebuilt once, by a
+// merge of the raylets the delta touched into it (O(N + k log k) for k
+// changes), not copied once a change.
+func (b *bookCopy) applyDelta(h *tcp.Host, m *transport.AddressBook) bool {
+	var touched []transport.NodeID // IDs that were or are raylets
+	for _, id := range m.Removed {
+		old, had := b.entries[id]
+		if !had {
+			continue
+		}
+		delete(b.entries, id)
+		if h != nil {
+			h.ForgetPeer(id)
+		}
+		if isRaylet(old) {
+			touched = append(touched, id)
+		}
 	}
-	return false
+	for _, e := range m.Entries {
+		old, had := b.entries[e.Node]
+		b.entries[e.Node] = e
+		if h != nil && e.Addr != "" {
+			h.SetPeer(e.Node, e.Addr)
+		}
+		if was := had && isRaylet(old); was != isRaylet(e) {
+			touched = append(touched, e.Node)
+		}
+	}
+	if len(touched) == 0 {
+		return false
+	}
+	b.rays = mergeRays(b.rays, touched, b.entries)
+	return true
 }
 
-// removeEntry removes id, keeping rays; it reports whether it was there
-// and whether rays changed.
-func (b *bookCopy) removeEntry(id transport.NodeID) (had, rays bool) {
-	old, had := b.entries[id]
-	if !had {
-		return false, false
+// mergeRays returns, in a new array (rays is copied on write: a slice
+// handed out never changes), the sorted raylet list rays with each ID of
+// touched in it if entries holds it as a raylet, and out of it if not.
+func mergeRays(rays, touched []transport.NodeID, entries map[transport.NodeID]transport.BookEntry) []transport.NodeID {
+	slices.Sort(touched)
+	touched = slices.Compact(touched)
+	out := make([]transport.NodeID, 0, len(rays)+len(touched))
+	i, j := 0, 0
+	for i < len(rays) || j < len(touched) {
+		if j == len(touched) || i < len(rays) && rays[i] < touched[j] {
+			out = append(out, rays[i])
+			i++
+			continue
+		}
+		id := touched[j]
+		j++
+		if i < len(rays) && rays[i] == id {
+			i++
+		}
+		if e, ok := entries[id]; ok && isRaylet(e) {
+			out = append(out, id)
+		}
 	}
-	delete(b.entries, id)
-	if isRaylet(old) {
-		b.dropRay(id)
-		return true, true
-	}
-	return true, false
-}
-
-// dropRay removes raylet id from rays, into a new array.
-func (b *bookCopy) dropRay(id transport.NodeID) {
-	i, ok := slices.BinarySearch(b.rays, id)
-	if !ok {
-		return
-	}
-	out := make([]transport.NodeID, 0, len(b.rays)-1)
-	b.rays = append(append(out, b.rays[:i]...), b.rays[i+1:]...)
+	return out
 }
 
 // apply takes publication m from the coordinator: it points h at the new
@@ -97,20 +120,7 @@ func (b *bookCopy) apply(h *tcp.Host, l *gcs.Layout, m *transport.AddressBook, n
 		if b.entries == nil {
 			b.entries = make(map[transport.NodeID]transport.BookEntry, len(m.Entries))
 		}
-		rays := false
-		for _, id := range m.Removed {
-			had, r := b.removeEntry(id)
-			rays = rays || r
-			if had && h != nil {
-				h.ForgetPeer(id)
-			}
-		}
-		for _, e := range m.Entries {
-			rays = b.setEntry(e) || rays
-			if h != nil && e.Addr != "" {
-				h.SetPeer(e.Node, e.Addr)
-			}
-		}
+		rays := b.applyDelta(h, m)
 		if l != nil && (rays || l.Raylets == nil) {
 			l.Raylets = b.rays
 		}

@@ -33,11 +33,12 @@ func TestBookPublishesDeltas(t *testing.T) {
 	c := NewCoordinator(env, CoordinatorConfig{Host: h, Functions: []string{"f=func()"}, Dir: NewDirectory(0),
 		Local: &recLocal{}, RayletID: func(i int) transport.NodeID { return transport.NodeID(i + 1) },
 		Book: []transport.BookEntry{{Node: CoordinatorID, Addr: h.Addr(), Agent: CoordinatorID}}})
-	c.publish() // NewCoordinator's (its timer does not fire here)
+	c.flush() // NewCoordinator's (its timer does not fire here)
 	join := func(agent transport.NodeID, name string) *transport.JoinReply {
 		env.sent = nil
 		c.Handle(agent, &transport.JoinRequest{Role: transport.RoleDriver, Name: name, Functions: []string{"f=func()"},
 			Addr: "127.0.0.1:1", AgentAddr: "127.0.0.1:2"})
+		c.flush() // each join published on its own (see TestBookBatchesJoinBurst for a burst)
 		for _, m := range env.sent {
 			if r, ok := m.(*transport.JoinReply); ok {
 				require.Empty(t, r.Err)
@@ -75,6 +76,7 @@ func TestBookPublishesDeltas(t *testing.T) {
 
 	env.sent = nil
 	c.Handle(AgentBase+100, &transport.Leave{Node: r.Node})
+	c.flush()
 	bs = books()
 	require.NotEmpty(t, bs)
 	for _, b := range bs {

@@ -55,6 +55,7 @@ func TestStaleDrainLeavesRejoinedNodeSchedulable(t *testing.T) {
 		env.sent = nil
 		c.Handle(agent, &transport.JoinRequest{Role: transport.RoleNode, Name: "n1", Functions: []string{"f=func()"},
 			Addr: "127.0.0.1:1", AgentAddr: "127.0.0.1:2"})
+		c.flush() // the publication that answers the join (its timer does not fire here)
 		for _, m := range env.sent {
 			if r, ok := m.(*transport.JoinReply); ok {
 				require.Empty(t, r.Err)

@@ -55,6 +55,7 @@ func fuzzCoordinator() (*Coordinator, *transporttest.FuzzEnv) {
 	env.RunTimers(1)
 	c.Handle(fzAgent1, &transport.JoinRequest{Role: transport.RoleNode, Name: "n1", Addr: "h:3", AgentAddr: "h:4", Functions: []string{"f"}})
 	c.Handle(fzAgent2, &transport.JoinRequest{Role: transport.RoleDriver, Addr: "h:5", AgentAddr: "h:6", Functions: []string{"f"}})
+	env.RunTimers(1) // the publication that answers the joins
 	c.Handle(fzAgent2, &transport.TraceSubscribe{Sink: fzAgent2})
 	return c, env
 }

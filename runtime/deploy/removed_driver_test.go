@@ -38,6 +38,7 @@ func TestRemovedDriverIsTold(t *testing.T) {
 	const agent, other = AgentBase + 1, AgentBase + 2
 	c.Handle(agent, &transport.JoinRequest{Role: transport.RoleDriver, Name: "d", Functions: []string{"f=func()"},
 		Addr: "127.0.0.1:1", AgentAddr: "127.0.0.1:2"})
+	c.flush() // the publication that answers the join (its timer does not fire here)
 	var id transport.NodeID
 	for _, m := range env.sent {
 		if r, ok := m.(*transport.JoinReply); ok {

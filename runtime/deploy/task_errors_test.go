@@ -29,6 +29,7 @@ func TestTaskErrorsControl(t *testing.T) {
 	// Only a joined process's controls are taken.
 	c.Handle(driver, &transport.JoinRequest{Role: transport.RoleDriver, Name: "d1", Functions: []string{"f=func()"},
 		Addr: "127.0.0.1:3", AgentAddr: "127.0.0.1:4"})
+	c.flush() // the publication that answers the joins (its timer does not fire here)
 
 	env.sent = nil
 	c.Handle(driver, &transport.NodeControl{Op: transport.ControlTaskErrors, Name: "n1", Rate: 0.25, Ack: true, Seq: 7})
