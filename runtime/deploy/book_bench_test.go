@@ -69,3 +69,46 @@ func (e *afterEnv) fire() {
 		f()
 	}
 }
+
+// BenchmarkCoordinatorJoinBurst: the head's coordinator, with 300
+// processes joined, admits 300 more joining at once, their requests
+// arriving 16 a turn of its loop (its timers fire after each 16). Per op:
+// the coordinator's work, its sends queued (not encoded); bookframes/op
+// is the address-book frames it sends (one delta to every endpoint for
+// each join before the deltas were batched, O(N²)).
+func BenchmarkCoordinatorJoinBurst(b *testing.B) {
+	const have, joins = 300, 300
+	h := listenCoordinatorHost(b)
+	join := func(c *Coordinator, i int) {
+		c.Handle(AgentBase+transport.NodeID(i), &transport.JoinRequest{Role: transport.RoleDriver,
+			Functions: []string{"f=func()"}, Addr: "127.0.0.1:1", AgentAddr: "127.0.0.1:2"})
+	}
+	frames := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		env := &afterEnv{loopEnv: loopEnv{self: CoordinatorID}}
+		c := NewCoordinator(env, CoordinatorConfig{Host: h, Functions: []string{"f=func()"}, Dir: NewDirectory(0),
+			Local: &recLocal{}, RayletID: func(i int) transport.NodeID { return transport.NodeID(i + 1) },
+			Book: []transport.BookEntry{{Node: CoordinatorID, Addr: h.Addr(), Agent: CoordinatorID}}})
+		for i := range have {
+			join(c, i)
+		}
+		env.fire()
+		env.sent = nil
+		b.StartTimer()
+		for k := range joins {
+			join(c, have+k)
+			if k%16 == 15 {
+				env.fire()
+			}
+		}
+		env.fire()
+		for _, m := range env.sent {
+			if _, ok := m.(*transport.AddressBook); ok {
+				frames++
+			}
+		}
+	}
+	b.ReportMetric(float64(frames)/float64(b.N), "bookframes/op")
+}

@@ -83,7 +83,7 @@ func TestQueryIDHeldUntilForgotten(t *testing.T) {
 
 // listenCoordinatorHost binds a coordinator's host that nothing runs (for
 // coordinators driven by loopEnv).
-func listenCoordinatorHost(t *testing.T) *tcp.Host {
+func listenCoordinatorHost(t testing.TB) *tcp.Host {
 	t.Helper()
 	tok := []byte("tok")
 	h, err := tcp.Listen(tcp.Config{ClusterID: ClusterID(tok), Token: tok, Self: CoordinatorID, Listen: "127.0.0.1:0"})
