@@ -10,12 +10,20 @@ import (
 
 // BenchmarkFollowJoinBurst: an endpoint and an agent of a cluster of 300
 // processes follow the deltas of 300 more joining at once (one delta
-// each: the joiner's raylet and agent), arriving 16 at a time (the
-// messages one read of a connection hands over, more or less; the
-// agent's deferred work runs after each such batch). Per op: the 300
-// deltas, for one endpoint and one agent (every endpoint of the cluster
-// does this work).
-func BenchmarkFollowJoinBurst(b *testing.B) {
+// each: the joiner's raylet and agent, as the coordinator published them
+// before it batched them), arriving 16 at a time (the messages one read
+// of a connection hands over, more or less; the agent's deferred work
+// runs after each such batch). Per op: the 300 deltas, for one endpoint
+// and one agent (every endpoint of the cluster does this work).
+func BenchmarkFollowJoinBurst(b *testing.B) { benchFollowJoins(b, 1) }
+
+// BenchmarkFollowJoinBatch is BenchmarkFollowJoinBurst with the joins
+// published 16 a delta (the coordinator's batches, Coordinator.changed).
+func BenchmarkFollowJoinBatch(b *testing.B) { benchFollowJoins(b, 16) }
+
+// benchFollowJoins: an endpoint and an agent of a cluster of 300
+// processes follow 300 more joining, per a joins a delta.
+func benchFollowJoins(b *testing.B, per int) {
 	const have, joins = 300, 300
 	entries := func(i int) []transport.BookEntry {
 		return []transport.BookEntry{
@@ -27,9 +35,13 @@ func BenchmarkFollowJoinBurst(b *testing.B) {
 	for i := range have {
 		full = append(full, entries(i)...)
 	}
-	deltas := make([]*transport.AddressBook, joins)
-	for k := range deltas {
-		deltas[k] = &transport.AddressBook{Epoch: uint64(k + 2), Entries: entries(have + k)}
+	var deltas []*transport.AddressBook
+	for k := 0; k < joins; k += per {
+		d := &transport.AddressBook{Epoch: uint64(len(deltas) + 2)}
+		for j := k; j < min(k+per, joins); j++ {
+			d.Entries = append(d.Entries, entries(have+j)...)
+		}
+		deltas = append(deltas, d)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
