@@ -15,9 +15,10 @@
 //     well-known port (7379 by default). It owns the cluster's address book:
 //     it admits joining processes (checking their function table against the
 //     head's), assigns raylet IDs (a node that rejoins under the same name
-//     gets its old ID back, with a newer incarnation), publishes the whole
-//     book to every endpoint after every change, answers status queries, and
-//     relays node control, link faults and trace subscriptions.
+//     gets its old ID back, with a newer incarnation), publishes the book to
+//     every endpoint (the whole book once, then deltas, the changes that
+//     come close together in one: see Coordinator.changed), answers status
+//     queries, and relays node control, link faults and trace subscriptions.
 //   - An agent per non-head process (an ID in the AgentBase range, drawn at
 //     random), which speaks for the process: it sends the JoinRequest (the
 //     handshake needs a NodeID before the coordinator has assigned one),
