@@ -201,10 +201,10 @@ func sortedBook(book map[transport.NodeID]transport.BookEntry) []transport.BookE
 // (len(book)·bookSpacing, at most maxBookSpacing). The joins and leaves
 // that come meanwhile go out together, as one delta to each endpoint: a
 // burst of N joins cost N deltas to each of up to 2N endpoints (O(N²)
-// frames: 170,000 for 300 drivers connecting at once, 256,000 for 450,
-// which starved the joins' answers of the head's CPU), and now costs a
-// delta to each endpoint per publication, a few dozen publications for
-// such a burst. A change in a quiet cluster goes out at once; in a large
+// frames: 108,000–129,000 deltas for 300 drivers connecting at once, up
+// to 407,000 for 450 with their leaves, which starved the joins' answers
+// of the head's CPU), and now costs a delta to each endpoint per
+// publication, a few dozen publications for such a burst. A change in a quiet cluster goes out at once; in a large
 // one that changes fast it waits at most maxBookSpacing.
 func (c *Coordinator) changed() {
 	if c.due != nil {
