@@ -10,11 +10,14 @@ import (
 // Client is how a component talks to the GCS. On an unreplicated GCS it is
 // a plain Send to the shard. On chains it wraps each operation in a
 // GcsRequest with a sequence number, sends writes to the shard's head and
-// reads (GcsGetTask) to its tail, keeps every request until the tail
-// acknowledges it, and re-sends what is unacknowledged when the chain is
-// reconfigured or after RetryTimeout — so a member's death is a delay,
-// never a lost write. Heartbeats are sent unacknowledged (the next one
-// replaces a lost one).
+// reads (GcsGetTask, GcsListNames) to its tail, keeps every request until
+// the tail acknowledges it, and re-sends what is unacknowledged when the
+// chain is reconfigured or after RetryTimeout — so a member's death is a
+// delay, never a lost write. Heartbeats are sent unacknowledged (the next
+// one replaces a lost one). A read that must see the client's own writes
+// (readsOwnWrites) waits until the tail has acknowledged every write sent
+// to its shard before it: a read sent at once could reach the tail before
+// them (they go through the chain), and miss them.
 //
 // The owner forwards GcsAck and ChainConfig messages to Handle.
 type Client struct {
@@ -36,6 +39,9 @@ type Client struct {
 	seq, low uint64
 	pending  map[uint64]*request
 	timer    transport.Timer
+	// waiting are the reads held for the client's earlier writes
+	// (readsOwnWrites), in the order sent.
+	waiting []*request
 
 	// While holding (Hold), task specs for each shard (by index) wait to
 	// leave together.
@@ -76,6 +82,10 @@ type request struct {
 	// resends since the chain last changed: each waits twice as long as
 	// the one before, up to RetryTimeout<<maxResendShift (see retry).
 	resends int
+	// before counts, for a read that waits for the client's writes
+	// (Client.waiting), the writes to its shard sent before it and not yet
+	// acknowledged: it is sent when none is left.
+	before int
 }
 
 // NewClient returns a client for the GCS of layout.
@@ -293,13 +303,61 @@ func (c *Client) send1(to transport.NodeID, m transport.Message) {
 		if c.timer == nil {
 			c.timer = c.env.After(c.RetryTimeout, c.retry)
 		}
+		if readsOwnWrites(m) {
+			for _, q := range c.pending {
+				if q.shard == j && !isRead(q.req.Op) {
+					r.before++
+				}
+			}
+			if r.before > 0 {
+				c.waiting = append(c.waiting, r)
+				return
+			}
+		}
 	}
 	c.send(r)
 }
 
+// isRead reports whether a chain's tail alone answers m (Replica.onRequest).
 func isRead(m transport.Message) bool {
-	_, ok := m.(*transport.GcsGetTask)
+	switch m.(type) {
+	case *transport.GcsGetTask, *transport.GcsListNames:
+		return true
+	}
+	return false
+}
+
+// readsOwnWrites reports whether read m must see every write the client
+// sent its shard before it: a listing of named actors must list the
+// creation its asker submitted just before (transport.GcsListNames).
+func readsOwnWrites(m transport.Message) bool {
+	_, ok := m.(*transport.GcsListNames)
 	return ok
+}
+
+// wrote counts write w acknowledged for the reads that wait for it, and
+// sends those it was the last for, in the order they were sent.
+func (c *Client) wrote(w *request) {
+	if len(c.waiting) == 0 || isRead(w.req.Op) {
+		return
+	}
+	left := c.waiting[:0]
+	var ready []*request
+	for _, r := range c.waiting {
+		if r.shard == w.shard && w.req.Seq < r.req.Seq {
+			r.before--
+		}
+		if r.before > 0 {
+			left = append(left, r)
+		} else {
+			ready = append(ready, r)
+		}
+	}
+	clear(c.waiting[len(left):])
+	c.waiting = left
+	for _, r := range ready {
+		c.send(r)
+	}
 }
 
 func (c *Client) send(r *request) {
@@ -342,6 +400,7 @@ func (c *Client) Handle(from transport.NodeID, m transport.Message) bool {
 		for c.low <= c.seq && c.pending[c.low] == nil {
 			c.low++
 		}
+		c.wrote(r)
 		return true
 	case *transport.ChainConfig:
 		j := int(m.Shard)
@@ -350,7 +409,7 @@ func (c *Client) Handle(from transport.NodeID, m transport.Message) bool {
 		}
 		c.chains[j] = clientChain{epoch: m.Epoch, members: slices.Clone(m.Members)}
 		for _, r := range c.ordered() {
-			if r.shard == j {
+			if r.shard == j && r.before == 0 {
 				c.Stats.Resent++
 				r.resends = 0
 				c.send(r)
@@ -385,8 +444,8 @@ func (c *Client) retry() {
 	now := c.clock.Now()
 	asked := make([]bool, len(c.chains))
 	for _, r := range c.ordered() {
-		if now.Sub(r.sent) < c.RetryTimeout<<min(r.resends, maxResendShift) {
-			continue
+		if r.before > 0 || now.Sub(r.sent) < c.RetryTimeout<<min(r.resends, maxResendShift) {
+			continue // (a read waiting for the client's writes: not sent yet)
 		}
 		// Backing off: the transport resends lost frames itself, and a
 		// slow chain flooded with copies only gets slower.

@@ -1500,15 +1500,15 @@ func (c *Caller) watch(ctx context.Context, stop func(error)) (unwatch func() bo
 	})
 }
 
-// lookupName asks the GCS which actor has a name, and asks again while
-// someone waits and no answer has come (a reply lost with a GCS replica's
-// connection is not sent again for a request the chain has applied).
+// lookupName asks the GCS which actor has a name, and asks again, backing
+// off (reask), while someone waits and no answer has come (a reply lost
+// with a GCS replica's connection is not sent again for a request the
+// chain has applied). Any answer for the name will do.
 func (r *Raylet) lookupName(name string, round uint64) {
-	r.gcs.Send(r.cfg.Layout.ShardOfName(name), &transport.GcsLookupActor{Name: name})
-	r.env.After(lookupTimeout, func() {
-		if len(r.nameWaiters[name]) > 0 && r.nameAsks[name] == round && r.abandon.err == nil {
-			r.lookupName(name, round)
-		}
+	r.reask(func() {
+		r.gcs.Send(r.cfg.Layout.ShardOfName(name), &transport.GcsLookupActor{Name: name})
+	}, func() bool {
+		return len(r.nameWaiters[name]) > 0 && r.nameAsks[name] == round
 	})
 }
 

@@ -31,10 +31,12 @@ type namesPage struct {
 // as Ray's list_named_actors: their qualified names
 // (transport.QualifiedName), in increasing order. Names are kept on the
 // GCS shards by name (Layout.ShardOfName): every shard is asked, a page
-// at a time, each page again every lookupTimeout until answered (a lost
-// question or answer). A named creation this caller submitted before is
-// listed: its word to the name's shard goes first, on the same link, and
-// a chain applies the question after it (transport.GcsListNames). ctx's
+// at a time, each page again until answered (a lost answer: reask, which
+// backs off). A named creation this caller submitted before is listed:
+// its word to the name's shard goes first, on the same link; a chain's
+// tail answers the question, a read, only once it has applied every write
+// this raylet sent the shard before it (gcs.Client holds the read until
+// they are acknowledged: transport.GcsListNames). ctx's
 // end and a driver's abandoned cluster end the wait with their error.
 func (c *Caller) ListNamedActors(ctx context.Context, ns string) (names []string, err error) {
 	err = c.awaitAnswer(ctx, func(finish func(error), _ *bool) (forget func()) {
@@ -59,8 +61,9 @@ func (c *Caller) ListNamedActors(ctx context.Context, ns string) (names []string
 	return names, err
 }
 
-// askNames asks a shard for a page of names, and again (a new question)
-// while it is unanswered.
+// askNames asks a shard for a page of names, and asks again (the same
+// question, under the same number: reask) while it is unanswered: the
+// answer to any sending of it will do, however late.
 func (r *Raylet) askNames(p *namesPage) {
 	if r.nameLists == nil {
 		r.nameLists = make(map[uint64]*namesPage)
@@ -69,21 +72,17 @@ func (r *Raylet) askNames(p *namesPage) {
 	seq := r.nameListSeq
 	r.nameLists[seq] = p
 	p.list.asked[seq] = struct{}{}
-	r.gcs.Send(p.shard, &transport.GcsListNames{Seq: seq, Namespace: p.list.ns, After: p.after})
-	r.env.After(lookupTimeout, func() {
-		if r.nameLists[seq] != p || p.list.ended || r.abandon.err != nil {
-			return
-		}
-		delete(r.nameLists, seq)
-		delete(p.list.asked, seq)
-		r.askNames(p)
+	r.reask(func() {
+		r.gcs.Send(p.shard, &transport.GcsListNames{Seq: seq, Namespace: p.list.ns, After: p.after})
+	}, func() bool {
+		return r.nameLists[seq] == p && !p.list.ended
 	})
 }
 
 // onNamedActors takes a shard's page of names: the next page is asked
 // for while the shard has more; the listing ends once every shard's last
-// page is in. An answer to a question asked again, or of a listing that
-// ended, finds none and is dropped.
+// page is in. A second answer to a page asked again, or one of a listing
+// that ended, finds none and is dropped.
 func (r *Raylet) onNamedActors(m *transport.NamedActors) {
 	p := r.nameLists[m.Seq]
 	if p == nil {

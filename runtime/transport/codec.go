@@ -9,7 +9,11 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 52: CallsDone carries its caller's word that it is
+// version is refused. 53: a listing of named actors (GcsListNames) is a
+// read on a chain, sent to the tail alone once the asker's earlier writes
+// to the shard are acknowledged: a replica of 52 took it as a write (its
+// tail, not its head, drops one sent to the head), and a raylet of 52 sent
+// it to the head. 52: CallsDone carries its caller's word that it is
 // over (Over: every number below it done), sent to a restarted actor as
 // the caller's call sequence is dropped; a host of an ended job's callers
 // forgets them, and refuses a late call of the job; a restarted actor's
@@ -147,7 +151,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 52
+const ProtocolVersion = 53
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

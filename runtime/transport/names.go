@@ -20,10 +20,12 @@ const MaxListedNames = 1024
 // Namespace, or of every namespace when Namespace is empty. The shard
 // answers NamedActors with the same Seq: the qualified names
 // (QualifiedName) after After, in order, at most MaxListedNames of them.
-// It goes through a chain as a write does, not to the tail alone: so it
-// is applied after the asker's own earlier updates (a named creation's),
-// and a listing after a creation lists it, as Ray's (whose named actors
-// are registered before their creation returns).
+// On a chain it is a read, answered by the tail alone (no replica
+// applies or syncs it), and it reads its asker's writes: the asker's
+// gcs.Client sends it only once the tail has acknowledged every write the
+// asker sent the shard before it, so a listing after a creation lists it,
+// as Ray's (whose named actors are registered before their creation
+// returns). (Until protocol 53 it went through the chain as a write.)
 type GcsListNames struct {
 	Seq       uint64
 	Namespace string
