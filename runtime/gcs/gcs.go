@@ -1181,6 +1181,13 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		}
 		return
 	}
+	// The actor's restarts, as its shard told this name's shard (only the
+	// actor's shard counts them; see transport.GcsActorUpdate.Restarts):
+	// the most told, whatever the order the updates came in.
+	counted := false
+	if m.Restarts > 0 && int64(m.Restarts) > int64(e.restarts) && s.layout.ShardOfTask(m.Actor) != s.env.Self() {
+		e.restarts, counted = int32(m.Restarts), true
+	}
 	if m.State == transport.ActorPending && m.Owner != 0 && m.Incarnation != 0 && e.ownerInc == 0 && s.layout.ShardOfTask(m.Actor) == s.env.Self() {
 		// The creator names itself the owner (the actor is not detached).
 		// An owner already known dead (its news came first, or it was a
@@ -1229,6 +1236,12 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 		// actor's shard forwarded (restartActor), overtaken on its way to
 		// this name's shard by the restart's host's "alive", or an
 		// instance's "alive" that comes after news of its restart.
+		if counted && e.info.State == transport.ActorAlive {
+			// The late "restarting" counts the restart its host's "alive"
+			// reported here first, with the count before it: the
+			// subscribers hear the instance again, counted.
+			s.publishActor(e)
+		}
 		return
 	}
 	name := m.Name
@@ -1269,13 +1282,18 @@ func (s *Shard) actorUpdate(m *transport.GcsActorUpdate) {
 	if m.State == transport.ActorPending {
 		return // subscribers learn of the actor once it is placed
 	}
+	s.publishActor(e)
+	if m.State == transport.ActorDead {
+		e.subs = nil
+	}
+}
+
+// publishActor tells e's subscribers its state, with its restarts.
+func (s *Shard) publishActor(e *actorEntry) {
 	for _, sub := range e.subs {
 		info := e.info
 		info.Restarts = uint32(e.restarts)
 		s.env.Send(sub, &info)
-	}
-	if m.State == transport.ActorDead {
-		e.subs = nil
 	}
 }
 
@@ -1679,10 +1697,18 @@ func (s *Shard) creationLost(from transport.NodeID, m *transport.GcsCreationLost
 // applyActor applies up, the shard's own decision on an actor's state, to
 // the actor table, and tells the name's shard of it when that is another
 // shard (a named actor's name is kept there, see nameTaken).
+//
+// The name's shard is told the actor's restarts too (its own entry does
+// not count them): its lookups and publications say them as this
+// shard's do, and a raylet that found the actor by name tells its
+// restarted instance from the one before.
 func (s *Shard) applyActor(up *transport.GcsActorUpdate) {
 	s.actorUpdate(up)
 	if up.Name != "" {
 		if ns := s.layout.ShardOfName(up.Name); ns != s.env.Self() {
+			if e := s.actors[up.Actor]; e != nil && e.restarts > 0 {
+				up.Restarts = uint32(min(int64(e.restarts), transport.MaxActorRestarts))
+			}
 			s.env.Send(ns, up)
 		}
 	}

@@ -97,9 +97,13 @@ type route struct {
 	node     transport.NodeID
 	inc      uint64 // node's incarnation hosting the actor, as its ActorInfo said (0: not known)
 	state    uint8
-	restarts uint32 // the restarts of the instance node hosts, as its ActorInfo said (a name shard says 0)
-	lookedUp bool   // subscribed to the actor's state
-	asking   bool   // a lookup is out and re-sent until answered (lookupActor)
+	restarts uint32 // the restarts of the instance node hosts, as its ActorInfo said
+	// seen is the most restarts any news of the actor said, from either
+	// of its shards (its own, its name's): the actor has restarted that
+	// often, whichever instance the route points at.
+	seen     uint32
+	lookedUp bool // subscribed to the actor's state
+	asking   bool // a lookup is out and re-sent until answered (lookupActor)
 	// bounced is the node that bounced a call (CallBounced) while this
 	// route pointed there, and bouncedAt the restarts known then: news of
 	// the actor alive on that node with no more restarts is older than the
@@ -1042,29 +1046,40 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 	// moved: alive at an instance other than the last one the route knew
 	// alive (not its first: rt.node is 0 until one, and after news of a
 	// restart; restarts counts the instances).
-	moved := m.State == transport.ActorAlive && (rt.restarts != m.Restarts || rt.node != 0 && (rt.node != m.Node || rt.inc != m.Incarnation))
+	// The news of the instance the route points at (same node and
+	// incarnation) with fewer restarts is older news of it, from the
+	// actor's other shard (its own, or its name's): it neither moves the
+	// route nor takes its count back (a count that went back took the
+	// restarted instance for the one before: a spurious move to it when
+	// the newer count came again, and no caller-over words for it).
+	sameHost := rt.node != 0 && rt.node == m.Node && rt.inc == m.Incarnation
+	moved := m.State == transport.ActorAlive && (sameHost && m.Restarts > rt.restarts || !sameHost && (rt.restarts != m.Restarts || rt.node != 0))
 	rt.node, rt.inc, rt.state = m.Node, m.Incarnation, m.State
+	rt.seen = max(rt.seen, m.Restarts)
+	if m.State == transport.ActorAlive && (!sameHost || m.Restarts > rt.restarts) {
+		// The instance the route now points at. Not the most restarts any
+		// info reported: a "restarting" (or a restart's "alive") can come
+		// before older news of the instance before it, on another node,
+		// from another shard (a name shard), and a call that news sends on
+		// and that bounces must not wait for a restart newer than the one
+		// that is coming.
+		rt.restarts = m.Restarts
+	}
 	if moved {
 		r.tellDoneToNewInstance(m.Actor, m.Node)
 	}
-	if len(rt.overs) > 0 && (m.State == transport.ActorAlive || m.State == transport.ActorDead) {
+	if len(rt.overs) > 0 && (m.State == transport.ActorDead || rt.restarts >= rt.seen) {
 		// The words held while the actor restarted go to the instance it
-		// moved to (to none, dead, or its first).
+		// moved to (to none, dead, or its first). Older news of an
+		// instance before the restart the route heard of leaves them held
+		// for the restarted one.
 		overs := rt.overs
 		rt.overs = nil
 		for _, o := range overs {
-			if m.State == transport.ActorAlive && m.Restarts > 0 {
+			if m.State == transport.ActorAlive && rt.restarts > 0 {
 				r.sendOver(m.Node, o)
 			}
 		}
-	}
-	if m.State == transport.ActorAlive {
-		// The instance the route now points at. Not the most restarts any
-		// info reported: a "restarting" (or a restart's "alive") can come
-		// before older news of the instance before it from another shard
-		// (a name shard), and a call that news sends on and that bounces
-		// must not wait for a restart newer than the one that is coming.
-		rt.restarts = m.Restarts
 	}
 	pending := rt.pending
 	switch m.State {

@@ -193,19 +193,21 @@ const maxHeldOvers = 4096
 // overWord tells actor's instance that caller is over, its calls below
 // over all done: an instance the route knows restarted (an actor's first
 // instance restored nothing, and is not told), or, while the actor
-// restarts, the instance the route moves to next (route.overs).
+// restarts, the instance the route moves to next (route.overs); so too
+// while the route points at an instance older than a restart it heard of
+// (older news from the actor's other shard: route.seen).
 func (r *Raylet) overWord(actor transport.ActorID, caller transport.TaskID, over uint64) {
 	rt := r.routes[actor]
 	if rt == nil {
 		return
 	}
-	switch rt.state {
-	case transport.ActorAlive:
+	switch {
+	case rt.state == transport.ActorAlive && rt.restarts >= rt.seen:
 		if rt.restarts > 0 {
 			r.sendOver(rt.node, &transport.CallsDone{Actor: actor, Caller: caller, Over: over})
 		}
-	case transport.ActorDead:
-	default: // restarting, or pending: the next instance hears it
+	case rt.state == transport.ActorDead:
+	default: // restarting, or pending, or older news: the next instance hears it
 		if len(rt.overs) >= maxHeldOvers {
 			rt.overs[0] = nil
 			rt.overs = rt.overs[1:]

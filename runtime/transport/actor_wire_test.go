@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -317,4 +318,40 @@ func TestRetryOnOnTheWire(t *testing.T) {
 	require.True(t, transport.NamesError(v, "app.quota"))
 	require.False(t, transport.NamesError(v, "app"))
 	require.False(t, transport.NamesError(transport.Value{ErrKind: transport.ErrKindTask, Data: []byte("boom\x00app.busy")}, "app.busy"), "no CauseUser: no names")
+}
+
+// TestActorUpdateRestartsOnTheWire: the restarts an actor's shard tells
+// its name's shard (GcsActorUpdate.Restarts, protocol 53) travel behind a
+// flag in the state byte, after the tail: an update without them is as
+// long as before (its runs keep their digests), one with them
+// round-trips with its class, cause and call defaults, and a flagged
+// count of 0, or one past MaxActorRestarts, is refused at decode.
+func TestActorUpdateRestartsOnTheWire(t *testing.T) {
+	plain := &transport.GcsActorUpdate{Actor: 9, State: transport.ActorRestarting, Name: "n", Attempt: transport.RestartAttempt(2)}
+	b := transport.Marshal(nil, plain)
+	counted := *plain
+	counted.Restarts = 2
+	require.Len(t, transport.Marshal(nil, &counted), len(b)+1)
+	for _, up := range []transport.GcsActorUpdate{counted,
+		{Actor: 9, State: transport.ActorDead, Name: "n", Class: "C", Cause: "why", Calls: transport.CallDefaults{Retries: 3, RetriesSet: true}, Restarts: transport.MaxActorRestarts},
+		{Actor: 9, State: transport.ActorAlive, Restarts: 300}} {
+		m, err := transport.Unmarshal(transport.Marshal(nil, &up))
+		require.NoError(t, err)
+		require.Equal(t, &up, m)
+	}
+
+	flagged := slices.Clone(b)
+	other := *plain
+	other.State = transport.ActorPending
+	ob := transport.Marshal(nil, &other)
+	state := 0 // the state byte: where the two bodies differ first
+	for state < len(b) && b[state] == ob[state] {
+		state++
+	}
+	require.Less(t, state, len(b))
+	flagged[state] |= 0x10
+	for _, tail := range [][]byte{{0}, binary.AppendUvarint(nil, transport.MaxActorRestarts+1), nil} {
+		_, err := transport.Unmarshal(append(slices.Clone(flagged), tail...))
+		require.Error(t, err, "restarts %x", tail)
+	}
 }

@@ -9,7 +9,13 @@ import (
 )
 
 // ProtocolVersion is written in every frame header; a peer speaking another
-// version is refused. 53: a listing of named actors (GcsListNames) is a
+// version is refused. 54: the updates an actor's shard sends a named
+// actor's name's shard (a restart's "restarting", a burial) carry the
+// actor's restarts so far (GcsActorUpdate.Restarts, behind a flag in the
+// state byte, actorHasRestarts; at most MaxActorRestarts), which the
+// name's shard keeps and reports (ActorInfo.Restarts): it said 0 for a
+// restarted actor, and a peer of 53 still does.
+// 53: a listing of named actors (GcsListNames) is a
 // read on a chain, sent to the tail alone once the asker's earlier writes
 // to the shard are acknowledged: a replica of 52 took it as a write (its
 // tail, not its head, drops one sent to the head), and a raylet of 52 sent
@@ -151,7 +157,7 @@ import (
 // wait forever for a GCS of 11. 11:
 // task IDs come in blocks (ChildTaskID) and a task's GCS shard is its
 // block's: peers of 10 would look for a task on another shard.
-const ProtocolVersion = 53
+const ProtocolVersion = 54
 
 // MaxFrameBytes bounds one frame on the wire (header included). Larger values
 // (big objects) travel in chunks well below it.

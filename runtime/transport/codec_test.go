@@ -219,7 +219,8 @@ var canonical = map[reflect.Type]func(v reflect.Value){
 	reflect.TypeFor[transport.GcsActorUpdate](): func(v reflect.Value) {
 		m := v.Addr().Interface().(*transport.GcsActorUpdate)
 		m.Name = validActorName(m.Name)
-		m.State &= 0x1f
+		m.State &= 0x0f // 0x10 flags Restarts
+		m.Restarts %= transport.MaxActorRestarts + 1
 		m.Cause = transport.CutCause(m.Cause)
 		m.Calls = validCalls(m.Calls)
 	},

@@ -2213,6 +2213,9 @@ const (
 	actorHasCause uint8 = 0x40
 	actorHasCalls uint8 = 0x20
 	actorFlags          = actorHasClass | actorHasCause | actorHasCalls
+	// actorHasRestarts, in a GcsActorUpdate's state byte only, says its
+	// Restarts follow its tail (a uvarint).
+	actorHasRestarts uint8 = 0x10
 )
 
 // actorState encodes an actor's state byte with its flags.
@@ -2307,7 +2310,22 @@ type GcsActorUpdate struct {
 	// lookup by name tells them (ray.GetActor's handle calls as the
 	// creator's does). Zero: not said (the table keeps what it had).
 	Calls CallDefaults
+	// Restarts, on an update the actor's shard sends the name's shard
+	// (applyActor: a restart's "restarting", a burial), is the actor's
+	// restarts so far: only the actor's shard counts them, and the name's
+	// shard keeps the most it was told, so that its lookups and
+	// publications say it as the actor's shard's do (ActorInfo.Restarts:
+	// a raylet tells a restarted instance from the one before by it).
+	// Zero: not said (every other update). On the wire behind a flag in
+	// the state byte (actorHasRestarts; protocol 53), at most
+	// MaxActorRestarts.
+	Restarts uint32
 }
+
+// MaxActorRestarts bounds GcsActorUpdate.Restarts on the wire: a restart's
+// number (RestartAttempt) is at least its count and stays below the bits
+// an attempt's word carries flags in (rebuildBit).
+const MaxActorRestarts = rebuildBit - 1
 
 // GcsLookupActor asks for an actor by ID (or by Name when Actor is zero) and
 // subscribes the sender to its state changes.
@@ -2747,19 +2765,32 @@ func (m *RegisterNode) UnmarshalWire(d *Decoder) {
 func (m *GcsActorUpdate) MarshalWire(e *Encoder) {
 	e.Task(m.Actor)
 	e.Node(m.Node)
-	e.U8(actorState(m.State, m.Class, m.Cause, m.Calls))
+	b := actorState(m.State, m.Class, m.Cause, m.Calls)
+	if m.Restarts != 0 {
+		b |= actorHasRestarts
+	}
+	e.U8(b)
 	e.String(m.Name)
 	e.Node(m.Owner)
 	e.U32(m.Restart)
 	e.Uvarint(m.Incarnation)
 	e.U32(m.Attempt)
 	e.actorTail(m.Class, m.Cause, m.Calls)
+	if m.Restarts != 0 {
+		e.Uvarint(uint64(m.Restarts))
+	}
 }
 func (m *GcsActorUpdate) UnmarshalWire(d *Decoder) {
 	var b uint8
 	m.Actor, m.Node, b, m.Name, m.Owner, m.Restart = d.Task(), d.Node(), d.U8(), d.actorName(), d.Node(), d.U32()
 	m.Incarnation, m.Attempt = d.Uvarint(), d.U32()
-	m.State, m.Class, m.Cause, m.Calls = d.actorTail(b)
+	m.State, m.Class, m.Cause, m.Calls = d.actorTail(b &^ actorHasRestarts)
+	if b&actorHasRestarts != 0 {
+		m.Restarts = uint32(d.Count(MaxActorRestarts, 0))
+		if m.Restarts == 0 && d.err == nil {
+			d.Fail(fmt.Errorf("%w: actor update flags a restart count of 0", ErrInvalid))
+		}
+	}
 }
 func (m *GcsLookupActor) MarshalWire(e *Encoder)   { e.Task(m.Actor); e.String(m.Name) }
 func (m *GcsLookupActor) UnmarshalWire(d *Decoder) { m.Actor, m.Name = d.Task(), d.actorName() }
