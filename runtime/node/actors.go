@@ -1068,7 +1068,7 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 	if moved {
 		r.tellDoneToNewInstance(m.Actor, m.Node)
 	}
-	if len(rt.overs) > 0 && (m.State == transport.ActorDead || rt.restarts >= rt.seen) {
+	if len(rt.overs) > 0 && (m.State == transport.ActorDead || m.State == transport.ActorAlive && rt.restarts >= rt.seen) {
 		// The words held while the actor restarted go to the instance it
 		// moved to (to none, dead, or its first). Older news of an
 		// instance before the restart the route heard of leaves them held

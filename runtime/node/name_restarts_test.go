@@ -83,6 +83,17 @@ func TestRouteRestartsFromEitherShard(t *testing.T) {
 	info(8, transport.ActorAlive, 2)
 	assert.EqualValues(t, 2, view().Restarts)
 
+	// A "restarting" of the count the route has (older news from the
+	// other shard, or the next restart's before its count), and again:
+	// the word held meanwhile waits for an instance alive.
+	info(0, transport.ActorRestarting, 2)
+	r.overWord(actor, 103, 1)
+	env.sent = nil
+	info(0, transport.ActorRestarting, 2)
+	assert.Empty(t, overs(env.sent))
+	info(9, transport.ActorAlive, 3)
+	assert.Equal(t, []transport.TaskID{103}, overs(env.sent), "a word held while the actor restarted was dropped")
+
 	// An actor's first instance is told nothing: it restored nothing.
 	const first = transport.ActorID(6 << 20)
 	r.routes[first] = &route{state: transport.ActorPending}
