@@ -321,7 +321,7 @@ func TestRetryOnOnTheWire(t *testing.T) {
 }
 
 // TestActorUpdateRestartsOnTheWire: the restarts an actor's shard tells
-// its name's shard (GcsActorUpdate.Restarts, protocol 53) travel behind a
+// its name's shard (GcsActorUpdate.Restarts, protocol 54) travel behind a
 // flag in the state byte, after the tail: an update without them is as
 // long as before (its runs keep their digests), one with them
 // round-trips with its class, cause and call defaults, and a flagged

@@ -2317,7 +2317,7 @@ type GcsActorUpdate struct {
 	// publications say it as the actor's shard's do (ActorInfo.Restarts:
 	// a raylet tells a restarted instance from the one before by it).
 	// Zero: not said (every other update). On the wire behind a flag in
-	// the state byte (actorHasRestarts; protocol 53), at most
+	// the state byte (actorHasRestarts; protocol 54), at most
 	// MaxActorRestarts.
 	Restarts uint32
 }
