@@ -51,6 +51,12 @@ type ownedTask struct {
 	// before the report came (ClaimHeld): the table is told when a run is
 	// heard finished (runOver).
 	held bool
+	// deathHeard: a node death was heard since the submission owned now
+	// was made (heardDeath). Without one, an incarnation its placement
+	// names that is known dead was dead before it was submitted: it never
+	// ran there (placedOnKnownDead). A bit, not the count of deaths heard
+	// at the submission: ownedTask keeps to its size class.
+	deathHeard bool
 }
 
 // verdict is a failure an owner asks the task table to record, and waits
@@ -81,6 +87,35 @@ func (o *ownedTask) charge(node transport.NodeID, inc uint64) (again bool) {
 	}
 	*o.deaths = append(*o.deaths, d)
 	return false
+}
+
+// placedOnKnownDead notes that the submission owned now was placed on a
+// node incarnation known dead, dead (the highest known) being its node's.
+// If no death was heard since the submission (deathHeard), the raylet knew
+// that incarnation dead when it submitted: the global scheduler's view
+// lags the node table's (a NodeDead held up on a lossy link), and it
+// placed the submission where it never ran. No failure met it: the death
+// is recorded as charged, so its retry is free (as the actor shard does
+// not charge a restart placed on a node it knew dead, actorEntry.placedAt).
+// A death heard after the submission may have ended its run: charged as
+// before. Before, a rebuild of a result lost with a node's death, placed
+// on that dead node, was charged for the death a second time (its owned
+// task is new, with no deaths recorded) and, with max_retries 1, its
+// reader got ErrObjectLost "its task's retries are spent" after one node
+// failure (regression rebuild-placed-on-known-dead-node).
+func (r *Raylet) placedOnKnownDead(o *ownedTask, node transport.NodeID, dead uint64) {
+	if !o.deathHeard {
+		o.charge(node, dead)
+	}
+}
+
+// heardDeath marks every owned submission as made before a node death
+// heard now (ownedTask.deathHeard). The order does not matter: each task
+// gets the same bit.
+func (r *Raylet) heardDeath() {
+	for _, o := range r.owned {
+		o.deathHeard = true
+	}
 }
 
 // seqKey names one caller's call sequence to one actor.
@@ -278,6 +313,7 @@ func (r *Raylet) onNodeDead(m *transport.NodeDead) {
 		return // older news (a folded node's: see deadNodes)
 	}
 	r.dead.set(m.Node, m.Incarnation, r.cfg.Layout.Raylets)
+	r.heardDeath() // first: the retries below are submissions made after it
 	r.genOwnerDied(m.Node)
 	r.jobNews(m) // first: a task of an ended job lost with the node is not retried
 	r.adoptOrphans(m.Node)
@@ -472,7 +508,7 @@ func (r *Raylet) retry(o *ownedTask, why string, node transport.NodeID, inc uint
 	if charged {
 		r.reportRerun(&spec, false)
 	}
-	o.spec, o.node, o.inc, o.retried = &spec, 0, 0, true
+	o.spec, o.node, o.inc, o.retried, o.deathHeard = &spec, 0, 0, true, false
 	if spec.Actor != 0 && !spec.IsCreation() {
 		rt := r.routes[spec.Actor]
 		if rt == nil {
@@ -1037,6 +1073,7 @@ func (r *Raylet) rejoin() {
 	// retried now, or when the news of its placement comes (TaskPlaced
 	// checks r.dead).
 	r.dead.set(r.self, oldInc, r.cfg.Layout.Raylets)
+	r.heardDeath()
 	placed := sortedKeysWhere(r.owned, func(id transport.TaskID, o *ownedTask) bool {
 		_, queued := r.tasks.Get(id)
 		return !queued && o.node == r.self && o.inc != 0 && o.inc <= oldInc && !slices.Contains(ids, id)

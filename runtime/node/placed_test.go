@@ -94,3 +94,61 @@ func TestPlacementOfHighAttemptIsNotLost(t *testing.T) {
 	r.Handle(60, m)
 	require.Equal(t, node, r.owned[task].node, "its own placement was ignored")
 }
+
+// TestRebuildPlacedOnKnownDeadNodeIsFree: a result lost with a node's
+// death is rebuilt (the task table charges the rebuild: Attempt 1 of
+// max_retries 1), and the global scheduler, not yet told of the death,
+// places the rebuild on the dead incarnation. The owner knew that
+// incarnation dead before it submitted the rebuild: the rebuild never ran
+// there and its retry is free. Before, the same death was charged a second
+// time and the reader got ErrObjectLost "its task's retries are spent"
+// after one node failure
+// (scenarios/check/testdata/rebuild-placed-on-known-dead-node.yaml). A
+// death heard after the submission may have ended its run, and is charged.
+func TestRebuildPlacedOnKnownDeadNodeIsFree(t *testing.T) {
+	const task, node = transport.TaskID(42), transport.NodeID(7)
+	rebuild := func(t *testing.T, deathFirst bool) (*Raylet, transport.ObjectID) {
+		r, _ := hostileRaylet(t, 0)
+		spec := transport.TaskSpec{ID: task, Func: "f", NumReturns: 1, Owner: 9, Strategy: transport.StrategySpread, MaxRetries: 1} // spilled
+		obj := spec.Return(0)
+		r.need(obj, waitFunc(func(*objstore.Entry) {})) // a reader here
+		if deathFirst {
+			r.Handle(50, &transport.NodeDead{Node: node, Incarnation: 1}) // the copy's node
+		}
+		r.Handle(50, &transport.ObjectLost{Object: obj})
+		spec.Attempt = 1 // the table charged the rebuild
+		r.Handle(50, &transport.TaskInfo{Task: task, Found: true, Recorded: true, Spec: spec, Claim: transport.ClaimRun})
+		require.True(t, r.owned[task].rebuilt)
+		if !deathFirst {
+			r.Handle(50, &transport.NodeDead{Node: node, Incarnation: 1})
+		}
+		o := r.owned[task]
+		r.Handle(60, &transport.TaskPlaced{Task: task, Node: node, Incarnation: 1, Attempt: o.spec.Attempt, Rebuild: true})
+		return r, obj
+	}
+
+	t.Run("known before the submission", func(t *testing.T) {
+		r, obj := rebuild(t, true)
+		if e, _ := r.store.Get(obj); e != nil {
+			t.Fatalf("the reader was given %q: the death the rebuild was charged for was charged again", e.Value.Data)
+		}
+		o := r.owned[task]
+		require.NotNil(t, o)
+		require.Zero(t, o.node, "not retried")
+		// A real failure of the rebuild still ends it: its one retry is spent.
+		r.Handle(60, &transport.TaskPlaced{Task: task, Node: node, Incarnation: 2, Attempt: o.spec.Attempt, Rebuild: true})
+		require.Equal(t, uint64(2), o.inc)
+		r.Handle(50, &transport.NodeDead{Node: node, Incarnation: 2})
+		require.Nil(t, r.owned[task])
+		e, _ := r.store.Get(obj)
+		require.NotNil(t, e)
+		require.Equal(t, transport.ErrKindObjectLost, e.Value.ErrKind)
+	})
+	t.Run("heard after the submission", func(t *testing.T) {
+		r, obj := rebuild(t, false)
+		require.Nil(t, r.owned[task], "a death heard after the rebuild was submitted was not charged")
+		e, _ := r.store.Get(obj)
+		require.NotNil(t, e)
+		require.Equal(t, transport.ErrKindObjectLost, e.Value.ErrKind)
+	})
+}

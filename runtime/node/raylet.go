@@ -710,7 +710,9 @@ func (r *Raylet) Handle(from transport.NodeID, m transport.Message) {
 					o.inc = r.cfg.Incarnation
 				} else {
 					// The news of the placement came after the news of
-					// that node's death (a resent message): retry now.
+					// that node's death (a resent message): retry now,
+					// free if the death was known before the submission.
+					r.placedOnKnownDead(o, m.Node, inc)
 					r.retryOrAsk(o, m.Node, inc)
 				}
 			}
