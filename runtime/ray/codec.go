@@ -120,7 +120,57 @@ func tagName(tag byte) string {
 }
 
 // Decode reads an object value into *T.
+//
+// The common scalars are read here into a T that stays on the stack: the
+// general path hands &out to decodeInto as an interface that escapes (its
+// errors print the type, JSON keeps it), which costs an allocation per
+// value — one per task result a driver gets. A value the fast path does not
+// accept goes down the general path, so errors read the same.
 func Decode[T any](v transport.Value) (T, error) {
+	var out T
+	b := v.Data
+	switch p := any(&out).(type) {
+	case *int:
+		if x, ok := fastVarint(b); ok {
+			*p = int(x)
+			return out, nil
+		}
+	case *int64:
+		if x, ok := fastVarint(b); ok {
+			*p = x
+			return out, nil
+		}
+	case *float64:
+		if len(b) == 9 && b[0] == tagFloat {
+			*p = math.Float64frombits(binary.LittleEndian.Uint64(b[1:]))
+			return out, nil
+		}
+	case *bool:
+		if len(b) == 2 && b[0] == tagBool {
+			*p = b[1] == 1
+			return out, nil
+		}
+	case *string:
+		if len(b) > 0 && b[0] == tagString {
+			*p = string(b[1:])
+			return out, nil
+		}
+	}
+	return decodeGeneral[T](v)
+}
+
+// fastVarint reads an int value's varint, ok false where decodeInto would
+// fail.
+func fastVarint(b []byte) (int64, bool) {
+	if len(b) == 0 || b[0] != tagInt {
+		return 0, false
+	}
+	x, n := binary.Varint(b[1:])
+	return x, n > 0
+}
+
+// decodeGeneral is Decode through decodeInto (its T escapes).
+func decodeGeneral[T any](v transport.Value) (T, error) {
 	var out T
 	if err := decodeInto(&out, v.Data); err != nil {
 		return out, fmt.Errorf("%w: %w", ErrDecode, err)
