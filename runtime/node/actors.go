@@ -2,6 +2,7 @@ package node
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -234,11 +235,16 @@ func (r *Raylet) actorLoop(a *actorHost) {
 		c.Compute(d)
 	}
 	var ctorErr error
-	callUser(func() (transport.Value, error) {
+	out := callUser(func() (transport.Value, error) {
 		inst, err := a.typ.New(c.Context(), t.args)
 		a.instance, ctorErr = inst, err
 		return transport.Value{}, err
 	})
+	if ctorErr == nil && out.ErrKind != transport.ErrKindNone {
+		// The constructor panicked: its panic value is the cause (as a
+		// task's or method's panic is), not "returned no instance".
+		a.instance, ctorErr = nil, errors.New(string(out.Data))
+	}
 	if ctorErr == nil && a.instance == nil {
 		ctorErr = fmt.Errorf("constructor of %q returned no instance", t.spec.Func)
 	}
