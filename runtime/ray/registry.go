@@ -596,6 +596,9 @@ func encodeArgs(spec *transport.TaskSpec, name string, sig *params, args []any) 
 			spec.Args[i] = transport.Arg{IsRef: true, Ref: r.ObjectID()}
 			continue
 		}
+		if _, ok := a.(interface{ isStream() }); ok {
+			return fmt.Errorf("ray: %s: argument %d: %w", name, i+1, errStreamTravel)
+		}
 		if sig != nil && reflect.TypeOf(a) != sig.types[i] {
 			var err error
 			if a, err = sig.convert(i, a); err != nil {

@@ -124,7 +124,12 @@ func genOptions() options {
 
 // Stream is the caller's side of a generator task: the refs of its items
 // in the order yielded (Ray's ObjectRefGenerator). It is not safe for use
-// by several goroutines at once, and does not travel to other tasks.
+// by several goroutines at once, and does not travel to other tasks: as
+// Ray's ObjectRefGenerator, which is not serializable, a Stream given as
+// a task's or method's argument (or inside one, or to Put) is refused at
+// submission with ErrBadArgs (errStreamTravel); pass the refs of its
+// items (Next, All) instead. A zero Stream (not made by a GenFunc's
+// Remote) names no task: its Next fails with ErrZeroRef.
 type Stream[R any] struct {
 	task  transport.TaskID
 	err   error  // the submission's failure
@@ -137,6 +142,26 @@ type Stream[R any] struct {
 	// generator run on, and the end closes the stream there.
 	flow bool
 }
+
+// errStreamTravel is the error of a Stream given as a task's argument or
+// put into an object: its reader would wait for good on items its node
+// does not own (Ray refuses it too).
+var errStreamTravel = fmt.Errorf("%w: a *Stream (a generator's handle) does not travel to other tasks or into objects, as Ray's ObjectRefGenerator; pass its items' refs (Next, All) instead", ErrBadArgs)
+
+// errZeroStream is Next's error on a Stream no GenFunc's Remote made.
+var errZeroStream = fmt.Errorf("%w: a zero Stream names no generator task (not made by a GenFunc's Remote)", ErrZeroRef)
+
+// isStream marks a Stream for the argument check (encodeArgs).
+func (Stream[R]) isStream() {}
+
+// MarshalJSON refuses: a Stream does not travel (errStreamTravel), also
+// inside another value or a Put.
+func (Stream[R]) MarshalJSON() ([]byte, error) { return nil, errStreamTravel }
+
+// UnmarshalJSON refuses: no encoding of a Stream exists (MarshalJSON);
+// one read from the wire would be a zero Stream whose Next waited for
+// good.
+func (s *Stream[R]) UnmarshalJSON([]byte) error { return errStreamTravel }
 
 // Task is the generator task's ID (0 if its submission failed).
 func (s *Stream[R]) Task() transport.TaskID { return s.task }
@@ -182,8 +207,14 @@ func (s *Stream[R]) Next(ctx context.Context) (Ref[R], error) { return s.NextTim
 // on another node that it has not yet heard of is not ready (the poll
 // asks the GCS, and a later poll finds it).
 func (s *Stream[R]) NextTimeout(ctx context.Context, timeout time.Duration) (Ref[R], error) {
+	if s == nil {
+		return Ref[R]{}, fmt.Errorf("%w: a nil *Stream", ErrZeroRef)
+	}
 	if s.err != nil {
 		return Ref[R]{}, s.err
+	}
+	if s.task == 0 {
+		return Ref[R]{}, errZeroStream
 	}
 	if s.done {
 		return Ref[R]{}, ErrStreamEnd
