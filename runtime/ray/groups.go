@@ -179,6 +179,7 @@ type GroupOption func(*groupOptions)
 
 type groupOptions struct {
 	name     string
+	nameSet  bool // GroupName was given: "" is refused, not "no name"
 	detached bool
 	ns       string
 	nsSet    bool
@@ -194,7 +195,9 @@ type groupOptions struct {
 // error wrapping ErrInvalidPlacementGroup that says so. A removed group's
 // name is free. A name is 1 to transport.MaxGroupName bytes, without a
 // NUL byte (ErrInvalidPlacementGroup).
-func GroupName(name string) GroupOption { return func(o *groupOptions) { o.name = name } }
+func GroupName(name string) GroupOption {
+	return func(o *groupOptions) { o.name, o.nameSet = name, true }
+}
 
 // GroupNamespace registers the group's name (GroupName) in namespace ns
 // rather than its creator's, as ActorNamespace does an actor's (Ray's
@@ -241,6 +244,10 @@ func NewPlacementGroup(ctx context.Context, bundles []Bundle, strategy Placement
 	pg := &PlacementGroup{name: o.name, strategy: strategy, bundles: make([]transport.Resources, len(bundles))}
 	var q string // the name as it travels (qualified by its namespace)
 	switch {
+	case o.nameSet && o.name == "":
+		// Not "no name": a name computed from an empty variable would
+		// make a group nobody can find.
+		return nil, fmt.Errorf("%w: GroupName(\"\"): an empty name (a name is 1 to %d bytes; leave GroupName out for an unnamed group)", ErrInvalidPlacementGroup, transport.MaxGroupName)
 	case o.name != "":
 		pg.ns = c.Namespace()
 		if o.nsSet {

@@ -504,7 +504,8 @@ func ConcurrencyGroup(name string) Option {
 // the driver's, or its job's anonymous one), or the one ActorNamespace
 // gives. The same name in two namespaces is two actors. A name is 1 to
 // transport.MaxActorName bytes, without a NUL byte (ErrInvalidOption at
-// New). For an actor's creation only.
+// New; ActorName("") too: it is not "no name"). For an actor's creation
+// only.
 func ActorName(s string) Option {
 	return func(o *options) { o.ActorName, o.set = s, o.set|optActorName }
 }
@@ -623,6 +624,11 @@ func GeneratorBackpressure(n int) Option {
 func (o *options) apply(spec *transport.TaskSpec, capture transport.GroupID, reg *Registry) error {
 	if o.err != nil {
 		return o.err
+	}
+	if o.set&optActorName != 0 && o.ActorName == "" {
+		// Not "no name": a name computed from an empty variable would
+		// make an actor nobody can find (Ray raises ValueError too).
+		return fmt.Errorf("%w: ActorName(\"\"): an empty name (a name is 1 to %d bytes; leave ActorName out for an unnamed actor)", ErrInvalidOption, transport.MaxActorName)
 	}
 	if err := transport.CheckRequest(o.CPU, false); err != nil {
 		return fmt.Errorf("%w: CPU: %w", ErrInvalidOption, err)
