@@ -170,6 +170,11 @@ func (s *Sim) Stats() Stats {
 // event.
 func (s *Sim) Stop() { s.stopped = true }
 
+// InCoroutine reports whether the caller runs on a coroutine (a node's
+// Go, a driver), where Run, RunUntil, RunWhile, Step and Close may not be
+// called: the loop that runs them is the caller's own.
+func (s *Sim) InCoroutine() bool { return s.cur != nil }
+
 func (s *Sim) checkLoop(what string) {
 	if s.cur != nil {
 		panic("netsim: " + what + " called from a coroutine")

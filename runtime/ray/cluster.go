@@ -746,10 +746,19 @@ func (c *Sim) start(i int, driver func(ctx context.Context) error, own bool) err
 // Config.MaxVirtual.
 var ErrVirtualTimeout = errors.New("ray: virtual time limit reached with drivers still running")
 
+// ErrNestedRun is returned by Run and RunThread called from inside the
+// simulation (a driver or a task): the simulation already runs there, on
+// the goroutine that called the outer Run. Start another driver with Go.
+var ErrNestedRun = errors.New("ray: Sim.Run called from inside a simulated driver or task (the simulation already runs: start another driver with Sim.Go)")
+
 // Run starts driver on node 0 (if not nil) and runs the simulation until
 // every driver started with Go or Run has returned. It returns the drivers'
-// errors joined.
+// errors joined. Called from a driver or task it starts nothing and
+// returns ErrNestedRun.
 func (c *Sim) Run(driver func(ctx context.Context) error) error {
+	if c.net.Sim.InCoroutine() {
+		return ErrNestedRun
+	}
 	if driver != nil {
 		if err := c.Go(0, driver); err != nil {
 			return err
@@ -764,6 +773,9 @@ func (c *Sim) Run(driver func(ctx context.Context) error) error {
 // created (actors, placement groups, refs) serves the threads run after
 // it, as in one Ray driver script.
 func (c *Sim) RunThread(driver func(ctx context.Context) error) error {
+	if c.net.Sim.InCoroutine() {
+		return ErrNestedRun
+	}
 	if err := c.GoThread(0, driver); err != nil {
 		return err
 	}
@@ -777,8 +789,13 @@ func (c *Sim) RunThread(driver func(ctx context.Context) error) error {
 // stops earlier when every driver has returned (the clock then stays at
 // the last event), or when nothing is left to happen. It reports whether
 // every driver has returned. Callers that want progress reports call it
-// in slices.
+// in slices. Called from a driver or task (where the simulation already
+// runs: see ErrNestedRun) it runs nothing and reports whether every other
+// driver has returned.
 func (c *Sim) RunUntil(t time.Duration) (done bool) {
+	if c.net.Sim.InCoroutine() {
+		return c.running == 0
+	}
 	c.net.Sim.RunUntilWhile(t, func() bool { return c.running > 0 })
 	return c.running == 0
 }
