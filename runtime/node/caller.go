@@ -1375,6 +1375,16 @@ func (c *Caller) KillActorRestart(id transport.ActorID) {
 	c.r.env.Await(func(wake func()) {
 		r := c.r
 		r.drainSubmits()
+		if rt := r.routes[id]; rt != nil && rt.state == transport.ActorAlive {
+			// This node's later calls wait for the restart (Ray's calls
+			// to a RESTARTING actor queue at the caller) rather than go
+			// to the instance this kill ends, bounce, and fail as a
+			// death charged to their MaxRetries (0 by default for
+			// methods). As a bounce marks it: news of the actor alive
+			// there with no more restarts is older than the kill.
+			rt.state = transport.ActorRestarting
+			rt.bounced, rt.bouncedAt = rt.node, rt.restarts
+		}
 		if _, ok := r.actors[id]; ok {
 			r.Kill(id, transport.DetailRayKillRestart)
 		} else {

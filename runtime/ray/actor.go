@@ -544,7 +544,12 @@ type killOptions struct{ restart bool }
 // its checkpoint), and is dead (ErrActorDied) when none is left. Calls
 // running or queued on it fail, or are retried as their MaxRetries allow
 // (MaxRetries on the creation for every call: Ray's max_task_retries);
-// later calls wait for the restart. Its name stays taken meanwhile. The
+// later calls wait for the restart: those of the caller that killed it
+// (its node's) at once, as Ray queues calls to a RESTARTING actor, and
+// another node's once it hears of the restart — a call it sends to the
+// ended instance before that fails, or is retried, as a running one
+// (Ray reports an unreachable actor's call as RayActorError too). Its
+// name stays taken meanwhile. The
 // kill reaches the actor where it runs: one not up yet (its creation
 // still queued) is not affected.
 func AllowRestart() KillOption { return func(o *killOptions) { o.restart = true } }
