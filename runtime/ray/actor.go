@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 
 	"raysim/runtime/node"
 	"raysim/runtime/transport"
@@ -278,6 +279,23 @@ func nameText(cl *node.Caller, q string) string {
 	return transport.ActorNameText(q)
 }
 
+// notFoundText says where a name lookup (GetActor, GetPlacementGroup)
+// of the qualified name q searched: always its namespace, and when that
+// is cl's own, that another must be asked for — the usual reason a name
+// made by another driver is not found is the anonymous namespace of a
+// job that set none (Ray's too).
+func notFoundText(cl *node.Caller, q string) string {
+	ns, name := transport.SplitActorName(q)
+	if ns != cl.Namespace() {
+		return transport.ActorNameText(q)
+	}
+	whose := "this caller's namespace"
+	if strings.HasPrefix(ns, "anonymous-") {
+		whose = "this job's own anonymous namespace"
+	}
+	return fmt.Sprintf("%q in namespace %q (%s; SetNamespace, or InNamespace, to look in another)", name, ns, whose)
+}
+
 // created is the handle of an actor New creates with spec, before its
 // submission gives it its ID. Ray's max_task_retries (MaxRetries on the
 // creation), the default budget of the actor's method calls, travels in
@@ -427,7 +445,7 @@ func GetActor[S any](ctx context.Context, c *ActorClass[S], name string, opts ..
 		return ActorHandle[S]{}, err
 	}
 	if !ok {
-		return ActorHandle[S]{}, fmt.Errorf("%w: %s", ErrActorNotFound, nameText(cl, q))
+		return ActorHandle[S]{}, fmt.Errorf("%w: %s", ErrActorNotFound, notFoundText(cl, q))
 	}
 	// The actor table records a named actor's class from its creation;
 	// none on record (a table written before it kept classes) passes, and

@@ -310,7 +310,7 @@ func GetPlacementGroup(ctx context.Context, name string, opts ...LookupOption) (
 		return nil, fmt.Errorf("ray: placement group %s: %w", text, err)
 	}
 	if f == nil {
-		return nil, fmt.Errorf("%w: %s", ErrPlacementGroupNotFound, text)
+		return nil, fmt.Errorf("%w: %s", ErrPlacementGroupNotFound, notFoundText(c, q))
 	}
 	if f.Group == 0 || len(f.Bundles) == 0 || f.Strategy > uint8(StrictSpread) {
 		return nil, fmt.Errorf("%w: %w: the scheduler answered %s with group %s of %d bundles", ErrPlacementGroupNotFound, ErrInvalidPlacementGroup, text, f.Group, len(f.Bundles))
