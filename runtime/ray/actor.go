@@ -520,7 +520,9 @@ func ListNamedActorsAllNamespaces(ctx context.Context) ([]NamespacedName, error)
 // or Config.Namespace, else its job's anonymous one (unique to the job,
 // as Ray's: "anonymous-" and the job's ID; another job reaches its
 // actors only by naming it, InNamespace); a task's or actor's code's,
-// its job's. "" outside a driver or task (ctx carries no caller).
+// the namespace its submitter was in when it submitted it (a driver's
+// namespace at that moment: see SetNamespace), however deep. "" outside
+// a driver or task (ctx carries no caller).
 func Namespace(ctx context.Context) string {
 	cl, err := caller(ctx)
 	if err != nil {
@@ -537,8 +539,13 @@ func Namespace(ctx context.Context) string {
 // driver that sets none is in an anonymous namespace of its own job's
 // (Namespace). Config.Namespace sets it for every driver a cluster
 // starts. Only a driver sets it (ErrInvalidOption from a task's or
-// actor's code, which runs in its job's); ns is 1 to
-// transport.MaxNamespace bytes, without a NUL byte (ErrInvalidOption).
+// actor's code, which runs in the namespace it was submitted in); ns is
+// 1 to transport.MaxNamespace bytes, without a NUL byte
+// (ErrInvalidOption). Unlike Ray's (one ray.init per job), it may be
+// called again, and each submission takes the namespace of the moment:
+// a task submitted before it runs in the namespace before (the job's
+// anonymous one), so one job's tasks can span namespaces. Calling it
+// once, first, before submitting anything, is the Ray-like use.
 func SetNamespace(ctx context.Context, ns string) error {
 	cl, err := caller(ctx)
 	if err != nil {
@@ -567,9 +574,8 @@ type killOptions struct{ restart bool }
 // another node's once it hears of the restart — a call it sends to the
 // ended instance before that fails, or is retried, as a running one
 // (Ray reports an unreachable actor's call as RayActorError too). Its
-// name stays taken meanwhile. The
-// kill reaches the actor where it runs: one not up yet (its creation
-// still queued) is not affected.
+// name stays taken meanwhile. The kill reaches the actor where it runs:
+// one not up yet (its creation still queued) is not affected.
 func AllowRestart() KillOption { return func(o *killOptions) { o.restart = true } }
 
 // Kill ends an actor: pending and future calls fail with ErrActorDied, and
