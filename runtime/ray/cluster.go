@@ -148,7 +148,11 @@ type Config struct {
 	// in an anonymous namespace of its own, as Ray's (ray.Namespace,
 	// SetNamespace). 1 to transport.MaxNamespace bytes, no NUL.
 	Namespace string
-	// Simulation only.
+	// Simulation only: NewTCP refuses WireCheck and Buggify (a program
+	// ported from the simulator would run without them unawares), and
+	// ignores Link and MaxVirtual (there is no simulated network nor
+	// virtual time on TCP: bound a TCP run with the driver's ctx).
+	// HeartbeatPeriod and NodeTimeout serve TCP too (wall clock there).
 	Link            netsim.Link   // default link model (default: 100µs constant latency, 10 Gbps)
 	WireCheck       bool          // round-trip every message through the codec
 	MaxVirtual      time.Duration // stop a run past this virtual time (default 1h)

@@ -61,6 +61,11 @@ type TCP struct {
 // global scheduler, so that the first task can be placed anywhere. The hosts
 // run until ctx is done or Close is called; call Close in any case.
 func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
+	if cfg.Buggify || cfg.WireCheck {
+		// As the CLI refuses --buggify and --wire-check with --tcp: a
+		// simulator test ported to TCP would lose them without a word.
+		return nil, fmt.Errorf("%w: Config.Buggify %v, WireCheck %v: the simulator's (NewSim); a TCP cluster has neither", ErrInvalidOption, cfg.Buggify, cfg.WireCheck)
+	}
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
