@@ -54,7 +54,10 @@ type userError struct {
 // it (errors.Is) fails with a *TaskError that wraps it too, so a reader's
 // errors.Is(err, yourErr) holds after Get, through any number of hops (a
 // task that returns, wrapped, the error a Get gave it passes it on) — as
-// Ray keeps a user exception's type across tasks. The error's identity
+// Ray keeps a user exception's type across tasks. An actor constructor's
+// error is not covered: its calls fail with ErrActorDied, whose text
+// carries the constructor's (as Ray keeps a creation task's exception
+// as text). The error's identity
 // travels by name, its text as the error's message; for errors.As on
 // your own error types, with their fields, register the type
 // (RegisterErrorType). Every
