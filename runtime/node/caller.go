@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"raysim/runtime/objstore"
@@ -19,10 +20,13 @@ import (
 type Caller struct {
 	r      *Raylet
 	task   transport.TaskID
-	t      *task  // the running task (nil for drivers and actors)
-	driver bool   // a driver's (NewDriver): its blocked calls end on Abandon
-	ended  bool   // the driver has returned (End): its ctx carries no caller
-	puts   uint32 // the Puts so far (read and written on the loop: see Put)
+	t      *task // the running task (nil for drivers and actors)
+	driver bool  // a driver's (NewDriver): its blocked calls end on Abandon
+	// ended: the driver has returned (End): its ctx carries no caller.
+	// Atomic: on TCP a goroutine the driver leaked its ctx to reads it
+	// (CallerFrom) while the driver's goroutine sets it.
+	ended atomic.Bool
+	puts  uint32 // the Puts so far (read and written on the loop: see Put)
 	// coro is the simulator's coroutine the caller's code runs in, bound
 	// by its first API call (WrongCoroutine); 0: not yet, or on TCP.
 	coro uint64
@@ -298,7 +302,7 @@ func CallerFrom(ctx context.Context) (*Caller, bool) {
 	if !ok {
 		c, ok = ctx.Value(callerKey{}).(*Caller)
 	}
-	if ok && c.ended {
+	if ok && c.ended.Load() {
 		return nil, false
 	}
 	return c, ok
@@ -309,7 +313,7 @@ func CallerFrom(ctx context.Context) (*Caller, bool) {
 // caller: the ray API then answers ErrNotInRay, where in netsim the call
 // would have blocked outside any coroutine. Call it on the driver's own
 // coroutine, as it returns.
-func (c *Caller) End() { c.ended = true }
+func (c *Caller) End() { c.ended.Store(true) }
 
 // WrongCoroutine reports whether the call being made cannot be this
 // caller's: in the simulator, it does not run in the caller's coroutine,
@@ -703,17 +707,32 @@ type sleepState struct {
 	c         *Caller
 	timer     transport.Timer
 	wake      func()
-	cancelled bool // set on the loop before the wake, read by the task's code after it
+	unabandon func() // unregisters the sleep from Abandon (onAbandon)
+	cancelled bool   // set on the loop before the wake, read by the task's code after it
+	err       error  // why it ended early otherwise (its ctx, Abandon); likewise
 }
 
 func (s *sleepState) fire() {
 	s.c.unblock(s)
+	s.unabandon()
 	s.wake()
 }
 
 func (s *sleepState) interrupt() {
 	if s.timer.Stop() { // false: the sleep is over, or ends now anyway
 		s.cancelled = true
+		s.unabandon()
+		s.wake()
+	}
+}
+
+// stop ends the sleep early with err (its ctx is done, or the raylet was
+// abandoned), on the loop.
+func (s *sleepState) stop(err error) {
+	if s.timer.Stop() {
+		s.err = err
+		s.c.unblock(s)
+		s.unabandon()
 		s.wake()
 	}
 }
@@ -1138,30 +1157,50 @@ func unfetch(r *Raylet, ids []transport.ObjectID, fetches []*localWait) {
 
 // Compute spends d of virtual CPU time (netsim) or sleeps d (TCP). A
 // cancel of the running task cuts it short: it returns ErrCancelled.
-func (c *Caller) Compute(d time.Duration) error {
+func (c *Caller) Compute(d time.Duration) error { return c.ComputeCtx(nil, d) }
+
+// ComputeCtx is Compute that also ends early, with an error wrapping
+// ctx.Err(), once ctx is done, on a transport where the caller blocks a
+// goroutine of its own (TCP; see watch), and, for a driver, with the
+// error the raylet was abandoned with (Abandon: its cluster or session
+// closed). In netsim a driver's or an actor's Compute is a plain spend of
+// virtual time, as before.
+func (c *Caller) ComputeCtx(ctx context.Context, d time.Duration) error {
 	if c.r.cfg.Simulated && c.r.cfg.Costs.ComputeOvershoot > 0 {
 		d += c.r.cfg.Costs.Overshoot(c.r.env.Rand().NormFloat64())
 	}
+	_, inline := c.r.env.(transport.InlinePoster)
 	// c.t is set before the task's code starts and cleared after it ends,
 	// both on the loop: the task's code may read it.
-	if !c.interruptible() {
+	if !c.interruptible() && inline {
 		c.spend(d)
 		return nil
 	}
 	s := &sleepState{c: c}
+	var cw ctxWatch
+	defer cw.end()
 	c.r.env.Await(func(wake func()) {
 		if s.cancelled = c.cancelledNow(); s.cancelled {
 			wake()
 			return
 		}
+		if err := c.r.abandon.err; err != nil && c.driver {
+			s.err = err
+			wake()
+			return
+		}
 		s.wake = wake
 		s.timer = c.r.env.After(d, s.fire)
-		c.block(s)
+		if c.interruptible() {
+			c.block(s)
+		}
+		s.unabandon = c.onAbandon(func() { s.stop(c.r.abandon.err) })
+		cw.unwatch = c.watch(ctx, s.stop)
 	})
 	if s.cancelled {
 		return ErrCancelled
 	}
-	return nil
+	return s.err
 }
 
 // spend takes d of the caller's time (virtual time in netsim).

@@ -434,13 +434,16 @@ func Free[T any](ctx context.Context, refs ...Ref[T]) error {
 // (the task's worker is busy), a sleep on TCP. In a task that is cancelled
 // (Cancel) it ends at once with an error wrapping ErrCancelled, as do Get
 // and Wait: a cancel interrupts a running task at its current or next
-// block, as Ray's raises KeyboardInterrupt in it.
+// block, as Ray's raises KeyboardInterrupt in it. On TCP it also ends at
+// once, with an error wrapping ctx.Err(), when ctx is done (as Get and
+// Wait do), and in a driver with an error wrapping ErrClosed when its
+// cluster or session closes.
 func Compute(ctx context.Context, d time.Duration) error {
 	c, err := caller(ctx)
 	if err != nil {
 		return err
 	}
-	return c.Compute(d)
+	return c.ComputeCtx(ctx, d)
 }
 
 // Now is the calling node's clock (virtual in netsim): a wall clock,

@@ -731,9 +731,21 @@ func (c *Sim) start(i int, driver func(ctx context.Context) error, own bool) err
 			return fmt.Errorf("ray: Namespace: %w", err)
 		}
 	}
+	name := c.cfg.Nodes[i].Name
 	c.net.Env(RayletID(i)).Go(func() {
-		defer func() { c.running--; c.driversOn[i]--; caller.End() }()
+		returned := false
+		defer func() {
+			c.running--
+			c.driversOn[i]--
+			caller.End()
+			if !returned {
+				// Its node's crash unwound the coroutine: the driver did
+				// not finish, and Err must not say it did.
+				c.errs = append(c.errs, fmt.Errorf("ray: driver on node %d (%s) did not return: its node crashed: %w", i, name, ErrDriverNodeDied))
+			}
+		}()
 		err := driver(caller.Context())
+		returned = true
 		if own {
 			// A normal return (a crash of the node unwinds the coroutine
 			// past this, and its death ends the job).
@@ -808,7 +820,9 @@ func (c *Sim) RunUntil(t time.Duration) (done bool) {
 func (c *Sim) Running() int { return c.running }
 
 // Err is nil once every driver returned without error; else the drivers'
-// errors joined, or ErrVirtualTimeout if some are still running.
+// errors joined (a driver its node's crash ended counts as one: an error
+// wrapping ErrDriverNodeDied), or ErrVirtualTimeout if some are still
+// running.
 func (c *Sim) Err() error {
 	if c.running > 0 {
 		return fmt.Errorf("%w (%v)", ErrVirtualTimeout, c.cfg.MaxVirtual)

@@ -124,8 +124,8 @@ var (
 	// is ready, as Ray's wait does.
 	ErrTimeout = node.ErrTimeout
 	// ErrNotInRay: the context is not a driver's or a task's.
-	// In the simulator a driver's ctx ends when the driver returns (a
-	// goroutine or closure that kept it gets this error).
+	// A driver's ctx ends when the driver returns, in the simulator and
+	// on TCP (a goroutine or closure that kept it gets this error).
 	ErrNotInRay = errors.New("ray: context carries no ray caller (use the ctx given to a running driver or task)")
 	// ErrWrongContext: in the simulator, a call made outside the
 	// coroutine of its ctx's driver or task: from a goroutine the driver
@@ -138,8 +138,16 @@ var (
 	// is the driver's coroutine running) the call may still work, hang or
 	// crash the process. On TCP any goroutine may call.
 	ErrWrongContext = errors.New("ray: simulator: ray called outside its ctx's driver or task coroutine (call ray only from the driver's or task's own goroutine, with its own ctx)")
-	// ErrClosed: Run or Go on a cluster that was closed.
+	// ErrClosed: Run or Go on a cluster that was closed; also what a
+	// driver's call blocked on a TCP cluster or a Connect session returns
+	// (wrapped, with the ctx's error when it was NewTCP's or Connect's ctx
+	// that ended) once that cluster or session closes, and what Run and
+	// Wait return for a driver the close ended in a later call.
 	ErrClosed = errors.New("ray: the cluster is closed")
+	// ErrDriverNodeDied: a driver's code was ended by its node's crash
+	// (Sim's netsim crash, TCP.Crash) before it returned: Run, Err and
+	// Wait report it, rather than nil as for a driver that finished.
+	ErrDriverNodeDied = errors.New("ray: the driver's node died before the driver returned")
 	// ErrActorNotFound: no live actor has that name (GetActor), or the
 	// handle is the zero handle. A handle made up from an ID no actor was
 	// created under (ActorHandleOf) is not detected: its calls wait, as for

@@ -54,6 +54,16 @@ type TCP struct {
 	closeOnce sync.Once
 	closed    bool // under mu: Close has begun
 	closeErr  error
+	// closeWhy is what drivers' calls blocked at Close return (ErrClosed,
+	// with NewTCP's ctx's error when that ended it); crashed are the
+	// nodes Crash stopped. Both under mu.
+	closeWhy error
+	crashed  map[int]bool
+	// hostCancel ends the hosts' ctx (they run on one of their own, so
+	// that Close abandons the drivers before a host stops); stopWatch
+	// stops the watch of NewTCP's ctx.
+	hostCancel context.CancelFunc
+	stopWatch  func() bool
 }
 
 // NewTCP starts a cluster on 127.0.0.1 (ephemeral ports) with a random
@@ -162,11 +172,20 @@ func NewTCP(ctx context.Context, cfg Config, reg *Registry) (*TCP, error) {
 	}
 
 	c.loopErr = make(chan error, len(c.hosts))
+	// The hosts run until Close, which NewTCP's ctx ending calls: not on
+	// ctx itself, so that Close first wakes the drivers blocked in the
+	// runtime with an error (Raylet.Abandon) rather than have their hosts
+	// stop under them.
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.hostCancel = hcancel
+	c.stopWatch = context.AfterFunc(ctx, func() {
+		c.close(fmt.Errorf("%w: NewTCP's ctx ended: %w", ErrClosed, context.Cause(ctx)))
+	})
 	for k, h := range c.hosts {
 		c.loops.Add(1)
 		go func() {
 			defer c.loops.Done()
-			if err := h.Run(ctx, ctors[k]); err != nil {
+			if err := h.Run(hctx, ctors[k]); err != nil {
 				c.loopErr <- fmt.Errorf("ray: node %d: %w", ids[k], err)
 			}
 		}()
@@ -290,23 +309,28 @@ func (c *TCP) driverCaller(i int, own bool) (*node.Caller, error) {
 	return cl, nil
 }
 
-// Run runs driver on the calling goroutine, bound to a new driver of node 0,
-// and returns its error. It does not wait for drivers started with Go (see
-// Wait). Several Runs may proceed concurrently, each from its own goroutine.
-// Each driver is a job of its own, which ends as it returns (see Sim.Go):
-// what it left running is cancelled, its actors and placement groups that
-// are not detached end. If the cluster is closed while the driver is
-// blocked in a runtime call, that call never returns: the calling
-// goroutine exits (runtime.Goexit) once the hosts have stopped. On a
-// closed cluster Run (and Go) return ErrClosed.
+// Run runs driver, bound to a new driver of node 0, and returns its error.
+// It does not wait for drivers started with Go (see Wait). Several Runs
+// may proceed concurrently, each from its own goroutine. Each driver is a
+// job of its own, which ends as it returns (see Sim.Go): what it left
+// running is cancelled, its actors and placement groups that are not
+// detached end, and its ctx carries no caller any more (ErrNotInRay).
+//
+// The driver runs on a goroutine of its own, which Run waits for. When the
+// cluster closes (Close, or NewTCP's ctx done) while the driver is blocked
+// in a runtime call (Get, Wait, Compute, ...), that call returns an error
+// wrapping ErrClosed (and the ctx's error, when the ctx ended); a runtime
+// call the driver makes once the hosts have stopped ends its goroutine
+// (runtime.Goexit), and Run then returns an error wrapping ErrClosed. A
+// driver whose node crashed (Crash) is ended likewise, and Run returns an
+// error wrapping ErrDriverNodeDied. On a closed cluster Run (and Go)
+// return ErrClosed.
 func (c *TCP) Run(driver func(ctx context.Context) error) error {
 	caller, err := c.driverCaller(0, true)
 	if err != nil {
 		return err
 	}
-	err = driver(caller.Context())
-	caller.EndJob()
-	return err
+	return c.runDriver(0, caller, driver, true)
 }
 
 // RunThread is Run for a thread of node 0's standing driver program (see
@@ -318,7 +342,48 @@ func (c *TCP) RunThread(driver func(ctx context.Context) error) error {
 	if err != nil {
 		return err
 	}
-	return driver(caller.Context())
+	return c.runDriver(0, caller, driver, false)
+}
+
+// runDriver runs driver on a goroutine of its own and returns its error,
+// or, when the runtime ended that goroutine (a call blocked or made once
+// its node's host had stopped: see tcp's Await), an error saying why: the
+// cluster closed, or the driver's node crashed. A driver of a job of its
+// own (own) ends its job as it returns. Either way the caller is ended,
+// so that a ctx the driver leaked carries no caller.
+func (c *TCP) runDriver(i int, caller *node.Caller, driver func(ctx context.Context) error, own bool) error {
+	done := make(chan error, 1)
+	go func() {
+		returned := false
+		defer func() {
+			caller.End()
+			if !returned {
+				done <- c.endedWhy(i)
+			}
+		}()
+		err := driver(caller.Context())
+		returned = true
+		if own {
+			caller.EndJob()
+		}
+		done <- err
+	}()
+	return <-done
+}
+
+// endedWhy is the error of a driver on node i whose goroutine the runtime
+// ended: its node crashed, or the cluster closed (else the driver's own
+// code called runtime.Goexit).
+func (c *TCP) endedWhy(i int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.crashed[i] {
+		return fmt.Errorf("ray: driver on node %d (%s) did not return: its node crashed: %w", i, c.cfg.Nodes[i].Name, ErrDriverNodeDied)
+	}
+	if c.closeWhy != nil {
+		return fmt.Errorf("ray: driver on node %d did not return: %w", i, c.closeWhy)
+	}
+	return fmt.Errorf("ray: driver on node %d did not return: its goroutine exited (runtime.Goexit: t.FailNow, say)", i)
 }
 
 // Go starts driver on node i in its own goroutine, as a job of its own
@@ -343,11 +408,7 @@ func (c *TCP) start(i int, driver func(ctx context.Context) error, own bool) err
 	c.drv.Add(1)
 	go func() {
 		defer c.drv.Done()
-		err := driver(caller.Context())
-		if own {
-			caller.EndJob()
-		}
-		if err != nil {
+		if err := c.runDriver(i, caller, driver, own); err != nil {
 			c.mu.Lock()
 			c.errs = append(c.errs, err)
 			c.mu.Unlock()
@@ -368,8 +429,9 @@ func (c *TCP) Wait() error {
 }
 
 // Crash stops node i's raylet as a crash would: its host closes without a
-// goodbye, user code blocked in a runtime call there is ended, and the node
-// table declares the node dead once it has missed its heartbeats for
+// goodbye, user code blocked in a runtime call there is ended (a driver
+// there: Run and Wait report an error wrapping ErrDriverNodeDied), and the
+// node table declares the node dead once it has missed its heartbeats for
 // NodeTimeout (3 s by default). The node does not come back. For tests of
 // failures on real TCP (a live cluster's agents kill and restart nodes:
 // runtime/deploy).
@@ -377,26 +439,49 @@ func (c *TCP) Crash(i int) error {
 	if i < 0 || i >= len(c.raylets) {
 		return fmt.Errorf("ray: crash node %d: the cluster has nodes 0 to %d", i, len(c.raylets)-1)
 	}
+	c.mu.Lock()
+	if c.crashed == nil {
+		c.crashed = make(map[int]bool)
+	}
+	c.crashed[i] = true
+	c.mu.Unlock()
 	if err := c.byID[RayletID(i)].Close(); err != nil {
 		return fmt.Errorf("ray: crash node %d: %w", i, err)
 	}
 	return nil
 }
 
-// Close stops every host and waits for their loops. User code still blocked
-// in a runtime call is ended (its goroutine exits); user code that is
-// computing finishes on its own and then ends at its next runtime call.
-func (c *TCP) Close() error {
+// Close stops every host and waits for their loops. Drivers' calls blocked
+// in the runtime return first, with an error wrapping ErrClosed (see Run);
+// user code that is computing finishes on its own and then ends at its
+// next runtime call. NewTCP's ctx ending closes the cluster likewise.
+func (c *TCP) Close() error { return c.close(ErrClosed) }
+
+// close is Close, with why the drivers' blocked calls end.
+func (c *TCP) close(why error) error {
 	c.closeOnce.Do(func() {
 		c.mu.Lock()
 		c.closed = true // Run and Go refuse from now (a driver could only hang)
+		c.closeWhy = why
 		c.mu.Unlock()
+		if c.stopWatch != nil {
+			c.stopWatch()
+		}
+		// Abandon first, on each raylet's loop: a driver blocked there is
+		// woken with the error before its host stops (an Await the host's
+		// stop finds would end the driver's goroutine instead).
+		for i, r := range c.raylets {
+			if h := c.byID[RayletID(i)]; h != nil && r != nil {
+				h.Do(func() { r.Abandon(why) })
+			}
+		}
 		var errs []error
 		for _, h := range c.hosts {
 			if err := h.Close(); err != nil {
 				errs = append(errs, err)
 			}
 		}
+		c.hostCancel()
 		c.loops.Wait()
 		errs = append(errs, closeStores(c.stores)) // the GCS endpoints have stopped: sync what they wrote last
 		c.closeErr = errors.Join(errs...)
