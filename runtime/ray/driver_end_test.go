@@ -143,7 +143,7 @@ func TestTCPComputeHonoursCtx(t *testing.T) {
 		err := ray.Compute(cctx, hangLimit)
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 		_, err = ray.Get(ctx, inTask.Remote(ctx, hangLimit))
-		require.ErrorContains(t, err, "context canceled") // a task's error crosses as text
+		require.ErrorContains(t, err, "context canceled")      // a task's error crosses as text
 		require.NoError(t, ray.Compute(ctx, time.Millisecond)) // a live ctx: the plain sleep
 		return nil
 	}))
