@@ -1064,6 +1064,10 @@ func (p *Process) closeHosts() {
 type Session struct {
 	p    *Process
 	seed int64
+	// stopCtx stops the watch of Connect's ctx (endOnCtx); hcancel ends
+	// the ctx the session's hosts run on (at Close, or after endOnCtx).
+	stopCtx func() bool
+	hcancel context.CancelFunc
 
 	// The head watch (watchHead): lost is closed, after lostErr is set,
 	// when the head has been silent past the head timeout, or has said it
@@ -1161,8 +1165,19 @@ func Connect(ctx context.Context, address string, opts ...ConnectOption) (*Sessi
 		}
 		dc.Token = tok
 	}
-	p, err := join(ctx, dc, reg, transport.RoleDriver, transport.Resources{})
+	// The session's hosts run on a ctx of their own, which ctx ending
+	// cancels only after the drivers' blocked calls were ended with an
+	// error (endOnCtx): had the hosts stopped first, those calls would
+	// never return (their goroutines ended in Await).
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopJoin := context.AfterFunc(ctx, hcancel) // a cancel while joining ends the join
+	p, err := join(hctx, dc, reg, transport.RoleDriver, transport.Resources{})
+	if !stopJoin() && err == nil {
+		p.Close()
+		err = ctx.Err()
+	}
 	if err != nil {
+		hcancel()
 		return nil, err
 	}
 	// Salt the drivers' root task IDs with the session: task IDs stay
@@ -1174,7 +1189,26 @@ func Connect(ctx context.Context, address string, opts ...ConnectOption) (*Sessi
 		timeout = defaultHeadTimeout
 	}
 	go s.watchHead(timeout)
+	s.stopCtx = context.AfterFunc(ctx, func() {
+		s.endOnCtx(fmt.Errorf("%w: Connect's ctx ended: %w", ErrClosed, context.Cause(ctx)))
+		hcancel()
+	})
+	s.hcancel = hcancel
 	return s, nil
+}
+
+// endOnCtx ends the drivers' calls blocked on the session's raylet with
+// why (node.Raylet.Abandon), and waits until the raylet's loop has done
+// so: Connect's ctx ended, and its hosts stop next.
+func (s *Session) endOnCtx(why error) {
+	p := s.p
+	p.mu.Lock()
+	r, h, gone := p.raylet, p.rayH, p.closed || p.killed
+	p.mu.Unlock()
+	if r == nil || h == nil || gone {
+		return
+	}
+	h.Do(func() { r.Abandon(why) })
 }
 
 // watchHead asks the head for its status every headPollPeriod (without
@@ -1297,12 +1331,41 @@ func (s *Session) DriverTasks() []transport.TaskID {
 
 // Run runs driver on the calling goroutine, bound to a new driver of the
 // session, and returns its error.
+//
+// The driver runs on a goroutine of its own, which Run waits for: when
+// Connect's ctx ends, the driver's blocked calls return an error wrapping
+// ErrClosed and context.Canceled (or the ctx's cause); a runtime call made
+// once the session's hosts stopped ends that goroutine, and Run then
+// returns an error wrapping ErrClosed. Once it returns, the driver's ctx
+// carries no caller (ErrNotInRay).
 func (s *Session) Run(driver func(ctx context.Context) error) error {
 	ctx, err := s.driverContext()
 	if err != nil {
 		return err
 	}
-	return driver(ctx)
+	return s.runDriver(ctx, driver)
+}
+
+// runDriver runs driver on a goroutine of its own and returns its error,
+// or ErrClosed (wrapped) when the runtime ended that goroutine (its
+// session's hosts had stopped: see tcp's Await).
+func (s *Session) runDriver(ctx context.Context, driver func(ctx context.Context) error) error {
+	done := make(chan error, 1)
+	go func() {
+		returned := false
+		defer func() {
+			if c, ok := node.CallerFrom(ctx); ok {
+				c.End()
+			}
+			if !returned {
+				done <- fmt.Errorf("ray: driver did not return (its goroutine was ended: the session closed, or its code called runtime.Goexit): %w", ErrClosed)
+			}
+		}()
+		err := driver(ctx)
+		returned = true
+		done <- err
+	}()
+	return <-done
 }
 
 // Go starts driver in its own goroutine; Wait returns its error.
@@ -1315,7 +1378,7 @@ func (s *Session) Go(driver func(ctx context.Context) error) error {
 	p.drv.Add(1)
 	go func() {
 		defer p.drv.Done()
-		if err := driver(ctx); err != nil {
+		if err := s.runDriver(ctx, driver); err != nil {
 			p.mu.Lock()
 			p.errs = append(p.errs, err)
 			p.mu.Unlock()
@@ -1465,6 +1528,10 @@ func (s *Session) Trace(fn func(*transport.TraceBatch)) {
 // Close ends the session: drivers still blocked in runtime calls are ended,
 // the driver's raylet leaves the cluster.
 func (s *Session) Close() error {
+	if s.stopCtx != nil {
+		s.stopCtx()
+	}
+	defer s.hcancel()
 	s.stopOnce.Do(func() { close(s.stopWatch) })
 	<-s.watching
 	s.p.mu.Lock()

@@ -215,3 +215,43 @@ func TestDriverNodeCrashIsAnError(t *testing.T) {
 		}
 	})
 }
+
+// TestConnectCtxCancelEndsBlockedDriver: cancelling the ctx given to
+// ray.Connect while a session's driver blocked in Get hung the program
+// for good (the session's hosts stopped under the Await). Now Get returns
+// an error wrapping ErrClosed and context.Canceled, and Run returns.
+// Fails before: Run never returns.
+func TestConnectCtxCancelEndsBlockedDriver(t *testing.T) {
+	tok := []byte("connect-ctx-cancel")
+	addr := startDeployed(t, tok, nilTLS)
+	reg, sq := deployRegistry()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s, err := ray.Connect(ctx, addr, ray.WithToken(tok), ray.WithRegistry(reg))
+	require.NoError(t, err)
+	defer s.Close()
+	gotGet := make(chan error, 1)
+	gotRun := make(chan error, 1)
+	go func() {
+		gotRun <- s.Run(func(ctx context.Context) error {
+			_, err := ray.Get(ctx, sq.Options(ray.CPUs(100)).Remote(ctx, 2)) // infeasible: never ready
+			gotGet <- err
+			return err
+		})
+	}()
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-gotRun:
+		require.ErrorIs(t, err, ray.ErrClosed)
+	case <-time.After(hangLimit):
+		t.Fatal("Run never returned after Connect's ctx was cancelled")
+	}
+	select {
+	case err := <-gotGet:
+		require.ErrorIs(t, err, ray.ErrClosed)
+		require.ErrorIs(t, err, context.Canceled)
+	default:
+		t.Fatal("Get never returned")
+	}
+}
