@@ -255,3 +255,18 @@ func TestConnectCtxCancelEndsBlockedDriver(t *testing.T) {
 		t.Fatal("Get never returned")
 	}
 }
+
+// requireDriverNodeDied requires err to be, only, the errors of drivers
+// their node's crash ended (ErrDriverNodeDied): a test that crashes a
+// driver's node on purpose.
+func requireDriverNodeDied(t *testing.T, err error) {
+	t.Helper()
+	require.ErrorIs(t, err, ray.ErrDriverNodeDied)
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		require.ErrorIs(t, e, ray.ErrDriverNodeDied)
+	}
+}

@@ -194,7 +194,7 @@ func TestOwnerDiesWhileRestartHeld(t *testing.T) {
 	c.Netsim().At(time.Second, func() { c.Netsim().Crash(x1) })
 	c.Netsim().At(3*time.Second, func() { c.Netsim().Crash(x2) })
 	c.Netsim().At(6*time.Second, func() { c.Netsim().Restart(x1) })
-	require.NoError(t, c.Run(func(ctx context.Context) error {
+	requireDriverNodeDied(t, c.Run(func(ctx context.Context) error {
 		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond))
 		h, err := ray.GetActor(ctx, s.counter, "a")
 		require.NoError(t, err)

@@ -503,7 +503,7 @@ func TestPlacementGroupEndsWithItsDriversNode(t *testing.T) {
 		return ray.Compute(ctx, time.Hour) // until its node dies
 	}))
 	c.Netsim().At(time.Second, func() { c.Netsim().Crash(netsim.NodeID(n1)) })
-	require.NoError(t, c.Run(func(ctx context.Context) error {
+	requireDriverNodeDied(t, c.Run(func(ctx context.Context) error {
 		require.NoError(t, ray.Compute(ctx, 500*time.Millisecond))
 		special := s.where.Options(ray.Resource("special", 1)).Remote(ctx)
 		_, err := ray.GetTimeout(ctx, special, 200*time.Millisecond)
@@ -538,7 +538,7 @@ func TestDetachedPlacementGroupOutlivesItsDriversNode(t *testing.T) {
 		return ray.Compute(ctx, time.Hour) // until its node dies
 	}))
 	c.Netsim().At(time.Second, func() { c.Netsim().Crash(netsim.NodeID(n1)) })
-	require.NoError(t, c.Run(func(ctx context.Context) error {
+	requireDriverNodeDied(t, c.Run(func(ctx context.Context) error {
 		require.NoError(t, ray.Compute(ctx, 5*time.Second)) // the death is known by now
 		special := s.where.Options(ray.Resource("special", 1)).Remote(ctx)
 		_, err := ray.GetTimeout(ctx, special, 2*time.Second)
