@@ -1,6 +1,7 @@
 package node
 
 import (
+	"math"
 	"slices"
 
 	"raysim/runtime/transport"
@@ -48,7 +49,7 @@ const maxDeadNodes = 1024
 type deadNodes struct {
 	inc   map[transport.NodeID]uint64
 	order []transport.NodeID
-	gone  deadSpans
+	gone  spanSet
 }
 
 func newDeadNodes() deadNodes {
@@ -96,7 +97,7 @@ func (d *deadNodes) set(node transport.NodeID, inc uint64, live []transport.Node
 			d.order = append(d.order, n)
 			continue
 		}
-		d.gone.add(uint64(n), d.inc[n])
+		d.gone.add(uint64(n), d.inc[n], math.MaxInt) // a NodeID is below 2^32: never refused
 		delete(d.inc, n)
 	}
 }
@@ -104,82 +105,6 @@ func (d *deadNodes) set(node transport.NodeID, inc uint64, live []transport.Node
 // entries is how many nodes the table holds: exact entries plus spans of
 // folded ones (tests, the growth measurements).
 func (d *deadNodes) entries() int { return len(d.inc) + len(d.gone) }
-
-// deadSpans are sorted disjoint spans of node IDs, apart (two spans that
-// touch are one), each with the highest dead incarnation of the nodes
-// folded into it (deadNodes.gone). The zero value is empty.
-type deadSpans []deadSpan
-
-// A deadSpan is the nodes lo..hi-1, dead up to incarnation inc.
-type deadSpan struct{ lo, hi, inc uint64 }
-
-// find is the index of the first span that ends after n: the one holding
-// n, if any holds it.
-func (s deadSpans) find(n uint64) int {
-	i, _ := slices.BinarySearchFunc(s, n, func(sp deadSpan, n uint64) int {
-		if sp.hi <= n {
-			return -1
-		}
-		return 1
-	})
-	return i
-}
-
-// at is the incarnation of the span holding n, if any holds it.
-func (s deadSpans) at(n uint64) (uint64, bool) {
-	if i := s.find(n); i < len(s) && s[i].lo <= n {
-		return s[i].inc, true
-	}
-	return 0, false
-}
-
-// add puts n in the set, dead up to inc: its span's number is the higher
-// of the two, and spans it makes touch fold into one, with the highest.
-// n is a NodeID (below 2^32): hi never overflows.
-func (s *deadSpans) add(n, inc uint64) {
-	spans := *s
-	i := spans.find(n)
-	switch {
-	case i < len(spans) && spans[i].lo <= n:
-		spans[i].inc = max(spans[i].inc, inc)
-	case i > 0 && spans[i-1].hi == n && i < len(spans) && spans[i].lo == n+1:
-		spans[i-1].hi = spans[i].hi // fills the gap between two spans
-		spans[i-1].inc = max(spans[i-1].inc, spans[i].inc, inc)
-		spans = slices.Delete(spans, i, i+1)
-	case i > 0 && spans[i-1].hi == n:
-		spans[i-1].hi = n + 1
-		spans[i-1].inc = max(spans[i-1].inc, inc)
-	case i < len(spans) && spans[i].lo == n+1:
-		spans[i].lo = n
-		spans[i].inc = max(spans[i].inc, inc)
-	default:
-		spans = slices.Insert(spans, i, deadSpan{n, n + 1, inc})
-	}
-	*s = spans
-}
-
-// remove takes n out of the set (splitting its span: both halves keep its
-// number).
-func (s *deadSpans) remove(n uint64) {
-	spans := *s
-	i := spans.find(n)
-	if i == len(spans) || spans[i].lo > n {
-		return
-	}
-	sp := spans[i]
-	switch {
-	case sp.lo == n && sp.hi == n+1:
-		spans = slices.Delete(spans, i, i+1)
-	case sp.lo == n:
-		spans[i].lo = n + 1
-	case sp.hi == n+1:
-		spans[i].hi = n
-	default:
-		spans[i].hi = n
-		spans = slices.Insert(spans, i+1, deadSpan{n + 1, sp.hi, sp.inc})
-	}
-	*s = spans
-}
 
 // DeadNodes is how many entries this raylet's table of node deaths holds:
 // nodes kept by incarnation plus spans of gone ones (see deadNodes; loop

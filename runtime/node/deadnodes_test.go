@@ -1,7 +1,6 @@
 package node
 
 import (
-	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -69,35 +68,4 @@ func TestDeadNodesBounded(t *testing.T) {
 	require.False(t, r.dead.known(first+3, newInc))
 	require.False(t, r.jobEnded(spec(first+3)))
 	require.LessOrEqual(t, r.DeadNodes(), maxDeadNodes+len(r.cfg.Layout.Raylets)+4)
-}
-
-// TestDeadSpansMatchesMap: deadSpans holds every node added, at an
-// incarnation at or above the one it was added with, and no other, as
-// sorted disjoint spans apart.
-func TestDeadSpansMatchesMap(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	for round := range 200 {
-		var s deadSpans
-		want := map[uint64]uint64{}
-		for range rng.IntN(400) {
-			n := uint64(rng.IntN(80))
-			if rng.IntN(3) == 0 {
-				s.remove(n)
-				delete(want, n)
-			} else {
-				inc := uint64(rng.IntN(1000))
-				s.add(n, inc)
-				want[n] = max(want[n], inc)
-			}
-		}
-		for n := range uint64(90) {
-			got, ok := s.at(n)
-			w, in := want[n]
-			require.Equal(t, in, ok, "round %d node %d", round, n)
-			require.GreaterOrEqual(t, got, w, "round %d node %d", round, n)
-		}
-		for i := 1; i < len(s); i++ {
-			require.Less(t, s[i-1].hi, s[i].lo, "round %d: spans %v not sorted, disjoint and apart", round, s)
-		}
-	}
 }

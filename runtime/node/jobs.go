@@ -110,7 +110,7 @@ func (r *Raylet) jobNews(m *transport.NodeDead) {
 // drivers created themselves are not this node's to end: the actor table
 // buries them with their owner.
 func (r *Raylet) endJob(node transport.NodeID) {
-	r.jobsEnded.add(uint64(node), math.MaxInt) // a NodeID is below 2^32: never refused
+	r.jobsEnded.add(uint64(node), 0, math.MaxInt) // a NodeID is below 2^32: never refused
 	r.endJobWhere(func(spec *transport.TaskSpec) bool {
 		if spec.JobNode() != node {
 			return false

@@ -42,7 +42,7 @@ func (s *jobSet) has(job transport.JobID) bool {
 func (s *jobSet) add(job transport.JobID) (ok, first bool) {
 	node := job.Node()
 	spans := s.byNode[node]
-	if !spans.add(uint64(job.Driver()), maxJobSpans) {
+	if !spans.add(uint64(job.Driver()), 0, maxJobSpans) {
 		if s.full[node] {
 			return false, false
 		}
@@ -65,25 +65,36 @@ func (s *jobSet) spans(node transport.NodeID) int { return len(s.byNode[node]) }
 // A spanSet is a set of numbers as sorted disjoint spans, apart (two
 // spans that touch are one). Numbers handed out upward and mostly retired
 // in order — a node's driver numbers (jobSet), the node IDs the head
-// hands out (Raylet.jobsEnded) — fold together as gaps fill, so the set's
-// size grows with the numbers still in use between retired ones, not with
-// the numbers ever retired. The zero value is empty.
-type spanSet []jobSpan
+// hands out (Raylet.jobsEnded), the nodes a raylet's table of deaths
+// folds (deadNodes.gone) — fold together as gaps fill, so the set's size
+// grows with the numbers still in use between retired ones, not with the
+// numbers ever retired. Each span may carry a number, the highest given
+// for any of its members (deadNodes: the highest dead incarnation); sets
+// that need none give 0. The zero value is empty.
+type spanSet []span
 
-// A jobSpan is the numbers lo..hi-1 (hi is a uint64: a span of 2^64-1
-// would end at 2^64: add refuses that one number).
-type jobSpan struct{ lo, hi uint64 }
+// A span is the numbers lo..hi-1 (hi is a uint64: a span of 2^64-1 would
+// end at 2^64: add refuses that one number), with its number top.
+type span struct{ lo, hi, top uint64 }
 
 // has reports whether n is in the set.
 func (s spanSet) has(n uint64) bool {
-	i := spanAt(s, n)
-	return i < len(s) && s[i].lo <= n
+	_, ok := s.at(n)
+	return ok
 }
 
-// spanAt is the index of the first span of spans (sorted) that ends
-// after n: the one holding n, if any holds it.
-func spanAt(spans spanSet, n uint64) int {
-	i, _ := slices.BinarySearchFunc(spans, n, func(sp jobSpan, n uint64) int {
+// at is the number of the span holding n, if any holds it.
+func (s spanSet) at(n uint64) (uint64, bool) {
+	if i := s.find(n); i < len(s) && s[i].lo <= n {
+		return s[i].top, true
+	}
+	return 0, false
+}
+
+// find is the index of the first span (sorted) that ends after n: the one
+// holding n, if any holds it.
+func (s spanSet) find(n uint64) int {
+	i, _ := slices.BinarySearchFunc(s, n, func(sp span, n uint64) int {
 		if sp.hi <= n {
 			return -1
 		}
@@ -92,38 +103,44 @@ func spanAt(spans spanSet, n uint64) int {
 	return i
 }
 
-// add puts n in the set. It reports false, changing nothing, if n would
-// take the set past limit spans (or is 2^64-1).
-func (s *spanSet) add(n uint64, limit int) bool {
+// add puts n in the set with number top: its span's number is the higher
+// of the two, and spans it makes touch fold into one, with the highest.
+// It reports false, changing nothing, if n would take the set past limit
+// spans (or is 2^64-1).
+func (s *spanSet) add(n, top uint64, limit int) bool {
 	spans := *s
-	i := spanAt(spans, n)
+	i := spans.find(n)
 	switch {
 	case n == ^uint64(0):
 		return false
 	case i < len(spans) && spans[i].lo <= n:
-		return true // already there
+		spans[i].top = max(spans[i].top, top) // already there
 	case i > 0 && spans[i-1].hi == n && i < len(spans) && spans[i].lo == n+1:
 		spans[i-1].hi = spans[i].hi // fills the gap between two spans
+		spans[i-1].top = max(spans[i-1].top, spans[i].top, top)
 		spans = slices.Delete(spans, i, i+1)
 	case i > 0 && spans[i-1].hi == n:
 		spans[i-1].hi = n + 1
+		spans[i-1].top = max(spans[i-1].top, top)
 	case i < len(spans) && spans[i].lo == n+1:
 		spans[i].lo = n
+		spans[i].top = max(spans[i].top, top)
 	default:
 		if len(spans) >= limit {
 			return false
 		}
-		spans = slices.Insert(spans, i, jobSpan{n, n + 1})
+		spans = slices.Insert(spans, i, span{n, n + 1, top})
 	}
 	*s = spans
 	return true
 }
 
-// remove takes n out of the set (splitting its span: the set may then
-// hold one span more than limit, never more).
+// remove takes n out of the set (splitting its span: both halves keep its
+// number, and the set may then hold one span more than add's limit, never
+// more).
 func (s *spanSet) remove(n uint64) {
 	spans := *s
-	i := spanAt(spans, n)
+	i := spans.find(n)
 	if i == len(spans) || spans[i].lo > n {
 		return
 	}
@@ -137,7 +154,7 @@ func (s *spanSet) remove(n uint64) {
 		spans[i].hi = n
 	default:
 		spans[i].hi = n
-		spans = slices.Insert(spans, i+1, jobSpan{n + 1, sp.hi})
+		spans = slices.Insert(spans, i+1, span{n + 1, sp.hi, sp.top})
 	}
 	*s = spans
 }

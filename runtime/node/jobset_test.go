@@ -98,24 +98,31 @@ func TestHostileJobEnds(t *testing.T) {
 }
 
 // TestSpanSetMatchesMap: a spanSet's adds and removes in any order hold
-// what a map would, as sorted disjoint spans apart.
+// what a map would, each number at a span's number at or above the
+// highest it was added with (deadNodes.gone's incarnations; 0 for the
+// sets that carry none), as sorted disjoint spans apart.
 func TestSpanSetMatchesMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for round := range 200 {
 		var s spanSet
-		want := map[uint64]bool{}
+		want := map[uint64]uint64{}
 		for range rng.IntN(400) {
 			n := uint64(rng.IntN(80))
 			if rng.IntN(3) == 0 {
 				s.remove(n)
 				delete(want, n)
 			} else {
-				require.True(t, s.add(n, math.MaxInt))
-				want[n] = true
+				top := uint64(rng.IntN(1000))
+				require.True(t, s.add(n, top, math.MaxInt))
+				want[n] = max(want[n], top)
 			}
 		}
 		for n := range uint64(90) {
-			require.Equal(t, want[n], s.has(n), "round %d number %d", round, n)
+			got, ok := s.at(n)
+			w, in := want[n]
+			require.Equal(t, in, ok, "round %d number %d", round, n)
+			require.Equal(t, in, s.has(n), "round %d number %d", round, n)
+			require.GreaterOrEqual(t, got, w, "round %d number %d", round, n)
 		}
 		for i := 1; i < len(s); i++ {
 			require.Less(t, s[i-1].hi, s[i].lo, "round %d: spans %v not sorted, disjoint and apart", round, s)
