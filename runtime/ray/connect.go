@@ -1348,24 +1348,29 @@ func (s *Session) Run(driver func(ctx context.Context) error) error {
 
 // runDriver runs driver on a goroutine of its own and returns its error,
 // or ErrClosed (wrapped) when the runtime ended that goroutine (its
-// session's hosts had stopped: see tcp's Await).
+// session's hosts had stopped: see tcp's Await). A panic of the driver is
+// raised again on the caller's goroutine, as in TCP's runDriver.
 func (s *Session) runDriver(ctx context.Context, driver func(ctx context.Context) error) error {
-	done := make(chan error, 1)
+	done := make(chan driverEnd, 1)
 	go func() {
 		returned := false
 		defer func() {
+			p := recover()
 			if c, ok := node.CallerFrom(ctx); ok {
 				c.End()
 			}
-			if !returned {
-				done <- fmt.Errorf("ray: driver did not return (its goroutine was ended: the session closed, or its code called runtime.Goexit): %w", ErrClosed)
+			switch {
+			case p != nil:
+				done <- driverEnd{panicked: true, p: p}
+			case !returned:
+				done <- driverEnd{err: fmt.Errorf("ray: driver did not return (its goroutine was ended: the session closed, or its code called runtime.Goexit): %w", ErrClosed)}
 			}
 		}()
 		err := driver(ctx)
 		returned = true
-		done <- err
+		done <- driverEnd{err: err}
 	}()
-	return <-done
+	return (<-done).result()
 }
 
 // Go starts driver in its own goroutine; Wait returns its error.

@@ -351,14 +351,23 @@ func (c *TCP) RunThread(driver func(ctx context.Context) error) error {
 // cluster closed, or the driver's node crashed. A driver of a job of its
 // own (own) ends its job as it returns. Either way the caller is ended,
 // so that a ctx the driver leaked carries no caller.
+//
+// A panic of the driver is recovered on that goroutine and raised again on
+// the caller's, so that a recover around Run sees it, as when the driver
+// ran on the caller's goroutine (an unrecovered panic on a goroutine of
+// our own would end the whole process).
 func (c *TCP) runDriver(i int, caller *node.Caller, driver func(ctx context.Context) error, own bool) error {
-	done := make(chan error, 1)
+	done := make(chan driverEnd, 1)
 	go func() {
 		returned := false
 		defer func() {
+			p := recover()
 			caller.End()
-			if !returned {
-				done <- c.endedWhy(i)
+			switch {
+			case p != nil:
+				done <- driverEnd{panicked: true, p: p}
+			case !returned:
+				done <- driverEnd{err: c.endedWhy(i)}
 			}
 		}()
 		err := driver(caller.Context())
@@ -366,9 +375,26 @@ func (c *TCP) runDriver(i int, caller *node.Caller, driver func(ctx context.Cont
 		if own {
 			caller.EndJob()
 		}
-		done <- err
+		done <- driverEnd{err: err}
 	}()
-	return <-done
+	return (<-done).result()
+}
+
+// driverEnd is how a driver's goroutine ended: its error, or the value it
+// panicked with (panicked), which result raises again on the goroutine
+// that waits for it.
+type driverEnd struct {
+	err      error
+	panicked bool
+	p        any
+}
+
+// result returns e's error, or panics again with the driver's panic value.
+func (e driverEnd) result() error {
+	if e.panicked {
+		panic(e.p)
+	}
+	return e.err
 }
 
 // endedWhy is the error of a driver on node i whose goroutine the runtime
