@@ -111,6 +111,13 @@ type route struct {
 	// bounce, and calls wait for newer.
 	bounced   transport.NodeID
 	bouncedAt uint32
+	// killMark says bounced was set by this node's restart kill
+	// (Caller.KillActorRestart) at killedAt (Raylet.since), not by a
+	// bounce: it rests on no evidence that the instance ended (the kill's
+	// frame to a remote host can be lost on TCP), so it lapses after
+	// killMarkWait (see onActorInfo).
+	killMark bool
+	killedAt time.Duration
 	pending   []*transport.TaskSpec
 	// cause is why a dead actor died, when known (its ActorInfo's Cause,
 	// or this node's ray.Kill): its calls' errors say it.
@@ -889,6 +896,16 @@ func (r *Raylet) awaitActor(id transport.ActorID, rt *route) {
 // the lookup is sent again (a lost publication, a GCS failover).
 const lookupTimeout = time.Second
 
+// killMarkWait is how long a restart kill's mark on its caller's route
+// (route.killMark) holds out news of the actor alive at the count it was
+// killed at: longer than the kill's effect takes to reach the actor table
+// (its host reports the death) or, if the host crashed, than the node
+// table takes to declare it dead; news of the instance alive after that
+// says the kill was lost.
+func (r *Raylet) killMarkWait() time.Duration {
+	return 2*r.cfg.NodeTimeout + lookupTimeout
+}
+
 // lookupActor asks the GCS where an actor is (subscribing to its state),
 // and asks again while calls wait and no answer has come.
 func (r *Raylet) lookupActor(id transport.ActorID, rt *route) {
@@ -950,7 +967,7 @@ func (r *Raylet) onCallBounced(from transport.NodeID, m *transport.CallBounced) 
 		// newer than it, which never comes; the retry then waits for
 		// good, and the caller's later calls wait at the new instance
 		// for its number.
-		rt.bounced, rt.bouncedAt = from, rt.restarts
+		rt.bounced, rt.bouncedAt, rt.killMark = from, rt.restarts, false
 	}
 	node, inc, why := from, m.Incarnation, fmt.Sprintf("actor %s is not on %s (it ended there, or is restarting, since this caller last heard where it lived)", id, r.nodeText(from))
 	if m.Dropped {
@@ -1036,11 +1053,16 @@ func (r *Raylet) onActorInfo(m *transport.ActorInfo) {
 		return // alive on an incarnation known dead: older than the shard's restart, which is coming
 	}
 	if rt.bounced != 0 {
-		if m.State == transport.ActorAlive && m.Node == rt.bounced && m.Restarts <= rt.bouncedAt {
+		stale := m.State == transport.ActorAlive && m.Node == rt.bounced && m.Restarts <= rt.bouncedAt
+		if stale && (!rt.killMark || r.since()-rt.killedAt < r.killMarkWait()) {
 			return // older than the bounce; lookups are re-sent while calls wait
 		}
-		if m.State == transport.ActorAlive || m.State == transport.ActorDead {
-			rt.bounced = 0
+		// A restart kill's mark lapses: the actor is still alive there at
+		// the same count long after the kill, whose frame was lost (TCP
+		// drops a frame of a failed write): the instance the kill missed
+		// takes the calls, rather than their waiting for good.
+		if stale || m.State == transport.ActorAlive || m.State == transport.ActorDead {
+			rt.bounced, rt.killMark = 0, false
 		}
 	}
 	// The calls delivered to an earlier instance are not settled here: news
@@ -1197,7 +1219,7 @@ func (r *Raylet) routeDead(id transport.ActorID, cause string) {
 		return
 	}
 	pending := rt.pending
-	rt.state, rt.cause, rt.pending, rt.bounced, rt.overs = transport.ActorDead, cause, nil, 0, nil
+	rt.state, rt.cause, rt.pending, rt.bounced, rt.killMark, rt.overs = transport.ActorDead, cause, nil, 0, false, nil
 	for _, spec := range pending {
 		r.failTask(spec, transport.ErrKindActorDied, deadMsg(spec.Actor, rt.cause))
 	}

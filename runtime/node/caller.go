@@ -1420,9 +1420,13 @@ func (c *Caller) KillActorRestart(id transport.ActorID) {
 			// to the instance this kill ends, bounce, and fail as a
 			// death charged to their MaxRetries (0 by default for
 			// methods). As a bounce marks it: news of the actor alive
-			// there with no more restarts is older than the kill.
+			// there with no more restarts is older than the kill — for
+			// killMarkWait, after which it says the kill was lost (a
+			// remote host is told by one frame, which TCP may drop) and
+			// calls go to the instance the kill missed.
 			rt.state = transport.ActorRestarting
 			rt.bounced, rt.bouncedAt = rt.node, rt.restarts
+			rt.killMark, rt.killedAt = true, r.since()
 		}
 		if _, ok := r.actors[id]; ok {
 			r.Kill(id, transport.DetailRayKillRestart)
