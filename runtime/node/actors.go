@@ -118,7 +118,7 @@ type route struct {
 	// killMarkWait (see onActorInfo).
 	killMark bool
 	killedAt time.Duration
-	pending   []*transport.TaskSpec
+	pending  []*transport.TaskSpec
 	// cause is why a dead actor died, when known (its ActorInfo's Cause,
 	// or this node's ray.Kill): its calls' errors say it.
 	cause string
