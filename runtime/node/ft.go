@@ -103,8 +103,18 @@ func (o *ownedTask) charge(node transport.NodeID, inc uint64) (again bool) {
 // task is new, with no deaths recorded) and, with max_retries 1, its
 // reader got ErrObjectLost "its task's retries are spent" after one node
 // failure (regression rebuild-placed-on-known-dead-node).
+//
+// Only a rebuild is let off. "Known dead" is the node table's word, not
+// that the node stopped: a node cut off from the GCS runs on, takes a
+// placement on the incarnation declared dead and runs it. A rebuild may
+// run twice (it re-executes a task that ran already, as lineage
+// reconstruction does, with a retry to spend); a plain task with
+// max_retries 0, retried free, would run twice where its owner asks the
+// task table (askFailure) whether its run finished, and an actor's
+// creation is the actor shard's to settle (askCreation): both are charged
+// as before.
 func (r *Raylet) placedOnKnownDead(o *ownedTask, node transport.NodeID, dead uint64) {
-	if !o.deathHeard {
+	if o.rebuilt && !o.deathHeard {
 		o.charge(node, dead)
 	}
 }

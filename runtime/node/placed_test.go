@@ -152,3 +152,23 @@ func TestRebuildPlacedOnKnownDeadNodeIsFree(t *testing.T) {
 		require.Equal(t, transport.ErrKindObjectLost, e.Value.ErrKind)
 	})
 }
+
+// TestPlainTaskPlacedOnKnownDeadNodeIsCharged: the free retry of
+// TestRebuildPlacedOnKnownDeadNodeIsFree is a rebuild's only. A node the
+// node table declared dead may still run (cut off from the GCS, reachable
+// from the global scheduler) and run what is placed on its incarnation: a
+// plain task with max_retries 0 placed there, known dead before it was
+// submitted, is not retried free (it could run twice) but charged, and
+// its owner asks the task table whether its run finished (review32b #2).
+// (Fails before: it was resubmitted.)
+func TestPlainTaskPlacedOnKnownDeadNodeIsCharged(t *testing.T) {
+	r, _ := hostileRaylet(t, 0)
+	const task, node = transport.TaskID(42), transport.NodeID(7)
+	r.Handle(50, &transport.NodeDead{Node: node, Incarnation: 1})
+	spec := &transport.TaskSpec{ID: task, Func: "f", NumReturns: 1, Owner: r.self}
+	o := r.own(spec)
+	r.Handle(60, &transport.TaskPlaced{Task: task, Node: node, Incarnation: 1, Attempt: spec.Attempt})
+	require.False(t, o.retried, "a max_retries 0 task placed on a zombie was retried free")
+	_, asked := r.asking[task]
+	require.True(t, asked, "its owner does not ask the task table whether it finished")
+}
