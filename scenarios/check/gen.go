@@ -95,8 +95,9 @@ type Gen struct {
 	// Horizon: every fault starts before it (default 1s; Search around a
 	// Base defaults it to the base's fault-free run time). Settle: the
 	// liveness bound, how long after the last fault ends all work must be
-	// done (default 10s); duration_limit = last fault end + Settle, or the
-	// Base scenario's own duration_limit when it sets a later one.
+	// done (default 10s); duration_limit = last fault end + Settle (plus
+	// CallersSerialized: actor-calls' callers run one after another), or
+	// the Base scenario's own duration_limit when it sets a later one.
 	Horizon time.Duration
 	Settle  time.Duration
 	// BaseTime is the Base scenario's fault-free run time (Search measures
@@ -235,7 +236,7 @@ func (g Gen) finish(t *rapid.T, s *scenarios.Scenario) *scenarios.Scenario {
 	for _, w := range s.Workload {
 		start = max(start, w.Start)
 	}
-	limit := max(end, start) + g.Settle + 2*g.BaseTime
+	limit := max(end, start) + g.Settle + 2*g.BaseTime + CallersSerialized(s)
 	if g.Base != nil && g.Base.DurationLimit != scenarios.DefaultDurationLimit {
 		// A scenario that sets its own limit (its work may need longer)
 		// keeps it if later; the default hour would make Settle moot.
@@ -252,6 +253,34 @@ func (g Gen) finish(t *rapid.T, s *scenarios.Scenario) *scenarios.Scenario {
 		t.Fatalf("check: generated an invalid scenario (a generator bug): %v", err)
 	}
 	return out
+}
+
+// CallersSerialized bounds how long the scenario's actor-calls caller
+// tasks take run one after another, which the liveness limit adds to the
+// settle time: where every caller needs the one node that can hold it (a
+// GPU or accel entry on a cluster with one such node), each of an entry's
+// drivers×callers tasks paces its calls over its driver's span,
+// calls/(rate/drivers), and may run 1+max_retries times, each run the
+// whole span again (a caller whose actor died for good, with its owner,
+// fails with ErrActorDied only once its calls are all made, an exception
+// that retry_exceptions retries; a node's death retries it too). Before,
+// the limit was the faults' end plus Settle alone: the 40,000-scenario
+// search at 5cd6d8a reported a liveness failure
+// (doomed-callers-serialized-on-one-accel) whose work finished 0.5s past
+// it, nothing stuck: nine doomed runs of one driver's three callers held
+// the one accel node for 7.5s before the other driver's three ran.
+func CallersSerialized(s *scenarios.Scenario) time.Duration {
+	var sum time.Duration
+	for _, w := range s.Workload {
+		p, ok := w.Params.(*scenarios.ActorCallsParams)
+		if !ok || w.Arrival.Rate <= 0 || (w.Arrival.Kind != scenarios.Steady && w.Arrival.Kind != scenarios.Poisson) {
+			continue // a burst's calls are made at once
+		}
+		drivers := max(1, w.Drivers.N(len(s.Cluster.StartNodes()))) // as the runner counts them (per_node: the nodes up at the start)
+		span := time.Duration(float64(p.Calls) / (w.Arrival.Rate / float64(drivers)) * float64(time.Second))
+		sum += time.Duration(drivers*max(0, p.Callers)*(1+max(0, w.MaxRetries))) * span
+	}
+	return sum
 }
 
 // FaultsEnd is the virtual time the scenario's fault schedule is over: the
