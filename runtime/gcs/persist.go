@@ -118,6 +118,12 @@ func (s *Shard) saveActor(id transport.ActorID) {
 	enc.Uvarint(uint64(e.attempt))
 	enc.Uvarint(uint64(e.placedAt))
 	enc.Uvarint(e.order)
+	// A restart waiting for its creation's spec: a replica given a
+	// snapshot, or a reloaded shard, must decide it when the spec comes as
+	// the others do (restart-spec-wait-lost-at-chain-join: lost, the new tail
+	// never restarted the actor).
+	enc.Bool(e.specWait)
+	enc.String(e.specWhy)
 	s.scratch = enc.Bytes()
 	s.store.Put(TableActors, taskKey(id), s.scratch)
 	s.written()
@@ -138,6 +144,7 @@ func decodeActor(v []byte) *actorEntry {
 	e.attempt = max(uint32(d.Uvarint()), uint32(max(e.restarts, 0)))
 	e.placedAt = uint32(d.Uvarint())
 	e.order = d.Uvarint() // 0 in an entry written before the field was: every update applies
+	e.specWait, e.specWhy = d.Bool(), d.String() // false, "" in an entry written before the fields were
 	return e
 }
 

@@ -111,3 +111,31 @@ func TestRestartOnNodeDeadBeforePlacementNotCharged(t *testing.T) {
 	sh.Handle(1, &transport.GcsActorUpdate{Actor: actor, Node: 4, State: transport.ActorRestarting, Restart: transport.RestartAttempt(sh.actors[actor].attempt)})
 	require.Equal(t, transport.ActorDead, state().State)
 }
+
+// TestRestartWaitingForSpecSurvivesReload: an actor whose worker crashed
+// before its creation's spec reached the shard (the creator's link lossy)
+// is left restarting, the restart decided when the spec comes. A replica
+// given a snapshot (or a shard reloaded from its store) must know the
+// restart still waits: before, the note was kept in memory alone, the
+// replica that rejoined the chain became its tail, and when the spec came
+// it placed no restart, the actor restarting for good and its callers
+// waiting (scenarios/check/testdata/restart-spec-wait-lost-at-chain-join.yaml).
+func TestRestartWaitingForSpecSurvivesReload(t *testing.T) {
+	l := &Layout{Shards: []transport.NodeID{10}, Scheduler: 99}
+	var sent []sentTo
+	env := toEnv{fakeEnv{self: 10}, &sent}
+	sh := New(env, Config{Layout: l, Store: NewMemStore(), SyncEvery: -1})
+	const actor = transport.ActorID(7)
+	sh.Handle(2, &transport.GcsActorUpdate{Actor: actor, Node: 2, State: transport.ActorAlive, Incarnation: 1})
+	sh.Handle(2, &transport.GcsActorUpdate{Actor: actor, Node: 2, State: transport.ActorRestarting, Incarnation: 1})
+	require.True(t, sh.actors[actor].specWait)
+	require.Empty(t, restartsPlaced(sent, 99), "no spec: no restart placed yet")
+
+	sh.Sync()
+	sh = New(env, Config{Layout: l, Store: sh.cfg.Store, SyncEvery: -1})
+	sent = nil
+	sh.Handle(1, &transport.GcsAddTask{Spec: transport.TaskSpec{ID: transport.TaskID(actor), Actor: actor, Func: "A", Owner: 1,
+		Act: &transport.ActorSpec{Creation: true, MaxRestarts: 3}}})
+	require.Len(t, restartsPlaced(sent, 99), 1, "reloaded: the spec's arrival places the restart that waited for it")
+	require.Equal(t, int32(1), sh.actors[actor].restarts)
+}
