@@ -144,7 +144,8 @@ func decodeActor(v []byte) *actorEntry {
 	e.attempt = max(uint32(d.Uvarint()), uint32(max(e.restarts, 0)))
 	e.placedAt = uint32(d.Uvarint())
 	e.order = d.Uvarint() // 0 in an entry written before the field was: every update applies
-	e.specWait, e.specWhy = d.Bool(), d.String() // false, "" in an entry written before the fields were
+	// False and empty in an entry written before the fields were.
+	e.specWait, e.specWhy = d.Bool(), d.String()
 	return e
 }
 
